@@ -1,0 +1,85 @@
+/**
+ * The EventStore port: the only way the application touches its source of truth.
+ * Adapters: embedded SQLite (default) and EventStoreDB/KurrentDB. One contract suite proves both.
+ */
+
+/** An event to append. `id` is a UUID derived from the command's idempotency key (see eventIdFor). */
+export interface NewEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+}
+
+/** An event read back from the store. `position` is the event's place in the global log (monotonic). */
+export interface RecordedEvent {
+  id: string;
+  stream: string;
+  type: string;
+  /** revision of the event in its stream, 0-based */
+  revision: bigint;
+  /** global position (commit position); strictly increasing across the log */
+  position: bigint;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  /** when the store recorded it */
+  created: Date;
+}
+
+/** 'no_stream': the stream must not exist; 'any': no check; bigint: the revision of the stream's last event. */
+export type ExpectedRevision = bigint | 'no_stream' | 'any';
+
+export interface AppendResult {
+  /** revision of the last event written (or found, for an idempotent re-append) */
+  nextRevision: bigint;
+  /** global position of the last event written */
+  position: bigint;
+}
+
+export interface ReadStreamOptions {
+  fromRevision?: bigint;
+  /** only events whose global position is <= toPosition */
+  toPosition?: bigint;
+  /** only events recorded at or before this time (point-in-time replay) */
+  until?: Date;
+}
+
+export interface ReadAllOptions {
+  /** exclusive: events strictly after this position; undefined = from the start */
+  fromPosition?: bigint;
+  /** only these event types / streams with this prefix */
+  filter?: { eventTypes?: string[]; streamPrefixes?: string[] };
+  maxCount?: number;
+}
+
+export interface SubscribeOptions extends ReadAllOptions {}
+
+/** A catch-up subscription: every event after fromPosition, in global order, then live ones, no gap, no duplicate. */
+export interface Subscription extends AsyncIterable<RecordedEvent> {
+  unsubscribe(): Promise<void>;
+}
+
+export interface EventStore {
+  append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  subscribe(options?: SubscribeOptions): Subscription;
+  /** the global position of the last event in the log (0n-based; -1n when empty) */
+  headPosition(): Promise<bigint>;
+  /** reachable? used by /health */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by append when the stream's revision is not the expected one. The command side re-decides and retries. */
+export class WrongExpectedRevisionError extends Error {
+  readonly code = 'CONCURRENCY_CONFLICT';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`Stream ${stream} is at revision ${String(actual)}, expected ${String(expected)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The ReadStore port: documents of read models, each guarded by the global position of the last
+ * event applied to it, plus per-projection checkpoints. Adapters: embedded SQLite (default), MongoDB.
+ */
+
+export type Doc = Record<string, unknown> & { _id: string };
+
+/** A stored document with its position guard. */
+export interface StoredDoc<T extends Doc = Doc> {
+  doc: T;
+  /** global position of the last event applied to this document */
+  position: bigint;
+}
+
+/** One write of a batch. Applied only when `position` is greater than the stored document's position. */
+export type DocWrite<T extends Doc = Doc> =
+  | { kind: 'upsert'; collection: string; doc: T; position: bigint }
+  | { kind: 'delete'; collection: string; id: string; position: bigint };
+
+export type FieldValue = string | number | boolean | null;
+
+export interface Query {
+  /** equality (value) or membership (array of values); a field holding an array matches when it contains the value */
+  where?: Record<string, FieldValue | FieldValue[]>;
+  /** case-insensitive substring search over these fields */
+  search?: { text: string; fields: string[] };
+  /** sort field, then _id as tie-breaker for stable cursor pagination */
+  sort?: { field: string; direction: 'asc' | 'desc' };
+  limit?: number;
+  /** opaque cursor returned by a previous page */
+  cursor?: string;
+}
+
+export interface Page<T extends Doc = Doc> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface ReadStore {
+  /** create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. */
+  init(collections: Record<string, { indexes: string[] }>): Promise<void>;
+  get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined>;
+  getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>>;
+  find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>>;
+  count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number>;
+  /** all matching documents in sort order, in bounded memory */
+  stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T>;
+  /** write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead */
+  commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void>;
+  checkpoint(projection: string): Promise<bigint | undefined>;
+  /** drop a projection's collections and its checkpoint (rebuild) */
+  reset(projection: string, collections: string[]): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
