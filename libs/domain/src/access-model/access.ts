@@ -1,0 +1,138 @@
+import { type AccessModel, type Plan, type RestrictionDef } from './catalog';
+import { type FieldError, type DomainError, domainError, validationFailed } from '../shared/errors';
+
+/** Restrictions: flags are `true`, scopes carry their value, e.g. `{ data_export: true }`, `{ contact_visibility: 'self_only' }`. */
+export type Restrictions = Record<string, true | string>;
+
+/** The access a member holds in one workspace. */
+export interface Access {
+  roles: string[];
+  restrictions: Restrictions;
+  grants: string[];
+}
+
+export interface EffectivePermissions {
+  permissions: string[];
+  scopes: { contact_visibility: string; mask_contact_info: boolean };
+}
+
+const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
+
+/** Effective permissions = union of the roles' permissions + grants − what restrictions remove, plus data scopes. */
+export function effectivePermissions(access: Access, model: AccessModel, plan: Plan): EffectivePermissions {
+  const held = new Set<string>();
+  for (const role of access.roles) for (const p of model.roles[role]?.permissions ?? []) held.add(p);
+  for (const grant of access.grants) if (model.grantable.includes(grant)) held.add(grant);
+  const scopes = { contact_visibility: 'all', mask_contact_info: false };
+  for (const [name, value] of Object.entries(access.restrictions)) {
+    const def = model.restrictions[name];
+    if (!def || !appliesTo(def, access.roles, plan)) continue;
+    if (def.kind === 'flag') {
+      for (const p of def.removes) held.delete(p);
+      if (def.scope === 'mask_contact_info') scopes.mask_contact_info = true;
+    } else if (name === 'contact_visibility' && typeof value === 'string' && def.values.includes(value)) {
+      scopes.contact_visibility = value;
+    }
+  }
+  return { permissions: sorted(held), scopes };
+}
+
+const appliesTo = (def: RestrictionDef, roles: string[], plan: Plan): boolean =>
+  def.roles.some((r) => roles.includes(r)) && (!def.plans || def.plans.includes(plan));
+
+export const normalizeAccess = (access: Access): Access => ({
+  roles: sorted(access.roles),
+  grants: sorted(access.grants),
+  restrictions: Object.fromEntries(Object.entries(access.restrictions).sort(([a], [b]) => a.localeCompare(b))),
+});
+
+export const sameList = (a: string[], b: string[]): boolean =>
+  a.length === b.length && sorted(a).every((v, i) => v === sorted(b)[i]);
+export const sameRestrictions = (a: Restrictions, b: Restrictions): boolean =>
+  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: a }).restrictions) ===
+  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: b }).restrictions);
+
+/** Drops restrictions that do not apply to the given roles (used when an access level changes). */
+export const restrictionsValidFor = (restrictions: Restrictions, roles: string[], model: AccessModel): Restrictions =>
+  Object.fromEntries(
+    Object.entries(restrictions).filter(([name]) => {
+      const def = model.restrictions[name];
+      return def !== undefined && def.roles.some((r) => roles.includes(r));
+    }),
+  );
+
+/**
+ * Validates an access against the model and the workspace's plan. Roles: known, and exactly one for
+ * cardinality 'one'. Restrictions: known, valid for one of the roles, right value, and allowed on the plan.
+ */
+export function validateAccess(access: Access, model: AccessModel, plan: Plan): DomainError | undefined {
+  const fields: FieldError[] = [];
+  const unknownRoles = access.roles.filter((r) => !(r in model.roles));
+  if (unknownRoles.length > 0)
+    return domainError(
+      'INVALID_ROLE',
+      `Unknown role ${unknownRoles.join(', ')} in access model ${model.name}; choose from ${Object.keys(model.roles).join(', ')}.`,
+      [{ field: 'roles', message: `contains unknown role ${unknownRoles.join(', ')}` }],
+    );
+  if (access.roles.length === 0 || (model.cardinality === 'one' && access.roles.length !== 1))
+    fields.push({
+      field: 'roles',
+      message: model.cardinality === 'one' ? 'must hold exactly one role' : 'must hold at least one role',
+    });
+  if (new Set(access.roles).size !== access.roles.length) fields.push({ field: 'roles', message: 'must not repeat a role' });
+  if (fields.length > 0) return validationFailed(fields);
+
+  const badGrants = access.grants.filter((g) => !model.grantable.includes(g));
+  if (badGrants.length > 0)
+    return domainError(
+      'INVALID_GRANT',
+      model.grantable.length === 0
+        ? `Access model ${model.name} has no grantable permissions; remove ${badGrants.join(', ')}.`
+        : `Cannot grant ${badGrants.join(', ')}; grantable permissions are ${model.grantable.join(', ')}.`,
+      [{ field: 'grants', message: `contains ${badGrants.join(', ')}` }],
+    );
+
+  for (const [name, value] of Object.entries(access.restrictions)) {
+    const def = model.restrictions[name];
+    if (!def)
+      return domainError('INVALID_RESTRICTION', `Unknown restriction ${name} in access model ${model.name}.`, [
+        { field: `restrictions.${name}`, message: 'is not a known restriction' },
+      ]);
+    if (!def.roles.some((r) => access.roles.includes(r)))
+      return domainError(
+        'INVALID_RESTRICTION',
+        `Restriction ${name} applies only to ${def.roles.join(', ')}, not to ${access.roles.join(', ')}.`,
+        [{ field: `restrictions.${name}`, message: `is valid only for ${def.roles.join(', ')}` }],
+      );
+    const valueOk = def.kind === 'flag' ? value === true : typeof value === 'string' && def.values.includes(value);
+    if (!valueOk)
+      return domainError(
+        'INVALID_RESTRICTION',
+        def.kind === 'flag'
+          ? `Restriction ${name} is a switch: set it to true or leave it out.`
+          : `Restriction ${name} must be one of ${def.values.join(', ')}.`,
+        [{ field: `restrictions.${name}`, message: 'has an invalid value' }],
+      );
+    if (def.plans && !def.plans.includes(plan))
+      return domainError(
+        'PLAN_REQUIRED',
+        `Restriction ${name} is available only on the ${def.plans.join(' and ')} plans; this workspace is on ${plan}.`,
+        [{ field: `restrictions.${name}`, message: `needs plan ${def.plans.join(' or ')}` }],
+      );
+  }
+  return undefined;
+}
+
+/** Warnings for grants that work better together (preset `permissions`: ib_publisher without settings). */
+export const grantWarnings = (access: Access, model: AccessModel): string[] =>
+  model.grantAdvice
+    .filter((a) => access.grants.includes(a.grant) && !access.grants.includes(a.needs))
+    .map((a) => a.warning);
+
+export const isOwner = (access: Access, model: AccessModel, plan: Plan): boolean =>
+  'role' in model.owner
+    ? access.roles.includes(model.owner.role)
+    : effectivePermissions(access, model, plan).permissions.includes(model.owner.permission);
+
+export const rankOf = (access: Access, model: AccessModel): number =>
+  Math.max(0, ...access.roles.map((r) => model.roles[r]?.rank ?? 0));

@@ -1,0 +1,153 @@
+import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '../access-model';
+import { domainError, validationFailed, type FieldError } from '../shared/errors';
+import { SYSTEM_ACTOR } from '../shared/events';
+import { type Decision, accept, reject } from '../shared/result';
+import { checkEmail, checkText, normalizeEmail } from '../shared/validation';
+import { decideUpdateProfile, type UpdateProfile } from '../users/profile';
+import type { OrganizationEvent, UserJoinedOrganization } from './events';
+import { activeUser, evolveOrganization, initialOrganizationState, isOrgAdmin, type OrganizationState } from './state';
+
+export interface CreateOrganization {
+  type: 'CreateOrganization';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  name: string;
+  admin: { userId: string; email: string; displayName: string };
+}
+
+export interface CreateWorkspace {
+  type: 'CreateWorkspace';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  workspaceId: string;
+  name: string;
+  plan?: Plan;
+  accessModel?: AccessModelName;
+}
+
+/** Issued when an invitation is accepted: links the existing org user with that email, or creates one (rule 8). */
+export interface JoinOrganization {
+  type: 'JoinOrganization';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  /** the id the user gets if the email is new to the organization */
+  newUserId: string;
+  email: string;
+  displayName?: string;
+}
+
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile;
+
+const notFound = (organizationId: string) =>
+  domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`);
+
+/** The user id an email resolves to in the organization: the existing user's, or the new one (rule 8). */
+export const userIdForEmail = (state: OrganizationState, email: string, newUserId: string): string =>
+  state.byEmail.get(normalizeEmail(email)) ?? newUserId;
+
+const defaultDisplayName = (email: string) => email.split('@')[0] ?? email;
+
+export function decideOrganization(command: OrganizationCommand, state: OrganizationState): Decision<OrganizationEvent> {
+  switch (command.type) {
+    case 'CreateOrganization': {
+      if (state.exists)
+        return reject(domainError('ORGANIZATION_EXISTS', `Organization ${command.organizationId} already exists.`));
+      if (command.actorId !== SYSTEM_ACTOR)
+        return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only a system key can create organizations.'));
+      const fields = [
+        checkText('name', command.name, 200),
+        checkEmail('admin.email', command.admin.email),
+        checkText('admin.displayName', command.admin.displayName, 200),
+      ].filter((f): f is FieldError => f !== undefined);
+      if (fields.length > 0) return reject(validationFailed(fields));
+      return accept([
+        {
+          type: 'OrganizationCreated',
+          version: 1,
+          data: { organizationId: command.organizationId, name: command.name.trim(), createdAt: command.now },
+        },
+        {
+          type: 'UserJoinedOrganization',
+          version: 1,
+          data: {
+            organizationId: command.organizationId,
+            userId: command.admin.userId,
+            email: normalizeEmail(command.admin.email),
+            displayName: command.admin.displayName.trim(),
+            orgAdmin: true,
+            joinedAt: command.now,
+          },
+        },
+      ]);
+    }
+    case 'CreateWorkspace': {
+      if (!state.exists) return reject(notFound(command.organizationId));
+      if (!isOrgAdmin(state, command.actorId))
+        return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can create workspaces.'));
+      if (state.workspaces.has(command.workspaceId))
+        return reject(domainError('WORKSPACE_EXISTS', `Workspace ${command.workspaceId} already exists.`));
+      const plan = command.plan ?? 'standard';
+      const model = command.accessModel ?? 'levels';
+      const fields = [
+        checkText('name', command.name, 200),
+        PLANS.includes(plan) ? undefined : { field: 'plan', message: `must be one of ${PLANS.join(', ')}` },
+        ACCESS_MODELS.includes(model)
+          ? undefined
+          : { field: 'accessModel', message: `must be one of ${ACCESS_MODELS.join(', ')}` },
+      ].filter((f): f is FieldError => f !== undefined);
+      if (fields.length > 0) return reject(validationFailed(fields));
+      return accept([
+        {
+          type: 'WorkspaceCreated',
+          version: 1,
+          data: {
+            organizationId: command.organizationId,
+            workspaceId: command.workspaceId,
+            name: command.name.trim(),
+            plan,
+            accessModel: model,
+            ownerUserId: command.actorId,
+            createdAt: command.now,
+          },
+        },
+      ]);
+    }
+    case 'JoinOrganization': {
+      if (!state.exists) return reject(notFound(command.organizationId));
+      const emailError = checkEmail('email', command.email);
+      if (emailError) return reject(validationFailed([emailError]));
+      const email = normalizeEmail(command.email);
+      if (state.byEmail.has(email)) return accept([]);
+      const joined: UserJoinedOrganization = {
+        type: 'UserJoinedOrganization',
+        version: 1,
+        data: {
+          organizationId: command.organizationId,
+          userId: command.newUserId,
+          email,
+          displayName: command.displayName?.trim() || defaultDisplayName(email),
+          orgAdmin: false,
+          joinedAt: command.now,
+        },
+      };
+      return accept([joined]);
+    }
+    case 'UpdateProfile': {
+      if (!state.exists) return reject(notFound(command.organizationId));
+      return decideUpdateProfile(command, {
+        user: state.users.get(command.userId),
+        actor: activeUser(state, command.actorId),
+        emailOwner: (email) => state.byEmail.get(email),
+      });
+    }
+  }
+}
+
+export const organizationDecider = {
+  initialState: initialOrganizationState,
+  evolve: evolveOrganization,
+  decide: decideOrganization,
+};

@@ -1,0 +1,60 @@
+import type { Event } from '../shared/events';
+import type { AccessModelName, Plan } from '../access-model';
+
+export type OrganizationCreated = Event<'OrganizationCreated', { organizationId: string; name: string; createdAt: string }>;
+
+/** A person becomes an org user: on organization creation (first admin) or when accepting an invitation with a new email. */
+export type UserJoinedOrganization = Event<
+  'UserJoinedOrganization',
+  {
+    organizationId: string;
+    userId: string;
+    email: string;
+    displayName: string;
+    orgAdmin: boolean;
+    joinedAt: string;
+  }
+>;
+
+/**
+ * A workspace is created inside its organization's stream: the organization is the consistency boundary
+ * that knows its workspaces (so deleting a user can check every one) and its admins (rule 5).
+ */
+export type WorkspaceCreated = Event<
+  'WorkspaceCreated',
+  {
+    organizationId: string;
+    workspaceId: string;
+    name: string;
+    plan: Plan;
+    accessModel: AccessModelName;
+    /** the creating org admin, who becomes the workspace's first owner */
+    ownerUserId: string;
+    createdAt: string;
+  }
+>;
+
+export interface ProfileChanges {
+  displayName?: string;
+  alias?: string | null;
+  avatarUrl?: string | null;
+  email?: string;
+}
+
+export type UserProfileUpdated = Event<
+  'UserProfileUpdated',
+  { organizationId: string; userId: string; changes: ProfileChanges; updatedAt: string }
+>;
+
+/** The user leaves the organization and every workspace; their personal data is erased (crypto-shredding). */
+export type UserDeleted = Event<
+  'UserDeleted',
+  { organizationId: string; userId: string; workspaceIds: string[]; deletedAt: string }
+>;
+
+export type OrganizationEvent =
+  | OrganizationCreated
+  | UserJoinedOrganization
+  | WorkspaceCreated
+  | UserProfileUpdated
+  | UserDeleted;

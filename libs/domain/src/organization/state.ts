@@ -1,0 +1,92 @@
+import type { AccessModelName, Plan } from '../access-model';
+import { evolveProfile, type UserProfile } from '../users/profile';
+import type { OrganizationEvent } from './events';
+
+export interface WorkspaceInfo {
+  workspaceId: string;
+  name: string;
+  plan: Plan;
+  accessModel: AccessModelName;
+  ownerUserId: string;
+  createdAt: string;
+}
+
+export interface OrganizationState {
+  exists: boolean;
+  organizationId: string;
+  name: string;
+  users: Map<string, UserProfile>;
+  /** normalised email → userId, for users not deleted */
+  byEmail: Map<string, string>;
+  workspaces: Map<string, WorkspaceInfo>;
+}
+
+export const initialOrganizationState = (): OrganizationState => ({
+  exists: false,
+  organizationId: '',
+  name: '',
+  users: new Map(),
+  byEmail: new Map(),
+  workspaces: new Map(),
+});
+
+/**
+ * Folds one event into the state. The state is owned by whoever folds it: evolve updates it in place and
+ * returns it, so replaying a large organization is linear (deciders only read it).
+ */
+export function evolveOrganization(state: OrganizationState, event: OrganizationEvent): OrganizationState {
+  switch (event.type) {
+    case 'OrganizationCreated':
+      state.exists = true;
+      state.organizationId = event.data.organizationId;
+      state.name = event.data.name;
+      return state;
+    case 'UserJoinedOrganization': {
+      const d = event.data;
+      state.users.set(d.userId, {
+        userId: d.userId,
+        email: d.email,
+        displayName: d.displayName,
+        alias: null,
+        avatarUrl: null,
+        orgAdmin: d.orgAdmin,
+        deleted: false,
+        joinedAt: d.joinedAt,
+      });
+      state.byEmail.set(d.email, d.userId);
+      return state;
+    }
+    case 'WorkspaceCreated': {
+      const { organizationId: _org, ...info } = event.data;
+      state.workspaces.set(info.workspaceId, info);
+      return state;
+    }
+    case 'UserProfileUpdated': {
+      const user = state.users.get(event.data.userId);
+      if (!user) return state;
+      if (event.data.changes.email !== undefined) {
+        state.byEmail.delete(user.email);
+        state.byEmail.set(event.data.changes.email, user.userId);
+      }
+      state.users.set(user.userId, evolveProfile(user, event.data.changes));
+      return state;
+    }
+    case 'UserDeleted': {
+      const user = state.users.get(event.data.userId);
+      if (!user) return state;
+      state.byEmail.delete(user.email);
+      state.users.set(user.userId, { ...user, deleted: true, orgAdmin: false });
+      return state;
+    }
+  }
+}
+
+/** An active (not deleted) org user. */
+export const activeUser = (state: OrganizationState, userId: string): UserProfile | undefined => {
+  const user = state.users.get(userId);
+  return user && !user.deleted ? user : undefined;
+};
+
+/** Rule 5: org admins may do everything an owner may, in every workspace of their organization. */
+export const isOrgAdmin = (state: OrganizationState, userId: string): boolean =>
+  activeUser(state, userId)?.orgAdmin === true;

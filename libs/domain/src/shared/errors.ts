@@ -1,0 +1,47 @@
+/** Stable, machine-readable error codes. The API maps them to HTTP statuses; consoles switch on them. */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'CANNOT_MODIFY_SELF'
+  | 'INSUFFICIENT_AUTHORITY'
+  | 'LAST_OWNER'
+  | 'LAST_ORG_ADMIN'
+  | 'ALREADY_MEMBER'
+  | 'ALREADY_INVITED'
+  | 'INVITATION_EXPIRED'
+  | 'INVITATION_NOT_PENDING'
+  | 'INVITATION_NOT_FOUND'
+  | 'INVITATION_LINK_SUPERSEDED'
+  | 'INVALID_RESTRICTION'
+  | 'INVALID_ROLE'
+  | 'INVALID_GRANT'
+  | 'INVALID_REASSIGNMENT'
+  | 'PLAN_REQUIRED'
+  | 'NOT_A_MEMBER'
+  | 'USER_NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'ORGANIZATION_NOT_FOUND'
+  | 'ORGANIZATION_EXISTS'
+  | 'WORKSPACE_NOT_FOUND'
+  | 'WORKSPACE_EXISTS';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An error is a value: a stable code and a sentence a console user can act on. */
+export interface DomainError {
+  code: ErrorCode;
+  message: string;
+  fields?: FieldError[];
+}
+
+export const domainError = (code: ErrorCode, message: string, fields?: FieldError[]): DomainError =>
+  fields ? { code, message, fields } : { code, message };
+
+export const validationFailed = (fields: FieldError[]): DomainError =>
+  domainError(
+    'VALIDATION_FAILED',
+    `The request is not valid: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`,
+    fields,
+  );

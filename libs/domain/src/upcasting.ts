@@ -1,0 +1,45 @@
+import type { OrganizationEvent } from './organization/events';
+import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/events';
+
+export type DomainEvent = OrganizationEvent | WorkspaceEvent;
+/** Every version ever written: what the store may hand back. */
+export type StoredDomainEvent = DomainEvent | UserInvitedV1;
+
+export const ORGANIZATION_EVENT_TYPES = [
+  'OrganizationCreated',
+  'UserJoinedOrganization',
+  'WorkspaceCreated',
+  'UserProfileUpdated',
+  'UserDeleted',
+] as const;
+export const WORKSPACE_EVENT_TYPES = [
+  'UserInvited',
+  'InvitationResent',
+  'InvitationCancelled',
+  'InvitationAccepted',
+  'AccessLevelChanged',
+  'RestrictionsChanged',
+  'GrantsChanged',
+  'AccessRevoked',
+] as const;
+export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES];
+
+const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
+  const { role, ...rest } = e.data;
+  return {
+    type: 'UserInvited',
+    version: 2,
+    data: { ...rest, access: { roles: [role], restrictions: {}, grants: [] }, linkVersion: 1 },
+  };
+};
+
+/**
+ * The one place where old event versions become current ones. Events are never rewritten in the store;
+ * they are upcast when read. Unknown types or versions are returned as undefined (and skipped by folds).
+ */
+export function upcast(event: { type: string; version?: number; data: unknown }): DomainEvent | undefined {
+  if (!DOMAIN_EVENT_TYPES.includes(event.type)) return undefined;
+  const version = event.version ?? 1;
+  if (event.type === 'UserInvited' && version === 1) return upcastUserInvitedV1(event as UserInvitedV1);
+  return { ...event, version } as DomainEvent;
+}

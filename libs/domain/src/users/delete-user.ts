@@ -1,0 +1,54 @@
+import { domainError } from '../shared/errors';
+import { type Decision, accept, reject } from '../shared/result';
+import type { UserDeleted } from '../organization/events';
+import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
+import { isLastOwner, type WorkspaceState } from '../workspace/state';
+
+export interface DeleteUser {
+  type: 'DeleteUser';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  userId: string;
+}
+
+/**
+ * Rule 12: an org admin deletes a user from the organization and every workspace. Rule 4 holds on this path
+ * too: the last owner of any workspace cannot be deleted. Decided over the organization and all its
+ * workspaces' states, so no workspace is left without an owner.
+ */
+export function decideDeleteUser(
+  command: DeleteUser,
+  ctx: { org: OrganizationState; workspaces: WorkspaceState[] },
+): Decision<UserDeleted> {
+  const { org } = ctx;
+  if (!org.exists)
+    return reject(domainError('ORGANIZATION_NOT_FOUND', `Organization ${command.organizationId} does not exist.`));
+  if (!isOrgAdmin(org, command.actorId))
+    return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can delete users.'));
+  const user = activeUser(org, command.userId);
+  if (!user) return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
+  if (command.userId === command.actorId)
+    return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot delete yourself; ask another organization admin.'));
+  if (user.orgAdmin && ![...org.users.values()].some((u) => u.userId !== user.userId && u.orgAdmin && !u.deleted))
+    return reject(domainError('LAST_ORG_ADMIN', 'This is the last organization admin and cannot be deleted.'));
+  const memberOf: string[] = [];
+  for (const ws of ctx.workspaces) {
+    const wsCtx = { org, ws };
+    if (isLastOwner(wsCtx, user.userId))
+      return reject(
+        domainError(
+          'LAST_OWNER',
+          `This user is the last owner of workspace ${ws.info.name}; make another member owner there first.`,
+        ),
+      );
+    if (ws.members.get(user.userId)?.status === 'active') memberOf.push(ws.info.workspaceId);
+  }
+  return accept([
+    {
+      type: 'UserDeleted',
+      version: 1,
+      data: { organizationId: org.organizationId, userId: user.userId, workspaceIds: memberOf, deletedAt: command.now },
+    },
+  ]);
+}

@@ -1,0 +1,238 @@
+import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+
+const invite = (s: Scenario, actorId: string, email: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> } = {}) =>
+  s.when({ type: 'InviteMember', ...by(s, actorId), invitationId: `inv-${email}`, email, ttlSeconds: 3600, ...access });
+const change = (s: Scenario, actorId: string, userId: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> }) =>
+  s.when({ type: 'ChangeAccess', ...by(s, actorId), userId, ...access });
+const revoke = (s: Scenario, actorId: string, userId: string) => s.when({ type: 'RevokeAccess', ...by(s, actorId), userId });
+
+describe('rule 1: managing members needs settings.users (levels), users (permissions) or environment_manager (studio)', () => {
+  describe('preset levels', () => {
+    const s = () =>
+      new Scenario('levels')
+        .member('owner', { roles: ['owner'] })
+        .member('manager', { roles: ['manager'] })
+        .member('locked', { roles: ['manager'], restrictions: { workspace_settings: true } })
+        .member('agent', { roles: ['agent'] })
+        .member('agent2', { roles: ['agent'] });
+
+    it.each(['owner', 'manager'])('%s (holds settings.users) can invite, edit, revoke, resend and cancel', (actor) => {
+      const sc = s();
+      expectEvents(invite(sc, actor, 'new@acme.test'), ['UserInvited']);
+      expectEvents(change(sc, actor, 'agent', { restrictions: { workflows: true } }), ['RestrictionsChanged']);
+      expectEvents(revoke(sc, actor, 'agent'), ['AccessRevoked']);
+      const inv = sc.invited('pending@acme.test');
+      expectEvents(sc.when({ type: 'ResendInvitation', ...by(sc, actor), invitationId: inv, ttlSeconds: 60 }), ['InvitationResent']);
+      expectEvents(sc.when({ type: 'CancelInvitation', ...by(sc, actor), invitationId: inv }), ['InvitationCancelled']);
+    });
+
+    it.each(['agent', 'locked', 'stranger'])('%s (without settings.users) is refused every member-management command', (actor) => {
+      const sc = s();
+      const inv = sc.invited('pending@acme.test');
+      expectError(invite(sc, actor, 'new@acme.test'), 'INSUFFICIENT_AUTHORITY');
+      expectError(change(sc, actor, 'agent2', { restrictions: { workflows: true } }), 'INSUFFICIENT_AUTHORITY');
+      expectError(revoke(sc, actor, 'agent2'), 'INSUFFICIENT_AUTHORITY');
+      expectError(sc.when({ type: 'ResendInvitation', ...by(sc, actor), invitationId: inv, ttlSeconds: 60 }), 'INSUFFICIENT_AUTHORITY');
+      expectError(sc.when({ type: 'CancelInvitation', ...by(sc, actor), invitationId: inv }), 'INSUFFICIENT_AUTHORITY');
+    });
+
+    it('a revoked member has no authority left', () => {
+      const sc = s();
+      sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: 'manager' });
+      expectError(invite(sc, 'manager', 'new@acme.test'), 'INSUFFICIENT_AUTHORITY');
+    });
+  });
+
+  describe('preset permissions', () => {
+    const s = () => new Scenario('permissions').member('boss', { grants: ['users', 'reporting'] }).member('chatter').member('other');
+    it('a member granted users can manage members', () => {
+      const sc = s();
+      expectEvents(invite(sc, 'boss', 'new@acme.test'), ['UserInvited']);
+      expectEvents(change(sc, 'boss', 'chatter', { grants: ['reporting'] }), ['GrantsChanged']);
+      expectEvents(revoke(sc, 'boss', 'other'), ['AccessRevoked']);
+    });
+    it('a member without users cannot', () => {
+      const sc = s();
+      expectError(invite(sc, 'chatter', 'new@acme.test'), 'INSUFFICIENT_AUTHORITY');
+      expectError(change(sc, 'chatter', 'other', { grants: [] }), 'INSUFFICIENT_AUTHORITY');
+      expectError(revoke(sc, 'chatter', 'other'), 'INSUFFICIENT_AUTHORITY');
+    });
+  });
+
+  describe('preset studio', () => {
+    const s = () =>
+      new Scenario('studio')
+        .member('envman', { roles: ['environment_manager', 'operator'] })
+        .member('op', { roles: ['operator'] })
+        .member('dev', { roles: ['developer', 'producer'] });
+    it('an environment manager can manage members', () => {
+      const sc = s();
+      expectEvents(invite(sc, 'envman', 'new@acme.test', { roles: ['operator'] }), ['UserInvited']);
+      expectEvents(revoke(sc, 'envman', 'op'), ['AccessRevoked']);
+    });
+    it.each(['op', 'dev'])('%s (no environment_manager) cannot', (actor) => {
+      const sc = s();
+      expectError(invite(sc, actor, 'new@acme.test', { roles: ['operator'] }), 'INSUFFICIENT_AUTHORITY');
+      expectError(revoke(sc, actor, 'op' === actor ? 'dev' : 'op'), 'INSUFFICIENT_AUTHORITY');
+    });
+  });
+});
+
+describe('rule 2: rank (levels) and no privilege escalation (other presets)', () => {
+  const levels = () =>
+    new Scenario('levels')
+      .member('owner', { roles: ['owner'] })
+      .member('owner2', { roles: ['owner'] })
+      .member('manager', { roles: ['manager'] })
+      .member('manager2', { roles: ['manager'] })
+      .member('agent', { roles: ['agent'] });
+
+  it.each(['owner', 'manager', 'agent'])('an owner may invite an %s', (role) => {
+    expectEvents(invite(levels(), 'owner', 'x@acme.test', { roles: [role] }), ['UserInvited']);
+  });
+  it.each([
+    ['agent', 'manager'],
+    ['agent', 'owner'],
+    ['manager', 'agent'],
+    ['owner2', 'manager'],
+  ])('an owner may change %s to %s', (target, role) => {
+    expectEvents(change(levels(), 'owner', target, { roles: [role] }), ['AccessLevelChanged']);
+  });
+  it.each(['owner2', 'manager', 'agent'])('an owner may revoke %s', (target) => {
+    expectEvents(revoke(levels(), 'owner', target), ['AccessRevoked']);
+  });
+
+  it('a manager may invite only agents', () => {
+    expectEvents(invite(levels(), 'manager', 'a@acme.test', { roles: ['agent'] }), ['UserInvited']);
+    expectError(invite(levels(), 'manager', 'm@acme.test', { roles: ['manager'] }), 'INSUFFICIENT_AUTHORITY');
+    expectError(invite(levels(), 'manager', 'o@acme.test', { roles: ['owner'] }), 'INSUFFICIENT_AUTHORITY');
+  });
+  it('a manager may edit an agent but not promote anyone above agent', () => {
+    expectEvents(change(levels(), 'manager', 'agent', { restrictions: { contact_visibility: 'self_only' } }), ['RestrictionsChanged']);
+    expectError(change(levels(), 'manager', 'agent', { roles: ['manager'] }), 'INSUFFICIENT_AUTHORITY');
+    expectError(change(levels(), 'manager', 'agent', { roles: ['owner'] }), 'INSUFFICIENT_AUTHORITY');
+  });
+  it.each(['manager2', 'owner'])('a manager may not edit or revoke a %s', (target) => {
+    expectError(change(levels(), 'manager', target, { roles: ['agent'] }), 'INSUFFICIENT_AUTHORITY');
+    expectError(revoke(levels(), 'manager', target), 'INSUFFICIENT_AUTHORITY');
+  });
+  it('a manager may revoke an agent', () => {
+    expectEvents(revoke(levels(), 'manager', 'agent'), ['AccessRevoked']);
+  });
+  it('a manager may neither see the link of, resend nor cancel an invitation of a manager', () => {
+    const sc = levels();
+    const inv = sc.invited('future-manager@acme.test', { roles: ['manager'] }, 'owner');
+    expectError(sc.when({ type: 'ResendInvitation', ...by(sc, 'manager'), invitationId: inv, ttlSeconds: 60 }), 'INSUFFICIENT_AUTHORITY');
+    expectError(sc.when({ type: 'CancelInvitation', ...by(sc, 'manager'), invitationId: inv }), 'INSUFFICIENT_AUTHORITY');
+  });
+
+  describe('preset permissions: grant only what you hold', () => {
+    const s = () => new Scenario('permissions').member('boss', { grants: ['users', 'reporting'] }).member('chatter');
+    it('may grant permissions it holds', () => {
+      expectEvents(invite(s(), 'boss', 'n@acme.test', { grants: ['reporting', 'users'] }), ['UserInvited']);
+      expectEvents(change(s(), 'boss', 'chatter', { grants: ['reporting'] }), ['GrantsChanged']);
+    });
+    it.each(['settings', 'ib_designer', 'ib_publisher', 'ib_data', 'wfb_user'])('may not grant %s, which it does not hold', (grant) => {
+      expectError(invite(s(), 'boss', 'n@acme.test', { grants: [grant] }), 'INSUFFICIENT_AUTHORITY');
+      expectError(change(s(), 'boss', 'chatter', { grants: [grant] }), 'INSUFFICIENT_AUTHORITY');
+    });
+    it('may remove a grant it does not hold (removing is not granting)', () => {
+      const sc = s().member('designer', { grants: ['ib_designer'] });
+      expectEvents(change(sc, 'boss', 'designer', { grants: [] }), ['GrantsChanged']);
+    });
+  });
+
+  describe('preset studio: assign only roles whose permissions you hold', () => {
+    const s = () => new Scenario('studio').member('envman', { roles: ['environment_manager', 'operator'] }).member('op', { roles: ['operator'] });
+    it('may give roles within its own permissions', () => {
+      expectEvents(invite(s(), 'envman', 'n@acme.test', { roles: ['operator', 'environment_manager'] }), ['UserInvited']);
+    });
+    it.each(['developer', 'producer', 'analyst', 'content_manager'])('may not give %s', (role) => {
+      expectError(invite(s(), 'envman', 'n@acme.test', { roles: [role] }), 'INSUFFICIENT_AUTHORITY');
+      expectError(change(s(), 'envman', 'op', { roles: ['operator', role] }), 'INSUFFICIENT_AUTHORITY');
+    });
+  });
+});
+
+describe('rule 3: nobody can edit or revoke their own access', () => {
+  it.each([
+    ['levels', 'owner', ['owner']],
+    ['levels', 'manager', ['manager']],
+    ['permissions', 'boss', ['member']],
+    ['studio', 'envman', ['environment_manager']],
+  ] as const)('preset %s: a %s cannot edit or revoke itself', (model, userId, roles) => {
+    const sc = new Scenario(model).member(userId, { roles: [...roles], ...(model === 'permissions' && { grants: ['users'] }) });
+    expectError(change(sc, userId, userId, { roles: [...roles] }), 'CANNOT_MODIFY_SELF');
+    expectError(revoke(sc, userId, userId), 'CANNOT_MODIFY_SELF');
+  });
+  it('not even an org admin', () => {
+    const sc = new Scenario('levels').member('owner2', { roles: ['owner'] });
+    expectError(change(sc, ADMIN, ADMIN, { roles: ['manager'] }), 'CANNOT_MODIFY_SELF');
+    expectError(revoke(sc, ADMIN, ADMIN), 'CANNOT_MODIFY_SELF');
+  });
+});
+
+describe('rule 4: the last owner can be neither demoted, revoked nor deleted', () => {
+  // The creator (ADMIN) is the first owner; revoking ADMIN's membership leaves `owner` as the only owner,
+  // while ADMIN keeps its authority as org admin (rule 5).
+  const lastOwner = (model: 'levels' | 'studio' | 'permissions') => {
+    const owner = model === 'levels' ? { roles: ['owner'] } : model === 'studio' ? { roles: ['environment_manager'] } : { grants: ['users'] };
+    const sc = new Scenario(model).member('owner', owner).member('helper', model === 'permissions' ? {} : model === 'studio' ? { roles: ['operator'] } : { roles: ['agent'] });
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
+    return sc;
+  };
+  it.each(['levels', 'studio', 'permissions'] as const)('preset %s: demoting the last owner is refused', (model) => {
+    const sc = lastOwner(model);
+    const demote = model === 'levels' ? { roles: ['manager'] } : model === 'studio' ? { roles: ['operator'] } : { grants: [] };
+    expectError(change(sc, ADMIN, 'owner', demote), 'LAST_OWNER');
+  });
+  it.each(['levels', 'studio', 'permissions'] as const)('preset %s: revoking the last owner is refused', (model) => {
+    expectError(revoke(lastOwner(model), ADMIN, 'owner'), 'LAST_OWNER');
+  });
+  it.each(['levels', 'studio', 'permissions'] as const)('preset %s: deleting the last owner is refused', (model) => {
+    expectError(lastOwner(model).whenDelete('owner'), 'LAST_OWNER');
+  });
+  it('an owner who is not the last one can be demoted, revoked and deleted', () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
+    expectEvents(change(sc, ADMIN, 'owner', { roles: ['manager'] }), ['AccessLevelChanged']);
+    expectEvents(revoke(sc, ADMIN, 'owner'), ['AccessRevoked']);
+    expectEvents(sc.whenDelete('owner'), ['UserDeleted']);
+  });
+  it('editing the last owner without demoting is allowed', () => {
+    const sc = lastOwner('studio');
+    expectEvents(change(sc, ADMIN, 'owner', { roles: ['environment_manager', 'developer'] }), ['AccessLevelChanged']);
+  });
+  it('a deleted owner no longer counts as an owner', () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] }).member('owner2', { roles: ['owner'] });
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
+    const deleted = sc.whenDelete('owner2');
+    if (!deleted.ok) throw new Error(deleted.error.message);
+    sc.applyOrg(deleted.events);
+    expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER');
+  });
+});
+
+describe('rule 5: org admins may do everything an owner may, in every workspace', () => {
+  it('an org admin without any membership in the workspace manages it like an owner', () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] }).member('owner2', { roles: ['owner'] });
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
+    expectEvents(invite(sc, ADMIN, 'o@acme.test', { roles: ['owner'] }), ['UserInvited']);
+    expectEvents(change(sc, ADMIN, 'owner', { roles: ['agent'] }), ['AccessLevelChanged']);
+    expectEvents(revoke(sc, ADMIN, 'owner2'), ['AccessRevoked']);
+  });
+  it('an org admin demoted to agent in a workspace keeps an owner\'s authority there', () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
+    sc.given({ type: 'ChangeAccess', ...by(sc, 'owner'), userId: ADMIN, roles: ['agent'] });
+    expectEvents(invite(sc, ADMIN, 'o@acme.test', { roles: ['owner'] }), ['UserInvited']);
+  });
+  it.each(['permissions', 'studio'] as const)('preset %s: an org admin may grant anything', (model) => {
+    const access = model === 'studio' ? { roles: ['developer', 'environment_manager'] } : { grants: ['settings', 'ib_data'] };
+    expectEvents(invite(new Scenario(model), ADMIN, 'n@acme.test', access), ['UserInvited']);
+  });
+  it('an org user who is not an admin has no authority in a workspace they are not a member of', () => {
+    const sc = new Scenario('levels');
+    sc.givenOrg({ type: 'JoinOrganization', organizationId: 'org-1', actorId: 'x', now: sc.now, newUserId: 'outsider', email: 'out@acme.test' });
+    expectError(invite(sc, 'outsider', 'n@acme.test'), 'INSUFFICIENT_AUTHORITY');
+    expect(sc.ctx.ws.info.workspaceId).toBe(WS);
+  });
+});

@@ -1,0 +1,77 @@
+import { type Access, effectivePermissions, rankOf } from '../access-model';
+import { domainError } from '../shared/errors';
+import type { Check } from '../shared/result';
+import { isOrgAdmin } from '../organization/state';
+import { activeMember, modelOf, planOf, type WorkspaceContext } from './state';
+
+/** Who is acting: an org admin (acts as owner everywhere, rule 5) or an active member with its permissions. */
+export type Actor =
+  | { kind: 'org_admin'; userId: string }
+  | { kind: 'member'; userId: string; access: Access; permissions: Set<string> };
+
+export const resolveActor = (ctx: WorkspaceContext, actorId: string): Actor | undefined => {
+  if (isOrgAdmin(ctx.org, actorId)) return { kind: 'org_admin', userId: actorId };
+  const member = activeMember(ctx, actorId);
+  if (!member) return undefined;
+  const { permissions } = effectivePermissions(member.access, modelOf(ctx), planOf(ctx));
+  return { kind: 'member', userId: actorId, access: member.access, permissions: new Set(permissions) };
+};
+
+export const holds = (actor: Actor, permission: string): boolean =>
+  actor.kind === 'org_admin' || actor.permissions.has(permission);
+
+const refused = (message: string) => domainError('INSUFFICIENT_AUTHORITY', message);
+
+/** Rule 1: managing members needs settings.users (levels), users (permissions) or environment_manager (studio). */
+export function authorizeMemberManagement(ctx: WorkspaceContext, actorId: string): Actor | Check {
+  const actor = resolveActor(ctx, actorId);
+  if (!actor) return refused('You are not an active member of this workspace, so you cannot manage its members.');
+  const model = modelOf(ctx);
+  if (!holds(actor, model.manageMembers))
+    return refused(`Managing members needs the ${model.manageMembers} permission, which you do not hold.`);
+  return actor;
+}
+
+export const isActor = (value: Actor | Check): value is Actor =>
+  value !== undefined && 'kind' in value && (value.kind === 'org_admin' || value.kind === 'member');
+
+/**
+ * Rule 2, preset `levels`: an owner may act on owners, managers and agents; anyone else only on ranks below
+ * their own, and may not give a rank above that. Org admins act as owners (rule 5).
+ */
+const checkRank = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check => {
+  if (actor.kind === 'org_admin') return undefined;
+  const model = modelOf(ctx);
+  const actorRank = rankOf(actor.access, model);
+  const topRank = Math.max(...Object.values(model.roles).map((r) => r.rank ?? 0));
+  if (actorRank === topRank) return undefined;
+  if (current && rankOf(current, model) >= actorRank)
+    return refused(`Your access level can only manage members below it (${current.roles.join(', ')} is not).`);
+  if (next && rankOf(next, model) >= actorRank)
+    return refused(`Your access level cannot give the ${next.roles.join(', ')} access level.`);
+  return undefined;
+};
+
+/** Rule 2, other presets: an actor may grant only permissions it holds itself (no privilege escalation). */
+const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check => {
+  if (actor.kind === 'org_admin' || !next) return undefined;
+  const model = modelOf(ctx);
+  const before = new Set(current ? effectivePermissions(current, model, planOf(ctx)).permissions : []);
+  const added = effectivePermissions(next, model, planOf(ctx)).permissions.filter((p) => !before.has(p));
+  const notHeld = added.filter((p) => !actor.permissions.has(p));
+  return notHeld.length > 0
+    ? refused(`You can only grant permissions you hold yourself; you do not hold ${notHeld.join(', ')}.`)
+    : undefined;
+};
+
+/** Rule 2 for both kinds of access model: may `actor` move a target from `current` to `next` access? */
+export const checkAssignment = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check =>
+  modelOf(ctx).authority === 'rank'
+    ? checkRank(ctx, actor, current, next)
+    : checkNoEscalation(ctx, actor, current, next);
+
+/** Rule 3: nobody can edit or revoke their own access, whatever their rank. */
+export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
+  actorId === targetUserId
+    ? domainError('CANNOT_MODIFY_SELF', 'You cannot edit or revoke your own access; ask another member with the authority to do it.')
+    : undefined;

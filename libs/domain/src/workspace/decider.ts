@@ -1,0 +1,316 @@
+import {
+  type Access,
+  type Restrictions,
+  grantWarnings,
+  isOwner,
+  normalizeAccess,
+  restrictionsValidFor,
+  sameList,
+  sameRestrictions,
+  validateAccess,
+} from '../access-model';
+import { domainError, validationFailed } from '../shared/errors';
+import { addSeconds, isAtOrAfter } from '../shared/events';
+import { type Decision, accept, reject } from '../shared/result';
+import { checkEmail, normalizeEmail } from '../shared/validation';
+import { userIdForEmail } from '../organization/decider';
+import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } from './authority';
+import type { ContactsDisposition, WorkspaceEvent } from './events';
+import { activeMember, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
+
+interface Base {
+  workspaceId: string;
+  actorId: string;
+  /** ISO time of the command: the domain never reads a clock */
+  now: string;
+}
+
+export interface InviteMember extends Base {
+  type: 'InviteMember';
+  invitationId: string;
+  email: string;
+  roles?: string[];
+  restrictions?: Restrictions;
+  grants?: string[];
+  /** how long the link is valid: 48 h by default (configuration) */
+  ttlSeconds: number;
+}
+export interface ResendInvitation extends Base {
+  type: 'ResendInvitation';
+  invitationId: string;
+  ttlSeconds: number;
+}
+export interface CancelInvitation extends Base {
+  type: 'CancelInvitation';
+  invitationId: string;
+}
+/** Authenticated by the link alone: the app verified the link's HMAC and passes its invitation id and version. */
+export interface AcceptInvitation extends Omit<Base, 'actorId'> {
+  type: 'AcceptInvitation';
+  invitationId: string;
+  linkVersion: number;
+  /** the id the user gets if the email is new to the organization */
+  newUserId: string;
+  displayName?: string;
+}
+export interface ChangeAccess extends Base {
+  type: 'ChangeAccess';
+  userId: string;
+  roles?: string[];
+  restrictions?: Restrictions;
+  grants?: string[];
+}
+export interface RevokeAccess extends Base {
+  type: 'RevokeAccess';
+  userId: string;
+  reassignContactsTo?: string;
+}
+
+export type WorkspaceCommand =
+  | InviteMember
+  | ResendInvitation
+  | CancelInvitation
+  | AcceptInvitation
+  | ChangeAccess
+  | RevokeAccess;
+
+const invitationNotFound = (id: string) =>
+  domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`);
+const notPending = (inv: Invitation) =>
+  domainError(
+    'INVITATION_NOT_PENDING',
+    inv.status === 'accepted'
+      ? 'This invitation has already been accepted; the link works only once.'
+      : 'This invitation was cancelled; ask for a new one.',
+  );
+const notAMember = (userId: string) =>
+  domainError('NOT_A_MEMBER', `User ${userId} is not an active member of this workspace.`);
+
+/** Who may see, resend or cancel an invitation: a member manager allowed to give the invited access (rules 1, 2). */
+function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationId: string) {
+  const inv = ctx.ws.invitations.get(invitationId);
+  if (!inv) return { error: invitationNotFound(invitationId) };
+  const actor = authorizeMemberManagement(ctx, actorId);
+  if (!isActor(actor)) return { error: actor! };
+  const rank = checkAssignment(ctx, actor, undefined, inv.access);
+  if (rank) return { error: rank };
+  if (inv.status !== 'pending') return { error: notPending(inv) };
+  return { inv };
+}
+
+/** "Copy invitation link" (rule 7): the current link's version while the invitation is pending. */
+export function invitationLink(
+  ctx: WorkspaceContext,
+  actorId: string,
+  invitationId: string,
+): { ok: true; invitation: Invitation } | { ok: false; error: ReturnType<typeof domainError> } {
+  const { inv, error } = authorizeInvitation(ctx, actorId, invitationId);
+  return inv ? { ok: true, invitation: inv } : { ok: false, error: error! };
+}
+
+function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const emailError = checkEmail('email', cmd.email);
+  if (emailError) return reject(validationFailed([emailError]));
+  const actor = authorizeMemberManagement(ctx, cmd.actorId);
+  if (!isActor(actor)) return reject(actor!);
+  const model = modelOf(ctx);
+  const access = normalizeAccess({
+    roles: cmd.roles && cmd.roles.length > 0 ? cmd.roles : model.defaultRoles,
+    restrictions: cmd.restrictions ?? {},
+    grants: cmd.grants ?? [],
+  });
+  const invalid = validateAccess(access, model, planOf(ctx));
+  if (invalid) return reject(invalid);
+  const authority = checkAssignment(ctx, actor, undefined, access);
+  if (authority) return reject(authority);
+
+  const email = normalizeEmail(cmd.email);
+  const existingUser = ctx.org.byEmail.get(email);
+  if (existingUser && activeMember(ctx, existingUser))
+    return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
+  if (ctx.ws.pendingByEmail.has(email))
+    return reject(
+      domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),
+    );
+  if (ctx.ws.invitations.has(cmd.invitationId))
+    return reject(domainError('ALREADY_INVITED', `Invitation ${cmd.invitationId} already exists.`));
+  return accept(
+    [
+      {
+        type: 'UserInvited',
+        version: 2,
+        data: {
+          workspaceId: cmd.workspaceId,
+          organizationId: ctx.org.organizationId,
+          invitationId: cmd.invitationId,
+          email,
+          access,
+          invitedAt: cmd.now,
+          expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
+          linkVersion: 1,
+        },
+      },
+    ],
+    grantWarnings(access, model),
+  );
+}
+
+function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
+  if (!inv) return reject(error!);
+  return accept([
+    {
+      type: 'InvitationResent',
+      version: 1,
+      data: {
+        workspaceId: cmd.workspaceId,
+        invitationId: inv.invitationId,
+        linkVersion: inv.linkVersion + 1,
+        resentAt: cmd.now,
+        expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
+      },
+    },
+  ]);
+}
+
+function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
+  if (!inv) return reject(error!);
+  return accept([
+    {
+      type: 'InvitationCancelled',
+      version: 1,
+      data: { workspaceId: cmd.workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: cmd.now },
+    },
+  ]);
+}
+
+/** Rules 7 and 8: a pending, current, unexpired link makes the (new or existing) org user an active member. */
+function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const inv = ctx.ws.invitations.get(cmd.invitationId);
+  if (!inv) return reject(invitationNotFound(cmd.invitationId));
+  if (inv.status !== 'pending') return reject(notPending(inv));
+  if (cmd.linkVersion !== inv.linkVersion)
+    return reject(
+      domainError('INVITATION_LINK_SUPERSEDED', 'This link was replaced by a newer one; use the link from the latest email.'),
+    );
+  if (isAtOrAfter(cmd.now, inv.expiresAt))
+    return reject(
+      domainError('INVITATION_EXPIRED', 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.'),
+    );
+  const userId = userIdForEmail(ctx.org, inv.email, cmd.newUserId);
+  if (activeMember(ctx, userId))
+    return reject(domainError('ALREADY_MEMBER', `${inv.email} is already an active member of this workspace.`));
+  return accept([
+    {
+      type: 'InvitationAccepted',
+      version: 1,
+      data: {
+        workspaceId: cmd.workspaceId,
+        organizationId: ctx.org.organizationId,
+        invitationId: inv.invitationId,
+        userId,
+        email: inv.email,
+        access: inv.access,
+        acceptedAt: cmd.now,
+      },
+    },
+  ]);
+}
+
+/** Rule 10: edit access changes roles, restrictions and grants, nothing else. */
+function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const self = checkNotSelf(cmd.actorId, cmd.userId);
+  if (self) return reject(self);
+  const actor = authorizeMemberManagement(ctx, cmd.actorId);
+  if (!isActor(actor)) return reject(actor!);
+  const member = activeMember(ctx, cmd.userId);
+  if (!member) return reject(notAMember(cmd.userId));
+  const model = modelOf(ctx);
+  const current = member.access;
+  const roles = cmd.roles ?? current.roles;
+  const rolesChanged = !sameList(roles, current.roles);
+  const next: Access = normalizeAccess({
+    roles,
+    grants: cmd.grants ?? current.grants,
+    // a new access level drops the restrictions that no longer apply to it
+    restrictions: cmd.restrictions ?? (rolesChanged ? restrictionsValidFor(current.restrictions, roles, model) : current.restrictions),
+  });
+  const invalid = validateAccess(next, model, planOf(ctx));
+  if (invalid) return reject(invalid);
+  const authority = checkAssignment(ctx, actor, current, next);
+  if (authority) return reject(authority);
+  if (isLastOwner(ctx, cmd.userId) && !isOwner(next, model, planOf(ctx)))
+    return reject(domainError('LAST_OWNER', 'This is the last owner of the workspace; make another member owner first.'));
+
+  const base = { workspaceId: cmd.workspaceId, userId: cmd.userId, changedAt: cmd.now };
+  const events: WorkspaceEvent[] = [];
+  if (rolesChanged)
+    events.push({ type: 'AccessLevelChanged', version: 1, data: { ...base, before: current.roles, after: next.roles } });
+  if (!sameRestrictions(current.restrictions, next.restrictions))
+    events.push({
+      type: 'RestrictionsChanged',
+      version: 1,
+      data: { ...base, before: current.restrictions, after: next.restrictions },
+    });
+  if (!sameList(current.grants, next.grants))
+    events.push({ type: 'GrantsChanged', version: 1, data: { ...base, before: current.grants, after: next.grants } });
+  return accept(events, cmd.grants ? grantWarnings(next, model) : []);
+}
+
+/** Rule 11: revoke removes the member; contacts are unassigned or reassigned to another active member. */
+function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  const self = checkNotSelf(cmd.actorId, cmd.userId);
+  if (self) return reject(self);
+  const actor = authorizeMemberManagement(ctx, cmd.actorId);
+  if (!isActor(actor)) return reject(actor!);
+  const member = activeMember(ctx, cmd.userId);
+  if (!member) return reject(notAMember(cmd.userId));
+  const authority = checkAssignment(ctx, actor, member.access, undefined);
+  if (authority) return reject(authority);
+  if (isLastOwner(ctx, cmd.userId))
+    return reject(domainError('LAST_OWNER', 'This is the last owner of the workspace and cannot be revoked; make another member owner first.'));
+  let contacts: ContactsDisposition = { mode: 'unassigned' };
+  if (cmd.reassignContactsTo !== undefined) {
+    if (cmd.reassignContactsTo === cmd.userId || !activeMember(ctx, cmd.reassignContactsTo))
+      return reject(
+        domainError(
+          'INVALID_REASSIGNMENT',
+          'Contacts can only be reassigned to another active member of this workspace.',
+          [{ field: 'reassignContactsTo', message: 'must be another active member' }],
+        ),
+      );
+    contacts = { mode: 'reassigned', toUserId: cmd.reassignContactsTo };
+  }
+  return accept([
+    {
+      type: 'AccessRevoked',
+      version: 1,
+      data: {
+        workspaceId: cmd.workspaceId,
+        organizationId: ctx.org.organizationId,
+        userId: cmd.userId,
+        before: member.access,
+        contacts,
+        revokedAt: cmd.now,
+      },
+    },
+  ]);
+}
+
+export function decideWorkspace(command: WorkspaceCommand, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  switch (command.type) {
+    case 'InviteMember':
+      return invite(command, ctx);
+    case 'ResendInvitation':
+      return resend(command, ctx);
+    case 'CancelInvitation':
+      return cancel(command, ctx);
+    case 'AcceptInvitation':
+      return acceptInvitation(command, ctx);
+    case 'ChangeAccess':
+      return changeAccess(command, ctx);
+    case 'RevokeAccess':
+      return revoke(command, ctx);
+  }
+}

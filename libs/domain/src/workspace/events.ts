@@ -1,0 +1,98 @@
+import type { Event } from '../shared/events';
+import type { Access, Restrictions } from '../access-model';
+
+/** v1 (first release) carried a single `role`; v2 carries the whole access. Upcast in ../upcasting.ts. */
+export type UserInvitedV1 = Event<
+  'UserInvited',
+  {
+    workspaceId: string;
+    organizationId: string;
+    invitationId: string;
+    email: string;
+    role: string;
+    invitedAt: string;
+    expiresAt: string;
+  },
+  1
+>;
+
+export type UserInvited = Event<
+  'UserInvited',
+  {
+    workspaceId: string;
+    organizationId: string;
+    invitationId: string;
+    email: string;
+    access: Access;
+    invitedAt: string;
+    expiresAt: string;
+    /**
+     * The link's version. The link itself is `invitationId.linkVersion.HMAC(server secret)`: the server can
+     * recompute it ("copy link") and verify it, and no secret is ever stored in an event.
+     */
+    linkVersion: number;
+  },
+  2
+>;
+
+export type InvitationResent = Event<
+  'InvitationResent',
+  { workspaceId: string; invitationId: string; linkVersion: number; resentAt: string; expiresAt: string }
+>;
+
+export type InvitationCancelled = Event<
+  'InvitationCancelled',
+  { workspaceId: string; invitationId: string; email: string; cancelledAt: string }
+>;
+
+export type InvitationAccepted = Event<
+  'InvitationAccepted',
+  {
+    workspaceId: string;
+    organizationId: string;
+    invitationId: string;
+    userId: string;
+    email: string;
+    access: Access;
+    acceptedAt: string;
+  }
+>;
+
+export type AccessLevelChanged = Event<
+  'AccessLevelChanged',
+  { workspaceId: string; userId: string; before: string[]; after: string[]; changedAt: string }
+>;
+
+export type RestrictionsChanged = Event<
+  'RestrictionsChanged',
+  { workspaceId: string; userId: string; before: Restrictions; after: Restrictions; changedAt: string }
+>;
+
+export type GrantsChanged = Event<
+  'GrantsChanged',
+  { workspaceId: string; userId: string; before: string[]; after: string[]; changedAt: string }
+>;
+
+export type ContactsDisposition = { mode: 'unassigned' } | { mode: 'reassigned'; toUserId: string };
+
+export type AccessRevoked = Event<
+  'AccessRevoked',
+  {
+    workspaceId: string;
+    organizationId: string;
+    userId: string;
+    before: Access;
+    contacts: ContactsDisposition;
+    revokedAt: string;
+  }
+>;
+
+export type WorkspaceEvent =
+  | UserInvited
+  | InvitationResent
+  | InvitationCancelled
+  | InvitationAccepted
+  | AccessLevelChanged
+  | RestrictionsChanged
+  | GrantsChanged
+  | AccessRevoked;

@@ -1,0 +1,138 @@
+import type { Access, AccessModel, Plan } from '../access-model';
+import { accessModel, isOwner } from '../access-model';
+import type { OrganizationState, WorkspaceInfo } from '../organization/state';
+import { activeUser } from '../organization/state';
+import type { WorkspaceEvent } from './events';
+
+export interface Member {
+  userId: string;
+  access: Access;
+  status: 'active' | 'revoked';
+  joinedAt: string;
+}
+
+export interface Invitation {
+  invitationId: string;
+  email: string;
+  access: Access;
+  status: 'pending' | 'accepted' | 'cancelled';
+  linkVersion: number;
+  invitedAt: string;
+  expiresAt: string;
+}
+
+export interface WorkspaceState {
+  info: WorkspaceInfo;
+  members: Map<string, Member>;
+  invitations: Map<string, Invitation>;
+  /** normalised email → id of its pending invitation */
+  pendingByEmail: Map<string, string>;
+}
+
+/** What a workspace command decides on: its own stream's state and its organization's (admins, users, emails). */
+export interface WorkspaceContext {
+  org: OrganizationState;
+  ws: WorkspaceState;
+}
+
+/** A workspace starts with its creator as owner (the WorkspaceCreated event lives in the organization stream). */
+export const initialWorkspaceState = (info: WorkspaceInfo): WorkspaceState => {
+  const model = accessModel(info.accessModel);
+  return {
+    info,
+    members: new Map([
+      [
+        info.ownerUserId,
+        {
+          userId: info.ownerUserId,
+          access: { roles: [...model.ownerAccess.roles], grants: [...model.ownerAccess.grants], restrictions: {} },
+          status: 'active',
+          joinedAt: info.createdAt,
+        },
+      ],
+    ]),
+    invitations: new Map(),
+    pendingByEmail: new Map(),
+  };
+};
+
+/** Folds one event into the state, in place (the state belongs to whoever folds it). */
+export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): WorkspaceState {
+  switch (event.type) {
+    case 'UserInvited': {
+      const d = event.data;
+      state.invitations.set(d.invitationId, {
+        invitationId: d.invitationId,
+        email: d.email,
+        access: d.access,
+        status: 'pending',
+        linkVersion: d.linkVersion,
+        invitedAt: d.invitedAt,
+        expiresAt: d.expiresAt,
+      });
+      state.pendingByEmail.set(d.email, d.invitationId);
+      return state;
+    }
+    case 'InvitationResent': {
+      const inv = state.invitations.get(event.data.invitationId);
+      if (inv) {
+        inv.linkVersion = event.data.linkVersion;
+        inv.expiresAt = event.data.expiresAt;
+      }
+      return state;
+    }
+    case 'InvitationCancelled':
+    case 'InvitationAccepted': {
+      const inv = state.invitations.get(event.data.invitationId);
+      if (inv) {
+        inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
+        state.pendingByEmail.delete(inv.email);
+      }
+      if (event.type === 'InvitationAccepted') {
+        const d = event.data;
+        state.members.set(d.userId, { userId: d.userId, access: d.access, status: 'active', joinedAt: d.acceptedAt });
+      }
+      return state;
+    }
+    case 'AccessLevelChanged':
+    case 'GrantsChanged':
+    case 'RestrictionsChanged': {
+      const member = state.members.get(event.data.userId);
+      if (!member) return state;
+      const access = { ...member.access };
+      if (event.type === 'AccessLevelChanged') access.roles = event.data.after;
+      else if (event.type === 'GrantsChanged') access.grants = event.data.after;
+      else access.restrictions = event.data.after;
+      state.members.set(member.userId, { ...member, access });
+      return state;
+    }
+    case 'AccessRevoked': {
+      const member = state.members.get(event.data.userId);
+      if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
+      return state;
+    }
+  }
+}
+
+export const modelOf = (ctx: WorkspaceContext): AccessModel => accessModel(ctx.ws.info.accessModel);
+export const planOf = (ctx: WorkspaceContext): Plan => ctx.ws.info.plan;
+
+/** An active member whose org user still exists (a deleted user is gone from every workspace, rule 12). */
+export const activeMember = (ctx: WorkspaceContext, userId: string): Member | undefined => {
+  const member = ctx.ws.members.get(userId);
+  return member?.status === 'active' && activeUser(ctx.org, userId) ? member : undefined;
+};
+
+export const activeMembers = (ctx: WorkspaceContext): Member[] =>
+  [...ctx.ws.members.values()].filter((m) => activeMember(ctx, m.userId) !== undefined);
+
+/** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
+export const isLastOwner = (ctx: WorkspaceContext, userId: string): boolean => {
+  const model = modelOf(ctx);
+  const plan = planOf(ctx);
+  const member = activeMember(ctx, userId);
+  if (!member || !isOwner(member.access, model, plan)) return false;
+  for (const other of ctx.ws.members.values())
+    if (other.userId !== userId && activeMember(ctx, other.userId) && isOwner(other.access, model, plan)) return false;
+  return true;
+};
