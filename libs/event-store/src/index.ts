@@ -1,0 +1,3 @@
+export * from './port';
+export { eventIdFor, uuidV5, EVENT_ID_NAMESPACE } from './event-id';
+export { SqliteEventStore, DuplicateEventIdError, type SqliteEventStoreOptions, type Durability } from './sqlite/sqlite-event-store';
