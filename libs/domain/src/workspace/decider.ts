@@ -114,13 +114,14 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   const actor = authorizeMemberManagement(ctx, cmd.actorId);
   if (!isActor(actor)) return reject(actor!);
   const model = modelOf(ctx);
-  const access = normalizeAccess({
+  const requested: Access = {
     roles: cmd.roles && cmd.roles.length > 0 ? cmd.roles : model.defaultRoles,
     restrictions: cmd.restrictions ?? {},
     grants: cmd.grants ?? [],
-  });
-  const invalid = validateAccess(access, model, planOf(ctx));
+  };
+  const invalid = validateAccess(requested, model, planOf(ctx));
   if (invalid) return reject(invalid);
+  const access = normalizeAccess(requested);
   const authority = checkAssignment(ctx, actor, undefined, access);
   if (authority) return reject(authority);
 
@@ -230,14 +231,15 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   const current = member.access;
   const roles = cmd.roles ?? current.roles;
   const rolesChanged = !sameList(roles, current.roles);
-  const next: Access = normalizeAccess({
+  const requested: Access = {
     roles,
     grants: cmd.grants ?? current.grants,
     // a new access level drops the restrictions that no longer apply to it
     restrictions: cmd.restrictions ?? (rolesChanged ? restrictionsValidFor(current.restrictions, roles, model) : current.restrictions),
-  });
-  const invalid = validateAccess(next, model, planOf(ctx));
+  };
+  const invalid = validateAccess(requested, model, planOf(ctx));
   if (invalid) return reject(invalid);
+  const next = normalizeAccess(requested);
   const authority = checkAssignment(ctx, actor, current, next);
   if (authority) return reject(authority);
   if (isLastOwner(ctx, cmd.userId) && !isOwner(next, model, planOf(ctx)))

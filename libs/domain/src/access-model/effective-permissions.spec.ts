@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { effectivePermissions, validateAccess, type Restrictions } from './access';
+import { LEVELS, PERMISSIONS, STUDIO, type Plan } from './catalog';
+
+/**
+ * SPEC §2's table for preset `levels`, written out independently of the catalog: for every permission,
+ * what owner / manager / agent hold and which restriction takes it away.
+ */
+type Cell = 'yes' | 'no' | { unless: string };
+const TABLE: Record<string, [owner: Cell, manager: Cell, agent: Cell]> = {
+  dashboard: ['yes', 'yes', 'no'],
+  contacts: ['yes', 'yes', 'no'],
+  broadcasts: ['yes', 'yes', 'no'],
+  reports: ['yes', 'yes', 'no'],
+  messages: ['yes', 'yes', 'yes'],
+  profile: ['yes', 'yes', 'yes'],
+  notification_preferences: ['yes', 'yes', 'yes'],
+  shortcuts: ['yes', 'yes', { unless: 'workflows' }],
+  ...Object.fromEntries(
+    ['general', 'users', 'teams', 'channels', 'contact_fields', 'integrations', 'snippets', 'files', 'data_export'].map((s) => [
+      `settings.${s}`,
+      ['yes', { unless: 'workspace_settings' }, 'no'] as [Cell, Cell, Cell],
+    ]),
+  ),
+  'contacts.delete': ['yes', { unless: 'contact_deletion' }, 'no'],
+  'data.export': ['yes', { unless: 'data_export' }, 'no'],
+  'integrations.connect': ['yes', { unless: 'integrations' }, 'no'],
+  'channels.connect': ['yes', 'no', 'no'],
+  billing: ['no', 'no', 'no'],
+};
+const ROLE_INDEX = { owner: 0, manager: 1, agent: 2 } as const;
+const RESTRICTIONS_OF = {
+  owner: [] as string[],
+  manager: ['workspace_settings', 'contact_deletion', 'data_export', 'integrations'],
+  agent: ['workflows', 'mask_contact_info'],
+};
+
+const expected = (role: keyof typeof ROLE_INDEX, restrictions: string[]): string[] =>
+  Object.entries(TABLE)
+    .filter(([, cells]) => {
+      const cell = cells[ROLE_INDEX[role]];
+      return cell === 'yes' || (typeof cell === 'object' && !restrictions.includes(cell.unless));
+    })
+    .map(([p]) => p)
+    .sort();
+
+const subsets = <T>(items: T[]): T[][] => items.reduce<T[][]>((acc, x) => [...acc, ...acc.map((s) => [...s, x])], [[]]);
+
+describe('effectivePermissions matches the SPEC §2 table', () => {
+  for (const role of ['owner', 'manager', 'agent'] as const) {
+    for (const restrictions of subsets(RESTRICTIONS_OF[role])) {
+      for (const visibility of role === 'agent' ? ['all', 'team_and_self', 'self_only'] : [undefined]) {
+        it(`levels: ${role} restricted by [${restrictions.join(', ')}]${visibility ? ` with contact_visibility ${visibility}` : ''}`, () => {
+          const r: Restrictions = Object.fromEntries(restrictions.map((x) => [x, true as const]));
+          if (visibility) r.contact_visibility = visibility;
+          const plan: Plan = 'enterprise';
+          expect(validateAccess({ roles: [role], restrictions: r, grants: [] }, LEVELS, plan)).toBeUndefined();
+          const eff = effectivePermissions({ roles: [role], restrictions: r, grants: [] }, LEVELS, plan);
+          expect(eff.permissions).toEqual(expected(role, restrictions));
+          expect(eff.scopes).toEqual({
+            contact_visibility: visibility ?? 'all',
+            mask_contact_info: restrictions.includes('mask_contact_info'),
+          });
+        });
+      }
+    }
+  }
+
+  it('no role ever holds billing', () => {
+    for (const role of Object.keys(LEVELS.roles))
+      expect(effectivePermissions({ roles: [role], restrictions: {}, grants: [] }, LEVELS, 'enterprise').permissions).not.toContain('billing');
+  });
+
+  it('a restriction of another role or of an unavailable plan removes nothing', () => {
+    const eff = effectivePermissions({ roles: ['owner'], restrictions: { data_export: true }, grants: [] }, LEVELS, 'standard');
+    expect(eff.permissions).toContain('data.export');
+    const masked = effectivePermissions({ roles: ['agent'], restrictions: { mask_contact_info: true }, grants: [] }, LEVELS, 'standard');
+    expect(masked.scopes.mask_contact_info).toBe(false);
+  });
+
+  it('preset permissions: everyone chats, each toggle adds exactly itself', () => {
+    fc.assert(
+      fc.property(fc.subarray(PERMISSIONS.grantable), (grants) => {
+        const eff = effectivePermissions({ roles: ['member'], restrictions: {}, grants }, PERMISSIONS, 'standard');
+        expect(eff.permissions).toEqual(['chat', ...grants].sort());
+      }),
+    );
+  });
+
+  it('preset studio: the union of the roles\' permissions', () => {
+    fc.assert(
+      fc.property(fc.subarray(Object.keys(STUDIO.roles), { minLength: 1 }), (roles) => {
+        const eff = effectivePermissions({ roles, restrictions: {}, grants: [] }, STUDIO, 'standard');
+        const union = new Set(roles.flatMap((r) => STUDIO.roles[r]!.permissions));
+        expect(eff.permissions).toEqual([...union].sort());
+      }),
+    );
+  });
+});

@@ -1,0 +1,47 @@
+import { decideOrganization } from './decider';
+import { initialOrganizationState } from './state';
+import { ADMIN, ORG, Scenario, T0, expectError, expectEvents } from '../testing/fixture';
+import { SYSTEM_ACTOR } from '../shared/events';
+
+describe('organization decider', () => {
+  const create = (over: Record<string, unknown> = {}) =>
+    decideOrganization(
+      { type: 'CreateOrganization', organizationId: 'o', actorId: SYSTEM_ACTOR, now: T0, name: ' Acme ', admin: { userId: 'a', email: 'A@Acme.test', displayName: 'Ada' }, ...over },
+      initialOrganizationState(),
+    );
+  it('creates an organization with its first org admin (system key only)', () => {
+    const [created, admin] = expectEvents(create(), ['OrganizationCreated', 'UserJoinedOrganization']);
+    expect(created!.data).toMatchObject({ name: 'Acme' });
+    expect(admin!.data).toMatchObject({ email: 'a@acme.test', orgAdmin: true });
+    expectError(create({ actorId: 'someone' }), 'INSUFFICIENT_AUTHORITY');
+    expectError(create({ name: '' }), 'VALIDATION_FAILED');
+    expectError(create({ admin: { userId: 'a', email: 'bad', displayName: 'x' } }), 'VALIDATION_FAILED');
+  });
+  it('refuses to create an organization twice', () => {
+    const s = new Scenario();
+    expectError(
+      s.whenOrg({ type: 'CreateOrganization', organizationId: ORG, actorId: SYSTEM_ACTOR, now: T0, name: 'x', admin: { userId: 'b', email: 'b@b.io', displayName: 'b' } }),
+      'ORGANIZATION_EXISTS',
+    );
+  });
+  it('creates workspaces: org admins only, with a valid plan and access model, default standard/levels', () => {
+    const s = new Scenario().member('agent');
+    const base = { type: 'CreateWorkspace' as const, organizationId: ORG, now: T0, name: 'Sales' };
+    const [ws] = expectEvents(s.whenOrg({ ...base, actorId: ADMIN, workspaceId: 'ws-2' }), ['WorkspaceCreated']);
+    expect(ws!.data).toMatchObject({ plan: 'standard', accessModel: 'levels', ownerUserId: ADMIN });
+    expectError(s.whenOrg({ ...base, actorId: 'agent', workspaceId: 'ws-3' }), 'INSUFFICIENT_AUTHORITY');
+    expectError(s.whenOrg({ ...base, actorId: ADMIN, workspaceId: 'ws-1' }), 'WORKSPACE_EXISTS');
+    expectError(s.whenOrg({ ...base, actorId: ADMIN, workspaceId: 'ws-4', plan: 'gold' as never }), 'VALIDATION_FAILED');
+    expectError(s.whenOrg({ ...base, actorId: ADMIN, workspaceId: 'ws-4', accessModel: 'custom' as never }), 'VALIDATION_FAILED');
+  });
+  it('commands on a missing organization are ORGANIZATION_NOT_FOUND', () => {
+    const empty = initialOrganizationState();
+    expectError(decideOrganization({ type: 'CreateWorkspace', organizationId: 'x', actorId: ADMIN, now: T0, workspaceId: 'w', name: 'n' }, empty), 'ORGANIZATION_NOT_FOUND');
+    expectError(decideOrganization({ type: 'JoinOrganization', organizationId: 'x', actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io' }, empty), 'ORGANIZATION_NOT_FOUND');
+    expectError(decideOrganization({ type: 'UpdateProfile', organizationId: 'x', actorId: 'u', now: T0, userId: 'u', changes: {} }, empty), 'ORGANIZATION_NOT_FOUND');
+  });
+  it('joining with an invalid email is refused', () => {
+    const s = new Scenario();
+    expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'nope' }), 'VALIDATION_FAILED');
+  });
+});

@@ -1,0 +1,51 @@
+import { evolveWorkspace, initialWorkspaceState } from './workspace/state';
+import { upcast } from './upcasting';
+import type { WorkspaceEvent } from './workspace/events';
+import { T0 } from './testing/fixture';
+
+const info = { workspaceId: 'ws-1', name: 'Support', plan: 'standard' as const, accessModel: 'levels' as const, ownerUserId: 'admin', createdAt: T0 };
+
+describe('upcasting', () => {
+  it('a stream mixing UserInvited v1 (single role) and v2 (access) replays correctly', () => {
+    const stored = [
+      {
+        type: 'UserInvited',
+        version: 1,
+        data: { workspaceId: 'ws-1', organizationId: 'org-1', invitationId: 'old', email: 'old@acme.test', role: 'manager', invitedAt: T0, expiresAt: '2026-03-03T09:00:00.000Z' },
+      },
+      {
+        type: 'UserInvited',
+        version: 2,
+        data: {
+          workspaceId: 'ws-1',
+          organizationId: 'org-1',
+          invitationId: 'new',
+          email: 'new@acme.test',
+          access: { roles: ['agent'], restrictions: { workflows: true }, grants: [] },
+          invitedAt: T0,
+          expiresAt: '2026-03-03T09:00:00.000Z',
+          linkVersion: 1,
+        },
+      },
+      { type: 'InvitationResent', version: 1, data: { workspaceId: 'ws-1', invitationId: 'old', linkVersion: 2, resentAt: T0, expiresAt: '2026-03-04T09:00:00.000Z' } },
+      { type: 'SomethingFromTheFuture', version: 1, data: {} },
+    ];
+    const state = stored
+      .map(upcast)
+      .filter((e): e is WorkspaceEvent => e !== undefined)
+      .reduce(evolveWorkspace, initialWorkspaceState(info));
+    expect(state.invitations.get('old')).toMatchObject({
+      email: 'old@acme.test',
+      access: { roles: ['manager'], restrictions: {}, grants: [] },
+      linkVersion: 2,
+      expiresAt: '2026-03-04T09:00:00.000Z',
+      status: 'pending',
+    });
+    expect(state.invitations.get('new')).toMatchObject({ access: { roles: ['agent'], restrictions: { workflows: true } }, linkVersion: 1 });
+  });
+
+  it('current versions pass through unchanged and a missing version means 1', () => {
+    const e = { type: 'InvitationCancelled', data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0 } };
+    expect(upcast(e)).toEqual({ ...e, version: 1 });
+  });
+});

@@ -1,0 +1,158 @@
+import { decideOrganization } from '../organization/decider';
+import { activeMember } from './state';
+import { ADMIN, ORG, Scenario, by, expectError, expectEvents } from '../testing/fixture';
+import type { AccessRevoked, RestrictionsChanged } from './events';
+
+const change = (s: Scenario, actorId: string, userId: string, access: Record<string, unknown>) =>
+  s.when({ type: 'ChangeAccess', ...by(s, actorId), userId, ...access });
+
+describe('rule 10: edit access changes roles, restrictions and grants; profile is changed at the org level', () => {
+  it('emits one event per part that changed, with before and after', () => {
+    const s = new Scenario('levels').member('m', { roles: ['manager'] });
+    const events = expectEvents(change(s, ADMIN, 'm', { restrictions: { data_export: true, integrations: true } }), ['RestrictionsChanged']) as RestrictionsChanged[];
+    expect(events[0]!.data).toMatchObject({ userId: 'm', before: {}, after: { data_export: true, integrations: true } });
+  });
+  it('changing nothing emits nothing', () => {
+    const s = new Scenario('levels').member('m', { roles: ['manager'] });
+    expectEvents(change(s, ADMIN, 'm', { roles: ['manager'] }), []);
+  });
+  it('a new access level drops the restrictions that no longer apply', () => {
+    const s = new Scenario('levels').member('m', { roles: ['manager'], restrictions: { data_export: true } });
+    const events = expectEvents(change(s, ADMIN, 'm', { roles: ['agent'] }), ['AccessLevelChanged', 'RestrictionsChanged']);
+    expect(events[1]!.data).toMatchObject({ before: { data_export: true }, after: {} });
+  });
+  it('restrictions are valid only for their role: a manager restriction on an agent is INVALID_RESTRICTION', () => {
+    const s = new Scenario('levels').member('a', { roles: ['agent'] });
+    expectError(change(s, ADMIN, 'a', { restrictions: { data_export: true } }), 'INVALID_RESTRICTION');
+    expectError(change(s, ADMIN, 'a', { roles: ['manager'], restrictions: { workflows: true } }), 'INVALID_RESTRICTION');
+    expectError(change(s, ADMIN, 'a', { restrictions: { contact_visibility: 'everyone' } }), 'INVALID_RESTRICTION');
+    expectError(change(s, ADMIN, 'a', { restrictions: { workflows: 'yes' } }), 'INVALID_RESTRICTION');
+    expectError(change(s, ADMIN, 'a', { restrictions: { no_such_thing: true } }), 'INVALID_RESTRICTION');
+  });
+  it('mask_contact_info needs the advanced or enterprise plan (PLAN_REQUIRED on standard)', () => {
+    const std = new Scenario('levels', 'standard').member('a', { roles: ['agent'] });
+    expectError(change(std, ADMIN, 'a', { restrictions: { mask_contact_info: true } }), 'PLAN_REQUIRED');
+    for (const plan of ['advanced', 'enterprise'] as const) {
+      const s = new Scenario('levels', plan).member('a', { roles: ['agent'] });
+      expectEvents(change(s, ADMIN, 'a', { restrictions: { mask_contact_info: true } }), ['RestrictionsChanged']);
+    }
+  });
+  it('roles must exist in the access model and levels holds exactly one', () => {
+    const s = new Scenario('levels').member('a', { roles: ['agent'] });
+    expectError(change(s, ADMIN, 'a', { roles: ['admin'] }), 'INVALID_ROLE');
+    expectError(change(s, ADMIN, 'a', { roles: ['agent', 'manager'] }), 'VALIDATION_FAILED');
+    expectError(change(s, ADMIN, 'a', { roles: [] }), 'VALIDATION_FAILED');
+    const studio = new Scenario('studio').member('o', { roles: ['operator'] });
+    expectError(change(studio, ADMIN, 'o', { roles: ['operator', 'operator'] }), 'VALIDATION_FAILED');
+    expectEvents(change(studio, ADMIN, 'o', { roles: ['operator', 'analyst'] }), ['AccessLevelChanged']);
+  });
+  it('grants must be grantable in the access model', () => {
+    const s = new Scenario('levels').member('a', { roles: ['agent'] });
+    expectError(change(s, ADMIN, 'a', { grants: ['billing'] }), 'INVALID_GRANT');
+    const p = new Scenario('permissions').member('u');
+    expectError(change(p, ADMIN, 'u', { grants: ['billing'] }), 'INVALID_GRANT');
+  });
+  it('preset permissions: granting ib_publisher without settings succeeds with a warning', () => {
+    const p = new Scenario('permissions').member('u');
+    const d = change(p, ADMIN, 'u', { grants: ['ib_publisher'] });
+    expectEvents(d, ['GrantsChanged']);
+    expect(d.ok && d.warnings[0]).toMatch(/settings/);
+    const both = change(p, ADMIN, 'u', { grants: ['ib_publisher', 'settings'] });
+    expect(both.ok && both.warnings).toEqual([]);
+  });
+  it('editing someone who is not an active member is NOT_A_MEMBER', () => {
+    const s = new Scenario('levels').member('a');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'a' });
+    expectError(change(s, ADMIN, 'a', { roles: ['manager'] }), 'NOT_A_MEMBER');
+    expectError(change(s, ADMIN, 'ghost', { roles: ['manager'] }), 'NOT_A_MEMBER');
+  });
+  it('the profile is changed by the user themself or an org admin, and validated', () => {
+    const s = new Scenario().member('jane').member('joe');
+    const upd = (actorId: string, changes: Record<string, unknown>, userId = 'jane') =>
+      decideOrganization({ type: 'UpdateProfile', organizationId: ORG, actorId, now: s.now, userId, changes }, s.org);
+    expectEvents(upd('jane', { displayName: 'Jane D.', alias: 'JD' }), ['UserProfileUpdated']);
+    expectEvents(upd(ADMIN, { avatarUrl: 'https://cdn.acme.test/jane.png' }), ['UserProfileUpdated']);
+    expectError(upd('joe', { displayName: 'Hacked' }), 'INSUFFICIENT_AUTHORITY');
+    expectError(upd('jane', { email: 'joe@acme.test' }), 'EMAIL_TAKEN');
+    expectError(upd('jane', { avatarUrl: 'javascript:alert(1)' }), 'VALIDATION_FAILED');
+    expectError(upd('jane', { displayName: '  ' }), 'VALIDATION_FAILED');
+    expectError(upd('jane', { email: 'nope' }), 'VALIDATION_FAILED');
+    expectError(upd(ADMIN, { displayName: 'X' }, 'ghost'), 'USER_NOT_FOUND');
+    expectEvents(upd('jane', { displayName: 'jane' }), []);
+    const changed = upd('jane', { email: ' Jane.New@Acme.test ' });
+    const [event] = expectEvents(changed, ['UserProfileUpdated']);
+    expect(event!.data.changes).toEqual({ email: 'jane.new@acme.test' });
+    s.applyOrg(changed.ok ? changed.events : []);
+    expect(s.org.byEmail.get('jane.new@acme.test')).toBe('jane');
+    expect(s.org.byEmail.has('jane@acme.test')).toBe(false);
+    // the profile is one record at the organization level: every workspace reads it from there
+    expect(s.org.users.get('jane')!.email).toBe('jane.new@acme.test');
+  });
+});
+
+describe('rule 11: revoke removes the member; contacts unassigned or reassigned to another active member', () => {
+  it('by default the contacts are unassigned and the user stays in the organization', () => {
+    const s = new Scenario().member('jane');
+    const [event] = expectEvents(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' }), ['AccessRevoked']) as AccessRevoked[];
+    expect(event!.data.contacts).toEqual({ mode: 'unassigned' });
+    expect(event!.data.before.roles).toEqual(['agent']);
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    expect(activeMember(s.ctx, 'jane')).toBeUndefined();
+    expect(s.org.users.get('jane')!.deleted).toBe(false);
+  });
+  it('contacts can be reassigned to a chosen active member', () => {
+    const s = new Scenario().member('jane').member('joe');
+    const [event] = expectEvents(
+      s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane', reassignContactsTo: 'joe' }),
+      ['AccessRevoked'],
+    ) as AccessRevoked[];
+    expect(event!.data.contacts).toEqual({ mode: 'reassigned', toUserId: 'joe' });
+  });
+  it.each([
+    ['the revoked member', 'jane'],
+    ['a stranger', 'ghost'],
+    ['a revoked member', 'gone'],
+  ])('contacts cannot be reassigned to %s', (_what, to) => {
+    const s = new Scenario().member('jane').member('gone');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'gone' });
+    expectError(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane', reassignContactsTo: to }), 'INVALID_REASSIGNMENT');
+  });
+  it('revoking cannot be undone: a second revoke is NOT_A_MEMBER; the user can be invited again', () => {
+    const s = new Scenario().member('jane');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    expectError(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' }), 'NOT_A_MEMBER');
+    const inv = s.invited('jane@acme.test', { roles: ['manager'] });
+    s.accepted(inv, 'someone-else');
+    expect(activeMember(s.ctx, 'jane')!.access.roles).toEqual(['manager']);
+  });
+});
+
+describe('rule 12: delete user removes them from the organization and every workspace', () => {
+  it('an org admin deletes a user: UserDeleted lists the workspaces, the member is gone, the email is free', () => {
+    const s = new Scenario().member('jane');
+    const d = s.whenDelete('jane');
+    const [event] = expectEvents(d, ['UserDeleted']);
+    expect(event!.data).toMatchObject({ userId: 'jane', workspaceIds: ['ws-1'] });
+    s.applyOrg(d.ok ? d.events : []);
+    expect(activeMember(s.ctx, 'jane')).toBeUndefined();
+    expect(s.org.byEmail.has('jane@acme.test')).toBe(false);
+    // the pseudonymous id stays: the user record is kept, marked deleted
+    expect(s.org.users.get('jane')!.deleted).toBe(true);
+  });
+  it('only an org admin may delete, not oneself, not twice, not the last org admin', () => {
+    const s = new Scenario().member('owner', { roles: ['owner'] }).member('jane');
+    expectError(s.whenDelete('jane', 'owner'), 'INSUFFICIENT_AUTHORITY');
+    expectError(s.whenDelete(ADMIN, ADMIN), 'CANNOT_MODIFY_SELF');
+    expectError(s.whenDelete('ghost'), 'USER_NOT_FOUND');
+    const d = s.whenDelete('jane');
+    s.applyOrg(d.ok ? d.events : []);
+    expectError(s.whenDelete('jane'), 'USER_NOT_FOUND');
+  });
+  it('a deleted user has no authority anywhere and cannot be edited', () => {
+    const s = new Scenario().member('owner', { roles: ['owner'] }).member('jane');
+    const d = s.whenDelete('owner');
+    s.applyOrg(d.ok ? d.events : []);
+    expectError(s.when({ type: 'RevokeAccess', ...by(s, 'owner'), userId: 'jane' }), 'INSUFFICIENT_AUTHORITY');
+    expectError(s.when({ type: 'ChangeAccess', ...by(s, ADMIN), userId: 'owner', roles: ['agent'] }), 'NOT_A_MEMBER');
+  });
+});
