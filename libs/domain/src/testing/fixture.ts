@@ -140,8 +140,10 @@ export function expectError(decision: Decision<unknown>, code: string): void {
   expect(decision.error.message.length).toBeGreaterThan(10);
 }
 
-export function expectEvents<E extends { type: string }>(decision: Decision<E>, types: string[]): E[] {
+/** Asserts the event types; returns the events with loosely typed data for further assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function expectEvents<E extends { type: string }>(decision: Decision<E>, types: string[]): Array<E & { data: any }> {
   if (!decision.ok) throw new Error(`expected ${types.join(', ')}, but got ${decision.error.code}: ${decision.error.message}`);
   expect(decision.events.map((e) => e.type)).toEqual(types);
-  return decision.events;
+  return decision.events as Array<E & { data: any }>;
 }

@@ -4,18 +4,19 @@ import { ADMIN, Scenario, by } from '../testing/fixture';
 import { evolveWorkspace } from './state';
 import { resolveActor } from './authority';
 
-const ACCESS: Record<AccessModelName, fc.Arbitrary<{ roles: string[]; grants: string[]; restrictions: Record<string, true | string> }>> = {
-  levels: fc.oneof(
-    fc.constant({ roles: ['owner'], grants: [], restrictions: {} }),
-    fc.record({
+type AccessInput = { roles: string[]; grants: string[]; restrictions: Record<string, true | string> };
+const ACCESS: Record<AccessModelName, fc.Arbitrary<AccessInput>> = {
+  levels: fc.oneof<fc.Arbitrary<AccessInput>[]>(
+    fc.constant<AccessInput>({ roles: ['owner'], grants: [], restrictions: {} }),
+    fc.record<AccessInput>({
       roles: fc.constant(['manager']),
       grants: fc.constant([]),
       restrictions: fc.subarray(['workspace_settings', 'contact_deletion', 'data_export', 'integrations']).map((r) => Object.fromEntries(r.map((x) => [x, true as const]))),
     }),
-    fc.record({
+    fc.record<AccessInput>({
       roles: fc.constant(['agent']),
       grants: fc.constant([]),
-      restrictions: fc.record({ workflows: fc.constant(true as const) }, { requiredKeys: [] }),
+      restrictions: fc.record<Record<string, true>>({ workflows: fc.constant(true as const) }, { requiredKeys: [] }),
     }),
   ),
   permissions: fc.record({
