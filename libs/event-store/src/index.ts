@@ -1,3 +1,10 @@
 export * from './port';
 export { eventIdFor, uuidV5, EVENT_ID_NAMESPACE } from './event-id';
-export { SqliteEventStore, DuplicateEventIdError, type SqliteEventStoreOptions, type Durability } from './sqlite/sqlite-event-store';
+export {
+  SqliteEventStore,
+  DuplicateEventIdError,
+  type SqliteEventStoreOptions,
+  type Durability,
+} from './sqlite/sqlite-event-store';
+export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
+export { createEventStore, type EventStoreConfig } from './create-event-store';

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
+import type { EventStore } from './port';
+import { type Durability, SqliteEventStore } from './sqlite/sqlite-event-store';
+
+export interface EventStoreConfig {
+  /** EVENTSTORE_URL (`esdb://…` or `kurrentdb://…`): when set, the KurrentDB adapter is used */
+  eventstoreUrl?: string;
+  /** ROLLCALL_DATA_DIR: the embedded store lives in `${dataDir}/events.sqlite` */
+  dataDir: string;
+  /** embedded store only; default 'full' */
+  durability?: Durability;
+}
+
+/** The KurrentDB adapter when a URL is given, else the embedded SQLite store under dataDir. */
+export function createEventStore(config: EventStoreConfig): EventStore {
+  const url = config.eventstoreUrl?.trim();
+  if (url) return new KurrentDbEventStore(url);
+  return new SqliteEventStore(join(config.dataDir, 'events.sqlite'), { durability: config.durability ?? 'full' });
+}
