@@ -49,3 +49,16 @@ describe('upcasting', () => {
     expect(upcast(e)).toEqual({ ...e, version: 1 });
   });
 });
+
+describe('stored shape', () => {
+  it('round-trips an event with its schema version in the metadata, and upcasts old stored versions', async () => {
+    const { toStored, fromStored } = await import('./upcasting');
+    const e = { type: 'InvitationCancelled' as const, version: 1 as const, data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0 } };
+    const stored = toStored(e, { actorId: 'a' });
+    expect(stored.metadata).toEqual({ actorId: 'a', schemaVersion: 1 });
+    expect(fromStored(stored)).toEqual(e);
+    const old = fromStored({ type: 'UserInvited', data: { workspaceId: 'w', organizationId: 'o', invitationId: 'i', email: 'e@x.io', role: 'agent', invitedAt: T0, expiresAt: T0 }, metadata: {} });
+    expect(old).toMatchObject({ version: 2, data: { access: { roles: ['agent'] }, linkVersion: 1 } });
+    expect(fromStored({ type: 'Unknown', data: {}, metadata: {} })).toBeUndefined();
+  });
+});

@@ -43,3 +43,24 @@ export function upcast(event: { type: string; version?: number; data: unknown })
   if (event.type === 'UserInvited' && version === 1) return upcastUserInvitedV1(event as UserInvitedV1);
   return { ...event, version } as DomainEvent;
 }
+
+/** How a domain event is stored: type and data as they are, the schema version in the metadata. */
+export interface StoredEventShape {
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+}
+
+export const toStored = (event: DomainEvent, metadata: object): StoredEventShape => ({
+  type: event.type,
+  data: event.data,
+  metadata: { ...metadata, schemaVersion: event.version },
+});
+
+/** Reads a stored event back as a current-version domain event (undefined for types the domain does not know). */
+export const fromStored = (stored: StoredEventShape): DomainEvent | undefined =>
+  upcast({
+    type: stored.type,
+    version: typeof stored.metadata.schemaVersion === 'number' ? stored.metadata.schemaVersion : 1,
+    data: stored.data,
+  });
