@@ -7,6 +7,7 @@ export type StoredDomainEvent = DomainEvent | UserInvitedV1;
 
 export const ORGANIZATION_EVENT_TYPES = [
   'OrganizationCreated',
+  'ApiKeyIssued',
   'UserJoinedOrganization',
   'WorkspaceCreated',
   'UserProfileUpdated',

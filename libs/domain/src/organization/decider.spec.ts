@@ -6,11 +6,12 @@ import { SYSTEM_ACTOR } from '../shared/events';
 describe('organization decider', () => {
   const create = (over: Record<string, unknown> = {}) =>
     decideOrganization(
-      { type: 'CreateOrganization', organizationId: 'o', actorId: SYSTEM_ACTOR, now: T0, name: ' Acme ', admin: { userId: 'a', email: 'A@Acme.test', displayName: 'Ada' }, ...over },
+      { type: 'CreateOrganization', organizationId: 'o', actorId: SYSTEM_ACTOR, now: T0, name: ' Acme ', admin: { userId: 'a', email: 'A@Acme.test', displayName: 'Ada' }, apiKey: { keyId: 'k', secretHash: 'h' }, ...over },
       initialOrganizationState(),
     );
   it('creates an organization with its first org admin (system key only)', () => {
-    const [created, admin] = expectEvents(create(), ['OrganizationCreated', 'UserJoinedOrganization']);
+    const [created, key, admin] = expectEvents(create(), ['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
+    expect(key!.data).toMatchObject({ keyId: 'k', secretHash: 'h' });
     expect(created!.data).toMatchObject({ name: 'Acme' });
     expect(admin!.data).toMatchObject({ email: 'a@acme.test', orgAdmin: true });
     expectError(create({ actorId: 'someone' }), 'INSUFFICIENT_AUTHORITY');
@@ -20,7 +21,7 @@ describe('organization decider', () => {
   it('refuses to create an organization twice', () => {
     const s = new Scenario();
     expectError(
-      s.whenOrg({ type: 'CreateOrganization', organizationId: ORG, actorId: SYSTEM_ACTOR, now: T0, name: 'x', admin: { userId: 'b', email: 'b@b.io', displayName: 'b' } }),
+      s.whenOrg({ type: 'CreateOrganization', organizationId: ORG, actorId: SYSTEM_ACTOR, now: T0, name: 'x', admin: { userId: 'b', email: 'b@b.io', displayName: 'b' }, apiKey: { keyId: 'k', secretHash: 'h' } }),
       'ORGANIZATION_EXISTS',
     );
   });

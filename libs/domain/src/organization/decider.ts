@@ -14,6 +14,8 @@ export interface CreateOrganization {
   now: string;
   name: string;
   admin: { userId: string; email: string; displayName: string };
+  /** the organization's first API key: its id and the SHA-256 of its secret (the secret never reaches the domain) */
+  apiKey: { keyId: string; secretHash: string };
 }
 
 export interface CreateWorkspace {
@@ -68,6 +70,11 @@ export function decideOrganization(command: OrganizationCommand, state: Organiza
           type: 'OrganizationCreated',
           version: 1,
           data: { organizationId: command.organizationId, name: command.name.trim(), createdAt: command.now },
+        },
+        {
+          type: 'ApiKeyIssued',
+          version: 1,
+          data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now },
         },
         {
           type: 'UserJoinedOrganization',

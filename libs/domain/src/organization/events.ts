@@ -52,8 +52,18 @@ export type UserDeleted = Event<
   { organizationId: string; userId: string; workspaceIds: string[]; deletedAt: string }
 >;
 
+/**
+ * An organization API key. Only a SHA-256 hash of the key's 256-bit random secret is recorded: the key itself is
+ * returned once to the caller and never stored. Keeping the hash in the log makes keys survive read-model rebuilds.
+ */
+export type ApiKeyIssued = Event<
+  'ApiKeyIssued',
+  { organizationId: string; keyId: string; secretHash: string; issuedAt: string }
+>;
+
 export type OrganizationEvent =
   | OrganizationCreated
+  | ApiKeyIssued
   | UserJoinedOrganization
   | WorkspaceCreated
   | UserProfileUpdated

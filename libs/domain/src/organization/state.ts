@@ -19,6 +19,8 @@ export interface OrganizationState {
   /** normalised email → userId, for users not deleted */
   byEmail: Map<string, string>;
   workspaces: Map<string, WorkspaceInfo>;
+  /** keyId → SHA-256 of the key's secret */
+  apiKeys: Map<string, string>;
 }
 
 export const initialOrganizationState = (): OrganizationState => ({
@@ -28,6 +30,7 @@ export const initialOrganizationState = (): OrganizationState => ({
   users: new Map(),
   byEmail: new Map(),
   workspaces: new Map(),
+  apiKeys: new Map(),
 });
 
 /**
@@ -40,6 +43,9 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.exists = true;
       state.organizationId = event.data.organizationId;
       state.name = event.data.name;
+      return state;
+    case 'ApiKeyIssued':
+      state.apiKeys.set(event.data.keyId, event.data.secretHash);
       return state;
     case 'UserJoinedOrganization': {
       const d = event.data;

@@ -39,6 +39,7 @@ export class Scenario {
             now: this.now,
             name: 'Acme',
             admin: { userId: ADMIN, email: 'admin@acme.test', displayName: 'Ada Admin' },
+            apiKey: { keyId: 'key-1', secretHash: 'f'.repeat(64) },
           },
           this.org,
         ),
