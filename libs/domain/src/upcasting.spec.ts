@@ -1,5 +1,5 @@
 import { evolveWorkspace, initialWorkspaceState } from './workspace/state';
-import { upcast } from './upcasting';
+import { fromStored, toStored, upcast } from './upcasting';
 import type { WorkspaceEvent } from './workspace/events';
 import { T0 } from './testing/fixture';
 
@@ -51,8 +51,7 @@ describe('upcasting', () => {
 });
 
 describe('stored shape', () => {
-  it('round-trips an event with its schema version in the metadata, and upcasts old stored versions', async () => {
-    const { toStored, fromStored } = await import('./upcasting');
+  it('round-trips an event with its schema version in the metadata, and upcasts old stored versions', () => {
     const e = { type: 'InvitationCancelled' as const, version: 1 as const, data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0 } };
     const stored = toStored(e, { actorId: 'a' });
     expect(stored.metadata).toEqual({ actorId: 'a', schemaVersion: 1 });
