@@ -26,9 +26,26 @@ export interface Query {
   search?: { text: string; fields: string[] };
   /** sort field, then _id as tie-breaker for stable cursor pagination */
   sort?: { field: string; direction: 'asc' | 'desc' };
+  /** page size: default 50, larger values are capped at 500; must be a positive integer */
   limit?: number;
   /** opaque cursor returned by a previous page */
   cursor?: string;
+}
+
+/** How a collection is queried; passed to `init`. */
+export interface CollectionSpec {
+  /** fields the collection is filtered (`where`) or sorted by; each gets an index (with `_id` for keyset sorts) */
+  indexes: string[];
+  /**
+   * fields the collection is searched by (`search.fields`). Optional: adapters may keep a search structure for
+   * them (the SQLite adapter keeps a lower-cased copy; searching other fields still works, but scans).
+   */
+  search?: string[];
+}
+
+/** A query the store cannot run: malformed or foreign cursor, invalid field name or limit, empty search fields. */
+export class InvalidQueryError extends Error {
+  override readonly name = 'InvalidQueryError';
 }
 
 export interface Page<T extends Doc = Doc> {
@@ -38,7 +55,7 @@ export interface Page<T extends Doc = Doc> {
 
 export interface ReadStore {
   /** create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. */
-  init(collections: Record<string, { indexes: string[] }>): Promise<void>;
+  init(collections: Record<string, CollectionSpec>): Promise<void>;
   get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined>;
   getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>>;
   find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>>;

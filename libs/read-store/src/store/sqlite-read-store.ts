@@ -1,0 +1,626 @@
+/**
+ * ReadStore on embedded SQLite (`node:sqlite`), one file (the app uses `${ROLLCALL_DATA_DIR}/read.sqlite`).
+ *
+ * Layout
+ * - one table per collection, `rs_doc_<name>(rid INTEGER PRIMARY KEY, id TEXT UNIQUE, position INTEGER, doc TEXT)`:
+ *   `doc` is the document as JSON; `doc IS NULL` is a tombstone (see "Deletes"). `rid` is an explicit rowid so it
+ *   survives VACUUM; the search table refers to it.
+ * - per field listed in `init(...).indexes`: a partial expression index `(json_extract(doc,'$.field'), id) WHERE
+ *   doc IS NOT NULL`. It serves equality/`in` and the sort on that field with `_id` as tie-breaker (keyset).
+ * - per collection with `search` fields: `rs_search_<name>(rid, <field>...)` holding the lower-cased text of those
+ *   fields (string elements of arrays joined by U+001F), so a search scans short strings instead of JSON.
+ * - `rs_checkpoints(projection, position)`; `rs_collections(name, search_fields, ready)`;
+ *   `rs_array_fields(collection, field)`: top-level fields that have held an array in some document.
+ *
+ * Writes. `commit` runs in one IMMEDIATE transaction: each write is an `INSERT ... ON CONFLICT(id) DO UPDATE ...
+ * WHERE excluded.position > position` (equal or older positions are ignored), then the checkpoint, which only moves
+ * forward. A batch is first reduced to one write per document (the highest position), which is equivalent.
+ * Deletes. A delete is the same upsert with `doc = NULL`: the row stays as a tombstone carrying the delete's
+ * position, so an older upsert replayed later loses against it and cannot resurrect the document. Tombstones are
+ * never returned and are dropped by `reset`.
+ * Durability. WAL with `synchronous=FULL` by default: a commit that returned survives a crash or power loss.
+ *
+ * Queries.
+ * - `where`: equality / membership. A field that holds an array matches when an element matches (MongoDB
+ *   semantics). Fields never seen holding an array (tracked per collection in `rs_array_fields`) are compared
+ *   with `json_extract(...) IN (...)` so the expression index applies; others go through `json_each`.
+ *   `null` matches null and missing. Numbers, strings and booleans never match each other (1 is not true).
+ * - `search`: case-insensitive substring: both sides lower-cased with JavaScript's `toLowerCase` (so Unicode
+ *   letters fold too); `%`, `_` and `\` in the text are literals. Over `search` fields declared in `init` it
+ *   reads `rs_search_<name>` with LIKE (escaped); a probe decides whether to drive the query from the search
+ *   matches (few) or from the sort order (many, so the first page fills quickly). Over other fields it scans the
+ *   documents with a JavaScript function (correct, slow). Only string values (or string elements) match.
+ * - sort: by one field then `_id`, both in the given direction. Missing and null sort as null: first ascending,
+ *   last descending (as MongoDB). Strings compare by code point (UTF-8 bytes), as MongoDB without collation. A
+ *   sort field should hold one scalar type; mixed types are ordered differently by SQLite and MongoDB
+ *   (booleans sort as 0/1 here). Cursors are keyset: base64url JSON of the sort, the last value and `_id`.
+ *
+ * Rebuilds. `reset` drops the collection's documents and also its field indexes and search rows, so a rebuild
+ * inserts into bare tables (several times faster). They are built again, in one pass, by `init`, by
+ * `buildIndexes()`, or by the first `find`/`count`/`stream` on the collection: call `buildIndexes()` once the
+ * rebuild has caught up, rather than reading while it runs. Several processes may share the file (WAL); the
+ * per-collection state above is re-read when another connection has committed (`PRAGMA data_version`).
+ */
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import type { CollectionSpec, Doc, DocWrite, FieldValue, Page, Query, ReadStore, StoredDoc } from '../port';
+import {
+  type CursorKey,
+  type Sort,
+  STREAM_PAGE_SIZE,
+  assertCollectionName,
+  assertFieldPath,
+  assertWritable,
+  checkQuery,
+  decodeCursor,
+  dedupeWrites,
+  effectiveSort,
+  escapeLike,
+  getPath,
+  pageLimit,
+  pageOf,
+  sortValue,
+  whereValues,
+} from './query-common';
+
+export interface SqliteReadStoreOptions {
+  /** database file; `:memory:` for a private in-memory store */
+  path: string;
+  /** `FULL` (default): a returned commit survives power loss. `NORMAL`: the last commits may be lost, never corrupted. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** how long to wait for another process's write lock, ms (default 5000) */
+  busyTimeoutMs?: number;
+}
+
+interface Collection {
+  name: string;
+  table: string;
+  searchTable: string;
+  indexes: string[];
+  search: string[];
+  /** field indexes and search rows are in place (false from `reset` until rebuilt) */
+  ready: boolean;
+  arrayFields: Set<string>;
+}
+
+type Row = Record<string, SQLOutputValue>;
+
+/** above this many search matches, a query is driven by its sort order instead of by the matches */
+const SEARCH_PROBE_LIMIT = 2000;
+/** run `PRAGMA optimize` (refresh planner statistics) after this many applied writes */
+const OPTIMIZE_EVERY_WRITES = 100_000;
+const STATEMENT_CACHE_SIZE = 256;
+const ARRAY_SEPARATOR = '\u001f';
+
+const quote = (identifier: string) => `"${identifier}"`;
+const jsonPath = (field: string) => `'$.${field}'`;
+
+export class SqliteReadStore implements ReadStore {
+  private readonly db: DatabaseSync;
+  private readonly collections = new Map<string, Collection>();
+  private readonly statements = new Map<string, StatementSync>();
+  private dataVersion: number;
+  private writesSinceOptimize = 0;
+  private closed = false;
+
+  constructor(options: SqliteReadStoreOptions) {
+    this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'};
+      PRAGMA cache_size = -65536;
+      PRAGMA temp_store = MEMORY;
+      PRAGMA analysis_limit = 1000;
+      CREATE TABLE IF NOT EXISTS rs_checkpoints (projection TEXT PRIMARY KEY NOT NULL, position INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS rs_collections (
+        name TEXT PRIMARY KEY NOT NULL, search_fields TEXT NOT NULL, ready INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS rs_array_fields (
+        collection TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (collection, field));
+    `);
+    this.db.function('rs_icontains', { deterministic: true }, (haystack, needle) =>
+      typeof haystack === 'string' && typeof needle === 'string' && haystack.toLowerCase().includes(needle)
+        ? 1
+        : 0,
+    );
+    this.dataVersion = this.readDataVersion();
+  }
+
+  async init(collections: Record<string, CollectionSpec>): Promise<void> {
+    for (const [name, spec] of Object.entries(collections)) {
+      assertCollectionName(name);
+      for (const field of [...spec.indexes, ...(spec.search ?? [])]) assertFieldPath(field);
+    }
+    for (const [name, spec] of Object.entries(collections)) {
+      const collection: Collection = {
+        name,
+        table: quote(`rs_doc_${name}`),
+        searchTable: quote(`rs_search_${name}`),
+        indexes: [...new Set(spec.indexes.filter((field) => field !== '_id'))],
+        search: [...new Set(spec.search ?? [])],
+        ready: true,
+        arrayFields: new Set(),
+      };
+      this.transaction(() => {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS ${collection.table} (
+          rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, position INTEGER NOT NULL, doc TEXT)`);
+        const stored = this.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(name);
+        const searchFields = JSON.stringify(collection.search);
+        const searchChanged = stored?.search_fields !== searchFields;
+        if (searchChanged) {
+          this.db.exec(`DROP TABLE IF EXISTS ${collection.searchTable}`);
+          if (collection.search.length > 0) {
+            const columns = collection.search.map((field) => `${quote(field)} TEXT`).join(', ');
+            this.db.exec(`CREATE TABLE ${collection.searchTable} (rid INTEGER PRIMARY KEY, ${columns})`);
+          }
+        }
+        const wanted = new Set(collection.indexes.map((field) => `rs_idx_${name}__${field}`));
+        const existing = this.stmt(
+          `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND name LIKE 'rs\\_idx\\_%' ESCAPE '\\'`,
+        ).all(`rs_doc_${name}`);
+        for (const { name: index } of existing) {
+          if (!wanted.has(index as string)) this.db.exec(`DROP INDEX ${quote(index as string)}`);
+        }
+        this.createIndexes(collection);
+        if (searchChanged || stored?.ready !== 1) this.fillSearch(collection);
+        this.stmt('INSERT OR REPLACE INTO rs_collections (name, search_fields, ready) VALUES (?, ?, 1)').run(
+          name,
+          searchFields,
+        );
+      });
+      this.collections.set(name, collection);
+      this.loadArrayFields(collection);
+    }
+    this.db.exec('PRAGMA optimize');
+  }
+
+  async get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
+    const c = this.collection(collection);
+    const row = this.stmt(`SELECT position, doc FROM ${c.table} WHERE id = ? AND doc IS NOT NULL`, true).get(
+      id,
+    );
+    return row ? { doc: JSON.parse(row.doc as string) as T, position: row.position as bigint } : undefined;
+  }
+
+  async getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>> {
+    const c = this.collection(collection);
+    const rows = this.stmt(
+      `SELECT id, position, doc FROM ${c.table} WHERE id IN (SELECT value FROM json_each(?)) AND doc IS NOT NULL`,
+      true,
+    ).all(JSON.stringify(ids));
+    const found = new Map<string, StoredDoc<T>>();
+    for (const row of rows) {
+      found.set(row.id as string, {
+        doc: JSON.parse(row.doc as string) as T,
+        position: row.position as bigint,
+      });
+    }
+    return found;
+  }
+
+  async find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>> {
+    const c = this.readyCollection(collection);
+    const limit = pageLimit(query.limit);
+    const sort = effectiveSort(query.sort);
+    const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
+    return pageOf(this.select<T>(c, query, sort, limit + 1, after), limit, sort);
+  }
+
+  async count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number> {
+    const c = this.readyCollection(collection);
+    return this.snapshot(() => {
+      const sql = new SqlBuilder();
+      const conditions = this.conditions(c, query, sql);
+      const row = this.stmt(`SELECT count(*) AS n FROM ${c.table} AS t WHERE ${conditions}`).get(
+        ...sql.params,
+      );
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  async *stream<T extends Doc = Doc>(
+    collection: string,
+    query: Omit<Query, 'limit' | 'cursor'>,
+  ): AsyncIterable<T> {
+    const c = this.readyCollection(collection);
+    const sort = effectiveSort(query.sort);
+    let after: CursorKey | undefined;
+    for (;;) {
+      const rows = this.select<T>(c, query, sort, STREAM_PAGE_SIZE, after);
+      for (const row of rows) yield row;
+      if (rows.length < STREAM_PAGE_SIZE) return;
+      const last = rows[rows.length - 1];
+      after = { value: sort.field === '_id' ? null : sortValue(last, sort.field), id: last._id };
+    }
+  }
+
+  async commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
+    for (const write of writes) {
+      this.collection(write.collection);
+      assertWritable(write);
+    }
+    const batch = dedupeWrites(writes);
+    let applied = 0;
+    this.transaction(() => {
+      this.refreshIfChanged();
+      for (const write of batch) {
+        const c = this.collection(write.collection);
+        const upsert = this.stmt(
+          `INSERT INTO ${c.table} (id, position, doc) VALUES (?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc
+           WHERE excluded.position > ${c.table}.position
+           RETURNING rid`,
+        );
+        if (write.kind === 'upsert') {
+          const row = upsert.get(write.doc._id, write.position, JSON.stringify(write.doc));
+          if (!row) continue;
+          applied++;
+          this.noteArrays(c, write.doc);
+          if (c.ready && c.search.length > 0) {
+            const values = c.search.map((field) => searchText(getPath(write.doc, field)));
+            const placeholders = c.search.map(() => '?').join(', ');
+            this.stmt(`INSERT OR REPLACE INTO ${c.searchTable} VALUES (?, ${placeholders})`).run(
+              row.rid,
+              ...values,
+            );
+          }
+        } else {
+          const row = upsert.get(write.id, write.position, null);
+          if (!row) continue;
+          applied++;
+          if (c.ready && c.search.length > 0)
+            this.stmt(`DELETE FROM ${c.searchTable} WHERE rid = ?`).run(row.rid);
+        }
+      }
+      this.stmt(
+        `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position
+         WHERE excluded.position > rs_checkpoints.position`,
+      ).run(projection, checkpoint);
+    });
+    this.writesSinceOptimize += applied;
+    if (this.writesSinceOptimize >= OPTIMIZE_EVERY_WRITES) {
+      this.writesSinceOptimize = 0;
+      this.db.exec('PRAGMA optimize');
+    }
+  }
+
+  async checkpoint(projection: string): Promise<bigint | undefined> {
+    const row = this.stmt('SELECT position FROM rs_checkpoints WHERE projection = ?', true).get(projection);
+    return row ? (row.position as bigint) : undefined;
+  }
+
+  async reset(projection: string, collections: string[]): Promise<void> {
+    const targets = collections.map((name) => this.collection(name));
+    this.transaction(() => {
+      this.stmt('DELETE FROM rs_checkpoints WHERE projection = ?').run(projection);
+      for (const c of targets) {
+        // indexes first: emptying a table without secondary indexes is a truncate
+        for (const field of c.indexes)
+          this.db.exec(`DROP INDEX IF EXISTS ${quote(`rs_idx_${c.name}__${field}`)}`);
+        this.db.exec(`DELETE FROM ${c.table}`);
+        if (c.search.length > 0) this.db.exec(`DELETE FROM ${c.searchTable}`);
+        this.stmt('DELETE FROM rs_array_fields WHERE collection = ?').run(c.name);
+        this.stmt('UPDATE rs_collections SET ready = 0 WHERE name = ?').run(c.name);
+      }
+    });
+    for (const c of targets) {
+      c.ready = false;
+      c.arrayFields.clear();
+    }
+  }
+
+  /** builds the field indexes and search rows that `reset` dropped (also done by `init` and the first read) */
+  async buildIndexes(): Promise<void> {
+    this.refreshIfChanged();
+    for (const c of this.collections.values()) if (!c.ready) this.materialise(c);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    try {
+      this.db.exec('PRAGMA optimize');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** the query plan SQLite picks for a find (diagnostics and tests) */
+  explainFind(collection: string, query: Query): string[] {
+    const c = this.readyCollection(collection);
+    const sort = effectiveSort(query.sort);
+    const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
+    const { sql, params } = this.selectSql(c, query, sort, pageLimit(query.limit) + 1, after);
+    return this.db
+      .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...params)
+      .map((row) => String(row.detail));
+  }
+
+  // --- queries ---------------------------------------------------------------------------------------------
+
+  private select<T extends Doc>(
+    c: Collection,
+    query: Omit<Query, 'limit' | 'cursor'>,
+    sort: Sort,
+    limit: number,
+    after?: CursorKey,
+  ): T[] {
+    return this.snapshot(() => {
+      const { sql, params } = this.selectSql(c, query, sort, limit, after);
+      return this.stmt(sql)
+        .all(...params)
+        .map((row) => JSON.parse(row.doc as string) as T);
+    });
+  }
+
+  private selectSql(
+    c: Collection,
+    query: Omit<Query, 'limit' | 'cursor'>,
+    sort: Sort,
+    limit: number,
+    after?: CursorKey,
+  ): { sql: string; params: SQLInputValue[] } {
+    const sql = new SqlBuilder();
+    const conditions = [this.conditions(c, query, sql)];
+    const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+    const cmp = sort.direction === 'asc' ? '>' : '<';
+    let order: string;
+    if (sort.field === '_id') {
+      order = `t.id ${direction}`;
+      if (after) conditions.push(`t.id ${cmp} ${sql.param(after.id)}`);
+    } else {
+      const value = `json_extract(t.doc, ${jsonPath(sort.field)})`;
+      order = `${value} ${direction}, t.id ${direction}`;
+      if (after) conditions.push(keyset(value, sort.direction, after, sql));
+    }
+    const text = `SELECT t.doc AS doc FROM ${c.table} AS t WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${sql.param(limit)}`;
+    return { sql: text, params: sql.params };
+  }
+
+  /** the WHERE clause of a query (documents only, `where`, `search`) */
+  private conditions(
+    c: Collection,
+    query: Omit<Query, 'sort' | 'limit' | 'cursor'>,
+    sql: SqlBuilder,
+  ): string {
+    const search = checkQuery(query);
+    const parts = ['t.doc IS NOT NULL'];
+    for (const [field, value] of Object.entries(query.where ?? {})) {
+      parts.push(this.wherePredicate(c, field, whereValues(value), sql));
+    }
+    if (search) parts.push(this.searchPredicate(c, search.text.toLowerCase(), search.fields, sql));
+    return parts.join(' AND ');
+  }
+
+  private wherePredicate(c: Collection, field: string, values: FieldValue[], sql: SqlBuilder): string {
+    if (field === '_id') {
+      const ids = values.filter((value) => typeof value === 'string');
+      return ids.length === 0 ? '0' : `t.id IN (${ids.map((id) => sql.param(id)).join(', ')})`;
+    }
+    const path = jsonPath(field);
+    const scalar = valuePredicate(
+      `json_extract(t.doc, ${path})`,
+      `json_type(t.doc, ${path})`,
+      values,
+      'scalar',
+      sql,
+    );
+    if (!field.includes('.') && !c.arrayFields.has(field)) return scalar;
+    const element = valuePredicate('e.value', 'e.type', values, 'element', sql);
+    return `(CASE json_type(t.doc, ${path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(t.doc, ${path}) AS e WHERE ${element}) ELSE ${scalar} END)`;
+  }
+
+  private searchPredicate(c: Collection, needle: string, fields: string[], sql: SqlBuilder): string {
+    if (c.ready && fields.every((field) => c.search.includes(field))) {
+      const pattern = `%${escapeLike(needle)}%`;
+      const match = (s: SqlBuilder) =>
+        `(${fields.map((field) => `s.${quote(field)} LIKE ${s.param(pattern)} ESCAPE '\\'`).join(' OR ')})`;
+      const probe = new SqlBuilder();
+      const probeSql = `SELECT rid FROM ${c.searchTable} AS s WHERE ${match(probe)} LIMIT ${SEARCH_PROBE_LIMIT + 1}`;
+      const rids = this.stmt(probeSql)
+        .all(...probe.params)
+        .map((row) => row.rid);
+      if (rids.length <= SEARCH_PROBE_LIMIT) {
+        // few matches: look them up by rid
+        return `t.rid IN (SELECT value FROM json_each(${sql.param(JSON.stringify(rids))}))`;
+      }
+      // many: check rows as the sort order (or a where index) produces them; the page fills early
+      return `EXISTS (SELECT 1 FROM ${c.searchTable} AS s WHERE s.rid = t.rid AND ${match(sql)})`;
+    }
+    return `(${fields
+      .map((field) => {
+        const path = jsonPath(field);
+        return `(CASE json_type(t.doc, ${path})
+          WHEN 'text' THEN rs_icontains(json_extract(t.doc, ${path}), ${sql.param(needle)})
+          WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(t.doc, ${path}) AS e
+                                    WHERE e.type = 'text' AND rs_icontains(e.value, ${sql.param(needle)}))
+          ELSE 0 END)`;
+      })
+      .join(' OR ')})`;
+  }
+
+  // --- state -----------------------------------------------------------------------------------------------
+
+  private collection(name: string): Collection {
+    const c = this.collections.get(name);
+    if (!c)
+      throw new Error(`read-store collection ${JSON.stringify(name)} is not initialised: call init() first`);
+    return c;
+  }
+
+  /** a collection for reading: state refreshed, indexes built if a reset dropped them */
+  private readyCollection(name: string): Collection {
+    const c = this.collection(name);
+    this.refreshIfChanged();
+    if (!c.ready) this.materialise(c);
+    return c;
+  }
+
+  private materialise(c: Collection): void {
+    this.transaction(() => {
+      const stored = this.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name);
+      if (stored?.ready !== 1) {
+        this.createIndexes(c);
+        this.fillSearch(c);
+        this.stmt('UPDATE rs_collections SET ready = 1 WHERE name = ?').run(c.name);
+      }
+    });
+    c.ready = true;
+    this.db.exec(`ANALYZE ${c.table}`);
+  }
+
+  private createIndexes(c: Collection): void {
+    for (const field of c.indexes) {
+      this.db.exec(
+        `CREATE INDEX IF NOT EXISTS ${quote(`rs_idx_${c.name}__${field}`)}
+         ON ${c.table} (json_extract(doc, ${jsonPath(field)}), id) WHERE doc IS NOT NULL`,
+      );
+    }
+  }
+
+  private fillSearch(c: Collection): void {
+    if (c.search.length === 0) return;
+    this.db.exec(`DELETE FROM ${c.searchTable}`);
+    const insert = this.db.prepare(
+      `INSERT INTO ${c.searchTable} VALUES (?, ${c.search.map(() => '?').join(', ')})`,
+    );
+    for (const row of this.db.prepare(`SELECT rid, doc FROM ${c.table} WHERE doc IS NOT NULL`).iterate()) {
+      const doc = JSON.parse(row.doc as string) as Doc;
+      insert.run(row.rid, ...c.search.map((field) => searchText(getPath(doc, field))));
+    }
+  }
+
+  private noteArrays(c: Collection, doc: Doc): void {
+    for (const key in doc) {
+      if (Array.isArray(doc[key]) && !c.arrayFields.has(key)) {
+        c.arrayFields.add(key);
+        this.stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)').run(c.name, key);
+      }
+    }
+  }
+
+  private loadArrayFields(c: Collection): void {
+    const rows = this.stmt('SELECT field FROM rs_array_fields WHERE collection = ?').all(c.name);
+    c.arrayFields = new Set(rows.map((row) => row.field as string));
+  }
+
+  /** re-reads per-collection state when another connection has committed since we last looked */
+  private refreshIfChanged(): void {
+    const version = this.readDataVersion();
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    for (const c of this.collections.values()) {
+      c.ready = this.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name)?.ready === 1;
+      this.loadArrayFields(c);
+    }
+  }
+
+  private readDataVersion(): number {
+    return Number(this.db.prepare('PRAGMA data_version').get()?.data_version);
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------------------
+
+  private stmt(sql: string, bigints = false): StatementSync {
+    const key = bigints ? `B${sql}` : `N${sql}`;
+    let statement = this.statements.get(key);
+    if (statement) {
+      this.statements.delete(key);
+    } else {
+      statement = this.db.prepare(sql);
+      statement.setReadBigInts(bigints);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
+        this.statements.delete(this.statements.keys().next().value as string);
+      }
+    }
+    this.statements.set(key, statement);
+    return statement;
+  }
+
+  private transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** a read transaction, so the search probe and the query see the same data */
+  private snapshot<T>(fn: () => T): T {
+    this.db.exec('BEGIN');
+    try {
+      return fn();
+    } finally {
+      this.db.exec('COMMIT');
+    }
+  }
+}
+
+/** collects positional parameters while SQL text is built */
+class SqlBuilder {
+  readonly params: SQLInputValue[] = [];
+  param(value: FieldValue): string {
+    this.params.push(typeof value === 'boolean' ? Number(value) : value);
+    return '?';
+  }
+}
+
+/**
+ * `expr` equals one of `values`, typed: a JSON string never equals a number, true is not 1. `scalar` compares a
+ * json_extract (null also matching a missing field); `element` compares a json_each row.
+ */
+function valuePredicate(
+  expr: string,
+  type: string,
+  values: FieldValue[],
+  mode: 'scalar' | 'element',
+  sql: SqlBuilder,
+): string {
+  const list = (items: FieldValue[]) => items.map((item) => sql.param(item)).join(', ');
+  const strings = values.filter((value) => typeof value === 'string');
+  const numbers = values.filter((value) => typeof value === 'number');
+  const parts: string[] = [];
+  if (strings.length > 0) {
+    parts.push(
+      mode === 'scalar'
+        ? `${expr} IN (${list(strings)})`
+        : `(${type} = 'text' AND ${expr} IN (${list(strings)}))`,
+    );
+  }
+  if (numbers.length > 0) parts.push(`(${expr} IN (${list(numbers)}) AND ${type} IN ('integer', 'real'))`);
+  if (values.includes(true)) parts.push(`(${expr} = 1 AND ${type} = 'true')`);
+  if (values.includes(false)) parts.push(`(${expr} = 0 AND ${type} = 'false')`);
+  if (values.includes(null)) parts.push(mode === 'scalar' ? `${expr} IS NULL` : `${type} = 'null'`);
+  return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+}
+
+/** rows after `after` in (value, id) order; null is the lowest value (first ascending, last descending) */
+function keyset(value: string, direction: 'asc' | 'desc', after: CursorKey, sql: SqlBuilder): string {
+  if (direction === 'asc') {
+    return after.value === null
+      ? `((${value} IS NULL AND t.id > ${sql.param(after.id)}) OR ${value} IS NOT NULL)`
+      : `(${value}, t.id) > (${sql.param(after.value)}, ${sql.param(after.id)})`;
+  }
+  return after.value === null
+    ? `(${value} IS NULL AND t.id < ${sql.param(after.id)})`
+    : `((${value}, t.id) < (${sql.param(after.value)}, ${sql.param(after.id)}) OR ${value} IS NULL)`;
+}
+
+/** the lower-cased searchable text of a value: a string, or the string elements of an array */
+export function searchText(value: unknown): string | null {
+  if (typeof value === 'string') return value.toLowerCase();
+  if (Array.isArray(value)) {
+    const strings = value.filter((item): item is string => typeof item === 'string');
+    return strings.length === 0 ? null : strings.map((item) => item.toLowerCase()).join(ARRAY_SEPARATOR);
+  }
+  return null;
+}
