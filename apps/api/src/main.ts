@@ -1,7 +1,27 @@
-import 'reflect-metadata';
-import { Controller, Get, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-@Controller() class C { @Get('/x') x() { return { ok: 1 }; } }
-@Module({ controllers: [C] }) class M {}
-async function main() { const app = await NestFactory.create(M); await app.listen(0); console.log(await app.getUrl()); await app.close(); }
-void main();
+import { ConfigError, loadConfig } from './config';
+import { startApp } from './bootstrap';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const running = await startApp(config);
+  console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
+  console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
+  if (running.generatedSystemKey) {
+    console.log('\nA system API key was generated for this data dir. It is shown only now; keep it:');
+    console.log(`\n  ROLLCALL_SYSTEM_API_KEY=${running.generatedSystemKey}\n`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

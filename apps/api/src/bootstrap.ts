@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { type NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Config } from './config';
+import { AppModule } from './app.module';
+import { LOCAL_SECRETS } from './commands/tokens';
+import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
+import { IntegrationEvents } from './microservice/integration-events';
+import { Metrics } from './infrastructure/metrics';
+
+const LEVELS: Record<Config['logLevel'], LogLevel[] | false> = {
+  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
+  info: ['log', 'warn', 'error', 'fatal'],
+  warn: ['warn', 'error', 'fatal'],
+  error: ['error', 'fatal'],
+  silent: false,
+};
+
+export interface RunningApp {
+  app: INestApplication;
+  url: string;
+  tcpPort: number;
+  generatedSystemKey?: string;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side. */
+export async function startApp(config: Config): Promise<RunningApp> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+    bodyParser: false,
+    logger: LEVELS[config.logLevel],
+  });
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
+  app.enableShutdownHooks();
+
+  const metrics = app.get(Metrics);
+  app.use((req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
+    const end = metrics.requests.startTimer();
+    res.on('finish', () => end({ method: req.method, route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Rollcall')
+      .setDescription(
+        'User management for customer-messaging consoles. Errors are RFC 9457 problem details with a stable `code`. ' +
+          'Writes accept `Idempotency-Key`; their answer carries `position`, which a read can wait for with `X-Min-Position`.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+
+  const transports: MicroserviceOptions[] = [{ transport: Transport.TCP, options: { host: '127.0.0.1', port: config.tcpPort } }];
+  if (config.natsUrl) transports.push({ transport: Transport.NATS, options: { servers: [config.natsUrl], queue: 'rollcall-commands' } });
+  const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
+  await app.startAllMicroservices();
+
+  const readSide = app.get<ReadSide>(READ_SIDE);
+  await readSide.start();
+  await app.get(IntegrationEvents).start();
+  await app.listen(config.port, '0.0.0.0');
+
+  const address = app.getHttpServer().address() as { port: number };
+  const tcp = servers[0]!.unwrap<{ address(): { port: number } }>().address();
+  const secrets = app.get<{ generatedSystemKey?: string }>(LOCAL_SECRETS);
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    tcpPort: tcp.port,
+    generatedSystemKey: secrets.generatedSystemKey,
+    close: async () => {
+      await app.close();
+      await readSide.close();
+    },
+  };
+}
+
+export const logger = new Logger('Rollcall');

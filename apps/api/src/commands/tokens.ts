@@ -1,0 +1,5 @@
+/** Nest injection tokens of the ports. */
+export const EVENT_STORE = Symbol('EventStore');
+export const READ_STORE = Symbol('ReadStore');
+export const APP_CONFIG = Symbol('Config');
+export const LOCAL_SECRETS = Symbol('LocalSecrets');

@@ -1,0 +1,61 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type ProfileChanges, type UserProfileUpdated, type WorkspaceState, decideDeleteUser, decideOrganization } from '@rollcall/domain';
+import type { CommandContext } from '../infrastructure/command-context';
+import { DomainException, EventWriter } from '../infrastructure/event-writer';
+import { StreamRepository, organizationStream } from '../infrastructure/stream-repository';
+
+export class UpdateProfileCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string, readonly changes: ProfileChanges) {}
+}
+
+/** Rule 10: the profile lives in the organization stream and shows in every workspace. */
+@CommandHandler(UpdateProfileCommand)
+export class UpdateProfileHandler implements ICommandHandler<UpdateProfileCommand> {
+  constructor(
+    @Inject(StreamRepository) private readonly repo: StreamRepository,
+    @Inject(EventWriter) private readonly writer: EventWriter,
+  ) {}
+
+  execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand) {
+    const stream = organizationStream(organizationId);
+    return this.writer.withRetry(stream, async () => {
+      const org = await this.repo.organization(organizationId);
+      const decision = decideOrganization({ type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes }, org.state);
+      if (!decision.ok) throw new DomainException(decision.error);
+      const position =
+        decision.events.length > 0 ? (await this.writer.append(stream, org.expected, decision.events, ctx)).position : await this.writer.headPosition();
+      const changed = (decision.events[0] as UserProfileUpdated | undefined)?.data.changes ?? {};
+      return { userId, changed: Object.keys(changed), position: position.toString() };
+    });
+  }
+}
+
+export class DeleteUserCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string) {}
+}
+
+/** Rule 12, with rule 4 checked over every workspace of the organization. */
+@CommandHandler(DeleteUserCommand)
+export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
+  constructor(
+    @Inject(StreamRepository) private readonly repo: StreamRepository,
+    @Inject(EventWriter) private readonly writer: EventWriter,
+  ) {}
+
+  execute({ organizationId, ctx, userId }: DeleteUserCommand) {
+    const stream = organizationStream(organizationId);
+    return this.writer.withRetry(stream, async () => {
+      const org = await this.repo.organization(organizationId);
+      const workspaces: WorkspaceState[] = [];
+      for (const workspaceId of org.state.workspaces.keys()) {
+        const ws = await this.repo.workspace(org.state, workspaceId);
+        if (ws) workspaces.push(ws.state);
+      }
+      const decision = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, { org: org.state, workspaces });
+      if (!decision.ok) throw new DomainException(decision.error);
+      const { position } = await this.writer.append(stream, org.expected, decision.events, ctx);
+      return { userId, workspaceIds: decision.events[0]!.data.workspaceIds, position: position.toString() };
+    });
+  }
+}

@@ -1,0 +1,103 @@
+import { resolve } from 'node:path';
+
+/** Configuration, read from the environment once at start and validated with a clear message. */
+export interface Config {
+  port: number;
+  dataDir: string;
+  /** if unset, one is generated on first start, stored (hashed) in the data dir and printed once */
+  systemApiKey?: string;
+  publicUrl: string;
+  invitationTtlSeconds: number;
+  /** HMAC secret of invitation links; generated and stored in the data dir when unset */
+  invitationSecret?: string;
+  eventstoreUrl?: string;
+  mongoUrl?: string;
+  natsUrl?: string;
+  smtpUrl?: string;
+  /** TCP port of the microservice transport (message patterns); 0 = random, unset = PORT + 1 */
+  tcpPort: number;
+  /** where integration events go over TCP (host:port of a consumer), optional */
+  eventsTcpTarget?: { host: string; port: number };
+  /** 'full' (default) or 'normal' SQLite durability for the embedded event store */
+  durability: 'full' | 'normal';
+  /** run the projectors in this process (embedded default) or not (a separate apps/projector) */
+  projectorInProcess: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** largest accepted request body */
+  bodyLimit: string;
+}
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65535): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return value;
+};
+
+const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: string[]): string | undefined => {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (!schemes.includes(parsed.protocol.replace(/:$/, '')))
+      problems.push(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}, got "${raw}"`);
+  } catch {
+    problems.push(`${name} is not a valid URL: "${raw}"`);
+  }
+  return raw;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const port = int(env, 'PORT', 3000, problems);
+  const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const durability = env.ROLLCALL_DURABILITY ?? 'full';
+  if (durability !== 'full' && durability !== 'normal') problems.push(`ROLLCALL_DURABILITY must be full or normal, got "${durability}"`);
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
+    problems.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  const systemApiKey = env.ROLLCALL_SYSTEM_API_KEY?.trim() || undefined;
+  if (systemApiKey !== undefined && systemApiKey.length < 24)
+    problems.push('ROLLCALL_SYSTEM_API_KEY must be at least 24 characters (or unset, to have one generated)');
+  const invitationSecret = env.ROLLCALL_INVITATION_SECRET?.trim() || undefined;
+  if (invitationSecret !== undefined && invitationSecret.length < 32)
+    problems.push('ROLLCALL_INVITATION_SECRET must be at least 32 characters (or unset, to have one generated)');
+  let eventsTcpTarget: Config['eventsTcpTarget'];
+  const target = env.ROLLCALL_EVENTS_TCP_TARGET?.trim();
+  if (target) {
+    const m = /^([\w.-]+):(\d{1,5})$/.exec(target);
+    if (m) eventsTcpTarget = { host: m[1]!, port: Number(m[2]) };
+    else problems.push(`ROLLCALL_EVENTS_TCP_TARGET must be host:port, got "${target}"`);
+  }
+  const config: Config = {
+    port,
+    dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
+    systemApiKey,
+    publicUrl,
+    invitationTtlSeconds: int(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
+    invitationSecret,
+    eventstoreUrl: url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems),
+    mongoUrl: url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems),
+    natsUrl: url(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp', 'smtps'], problems),
+    tcpPort: int(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems),
+    eventsTcpTarget,
+    durability: durability as Config['durability'],
+    projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
+    logLevel: logLevel as Config['logLevel'],
+    bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

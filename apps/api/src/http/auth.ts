@@ -1,0 +1,94 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { StreamRepository } from '../infrastructure/stream-repository';
+import { parseOrgKey, safeEqual, sha256 } from '../infrastructure/secrets';
+import { LOCAL_SECRETS } from '../commands/tokens';
+import { ProblemException, problem } from './problem';
+
+export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
+
+export const PUBLIC = 'rollcall:public';
+export const SYSTEM_ONLY = 'rollcall:system-only';
+/** No API key: authenticated otherwise (the invitation token) or not at all (health, docs). */
+export const Public = () => SetMetadata(PUBLIC, true);
+/** Needs the system key. */
+export const SystemOnly = () => SetMetadata(SYSTEM_ONLY, true);
+
+export type AuthedRequest = Request & { principal: Principal };
+
+const unauthorized = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
+
+/**
+ * API keys: the system key is compared by hash; an organization key names its organization and key id, and
+ * its secret's SHA-256 is checked against the organization's stream.
+ */
+@Injectable()
+export class Authenticator {
+  constructor(
+    @Inject(StreamRepository) private readonly repo: StreamRepository,
+    @Inject(LOCAL_SECRETS) private readonly secrets: { systemKeyHash: string },
+  ) {}
+
+  async identify(key: string): Promise<Principal> {
+    if (safeEqual(sha256(key), this.secrets.systemKeyHash)) return { kind: 'system' };
+    const parsed = parseOrgKey(key);
+    if (parsed) {
+      const org = await this.repo.organization(parsed.organizationId);
+      const hash = org.state.apiKeys.get(parsed.keyId);
+      if (hash && safeEqual(hash, sha256(parsed.secret))) return { kind: 'organization', organizationId: parsed.organizationId, keyId: parsed.keyId };
+    }
+    throw unauthorized('The API key is not valid.');
+  }
+}
+
+/** `Authorization: Bearer <api key>` on every route but the public ones; system-only routes need the system key. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    // message patterns authenticate inside the gateway (the key travels in the payload)
+    if (context.getType() !== 'http') return true;
+    const req = context.switchToHttp().getRequest<AuthedRequest>();
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) {
+      req.principal = { kind: 'anonymous' };
+      return true;
+    }
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
+    const key = m[1]!;
+    req.principal = await this.auth.identify(key);
+    const systemOnly = this.reflector.getAllAndOverride<boolean>(SYSTEM_ONLY, targets);
+    if (systemOnly && req.principal.kind !== 'system')
+      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
+    if (!systemOnly && req.principal.kind === 'system')
+      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
+    return true;
+  }
+}
+
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthedRequest>().principal);
+
+/** The acting user (`X-Actor-Id`), required for organization keys. */
+export const ActorId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  const raw = req.headers['x-actor-id'];
+  const actor = Array.isArray(raw) ? raw[0] : raw;
+  if (!actor || !/^[\w.:@-]{1,128}$/.test(actor))
+    throw new ProblemException(
+      problem(400, 'VALIDATION_FAILED', 'Name the acting user in the X-Actor-Id header.', [{ field: 'X-Actor-Id', message: 'is required (a user id)' }]),
+    );
+  return actor;
+});
+
+/** The organization of an organization key (never the system key on these routes). */
+export const organizationOf = (principal: Principal): string => {
+  if (principal.kind !== 'organization') throw unauthorized('This operation needs an organization API key.');
+  return principal.organizationId;
+};

@@ -1,0 +1,128 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type Observable, throwError } from 'rxjs';
+import type { Request, Response } from 'express';
+import type { ErrorCode, FieldError } from '@rollcall/domain';
+import { ConcurrencyExhaustedError, DomainException } from '../infrastructure/event-writer';
+import { IdempotencyKeyReusedError } from '../infrastructure/idempotency';
+
+/** HTTP status of each domain error code. */
+export const STATUS_OF: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  CANNOT_MODIFY_SELF: 403,
+  INSUFFICIENT_AUTHORITY: 403,
+  LAST_OWNER: 409,
+  LAST_ORG_ADMIN: 409,
+  ALREADY_MEMBER: 409,
+  ALREADY_INVITED: 409,
+  INVITATION_EXPIRED: 410,
+  INVITATION_NOT_PENDING: 409,
+  INVITATION_NOT_FOUND: 404,
+  INVITATION_LINK_SUPERSEDED: 410,
+  INVALID_RESTRICTION: 422,
+  INVALID_ROLE: 422,
+  INVALID_GRANT: 422,
+  INVALID_REASSIGNMENT: 422,
+  PLAN_REQUIRED: 422,
+  NOT_A_MEMBER: 404,
+  USER_NOT_FOUND: 404,
+  EMAIL_TAKEN: 409,
+  ORGANIZATION_NOT_FOUND: 404,
+  ORGANIZATION_EXISTS: 409,
+  WORKSPACE_NOT_FOUND: 404,
+  WORKSPACE_EXISTS: 409,
+};
+
+/** An RFC 9457 problem with Rollcall's stable `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export const problem = (status: number, code: string, detail: string, errors?: FieldError[]): Problem => ({
+  type: `https://rollcall.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+  title: TITLES[status] ?? 'Error',
+  status,
+  code,
+  detail,
+  ...(errors && errors.length > 0 && { errors }),
+});
+
+/** An HTTP-level refusal raised outside the domain (authentication, headers, tokens). */
+export class ProblemException extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
+/** Maps Nest/Express HTTP errors (body parser, routing) to stable codes. */
+function fromHttpException(error: HttpException): Problem {
+  const status = error.getStatus();
+  const response = error.getResponse() as { message?: string | string[] } | string;
+  const message = typeof response === 'string' ? response : Array.isArray(response.message) ? response.message.join('; ') : response.message;
+  switch (status) {
+    case HttpStatus.NOT_FOUND:
+      return problem(404, 'NOT_FOUND', 'There is no such resource; see /docs for the API.');
+    case HttpStatus.PAYLOAD_TOO_LARGE:
+      return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    case HttpStatus.BAD_REQUEST:
+      return problem(400, /JSON/i.test(message ?? '') ? 'MALFORMED_JSON' : 'BAD_REQUEST', message ?? 'The request is malformed.');
+    case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
+      return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    default:
+      return problem(status, `HTTP_${status}`, message ?? 'The request failed.');
+  }
+}
+
+/** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(error: unknown, host: ArgumentsHost): void | Observable<never> {
+    // over message patterns the caller gets the same problem object as its error
+    if (host.getType() === 'rpc') return throwError(() => this.toProblem(error));
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const body = this.toProblem(error);
+    body.instance = req.originalUrl;
+    if (res.headersSent) return;
+    res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+  }
+
+  toProblem(error: unknown): Problem {
+    if (error instanceof DomainException) return problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields);
+    if (error instanceof ProblemException) return { ...error.problem };
+    if (error instanceof IdempotencyKeyReusedError) return problem(422, error.code, error.message);
+    if (error instanceof ConcurrencyExhaustedError) return problem(409, error.code, error.message);
+    if (error instanceof HttpException) return fromHttpException(error);
+    const typed = error as { type?: string; status?: number; message?: string };
+    // body-parser errors that did not become HttpExceptions
+    if (typed?.type === 'entity.too.large') return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    if (typed?.type === 'entity.parse.failed') return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
+    if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
+      return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.');
+  }
+}

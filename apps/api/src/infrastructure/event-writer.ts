@@ -1,0 +1,57 @@
+import { type DomainEvent, type DomainError, toStored } from '@rollcall/domain';
+import { type AppendResult, type EventStore, type ExpectedRevision, WrongExpectedRevisionError, eventIdFor } from '@rollcall/event-store';
+import type { CommandContext } from './command-context';
+
+/** A domain refusal on its way to the edge (HTTP problem, RPC error). */
+export class DomainException extends Error {
+  constructor(readonly error: DomainError) {
+    super(error.message);
+    this.name = 'DomainException';
+  }
+}
+
+export class ConcurrencyExhaustedError extends Error {
+  readonly code = 'CONCURRENCY_CONFLICT';
+  constructor(stream: string) {
+    super(`Too many concurrent changes to ${stream}; retry the request.`);
+  }
+}
+
+/**
+ * Appends decided events with their metadata. Event ids derive from the command's idempotency key and the
+ * stream, so a retried command appends nothing the second time.
+ */
+export class EventWriter {
+  constructor(private readonly store: EventStore) {}
+
+  append(stream: string, expected: ExpectedRevision, events: DomainEvent[], ctx: CommandContext): Promise<AppendResult> {
+    const metadata = {
+      actorId: ctx.actorId,
+      correlationId: ctx.correlationId,
+      causationId: ctx.idempotencyKey,
+      idempotencyKey: ctx.idempotencyKey,
+      occurredAt: ctx.now,
+    };
+    return this.store.append(
+      stream,
+      events.map((e, i) => ({ id: eventIdFor(`${ctx.idempotencyKey}:${stream}`, i), ...toStored(e, metadata) })),
+      expected,
+    );
+  }
+
+  /** Load → decide → append, re-deciding on a version conflict (bounded). */
+  async withRetry<T>(stream: string, attempt: () => Promise<T>, attempts = 8): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (i + 1 >= attempts) throw new ConcurrencyExhaustedError(stream);
+      }
+    }
+  }
+
+  headPosition(): Promise<bigint> {
+    return this.store.headPosition();
+  }
+}

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { MongoClient, type Collection } from 'mongodb';
+import { KeyedMutex } from './keyed-mutex';
+
+/** The first answer to a write, kept under its Idempotency-Key. */
+export interface StoredAnswer {
+  requestHash: string;
+  status: number;
+  body: unknown;
+}
+
+export interface IdempotencyStore {
+  get(key: string): Promise<StoredAnswer | undefined>;
+  put(key: string, answer: StoredAnswer): Promise<void>;
+  close(): Promise<void>;
+}
+export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
+
+/** Embedded: a table in `${dataDir}/api.sqlite` (WAL, synchronous=FULL). */
+export class SqliteIdempotencyStore implements IdempotencyStore {
+  private readonly db: DatabaseSync;
+  private readonly select;
+  private readonly insert;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new DatabaseSync(join(dataDir, 'api.sqlite'));
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`);
+    this.select = this.db.prepare('SELECT request_hash, status, body FROM idempotency WHERE key = ?');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  async get(key: string): Promise<StoredAnswer | undefined> {
+    const row = this.select.get(key) as { request_hash: string; status: number; body: string } | undefined;
+    return row ? { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body) } : undefined;
+  }
+
+  async put(key: string, answer: StoredAnswer): Promise<void> {
+    this.insert.run(key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date().toISOString());
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** Production: a MongoDB collection (first answer wins: insert, duplicate key ignored). */
+export class MongoIdempotencyStore implements IdempotencyStore {
+  private readonly client: MongoClient;
+  private readonly collection: Collection<{ _id: string } & StoredAnswer & { createdAt: Date }>;
+
+  constructor(mongoUrl: string) {
+    this.client = new MongoClient(mongoUrl);
+    this.collection = this.client.db().collection('idempotency');
+  }
+
+  async get(key: string): Promise<StoredAnswer | undefined> {
+    const doc = await this.collection.findOne({ _id: key });
+    return doc ? { requestHash: doc.requestHash, status: doc.status, body: doc.body } : undefined;
+  }
+
+  async put(key: string, answer: StoredAnswer): Promise<void> {
+    try {
+      await this.collection.insertOne({ _id: key, ...answer, createdAt: new Date() });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export type IdempotentOutcome<T> = { replayed: false; status: number; body: T } | { replayed: true; status: number; body: unknown };
+
+export class IdempotencyKeyReusedError extends Error {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request; use a new key for a new request.');
+  }
+}
+
+/**
+ * Runs a write at most once per key: the same key and request returns the first answer (and appends
+ * nothing); the same key with another request is refused. Retries in flight wait for the first one.
+ * Only successful answers are kept: a refused request appended nothing, and its retry is decided again.
+ */
+export class Idempotency {
+  private readonly mutex = new KeyedMutex();
+  constructor(private readonly store: IdempotencyStore) {}
+
+  run<T>(key: string | undefined, requestHash: string, write: () => Promise<{ status: number; body: T }>): Promise<IdempotentOutcome<T>> {
+    if (!key) return write().then((r) => ({ replayed: false, ...r }));
+    return this.mutex.run(key, async () => {
+      const first = await this.store.get(key);
+      if (first) {
+        if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+        return { replayed: true, status: first.status, body: first.body };
+      }
+      const answer = await write();
+      await this.store.put(key, { requestHash, status: answer.status, body: answer.body });
+      return { replayed: false, ...answer };
+    });
+  }
+
+}

@@ -1,0 +1,46 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { createTransport, type Transporter } from 'nodemailer';
+
+export interface InvitationMail {
+  to: string;
+  workspaceName: string;
+  inviteUrl: string;
+  expiresAt: string;
+}
+
+/** Sends the invitation email. */
+export interface InvitationMailer {
+  send(mail: InvitationMail): Promise<void>;
+}
+export const INVITATION_MAILER = Symbol('InvitationMailer');
+
+/** Default: logs the link and appends it to `${dataDir}/outbox.jsonl`, so a local user can open it. */
+export class OutboxMailer implements InvitationMailer {
+  private readonly logger = new Logger('InvitationMailer');
+  constructor(private readonly dataDir: string) {}
+
+  async send(mail: InvitationMail): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    await appendFile(join(this.dataDir, 'outbox.jsonl'), `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`);
+    this.logger.log(`Invitation for ${mail.to} to ${mail.workspaceName}: ${mail.inviteUrl}`);
+  }
+}
+
+/** SMTP (nodemailer) when SMTP_URL is set. */
+export class SmtpMailer implements InvitationMailer {
+  private readonly transport: Transporter;
+  constructor(smtpUrl: string, private readonly from = process.env.SMTP_FROM ?? 'Rollcall <no-reply@rollcall.local>') {
+    this.transport = createTransport(smtpUrl);
+  }
+
+  async send(mail: InvitationMail): Promise<void> {
+    await this.transport.sendMail({
+      from: this.from,
+      to: mail.to,
+      subject: `You are invited to ${mail.workspaceName}`,
+      text: `You have been invited to join ${mail.workspaceName}.\n\nAccept the invitation: ${mail.inviteUrl}\n\nThe link is valid until ${mail.expiresAt}.`,
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+export const randomSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+
+export const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * Organization API keys look like `rk_<organizationId>_<keyId>_<secret>`: the organization and key id say where
+ * to look, the 256-bit secret is checked against the SHA-256 hash recorded in the organization's stream.
+ */
+export const formatOrgKey = (organizationId: string, keyId: string, secret: string) => `rk_${organizationId}_${keyId}_${secret}`;
+
+export const parseOrgKey = (key: string): { organizationId: string; keyId: string; secret: string } | undefined => {
+  const m = /^rk_([0-9a-f-]{36})_([0-9a-f-]{36})_([A-Za-z0-9_-]{43})$/.exec(key);
+  return m ? { organizationId: m[1]!, keyId: m[2]!, secret: m[3]! } : undefined;
+};
+
+/**
+ * Secrets kept in the data dir when not configured: the system key's hash (the key is printed once on first
+ * start) and the invitation-link HMAC secret. In production both come from the environment.
+ */
+export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }) {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'secrets.json');
+  const stored: { systemKeyHash?: string; invitationSecret?: string } = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  let generatedSystemKey: string | undefined;
+  if (!configured.systemApiKey && !stored.systemKeyHash) {
+    generatedSystemKey = `rk_system_${randomSecret()}`;
+    stored.systemKeyHash = sha256(generatedSystemKey);
+  }
+  if (!configured.invitationSecret && !stored.invitationSecret) stored.invitationSecret = randomSecret(48);
+  writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  return {
+    systemKeyHash: configured.systemApiKey ? sha256(configured.systemApiKey) : stored.systemKeyHash!,
+    invitationSecret: configured.invitationSecret ?? stored.invitationSecret!,
+    /** set only on the start that generated it: print it once */
+    generatedSystemKey,
+  };
+}
+
+/**
+ * Invitation links: `<payload>.<signature>` where payload = base64url(orgId:workspaceId:invitationId:linkVersion)
+ * and signature = HMAC-SHA256(secret, payload). The server recomputes the current link ("copy link") and checks
+ * a presented one; nothing secret is stored in events, and a resend (new linkVersion) invalidates older links.
+ */
+export class InvitationLinks {
+  constructor(
+    private readonly secret: string,
+    private readonly publicUrl: string,
+  ) {}
+
+  token(ref: InvitationRef): string {
+    const payload = Buffer.from(`${ref.organizationId}:${ref.workspaceId}:${ref.invitationId}:${ref.linkVersion}`).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  url(ref: InvitationRef): string {
+    return `${this.publicUrl}/invite?token=${this.token(ref)}`;
+  }
+
+  verify(token: string): InvitationRef | undefined {
+    const m = /^([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m || !safeEqual(this.sign(m[1]!), m[2]!)) return undefined;
+    const parts = Buffer.from(m[1]!, 'base64url').toString().split(':');
+    if (parts.length !== 4 || !/^\d+$/.test(parts[3]!)) return undefined;
+    return { organizationId: parts[0]!, workspaceId: parts[1]!, invitationId: parts[2]!, linkVersion: Number(parts[3]) };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.secret).update(payload).digest('base64url');
+  }
+}
+
+export interface InvitationRef {
+  organizationId: string;
+  workspaceId: string;
+  invitationId: string;
+  linkVersion: number;
+}
