@@ -19,14 +19,22 @@ export interface ProjectionReader {
   findBy<T extends Doc = Doc>(collection: string, field: string, value: string): Promise<T[]>;
 }
 
+/** How a collection is queried (the ReadStore's `init` argument): indexed fields, and searched fields. */
+export interface CollectionSpec {
+  indexes: string[];
+  search?: string[];
+}
+
 /**
- * A projection: a pure-ish function of (its read model, event) → document writes. The projector runtime
- * owns subscriptions, batching, the position guard and checkpoints; a projection only says what changes.
+ * A projection: a pure function of (its read model, event) → document writes: no clock, no randomness, the
+ * same code for every ReadStore adapter. The projector runtime owns subscriptions, batching, the position
+ * guard and checkpoints; a projection only says what changes. It reads only its own collections (they share
+ * its checkpoint), and deals with event types it does not know by returning no writes.
  */
 export interface Projection {
   name: string;
-  /** the collections it owns, with the fields queries filter or sort on (indexes) */
-  collections: Record<string, { indexes: string[] }>;
+  /** the collections it owns (reset drops them all), with the fields queries filter, sort or search on */
+  collections: Record<string, CollectionSpec>;
   /** event types it reacts to (others are skipped but still advance the checkpoint) */
   eventTypes: readonly string[];
   /** returns the documents to upsert or delete for one event; the runtime stamps them with the event's position */
@@ -34,5 +42,12 @@ export interface Projection {
 }
 
 export type ProjectionWrite = { kind: 'upsert'; collection: string; doc: Doc } | { kind: 'delete'; collection: string; id: string };
+
+export const upsert = (collection: string, doc: Doc): ProjectionWrite => ({ kind: 'upsert', collection, doc });
+export const remove = (collection: string, id: string): ProjectionWrite => ({ kind: 'delete', collection, id });
+
+/** metadata.occurredAt, or the event's own time field when the metadata lacks it */
+export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
+  typeof e.metadata.occurredAt === 'string' ? e.metadata.occurredAt : fallback;
 
 export type { DocWrite, ReadStore, StoredDoc, Doc };

@@ -1,0 +1,16 @@
+export * from './projection';
+export * from './members';
+export * from './org-users';
+export * from './permission-history';
+export * from './workspaces';
+
+import { membersProjection } from './members';
+import { orgUsersProjection } from './org-users';
+import { permissionHistoryProjection } from './permission-history';
+import type { Projection } from './projection';
+import { workspacesProjection } from './workspaces';
+
+/** Every projection the projector runs, by name. */
+export const PROJECTIONS: readonly Projection[] = [membersProjection, orgUsersProjection, permissionHistoryProjection, workspacesProjection];
+
+export const projectionNamed = (name: string): Projection | undefined => PROJECTIONS.find((p) => p.name === name);

@@ -1,0 +1,148 @@
+import { MEMBERS, MEMBER_USERS, type MemberDoc, membersProjection } from './members';
+import { MemoryModel } from './testing/memory-model';
+import { ADMIN, LogScenario, WS } from './testing/scenario';
+import { LOG_T0 } from './testing/event-log';
+
+const build = async (s: LogScenario) => new MemoryModel(membersProjection).run(s.events);
+const member = (m: MemoryModel, id: string) => m.get<MemberDoc>(MEMBERS, id);
+
+describe('members projection', () => {
+  it('lists the workspace creator as an active owner with their profile', async () => {
+    const m = await build(new LogScenario());
+    expect(member(m, `${WS}:${ADMIN}`)).toMatchObject({
+      kind: 'member',
+      workspaceId: WS,
+      organizationId: 'org-1',
+      userId: ADMIN,
+      email: 'ada@acme.test',
+      displayName: 'Ada Admin',
+      status: 'active',
+      roles: ['owner'],
+      restrictions: {},
+      grants: [],
+      joinedAt: LOG_T0,
+      invitedAt: null,
+      lastSeenAt: null,
+      presence: 'offline',
+      teamIds: [],
+      sortName: 'ada admin',
+    });
+  });
+
+  it('lists a pending invitation with its email, access and link (rule 9)', async () => {
+    const s = new LogScenario();
+    const inv = s.invite(' Bob@Example.TEST ', { roles: ['agent'], restrictions: { contact_visibility: 'self_only' } });
+    const m = await build(s);
+    expect(member(m, `${WS}:inv:${inv}`)).toEqual({
+      _id: `${WS}:inv:${inv}`,
+      workspaceId: WS,
+      organizationId: 'org-1',
+      kind: 'invitation',
+      userId: null,
+      invitationId: inv,
+      email: 'bob@example.test',
+      displayName: null,
+      alias: null,
+      avatarUrl: null,
+      status: 'pending',
+      roles: ['agent'],
+      restrictions: { contact_visibility: 'self_only' },
+      grants: [],
+      invitedAt: LOG_T0,
+      joinedAt: null,
+      revokedAt: null,
+      expiresAt: '2026-03-03T09:00:00.000Z',
+      linkVersion: 1,
+      lastSeenAt: null,
+      presence: 'offline',
+      teamIds: [],
+      sortName: 'bob@example.test',
+    });
+  });
+
+  it('moves the link version and expiry on resend, and drops a cancelled invitation', async () => {
+    const s = new LogScenario();
+    const kept = s.invite('kept@acme.test');
+    const cancelled = s.invite('gone@acme.test');
+    s.advance(3600).resend(kept).cancel(cancelled);
+    const m = await build(s);
+    expect(member(m, `${WS}:inv:${kept}`)).toMatchObject({ linkVersion: 2, expiresAt: '2026-03-03T10:00:00.000Z' });
+    expect(member(m, `${WS}:inv:${cancelled}`)).toBeUndefined();
+  });
+
+  it('replaces the invitation with an active member carrying the org profile on accept (rule 8)', async () => {
+    const s = new LogScenario();
+    const inv = s.invite('carol@acme.test', { roles: ['manager'], restrictions: { data_export: true } });
+    s.advance(600).accept(inv, 'carol', WS, 'Carol C');
+    const m = await build(s);
+    expect(member(m, `${WS}:inv:${inv}`)).toBeUndefined();
+    expect(member(m, `${WS}:carol`)).toMatchObject({
+      kind: 'member',
+      userId: 'carol',
+      invitationId: inv,
+      email: 'carol@acme.test',
+      displayName: 'Carol C',
+      status: 'active',
+      roles: ['manager'],
+      restrictions: { data_export: true },
+      invitedAt: LOG_T0,
+      joinedAt: '2026-03-01T09:10:00.000Z',
+      expiresAt: null,
+      linkVersion: null,
+    });
+  });
+
+  it('follows access changes, and keeps a revoked member as revoked, out of its teams (rules 10, 11)', async () => {
+    const s = new LogScenario().member('dan', { roles: ['agent'] }).member('eve', { roles: ['agent'] });
+    s.change('dan', { roles: ['manager'], restrictions: { integrations: true } });
+    s.change('eve', { roles: ['agent'], restrictions: { workflows: true } });
+    s.advance(60).revoke('eve', WS, 'dan');
+    const m = await build(s);
+    expect(member(m, `${WS}:dan`)).toMatchObject({ roles: ['manager'], restrictions: { integrations: true }, status: 'active' });
+    expect(member(m, `${WS}:eve`)).toMatchObject({
+      status: 'revoked',
+      restrictions: { workflows: true },
+      revokedAt: '2026-03-01T09:01:00.000Z',
+      teamIds: [],
+    });
+  });
+
+  it('makes a revoked member active again when invited and accepted again', async () => {
+    const s = new LogScenario().member('fay').revoke('fay');
+    s.accept(s.invite('fay@acme.test', { roles: ['manager'] }), 'someone-new');
+    const m = await build(s);
+    expect(member(m, `${WS}:fay`)).toMatchObject({ status: 'active', roles: ['manager'], revokedAt: null });
+    expect(member(m, `${WS}:someone-new`)).toBeUndefined();
+  });
+
+  it('shows a profile change in every workspace of the user (rule 10)', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2']).member('gus', {}, 'ws-1').member('gus', {}, 'ws-2');
+    s.profile('gus', { displayName: 'Gustav', alias: 'G', avatarUrl: 'https://img.test/g.png', email: 'gustav@acme.test' });
+    const m = await build(s);
+    for (const ws of ['ws-1', 'ws-2'])
+      expect(member(m, `${ws}:gus`)).toMatchObject({
+        email: 'gustav@acme.test',
+        displayName: 'Gustav',
+        alias: 'G',
+        avatarUrl: 'https://img.test/g.png',
+        sortName: 'gustav',
+      });
+  });
+
+  it('removes a deleted user from every workspace, revoked ones included, keeping no personal data (rule 12)', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']).member('hal', {}, 'ws-1').member('hal', {}, 'ws-2').member('ida', {}, 'ws-1');
+    s.revoke('hal', 'ws-2').deleteUser('hal');
+    const m = await build(s);
+    expect(m.all<MemberDoc>(MEMBERS).filter((d) => d.userId === 'hal')).toEqual([]);
+    expect(m.get(MEMBER_USERS, 'org-1:hal')).toBeUndefined();
+    expect(JSON.stringify(m.all(MEMBERS))).not.toContain('hal@acme.test');
+    expect(member(m, 'ws-1:ida')).toMatchObject({ status: 'active' });
+  });
+
+  it('ignores events it does not project (the organization and its API key)', async () => {
+    const s = new LogScenario([]);
+    const m = await build(s);
+    expect(s.events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
+    expect(m.all(MEMBERS)).toEqual([]);
+  });
+});

@@ -1,0 +1,285 @@
+import { accessModel, type Access, type DomainEvent, type Restrictions } from '@rollcall/domain';
+import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+
+/**
+ * `members`: the user list of every workspace (SPEC rule 9), pending invitations included.
+ *
+ * - `members/${workspaceId}:${userId}`: a member (`kind: 'member'`), `active` or `revoked`. A revoked member
+ *   is kept (history and reporting show them); the list shows pending + active by default.
+ * - `members/${workspaceId}:inv:${invitationId}`: a pending invitation (`kind: 'invitation'`). Accepting
+ *   deletes it and creates (or re-activates) the member; cancelling deletes it (the history keeps it).
+ * - UserDeleted (rule 12) deletes the user's member documents in every workspace (active or revoked), so no
+ *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id.
+ * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile and the workspaces
+ *   where they have a member document, so a profile change (rule 10) reaches all of them.
+ */
+export const MEMBERS = 'members';
+export const MEMBER_USERS = 'member_users';
+
+export type MemberStatus = 'pending' | 'active' | 'revoked';
+
+export interface MemberDoc extends Doc {
+  workspaceId: string;
+  organizationId: string;
+  kind: 'member' | 'invitation';
+  /** null for a pending invitation */
+  userId: string | null;
+  /** the invitation that made the member (null for the workspace's creator) */
+  invitationId: string | null;
+  email: string | null;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+  status: MemberStatus;
+  roles: string[];
+  restrictions: Restrictions;
+  grants: string[];
+  invitedAt: string | null;
+  joinedAt: string | null;
+  revokedAt: string | null;
+  /** invitations only: when the current link expires, and its version */
+  expiresAt: string | null;
+  linkVersion: number | null;
+  /** presence is not projected yet: every member is offline, never seen */
+  lastSeenAt: string | null;
+  presence: 'online' | 'away' | 'offline';
+  teamIds: string[];
+  /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
+  sortName: string;
+}
+
+export interface MemberUserDoc extends Doc {
+  organizationId: string;
+  userId: string;
+  email: string | null;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+  /** workspaces where the user has a member document (active or revoked) */
+  workspaceIds: string[];
+}
+
+export const memberId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
+export const invitationDocId = (workspaceId: string, invitationId: string): string => `${workspaceId}:inv:${invitationId}`;
+const userKey = (organizationId: string, userId: string): string => `${organizationId}:${userId}`;
+
+const sortName = (displayName: string | null, email: string | null): string => (displayName ?? email ?? '').toLowerCase();
+
+type Profile = Pick<MemberDoc, 'email' | 'displayName' | 'alias' | 'avatarUrl'>;
+const profileOf = (user: MemberUserDoc | undefined, fallbackEmail: string | null): Profile => ({
+  email: user?.email ?? fallbackEmail,
+  displayName: user?.displayName ?? null,
+  alias: user?.alias ?? null,
+  avatarUrl: user?.avatarUrl ?? null,
+});
+
+function newMember(
+  base: { workspaceId: string; organizationId: string; userId: string; invitationId: string | null },
+  profile: Profile,
+  access: Access,
+  times: { invitedAt: string | null; joinedAt: string },
+): MemberDoc {
+  return {
+    _id: memberId(base.workspaceId, base.userId),
+    workspaceId: base.workspaceId,
+    organizationId: base.organizationId,
+    kind: 'member',
+    userId: base.userId,
+    invitationId: base.invitationId,
+    ...profile,
+    status: 'active',
+    roles: access.roles,
+    restrictions: access.restrictions,
+    grants: access.grants,
+    invitedAt: times.invitedAt,
+    joinedAt: times.joinedAt,
+    revokedAt: null,
+    expiresAt: null,
+    linkVersion: null,
+    lastSeenAt: null,
+    presence: 'offline',
+    teamIds: [],
+    sortName: sortName(profile.displayName, profile.email),
+  };
+}
+
+const withWorkspace = (user: MemberUserDoc, workspaceId: string): MemberUserDoc =>
+  user.workspaceIds.includes(workspaceId) ? user : { ...user, workspaceIds: [...user.workspaceIds, workspaceId] };
+
+/** the user's profile copied into each of their member documents */
+async function spreadProfile(read: ProjectionReader, user: MemberUserDoc): Promise<ProjectionWrite[]> {
+  const writes: ProjectionWrite[] = [];
+  for (const workspaceId of user.workspaceIds) {
+    const member = await read.get<MemberDoc>(MEMBERS, memberId(workspaceId, user.userId));
+    if (!member) continue;
+    const profile = profileOf(user, member.email);
+    writes.push(upsert(MEMBERS, { ...member, ...profile, sortName: sortName(profile.displayName, profile.email) }));
+  }
+  return writes;
+}
+
+async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
+  switch (event.type) {
+    case 'UserJoinedOrganization': {
+      const d = event.data;
+      const key = userKey(d.organizationId, d.userId);
+      const previous = await read.get<MemberUserDoc>(MEMBER_USERS, key);
+      const user: MemberUserDoc = {
+        _id: key,
+        organizationId: d.organizationId,
+        userId: d.userId,
+        email: d.email,
+        displayName: d.displayName,
+        alias: previous?.alias ?? null,
+        avatarUrl: previous?.avatarUrl ?? null,
+        workspaceIds: previous?.workspaceIds ?? [],
+      };
+      return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
+    }
+    case 'UserProfileUpdated': {
+      const d = event.data;
+      const previous = await read.get<MemberUserDoc>(MEMBER_USERS, userKey(d.organizationId, d.userId));
+      if (!previous) return [];
+      const c = d.changes;
+      const user: MemberUserDoc = {
+        ...previous,
+        ...(c.email !== undefined && { email: c.email }),
+        ...(c.displayName !== undefined && { displayName: c.displayName }),
+        ...(c.alias !== undefined && { alias: c.alias }),
+        ...(c.avatarUrl !== undefined && { avatarUrl: c.avatarUrl }),
+      };
+      return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
+    }
+    case 'UserDeleted': {
+      const d = event.data;
+      const key = userKey(d.organizationId, d.userId);
+      const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
+      const workspaceIds = new Set([...(user?.workspaceIds ?? []), ...d.workspaceIds]);
+      return [...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))), remove(MEMBER_USERS, key)];
+    }
+    case 'WorkspaceCreated': {
+      const d = event.data;
+      const key = userKey(d.organizationId, d.ownerUserId);
+      const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
+      const owner = accessModel(d.accessModel).ownerAccess;
+      const member = newMember(
+        { workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.ownerUserId, invitationId: null },
+        profileOf(user, null),
+        { roles: [...owner.roles], grants: [...owner.grants], restrictions: {} },
+        { invitedAt: null, joinedAt: d.createdAt },
+      );
+      const writes = [upsert(MEMBERS, member)];
+      if (user) writes.push(upsert(MEMBER_USERS, withWorkspace(user, d.workspaceId)));
+      return writes;
+    }
+    case 'UserInvited': {
+      const d = event.data;
+      const invitation: MemberDoc = {
+        _id: invitationDocId(d.workspaceId, d.invitationId),
+        workspaceId: d.workspaceId,
+        organizationId: d.organizationId,
+        kind: 'invitation',
+        userId: null,
+        invitationId: d.invitationId,
+        email: d.email,
+        displayName: null,
+        alias: null,
+        avatarUrl: null,
+        status: 'pending',
+        roles: d.access.roles,
+        restrictions: d.access.restrictions,
+        grants: d.access.grants,
+        invitedAt: d.invitedAt,
+        joinedAt: null,
+        revokedAt: null,
+        expiresAt: d.expiresAt,
+        linkVersion: d.linkVersion,
+        lastSeenAt: null,
+        presence: 'offline',
+        teamIds: [],
+        sortName: sortName(null, d.email),
+      };
+      return [upsert(MEMBERS, invitation)];
+    }
+    case 'InvitationResent': {
+      const d = event.data;
+      const invitation = await read.get<MemberDoc>(MEMBERS, invitationDocId(d.workspaceId, d.invitationId));
+      if (!invitation) return [];
+      return [upsert(MEMBERS, { ...invitation, expiresAt: d.expiresAt, linkVersion: d.linkVersion })];
+    }
+    case 'InvitationCancelled':
+      return [remove(MEMBERS, invitationDocId(event.data.workspaceId, event.data.invitationId))];
+    case 'InvitationAccepted': {
+      const d = event.data;
+      const invId = invitationDocId(d.workspaceId, d.invitationId);
+      const invitation = await read.get<MemberDoc>(MEMBERS, invId);
+      const key = userKey(d.organizationId, d.userId);
+      const known = await read.get<MemberUserDoc>(MEMBER_USERS, key);
+      // normally UserJoinedOrganization (or the user's earlier membership) came first; if not, start the lookup here
+      const user = withWorkspace(
+        known ?? {
+          _id: key,
+          organizationId: d.organizationId,
+          userId: d.userId,
+          email: d.email,
+          displayName: null,
+          alias: null,
+          avatarUrl: null,
+          workspaceIds: [],
+        },
+        d.workspaceId,
+      );
+      const member = newMember(
+        { workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, invitationId: d.invitationId },
+        profileOf(user, d.email),
+        d.access,
+        { invitedAt: invitation?.invitedAt ?? null, joinedAt: d.acceptedAt },
+      );
+      return [remove(MEMBERS, invId), upsert(MEMBERS, member), upsert(MEMBER_USERS, user)];
+    }
+    case 'AccessLevelChanged':
+    case 'RestrictionsChanged':
+    case 'GrantsChanged': {
+      const d = event.data;
+      const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
+      if (!member) return [];
+      if (event.type === 'AccessLevelChanged') return [upsert(MEMBERS, { ...member, roles: event.data.after })];
+      if (event.type === 'GrantsChanged') return [upsert(MEMBERS, { ...member, grants: event.data.after })];
+      return [upsert(MEMBERS, { ...member, restrictions: event.data.after })];
+    }
+    case 'AccessRevoked': {
+      const d = event.data;
+      const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
+      if (!member) return [];
+      return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, teamIds: [], presence: 'offline' })];
+    }
+    default:
+      return [];
+  }
+}
+
+export const membersProjection: Projection = {
+  name: 'members',
+  collections: {
+    [MEMBERS]: {
+      indexes: ['workspaceId', 'status', 'roles', 'teamIds', 'presence', 'sortName', 'email', 'lastSeenAt', 'joinedAt', 'userId'],
+      search: ['email', 'displayName', 'alias'],
+    },
+    [MEMBER_USERS]: { indexes: [] },
+  },
+  eventTypes: [
+    'UserJoinedOrganization',
+    'UserProfileUpdated',
+    'UserDeleted',
+    'WorkspaceCreated',
+    'UserInvited',
+    'InvitationResent',
+    'InvitationCancelled',
+    'InvitationAccepted',
+    'AccessLevelChanged',
+    'RestrictionsChanged',
+    'GrantsChanged',
+    'AccessRevoked',
+  ],
+  apply: (e, read) => applyMembers(e.event, read),
+};

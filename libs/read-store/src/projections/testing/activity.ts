@@ -1,0 +1,171 @@
+import { ACCESS_MODELS, PLANS, type AccessModelName, type Restrictions } from '@rollcall/domain';
+import { EventLog, HOURS_48 } from './event-log';
+
+/** One step of simulated console activity; numbers choose among what exists (modulo), so any values are valid. */
+export interface Step {
+  op: number;
+  a: number;
+  b: number;
+  c: number;
+}
+export const OP_COUNT = 12;
+
+interface WsTrack {
+  workspaceId: string;
+  organizationId: string;
+  model: AccessModelName;
+  /** users that were members at some point (the deciders refuse the ones that are not active any more) */
+  members: string[];
+  pending: string[];
+}
+
+const accessFor = (model: AccessModelName, n: number): { roles: string[]; restrictions?: Restrictions; grants?: string[] } => {
+  switch (model) {
+    case 'levels': {
+      const choice = n % 6;
+      if (choice === 0) return { roles: ['manager'], restrictions: { data_export: true } };
+      if (choice === 1) return { roles: ['manager'] };
+      if (choice === 2) return { roles: ['agent'], restrictions: { contact_visibility: 'team_and_self' } };
+      if (choice === 3) return { roles: ['owner'] };
+      return { roles: ['agent'] };
+    }
+    case 'permissions': {
+      const toggles = ['reporting', 'users', 'settings', 'ib_designer', 'ib_publisher', 'ib_data', 'wfb_user'];
+      return { roles: ['member'], grants: toggles.filter((_, i) => (n >> i) & 1) };
+    }
+    case 'studio': {
+      const roles = ['operator', 'content_manager', 'analyst', 'producer', 'environment_manager', 'developer'];
+      const picked = roles.filter((_, i) => (n >> i) & 1);
+      return { roles: picked.length > 0 ? picked : ['operator'] };
+    }
+  }
+};
+
+const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
+
+/**
+ * Drives an EventLog with random but valid console activity over several organizations and workspaces:
+ * invitations (accepted, resent, cancelled, expired), access changes, revokes, profile changes, deletions.
+ * Deterministic for a given sequence of steps.
+ */
+export class Activity {
+  readonly log: EventLog;
+  private readonly tracks: WsTrack[] = [];
+  private readonly orgIds: string[] = [];
+  private seq = 0;
+
+  constructor(
+    log: EventLog,
+    private readonly options: { emailsPerOrg: number } = { emailsPerOrg: 12 },
+  ) {
+    this.log = log;
+  }
+
+  admin(organizationId: string): string {
+    return `${organizationId}-admin`;
+  }
+
+  addOrganization(organizationId: string): void {
+    this.log.createOrganization(organizationId, {
+      userId: this.admin(organizationId),
+      email: `admin@${organizationId}.test`,
+      displayName: `Admin ${organizationId}`,
+    });
+    this.orgIds.push(organizationId);
+  }
+
+  addWorkspace(organizationId: string, workspaceId: string, model: AccessModelName, plan = PLANS[this.tracks.length % PLANS.length]): void {
+    if (this.log.createWorkspace(organizationId, workspaceId, this.admin(organizationId), plan, model))
+      this.tracks.push({ workspaceId, organizationId, model, members: [this.admin(organizationId)], pending: [] });
+  }
+
+  get workspaceCount(): number {
+    return this.tracks.length;
+  }
+
+  /** runs one step; returns whether it appended anything */
+  step({ op, a, b, c }: Step): boolean {
+    const before = this.log.position;
+    const ws = pick(this.tracks, a);
+    if (!ws) return false;
+    const admin = this.admin(ws.organizationId);
+    // mostly the org admin acts; sometimes a member does (and may be refused: nothing is appended then)
+    const actor = c % 5 === 0 ? (pick(ws.members, c) ?? admin) : admin;
+    const now = this.log.now;
+    const base = { workspaceId: ws.workspaceId, actorId: actor, now };
+    switch (op % OP_COUNT) {
+      case 0:
+      case 1: {
+        const email = `user${b % this.options.emailsPerOrg}@${ws.organizationId}.test`;
+        const invitationId = `inv-${++this.seq}`;
+        const d = this.log.workspace({ type: 'InviteMember', ...base, invitationId, email, ttlSeconds: HOURS_48, ...accessFor(ws.model, c) });
+        if (d.ok) ws.pending.push(invitationId);
+        break;
+      }
+      case 2:
+      case 3: {
+        const invitationId = pick(ws.pending, b);
+        if (!invitationId) break;
+        const userId = `u-${++this.seq}`;
+        const d = this.log.accept(ws.workspaceId, invitationId, userId, c % 2 === 0 ? `Name ${c % 97}` : undefined);
+        if (d.ok) {
+          const accepted = d.events.find((e) => e.type === 'InvitationAccepted');
+          if (accepted?.type === 'InvitationAccepted' && !ws.members.includes(accepted.data.userId)) ws.members.push(accepted.data.userId);
+          ws.pending.splice(ws.pending.indexOf(invitationId), 1);
+        }
+        break;
+      }
+      case 4: {
+        const invitationId = pick(ws.pending, b);
+        if (invitationId) this.log.workspace({ type: 'ResendInvitation', ...base, invitationId, ttlSeconds: HOURS_48 });
+        break;
+      }
+      case 5: {
+        const invitationId = pick(ws.pending, b);
+        if (invitationId && this.log.workspace({ type: 'CancelInvitation', ...base, invitationId }).ok)
+          ws.pending.splice(ws.pending.indexOf(invitationId), 1);
+        break;
+      }
+      case 6:
+      case 7: {
+        const userId = pick(ws.members, b);
+        if (userId) this.log.workspace({ type: 'ChangeAccess', ...base, userId, ...accessFor(ws.model, c) });
+        break;
+      }
+      case 8: {
+        const userId = pick(ws.members, b);
+        const to = c % 2 === 0 ? pick(ws.members, c) : undefined;
+        if (userId) this.log.workspace({ type: 'RevokeAccess', ...base, userId, reassignContactsTo: to });
+        break;
+      }
+      case 9: {
+        const userId = pick(ws.members, b);
+        if (!userId) break;
+        const changes =
+          c % 3 === 0
+            ? { displayName: `Renamed ${c % 89}`, alias: c % 2 === 0 ? `al${c % 7}` : null }
+            : c % 3 === 1
+              ? { email: `moved${c % 50}-${userId}@${ws.organizationId}.test` }
+              : { avatarUrl: `https://img.test/${c % 13}.png` };
+        this.log.organization({ type: 'UpdateProfile', organizationId: ws.organizationId, actorId: c % 4 === 0 ? userId : admin, now, userId, changes });
+        break;
+      }
+      case 10: {
+        const userId = pick(ws.members, b);
+        if (userId && userId !== admin && b % 3 === 0) this.log.deleteUser(ws.organizationId, admin, userId);
+        break;
+      }
+      case 11: {
+        // time passes: some links expire; now and then a workspace is created
+        this.log.advance(b % 4 === 0 ? HOURS_48 + 60 : 60 * (1 + (b % 120)));
+        if (c % 7 === 0 && this.tracks.length < 64) {
+          const organizationId = pick(this.orgIds, c)!;
+          this.addWorkspace(organizationId, `ws-${++this.seq}`, ACCESS_MODELS[c % ACCESS_MODELS.length]!);
+        }
+        break;
+      }
+    }
+    this.log.advance(1);
+    return this.log.position !== before;
+  }
+}

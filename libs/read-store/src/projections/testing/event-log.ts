@@ -1,0 +1,165 @@
+import {
+  type AccessModelName,
+  type Decision,
+  type DomainEvent,
+  type OrganizationCommand,
+  type OrganizationState,
+  type Plan,
+  type WorkspaceCommand,
+  type WorkspaceState,
+  SYSTEM_ACTOR,
+  addSeconds,
+  decideDeleteUser,
+  decideOrganization,
+  decideWorkspace,
+  evolveOrganization,
+  evolveWorkspace,
+  initialOrganizationState,
+  initialWorkspaceState,
+  toStored,
+} from '@rollcall/domain';
+import type { NewEvent, RecordedEvent } from '@rollcall/event-store';
+
+export const LOG_T0 = '2026-03-01T09:00:00.000Z';
+export const HOURS_48 = 48 * 3600;
+
+/** One append of one decision: what the command side would hand to `EventStore.append`. */
+export interface LoggedAppend {
+  stream: string;
+  events: NewEvent[];
+}
+
+/**
+ * A global event log written by the real deciders, the way the API writes it: each command is decided on its
+ * stream's state, its events are appended (with metadata) and folded. `events` are the recorded events with
+ * positions 1..n (the embedded store's positions when `appends` are replayed into an empty one, in order).
+ * Refused commands append nothing, so every sequence of calls yields a valid log.
+ */
+export class EventLog {
+  readonly events: RecordedEvent[] = [];
+  readonly appends: LoggedAppend[] = [];
+  readonly orgs = new Map<string, OrganizationState>();
+  readonly workspaces = new Map<string, { organizationId: string; state: WorkspaceState }>();
+  now = LOG_T0;
+  private readonly revisions = new Map<string, bigint>();
+  private commands = 0;
+
+  constructor(private readonly keepEvents = true) {}
+
+  advance(seconds: number): this {
+    this.now = addSeconds(this.now, seconds);
+    return this;
+  }
+
+  createOrganization(organizationId: string, admin: { userId: string; email: string; displayName: string }): boolean {
+    return this.organization({
+      type: 'CreateOrganization',
+      organizationId,
+      actorId: SYSTEM_ACTOR,
+      now: this.now,
+      name: `Org ${organizationId}`,
+      admin,
+      apiKey: { keyId: `key-${organizationId}`, secretHash: '0'.repeat(64) },
+    }).ok;
+  }
+
+  createWorkspace(organizationId: string, workspaceId: string, actorId: string, plan?: Plan, model?: AccessModelName): boolean {
+    return this.organization({
+      type: 'CreateWorkspace',
+      organizationId,
+      actorId,
+      now: this.now,
+      workspaceId,
+      name: `Workspace ${workspaceId}`,
+      plan,
+      accessModel: model,
+    }).ok;
+  }
+
+  organization(command: OrganizationCommand): Decision<DomainEvent> {
+    const org = this.org(command.organizationId);
+    const decision = decideOrganization(command, org);
+    if (decision.ok) {
+      for (const e of decision.events) {
+        evolveOrganization(org, e);
+        if (e.type === 'WorkspaceCreated')
+          this.workspaces.set(e.data.workspaceId, {
+            organizationId: e.data.organizationId,
+            state: initialWorkspaceState(org.workspaces.get(e.data.workspaceId)!),
+          });
+      }
+      this.record(`organization-${command.organizationId}`, decision.events, command.actorId);
+    }
+    return decision;
+  }
+
+  workspace(command: WorkspaceCommand): Decision<DomainEvent> {
+    const ws = this.workspaces.get(command.workspaceId);
+    if (!ws) throw new Error(`unknown workspace ${command.workspaceId}`);
+    const decision = decideWorkspace(command, { org: this.org(ws.organizationId), ws: ws.state });
+    if (decision.ok) {
+      for (const e of decision.events) evolveWorkspace(ws.state, e);
+      const actorId = 'actorId' in command ? command.actorId : command.newUserId;
+      this.record(`workspace-${command.workspaceId}`, decision.events, actorId);
+    }
+    return decision;
+  }
+
+  /** As the API does it: join the organization (a new user, unless the email is known), then accept. */
+  accept(workspaceId: string, invitationId: string, newUserId: string, displayName?: string): Decision<DomainEvent> {
+    const ws = this.workspaces.get(workspaceId)!;
+    const inv = ws.state.invitations.get(invitationId);
+    if (!inv) return decideWorkspace({ type: 'AcceptInvitation', workspaceId, now: this.now, invitationId, linkVersion: 0, newUserId }, { org: this.org(ws.organizationId), ws: ws.state });
+    const accept: WorkspaceCommand = { type: 'AcceptInvitation', workspaceId, now: this.now, invitationId, linkVersion: inv.linkVersion, newUserId, displayName };
+    const check = decideWorkspace(accept, { org: this.org(ws.organizationId), ws: ws.state });
+    if (!check.ok) return check;
+    const join = this.organization({ type: 'JoinOrganization', organizationId: ws.organizationId, actorId: newUserId, now: this.now, newUserId, email: inv.email, displayName });
+    if (!join.ok) return join;
+    return this.workspace(accept);
+  }
+
+  deleteUser(organizationId: string, actorId: string, userId: string): Decision<DomainEvent> {
+    const org = this.org(organizationId);
+    const workspaces = [...this.workspaces.values()].filter((w) => w.organizationId === organizationId).map((w) => w.state);
+    const decision = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId, now: this.now, userId }, { org, workspaces });
+    if (decision.ok) {
+      for (const e of decision.events) evolveOrganization(org, e);
+      this.record(`organization-${organizationId}`, decision.events, actorId);
+    }
+    return decision;
+  }
+
+  /** appends one decision's events with metadata, as the command side stores them */
+  private record(stream: string, events: DomainEvent[], actorId: string): void {
+    if (events.length === 0) return;
+    const n = ++this.commands;
+    const metadata = { actorId, correlationId: `corr-${n}`, causationId: `corr-${n}`, idempotencyKey: `cmd-${n}`, occurredAt: this.now };
+    const batch: NewEvent[] = events.map((e, i) => ({ id: `evt-${n}-${i}`, ...toStored(e, metadata) }));
+    this.appends.push({ stream, events: batch });
+    let revision = this.revisions.get(stream) ?? -1n;
+    for (const e of batch) {
+      revision++;
+      this.position++;
+      if (this.keepEvents)
+        this.events.push({ ...e, stream, revision, position: this.position, created: new Date(Date.parse(this.now)) });
+    }
+    this.revisions.set(stream, revision);
+  }
+
+  /** position of the last event recorded */
+  position = 0n;
+
+  /** the appends recorded since the last call (a long generator hands them to the store chunk by chunk) */
+  takeAppends(): LoggedAppend[] {
+    return this.appends.splice(0, this.appends.length);
+  }
+
+  private org(organizationId: string): OrganizationState {
+    let org = this.orgs.get(organizationId);
+    if (!org) {
+      org = initialOrganizationState();
+      this.orgs.set(organizationId, org);
+    }
+    return org;
+  }
+}

@@ -1,0 +1,83 @@
+import type { Decision, DomainEvent, Restrictions } from '@rollcall/domain';
+import { EventLog, HOURS_48 } from './event-log';
+
+export const ORG = 'org-1';
+export const ADMIN = 'admin';
+export const WS = 'ws-1';
+
+type AccessInput = { roles?: string[]; restrictions?: Restrictions; grants?: string[] };
+
+const must = (d: Decision<DomainEvent>): void => {
+  if (!d.ok) throw new Error(`refused: ${d.error.code}: ${d.error.message}`);
+};
+
+/** An EventLog with org-1 (admin `admin`, "Ada Admin") and, unless told otherwise, workspace ws-1 (levels). */
+export class LogScenario {
+  readonly log = new EventLog();
+  private seq = 0;
+
+  constructor(workspaces: string[] = [WS]) {
+    this.log.createOrganization(ORG, { userId: ADMIN, email: 'ada@acme.test', displayName: 'Ada Admin' });
+    for (const ws of workspaces) this.workspace(ws);
+  }
+
+  workspace(workspaceId: string, plan: 'standard' | 'advanced' | 'enterprise' = 'advanced', model: 'levels' | 'permissions' | 'studio' = 'levels'): this {
+    if (!this.log.createWorkspace(ORG, workspaceId, ADMIN, plan, model)) throw new Error(`cannot create ${workspaceId}`);
+    return this;
+  }
+
+  invite(email: string, access: AccessInput = {}, ws = WS, by = ADMIN): string {
+    const invitationId = `inv-${++this.seq}`;
+    must(this.log.workspace({ type: 'InviteMember', workspaceId: ws, actorId: by, now: this.log.now, invitationId, email, ttlSeconds: HOURS_48, ...access }));
+    return invitationId;
+  }
+
+  accept(invitationId: string, userId: string, ws = WS, displayName?: string): this {
+    must(this.log.accept(ws, invitationId, userId, displayName));
+    return this;
+  }
+
+  /** invites `${userId}@acme.test` and accepts as `userId` */
+  member(userId: string, access: AccessInput = {}, ws = WS, displayName?: string): this {
+    return this.accept(this.invite(`${userId}@acme.test`, access, ws), userId, ws, displayName);
+  }
+
+  resend(invitationId: string, ws = WS): this {
+    must(this.log.workspace({ type: 'ResendInvitation', workspaceId: ws, actorId: ADMIN, now: this.log.now, invitationId, ttlSeconds: HOURS_48 }));
+    return this;
+  }
+
+  cancel(invitationId: string, ws = WS): this {
+    must(this.log.workspace({ type: 'CancelInvitation', workspaceId: ws, actorId: ADMIN, now: this.log.now, invitationId }));
+    return this;
+  }
+
+  change(userId: string, access: AccessInput, ws = WS, by = ADMIN): this {
+    must(this.log.workspace({ type: 'ChangeAccess', workspaceId: ws, actorId: by, now: this.log.now, userId, ...access }));
+    return this;
+  }
+
+  revoke(userId: string, ws = WS, reassignContactsTo?: string): this {
+    must(this.log.workspace({ type: 'RevokeAccess', workspaceId: ws, actorId: ADMIN, now: this.log.now, userId, reassignContactsTo }));
+    return this;
+  }
+
+  profile(userId: string, changes: { displayName?: string; alias?: string | null; avatarUrl?: string | null; email?: string }): this {
+    must(this.log.organization({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, changes }));
+    return this;
+  }
+
+  deleteUser(userId: string): this {
+    must(this.log.deleteUser(ORG, ADMIN, userId));
+    return this;
+  }
+
+  advance(seconds: number): this {
+    this.log.advance(seconds);
+    return this;
+  }
+
+  get events() {
+    return this.log.events;
+  }
+}

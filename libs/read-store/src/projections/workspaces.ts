@@ -1,0 +1,36 @@
+import type { AccessModelName, Plan } from '@rollcall/domain';
+import { type Doc, type Projection, upsert } from './projection';
+
+/** `workspaces/${workspaceId}`: what queries need to compute effective permissions (access model and plan). */
+export const WORKSPACES = 'workspaces';
+
+export interface WorkspaceDoc extends Doc {
+  workspaceId: string;
+  organizationId: string;
+  name: string;
+  plan: Plan;
+  accessModel: AccessModelName;
+  ownerUserId: string;
+  createdAt: string;
+}
+
+export const workspacesProjection: Projection = {
+  name: 'workspaces',
+  collections: { [WORKSPACES]: { indexes: ['organizationId'] } },
+  eventTypes: ['WorkspaceCreated'],
+  apply: async ({ event }) => {
+    if (event.type !== 'WorkspaceCreated') return [];
+    const d = event.data;
+    const doc: WorkspaceDoc = {
+      _id: d.workspaceId,
+      workspaceId: d.workspaceId,
+      organizationId: d.organizationId,
+      name: d.name,
+      plan: d.plan,
+      accessModel: d.accessModel,
+      ownerUserId: d.ownerUserId,
+      createdAt: d.createdAt,
+    };
+    return [upsert(WORKSPACES, doc)];
+  },
+};

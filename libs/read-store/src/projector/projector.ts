@@ -1,0 +1,306 @@
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import type { ReadStore } from '../port';
+import type { CollectionSpec, Projection } from '../projections/projection';
+import { ProjectionBatch, type DocSource, toProjectedEvent } from './batch';
+import { StoreSource } from './store-source';
+
+export interface ProjectorLogger {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+export interface ProjectorOptions {
+  eventStore: EventStore;
+  readStore: ReadStore;
+  projections: readonly Projection[];
+  /** commit after this many events (default 1000), or as soon as the log has nothing more to give */
+  batchSize?: number;
+  /** wait before re-subscribing after the event or read store failed (default 1000 ms) */
+  retryDelayMs?: number;
+  logger?: ProjectorLogger;
+  /** false: the caller already ran `readStore.init` for these collections (rebuild) */
+  initStore?: boolean;
+}
+
+export interface ProjectionStatus {
+  name: string;
+  /** global position of the last event committed (undefined: nothing yet) */
+  checkpoint: bigint | undefined;
+  /** how far the checkpoint is behind the head of the log, in positions (events, in the embedded store) */
+  lag: bigint;
+  /** events handled (applied or skipped) since start */
+  processed: number;
+  state: 'running' | 'failed' | 'stopped';
+  /** why the projection stopped: `${eventId} at ${position}: ${message}` */
+  error?: string;
+}
+
+interface Slot {
+  projection: Projection;
+  types: ReadonlySet<string>;
+  checkpoint: bigint | undefined;
+  processed: number;
+  error?: string;
+}
+
+const IDLE = Symbol('idle');
+const isBehind = (checkpoint: bigint | undefined, position: bigint) => checkpoint === undefined || checkpoint < position;
+
+const consoleLogger: ProjectorLogger = {
+  info: (message) => console.log(message),
+  error: (message) => console.error(message),
+};
+
+/**
+ * Runs projections over the global log: one catch-up subscription from the lowest checkpoint; each projection
+ * skips the events at or below its own checkpoint. Events are applied in batches (up to `batchSize`, or fewer
+ * when the subscription has nothing more right now); a batch's writes are folded in memory, then committed once
+ * per projection with the batch's last position as checkpoint, in the same atomic commit as the documents.
+ * Documents carry the position of the last event applied to them and the store ignores older writes, so
+ * applying an event again changes nothing.
+ *
+ * A projection that throws stops alone: its writes before the failing event are committed, its checkpoint stays
+ * before that event (a restart retries it), one line is logged and `status()` reports the error. The others
+ * go on. A failing event store or read store stops nothing: the projector re-subscribes from the stored
+ * checkpoints after `retryDelayMs`.
+ *
+ * One projector per projection at a time (a second one would do the same work twice, harmlessly but uselessly).
+ */
+export class Projector {
+  private readonly slots: Slot[];
+  private readonly source: DocSource;
+  private readonly batchSize: number;
+  private readonly logger: ProjectorLogger;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private subscription: { unsubscribe(): Promise<void> } | undefined;
+  private head = -1n;
+  private waiters = new Set<() => void>();
+  private wakeRetry: (() => void) | undefined;
+
+  constructor(private readonly options: ProjectorOptions) {
+    const names = new Set<string>();
+    for (const p of options.projections) {
+      if (names.has(p.name)) throw new Error(`projection ${p.name} is listed twice`);
+      names.add(p.name);
+    }
+    this.slots = options.projections.map((projection) => ({
+      projection,
+      types: new Set(projection.eventTypes),
+      checkpoint: undefined,
+      processed: 0,
+    }));
+    this.source = new StoreSource(options.readStore);
+    this.batchSize = options.batchSize ?? 1000;
+    this.logger = options.logger ?? consoleLogger;
+  }
+
+  /** the collections of all projections, as `ReadStore.init` wants them */
+  static collectionsOf(projections: readonly Projection[]): Record<string, CollectionSpec> {
+    const all: Record<string, CollectionSpec> = {};
+    for (const p of projections) Object.assign(all, p.collections);
+    return all;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
+    await this.loadCheckpoints();
+    this.head = await this.options.eventStore.headPosition();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** stops after committing what was applied; resolves when the projector is idle */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wakeRetry?.();
+    await this.subscription?.unsubscribe();
+    await this.loop;
+    this.notify();
+  }
+
+  status(): ProjectionStatus[] {
+    return this.slots.map((s) => ({
+      name: s.projection.name,
+      checkpoint: s.checkpoint,
+      lag: this.head > (s.checkpoint ?? 0n) ? this.head - (s.checkpoint ?? 0n) : 0n,
+      processed: s.processed,
+      state: s.error !== undefined ? 'failed' : this.running ? 'running' : 'stopped',
+      ...(s.error !== undefined && { error: s.error }),
+    }));
+  }
+
+  /**
+   * Resolves true once every projection (or the named ones) has committed `position`; false after `timeoutMs`,
+   * or as soon as one of them has failed before reaching it (read-your-writes with `X-Min-Position`).
+   */
+  waitFor(position: bigint, timeoutMs: number, projections?: readonly string[]): Promise<boolean> {
+    const targets = this.slots.filter((s) => !projections || projections.includes(s.projection.name));
+    const unknown = projections?.filter((n) => !this.slots.some((s) => s.projection.name === n)) ?? [];
+    if (unknown.length > 0) return Promise.reject(new Error(`unknown projection ${unknown.join(', ')}`));
+    const reached = () => targets.every((s) => !isBehind(s.checkpoint, position));
+    const hopeless = () => !this.running || targets.some((s) => s.error !== undefined && isBehind(s.checkpoint, position));
+    if (reached()) return Promise.resolve(true);
+    if (hopeless()) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (reached()) done(true);
+        else if (hopeless()) done(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  // --- the loop ----------------------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (this.active().length === 0) {
+        this.logger.error('projector: every projection has failed; nothing left to run');
+        this.running = false;
+        break;
+      }
+      try {
+        await this.consume();
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.error(`projector: ${message(error)}; re-subscribing from the stored checkpoints`);
+        await this.pause(this.options.retryDelayMs ?? 1000);
+        try {
+          await this.loadCheckpoints();
+        } catch (reloadError) {
+          this.logger.error(`projector: cannot read checkpoints: ${message(reloadError)}`);
+        }
+      }
+    }
+    this.notify();
+  }
+
+  /** one subscription: from the lowest checkpoint of the running projections until stopped or failed */
+  private async consume(): Promise<void> {
+    const active = this.active();
+    const from = active.some((s) => s.checkpoint === undefined)
+      ? undefined
+      : active.reduce((min, s) => (s.checkpoint! < min ? s.checkpoint! : min), active[0]!.checkpoint!);
+    const subscription = this.options.eventStore.subscribe({ fromPosition: from });
+    this.subscription = subscription;
+    const events = subscription[Symbol.asyncIterator]();
+    let batches = this.newBatches();
+    let count = 0;
+    try {
+      let next = events.next();
+      for (;;) {
+        const result = count > 0 ? await whenReadyOrIdle(next) : await next;
+        if (result === IDLE) {
+          await this.commit(batches);
+          batches = this.newBatches();
+          count = 0;
+          continue;
+        }
+        if (result.done) break;
+        next = events.next();
+        await this.applyEvent(batches, result.value);
+        if (++count >= this.batchSize) {
+          await this.commit(batches);
+          batches = this.newBatches();
+          count = 0;
+        }
+      }
+      await this.commit(batches);
+    } finally {
+      this.subscription = undefined;
+      await subscription.unsubscribe();
+    }
+  }
+
+  private async applyEvent(batches: ProjectionBatch[], recorded: RecordedEvent): Promise<void> {
+    if (recorded.position > this.head) this.head = recorded.position;
+    const projected = toProjectedEvent(recorded);
+    for (const batch of batches) {
+      const slot = this.slotOf(batch);
+      if (slot.error !== undefined || !isBehind(slot.checkpoint, recorded.position)) continue;
+      if (!projected || !slot.types.has(projected.event.type)) {
+        batch.skip(recorded.position);
+        continue;
+      }
+      try {
+        await batch.apply(projected);
+      } catch (error) {
+        slot.error = `${recorded.id} at ${recorded.position}: ${message(error)}`;
+        this.logger.error(
+          `projection ${slot.projection.name} failed on event ${recorded.id} (${recorded.type}, position ${recorded.position}): ${message(error)}; it is stopped (the others go on), a restart retries this event`,
+        );
+      }
+    }
+  }
+
+  private async commit(batches: ProjectionBatch[]): Promise<void> {
+    for (const batch of batches) {
+      const slot = this.slotOf(batch);
+      if (batch.lastPosition === undefined || !isBehind(slot.checkpoint, batch.lastPosition)) continue;
+      await this.options.readStore.commit(slot.projection.name, batch.writes(), batch.lastPosition);
+      slot.checkpoint = batch.lastPosition;
+      slot.processed += batch.events;
+    }
+    this.notify();
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------------------
+
+  private active(): Slot[] {
+    return this.slots.filter((s) => s.error === undefined);
+  }
+
+  private newBatches(): ProjectionBatch[] {
+    return this.active().map((s) => new ProjectionBatch(s.projection, this.source));
+  }
+
+  private slotOf(batch: ProjectionBatch): Slot {
+    return this.slots.find((s) => s.projection === batch.projection)!;
+  }
+
+  private async loadCheckpoints(): Promise<void> {
+    for (const slot of this.slots) slot.checkpoint = await this.options.readStore.checkpoint(slot.projection.name);
+  }
+
+  private notify(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeRetry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/** the next event if the subscription has it at hand, IDLE if it would have to wait for new events */
+function whenReadyOrIdle<T>(next: Promise<T>): Promise<T | typeof IDLE> {
+  return new Promise((resolve, reject) => {
+    const timer = setImmediate(() => resolve(IDLE));
+    next.then(
+      (value) => {
+        clearImmediate(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearImmediate(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
