@@ -1,0 +1,67 @@
+import { type TestApp, expectProblem, startTestApp } from './support/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
+/** Every authority refusal of SPEC §3 reaches the console as a 403 (or 409 for rule 4) with its code. */
+describe('authority over HTTP', () => {
+  const setup = async () => {
+    const o = await app.api.organization({ plan: 'standard' });
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const owner = await app.api.member(as, 'owner@acme.test', { roles: ['owner'] });
+    const manager = await app.api.member(as, 'manager@acme.test', { roles: ['manager'] });
+    const agent = await app.api.member(as, 'agent@acme.test', { roles: ['agent'] });
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    return { ...o, owner, manager, agent, ws };
+  };
+
+  it('rule 1: an agent cannot manage members (403 INSUFFICIENT_AUTHORITY)', async () => {
+    const s = await setup();
+    expectProblem(await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.agent, body: { email: 'x@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('DELETE', `${s.ws}/members/${s.manager}`, { key: s.key, actor: s.agent, body: {} }), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('rule 2: a manager may invite agents but not managers, and not promote (403)', async () => {
+    const s = await setup();
+    expect((await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.manager, body: { email: 'a@acme.test', roles: ['agent'] } })).status).toBe(201);
+    expectProblem(await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.manager, body: { email: 'm@acme.test', roles: ['manager'] } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.agent}/access`, { key: s.key, actor: s.manager, body: { roles: ['owner'] } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('DELETE', `${s.ws}/members/${s.owner}`, { key: s.key, actor: s.manager, body: {} }), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('rule 3: nobody edits or revokes their own access (403 CANNOT_MODIFY_SELF)', async () => {
+    const s = await setup();
+    for (const who of [s.owner, s.manager, s.admin]) {
+      expectProblem(await app.api.request('PATCH', `${s.ws}/members/${who}/access`, { key: s.key, actor: who, body: { roles: ['agent'] } }), 403, 'CANNOT_MODIFY_SELF');
+      expectProblem(await app.api.request('DELETE', `${s.ws}/members/${who}`, { key: s.key, actor: who, body: {} }), 403, 'CANNOT_MODIFY_SELF');
+    }
+  });
+
+  it('rule 4: the last owner is protected on demote, revoke and delete (409 LAST_OWNER)', async () => {
+    const s = await setup();
+    expect((await app.api.request('DELETE', `${s.ws}/members/${s.admin}`, { key: s.key, actor: s.owner, body: {} })).status).toBe(200);
+    expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.owner}/access`, { key: s.key, actor: s.admin, body: { roles: ['manager'] } }), 409, 'LAST_OWNER');
+    expectProblem(await app.api.request('DELETE', `${s.ws}/members/${s.owner}`, { key: s.key, actor: s.admin, body: {} }), 409, 'LAST_OWNER');
+    expectProblem(await app.api.request('DELETE', `/v1/organizations/${s.organizationId}/users/${s.owner}`, { key: s.key, actor: s.admin }), 409, 'LAST_OWNER');
+  });
+
+  it('rule 5: an org admin keeps owner authority without a membership', async () => {
+    const s = await setup();
+    await app.api.request('DELETE', `${s.ws}/members/${s.admin}`, { key: s.key, actor: s.owner, body: {} });
+    expect((await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.admin, body: { email: 'o2@acme.test', roles: ['owner'] } })).status).toBe(201);
+  });
+
+  it('plan and role rules: PLAN_REQUIRED and INVALID_RESTRICTION are 422', async () => {
+    const s = await setup();
+    expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.agent}/access`, { key: s.key, actor: s.owner, body: { restrictions: { mask_contact_info: true } } }), 422, 'PLAN_REQUIRED');
+    expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.agent}/access`, { key: s.key, actor: s.owner, body: { restrictions: { data_export: true } } }), 422, 'INVALID_RESTRICTION');
+  });
+
+  it('an actor who is no member of the workspace (or no user at all) is refused', async () => {
+    const s = await setup();
+    expectProblem(await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: 'nobody', body: { email: 'x@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+});

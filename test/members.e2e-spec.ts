@@ -1,0 +1,136 @@
+import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
+describe('the invite → accept → change access → revoke story, over HTTP, for each preset', () => {
+  it.each([
+    ['levels', { roles: ['agent'], restrictions: { workflows: true } }, { roles: ['manager'], restrictions: { data_export: true } }],
+    ['permissions', { grants: ['reporting'] }, { grants: ['ib_publisher', 'reporting'] }],
+    ['studio', { roles: ['operator'] }, { roles: ['analyst', 'operator'] }],
+  ])('preset %s', async (accessModel, invited, changed) => {
+    const { api } = app;
+    const o = await api.organization({ accessModel, plan: 'advanced' });
+    const as = { key: o.key, actor: o.admin };
+
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: '  Jane.Doe@Acme.TEST ', ...invited } });
+    expect(inv.status).toBe(201);
+    expect(inv.body).toEqual({ invitationId: expect.any(String), inviteUrl: expect.stringMatching(/^https:\/\/console\.acme\.test\/invite\?token=/), expiresAt: expect.any(String), position: expect.stringMatching(/^\d+$/) });
+    expect(Date.parse(inv.body.expiresAt) - Date.now()).toBeGreaterThan(47.9 * 3600_000);
+    expect(inv.headers.get('x-position')).toBe(inv.body.position);
+
+    // the console can fetch the current link again while the invitation is pending
+    const link = await api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/link`, as);
+    expect(link.status).toBe(200);
+    expect(link.body).toMatchObject({ inviteUrl: inv.body.inviteUrl, email: 'jane.doe@acme.test', expired: false });
+
+    const again = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'jane.doe@acme.test', ...invited } });
+    expectProblem(again, 409, 'ALREADY_INVITED');
+
+    const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl), displayName: 'Jane' } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ userId: expect.any(String), workspaceId: o.workspaceId, organizationId: o.organizationId });
+    const userId = accepted.body.userId;
+
+    expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 409, 'INVITATION_NOT_PENDING');
+    expectProblem(
+      await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'JANE.doe@acme.test', ...invited } }),
+      409,
+      'ALREADY_MEMBER',
+    );
+
+    const change = await api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${userId}/access`, { ...as, body: changed });
+    expect(change.status).toBe(200);
+    expect(change.body.access).toMatchObject(changed);
+    if (accessModel === 'permissions') expect(change.body.warnings[0]).toMatch(/settings/);
+
+    const revoke = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${userId}`, { ...as, body: {} });
+    expect(revoke.status).toBe(200);
+    expect(revoke.body).toMatchObject({ userId, contacts: { mode: 'unassigned' } });
+    expectProblem(await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${userId}`, { ...as, body: {} }), 404, 'NOT_A_MEMBER');
+
+    // revoking cannot be undone, but the user can be invited again (and is the same org user)
+    const reinvite = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'jane.doe@acme.test', ...invited } });
+    expect(reinvite.status).toBe(201);
+    const back = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(reinvite.body.inviteUrl) } });
+    expect(back.body.userId).toBe(userId);
+  });
+
+  it('resend issues a new link: the old one stops working, the new one works', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'sam@acme.test' } });
+    const resent = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/resend`, as);
+    expect(resent.status).toBe(200);
+    expect(resent.body.inviteUrl).not.toBe(inv.body.inviteUrl);
+    expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_LINK_SUPERSEDED');
+    expect((await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(resent.body.inviteUrl) } })).status).toBe(200);
+  });
+
+  it('cancel ends an invitation: its link is refused', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'sam@acme.test' } });
+    expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}`, as)).status).toBe(200);
+    expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 409, 'INVITATION_NOT_PENDING');
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/link`, as), 409, 'INVITATION_NOT_PENDING');
+  });
+
+  it('a forged or tampered token is refused without revealing anything', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'sam@acme.test' } });
+    const token = tokenOf(inv.body.inviteUrl);
+    const [payload, sig] = token.split('.');
+    const forged = Buffer.from(Buffer.from(payload!, 'base64url').toString().replace(/:1$/, ':2')).toString('base64url');
+    for (const bad of [`${forged}.${sig}`, `${payload}.${'A'.repeat(43)}`, 'garbage', ''])
+      expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: bad } }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('an expired link is refused with INVITATION_EXPIRED (TTL from configuration)', async () => {
+    const short = await startTestApp({ ROLLCALL_INVITATION_TTL_SECONDS: '1' });
+    try {
+      const o = await short.api.organization();
+      const inv = await short.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'late@acme.test' } });
+      await new Promise((r) => setTimeout(r, 1100));
+      expectProblem(await short.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_EXPIRED');
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it('revoking with reassignment records who receives the contacts', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const jane = await api.member(as, 'jane@acme.test');
+    const joe = await api.member(as, 'joe@acme.test');
+    const revoke = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { ...as, body: { reassignContactsTo: joe } });
+    expect(revoke.body.contacts).toEqual({ mode: 'reassigned', toUserId: joe });
+    const bad = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, body: { reassignContactsTo: joe } });
+    expectProblem(bad, 422, 'INVALID_REASSIGNMENT');
+  });
+
+  it('profile changes and user deletion at the organization level', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const jane = await api.member(as, 'jane@acme.test');
+    const own = await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { displayName: 'Jane D.', alias: 'JD' } });
+    expect(own.status).toBe(200);
+    expect(own.body.changed.sort()).toEqual(['alias', 'displayName']);
+    const joe = await api.member(as, 'joe@acme.test');
+    expectProblem(await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: joe, body: { alias: 'x' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'joe@acme.test' } }), 409, 'EMAIL_TAKEN');
+    const del = await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin });
+    expect(del.status).toBe(200);
+    expect(del.body.workspaceIds).toEqual([o.workspaceId]);
+    expectProblem(await api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { ...as, body: { roles: ['manager'] } }), 404, 'NOT_A_MEMBER');
+    expectProblem(await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin }), 403, 'CANNOT_MODIFY_SELF');
+  });
+});
