@@ -41,7 +41,7 @@
  * rebuild has caught up, rather than reading while it runs. Several processes may share the file (WAL); the
  * per-collection state above is re-read when another connection has committed (`PRAGMA data_version`).
  */
-import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { CollectionSpec, Doc, DocWrite, FieldValue, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
   type CursorKey,
@@ -81,8 +81,6 @@ interface Collection {
   ready: boolean;
   arrayFields: Set<string>;
 }
-
-type Row = Record<string, SQLOutputValue>;
 
 /** above this many search matches, a query is driven by its sort order instead of by the matches */
 const SEARCH_PROBE_LIMIT = 2000;

@@ -1,0 +1,223 @@
+/**
+ * Pure builders of the MongoDB filter, sort and write documents the MongoDB ReadStore sends. Kept apart from the
+ * adapter so they can be checked without a server (see mongo-queries.spec.ts).
+ *
+ * Storage. A document is stored as `{ ...doc, _position: Int64 }` (`_id` is the document's own string id); a
+ * deleted document as the tombstone `{ _id, _position: Int64, _deleted: true }`, so an older upsert replayed
+ * later fails the position guard instead of resurrecting it. Every query filters tombstones out.
+ * `_position` is a BSON Int64 (`Long`): exact for any bigint position up to 2^63 - 1.
+ * Checkpoints live in the `read_store_checkpoints` collection as `{ _id: projection, position: Int64 }`.
+ */
+import {
+  type AnyBulkWriteOperation,
+  type Document,
+  type Filter,
+  type IndexDescription,
+  Long,
+  MongoBulkWriteError,
+} from 'mongodb';
+import type { Doc, DocWrite, Page, Query, StoredDoc } from '../port';
+import {
+  type CursorKey,
+  type Sort,
+  assertWritable,
+  checkQuery,
+  decodeCursor,
+  dedupeWrites,
+  effectiveSort,
+  escapeRegex,
+  pageLimit,
+  pageOf,
+  whereValues,
+} from './query-common';
+
+/** a document as stored: string `_id`, the document's fields, `_position`, maybe `_deleted` */
+export type StoredDocument = Document & { _id: string };
+
+export const POSITION_FIELD = '_position';
+export const DELETED_FIELD = '_deleted';
+export const CHECKPOINTS_COLLECTION = 'read_store_checkpoints';
+/** the server's duplicate key error: an upsert whose guard failed because the stored document is newer */
+export const DUPLICATE_KEY = 11000;
+
+export function toStoredPosition(position: bigint): Long {
+  return Long.fromBigInt(position);
+}
+
+/** a stored position (Int64, or a plain number when promoted by the driver) as a bigint */
+export function fromStoredPosition(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (Long.isLong(value)) return value.toBigInt();
+  throw new TypeError(`not a stored position: ${String(value)}`);
+}
+
+// --- queries -----------------------------------------------------------------------------------------------
+
+/** the filter of `where` and `search` (plus the keyset condition of a page after `after`) */
+export function buildFilter(
+  query: Omit<Query, 'sort' | 'limit' | 'cursor'>,
+  sort?: Sort,
+  after?: CursorKey,
+): Filter<StoredDocument> {
+  const search = checkQuery(query);
+  const and: Filter<StoredDocument>[] = [{ [DELETED_FIELD]: { $ne: true } }];
+  for (const [field, value] of Object.entries(query.where ?? {})) {
+    const values = whereValues(value);
+    // MongoDB equality on an array field already means "contains"; null matches null and missing
+    and.push({ [field]: values.length === 1 ? values[0] : { $in: values } });
+  }
+  if (search) {
+    const pattern = escapeRegex(search.text);
+    and.push({ $or: search.fields.map((field) => ({ [field]: { $regex: pattern, $options: 'i' } })) });
+  }
+  if (sort && after) and.push(buildKeyset(sort, after));
+  return and.length === 1 ? and[0] : { $and: and };
+}
+
+/** documents after `after` in (field, _id) order; null and missing sort lowest, as in MongoDB's own sort */
+export function buildKeyset(sort: Sort, after: CursorKey): Filter<StoredDocument> {
+  const { field } = sort;
+  if (sort.direction === 'asc') {
+    if (field === '_id') return { _id: { $gt: after.id } };
+    return after.value === null
+      ? { $or: [{ [field]: null, _id: { $gt: after.id } }, { [field]: { $ne: null } }] }
+      : { $or: [{ [field]: { $gt: after.value } }, { [field]: after.value, _id: { $gt: after.id } }] };
+  }
+  if (field === '_id') return { _id: { $lt: after.id } };
+  return after.value === null
+    ? { [field]: null, _id: { $lt: after.id } }
+    : {
+        $or: [
+          { [field]: { $lt: after.value } },
+          { [field]: after.value, _id: { $lt: after.id } },
+          { [field]: null },
+        ],
+      };
+}
+
+/** the sort document: the field, then `_id` in the same direction */
+export function buildSort(sort: Query['sort']): Record<string, 1 | -1> {
+  const { field, direction } = effectiveSort(sort);
+  const order = direction === 'asc' ? 1 : -1;
+  return field === '_id' ? { _id: order } : { [field]: order, _id: order };
+}
+
+export interface FindPlan {
+  filter: Filter<StoredDocument>;
+  sort: Record<string, 1 | -1>;
+  /** page size */
+  limit: number;
+  /** documents to read: one more than the page, to know whether there is a next page */
+  fetch: number;
+  pageSort: Sort;
+}
+
+/** everything `find` sends: decode the cursor, build filter and sort, size the page */
+export function buildFindPlan(query: Query, limit = pageLimit(query.limit)): FindPlan {
+  const pageSort = effectiveSort(query.sort);
+  const after = query.cursor === undefined ? undefined : decodeCursor(pageSort, query.cursor);
+  return {
+    filter: buildFilter(query, pageSort, after),
+    sort: buildSort(query.sort),
+    limit,
+    fetch: limit + 1,
+    pageSort,
+  };
+}
+
+/** the page from the documents read with `plan` (at most `plan.fetch` of them, as stored) */
+export function toPage<T extends Doc>(stored: Document[], plan: FindPlan): Page<T> {
+  return pageOf(
+    stored.map((raw) => toDoc<T>(raw)),
+    plan.limit,
+    plan.pageSort,
+  );
+}
+
+/** the document without the adapter's fields */
+export function toDoc<T extends Doc>(stored: Document): T {
+  const { [POSITION_FIELD]: _position, [DELETED_FIELD]: _deleted, ...doc } = stored;
+  return doc as T;
+}
+
+export function toStoredDoc<T extends Doc>(stored: Document | null | undefined): StoredDoc<T> | undefined {
+  if (!stored || stored[DELETED_FIELD] === true) return undefined;
+  return { doc: toDoc<T>(stored), position: fromStoredPosition(stored[POSITION_FIELD]) };
+}
+
+// --- writes ------------------------------------------------------------------------------------------------
+
+/** matches the stored document only if it is older than `position` (or was not written by this store) */
+export function buildGuard(id: string, position: bigint): Filter<StoredDocument> {
+  return {
+    _id: id,
+    $or: [
+      { [POSITION_FIELD]: { $lt: toStoredPosition(position) } },
+      { [POSITION_FIELD]: { $exists: false } },
+    ],
+  };
+}
+
+/**
+ * A write as a guarded upsert. A replacement rather than `$set`, so fields a newer version dropped are gone.
+ * When the guard fails because the stored document is newer, the upsert tries to insert a second document with
+ * the same `_id` and the server answers E11000: expected, see `isIgnorableBulkWriteError`.
+ */
+export function buildWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocument> {
+  const position = toStoredPosition(write.position);
+  if (write.kind === 'upsert') {
+    return {
+      replaceOne: {
+        filter: buildGuard(write.doc._id, write.position),
+        replacement: { ...write.doc, [POSITION_FIELD]: position },
+        upsert: true,
+      },
+    };
+  }
+  return {
+    replaceOne: {
+      filter: buildGuard(write.id, write.position),
+      replacement: { [POSITION_FIELD]: position, [DELETED_FIELD]: true },
+      upsert: true,
+    },
+  };
+}
+
+/** a batch as unordered bulk operations per collection (validated first, one write per document) */
+export function buildWrites(writes: DocWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
+  for (const write of writes) assertWritable(write);
+  const byCollection = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
+  for (const write of dedupeWrites(writes)) {
+    const ops = byCollection.get(write.collection) ?? [];
+    ops.push(buildWrite(write));
+    byCollection.set(write.collection, ops);
+  }
+  return byCollection;
+}
+
+/** the checkpoint only moves forward: `$max`, upserted */
+export function buildCheckpointUpdate(
+  projection: string,
+  position: bigint,
+): { filter: Filter<StoredDocument>; update: Document } {
+  return { filter: { _id: projection }, update: { $max: { position: toStoredPosition(position) } } };
+}
+
+/** a bulk write error that only reports duplicate keys, i.e. writes the position guard rejected */
+export function isIgnorableBulkWriteError(error: unknown): boolean {
+  if (!(error instanceof MongoBulkWriteError)) return false;
+  const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return (
+    writeErrors.length > 0 &&
+    writeErrors.every((writeError) => writeError?.code === DUPLICATE_KEY) &&
+    !error.result?.getWriteConcernError()
+  );
+}
+
+/** per indexed field: `{ field: 1, _id: 1 }`, for equality/`in` and for the keyset sort in either direction */
+export function buildIndexes(fields: string[]): IndexDescription[] {
+  return [...new Set(fields)]
+    .filter((field) => field !== '_id')
+    .map((field) => ({ key: { [field]: 1, _id: 1 }, name: `rs_${field}` }));
+}
