@@ -1,0 +1,64 @@
+import { PERMISSION_HISTORY, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
+import { MemoryModel } from './testing/memory-model';
+import { LogScenario, WS } from './testing/scenario';
+
+const build = async (s: LogScenario) => new MemoryModel(permissionHistoryProjection).run(s.events);
+const entries = (m: MemoryModel) => m.all<HistoryEntryDoc>(PERMISSION_HISTORY).sort((a, b) => a.position - b.position);
+const agent = (restrictions = {}) => ({ roles: ['agent'], restrictions, grants: [] });
+
+describe('permission_history projection (rule 17)', () => {
+  it('records every access change with before, after, actor, time and event, in log order', async () => {
+    const s = new LogScenario();
+    const inv = s.invite('bob@acme.test', { roles: ['agent'] });
+    s.advance(60).resend(inv).advance(60).accept(inv, 'bob');
+    s.advance(60).change('bob', { roles: ['manager'], restrictions: { data_export: true } });
+    s.advance(60).change('bob', { roles: ['agent'], restrictions: { contact_visibility: 'self_only' } });
+    const gone = s.invite('gone@acme.test');
+    s.cancel(gone).revoke('bob', WS, 'admin');
+    const m = await build(s);
+    const list = entries(m);
+    expect(list.map((e) => [e.change, e.userId, e.invitationId, e.email, e.before, e.after])).toEqual([
+      ['joined', 'admin', null, null, null, { roles: ['owner'], restrictions: {}, grants: [] }],
+      ['invited', null, inv, 'bob@acme.test', null, agent()],
+      ['invitation_resent', null, inv, 'bob@acme.test', null, null],
+      ['joined', 'bob', inv, null, null, agent()],
+      ['roles_changed', 'bob', null, null, agent(), { roles: ['manager'], restrictions: {}, grants: [] }],
+      ['restrictions_changed', 'bob', null, null, { roles: ['manager'], restrictions: {}, grants: [] }, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }],
+      ['roles_changed', 'bob', null, null, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }, { roles: ['agent'], restrictions: { data_export: true }, grants: [] }],
+      ['restrictions_changed', 'bob', null, null, { roles: ['agent'], restrictions: { data_export: true }, grants: [] }, agent({ contact_visibility: 'self_only' })],
+      ['invited', null, gone, 'gone@acme.test', null, agent()],
+      ['invitation_cancelled', null, gone, 'gone@acme.test', agent(), null],
+      ['revoked', 'bob', null, null, agent({ contact_visibility: 'self_only' }), null],
+    ]);
+    expect(list.at(-1)!.details).toEqual({ contacts: { mode: 'reassigned', toUserId: 'admin' } });
+    expect(list[2]!.details).toEqual({ linkVersion: 2, expiresAt: '2026-03-03T09:01:00.000Z' });
+    const accepted = s.events.find((e) => e.type === 'InvitationAccepted')!;
+    expect(list[3]).toMatchObject({
+      _id: `${accepted.id}:${WS}`,
+      workspaceId: WS,
+      organizationId: 'org-1',
+      actorId: 'bob',
+      at: '2026-03-01T09:02:00.000Z',
+      eventId: accepted.id,
+      position: Number(accepted.position),
+    });
+    expect(list[4]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
+  });
+
+  it('records a deletion in each workspace the user was in, and erases their email from earlier entries (rule 12)', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']).member('cy', { roles: ['manager'] }, 'ws-1').member('cy', {}, 'ws-2');
+    s.profile('cy', { email: 'cy.new@acme.test' });
+    s.invite('cy.new@acme.test', {}, 'ws-3'); // an invitation to their new address is theirs too
+    s.member('di', {}, 'ws-1');
+    s.deleteUser('cy');
+    const list = entries(await build(s));
+    const deleted = list.filter((e) => e.change === 'deleted');
+    expect(deleted.map((e) => [e.workspaceId, e.userId, e.before])).toEqual([
+      ['ws-1', 'cy', { roles: ['manager'], restrictions: {}, grants: [] }],
+      ['ws-2', 'cy', { roles: ['agent'], restrictions: {}, grants: [] }],
+    ]);
+    expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
+    expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, 'di@acme.test']);
+    expect(list.filter((e) => e.userId === 'cy').length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,132 @@
+import { PROJECTIONS } from '../projections';
+import { MEMBERS, type MemberDoc, membersProjection } from '../projections/members';
+import type { Projection } from '../projections/projection';
+import { LogScenario } from '../projections/testing/scenario';
+import { workspacesProjection } from '../projections/workspaces';
+import { Projector, type ProjectorLogger } from './projector';
+import { TempStores, dump } from './testing/temp-stores';
+
+const quiet = (): ProjectorLogger & { lines: string[] } => {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), error: (m) => lines.push(m) };
+};
+
+/** a projection that counts invitations, and throws on the one to `explode@acme.test` while `broken` */
+const fragile = (state: { broken: boolean }): Projection => ({
+  name: 'fragile',
+  collections: { fragile: { indexes: [] } },
+  eventTypes: ['UserInvited'],
+  apply: async (e, read) => {
+    if (e.event.type !== 'UserInvited') return [];
+    if (state.broken && e.event.data.email === 'explode@acme.test') throw new Error('cannot digest this invitation');
+    const counter = await read.get<{ _id: string; n: number }>('fragile', 'count');
+    return [{ kind: 'upsert', collection: 'fragile', doc: { _id: 'count', n: (counter?.n ?? 0) + 1 } }];
+  },
+});
+
+describe('Projector', () => {
+  let stores: TempStores;
+  beforeEach(() => (stores = new TempStores()));
+  afterEach(() => stores.close());
+
+  it('catches up from the start, follows live appends, and commits its checkpoint with the documents', async () => {
+    const s = new LogScenario().member('bob');
+    await stores.append(s.log.takeAppends());
+    const read = stores.readStore();
+    const projector = new Projector({ eventStore: stores.events, readStore: read, projections: PROJECTIONS, batchSize: 3, logger: quiet() });
+    await projector.start();
+    const head = await stores.events.headPosition();
+    expect(await projector.waitFor(head, 5000)).toBe(true);
+    expect((await read.get<MemberDoc>(MEMBERS, 'ws-1:bob'))?.doc.status).toBe('active');
+
+    s.revoke('bob');
+    await stores.append(s.log.takeAppends());
+    const later = await stores.events.headPosition();
+    expect(await projector.waitFor(later, 5000, ['members'])).toBe(true);
+    expect((await read.get<MemberDoc>(MEMBERS, 'ws-1:bob'))?.doc.status).toBe('revoked');
+    expect(await projector.waitFor(later + 1n, 50)).toBe(false);
+    await projector.stop();
+
+    for (const p of PROJECTIONS) expect(await read.checkpoint(p.name)).toBe(later);
+    expect(projector.status()).toEqual(
+      PROJECTIONS.map((p) => ({ name: p.name, checkpoint: later, lag: 0n, processed: Number(later), state: 'stopped' })),
+    );
+  });
+
+  it('resumes from its checkpoint after a restart, without applying anything twice', async () => {
+    const s = new LogScenario();
+    s.invite('a@acme.test');
+    await stores.append(s.log.takeAppends());
+    const read = stores.readStore();
+    const state = { broken: false };
+    const first = new Projector({ eventStore: stores.events, readStore: read, projections: [fragile(state)], logger: quiet() });
+    await first.start();
+    expect(await first.waitFor(await stores.events.headPosition(), 5000)).toBe(true);
+    await first.stop();
+
+    s.invite('b@acme.test');
+    await stores.append(s.log.takeAppends());
+    const second = new Projector({ eventStore: stores.events, readStore: read, projections: [fragile(state)], logger: quiet() });
+    await second.start();
+    expect(await second.waitFor(await stores.events.headPosition(), 5000)).toBe(true);
+    await second.stop();
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 2 });
+    expect(second.status()[0]!.processed).toBe(1);
+  });
+
+  it('stops only the projection that throws, logs it once, keeps its event for a restart', async () => {
+    const s = new LogScenario();
+    s.invite('a@acme.test');
+    s.invite('explode@acme.test');
+    s.invite('c@acme.test');
+    await stores.append(s.log.takeAppends());
+    const explodeAt = (await stores.events.headPosition()) - 1n;
+    const read = stores.readStore();
+    const state = { broken: true };
+    const logger = quiet();
+    const projector = new Projector({
+      eventStore: stores.events,
+      readStore: read,
+      projections: [fragile(state), membersProjection, workspacesProjection],
+      logger,
+    });
+    await projector.start();
+    const head = await stores.events.headPosition();
+    expect(await projector.waitFor(head, 5000, ['members', 'workspaces'])).toBe(true);
+    expect(await projector.waitFor(head, 1000)).toBe(false);
+    const failed = projector.status().find((st) => st.name === 'fragile')!;
+    expect(failed).toMatchObject({ state: 'failed', checkpoint: explodeAt - 1n, lag: head - explodeAt + 1n });
+    expect(failed.error).toMatch(/at \d+: cannot digest this invitation/);
+    expect(logger.lines).toEqual([
+      expect.stringMatching(/^projection fragile failed on event evt-\S+ \(UserInvited, position \d+\): cannot digest this invitation/),
+    ]);
+    expect(await read.checkpoint('fragile')).toBe(explodeAt - 1n);
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 1 });
+    await projector.stop();
+
+    state.broken = false;
+    const restarted = new Projector({ eventStore: stores.events, readStore: read, projections: [fragile(state)], logger: quiet() });
+    await restarted.start();
+    expect(await restarted.waitFor(head, 5000)).toBe(true);
+    await restarted.stop();
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 3 });
+  });
+
+  it('builds the same read models in one batch as in batches of one event', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2']).member('bob').member('cy', {}, 'ws-2');
+    s.profile('bob', { displayName: 'Robert' }).revoke('cy', 'ws-2').deleteUser('bob');
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const models = [];
+    for (const [name, batchSize] of [['big', 10_000], ['small', 1]] as const) {
+      const read = stores.readStore(name);
+      const projector = new Projector({ eventStore: stores.events, readStore: read, projections: PROJECTIONS, batchSize, logger: quiet() });
+      await projector.start();
+      await projector.waitFor(head, 5000);
+      await projector.stop();
+      models.push(await dump(read, PROJECTIONS));
+    }
+    expect(models[0]).toEqual(models[1]);
+    expect(models[0]!.members!.length).toBeGreaterThan(0);
+  });
+});
