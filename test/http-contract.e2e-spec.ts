@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
+describe('authentication and tenancy', () => {
+  it('401 without a key or with a wrong one', async () => {
+    const o = await app.api.organization();
+    const path = `/v1/workspaces/${o.workspaceId}/invitations`;
+    expectProblem(await app.api.request('POST', path, { actor: o.admin, body: { email: 'x@acme.test' } }), 401, 'UNAUTHENTICATED');
+    expectProblem(await app.api.request('POST', path, { key: 'nope', actor: o.admin, body: { email: 'x@acme.test' } }), 401, 'UNAUTHENTICATED');
+    const forged = o.key.slice(0, -4) + 'AAAA';
+    expectProblem(await app.api.request('POST', path, { key: forged, actor: o.admin, body: { email: 'x@acme.test' } }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('403 for the system key on organization routes and an organization key on system routes', async () => {
+    const o = await app.api.organization();
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: SYSTEM_KEY, actor: o.admin, body: { email: 'x@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('POST', '/v1/organizations', { key: o.key, body: { name: 'X', admin: { email: 'x@x.io', displayName: 'X' } } }), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it("404 for another organization's workspace or organization: existence is not leaked", async () => {
+    const mine = await app.api.organization();
+    const theirs = await app.api.organization();
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${theirs.workspaceId}/invitations`, { key: mine.key, actor: mine.admin, body: { email: 'x@acme.test' } }), 404, 'WORKSPACE_NOT_FOUND');
+    expectProblem(await app.api.request('POST', `/v1/workspaces/00000000-0000-4000-8000-000000000000/invitations`, { key: mine.key, actor: mine.admin, body: { email: 'x@acme.test' } }), 404, 'WORKSPACE_NOT_FOUND');
+    expectProblem(await app.api.request('POST', `/v1/organizations/${theirs.organizationId}/workspaces`, { key: mine.key, actor: mine.admin, body: { name: 'x' } }), 404, 'ORGANIZATION_NOT_FOUND');
+  });
+
+  it('X-Actor-Id is required on organization writes', async () => {
+    const o = await app.api.organization();
+    const reply = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, body: { email: 'x@acme.test' } });
+    expectProblem(reply, 400, 'VALIDATION_FAILED');
+    expect(reply.body.errors).toEqual([{ field: 'X-Actor-Id', message: expect.any(String) }]);
+  });
+});
+
+describe('problem+json for bad input, never a 500', () => {
+  it('a validation error lists the fields', async () => {
+    const o = await app.api.organization();
+    const reply = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+      key: o.key,
+      actor: o.admin,
+      body: { email: 42, roles: 'owner', color: 'red' },
+    });
+    expectProblem(reply, 400, 'VALIDATION_FAILED');
+    expect([...new Set(reply.body.errors.map((e: { field: string }) => e.field))].sort()).toEqual(['color', 'email', 'roles']);
+  });
+
+  it('malformed JSON is 400 MALFORMED_JSON; an oversized body is 413', async () => {
+    const o = await app.api.organization();
+    const path = `/v1/workspaces/${o.workspaceId}/invitations`;
+    expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, raw: '{"email": ' }), 400, 'MALFORMED_JSON');
+    expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, raw: JSON.stringify({ email: 'x'.repeat(200_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('a bad path id is a 400, an unknown route a 404', async () => {
+    const o = await app.api.organization();
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${encodeURIComponent('a b$')}/invitations`, { key: o.key, actor: o.admin, body: { email: 'x@acme.test' } }), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.api.request('GET', '/v1/nothing-here', { key: o.key }), 404, 'NOT_FOUND');
+  });
+
+  it('random bodies on every write endpoint never yield a 500, and a refused one appends nothing', async () => {
+    const o = await app.api.organization();
+    const jane = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane@acme.test');
+    const endpoints: [string, string][] = [
+      ['POST', `/v1/workspaces/${o.workspaceId}/invitations`],
+      ['PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`],
+      ['DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`],
+      ['PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`],
+      ['POST', `/v1/organizations/${o.organizationId}/workspaces`],
+      ['POST', '/v1/invitations/accept'],
+    ];
+    const junk = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify({ email: v, roles: v, restrictions: v, grants: v, token: v, name: v, displayName: v })),
+    );
+    // a write that changes nothing answers with the head of the log: a probe that appends nothing itself
+    const head = async () =>
+      (await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: {} })).body.position;
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...endpoints), junk, async ([method, path], raw) => {
+        const before = await head();
+        const reply = await app.api.request(method, path, { key: o.key, actor: o.admin, raw });
+        expect(reply.status).toBeLessThan(500);
+        if (reply.status >= 400) {
+          refused++;
+          expect(reply.body.code).toEqual(expect.any(String));
+          expect(await head()).toBe(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect(refused).toBeGreaterThan(100);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('the same key and body returns the first answer and appends nothing', async () => {
+    const o = await app.api.organization();
+    const send = () =>
+      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+        key: o.key,
+        actor: o.admin,
+        body: { email: 'retry@acme.test' },
+        headers: { 'idempotency-key': 'invite-retry-1' },
+      });
+    const first = await send();
+    const second = await send();
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotency-replayed')).toBe('true');
+    // nothing new was appended: a write that changes nothing reports the head of the log, still the invitation's
+    const noop = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: {} });
+    expect(noop.body.position).toBe(first.body.position);
+  });
+
+  it('concurrent retries with one key append once', async () => {
+    const o = await app.api.organization();
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+          key: o.key,
+          actor: o.admin,
+          body: { email: 'burst@acme.test' },
+          headers: { 'idempotency-key': 'burst-1' },
+        }),
+      ),
+    );
+    expect(new Set(replies.map((r) => r.status))).toEqual(new Set([201]));
+    expect(new Set(replies.map((r) => r.body.invitationId)).size).toBe(1);
+  });
+
+  it('the same key with another body is 422 IDEMPOTENCY_KEY_REUSED', async () => {
+    const o = await app.api.organization();
+    const path = `/v1/workspaces/${o.workspaceId}/invitations`;
+    const headers = { 'idempotency-key': 'k-1' };
+    expect((await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'a@acme.test' }, headers })).status).toBe(201);
+    expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'b@acme.test' }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('keys are scoped per organization', async () => {
+    const a = await app.api.organization();
+    const b = await app.api.organization();
+    const headers = { 'idempotency-key': 'shared' };
+    const ra = await app.api.request('POST', `/v1/workspaces/${a.workspaceId}/invitations`, { key: a.key, actor: a.admin, body: { email: 'x@acme.test' }, headers });
+    const rb = await app.api.request('POST', `/v1/workspaces/${b.workspaceId}/invitations`, { key: b.key, actor: b.admin, body: { email: 'x@acme.test' }, headers });
+    expect([ra.status, rb.status]).toEqual([201, 201]);
+    expect(ra.body.invitationId).not.toBe(rb.body.invitationId);
+  });
+});
+
+describe('operations', () => {
+  it('serves OpenAPI at /docs generated from the DTOs', async () => {
+    const doc = await app.api.request('GET', '/docs/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/organizations', '/v1/workspaces/{ws}/invitations', '/v1/invitations/accept']));
+    expect(doc.body.components.schemas.InviteDto.required).toContain('email');
+    expect((await app.api.request('GET', '/docs')).status).toBe(200);
+  });
+
+  it('/health reports the stores, /metrics is Prometheus text', async () => {
+    const health = await app.api.request('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body.info).toMatchObject({ eventStore: { status: 'up' }, readStore: { status: 'up' } });
+    const metrics = await app.api.request('GET', '/metrics');
+    expect(metrics.body).toMatch(/rollcall_http_request_duration_seconds/);
+  });
+});
