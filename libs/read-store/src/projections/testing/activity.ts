@@ -169,3 +169,23 @@ export class Activity {
     return this.log.position !== before;
   }
 }
+
+/** mulberry32: a small deterministic PRNG (uniform 32-bit integers) */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** a deterministic random step: `a` picks among `workspaces`, `b` and `c` among their contents */
+export const randomStep = (next: () => number, workspaces: number): Step => ({
+  op: next() % OP_COUNT,
+  a: next() % workspaces,
+  b: next() % 1_000_003,
+  c: next() % 1_000_003,
+});
