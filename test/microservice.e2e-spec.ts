@@ -1,0 +1,91 @@
+import { type INestMicroservice, Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, EventPattern, type ClientProxy, Payload, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
+
+/** A stand-in for the contacts service: a real Nest TCP microservice that records what it receives. */
+const received: { pattern: string; data: any }[] = [];
+@Controller()
+class ContactsListener {
+  @EventPattern('rollcall.events.AccessRevoked')
+  revoked(@Payload() data: unknown) {
+    received.push({ pattern: 'rollcall.events.AccessRevoked', data });
+  }
+  @EventPattern('rollcall.events.UserInvited')
+  invited(@Payload() data: unknown) {
+    received.push({ pattern: 'rollcall.events.UserInvited', data });
+  }
+}
+@Module({ controllers: [ContactsListener] })
+class ContactsModule {}
+
+let consumer: INestMicroservice;
+let app: TestApp;
+let client: ClientProxy;
+
+beforeAll(async () => {
+  consumer = await NestFactory.createMicroservice(ContactsModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
+  await consumer.listen();
+  const port = (consumer.unwrap<{ address(): { port: number } }>()).address().port;
+  app = await startTestApp({ ROLLCALL_EVENTS_TCP_TARGET: `127.0.0.1:${port}` });
+  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
+  await client.connect();
+});
+afterAll(async () => {
+  await client.close();
+  await app.stop();
+  await consumer.close();
+});
+
+const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
+
+describe('commands over @nestjs/microservices (TCP)', () => {
+  it('runs the member story through message patterns and publishes integration events', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const base = { apiKey: org.apiKey, actorId: org.adminUserId };
+    const ws = await send('workspaces.create', { ...base, organizationId: org.organizationId, name: 'Support' });
+    const inv = await send('members.invite', { ...base, workspaceId: ws.workspaceId, email: 'jane@acme.test', roles: ['agent'] });
+    const joe = await send('members.invite', { ...base, workspaceId: ws.workspaceId, email: 'joe@acme.test', roles: ['agent'] });
+    const jane = await send('invitations.accept', { token: tokenOf(inv.inviteUrl) });
+    const joeUser = await send('invitations.accept', { token: tokenOf(joe.inviteUrl) });
+    const changed = await send('members.changeAccess', { ...base, workspaceId: ws.workspaceId, userId: jane.userId, roles: ['manager'] });
+    expect(changed.changed).toEqual(['AccessLevelChanged']);
+    const revoked = await send('members.revoke', { ...base, workspaceId: ws.workspaceId, userId: jane.userId, reassignContactsTo: joeUser.userId });
+    expect(revoked.contacts).toEqual({ mode: 'reassigned', toUserId: joeUser.userId });
+
+    // the contacts service hears about the revocation, with the reassignment
+    const deadline = Date.now() + 5000;
+    while (!received.some((r) => r.pattern === 'rollcall.events.AccessRevoked') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const event = received.find((r) => r.pattern === 'rollcall.events.AccessRevoked')!;
+    expect(event.data).toMatchObject({
+      type: 'AccessRevoked',
+      eventId: expect.any(String),
+      position: revoked.position,
+      data: { userId: jane.userId, workspaceId: ws.workspaceId, contacts: { mode: 'reassigned', toUserId: joeUser.userId } },
+    });
+    expect(received.filter((r) => r.pattern === 'rollcall.events.UserInvited')).toHaveLength(2);
+  });
+
+  it('refusals come back as the same problem objects as over HTTP', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    await expect(send('members.revoke', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, userId: org.adminUserId })).rejects.toMatchObject({
+      status: 403,
+      code: 'CANNOT_MODIFY_SELF',
+    });
+    await expect(send('members.invite', { apiKey: 'wrong', actorId: 'x', workspaceId: ws.workspaceId, email: 'a@b.io' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    await expect(send('members.invite', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'a@b.io', extra: 1 })).rejects.toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+  });
+
+  it('idempotency keys work over the transport too', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    const msg = { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'once@acme.test', idempotencyKey: 'once' };
+    const [a, b] = [await send('members.invite', msg), await send('members.invite', msg)];
+    expect(b).toEqual(a);
+  });
+});
