@@ -1,0 +1,74 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { loadConfig } from '../apps/api/src/config';
+import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
+
+/** nats-server from Debian (`apt-get install nats-server`; CI installs it), or an external NATS_URL. */
+const natsBinary = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+if (natsBinary || process.env.NATS_URL) {
+  describe('commands and integration events over NATS', () => {
+    let nats: ChildProcess | undefined;
+    let url: string;
+    let app: TestApp;
+    let client: ClientProxy;
+
+    beforeAll(async () => {
+      if (process.env.NATS_URL) url = process.env.NATS_URL;
+      else {
+        const port = await freePort();
+        nats = spawn(natsBinary!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+        url = `nats://127.0.0.1:${port}`;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      app = await startTestApp({ NATS_URL: url });
+      client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
+      await client.connect();
+    }, 20_000);
+    afterAll(async () => {
+      await client?.close();
+      await app?.stop();
+      nats?.kill();
+    });
+
+    it('accepts a command pattern and publishes rollcall.events.<Type>', async () => {
+      const seen: string[] = [];
+      // a raw NATS subscriber, as a consumer in another language would be
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: url });
+      const sub = nc.subscribe('rollcall.events.>');
+      void (async () => {
+        for await (const m of sub) seen.push(m.subject);
+      })();
+      const org = await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } }));
+      expect(org.organizationId).toEqual(expect.any(String));
+      const deadline = Date.now() + 5000;
+      while (!seen.includes('rollcall.events.UserJoinedOrganization') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual(expect.arrayContaining(['rollcall.events.OrganizationCreated', 'rollcall.events.UserJoinedOrganization']));
+      await nc.close();
+    });
+  });
+} else {
+  describe('NATS transport', () => {
+    it('nats-server is not installed here (apt-get install nats-server to run the NATS e2e test); NATS_URL is still validated', () => {
+      expect(loadConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).natsUrl).toBe('nats://127.0.0.1:4222');
+      expect(() => loadConfig({ NATS_URL: 'http://x' })).toThrow(/NATS_URL/);
+    });
+  });
+}
