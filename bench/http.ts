@@ -1,0 +1,418 @@
+// Command throughput and latency of the real API over HTTP. Run: `npm run bench:http` (no build step).
+// Prints human-readable lines (progress on stderr, results on stdout), then, last, one JSON line:
+//   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
+//    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…}
+//
+// The server is `node -r ./test/support/register.cjs apps/api/src/main.ts` in a child process (see
+// lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
+// (FULL: every group commit fsyncs the WAL), LOG_LEVEL=error, no Idempotency-Key unless asked for.
+//
+// 0. Seeding (before the server starts, straight into ${dataDir}/events.sqlite, see lib/http-seed.ts): an
+//    organization with a workspace of 100 members, and another with a workspace of 100,000 members.
+// 1. Throughput/latency: 100 organizations with one workspace each are set up over HTTP (4 members and 8
+//    pending invitations each). Then 64 closed-loop clients (one keep-alive connection each) send, for
+//    BENCH_HTTP_SECONDS (15) after a 3 s warm-up, commands to random workspaces, a third each:
+//      invite        POST  /v1/workspaces/{ws}/invitations              (new email, role agent)
+//      accept        POST  /v1/invitations/accept                       (token of an earlier invite)
+//      changeAccess  PATCH /v1/workspaces/{ws}/members/{userId}/access  (roles agent <-> manager)
+//    Latency is the client's: request start to the response's last byte. commandsPerSec = 2xx answers /
+//    wall time of the measured window (until the last in-flight answer). errors = every non-2xx answer
+//    and transport error (409 CONCURRENCY_CONFLICT included; the breakdown is printed).
+// 2. Change access vs workspace size: one cold command per seeded workspace (the server folds the
+//    organization's and the workspace's streams: coldLoadMs), then N=200 sequential change-access
+//    commands per workspace, alternating between the two (each flips a member between agent and manager).
+//    changeAccessRatio = p50(100k) / p50(100).
+//
+// Options (env): BENCH_HTTP_SECONDS (15), BENCH_HTTP_BIG_MEMBERS (100000), BENCH_HTTP_IDEMPOTENCY=1 (send an
+// Idempotency-Key with every command), BENCH_HTTP_SERVER_NODE_ARGS (extra node flags for the server child,
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '@rollcall/event-store';
+import { JsonClient, type Reply, tokenOf } from './lib/http-client';
+import { type SeededWorkspace, seedWorkspace } from './lib/http-seed';
+import { type ServerChild, startServerChild } from './lib/http-server';
+import { Samples, fmt, ms2 } from './lib/http-stats';
+
+const CLIENTS = 64;
+const WORKSPACES = 100;
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 15);
+const WARMUP_SECONDS = 3;
+const SMALL_MEMBERS = 100;
+const BIG_MEMBERS = Number(process.env.BENCH_HTTP_BIG_MEMBERS ?? 100_000);
+const SERIES = 200;
+const MEMBERS_PER_WORKSPACE = 4;
+const PENDING_PER_WORKSPACE = 8;
+const IDEMPOTENCY = process.env.BENCH_HTTP_IDEMPOTENCY === '1';
+const SYSTEM_KEY = `rk_system_bench-http-${randomUUID()}`;
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+type Op = 'invite' | 'accept' | 'changeAccess';
+const OPS: Op[] = ['invite', 'accept', 'changeAccess'];
+
+interface Member {
+  userId: string;
+  role: 'agent' | 'manager';
+}
+interface Workspace {
+  key: string;
+  admin: string;
+  workspaceId: string;
+  members: Member[];
+}
+interface Pending {
+  token: string;
+  ws: Workspace;
+}
+
+class OpStats {
+  readonly latency = new Samples();
+  ok = 0;
+  readonly failures = new Map<string, number>();
+
+  record(reply: Reply | Error): void {
+    if (reply instanceof Error) {
+      this.fail(`transport ${reply.message}`);
+      return;
+    }
+    this.latency.add(reply.ms);
+    if (reply.status >= 200 && reply.status < 300) this.ok++;
+    else this.fail(`${reply.status} ${reply.body?.code ?? ''}`.trim());
+  }
+
+  fail(what: string): void {
+    this.failures.set(what, (this.failures.get(what) ?? 0) + 1);
+  }
+
+  get errors(): number {
+    let n = 0;
+    for (const v of this.failures.values()) n += v;
+    return n;
+  }
+}
+
+const expectStatus = (reply: Reply, status: number, what: string): Reply => {
+  if (reply.status !== status) throw new Error(`${what}: HTTP ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply;
+};
+
+const idempotency = (): Record<string, string> => (IDEMPOTENCY ? { 'idempotency-key': randomUUID() } : {});
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+let emailSeq = 0;
+const newEmail = () => `load-${++emailSeq}-${Math.random().toString(36).slice(2, 8)}@load.bench.test`;
+
+const invite = (client: JsonClient, ws: Workspace) =>
+  client.send('POST', `/v1/workspaces/${ws.workspaceId}/invitations`, {
+    key: ws.key,
+    actor: ws.admin,
+    body: { email: newEmail(), roles: ['agent'] },
+    headers: idempotency(),
+  });
+const accept = (client: JsonClient, token: string) =>
+  client.send('POST', '/v1/invitations/accept', { body: { token }, headers: idempotency() });
+const changeAccess = (
+  client: JsonClient,
+  ws: { key: string; admin: string; workspaceId: string },
+  userId: string,
+  role: string,
+) =>
+  client.send('PATCH', `/v1/workspaces/${ws.workspaceId}/members/${userId}/access`, {
+    key: ws.key,
+    actor: ws.admin,
+    body: { roles: [role] },
+    headers: idempotency(),
+  });
+
+/** 100 organizations with one workspace each, members and pending invitations, over HTTP. */
+async function setUp(client: JsonClient): Promise<{ workspaces: Workspace[]; pending: Pending[] }> {
+  const workspaces: Workspace[] = [];
+  const pending: Pending[] = [];
+  await pool(
+    Array.from({ length: WORKSPACES }, (_, i) => i),
+    16,
+    async (i) => {
+      const org = expectStatus(
+        await client.send('POST', '/v1/organizations', {
+          key: SYSTEM_KEY,
+          body: {
+            name: `Load ${i}`,
+            admin: { email: `admin-${i}@load.bench.test`, displayName: 'Load Admin' },
+          },
+        }),
+        201,
+        'create organization',
+      ).body;
+      const created = expectStatus(
+        await client.send('POST', `/v1/organizations/${org.organizationId}/workspaces`, {
+          key: org.apiKey,
+          actor: org.adminUserId,
+          body: { name: `Support ${i}` },
+        }),
+        201,
+        'create workspace',
+      ).body;
+      const ws: Workspace = {
+        key: org.apiKey,
+        admin: org.adminUserId,
+        workspaceId: created.workspaceId,
+        members: [],
+      };
+      for (let m = 0; m < MEMBERS_PER_WORKSPACE; m++) {
+        const inv = expectStatus(await invite(client, ws), 201, 'invite');
+        const acc = expectStatus(await accept(client, tokenOf(inv.body.inviteUrl)), 200, 'accept');
+        ws.members.push({ userId: acc.body.userId, role: 'agent' });
+      }
+      for (let p = 0; p < PENDING_PER_WORKSPACE; p++)
+        pending.push({
+          token: tokenOf(expectStatus(await invite(client, ws), 201, 'invite').body.inviteUrl),
+          ws,
+        });
+      workspaces.push(ws);
+    },
+  );
+  return { workspaces, pending };
+}
+
+const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+
+/** 64 closed-loop clients for `seconds`; returns per-command stats and the window's wall time. */
+async function load(client: JsonClient, workspaces: Workspace[], pending: Pending[], seconds: number) {
+  const stats: Record<Op, OpStats> = {
+    invite: new OpStats(),
+    accept: new OpStats(),
+    changeAccess: new OpStats(),
+  };
+  let acceptFallbacks = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < until) {
+        let op = OPS[Math.floor(Math.random() * 3)]!;
+        if (op === 'accept' && pending.length === 0) {
+          op = 'invite';
+          acceptFallbacks++;
+        }
+        try {
+          if (op === 'invite') {
+            const ws = pick(workspaces);
+            const reply = await invite(client, ws);
+            stats.invite.record(reply);
+            if (reply.status === 201) pending.push({ token: tokenOf(reply.body.inviteUrl), ws });
+          } else if (op === 'accept') {
+            const i = Math.floor(Math.random() * pending.length);
+            const { token, ws } = pending[i]!;
+            pending[i] = pending[pending.length - 1]!;
+            pending.pop();
+            const reply = await accept(client, token);
+            stats.accept.record(reply);
+            if (reply.status === 200) ws.members.push({ userId: reply.body.userId, role: 'agent' });
+          } else {
+            const ws = pick(workspaces);
+            const member = pick(ws.members);
+            const to = member.role === 'agent' ? 'manager' : 'agent';
+            const reply = await changeAccess(client, ws, member.userId, to);
+            stats.changeAccess.record(reply);
+            if (reply.status === 200) member.role = reply.body.access.roles[0];
+          }
+        } catch (error) {
+          stats[op].record(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    }),
+  );
+  return { stats, seconds: (performance.now() - started) / 1000, acceptFallbacks };
+}
+
+/**
+ * Cold command, then SERIES change-access commands per workspace, alternating small / big. Each command
+ * really changes something: it flips a member between agent and manager (the 100-member workspace's members
+ * are each flipped twice over the series).
+ */
+async function changeAccessBySize(client: JsonClient, small: SeededWorkspace, big: SeededWorkspace) {
+  const series = (ws: SeededWorkspace) => {
+    const ids = [...ws.memberIds];
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    const roles = new Map<string, string>();
+    let next = 0;
+    return async () => {
+      const userId = ids[next++ % ids.length]!;
+      const to = roles.get(userId) === 'manager' ? 'agent' : 'manager';
+      const reply = await changeAccess(
+        client,
+        { key: ws.apiKey, admin: ws.adminUserId, workspaceId: ws.workspaceId },
+        userId,
+        to,
+      );
+      expectStatus(reply, 200, `change access in the ${ws.memberIds.length}-member workspace`);
+      if (reply.body.changed?.[0] !== 'AccessLevelChanged')
+        throw new Error(`unexpected answer ${JSON.stringify(reply.body)}`);
+      roles.set(userId, to);
+      return reply.ms;
+    };
+  };
+  const nextSmall = series(small);
+  const nextBig = series(big);
+  const coldSmall = await nextSmall();
+  const coldBig = await nextBig();
+  const smallLatency = new Samples();
+  const bigLatency = new Samples();
+  for (let i = 0; i < SERIES; i++) {
+    smallLatency.add(await nextSmall());
+    bigLatency.add(await nextBig());
+  }
+  return { coldSmall, coldBig, smallLatency, bigLatency };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-http-'));
+  let server: ServerChild | undefined;
+  let client: JsonClient | undefined;
+  const cleanup = async () => {
+    client?.close();
+    await server?.stop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      progress(`${signal}: stopping the server and removing ${dataDir}`);
+      void cleanup().finally(() => process.exit(130));
+    });
+
+  try {
+    // 0. seed the two size-test workspaces straight into the event store
+    let t0 = performance.now();
+    const store = new SqliteEventStore(join(dataDir, 'events.sqlite'), { durability: 'normal' });
+    const small = await seedWorkspace(store, SMALL_MEMBERS, 'small');
+    const big = await seedWorkspace(store, BIG_MEMBERS, 'big');
+    await store.close();
+    progress(
+      `seeded ${small.events + big.events} events (workspaces of ${SMALL_MEMBERS} and ${BIG_MEMBERS} members) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+
+    // the server child: only what this bench sets, nothing inherited that would change the setup
+    t0 = performance.now();
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k),
+      ),
+    ) as Record<string, string>;
+    server = await startServerChild({
+      ...inherited,
+      PORT: '0',
+      ROLLCALL_TCP_PORT: '0',
+      ROLLCALL_DATA_DIR: dataDir,
+      ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY,
+      LOG_LEVEL: 'error',
+    });
+    progress(
+      `server (pid ${server.pid}) on ${server.url}, started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    client = new JsonClient(server.url, CLIENTS);
+
+    // 1. throughput / latency
+    t0 = performance.now();
+    const { workspaces, pending } = await setUp(client);
+    progress(
+      `set up ${workspaces.length} workspaces over HTTP (${MEMBERS_PER_WORKSPACE} members, ${PENDING_PER_WORKSPACE} pending invitations each) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    progress(`warm-up: ${WARMUP_SECONDS} s, ${CLIENTS} clients`);
+    await load(client, workspaces, pending, WARMUP_SECONDS);
+    progress(
+      `measuring: ${SECONDS} s, ${CLIENTS} clients${IDEMPOTENCY ? ', Idempotency-Key on every command' : ''}`,
+    );
+    const run = await load(client, workspaces, pending, SECONDS);
+
+    // 2. change access vs workspace size
+    progress(
+      `change access: cold command, then ${SERIES} sequential commands per workspace (${SMALL_MEMBERS} vs ${BIG_MEMBERS} members)`,
+    );
+    const size = await changeAccessBySize(client, small, big);
+    const serverErrors = server.stderr().trim();
+
+    client.close();
+    client = undefined;
+    await server.stop();
+    server = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+
+    // results
+    const all = OPS.map((op) => run.stats[op].latency).reduce((a, b) => a.merge(b));
+    const ok = OPS.reduce((n, op) => n + run.stats[op].ok, 0);
+    const errors = OPS.reduce((n, op) => n + run.stats[op].errors, 0);
+    const commandsPerSec = ok / run.seconds;
+    out(
+      `HTTP commands: ${CLIENTS} clients, ${WORKSPACES} workspaces, ${run.seconds.toFixed(1)} s, durability FULL${IDEMPOTENCY ? ', Idempotency-Key' : ''}`,
+    );
+    out(
+      `  all            ${String(all.count).padStart(7)} answers  ${commandsPerSec.toFixed(0).padStart(6)} ok/s  p50 ${fmt(all.percentile(50))} ms  p90 ${fmt(all.percentile(90))} ms  p99 ${fmt(all.percentile(99))} ms  max ${fmt(all.max())} ms`,
+    );
+    for (const op of OPS) {
+      const s = run.stats[op];
+      out(
+        `  ${op.padEnd(14)} ${String(s.latency.count).padStart(7)} answers  ${(s.ok / run.seconds).toFixed(0).padStart(6)} ok/s  p50 ${fmt(s.latency.percentile(50))} ms  p90 ${fmt(s.latency.percentile(90))} ms  p99 ${fmt(s.latency.percentile(99))} ms  max ${fmt(s.latency.max())} ms`,
+      );
+    }
+    out(`  non-2xx / transport errors: ${errors}${errors > 0 ? '' : ' (none)'}`);
+    for (const op of OPS) for (const [what, n] of run.stats[op].failures) out(`    ${op}: ${what} x${n}`);
+    if (run.acceptFallbacks > 0)
+      out(`  (${run.acceptFallbacks} accepts became invites: no pending invitation left)`);
+    const p50Small = size.smallLatency.percentile(50);
+    const p50Big = size.bigLatency.percentile(50);
+    out(`Change access, ${SERIES} sequential commands per workspace (after one cold command each):`);
+    out(
+      `  ${String(SMALL_MEMBERS).padStart(6)} members: p50 ${fmt(p50Small)} ms  p99 ${fmt(size.smallLatency.percentile(99))} ms  cold ${fmt(size.coldSmall)} ms`,
+    );
+    out(
+      `  ${String(BIG_MEMBERS).padStart(6)} members: p50 ${fmt(p50Big)} ms  p99 ${fmt(size.bigLatency.percentile(99))} ms  cold ${fmt(size.coldBig)} ms`,
+    );
+    out(
+      `  ratio p50(${BIG_MEMBERS})/p50(${SMALL_MEMBERS}) = ${(p50Big / p50Small).toFixed(2)} (goal <= 1.5)`,
+    );
+    out(
+      `Goals: >= 2000 commands/s: ${commandsPerSec >= 2000 ? 'met' : 'MISSED'}; p99 <= 50 ms: ${all.percentile(99) <= 50 ? 'met' : 'MISSED'}`,
+    );
+    if (serverErrors)
+      out(`Server stderr (LOG_LEVEL=error):\n${serverErrors.split('\n').slice(0, 20).join('\n')}`);
+    out(
+      JSON.stringify({
+        bench: 'http',
+        commandsPerSec: Math.round(commandsPerSec),
+        p50Ms: ms2(all.percentile(50)),
+        p99Ms: ms2(all.percentile(99)),
+        clients: CLIENTS,
+        workspaces: WORKSPACES,
+        errors,
+        changeAccessP50Ms100: ms2(p50Small),
+        changeAccessP50Ms100k: ms2(p50Big),
+        changeAccessRatio: Math.round((p50Big / p50Small) * 100) / 100,
+        coldLoadMs100k: ms2(size.coldBig),
+      }),
+    );
+  } catch (error) {
+    if (server) progress(`server stderr:\n${server.stderr()}`);
+    await cleanup();
+    throw error;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+// Starts the real API in a child process (its own event loop, so the load generator and the server do
+// not share one), exactly as an operator would from source:
+//   node -r ./test/support/register.cjs apps/api/src/main.ts
+// and parses the URL it prints (`Rollcall API on http://…`). Stopping sends SIGTERM (Nest's shutdown hooks
+// close the stores), then SIGKILL after a grace period.
+//
+// The child also preloads ./http-child-hook.ts (it exits when the bench's stdin pipe closes, so it never
+// outlives the bench, and turns SIGUSR2 into a normal exit).
+//
+// Profiling: extra node flags for the child come from BENCH_HTTP_SERVER_NODE_ARGS (e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
+// sends SIGUSR2 instead of SIGTERM then.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface ServerChild {
+  url: string;
+  pid: number;
+  /** stderr collected so far (LOG_LEVEL=error: errors only) */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+/** `env` is the child's whole environment (nothing else is inherited). */
+export async function startServerChild(
+  env: Record<string, string>,
+  startTimeoutMs = 120_000,
+): Promise<ServerChild> {
+  const extra = (process.env.BENCH_HTTP_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const profiling = extra.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--heap-prof'));
+  const args = [
+    ...extra,
+    '-r',
+    './test/support/register.cjs',
+    '-r',
+    './bench/lib/http-child-hook.ts',
+    'apps/api/src/main.ts',
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start within ${startTimeoutMs} ms\n${err}`)),
+      startTimeoutMs,
+    );
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /Rollcall API on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with code ${code} before listening\n${out}\n${err}`));
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(profiling ? 'SIGUSR2' : 'SIGTERM');
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
+      if ((await Promise.race([exited, timeout])) === 'timeout') {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    })());
+  return { url, pid: child.pid!, stderr: () => err, stop };
+}
