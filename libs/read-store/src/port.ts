@@ -41,6 +41,12 @@ export interface CollectionSpec {
    * them (the SQLite adapter keeps a lower-cased copy; searching other fields still works, but scans).
    */
   search?: string[];
+  /**
+   * compound indexes for frequent filter + sort combinations, e.g. `['workspaceId', 'sortName']`: equality on the
+   * leading fields, sort on the last (`_id` is appended). A page of one workspace's members sorted by name then
+   * reads just that page, however large the workspace.
+   */
+  compound?: string[][];
 }
 
 /** A query the store cannot run: malformed or foreign cursor, invalid field name or limit, empty search fields. */

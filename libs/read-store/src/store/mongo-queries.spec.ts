@@ -436,10 +436,13 @@ describe('MongoDB query documents, evaluated with mingo (not a server test)', ()
     });
 
     it('indexes each field with _id, for equality and keyset sorts', () => {
-      expect(buildIndexes(['orgId', 'name', '_id', 'orgId'])).toEqual([
+      const indexes = buildIndexes(['orgId', 'name', '_id', 'orgId'], [['orgId', 'name']]);
+      expect(indexes).toEqual([
         { key: { orgId: 1, _id: 1 }, name: 'rs_orgId' },
         { key: { name: 1, _id: 1 }, name: 'rs_name' },
+        { key: { orgId: 1, name: 1, _id: 1 }, name: 'rs_orgId+name' },
       ]);
+      expect(Object.keys(indexes[2].key)).toEqual(['orgId', 'name', '_id']);
       expect(buildSort({ field: 'name', direction: 'desc' })).toEqual({ name: -1, _id: -1 });
       expect(buildSort(undefined)).toEqual({ _id: 1 });
       expect(buildFilter({})).toEqual({ _deleted: { $ne: true } });

@@ -215,9 +215,17 @@ export function isIgnorableBulkWriteError(error: unknown): boolean {
   );
 }
 
-/** per indexed field: `{ field: 1, _id: 1 }`, for equality/`in` and for the keyset sort in either direction */
-export function buildIndexes(fields: string[]): IndexDescription[] {
-  return [...new Set(fields)]
+/**
+ * Per indexed field `{ field: 1, _id: 1 }` (equality, `in`, keyset sort in either direction); per compound
+ * `{ a: 1, b: 1, _id: 1 }` (equality on a, sort on b).
+ */
+export function buildIndexes(fields: string[], compound: string[][] = []): IndexDescription[] {
+  const keyOf = (path: string[]) => Object.fromEntries([...path.map((field) => [field, 1]), ['_id', 1]]);
+  const singles = [...new Set(fields)]
     .filter((field) => field !== '_id')
-    .map((field) => ({ key: { [field]: 1, _id: 1 }, name: `rs_${field}` }));
+    .map((field) => ({ key: keyOf([field]), name: `rs_${field}` }));
+  const compounds = compound
+    .filter((path) => path.length > 0)
+    .map((path) => ({ key: keyOf(path), name: `rs_${path.join('+')}` }));
+  return [...singles, ...compounds];
 }

@@ -1,7 +1,8 @@
 /**
  * ReadStore on MongoDB (official driver). Storage layout and the query/write documents: see mongo-queries.ts.
  *
- * - `init` creates, per listed field, the index `{ field: 1, _id: 1 }` (equality, `in`, keyset sort). `search`
+ * - `init` creates, per listed field, the index `{ field: 1, _id: 1 }` (equality, `in`, keyset sort), and per
+ *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
  * - `commit` sends one unordered `bulkWrite` of guarded replace-upserts per collection, then, only once they all
  *   succeeded, the checkpoint (`$max`). No transaction: if the process dies between the two, the documents are
@@ -63,10 +64,12 @@ export class MongoReadStore implements ReadStore {
   async init(collections: Record<string, CollectionSpec>): Promise<void> {
     for (const [name, spec] of Object.entries(collections)) {
       assertCollectionName(name);
-      for (const field of [...spec.indexes, ...(spec.search ?? [])]) assertFieldPath(field);
+      for (const field of [...spec.indexes, ...(spec.search ?? []), ...(spec.compound ?? []).flat()]) {
+        assertFieldPath(field);
+      }
     }
     for (const [name, spec] of Object.entries(collections)) {
-      const indexes = buildIndexes(spec.indexes);
+      const indexes = buildIndexes(spec.indexes, spec.compound);
       if (indexes.length > 0) await this.db.collection<StoredDocument>(name).createIndexes(indexes);
       this.collections.add(name);
     }

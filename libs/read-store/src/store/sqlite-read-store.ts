@@ -7,6 +7,7 @@
  *   survives VACUUM; the search table refers to it.
  * - per field listed in `init(...).indexes`: a partial expression index `(json_extract(doc,'$.field'), id) WHERE
  *   doc IS NOT NULL`. It serves equality/`in` and the sort on that field with `_id` as tie-breaker (keyset).
+ *   Per `compound` entry, the same over several fields (`['workspaceId', 'sortName']`: equality, then sort).
  * - per collection with `search` fields: `rs_search_<name>(rid, <field>...)` holding the lower-cased text of those
  *   fields (string elements of arrays joined by U+001F), so a search scans short strings instead of JSON.
  * - `rs_checkpoints(projection, position)`; `rs_collections(name, search_fields, ready)`;
@@ -75,13 +76,18 @@ interface Collection {
   name: string;
   table: string;
   searchTable: string;
+  /** single-field indexed fields */
   indexes: string[];
+  /** every secondary index: single fields and compounds; `_id` is appended to each */
+  indexSpecs: { name: string; fields: string[] }[];
   search: string[];
   /** field indexes and search rows are in place (false from `reset` until rebuilt) */
   ready: boolean;
   arrayFields: Set<string>;
 }
 
+/** a `where` condition matching at least this many documents is broad: the sort index drives the query */
+const BROAD_FILTER = 2000;
 /** above this many search matches, a query is driven by its sort order instead of by the matches */
 const SEARCH_PROBE_LIMIT = 2000;
 /** run `PRAGMA optimize` (refresh planner statistics) after this many applied writes */
@@ -125,7 +131,9 @@ export class SqliteReadStore implements ReadStore {
   async init(collections: Record<string, CollectionSpec>): Promise<void> {
     for (const [name, spec] of Object.entries(collections)) {
       assertCollectionName(name);
-      for (const field of [...spec.indexes, ...(spec.search ?? [])]) assertFieldPath(field);
+      for (const field of [...spec.indexes, ...(spec.search ?? []), ...(spec.compound ?? []).flat()]) {
+        assertFieldPath(field);
+      }
     }
     for (const [name, spec] of Object.entries(collections)) {
       const collection: Collection = {
@@ -133,6 +141,7 @@ export class SqliteReadStore implements ReadStore {
         table: quote(`rs_doc_${name}`),
         searchTable: quote(`rs_search_${name}`),
         indexes: [...new Set(spec.indexes.filter((field) => field !== '_id'))],
+        indexSpecs: indexSpecs(name, spec),
         search: [...new Set(spec.search ?? [])],
         ready: true,
         arrayFields: new Set(),
@@ -150,7 +159,7 @@ export class SqliteReadStore implements ReadStore {
             this.db.exec(`CREATE TABLE ${collection.searchTable} (rid INTEGER PRIMARY KEY, ${columns})`);
           }
         }
-        const wanted = new Set(collection.indexes.map((field) => `rs_idx_${name}__${field}`));
+        const wanted = new Set(collection.indexSpecs.map((index) => index.name));
         const existing = this.stmt(
           `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND name LIKE 'rs\\_idx\\_%' ESCAPE '\\'`,
         ).all(`rs_doc_${name}`);
@@ -292,8 +301,7 @@ export class SqliteReadStore implements ReadStore {
       this.stmt('DELETE FROM rs_checkpoints WHERE projection = ?').run(projection);
       for (const c of targets) {
         // indexes first: emptying a table without secondary indexes is a truncate
-        for (const field of c.indexes)
-          this.db.exec(`DROP INDEX IF EXISTS ${quote(`rs_idx_${c.name}__${field}`)}`);
+        for (const index of c.indexSpecs) this.db.exec(`DROP INDEX IF EXISTS ${quote(index.name)}`);
         this.db.exec(`DELETE FROM ${c.table}`);
         if (c.search.length > 0) this.db.exec(`DELETE FROM ${c.searchTable}`);
         this.stmt('DELETE FROM rs_array_fields WHERE collection = ?').run(c.name);
@@ -364,7 +372,8 @@ export class SqliteReadStore implements ReadStore {
     after?: CursorKey,
   ): { sql: string; params: SQLInputValue[] } {
     const sql = new SqlBuilder();
-    const conditions = [this.conditions(c, query, sql)];
+    const hints: SearchHints = {};
+    const conditions = [this.conditions(c, query, sql, hints)];
     const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
     const cmp = sort.direction === 'asc' ? '>' : '<';
     let order: string;
@@ -376,7 +385,15 @@ export class SqliteReadStore implements ReadStore {
       order = `${value} ${direction}, t.id ${direction}`;
       if (after) conditions.push(keyset(value, sort.direction, after, sql));
     }
-    const text = `SELECT t.doc AS doc FROM ${c.table} AS t WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${sql.param(limit)}`;
+    // SQLite's planner prefers an index on a `where` field and then sorts all its matches, even when they are
+    // tens of thousands and walking the sort index would fill the page after a few hundred rows: decide here.
+    const sortIndex = this.sortIndex(c, query, sort.field);
+    const bySort =
+      sortIndex !== undefined &&
+      !hints.fewSearchMatches &&
+      (sortIndex.compound || this.broadFilters(c, query));
+    const from = bySort ? `${c.table} AS t INDEXED BY ${quote(sortIndex.name)}` : `${c.table} AS t`;
+    const text = `SELECT t.doc AS doc FROM ${from} WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${sql.param(limit)}`;
     return { sql: text, params: sql.params };
   }
 
@@ -385,14 +402,63 @@ export class SqliteReadStore implements ReadStore {
     c: Collection,
     query: Omit<Query, 'sort' | 'limit' | 'cursor'>,
     sql: SqlBuilder,
+    hints: SearchHints = {},
   ): string {
     const search = checkQuery(query);
     const parts = ['t.doc IS NOT NULL'];
     for (const [field, value] of Object.entries(query.where ?? {})) {
       parts.push(this.wherePredicate(c, field, whereValues(value), sql));
     }
-    if (search) parts.push(this.searchPredicate(c, search.text.toLowerCase(), search.fields, sql));
+    if (search) parts.push(this.searchPredicate(c, search.text.toLowerCase(), search.fields, sql, hints));
     return parts.join(' AND ');
+  }
+
+  /**
+   * An index that yields the matches in (field, _id) order: a compound whose leading fields all have a single
+   * equality value in `where` and whose last field is the sort field (it reads just the page); else the sort
+   * field's own index (walked in order, checking each document).
+   */
+  private sortIndex(
+    c: Collection,
+    query: Omit<Query, 'limit' | 'cursor'>,
+    field: string,
+  ): { name: string; compound: boolean } | undefined {
+    if (!c.ready) return undefined;
+    const where = query.where ?? {};
+    const pinned = (name: string) =>
+      name in where && !Array.isArray(where[name]) && !this.arrayAware(c, name);
+    const compound = c.indexSpecs.find(
+      (index) =>
+        index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned),
+    );
+    if (compound) return { name: compound.name, compound: true };
+    if (field === '_id') return { name: `sqlite_autoindex_rs_doc_${c.name}_1`, compound: false };
+    return c.indexes.includes(field) ? { name: `rs_idx_${c.name}__${field}`, compound: false } : undefined;
+  }
+
+  /**
+   * true when every indexed `where` condition matches many documents (counted through its index, up to
+   * BROAD_FILTER), so that walking the sort index beats collecting all matches and sorting them.
+   */
+  private broadFilters(c: Collection, query: Omit<Query, 'limit' | 'cursor'>): boolean {
+    const indexed = Object.entries(query.where ?? {}).filter(
+      ([field]) => field === '_id' || (c.indexes.includes(field) && !this.arrayAware(c, field)),
+    );
+    if (indexed.length === 0 || indexed.some(([field]) => field === '_id')) return false;
+    for (const [field, value] of indexed) {
+      const sql = new SqlBuilder();
+      const predicate = this.wherePredicate(c, field, whereValues(value), sql);
+      const counted = this.stmt(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${c.table} AS t WHERE t.doc IS NOT NULL AND ${predicate} LIMIT ${BROAD_FILTER})`,
+      ).get(...sql.params);
+      if (Number(counted?.n) < BROAD_FILTER) return false;
+    }
+    return true;
+  }
+
+  /** compare with json_each: the field is dotted or has held an array */
+  private arrayAware(c: Collection, field: string): boolean {
+    return field.includes('.') || c.arrayFields.has(field);
   }
 
   private wherePredicate(c: Collection, field: string, values: FieldValue[], sql: SqlBuilder): string {
@@ -408,12 +474,18 @@ export class SqliteReadStore implements ReadStore {
       'scalar',
       sql,
     );
-    if (!field.includes('.') && !c.arrayFields.has(field)) return scalar;
+    if (!this.arrayAware(c, field)) return scalar;
     const element = valuePredicate('e.value', 'e.type', values, 'element', sql);
     return `(CASE json_type(t.doc, ${path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(t.doc, ${path}) AS e WHERE ${element}) ELSE ${scalar} END)`;
   }
 
-  private searchPredicate(c: Collection, needle: string, fields: string[], sql: SqlBuilder): string {
+  private searchPredicate(
+    c: Collection,
+    needle: string,
+    fields: string[],
+    sql: SqlBuilder,
+    hints: SearchHints,
+  ): string {
     if (c.ready && fields.every((field) => c.search.includes(field))) {
       const pattern = `%${escapeLike(needle)}%`;
       const match = (s: SqlBuilder) =>
@@ -425,6 +497,7 @@ export class SqliteReadStore implements ReadStore {
         .map((row) => row.rid);
       if (rids.length <= SEARCH_PROBE_LIMIT) {
         // few matches: look them up by rid
+        hints.fewSearchMatches = true;
         return `t.rid IN (SELECT value FROM json_each(${sql.param(JSON.stringify(rids))}))`;
       }
       // many: check rows as the sort order (or a where index) produces them; the page fills early
@@ -473,10 +546,10 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private createIndexes(c: Collection): void {
-    for (const field of c.indexes) {
+    for (const index of c.indexSpecs) {
+      const keys = index.fields.map((field) => `json_extract(doc, ${jsonPath(field)})`).join(', ');
       this.db.exec(
-        `CREATE INDEX IF NOT EXISTS ${quote(`rs_idx_${c.name}__${field}`)}
-         ON ${c.table} (json_extract(doc, ${jsonPath(field)}), id) WHERE doc IS NOT NULL`,
+        `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`,
       );
     }
   }
@@ -561,6 +634,22 @@ export class SqliteReadStore implements ReadStore {
       this.db.exec('COMMIT');
     }
   }
+}
+
+interface SearchHints {
+  /** the search matched few documents, which the query looks up by rid */
+  fewSearchMatches?: boolean;
+}
+
+function indexSpecs(collection: string, spec: CollectionSpec): { name: string; fields: string[] }[] {
+  const singles = [...new Set(spec.indexes.filter((field) => field !== '_id'))].map((field) => ({
+    name: `rs_idx_${collection}__${field}`,
+    fields: [field],
+  }));
+  const compounds = (spec.compound ?? [])
+    .filter((fields) => fields.length > 0)
+    .map((fields) => ({ name: `rs_idx_${collection}__${fields.join('+')}`, fields }));
+  return [...singles, ...compounds];
 }
 
 /** collects positional parameters while SQL text is built */

@@ -14,7 +14,14 @@ import {
 import { compareDocs, expectedResult } from './reference-model';
 
 export const CONTRACT_COLLECTIONS: Record<string, CollectionSpec> = {
-  members: { indexes: ['orgId', 'name', 'age', 'roles', 'active'], search: ['name', 'email'] },
+  members: {
+    indexes: ['orgId', 'name', 'age', 'roles', 'active'],
+    search: ['name', 'email'],
+    compound: [
+      ['orgId', 'name'],
+      ['orgId', 'age'],
+    ],
+  },
   teams: { indexes: ['orgId'] },
 };
 
@@ -461,6 +468,20 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
           'p12',
           'p11',
         ]);
+      });
+
+      it('pages within one orgId by name and by age (compound indexes), both directions', async () => {
+        for (const sort of [
+          { field: 'name', direction: 'asc' },
+          { field: 'name', direction: 'desc' },
+          { field: 'age', direction: 'asc' },
+          { field: 'age', direction: 'desc' },
+        ] as const) {
+          const query: Query = { where: { orgId: 'o1' }, sort, limit: 2 };
+          const pages = await allPages(store, 'members', query);
+          expect(pages.flat()).toEqual(expectedResult(docs, query));
+          expect(pages.flat()).toHaveLength(12);
+        }
       });
 
       it('pages with where and search too', async () => {
