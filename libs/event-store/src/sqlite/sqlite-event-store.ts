@@ -28,6 +28,8 @@ export interface SqliteEventStoreOptions {
   pageSize?: number;
   /** how long a write waits for another process's write lock before failing, in ms (default 5000) */
   busyTimeoutMs?: number;
+  /** SQLite page cache of the connection, in KiB (default 32 MiB: keeps the id and stream indexes hot) */
+  cacheSizeKiB?: number;
 }
 
 /** SQLite rows as read back (with setReadBigInts: every INTEGER is a bigint). */
@@ -93,6 +95,7 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
  * well under a few ms); the appends that arrive meanwhile form the next group.
  */
 export class SqliteEventStore implements EventStore {
+  static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
   private readonly db: DatabaseSync;
   /** @internal rows per query */
   readonly pageSize: number;
@@ -109,6 +112,11 @@ export class SqliteEventStore implements EventStore {
     batchAt: StatementSync;
     insert: StatementSync;
     head: StatementSync;
+    begin: StatementSync;
+    commit: StatementSync;
+    savepoint: StatementSync;
+    release: StatementSync;
+    rollbackTo: StatementSync;
   };
   private readonly readAllStatements = new Map<string, StatementSync>();
   private readonly readStreamStatements = new Map<string, StatementSync>();
@@ -127,6 +135,7 @@ export class SqliteEventStore implements EventStore {
     try {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.exec(`PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`);
       this.db.exec(SCHEMA);
     } catch (error) {
       this.db.close();
@@ -143,6 +152,11 @@ export class SqliteEventStore implements EventStore {
         'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       head: this.prepare('SELECT MAX(position) AS head FROM events'),
+      begin: this.prepare('BEGIN IMMEDIATE'),
+      commit: this.prepare('COMMIT'),
+      savepoint: this.prepare('SAVEPOINT append'),
+      release: this.prepare('RELEASE append'),
+      rollbackTo: this.prepare('ROLLBACK TO append'),
     };
   }
 
@@ -277,22 +291,26 @@ export class SqliteEventStore implements EventStore {
     const outcomes: Outcome[] = [];
     let wrote = false;
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.stmt.begin.run();
       try {
         for (const pending of batch) {
-          this.db.exec('SAVEPOINT append');
+          // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
+          const savepoint = pending.events.length > 1;
+          if (savepoint) this.stmt.savepoint.run();
           try {
             const result = this.applyOne(pending, created);
-            this.db.exec('RELEASE append');
+            if (savepoint) this.stmt.release.run();
             outcomes.push({ ok: true, result: result.result });
             wrote ||= result.wrote;
           } catch (error) {
-            this.db.exec('ROLLBACK TO append');
-            this.db.exec('RELEASE append');
+            if (savepoint) {
+              this.stmt.rollbackTo.run();
+              this.stmt.release.run();
+            }
             outcomes.push({ ok: false, error });
           }
         }
-        this.db.exec('COMMIT');
+        this.stmt.commit.run();
       } catch (error) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
         throw error;
