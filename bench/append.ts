@@ -38,7 +38,11 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const round = (x: number) => Math.round(x);
 
 /** Appends a workload through the adapter; returns the seconds from the first append to the last ack. */
-async function appendAll(store: SqliteEventStore, workload: Workload, expected: Map<string, ExpectedRevision>): Promise<number> {
+async function appendAll(
+  store: SqliteEventStore,
+  workload: Workload,
+  expected: Map<string, ExpectedRevision>,
+): Promise<number> {
   const started = performance.now();
   await workload.run(async (stream, event) => {
     const result = await store.append(stream, [event], expected.get(stream) ?? 'no_stream');
@@ -83,7 +87,15 @@ class RawSqlite {
         const { stream, event } = rows[j]!;
         const revision = this.revisions.get(stream) ?? 0;
         this.revisions.set(stream, revision + 1);
-        this.insert.run(event.id, stream, revision, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata), created);
+        this.insert.run(
+          event.id,
+          stream,
+          revision,
+          event.type,
+          JSON.stringify(event.data),
+          JSON.stringify(event.metadata),
+          created,
+        );
       }
       this.db.exec('COMMIT');
     }
@@ -130,8 +142,12 @@ async function main(): Promise<void> {
     if (stored !== EVENTS) throw new Error(`adapter stored ${stored} events, expected ${EVENTS}`);
     const eventsPerSec = EVENTS / adapterSeconds;
     const rawSqliteRowsPerSec = EVENTS / rawSeconds;
-    log(`adapter: ${round(eventsPerSec)} events/s (${adapterSeconds.toFixed(2)} s, ${commits} commits, ~${groupSize} events/commit)`);
-    log(`raw SQLite, ${groupSize} rows per transaction: ${round(rawSqliteRowsPerSec)} rows/s (${rawSeconds.toFixed(2)} s)`);
+    log(
+      `adapter: ${round(eventsPerSec)} events/s (${adapterSeconds.toFixed(2)} s, ${commits} commits, ~${groupSize} events/commit)`,
+    );
+    log(
+      `raw SQLite, ${groupSize} rows per transaction: ${round(rawSqliteRowsPerSec)} rows/s (${rawSeconds.toFixed(2)} s)`,
+    );
 
     let emmettEventsPerSec: number | null = null;
     let emmettError: string | undefined;

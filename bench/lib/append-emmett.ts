@@ -37,7 +37,8 @@ export function loadEmmettBuildingSqlite3(log: (line: string) => void): EmmettSq
     const tail = (build.stderr ?? String(build.error)).trim().split('\n').slice(-3).join(' | ');
     throw new Error(`sqlite3 native build failed (node-gyp exit ${build.status}): ${tail}`);
   }
-  for (const key of Object.keys(require.cache)) if (key.includes(join('node_modules', 'sqlite3'))) delete require.cache[key];
+  for (const key of Object.keys(require.cache))
+    if (key.includes(join('node_modules', 'sqlite3'))) delete require.cache[key];
   return loadEmmett();
 }
 

@@ -23,7 +23,10 @@ export function makeWorkload(events: number, writers: number, streams: number): 
     const owned: string[] = [];
     for (let s = w; s < streams; s += writers) owned.push(`user-${s.toString().padStart(4, '0')}`);
     const count = Math.floor(events / writers) + (w < events % writers ? 1 : 0);
-    return Array.from({ length: count }, (_, k) => ({ stream: owned[k % owned.length]!, event: makeEvent(w, k) }));
+    return Array.from({ length: count }, (_, k) => ({
+      stream: owned[k % owned.length]!,
+      event: makeEvent(w, k),
+    }));
   });
   return fromPlan(plan, streams);
 }
@@ -43,13 +46,16 @@ function fromPlan(plan: { stream: string; event: NewEvent }[][], streams: number
     },
     interleaved() {
       const out: { stream: string; event: NewEvent }[] = [];
-      for (let k = 0; k < plan[0]!.length; k++) for (const mine of plan) if (k < mine.length) out.push(mine[k]!);
+      for (let k = 0; k < plan[0]!.length; k++)
+        for (const mine of plan) if (k < mine.length) out.push(mine[k]!);
       return out;
     },
     split(parts) {
       return Array.from({ length: parts }, (_, i) =>
         fromPlan(
-          plan.map((mine) => mine.slice(Math.floor((i * mine.length) / parts), Math.floor(((i + 1) * mine.length) / parts))),
+          plan.map((mine) =>
+            mine.slice(Math.floor((i * mine.length) / parts), Math.floor(((i + 1) * mine.length) / parts)),
+          ),
           streams,
         ),
       );

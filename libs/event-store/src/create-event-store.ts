@@ -16,5 +16,7 @@ export interface EventStoreConfig {
 export function createEventStore(config: EventStoreConfig): EventStore {
   const url = config.eventstoreUrl?.trim();
   if (url) return new KurrentDbEventStore(url);
-  return new SqliteEventStore(join(config.dataDir, 'events.sqlite'), { durability: config.durability ?? 'full' });
+  return new SqliteEventStore(join(config.dataDir, 'events.sqlite'), {
+    durability: config.durability ?? 'full',
+  });
 }

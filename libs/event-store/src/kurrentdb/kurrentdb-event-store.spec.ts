@@ -4,9 +4,13 @@ import { matches, normalizeConnectionString, serverFilter, toReadPosition } from
 
 describe('KurrentDbEventStore helpers', () => {
   it('accepts esdb:// and kurrentdb:// connection strings, handing the client the kurrentdb scheme', () => {
-    expect(normalizeConnectionString('esdb://localhost:2113?tls=false')).toBe('kurrentdb://localhost:2113?tls=false');
+    expect(normalizeConnectionString('esdb://localhost:2113?tls=false')).toBe(
+      'kurrentdb://localhost:2113?tls=false',
+    );
     expect(normalizeConnectionString(' ESDB+discover://a:1,b:2 ')).toBe('kurrentdb+discover://a:1,b:2');
-    expect(normalizeConnectionString('kurrentdb://admin:changeit@db:2113')).toBe('kurrentdb://admin:changeit@db:2113');
+    expect(normalizeConnectionString('kurrentdb://admin:changeit@db:2113')).toBe(
+      'kurrentdb://admin:changeit@db:2113',
+    );
   });
 
   it('maps the port position (exclusive, -1 = start) to a client read position', () => {
@@ -32,7 +36,9 @@ describe('KurrentDbEventStore helpers', () => {
     expect(matches(e('user-1', 'Invited'), undefined)).toBe(true);
     expect(matches(e('$stats', '$statsCollected'), undefined)).toBe(false);
     expect(matches(e('user-1', 'InvitedV2'), { eventTypes: ['Invited'] })).toBe(false);
-    expect(matches(e('user-1', 'Invited'), { eventTypes: ['Invited'], streamPrefixes: ['org-', 'user-'] })).toBe(true);
+    expect(
+      matches(e('user-1', 'Invited'), { eventTypes: ['Invited'], streamPrefixes: ['org-', 'user-'] }),
+    ).toBe(true);
     expect(matches(e('User-1', 'Invited'), { streamPrefixes: ['user-'] })).toBe(false);
   });
 });

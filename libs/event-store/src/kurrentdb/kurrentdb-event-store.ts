@@ -57,16 +57,26 @@ export class KurrentDbEventStore implements EventStore {
       const result = await this.client.appendToStream(
         stream,
         events.map((e) =>
-          jsonEvent({ id: e.id, type: e.type, data: (e.data ?? null) as JSONType, metadata: e.metadata ?? {} }),
+          jsonEvent({
+            id: e.id,
+            type: e.type,
+            data: (e.data ?? null) as JSONType,
+            metadata: e.metadata ?? {},
+          }),
         ),
         { streamState },
       );
-      const position = result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
+      const position =
+        result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
       return { nextRevision: result.nextExpectedRevision, position };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualState;
-        throw new WrongExpectedRevisionError(stream, expected, typeof actual === 'bigint' ? actual : 'no_stream');
+        throw new WrongExpectedRevisionError(
+          stream,
+          expected,
+          typeof actual === 'bigint' ? actual : 'no_stream',
+        );
       }
       throw error;
     }
@@ -75,7 +85,9 @@ export class KurrentDbEventStore implements EventStore {
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const until = options.until?.getTime();
     try {
-      for await (const resolved of this.client.readStream(stream, { fromRevision: options.fromRevision ?? START })) {
+      for await (const resolved of this.client.readStream(stream, {
+        fromRevision: options.fromRevision ?? START,
+      })) {
         const event = toRecorded(resolved);
         if (!event) continue;
         // both only grow along a stream: the first event past either bound ends the read
@@ -93,11 +105,15 @@ export class KurrentDbEventStore implements EventStore {
     const from = options.fromPosition;
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    const reads = this.client.readAll({ fromPosition: toReadPosition(from), filter: serverFilter(options.filter) });
+    const reads = this.client.readAll({
+      fromPosition: toReadPosition(from),
+      filter: serverFilter(options.filter),
+    });
     for await (const resolved of reads) {
       const event = toRecorded(resolved);
       // readAll's fromPosition is inclusive on the server; the port's is exclusive
-      if (!event || (from !== undefined && event.position <= from) || !matches(event, options.filter)) continue;
+      if (!event || (from !== undefined && event.position <= from) || !matches(event, options.filter))
+        continue;
       yield event;
       if (--remaining <= 0) return;
     }
@@ -115,7 +131,8 @@ export class KurrentDbEventStore implements EventStore {
         if (remaining <= 0) return;
         for await (const resolved of subscription) {
           const event = toRecorded(resolved);
-          if (!event || (from !== undefined && event.position <= from) || !matches(event, options.filter)) continue;
+          if (!event || (from !== undefined && event.position <= from) || !matches(event, options.filter))
+            continue;
           yield event;
           if (--remaining <= 0) return;
         }
@@ -146,7 +163,12 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
-    for await (const _ of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: 5000 })) {
+    for await (const _ of this.client.readAll({
+      direction: BACKWARDS,
+      fromPosition: END,
+      maxCount: 1,
+      deadline: 5000,
+    })) {
       break;
     }
   }
@@ -196,7 +218,10 @@ export function serverFilter(filter: EventFilter): Filter {
 export function matches(event: RecordedEvent, filter: EventFilter): boolean {
   if (event.type.startsWith('$')) return false;
   if (filter?.eventTypes?.length && !filter.eventTypes.includes(event.type)) return false;
-  if (filter?.streamPrefixes?.length && !filter.streamPrefixes.some((prefix) => event.stream.startsWith(prefix))) {
+  if (
+    filter?.streamPrefixes?.length &&
+    !filter.streamPrefixes.some((prefix) => event.stream.startsWith(prefix))
+  ) {
     return false;
   }
   return true;
@@ -210,7 +235,8 @@ function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedE
   const event = resolved.event;
   if (!event) return undefined;
   const position = commitPositionOf(resolved);
-  if (position === undefined) throw new Error(`KurrentDB returned ${event.streamId}@${event.revision} without a position`);
+  if (position === undefined)
+    throw new Error(`KurrentDB returned ${event.streamId}@${event.revision} without a position`);
   const metadata = event.metadata;
   return {
     id: event.id,
@@ -220,7 +246,10 @@ function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedE
     position,
     data: event.isJson ? event.data : Buffer.from(event.data as Uint8Array),
     metadata:
-      metadata && typeof metadata === 'object' && !Array.isArray(metadata) && !(metadata instanceof Uint8Array)
+      metadata &&
+      typeof metadata === 'object' &&
+      !Array.isArray(metadata) &&
+      !(metadata instanceof Uint8Array)
         ? (metadata as Record<string, unknown>)
         : {},
     created: event.created,

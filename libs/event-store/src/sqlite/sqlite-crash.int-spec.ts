@@ -19,15 +19,26 @@ interface Ack {
  * Runs the child writer (a real SqliteEventStore in another Node 24 process), collects the appends it
  * acknowledged, and SIGKILLs it once `killAfter` acknowledgements were read, while it is still writing.
  */
-async function burstAndKill(file: string, killAfter: number): Promise<{ acks: Ack[]; signal: string | null }> {
+async function burstAndKill(
+  file: string,
+  killAfter: number,
+): Promise<{ acks: Ack[]; signal: string | null }> {
   const child = spawn(
     process.execPath,
-    ['--no-experimental-strip-types', '-r', join(testing, 'ts-register.cjs'), join(testing, 'sqlite-crash-child.ts'), file],
+    [
+      '--no-experimental-strip-types',
+      '-r',
+      join(testing, 'ts-register.cjs'),
+      join(testing, 'sqlite-crash-child.ts'),
+      file,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<string | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  );
   const acks: Ack[] = [];
   for await (const line of createInterface({ input: child.stdout })) {
     const [kind, position, stream, revision, id] = line.split(' ');
@@ -63,7 +74,11 @@ describe('SqliteEventStore durability under kill -9', () => {
       // every acknowledged append is there, where the child was told it is
       const byId = new Map(log.map((e) => [e.id, e]));
       for (const ack of acks) {
-        expect(byId.get(ack.id)).toMatchObject({ position: ack.position, stream: ack.stream, revision: ack.revision });
+        expect(byId.get(ack.id)).toMatchObject({
+          position: ack.position,
+          stream: ack.stream,
+          revision: ack.revision,
+        });
       }
       // each stream's revisions are 0..n-1
       const revisions = new Map<string, bigint[]>();
@@ -71,7 +86,11 @@ describe('SqliteEventStore durability under kill -9', () => {
       for (const revs of revisions.values()) expect(revs).toEqual(revs.map((_, i) => BigInt(i)));
 
       // and the store carries on where it stopped
-      const next = await store.append('after-crash', [{ id: crypto.randomUUID(), type: 'E', data: {}, metadata: {} }], 'no_stream');
+      const next = await store.append(
+        'after-crash',
+        [{ id: crypto.randomUUID(), type: 'E', data: {}, metadata: {} }],
+        'no_stream',
+      );
       expect(next.position).toBe(head + 1n);
     } finally {
       await store.close();

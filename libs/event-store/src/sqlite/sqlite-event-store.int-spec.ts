@@ -40,7 +40,9 @@ describe('SqliteEventStore specifics', () => {
     const store = new SqliteEventStore(freshFile());
     await store.append('warmup', [ev()], 'no_stream');
     const before = store.commitSequence;
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`s-${i}`, [ev()], 'no_stream')));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.append(`s-${i}`, [ev()], 'no_stream')),
+    );
     expect(store.commitSequence).toBe(before + 1);
     const positions = results.map((r) => r.position);
     expect(positions).toEqual(Array.from({ length: 100 }, (_, i) => 2n + BigInt(i)));
@@ -89,7 +91,9 @@ describe('SqliteEventStore specifics', () => {
     const b = ev('B');
     await store.append('one', [a, b], 'no_stream');
     await expect(store.append('two', [a], 'no_stream')).rejects.toBeInstanceOf(DuplicateEventIdError);
-    await expect(store.append('one', [a, ev('other')], 'any')).rejects.toMatchObject({ code: 'DUPLICATE_EVENT_ID' });
+    await expect(store.append('one', [a, ev('other')], 'any')).rejects.toMatchObject({
+      code: 'DUPLICATE_EVENT_ID',
+    });
     // a suffix of the original batch is not the original batch either
     await expect(store.append('one', [b, ev('C')], 'any')).rejects.toBeInstanceOf(DuplicateEventIdError);
     expect(await collect(store.readStream('two'))).toEqual([]);

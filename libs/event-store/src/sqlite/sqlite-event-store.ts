@@ -83,9 +83,10 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
  * Embedded EventStore on node:sqlite (one file, WAL mode).
  *
  * Writes: one connection; appends are queued and flushed together on the next turn of the event loop
- * (group commit): one `BEGIN IMMEDIATE … COMMIT` for all the appends queued meanwhile, each append
- * inside its own savepoint, so a conflicting append rejects alone while the others commit. An append's
- * promise settles only after COMMIT returned (with durability 'full', after the WAL was fsynced).
+ * (group commit): one `BEGIN IMMEDIATE … COMMIT` for all the appends queued meanwhile. Each append is
+ * checked against its own expected revision and written alone (a multi-event append inside a savepoint),
+ * so a conflicting or failing append rejects alone while the others commit. An append's promise
+ * settles only after COMMIT returned (with durability 'full', after the WAL was fsynced).
  *
  * Global position: the table's INTEGER PRIMARY KEY AUTOINCREMENT (first event: 1). Positions are
  * assigned while holding SQLite's write lock and committed in that order, so a reader never sees
@@ -135,7 +136,9 @@ export class SqliteEventStore implements EventStore {
     try {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.db.exec(`PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`);
+      this.db.exec(
+        `PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`,
+      );
       this.db.exec(SCHEMA);
     } catch (error) {
       this.db.close();
@@ -254,7 +257,9 @@ export class SqliteEventStore implements EventStore {
       if (eventTypes.length > 0) where.push(`type IN (${eventTypes.map(() => '?').join(', ')})`);
       // instr(...) = 1 is a case-sensitive, wildcard-free "starts with" (LIKE is case-insensitive).
       if (prefixes.length > 0) where.push(`(${prefixes.map(() => 'instr(stream, ?) = 1').join(' OR ')})`);
-      stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`);
+      stmt = this.prepare(
+        `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`,
+      );
       this.readAllStatements.set(key, stmt);
     }
     return stmt.all(after, ...eventTypes, ...prefixes, limit) as unknown as EventRow[];
@@ -346,7 +351,9 @@ export class SqliteEventStore implements EventStore {
     let position = 0n;
     for (const e of events) {
       try {
-        position = BigInt(this.stmt.insert.run(e.id, stream, revision, e.type, e.data, e.metadata, created).lastInsertRowid);
+        position = BigInt(
+          this.stmt.insert.run(e.id, stream, revision, e.type, e.data, e.metadata, created).lastInsertRowid,
+        );
       } catch (error) {
         const existing = this.stmt.findById.get(e.id) as { stream: string } | undefined;
         if (existing) throw new DuplicateEventIdError(e.id, stream, existing.stream);
@@ -368,10 +375,16 @@ export class SqliteEventStore implements EventStore {
     if (first.stream !== stream) {
       throw new DuplicateEventIdError(events[0]!.id, stream, first.stream);
     }
-    const stored = this.stmt.batchAt.all(stream, first.revision, events.length) as { id: string; position: bigint }[];
+    const stored = this.stmt.batchAt.all(stream, first.revision, events.length) as {
+      id: string;
+      position: bigint;
+    }[];
     const sameBatch = stored.length === events.length && stored.every((row, i) => row.id === events[i]!.id);
     if (!sameBatch) throw new DuplicateEventIdError(events[0]!.id, stream, stream);
-    return { nextRevision: first.revision + BigInt(events.length) - 1n, position: stored[stored.length - 1]!.position };
+    return {
+      nextRevision: first.revision + BigInt(events.length) - 1n,
+      position: stored[stored.length - 1]!.position,
+    };
   }
 
   private prepare(sql: string): StatementSync {
@@ -392,7 +405,9 @@ export class DuplicateEventIdError extends Error {
     readonly stream: string,
     readonly existingStream: string,
   ) {
-    super(`Event id ${eventId} appended to ${stream} already exists in stream ${existingStream} in another batch`);
+    super(
+      `Event id ${eventId} appended to ${stream} already exists in stream ${existingStream} in another batch`,
+    );
     this.name = 'DuplicateEventIdError';
   }
 }
@@ -477,15 +492,19 @@ function toRecorded(row: EventRow): RecordedEvent {
 }
 
 function assertAppendArguments(stream: string, events: NewEvent[], expected: ExpectedRevision): void {
-  if (typeof stream !== 'string' || stream.length === 0) throw new RangeError('append: stream must be a non-empty string');
-  if (!Array.isArray(events) || events.length === 0) throw new RangeError('append: at least one event is required');
+  if (typeof stream !== 'string' || stream.length === 0)
+    throw new RangeError('append: stream must be a non-empty string');
+  if (!Array.isArray(events) || events.length === 0)
+    throw new RangeError('append: at least one event is required');
   if (expected !== 'any' && expected !== 'no_stream' && (typeof expected !== 'bigint' || expected < 0n)) {
     throw new RangeError(`append: invalid expected revision ${String(expected)}`);
   }
   const ids = new Set<string>();
   for (const e of events) {
-    if (typeof e.id !== 'string' || e.id.length === 0) throw new RangeError('append: every event needs an id');
-    if (typeof e.type !== 'string' || e.type.length === 0) throw new RangeError('append: every event needs a type');
+    if (typeof e.id !== 'string' || e.id.length === 0)
+      throw new RangeError('append: every event needs an id');
+    if (typeof e.type !== 'string' || e.type.length === 0)
+      throw new RangeError('append: every event needs a type');
     if (ids.has(e.id)) throw new RangeError(`append: event id ${e.id} appears twice in the batch`);
     ids.add(e.id);
   }

@@ -50,7 +50,12 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
 
         const error = await store.append(s, [ev('UserInvited')], 'no_stream').catch((e: unknown) => e);
         expect(error).toBeInstanceOf(WrongExpectedRevisionError);
-        expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', stream: s, expected: 'no_stream', actual: 0n });
+        expect(error).toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+          stream: s,
+          expected: 'no_stream',
+          actual: 0n,
+        });
         expect(await readStream(s)).toHaveLength(1);
       });
 
@@ -144,7 +149,10 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
       it('two identical appends racing write the events once and both get the same result', async () => {
         const s = `${p}-user-1`;
         const batch = [ev('A'), ev('B')];
-        const [r1, r2] = await Promise.all([store.append(s, batch, 'no_stream'), store.append(s, batch, 'no_stream')]);
+        const [r1, r2] = await Promise.all([
+          store.append(s, batch, 'no_stream'),
+          store.append(s, batch, 'no_stream'),
+        ]);
         expect(r1).toEqual(r2);
         expect(await readStream(s)).toHaveLength(2);
       });
@@ -154,7 +162,11 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
       it('reads its own append, with the positions the append returned', async () => {
         const s = `${p}-user-1`;
         const before = await store.headPosition();
-        const result = await store.append(s, [ev('A', { x: 1 }, { correlationId: 'c-1' }), ev('B', { x: 2 })], 'no_stream');
+        const result = await store.append(
+          s,
+          [ev('A', { x: 1 }, { correlationId: 'c-1' }), ev('B', { x: 2 })],
+          'no_stream',
+        );
         expect(result.position).toBeGreaterThan(before);
         expect(await store.headPosition()).toBeGreaterThanOrEqual(result.position);
 
@@ -185,7 +197,9 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
 
         const [, recordedB] = await readStream(s);
         expect(types(await readStream(s, { until: recordedB!.created }))).toEqual(['A', 'B']);
-        expect(types(await readStream(s, { until: new Date(recordedB!.created.getTime() - 60_000) }))).toEqual([]);
+        expect(
+          types(await readStream(s, { until: new Date(recordedB!.created.getTime() - 60_000) })),
+        ).toEqual([]);
       });
 
       it('reads a long stream across pages', async () => {
@@ -196,7 +210,9 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
           expected = (await store.append(s, batch, expected)).nextRevision;
         }
         const events = await readStream(s);
-        expect(events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 2500 }, (_, n) => n));
+        expect(events.map((e) => (e.data as { n: number }).n)).toEqual(
+          Array.from({ length: 2500 }, (_, n) => n),
+        );
         expect(await readStream(s, { fromRevision: 2499n })).toHaveLength(1);
         expect(await readPrefix()).toHaveLength(2500);
       });
@@ -212,11 +228,17 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
 
         expect(ns(await readPrefix())).toEqual([1, 2, 3, 4, 5]);
         expect(ns(await readPrefix({ filter: { streamPrefixes: [`${p}-user-`] } }))).toEqual([1, 3, 4]);
-        expect(ns(await readPrefix({ filter: { streamPrefixes: [`${p}-org-`, `${p}-User-`] } }))).toEqual([2, 5]);
+        expect(ns(await readPrefix({ filter: { streamPrefixes: [`${p}-org-`, `${p}-User-`] } }))).toEqual([
+          2, 5,
+        ]);
         expect(ns(await collect(store.readAll({ filter: { eventTypes: [typeA] } })))).toEqual([1, 3, 5]);
-        expect(ns(await collect(store.readAll({ filter: { eventTypes: [typeA, typeB] } })))).toEqual([1, 2, 3, 5]);
+        expect(ns(await collect(store.readAll({ filter: { eventTypes: [typeA, typeB] } })))).toEqual([
+          1, 2, 3, 5,
+        ]);
         expect(
-          ns(await collect(store.readAll({ filter: { eventTypes: [typeA], streamPrefixes: [`${p}-user-`] } }))),
+          ns(
+            await collect(store.readAll({ filter: { eventTypes: [typeA], streamPrefixes: [`${p}-user-`] } })),
+          ),
         ).toEqual([1, 3]);
         expect(ns(await readPrefix({ fromPosition: u1.position }))).toEqual([2, 3, 4, 5]);
         expect(ns(await readPrefix({ fromPosition: u1.position, maxCount: 2 }))).toEqual([2, 3]);
@@ -227,7 +249,8 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
         await Promise.all(
           streams.map(async (s) => {
             let expected: ExpectedRevision = 'no_stream';
-            for (let n = 0; n < 5; n++) expected = (await store.append(s, [ev('N', { n })], expected)).nextRevision;
+            for (let n = 0; n < 5; n++)
+              expected = (await store.append(s, [ev('N', { n })], expected)).nextRevision;
           }),
         );
         const log = await readPrefix();
@@ -251,7 +274,12 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
       });
 
       it('round-trips unicode: emoji, CJK, right-to-left, combining marks', async () => {
-        const text = { emoji: '👩🏽‍💻🚀✅', cjk: '日本語のテキスト 中文 한국어', rtl: 'مرحبا بالعالم שלום', nfd: 'e\u0301' };
+        const text = {
+          emoji: '👩🏽‍💻🚀✅',
+          cjk: '日本語のテキスト 中文 한국어',
+          rtl: 'مرحبا بالعالم שלום',
+          nfd: 'e\u0301',
+        };
         const s = `${p}-ünïcödé-用户-😀`;
         await store.append(s, [ev('Unicode', text, { note: '注意 ⚠️' })], 'no_stream');
         const [event] = await readStream(s);
@@ -277,7 +305,8 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
 
       it('starts after the given position', async () => {
         const results: AppendResult[] = [];
-        for (let i = 0; i < 6; i++) results.push(await store.append(`${p}-s${i}`, [ev('E', { i })], 'no_stream'));
+        for (let i = 0; i < 6; i++)
+          results.push(await store.append(`${p}-s${i}`, [ev('E', { i })], 'no_stream'));
         const sub = store.subscribe({ fromPosition: results[2]!.position, filter: { streamPrefixes: [p] } });
         try {
           const events = await take(sub, 3);
@@ -367,7 +396,11 @@ async function take(sub: Subscription, n: number, timeoutMs = 10_000): Promise<R
   const iterator = iteratorOf(sub);
   const out: RecordedEvent[] = [];
   while (out.length < n) {
-    const next = await withTimeout(iterator.next(), timeoutMs, `subscription delivered ${out.length} of ${n} events`);
+    const next = await withTimeout(
+      iterator.next(),
+      timeoutMs,
+      `subscription delivered ${out.length} of ${n} events`,
+    );
     if (next.done) throw new Error(`subscription ended after ${out.length} of ${n} events`);
     out.push(next.value);
   }

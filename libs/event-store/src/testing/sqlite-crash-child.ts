@@ -16,7 +16,11 @@ async function writer(w: number): Promise<void> {
   while (written < maxEvents) {
     written++;
     const id = randomUUID();
-    const result = await store.append(stream, [{ id, type: 'Burst', data: { w, pad: 'x'.repeat(200) }, metadata: {} }], expected);
+    const result = await store.append(
+      stream,
+      [{ id, type: 'Burst', data: { w, pad: 'x'.repeat(200) }, metadata: {} }],
+      expected,
+    );
     expected = result.nextRevision;
     // stdout to a pipe is synchronous on Linux: once this returns, the parent can read the line
     process.stdout.write(`ack ${result.position} ${stream} ${result.nextRevision} ${id}\n`);
