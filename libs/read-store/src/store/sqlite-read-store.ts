@@ -120,6 +120,10 @@ export class SqliteReadStore implements ReadStore {
       CREATE TABLE IF NOT EXISTS rs_array_fields (
         collection TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (collection, field));
     `);
+    this.db.function('rs_search_text', { deterministic: true }, (type, value) => {
+      if (type === 'text') return searchText(value);
+      return type === 'array' ? searchText(JSON.parse(value as string)) : null;
+    });
     this.db.function('rs_icontains', { deterministic: true }, (haystack, needle) =>
       typeof haystack === 'string' && typeof needle === 'string' && haystack.toLowerCase().includes(needle)
         ? 1
@@ -554,16 +558,17 @@ export class SqliteReadStore implements ReadStore {
     }
   }
 
+  /** (re)fills the search table from the documents, in SQL: `rs_search_text` lower-cases in JavaScript */
   private fillSearch(c: Collection): void {
     if (c.search.length === 0) return;
     this.db.exec(`DELETE FROM ${c.searchTable}`);
-    const insert = this.db.prepare(
-      `INSERT INTO ${c.searchTable} VALUES (?, ${c.search.map(() => '?').join(', ')})`,
-    );
-    for (const row of this.db.prepare(`SELECT rid, doc FROM ${c.table} WHERE doc IS NOT NULL`).iterate()) {
-      const doc = JSON.parse(row.doc as string) as Doc;
-      insert.run(row.rid, ...c.search.map((field) => searchText(getPath(doc, field))));
-    }
+    const columns = c.search
+      .map(
+        (field) =>
+          `rs_search_text(json_type(doc, ${jsonPath(field)}), json_extract(doc, ${jsonPath(field)}))`,
+      )
+      .join(', ');
+    this.db.exec(`INSERT INTO ${c.searchTable} SELECT rid, ${columns} FROM ${c.table} WHERE doc IS NOT NULL`);
   }
 
   private noteArrays(c: Collection, doc: Doc): void {

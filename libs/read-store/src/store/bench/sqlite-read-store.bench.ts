@@ -1,13 +1,14 @@
 /**
  * Rough timings of the SQLite ReadStore (never asserted by tests):
- *   npm run bench:read-store            (100,000 member documents; BENCH_DOCS=... to change)
- * Prints: bulk load after reset (the rebuild path), index build, commit of 1000 upserts (new, and updates of
- * random existing documents), and p50/p95 of typical member-list queries.
+ *   npm run bench:read-store        (100,000 member documents; BENCH_DOCS=..., BENCH_EXPLAIN=1 for query plans)
+ * A members collection shaped like the app's (one document per workspace membership): half of the documents in
+ * one big workspace, the rest spread over 500 small ones. Prints the rebuild path (bulk load after reset, then
+ * index build), commits of 1000 upserts into the indexed collection, and p50/p95 of list and search queries.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Doc, DocWrite, Query } from '../../port';
+import type { CollectionSpec, Doc, DocWrite, Query } from '../../port';
 import { SqliteReadStore } from '../sqlite-read-store';
 
 const TOTAL = Number(process.env.BENCH_DOCS ?? 100_000);
@@ -32,6 +33,9 @@ const FIRST = [
   'Rosa',
   'Sven',
   'Tanja',
+  'Ulla',
+  'Viktor',
+  'Wanda',
 ];
 const LAST = [
   'Smith',
@@ -54,26 +58,58 @@ const LAST = [
   'Sato',
   'Novak',
   'Berg',
+  'Okafor',
 ];
 
+const MEMBERS: CollectionSpec = {
+  indexes: [
+    'workspaceId',
+    'status',
+    'roles',
+    'teamIds',
+    'presence',
+    'sortName',
+    'email',
+    'lastSeenAt',
+    'joinedAt',
+    'userId',
+  ],
+  search: ['email', 'displayName', 'alias'],
+  compound: [
+    ['workspaceId', 'sortName'],
+    ['workspaceId', 'lastSeenAt'],
+  ],
+};
+
+/** a pseudo-random but reproducible integer in [0, n) */
+const pick = (i: number, salt: number, n: number) =>
+  Math.floor(((((Math.sin(i * 12.9898 + salt * 78.233) * 43758.5453) % 1) + 1) % 1) * n);
+
 function member(i: number, version = 0): Doc {
-  const name = `${FIRST[i % 20]} ${LAST[(i * 7) % 20]} ${(i * 7919) % 100_000}`;
+  const displayName = `${FIRST[pick(i, 1, FIRST.length)]} ${LAST[pick(i, 2, LAST.length)]}${pick(i, 3, 1000)}`;
+  const email = `${displayName.toLowerCase().replace(/ /g, '.')}.${i}@example.com`;
   return {
-    _id: `user-${(i * 2654435761) % 4294967296}-${i}`,
-    orgId: `org-${i % 10}`,
-    workspaceIds: [`ws-${i % 100}`, `ws-${(i * 3) % 100}`],
-    name,
-    email: `${name.toLowerCase().replace(/ /g, '.')}@example.com`,
-    status: i % 3 === 0 ? 'invited' : 'active',
-    roles: i % 50 === 0 ? ['owner', 'member'] : ['member'],
-    createdAt: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+    _id: `ws-${i % 2 === 0 ? 0 : pick(i, 4, 500) + 1}:user-${i}`,
+    workspaceId: `ws-${i % 2 === 0 ? 0 : pick(i, 4, 500) + 1}`,
+    userId: `user-${i}`,
+    displayName,
+    alias: pick(i, 5, 4) === 0 ? `al${i}` : null,
+    email,
+    sortName: displayName.toLowerCase(),
+    status: pick(i, 6, 20) === 0 ? 'revoked' : 'active',
+    roles: pick(i, 7, 50) === 0 ? ['owner'] : ['agent'],
+    teamIds: [`team-${pick(i, 8, 40)}`],
+    presence: ['online', 'away', 'offline'][pick(i, 9, 3)],
+    lastSeenAt: pick(i, 10, 10) === 0 ? null : new Date(1_700_000_000_000 + pick(i, 11, 1e9)).toISOString(),
+    joinedAt: new Date(1_600_000_000_000 + i * 1000).toISOString(),
     version,
   };
 }
 
-function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
-  return fn().then((result) => [performance.now() - start, result]);
+  const result = await fn();
+  return [performance.now() - start, result];
 }
 
 async function percentiles(label: string, store: SqliteReadStore, query: Query, runs = 40) {
@@ -86,7 +122,9 @@ async function percentiles(label: string, store: SqliteReadStore, query: Query, 
   }
   times.sort((a, b) => a - b);
   const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
-  console.log(`${label.padEnd(48)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  (${items} items)`);
+  console.log(
+    `${label.padEnd(52)} p50 ${p(0.5).padStart(6)} ms  p95 ${p(0.95).padStart(6)} ms  (${items} items)`,
+  );
   if (process.env.BENCH_EXPLAIN) console.log(`    plan: ${store.explainFind('members', query).join(' | ')}`);
 }
 
@@ -94,12 +132,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'read-store-bench-'));
   const store = new SqliteReadStore({ path: join(dir, 'read.sqlite') });
   try {
-    await store.init({
-      members: {
-        indexes: ['orgId', 'workspaceIds', 'name', 'email', 'status', 'roles', 'createdAt'],
-        search: ['name', 'email'],
-      },
-    });
+    await store.init({ members: MEMBERS });
     let position = 0n;
     const batch = (docs: Doc[]): DocWrite[] =>
       docs.map((doc) => ({ kind: 'upsert', collection: 'members', doc, position: ++position }));
@@ -107,70 +140,98 @@ async function main() {
     await store.reset('members', ['members']);
     const [load] = await time(async () => {
       for (let start = 0; start < TOTAL; start += 1000) {
-        await store.commit(
-          'members',
-          batch(Array.from({ length: Math.min(1000, TOTAL - start) }, (_, k) => member(start + k))),
-          position,
-        );
+        const docs = Array.from({ length: Math.min(1000, TOTAL - start) }, (_, k) => member(start + k));
+        await store.commit('members', batch(docs), position);
       }
     });
-    console.log(
-      `rebuild path: ${TOTAL} upserts after reset in ${load.toFixed(0)} ms (${Math.round(TOTAL / (load / 1000))}/s)`,
-    );
     const [build] = await time(() => store.buildIndexes());
-    console.log(`index + search build: ${build.toFixed(0)} ms`);
+    console.log(
+      `rebuild path: ${TOTAL} upserts after reset ${load.toFixed(0)} ms (${Math.round(TOTAL / (load / 1000))}/s), ` +
+        `then index + search build ${build.toFixed(0)} ms`,
+    );
 
-    const times = { fresh: [] as number[], updates: [] as number[] };
+    const fresh: number[] = [];
+    const updates: number[] = [];
+    const small: number[] = [];
     for (let round = 0; round < 10; round++) {
-      const fresh = batch(Array.from({ length: 1000 }, (_, k) => member(TOTAL + round * 1000 + k)));
-      times.fresh.push((await time(() => store.commit('members', fresh, position)))[0]);
-      const updates = batch(
-        Array.from({ length: 1000 }, (_, k) => member(((round * 1000 + k) * 7919) % TOTAL, round + 1)),
+      const created = batch(Array.from({ length: 1000 }, (_, k) => member(TOTAL + round * 1000 + k)));
+      fresh.push((await time(() => store.commit('members', created, position)))[0]);
+      const changed = batch(
+        Array.from({ length: 1000 }, (_, k) => member(pick(round * 1000 + k, 12, TOTAL), round + 1)),
       );
-      times.updates.push((await time(() => store.commit('members', updates, position)))[0]);
+      updates.push((await time(() => store.commit('members', changed, position)))[0]);
+      const few = batch(
+        Array.from({ length: 10 }, (_, k) => member(pick(round * 10 + k, 13, TOTAL), round + 20)),
+      );
+      small.push((await time(() => store.commit('members', few, position)))[0]);
     }
     const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1].toFixed(1);
     console.log(
-      `commit 1000 upserts, indexed: new docs median ${median(times.fresh)} ms, random updates median ${median(times.updates)} ms`,
+      `commit into the indexed collection: 1000 new docs ${median(fresh)} ms, 1000 random updates ${median(updates)} ms, ` +
+        `10 random updates ${median(small)} ms (medians)`,
     );
 
-    const sort = { field: 'name', direction: 'asc' } as const;
-    await percentiles('list org, sorted by name', store, { where: { orgId: 'org-3' }, sort });
-    await percentiles('list workspace (array field), sorted by name', store, {
-      where: { workspaceIds: 'ws-42' },
-      sort,
+    const byName = { field: 'sortName', direction: 'asc' } as const;
+    const big = { workspaceId: 'ws-0' };
+    const searchFields = ['email', 'displayName', 'alias'];
+    await percentiles('big workspace (50%), by name', store, { where: big, sort: byName });
+    await percentiles('big workspace, by name, page 3 (cursor)', store, {
+      where: big,
+      sort: byName,
+      cursor: (await store.find('members', { where: big, sort: byName, limit: 100 })).nextCursor,
     });
-    await percentiles('search rare "kowalski 123" (name, email)', store, {
-      search: { text: 'kowalski 123', fields: ['name', 'email'] },
-      sort,
+    await percentiles('big workspace, by lastSeenAt desc', store, {
+      where: big,
+      sort: { field: 'lastSeenAt', direction: 'desc' },
     });
-    await percentiles('search none "zzq" (name, email)', store, {
-      search: { text: 'zzq', fields: ['name', 'email'] },
-      sort,
+    await percentiles('big workspace, by email (no compound)', store, {
+      where: big,
+      sort: { field: 'email', direction: 'asc' },
     });
-    await percentiles('search common "an" (name, email)', store, {
-      search: { text: 'an', fields: ['name', 'email'] },
-      sort,
+    await percentiles('small workspace, by name', store, { where: { workspaceId: 'ws-42' }, sort: byName });
+    await percentiles('big workspace, revoked, by name', store, {
+      where: { ...big, status: 'revoked' },
+      sort: byName,
     });
-    await percentiles('search everything "@example" (name, email)', store, {
-      search: { text: '@example', fields: ['name', 'email'] },
-      sort,
+    await percentiles('big workspace, role owner (array), by name', store, {
+      where: { ...big, roles: 'owner' },
+      sort: byName,
     });
-    await percentiles('org + search "müller"', store, {
-      where: { orgId: 'org-3' },
-      search: { text: 'müller', fields: ['name', 'email'] },
-      sort,
+    await percentiles('big workspace, team (array), by name', store, {
+      where: { ...big, teamIds: 'team-7' },
+      sort: byName,
     });
-    await percentiles(
-      'search undeclared field "invit" (status)',
-      store,
-      { search: { text: 'invit', fields: ['status'] }, sort },
-      10,
-    );
+    await percentiles('big workspace, search rare "kowalski12"', store, {
+      where: big,
+      search: { text: 'kowalski12', fields: searchFields },
+      sort: byName,
+    });
+    await percentiles('big workspace, search common "an"', store, {
+      where: big,
+      search: { text: 'an', fields: searchFields },
+      sort: byName,
+    });
+    await percentiles('big workspace, search none "zzq"', store, {
+      where: big,
+      search: { text: 'zzq', fields: searchFields },
+      sort: byName,
+    });
+    await percentiles('all docs, search rare "müller77"', store, {
+      search: { text: 'müller77', fields: searchFields },
+      sort: byName,
+    });
+    await percentiles('all docs, search "@example.com"', store, {
+      search: { text: '@example.com', fields: searchFields },
+      sort: byName,
+    });
+    await percentiles('all docs, search email "ivan.berg"', store, {
+      search: { text: 'ivan.berg', fields: ['email'] },
+      sort: byName,
+    });
     const [countMs, n] = await time(() =>
-      store.count('members', { where: { orgId: 'org-3' }, search: { text: 'an', fields: ['name'] } }),
+      store.count('members', { where: big, search: { text: 'an', fields: searchFields } }),
     );
-    console.log(`count org + search "an": ${n} in ${countMs.toFixed(2)} ms`);
+    console.log(`count big workspace + search "an": ${n} in ${countMs.toFixed(1)} ms`);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

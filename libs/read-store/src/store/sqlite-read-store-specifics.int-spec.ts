@@ -1,0 +1,275 @@
+/**
+ * What the contract does not cover for the SQLite adapter: query plans (indexes are used), the rebuild mode
+ * after reset, persistence across reopen, several connections on one file, rollback of a failed batch, and
+ * changes of the collection spec between runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { CollectionSpec, Doc, DocWrite } from '../port';
+import { SqliteReadStore } from './sqlite-read-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'read-store-sqlite-'));
+let files = 0;
+const newFile = () => join(dir, `read-${++files}.sqlite`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SPEC: Record<string, CollectionSpec> = {
+  people: {
+    indexes: ['orgId', 'name', 'age', 'tags'],
+    search: ['name', 'email'],
+    compound: [['orgId', 'name']],
+  },
+};
+
+const upsert = (doc: Doc, position: number): DocWrite => ({
+  kind: 'upsert',
+  collection: 'people',
+  doc,
+  position: BigInt(position),
+});
+
+/** `count` people: `big` orgId for most, a few in `small`, ages and names spread */
+function people(count: number): Doc[] {
+  return Array.from({ length: count }, (_, i) => ({
+    _id: `p${String(i).padStart(5, '0')}`,
+    orgId: i % 100 === 0 ? 'small' : 'big',
+    name: `Person ${(i * 7919) % count}`,
+    email: `p${i}@example.com`,
+    age: i % 90,
+    tags: i % 2 === 0 ? ['even'] : ['odd'],
+  }));
+}
+
+async function openWith(file: string, docs: Doc[]): Promise<SqliteReadStore> {
+  const store = new SqliteReadStore({ path: file });
+  await store.init(SPEC);
+  await store.commit(
+    'p',
+    docs.map((doc, i) => upsert(doc, i + 1)),
+    BigInt(docs.length),
+  );
+  return store;
+}
+
+const indexNames = (file: string) => {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'rs_idx_%' ORDER BY name`)
+      .all()
+      .map((row) => row.name);
+  } finally {
+    db.close();
+  }
+};
+
+describe('SqliteReadStore specifics', () => {
+  describe('query plans', () => {
+    let store: SqliteReadStore;
+    beforeAll(async () => {
+      store = await openWith(newFile(), people(5000));
+    });
+    afterAll(() => store.close());
+    const plan = (query: Parameters<SqliteReadStore['explainFind']>[1]) =>
+      store.explainFind('people', query).join(' | ');
+
+    it('uses the field index for where, without reading other documents', () => {
+      expect(plan({ where: { orgId: 'small' } })).toMatch(/USING INDEX rs_idx_people__orgId \(<expr>=\?\)/);
+      expect(plan({ where: { age: [1, 2] } })).toMatch(/USING INDEX rs_idx_people__age \(<expr>=\?\)/);
+    });
+
+    it('reads a sorted page of one orgId straight from the compound index, also after a cursor', async () => {
+      const query = { where: { orgId: 'big' }, sort: { field: 'name', direction: 'desc' } } as const;
+      expect(plan(query)).toMatch(/rs_idx_people__orgId\+name/);
+      expect(plan(query)).not.toMatch(/TEMP B-TREE/);
+      const { nextCursor } = await store.find('people', query);
+      expect(plan({ ...query, cursor: nextCursor })).toMatch(/rs_idx_people__orgId\+name/);
+      expect(plan({ ...query, cursor: nextCursor })).not.toMatch(/TEMP B-TREE/);
+    });
+
+    it('walks the sort index when the filter is broad, and uses the filter index when it is narrow', () => {
+      expect(plan({ where: { orgId: 'big' }, sort: { field: 'age', direction: 'asc' } })).toMatch(
+        /SCAN t USING INDEX rs_idx_people__age/,
+      );
+      expect(plan({ where: { orgId: 'small' }, sort: { field: 'age', direction: 'asc' } })).toMatch(
+        /rs_idx_people__orgId \(<expr>=\?\)/,
+      );
+    });
+
+    it('looks up few search matches by rid, and checks many as the sort index yields them', () => {
+      const sort = { field: 'name', direction: 'asc' } as const;
+      expect(plan({ search: { text: 'p1234@', fields: ['email'] }, sort })).toMatch(/json_each/);
+      expect(plan({ search: { text: 'example', fields: ['email'] }, sort })).toMatch(
+        /SCAN t USING INDEX rs_idx_people__name .*EXISTS/,
+      );
+    });
+
+    it('treats a field as an array field once it has held an array', () => {
+      // tags holds arrays: compared through json_each, not the index
+      expect(plan({ where: { tags: 'even' } })).toMatch(/json_each|VIRTUAL TABLE/);
+    });
+  });
+
+  describe('rebuild mode', () => {
+    it('drops field indexes on reset, bulk-loads without them, and rebuilds them on buildIndexes', async () => {
+      const file = newFile();
+      const store = await openWith(file, people(50));
+      try {
+        expect(indexNames(file)).toHaveLength(5);
+        await store.reset('p', ['people']);
+        expect(indexNames(file)).toEqual([]);
+        await store.commit(
+          'p',
+          people(300).map((doc, i) => upsert(doc, i + 1)),
+          300n,
+        );
+        expect(indexNames(file)).toEqual([]);
+        await store.buildIndexes();
+        expect(indexNames(file)).toHaveLength(5);
+        expect(
+          (await store.find('people', { search: { text: 'P299@', fields: ['email'] } })).items,
+        ).toHaveLength(1);
+        expect(await store.count('people', { where: { orgId: 'small' } })).toBe(3);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('rebuilds them on the first read after a reset, and on init after a restart', async () => {
+      const file = newFile();
+      const store = await openWith(file, people(20));
+      await store.reset('p', ['people']);
+      await store.commit(
+        'p',
+        people(30).map((doc, i) => upsert(doc, i + 1)),
+        30n,
+      );
+      expect(await store.count('people', { search: { text: 'person', fields: ['name'] } })).toBe(30);
+      expect(indexNames(file)).toHaveLength(5);
+
+      await store.reset('p', ['people']);
+      await store.commit(
+        'p',
+        people(40).map((doc, i) => upsert(doc, i + 1)),
+        40n,
+      );
+      await store.close(); // "crash" in the middle of a rebuild
+
+      const reopened = new SqliteReadStore({ path: file });
+      try {
+        await reopened.init(SPEC);
+        expect(indexNames(file)).toHaveLength(5);
+        expect(await reopened.checkpoint('p')).toBe(40n);
+        expect(await reopened.count('people', { search: { text: 'person', fields: ['name'] } })).toBe(40);
+      } finally {
+        await reopened.close();
+      }
+    });
+  });
+
+  describe('persistence and connections', () => {
+    it('keeps documents, checkpoints, tombstones and array fields across reopen, in a WAL file', async () => {
+      const file = newFile();
+      const store = await openWith(file, [
+        { _id: 'a', orgId: ['o1', 'o2'] },
+        { _id: 'b', orgId: 'o1' },
+      ]);
+      await store.commit('p', [{ kind: 'delete', collection: 'people', id: 'c', position: 10n }], 10n);
+      await store.close();
+
+      const reopened = new SqliteReadStore({ path: file });
+      try {
+        await reopened.init(SPEC);
+        expect(await reopened.checkpoint('p')).toBe(10n);
+        const found = await reopened.find('people', { where: { orgId: 'o2' } });
+        expect(found.items.map((doc) => doc._id)).toEqual(['a']);
+        await reopened.commit('p', [upsert({ _id: 'c' }, 9)], 10n);
+        expect(await reopened.get('people', 'c')).toBeUndefined();
+      } finally {
+        await reopened.close();
+      }
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
+      } finally {
+        db.close();
+      }
+    });
+
+    it('sees what another connection on the same file learned: array fields, rebuilds, search rows', async () => {
+      const file = newFile();
+      const a = await openWith(file, [{ _id: 'x', orgId: 'o1', name: 'Xena' }]);
+      const b = new SqliteReadStore({ path: file });
+      try {
+        await b.init(SPEC);
+        expect((await a.find('people', { where: { orgId: 'o9' } })).items).toEqual([]);
+        await b.commit('p', [upsert({ _id: 'y', orgId: ['o9', 'o1'], name: 'Yann' }, 5)], 5n);
+        expect((await a.find('people', { where: { orgId: 'o9' } })).items.map((doc) => doc._id)).toEqual([
+          'y',
+        ]);
+
+        // b rebuilds; a reads in between (building the indexes and search rows); b's later writes stay searchable
+        await b.reset('p', ['people']);
+        await b.commit('p', [upsert({ _id: 'z', name: 'Zora' }, 1)], 1n);
+        expect((await a.find('people', { search: { text: 'zor', fields: ['name'] } })).items).toHaveLength(1);
+        await b.commit('p', [upsert({ _id: 'w', name: 'Wanda' }, 2)], 2n);
+        expect((await a.find('people', { search: { text: 'wand', fields: ['name'] } })).items).toHaveLength(
+          1,
+        );
+        expect((await b.find('people', { search: { text: 'wand', fields: ['name'] } })).items).toHaveLength(
+          1,
+        );
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('rolls back the whole batch and the checkpoint when a write fails inside the transaction', async () => {
+      const store = await openWith(newFile(), [{ _id: 'a', name: 'Ada' }]);
+      try {
+        const bad = upsert({ _id: 'bad', big: 1n } as unknown as Doc, 8); // JSON.stringify throws on bigint
+        await expect(store.commit('p', [upsert({ _id: 'a', name: 'Changed' }, 7), bad], 8n)).rejects.toThrow(
+          /BigInt/,
+        );
+        expect(await store.get('people', 'a')).toEqual({ doc: { _id: 'a', name: 'Ada' }, position: 1n });
+        expect(await store.checkpoint('p')).toBe(1n);
+        await store.commit('p', [upsert({ _id: 'a', name: 'Later' }, 9)], 9n);
+        expect((await store.get('people', 'a'))?.doc.name).toBe('Later');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('follows spec changes between runs: stale indexes dropped, new search fields filled', async () => {
+      const file = newFile();
+      const store = await openWith(file, [{ _id: 'a', name: 'Ada', nick: 'Countess' }]);
+      await store.close();
+      const changed = new SqliteReadStore({ path: file });
+      try {
+        await changed.init({ people: { indexes: ['nick'], search: ['nick'] } });
+        expect(indexNames(file)).toEqual(['rs_idx_people__nick']);
+        expect(
+          (await changed.find('people', { search: { text: 'COUNT', fields: ['nick'] } })).items,
+        ).toHaveLength(1);
+        // served by the search table (a list of matching rids), not by a scan of the documents
+        expect(changed.explainFind('people', { search: { text: 'x', fields: ['nick'] } }).join()).toMatch(
+          /LIST SUBQUERY/,
+        );
+      } finally {
+        await changed.close();
+      }
+    });
+
+    it('requires init before use', async () => {
+      const store = new SqliteReadStore({ path: newFile() });
+      try {
+        await expect(store.find('people', {})).rejects.toThrow(/not initialised/);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
