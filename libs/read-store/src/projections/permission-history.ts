@@ -14,12 +14,13 @@ import {
  * `permission_history/${eventId}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
  * The id comes from the event, so re-applying an event rewrites the same entry.
  *
- * `permission_history_state`: what the entries need to know and the events do not carry:
- *  - `m:${workspaceId}:${userId}` the member's current access (so `roles_changed` can show the whole before/after)
- *  - `inv:${workspaceId}:${invitationId}` a pending invitation's email and access
- *  - `e:${organizationId}:${email}` the entries that carry this email (invitation entries)
- *  - `u:${organizationId}:${userId}` every email the user had, so deleting the user (rule 12) erases the email
- *    from those entries; the entries keep the pseudonymous user id.
+ * `permission_history_state`: what entries need to know and events do not carry:
+ *  - `m:${workspaceId}:${userId}` a member: their current access (so `roles_changed` shows the whole before/after;
+ *    null once revoked) and the entries of the invitations they accepted in that workspace;
+ *  - `inv:${workspaceId}:${invitationId}` a pending invitation: email, access, and its entries so far.
+ * Deleting a user (rule 12) erases the email from the entries of every invitation they accepted (found through
+ * their `m:` documents, by the indexed `userId`); the entries keep the pseudonymous user id. Invitations never
+ * accepted belong to no user and keep their email.
  */
 export const PERMISSION_HISTORY = 'permission_history';
 export const PERMISSION_HISTORY_STATE = 'permission_history_state';
@@ -57,28 +58,23 @@ export interface HistoryEntryDoc extends Doc {
 }
 
 interface MemberState extends Doc {
+  userId: string;
   organizationId: string;
-  access: Access;
+  /** null once revoked */
+  access: Access | null;
+  /** entries of the invitations this member accepted in this workspace (they carry the email) */
+  invitationEntryIds: string[];
 }
 interface InvitationState extends Doc {
   organizationId: string;
   email: string;
   access: Access;
-}
-interface EntryList extends Doc {
   entryIds: string[];
-}
-interface UserEmails extends Doc {
-  emails: string[];
 }
 
 const S = PERMISSION_HISTORY_STATE;
 const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
-const emailKey = (org: string, email: string) => `e:${org}:${email}`;
-const userKey = (org: string, user: string) => `u:${org}:${user}`;
-
-const addUnique = (list: string[], value: string): string[] => (list.includes(value) ? list : [...list, value]);
 
 type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
   Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
@@ -102,71 +98,43 @@ function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntry
   };
 }
 
-/** the entry, and its id remembered under the email it carries (for erasure) */
-async function withEmail(read: ProjectionReader, organizationId: string, doc: HistoryEntryDoc): Promise<ProjectionWrite[]> {
-  if (doc.email === null) return [upsert(PERMISSION_HISTORY, doc)];
-  const key = emailKey(organizationId, doc.email);
-  const list = await read.get<EntryList>(S, key);
-  return [upsert(PERMISSION_HISTORY, doc), upsert(S, { _id: key, entryIds: addUnique(list?.entryIds ?? [], doc._id) })];
-}
-
-async function rememberEmail(read: ProjectionReader, org: string, user: string, email: string): Promise<ProjectionWrite[]> {
-  const key = userKey(org, user);
-  const known = await read.get<UserEmails>(S, key);
-  return [upsert(S, { _id: key, emails: addUnique(known?.emails ?? [], email) })];
-}
-
-/** rule 12: the deleted user's emails are erased from the entries that carry them */
-async function eraseEmails(read: ProjectionReader, org: string, user: string): Promise<ProjectionWrite[]> {
-  const known = await read.get<UserEmails>(S, userKey(org, user));
-  const writes: ProjectionWrite[] = [remove(S, userKey(org, user))];
-  for (const email of known?.emails ?? []) {
-    const list = await read.get<EntryList>(S, emailKey(org, email));
-    for (const id of list?.entryIds ?? []) {
+/** rule 12: the deleted user's email is erased from the entries of the invitations they accepted */
+async function eraseEmails(read: ProjectionReader, members: MemberState[]): Promise<ProjectionWrite[]> {
+  const writes: ProjectionWrite[] = [];
+  for (const member of members)
+    for (const id of member.invitationEntryIds) {
       const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
       if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
     }
-    writes.push(remove(S, emailKey(org, email)));
-  }
   return writes;
 }
 
 async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
   const event: DomainEvent = e.event;
   switch (event.type) {
-    case 'UserJoinedOrganization':
-      return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.email);
-    case 'UserProfileUpdated': {
-      const d = event.data;
-      return d.changes.email === undefined ? [] : rememberEmail(read, d.organizationId, d.userId, d.changes.email);
-    }
     case 'WorkspaceCreated': {
       const d = event.data;
       const owner = accessModel(d.accessModel).ownerAccess;
       const access: Access = { roles: [...owner.roles], restrictions: {}, grants: [...owner.grants] };
-      return [
-        upsert(S, { _id: memberKey(d.workspaceId, d.ownerUserId), organizationId: d.organizationId, access }),
-        upsert(
-          PERMISSION_HISTORY,
-          entry(e, d.createdAt, {
-            workspaceId: d.workspaceId,
-            organizationId: d.organizationId,
-            userId: d.ownerUserId,
-            change: 'joined',
-            before: null,
-            after: access,
-          }),
-        ),
-      ];
+      const member: MemberState = {
+        _id: memberKey(d.workspaceId, d.ownerUserId),
+        userId: d.ownerUserId,
+        organizationId: d.organizationId,
+        access,
+        invitationEntryIds: [],
+      };
+      const doc = entry(e, d.createdAt, {
+        workspaceId: d.workspaceId,
+        organizationId: d.organizationId,
+        userId: d.ownerUserId,
+        change: 'joined',
+        before: null,
+        after: access,
+      });
+      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
     }
     case 'UserInvited': {
       const d = event.data;
-      const state: InvitationState = {
-        _id: invitationKey(d.workspaceId, d.invitationId),
-        organizationId: d.organizationId,
-        email: d.email,
-        access: d.access,
-      };
       const doc = entry(e, d.invitedAt, {
         workspaceId: d.workspaceId,
         organizationId: d.organizationId,
@@ -177,7 +145,14 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         after: d.access,
         details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
       });
-      return [upsert(S, state), ...(await withEmail(read, d.organizationId, doc))];
+      const state: InvitationState = {
+        _id: invitationKey(d.workspaceId, d.invitationId),
+        organizationId: d.organizationId,
+        email: d.email,
+        access: d.access,
+        entryIds: [doc._id],
+      };
+      return [upsert(S, state), upsert(PERMISSION_HISTORY, doc)];
     }
     case 'InvitationResent': {
       const d = event.data;
@@ -192,7 +167,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         after: null,
         details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
       });
-      return inv ? withEmail(read, inv.organizationId, doc) : [upsert(PERMISSION_HISTORY, doc)];
+      const writes = [upsert(PERMISSION_HISTORY, doc)];
+      if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
+      return writes;
     }
     case 'InvitationCancelled': {
       const d = event.data;
@@ -207,33 +184,37 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: inv?.access ?? null,
         after: null,
       });
-      return [remove(S, key), ...(inv ? await withEmail(read, inv.organizationId, doc) : [upsert(PERMISSION_HISTORY, doc)])];
+      return [remove(S, key), upsert(PERMISSION_HISTORY, doc)];
     }
     case 'InvitationAccepted': {
       const d = event.data;
-      return [
-        remove(S, invitationKey(d.workspaceId, d.invitationId)),
-        upsert(S, { _id: memberKey(d.workspaceId, d.userId), organizationId: d.organizationId, access: d.access }),
-        upsert(
-          PERMISSION_HISTORY,
-          entry(e, d.acceptedAt, {
-            workspaceId: d.workspaceId,
-            organizationId: d.organizationId,
-            userId: d.userId,
-            invitationId: d.invitationId,
-            change: 'joined',
-            before: null,
-            after: d.access,
-          }),
-        ),
-      ];
+      const invKey = invitationKey(d.workspaceId, d.invitationId);
+      const inv = await read.get<InvitationState>(S, invKey);
+      const key = memberKey(d.workspaceId, d.userId);
+      const earlier = await read.get<MemberState>(S, key);
+      const member: MemberState = {
+        _id: key,
+        userId: d.userId,
+        organizationId: d.organizationId,
+        access: d.access,
+        invitationEntryIds: [...(earlier?.invitationEntryIds ?? []), ...(inv?.entryIds ?? [])],
+      };
+      const doc = entry(e, d.acceptedAt, {
+        workspaceId: d.workspaceId,
+        organizationId: d.organizationId,
+        userId: d.userId,
+        invitationId: d.invitationId,
+        change: 'joined',
+        before: null,
+        after: d.access,
+      });
+      return [remove(S, invKey), upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':
     case 'GrantsChanged': {
       const d = event.data;
-      const key = memberKey(d.workspaceId, d.userId);
-      const member = await read.get<MemberState>(S, key);
+      const member = await read.get<MemberState>(S, memberKey(d.workspaceId, d.userId));
       const before: Access = member?.access ?? { roles: [], restrictions: {}, grants: [] };
       let after: Access;
       let change: HistoryChange;
@@ -248,44 +229,37 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
     }
     case 'AccessRevoked': {
       const d = event.data;
-      return [
-        remove(S, memberKey(d.workspaceId, d.userId)),
-        upsert(
-          PERMISSION_HISTORY,
-          entry(e, d.revokedAt, {
-            workspaceId: d.workspaceId,
-            organizationId: d.organizationId,
-            userId: d.userId,
-            change: 'revoked',
-            before: d.before,
-            after: null,
-            details: { contacts: d.contacts },
-          }),
-        ),
-      ];
+      const member = await read.get<MemberState>(S, memberKey(d.workspaceId, d.userId));
+      const doc = entry(e, d.revokedAt, {
+        workspaceId: d.workspaceId,
+        organizationId: d.organizationId,
+        userId: d.userId,
+        change: 'revoked',
+        before: d.before,
+        after: null,
+        details: { contacts: d.contacts },
+      });
+      const writes = [upsert(PERMISSION_HISTORY, doc)];
+      if (member) writes.push(upsert(S, { ...member, access: null }));
+      return writes;
     }
     case 'UserDeleted': {
       const d = event.data;
+      const members = await read.findBy<MemberState>(S, 'userId', d.userId);
       const writes: ProjectionWrite[] = [];
       for (const workspaceId of d.workspaceIds) {
-        const key = memberKey(workspaceId, d.userId);
-        const member = await read.get<MemberState>(S, key);
-        writes.push(
-          remove(S, key),
-          upsert(
-            PERMISSION_HISTORY,
-            entry(e, d.deletedAt, {
-              workspaceId,
-              organizationId: d.organizationId,
-              userId: d.userId,
-              change: 'deleted',
-              before: member?.access ?? null,
-              after: null,
-            }),
-          ),
-        );
+        const member = members.find((m) => m._id === memberKey(workspaceId, d.userId));
+        const doc = entry(e, d.deletedAt, {
+          workspaceId,
+          organizationId: d.organizationId,
+          userId: d.userId,
+          change: 'deleted',
+          before: member?.access ?? null,
+          after: null,
+        });
+        writes.push(upsert(PERMISSION_HISTORY, doc));
       }
-      return [...writes, ...(await eraseEmails(read, d.organizationId, d.userId))];
+      return [...writes, ...(await eraseEmails(read, members)), ...members.map((m) => remove(S, m._id))];
     }
     default:
       return [];
@@ -296,11 +270,9 @@ export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
   collections: {
     [PERMISSION_HISTORY]: { indexes: ['workspaceId', 'userId', 'actorId', 'position', 'at'] },
-    [PERMISSION_HISTORY_STATE]: { indexes: [] },
+    [PERMISSION_HISTORY_STATE]: { indexes: ['userId'] },
   },
   eventTypes: [
-    'UserJoinedOrganization',
-    'UserProfileUpdated',
     'UserDeleted',
     'WorkspaceCreated',
     'UserInvited',

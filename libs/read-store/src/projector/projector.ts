@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { ReadStore } from '../port';
 import type { CollectionSpec, Projection } from '../projections/projection';
-import { ProjectionBatch, type DocSource, toProjectedEvent } from './batch';
+import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 
 export interface ProjectorLogger {
@@ -15,6 +15,8 @@ export interface ProjectorOptions {
   projections: readonly Projection[];
   /** commit after this many events (default 1000), or as soon as the log has nothing more to give */
   batchSize?: number;
+  /** documents kept in memory between batches (default 50,000; 0: none) */
+  cacheSize?: number;
   /** wait before re-subscribing after the event or read store failed (default 1000 ms) */
   retryDelayMs?: number;
   logger?: ProjectorLogger;
@@ -68,7 +70,7 @@ const consoleLogger: ProjectorLogger = {
  */
 export class Projector {
   private readonly slots: Slot[];
-  private readonly source: DocSource;
+  private readonly source: StoreSource;
   private readonly batchSize: number;
   private readonly logger: ProjectorLogger;
   private running = false;
@@ -90,7 +92,7 @@ export class Projector {
       checkpoint: undefined,
       processed: 0,
     }));
-    this.source = new StoreSource(options.readStore);
+    this.source = new StoreSource(options.readStore, options.cacheSize);
     this.batchSize = options.batchSize ?? 1000;
     this.logger = options.logger ?? consoleLogger;
   }
@@ -173,6 +175,7 @@ export class Projector {
       } catch (error) {
         if (!this.running) break;
         this.logger.error(`projector: ${message(error)}; re-subscribing from the stored checkpoints`);
+        this.source.clear();
         await this.pause(this.options.retryDelayMs ?? 1000);
         try {
           await this.loadCheckpoints();
@@ -246,11 +249,15 @@ export class Projector {
     for (const batch of batches) {
       const slot = this.slotOf(batch);
       if (batch.lastPosition === undefined || !isBehind(slot.checkpoint, batch.lastPosition)) continue;
-      await this.options.readStore.commit(slot.projection.name, batch.writes(), batch.lastPosition);
+      const writes = batch.writes();
+      await this.options.readStore.commit(slot.projection.name, writes, batch.lastPosition);
+      this.source.committed(writes);
       slot.checkpoint = batch.lastPosition;
       slot.processed += batch.events;
     }
     this.notify();
+    // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   // --- helpers -----------------------------------------------------------------------------------------------

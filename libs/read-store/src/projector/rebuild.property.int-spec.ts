@@ -27,15 +27,19 @@ function activityOf(steps: Step[]): Activity {
 /** applies each chunk of events twice (reading what the first pass wrote), then the whole log once more */
 async function applyEverythingTwice(store: ReadStore, events: RecordedEvent[], chunk: number): Promise<void> {
   await store.init(Projector.collectionsOf(PROJECTIONS));
+  // one source (and its cache) for every pass, as in the projector: re-applied writes must not poison it
+  const source = new StoreSource(store, 64);
   const pass = async (slice: RecordedEvent[]) => {
     for (const projection of PROJECTIONS) {
-      const batch = new ProjectionBatch(projection, new StoreSource(store));
+      const batch = new ProjectionBatch(projection, source);
       for (const recorded of slice) {
         const e = toProjectedEvent(recorded);
         if (e && projection.eventTypes.includes(e.event.type)) await batch.apply(e);
         else batch.skip(recorded.position);
       }
-      await store.commit(projection.name, batch.writes(), batch.lastPosition!);
+      const writes = batch.writes();
+      await store.commit(projection.name, writes, batch.lastPosition!);
+      source.committed(writes);
     }
   };
   for (let i = 0; i < events.length; i += chunk) {

@@ -42,6 +42,9 @@ const accessFor = (model: AccessModelName, n: number): { roles: string[]; restri
 };
 
 const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
+/** one of the `window` newest: people answer recent invitations, not the ones that expired long ago */
+const pickRecent = <T>(list: readonly T[], n: number, window = 3): T | undefined =>
+  list.length === 0 ? undefined : list[list.length - 1 - (n % Math.min(window, list.length))];
 
 /**
  * Drives an EventLog with random but valid console activity over several organizations and workspaces:
@@ -56,7 +59,7 @@ export class Activity {
 
   constructor(
     log: EventLog,
-    private readonly options: { emailsPerOrg: number } = { emailsPerOrg: 12 },
+    private readonly options: { emailsPerOrg: number; maxWorkspaces?: number; longPauses?: boolean } = { emailsPerOrg: 12 },
   ) {
     this.log = log;
   }
@@ -104,7 +107,7 @@ export class Activity {
       }
       case 2:
       case 3: {
-        const invitationId = pick(ws.pending, b);
+        const invitationId = pickRecent(ws.pending, b);
         if (!invitationId) break;
         const userId = `u-${++this.seq}`;
         const d = this.log.accept(ws.workspaceId, invitationId, userId, c % 2 === 0 ? `Name ${c % 97}` : undefined);
@@ -116,12 +119,12 @@ export class Activity {
         break;
       }
       case 4: {
-        const invitationId = pick(ws.pending, b);
+        const invitationId = pickRecent(ws.pending, b);
         if (invitationId) this.log.workspace({ type: 'ResendInvitation', ...base, invitationId, ttlSeconds: HOURS_48 });
         break;
       }
       case 5: {
-        const invitationId = pick(ws.pending, b);
+        const invitationId = pickRecent(ws.pending, b);
         if (invitationId && this.log.workspace({ type: 'CancelInvitation', ...base, invitationId }).ok)
           ws.pending.splice(ws.pending.indexOf(invitationId), 1);
         break;
@@ -156,9 +159,10 @@ export class Activity {
         break;
       }
       case 11: {
-        // time passes: some links expire; now and then a workspace is created
-        this.log.advance(b % 4 === 0 ? HOURS_48 + 60 : 60 * (1 + (b % 120)));
-        if (c % 7 === 0 && this.tracks.length < 64) {
+        // time passes (with long pauses, pending links expire); now and then a workspace is created
+        if (this.options.longPauses === false) this.log.advance(b % 60);
+        else this.log.advance(b % 4 === 0 ? HOURS_48 + 60 : 60 * (1 + (b % 120)));
+        if (c % 7 === 0 && this.tracks.length < (this.options.maxWorkspaces ?? 64)) {
           const organizationId = pick(this.orgIds, c)!;
           this.addWorkspace(organizationId, `ws-${++this.seq}`, ACCESS_MODELS[c % ACCESS_MODELS.length]!);
         }

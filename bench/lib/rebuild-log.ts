@@ -1,0 +1,52 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { SqliteEventStore } from '@rollcall/event-store';
+import { Activity, OP_COUNT, prng } from '../../libs/read-store/src/projections/testing/activity';
+import { EventLog } from '../../libs/read-store/src/projections/testing/event-log';
+
+/**
+ * A realistic event log for the rebuild benchmark, written by the real deciders: `orgs` organizations with
+ * `workspacesPerOrg` workspaces each (all three access models); activity spread uniformly over them, mostly
+ * invitations and acceptances, then access changes, with resends, cancellations, expirations, revokes, profile
+ * changes and deletions. Appended through the embedded event store in large groups.
+ */
+export interface LogShape {
+  events: number;
+  orgs: number;
+  workspacesPerOrg: number;
+  seed: number;
+}
+
+/** op numbers of Activity.step, weighted: invite 6, accept 5, change access 4, resend 1, cancel 1, revoke 1, profile 1, delete 1, time 1 */
+const OPS = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 6, 6, 7, 7, 4, 5, 8, 9, 10, 11];
+
+export async function generateLog(file: string, shape: LogShape, onProgress?: (events: number) => void): Promise<void> {
+  if (existsSync(file)) return;
+  const partial = `${file}.partial`;
+  rmSync(partial, { force: true });
+  rmSync(`${partial}-wal`, { force: true });
+  rmSync(`${partial}-shm`, { force: true });
+  const store = new SqliteEventStore(partial, { durability: 'normal' });
+  const activity = new Activity(new EventLog(false), { emailsPerOrg: 4000, longPauses: false });
+  const models = ['levels', 'levels', 'studio', 'permissions'] as const;
+  for (let o = 0; o < shape.orgs; o++) {
+    activity.addOrganization(`org-${o}`);
+    for (let w = 0; w < shape.workspacesPerOrg; w++) activity.addWorkspace(`org-${o}`, `ws-${o}-${w}`, models[(o + w) % models.length]!);
+  }
+  const next = prng(shape.seed);
+  const target = BigInt(shape.events);
+  let pending: Promise<unknown>[] = [];
+  while (activity.log.position < target) {
+    activity.step({ op: OPS[next() % OPS.length]! % OP_COUNT, a: next() % activity.workspaceCount, b: next(), c: next() });
+    if (activity.log.appends.length >= 5000) {
+      await Promise.all(pending);
+      pending = activity.log.takeAppends().map((a) => store.append(a.stream, a.events, 'any'));
+      onProgress?.(Number(activity.log.position));
+    }
+  }
+  pending.push(...activity.log.takeAppends().map((a) => store.append(a.stream, a.events, 'any')));
+  await Promise.all(pending);
+  await store.close();
+  renameSync(partial, file);
+  rmSync(`${partial}-wal`, { force: true });
+  rmSync(`${partial}-shm`, { force: true });
+}
