@@ -25,10 +25,11 @@
 //
 // Options (env): BENCH_HTTP_SECONDS (15), BENCH_HTTP_BIG_MEMBERS (100000), BENCH_HTTP_IDEMPOTENCY=1 (send an
 // Idempotency-Key with every command), BENCH_HTTP_SERVER_NODE_ARGS (extra node flags for the server child,
-// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_HTTP_TRACE=1 (the server child times its SQLite calls,
+// HTTP requests and event loop per phase and prints one `TRACE {…}` line per phase: lib/http-child-hook.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply, tokenOf } from './lib/http-client';
@@ -46,6 +47,7 @@ const SERIES = 200;
 const MEMBERS_PER_WORKSPACE = 4;
 const PENDING_PER_WORKSPACE = 8;
 const IDEMPOTENCY = process.env.BENCH_HTTP_IDEMPOTENCY === '1';
+const TRACE = process.env.BENCH_HTTP_TRACE === '1';
 const SYSTEM_KEY = `rk_system_bench-http-${randomUUID()}`;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -242,7 +244,12 @@ async function load(client: JsonClient, workspaces: Workspace[], pending: Pendin
  * really changes something: it flips a member between agent and manager (the 100-member workspace's members
  * are each flipped twice over the series).
  */
-async function changeAccessBySize(client: JsonClient, small: SeededWorkspace, big: SeededWorkspace) {
+async function changeAccessBySize(
+  client: JsonClient,
+  small: SeededWorkspace,
+  big: SeededWorkspace,
+  mark: (label: string) => void,
+) {
   const series = (ws: SeededWorkspace) => {
     const ids = [...ws.memberIds];
     for (let i = ids.length - 1; i > 0; i--) {
@@ -270,7 +277,9 @@ async function changeAccessBySize(client: JsonClient, small: SeededWorkspace, bi
   const nextSmall = series(small);
   const nextBig = series(big);
   const coldSmall = await nextSmall();
+  mark('cold command, small workspace');
   const coldBig = await nextBig();
+  mark('cold command, big workspace');
   const smallLatency = new Samples();
   const bigLatency = new Samples();
   for (let i = 0; i < SERIES; i++) {
@@ -328,23 +337,33 @@ async function main(): Promise<void> {
 
     // 1. throughput / latency
     t0 = performance.now();
+    server.mark('start');
     const { workspaces, pending } = await setUp(client);
+    server.mark('setup over HTTP');
     progress(
       `set up ${workspaces.length} workspaces over HTTP (${MEMBERS_PER_WORKSPACE} members, ${PENDING_PER_WORKSPACE} pending invitations each) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     progress(`warm-up: ${WARMUP_SECONDS} s, ${CLIENTS} clients`);
     await load(client, workspaces, pending, WARMUP_SECONDS);
+    server.mark('warm-up');
     progress(
       `measuring: ${SECONDS} s, ${CLIENTS} clients${IDEMPOTENCY ? ', Idempotency-Key on every command' : ''}`,
     );
+    const loadBefore = loadavg()[0]!;
     const run = await load(client, workspaces, pending, SECONDS);
+    const loadAfter = loadavg()[0]!;
+    server.mark('measured load');
 
     // 2. change access vs workspace size
     progress(
       `change access: cold command, then ${SERIES} sequential commands per workspace (${SMALL_MEMBERS} vs ${BIG_MEMBERS} members)`,
     );
-    const size = await changeAccessBySize(client, small, big);
-    const serverErrors = server.stderr().trim();
+    const size = await changeAccessBySize(client, small, big, server.mark);
+    server.mark('change-access series');
+    if (TRACE) await new Promise((r) => setTimeout(r, 500));
+    const serverLines = server.stderr().trim().split('\n').filter(Boolean);
+    const traces = serverLines.filter((l) => l.startsWith('TRACE '));
+    const serverErrors = serverLines.filter((l) => !l.startsWith('TRACE ')).join('\n');
 
     client.close();
     client = undefined;
@@ -369,6 +388,9 @@ async function main(): Promise<void> {
         `  ${op.padEnd(14)} ${String(s.latency.count).padStart(7)} answers  ${(s.ok / run.seconds).toFixed(0).padStart(6)} ok/s  p50 ${fmt(s.latency.percentile(50))} ms  p90 ${fmt(s.latency.percentile(90))} ms  p99 ${fmt(s.latency.percentile(99))} ms  max ${fmt(s.latency.max())} ms`,
       );
     }
+    out(
+      `  machine: ${availableParallelism()} CPUs, 1-min load average ${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after the window (bench + server ≈ 2: anything above means other processes competed)`,
+    );
     out(`  non-2xx / transport errors: ${errors}${errors > 0 ? '' : ' (none)'}`);
     for (const op of OPS) for (const [what, n] of run.stats[op].failures) out(`    ${op}: ${what} x${n}`);
     if (run.acceptFallbacks > 0)
@@ -388,6 +410,7 @@ async function main(): Promise<void> {
     out(
       `Goals: >= 2000 commands/s: ${commandsPerSec >= 2000 ? 'met' : 'MISSED'}; p99 <= 50 ms: ${all.percentile(99) <= 50 ? 'met' : 'MISSED'}`,
     );
+    for (const t of traces) out(t);
     if (serverErrors)
       out(`Server stderr (LOG_LEVEL=error):\n${serverErrors.split('\n').slice(0, 20).join('\n')}`);
     out(

@@ -1,9 +1,106 @@
-// Preloaded (-r) into the API child by http-server.ts; it changes nothing on the request path.
+// Preloaded (-r) into the API child by http-server.ts; by default it changes nothing on the request path.
 // - The child never outlives the bench: when the bench's end of the stdin pipe closes (the bench exited,
 //   even by SIGKILL), the child terminates itself the normal way (SIGTERM: Nest's shutdown hooks).
 // - SIGUSR2 exits normally (process.exit), so --cpu-prof / --heap-prof write their profile; a signal
 //   death would not, and Nest re-raises SIGTERM after closing.
+// - BENCH_HTTP_TRACE=1 (diagnosis only): times every node:sqlite call by SQL text, the server side of
+//   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation). Each line
+//   `mark <label>` the bench writes to stdin prints the figures since the previous mark to stderr as one
+//   line `TRACE <json>` and starts over.
+import { createInterface } from 'node:readline';
+
 process.on('SIGUSR2', () => process.exit(0));
 process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
 process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
-process.stdin.resume();
+
+if (process.env.BENCH_HTTP_TRACE === '1') installTrace();
+else process.stdin.resume();
+
+function installTrace(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const sqlite = require('node:sqlite') as typeof import('node:sqlite');
+  const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+  const { monitorEventLoopDelay, performance } =
+    require('node:perf_hooks') as typeof import('node:perf_hooks');
+
+  type Stat = { n: number; ms: number; max: number };
+  let sql = new Map<string, Stat>();
+  const add = (map: Map<string, Stat>, key: string, ms: number) => {
+    const s = map.get(key) ?? { n: 0, ms: 0, max: 0 };
+    s.n++;
+    s.ms += ms;
+    if (ms > s.max) s.max = ms;
+    map.set(key, s);
+  };
+  const label = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 90);
+  const timed = (proto: any, method: string, keyOf: (self: any, args: unknown[]) => string) => {
+    const original = proto[method] as (...args: unknown[]) => unknown;
+    proto[method] = function (this: unknown, ...args: unknown[]) {
+      const t = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        add(sql, `${method} ${keyOf(this, args)}`, performance.now() - t);
+      }
+    };
+  };
+  for (const m of ['run', 'all', 'get'])
+    timed(sqlite.StatementSync.prototype, m, (self) => label(String(self.sourceSQL)));
+  timed(sqlite.DatabaseSync.prototype, 'exec', (_self, args) => label(String(args[0])));
+
+  let requests = new Map<string, Stat>();
+  const started = new WeakMap<object, number>();
+  dc.subscribe('http.server.request.start', (msg: any) => started.set(msg.response, performance.now()));
+  dc.subscribe('http.server.response.finish', (msg: any) => {
+    const t = started.get(msg.response);
+    if (t === undefined) return;
+    const route = `${msg.request.method} ${String(msg.request.route?.path ?? msg.request.url).replace(/[0-9a-f-]{36}/g, ':id')} ${msg.response.statusCode}`;
+    add(requests, route, performance.now() - t);
+  });
+
+  let delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  let elu = performance.eventLoopUtilization();
+  let since = performance.now();
+
+  const dump = (mark: string) => {
+    const now = performance.now();
+    const round = (x: number) => Math.round(x * 1000) / 1000;
+    const table = (m: Map<string, Stat>) =>
+      Object.fromEntries(
+        [...m]
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .map(([k, s]) => [
+            k,
+            { n: s.n, totalMs: round(s.ms), avgMs: round(s.ms / s.n), maxMs: round(s.max) },
+          ]),
+      );
+    const u = performance.eventLoopUtilization(elu);
+    process.stderr.write(
+      `TRACE ${JSON.stringify({
+        mark,
+        seconds: round((now - since) / 1000),
+        eventLoop: {
+          utilization: round(u.utilization),
+          delayP50Ms: round(delay.percentile(50) / 1e6),
+          delayP99Ms: round(delay.percentile(99) / 1e6),
+          delayMaxMs: round(delay.max / 1e6),
+        },
+        sqlite: table(sql),
+        requests: table(requests),
+        heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      })}\n`,
+    );
+    sql = new Map();
+    requests = new Map();
+    delay.disable();
+    delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    elu = performance.eventLoopUtilization();
+    since = now;
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const m = /^mark (.*)$/.exec(line);
+    if (m) dump(m[1]!);
+  });
+}

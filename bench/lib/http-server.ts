@@ -18,6 +18,8 @@ export interface ServerChild {
   pid: number;
   /** stderr collected so far (LOG_LEVEL=error: errors only) */
   stderr(): string;
+  /** asks the child (BENCH_HTTP_TRACE=1) to print its trace figures since the previous mark (see http-child-hook.ts) */
+  mark(label: string): void;
   stop(): Promise<void>;
 }
 
@@ -81,5 +83,8 @@ export async function startServerChild(
         await exited;
       }
     })());
-  return { url, pid: child.pid!, stderr: () => err, stop };
+  const mark = (label: string) => {
+    if (child.stdin?.writable) child.stdin.write(`mark ${label}\n`);
+  };
+  return { url, pid: child.pid!, stderr: () => err, mark, stop };
 }
