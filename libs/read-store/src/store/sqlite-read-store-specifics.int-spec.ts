@@ -98,6 +98,24 @@ describe('SqliteReadStore specifics', () => {
       );
     });
 
+    it('walks the _id index for broad filters without sort, with correct pages', async () => {
+      expect(plan({ where: { orgId: 'big' } })).toMatch(/sqlite_autoindex_rs_doc_people_1/);
+      const first = await store.find('people', { where: { orgId: 'big' }, limit: 3 });
+      const second = await store.find('people', {
+        where: { orgId: 'big' },
+        limit: 3,
+        cursor: first.nextCursor,
+      });
+      expect([...first.items, ...second.items].map((doc) => doc._id)).toEqual([
+        'p00001',
+        'p00002',
+        'p00003',
+        'p00004',
+        'p00005',
+        'p00006',
+      ]);
+    });
+
     it('looks up few search matches by rid, and checks many as the sort index yields them', () => {
       const sort = { field: 'name', direction: 'asc' } as const;
       expect(plan({ search: { text: 'p1234@', fields: ['email'] }, sort })).toMatch(/json_each/);
