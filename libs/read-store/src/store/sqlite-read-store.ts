@@ -606,7 +606,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private readDataVersion(): number {
-    return Number(this.db.prepare('PRAGMA data_version').get()?.data_version);
+    return Number(this.stmt('PRAGMA data_version').get()?.data_version);
   }
 
   // --- plumbing --------------------------------------------------------------------------------------------
