@@ -26,7 +26,9 @@
 // Options (env): BENCH_HTTP_SECONDS (15), BENCH_HTTP_BIG_MEMBERS (100000), BENCH_HTTP_IDEMPOTENCY=1 (send an
 // Idempotency-Key with every command), BENCH_HTTP_SERVER_NODE_ARGS (extra node flags for the server child,
 // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_HTTP_TRACE=1 (the server child times its SQLite calls,
-// HTTP requests and event loop per phase and prints one `TRACE {…}` line per phase: lib/http-child-hook.ts).
+// HTTP requests and event loop per phase and prints one `TRACE {…}` line per phase: lib/http-child-hook.ts),
+// BENCH_HTTP_SERVER_ENV="K=V …" (extra server environment, e.g. ROLLCALL_DURABILITY=normal),
+// BENCH_HTTP_WHATIF=no-outbox-io (diagnosis: the invitation mailer's file I/O becomes a no-op).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -188,6 +190,15 @@ async function setUp(client: JsonClient): Promise<{ workspaces: Workspace[]; pen
   return { workspaces, pending };
 }
 
+/** BENCH_HTTP_SERVER_ENV="K=V K2=V2": extra environment for the server child (experiments, e.g. ROLLCALL_DURABILITY=normal). */
+const serverEnvOverrides = (): Record<string, string> =>
+  Object.fromEntries(
+    (process.env.BENCH_HTTP_SERVER_ENV ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
 /** 64 closed-loop clients for `seconds`; returns per-command stats and the window's wall time. */
@@ -329,6 +340,7 @@ async function main(): Promise<void> {
       ROLLCALL_DATA_DIR: dataDir,
       ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY,
       LOG_LEVEL: 'error',
+      ...serverEnvOverrides(),
     });
     progress(
       `server (pid ${server.pid}) on ${server.url}, started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -376,8 +388,12 @@ async function main(): Promise<void> {
     const ok = OPS.reduce((n, op) => n + run.stats[op].ok, 0);
     const errors = OPS.reduce((n, op) => n + run.stats[op].errors, 0);
     const commandsPerSec = ok / run.seconds;
+    const experiments = [
+      process.env.BENCH_HTTP_SERVER_ENV,
+      process.env.BENCH_HTTP_WHATIF && `what-if ${process.env.BENCH_HTTP_WHATIF}`,
+    ].filter(Boolean);
     out(
-      `HTTP commands: ${CLIENTS} clients, ${WORKSPACES} workspaces, ${run.seconds.toFixed(1)} s, durability FULL${IDEMPOTENCY ? ', Idempotency-Key' : ''}`,
+      `HTTP commands: ${CLIENTS} clients, ${WORKSPACES} workspaces, ${run.seconds.toFixed(1)} s, durability ${serverEnvOverrides().ROLLCALL_DURABILITY ?? 'full (default)'}${IDEMPOTENCY ? ', Idempotency-Key' : ''}${experiments.length ? ` [EXPERIMENT: ${experiments.join('; ')}]` : ''}`,
     );
     out(
       `  all            ${String(all.count).padStart(7)} answers  ${commandsPerSec.toFixed(0).padStart(6)} ok/s  p50 ${fmt(all.percentile(50))} ms  p90 ${fmt(all.percentile(90))} ms  p99 ${fmt(all.percentile(99))} ms  max ${fmt(all.max())} ms`,

@@ -7,11 +7,21 @@
 //   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation). Each line
 //   `mark <label>` the bench writes to stdin prints the figures since the previous mark to stderr as one
 //   line `TRACE <json>` and starts over.
+// - BENCH_HTTP_WHATIF=no-outbox-io (diagnosis only, changes the app's behaviour!): the invitation mailer's
+//   file I/O (fs/promises mkdir + appendFile of outbox.jsonl) resolves at once without touching the disk,
+//   to measure what taking that I/O off the request path would gain.
 import { createInterface } from 'node:readline';
 
 process.on('SIGUSR2', () => process.exit(0));
 process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
 process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+
+if ((process.env.BENCH_HTTP_WHATIF ?? '').split(',').includes('no-outbox-io')) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const fsp = require('node:fs/promises') as Record<string, unknown>;
+  fsp.appendFile = () => Promise.resolve();
+  fsp.mkdir = () => Promise.resolve(undefined);
+}
 
 if (process.env.BENCH_HTTP_TRACE === '1') installTrace();
 else process.stdin.resume();
