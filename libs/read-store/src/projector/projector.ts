@@ -22,6 +22,8 @@ export interface ProjectorOptions {
   logger?: ProjectorLogger;
   /** false: the caller already ran `readStore.init` for these collections (rebuild) */
   initStore?: boolean;
+  /** true: the projections' collections were just reset (rebuild): every write lands, the cache can trust them */
+  freshStore?: boolean;
 }
 
 export interface ProjectionStatus {
@@ -109,6 +111,8 @@ export class Projector {
     if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
     await this.loadCheckpoints();
     this.head = await this.options.eventStore.headPosition();
+    // no stored document can be ahead of the log's head; after a reset, none is ahead of anything
+    this.source.trustAfter = this.options.freshStore ? -1n : this.head;
     this.running = true;
     this.loop = this.run();
   }
@@ -176,6 +180,7 @@ export class Projector {
         if (!this.running) break;
         this.logger.error(`projector: ${message(error)}; re-subscribing from the stored checkpoints`);
         this.source.clear();
+        this.source.trustAfter = await this.options.eventStore.headPosition().catch(() => undefined);
         await this.pause(this.options.retryDelayMs ?? 1000);
         try {
           await this.loadCheckpoints();

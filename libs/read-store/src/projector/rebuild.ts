@@ -34,13 +34,30 @@ export async function rebuild(
   eventStore: EventStore,
   readStore: ReadStore,
   projections: readonly Projection[],
-  options: { onProgress?: (p: RebuildProgress) => void; progressEveryMs?: number; batchSize?: number; logger?: ProjectorLogger } = {},
+  options: {
+    onProgress?: (p: RebuildProgress) => void;
+    progressEveryMs?: number;
+    /** events per commit (default 5,000: a rebuild has no reader waiting, larger batches fold more writes) */
+    batchSize?: number;
+    /** documents kept in memory (default 200,000) */
+    cacheSize?: number;
+    logger?: ProjectorLogger;
+  } = {},
 ): Promise<RebuildResult> {
   const started = performance.now();
   await readStore.init(Projector.collectionsOf(projections));
   for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
   const target = await eventStore.headPosition();
-  const projector = new Projector({ eventStore, readStore, projections, initStore: false, batchSize: options.batchSize, logger: options.logger });
+  const projector = new Projector({
+    eventStore,
+    readStore,
+    projections,
+    initStore: false,
+    freshStore: true,
+    batchSize: options.batchSize ?? 5000,
+    cacheSize: options.cacheSize ?? 200_000,
+    logger: options.logger,
+  });
   const report = () => {
     const status = projector.status();
     const position = status.reduce((min, s) => ((s.checkpoint ?? 0n) < min ? (s.checkpoint ?? 0n) : min), target);

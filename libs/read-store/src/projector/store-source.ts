@@ -15,11 +15,15 @@ const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
  * committed. The projector is the only writer of its projections' collections, so after a commit the cache
  * holds what the store holds, with one subtlety: the store ignores a write older than the stored version
  * (re-applied events). So a committed write replaces a cached version only when that version's position is
- * known and older; when it is unknown (the store may hold a newer tombstone) the entry is dropped and the next
- * read asks the store again.
+ * known and older, or when the write is newer than anything the store can hold (`trustAfter`: the head of the
+ * log when the projector started, since no document can be ahead of it; -1 after a reset). Otherwise the entry
+ * is dropped and the next read asks the store again.
  */
 export class StoreSource implements DocSource {
   private readonly cache = new Map<string, Cached>();
+
+  /** writes at positions above this one are newer than any stored version (undefined: none is known to be) */
+  trustAfter: bigint | undefined;
 
   constructor(
     private readonly store: ReadStore,
@@ -52,8 +56,10 @@ export class StoreSource implements DocSource {
     for (const w of writes) {
       const key = keyOf(w.collection, w.kind === 'upsert' ? w.doc._id : w.id);
       const cached = this.cache.get(key);
-      if (cached?.position === undefined) this.cache.delete(key);
-      else if (cached.position < w.position) this.remember(key, { doc: w.kind === 'upsert' ? w.doc : null, position: w.position });
+      const applied =
+        cached?.position !== undefined ? cached.position < w.position : this.trustAfter !== undefined && w.position > this.trustAfter;
+      if (applied) this.remember(key, { doc: w.kind === 'upsert' ? w.doc : null, position: w.position });
+      else if (cached?.position === undefined) this.cache.delete(key);
     }
   }
 
