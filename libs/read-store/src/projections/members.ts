@@ -18,7 +18,9 @@ export const MEMBER_USERS = 'member_users';
 
 export type MemberStatus = 'pending' | 'active' | 'revoked';
 
-export interface MemberDoc extends Doc {
+/** a member or pending invitation, as queries hand it out */
+export interface MemberView {
+  _id: string;
   workspaceId: string;
   organizationId: string;
   kind: 'member' | 'invitation';
@@ -44,6 +46,10 @@ export interface MemberDoc extends Doc {
   lastSeenAt: string | null;
   presence: 'online' | 'away' | 'offline';
   teamIds: string[];
+}
+
+/** the stored document: the view plus its sort key */
+export interface MemberDoc extends Doc, MemberView {
   /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
   sortName: string;
 }

@@ -55,7 +55,11 @@ export interface HistoryEntryDoc extends Doc {
   eventId: string;
   /** global position of the event (a number: exact below 2^53) */
   position: number;
+  /** `${at}|${position, 20 digits}`: time order (then log order), for time-range queries */
+  atPosition: string;
 }
+
+export const atPositionKey = (at: string, position: bigint | number): string => `${at}|${String(position).padStart(20, '0')}`;
 
 interface MemberState extends Doc {
   userId: string;
@@ -95,6 +99,7 @@ function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntry
     at: occurredAt(e, at),
     eventId: e.eventId,
     position: Number(e.position),
+    atPosition: atPositionKey(occurredAt(e, at), e.position),
   };
 }
 
@@ -269,7 +274,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
   collections: {
-    [PERMISSION_HISTORY]: { indexes: ['workspaceId', 'userId', 'actorId', 'position', 'at'] },
+    [PERMISSION_HISTORY]: { indexes: ['workspaceId', 'userId', 'actorId', 'position', 'atPosition'] },
     [PERMISSION_HISTORY_STATE]: { indexes: ['userId'] },
   },
   eventTypes: [

@@ -54,7 +54,7 @@ export class ProjectionBatch {
       findBy: async <T extends Doc>(collection: string, field: string, value: string) => {
         const found = new Map((await this.source.findBy(collection, field, value)).map((d) => [d._id, d]));
         // documents of this batch: drop the stored versions it rewrote, add its own that match
-        for (const id of [...found.keys()]) if (this.pending.has(keyOf(collection, id))) found.delete(id);
+        for (const id of found.keys()) if (this.pending.has(keyOf(collection, id))) found.delete(id);
         for (const id of this.pendingIndex(collection, field).get(value) ?? []) {
           const write = this.pending.get(keyOf(collection, id));
           if (write?.kind === 'upsert') found.set(id, write.doc);

@@ -284,7 +284,7 @@ export class Projector {
   }
 
   private notify(): void {
-    for (const check of [...this.waiters]) check();
+    for (const check of this.waiters) check();
   }
 
   private pause(ms: number): Promise<void> {

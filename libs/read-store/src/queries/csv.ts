@@ -1,0 +1,25 @@
+import { Readable, pipeline } from 'node:stream';
+import { stringify } from 'csv-stringify';
+
+/** a cell a spreadsheet would run as a formula is prefixed with an apostrophe (CSV injection) */
+export const safeCell = (value: string | null | undefined): string => {
+  if (value === null || value === undefined) return '';
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+};
+
+export const list = (values: readonly string[] | null | undefined): string => (values ?? []).join(';');
+
+export const restrictionsCell = (restrictions: Record<string, true | string> | null | undefined): string =>
+  Object.entries(restrictions ?? {})
+    .map(([name, value]) => (value === true ? name : `${name}=${value}`))
+    .join(';');
+
+/**
+ * CSV with a header row, streamed: rows are pulled from `rows` as the consumer reads (backpressure), so memory
+ * stays bounded whatever the number of rows. An error of the source destroys the returned stream with it.
+ */
+export function csvStream(columns: readonly string[], rows: AsyncIterable<string[]>): Readable {
+  return pipeline(Readable.from(rows, { objectMode: true, highWaterMark: 256 }), stringify({ header: true, columns: [...columns] }), () => {
+    // errors reach the consumer through the returned stream
+  });
+}

@@ -1,0 +1,119 @@
+import type { Access } from '@rollcall/domain';
+import type { FieldValue, Query, ReadStore } from '../port';
+import { PERMISSION_HISTORY, type HistoryEntryDoc, atPositionKey } from '../projections/permission-history';
+import { encodeCursor } from '../store/query-common';
+import { csvStream, list, restrictionsCell, safeCell } from './csv';
+
+export interface HistoryFilters {
+  /** entries about this member */
+  userId?: string;
+  /** entries caused by this actor */
+  actorId?: string;
+  /** ISO time, inclusive */
+  from?: string;
+  /** ISO time, inclusive */
+  to?: string;
+  /** default `asc` (oldest first) */
+  direction?: 'asc' | 'desc';
+}
+
+export interface ListHistoryOptions extends HistoryFilters {
+  /** default 50, at most 500 */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  items: HistoryEntryDoc[];
+  nextCursor?: string;
+}
+
+function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, FieldValue> {
+  const where: Record<string, FieldValue> = { workspaceId };
+  if (f.userId !== undefined) where.userId = f.userId;
+  if (f.actorId !== undefined) where.actorId = f.actorId;
+  return where;
+}
+
+const inRange = (e: HistoryEntryDoc, f: HistoryFilters): boolean =>
+  (f.from === undefined || e.at >= f.from) && (f.to === undefined || e.at <= f.to);
+
+/** ISO times compared as strings must share one format: normalise to `Date#toISOString` */
+const iso = (value: string | undefined, name: string): string | undefined => {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError(`${name} must be an ISO-8601 time, got ${JSON.stringify(value)}`);
+  return new Date(ms).toISOString();
+};
+
+/**
+ * The permission history of a workspace (rule 17), by member, actor and time range. Without a time range it is
+ * in log order (`position`). With one it is in time order, then log order (`atPosition`), and the first page
+ * starts right at the range: the read store has no range filter, so a keyset cursor placed at `from` (or `to`
+ * when descending) makes its index seek there; entries past the other end end the list.
+ */
+export async function listHistory(store: ReadStore, workspaceId: string, options: ListHistoryOptions = {}): Promise<HistoryPage> {
+  const f = { ...options, from: iso(options.from, 'from'), to: iso(options.to, 'to') };
+  const direction = f.direction ?? 'asc';
+  const where = historyWhere(workspaceId, f);
+  if (f.from === undefined && f.to === undefined) {
+    const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort: { field: 'position', direction }, limit: f.limit, cursor: f.cursor });
+    return page;
+  }
+  const sort = { field: 'atPosition', direction } as const;
+  const start = direction === 'asc' ? f.from : f.to;
+  // asc: after (`${from}`, '') = every entry at or after `from`; desc: before (`${to}|~`, '') = at or before `to`
+  const cursor =
+    f.cursor ?? (start === undefined ? undefined : encodeCursor(sort, { value: direction === 'asc' ? start : `${start}|~`, id: '' }));
+  const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort, limit: f.limit, cursor });
+  const items = page.items.filter((e) => inRange(e, f));
+  return items.length < page.items.length ? { items } : page;
+}
+
+export const HISTORY_CSV_COLUMNS = [
+  'at',
+  'change',
+  'user_id',
+  'invitation_id',
+  'email',
+  'actor_id',
+  'before_roles',
+  'before_restrictions',
+  'before_grants',
+  'after_roles',
+  'after_restrictions',
+  'after_grants',
+  'details',
+  'event_id',
+  'position',
+] as const;
+
+const accessCells = (access: Access | null): string[] =>
+  access ? [list(access.roles), restrictionsCell(access.restrictions), list(access.grants)] : ['', '', ''];
+
+/** The permission history as CSV, streamed in bounded memory (same filters as listHistory, log order). */
+export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters: HistoryFilters = {}) {
+  const f = { ...filters, from: iso(filters.from, 'from'), to: iso(filters.to, 'to') };
+  const query: Omit<Query, 'limit' | 'cursor'> = { where: historyWhere(workspaceId, f), sort: { field: 'position', direction: f.direction ?? 'asc' } };
+  async function* rows(): AsyncIterable<string[]> {
+    for await (const e of store.stream<HistoryEntryDoc>(PERMISSION_HISTORY, query)) {
+      if (!inRange(e, f)) continue;
+      yield [
+        e.at,
+        e.change,
+        e.userId ?? '',
+        e.invitationId ?? '',
+        safeCell(e.email),
+        e.actorId ?? '',
+        ...accessCells(e.before),
+        ...accessCells(e.after),
+        e.details ? JSON.stringify(e.details) : '',
+        e.eventId,
+        String(e.position),
+      ];
+    }
+  }
+  return csvStream(HISTORY_CSV_COLUMNS, rows());
+}
+
+export { atPositionKey };

@@ -1,0 +1,111 @@
+import { type EffectivePermissions, accessModel, effectivePermissions } from '@rollcall/domain';
+import type { FieldValue, Query, ReadStore } from '../port';
+import { MEMBERS, type MemberDoc, type MemberStatus, type MemberView, memberId } from '../projections/members';
+import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
+import { csvStream, list, restrictionsCell, safeCell } from './csv';
+
+export type MemberSort = 'name' | 'email' | 'lastSeen' | 'joined';
+
+export interface MemberFilters {
+  /** case-insensitive substring of email, display name or alias */
+  q?: string;
+  /** default: pending and active */
+  status?: MemberStatus | MemberStatus[];
+  role?: string;
+  team?: string;
+  presence?: 'online' | 'away' | 'offline';
+  /** default `name` */
+  sort?: MemberSort;
+  /** default `asc` for name and email, `desc` (most recent first) for lastSeen and joined */
+  direction?: 'asc' | 'desc';
+}
+
+export interface ListMembersOptions extends MemberFilters {
+  /** default 50, at most 500 */
+  limit?: number;
+  cursor?: string;
+}
+
+export type { MemberView };
+
+export interface MemberPage {
+  items: MemberView[];
+  /** absent on the last page */
+  nextCursor?: string;
+}
+
+export interface MemberWithPermissions extends MemberView {
+  /** what the member can do in the workspace now; null unless active */
+  effectivePermissions: EffectivePermissions | null;
+}
+
+const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'email', lastSeen: 'lastSeenAt', joined: 'joinedAt' };
+
+const toView = ({ sortName: _sortName, ...member }: MemberDoc): MemberView => member;
+
+function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit' | 'cursor'> {
+  const where: Record<string, FieldValue | FieldValue[]> = { workspaceId, status: f.status ?? ['pending', 'active'] };
+  if (f.role !== undefined) where.roles = f.role;
+  if (f.team !== undefined) where.teamIds = f.team;
+  if (f.presence !== undefined) where.presence = f.presence;
+  const sort = f.sort ?? 'name';
+  const direction = f.direction ?? (sort === 'name' || sort === 'email' ? 'asc' : 'desc');
+  const query: Omit<Query, 'limit' | 'cursor'> = { where, sort: { field: SORT_FIELDS[sort], direction } };
+  const q = f.q?.trim();
+  if (q) query.search = { text: q, fields: ['email', 'displayName', 'alias'] };
+  return query;
+}
+
+/** The user list of a workspace (SPEC §4 `GET /v1/workspaces/{ws}/members`): pending invitations and active members by default. */
+export async function listMembers(store: ReadStore, workspaceId: string, options: ListMembersOptions = {}): Promise<MemberPage> {
+  const page = await store.find<MemberDoc>(MEMBERS, { ...memberQuery(workspaceId, options), limit: options.limit, cursor: options.cursor });
+  return { items: page.items.map(toView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+}
+
+/** One member (any status) with their effective permissions; undefined when the user never was a member. */
+export async function getMember(store: ReadStore, workspaceId: string, userId: string): Promise<MemberWithPermissions | undefined> {
+  const [member, workspace] = await Promise.all([
+    store.get<MemberDoc>(MEMBERS, memberId(workspaceId, userId)),
+    store.get<WorkspaceDoc>(WORKSPACES, workspaceId),
+  ]);
+  if (!member) return undefined;
+  const m = member.doc;
+  const permissions =
+    m.status === 'active' && workspace
+      ? effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, accessModel(workspace.doc.accessModel), workspace.doc.plan)
+      : null;
+  return { ...toView(m), effectivePermissions: permissions };
+}
+
+export const MEMBER_CSV_COLUMNS = [
+  'email',
+  'display_name',
+  'alias',
+  'status',
+  'roles',
+  'restrictions',
+  'grants',
+  'invited_at',
+  'joined_at',
+  'last_seen_at',
+] as const;
+
+/** The user list as CSV (rule 18), streamed from the read store in bounded memory. Lists: `;`-separated. */
+export function exportMembersCsv(store: ReadStore, workspaceId: string, filters: MemberFilters = {}) {
+  async function* rows(): AsyncIterable<string[]> {
+    for await (const m of store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters)))
+      yield [
+        safeCell(m.email),
+        safeCell(m.displayName),
+        safeCell(m.alias),
+        m.status,
+        list(m.roles),
+        restrictionsCell(m.restrictions),
+        list(m.grants),
+        m.invitedAt ?? '',
+        m.joinedAt ?? '',
+        m.lastSeenAt ?? '',
+      ];
+  }
+  return csvStream(MEMBER_CSV_COLUMNS, rows());
+}

@@ -1,0 +1,132 @@
+import type { Readable } from 'node:stream';
+import { PROJECTIONS } from '../projections';
+import { rebuild } from '../projector/rebuild';
+import { TempStores } from '../projector/testing/temp-stores';
+import { LogScenario, WS } from '../projections/testing/scenario';
+import type { SqliteReadStore } from '../store';
+import { exportHistoryCsv, listHistory } from './history';
+import { exportMembersCsv, getMember, listMembers } from './members';
+
+const silent = { info: () => undefined, error: () => undefined };
+
+async function text(stream: Readable): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+describe('read-model queries', () => {
+  let stores: TempStores;
+  let read: SqliteReadStore;
+  let s: LogScenario;
+  let invitation: string;
+
+  beforeAll(async () => {
+    stores = new TempStores();
+    s = new LogScenario(['ws-1', 'ws-2']);
+    s.member('zed', { roles: ['manager'], restrictions: { data_export: true } }, WS, 'Zed Zulu');
+    s.advance(3600).member('amy', { roles: ['agent'], restrictions: { mask_contact_info: true } }, WS, 'amy adams');
+    s.advance(3600).member('bo', { roles: ['agent'] }, WS, 'Bo Brown');
+    s.profile('bo', { alias: 'Bobby', displayName: '=HYPERLINK("x")' });
+    s.advance(3600).change('bo', { restrictions: { workflows: true } }, WS, 'zed');
+    s.advance(3600).revoke('amy');
+    invitation = s.invite('Pending.Person@Acme.test', { roles: ['agent'] });
+    s.member('other', {}, 'ws-2');
+    await stores.append(s.log.takeAppends());
+    read = stores.readStore();
+    await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+  });
+  afterAll(() => stores.close());
+
+  const names = (items: { displayName: string | null; email: string | null }[]) => items.map((m) => m.displayName ?? m.email);
+
+  it('lists pending and active members by default, sorted by name, without revoked ones or other workspaces', async () => {
+    const page = await listMembers(read, WS);
+    expect(names(page.items)).toEqual(['=HYPERLINK("x")', 'Ada Admin', 'pending.person@acme.test', 'Zed Zulu']);
+    expect(page.nextCursor).toBeUndefined();
+    expect(page.items.find((m) => m.kind === 'invitation')).toMatchObject({ status: 'pending', invitationId: invitation, userId: null });
+    expect(page.items[0]).not.toHaveProperty('sortName');
+  });
+
+  it('filters by status, role and search text (email, display name or alias, any case)', async () => {
+    expect(names((await listMembers(read, WS, { status: 'revoked' })).items)).toEqual(['amy adams']);
+    expect(names((await listMembers(read, WS, { status: ['active', 'revoked'], role: 'agent' })).items)).toEqual(['=HYPERLINK("x")', 'amy adams']);
+    expect(names((await listMembers(read, WS, { role: 'manager' })).items)).toEqual(['Zed Zulu']);
+    expect(names((await listMembers(read, WS, { q: 'BOBB' })).items)).toEqual(['=HYPERLINK("x")']);
+    expect(names((await listMembers(read, WS, { q: 'zulu' })).items)).toEqual(['Zed Zulu']);
+    expect(names((await listMembers(read, WS, { q: 'PENDING.p' })).items)).toEqual(['pending.person@acme.test']);
+    expect((await listMembers(read, WS, { presence: 'online' })).items).toEqual([]);
+    expect((await listMembers(read, WS, { team: 'team-1' })).items).toEqual([]);
+  });
+
+  it('sorts by email and by join time, and pages with a cursor', async () => {
+    expect((await listMembers(read, WS, { sort: 'email' })).items.map((m) => m.email)).toEqual([
+      'ada@acme.test',
+      'bo@acme.test',
+      'pending.person@acme.test',
+      'zed@acme.test',
+    ]);
+    const joined = (await listMembers(read, WS, { sort: 'joined' })).items.map((m) => m.userId);
+    expect(joined).toEqual(['bo', 'zed', 'admin', null]);
+    const first = await listMembers(read, WS, { limit: 3 });
+    const second = await listMembers(read, WS, { limit: 3, cursor: first.nextCursor });
+    expect([...first.items, ...second.items].map((m) => m._id)).toEqual((await listMembers(read, WS)).items.map((m) => m._id));
+    expect(second.nextCursor).toBeUndefined();
+  });
+
+  it('gets one member with effective permissions from the workspace model and plan', async () => {
+    const zed = await getMember(read, WS, 'zed');
+    expect(zed).toMatchObject({ userId: 'zed', status: 'active', roles: ['manager'] });
+    expect(zed!.effectivePermissions!.permissions).toContain('settings.users');
+    expect(zed!.effectivePermissions!.permissions).not.toContain('data.export');
+    expect(await getMember(read, WS, 'amy')).toMatchObject({ status: 'revoked', effectivePermissions: null });
+    expect(await getMember(read, WS, 'nobody')).toBeUndefined();
+    expect(await getMember(read, 'ws-2', 'zed')).toBeUndefined();
+  });
+
+  it('exports the user list as CSV, formulas defused', async () => {
+    const csv = await text(exportMembersCsv(read, WS, { status: ['active', 'revoked'], sort: 'email' }));
+    expect(csv.trim().split('\n')).toEqual([
+      'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at',
+      'ada@acme.test,Ada Admin,,active,owner,,,,2026-03-01T09:00:00.000Z,',
+      'amy@acme.test,amy adams,,revoked,agent,mask_contact_info,,2026-03-01T10:00:00.000Z,2026-03-01T10:00:00.000Z,',
+      `bo@acme.test,"'=HYPERLINK(""x"")",Bobby,active,agent,workflows,,2026-03-01T11:00:00.000Z,2026-03-01T11:00:00.000Z,`,
+      'zed@acme.test,Zed Zulu,,active,manager,data_export,,2026-03-01T09:00:00.000Z,2026-03-01T09:00:00.000Z,',
+    ]);
+  });
+
+  it('lists the permission history by member, by actor and by time range, in order, with cursors', async () => {
+    const all = await listHistory(read, WS);
+    expect(all.items.map((e) => e.position)).toEqual(all.items.map((e) => e.position).sort((a, b) => a - b));
+    expect((await listHistory(read, WS, { userId: 'bo' })).items.map((e) => e.change)).toEqual(['joined', 'restrictions_changed']);
+    expect((await listHistory(read, WS, { actorId: 'zed' })).items.map((e) => [e.change, e.userId])).toEqual([['joined', 'zed'], ['restrictions_changed', 'bo']]);
+    const window = { from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T12:00:00.000Z' };
+    const ranged = await listHistory(read, WS, window);
+    expect(ranged.items.map((e) => [e.change, e.userId ?? e.email])).toEqual([
+      ['invited', 'amy@acme.test'],
+      ['joined', 'amy'],
+      ['invited', 'bo@acme.test'],
+      ['joined', 'bo'],
+      ['restrictions_changed', 'bo'],
+    ]);
+    expect(ranged.nextCursor).toBeUndefined();
+    const desc = await listHistory(read, WS, { ...window, direction: 'desc', limit: 2 });
+    const rest = await listHistory(read, WS, { ...window, direction: 'desc', limit: 2, cursor: desc.nextCursor });
+    const last = await listHistory(read, WS, { ...window, direction: 'desc', limit: 2, cursor: rest.nextCursor });
+    expect([...desc.items, ...rest.items, ...last.items].map((e) => e._id)).toEqual(ranged.items.map((e) => e._id).reverse());
+    expect(last.nextCursor).toBeUndefined();
+    await expect(listHistory(read, WS, { from: 'yesterday' })).rejects.toThrow('from must be an ISO-8601 time');
+  });
+
+  it('exports the permission history as CSV', async () => {
+    const lines = (await text(exportHistoryCsv(read, WS, { userId: 'amy' }))).trim().split('\n');
+    expect(lines[0]).toBe(
+      'at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position',
+    );
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual([
+      '2026-03-01T10:00:00.000Z,joined',
+      '2026-03-01T13:00:00.000Z,revoked',
+    ]);
+    expect(lines[2]).toContain('agent,mask_contact_info,,,,,"{""contacts"":{""mode"":""unassigned""}}"');
+  });
+});
