@@ -13,3 +13,4 @@ export * from './workspace/state';
 export * from './workspace/authority';
 export * from './workspace/decider';
 export * from './upcasting';
+export * from './personal-data';

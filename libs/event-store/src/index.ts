@@ -8,3 +8,5 @@ export {
 } from './sqlite/sqlite-event-store';
 export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
 export { createEventStore, type EventStoreConfig } from './create-event-store';
+export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';
+export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue } from './shredding/personal-data-event-store';

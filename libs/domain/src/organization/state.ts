@@ -58,8 +58,10 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         orgAdmin: d.orgAdmin,
         deleted: false,
         joinedAt: d.joinedAt,
+        knownEmails: typeof d.email === 'string' ? [d.email] : [],
       });
-      state.byEmail.set(d.email, d.userId);
+      // a deleted user's email reads as null once their key is forgotten (crypto-shredding)
+      if (typeof d.email === 'string') state.byEmail.set(d.email, d.userId);
       return state;
     }
     case 'WorkspaceCreated': {
@@ -70,7 +72,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'UserProfileUpdated': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      if (event.data.changes.email !== undefined) {
+      if (typeof event.data.changes.email === 'string') {
         state.byEmail.delete(user.email);
         state.byEmail.set(event.data.changes.email, user.userId);
       }

@@ -13,6 +13,8 @@ export interface UserProfile {
   orgAdmin: boolean;
   deleted: boolean;
   joinedAt: string;
+  /** every email the user has had in this organization (their personal data to erase on deletion) */
+  knownEmails: string[];
 }
 
 export interface UpdateProfile {
@@ -36,7 +38,7 @@ export const evolveProfile = (profile: UserProfile, changes: ProfileChanges): Us
   ...(changes.displayName !== undefined && { displayName: changes.displayName }),
   ...(changes.alias !== undefined && { alias: changes.alias }),
   ...(changes.avatarUrl !== undefined && { avatarUrl: changes.avatarUrl }),
-  ...(changes.email !== undefined && { email: changes.email }),
+  ...(typeof changes.email === 'string' && { email: changes.email, knownEmails: [...new Set([...profile.knownEmails, changes.email])] }),
 });
 
 /** The user profile decider: the user themself or an org admin edits display name, alias, avatar URL and email. */

@@ -1,0 +1,43 @@
+/**
+ * Which fields of which events are personal data, and whose (SPEC §5: personal data in events is encrypted
+ * with a per-subject key; deleting the key erases it everywhere while the events stay valid).
+ *
+ * A subject is an org user (by id) or, before anyone has accepted an invitation, an email address. Deleting a
+ * user forgets the keys of the user and of every email address the user had, so invitations to those
+ * addresses are erased too.
+ */
+export type DataSubject = { kind: 'user'; userId: string } | { kind: 'email'; email: string };
+
+export interface PersonalFields {
+  subject: DataSubject;
+  /** dot paths inside the event's data */
+  paths: string[];
+}
+
+const PROFILE_PATHS = ['changes.email', 'changes.displayName', 'changes.alias', 'changes.avatarUrl'];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function personalFieldsOf(type: string, data: any): PersonalFields[] {
+  switch (type) {
+    case 'UserJoinedOrganization':
+      return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email', 'displayName'] }];
+    case 'UserProfileUpdated':
+      return [{ subject: { kind: 'user', userId: data.userId }, paths: PROFILE_PATHS }];
+    case 'InvitationAccepted':
+      return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email'] }];
+    case 'UserInvited':
+    case 'InvitationCancelled':
+      return typeof data.email === 'string' ? [{ subject: { kind: 'email', email: data.email }, paths: ['email'] }] : [];
+    default:
+      return [];
+  }
+}
+
+/** Event types that carry personal data (the encrypting store only looks inside these). */
+export const PERSONAL_EVENT_TYPES: readonly string[] = [
+  'UserJoinedOrganization',
+  'UserProfileUpdated',
+  'InvitationAccepted',
+  'UserInvited',
+  'InvitationCancelled',
+];

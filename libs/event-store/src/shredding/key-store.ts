@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type Collection, MongoClient } from 'mongodb';
+
+/**
+ * Per-subject data keys for crypto-shredding. Forgetting a subject deletes its key: everything encrypted with
+ * it is unreadable from then on, wherever it was copied.
+ */
+export interface KeyStore {
+  /** the subjects' keys, created (durably, before this resolves) where missing */
+  ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /** the subjects' keys; a forgotten or unknown subject is absent */
+  find(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
+  forget(subjectIds: readonly string[]): Promise<void>;
+  /** a secret created once per store, to derive pseudonymous subject ids (e.g. of email addresses) */
+  pepper(): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+const PEPPER = '__pepper__';
+
+/**
+ * Embedded: a table in its own SQLite file (WAL, synchronous=FULL). Key creations arriving in the same turn
+ * of the event loop are written in one transaction (one fsync), so many first-time subjects do not queue.
+ */
+export class SqliteKeyStore implements KeyStore {
+  private readonly db: DatabaseSync;
+  private readonly select;
+  private readonly insert;
+  private readonly remove;
+  private pending: { ids: string[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
+      CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
+    this.select = this.db.prepare('SELECT key FROM subject_keys WHERE subject = ?');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)');
+    this.remove = this.db.prepare('DELETE FROM subject_keys WHERE subject = ?');
+  }
+
+  async ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
+    const missing = subjectIds.filter((id) => !this.select.get(id));
+    if (missing.length > 0)
+      await new Promise<void>((resolve, reject) => {
+        this.pending.push({ ids: missing, resolve, reject });
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(() => this.flush());
+        }
+      });
+    return this.find(subjectIds);
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.scheduled = false;
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const { ids } of batch) for (const id of ids) this.insert.run(id, randomBytes(32));
+      this.db.exec('COMMIT');
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
+    const keys = new Map<string, Buffer>();
+    for (const id of subjectIds) {
+      const row = this.select.get(id) as { key: Uint8Array } | undefined;
+      if (row) keys.set(id, Buffer.from(row.key));
+    }
+    return keys;
+  }
+
+  async forget(subjectIds: readonly string[]): Promise<void> {
+    this.db.exec('BEGIN IMMEDIATE');
+    for (const id of subjectIds) this.remove.run(id);
+    this.db.exec('COMMIT');
+  }
+
+  async pepper(): Promise<Buffer> {
+    return (await this.ensure([PEPPER])).get(PEPPER)!;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** Production: a MongoDB collection `subject_keys` (insert-if-absent, so replicas agree on one key). */
+export class MongoKeyStore implements KeyStore {
+  private readonly client: MongoClient;
+  private readonly keys: Collection<{ _id: string; key: Buffer }>;
+
+  constructor(mongoUrl: string) {
+    this.client = new MongoClient(mongoUrl);
+    this.keys = this.client.db().collection('subject_keys');
+  }
+
+  async ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
+    if (subjectIds.length > 0)
+      await this.keys.bulkWrite(
+        subjectIds.map((id) => ({ updateOne: { filter: { _id: id }, update: { $setOnInsert: { key: randomBytes(32) } }, upsert: true } })),
+        { ordered: false, writeConcern: { w: 'majority', j: true } },
+      );
+    return this.find(subjectIds);
+  }
+
+  async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
+    const docs = await this.keys.find({ _id: { $in: [...subjectIds] } }).toArray();
+    return new Map(docs.map((d) => [d._id, Buffer.from(d.key.buffer ?? d.key)]));
+  }
+
+  async forget(subjectIds: readonly string[]): Promise<void> {
+    await this.keys.deleteMany({ _id: { $in: [...subjectIds] } }, { writeConcern: { w: 'majority', j: true } });
+  }
+
+  async pepper(): Promise<Buffer> {
+    return (await this.ensure([PEPPER])).get(PEPPER)!;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '../sqlite/sqlite-event-store';
+import type { RecordedEvent } from '../port';
+import { SqliteKeyStore } from './key-store';
+import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
+
+// a policy like the domain's: `person` names the subject, `email` and `profile.name` are personal
+const policy: PersonalDataPolicy = (type, data) =>
+  type === 'Personal' ? [{ subjectId: `u:${(data as { person: string }).person}`, paths: ['email', 'profile.name'] }] : [];
+
+const collect = async (it: AsyncIterable<RecordedEvent>) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+};
+
+describe('PersonalDataEventStore (crypto-shredding)', () => {
+  let dir: string;
+  let inner: SqliteEventStore;
+  let store: PersonalDataEventStore;
+  let n = 0;
+  const event = (person: string, email: string | null, name = 'Jane Doe') => ({
+    id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    type: 'Personal',
+    data: { person, email, profile: { name, role: 'agent' }, untouched: 'visible' },
+    metadata: {},
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-shred-'));
+    inner = new SqliteEventStore(join(dir, 'events.sqlite'));
+    store = new PersonalDataEventStore(inner, new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores personal fields encrypted and reads them back in clear', async () => {
+    await store.append('s-1', [event('jane', 'jane@acme.test'), { id: '10000000-0000-4000-8000-000000000001', type: 'Other', data: { email: 'not-personal@x.io' }, metadata: {} }], 'no_stream');
+    const raw = await collect(inner.readStream('s-1'));
+    expect(JSON.stringify(raw[0]!.data)).not.toMatch(/jane@acme\.test|Jane Doe/);
+    expect(raw[0]!.data).toMatchObject({ person: 'jane', email: expect.stringMatching(/^enc:v1:u:jane:/), profile: { role: 'agent' }, untouched: 'visible' });
+    expect(raw[1]!.data).toEqual({ email: 'not-personal@x.io' });
+    for (const file of ['events.sqlite', 'events.sqlite-wal'])
+      expect(existsSync(join(dir, file)) && readFileSync(join(dir, file)).includes(Buffer.from('jane@acme.test'))).toBe(false);
+    expect(readFileSync(join(dir, 'events.sqlite-wal')).includes(Buffer.from('not-personal@x.io'))).toBe(true);
+    const read = await collect(store.readStream('s-1'));
+    expect(read[0]!.data).toEqual({ person: 'jane', email: 'jane@acme.test', profile: { name: 'Jane Doe', role: 'agent' }, untouched: 'visible' });
+  });
+
+  it('forgetting a subject erases its data everywhere, the events stay valid, others are untouched', async () => {
+    await store.append('s-1', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test', 'Joe')], 'no_stream');
+    await store.forget(['u:jane']);
+    const [jane, joe] = await collect(store.readAll());
+    expect(jane!.data).toEqual({ person: 'jane', email: null, profile: { name: null, role: 'agent' }, untouched: 'visible' });
+    expect(joe!.data).toMatchObject({ email: 'joe@acme.test', profile: { name: 'Joe' } });
+    // a fresh store (no cache) sees the same: the key is gone from disk
+    const fresh = new PersonalDataEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+    expect((await collect(fresh.readStream('s-1')))[0]!.data).toMatchObject({ email: null });
+    await fresh.close();
+  });
+
+  it('a subject seen again after being forgotten gets a new key: new data readable, old data still erased', async () => {
+    await store.append('s-1', [event('sam', 'old@acme.test')], 'no_stream');
+    await store.forget(['u:sam']);
+    await store.append('s-1', [event('sam', 'new@acme.test')], 0n);
+    const [before, after] = await collect(store.readStream('s-1'));
+    expect(before!.data).toMatchObject({ email: null });
+    expect(after!.data).toMatchObject({ email: 'new@acme.test' });
+  });
+
+  it('subscriptions decrypt too, and null values stay null', async () => {
+    const sub = store.subscribe({});
+    await store.append('s-2', [event('kim', null)], 'no_stream');
+    await store.append('s-2', [event('kim', 'kim@acme.test')], 0n);
+    const seen: unknown[] = [];
+    for await (const e of sub) {
+      seen.push((e.data as { email: unknown }).email);
+      if (seen.length === 2) break;
+    }
+    await sub.unsubscribe();
+    expect(seen).toEqual([null, 'kim@acme.test']);
+  });
+
+  it('concurrent first-time subjects are created in one batch and all readable', async () => {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(`p-${i}`, [event(`p${i}`, `p${i}@acme.test`)], 'no_stream')));
+    const all = await collect(store.readAll());
+    expect(all.map((e) => (e.data as { email: string }).email).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `p${i}@acme.test`).sort());
+  });
+});
