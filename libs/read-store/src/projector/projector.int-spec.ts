@@ -3,6 +3,7 @@ import { MEMBERS, type MemberDoc, membersProjection } from '../projections/membe
 import type { Projection } from '../projections/projection';
 import { LogScenario } from '../projections/testing/scenario';
 import { workspacesProjection } from '../projections/workspaces';
+import { SqliteEventStore } from '@rollcall/event-store';
 import { Projector, type ProjectorLogger } from './projector';
 import { TempStores, dump } from './testing/temp-stores';
 
@@ -128,5 +129,24 @@ describe('Projector', () => {
     }
     expect(models[0]).toEqual(models[1]);
     expect(models[0]!.members!.length).toBeGreaterThan(0);
+  });
+
+  it('sees appends made by another process when polling (embedded store read by a separate projector)', async () => {
+    const s = new LogScenario();
+    await stores.append(s.log.takeAppends());
+    const own = new SqliteEventStore(stores.eventsFile, { durability: 'normal' });
+    const read = stores.readStore();
+    const projector = new Projector({ eventStore: own, readStore: read, projections: [membersProjection], pollIntervalMs: 20, logger: quiet() });
+    try {
+      await projector.start();
+      expect(await projector.waitFor(await own.headPosition(), 5000)).toBe(true);
+      s.member('bob');
+      await stores.append(s.log.takeAppends()); // through the other connection: `own` hears nothing of it
+      expect(await projector.waitFor(await stores.events.headPosition(), 5000)).toBe(true);
+      expect((await read.get<MemberDoc>(MEMBERS, 'ws-1:bob'))?.doc.status).toBe('active');
+    } finally {
+      await projector.stop();
+      await own.close();
+    }
   });
 });

@@ -15,6 +15,12 @@ export interface ProjectorOptions {
   projections: readonly Projection[];
   /** commit after this many events (default 1000), or as soon as the log has nothing more to give */
   batchSize?: number;
+  /**
+   * While idle, look at the log's head this often and re-subscribe when it moved (default: never). For an event
+   * store whose subscriptions only hear appends made in-process: the embedded SQLite store read by a separate
+   * projector process.
+   */
+  pollIntervalMs?: number;
   /** documents kept in memory between batches (default 50,000; 0: none) */
   cacheSize?: number;
   /** wait before re-subscribing after the event or read store failed (default 1000 ms) */
@@ -48,6 +54,7 @@ interface Slot {
 }
 
 const IDLE = Symbol('idle');
+const MOVED = Symbol('moved');
 const isBehind = (checkpoint: bigint | undefined, position: bigint) => checkpoint === undefined || checkpoint < position;
 
 const consoleLogger: ProjectorLogger = {
@@ -206,7 +213,8 @@ export class Projector {
     try {
       let next = events.next();
       for (;;) {
-        const result = count > 0 ? await whenReadyOrIdle(next) : await next;
+        const result = count > 0 ? await whenReadyOrIdle(next) : await this.nextOrPoll(next);
+        if (result === MOVED) return;
         if (result === IDLE) {
           await this.commit(batches);
           batches = this.newBatches();
@@ -226,6 +234,21 @@ export class Projector {
     } finally {
       this.subscription = undefined;
       await subscription.unsubscribe();
+    }
+  }
+
+  /** the next event; or MOVED when polling found the log's head moved while the subscription did not hear it */
+  private async nextOrPoll<T>(next: Promise<T>): Promise<T | typeof MOVED> {
+    const every = this.options.pollIntervalMs;
+    if (every === undefined) return next;
+    for (;;) {
+      const result = await whenReadyOrTimeout(next, every);
+      if (result !== IDLE) return result;
+      const head = await this.options.eventStore.headPosition();
+      if (head > this.head) {
+        this.head = head;
+        return MOVED;
+      }
     }
   }
 
@@ -309,6 +332,22 @@ function whenReadyOrIdle<T>(next: Promise<T>): Promise<T | typeof IDLE> {
       },
       (error: unknown) => {
         clearImmediate(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function whenReadyOrTimeout<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(IDLE), ms);
+    next.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
         reject(error);
       },
     );

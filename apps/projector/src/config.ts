@@ -1,0 +1,24 @@
+import { resolve } from 'node:path';
+
+/** The projector worker's configuration, from the environment (the same variables as the API). */
+export interface ProjectorConfig {
+  /** EVENTSTORE_URL: KurrentDB/EventStoreDB; unset: the embedded SQLite event store in dataDir */
+  eventstoreUrl?: string;
+  /** MONGO_URL: MongoDB; unset: the embedded SQLite read store in dataDir */
+  mongoUrl?: string;
+  /** ROLLCALL_DATA_DIR (default ./data) */
+  dataDir: string;
+  /** PROJECTOR_PORT: /health and /metrics (default 9464; 0 = random) */
+  port: number;
+}
+
+export function projectorConfig(env: NodeJS.ProcessEnv = process.env): ProjectorConfig {
+  const port = Number(env.PROJECTOR_PORT?.trim() || 9464);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PROJECTOR_PORT must be a port number, got ${env.PROJECTOR_PORT}`);
+  return {
+    eventstoreUrl: env.EVENTSTORE_URL?.trim() || undefined,
+    mongoUrl: env.MONGO_URL?.trim() || undefined,
+    dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
+    port,
+  };
+}

@@ -1,0 +1,46 @@
+// `npm run rebuild -- <projection>|all`: drops one read model (or all) and rebuilds it from the whole log,
+// with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
+// apps/projector): a rebuild must be the only writer of its collections.
+import { SingleBar, Presets } from 'cli-progress';
+import { createEventStore } from '@rollcall/event-store';
+import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
+import { rebuild } from '../../../libs/read-store/src/projector';
+import { createReadStore } from '../../../libs/read-store/src/store-factory';
+import { projectorConfig } from './config';
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const projection = name === undefined ? undefined : projectionNamed(name);
+  if (!name || (name !== 'all' && !projection)) {
+    console.error(`usage: npm run rebuild -- <projection>|all\nprojections: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
+    process.exit(2);
+  }
+  const config = projectorConfig();
+  const eventStore = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir });
+  const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+  const projections = projection ? [projection] : PROJECTIONS;
+  const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} | {events} events` }, Presets.shades_classic);
+  let started = false;
+  try {
+    const result = await rebuild(eventStore, readStore, projections, {
+      onProgress: ({ position, target, events }) => {
+        if (!started) {
+          bar.start(Number(target < 0n ? 0n : target), 0, { events });
+          started = true;
+        }
+        bar.update(Number(position), { events });
+      },
+    });
+    bar.stop();
+    console.log(`rebuilt ${projections.map((p) => p.name).join(', ')}: ${result.events} events in ${(result.ms / 1000).toFixed(1)} s, ${result.eventsPerSec} events/s`);
+  } finally {
+    if (started) bar.stop();
+    await readStore.close();
+    await eventStore.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
