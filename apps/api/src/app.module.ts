@@ -2,7 +2,7 @@ import { type DynamicModule, Module, ValidationPipe, type ValidationError } from
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
-import { type EventStore, createEventStore } from '@rollcall/event-store';
+import type { EventStore } from '@rollcall/event-store';
 import type { FieldError } from '@rollcall/domain';
 import type { Config } from './config';
 import { CreateOrganizationHandler, CreateWorkspaceHandler } from './commands/organizations';
@@ -18,6 +18,7 @@ import {
 import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-commands';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS } from './commands/tokens';
 import { EventWriter } from './infrastructure/event-writer';
+import { PERSONAL_DATA, createRollcallEventStore } from './infrastructure/event-store.factory';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, MongoIdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
 import { Metrics } from './infrastructure/metrics';
@@ -72,6 +73,9 @@ const COMMAND_HANDLERS = [
   DeleteUserHandler,
 ];
 
+const STORES = Symbol('Stores');
+type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
+
 @Module({})
 export class AppModule {
   static forConfig(config: Config): DynamicModule {
@@ -83,10 +87,9 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOCAL_SECRETS, useValue: secrets },
-        {
-          provide: EVENT_STORE,
-          useFactory: () => createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability }),
-        },
+        { provide: STORES, useFactory: () => createRollcallEventStore(config) },
+        { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
+        { provide: PERSONAL_DATA, useFactory: (s: Stores) => s.personalData, inject: [STORES] },
         { provide: StreamRepository, useFactory: (store: EventStore) => new StreamRepository(store), inject: [EVENT_STORE] },
         { provide: EventWriter, useFactory: (store: EventStore) => new EventWriter(store), inject: [EVENT_STORE] },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },

@@ -4,6 +4,7 @@ import { type ProfileChanges, type UserProfileUpdated, type WorkspaceState, deci
 import type { CommandContext } from '../infrastructure/command-context';
 import { DomainException, EventWriter } from '../infrastructure/event-writer';
 import { StreamRepository, organizationStream } from '../infrastructure/stream-repository';
+import { PERSONAL_DATA, type PersonalData } from '../infrastructure/event-store.factory';
 
 export class UpdateProfileCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string, readonly changes: ProfileChanges) {}
@@ -35,12 +36,17 @@ export class DeleteUserCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string) {}
 }
 
-/** Rule 12, with rule 4 checked over every workspace of the organization. */
+/**
+ * Rule 12, with rule 4 checked over every workspace of the organization. After UserDeleted is appended, the
+ * user's data keys are forgotten (crypto-shredding): their personal data in every event reads as null. If the
+ * process dies in between, `eraseDeletedUsers` at the next start finishes the job.
+ */
 @CommandHandler(DeleteUserCommand)
 export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
   constructor(
     @Inject(StreamRepository) private readonly repo: StreamRepository,
     @Inject(EventWriter) private readonly writer: EventWriter,
+    @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
   ) {}
 
   execute({ organizationId, ctx, userId }: DeleteUserCommand) {
@@ -54,7 +60,10 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       }
       const decision = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, { org: org.state, workspaces });
       if (!decision.ok) throw new DomainException(decision.error);
+      const user = org.state.users.get(userId)!;
+      const subjects = this.personalData.subjectsOf(user);
       const { position } = await this.writer.append(stream, org.expected, decision.events, ctx);
+      await this.personalData.forget(subjects);
       return { userId, workspaceIds: decision.events[0]!.data.workspaceIds, position: position.toString() };
     });
   }
