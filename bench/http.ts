@@ -7,7 +7,8 @@
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
 // (FULL: every group commit fsyncs the WAL), LOG_LEVEL=error, no Idempotency-Key unless asked for.
 //
-// 0. Seeding (before the server starts, straight into ${dataDir}/events.sqlite, see lib/http-seed.ts): an
+// 0. Seeding (before the server starts, straight into the server's data dir through the app's own event store
+//    stack, createRollcallEventStore: personal fields encrypted per subject; see lib/http-seed.ts): an
 //    organization with a workspace of 100 members, and another with a workspace of 100,000 members.
 // 1. Throughput/latency: 100 organizations with one workspace each are set up over HTTP (4 members and 8
 //    pending invitations each). Then 64 closed-loop clients (one keep-alive connection each) send, for
@@ -33,7 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '@rollcall/event-store';
+import { createRollcallEventStore } from '../apps/api/src/infrastructure/event-store.factory';
 import { JsonClient, type Reply, tokenOf } from './lib/http-client';
 import { type SeededWorkspace, seedWorkspace } from './lib/http-seed';
 import { type ServerChild, startServerChild } from './lib/http-server';
@@ -318,7 +319,8 @@ async function main(): Promise<void> {
   try {
     // 0. seed the two size-test workspaces straight into the event store
     let t0 = performance.now();
-    const store = new SqliteEventStore(join(dataDir, 'events.sqlite'), { durability: 'normal' });
+    // the app's own store stack (embedded SQLite + crypto-shredding of personal fields), on the server's data dir
+    const { store } = await createRollcallEventStore({ dataDir, durability: 'normal' });
     const small = await seedWorkspace(store, SMALL_MEMBERS, 'small');
     const big = await seedWorkspace(store, BIG_MEMBERS, 'big');
     await store.close();

@@ -1,5 +1,8 @@
 // Seeds a workspace of N members straight into the embedded event store (before the server starts on the
 // same data dir): what N invite + accept round trips over HTTP would have written, in big append batches.
+// Pass the store the app itself uses (createRollcallEventStore: SQLite wrapped by the crypto-shredding
+// PersonalDataEventStore), so personal fields are stored encrypted with per-subject keys exactly as the
+// app writes them, and the server pays the same decryption cost when it loads the streams.
 //
 // The events come from the domain's own deciders (decideOrganization / decideWorkspace, folded with
 // evolve*), so their types, data and versions are exactly what the app writes; ids and metadata follow
@@ -24,12 +27,7 @@ import {
   initialWorkspaceState,
   toStored,
 } from '@rollcall/domain';
-import {
-  type ExpectedRevision,
-  type NewEvent,
-  type SqliteEventStore,
-  eventIdFor,
-} from '@rollcall/event-store';
+import { type ExpectedRevision, type NewEvent, type EventStore, eventIdFor } from '@rollcall/event-store';
 import { formatOrgKey, randomSecret, sha256 } from '../../apps/api/src/infrastructure/secrets';
 
 export interface SeededWorkspace {
@@ -58,7 +56,7 @@ class StreamBatcher {
   private revision = -1n;
   written = 0;
   constructor(
-    private readonly store: SqliteEventStore,
+    private readonly store: EventStore,
     readonly stream: string,
   ) {}
 
@@ -98,7 +96,7 @@ class StreamBatcher {
  * `start` is the time of the first event; each member is invited and accepts one second later.
  */
 export async function seedWorkspace(
-  store: SqliteEventStore,
+  store: EventStore,
   members: number,
   label: string,
   start = Date.now() - 7 * 24 * 3600_000,
