@@ -22,6 +22,8 @@ export class JsonClient {
   private readonly agent: Agent;
   private readonly host: string;
   private readonly port: number;
+  /** requests sent again because the server had just closed their idle keep-alive socket */
+  staleSocketRetries = 0;
 
   constructor(baseUrl: string, sockets: number) {
     const url = new URL(baseUrl);
@@ -35,7 +37,8 @@ export class JsonClient {
     });
   }
 
-  send(method: string, path: string, call: Call = {}): Promise<Reply> {
+  /** `startedAt`: a re-sent request keeps the first attempt's start, so its latency includes the lost attempt */
+  send(method: string, path: string, call: Call = {}, retries = 1, startedAt?: number): Promise<Reply> {
     const headers: Record<string, string | number> = { ...call.headers };
     if (call.key) headers.authorization = `Bearer ${call.key}`;
     if (call.actor) headers['x-actor-id'] = call.actor;
@@ -46,7 +49,7 @@ export class JsonClient {
       headers['content-length'] = payload.length;
     }
     return new Promise<Reply>((resolve, reject) => {
-      const started = performance.now();
+      const started = startedAt ?? performance.now();
       const req = request(
         { host: this.host, port: this.port, method, path, headers, agent: this.agent },
         (res) => {
@@ -68,7 +71,14 @@ export class JsonClient {
           });
         },
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // The server closed an idle keep-alive socket just as it was reused: the request never reached it
+        // (Node's documented pattern), so sending it again on a fresh socket is safe.
+        if (req.reusedSocket && error.code === 'ECONNRESET' && retries > 0) {
+          this.staleSocketRetries++;
+          this.send(method, path, call, retries - 1, started).then(resolve, reject);
+        } else reject(error);
+      });
       req.end(payload);
     });
   }
