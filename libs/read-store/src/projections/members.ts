@@ -268,7 +268,14 @@ export const membersProjection: Projection = {
   name: 'members',
   collections: {
     [MEMBERS]: {
-      indexes: ['workspaceId', 'status', 'roles', 'teamIds', 'presence', 'sortName', 'email', 'lastSeenAt', 'joinedAt', 'userId'],
+      indexes: ['workspaceId', 'status', 'roles', 'teamIds', 'presence', 'userId'],
+      // one workspace's list in each sort order: a page reads just that page, however large the workspace
+      compound: [
+        ['workspaceId', 'sortName'],
+        ['workspaceId', 'email'],
+        ['workspaceId', 'joinedAt'],
+        ['workspaceId', 'lastSeenAt'],
+      ],
       search: ['email', 'displayName', 'alias'],
     },
     [MEMBER_USERS]: { indexes: [] },

@@ -274,7 +274,15 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
   collections: {
-    [PERMISSION_HISTORY]: { indexes: ['workspaceId', 'userId', 'actorId', 'position', 'atPosition'] },
+    [PERMISSION_HISTORY]: {
+      indexes: ['workspaceId', 'userId', 'actorId'],
+      compound: [
+        ['workspaceId', 'position'],
+        ['workspaceId', 'atPosition'],
+        ['workspaceId', 'userId', 'position'],
+        ['workspaceId', 'actorId', 'position'],
+      ],
+    },
     [PERMISSION_HISTORY_STATE]: { indexes: ['userId'] },
   },
   eventTypes: [

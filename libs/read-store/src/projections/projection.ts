@@ -1,5 +1,5 @@
 import type { DomainEvent } from '@rollcall/domain';
-import type { DocWrite, ReadStore, StoredDoc, Doc } from '../port';
+import type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc } from '../port';
 
 /** A domain event as a projection sees it: upcast, with where it sits in the log and who caused it. */
 export interface ProjectedEvent {
@@ -17,12 +17,6 @@ export interface ProjectionReader {
   get<T extends Doc = Doc>(collection: string, id: string): Promise<T | undefined>;
   /** documents of `collection` whose `field` equals `value` (field must be indexed) */
   findBy<T extends Doc = Doc>(collection: string, field: string, value: string): Promise<T[]>;
-}
-
-/** How a collection is queried (the ReadStore's `init` argument): indexed fields, and searched fields. */
-export interface CollectionSpec {
-  indexes: string[];
-  search?: string[];
 }
 
 /**
@@ -50,4 +44,4 @@ export const remove = (collection: string, id: string): ProjectionWrite => ({ ki
 export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
   typeof e.metadata.occurredAt === 'string' ? e.metadata.occurredAt : fallback;
 
-export type { DocWrite, ReadStore, StoredDoc, Doc };
+export type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc };

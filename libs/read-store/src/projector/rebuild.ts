@@ -37,7 +37,7 @@ export async function rebuild(
   options: {
     onProgress?: (p: RebuildProgress) => void;
     progressEveryMs?: number;
-    /** events per commit (default 5,000: a rebuild has no reader waiting, larger batches fold more writes) */
+    /** events per commit (default 20,000: a rebuild has no reader waiting, and larger batches fold more writes) */
     batchSize?: number;
     /** documents kept in memory (default 200,000) */
     cacheSize?: number;
@@ -54,7 +54,7 @@ export async function rebuild(
     projections,
     initStore: false,
     freshStore: true,
-    batchSize: options.batchSize ?? 5000,
+    batchSize: options.batchSize ?? 20_000,
     cacheSize: options.cacheSize ?? 200_000,
     logger: options.logger,
   });

@@ -1,0 +1,123 @@
+// npm run bench:query — queries over one workspace of 100,000 members in the embedded read store: search (q),
+// plain pages (sorts, cursors), and the CSV export streamed to a counting sink while RSS is sampled.
+// Last line: the JSON figures.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { membersProjection } from '../libs/read-store/src/projections';
+import { ProjectionBatch, toProjectedEvent } from '../libs/read-store/src/projector/batch';
+import { Projector } from '../libs/read-store/src/projector';
+import { StoreSource } from '../libs/read-store/src/projector/store-source';
+import { exportMembersCsv, listMembers, type ListMembersOptions } from '../libs/read-store/src/queries';
+import { SqliteReadStore } from '../libs/read-store/src/store';
+import { prng } from '../libs/read-store/src/projections/testing/activity';
+import { WORKSPACE, generateWorkspace, personName } from './lib/query-members';
+
+const MEMBERS = Number(process.env.BENCH_QUERY_MEMBERS ?? 100_000);
+
+const p95 = (samples: number[]): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return Number(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!.toFixed(2));
+};
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-query-'));
+  const store = new SqliteReadStore({ path: join(dir, 'read.sqlite'), synchronous: 'NORMAL' });
+  try {
+    // the members read model, built by the projection itself, committed chunk by chunk
+    const t0 = performance.now();
+    await store.init(Projector.collectionsOf([membersProjection]));
+    const source = new StoreSource(store, 300_000);
+    source.trustAfter = -1n;
+    await generateWorkspace(MEMBERS, async (events) => {
+      const batch = new ProjectionBatch(membersProjection, source);
+      for (const recorded of events) {
+        const e = toProjectedEvent(recorded);
+        if (e && membersProjection.eventTypes.includes(e.event.type)) await batch.apply(e);
+        else batch.skip(recorded.position);
+      }
+      const writes = batch.writes();
+      await store.commit(membersProjection.name, writes, batch.lastPosition!);
+      source.committed(writes);
+    });
+    source.clear();
+    const listed = await store.count('members', { where: { workspaceId: WORKSPACE } });
+    console.log(`read model: ${listed} members and invitations in ${WORKSPACE} (${((performance.now() - t0) / 1000).toFixed(1)} s to build)`);
+
+    // search: parts of names, emails, aliases, domains; some that match nothing
+    const next = prng(5);
+    const searches: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const n = personName(next() % MEMBERS);
+      const kind = i % 6;
+      searches.push(
+        kind === 0 ? n.last.slice(0, 4) : kind === 1 ? n.email.slice(0, 6) : kind === 2 ? `${n.first.toLowerCase()}.${n.last.toLowerCase().slice(0, 3)}` : kind === 3 ? n.email.split('@')[0]! : kind === 4 ? 'globex' : `zz${i}q`,
+      );
+    }
+    for (const q of searches.slice(0, 20)) await listMembers(store, WORKSPACE, { q, limit: 50 }); // warm-up
+    const searchTimes: number[] = [];
+    for (const q of searches) searchTimes.push(await timed(() => listMembers(store, WORKSPACE, { q, limit: 50 })));
+
+    // pages: the default list and each sort, first pages and pages further on through cursors
+    const pageTimes: number[] = [];
+    const sorts: ListMembersOptions[] = [{}, { sort: 'email' }, { sort: 'joined' }, { sort: 'lastSeen' }, { status: 'revoked' }, { role: 'manager' }, { sort: 'name', direction: 'desc' }];
+    for (const options of sorts) {
+      let cursor: string | undefined;
+      for (let page = 0; page < 30; page++) {
+        let nextCursor: string | undefined;
+        pageTimes.push(await timed(async () => (nextCursor = (await listMembers(store, WORKSPACE, { ...options, limit: 50, cursor })).nextCursor)));
+        if (!nextCursor) break;
+        cursor = nextCursor;
+      }
+    }
+
+    // export: every member (all statuses), streamed into a sink that only counts; RSS sampled meanwhile
+    (globalThis as { gc?: () => void }).gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    let bytes = 0;
+    let lines = 0;
+    const exportMs = await timed(() =>
+      pipeline(
+        exportMembersCsv(store, WORKSPACE, { status: ['pending', 'active', 'revoked'] }),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            for (const byte of chunk) if (byte === 10) lines++;
+            setImmediate(done); // a consumer that takes its time: backpressure must hold the producer back
+          },
+        }),
+      ),
+    );
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    console.log(`export: ${lines - 1} rows, ${(bytes / 1e6).toFixed(1)} MB of CSV`);
+    console.log(
+      JSON.stringify({
+        bench: 'query',
+        members: MEMBERS,
+        searchP95Ms: p95(searchTimes),
+        pageP95Ms: p95(pageTimes),
+        exportMs: Math.round(exportMs),
+        exportRssGrowthMb: Number(((peak - baseline) / 1024 / 1024).toFixed(1)),
+      }),
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
