@@ -22,7 +22,9 @@
 // 2. Change access vs workspace size: one cold command per seeded workspace (the server folds the
 //    organization's and the workspace's streams: coldLoadMs), then N=200 sequential change-access
 //    commands per workspace, alternating between the two (each flips a member between agent and manager).
-//    changeAccessRatio = p50(100k) / p50(100).
+//    changeAccessRatio = p50(100k) / p50(100). While the big workspace loads cold, GET /health is sent one
+//    at a time: its slowest answer shows whether the cold load stalls the whole server. Phase 2 runs after
+//    phase 1, on the same server (so phase 1 is measured before the 100k-member state is in its heap).
 //
 // Options (env): BENCH_HTTP_SECONDS (15), BENCH_HTTP_BIG_MEMBERS (100000), BENCH_HTTP_IDEMPOTENCY=1 (send an
 // Idempotency-Key with every command), BENCH_HTTP_SERVER_NODE_ARGS (extra node flags for the server child,
