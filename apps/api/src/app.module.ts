@@ -16,18 +16,20 @@ import {
   RevokeAccessHandler,
 } from './commands/workspace-commands';
 import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-commands';
-import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS } from './commands/tokens';
+import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './commands/tokens';
 import { EventWriter } from './infrastructure/event-writer';
 import { PERSONAL_DATA, createRollcallEventStore } from './infrastructure/event-store.factory';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, MongoIdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
 import { Metrics } from './infrastructure/metrics';
-import { READ_SIDE } from './infrastructure/read-side';
+import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { InvitationLinks, loadLocalSecrets } from './infrastructure/secrets';
 import { StreamRepository } from './infrastructure/stream-repository';
 import { ApiKeyGuard, Authenticator } from './http/auth';
 import { AcceptController, InvitationsController, MemberCommandsController, OrganizationsController } from './http/command.controllers';
 import { HealthController } from './http/health.controller';
+import { QueryController } from './http/query.controller';
+import { AccessAsOfHandler } from './queries/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './http/problem';
 import { WriteRunner } from './http/write-runner';
 import { createReadSide } from './infrastructure/read-side.factory';
@@ -83,7 +85,15 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false })],
-      controllers: [OrganizationsController, InvitationsController, AcceptController, MemberCommandsController, HealthController, CommandsGateway],
+      controllers: [
+        OrganizationsController,
+        InvitationsController,
+        AcceptController,
+        MemberCommandsController,
+        QueryController,
+        HealthController,
+        CommandsGateway,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOCAL_SECRETS, useValue: secrets },
@@ -101,10 +111,12 @@ export class AppModule {
         { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
         { provide: Metrics, useValue: new Metrics() },
         { provide: READ_SIDE, useFactory: (store: EventStore, metrics: Metrics) => createReadSide(config, store, metrics), inject: [EVENT_STORE, Metrics] },
+        { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,
         Authenticator,
         WriteRunner,
         ...COMMAND_HANDLERS,
+        AccessAsOfHandler,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useFactory: validationPipe },

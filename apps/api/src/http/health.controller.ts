@@ -34,7 +34,6 @@ export class HealthController {
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/plain; version=0.0.4')
   async prometheus() {
-    await this.readSide.updateLagMetrics(this.metrics, await this.events.headPosition());
     return this.metrics.registry.metrics();
   }
 

@@ -1,6 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics (prom-client): commands, latency, projection lag. */
+/** Prometheus metrics (prom-client): HTTP latency, integration events; the projector adds its own gauges. */
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Histogram({
@@ -8,18 +8,6 @@ export class Metrics {
     help: 'HTTP request duration',
     labelNames: ['method', 'route', 'status'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [this.registry],
-  });
-  readonly projectionLag = new Gauge({
-    name: 'rollcall_projection_lag_events',
-    help: 'Events between the head of the log and a projection checkpoint',
-    labelNames: ['projection'],
-    registers: [this.registry],
-  });
-  readonly projectionFailed = new Gauge({
-    name: 'rollcall_projection_failed',
-    help: '1 when a projection stopped on an error',
-    labelNames: ['projection'],
     registers: [this.registry],
   });
   readonly integrationEvents = new Counter({

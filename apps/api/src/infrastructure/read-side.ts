@@ -1,14 +1,11 @@
-import type { Metrics } from './metrics';
+import type { ReadStore } from '@rollcall/read-store';
 
-/**
- * The query side as the API sees it: the read store and, in embedded mode, the in-process projector.
- * Filled in by the projections issue; until then it only answers health checks.
- */
+/** The query side as the API sees it: the read store and the projections' progress. */
 export interface ReadSide {
+  readonly store: ReadStore;
   ping(): Promise<void>;
-  /** resolves when every projection reached `position` (read-your-writes), or rejects after timeoutMs */
-  waitFor(position: bigint, timeoutMs: number): Promise<void>;
-  updateLagMetrics(metrics: Metrics, head: bigint): Promise<void>;
+  /** true when every projection reached `position` (read-your-writes) within timeoutMs */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
   start(): Promise<void>;
   close(): Promise<void>;
 }

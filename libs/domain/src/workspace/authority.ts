@@ -75,3 +75,21 @@ export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
   actorId === targetUserId
     ? domainError('CANNOT_MODIFY_SELF', 'You cannot edit or revoke your own access; ask another member with the authority to do it.')
     : undefined;
+
+/** What a read needs. */
+export type ReadScope = 'members' | 'member' | 'export' | 'history';
+
+/**
+ * Reads: the user list, one member and the permission history need the member-management permission (the
+ * user settings are for owners and managers, seed 003); a member may always see themself ("view as");
+ * the CSV export needs the export permission (`data.export` in preset levels: a manager restricted by
+ * `data_export` cannot export). Org admins may read everything (rule 5).
+ */
+export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadScope, targetUserId?: string): Check {
+  const actor = resolveActor(ctx, actorId);
+  if (!actor) return refused('You are not an active member of this workspace.');
+  if (scope === 'member' && targetUserId === actorId) return undefined;
+  const model = modelOf(ctx);
+  const needed = scope === 'export' ? model.exportMembers : model.manageMembers;
+  return holds(actor, needed) ? undefined : refused(`This needs the ${needed} permission, which you do not hold.`);
+}

@@ -1,0 +1,154 @@
+import { parse } from 'csv-parse/sync';
+import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
+/** A workspace with members and a pending invitation; reads wait for the last write's position. */
+async function populated() {
+  const { api } = app;
+  const o = await api.organization({ plan: 'advanced' });
+  const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+  const names = ['Zoe Zebra', 'adam apple', 'Mia Mango', 'Ben Berry', 'Éva Élan'];
+  const ids: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+      key: o.key,
+      actor: o.admin,
+      body: { email: `user${i}@acme.test`, roles: [i === 0 ? 'manager' : 'agent'] },
+    });
+    const acc = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl), displayName: name } });
+    ids.push(acc.body.userId);
+  }
+  const pending = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'pending@acme.test', roles: ['agent'] } });
+  return { ...o, as, ids, names, last: pending.body.position as string };
+}
+
+const get = (path: string, o: { key: string; admin: string }, last?: string, actor = o.admin) =>
+  app.api.request('GET', path, { key: o.key, actor, headers: last ? { 'x-min-position': last } : {} });
+
+describe('the user list over HTTP', () => {
+  it('lists members and pending invitations (read-your-writes with X-Min-Position)', async () => {
+    const o = await populated();
+    const list = await get(`/v1/workspaces/${o.workspaceId}/members?limit=100`, o, o.last);
+    expect(list.status).toBe(200);
+    expect(list.body.items).toHaveLength(7); // the creator, five members, one pending invitation
+    const pending = list.body.items.find((m: { status: string }) => m.status === 'pending');
+    expect(pending).toMatchObject({ email: 'pending@acme.test', kind: 'invitation', userId: null, roles: ['agent'] });
+    expect(list.body.items.filter((m: { status: string }) => m.status === 'active')).toHaveLength(6);
+  });
+
+  it('filters by status and role, searches case-insensitively, sorts by name', async () => {
+    const o = await populated();
+    const ws = `/v1/workspaces/${o.workspaceId}/members`;
+    expect((await get(`${ws}?status=pending`, o, o.last)).body.items.map((m: { email: string }) => m.email)).toEqual(['pending@acme.test']);
+    expect((await get(`${ws}?role=manager`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Zoe Zebra']);
+    expect((await get(`${ws}?q=MANGO`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Mia Mango']);
+    expect((await get(`${ws}?q=user3%40acme`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Ben Berry']);
+    const byName = (await get(`${ws}?status=active&sort=name`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName);
+    expect(byName).toEqual(['Ada Admin', 'adam apple', 'Ben Berry', 'Mia Mango', 'Zoe Zebra', 'Éva Élan']);
+  });
+
+  it('paginates with a stable cursor: every member exactly once', async () => {
+    const o = await populated();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get(`/v1/workspaces/${o.workspaceId}/members?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, o, o.last);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((m: { _id: string }) => m._id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
+  });
+
+  it('one member with effective permissions; a member may view themself, an agent not others', async () => {
+    const o = await populated();
+    const manager = await get(`/v1/workspaces/${o.workspaceId}/members/${o.ids[0]}`, o, o.last);
+    expect(manager.body).toMatchObject({ displayName: 'Zoe Zebra', roles: ['manager'], effectivePermissions: { permissions: expect.arrayContaining(['settings.users', 'data.export']) } });
+    const self = await get(`/v1/workspaces/${o.workspaceId}/members/${o.ids[1]}`, o, o.last, o.ids[1]);
+    expect(self.body.effectivePermissions.permissions).toEqual(['messages', 'notification_preferences', 'profile', 'shortcuts']);
+    expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members/${o.ids[2]}`, o, o.last, o.ids[1]), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members`, o, o.last, o.ids[1]), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('profile changes show in every workspace the user belongs to', async () => {
+    const o = await populated();
+    const second = await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'Sales' } });
+    const inv = await app.api.request('POST', `/v1/workspaces/${second.body.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'user1@acme.test' } });
+    await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } });
+    const upd = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.ids[1]}`, { key: o.key, actor: o.ids[1], body: { displayName: 'Adam Renamed', avatarUrl: 'https://cdn.acme.test/a.png' } });
+    for (const ws of [o.workspaceId, second.body.workspaceId]) {
+      const m = await get(`/v1/workspaces/${ws}/members/${o.ids[1]}`, o, upd.body.position);
+      expect(m.body).toMatchObject({ displayName: 'Adam Renamed', avatarUrl: 'https://cdn.acme.test/a.png' });
+    }
+  });
+
+  it('exports CSV (streamed); a manager restricted by data_export gets 403', async () => {
+    const o = await populated();
+    const csv = await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, o.last);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const rows = parse(csv.body as string, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(7);
+    expect(rows.find((r) => r.email === 'user2@acme.test')).toMatchObject({ display_name: 'Mia Mango', status: 'active', roles: 'agent' });
+    const change = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${o.ids[0]}/access`, { key: o.key, actor: o.admin, body: { restrictions: { data_export: true } } });
+    expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('bad query parameters are 400 with the field, unknown ones too', async () => {
+    const o = await populated();
+    const ws = `/v1/workspaces/${o.workspaceId}/members`;
+    expectProblem(await get(`${ws}?limit=0`, o), 400, 'VALIDATION_FAILED');
+    expectProblem(await get(`${ws}?sort=shoe`, o), 400, 'VALIDATION_FAILED');
+    expectProblem(await get(`${ws}?status=gone`, o), 400, 'VALIDATION_FAILED');
+    expectProblem(await get(`${ws}?color=red`, o), 400, 'VALIDATION_FAILED');
+    expectProblem(await get(`${ws}?cursor=not-a-cursor`, o), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.api.request('GET', ws, { key: o.key, actor: o.admin, headers: { 'x-min-position': 'abc' } }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('the permission history over HTTP', () => {
+  it('one entry per access change with before, after, actor, time, event; filters; CSV', async () => {
+    const o = await populated();
+    const jane = o.ids[1]!;
+    await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { key: o.key, actor: o.admin, body: { roles: ['manager'] } });
+    const revoke = await app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.ids[0] === jane ? o.admin : o.admin, body: { reassignContactsTo: o.ids[2] } });
+    const h = await get(`/v1/workspaces/${o.workspaceId}/history?userId=${jane}`, o, revoke.body.position);
+    expect(h.status).toBe(200);
+    expect(h.body.items.map((e: { change: string }) => e.change)).toEqual(['joined', 'roles_changed', 'revoked']);
+    const changed = h.body.items[1];
+    expect(changed).toMatchObject({ userId: jane, actorId: o.admin, before: { roles: ['agent'] }, after: { roles: ['manager'] }, eventId: expect.any(String), at: expect.any(String) });
+    expect(h.body.items[2]).toMatchObject({ change: 'revoked', after: null });
+    const byActor = await get(`/v1/workspaces/${o.workspaceId}/history?actorId=${o.admin}&limit=500`, o, revoke.body.position);
+    expect(byActor.body.items.every((e: { actorId: string }) => e.actorId === o.admin)).toBe(true);
+    const future = await get(`/v1/workspaces/${o.workspaceId}/history?from=2999-01-01T00:00:00Z`, o, revoke.body.position);
+    expect(future.body.items).toEqual([]);
+    const csv = await get(`/v1/workspaces/${o.workspaceId}/history?userId=${jane}&format=csv`, o, revoke.body.position);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect((parse(csv.body as string, { columns: true }) as { change: string }[]).map((r) => r.change)).toEqual(['joined', 'roles_changed', 'revoked']);
+  });
+
+  it('"what access did X have at T" is answered by replaying the streams up to T', async () => {
+    const o = await populated();
+    const jane = o.ids[1]!;
+    const asAgent = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 15));
+    await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { key: o.key, actor: o.admin, body: { roles: ['manager'], restrictions: { data_export: true } } });
+    const asManager = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 15));
+    await app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, body: {} });
+    const at = (t: string) => get(`/v1/workspaces/${o.workspaceId}/members/${jane}/access?asOf=${encodeURIComponent(t)}`, o);
+    expect((await at(asAgent)).body).toMatchObject({ status: 'active', roles: ['agent'], permissions: ['messages', 'notification_preferences', 'profile', 'shortcuts'] });
+    const manager = (await at(asManager)).body;
+    expect(manager).toMatchObject({ status: 'active', roles: ['manager'], restrictions: { data_export: true } });
+    expect(manager.permissions).not.toContain('data.export');
+    expect((await at(new Date().toISOString())).body).toMatchObject({ status: 'revoked', roles: [], permissions: [] });
+    expect((await at('2000-01-01T00:00:00Z')).status).toBe(404);
+    expectProblem(await at('yesterday'), 400, 'VALIDATION_FAILED');
+  });
+});
