@@ -36,7 +36,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRollcallEventStore } from '../apps/api/src/infrastructure/event-store.factory';
+import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply, tokenOf } from './lib/http-client';
 import { type SeededWorkspace, seedWorkspace } from './lib/http-seed';
 import { type ServerChild, startServerChild } from './lib/http-server';

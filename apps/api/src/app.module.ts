@@ -18,7 +18,7 @@ import {
 import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-commands';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './commands/tokens';
 import { EventWriter } from './infrastructure/event-writer';
-import { PERSONAL_DATA, createRollcallEventStore } from './infrastructure/event-store.factory';
+import { PERSONAL_DATA, createRollcallEventStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, MongoIdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
 import { Metrics } from './infrastructure/metrics';

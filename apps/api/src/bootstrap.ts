@@ -8,7 +8,7 @@ import type { Config } from './config';
 import { AppModule } from './app.module';
 import { EVENT_STORE, LOCAL_SECRETS } from './commands/tokens';
 import { eraseDeletedUsers } from './infrastructure/erasure';
-import { PERSONAL_DATA } from './infrastructure/event-store.factory';
+import { PERSONAL_DATA } from '@rollcall/event-store';
 import { StreamRepository } from './infrastructure/stream-repository';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './microservice/integration-events';

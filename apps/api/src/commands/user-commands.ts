@@ -4,7 +4,7 @@ import { type ProfileChanges, type UserProfileUpdated, type WorkspaceState, deci
 import type { CommandContext } from '../infrastructure/command-context';
 import { DomainException, EventWriter } from '../infrastructure/event-writer';
 import { StreamRepository, organizationStream } from '../infrastructure/stream-repository';
-import { PERSONAL_DATA, type PersonalData } from '../infrastructure/event-store.factory';
+import { PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 
 export class UpdateProfileCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string, readonly changes: ProfileChanges) {}

@@ -1,5 +1,5 @@
 import type { EventStore } from '@rollcall/event-store';
-import type { PersonalData } from './event-store.factory';
+import type { PersonalData } from '@rollcall/event-store';
 import type { StreamRepository } from './stream-repository';
 
 /**

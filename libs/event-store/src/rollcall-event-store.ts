@@ -1,15 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
-import {
-  type EventStore,
-  type KeyStore,
-  MongoKeyStore,
-  PersonalDataEventStore,
-  SqliteKeyStore,
-  createEventStore,
-} from '@rollcall/event-store';
-import type { Config } from '../config';
+import { createEventStore } from './create-event-store';
+import type { EventStore } from './port';
+import type { Durability } from './sqlite/sqlite-event-store';
+import { type KeyStore, MongoKeyStore, SqliteKeyStore } from './shredding/key-store';
+import { PersonalDataEventStore } from './shredding/personal-data-event-store';
 
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
@@ -25,7 +21,7 @@ export const PERSONAL_DATA = Symbol('PersonalData');
  * pseudonymous: an HMAC of the address with a secret kept in the key store.
  */
 export async function createRollcallEventStore(
-  config: Pick<Config, 'eventstoreUrl' | 'mongoUrl' | 'dataDir' | 'durability'>,
+  config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability },
 ): Promise<{ store: EventStore; personalData: PersonalData }> {
   const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability });
   const keys: KeyStore = config.mongoUrl ? new MongoKeyStore(config.mongoUrl) : new SqliteKeyStore(join(config.dataDir, 'keys.sqlite'));
