@@ -101,7 +101,7 @@ export class AppModule {
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         { provide: PERSONAL_DATA, useFactory: (s: Stores) => s.personalData, inject: [STORES] },
         { provide: StreamRepository, useFactory: (store: EventStore) => new StreamRepository(store), inject: [EVENT_STORE] },
-        { provide: EventWriter, useFactory: (store: EventStore) => new EventWriter(store), inject: [EVENT_STORE] },
+        { provide: EventWriter, useFactory: (store: EventStore, repo: StreamRepository) => new EventWriter(store, repo), inject: [EVENT_STORE, StreamRepository] },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: INVITATION_MAILER, useFactory: () => (config.smtpUrl ? new SmtpMailer(config.smtpUrl) : new OutboxMailer(config.dataDir)) },
         {

@@ -15,7 +15,7 @@ import {
 } from '@rollcall/domain';
 import type { CommandContext } from '../infrastructure/command-context';
 import { DomainException, EventWriter } from '../infrastructure/event-writer';
-import { INVITATION_MAILER, type InvitationMailer } from '../infrastructure/mailer';
+import { INVITATION_MAILER, type InvitationMailer, sendInBackground } from '../infrastructure/mailer';
 import { InvitationLinks } from '../infrastructure/secrets';
 import { StreamRepository, organizationStream, workspaceStream } from '../infrastructure/stream-repository';
 import { APP_CONFIG } from './tokens';
@@ -102,7 +102,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     }));
     const invited = result.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
-    await this.mailer.send({
+    sendInBackground(this.mailer, {
       to: invited.data.email,
       workspaceName: result.ctx.ws.info.name,
       inviteUrl,
@@ -142,7 +142,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const resent = result.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const email = result.ctx.ws.invitations.get(invitationId)?.email ?? '';
-    await this.mailer.send({ to: email, workspaceName: result.ctx.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt });
+    sendInBackground(this.mailer, { to: email, workspaceName: result.ctx.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt });
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: result.position };
   }
 }

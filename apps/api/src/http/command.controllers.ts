@@ -111,8 +111,9 @@ export class OrganizationsController {
 /** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
 export async function workspaceRef(repo: StreamRepository, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {
   const organizationId = organizationOf(principal);
-  const org = await repo.organization(organizationId);
-  if (!org.state.workspaces.has(workspaceId))
+  // a workspace never disappears once created: the cached state answers unless it does not know it yet
+  const known = (await repo.organizationCached(organizationId)).workspaces.has(workspaceId);
+  if (!known && !(await repo.organization(organizationId)).state.workspaces.has(workspaceId))
     throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} does not exist.`));
   return { organizationId, workspaceId };
 }

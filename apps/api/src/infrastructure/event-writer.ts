@@ -1,6 +1,8 @@
 import { type DomainEvent, type DomainError, toStored } from '@rollcall/domain';
 import { type AppendResult, type EventStore, type ExpectedRevision, WrongExpectedRevisionError, eventIdFor } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
+import { KeyedMutex } from './keyed-mutex';
+import type { StreamRepository } from './stream-repository';
 
 /** A domain refusal on its way to the edge (HTTP problem, RPC error). */
 export class DomainException extends Error {
@@ -22,9 +24,14 @@ export class ConcurrencyExhaustedError extends Error {
  * stream, so a retried command appends nothing the second time.
  */
 export class EventWriter {
-  constructor(private readonly store: EventStore) {}
+  private readonly commands = new KeyedMutex();
 
-  append(stream: string, expected: ExpectedRevision, events: DomainEvent[], ctx: CommandContext): Promise<AppendResult> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly repo?: StreamRepository,
+  ) {}
+
+  async append(stream: string, expected: ExpectedRevision, events: DomainEvent[], ctx: CommandContext): Promise<AppendResult> {
     const metadata = {
       actorId: ctx.actorId,
       correlationId: ctx.correlationId,
@@ -32,23 +39,30 @@ export class EventWriter {
       idempotencyKey: ctx.idempotencyKey,
       occurredAt: ctx.now,
     };
-    return this.store.append(
+    const result = await this.store.append(
       stream,
       events.map((e, i) => ({ id: eventIdFor(`${ctx.idempotencyKey}:${stream}`, i), ...toStored(e, metadata) })),
       expected,
     );
+    await this.repo?.appended(stream, expected, events, result.nextRevision);
+    return result;
   }
 
-  /** Load → decide → append, re-deciding on a version conflict (bounded). */
-  async withRetry<T>(stream: string, attempt: () => Promise<T>, attempts = 8): Promise<T> {
-    for (let i = 0; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
-        if (i + 1 >= attempts) throw new ConcurrencyExhaustedError(stream);
+  /**
+   * Load → decide → append, re-deciding on a version conflict (bounded). Commands on the same stream take turns
+   * in this process, so they do not conflict with each other; conflicts with other replicas are retried.
+   */
+  withRetry<T>(stream: string, attempt: () => Promise<T>, attempts = 8): Promise<T> {
+    return this.commands.run(stream, async () => {
+      for (let i = 0; ; i++) {
+        try {
+          return await attempt();
+        } catch (error) {
+          if (!(error instanceof WrongExpectedRevisionError)) throw error;
+          if (i + 1 >= attempts) throw new ConcurrencyExhaustedError(stream);
+        }
       }
-    }
+    });
   }
 
   headPosition(): Promise<bigint> {

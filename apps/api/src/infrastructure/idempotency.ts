@@ -18,7 +18,10 @@ export interface IdempotencyStore {
 }
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
 
-/** Embedded: a table in `${dataDir}/api.sqlite` (WAL, synchronous=FULL). */
+/**
+ * Embedded: a table in `${dataDir}/api.sqlite` (WAL, synchronous=FULL). Answers stored in the same turn of the
+ * event loop are written in one transaction (one fsync).
+ */
 export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly db: DatabaseSync;
   private readonly select;
@@ -38,8 +41,30 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     return row ? { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body) } : undefined;
   }
 
-  async put(key: string, answer: StoredAnswer): Promise<void> {
-    this.insert.run(key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date().toISOString());
+  private queue: { row: [string, string, number, string, string]; done: (error?: unknown) => void }[] = [];
+
+  put(key: string, answer: StoredAnswer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({
+        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date().toISOString()],
+        done: (error) => (error ? reject(error) : resolve()),
+      });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const { row } of batch) this.insert.run(...row);
+      this.db.exec('COMMIT');
+      for (const { done } of batch) done();
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      for (const { done } of batch) done(error);
+    }
   }
 
   async close(): Promise<void> {

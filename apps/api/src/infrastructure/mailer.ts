@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
@@ -19,14 +19,31 @@ export const INVITATION_MAILER = Symbol('InvitationMailer');
 /** Default: logs the link and appends it to `${dataDir}/outbox.jsonl`, so a local user can open it. */
 export class OutboxMailer implements InvitationMailer {
   private readonly logger = new Logger('InvitationMailer');
+  private outbox?: WriteStream;
   constructor(private readonly dataDir: string) {}
 
   async send(mail: InvitationMail): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
-    await appendFile(join(this.dataDir, 'outbox.jsonl'), `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`);
+    if (!this.outbox) {
+      mkdirSync(this.dataDir, { recursive: true });
+      this.outbox = createWriteStream(join(this.dataDir, 'outbox.jsonl'), { flags: 'a' });
+    }
+    const line = `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
+    await new Promise<void>((resolve, reject) => this.outbox!.write(line, (error) => (error ? reject(error) : resolve())));
     this.logger.log(`Invitation for ${mail.to} to ${mail.workspaceName}: ${mail.inviteUrl}`);
   }
+
+  close(): void {
+    this.outbox?.end();
+  }
 }
+
+/**
+ * Sends without holding up the answer: the invitation is appended before, and a mail that fails is logged
+ * (the console can copy the link or resend).
+ */
+export const sendInBackground = (mailer: InvitationMailer, mail: InvitationMail, logger = new Logger('InvitationMailer')): void => {
+  mailer.send(mail).catch((error: unknown) => logger.error(`could not send the invitation to ${mail.to}: ${error instanceof Error ? error.message : String(error)}`));
+};
 
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {

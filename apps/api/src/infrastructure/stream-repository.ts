@@ -54,6 +54,34 @@ export class StreamRepository {
     });
   }
 
+  /**
+   * The organization's state as last loaded in this process, loading it only when it is not cached. For checks
+   * that a later load cannot invalidate (a workspace, once created, exists for good).
+   */
+  async organizationCached(organizationId: string): Promise<OrganizationState> {
+    return this.orgs.get(organizationId)?.state ?? (await this.organization(organizationId)).state;
+  }
+
+  /**
+   * Folds events this process just appended into the cached state, so the next command does not read (and
+   * decrypt) them back. Only when the cache is exactly at the revision the append expected; otherwise the
+   * next load reads what it misses, as usual.
+   */
+  appended(stream: string, expected: ExpectedRevision, events: DomainEvent[], nextRevision: bigint): Promise<void> {
+    const isOrg = stream.startsWith('organization-');
+    const id = stream.slice(isOrg ? 'organization-'.length : 'workspace-'.length);
+    const cache = isOrg ? this.orgs : this.workspaces;
+    return this.mutex.run(stream, async () => {
+      const entry = cache.get(id) as Entry<OrganizationState | WorkspaceState> | undefined;
+      const base = expected === 'no_stream' ? -1n : expected;
+      if (!entry || typeof base !== 'bigint' || entry.revision !== base) return;
+      for (const e of events)
+        if (isOrg) evolveOrganization(entry.state as OrganizationState, e as OrganizationEvent);
+        else evolveWorkspace(entry.state as WorkspaceState, e as WorkspaceEvent);
+      entry.revision = nextRevision;
+    });
+  }
+
   /** The workspace's state, or undefined when the organization has no such workspace. */
   async workspace(org: OrganizationState, workspaceId: string): Promise<Loaded<WorkspaceState> | undefined> {
     const info = org.workspaces.get(workspaceId);
@@ -69,10 +97,13 @@ export class StreamRepository {
 
   private async fold(stream: string, from: bigint, evolve: (e: DomainEvent) => void): Promise<bigint> {
     let revision = from;
+    let folded = 0;
     for await (const recorded of this.store.readStream(stream, { fromRevision: from + 1n })) {
       const event = fromStored(recorded);
       if (event) evolve(event);
       revision = recorded.revision;
+      // a long replay (a cold 100,000-member workspace) must not starve every other request
+      if (++folded % 5000 === 0) await new Promise((r) => setImmediate(r));
     }
     return revision;
   }

@@ -28,6 +28,7 @@ const PEPPER = '__pepper__';
 export class SqliteKeyStore implements KeyStore {
   private readonly db: DatabaseSync;
   private readonly select;
+  private readonly selectMany;
   private readonly insert;
   private readonly remove;
   private pending: { ids: string[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -39,6 +40,7 @@ export class SqliteKeyStore implements KeyStore {
     this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
       CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
     this.select = this.db.prepare('SELECT key FROM subject_keys WHERE subject = ?');
+    this.selectMany = this.db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)');
     this.remove = this.db.prepare('DELETE FROM subject_keys WHERE subject = ?');
   }
@@ -72,12 +74,8 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
-    const keys = new Map<string, Buffer>();
-    for (const id of subjectIds) {
-      const row = this.select.get(id) as { key: Uint8Array } | undefined;
-      if (row) keys.set(id, Buffer.from(row.key));
-    }
-    return keys;
+    const rows = this.selectMany.all(JSON.stringify(subjectIds)) as { subject: string; key: Uint8Array }[];
+    return new Map(rows.map((r) => [r.subject, Buffer.from(r.key)]));
   }
 
   async forget(subjectIds: readonly string[]): Promise<void> {

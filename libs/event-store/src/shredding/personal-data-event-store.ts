@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import type {
   AppendResult,
   EventStore,
@@ -16,6 +16,8 @@ import type { KeyStore } from './key-store';
 export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[] }[];
 
 const PREFIX = 'enc:v1:';
+/** events decrypted per key lookup when reading a stream or the log (one `IN (…)` query per chunk) */
+const CHUNK = 512;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
@@ -26,20 +28,23 @@ const setPath = (data: Obj, path: string[], value: unknown): void => {
   if (parent && path.at(-1)! in parent) parent[path.at(-1)!] = value;
 };
 
+type Key = Buffer | KeyObject;
+const keyObject = (key: Key): KeyObject => (Buffer.isBuffer(key) ? createSecretKey(key) : key);
+
 /** AES-256-GCM of the JSON of a value; the envelope names the subject so a reader knows which key. */
-export function sealValue(value: unknown, subjectId: string, key: Buffer): string {
+export function sealValue(value: unknown, subjectId: string, key: Key): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
   return `${PREFIX}${subjectId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
 }
 
 /** The value, or null when the subject's key was forgotten (or replaced). */
-export function openValue(sealed: string, key: Buffer | undefined): unknown {
+export function openValue(sealed: string, key: Key | undefined | null): unknown {
   if (!key) return null;
   const raw = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64url');
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
   } catch {
@@ -49,37 +54,49 @@ export function openValue(sealed: string, key: Buffer | undefined): unknown {
 
 const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
 
+interface Sealed {
+  parts: string[];
+  value: string;
+}
+
 /**
  * Crypto-shredding around any EventStore: personal data (per the policy) is encrypted with its subject's key
  * before it is appended, and decrypted when read; a forgotten subject's fields read as null. The wrapped
  * store never sees personal data in clear; every reader (deciders, projectors, replay) goes through here.
+ *
+ * Keys are cached as KeyObjects (a bounded map; when full, the older half is dropped at once). Reading a
+ * stream or the log looks keys up once per chunk of events; a subscription's live events one at a time.
  */
 export class PersonalDataEventStore implements EventStore {
   /** subjectId → key, or null for a subject known to have no key (forgotten) */
-  private readonly cache = new Map<string, Buffer | null>();
+  private cache = new Map<string, KeyObject | null>();
 
   constructor(
     private readonly inner: EventStore,
     private readonly keys: KeyStore,
     private readonly policy: PersonalDataPolicy,
-    private readonly cacheSize = 100_000,
+    private readonly cacheSize = 500_000,
   ) {}
 
   async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     const plans = events.map((e) => this.policy(e.type, e.data));
     const subjects = [...new Set(plans.flat().map((p) => p.subjectId))];
     if (subjects.length === 0) return this.inner.append(stream, events, expected);
-    const cached = subjects.filter((id) => this.cache.get(id));
-    const keys = new Map(cached.map((id) => [id, this.cache.get(id)!]));
+    const keys = new Map<string, KeyObject>();
+    for (const id of subjects) {
+      const cached = this.cache.get(id);
+      if (cached) keys.set(id, cached);
+    }
     const missing = subjects.filter((id) => !keys.has(id));
     if (missing.length > 0)
-      for (const [id, key] of await this.keys.ensure(missing)) {
+      for (const [id, raw] of await this.keys.ensure(missing)) {
+        const key = createSecretKey(raw);
         keys.set(id, key);
         this.remember(id, key);
       }
     const sealed = events.map((e, i) => {
       if (plans[i]!.length === 0) return e;
-      const data = structuredClone(e.data) as Obj;
+      const data = structuredClone(e.data) as Obj; // the caller's event stays in clear
       for (const { subjectId, paths } of plans[i]!)
         for (const path of paths) {
           const parts = path.split('.');
@@ -92,23 +109,31 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    return this.opened(this.inner.readStream(stream, options));
+    return this.openedInChunks(this.inner.readStream(stream, options));
   }
 
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    return this.opened(this.inner.readAll(options));
+    return this.openedInChunks(this.inner.readAll(options));
   }
 
   subscribe(options?: SubscribeOptions): Subscription {
     const inner = this.inner.subscribe(options);
-    const opened = this.opened(inner);
-    return { [Symbol.asyncIterator]: () => opened[Symbol.asyncIterator](), unsubscribe: () => inner.unsubscribe() };
+    const self = this;
+    async function* opened() {
+      for await (const e of inner) {
+        const sealed = self.sealedOf(e);
+        if (sealed.length > 0) self.open(e, sealed, await self.keysFor(sealed.map((s) => subjectOf(s.value))));
+        yield e;
+      }
+    }
+    const iterable = opened();
+    return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
   }
 
   /** Erases subjects: their keys are deleted, so their data reads as null from now on. */
   async forget(subjectIds: readonly string[]): Promise<void> {
     await this.keys.forget(subjectIds);
-    for (const id of subjectIds) this.cache.set(id, null);
+    for (const id of subjectIds) this.remember(id, null);
   }
 
   headPosition(): Promise<bigint> {
@@ -124,38 +149,52 @@ export class PersonalDataEventStore implements EventStore {
     await this.keys.close();
   }
 
-  private async *opened(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
-    for await (const e of events) yield await this.open(e);
+  /** Finite reads: decrypt a chunk of events per key lookup. Event data read from the store is ours to change. */
+  private async *openedInChunks(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
+    let chunk: { e: RecordedEvent; sealed: Sealed[] }[] = [];
+    const flush = async () => {
+      const keys = await this.keysFor(chunk.flatMap((c) => c.sealed.map((s) => subjectOf(s.value))));
+      for (const c of chunk) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys);
+      const out = chunk.map((c) => c.e);
+      chunk = [];
+      return out;
+    };
+    for await (const e of events) {
+      chunk.push({ e, sealed: this.sealedOf(e) });
+      if (chunk.length >= CHUNK) yield* await flush();
+    }
+    if (chunk.length > 0) yield* await flush();
   }
 
-  private async open(e: RecordedEvent): Promise<RecordedEvent> {
+  private sealedOf(e: RecordedEvent): Sealed[] {
     const plan = this.policy(e.type, e.data);
-    if (plan.length === 0) return e;
-    const data = e.data as Obj;
-    const sealed: { parts: string[]; value: string }[] = [];
+    const sealed: Sealed[] = [];
     for (const { paths } of plan)
       for (const path of paths) {
         const parts = path.split('.');
-        const value = getPath(data, parts);
+        const value = getPath(e.data as Obj, parts);
         if (typeof value === 'string' && value.startsWith(PREFIX)) sealed.push({ parts, value });
       }
-    if (sealed.length === 0) return e;
-    const keys = await this.keysFor(sealed.map((s) => subjectOf(s.value)));
-    const copy = structuredClone(data);
-    for (const { parts, value } of sealed) setPath(copy, parts, openValue(value, keys.get(subjectOf(value)) ?? undefined));
-    return { ...e, data: copy };
+    return sealed;
   }
 
-  private remember(id: string, key: Buffer | null): void {
-    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  private open(e: RecordedEvent, sealed: Sealed[], keys: Map<string, KeyObject | null>): void {
+    for (const { parts, value } of sealed) setPath(e.data as Obj, parts, openValue(value, keys.get(subjectOf(value))));
+  }
+
+  private remember(id: string, key: KeyObject | null): void {
+    if (this.cache.size >= this.cacheSize) this.cache = new Map([...this.cache].slice(this.cacheSize / 2));
     this.cache.set(id, key);
   }
 
-  private async keysFor(subjectIds: string[]): Promise<Map<string, Buffer | null>> {
-    const missing = subjectIds.filter((id) => !this.cache.has(id));
+  private async keysFor(subjectIds: string[]): Promise<Map<string, KeyObject | null>> {
+    const missing = [...new Set(subjectIds.filter((id) => !this.cache.has(id)))];
     if (missing.length > 0) {
       const found = await this.keys.find(missing);
-      for (const id of missing) this.remember(id, found.get(id) ?? null);
+      for (const id of missing) {
+        const raw = found.get(id);
+        this.remember(id, raw ? createSecretKey(raw) : null);
+      }
     }
     return new Map(subjectIds.map((id) => [id, this.cache.get(id) ?? null]));
   }
