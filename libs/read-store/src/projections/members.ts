@@ -9,12 +9,17 @@ import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite,
  * - `members/${workspaceId}:inv:${invitationId}`: a pending invitation (`kind: 'invitation'`). Accepting
  *   deletes it and creates (or re-activates) the member; cancelling deletes it (the history keeps it).
  * - UserDeleted (rule 12) deletes the user's member documents in every workspace (active or revoked), so no
- *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id.
- * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile and the workspaces
- *   where they have a member document, so a profile change (rule 10) reaches all of them.
+ *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id. As the
+ *   event store's crypto-shredding forgets every email address the user had, pending invitations to those
+ *   addresses (in any organization) keep their place in the list with `email: null`, as a rebuild shows them.
+ * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile, every email they
+ *   had, and the workspaces where they have a member document, so a profile change (rule 10) reaches all of them.
+ * - `member_invitations/${invitationDocId}`: internal lookup, the email of each invitation (by `email`), to
+ *   erase it when its addressee is deleted. Never cleaned after accept or cancel: checked against `members`.
  */
 export const MEMBERS = 'members';
 export const MEMBER_USERS = 'member_users';
+export const MEMBER_INVITATIONS = 'member_invitations';
 
 export type MemberStatus = 'pending' | 'active' | 'revoked';
 
@@ -61,8 +66,14 @@ export interface MemberUserDoc extends Doc {
   displayName: string | null;
   alias: string | null;
   avatarUrl: string | null;
+  /** every email address the user had (erased with them) */
+  emails: string[];
   /** workspaces where the user has a member document (active or revoked) */
   workspaceIds: string[];
+}
+
+interface InvitationEmailDoc extends Doc {
+  email: string;
 }
 
 export const memberId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
@@ -109,6 +120,23 @@ function newMember(
   };
 }
 
+/** personal fields read as null once the event store has forgotten their subject (crypto-shredding) */
+const withEmail = (emails: readonly string[], email: string | null | undefined): string[] =>
+  typeof email === 'string' && !emails.includes(email) ? [...emails, email] : [...emails];
+
+/** rule 12: the pending invitations addressed to the deleted user's emails lose the address */
+async function eraseInvitations(read: ProjectionReader, emails: readonly string[]): Promise<ProjectionWrite[]> {
+  const writes: ProjectionWrite[] = [];
+  for (const email of emails)
+    for (const link of await read.findBy<InvitationEmailDoc>(MEMBER_INVITATIONS, 'email', email)) {
+      writes.push(remove(MEMBER_INVITATIONS, link._id));
+      const invitation = await read.get<MemberDoc>(MEMBERS, link._id);
+      if (invitation?.kind === 'invitation' && invitation.email === email)
+        writes.push(upsert(MEMBERS, { ...invitation, email: null, sortName: sortName(null, null) }));
+    }
+  return writes;
+}
+
 const withWorkspace = (user: MemberUserDoc, workspaceId: string): MemberUserDoc =>
   user.workspaceIds.includes(workspaceId) ? user : { ...user, workspaceIds: [...user.workspaceIds, workspaceId] };
 
@@ -138,6 +166,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         displayName: d.displayName,
         alias: previous?.alias ?? null,
         avatarUrl: previous?.avatarUrl ?? null,
+        emails: withEmail(previous?.emails ?? [], d.email),
         workspaceIds: previous?.workspaceIds ?? [],
       };
       return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
@@ -149,7 +178,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const c = d.changes;
       const user: MemberUserDoc = {
         ...previous,
-        ...(c.email !== undefined && { email: c.email }),
+        ...(c.email !== undefined && { email: c.email, emails: withEmail(previous.emails, c.email) }),
         ...(c.displayName !== undefined && { displayName: c.displayName }),
         ...(c.alias !== undefined && { alias: c.alias }),
         ...(c.avatarUrl !== undefined && { avatarUrl: c.avatarUrl }),
@@ -161,7 +190,11 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const key = userKey(d.organizationId, d.userId);
       const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
       const workspaceIds = new Set([...(user?.workspaceIds ?? []), ...d.workspaceIds]);
-      return [...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))), remove(MEMBER_USERS, key)];
+      return [
+        ...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))),
+        remove(MEMBER_USERS, key),
+        ...(await eraseInvitations(read, user?.emails ?? [])),
+      ];
     }
     case 'WorkspaceCreated': {
       const d = event.data;
@@ -205,7 +238,9 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         teamIds: [],
         sortName: sortName(null, d.email),
       };
-      return [upsert(MEMBERS, invitation)];
+      const writes = [upsert(MEMBERS, invitation)];
+      if (typeof d.email === 'string') writes.push(upsert(MEMBER_INVITATIONS, { _id: invitation._id, email: d.email }));
+      return writes;
     }
     case 'InvitationResent': {
       const d = event.data;
@@ -231,6 +266,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
           displayName: null,
           alias: null,
           avatarUrl: null,
+          emails: withEmail([], d.email),
           workspaceIds: [],
         },
         d.workspaceId,
@@ -279,6 +315,7 @@ export const membersProjection: Projection = {
       search: ['email', 'displayName', 'alias'],
     },
     [MEMBER_USERS]: { indexes: [] },
+    [MEMBER_INVITATIONS]: { indexes: ['email'] },
   },
   eventTypes: [
     'UserJoinedOrganization',

@@ -45,11 +45,11 @@ describe('permission_history projection (rule 17)', () => {
     expect(list[4]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
   });
 
-  it('records a deletion in each workspace the user was in, and erases their email from the invitations they accepted (rule 12)', async () => {
+  it('records a deletion in each workspace the user was in, and erases every email they had from the invitations to it (rule 12)', async () => {
     const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']).member('cy', { roles: ['manager'] }, 'ws-1').member('cy', {}, 'ws-2');
     s.member('cy', {}, 'ws-3').revoke('cy', 'ws-3');
     s.profile('cy', { email: 'cy.new@acme.test' });
-    s.invite('cy.new@acme.test', {}, 'ws-3'); // never accepted: an invitation to an address, not to a user
+    s.invite('cy.new@acme.test', {}, 'ws-3'); // never accepted, but to an address of theirs: erased too
     s.member('di', {}, 'ws-1');
     s.deleteUser('cy');
     const list = entries(await build(s));
@@ -58,8 +58,8 @@ describe('permission_history projection (rule 17)', () => {
       ['ws-1', 'cy', { roles: ['manager'], restrictions: {}, grants: [] }],
       ['ws-2', 'cy', { roles: ['agent'], restrictions: {}, grants: [] }],
     ]);
-    expect(JSON.stringify(list)).not.toContain('cy@acme.test');
-    expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, 'cy.new@acme.test', 'di@acme.test']);
+    expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
+    expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, null, 'di@acme.test']);
     expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['joined', 'joined', 'joined', 'revoked', 'deleted', 'deleted']);
   });
 });

@@ -15,12 +15,12 @@ import {
  * The id comes from the event, so re-applying an event rewrites the same entry.
  *
  * `permission_history_state`: what entries need to know and events do not carry:
- *  - `m:${workspaceId}:${userId}` a member: their current access (so `roles_changed` shows the whole before/after;
- *    null once revoked) and the entries of the invitations they accepted in that workspace;
- *  - `inv:${workspaceId}:${invitationId}` a pending invitation: email, access, and its entries so far.
- * Deleting a user (rule 12) erases the email from the entries of every invitation they accepted (found through
- * their `m:` documents, by the indexed `userId`); the entries keep the pseudonymous user id. Invitations never
- * accepted belong to no user and keep their email.
+ *  - `m:${workspaceId}:${userId}` a member's current access (so `roles_changed` shows the whole before/after);
+ *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access, status and the entries that carry its
+ *    email (kept after accept or cancel, found by `email`);
+ *  - `u:${organizationId}:${userId}` every email address the user had.
+ * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
+ * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
  */
 export const PERMISSION_HISTORY = 'permission_history';
 export const PERMISSION_HISTORY_STATE = 'permission_history_state';
@@ -66,19 +66,24 @@ interface MemberState extends Doc {
   organizationId: string;
   /** null once revoked */
   access: Access | null;
-  /** entries of the invitations this member accepted in this workspace (they carry the email) */
-  invitationEntryIds: string[];
 }
 interface InvitationState extends Doc {
   organizationId: string;
-  email: string;
+  /** null once erased */
+  email: string | null;
   access: Access;
+  status: 'pending' | 'accepted' | 'cancelled';
+  /** the entries that carry the email */
   entryIds: string[];
+}
+interface UserEmails extends Doc {
+  emails: string[];
 }
 
 const S = PERMISSION_HISTORY_STATE;
 const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
+const userKey = (org: string, user: string) => `u:${org}:${user}`;
 
 type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
   Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
@@ -103,13 +108,26 @@ function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntry
   };
 }
 
-/** rule 12: the deleted user's email is erased from the entries of the invitations they accepted */
-async function eraseEmails(read: ProjectionReader, members: MemberState[]): Promise<ProjectionWrite[]> {
-  const writes: ProjectionWrite[] = [];
-  for (const member of members)
-    for (const id of member.invitationEntryIds) {
-      const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
-      if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
+/** the user's emails so far, and this one (personal fields read as null once shredded: skipped) */
+async function rememberEmail(read: ProjectionReader, org: string, user: string, email: string | null | undefined): Promise<ProjectionWrite[]> {
+  if (typeof email !== 'string') return [];
+  const key = userKey(org, user);
+  const known = await read.get<UserEmails>(S, key);
+  if (known?.emails.includes(email)) return [];
+  return [upsert(S, { _id: key, emails: [...(known?.emails ?? []), email] })];
+}
+
+/** rule 12: every email the deleted user had is erased from the invitations sent to it and their entries */
+async function eraseEmails(read: ProjectionReader, org: string, user: string): Promise<ProjectionWrite[]> {
+  const known = await read.get<UserEmails>(S, userKey(org, user));
+  const writes: ProjectionWrite[] = [remove(S, userKey(org, user))];
+  for (const email of known?.emails ?? [])
+    for (const inv of await read.findBy<InvitationState>(S, 'email', email)) {
+      writes.push(upsert(S, { ...inv, email: null }));
+      for (const id of inv.entryIds) {
+        const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
+        if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
+      }
     }
   return writes;
 }
@@ -117,6 +135,10 @@ async function eraseEmails(read: ProjectionReader, members: MemberState[]): Prom
 async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
   const event: DomainEvent = e.event;
   switch (event.type) {
+    case 'UserJoinedOrganization':
+      return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.email);
+    case 'UserProfileUpdated':
+      return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.changes.email);
     case 'WorkspaceCreated': {
       const d = event.data;
       const owner = accessModel(d.accessModel).ownerAccess;
@@ -126,7 +148,6 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         userId: d.ownerUserId,
         organizationId: d.organizationId,
         access,
-        invitationEntryIds: [],
       };
       const doc = entry(e, d.createdAt, {
         workspaceId: d.workspaceId,
@@ -153,8 +174,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const state: InvitationState = {
         _id: invitationKey(d.workspaceId, d.invitationId),
         organizationId: d.organizationId,
-        email: d.email,
+        email: d.email ?? null,
         access: d.access,
+        status: 'pending',
         entryIds: [doc._id],
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc)];
@@ -189,21 +211,14 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: inv?.access ?? null,
         after: null,
       });
-      return [remove(S, key), upsert(PERMISSION_HISTORY, doc)];
+      const writes = [upsert(PERMISSION_HISTORY, doc)];
+      if (inv) writes.push(upsert(S, { ...inv, status: 'cancelled', entryIds: [...inv.entryIds, doc._id] }));
+      return writes;
     }
     case 'InvitationAccepted': {
       const d = event.data;
-      const invKey = invitationKey(d.workspaceId, d.invitationId);
-      const inv = await read.get<InvitationState>(S, invKey);
-      const key = memberKey(d.workspaceId, d.userId);
-      const earlier = await read.get<MemberState>(S, key);
-      const member: MemberState = {
-        _id: key,
-        userId: d.userId,
-        organizationId: d.organizationId,
-        access: d.access,
-        invitationEntryIds: [...(earlier?.invitationEntryIds ?? []), ...(inv?.entryIds ?? [])],
-      };
+      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
+      const member: MemberState = { _id: memberKey(d.workspaceId, d.userId), userId: d.userId, organizationId: d.organizationId, access: d.access };
       const doc = entry(e, d.acceptedAt, {
         workspaceId: d.workspaceId,
         organizationId: d.organizationId,
@@ -213,7 +228,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: null,
         after: d.access,
       });
-      return [remove(S, invKey), upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
+      const writes = [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
+      if (inv) writes.push(upsert(S, { ...inv, status: 'accepted' }));
+      return writes;
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':
@@ -264,7 +281,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         });
         writes.push(upsert(PERMISSION_HISTORY, doc));
       }
-      return [...writes, ...(await eraseEmails(read, members)), ...members.map((m) => remove(S, m._id))];
+      return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, d.organizationId, d.userId))];
     }
     default:
       return [];
@@ -283,9 +300,11 @@ export const permissionHistoryProjection: Projection = {
         ['workspaceId', 'actorId', 'position'],
       ],
     },
-    [PERMISSION_HISTORY_STATE]: { indexes: ['userId'] },
+    [PERMISSION_HISTORY_STATE]: { indexes: ['userId', 'email'] },
   },
   eventTypes: [
+    'UserJoinedOrganization',
+    'UserProfileUpdated',
     'UserDeleted',
     'WorkspaceCreated',
     'UserInvited',

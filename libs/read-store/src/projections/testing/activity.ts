@@ -155,7 +155,7 @@ export class Activity {
       }
       case 10: {
         const userId = pick(ws.members, b);
-        if (userId && userId !== admin && b % 3 === 0) this.log.deleteUser(ws.organizationId, admin, userId);
+        if (userId && userId !== admin) this.log.deleteUser(ws.organizationId, admin, userId);
         break;
       }
       case 11: {
