@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createEventStore } from '@rollcall/event-store';
+import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../../libs/read-store/src/projections';
 import { Projector, registerProjectorMetrics } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
@@ -12,7 +12,8 @@ import { projectorConfig } from './config';
 async function main(): Promise<void> {
   const config = projectorConfig();
   const log = pino({ name: 'projector' });
-  const eventStore = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir });
+  // the application's event store: personal fields are decrypted as read (and read as null once shredded)
+  const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const projector = new Projector({
     eventStore,

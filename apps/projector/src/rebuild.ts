@@ -2,7 +2,7 @@
 // with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
 // apps/projector): a rebuild must be the only writer of its collections.
 import { SingleBar, Presets } from 'cli-progress';
-import { createEventStore } from '@rollcall/event-store';
+import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = projectorConfig();
-  const eventStore = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir });
+  // the application's event store: personal fields are decrypted as read (and read as null once shredded)
+  const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const projections = projection ? [projection] : PROJECTIONS;
   const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} | {events} events` }, Presets.shades_classic);
