@@ -132,8 +132,15 @@ export class QueryController {
   ) {
     await this.prepare(principal, ws, actorId, 'history', minPosition);
     const { format, limit, cursor, ...filters } = query;
-    if (format === 'csv')
-      return new StreamableFile(exportHistoryCsv(this.store, ws, filters), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
+    if (format === 'csv') {
+      let csv;
+      try {
+        csv = exportHistoryCsv(this.store, ws, filters);
+      } catch (error) {
+        return badQuery(error);
+      }
+      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
+    }
     return listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery);
   }
 }
