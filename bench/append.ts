@@ -1,5 +1,5 @@
 // Append throughput of the embedded event store. Run: `npm run bench:append` (no build step: see
-// bench/lib/append-register.cjs). Options (env): BENCH_EVENTS (default 150000), BENCH_EMMETT_MS
+// tools/register.cjs). Options (env): BENCH_EVENTS (default 150000), BENCH_EMMETT_MS
 // (default 10000). Prints progress lines, then, last, one JSON line:
 //   {"bench":"append","events":N,"eventsPerSec":…,"rawSqliteRowsPerSec":…,"ratio":…,"emmettEventsPerSec":…,"vsEmmett":…}
 //

@@ -3,7 +3,7 @@
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
 //    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…}
 //
-// The server is `node -r ./test/support/register.cjs apps/api/src/main.ts` in a child process (see
+// The server is `node -r ./tools/register.cjs apps/api/src/main.ts` in a child process (see
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
 // (FULL: every group commit fsyncs the WAL), LOG_LEVEL=error, no Idempotency-Key unless asked for.
 //

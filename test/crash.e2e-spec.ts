@@ -8,7 +8,7 @@ const root = join(__dirname, '..');
 
 /** Runs the real server (apps/api/src/main.ts) in a child process, durability as shipped (synchronous=FULL). */
 function server(dataDir: string): Promise<{ child: ChildProcess; api: Api }> {
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/register.cjs'), join(root, 'apps/api/src/main.ts')], {
+  const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/api/src/main.ts')], {
     cwd: root,
     env: { ...process.env, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 // Starts the real API in a child process (its own event loop, so the load generator and the server do
 // not share one), exactly as an operator would from source:
-//   node -r ./test/support/register.cjs apps/api/src/main.ts
+//   node --no-experimental-strip-types -r ./tools/register.cjs apps/api/src/main.ts
 // and parses the URL it prints (`Rollcall API on http://…`). Stopping sends SIGTERM (Nest's shutdown hooks
 // close the stores), then SIGKILL after a grace period.
 //
@@ -34,8 +34,9 @@ export async function startServerChild(
   const profiling = extra.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--heap-prof'));
   const args = [
     ...extra,
+    '--no-experimental-strip-types',
     '-r',
-    './test/support/register.cjs',
+    './tools/register.cjs',
     '-r',
     './bench/lib/http-child-hook.ts',
     'apps/api/src/main.ts',

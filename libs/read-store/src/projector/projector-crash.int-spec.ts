@@ -14,7 +14,7 @@ const child = join(__dirname, 'testing', 'projector-child.ts');
 
 /** runs the projector in a child process; SIGKILLs it once its checkpoint passed `killAt` (if given) */
 async function runChild(eventsFile: string, readFile: string, killAt?: bigint): Promise<{ signal: string | null; lastCheckpoint: bigint; done: boolean }> {
-  const proc = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'apps/projector/register.cjs'), child, eventsFile, readFile, '200'], {
+  const proc = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), child, eventsFile, readFile, '200'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

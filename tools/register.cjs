@@ -1,5 +1,5 @@
 // Runs this repository's TypeScript without a build (scripts, benchmarks, child processes in tests):
-//   node --no-experimental-strip-types -r ./apps/projector/register.cjs some-file.ts
+//   node --no-experimental-strip-types -r ./tools/register.cjs some-file.ts
 // Each .ts file is compiled to CommonJS by @swc/core (which jest already uses) as it is required, and the
 // `@rollcall/*` path aliases of tsconfig.base.json resolve to the libraries' sources.
 'use strict';
@@ -8,7 +8,7 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const swc = require('@swc/core');
 
-const root = resolve(__dirname, '..', '..');
+const root = resolve(__dirname, '..');
 const { paths } = JSON.parse(readFileSync(resolve(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
 const aliases = new Map(Object.entries(paths).map(([alias, [target]]) => [alias, resolve(root, target)]));
 
