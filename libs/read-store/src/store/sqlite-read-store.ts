@@ -34,7 +34,9 @@
  * - sort: by one field then `_id`, both in the given direction. Missing and null sort as null: first ascending,
  *   last descending (as MongoDB). Strings compare by code point (UTF-8 bytes), as MongoDB without collation. A
  *   sort field should hold one scalar type; mixed types are ordered differently by SQLite and MongoDB
- *   (booleans sort as 0/1 here). Cursors are keyset: base64url JSON of the sort, the last value and `_id`.
+ *   (booleans sort as 0/1 here). Cursors are keyset: base64url JSON of the sort, the last value and `_id`. A page
+ *   after a cursor runs as up to three SELECTs that each seek in the sort index (`selectParts`), so page N costs
+ *   what page 1 does, in either direction, after a null as after a value; `stream` pages the same way.
  * - plans: a compound index whose leading fields are pinned by single-value `where` equalities and whose last
  *   field is the sort field is used directly (a page reads ~limit rows). Otherwise, when every indexed `where`
  *   condition is broad (>= 2000 matches, counted through its index) the sort index drives the query (stops when
@@ -348,20 +350,24 @@ export class SqliteReadStore implements ReadStore {
     }
   }
 
-  /** the query plan SQLite picks for a find (diagnostics and tests) */
+  /** the query plan SQLite picks for a find (diagnostics and tests): the plans of its keyset parts, in order */
   explainFind(collection: string, query: Query): string[] {
     const c = this.readyCollection(collection);
     const sort = effectiveSort(query.sort);
     const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
-    const { sql, params } = this.selectSql(c, query, sort, pageLimit(query.limit) + 1, after);
-    return this.db
-      .prepare(`EXPLAIN QUERY PLAN ${sql}`)
-      .all(...params)
-      .map((row) => String(row.detail));
+    return this.snapshot(() =>
+      this.selectParts(c, query, sort, after).flatMap((part) =>
+        this.db
+          .prepare(`EXPLAIN QUERY PLAN ${part.sql}`)
+          .all(...part.params, pageLimit(query.limit) + 1)
+          .map((row) => String(row.detail)),
+      ),
+    );
   }
 
   // --- queries ---------------------------------------------------------------------------------------------
 
+  /** up to `limit` matching documents after `after`, in sort order: the keyset parts one after the other */
   private select<T extends Doc>(
     c: Collection,
     query: Omit<Query, 'limit' | 'cursor'>,
@@ -370,34 +376,36 @@ export class SqliteReadStore implements ReadStore {
     after?: CursorKey,
   ): T[] {
     return this.snapshot(() => {
-      const { sql, params } = this.selectSql(c, query, sort, limit, after);
-      return this.stmt(sql)
-        .all(...params)
-        .map((row) => JSON.parse(row.doc as string) as T);
+      const docs: T[] = [];
+      for (const part of this.selectParts(c, query, sort, after)) {
+        const rows = this.stmt(part.sql).all(...part.params, limit - docs.length);
+        for (const row of rows) docs.push(JSON.parse(row.doc as string) as T);
+        if (docs.length >= limit) break;
+      }
+      return docs;
     });
   }
 
-  private selectSql(
+  /**
+   * The SELECTs of a page, to run in order until it is full; each takes its LIMIT as the last parameter.
+   * A keyset condition `(value, id) > (v, i)` is not something SQLite seeks with an expression index (it reads
+   * the index from the start: page N costs O(N)), and `OR value IS NULL` scans too. So a page after a cursor is
+   * split into parts that each seek: the rest of the cursor's value (`value = v AND id > i`, ordered by id
+   * alone, as SQLite does not see the value as constant), then the values beyond it (`value > v`), and, when
+   * descending, the nulls last (`value IS NULL`). After a null ascending, "not null" is `value >= -Infinity`
+   * (SQLite orders NULL before every number and string): a range it seeks, where `IS NOT NULL` scans.
+   */
+  private selectParts(
     c: Collection,
     query: Omit<Query, 'limit' | 'cursor'>,
     sort: Sort,
-    limit: number,
     after?: CursorKey,
-  ): { sql: string; params: SQLInputValue[] } {
-    const sql = new SqlBuilder();
+  ): { sql: string; params: SQLInputValue[] }[] {
+    const base = new SqlBuilder();
     const hints: SearchHints = {};
-    const conditions = [this.conditions(c, query, sql, hints)];
+    const conditions = this.conditions(c, query, base, hints);
     const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
-    const cmp = sort.direction === 'asc' ? '>' : '<';
-    let order: string;
-    if (sort.field === '_id') {
-      order = `t.id ${direction}`;
-      if (after) conditions.push(`t.id ${cmp} ${sql.param(after.id)}`);
-    } else {
-      const value = `json_extract(t.doc, ${jsonPath(sort.field)})`;
-      order = `${value} ${direction}, t.id ${direction}`;
-      if (after) conditions.push(keyset(value, sort.direction, after, sql));
-    }
+    const byId = `t.id ${direction}`;
     // SQLite's planner prefers an index on a `where` field and then sorts all its matches, even when they are
     // tens of thousands and walking the sort index would fill the page after a few hundred rows: decide here.
     const sortIndex = this.sortIndex(c, query, sort.field);
@@ -406,8 +414,15 @@ export class SqliteReadStore implements ReadStore {
       !hints.fewSearchMatches &&
       (sortIndex.compound || this.broadFilters(c, query));
     const from = bySort ? `${c.table} AS t INDEXED BY ${quote(sortIndex.name)}` : `${c.table} AS t`;
-    const text = `SELECT t.doc AS doc FROM ${from} WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${sql.param(limit)}`;
-    return { sql: text, params: sql.params };
+    const parts: KeysetPart[] =
+      sort.field === '_id'
+        ? [{ where: after && ((sql) => `t.id ${direction === 'ASC' ? '>' : '<'} ${sql.param(after.id)}`), order: byId }]
+        : keysetParts(`json_extract(t.doc, ${jsonPath(sort.field)})`, sort.direction, after);
+    return parts.map((part) => {
+      const sql = base.clone();
+      const where = part.where ? `${conditions} AND ${part.where(sql)}` : conditions;
+      return { sql: `SELECT t.doc AS doc FROM ${from} WHERE ${where} ORDER BY ${part.order} LIMIT ?`, params: sql.params };
+    });
   }
 
   /** the WHERE clause of a query (documents only, `where`, `search`) */
@@ -669,6 +684,11 @@ function indexSpecs(collection: string, spec: CollectionSpec): { name: string; f
 /** collects positional parameters while SQL text is built */
 class SqlBuilder {
   readonly params: SQLInputValue[] = [];
+  clone(): SqlBuilder {
+    const copy = new SqlBuilder();
+    copy.params.push(...this.params);
+    return copy;
+  }
   param(value: FieldValue): string {
     this.params.push(typeof value === 'boolean' ? Number(value) : value);
     return '?';
@@ -704,16 +724,41 @@ function valuePredicate(
   return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
 }
 
-/** rows after `after` in (value, id) order; null is the lowest value (first ascending, last descending) */
-function keyset(value: string, direction: 'asc' | 'desc', after: CursorKey, sql: SqlBuilder): string {
+/** one SELECT of a page: its keyset condition (none on a first page) and its ORDER BY */
+interface KeysetPart {
+  where?: (sql: SqlBuilder) => string;
+  order: string;
+}
+
+/**
+ * The parts of a page sorted by `value` then id, after `after`: null is the lowest value (first ascending, last
+ * descending), as in MongoDB. Each part seeks in the (value, id) index; together they cover exactly the rows
+ * after the cursor, in order.
+ */
+function keysetParts(value: string, direction: 'asc' | 'desc', after: CursorKey | undefined): KeysetPart[] {
+  const dir = direction === 'asc' ? 'ASC' : 'DESC';
+  const byId = `t.id ${dir}`;
+  const byValue = `${value} ${dir}, t.id ${dir}`;
+  if (!after) return [{ order: byValue }];
+  const { value: v, id } = after;
   if (direction === 'asc') {
-    return after.value === null
-      ? `((${value} IS NULL AND t.id > ${sql.param(after.id)}) OR ${value} IS NOT NULL)`
-      : `(${value}, t.id) > (${sql.param(after.value)}, ${sql.param(after.id)})`;
+    return v === null
+      ? [
+          { where: (sql) => `${value} IS NULL AND t.id > ${sql.param(id)}`, order: byId },
+          { where: () => `${value} >= -9e999`, order: byValue },
+        ]
+      : [
+          { where: (sql) => `${value} = ${sql.param(v)} AND t.id > ${sql.param(id)}`, order: byId },
+          { where: (sql) => `${value} > ${sql.param(v)}`, order: byValue },
+        ];
   }
-  return after.value === null
-    ? `(${value} IS NULL AND t.id < ${sql.param(after.id)})`
-    : `((${value}, t.id) < (${sql.param(after.value)}, ${sql.param(after.id)}) OR ${value} IS NULL)`;
+  return v === null
+    ? [{ where: (sql) => `${value} IS NULL AND t.id < ${sql.param(id)}`, order: byId }]
+    : [
+        { where: (sql) => `${value} = ${sql.param(v)} AND t.id < ${sql.param(id)}`, order: byId },
+        { where: (sql) => `${value} < ${sql.param(v)}`, order: byValue },
+        { where: () => `${value} IS NULL`, order: byId },
+      ];
 }
 
 /** the lower-cased searchable text of a value: a string, or the string elements of an array */
