@@ -26,6 +26,11 @@ export class HealthController {
     return this.health.check([
       () => this.probe('eventStore', () => this.events.ping()),
       () => this.probe('readStore', () => this.readSide.ping()),
+      () =>
+        this.probe('projections', async () => {
+          const failed = this.readSide.projections().filter((p) => p.state === 'failed');
+          if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
+        }),
     ]);
   }
 

@@ -31,6 +31,7 @@ export async function createReadSide(config: Config, events: EventStore, metrics
   return {
     store,
     ping: () => store.ping(),
+    projections: () => projector?.status() ?? [],
     waitFor: (position, timeoutMs) => (projector ? projector.waitFor(position, timeoutMs) : pollCheckpoints(position, timeoutMs)),
     start: async () => {
       if (projector) await projector.start();

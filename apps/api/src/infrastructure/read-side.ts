@@ -1,9 +1,11 @@
-import type { ReadStore } from '@rollcall/read-store';
+import type { ProjectionStatus, ReadStore } from '@rollcall/read-store';
 
 /** The query side as the API sees it: the read store and the projections' progress. */
 export interface ReadSide {
   readonly store: ReadStore;
   ping(): Promise<void>;
+  /** the in-process projections' state (none when an external projector runs them) */
+  projections(): ProjectionStatus[];
   /** true when every projection reached `position` (read-your-writes) within timeoutMs */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
   start(): Promise<void>;
