@@ -18,7 +18,7 @@ import {
 import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-commands';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './commands/tokens';
 import { EventWriter } from './infrastructure/event-writer';
-import { PERSONAL_DATA, createRollcallEventStore } from '@rollcall/event-store';
+import { PERSONAL_DATA, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, MongoIdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
 import { Metrics } from './infrastructure/metrics';
@@ -99,7 +99,17 @@ export class AppModule {
         { provide: LOCAL_SECRETS, useValue: secrets },
         { provide: STORES, useFactory: () => createRollcallEventStore(config) },
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
-        { provide: PERSONAL_DATA, useFactory: (s: Stores) => s.personalData, inject: [STORES] },
+        {
+          provide: PERSONAL_DATA,
+          useFactory: (s: Stores, readSide: ReadSide): PersonalData => ({
+            subjectsOf: (user) => s.personalData.subjectsOf(user),
+            forget: async (ids) => {
+              await s.personalData.forget(ids);
+              readSide.forgotten(ids);
+            },
+          }),
+          inject: [STORES, READ_SIDE],
+        },
         { provide: StreamRepository, useFactory: (store: EventStore) => new StreamRepository(store), inject: [EVENT_STORE] },
         { provide: EventWriter, useFactory: (store: EventStore, repo: StreamRepository) => new EventWriter(store, repo), inject: [EVENT_STORE, StreamRepository] },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
@@ -110,7 +120,7 @@ export class AppModule {
         },
         { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
         { provide: Metrics, useValue: new Metrics() },
-        { provide: READ_SIDE, useFactory: (store: EventStore, metrics: Metrics) => createReadSide(config, store, metrics), inject: [EVENT_STORE, Metrics] },
+        { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics), inject: [Metrics] },
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,
         Authenticator,

@@ -1,44 +1,84 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
-import type { EventStore } from '@rollcall/event-store';
-import { PROJECTIONS, Projector, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
+import { PROJECTIONS, type ProjectionStatus, Projector, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
 import type { Config } from '../config';
 import type { Metrics } from './metrics';
 import type { ReadSide } from './read-side';
+import type { FromWorker, ProjectorWorkerData, ToWorker } from './projector-worker';
+
+/** Running from the TypeScript sources (tests, benches), the worker needs the same register hook. */
+const workerFile = (): { file: string; execArgv: string[] } =>
+  __filename.endsWith('.ts')
+    ? { file: join(__dirname, 'projector-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs')] }
+    : { file: join(__dirname, 'projector-worker.js'), execArgv: [] };
 
 /**
- * The read store (MongoDB or embedded SQLite) and, by default, the projector running in this process over the
- * application's event store. With ROLLCALL_PROJECTOR=external, apps/projector runs the projections and
- * `waitFor` polls their checkpoints in the read store.
+ * The read store (MongoDB or embedded SQLite) for queries, and the projections' progress. By default the
+ * projector runs in this process on a worker thread (`projector-worker.ts`); with ROLLCALL_PROJECTOR=external,
+ * apps/projector runs it. Either way read-your-writes (`waitFor`) watches the checkpoints in the read store.
  */
-export async function createReadSide(config: Config, events: EventStore, metrics: Metrics): Promise<ReadSide> {
+export async function createReadSide(config: Config, metrics: Metrics): Promise<ReadSide> {
   const store = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+  await store.init(Projector.collectionsOf(PROJECTIONS));
   const logger = new Logger('Projector');
-  const projector = config.projectorInProcess
-    ? new Projector({ eventStore: events, readStore: store, projections: PROJECTIONS, logger: { info: (m) => logger.log(m), error: (m) => logger.error(m) } })
-    : undefined;
-  if (projector) registerProjectorMetrics(projector, metrics.registry);
+  let worker: Worker | undefined;
+  let status: ProjectionStatus[] = [];
+  let stopped: Promise<void> | undefined;
 
-  const pollCheckpoints = async (position: bigint, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const checkpoints = await Promise.all(PROJECTIONS.map((p) => store.checkpoint(p.name)));
-      if (checkpoints.every((c) => c !== undefined && c >= position)) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  if (config.projectorInProcess) registerProjectorMetrics({ status: () => status }, metrics.registry);
+
+  const checkpointsReached = async (position: bigint) =>
+    (await Promise.all(PROJECTIONS.map((p) => store.checkpoint(p.name)))).every((c) => c !== undefined && c >= position);
 
   return {
     store,
     ping: () => store.ping(),
-    projections: () => projector?.status() ?? [],
-    waitFor: (position, timeoutMs) => (projector ? projector.waitFor(position, timeoutMs) : pollCheckpoints(position, timeoutMs)),
+    projections: () => status,
+    waitFor: async (position, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
+        if (await checkpointsReached(position)) return true;
+        if (status.some((s) => s.state === 'failed') || Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    },
+    forgotten: (subjectIds) => worker?.postMessage({ type: 'forget', subjectIds } satisfies ToWorker),
     start: async () => {
-      if (projector) await projector.start();
-      else await store.init(Projector.collectionsOf(PROJECTIONS));
+      if (!config.projectorInProcess) return;
+      const { file, execArgv } = workerFile();
+      const data: ProjectorWorkerData = { eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir, pollIntervalMs: 10 };
+      worker = new Worker(file, { workerData: data, execArgv });
+      let onStopped: () => void = () => undefined;
+      stopped = new Promise<void>((resolve) => (onStopped = resolve));
+      await new Promise<void>((resolve, reject) => {
+        worker!.on('message', (m: FromWorker) => {
+          if (m.type === 'status')
+            status = m.status.map((s) => ({
+              ...s,
+              checkpoint: s.checkpoint === null ? undefined : BigInt(s.checkpoint),
+              lag: BigInt(s.lag),
+              state: s.state as ProjectionStatus['state'],
+            }));
+          else if (m.type === 'log') (m.level === 'error' ? logger.error(m.message) : logger.log(m.message));
+          else if (m.type === 'started') resolve();
+          else if (m.type === 'stopped') onStopped();
+        });
+        worker!.on('error', (error) => {
+          logger.error(`projector thread: ${error.message}`);
+          reject(error);
+        });
+        worker!.on('exit', () => onStopped());
+      });
     },
     close: async () => {
-      await projector?.stop();
+      if (worker) {
+        worker.postMessage({ type: 'stop' } satisfies ToWorker);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([stopped, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+        clearTimeout(timer);
+        await worker.terminate();
+      }
       await store.close();
     },
   };

@@ -8,6 +8,8 @@ export interface ReadSide {
   projections(): ProjectionStatus[];
   /** true when every projection reached `position` (read-your-writes) within timeoutMs */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
+  /** tells the projector that these data subjects were forgotten (its key cache must not keep them) */
+  forgotten(subjectIds: string[]): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }
