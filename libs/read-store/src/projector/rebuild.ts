@@ -20,11 +20,13 @@ export interface RebuildResult {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A store that can rebuild its indexes in one pass after a bulk load (the SQLite adapter can). */
-const buildIndexes = async (store: ReadStore): Promise<void> => {
-  const candidate = store as ReadStore & { buildIndexes?: () => Promise<void> };
-  if (typeof candidate.buildIndexes === 'function') await candidate.buildIndexes();
-};
+/** What a store may offer for bulk loads (the SQLite adapter does): a faster mode, indexes built in one pass. */
+interface BulkLoading {
+  startBulkLoad?: () => void;
+  endBulkLoad?: () => void;
+  buildIndexes?: () => Promise<void>;
+}
+const bulk = (store: ReadStore): BulkLoading => store as ReadStore & BulkLoading;
 
 /**
  * Drops the projections' read models and checkpoints and replays the whole log into them, up to the head the
@@ -47,6 +49,7 @@ export async function rebuild(
   const started = performance.now();
   await readStore.init(Projector.collectionsOf(projections));
   for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
+  bulk(readStore).startBulkLoad?.();
   const target = await eventStore.headPosition();
   const projector = new Projector({
     eventStore,
@@ -70,12 +73,15 @@ export async function rebuild(
     const failed = projector.status().filter((s) => s.error !== undefined);
     if (!reached || failed.length > 0)
       throw new Error(`rebuild failed: ${failed.map((s) => `${s.name}: ${s.error}`).join('; ') || 'projector stopped'}`);
+  } catch (error) {
+    bulk(readStore).endBulkLoad?.();
+    throw error;
   } finally {
     clearInterval(timer);
     await projector.stop();
   }
   report();
-  await buildIndexes(readStore);
+  await bulk(readStore).buildIndexes?.();
   const ms = performance.now() - started;
   const events = Math.max(0, ...projector.status().map((s) => s.processed));
   return { events, ms, eventsPerSec: Math.round(events / (ms / 1000)) };

@@ -131,7 +131,7 @@ describe('SqliteReadStore specifics', () => {
       const docs = people(4000).map((doc, i) => (i % 2 === 0 ? { ...doc, name: null } : doc));
       const nulls = await openWith(file, docs);
       try {
-        for (const where of [{}, { orgId: 'big' }]) {
+        for (const where of [{}, { orgId: 'big' }] as Record<string, string>[]) {
           for (const direction of ['asc', 'desc'] as const) {
             const sort = { field: 'name', direction };
             for (const value of [null, 'Person 2001']) {
@@ -190,6 +190,48 @@ describe('SqliteReadStore specifics', () => {
         expect(await store.count('people', { where: { orgId: 'small' } })).toBe(3);
       } finally {
         await store.close();
+      }
+    });
+
+    it('in a bulk load, reads build only the indexes they filter on; buildIndexes builds the rest and restores durability', async () => {
+      const file = newFile();
+      const store = await openWith(file, people(50));
+      const pragma = (name: string) => (store as unknown as { db: DatabaseSync }).db.prepare(`PRAGMA ${name}`).get()?.[name];
+      try {
+        await store.reset('p', ['people']);
+        store.startBulkLoad();
+        expect(pragma('synchronous')).toBe(0); // OFF
+        await store.commit(
+          'p',
+          people(300).map((doc, i) => upsert(doc, i + 1)),
+          300n,
+        );
+        // the projector's lookups (findBy streams a where on one field)
+        expect(await store.count('people', { where: { orgId: 'small' } })).toBe(3);
+        expect(indexNames(file)).toEqual(['rs_idx_people__orgId']);
+        // correct, if slow, without the search rows
+        expect((await store.find('people', { search: { text: 'P299@', fields: ['email'] } })).items).toHaveLength(1);
+        // a delete of a document never stored leaves no tombstone in a bulk load (writes come in log order)
+        await store.commit('p', [{ kind: 'delete', collection: 'people', id: 'never', position: 301n }], 301n);
+        await store.commit('p', [{ kind: 'delete', collection: 'people', id: 'p00007', position: 302n }], 302n);
+        await store.buildIndexes();
+        expect(pragma('synchronous')).toBe(2); // FULL again
+        expect(indexNames(file)).toHaveLength(5);
+        expect(await store.get('people', 'p00007')).toBeUndefined();
+        expect((await store.find('people', { search: { text: 'P299@', fields: ['email'] } })).items).toHaveLength(1);
+        // out of the bulk load, deletes guard again
+        await store.commit('p', [{ kind: 'delete', collection: 'people', id: 'ghost', position: 400n }], 400n);
+        await store.commit('p', [upsert({ _id: 'ghost' }, 399)], 400n);
+        expect(await store.get('people', 'ghost')).toBeUndefined();
+      } finally {
+        await store.close();
+      }
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        const ids = db.prepare('SELECT id FROM rs_doc_people WHERE doc IS NULL ORDER BY id').all();
+        expect(ids.map((row) => row.id)).toEqual(['ghost', 'p00007']);
+      } finally {
+        db.close();
       }
     });
 

@@ -95,12 +95,31 @@ interface Collection {
   /** field indexes and search rows are in place (false from `reset` until rebuilt) */
   ready: boolean;
   arrayFields: Set<string>;
+  /** while not ready, in a bulk load: the field indexes built for lookups so far */
+  lookups: Set<string>;
+  /** prepared write statements (made on the first commit) */
+  writer?: Writer;
+}
+
+interface Writer {
+  /** guarded upsert, for collections without search rows to maintain: `changes` says whether it applied */
+  upsert: StatementSync;
+  /** the same, returning the row's rid (to maintain its search row) */
+  upsertReturning: StatementSync;
+  /** turns a stored document into a tombstone; nothing when there is no row */
+  tombstone: StatementSync;
+  searchUpsert?: StatementSync;
+  searchDelete?: StatementSync;
 }
 
 /** a `where` condition matching at least this many documents is broad: the sort index drives the query */
 const BROAD_FILTER = 2000;
 /** above this many search matches, a query is driven by its sort order instead of by the matches */
 const SEARCH_PROBE_LIMIT = 2000;
+/** page cache of a connection, KiB (`PRAGMA cache_size` when negative) */
+const CACHE_KIB = 65_536;
+/** page cache during a bulk load: the unique id index of a large table takes random writes */
+const BULK_CACHE_KIB = 524_288;
 /** run `PRAGMA optimize` (refresh planner statistics) after this many applied writes */
 const OPTIMIZE_EVERY_WRITES = 100_000;
 const STATEMENT_CACHE_SIZE = 256;
@@ -116,13 +135,17 @@ export class SqliteReadStore implements ReadStore {
   private dataVersion: number;
   private writesSinceOptimize = 0;
   private closed = false;
+  private readonly synchronous: 'FULL' | 'NORMAL';
+  /** in a bulk load (`startBulkLoad` until `buildIndexes`/`endBulkLoad`) */
+  private bulk = false;
 
   constructor(options: SqliteReadStoreOptions) {
     this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.synchronous = options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
     this.db.exec(`
       PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'};
-      PRAGMA cache_size = -65536;
+      PRAGMA synchronous = ${this.synchronous};
+      PRAGMA cache_size = -${CACHE_KIB};
       PRAGMA temp_store = MEMORY;
       PRAGMA analysis_limit = 1000;
       CREATE TABLE IF NOT EXISTS rs_checkpoints (projection TEXT PRIMARY KEY NOT NULL, position INTEGER NOT NULL);
@@ -160,6 +183,7 @@ export class SqliteReadStore implements ReadStore {
         search: [...new Set(spec.search ?? [])],
         ready: true,
         arrayFields: new Set(),
+        lookups: new Set(),
       };
       this.transaction(() => {
         this.db.exec(`CREATE TABLE IF NOT EXISTS ${collection.table} (
@@ -219,7 +243,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>> {
-    const c = this.readyCollection(collection);
+    const c = this.readyCollection(collection, query);
     const limit = pageLimit(query.limit);
     const sort = effectiveSort(query.sort);
     const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
@@ -227,7 +251,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number> {
-    const c = this.readyCollection(collection);
+    const c = this.readyCollection(collection, query);
     return this.snapshot(() => {
       const sql = new SqlBuilder();
       const conditions = this.conditions(c, query, sql);
@@ -242,7 +266,7 @@ export class SqliteReadStore implements ReadStore {
     collection: string,
     query: Omit<Query, 'limit' | 'cursor'>,
   ): AsyncIterable<T> {
-    const c = this.readyCollection(collection);
+    const c = this.readyCollection(collection, query);
     const sort = effectiveSort(query.sort);
     let after: CursorKey | undefined;
     for (;;) {
@@ -264,33 +288,28 @@ export class SqliteReadStore implements ReadStore {
     this.transaction(() => {
       this.refreshIfChanged();
       for (const write of batch) {
-        const c = this.collection(write.collection);
-        const upsert = this.stmt(
-          `INSERT INTO ${c.table} (id, position, doc) VALUES (?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc
-           WHERE excluded.position > ${c.table}.position
-           RETURNING rid`,
-        );
+        const c = this.collections.get(write.collection)!;
+        const w = c.writer ?? this.prepareWriter(c);
+        // search rows are kept only once the collection is ready (a bulk load fills them at the end)
+        const searched = c.ready && w.searchUpsert !== undefined;
         if (write.kind === 'upsert') {
-          const row = upsert.get(write.doc._id, write.position, JSON.stringify(write.doc));
-          if (!row) continue;
+          const json = JSON.stringify(write.doc);
+          if (searched) {
+            const row = w.upsertReturning.get(write.doc._id, write.position, json);
+            if (!row) continue;
+            w.searchUpsert!.run(row.rid, ...c.search.map((field) => searchText(getPath(write.doc, field))));
+          } else if (w.upsert.run(write.doc._id, write.position, json).changes === 0) continue;
           applied++;
           this.noteArrays(c, write.doc);
-          if (c.ready && c.search.length > 0) {
-            const values = c.search.map((field) => searchText(getPath(write.doc, field)));
-            const placeholders = c.search.map(() => '?').join(', ');
-            this.stmt(`INSERT OR REPLACE INTO ${c.searchTable} VALUES (?, ${placeholders})`).run(
-              row.rid,
-              ...values,
-            );
-          }
-        } else {
-          const row = upsert.get(write.id, write.position, null);
+        } else if (searched) {
+          const row = w.upsertReturning.get(write.id, write.position, null);
           if (!row) continue;
           applied++;
-          if (c.ready && c.search.length > 0)
-            this.stmt(`DELETE FROM ${c.searchTable} WHERE rid = ?`).run(row.rid);
-        }
+          w.searchDelete!.run(row.rid);
+        } else if (this.bulk && !c.ready) {
+          // bulk load: writes come in log order, so no older upsert can follow: no tombstone for a stranger
+          if (w.tombstone.run(write.position, write.id, write.position).changes !== 0) applied++;
+        } else if (w.upsert.run(write.id, write.position, null).changes !== 0) applied++;
       }
       this.stmt(
         `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
@@ -299,7 +318,7 @@ export class SqliteReadStore implements ReadStore {
       ).run(projection, checkpoint);
     });
     this.writesSinceOptimize += applied;
-    if (this.writesSinceOptimize >= OPTIMIZE_EVERY_WRITES) {
+    if (!this.bulk && this.writesSinceOptimize >= OPTIMIZE_EVERY_WRITES) {
       this.writesSinceOptimize = 0;
       this.db.exec('PRAGMA optimize');
     }
@@ -326,13 +345,44 @@ export class SqliteReadStore implements ReadStore {
     for (const c of targets) {
       c.ready = false;
       c.arrayFields.clear();
+      c.lookups.clear();
     }
   }
 
-  /** builds the field indexes and search rows that `reset` dropped (also done by `init` and the first read) */
+  /**
+   * Builds the field indexes and search rows that `reset` dropped (also done by `init` and the first read),
+   * then ends a bulk load.
+   */
   async buildIndexes(): Promise<void> {
     this.refreshIfChanged();
     for (const c of this.collections.values()) if (!c.ready) this.materialise(c);
+    this.endBulkLoad();
+  }
+
+  /**
+   * Bulk load (rebuild), on this connection, from now until `buildIndexes()` or `endBulkLoad()`: commits skip
+   * the disk syncs (`synchronous = OFF`: a power loss in the meantime may corrupt the file; a crash of the
+   * process does not) and use a larger page cache; a read of a collection that `reset` emptied builds only the
+   * single-field indexes its `where` uses (the projector's lookups), not all of them and the search rows, which
+   * `buildIndexes()` builds once at the end. And in those collections a delete of a document that has no row
+   * leaves none: the caller promises to write in log order (each commit after the last, as a projector does),
+   * so no older upsert can come after it. Ending it restores the durability setting and checkpoints the WAL,
+   * syncing what was written meanwhile.
+   */
+  startBulkLoad(): void {
+    if (this.bulk) return;
+    this.bulk = true;
+    this.db.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${BULK_CACHE_KIB}`);
+  }
+
+  /** ends a bulk load (see `startBulkLoad`); the indexes not built yet are built by the first read */
+  endBulkLoad(): void {
+    if (!this.bulk) return;
+    this.bulk = false;
+    this.db.exec(`PRAGMA synchronous = ${this.synchronous}; PRAGMA cache_size = -${CACHE_KIB};`);
+    this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
+    this.writesSinceOptimize = 0;
+    this.db.exec('PRAGMA optimize');
   }
 
   async ping(): Promise<void> {
@@ -344,6 +394,7 @@ export class SqliteReadStore implements ReadStore {
     this.closed = true;
     this.statements.clear();
     try {
+      this.endBulkLoad();
       this.db.exec('PRAGMA optimize');
     } finally {
       this.db.close();
@@ -552,12 +603,48 @@ export class SqliteReadStore implements ReadStore {
     return c;
   }
 
-  /** a collection for reading: state refreshed, indexes built if a reset dropped them */
-  private readyCollection(name: string): Collection {
+  /**
+   * a collection for reading: state refreshed, indexes built if a reset dropped them (in a bulk load: only the
+   * single-field indexes of the query's `where`)
+   */
+  private readyCollection(name: string, query?: Omit<Query, 'sort' | 'limit' | 'cursor'>): Collection {
     const c = this.collection(name);
     this.refreshIfChanged();
-    if (!c.ready) this.materialise(c);
+    if (c.ready) return c;
+    if (this.bulk && query) this.buildLookups(c, Object.keys(query.where ?? {}));
+    else this.materialise(c);
     return c;
+  }
+
+  private buildLookups(c: Collection, fields: string[]): void {
+    const missing = fields.filter((field) => c.indexes.includes(field) && !c.lookups.has(field));
+    if (missing.length === 0) return;
+    this.transaction(() => {
+      for (const field of missing) {
+        const index = c.indexSpecs.find((spec) => spec.fields.length === 1 && spec.fields[0] === field)!;
+        this.createIndex(c, index);
+      }
+    });
+    for (const field of missing) c.lookups.add(field);
+  }
+
+  private prepareWriter(c: Collection): Writer {
+    const upsert = `INSERT INTO ${c.table} (id, position, doc) VALUES (?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc
+      WHERE excluded.position > ${c.table}.position`;
+    const writer: Writer = {
+      upsert: this.db.prepare(upsert),
+      upsertReturning: this.db.prepare(`${upsert} RETURNING rid`),
+      tombstone: this.db.prepare(`UPDATE ${c.table} SET position = ?, doc = NULL WHERE id = ? AND position < ?`),
+    };
+    if (c.search.length > 0) {
+      writer.searchUpsert = this.db.prepare(
+        `INSERT OR REPLACE INTO ${c.searchTable} VALUES (?, ${c.search.map(() => '?').join(', ')})`,
+      );
+      writer.searchDelete = this.db.prepare(`DELETE FROM ${c.searchTable} WHERE rid = ?`);
+    }
+    c.writer = writer;
+    return writer;
   }
 
   private materialise(c: Collection): void {
@@ -574,12 +661,14 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private createIndexes(c: Collection): void {
-    for (const index of c.indexSpecs) {
-      const keys = index.fields.map((field) => `json_extract(doc, ${jsonPath(field)})`).join(', ');
-      this.db.exec(
-        `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`,
-      );
-    }
+    for (const index of c.indexSpecs) this.createIndex(c, index);
+  }
+
+  private createIndex(c: Collection, index: { name: string; fields: string[] }): void {
+    const keys = index.fields.map((field) => `json_extract(doc, ${jsonPath(field)})`).join(', ');
+    this.db.exec(
+      `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`,
+    );
   }
 
   /** (re)fills the search table from the documents, in SQL: `rs_search_text` lower-cases in JavaScript */
