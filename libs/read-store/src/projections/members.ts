@@ -304,7 +304,10 @@ export const membersProjection: Projection = {
   name: 'members',
   collections: {
     [MEMBERS]: {
-      indexes: ['workspaceId', 'status', 'roles', 'teamIds', 'presence', 'userId'],
+      // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
+      // (status, roles, teams and presence are checked on the rows they yield). Single-field indexes would only
+      // be maintained on every write (roles and teamIds hold arrays, which the SQLite adapter matches without them).
+      indexes: [],
       // one workspace's list in each sort order: a page reads just that page, however large the workspace
       compound: [
         ['workspaceId', 'sortName'],

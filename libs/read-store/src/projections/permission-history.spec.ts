@@ -34,7 +34,7 @@ describe('permission_history projection (rule 17)', () => {
     expect(list[2]!.details).toEqual({ linkVersion: 2, expiresAt: '2026-03-03T09:01:00.000Z' });
     const accepted = s.events.find((e) => e.type === 'InvitationAccepted')!;
     expect(list[3]).toMatchObject({
-      _id: `${accepted.id}:${WS}`,
+      _id: `${accepted.position}:${WS}`,
       workspaceId: WS,
       organizationId: 'org-1',
       actorId: 'bob',

@@ -11,8 +11,9 @@ import {
 } from './projection';
 
 /**
- * `permission_history/${eventId}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
- * The id comes from the event, so re-applying an event rewrites the same entry.
+ * `permission_history/${position}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
+ * The id comes from the event's global position, so re-applying an event rewrites the same entry; and as
+ * positions grow, new entries land at the end of the id index (an event id, random, would land anywhere).
  *
  * `permission_history_state`: what entries need to know and events do not carry:
  *  - `m:${workspaceId}:${userId}` a member's current access (so `roles_changed` shows the whole before/after);
@@ -90,7 +91,7 @@ type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'cha
 
 function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntryDoc {
   return {
-    _id: `${e.eventId}:${fields.workspaceId}`,
+    _id: `${e.position}:${fields.workspaceId}`,
     workspaceId: fields.workspaceId,
     organizationId: fields.organizationId,
     userId: fields.userId ?? null,
@@ -292,7 +293,9 @@ export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
   collections: {
     [PERMISSION_HISTORY]: {
-      indexes: ['workspaceId', 'userId', 'actorId'],
+      // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
+      // (queries/history.ts): the compounds serve them all; single-field indexes would only cost writes
+      indexes: [],
       compound: [
         ['workspaceId', 'position'],
         ['workspaceId', 'atPosition'],
