@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('configuration from the environment', () => {
+  it('has working defaults: port 3000, ./data, 48 h invitations, embedded stores, projector in process', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3000, invitationTtlSeconds: 172_800, publicUrl: 'http://localhost:3000', tcpPort: 3001, durability: 'full', projectorInProcess: true });
+    expect(c.dataDir).toMatch(/\/data$/);
+    expect(c.eventstoreUrl ?? c.mongoUrl ?? c.natsUrl ?? c.systemApiKey).toBeUndefined();
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      ROLLCALL_DATA_DIR: '/tmp/rc',
+      ROLLCALL_PUBLIC_URL: 'https://console.acme.test/',
+      ROLLCALL_INVITATION_TTL_SECONDS: '60',
+      ROLLCALL_SYSTEM_API_KEY: 'x'.repeat(30),
+      EVENTSTORE_URL: 'esdb://localhost:2113?tls=false',
+      MONGO_URL: 'mongodb://localhost/rollcall',
+      NATS_URL: 'nats://localhost:4222',
+      ROLLCALL_EVENTS_TCP_TARGET: 'contacts:4100',
+      ROLLCALL_PROJECTOR: 'external',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      dataDir: '/tmp/rc',
+      publicUrl: 'https://console.acme.test',
+      invitationTtlSeconds: 60,
+      eventstoreUrl: 'esdb://localhost:2113?tls=false',
+      eventsTcpTarget: { host: 'contacts', port: 4100 },
+      projectorInProcess: false,
+    });
+  });
+
+  it('refuses bad values with one message naming each of them', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', EVENTSTORE_URL: 'http://x', ROLLCALL_SYSTEM_API_KEY: 'short', ROLLCALL_DURABILITY: 'maybe', ROLLCALL_EVENTS_TCP_TARGET: 'nohost' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET']) expect(message).toContain(name);
+  });
+});
