@@ -24,8 +24,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
       const org = await this.repo.organization(organizationId);
       const decision = decideOrganization({ type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes }, org.state);
       if (!decision.ok) throw new DomainException(decision.error);
-      const position =
-        decision.events.length > 0 ? (await this.writer.append(stream, org.expected, decision.events, ctx)).position : await this.writer.headPosition();
+      const position = await this.writer.appendAny(stream, org.expected, decision.events, ctx);
       const changed = (decision.events[0] as UserProfileUpdated | undefined)?.data.changes ?? {};
       return { userId, changed: Object.keys(changed), position: position.toString() };
     });

@@ -56,10 +56,7 @@ async function runWorkspaceCommand(
   return writer.withRetry(workspaceStream(ref.workspaceId), async () => {
     const loaded = await loadWorkspace(repo, ref);
     const { events, warnings } = must(decideWorkspace(command(loaded.ctx), loaded.ctx));
-    const position =
-      events.length > 0
-        ? (await writer.append(workspaceStream(ref.workspaceId), loaded.ws.expected, events, ctx)).position
-        : await writer.headPosition();
+    const position = await writer.appendAny(workspaceStream(ref.workspaceId), loaded.ws.expected, events, ctx);
     return { events, warnings, position: position.toString(), ctx: loaded.ctx };
   });
 }

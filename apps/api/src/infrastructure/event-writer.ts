@@ -65,7 +65,8 @@ export class EventWriter {
     });
   }
 
-  headPosition(): Promise<bigint> {
-    return this.store.headPosition();
+  /** Appends when the decision produced events; a decision of nothing answers with the head of the log. */
+  async appendAny(stream: string, expected: ExpectedRevision, events: DomainEvent[], ctx: CommandContext): Promise<bigint> {
+    return events.length > 0 ? (await this.append(stream, expected, events, ctx)).position : this.store.headPosition();
   }
 }
