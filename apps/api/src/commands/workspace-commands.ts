@@ -3,7 +3,6 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type Decision,
-  type OrganizationState,
   type Restrictions,
   type WorkspaceCommand,
   type WorkspaceContext,
@@ -292,4 +291,3 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
   }
 }
 
-export type { OrganizationState };
