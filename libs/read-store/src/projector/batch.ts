@@ -16,9 +16,11 @@ export function toProjectedEvent(recorded: RecordedEvent): ProjectedEvent | unde
   return { event, eventId: recorded.id, stream: recorded.stream, position: recorded.position, metadata: recorded.metadata };
 }
 
-const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
+type FieldIndex = Map<unknown, Set<string>>;
 
-const addTo = (index: Map<unknown, Set<string>>, value: unknown, id: string): void => {
+/** findBy looks up strings: documents whose field holds anything else are left out of the index */
+const addTo = (index: FieldIndex, value: unknown, id: string): void => {
+  if (typeof value !== 'string') return;
   let ids = index.get(value);
   if (!ids) index.set(value, (ids = new Set()));
   ids.add(id);
@@ -30,10 +32,10 @@ const addTo = (index: Map<unknown, Set<string>>, value: unknown, id: string): vo
  * pending writes before the source.
  */
 export class ProjectionBatch {
-  private readonly pending = new Map<string, DocWrite>();
-  private readonly idsByCollection = new Map<string, Set<string>>();
-  /** `${collection}\u0000${field}` → value → ids, for findBy over the pending writes */
-  private readonly fieldIndexes = new Map<string, Map<unknown, Set<string>>>();
+  /** collection → id → the document's last write in this batch */
+  private readonly pending = new Map<string, Map<string, DocWrite>>();
+  /** collection → field → value → ids: pending upserts by field, built on the first findBy and kept up to date */
+  private readonly fieldIndexes = new Map<string, Map<string, FieldIndex>>();
   /** position of the last event applied (or skipped) in this batch; the checkpoint to commit */
   lastPosition: bigint | undefined;
   /** events seen by this batch (applied or skipped) */
@@ -47,16 +49,17 @@ export class ProjectionBatch {
   ) {
     this.reader = {
       get: async <T extends Doc>(collection: string, id: string) => {
-        const write = this.pending.get(keyOf(collection, id));
+        const write = this.pending.get(collection)?.get(id);
         if (write) return (write.kind === 'upsert' ? write.doc : undefined) as T | undefined;
         return (await this.source.get(collection, id)) as T | undefined;
       },
       findBy: async <T extends Doc>(collection: string, field: string, value: string) => {
-        const found = new Map((await this.source.findBy(collection, field, value)).map((d) => [d._id, d]));
-        // documents of this batch: drop the stored versions it rewrote, add its own that match
-        for (const id of found.keys()) if (this.pending.has(keyOf(collection, id))) found.delete(id);
+        const mine = this.pending.get(collection);
+        const found = new Map<string, Doc>();
+        // the stored versions, except those this batch rewrote; then its own that match
+        for (const d of await this.source.findBy(collection, field, value)) if (!mine?.has(d._id)) found.set(d._id, d);
         for (const id of this.pendingIndex(collection, field).get(value) ?? []) {
-          const write = this.pending.get(keyOf(collection, id));
+          const write = mine?.get(id);
           if (write?.kind === 'upsert') found.set(id, write.doc);
         }
         return [...found.values()] as T[];
@@ -65,25 +68,34 @@ export class ProjectionBatch {
   }
 
   get size(): number {
-    return this.pending.size;
+    let size = 0;
+    for (const byId of this.pending.values()) size += byId.size;
+    return size;
   }
 
   /** applies one event; throws what the projection throws (then nothing of that event is kept) */
   async apply(e: ProjectedEvent): Promise<void> {
     const writes = await this.projection.apply(e, this.reader);
+    const owned = this.projection.collections;
     for (const w of writes) {
-      if (!(w.collection in this.projection.collections))
+      if (!(w.collection in owned))
         throw new Error(`projection ${this.projection.name} wrote to ${w.collection}, which it does not own`);
     }
+    const position = e.position;
     for (const w of writes) {
-      const id = w.kind === 'upsert' ? w.doc._id : w.id;
-      const key = keyOf(w.collection, id);
-      this.unindex(w.collection, id, this.pending.get(key));
-      this.pending.set(key, { ...w, position: e.position });
-      this.pendingIds(w.collection).add(id);
-      if (w.kind === 'upsert') this.index(w.collection, w.doc);
+      let byId = this.pending.get(w.collection);
+      if (!byId) this.pending.set(w.collection, (byId = new Map()));
+      const indexes = this.fieldIndexes.get(w.collection);
+      if (w.kind === 'upsert') {
+        const id = w.doc._id;
+        if (indexes) this.reindex(indexes, id, byId.get(id), w.doc);
+        byId.set(id, { kind: 'upsert', collection: w.collection, doc: w.doc, position });
+      } else {
+        if (indexes) this.reindex(indexes, w.id, byId.get(w.id), undefined);
+        byId.set(w.id, { kind: 'delete', collection: w.collection, id: w.id, position });
+      }
     }
-    this.skip(e.position);
+    this.skip(position);
   }
 
   /** an event this projection does not react to: only the checkpoint moves */
@@ -92,44 +104,30 @@ export class ProjectionBatch {
     this.events++;
   }
 
-  /** ids of the documents this batch wrote in `collection` */
-  private pendingIds(collection: string): Set<string> {
-    let ids = this.idsByCollection.get(collection);
-    if (!ids) this.idsByCollection.set(collection, (ids = new Set()));
-    return ids;
-  }
-
   /** pending upserts of `collection` by value of `field`, built on the first findBy and kept up to date */
-  private pendingIndex(collection: string, field: string): Map<unknown, Set<string>> {
-    const name = keyOf(collection, field);
-    let index = this.fieldIndexes.get(name);
+  private pendingIndex(collection: string, field: string): FieldIndex {
+    let fields = this.fieldIndexes.get(collection);
+    if (!fields) this.fieldIndexes.set(collection, (fields = new Map()));
+    let index = fields.get(field);
     if (!index) {
       index = new Map();
-      this.fieldIndexes.set(name, index);
-      for (const id of this.pendingIds(collection)) {
-        const write = this.pending.get(keyOf(collection, id));
-        if (write?.kind === 'upsert') addTo(index, write.doc[field], id);
-      }
+      fields.set(field, index);
+      for (const [id, write] of this.pending.get(collection) ?? []) if (write.kind === 'upsert') addTo(index, write.doc[field], id);
     }
     return index;
   }
 
-  private index(collection: string, doc: Doc): void {
-    for (const [name, index] of this.fieldIndexes) {
-      const [c, field] = name.split('\u0000') as [string, string];
-      if (c === collection) addTo(index, doc[field], doc._id);
-    }
-  }
-
-  private unindex(collection: string, id: string, previous: DocWrite | undefined): void {
-    if (previous?.kind !== 'upsert') return;
-    for (const [name, index] of this.fieldIndexes) {
-      const [c, field] = name.split('\u0000') as [string, string];
-      if (c === collection) index.get(previous.doc[field])?.delete(id);
+  /** moves `id` in the field indexes of its collection from its previous pending version to `doc` (none: deleted) */
+  private reindex(indexes: Map<string, FieldIndex>, id: string, previous: DocWrite | undefined, doc: Doc | undefined): void {
+    for (const [field, index] of indexes) {
+      if (previous?.kind === 'upsert') index.get(previous.doc[field])?.delete(id);
+      if (doc) addTo(index, doc[field], id);
     }
   }
 
   writes(): DocWrite[] {
-    return [...this.pending.values()];
+    const all: DocWrite[] = [];
+    for (const byId of this.pending.values()) for (const write of byId.values()) all.push(write);
+    return all;
   }
 }

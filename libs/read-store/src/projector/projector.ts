@@ -118,8 +118,9 @@ export class Projector {
     if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
     await this.loadCheckpoints();
     this.head = await this.options.eventStore.headPosition();
-    // no stored document can be ahead of the log's head; after a reset, none is ahead of anything
-    this.source.trustAfter = this.options.freshStore ? -1n : this.head;
+    // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
+    if (this.options.freshStore) this.source.startFresh();
+    else this.source.trustAfter = this.head;
     this.running = true;
     this.loop = this.run();
   }

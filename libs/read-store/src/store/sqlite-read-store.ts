@@ -101,6 +101,8 @@ interface Collection {
   lookups: Set<string>;
   /** prepared write statements (made on the first commit) */
   writer?: Writer;
+  /** prepared `get` (made on the first one) */
+  getById?: StatementSync;
 }
 
 interface Writer {
@@ -222,9 +224,11 @@ export class SqliteReadStore implements ReadStore {
 
   async get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
     const c = this.collection(collection);
-    const row = this.stmt(`SELECT position, json(doc) AS doc FROM ${c.table} WHERE id = ? AND doc IS NOT NULL`, true).get(
-      id,
-    );
+    if (!c.getById) {
+      c.getById = this.db.prepare(`SELECT position, json(doc) AS doc FROM ${c.table} WHERE id = ? AND doc IS NOT NULL`);
+      c.getById.setReadBigInts(true);
+    }
+    const row = c.getById.get(id);
     return row ? { doc: JSON.parse(row.doc as string) as T, position: row.position as bigint } : undefined;
   }
 
