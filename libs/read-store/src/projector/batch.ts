@@ -45,7 +45,7 @@ export class ProjectionBatch {
 
   constructor(
     readonly projection: Projection,
-    private readonly source: DocSource,
+    private source: DocSource,
   ) {
     this.reader = {
       get: async <T extends Doc>(collection: string, id: string) => {
@@ -65,6 +65,11 @@ export class ProjectionBatch {
         return [...found.values()] as T[];
       },
     };
+  }
+
+  /** read what this batch has not written from `source` from now on (the batch it read through is committed) */
+  readThrough(source: DocSource): void {
+    this.source = source;
   }
 
   get size(): number {

@@ -211,12 +211,25 @@ export class Projector {
     const events = subscription[Symbol.asyncIterator]();
     let batches = this.newBatches();
     let count = 0;
+    // A full batch is committed while the next one is applied (a store that writes from another thread, as the
+    // SQLite one in a bulk load, then works alongside): the next batch reads through the one being committed,
+    // until its commit is done. One commit at a time, in order.
+    let inflight: Promise<void> | undefined;
+    const settle = async (): Promise<void> => {
+      const committing = inflight;
+      inflight = undefined;
+      await committing;
+    };
     try {
       let next = events.next();
       for (;;) {
         const result = count > 0 ? await whenReadyOrIdle(next) : await this.nextOrPoll(next);
-        if (result === MOVED) return;
+        if (result === MOVED) {
+          await settle();
+          return;
+        }
         if (result === IDLE) {
+          await settle();
           await this.commit(batches);
           batches = this.newBatches();
           count = 0;
@@ -226,13 +239,21 @@ export class Projector {
         next = events.next();
         await this.applyEvent(batches, result.value);
         if (++count >= this.batchSize) {
-          await this.commit(batches);
-          batches = this.newBatches();
+          await settle();
+          const committing = batches;
+          const following = (batches = this.newBatches(committing));
+          inflight = this.commit(committing).then(() => {
+            for (const batch of following) batch.readThrough(this.source);
+          });
+          inflight.catch(() => undefined); // handled by the next settle
           count = 0;
         }
       }
+      await settle();
       await this.commit(batches);
     } finally {
+      // never leave a commit running behind: the caller may re-subscribe from the stored checkpoints
+      await inflight?.catch(() => undefined);
       this.subscription = undefined;
       await subscription.unsubscribe();
     }
@@ -274,15 +295,22 @@ export class Projector {
     }
   }
 
+  /** commits each projection's batch (all handed to the store at once: they are independent) */
   private async commit(batches: ProjectionBatch[]): Promise<void> {
-    for (const batch of batches) {
+    const commits = batches.map(async (batch) => {
       const slot = this.slotOf(batch);
-      if (batch.lastPosition === undefined || !isBehind(slot.checkpoint, batch.lastPosition)) continue;
+      const position = batch.lastPosition;
+      if (position === undefined || !isBehind(slot.checkpoint, position)) return;
       const writes = batch.writes();
-      await this.options.readStore.commit(slot.projection.name, writes, batch.lastPosition);
+      await this.options.readStore.commit(slot.projection.name, writes, position);
       this.source.committed(writes);
-      slot.checkpoint = batch.lastPosition;
+      slot.checkpoint = position;
       slot.processed += batch.events;
+    });
+    const failed = (await Promise.allSettled(commits)).find((result) => result.status === 'rejected');
+    if (failed) {
+      this.notify();
+      throw failed.reason;
     }
     this.notify();
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches
@@ -295,8 +323,12 @@ export class Projector {
     return this.slots.filter((s) => s.error === undefined);
   }
 
-  private newBatches(): ProjectionBatch[] {
-    return this.active().map((s) => new ProjectionBatch(s.projection, this.source));
+  /** a batch per running projection, reading through the given batches (being committed) or the store */
+  private newBatches(through?: ProjectionBatch[]): ProjectionBatch[] {
+    return this.active().map((s) => {
+      const previous = through?.find((batch) => batch.projection === s.projection);
+      return new ProjectionBatch(s.projection, previous ? previous.reader : this.source);
+    });
   }
 
   private slotOf(batch: ProjectionBatch): Slot {

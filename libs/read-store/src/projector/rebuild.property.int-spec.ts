@@ -113,6 +113,11 @@ describe('read models: incremental == rebuilt == every event applied twice == re
             const rebuilt = stores.readStore('rebuilt');
             await rebuild(stores.events, rebuilt, PROJECTIONS, { batchSize: 100_000, logger: silent });
 
+            // rebuilt in small batches with a tiny cache: each commit (by the store's writer thread) overlaps the
+            // next batch, which reads through it; evicted documents are read back from the store
+            const rebuiltInBatches = stores.readStore('rebuilt-in-batches');
+            await rebuild(stores.events, rebuiltInBatches, PROJECTIONS, { batchSize, cacheSize: 4, logger: silent });
+
             // every event applied twice, then the whole log again, over what is already there
             const events: RecordedEvent[] = [];
             for await (const e of stores.events.readAll()) events.push(e);
@@ -125,6 +130,7 @@ describe('read models: incremental == rebuilt == every event applied twice == re
 
             const expected = await dump(incremental, PROJECTIONS);
             expect(await dump(rebuilt, PROJECTIONS)).toEqual(expected);
+            expect(await dump(rebuiltInBatches, PROJECTIONS)).toEqual(expected);
             expect(await dump(twice, PROJECTIONS)).toEqual(expected);
             expect(await dump(shreddedStore, PROJECTIONS)).toEqual(expected);
           } finally {

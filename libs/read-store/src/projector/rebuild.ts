@@ -23,7 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What a store may offer for bulk loads (the SQLite adapter does): a faster mode, indexes built in one pass. */
 interface BulkLoading {
   startBulkLoad?: () => void;
-  endBulkLoad?: () => void;
+  endBulkLoad?: () => Promise<void> | void;
   buildIndexes?: () => Promise<void>;
 }
 const bulk = (store: ReadStore): BulkLoading => store as ReadStore & BulkLoading;
@@ -74,7 +74,7 @@ export async function rebuild(
     if (!reached || failed.length > 0)
       throw new Error(`rebuild failed: ${failed.map((s) => `${s.name}: ${s.error}`).join('; ') || 'projector stopped'}`);
   } catch (error) {
-    bulk(readStore).endBulkLoad?.();
+    await bulk(readStore).endBulkLoad?.();
     throw error;
   } finally {
     clearInterval(timer);

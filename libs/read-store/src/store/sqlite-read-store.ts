@@ -52,11 +52,15 @@
  * Rebuilds. `reset` drops the collection's documents and also its field indexes and search rows, so a rebuild
  * inserts into bare tables (several times faster). They are built again, in one pass, by `init`, by
  * `buildIndexes()`, or by the first `find`/`count`/`stream` on the collection: call `buildIndexes()` once the
- * rebuild has caught up, rather than reading while it runs. Several processes may share the file (WAL); the
- * per-collection state above is re-read when another connection has committed (`PRAGMA data_version`).
+ * rebuild has caught up, rather than reading while it runs. A rebuild runs in bulk-load mode (`startBulkLoad`,
+ * until `buildIndexes`): no disk syncs, a larger cache, only the lookup indexes the projector reads with, no
+ * tombstone for documents never stored, and commits written by a second connection in a worker thread
+ * (sqlite-bulk-writer.ts) while the projector applies the next batch. Several processes may share the file
+ * (WAL); the per-collection state above is re-read when another connection has committed (`PRAGMA data_version`).
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { CollectionSpec, Doc, DocWrite, FieldValue, Page, Query, ReadStore, StoredDoc } from '../port';
+import { BulkWriter, RowMode } from './sqlite-bulk-writer';
 import {
   type CursorKey,
   type Sort,
@@ -83,6 +87,11 @@ export interface SqliteReadStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** how long to wait for another process's write lock, ms (default 5000) */
   busyTimeoutMs?: number;
+  /**
+   * In a bulk load, write from a second connection in a worker thread, so that the caller prepares its next
+   * batch meanwhile (default true; never for `:memory:`, which a second connection cannot open).
+   */
+  bulkWriterThread?: boolean;
 }
 
 interface Collection {
@@ -130,6 +139,7 @@ const STATEMENT_CACHE_SIZE = 256;
 const ARRAY_SEPARATOR = '\u001f';
 
 const quote = (identifier: string) => `"${identifier}"`;
+const NONE: string[] = [];
 const jsonPath = (field: string) => `'$.${field}'`;
 
 export class SqliteReadStore implements ReadStore {
@@ -142,8 +152,10 @@ export class SqliteReadStore implements ReadStore {
   private readonly synchronous: 'FULL' | 'NORMAL';
   /** in a bulk load (`startBulkLoad` until `buildIndexes`/`endBulkLoad`) */
   private bulk = false;
+  /** the writer thread of a bulk load, when there is one */
+  private bulkWriter: BulkWriter | undefined;
 
-  constructor(options: SqliteReadStoreOptions) {
+  constructor(private readonly options: SqliteReadStoreOptions) {
     this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
     this.synchronous = options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
     this.db.exec(`
@@ -290,6 +302,13 @@ export class SqliteReadStore implements ReadStore {
       assertWritable(write);
     }
     const batch = dedupeWrites(writes);
+    if (this.bulkWriter) {
+      if (batch.every((write) => !this.collections.get(write.collection)!.ready)) {
+        await this.commitInWriter(this.bulkWriter, projection, batch, checkpoint);
+        return;
+      }
+      await this.bulkWriter.drain(); // in order after what the thread has yet to write
+    }
     let applied = 0;
     this.transaction(() => {
       this.refreshIfChanged();
@@ -306,7 +325,9 @@ export class SqliteReadStore implements ReadStore {
             w.searchUpsert!.run(row.rid, ...c.search.map((field) => searchText(getPath(write.doc, field))));
           } else if (w.upsert.run(write.doc._id, write.position, json).changes === 0) continue;
           applied++;
-          this.noteArrays(c, write.doc);
+          for (const field of this.newArrayFields(c, write.doc)) {
+            this.stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)').run(c.name, field);
+          }
         } else if (searched) {
           const row = w.upsertReturning.get(write.id, write.position, null);
           if (!row) continue;
@@ -330,6 +351,20 @@ export class SqliteReadStore implements ReadStore {
     }
   }
 
+  /** a commit of a bulk load, written by the writer thread (collections not ready: no search rows to keep) */
+  private async commitInWriter(writer: BulkWriter, projection: string, batch: DocWrite[], checkpoint: bigint): Promise<void> {
+    const rows: (string | bigint | null | number)[] = [];
+    const arrayFields: [string, string][] = [];
+    for (const write of batch) {
+      const c = this.collections.get(write.collection)!;
+      if (write.kind === 'upsert') {
+        rows.push(c.table, write.doc._id, write.position, JSON.stringify(write.doc), RowMode.Upsert);
+        for (const field of this.newArrayFields(c, write.doc)) arrayFields.push([c.name, field]);
+      } else rows.push(c.table, write.id, write.position, null, RowMode.DeleteIfStored);
+    }
+    await writer.commit({ projection, rows, arrayFields, checkpoint });
+  }
+
   async checkpoint(projection: string): Promise<bigint | undefined> {
     const row = this.stmt('SELECT position FROM rs_checkpoints WHERE projection = ?', true).get(projection);
     return row ? (row.position as bigint) : undefined;
@@ -337,6 +372,7 @@ export class SqliteReadStore implements ReadStore {
 
   async reset(projection: string, collections: string[]): Promise<void> {
     const targets = collections.map((name) => this.collection(name));
+    await this.bulkWriter?.drain();
     this.transaction(() => {
       this.stmt('DELETE FROM rs_checkpoints WHERE projection = ?').run(projection);
       for (const c of targets) {
@@ -360,9 +396,10 @@ export class SqliteReadStore implements ReadStore {
    * then ends a bulk load.
    */
   async buildIndexes(): Promise<void> {
+    await this.stopBulkWriter();
     this.refreshIfChanged();
     for (const c of this.collections.values()) if (!c.ready) this.materialise(c);
-    this.endBulkLoad();
+    await this.endBulkLoad();
   }
 
   /**
@@ -372,23 +409,37 @@ export class SqliteReadStore implements ReadStore {
    * single-field indexes its `where` uses (the projector's lookups), not all of them and the search rows, which
    * `buildIndexes()` builds once at the end. And in those collections a delete of a document that has no row
    * leaves none: the caller promises to write in log order (each commit after the last, as a projector does),
-   * so no older upsert can come after it. Ending it restores the durability setting and checkpoints the WAL,
+   * so no older upsert can come after it. The commits to those collections are written by a second connection
+   * in a worker thread (`bulkWriterThread`): `commit` resolves once they are committed, and the caller may
+   * prepare its next batch meanwhile. Ending it restores the durability setting and checkpoints the WAL,
    * syncing what was written meanwhile.
    */
   startBulkLoad(): void {
     if (this.bulk) return;
     this.bulk = true;
     this.db.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${BULK_CACHE_KIB}`);
+    const path = this.options.path;
+    if (this.options.bulkWriterThread !== false && path !== '' && !path.startsWith(':memory:') && !path.includes('mode=memory')) {
+      this.bulkWriter = new BulkWriter({ path, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000, cacheKib: BULK_CACHE_KIB });
+    }
   }
 
   /** ends a bulk load (see `startBulkLoad`); the indexes not built yet are built by the first read */
-  endBulkLoad(): void {
+  async endBulkLoad(): Promise<void> {
+    await this.stopBulkWriter();
     if (!this.bulk) return;
     this.bulk = false;
     this.db.exec(`PRAGMA synchronous = ${this.synchronous}; PRAGMA cache_size = -${CACHE_KIB};`);
     this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
     this.writesSinceOptimize = 0;
     this.db.exec('PRAGMA optimize');
+  }
+
+  private async stopBulkWriter(): Promise<void> {
+    const writer = this.bulkWriter;
+    if (!writer) return;
+    this.bulkWriter = undefined;
+    await writer.close();
   }
 
   async ping(): Promise<void> {
@@ -400,7 +451,7 @@ export class SqliteReadStore implements ReadStore {
     this.closed = true;
     this.statements.clear();
     try {
-      this.endBulkLoad();
+      await this.endBulkLoad();
       this.db.exec('PRAGMA optimize');
     } finally {
       this.db.close();
@@ -690,13 +741,16 @@ export class SqliteReadStore implements ReadStore {
     this.db.exec(`INSERT INTO ${c.searchTable} SELECT rid, ${columns} FROM ${c.table} WHERE doc IS NOT NULL`);
   }
 
-  private noteArrays(c: Collection, doc: Doc): void {
+  /** the top-level fields of `doc` that hold an array, not known to do so yet (now they are; to record) */
+  private newArrayFields(c: Collection, doc: Doc): string[] {
+    let fields: string[] | undefined;
     for (const key in doc) {
       if (Array.isArray(doc[key]) && !c.arrayFields.has(key)) {
         c.arrayFields.add(key);
-        this.stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)').run(c.name, key);
+        (fields ??= []).push(key);
       }
     }
+    return fields ?? NONE;
   }
 
   private loadArrayFields(c: Collection): void {

@@ -1,0 +1,137 @@
+/**
+ * The writer thread of a SQLite bulk load: a second connection to the same file, in a worker thread, that runs
+ * the commits of a rebuild while the main thread goes on projecting the next batch. The main thread prepares
+ * each commit (validation, one write per document, JSON) and posts it as flat rows; the thread writes them and
+ * the checkpoint in one IMMEDIATE transaction, as `SqliteReadStore.commit` does, and answers when committed.
+ * Commits run one after the other, in the order posted.
+ *
+ * The thread's code is a string run with `eval` (no module loading, so it runs the same from sources, tests and
+ * the build).
+ */
+import { Worker } from 'node:worker_threads';
+
+/** how a row is written: an upsert of `json`, a delete (tombstone), or a delete that leaves no tombstone */
+export const RowMode = { Upsert: 0, Delete: 1, DeleteIfStored: 2 } as const;
+
+/** one commit: rows as `table, id, position, json | null, mode` flattened, newly seen array fields, checkpoint */
+export interface BulkCommit {
+  projection: string;
+  rows: (string | bigint | number | null)[];
+  arrayFields: [collection: string, field: string][];
+  checkpoint: bigint;
+}
+
+interface Pending {
+  resolve: (applied: number) => void;
+  reject: (error: Error) => void;
+}
+
+export class BulkWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private last: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+
+  constructor(options: { path: string; busyTimeoutMs: number; cacheKib: number }) {
+    this.worker = new Worker(WRITER_THREAD, { eval: true, workerData: options });
+    // the thread keeps the process alive only while it has commits to answer
+    this.worker.unref();
+    this.worker.on('message', (message: { id: number; applied?: number; error?: string }) => {
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (message.error !== undefined) pending.reject(new Error(message.error));
+      else pending.resolve(message.applied ?? 0);
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`the bulk writer thread exited (${code})`)));
+  }
+
+  /** posts a commit; resolves with the number of writes applied once it is committed */
+  commit(commit: BulkCommit): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const done = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.worker.ref();
+    this.worker.postMessage({ id, ...commit });
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
+  /** resolves when every commit posted so far has been answered */
+  async drain(): Promise<void> {
+    await this.last;
+  }
+
+  /** drains, then stops the thread (its connection closed) */
+  async close(): Promise<void> {
+    await this.drain();
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref();
+    this.worker.postMessage({ close: true });
+    await exited;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}
+
+/**
+ * The thread: plain JavaScript in a string (not a function's source, which a build or coverage tool could
+ * rewrite with references to the enclosing module).
+ */
+const WRITER_THREAD = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { DatabaseSync } = require('node:sqlite');
+const db = new DatabaseSync(workerData.path, { timeout: workerData.busyTimeoutMs });
+db.exec('PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -' + workerData.cacheKib);
+const tables = new Map();
+function statements(table) {
+  let s = tables.get(table);
+  if (!s) {
+    s = {
+      upsert: db.prepare('INSERT INTO ' + table + ' (id, position, doc) VALUES (?, ?, jsonb(?))' +
+        ' ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc' +
+        ' WHERE excluded.position > ' + table + '.position'),
+      tombstone: db.prepare('UPDATE ' + table + ' SET position = ?, doc = NULL WHERE id = ? AND position < ?'),
+    };
+    tables.set(table, s);
+  }
+  return s;
+}
+const checkpoint = db.prepare('INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)' +
+  ' ON CONFLICT (projection) DO UPDATE SET position = excluded.position WHERE excluded.position > rs_checkpoints.position');
+const arrayField = db.prepare('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)');
+parentPort.on('message', (m) => {
+  if (m.close) {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    let applied = 0;
+    const rows = m.rows;
+    for (let i = 0; i < rows.length; i += 5) {
+      const s = statements(rows[i]);
+      const result = rows[i + 4] === ${RowMode.DeleteIfStored}
+        ? s.tombstone.run(rows[i + 2], rows[i + 1], rows[i + 2])
+        : s.upsert.run(rows[i + 1], rows[i + 2], rows[i + 3]);
+      if (result.changes !== 0) applied++;
+    }
+    for (const [collection, field] of m.arrayFields) arrayField.run(collection, field);
+    checkpoint.run(m.projection, m.checkpoint);
+    db.exec('COMMIT');
+    parentPort.postMessage({ id: m.id, applied });
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    parentPort.postMessage({ id: m.id, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+`;
