@@ -208,7 +208,8 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         { invitedAt: null, joinedAt: d.createdAt },
       );
       const writes = [upsert(MEMBERS, member)];
-      if (user) writes.push(upsert(MEMBER_USERS, withWorkspace(user, d.workspaceId)));
+      // the lookup is written only when it changes
+      if (user && !user.workspaceIds.includes(d.workspaceId)) writes.push(upsert(MEMBER_USERS, withWorkspace(user, d.workspaceId)));
       return writes;
     }
     case 'UserInvited': {
@@ -277,7 +278,9 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         d.access,
         { invitedAt: invitation?.invitedAt ?? null, joinedAt: d.acceptedAt },
       );
-      return [remove(MEMBERS, invId), upsert(MEMBERS, member), upsert(MEMBER_USERS, user)];
+      const writes = [remove(MEMBERS, invId), upsert(MEMBERS, member)];
+      if (user !== known) writes.push(upsert(MEMBER_USERS, user));
+      return writes;
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':

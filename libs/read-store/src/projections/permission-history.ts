@@ -17,8 +17,9 @@ import {
  *
  * `permission_history_state`: what entries need to know and events do not carry:
  *  - `m:${workspaceId}:${userId}` a member's current access (so `roles_changed` shows the whole before/after);
- *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access, status and the entries that carry its
- *    email (kept after accept or cancel, found by `email`);
+ *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access and the entries that carry its email
+ *    (kept after accept or cancel, found by `email`; whether it was accepted or cancelled matters to no entry, so
+ *    it is not written: a rebuild writes each of these once, plus once per resend or cancel);
  *  - `u:${organizationId}:${userId}` every email address the user had.
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
@@ -73,7 +74,6 @@ interface InvitationState extends Doc {
   /** null once erased */
   email: string | null;
   access: Access;
-  status: 'pending' | 'accepted' | 'cancelled';
   /** the entries that carry the email */
   entryIds: string[];
 }
@@ -177,7 +177,6 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         organizationId: d.organizationId,
         email: d.email ?? null,
         access: d.access,
-        status: 'pending',
         entryIds: [doc._id],
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc)];
@@ -213,12 +212,11 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         after: null,
       });
       const writes = [upsert(PERMISSION_HISTORY, doc)];
-      if (inv) writes.push(upsert(S, { ...inv, status: 'cancelled', entryIds: [...inv.entryIds, doc._id] }));
+      if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
       return writes;
     }
     case 'InvitationAccepted': {
       const d = event.data;
-      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
       const member: MemberState = { _id: memberKey(d.workspaceId, d.userId), userId: d.userId, organizationId: d.organizationId, access: d.access };
       const doc = entry(e, d.acceptedAt, {
         workspaceId: d.workspaceId,
@@ -229,9 +227,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: null,
         after: d.access,
       });
-      const writes = [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
-      if (inv) writes.push(upsert(S, { ...inv, status: 'accepted' }));
-      return writes;
+      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':
