@@ -1,12 +1,15 @@
 import type { Doc, DocWrite, ReadStore } from '../port';
 import type { DocSource } from './batch';
 
+/** what the store holds under a key; a committed write is kept as it is (a delete has no `doc`) */
 interface Cached {
-  /** null: the store holds no document (absent, or deleted) */
-  doc: Doc | null;
+  /** null or undefined: the store holds no document (absent, or deleted) */
+  readonly doc?: Doc | null;
   /** position of the stored version; undefined when unknown (absent, or a tombstone of unknown position) */
-  position: bigint | undefined;
+  readonly position: bigint | undefined;
 }
+
+const ABSENT: Cached = { doc: null, position: undefined };
 
 /**
  * The keys written since the store was emptied, as a Bloom filter: `mayHave` false means never written, so the
@@ -112,7 +115,7 @@ export class StoreSource implements DocSource {
     }
     if (this.written && !this.written.mayHave(collection, id)) return undefined;
     const stored = await this.store.get(collection, id);
-    this.remember(collection, id, stored ? { doc: stored.doc, position: stored.position } : { doc: null, position: undefined });
+    this.remember(collection, id, stored ?? ABSENT);
     return stored?.doc;
   }
 
@@ -132,7 +135,7 @@ export class StoreSource implements DocSource {
       const cached = this.young.get(w.collection)?.get(id) ?? this.old.get(w.collection)?.get(id);
       const applied =
         cached?.position !== undefined ? cached.position < w.position : trustAfter !== undefined && w.position > trustAfter;
-      if (applied) this.remember(w.collection, id, { doc: w.kind === 'upsert' ? w.doc : null, position: w.position });
+      if (applied) this.remember(w.collection, id, w);
       else if (cached && cached.position === undefined) {
         this.young.get(w.collection)?.delete(id);
         this.old.get(w.collection)?.delete(id);

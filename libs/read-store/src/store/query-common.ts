@@ -170,6 +170,20 @@ export function pageOf<T extends Doc>(
  */
 export function dedupeWrites(writes: DocWrite[]): DocWrite[] {
   if (writes.length < 2) return writes;
+  // usually there is nothing to fold (a projector folds its batches): find out without building keys
+  const seen = new Map<string, Set<string>>();
+  let duplicates = false;
+  for (const write of writes) {
+    let ids = seen.get(write.collection);
+    if (!ids) seen.set(write.collection, (ids = new Set()));
+    const id = write.kind === 'upsert' ? write.doc._id : write.id;
+    if (ids.has(id)) {
+      duplicates = true;
+      break;
+    }
+    ids.add(id);
+  }
+  if (!duplicates) return writes;
   const latest = new Map<string, DocWrite>();
   for (const write of writes) {
     const key = `${write.collection}\u0000${write.kind === 'upsert' ? write.doc._id : write.id}`;
