@@ -47,6 +47,12 @@ export class BulkWriter {
     });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`the bulk writer thread exited (${code})`)));
+    this.worker.on('messageerror', (error) => this.fail(error));
+  }
+
+  /** the thread is gone (it failed to start, or died): use another way to write */
+  get broken(): boolean {
+    return this.failure !== undefined;
   }
 
   /** posts a commit; resolves with the number of writes applied once it is committed */
@@ -68,6 +74,7 @@ export class BulkWriter {
   /** drains, then stops the thread (its connection closed) */
   async close(): Promise<void> {
     await this.drain();
+    if (this.failure) return;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.ref();
     this.worker.postMessage({ close: true });
@@ -75,9 +82,12 @@ export class BulkWriter {
   }
 
   private fail(error: Error): void {
-    this.failure ??= error;
+    if (this.failure) return;
+    this.failure = error;
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
+    this.worker.unref();
+    void this.worker.terminate();
   }
 }
 

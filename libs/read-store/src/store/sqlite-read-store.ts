@@ -45,9 +45,10 @@
  *   the page is full); when one is narrow, SQLite's planner uses it and sorts the few matches. `explainFind`
  *   shows the plan.
  * - Performance (npm run bench:read-store, 100k member documents, 12 indexes): list pages of a 50k-member
- *   workspace ~0.1-3 ms; searches 1-15 ms (the search table is scanned linearly for rare terms); commits of 1000
- *   upserts into that heavily indexed collection are 100-250 ms, of 10 upserts a few ms; the rebuild path loads
- *   ~90k documents/s and then builds the indexes (~2 s for 100k).
+ *   workspace ~0.1-3 ms, at any depth; searches 1-18 ms (the search table is scanned linearly for rare terms);
+ *   commits of 1000 upserts into that heavily indexed collection are 100-200 ms, of 10 upserts ~2 ms; the
+ *   rebuild path loads ~125k documents/s and then builds the indexes and search rows (~1.4 s for 100k). With
+ *   the app's projections: npm run bench:query, bench:rebuild.
  *
  * Rebuilds. `reset` drops the collection's documents and also its field indexes and search rows, so a rebuild
  * inserts into bare tables (several times faster). They are built again, in one pass, by `init`, by
@@ -302,6 +303,7 @@ export class SqliteReadStore implements ReadStore {
       assertWritable(write);
     }
     const batch = dedupeWrites(writes);
+    if (this.bulkWriter?.broken) this.bulkWriter = undefined; // write here, then
     if (this.bulkWriter) {
       if (batch.every((write) => !this.collections.get(write.collection)!.ready)) {
         await this.commitInWriter(this.bulkWriter, projection, batch, checkpoint);
