@@ -398,7 +398,10 @@ export class SqliteReadStore implements ReadStore {
    * then ends a bulk load.
    */
   async buildIndexes(): Promise<void> {
-    await this.stopBulkWriter();
+    if (this.bulkWriter) {
+      await this.stopBulkWriter();
+      this.db.exec(`PRAGMA cache_size = -${BULK_CACHE_KIB}`); // index builds sort in the page cache
+    }
     this.refreshIfChanged();
     for (const c of this.collections.values()) if (!c.ready) this.materialise(c);
     await this.endBulkLoad();
@@ -419,11 +422,12 @@ export class SqliteReadStore implements ReadStore {
   startBulkLoad(): void {
     if (this.bulk) return;
     this.bulk = true;
-    this.db.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${BULK_CACHE_KIB}`);
     const path = this.options.path;
     if (this.options.bulkWriterThread !== false && path !== '' && !path.startsWith(':memory:') && !path.includes('mode=memory')) {
       this.bulkWriter = new BulkWriter({ path, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000, cacheKib: BULK_CACHE_KIB });
     }
+    // this connection only reads until the indexes are built (every commit of the thread empties its cache)
+    this.db.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${this.bulkWriter ? CACHE_KIB : BULK_CACHE_KIB}`);
   }
 
   /** ends a bulk load (see `startBulkLoad`); the indexes not built yet are built by the first read */
