@@ -19,7 +19,8 @@ import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-command
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './commands/tokens';
 import { EventWriter } from './infrastructure/event-writer';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
-import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, MongoIdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
+import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
+import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
 import { Metrics } from './infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';

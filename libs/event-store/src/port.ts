@@ -36,6 +36,20 @@ export interface AppendResult {
   position: bigint;
 }
 
+/** One stream's part of an atomic multi-stream append. `events` may be empty: the stream's revision is then only checked. */
+export interface StreamAppend {
+  stream: string;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+}
+
+export interface MultiAppendResult {
+  /** global position of the last event written (or found, for an idempotent re-append) */
+  position: bigint;
+  /** per part, in order: the revision of its stream's last event after the append */
+  streams: { stream: string; nextRevision: bigint }[];
+}
+
 export interface ReadStreamOptions {
   fromRevision?: bigint;
   /** only events whose global position is <= toPosition */
@@ -61,6 +75,13 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
 
 export interface EventStore {
   append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to several streams atomically: every part's expected revision holds and all events are written,
+   * or nothing is (WrongExpectedRevisionError names the first part that does not match). A part with no events
+   * only checks its stream's revision. Re-appending the same batch (same ids) is idempotent, as for append.
+   * Embedded SQLite: one transaction. KurrentDB: the server's MultiStreamAppend (KurrentDB 25.1 or later).
+   */
+  appendMany(parts: StreamAppend[]): Promise<MultiAppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   subscribe(options?: SubscribeOptions): Subscription;
@@ -81,5 +102,21 @@ export class WrongExpectedRevisionError extends Error {
   ) {
     super(`Stream ${stream} is at revision ${String(actual)}, expected ${String(expected)}`);
     this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/**
+ * The store did not say whether an append was written (a timeout, a reset connection, a leader change): it may
+ * or may not be in the log. The command side re-sends the identical batch at the same expected revision, which
+ * is idempotent in every adapter (same event ids), before it decides anything again.
+ */
+export class AppendOutcomeUnknownError extends Error {
+  readonly code = 'EVENT_STORE_UNAVAILABLE';
+  constructor(
+    readonly stream: string,
+    readonly cause?: unknown,
+  ) {
+    super(`The event store did not confirm the append to ${stream}; it may or may not have been written.`);
+    this.name = 'AppendOutcomeUnknownError';
   }
 }

@@ -60,7 +60,10 @@ export async function createReadSide(config: Config, metrics: Metrics): Promise<
               lag: BigInt(s.lag),
               state: s.state as ProjectionStatus['state'],
             }));
-          else if (m.type === 'log') (m.level === 'error' ? logger.error(m.message) : logger.log(m.message));
+          else if (m.type === 'log') {
+            if (m.level === 'error') logger.error(m.message);
+            else logger.log(m.message);
+          }
           else if (m.type === 'started') resolve();
           else if (m.type === 'stopped') onStopped();
         });

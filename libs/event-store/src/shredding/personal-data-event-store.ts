@@ -3,7 +3,9 @@ import type {
   AppendResult,
   EventStore,
   ExpectedRevision,
+  MultiAppendResult,
   NewEvent,
+  StreamAppend,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -79,9 +81,19 @@ export class PersonalDataEventStore implements EventStore {
   ) {}
 
   async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    return this.inner.append(stream, await this.seal(events), expected);
+  }
+
+  async appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
+    const sealed = await Promise.all(parts.map(async (p) => ({ ...p, events: await this.seal(p.events) })));
+    return this.inner.appendMany(sealed);
+  }
+
+  /** The events with their personal fields encrypted under their subjects' keys (created when missing). */
+  private async seal(events: NewEvent[]): Promise<NewEvent[]> {
     const plans = events.map((e) => this.policy(e.type, e.data));
     const subjects = [...new Set(plans.flat().map((p) => p.subjectId))];
-    if (subjects.length === 0) return this.inner.append(stream, events, expected);
+    if (subjects.length === 0) return events;
     const keys = new Map<string, KeyObject>();
     for (const id of subjects) {
       const cached = this.cache.get(id);
@@ -94,7 +106,7 @@ export class PersonalDataEventStore implements EventStore {
         keys.set(id, key);
         this.remember(id, key);
       }
-    const sealed = events.map((e, i) => {
+    return events.map((e, i) => {
       if (plans[i]!.length === 0) return e;
       const data = structuredClone(e.data) as Obj; // the caller's event stays in clear
       for (const { subjectId, paths } of plans[i]!)
@@ -105,7 +117,6 @@ export class PersonalDataEventStore implements EventStore {
         }
       return { ...e, data };
     });
-    return this.inner.append(stream, sealed, expected);
   }
 
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
@@ -118,15 +129,7 @@ export class PersonalDataEventStore implements EventStore {
 
   subscribe(options?: SubscribeOptions): Subscription {
     const inner = this.inner.subscribe(options);
-    const self = this;
-    async function* opened() {
-      for await (const e of inner) {
-        const sealed = self.sealedOf(e);
-        if (sealed.length > 0) self.open(e, sealed, await self.keysFor(sealed.map((s) => subjectOf(s.value))));
-        yield e;
-      }
-    }
-    const iterable = opened();
+    const iterable = this.openedOneByOne(inner);
     return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
   }
 
@@ -147,6 +150,15 @@ export class PersonalDataEventStore implements EventStore {
   async close(): Promise<void> {
     await this.inner.close();
     await this.keys.close();
+  }
+
+  /** Live events: each one decrypted as it comes (no waiting to fill a chunk). */
+  private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
+    for await (const e of events) {
+      const sealed = this.sealedOf(e);
+      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => subjectOf(s.value))));
+      yield e;
+    }
   }
 
   /** Finite reads: decrypt a chunk of events per key lookup. Event data read from the store is ours to change. */

@@ -6,10 +6,12 @@ import {
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
+  type MultiAppendResult,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedRevisionError,
@@ -46,10 +48,9 @@ interface EventRow {
 
 /** An append waiting in the group-commit queue. */
 interface PendingAppend {
-  stream: string;
-  events: SerializedEvent[];
-  expected: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
+  /** one part for append(), several for an atomic appendMany() */
+  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision }[];
+  resolve: (result: MultiAppendResult) => void;
   reject: (error: unknown) => void;
 }
 
@@ -60,7 +61,7 @@ interface SerializedEvent {
   metadata: string;
 }
 
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+type Outcome = { ok: true; result: MultiAppendResult } | { ok: false; error: unknown };
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -164,21 +165,41 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(new Error('SqliteEventStore is closed'));
-    let serialized: SerializedEvent[];
     try {
       assertAppendArguments(stream, events, expected);
-      serialized = events.map((e) => ({
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue([{ stream, events, expected }]).then((r) => ({ nextRevision: r.streams[0]!.nextRevision, position: r.position }));
+  }
+
+  appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
+    try {
+      if (!Array.isArray(parts) || parts.length === 0) throw new RangeError('appendMany: at least one part is required');
+      if (new Set(parts.map((p) => p.stream)).size !== parts.length) throw new RangeError('appendMany: a stream appears twice');
+      if (parts.every((p) => p.events.length === 0)) throw new RangeError('appendMany: at least one event is required');
+      for (const p of parts) if (p.events.length > 0) assertAppendArguments(p.stream, p.events, p.expected);
+      assertUniqueIds(parts.flatMap((p) => p.events));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(parts);
+  }
+
+  private enqueue(parts: StreamAppend[]): Promise<MultiAppendResult> {
+    if (this.closed) return Promise.reject(new Error('SqliteEventStore is closed'));
+    const serialized = parts.map((p) => ({
+      stream: p.stream,
+      expected: p.expected,
+      events: p.events.map((e) => ({
         id: e.id,
         type: e.type,
         data: JSON.stringify(e.data ?? null),
         metadata: JSON.stringify(e.metadata ?? {}),
-      }));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ stream, events: serialized, expected, resolve, reject });
+      })),
+    }));
+    return new Promise<MultiAppendResult>((resolve, reject) => {
+      this.queue.push({ parts: serialized, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -300,7 +321,7 @@ export class SqliteEventStore implements EventStore {
       try {
         for (const pending of batch) {
           // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
-          const savepoint = pending.events.length > 1;
+          const savepoint = pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
           if (savepoint) this.stmt.savepoint.run();
           try {
             const result = this.applyOne(pending, created);
@@ -336,11 +357,26 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /** Checks and writes one append inside the open transaction. Throws to roll back its savepoint. */
-  private applyOne(pending: PendingAppend, created: number): { result: AppendResult; wrote: boolean } {
-    const { stream, events, expected } = pending;
-    const replay = this.findIdempotentReplay(stream, events);
-    if (replay) return { result: replay, wrote: false };
+  /** Checks and writes one append (all its parts) inside the open transaction. Throws to roll back its savepoint. */
+  private applyOne(pending: PendingAppend, created: number): { result: MultiAppendResult; wrote: boolean } {
+    let wrote = false;
+    let position = -1n;
+    const streams: MultiAppendResult['streams'] = [];
+    for (const part of pending.parts) {
+      const written = this.applyPart(part, created);
+      wrote ||= written.wrote;
+      if (written.position > position) position = written.position;
+      streams.push({ stream: part.stream, nextRevision: written.nextRevision });
+    }
+    return { result: { position, streams }, wrote };
+  }
+
+  private applyPart(
+    { stream, events, expected }: PendingAppend['parts'][number],
+    created: number,
+  ): { nextRevision: bigint; position: bigint; wrote: boolean } {
+    const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
+    if (replay) return { ...replay, wrote: false };
 
     const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
     const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
@@ -348,7 +384,7 @@ export class SqliteEventStore implements EventStore {
       throw new WrongExpectedRevisionError(stream, expected, current);
     }
     let revision = current === 'no_stream' ? 0n : current + 1n;
-    let position = 0n;
+    let position = -1n;
     for (const e of events) {
       try {
         position = BigInt(
@@ -361,7 +397,7 @@ export class SqliteEventStore implements EventStore {
       }
       revision++;
     }
-    return { result: { nextRevision: revision - 1n, position }, wrote: true };
+    return { nextRevision: revision - 1n, position, wrote: events.length > 0 };
   }
 
   /**
@@ -499,12 +535,18 @@ function assertAppendArguments(stream: string, events: NewEvent[], expected: Exp
   if (expected !== 'any' && expected !== 'no_stream' && (typeof expected !== 'bigint' || expected < 0n)) {
     throw new RangeError(`append: invalid expected revision ${String(expected)}`);
   }
-  const ids = new Set<string>();
   for (const e of events) {
     if (typeof e.id !== 'string' || e.id.length === 0)
       throw new RangeError('append: every event needs an id');
     if (typeof e.type !== 'string' || e.type.length === 0)
       throw new RangeError('append: every event needs a type');
+  }
+  assertUniqueIds(events);
+}
+
+function assertUniqueIds(events: NewEvent[]): void {
+  const ids = new Set<string>();
+  for (const e of events) {
     if (ids.has(e.id)) throw new RangeError(`append: event id ${e.id} appears twice in the batch`);
     ids.add(e.id);
   }

@@ -17,7 +17,7 @@ async function burstAndKill(
     [
       '--no-experimental-strip-types',
       '-r',
-      join(testing, 'ts-register.cjs'),
+      join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs'),
       join(testing, 'sqlite-crash-child.ts'),
       file,
     ],
