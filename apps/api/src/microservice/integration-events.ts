@@ -34,11 +34,30 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
   };
 };
 
+/** What the health check reads: is the publisher following the log, and how often did it fail in a row. */
+export interface IntegrationEventsStatus {
+  /**
+   * 'disabled': no transport configured; 'stopped': not started, or shut down; 'running': subscribed to the log;
+   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint.
+   */
+  state: 'disabled' | 'stopped' | 'running' | 'retrying';
+  /** failures since the last subscription that delivered an event or stayed up `stableAfterMs` (0 when healthy) */
+  consecutiveFailures: number;
+  /** the last failure's message (kept after recovery, for the record) */
+  lastError?: string;
+  /** global position of the last event published (and checkpointed), as a string */
+  checkpoint?: string;
+}
+
 /**
  * Publishes domain events as integration events on the transport(s): NATS when NATS_URL is set, and TCP to
  * ROLLCALL_EVENTS_TCP_TARGET when set. It follows the log with a catch-up subscription from its checkpoint
  * (a file in the data dir; the head of the log on the very first start), publishes each event until the
  * transport takes it, then moves the checkpoint: at-least-once, consumers dedupe by `eventId`.
+ *
+ * When the subscription fails (event store unreachable, leader change, …) or ends on its own, the publisher
+ * re-subscribes from its checkpoint after a backoff (doubling from `retry.initialDelayMs` up to
+ * `retry.maxDelayMs`), as the projector does; `status()` tells the health check where it stands.
  */
 @Injectable()
 export class IntegrationEvents implements OnApplicationShutdown {
@@ -46,6 +65,16 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private readonly clients: ClientProxy[] = [];
   private subscription?: Subscription;
   private loop?: Promise<void>;
+  private stopping = false;
+  private state: IntegrationEventsStatus['state'] = 'stopped';
+  private failures = 0;
+  private lastError?: string;
+  private subscribedAt = 0;
+  /** the last position published and checkpointed; undefined until read from the file or the log's head */
+  private position?: bigint;
+  private wakeRetry?: () => void;
+  /** backoff between re-subscriptions; a subscription that lived `stableAfterMs` resets the failure count */
+  readonly retry = { initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: Config,
@@ -56,42 +85,101 @@ export class IntegrationEvents implements OnApplicationShutdown {
   async start(): Promise<void> {
     if (this.config.natsUrl) this.clients.push(ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [this.config.natsUrl] } }));
     if (this.config.eventsTcpTarget) this.clients.push(ClientProxyFactory.create({ transport: Transport.TCP, options: this.config.eventsTcpTarget }));
-    if (this.clients.length === 0) return;
-    const from = this.readCheckpoint() ?? (await this.store.headPosition());
-    this.subscription = this.store.subscribe({
-      ...(from >= 0n && { fromPosition: from }),
-      filter: { eventTypes: [...DOMAIN_EVENT_TYPES] },
-    });
-    this.loop = this.publishAll(this.subscription);
+    if (this.clients.length === 0) {
+      this.state = 'disabled';
+      return;
+    }
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  status(): IntegrationEventsStatus {
+    const stable = this.state === 'running' && Date.now() - this.subscribedAt >= this.retry.stableAfterMs;
+    return {
+      state: this.state,
+      consecutiveFailures: stable ? 0 : this.failures,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(this.position !== undefined && this.position >= 0n && { checkpoint: this.position.toString() }),
+    };
+  }
+
+  /** subscribes from the checkpoint, publishes until the subscription fails, waits, subscribes again */
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let subscription: Subscription | undefined;
+      try {
+        this.position ??= this.readCheckpoint() ?? (await this.store.headPosition());
+        const from = this.position;
+        subscription = this.store.subscribe({
+          ...(from >= 0n && { fromPosition: from }),
+          filter: { eventTypes: [...DOMAIN_EVENT_TYPES] },
+        });
+        this.subscription = subscription;
+        this.subscribedAt = Date.now();
+        this.state = 'running';
+        if (this.stopping) {
+          // shut down while this subscription was being made: onApplicationShutdown unsubscribed the previous one
+          await subscription.unsubscribe().catch(() => undefined);
+          break;
+        }
+        await this.publishAll(subscription);
+        if (this.stopping) break;
+        throw new Error('the subscription ended');
+      } catch (error) {
+        if (this.stopping) break;
+        const stable = Date.now() - this.subscribedAt >= this.retry.stableAfterMs;
+        this.failures = subscription && stable ? 1 : this.failures + 1;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.state = 'retrying';
+        const delay = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
+        this.logger.error(`integration events: ${this.lastError}; re-subscribing from the checkpoint in ${delay} ms (failure ${this.failures} in a row)`);
+        await subscription?.unsubscribe().catch(() => undefined);
+        await this.pause(delay);
+      }
+    }
+    this.state = 'stopped';
   }
 
   private async publishAll(subscription: Subscription): Promise<void> {
-    try {
-      for await (const recorded of subscription) {
-        const integration = toIntegrationEvent(recorded);
-        if (integration) {
-          for (const client of this.clients) await this.publish(client, integration);
-          this.metrics.integrationEvents.inc({ type: integration.type });
+    for await (const recorded of subscription) {
+      const integration = toIntegrationEvent(recorded);
+      if (integration) {
+        for (const client of this.clients) {
+          // shutting down before the transport took it: the checkpoint stays before this event
+          if (!(await this.publish(client, integration))) return;
         }
-        this.writeCheckpoint(recorded.position);
+        this.metrics.integrationEvents.inc({ type: integration.type });
       }
-    } catch (error) {
-      this.logger.error(`integration events stopped: ${error instanceof Error ? error.message : String(error)}`);
+      this.writeCheckpoint(recorded.position);
+      this.position = recorded.position;
+      if (this.failures > 0) this.logger.log(`integration events: following the log again after ${this.failures} failure(s)`);
+      this.failures = 0;
     }
   }
 
-  /** Retries until the transport takes the event (backoff capped at 5 s): nothing is dropped. */
-  private async publish(client: ClientProxy, event: IntegrationEvent): Promise<void> {
+  /** Retries until the transport takes the event (backoff capped at 5 s): nothing is dropped. False: stopping. */
+  private async publish(client: ClientProxy, event: IntegrationEvent): Promise<boolean> {
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
         await lastValueFrom(client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
-        return;
+        return true;
       } catch (error) {
         if (attempt === 1 || attempt % 20 === 0)
           this.logger.warn(`publishing ${event.type} ${event.eventId} failed (attempt ${attempt}), retrying: ${error instanceof Error ? error.message : String(error)}`);
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * attempt)));
       }
     }
+    return false;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeRetry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private get checkpointFile() {
@@ -107,11 +195,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
     renameSync(`${this.checkpointFile}.tmp`, this.checkpointFile);
   }
 
-  private stopping = false;
-
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    await this.subscription?.unsubscribe();
+    this.wakeRetry?.();
+    await this.subscription?.unsubscribe().catch(() => undefined);
     await this.loop;
     await Promise.all(this.clients.map((c) => c.close()));
   }

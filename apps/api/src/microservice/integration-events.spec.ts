@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClientProxy, ClientProxyFactory } from '@nestjs/microservices';
+import { of, throwError } from 'rxjs';
+import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { Metrics } from '../infrastructure/metrics';
+import { IntegrationEvents } from './integration-events';
+
+/** Unit tests: the event store and the transport are in-memory fakes; no NATS, no TCP. */
+
+const recorded = (position: bigint): RecordedEvent => ({
+  id: `00000000-0000-4000-8000-${position.toString().padStart(12, '0')}`,
+  stream: 'organization-1',
+  type: 'OrganizationCreated',
+  revision: position,
+  position,
+  data: { organizationId: 'o-1', n: Number(position) },
+  metadata: { schemaVersion: 1 },
+  created: new Date(),
+});
+
+/** A subscription that delivers `steps` in order (an Error fails it there), then stays open if `live`. */
+function scripted(steps: (RecordedEvent | Error)[], live: boolean): Subscription & { closed: () => boolean } {
+  let closed = false;
+  let wake: (() => void) | undefined;
+  async function* events(): AsyncGenerator<RecordedEvent> {
+    for (const step of steps) {
+      if (closed) return;
+      if (step instanceof Error) throw step;
+      yield step;
+    }
+    if (live && !closed) await new Promise<void>((resolve) => (wake = resolve));
+  }
+  const iterator = events();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    unsubscribe: async () => {
+      closed = true;
+      wake?.();
+    },
+    closed: () => closed,
+  };
+}
+
+async function waitUntil(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('IntegrationEvents (event store and transport faked)', () => {
+  let dir: string;
+  let emitted: { pattern: string; eventId: string; position: string }[];
+  let transport: { emit: jest.Mock; close: jest.Mock };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-ie-'));
+    emitted = [];
+    transport = {
+      emit: jest.fn((pattern: string, event: { eventId: string; position: string }) => {
+        emitted.push({ pattern, eventId: event.eventId, position: event.position });
+        return of(undefined);
+      }),
+      close: jest.fn(),
+    };
+    jest.spyOn(ClientProxyFactory, 'create').mockReturnValue(transport as unknown as ClientProxy);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const publisher = (store: Partial<EventStore>) => {
+    const config = { dataDir: dir, natsUrl: 'nats://localhost:4222' } as Config;
+    const p = new IntegrationEvents(config, store as EventStore, new Metrics());
+    Object.assign(p.retry, { initialDelayMs: 40, maxDelayMs: 1000 });
+    return p;
+  };
+  const checkpoint = () => readFileSync(join(dir, 'integration-events.checkpoint'), 'utf8');
+
+  it('re-subscribes from its checkpoint after the subscription fails, with backoff, and reports its state', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const subscriptions = [
+      scripted([recorded(6n), recorded(7n), new Error('connection reset')], false),
+      scripted([new Error('14 UNAVAILABLE')], false),
+      scripted([recorded(8n)], true),
+    ];
+    const calls: SubscribeOptions[] = [];
+    const subscribe = jest.fn((options: SubscribeOptions) => {
+      calls.push(options);
+      return subscriptions[calls.length - 1]!;
+    });
+    const p = publisher({ subscribe, headPosition: async () => 100n });
+    expect(p.status()).toMatchObject({ state: 'stopped', consecutiveFailures: 0 });
+
+    await p.start();
+    await waitUntil(() => p.status().state === 'retrying' && p.status().consecutiveFailures === 2);
+    expect(p.status()).toMatchObject({ lastError: '14 UNAVAILABLE', checkpoint: '7' });
+    expect(subscribe).toHaveBeenCalledTimes(2); // the second wait (80 ms) is not over yet
+
+    await waitUntil(() => emitted.length === 3);
+    expect(emitted.map((e) => e.position)).toEqual(['6', '7', '8']);
+    expect(emitted[0]!.pattern).toBe('rollcall.events.OrganizationCreated');
+    // each re-subscription starts after the last event published, not from the head (100)
+    expect(calls.map((c) => c.fromPosition)).toEqual([5n, 7n, 7n]);
+    expect(subscriptions[0]!.closed() && subscriptions[1]!.closed()).toBe(true);
+    expect(p.status()).toEqual({
+      state: 'running',
+      consecutiveFailures: 0,
+      lastError: '14 UNAVAILABLE',
+      checkpoint: '8',
+    });
+    expect(checkpoint()).toBe('8');
+
+    await p.onApplicationShutdown();
+    expect(subscriptions[2]!.closed()).toBe(true);
+    expect(transport.close).toHaveBeenCalled();
+    expect(p.status().state).toBe('stopped');
+  });
+
+  it('retries when the event store cannot even give its head on the first start', async () => {
+    const headPosition = jest
+      .fn<Promise<bigint>, []>()
+      .mockRejectedValueOnce(new Error('deadline exceeded'))
+      .mockResolvedValue(3n);
+    const live = scripted([recorded(4n)], true);
+    const subscribe = jest.fn<Subscription, [SubscribeOptions]>(() => live);
+    const p = publisher({ subscribe, headPosition });
+
+    await p.start();
+    await waitUntil(() => emitted.length === 1);
+    expect(headPosition).toHaveBeenCalledTimes(2);
+    expect(subscribe).toHaveBeenCalledTimes(1);
+    expect(subscribe.mock.calls[0]![0].fromPosition).toBe(3n);
+    expect(p.status()).toMatchObject({
+      state: 'running',
+      consecutiveFailures: 0,
+      lastError: 'deadline exceeded',
+    });
+    await p.onApplicationShutdown();
+  });
+
+  it('shutting down while the transport refuses an event leaves the checkpoint before that event', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    transport.emit.mockImplementation(() => throwError(() => new Error('NATS down')));
+    const live = scripted([recorded(6n)], true);
+    const p = publisher({ subscribe: () => live, headPosition: async () => 0n });
+
+    await p.start();
+    await waitUntil(() => transport.emit.mock.calls.length >= 1);
+    await p.onApplicationShutdown();
+    expect(checkpoint()).toBe('5');
+    expect(p.status()).toMatchObject({ state: 'stopped', checkpoint: '5' });
+  });
+
+  it('is disabled without a transport, and says so', async () => {
+    const subscribe = jest.fn();
+    const config = { dataDir: dir } as Config;
+    const p = new IntegrationEvents(config, { subscribe } as unknown as EventStore, new Metrics());
+    await p.start();
+    expect(p.status()).toEqual({ state: 'disabled', consecutiveFailures: 0 });
+    expect(subscribe).not.toHaveBeenCalled();
+    await p.onApplicationShutdown();
+  });
+});
