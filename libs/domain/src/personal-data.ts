@@ -23,6 +23,9 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
       return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email', 'displayName'] }];
     case 'UserProfileUpdated':
       return [{ subject: { kind: 'user', userId: data.userId }, paths: PROFILE_PATHS }];
+    case 'EmailChangeRequested':
+    case 'EmailChangeConfirmed':
+      return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email'] }];
     case 'InvitationAccepted':
       return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email'] }];
     case 'UserInvited':
@@ -37,6 +40,8 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
 export const PERSONAL_EVENT_TYPES: readonly string[] = [
   'UserJoinedOrganization',
   'UserProfileUpdated',
+  'EmailChangeRequested',
+  'EmailChangeConfirmed',
   'InvitationAccepted',
   'UserInvited',
   'InvitationCancelled',

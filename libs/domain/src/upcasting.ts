@@ -11,6 +11,8 @@ export const ORGANIZATION_EVENT_TYPES = [
   'UserJoinedOrganization',
   'WorkspaceCreated',
   'UserProfileUpdated',
+  'EmailChangeRequested',
+  'EmailChangeConfirmed',
   'UserDeleted',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [
@@ -22,6 +24,7 @@ export const WORKSPACE_EVENT_TYPES = [
   'RestrictionsChanged',
   'GrantsChanged',
   'AccessRevoked',
+  'UserDeletedFromWorkspace',
 ] as const;
 export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES];
 

@@ -114,7 +114,7 @@ export class AppendOutcomeUnknownError extends Error {
   readonly code = 'EVENT_STORE_UNAVAILABLE';
   constructor(
     readonly stream: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(`The event store did not confirm the append to ${stream}; it may or may not have been written.`);
     this.name = 'AppendOutcomeUnknownError';

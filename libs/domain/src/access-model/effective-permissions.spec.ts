@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { effectivePermissions, validateAccess, type Restrictions } from './access';
+import { effectivePermissions, isOwner, normalizeAccess, rankOf, restrictionsValidFor, validateAccess, type Restrictions } from './access';
 import { LEVELS, PERMISSIONS, STUDIO, type Plan } from './catalog';
 
 /**
@@ -95,5 +95,52 @@ describe('effectivePermissions matches the SPEC §2 table', () => {
         expect(eff.permissions).toEqual([...union].sort());
       }),
     );
+  });
+});
+
+describe('access model: prototype names are not roles, restrictions or grants', () => {
+  const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+  /** restrictions as a client's JSON makes them: `__proto__` is an own key, not the prototype */
+  const restriction = (name: string): Restrictions => JSON.parse(`{"${name}": true}`);
+
+  it.each(PROTO_NAMES)('%s is an unknown role in every preset: INVALID_ROLE', (name) => {
+    for (const model of [LEVELS, PERMISSIONS, STUDIO]) {
+      const refused = validateAccess({ roles: [name], restrictions: {}, grants: [] }, model, 'enterprise');
+      expect(refused?.code).toBe('INVALID_ROLE');
+      expect(refused?.message).toContain(name);
+    }
+  });
+
+  it.each(PROTO_NAMES)('%s is an unknown restriction: INVALID_RESTRICTION, not dropped', (name) => {
+    for (const role of ['owner', 'manager', 'agent']) {
+      const refused = validateAccess({ roles: [role], restrictions: restriction(name), grants: [] }, LEVELS, 'enterprise');
+      expect(refused?.code).toBe('INVALID_RESTRICTION');
+      expect(refused?.fields).toEqual([{ field: `restrictions.${name}`, message: 'is not a known restriction' }]);
+    }
+  });
+
+  it.each(PROTO_NAMES)('%s as a grant is INVALID_GRANT', (name) => {
+    expect(validateAccess({ roles: ['member'], restrictions: {}, grants: [name] }, PERMISSIONS, 'standard')?.code).toBe('INVALID_GRANT');
+  });
+
+  it.each(PROTO_NAMES)('effective permissions ignore %s as a role or a restriction (no throw, nothing held)', (name) => {
+    expect(effectivePermissions({ roles: [name], restrictions: restriction(name), grants: [name] }, LEVELS, 'enterprise')).toEqual({
+      permissions: [],
+      scopes: { contact_visibility: 'all', mask_contact_info: false },
+    });
+    const manager = effectivePermissions({ roles: ['manager'], restrictions: restriction(name), grants: [] }, LEVELS, 'enterprise');
+    expect(manager.permissions).toEqual(effectivePermissions({ roles: ['manager'], restrictions: {}, grants: [] }, LEVELS, 'enterprise').permissions);
+  });
+
+  it.each(PROTO_NAMES)('rank, restrictionsValidFor and isOwner treat %s as nothing', (name) => {
+    expect(rankOf({ roles: [name], restrictions: {}, grants: [] }, LEVELS)).toBe(0);
+    expect(restrictionsValidFor({ ...restriction(name), data_export: true }, ['manager'], LEVELS)).toEqual({ data_export: true });
+    expect(isOwner({ roles: [name], restrictions: {}, grants: [] }, LEVELS, 'enterprise')).toBe(false);
+  });
+
+  it('normalizeAccess keeps a "__proto__" restriction as data, never as the prototype', () => {
+    const normalized = normalizeAccess({ roles: ['agent'], restrictions: restriction('__proto__'), grants: [] });
+    expect(Object.getPrototypeOf(normalized.restrictions)).toBe(Object.prototype);
+    expect(Object.keys(normalized.restrictions)).toEqual(['__proto__']);
   });
 });

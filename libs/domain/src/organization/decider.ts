@@ -3,7 +3,7 @@ import { domainError, validationFailed, type FieldError } from '../shared/errors
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { checkEmail, checkText, normalizeEmail } from '../shared/validation';
-import { decideUpdateProfile, type UpdateProfile } from '../users/profile';
+import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { activeUser, evolveOrganization, initialOrganizationState, isOrgAdmin, type OrganizationState } from './state';
 
@@ -41,7 +41,23 @@ export interface JoinOrganization {
   displayName?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile;
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange;
+
+/**
+ * What the profile decider needs beside the organization: the pending invitations of its workspaces, by email
+ * (email → the invited user's id, or null for an address new to the organization). Workspace streams hold them,
+ * so the caller gathers them; without it no invitation is pending.
+ */
+export interface PendingInvitations {
+  pendingInvitations?: ReadonlyMap<string, string | null>;
+}
+
+const profileContext = (state: OrganizationState, userId: string, actorId: string, extra: PendingInvitations): ProfileContext => ({
+  user: state.users.get(userId),
+  actor: activeUser(state, actorId),
+  emailOwner: (email) => state.byEmail.get(email),
+  pendingInvitee: (email) => extra.pendingInvitations?.get(email),
+});
 
 const notFound = (organizationId: string) =>
   domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`);
@@ -52,7 +68,11 @@ export const userIdForEmail = (state: OrganizationState, email: string, newUserI
 
 const defaultDisplayName = (email: string) => email.split('@')[0] ?? email;
 
-export function decideOrganization(command: OrganizationCommand, state: OrganizationState): Decision<OrganizationEvent> {
+export function decideOrganization(
+  command: OrganizationCommand,
+  state: OrganizationState,
+  extra: PendingInvitations = {},
+): Decision<OrganizationEvent> {
   switch (command.type) {
     case 'CreateOrganization': {
       if (state.exists)
@@ -127,7 +147,8 @@ export function decideOrganization(command: OrganizationCommand, state: Organiza
       const emailError = checkEmail('email', command.email);
       if (emailError) return reject(validationFailed([emailError]));
       const email = normalizeEmail(command.email);
-      if (state.byEmail.has(email)) return accept([]);
+      // an invitation bound to an existing user (rule 8) joins nobody new, whatever address it was sent to
+      if (state.users.has(command.newUserId) || state.byEmail.has(email)) return accept([]);
       const joined: UserJoinedOrganization = {
         type: 'UserJoinedOrganization',
         version: 1,
@@ -144,11 +165,11 @@ export function decideOrganization(command: OrganizationCommand, state: Organiza
     }
     case 'UpdateProfile': {
       if (!state.exists) return reject(notFound(command.organizationId));
-      return decideUpdateProfile(command, {
-        user: state.users.get(command.userId),
-        actor: activeUser(state, command.actorId),
-        emailOwner: (email) => state.byEmail.get(email),
-      });
+      return decideUpdateProfile(command, profileContext(state, command.userId, command.actorId, extra));
+    }
+    case 'ConfirmEmailChange': {
+      if (!state.exists) return reject(notFound(command.organizationId));
+      return decideConfirmEmailChange(command, profileContext(state, command.userId, command.userId, extra));
     }
   }
 }

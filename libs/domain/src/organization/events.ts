@@ -46,6 +46,22 @@ export type UserProfileUpdated = Event<
   { organizationId: string; userId: string; changes: ProfileChanges; updatedAt: string }
 >;
 
+/**
+ * A user (or an org admin for them) asked to change the user's email. It takes effect only when the link mailed to
+ * the new address is opened (EmailChangeConfirmed), so nobody can claim an address they cannot read
+ * (docs/rules.md#rule-10). `version` numbers the requests of one user: only the latest link works.
+ */
+export type EmailChangeRequested = Event<
+  'EmailChangeRequested',
+  { organizationId: string; userId: string; email: string; version: number; requestedAt: string; expiresAt: string }
+>;
+
+/** The new address was confirmed through its link: the user's email changes. */
+export type EmailChangeConfirmed = Event<
+  'EmailChangeConfirmed',
+  { organizationId: string; userId: string; email: string; version: number; confirmedAt: string }
+>;
+
 /** The user leaves the organization and every workspace; their personal data is erased (crypto-shredding). */
 export type UserDeleted = Event<
   'UserDeleted',
@@ -67,4 +83,6 @@ export type OrganizationEvent =
   | UserJoinedOrganization
   | WorkspaceCreated
   | UserProfileUpdated
+  | EmailChangeRequested
+  | EmailChangeConfirmed
   | UserDeleted;

@@ -59,6 +59,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         deleted: false,
         joinedAt: d.joinedAt,
         knownEmails: typeof d.email === 'string' ? [d.email] : [],
+        pendingEmail: null,
+        emailChangeVersion: 0,
       });
       // a deleted user's email reads as null once their key is forgotten (crypto-shredding)
       if (typeof d.email === 'string') state.byEmail.set(d.email, d.userId);
@@ -79,11 +81,46 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.users.set(user.userId, evolveProfile(user, event.data.changes));
       return state;
     }
+    case 'EmailChangeRequested': {
+      const user = state.users.get(event.data.userId);
+      if (!user) return state;
+      const { email, version, expiresAt } = event.data;
+      // an erased request (the user was deleted since) reads as null: nothing is pending then
+      const pendingEmail = typeof email === 'string' ? { email, version, expiresAt } : null;
+      state.users.set(user.userId, { ...user, pendingEmail, emailChangeVersion: Math.max(user.emailChangeVersion, version) });
+      return state;
+    }
+    case 'EmailChangeConfirmed': {
+      const user = state.users.get(event.data.userId);
+      if (!user) return state;
+      const email = event.data.email;
+      const next = { ...user, pendingEmail: null };
+      if (typeof email === 'string') {
+        if (state.byEmail.get(user.email) === user.userId) state.byEmail.delete(user.email);
+        state.byEmail.set(email, user.userId);
+        next.email = email;
+        next.knownEmails = [...new Set([...user.knownEmails, email])];
+      }
+      state.users.set(user.userId, next);
+      return state;
+    }
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      state.byEmail.delete(user.email);
-      state.users.set(user.userId, { ...user, deleted: true, orgAdmin: false });
+      if (state.byEmail.get(user.email) === user.userId) state.byEmail.delete(user.email);
+      // The decision state keeps nothing personal of a deleted user (docs/rules.md#rule-12): what this process
+      // decrypted before the erasure must not be served after it.
+      state.users.set(user.userId, {
+        ...user,
+        email: '',
+        displayName: '',
+        alias: null,
+        avatarUrl: null,
+        knownEmails: [],
+        pendingEmail: null,
+        deleted: true,
+        orgAdmin: false,
+      });
       return state;
     }
   }

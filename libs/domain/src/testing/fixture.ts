@@ -4,6 +4,7 @@ import type { OrganizationEvent } from '../organization/events';
 import { evolveOrganization, initialOrganizationState, type OrganizationState } from '../organization/state';
 import { addSeconds, SYSTEM_ACTOR } from '../shared/events';
 import type { Decision } from '../shared/result';
+import { ORGANIZATION_EVENT_TYPES } from '../upcasting';
 import { decideDeleteUser } from '../users/delete-user';
 import { decideWorkspace, type WorkspaceCommand } from '../workspace/decider';
 import type { WorkspaceEvent } from '../workspace/events';
@@ -115,6 +116,11 @@ export class Scenario {
     return decideOrganization(command, this.org);
   }
 
+  /** An organization command decided with the workspaces' pending invitations (email → invited user or null). */
+  whenOrgWith(command: OrganizationCommand, pendingInvitations: ReadonlyMap<string, string | null>): Decision<OrganizationEvent> {
+    return decideOrganization(command, this.org, { pendingInvitations });
+  }
+
   whenDelete(userId: string, actorId = ADMIN) {
     return decideDeleteUser(
       { type: 'DeleteUser', organizationId: ORG, actorId, now: this.now, userId },
@@ -122,8 +128,11 @@ export class Scenario {
     );
   }
 
-  applyOrg(events: OrganizationEvent[]): void {
-    for (const e of events) evolveOrganization(this.org, e);
+  /** Applies decided events to the organization or the workspace, by type (a deletion decides both). */
+  applyOrg(events: (OrganizationEvent | WorkspaceEvent)[]): void {
+    for (const e of events)
+      if ((ORGANIZATION_EVENT_TYPES as readonly string[]).includes(e.type)) evolveOrganization(this.org, e as OrganizationEvent);
+      else evolveWorkspace(this.ctx.ws, e as WorkspaceEvent);
   }
 
   private must<E extends AnyEvent>(decision: Decision<E>): E[] {

@@ -1,6 +1,7 @@
 import { domainError } from '../shared/errors';
 import { type Decision, accept, reject } from '../shared/result';
 import type { UserDeleted } from '../organization/events';
+import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace/events';
 import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
 import { isLastOwner, type WorkspaceState } from '../workspace/state';
 
@@ -12,15 +13,20 @@ export interface DeleteUser {
   userId: string;
 }
 
+export type DeletionEvent = UserDeleted | UserDeletedFromWorkspace | InvitationCancelled;
+
 /**
- * Rule 12: an org admin deletes a user from the organization and every workspace. Rule 4 holds on this path
- * too: the last owner of any workspace cannot be deleted. Decided over the organization and all its
- * workspaces' states, so no workspace is left without an owner.
+ * Rule 12 (docs/rules.md#rule-12): an org admin deletes a user from the organization and every workspace. Rule 4
+ * holds on this path too: the last owner of any workspace cannot be deleted. Decided over the organization and all
+ * its workspaces' states. Besides UserDeleted (organization stream), every workspace where the user was a member or
+ * was invited gets UserDeletedFromWorkspace (and InvitationCancelled for a pending invitation to them): the app
+ * appends them all atomically with each stream's expected revision, so a racing revoke, demotion or acceptance in
+ * any of those workspaces makes one of the two re-decide (docs/adr/0004).
  */
 export function decideDeleteUser(
   command: DeleteUser,
   ctx: { org: OrganizationState; workspaces: WorkspaceState[] },
-): Decision<UserDeleted> {
+): Decision<DeletionEvent> {
   const { org } = ctx;
   if (!org.exists)
     return reject(domainError('ORGANIZATION_NOT_FOUND', `Organization ${command.organizationId} does not exist.`));
@@ -33,6 +39,8 @@ export function decideDeleteUser(
   if (user.orgAdmin && ![...org.users.values()].some((u) => u.userId !== user.userId && u.orgAdmin && !u.deleted))
     return reject(domainError('LAST_ORG_ADMIN', 'This is the last organization admin and cannot be deleted.'));
   const memberOf: string[] = [];
+  const inWorkspaces: DeletionEvent[] = [];
+  const addresses = new Set(user.knownEmails);
   for (const ws of ctx.workspaces) {
     const wsCtx = { org, ws };
     if (isLastOwner(wsCtx, user.userId))
@@ -42,9 +50,32 @@ export function decideDeleteUser(
           `This user is the last owner of workspace ${ws.info.name}; make another member owner there first.`,
         ),
       );
-    if (ws.members.get(user.userId)?.status === 'active') memberOf.push(ws.info.workspaceId);
+    const workspaceId = ws.info.workspaceId;
+    const member = ws.members.get(user.userId)?.status === 'active';
+    if (member) memberOf.push(workspaceId);
+    const theirs = [...ws.invitations.values()].filter((i) => i.inviteeUserId === user.userId || addresses.has(i.email));
+    if (!member && theirs.length === 0) continue;
+    for (const inv of theirs)
+      if (inv.status === 'pending')
+        inWorkspaces.push({
+          type: 'InvitationCancelled',
+          version: 1,
+          data: { workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: command.now },
+        });
+    inWorkspaces.push({
+      type: 'UserDeletedFromWorkspace',
+      version: 1,
+      data: {
+        workspaceId,
+        organizationId: org.organizationId,
+        userId: user.userId,
+        invitationIds: theirs.map((i) => i.invitationId),
+        deletedAt: command.now,
+      },
+    });
   }
   return accept([
+    ...inWorkspaces,
     {
       type: 'UserDeleted',
       version: 1,

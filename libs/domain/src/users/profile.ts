@@ -1,4 +1,5 @@
-import type { ProfileChanges, UserProfileUpdated } from '../organization/events';
+import type { EmailChangeConfirmed, EmailChangeRequested, ProfileChanges, UserProfileUpdated } from '../organization/events';
+import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
 import { checkEmail, checkText, checkUrl, normalizeEmail } from '../shared/validation';
@@ -15,6 +16,16 @@ export interface UserProfile {
   joinedAt: string;
   /** every email the user has had in this organization (their personal data to erase on deletion) */
   knownEmails: string[];
+  /** an email change waiting for its confirmation link to be opened (docs/rules.md#rule-10) */
+  pendingEmail: PendingEmail | null;
+  /** how many email changes were requested: numbers the confirmation links, so only the latest works */
+  emailChangeVersion: number;
+}
+
+export interface PendingEmail {
+  email: string;
+  version: number;
+  expiresAt: string;
 }
 
 export interface UpdateProfile {
@@ -24,6 +35,17 @@ export interface UpdateProfile {
   now: string;
   userId: string;
   changes: ProfileChanges;
+  /** how long the confirmation link of a new email is valid (default 48 hours) */
+  confirmationTtlSeconds?: number;
+}
+
+/** Opening the confirmation link mailed to the new address. Authenticated by the link alone. */
+export interface ConfirmEmailChange {
+  type: 'ConfirmEmailChange';
+  organizationId: string;
+  userId: string;
+  version: number;
+  now: string;
 }
 
 export interface ProfileContext {
@@ -31,18 +53,40 @@ export interface ProfileContext {
   actor: UserProfile | undefined;
   /** the user id holding an email in the organization, if any */
   emailOwner: (email: string) => string | undefined;
+  /**
+   * Who a pending invitation to this email (in any workspace of the organization) was sent to: the invited user's
+   * id, null for an address that was new to the organization, undefined when no invitation is pending.
+   */
+  pendingInvitee: (email: string) => string | null | undefined;
 }
+
+/** Rule 10 (docs/rules.md#rule-10): nobody may claim an address that someone else was invited at. */
+const claimError = (ctx: ProfileContext, user: UserProfile, email: string) => {
+  const owner = ctx.emailOwner(email);
+  if (owner && owner !== user.userId)
+    return domainError('EMAIL_TAKEN', `Another user of this organization already uses ${email}.`);
+  const invitee = ctx.pendingInvitee(email);
+  if (invitee !== undefined && invitee !== user.userId)
+    return domainError(
+      'EMAIL_PENDING_INVITATION',
+      `${email} has a pending invitation for someone else; it cannot become another user's address until that invitation is accepted or cancelled.`,
+    );
+  return undefined;
+};
 
 export const evolveProfile = (profile: UserProfile, changes: ProfileChanges): UserProfile => ({
   ...profile,
   ...(changes.displayName !== undefined && { displayName: changes.displayName }),
   ...(changes.alias !== undefined && { alias: changes.alias }),
   ...(changes.avatarUrl !== undefined && { avatarUrl: changes.avatarUrl }),
+  // events written before email changes needed a confirmation carry the email here (docs/adr/0004)
   ...(typeof changes.email === 'string' && { email: changes.email, knownEmails: [...new Set([...profile.knownEmails, changes.email])] }),
 });
 
+export type ProfileEvent = UserProfileUpdated | EmailChangeRequested | EmailChangeConfirmed;
+
 /** The user profile decider: the user themself or an org admin edits display name, alias, avatar URL and email. */
-export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext): Decision<UserProfileUpdated> {
+export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext): Decision<ProfileEvent> {
   const { user, actor } = ctx;
   if (!user || user.deleted)
     return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
@@ -68,19 +112,53 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
   if (c.displayName !== undefined && c.displayName.trim() !== user.displayName) next.displayName = c.displayName.trim();
   if (c.alias !== undefined && (c.alias?.trim() || null) !== user.alias) next.alias = c.alias?.trim() || null;
   if (c.avatarUrl !== undefined && c.avatarUrl !== user.avatarUrl) next.avatarUrl = c.avatarUrl;
-  if (c.email !== undefined && normalizeEmail(c.email) !== user.email) {
-    const email = normalizeEmail(c.email);
-    const owner = ctx.emailOwner(email);
-    if (owner && owner !== user.userId)
-      return reject(domainError('EMAIL_TAKEN', `Another user of this organization already uses ${email}.`));
-    next.email = email;
-  }
-  if (Object.keys(next).length === 0) return accept([]);
-  return accept([
-    {
+  const events: ProfileEvent[] = [];
+  if (Object.keys(next).length > 0)
+    events.push({
       type: 'UserProfileUpdated',
       version: 1,
       data: { organizationId: command.organizationId, userId: user.userId, changes: next, updatedAt: command.now },
+    });
+  // A new email takes effect only once confirmed through the link mailed to it (docs/rules.md#rule-10).
+  if (c.email !== undefined && normalizeEmail(c.email) !== user.email && normalizeEmail(c.email) !== user.pendingEmail?.email) {
+    const email = normalizeEmail(c.email);
+    const error = claimError(ctx, user, email);
+    if (error) return reject(error);
+    events.push({
+      type: 'EmailChangeRequested',
+      version: 1,
+      data: {
+        organizationId: command.organizationId,
+        userId: user.userId,
+        email,
+        version: user.emailChangeVersion + 1,
+        requestedAt: command.now,
+        expiresAt: addSeconds(command.now, command.confirmationTtlSeconds ?? 48 * 3600),
+      },
+    });
+  }
+  return accept(events);
+}
+
+/** The confirmation link of the latest, unexpired email change makes the new address the user's. */
+export function decideConfirmEmailChange(command: ConfirmEmailChange, ctx: ProfileContext): Decision<EmailChangeConfirmed> {
+  const { user } = ctx;
+  if (!user || user.deleted)
+    return reject(domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link is no longer valid: the user does not exist.'));
+  const pending = user.pendingEmail;
+  if (!pending || pending.version !== command.version)
+    return reject(
+      domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link was replaced or already used; request the email change again.'),
+    );
+  if (isAtOrAfter(command.now, pending.expiresAt))
+    return reject(domainError('EMAIL_CHANGE_EXPIRED', 'This confirmation link has expired; request the email change again.'));
+  const error = claimError(ctx, user, pending.email);
+  if (error) return reject(error);
+  return accept([
+    {
+      type: 'EmailChangeConfirmed',
+      version: 1,
+      data: { organizationId: command.organizationId, userId: user.userId, email: pending.email, version: pending.version, confirmedAt: command.now },
     },
   ]);
 }

@@ -119,6 +119,25 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
   it('a manager may revoke an agent', () => {
     expectEvents(revoke(levels(), 'manager', 'agent'), ['AccessRevoked']);
   });
+  describe('rule 2: a name from Object.prototype is no role, whoever gives it', () => {
+    const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'];
+    it.each(PROTO_NAMES)('a manager (or an owner, or an org admin) inviting with role %s gets INVALID_ROLE', (role) => {
+      for (const actor of ['manager', 'owner', ADMIN]) expectError(invite(levels(), actor, 'x@acme.test', { roles: [role] }), 'INVALID_ROLE');
+    });
+    it.each(PROTO_NAMES)('a manager changing an agent to role %s gets INVALID_ROLE', (role) => {
+      expectError(change(levels(), 'manager', 'agent', { roles: [role] }), 'INVALID_ROLE');
+    });
+    it.each(PROTO_NAMES)('a restriction named %s is INVALID_RESTRICTION on invite and on change', (name) => {
+      const restrictions = JSON.parse(`{"${name}": true}`);
+      expectError(invite(levels(), 'manager', 'x@acme.test', { roles: ['agent'], restrictions }), 'INVALID_RESTRICTION');
+      expectError(change(levels(), 'manager', 'agent', { restrictions }), 'INVALID_RESTRICTION');
+    });
+    it.each(PROTO_NAMES)('studio and permissions presets refuse %s as a role too', (role) => {
+      expectError(invite(new Scenario('studio'), ADMIN, 'x@acme.test', { roles: [role] }), 'INVALID_ROLE');
+      expectError(invite(new Scenario('permissions'), ADMIN, 'x@acme.test', { roles: [role] }), 'INVALID_ROLE');
+    });
+  });
+
   it('a manager may neither see the link of, resend nor cancel an invitation of a manager', () => {
     const sc = levels();
     const inv = sc.invited('future-manager@acme.test', { roles: ['manager'] }, 'owner');
@@ -196,7 +215,7 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     expectEvents(change(sc, ADMIN, 'owner', { roles: ['manager'] }), ['AccessLevelChanged']);
     expectEvents(revoke(sc, ADMIN, 'owner'), ['AccessRevoked']);
-    expectEvents(sc.whenDelete('owner'), ['UserDeleted']);
+    expectEvents(sc.whenDelete('owner'), ['UserDeletedFromWorkspace', 'UserDeleted']);
   });
   it('editing the last owner without demoting is allowed', () => {
     const sc = lastOwner('studio');

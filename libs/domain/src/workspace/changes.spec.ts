@@ -79,10 +79,13 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expectError(upd('jane', { email: 'nope' }), 'VALIDATION_FAILED');
     expectError(upd(ADMIN, { displayName: 'X' }, 'ghost'), 'USER_NOT_FOUND');
     expectEvents(upd('jane', { displayName: 'jane' }), []);
+    // a new email needs its confirmation link (docs/rules.md#rule-10): requested, then confirmed
     const changed = upd('jane', { email: ' Jane.New@Acme.test ' });
-    const [event] = expectEvents(changed, ['UserProfileUpdated']);
-    expect(event!.data.changes).toEqual({ email: 'jane.new@acme.test' });
+    const [event] = expectEvents(changed, ['EmailChangeRequested']);
+    expect(event!.data.email).toBe('jane.new@acme.test');
     s.applyOrg(changed.ok ? changed.events : []);
+    expect(s.org.users.get('jane')!.email).toBe('jane@acme.test');
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
     expect(s.org.byEmail.get('jane.new@acme.test')).toBe('jane');
     expect(s.org.byEmail.has('jane@acme.test')).toBe(false);
     // the profile is one record at the organization level: every workspace reads it from there
@@ -131,7 +134,7 @@ describe('rule 12: delete user removes them from the organization and every work
   it('an org admin deletes a user: UserDeleted lists the workspaces, the member is gone, the email is free', () => {
     const s = new Scenario().member('jane');
     const d = s.whenDelete('jane');
-    const [event] = expectEvents(d, ['UserDeleted']);
+    const [, event] = expectEvents(d, ['UserDeletedFromWorkspace', 'UserDeleted']);
     expect(event!.data).toMatchObject({ userId: 'jane', workspaceIds: ['ws-1'] });
     s.applyOrg(d.ok ? d.events : []);
     expect(activeMember(s.ctx, 'jane')).toBeUndefined();

@@ -149,6 +149,7 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
           invitedAt: cmd.now,
           expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
           linkVersion: 1,
+          inviteeUserId: existingUser ?? null,
         },
       },
     ],
@@ -186,6 +187,21 @@ function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<Workspac
   ]);
 }
 
+/**
+ * Rule 8 (docs/rules.md#rule-8): who accepts. An invitation sent to an org user's address binds to that user, whatever
+ * address they or anyone else hold now; one sent to a new address links whoever holds it now (only possible after
+ * they proved they read it: by accepting another invitation to it or confirming an email change), else a new user.
+ * undefined: the addressee was erased (deleted since).
+ */
+function inviteeOf(ctx: WorkspaceContext, inv: Invitation, newUserId: string): string | undefined {
+  if (inv.inviteeUserId) {
+    const invitee = ctx.org.users.get(inv.inviteeUserId);
+    return invitee && !invitee.deleted ? invitee.userId : undefined;
+  }
+  if (typeof inv.email !== 'string' || inv.email === '') return undefined;
+  return userIdForEmail(ctx.org, inv.email, newUserId);
+}
+
 /** Rules 7 and 8: a pending, current, unexpired link makes the (new or existing) org user an active member. */
 function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const inv = ctx.ws.invitations.get(cmd.invitationId);
@@ -199,7 +215,11 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
     return reject(
       domainError('INVITATION_EXPIRED', 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.'),
     );
-  const userId = userIdForEmail(ctx.org, inv.email, cmd.newUserId);
+  const userId = inviteeOf(ctx, inv, cmd.newUserId);
+  if (!userId)
+    return reject(
+      domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.'),
+    );
   if (activeMember(ctx, userId))
     return reject(domainError('ALREADY_MEMBER', `${inv.email} is already an active member of this workspace.`));
   return accept([

@@ -31,6 +31,11 @@ export type UserInvited = Event<
      * recompute it ("copy link") and verify it, and no secret is ever stored in an event.
      */
     linkVersion: number;
+    /**
+     * The org user the address belonged to when the invitation was sent, if any: acceptance binds to them, never
+     * to whoever holds the address later (docs/rules.md#rule-8). Absent in events written before this field.
+     */
+    inviteeUserId?: string | null;
   },
   2
 >;
@@ -87,7 +92,19 @@ export type AccessRevoked = Event<
   }
 >;
 
+/**
+ * The user was deleted from the organization (docs/rules.md#rule-12): appended to every workspace where they were
+ * a member or had invitations, in the same atomic append as UserDeleted, so that no interleaving leaves a deleted
+ * user in a workspace or a workspace without an owner. `invitationIds`: their invitations here, whose addresses
+ * the decision state forgets.
+ */
+export type UserDeletedFromWorkspace = Event<
+  'UserDeletedFromWorkspace',
+  { workspaceId: string; organizationId: string; userId: string; invitationIds: string[]; deletedAt: string }
+>;
+
 export type WorkspaceEvent =
+  | UserDeletedFromWorkspace
   | UserInvited
   | InvitationResent
   | InvitationCancelled

@@ -19,6 +19,8 @@ export interface Invitation {
   linkVersion: number;
   invitedAt: string;
   expiresAt: string;
+  /** the org user the address belonged to when invited (acceptance binds to them); null: a new address */
+  inviteeUserId: string | null;
 }
 
 export interface WorkspaceState {
@@ -69,6 +71,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         linkVersion: d.linkVersion,
         invitedAt: d.invitedAt,
         expiresAt: d.expiresAt,
+        inviteeUserId: d.inviteeUserId ?? null,
       });
       state.pendingByEmail.set(d.email, d.invitationId);
       return state;
@@ -104,6 +107,19 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       else if (event.type === 'GrantsChanged') access.grants = event.data.after;
       else access.restrictions = event.data.after;
       state.members.set(member.userId, { ...member, access });
+      return state;
+    }
+    case 'UserDeletedFromWorkspace': {
+      const member = state.members.get(event.data.userId);
+      if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
+      // forget the addresses this process decrypted: nothing personal of a deleted user stays in memory
+      for (const id of event.data.invitationIds) {
+        const inv = state.invitations.get(id);
+        if (!inv) continue;
+        if (state.pendingByEmail.get(inv.email) === id) state.pendingByEmail.delete(inv.email);
+        if (inv.status === 'pending') inv.status = 'cancelled';
+        inv.email = '';
+      }
       return state;
     }
     case 'AccessRevoked': {

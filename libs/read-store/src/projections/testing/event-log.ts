@@ -88,7 +88,7 @@ export class EventLog {
             state: initialWorkspaceState(org.workspaces.get(e.data.workspaceId)!),
           });
       }
-      this.record(`organization-${command.organizationId}`, decision.events, command.actorId);
+      this.record(`organization-${command.organizationId}`, decision.events, 'actorId' in command ? command.actorId : command.userId);
     }
     return decision;
   }
@@ -113,7 +113,8 @@ export class EventLog {
     const accept: WorkspaceCommand = { type: 'AcceptInvitation', workspaceId, now: this.now, invitationId, linkVersion: inv.linkVersion, newUserId, displayName };
     const check = decideWorkspace(accept, { org: this.org(ws.organizationId), ws: ws.state });
     if (!check.ok) return check;
-    const join = this.organization({ type: 'JoinOrganization', organizationId: ws.organizationId, actorId: newUserId, now: this.now, newUserId, email: inv.email, displayName });
+    const userId = (check.events[0] as Extract<DomainEvent, { type: 'InvitationAccepted' }>).data.userId;
+    const join = this.organization({ type: 'JoinOrganization', organizationId: ws.organizationId, actorId: userId, now: this.now, newUserId: userId, email: inv.email, displayName });
     if (!join.ok) return join;
     return this.workspace(accept);
   }
@@ -123,8 +124,16 @@ export class EventLog {
     const workspaces = [...this.workspaces.values()].filter((w) => w.organizationId === organizationId).map((w) => w.state);
     const decision = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId, now: this.now, userId }, { org, workspaces });
     if (decision.ok) {
-      for (const e of decision.events) evolveOrganization(org, e);
-      this.record(`organization-${organizationId}`, decision.events, actorId);
+      // as the API appends them: the workspaces' events, then UserDeleted, in one atomic append
+      for (const e of decision.events) {
+        if (e.type === 'UserDeleted') {
+          evolveOrganization(org, e);
+          this.record(`organization-${organizationId}`, [e], actorId);
+        } else {
+          evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
+          this.record(`workspace-${e.data.workspaceId}`, [e], actorId);
+        }
+      }
     }
     return decision;
   }

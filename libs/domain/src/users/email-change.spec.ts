@@ -1,0 +1,133 @@
+import { ADMIN, ORG, Scenario, by, expectError, expectEvents } from '../testing/fixture';
+
+const HOUR = 3600;
+
+/** The owner of an address, per the decided organization state. */
+const holderOf = (s: Scenario, email: string) => s.org.byEmail.get(email);
+
+describe('rule 10: an email change takes effect only once the new address is confirmed', () => {
+  it('a requested change keeps the old address until the link is opened, then moves it', () => {
+    const s = new Scenario().member('jane');
+    const [requested] = expectEvents(
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'Jane@New.test ' } }),
+      ['EmailChangeRequested'],
+    );
+    expect(requested!.data).toMatchObject({ userId: 'jane', email: 'jane@new.test', version: 1 });
+    s.applyOrg([requested!]);
+    expect(s.org.users.get('jane')!.email).toBe('jane@acme.test');
+    expect(holderOf(s, 'jane@new.test')).toBeUndefined();
+
+    const [confirmed] = expectEvents(
+      s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now }),
+      ['EmailChangeConfirmed'],
+    );
+    s.applyOrg([confirmed!]);
+    expect(s.org.users.get('jane')!.email).toBe('jane@new.test');
+    expect(holderOf(s, 'jane@new.test')).toBe('jane');
+    expect(holderOf(s, 'jane@acme.test')).toBeUndefined();
+  });
+
+  it('a link works once, only the latest works, and not after its expiry', () => {
+    const s = new Scenario().member('jane');
+    const request = (email: string) =>
+      s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email }, confirmationTtlSeconds: HOUR });
+    request('one@new.test');
+    request('two@new.test');
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
+    s.advance(HOUR);
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 2, now: s.now }), 'EMAIL_CHANGE_EXPIRED');
+    request('three@new.test');
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 3, now: s.now });
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 3, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
+  });
+
+  it('an address with a pending invitation for someone else cannot be claimed, neither requested nor confirmed', () => {
+    const s = new Scenario().member('agent');
+    s.invited('boss@other.test', { roles: ['owner'] });
+    const pending = new Map([['boss@other.test', null]]);
+    expectError(
+      s.whenOrgWith(
+        { type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: s.now, userId: 'agent', changes: { email: 'boss@other.test' } },
+        pending,
+      ),
+      'EMAIL_PENDING_INVITATION',
+    );
+    // requested before the invitation was sent: the confirmation is refused too
+    const t = new Scenario().member('agent');
+    t.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: t.now, userId: 'agent', changes: { email: 'boss@other.test' } });
+    expectError(
+      t.whenOrgWith({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'agent', version: 1, now: t.now }, pending),
+      'EMAIL_PENDING_INVITATION',
+    );
+  });
+
+  it('an address another user holds is EMAIL_TAKEN; other profile fields change at once', () => {
+    const s = new Scenario().member('jane').member('joe');
+    expectError(
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: 'jane', changes: { email: 'joe@acme.test' } }),
+      'EMAIL_TAKEN',
+    );
+    expectEvents(
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { displayName: 'J', email: 'j2@acme.test' } }),
+      ['UserProfileUpdated', 'EmailChangeRequested'],
+    );
+  });
+});
+
+describe('rule 8: acceptance binds to the invitee the link was sent to', () => {
+  it('an invitation to an existing user links that user even after someone else took the address', () => {
+    const s = new Scenario().member('jane');
+    // jane is revoked, then invited again at her address: the invitation binds to jane
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const inv = s.invited('jane@acme.test', { roles: ['owner'] });
+    expect(s.ws!.invitations.get(inv)!.inviteeUserId).toBe('jane');
+    // jane moves to another address; an agent confirms jane's old one
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' } });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
+    s.member('agent');
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: s.now, userId: 'agent', changes: { email: 'jane@acme.test' } });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'agent', version: 1, now: s.now });
+    const [accepted] = expectEvents(
+      s.when({ type: 'AcceptInvitation', workspaceId: s.ws!.info.workspaceId, now: s.now, invitationId: inv, linkVersion: 1, newUserId: 'fresh' }),
+      ['InvitationAccepted'],
+    );
+    expect(accepted!.data.userId).toBe('jane');
+  });
+
+  it('an invitation whose invitee was deleted is refused with INVITATION_ADDRESSEE_ERASED', () => {
+    const s = new Scenario().member('jane');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const inv = s.invited('jane@acme.test');
+    const deleted = s.whenDelete('jane');
+    if (!deleted.ok) throw new Error(deleted.error.message);
+    // only the organization part: as if the workspace had not been told (an older log)
+    s.applyOrg(deleted.events.filter((e) => e.type === 'UserDeleted'));
+    expectError(
+      s.when({ type: 'AcceptInvitation', workspaceId: s.ws!.info.workspaceId, now: s.now, invitationId: inv, linkVersion: 1, newUserId: 'fresh' }),
+      'INVITATION_ADDRESSEE_ERASED',
+    );
+  });
+});
+
+describe('rule 12: deleting a user reaches every workspace where they were', () => {
+  it('their pending invitations are cancelled and the workspace forgets their addresses', () => {
+    const s = new Scenario().member('jane');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const inv = s.invited('jane@acme.test');
+    const events = expectEvents(s.whenDelete('jane'), ['InvitationCancelled', 'UserDeletedFromWorkspace', 'UserDeleted']);
+    expect(events[1]!.data.invitationIds).toEqual(expect.arrayContaining([inv]));
+    s.applyOrg(events);
+    const invitation = s.ws!.invitations.get(inv)!;
+    expect(invitation.status).toBe('cancelled');
+    expect(invitation.email).toBe('');
+    expect(s.ws!.pendingByEmail.size).toBe(0);
+    const user = s.org.users.get('jane')!;
+    expect([user.email, user.displayName, user.knownEmails]).toEqual(['', '', []]);
+  });
+
+  it('a workspace where they never were gets nothing', () => {
+    const s = new Scenario();
+    s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'x', now: s.now, newUserId: 'x', email: 'x@acme.test' });
+    expectEvents(s.whenDelete('x'), ['UserDeleted']);
+  });
+});
