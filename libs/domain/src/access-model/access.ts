@@ -1,4 +1,4 @@
-import { type AccessModel, type Plan, type RestrictionDef } from './catalog';
+import { type AccessModel, type Plan, type RestrictionDef, type RoleDef } from './catalog';
 import { type FieldError, type DomainError, domainError, validationFailed } from '../shared/errors';
 
 /** Restrictions: flags are `true`, scopes carry their value, e.g. `{ data_export: true }`, `{ contact_visibility: 'self_only' }`. */
@@ -18,14 +18,23 @@ export interface EffectivePermissions {
 
 const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
+/**
+ * The access model is data: a role or restriction exists only as an own property of the catalog, never
+ * through the prototype (`constructor`, `__proto__`, `toString` are names a client can send).
+ */
+export const roleOf = (model: AccessModel, name: string): RoleDef | undefined =>
+  Object.hasOwn(model.roles, name) ? model.roles[name] : undefined;
+export const restrictionOf = (model: AccessModel, name: string): RestrictionDef | undefined =>
+  Object.hasOwn(model.restrictions, name) ? model.restrictions[name] : undefined;
+
 /** Effective permissions = union of the roles' permissions + grants − what restrictions remove, plus data scopes. */
 export function effectivePermissions(access: Access, model: AccessModel, plan: Plan): EffectivePermissions {
   const held = new Set<string>();
-  for (const role of access.roles) for (const p of model.roles[role]?.permissions ?? []) held.add(p);
+  for (const role of access.roles) for (const p of roleOf(model, role)?.permissions ?? []) held.add(p);
   for (const grant of access.grants) if (model.grantable.includes(grant)) held.add(grant);
   const scopes = { contact_visibility: 'all', mask_contact_info: false };
   for (const [name, value] of Object.entries(access.restrictions)) {
-    const def = model.restrictions[name];
+    const def = restrictionOf(model, name);
     if (!def || !appliesTo(def, access.roles, plan)) continue;
     if (def.kind === 'flag') {
       for (const p of def.removes) held.delete(p);
@@ -56,7 +65,7 @@ export const sameRestrictions = (a: Restrictions, b: Restrictions): boolean =>
 export const restrictionsValidFor = (restrictions: Restrictions, roles: string[], model: AccessModel): Restrictions =>
   Object.fromEntries(
     Object.entries(restrictions).filter(([name]) => {
-      const def = model.restrictions[name];
+      const def = restrictionOf(model, name);
       return def !== undefined && def.roles.some((r) => roles.includes(r));
     }),
   );
@@ -67,7 +76,7 @@ export const restrictionsValidFor = (restrictions: Restrictions, roles: string[]
  */
 export function validateAccess(access: Access, model: AccessModel, plan: Plan): DomainError | undefined {
   const fields: FieldError[] = [];
-  const unknownRoles = access.roles.filter((r) => !(r in model.roles));
+  const unknownRoles = access.roles.filter((r) => roleOf(model, r) === undefined);
   if (unknownRoles.length > 0)
     return domainError(
       'INVALID_ROLE',
@@ -93,7 +102,7 @@ export function validateAccess(access: Access, model: AccessModel, plan: Plan): 
     );
 
   for (const [name, value] of Object.entries(access.restrictions)) {
-    const def = model.restrictions[name];
+    const def = restrictionOf(model, name);
     if (!def)
       return domainError('INVALID_RESTRICTION', `Unknown restriction ${name} in access model ${model.name}.`, [
         { field: `restrictions.${name}`, message: 'is not a known restriction' },
@@ -135,4 +144,4 @@ export const isOwner = (access: Access, model: AccessModel, plan: Plan): boolean
     : effectivePermissions(access, model, plan).permissions.includes(model.owner.permission);
 
 export const rankOf = (access: Access, model: AccessModel): number =>
-  Math.max(0, ...access.roles.map((r) => model.roles[r]?.rank ?? 0));
+  Math.max(0, ...access.roles.map((r) => roleOf(model, r)?.rank ?? 0));
