@@ -1,36 +1,49 @@
 import {
   type AllStreamResolvedEvent,
-  type AppendStreamState,
+  type AppendStreamRequest,
   BACKWARDS,
   END,
-  type Filter,
   type JSONType,
   KurrentDBClient,
-  type Position,
-  type ReadPosition,
   type ResolvedEvent,
-  START,
   StreamNotFoundError,
-  WrongExpectedVersionError,
-  eventTypeFilter,
   excludeSystemEvents,
   jsonEvent,
-  streamNameFilter,
 } from '@kurrent/kurrentdb-client';
 import {
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
+  type MultiAppendResult,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedRevisionError,
 } from '../port';
+import { appendWithRetry, toWrongExpectedRevision, withTimeout } from './append-outcome';
+import {
+  commitPositionOf,
+  encodeMetadata,
+  matches,
+  serverFilter,
+  toReadPosition,
+  toRecorded,
+} from './kurrentdb-codec';
 
-type EventFilter = ReadAllOptions['filter'];
+export { matches, serverFilter, toReadPosition } from './kurrentdb-codec';
+
+export interface KurrentDbEventStoreOptions {
+  /** how long one append attempt may take (default 10 s); a timed-out append is sent once more, see append-outcome */
+  appendTimeoutMs?: number;
+  /** how long `ping` (/health) waits for the server (default 2 s) */
+  pingTimeoutMs?: number;
+  /** events per server read (default 1000): each read call ends after one page, whether or not the caller reads on */
+  readPageSize?: number;
+}
 
 /**
  * EventStoreDB / KurrentDB adapter on @kurrent/kurrentdb-client (gRPC).
@@ -41,53 +54,97 @@ type EventFilter = ReadAllOptions['filter'];
  * Reads of $all exclude system events (`$`-prefixed types) and apply the port's filters on the
  * server, then once more exactly on the client (the server's type filter is a regex, its stream
  * filter a prefix list, and it supports only one of the two at a time).
+ *
+ * Reads go to the server in pages of `readPageSize` (its maxCount), each read to its end before its events are
+ * handed out: a reader that stops early (`until`, `toPosition`, `maxCount`, a `break`) leaves no server read open.
+ * Appends are bounded by `appendTimeoutMs` and classified: see `appendWithRetry` for what a timeout does and
+ * when AppendOutcomeUnknownError is raised.
  */
 export class KurrentDbEventStore implements EventStore {
   readonly client: KurrentDBClient;
+  private readonly appendTimeoutMs: number;
+  private readonly pingTimeoutMs: number;
+  private readonly readPageSize: number;
 
   /** `connectionString`: `kurrentdb://…`, or the older `esdb://…` / `esdb+discover://…`. */
-  constructor(connectionString: string) {
+  constructor(connectionString: string, options: KurrentDbEventStoreOptions = {}) {
+    this.appendTimeoutMs = positive(options.appendTimeoutMs ?? 10_000, 'appendTimeoutMs');
+    this.pingTimeoutMs = positive(options.pingTimeoutMs ?? 2_000, 'pingTimeoutMs');
+    this.readPageSize = positive(options.readPageSize ?? 1000, 'readPageSize');
+    if (this.readPageSize < 2) throw new RangeError('readPageSize must be at least 2');
     this.client = KurrentDBClient.connectionString(normalizeConnectionString(connectionString));
   }
 
   async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append: at least one event is required');
-    const streamState: AppendStreamState = expected;
-    try {
-      const result = await this.client.appendToStream(
-        stream,
-        events.map((e) =>
-          jsonEvent({
-            id: e.id,
-            type: e.type,
-            data: (e.data ?? null) as JSONType,
-            metadata: e.metadata ?? {},
+    const data = events.map((e) => toEventData(e, e.metadata ?? {}));
+    return appendWithRetry(
+      async () => {
+        const result = await this.client.appendToStream(stream, data, {
+          streamState: expected,
+          deadline: this.appendTimeoutMs,
+        });
+        const position =
+          result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
+        return { nextRevision: result.nextExpectedRevision, position };
+      },
+      this.appendTimeoutMs,
+      stream,
+      (error) => toWrongExpectedRevision(error, () => expected, stream),
+    );
+  }
+
+  /**
+   * One atomic write through the client's `multiStreamAppend`: requires KurrentDB 25.1 or later (older servers:
+   * the client throws UnsupportedError). Metadata goes through encodeMetadata (string values only, see there).
+   *
+   * Check-only parts (no events) are not sent: the append request of the v2 protocol carries records, and an
+   * empty one is not a revision check we could rely on (not verifiable on this machine). Instead, each such
+   * stream's last revision is read first and a mismatch fails with WrongExpectedRevisionError before anything is
+   * written. The remaining race, honestly: a writer that appends to a checked stream between that read and the
+   * multi-stream write is not seen, and the write goes through. KurrentDB 26.1's appendRecords with
+   * ConsistencyCheck closes it (the server checks at commit); this adapter does not use it yet.
+   */
+  async appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
+    assertParts(parts);
+    const requests: AppendStreamRequest[] = parts
+      .filter((p) => p.events.length > 0)
+      .map((p) => ({
+        streamName: p.stream,
+        expectedState: p.expected,
+        events: p.events.map((e) => toEventData(e, encodeMetadata(e.metadata))),
+      }));
+    const checks = parts.filter((p) => p.events.length === 0);
+    const expectedOf = (stream: string) => parts.find((p) => p.stream === stream)?.expected;
+    return appendWithRetry(
+      async () => {
+        const checked = await this.checkRevisions(checks);
+        const result = await this.client.multiStreamAppend(requests);
+        const written = new Map(result.responses.map((r) => [r.streamName, r.revision]));
+        return {
+          position: result.position,
+          streams: parts.map((p) => {
+            const nextRevision = checked.get(p.stream) ?? written.get(p.stream);
+            if (nextRevision === undefined)
+              throw new Error(`KurrentDB did not return the revision of ${p.stream}`);
+            return { stream: p.stream, nextRevision };
           }),
-        ),
-        { streamState },
-      );
-      const position =
-        result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
-      return { nextRevision: result.nextExpectedRevision, position };
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) {
-        const actual = error.actualState;
-        throw new WrongExpectedRevisionError(
-          stream,
-          expected,
-          typeof actual === 'bigint' ? actual : 'no_stream',
-        );
-      }
-      throw error;
-    }
+        };
+      },
+      this.appendTimeoutMs,
+      parts.map((p) => p.stream).join(', '),
+      (error) => toWrongExpectedRevision(error, expectedOf, parts[0]!.stream),
+    );
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const until = options.until?.getTime();
-    try {
-      for await (const resolved of this.client.readStream(stream, {
-        fromRevision: options.fromRevision ?? START,
-      })) {
+    let fromRevision = options.fromRevision ?? 0n;
+    for (;;) {
+      const page = await this.page(
+        this.client.readStream(stream, { fromRevision, maxCount: this.readPageSize }),
+      );
+      for (const resolved of page) {
         const event = toRecorded(resolved);
         if (!event) continue;
         // both only grow along a stream: the first event past either bound ends the read
@@ -95,27 +152,33 @@ export class KurrentDbEventStore implements EventStore {
         if (until !== undefined && event.created.getTime() > until) return;
         yield event;
       }
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return;
-      throw error;
+      if (page.length < this.readPageSize) return;
+      const last = page[page.length - 1]!.event?.revision;
+      fromRevision = last !== undefined ? last + 1n : fromRevision + BigInt(page.length);
     }
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    const from = options.fromPosition;
+    let after = options.fromPosition;
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
-    if (remaining <= 0) return;
-    const reads = this.client.readAll({
-      fromPosition: toReadPosition(from),
-      filter: serverFilter(options.filter),
-    });
-    for await (const resolved of reads) {
-      const event = toRecorded(resolved);
-      // readAll's fromPosition is inclusive on the server; the port's is exclusive
-      if (!event || (from !== undefined && event.position <= from) || !matches(event, options.filter))
-        continue;
-      yield event;
-      if (--remaining <= 0) return;
+    const filter = serverFilter(options.filter);
+    while (remaining > 0) {
+      // the server's fromPosition is inclusive, the port's exclusive: one more for the event at `after`
+      const maxCount = Math.min(this.readPageSize, remaining + 1);
+      const page = await this.page(
+        this.client.readAll({ fromPosition: toReadPosition(after), maxCount, filter }),
+      );
+      for (const resolved of page) {
+        const event = toRecorded(resolved);
+        if (!event || (after !== undefined && event.position <= after) || !matches(event, options.filter))
+          continue;
+        yield event;
+        if (--remaining <= 0) return;
+      }
+      if (page.length < maxCount) return;
+      const last = commitPositionOf(page[page.length - 1]!);
+      if (last === undefined || (after !== undefined && last <= after)) return;
+      after = last;
     }
   }
 
@@ -150,39 +213,62 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    for await (const resolved of this.client.readAll({
-      direction: BACKWARDS,
-      fromPosition: END,
-      maxCount: 1,
-      filter: excludeSystemEvents(),
-    })) {
-      const position = commitPositionOf(resolved);
-      if (position !== undefined) return position;
-    }
-    return -1n;
+    const [last] = await this.page(
+      this.client.readAll({
+        direction: BACKWARDS,
+        fromPosition: END,
+        maxCount: 1,
+        filter: excludeSystemEvents(),
+      }),
+    );
+    return (last && commitPositionOf(last)) ?? -1n;
   }
 
+  /** answers within pingTimeoutMs: the client's reads take no deadline, so a timer bounds it */
   async ping(): Promise<void> {
-    for await (const _ of this.client.readAll({
-      direction: BACKWARDS,
-      fromPosition: END,
-      maxCount: 1,
-      deadline: 5000,
-    })) {
-      break;
-    }
+    await withTimeout(
+      this.page(this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })),
+      this.pingTimeoutMs,
+      'ping',
+    );
   }
 
   async close(): Promise<void> {
     await this.client.dispose();
   }
 
+  /** one server read, to its end (a missing stream reads as empty) */
+  private async page<E extends ResolvedEvent | AllStreamResolvedEvent>(read: AsyncIterable<E>): Promise<E[]> {
+    const out: E[] = [];
+    try {
+      for await (const resolved of read) out.push(resolved);
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return out;
+      throw error;
+    }
+    return out;
+  }
+
+  /** the revision each check-only part's stream is at (-1n: no stream), or WrongExpectedRevisionError */
+  private async checkRevisions(checks: StreamAppend[]): Promise<Map<string, bigint>> {
+    const revisions = new Map<string, bigint>();
+    for (const { stream, expected } of checks) {
+      const [last] = await this.page(
+        this.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }),
+      );
+      const actual = last?.event ? last.event.revision : 'no_stream';
+      if (expected !== 'any' && expected !== actual)
+        throw new WrongExpectedRevisionError(stream, expected, actual);
+      revisions.set(stream, actual === 'no_stream' ? -1n : actual);
+    }
+    return revisions;
+  }
+
   /** commit position of a stream's event (for an append result the server returned without one) */
   private async positionOf(stream: string, revision: bigint): Promise<bigint> {
-    for await (const resolved of this.client.readStream(stream, { fromRevision: revision, maxCount: 1 })) {
-      const position = commitPositionOf(resolved);
-      if (position !== undefined) return position;
-    }
+    const [event] = await this.page(this.client.readStream(stream, { fromRevision: revision, maxCount: 1 }));
+    const position = event && commitPositionOf(event);
+    if (position !== undefined) return position;
     throw new Error(`KurrentDB did not return the position of ${stream}@${revision}`);
   }
 }
@@ -194,64 +280,31 @@ export function normalizeConnectionString(connectionString: string): string {
   return match ? `kurrentdb${match[1] ?? ''}://${trimmed.slice(match[0].length)}` : trimmed;
 }
 
-/** @internal exported for unit tests */
-export function toReadPosition(position: bigint | undefined): ReadPosition {
-  if (position === undefined || position < 0n) return START;
-  const p: Position = { commit: position, prepare: position };
-  return p;
+function toEventData(e: NewEvent, metadata: Record<string, unknown>) {
+  return jsonEvent({
+    id: e.id,
+    type: e.type,
+    data: (e.data ?? null) as JSONType,
+    metadata: metadata as JSONType,
+  });
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
+  return value;
 }
 
-/** @internal the part of the port's filter the server can apply (exported for unit tests) */
-export function serverFilter(filter: EventFilter): Filter {
-  if (filter?.streamPrefixes?.length) return streamNameFilter({ prefixes: filter.streamPrefixes });
-  if (filter?.eventTypes?.length) {
-    return eventTypeFilter({ regex: `^(?:${filter.eventTypes.map(escapeRegex).join('|')})$` });
+/** the same argument checks as the embedded store's appendMany */
+function assertParts(parts: StreamAppend[]): void {
+  if (!Array.isArray(parts) || parts.length === 0)
+    throw new RangeError('appendMany: at least one part is required');
+  if (new Set(parts.map((p) => p.stream)).size !== parts.length)
+    throw new RangeError('appendMany: a stream appears twice');
+  if (parts.every((p) => p.events.length === 0))
+    throw new RangeError('appendMany: at least one event is required');
+  const ids = new Set<string>();
+  for (const e of parts.flatMap((p) => p.events)) {
+    if (ids.has(e.id)) throw new RangeError(`append: event id ${e.id} appears twice in the batch`);
+    ids.add(e.id);
   }
-  return excludeSystemEvents();
-}
-
-/** @internal the port's filter, exactly (exported for unit tests) */
-export function matches(event: RecordedEvent, filter: EventFilter): boolean {
-  if (event.type.startsWith('$')) return false;
-  if (filter?.eventTypes?.length && !filter.eventTypes.includes(event.type)) return false;
-  if (
-    filter?.streamPrefixes?.length &&
-    !filter.streamPrefixes.some((prefix) => event.stream.startsWith(prefix))
-  ) {
-    return false;
-  }
-  return true;
-}
-
-function commitPositionOf(resolved: ResolvedEvent | AllStreamResolvedEvent): bigint | undefined {
-  return resolved.commitPosition ?? resolved.event?.position?.commit;
-}
-
-function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
-  const event = resolved.event;
-  if (!event) return undefined;
-  const position = commitPositionOf(resolved);
-  if (position === undefined)
-    throw new Error(`KurrentDB returned ${event.streamId}@${event.revision} without a position`);
-  const metadata = event.metadata;
-  return {
-    id: event.id,
-    stream: event.streamId,
-    type: event.type,
-    revision: event.revision,
-    position,
-    data: event.isJson ? event.data : Buffer.from(event.data as Uint8Array),
-    metadata:
-      metadata &&
-      typeof metadata === 'object' &&
-      !Array.isArray(metadata) &&
-      !(metadata instanceof Uint8Array)
-        ? (metadata as Record<string, unknown>)
-        : {},
-    created: event.created,
-  };
 }

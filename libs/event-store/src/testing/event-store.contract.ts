@@ -9,6 +9,7 @@ import {
   type Subscription,
   WrongExpectedRevisionError,
 } from '../port';
+import { appendManyContract } from './event-store.append-many.contract';
 
 /**
  * The behaviour every EventStore adapter must have. Registers jest tests under `describe(name)`.
@@ -16,6 +17,7 @@ import {
  * `factory` returns a store for one test; the suite closes it after the test. The suite runs on a
  * log that other tests (or other runs) may share, as an EventStoreDB server's is: each test writes to
  * streams under its own random prefix and reads the log through a filter on that prefix.
+ * appendMany and retries after an unclear failure: event-store.append-many.contract.ts.
  */
 export function eventStoreContract(name: string, factory: () => EventStore | Promise<EventStore>): void {
   describe(name, () => {
@@ -382,6 +384,8 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    appendManyContract(() => ({ store, p }));
   });
 }
 
