@@ -37,9 +37,9 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000 9464
-# The API's /health (event store and read store reachable). The projector serves /health on PROJECTOR_PORT: its
-# service in docker-compose.yml overrides this check with that port.
+# /health of the API (PORT: event store and read store reachable) or, where nothing listens there, of the projector
+# worker (PROJECTOR_PORT: 503 once a projection has failed). docker-compose.yml states each service's check itself.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const get = (port) => fetch('http://127.0.0.1:' + port + '/health', { signal: AbortSignal.timeout(2000) }); get(process.env.PORT || 3000).catch(() => get(process.env.PROJECTOR_PORT || 9464)).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1: both processes handle SIGTERM (docker stop) and close their stores
 CMD ["node", "dist/apps/api/src/main.js"]
