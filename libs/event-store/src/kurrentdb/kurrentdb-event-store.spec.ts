@@ -1,5 +1,6 @@
 import { START } from '@kurrent/kurrentdb-client';
 import type { RecordedEvent } from '../port';
+import { JSON_KEYS_PROPERTY, decodeMetadata, encodeMetadata } from './kurrentdb-codec';
 import { matches, normalizeConnectionString, serverFilter, toReadPosition } from './kurrentdb-event-store';
 
 describe('KurrentDbEventStore helpers', () => {
@@ -40,5 +41,29 @@ describe('KurrentDbEventStore helpers', () => {
       matches(e('user-1', 'Invited'), { eventTypes: ['Invited'], streamPrefixes: ['org-', 'user-'] }),
     ).toBe(true);
     expect(matches(e('User-1', 'Invited'), { streamPrefixes: ['user-'] })).toBe(false);
+  });
+
+  it('encodes metadata for multiStreamAppend as strings, and decodes only what it encoded', () => {
+    const metadata = { n: 2, s: '2', b: true, o: { a: [1] }, nil: null, skipped: undefined };
+    const encoded = encodeMetadata(metadata);
+    expect(encoded).toEqual({
+      n: '2',
+      s: '2',
+      b: 'true',
+      o: '{"a":[1]}',
+      nil: 'null',
+      [JSON_KEYS_PROPERTY]: '["n","b","o","nil"]',
+    });
+    const { skipped: _, ...defined } = metadata;
+    expect(decodeMetadata({ ...encoded, '$schema.data-format': 'Json', '$schema.name': 'T' })).toEqual(
+      defined,
+    );
+    // metadata written by append (no marker) is handed out as stored, server-looking keys included
+    expect(decodeMetadata({ s: '2', '$schema.name': 'T' })).toEqual({ s: '2', '$schema.name': 'T' });
+    // a malformed value or marker is handed out as stored rather than failing the read
+    expect(decodeMetadata({ n: '{', [JSON_KEYS_PROPERTY]: '["n"]' })).toEqual({ n: '{' });
+    expect(decodeMetadata({ n: '2', [JSON_KEYS_PROPERTY]: 'oops' })).toEqual({ n: '2' });
+    expect(decodeMetadata(new Uint8Array([1]))).toEqual({});
+    expect(decodeMetadata(undefined)).toEqual({});
   });
 });
