@@ -5,7 +5,7 @@ import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microse
 import { lastValueFrom } from 'rxjs';
 import { DOMAIN_EVENT_TYPES, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
-import { APP_CONFIG, EVENT_STORE } from '../commands/tokens';
+import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
 
