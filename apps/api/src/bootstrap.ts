@@ -13,6 +13,7 @@ import { StreamRepository } from './infrastructure/stream-repository';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './microservice/integration-events';
 import { Metrics } from './infrastructure/metrics';
+import { checkJsonBody, requireUtf8Json } from './http/json-body';
 
 const LEVELS: Record<Config['logLevel'], LogLevel[] | false> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],
@@ -37,7 +38,6 @@ export async function startApp(config: Config): Promise<RunningApp> {
     logger: LEVELS[config.logLevel],
   });
   app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
   app.enableShutdownHooks();
 
   const metrics = app.get(Metrics);
@@ -46,6 +46,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
     res.on('finish', () => end({ method: req.method, route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
+  // JSON bodies: UTF-8 only (415 otherwise), parsed, then refused when too deep or with keys the validation pipe would drop
+  app.use(requireUtf8Json);
+  app.useBodyParser('json', { limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
+  app.use(checkJsonBody);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -78,6 +78,10 @@ export class AccessDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: { oneOf: [{ type: 'boolean', enum: [true] }, { type: 'string' }] }, description: RESTRICTIONS_DOC })
   @IsOptional()
   @IsObject()
+  // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
+  // Object.prototype members (toString, constructor) and turning "__proto__" into a prototype; the domain
+  // refuses such names as INVALID_RESTRICTION
+  @Transform(({ obj }: { obj: { restrictions?: unknown } }) => obj.restrictions)
   restrictions?: Restrictions;
 
   @ApiPropertyOptional({ type: [String], example: ['reporting'], description: 'extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)' })
@@ -143,3 +147,11 @@ export class UpdateProfileDto {
 }
 
 export const ID_PATTERN = ID;
+
+export class ConfirmEmailDto {
+  @ApiProperty({ description: 'the token of the confirmation link mailed to the new address' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(600)
+  token!: string;
+}

@@ -78,6 +78,12 @@ export class ProblemException extends Error {
   }
 }
 
+/** Where the JSON parser stopped (a character offset), without any of the body's text. */
+const malformedJson = (parserMessage: string): Problem => {
+  const at = /position (\d+)/.exec(parserMessage)?.[1];
+  return problem(400, 'MALFORMED_JSON', `The request body is not valid JSON${at ? ` (error at character ${at})` : ''}.`);
+};
+
 /** Maps Nest/Express HTTP errors (body parser, routing) to stable codes. */
 function fromHttpException(error: HttpException): Problem {
   const status = error.getStatus();
@@ -89,7 +95,8 @@ function fromHttpException(error: HttpException): Problem {
     case HttpStatus.PAYLOAD_TOO_LARGE:
       return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
     case HttpStatus.BAD_REQUEST:
-      return problem(400, /JSON/i.test(message ?? '') ? 'MALFORMED_JSON' : 'BAD_REQUEST', message ?? 'The request is malformed.');
+      // the parser's message quotes the body ("Unexpected token 'h', "{"token": hunter2…" is not valid JSON"): never echoed
+      return /JSON/i.test(message ?? '') ? malformedJson(message!) : problem(400, 'BAD_REQUEST', message ?? 'The request is malformed.');
     case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
     default:

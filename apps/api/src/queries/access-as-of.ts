@@ -13,6 +13,7 @@ import {
   initialOrganizationState,
   initialWorkspaceState,
   isOrgAdmin,
+  validationFailed,
 } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from '../commands/tokens';
@@ -53,6 +54,8 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, AccessA
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(q: AccessAsOfQuery): Promise<AccessAsOf> {
+    if (!(q.asOf instanceof Date) || Number.isNaN(q.asOf.getTime()))
+      throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
     let replayed = 0;
     let last: bigint | null = null;
     const org = initialOrganizationState();

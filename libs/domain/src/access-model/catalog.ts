@@ -169,4 +169,8 @@ export const ACCESS_MODEL_PRESETS: Record<AccessModelName, AccessModel> = {
   studio: STUDIO,
 };
 
-export const accessModel = (name: AccessModelName): AccessModel => ACCESS_MODEL_PRESETS[name];
+/** The preset of that name; only the presets' own names count (never `constructor` or `__proto__`). */
+export const accessModel = (name: AccessModelName): AccessModel => {
+  if (!Object.hasOwn(ACCESS_MODEL_PRESETS, name)) throw new RangeError(`Unknown access model ${String(name)}; expected one of ${ACCESS_MODELS.join(', ')}.`);
+  return ACCESS_MODEL_PRESETS[name];
+};

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { effectivePermissions, isOwner, normalizeAccess, rankOf, restrictionsValidFor, validateAccess, type Restrictions } from './access';
-import { LEVELS, PERMISSIONS, STUDIO, type Plan } from './catalog';
+import { LEVELS, PERMISSIONS, STUDIO, accessModel, type AccessModelName, type Plan } from './catalog';
 
 /**
  * SPEC §2's table for preset `levels`, written out independently of the catalog: for every permission,
@@ -142,5 +142,14 @@ describe('access model: prototype names are not roles, restrictions or grants', 
     const normalized = normalizeAccess({ roles: ['agent'], restrictions: restriction('__proto__'), grants: [] });
     expect(Object.getPrototypeOf(normalized.restrictions)).toBe(Object.prototype);
     expect(Object.keys(normalized.restrictions)).toEqual(['__proto__']);
+  });
+});
+
+describe('access model: only the presets\' own names are access models', () => {
+  it.each(['levels', 'permissions', 'studio'] as const)('%s is a preset', (name) => {
+    expect(accessModel(name).name).toBe(name);
+  });
+  it.each(['constructor', '__proto__', 'toString', 'nope'])('%s is refused, not a prototype member', (name) => {
+    expect(() => accessModel(name as AccessModelName)).toThrow(RangeError);
   });
 });

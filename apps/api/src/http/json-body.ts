@@ -1,0 +1,70 @@
+import type { NextFunction, Request, Response } from 'express';
+import { type Problem, problem } from './problem';
+
+/** No request of the API nests deeper than 3; anything past this is refused before validation walks it. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Keys Nest's ValidationPipe deletes without a word (prototype-pollution guard): refused here instead. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+const send = (req: Request, res: Response, body: Problem): void => {
+  res.status(body.status).type('application/problem+json').send(JSON.stringify({ ...body, instance: req.originalUrl }));
+};
+
+/**
+ * Before the JSON parser: a JSON body is UTF-8 (RFC 8259 §8.1). A declared charset other than UTF-8 (UTF-16,
+ * UTF-32, latin1…) is a 415; the body is not decoded, so nothing of it can be echoed back garbled.
+ */
+export function requireUtf8Json(req: Request, res: Response, next: NextFunction): void {
+  const type = req.headers['content-type'];
+  if (typeof type === 'string' && JSON_TYPE.test(type.trim())) {
+    const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+      return send(
+        req,
+        res,
+        problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON: Content-Type application/json with charset utf-8 or no charset.'),
+      );
+  }
+  next();
+}
+
+/**
+ * What is wrong with a parsed JSON body before validation sees it, if anything: nesting deeper than
+ * MAX_JSON_DEPTH (class-transformer recurses once per level and overflows the stack on thousands), or a key
+ * the validation pipe would silently delete. Walks with its own stack: any depth is safe here.
+ */
+export function inspectJsonBody(body: unknown): Problem | undefined {
+  const stack: [value: unknown, depth: number, path: string][] = [[body, 0, '']];
+  while (stack.length > 0) {
+    const [value, depth, path] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH)
+      return problem(400, 'JSON_TOO_DEEP', `The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`);
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    for (const [key, child] of entries) {
+      const field = path ? `${path}.${key}` : key;
+      if (!Array.isArray(value) && RESERVED_KEYS.has(key)) return reservedKey(path, key, field);
+      stack.push([child, depth + 1, field]);
+    }
+  }
+  return undefined;
+}
+
+const reservedKey = (parent: string, key: string, field: string): Problem =>
+  // a restriction is named by the client: answered like any other unknown restriction (the domain's answer)
+  parent === 'restrictions'
+    ? problem(422, 'INVALID_RESTRICTION', `Unknown restriction ${key}; use the restrictions of the workspace's access model.`, [
+        { field, message: 'is not a known restriction' },
+      ])
+    : problem(400, 'VALIDATION_FAILED', `The request is not valid: ${field} is not allowed.`, [{ field, message: 'is not allowed' }]);
+
+/** After the JSON parser: refuses what inspectJsonBody finds. */
+export function checkJsonBody(req: Request, res: Response, next: NextFunction): void {
+  const refused = inspectJsonBody(req.body);
+  if (refused) return send(req, res, refused);
+  next();
+}

@@ -1,0 +1,221 @@
+import { request as httpRequest } from 'node:http';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+
+/**
+ * Inputs found by a black-box probe that once gave a 500, were accepted when they should not be, or leaked
+ * something: every refusal is RFC 9457 problem+json with a stable code, never a 500.
+ */
+const METRICS_TOKEN = 'metrics-token-for-the-e2e-probe-0123';
+const TTL_SECONDS = 2;
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ ROLLCALL_METRICS_TOKEN: METRICS_TOKEN, ROLLCALL_INVITATION_TTL_SECONDS: String(TTL_SECONDS) });
+});
+afterAll(() => app.stop());
+
+/** A raw request with exactly these headers and bytes (fetch would re-encode or refuse some of them). */
+const raw = (method: string, path: string, headers: Record<string, string>, body?: Buffer | string) =>
+  new Promise<{ status: number; contentType: string; text: string }>((resolve, reject) => {
+    const req = httpRequest(app.url + path, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+const invite = (o: { key: string; admin: string; workspaceId: string }, body: Record<string, unknown>, actor = o.admin) =>
+  app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor, body });
+
+describe('item 5: deep JSON and invalid dates are a 400, never a 500', () => {
+  it('JSON nested 5,000 deep on the unauthenticated accept endpoint is 400 JSON_TOO_DEEP', async () => {
+    const deep = '{"token":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+    expect(deep.length).toBeGreaterThan(10_000);
+    const reply = await app.api.request('POST', '/v1/invitations/accept', { raw: deep });
+    expectProblem(reply, 400, 'JSON_TOO_DEEP');
+    const objects = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    expectProblem(await app.api.request('POST', '/v1/invitations/accept', { raw: objects }), 400, 'JSON_TOO_DEEP');
+  });
+
+  it('brackets inside JSON strings do not count as nesting', async () => {
+    const reply = await app.api.request('POST', '/v1/invitations/accept', { body: { token: '['.repeat(500) } });
+    expect(reply.status).toBeLessThan(500);
+    expect(reply.body.code).not.toBe('JSON_TOO_DEEP');
+  });
+
+  it.each(['2021-W01', '20210101', '2021-366', '2021-02-30', '2021-01-01T25:00:00Z'])(
+    'asOf=%s passes ISO-8601 syntax but is not a date: 400 VALIDATION_FAILED',
+    async (asOf) => {
+      const o = await app.api.organization();
+      const reply = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${o.admin}/access?asOf=${encodeURIComponent(asOf)}`, { key: o.key, actor: o.admin });
+      expectProblem(reply, 400, 'VALIDATION_FAILED');
+      expect(reply.body.errors).toEqual([{ field: 'asOf', message: expect.any(String) }]);
+    },
+  );
+
+  it('asOf as a calendar date or a date-time with an offset still works', async () => {
+    const o = await app.api.organization();
+    for (const asOf of ['2999-01-01', '2999-01-01T00:00:00Z', '2999-01-01T00:00:00.000+02:00']) {
+      const reply = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${o.admin}/access?asOf=${encodeURIComponent(asOf)}`, { key: o.key, actor: o.admin });
+      expect(reply.status).toBe(200);
+    }
+  });
+
+  it.each(['2021-W01', '20210101', '2021-366'])('history from=%s is 400 VALIDATION_FAILED', async (from) => {
+    const o = await app.api.organization();
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?from=${from}`, { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('item 7: names from Object.prototype are neither roles nor restrictions', () => {
+  const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'];
+
+  it.each(PROTO_NAMES)('an org admin inviting with role %s gets 422 INVALID_ROLE', async (role) => {
+    const o = await app.api.organization();
+    expectProblem(await invite(o, { email: `r-${role.replaceAll('_', '')}@acme.test`, roles: [role] }), 422, 'INVALID_ROLE');
+  });
+
+  it.each(PROTO_NAMES)('a manager inviting with role %s gets 422 INVALID_ROLE', async (role) => {
+    const o = await app.api.organization();
+    const manager = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'manager@acme.test', { roles: ['manager'] });
+    expectProblem(await invite(o, { email: 'x@acme.test', roles: [role] }, manager), 422, 'INVALID_ROLE');
+  });
+
+  it.each(PROTO_NAMES)('a restriction named %s is 422 INVALID_RESTRICTION, not silently dropped', async (name) => {
+    const o = await app.api.organization();
+    // a raw body: JSON.parse makes "__proto__" an own key, as a client's JSON would
+    const reply = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+      key: o.key,
+      actor: o.admin,
+      raw: `{"email":"x@acme.test","roles":["agent"],"restrictions":{"${name}":true}}`,
+    });
+    expectProblem(reply, 422, 'INVALID_RESTRICTION');
+  });
+
+  it('changing access to a prototype role is 422 INVALID_ROLE', async () => {
+    const o = await app.api.organization();
+    const jane = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane@acme.test');
+    expectProblem(
+      await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { key: o.key, actor: o.admin, body: { roles: ['constructor'] } }),
+      422,
+      'INVALID_ROLE',
+    );
+  });
+});
+
+describe('item 8: one strict email rule for invitations, profiles and org admins', () => {
+  const BAD = {
+    NUL: 'ja\u0000ne@acme.test',
+    'a bidi override': 'jane\u202e@acme.test',
+    'a zero-width space': 'ja\u200bne@acme.test',
+    'a zero-width joiner in the domain': 'jane@ac\u200dme.test',
+    'a byte-order mark': '\ufeffjane@acme.test',
+    'a line feed': 'jane@acme.test\nBcc: x@evil.test',
+  };
+
+  it.each(Object.entries(BAD))('an invitation to an email with %s is 400 VALIDATION_FAILED', async (_, email) => {
+    const o = await app.api.organization();
+    const reply = await invite(o, { email });
+    expectProblem(reply, 400, 'VALIDATION_FAILED');
+    expect(reply.body.errors).toEqual([{ field: 'email', message: expect.any(String) }]);
+  });
+
+  it.each(Object.entries(BAD))('a profile email with %s is 400 VALIDATION_FAILED', async (_, email) => {
+    const o = await app.api.organization();
+    const reply = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: { email } });
+    expectProblem(reply, 400, 'VALIDATION_FAILED');
+  });
+
+  it.each(Object.entries(BAD))('an org admin email with %s is 400 VALIDATION_FAILED', async (_, email) => {
+    const reply = await app.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email, displayName: 'Ada' } } });
+    expectProblem(reply, 400, 'VALIDATION_FAILED');
+  });
+
+  it('an IDN address and its punycode are one person: the second invitation is ALREADY_INVITED', async () => {
+    const o = await app.api.organization();
+    const first = await invite(o, { email: 'Jane@Bücher.Example' });
+    expect(first.status).toBe(201);
+    expectProblem(await invite(o, { email: 'jane@xn--bcher-kva.example' }), 409, 'ALREADY_INVITED');
+  });
+
+  it('an IDN address accepted as an org admin, an invitee and a profile email is stored as punycode', async () => {
+    const org = await app.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'ada@bücher.example', displayName: 'Ada' } } });
+    expect(org.status).toBe(201);
+    const { apiKey: key, adminUserId: admin, organizationId } = org.body;
+    const ws = await app.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, body: { name: 'Support' } });
+    // the admin's own IDN address, written as punycode, is the same person: already a member
+    expectProblem(await invite({ key, admin, workspaceId: ws.body.workspaceId }, { email: 'ADA@xn--bcher-kva.example' }), 409, 'ALREADY_MEMBER');
+    const profile = await app.api.request('PATCH', `/v1/organizations/${organizationId}/users/${admin}`, { key, actor: admin, body: { email: 'ada@müller.example' } });
+    expect(profile.status).toBe(200);
+    const me = await app.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members/${admin}`, { key, actor: admin, headers: { 'x-min-position': profile.body.position } });
+    expect(me.body.email).toBe('ada@xn--mller-kva.example');
+  });
+});
+
+describe('item 10', () => {
+  it('(a) /metrics needs the metrics token: 401 without or with a wrong one, Prometheus text with it', async () => {
+    expectProblem(await app.api.request('GET', '/metrics'), 401, 'UNAUTHENTICATED');
+    expectProblem(await app.api.request('GET', '/metrics', { key: 'wrong' }), 401, 'UNAUTHENTICATED');
+    expectProblem(await app.api.request('GET', '/metrics', { key: SYSTEM_KEY }), 401, 'UNAUTHENTICATED');
+    const ok = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatch(/rollcall_http_request_duration_seconds/);
+  });
+
+  it('(a) without ROLLCALL_METRICS_TOKEN /metrics is off: 404 METRICS_DISABLED', async () => {
+    const plain = await startTestApp();
+    try {
+      expectProblem(await plain.api.request('GET', '/metrics'), 404, 'METRICS_DISABLED');
+      expectProblem(await plain.api.request('GET', '/metrics', { key: SYSTEM_KEY }), 404, 'METRICS_DISABLED');
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('(b) OpenAPI: X-Min-Position is an optional header everywhere', async () => {
+    const doc = (await app.api.request('GET', '/docs/openapi.json')).body;
+    const headers = Object.values(doc.paths as Record<string, Record<string, { parameters?: { in: string; name: string; required?: boolean }[] }>>)
+      .flatMap((ops) => Object.values(ops))
+      .flatMap((op) => op.parameters ?? [])
+      .filter((p) => p.in === 'header' && p.name.toLowerCase() === 'x-min-position');
+    expect(headers.length).toBeGreaterThan(0);
+    for (const h of headers) expect(h.required ?? false).toBe(false);
+  });
+
+  it('(c) the expired-link message states the configured lifetime, not 48 hours', async () => {
+    const o = await app.api.organization();
+    const inv = await invite(o, { email: 'late@acme.test' });
+    expect(inv.status).toBe(201);
+    await new Promise((r) => setTimeout(r, TTL_SECONDS * 1000 + 100));
+    const reply = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } });
+    expectProblem(reply, 410, 'INVITATION_EXPIRED');
+    expect(reply.body.detail).toContain('2 seconds');
+    expect(reply.body.detail).not.toContain('48 hours');
+  });
+
+  it('(d) a UTF-16 body is 415 UNSUPPORTED_MEDIA_TYPE and echoes nothing', async () => {
+    const body = Buffer.from(JSON.stringify({ token: 'secret-looking-token' }), 'utf16le');
+    for (const charset of ['utf-16', 'utf-16le', 'UTF-16BE', 'latin1', 'utf-32']) {
+      const reply = await raw('POST', '/v1/invitations/accept', { 'content-type': `application/json; charset=${charset}` }, body);
+      expect({ charset, status: reply.status }).toEqual({ charset, status: 415 });
+      expect(reply.contentType).toMatch(/^application\/problem\+json/);
+      const problem = JSON.parse(reply.text);
+      expect(problem.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(reply.text).not.toContain('token');
+      expect(reply.text).not.toMatch(/[\u0000\ufffd]/);
+    }
+  });
+
+  it('(d) explicit UTF-8 still works, and malformed JSON does not echo the body', async () => {
+    const ok = await raw('POST', '/v1/invitations/accept', { 'content-type': 'application/json; charset=UTF-8' }, JSON.stringify({ token: 'nope' }));
+    expect(ok.status).toBeLessThan(500);
+    expect(JSON.parse(ok.text).code).not.toBe('UNSUPPORTED_MEDIA_TYPE');
+    for (const rawBody of ['{"token": "hunter2-secret', '{"token": hunter2-secret}', 'hunter2-secret']) {
+      const bad = await app.api.request('POST', '/v1/invitations/accept', { raw: rawBody });
+      expectProblem(bad, 400, 'MALFORMED_JSON');
+      expect(JSON.stringify(bad.body)).not.toContain('hunter2');
+    }
+  });
+});
