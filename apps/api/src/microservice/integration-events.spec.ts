@@ -77,7 +77,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
   const publisher = (store: Partial<EventStore>) => {
     const config = { dataDir: dir, natsUrl: 'nats://localhost:4222' } as Config;
     const p = new IntegrationEvents(config, store as EventStore, new Metrics());
-    Object.assign(p.retry, { initialDelayMs: 40, maxDelayMs: 1000 });
+    Object.assign(p.retry, { initialDelayMs: 100, maxDelayMs: 1000 });
     return p;
   };
   const checkpoint = () => readFileSync(join(dir, 'integration-events.checkpoint'), 'utf8');
@@ -100,7 +100,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     await p.start();
     await waitUntil(() => p.status().state === 'retrying' && p.status().consecutiveFailures === 2);
     expect(p.status()).toMatchObject({ lastError: '14 UNAVAILABLE', checkpoint: '7' });
-    expect(subscribe).toHaveBeenCalledTimes(2); // the second wait (80 ms) is not over yet
+    expect(subscribe).toHaveBeenCalledTimes(2); // the second wait (200 ms) is not over yet
 
     await waitUntil(() => emitted.length === 3);
     expect(emitted.map((e) => e.position)).toEqual(['6', '7', '8']);

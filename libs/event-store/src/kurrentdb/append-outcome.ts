@@ -40,6 +40,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, operation:
 }
 
 // gRPC status codes (see @grpc/grpc-js `status`)
+const GRPC_CANCELLED = 1; // cancelled on our side (e.g. close() mid-append): the client leaves it an UnknownError
 const GRPC_UNKNOWN = 2;
 const GRPC_ABORTED = 10;
 const GRPC_INTERNAL = 13;
@@ -75,7 +76,7 @@ export function isOutcomeUnknown(error: unknown): boolean {
   if (e instanceof UnknownError) {
     // UnknownError is also what an INVALID_ARGUMENT without details becomes: only the codes that say nothing count
     const code = (e as { code?: unknown }).code;
-    return code === undefined || code === GRPC_UNKNOWN || code === GRPC_ABORTED || code === GRPC_INTERNAL;
+    return [undefined, GRPC_CANCELLED, GRPC_UNKNOWN, GRPC_ABORTED, GRPC_INTERNAL].includes(code as number);
   }
   const socketCode = (error as { code?: unknown } | null)?.code;
   return typeof socketCode === 'string' && SOCKET_ERRORS.has(socketCode);

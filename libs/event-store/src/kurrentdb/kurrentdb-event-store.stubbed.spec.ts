@@ -97,12 +97,18 @@ describe('KurrentDbEventStore append, with the client stubbed', () => {
     expect(append).toHaveBeenCalledTimes(2);
   });
 
-  it('UNAVAILABLE, a raw reset connection, an unclassified error: AppendOutcomeUnknownError, without a re-send', async () => {
+  it('UNAVAILABLE, a raw reset connection, a call cancelled on our side, an unclassified error: AppendOutcomeUnknownError, without a re-send', async () => {
     const raw = Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), {
       code: 14,
       details: 'dropped',
     });
-    for (const failure of [new UnavailableError(undefined, 'down'), raw, new UnknownError(undefined, '?')]) {
+    const cancelled = new UnknownError({
+      code: 1,
+      details: 'Cancelled on client',
+      metadata: undefined,
+    } as never);
+    const unclassified = new UnknownError(undefined, '?');
+    for (const failure of [new UnavailableError(undefined, 'down'), raw, cancelled, unclassified]) {
       const append = stub('appendToStream').mockRejectedValue(failure);
       await expect(store.append('user-1', [ev('a')], 5n)).rejects.toBeInstanceOf(AppendOutcomeUnknownError);
       expect(append).toHaveBeenCalledTimes(1);
