@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestApp, startTestApp, tokenOf } from './support/app';
-import { EVENT_STORE } from '../apps/api/src/commands/tokens';
+import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 
 let app: TestApp;

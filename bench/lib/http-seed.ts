@@ -28,7 +28,7 @@ import {
   toStored,
 } from '@rollcall/domain';
 import { type ExpectedRevision, type NewEvent, type EventStore, eventIdFor } from '@rollcall/event-store';
-import { formatOrgKey, randomSecret, sha256 } from '../../apps/api/src/infrastructure/secrets';
+import { formatOrgKey, randomSecret, sha256 } from '../../apps/api/src/shared/secrets';
 
 export interface SeededWorkspace {
   organizationId: string;

@@ -5,37 +5,41 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { EventStore } from '@rollcall/event-store';
 import type { FieldError } from '@rollcall/domain';
 import type { Config } from './config';
-import { CreateOrganizationHandler, CreateWorkspaceHandler } from './commands/organizations';
+import { CreateOrganizationHandler } from './organizations/create-organization';
+import { OrganizationsController } from './organizations/organizations.controller';
+import { CreateWorkspaceHandler } from './workspaces/create-workspace';
+import { WorkspacesController } from './workspaces/workspaces.controller';
 import {
   AcceptInvitationHandler,
   CancelInvitationHandler,
-  ChangeAccessHandler,
   GetInvitationLinkHandler,
   InviteMemberHandler,
   ResendInvitationHandler,
-  RevokeAccessHandler,
-} from './commands/workspace-commands';
-import { DeleteUserHandler, UpdateProfileHandler } from './commands/user-commands';
-import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './commands/tokens';
-import { EventWriter } from './infrastructure/event-writer';
+} from './invitations/invitation-handlers';
+import { AcceptInvitationController, InvitationsController } from './invitations/invitations.controller';
+import { ChangeAccessHandler, RevokeAccessHandler } from './members/member-handlers';
+import { MemberCommandsController } from './members/members.controller';
+import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
+import { EmailConfirmationController, UsersController } from './users/users.controller';
+import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
-import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './infrastructure/idempotency';
+import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
-import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './infrastructure/mailer';
+import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
-import { InvitationLinks, loadLocalSecrets } from './infrastructure/secrets';
-import { StreamRepository } from './infrastructure/stream-repository';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
+import { StreamHandler } from './shared/stream-handler';
+import { StreamStates } from './shared/stream-states';
+import { MessageWrites } from './shared/messages';
+import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './http/auth';
-import { AcceptController, InvitationsController, MemberCommandsController, OrganizationsController } from './http/command.controllers';
 import { HealthController } from './http/health.controller';
 import { QueryController } from './http/query.controller';
 import { AccessAsOfHandler } from './queries/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './http/problem';
-import { WriteRunner } from './http/write-runner';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './microservice/integration-events';
-import { CommandsGateway } from './microservice/commands.gateway';
 
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
@@ -73,6 +77,7 @@ const COMMAND_HANDLERS = [
   ChangeAccessHandler,
   RevokeAccessHandler,
   UpdateProfileHandler,
+  ConfirmEmailChangeHandler,
   DeleteUserHandler,
 ];
 
@@ -88,12 +93,14 @@ export class AppModule {
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false })],
       controllers: [
         OrganizationsController,
+        WorkspacesController,
         InvitationsController,
-        AcceptController,
+        AcceptInvitationController,
         MemberCommandsController,
+        UsersController,
+        EmailConfirmationController,
         QueryController,
         HealthController,
-        CommandsGateway,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
@@ -104,6 +111,7 @@ export class AppModule {
           provide: PERSONAL_DATA,
           useFactory: (s: Stores, readSide: ReadSide): PersonalData => ({
             subjectsOf: (user) => s.personalData.subjectsOf(user),
+            forgetCached: (ids) => s.personalData.forgetCached(ids),
             forget: async (ids) => {
               await s.personalData.forget(ids);
               readSide.forgotten(ids);
@@ -111,9 +119,17 @@ export class AppModule {
           }),
           inject: [STORES, READ_SIDE],
         },
-        { provide: StreamRepository, useFactory: (store: EventStore) => new StreamRepository(store), inject: [EVENT_STORE] },
-        { provide: EventWriter, useFactory: (store: EventStore, repo: StreamRepository) => new EventWriter(store, repo), inject: [EVENT_STORE, StreamRepository] },
+        {
+          provide: StreamStates,
+          // a deletion folded from the log (decided here or by another replica) drops this process's cached keys too
+          useFactory: (store: EventStore, s: Stores) =>
+            new StreamStates(store, { onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)) }),
+          inject: [EVENT_STORE, STORES],
+        },
+        { provide: StreamHandler, useFactory: (store: EventStore, states: StreamStates) => new StreamHandler(store, states), inject: [EVENT_STORE, StreamStates] },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
+        { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },
+        { provide: DerivedSecrets, useValue: new DerivedSecrets(secrets.invitationSecret) },
         { provide: INVITATION_MAILER, useFactory: () => (config.smtpUrl ? new SmtpMailer(config.smtpUrl) : new OutboxMailer(config.dataDir)) },
         {
           provide: IDEMPOTENCY_STORE,
@@ -125,7 +141,8 @@ export class AppModule {
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,
         Authenticator,
-        WriteRunner,
+        WritePipeline,
+        MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -6,10 +6,10 @@ import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Config } from './config';
 import { AppModule } from './app.module';
-import { EVENT_STORE, LOCAL_SECRETS } from './commands/tokens';
+import { EVENT_STORE, LOCAL_SECRETS } from './shared/tokens';
 import { eraseDeletedUsers } from './infrastructure/erasure';
 import { PERSONAL_DATA } from '@rollcall/event-store';
-import { StreamRepository } from './infrastructure/stream-repository';
+import { StreamStates } from './shared/stream-states';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './microservice/integration-events';
 import { Metrics } from './infrastructure/metrics';
@@ -70,7 +70,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
   const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
   await app.startAllMicroservices();
 
-  await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamRepository), app.get(PERSONAL_DATA));
+  await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamStates), app.get(PERSONAL_DATA));
   const readSide = app.get<ReadSide>(READ_SIDE);
   await readSide.start();
   await app.get(IntegrationEvents).start();

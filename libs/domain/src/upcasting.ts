@@ -68,3 +68,6 @@ export const fromStored = (stored: StoredEventShape): DomainEvent | undefined =>
     version: typeof stored.metadata.schemaVersion === 'number' ? stored.metadata.schemaVersion : 1,
     data: stored.data,
   });
+
+/** Does this event belong to an organization stream (else to a workspace stream)? For commands that write both. */
+export const isOrganizationEvent = (event: { type: string }): boolean => (ORGANIZATION_EVENT_TYPES as readonly string[]).includes(event.type);

@@ -11,6 +11,8 @@ import { PersonalDataEventStore } from './shredding/personal-data-event-store';
 export interface PersonalData {
   subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>): string[];
   forget(subjectIds: string[]): Promise<void>;
+  /** drops this process's cached keys of subjects that another replica forgot */
+  forgetCached(subjectIds: string[]): void;
 }
 export const PERSONAL_DATA = Symbol('PersonalData');
 
@@ -36,6 +38,7 @@ export async function createRollcallEventStore(
     personalData: {
       subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
       forget: (ids) => store.forget(ids),
+      forgetCached: (ids) => store.forgetCached(ids),
     },
   };
 }

@@ -1,9 +1,9 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { StreamRepository } from '../infrastructure/stream-repository';
-import { parseOrgKey, safeEqual, sha256 } from '../infrastructure/secrets';
-import { LOCAL_SECRETS } from '../commands/tokens';
+import { StreamStates } from '../shared/stream-states';
+import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
+import { LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
@@ -26,7 +26,7 @@ const unauthorized = (detail: string) => new ProblemException(problem(401, 'UNAU
 @Injectable()
 export class Authenticator {
   constructor(
-    @Inject(StreamRepository) private readonly repo: StreamRepository,
+    @Inject(StreamStates) private readonly repo: StreamStates,
     @Inject(LOCAL_SECRETS) private readonly secrets: { systemKeyHash: string },
   ) {}
 

@@ -3,7 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { Public } from './auth';
-import { EVENT_STORE } from '../commands/tokens';
+import { EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 

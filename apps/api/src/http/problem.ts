@@ -2,8 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { type Observable, throwError } from 'rxjs';
 import type { Request, Response } from 'express';
 import type { ErrorCode, FieldError } from '@rollcall/domain';
-import { ConcurrencyExhaustedError, DomainException } from '../infrastructure/event-writer';
-import { IdempotencyKeyReusedError } from '../infrastructure/idempotency';
+import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
+import { IdempotencyKeyReusedError } from '../shared/idempotency';
 
 /** HTTP status of each domain error code. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -126,6 +126,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof ProblemException) return { ...error.problem };
     if (error instanceof IdempotencyKeyReusedError) return problem(422, error.code, error.message);
     if (error instanceof ConcurrencyExhaustedError) return problem(409, error.code, error.message);
+    if (error instanceof EventStoreUnavailableError) return problem(503, error.code, error.message);
     if (error instanceof HttpException) return fromHttpException(error);
     const typed = error as { type?: string; status?: number; message?: string };
     // body-parser errors that did not become HttpExceptions

@@ -3,14 +3,13 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { type ReadScope, checkRead, domainError } from '@rollcall/domain';
 import { type ReadStore, InvalidQueryError, exportHistoryCsv, exportMembersCsv, getMember, listHistory, listMembers } from '@rollcall/read-store';
-import { READ_STORE } from '../commands/tokens';
-import { loadWorkspace } from '../commands/workspace-commands';
-import { DomainException } from '../infrastructure/event-writer';
+import { READ_STORE } from '../shared/tokens';
+import { loadWorkspace, resolveWorkspace } from '../shared/targets';
+import { DomainException } from '../shared/stream-handler';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import { StreamRepository } from '../infrastructure/stream-repository';
+import { StreamStates } from '../shared/stream-states';
 import { AccessAsOfQuery } from '../queries/access-as-of';
 import { ActorId, CurrentPrincipal, type Principal } from './auth';
-import { workspaceRef } from './command.controllers';
 import { IdPipe } from './path-params';
 import { ProblemException, problem } from './problem';
 import { AsOfQuery, ExportMembersQuery, HistoryQuery, ListMembersQuery } from './query.dtos';
@@ -35,7 +34,7 @@ const badQuery = (error: unknown): never => {
 @Controller('v1/workspaces/:ws')
 export class QueryController {
   constructor(
-    @Inject(StreamRepository) private readonly repo: StreamRepository,
+    @Inject(StreamStates) private readonly repo: StreamStates,
     @Inject(READ_STORE) private readonly store: ReadStore,
     @Inject(READ_SIDE) private readonly readSide: ReadSide,
     @Inject(QueryBus) private readonly queries: QueryBus,
@@ -43,8 +42,8 @@ export class QueryController {
 
   /** Authority (from the decision state, not a read model) and read-your-writes. */
   private async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: string, target?: string) {
-    const ref = await workspaceRef(this.repo, principal, ws);
-    const { ctx } = await loadWorkspace(this.repo, ref);
+    const ref = await resolveWorkspace(this.repo, principal, ws);
+    const { context: ctx } = await loadWorkspace(this.repo, ref);
     const refused = checkRead(ctx, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) {

@@ -1,5 +1,5 @@
 import { type Collection, MongoClient } from 'mongodb';
-import type { IdempotencyStore, StoredAnswer } from './idempotency';
+import type { IdempotencyStore, StoredAnswer } from '../shared/idempotency';
 
 /** Production: a MongoDB collection (first answer wins: insert, duplicate key ignored). */
 export class MongoIdempotencyStore implements IdempotencyStore {

@@ -16,9 +16,9 @@ import {
   validationFailed,
 } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
-import { EVENT_STORE } from '../commands/tokens';
-import { DomainException } from '../infrastructure/event-writer';
-import { organizationStream, workspaceStream } from '../infrastructure/stream-repository';
+import { EVENT_STORE } from '../shared/tokens';
+import { DomainException } from '../shared/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/stream-states';
 
 export class AccessAsOfQuery {
   constructor(

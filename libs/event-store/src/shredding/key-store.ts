@@ -37,7 +37,8 @@ export class SqliteKeyStore implements KeyStore {
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.db = new DatabaseSync(file);
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
+    // secure_delete: a forgotten key's bytes are overwritten, not left in a free page of the file
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;
       CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
     this.select = this.db.prepare('SELECT key FROM subject_keys WHERE subject = ?');
     this.selectMany = this.db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))');
@@ -82,6 +83,8 @@ export class SqliteKeyStore implements KeyStore {
     this.db.exec('BEGIN IMMEDIATE');
     for (const id of subjectIds) this.remove.run(id);
     this.db.exec('COMMIT');
+    // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
+    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 
   async pepper(): Promise<Buffer> {

@@ -139,6 +139,14 @@ export class PersonalDataEventStore implements EventStore {
     for (const id of subjectIds) this.remember(id, null);
   }
 
+  /**
+   * Drops cached keys of subjects another replica may have forgotten (seen through the log): the next read asks the
+   * key store, which no longer has them.
+   */
+  forgetCached(subjectIds: readonly string[]): void {
+    for (const id of subjectIds) this.cache.delete(id);
+  }
+
   headPosition(): Promise<bigint> {
     return this.inner.headPosition();
   }

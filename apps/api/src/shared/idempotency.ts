@@ -71,7 +71,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 }
 
-export type IdempotentOutcome<T> = { replayed: false; status: number; body: T } | { replayed: true; status: number; body: unknown };
+export type IdempotentOutcome<T> = { replayed: false; body: T } | { replayed: true; body: unknown };
 
 export class IdempotencyKeyReusedError extends Error {
   readonly code = 'IDEMPOTENCY_KEY_REUSED';
@@ -81,26 +81,27 @@ export class IdempotencyKeyReusedError extends Error {
 }
 
 /**
- * Runs a write at most once per key: the same key and request returns the first answer (and appends
- * nothing); the same key with another request is refused. Retries in flight wait for the first one.
- * Only successful answers are kept: a refused request appended nothing, and its retry is decided again.
+ * Runs a write at most once per key: the same key and request returns the first answer (and appends nothing); the
+ * same key with another request is refused. Retries in flight wait for the first one. Only successful answers are
+ * kept: a refused request appended nothing, and its retry is decided again. `stored` is what is kept of the answer
+ * (secrets left out). If the process dies between the append and storing the answer, the retry finds its events in
+ * the log instead (StreamHandler) — this store is the fast path, the log is the truth.
  */
 export class Idempotency {
   private readonly mutex = new KeyedMutex();
   constructor(private readonly store: IdempotencyStore) {}
 
-  run<T>(key: string | undefined, requestHash: string, write: () => Promise<{ status: number; body: T }>): Promise<IdempotentOutcome<T>> {
-    if (!key) return write().then((r) => ({ replayed: false, ...r }));
+  run<T>(key: string | undefined, requestHash: string, write: () => Promise<{ status: number; body: T; stored: unknown }>): Promise<IdempotentOutcome<T>> {
+    if (!key) return write().then((r) => ({ replayed: false, body: r.body }));
     return this.mutex.run(key, async () => {
       const first = await this.store.get(key);
       if (first) {
         if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        return { replayed: true, status: first.status, body: first.body };
+        return { replayed: true, body: first.body };
       }
       const answer = await write();
-      await this.store.put(key, { requestHash, status: answer.status, body: answer.body });
-      return { replayed: false, ...answer };
+      await this.store.put(key, { requestHash, status: answer.status, body: answer.stored });
+      return { replayed: false, body: answer.body };
     });
   }
-
 }

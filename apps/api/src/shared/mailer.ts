@@ -10,9 +10,17 @@ export interface InvitationMail {
   expiresAt: string;
 }
 
-/** Sends the invitation email. */
+/** The link that confirms a new email address (docs/rules.md#rule-10), mailed to that address. */
+export interface EmailConfirmationMail {
+  to: string;
+  confirmUrl: string;
+  expiresAt: string;
+}
+
+/** Sends the invitation and email-confirmation emails. */
 export interface InvitationMailer {
   send(mail: InvitationMail): Promise<void>;
+  sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void>;
 }
 export const INVITATION_MAILER = Symbol('InvitationMailer');
 
@@ -23,13 +31,22 @@ export class OutboxMailer implements InvitationMailer {
   constructor(private readonly dataDir: string) {}
 
   async send(mail: InvitationMail): Promise<void> {
+    await this.write({ kind: 'invitation', ...mail });
+    this.logger.log(`Invitation for ${mail.to} to ${mail.workspaceName}: ${mail.inviteUrl}`);
+  }
+
+  async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
+    await this.write({ kind: 'email-confirmation', ...mail });
+    this.logger.log(`Email confirmation for ${mail.to}: ${mail.confirmUrl}`);
+  }
+
+  private async write(mail: object): Promise<void> {
     if (!this.outbox) {
-      mkdirSync(this.dataDir, { recursive: true });
-      this.outbox = createWriteStream(join(this.dataDir, 'outbox.jsonl'), { flags: 'a' });
+      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+      this.outbox = createWriteStream(join(this.dataDir, 'outbox.jsonl'), { flags: 'a', mode: 0o600 });
     }
     const line = `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
     await new Promise<void>((resolve, reject) => this.outbox!.write(line, (error) => (error ? reject(error) : resolve())));
-    this.logger.log(`Invitation for ${mail.to} to ${mail.workspaceName}: ${mail.inviteUrl}`);
   }
 
   close(): void {
@@ -45,6 +62,12 @@ export const sendInBackground = (mailer: InvitationMailer, mail: InvitationMail,
   mailer.send(mail).catch((error: unknown) => logger.error(`could not send the invitation to ${mail.to}: ${error instanceof Error ? error.message : String(error)}`));
 };
 
+export const sendConfirmationInBackground = (mailer: InvitationMailer, mail: EmailConfirmationMail, logger = new Logger('InvitationMailer')): void => {
+  mailer
+    .sendEmailConfirmation(mail)
+    .catch((error: unknown) => logger.error(`could not send the email confirmation to ${mail.to}: ${error instanceof Error ? error.message : String(error)}`));
+};
+
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {
   private readonly transport: Transporter;
@@ -58,6 +81,15 @@ export class SmtpMailer implements InvitationMailer {
       to: mail.to,
       subject: `You are invited to ${mail.workspaceName}`,
       text: `You have been invited to join ${mail.workspaceName}.\n\nAccept the invitation: ${mail.inviteUrl}\n\nThe link is valid until ${mail.expiresAt}.`,
+    });
+  }
+
+  async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
+    await this.transport.sendMail({
+      from: this.from,
+      to: mail.to,
+      subject: 'Confirm your new email address',
+      text: `Someone asked to make this your email address.\n\nConfirm it: ${mail.confirmUrl}\n\nThe link is valid until ${mail.expiresAt}. If it was not you, ignore this email: nothing changes.`,
     });
   }
 }

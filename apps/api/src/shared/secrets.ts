@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -27,7 +27,7 @@ export const parseOrgKey = (key: string): { organizationId: string; keyId: strin
  * start) and the invitation-link HMAC secret. In production both come from the environment.
  */
 export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }) {
-  mkdirSync(dataDir, { recursive: true });
+  protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
   const stored: { systemKeyHash?: string; invitationSecret?: string } = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   let generatedSystemKey: string | undefined;
@@ -43,6 +43,17 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
     /** set only on the start that generated it: print it once */
     generatedSystemKey,
   };
+}
+
+/**
+ * The data dir holds keys, hashes and personal data: only this process's user may read it. Files this process
+ * creates from now on are 0600 and directories 0700 (umask); what an earlier version left readable is closed now.
+ */
+export function protectDataDir(dataDir: string): void {
+  process.umask(0o077);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
 }
 
 /**
@@ -83,4 +94,52 @@ export interface InvitationRef {
   workspaceId: string;
   invitationId: string;
   linkVersion: number;
+}
+
+/**
+ * Secrets a write hands out once (an organization's API key), derived from the server's secret and the write's
+ * idempotency key: a retry of the write answers the same key again without it ever being stored in the data dir
+ * (the stored answer leaves it out). Unguessable without the server's secret.
+ */
+export class DerivedSecrets {
+  constructor(private readonly serverSecret: string) {}
+
+  forWrite(purpose: string, idempotencyKey: string): string {
+    return createHmac('sha256', this.serverSecret).update(`${purpose}\0${idempotencyKey}`).digest('base64url');
+  }
+}
+
+/**
+ * Email-confirmation links (docs/rules.md#rule-10): `<payload>.<signature>` where payload =
+ * base64url(orgId:userId:version) and signature = HMAC-SHA256(secret, "email-confirmation:" + payload). The
+ * version numbers the user's change requests, so only the latest link works; nothing secret is stored.
+ */
+export class EmailConfirmationLinks {
+  constructor(
+    private readonly secret: string,
+    private readonly publicUrl: string,
+  ) {}
+
+  url(ref: EmailConfirmationRef): string {
+    const payload = Buffer.from(`${ref.organizationId}:${ref.userId}:${ref.version}`).toString('base64url');
+    return `${this.publicUrl}/confirm-email?token=${payload}.${this.sign(payload)}`;
+  }
+
+  verify(token: string): EmailConfirmationRef | undefined {
+    const m = /^([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m || !safeEqual(this.sign(m[1]!), m[2]!)) return undefined;
+    const parts = Buffer.from(m[1]!, 'base64url').toString().split(':');
+    if (parts.length !== 3 || !/^\d+$/.test(parts[2]!)) return undefined;
+    return { organizationId: parts[0]!, userId: parts[1]!, version: Number(parts[2]) };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.secret).update(`email-confirmation:${payload}`).digest('base64url');
+  }
+}
+
+export interface EmailConfirmationRef {
+  organizationId: string;
+  userId: string;
+  version: number;
 }

@@ -1,0 +1,194 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  type Restrictions,
+  type WorkspaceEvent,
+  decideOrganization,
+  decideWorkspace,
+  domainError,
+  invitationLink,
+  isOrganizationEvent,
+} from '@rollcall/domain';
+import { APP_CONFIG } from '../shared/tokens';
+import type { Config } from '../config';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { INVITATION_MAILER, type InvitationMailer, sendInBackground } from '../shared/mailer';
+import { InvitationLinks } from '../shared/secrets';
+import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/stream-states';
+import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization } from '../shared/targets';
+
+export interface InvitationAnswer {
+  invitationId: string;
+  inviteUrl: string;
+  expiresAt: string;
+  position: string;
+  warnings?: string[];
+}
+
+export class InviteMemberCommand {
+  constructor(
+    readonly ref: WorkspaceRef,
+    readonly ctx: CommandContext,
+    readonly body: { email: string; roles?: string[]; restrictions?: Restrictions; grants?: string[] },
+  ) {}
+}
+
+/** Rule 6 (docs/rules.md#rule-6): invite by email; the link is mailed after the answer. */
+@CommandHandler(InviteMemberCommand)
+export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand, InvitationAnswer> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(InvitationLinks) private readonly links: InvitationLinks,
+    @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
+    @Inject(APP_CONFIG) private readonly config: Config,
+  ) {}
+
+  async execute({ ref, ctx, body }: InviteMemberCommand): Promise<InvitationAnswer> {
+    const invitationId = createdId(ctx, 'invitation');
+    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+      decideWorkspace(
+        { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
+        c,
+      ),
+    );
+    const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
+    const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
+    if (!done.replayed)
+      sendInBackground(this.mailer, { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt });
+    return {
+      invitationId,
+      inviteUrl,
+      expiresAt: invited.data.expiresAt,
+      position: done.position,
+      ...(done.warnings.length > 0 && { warnings: done.warnings }),
+    };
+  }
+}
+
+export class ResendInvitationCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly invitationId: string) {}
+}
+
+/** Rule 7: a new link, a new validity period; older links stop working. */
+@CommandHandler(ResendInvitationCommand)
+export class ResendInvitationHandler implements ICommandHandler<ResendInvitationCommand, InvitationAnswer> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(InvitationLinks) private readonly links: InvitationLinks,
+    @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
+    @Inject(APP_CONFIG) private readonly config: Config,
+  ) {}
+
+  async execute({ ref, ctx, invitationId }: ResendInvitationCommand): Promise<InvitationAnswer> {
+    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+      decideWorkspace(
+        { type: 'ResendInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds },
+        c,
+      ),
+    );
+    const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
+    const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
+    const email = done.context.ws.invitations.get(invitationId)?.email;
+    if (!done.replayed && email)
+      sendInBackground(this.mailer, { to: email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt });
+    return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
+  }
+}
+
+export class CancelInvitationCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly invitationId: string) {}
+}
+
+/** Rule 7: cancel (the trash can) ends a pending invitation. */
+@CommandHandler(CancelInvitationCommand)
+export class CancelInvitationHandler implements ICommandHandler<CancelInvitationCommand, { invitationId: string; position: string }> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ ref, ctx, invitationId }: CancelInvitationCommand) {
+    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+      decideWorkspace({ type: 'CancelInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId }, c),
+    );
+    return { invitationId, position: done.position };
+  }
+}
+
+/** "Copy invitation link" (rule 7): not a write, but decided by the domain's authority rules. */
+export class GetInvitationLinkCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly invitationId: string) {}
+}
+
+@CommandHandler(GetInvitationLinkCommand)
+export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLinkCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(InvitationLinks) private readonly links: InvitationLinks,
+  ) {}
+
+  async execute({ ref, ctx, invitationId }: GetInvitationLinkCommand) {
+    const { context } = await loadWorkspace(this.streams.states, ref);
+    const link = invitationLink(context, ctx.actorId, invitationId);
+    if (!link.ok) throw new DomainException(link.error);
+    const inv = link.invitation;
+    return {
+      invitationId,
+      email: inv.email,
+      inviteUrl: this.links.url({ ...ref, invitationId, linkVersion: inv.linkVersion }),
+      expiresAt: inv.expiresAt,
+      expired: Date.parse(ctx.now) >= Date.parse(inv.expiresAt),
+    };
+  }
+}
+
+export class AcceptInvitationCommand {
+  constructor(readonly ctx: CommandContext, readonly token: string, readonly displayName?: string) {}
+}
+
+const invalidToken = () =>
+  new DomainException(
+    domainError('VALIDATION_FAILED', 'The invitation link is not valid; open the link from the latest invitation email.', [
+      { field: 'token', message: 'is not a valid invitation token' },
+    ]),
+  );
+
+/**
+ * Rule 8: the org user is created (or the invitee linked) and the member made active in one atomic append to the
+ * organization and workspace streams, so no crash leaves half of it and no racing deletion is missed.
+ */
+@CommandHandler(AcceptInvitationCommand)
+export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitationCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(InvitationLinks) private readonly links: InvitationLinks,
+  ) {}
+
+  async execute({ ctx, token, displayName }: AcceptInvitationCommand) {
+    const ref = this.links.verify(token);
+    if (!ref) throw invalidToken();
+    const newUserId = createdId(ctx, 'user');
+    const done = await this.streams.handle(
+      workspaceAndOrganization(ref),
+      ctx,
+      (c) => {
+        const accepted = decideWorkspace(
+          { type: 'AcceptInvitation', workspaceId: ref.workspaceId, now: ctx.now, invitationId: ref.invitationId, linkVersion: ref.linkVersion, newUserId },
+          c,
+        );
+        if (!accepted.ok) return accepted;
+        const { userId, email } = (accepted.events[0] as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data;
+        const joined = decideOrganization(
+          { type: 'JoinOrganization', organizationId: ref.organizationId, actorId: userId, now: ctx.now, newUserId: userId, email, displayName },
+          c.org,
+        );
+        return joined.ok ? { ...accepted, events: [...joined.events, ...accepted.events] } : joined;
+      },
+      {
+        route: (e) => (isOrganizationEvent(e) ? organizationStream(ref.organizationId) : workspaceStream(ref.workspaceId)),
+        // the invitee acts: their (new or linked) user id is the events' actor
+        metadata: (events) => ({ actorId: (events.find((e) => e.type === 'InvitationAccepted') as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data.userId }),
+      },
+    );
+    const accepted = done.events.find((e) => e.type === 'InvitationAccepted') as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>;
+    return { userId: accepted.data.userId, organizationId: ref.organizationId, workspaceId: ref.workspaceId, position: done.position };
+  }
+}

@@ -1,0 +1,153 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import type { Response } from 'express';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../http/auth';
+import { AcceptInvitationDto, ID_PATTERN, InviteDto } from '../http/dtos';
+import { IdPipe } from '../http/path-params';
+import { newCommandContext } from '../shared/command-context';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/messages';
+import { StreamStates } from '../shared/stream-states';
+import { resolveWorkspace } from '../shared/targets';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import {
+  AcceptInvitationCommand,
+  CancelInvitationCommand,
+  GetInvitationLinkCommand,
+  InviteMemberCommand,
+  ResendInvitationCommand,
+} from './invitation-handlers';
+
+class InviteMessage extends withEnvelope(InviteDto) {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+}
+class InvitationMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) invitationId!: string;
+}
+class AcceptMessage extends AcceptInvitationDto {
+  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+}
+
+/** Rules 6–9 (docs/rules.md#invitations): invite, copy the link, resend, cancel, accept. */
+@ApiTags('invitations')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws/invitations')
+export class InvitationsController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Invite by email with roles, restrictions and grants; the link is valid 48 hours (configurable).' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiResponse({ status: 201, description: '{invitationId, inviteUrl, expiresAt, position, warnings?}' })
+  async invite(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Body() dto: InviteDto,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 201 }, (ctx) => this.commands.execute(new InviteMemberCommand(ref, ctx, dto)));
+  }
+
+  @Get(':id/link')
+  @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
+  @ApiHeader(ACTOR_HEADER)
+  async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));
+  }
+
+  @Post(':id/resend')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Send a new link; the validity period starts again and older links stop working.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async resend(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('id', IdPipe) id: string,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new ResendInvitationCommand(ref, ctx, id)));
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Cancel a pending invitation.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async cancel(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('id', IdPipe) id: string,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new CancelInvitationCommand(ref, ctx, id)));
+  }
+
+  @MessagePattern('members.invite')
+  async inviteMessage(@Payload() m: InviteMessage) {
+    return this.messages.run('members.invite', m, async (ctx, p) =>
+      this.commands.execute(new InviteMemberCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, bodyOf(m) as unknown as InviteDto)),
+    );
+  }
+
+  @MessagePattern('invitations.resend')
+  resendMessage(@Payload() m: InvitationMessage) {
+    return this.messages.run('invitations.resend', m, async (ctx, p) =>
+      this.commands.execute(new ResendInvitationCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.invitationId)),
+    );
+  }
+
+  @MessagePattern('invitations.cancel')
+  cancelMessage(@Payload() m: InvitationMessage) {
+    return this.messages.run('invitations.cancel', m, async (ctx, p) =>
+      this.commands.execute(new CancelInvitationCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.invitationId)),
+    );
+  }
+}
+
+/** Accepting is authenticated by the link's token alone; its idempotency keys are kept per token. */
+@ApiTags('invitations')
+@Controller('v1/invitations')
+export class AcceptInvitationController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+  ) {}
+
+  @Post('accept')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Accept an invitation; authenticated by the token of the link alone.' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiResponse({ status: 200, description: '{userId, organizationId, workspaceId, position}' })
+  accept(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: AcceptInvitationDto) {
+    return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
+      this.commands.execute(new AcceptInvitationCommand(ctx, dto.token, dto.displayName)),
+    );
+  }
+
+  @MessagePattern('invitations.accept')
+  acceptMessage(@Payload() m: AcceptMessage) {
+    return this.messages.runWithToken('invitations.accept', m, (ctx) => this.commands.execute(new AcceptInvitationCommand(ctx, m.token, m.displayName)));
+  }
+}

@@ -1,0 +1,61 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type Restrictions, type WorkspaceEvent, decideWorkspace } from '@rollcall/domain';
+import type { CommandContext } from '../shared/command-context';
+import { StreamHandler } from '../shared/stream-handler';
+import { type WorkspaceRef, workspace } from '../shared/targets';
+
+export class ChangeAccessCommand {
+  constructor(
+    readonly ref: WorkspaceRef,
+    readonly ctx: CommandContext,
+    readonly userId: string,
+    readonly body: { roles?: string[]; restrictions?: Restrictions; grants?: string[] },
+  ) {}
+}
+
+/** Rule 10 (docs/rules.md#rule-10): edit access changes roles, restrictions and grants; nothing else of the member. */
+@CommandHandler(ChangeAccessCommand)
+export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ ref, ctx, userId, body }: ChangeAccessCommand) {
+    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+      decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c),
+    );
+    const access = { ...done.context.ws.members.get(userId)!.access };
+    for (const e of done.events) {
+      if (e.type === 'AccessLevelChanged') access.roles = e.data.after;
+      if (e.type === 'RestrictionsChanged') access.restrictions = e.data.after;
+      if (e.type === 'GrantsChanged') access.grants = e.data.after;
+    }
+    return {
+      userId,
+      changed: done.events.map((e) => e.type),
+      access,
+      position: done.position,
+      ...(done.warnings.length > 0 && { warnings: done.warnings }),
+    };
+  }
+}
+
+export class RevokeAccessCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly userId: string, readonly reassignContactsTo?: string) {}
+}
+
+/** Rule 11: revoke removes the member; their contacts are unassigned or reassigned, and the event says which. */
+@CommandHandler(RevokeAccessCommand)
+export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ ref, ctx, userId, reassignContactsTo }: RevokeAccessCommand) {
+    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+      decideWorkspace(
+        { type: 'RevokeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...(reassignContactsTo !== undefined && { reassignContactsTo }) },
+        c,
+      ),
+    );
+    const revoked = done.events[0] as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
+    return { userId, contacts: revoked.data.contacts, position: done.position };
+  }
+}

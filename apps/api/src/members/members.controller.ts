@@ -1,0 +1,88 @@
+import { Body, Controller, Delete, Inject, Param, Patch, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import type { Response } from 'express';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../http/auth';
+import { AccessDto, ID_PATTERN, RevokeDto } from '../http/dtos';
+import { IdPipe } from '../http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
+import { StreamStates } from '../shared/stream-states';
+import { resolveWorkspace } from '../shared/targets';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
+
+class ChangeAccessMessage extends withEnvelope(AccessDto) {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+class RevokeMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsOptional() @IsString() @Matches(ID_PATTERN) reassignContactsTo?: string;
+}
+
+/** Rules 10 and 11 (docs/rules.md#changes-and-removal): edit a member's access, revoke it. */
+@ApiTags('members')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws/members')
+export class MemberCommandsController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  @Patch(':userId/access')
+  @ApiOperation({ summary: 'Edit access: roles, restrictions and grants (nothing else of the member).' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async changeAccess(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('userId', IdPipe) userId: string,
+    @Body() dto: AccessDto,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new ChangeAccessCommand(ref, ctx, userId, dto)));
+  }
+
+  @Delete(':userId')
+  @ApiOperation({ summary: 'Revoke access; contacts are unassigned or reassigned to `reassignContactsTo`. Cannot be undone.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async revoke(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('userId', IdPipe) userId: string,
+    @Body() dto: RevokeDto,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) =>
+      this.commands.execute(new RevokeAccessCommand(ref, ctx, userId, dto?.reassignContactsTo)),
+    );
+  }
+
+  @MessagePattern('members.changeAccess')
+  changeAccessMessage(@Payload() m: ChangeAccessMessage) {
+    return this.messages.run('members.changeAccess', m, async (ctx, p) =>
+      this.commands.execute(new ChangeAccessCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId, bodyOf(m) as AccessDto)),
+    );
+  }
+
+  @MessagePattern('members.revoke')
+  revokeMessage(@Payload() m: RevokeMessage) {
+    return this.messages.run('members.revoke', m, async (ctx, p) =>
+      this.commands.execute(new RevokeAccessCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId, m.reassignContactsTo)),
+    );
+  }
+}

@@ -1,0 +1,69 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { DerivedSecrets, formatOrgKey, sha256 } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { organization } from '../shared/targets';
+import type { AnswerStorage } from '../shared/write-pipeline';
+
+export class CreateOrganizationCommand {
+  constructor(
+    readonly ctx: CommandContext,
+    readonly name: string,
+    readonly admin: { email: string; displayName: string },
+  ) {}
+}
+
+export interface OrganizationCreated {
+  organizationId: string;
+  adminUserId: string;
+  apiKey: string;
+  position: string;
+}
+
+/** The ids and the key's secret of the organization a write creates: all derived from its idempotency key. */
+const idsOf = (ctx: CommandContext) => ({
+  organizationId: createdId(ctx, 'organization'),
+  adminUserId: createdId(ctx, 'admin'),
+  keyId: createdId(ctx, 'api-key'),
+});
+
+/** Creates an organization, its first org admin and its API key (system key only). */
+@CommandHandler(CreateOrganizationCommand)
+export class CreateOrganizationHandler implements ICommandHandler<CreateOrganizationCommand, OrganizationCreated> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(DerivedSecrets) private readonly secrets: DerivedSecrets,
+  ) {}
+
+  async execute({ ctx, name, admin }: CreateOrganizationCommand): Promise<OrganizationCreated> {
+    const { organizationId, adminUserId, keyId } = idsOf(ctx);
+    const secret = this.secrets.forWrite('organization-api-key', ctx.idempotencyKey);
+    const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
+      decideOrganization(
+        {
+          type: 'CreateOrganization',
+          organizationId,
+          actorId: SYSTEM_ACTOR,
+          now: ctx.now,
+          name,
+          admin: { userId: adminUserId, ...admin },
+          apiKey: { keyId, secretHash: sha256(secret) },
+        },
+        org,
+      ),
+    );
+    return { organizationId, adminUserId, apiKey: formatOrgKey(organizationId, keyId, secret), position: done.position };
+  }
+
+  /** The stored answer leaves the API key out; a retry derives it again from the same idempotency key. */
+  readonly storage: AnswerStorage<OrganizationCreated> = {
+    stored: ({ apiKey: _secret, ...rest }) => rest,
+    restored: (stored, ctx) => {
+      const answer = stored as Omit<OrganizationCreated, 'apiKey'>;
+      const secret = this.secrets.forWrite('organization-api-key', ctx.idempotencyKey);
+      return { ...answer, apiKey: formatOrgKey(answer.organizationId, idsOf(ctx).keyId, secret) };
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { Response } from 'express';
+import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { type AuthedRequest, SystemOnly } from '../http/auth';
+import { CreateOrganizationDto } from '../http/dtos';
+import { IDEMPOTENCY_HEADER } from '../shared/headers';
+import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { CreateOrganizationCommand, CreateOrganizationHandler, type OrganizationCreated } from './create-organization';
+
+class CreateOrganizationMessage extends withEnvelope(CreateOrganizationDto) {}
+
+@ApiTags('organizations')
+@ApiBearerAuth()
+@Controller('v1/organizations')
+export class OrganizationsController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(CreateOrganizationHandler) private readonly handler: CreateOrganizationHandler,
+  ) {}
+
+  @Post()
+  @SystemOnly()
+  @ApiOperation({ summary: 'Create an organization and its first org admin (system key). The API key is returned once.' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiResponse({ status: 201, description: '{organizationId, adminUserId, apiKey, position}' })
+  create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: CreateOrganizationDto) {
+    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
+  }
+
+  @MessagePattern('organizations.create')
+  createMessage(@Payload() m: CreateOrganizationMessage) {
+    return this.messages.run(
+      'organizations.create',
+      m,
+      (ctx, principal) => {
+        requireSystem(principal);
+        return this.execute(new CreateOrganizationCommand(ctx, m.name, m.admin));
+      },
+      this.handler.storage,
+    );
+  }
+
+  private execute(command: CreateOrganizationCommand): Promise<OrganizationCreated> {
+    return this.commands.execute(command);
+  }
+}

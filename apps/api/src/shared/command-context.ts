@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import { uuidV5 } from '@rollcall/event-store';
+
+/** Who asks, and the request's identity: becomes each appended event's metadata. */
+export interface CommandContext {
+  actorId: string;
+  /**
+   * Scoped by the caller (organization key, system key, or invitation token), so two tenants' equal keys never
+   * collide. When the request carried none, a fresh one: every write has a key, and every id it creates derives
+   * from it (docs/adr/0004).
+   */
+  idempotencyKey: string;
+  /** the request id: also in the request's log line and in the metadata of every event it appended */
+  correlationId: string;
+  /** ISO time of the request: the only clock read on the command path */
+  now: string;
+}
+
+export const newCommandContext = (over: Partial<CommandContext> & { actorId: string }): CommandContext => {
+  const id = randomUUID();
+  return {
+    idempotencyKey: over.idempotencyKey ?? `request:${id}`,
+    correlationId: over.correlationId ?? id,
+    now: over.now ?? new Date().toISOString(),
+    actorId: over.actorId,
+  };
+};
+
+/** Namespace of the ids a write creates (organization, admin, key, workspace, invitation, user). Never change it. */
+const CREATED_ID_NAMESPACE = '0b7e4f9a-3c52-4d1e-8f6a-5a2c9d0e7b13';
+
+/**
+ * The id of the `purpose` thing a write creates, derived from its idempotency key: a retry of the same write
+ * creates the same ids, so it finds its own events instead of creating a second organization or invitation.
+ */
+export const createdId = (ctx: CommandContext, purpose: string): string => uuidV5(CREATED_ID_NAMESPACE, `${ctx.idempotencyKey}:${purpose}`);

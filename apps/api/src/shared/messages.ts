@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { Authenticator, type Principal, organizationOf } from '../http/auth';
+import { ID_PATTERN } from '../http/dtos';
+import { ProblemException, problem } from '../http/problem';
+import type { CommandContext } from './command-context';
+import { sha256 } from './secrets';
+import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';
+
+/** Every message carries its credentials and, for organization keys, the acting user. */
+export class Envelope {
+  @IsString() @MaxLength(200) apiKey!: string;
+  @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+}
+
+/** The HTTP body's DTO plus the envelope's fields, validated the same way. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) => {
+  class Enveloped extends Base {
+    @IsString() @MaxLength(200) apiKey!: string;
+    @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
+    @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+  }
+  return Enveloped;
+};
+
+const ENVELOPE_FIELDS = ['apiKey', 'actorId', 'idempotencyKey', 'workspaceId', 'organizationId', 'userId', 'invitationId'];
+
+/** The command's own fields of a message (what the HTTP body would carry). */
+export const bodyOf = <T extends object>(message: T): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(message).filter(([k]) => !ENVELOPE_FIELDS.includes(k)));
+
+/** A message's organization must be the key's: anything else is "not found", as over HTTP. */
+export const ownOrganization = (principal: Principal, organizationId: string): string => {
+  if (principal.kind !== 'organization' || organizationOf(principal) !== organizationId)
+    throw new ProblemException(problem(404, 'ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
+  return organizationId;
+};
+
+export const requireSystem = (principal: Principal): void => {
+  if (principal.kind !== 'system') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
+};
+
+/**
+ * The message-pattern side of the write pipeline: authenticates the key in the payload, names the actor, and runs
+ * the write through the same WritePipeline as HTTP (same idempotency, same context, same problems).
+ */
+@Injectable()
+export class MessageWrites {
+  constructor(
+    @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+  ) {}
+
+  /** A write authenticated by the message's API key. */
+  async run<T>(
+    pattern: string,
+    message: Envelope,
+    exec: (ctx: CommandContext, principal: Principal) => Promise<T>,
+    storage?: AnswerStorage<T>,
+  ): Promise<T> {
+    const principal = await this.auth.identify(message.apiKey);
+    const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
+    if (!actorId)
+      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+    const { apiKey: _key, idempotencyKey, ...request } = message;
+    const { body } = await this.pipeline.run(
+      { operation: pattern, scope: scopeOf(principal), idempotencyKey, actorId, body: request },
+      (ctx) => exec(ctx, principal),
+      storage,
+    );
+    return body;
+  }
+
+  /** A write authenticated by a link's token alone (accepting an invitation, confirming an email). */
+  async runWithToken<T>(pattern: string, message: { token: string; idempotencyKey?: string }, exec: (ctx: CommandContext) => Promise<T>): Promise<T> {
+    const { idempotencyKey, ...request } = message;
+    const { body } = await this.pipeline.run(
+      { operation: pattern, scope: tokenScope(message.token), idempotencyKey, actorId: 'invitee', body: request },
+      exec,
+    );
+    return body;
+  }
+}
+
+/** Token-authenticated writes keep their idempotency keys per token: two invitees' equal keys never collide. */
+export const tokenScope = (token: string): string => `token:${sha256(token).slice(0, 32)}`;

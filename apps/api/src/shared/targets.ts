@@ -1,0 +1,79 @@
+import { type OrganizationState, type WorkspaceContext, type WorkspaceState, domainError } from '@rollcall/domain';
+import { type Principal, organizationOf } from '../http/auth';
+import { DomainException, type Target } from './stream-handler';
+import { type Loaded, type StreamStates, organizationStream, workspaceStream } from './stream-states';
+
+/** A workspace is addressed within the caller's organization; another organization's workspace is "not found". */
+export interface WorkspaceRef {
+  organizationId: string;
+  workspaceId: string;
+}
+
+export const workspaceNotFound = (workspaceId: string) =>
+  new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} does not exist.`));
+
+/** The organization stream: its own state is the decision context. */
+export const organization = (organizationId: string): Target<OrganizationState> => ({
+  lock: organizationStream(organizationId),
+  load: async (states) => {
+    const org = await states.organization(organizationId);
+    return { context: org.state, streams: [org] };
+  },
+});
+
+/** Loads a workspace's decision context: its own stream and its organization's (admins, users, emails). */
+export async function loadWorkspace(states: StreamStates, ref: WorkspaceRef) {
+  const org = await states.organization(ref.organizationId);
+  const ws = await states.workspace(org.state, ref.workspaceId);
+  if (!ws) throw workspaceNotFound(ref.workspaceId);
+  return { org, ws, context: { org: org.state, ws: ws.state } satisfies WorkspaceContext };
+}
+
+/**
+ * A workspace stream, decided over `{ org, ws }`. Only the workspace stream is appended to; the organization state
+ * may be fresher than the decision, never older (docs/adr/0001).
+ */
+export const workspace = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
+  lock: workspaceStream(ref.workspaceId),
+  load: async (states) => {
+    const { ws, context } = await loadWorkspace(states, ref);
+    return { context, streams: [ws] };
+  },
+});
+
+/** A workspace together with its organization, both appended to atomically (accepting an invitation). */
+export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
+  lock: workspaceStream(ref.workspaceId),
+  load: async (states) => {
+    const { org, ws, context } = await loadWorkspace(states, ref);
+    return { context, streams: [org, ws] };
+  },
+});
+
+/** An organization with every one of its workspaces (deleting a user, gathering pending invitations). */
+export interface OrganizationWide {
+  org: OrganizationState;
+  workspaces: WorkspaceState[];
+}
+
+export const organizationWide = (organizationId: string): Target<OrganizationWide> => ({
+  lock: organizationStream(organizationId),
+  load: async (states) => {
+    const org = await states.organization(organizationId);
+    const loaded: Loaded<WorkspaceState>[] = [];
+    for (const workspaceId of org.state.workspaces.keys()) {
+      const ws = await states.workspace(org.state, workspaceId);
+      if (ws) loaded.push(ws);
+    }
+    return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded] };
+  },
+});
+
+/** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
+export async function resolveWorkspace(states: StreamStates, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {
+  const organizationId = organizationOf(principal);
+  // a workspace never disappears once created: the cached state answers unless it does not know it yet
+  const known = (await states.organizationCached(organizationId)).workspaces.has(workspaceId);
+  if (!known && !(await states.organization(organizationId)).state.workspaces.has(workspaceId)) throw workspaceNotFound(workspaceId);
+  return { organizationId, workspaceId };
+}

@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Response } from 'express';
+import { ProblemException, problem } from '../http/problem';
+import type { AuthedRequest, Principal } from '../http/auth';
+import { type CommandContext, newCommandContext } from './command-context';
+import { Idempotency } from './idempotency';
+import { sha256 } from './secrets';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+const CORRELATION = /^[\x21-\x7e]{1,128}$/;
+
+/** One write as either transport hands it over. */
+export interface WriteRequest {
+  /** what is asked: `POST /v1/workspaces/…/invitations` or a message pattern; part of the request's fingerprint */
+  operation: string;
+  /** whose key space: `org:<id>`, `system`, or `invitee:<hash of the token>` for token-authenticated writes */
+  scope: string;
+  /** the client's Idempotency-Key, if any */
+  idempotencyKey?: string;
+  actorId: string;
+  body: unknown;
+  /** the request id (log line, event metadata) */
+  correlationId?: string;
+}
+
+/**
+ * How an answer is kept for a retry, when it holds a secret that must not rest in the data dir: `stored` is what is
+ * written, `restored` rebuilds the answer from it (e.g. by deriving the secret again from the key).
+ */
+export interface AnswerStorage<T> {
+  stored(answer: T): unknown;
+  restored(stored: unknown, ctx: CommandContext): T;
+}
+
+/** The idempotency scope of a caller: their organization, the system, or nobody (token-authenticated writes). */
+export const scopeOf = (principal: Principal): string =>
+  principal.kind === 'organization' ? `org:${principal.organizationId}` : principal.kind;
+
+/** JSON with object keys sorted at every level: the same request with fields in another order is the same request. */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value ?? null, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+
+/**
+ * The one write pipeline of both transports (HTTP and message patterns), so they behave the same by construction:
+ * it builds the command context (actor, time, request id, idempotency key scoped to the caller) and runs the write
+ * at most once per key: the same key and request answer the first answer and append nothing; the same key with
+ * another request is refused (422). Only successes are kept: a refused request appended nothing.
+ */
+@Injectable()
+export class WritePipeline {
+  constructor(@Inject(Idempotency) private readonly idempotency: Idempotency) {}
+
+  async run<T>(request: WriteRequest, exec: (ctx: CommandContext) => Promise<T>, storage?: AnswerStorage<T>): Promise<{ body: T; replayed: boolean }> {
+    const given = request.idempotencyKey;
+    if (given !== undefined && !KEY.test(given))
+      throw new ProblemException(
+        problem(400, 'VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 visible ASCII characters.', [
+          { field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' },
+        ]),
+      );
+    const key = given !== undefined ? `${request.scope}:${given}` : undefined;
+    const correlationId = request.correlationId && CORRELATION.test(request.correlationId) ? request.correlationId : undefined;
+    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId });
+    const fingerprint = sha256(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body }));
+    const outcome = await this.idempotency.run(key, fingerprint, async () => {
+      const answer = await exec(ctx);
+      return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };
+    });
+    if (!outcome.replayed) return { body: outcome.body, replayed: false };
+    return { body: storage ? storage.restored(outcome.body, ctx) : (outcome.body as T), replayed: true };
+  }
+}
+
+/** The HTTP side of the pipeline: headers in, status and headers out. */
+export async function httpWrite<T extends { position?: string }>(
+  pipeline: WritePipeline,
+  req: AuthedRequest,
+  res: Response,
+  write: { actorId: string; status: number; scope?: string },
+  exec: (ctx: CommandContext) => Promise<T>,
+  storage?: AnswerStorage<T>,
+): Promise<T> {
+  const header = req.headers['idempotency-key'];
+  const correlation = req.headers['x-request-id'] ?? req.headers['x-correlation-id'];
+  const { body, replayed } = await pipeline.run(
+    {
+      operation: `${req.method} ${req.originalUrl.split('?')[0]}`,
+      scope: write.scope ?? scopeOf(req.principal),
+      idempotencyKey: Array.isArray(header) ? header[0] : header,
+      actorId: write.actorId,
+      body: req.body,
+      correlationId: typeof (req as { id?: unknown }).id === 'string' ? ((req as { id?: unknown }).id as string) : typeof correlation === 'string' ? correlation : undefined,
+    },
+    exec,
+    storage,
+  );
+  if (replayed) res.setHeader('Idempotency-Replayed', 'true');
+  if (body?.position) res.setHeader('X-Position', body.position);
+  res.status(write.status);
+  return body;
+}

@@ -1,0 +1,137 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  type EmailChangeRequested,
+  type ProfileChanges,
+  type UserProfileUpdated,
+  type WorkspaceState,
+  decideDeleteUser,
+  decideOrganization,
+  isOrganizationEvent,
+} from '@rollcall/domain';
+import { PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import type { Config } from '../config';
+import type { CommandContext } from '../shared/command-context';
+import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
+import { EmailConfirmationLinks } from '../shared/secrets';
+import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/stream-states';
+import { organizationWide } from '../shared/targets';
+import { APP_CONFIG } from '../shared/tokens';
+
+/** The pending invitations of an organization's workspaces: email → the invited user's id, or null for a new address. */
+const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | null> => {
+  const pending = new Map<string, string | null>();
+  for (const ws of workspaces)
+    for (const inv of ws.invitations.values()) if (inv.status === 'pending' && inv.email) pending.set(inv.email, inv.inviteeUserId);
+  return pending;
+};
+
+export class UpdateProfileCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string, readonly changes: ProfileChanges) {}
+}
+
+/**
+ * Rule 10: the profile lives in the organization stream and shows in every workspace. A new email takes effect only
+ * through the confirmation link mailed to it, and cannot be an address someone else was invited at.
+ */
+@CommandHandler(UpdateProfileCommand)
+export class UpdateProfileHandler implements ICommandHandler<UpdateProfileCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(EmailConfirmationLinks) private readonly links: EmailConfirmationLinks,
+    @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
+    @Inject(APP_CONFIG) private readonly config: Config,
+  ) {}
+
+  async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand) {
+    const done = await this.streams.handle(organizationWide(organizationId), ctx, (c) =>
+      decideOrganization(
+        { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
+        c.org,
+        { pendingInvitations: pendingInvitations(c.workspaces) },
+      ),
+    );
+    const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
+    const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
+    if (requested && !done.replayed)
+      sendConfirmationInBackground(this.mailer, {
+        to: requested.data.email,
+        confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }),
+        expiresAt: requested.data.expiresAt,
+      });
+    return {
+      userId,
+      changed: Object.keys(updated?.data.changes ?? {}),
+      ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt } }),
+      position: done.position,
+    };
+  }
+}
+
+export class ConfirmEmailChangeCommand {
+  constructor(readonly ctx: CommandContext, readonly token: string) {}
+}
+
+/** Opening the link mailed to the new address: the address becomes the user's (rule 10). */
+@CommandHandler(ConfirmEmailChangeCommand)
+export class ConfirmEmailChangeHandler implements ICommandHandler<ConfirmEmailChangeCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(EmailConfirmationLinks) private readonly links: EmailConfirmationLinks,
+  ) {}
+
+  async execute({ ctx, token }: ConfirmEmailChangeCommand) {
+    const ref = this.links.verify(token);
+    if (!ref)
+      throw new DomainException({
+        code: 'VALIDATION_FAILED',
+        message: 'The confirmation link is not valid; open the link from the latest confirmation email.',
+        fields: [{ field: 'token', message: 'is not a valid confirmation token' }],
+      });
+    const done = await this.streams.handle(organizationWide(ref.organizationId), { ...ctx, actorId: ref.userId }, (c) =>
+      decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
+        pendingInvitations: pendingInvitations(c.workspaces),
+      }),
+    );
+    return { userId: ref.userId, organizationId: ref.organizationId, position: done.position };
+  }
+}
+
+export class DeleteUserCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string) {}
+}
+
+/**
+ * Rule 12 (docs/rules.md#rule-12), with rule 4 checked over every workspace. UserDeleted and the events of every
+ * workspace where the user was are appended atomically, each stream at its expected revision (docs/adr/0004). Then
+ * the user's data keys are forgotten (crypto-shredding); `erasedSubjects` in the metadata lets the pass at start
+ * finish an erasure that a crash interrupted.
+ */
+@CommandHandler(DeleteUserCommand)
+export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
+  ) {}
+
+  async execute({ organizationId, ctx, userId }: DeleteUserCommand) {
+    let subjects: string[] = [];
+    const done = await this.streams.handle(
+      organizationWide(organizationId),
+      ctx,
+      (c) => {
+        const user = c.org.users.get(userId);
+        subjects = user && !user.deleted ? this.personalData.subjectsOf(user) : [];
+        return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
+      },
+      {
+        route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
+        metadata: () => ({ erasedSubjects: subjects }),
+      },
+    );
+    if (subjects.length > 0) await this.personalData.forget(subjects);
+    const deleted = done.events.find((e) => e.type === 'UserDeleted');
+    return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
+  }
+}

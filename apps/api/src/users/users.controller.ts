@@ -1,0 +1,113 @@
+import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import type { Response } from 'express';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../http/auth';
+import { ConfirmEmailDto, ID_PATTERN, UpdateProfileDto } from '../http/dtos';
+import { IdPipe } from '../http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { ConfirmEmailChangeCommand, DeleteUserCommand, UpdateProfileCommand } from './user-handlers';
+
+class ProfileMessage extends withEnvelope(UpdateProfileDto) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+class DeleteUserMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+class ConfirmEmailMessage extends ConfirmEmailDto {
+  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+}
+
+/** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org/users')
+export class UsersController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+  ) {}
+
+  @Patch(':userId')
+  @ApiOperation({
+    summary:
+      'Update a profile (display name, alias, avatar URL, email): the user themself or an org admin. A new email takes effect once the link mailed to it is opened.',
+  })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  updateProfile(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Param('userId', IdPipe) userId: string,
+    @Body() dto: UpdateProfileDto,
+  ) {
+    const organizationId = ownOrganization(principal, org);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)));
+  }
+
+  @Delete(':userId')
+  @ApiOperation({ summary: 'Delete a user from the organization and every workspace; personal data is erased, statistics are kept.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  deleteUser(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Param('userId', IdPipe) userId: string,
+  ) {
+    const organizationId = ownOrganization(principal, org);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new DeleteUserCommand(organizationId, ctx, userId)));
+  }
+
+  @MessagePattern('users.updateProfile')
+  updateProfileMessage(@Payload() m: ProfileMessage) {
+    return this.messages.run('users.updateProfile', m, (ctx, p) =>
+      this.commands.execute(new UpdateProfileCommand(ownOrganization(p, m.organizationId), ctx, m.userId, bodyOf(m) as UpdateProfileDto)),
+    );
+  }
+
+  @MessagePattern('users.delete')
+  deleteUserMessage(@Payload() m: DeleteUserMessage) {
+    return this.messages.run('users.delete', m, (ctx, p) => this.commands.execute(new DeleteUserCommand(ownOrganization(p, m.organizationId), ctx, m.userId)));
+  }
+}
+
+/** The confirmation link of an email change, authenticated by its token alone. */
+@ApiTags('users')
+@Controller('v1/users/email-confirmations')
+export class EmailConfirmationController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+  ) {}
+
+  @Post()
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm a new email address with the token of the link mailed to it; the address then becomes the user\'s.' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiResponse({ status: 200, description: '{userId, organizationId, position}' })
+  confirm(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: ConfirmEmailDto) {
+    return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
+      this.commands.execute(new ConfirmEmailChangeCommand(ctx, dto.token)),
+    );
+  }
+
+  @MessagePattern('users.confirmEmail')
+  confirmMessage(@Payload() m: ConfirmEmailMessage) {
+    return this.messages.runWithToken('users.confirmEmail', m, (ctx) => this.commands.execute(new ConfirmEmailChangeCommand(ctx, m.token)));
+  }
+}

@@ -1,0 +1,28 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type AccessModelName, type Plan, decideOrganization } from '@rollcall/domain';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { StreamHandler } from '../shared/stream-handler';
+import { organization } from '../shared/targets';
+
+export class CreateWorkspaceCommand {
+  constructor(
+    readonly ctx: CommandContext,
+    readonly organizationId: string,
+    readonly body: { name: string; plan?: Plan; accessModel?: AccessModelName },
+  ) {}
+}
+
+/** A workspace lives in its organization's stream (docs/adr/0001); the creating org admin becomes its owner. */
+@CommandHandler(CreateWorkspaceCommand)
+export class CreateWorkspaceHandler implements ICommandHandler<CreateWorkspaceCommand, { workspaceId: string; position: string }> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ ctx, organizationId, body }: CreateWorkspaceCommand) {
+    const workspaceId = createdId(ctx, 'workspace');
+    const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
+      decideOrganization({ type: 'CreateWorkspace', organizationId, actorId: ctx.actorId, now: ctx.now, workspaceId, ...body }, org),
+    );
+    return { workspaceId, position: done.position };
+  }
+}

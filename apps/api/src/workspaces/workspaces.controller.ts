@@ -1,0 +1,51 @@
+import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsString, Matches } from 'class-validator';
+import type { Response } from 'express';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../http/auth';
+import { CreateWorkspaceDto, ID_PATTERN } from '../http/dtos';
+import { IdPipe } from '../http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { CreateWorkspaceCommand } from './create-workspace';
+
+class CreateWorkspaceMessage extends withEnvelope(CreateWorkspaceDto) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+
+@ApiTags('workspaces')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org/workspaces')
+export class WorkspacesController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a workspace; the creating org admin becomes its owner.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  create(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Body() dto: CreateWorkspaceDto,
+  ) {
+    const organizationId = ownOrganization(principal, org);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 201 }, (ctx) => this.commands.execute(new CreateWorkspaceCommand(ctx, organizationId, dto)));
+  }
+
+  @MessagePattern('workspaces.create')
+  createMessage(@Payload() m: CreateWorkspaceMessage) {
+    return this.messages.run('workspaces.create', m, (ctx, p) =>
+      this.commands.execute(new CreateWorkspaceCommand(ctx, ownOrganization(p, m.organizationId), { name: m.name, plan: m.plan, accessModel: m.accessModel })),
+    );
+  }
+}
