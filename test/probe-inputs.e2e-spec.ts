@@ -147,10 +147,15 @@ describe('item 8: one strict email rule for invitations, profiles and org admins
     const ws = await app.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, body: { name: 'Support' } });
     // the admin's own IDN address, written as punycode, is the same person: already a member
     expectProblem(await invite({ key, admin, workspaceId: ws.body.workspaceId }, { email: 'ADA@xn--bcher-kva.example' }), 409, 'ALREADY_MEMBER');
-    const profile = await app.api.request('PATCH', `/v1/organizations/${organizationId}/users/${admin}`, { key, actor: admin, body: { email: 'ada@müller.example' } });
+    const me = await app.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members/${admin}`, { key, actor: admin, headers: { 'x-min-position': ws.body.position } });
+    expect(me.body.email).toBe('ada@xn--bcher-kva.example');
+    // the same address in punycode is no change; an IDN one is requested (and mailed) in punycode
+    const same = await app.api.request('PATCH', `/v1/organizations/${organizationId}/users/${admin}`, { key, actor: admin, body: { email: 'ADA@XN--BCHER-KVA.example' } });
+    expect(same.status).toBe(200);
+    expect(same.body.emailChange).toBeUndefined();
+    const profile = await app.api.request('PATCH', `/v1/organizations/${organizationId}/users/${admin}`, { key, actor: admin, body: { email: 'ada@Müller.example' } });
     expect(profile.status).toBe(200);
-    const me = await app.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members/${admin}`, { key, actor: admin, headers: { 'x-min-position': profile.body.position } });
-    expect(me.body.email).toBe('ada@xn--mller-kva.example');
+    expect(profile.body.emailChange).toMatchObject({ email: 'ada@xn--mller-kva.example' });
   });
 });
 

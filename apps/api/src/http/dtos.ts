@@ -3,7 +3,6 @@ import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsEmail,
   IsIn,
   IsObject,
   IsOptional,
@@ -12,16 +11,27 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan, type Restrictions } from '@rollcall/domain';
+import { ACCESS_MODELS, PLANS, checkEmail, type AccessModelName, type Plan, type Restrictions } from '@rollcall/domain';
 
 const ID = /^[\w.:@-]{1,128}$/;
 
+/** The domain's one email rule (checkEmail), the same for org admins, invitations and profile emails. */
+const IsEmailAddress = () =>
+  ValidateBy({
+    name: 'isEmailAddress',
+    validator: {
+      validate: (value: unknown) => checkEmail('email', value) === undefined,
+      defaultMessage: (args) => checkEmail('email', args?.value)?.message ?? 'must be a valid email address',
+    },
+  });
+
 export class AdminDto {
   @ApiProperty({ example: 'ada@acme.test' })
-  @IsEmail({}, { message: 'must be a valid email address' })
+  @IsEmailAddress()
   @MaxLength(254)
   email!: string;
 
@@ -97,6 +107,7 @@ export class InviteDto extends AccessDto {
   @ApiProperty({ example: 'jane@acme.test' })
   @IsString()
   @MaxLength(320)
+  @IsEmailAddress()
   email!: string;
 }
 
@@ -143,6 +154,7 @@ export class UpdateProfileDto {
   @IsOptional()
   @IsString()
   @MaxLength(320)
+  @IsEmailAddress()
   email?: string;
 }
 

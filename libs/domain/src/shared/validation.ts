@@ -1,16 +1,59 @@
+import { domainToASCII } from 'node:url';
 import type { FieldError } from './errors';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * Characters no address may hold, anywhere: controls (NUL, line feeds), format characters (bidi overrides and
+ * isolates, zero-width spaces and joiners, the byte-order mark, soft hyphens), separators other than the ends'
+ * ASCII spaces, private-use, unassigned and lone-surrogate code points, and every other default-ignorable
+ * (invisible) one. They make two addresses that look alike differ, or one that looks harmless carry more.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
+/** Surrounding whitespace a form may add; any other invisible character is refused, not trimmed. */
+const EDGE_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+/** An unquoted local part: RFC 5322 atext (plus any visible non-ASCII letter, RFC 6531) in dot-separated atoms. */
+const LOCAL_ATOM = /^(?:[\w!#$%&'*+/=?^`{|}~-]|[^\x00-\x7f])+$/u;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+/** What a domain as typed may hold before IDNA maps it (no percent-escapes, brackets, ports or paths). */
+const RAW_DOMAIN = /^[^%[\]:/\\?#@]+$/u;
 
-/** Emails are compared trimmed and lower-cased (rule 6). */
-export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase();
+const splitAt = (email: string): [local: string, domain: string] | undefined => {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? undefined : [email.slice(0, at), email.slice(at + 1)];
+};
 
+/**
+ * THE email normalization (rule 6), used by every path that takes an address (invitations, profile emails,
+ * org admins) and wherever addresses are compared: trimmed of surrounding spaces, the local part composed
+ * (NFC) and lower-cased, the domain mapped by IDNA (UTS #46) to its ASCII form, lower-case punycode, so
+ * `Jane@Bücher.example` and `jane@xn--bcher-kva.example` are one person. Total: an address whose domain IDNA
+ * refuses keeps it lower-cased (checkEmail refuses such an address).
+ */
+export function normalizeEmail(raw: string): string {
+  const email = raw.replace(EDGE_SPACE, '').normalize('NFC');
+  const parts = splitAt(email);
+  if (!parts) return email.toLowerCase();
+  const [local, domain] = parts;
+  return `${local.toLowerCase()}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
+}
+
+const invalid = (field: string): FieldError => ({ field, message: 'must be a valid email address' });
+
+/** The one email rule: what normalizeEmail makes of `raw` must be a plain, visible, deliverable address. */
 export const checkEmail = (field: string, raw: unknown): FieldError | undefined => {
   if (typeof raw !== 'string') return { field, message: 'must be an email address' };
-  const email = normalizeEmail(raw);
-  if (email.length === 0 || email.length > 254 || !EMAIL.test(email))
-    return { field, message: 'must be a valid email address' };
-  return undefined;
+  const trimmed = raw.replace(EDGE_SPACE, '');
+  if (INVISIBLE.test(trimmed)) return { field, message: 'must not contain control or invisible characters' };
+  const parts = splitAt(trimmed.normalize('NFC'));
+  if (!parts) return invalid(field);
+  const [local, domain] = parts;
+  if (!RAW_DOMAIN.test(domain) || new TextEncoder().encode(local).length > 64) return invalid(field);
+  if (!local.split('.').every((atom) => LOCAL_ATOM.test(atom))) return invalid(field);
+  const ascii = domainToASCII(domain);
+  const labels = ascii.split('.');
+  if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!))
+    return invalid(field);
+  return normalizeEmail(raw).length > 254 ? invalid(field) : undefined;
 };
 
 export const checkText = (field: string, raw: unknown, max: number, allowEmpty = false): FieldError | undefined => {

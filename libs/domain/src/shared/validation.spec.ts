@@ -1,0 +1,155 @@
+import { SYSTEM_ACTOR } from './events';
+import { checkEmail, normalizeEmail } from './validation';
+import { decideOrganization } from '../organization/decider';
+import { initialOrganizationState } from '../organization/state';
+import { ADMIN, HOURS_48, ORG, Scenario, T0, by, expectError, expectEvents } from '../testing/fixture';
+
+/** Addresses that look like an ordinary one on screen but are not: every path refuses them. */
+const INVISIBLE: Record<string, string> = {
+  NUL: 'ja\u0000ne@acme.test',
+  'a bell': 'jane\u0007@acme.test',
+  DEL: 'jane\u007f@acme.test',
+  'a line feed inside': 'jane@acme.test\nBcc: x@evil.test',
+  'a right-to-left override': 'jane\u202e@acme.test',
+  'a left-to-right isolate': 'jane\u2066@acme.test',
+  'a zero-width space': 'ja\u200bne@acme.test',
+  'a zero-width joiner in the domain': 'jane@ac\u200dme.test',
+  'a zero-width non-joiner in the domain': 'jane@ac\u200cme.test',
+  'a soft hyphen in the domain': 'jane@ac\u00adme.test',
+  'a byte-order mark in front': '\ufeffjane@acme.test',
+  'a no-break space': 'jane\u00a0@acme.test',
+  'a Hangul filler': 'jane\u3164@acme.test',
+  'a variation selector': 'jane\ufe0f@acme.test',
+  'a tag character': 'jane\u{e0041}@acme.test',
+  'a private-use character': 'jane\ue000@acme.test',
+  'a lone surrogate': 'jane\ud800@acme.test',
+};
+
+const createOrganization = (email: string) =>
+  decideOrganization(
+    {
+      type: 'CreateOrganization',
+      organizationId: 'org-2',
+      actorId: SYSTEM_ACTOR,
+      now: T0,
+      name: 'Other',
+      admin: { userId: 'a2', email, displayName: 'Ada' },
+      apiKey: { keyId: 'k2', secretHash: 'f'.repeat(64) },
+    },
+    initialOrganizationState(),
+  );
+
+describe('rule 6: one strict email rule, used by invitations, profile emails and org admins', () => {
+  describe('checkEmail', () => {
+    it.each(Object.entries(INVISIBLE))('refuses %s', (_, email) => {
+      expect(checkEmail('email', email)).toEqual({ field: 'email', message: expect.any(String) });
+    });
+
+    it.each([
+      '',
+      'not-an-email',
+      'a@b',
+      'two@@acme.test',
+      'spaces in@acme.test',
+      '.jane@acme.test',
+      'jane.@acme.test',
+      'ja..ne@acme.test',
+      '"jane doe"@acme.test',
+      'jane@acme.test.',
+      'jane@-acme.test',
+      'jane@acme-.test',
+      'jane@acme..test',
+      'jane@acme_corp.test',
+      'jane@1.2.3.4',
+      'jane@[127.0.0.1]',
+      'jane@ex%41mple.test',
+      'jane@acme.t',
+      `${'x'.repeat(65)}@acme.test`,
+      `jane@${'a'.repeat(64)}.test`,
+      // 64 + 1 + 191 = 256 characters: each part within its own limit, the whole over 254
+      `${'x'.repeat(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(58)}.test`,
+      42,
+      null,
+    ])('refuses %p', (email) => {
+      expect(checkEmail('email', email)).toEqual({ field: 'email', message: expect.any(String) });
+    });
+
+    it.each([
+      'jane@acme.test',
+      '  Jane.Doe@Example.COM ',
+      "o'brien+news@acme.test",
+      'a!#$%&*/=?^_`{|}~-@acme.test',
+      'jane@sub.domain-1.acme.test',
+      'jane@bücher.example',
+      'jane@xn--bcher-kva.example',
+      'jürgen@bücher.example',
+      'jane@例え.テスト',
+      'jane@ａｃｍｅ.test',
+    ])('accepts %p', (email) => {
+      expect(checkEmail('email', email)).toBeUndefined();
+    });
+
+    it('names the problem: invisible characters are called so', () => {
+      expect(checkEmail('email', 'ja\u200bne@acme.test')?.message).toMatch(/invisible|control/);
+    });
+  });
+
+  describe('normalizeEmail', () => {
+    it('trims, lower-cases and turns an IDN domain into its ASCII (punycode) form', () => {
+      expect(normalizeEmail('  Jane.Doe@Bücher.Example ')).toBe('jane.doe@xn--bcher-kva.example');
+      expect(normalizeEmail('JANE@XN--BCHER-KVA.EXAMPLE')).toBe('jane@xn--bcher-kva.example');
+      expect(normalizeEmail('jane@ａｃｍｅ.test')).toBe('jane@acme.test');
+      expect(normalizeEmail('jane@例え.テスト')).toBe('jane@xn--r8jz45g.xn--zckzah');
+    });
+
+    it('is idempotent and leaves an already normalized ASCII address as it is', () => {
+      for (const email of ['jane@acme.test', 'Jürgen@Bücher.example', '  X@Y.test ']) expect(normalizeEmail(normalizeEmail(email))).toBe(normalizeEmail(email));
+      expect(normalizeEmail('jane.doe+x@acme.test')).toBe('jane.doe+x@acme.test');
+    });
+
+    it('composes the local part (NFC): the same letters typed two ways are one address', () => {
+      expect(normalizeEmail('ju\u0308rgen@acme.test')).toBe(normalizeEmail('j\u00fcrgen@acme.test'));
+    });
+  });
+
+  describe('every path', () => {
+    it.each(Object.entries(INVISIBLE))('an invitation to an address with %s is VALIDATION_FAILED on email', (_, email) => {
+      const s = new Scenario();
+      const d = s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'i', email, ttlSeconds: HOURS_48 });
+      expectError(d, 'VALIDATION_FAILED');
+      expect(!d.ok && d.error.fields).toEqual([{ field: 'email', message: expect.any(String) }]);
+    });
+
+    it.each(Object.entries(INVISIBLE))('a profile email with %s is VALIDATION_FAILED on email', (_, email) => {
+      const s = new Scenario();
+      const d = s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: ADMIN, changes: { email } });
+      expectError(d, 'VALIDATION_FAILED');
+      expect(!d.ok && d.error.fields).toEqual([{ field: 'email', message: expect.any(String) }]);
+    });
+
+    it.each(Object.entries(INVISIBLE))('an org admin with %s is VALIDATION_FAILED on admin.email', (_, email) => {
+      const d = createOrganization(email);
+      expect(d.ok).toBe(false);
+      expect(!d.ok && d.error.fields).toEqual([{ field: 'admin.email', message: expect.any(String) }]);
+    });
+
+    it('an IDN address and its punycode are one person: a second invitation is ALREADY_INVITED', () => {
+      const s = new Scenario();
+      const [invited] = expectEvents(s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'i1', email: 'Jane@Bücher.Example', ttlSeconds: HOURS_48 }), ['UserInvited']);
+      expect(invited!.data.email).toBe('jane@xn--bcher-kva.example');
+      s.invited('Jane@Bücher.Example');
+      expectError(s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'i2', email: 'jane@xn--bcher-kva.example', ttlSeconds: HOURS_48 }), 'ALREADY_INVITED');
+    });
+
+    it('an org admin with an IDN address is the member its punycode names', () => {
+      const [, , joined] = expectEvents(createOrganization('Ada@Bücher.Example'), ['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
+      expect(joined!.data.email).toBe('ada@xn--bcher-kva.example');
+    });
+
+    it('a profile email in IDN form is requested in its punycode form', () => {
+      const s = new Scenario();
+      const d = s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: ADMIN, changes: { email: 'ADMIN@Bücher.Example' } });
+      expect(d.ok && d.events.map((e) => (e.data as { email?: string }).email)).toEqual(['admin@xn--bcher-kva.example']);
+    });
+  });
+});
