@@ -15,6 +15,10 @@ import { ProblemException, problem } from './problem';
 import { AsOfQuery, ExportMembersQuery, HistoryQuery, ListMembersQuery } from './query.dtos';
 
 const ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console reads' };
+/**
+ * Optional. @Headers() takes the same name (Nest reads it case-insensitively), so OpenAPI merges the parameter
+ * with this description instead of listing a second, required `x-min-position`.
+ */
 const MIN_POSITION_HEADER = {
   name: 'X-Min-Position',
   required: false,
@@ -64,7 +68,7 @@ export class QueryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: ListMembersQuery,
-    @Headers('x-min-position') minPosition?: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.prepare(principal, ws, actorId, 'members', minPosition);
     return listMembers(this.store, ws, query).catch(badQuery);
@@ -80,7 +84,7 @@ export class QueryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: ExportMembersQuery,
-    @Headers('x-min-position') minPosition?: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.prepare(principal, ws, actorId, 'export', minPosition);
     return new StreamableFile(exportMembersCsv(this.store, ws, query), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
@@ -95,7 +99,7 @@ export class QueryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Param('userId', IdPipe) userId: string,
-    @Headers('x-min-position') minPosition?: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.prepare(principal, ws, actorId, 'member', minPosition, userId);
     const member = await getMember(this.store, ws, userId);
@@ -127,7 +131,7 @@ export class QueryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: HistoryQuery,
-    @Headers('x-min-position') minPosition?: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.prepare(principal, ws, actorId, 'history', minPosition);
     const { format, limit, cursor, ...filters } = query;
