@@ -10,18 +10,17 @@
  */
 import fc from 'fast-check';
 import { find, Query as MingoQuery, update } from 'mingo';
-import { Long, MongoBulkWriteError, type BulkWriteResult, type Document } from 'mongodb';
-import type { Doc, DocWrite, Query } from '../port';
+import { Long, type Document } from 'mongodb';
+import { type Doc, type DocWrite, InvalidQueryError, type Query } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
-  DUPLICATE_KEY,
+  MAX_REGEX_BYTES,
   buildCheckpointUpdate,
   buildFilter,
   buildFindPlan,
   buildIndexes,
   buildSort,
   buildWrites,
-  isIgnorableBulkWriteError,
   toPage,
   toStoredDoc,
 } from './mongo-queries';
@@ -412,27 +411,23 @@ describe('MongoDB query documents, evaluated with mingo (not a server test)', ()
     });
   });
 
-  describe('errors and indexes', () => {
-    const bulkError = (codes: number[], writeConcernError?: object) =>
-      new MongoBulkWriteError(
-        {
-          message: 'bulk',
-          code: codes[0],
-          writeErrors: codes.map((code, index) => ({ code, index, errmsg: `E${code}` })) as never,
-        },
-        { getWriteConcernError: () => writeConcernError } as unknown as BulkWriteResult,
-      );
-
-    it('ignores only bulk errors made of duplicate keys', () => {
-      expect(isIgnorableBulkWriteError(bulkError([DUPLICATE_KEY, DUPLICATE_KEY]))).toBe(true);
-      expect(isIgnorableBulkWriteError(bulkError([DUPLICATE_KEY, 121]))).toBe(false);
-      expect(
-        isIgnorableBulkWriteError(
-          bulkError([DUPLICATE_KEY], { code: 64, errmsg: 'waiting for replication timed out' }),
-        ),
-      ).toBe(false);
-      expect(isIgnorableBulkWriteError(bulkError([]))).toBe(false);
-      expect(isIgnorableBulkWriteError(new Error('E11000 duplicate key'))).toBe(false);
+  describe('search patterns and indexes', () => {
+    it('searches a text holding NUL as `\\x00` (the server refuses a NUL byte in a pattern); too long: 400', () => {
+      const filter = buildFilter({ search: { text: 'a\u0000b.', fields: ['name'] } });
+      expect(filter).toEqual({
+        $and: [{ _deleted: { $ne: true } }, { $or: [{ name: { $regex: 'a\\x00b\\.', $options: 'i' } }] }],
+      });
+      expect(JSON.stringify(filter)).not.toContain('\\u0000');
+      const docs = ['a\u0000b.', 'A\u0000B.', 'ab.', 'a b.', 'a\u0000bc', 'xa\u0000b.y'].map((name, i) => ({
+        _id: `n${i}`,
+        name,
+      }));
+      expect(ids(find(docs, plain(filter) as Document).all() as Doc[])).toEqual(['n0', 'n1', 'n5']);
+      const search = (text: string) => () => buildFilter({ search: { text, fields: ['name'] } });
+      expect(search('\u0000'.repeat(MAX_REGEX_BYTES / 4))).not.toThrow();
+      expect(search('.'.repeat(MAX_REGEX_BYTES / 2))).not.toThrow();
+      expect(search('.'.repeat(MAX_REGEX_BYTES / 2 + 1))).toThrow(InvalidQueryError);
+      expect(search('é'.repeat(MAX_REGEX_BYTES / 2 + 1))).toThrow(/too long: 32766 bytes/);
     });
 
     it('indexes each field with _id, for equality and keyset sorts', () => {

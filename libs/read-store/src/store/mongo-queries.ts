@@ -10,13 +10,15 @@
  */
 import {
   type AnyBulkWriteOperation,
+  type BulkWriteResult,
   type Document,
   type Filter,
   type IndexDescription,
   Long,
   MongoBulkWriteError,
+  type UpdateResult,
 } from 'mongodb';
-import type { Doc, DocWrite, Page, Query, StoredDoc } from '../port';
+import { type Doc, type DocWrite, InvalidQueryError, type Page, type Query, type StoredDoc } from '../port';
 import {
   type CursorKey,
   type Sort,
@@ -68,11 +70,31 @@ export function buildFilter(
     and.push({ [field]: values.length === 1 ? values[0] : { $in: values } });
   }
   if (search) {
-    const pattern = escapeRegex(search.text);
+    const pattern = regexLiteral(search.text);
     and.push({ $or: search.fields.map((field) => ({ [field]: { $regex: pattern, $options: 'i' } })) });
   }
   if (sort && after) and.push(buildKeyset(sort, after));
   return and.length === 1 ? and[0] : { $and: and };
+}
+
+/** the longest `$regex` pattern the server takes, in bytes (RegexMatchExpression::kMaxPatternSize) */
+export const MAX_REGEX_BYTES = 32_764;
+
+/**
+ * `text` as a `$regex` matching it literally: metacharacters escaped, and NUL written `\x00`, since the server
+ * refuses a pattern holding a NUL byte (BadValue "Regular expression cannot contain an embedded null byte": a
+ * 500 for what is the client's input) while PCRE reads `\x00` as that character. A pattern longer than the
+ * server takes is an InvalidQueryError (a 400), not a server error.
+ */
+export function regexLiteral(text: string): string {
+  const pattern = escapeRegex(text).replace(/\0/g, '\\x00');
+  const bytes = Buffer.byteLength(pattern, 'utf8');
+  if (bytes > MAX_REGEX_BYTES) {
+    throw new InvalidQueryError(
+      `search text too long: ${bytes} bytes as a pattern, at most ${MAX_REGEX_BYTES}`,
+    );
+  }
+  return pattern;
 }
 
 /** documents after `after` in (field, _id) order; null and missing sort lowest, as in MongoDB's own sort */
@@ -162,7 +184,7 @@ export function buildGuard(id: string, position: bigint): Filter<StoredDocument>
 /**
  * A write as a guarded upsert. A replacement rather than `$set`, so fields a newer version dropped are gone.
  * When the guard fails because the stored document is newer, the upsert tries to insert a second document with
- * the same `_id` and the server answers E11000: expected, see `isIgnorableBulkWriteError`.
+ * the same `_id` and the server answers E11000: expected, see `assertBulkApplied`.
  */
 export function buildWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocument> {
   const position = toStoredPosition(write.position);
@@ -204,15 +226,55 @@ export function buildCheckpointUpdate(
   return { filter: { _id: projection }, update: { $max: { position: toStoredPosition(position) } } };
 }
 
-/** a bulk write error that only reports duplicate keys, i.e. writes the position guard rejected */
-export function isIgnorableBulkWriteError(error: unknown): boolean {
-  if (!(error instanceof MongoBulkWriteError)) return false;
-  const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-  return (
-    writeErrors.length > 0 &&
-    writeErrors.every((writeError) => writeError?.code === DUPLICATE_KEY) &&
-    !error.result?.getWriteConcernError()
-  );
+/** a batch the server did not account for in full: it is not taken as applied, and the checkpoint stays */
+export class IncompleteWriteError extends Error {
+  override readonly name = 'IncompleteWriteError';
+}
+
+/** what `bulkWrite` gave: its result, or what it threw */
+export type BulkWriteOutcome = { result: BulkWriteResult } | { error: unknown };
+
+/**
+ * Passes only when an unordered bulk of `statements` guarded upserts was applied in full: every statement
+ * matched (replaced), upserted, or was refused by the position guard (E11000: the stored document is as new or
+ * newer), i.e. matched + upserted + distinct E11000 indexes = statements, with no write concern error.
+ * Anything else throws: another write error or a write concern error (the driver's error), a count that falls
+ * short (IncompleteWriteError: a server that stopped at the first failed statement, as one ignoring
+ * `ordered: false` does, or any partial result) or a failure without write errors (network, command error).
+ */
+export function assertBulkApplied(collection: string, statements: number, outcome: BulkWriteOutcome): void {
+  const error = 'error' in outcome ? outcome.error : undefined;
+  if ('error' in outcome && !(error instanceof MongoBulkWriteError)) throw error;
+  const result = 'result' in outcome ? outcome.result : (error as MongoBulkWriteError).result;
+  if (result.getWriteConcernError()) {
+    throw (
+      error ??
+      new IncompleteWriteError(`${collection}: write concern error ${result.getWriteConcernError()?.errmsg}`)
+    );
+  }
+  const writeErrors = error ? [(error as MongoBulkWriteError).writeErrors].flat() : [];
+  if (error && writeErrors.length === 0) throw error;
+  if (writeErrors.some((writeError) => writeError?.code !== DUPLICATE_KEY)) throw error;
+  const rejected = new Set(
+    writeErrors.map((writeError) => writeError.index).filter((index) => index >= 0 && index < statements),
+  ).size;
+  const { matchedCount: matched, upsertedCount: upserted } = result;
+  if (matched + upserted + rejected !== statements) {
+    throw new IncompleteWriteError(
+      `${collection}: ${statements} writes sent, ${matched} matched + ${upserted} upserted + ${rejected} refused by ` +
+        `the position guard reported: the batch is not taken as applied`,
+      { cause: error },
+    );
+  }
+}
+
+/** the checkpoint's `$max` upsert matched or inserted its document (an equal or higher stored one matches) */
+export function assertCheckpointWritten(projection: string, result: UpdateResult): void {
+  if (result.matchedCount + result.upsertedCount !== 1) {
+    throw new IncompleteWriteError(
+      `checkpoint of ${projection}: the server reports no document matched or upserted`,
+    );
+  }
 }
 
 /**

@@ -5,12 +5,16 @@
  *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
  * - `commit` sends one unordered `bulkWrite` of guarded replace-upserts per collection, then, only once they all
- *   succeeded, the checkpoint (`$max`). No transaction: if the process dies between the two, the documents are
- *   ahead of the checkpoint and the replay is absorbed by the position guard. Guard rejections surface as E11000
- *   duplicate key errors and are ignored; any other error is rethrown and the checkpoint is not written.
+ *   were applied, the checkpoint (`$max`). No transaction: if the process dies between the two, the documents are
+ *   ahead of the checkpoint and the replay is absorbed by the position guard. A bulk counts as applied only when
+ *   the server accounts for every statement: matched + upserted + refused by the guard (E11000) = statements
+ *   (`assertBulkApplied`). Any other write error, a write concern error or a short count (a server that stopped
+ *   at the first failed statement) fails the commit, and the checkpoint is not written.
  * - `reset` removes the checkpoint first, then the documents (a crash in between leaves no checkpoint, so the
  *   projection starts over, and must call reset again).
  * - Search is a `$regex` with the text escaped and the `i` option (PCRE case folding, Unicode aware).
+ * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
+ *   server selection timeout).
  */
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import type { CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
@@ -26,7 +30,8 @@ import {
   buildSort,
   buildWrites,
   fromStoredPosition,
-  isIgnorableBulkWriteError,
+  assertBulkApplied,
+  assertCheckpointWritten,
   toDoc,
   toPage,
   toStoredDoc,
@@ -41,6 +46,12 @@ import {
 } from './query-common';
 
 const WITHOUT_POSITION = { projection: { [POSITION_FIELD]: 0 } };
+export const DEFAULT_PING_TIMEOUT_MS = 2000;
+
+export interface MongoReadStoreOptions {
+  /** how long `ping` waits, server selection included (default 2000 ms) */
+  pingTimeoutMs?: number;
+}
 
 export class MongoReadStore implements ReadStore {
   private readonly collections = new Set<string>();
@@ -48,17 +59,18 @@ export class MongoReadStore implements ReadStore {
   /** connects to `url`; `close()` closes the client */
   static async connect(
     url: string,
-    options: { dbName?: string; client?: MongoClientOptions } = {},
+    options: { dbName?: string; client?: MongoClientOptions } & MongoReadStoreOptions = {},
   ): Promise<MongoReadStore> {
     const client = new MongoClient(url, options.client);
     await client.connect();
-    return new MongoReadStore(client.db(options.dbName), client);
+    return new MongoReadStore(client.db(options.dbName), client, options);
   }
 
   /** @param ownedClient closed by `close()`; leave it out when the caller owns the client */
   constructor(
     private readonly db: Db,
     private readonly ownedClient?: MongoClient,
+    private readonly options: MongoReadStoreOptions = {},
   ) {}
 
   async init(collections: Record<string, CollectionSpec>): Promise<void> {
@@ -130,17 +142,21 @@ export class MongoReadStore implements ReadStore {
     const batches = buildWrites(writes);
     await Promise.all(
       [...batches].map(async ([name, operations]) => {
-        try {
-          await this.db.collection<StoredDocument>(name).bulkWrite(operations, { ordered: false });
-        } catch (error) {
-          if (!isIgnorableBulkWriteError(error)) throw error;
-        }
+        const outcome = await this.db
+          .collection<StoredDocument>(name)
+          .bulkWrite(operations, { ordered: false })
+          .then(
+            (result) => ({ result }),
+            (error: unknown) => ({ error }),
+          );
+        assertBulkApplied(name, operations.length, outcome);
       }),
     );
     const { filter, update } = buildCheckpointUpdate(projection, checkpoint);
-    await this.db
+    const written = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
       .updateOne(filter, update, { upsert: true });
+    assertCheckpointWritten(projection, written);
   }
 
   async checkpoint(projection: string): Promise<bigint | undefined> {
@@ -157,7 +173,16 @@ export class MongoReadStore implements ReadStore {
   }
 
   async ping(): Promise<void> {
-    await this.db.command({ ping: 1 });
+    // An abort signal: it stops the connecting of a client not yet connected, the server selection and the wait
+    // for the reply (closing that connection). The driver's `timeoutMS` would not: in 7.x it has no effect.
+    const timeoutMs = this.options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      await this.db.command({ ping: 1 }, { signal });
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw new Error(`MongoDB did not answer a ping within ${timeoutMs} ms`, { cause: error });
+    }
   }
 
   async close(): Promise<void> {

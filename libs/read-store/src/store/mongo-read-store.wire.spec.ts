@@ -1,0 +1,222 @@
+/**
+ * The MongoDB read store through the real driver, against the WIRE FIXTURE (not a server: see
+ * mongo-wire/wire-fixture.ts). These tests pin the commands the adapter puts on the wire and feed it replies
+ * written from MongoDB's documented formats (mongo-wire/replies.ts): they show what the adapter sends and how
+ * it reads what a server answers, not what a server would do with the commands.
+ */
+import { type Document, Long, MongoBulkWriteError, MongoClient } from 'mongodb';
+import type { DocWrite } from '../port';
+import { IncompleteWriteError } from './mongo-queries';
+import { MongoReadStore } from './mongo-read-store';
+import {
+  commandError,
+  cursorReply,
+  duplicateKeyError,
+  validationError,
+  writeConcernTimeout,
+  writeReply,
+} from './mongo-wire/replies';
+import { MongoWireFixture, type WireCommand } from './mongo-wire/wire-fixture';
+
+const upsert = (id: string, position: bigint): DocWrite => ({
+  kind: 'upsert',
+  collection: 'members',
+  doc: { _id: id, v: Number(position) },
+  position,
+});
+const guard = (id: string, position: bigint) => ({
+  _id: id,
+  $or: [{ _position: { $lt: Long.fromBigInt(position) } }, { _position: { $exists: false } }],
+});
+/** the body as pinned: without the session id, which the driver draws at random */
+const pinned = ({ body }: WireCommand): Document => {
+  const { lsid: _lsid, ...rest } = body;
+  return rest;
+};
+
+describe('MongoReadStore over the wire fixture (the real driver; not a server test)', () => {
+  let fixture: MongoWireFixture;
+  let store: MongoReadStore;
+  /** the reply to the `update` of the members collection */
+  let membersReply: (command: WireCommand) => Document;
+  let checkpointReply: Document;
+
+  beforeEach(async () => {
+    membersReply = (command) => writeReply({ n: command.body.updates.length, nModified: 0 });
+    checkpointReply = writeReply({ n: 1, nModified: 1 });
+    fixture = await MongoWireFixture.start((command) => {
+      if (command.name === 'createIndexes') return { numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
+      if (command.name === 'update') {
+        return command.body.update === 'members' ? membersReply(command) : checkpointReply;
+      }
+      if (command.name === 'find') return cursorReply('rs.members', []);
+      return undefined;
+    });
+    store = await MongoReadStore.connect(`${fixture.url}&w=majority&wtimeoutMS=5000`, { dbName: 'rs' });
+    await store.init({ members: { indexes: ['orgId'] } });
+  });
+  afterEach(async () => {
+    await store.close();
+    await fixture.close();
+  });
+
+  const checkpointUpdates = () =>
+    fixture.sent('update').filter((c) => c.body.update === 'read_store_checkpoints');
+
+  it('sends one unordered update of guarded upserts with Int64 positions, then the $max checkpoint', async () => {
+    await store.commit(
+      'p',
+      [upsert('a', 5n), { kind: 'delete', collection: 'members', id: 'b', position: 2n ** 62n }],
+      9n,
+    );
+    const [members, checkpoint] = fixture.sent('update');
+    expect(members.sequences).toEqual(['updates']);
+    expect(pinned(members)).toEqual({
+      update: 'members',
+      ordered: false,
+      writeConcern: { w: 'majority', wtimeout: 5000 },
+      $db: 'rs',
+      updates: [
+        { q: guard('a', 5n), u: { _id: 'a', v: 5, _position: Long.fromBigInt(5n) }, upsert: true },
+        {
+          q: guard('b', 2n ** 62n),
+          u: { _position: Long.fromBigInt(2n ** 62n), _deleted: true },
+          upsert: true,
+        },
+      ],
+    });
+    expect(pinned(checkpoint)).toEqual({
+      update: 'read_store_checkpoints',
+      updates: [{ q: { _id: 'p' }, u: { $max: { position: Long.fromBigInt(9n) } }, upsert: true }],
+      ordered: true,
+      writeConcern: { w: 'majority', wtimeout: 5000 },
+      $db: 'rs',
+    });
+    expect(fixture.sent('createIndexes').map(pinned)).toEqual([
+      {
+        createIndexes: 'members',
+        indexes: [{ name: 'rs_orgId', key: { orgId: 1, _id: 1 } }],
+        writeConcern: { w: 'majority', wtimeout: 5000 },
+        $db: 'rs',
+      },
+    ]);
+  });
+
+  describe('a batch mixing a stale write with newer ones: [a stale, b newer (stored), c newer (new)]', () => {
+    const batch = [upsert('a', 3n), upsert('b', 7n), upsert('c', 8n)];
+
+    it('is applied when every statement is accounted for: 1 matched + 1 upserted + 1 refused by the guard', async () => {
+      // MongoDB with ordered: false evaluates every statement and reports the E11000 of the stale one
+      membersReply = () =>
+        writeReply({
+          n: 2,
+          nModified: 1,
+          upserted: [{ index: 2, _id: 'c' }],
+          writeErrors: [duplicateKeyError(0, 'rs.members', 'a')],
+        });
+      await store.commit('p', batch, 8n);
+      expect(checkpointUpdates()).toHaveLength(1);
+    });
+
+    it('fails, checkpoint not written, when the server stopped at the stale statement (ordered ignored)', async () => {
+      membersReply = () => writeReply({ n: 0, writeErrors: [duplicateKeyError(0, 'rs.members', 'a')] });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(IncompleteWriteError);
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(
+        /3 writes sent, 0 matched \+ 0 upserted \+ 1 refused by the position guard/,
+      );
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+
+    it('fails when the server stopped at a stale statement in the middle', async () => {
+      const middle = [upsert('b', 7n), upsert('a', 3n), upsert('c', 8n)];
+      membersReply = () =>
+        writeReply({ n: 1, nModified: 1, writeErrors: [duplicateKeyError(1, 'rs.members', 'a')] });
+      await expect(store.commit('p', middle, 8n)).rejects.toThrow(IncompleteWriteError);
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+
+    it('fails when a reply without any error reports fewer statements than sent', async () => {
+      membersReply = () => writeReply({ n: 2, nModified: 2 });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(/3 writes sent, 2 matched \+ 0 upserted/);
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+
+    it('fails on any write error other than the guard E11000', async () => {
+      membersReply = () =>
+        writeReply({
+          n: 1,
+          upserted: [{ index: 2, _id: 'c' }],
+          writeErrors: [duplicateKeyError(0, 'rs.members', 'a'), validationError(1)],
+        });
+      const failure = await store.commit('p', batch, 8n).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(MongoBulkWriteError);
+      expect((failure as MongoBulkWriteError).writeErrors).toHaveLength(2);
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+
+    it('fails on a write concern error even when every statement is accounted for', async () => {
+      membersReply = () =>
+        writeReply({
+          n: 2,
+          nModified: 1,
+          upserted: [{ index: 2, _id: 'c' }],
+          writeErrors: [duplicateKeyError(0, 'rs.members', 'a')],
+          writeConcernError: writeConcernTimeout(),
+        });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(MongoBulkWriteError);
+      membersReply = () => writeReply({ n: 3, nModified: 3, writeConcernError: writeConcernTimeout() });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(/waiting for replication timed out/);
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+
+    it('fails on a command error (ok: 0)', async () => {
+      membersReply = () => commandError(13, 'Unauthorized', 'not authorized on rs to execute command');
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(/not authorized/);
+      expect(checkpointUpdates()).toHaveLength(0);
+    });
+  });
+
+  it('fails when the checkpoint update reports nothing matched or upserted', async () => {
+    checkpointReply = writeReply({ n: 0, nModified: 0 });
+    await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(IncompleteWriteError);
+  });
+
+  it('sends a search for a text holding NUL as \\x00, never a NUL byte', async () => {
+    await store.find('members', { search: { text: 'a\u0000b', fields: ['name'] } });
+    const [find] = fixture.sent('find');
+    expect(find.body.filter).toEqual({
+      $and: [{ _deleted: { $ne: true } }, { $or: [{ name: { $regex: 'a\\x00b', $options: 'i' } }] }],
+    });
+  });
+
+  it('ping gives up after pingTimeoutMs when the server does not answer', async () => {
+    const hanging = await MongoWireFixture.start((command) =>
+      command.name === 'ping' ? new Promise<Document>(() => undefined) : undefined,
+    );
+    const slow = await MongoReadStore.connect(hanging.url, { dbName: 'rs', pingTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await expect(slow.ping()).rejects.toThrow('MongoDB did not answer a ping within 300 ms');
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(hanging.sent('ping')).toHaveLength(1);
+    } finally {
+      await slow.close();
+      await hanging.close();
+    }
+  });
+
+  it('ping gives up after 2 s by default when no server can be selected (not after the 30 s selection timeout)', async () => {
+    const silent = await MongoWireFixture.start(() => undefined, { silent: true });
+    const client = new MongoClient(silent.url); // serverSelectionTimeoutMS: the driver's default, 30 s
+    const unreachable = new MongoReadStore(client.db('rs'), client);
+    try {
+      const started = Date.now();
+      await expect(unreachable.ping()).rejects.toThrow('MongoDB did not answer a ping within 2000 ms');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      expect(Date.now() - started).toBeLessThan(3500);
+    } finally {
+      await unreachable.close();
+      await silent.close();
+    }
+  });
+});
