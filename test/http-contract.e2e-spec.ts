@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 
+const METRICS_TOKEN = 'http-contract-metrics-token-0123';
+
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ ROLLCALL_METRICS_TOKEN: METRICS_TOKEN });
 });
 afterAll(() => app.stop());
 
@@ -170,7 +172,8 @@ describe('operations', () => {
     const health = await app.api.request('GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body.info).toMatchObject({ eventStore: { status: 'up' }, readStore: { status: 'up' } });
-    const metrics = await app.api.request('GET', '/metrics');
+    const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
+    expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/rollcall_http_request_duration_seconds/);
   });
 });

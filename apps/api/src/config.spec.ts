@@ -6,6 +6,8 @@ describe('configuration from the environment', () => {
     expect(c).toMatchObject({ port: 3000, invitationTtlSeconds: 172_800, publicUrl: 'http://localhost:3000', tcpPort: 3001, durability: 'full', projectorInProcess: true });
     expect(c.dataDir).toMatch(/\/data$/);
     expect(c.eventstoreUrl ?? c.mongoUrl ?? c.natsUrl ?? c.systemApiKey).toBeUndefined();
+    // metrics are off until a token is set: /metrics is on the public port
+    expect(c.metricsToken).toBeUndefined();
   });
 
   it('reads every variable', () => {
@@ -20,6 +22,7 @@ describe('configuration from the environment', () => {
       NATS_URL: 'nats://localhost:4222',
       ROLLCALL_EVENTS_TCP_TARGET: 'contacts:4100',
       ROLLCALL_PROJECTOR: 'external',
+      ROLLCALL_METRICS_TOKEN: ' metrics-token-0123456789 ',
     });
     expect(c).toMatchObject({
       port: 8080,
@@ -29,18 +32,19 @@ describe('configuration from the environment', () => {
       eventstoreUrl: 'esdb://localhost:2113?tls=false',
       eventsTcpTarget: { host: 'contacts', port: 4100 },
       projectorInProcess: false,
+      metricsToken: 'metrics-token-0123456789',
     });
   });
 
   it('refuses bad values with one message naming each of them', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', EVENTSTORE_URL: 'http://x', ROLLCALL_SYSTEM_API_KEY: 'short', ROLLCALL_DURABILITY: 'maybe', ROLLCALL_EVENTS_TCP_TARGET: 'nohost' });
+      loadConfig({ PORT: 'eighty', EVENTSTORE_URL: 'http://x', ROLLCALL_SYSTEM_API_KEY: 'short', ROLLCALL_DURABILITY: 'maybe', ROLLCALL_EVENTS_TCP_TARGET: 'nohost', ROLLCALL_METRICS_TOKEN: 'short' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET']) expect(message).toContain(name);
+    for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
   });
 });

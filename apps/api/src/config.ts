@@ -25,6 +25,11 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** largest accepted request body */
   bodyLimit: string;
+  /**
+   * ROLLCALL_METRICS_TOKEN (at least 16 characters): GET /metrics, on the public port, answers only
+   * `Authorization: Bearer <token>` (401 otherwise). Unset: /metrics is off (404 METRICS_DISABLED).
+   */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const invitationSecret = env.ROLLCALL_INVITATION_SECRET?.trim() || undefined;
   if (invitationSecret !== undefined && invitationSecret.length < 32)
     problems.push('ROLLCALL_INVITATION_SECRET must be at least 32 characters (or unset, to have one generated)');
+  const metricsToken = env.ROLLCALL_METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16)
+    problems.push('ROLLCALL_METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)');
   let eventsTcpTarget: Config['eventsTcpTarget'];
   const target = env.ROLLCALL_EVENTS_TCP_TARGET?.trim();
   if (target) {
@@ -97,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
     logLevel: logLevel as Config['logLevel'],
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
+    metricsToken,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

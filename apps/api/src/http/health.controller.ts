@@ -1,11 +1,16 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { Public } from './auth';
-import { EVENT_STORE } from '../shared/tokens';
+import type { Config } from '../config';
+import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
+import { ProblemException, problem } from './problem';
+
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 @ApiTags('operations')
 @Controller()
@@ -16,6 +21,7 @@ export class HealthController {
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(READ_SIDE) private readonly readSide: ReadSide,
     @Inject(Metrics) private readonly metrics: Metrics,
+    @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -34,12 +40,29 @@ export class HealthController {
     ]);
   }
 
+  /**
+   * Prometheus text, on the public port: only with `Authorization: Bearer <ROLLCALL_METRICS_TOKEN>` (not an API
+   * key: a scraper gets no authority over data); off when no token is configured.
+   */
   @Get('metrics')
   @Public()
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/plain; version=0.0.4')
-  async prometheus() {
+  async prometheus(@Headers('authorization') authorization?: string) {
+    this.authorizeScrape(authorization);
     return this.metrics.registry.metrics();
+  }
+
+  private authorizeScrape(authorization: string | undefined): void {
+    const token = this.config.metricsToken;
+    if (!token)
+      throw new ProblemException(
+        problem(404, 'METRICS_DISABLED', 'Metrics are off: set ROLLCALL_METRICS_TOKEN and scrape /metrics with Authorization: Bearer <token>.'),
+      );
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    // compared as digests: equal length, constant time
+    if (!given || !timingSafeEqual(digest(given), digest(token)))
+      throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Scraping /metrics needs Authorization: Bearer <ROLLCALL_METRICS_TOKEN>.'));
   }
 
   private async probe(key: string, ping: () => Promise<void>) {
