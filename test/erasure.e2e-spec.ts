@@ -34,7 +34,10 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     const janeJoined = events.find((e) => e.type === 'UserJoinedOrganization' && (e.data as { userId: string }).userId === jane)!;
     expect(janeJoined.data).toMatchObject({ userId: jane, email: null, displayName: null });
     const janeProfile = events.find((e) => e.type === 'UserProfileUpdated')!;
-    expect(janeProfile.data).toMatchObject({ userId: jane, changes: { email: null, alias: null } });
+    expect(janeProfile.data).toMatchObject({ userId: jane, changes: { alias: null } });
+    // the new address waits for its confirmation (rule 10) and is erased with the rest
+    const janeEmailChange = events.find((e) => e.type === 'EmailChangeRequested')!;
+    expect(janeEmailChange.data).toMatchObject({ userId: jane, email: null });
     const joeJoined = events.find((e) => e.type === 'UserJoinedOrganization' && (e.data as { userId: string }).userId === joe)!;
     expect(joeJoined.data).toMatchObject({ email: 'joe@acme.test' });
 

@@ -162,3 +162,18 @@ export function decideConfirmEmailChange(command: ConfirmEmailChange, ctx: Profi
     },
   ]);
 }
+
+/**
+ * A change of a user's profile as read models apply it: an email change counts once confirmed
+ * (EmailChangeConfirmed); UserProfileUpdated written before confirmations existed may carry the email itself.
+ */
+export const profileChangeOf = (
+  event: { type: string; data: unknown },
+): { organizationId: string; userId: string; changes: ProfileChanges } | undefined => {
+  if (event.type === 'UserProfileUpdated') return (event as UserProfileUpdated).data;
+  if (event.type === 'EmailChangeConfirmed') {
+    const d = (event as EmailChangeConfirmed).data;
+    return { organizationId: d.organizationId, userId: d.userId, changes: { email: d.email } };
+  }
+  return undefined;
+};

@@ -1,4 +1,4 @@
-import { accessModel, type Access, type DomainEvent, type Restrictions } from '@rollcall/domain';
+import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
 import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 
 /**
@@ -171,8 +171,9 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       };
       return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
     }
-    case 'UserProfileUpdated': {
-      const d = event.data;
+    case 'UserProfileUpdated':
+    case 'EmailChangeConfirmed': {
+      const d = profileChangeOf(event)!;
       const previous = await read.get<MemberUserDoc>(MEMBER_USERS, userKey(d.organizationId, d.userId));
       if (!previous) return [];
       const c = d.changes;
@@ -326,6 +327,7 @@ export const membersProjection: Projection = {
   eventTypes: [
     'UserJoinedOrganization',
     'UserProfileUpdated',
+    'EmailChangeConfirmed',
     'UserDeleted',
     'WorkspaceCreated',
     'UserInvited',

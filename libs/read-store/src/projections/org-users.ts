@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@rollcall/domain';
+import { type DomainEvent, profileChangeOf } from '@rollcall/domain';
 import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, upsert } from './projection';
 
 /**
@@ -41,8 +41,9 @@ async function applyOrgUsers(event: DomainEvent, read: ProjectionReader): Promis
       };
       return [upsert(ORG_USERS, user)];
     }
-    case 'UserProfileUpdated': {
-      const d = event.data;
+    case 'UserProfileUpdated':
+    case 'EmailChangeConfirmed': {
+      const d = profileChangeOf(event)!;
       const user = await read.get<OrgUserDoc>(ORG_USERS, orgUserId(d.organizationId, d.userId));
       if (!user || user.deleted) return [];
       const c = d.changes;
@@ -82,6 +83,6 @@ export const orgUsersProjection: Projection = {
   collections: {
     [ORG_USERS]: { indexes: ['organizationId', 'email', 'deleted', 'orgAdmin'], search: ['email', 'displayName', 'alias'] },
   },
-  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'UserDeleted'],
+  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'UserDeleted'],
   apply: (e, read) => applyOrgUsers(e.event, read),
 };

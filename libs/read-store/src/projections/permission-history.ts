@@ -1,4 +1,4 @@
-import { accessModel, type Access, type DomainEvent } from '@rollcall/domain';
+import { accessModel, type Access, type DomainEvent, profileChangeOf } from '@rollcall/domain';
 import {
   type Doc,
   type ProjectedEvent,
@@ -139,7 +139,10 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
     case 'UserJoinedOrganization':
       return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.email);
     case 'UserProfileUpdated':
-      return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.changes.email);
+    case 'EmailChangeConfirmed': {
+      const d = profileChangeOf(event)!;
+      return rememberEmail(read, d.organizationId, d.userId, d.changes.email);
+    }
     case 'WorkspaceCreated': {
       const d = event.data;
       const owner = accessModel(d.accessModel).ownerAccess;
@@ -304,6 +307,7 @@ export const permissionHistoryProjection: Projection = {
   eventTypes: [
     'UserJoinedOrganization',
     'UserProfileUpdated',
+    'EmailChangeConfirmed',
     'UserDeleted',
     'WorkspaceCreated',
     'UserInvited',

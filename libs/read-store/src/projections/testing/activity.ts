@@ -150,7 +150,11 @@ export class Activity {
             : c % 3 === 1
               ? { email: `moved${c % 50}-${userId}@${ws.organizationId}.test` }
               : { avatarUrl: `https://img.test/${c % 13}.png` };
-        this.log.organization({ type: 'UpdateProfile', organizationId: ws.organizationId, actorId: c % 4 === 0 ? userId : admin, now, userId, changes });
+        const decided = this.log.organization({ type: 'UpdateProfile', organizationId: ws.organizationId, actorId: c % 4 === 0 ? userId : admin, now, userId, changes });
+        // most email changes are confirmed through their link (rule 10); some are left pending
+        const requested = decided.ok ? decided.events.find((e) => e.type === 'EmailChangeRequested') : undefined;
+        if (requested?.type === 'EmailChangeRequested' && c % 5 !== 0)
+          this.log.organization({ type: 'ConfirmEmailChange', organizationId: ws.organizationId, userId, version: requested.data.version, now });
         break;
       }
       case 10: {

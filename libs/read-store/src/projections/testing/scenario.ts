@@ -7,8 +7,9 @@ export const WS = 'ws-1';
 
 type AccessInput = { roles?: string[]; restrictions?: Restrictions; grants?: string[] };
 
-const must = (d: Decision<DomainEvent>): void => {
+const must = (d: Decision<DomainEvent>): DomainEvent[] => {
   if (!d.ok) throw new Error(`refused: ${d.error.code}: ${d.error.message}`);
+  return d.events;
 };
 
 /** An EventLog with org-1 (admin `admin`, "Ada Admin") and, unless told otherwise, workspace ws-1 (levels). */
@@ -62,8 +63,12 @@ export class LogScenario {
     return this;
   }
 
+  /** A profile change; a new email is confirmed through its link at once (rule 10), as the user would. */
   profile(userId: string, changes: { displayName?: string; alias?: string | null; avatarUrl?: string | null; email?: string }): this {
-    must(this.log.organization({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, changes }));
+    const decided = must(this.log.organization({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, changes }));
+    const requested = decided.find((e) => e.type === 'EmailChangeRequested');
+    if (requested?.type === 'EmailChangeRequested')
+      must(this.log.organization({ type: 'ConfirmEmailChange', organizationId: ORG, userId, version: requested.data.version, now: this.log.now }));
     return this;
   }
 

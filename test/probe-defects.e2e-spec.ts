@@ -1,0 +1,201 @@
+// The black-box probe's defects (issue "Security and integrity defects"), each reproduced over real HTTP.
+// Items 2 (races) and the lost answer across processes without a restart are in test/deletion-races.int-spec.ts.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+
+const outbox = (app: TestApp): { kind?: string; to: string; inviteUrl?: string; confirmUrl?: string }[] => {
+  try {
+    return readFileSync(join(app.dataDir, 'outbox.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+};
+/** Mail is sent after the answer: wait for it to reach the outbox. */
+const mailTo = async (app: TestApp, to: string, kind: string) => {
+  for (let i = 0; i < 100; i++) {
+    const mail = outbox(app).filter((m) => m.to === to && (m.kind ?? 'invitation') === kind).pop();
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no ${kind} mail to ${to}`);
+};
+
+describe('item 1: an invitation cannot be taken over by changing one\'s email', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('an agent cannot claim the address of a pending owner invitation; the real invitee becomes owner, not the agent', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const agent = await app.api.member(as, 'agent@acme.test', { roles: ['agent'] });
+    const other = await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'B' } });
+    const invite = await app.api.request('POST', `/v1/workspaces/${other.body.workspaceId}/invitations`, {
+      key: o.key,
+      actor: o.admin,
+      body: { email: 'boss@partner.test', roles: ['owner'] },
+    });
+    expect(invite.status).toBe(201);
+
+    const claim = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${agent}`, { key: o.key, actor: agent, body: { email: 'boss@partner.test' } });
+    expectProblem(claim, 409, 'EMAIL_PENDING_INVITATION');
+
+    const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invite.body.inviteUrl) } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.userId).not.toBe(agent);
+    const agentThere = await app.api.request('GET', `/v1/workspaces/${other.body.workspaceId}/members/${agent}`, { key: o.key, actor: o.admin });
+    expect(agentThere.status).toBe(404);
+  });
+
+  it('an email change takes effect only once the link mailed to the new address is opened, once', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const jane = await app.api.member(as, 'jane@acme.test');
+    const asked = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'jane@new.test' } });
+    expect(asked.status).toBe(200);
+    expect(asked.body.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'jane@new.test' });
+
+    const before = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': asked.body.position } });
+    expect(before.body.email).toBe('jane@acme.test');
+
+    const mail = await mailTo(app, 'jane@new.test', 'email-confirmation');
+    const token = new URL(mail.confirmUrl!).searchParams.get('token')!;
+    expectProblem(await app.api.request('POST', '/v1/users/email-confirmations', { body: { token: `${token}x` } }), 400, 'VALIDATION_FAILED');
+    const confirmed = await app.api.request('POST', '/v1/users/email-confirmations', { body: { token } });
+    expect(confirmed.status).toBe(200);
+    const after = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': confirmed.body.position } });
+    expect(after.body.email).toBe('jane@new.test');
+    expectProblem(await app.api.request('POST', '/v1/users/email-confirmations', { body: { token } }), 410, 'EMAIL_CHANGE_NOT_PENDING');
+  });
+});
+
+describe('item 3: a retry after a lost answer answers the first answer, exactly once, across a restart', () => {
+  it('create organization, create workspace, invite and accept: the retry with the same key finds its events', async () => {
+    const first = await startTestApp({});
+    const dataDir = first.dataDir;
+    const keyed = (key: string) => ({ 'idempotency-key': key });
+    const org = await first.api.request('POST', '/v1/organizations', {
+      key: SYSTEM_KEY,
+      headers: keyed('org-1'),
+      body: { name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } },
+    });
+    const { apiKey: key, adminUserId: admin, organizationId } = org.body;
+    const ws = await first.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, headers: keyed('ws-1'), body: { name: 'S' } });
+    const inv = await first.api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, { key, actor: admin, headers: keyed('inv-1'), body: { email: 'jane@acme.test' } });
+    const acc = await first.api.request('POST', '/v1/invitations/accept', { headers: keyed('acc-1'), body: { token: tokenOf(inv.body.inviteUrl) } });
+    expect([org.status, ws.status, inv.status, acc.status]).toEqual([201, 201, 201, 200]);
+    await first.close();
+
+    // the answers were never stored (the process died between the append and storing them)
+    const db = new DatabaseSync(join(dataDir, 'api.sqlite'));
+    db.exec('DELETE FROM idempotency');
+    db.close();
+    const second = await startTestApp({ ROLLCALL_DATA_DIR: dataDir });
+    try {
+      const head = async () => (await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/history`, { key, actor: admin })).body;
+      const before = JSON.stringify(await head());
+      const org2 = await second.api.request('POST', '/v1/organizations', {
+        key: SYSTEM_KEY,
+        headers: keyed('org-1'),
+        body: { name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } },
+      });
+      expect(org2.status).toBe(201);
+      expect(org2.body).toEqual(org.body);
+      const ws2 = await second.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, headers: keyed('ws-1'), body: { name: 'S' } });
+      expect(ws2.body).toEqual(ws.body);
+      const inv2 = await second.api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, { key, actor: admin, headers: keyed('inv-1'), body: { email: 'jane@acme.test' } });
+      expect([inv2.status, inv2.body.invitationId, inv2.body.position]).toEqual([201, inv.body.invitationId, inv.body.position]);
+      const acc2 = await second.api.request('POST', '/v1/invitations/accept', { headers: keyed('acc-1'), body: { token: tokenOf(inv.body.inviteUrl) } });
+      expect([acc2.status, acc2.body]).toEqual([200, acc.body]);
+      // nothing was appended by the retries
+      expect(JSON.stringify(await head())).toBe(before);
+      const list = await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key, actor: admin });
+      expect(list.body.items.filter((m: { email: string }) => m.email === 'jane@acme.test')).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('items 4, 6 and 9: erased data is not served from memory, secrets do not rest on disk, idempotency keys are scoped', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('item 4: after deleting a user, copy link and resend of their pending invitations no longer reach their address', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const jane = await app.api.member(as, 'erase.me@acme.test');
+    const other = await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'B' } });
+    const pending = await app.api.request('POST', `/v1/workspaces/${other.body.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'erase.me@acme.test' } });
+    const link = await app.api.request('GET', `/v1/workspaces/${other.body.workspaceId}/invitations/${pending.body.invitationId}/link`, { key: o.key, actor: o.admin });
+    expect(link.body.email).toBe('erase.me@acme.test');
+
+    expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin })).status).toBe(200);
+    const mailsBefore = outbox(app).filter((m) => m.to === 'erase.me@acme.test').length;
+    const linkAfter = await app.api.request('GET', `/v1/workspaces/${other.body.workspaceId}/invitations/${pending.body.invitationId}/link`, { key: o.key, actor: o.admin });
+    expectProblem(linkAfter, 409, 'INVITATION_NOT_PENDING');
+    expect(JSON.stringify(linkAfter.body)).not.toContain('erase.me');
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${other.body.workspaceId}/invitations/${pending.body.invitationId}/resend`, { key: o.key, actor: o.admin }), 409, 'INVITATION_NOT_PENDING');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(outbox(app).filter((m) => m.to === 'erase.me@acme.test')).toHaveLength(mailsBefore);
+    const accept = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(pending.body.inviteUrl) } });
+    expect(accept.status).toBeGreaterThanOrEqual(400);
+    expect(accept.status).toBeLessThan(500);
+  });
+
+  it('item 6: an API key answered under an Idempotency-Key is not stored; forgotten keys are gone from keys.sqlite and its WAL; files are private', async () => {
+    const created = await app.api.request('POST', '/v1/organizations', {
+      key: SYSTEM_KEY,
+      headers: { 'idempotency-key': 'secret-org' },
+      body: { name: 'Acme', admin: { email: 'ada2@acme.test', displayName: 'Ada' } },
+    });
+    const secret = (created.body.apiKey as string).split('_').pop()!;
+    for (const f of readdirSync(app.dataDir).filter((n) => n.startsWith('api.sqlite')))
+      expect(readFileSync(join(app.dataDir, f)).includes(Buffer.from(secret))).toBe(false);
+    const replay = await app.api.request('POST', '/v1/organizations', {
+      key: SYSTEM_KEY,
+      headers: { 'idempotency-key': 'secret-org' },
+      body: { name: 'Acme', admin: { email: 'ada2@acme.test', displayName: 'Ada' } },
+    });
+    expect(replay.headers.get('idempotency-replayed')).toBe('true');
+    expect(replay.body.apiKey).toBe(created.body.apiKey);
+    const ws = await app.api.request('POST', `/v1/organizations/${created.body.organizationId}/workspaces`, { key: replay.body.apiKey, actor: created.body.adminUserId, body: { name: 'W' } });
+    expect(ws.status).toBe(201);
+
+    const o = { key: created.body.apiKey, actor: created.body.adminUserId, workspaceId: ws.body.workspaceId };
+    const jane = await app.api.member(o, 'key.holder@acme.test');
+    const keys = new DatabaseSync(join(app.dataDir, 'keys.sqlite'), { readOnly: true });
+    const row = keys.prepare('SELECT key FROM subject_keys WHERE subject = ?').get(`u:${jane}`) as { key: Uint8Array };
+    keys.close();
+    expect(row.key.length).toBeGreaterThanOrEqual(16);
+    await app.api.request('DELETE', `/v1/organizations/${created.body.organizationId}/users/${jane}`, { key: o.key, actor: o.actor });
+    for (const f of readdirSync(app.dataDir).filter((n) => n.startsWith('keys.sqlite')))
+      expect(readFileSync(join(app.dataDir, f)).includes(Buffer.from(row.key))).toBe(false);
+
+    expect(statSync(app.dataDir).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(app.dataDir)) expect([f, statSync(join(app.dataDir, f)).mode & 0o077]).toEqual([f, 0]);
+  });
+
+  it('item 9: two invitees may use the same Idempotency-Key; the same body in another field order is the same request', async () => {
+    const o = await app.api.organization();
+    const invite = (email: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email } });
+    const [a, b] = [await invite('a@acme.test'), await invite('b@acme.test')];
+    const accept = (url: string) => app.api.request('POST', '/v1/invitations/accept', { headers: { 'idempotency-key': 'same' }, body: { token: tokenOf(url) } });
+    const [ra, rb] = [await accept(a.body.inviteUrl), await accept(b.body.inviteUrl)];
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    expect(ra.body.userId).not.toBe(rb.body.userId);
+
+    const headers = { 'idempotency-key': 'ordered' };
+    const one = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, headers, raw: '{"email":"c@acme.test","roles":["agent"]}' });
+    const two = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, headers, raw: '{"roles":["agent"],"email":"c@acme.test"}' });
+    expect([one.status, two.status, two.headers.get('idempotency-replayed')]).toEqual([201, 201, 'true']);
+    expect(two.body.invitationId).toBe(one.body.invitationId);
+  });
+});
