@@ -16,6 +16,7 @@ import { checkEmail, normalizeEmail } from '../shared/validation';
 import { userIdForEmail } from '../organization/decider';
 import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } from './authority';
 import type { ContactsDisposition, WorkspaceEvent } from './events';
+import { expiredLinkMessage } from './expiry';
 import { activeMember, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -213,7 +214,7 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
     );
   if (isAtOrAfter(cmd.now, inv.expiresAt))
     return reject(
-      domainError('INVITATION_EXPIRED', 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.'),
+      domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)),
     );
   const userId = inviteeOf(ctx, inv, cmd.newUserId);
   if (!userId)

@@ -19,6 +19,8 @@ export interface Invitation {
   linkVersion: number;
   invitedAt: string;
   expiresAt: string;
+  /** when the current link was sent (the invitation, or its latest resend): its lifetime is expiresAt − linkSentAt */
+  linkSentAt?: string;
   /** the org user the address belonged to when invited (acceptance binds to them); null: a new address */
   inviteeUserId: string | null;
 }
@@ -71,6 +73,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         linkVersion: d.linkVersion,
         invitedAt: d.invitedAt,
         expiresAt: d.expiresAt,
+        linkSentAt: d.invitedAt,
         inviteeUserId: d.inviteeUserId ?? null,
       });
       state.pendingByEmail.set(d.email, d.invitationId);
@@ -81,6 +84,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       if (inv) {
         inv.linkVersion = event.data.linkVersion;
         inv.expiresAt = event.data.expiresAt;
+        inv.linkSentAt = event.data.resentAt;
       }
       return state;
     }
