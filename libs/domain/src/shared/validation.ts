@@ -11,7 +11,7 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code
 /** Surrounding whitespace a form may add; any other invisible character is refused, not trimmed. */
 const EDGE_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 /** An unquoted local part: RFC 5322 atext (plus any visible non-ASCII letter, RFC 6531) in dot-separated atoms. */
-const LOCAL_ATOM = /^(?:[\w!#$%&'*+/=?^`{|}~-]|[^\x00-\x7f])+$/u;
+const LOCAL_ATOM = /^(?:[\w!#$%&'*+/=?^`{|}~-]|\P{ASCII})+$/u;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 /** What a domain as typed may hold before IDNA maps it (no percent-escapes, brackets, ports or paths). */
