@@ -1,0 +1,129 @@
+// The one command path over the real embedded store, with faults injected at the port: an append whose outcome the
+// store cannot tell (written or not), a conflict with another replica, a retry whose first answer was lost.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
+import {
+  AppendOutcomeUnknownError,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  SqliteEventStore,
+  type RecordedEvent,
+} from '@rollcall/event-store';
+import { newCommandContext } from './command-context';
+import { EventStoreUnavailableError, StreamHandler } from './stream-handler';
+import { StreamStates } from './stream-states';
+import { organization } from './targets';
+
+/** The embedded store, with the next appends failing as a network would: after writing, or before. */
+class FaultyStore extends SqliteEventStore {
+  faults: ('written-unconfirmed' | 'lost-before-write')[] = [];
+  appendsAt: ExpectedRevision[] = [];
+
+  override async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    this.appendsAt.push(expected);
+    const fault = this.faults.shift();
+    if (fault === 'lost-before-write') throw new AppendOutcomeUnknownError(stream);
+    const result = await super.append(stream, events, expected);
+    if (fault === 'written-unconfirmed') throw new AppendOutcomeUnknownError(stream);
+    return result;
+  }
+}
+
+let dir: string;
+let store: FaultyStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-handler-'));
+  store = new FaultyStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const streamOf = async (s: EventStore, name: string) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of s.readStream(name)) out.push(e);
+  return out;
+};
+
+const createOrg = (handler: StreamHandler, key: string, organizationId = 'org-1') => {
+  const ctx = newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: key });
+  return handler.handle(organization(organizationId), ctx, (org) =>
+    decideOrganization(
+      {
+        type: 'CreateOrganization',
+        organizationId,
+        actorId: SYSTEM_ACTOR,
+        now: ctx.now,
+        name: 'Acme',
+        admin: { userId: 'admin', email: 'ada@acme.test', displayName: 'Ada' },
+        apiKey: { keyId: 'k', secretHash: 'h' },
+      },
+      org,
+    ),
+  );
+};
+
+describe('StreamHandler: a retried write after an unclear failure is written exactly once (docs/adr/0004)', () => {
+  it('an append written but not confirmed is re-sent at the same expected revision: one copy, the first answer', async () => {
+    const handler = new StreamHandler(store, new StreamStates(store));
+    store.faults = ['written-unconfirmed'];
+    const done = await createOrg(handler, 'k1');
+    expect(store.appendsAt).toEqual(['no_stream', 'no_stream']);
+    const events = await streamOf(store, 'organization-org-1');
+    expect(events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
+    expect(done.position).toBe(events[2]!.position.toString());
+  });
+
+  it('an append lost before it was written is written by the re-send', async () => {
+    const handler = new StreamHandler(store, new StreamStates(store));
+    store.faults = ['lost-before-write'];
+    await createOrg(handler, 'k1');
+    expect((await streamOf(store, 'organization-org-1')).length).toBe(3);
+  });
+
+  it('a store that never confirms ends in EVENT_STORE_UNAVAILABLE; the client\'s retry with the same key then finds the events', async () => {
+    const handler = new StreamHandler(store, new StreamStates(store));
+    store.faults = ['written-unconfirmed', 'written-unconfirmed', 'written-unconfirmed'];
+    await expect(createOrg(handler, 'k1')).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    const retry = await createOrg(handler, 'k1');
+    expect(retry.replayed).toBe(true);
+    expect(retry.events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
+    expect((await streamOf(store, 'organization-org-1')).length).toBe(3);
+  });
+
+  it('a retry on another replica (cold cache, answer lost) answers from the log and appends nothing, even after later writes', async () => {
+    const first = await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    const other = new StreamHandler(store, new StreamStates(store));
+    const ws = newCommandContext({ actorId: 'admin', idempotencyKey: 'k2' });
+    await other.handle(organization('org-1'), ws, (org) =>
+      decideOrganization({ type: 'CreateWorkspace', organizationId: 'org-1', actorId: 'admin', now: ws.now, workspaceId: 'ws-1', name: 'S' }, org),
+    );
+    const head = await store.headPosition();
+    const retry = await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    expect(retry.replayed).toBe(true);
+    expect(retry.position).toBe(first.position);
+    expect(await store.headPosition()).toBe(head);
+  });
+
+  it('a conflict with another replica is decided again on the new state', async () => {
+    await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    const one = new StreamHandler(store, new StreamStates(store));
+    const two = new StreamHandler(store, new StreamStates(store));
+    const create = (h: StreamHandler, key: string, workspaceId: string) => {
+      const ctx = newCommandContext({ actorId: 'admin', idempotencyKey: key });
+      return h.handle(organization('org-1'), ctx, (org) =>
+        decideOrganization({ type: 'CreateWorkspace', organizationId: 'org-1', actorId: 'admin', now: ctx.now, workspaceId, name: workspaceId }, org),
+      );
+    };
+    // both replicas load the same revision first, so the second append conflicts and is decided again
+    await Promise.all([one.states.organization('org-1'), two.states.organization('org-1')]);
+    const results = await Promise.all([create(one, 'a', 'ws-a'), create(two, 'b', 'ws-b')]);
+    expect(results.every((r) => !r.replayed)).toBe(true);
+    expect((await streamOf(store, 'organization-org-1')).map((e) => e.type).slice(3)).toEqual(['WorkspaceCreated', 'WorkspaceCreated']);
+  });
+});

@@ -1,0 +1,147 @@
+// Rule 4 and "a deleted user is in no workspace" under racing commands (the probe's item 2). Two replicas are two
+// StreamHandlers with their own caches and turn-taking over one embedded event store, as two API processes on one
+// data dir would be; the commands run through the real feature handlers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type WorkspaceContext, activeMember, isOwner, modelOf, planOf } from '@rollcall/domain';
+import { type EventStore, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
+import { ChangeAccessCommand, ChangeAccessHandler, RevokeAccessCommand, RevokeAccessHandler } from '../members/member-handlers';
+import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
+import { newCommandContext } from '../shared/command-context';
+import { OutboxMailer } from '../shared/mailer';
+import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+
+const SECRET = 'race-test-secret-0123456789abcdef0123456789';
+
+/** One API replica: its own states and turn-taking, the real handlers. */
+function replica(store: EventStore, personalData: PersonalData, dataDir: string) {
+  const streams = new StreamHandler(store, new StreamStates(store));
+  const links = new InvitationLinks(SECRET, 'https://console.test');
+  const config = { invitationTtlSeconds: 172_800 } as Config;
+  const mailer = new OutboxMailer(dataDir);
+  return {
+    streams,
+    createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
+    createWorkspace: new CreateWorkspaceHandler(streams),
+    invite: new InviteMemberHandler(streams, links, mailer, config),
+    accept: new AcceptInvitationHandler(streams, links),
+    change: new ChangeAccessHandler(streams),
+    revoke: new RevokeAccessHandler(streams),
+    del: new DeleteUserHandler(streams, personalData),
+  };
+}
+type Replica = ReturnType<typeof replica>;
+
+const ctx = (actorId: string) => newCommandContext({ actorId });
+const tick = () => new Promise((r) => setImmediate(r));
+const jitter = async () => {
+  for (let i = Math.floor(Math.random() * 3); i > 0; i--) await tick();
+};
+
+let dir: string;
+let store: EventStore;
+let a: Replica;
+let b: Replica;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-races-'));
+  const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+  store = stores.store;
+  a = replica(store, stores.personalData, dir);
+  b = replica(store, stores.personalData, dir);
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An organization with a workspace whose owners are exactly x and y (the admin is demoted to manager). */
+async function twoOwners(r: Replica) {
+  const org = await r.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+  const admin = org.adminUserId;
+  const { workspaceId } = await r.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
+  const ref: WorkspaceRef = { organizationId: org.organizationId, workspaceId };
+  const join = async (email: string) => {
+    const inv = await r.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email, roles: ['owner'] }));
+    const token = new URL(inv.inviteUrl).searchParams.get('token')!;
+    return (await r.accept.execute(new AcceptInvitationCommand(ctx('invitee'), token))).userId as string;
+  };
+  const x = await join('x@acme.test');
+  const y = await join('y@acme.test');
+  await r.change.execute(new ChangeAccessCommand(ref, ctx(x), admin, { roles: ['manager'] }));
+  return { ref, admin, x, y };
+}
+
+/** Checks the decided state as a fresh replica loads it from the log. */
+async function decided(ref: WorkspaceRef): Promise<WorkspaceContext> {
+  return (await loadWorkspace(new StreamStates(store), ref)).context;
+}
+
+const owners = (c: WorkspaceContext) =>
+  [...c.ws.members.values()].filter((m) => activeMember(c, m.userId) && isOwner(m.access, modelOf(c), planOf(c))).map((m) => m.userId);
+
+/** Members the workspace stream itself holds as active although their org user is deleted. */
+const deletedButActive = (c: WorkspaceContext) =>
+  [...c.ws.members.values()].filter((m) => m.status === 'active' && c.org.users.get(m.userId)?.deleted).map((m) => m.userId);
+
+describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () => {
+  it('rule 4: deleting owner X while another replica revokes or demotes owner Y never leaves the workspace without an owner (200 rounds)', async () => {
+    const outcomes = { deleteWon: 0, otherWon: 0, bothRefused: 0 };
+    for (let round = 0; round < 200; round++) {
+      const { ref, admin, x, y } = await twoOwners(a);
+      const other =
+        round % 2 === 0
+          ? () => b.revoke.execute(new RevokeAccessCommand(ref, ctx(admin), y))
+          : () => b.change.execute(new ChangeAccessCommand(ref, ctx(admin), y, { roles: ['agent'] }));
+      const [deleted, changed] = await Promise.allSettled([
+        jitter().then(() => a.del.execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x))),
+        jitter().then(other),
+      ]);
+      const c = await decided(ref);
+      expect({ round, owners: owners(c).length > 0 }).toEqual({ round, owners: true });
+      expect(deleted.status === 'fulfilled' && changed.status === 'fulfilled').toBe(false);
+      for (const r of [deleted, changed]) if (r.status === 'rejected') expect((r.reason as { error?: { code: string } }).error?.code).toBe('LAST_OWNER');
+      if (deleted.status === 'fulfilled') outcomes.deleteWon++;
+      else if (changed.status === 'fulfilled') outcomes.otherWon++;
+      else outcomes.bothRefused++;
+    }
+    // the race was real: each side won some rounds
+    expect(outcomes.deleteWon).toBeGreaterThan(0);
+    expect(outcomes.otherWon).toBeGreaterThan(0);
+  });
+
+  it('rule 12: deleting a user while they accept an invitation to another workspace never leaves them active there (200 rounds)', async () => {
+    const outcomes = { acceptedFirst: 0, deletedFirst: 0 };
+    for (let round = 0; round < 200; round++) {
+      const { ref, admin, x } = await twoOwners(a);
+      const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
+      const second = { organizationId: ref.organizationId, workspaceId };
+      const inv = await a.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'x@acme.test' }));
+      const token = new URL(inv.inviteUrl).searchParams.get('token')!;
+      const [deleted, accepted] = await Promise.allSettled([
+        jitter().then(() => a.del.execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x))),
+        jitter().then(() => b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), token))),
+      ]);
+      expect(deleted.status).toBe('fulfilled');
+      const c = await decided(second);
+      expect({ round, deletedButActive: deletedButActive(c) }).toEqual({ round, deletedButActive: [] });
+      if (accepted.status === 'fulfilled') {
+        outcomes.acceptedFirst++;
+        // the deletion saw the membership: it lists the workspace, so read models remove the member there
+        expect(deleted.status === 'fulfilled' && deleted.value.workspaceIds).toContain(workspaceId);
+      } else {
+        outcomes.deletedFirst++;
+        expect((accepted.reason as { error?: { code: string } }).error?.code).toMatch(/^(INVITATION_NOT_PENDING|INVITATION_ADDRESSEE_ERASED)$/);
+      }
+    }
+    expect(outcomes.acceptedFirst).toBeGreaterThan(0);
+    expect(outcomes.deletedFirst).toBeGreaterThan(0);
+  });
+});
