@@ -4,7 +4,8 @@ import type { Projector } from './projector';
 /**
  * Prometheus gauges of a projector, read from `status()` at scrape time:
  * rollcall_projection_checkpoint, rollcall_projection_lag (positions behind the log's head),
- * rollcall_projection_failed (1 when the projection stopped on an error).
+ * rollcall_projection_failed (1 when the projection stopped on an error), rollcall_projection_degraded (1 while
+ * its commits keep failing), rollcall_projection_commit_failures (consecutive failed commits).
  */
 export function registerProjectorMetrics(projector: Pick<Projector, 'status'>, registry: Registry): void {
   const labelNames = ['projection'] as const;
@@ -33,6 +34,24 @@ export function registerProjectorMetrics(projector: Pick<Projector, 'status'>, r
     registers: [registry],
     collect() {
       for (const s of projector.status()) this.set({ projection: s.name }, s.state === 'failed' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'rollcall_projection_degraded',
+    help: '1 while the projection runs but its commits keep failing (the checkpoint stays; see the logs)',
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const s of projector.status()) this.set({ projection: s.name }, s.state === 'degraded' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'rollcall_projection_commit_failures',
+    help: 'Consecutive failed commits of the projection (0 after a successful one)',
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const s of projector.status()) this.set({ projection: s.name }, s.commitFailures ?? 0);
     },
   });
 }

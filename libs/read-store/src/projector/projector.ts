@@ -25,6 +25,8 @@ export interface ProjectorOptions {
   cacheSize?: number;
   /** wait before re-subscribing after the event or read store failed (default 1000 ms) */
   retryDelayMs?: number;
+  /** consecutive failed commits after which a projection is reported `degraded` (default 3) */
+  degradedAfter?: number;
   logger?: ProjectorLogger;
   /** false: the caller already ran `readStore.init` for these collections (rebuild) */
   initStore?: boolean;
@@ -40,9 +42,14 @@ export interface ProjectionStatus {
   lag: bigint;
   /** events handled (applied or skipped) since start */
   processed: number;
-  state: 'running' | 'failed' | 'stopped';
+  /** failed: stopped on an event it threw on; degraded: running, but `degradedAfter`+ commits failed in a row */
+  state: 'running' | 'degraded' | 'failed' | 'stopped';
   /** why the projection stopped: `${eventId} at ${position}: ${message}` */
   error?: string;
+  /** consecutive failed commits (present when the last commit failed) */
+  commitFailures?: number;
+  /** the last failed commit's error (present with commitFailures) */
+  commitError?: string;
 }
 
 interface Slot {
@@ -51,6 +58,8 @@ interface Slot {
   checkpoint: bigint | undefined;
   processed: number;
   error?: string;
+  commitFailures: number;
+  commitError?: string;
 }
 
 const IDLE = Symbol('idle');
@@ -73,7 +82,10 @@ const consoleLogger: ProjectorLogger = {
  * A projection that throws stops alone: its writes before the failing event are committed, its checkpoint stays
  * before that event (a restart retries it), one line is logged and `status()` reports the error. The others
  * go on. A failing event store or read store stops nothing: the projector re-subscribes from the stored
- * checkpoints after `retryDelayMs`.
+ * checkpoints after `retryDelayMs`. A projection whose commits keep failing (a document over the server's
+ * size limit, write concern errors: the store refuses the batch, the checkpoint stays) is reported `degraded`
+ * after `degradedAfter` failures in a row, with the count and the last error, and logged once; its next
+ * successful commit makes it `running` again.
  *
  * One projector per projection at a time (a second one would do the same work twice, harmlessly but uselessly).
  */
@@ -82,6 +94,7 @@ export class Projector {
   private readonly source: StoreSource;
   private readonly batchSize: number;
   private readonly logger: ProjectorLogger;
+  private readonly degradedAfter: number;
   private running = false;
   private loop: Promise<void> | undefined;
   private subscription: { unsubscribe(): Promise<void> } | undefined;
@@ -100,10 +113,12 @@ export class Projector {
       types: new Set(projection.eventTypes),
       checkpoint: undefined,
       processed: 0,
+      commitFailures: 0,
     }));
     this.source = new StoreSource(options.readStore, options.cacheSize);
     this.batchSize = options.batchSize ?? 1000;
     this.logger = options.logger ?? consoleLogger;
+    this.degradedAfter = options.degradedAfter ?? 3;
   }
 
   /** the collections of all projections, as `ReadStore.init` wants them */
@@ -141,8 +156,9 @@ export class Projector {
       checkpoint: s.checkpoint,
       lag: this.head > (s.checkpoint ?? 0n) ? this.head - (s.checkpoint ?? 0n) : 0n,
       processed: s.processed,
-      state: s.error !== undefined ? 'failed' : this.running ? 'running' : 'stopped',
+      state: s.error !== undefined ? 'failed' : !this.running ? 'stopped' : s.commitFailures >= this.degradedAfter ? 'degraded' : 'running',
       ...(s.error !== undefined && { error: s.error }),
+      ...(s.commitFailures > 0 && { commitFailures: s.commitFailures, commitError: s.commitError }),
     }));
   }
 
@@ -223,7 +239,7 @@ export class Projector {
     try {
       let next = events.next();
       for (;;) {
-        const result = count > 0 ? await whenReadyOrIdle(next) : await this.nextOrPoll(next);
+        const result = count > 0 ? await whenReady(next) : await this.nextOrPoll(next);
         if (result === MOVED) {
           await settle();
           return;
@@ -264,7 +280,7 @@ export class Projector {
     const every = this.options.pollIntervalMs;
     if (every === undefined) return next;
     for (;;) {
-      const result = await whenReadyOrTimeout(next, every);
+      const result = await whenReady(next, every);
       if (result !== IDLE) return result;
       const head = await this.options.eventStore.headPosition();
       if (head > this.head) {
@@ -302,7 +318,17 @@ export class Projector {
       const position = batch.lastPosition;
       if (position === undefined || !isBehind(slot.checkpoint, position)) return;
       const writes = batch.writes();
-      await this.options.readStore.commit(slot.projection.name, writes, position);
+      try {
+        await this.options.readStore.commit(slot.projection.name, writes, position);
+      } catch (error) {
+        this.commitFailed(slot, error);
+        throw error;
+      }
+      if (slot.commitFailures > 0) {
+        this.logger.info(`projection ${slot.projection.name} commits again (after ${slot.commitFailures} failed)`);
+        slot.commitFailures = 0;
+        slot.commitError = undefined;
+      }
       this.source.committed(writes);
       slot.checkpoint = position;
       slot.processed += batch.events;
@@ -315,6 +341,16 @@ export class Projector {
     this.notify();
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches
     await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** counts a failed commit; logs once, when the projection becomes degraded */
+  private commitFailed(slot: Slot, error: unknown): void {
+    slot.commitFailures++;
+    slot.commitError = message(error);
+    if (slot.commitFailures === this.degradedAfter)
+      this.logger.error(
+        `projection ${slot.projection.name} degraded: ${slot.commitFailures} commits in a row failed (last: ${slot.commitError}); its checkpoint stays at ${slot.checkpoint ?? 'none'}, the projector keeps retrying`,
+      );
   }
 
   // --- helpers -----------------------------------------------------------------------------------------------
@@ -354,33 +390,18 @@ export class Projector {
   }
 }
 
-/** the next event if the subscription has it at hand, IDLE if it would have to wait for new events */
-function whenReadyOrIdle<T>(next: Promise<T>): Promise<T | typeof IDLE> {
+/** the next event if it comes within `ms`, else IDLE; no `ms`: IDLE unless the subscription has it at hand */
+function whenReady<T>(next: Promise<T>, ms?: number): Promise<T | typeof IDLE> {
   return new Promise((resolve, reject) => {
-    const timer = setImmediate(() => resolve(IDLE));
+    const timer = ms === undefined ? setImmediate(resolve, IDLE) : setTimeout(resolve, ms, IDLE);
+    const cancel = () => (ms === undefined ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout));
     next.then(
       (value) => {
-        clearImmediate(timer);
+        cancel();
         resolve(value);
       },
       (error: unknown) => {
-        clearImmediate(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
-function whenReadyOrTimeout<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(IDLE), ms);
-    next.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
+        cancel();
         reject(error);
       },
     );

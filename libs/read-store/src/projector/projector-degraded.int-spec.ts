@@ -1,0 +1,154 @@
+import { MongoInvalidArgumentError } from 'mongodb';
+import { Registry } from 'prom-client';
+import type { ReadStore } from '../port';
+import { membersProjection } from '../projections/members';
+import { LogScenario } from '../projections/testing/scenario';
+import { workspacesProjection } from '../projections/workspaces';
+import { registerProjectorMetrics } from './metrics';
+import { type ProjectionStatus, Projector, type ProjectorLogger } from './projector';
+import { TempStores } from './testing/temp-stores';
+
+const quiet = (): ProjectorLogger & { lines: string[] } => {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), error: (m) => lines.push(m) };
+};
+
+/** the store, except that `commit` of the projections in `refused` throws what the driver throws for a >16 MB document */
+function refusingCommits(inner: ReadStore, refused: Set<string>, attempts: Map<string, number>): ReadStore {
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'commit') {
+        return async (
+          projection: string,
+          ...rest: Parameters<ReadStore['commit']> extends [string, ...infer R] ? R : never
+        ) => {
+          attempts.set(projection, (attempts.get(projection) ?? 0) + 1);
+          if (refused.has(projection))
+            throw new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
+          return target.commit(projection, ...rest);
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('Projector: commits the read store keeps refusing', () => {
+  let stores: TempStores;
+  beforeEach(() => (stores = new TempStores()));
+  afterEach(() => stores.close());
+
+  it('reports the projection degraded (status, metric, one log line), keeps its checkpoint, recovers', async () => {
+    const s = new LogScenario().member('bob');
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const read = stores.readStore();
+    const refused = new Set(['members']);
+    const attempts = new Map<string, number>();
+    const logger = quiet();
+    const projector = new Projector({
+      eventStore: stores.events,
+      readStore: refusingCommits(read, refused, attempts),
+      projections: [membersProjection, workspacesProjection],
+      retryDelayMs: 5,
+      degradedAfter: 3,
+      logger,
+    });
+    const registry = new Registry();
+    registerProjectorMetrics(projector, registry);
+    const members = (): ProjectionStatus => projector.status().find((p) => p.name === 'members')!;
+    await projector.start();
+    try {
+      expect(await projector.waitFor(head, 5000, ['workspaces'])).toBe(true);
+      await until(() => members().state === 'degraded', 'members to be degraded');
+      expect(members()).toMatchObject({
+        state: 'degraded',
+        checkpoint: undefined,
+        lag: head,
+        commitError: 'Document is larger than the maximum size 16777216',
+      });
+      expect(members().commitFailures).toBeGreaterThanOrEqual(3);
+      expect(members().error).toBeUndefined();
+      expect(projector.status().find((p) => p.name === 'workspaces')).toMatchObject({
+        state: 'running',
+        checkpoint: head,
+      });
+      expect(await read.checkpoint('members')).toBeUndefined();
+      expect(await projector.waitFor(head, 50, ['members'])).toBe(false);
+
+      const metrics = await registry.metrics();
+      expect(metrics).toContain('rollcall_projection_degraded{projection="members"} 1');
+      expect(metrics).toContain('rollcall_projection_degraded{projection="workspaces"} 0');
+      expect(metrics).toContain('rollcall_projection_failed{projection="members"} 0');
+      expect(metrics).toMatch(/rollcall_projection_commit_failures\{projection="members"\} ([3-9]|\d\d+)\n/);
+
+      await until(() => (attempts.get('members') ?? 0) >= 6, 'more retries');
+      const degradedLines = logger.lines.filter((line) => line.startsWith('projection members degraded'));
+      expect(degradedLines).toEqual([
+        'projection members degraded: 3 commits in a row failed (last: Document is larger than the maximum size 16777216); its checkpoint stays at none, the projector keeps retrying',
+      ]);
+
+      refused.clear();
+      expect(await projector.waitFor(head, 5000)).toBe(true);
+      expect(members()).toEqual({
+        name: 'members',
+        checkpoint: head,
+        lag: 0n,
+        processed: Number(head),
+        state: 'running',
+      });
+      expect(await read.checkpoint('members')).toBe(head);
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(/^projection members commits again \(after \d+ failed\)$/),
+      );
+      expect(await registry.metrics()).toContain(
+        'rollcall_projection_commit_failures{projection="members"} 0',
+      );
+    } finally {
+      await projector.stop();
+    }
+  });
+
+  it('a commit failing fewer times than degradedAfter is retried without reporting degraded', async () => {
+    const s = new LogScenario().member('bob');
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const refused = new Set(['members']);
+    const attempts = new Map<string, number>();
+    const logger = quiet();
+    const states = new Set<string>();
+    const readStore = refusingCommits(stores.readStore(), refused, attempts);
+    const projector = new Projector({
+      eventStore: stores.events,
+      readStore,
+      projections: [membersProjection],
+      retryDelayMs: 20,
+      degradedAfter: 3,
+      logger,
+    });
+    await projector.start();
+    try {
+      await until(() => {
+        states.add(projector.status()[0]!.state);
+        return (attempts.get('members') ?? 0) >= 2;
+      }, 'two failed commits');
+      expect(projector.status()[0]).toMatchObject({ state: 'running', commitFailures: 2 });
+      refused.clear();
+      expect(await projector.waitFor(head, 5000)).toBe(true);
+      expect(states).toEqual(new Set(['running']));
+      expect(projector.status()[0]!.commitFailures).toBeUndefined();
+      expect(logger.lines.some((line) => line.includes('degraded'))).toBe(false);
+    } finally {
+      await projector.stop();
+    }
+  });
+});
