@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { type Collection, MongoClient } from 'mongodb';
+import { Binary, type Collection, MongoClient } from 'mongodb';
 
 /**
  * Per-subject data keys for crypto-shredding. Forgetting a subject deletes its key: everything encrypted with
@@ -96,10 +96,47 @@ export class SqliteKeyStore implements KeyStore {
   }
 }
 
+/** the length of a subject's key (AES-256) */
+export const KEY_BYTES = 32;
+
+/** a stored key that cannot be read back as one: an error, never taken for a forgotten subject */
+export class KeyDecodingError extends Error {
+  override readonly name = 'KeyDecodingError';
+}
+
+/**
+ * A stored key as a Buffer of its own (a copy). The driver returns BinData as a `Binary` (whose `buffer` may be
+ * longer than its content: `value()` is the content), or, with `promoteBuffers=true`, as a Buffer viewing the
+ * reply, whose `.buffer` is the whole pooled slab, not the key. Anything else, another subtype or a length
+ * other than 32 bytes is a KeyDecodingError.
+ */
+export function decodeSubjectKey(subjectId: string, stored: unknown): Buffer {
+  let bytes: Uint8Array;
+  if (isBinary(stored)) {
+    if (stored.sub_type !== Binary.SUBTYPE_DEFAULT) {
+      throw new KeyDecodingError(`key of subject ${subjectId}: BinData subtype ${stored.sub_type}, expected 0`);
+    }
+    bytes = stored.value();
+  } else if (stored instanceof Uint8Array) {
+    bytes = stored;
+  } else {
+    const kind = stored === null ? 'null' : typeof stored === 'object' ? (stored.constructor?.name ?? 'object') : typeof stored;
+    throw new KeyDecodingError(`key of subject ${subjectId}: stored as ${kind}, not BinData`);
+  }
+  if (bytes.byteLength !== KEY_BYTES) {
+    throw new KeyDecodingError(`key of subject ${subjectId}: ${bytes.byteLength} bytes, expected ${KEY_BYTES}`);
+  }
+  return Buffer.from(bytes);
+}
+
+/** a bson Binary, also from another copy of the bson package */
+const isBinary = (value: unknown): value is Binary =>
+  value instanceof Binary || (typeof value === 'object' && value !== null && (value as { _bsontype?: unknown })._bsontype === 'Binary');
+
 /** Production: a MongoDB collection `subject_keys` (insert-if-absent, so replicas agree on one key). */
 export class MongoKeyStore implements KeyStore {
   private readonly client: MongoClient;
-  private readonly keys: Collection<{ _id: string; key: Buffer }>;
+  private readonly keys: Collection<{ _id: string; key: Binary | Buffer }>;
 
   constructor(mongoUrl: string) {
     this.client = new MongoClient(mongoUrl);
@@ -117,7 +154,7 @@ export class MongoKeyStore implements KeyStore {
 
   async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
     const docs = await this.keys.find({ _id: { $in: [...subjectIds] } }).toArray();
-    return new Map(docs.map((d) => [d._id, Buffer.from(d.key.buffer ?? d.key)]));
+    return new Map(docs.map((d) => [d._id, decodeSubjectKey(d._id, d.key)]));
   }
 
   async forget(subjectIds: readonly string[]): Promise<void> {
