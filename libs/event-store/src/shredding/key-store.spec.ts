@@ -32,7 +32,7 @@ describe('decodeSubjectKey (Mongo key store)', () => {
 
   it('reads only the content of a Binary whose buffer is larger than it', () => {
     const binary = new Binary();
-    binary.write(key);
+    binary.write(key, 0);
     expect(binary.buffer.length).toBeGreaterThan(KEY_BYTES);
     expect(decodeSubjectKey('subject-1', binary)).toEqual(key);
   });
