@@ -96,7 +96,7 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     const outcomes = { deleteWon: 0, otherWon: 0, bothRefused: 0 };
     for (let round = 0; round < 200; round++) {
       const { ref, admin, x, y } = await twoOwners(a);
-      const other =
+      const other: () => Promise<unknown> =
         round % 2 === 0
           ? () => b.revoke.execute(new RevokeAccessCommand(ref, ctx(admin), y))
           : () => b.change.execute(new ChangeAccessCommand(ref, ctx(admin), y, { roles: ['agent'] }));
