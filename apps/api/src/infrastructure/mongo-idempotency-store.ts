@@ -1,30 +1,113 @@
-import { type Collection, MongoClient } from 'mongodb';
-import type { IdempotencyStore, StoredAnswer } from '../shared/idempotency';
+import { type Collection, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/idempotency';
 
-/** Production: a MongoDB collection (first answer wins: insert, duplicate key ignored). */
+/** how long answers are kept by default: 7 days */
+export const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+export const IDEMPOTENCY_TTL_INDEX = 'idempotency_ttl';
+const DUPLICATE_KEY = 11000;
+/** createIndexes: an index of that name exists with other options (here: another expireAfterSeconds) */
+const INDEX_OPTIONS_CONFLICT = 85;
+
+export interface MongoIdempotencyStoreOptions {
+  /** how long an answer is kept, in seconds (default 7 days); MongoDB's TTL monitor deletes about once a minute */
+  retentionSeconds?: number;
+  client?: MongoClientOptions;
+}
+
+type StoredDocument = { _id: string } & StoredAnswer & { createdAt: Date };
+
+/**
+ * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt }`.
+ *
+ * - First answer wins. `insertOrRead` inserts (w: majority: an answer lost in a failover would let a retry run
+ *   the write again); when another replica stored an answer first (E11000), it reads that one and returns it,
+ *   so the caller can answer with the stored answer rather than its own (`answer` itself is returned when this
+ *   call stored it); when that answer is to another request (a key reused concurrently), it throws
+ *   IdempotencyKeyReusedError. `put` is `insertOrRead` behind the port's `put(): Promise<void>`: the port
+ *   (shared/idempotency.ts) has to return the stored answer for `Idempotency.run` to use it.
+ * - Answers expire: a TTL index on `createdAt` (`retentionSeconds`), created by `init`, which the first `put`
+ *   runs when nobody did; a retention changed since the index was created is applied with `collMod`.
+ */
 export class MongoIdempotencyStore implements IdempotencyStore {
   private readonly client: MongoClient;
-  private readonly collection: Collection<{ _id: string } & StoredAnswer & { createdAt: Date }>;
+  private readonly collection: Collection<StoredDocument>;
+  private readonly retentionSeconds: number;
+  private ready: Promise<void> | undefined;
 
-  constructor(mongoUrl: string) {
-    this.client = new MongoClient(mongoUrl);
+  constructor(mongoUrl: string, options: MongoIdempotencyStoreOptions = {}) {
+    this.retentionSeconds = options.retentionSeconds ?? DEFAULT_IDEMPOTENCY_RETENTION_SECONDS;
+    if (!Number.isInteger(this.retentionSeconds) || this.retentionSeconds < 1)
+      throw new RangeError(
+        `idempotency retention must be a positive whole number of seconds, got ${this.retentionSeconds}`,
+      );
+    this.client = new MongoClient(mongoUrl, options.client);
     this.collection = this.client.db().collection('idempotency');
+  }
+
+  /** creates the TTL index (or changes its retention); once, retried after a failure */
+  init(): Promise<void> {
+    this.ready ??= this.createTtlIndex().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
   }
 
   async get(key: string): Promise<StoredAnswer | undefined> {
     const doc = await this.collection.findOne({ _id: key });
-    return doc ? { requestHash: doc.requestHash, status: doc.status, body: doc.body } : undefined;
+    return doc ? answerOf(doc) : undefined;
   }
 
   async put(key: string, answer: StoredAnswer): Promise<void> {
+    await this.insertOrRead(key, answer);
+  }
+
+  /** stores `answer` unless an answer is stored already; returns the stored one (`answer` itself when it won) */
+  async insertOrRead(key: string, answer: StoredAnswer): Promise<StoredAnswer> {
+    await this.init();
     try {
-      await this.collection.insertOne({ _id: key, ...answer, createdAt: new Date() });
+      await this.collection.insertOne(
+        {
+          _id: key,
+          requestHash: answer.requestHash,
+          status: answer.status,
+          body: answer.body,
+          createdAt: new Date(),
+        },
+        { writeConcern: { w: 'majority' } },
+      );
+      return answer;
     } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
+      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+      const stored = await this.collection.findOne({ _id: key });
+      if (!stored) throw error; // expired or removed in between: nothing better to answer with
+      if (stored.requestHash !== answer.requestHash) throw new IdempotencyKeyReusedError();
+      return answerOf(stored);
     }
   }
 
   async close(): Promise<void> {
     await this.client.close();
   }
+
+  private async createTtlIndex(): Promise<void> {
+    try {
+      await this.collection.createIndex(
+        { createdAt: 1 },
+        { name: IDEMPOTENCY_TTL_INDEX, expireAfterSeconds: this.retentionSeconds },
+      );
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT) throw error;
+      await this.client.db().command({
+        collMod: this.collection.collectionName,
+        index: { name: IDEMPOTENCY_TTL_INDEX, expireAfterSeconds: this.retentionSeconds },
+      });
+    }
+  }
 }
+
+const answerOf = (doc: StoredDocument): StoredAnswer => ({
+  requestHash: doc.requestHash,
+  status: doc.status,
+  body: doc.body,
+});
