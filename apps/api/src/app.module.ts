@@ -33,13 +33,15 @@ import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
 import { MessageWrites } from './shared/messages';
 import { WritePipeline } from './shared/write-pipeline';
-import { ApiKeyGuard, Authenticator } from './http/auth';
-import { HealthController } from './http/health.controller';
-import { QueryController } from './http/query.controller';
-import { AccessAsOfHandler } from './queries/access-as-of';
-import { ProblemException, ProblemFilter, problem } from './http/problem';
+import { ApiKeyGuard, Authenticator } from './shared/auth';
+import { HealthController } from './health/health.controller';
+import { MemberQueriesController } from './members/member-queries.controller';
+import { HistoryController } from './history/history.controller';
+import { ReadAccess } from './shared/read-access';
+import { AccessAsOfHandler } from './members/access-as-of';
+import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
-import { IntegrationEvents } from './microservice/integration-events';
+import { IntegrationEvents } from './infrastructure/integration-events';
 
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
@@ -99,7 +101,8 @@ export class AppModule {
         MemberCommandsController,
         UsersController,
         EmailConfirmationController,
-        QueryController,
+        MemberQueriesController,
+        HistoryController,
         HealthController,
       ],
       providers: [
@@ -142,6 +145,7 @@ export class AppModule {
         IntegrationEvents,
         Authenticator,
         WritePipeline,
+        ReadAccess,
         MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,

@@ -11,9 +11,9 @@ import { eraseDeletedUsers } from './infrastructure/erasure';
 import { PERSONAL_DATA } from '@rollcall/event-store';
 import { StreamStates } from './shared/stream-states';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
-import { IntegrationEvents } from './microservice/integration-events';
+import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
-import { checkJsonBody, requireUtf8Json } from './http/json-body';
+import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 
 const LEVELS: Record<Config['logLevel'], LogLevel[] | false> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],

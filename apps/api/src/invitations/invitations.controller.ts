@@ -4,9 +4,10 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@n
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../http/auth';
-import { AcceptInvitationDto, ID_PATTERN, InviteDto } from '../http/dtos';
-import { IdPipe } from '../http/path-params';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { AcceptInvitationDto, InviteDto } from './dtos';
+import { IdPipe } from '../shared/path-params';
 import { newCommandContext } from '../shared/command-context';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/messages';

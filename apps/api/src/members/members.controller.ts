@@ -4,9 +4,10 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../http/auth';
-import { AccessDto, ID_PATTERN, RevokeDto } from '../http/dtos';
-import { IdPipe } from '../http/path-params';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { AccessDto, ID_PATTERN } from '../shared/dtos';
+import { RevokeDto } from './dtos';
+import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
 import { StreamStates } from '../shared/stream-states';

@@ -4,8 +4,8 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@n
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import { type AuthedRequest, SystemOnly } from '../http/auth';
-import { CreateOrganizationDto } from '../http/dtos';
+import { type AuthedRequest, SystemOnly } from '../shared/auth';
+import { CreateOrganizationDto } from './dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import { Authenticator, type Principal, organizationOf } from '../http/auth';
-import { ID_PATTERN } from '../http/dtos';
-import { ProblemException, problem } from '../http/problem';
+import { Authenticator, type Principal, organizationOf } from '../shared/auth';
+import { ID_PATTERN } from './dtos';
+import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
 import { sha256 } from './secrets';
 import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';

@@ -1,5 +1,5 @@
 import { type OrganizationState, type WorkspaceContext, type WorkspaceState, domainError } from '@rollcall/domain';
-import { type Principal, organizationOf } from '../http/auth';
+import { type Principal, organizationOf } from '../shared/auth';
 import { DomainException, type Target } from './stream-handler';
 import { type Loaded, type StreamStates, organizationStream, workspaceStream } from './stream-states';
 

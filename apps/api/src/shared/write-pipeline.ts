@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { ProblemException, problem } from '../http/problem';
-import type { AuthedRequest, Principal } from '../http/auth';
+import { ProblemException, problem } from '../shared/problem';
+import type { AuthedRequest, Principal } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
 import { Idempotency } from './idempotency';
 import { sha256 } from './secrets';

@@ -4,9 +4,10 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@n
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../http/auth';
-import { ConfirmEmailDto, ID_PATTERN, UpdateProfileDto } from '../http/dtos';
-import { IdPipe } from '../http/path-params';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
+import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';

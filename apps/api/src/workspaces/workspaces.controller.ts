@@ -4,9 +4,10 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../http/auth';
-import { CreateWorkspaceDto, ID_PATTERN } from '../http/dtos';
-import { IdPipe } from '../http/path-params';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { CreateWorkspaceDto } from './dtos';
+import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';

@@ -3,12 +3,12 @@ import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
-import { Public } from './auth';
+import { Public } from '../shared/auth';
 import type { Config } from '../config';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import { ProblemException, problem } from './problem';
+import { ProblemException, problem } from '../shared/problem';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 

@@ -1,0 +1,22 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ID_PATTERN } from '../shared/dtos';
+import { IsInstant } from '../shared/query-validation';
+
+export class HistoryQuery {
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive' }) @IsOptional() @IsInstant() from?: string;
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive' }) @IsOptional() @IsInstant() to?: string;
+  @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' }) @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
+}

@@ -1,0 +1,25 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { AccessDto, IsEmailAddress } from '../shared/dtos';
+
+export class InviteDto extends AccessDto {
+  @ApiProperty({ example: 'jane@acme.test' })
+  @IsString()
+  @MaxLength(320)
+  @IsEmailAddress()
+  email!: string;
+}
+
+export class AcceptInvitationDto {
+  @ApiProperty({ description: 'the token of the invitation link' })
+  @IsString()
+  @MaxLength(600)
+  token!: string;
+
+  @ApiPropertyOptional({ example: 'Jane Doe' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  displayName?: string;
+}

@@ -1,0 +1,61 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
+import { ID_PATTERN } from '../shared/dtos';
+import { IsInstant, STATUSES } from '../shared/query-validation';
+
+export class RevokeDto {
+  @ApiPropertyOptional({ description: 'an active member to receive the revoked member\'s contacts; by default they are unassigned' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'must be a user id' })
+  reassignContactsTo?: string;
+}
+
+export class ListMembersQuery {
+  @ApiPropertyOptional({ description: 'search email, display name and alias (case-insensitive)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'comma-separated: pending, active, revoked (default pending,active)', example: 'pending,active' })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @IsIn(STATUSES, { each: true, message: 'must be pending, active or revoked' })
+  status?: ('pending' | 'active' | 'revoked')[];
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) role?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) team?: string;
+  @ApiPropertyOptional({ enum: ['online', 'away', 'offline'] }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
+  @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+  @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+}
+
+export class ExportMembersQuery {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) q?: string;
+  @ApiPropertyOptional({ example: 'pending,active' })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @IsIn(STATUSES, { each: true, message: 'must be pending, active or revoked' })
+  status?: ('pending' | 'active' | 'revoked')[];
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) role?: string;
+  @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+}
+
+export class AsOfQuery {
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone; default now', example: '2026-03-01T09:00:00Z' })
+  @IsOptional()
+  @IsInstant()
+  asOf?: string;
+}

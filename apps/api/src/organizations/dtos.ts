@@ -1,0 +1,30 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { IsEmailAddress } from '../shared/dtos';
+
+export class AdminDto {
+  @ApiProperty({ example: 'ada@acme.test' })
+  @IsEmailAddress()
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  displayName!: string;
+}
+
+export class CreateOrganizationDto {
+  @ApiProperty({ example: 'Acme' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ type: AdminDto })
+  @ValidateNested()
+  @Type(() => AdminDto)
+  admin!: AdminDto;
+}

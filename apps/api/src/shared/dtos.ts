@@ -1,0 +1,48 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { checkEmail, type Restrictions } from '@rollcall/domain';
+
+const ID = /^[\w.:@-]{1,128}$/;
+
+/** The domain's one email rule (checkEmail), the same for org admins, invitations and profile emails. */
+export const IsEmailAddress = () =>
+  ValidateBy({
+    name: 'isEmailAddress',
+    validator: {
+      validate: (value: unknown) => checkEmail('email', value) === undefined,
+      defaultMessage: (args) => checkEmail('email', args?.value)?.message ?? 'must be a valid email address',
+    },
+  });
+
+export const ID_PATTERN = ID;
+
+const RESTRICTIONS_DOC =
+  'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent).';
+
+export class AccessDto {
+  @ApiPropertyOptional({ type: [String], example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  roles?: string[];
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { oneOf: [{ type: 'boolean', enum: [true] }, { type: 'string' }] }, description: RESTRICTIONS_DOC })
+  @IsOptional()
+  @IsObject()
+  // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
+  // Object.prototype members (toString, constructor) and turning "__proto__" into a prototype; the domain
+  // refuses such names as INVALID_RESTRICTION
+  @Transform(({ obj }: { obj: { restrictions?: unknown } }) => obj.restrictions)
+  restrictions?: Restrictions;
+
+  @ApiPropertyOptional({ type: [String], example: ['reporting'], description: 'extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  grants?: string[];
+}

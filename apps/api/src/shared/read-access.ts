@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type ReadScope, checkRead } from '@rollcall/domain';
+import { InvalidQueryError } from '@rollcall/read-store';
+import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
+import type { Principal } from './auth';
+import { ProblemException, problem } from './problem';
+import { DomainException } from './stream-handler';
+import { StreamStates } from './stream-states';
+import { type WorkspaceRef, loadWorkspace, resolveWorkspace } from './targets';
+
+export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console reads' };
+/**
+ * Optional. @Headers() takes the same name (Nest reads it case-insensitively), so OpenAPI merges the parameter
+ * with this description instead of listing a second, required `x-min-position`.
+ */
+export const MIN_POSITION_HEADER = {
+  name: 'X-Min-Position',
+  required: false,
+  description: 'the `position` of an earlier write: the read waits (up to 5 s) until the read models include it',
+};
+const WAIT_MS = 5000;
+
+/** A read model refused the query (bad cursor, bad range): a 400, never a 500. */
+export const badQuery = (error: unknown): never => {
+  if (error instanceof InvalidQueryError || error instanceof RangeError)
+    throw new ProblemException(problem(400, 'VALIDATION_FAILED', error.message, [{ field: 'query', message: error.message }]));
+  throw error;
+};
+
+/**
+ * Before every read: the workspace within the caller's organization, the actor's authority to read it (from the
+ * decision state, not a read model: docs/rules.md#rule-18), and read-your-writes (`X-Min-Position`).
+ */
+@Injectable()
+export class ReadAccess {
+  constructor(
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Inject(READ_SIDE) private readonly readSide: ReadSide,
+  ) {}
+
+  async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: string, target?: string): Promise<WorkspaceRef> {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    const { context } = await loadWorkspace(this.states, ref);
+    const refused = checkRead(context, actorId, scope, target);
+    if (refused) throw new DomainException(refused);
+    if (minPosition !== undefined) {
+      if (!/^\d{1,19}$/.test(minPosition))
+        throw new ProblemException(
+          problem(400, 'VALIDATION_FAILED', 'X-Min-Position must be a position returned by a write.', [
+            { field: 'X-Min-Position', message: 'must be a non-negative integer' },
+          ]),
+        );
+      if (!(await this.readSide.waitFor(BigInt(minPosition), WAIT_MS)))
+        throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${minPosition} yet; retry shortly.`));
+    }
+    return ref;
+  }
+}

@@ -1,0 +1,36 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsEmailAddress } from '../shared/dtos';
+
+export class UpdateProfileDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) displayName?: string;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MaxLength(200)
+  alias?: string | null;
+
+  @ApiPropertyOptional({ nullable: true, example: 'https://cdn.acme.test/jane.png' })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http(s) URL' })
+  @MaxLength(2048)
+  avatarUrl?: string | null;
+
+  @ApiPropertyOptional({ example: 'jane.doe@acme.test' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  @IsEmailAddress()
+  email?: string;
+}
+
+export class ConfirmEmailDto {
+  @ApiProperty({ description: 'the token of the confirmation link mailed to the new address' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(600)
+  token!: string;
+}

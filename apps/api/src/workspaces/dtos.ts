@@ -1,0 +1,21 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '@rollcall/domain';
+
+export class CreateWorkspaceDto {
+  @ApiProperty({ example: 'Support' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiPropertyOptional({ enum: PLANS, default: 'standard' })
+  @IsOptional()
+  @IsIn(PLANS)
+  plan?: Plan;
+
+  @ApiPropertyOptional({ enum: ACCESS_MODELS, default: 'levels' })
+  @IsOptional()
+  @IsIn(ACCESS_MODELS)
+  accessModel?: AccessModelName;
+}
