@@ -52,6 +52,7 @@ describe('MongoIdempotencyStore over the wire fixture (the real driver; not a se
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
     await fixture.close();
+    expect(fixture.errors).toEqual([]);
   });
 
   it('creates the TTL index (7 days) before the first insert, then inserts with w: majority', async () => {

@@ -58,6 +58,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   afterEach(async () => {
     await store.close();
     await fixture.close();
+    expect(fixture.errors).toEqual([]);
   });
 
   const checkpointUpdates = () =>

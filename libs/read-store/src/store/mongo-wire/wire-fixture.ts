@@ -55,6 +55,8 @@ const HANDSHAKE = new Set(['hello', 'ismaster', 'isMaster']);
 export class MongoWireFixture {
   /** every command received, handshakes excepted, in arrival order */
   readonly commands: WireCommand[] = [];
+  /** what went wrong on the fixture's side (a message it cannot decode, a responder that threw): the connection was closed */
+  readonly errors: unknown[] = [];
   private readonly sockets = new Set<Socket>();
   private connectionIds = 0;
 
@@ -101,13 +103,17 @@ export class MongoWireFixture {
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
+        if (pending.readInt32LE(0) < HEADER_SIZE) return void socket.destroy(); // not a message: no endless loop
         const message = pending.subarray(0, pending.readInt32LE(0));
         pending = pending.subarray(message.length);
         if (this.options.silent) continue;
         // one message at a time per connection, in order (the driver does not pipeline on a connection)
         queue = queue
           .then(() => this.handle(socket, message, connectionId))
-          .catch(() => void socket.destroy());
+          .catch((error: unknown) => {
+            this.errors.push(error);
+            socket.destroy();
+          });
       }
     });
   }
