@@ -34,7 +34,8 @@ export class HealthController {
       () => this.probe('readStore', () => this.readSide.ping()),
       () =>
         this.probe('projections', async () => {
-          const failed = this.readSide.projections().filter((p) => p.state === 'failed');
+          // a projection whose commits keep failing is degraded: its read model stops moving (checkpoint kept)
+          const failed = this.readSide.projections().filter((p) => p.state === 'failed' || p.state === 'degraded');
           if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
         }),
     ]);

@@ -114,7 +114,7 @@ describe('MongoIdempotencyStore over the wire fixture (the real driver; not a se
       status: 201,
       body: { id: 'winner' },
     });
-    await expect(store.put('k1', ours)).resolves.toBeUndefined();
+    await expect(store.put('k1', ours)).resolves.toEqual({ requestHash: 'h1', status: 201, body: { id: 'winner' } });
     expect(fixture.sent('find')[0]!.body).toMatchObject({
       find: 'idempotency',
       filter: { _id: 'k1' },

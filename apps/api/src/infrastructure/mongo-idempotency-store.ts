@@ -58,8 +58,8 @@ export class MongoIdempotencyStore implements IdempotencyStore {
     return doc ? answerOf(doc) : undefined;
   }
 
-  async put(key: string, answer: StoredAnswer): Promise<void> {
-    await this.insertOrRead(key, answer);
+  async put(key: string, answer: StoredAnswer): Promise<StoredAnswer> {
+    return this.insertOrRead(key, answer);
   }
 
   /** stores `answer` unless an answer is stored already; returns the stored one (`answer` itself when it won) */

@@ -12,7 +12,8 @@ export interface StoredAnswer {
 
 export interface IdempotencyStore {
   get(key: string): Promise<StoredAnswer | undefined>;
-  put(key: string, answer: StoredAnswer): Promise<void>;
+  /** Stores the first answer; returns the answer stored under the key (another replica's, when it won the race). */
+  put(key: string, answer: StoredAnswer): Promise<StoredAnswer>;
   close(): Promise<void>;
 }
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
@@ -42,14 +43,15 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
 
   private queue: { row: [string, string, number, string, string]; done: (error?: unknown) => void }[] = [];
 
-  put(key: string, answer: StoredAnswer): Promise<void> {
-    return new Promise((resolve, reject) => {
+  put(key: string, answer: StoredAnswer): Promise<StoredAnswer> {
+    return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({
         row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date().toISOString()],
         done: (error) => (error ? reject(error) : resolve()),
       });
-    });
+      // INSERT OR IGNORE: another process on the same data dir may have stored its answer first
+    }).then(async () => (await this.get(key)) ?? answer);
   }
 
   private flush(): void {
@@ -100,7 +102,13 @@ export class Idempotency {
         return { replayed: true, body: first.body };
       }
       const answer = await write();
-      await this.store.put(key, { requestHash, status: answer.status, body: answer.stored });
+      const mine = { requestHash, status: answer.status, body: answer.stored };
+      const stored = await this.store.put(key, mine);
+      // another replica ran the same key at the same time and stored first: every caller gets that first answer
+      if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) {
+        if (stored.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+        return { replayed: true, body: stored.body };
+      }
       return { replayed: false, body: answer.body };
     });
   }

@@ -45,6 +45,9 @@ export function sealValue(value: unknown, subjectId: string, key: Key): string {
 export function openValue(sealed: string, key: Key | undefined | null): unknown {
   if (!key) return null;
   const raw = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64url');
+  // A key that does not open the value reads as erased too: the subject was forgotten and later got a new key
+  // (the sealed value does not name its key's generation). Keys that cannot even be decoded fail loudly in the key
+  // store (KeyDecodingError), so a broken key store is not mistaken for an erasure.
   try {
     const decipher = createDecipheriv('aes-256-gcm', keyObject(key), raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));

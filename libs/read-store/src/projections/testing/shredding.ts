@@ -13,7 +13,8 @@ export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
   const lastForget = new Map<string, bigint>();
   for (const e of events) {
     const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown } };
-    const email = e.type === 'UserJoinedOrganization' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
+    const email =
+      e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
     if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
     if (e.type === 'UserDeleted') {
       lastForget.set(subjectId({ kind: 'user', userId: d.userId! }), e.position);
