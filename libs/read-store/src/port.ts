@@ -75,4 +75,21 @@ export interface ReadStore {
   reset(projection: string, collections: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** present when the adapter has a faster mode for loading a whole read model (the SQLite adapter does) */
+  readonly bulkLoad?: BulkLoadCapability;
+}
+
+/**
+ * Loading whole read models at once (a rebuild after `reset`), faster than commit by commit: the adapter may defer
+ * indexes and search structures to the end and relax durability meanwhile. Between `start` and `finish` the
+ * caller commits in log order (each commit after the last, as a projector does), and reads only what its
+ * projections look up.
+ */
+export interface BulkLoadCapability {
+  /** enters the mode (nothing when in it already) */
+  start(): void;
+  /** builds what the load deferred, then leaves the mode with the normal durability restored */
+  finish(): Promise<void>;
+  /** leaves the mode without building (the load failed): what was deferred is built by the first read */
+  abort(): Promise<void>;
 }

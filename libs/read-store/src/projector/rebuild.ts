@@ -20,14 +20,6 @@ export interface RebuildResult {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What a store may offer for bulk loads (the SQLite adapter does): a faster mode, indexes built in one pass. */
-interface BulkLoading {
-  startBulkLoad?: () => void;
-  endBulkLoad?: () => Promise<void> | void;
-  buildIndexes?: () => Promise<void>;
-}
-const bulk = (store: ReadStore): BulkLoading => store as ReadStore & BulkLoading;
-
 /**
  * Drops the projections' read models and checkpoints and replays the whole log into them, up to the head the
  * log had when the rebuild started. Run it while no projector runs these projections.
@@ -49,7 +41,9 @@ export async function rebuild(
   const started = performance.now();
   await readStore.init(Projector.collectionsOf(projections));
   for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
-  bulk(readStore).startBulkLoad?.();
+  // stores without the capability rebuild commit by commit, as a projector catching up would
+  const bulkLoad = readStore.bulkLoad;
+  bulkLoad?.start();
   const target = await eventStore.headPosition();
   const projector = new Projector({
     eventStore,
@@ -74,14 +68,14 @@ export async function rebuild(
     if (!reached || failed.length > 0)
       throw new Error(`rebuild failed: ${failed.map((s) => `${s.name}: ${s.error}`).join('; ') || 'projector stopped'}`);
   } catch (error) {
-    await bulk(readStore).endBulkLoad?.();
+    await bulkLoad?.abort();
     throw error;
   } finally {
     clearInterval(timer);
     await projector.stop();
   }
   report();
-  await bulk(readStore).buildIndexes?.();
+  await bulkLoad?.finish();
   const ms = performance.now() - started;
   const events = Math.max(0, ...projector.status().map((s) => s.processed));
   return { events, ms, eventsPerSec: Math.round(events / (ms / 1000)) };

@@ -61,7 +61,7 @@ describe('BulkWriter (the writer thread of a SQLite bulk load)', () => {
       await store.init({ things: { indexes: ['owner'] } });
       await store.reset('p', ['things']);
       store.startBulkLoad();
-      const internals = store as unknown as { bulkWriter: BulkWriter | undefined };
+      const internals = (store as unknown as { state: { bulkWriter: BulkWriter | undefined } }).state;
       const thread = internals.bulkWriter!;
       expect(thread).toBeInstanceOf(BulkWriter);
       Object.defineProperty(thread, 'broken', { get: () => true }); // as if its thread had died

@@ -196,7 +196,7 @@ describe('SqliteReadStore specifics', () => {
     it('in a bulk load, reads build only the indexes they filter on; buildIndexes builds the rest and restores durability', async () => {
       const file = newFile();
       const store = await openWith(file, people(50));
-      const pragma = (name: string) => (store as unknown as { db: DatabaseSync }).db.prepare(`PRAGMA ${name}`).get()?.[name];
+      const pragma = (name: string) => (store as unknown as { state: { conn: { db: DatabaseSync } } }).state.conn.db.prepare(`PRAGMA ${name}`).get()?.[name];
       try {
         await store.reset('p', ['people']);
         store.startBulkLoad();

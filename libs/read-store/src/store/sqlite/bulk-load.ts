@@ -1,0 +1,85 @@
+/**
+ * Bulk loading (a rebuild), on this connection, from `startBulkLoad` until `buildIndexes()` or `endBulkLoad()`:
+ * commits skip the disk syncs (`synchronous = OFF`: a power loss in the meantime may corrupt the file; a crash
+ * of the process does not) and use a larger page cache; a read of a collection that `reset` emptied builds only
+ * the single-field indexes its `where` uses (the projector's lookups), not all of them and the search rows,
+ * which `buildIndexes()` builds once at the end. And in those collections a delete of a document that has no
+ * row leaves none: the caller promises to write in log order (each commit after the last, as a projector does),
+ * so no older upsert can come after it. The commits to those collections are written by a second connection
+ * in a worker thread (`bulkWriterThread`, sqlite-bulk-writer.ts): `commit` resolves once they are committed,
+ * and the caller may prepare its next batch meanwhile. Ending it restores the durability setting and
+ * checkpoints the WAL, syncing what was written meanwhile.
+ */
+import type { DocWrite } from '../../port';
+import { BulkWriter, RowMode } from '../sqlite-bulk-writer';
+import { materialise, newArrayFields, refreshIfChanged } from './coherence';
+import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
+import type { StoreState } from './state';
+
+export function startBulkLoad(state: StoreState): void {
+  if (state.bulk) return;
+  state.bulk = true;
+  const { path, bulkWriterThread, busyTimeoutMs } = state.options;
+  if (bulkWriterThread !== false && path !== '' && !path.startsWith(':memory:') && !path.includes('mode=memory')) {
+    state.bulkWriter = new BulkWriter({ path, busyTimeoutMs: busyTimeoutMs ?? 5000, cacheKib: BULK_CACHE_KIB });
+  }
+  // this connection only reads until the indexes are built (every commit of the thread empties its cache)
+  state.conn.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${state.bulkWriter ? CACHE_KIB : BULK_CACHE_KIB}`);
+}
+
+/**
+ * Builds the field indexes and search rows that `reset` dropped (also done by `init` and the first read), then
+ * ends a bulk load.
+ */
+export async function buildIndexes(state: StoreState): Promise<void> {
+  if (state.bulkWriter) {
+    await stopBulkWriter(state);
+    state.conn.exec(`PRAGMA cache_size = -${BULK_CACHE_KIB}`); // index builds sort in the page cache
+  }
+  refreshIfChanged(state);
+  for (const c of state.collections.values()) if (!c.ready) materialise(state, c);
+  await endBulkLoad(state);
+}
+
+/** ends a bulk load; the indexes not built yet are built by the first read */
+export async function endBulkLoad(state: StoreState): Promise<void> {
+  await stopBulkWriter(state);
+  if (!state.bulk) return;
+  state.bulk = false;
+  state.conn.exec(`PRAGMA synchronous = ${state.synchronous}; PRAGMA cache_size = -${CACHE_KIB};`);
+  state.conn.db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
+  state.writesSinceOptimize = 0;
+  state.conn.exec('PRAGMA optimize');
+}
+
+/** waits for the commits the writer thread has yet to write (a reset must come after them) */
+export async function drainBulkWriter(state: StoreState): Promise<void> {
+  await state.bulkWriter?.drain();
+}
+
+async function stopBulkWriter(state: StoreState): Promise<void> {
+  const writer = state.bulkWriter;
+  if (!writer) return;
+  state.bulkWriter = undefined;
+  await writer.close();
+}
+
+/** a commit of a bulk load, written by the writer thread (collections not ready: no search rows to keep) */
+export async function commitInWriter(
+  state: StoreState,
+  writer: BulkWriter,
+  projection: string,
+  batch: DocWrite[],
+  checkpoint: bigint,
+): Promise<void> {
+  const rows: (string | bigint | null | number)[] = [];
+  const arrayFields: [string, string][] = [];
+  for (const write of batch) {
+    const c = state.collections.get(write.collection)!;
+    if (write.kind === 'upsert') {
+      rows.push(c.table, write.doc._id, write.position, JSON.stringify(write.doc), RowMode.Upsert);
+      for (const field of newArrayFields(c, write.doc)) arrayFields.push([c.name, field]);
+    } else rows.push(c.table, write.id, write.position, null, RowMode.DeleteIfStored);
+  }
+  await writer.commit({ projection, rows, arrayFields, checkpoint });
+}

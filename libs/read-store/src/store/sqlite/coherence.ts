@@ -1,0 +1,92 @@
+/**
+ * Multi-process coherence. Several processes may share the file (WAL): the API reads while the projector writes,
+ * and a rebuild may reset collections under a reader. What a connection caches about a collection (whether its
+ * indexes and search rows are in place, which fields have held arrays) is re-read when another connection has
+ * committed since it last looked (`PRAGMA data_version` changes only for other connections' commits). Reads of a
+ * collection that a reset left without its indexes build them first.
+ */
+import type { Doc, Query } from '../../port';
+import { type Collection, createIndex, createIndexes, fillSearch } from './schema';
+import { type StoreState, collectionNamed } from './state';
+
+export function readDataVersion(state: Pick<StoreState, 'conn'>): number {
+  return Number(state.conn.stmt('PRAGMA data_version').get()?.data_version);
+}
+
+/** re-reads per-collection state when another connection has committed since we last looked */
+export function refreshIfChanged(state: StoreState): void {
+  const version = readDataVersion(state);
+  if (version === state.dataVersion) return;
+  state.dataVersion = version;
+  for (const c of state.collections.values()) {
+    c.ready = state.conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name)?.ready === 1;
+    loadArrayFields(state, c);
+  }
+}
+
+const NONE: string[] = [];
+
+/**
+ * the top-level fields of `doc` that hold an array, not known to do so yet: now they are, in this connection;
+ * the caller records them in `rs_array_fields` with its write, for the others
+ */
+export function newArrayFields(c: Collection, doc: Doc): string[] {
+  let fields: string[] | undefined;
+  for (const key in doc) {
+    if (Array.isArray(doc[key]) && !c.arrayFields.has(key)) {
+      c.arrayFields.add(key);
+      (fields ??= []).push(key);
+    }
+  }
+  return fields ?? NONE;
+}
+
+export function loadArrayFields(state: StoreState, c: Collection): void {
+  const rows = state.conn.stmt('SELECT field FROM rs_array_fields WHERE collection = ?').all(c.name);
+  c.arrayFields = new Set(rows.map((row) => row.field as string));
+}
+
+/**
+ * a collection for reading: state refreshed, indexes built if a reset dropped them (in a bulk load: only the
+ * single-field indexes of the query's `where`)
+ */
+export function readyCollection(
+  state: StoreState,
+  name: string,
+  query?: Omit<Query, 'sort' | 'limit' | 'cursor'>,
+): Collection {
+  const c = collectionNamed(state, name);
+  refreshIfChanged(state);
+  if (c.ready) return c;
+  if (state.bulk && query) buildLookups(state, c, Object.keys(query.where ?? {}));
+  else materialise(state, c);
+  return c;
+}
+
+/** in a bulk load: the single-field indexes of `fields` (the projector's lookups), not the others */
+function buildLookups(state: StoreState, c: Collection, fields: string[]): void {
+  const missing = fields.filter((field) => c.indexes.includes(field) && !c.lookups.has(field));
+  if (missing.length === 0) return;
+  state.conn.transaction(() => {
+    for (const field of missing) {
+      const index = c.indexSpecs.find((spec) => spec.fields.length === 1 && spec.fields[0] === field)!;
+      createIndex(state.conn, c, index);
+    }
+  });
+  for (const field of missing) c.lookups.add(field);
+}
+
+/** builds the field indexes and search rows of a collection that a reset emptied (unless another process did) */
+export function materialise(state: StoreState, c: Collection): void {
+  const { conn } = state;
+  conn.transaction(() => {
+    const stored = conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name);
+    if (stored?.ready !== 1) {
+      createIndexes(conn, c);
+      fillSearch(conn, c);
+      conn.stmt('UPDATE rs_collections SET ready = 1 WHERE name = ?').run(c.name);
+    }
+  });
+  c.ready = true;
+  conn.exec(`ANALYZE ${c.table}`);
+}

@@ -1,0 +1,89 @@
+/**
+ * The SQLite connection of a `SqliteReadStore`: opening (pragmas, metadata tables, the SQL functions the
+ * store's SQL calls), a bounded cache of prepared statements, and the two kinds of transaction it uses.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createMetaTables, searchText } from './schema';
+
+/** page cache of a connection, KiB (`PRAGMA cache_size` when negative) */
+export const CACHE_KIB = 65_536;
+/** page cache during a bulk load: the unique id index of a large table takes random writes */
+export const BULK_CACHE_KIB = 524_288;
+/** statements are built per query shape; bounded, so that odd queries do not pile up prepared statements */
+const STATEMENT_CACHE_SIZE = 256;
+
+export class SqliteConnection {
+  readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(path: string, options: { busyTimeoutMs: number; synchronous: 'FULL' | 'NORMAL' }) {
+    this.db = new DatabaseSync(path, { timeout: options.busyTimeoutMs });
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = ${options.synchronous};
+      PRAGMA cache_size = -${CACHE_KIB};
+      PRAGMA temp_store = MEMORY;
+      PRAGMA analysis_limit = 1000;
+    `);
+    createMetaTables(this.db);
+    // lower-casing is JavaScript's (`toLowerCase`, Unicode-aware) on both sides of a search, never SQLite's
+    this.db.function('rs_search_text', { deterministic: true }, (type, value) => {
+      if (type === 'text') return searchText(value);
+      return type === 'array' ? searchText(JSON.parse(value as string)) : null;
+    });
+    this.db.function('rs_icontains', { deterministic: true }, (haystack, needle) =>
+      typeof haystack === 'string' && typeof needle === 'string' && haystack.toLowerCase().includes(needle)
+        ? 1
+        : 0,
+    );
+  }
+
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  /** a prepared statement from the cache (least recently used evicted); `bigints` reads integers as bigint */
+  stmt(sql: string, bigints = false): StatementSync {
+    const key = bigints ? `B${sql}` : `N${sql}`;
+    let statement = this.statements.get(key);
+    if (statement) {
+      this.statements.delete(key);
+    } else {
+      statement = this.db.prepare(sql);
+      statement.setReadBigInts(bigints);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
+        this.statements.delete(this.statements.keys().next().value as string);
+      }
+    }
+    this.statements.set(key, statement);
+    return statement;
+  }
+
+  /** a write transaction, taking the write lock at once (no deadlock-prone upgrade from a read lock) */
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** a read transaction, so that the statements of one query (search probe, keyset parts) see the same data */
+  snapshot<T>(fn: () => T): T {
+    this.db.exec('BEGIN');
+    try {
+      return fn();
+    } finally {
+      this.db.exec('COMMIT');
+    }
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db.close();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * `init`: creates or brings up to date each collection's tables, indexes and search structures, following the
+ * spec of this run: indexes it no longer lists are dropped; search rows are rebuilt when the search fields changed
+ * or the collection was left not ready by a reset.
+ */
+import type { CollectionSpec } from '../../port';
+import { assertCollectionName, assertFieldPath } from '../query-common';
+import { loadArrayFields } from './coherence';
+import {
+  collectionOf,
+  createDocumentTable,
+  createIndexes,
+  createSearchTables,
+  dropUnlistedIndexes,
+  fillSearch,
+  hasTrigramTable,
+} from './schema';
+import type { StoreState } from './state';
+
+export function initCollections(state: StoreState, collections: Record<string, CollectionSpec>): void {
+  // validate everything before creating anything
+  for (const [name, spec] of Object.entries(collections)) {
+    assertCollectionName(name);
+    for (const field of [...spec.indexes, ...(spec.search ?? []), ...(spec.compound ?? []).flat()]) {
+      assertFieldPath(field);
+    }
+  }
+  const { conn } = state;
+  for (const [name, spec] of Object.entries(collections)) {
+    const collection = collectionOf(name, spec);
+    conn.transaction(() => {
+      createDocumentTable(conn, collection);
+      const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(name);
+      const searchFields = JSON.stringify(collection.search);
+      const searchChanged = stored?.search_fields !== searchFields;
+      // a file written before the trigram index existed gets it here, filled with the search rows below
+      const trigramMissing = collection.search.length > 0 && !searchChanged && !hasTrigramTable(conn, collection);
+      createSearchTables(conn, collection, searchChanged);
+      dropUnlistedIndexes(conn, collection);
+      createIndexes(conn, collection);
+      if (searchChanged || trigramMissing || stored?.ready !== 1) fillSearch(conn, collection);
+      conn
+        .stmt('INSERT OR REPLACE INTO rs_collections (name, search_fields, ready) VALUES (?, ?, 1)')
+        .run(name, searchFields);
+    });
+    state.collections.set(name, collection);
+    loadArrayFields(state, collection);
+  }
+  conn.exec('PRAGMA optimize');
+}

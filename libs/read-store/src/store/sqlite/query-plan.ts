@@ -1,0 +1,143 @@
+/**
+ * Query planning: the SELECTs of a page and the index that drives them.
+ *
+ * - sort: by one field then `_id`, both in the given direction. Missing and null sort as null: first ascending,
+ *   last descending (as MongoDB). Strings compare by code point (UTF-8 bytes), as MongoDB without collation.
+ *   Cursors are keyset: a page after a cursor runs as up to three SELECTs that each seek in the sort index
+ *   (`selectParts`), so page N costs what page 1 does, in either direction, after a null as after a value.
+ * - plans: a compound index whose leading fields are pinned by single-value `where` equalities and whose last
+ *   field is the sort field is used directly (a page reads ~limit rows). Otherwise, when every indexed `where`
+ *   condition is broad (>= BROAD_FILTER matches, counted through its index) the sort index drives the query
+ *   (it stops when the page is full); when one is narrow, SQLite's planner uses it and sorts the few matches.
+ */
+import type { SQLInputValue } from 'node:sqlite';
+import type { Query } from '../../port';
+import { type CursorKey, type Sort, whereValues } from '../query-common';
+import { arrayAware, conditions, wherePredicate } from './predicates';
+import { type Collection, jsonPath, quote } from './schema';
+import { type SearchHints, SqlBuilder } from './sql';
+import type { StoreState } from './state';
+
+/** a `where` condition matching at least this many documents is broad: the sort index drives the query */
+const BROAD_FILTER = 2000;
+
+/**
+ * The SELECTs of a page, to run in order until it is full; each takes its LIMIT as the last parameter.
+ * A keyset condition `(value, id) > (v, i)` is not something SQLite seeks with an expression index (it reads
+ * the index from the start: page N costs O(N)), and `OR value IS NULL` scans too. So a page after a cursor is
+ * split into parts that each seek: the rest of the cursor's value (`value = v AND id > i`, ordered by id
+ * alone, as SQLite does not see the value as constant), then the values beyond it (`value > v`), and, when
+ * descending, the nulls last (`value IS NULL`). After a null ascending, "not null" is `value >= -Infinity`
+ * (SQLite orders NULL before every number and string): a range it seeks, where `IS NOT NULL` scans.
+ */
+export function selectParts(
+  state: StoreState,
+  c: Collection,
+  query: Omit<Query, 'limit' | 'cursor'>,
+  sort: Sort,
+  after?: CursorKey,
+): { sql: string; params: SQLInputValue[] }[] {
+  const base = new SqlBuilder();
+  const hints: SearchHints = {};
+  const where = conditions(state, c, query, base, hints);
+  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  const byId = `t.id ${direction}`;
+  // SQLite's planner prefers an index on a `where` field and then sorts all its matches, even when they are
+  // tens of thousands and walking the sort index would fill the page after a few hundred rows: decide here.
+  const index = sortIndex(c, query, sort.field);
+  const bySort =
+    index !== undefined && !hints.fewSearchMatches && (index.compound || broadFilters(state, c, query));
+  const from = bySort ? `${c.table} AS t INDEXED BY ${quote(index.name)}` : `${c.table} AS t`;
+  const parts: KeysetPart[] =
+    sort.field === '_id'
+      ? [{ where: after && ((sql) => `t.id ${direction === 'ASC' ? '>' : '<'} ${sql.param(after.id)}`), order: byId }]
+      : keysetParts(`json_extract(t.doc, ${jsonPath(sort.field)})`, sort.direction, after);
+  return parts.map((part) => {
+    const sql = base.clone();
+    const partWhere = part.where ? `${where} AND ${part.where(sql)}` : where;
+    return {
+      sql: `SELECT json(t.doc) AS doc FROM ${from} WHERE ${partWhere} ORDER BY ${part.order} LIMIT ?`,
+      params: sql.params,
+    };
+  });
+}
+
+/**
+ * An index that yields the matches in (field, _id) order: a compound whose leading fields all have a single
+ * equality value in `where` and whose last field is the sort field (it reads just the page); else the sort
+ * field's own index (walked in order, checking each document).
+ */
+function sortIndex(
+  c: Collection,
+  query: Omit<Query, 'limit' | 'cursor'>,
+  field: string,
+): { name: string; compound: boolean } | undefined {
+  if (!c.ready) return undefined;
+  const where = query.where ?? {};
+  const pinned = (name: string) => name in where && !Array.isArray(where[name]) && !arrayAware(c, name);
+  const compound = c.indexSpecs.find(
+    (index) => index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned),
+  );
+  if (compound) return { name: compound.name, compound: true };
+  if (field === '_id') return { name: `sqlite_autoindex_rs_doc_${c.name}_1`, compound: false };
+  return c.indexes.includes(field) ? { name: `rs_idx_${c.name}__${field}`, compound: false } : undefined;
+}
+
+/**
+ * true when every indexed `where` condition matches many documents (counted through its index, up to
+ * BROAD_FILTER), so that walking the sort index beats collecting all matches and sorting them.
+ */
+function broadFilters(state: StoreState, c: Collection, query: Omit<Query, 'limit' | 'cursor'>): boolean {
+  const indexed = Object.entries(query.where ?? {}).filter(
+    ([field]) => field === '_id' || (c.indexes.includes(field) && !arrayAware(c, field)),
+  );
+  if (indexed.length === 0 || indexed.some(([field]) => field === '_id')) return false;
+  for (const [field, value] of indexed) {
+    const sql = new SqlBuilder();
+    const predicate = wherePredicate(c, field, whereValues(value), sql);
+    const counted = state.conn
+      .stmt(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${c.table} AS t WHERE t.doc IS NOT NULL AND ${predicate} LIMIT ${BROAD_FILTER})`,
+      )
+      .get(...sql.params);
+    if (Number(counted?.n) < BROAD_FILTER) return false;
+  }
+  return true;
+}
+
+/** one SELECT of a page: its keyset condition (none on a first page) and its ORDER BY */
+interface KeysetPart {
+  where?: (sql: SqlBuilder) => string;
+  order: string;
+}
+
+/**
+ * The parts of a page sorted by `value` then id, after `after`: null is the lowest value (first ascending, last
+ * descending), as in MongoDB. Each part seeks in the (value, id) index; together they cover exactly the rows
+ * after the cursor, in order.
+ */
+function keysetParts(value: string, direction: 'asc' | 'desc', after: CursorKey | undefined): KeysetPart[] {
+  const dir = direction === 'asc' ? 'ASC' : 'DESC';
+  const byId = `t.id ${dir}`;
+  const byValue = `${value} ${dir}, t.id ${dir}`;
+  if (!after) return [{ order: byValue }];
+  const { value: v, id } = after;
+  if (direction === 'asc') {
+    return v === null
+      ? [
+          { where: (sql) => `${value} IS NULL AND t.id > ${sql.param(id)}`, order: byId },
+          { where: () => `${value} >= -9e999`, order: byValue },
+        ]
+      : [
+          { where: (sql) => `${value} = ${sql.param(v)} AND t.id > ${sql.param(id)}`, order: byId },
+          { where: (sql) => `${value} > ${sql.param(v)}`, order: byValue },
+        ];
+  }
+  return v === null
+    ? [{ where: (sql) => `${value} IS NULL AND t.id < ${sql.param(id)}`, order: byId }]
+    : [
+        { where: (sql) => `${value} = ${sql.param(v)} AND t.id < ${sql.param(id)}`, order: byId },
+        { where: (sql) => `${value} < ${sql.param(v)}`, order: byValue },
+        { where: () => `${value} IS NULL`, order: byId },
+      ];
+}
