@@ -6,7 +6,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.stop());
 
-/** Every authority refusal of SPEC §3 reaches the console as a 403 (or 409 for rule 4) with its code. */
+/** Every authority refusal of the rules (docs/rules.md#authority) reaches the console as a 403 (or 409 for rule 4) with its code. */
 describe('authority over HTTP', () => {
   const setup = async () => {
     const o = await app.api.organization({ plan: 'standard' });

@@ -1,5 +1,5 @@
 /**
- * Which fields of which events are personal data, and whose (SPEC §5: personal data in events is encrypted
+ * Which fields of which events are personal data, and whose (docs/rules.md#crypto-shredding: personal data in events is encrypted
  * with a per-subject key; deleting the key erases it everywhere while the events stay valid).
  *
  * A subject is an org user (by id) or, before anyone has accepted an invitation, an email address. Deleting a

@@ -18,7 +18,7 @@ export const PERSONAL_DATA = Symbol('PersonalData');
 
 /**
  * The event store as the application uses it: EventStoreDB or embedded SQLite, wrapped so that personal data
- * in events is encrypted per subject (SPEC §5). Keys live in MongoDB when MONGO_URL is set (shared by every
+ * in events is encrypted per subject (docs/rules.md#crypto-shredding). Keys live in MongoDB when MONGO_URL is set (shared by every
  * replica; set it whenever EVENTSTORE_URL is set), else in `${dataDir}/keys.sqlite`. Email subjects are
  * pseudonymous: an HMAC of the address with a secret kept in the key store.
  */

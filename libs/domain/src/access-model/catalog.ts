@@ -1,5 +1,5 @@
 /**
- * Access is data, not code (SPEC §2). An access model is a catalog of roles (each a set of permissions),
+ * Access is data, not code (docs/rules.md#access-model). An access model is a catalog of roles (each a set of permissions),
  * grantable permissions and restrictions. The engine (effectivePermissions, authority checks) never asks
  * which preset it is looking at.
  */

@@ -3,7 +3,7 @@ import { effectivePermissions, isOwner, normalizeAccess, rankOf, restrictionsVal
 import { LEVELS, PERMISSIONS, STUDIO, accessModel, type AccessModelName, type Plan } from './catalog';
 
 /**
- * SPEC §2's table for preset `levels`, written out independently of the catalog: for every permission,
+ * The access model's table (docs/rules.md#preset-levels) for preset `levels`, written out independently of the catalog: for every permission,
  * what owner / manager / agent hold and which restriction takes it away.
  */
 type Cell = 'yes' | 'no' | { unless: string };
@@ -46,7 +46,7 @@ const expected = (role: keyof typeof ROLE_INDEX, restrictions: string[]): string
 
 const subsets = <T>(items: T[]): T[][] => items.reduce<T[][]>((acc, x) => [...acc, ...acc.map((s) => [...s, x])], [[]]);
 
-describe('effectivePermissions matches the SPEC §2 table', () => {
+describe('effectivePermissions matches the access model table of docs/rules.md', () => {
   for (const role of ['owner', 'manager', 'agent'] as const) {
     for (const restrictions of subsets(RESTRICTIONS_OF[role])) {
       for (const visibility of role === 'agent' ? ['all', 'team_and_self', 'self_only'] : [undefined]) {

@@ -2,7 +2,7 @@ import { accessModel, type Access, type DomainEvent, type Restrictions, profileC
 import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 
 /**
- * `members`: the user list of every workspace (SPEC rule 9), pending invitations included.
+ * `members`: the user list of every workspace (docs/rules.md#rule-9), pending invitations included.
  *
  * - `members/${workspaceId}:${userId}`: a member (`kind: 'member'`), `active` or `revoked`. A revoked member
  *   is kept (history and reporting show them); the list shows pending + active by default.

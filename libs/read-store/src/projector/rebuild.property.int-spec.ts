@@ -53,7 +53,7 @@ async function applyEverythingTwice(store: ReadStore, events: RecordedEvent[], c
 
 const stepArb = fc.record({ op: fc.nat(OP_COUNT - 1), a: fc.nat(30), b: fc.nat(60), c: fc.nat(300) });
 
-describe('read models: incremental == rebuilt == every event applied twice == rebuilt after crypto-shredding (SPEC §6, rule 12)', () => {
+describe('read models: incremental == rebuilt == every event applied twice == rebuilt after crypto-shredding (docs/rules.md#read-models, rule 12)', () => {
   it('the activity generator reaches every domain event type', () => {
     const next = prng(7);
     const steps = Array.from({ length: 1500 }, () => randomStep(next, 3));

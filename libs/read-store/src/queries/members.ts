@@ -56,7 +56,7 @@ function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit'
   return query;
 }
 
-/** The user list of a workspace (SPEC §4 `GET /v1/workspaces/{ws}/members`): pending invitations and active members by default. */
+/** The user list of a workspace (docs/rules.md#http-api `GET /v1/workspaces/{ws}/members`): pending invitations and active members by default. */
 export async function listMembers(store: ReadStore, workspaceId: string, options: ListMembersOptions = {}): Promise<MemberPage> {
   const page = await store.find<MemberDoc>(MEMBERS, { ...memberQuery(workspaceId, options), limit: options.limit, cursor: options.cursor });
   return { items: page.items.map(toView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
