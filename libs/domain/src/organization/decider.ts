@@ -5,7 +5,7 @@ import { type Decision, accept, reject } from '../shared/result';
 import { checkEmail, checkText, normalizeEmail } from '../shared/validation';
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
-import { activeUser, evolveOrganization, initialOrganizationState, isOrgAdmin, type OrganizationState } from './state';
+import { activeUser, isOrgAdmin, type OrganizationState } from './state';
 
 export interface CreateOrganization {
   type: 'CreateOrganization';
@@ -174,8 +174,3 @@ export function decideOrganization(
   }
 }
 
-export const organizationDecider = {
-  initialState: initialOrganizationState,
-  evolve: evolveOrganization,
-  decide: decideOrganization,
-};

@@ -20,12 +20,12 @@ export interface EventMetadata {
 
 export const SYSTEM_ACTOR = 'system';
 
-/** A decider: pure functions over one consistency boundary. Time, ids and actor arrive in the command. */
-export interface Decider<Command, Event, State, Context = State> {
-  initialState: () => State;
-  evolve: (state: State, event: Event) => State;
-  decide: (command: Command, context: Context) => import('./result').Decision<Event>;
-}
+/*
+ * Deciders are plain functions per consistency boundary — `decideX(command, context) → Decision`, `evolveX(state,
+ * event)`, `initialXState` — composed by the app's StreamHandler (apps/api/src/shared/stream-handler.ts). A
+ * `Decider` record type was dropped: nothing needed the three bundled, and workspace commands decide over a context
+ * (organization + workspace) that is not their own stream's state.
+ */
 
 /** Time arithmetic on ISO strings, so the domain never reads a clock. */
 export const addSeconds = (iso: string, seconds: number): string =>
