@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
 import type { Request, Response } from 'express';
 import type { ErrorCode, FieldError } from '@rollcall/domain';
@@ -36,14 +37,28 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   WORKSPACE_EXISTS: 409,
 };
 
-/** An RFC 9457 problem with Rollcall's stable `code`. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
+class FieldProblem implements FieldError {
+  @ApiProperty({ description: 'the field, header or parameter at fault', example: 'restrictions' })
+  field!: string;
+  @ApiProperty({ description: 'what is wrong and the expected shape', example: 'must be an object of restriction keys, e.g. {"channels": ["email"]}' })
+  message!: string;
+}
+
+/** An RFC 9457 problem with Rollcall's stable `code` (a class: it is also the OpenAPI schema `Problem`). */
+export class Problem {
+  @ApiProperty({ format: 'uri', example: 'https://rollcall.dev/problems/validation-failed' })
+  type!: string;
+  @ApiProperty({ example: 'Bad Request' })
+  title!: string;
+  @ApiProperty({ type: 'integer', example: 400 })
+  status!: number;
+  @ApiProperty({ description: 'stable, machine-readable; the documented codes of each operation are listed per status', example: 'VALIDATION_FAILED' })
+  code!: string;
+  @ApiProperty({ description: 'a sentence a console user can act on', example: 'The request is not valid: roles must be an array of strings.' })
+  detail!: string;
+  @ApiPropertyOptional({ description: 'the request path', example: '/v1/workspaces/ws_1/members' })
   instance?: string;
+  @ApiPropertyOptional({ type: [FieldProblem], description: 'one entry per invalid field' })
   errors?: FieldError[];
 }
 

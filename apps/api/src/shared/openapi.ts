@@ -1,0 +1,136 @@
+import { type Type, applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { ErrorCode } from '@rollcall/domain';
+import { Public, SystemOnly } from './auth';
+import { Problem, STATUS_OF, problem } from './problem';
+
+/**
+ * OpenAPI helpers: every operation documents its answer (a resource class, never a storage document) and every
+ * problem it can answer, one response per status with that status's `code`s as an enum and one example per code.
+ *
+ *   @ApiWrite(201, InvitationCreated) @ApiProblems('INSUFFICIENT_AUTHORITY', 'ALREADY_MEMBER', 'WORKSPACE_NOT_FOUND')
+ *   @ApiRead(Member) @ApiProblems('NOT_A_MEMBER')
+ *
+ * ApiWrite/ApiRead already document what every write/read can answer (authentication, malformed input, idempotency,
+ * store outages); ApiProblems adds the operation's own codes. The decorators can be stacked in any order.
+ */
+
+/** Problem codes raised outside the domain (transport, authentication, infrastructure), with their statuses. */
+export const HTTP_STATUS_OF = {
+  BAD_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  JSON_TOO_DEEP: 400,
+  UNAUTHENTICATED: 401,
+  NOT_FOUND: 404,
+  CONCURRENCY_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  EVENT_STORE_UNAVAILABLE: 503,
+  READ_MODEL_BEHIND: 503,
+} as const;
+
+export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
+
+export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<string, number>)[code] ?? HTTP_STATUS_OF[code as keyof typeof HTTP_STATUS_OF];
+
+/** What every authenticated request can be refused with. */
+export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY'];
+/** What a request with a JSON body can be refused with before any rule runs. */
+export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/** What the write path adds (docs/adr/0004): a reused key, conflicts that retries did not resolve, the store down. */
+export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE'];
+/** What a read adds: bad query, read models behind `X-Min-Position`. */
+export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BEHIND'];
+
+/** One sentence per code for the examples; a code without one gets a generic sentence. */
+const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
+  VALIDATION_FAILED: 'The request is not valid: roles must be an array of strings.',
+  BAD_REQUEST: 'The request is malformed.',
+  MALFORMED_JSON: 'The request body is not valid JSON (error at character 12).',
+  JSON_TOO_DEEP: 'The request body nests objects or arrays more than 32 levels deep.',
+  UNAUTHENTICATED: 'Send your API key as `Authorization: Bearer <api key>`.',
+  INSUFFICIENT_AUTHORITY: 'You need the users permission in this workspace.',
+  CANNOT_MODIFY_SELF: 'You cannot change your own access.',
+  NOT_FOUND: 'There is no such resource; see /docs for the API.',
+  CONCURRENCY_CONFLICT: 'The workspace kept changing; retry with the same Idempotency-Key.',
+  PAYLOAD_TOO_LARGE: 'The request body is too large.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
+  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',
+  EVENT_STORE_UNAVAILABLE: 'The event store is unavailable; retry with the same Idempotency-Key.',
+  READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
+  INVALID_RESTRICTION: 'Unknown restriction channelz; use the restrictions of the workspace access model.',
+};
+
+const exampleOf = (code: ProblemCode): Problem => {
+  const status = statusOf(code);
+  const detail = EXAMPLE_DETAIL[code] ?? `Refused: ${code.toLowerCase().replaceAll('_', ' ')}.`;
+  const fields = code === 'VALIDATION_FAILED' ? [{ field: 'roles', message: 'must be an array of strings, e.g. ["agent"]' }] : undefined;
+  return problem(status, code, detail, fields);
+};
+
+const PROBLEM_CODES = 'rollcall:openapi:problem-codes';
+// @nestjs/swagger's metadata key for responses: written directly so that stacking ApiProblems replaces a status's
+// entry instead of concatenating its description
+const SWAGGER_RESPONSES = 'swagger/apiResponse';
+const PROBLEM_JSON = 'application/problem+json';
+
+/** Documents problem+json answers for these codes, grouped by status (STATUS_OF); adds to what is documented. */
+export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
+  return (target, key, descriptor) => {
+    const method = descriptor.value as object;
+    const all = new Set<ProblemCode>([...((Reflect.getMetadata(PROBLEM_CODES, method) as ProblemCode[] | undefined) ?? []), ...codes]);
+    Reflect.defineMetadata(PROBLEM_CODES, [...all], method);
+    const byStatus = new Map<number, ProblemCode[]>();
+    for (const code of [...all].sort()) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+    const responses = { ...((Reflect.getMetadata(SWAGGER_RESPONSES, method) as Record<string, unknown> | undefined) ?? {}) };
+    for (const [status, statusCodes] of byStatus)
+      responses[status] = {
+        description: `Problem (RFC 9457): ${statusCodes.join(', ')}`,
+        content: {
+          [PROBLEM_JSON]: {
+            schema: {
+              allOf: [{ $ref: getSchemaPath(Problem) }, { type: 'object', properties: { status: { type: 'integer', enum: [status] }, code: { type: 'string', enum: statusCodes } } }],
+            },
+            examples: Object.fromEntries(statusCodes.map((code) => [code, { summary: code, value: exampleOf(code) }])),
+          },
+        },
+      };
+    Reflect.defineMetadata(SWAGGER_RESPONSES, responses, method);
+    ApiExtraModels(Problem)(target, key, descriptor);
+    return descriptor;
+  };
+}
+
+/** A write's answer (status 200 or 201) and what every write can be refused with. */
+export const ApiWrite = (status: number, resource: Type<unknown>, options: { body?: boolean } = {}) =>
+  applyDecorators(
+    ApiResponse({ status, type: resource, description: `${resource.name}; \`X-Position\` repeats \`position\`` }),
+    ApiProblems(...AUTH_PROBLEMS, ...WRITE_PROBLEMS, ...(options.body === false ? ['VALIDATION_FAILED' as const] : BODY_PROBLEMS)),
+  );
+
+/** A read's answer (200) and what every read can be refused with. */
+export const ApiRead = (resource: Type<unknown>, options: { isArray?: boolean } = {}) =>
+  applyDecorators(ApiResponse({ status: 200, type: resource, isArray: options.isArray, description: resource.name }), ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS));
+
+/** No API key (authenticated by a token in the body, or not at all): the route is public and documented so. */
+export const PublicOperation = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(Public(), (target: object, key?: string | symbol, descriptor?: TypedPropertyDescriptor<unknown>) => {
+    // an empty requirement list is OpenAPI's "no security" for this operation
+    Reflect.defineMetadata('swagger/apiSecurity', [], descriptor ? (descriptor.value as object) : target);
+  });
+
+/** The organization API key (`Authorization: Bearer <key>`), the scheme of every other route. */
+export const OrganizationKey = () => ApiBearerAuth();
+/** Routes for the system key only (organizations); the guard refuses organization keys on them. */
+export const SystemKeyOperation = (): MethodDecorator & ClassDecorator => applyDecorators(SystemOnly(), ApiBearerAuth(SYSTEM_KEY_SCHEME));
+export const SYSTEM_KEY_SCHEME = 'systemKey';
+
+/** Every write's answer carries the position of its last event (for `X-Min-Position`) and the rules' warnings. */
+export class WriteAnswer {
+  @ApiProperty({ description: 'position of the write in the event store; send it as `X-Min-Position` to read your write', example: '1042' })
+  position!: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'non-blocking remarks of the rules (e.g. a restriction with no effect)', example: [] })
+  warnings?: string[];
+}
