@@ -3,7 +3,7 @@ import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Config } from './config';
 import { AppModule } from './app.module';
 import { EVENT_STORE, LOCAL_SECRETS } from './shared/tokens';
@@ -14,6 +14,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
+import { createOpenApiDocument } from './shared/openapi-document';
 
 const LEVELS: Record<Config['logLevel'], LogLevel[] | false> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],
@@ -51,19 +52,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
   app.useBodyParser('json', { limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
   app.use(checkJsonBody);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Rollcall')
-      .setDescription(
-        'User management for customer-messaging consoles. Errors are RFC 9457 problem details with a stable `code`. ' +
-          'Writes accept `Idempotency-Key`; their answer carries `position`, which a read can wait for with `X-Min-Position`.',
-      )
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json' });
 
   const transports: MicroserviceOptions[] = [{ transport: Transport.TCP, options: { host: '127.0.0.1', port: config.tcpPort } }];
   if (config.natsUrl) transports.push({ transport: Transport.NATS, options: { servers: [config.natsUrl], queue: 'rollcall-commands' } });

@@ -83,7 +83,7 @@ export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
     Reflect.defineMetadata(PROBLEM_CODES, [...all], method);
     const byStatus = new Map<number, ProblemCode[]>();
     for (const code of [...all].sort()) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
-    const responses = { ...((Reflect.getMetadata(SWAGGER_RESPONSES, method) as Record<string, unknown> | undefined) ?? {}) };
+    const responses = { ...(Reflect.getMetadata(SWAGGER_RESPONSES, method) as Record<string, unknown> | undefined) };
     for (const [status, statusCodes] of byStatus)
       responses[status] = {
         description: `Problem (RFC 9457): ${statusCodes.join(', ')}`,
