@@ -111,6 +111,9 @@ describe('item 3: a retry after a lost answer answers the first answer, exactly 
       expect([inv2.status, inv2.body.invitationId, inv2.body.position]).toEqual([201, inv.body.invitationId, inv.body.position]);
       const acc2 = await second.api.request('POST', '/v1/invitations/accept', { headers: keyed('acc-1'), body: { token: tokenOf(inv.body.inviteUrl) } });
       expect([acc2.status, acc2.body]).toEqual([200, acc.body]);
+      // the same key with another request is still refused, although its stored answer is gone
+      const other = await second.api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, { key, actor: admin, headers: keyed('inv-1'), body: { email: 'joe@acme.test' } });
+      expectProblem(other, 422, 'IDEMPOTENCY_KEY_REUSED');
       // nothing was appended by the retries
       expect(JSON.stringify(await head())).toBe(before);
       const list = await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key, actor: admin });

@@ -14,6 +14,8 @@ export interface CommandContext {
   correlationId: string;
   /** ISO time of the request: the only clock read on the command path */
   now: string;
+  /** fingerprint of the request a client key was sent with: a key reused for another request is refused */
+  requestHash?: string;
 }
 
 export const newCommandContext = (over: Partial<CommandContext> & { actorId: string }): CommandContext => {
@@ -23,6 +25,7 @@ export const newCommandContext = (over: Partial<CommandContext> & { actorId: str
     correlationId: over.correlationId ?? id,
     now: over.now ?? new Date().toISOString(),
     actorId: over.actorId,
+    ...(over.requestHash !== undefined && { requestHash: over.requestHash }),
   };
 };
 

@@ -9,6 +9,7 @@ import {
   eventIdFor,
 } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
+import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
 import type { Loaded, StreamStates } from './stream-states';
 
@@ -95,7 +96,7 @@ export class StreamHandler {
     return this.turns.run(target.lock, async () => {
       for (let attempt = 1; ; attempt++) {
         const { context, streams } = await target.load(this.states);
-        const earlier = await this.replay<E>(streams, ctx.idempotencyKey);
+        const earlier = await this.replay<E>(streams, ctx);
         if (earlier) return { ...earlier, warnings: [], context, replayed: true };
 
         const decision = decide(context);
@@ -116,9 +117,12 @@ export class StreamHandler {
   }
 
   /** The command's events when the log already holds them (found by idempotency key), read back in log order. */
-  private async replay<E>(streams: Loaded<unknown>[], key: string): Promise<{ events: E[]; position: string } | undefined> {
-    const found = streams.map((s) => ({ stream: s.stream, at: s.applied(key) })).filter((s) => s.at !== undefined);
+  private async replay<E>(streams: Loaded<unknown>[], ctx: CommandContext): Promise<{ events: E[]; position: string } | undefined> {
+    const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey) })).filter((s) => s.at !== undefined);
     if (found.length === 0) return undefined;
+    // the key's events answer another request (the stored answer, which would have said so, is gone)
+    if (ctx.requestHash !== undefined && found.some((f) => f.at!.requestHash !== undefined && f.at!.requestHash !== ctx.requestHash))
+      throw new IdempotencyKeyReusedError();
     const recorded = [];
     for (const { stream, at } of found) {
       let left = at!.count;
@@ -139,6 +143,7 @@ export class StreamHandler {
       causationId: ctx.idempotencyKey,
       idempotencyKey: ctx.idempotencyKey,
       occurredAt: ctx.now,
+      ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
       ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
     };
     const byStream = new Map<string, NewEvent[]>();
@@ -164,8 +169,8 @@ export class StreamHandler {
         const written = await this.appendParts(parts);
         for (const [i, part] of parts.entries()) {
           const own = options.route ? events.filter((e) => options.route!(e) === part.stream) : events;
-          const key = String(part.events[0]!.metadata.idempotencyKey);
-          await this.states.appended(part.stream, part.expected, own, written.streams[i]!.nextRevision, key);
+          const { idempotencyKey, requestHash } = part.events[0]!.metadata as { idempotencyKey: string; requestHash?: string };
+          await this.states.appended(part.stream, part.expected, own, written.streams[i]!.nextRevision, { idempotencyKey, requestHash });
         }
         return written.position;
       } catch (error) {

@@ -21,6 +21,8 @@ export const workspaceStream = (workspaceId: string) => `workspace-${workspaceId
 export interface AppliedCommand {
   fromRevision: bigint;
   count: number;
+  /** the request's fingerprint, when a client sent the key (see CommandContext.requestHash) */
+  requestHash?: string;
 }
 
 interface Entry<S> {
@@ -102,7 +104,13 @@ export class StreamStates {
    * them back. Only when the cache is exactly at the revision the append expected; otherwise the next load reads
    * what it misses, as usual.
    */
-  appended(stream: string, expected: ExpectedRevision, events: DomainEvent[], nextRevision: bigint, idempotencyKey: string): Promise<void> {
+  appended(
+    stream: string,
+    expected: ExpectedRevision,
+    events: DomainEvent[],
+    nextRevision: bigint,
+    command: { idempotencyKey: string; requestHash?: string },
+  ): Promise<void> {
     const isOrg = stream.startsWith('organization-');
     const id = stream.slice(isOrg ? 'organization-'.length : 'workspace-'.length);
     const cache = isOrg ? this.orgs : this.workspaces;
@@ -113,7 +121,11 @@ export class StreamStates {
       for (const e of events)
         if (isOrg) this.evolveOrganization(entry.state as OrganizationState, e as OrganizationEvent);
         else evolveWorkspace(entry.state as WorkspaceState, e as WorkspaceEvent);
-      remember(entry.applied, idempotencyKey, { fromRevision: base + 1n, count: events.length });
+      remember(entry.applied, command.idempotencyKey, {
+        fromRevision: base + 1n,
+        count: events.length,
+        ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
+      });
       entry.revision = nextRevision;
     });
   }
@@ -158,7 +170,10 @@ function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
   if (typeof key !== 'string') return;
   const known = entry.applied.get(key);
   if (known && known.fromRevision + BigInt(known.count) === recorded.revision) known.count++;
-  else remember(entry.applied, key, { fromRevision: recorded.revision, count: 1 });
+  else {
+    const requestHash = recorded.metadata.requestHash;
+    remember(entry.applied, key, { fromRevision: recorded.revision, count: 1, ...(typeof requestHash === 'string' && { requestHash }) });
+  }
 }
 
 function remember(applied: Map<string, AppliedCommand>, key: string, at: AppliedCommand): void {

@@ -56,6 +56,15 @@ export interface OrganizationWide {
   workspaces: WorkspaceState[];
 }
 
+/** The organization's stream alone, in the organization-wide shape (no workspaces loaded). */
+export const organizationAlone = (organizationId: string): Target<OrganizationWide> => ({
+  lock: organizationStream(organizationId),
+  load: async (states) => {
+    const org = await states.organization(organizationId);
+    return { context: { org: org.state, workspaces: [] }, streams: [org] };
+  },
+});
+
 export const organizationWide = (organizationId: string): Target<OrganizationWide> => ({
   lock: organizationStream(organizationId),
   load: async (states) => {

@@ -62,8 +62,8 @@ export class WritePipeline {
       );
     const key = given !== undefined ? `${request.scope}:${given}` : undefined;
     const correlationId = request.correlationId && CORRELATION.test(request.correlationId) ? request.correlationId : undefined;
-    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId });
     const fingerprint = sha256(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body }));
+    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(key && { requestHash: fingerprint }) });
     const outcome = await this.idempotency.run(key, fingerprint, async () => {
       const answer = await exec(ctx);
       return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };

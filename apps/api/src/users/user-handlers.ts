@@ -16,7 +16,7 @@ import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground 
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { organizationWide } from '../shared/targets';
+import { organizationAlone, organizationWide } from '../shared/targets';
 import { APP_CONFIG } from '../shared/tokens';
 
 /** The pending invitations of an organization's workspaces: email → the invited user's id, or null for a new address. */
@@ -45,7 +45,9 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   ) {}
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand) {
-    const done = await this.streams.handle(organizationWide(organizationId), ctx, (c) =>
+    // only an email change needs the workspaces (their pending invitations); other changes decide on the organization
+    const target = changes.email !== undefined ? organizationWide(organizationId) : organizationAlone(organizationId);
+    const done = await this.streams.handle(target, ctx, (c) =>
       decideOrganization(
         { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
         c.org,
