@@ -46,7 +46,10 @@ export function selectParts(
   // tens of thousands and walking the sort index would fill the page after a few hundred rows: decide here.
   const index = sortIndex(c, query, sort.field);
   const bySort =
-    index !== undefined && !hints.fewSearchMatches && (index.compound || broadFilters(state, c, query));
+    index !== undefined &&
+    !hints.fewSearchMatches &&
+    (index.compound ||
+      (hints.sparseSearchMatches ? filterBreadth(state, c, query) !== 'narrow' : filterBreadth(state, c, query) === 'broad'));
   const from = bySort ? `${c.table} AS t INDEXED BY ${quote(index.name)}` : `${c.table} AS t`;
   const parts: KeysetPart[] =
     sort.field === '_id'
@@ -84,14 +87,20 @@ function sortIndex(
 }
 
 /**
- * true when every indexed `where` condition matches many documents (counted through its index, up to
- * BROAD_FILTER), so that walking the sort index beats collecting all matches and sorting them.
+ * `broad` when every indexed `where` condition matches many documents (counted through its index, up to
+ * BROAD_FILTER), so that walking the sort index beats collecting all matches and sorting them; `narrow` when one
+ * matches few (SQLite's planner then uses its index); `none` without indexed conditions.
  */
-function broadFilters(state: StoreState, c: Collection, query: Omit<Query, 'limit' | 'cursor'>): boolean {
+function filterBreadth(
+  state: StoreState,
+  c: Collection,
+  query: Omit<Query, 'limit' | 'cursor'>,
+): 'broad' | 'narrow' | 'none' {
   const indexed = Object.entries(query.where ?? {}).filter(
     ([field]) => field === '_id' || (c.indexes.includes(field) && !arrayAware(c, field)),
   );
-  if (indexed.length === 0 || indexed.some(([field]) => field === '_id')) return false;
+  if (indexed.length === 0) return 'none';
+  if (indexed.some(([field]) => field === '_id')) return 'narrow';
   for (const [field, value] of indexed) {
     const sql = new SqlBuilder();
     const predicate = wherePredicate(c, field, whereValues(value), sql);
@@ -100,9 +109,9 @@ function broadFilters(state: StoreState, c: Collection, query: Omit<Query, 'limi
         `SELECT count(*) AS n FROM (SELECT 1 FROM ${c.table} AS t WHERE t.doc IS NOT NULL AND ${predicate} LIMIT ${BROAD_FILTER})`,
       )
       .get(...sql.params);
-    if (Number(counted?.n) < BROAD_FILTER) return false;
+    if (Number(counted?.n) < BROAD_FILTER) return 'narrow';
   }
-  return true;
+  return 'broad';
 }
 
 /** one SELECT of a page: its keyset condition (none on a first page) and its ORDER BY */

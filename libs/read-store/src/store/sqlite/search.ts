@@ -2,12 +2,13 @@
  * The `search` condition of a query: case-insensitive substring over some fields. Both sides are lower-cased by
  * JavaScript (`toLowerCase`, so Unicode letters fold too); `%`, `_` and `\` in the text are literals.
  *
- * Over `search` fields declared in `init`, it reads `rs_search_<name>` (the lower-cased text). A probe first
- * collects the matching rids, up to SEARCH_PROBE_LIMIT: few matches are then looked up by rid; more drive the
- * query from its sort order instead (a page fills after a few hundred rows). The probe finds its candidates in
- * the trigram index when the needle has 3 characters or more (a phrase of trigrams: every row holding the
- * needle, in a few index pages instead of a scan of every search row) and checks each with the same LIKE as the
- * scan, so the index only narrows and never decides: the matches are the scan's, exactly. Shorter needles scan.
+ * Over `search` fields declared in `init`, a match is a row of `rs_search_<name>` (the lower-cased text) whose
+ * fields are LIKE '%needle%'. Needles of 3 characters or more find their candidates in the trigram index (a phrase
+ * of trigrams: every row holding the needle, from a few index pages instead of a scan of every search row), and
+ * each row the query keeps is checked with that LIKE, so the index only narrows and never decides: the matches
+ * are the scan's, exactly (see `trigramPredicate` for the plans). Shorter needles scan the search rows: up to
+ * SEARCH_PROBE_LIMIT matches, the query looks them up by rid; more, it is driven by its sort order instead (a
+ * page fills after a few hundred rows).
  *
  * Over other fields it scans the documents with a JavaScript function (correct, slow). Only string values (or
  * string elements) match.
@@ -17,8 +18,19 @@ import { type Collection, jsonPath, quote } from './schema';
 import { type SearchHints, SqlBuilder } from './sql';
 import type { StoreState } from './state';
 
-/** above this many search matches, a query is driven by its sort order instead of by the matches */
+/** above this many search matches, a query is no longer driven by looking its matches up one by one */
 const SEARCH_PROBE_LIMIT = 2000;
+/**
+ * up to this many (estimated) trigram matches, a query walks its sort index keeping the rows whose rid is in the
+ * set of matches (gathered once per query, ~0.5 µs each, then checked in a Bloom filter without reading the
+ * row); beyond, matches are dense enough that checking each row the sort order yields fills a page sooner
+ */
+const MATCH_SET_LIMIT = 10_000;
+/**
+ * ...and at most this fraction of the documents: denser matches come every few rows of the sort order, and
+ * checking those rows beats gathering the set
+ */
+const MATCH_SET_DENSITY = 0.1;
 /** a trigram index finds needles of at least 3 characters (code points): shorter ones have no trigram */
 const TRIGRAM = 3;
 
@@ -35,12 +47,11 @@ export function searchPredicate(
     const pattern = `%${escapeLike(needle)}%`;
     const match = (s: SqlBuilder) =>
       `(${fields.map((field) => `s.${quote(field)} LIKE ${s.param(pattern)} ESCAPE '\\'`).join(' OR ')})`;
+    // checked on the search row of each document the query keeps: the definition of a match
+    const verified = (s: SqlBuilder) => `EXISTS (SELECT 1 FROM ${c.searchTable} AS s WHERE s.rid = t.rid AND ${match(s)})`;
+    if (usesTrigrams(needle)) return trigramPredicate(state, c, trigramPhrase(needle), verified, sql, hints);
     const probe = new SqlBuilder();
-    const probeSql = usesTrigrams(needle)
-      ? // CROSS JOIN: the index drives (and stops at the LIMIT); each candidate is checked on its search row
-        `SELECT s.rid FROM ${c.trigramTable}(${probe.param(trigramPhrase(needle))}) AS f
-         CROSS JOIN ${c.searchTable} AS s ON s.rid = f.rowid WHERE ${match(probe)} LIMIT ${SEARCH_PROBE_LIMIT + 1}`
-      : `SELECT rid FROM ${c.searchTable} AS s WHERE ${match(probe)} LIMIT ${SEARCH_PROBE_LIMIT + 1}`;
+    const probeSql = `SELECT rid FROM ${c.searchTable} AS s WHERE ${match(probe)} LIMIT ${SEARCH_PROBE_LIMIT + 1}`;
     const rids = state.conn
       .stmt(probeSql)
       .all(...probe.params)
@@ -51,7 +62,7 @@ export function searchPredicate(
       return `t.rid IN (SELECT value FROM json_each(${sql.param(JSON.stringify(rids))}))`;
     }
     // many: check rows as the sort order (or a where index) produces them; the page fills early
-    return `EXISTS (SELECT 1 FROM ${c.searchTable} AS s WHERE s.rid = t.rid AND ${match(sql)})`;
+    return verified(sql);
   }
   return `(${fields
     .map((field) => {
@@ -63,6 +74,42 @@ export function searchPredicate(
           ELSE 0 END)`;
     })
     .join(' OR ')})`;
+}
+
+/**
+ * A search through the trigram index. Its rows are candidates (every document holding the needle in a search
+ * field is one), each kept only if `verified`. A probe reads the first candidates, in rid order:
+ * - up to SEARCH_PROBE_LIMIT: they are looked up by rid (and sorted);
+ * - more, but not more than MATCH_SET_LIMIT nor a fraction MATCH_SET_DENSITY of the documents (estimated from
+ *   the rid the probe stopped at: rids are spread over the table): the query keeps rows in the candidate set as its sort index yields them, which reads just the
+ *   index until a candidate comes (a needle whose matches all sort late costs a walk of the index, not a check of
+ *   every row before them);
+ * - more still: every row the sort order yields is checked (`verified`), as matches come every few rows.
+ */
+function trigramPredicate(
+  state: StoreState,
+  c: Collection,
+  phrase: string,
+  verified: (sql: SqlBuilder) => string,
+  sql: SqlBuilder,
+  hints: SearchHints,
+): string {
+  const candidates = state.conn
+    .stmt(`SELECT rowid AS rid FROM ${c.trigramTable}(?) LIMIT ${SEARCH_PROBE_LIMIT + 1}`)
+    .all(phrase)
+    .map((row) => row.rid as number);
+  if (candidates.length <= SEARCH_PROBE_LIMIT) {
+    hints.fewSearchMatches = true;
+    return `t.rid IN (SELECT value FROM json_each(${sql.param(JSON.stringify(candidates))})) AND ${verified(sql)}`;
+  }
+  const lastRid = Math.max(...candidates);
+  const maxRid = Number(state.conn.stmt(`SELECT max(rid) AS rid FROM ${c.table}`).get()?.rid ?? lastRid);
+  const density = candidates.length / lastRid;
+  if (density * maxRid <= MATCH_SET_LIMIT && density <= MATCH_SET_DENSITY) {
+    hints.sparseSearchMatches = true;
+    return `t.rid IN (SELECT rowid FROM ${c.trigramTable}(${sql.param(phrase)})) AND ${verified(sql)}`;
+  }
+  return verified(sql);
 }
 
 /**

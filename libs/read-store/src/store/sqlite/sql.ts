@@ -20,4 +20,9 @@ export class SqlBuilder {
 export interface SearchHints {
   /** the search matched few documents, which the query looks up by rid */
   fewSearchMatches?: boolean;
+  /**
+   * the search matched a sparse set of documents, which the query keeps as its sort index yields them: walk the
+   * sort index even without a `where` condition to narrow by
+   */
+  sparseSearchMatches?: boolean;
 }
