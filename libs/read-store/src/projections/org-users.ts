@@ -1,5 +1,5 @@
-import { type DomainEvent, profileChangeOf } from '@rollcall/domain';
-import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, upsert } from './projection';
+import { profileChangeOf } from '@rollcall/domain';
+import { type Doc, type Projection, documentProjection } from './projection';
 
 /**
  * `org_users/${organizationId}:${userId}`: one document per org user. A deleted user's document is kept
@@ -22,67 +22,57 @@ export interface OrgUserDoc extends Doc {
 
 export const orgUserId = (organizationId: string, userId: string): string => `${organizationId}:${userId}`;
 
-async function applyOrgUsers(event: DomainEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
-  switch (event.type) {
-    case 'UserJoinedOrganization': {
-      const d = event.data;
-      const user: OrgUserDoc = {
-        _id: orgUserId(d.organizationId, d.userId),
-        organizationId: d.organizationId,
-        userId: d.userId,
-        email: d.email,
-        displayName: d.displayName,
-        alias: null,
-        avatarUrl: null,
-        orgAdmin: d.orgAdmin,
-        deleted: false,
-        joinedAt: d.joinedAt,
-        deletedAt: null,
-      };
-      return [upsert(ORG_USERS, user)];
-    }
-    case 'UserProfileUpdated':
-    case 'EmailChangeConfirmed': {
-      const d = profileChangeOf(event)!;
-      const user = await read.get<OrgUserDoc>(ORG_USERS, orgUserId(d.organizationId, d.userId));
-      if (!user || user.deleted) return [];
-      const c = d.changes;
-      return [
-        upsert(ORG_USERS, {
+export const orgUsersProjection: Projection = documentProjection<
+  OrgUserDoc,
+  'UserJoinedOrganization' | 'UserProfileUpdated' | 'EmailChangeConfirmed' | 'UserDeleted'
+>({
+  collection: ORG_USERS,
+  spec: { indexes: ['organizationId', 'email', 'deleted', 'orgAdmin'], search: ['email', 'displayName', 'alias'] },
+  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'UserDeleted'],
+  id: (event) => orgUserId(event.data.organizationId, event.data.userId),
+  evolve: (user, event) => {
+    switch (event.type) {
+      case 'UserJoinedOrganization': {
+        const d = event.data;
+        return {
+          _id: orgUserId(d.organizationId, d.userId),
+          organizationId: d.organizationId,
+          userId: d.userId,
+          email: d.email,
+          displayName: d.displayName,
+          alias: null,
+          avatarUrl: null,
+          orgAdmin: d.orgAdmin,
+          deleted: false,
+          joinedAt: d.joinedAt,
+          deletedAt: null,
+        };
+      }
+      case 'UserProfileUpdated':
+      case 'EmailChangeConfirmed': {
+        // a deleted user's profile stays erased
+        if (!user || user.deleted) return undefined;
+        const c = profileChangeOf(event)!.changes;
+        return {
           ...user,
           ...(c.email !== undefined && { email: c.email }),
           ...(c.displayName !== undefined && { displayName: c.displayName }),
           ...(c.alias !== undefined && { alias: c.alias }),
           ...(c.avatarUrl !== undefined && { avatarUrl: c.avatarUrl }),
-        }),
-      ];
+        };
+      }
+      case 'UserDeleted':
+        if (!user) return undefined;
+        return {
+          ...user,
+          email: null,
+          displayName: null,
+          alias: null,
+          avatarUrl: null,
+          orgAdmin: false,
+          deleted: true,
+          deletedAt: event.data.deletedAt,
+        };
     }
-    case 'UserDeleted': {
-      const d = event.data;
-      const user = await read.get<OrgUserDoc>(ORG_USERS, orgUserId(d.organizationId, d.userId));
-      if (!user) return [];
-      const erased: OrgUserDoc = {
-        ...user,
-        email: null,
-        displayName: null,
-        alias: null,
-        avatarUrl: null,
-        orgAdmin: false,
-        deleted: true,
-        deletedAt: d.deletedAt,
-      };
-      return [upsert(ORG_USERS, erased)];
-    }
-    default:
-      return [];
-  }
-}
-
-export const orgUsersProjection: Projection = {
-  name: 'org_users',
-  collections: {
-    [ORG_USERS]: { indexes: ['organizationId', 'email', 'deleted', 'orgAdmin'], search: ['email', 'displayName', 'alias'] },
   },
-  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'UserDeleted'],
-  apply: (e, read) => applyOrgUsers(e.event, read),
-};
+});

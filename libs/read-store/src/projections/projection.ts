@@ -40,6 +40,44 @@ export type ProjectionWrite = { kind: 'upsert'; collection: string; doc: Doc } |
 export const upsert = (collection: string, doc: Doc): ProjectionWrite => ({ kind: 'upsert', collection, doc });
 export const remove = (collection: string, id: string): ProjectionWrite => ({ kind: 'delete', collection, id });
 
+/** the domain events of type `T` */
+export type EventOf<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
+
+/**
+ * A projection that keeps one document per entity in one collection (named after the projection): `id` says
+ * which document an event is about, `evolve` its next state from the current one (undefined when there is none
+ * yet): a document to store, `null` to delete it, `undefined` to leave it as it is. Nothing else is read or
+ * written. The write goes through the runtime as every projection's: stamped with the event's position, and
+ * applied by the store only over a document of an older position (the per-document position guard), so an
+ * event replayed after a crash, or again in a rebuild, leaves the document as it was.
+ */
+export function documentProjection<D extends Doc, T extends DomainEvent['type']>(definition: {
+  collection: string;
+  /** how the collection is queried */
+  spec: CollectionSpec;
+  eventTypes: readonly T[];
+  id: (event: EventOf<T>) => string;
+  evolve: (current: D | undefined, event: EventOf<T>, e: ProjectedEvent) => D | null | undefined;
+}): Projection {
+  const { collection, spec, eventTypes, id, evolve } = definition;
+  const handles = (event: DomainEvent): event is EventOf<T> => (eventTypes as readonly string[]).includes(event.type);
+  return {
+    name: collection,
+    collections: { [collection]: spec },
+    eventTypes,
+    apply: async (e, read) => {
+      // the runtime skips other types; an unknown one reaching here (an older runtime) changes nothing
+      if (!handles(e.event)) return [];
+      const docId = id(e.event);
+      const next = evolve(await read.get<D>(collection, docId), e.event, e);
+      if (next === undefined) return [];
+      if (next === null) return [remove(collection, docId)];
+      if (next._id !== docId) throw new Error(`${collection}: evolve returned ${next._id} for document ${docId}`);
+      return [upsert(collection, next)];
+    },
+  };
+}
+
 /** metadata.occurredAt, or the event's own time field when the metadata lacks it */
 export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
   typeof e.metadata.occurredAt === 'string' ? e.metadata.occurredAt : fallback;

@@ -1,5 +1,5 @@
 import type { AccessModelName, Plan } from '@rollcall/domain';
-import { type Doc, type Projection, upsert } from './projection';
+import { type Doc, type Projection, documentProjection } from './projection';
 
 /** `workspaces/${workspaceId}`: what queries need to compute effective permissions (access model and plan). */
 export const WORKSPACES = 'workspaces';
@@ -14,23 +14,19 @@ export interface WorkspaceDoc extends Doc {
   createdAt: string;
 }
 
-export const workspacesProjection: Projection = {
-  name: 'workspaces',
-  collections: { [WORKSPACES]: { indexes: ['organizationId'] } },
+export const workspacesProjection: Projection = documentProjection<WorkspaceDoc, 'WorkspaceCreated'>({
+  collection: WORKSPACES,
+  spec: { indexes: ['organizationId'] },
   eventTypes: ['WorkspaceCreated'],
-  apply: async ({ event }) => {
-    if (event.type !== 'WorkspaceCreated') return [];
-    const d = event.data;
-    const doc: WorkspaceDoc = {
-      _id: d.workspaceId,
-      workspaceId: d.workspaceId,
-      organizationId: d.organizationId,
-      name: d.name,
-      plan: d.plan,
-      accessModel: d.accessModel,
-      ownerUserId: d.ownerUserId,
-      createdAt: d.createdAt,
-    };
-    return [upsert(WORKSPACES, doc)];
-  },
-};
+  id: (event) => event.data.workspaceId,
+  evolve: (_current, { data: d }) => ({
+    _id: d.workspaceId,
+    workspaceId: d.workspaceId,
+    organizationId: d.organizationId,
+    name: d.name,
+    plan: d.plan,
+    accessModel: d.accessModel,
+    ownerUserId: d.ownerUserId,
+    createdAt: d.createdAt,
+  }),
+});
