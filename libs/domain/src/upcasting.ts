@@ -1,7 +1,9 @@
 import type { OrganizationEvent } from './organization/events';
 import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/events';
+import type { PresenceEvent } from './presence/events';
+import { TEAM_EVENT_TYPES } from './teams/events';
 
-export type DomainEvent = OrganizationEvent | WorkspaceEvent;
+export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent;
 /** Every version ever written: what the store may hand back. */
 export type StoredDomainEvent = DomainEvent | UserInvitedV1;
 
@@ -25,8 +27,12 @@ export const WORKSPACE_EVENT_TYPES = [
   'GrantsChanged',
   'AccessRevoked',
   'UserDeletedFromWorkspace',
+  // teams and networking live in the workspace streams (docs/adr/0005)
+  ...TEAM_EVENT_TYPES,
 ] as const;
-export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES];
+/** one presence stream per user and workspace (docs/rules.md#presence-details) */
+export const PRESENCE_EVENT_TYPES = ['PresenceChanged'] as const;
+export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES];
 
 const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   const { role, ...rest } = e.data;

@@ -13,6 +13,7 @@ import {
   initialOrganizationState,
   initialWorkspaceState,
   isOrgAdmin,
+  teamsOf,
   validationFailed,
 } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
@@ -41,6 +42,8 @@ export interface AccessAsOf {
   grants: string[];
   permissions: string[];
   scopes: { contact_visibility: string; mask_contact_info: boolean };
+  /** the teams the user was in at that time, with their names then: team membership is access too (rule 14) */
+  teams: { teamId: string; name: string }[];
   /** the last event folded, for the auditor to cite */
   basedOn: { eventsReplayed: number; lastPosition: string | null };
 }
@@ -92,6 +95,7 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, AccessA
       grants: access.grants,
       permissions: eff.permissions,
       scopes: eff.scopes,
+      teams: teamsOf(ws.teams, q.userId).map((t) => ({ teamId: t.teamId, name: t.name })),
       basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() },
     };
   }

@@ -55,7 +55,8 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
         c,
       ),
     );
-    const revoked = done.events[0] as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
+    // the member's team removals come first in the decision (docs/adr/0005)
+    const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
     return { userId, contacts: revoked.data.contacts, position: done.position };
   }
 }

@@ -35,6 +35,12 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   ORGANIZATION_EXISTS: 409,
   WORKSPACE_NOT_FOUND: 404,
   WORKSPACE_EXISTS: 409,
+  TEAM_NOT_FOUND: 404,
+  TEAM_EXISTS: 409,
+  TEAM_NAME_TAKEN: 409,
+  MEMBER_NOT_ACTIVE: 409,
+  ALREADY_NETWORKED: 409,
+  NOT_NETWORKED: 404,
 };
 
 class FieldProblem implements FieldError {
@@ -149,7 +155,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (typed?.type === 'entity.parse.failed') return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
     if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
-    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
+    this.logger.error({ err: error }, 'unexpected error, answered 500 INTERNAL_ERROR');
     return problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.');
   }
 }

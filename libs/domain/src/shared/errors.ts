@@ -26,7 +26,13 @@ export type ErrorCode =
   | 'ORGANIZATION_NOT_FOUND'
   | 'ORGANIZATION_EXISTS'
   | 'WORKSPACE_NOT_FOUND'
-  | 'WORKSPACE_EXISTS';
+  | 'WORKSPACE_EXISTS'
+  | 'TEAM_NOT_FOUND'
+  | 'TEAM_EXISTS'
+  | 'TEAM_NAME_TAKEN'
+  | 'MEMBER_NOT_ACTIVE'
+  | 'ALREADY_NETWORKED'
+  | 'NOT_NETWORKED';
 
 export interface FieldError {
   field: string;

@@ -2,6 +2,8 @@ import { domainError } from '../shared/errors';
 import { type Decision, accept, reject } from '../shared/result';
 import type { UserDeleted } from '../organization/events';
 import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace/events';
+import type { TeamMemberRemoved } from '../teams/events';
+import { removalsFromTeams } from '../teams/state';
 import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
 import { isLastOwner, type WorkspaceState } from '../workspace/state';
 
@@ -13,7 +15,7 @@ export interface DeleteUser {
   userId: string;
 }
 
-export type DeletionEvent = UserDeleted | UserDeletedFromWorkspace | InvitationCancelled;
+export type DeletionEvent = UserDeleted | UserDeletedFromWorkspace | InvitationCancelled | TeamMemberRemoved;
 
 /**
  * Rule 12 (docs/rules.md#rule-12): an org admin deletes a user from the organization and every workspace. Rule 4
@@ -62,6 +64,8 @@ export function decideDeleteUser(
           version: 1,
           data: { workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: command.now },
         });
+    // out of every team there first, in the same atomic append (docs/adr/0005)
+    inWorkspaces.push(...removalsFromTeams(ws.teams, workspaceId, user.userId, 'deletion', command.now));
     inWorkspaces.push({
       type: 'UserDeletedFromWorkspace',
       version: 1,

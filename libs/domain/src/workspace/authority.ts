@@ -77,7 +77,7 @@ export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
     : undefined;
 
 /** What a read needs. */
-export type ReadScope = 'members' | 'member' | 'export' | 'history';
+export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'teams';
 
 /**
  * Reads: the user list, one member and the permission history need the member-management permission (the
@@ -89,6 +89,8 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   const actor = resolveActor(ctx, actorId);
   if (!actor) return refused('You are not an active member of this workspace.');
   if (scope === 'member' && targetUserId === actorId) return undefined;
+  // the team list and the invite lookup serve every member: a chat router asks them on behalf of any agent (rule 15)
+  if (scope === 'teams') return undefined;
   const model = modelOf(ctx);
   const needed = scope === 'export' ? model.exportMembers : model.manageMembers;
   return holds(actor, needed) ? undefined : refused(`This needs the ${needed} permission, which you do not hold.`);

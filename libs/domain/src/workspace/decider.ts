@@ -17,6 +17,7 @@ import { userIdForEmail } from '../organization/decider';
 import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } from './authority';
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
+import { removalsFromTeams } from '../teams/state';
 import { activeMember, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -281,7 +282,7 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   return accept(events, cmd.grants ? grantWarnings(next, model) : []);
 }
 
-/** Rule 11: revoke removes the member; contacts are unassigned or reassigned to another active member. */
+/** Rule 11: revoke removes the member from the workspace and its teams; contacts are unassigned or reassigned to another active member. */
 function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const self = checkNotSelf(cmd.actorId, cmd.userId);
   if (self) return reject(self);
@@ -305,7 +306,9 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
       );
     contacts = { mode: 'reassigned', toUserId: cmd.reassignContactsTo };
   }
+  // rule 11: out of every team first, in the same decision (docs/adr/0005): no log prefix shows a revoked team member
   return accept([
+    ...removalsFromTeams(ctx.ws.teams, cmd.workspaceId, cmd.userId, 'revoke', cmd.now),
     {
       type: 'AccessRevoked',
       version: 1,

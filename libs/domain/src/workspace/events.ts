@@ -1,5 +1,6 @@
 import type { Event } from '../shared/events';
 import type { Access, Restrictions } from '../access-model';
+import type { TeamEvent } from '../teams/events';
 
 /** v1 (first release) carried a single `role`; v2 carries the whole access. Upcast in ../upcasting.ts. */
 export type UserInvitedV1 = Event<
@@ -112,4 +113,5 @@ export type WorkspaceEvent =
   | AccessLevelChanged
   | RestrictionsChanged
   | GrantsChanged
-  | AccessRevoked;
+  | AccessRevoked
+  | TeamEvent;

@@ -2,6 +2,7 @@ import type { Access, AccessModel, Plan } from '../access-model';
 import { accessModel, isOwner } from '../access-model';
 import type { OrganizationState, WorkspaceInfo } from '../organization/state';
 import { activeUser } from '../organization/state';
+import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
 
 export interface Member {
@@ -31,6 +32,8 @@ export interface WorkspaceState {
   invitations: Map<string, Invitation>;
   /** normalised email → id of its pending invitation */
   pendingByEmail: Map<string, string>;
+  /** teams, network partners and chosen partner teams (docs/adr/0005: one consistency boundary with the members) */
+  teams: TeamsState;
 }
 
 /** What a workspace command decides on: its own stream's state and its organization's (admins, users, emails). */
@@ -57,6 +60,7 @@ export const initialWorkspaceState = (info: WorkspaceInfo): WorkspaceState => {
     ]),
     invitations: new Map(),
     pendingByEmail: new Map(),
+    teams: initialTeamsState(),
   };
 };
 
@@ -131,6 +135,10 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
       return state;
     }
+    default:
+      // team and network events (rules 14-16); revokes and deletions decide their TeamMemberRemoved themselves
+      evolveTeams(state.teams, event);
+      return state;
   }
 }
 

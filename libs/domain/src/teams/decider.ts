@@ -1,0 +1,212 @@
+import type { AccessModel } from '../access-model';
+import { type DomainError, type FieldError, domainError, validationFailed } from '../shared/errors';
+import { type Decision, accept, reject } from '../shared/result';
+import { type Actor, holds, resolveActor } from '../workspace/authority';
+import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
+import type { TeamEvent } from './events';
+import { type Team, teamNameKey } from './state';
+import { sharedPartnerTeam } from './visibility';
+
+interface Base {
+  workspaceId: string;
+  actorId: string;
+  /** ISO time of the command: the domain never reads a clock */
+  now: string;
+}
+
+export interface CreateTeam extends Base {
+  type: 'CreateTeam';
+  teamId: string;
+  name: string;
+}
+export interface RenameTeam extends Base {
+  type: 'RenameTeam';
+  teamId: string;
+  name: string;
+}
+export interface DeleteTeam extends Base {
+  type: 'DeleteTeam';
+  teamId: string;
+}
+export interface AddTeamMember extends Base {
+  type: 'AddTeamMember';
+  teamId: string;
+  userId: string;
+}
+export interface RemoveTeamMember extends Base {
+  type: 'RemoveTeamMember';
+  teamId: string;
+  userId: string;
+}
+/** Rule 16: offer one of the workspace's own teams to its network partners, or stop offering it. */
+export interface SetTeamSharing extends Base {
+  type: 'SetTeamSharing';
+  teamId: string;
+  shared: boolean;
+}
+/** Rule 16: see (or stop seeing) a team a partner shares. */
+export interface SetPartnerTeamVisibility extends Base {
+  type: 'SetPartnerTeamVisibility';
+  teamId: string;
+  visible: boolean;
+}
+
+export type TeamCommand =
+  | CreateTeam
+  | RenameTeam
+  | DeleteTeam
+  | AddTeamMember
+  | RemoveTeamMember
+  | SetTeamSharing
+  | SetPartnerTeamVisibility;
+
+/** What team commands decide on: the workspace's context and, for choosing partner teams, its partners' states. */
+export interface TeamsContext extends WorkspaceContext {
+  /** the states of the workspace's network partners (read, never appended to): where their shared teams are */
+  partners?: readonly WorkspaceState[];
+}
+
+export const TEAM_NAME_MAX = 80;
+const TEAM_SETTINGS = 'settings.teams';
+/** Control characters (line breaks included) and bidirectional overrides: one name would show as another, or span lines. */
+const FORBIDDEN_IN_NAME = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * Rule 14: the permission that manages teams. A catalog with a team-settings permission uses it (`settings.teams`
+ * in preset levels: owners and managers, not a manager restricted by `workspace_settings`); a catalog without one
+ * leaves teams to whoever manages its members (`users`: the grant of preset permissions, the environment_manager
+ * role of preset studio). Read from the catalog, never from the preset's name.
+ */
+export const teamPermission = (model: AccessModel): string =>
+  Object.values(model.roles).some((role) => role.permissions.includes(TEAM_SETTINGS)) ? TEAM_SETTINGS : model.manageMembers;
+
+/** Rule 14 (docs/rules.md#rule-14), and rule 5: org admins always may. */
+export function authorizeTeamManagement(ctx: WorkspaceContext, actorId: string): Actor | DomainError {
+  const actor = resolveActor(ctx, actorId);
+  if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace, so you cannot manage its teams.');
+  const needed = teamPermission(modelOf(ctx));
+  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs the ${needed} permission, which you do not hold.`);
+  return actor;
+}
+
+/** A team name as stored: trimmed, composed (NFC), 1 to 80 characters, on one line. */
+export function checkTeamName(raw: unknown): { name: string } | { error: FieldError } {
+  if (typeof raw !== 'string') return { error: { field: 'name', message: 'must be text' } };
+  const name = raw.trim().normalize('NFC');
+  if (name.length === 0) return { error: { field: 'name', message: 'must not be empty' } };
+  if ([...name].length > TEAM_NAME_MAX) return { error: { field: 'name', message: `must be at most ${TEAM_NAME_MAX} characters` } };
+  if (FORBIDDEN_IN_NAME.test(name)) return { error: { field: 'name', message: 'must not contain control characters or direction overrides' } };
+  return { name };
+}
+
+const teamNotFound = (teamId: string) => domainError('TEAM_NOT_FOUND', `Team ${teamId} does not exist in this workspace.`);
+const nameTaken = (name: string) => domainError('TEAM_NAME_TAKEN', `A team named "${name}" already exists in this workspace (names ignore case).`);
+
+/** Rule 14: only an active member can join a team; the error says why someone is not one. */
+function whyNotActive(ctx: WorkspaceContext, userId: string): DomainError {
+  const inactive = (why: string) => domainError('MEMBER_NOT_ACTIVE', `User ${userId} ${why}; only active members can be in a team.`);
+  if (ctx.org.users.get(userId)?.deleted) return inactive('was deleted');
+  if (ctx.ws.members.get(userId)?.status === 'revoked') return inactive('was revoked from this workspace');
+  for (const inv of ctx.ws.invitations.values())
+    if (inv.status === 'pending' && inv.inviteeUserId === userId) return inactive('is invited but has not accepted yet');
+  return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
+}
+
+type Decide<C extends TeamCommand> = (cmd: C, ctx: TeamsContext, team: Team | undefined) => Decision<TeamEvent>;
+
+function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
+  const checked = checkTeamName(cmd.name);
+  if ('error' in checked) return reject(validationFailed([checked.error]));
+  if (ctx.ws.teams.teams.has(cmd.teamId)) return reject(domainError('TEAM_EXISTS', `Team ${cmd.teamId} already exists.`));
+  if (ctx.ws.teams.byName.has(teamNameKey(checked.name))) return reject(nameTaken(checked.name));
+  return accept([{ type: 'TeamCreated', version: 1, data: { workspaceId: cmd.workspaceId, teamId: cmd.teamId, name: checked.name, createdAt: cmd.now } }]);
+}
+
+const renameTeam: Decide<RenameTeam> = (cmd, ctx, team) => {
+  if (!team) return reject(teamNotFound(cmd.teamId));
+  const checked = checkTeamName(cmd.name);
+  if ('error' in checked) return reject(validationFailed([checked.error]));
+  if (checked.name === team.name) return accept([]);
+  const holder = ctx.ws.teams.byName.get(teamNameKey(checked.name));
+  if (holder !== undefined && holder !== team.teamId) return reject(nameTaken(checked.name));
+  return accept([
+    { type: 'TeamRenamed', version: 1, data: { workspaceId: cmd.workspaceId, teamId: team.teamId, before: team.name, name: checked.name, renamedAt: cmd.now } },
+  ]);
+};
+
+/** Its members leave it first (each a TeamMemberRemoved: the history shows who lost the team), then it goes. */
+const deleteTeam: Decide<DeleteTeam> = (cmd, _ctx, team) => {
+  if (!team) return reject(teamNotFound(cmd.teamId));
+  const base = { workspaceId: cmd.workspaceId, teamId: team.teamId };
+  return accept([
+    ...[...team.members].map((userId): TeamEvent => ({
+      type: 'TeamMemberRemoved',
+      version: 1,
+      data: { ...base, userId, reason: 'team_deleted', removedAt: cmd.now },
+    })),
+    { type: 'TeamDeleted', version: 1, data: { ...base, name: team.name, deletedAt: cmd.now } },
+  ]);
+};
+
+/** PUT semantics: adding a member already in the team changes nothing. */
+const addMember: Decide<AddTeamMember> = (cmd, ctx, team) => {
+  if (!team) return reject(teamNotFound(cmd.teamId));
+  if (!activeMember(ctx, cmd.userId)) return reject(whyNotActive(ctx, cmd.userId));
+  if (team.members.has(cmd.userId)) return accept([]);
+  return accept([{ type: 'TeamMemberAdded', version: 1, data: { workspaceId: cmd.workspaceId, teamId: team.teamId, userId: cmd.userId, addedAt: cmd.now } }]);
+};
+
+/** DELETE semantics: removing someone who is not in the team changes nothing. */
+const removeMember: Decide<RemoveTeamMember> = (cmd, _ctx, team) => {
+  if (!team) return reject(teamNotFound(cmd.teamId));
+  if (!team.members.has(cmd.userId)) return accept([]);
+  return accept([
+    { type: 'TeamMemberRemoved', version: 1, data: { workspaceId: cmd.workspaceId, teamId: team.teamId, userId: cmd.userId, reason: 'command', removedAt: cmd.now } },
+  ]);
+};
+
+const setSharing: Decide<SetTeamSharing> = (cmd, _ctx, team) => {
+  if (!team) return reject(teamNotFound(cmd.teamId));
+  if (team.shared === cmd.shared) return accept([]);
+  const base = { workspaceId: cmd.workspaceId, teamId: team.teamId };
+  return accept([cmd.shared ? { type: 'TeamShared', version: 1, data: { ...base, sharedAt: cmd.now } } : { type: 'TeamUnshared', version: 1, data: { ...base, unsharedAt: cmd.now } }]);
+};
+
+/**
+ * Rule 16: a workspace chooses among the teams its partners share. A team that no partner shares with it is
+ * TEAM_NOT_FOUND, as it is to every read (the partner's other teams do not exist for it). Hiding a team chosen
+ * earlier always works, even once it is no longer shared.
+ */
+function setVisibility(cmd: SetPartnerTeamVisibility, ctx: TeamsContext): Decision<TeamEvent> {
+  const chosen = ctx.ws.teams.chosenPartnerTeams.get(cmd.teamId);
+  const offered = sharedPartnerTeam(ctx.ws, ctx.partners ?? [], cmd.teamId);
+  if (!offered && !(chosen !== undefined && !cmd.visible)) return reject(teamNotFound(cmd.teamId));
+  if ((chosen !== undefined) === cmd.visible) return accept([]);
+  const partnerWorkspaceId = offered?.workspaceId ?? chosen!;
+  return accept([
+    { type: 'PartnerTeamVisibilityChanged', version: 1, data: { workspaceId: cmd.workspaceId, partnerWorkspaceId, teamId: cmd.teamId, visible: cmd.visible, changedAt: cmd.now } },
+  ]);
+}
+
+/** Rules 14 and 16 (docs/rules.md#teams): managing teams, sharing them, choosing partner teams. */
+export function decideTeams(command: TeamCommand, ctx: TeamsContext): Decision<TeamEvent> {
+  const authority = authorizeTeamManagement(ctx, command.actorId);
+  if ('code' in authority) return reject(authority);
+  const team = 'teamId' in command ? ctx.ws.teams.teams.get(command.teamId) : undefined;
+  switch (command.type) {
+    case 'CreateTeam':
+      return createTeam(command, ctx);
+    case 'RenameTeam':
+      return renameTeam(command, ctx, team);
+    case 'DeleteTeam':
+      return deleteTeam(command, ctx, team);
+    case 'AddTeamMember':
+      return addMember(command, ctx, team);
+    case 'RemoveTeamMember':
+      return removeMember(command, ctx, team);
+    case 'SetTeamSharing':
+      return setSharing(command, ctx, team);
+    case 'SetPartnerTeamVisibility':
+      return setVisibility(command, ctx);
+  }
+}

@@ -1,0 +1,78 @@
+import type { Event } from '../shared/events';
+
+/**
+ * Team and network events (docs/rules.md#teams). They live in the workspace stream they are about
+ * (`workspace-{id}`, docs/adr/0005): team membership is decided together with revokes and deletions, so no
+ * interleaving leaves a revoked or deleted user in a team. No field is personal data: users appear by id only,
+ * and team names are the workspace's, not a person's.
+ */
+export type TeamCreated = Event<'TeamCreated', { workspaceId: string; teamId: string; name: string; createdAt: string }>;
+
+export type TeamRenamed = Event<'TeamRenamed', { workspaceId: string; teamId: string; before: string; name: string; renamedAt: string }>;
+
+/** Decided after a TeamMemberRemoved (reason `team_deleted`) for each of its members. */
+export type TeamDeleted = Event<'TeamDeleted', { workspaceId: string; teamId: string; name: string; deletedAt: string }>;
+
+export type TeamMemberAdded = Event<'TeamMemberAdded', { workspaceId: string; teamId: string; userId: string; addedAt: string }>;
+
+/**
+ * Why a member left a team: `command` (removed from it), `revoke` (their access to the workspace was revoked,
+ * rule 11), `deletion` (the user was deleted, rule 12), `team_deleted` (the team itself was deleted).
+ */
+export type TeamMemberRemovalReason = 'command' | 'revoke' | 'deletion' | 'team_deleted';
+export const TEAM_MEMBER_REMOVAL_REASONS: readonly TeamMemberRemovalReason[] = ['command', 'revoke', 'deletion', 'team_deleted'];
+
+export type TeamMemberRemoved = Event<
+  'TeamMemberRemoved',
+  { workspaceId: string; teamId: string; userId: string; reason: TeamMemberRemovalReason; removedAt: string }
+>;
+
+/** The team is offered to every network partner of its workspace, present and future (rule 16). */
+export type TeamShared = Event<'TeamShared', { workspaceId: string; teamId: string; sharedAt: string }>;
+export type TeamUnshared = Event<'TeamUnshared', { workspaceId: string; teamId: string; unsharedAt: string }>;
+
+/** The workspace chose to see (or stopped seeing) a team its partner shares (rule 16). */
+export type PartnerTeamVisibilityChanged = Event<
+  'PartnerTeamVisibilityChanged',
+  { workspaceId: string; partnerWorkspaceId: string; teamId: string; visible: boolean; changedAt: string }
+>;
+
+/**
+ * A system admin linked two workspaces (rule 16), possibly of different organizations. Appended to BOTH workspace
+ * streams in one atomic append, each copy written from its own workspace's side.
+ */
+export type WorkspacesNetworked = Event<
+  'WorkspacesNetworked',
+  { workspaceId: string; organizationId: string; partnerWorkspaceId: string; partnerOrganizationId: string; networkedAt: string }
+>;
+
+/** The link was removed; like WorkspacesNetworked, appended to both streams. Each side forgets its choices of the other's teams. */
+export type WorkspacesUnnetworked = Event<
+  'WorkspacesUnnetworked',
+  { workspaceId: string; organizationId: string; partnerWorkspaceId: string; partnerOrganizationId: string; unnetworkedAt: string }
+>;
+
+export type TeamEvent =
+  | TeamCreated
+  | TeamRenamed
+  | TeamDeleted
+  | TeamMemberAdded
+  | TeamMemberRemoved
+  | TeamShared
+  | TeamUnshared
+  | PartnerTeamVisibilityChanged
+  | WorkspacesNetworked
+  | WorkspacesUnnetworked;
+
+export const TEAM_EVENT_TYPES = [
+  'TeamCreated',
+  'TeamRenamed',
+  'TeamDeleted',
+  'TeamMemberAdded',
+  'TeamMemberRemoved',
+  'TeamShared',
+  'TeamUnshared',
+  'PartnerTeamVisibilityChanged',
+  'WorkspacesNetworked',
+  'WorkspacesUnnetworked',
+] as const satisfies readonly TeamEvent['type'][];

@@ -1,0 +1,115 @@
+import type { TeamEvent, TeamMemberRemovalReason, TeamMemberRemoved } from './events';
+
+export interface Team {
+  teamId: string;
+  name: string;
+  /** user ids; only active members of the workspace (rule 14) */
+  members: Set<string>;
+  /** offered to the workspace's network partners (rule 16) */
+  shared: boolean;
+  createdAt: string;
+}
+
+export interface Partner {
+  workspaceId: string;
+  organizationId: string;
+  since: string;
+}
+
+/** The teams part of a workspace's decision state (docs/adr/0005: teams live in the workspace stream). */
+export interface TeamsState {
+  teams: Map<string, Team>;
+  /** nameKey(name) → teamId: names are unique in a workspace, ignoring case */
+  byName: Map<string, string>;
+  /** the workspaces this one is networked with, by id */
+  partners: Map<string, Partner>;
+  /** partner team id → its workspace: the partner teams this workspace chose to see (seen while shared) */
+  chosenPartnerTeams: Map<string, string>;
+}
+
+export const initialTeamsState = (): TeamsState => ({
+  teams: new Map(),
+  byName: new Map(),
+  partners: new Map(),
+  chosenPartnerTeams: new Map(),
+});
+
+/** The key under which a team name is unique: the same letters in any case (and either Unicode composition) are one name. */
+export const teamNameKey = (name: string): string => name.normalize('NFC').toLowerCase();
+
+/** Folds one team event into the state, in place. */
+export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
+  switch (event.type) {
+    case 'TeamCreated': {
+      const d = event.data;
+      state.teams.set(d.teamId, { teamId: d.teamId, name: d.name, members: new Set(), shared: false, createdAt: d.createdAt });
+      state.byName.set(teamNameKey(d.name), d.teamId);
+      return state;
+    }
+    case 'TeamRenamed': {
+      const team = state.teams.get(event.data.teamId);
+      if (!team) return state;
+      if (state.byName.get(teamNameKey(team.name)) === team.teamId) state.byName.delete(teamNameKey(team.name));
+      team.name = event.data.name;
+      state.byName.set(teamNameKey(team.name), team.teamId);
+      return state;
+    }
+    case 'TeamDeleted': {
+      const team = state.teams.get(event.data.teamId);
+      if (!team) return state;
+      if (state.byName.get(teamNameKey(team.name)) === team.teamId) state.byName.delete(teamNameKey(team.name));
+      state.teams.delete(team.teamId);
+      return state;
+    }
+    case 'TeamMemberAdded':
+      state.teams.get(event.data.teamId)?.members.add(event.data.userId);
+      return state;
+    case 'TeamMemberRemoved':
+      state.teams.get(event.data.teamId)?.members.delete(event.data.userId);
+      return state;
+    case 'TeamShared':
+    case 'TeamUnshared': {
+      const team = state.teams.get(event.data.teamId);
+      if (team) team.shared = event.type === 'TeamShared';
+      return state;
+    }
+    case 'PartnerTeamVisibilityChanged': {
+      const d = event.data;
+      if (d.visible) state.chosenPartnerTeams.set(d.teamId, d.partnerWorkspaceId);
+      else state.chosenPartnerTeams.delete(d.teamId);
+      return state;
+    }
+    case 'WorkspacesNetworked': {
+      const d = event.data;
+      state.partners.set(d.partnerWorkspaceId, { workspaceId: d.partnerWorkspaceId, organizationId: d.partnerOrganizationId, since: d.networkedAt });
+      return state;
+    }
+    case 'WorkspacesUnnetworked': {
+      const d = event.data;
+      state.partners.delete(d.partnerWorkspaceId);
+      // a later link starts with no choices: each side chooses the other's teams again
+      for (const [teamId, ws] of state.chosenPartnerTeams) if (ws === d.partnerWorkspaceId) state.chosenPartnerTeams.delete(teamId);
+      return state;
+    }
+  }
+}
+
+/** The teams a user is in, in creation order. */
+export const teamsOf = (state: TeamsState, userId: string): Team[] => [...state.teams.values()].filter((t) => t.members.has(userId));
+
+/**
+ * Rules 11 and 12 (docs/rules.md#rule-11): the events that take a user out of every team, decided in the same decision
+ * (and appended in the same atomic append) as the revoke or deletion that makes them leave.
+ */
+export const removalsFromTeams = (
+  state: TeamsState,
+  workspaceId: string,
+  userId: string,
+  reason: TeamMemberRemovalReason,
+  now: string,
+): TeamMemberRemoved[] =>
+  teamsOf(state, userId).map((team) => ({
+    type: 'TeamMemberRemoved',
+    version: 1,
+    data: { workspaceId, teamId: team.teamId, userId, reason, removedAt: now },
+  }));

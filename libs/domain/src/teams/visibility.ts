@@ -1,0 +1,43 @@
+import type { WorkspaceState } from '../workspace/state';
+import type { Team } from './state';
+
+/** A partner's team as another workspace may see it. */
+export interface PartnerTeam {
+  /** the partner workspace the team belongs to */
+  workspaceId: string;
+  team: Team;
+}
+
+/**
+ * The team `teamId` when one of `viewer`'s network partners shares it now (rule 16): the partners are networked
+ * with the viewer and the team is shared. `partners` are the partners' states (any others are ignored).
+ */
+export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
+  for (const partner of partners) {
+    const workspaceId = partner.info.workspaceId;
+    if (!viewer.teams.partners.has(workspaceId) || !partner.teams.partners.has(viewer.info.workspaceId)) continue;
+    const team = partner.teams.teams.get(teamId);
+    if (team?.shared) return { workspaceId, team };
+  }
+  return undefined;
+}
+
+/**
+ * Rule 16 (docs/rules.md#rule-16): a partner team is visible to `viewer` only while the workspaces are networked, the
+ * partner shares it, and the viewer chose to see it. Unsharing or unlinking hides it at once.
+ */
+export function visiblePartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
+  const owner = viewer.teams.chosenPartnerTeams.get(teamId);
+  if (owner === undefined) return undefined;
+  return sharedPartnerTeam(viewer, partners.filter((p) => p.info.workspaceId === owner), teamId);
+}
+
+/** Every partner team visible to `viewer` now (rule 16), by team id. */
+export function visiblePartnerTeams(viewer: WorkspaceState, partners: readonly WorkspaceState[]): Map<string, PartnerTeam> {
+  const visible = new Map<string, PartnerTeam>();
+  for (const teamId of viewer.teams.chosenPartnerTeams.keys()) {
+    const team = visiblePartnerTeam(viewer, partners, teamId);
+    if (team) visible.set(teamId, team);
+  }
+  return visible;
+}
