@@ -370,4 +370,120 @@ describe('SqliteReadStore specifics', () => {
       }
     });
   });
+
+  describe('trigram search', () => {
+    // tricky text: FTS5 quoting, LIKE metacharacters, case folding beyond ASCII, the array separator (not NUL:
+    // LIKE, with or without the index, reads a text or a pattern only up to it, unlike the reference)
+    const TRICKY = ['ab"c', '100% _x_', 'back\\slash', 'İstanbul', 'Straße', 'ǅemal', 'smile 😀 face'];
+    /** 25,000 people: 1 in 12 is "Sparse" (a sparse set of matches for the sort index), the others "Dense" */
+    const crowd = (): Doc[] =>
+      Array.from({ length: 25_000 }, (_, i) => ({
+        _id: `p${String(i).padStart(5, '0')}`,
+        orgId: i % 100 === 0 ? 'small' : 'big',
+        name: `${i % 12 === 0 ? 'Sparse' : 'Dense'} ${TRICKY[i % TRICKY.length]} ${i}`,
+        email: i % 7 === 0 ? [`p${i}@example.com`, 'second\u001fhalf'] : `p${i}@example.com`,
+      }));
+    const searchable = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+    const matches = (doc: Doc, text: string, fields: string[]) =>
+      fields.some((field) => searchable(doc[field]).some((value) => value.toLowerCase().includes(text.toLowerCase())));
+    /** by name then id, as SQLite compares strings: UTF-8 bytes */
+    const byName = (a: Doc, b: Doc) =>
+      Buffer.compare(Buffer.from(String(a.name)), Buffer.from(String(b.name))) || (a._id < b._id ? -1 : 1);
+
+    let store: SqliteReadStore;
+    let docs: Doc[];
+    beforeAll(async () => {
+      docs = crowd();
+      store = await openWith(newFile(), docs);
+    });
+    afterAll(() => store.close());
+
+    it('finds what a scan finds, in each plan (few matches, a sparse set, dense), whatever the needle', async () => {
+      const needles = [
+        'sparse', 'dense', 'sparse ab"c', '"c 1', 'ab"', '100%', '% _x', '_x_', 'back\\s', '\\', 'İSTANBUL', 'i̇stan',
+        'STRASSE', 'straße 1', 'ǆemal', 'ǅEMAL', '😀 fa', 'le 😀', 'd\u001fh', 'second\u001f',
+        '@example.com', 'p2400', 'p24001@', 'zzz', 'e 1', 'ab', 's',
+      ];
+      for (const text of needles) {
+        for (const fields of [['name', 'email'], ['name'], ['email']]) {
+          const expected = docs.filter((doc) => matches(doc, text, fields));
+          const search = { text, fields };
+          expect({ text, fields, n: await store.count('people', { search }) }).toEqual({ text, fields, n: expected.length });
+          // the first pages in name order, alone and within the broad orgId (walked through the compound index)
+          for (const where of [undefined, { orgId: 'big' }]) {
+            const wanted = expected.filter((doc) => !where || doc.orgId === where.orgId).sort(byName);
+            const got: string[] = [];
+            let cursor: string | undefined;
+            for (let page = 0; page < 3; page++) {
+              const found = await store.find('people', { where, search, sort: { field: 'name', direction: 'asc' }, limit: 40, cursor });
+              got.push(...found.items.map((doc) => doc._id));
+              if (!(cursor = found.nextCursor)) break;
+            }
+            expect({ text, fields, where, got }).toEqual({ text, fields, where, got: wanted.slice(0, got.length).map((doc) => doc._id) });
+            expect(got.length).toBe(Math.min(wanted.length, 120));
+          }
+        }
+      }
+    });
+
+    it('picks the plan by the number and density of the candidates', () => {
+      const plan = (text: string) =>
+        store.explainFind('people', { search: { text, fields: ['name'] }, sort: { field: 'name', direction: 'asc' } }).join(' | ');
+      expect(plan('sparse 1')).toMatch(/json_each/); // few: looked up by rid
+      expect(plan('sparse')).toMatch(/SCAN t USING INDEX rs_idx_people__name .*rs_trigram_people:.*BLOOM FILTER/); // a sparse set
+      expect(plan('dense')).toMatch(/SCAN t USING INDEX rs_idx_people__name .*EXISTS/); // dense: each row checked
+      expect(plan('dense')).not.toMatch(/rs_trigram_people:/);
+    });
+
+    it('keeps the trigram index in step with updates, deletes and rebuilds', async () => {
+      const file = newFile();
+      const small = await openWith(file, [{ _id: 'a', name: 'Alpha', orgId: 'o' }]);
+      const names = async (text: string) =>
+        (await small.find('people', { search: { text, fields: ['name'] } })).items.map((doc) => doc._id);
+      try {
+        expect(await names('alph')).toEqual(['a']);
+        await small.commit('p', [upsert({ _id: 'a', name: 'Beta', orgId: 'o' }, 2)], 2n);
+        expect(await names('alph')).toEqual([]);
+        expect(await names('bet')).toEqual(['a']);
+        await small.commit('p', [upsert({ _id: 'a', name: 'Beta', orgId: 'p' }, 3)], 3n); // text unchanged
+        expect(await names('bet')).toEqual(['a']);
+        await small.commit('p', [{ kind: 'delete', collection: 'people', id: 'a', position: 4n }], 4n);
+        expect(await names('bet')).toEqual([]);
+        await small.commit('p', [upsert({ _id: 'a', name: 'Gamma' }, 5)], 5n);
+        expect(await names('gam')).toEqual(['a']);
+
+        await small.reset('p', ['people']);
+        small.startBulkLoad();
+        await small.commit('p', [upsert({ _id: 'b', name: 'Delta' }, 1)], 1n);
+        await small.buildIndexes();
+        expect(await names('gam')).toEqual([]);
+        expect(await names('elt')).toEqual(['b']);
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('adds the trigram index to a file written before it', async () => {
+      const file = newFile();
+      await (await openWith(file, [{ _id: 'a', name: 'Alpha' }])).close();
+      const db = new DatabaseSync(file);
+      db.exec('DROP TABLE "rs_trigram_people:"');
+      db.close();
+      const reopened = new SqliteReadStore({ path: file });
+      try {
+        await reopened.init(SPEC);
+        expect((await reopened.find('people', { search: { text: 'lph', fields: ['name'] } })).items).toHaveLength(1);
+        expect(reopened.explainFind('people', { search: { text: 'lph', fields: ['name'] } }).join()).toMatch(/json_each/);
+      } finally {
+        await reopened.close();
+      }
+      const check = new DatabaseSync(file, { readOnly: true });
+      try {
+        expect(check.prepare(`SELECT name FROM sqlite_schema WHERE name = 'rs_trigram_people:'`).get()).toBeDefined();
+      } finally {
+        check.close();
+      }
+    });
+  });
 });
