@@ -37,7 +37,10 @@ describe('the user list over HTTP', () => {
     expect(list.status).toBe(200);
     expect(list.body.items).toHaveLength(7); // the creator, five members, one pending invitation
     const pending = list.body.items.find((m: { status: string }) => m.status === 'pending');
-    expect(pending).toMatchObject({ email: 'pending@acme.test', kind: 'invitation', userId: null, roles: ['agent'] });
+    // a pending invitation is an Invitation resource: its id, no user id, no storage fields (_id, kind, linkVersion)
+    expect(pending).toMatchObject({ email: 'pending@acme.test', status: 'pending', invitationId: expect.any(String), roles: ['agent'] });
+    for (const item of list.body.items) for (const storage of ['_id', 'kind', 'linkVersion', 'sortName', 'organizationId']) expect(item).not.toHaveProperty(storage);
+    expect(pending).not.toHaveProperty('userId');
     expect(list.body.items.filter((m: { status: string }) => m.status === 'active')).toHaveLength(6);
   });
 
@@ -59,7 +62,7 @@ describe('the user list over HTTP', () => {
     do {
       const page = await get(`/v1/workspaces/${o.workspaceId}/members?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, o, o.last);
       expect(page.status).toBe(200);
-      seen.push(...page.body.items.map((m: { _id: string }) => m._id));
+      seen.push(...page.body.items.map((m: { userId?: string; invitationId?: string }) => m.userId ?? `invitation:${m.invitationId}`));
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toHaveLength(7);

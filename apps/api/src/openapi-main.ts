@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { loadConfig } from './config';
@@ -18,6 +18,7 @@ async function main() {
     const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: 'rk_system_openapi-document-only-0123456789', LOG_LEVEL: 'silent' });
     const app = await NestFactory.create(AppModule.forConfig(config), { logger: false, abortOnError: false });
     try {
+      mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(createOpenApiDocument(app), null, 2)}\n`);
     } finally {
       await app.close();

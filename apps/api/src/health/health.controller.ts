@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { Public } from '../shared/auth';
+import { ApiProblems, PublicOperation } from '../shared/openapi';
+import { Health } from './resources';
 import type { Config } from '../config';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
@@ -26,9 +28,14 @@ export class HealthController {
 
   /** Liveness and readiness: the event store and the read store answer. */
   @Get('health')
-  @Public()
-  @HealthCheck()
-  check() {
+  @PublicOperation()
+  // documented here (a 503 is a problem), not by terminus
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness and readiness: the event store, the read store and the projections (no API key).' })
+  @ApiResponse({ status: 200, type: Health, description: 'Health: every indicator up' })
+  // a body is parsed on every route: one that is not JSON is refused before the check runs
+  @ApiProblems('UNHEALTHY', 'MALFORMED_JSON')
+  async check() {
     return this.health.check([
       () => this.probe('eventStore', () => this.events.ping()),
       () => this.probe('readStore', () => this.readSide.ping()),
@@ -38,7 +45,12 @@ export class HealthController {
           const failed = this.readSide.projections().filter((p) => p.state === 'failed' || p.state === 'degraded');
           if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
         }),
-    ]);
+    ]).catch((error: unknown) => {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      // names the indicators that are down, not their errors (a public route)
+      const down = Object.keys((error.getResponse() as { error?: Record<string, unknown> }).error ?? {});
+      throw new ProblemException(problem(503, 'UNHEALTHY', `Not ready: ${down.length > 0 ? down.join(', ') : 'a check'} down.`));
+    });
   }
 
   /**

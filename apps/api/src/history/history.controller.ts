@@ -1,11 +1,17 @@
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
+import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { READ_STORE } from '../shared/tokens';
 import { HistoryQuery } from './dtos';
+import { AUTH_PROBLEMS, ApiProblems, READ_PROBLEMS } from '../shared/openapi';
+import { HistoryPage, toHistoryPage } from './resources';
+
+const CSV_EXAMPLE =
+  `${HISTORY_CSV_COLUMNS.join(',')}\n` +
+  '2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042\n';
 
 /** Rule 17 (docs/rules.md#rule-17): the permission history, by member, actor and time range, as JSON or CSV. */
 @ApiTags('history')
@@ -21,6 +27,17 @@ export class HistoryController {
   @ApiOperation({ summary: 'The permission history: by member, actor and time range; `format=csv` streams it as CSV.' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
+  @ApiProduces('application/json', 'text/csv')
+  @ApiResponse({
+    status: 200,
+    description: 'HistoryPage as JSON; with `format=csv`, the same entries as CSV (no pages, streamed)',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(HistoryPage) } },
+      'text/csv': { schema: { type: 'string' }, example: CSV_EXAMPLE },
+    },
+  })
+  @ApiExtraModels(HistoryPage)
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async history(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -39,6 +56,6 @@ export class HistoryController {
       }
       return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
     }
-    return listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery);
+    return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));
   }
 }

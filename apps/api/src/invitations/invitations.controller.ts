@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { AUTH_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
+import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
 import { AcceptInvitationDto, InviteDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
@@ -49,7 +51,8 @@ export class InvitationsController {
   @ApiOperation({ summary: 'Invite by email with roles, restrictions and grants; the link is valid 48 hours (configurable).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiResponse({ status: 201, description: '{invitationId, inviteUrl, expiresAt, position, warnings?}' })
+  @ApiWrite(201, InvitationCreated)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'ALREADY_MEMBER', 'ALREADY_INVITED')
   async invite(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -65,6 +68,8 @@ export class InvitationsController {
   @Get(':id/link')
   @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
   @ApiHeader(ACTOR_HEADER)
+  @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
   async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
     const ref = await resolveWorkspace(this.states, principal, ws);
     return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));
@@ -75,6 +80,8 @@ export class InvitationsController {
   @ApiOperation({ summary: 'Send a new link; the validity period starts again and older links stop working.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, InvitationResent)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
   async resend(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -91,6 +98,8 @@ export class InvitationsController {
   @ApiOperation({ summary: 'Cancel a pending invitation.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, InvitationCancelled)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
   async cancel(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -104,6 +113,7 @@ export class InvitationsController {
   }
 
   @MessagePattern('members.invite')
+  @ApiExcludeEndpoint()
   async inviteMessage(@Payload() m: InviteMessage) {
     return this.messages.run('members.invite', m, async (ctx, p) =>
       this.commands.execute(new InviteMemberCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, bodyOf(m) as unknown as InviteDto)),
@@ -111,6 +121,7 @@ export class InvitationsController {
   }
 
   @MessagePattern('invitations.resend')
+  @ApiExcludeEndpoint()
   resendMessage(@Payload() m: InvitationMessage) {
     return this.messages.run('invitations.resend', m, async (ctx, p) =>
       this.commands.execute(new ResendInvitationCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.invitationId)),
@@ -118,6 +129,7 @@ export class InvitationsController {
   }
 
   @MessagePattern('invitations.cancel')
+  @ApiExcludeEndpoint()
   cancelMessage(@Payload() m: InvitationMessage) {
     return this.messages.run('invitations.cancel', m, async (ctx, p) =>
       this.commands.execute(new CancelInvitationCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.invitationId)),
@@ -136,11 +148,12 @@ export class AcceptInvitationController {
   ) {}
 
   @Post('accept')
-  @Public()
+  @PublicOperation()
   @HttpCode(200)
   @ApiOperation({ summary: 'Accept an invitation; authenticated by the token of the link alone.' })
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiResponse({ status: 200, description: '{userId, organizationId, workspaceId, position}' })
+  @ApiWrite(200, InvitationAccepted, { authenticated: false })
+  @ApiProblems('INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_LINK_SUPERSEDED', 'INVITATION_EXPIRED', 'INVITATION_ADDRESSEE_ERASED', 'ALREADY_MEMBER')
   accept(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: AcceptInvitationDto) {
     return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new AcceptInvitationCommand(ctx, dto.token, dto.displayName)),
@@ -148,6 +161,7 @@ export class AcceptInvitationController {
   }
 
   @MessagePattern('invitations.accept')
+  @ApiExcludeEndpoint()
   acceptMessage(@Payload() m: AcceptMessage) {
     return this.messages.runWithToken('invitations.accept', m, (ctx) => this.commands.execute(new AcceptInvitationCommand(ctx, m.token, m.displayName)));
   }

@@ -1,8 +1,8 @@
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { domainError } from '@rollcall/domain';
-import { type ReadStore, exportMembersCsv, getMember, listMembers } from '@rollcall/read-store';
+import { MEMBER_CSV_COLUMNS, type ReadStore, exportMembersCsv, getMember, listMembers } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
@@ -10,6 +10,10 @@ import { DomainException } from '../shared/stream-handler';
 import { READ_STORE } from '../shared/tokens';
 import { AccessAsOfQuery } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
+import { AUTH_PROBLEMS, ApiProblems, ApiRead, READ_PROBLEMS } from '../shared/openapi';
+import { AccessAsOf, MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
+
+const CSV_CONTENT = { 'text/csv': { schema: { type: 'string' as const }, example: 'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,\n' } };
 
 /** The user list (rules 9 and 18, docs/rules.md#read-models), one member, and a member's access at a time T. */
 @ApiTags('members')
@@ -26,6 +30,8 @@ export class MemberQueriesController {
   @ApiOperation({ summary: 'The user list: members and pending invitations, with search, filters, sort and cursor pagination.' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(MemberPage)
+  @ApiProblems('WORKSPACE_NOT_FOUND')
   async list(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -34,7 +40,7 @@ export class MemberQueriesController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'members', minPosition);
-    return listMembers(this.store, ws, query).catch(badQuery);
+    return toMemberPage(await listMembers(this.store, ws, query).catch(badQuery));
   }
 
   @Get('export.csv')
@@ -42,6 +48,8 @@ export class MemberQueriesController {
   @ApiProduces('text/csv')
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
+  @ApiResponse({ status: 200, description: `CSV with a header row (${MEMBER_CSV_COLUMNS.join(', ')}); lists are \`;\`-separated`, content: CSV_CONTENT })
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async export(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -57,6 +65,8 @@ export class MemberQueriesController {
   @ApiOperation({ summary: 'One member with effective permissions ("view as").' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(MemberDetail)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_A_MEMBER')
   async one(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -67,12 +77,14 @@ export class MemberQueriesController {
     await this.access.prepare(principal, ws, actorId, 'member', minPosition, userId);
     const member = await getMember(this.store, ws, userId);
     if (!member) throw new DomainException(domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`));
-    return member;
+    return toMemberDetail(member);
   }
 
   @Get(':userId/access')
   @ApiOperation({ summary: 'The access a user had at a point in time, answered by replaying the event streams up to it.' })
   @ApiHeader(READ_ACTOR_HEADER)
+  @ApiResponse({ status: 200, type: AccessAsOf, description: 'AccessAsOf' })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
   async accessAsOf(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,

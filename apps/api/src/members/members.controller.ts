@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Inject, Param, Patch, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { Response } from 'express';
@@ -14,6 +14,8 @@ import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';
 import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
+import { ApiProblems, ApiWrite } from '../shared/openapi';
+import { AccessChanged, AccessRevoked } from './resources';
 
 class ChangeAccessMessage extends withEnvelope(AccessDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -41,6 +43,8 @@ export class MemberCommandsController {
   @ApiOperation({ summary: 'Edit access: roles, restrictions and grants (nothing else of the member).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, AccessChanged)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'NOT_A_MEMBER', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'LAST_OWNER')
   async changeAccess(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -58,6 +62,8 @@ export class MemberCommandsController {
   @ApiOperation({ summary: 'Revoke access; contacts are unassigned or reassigned to `reassignContactsTo`. Cannot be undone.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, AccessRevoked)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'NOT_A_MEMBER', 'LAST_OWNER', 'INVALID_REASSIGNMENT')
   async revoke(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -74,6 +80,7 @@ export class MemberCommandsController {
   }
 
   @MessagePattern('members.changeAccess')
+  @ApiExcludeEndpoint()
   changeAccessMessage(@Payload() m: ChangeAccessMessage) {
     return this.messages.run('members.changeAccess', m, async (ctx, p) =>
       this.commands.execute(new ChangeAccessCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId, bodyOf(m) as AccessDto)),
@@ -81,6 +88,7 @@ export class MemberCommandsController {
   }
 
   @MessagePattern('members.revoke')
+  @ApiExcludeEndpoint()
   revokeMessage(@Payload() m: RevokeMessage) {
     return this.messages.run('members.revoke', m, async (ctx, p) =>
       this.commands.execute(new RevokeAccessCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId, m.reassignContactsTo)),

@@ -1,10 +1,12 @@
 import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import { type AuthedRequest, SystemOnly } from '../shared/auth';
+import type { AuthedRequest } from '../shared/auth';
+import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
+import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
@@ -14,7 +16,6 @@ import { CreateOrganizationCommand, CreateOrganizationHandler, type Organization
 class CreateOrganizationMessage extends withEnvelope(CreateOrganizationDto) {}
 
 @ApiTags('organizations')
-@ApiBearerAuth()
 @Controller('v1/organizations')
 export class OrganizationsController {
   constructor(
@@ -25,15 +26,17 @@ export class OrganizationsController {
   ) {}
 
   @Post()
-  @SystemOnly()
+  @SystemKeyOperation()
   @ApiOperation({ summary: 'Create an organization and its first org admin (system key). The API key is returned once.' })
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiResponse({ status: 201, description: '{organizationId, adminUserId, apiKey, position}' })
+  @ApiWrite(201, OrganizationCreatedResource)
+  @ApiProblems('ORGANIZATION_EXISTS')
   create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: CreateOrganizationDto) {
     return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
   }
 
   @MessagePattern('organizations.create')
+  @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateOrganizationMessage) {
     return this.messages.run(
       'organizations.create',

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { SYSTEM_KEY_SCHEME } from './openapi';
+import { PUBLIC_EXTENSION, SYSTEM_KEY_SCHEME } from './openapi';
+
+type Operation = { tags?: string[]; security?: unknown[]; [PUBLIC_EXTENSION]?: boolean };
 
 /** The tags of the features, in the order the docs show them. */
 const TAGS: [name: string, description: string][] = [
@@ -32,14 +34,21 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The system API key (ROLLCALL_SYSTEM_API_KEY): manages organizations only.' }, SYSTEM_KEY_SCHEME);
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build());
-  // a feature tag not listed above still gets declared (its operations stay grouped in the docs)
   const declared = new Set(TAGS.map(([name]) => name));
   for (const path of Object.values(document.paths))
-    for (const operation of Object.values(path) as { tags?: string[] }[])
-      for (const tag of operation?.tags ?? [])
+    for (const operation of Object.values(path) as Operation[]) {
+      if (!operation || typeof operation !== 'object') continue;
+      // PublicOperation(): no API key, stated as OpenAPI's empty requirement list
+      if (operation[PUBLIC_EXTENSION]) {
+        delete operation[PUBLIC_EXTENSION];
+        operation.security = [];
+      }
+      // a feature tag not listed above still gets declared (its operations stay grouped in the docs)
+      for (const tag of operation.tags ?? [])
         if (!declared.has(tag)) {
           declared.add(tag);
           document.tags = [...(document.tags ?? []), { name: tag, description: `Operations of ${tag}.` }];
         }
+    }
   return document;
 }

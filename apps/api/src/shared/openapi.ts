@@ -1,5 +1,5 @@
 import { type Type, applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension, ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { ErrorCode } from '@rollcall/domain';
 import { Public, SystemOnly } from './auth';
 import { Problem, STATUS_OF, problem } from './problem';
@@ -28,6 +28,7 @@ export const HTTP_STATUS_OF = {
   IDEMPOTENCY_KEY_REUSED: 422,
   EVENT_STORE_UNAVAILABLE: 503,
   READ_MODEL_BEHIND: 503,
+  UNHEALTHY: 503,
 } as const;
 
 export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
@@ -102,23 +103,25 @@ export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
   };
 }
 
-/** A write's answer (status 200 or 201) and what every write can be refused with. */
-export const ApiWrite = (status: number, resource: Type<unknown>, options: { body?: boolean } = {}) =>
+/**
+ * A write's answer (status 200 or 201) and what every write can be refused with; `authenticated: false` for the
+ * token-authenticated writes (no API key, so no 401/403 from the guard).
+ */
+export const ApiWrite = (status: number, resource: Type<unknown>, options: { authenticated?: boolean } = {}) =>
   applyDecorators(
     ApiResponse({ status, type: resource, description: `${resource.name}; \`X-Position\` repeats \`position\`` }),
-    ApiProblems(...AUTH_PROBLEMS, ...WRITE_PROBLEMS, ...(options.body === false ? ['VALIDATION_FAILED' as const] : BODY_PROBLEMS)),
+    ApiProblems(...(options.authenticated === false ? [] : AUTH_PROBLEMS), ...WRITE_PROBLEMS, ...BODY_PROBLEMS),
   );
 
 /** A read's answer (200) and what every read can be refused with. */
 export const ApiRead = (resource: Type<unknown>, options: { isArray?: boolean } = {}) =>
   applyDecorators(ApiResponse({ status: 200, type: resource, isArray: options.isArray, description: resource.name }), ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS));
 
+/** Marks an operation public; createOpenApiDocument turns it into `security: []` (swagger drops an empty list). */
+export const PUBLIC_EXTENSION = 'x-rollcall-public';
+
 /** No API key (authenticated by a token in the body, or not at all): the route is public and documented so. */
-export const PublicOperation = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(Public(), (target: object, key?: string | symbol, descriptor?: TypedPropertyDescriptor<unknown>) => {
-    // an empty requirement list is OpenAPI's "no security" for this operation
-    Reflect.defineMetadata('swagger/apiSecurity', [], descriptor ? (descriptor.value as object) : target);
-  });
+export const PublicOperation = (): MethodDecorator & ClassDecorator => applyDecorators(Public(), ApiExtension(PUBLIC_EXTENSION, true));
 
 /** The organization API key (`Authorization: Bearer <key>`), the scheme of every other route. */
 export const OrganizationKey = () => ApiBearerAuth();

@@ -5,14 +5,14 @@ import { IsEmailAddress } from '../shared/dtos';
 export class UpdateProfileDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) displayName?: string;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'null removes the alias' })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @IsString()
   @MaxLength(200)
   alias?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: 'https://cdn.acme.test/jane.png' })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, example: 'https://cdn.acme.test/jane.png', description: 'an http(s) URL; null removes the avatar' })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http(s) URL' })

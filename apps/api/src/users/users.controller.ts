@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
+import { EmailChangeConfirmed, ProfileUpdated, UserDeleted } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
 import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
@@ -43,6 +45,8 @@ export class UsersController {
   })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, ProfileUpdated)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
   updateProfile(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -60,6 +64,8 @@ export class UsersController {
   @ApiOperation({ summary: 'Delete a user from the organization and every workspace; personal data is erased, statistics are kept.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, UserDeleted)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'LAST_ORG_ADMIN', 'LAST_OWNER')
   deleteUser(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -73,6 +79,7 @@ export class UsersController {
   }
 
   @MessagePattern('users.updateProfile')
+  @ApiExcludeEndpoint()
   updateProfileMessage(@Payload() m: ProfileMessage) {
     return this.messages.run('users.updateProfile', m, (ctx, p) =>
       this.commands.execute(new UpdateProfileCommand(ownOrganization(p, m.organizationId), ctx, m.userId, bodyOf(m) as UpdateProfileDto)),
@@ -80,6 +87,7 @@ export class UsersController {
   }
 
   @MessagePattern('users.delete')
+  @ApiExcludeEndpoint()
   deleteUserMessage(@Payload() m: DeleteUserMessage) {
     return this.messages.run('users.delete', m, (ctx, p) => this.commands.execute(new DeleteUserCommand(ownOrganization(p, m.organizationId), ctx, m.userId)));
   }
@@ -96,11 +104,12 @@ export class EmailConfirmationController {
   ) {}
 
   @Post()
-  @Public()
+  @PublicOperation()
   @HttpCode(200)
   @ApiOperation({ summary: 'Confirm a new email address with the token of the link mailed to it; the address then becomes the user\'s.' })
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiResponse({ status: 200, description: '{userId, organizationId, position}' })
+  @ApiWrite(200, EmailChangeConfirmed, { authenticated: false })
+  @ApiProblems('EMAIL_CHANGE_NOT_PENDING', 'EMAIL_CHANGE_EXPIRED', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
   confirm(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: ConfirmEmailDto) {
     return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new ConfirmEmailChangeCommand(ctx, dto.token)),
@@ -108,6 +117,7 @@ export class EmailConfirmationController {
   }
 
   @MessagePattern('users.confirmEmail')
+  @ApiExcludeEndpoint()
   confirmMessage(@Payload() m: ConfirmEmailMessage) {
     return this.messages.runWithToken('users.confirmEmail', m, (ctx) => this.commands.execute(new ConfirmEmailChangeCommand(ctx, m.token)));
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
 import type { Response } from 'express';
@@ -12,6 +12,8 @@ import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';
 import { CreateWorkspaceCommand } from './create-workspace';
+import { ApiProblems, ApiWrite } from '../shared/openapi';
+import { WorkspaceCreated } from './resources';
 
 class CreateWorkspaceMessage extends withEnvelope(CreateWorkspaceDto) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
@@ -31,6 +33,8 @@ export class WorkspacesController {
   @ApiOperation({ summary: 'Create a workspace; the creating org admin becomes its owner.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(201, WorkspaceCreated)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'WORKSPACE_EXISTS')
   create(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
@@ -44,6 +48,7 @@ export class WorkspacesController {
   }
 
   @MessagePattern('workspaces.create')
+  @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateWorkspaceMessage) {
     return this.messages.run('workspaces.create', m, (ctx, p) =>
       this.commands.execute(new CreateWorkspaceCommand(ctx, ownOrganization(p, m.organizationId), { name: m.name, plan: m.plan, accessModel: m.accessModel })),

@@ -70,6 +70,16 @@ export async function listHistory(store: ReadStore, workspaceId: string, options
   return items.length < page.items.length ? { items } : page;
 }
 
+/**
+ * An entry's change-specific facts as clients see them: `{expiresAt}` for invitations, `{contacts}` for a revoke. The
+ * link version stays inside (it only tells the projection which link is current), like the rest of the storage shape.
+ */
+export const publicDetails = (details: HistoryEntryDoc['details']): Record<string, unknown> | null => {
+  if (!details) return null;
+  const { linkVersion: _linkVersion, ...rest } = details;
+  return rest;
+};
+
 export const HISTORY_CSV_COLUMNS = [
   'at',
   'change',
@@ -107,7 +117,7 @@ export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters:
         e.actorId ?? '',
         ...accessCells(e.before),
         ...accessCells(e.after),
-        e.details ? JSON.stringify(e.details) : '',
+        e.details ? JSON.stringify(publicDetails(e.details)) : '',
         e.eventId,
         String(e.position),
       ];

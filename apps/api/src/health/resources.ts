@@ -1,0 +1,23 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+const INDICATORS = {
+  type: 'object' as const,
+  additionalProperties: {
+    type: 'object' as const,
+    properties: { status: { type: 'string' as const, enum: ['up', 'down'] }, message: { type: 'string' as const } },
+    required: ['status'],
+  },
+  example: { eventStore: { status: 'up' }, readStore: { status: 'up' }, projections: { status: 'up' } },
+};
+
+/** The health check (@nestjs/terminus): each indicator up or down. */
+export class Health {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' })
+  status!: 'ok' | 'error' | 'shutting_down';
+  @ApiPropertyOptional({ ...INDICATORS, description: 'the indicators that are up' })
+  info?: Record<string, { status: string; message?: string }>;
+  @ApiPropertyOptional({ ...INDICATORS, example: {}, description: 'the indicators that are down' })
+  error?: Record<string, { status: string; message?: string }>;
+  @ApiProperty({ ...INDICATORS, description: 'every indicator' })
+  details!: Record<string, { status: string; message?: string }>;
+}

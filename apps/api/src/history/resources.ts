@@ -1,0 +1,70 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails } from '@rollcall/read-store';
+import { Access, nullableString } from '../shared/resources';
+import { ReassignedContacts } from '../members/resources';
+
+const CHANGES = ['invited', 'invitation_resent', 'invitation_cancelled', 'joined', 'roles_changed', 'restrictions_changed', 'grants_changed', 'revoked', 'deleted'];
+
+/** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke. */
+export class HistoryDetails {
+  @ApiPropertyOptional({ format: 'date-time', description: 'invited, invitation_resent: when that link expires', example: '2026-03-03T09:00:00.000Z' })
+  expiresAt?: string;
+  @ApiPropertyOptional({ type: ReassignedContacts, description: 'revoked: where the member\'s contacts went' })
+  contacts?: ReassignedContacts;
+}
+
+/** One access change of the permission history (docs/rules.md#rule-17): who, what before and after, by whom, when. */
+export class HistoryEntry {
+  @ApiProperty({ description: 'the position of the event in the global log (log order; usable as X-Min-Position)', example: '1042' })
+  position!: string;
+  @ApiProperty({ format: 'uuid', description: 'the event recorded', example: '0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69' })
+  eventId!: string;
+  @ApiProperty({ format: 'date-time', description: 'when it happened', example: '2026-03-01T09:05:00.000Z' })
+  at!: string;
+  @ApiProperty({ enum: CHANGES, example: 'roles_changed' })
+  change!: string;
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty(nullableString('the member; null for an invitation not (yet) accepted (then invitationId and email say who)', 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b'))
+  userId!: string | null;
+  @ApiProperty(nullableString('the invitation, on invitation entries and on the join it led to', null))
+  invitationId!: string | null;
+  @ApiProperty({ ...nullableString('the invited address, on invitation entries only; erased (null) when that user is deleted', null), format: 'email' })
+  email!: string | null;
+  @ApiProperty(nullableString('who made the change (null when the system did)', 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b'))
+  actorId!: string | null;
+  @ApiProperty({ type: Access, nullable: true, description: 'the access before (null: none)' })
+  before!: Access | null;
+  @ApiProperty({ type: Access, nullable: true, description: 'the access after (null: none, e.g. revoked)' })
+  after!: Access | null;
+  @ApiProperty({ type: HistoryDetails, nullable: true })
+  details!: HistoryDetails | null;
+}
+
+export class HistoryPage {
+  @ApiProperty({ type: [HistoryEntry] })
+  items!: HistoryEntry[];
+  @ApiPropertyOptional({ description: 'pass as `cursor` for the next page; absent on the last page', example: 'eyJ2IjoxMDQyLCJpZCI6…' })
+  nextCursor?: string;
+}
+
+/** A permission-history document as its public resource (no storage key, time-order key or organization). */
+export const toHistoryEntry = (doc: HistoryEntryDoc): HistoryEntry => ({
+  position: String(doc.position),
+  eventId: doc.eventId,
+  at: doc.at,
+  change: doc.change,
+  workspaceId: doc.workspaceId,
+  userId: doc.userId,
+  invitationId: doc.invitationId,
+  email: doc.email,
+  actorId: doc.actorId,
+  before: doc.before,
+  after: doc.after,
+  details: publicDetails(doc.details) as HistoryDetails | null,
+});
+
+export const toHistoryPage = (page: HistoryDocPage): HistoryPage => ({
+  items: page.items.map(toHistoryEntry),
+  ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+});

@@ -1,0 +1,83 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { MemberView } from '@rollcall/read-store';
+import type { Restrictions } from '@rollcall/domain';
+import { RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
+import { WriteAnswer } from '../shared/openapi';
+
+const INVITATION_ID = { description: 'the invitation (resend, cancel, copy link)', example: 'a3bb189e-8bf9-5888-9912-ace4e6543002' };
+const INVITE_URL = { format: 'uri', description: 'the registration link; its token authenticates POST /v1/invitations/accept', example: 'https://console.acme.test/invite?token=MWI2NzFhNjQ6N2M5ZTY2Nzk6YTNiYjE4OWU6MQ.Xq3v0N8cQm1yVt7kLw2sZr5pHb9gFd4jUa6eTi0oYxE' };
+const EXPIRES_AT = { format: 'date-time', description: 'when the current link stops working', example: '2026-03-03T09:00:00.000Z' };
+
+/** A pending invitation as the user list shows it (docs/rules.md#rule-9): an address admitted with a stated access. */
+export class Invitation {
+  @ApiProperty(INVITATION_ID)
+  invitationId!: string;
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty(nullableString('the invited address; null once its owner was deleted (rule 12)', 'jane@acme.test', 'email'))
+  email!: string | null;
+  @ApiProperty({ enum: ['pending'], description: 'an invitation in the list is always pending (accepted ones are members, cancelled ones are gone)' })
+  status!: 'pending';
+  @ApiProperty({ type: [String], example: ['agent'] })
+  roles!: string[];
+  @ApiProperty(RESTRICTIONS_SCHEMA)
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [] })
+  grants!: string[];
+  @ApiProperty({ format: 'date-time', example: '2026-03-01T09:00:00.000Z' })
+  invitedAt!: string;
+  @ApiProperty(EXPIRES_AT)
+  expiresAt!: string;
+}
+
+/** A pending invitation of the user list, as a public resource (no storage key, no link version). */
+export const toInvitation = (doc: MemberView): Invitation => ({
+  invitationId: doc.invitationId!,
+  workspaceId: doc.workspaceId,
+  email: doc.email,
+  status: 'pending',
+  roles: doc.roles,
+  restrictions: doc.restrictions,
+  grants: doc.grants,
+  invitedAt: doc.invitedAt!,
+  expiresAt: doc.expiresAt!,
+});
+
+export class InvitationCreated extends WriteAnswer {
+  @ApiProperty(INVITATION_ID)
+  invitationId!: string;
+  @ApiProperty(INVITE_URL)
+  inviteUrl!: string;
+  @ApiProperty(EXPIRES_AT)
+  expiresAt!: string;
+}
+
+export class InvitationResent extends InvitationCreated {}
+
+export class InvitationCancelled extends WriteAnswer {
+  @ApiProperty(INVITATION_ID)
+  invitationId!: string;
+}
+
+/** "Copy invitation link" (rule 7): the current link, which may have expired. */
+export class InvitationLink {
+  @ApiProperty(INVITATION_ID)
+  invitationId!: string;
+  @ApiProperty(nullableString('the invited address', 'jane@acme.test', 'email'))
+  email!: string | null;
+  @ApiProperty(INVITE_URL)
+  inviteUrl!: string;
+  @ApiProperty(EXPIRES_AT)
+  expiresAt!: string;
+  @ApiProperty({ description: 'the link has expired: resend to get a new one', example: false })
+  expired!: boolean;
+}
+
+export class InvitationAccepted extends WriteAnswer {
+  @ApiProperty({ description: 'the new member (an existing user of the organization keeps their id)', example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
+  userId!: string;
+  @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
+  organizationId!: string;
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+}

@@ -1,0 +1,154 @@
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import type { Restrictions } from '@rollcall/domain';
+import type { MemberPage as MemberDocPage, MemberView, MemberWithPermissions } from '@rollcall/read-store';
+import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString } from '../shared/resources';
+import { WriteAnswer } from '../shared/openapi';
+import { Invitation, toInvitation } from '../invitations/resources';
+
+/** A user's place in one workspace (docs/rules.md#concepts): profile, access and status. */
+export class Member {
+  @ApiProperty({ example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
+  userId!: string;
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty(nullableString('the profile email (the organization\'s, the same in every workspace)', 'jane@acme.test', 'email'))
+  email!: string | null;
+  @ApiProperty(nullableString('display name', 'Jane Doe'))
+  displayName!: string | null;
+  @ApiProperty(nullableString('alias shown to contacts', 'Jane'))
+  alias!: string | null;
+  @ApiProperty(nullableString('avatar URL', 'https://cdn.acme.test/jane.png', 'uri'))
+  avatarUrl!: string | null;
+  @ApiProperty({ enum: ['active', 'revoked'], description: 'revoked members are listed with `status=revoked` only', example: 'active' })
+  status!: 'active' | 'revoked';
+  @ApiProperty({ type: [String], example: ['agent'] })
+  roles!: string[];
+  @ApiProperty(RESTRICTIONS_SCHEMA)
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [] })
+  grants!: string[];
+  @ApiProperty({ ...nullableString('when the invitation that made the member was sent; null for the workspace\'s creator', '2026-03-01T09:00:00.000Z'), format: 'date-time' })
+  invitedAt!: string | null;
+  @ApiProperty({ format: 'date-time', example: '2026-03-01T09:05:00.000Z' })
+  joinedAt!: string;
+  @ApiProperty({ ...nullableString('when access was revoked', null), format: 'date-time' })
+  revokedAt!: string | null;
+  @ApiProperty({ ...nullableString('when the user was last seen (presence)', null), format: 'date-time' })
+  lastSeenAt!: string | null;
+  @ApiProperty({ enum: ['online', 'away', 'offline'], example: 'offline' })
+  presence!: 'online' | 'away' | 'offline';
+  @ApiProperty({ type: [String], example: [], description: 'the teams of the workspace the member is in' })
+  teamIds!: string[];
+}
+
+/** One member with what they can do now ("view as"). */
+export class MemberDetail extends Member {
+  @ApiProperty({ type: EffectivePermissions, nullable: true, description: 'null unless the member is active' })
+  effectivePermissions!: EffectivePermissions | null;
+}
+
+const LIST_ITEM = {
+  oneOf: [{ $ref: getSchemaPath(Member) }, { $ref: getSchemaPath(Invitation) }],
+  discriminator: { propertyName: 'status', mapping: { active: getSchemaPath(Member), revoked: getSchemaPath(Member), pending: getSchemaPath(Invitation) } },
+};
+
+/** A page of the user list: members and pending invitations (told apart by `status`). */
+@ApiExtraModels(Member, Invitation)
+export class MemberPage {
+  @ApiProperty({ type: 'array', items: LIST_ITEM, description: 'members (`active`, `revoked`) and pending invitations (`pending`)' })
+  items!: (Member | Invitation)[];
+  @ApiPropertyOptional({ description: 'pass as `cursor` for the next page; absent on the last page', example: 'eyJ2IjoiamFuZSBkb2UiLCJpZCI6…' })
+  nextCursor?: string;
+}
+
+export const toMember = (doc: MemberView): Member => ({
+  userId: doc.userId!,
+  workspaceId: doc.workspaceId,
+  email: doc.email,
+  displayName: doc.displayName,
+  alias: doc.alias,
+  avatarUrl: doc.avatarUrl,
+  status: doc.status as Member['status'],
+  roles: doc.roles,
+  restrictions: doc.restrictions,
+  grants: doc.grants,
+  invitedAt: doc.invitedAt,
+  joinedAt: doc.joinedAt!,
+  revokedAt: doc.revokedAt,
+  lastSeenAt: doc.lastSeenAt,
+  presence: doc.presence,
+  teamIds: doc.teamIds,
+});
+
+/** A read-model document of the user list as its public resource (no storage key, kind, link version or sort key). */
+export const toListItem = (doc: MemberView): Member | Invitation => (doc.kind === 'invitation' ? toInvitation(doc) : toMember(doc));
+
+export const toMemberPage = (page: MemberDocPage): MemberPage => ({
+  items: page.items.map(toListItem),
+  ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+});
+
+export const toMemberDetail = (doc: MemberWithPermissions): MemberDetail => ({ ...toMember(doc), effectivePermissions: doc.effectivePermissions });
+
+/** Edit access (rule 10): what changed and the access now. */
+export class AccessChanged extends WriteAnswer {
+  @ApiProperty({ example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
+  userId!: string;
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', enum: ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChanged'] },
+    description: 'the changes recorded (none when the access was already so)',
+    example: ['AccessLevelChanged'],
+  })
+  changed!: string[];
+  @ApiProperty({ type: Access })
+  access!: Access;
+}
+
+export class ReassignedContacts {
+  @ApiProperty({ enum: ['unassigned', 'reassigned'], example: 'reassigned' })
+  mode!: 'unassigned' | 'reassigned';
+  @ApiPropertyOptional({ description: 'with `reassigned`: who received the contacts', example: 'c8e4b2a0-3d5f-5a6b-8c9d-0e1f2a3b4c5d' })
+  toUserId?: string;
+}
+
+/** Revoke (rule 11): the member is gone from the workspace; their contacts went where this says. */
+export class AccessRevoked extends WriteAnswer {
+  @ApiProperty({ example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
+  userId!: string;
+  @ApiProperty({ type: ReassignedContacts })
+  contacts!: ReassignedContacts;
+}
+
+export class ReplayBasis {
+  @ApiProperty({ type: 'integer', example: 12 })
+  eventsReplayed!: number;
+  @ApiProperty({ ...nullableString('the position of the last event folded, for the auditor to cite', '1042') })
+  lastPosition!: string | null;
+}
+
+/** The access a user had at a time, replayed from the event streams (rule 17). */
+export class AccessAsOf {
+  @ApiProperty({ example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
+  userId!: string;
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-03-01T12:00:00.000Z' })
+  asOf!: string;
+  @ApiProperty({ enum: ['active', 'revoked', 'deleted', 'none'], description: '`none`: never a member by then', example: 'active' })
+  status!: 'active' | 'revoked' | 'deleted' | 'none';
+  @ApiProperty({ example: false })
+  orgAdmin!: boolean;
+  @ApiProperty({ type: [String], example: ['agent'] })
+  roles!: string[];
+  @ApiProperty(RESTRICTIONS_SCHEMA)
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [] })
+  grants!: string[];
+  @ApiProperty({ type: [String], example: ['messages', 'profile'] })
+  permissions!: string[];
+  @ApiProperty({ type: Scopes })
+  scopes!: Scopes;
+  @ApiProperty({ type: ReplayBasis })
+  basedOn!: ReplayBasis;
+}
