@@ -42,6 +42,9 @@ import { AccessAsOfHandler } from './members/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
+import { createLogger } from './logging';
 
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
@@ -88,11 +91,17 @@ type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 
 @Module({})
 export class AppModule {
-  static forConfig(config: Config): DynamicModule {
+  /** `logger`: the process's root pino logger (bootstrap.ts mounts its request logging before everything else). */
+  static forConfig(config: Config, logger: PinoLogger = createLogger('api', { level: config.logLevel, format: config.logFormat })): DynamicModule {
     const secrets = loadLocalSecrets(config.dataDir, config);
     return {
       module: AppModule,
-      imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false })],
+      imports: [
+        CqrsModule.forRoot(),
+        TerminusModule.forRoot({ logger: false }),
+        // Nest's Logger goes through pino; useExisting: the request's logger is the one requestLogging (bootstrap) set
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
+      ],
       controllers: [
         OrganizationsController,
         WorkspacesController,
@@ -140,7 +149,7 @@ export class AppModule {
         },
         { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
         { provide: Metrics, useValue: new Metrics() },
-        { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics), inject: [Metrics] },
+        { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,
         Authenticator,

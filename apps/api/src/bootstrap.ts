@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { type NestExpressApplication } from '@nestjs/platform-express';
@@ -15,14 +15,9 @@ import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 import { createOpenApiDocument } from './shared/openapi-document';
-
-const LEVELS: Record<Config['logLevel'], LogLevel[] | false> = {
-  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
-  info: ['log', 'warn', 'error', 'fatal'],
-  warn: ['warn', 'error', 'fatal'],
-  error: ['error', 'fatal'],
-  silent: false,
-};
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { createLogger, requestLogging, routeOf } from './logging';
 
 export interface RunningApp {
   app: INestApplication;
@@ -32,19 +27,24 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side. */
-export async function startApp(config: Config): Promise<RunningApp> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
-    bodyParser: false,
-    logger: LEVELS[config.logLevel],
-  });
+/**
+ * Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side.
+ * `logDestination` replaces stdout for the log lines (tests read them).
+ */
+export async function startApp(config: Config, logDestination?: DestinationStream): Promise<RunningApp> {
+  const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log), { bodyParser: false, bufferLogs: true });
+  // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
+  app.useLogger(app.get(Logger));
+  // first of all: every request gets its id (X-Request-Id, req.id) and its log line, even one refused before routing
+  app.use(requestLogging(log));
   app.disable('x-powered-by');
   app.enableShutdownHooks();
 
   const metrics = app.get(Metrics);
   app.use((req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
     const end = metrics.requests.startTimer();
-    res.on('finish', () => end({ method: req.method, route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () => end({ method: req.method, route: routeOf(req) ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
   // JSON bodies: UTF-8 only (415 otherwise), parsed, then refused when too deep or with keys the validation pipe would drop
@@ -80,5 +80,3 @@ export async function startApp(config: Config): Promise<RunningApp> {
     },
   };
 }
-
-export const logger = new Logger('Rollcall');

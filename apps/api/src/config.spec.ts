@@ -8,6 +8,15 @@ describe('configuration from the environment', () => {
     expect(c.eventstoreUrl ?? c.mongoUrl ?? c.natsUrl ?? c.systemApiKey).toBeUndefined();
     // metrics are off until a token is set: /metrics is on the public port
     expect(c.metricsToken).toBeUndefined();
+    // JSON lines at info unless asked otherwise
+    expect(c).toMatchObject({ logLevel: 'info', logFormat: 'json' });
+  });
+
+  it('reads LOG_FORMAT and LOG_LEVEL, and refuses any other format or level by name', () => {
+    expect(loadConfig({ LOG_FORMAT: 'pretty', LOG_LEVEL: 'debug' })).toMatchObject({ logFormat: 'pretty', logLevel: 'debug' });
+    expect(loadConfig({ LOG_FORMAT: ' json ', LOG_LEVEL: 'silent' })).toMatchObject({ logFormat: 'json', logLevel: 'silent' });
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT must be one of json, pretty, got "xml"/);
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL must be one of debug, info, warn, error, silent, got "verbose"/);
   });
 
   it('reads every variable', () => {
@@ -46,5 +55,12 @@ describe('configuration from the environment', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
+  });
+
+  it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
+    expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
+    expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);
+    for (const bad of ['0', '-1', '1.5', 'soon', '86401'])
+      expect(() => loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: bad })).toThrow(/ROLLCALL_PRESENCE_TIMEOUT_SECONDS must be an integer between 1 and 86400/);
   });
 });

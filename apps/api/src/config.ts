@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
 export interface Config {
@@ -8,6 +9,8 @@ export interface Config {
   systemApiKey?: string;
   publicUrl: string;
   invitationTtlSeconds: number;
+  /** ROLLCALL_PRESENCE_TIMEOUT_SECONDS (default 60): a user not heard from for this long is offline (docs/rules.md#rule-13) */
+  presenceTimeoutSeconds: number;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
   invitationSecret?: string;
   eventstoreUrl?: string;
@@ -22,7 +25,10 @@ export interface Config {
   durability: 'full' | 'normal';
   /** run the projectors in this process (embedded default) or not (a separate apps/projector) */
   projectorInProcess: boolean;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** LOG_LEVEL: debug, info (default), warn, error or silent (the e2e tests) */
+  logLevel: LogLevel;
+  /** LOG_FORMAT: json (default, one object per line) or pretty (human-readable lines, pino-pretty) */
+  logFormat: LogFormat;
   /** largest accepted request body */
   bodyLimit: string;
   /**
@@ -69,9 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const durability = env.ROLLCALL_DURABILITY ?? 'full';
   if (durability !== 'full' && durability !== 'normal') problems.push(`ROLLCALL_DURABILITY must be full or normal, got "${durability}"`);
-  const logLevel = env.LOG_LEVEL ?? 'info';
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
-    problems.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  const log = readLogSettings(env, problems);
   const systemApiKey = env.ROLLCALL_SYSTEM_API_KEY?.trim() || undefined;
   if (systemApiKey !== undefined && systemApiKey.length < 24)
     problems.push('ROLLCALL_SYSTEM_API_KEY must be at least 24 characters (or unset, to have one generated)');
@@ -94,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     systemApiKey,
     publicUrl,
     invitationTtlSeconds: int(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
+    presenceTimeoutSeconds: int(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
     invitationSecret,
     eventstoreUrl: url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems),
     mongoUrl: url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems),
@@ -103,7 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventsTcpTarget,
     durability: durability as Config['durability'],
     projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
-    logLevel: logLevel as Config['logLevel'],
+    logLevel: log.level,
+    logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
     metricsToken,
   };

@@ -1,17 +1,25 @@
 // The projector worker (production): projects the global log into the read models, from their checkpoints.
 // Serves GET /health (503 when a projection has failed) and GET /metrics (Prometheus) on PROJECTOR_PORT.
 import { createServer } from 'node:http';
-import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../../libs/read-store/src/projections';
 import { Projector, registerProjectorMetrics } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
+import { createLogger, readLogSettings } from '../../api/src/logging';
 import { projectorConfig } from './config';
+
+// LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
+const problems: string[] = [];
+const logSettings = readLogSettings(process.env, problems);
+if (problems.length > 0) {
+  console.error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  process.exit(78);
+}
+const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {
   const config = projectorConfig();
-  const log = pino({ name: 'projector' });
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
@@ -61,6 +69,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  log.fatal({ err: error }, 'projector failed');
   process.exit(1);
 });

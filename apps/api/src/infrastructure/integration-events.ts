@@ -132,7 +132,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
         this.lastError = error instanceof Error ? error.message : String(error);
         this.state = 'retrying';
         const delay = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
-        this.logger.error(`integration events: ${this.lastError}; re-subscribing from the checkpoint in ${delay} ms (failure ${this.failures} in a row)`);
+        this.logger.error(
+          { reason: this.lastError, retryInMs: delay, failuresInARow: this.failures },
+          `integration events: ${this.lastError}; re-subscribing from the checkpoint in ${delay} ms (failure ${this.failures} in a row)`,
+        );
         await subscription?.unsubscribe().catch(() => undefined);
         await this.pause(delay);
       }
@@ -152,7 +155,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
       }
       this.writeCheckpoint(recorded.position);
       this.position = recorded.position;
-      if (this.failures > 0) this.logger.log(`integration events: following the log again after ${this.failures} failure(s)`);
+      if (this.failures > 0) this.logger.log({ failures: this.failures }, `integration events: following the log again after ${this.failures} failure(s)`);
       this.failures = 0;
     }
   }
@@ -165,7 +168,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
         return true;
       } catch (error) {
         if (attempt === 1 || attempt % 20 === 0)
-          this.logger.warn(`publishing ${event.type} ${event.eventId} failed (attempt ${attempt}), retrying: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.warn(
+            { eventType: event.type, eventId: event.eventId, attempt, reason: error instanceof Error ? error.message : String(error) },
+            `publishing ${event.type} ${event.eventId} failed (attempt ${attempt}), retrying`,
+          );
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * attempt)));
       }
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Logger } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { PROJECTIONS, type ProjectionStatus, Projector, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
 import type { Config } from '../config';
 import type { Metrics } from './metrics';
@@ -17,11 +17,11 @@ const workerFile = (): { file: string; execArgv: string[] } =>
  * The read store (MongoDB or embedded SQLite) for queries, and the projections' progress. By default the
  * projector runs in this process on a worker thread (`projector-worker.ts`); with ROLLCALL_PROJECTOR=external,
  * apps/projector runs it. Either way read-your-writes (`waitFor`) watches the checkpoints in the read store.
+ * `logger` writes the worker thread's log lines (the API's pino logger, context Projector).
  */
-export async function createReadSide(config: Config, metrics: Metrics): Promise<ReadSide> {
+export async function createReadSide(config: Config, metrics: Metrics, logger: Logger): Promise<ReadSide> {
   const store = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   await store.init(Projector.collectionsOf(PROJECTIONS));
-  const logger = new Logger('Projector');
   let worker: Worker | undefined;
   let status: ProjectionStatus[] = [];
   let stopped: Promise<void> | undefined;
@@ -60,15 +60,13 @@ export async function createReadSide(config: Config, metrics: Metrics): Promise<
               lag: BigInt(s.lag),
               state: s.state as ProjectionStatus['state'],
             }));
-          else if (m.type === 'log') {
-            if (m.level === 'error') logger.error(m.message);
-            else logger.log(m.message);
-          }
+          // the worker thread has no logger of its own: its lines are written here, by the API's pino logger
+          else if (m.type === 'log') logger[m.level]({ thread: 'projector-worker' }, m.message);
           else if (m.type === 'started') resolve();
           else if (m.type === 'stopped') onStopped();
         });
         worker!.on('error', (error) => {
-          logger.error(`projector thread: ${error.message}`);
+          logger.error({ err: error, thread: 'projector-worker' }, 'projector thread failed');
           reject(error);
         });
         worker!.on('exit', () => onStopped());

@@ -24,7 +24,11 @@ export interface InvitationMailer {
 }
 export const INVITATION_MAILER = Symbol('InvitationMailer');
 
-/** Default: logs the link and appends it to `${dataDir}/outbox.jsonl`, so a local user can open it. */
+/**
+ * Default: appends the mail to `${dataDir}/outbox.jsonl`, so a local user can open the link, and logs where it is.
+ * The log line names neither the address (personal data is erasable, docs/rules.md#crypto-shredding; a log line is
+ * not) nor the link (its token is the invitee's credential).
+ */
 export class OutboxMailer implements InvitationMailer {
   private readonly logger = new Logger('InvitationMailer');
   private outbox?: WriteStream;
@@ -32,18 +36,22 @@ export class OutboxMailer implements InvitationMailer {
 
   async send(mail: InvitationMail): Promise<void> {
     await this.write({ kind: 'invitation', ...mail });
-    this.logger.log(`Invitation for ${mail.to} to ${mail.workspaceName}: ${mail.inviteUrl}`);
+    this.logger.log({ outbox: this.file, workspace: mail.workspaceName, expiresAt: mail.expiresAt }, 'invitation email written to the outbox');
   }
 
   async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
     await this.write({ kind: 'email-confirmation', ...mail });
-    this.logger.log(`Email confirmation for ${mail.to}: ${mail.confirmUrl}`);
+    this.logger.log({ outbox: this.file, expiresAt: mail.expiresAt }, 'email confirmation written to the outbox');
+  }
+
+  private get file(): string {
+    return join(this.dataDir, 'outbox.jsonl');
   }
 
   private async write(mail: object): Promise<void> {
     if (!this.outbox) {
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-      this.outbox = createWriteStream(join(this.dataDir, 'outbox.jsonl'), { flags: 'a', mode: 0o600 });
+      this.outbox = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
     }
     const line = `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
     await new Promise<void>((resolve, reject) => this.outbox!.write(line, (error) => (error ? reject(error) : resolve())));
@@ -55,17 +63,22 @@ export class OutboxMailer implements InvitationMailer {
 }
 
 /**
+ * Only the failure's message: a mail transport's error object also carries the envelope and the rejected
+ * addresses (personal data), which a serialized `err` would log.
+ */
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
  * Sends without holding up the answer: the invitation is appended before, and a mail that fails is logged
- * (the console can copy the link or resend).
+ * (the console can copy the link or resend). The line carries the request's id (it is logged within the request's
+ * logging context), not the address.
  */
 export const sendInBackground = (mailer: InvitationMailer, mail: InvitationMail, logger = new Logger('InvitationMailer')): void => {
-  mailer.send(mail).catch((error: unknown) => logger.error(`could not send the invitation to ${mail.to}: ${error instanceof Error ? error.message : String(error)}`));
+  mailer.send(mail).catch((error: unknown) => logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'could not send the invitation email'));
 };
 
 export const sendConfirmationInBackground = (mailer: InvitationMailer, mail: EmailConfirmationMail, logger = new Logger('InvitationMailer')): void => {
-  mailer
-    .sendEmailConfirmation(mail)
-    .catch((error: unknown) => logger.error(`could not send the email confirmation to ${mail.to}: ${error instanceof Error ? error.message : String(error)}`));
+  mailer.sendEmailConfirmation(mail).catch((error: unknown) => logger.error({ reason: reasonOf(error) }, 'could not send the email confirmation'));
 };
 
 /** SMTP (nodemailer) when SMTP_URL is set. */

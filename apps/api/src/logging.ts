@@ -1,0 +1,161 @@
+// Structured logs (pino) for the API and the projector: one JSON object per line by default, human-readable
+// lines with LOG_FORMAT=pretty. The API adds one line per HTTP request (pino-http) whose request id is also the
+// correlation id of the events the request appended (write-pipeline.ts reads `req.id`).
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { type DestinationStream, type Logger, type LoggerOptions, pino, stdTimeFunctions } from 'pino';
+import { type HttpLogger, pinoHttp } from 'pino-http';
+import { build as prettyStream } from 'pino-pretty';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export interface LogSettings {
+  level: LogLevel;
+  format: LogFormat;
+}
+
+/** LOG_LEVEL (default info) and LOG_FORMAT (default json), the same for the API and the projector; problems are pushed, not thrown. */
+export function readLogSettings(env: NodeJS.ProcessEnv, problems: string[]): LogSettings {
+  const level = env.LOG_LEVEL?.trim() || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const format = env.LOG_FORMAT?.trim() || 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, got "${format}"`);
+  return { level: level as LogLevel, format: format as LogFormat };
+}
+
+/**
+ * Fields that hold a secret wherever a logged object carries them (headers of a logged request or error, an
+ * organization's answer, a message envelope, an accept body). The request line itself logs no headers nor bodies.
+ */
+const REDACTED_PATHS = [
+  'authorization',
+  'cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'systemApiKey',
+  '*.systemApiKey',
+  'token',
+  '*.token',
+  'metricsToken',
+  '*.metricsToken',
+  'invitationSecret',
+  '*.invitationSecret',
+];
+
+const CENSOR = '[Redacted]';
+/** link tokens in query strings (invitation and email-confirmation links, tickets) and bearer credentials in free text */
+const URL_SECRET = /([?&](?:token|ticket)=)[^&#\s"']*/gi;
+const BEARER = /(\bBearer\s+)[^\s"',]+/gi;
+
+/** The text with link tokens and bearer credentials replaced by [Redacted]. */
+export const redactSecrets = (text: string): string => text.replace(URL_SECRET, `$1${CENSOR}`).replace(BEARER, `$1${CENSOR}`);
+
+/**
+ * The root logger of a process. `destination` replaces stdout (tests capture the lines with it). Pretty lines are
+ * formatted in-process (pino-pretty as a stream, no transport thread): they are for a human at a terminal.
+ */
+export function createLogger(name: string, settings: LogSettings, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    name,
+    level: settings.level,
+    redact: { paths: REDACTED_PATHS, censor: CENSOR },
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    hooks: {
+      // string arguments (the message and its interpolation values) are scrubbed too: paths only reach fields
+      logMethod(args, method) {
+        method.apply(this, args.map((a: unknown) => (typeof a === 'string' ? redactSecrets(a) : a)) as Parameters<typeof method>);
+      },
+    },
+  };
+  if (settings.format === 'pretty')
+    return pino(
+      options,
+      prettyStream({
+        destination: destination ?? 1,
+        colorize: destination === undefined && process.stdout.isTTY,
+        sync: true,
+        // a request is one line: its fields are in the message; anything else (err, thread...) follows indented
+        ignore: `pid,hostname,context,${REQUEST_LINE_FIELDS.join(',')}`,
+        messageFormat: prettyMessage,
+      }),
+    );
+  return destination ? pino(options, destination) : pino(options);
+}
+
+const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'durationMs', 'aborted'];
+
+/** `[context] message`, a request line as `GET /v1/... 200 3 ms (route)`, and the request id of any line logged in a request. */
+const prettyMessage = (log: Record<string, unknown>, messageKey: string): string => {
+  const context = log.context ? `[${String(log.context)}] ` : '';
+  const id = log.requestId ? ` #${String(log.requestId)}` : '';
+  if (log.durationMs === undefined) return `${context}${String(log[messageKey] ?? '')}${id}`;
+  const route = log.route ? ` (${String(log.route)})` : '';
+  return `${String(log.method)} ${String(log.url)} ${String(log.status)} ${String(log.durationMs)} ms${log.aborted ? ' aborted' : ''}${route}${id}`;
+};
+
+/** 1 to 128 visible ASCII characters: a client's X-Request-Id is kept only when it is such a token. */
+const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The client's X-Request-Id when sane, else a new UUID; echoed in the response's X-Request-Id. */
+export const requestIdOf = (req: Request, res: Response): string => {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+};
+
+/**
+ * The matched endpoint's path pattern (express sets req.route), or null when no endpoint matched. Nest mounts
+ * module middleware (nestjs-pino's) as a route for every path (`{/*splat}`): that one is no endpoint.
+ */
+export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
+  const path = req.route?.path;
+  return typeof path === 'string' && !path.includes('*') ? path : null;
+};
+
+/** What the request line says. */
+const requestLine = (req: Request, res: Response) => ({
+  method: req.method,
+  route: routeOf(req),
+  url: redactSecrets(req.originalUrl ?? req.url),
+  status: res.statusCode,
+  ...(res.writableEnded ? {} : { aborted: true }),
+});
+const summary = (req: Request, res: Response) => {
+  const line = requestLine(req, res);
+  return `${line.method} ${line.route ?? line.url} ${line.status}${line.aborted ? ' (aborted)' : ''}`;
+};
+
+/**
+ * One line per HTTP request: method, route, url (secrets redacted), status, durationMs, requestId; warn for a
+ * 4xx, error for a 5xx. Sets `req.id` (the request id) and `req.log` (a child logger carrying requestId, which
+ * nestjs-pino binds to every log made while handling the request). Mounted first, so requests refused before
+ * routing (415, malformed JSON, too large) have their line and their id too.
+ */
+export function requestLogging(logger: Logger): HttpLogger<Request, Response> {
+  return pinoHttp<Request, Response>({
+    logger,
+    genReqId: requestIdOf,
+    quietReqLogger: true,
+    quietResLogger: true,
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customSuccessMessage: summary,
+    customErrorMessage: summary,
+    customSuccessObject: (req, res, value: { durationMs?: number }) => ({ ...requestLine(req, res), durationMs: value.durationMs }),
+    // a 5xx without an error object is already said by its status: only a real error is attached
+    customErrorObject: (req, res, error, value: { durationMs?: number }) => ({
+      ...requestLine(req, res),
+      durationMs: value.durationMs,
+      ...(error.message.startsWith('failed with status code') ? {} : { err: error }),
+    }),
+  });
+}

@@ -1,0 +1,215 @@
+// Structured logs of the real app over HTTP: the log lines are captured through startApp's log destination.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import { loadConfig } from '../apps/api/src/config';
+import { type RunningApp, startApp } from '../apps/api/src/bootstrap';
+import { createLogger } from '../apps/api/src/logging';
+import { EVENT_STORE } from '../apps/api/src/shared/tokens';
+import { Api, SYSTEM_KEY, tokenOf } from './support/app';
+
+/** A destination that keeps every line written to it. */
+const capture = () => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { stream, lines, text: () => lines.join('\n') };
+};
+
+const logs = capture();
+let running: RunningApp;
+let api: Api;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'rollcall-logging-'));
+  const config = loadConfig({
+    PORT: '0',
+    ROLLCALL_TCP_PORT: '0',
+    ROLLCALL_DATA_DIR: dataDir,
+    ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY,
+    ROLLCALL_PUBLIC_URL: 'https://console.acme.test',
+    ROLLCALL_DURABILITY: 'normal',
+    LOG_LEVEL: 'info',
+  });
+  running = await startApp(config, logs.stream);
+  api = new Api(running.url);
+});
+afterAll(async () => {
+  await running.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+type Line = Record<string, unknown>;
+const parsed = (): Line[] => logs.lines.map((l) => JSON.parse(l) as Line);
+
+/** The lines logged in the request `id`, once its request line is there (it is written when the response finishes). */
+async function linesOf(id: string): Promise<Line[]> {
+  const deadline = Date.now() + 5000;
+  while (!parsed().some((l) => l.requestId === id && l.durationMs !== undefined)) {
+    if (Date.now() > deadline) throw new Error(`no request line for ${id}:\n${logs.text()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 50)); // a second line, if any, would be here by now
+  return parsed().filter((l) => l.requestId === id);
+}
+
+const eventsOf = async (stream: string) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of running.app.get<EventStore>(EVENT_STORE).readStream(stream)) out.push(e);
+  return out;
+};
+
+const newOrganization = async (requestId: string) => {
+  const org = await api.request('POST', '/v1/organizations', {
+    key: SYSTEM_KEY,
+    headers: { 'x-request-id': requestId },
+    body: { name: 'Acme', admin: { email: `admin-${requestId}@acme.test`, displayName: 'Ada Admin' } },
+  });
+  expect(org.status).toBe(201);
+  return org;
+};
+
+describe('structured logs (JSON lines through pino)', () => {
+  it('every line is JSON; a request is exactly one line with method, route, url, status, durationMs and its request id', async () => {
+    const org = await newOrganization('logging-req-1');
+    expect(org.headers.get('x-request-id')).toBe('logging-req-1');
+    const lines = await linesOf('logging-req-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      name: 'api',
+      requestId: 'logging-req-1',
+      method: 'POST',
+      route: '/v1/organizations',
+      url: '/v1/organizations',
+      status: 201,
+      durationMs: expect.any(Number),
+    });
+
+    // the route is the matched pattern, the url the path asked for
+    const { organizationId, apiKey, adminUserId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, body: { name: 'Support' } });
+    const members = await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: apiKey, actor: adminUserId });
+    expect(members.status).toBe(200);
+    const [line] = await linesOf(members.headers.get('x-request-id')!);
+    expect(line).toMatchObject({ method: 'GET', route: '/v1/workspaces/:ws/members', url: `/v1/workspaces/${ws.body.workspaceId}/members`, status: 200 });
+
+    expect(() => parsed()).not.toThrow();
+  });
+
+  it('a request without a sane X-Request-Id gets a new UUID, echoed; one refused before routing has its line too (route null)', async () => {
+    for (const given of [undefined, 'has spaces', 'x'.repeat(129), 'naïve']) {
+      const reply = await api.request('POST', '/v1/invitations/accept', {
+        raw: '{}',
+        headers: { 'content-type': 'application/json; charset=latin1', ...(given === undefined ? {} : { 'x-request-id': given }) },
+      });
+      expect(reply.status).toBe(415);
+      const id = reply.headers.get('x-request-id')!;
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(await linesOf(id)).toEqual([expect.objectContaining({ level: 'warn', method: 'POST', route: null, status: 415 })]);
+    }
+    const unknown = await api.request('GET', '/no-such-route', { headers: { 'x-request-id': 'logging-404' } });
+    expect(await linesOf('logging-404')).toEqual([expect.objectContaining({ route: null, url: '/no-such-route', status: unknown.status })]);
+  });
+
+  it("the request id is the correlationId in the metadata of every event the request appended (org and workspace streams)", async () => {
+    const org = await newOrganization('logging-corr-org');
+    const created = await eventsOf(`organization-${org.body.organizationId}`);
+    expect(created.map((e) => e.type)).toEqual(expect.arrayContaining(['OrganizationCreated', 'UserJoinedOrganization']));
+    for (const e of created) expect(e.metadata.correlationId).toBe('logging-corr-org');
+
+    const { organizationId, apiKey, adminUserId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, body: { name: 'Support' } });
+    const wsCorrelation = ws.headers.get('x-request-id')!;
+    const invited = await api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, {
+      key: apiKey,
+      actor: adminUserId,
+      headers: { 'x-request-id': 'logging-corr-invite' },
+      body: { email: 'logging.invitee@acme.test' },
+    });
+    expect(invited.status).toBe(201);
+    const events = [...(await eventsOf(`organization-${organizationId}`)), ...(await eventsOf(`workspace-${ws.body.workspaceId}`))];
+    const correlationsOf = (type: string) => events.filter((e) => e.type === type).map((e) => e.metadata.correlationId);
+    // a generated id (no X-Request-Id sent) is the correlation id too
+    expect(correlationsOf('WorkspaceCreated')).toEqual([wsCorrelation]);
+    expect(correlationsOf('UserInvited')).toEqual(['logging-corr-invite']);
+    // and the request's line carries the same id
+    expect(await linesOf('logging-corr-invite')).toContainEqual(expect.objectContaining({ route: '/v1/workspaces/:ws/invitations', status: 201 }));
+  });
+
+  it('no API key, Authorization header, link token or invitee address reaches the log output', async () => {
+    const org = await newOrganization('logging-secrets');
+    const { organizationId, apiKey, adminUserId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, body: { name: 'Support' } });
+    const invited = await api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, {
+      key: apiKey,
+      actor: adminUserId,
+      body: { email: 'secret.invitee@acme.test' },
+    });
+    const token = tokenOf(invited.body.inviteUrl);
+    const accepted = await api.request('POST', '/v1/invitations/accept', { headers: { 'x-request-id': 'logging-accept' }, body: { token } });
+    expect(accepted.status).toBe(200);
+    // a token in a URL: the path is logged, the token is not
+    await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members?token=${token}&ticket=${token}`, { key: apiKey, actor: adminUserId, headers: { 'x-request-id': 'logging-url-token' } });
+    const [line] = await linesOf('logging-url-token');
+    expect(line!.url).toBe(`/v1/workspaces/${ws.body.workspaceId}/members?token=[Redacted]&ticket=[Redacted]`);
+    // wrong keys are not logged either
+    await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: 'rk_wrong-key-0123456789abcdef', actor: adminUserId, headers: { 'x-request-id': 'logging-401' } });
+    expect(await linesOf('logging-401')).toEqual([expect.objectContaining({ status: 401, level: 'warn' })]);
+    await linesOf('logging-accept');
+
+    const output = logs.text();
+    // the outbox mailer logged the invitation (without link nor address)
+    expect(parsed()).toContainEqual(expect.objectContaining({ context: 'InvitationMailer', msg: 'invitation email written to the outbox' }));
+    for (const secret of [SYSTEM_KEY, apiKey, token, 'rk_wrong-key-0123456789abcdef', 'secret.invitee@acme.test', 'Bearer '])
+      expect({ secret, found: output.includes(secret) }).toEqual({ secret, found: false });
+  });
+
+  it("Nest's own lines (buffered during start, then startup and route mapping) go through pino", () => {
+    expect(parsed()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ context: 'InstanceLoader', level: 'info' }),
+        expect.objectContaining({ context: 'RouterExplorer', msg: 'Mapped {/v1/organizations, POST} route' }),
+        expect.objectContaining({ context: 'NestApplication', msg: 'Nest application successfully started' }),
+      ]),
+    );
+  });
+});
+
+describe('the logger (createLogger)', () => {
+  it('redacts secret fields of any logged object and link tokens or bearer credentials in messages', () => {
+    const out = capture();
+    const log = createLogger('api', { level: 'info', format: 'json' }, out.stream);
+    log.info(
+      { apiKey: 'k1-secret', headers: { authorization: 'Bearer h1-secret' }, req: { headers: { authorization: 'Basic b1-secret' } }, body: { apiKey: 'k2-secret', token: 't1-secret' } },
+      'see https://console.acme.test/invite?token=t2-secret and Bearer h2-secret',
+    );
+    expect(out.lines).toHaveLength(1);
+    expect(out.text()).not.toMatch(/secret/);
+    expect(JSON.parse(out.lines[0]!)).toMatchObject({
+      apiKey: '[Redacted]',
+      headers: { authorization: '[Redacted]' },
+      req: { headers: { authorization: '[Redacted]' } },
+      body: { apiKey: '[Redacted]', token: '[Redacted]' },
+      msg: 'see https://console.acme.test/invite?token=[Redacted] and Bearer [Redacted]',
+    });
+  });
+
+  it('LOG_FORMAT=pretty writes human-readable lines, not JSON; LOG_LEVEL filters', async () => {
+    const out = capture();
+    const log = createLogger('api', { level: 'warn', format: 'pretty' }, out.stream);
+    log.info({ context: 'Test' }, 'not shown');
+    log.warn({ context: 'Test' }, 'shown');
+    await new Promise((r) => setImmediate(r));
+    expect(out.lines).toHaveLength(1);
+    expect(out.lines[0]).toMatch(/WARN \(api\): \[Test\] shown$/);
+    expect(() => JSON.parse(out.lines[0]!)).toThrow();
+  });
+});
