@@ -2,7 +2,7 @@
 // plain pages (sorts, cursors), and the CSV export streamed to a counting sink while RSS is sampled.
 // Last line: the JSON figures.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +109,8 @@ async function main(): Promise<void> {
         pageP95Ms: p95(pageTimes),
         exportMs: Math.round(exportMs),
         exportRssGrowthMb: Number(((peak - baseline) / 1024 / 1024).toFixed(1)),
+        // the machine is shared: figures taken under load are not comparable with quiet ones
+        load1: loadavg()[0],
       }),
     );
   } finally {

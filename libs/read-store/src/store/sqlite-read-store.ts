@@ -25,11 +25,12 @@
  * Durability. WAL with `synchronous=FULL` by default: a commit that returned survives a crash or power loss.
  * Several processes may share the file.
  *
- * Performance (npm run bench:read-store, 100k member documents, 12 indexes): list pages of a 50k-member
- * workspace ~0.1-3 ms, at any depth; searches 1-18 ms (the search table is scanned linearly for rare terms);
- * commits of 1000 upserts into that heavily indexed collection are 100-200 ms, of 10 upserts ~2 ms; the
- * rebuild path loads ~125k documents/s and then builds the indexes and search rows (~1.4 s for 100k). With the
- * app's projections: npm run bench:query, bench:rebuild.
+ * Performance (npm run bench:read-store, 100k member documents, 12 indexes; figures on a shared 2-core machine
+ * at load ~3): list pages of a 50k-member workspace ~0.1-3 ms, at any depth; searches 0.04-3 ms (rare terms
+ * through the trigram index, common ones by the sort order); commits of 1000 new documents ~150-220 ms (of which
+ * ~15 ms keep the trigram index), of 1000 updates ~200 ms, of 10 ~3 ms; the rebuild path loads ~80-130k
+ * documents/s and then builds the indexes and search rows (~1.8 s for 100k, ~0.35 s of it the trigram index).
+ * With the app's projections: npm run bench:query, bench:rebuild.
  *
  * Rebuilds. `reset` drops the collection's documents and also its field indexes and search rows, so a rebuild
  * inserts into bare tables. They are built again, in one pass, by `init`, by `buildIndexes()` (the end of a bulk
