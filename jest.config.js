@@ -14,7 +14,7 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@rollcall/(domain|event-store|read-store)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@rollcall/(audit|domain|event-store|read-store)$': '<rootDir>/libs/$1/src/index.ts',
   },
   testMatch: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -1,0 +1,71 @@
+import type { EventStore } from '@rollcall/event-store';
+import { entryText } from './entry';
+import { CompactTree, type NewNode, leafHash } from './merkle';
+import { type NoteSigner, checkpointText } from './note';
+import type { SqliteTreeStore, StoredCheckpoint } from './tree-store';
+
+/**
+ * The notary's core (docs/rules.md#verifiable-history): folds the global log, as stored (personal fields
+ * encrypted: the inner store, never the crypto-shredding wrapper), into the Merkle tree, and signs checkpoints.
+ * It only reads the log, so it never holds up a command. Restarts resume from the stored tree.
+ */
+export class Notary {
+  private tree: CompactTree;
+  private pendingNodes: NewNode[] = [];
+  private lastPosition: bigint | undefined;
+
+  constructor(
+    private readonly events: Pick<EventStore, 'readAll'>,
+    readonly store: SqliteTreeStore,
+    private readonly signer: NoteSigner,
+  ) {
+    this.tree = CompactTree.restore(store.size(), store.node, (n) => this.pendingNodes.push(n));
+    this.lastPosition = store.lastLeaf()?.position;
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get origin(): string {
+    return this.signer.verifier.name;
+  }
+
+  /** Adds the events after the last leaf (at most `max`), in one store transaction. Returns how many. */
+  async catchUp(max = 5000): Promise<number> {
+    const leaves: { position: bigint; hash: Buffer }[] = [];
+    for await (const event of this.events.readAll({ fromPosition: this.lastPosition, maxCount: max })) {
+      const hash = leafHash(entryText(event));
+      leaves.push({ position: event.position, hash });
+      this.tree.push(hash);
+    }
+    if (leaves.length === 0) return 0;
+    try {
+      this.store.append(leaves, this.pendingNodes);
+    } catch (error) {
+      // what the store did not take is not in the tree either: start again from the store
+      this.tree = CompactTree.restore(this.store.size(), this.store.node, (n) => this.pendingNodes.push(n));
+      this.pendingNodes = [];
+      this.lastPosition = this.store.lastLeaf()?.position;
+      throw error;
+    }
+    this.pendingNodes = [];
+    this.lastPosition = leaves[leaves.length - 1]!.position;
+    return leaves.length;
+  }
+
+  /** Signs and stores a checkpoint of the current tree, unless the latest one already has this size. */
+  checkpoint(now = new Date()): StoredCheckpoint | undefined {
+    const latest = this.store.latestCheckpoint();
+    if (latest && latest.size >= this.tree.size) return undefined;
+    const root = this.tree.root();
+    const signed: StoredCheckpoint = {
+      size: this.tree.size,
+      root,
+      note: this.signer.sign(checkpointText({ origin: this.origin, size: this.tree.size, root })),
+      signedAt: now,
+    };
+    this.store.saveCheckpoint(signed);
+    return signed;
+  }
+}

@@ -1,0 +1,51 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NoteError, generateSeed } from './note';
+
+/** Where the notary keeps its generated signing key (when ROLLCALL_AUDIT_SIGNING_KEY is not set). */
+export const signingKeyFile = (dataDir: string) => join(dataDir, 'audit-signing-key');
+
+/**
+ * An Ed25519 private key (the 32-byte seed) as configured: base64 or hex of the seed, or a Go-style note signer key
+ * `PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>` (its name is ignored: the origin names the log).
+ */
+export function parseSigningKey(text: string): Buffer {
+  const value = text.trim();
+  if (value.startsWith('PRIVATE+KEY+')) {
+    const parts = value.split('+');
+    const key = Buffer.from(parts[4] ?? '', 'base64');
+    if (parts.length !== 5 || key.length !== 33 || key[0] !== 0x01) throw new NoteError('A PRIVATE+KEY signer key is PRIVATE+KEY+<name>+<hex id>+<base64 of 0x01 and the 32-byte key>');
+    return key.subarray(1);
+  }
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  const b64 = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
+  if (b64.length === 32 && /^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return b64;
+  throw new NoteError('The audit signing key is 32 bytes (an Ed25519 seed) in base64 or hex, or a PRIVATE+KEY+… note signer key');
+}
+
+/** The configured key, else the one generated once into the data dir (0600). */
+export function loadOrCreateSigningKey(dataDir: string, configured?: string): Buffer {
+  if (configured) return parseSigningKey(configured);
+  const file = signingKeyFile(dataDir);
+  if (existsSync(file)) return parseSigningKey(readFileSync(file, 'utf8'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const seed = generateSeed();
+  writeFileSync(file, `${seed.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return seed;
+}
+
+/** The data dir's key, if the notary generated one there (the audit CLI's default verifier). */
+export function readSigningKey(dataDir: string): Buffer | undefined {
+  const file = signingKeyFile(dataDir);
+  return existsSync(file) ? parseSigningKey(readFileSync(file, 'utf8')) : undefined;
+}
+
+/**
+ * The default origin (and key name) from the public URL: host and path without the scheme, plus `/audit`, as C2SP
+ * recommends (`example.com/log`).
+ */
+export function originFromPublicUrl(publicUrl: string): string {
+  const url = new URL(publicUrl);
+  return `${url.host}${url.pathname.replace(/\/+$/, '')}/audit`;
+}

@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { NewNode } from './merkle';
+
+/** One leaf of the notary's tree: the log position of its event and the leaf hash. */
+export interface StoredLeaf {
+  index: number;
+  position: bigint;
+  hash: Buffer;
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Buffer;
+  /** the signed note, as served */
+  note: string;
+  signedAt: Date;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS leaves (
+    idx      INTEGER PRIMARY KEY,
+    position INTEGER NOT NULL,
+    hash     BLOB    NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS leaves_by_position ON leaves (position);
+  CREATE TABLE IF NOT EXISTS nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS checkpoints (
+    size      INTEGER PRIMARY KEY,
+    root      BLOB    NOT NULL,
+    note      TEXT    NOT NULL,
+    signed_at INTEGER NOT NULL
+  );
+`;
+
+/**
+ * The notary's tree in `audit.sqlite` (docs/adr/0007-verifiable-history.md): every leaf (position, hash), every
+ * completed perfect subtree above the leaves (level >= 1), and every checkpoint signed. One writer (the notary);
+ * readers (the API's proof endpoints, the audit CLI) open it read-only in WAL mode.
+ */
+export class SqliteTreeStore {
+  private readonly db: DatabaseSync;
+  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'checkpoints', StatementSync>;
+
+  constructor(
+    readonly file: string,
+    options: { readOnly?: boolean } = {},
+  ) {
+    if (!options.readOnly) mkdirSync(dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file, { readOnly: options.readOnly ?? false, timeout: 5000 });
+    if (!options.readOnly) {
+      this.db.exec('PRAGMA journal_mode = WAL');
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    }
+    const prepare = (sql: string) => {
+      const s = this.db.prepare(sql);
+      s.setReadBigInts(true);
+      return s;
+    };
+    this.stmt = {
+      last: prepare('SELECT idx, position, hash FROM leaves ORDER BY idx DESC LIMIT 1'),
+      leaf: prepare('SELECT idx, position, hash FROM leaves WHERE idx = ?'),
+      node: prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?'),
+      byPosition: prepare('SELECT idx, position, hash FROM leaves WHERE position = ?'),
+      insertLeaf: prepare('INSERT INTO leaves (idx, position, hash) VALUES (?, ?, ?)'),
+      insertNode: prepare('INSERT OR REPLACE INTO nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      insertCheckpoint: prepare('INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)'),
+      latest: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1'),
+      checkpoint: prepare('SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?'),
+      page: prepare('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?'),
+      checkpoints: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size'),
+    };
+  }
+
+  /** The number of leaves. Leaves are dense from 0, so the size is the last index + 1. */
+  size(): number {
+    const row = this.stmt.last.get() as { idx: bigint } | undefined;
+    return row ? Number(row.idx) + 1 : 0;
+  }
+
+  lastLeaf(): StoredLeaf | undefined {
+    const row = this.stmt.last.get() as LeafRow | undefined;
+    return row && toLeaf(row);
+  }
+
+  leaf(index: number): StoredLeaf | undefined {
+    const row = this.stmt.leaf.get(index) as LeafRow | undefined;
+    return row && toLeaf(row);
+  }
+
+  leafAtPosition(position: bigint): StoredLeaf | undefined {
+    const row = this.stmt.byPosition.get(position) as LeafRow | undefined;
+    return row && toLeaf(row);
+  }
+
+  /** A perfect subtree's hash; throws if the tree has not completed it (a proof asked beyond the tree). */
+  node = (level: number, index: number): Buffer => {
+    if (level === 0) {
+      const leaf = this.leaf(index);
+      if (!leaf) throw new RangeError(`no leaf ${index}`);
+      return leaf.hash;
+    }
+    const row = this.stmt.node.get(level, index) as { hash: Uint8Array } | undefined;
+    if (!row) throw new RangeError(`no subtree (${level}, ${index})`);
+    return Buffer.from(row.hash);
+  };
+
+  /** Appends leaves (dense, from the current size) and the subtrees they completed, in one transaction. */
+  append(leaves: { position: bigint; hash: Buffer }[], nodes: NewNode[]): void {
+    if (leaves.length === 0) return;
+    let index = this.size();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const l of leaves) this.stmt.insertLeaf.run(index++, l.position, l.hash);
+      for (const n of nodes) this.stmt.insertNode.run(n.level, n.index, n.hash);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  saveCheckpoint(c: StoredCheckpoint): void {
+    this.stmt.insertCheckpoint.run(c.size, c.root, c.note, c.signedAt.getTime());
+  }
+
+  latestCheckpoint(): StoredCheckpoint | undefined {
+    const row = this.stmt.latest.get() as CheckpointRow | undefined;
+    return row && toCheckpoint(row);
+  }
+
+  checkpoint(size: number): StoredCheckpoint | undefined {
+    const row = this.stmt.checkpoint.get(size) as CheckpointRow | undefined;
+    return row && toCheckpoint(row);
+  }
+
+  checkpoints(): StoredCheckpoint[] {
+    return (this.stmt.checkpoints.all() as unknown as CheckpointRow[]).map(toCheckpoint);
+  }
+
+  /** Leaves in index order, a page at a time. */
+  *leaves(fromIndex = 0, pageSize = 5000): Generator<StoredLeaf> {
+    let next = fromIndex;
+    for (;;) {
+      const rows = this.stmt.page.all(next, pageSize) as unknown as LeafRow[];
+      for (const row of rows) yield toLeaf(row);
+      if (rows.length < pageSize) return;
+      next = Number(rows[rows.length - 1]!.idx) + 1;
+    }
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+interface LeafRow {
+  idx: bigint;
+  position: bigint;
+  hash: Uint8Array;
+}
+interface CheckpointRow {
+  size: bigint;
+  root: Uint8Array;
+  note: string;
+  signed_at: bigint;
+}
+
+const toLeaf = (row: LeafRow): StoredLeaf => ({ index: Number(row.idx), position: row.position, hash: Buffer.from(row.hash) });
+const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
+  size: Number(row.size),
+  root: Buffer.from(row.root),
+  note: row.note,
+  signedAt: new Date(Number(row.signed_at)),
+});
