@@ -43,6 +43,9 @@ const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   };
 };
 
+/** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */
+export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvitedV1];
+
 /**
  * The one place where old event versions become current ones. Events are never rewritten in the store;
  * they are upcast when read. Unknown types or versions are returned as undefined (and skipped by folds).

@@ -10,4 +10,5 @@ export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurr
 export { createEventStore, type EventStoreConfig } from './create-event-store';
 export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';
 export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue } from './shredding/personal-data-event-store';
-export { createRollcallEventStore, PERSONAL_DATA, type PersonalData } from './rollcall-event-store';
+export { createRollcallEventStore, PERSONAL_DATA, type PersonalData, type SnapshotSealing } from './rollcall-event-store';
+export * from './snapshots';

@@ -17,6 +17,21 @@ export interface PersonalData {
 export const PERSONAL_DATA = Symbol('PersonalData');
 
 /**
+ * Sealing of single values with the same per-subject keys as events, for snapshots of decision states
+ * (docs/adr/0008-snapshots.md): forgetting a subject erases its data from snapshots too.
+ */
+export interface SnapshotSealing {
+  /** the key subject of a user's profile (`{ kind: 'user' }`) or of an email address (`{ kind: 'email' }`) */
+  subjectId(subject: DataSubject): string;
+  /** each value sealed under its subject's existing key; null where the subject has none (forgotten) */
+  seal(items: readonly { subjectId: string; value: unknown }[]): Promise<(string | null)[]>;
+  /** sealed values opened; null where the key was forgotten */
+  open(sealed: readonly string[]): Promise<unknown[]>;
+  /** erasures seen by this process so far (a snapshot sealed while one happened is dropped) */
+  erasures(): number;
+}
+
+/**
  * The event store as the application uses it: EventStoreDB or embedded SQLite, wrapped so that personal data
  * in events is encrypted per subject (docs/rules.md#crypto-shredding). Keys live in MongoDB when MONGO_URL is set (shared by every
  * replica; set it whenever EVENTSTORE_URL is set), else in `${dataDir}/keys.sqlite`. Email subjects are
@@ -24,7 +39,7 @@ export const PERSONAL_DATA = Symbol('PersonalData');
  */
 export async function createRollcallEventStore(
   config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability },
-): Promise<{ store: EventStore; personalData: PersonalData }> {
+): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
   const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability });
   const keys: KeyStore = config.mongoUrl ? new MongoKeyStore(config.mongoUrl) : new SqliteKeyStore(join(config.dataDir, 'keys.sqlite'));
   const pepper = await keys.pepper();
@@ -39,6 +54,12 @@ export async function createRollcallEventStore(
       subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
       forget: (ids) => store.forget(ids),
       forgetCached: (ids) => store.forgetCached(ids),
+    },
+    sealing: {
+      subjectId,
+      seal: (items) => store.sealExisting(items),
+      open: (sealed) => store.openSealed(sealed),
+      erasures: () => store.erasures,
     },
   };
 }

@@ -1,0 +1,4 @@
+export { type SnapshotStore, type SnapshotToWrite, type StoredSnapshot, SnapshotUnreadableError } from './snapshot-store';
+export { SqliteSnapshotStore } from './sqlite-snapshot-store';
+export { KurrentDbSnapshotStore, snapshotStreamOf, SNAPSHOT_EVENT, SNAPSHOT_CHUNK_EVENT } from './kurrentdb-snapshot-store';
+export { createSnapshotStore } from './create-snapshot-store';

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { BACKWARDS, END, type KurrentDBClient, StreamNotFoundError, jsonEvent } from '@kurrent/kurrentdb-client';
+import { type SnapshotStore, type SnapshotToWrite, SnapshotUnreadableError, type StoredSnapshot } from './snapshot-store';
+
+export const SNAPSHOT_EVENT = 'RollcallSnapshot';
+export const SNAPSHOT_CHUNK_EVENT = 'RollcallSnapshotChunk';
+
+/** the snapshot stream of a stream: not under the `organization-` / `workspace-` prefixes the application reads */
+export const snapshotStreamOf = (stream: string) => `rollcall-snapshot-${stream}`;
+
+interface ChunkData {
+  generation: string;
+  seq: number;
+  body: string;
+}
+interface HeadData {
+  generation: string;
+  revision: string;
+  version: string;
+  head: string;
+  chunks: number;
+  /** revision (in the snapshot stream) of the snapshot's first chunk */
+  fromRevision: string;
+}
+
+/**
+ * KurrentDB / EventStoreDB snapshot store: one snapshot stream per aggregate stream. A snapshot is its chunk events
+ * (one append each: a server bounds an append's size, 1 MB by default) followed by one head event naming its
+ * generation, revision, version and where its chunks start. A reader takes the stream's last event; a head is only
+ * ever appended after all its chunks, so a writer that died midway leaves chunks that no head names (ignored, and
+ * truncated away with the older snapshots). After a new head, the stream is truncated before the previous
+ * snapshot's chunks: the latest two stay, so a reader still on the previous one finishes.
+ *
+ * Snapshot events are not domain events: every reader of `$all` in the application filters on domain event types.
+ */
+export class KurrentDbSnapshotStore implements SnapshotStore {
+  readonly chunkEntries = 1_000;
+
+  constructor(private readonly client: KurrentDBClient) {}
+
+  async read(stream: string): Promise<StoredSnapshot | undefined> {
+    const found = await this.latestHead(stream);
+    if (!found) return undefined;
+    const { head, at } = found;
+    const client = this.client;
+    const snapshotStream = snapshotStreamOf(stream);
+    return {
+      stream,
+      revision: BigInt(head.revision),
+      version: head.version,
+      head: head.head,
+      chunkCount: head.chunks,
+      async *chunks() {
+        if (head.chunks === 0) return;
+        let next = 0;
+        const from = BigInt(head.fromRevision);
+        try {
+          const events = client.readStream(snapshotStream, { fromRevision: from, maxCount: at - from });
+          for await (const resolved of events) {
+            const data = resolved.event?.data as ChunkData | undefined;
+            if (resolved.event?.type !== SNAPSHOT_CHUNK_EVENT || data?.generation !== head.generation) continue;
+            if (data.seq !== next) throw new SnapshotUnreadableError(stream, `chunk ${data.seq} found where ${next} was expected`);
+            next++;
+            yield data.body;
+            if (next === head.chunks) return;
+          }
+        } catch (error) {
+          if (error instanceof SnapshotUnreadableError) throw error;
+          throw new SnapshotUnreadableError(stream, error instanceof Error ? error.message : String(error));
+        }
+        throw new SnapshotUnreadableError(stream, `${head.chunks - next} of ${head.chunks} chunks are gone`);
+      },
+    };
+  }
+
+  async write(snapshot: SnapshotToWrite): Promise<void> {
+    const snapshotStream = snapshotStreamOf(snapshot.stream);
+    const previous = await this.latestHead(snapshot.stream);
+    if (previous && BigInt(previous.head.revision) >= snapshot.revision) return;
+    const generation = randomUUID();
+    let fromRevision: bigint | undefined;
+    for (const [seq, body] of snapshot.chunks.entries()) {
+      const data: ChunkData = { generation, seq, body };
+      const written = await this.client.appendToStream(snapshotStream, [jsonEvent({ type: SNAPSHOT_CHUNK_EVENT, data: { ...data } })], { streamState: 'any' });
+      fromRevision ??= written.nextExpectedRevision;
+    }
+    const head: HeadData = {
+      generation,
+      revision: snapshot.revision.toString(),
+      version: snapshot.version,
+      head: snapshot.head,
+      chunks: snapshot.chunks.length,
+      fromRevision: String(fromRevision ?? 0n),
+    };
+    await this.client.appendToStream(snapshotStream, [jsonEvent({ type: SNAPSHOT_EVENT, data: { ...head } })], { streamState: 'any' });
+    if (previous) await this.client.setStreamMetadata(snapshotStream, { truncateBefore: Number(previous.head.fromRevision) });
+  }
+
+  async close(): Promise<void> {
+    // the client belongs to whoever created it
+  }
+
+  /**
+   * The last head event of the snapshot stream: its last event, unless a writer died midway (then a few chunks
+   * follow it). The read is backwards and stops at the first head.
+   */
+  private async latestHead(stream: string): Promise<{ head: HeadData; at: bigint } | undefined> {
+    try {
+      for await (const resolved of this.client.readStream(snapshotStreamOf(stream), { direction: BACKWARDS, fromRevision: END, maxCount: 64 }))
+        if (resolved.event?.type === SNAPSHOT_EVENT) return { head: resolved.event.data as unknown as HeadData, at: resolved.event.revision };
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return undefined;
+      throw error;
+    }
+    return undefined;
+  }
+}
