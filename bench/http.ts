@@ -54,6 +54,8 @@ const PENDING_PER_WORKSPACE = 8;
 const IDEMPOTENCY = process.env.BENCH_HTTP_IDEMPOTENCY === '1';
 const TRACE = process.env.BENCH_HTTP_TRACE === '1';
 const SYSTEM_KEY = `rk_system_bench-http-${randomUUID()}`;
+/** /metrics answers only `Authorization: Bearer <ROLLCALL_METRICS_TOKEN>` (404 when the server has none) */
+const METRICS_TOKEN = `bench-metrics-${randomUUID()}`;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -317,7 +319,9 @@ async function changeAccessBySize(
 async function projectionsCaughtUp(client: JsonClient, timeoutMs = 300_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const metrics = String((await client.send('GET', '/metrics')).body);
+    const reply = await client.send('GET', '/metrics', { key: METRICS_TOKEN });
+    if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    const metrics = String(reply.body);
     const lags = [...metrics.matchAll(/^rollcall_projection_lag\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
     if (lags.length > 0 && lags.every((lag) => lag === 0)) return;
     if (performance.now() > deadline) throw new Error(`projections still lagging after ${timeoutMs} ms: ${lags.join(', ')}`);
@@ -365,6 +369,7 @@ async function main(): Promise<void> {
       ROLLCALL_TCP_PORT: '0',
       ROLLCALL_DATA_DIR: dataDir,
       ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY,
+      ROLLCALL_METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'error',
       ...serverEnvOverrides(),
     });
@@ -406,7 +411,8 @@ async function main(): Promise<void> {
     if (TRACE) await new Promise((r) => setTimeout(r, 500));
     const serverLines = server.stderr().trim().split('\n').filter(Boolean);
     const traces = serverLines.filter((l) => l.startsWith('TRACE '));
-    const serverErrors = serverLines.filter((l) => !l.startsWith('TRACE ')).join('\n');
+    // the server logs JSON lines on stdout (pino, LOG_LEVEL=error: errors only); stderr has the trace and crashes
+    const serverErrors = [...serverLines.filter((l) => !l.startsWith('TRACE ')), ...server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l))].join('\n');
 
     const staleSocketRetries = client.staleSocketRetries;
     client.close();
@@ -467,7 +473,7 @@ async function main(): Promise<void> {
     );
     for (const t of traces) out(t);
     if (serverErrors)
-      out(`Server stderr (LOG_LEVEL=error):\n${serverErrors.split('\n').slice(0, 20).join('\n')}`);
+      out(`Server errors (LOG_LEVEL=error):\n${serverErrors.split('\n').slice(0, 20).join('\n')}`);
     out(
       JSON.stringify({
         bench: 'http',
@@ -484,7 +490,7 @@ async function main(): Promise<void> {
       }),
     );
   } catch (error) {
-    if (server) progress(`server stderr:\n${server.stderr()}`);
+    if (server) progress(`server stderr:\n${server.stderr()}\nserver log:\n${server.logLines().join('\n')}`);
     await cleanup();
     throw error;
   }

@@ -16,8 +16,10 @@ import { join } from 'node:path';
 export interface ServerChild {
   url: string;
   pid: number;
-  /** stderr collected so far (LOG_LEVEL=error: errors only) */
+  /** stderr collected so far (the trace lines, a crash) */
   stderr(): string;
+  /** the JSON log lines (stdout) after the start banner, the last 2,000 (LOG_LEVEL=error: errors only) */
+  logLines(): string[];
   /** asks the child (BENCH_HTTP_TRACE=1) to print its trace figures since the previous mark (see http-child-hook.ts) */
   mark(label: string): void;
   stop(): Promise<void>;
@@ -48,6 +50,7 @@ export async function startServerChild(
   });
   let out = '';
   let err = '';
+  const logs: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err += d;
     if (err.length > 200_000) err = err.slice(-100_000);
@@ -59,10 +62,21 @@ export async function startServerChild(
       () => reject(new Error(`server did not start within ${startTimeoutMs} ms\n${err}`)),
       startTimeoutMs,
     );
+    let listening = false;
+    let partial = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      if (listening) {
+        // after the banner: keep the log lines, bounded (the server may log for as long as the bench runs)
+        const lines = (partial + d).split('\n');
+        partial = lines.pop()!;
+        logs.push(...lines.filter(Boolean));
+        if (logs.length > 2000) logs.splice(0, logs.length - 2000);
+        return;
+      }
       out += d;
       const m = /Rollcall API on (http:\/\/[^\s]+)/.exec(out);
       if (m) {
+        listening = true;
         clearTimeout(timer);
         resolve(m[1]!);
       }
@@ -87,5 +101,5 @@ export async function startServerChild(
   const mark = (label: string) => {
     if (child.stdin?.writable) child.stdin.write(`mark ${label}\n`);
   };
-  return { url, pid: child.pid!, stderr: () => err, mark, stop };
+  return { url, pid: child.pid!, stderr: () => err, logLines: () => [...logs], mark, stop };
 }
