@@ -3,14 +3,16 @@ export * from './members';
 export * from './org-users';
 export * from './permission-history';
 export * from './workspaces';
+export * from './teams';
 
 import { membersProjection } from './members';
 import { orgUsersProjection } from './org-users';
 import { permissionHistoryProjection } from './permission-history';
 import type { Projection } from './projection';
 import { workspacesProjection } from './workspaces';
+import { teamsProjection } from './teams';
 
 /** Every projection the projector runs, by name. */
-export const PROJECTIONS: readonly Projection[] = [membersProjection, orgUsersProjection, permissionHistoryProjection, workspacesProjection];
+export const PROJECTIONS: readonly Projection[] = [membersProjection, orgUsersProjection, permissionHistoryProjection, workspacesProjection, teamsProjection];
 
 export const projectionNamed = (name: string): Projection | undefined => PROJECTIONS.find((p) => p.name === name);

@@ -299,6 +299,15 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       if (!member) return [];
       return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, teamIds: [], presence: 'offline' })];
     }
+    // rule 14: the member's teams (`?team=` filters by them); revokes and deletions decide their own removals
+    case 'TeamMemberAdded':
+    case 'TeamMemberRemoved': {
+      const d = event.data;
+      const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
+      if (!member) return [];
+      const others = member.teamIds.filter((id) => id !== d.teamId);
+      return [upsert(MEMBERS, { ...member, teamIds: event.type === 'TeamMemberAdded' ? [...others, d.teamId] : others })];
+    }
     default:
       return [];
   }
@@ -338,6 +347,8 @@ export const membersProjection: Projection = {
     'RestrictionsChanged',
     'GrantsChanged',
     'AccessRevoked',
+    'TeamMemberAdded',
+    'TeamMemberRemoved',
   ],
   apply: (e, read) => applyMembers(e.event, read),
 };

@@ -20,7 +20,8 @@ import {
  *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access and the entries that carry its email
  *    (kept after accept or cancel, found by `email`; whether it was accepted or cancelled matters to no entry, so
  *    it is not written: a rebuild writes each of these once, plus once per resend or cancel);
- *  - `u:${organizationId}:${userId}` every email address the user had.
+ *  - `u:${organizationId}:${userId}` every email address the user had;
+ *  - `team:${teamId}` a team's current name (team entries name the team as it was called then).
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
  */
@@ -36,7 +37,9 @@ export type HistoryChange =
   | 'restrictions_changed'
   | 'grants_changed'
   | 'revoked'
-  | 'deleted';
+  | 'deleted'
+  | 'added_to_team'
+  | 'removed_from_team';
 
 export interface HistoryEntryDoc extends Doc {
   workspaceId: string;
@@ -49,7 +52,10 @@ export interface HistoryEntryDoc extends Doc {
   change: HistoryChange;
   before: Access | null;
   after: Access | null;
-  /** change-specific facts: `{linkVersion, expiresAt}` for invitations, `{contacts}` for a revoke */
+  /**
+   * change-specific facts: `{linkVersion, expiresAt}` for invitations, `{contacts}` for a revoke, `{teamId, teamName,
+   * reason}` for team changes (reason: command, revoke, deletion or team_deleted)
+   */
   details: Record<string, unknown> | null;
   actorId: string | null;
   /** metadata.occurredAt (ISO) */
@@ -80,11 +86,15 @@ interface InvitationState extends Doc {
 interface UserEmails extends Doc {
   emails: string[];
 }
+interface TeamName extends Doc {
+  name: string;
+}
 
 const S = PERMISSION_HISTORY_STATE;
 const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
 const userKey = (org: string, user: string) => `u:${org}:${user}`;
+const teamKey = (team: string) => `team:${team}`;
 
 type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
   Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
@@ -265,6 +275,28 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       if (member) writes.push(upsert(S, { ...member, access: null }));
       return writes;
     }
+    case 'TeamCreated':
+    case 'TeamRenamed':
+      return [upsert(S, { _id: teamKey(event.data.teamId), name: event.data.name } satisfies TeamName)];
+    case 'TeamDeleted':
+      return [remove(S, teamKey(event.data.teamId))];
+    // rule 14: team membership is access; revokes, deletions and deleted teams say so in `reason`
+    case 'TeamMemberAdded':
+    case 'TeamMemberRemoved': {
+      const d = event.data;
+      const [member, team] = await Promise.all([read.get<MemberState>(S, memberKey(d.workspaceId, d.userId)), read.get<TeamName>(S, teamKey(d.teamId))]);
+      const added = event.type === 'TeamMemberAdded';
+      const doc = entry(e, added ? event.data.addedAt : event.data.removedAt, {
+        workspaceId: d.workspaceId,
+        organizationId: member?.organizationId ?? null,
+        userId: d.userId,
+        change: added ? 'added_to_team' : 'removed_from_team',
+        before: null,
+        after: null,
+        details: { teamId: d.teamId, teamName: team?.name ?? null, reason: added ? 'command' : event.data.reason },
+      });
+      return [upsert(PERMISSION_HISTORY, doc)];
+    }
     case 'UserDeleted': {
       const d = event.data;
       const members = await read.findBy<MemberState>(S, 'userId', d.userId);
@@ -318,6 +350,11 @@ export const permissionHistoryProjection: Projection = {
     'RestrictionsChanged',
     'GrantsChanged',
     'AccessRevoked',
+    'TeamCreated',
+    'TeamRenamed',
+    'TeamDeleted',
+    'TeamMemberAdded',
+    'TeamMemberRemoved',
   ],
   apply: applyHistory,
 };

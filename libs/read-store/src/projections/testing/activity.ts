@@ -8,7 +8,7 @@ export interface Step {
   b: number;
   c: number;
 }
-export const OP_COUNT = 12;
+export const OP_COUNT = 19;
 
 interface WsTrack {
   workspaceId: string;
@@ -17,6 +17,8 @@ interface WsTrack {
   /** users that were members at some point (the deciders refuse the ones that are not active any more) */
   members: string[];
   pending: string[];
+  /** teams created here (the deciders refuse the deleted ones) */
+  teams: string[];
 }
 
 const accessFor = (model: AccessModelName, n: number): { roles: string[]; restrictions?: Restrictions; grants?: string[] } => {
@@ -48,7 +50,8 @@ const pickRecent = <T>(list: readonly T[], n: number, window = 3): T | undefined
 
 /**
  * Drives an EventLog with random but valid console activity over several organizations and workspaces:
- * invitations (accepted, resent, cancelled, expired), access changes, revokes, profile changes, deletions.
+ * invitations (accepted, resent, cancelled, expired), access changes, revokes, profile changes, deletions, teams
+ * and their members, sharing, networked workspaces (across organizations) and their choices of partner teams.
  * Deterministic for a given sequence of steps.
  */
 export class Activity {
@@ -79,7 +82,7 @@ export class Activity {
 
   addWorkspace(organizationId: string, workspaceId: string, model: AccessModelName, plan = PLANS[this.tracks.length % PLANS.length]): void {
     if (this.log.createWorkspace(organizationId, workspaceId, this.admin(organizationId), plan, model))
-      this.tracks.push({ workspaceId, organizationId, model, members: [this.admin(organizationId)], pending: [] });
+      this.tracks.push({ workspaceId, organizationId, model, members: [this.admin(organizationId)], pending: [], teams: [] });
   }
 
   get workspaceCount(): number {
@@ -172,9 +175,61 @@ export class Activity {
         }
         break;
       }
+      default:
+        this.teamStep(op % OP_COUNT, ws, actor, { b, c });
     }
     this.log.advance(1);
     return this.log.position !== before;
+  }
+
+  /** rules 14-16: ops 12-18 (the ops before them keep their numbers: benchmarks pick them by number) */
+  private teamStep(op: number, ws: WsTrack, actor: string, { b, c }: { b: number; c: number }): void {
+    const base = { workspaceId: ws.workspaceId, actorId: actor, now: this.log.now };
+    const teamId = pick(ws.teams, b);
+    switch (op) {
+      case 12: {
+        // few names, so some are taken (TEAM_NAME_TAKEN appends nothing)
+        const id = `team-${++this.seq}`;
+        if (this.log.teams({ type: 'CreateTeam', ...base, teamId: id, name: `Team ${c % 9}${c % 2 === 0 ? '' : ' '}` }).ok) ws.teams.push(id);
+        break;
+      }
+      case 13:
+      case 14: {
+        const userId = pick(ws.members, c);
+        if (teamId && userId) this.log.teams({ type: 'AddTeamMember', ...base, teamId, userId });
+        break;
+      }
+      case 15: {
+        if (!teamId) break;
+        if (c % 4 === 0) this.log.teams({ type: 'DeleteTeam', ...base, teamId });
+        else if (c % 4 === 1) this.log.teams({ type: 'RenameTeam', ...base, teamId, name: `TEAM ${c % 9}` });
+        else {
+          const userId = pick(ws.members, c);
+          if (userId) this.log.teams({ type: 'RemoveTeamMember', ...base, teamId, userId });
+        }
+        break;
+      }
+      case 16:
+        if (teamId) this.log.teams({ type: 'SetTeamSharing', ...base, teamId, shared: c % 3 !== 0 });
+        break;
+      case 17: {
+        // the system links two workspaces (of any organizations), or, now and then, unlinks them
+        const partner = pick(this.tracks, b);
+        if (!partner || partner === ws) break;
+        const linked = this.log.workspaces.get(ws.workspaceId)!.state.teams.partners.has(partner.workspaceId);
+        if (!linked) this.log.network('NetworkWorkspaces', ws.workspaceId, partner.workspaceId);
+        else if (c % 3 === 0) this.log.network('UnnetworkWorkspaces', ws.workspaceId, partner.workspaceId);
+        break;
+      }
+      case 18: {
+        // a team of a partner (shared or not: the decider refuses what is not offered)
+        const state = this.log.workspaces.get(ws.workspaceId)!.state;
+        const offered = [...state.teams.partners.keys()].flatMap((id) => this.tracks.find((t) => t.workspaceId === id)?.teams ?? []);
+        const partnerTeam = pick(offered, b);
+        if (partnerTeam) this.log.teams({ type: 'SetPartnerTeamVisibility', ...base, teamId: partnerTeam, visible: c % 4 !== 0 });
+        break;
+      }
+    }
   }
 }
 

@@ -5,12 +5,15 @@ import {
   type OrganizationCommand,
   type OrganizationState,
   type Plan,
+  type TeamCommand,
   type WorkspaceCommand,
   type WorkspaceState,
   SYSTEM_ACTOR,
   addSeconds,
   decideDeleteUser,
+  decideNetwork,
   decideOrganization,
+  decideTeams,
   decideWorkspace,
   evolveOrganization,
   evolveWorkspace,
@@ -102,6 +105,34 @@ export class EventLog {
       const actorId = 'actorId' in command ? command.actorId : command.newUserId;
       this.record(`workspace-${command.workspaceId}`, decision.events, actorId);
     }
+    return decision;
+  }
+
+  /** A team command (rules 14-16), decided with the states of the workspace's network partners, as the API does. */
+  teams(command: TeamCommand): Decision<DomainEvent> {
+    const ws = this.workspaces.get(command.workspaceId);
+    if (!ws) throw new Error(`unknown workspace ${command.workspaceId}`);
+    const partners = [...ws.state.teams.partners.keys()].map((id) => this.workspaces.get(id)!.state);
+    const decision = decideTeams(command, { org: this.org(ws.organizationId), ws: ws.state, partners });
+    if (decision.ok) {
+      for (const e of decision.events) evolveWorkspace(ws.state, e);
+      this.record(`workspace-${command.workspaceId}`, decision.events, command.actorId);
+    }
+    return decision;
+  }
+
+  /** Links (or unlinks) two workspaces as the system does (rule 16): one event in each workspace's stream. */
+  network(type: 'NetworkWorkspaces' | 'UnnetworkWorkspaces', workspaceId: string, partnerWorkspaceId: string): Decision<DomainEvent> {
+    const [a, b] = [this.workspaces.get(workspaceId)!, this.workspaces.get(partnerWorkspaceId)!];
+    const decision = decideNetwork(
+      { type, actorId: SYSTEM_ACTOR, now: this.now, workspaceId, partnerWorkspaceId },
+      { ws: { org: this.org(a.organizationId), ws: a.state }, partner: { org: this.org(b.organizationId), ws: b.state } },
+    );
+    if (decision.ok)
+      for (const e of decision.events) {
+        evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
+        this.record(`workspace-${e.data.workspaceId}`, [e], SYSTEM_ACTOR);
+      }
     return decision;
   }
 

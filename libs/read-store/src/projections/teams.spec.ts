@@ -1,0 +1,139 @@
+import type { Decision, DomainEvent } from '@rollcall/domain';
+import { MEMBERS, type MemberDoc, membersProjection } from './members';
+import { PERMISSION_HISTORY, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
+import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_MEMBERS, teamsProjection } from './teams';
+import { MemoryModel } from './testing/memory-model';
+import { ADMIN, LogScenario, WS } from './testing/scenario';
+
+const must = (d: Decision<DomainEvent>) => {
+  if (!d.ok) throw new Error(`refused: ${d.error.code}: ${d.error.message}`);
+  return d.events;
+};
+
+/** A LogScenario with team commands, acting as the org admin of ws-1 unless told. */
+class TeamLog extends LogScenario {
+  private teamSeq = 0;
+
+  team(name: string, members: string[] = [], ws = WS, by = ADMIN): string {
+    const teamId = `team-${++this.teamSeq}`;
+    must(this.log.teams({ type: 'CreateTeam', workspaceId: ws, actorId: by, now: this.log.now, teamId, name }));
+    for (const userId of members) this.add(teamId, userId, ws, by);
+    return teamId;
+  }
+
+  add(teamId: string, userId: string, ws = WS, by = ADMIN): this {
+    must(this.log.teams({ type: 'AddTeamMember', workspaceId: ws, actorId: by, now: this.log.now, teamId, userId }));
+    return this;
+  }
+
+  command(command: Parameters<LogScenario['log']['teams']>[0]): this {
+    must(this.log.teams(command));
+    return this;
+  }
+}
+
+const at = (s: LogScenario, workspaceId = WS, actorId = ADMIN) => ({ workspaceId, actorId, now: s.log.now });
+const build = (s: LogScenario, projection = teamsProjection) => new MemoryModel(projection).run(s.events);
+
+describe('teams projection (rules 14-16)', () => {
+  it('rule 14: a team with its name, member count and sharing; renamed, shared, deleted', async () => {
+    const s = new TeamLog().member('ann').member('bob');
+    const sales = s.team('Sales', ['ann', 'bob']);
+    expect((await build(s)).get(TEAMS, sales)).toEqual({
+      _id: sales,
+      teamId: sales,
+      workspaceId: WS,
+      name: 'Sales',
+      sortName: 'sales',
+      memberCount: 2,
+      shared: false,
+      createdAt: expect.any(String),
+    });
+    s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Field Sales' }).command({ type: 'SetTeamSharing', ...at(s), teamId: sales, shared: true });
+    s.command({ type: 'RemoveTeamMember', ...at(s), teamId: sales, userId: 'bob' });
+    expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Field Sales', sortName: 'field sales', memberCount: 1, shared: true });
+    s.command({ type: 'DeleteTeam', ...at(s), teamId: sales });
+    const m = await build(s);
+    expect(m.all(TEAMS)).toEqual([]);
+    expect(m.all(TEAM_MEMBERS)).toEqual([]);
+  });
+
+  it('rules 11 and 12: a revoked or deleted member leaves every team (documents and counts)', async () => {
+    const s = new TeamLog().member('ann').member('bob').member('cy');
+    const sales = s.team('Sales', ['ann', 'bob', 'cy']);
+    const ops = s.team('Ops', ['ann', 'cy']);
+    s.revoke('ann').deleteUser('cy');
+    const m = await build(s);
+    expect(m.all(TEAM_MEMBERS).map((d) => d._id)).toEqual([`${sales}:bob`]);
+    expect([m.get(TEAMS, sales)?.memberCount, m.get(TEAMS, ops)?.memberCount]).toEqual([1, 0]);
+  });
+
+  it('rule 16: links on both sides; a choice of a partner team; unlinking forgets the choices', async () => {
+    const s = new TeamLog(['ws-1', 'ws-2']);
+    s.log.createOrganization('org-2', { userId: 'admin-2', email: 'ada@other.test', displayName: 'Other Admin' });
+    s.log.createWorkspace('org-2', 'ws-b', 'admin-2');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-b'));
+    must(s.log.network('NetworkWorkspaces', 'ws-2', 'ws-b'));
+    const experts = s.team('Experts', [], 'ws-b', 'admin-2');
+    s.command({ type: 'SetTeamSharing', ...at(s, 'ws-b', 'admin-2'), teamId: experts, shared: true });
+    s.command({ type: 'SetPartnerTeamVisibility', ...at(s), teamId: experts, visible: true });
+    s.command({ type: 'SetPartnerTeamVisibility', ...at(s, 'ws-2'), teamId: experts, visible: true });
+    let m = await build(s);
+    expect(m.all(TEAM_LINKS).map((d) => d._id)).toEqual([`${WS}:ws-b`, 'ws-2:ws-b', `ws-b:${WS}`, 'ws-b:ws-2']);
+    expect(m.get(TEAM_LINKS, `ws-b:${WS}`)).toEqual({ _id: `ws-b:${WS}`, workspaceId: 'ws-b', partnerWorkspaceId: WS, partnerOrganizationId: 'org-1', since: expect.any(String) });
+    expect(m.all(TEAM_CHOICES)).toEqual([
+      { _id: `${WS}:${experts}`, workspaceId: WS, teamId: experts, partnerWorkspaceId: 'ws-b' },
+      { _id: `ws-2:${experts}`, workspaceId: 'ws-2', teamId: experts, partnerWorkspaceId: 'ws-b' },
+    ]);
+    must(s.log.network('UnnetworkWorkspaces', 'ws-b', WS));
+    m = await build(s);
+    expect(m.all(TEAM_LINKS).map((d) => d._id)).toEqual(['ws-2:ws-b', 'ws-b:ws-2']);
+    expect(m.all(TEAM_CHOICES).map((d) => d._id)).toEqual([`ws-2:${experts}`]);
+    s.command({ type: 'SetPartnerTeamVisibility', ...at(s, 'ws-2'), teamId: experts, visible: false });
+    expect((await build(s)).all(TEAM_CHOICES)).toEqual([]);
+  });
+});
+
+describe('members projection: the teams of a member (rule 14, `?team=`)', () => {
+  it('adds and removes team ids; revoke, deletion and a deleted team take them away', async () => {
+    const s = new TeamLog().member('ann').member('bob');
+    const sales = s.team('Sales', ['ann', 'bob']);
+    const ops = s.team('Ops', ['ann']);
+    const teamIds = async (userId: string) => (await build(s, membersProjection)).get<MemberDoc>(MEMBERS, `${WS}:${userId}`)?.teamIds;
+    expect(await teamIds('ann')).toEqual([sales, ops]);
+    s.command({ type: 'DeleteTeam', ...at(s), teamId: sales });
+    expect([await teamIds('ann'), await teamIds('bob')]).toEqual([[ops], []]);
+    s.revoke('ann');
+    expect(await teamIds('ann')).toEqual([]);
+    // invited again: a member in no team
+    s.member('ann');
+    expect(await teamIds('ann')).toEqual([]);
+  });
+});
+
+describe('permission history: team membership is access (rule 14, rule 17)', () => {
+  it('records added to / removed from a team with the team name, the actor and the reason', async () => {
+    const s = new TeamLog().member('ann', { roles: ['manager'] }).member('bob').member('cy').member('dee');
+    const sales = s.team('Sales', ['bob', 'cy', 'dee'], WS, 'ann');
+    s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Deals' });
+    s.command({ type: 'RemoveTeamMember', ...at(s, WS, 'ann'), teamId: sales, userId: 'bob' });
+    s.revoke('cy').deleteUser('dee');
+    const ops = s.team('Ops', ['ann']);
+    s.command({ type: 'DeleteTeam', ...at(s), teamId: ops });
+    const entries = (await build(s, permissionHistoryProjection))
+      .all<HistoryEntryDoc>(PERMISSION_HISTORY)
+      .filter((e) => e.change === 'added_to_team' || e.change === 'removed_from_team')
+      .sort((a, b) => a.position - b.position)
+      .map((e) => [e.change, e.userId, e.actorId, e.details, e.organizationId]);
+    expect(entries).toEqual([
+      ['added_to_team', 'bob', 'ann', { teamId: sales, teamName: 'Sales', reason: 'command' }, 'org-1'],
+      ['added_to_team', 'cy', 'ann', { teamId: sales, teamName: 'Sales', reason: 'command' }, 'org-1'],
+      ['added_to_team', 'dee', 'ann', { teamId: sales, teamName: 'Sales', reason: 'command' }, 'org-1'],
+      ['removed_from_team', 'bob', 'ann', { teamId: sales, teamName: 'Deals', reason: 'command' }, 'org-1'],
+      ['removed_from_team', 'cy', ADMIN, { teamId: sales, teamName: 'Deals', reason: 'revoke' }, 'org-1'],
+      ['removed_from_team', 'dee', ADMIN, { teamId: sales, teamName: 'Deals', reason: 'deletion' }, 'org-1'],
+      ['added_to_team', 'ann', ADMIN, { teamId: ops, teamName: 'Ops', reason: 'command' }, 'org-1'],
+      ['removed_from_team', 'ann', ADMIN, { teamId: ops, teamName: 'Ops', reason: 'team_deleted' }, 'org-1'],
+    ]);
+  });
+});

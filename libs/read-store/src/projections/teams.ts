@@ -1,0 +1,144 @@
+import type { DomainEvent } from '@rollcall/domain';
+import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+
+/**
+ * `teams` (docs/rules.md#teams): the teams of every workspace, their members, the network links and the partner
+ * teams each workspace chose to see (rules 14-16). No personal data: users are ids; their names and presence are
+ * read from `members` when the invite lookup asks (queries/teams.ts).
+ *
+ * - `teams/${teamId}`: a team, with its member count and whether it is shared. Deleted with the team.
+ * - `team_members/${teamId}:${userId}`: one per member (revokes and deletions decide their TeamMemberRemoved, and a
+ *   team's members leave it before it is deleted, so no other event removes these).
+ * - `team_links/${workspaceId}:${partnerWorkspaceId}`: the workspace is networked with the partner (each side has its own).
+ * - `team_choices/${workspaceId}:${teamId}`: the workspace chose to see that partner team. The choice stands while the
+ *   workspaces are linked (unlinking forgets it); the team is visible while it is also shared and not deleted.
+ */
+export const TEAMS = 'teams';
+export const TEAM_MEMBERS = 'team_members';
+export const TEAM_LINKS = 'team_links';
+export const TEAM_CHOICES = 'team_choices';
+
+export interface TeamDoc extends Doc {
+  teamId: string;
+  workspaceId: string;
+  name: string;
+  /** sort key: the lower-cased name */
+  sortName: string;
+  memberCount: number;
+  shared: boolean;
+  createdAt: string;
+}
+
+export interface TeamMemberDoc extends Doc {
+  teamId: string;
+  workspaceId: string;
+  userId: string;
+  addedAt: string;
+}
+
+export interface TeamLinkDoc extends Doc {
+  workspaceId: string;
+  partnerWorkspaceId: string;
+  partnerOrganizationId: string;
+  since: string;
+}
+
+export interface TeamChoiceDoc extends Doc {
+  workspaceId: string;
+  teamId: string;
+  partnerWorkspaceId: string;
+}
+
+export const teamMemberId = (teamId: string, userId: string): string => `${teamId}:${userId}`;
+const linkId = (workspaceId: string, partnerWorkspaceId: string): string => `${workspaceId}:${partnerWorkspaceId}`;
+const choiceId = (workspaceId: string, teamId: string): string => `${workspaceId}:${teamId}`;
+const sortName = (name: string): string => name.toLowerCase();
+
+/** the team with some fields changed; nothing when the team is gone */
+async function changeTeam(read: ProjectionReader, teamId: string, change: (team: TeamDoc) => Partial<TeamDoc>): Promise<ProjectionWrite[]> {
+  const team = await read.get<TeamDoc>(TEAMS, teamId);
+  return team ? [upsert(TEAMS, { ...team, ...change(team) })] : [];
+}
+
+async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
+  switch (event.type) {
+    case 'TeamCreated': {
+      const d = event.data;
+      const team: TeamDoc = { _id: d.teamId, teamId: d.teamId, workspaceId: d.workspaceId, name: d.name, sortName: sortName(d.name), memberCount: 0, shared: false, createdAt: d.createdAt };
+      return [upsert(TEAMS, team)];
+    }
+    case 'TeamRenamed':
+      return changeTeam(read, event.data.teamId, () => ({ name: event.data.name, sortName: sortName(event.data.name) }));
+    case 'TeamDeleted':
+      return [remove(TEAMS, event.data.teamId)];
+    case 'TeamShared':
+    case 'TeamUnshared':
+      return changeTeam(read, event.data.teamId, () => ({ shared: event.type === 'TeamShared' }));
+    case 'TeamMemberAdded': {
+      const d = event.data;
+      const id = teamMemberId(d.teamId, d.userId);
+      if (await read.get(TEAM_MEMBERS, id)) return [];
+      const member: TeamMemberDoc = { _id: id, teamId: d.teamId, workspaceId: d.workspaceId, userId: d.userId, addedAt: d.addedAt };
+      return [upsert(TEAM_MEMBERS, member), ...(await changeTeam(read, d.teamId, (t) => ({ memberCount: t.memberCount + 1 })))];
+    }
+    case 'TeamMemberRemoved': {
+      const d = event.data;
+      const id = teamMemberId(d.teamId, d.userId);
+      if (!(await read.get(TEAM_MEMBERS, id))) return [];
+      return [remove(TEAM_MEMBERS, id), ...(await changeTeam(read, d.teamId, (t) => ({ memberCount: Math.max(0, t.memberCount - 1) })))];
+    }
+    case 'WorkspacesNetworked': {
+      const d = event.data;
+      const link: TeamLinkDoc = {
+        _id: linkId(d.workspaceId, d.partnerWorkspaceId),
+        workspaceId: d.workspaceId,
+        partnerWorkspaceId: d.partnerWorkspaceId,
+        partnerOrganizationId: d.partnerOrganizationId,
+        since: d.networkedAt,
+      };
+      return [upsert(TEAM_LINKS, link)];
+    }
+    case 'WorkspacesUnnetworked': {
+      const d = event.data;
+      const choices = await read.findBy<TeamChoiceDoc>(TEAM_CHOICES, 'workspaceId', d.workspaceId);
+      return [
+        remove(TEAM_LINKS, linkId(d.workspaceId, d.partnerWorkspaceId)),
+        ...choices.filter((c) => c.partnerWorkspaceId === d.partnerWorkspaceId).map((c) => remove(TEAM_CHOICES, c._id)),
+      ];
+    }
+    case 'PartnerTeamVisibilityChanged': {
+      const d = event.data;
+      const id = choiceId(d.workspaceId, d.teamId);
+      if (!d.visible) return [remove(TEAM_CHOICES, id)];
+      const choice: TeamChoiceDoc = { _id: id, workspaceId: d.workspaceId, teamId: d.teamId, partnerWorkspaceId: d.partnerWorkspaceId };
+      return [upsert(TEAM_CHOICES, choice)];
+    }
+    default:
+      return [];
+  }
+}
+
+export const teamsProjection: Projection = {
+  name: 'teams',
+  collections: {
+    // a workspace's teams by name (the team list)
+    [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },
+    // a team's members in user-id order (the invite lookup): a page reads just that page, however many teams there are
+    [TEAM_MEMBERS]: { indexes: [], compound: [['teamId', 'userId']] },
+    [TEAM_LINKS]: { indexes: ['workspaceId'] },
+    [TEAM_CHOICES]: { indexes: ['workspaceId'] },
+  },
+  eventTypes: [
+    'TeamCreated',
+    'TeamRenamed',
+    'TeamDeleted',
+    'TeamShared',
+    'TeamUnshared',
+    'TeamMemberAdded',
+    'TeamMemberRemoved',
+    'WorkspacesNetworked',
+    'WorkspacesUnnetworked',
+    'PartnerTeamVisibilityChanged',
+  ],
+  apply: (e, read) => applyTeams(e.event, read),
+};

@@ -1,0 +1,111 @@
+import type { Decision, DomainEvent, TeamCommand } from '@rollcall/domain';
+import { PROJECTIONS } from '../projections';
+import { rebuild } from '../projector/rebuild';
+import { TempStores } from '../projector/testing/temp-stores';
+import { ADMIN, LogScenario, WS } from '../projections/testing/scenario';
+import type { SqliteReadStore } from '../store';
+import { listMembers } from './members';
+import { getTeam, listOfferedTeams, listTeamInvitees, listTeams } from './teams';
+
+const silent = { info: () => undefined, error: () => undefined };
+const must = (d: Decision<DomainEvent>) => {
+  if (!d.ok) throw new Error(`refused: ${d.error.code}: ${d.error.message}`);
+};
+
+describe('team queries (rules 14-16) over the embedded read store', () => {
+  let stores: TempStores;
+  let s: LogScenario;
+  const ids: Record<string, string> = {};
+  let seq = 0;
+  const run = (command: TeamCommand) => must(s.log.teams(command));
+  const team = (name: string, members: string[], ws = WS, actorId = ADMIN) => {
+    const teamId = `t${++seq}`;
+    run({ type: 'CreateTeam', workspaceId: ws, actorId, now: s.log.now, teamId, name });
+    for (const userId of members) run({ type: 'AddTeamMember', workspaceId: ws, actorId, now: s.log.now, teamId, userId });
+    return teamId;
+  };
+  const at = (workspaceId: string, actorId: string) => ({ workspaceId, actorId, now: s.log.now });
+
+  async function readModels(): Promise<SqliteReadStore> {
+    await stores.append(s.log.takeAppends());
+    const read = stores.readStore(`read-${++seq}`);
+    await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+    return read;
+  }
+
+  beforeAll(() => {
+    stores = new TempStores();
+    s = new LogScenario();
+    s.member('zoe', {}, WS, 'Zoe Zed').member('amy', { roles: ['manager'] }, WS, 'amy adams').member('gone', {}, WS, 'Gone');
+    s.profile('zoe', { alias: 'zz', avatarUrl: 'https://img.test/zoe.png' });
+    s.log.createOrganization('org-b', { userId: 'admin-b', email: 'admin@b.test', displayName: 'Bea Admin' });
+    s.log.createWorkspace('org-b', 'ws-b', 'admin-b');
+    must(s.log.workspace({ type: 'InviteMember', workspaceId: 'ws-b', actorId: 'admin-b', now: s.log.now, invitationId: 'inv-b', email: 'bo@b.test', ttlSeconds: 3600 }));
+    must(s.log.accept('ws-b', 'inv-b', 'bo', 'Bo Partner'));
+    ids.support = team('support', ['zoe', 'amy', 'gone']);
+    ids.billing = team('Billing', []);
+    ids.experts = team('Experts', ['bo', 'admin-b'], 'ws-b', 'admin-b');
+    ids.hidden = team('Hidden', ['bo'], 'ws-b', 'admin-b');
+    ids.unchosen = team('Unchosen', [], 'ws-b', 'admin-b');
+    s.revoke('gone');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-b'));
+    for (const teamId of [ids.experts!, ids.unchosen!]) run({ type: 'SetTeamSharing', ...at('ws-b', 'admin-b'), teamId, shared: true });
+    run({ type: 'SetPartnerTeamVisibility', ...at(WS, ADMIN), teamId: ids.experts!, visible: true });
+  });
+  afterAll(() => stores.close());
+
+  it('rule 15: the team list has own teams by name (member count, shared) then the visible partner teams, marked', async () => {
+    const read = await readModels();
+    expect(await listTeams(read, WS)).toEqual([
+      { teamId: ids.billing, name: 'Billing', memberCount: 0, shared: false },
+      { teamId: ids.support, name: 'support', memberCount: 2, shared: false },
+      { teamId: ids.experts, name: 'Experts', memberCount: 2, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
+    ]);
+    // the partner's own list: its teams, nothing of ws-1's (ws-1 shares nothing and chose for itself)
+    expect((await listTeams(read, 'ws-b')).map((t) => [t.name, t.partner])).toEqual([
+      ['Experts', undefined],
+      ['Hidden', undefined],
+      ['Unchosen', undefined],
+    ]);
+  });
+
+  it('rule 16: offered partner teams are the shared ones, with the choice', async () => {
+    const read = await readModels();
+    expect(await listOfferedTeams(read, WS)).toEqual([
+      { teamId: ids.experts, name: 'Experts', memberCount: 2, visible: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
+      { teamId: ids.unchosen, name: 'Unchosen', memberCount: 0, visible: false, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
+    ]);
+  });
+
+  it('rule 15: the invite lookup gives active members with name, alias, avatar and presence only, by name', async () => {
+    const read = await readModels();
+    const support = (await getTeam(read, ids.support!))!;
+    expect(await listTeamInvitees(read, support)).toEqual([
+      { userId: 'amy', displayName: 'amy adams', alias: null, avatarUrl: null, presence: 'offline', lastSeenAt: null },
+      { userId: 'zoe', displayName: 'Zoe Zed', alias: 'zz', avatarUrl: 'https://img.test/zoe.png', presence: 'offline', lastSeenAt: null },
+    ]);
+    // a partner team's members: the same fields, never an email or roles
+    const experts = await listTeamInvitees(read, (await getTeam(read, ids.experts!))!);
+    expect(experts.map((i) => i.displayName)).toEqual(['Bea Admin', 'Bo Partner']);
+    for (const invitee of experts) expect(Object.keys(invitee).sort()).toEqual(['alias', 'avatarUrl', 'displayName', 'lastSeenAt', 'presence', 'userId']);
+  });
+
+  it('rule 14: the user list filters by team, and members carry their teams', async () => {
+    const read = await readModels();
+    const page = await listMembers(read, WS, { team: ids.support });
+    expect(page.items.map((m) => m.userId).sort()).toEqual(['amy', 'zoe']);
+    expect(page.items.every((m) => m.teamIds.includes(ids.support!))).toBe(true);
+    expect((await listMembers(read, WS, { team: ids.billing })).items).toEqual([]);
+  });
+
+  it('rule 16: unsharing or unlinking takes the partner team out of the list at once (as soon as projected)', async () => {
+    run({ type: 'SetTeamSharing', ...at('ws-b', 'admin-b'), teamId: ids.experts!, shared: false });
+    expect((await listTeams(await readModels(), WS)).map((t) => t.name)).toEqual(['Billing', 'support']);
+    run({ type: 'SetTeamSharing', ...at('ws-b', 'admin-b'), teamId: ids.experts!, shared: true });
+    expect((await listTeams(await readModels(), WS)).map((t) => t.name)).toEqual(['Billing', 'support', 'Experts']);
+    must(s.log.network('UnnetworkWorkspaces', 'ws-b', WS));
+    const read = await readModels();
+    expect((await listTeams(read, WS)).map((t) => t.name)).toEqual(['Billing', 'support']);
+    expect(await listOfferedTeams(read, WS)).toEqual([]);
+  });
+});

@@ -1,0 +1,121 @@
+import type { ReadStore } from '../port';
+import { MEMBERS, type MemberDoc, memberId } from '../projections/members';
+import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_MEMBERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamMemberDoc } from '../projections/teams';
+import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
+
+/** A team as the API serves it (rules 15 and 16): never a storage document. */
+export interface TeamView {
+  teamId: string;
+  name: string;
+  memberCount: number;
+  shared: boolean;
+  /** present on a networked partner's team: whose it is */
+  partner?: { workspaceId: string; workspaceName: string | null };
+}
+
+/** A partner team offered to a workspace (shared by a partner), and whether the workspace chose to see it. */
+export interface OfferedTeamView {
+  teamId: string;
+  name: string;
+  memberCount: number;
+  visible: boolean;
+  partner: { workspaceId: string; workspaceName: string | null };
+}
+
+/**
+ * A team member as the invite lookup returns them (rule 15): who they are and their presence, nothing of their
+ * access or email. The same fields for a partner's team: a partner never sees more (rule 16).
+ */
+export interface InviteeView {
+  userId: string;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+  presence: 'online' | 'away' | 'offline';
+  lastSeenAt: string | null;
+}
+
+const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+};
+
+const byName = (a: { name: string; teamId: string }, b: { name: string; teamId: string }): number => {
+  const [x, y] = [a.name.toLowerCase(), b.name.toLowerCase()];
+  return x < y ? -1 : x > y ? 1 : a.teamId < b.teamId ? -1 : a.teamId > b.teamId ? 1 : 0;
+};
+
+const ownView = (t: TeamDoc): TeamView => ({ teamId: t.teamId, name: t.name, memberCount: t.memberCount, shared: t.shared });
+
+/** the workspace's network partners and their names */
+async function partnersOf(store: ReadStore, workspaceId: string): Promise<Map<string, string | null>> {
+  const links = await all(store.stream<TeamLinkDoc>(TEAM_LINKS, { where: { workspaceId } }));
+  const names = await store.getMany<WorkspaceDoc>(WORKSPACES, links.map((l) => l.partnerWorkspaceId));
+  return new Map(links.map((l) => [l.partnerWorkspaceId, names.get(l.partnerWorkspaceId)?.doc.name ?? null]));
+}
+
+/**
+ * The team list of a workspace (rules 15 and 16): its own teams by name, then the partner teams it sees: those it
+ * chose, while the partner shares them and the workspaces are networked.
+ */
+export async function listTeams(store: ReadStore, workspaceId: string): Promise<TeamView[]> {
+  const [own, partners, choices] = await Promise.all([
+    all(store.stream<TeamDoc>(TEAMS, { where: { workspaceId }, sort: { field: 'sortName', direction: 'asc' } })),
+    partnersOf(store, workspaceId),
+    all(store.stream<TeamChoiceDoc>(TEAM_CHOICES, { where: { workspaceId } })),
+  ]);
+  const chosen = choices.filter((c) => partners.has(c.partnerWorkspaceId));
+  const teams = await store.getMany<TeamDoc>(TEAMS, chosen.map((c) => c.teamId));
+  const visible: TeamView[] = [];
+  for (const c of chosen) {
+    const team = teams.get(c.teamId)?.doc;
+    if (!team?.shared || team.workspaceId !== c.partnerWorkspaceId) continue;
+    visible.push({ ...ownView(team), partner: { workspaceId: team.workspaceId, workspaceName: partners.get(team.workspaceId) ?? null } });
+  }
+  return [...own.map(ownView), ...visible.sort(byName)];
+}
+
+/** The teams the workspace's partners share with it, and which of them it chose to see (rule 16). */
+export async function listOfferedTeams(store: ReadStore, workspaceId: string): Promise<OfferedTeamView[]> {
+  const [partners, choices] = await Promise.all([partnersOf(store, workspaceId), all(store.stream<TeamChoiceDoc>(TEAM_CHOICES, { where: { workspaceId } }))]);
+  const chosen = new Set(choices.map((c) => c.teamId));
+  const offered: OfferedTeamView[] = [];
+  for (const [partnerId, workspaceName] of partners)
+    for await (const t of store.stream<TeamDoc>(TEAMS, { where: { workspaceId: partnerId }, sort: { field: 'sortName', direction: 'asc' } }))
+      if (t.shared)
+        offered.push({ teamId: t.teamId, name: t.name, memberCount: t.memberCount, visible: chosen.has(t.teamId), partner: { workspaceId: partnerId, workspaceName } });
+  return offered.sort(byName);
+}
+
+/** One team's document, whoever's it is (the caller decides whether the asking workspace may see it). */
+export async function getTeam(store: ReadStore, teamId: string): Promise<TeamDoc | undefined> {
+  return (await store.get<TeamDoc>(TEAMS, teamId))?.doc;
+}
+
+/**
+ * The invite lookup (rule 15): the team's active members with their display name, alias, avatar and presence, by
+ * display name. Names and presence come from the `members` documents of the team's own workspace (presence is
+ * written there), read in one batch.
+ */
+export async function listTeamInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<InviteeView[]> {
+  const memberships = await all(store.stream<TeamMemberDoc>(TEAM_MEMBERS, { where: { teamId: team.teamId }, sort: { field: 'userId', direction: 'asc' } }));
+  const members = await store.getMany<MemberDoc>(MEMBERS, memberships.map((m) => memberId(team.workspaceId, m.userId)));
+  const invitees: (InviteeView & { sortKey: string })[] = [];
+  for (const { userId } of memberships) {
+    const m = members.get(memberId(team.workspaceId, userId))?.doc;
+    // a revoke or deletion takes the member out of the team in the same append; a lagging batch must not show them
+    if (!m || m.status !== 'active') continue;
+    invitees.push({
+      userId,
+      displayName: m.displayName,
+      alias: m.alias,
+      avatarUrl: m.avatarUrl,
+      presence: m.presence ?? 'offline',
+      lastSeenAt: m.lastSeenAt ?? null,
+      sortKey: (m.displayName ?? '').toLowerCase(),
+    });
+  }
+  invitees.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.userId < b.userId ? -1 : 1));
+  return invitees.map(({ sortKey: _sortKey, ...view }) => view);
+}
