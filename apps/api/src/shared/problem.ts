@@ -41,6 +41,9 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   MEMBER_NOT_ACTIVE: 409,
   ALREADY_NETWORKED: 409,
   NOT_NETWORKED: 404,
+  AUDIT_ENTRY_NOT_FOUND: 404,
+  AUDIT_TREE_SIZE: 422,
+  AUDIT_BEHIND: 503,
 };
 
 class FieldProblem implements FieldError {

@@ -32,7 +32,10 @@ export type ErrorCode =
   | 'TEAM_NAME_TAKEN'
   | 'MEMBER_NOT_ACTIVE'
   | 'ALREADY_NETWORKED'
-  | 'NOT_NETWORKED';
+  | 'NOT_NETWORKED'
+  | 'AUDIT_ENTRY_NOT_FOUND'
+  | 'AUDIT_TREE_SIZE'
+  | 'AUDIT_BEHIND';
 
 export interface FieldError {
   field: string;
