@@ -64,3 +64,26 @@ describe('configuration from the environment', () => {
       expect(() => loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: bad })).toThrow(/ROLLCALL_PRESENCE_TIMEOUT_SECONDS must be an integer between 1 and 86400/);
   });
 });
+
+describe('configuration of the notary (docs/rules.md#verifiable-history)', () => {
+  it('signs a checkpoint every second by default, names the log after the public URL, and generates its key when none is set', () => {
+    expect(loadConfig({}).audit).toEqual({ checkpointMs: 1000, origin: 'localhost:3000/audit', signingKey: undefined });
+    expect(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test/rollcall/' }).audit.origin).toBe('console.acme.test/rollcall/audit');
+  });
+
+  it('reads ROLLCALL_AUDIT_CHECKPOINT_MS, ROLLCALL_AUDIT_SIGNING_KEY (base64 or hex seed) and ROLLCALL_AUDIT_ORIGIN', () => {
+    const seed = Buffer.alloc(32, 9);
+    expect(loadConfig({ ROLLCALL_AUDIT_CHECKPOINT_MS: '250', ROLLCALL_AUDIT_SIGNING_KEY: seed.toString('base64'), ROLLCALL_AUDIT_ORIGIN: 'audit.acme.test/log' }).audit).toEqual({
+      checkpointMs: 250,
+      signingKey: seed.toString('base64'),
+      origin: 'audit.acme.test/log',
+    });
+    expect(loadConfig({ ROLLCALL_AUDIT_SIGNING_KEY: seed.toString('hex') }).audit.signingKey).toBe(seed.toString('hex'));
+  });
+
+  it('refuses a bad period, key or origin, naming each variable', () => {
+    expect(() => loadConfig({ ROLLCALL_AUDIT_CHECKPOINT_MS: '0' })).toThrow(/ROLLCALL_AUDIT_CHECKPOINT_MS must be an integer between 50 and 3600000/);
+    expect(() => loadConfig({ ROLLCALL_AUDIT_SIGNING_KEY: 'not-a-key' })).toThrow(/ROLLCALL_AUDIT_SIGNING_KEY: .*32 bytes/);
+    expect(() => loadConfig({ ROLLCALL_AUDIT_ORIGIN: 'two words' })).toThrow(/ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces/);
+  });
+});

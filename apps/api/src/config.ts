@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
@@ -36,6 +37,17 @@ export interface Config {
    * `Authorization: Bearer <token>` (401 otherwise). Unset: /metrics is off (404 METRICS_DISABLED).
    */
   metricsToken?: string;
+  /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** ROLLCALL_AUDIT_CHECKPOINT_MS (default 1000): a checkpoint is signed at least this often while the log grows */
+  checkpointMs: number;
+  /** ROLLCALL_AUDIT_SIGNING_KEY: an Ed25519 seed (base64 or hex) or PRIVATE+KEY note key; unset: generated once into the data dir */
+  signingKey?: string;
+  /** ROLLCALL_AUDIT_ORIGIN: the log's name in its checkpoints; default: the public URL's host and path + /audit */
+  origin: string;
 }
 
 export class ConfigError extends Error {
@@ -112,7 +124,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
     metricsToken,
+    audit: auditConfig(env, publicUrl, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string[]): AuditConfig {
+  const signingKey = env.ROLLCALL_AUDIT_SIGNING_KEY?.trim() || undefined;
+  if (signingKey !== undefined)
+    try {
+      parseSigningKey(signingKey);
+    } catch (error) {
+      problems.push(`ROLLCALL_AUDIT_SIGNING_KEY: ${(error as Error).message}`);
+    }
+  let origin = env.ROLLCALL_AUDIT_ORIGIN?.trim() || '';
+  if (!origin)
+    try {
+      origin = originFromPublicUrl(publicUrl);
+    } catch {
+      origin = 'localhost/audit'; // ROLLCALL_PUBLIC_URL is invalid: already reported
+    }
+  try {
+    assertKeyName(origin);
+  } catch {
+    problems.push(`ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces or '+', got "${origin}"`);
+  }
+  return { checkpointMs: int(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin };
 }
