@@ -1,6 +1,7 @@
 import { type INestMicroservice, Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, EventPattern, type ClientProxy, Payload, Transport } from '@nestjs/microservices';
+import { connect } from 'node:net';
 import { lastValueFrom } from 'rxjs';
 import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
 
@@ -79,6 +80,29 @@ describe('commands over @nestjs/microservices (TCP)', () => {
       status: 400,
       code: 'VALIDATION_FAILED',
     });
+  });
+
+  it('payloads get the same guards as HTTP bodies: deep nesting and prototype keys are refused with a problem, never a crash', async () => {
+    // Nest's TCP client cannot even serialize 5,000 levels: speak its framing (`<length>#<json>`) on a raw socket
+    const deep = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;
+    const frame = `{"pattern":"invitations.accept","data":{"token":"a.b","nested":${deep}},"id":"deep-1"}`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${Buffer.byteLength(frame)}#${frame}`));
+      let got = '';
+      socket.on('data', (chunk) => {
+        got += chunk.toString();
+        if (got.includes('"isDisposed":true')) {
+          socket.end();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(JSON.parse(answer.slice(answer.indexOf('#') + 1)).err).toMatchObject({ status: 400, code: 'JSON_TOO_DEEP' });
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    const polluted = JSON.parse(`{"apiKey":"${org.apiKey}","actorId":"${org.adminUserId}","workspaceId":"${ws.workspaceId}","email":"p@acme.test","restrictions":{"__proto__":{"x":1}}}`);
+    await expect(send('members.invite', polluted)).rejects.toMatchObject({ status: 422, code: 'INVALID_RESTRICTION' });
   });
 
   it('idempotency keys work over the transport too', async () => {

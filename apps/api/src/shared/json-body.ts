@@ -1,5 +1,6 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { type Problem, problem } from './problem';
+import { type Problem, ProblemException, problem } from './problem';
 
 /** No request of the API nests deeper than 3; anything past this is refused before validation walks it. */
 export const MAX_JSON_DEPTH = 32;
@@ -67,4 +68,18 @@ export function checkJsonBody(req: Request, res: Response, next: NextFunction): 
   const refused = inspectJsonBody(req.body);
   if (refused) return send(req, res, refused);
   next();
+}
+
+/**
+ * The same guard for message-pattern payloads, which no HTTP middleware sees: a pipe that runs before validation
+ * (class-transformer would recurse into a deeply nested payload, and the validation pipe drops prototype keys).
+ */
+@Injectable()
+export class JsonPayloadGuardPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'custom' || value === null || typeof value !== 'object') return value;
+    const refused = inspectJsonBody(value);
+    if (refused) throw new ProblemException(refused);
+    return value;
+  }
 }
