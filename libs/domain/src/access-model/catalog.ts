@@ -36,6 +36,8 @@ export interface AccessModel {
   manageMembers: string;
   /** the permission needed to export the user list (rule 18) */
   exportMembers: string;
+  /** the permission needed to read reports, such as the presence report (docs/rules.md#rule-13) */
+  readReports: string;
   /** the access given to an owner: the workspace creator, and what org admins act as (rule 5) */
   ownerAccess: { roles: string[]; grants: string[] };
   /** who counts as an owner for last-owner protection (rule 4): a role, or a permission */
@@ -107,6 +109,7 @@ export const LEVELS: AccessModel = {
   },
   manageMembers: 'settings.users',
   exportMembers: 'data.export',
+  readReports: 'reports',
   ownerAccess: { roles: ['owner'], grants: [] },
   owner: { role: 'owner' },
   authority: 'rank',
@@ -124,6 +127,7 @@ export const PERMISSIONS: AccessModel = {
   restrictions: {},
   manageMembers: 'users',
   exportMembers: 'users',
+  readReports: 'reporting',
   ownerAccess: { roles: ['member'], grants: TOGGLES },
   owner: { permission: 'users' },
   authority: 'no-escalation',
@@ -154,6 +158,8 @@ export const STUDIO: AccessModel = {
   restrictions: {},
   manageMembers: 'users',
   exportMembers: 'users',
+  // analysts and producers (read-only analytics, or analytics with CRM and CMS)
+  readReports: 'analytics.read',
   ownerAccess: {
     roles: ['environment_manager', 'operator', 'content_manager', 'analyst', 'producer', 'developer'],
     grants: [],

@@ -1,0 +1,217 @@
+import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+import { type PresenceCommand, type PresenceContext, type PresenceState, decidePresence, evolvePresence, initialPresenceState } from './decider';
+import type { PresenceChanged } from './events';
+import { checkReportRead } from './reports';
+import type { AccessModelName } from '../access-model';
+
+type AccessInput = { roles?: string[]; grants?: string[] };
+
+/** A workspace scenario plus one user's presence stream, folded as the command side folds it. */
+class PresenceScenario {
+  presence: PresenceState = initialPresenceState();
+  constructor(readonly s: Scenario) {}
+
+  ctx(): PresenceContext {
+    return { ...this.s.ctx, presence: this.presence };
+  }
+
+  when(command: PresenceCommand) {
+    return decidePresence(command, this.ctx());
+  }
+
+  /** decides and folds; returns the events */
+  given(command: PresenceCommand): PresenceChanged[] {
+    const d = this.when(command);
+    if (!d.ok) throw new Error(`refused: ${d.error.code}`);
+    for (const e of d.events) this.presence = evolvePresence(this.presence, e);
+    return d.events;
+  }
+
+  heartbeat(actorId: string, status: 'online' | 'away') {
+    return { type: 'Heartbeat' as const, ...by(this.s, actorId), status };
+  }
+}
+
+const withAgent = () => new PresenceScenario(new Scenario('levels').member('agent', { roles: ['agent'] }).member('boss', { roles: ['manager'] }));
+
+describe('rule 13: heartbeats, and only transitions are events', () => {
+  it('a first heartbeat takes the user from offline to online, seen now', () => {
+    const p = withAgent();
+    const [e] = expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
+    expect(e!.data).toEqual({
+      workspaceId: WS,
+      organizationId: 'org-1',
+      userId: 'agent',
+      status: 'online',
+      previous: 'offline',
+      reason: 'heartbeat',
+      lastSeenAt: p.s.now,
+      changedAt: p.s.now,
+    });
+  });
+
+  it('a heartbeat that repeats the status appends nothing; a new status is a transition', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(20);
+    expectEvents(p.when(p.heartbeat('agent', 'online')), []);
+    const [away] = expectEvents(p.when(p.heartbeat('agent', 'away')), ['PresenceChanged']);
+    expect(away!.data).toMatchObject({ status: 'away', previous: 'online', reason: 'heartbeat', lastSeenAt: p.s.now });
+  });
+
+  it('a heartbeat reports online or away only', () => {
+    const p = withAgent();
+    expectError(p.when({ ...p.heartbeat('agent', 'online'), status: 'offline' as never }), 'VALIDATION_FAILED');
+  });
+
+  it('only an active member reports presence: a revoked member, a deleted user or a stranger is refused', () => {
+    const p = withAgent();
+    expectError(p.when(p.heartbeat('stranger', 'online')), 'INSUFFICIENT_AUTHORITY');
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    expectError(p.when(p.heartbeat('agent', 'online')), 'INSUFFICIENT_AUTHORITY');
+    const d = new PresenceScenario(new Scenario('levels').member('gone'));
+    d.s.applyOrg(expectEvents(d.s.whenDelete('gone'), ['UserDeletedFromWorkspace', 'UserDeleted']));
+    expectError(d.when(d.heartbeat('gone', 'online')), 'INSUFFICIENT_AUTHORITY');
+  });
+});
+
+describe('rule 13: timeouts', () => {
+  const timeout = (p: PresenceScenario, lastSeenAt: string, timeoutSeconds = 60): PresenceCommand => ({
+    type: 'TimeOut',
+    workspaceId: WS,
+    now: p.s.now,
+    userId: 'agent',
+    lastSeenAt,
+    timeoutSeconds,
+  });
+
+  it('a lapsed lease makes the user offline with their true last-seen time', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(30);
+    const lastHeartbeat = p.s.now; // renewed the lease, appended nothing
+    p.s.advance(75);
+    const [e] = expectEvents(p.when(timeout(p, lastHeartbeat)), ['PresenceChanged']);
+    expect(e!.data).toMatchObject({ status: 'offline', previous: 'online', reason: 'timeout', lastSeenAt: lastHeartbeat, changedAt: p.s.now });
+  });
+
+  it('exactly one timeout per lapse: once offline, another sweep of the same lapse decides nothing', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'away'));
+    const seen = p.s.now;
+    p.s.advance(61);
+    expect(p.given(timeout(p, seen))).toHaveLength(1);
+    expectEvents(p.when(timeout(p, seen)), []);
+  });
+
+  it('a lease renewed after the sweeper read it is not lapsed', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(59);
+    expectEvents(p.when(timeout(p, p.presence.lastSeenAt!)), []);
+    // the stream's own last-seen time counts too: a stale lease cannot time out a fresher transition
+    p.s.advance(1);
+    p.given(p.heartbeat('agent', 'away'));
+    expectEvents(p.when(timeout(p, '2026-03-01T08:00:00.000Z')), []);
+  });
+
+  it('the timeout is configurable', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    const seen = p.s.now;
+    p.s.advance(5);
+    expectEvents(p.when(timeout(p, seen, 10)), []);
+    p.s.advance(5);
+    expectEvents(p.when(timeout(p, seen, 10)), ['PresenceChanged']);
+  });
+
+  it('a lapse of a user whose membership ended meanwhile says why: revoked or deleted', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    const seen = p.s.now;
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' }).advance(90);
+    expect(expectEvents(p.when(timeout(p, seen)), ['PresenceChanged'])[0]!.data.reason).toBe('revoked');
+    const d = new PresenceScenario(new Scenario('levels').member('agent'));
+    d.given(d.heartbeat('agent', 'online'));
+    d.s.applyOrg(expectEvents(d.s.whenDelete('agent'), ['UserDeletedFromWorkspace', 'UserDeleted']));
+    d.s.advance(90);
+    expect(expectEvents(d.when(timeout(d, seen)), ['PresenceChanged'])[0]!.data.reason).toBe('deleted');
+  });
+});
+
+describe('rule 13: an admin sets a user offline', () => {
+  const setOffline = (p: PresenceScenario, actorId: string, userId = 'agent', lastSeenAt?: string): PresenceCommand => ({
+    type: 'SetOffline',
+    ...by(p.s, actorId),
+    userId,
+    ...(lastSeenAt !== undefined && { lastSeenAt }),
+  });
+
+  it('forced offline keeps the latest last-seen time (the lease\'s, when it is fresher than the stream\'s)', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(40);
+    const lease = p.s.now;
+    p.s.advance(5);
+    const [e] = expectEvents(p.when(setOffline(p, 'boss', 'agent', lease)), ['PresenceChanged']);
+    expect(e!.data).toMatchObject({ status: 'offline', previous: 'online', reason: 'forced', lastSeenAt: lease, changedAt: p.s.now });
+  });
+
+  it('setting an offline member offline decides nothing', () => {
+    const p = withAgent();
+    expectEvents(p.when(setOffline(p, ADMIN)), []);
+  });
+
+  it('needs the member-management authority: an agent is refused, an org admin or a manager may', () => {
+    const cases: [AccessModelName, AccessInput, AccessInput][] = [
+      ['levels', { roles: ['manager'] }, { roles: ['agent'] }],
+      ['permissions', { grants: ['users'] }, { grants: ['reporting'] }],
+      ['studio', { roles: ['environment_manager'] }, { roles: ['operator', 'analyst'] }],
+    ];
+    for (const [model, admin, agent] of cases) {
+      const p = new PresenceScenario(new Scenario(model).member('agent', agent).member('boss', admin).member('peer', agent));
+      p.given(p.heartbeat('agent', 'online'));
+      expectError(p.when(setOffline(p, 'peer')), 'INSUFFICIENT_AUTHORITY');
+      expectError(p.when(setOffline(p, 'stranger')), 'INSUFFICIENT_AUTHORITY');
+      expectEvents(p.when(setOffline(p, 'boss')), ['PresenceChanged']);
+      expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+    }
+  });
+
+  it('a user who never was a member is NOT_A_MEMBER', () => {
+    const p = withAgent();
+    expectError(p.when(setOffline(p, ADMIN, 'nobody')), 'NOT_A_MEMBER');
+  });
+});
+
+describe('rule 13: leaving the workspace makes a user offline', () => {
+  it('revoked or deleted, with the reason; nothing when already offline', () => {
+    const p = withAgent();
+    const left = (reason: 'revoked' | 'deleted'): PresenceCommand => ({ type: 'MemberLeft', workspaceId: WS, now: p.s.now, userId: 'agent', reason });
+    expectEvents(p.when(left('revoked')), []);
+    p.given(p.heartbeat('agent', 'away'));
+    p.s.advance(10);
+    for (const reason of ['revoked', 'deleted'] as const) {
+      const [e] = expectEvents(p.when(left(reason)), ['PresenceChanged']);
+      expect(e!.data).toMatchObject({ status: 'offline', previous: 'away', reason, lastSeenAt: p.presence.lastSeenAt });
+    }
+  });
+});
+
+describe('rule 13: the presence report needs the reports permission', () => {
+  it('reports (levels), reporting (permissions), analytics.read (studio: analyst, producer); org admins may', () => {
+    const cases: [AccessModelName, AccessInput, AccessInput][] = [
+      ['levels', { roles: ['manager'] }, { roles: ['agent'] }],
+      ['permissions', { grants: ['reporting'] }, { grants: ['users'] }],
+      ['studio', { roles: ['analyst'] }, { roles: ['environment_manager'] }],
+      ['studio', { roles: ['producer'] }, { roles: ['operator'] }],
+    ];
+    for (const [model, reader, other] of cases) {
+      const s = new Scenario(model).member('reader', reader).member('other', other);
+      expect(checkReportRead(s.ctx, 'reader')).toBeUndefined();
+      expect(checkReportRead(s.ctx, ADMIN)).toBeUndefined();
+      expect(checkReportRead(s.ctx, 'other')?.code).toBe('INSUFFICIENT_AUTHORITY');
+      expect(checkReportRead(s.ctx, 'stranger')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    }
+  });
+});

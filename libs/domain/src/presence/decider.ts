@@ -1,0 +1,139 @@
+import { domainError, validationFailed } from '../shared/errors';
+import { addSeconds, isAtOrAfter } from '../shared/events';
+import { type Decision, accept, reject } from '../shared/result';
+import { activeUser } from '../organization/state';
+import { authorizeMemberManagement, isActor } from '../workspace/authority';
+import { activeMember, type WorkspaceContext } from '../workspace/state';
+import { type PresenceChanged, type PresenceReason, type PresenceStatus, REPORTED_STATUSES, type ReportedStatus } from './events';
+
+/** One user's presence in one workspace, folded from their presence stream. */
+export interface PresenceState {
+  status: PresenceStatus;
+  /** the last heartbeat the stream knows of (a transition's); null: never seen */
+  lastSeenAt: string | null;
+  /** when the current status began; null: never changed */
+  since: string | null;
+}
+
+export const initialPresenceState = (): PresenceState => ({ status: 'offline', lastSeenAt: null, since: null });
+
+export const evolvePresence = (_state: PresenceState, event: PresenceChanged): PresenceState => ({
+  status: event.data.status,
+  lastSeenAt: event.data.lastSeenAt,
+  since: event.data.changedAt,
+});
+
+/** A presence command decides over the user's presence and the workspace (membership, authority). */
+export interface PresenceContext extends WorkspaceContext {
+  presence: PresenceState;
+}
+
+interface Base {
+  workspaceId: string;
+  /** ISO time of the command: the domain never reads a clock */
+  now: string;
+}
+
+/** The actor reports their own status (rule 13): only an active member may. */
+export interface Heartbeat extends Base {
+  type: 'Heartbeat';
+  actorId: string;
+  status: ReportedStatus;
+}
+
+/** Someone with the authority to manage members sets another user offline (rule 13: "an admin can set a user offline"). */
+export interface SetOffline extends Base {
+  type: 'SetOffline';
+  actorId: string;
+  userId: string;
+  /** the user's latest heartbeat known outside the stream (their lease), if any */
+  lastSeenAt?: string | null;
+}
+
+/** The sweeper found the user's lease lapsed: no heartbeat since `lastSeenAt`. */
+export interface TimeOut extends Base {
+  type: 'TimeOut';
+  userId: string;
+  lastSeenAt: string;
+  timeoutSeconds: number;
+}
+
+/** The user's membership ended (AccessRevoked, UserDeletedFromWorkspace seen in the log): they are offline. */
+export interface MemberLeft extends Base {
+  type: 'MemberLeft';
+  userId: string;
+  reason: 'revoked' | 'deleted';
+  lastSeenAt?: string | null;
+}
+
+export type PresenceCommand = Heartbeat | SetOffline | TimeOut | MemberLeft;
+
+const latest = (a: string | null | undefined, b: string | null | undefined): string | null => {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
+};
+
+const changed = (
+  command: Base & { userId: string },
+  ctx: PresenceContext,
+  status: PresenceStatus,
+  reason: PresenceReason,
+  lastSeenAt: string | null,
+): PresenceChanged => ({
+  type: 'PresenceChanged',
+  version: 1,
+  data: {
+    workspaceId: command.workspaceId,
+    organizationId: ctx.org.organizationId,
+    userId: command.userId,
+    status,
+    previous: ctx.presence.status,
+    reason,
+    lastSeenAt,
+    changedAt: command.now,
+  },
+});
+
+/** Why a user who is not an active member any more is offline: deleted from the organization, or revoked. */
+const departure = (ctx: PresenceContext, userId: string): 'revoked' | 'deleted' | undefined => {
+  if (!activeUser(ctx.org, userId)) return 'deleted';
+  return activeMember(ctx, userId) ? undefined : 'revoked';
+};
+
+/**
+ * Rule 13 (docs/rules.md#rule-13): only a change of status is an event. A heartbeat that repeats the current
+ * status, a timeout of a lease that was renewed meanwhile, or setting an offline user offline decides nothing.
+ */
+export function decidePresence(command: PresenceCommand, ctx: PresenceContext): Decision<PresenceChanged> {
+  const current = ctx.presence;
+  switch (command.type) {
+    case 'Heartbeat': {
+      if (!REPORTED_STATUSES.includes(command.status))
+        return reject(validationFailed([{ field: 'status', message: 'must be online or away' }]));
+      if (!activeMember(ctx, command.actorId))
+        return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.'));
+      if (current.status === command.status) return accept([]);
+      return accept([changed({ ...command, userId: command.actorId }, ctx, command.status, 'heartbeat', command.now)]);
+    }
+    case 'SetOffline': {
+      const actor = authorizeMemberManagement(ctx, command.actorId);
+      if (!isActor(actor)) return reject(actor!);
+      if (!ctx.ws.members.has(command.userId) && current.status === 'offline')
+        return reject(domainError('NOT_A_MEMBER', `User ${command.userId} is not a member of this workspace.`));
+      if (current.status === 'offline') return accept([]);
+      return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);
+    }
+    case 'TimeOut': {
+      if (current.status === 'offline') return accept([]);
+      const lastSeenAt = latest(current.lastSeenAt, command.lastSeenAt)!;
+      // a heartbeat renewed the lease after the sweeper read it: not lapsed
+      if (!isAtOrAfter(command.now, addSeconds(lastSeenAt, command.timeoutSeconds))) return accept([]);
+      return accept([changed(command, ctx, 'offline', departure(ctx, command.userId) ?? 'timeout', lastSeenAt)]);
+    }
+    case 'MemberLeft': {
+      if (current.status === 'offline') return accept([]);
+      return accept([changed(command, ctx, 'offline', command.reason, latest(current.lastSeenAt, command.lastSeenAt))]);
+    }
+  }
+}

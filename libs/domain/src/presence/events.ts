@@ -1,0 +1,44 @@
+import type { Event } from '../shared/events';
+
+/** A user's presence in one workspace (docs/rules.md#rule-13). */
+export type PresenceStatus = 'online' | 'away' | 'offline';
+/** What a heartbeat may report: `offline` is never reported, it is what silence (or an admin) makes of a user. */
+export type ReportedStatus = 'online' | 'away';
+export const REPORTED_STATUSES: readonly ReportedStatus[] = ['online', 'away'];
+
+/**
+ * Why the status changed: the user's own heartbeat, no heartbeat within the timeout, an admin forcing them
+ * offline, or their membership ending (revoked, or the user deleted: docs/rules.md#rule-11, #rule-12).
+ */
+export type PresenceReason = 'heartbeat' | 'timeout' | 'forced' | 'revoked' | 'deleted';
+
+/**
+ * The only presence event (docs/rules.md#presence-details): a change of status, on the user's own presence stream
+ * `presence-{workspaceId}-{userId}`. Heartbeats that change nothing are not events.
+ *
+ * - `lastSeenAt`: the user's last heartbeat as known when the change was decided (for a timeout, the lapsed
+ *   lease's time, not the time the lapse was noticed).
+ * - `changedAt`: when the change was decided.
+ * No personal data: the user is named by their pseudonymous id only, so reporting keeps it after a deletion
+ * (docs/rules.md#rule-12).
+ */
+export type PresenceChanged = Event<
+  'PresenceChanged',
+  {
+    workspaceId: string;
+    organizationId: string;
+    userId: string;
+    status: PresenceStatus;
+    previous: PresenceStatus;
+    reason: PresenceReason;
+    lastSeenAt: string | null;
+    changedAt: string;
+  }
+>;
+
+export type PresenceEvent = PresenceChanged;
+
+/** One stream per user and workspace: presence never contends with membership changes (docs/adr/0006). */
+export const presenceStream = (workspaceId: string, userId: string): string => `presence-${workspaceId}-${userId}`;
+/** The prefix of every presence stream of a workspace (stream ids may share prefixes: check `data.workspaceId` too). */
+export const presenceStreamPrefix = (workspaceId: string): string => `presence-${workspaceId}-`;
