@@ -37,6 +37,8 @@ import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { HealthController } from './health/health.controller';
 import { MemberQueriesController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
+import { PresenceController } from './presence/presence.controller';
+import { presenceProviders } from './presence/presence-runtime';
 import { ReadAccess } from './shared/read-access';
 import { AccessAsOfHandler } from './members/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
@@ -113,6 +115,7 @@ export class AppModule {
         MemberQueriesController,
         HistoryController,
         HealthController,
+        PresenceController,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
@@ -158,6 +161,7 @@ export class AppModule {
         MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,
+        ...presenceProviders(config, secrets),
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useFactory: validationPipe },

@@ -13,6 +13,7 @@ import {
 } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision, RecordedEvent } from '@rollcall/event-store';
 import { KeyedMutex } from './keyed-mutex';
+import type { StateSnapshots } from './snapshots';
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;
 export const workspaceStream = (workspaceId: string) => `workspace-${workspaceId}`;
@@ -31,6 +32,17 @@ interface Entry<S> {
   revision: bigint;
   /** the idempotency keys of the stream's latest commands (bounded), to recognise a retry whose answer was lost */
   applied: Map<string, AppliedCommand>;
+}
+
+/** How to fold the events of a stream kind this class does not know by name (a presence stream). */
+export interface StreamKind<S> {
+  initial(): S;
+  /** the state after `event` (events of other types are returned unchanged) */
+  evolve(state: S, event: DomainEvent): S;
+}
+
+interface SingleEntry<S> extends Entry<S> {
+  kind: StreamKind<S>;
 }
 
 /** A decision state as loaded for a command: the state, the revision to expect, and the commands already applied. */
@@ -61,18 +73,30 @@ const expectedOf = (revision: bigint): ExpectedRevision => (revision < 0n ? 'no_
 export class StreamStates {
   private readonly orgs = new Map<string, Entry<OrganizationState>>();
   private readonly workspaces = new Map<string, Entry<WorkspaceState>>();
+  /** streams of other kinds (a user's presence stream), by stream name */
+  private readonly singles = new Map<string, SingleEntry<unknown>>();
+  /** streams a subscription saw move past this cache: `peek` and `workspaceCached` reload them first */
+  private readonly stale = new Set<string>();
   private readonly mutex = new KeyedMutex();
 
   constructor(
     private readonly store: EventStore,
-    private readonly options: { maxCached?: number; onUserDeleted?: (user: UserProfile) => void } = {},
+    private readonly options: {
+      maxCached?: number;
+      maxCachedSingles?: number;
+      onUserDeleted?: (user: UserProfile) => void;
+      /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
+      snapshots?: StateSnapshots;
+    } = {},
   ) {}
 
   organization(organizationId: string): Promise<Loaded<OrganizationState>> {
     const stream = organizationStream(organizationId);
     return this.mutex.run(stream, async () => {
-      const entry = this.orgs.get(organizationId) ?? { state: initialOrganizationState(), revision: -1n, applied: new Map() };
+      const entry = this.orgs.get(organizationId) ??
+        (await this.options.snapshots?.restore('organization', stream)) ?? { state: initialOrganizationState(), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
+      this.options.snapshots?.folded('organization', stream, entry);
       this.remember(this.orgs, organizationId, entry);
       return loaded(stream, entry);
     });
@@ -92,11 +116,53 @@ export class StreamStates {
     if (!info) return undefined;
     const stream = workspaceStream(workspaceId);
     return this.mutex.run(stream, async () => {
-      const entry = this.workspaces.get(workspaceId) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
+      const entry = this.workspaces.get(workspaceId) ??
+        (await this.options.snapshots?.restore('workspace', stream)) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => evolveWorkspace(entry.state, e as WorkspaceEvent));
+      this.options.snapshots?.folded('workspace', stream, entry);
       this.remember(this.workspaces, workspaceId, entry);
       return loaded(stream, entry);
     });
+  }
+
+  /**
+   * The workspace's state as last loaded in this process, loading it only when it is not cached or a subscription
+   * saw its stream move (`observed`). For hot paths (a presence heartbeat) whose refusals a command re-checks on a
+   * fresh load before anything is appended.
+   */
+  async workspaceCached(org: OrganizationState, workspaceId: string): Promise<WorkspaceState | undefined> {
+    const cached = this.workspaces.get(workspaceId);
+    if (cached && !this.stale.has(workspaceStream(workspaceId))) return cached.state;
+    return (await this.workspace(org, workspaceId))?.state;
+  }
+
+  /**
+   * A stream of its own kind, folded by `kind` and cached by revision like the organizations and workspaces (a
+   * user's presence stream: docs/adr/0006). `kind` must be the same for every load of one stream.
+   */
+  single<S>(stream: string, kind: StreamKind<S>): Promise<Loaded<S>> {
+    return this.mutex.run(stream, async () => {
+      const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
+      this.stale.delete(stream);
+      await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
+      this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
+      return loaded(stream, entry);
+    });
+  }
+
+  /** A single stream's cached state without reading the store; undefined when not cached, or stale (`observed`). */
+  peek<S>(stream: string): S | undefined {
+    if (this.stale.has(stream)) return undefined;
+    return (this.singles.get(stream) as SingleEntry<S> | undefined)?.state;
+  }
+
+  /**
+   * A subscription saw `stream` at `revision` (an event another replica, or this one, appended). A cached state
+   * behind it is marked stale: `peek` and `workspaceCached` ignore it until the next load reads what it misses.
+   */
+  observed(stream: string, revision: bigint): void {
+    const entry = this.singles.get(stream) ?? (stream.startsWith('workspace-') ? this.workspaces.get(stream.slice('workspace-'.length)) : undefined);
+    if (entry && entry.revision < revision) this.stale.add(stream);
   }
 
   /**
@@ -111,6 +177,7 @@ export class StreamStates {
     nextRevision: bigint,
     command: { idempotencyKey: string; requestHash?: string },
   ): Promise<void> {
+    if (!stream.startsWith('organization-') && !stream.startsWith('workspace-')) return this.appendedSingle(stream, expected, events, nextRevision, command);
     const isOrg = stream.startsWith('organization-');
     const id = stream.slice(isOrg ? 'organization-'.length : 'workspace-'.length);
     const cache = isOrg ? this.orgs : this.workspaces;
@@ -121,6 +188,27 @@ export class StreamStates {
       for (const e of events)
         if (isOrg) this.evolveOrganization(entry.state as OrganizationState, e as OrganizationEvent);
         else evolveWorkspace(entry.state as WorkspaceState, e as WorkspaceEvent);
+      remember(entry.applied, command.idempotencyKey, {
+        fromRevision: base + 1n,
+        count: events.length,
+        ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
+      });
+      entry.revision = nextRevision;
+    });
+  }
+
+  private appendedSingle(
+    stream: string,
+    expected: ExpectedRevision,
+    events: DomainEvent[],
+    nextRevision: bigint,
+    command: { idempotencyKey: string; requestHash?: string },
+  ): Promise<void> {
+    return this.mutex.run(stream, async () => {
+      const entry = this.singles.get(stream);
+      const base = expected === 'no_stream' ? -1n : expected;
+      if (!entry || typeof base !== 'bigint' || entry.revision !== base) return;
+      for (const e of events) entry.state = entry.kind.evolve(entry.state, e);
       remember(entry.applied, command.idempotencyKey, {
         fromRevision: base + 1n,
         count: events.length,
@@ -150,10 +238,10 @@ export class StreamStates {
     }
   }
 
-  private remember<S>(cache: Map<string, Entry<S>>, key: string, entry: Entry<S>): void {
+  private remember<S, T extends Entry<S>>(cache: Map<string, T>, key: string, entry: T, max = this.options.maxCached ?? 10_000): void {
     cache.delete(key);
     cache.set(key, entry);
-    if (cache.size > (this.options.maxCached ?? 10_000)) cache.delete(cache.keys().next().value!);
+    if (cache.size > max) cache.delete(cache.keys().next().value!);
   }
 }
 

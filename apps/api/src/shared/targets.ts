@@ -1,7 +1,17 @@
-import { type OrganizationState, type WorkspaceContext, type WorkspaceState, domainError } from '@rollcall/domain';
+import {
+  type OrganizationState,
+  type PresenceContext,
+  type PresenceState,
+  type WorkspaceContext,
+  type WorkspaceState,
+  domainError,
+  evolvePresence,
+  initialPresenceState,
+  presenceStream,
+} from '@rollcall/domain';
 import { type Principal, organizationOf } from '../shared/auth';
 import { DomainException, type Target } from './stream-handler';
-import { type Loaded, type StreamStates, organizationStream, workspaceStream } from './stream-states';
+import { type Loaded, type StreamKind, type StreamStates, organizationStream, workspaceStream } from './stream-states';
 
 /** A workspace is addressed within the caller's organization; another organization's workspace is "not found". */
 export interface WorkspaceRef {
@@ -75,6 +85,26 @@ export const organizationWide = (organizationId: string): Target<OrganizationWid
       if (ws) loaded.push(ws);
     }
     return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded] };
+  },
+});
+
+/** How a user's presence stream folds (docs/adr/0006). */
+export const PRESENCE_STREAM: StreamKind<PresenceState> = {
+  initial: initialPresenceState,
+  evolve: (state, event) => (event.type === 'PresenceChanged' ? evolvePresence(state, event) : state),
+};
+
+/**
+ * One user's presence stream in a workspace, decided over the workspace (membership, authority: loaded fresh) and
+ * the presence state. Only the presence stream is appended to, at its expected revision: heartbeats never contend
+ * with membership changes, and two replicas deciding the same timeout append it once (docs/rules.md#presence-details).
+ */
+export const presence = (ref: WorkspaceRef, userId: string): Target<PresenceContext> => ({
+  lock: presenceStream(ref.workspaceId, userId),
+  load: async (states) => {
+    const { context } = await loadWorkspace(states, ref);
+    const own = await states.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+    return { context: { ...context, presence: own.state }, streams: [own] };
   },
 });
 

@@ -3,6 +3,7 @@ export * from './members';
 export * from './org-users';
 export * from './permission-history';
 export * from './workspaces';
+export * from './presence-daily';
 export * from './teams';
 
 import { membersProjection } from './members';
@@ -10,9 +11,10 @@ import { orgUsersProjection } from './org-users';
 import { permissionHistoryProjection } from './permission-history';
 import type { Projection } from './projection';
 import { workspacesProjection } from './workspaces';
+import { presenceDailyProjection } from './presence-daily';
 import { teamsProjection } from './teams';
 
 /** Every projection the projector runs, by name. */
-export const PROJECTIONS: readonly Projection[] = [membersProjection, orgUsersProjection, permissionHistoryProjection, workspacesProjection, teamsProjection];
+export const PROJECTIONS: readonly Projection[] = [membersProjection, orgUsersProjection, permissionHistoryProjection, workspacesProjection, teamsProjection, presenceDailyProjection];
 
 export const projectionNamed = (name: string): Projection | undefined => PROJECTIONS.find((p) => p.name === name);

@@ -47,7 +47,11 @@ export interface MemberView {
   /** invitations only: when the current link expires, and its version */
   expiresAt: string | null;
   linkVersion: number | null;
-  /** presence is not projected yet: every member is offline, never seen */
+  /**
+   * Rule 13, from PresenceChanged: the last heartbeat the log knows of (exact once offline: a timeout carries the
+   * lapsed lease's time; while online or away, the heartbeat of the latest transition), and the status; null and
+   * `offline` until the first heartbeat. Kept on the document for the team invite lookup (rule 15).
+   */
   lastSeenAt: string | null;
   presence: 'online' | 'away' | 'offline';
   teamIds: string[];
@@ -308,6 +312,12 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const others = member.teamIds.filter((id) => id !== d.teamId);
       return [upsert(MEMBERS, { ...member, teamIds: event.type === 'TeamMemberAdded' ? [...others, d.teamId] : others })];
     }
+    case 'PresenceChanged': {
+      const d = event.data;
+      const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
+      if (!member) return [];
+      return [upsert(MEMBERS, { ...member, presence: d.status, lastSeenAt: d.lastSeenAt ?? member.lastSeenAt })];
+    }
     default:
       return [];
   }
@@ -334,6 +344,7 @@ export const membersProjection: Projection = {
     [MEMBER_INVITATIONS]: { indexes: ['email'] },
   },
   eventTypes: [
+    'PresenceChanged',
     'UserJoinedOrganization',
     'UserProfileUpdated',
     'EmailChangeConfirmed',

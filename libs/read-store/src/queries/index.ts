@@ -1,3 +1,4 @@
 export * from './members';
 export * from './history';
+export * from './presence-report';
 export * from './teams';

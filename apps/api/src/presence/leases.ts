@@ -1,0 +1,193 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+/** Who heartbeated when: one user's lease in one workspace (docs/rules.md#presence-details). Not an event. */
+export interface Lease {
+  workspaceId: string;
+  organizationId: string;
+  userId: string;
+  /** epoch milliseconds of the user's latest heartbeat */
+  lastSeenAt: number;
+}
+
+export const leaseId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
+
+/** Where leases are kept, shared by every replica that shares the backend (the data dir, or MongoDB). */
+export interface LeaseBackend {
+  /** upserts each lease; a stored lease keeps the later `lastSeenAt` (two replicas may save out of order) */
+  save(leases: readonly Lease[]): Promise<void>;
+  get(workspaceId: string, userId: string): Promise<Lease | undefined>;
+  /** leases not renewed since `before` (epoch ms), oldest first */
+  lapsed(before: number, limit: number): Promise<Lease[]>;
+  /** removes the lease, unless it was renewed after `notAfter` (a heartbeat that came in meanwhile keeps it) */
+  release(workspaceId: string, userId: string, notAfter: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The lease port the presence feature uses. */
+export interface LeaseStore {
+  /** a heartbeat that changes nothing: kept in memory, saved with the next periodic flush */
+  touch(lease: Lease): void;
+  /** saved now, before a transition is appended: an online user always has a lease that can lapse */
+  persist(lease: Lease): Promise<void>;
+  get(workspaceId: string, userId: string): Promise<Lease | undefined>;
+  lapsed(before: number, limit: number): Promise<Lease[]>;
+  release(workspaceId: string, userId: string, notAfter: number): Promise<void>;
+  /** saves what is only in memory */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+export const LEASE_STORE = Symbol('LeaseStore');
+
+/**
+ * Heartbeats are cheap: a heartbeat renews the lease in memory; the leases renewed since the last flush are saved
+ * every `flushMs` (one batch), and at once before a transition. What a crash loses is at most `flushMs` of
+ * last-seen time, well inside the timeout ("accurate to the timeout", docs/rules.md#rule-13).
+ */
+export class BufferedLeaseStore implements LeaseStore {
+  /** this process's latest heartbeat per lease (never older than the backend's) */
+  private readonly local = new Map<string, Lease>();
+  private dirty = new Map<string, Lease>();
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly backend: LeaseBackend,
+    flushMs = 1000,
+  ) {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), flushMs);
+    this.timer.unref();
+  }
+
+  touch(lease: Lease): void {
+    const id = leaseId(lease.workspaceId, lease.userId);
+    const known = this.local.get(id);
+    if (known && known.lastSeenAt >= lease.lastSeenAt) return;
+    this.local.set(id, lease);
+    this.dirty.set(id, lease);
+  }
+
+  async persist(lease: Lease): Promise<void> {
+    this.touch(lease);
+    const id = leaseId(lease.workspaceId, lease.userId);
+    const latest = this.local.get(id)!;
+    this.dirty.delete(id);
+    await this.backend.save([latest]);
+  }
+
+  async get(workspaceId: string, userId: string): Promise<Lease | undefined> {
+    const mine = this.local.get(leaseId(workspaceId, userId));
+    const stored = await this.backend.get(workspaceId, userId);
+    if (!mine) return stored;
+    return stored && stored.lastSeenAt > mine.lastSeenAt ? stored : mine;
+  }
+
+  async lapsed(before: number, limit: number): Promise<Lease[]> {
+    await this.flush();
+    const found = await this.backend.lapsed(before, limit);
+    // renewed here after the flush: not lapsed
+    return found.filter((l) => (this.local.get(leaseId(l.workspaceId, l.userId))?.lastSeenAt ?? 0) < before);
+  }
+
+  async release(workspaceId: string, userId: string, notAfter: number): Promise<void> {
+    const id = leaseId(workspaceId, userId);
+    const mine = this.local.get(id);
+    if (mine && mine.lastSeenAt <= notAfter) {
+      this.local.delete(id);
+      this.dirty.delete(id);
+    }
+    await this.backend.release(workspaceId, userId, notAfter);
+  }
+
+  flush(): Promise<void> {
+    // one flush at a time, in order: a later flush never overtakes an earlier one
+    this.flushing = this.flushing.then(async () => {
+      if (this.dirty.size === 0) return;
+      const batch = [...this.dirty.values()];
+      this.dirty = new Map();
+      try {
+        await this.backend.save(batch);
+      } catch (error) {
+        // keep them for the next flush, unless renewed meanwhile
+        for (const l of batch) {
+          const id = leaseId(l.workspaceId, l.userId);
+          if (!this.dirty.has(id)) this.dirty.set(id, l);
+        }
+        throw error;
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush().catch(() => undefined);
+    await this.backend.close();
+  }
+}
+
+interface LeaseRow {
+  workspace_id: string;
+  organization_id: string;
+  user_id: string;
+  last_seen: number | bigint;
+}
+
+const fromRow = (r: LeaseRow): Lease => ({ workspaceId: r.workspace_id, organizationId: r.organization_id, userId: r.user_id, lastSeenAt: Number(r.last_seen) });
+
+/**
+ * Embedded: the table `leases` in `${dataDir}/presence.sqlite` (WAL). Every API process on the data dir sees the
+ * others' saved leases, so any of them can sweep them; a restart finds the leases that lapsed while it was down.
+ */
+export class SqliteLeaseBackend implements LeaseBackend {
+  private readonly db: DatabaseSync;
+  private readonly stmt: Record<'upsert' | 'get' | 'lapsed' | 'release', StatementSync>;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new DatabaseSync(join(dataDir, 'presence.sqlite'), { timeout: 5000 });
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+      CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, organization_id TEXT NOT NULL,
+        user_id TEXT NOT NULL, last_seen INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS leases_by_last_seen ON leases (last_seen)`);
+    this.stmt = {
+      upsert: this.db.prepare(
+        `INSERT INTO leases (id, workspace_id, organization_id, user_id, last_seen) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
+      ),
+      get: this.db.prepare('SELECT workspace_id, organization_id, user_id, last_seen FROM leases WHERE id = ?'),
+      lapsed: this.db.prepare('SELECT workspace_id, organization_id, user_id, last_seen FROM leases WHERE last_seen < ? ORDER BY last_seen LIMIT ?'),
+      release: this.db.prepare('DELETE FROM leases WHERE id = ? AND last_seen <= ?'),
+    };
+  }
+
+  async save(leases: readonly Lease[]): Promise<void> {
+    if (leases.length === 0) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const l of leases) this.stmt.upsert.run(leaseId(l.workspaceId, l.userId), l.workspaceId, l.organizationId, l.userId, l.lastSeenAt);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async get(workspaceId: string, userId: string): Promise<Lease | undefined> {
+    const row = this.stmt.get.get(leaseId(workspaceId, userId)) as LeaseRow | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  async lapsed(before: number, limit: number): Promise<Lease[]> {
+    return (this.stmt.lapsed.all(before, limit) as unknown as LeaseRow[]).map(fromRow);
+  }
+
+  async release(workspaceId: string, userId: string, notAfter: number): Promise<void> {
+    this.stmt.release.run(leaseId(workspaceId, userId), notAfter);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}

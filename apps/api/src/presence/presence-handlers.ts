@@ -1,0 +1,200 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  type PresenceChanged,
+  type PresenceCommand,
+  type PresenceState,
+  type ReportedStatus,
+  SYSTEM_ACTOR,
+  activeMember,
+  decidePresence,
+  presenceStream,
+} from '@rollcall/domain';
+import { type CommandContext, newCommandContext } from '../shared/command-context';
+import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { type WorkspaceRef, presence } from '../shared/targets';
+import { LEASE_STORE, type Lease, type LeaseStore } from './leases';
+
+export interface PresenceOptions {
+  timeoutSeconds: number;
+  /** how often the sweeper looks for lapsed leases */
+  sweepMs: number;
+  /** how often an SSE stream sends a comment line */
+  keepAliveMs: number;
+}
+export const PRESENCE_OPTIONS = Symbol('PresenceOptions');
+
+/** Lapses are noticed within a quarter of the timeout (at least every 5 s, at most every 250 ms). */
+export const sweepIntervalMs = (timeoutSeconds: number): number => Math.min(5000, Math.max(250, (timeoutSeconds * 1000) / 4));
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** What a heartbeat answers: the status now, whether it changed, and when the lease lapses without another one. */
+export interface HeartbeatAnswer {
+  userId: string;
+  status: ReportedStatus;
+  previous: PresenceState['status'];
+  changed: boolean;
+  lastSeenAt: string;
+  expiresAt: string;
+  /** only when the heartbeat appended a transition */
+  position?: string;
+}
+
+export class HeartbeatCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly status: ReportedStatus) {}
+}
+
+/**
+ * Rule 13 (docs/rules.md#rule-13): the actor reports their own status. Cheap when nothing changes: the status and
+ * the membership come from this process's cached states (kept fresh by the presence feed, which sees every
+ * transition and ended membership in the log), and the lease is renewed in memory. Anything else is decided on
+ * fresh state through the StreamHandler, with the lease saved first, so that an online user always has a lease
+ * that can lapse.
+ */
+@CommandHandler(HeartbeatCommand)
+export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
+  ) {}
+
+  async execute({ ref, ctx, status }: HeartbeatCommand): Promise<HeartbeatAnswer> {
+    const userId = ctx.actorId;
+    const now = Date.parse(ctx.now);
+    const lease: Lease = { workspaceId: ref.workspaceId, organizationId: ref.organizationId, userId, lastSeenAt: now };
+    const answer = { userId, status, lastSeenAt: ctx.now, expiresAt: iso(now + this.options.timeoutSeconds * 1000) };
+    const cached = this.states.peek<PresenceState>(presenceStream(ref.workspaceId, userId));
+    if (cached?.status === status && (await this.isActiveCached(ref, userId))) {
+      this.leases.touch(lease);
+      return { ...answer, previous: status, changed: false };
+    }
+    await this.leases.persist(lease);
+    const done = await this.streams.handle(presence(ref, userId), ctx, (c) =>
+      decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c),
+    );
+    const event = done.events[0] as PresenceChanged | undefined;
+    if (!event) return { ...answer, previous: status, changed: false };
+    return { ...answer, previous: event.data.previous, changed: true, position: done.position };
+  }
+
+  private async isActiveCached(ref: WorkspaceRef, userId: string): Promise<boolean> {
+    const org = await this.states.organizationCached(ref.organizationId);
+    const ws = await this.states.workspaceCached(org, ref.workspaceId);
+    return ws !== undefined && activeMember({ org, ws }, userId) !== undefined;
+  }
+}
+
+export class SetOfflineCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly userId: string) {}
+}
+
+export interface SetOfflineAnswer {
+  userId: string;
+  status: 'offline';
+  previous: PresenceState['status'];
+  changed: boolean;
+  lastSeenAt: string | null;
+  position: string;
+}
+
+/** Rule 13: someone with the authority to manage members sets a user offline (reason `forced`). */
+@CommandHandler(SetOfflineCommand)
+export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+  ) {}
+
+  async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
+    const lease = await this.leases.get(ref.workspaceId, userId);
+    const done = await this.streams.handle(presence(ref, userId), ctx, (c) =>
+      decidePresence(
+        { type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null },
+        c,
+      ),
+    );
+    // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online)
+    if (lease) await this.leases.release(ref.workspaceId, userId, lease.lastSeenAt);
+    const event = done.events[0] as PresenceChanged | undefined;
+    return {
+      userId,
+      status: 'offline',
+      previous: event?.data.previous ?? 'offline',
+      changed: event !== undefined,
+      lastSeenAt: event?.data.lastSeenAt ?? done.context.presence.lastSeenAt,
+      position: done.position,
+    };
+  }
+}
+
+/**
+ * Transitions nobody asked for: a lapsed lease (the sweeper) and an ended membership (the feed). Every replica may
+ * decide the same one at the same time: the command's idempotency key names the lapse (or the event that ended the
+ * membership), so their event ids are equal, and the append's expected revision lets one of them through; the others
+ * find the user offline and decide nothing (docs/adr/0006).
+ */
+@Injectable()
+export class PresenceReactions {
+  private readonly logger = new Logger('Presence');
+
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
+  ) {}
+
+  /** The lease lapsed: offline with the lease's last-seen time (reason timeout, or revoked/deleted). */
+  async timeOut(lease: Lease, nowMs: number): Promise<PresenceChanged[]> {
+    const ref = { organizationId: lease.organizationId, workspaceId: lease.workspaceId };
+    const events = await this.decideOrRefused(ref, `presence:timeout:${lease.workspaceId}:${lease.userId}:${lease.lastSeenAt}`, nowMs, {
+      type: 'TimeOut',
+      workspaceId: lease.workspaceId,
+      userId: lease.userId,
+      now: iso(nowMs),
+      lastSeenAt: iso(lease.lastSeenAt),
+      timeoutSeconds: this.options.timeoutSeconds,
+    });
+    await this.leases.release(lease.workspaceId, lease.userId, lease.lastSeenAt);
+    return events;
+  }
+
+  /** Revoked or deleted: offline at once (reason revoked/deleted), decided once whichever replicas see it. */
+  async memberLeft(left: { eventId: string; workspaceId: string; organizationId: string; userId: string; reason: 'revoked' | 'deleted' }, nowMs: number) {
+    const lease = await this.leases.get(left.workspaceId, left.userId);
+    const events = await this.decide(left, `presence:left:${left.eventId}`, nowMs, {
+      type: 'MemberLeft',
+      workspaceId: left.workspaceId,
+      userId: left.userId,
+      reason: left.reason,
+      now: iso(nowMs),
+      lastSeenAt: lease ? iso(lease.lastSeenAt) : null,
+    });
+    if (lease) await this.leases.release(left.workspaceId, left.userId, lease.lastSeenAt);
+    return events;
+  }
+
+  /** a lease of a workspace that does not exist (any more) is dropped, not swept forever */
+  private async decideOrRefused(...args: Parameters<PresenceReactions['decide']>): Promise<PresenceChanged[]> {
+    try {
+      return await this.decide(...args);
+    } catch (error) {
+      if (error instanceof DomainException) return [];
+      throw error;
+    }
+  }
+
+  private async decide(ref: WorkspaceRef, key: string, nowMs: number, command: PresenceCommand & { userId: string }): Promise<PresenceChanged[]> {
+    const ctx = newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: key, now: iso(nowMs) });
+    try {
+      const done = await this.streams.handle(presence(ref, command.userId), ctx, (c) => decidePresence(command, c));
+      return done.replayed ? [] : (done.events as PresenceChanged[]);
+    } catch (error) {
+      this.logger.error(`presence ${command.type} of ${command.userId} in ${ref.workspaceId}: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+}

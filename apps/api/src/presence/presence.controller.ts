@@ -1,0 +1,209 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsString, Matches } from 'class-validator';
+import type { Request, Response } from 'express';
+import { checkReportRead } from '@rollcall/domain';
+import { type EventStore } from '@rollcall/event-store';
+import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
+import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, Public, type Principal } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
+import { AUTH_PROBLEMS, ApiProblems, ApiWrite, READ_PROBLEMS } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { ProblemException, problem } from '../shared/problem';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
+import { DomainException } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { loadWorkspace, resolveWorkspace } from '../shared/targets';
+import { EVENT_STORE, READ_STORE } from '../shared/tokens';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { HeartbeatDto, PresenceReportQuery, PresenceStreamQuery } from './dtos';
+import { HeartbeatCommand, SetOfflineCommand } from './presence-handlers';
+import { PresenceStreams } from './presence-streams';
+import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
+import { StreamTickets } from './tickets';
+
+class HeartbeatMessage extends withEnvelope(HeartbeatDto) {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+}
+class SetOfflineMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+
+const unauthenticated = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
+const ACTOR = /^[\w.:@-]{1,128}$/;
+const CSV_EXAMPLE = `${PRESENCE_REPORT_CSV_COLUMNS.join(',')}\n2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800\n`;
+
+/**
+ * Rule 13 (docs/rules.md#rule-13, #presence-details): heartbeats, forced offline, the SSE stream of transitions
+ * (with tickets for EventSource), and the presence report (`presence_daily`).
+ */
+@ApiTags('presence')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws')
+export class PresenceController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Inject(ReadAccess) private readonly access: ReadAccess,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(StreamTickets) private readonly tickets: StreamTickets,
+    @Inject(PresenceStreams) private readonly streams: PresenceStreams,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+  ) {}
+
+  @Post('presence/heartbeat')
+  @ApiOperation({
+    summary: "The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.",
+    description: 'Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only.',
+  })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, HeartbeatAccepted)
+  @ApiProblems('WORKSPACE_NOT_FOUND')
+  async heartbeat(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Body() dto: HeartbeatDto,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status)));
+  }
+
+  @Post('members/:userId/presence/offline')
+  @ApiOperation({ summary: 'Set a user offline (needs the member-management permission). Their next heartbeat makes them online again.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, PresenceSetOffline)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_A_MEMBER')
+  async setOffline(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('userId', IdPipe) userId: string,
+  ) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new SetOfflineCommand(ref, ctx, userId)));
+  }
+
+  @Post('presence/stream-tickets')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'A 60-second ticket to open the presence stream with `?ticket=` (EventSource cannot send headers). Same authority as the user list.' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiResponse({ status: 201, type: StreamTicket, description: 'StreamTicket' })
+  @ApiProblems(...AUTH_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  async streamTicket(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string): Promise<StreamTicket> {
+    const ref = await this.access.prepare(principal, ws, actorId, 'members');
+    return this.tickets.issue({ organizationId: ref.organizationId, workspaceId: ws, actorId }, Date.now());
+  }
+
+  @Get('presence/stream')
+  @Public()
+  @ApiOperation({
+    summary: 'Presence transitions of this workspace as server-sent events (`text/event-stream`).',
+    description:
+      'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`. ' +
+      'Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. ' +
+      'Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'X-Actor-Id', required: false, description: 'with the API key; not with a ticket' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it' })
+  @ApiQuery({ name: 'ticket', required: false })
+  @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"usr_5hG2pQ","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
+  async stream(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('ws', IdPipe) ws: string,
+    @Query() query: PresenceStreamQuery,
+    @Headers('last-event-id') lastEventHeader?: string,
+  ): Promise<void> {
+    const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
+    await this.access.prepare(principal, ws, actorId, 'members');
+    const raw = lastEventHeader ?? query.lastEventId;
+    let lastEventId: bigint | undefined;
+    if (raw !== undefined) {
+      if (!/^\d{1,19}$/.test(raw) || BigInt(raw) > (await this.store.headPosition()))
+        throw new ProblemException(
+          problem(400, 'VALIDATION_FAILED', 'Last-Event-ID must be the id of a message this stream sent.', [{ field: 'Last-Event-ID', message: 'must be an event id from this stream' }]),
+        );
+      lastEventId = BigInt(raw);
+    }
+    await this.streams.open(res, ws, lastEventId);
+  }
+
+  @Get('reports/presence')
+  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission.' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiProduces('application/json', 'text/csv')
+  @ApiExtraModels(PresenceReport)
+  @ApiResponse({
+    status: 200,
+    description: 'PresenceReport as JSON; with `format=csv`, the same rows as CSV',
+    content: { 'application/json': { schema: { $ref: getSchemaPath(PresenceReport) } }, 'text/csv': { schema: { type: 'string' }, example: CSV_EXAMPLE } },
+  })
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  async report(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Query() query: PresenceReportQuery,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ) {
+    // a member may always read themself: this resolves the workspace and waits for X-Min-Position; then the permission
+    const ref = await this.access.prepare(principal, ws, actorId, 'member', minPosition, actorId);
+    const refused = checkReportRead((await loadWorkspace(this.states, ref)).context, actorId);
+    if (refused) throw new DomainException(refused);
+    const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now() }).catch(badQuery);
+    if (query.format === 'csv')
+      return new StreamableFile(presenceReportCsv(report), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });
+    return report;
+  }
+
+  @MessagePattern('presence.heartbeat')
+  heartbeatMessage(@Payload() m: HeartbeatMessage) {
+    return this.messages.run('presence.heartbeat', m, async (ctx, p) =>
+      this.commands.execute(new HeartbeatCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.status)),
+    );
+  }
+
+  @MessagePattern('presence.setOffline')
+  setOfflineMessage(@Payload() m: SetOfflineMessage) {
+    return this.messages.run('presence.setOffline', m, async (ctx, p) =>
+      this.commands.execute(new SetOfflineCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId)),
+    );
+  }
+
+  /** the stream's caller: a ticket for this workspace, or the API key with X-Actor-Id */
+  private async streamCaller(req: Request, ws: string, ticket: string | undefined): Promise<{ principal: Principal; actorId: string }> {
+    if (ticket !== undefined) {
+      const holder = this.tickets.verify(ticket, ws, Date.now());
+      if (!holder) throw unauthenticated('The stream ticket is not valid for this workspace or has expired; ask for a new one.');
+      return { principal: { kind: 'organization', organizationId: holder.organizationId, keyId: 'stream-ticket' }, actorId: holder.actorId };
+    }
+    const m = req.headers.authorization ? /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization) : null;
+    if (!m) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');
+    const principal = await this.auth.identify(m[1]!);
+    if (principal.kind !== 'organization')
+      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
+    const raw = req.headers['x-actor-id'];
+    const actorId = Array.isArray(raw) ? raw[0] : raw;
+    if (!actorId || !ACTOR.test(actorId))
+      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in the X-Actor-Id header.', [{ field: 'X-Actor-Id', message: 'is required (a user id)' }]));
+    return { principal, actorId };
+  }
+}

@@ -1,0 +1,83 @@
+import type { Response } from 'express';
+import { PRESENCE_EVENT_TYPES, presenceStreamPrefix } from '@rollcall/domain';
+import type { EventStore } from '@rollcall/event-store';
+import { type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
+
+/** A comment line this often keeps proxies from closing an idle stream (docs/rules.md#presence-details). */
+export const KEEP_ALIVE_MS = 15_000;
+/** A subscriber that reads slower than this much is dropped; it resumes with Last-Event-ID and loses nothing. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+/**
+ * One `text/event-stream` response of a workspace's presence transitions. Without `lastEventId`, transitions from
+ * now on. With it, first every transition of the workspace after that position read from the log, then the live
+ * ones: the live ones are collected from before the log is read, and each position is sent once, in order, so a
+ * reconnecting client loses nothing and sees nothing twice.
+ */
+export class PresenceStreamSession {
+  private sent: bigint;
+  private unlisten: (() => void) | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly res: Response,
+    private readonly feed: PresenceFeed,
+    private readonly store: EventStore,
+    private readonly workspaceId: string,
+    private readonly lastEventId: bigint | undefined,
+    private readonly keepAliveMs = KEEP_ALIVE_MS,
+  ) {
+    this.sent = lastEventId ?? -1n;
+  }
+
+  /** Streams until the client goes away or `close` is called; resolves once the live phase began. */
+  async start(): Promise<void> {
+    this.res.on('close', () => this.close());
+    this.res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx and friends: do not buffer the stream
+      'X-Accel-Buffering': 'no',
+    });
+    this.res.write(': presence transitions\nretry: 2000\n\n');
+    const pending: PresenceMessage[] = [];
+    let live = false;
+    this.unlisten = this.feed.listen(this.workspaceId, (m) => (live ? this.send(m) : pending.push(m)));
+    if (this.lastEventId !== undefined) {
+      const missed = this.store.readAll({
+        fromPosition: this.lastEventId,
+        filter: { eventTypes: [...PRESENCE_EVENT_TYPES], streamPrefixes: [presenceStreamPrefix(this.workspaceId)] },
+      });
+      for await (const recorded of missed) {
+        if (this.closed) return;
+        const message = presenceMessage(recorded, this.workspaceId);
+        if (message) this.send(message);
+      }
+    }
+    for (const m of pending) this.send(m);
+    live = true;
+    this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.keepAliveMs);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlisten?.();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private send(m: PresenceMessage): void {
+    if (m.position <= this.sent) return;
+    this.sent = m.position;
+    this.write(m.frame);
+  }
+
+  private write(chunk: string): void {
+    if (this.closed) return;
+    this.res.write(chunk);
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.close();
+  }
+}
