@@ -1,0 +1,86 @@
+// A process's command side over a real data dir (embedded events, keys and snapshots), for the snapshot specs: open
+// it, replay an EventLog's appends into it as the API would (forgetting a deleted user's keys as DeleteUser does),
+// close it and open it again cold.
+import { join } from 'node:path';
+import {
+  type EventStore,
+  type PersonalData,
+  type ReadStreamOptions,
+  type SnapshotSealing,
+  type SnapshotStore,
+  SqliteSnapshotStore,
+  createRollcallEventStore,
+} from '@rollcall/event-store';
+import type { LoggedAppend } from '../../../../../libs/read-store/src/projections/testing/event-log';
+import { StateSnapshots } from '../snapshots';
+import { StreamHandler } from '../stream-handler';
+import { StreamStates } from '../stream-states';
+
+export interface Process {
+  store: EventStore;
+  personalData: PersonalData;
+  sealing: SnapshotSealing;
+  snapshotStore: SnapshotStore;
+  snapshots: StateSnapshots;
+  states: StreamStates;
+  handler: StreamHandler;
+  /** every readStream call's stream and fromRevision */
+  reads: { stream: string; fromRevision: bigint }[];
+  errors: unknown[];
+  close(): Promise<void>;
+}
+
+/** `every`: snapshot after this many folded events (Infinity: never write one); `snapshots: false`: no snapshots at all. */
+export async function openProcess(dir: string, options: { every?: number; snapshots?: boolean } = {}): Promise<Process> {
+  const { store, personalData, sealing } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+  const reads: Process['reads'] = [];
+  const readStream = store.readStream.bind(store);
+  store.readStream = (stream: string, opts?: ReadStreamOptions) => {
+    reads.push({ stream, fromRevision: opts?.fromRevision ?? 0n });
+    return readStream(stream, opts);
+  };
+  const errors: unknown[] = [];
+  const snapshotStore = new SqliteSnapshotStore(join(dir, 'snapshots.sqlite'));
+  const every = options.every ?? 1;
+  const snapshots = new StateSnapshots(snapshotStore, sealing, {
+    every: Number.isFinite(every) ? every : Number.MAX_SAFE_INTEGER,
+    onError: (_stream, error) => errors.push(error),
+  });
+  const states = new StreamStates(store, {
+    onUserDeleted: (user) => personalData.forgetCached(personalData.subjectsOf(user)),
+    ...(options.snapshots !== false && { snapshots }),
+  });
+  return {
+    store,
+    personalData,
+    sealing,
+    snapshotStore,
+    snapshots,
+    states,
+    handler: new StreamHandler(store, states),
+    reads,
+    errors,
+    close: async () => {
+      await snapshots.settled();
+      await snapshotStore.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Appends an EventLog's appends in order. A UserDeleted is followed by forgetting the user's keys (their subject and
+ * every address they had), as the DeleteUser handler does once the deletion is appended.
+ */
+export async function replayAppends(p: Process, appends: LoggedAppend[], emailsOf = new Map<string, Set<string>>()): Promise<void> {
+  for (const { stream, events } of appends) {
+    await p.store.append(stream, events, 'any');
+    for (const e of events) {
+      const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown } };
+      const email = e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
+      if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
+      if (e.type === 'UserDeleted')
+        await p.personalData.forget(p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] }));
+    }
+  }
+}
