@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -22,7 +22,7 @@ import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
 import { EmailConfirmationController, UsersController } from './users/users.controller';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
-import { PERSONAL_DATA, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
+import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
@@ -31,6 +31,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
 import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
+import { StateSnapshots, snapshotEveryFrom } from './shared/snapshots';
 import { MessageWrites } from './shared/messages';
 import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './shared/auth';
@@ -137,9 +138,21 @@ export class AppModule {
         {
           provide: StreamStates,
           // a deletion folded from the log (decided here or by another replica) drops this process's cached keys too
-          useFactory: (store: EventStore, s: Stores) =>
-            new StreamStates(store, { onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)) }),
-          inject: [EVENT_STORE, STORES],
+          useFactory: (store: EventStore, s: Stores, snapshots: StateSnapshots) =>
+            new StreamStates(store, { onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)), snapshots }),
+          inject: [EVENT_STORE, STORES, StateSnapshots],
+        },
+        {
+          provide: StateSnapshots,
+          // snapshots of big decision states, beside the events (docs/adr/0008-snapshots.md)
+          useFactory: (s: Stores) => {
+            const log = new Logger('Snapshots');
+            return new StateSnapshots(createSnapshotStore(config), s.sealing, {
+              every: snapshotEveryFrom(process.env),
+              onError: (stream, error) => log.warn(`snapshot of ${stream} not used: ${error instanceof Error ? error.message : String(error)}`),
+            });
+          },
+          inject: [STORES],
         },
         { provide: StreamHandler, useFactory: (store: EventStore, states: StreamStates) => new StreamHandler(store, states), inject: [EVENT_STORE, StreamStates] },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
