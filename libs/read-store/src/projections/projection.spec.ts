@@ -22,7 +22,15 @@ const counters = documentProjection<Counter, 'WorkspaceCreated'>({
 const created = (workspaceId: string, name: string, position = 1n): ProjectedEvent => ({
   event: {
     type: 'WorkspaceCreated',
-    data: { organizationId: 'o', workspaceId, name, plan: 'advanced', accessModel: 'levels', ownerUserId: 'u', createdAt: 't' },
+    data: {
+      organizationId: 'o',
+      workspaceId,
+      name,
+      plan: 'advanced',
+      accessModel: 'levels',
+      ownerUserId: 'u',
+      createdAt: 't',
+    },
   } as DomainEvent,
   eventId: `e${position}`,
   stream: `workspace-${workspaceId}`,
@@ -59,11 +67,16 @@ describe('documentProjection', () => {
       { kind: 'upsert', collection: 'counters', doc: { _id: 'w1', name: 'Uno', renames: 3 } },
     ]);
     expect(await counters.apply(created('w1', 'One'), read)).toEqual([]);
-    expect(await counters.apply(created('w1', ''), read)).toEqual([{ kind: 'delete', collection: 'counters', id: 'w1' }]);
+    expect(await counters.apply(created('w1', ''), read)).toEqual([
+      { kind: 'delete', collection: 'counters', id: 'w1' },
+    ]);
   });
 
   it('ignores other event types and refuses a document of another id', async () => {
-    const other = { ...created('w1', 'x'), event: { type: 'UserDeleted', data: {} } as unknown as DomainEvent };
+    const other = {
+      ...created('w1', 'x'),
+      event: { type: 'UserDeleted', data: {} } as unknown as DomainEvent,
+    };
     expect(await counters.apply(other, reader([]))).toEqual([]);
     const wrongId = documentProjection<Counter, 'WorkspaceCreated'>({
       collection: 'counters',

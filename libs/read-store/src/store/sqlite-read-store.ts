@@ -73,7 +73,10 @@ export class SqliteReadStore implements ReadStore {
 
   constructor(options: SqliteReadStoreOptions) {
     const synchronous = options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
-    const conn = new SqliteConnection(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, synchronous });
+    const conn = new SqliteConnection(options.path, {
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      synchronous,
+    });
     this.state = {
       conn,
       options,

@@ -20,11 +20,22 @@ export function startBulkLoad(state: StoreState): void {
   if (state.bulk) return;
   state.bulk = true;
   const { path, bulkWriterThread, busyTimeoutMs } = state.options;
-  if (bulkWriterThread !== false && path !== '' && !path.startsWith(':memory:') && !path.includes('mode=memory')) {
-    state.bulkWriter = new BulkWriter({ path, busyTimeoutMs: busyTimeoutMs ?? 5000, cacheKib: BULK_CACHE_KIB });
+  if (
+    bulkWriterThread !== false &&
+    path !== '' &&
+    !path.startsWith(':memory:') &&
+    !path.includes('mode=memory')
+  ) {
+    state.bulkWriter = new BulkWriter({
+      path,
+      busyTimeoutMs: busyTimeoutMs ?? 5000,
+      cacheKib: BULK_CACHE_KIB,
+    });
   }
   // this connection only reads until the indexes are built (every commit of the thread empties its cache)
-  state.conn.exec(`PRAGMA synchronous = OFF; PRAGMA cache_size = -${state.bulkWriter ? CACHE_KIB : BULK_CACHE_KIB}`);
+  state.conn.exec(
+    `PRAGMA synchronous = OFF; PRAGMA cache_size = -${state.bulkWriter ? CACHE_KIB : BULK_CACHE_KIB}`,
+  );
 }
 
 /**

@@ -58,7 +58,9 @@ export async function commitWrites(
         } else if (w.upsert.run(write.doc._id, write.position, json).changes === 0) continue;
         applied++;
         for (const field of newArrayFields(c, write.doc)) {
-          conn.stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)').run(c.name, field);
+          conn
+            .stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)')
+            .run(c.name, field);
         }
       } else if (searched) {
         const row = w.upsertReturning.get(write.id, write.position, null);

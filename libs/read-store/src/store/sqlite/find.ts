@@ -34,7 +34,9 @@ export function countMatches(
   return state.conn.snapshot(() => {
     const sql = new SqlBuilder();
     const where = conditions(state, c, query, sql);
-    const row = state.conn.stmt(`SELECT count(*) AS n FROM ${c.table} AS t WHERE ${where}`).get(...sql.params);
+    const row = state.conn
+      .stmt(`SELECT count(*) AS n FROM ${c.table} AS t WHERE ${where}`)
+      .get(...sql.params);
     return Number(row?.n ?? 0);
   });
 }

@@ -34,7 +34,8 @@ export function initCollections(state: StoreState, collections: Record<string, C
       const searchFields = JSON.stringify(collection.search);
       const searchChanged = stored?.search_fields !== searchFields;
       // a file written before the trigram index existed gets it here, filled with the search rows below
-      const trigramMissing = collection.search.length > 0 && !searchChanged && !hasTrigramTable(conn, collection);
+      const trigramMissing =
+        collection.search.length > 0 && !searchChanged && !hasTrigramTable(conn, collection);
       createSearchTables(conn, collection, searchChanged);
       dropUnlistedIndexes(conn, collection);
       createIndexes(conn, collection);

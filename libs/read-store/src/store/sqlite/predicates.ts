@@ -41,7 +41,13 @@ export function wherePredicate(c: Collection, field: string, values: FieldValue[
     return ids.length === 0 ? '0' : `t.id IN (${ids.map((id) => sql.param(id)).join(', ')})`;
   }
   const path = jsonPath(field);
-  const scalar = valuePredicate(`json_extract(t.doc, ${path})`, `json_type(t.doc, ${path})`, values, 'scalar', sql);
+  const scalar = valuePredicate(
+    `json_extract(t.doc, ${path})`,
+    `json_type(t.doc, ${path})`,
+    values,
+    'scalar',
+    sql,
+  );
   if (!arrayAware(c, field)) return scalar;
   const element = valuePredicate('e.value', 'e.type', values, 'element', sql);
   return `(CASE json_type(t.doc, ${path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(t.doc, ${path}) AS e WHERE ${element}) ELSE ${scalar} END)`;
@@ -64,7 +70,9 @@ function valuePredicate(
   const parts: string[] = [];
   if (strings.length > 0) {
     parts.push(
-      mode === 'scalar' ? `${expr} IN (${list(strings)})` : `(${type} = 'text' AND ${expr} IN (${list(strings)}))`,
+      mode === 'scalar'
+        ? `${expr} IN (${list(strings)})`
+        : `(${type} = 'text' AND ${expr} IN (${list(strings)}))`,
     );
   }
   if (numbers.length > 0) parts.push(`(${expr} IN (${list(numbers)}) AND ${type} IN ('integer', 'real'))`);

@@ -49,11 +49,18 @@ export function selectParts(
     index !== undefined &&
     !hints.fewSearchMatches &&
     (index.compound ||
-      (hints.sparseSearchMatches ? filterBreadth(state, c, query) !== 'narrow' : filterBreadth(state, c, query) === 'broad'));
+      (hints.sparseSearchMatches
+        ? filterBreadth(state, c, query) !== 'narrow'
+        : filterBreadth(state, c, query) === 'broad'));
   const from = bySort ? `${c.table} AS t INDEXED BY ${quote(index.name)}` : `${c.table} AS t`;
   const parts: KeysetPart[] =
     sort.field === '_id'
-      ? [{ where: after && ((sql) => `t.id ${direction === 'ASC' ? '>' : '<'} ${sql.param(after.id)}`), order: byId }]
+      ? [
+          {
+            where: after && ((sql) => `t.id ${direction === 'ASC' ? '>' : '<'} ${sql.param(after.id)}`),
+            order: byId,
+          },
+        ]
       : keysetParts(`json_extract(t.doc, ${jsonPath(sort.field)})`, sort.direction, after);
   return parts.map((part) => {
     const sql = base.clone();
@@ -79,7 +86,8 @@ function sortIndex(
   const where = query.where ?? {};
   const pinned = (name: string) => name in where && !Array.isArray(where[name]) && !arrayAware(c, name);
   const compound = c.indexSpecs.find(
-    (index) => index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned),
+    (index) =>
+      index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned),
   );
   if (compound) return { name: compound.name, compound: true };
   if (field === '_id') return { name: `sqlite_autoindex_rs_doc_${c.name}_1`, compound: false };

@@ -2,7 +2,11 @@
 import type { Doc, StoredDoc } from '../../port';
 import { type StoreState, collectionNamed } from './state';
 
-export function getDocument<T extends Doc>(state: StoreState, collection: string, id: string): StoredDoc<T> | undefined {
+export function getDocument<T extends Doc>(
+  state: StoreState,
+  collection: string,
+  id: string,
+): StoredDoc<T> | undefined {
   const c = collectionNamed(state, collection);
   // prepared once per collection, outside the statement cache: the projector calls it for most events
   if (!c.getById) {
@@ -29,12 +33,17 @@ export function getDocuments<T extends Doc>(
     .all(JSON.stringify(ids));
   const found = new Map<string, StoredDoc<T>>();
   for (const row of rows) {
-    found.set(row.id as string, { doc: JSON.parse(row.doc as string) as T, position: row.position as bigint });
+    found.set(row.id as string, {
+      doc: JSON.parse(row.doc as string) as T,
+      position: row.position as bigint,
+    });
   }
   return found;
 }
 
 export function readCheckpoint(state: StoreState, projection: string): bigint | undefined {
-  const row = state.conn.stmt('SELECT position FROM rs_checkpoints WHERE projection = ?', true).get(projection);
+  const row = state.conn
+    .stmt('SELECT position FROM rs_checkpoints WHERE projection = ?', true)
+    .get(projection);
   return row ? (row.position as bigint) : undefined;
 }

@@ -8,7 +8,11 @@ import { drainBulkWriter } from './bulk-load';
 import { clearSearch, dropIndexes } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
-export async function resetCollections(state: StoreState, projection: string, collections: string[]): Promise<void> {
+export async function resetCollections(
+  state: StoreState,
+  projection: string,
+  collections: string[],
+): Promise<void> {
   const targets = collections.map((name) => collectionNamed(state, name));
   await drainBulkWriter(state);
   const { conn } = state;

@@ -116,7 +116,9 @@ export function createIndexes(conn: SqliteConnection, c: Collection): void {
 
 export function createIndex(conn: SqliteConnection, c: Collection, index: IndexSpec): void {
   const keys = index.fields.map((field) => `json_extract(doc, ${jsonPath(field)})`).join(', ');
-  conn.exec(`CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`);
+  conn.exec(
+    `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`,
+  );
 }
 
 /** drops the field indexes (a rebuild inserts into bare tables; emptying a table without them is a truncate) */
@@ -148,7 +150,9 @@ export function createSearchTables(conn: SqliteConnection, c: Collection, replac
 
 /** whether the trigram index of `c` exists (files written before it was introduced lack it: `init` adds it) */
 export function hasTrigramTable(conn: SqliteConnection, c: Collection): boolean {
-  return conn.stmt(`SELECT 1 FROM sqlite_schema WHERE name = ?`).get(c.trigramTable.slice(1, -1)) !== undefined;
+  return (
+    conn.stmt(`SELECT 1 FROM sqlite_schema WHERE name = ?`).get(c.trigramTable.slice(1, -1)) !== undefined
+  );
 }
 
 /** empties the search table and its trigram index */
@@ -164,7 +168,9 @@ export function fillSearch(conn: SqliteConnection, c: Collection): void {
   if (c.search.length === 0) return;
   clearSearch(conn, c);
   const columns = c.search
-    .map((field) => `rs_search_text(json_type(doc, ${jsonPath(field)}), json_extract(doc, ${jsonPath(field)}))`)
+    .map(
+      (field) => `rs_search_text(json_type(doc, ${jsonPath(field)}), json_extract(doc, ${jsonPath(field)}))`,
+    )
     .join(', ');
   conn.exec(`INSERT INTO ${c.searchTable} SELECT rid, ${columns} FROM ${c.table} WHERE doc IS NOT NULL`);
   const names = c.search.map(quote).join(', ');

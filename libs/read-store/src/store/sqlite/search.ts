@@ -48,7 +48,8 @@ export function searchPredicate(
     const match = (s: SqlBuilder) =>
       `(${fields.map((field) => `s.${quote(field)} LIKE ${s.param(pattern)} ESCAPE '\\'`).join(' OR ')})`;
     // checked on the search row of each document the query keeps: the definition of a match
-    const verified = (s: SqlBuilder) => `EXISTS (SELECT 1 FROM ${c.searchTable} AS s WHERE s.rid = t.rid AND ${match(s)})`;
+    const verified = (s: SqlBuilder) =>
+      `EXISTS (SELECT 1 FROM ${c.searchTable} AS s WHERE s.rid = t.rid AND ${match(s)})`;
     if (usesTrigrams(needle)) return trigramPredicate(state, c, trigramPhrase(needle), verified, sql, hints);
     const probe = new SqlBuilder();
     const probeSql = `SELECT rid FROM ${c.searchTable} AS s WHERE ${match(probe)} LIMIT ${SEARCH_PROBE_LIMIT + 1}`;
@@ -81,9 +82,9 @@ export function searchPredicate(
  * field is one), each kept only if `verified`. A probe reads the first candidates, in rid order:
  * - up to SEARCH_PROBE_LIMIT: they are looked up by rid (and sorted);
  * - more, but not more than MATCH_SET_LIMIT nor a fraction MATCH_SET_DENSITY of the documents (estimated from
- *   the rid the probe stopped at: rids are spread over the table): the query keeps rows in the candidate set as its sort index yields them, which reads just the
- *   index until a candidate comes (a needle whose matches all sort late costs a walk of the index, not a check of
- *   every row before them);
+ *   the rid the probe stopped at: rids are spread over the table): the query keeps the rows of the candidate set
+ *   as its sort index yields them, reading just the index until a candidate comes (a needle whose matches all
+ *   sort late costs a walk of the index, not a check of every row before them);
  * - more still: every row the sort order yields is checked (`verified`), as matches come every few rows.
  */
 function trigramPredicate(

@@ -37,6 +37,7 @@ export interface StoreState {
 
 export function collectionNamed(state: StoreState, name: string): Collection {
   const c = state.collections.get(name);
-  if (!c) throw new Error(`read-store collection ${JSON.stringify(name)} is not initialised: call init() first`);
+  if (!c)
+    throw new Error(`read-store collection ${JSON.stringify(name)} is not initialised: call init() first`);
   return c;
 }
