@@ -3,14 +3,36 @@ import { type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails
 import { Access, nullableString } from '../shared/resources';
 import { ReassignedContacts } from '../members/resources';
 
-const CHANGES = ['invited', 'invitation_resent', 'invitation_cancelled', 'joined', 'roles_changed', 'restrictions_changed', 'grants_changed', 'revoked', 'deleted'];
+const CHANGES = [
+  'invited',
+  'invitation_resent',
+  'invitation_cancelled',
+  'joined',
+  'roles_changed',
+  'restrictions_changed',
+  'grants_changed',
+  'revoked',
+  'deleted',
+  'added_to_team',
+  'removed_from_team',
+];
 
-/** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke. */
+/** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes. */
 export class HistoryDetails {
   @ApiPropertyOptional({ format: 'date-time', description: 'invited, invitation_resent: when that link expires', example: '2026-03-03T09:00:00.000Z' })
   expiresAt?: string;
   @ApiPropertyOptional({ type: ReassignedContacts, description: 'revoked: where the member\'s contacts went' })
   contacts?: ReassignedContacts;
+  @ApiPropertyOptional({ description: 'added_to_team, removed_from_team: the team', example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
+  teamId?: string;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'added_to_team, removed_from_team: the team\'s name then', example: 'Tier 1' })
+  teamName?: string | null;
+  @ApiPropertyOptional({
+    enum: ['command', 'revoke', 'deletion', 'team_deleted'],
+    description: 'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted)',
+    example: 'command',
+  })
+  reason?: string;
 }
 
 /** One access change of the permission history (docs/rules.md#rule-17): who, what before and after, by whom, when. */

@@ -127,6 +127,13 @@ export class ReplayBasis {
   lastPosition!: string | null;
 }
 
+export class TeamAtTheTime {
+  @ApiProperty({ example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
+  teamId!: string;
+  @ApiProperty({ description: 'its name at that time', example: 'Tier 1' })
+  name!: string;
+}
+
 /** The access a user had at a time, replayed from the event streams (rule 17). */
 export class AccessAsOf {
   @ApiProperty({ example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' })
@@ -149,6 +156,8 @@ export class AccessAsOf {
   permissions!: string[];
   @ApiProperty({ type: Scopes })
   scopes!: Scopes;
+  @ApiProperty({ type: [TeamAtTheTime], description: 'the teams the user was in at that time (team membership is access too, rule 14)' })
+  teams!: TeamAtTheTime[];
   @ApiProperty({ type: ReplayBasis })
   basedOn!: ReplayBasis;
 }

@@ -20,18 +20,25 @@ export const ID_PATTERN = ID;
 const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent).';
 
+/** Wrong shapes are answered with the expected one and an example (a list where an object is expected, and so on). */
+export const SHAPE_MESSAGES = {
+  roles: 'must be a list of role names, e.g. ["agent"]',
+  grants: 'must be a list of permission names, e.g. ["reporting"]',
+  restrictions: 'must be an object of restrictions, not a list: switches are true, scopes carry their value, e.g. {"data_export": true} or {"contact_visibility": "self_only"}',
+};
+
 export class AccessDto {
   @ApiPropertyOptional({ type: [String], example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent)' })
   @IsOptional()
-  @IsArray()
+  @IsArray({ message: SHAPE_MESSAGES.roles })
   @ArrayMaxSize(10)
-  @IsString({ each: true })
+  @IsString({ each: true, message: SHAPE_MESSAGES.roles })
   @MaxLength(64, { each: true })
   roles?: string[];
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { oneOf: [{ type: 'boolean', enum: [true] }, { type: 'string' }] }, description: RESTRICTIONS_DOC })
   @IsOptional()
-  @IsObject()
+  @IsObject({ message: SHAPE_MESSAGES.restrictions })
   // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
   // Object.prototype members (toString, constructor) and turning "__proto__" into a prototype; the domain
   // refuses such names as INVALID_RESTRICTION
@@ -40,9 +47,9 @@ export class AccessDto {
 
   @ApiPropertyOptional({ type: [String], example: ['reporting'], description: 'extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)' })
   @IsOptional()
-  @IsArray()
+  @IsArray({ message: SHAPE_MESSAGES.grants })
   @ArrayMaxSize(20)
-  @IsString({ each: true })
+  @IsString({ each: true, message: SHAPE_MESSAGES.grants })
   @MaxLength(64, { each: true })
   grants?: string[];
 }

@@ -2,6 +2,7 @@ import { type Type, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension, ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { ErrorCode } from '@rollcall/domain';
 import { Public, SystemOnly } from './auth';
+import { SHAPE_MESSAGES } from './dtos';
 import { Problem, STATUS_OF, problem } from './problem';
 
 /**
@@ -46,7 +47,7 @@ export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BE
 
 /** One sentence per code for the examples; a code without one gets a generic sentence. */
 const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
-  VALIDATION_FAILED: 'The request is not valid: roles must be an array of strings.',
+  VALIDATION_FAILED: `The request is not valid: restrictions ${SHAPE_MESSAGES.restrictions}.`,
   BAD_REQUEST: 'The request is malformed.',
   MALFORMED_JSON: 'The request body is not valid JSON (error at character 12).',
   JSON_TOO_DEEP: 'The request body nests objects or arrays more than 32 levels deep.',
@@ -66,7 +67,7 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
 const exampleOf = (code: ProblemCode): Problem => {
   const status = statusOf(code);
   const detail = EXAMPLE_DETAIL[code] ?? `Refused: ${code.toLowerCase().replaceAll('_', ' ')}.`;
-  const fields = code === 'VALIDATION_FAILED' ? [{ field: 'roles', message: 'must be an array of strings, e.g. ["agent"]' }] : undefined;
+  const fields = code === 'VALIDATION_FAILED' ? [{ field: 'restrictions', message: SHAPE_MESSAGES.restrictions }] : undefined;
   return problem(status, code, detail, fields);
 };
 

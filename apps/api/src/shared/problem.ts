@@ -47,9 +47,9 @@ export const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 class FieldProblem implements FieldError {
-  @ApiProperty({ description: 'the field, header or parameter at fault', example: 'restrictions' })
+  @ApiProperty({ description: 'the field, header or parameter at fault', example: 'roles' })
   field!: string;
-  @ApiProperty({ description: 'what is wrong and the expected shape', example: 'must be an object of restriction keys, e.g. {"channels": ["email"]}' })
+  @ApiProperty({ description: 'what is wrong and the expected shape', example: 'must be a list of role names, e.g. ["agent"]' })
   message!: string;
 }
 
@@ -63,7 +63,7 @@ export class Problem {
   status!: number;
   @ApiProperty({ description: 'stable, machine-readable; the documented codes of each operation are listed per status', example: 'VALIDATION_FAILED' })
   code!: string;
-  @ApiProperty({ description: 'a sentence a console user can act on', example: 'The request is not valid: roles must be an array of strings.' })
+  @ApiProperty({ description: 'a sentence a console user can act on', example: 'The request is not valid: roles must be a list of role names, e.g. ["agent"].' })
   detail!: string;
   @ApiPropertyOptional({ description: 'the request path', example: '/v1/workspaces/ws_1/members' })
   instance?: string;

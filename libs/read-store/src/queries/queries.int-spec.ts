@@ -129,4 +129,14 @@ describe('read-model queries', () => {
     ]);
     expect(lines[2]).toContain('agent,mask_contact_info,,,,,"{""contacts"":{""mode"":""unassigned""}}"');
   });
+
+  it('the CSV details are the public ones: an invitation shows when its link expires, not the link version', async () => {
+    const rows = (await text(exportHistoryCsv(read, WS))).trim().split('\n');
+    const invited = rows.filter((l) => l.split(',')[1] === 'invited');
+    expect(invited.length).toBeGreaterThan(0);
+    for (const row of invited) {
+      expect(row).toMatch(/"\{""expiresAt"":""[^"]+""\}"/);
+      expect(row).not.toContain('linkVersion');
+    }
+  });
 });
