@@ -38,6 +38,8 @@ import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { HealthController } from './health/health.controller';
 import { MemberQueriesController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
+import { AuditController } from './audit/audit.controller';
+import { AuditLog } from './audit/audit-log';
 import { PresenceController } from './presence/presence.controller';
 import { presenceProviders } from './presence/presence-runtime';
 import { ReadAccess } from './shared/read-access';
@@ -115,6 +117,7 @@ export class AppModule {
         EmailConfirmationController,
         MemberQueriesController,
         HistoryController,
+        AuditController,
         HealthController,
         PresenceController,
       ],
@@ -174,6 +177,7 @@ export class AppModule {
         MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,
+        AuditLog,
         ...presenceProviders(config, secrets),
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type InclusionAnswer,
+  type NoteSigner,
+  SqliteTreeStore,
+  entryBytes,
+  loadOrCreateSigningKey,
+  proveConsistency,
+  proveInclusion,
+  signerFromSeed,
+} from '@rollcall/audit';
+import { type EventStore, type RecordedEvent, createEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { APP_CONFIG } from '../shared/tokens';
+import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
+
+/** Running from the TypeScript sources (tests, benches), the worker needs the same register hook. */
+const workerFile = (): { file: string; execArgv: string[] } =>
+  __filename.endsWith('.ts')
+    ? { file: join(__dirname, 'notary-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs')] }
+    : { file: join(__dirname, 'notary-worker.js'), execArgv: [] };
+
+/**
+ * The notary as the API sees it (docs/rules.md#verifiable-history): starts its thread with the app and stops it
+ * with the app, and answers the audit endpoints from audit.sqlite (opened read-only) and the event store as
+ * stored (the inner store: an inclusion proof hands out the entry's exact bytes, personal fields encrypted).
+ */
+@Injectable()
+export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Notary');
+  readonly signer: NoteSigner;
+  private readonly seed: Buffer;
+  private worker: Worker | undefined;
+  private stopped: Promise<void> | undefined;
+  private tree: SqliteTreeStore | undefined;
+  private events: EventStore | undefined;
+  private status: { size: number; checkpointSize: number | null; error?: string } = { size: 0, checkpointSize: null };
+
+  constructor(@Inject(APP_CONFIG) private readonly config: Config) {
+    this.seed = loadOrCreateSigningKey(config.dataDir, config.audit.signingKey);
+    this.signer = signerFromSeed(config.audit.origin, this.seed);
+  }
+
+  /** `<name>+<hex key id>+<base64 key>` */
+  get verifierKey(): string {
+    return this.signer.verifier.text;
+  }
+
+  progress() {
+    return { ...this.status };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { file, execArgv } = workerFile();
+    const data: NotaryWorkerData = {
+      eventstoreUrl: this.config.eventstoreUrl,
+      dataDir: this.config.dataDir,
+      seed: this.seed.toString('base64'),
+      origin: this.config.audit.origin,
+      checkpointMs: this.config.audit.checkpointMs,
+      pollMs: 20,
+    };
+    const worker = new Worker(file, { workerData: data, execArgv });
+    this.worker = worker;
+    let onStopped: () => void = () => undefined;
+    this.stopped = new Promise<void>((resolve) => (onStopped = resolve));
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromNotary) => {
+        if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, error: m.error };
+        else if (m.type === 'log') m.level === 'error' ? this.logger.error(m.message) : this.logger.log(m.message);
+        else if (m.type === 'started') resolve();
+        else if (m.type === 'stopped') onStopped();
+      });
+      worker.on('error', (error) => {
+        this.logger.error(`notary thread: ${error.message}`);
+        reject(error);
+      });
+      worker.on('exit', () => onStopped());
+    });
+    this.tree = new SqliteTreeStore(auditFile(this.config.dataDir), { readOnly: true });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.worker) {
+      this.worker.postMessage({ type: 'stop' } satisfies ToNotary);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.stopped, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      await this.worker.terminate();
+      this.worker = undefined;
+    }
+    this.tree?.close();
+    await this.events?.close();
+  }
+
+  private store(): SqliteTreeStore {
+    if (!this.tree) throw new Error('The notary has not started');
+    return this.tree;
+  }
+
+  latestCheckpoint() {
+    return this.store().latestCheckpoint();
+  }
+
+  checkpointOfSize(size: number) {
+    return this.store().checkpoint(size);
+  }
+
+  /** the leaf of the event at a position, once the notary has reached it */
+  leafAt(position: bigint) {
+    return this.store().leafAtPosition(position);
+  }
+
+  treeSize(): number {
+    return this.store().size();
+  }
+
+  inclusion(position: bigint, treeSize: number): InclusionAnswer {
+    return proveInclusion(this.store(), position, treeSize);
+  }
+
+  consistency(from: number, to: number) {
+    return proveConsistency(this.store(), from, to);
+  }
+
+  /** The stored record at a position, exactly as stored (read through the inner store). */
+  async recordAt(position: bigint): Promise<RecordedEvent | undefined> {
+    this.events ??= createEventStore({ eventstoreUrl: this.config.eventstoreUrl, dataDir: this.config.dataDir });
+    for await (const event of this.events.readAll({ fromPosition: position - 1n, maxCount: 1 })) return event.position === position ? event : undefined;
+    return undefined;
+  }
+
+  entryOf(record: RecordedEvent): Buffer {
+    return entryBytes(record);
+  }
+}

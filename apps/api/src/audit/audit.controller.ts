@@ -1,0 +1,125 @@
+import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ProofUnavailableError } from '@rollcall/audit';
+import { domainError } from '@rollcall/domain';
+import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
+import { ApiProblems, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
+import { ProblemException, problem } from '../shared/problem';
+import { DomainException } from '../shared/stream-handler';
+import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
+import { AuditLog } from './audit-log';
+import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } from './dtos';
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const notFound = (position: string) =>
+  new DomainException(domainError('AUDIT_ENTRY_NOT_FOUND', `There is no log entry at position ${position} that this key may see.`));
+const behind = (detail: string) => new DomainException(domainError('AUDIT_BEHIND', `${detail} Retry in a second.`));
+const unavailable = (error: unknown): never => {
+  if (error instanceof ProofUnavailableError) throw new DomainException(domainError('AUDIT_TREE_SIZE', error.message));
+  throw error;
+};
+
+/** The notary's key, checkpoints and proofs (docs/rules.md#verifiable-history). */
+@ApiTags('audit')
+@Controller('v1/audit')
+export class AuditController {
+  constructor(
+    @Inject(AuditLog) private readonly audit: AuditLog,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  @Get('public-key')
+  @PublicOperation()
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiOperation({ summary: "The notary's note verifier key: `<name>+<hex key id>+<base64 Ed25519 key>` (C2SP signed-note)." })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'the verifier key, one line', schema: { type: 'string', example: 'localhost:3000/audit+4b3f1e2a+AZ3t…' } })
+  publicKey(): string {
+    return `${this.audit.verifierKey}\n`;
+  }
+
+  @Get('checkpoint')
+  @SystemKeyOperation()
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiOperation({ summary: 'The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note.' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'the signed note', schema: { type: 'string' } })
+  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND')
+  checkpoint(): string {
+    const latest = this.audit.latestCheckpoint();
+    if (!latest) throw behind('The notary has not signed a checkpoint yet.');
+    return latest.note;
+  }
+
+  @Get('proofs/inclusion')
+  @Public() // authenticated here: the system key, or the key of the organization that owns the event's stream
+  @ApiBearerAuth()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({ summary: "That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream." })
+  @ApiOkResponse({ type: InclusionProof })
+  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND')
+  async inclusion(@Req() req: AuthedRequest, @Query() query: InclusionQuery): Promise<InclusionProof> {
+    const principal = await this.identify(req);
+    const position = BigInt(query.position);
+    const record = await this.audit.recordAt(position);
+    if (!record || !(await this.mayRead(principal, record.stream))) throw notFound(query.position);
+    const latest = this.audit.latestCheckpoint();
+    const treeSize = query.treeSize ?? latest?.size ?? 0;
+    const leaf = this.audit.leafAt(position);
+    if (!leaf) throw behind(`The notary has not reached position ${query.position} yet.`);
+    if (query.treeSize === undefined && leaf.index >= treeSize) throw behind(`No signed checkpoint covers position ${query.position} yet.`);
+    let proof;
+    try {
+      proof = this.audit.inclusion(position, treeSize);
+    } catch (error) {
+      return unavailable(error);
+    }
+    const checkpoint = this.audit.checkpointOfSize(treeSize)?.note;
+    return {
+      leafIndex: proof.leaf.index,
+      treeSize,
+      position: query.position,
+      leafHash: b64(proof.leaf.hash),
+      entry: b64(this.audit.entryOf(record)),
+      hashes: proof.hashes.map(b64),
+      rootHash: b64(proof.root),
+      ...(checkpoint && { checkpoint }),
+    };
+  }
+
+  @Get('proofs/consistency')
+  @SystemKeyOperation()
+  @ApiOperation({ summary: 'That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4).' })
+  @ApiOkResponse({ type: ConsistencyProof })
+  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'VALIDATION_FAILED', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND')
+  consistency(@Query() query: ConsistencyQuery): ConsistencyProof {
+    const to = query.to ?? this.audit.latestCheckpoint()?.size;
+    if (to === undefined) throw behind('The notary has not signed a checkpoint yet.');
+    let proof;
+    try {
+      proof = this.audit.consistency(query.from, to);
+    } catch (error) {
+      return unavailable(error);
+    }
+    const checkpoint = this.audit.checkpointOfSize(to)?.note;
+    return { from: query.from, to, hashes: proof.hashes.map(b64), fromRoot: b64(proof.fromRoot), toRoot: b64(proof.toRoot), ...(checkpoint && { checkpoint }) };
+  }
+
+  private async identify(req: AuthedRequest): Promise<Principal> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Send your API key as `Authorization: Bearer <api key>`.'));
+    return this.auth.identify(m[1]!);
+  }
+
+  /** The system key sees every entry; an organization, the entries of its own streams and its workspaces' streams. */
+  private async mayRead(principal: Principal, stream: string): Promise<boolean> {
+    if (principal.kind === 'system') return true;
+    if (principal.kind !== 'organization') return false;
+    if (stream === organizationStream(principal.organizationId)) return true;
+    if (!stream.startsWith(workspaceStream(''))) return false;
+    const workspaceId = stream.slice(workspaceStream('').length);
+    const known = (await this.states.organizationCached(principal.organizationId)).workspaces.has(workspaceId);
+    return known || (await this.states.organization(principal.organizationId)).state.workspaces.has(workspaceId);
+  }
+}

@@ -1,0 +1,76 @@
+// The notary on its own thread (docs/rules.md#verifiable-history): it reads the global log through its own
+// connection to the event store, as stored (personal fields encrypted: the inner store, not the crypto-shredding
+// wrapper), folds it into the Merkle tree in audit.sqlite and signs a checkpoint at least every checkpointMs while
+// the log grows. It never writes to the event store, so it cannot slow a command down beyond sharing the machine.
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
+import { createEventStore } from '@rollcall/event-store';
+
+export interface NotaryWorkerData {
+  eventstoreUrl?: string;
+  dataDir: string;
+  /** base64 Ed25519 seed */
+  seed: string;
+  origin: string;
+  checkpointMs: number;
+  /** how often an idle notary looks for new events */
+  pollMs: number;
+}
+
+export type ToNotary = { type: 'stop' };
+export type FromNotary =
+  | { type: 'started' }
+  | { type: 'status'; size: number; checkpointSize: number | null; error?: string }
+  | { type: 'log'; level: 'info' | 'error'; message: string }
+  | { type: 'stopped' };
+
+export const auditFile = (dataDir: string) => join(dataDir, 'audit.sqlite');
+
+async function run(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as NotaryWorkerData;
+  const send = (m: FromNotary) => port.postMessage(m);
+  const events = createEventStore({ eventstoreUrl: data.eventstoreUrl, dataDir: data.dataDir });
+  const tree = new SqliteTreeStore(auditFile(data.dataDir));
+  const notary = new Notary(events, tree, signerFromSeed(data.origin, Buffer.from(data.seed, 'base64')));
+  let stopping = false;
+  let lastError: string | undefined;
+  port.on('message', (m: ToNotary) => {
+    if (m.type === 'stop') stopping = true;
+  });
+  notary.checkpoint();
+  let lastCheckpoint = Date.now();
+  const report = () => send({ type: 'status', size: notary.size, checkpointSize: tree.latestCheckpoint()?.size ?? null, error: lastError });
+  send({ type: 'started' });
+  report();
+  while (!stopping) {
+    let added = 0;
+    try {
+      added = await notary.catchUp(5000);
+      if (lastError) send({ type: 'log', level: 'info', message: 'the notary reads the log again' });
+      lastError = undefined;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== lastError) send({ type: 'log', level: 'error', message: `notary: ${message}` });
+      lastError = message;
+    }
+    // checkpoints are signed here, between batches: a checkpoint's leaves are always in the store already
+    if (Date.now() - lastCheckpoint >= data.checkpointMs) {
+      if (notary.checkpoint()) report();
+      lastCheckpoint = Date.now();
+    }
+    if (added === 0) await new Promise((r) => setTimeout(r, lastError ? 1000 : data.pollMs));
+  }
+  notary.checkpoint();
+  report();
+  tree.close();
+  await events.close();
+  send({ type: 'stopped' });
+  port.close();
+}
+
+run().catch((error: unknown) => {
+  parentPort?.postMessage({ type: 'log', level: 'error', message: `notary thread failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+  process.exitCode = 1;
+});

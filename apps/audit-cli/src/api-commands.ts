@@ -1,0 +1,120 @@
+import { type ProofBundle, checkProof } from './proofs';
+import type { Output } from './output';
+import { UsageError } from './verify';
+
+export interface ApiOptions {
+  url: string;
+  key?: string;
+  actor?: string;
+}
+
+/** The auditor's reads go through the API with an API key (and the acting user, for workspace reads). */
+async function get(api: ApiOptions, path: string, accept = 'application/json'): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { accept };
+  if (api.key) headers.authorization = `Bearer ${api.key}`;
+  if (api.actor) headers['x-actor-id'] = api.actor;
+  const res = await fetch(new URL(path, api.url), { headers });
+  return { status: res.status, text: await res.text() };
+}
+
+async function getJson<T>(api: ApiOptions, path: string): Promise<T> {
+  const { status, text } = await get(api, path);
+  if (status !== 200) {
+    let detail = text;
+    try {
+      const problem = JSON.parse(text) as { code?: string; detail?: string };
+      detail = `${problem.code}: ${problem.detail}`;
+    } catch {
+      /* not a problem document */
+    }
+    throw new ApiError(`${path} answered ${status} ${detail}`);
+  }
+  return JSON.parse(text) as T;
+}
+
+export class ApiError extends Error {}
+
+const need = (value: string | undefined, flag: string): string => {
+  if (!value) throw new UsageError(`${flag} is required`);
+  return value;
+};
+const instant = (value: string | undefined, flag: string): string => {
+  const v = need(value, flag);
+  if (Number.isNaN(Date.parse(v))) throw new UsageError(`${flag} must be an ISO-8601 time, got ${v}`);
+  return new Date(v).toISOString();
+};
+
+export async function accessCommand(api: ApiOptions, o: { workspace?: string; user?: string; at?: string; explain?: boolean }, out: Output): Promise<number> {
+  const ws = need(o.workspace, '--workspace');
+  const user = need(o.user, '--user');
+  const at = instant(o.at, '--at');
+  const answer = await getJson<Record<string, unknown>>(api, `/v1/workspaces/${encodeURIComponent(ws)}/members/${encodeURIComponent(user)}/access?asOf=${encodeURIComponent(at)}${o.explain ? '&explain=true' : ''}`);
+  if (out.json) out.result(answer);
+  else {
+    const a = answer as { status: string; roles: string[]; grants: string[]; permissions: string[]; explanation?: { permissions: { permission: string; from: string[] }[]; removed: { permission: string; by: string[] }[] } };
+    out.line(`${user} in ${ws} at ${at}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
+    out.line(`permissions: ${a.permissions.join(', ') || '-'}`);
+    for (const p of a.explanation?.permissions ?? []) out.line(`  ${p.permission} <- ${p.from.join(', ')}`);
+    for (const r of a.explanation?.removed ?? []) out.line(`  ${r.permission} removed by ${r.by.join(', ')}`);
+  }
+  return 0;
+}
+
+export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at?: string }, out: Output): Promise<number> {
+  const ws = need(o.workspace, '--workspace');
+  const at = instant(o.at, '--at');
+  const answer = await getJson<{ members: { userId: string; status: string; roles: string[]; grants: string[]; permissions: string[] }[] }>(
+    api,
+    `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`,
+  );
+  if (out.json) out.result(answer);
+  else for (const m of answer.members) out.line(`${m.userId}\t${m.status}\t${m.roles.join(',')}\t${m.grants.join(',')}\t${m.permissions.join(',')}`);
+  return 0;
+}
+
+export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string }, out: Output): Promise<number> {
+  const ws = need(o.workspace, '--workspace');
+  const format = o.format ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new UsageError('--format is csv or json');
+  const params = new URLSearchParams();
+  if (o.from) params.set('from', instant(o.from, '--from'));
+  if (o.to) params.set('to', instant(o.to, '--to'));
+  if (format === 'csv') {
+    params.set('format', 'csv');
+    const { status, text } = await get(api, `/v1/workspaces/${encodeURIComponent(ws)}/history?${params}`, 'text/csv');
+    if (status !== 200) throw new ApiError(`history answered ${status} ${text}`);
+    process.stdout.write(text);
+    return 0;
+  }
+  // every page, in log order; each entry carries the `position` to ask a proof for
+  const items: unknown[] = [];
+  params.set('limit', '500');
+  for (let cursor: string | undefined; ; ) {
+    if (cursor) params.set('cursor', cursor);
+    const page = await getJson<{ items: unknown[]; nextCursor?: string }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/history?${params}`);
+    items.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+  return 0;
+}
+
+/** `prove`: fetches the inclusion proof of a position with its checkpoint, checks it, and writes the bundle. */
+export async function proveCommand(api: ApiOptions, o: { position?: string; treeSize?: string }, out: Output): Promise<{ code: number; bundle?: ProofBundle }> {
+  const position = need(o.position, '--position');
+  if (!/^[1-9]\d*$/.test(position)) throw new UsageError('--position is a log position (a positive integer)');
+  const verifierKey = (await get({ url: api.url }, '/v1/audit/public-key', 'text/plain')).text.trim();
+  const proof = await getJson<ProofBundle['proof'] & { checkpoint?: string }>(api, `/v1/audit/proofs/inclusion?position=${position}${o.treeSize ? `&treeSize=${o.treeSize}` : ''}`);
+  if (!proof.checkpoint) throw new ApiError(`no checkpoint was signed at tree size ${proof.treeSize}: omit --tree-size to use the latest`);
+  const { checkpoint, ...rest } = proof;
+  const bundle: ProofBundle = {
+    format: 'rollcall-inclusion-proof/v1',
+    verifierKey,
+    checkpoint,
+    proof: { leafIndex: rest.leafIndex, treeSize: rest.treeSize, position: rest.position, leafHash: rest.leafHash, entry: rest.entry, hashes: rest.hashes },
+  };
+  const check = checkProof(bundle);
+  if (!check.ok) out.error(`the proof the API gave does not check: ${check.problems.join('; ')}`);
+  return { code: check.ok ? 0 : 1, bundle };
+}

@@ -1,0 +1,115 @@
+// The auditor's CLI (docs/rules.md#verifiable-history): `npm run audit -- <command>`, or the `rollcall-audit` bin.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
+import { createOutput } from './output';
+import { type ProofBundle, checkProof } from './proofs';
+import { UsageError, reportVerify, verifyCommand } from './verify';
+
+const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
+
+  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE]
+      re-reads the whole log (events.sqlite in DIR, or EventStoreDB with EVENTSTORE_URL), recomputes the Merkle
+      tree, checks every signed checkpoint; exit 1 naming the first position that differs
+  check-proof FILE [--public-key KEY|FILE]
+      checks a proof written by 'prove', offline
+  prove --position P [--tree-size N] [--out FILE]
+  access --workspace W --user U --at T [--explain]
+  roster --workspace W --at T
+  history --workspace W [--from T] [--to T] [--format csv|json]
+
+  API commands use --url (ROLLCALL_URL, default http://localhost:3000), --key (ROLLCALL_API_KEY) and
+  --actor (ROLLCALL_ACTOR_ID, the user on whose behalf workspace reads are made).
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      'data-dir': { type: 'string' },
+      checkpoint: { type: 'string', multiple: true },
+      'public-key': { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
+      actor: { type: 'string' },
+      workspace: { type: 'string' },
+      user: { type: 'string' },
+      at: { type: 'string' },
+      explain: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      format: { type: 'string' },
+      position: { type: 'string' },
+      'tree-size': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const out = createOutput({ json: values.json });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const api: ApiOptions = {
+    url: values.url ?? process.env.ROLLCALL_URL ?? 'http://localhost:3000',
+    key: values.key ?? process.env.ROLLCALL_API_KEY,
+    actor: values.actor ?? process.env.ROLLCALL_ACTOR_ID,
+  };
+  switch (command) {
+    case 'verify': {
+      const result = await verifyCommand(
+        { dataDir: values['data-dir'], eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'] },
+        out,
+      );
+      return reportVerify(result, out);
+    }
+    case 'check-proof': {
+      const file = rest[0];
+      if (!file) throw new UsageError('check-proof FILE');
+      const check = checkProof(JSON.parse(readFileSync(file, 'utf8')) as ProofBundle, values['public-key']);
+      if (out.json) out.result(check);
+      else if (check.ok)
+        out.line(`proof OK: position ${check.position} (${check.event?.type} in ${check.event?.stream}) is leaf ${check.leafIndex} of the signed tree of ${check.treeSize} (${check.origin})`);
+      else out.line(`proof FAILED: ${check.problems.join('; ')}`);
+      return check.ok ? 0 : 1;
+    }
+    case 'prove': {
+      const { code, bundle } = await proveCommand(api, { position: values.position, treeSize: values['tree-size'] }, out);
+      const text = `${JSON.stringify(bundle, null, 2)}\n`;
+      if (values.out) {
+        writeFileSync(values.out, text);
+        out.line(`wrote the proof of position ${bundle?.proof.position} to ${values.out}`);
+      } else process.stdout.write(text);
+      return code;
+    }
+    case 'access':
+      return accessCommand(api, { workspace: values.workspace, user: values.user, at: values.at, explain: values.explain }, out);
+    case 'roster':
+      return rosterCommand(api, { workspace: values.workspace, at: values.at }, out);
+    case 'history':
+      return historyCommand(api, { workspace: values.workspace, from: values.from, to: values.to, format: values.format }, out);
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+if (require.main === module)
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+        process.exitCode = 2;
+      } else if (error instanceof ApiError) {
+        process.stderr.write(`${error.message}\n`);
+        process.exitCode = 1;
+      } else {
+        process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );

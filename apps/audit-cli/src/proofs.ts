@@ -1,0 +1,50 @@
+import { leafHash, openCheckpoint, parseEntry, verifyInclusion } from '@rollcall/audit';
+import { loadVerifier } from './verify';
+
+/** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */
+export interface ProofBundle {
+  format: 'rollcall-inclusion-proof/v1';
+  /** the notary's verifier key as the API gave it (check-proof prefers the one given with --public-key) */
+  verifierKey: string;
+  /** the signed checkpoint of proof.treeSize */
+  checkpoint: string;
+  proof: { leafIndex: number; treeSize: number; position: string; leafHash: string; entry: string; hashes: string[] };
+}
+
+export interface ProofCheck {
+  ok: boolean;
+  problems: string[];
+  position?: string;
+  leafIndex?: number;
+  treeSize?: number;
+  origin?: string;
+  event?: { id: string; stream: string; type: string; revision: string; created: string };
+}
+
+/** Checks a proof bundle offline: the checkpoint's signature, the entry's leaf hash, the audit path to the root. */
+export function checkProof(bundle: ProofBundle, publicKey?: string): ProofCheck {
+  const problems: string[] = [];
+  if (bundle?.format !== 'rollcall-inclusion-proof/v1') return { ok: false, problems: ['not a rollcall-inclusion-proof/v1 file'] };
+  const { proof } = bundle;
+  let checkpoint;
+  try {
+    checkpoint = openCheckpoint(bundle.checkpoint, loadVerifier(publicKey ?? bundle.verifierKey));
+  } catch (error) {
+    return { ok: false, problems: [`the checkpoint does not verify: ${(error as Error).message}`] };
+  }
+  const entry = Buffer.from(proof.entry, 'base64');
+  const leaf = leafHash(entry);
+  if (leaf.toString('base64') !== proof.leafHash) problems.push('the entry does not hash to the leaf hash');
+  if (checkpoint.size !== proof.treeSize) problems.push(`the proof is for a tree of ${proof.treeSize}, the checkpoint is of ${checkpoint.size}`);
+  const hashes = proof.hashes.map((h) => Buffer.from(h, 'base64'));
+  if (!verifyInclusion(proof.leafIndex, checkpoint.size, leaf, hashes, checkpoint.root)) problems.push("the audit path does not lead to the checkpoint's root");
+  let event: ProofCheck['event'];
+  try {
+    const parsed = parseEntry(entry);
+    event = { id: parsed.id, stream: parsed.stream, type: parsed.type, revision: parsed.revision, created: parsed.created };
+    if (parsed.position !== proof.position) problems.push(`the entry is at position ${parsed.position}, not ${proof.position}`);
+  } catch {
+    problems.push('the entry is not a canonical JSON record');
+  }
+  return { ok: problems.length === 0, problems, position: proof.position, leafIndex: proof.leafIndex, treeSize: proof.treeSize, origin: checkpoint.origin, event };
+}

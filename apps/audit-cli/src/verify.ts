@@ -1,0 +1,84 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type NoteVerifier,
+  SqliteTreeStore,
+  type VerifyResult,
+  parseCheckpointText,
+  parseVerifier,
+  readSigningKey,
+  signerFromSeed,
+  verifyLog,
+} from '@rollcall/audit';
+import { type EventStore, createEventStore } from '@rollcall/event-store';
+import type { Output } from './output';
+
+export class UsageError extends Error {}
+
+export interface VerifyOptions {
+  dataDir?: string;
+  eventstoreUrl?: string;
+  checkpoints: string[];
+  publicKey?: string;
+}
+
+/** A verifier key given inline (`name+id+key`) or as a file holding one. */
+export function loadVerifier(value: string): NoteVerifier {
+  const text = existsSync(value) ? readFileSync(value, 'utf8') : value;
+  return parseVerifier(text.trim());
+}
+
+/**
+ * `verify`: re-reads the whole log as stored (the data dir's events.sqlite, or EventStoreDB with EVENTSTORE_URL),
+ * recomputes the tree, checks every checkpoint the notary stored and every one the auditor kept, and names the
+ * first entry that differs (docs/rules.md#verifiable-history).
+ */
+export async function verifyCommand(options: VerifyOptions, out: Output): Promise<VerifyResult> {
+  if (!options.dataDir && !options.eventstoreUrl) throw new UsageError('verify needs --data-dir DIR (or EVENTSTORE_URL)');
+  if (!options.eventstoreUrl && !existsSync(join(options.dataDir!, 'events.sqlite'))) throw new UsageError(`${options.dataDir} has no events.sqlite`);
+  const auditFile = options.dataDir ? join(options.dataDir, 'audit.sqlite') : undefined;
+  const tree = auditFile && existsSync(auditFile) ? new SqliteTreeStore(auditFile, { readOnly: true }) : undefined;
+  const kept = options.checkpoints.map((file) => readFileSync(file, 'utf8'));
+  const verifier = resolveVerifier(options, tree, kept, out);
+  const events: EventStore = createEventStore({ eventstoreUrl: options.eventstoreUrl, dataDir: options.dataDir ?? '.' });
+  const total = tree?.size();
+  const progress = out.progress('verifying', total);
+  try {
+    return await verifyLog({
+      events: events.readAll(),
+      storedLeaves: tree?.leaves(),
+      storedCheckpoints: tree?.checkpoints(),
+      keptCheckpoints: kept,
+      verifier,
+      onProgress: (n) => progress.update(n),
+    });
+  } finally {
+    progress.stop();
+    tree?.close();
+    await events.close();
+  }
+}
+
+function resolveVerifier(options: VerifyOptions, tree: SqliteTreeStore | undefined, kept: string[], out: Output): NoteVerifier {
+  if (options.publicKey) return loadVerifier(options.publicKey);
+  // no key given: the data dir's own key, named after the log's origin (the first line of any checkpoint)
+  const seed = options.dataDir ? readSigningKey(options.dataDir) : undefined;
+  const note = tree?.latestCheckpoint()?.note ?? kept[0];
+  if (!seed || !note) throw new UsageError('pass --public-key <name+id+key or file> (GET /v1/audit/public-key)');
+  out.error("note: checking against the data dir's own key; pass --public-key to check against the key you trust");
+  const origin = note.slice(0, note.indexOf('\n'));
+  return signerFromSeed(origin, seed).verifier;
+}
+
+export function reportVerify(result: VerifyResult, out: Output): number {
+  if (out.json) out.result(result);
+  else if (result.ok) out.line(`verified ${result.events} events, root ${result.root} (${result.checkpointsChecked} signed checkpoints match)`);
+  else {
+    const where = result.firstDifference ? ` at position ${result.firstDifference.position}` : '';
+    out.line(`FAILED${where}: ${result.problems[0]!.message}`);
+    for (const p of result.problems.slice(1)) out.line(`  also: ${p.message}`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+export { parseCheckpointText };

@@ -1,0 +1,230 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { parseVerifier } from '@rollcall/audit';
+import { type VerifyResult } from '@rollcall/audit';
+import { createOutput } from '../apps/audit-cli/src/output';
+import { verifyCommand } from '../apps/audit-cli/src/verify';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+import { rfcLeaf, rfcVerifyConsistency, rfcVerifyInclusion } from './support/rfc9162';
+
+/*
+ * The verifiable history (docs/rules.md#verifiable-history) over the real app: the notary's endpoints, proofs checked
+ * by the RFC 9162 reference written from the RFC (test/support/rfc9162.ts, no code shared with libs/audit), and the
+ * auditor's `verify` against forged copies of the embedded log.
+ */
+let app: TestApp;
+let org: Awaited<ReturnType<TestApp['api']['organization']>>;
+let agent: string;
+let erased: string;
+let changePosition: string;
+let keptCheckpoint: string;
+let publicKey: string;
+let stopped = false;
+const work = mkdtempSync(join(tmpdir(), 'rollcall-audit-e2e-'));
+
+const b = (s: string) => Buffer.from(s, 'base64');
+
+/** the latest checkpoint once it covers `position` (the notary signs every 100 ms here) */
+async function checkpointCovering(position: bigint): Promise<{ note: string; size: number }> {
+  for (let i = 0; i < 100; i++) {
+    const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${position}`, { key: SYSTEM_KEY });
+    if (proof.status === 200) return { note: proof.body.checkpoint, size: proof.body.treeSize };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no checkpoint covers position ${position}`);
+}
+
+beforeAll(async () => {
+  // our own data dir: stopping the app keeps it for the auditor
+  app = await startTestApp({ ROLLCALL_AUDIT_CHECKPOINT_MS: '100', ROLLCALL_DATA_DIR: join(work, 'data') });
+  org = await app.api.organization();
+  const as = { key: org.key, actor: org.admin, workspaceId: org.workspaceId };
+  agent = await app.api.member(as, 'agent.smith@acme.test', { roles: ['agent'] });
+  erased = await app.api.member(as, 'to.be.forgotten@acme.test', { roles: ['agent'] });
+  const change = await app.api.request('PATCH', `/v1/workspaces/${org.workspaceId}/members/${agent}/access`, { key: org.key, actor: org.admin, body: { roles: ['manager'] } });
+  expect(change.status).toBe(200);
+  changePosition = change.body.position;
+  publicKey = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
+  keptCheckpoint = (await checkpointCovering(BigInt(changePosition))).note;
+  writeFileSync(join(work, 'kept-checkpoint'), keptCheckpoint);
+}, 30_000);
+
+afterAll(async () => {
+  if (!stopped) await app?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('verifiable history: the notary over HTTP', () => {
+  it('publishes its verifier key as text, and its latest checkpoint to the system key only', async () => {
+    const key = await app.api.request('GET', '/v1/audit/public-key');
+    expect(key.status).toBe(200);
+    expect(key.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(parseVerifier(key.body).name).toBe('console.acme.test/audit');
+    const checkpoint = await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY });
+    expect(checkpoint.status).toBe(200);
+    expect(checkpoint.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(checkpoint.body).toMatch(/^console\.acme\.test\/audit\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 console\.acme\.test\/audit \S+\n$/);
+    expectProblem(await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key }), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('every permission-history entry carries its position, and its inclusion proof checks under the RFC 9162 algorithm', async () => {
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin });
+    expect(history.status).toBe(200);
+    const entry = history.body.items.find((e: { change: string }) => e.change !== 'invited' && e.after?.roles?.[0] === 'manager');
+    expect(String(entry.position)).toBe(changePosition);
+    const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${entry.position}`, { key: org.key });
+    expect(proof.status).toBe(200);
+    const { leafIndex, treeSize, leafHash, hashes, rootHash, checkpoint } = proof.body;
+    // the entry is the stored record: anyone recomputes its leaf hash
+    const bytes = b(proof.body.entry);
+    expect(rfcLeaf(bytes).toString('base64')).toBe(leafHash);
+    expect(JSON.parse(bytes.toString('utf8'))).toMatchObject({ type: 'AccessLevelChanged', position: changePosition, data: { userId: agent, after: ['manager'] } });
+    expect(rfcVerifyInclusion(leafIndex, treeSize, b(leafHash), hashes.map(b), b(rootHash))).toBe(true);
+    // ... against the root of the signed checkpoint of that size
+    expect(checkpoint.split('\n').slice(1, 3)).toEqual([String(treeSize), rootHash]);
+  });
+
+  it('personal fields are in the entry as stored, encrypted', async () => {
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin });
+    const invited = history.body.items[0];
+    const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${invited.position}`, { key: org.key });
+    const text = b(proof.body.entry).toString('utf8');
+    expect(text).not.toContain('agent.smith@acme.test');
+    expect(text).toMatch(/"email":"enc:v1:/);
+  });
+
+  it("an inclusion proof is the system key's or the owning organization's: another organization gets 404, as for a position with no event", async () => {
+    const other = await app.api.organization();
+    expect((await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: SYSTEM_KEY })).status).toBe(200);
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: other.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
+    expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=999999999', { key: org.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
+    expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=abc', { key: org.key }), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}&treeSize=1`, { key: org.key }), 422, 'AUDIT_TREE_SIZE');
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`), 401, 'UNAUTHENTICATED');
+  });
+
+  it('a consistency proof links an earlier checkpoint to a later one (system key)', async () => {
+    const [, firstSize, firstRoot] = keptCheckpoint.split('\n');
+    await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'later@acme.test');
+    for (let i = 0; i < 100; i++) {
+      const latest = (await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY })).body as string;
+      if (Number(latest.split('\n')[1]) > Number(firstSize)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const later = await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key: SYSTEM_KEY });
+    expect(later.status).toBe(200);
+    const { to, hashes, toRoot, fromRoot } = later.body;
+    expect(fromRoot).toBe(firstRoot);
+    expect(to).toBeGreaterThan(Number(firstSize));
+    expect(rfcVerifyConsistency(Number(firstSize), to, b(firstRoot!), b(toRoot), hashes.map(b))).toBe(true);
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key: org.key }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/consistency?from=${to + 1000}&to=${to}`, { key: SYSTEM_KEY }), 422, 'AUDIT_TREE_SIZE');
+  });
+});
+
+describe('verifiable history: the auditor verifies the embedded log', () => {
+  const quiet = createOutput({ json: true }, { out: { write: () => true } as never, err: { write: () => true } as never });
+  const verify = (dataDir: string, checkpoints: string[] = []): Promise<VerifyResult> => verifyCommand({ dataDir, checkpoints, publicKey }, quiet);
+  let pristine: string;
+  let positions: { access: bigint; deleteAt: bigint; swapA: bigint; swapB: bigint; insertAt: bigint };
+
+  beforeAll(async () => {
+    // a user's erasure first: verification must still pass after it
+    const del = await app.api.request('DELETE', `/v1/organizations/${org.organizationId}/users/${erased}`, { key: org.key, actor: org.admin });
+    expect(del.status).toBe(200);
+    await checkpointCovering(BigInt(del.body.position));
+    await app.stop();
+    stopped = true;
+    pristine = join(work, 'pristine');
+    cpSync(app.dataDir, pristine, { recursive: true });
+    const db = new DatabaseSync(join(pristine, 'events.sqlite'), { readOnly: true });
+    const access = (db.prepare("SELECT position FROM events WHERE type = 'AccessLevelChanged'").get() as { position: number }).position;
+    db.close();
+    positions = { access: BigInt(access), deleteAt: BigInt(access - 2), swapA: BigInt(access - 3), swapB: BigInt(access - 1), insertAt: BigInt(access - 4) };
+  }, 30_000);
+
+  /** a copy of the data dir, forged with SQL on its events.sqlite */
+  const forged = (name: string, sql: string): string => {
+    const dir = join(work, name);
+    cpSync(pristine, dir, { recursive: true });
+    const db = new DatabaseSync(join(dir, 'events.sqlite'));
+    db.exec(sql);
+    db.close();
+    return dir;
+  };
+
+  it('passes on the log as written, after a user was erased (crypto-shredding changes no entry), and against the kept checkpoint', async () => {
+    const result = await verify(pristine, [join(work, 'kept-checkpoint')]);
+    expect(result).toMatchObject({ ok: true, problems: [] });
+    expect(result.checkpointsChecked).toBeGreaterThan(1);
+  });
+
+  it('names the position of a past AccessLevelChanged rewritten from agent to owner', async () => {
+    const dir = forged('rewritten', `UPDATE events SET data = replace(data, '"before":["agent"]', '"before":["owner"]') WHERE position = ${positions.access}`);
+    const result = await verify(dir, [join(work, 'kept-checkpoint')]);
+    expect(result.ok).toBe(false);
+    expect(result.firstDifference).toMatchObject({ position: String(positions.access), kind: 'altered' });
+    expect(result.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['ENTRY_DIFFERS', 'CHECKPOINT_ROOT']));
+  });
+
+  it('names the position of a deleted event', async () => {
+    const result = await verify(forged('deleted', `DELETE FROM events WHERE position = ${positions.deleteAt}`));
+    expect(result.firstDifference).toMatchObject({ position: String(positions.deleteAt), kind: 'missing' });
+  });
+
+  it('names the first position of two swapped events', async () => {
+    const { swapA: a, swapB: c } = positions;
+    const result = await verify(
+      forged('swapped', `UPDATE events SET position = -1 WHERE position = ${a}; UPDATE events SET position = ${a} WHERE position = ${c}; UPDATE events SET position = ${c} WHERE position = -1;`),
+    );
+    expect(result.firstDifference).toMatchObject({ position: String(a) });
+  });
+
+  it('names the position of an inserted event (later positions moved up to make room)', async () => {
+    const p = positions.insertAt;
+    const result = await verify(
+      forged(
+        'inserted',
+        `UPDATE events SET position = -position WHERE position >= ${p}; UPDATE events SET position = 1 - position WHERE position < 0;
+         INSERT INTO events (position, id, stream, revision, type, data, metadata, created)
+           VALUES (${p}, 'forged-event', 'workspace-forged', 0, 'AccessLevelChanged', '{"after":["owner"]}', '{}', 0);`,
+      ),
+    );
+    expect(result.firstDifference).toMatchObject({ position: String(p) });
+    expect(result.ok).toBe(false);
+  });
+
+  it('the CLI exits 0 with "verified N events, root …" and 1 naming the position; a kept checkpoint with a changed size or root is refused', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    const ok = cli('verify', '--data-dir', pristine, '--public-key', publicKey, '--checkpoint', join(work, 'kept-checkpoint'));
+    expect(ok.stdout).toMatch(/^verified \d+ events, root [A-Za-z0-9+/]{43}=/);
+    expect(ok.status).toBe(0);
+    const bad = cli('verify', '--data-dir', join(work, 'rewritten'), '--public-key', publicKey);
+    expect(bad.stdout).toContain(`FAILED at position ${positions.access}`);
+    expect(bad.status).toBe(1);
+    const [origin, size, root, ...signature] = keptCheckpoint.split('\n');
+    writeFileSync(join(work, 'bigger'), [origin, String(Number(size) + 1), root, ...signature].join('\n'));
+    const otherRoot = Buffer.from(b(root!).map((x) => x ^ 1)).toString('base64');
+    writeFileSync(join(work, 'other-root'), [origin, size, otherRoot, ...signature].join('\n'));
+    for (const file of ['bigger', 'other-root']) {
+      const refused = cli('verify', '--data-dir', pristine, '--public-key', publicKey, '--checkpoint', join(work, file), '--json');
+      expect(refused.status).toBe(1);
+      expect(JSON.parse(refused.stdout).problems[0]).toMatchObject({ code: 'CHECKPOINT_SIGNATURE' });
+    }
+  }, 60_000);
+
+  it('a stored checkpoint whose signature does not verify fails the verification', async () => {
+    const dir = join(work, 'bad-signature');
+    cpSync(pristine, dir, { recursive: true });
+    const db = new DatabaseSync(join(dir, 'audit.sqlite'));
+    db.exec("UPDATE checkpoints SET note = replace(note, char(10) || char(10), char(10) || 'extension' || char(10) || char(10)) WHERE size = (SELECT MAX(size) FROM checkpoints)");
+    db.close();
+    const result = await verify(dir);
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]).toMatchObject({ code: 'CHECKPOINT_SIGNATURE' });
+  });
+});
