@@ -1,2 +1,3 @@
 export * from './catalog';
 export * from './access';
+export * from './explain';
