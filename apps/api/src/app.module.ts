@@ -43,6 +43,12 @@ import { AuditLog } from './audit/audit-log';
 import { PresenceController } from './presence/presence.controller';
 import { presenceProviders } from './presence/presence-runtime';
 import { ReadAccess } from './shared/read-access';
+import { TeamsController } from './teams/teams.controller';
+import { TeamQueriesController } from './teams/team-queries.controller';
+import { NetworkController } from './teams/network.controller';
+import { NetworkCommandHandler, TeamCommandHandler } from './teams/team-handlers';
+import { TeamReads } from './teams/team-reads';
+import { WorkspaceDirectory } from './teams/workspace-directory';
 import { AccessAsOfHandler } from './members/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
@@ -117,6 +123,9 @@ export class AppModule {
         EmailConfirmationController,
         MemberQueriesController,
         HistoryController,
+        TeamsController,
+        TeamQueriesController,
+        NetworkController,
         AuditController,
         HealthController,
         PresenceController,
@@ -177,6 +186,10 @@ export class AppModule {
         MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,
+        TeamCommandHandler,
+        NetworkCommandHandler,
+        TeamReads,
+        WorkspaceDirectory,
         AuditLog,
         ...presenceProviders(config, secrets),
         { provide: APP_GUARD, useClass: ApiKeyGuard },

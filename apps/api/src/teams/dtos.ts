@@ -1,0 +1,30 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsBoolean, IsString, Matches, MaxLength } from 'class-validator';
+import { ID_PATTERN } from '../shared/dtos';
+
+/** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
+export class TeamNameDto {
+  @ApiProperty({ description: 'trimmed; 1 to 80 characters; unique in the workspace ignoring case', example: 'Night shift' })
+  @IsString()
+  @MaxLength(1000)
+  name!: string;
+}
+
+export class TeamSharingDto {
+  @ApiProperty({ description: "offer the team to the workspace's network partners (true) or stop (false)", example: true })
+  @IsBoolean()
+  shared!: boolean;
+}
+
+export class PartnerTeamVisibilityDto {
+  @ApiProperty({ description: 'see this shared partner team in the team list and invite lookup (true) or not (false)', example: true })
+  @IsBoolean()
+  visible!: boolean;
+}
+
+export class NetworkDto {
+  @ApiProperty({ description: 'the workspace to link with; it may belong to another organization', example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'must be a workspace id' })
+  partnerWorkspaceId!: string;
+}

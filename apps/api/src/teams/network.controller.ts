@@ -1,0 +1,80 @@
+import { Body, Controller, Delete, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsString, Matches } from 'class-validator';
+import type { Response } from 'express';
+import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
+import type { AuthedRequest } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { IDEMPOTENCY_HEADER } from '../shared/headers';
+import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
+import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { NetworkDto } from './dtos';
+import { NetworkChanged } from './resources';
+import { type NetworkAnswer, NetworkCommandRequest } from './team-handlers';
+import { WorkspaceDirectory } from './workspace-directory';
+
+class NetworkMessage extends withEnvelope(NetworkDto) {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+}
+
+/**
+ * Rule 16 (docs/rules.md#rule-16): a system admin (the system key) links two workspaces as network partners, of the
+ * same or of different organizations, and unlinks them; also as message patterns `network.link` and `network.unlink`.
+ */
+@ApiTags('teams')
+@Controller('v1/workspaces/:ws/network')
+export class NetworkController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(WorkspaceDirectory) private readonly directory: WorkspaceDirectory,
+  ) {}
+
+  private async execute(type: NetworkCommand['type'], ws: string, partner: string, ctx: ConstructorParameters<typeof NetworkCommandRequest>[3]) {
+    const [ref, partnerRef] = [await this.directory.resolve(ws), await this.directory.resolve(partner)];
+    return this.commands.execute<NetworkCommandRequest, NetworkAnswer>(new NetworkCommandRequest(type, ref, partnerRef, ctx));
+  }
+
+  @Post()
+  @SystemKeyOperation()
+  @ApiOperation({ summary: 'Link two workspaces as network partners (system key); they may belong to different organizations.' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(201, NetworkChanged)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'ALREADY_NETWORKED')
+  link(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Body() dto: NetworkDto) {
+    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 201 }, (ctx) => this.execute('NetworkWorkspaces', ws, dto.partnerWorkspaceId, ctx));
+  }
+
+  @Delete(':partnerWorkspaceId')
+  @SystemKeyOperation()
+  @ApiOperation({ summary: 'Unlink two workspaces (system key): their partner teams are hidden from each other at once, and the choices forgotten.' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, NetworkChanged)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_NETWORKED')
+  unlink(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Param('partnerWorkspaceId', IdPipe) partner: string) {
+    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 200 }, (ctx) => this.execute('UnnetworkWorkspaces', ws, partner, ctx));
+  }
+
+  @MessagePattern('network.link')
+  @ApiExcludeEndpoint()
+  linkMessage(@Payload() m: NetworkMessage) {
+    return this.messages.run('network.link', m, (ctx, principal) => {
+      requireSystem(principal);
+      return this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx);
+    });
+  }
+
+  @MessagePattern('network.unlink')
+  @ApiExcludeEndpoint()
+  unlinkMessage(@Payload() m: NetworkMessage) {
+    return this.messages.run('network.unlink', m, (ctx, principal) => {
+      requireSystem(principal);
+      return this.execute('UnnetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx);
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type NetworkCommand, type TeamCommand, type TeamEvent, type TeamsContext, decideNetwork, decideTeams } from '@rollcall/domain';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { StreamHandler, type Target, type Written } from '../shared/stream-handler';
+import { workspaceStream } from '../shared/stream-states';
+import { type WorkspaceRef, workspace } from '../shared/targets';
+import { workspacePair, workspaceWithPartners } from './team-targets';
+
+/** What a console asks of a workspace's teams (the command without workspace, actor and time, which the request gives). */
+export type TeamAction =
+  | { type: 'CreateTeam'; name: string }
+  | { type: 'RenameTeam'; teamId: string; name: string }
+  | { type: 'DeleteTeam'; teamId: string }
+  | { type: 'AddTeamMember'; teamId: string; userId: string }
+  | { type: 'RemoveTeamMember'; teamId: string; userId: string }
+  | { type: 'SetTeamSharing'; teamId: string; shared: boolean }
+  | { type: 'SetPartnerTeamVisibility'; teamId: string; visible: boolean };
+
+export class TeamCommandRequest {
+  constructor(
+    readonly ref: WorkspaceRef,
+    readonly ctx: CommandContext,
+    readonly action: TeamAction,
+  ) {}
+}
+
+export interface TeamAnswer {
+  teamId: string;
+  /** whether anything changed (a PUT or DELETE that finds things as asked changes nothing) */
+  changed: boolean;
+  position: string;
+  name?: string;
+  userId?: string;
+  shared?: boolean;
+  visible?: boolean;
+}
+
+const eventOf = <T extends TeamEvent['type']>(events: TeamEvent[], type: T) => events.find((e): e is Extract<TeamEvent, { type: T }> => e.type === type);
+
+/** The answer of a team command, from its events (decided now, or read back for a retry whose answer was lost). */
+function answerOf(action: TeamAction, teamId: string, done: Written<unknown, TeamEvent>): TeamAnswer {
+  const base = { teamId, changed: done.events.length > 0, position: done.position };
+  switch (action.type) {
+    case 'CreateTeam':
+      return { ...base, name: eventOf(done.events, 'TeamCreated')?.data.name ?? action.name.trim() };
+    case 'RenameTeam': {
+      const renamed = eventOf(done.events, 'TeamRenamed');
+      return { ...base, name: renamed?.data.name ?? action.name.trim() };
+    }
+    case 'DeleteTeam':
+      return base;
+    case 'AddTeamMember':
+    case 'RemoveTeamMember':
+      return { ...base, userId: action.userId };
+    case 'SetTeamSharing':
+      return { ...base, shared: action.shared };
+    case 'SetPartnerTeamVisibility':
+      return { ...base, visible: action.visible };
+  }
+}
+
+/**
+ * Rules 14 and 16 (docs/rules.md#teams): every team command goes through the workspace stream, the boundary it
+ * shares with revokes and deletions (docs/adr/0005). Choosing a partner team also reads the partners' states.
+ */
+@CommandHandler(TeamCommandRequest)
+export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, TeamAnswer> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ ref, ctx, action }: TeamCommandRequest): Promise<TeamAnswer> {
+    const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
+    const command = { ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand;
+    const target: Target<TeamsContext> = action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref) : workspace(ref);
+    const done = await this.streams.handle(target, ctx, (c) => decideTeams(command, c));
+    return answerOf(action, teamId, done);
+  }
+}
+
+export class NetworkCommandRequest {
+  constructor(
+    readonly type: NetworkCommand['type'],
+    readonly ref: WorkspaceRef,
+    readonly partner: WorkspaceRef,
+    readonly ctx: CommandContext,
+  ) {}
+}
+
+export interface NetworkAnswer {
+  workspaceId: string;
+  partnerWorkspaceId: string;
+  networked: boolean;
+  position: string;
+}
+
+/**
+ * Rule 16: the system links (or unlinks) two workspaces, of any organizations. Both streams get their event in one
+ * atomic append, each at its expected revision: a racing command on either workspace is decided again.
+ */
+@CommandHandler(NetworkCommandRequest)
+export class NetworkCommandHandler implements ICommandHandler<NetworkCommandRequest, NetworkAnswer> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ type, ref, partner, ctx }: NetworkCommandRequest): Promise<NetworkAnswer> {
+    const command: NetworkCommand = { type, actorId: ctx.actorId, now: ctx.now, workspaceId: ref.workspaceId, partnerWorkspaceId: partner.workspaceId };
+    const done = await this.streams.handle(workspacePair(ref, partner), ctx, (c) => decideNetwork(command, c), {
+      route: (e) => workspaceStream(e.data.workspaceId),
+    });
+    return { workspaceId: ref.workspaceId, partnerWorkspaceId: partner.workspaceId, networked: type === 'NetworkWorkspaces', position: done.position };
+  }
+}

@@ -1,0 +1,104 @@
+import { Controller, Get, Headers, Inject, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { Envelope } from '../shared/messages';
+import { ApiProblems, ApiRead } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { ProblemException, problem } from '../shared/problem';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER } from '../shared/read-access';
+import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
+import { TeamReads } from './team-reads';
+
+class TeamsReadMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsOptional() @IsString() @MaxLength(20) minPosition?: string;
+}
+class InviteesReadMessage extends TeamsReadMessage {
+  @IsString() @Matches(ID_PATTERN) teamId!: string;
+}
+
+/**
+ * Rules 15 and 16 (docs/rules.md#rule-15): the team list (own teams and visible partner teams), the partner teams on
+ * offer, and the invite lookup a chat router calls to notify a team, also as message patterns `teams.list` and
+ * `teams.invitees`. Every active member of the workspace may read them.
+ */
+@ApiTags('teams')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws')
+export class TeamQueriesController {
+  constructor(
+    @Inject(TeamReads) private readonly reads: TeamReads,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  @Get('teams')
+  @ApiOperation({ summary: 'The team list: own teams (member count, shared or not) by name, then the visible partner teams.' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(TeamList)
+  @ApiProblems('WORKSPACE_NOT_FOUND')
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<TeamList> {
+    return { items: await this.reads.list(principal, ws, actorId, minPosition) };
+  }
+
+  @Get('teams/:teamId/invitees')
+  @ApiOperation({ summary: 'The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team).' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(TeamInvitees)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'TEAM_NOT_FOUND')
+  invitees(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<TeamInvitees> {
+    return this.reads.invitees(principal, ws, actorId, teamId, minPosition);
+  }
+
+  @Get('partner-teams')
+  @ApiOperation({ summary: 'The teams network partners share with this workspace, and whether it chose to see each.' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(OfferedTeamList)
+  @ApiProblems('WORKSPACE_NOT_FOUND')
+  async offered(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<OfferedTeamList> {
+    return { items: await this.reads.offered(principal, ws, actorId, minPosition) };
+  }
+
+  /** the key and acting user of a read message (reads keep no idempotency record) */
+  private async reader(m: TeamsReadMessage): Promise<{ principal: Principal; actorId: string }> {
+    const principal = await this.auth.identify(m.apiKey);
+    if (principal.kind !== 'organization') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "Reading teams needs the organization's API key."));
+    if (!m.actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+    return { principal, actorId: m.actorId };
+  }
+
+  @MessagePattern('teams.list')
+  @ApiExcludeEndpoint()
+  async listMessage(@Payload() m: TeamsReadMessage): Promise<TeamList> {
+    const { principal, actorId } = await this.reader(m);
+    return { items: await this.reads.list(principal, m.workspaceId, actorId, m.minPosition) };
+  }
+
+  @MessagePattern('teams.invitees')
+  @ApiExcludeEndpoint()
+  async inviteesMessage(@Payload() m: InviteesReadMessage): Promise<TeamInvitees> {
+    const { principal, actorId } = await this.reader(m);
+    return this.reads.invitees(principal, m.workspaceId, actorId, m.teamId, m.minPosition);
+  }
+}

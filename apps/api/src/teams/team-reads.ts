@@ -1,0 +1,73 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
+import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams } from '@rollcall/read-store';
+import type { Principal } from '../shared/auth';
+import { ReadAccess, badQuery } from '../shared/read-access';
+import { DomainException } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { loadWorkspace } from '../shared/targets';
+import { READ_STORE } from '../shared/tokens';
+import { loadPartners } from './team-targets';
+
+export interface TeamInvitees {
+  teamId: string;
+  name: string;
+  partner?: { workspaceId: string; workspaceName: string | null };
+  items: InviteeView[];
+}
+
+const teamNotFound = (teamId: string) => new DomainException(domainError('TEAM_NOT_FOUND', `Team ${teamId} does not exist in this workspace.`));
+
+/**
+ * The reads of rules 15 and 16. What they list comes from the read models; whether a partner's team may be seen at
+ * all is decided from the decision states of both workspaces (loaded from their streams), so that unsharing or
+ * unlinking hides a team at once, not when the read models catch up, and a team no partner shares with this
+ * workspace is a 404 to it, as an unknown one is.
+ */
+@Injectable()
+export class TeamReads {
+  constructor(
+    @Inject(ReadAccess) private readonly access: ReadAccess,
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Inject(READ_STORE) private readonly store: ReadStore,
+  ) {}
+
+  /** every member (and the org admins) may read them: a chat router asks on an agent's behalf (rule 15) */
+  private async prepare(principal: Principal, ws: string, actorId: string, minPosition?: string) {
+    const ref = await this.access.prepare(principal, ws, actorId, 'teams', minPosition);
+    const { context } = await loadWorkspace(this.states, ref);
+    return { ws: context.ws, partners: await loadPartners(this.states, context.ws) };
+  }
+
+  /** Own teams, then the partner teams visible now (rule 16). */
+  async list(principal: Principal, ws: string, actorId: string, minPosition?: string): Promise<TeamView[]> {
+    const live = await this.prepare(principal, ws, actorId, minPosition);
+    const visible = visiblePartnerTeams(live.ws, live.partners);
+    const teams = await listTeams(this.store, ws).catch(badQuery);
+    return teams.filter((t) => t.partner === undefined || visible.has(t.teamId));
+  }
+
+  /** The partner teams offered now, and whether this workspace chose each (rule 16). */
+  async offered(principal: Principal, ws: string, actorId: string, minPosition?: string): Promise<OfferedTeamView[]> {
+    const live = await this.prepare(principal, ws, actorId, minPosition);
+    const offered = await listOfferedTeams(this.store, ws).catch(badQuery);
+    return offered
+      .filter((t) => sharedPartnerTeam(live.ws, live.partners, t.teamId) !== undefined)
+      .map((t) => ({ ...t, visible: live.ws.teams.chosenPartnerTeams.has(t.teamId) }));
+  }
+
+  /** The invite lookup (rule 15): an own team, or a partner team that is shared with this workspace and chosen. */
+  async invitees(principal: Principal, ws: string, actorId: string, teamId: string, minPosition?: string): Promise<TeamInvitees> {
+    const live = await this.prepare(principal, ws, actorId, minPosition);
+    // the decision state says who is in the team now: a revoke or deletion the read models have not applied yet
+    // never shows the member (it removed them from their teams in the same append)
+    const inTeam = (items: InviteeView[], members: ReadonlySet<string>) => items.filter((i) => members.has(i.userId));
+    const own = live.ws.teams.teams.get(teamId);
+    if (own) return { teamId, name: own.name, items: inTeam(await listTeamInvitees(this.store, { teamId, workspaceId: ws }), own.members) };
+    const partner = visiblePartnerTeam(live.ws, live.partners, teamId);
+    if (!partner) throw teamNotFound(teamId);
+    const items = inTeam(await listTeamInvitees(this.store, { teamId, workspaceId: partner.workspaceId }), partner.team.members);
+    const workspaceName = live.partners.find((p) => p.info.workspaceId === partner.workspaceId)?.info.name ?? null;
+    return { teamId, name: partner.team.name, partner: { workspaceId: partner.workspaceId, workspaceName }, items };
+  }
+}

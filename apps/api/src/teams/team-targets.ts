@@ -1,0 +1,42 @@
+import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
+import type { Target } from '../shared/stream-handler';
+import { type StreamStates, workspaceStream } from '../shared/stream-states';
+import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+
+/**
+ * The states of a workspace's network partners, possibly of other organizations (rule 16). Read to decide and to
+ * answer reads, never appended to: a partner's later change (unsharing, deleting a team) needs no re-decision
+ * here, as visibility is computed from both sides whenever it is asked (docs/adr/0005).
+ */
+export async function loadPartners(states: StreamStates, ws: WorkspaceState): Promise<WorkspaceState[]> {
+  const partners: WorkspaceState[] = [];
+  for (const partner of ws.teams.partners.values()) {
+    const org = await states.organization(partner.organizationId);
+    const loaded = await states.workspace(org.state, partner.workspaceId);
+    if (loaded) partners.push(loaded.state);
+  }
+  return partners;
+}
+
+/** A workspace stream, decided with its partners' states (choosing partner teams). Only the workspace is appended to. */
+export const workspaceWithPartners = (ref: WorkspaceRef): Target<TeamsContext> => ({
+  lock: workspaceStream(ref.workspaceId),
+  load: async (states) => {
+    const { ws, context } = await loadWorkspace(states, ref);
+    return { context: { ...context, partners: await loadPartners(states, context.ws) }, streams: [ws] };
+  },
+});
+
+/**
+ * Two workspaces, of the same or of different organizations, both appended to atomically (each at its expected
+ * revision): linking or unlinking them writes one event into each stream (docs/adr/0005).
+ */
+export const workspacePair = (a: WorkspaceRef, b: WorkspaceRef): Target<NetworkContext> => ({
+  lock: workspaceStream(a.workspaceId),
+  load: async (states) => {
+    const first = await loadWorkspace(states, a);
+    const second = b.workspaceId === a.workspaceId ? first : await loadWorkspace(states, b);
+    const streams = second === first ? [first.ws] : [first.ws, second.ws];
+    return { context: { ws: first.context, partner: second.context }, streams };
+  },
+});

@@ -1,0 +1,237 @@
+import { Body, Controller, Delete, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsBoolean, IsString, Matches } from 'class-validator';
+import type { Response } from 'express';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
+import { ApiProblems, ApiWrite } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { StreamStates } from '../shared/stream-states';
+import { resolveWorkspace } from '../shared/targets';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { PartnerTeamVisibilityDto, TeamNameDto, TeamSharingDto } from './dtos';
+import { TeamChanged, TeamCreated } from './resources';
+import { type TeamAction, type TeamAnswer, TeamCommandRequest } from './team-handlers';
+
+class WorkspaceMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+}
+class TeamMessage extends WorkspaceMessage {
+  @IsString() @Matches(ID_PATTERN) teamId!: string;
+}
+class CreateTeamMessage extends withEnvelope(TeamNameDto) {
+  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+}
+class RenameTeamMessage extends CreateTeamMessage {
+  @IsString() @Matches(ID_PATTERN) teamId!: string;
+}
+class TeamMemberMessage extends TeamMessage {
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+class TeamSharingMessage extends TeamMessage {
+  @IsBoolean() shared!: boolean;
+}
+class PartnerTeamVisibilityMessage extends TeamMessage {
+  @IsBoolean() visible!: boolean;
+}
+
+/** Problems every team write can answer beside the common ones. */
+const TEAM_PROBLEMS = ['WORKSPACE_NOT_FOUND', 'TEAM_NOT_FOUND'] as const;
+
+/**
+ * Rules 14 and 16 (docs/rules.md#teams): manage teams and their members, share teams with network partners, choose
+ * the partners' teams to see. Managing teams needs settings.teams (levels), users (permissions) or
+ * environment_manager (studio); org admins always may. Message patterns `teams.*` run the same commands.
+ */
+@ApiTags('teams')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws')
+export class TeamsController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  private async write(req: AuthedRequest, res: Response, principal: Principal, actorId: string, ws: string, status: number, action: TeamAction) {
+    const ref = await resolveWorkspace(this.states, principal, ws);
+    return httpWrite(this.pipeline, req, res, { actorId, status }, (ctx) => this.commands.execute<TeamCommandRequest, TeamAnswer>(new TeamCommandRequest(ref, ctx, action)));
+  }
+
+  private message(pattern: string, m: WorkspaceMessage, action: TeamAction) {
+    return this.messages.run(pattern, m, async (ctx, p) =>
+      this.commands.execute<TeamCommandRequest, TeamAnswer>(new TeamCommandRequest(await resolveWorkspace(this.states, p, m.workspaceId), ctx, action)),
+    );
+  }
+
+  @Post('teams')
+  @ApiOperation({ summary: 'Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case).' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(201, TeamCreated)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'TEAM_NAME_TAKEN', 'TEAM_EXISTS')
+  create(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Body() dto: TeamNameDto,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 201, { type: 'CreateTeam', name: dto.name });
+  }
+
+  @Patch('teams/:teamId')
+  @ApiOperation({ summary: 'Rename a team.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS, 'TEAM_NAME_TAKEN')
+  rename(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Body() dto: TeamNameDto,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'RenameTeam', teamId, name: dto.name });
+  }
+
+  @Delete('teams/:teamId')
+  @ApiOperation({ summary: 'Delete a team; its members leave it (the history records each).' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS)
+  remove(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'DeleteTeam', teamId });
+  }
+
+  @Put('teams/:teamId/members/:userId')
+  @ApiOperation({ summary: 'Add an active member to a team (a member may be in several teams); already in it: nothing changes.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS, 'NOT_A_MEMBER', 'MEMBER_NOT_ACTIVE')
+  addMember(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Param('userId', IdPipe) userId: string,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'AddTeamMember', teamId, userId });
+  }
+
+  @Delete('teams/:teamId/members/:userId')
+  @ApiOperation({ summary: 'Take a member out of a team; not in it: nothing changes.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS)
+  removeMember(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Param('userId', IdPipe) userId: string,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'RemoveTeamMember', teamId, userId });
+  }
+
+  @Put('teams/:teamId/sharing')
+  @ApiOperation({ summary: "Share one of the workspace's teams with its network partners, or stop sharing it (hidden from them at once)." })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS)
+  share(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Body() dto: TeamSharingDto,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'SetTeamSharing', teamId, shared: dto.shared });
+  }
+
+  @Put('partner-teams/:teamId/visibility')
+  @ApiOperation({ summary: 'See (or stop seeing) a team a network partner shares; any other team is TEAM_NOT_FOUND.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, TeamChanged)
+  @ApiProblems(...TEAM_PROBLEMS)
+  choose(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('ws', IdPipe) ws: string,
+    @Param('teamId', IdPipe) teamId: string,
+    @Body() dto: PartnerTeamVisibilityDto,
+  ) {
+    return this.write(req, res, principal, actorId, ws, 200, { type: 'SetPartnerTeamVisibility', teamId, visible: dto.visible });
+  }
+
+  @MessagePattern('teams.create')
+  @ApiExcludeEndpoint()
+  createMessage(@Payload() m: CreateTeamMessage) {
+    return this.message('teams.create', m, { type: 'CreateTeam', name: m.name });
+  }
+
+  @MessagePattern('teams.rename')
+  @ApiExcludeEndpoint()
+  renameMessage(@Payload() m: RenameTeamMessage) {
+    return this.message('teams.rename', m, { type: 'RenameTeam', teamId: m.teamId, name: m.name });
+  }
+
+  @MessagePattern('teams.delete')
+  @ApiExcludeEndpoint()
+  deleteMessage(@Payload() m: TeamMessage) {
+    return this.message('teams.delete', m, { type: 'DeleteTeam', teamId: m.teamId });
+  }
+
+  @MessagePattern('teams.addMember')
+  @ApiExcludeEndpoint()
+  addMemberMessage(@Payload() m: TeamMemberMessage) {
+    return this.message('teams.addMember', m, { type: 'AddTeamMember', teamId: m.teamId, userId: m.userId });
+  }
+
+  @MessagePattern('teams.removeMember')
+  @ApiExcludeEndpoint()
+  removeMemberMessage(@Payload() m: TeamMemberMessage) {
+    return this.message('teams.removeMember', m, { type: 'RemoveTeamMember', teamId: m.teamId, userId: m.userId });
+  }
+
+  @MessagePattern('teams.setSharing')
+  @ApiExcludeEndpoint()
+  shareMessage(@Payload() m: TeamSharingMessage) {
+    return this.message('teams.setSharing', m, { type: 'SetTeamSharing', teamId: m.teamId, shared: m.shared });
+  }
+
+  @MessagePattern('teams.setPartnerTeamVisibility')
+  @ApiExcludeEndpoint()
+  chooseMessage(@Payload() m: PartnerTeamVisibilityMessage) {
+    return this.message('teams.setPartnerTeamVisibility', m, { type: 'SetPartnerTeamVisibility', teamId: m.teamId, visible: m.visible });
+  }
+}

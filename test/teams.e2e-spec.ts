@@ -1,0 +1,197 @@
+import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+
+let app: TestApp;
+let client: ClientProxy;
+beforeAll(async () => {
+  app = await startTestApp();
+  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
+  await client.connect();
+});
+afterAll(async () => {
+  await client.close();
+  await app.stop();
+});
+
+const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
+
+describe('teams and networked workspaces over HTTP, across two organizations (rules 14-16)', () => {
+  it('the whole story: teams, members, sharing, choosing, the lookup, unsharing, unlinking, revoke and deletion', async () => {
+    const { api } = app;
+    const a = await api.organization({ accessModel: 'levels' });
+    const b = await api.organization({ accessModel: 'studio' });
+    const asA = { key: a.key, actor: a.admin };
+    const asB = { key: b.key, actor: b.admin };
+    const A = `/v1/workspaces/${a.workspaceId}`;
+    const B = `/v1/workspaces/${b.workspaceId}`;
+    const inA = { ...asA, workspaceId: a.workspaceId };
+
+    const manager = await api.member(inA, 'manager@a.test', { roles: ['manager'] });
+    const restricted = await api.member(inA, 'restricted@a.test', { roles: ['manager'], restrictions: { workspace_settings: true } });
+    const agent = await api.member(inA, 'agent@a.test', { roles: ['agent'] });
+    const leaver = await api.member(inA, 'leaver@a.test', { roles: ['agent'] });
+    const bea = await api.member({ ...asB, workspaceId: b.workspaceId }, 'bea@b.test', { roles: ['operator'] });
+    const profile = await api.request('PATCH', `/v1/organizations/${b.organizationId}/users/${bea}`, { ...asB, body: { displayName: 'Bea Partner', alias: 'bp', avatarUrl: 'https://img.b.test/bea.png' } });
+    expect(profile.status).toBe(200);
+
+    // rule 14: authority (settings.teams: a manager restricted by workspace_settings cannot; an agent cannot)
+    expectProblem(await api.request('POST', `${A}/teams`, { key: a.key, actor: agent, body: { name: 'Nope' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('POST', `${A}/teams`, { key: a.key, actor: restricted, body: { name: 'Nope' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    const night = await api.request('POST', `${A}/teams`, { key: a.key, actor: manager, body: { name: '  Night shift  ' } });
+    expect(night.status).toBe(201);
+    expect(night.body).toEqual({ teamId: expect.any(String), name: 'Night shift', changed: true, position: expect.stringMatching(/^\d+$/) });
+    const nightId = night.body.teamId as string;
+    expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'NIGHT SHIFT' } }), 409, 'TEAM_NAME_TAKEN');
+    expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: '   ' } }), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'x'.repeat(81) } }), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: {} }), 400, 'VALIDATION_FAILED');
+
+    // members: only active ones, in several teams; PUT twice changes nothing
+    const day = (await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'Day' } })).body.teamId as string;
+    const added = await api.request('PUT', `${A}/teams/${nightId}/members/${agent}`, asA);
+    expect(added.body).toMatchObject({ teamId: nightId, userId: agent, changed: true });
+    expect((await api.request('PUT', `${A}/teams/${nightId}/members/${agent}`, asA)).body.changed).toBe(false);
+    for (const [team, user] of [[day, agent], [nightId, leaver], [nightId, manager]]) expect((await api.request('PUT', `${A}/teams/${team}/members/${user}`, asA)).status).toBe(200);
+    expectProblem(await api.request('PUT', `${A}/teams/${nightId}/members/nobody`, asA), 404, 'NOT_A_MEMBER');
+    expectProblem(await api.request('PUT', `${A}/teams/no-such-team/members/${agent}`, asA), 404, 'TEAM_NOT_FOUND');
+    const removed = await api.request('DELETE', `${A}/teams/${nightId}/members/${manager}`, asA);
+    expect(removed.body).toMatchObject({ teamId: nightId, userId: manager, changed: true });
+    const beforeRevoke = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+
+    // rule 11: revoking takes the member out of every team; they cannot be added back while revoked
+    expect((await api.request('DELETE', `${A}/members/${leaver}`, { ...asA, body: {} })).status).toBe(200);
+    expectProblem(await api.request('PUT', `${A}/teams/${nightId}/members/${leaver}`, asA), 409, 'MEMBER_NOT_ACTIVE');
+
+    // rule 15: the list and the lookup (every member may read them, an agent too)
+    const list = await api.request('GET', `${A}/teams`, { key: a.key, actor: agent, headers: { 'x-min-position': removed.body.position } });
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({
+      items: [
+        { teamId: day, name: 'Day', memberCount: 1, shared: false },
+        { teamId: nightId, name: 'Night shift', memberCount: 1, shared: false },
+      ],
+    });
+    const lookup = await api.request('GET', `${A}/teams/${nightId}/invitees`, { key: a.key, actor: agent });
+    expect(lookup.body).toEqual({
+      teamId: nightId,
+      name: 'Night shift',
+      items: [{ userId: agent, displayName: 'agent', alias: null, avatarUrl: null, presence: 'offline', lastSeenAt: null }],
+    });
+    const filtered = await api.request('GET', `${A}/members?team=${day}`, asA);
+    expect(filtered.body.items.map((m: { userId: string }) => m.userId)).toEqual([agent]);
+    expect(filtered.body.items[0].teamIds.sort()).toEqual([day, nightId].sort());
+
+    // rule 16: only the system key links workspaces (of different organizations here)
+    expectProblem(await api.request('POST', `${A}/network`, { ...asA, body: { partnerWorkspaceId: b.workspaceId } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('POST', `${A}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: 'no-such-workspace' } }), 404, 'WORKSPACE_NOT_FOUND');
+    const linked = await api.request('POST', `${A}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } });
+    expect(linked.status).toBe(201);
+    expect(linked.body).toMatchObject({ workspaceId: a.workspaceId, partnerWorkspaceId: b.workspaceId, networked: true });
+    expectProblem(await api.request('POST', `${B}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: a.workspaceId } }), 409, 'ALREADY_NETWORKED');
+
+    // B's teams: one shared, one not. A sees neither until it chooses the shared one.
+    const experts = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Experts' } })).body.teamId as string;
+    const secret = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Secret' } })).body.teamId as string;
+    await api.request('PUT', `${B}/teams/${experts}/members/${bea}`, asB);
+    await api.request('PUT', `${B}/teams/${secret}/members/${bea}`, asB);
+    const shared = await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } });
+    expect(shared.body).toMatchObject({ teamId: experts, shared: true, changed: true });
+    expectProblem(await api.request('PUT', `${B}/teams/${experts}/sharing`, { key: b.key, actor: bea, body: { shared: false } }), 403, 'INSUFFICIENT_AUTHORITY');
+    const waitB = { 'x-min-position': shared.body.position };
+    expect((await api.request('GET', `${A}/teams`, { ...asA, headers: waitB })).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
+    expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    const offered = await api.request('GET', `${A}/partner-teams`, { ...asA, headers: waitB });
+    expect(offered.body.items).toEqual([{ teamId: experts, name: 'Experts', memberCount: 1, visible: false, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } }]);
+    expectProblem(await api.request('PUT', `${A}/partner-teams/${secret}/visibility`, { ...asA, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
+    expectProblem(await api.request('PUT', `${A}/partner-teams/${experts}/visibility`, { key: a.key, actor: agent, body: { visible: true } }), 403, 'INSUFFICIENT_AUTHORITY');
+    const chosen = await api.request('PUT', `${A}/partner-teams/${experts}/visibility`, { ...asA, body: { visible: true } });
+    expect(chosen.body).toMatchObject({ teamId: experts, visible: true, changed: true });
+
+    // A now sees Experts, marked as a partner team, and its members: never their email, roles or anything of org B
+    const seen = await api.request('GET', `${A}/teams`, { ...asA, headers: { 'x-min-position': chosen.body.position } });
+    expect(seen.body.items[2]).toEqual({ teamId: experts, name: 'Experts', memberCount: 1, shared: true, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } });
+    const partnerLookup = await api.request('GET', `${A}/teams/${experts}/invitees`, { key: a.key, actor: agent });
+    expect(partnerLookup.body).toEqual({
+      teamId: experts,
+      name: 'Experts',
+      partner: { workspaceId: b.workspaceId, workspaceName: 'Support' },
+      items: [{ userId: bea, displayName: 'Bea Partner', alias: 'bp', avatarUrl: 'https://img.b.test/bea.png', presence: 'offline', lastSeenAt: null }],
+    });
+    const leak = JSON.stringify([seen.body, partnerLookup.body, offered.body]);
+    for (const secretBit of ['bea@b.test', 'operator', 'roles', 'email', b.organizationId, 'Secret', secret]) expect(leak).not.toContain(secretBit);
+    // B's unshared team and B's user list stay closed to A
+    expectProblem(await api.request('GET', `${A}/teams/${secret}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    expectProblem(await api.request('GET', `${B}/teams`, asA), 404, 'WORKSPACE_NOT_FOUND');
+    expectProblem(await api.request('GET', `${B}/teams/${experts}/invitees`, asA), 404, 'WORKSPACE_NOT_FOUND');
+
+    // unsharing hides it at once (no X-Min-Position needed); sharing again shows it again
+    await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: false } });
+    expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    expect((await api.request('GET', `${A}/teams`, asA)).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
+    await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } });
+    expect((await api.request('GET', `${A}/teams/${experts}/invitees`, asA)).status).toBe(200);
+
+    // unlinking hides it at once, on both sides, and forgets A's choice
+    expectProblem(await api.request('DELETE', `${A}/network/${b.workspaceId}`, asA), 403, 'INSUFFICIENT_AUTHORITY');
+    const unlinked = await api.request('DELETE', `${B}/network/${a.workspaceId}`, { key: SYSTEM_KEY });
+    expect(unlinked.body).toMatchObject({ workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId, networked: false });
+    expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    expect((await api.request('GET', `${A}/partner-teams`, asA)).body.items).toEqual([]);
+    expectProblem(await api.request('DELETE', `${B}/network/${a.workspaceId}`, { key: SYSTEM_KEY }), 404, 'NOT_NETWORKED');
+
+    // rule 12: deleting a user takes them out of every team; history records team changes with the reason
+    const deleted = await api.request('DELETE', `/v1/organizations/${a.organizationId}/users/${agent}`, asA);
+    expect(deleted.status).toBe(200);
+    const wait = { 'x-min-position': deleted.body.position };
+    expect((await api.request('GET', `${A}/teams`, { ...asA, headers: wait })).body.items.map((t: { memberCount: number }) => t.memberCount)).toEqual([0, 0]);
+    const history = await api.request('GET', `${A}/history?limit=500`, { ...asA, headers: wait });
+    const teamEntries = history.body.items
+      .filter((e: { change: string }) => e.change.endsWith('_team'))
+      .map((e: { change: string; userId: string; actorId: string; details: { teamName: string; reason: string } }) => [e.change, e.userId, e.details.teamName, e.details.reason]);
+    expect(teamEntries).toEqual([
+      ['added_to_team', agent, 'Night shift', 'command'],
+      ['added_to_team', agent, 'Day', 'command'],
+      ['added_to_team', leaver, 'Night shift', 'command'],
+      ['added_to_team', manager, 'Night shift', 'command'],
+      ['removed_from_team', manager, 'Night shift', 'command'],
+      ['removed_from_team', leaver, 'Night shift', 'revoke'],
+      ['removed_from_team', agent, 'Night shift', 'deletion'],
+      ['removed_from_team', agent, 'Day', 'deletion'],
+    ]);
+
+    // access as of T includes the teams at T
+    const asOf = await api.request('GET', `${A}/members/${leaver}/access?asOf=${encodeURIComponent(beforeRevoke)}`, asA);
+    expect(asOf.body.teams).toEqual([{ teamId: nightId, name: 'Night shift' }]);
+    expect((await api.request('GET', `${A}/members/${leaver}/access`, asA)).body.teams).toEqual([]);
+
+    // rename and delete
+    expect((await api.request('PATCH', `${A}/teams/${day}`, { ...asA, body: { name: 'Early' } })).body).toMatchObject({ teamId: day, name: 'Early', changed: true });
+    expectProblem(await api.request('PATCH', `${A}/teams/${day}`, { ...asA, body: { name: 'night shift' } }), 409, 'TEAM_NAME_TAKEN');
+    expect((await api.request('DELETE', `${A}/teams/${day}`, asA)).status).toBe(200);
+    expectProblem(await api.request('DELETE', `${A}/teams/${day}`, asA), 404, 'TEAM_NOT_FOUND');
+  });
+
+  it('message patterns teams.* and network.* run the same commands and reads', async () => {
+    const { api } = app;
+    const a = await api.organization();
+    const b = await api.organization();
+    const base = { apiKey: a.key, actorId: a.admin, workspaceId: a.workspaceId };
+    const created = await send('teams.create', { ...base, name: 'Tier 1' });
+    expect(created).toMatchObject({ teamId: expect.any(String), name: 'Tier 1', changed: true });
+    await send('teams.addMember', { ...base, teamId: created.teamId, userId: a.admin });
+    const shared = await send('teams.setSharing', { ...base, teamId: created.teamId, shared: true });
+    expect(shared).toMatchObject({ shared: true, changed: true });
+    await expect(send('network.link', { apiKey: a.key, actorId: a.admin, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).rejects.toMatchObject({ code: 'INSUFFICIENT_AUTHORITY' });
+    expect(await send('network.link', { apiKey: SYSTEM_KEY, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).toMatchObject({ networked: true });
+    const chosen = await send('teams.setPartnerTeamVisibility', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, visible: true });
+    const lookup = await send('teams.invitees', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, minPosition: chosen.position });
+    expect(lookup).toMatchObject({ name: 'Tier 1', partner: { workspaceId: a.workspaceId }, items: [{ userId: a.admin, displayName: 'Ada Admin' }] });
+    const list = await send('teams.list', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, minPosition: chosen.position });
+    expect(list.items.map((t: { name: string }) => t.name)).toEqual(['Tier 1']);
+    expect(await send('network.unlink', { apiKey: SYSTEM_KEY, workspaceId: a.workspaceId, partnerWorkspaceId: b.workspaceId })).toMatchObject({ networked: false });
+    await expect(send('teams.invitees', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId })).rejects.toMatchObject({ code: 'TEAM_NOT_FOUND' });
+    await expect(send('teams.create', { ...base, name: 'tier 1' })).rejects.toMatchObject({ code: 'TEAM_NAME_TAKEN' });
+  });
+});
