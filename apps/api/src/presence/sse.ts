@@ -40,6 +40,8 @@ export class PresenceStreamSession {
       Connection: 'keep-alive',
       // nginx and friends: do not buffer the stream
       'X-Accel-Buffering': 'no',
+      // a console page opens it from its own origin with a ticket (no cookies, nothing ambient): any origin may read
+      'Access-Control-Allow-Origin': '*',
     });
     this.res.write(': presence transitions\nretry: 2000\n\n');
     const pending: PresenceMessage[] = [];

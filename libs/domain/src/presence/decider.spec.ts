@@ -125,17 +125,12 @@ describe('rule 13: timeouts', () => {
     expectEvents(p.when(timeout(p, seen, 10)), ['PresenceChanged']);
   });
 
-  it('a lapse of a user whose membership ended meanwhile says why: revoked or deleted', () => {
+  it('a lapse is a timeout even when the membership ended meanwhile (nobody was heard from since)', () => {
     const p = withAgent();
     p.given(p.heartbeat('agent', 'online'));
     const seen = p.s.now;
     p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' }).advance(90);
-    expect(expectEvents(p.when(timeout(p, seen)), ['PresenceChanged'])[0]!.data.reason).toBe('revoked');
-    const d = new PresenceScenario(new Scenario('levels').member('agent'));
-    d.given(d.heartbeat('agent', 'online'));
-    d.s.applyOrg(expectEvents(d.s.whenDelete('agent'), ['UserDeletedFromWorkspace', 'UserDeleted']));
-    d.s.advance(90);
-    expect(expectEvents(d.when(timeout(d, seen)), ['PresenceChanged'])[0]!.data.reason).toBe('deleted');
+    expect(expectEvents(p.when(timeout(p, seen)), ['PresenceChanged'])[0]!.data).toMatchObject({ reason: 'timeout', lastSeenAt: seen });
   });
 });
 

@@ -1,7 +1,6 @@
 import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { activeUser } from '../organization/state';
 import { authorizeMemberManagement, isActor } from '../workspace/authority';
 import { activeMember, type WorkspaceContext } from '../workspace/state';
 import { type PresenceChanged, type PresenceReason, type PresenceStatus, REPORTED_STATUSES, type ReportedStatus } from './events';
@@ -95,12 +94,6 @@ const changed = (
   },
 });
 
-/** Why a user who is not an active member any more is offline: deleted from the organization, or revoked. */
-const departure = (ctx: PresenceContext, userId: string): 'revoked' | 'deleted' | undefined => {
-  if (!activeUser(ctx.org, userId)) return 'deleted';
-  return activeMember(ctx, userId) ? undefined : 'revoked';
-};
-
 /**
  * Rule 13 (docs/rules.md#rule-13): only a change of status is an event. A heartbeat that repeats the current
  * status, a timeout of a lease that was renewed meanwhile, or setting an offline user offline decides nothing.
@@ -129,7 +122,9 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       const lastSeenAt = latest(current.lastSeenAt, command.lastSeenAt)!;
       // a heartbeat renewed the lease after the sweeper read it: not lapsed
       if (!isAtOrAfter(command.now, addSeconds(lastSeenAt, command.timeoutSeconds))) return accept([]);
-      return accept([changed(command, ctx, 'offline', departure(ctx, command.userId) ?? 'timeout', lastSeenAt)]);
+      // a lapse is a timeout even when the membership ended meanwhile: nobody was heard from since lastSeenAt (the
+      // reaction to AccessRevoked / UserDeletedFromWorkspace decides `revoked` / `deleted` as it happens)
+      return accept([changed(command, ctx, 'offline', 'timeout', lastSeenAt)]);
     }
     case 'MemberLeft': {
       if (current.status === 'offline') return accept([]);

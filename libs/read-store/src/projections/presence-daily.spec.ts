@@ -80,7 +80,8 @@ describe('rule 13: presence_daily', () => {
   it('keeps a deleted user\'s statistics (rule 12): nothing about the deletion touches them', async () => {
     const s = new PresenceLog().member('agent');
     s.at('2026-03-01T10:00:00.000Z').heartbeat('agent', 'online');
-    s.at('2026-03-01T11:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'agent', reason: 'deleted', now: s.log.now, lastSeenAt: s.log.now });
+    // deleted while online: the status said online until the deletion (the last heartbeat was 20 s before)
+    s.at('2026-03-01T11:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'agent', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:59:40.000Z' });
     s.deleteUser('agent');
     const m = await daily(s);
     expect(day(m, '2026-03-01', 'agent')).toMatchObject({ onlineMs: 3_600_000, userId: 'agent' });

@@ -11,8 +11,8 @@ import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite,
  * - `presence_open/${workspaceId}:${userId}`: the interval still open (status `online` or `away` since `since`);
  *   the report counts it up to the time it is read.
  *
- * An interval ends at the user's last-seen time (for a heartbeat's transition, that is the transition itself): a
- * user who timed out is counted up to their last heartbeat, not up to when the silence was noticed.
+ * An interval ends with the transition that ends it, as the status showed it; but a timeout ends it at the user's
+ * last heartbeat: nobody was heard from after it, however late the silence was noticed.
  */
 export const PRESENCE_DAILY = 'presence_daily';
 export const PRESENCE_OPEN = 'presence_open';
@@ -61,7 +61,7 @@ async function applyPresence(event: DomainEvent, read: ProjectionReader): Promis
   const writes: ProjectionWrite[] = [];
   if (open) {
     const since = Date.parse(open.since);
-    const end = Math.max(since, Math.min(Date.parse(d.changedAt), Date.parse(d.lastSeenAt ?? d.changedAt)));
+    const end = d.reason === 'timeout' && d.lastSeenAt ? Math.max(since, Math.min(Date.parse(d.changedAt), Date.parse(d.lastSeenAt))) : Date.parse(d.changedAt);
     const field = open.status === 'online' ? 'onlineMs' : 'awayMs';
     for (const { day, ms } of splitByUtcDay(since, end)) {
       const id = presenceDayId(d.workspaceId, day, d.userId);
