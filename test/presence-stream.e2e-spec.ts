@@ -1,0 +1,152 @@
+// Rule 13 (docs/rules.md#presence-details): the SSE stream of presence transitions over real HTTP: one workspace's
+// transitions only, resume with Last-Event-ID without loss or duplicates, tickets for EventSource.
+import { type TestApp, expectProblem, startTestApp } from './support/app';
+import { SseClient } from './support/presence-sse';
+import { StreamTickets } from '../apps/api/src/presence/tickets';
+
+const SECRET = 'presence-stream-e2e-secret-0123456789abcdef';
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ ROLLCALL_INVITATION_SECRET: SECRET });
+});
+afterAll(() => app.stop());
+
+type Ws = { key: string; admin: string; workspaceId: string; organizationId: string };
+const streamUrl = (o: { workspaceId: string }, query = '') => `${app.url}/v1/workspaces/${o.workspaceId}/presence/stream${query}`;
+const asAdmin = (o: Ws, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, ...extra });
+const heartbeat = (o: Ws, actor: string, status: 'online' | 'away') =>
+  app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { key: o.key, actor, body: { status } });
+
+async function workspaceWithMembers(n: number): Promise<Ws & { members: string[] }> {
+  const o = await app.api.organization();
+  const members: string[] = [];
+  for (let i = 0; i < n; i++) members.push(await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, `m${i}-${Math.random()}@acme.test`, { roles: ['agent'] }));
+  return { ...o, members };
+}
+
+const open: SseClient[] = [];
+const connect = async (url: string, headers: Record<string, string> = {}) => {
+  const c = await SseClient.open(url, headers);
+  open.push(c);
+  return c;
+};
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+describe('rule 13: the presence stream (server-sent events)', () => {
+  it('is text/event-stream with a comment first; each transition has id = its log position and the public data', async () => {
+    const o = await workspaceWithMembers(1);
+    const stream = await connect(streamUrl(o), asAdmin(o));
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await stream.until((c) => c.comments.length > 0);
+    const beat = await heartbeat(o, o.members[0]!, 'online');
+    await stream.until((c) => c.messages.length === 1);
+    expect(stream.messages[0]).toEqual({
+      id: beat.body.position,
+      data: { userId: o.members[0], status: 'online', previous: 'offline', reason: 'heartbeat', lastSeenAt: beat.body.lastSeenAt, at: beat.body.lastSeenAt },
+    });
+  });
+
+  it('carries one workspace\'s transitions only (another workspace of the same organization, another organization)', async () => {
+    const a = await workspaceWithMembers(1);
+    const sameOrg = await app.api.request('POST', `/v1/organizations/${a.organizationId}/workspaces`, { key: a.key, actor: a.admin, body: { name: 'Sales' } });
+    const b: Ws = { ...a, workspaceId: sameOrg.body.workspaceId };
+    const c = await workspaceWithMembers(1);
+    const [sa, sb, sc] = await Promise.all([connect(streamUrl(a), asAdmin(a)), connect(streamUrl(b), asAdmin(b)), connect(streamUrl(c), asAdmin(c))]);
+    await heartbeat(a, a.members[0]!, 'online');
+    await heartbeat(b, b.admin, 'away');
+    await heartbeat(c, c.members[0]!, 'online');
+    await Promise.all([sa.until((s) => s.messages.length >= 1), sb.until((s) => s.messages.length >= 1), sc.until((s) => s.messages.length >= 1)]);
+    // a last transition in each, so that anything misrouted would have arrived before it
+    await heartbeat(a, a.members[0]!, 'away');
+    await heartbeat(b, b.admin, 'online');
+    await heartbeat(c, c.members[0]!, 'away');
+    await Promise.all([sa.until((s) => s.messages.length >= 2), sb.until((s) => s.messages.length >= 2), sc.until((s) => s.messages.length >= 2)]);
+    expect(sa.messages.map((m) => [m.data.userId, m.data.status])).toEqual([[a.members[0], 'online'], [a.members[0], 'away']]);
+    expect(sb.messages.map((m) => [m.data.userId, m.data.status])).toEqual([[a.admin, 'away'], [a.admin, 'online']]);
+    expect(sc.messages.map((m) => [m.data.userId, m.data.status])).toEqual([[c.members[0], 'online'], [c.members[0], 'away']]);
+  });
+
+  it('resumes after Last-Event-ID (header or lastEventId query) without loss or duplicates, while transitions keep coming', async () => {
+    const o = await workspaceWithMembers(6);
+    const first = await connect(streamUrl(o), asAdmin(o));
+    await first.until((c) => c.comments.length > 0);
+    // 6 users flip between online and away, 8 times each, concurrently; the client reconnects in the middle
+    const flips = Promise.all(
+      o.members.map(async (user, i) => {
+        for (let k = 0; k < 8; k++) await heartbeat(o, user, (k + i) % 2 === 0 ? 'online' : 'away');
+      }),
+    );
+    await first.until((c) => c.messages.length >= 10);
+    first.close();
+    const lastId = first.messages[first.messages.length - 1]!.id!;
+    const second = await connect(streamUrl(o), asAdmin(o, { 'last-event-id': lastId }));
+    await flips;
+    const total = o.members.length * 8;
+    await second.until((c) => first.messages.length + c.messages.length >= total, 10_000);
+    const ids = [...first.messages, ...second.messages].map((m) => BigInt(m.id!));
+    expect(new Set(ids).size).toBe(ids.length); // no duplicates
+    expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids); // in log order
+    // nothing lost: the same as reading the whole workspace from the start, by the query parameter
+    const all = await connect(streamUrl(o, '?lastEventId=0'), asAdmin(o));
+    await all.until((c) => c.messages.length >= total);
+    expect(all.messages.map((m) => BigInt(m.id!))).toEqual(ids);
+  }, 30_000);
+
+  it('refuses without credentials (401), a reader without the user-list authority (403), a Last-Event-ID the log has not reached (400)', async () => {
+    const o = await workspaceWithMembers(1);
+    const none = await connect(streamUrl(o));
+    expect(none.status).toBe(401);
+    expect(none.problem.code).toBe('UNAUTHENTICATED');
+    const agent = await connect(streamUrl(o), { authorization: `Bearer ${o.key}`, 'x-actor-id': o.members[0]! });
+    expect([agent.status, agent.problem.code]).toEqual([403, 'INSUFFICIENT_AUTHORITY']);
+    const ahead = await connect(streamUrl(o), asAdmin(o, { 'last-event-id': '999999999999' }));
+    expect([ahead.status, ahead.problem.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const junk = await connect(streamUrl(o, '?lastEventId=abc'), asAdmin(o));
+    expect([junk.status, junk.problem.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+describe('rule 13: stream tickets for EventSource', () => {
+  const ticketFor = (o: Ws, actor: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor });
+
+  it('a ticket (same authority as the user list, valid 60 s) opens the stream with ?ticket= alone', async () => {
+    const o = await workspaceWithMembers(1);
+    expectProblem(await ticketFor(o, o.members[0]!), 403, 'INSUFFICIENT_AUTHORITY');
+    const issued = await ticketFor(o, o.admin);
+    expect(issued.status).toBe(201);
+    expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(55_000);
+    expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+    const stream = await connect(streamUrl(o, `?ticket=${encodeURIComponent(issued.body.ticket)}`));
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('access-control-allow-origin')).toBe('*');
+    await heartbeat(o, o.members[0]!, 'online');
+    await stream.until((c) => c.messages.length === 1);
+    expect(stream.messages[0]!.data).toMatchObject({ userId: o.members[0], status: 'online' });
+  });
+
+  it('refuses forged, expired and another workspace\'s tickets (401)', async () => {
+    const o = await workspaceWithMembers(0);
+    const other = await workspaceWithMembers(0);
+    const { ticket } = (await ticketFor(o, o.admin)).body as { ticket: string };
+    const [payload, signature] = ticket.split('.') as [string, string];
+    const forgedPayload = Buffer.from(Buffer.from(payload, 'base64url').toString().replace(o.workspaceId, other.workspaceId)).toString('base64url');
+    const flipped = `${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    const expired = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin }, Date.now() - 61_000).ticket;
+    const cases: [string, string][] = [
+      [o.workspaceId, `${forgedPayload}.${signature}`], // another workspace written into the payload
+      [o.workspaceId, flipped], // a signature that is not the server's
+      [o.workspaceId, expired], // signed by the server, 61 s ago
+      [other.workspaceId, ticket], // a valid ticket of another workspace
+      [o.workspaceId, 'not-a-ticket'],
+    ];
+    for (const [ws, t] of cases) {
+      const refused = await connect(streamUrl({ workspaceId: ws }, `?ticket=${encodeURIComponent(t)}`));
+      expect([refused.status, refused.problem?.code]).toEqual([401, 'UNAUTHENTICATED']);
+    }
+    const fresh = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin }, Date.now()).ticket;
+    expect((await connect(streamUrl(o, `?ticket=${encodeURIComponent(fresh)}`))).status).toBe(200);
+  });
+});
