@@ -150,12 +150,14 @@ export class PresenceReactions {
   /** The lease lapsed: offline with the lease's last-seen time (reason timeout, or revoked/deleted). */
   async timeOut(lease: Lease, nowMs: number): Promise<PresenceChanged[]> {
     const ref = { organizationId: lease.organizationId, workspaceId: lease.workspaceId };
+    // read again just before deciding: a heartbeat since the sweep read it (on any replica) renewed it
+    const latest = Math.max(lease.lastSeenAt, (await this.leases.get(lease.workspaceId, lease.userId))?.lastSeenAt ?? 0);
     const events = await this.decideOrRefused(ref, `presence:timeout:${lease.workspaceId}:${lease.userId}:${lease.lastSeenAt}`, nowMs, {
       type: 'TimeOut',
       workspaceId: lease.workspaceId,
       userId: lease.userId,
       now: iso(nowMs),
-      lastSeenAt: iso(lease.lastSeenAt),
+      lastSeenAt: iso(latest),
       timeoutSeconds: this.options.timeoutSeconds,
     });
     await this.leases.release(lease.workspaceId, lease.userId, lease.lastSeenAt);

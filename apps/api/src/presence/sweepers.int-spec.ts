@@ -1,0 +1,119 @@
+// Rule 13 (docs/rules.md#presence-details): "a lapse produces exactly one timeout transition", with two replicas
+// sweeping at once. Two replicas here are two event-store connections on one embedded log file, each with its own
+// cached states, StreamHandler and lease store (two connections on one data dir's presence.sqlite), as two API
+// processes on one data dir have them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '@rollcall/event-store';
+import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
+import { LogScenario, ORG, WS } from '../../../../libs/read-store/src/projections/testing/scenario';
+import { newCommandContext } from '../shared/command-context';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { BufferedLeaseStore, type Lease, SqliteLeaseBackend } from './leases';
+import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, PresenceReactions } from './presence-handlers';
+import { PresenceSweeper } from './sweeper';
+
+const USERS = 40;
+const ROUNDS = 5;
+const T0 = Date.parse('2026-03-01T09:00:00.000Z');
+const options: PresenceOptions = { timeoutSeconds: 60, sweepMs: 1000, keepAliveMs: 15_000 };
+
+class Replica {
+  readonly store: SqliteEventStore;
+  readonly states: StreamStates;
+  readonly leases: BufferedLeaseStore;
+  readonly heartbeats: HeartbeatHandler;
+  readonly reactions: PresenceReactions;
+  /** the leases this replica tried to time out (after its sweep found them lapsed) */
+  readonly attempts: string[] = [];
+  clock = T0;
+
+  constructor(dir: string) {
+    this.store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+    this.states = new StreamStates(this.store);
+    const streams = new StreamHandler(this.store, this.states);
+    this.leases = new BufferedLeaseStore(new SqliteLeaseBackend(dir), 60_000);
+    this.heartbeats = new HeartbeatHandler(streams, this.states, this.leases, options);
+    this.reactions = new PresenceReactions(streams, this.leases, options);
+    const timeOut = this.reactions.timeOut.bind(this.reactions);
+    this.reactions.timeOut = (lease: Lease, now: number) => {
+      this.attempts.push(lease.userId);
+      return timeOut(lease, now);
+    };
+  }
+
+  sweeper(): PresenceSweeper {
+    return new PresenceSweeper(this.leases, this.reactions, { ...options, now: () => this.clock });
+  }
+
+  heartbeat(userId: string, at: number) {
+    const ctx = newCommandContext({ actorId: userId, now: new Date(at).toISOString() });
+    return this.heartbeats.execute(new HeartbeatCommand({ organizationId: ORG, workspaceId: WS }, ctx, 'online'));
+  }
+
+  async close() {
+    await this.leases.close();
+    await this.store.close();
+  }
+}
+
+describe('rule 13: two replicas sweeping the same leases', () => {
+  let dir: string;
+  let a: Replica;
+  let b: Replica;
+  const users = Array.from({ length: USERS }, (_, i) => `u${i}`);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-sweepers-'));
+    // the organization, the workspace and its members, as the API would have appended them
+    const s = new LogScenario();
+    for (const u of users) s.member(u);
+    const setup = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+    for (const { stream, events } of (s.log as EventLog).appends) await setup.append(stream, events, 'any');
+    await setup.close();
+    a = new Replica(dir);
+    b = new Replica(dir);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const timeouts = async (userId: string) => {
+    const found: string[] = [];
+    for await (const e of a.store.readStream(`presence-${WS}-${userId}`)) if ((e.data as { reason: string }).reason === 'timeout') found.push((e.data as { lastSeenAt: string }).lastSeenAt);
+    return found;
+  };
+
+  it(`exactly one timeout per lapse: ${ROUNDS} rounds of ${USERS} users, both replicas sweeping at once`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const seen = T0 + round * 600_000;
+      // half of the users heartbeat on each replica; each heartbeat is a transition (offline -> online)
+      await Promise.all(users.map((u, i) => (i % 2 === 0 ? a : b).heartbeat(u, seen)));
+      a.attempts.length = 0;
+      b.attempts.length = 0;
+      a.clock = b.clock = seen + 61_000;
+      await Promise.all([a.sweeper().sweep(), b.sweeper().sweep()]);
+      // the two replicas really raced for the same lapses
+      expect(a.attempts.length + b.attempts.length).toBeGreaterThan(USERS);
+      for (const u of users) expect(await timeouts(u)).toHaveLength(round + 1);
+      for (const u of users) expect((await timeouts(u))[round]).toBe(new Date(seen).toISOString());
+      // released: the next sweep finds nothing
+      expect(await a.leases.lapsed(a.clock, 1000)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('a lease renewed after the lapse was read is not timed out', async () => {
+    const seen = T0 + 100 * 600_000;
+    await a.heartbeat('u0', seen);
+    const stale = (await a.leases.get(WS, 'u0'))!;
+    // the user heartbeats again (nothing changes, the lease moves on) before the sweeper acts on what it read
+    await b.heartbeat('u0', seen + 50_000);
+    await b.leases.flush();
+    expect(await a.reactions.timeOut(stale, seen + 61_000)).toEqual([]);
+    expect((await a.leases.get(WS, 'u0'))!.lastSeenAt).toBe(seen + 50_000);
+  });
+});
