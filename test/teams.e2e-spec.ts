@@ -1,17 +1,44 @@
-import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
+import { type INestMicroservice, Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, type ClientProxy, EventPattern, Payload, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 
+/** A stand-in for a chat router: a real Nest TCP microservice recording the team integration events it receives. */
+const received: { type: string; data: any }[] = [];
+@Controller()
+class TeamListener {
+  @EventPattern('rollcall.events.TeamMemberAdded')
+  added(@Payload() e: { type: string; data: unknown }) {
+    received.push(e);
+  }
+  @EventPattern('rollcall.events.TeamMemberRemoved')
+  removed(@Payload() e: { type: string; data: unknown }) {
+    received.push(e);
+  }
+  @EventPattern('rollcall.events.WorkspacesNetworked')
+  networked(@Payload() e: { type: string; data: unknown }) {
+    received.push(e);
+  }
+}
+@Module({ controllers: [TeamListener] })
+class ListenerModule {}
+
 let app: TestApp;
 let client: ClientProxy;
+let listener: INestMicroservice;
 beforeAll(async () => {
-  app = await startTestApp();
+  listener = await NestFactory.createMicroservice(ListenerModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
+  await listener.listen();
+  const port = listener.unwrap<{ address(): { port: number } }>().address().port;
+  app = await startTestApp({ ROLLCALL_EVENTS_TCP_TARGET: `127.0.0.1:${port}` });
   client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
   await client.connect();
 });
 afterAll(async () => {
   await client.close();
   await app.stop();
+  await listener.close();
 });
 
 const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
@@ -171,6 +198,18 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expectProblem(await api.request('PATCH', `${A}/teams/${day}`, { ...asA, body: { name: 'night shift' } }), 409, 'TEAM_NAME_TAKEN');
     expect((await api.request('DELETE', `${A}/teams/${day}`, asA)).status).toBe(200);
     expectProblem(await api.request('DELETE', `${A}/teams/${day}`, asA), 404, 'TEAM_NOT_FOUND');
+
+    // team changes are published as integration events (a chat router follows who is in which team)
+    const deadline = Date.now() + 5000;
+    const removals = () => received.filter((e) => e.type === 'TeamMemberRemoved' && e.data.teamId === nightId);
+    while (removals().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(removals().map((e) => [e.data.userId, e.data.reason])).toEqual([
+      [manager, 'command'],
+      [leaver, 'revoke'],
+      [agent, 'deletion'],
+    ]);
+    expect(received.some((e) => e.type === 'TeamMemberAdded' && e.data.teamId === nightId && e.data.userId === agent)).toBe(true);
+    expect(received.filter((e) => e.type === 'WorkspacesNetworked' && e.data.partnerWorkspaceId === b.workspaceId)).toHaveLength(1);
   });
 
   it('message patterns teams.* and network.* run the same commands and reads', async () => {
