@@ -1,0 +1,209 @@
+/**
+ * The lease port (docs/rules.md#presence-details) over both backends, with one contract: the embedded one on a data
+ * dir, and MongoLeaseBackend through the real driver against the WIRE FIXTURE (not a server: see
+ * libs/read-store/src/store/mongo-wire/wire-fixture.ts) whose responder evaluates the driver's commands with `mingo`
+ * (an in-memory implementation of MongoDB's query and update language) over one simulated collection. The
+ * responder shows that the commands mean what the adapter intends; only a server shows index use.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Query, find, update } from 'mingo';
+import type { Document } from 'mongodb';
+import { cursorReply, writeReply } from '../../../../libs/read-store/src/store/mongo-wire/replies';
+import { MongoWireFixture, type WireCommand } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
+import { BufferedLeaseStore, type Lease, type LeaseBackend, SqliteLeaseBackend } from './leases';
+import { MongoLeaseBackend } from './mongo-leases';
+
+const NS = 'test.presence_leases';
+
+/** `update`, `find`, `delete` and `createIndexes` on one collection in memory, as a server applies them */
+function simulatedCollection() {
+  const docs: Document[] = [];
+  const matching = (q: Document) => docs.filter((d) => new Query(q).test(d));
+  const responder = (command: WireCommand): Document | undefined => {
+    const b = command.body;
+    switch (command.name) {
+      case 'createIndexes':
+        return { createdCollectionAutomatically: false, numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
+      case 'update': {
+        let n = 0;
+        const upserted: { index: number; _id: unknown }[] = [];
+        for (const [index, { q, u, upsert }] of (b.updates as Document[]).entries()) {
+          const { $setOnInsert, ...modifier } = u as Document;
+          const found = matching(q)[0];
+          if (found) update(found, modifier);
+          else if (upsert) {
+            const doc: Document = { _id: q._id, ...$setOnInsert };
+            update(doc, modifier);
+            docs.push(doc);
+            upserted.push({ index, _id: q._id });
+          }
+          n++;
+        }
+        return writeReply({ n, upserted });
+      }
+      case 'find': {
+        let cursor = find(docs, b.filter ?? {});
+        if (b.sort) cursor = cursor.sort(b.sort);
+        if (b.limit) cursor = cursor.limit(b.limit);
+        return cursorReply(NS, cursor.all() as Document[]);
+      }
+      case 'delete': {
+        let n = 0;
+        for (const { q } of b.deletes as Document[]) {
+          const found = matching(q)[0];
+          if (found) {
+            docs.splice(docs.indexOf(found), 1);
+            n++;
+          }
+        }
+        return writeReply({ n });
+      }
+      default:
+        return undefined;
+    }
+  };
+  return { docs, responder };
+}
+
+interface Backends {
+  /** a new connection to the same shared leases (another replica's) */
+  connect(): LeaseBackend;
+  close(): Promise<void>;
+}
+
+const backends: [string, () => Promise<Backends>][] = [
+  [
+    'embedded (presence.sqlite in the data dir)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rollcall-leases-'));
+      return { connect: () => new SqliteLeaseBackend(dir), close: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'MongoDB (presence_leases, real driver over the wire fixture)',
+    async () => {
+      const collection = simulatedCollection();
+      const fixture = await MongoWireFixture.start(collection.responder);
+      return {
+        connect: () => new MongoLeaseBackend(fixture.url),
+        close: async () => {
+          await fixture.close();
+          expect(fixture.errors).toEqual([]);
+        },
+      };
+    },
+  ],
+];
+
+const lease = (userId: string, lastSeenAt: number, workspaceId = 'ws-1'): Lease => ({ workspaceId, organizationId: 'org-1', userId, lastSeenAt });
+
+describe.each(backends)('rule 13: leases, %s', (_name, make) => {
+  let shared: Backends;
+  const open: BufferedLeaseStore[] = [];
+  /** a replica's lease store; flushed by hand (no timer in the way) */
+  const replica = () => {
+    const store = new BufferedLeaseStore(shared.connect(), 3_600_000);
+    open.push(store);
+    return store;
+  };
+  beforeEach(async () => {
+    shared = await make();
+  });
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+    await shared.close();
+  });
+
+  it('a heartbeat renews the lease in memory; the flush saves it where the other replicas see it', async () => {
+    const a = replica();
+    const b = replica();
+    a.touch(lease('u1', 1000));
+    expect(await a.get('ws-1', 'u1')).toEqual(lease('u1', 1000));
+    expect(await b.get('ws-1', 'u1')).toBeUndefined();
+    await a.flush();
+    expect(await b.get('ws-1', 'u1')).toEqual(lease('u1', 1000));
+  });
+
+  it('persist saves at once (before a transition is appended)', async () => {
+    const a = replica();
+    await a.persist(lease('u1', 1000));
+    expect(await replica().get('ws-1', 'u1')).toEqual(lease('u1', 1000));
+  });
+
+  it('keeps the later last-seen time whichever replica saves last', async () => {
+    const a = replica();
+    const b = replica();
+    b.touch(lease('u1', 5000));
+    await b.flush();
+    a.touch(lease('u1', 3000));
+    await a.flush();
+    expect(await replica().get('ws-1', 'u1')).toEqual(lease('u1', 5000));
+  });
+
+  it('lists lapsed leases oldest first, up to the limit, after saving what is in memory', async () => {
+    const a = replica();
+    for (const [u, t] of [['u1', 3000], ['u2', 1000], ['u3', 2000], ['u4', 9000]] as const) a.touch(lease(u, t));
+    const other = replica();
+    expect((await other.lapsed(5000, 10)).map((l) => l.userId)).toEqual([]);
+    expect((await a.lapsed(5000, 10)).map((l) => l.userId)).toEqual(['u2', 'u3', 'u1']);
+    expect((await other.lapsed(5000, 2)).map((l) => l.userId)).toEqual(['u2', 'u3']);
+  });
+
+  it('a lease renewed after the lapse it ended is kept by release; otherwise release removes it', async () => {
+    const a = replica();
+    const b = replica();
+    a.touch(lease('u1', 1000));
+    a.touch(lease('u2', 1000));
+    await a.flush();
+    b.touch(lease('u1', 4000));
+    await b.flush();
+    await a.release('ws-1', 'u1', 1000);
+    await a.release('ws-1', 'u2', 1000);
+    expect(await replica().get('ws-1', 'u1')).toEqual(lease('u1', 4000));
+    expect(await replica().get('ws-1', 'u2')).toBeUndefined();
+    expect(await a.lapsed(10_000, 10)).toEqual([lease('u1', 4000)]);
+  });
+
+  it('keeps workspaces apart', async () => {
+    const a = replica();
+    a.touch(lease('u1', 1000, 'ws-1'));
+    a.touch(lease('u1', 2000, 'ws-2'));
+    await a.flush();
+    expect(await replica().get('ws-2', 'u1')).toEqual(lease('u1', 2000, 'ws-2'));
+    expect(await replica().get('ws-1', 'u1')).toEqual(lease('u1', 1000, 'ws-1'));
+  });
+});
+
+describe('rule 13: MongoLeaseBackend commands as the driver sends them', () => {
+  it('upserts with $max (never back in time) in an unordered bulk, sweeps on the lastSeenAt index', async () => {
+    const collection = simulatedCollection();
+    const fixture = await MongoWireFixture.start(collection.responder);
+    const backend = new MongoLeaseBackend(fixture.url);
+    try {
+      await backend.save([lease('u1', 1000), lease('u2', 2000)]);
+      await backend.lapsed(5000, 7);
+      await backend.release('ws-1', 'u1', 1000);
+      const body = (name: string) => {
+        const { lsid: _lsid, $db: _db, ...rest } = fixture.sent(name)[0]!.body;
+        return rest;
+      };
+      expect(body('createIndexes')).toEqual({ createIndexes: 'presence_leases', indexes: [{ name: 'presence_leases_last_seen', key: { lastSeenAt: 1 } }] });
+      expect(body('update')).toEqual({
+        update: 'presence_leases',
+        ordered: false,
+        updates: [
+          { q: { _id: 'ws-1:u1' }, u: { $max: { lastSeenAt: new Date(1000) }, $setOnInsert: { workspaceId: 'ws-1', organizationId: 'org-1', userId: 'u1' } }, upsert: true },
+          { q: { _id: 'ws-1:u2' }, u: { $max: { lastSeenAt: new Date(2000) }, $setOnInsert: { workspaceId: 'ws-1', organizationId: 'org-1', userId: 'u2' } }, upsert: true },
+        ],
+      });
+      expect(body('find')).toMatchObject({ find: 'presence_leases', filter: { lastSeenAt: { $lt: new Date(5000) } }, sort: { lastSeenAt: 1 }, limit: 7 });
+      expect(body('delete')).toMatchObject({ delete: 'presence_leases', deletes: [{ q: { _id: 'ws-1:u1', lastSeenAt: { $lte: new Date(1000) } }, limit: 1 }] });
+    } finally {
+      await backend.close();
+      await fixture.close();
+    }
+    expect(fixture.errors).toEqual([]);
+  });
+});
