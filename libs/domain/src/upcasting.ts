@@ -27,7 +27,7 @@ export const WORKSPACE_EVENT_TYPES = [
   'GrantsChanged',
   'AccessRevoked',
   'UserDeletedFromWorkspace',
-  // teams and networking live in the workspace streams (docs/adr/0005)
+  // teams and networking live in the workspace streams (docs/adr/0009)
   ...TEAM_EVENT_TYPES,
 ] as const;
 /** one presence stream per user and workspace (docs/rules.md#presence-details) */

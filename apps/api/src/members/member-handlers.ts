@@ -55,7 +55,7 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
         c,
       ),
     );
-    // the member's team removals come first in the decision (docs/adr/0005)
+    // the member's team removals come first in the decision (docs/adr/0009)
     const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
     return { userId, contacts: revoked.data.contacts, position: done.position };
   }

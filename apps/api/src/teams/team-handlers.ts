@@ -62,7 +62,7 @@ function answerOf(action: TeamAction, teamId: string, done: Written<unknown, Tea
 
 /**
  * Rules 14 and 16 (docs/rules.md#teams): every team command goes through the workspace stream, the boundary it
- * shares with revokes and deletions (docs/adr/0005). Choosing a partner team also reads the partners' states.
+ * shares with revokes and deletions (docs/adr/0009). Choosing a partner team also reads the partners' states.
  */
 @CommandHandler(TeamCommandRequest)
 export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, TeamAnswer> {

@@ -1,5 +1,5 @@
 // Rules 11, 12 and 14 under races between replicas: "no interleaving of concurrent commands ever leaves a revoked or
-// deleted user in a team" (docs/adr/0005). Two replicas are two StreamHandlers with their own caches over one embedded
+// deleted user in a team" (docs/adr/0009). Two replicas are two StreamHandlers with their own caches over one embedded
 // event store, as two API processes on one data dir; the commands run through the real feature handlers, in random
 // rounds of concurrent commands (fast-check). After each run the decided state (loaded afresh from the log) and the
 // read models (projected from the log) are checked.
@@ -153,7 +153,7 @@ async function run(rounds: Racing[][]): Promise<void> {
   }
 }
 
-describe('rules 11, 12 and 14 under races between replicas (docs/adr/0005)', () => {
+describe('rules 11, 12 and 14 under races between replicas (docs/adr/0009)', () => {
   beforeAll(() => Logger.overrideLogger(false));
   it('adding to teams racing revokes, deletions and re-invitations never leaves a revoked or deleted user in a team, decided or projected', async () => {
     await fc.assert(fc.asyncProperty(roundsArb, run), { numRuns: 40 });

@@ -6,7 +6,7 @@ import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
 /**
  * The states of a workspace's network partners, possibly of other organizations (rule 16). Read to decide and to
  * answer reads, never appended to: a partner's later change (unsharing, deleting a team) needs no re-decision
- * here, as visibility is computed from both sides whenever it is asked (docs/adr/0005).
+ * here, as visibility is computed from both sides whenever it is asked (docs/adr/0009).
  */
 export async function loadPartners(states: StreamStates, ws: WorkspaceState): Promise<WorkspaceState[]> {
   const partners: WorkspaceState[] = [];
@@ -29,7 +29,7 @@ export const workspaceWithPartners = (ref: WorkspaceRef): Target<TeamsContext> =
 
 /**
  * Two workspaces, of the same or of different organizations, both appended to atomically (each at its expected
- * revision): linking or unlinking them writes one event into each stream (docs/adr/0005).
+ * revision): linking or unlinking them writes one event into each stream (docs/adr/0009).
  */
 export const workspacePair = (a: WorkspaceRef, b: WorkspaceRef): Target<NetworkContext> => ({
   lock: workspaceStream(a.workspaceId),

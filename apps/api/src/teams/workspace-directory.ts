@@ -11,7 +11,7 @@ import { EVENT_STORE } from '../shared/tokens';
  * Read from the event log, the source of truth, not from a read model that may lag a workspace just created: the
  * `WorkspaceCreated` events (organization streams), filtered by type (indexed in the embedded store, server-side in
  * KurrentDB). A workspace never moves or disappears, so what is known stays true; an unknown id reads only the
- * events after the last one seen (docs/adr/0005).
+ * events after the last one seen (docs/adr/0009).
  */
 @Injectable()
 export class WorkspaceDirectory {

@@ -2,7 +2,7 @@ import type { Event } from '../shared/events';
 
 /**
  * Team and network events (docs/rules.md#teams). They live in the workspace stream they are about
- * (`workspace-{id}`, docs/adr/0005): team membership is decided together with revokes and deletions, so no
+ * (`workspace-{id}`, docs/adr/0009): team membership is decided together with revokes and deletions, so no
  * interleaving leaves a revoked or deleted user in a team. No field is personal data: users appear by id only,
  * and team names are the workspace's, not a person's.
  */

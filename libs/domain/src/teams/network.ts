@@ -29,7 +29,7 @@ export interface NetworkContext {
 /**
  * Rule 16 (docs/rules.md#rule-16): a system admin links two workspaces as network partners, or unlinks them. The
  * decision yields one event for each workspace's stream (each from its own side); the app appends both atomically,
- * each at its expected revision (docs/adr/0005).
+ * each at its expected revision (docs/adr/0009).
  */
 export function decideNetwork(cmd: NetworkCommand, ctx: NetworkContext): Decision<NetworkEvent> {
   if (cmd.actorId !== SYSTEM_ACTOR) return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only a system admin can link or unlink workspaces.'));

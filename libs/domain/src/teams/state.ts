@@ -16,7 +16,7 @@ export interface Partner {
   since: string;
 }
 
-/** The teams part of a workspace's decision state (docs/adr/0005: teams live in the workspace stream). */
+/** The teams part of a workspace's decision state (docs/adr/0009: teams live in the workspace stream). */
 export interface TeamsState {
   teams: Map<string, Team>;
   /** nameKey(name) → teamId: names are unique in a workspace, ignoring case */

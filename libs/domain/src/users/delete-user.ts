@@ -64,7 +64,7 @@ export function decideDeleteUser(
           version: 1,
           data: { workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: command.now },
         });
-    // out of every team there first, in the same atomic append (docs/adr/0005)
+    // out of every team there first, in the same atomic append (docs/adr/0009)
     inWorkspaces.push(...removalsFromTeams(ws.teams, workspaceId, user.userId, 'deletion', command.now));
     inWorkspaces.push({
       type: 'UserDeletedFromWorkspace',

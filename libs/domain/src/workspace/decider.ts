@@ -306,7 +306,7 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
       );
     contacts = { mode: 'reassigned', toUserId: cmd.reassignContactsTo };
   }
-  // rule 11: out of every team first, in the same decision (docs/adr/0005): no log prefix shows a revoked team member
+  // rule 11: out of every team first, in the same decision (docs/adr/0009): no log prefix shows a revoked team member
   return accept([
     ...removalsFromTeams(ctx.ws.teams, cmd.workspaceId, cmd.userId, 'revoke', cmd.now),
     {

@@ -32,7 +32,7 @@ export interface WorkspaceState {
   invitations: Map<string, Invitation>;
   /** normalised email → id of its pending invitation */
   pendingByEmail: Map<string, string>;
-  /** teams, network partners and chosen partner teams (docs/adr/0005: one consistency boundary with the members) */
+  /** teams, network partners and chosen partner teams (docs/adr/0009: one consistency boundary with the members) */
   teams: TeamsState;
 }
 
