@@ -1,46 +1,8 @@
-import { type PresenceCommand, type PresenceState, decidePresence, evolvePresence, initialPresenceState, presenceStream, toStored } from '@rollcall/domain';
 import { MEMBERS, type MemberDoc, membersProjection } from './members';
 import { PRESENCE_DAILY, PRESENCE_OPEN, type PresenceDayDoc, presenceDailyProjection, splitByUtcDay } from './presence-daily';
 import { MemoryModel } from './testing/memory-model';
-import { LogScenario, ORG, WS } from './testing/scenario';
-
-/**
- * A LogScenario whose users also heartbeat: presence commands are decided by the real decider over the scenario's
- * workspace state and recorded into the same log, as the API appends them to `presence-{ws}-{user}`.
- */
-class PresenceLog extends LogScenario {
-  private readonly presence = new Map<string, PresenceState>();
-  private n = 0;
-
-  at(iso: string): this {
-    this.log.now = iso;
-    return this;
-  }
-
-  decide(command: PresenceCommand & { userId?: string; actorId?: string }): this {
-    const userId = command.userId ?? command.actorId!;
-    const ws = this.log.workspaces.get(WS)!;
-    const state = this.presence.get(userId) ?? initialPresenceState();
-    const d = decidePresence(command, { org: this.log.orgs.get(ORG)!, ws: ws.state, presence: state });
-    if (!d.ok) throw new Error(`refused: ${d.error.code}`);
-    for (const e of d.events) {
-      this.presence.set(userId, evolvePresence(state, e));
-      const n = ++this.n;
-      this.log.position++;
-      const meta = { actorId: userId, correlationId: `p-${n}`, causationId: `p-${n}`, idempotencyKey: `p-${n}`, occurredAt: this.log.now };
-      this.log.events.push({ id: `presence-${n}`, stream: presenceStream(WS, userId), revision: 0n, position: this.log.position, created: new Date(this.log.now), ...toStored(e, meta) });
-    }
-    return this;
-  }
-
-  heartbeat(userId: string, status: 'online' | 'away'): this {
-    return this.decide({ type: 'Heartbeat', workspaceId: WS, actorId: userId, now: this.log.now, status });
-  }
-
-  timeout(userId: string, lastSeenAt: string): this {
-    return this.decide({ type: 'TimeOut', workspaceId: WS, userId, now: this.log.now, lastSeenAt, timeoutSeconds: 60 });
-  }
-}
+import { PresenceLog } from './testing/presence-log';
+import { type LogScenario, ORG, WS } from './testing/scenario';
 
 const daily = async (s: LogScenario) => new MemoryModel(presenceDailyProjection).run(s.events);
 const day = (m: MemoryModel, date: string, userId: string) => m.get<PresenceDayDoc>(PRESENCE_DAILY, `${WS}:${date}:${userId}`);

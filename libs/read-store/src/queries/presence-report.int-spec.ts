@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+import { PROJECTIONS } from '../projections';
+import { rebuild } from '../projector/rebuild';
+import { TempStores } from '../projector/testing/temp-stores';
+import { PresenceLog } from '../projections/testing/presence-log';
+import { WS } from '../projections/testing/scenario';
+import type { SqliteReadStore } from '../store';
+import { presenceReport, presenceReportCsv } from './presence-report';
+
+const silent = { info: () => undefined, error: () => undefined };
+
+async function text(stream: Readable): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+describe('rule 13: the presence report (presence_daily, embedded read store)', () => {
+  let stores: TempStores;
+  let read: SqliteReadStore;
+  const NOW = Date.parse('2026-03-03T00:45:00.000Z');
+
+  beforeAll(async () => {
+    stores = new TempStores();
+    const s = new PresenceLog();
+    s.member('agent', {}, WS, 'Agent A').member('gone', {}, WS, 'Gone G').member('other', {}, WS, 'Other O');
+    // agent: online across midnight, then away, then silent from 01:30 (the sweep notices at 01:31)
+    s.at('2026-03-01T23:00:00.000Z').heartbeat('agent', 'online');
+    s.at('2026-03-02T01:00:00.000Z').heartbeat('agent', 'away');
+    s.at('2026-03-02T01:31:00.000Z').timeout('agent', '2026-03-02T01:30:00.000Z');
+    // gone: online for an hour, then deleted (rule 12)
+    s.at('2026-03-01T22:00:00.000Z').heartbeat('gone', 'online');
+    s.at('2026-03-01T23:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'gone', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T22:59:50.000Z' });
+    s.deleteUser('gone');
+    // other: online since 23:30 and still online when the report is read (00:45 the next day)
+    s.at('2026-03-02T23:30:00.000Z').heartbeat('other', 'online');
+    await stores.append(s.log.takeAppends());
+    read = stores.readStore();
+    await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+  });
+  afterAll(() => stores.close());
+
+  it('splits intervals at midnight, counts the open one up to now, keeps the deleted user with personal fields null', async () => {
+    const report = await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-03', nowMs: NOW });
+    expect(report.items).toEqual([
+      { date: '2026-03-01', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 0 },
+      { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3600, awaySeconds: 0 },
+      { date: '2026-03-02', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 1800 },
+      { date: '2026-03-02', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 1800, awaySeconds: 0 },
+      { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2700, awaySeconds: 0 },
+    ]);
+  });
+
+  it('covers only the days asked for (an open interval is cut at the range too)', async () => {
+    const report = await presenceReport(read, WS, { from: '2026-03-02', to: '2026-03-02', nowMs: NOW });
+    expect(report.items.map((r) => [r.date, r.userId, r.onlineSeconds, r.awaySeconds])).toEqual([
+      ['2026-03-02', 'agent', 3600, 1800],
+      ['2026-03-02', 'other', 1800, 0],
+    ]);
+    expect((await presenceReport(read, 'ws-other', { from: '2026-03-01', to: '2026-03-03', nowMs: NOW })).items).toEqual([]);
+  });
+
+  it('as CSV: personal fields of a deleted user are empty', async () => {
+    const csv = await text(presenceReportCsv(await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW })));
+    expect(csv).toBe(
+      'date,user_id,email,display_name,deleted,online_seconds,away_seconds\n' +
+        '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
+        '2026-03-01,gone,,,true,3600,0\n',
+    );
+  });
+
+  it('refuses what is not a calendar date, a reversed range, and more than 366 days', async () => {
+    for (const [from, to] of [
+      ['2026-02-30', '2026-03-01'],
+      ['2026-3-1', '2026-03-01'],
+      ['2026-03-02', '2026-03-01'],
+      ['2025-01-01', '2026-01-02'],
+    ])
+      await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW })).rejects.toThrow(RangeError);
+    await expect(presenceReport(read, WS, { from: '2025-01-01', to: '2026-01-01', nowMs: NOW })).resolves.toMatchObject({ items: [] });
+  });
+});
