@@ -73,7 +73,7 @@ describe('verifiable history: the notary over HTTP', () => {
   it('every permission-history entry carries its position, and its inclusion proof checks under the RFC 9162 algorithm', async () => {
     const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin });
     expect(history.status).toBe(200);
-    const entry = history.body.items.find((e: { change: string }) => e.change !== 'invited' && e.after?.roles?.[0] === 'manager');
+    const entry = history.body.items.find((e: { change: string; after?: { roles?: string[] } }) => e.change !== 'invited' && e.after?.roles?.[0] === 'manager');
     expect(String(entry.position)).toBe(changePosition);
     const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${entry.position}`, { key: org.key });
     expect(proof.status).toBe(200);

@@ -36,7 +36,7 @@ import { MessageWrites } from './shared/messages';
 import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { HealthController } from './health/health.controller';
-import { MemberQueriesController } from './members/member-queries.controller';
+import { MemberQueriesController, RosterController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditLog } from './audit/audit-log';
@@ -49,7 +49,7 @@ import { NetworkController } from './teams/network.controller';
 import { NetworkCommandHandler, TeamCommandHandler } from './teams/team-handlers';
 import { TeamReads } from './teams/team-reads';
 import { WorkspaceDirectory } from './teams/workspace-directory';
-import { AccessAsOfHandler } from './members/access-as-of';
+import { AccessAsOfHandler, RosterAsOfHandler } from './members/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
@@ -122,6 +122,7 @@ export class AppModule {
         UsersController,
         EmailConfirmationController,
         MemberQueriesController,
+        RosterController,
         HistoryController,
         TeamsController,
         TeamQueriesController,
@@ -186,6 +187,7 @@ export class AppModule {
         MessageWrites,
         ...COMMAND_HANDLERS,
         AccessAsOfHandler,
+        RosterAsOfHandler,
         TeamCommandHandler,
         NetworkCommandHandler,
         TeamReads,

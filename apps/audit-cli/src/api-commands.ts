@@ -72,7 +72,7 @@ export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at
   return 0;
 }
 
-export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string }, out: Output): Promise<number> {
+export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string }): Promise<number> {
   const ws = need(o.workspace, '--workspace');
   const format = o.format ?? 'json';
   if (format !== 'json' && format !== 'csv') throw new UsageError('--format is csv or json');

@@ -91,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'roster':
       return rosterCommand(api, { workspace: values.workspace, at: values.at }, out);
     case 'history':
-      return historyCommand(api, { workspace: values.workspace, from: values.from, to: values.to, format: values.format }, out);
+      return historyCommand(api, { workspace: values.workspace, from: values.from, to: values.to, format: values.format });
     default:
       throw new UsageError(`unknown command ${command}`);
   }

@@ -9,6 +9,13 @@ describe('verifiable history: C2SP signed notes and tlog checkpoints', () => {
     expect(() => openNote(note.replace('example message', 'exemplary message'), [verifier])).toThrow(/does not verify/);
   });
 
+  it('reads verifier keys whose base64 holds a +', () => {
+    for (let i = 0; i < 64; i++) {
+      const v = signerFromSeed('rollcall.test/audit', generateSeed()).verifier;
+      expect(parseVerifier(v.text).rawPublicKey).toEqual(v.rawPublicKey);
+    }
+  });
+
   it('derives the key ID as SHA-256(name || 0x0A || 0x01 || key)[0:4] and writes the verifier key as name+id+base64', () => {
     const signer = signerFromSeed('rollcall.test/audit', Buffer.alloc(32, 7));
     const v = signer.verifier;

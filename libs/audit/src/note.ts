@@ -57,9 +57,10 @@ export function verifierFromRawKey(name: string, rawPublicKey: Uint8Array): Note
 
 /** Parses a verifier key (`name+hexid+base64`), checking that the key ID matches the name and key. */
 export function parseVerifier(text: string): NoteVerifier {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) throw new NoteError('A verifier key is <name>+<hex key id>+<base64 key>');
-  const [name, hexId, b64] = parts as [string, string, string];
+  // base64 has '+' too: the name and the key ID are the first two fields, the key is the rest
+  const m = /^([^+]+)\+([^+]+)\+(.+)$/s.exec(text.trim());
+  if (!m) throw new NoteError('A verifier key is <name>+<hex key id>+<base64 key>');
+  const [, name, hexId, b64] = m as unknown as [string, string, string, string];
   if (!/^[0-9a-f]{8}$/.test(hexId)) throw new NoteError('The key ID of a verifier key is 8 lower-case hex digits');
   const key = Buffer.from(b64, 'base64');
   if (key.length !== 33 || key[0] !== ED25519) throw new NoteError('Only Ed25519 verifier keys (type 0x01, 32 bytes) are supported');

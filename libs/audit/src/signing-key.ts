@@ -12,9 +12,9 @@ export const signingKeyFile = (dataDir: string) => join(dataDir, 'audit-signing-
 export function parseSigningKey(text: string): Buffer {
   const value = text.trim();
   if (value.startsWith('PRIVATE+KEY+')) {
-    const parts = value.split('+');
-    const key = Buffer.from(parts[4] ?? '', 'base64');
-    if (parts.length !== 5 || key.length !== 33 || key[0] !== 0x01) throw new NoteError('A PRIVATE+KEY signer key is PRIVATE+KEY+<name>+<hex id>+<base64 of 0x01 and the 32-byte key>');
+    const parts = /^PRIVATE\+KEY\+[^+]+\+[0-9a-f]{8}\+(.+)$/s.exec(value);
+    const key = Buffer.from(parts?.[1] ?? '', 'base64');
+    if (!parts || key.length !== 33 || key[0] !== 0x01) throw new NoteError('A PRIVATE+KEY signer key is PRIVATE+KEY+<name>+<hex id>+<base64 of 0x01 and the 32-byte key>');
     return key.subarray(1);
   }
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');

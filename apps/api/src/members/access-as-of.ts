@@ -1,14 +1,21 @@
 import { Inject } from '@nestjs/common';
-import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
 import {
+  type AccessExplanation,
   type OrganizationEvent,
+  type OrganizationState,
   type WorkspaceEvent,
+  type WorkspaceInfo,
+  type WorkspaceState,
   accessModel,
   activeMember,
   domainError,
   effectivePermissions,
   evolveOrganization,
   evolveWorkspace,
+  explainPermissions,
   fromStored,
   initialOrganizationState,
   initialWorkspaceState,
@@ -20,6 +27,16 @@ import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import { DomainException } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
+import { AsOfQuery } from './dtos';
+import { AccessAsOf, ReplayBasis } from './resources';
+
+/** `?asOf=T&explain=true`: the access at T, and with `explain`, why (docs/rules.md#rule-17). */
+export class AccessAsOfParams extends AsOfQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'also say which role or grant gave each permission, and which restriction or plan removed the others' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  explain?: 'true' | 'false';
+}
 
 export class AccessAsOfQuery {
   constructor(
@@ -27,76 +44,134 @@ export class AccessAsOfQuery {
     readonly workspaceId: string,
     readonly userId: string,
     readonly asOf: Date,
+    readonly explain = false,
   ) {}
 }
 
-export interface AccessAsOf {
-  userId: string;
-  workspaceId: string;
-  asOf: string;
-  /** the member's status at that time: never a member, active, or revoked/deleted */
-  status: 'active' | 'revoked' | 'deleted' | 'none';
-  orgAdmin: boolean;
-  roles: string[];
-  restrictions: Record<string, true | string>;
-  grants: string[];
-  permissions: string[];
-  scopes: { contact_visibility: string; mask_contact_info: boolean };
-  /** the teams the user was in at that time, with their names then: team membership is access too (rule 14) */
-  teams: { teamId: string; name: string }[];
-  /** the last event folded, for the auditor to cite */
+export class RosterAsOfQuery {
+  constructor(
+    readonly organizationId: string,
+    readonly workspaceId: string,
+    readonly asOf: Date,
+  ) {}
+}
+
+class Explained {
+  @ApiProperty({ description: 'each effective permission with the roles (`role:<name>`) or grants (`grant:<name>`) that gave it', example: [{ permission: 'messages', from: ['role:agent'] }] })
+  granted!: AccessExplanation['granted'];
+  @ApiProperty({
+    description: "each permission of the workspace's access model the user lacked: `removed` by restrictions (`restriction:<name>`), or `not_given` by any role or grant they held",
+    example: [{ permission: 'shortcuts', reason: 'removed', by: ['restriction:workflows'], from: ['role:agent'] }],
+  })
+  missing!: AccessExplanation['missing'];
+  @ApiProperty({ description: 'restrictions held without effect: not valid for the roles held, or not offered on the plan', example: [] })
+  ignored!: AccessExplanation['ignored'];
+  @ApiProperty({ description: 'the data scopes and the restriction that set each', example: { contact_visibility: { value: 'all', by: null }, mask_contact_info: { value: false, by: null } } })
+  scopes!: AccessExplanation['scopes'];
+}
+
+/** The access at a time T; with `explain=true`, the reasons too. */
+export class ExplainedAccessAsOf extends AccessAsOf {
+  @ApiPropertyOptional({ type: Explained, description: 'with `explain=true` only' })
+  explanation?: Explained;
+}
+
+/** Every member's access at a time T, replayed. */
+export class RosterAsOf {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-03-01T12:00:00.000Z' })
+  asOf!: string;
+  @ApiProperty({ type: [AccessAsOf], description: 'every user who had been a member by T, by user id; non-active ones hold no access' })
+  members!: AccessAsOf[];
+  @ApiProperty({ type: [String], description: "the organization's admins at T: an owner's authority in every workspace (rule 5)", example: [] })
+  orgAdmins!: string[];
+  @ApiProperty({ type: ReplayBasis })
+  basedOn!: ReplayBasis;
+}
+
+interface Replayed {
+  org: OrganizationState;
+  ws: WorkspaceState;
+  info: WorkspaceInfo;
   basedOn: { eventsReplayed: number; lastPosition: string | null };
 }
 
 /**
- * "What access did user X have in workspace W at time T?" — answered by replaying the organization's and
- * the workspace's streams up to T (events recorded at or before T), never from a stored answer.
+ * The organization's and the workspace's streams folded up to T (events recorded at or before T) through the
+ * deciders' own evolve: the point-in-time answers are computed, never read from a stored answer (rule 17).
  */
+async function replay(store: EventStore, organizationId: string, workspaceId: string, asOf: Date): Promise<Replayed> {
+  if (!(asOf instanceof Date) || Number.isNaN(asOf.getTime())) throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
+  let replayed = 0;
+  let last: bigint | null = null;
+  const org = initialOrganizationState();
+  for await (const e of store.readStream(organizationStream(organizationId), { until: asOf })) {
+    const event = fromStored(e);
+    if (event) evolveOrganization(org, event as OrganizationEvent);
+    replayed++;
+    last = last === null || e.position > last ? e.position : last;
+  }
+  const info = org.workspaces.get(workspaceId);
+  if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${asOf.toISOString()}.`));
+  const ws = initialWorkspaceState(info);
+  for await (const e of store.readStream(workspaceStream(workspaceId), { until: asOf })) {
+    const event = fromStored(e);
+    if (event) evolveWorkspace(ws, event as WorkspaceEvent);
+    replayed++;
+    last = last === null || e.position > last ? e.position : last;
+  }
+  return { org, ws, info, basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() } };
+}
+
+function accessOf({ org, ws, info, basedOn }: Replayed, userId: string, asOf: Date, explain: boolean): ExplainedAccessAsOf {
+  const member = ws.members.get(userId);
+  const active = activeMember({ org, ws }, userId);
+  const status = active ? 'active' : org.users.get(userId)?.deleted && member ? 'deleted' : member ? 'revoked' : 'none';
+  const access = active?.access ?? { roles: [], restrictions: {}, grants: [] };
+  const model = accessModel(info.accessModel);
+  const eff = effectivePermissions(access, model, info.plan);
+  return {
+    userId,
+    workspaceId: info.workspaceId,
+    asOf: asOf.toISOString(),
+    status,
+    orgAdmin: isOrgAdmin(org, userId),
+    roles: access.roles,
+    restrictions: access.restrictions,
+    grants: access.grants,
+    permissions: eff.permissions,
+    scopes: eff.scopes,
+    teams: teamsOf(ws.teams, userId).map((t) => ({ teamId: t.teamId, name: t.name })),
+    basedOn,
+    ...(explain && { explanation: explainPermissions(access, model, info.plan) }),
+  };
+}
+
+/** "What access did user X have in workspace W at time T?" (and, asked to, why) */
 @QueryHandler(AccessAsOfQuery)
-export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, AccessAsOf> {
+export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, ExplainedAccessAsOf> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute(q: AccessAsOfQuery): Promise<AccessAsOf> {
-    if (!(q.asOf instanceof Date) || Number.isNaN(q.asOf.getTime()))
-      throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
-    let replayed = 0;
-    let last: bigint | null = null;
-    const org = initialOrganizationState();
-    for await (const e of this.store.readStream(organizationStream(q.organizationId), { until: q.asOf })) {
-      const event = fromStored(e);
-      if (event) evolveOrganization(org, event as OrganizationEvent);
-      replayed++;
-      last = last === null || e.position > last ? e.position : last;
-    }
-    const info = org.workspaces.get(q.workspaceId);
-    if (!info)
-      throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${q.workspaceId} did not exist at ${q.asOf.toISOString()}.`));
-    const ws = initialWorkspaceState(info);
-    for await (const e of this.store.readStream(workspaceStream(q.workspaceId), { until: q.asOf })) {
-      const event = fromStored(e);
-      if (event) evolveWorkspace(ws, event as WorkspaceEvent);
-      replayed++;
-      last = last === null || e.position > last ? e.position : last;
-    }
-    const ctx = { org, ws };
-    const member = ws.members.get(q.userId);
-    const active = activeMember(ctx, q.userId);
-    const status = active ? 'active' : org.users.get(q.userId)?.deleted && member ? 'deleted' : member ? 'revoked' : 'none';
-    const access = active?.access ?? { roles: [], restrictions: {}, grants: [] };
-    const eff = effectivePermissions(access, accessModel(info.accessModel), info.plan);
+  async execute(q: AccessAsOfQuery): Promise<ExplainedAccessAsOf> {
+    return accessOf(await replay(this.store, q.organizationId, q.workspaceId, q.asOf), q.userId, q.asOf, q.explain);
+  }
+}
+
+/** "Who had which access in workspace W at time T?" — one replay, every member. */
+@QueryHandler(RosterAsOfQuery)
+export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, RosterAsOf> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute(q: RosterAsOfQuery): Promise<RosterAsOf> {
+    const replayed = await replay(this.store, q.organizationId, q.workspaceId, q.asOf);
+    const userIds = [...replayed.ws.members.keys()].sort();
     return {
-      userId: q.userId,
       workspaceId: q.workspaceId,
       asOf: q.asOf.toISOString(),
-      status,
-      orgAdmin: isOrgAdmin(org, q.userId),
-      roles: access.roles,
-      restrictions: access.restrictions,
-      grants: access.grants,
-      permissions: eff.permissions,
-      scopes: eff.scopes,
-      teams: teamsOf(ws.teams, q.userId).map((t) => ({ teamId: t.teamId, name: t.name })),
-      basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() },
+      members: userIds.map((userId) => accessOf(replayed, userId, q.asOf, false)),
+      orgAdmins: [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort(),
+      basedOn: replayed.basedOn,
     };
   }
 }

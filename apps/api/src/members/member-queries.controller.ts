@@ -8,10 +8,10 @@ import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
 import { READ_STORE } from '../shared/tokens';
-import { AccessAsOfQuery } from './access-as-of';
+import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, READ_PROBLEMS } from '../shared/openapi';
-import { AccessAsOf, MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
+import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
 
 const CSV_CONTENT = { 'text/csv': { schema: { type: 'string' as const }, example: 'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,\n' } };
 
@@ -81,18 +81,41 @@ export class MemberQueriesController {
   }
 
   @Get(':userId/access')
-  @ApiOperation({ summary: 'The access a user had at a point in time, answered by replaying the event streams up to it.' })
+  @ApiOperation({
+    summary: 'The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others.',
+  })
   @ApiHeader(READ_ACTOR_HEADER)
-  @ApiResponse({ status: 200, type: AccessAsOf, description: 'AccessAsOf' })
+  @ApiResponse({ status: 200, type: ExplainedAccessAsOf, description: 'AccessAsOf' })
   @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
   async accessAsOf(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Param('userId', IdPipe) userId: string,
-    @Query() query: AsOfQuery,
+    @Query() query: AccessAsOfParams,
   ) {
     const ref = await this.access.prepare(principal, ws, actorId, 'history');
-    return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, query.asOf ? new Date(query.asOf) : new Date()));
+    return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, query.asOf ? new Date(query.asOf) : new Date(), query.explain === 'true'));
+  }
+}
+
+/** Every member's access at a time T, by replay (docs/rules.md#rule-17): the auditor's roster. */
+@ApiTags('members')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws/access')
+export class RosterController {
+  constructor(
+    @Inject(ReadAccess) private readonly access: ReadAccess,
+    @Inject(QueryBus) private readonly queries: QueryBus,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "Every member's access at a point in time (roles, restrictions, grants, teams, effective permissions), replayed from the event streams, never from a stored answer." })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiResponse({ status: 200, type: RosterAsOf, description: 'RosterAsOf' })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
+  async roster(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Query() query: AsOfQuery) {
+    const ref = await this.access.prepare(principal, ws, actorId, 'history');
+    return this.queries.execute(new RosterAsOfQuery(ref.organizationId, ws, query.asOf ? new Date(query.asOf) : new Date()));
   }
 }

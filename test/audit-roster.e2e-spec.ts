@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestApp, expectProblem, startTestApp } from './support/app';
+
+/*
+ * Rule 17 (docs/rules.md#rule-17): the roster at T and the reasons, by replay, over the real app; and the auditor's
+ * CLI against it (access, roster, history, prove, check-proof).
+ */
+let app: TestApp;
+let org: Awaited<ReturnType<TestApp['api']['organization']>>;
+let ann: string;
+let bob: string;
+const times: Record<'beforeBob' | 'bobAgent' | 'bobRestricted', string> = { beforeBob: '', bobAgent: '', bobRestricted: '' };
+const work = mkdtempSync(join(tmpdir(), 'rollcall-roster-e2e-'));
+const tick = async () => {
+  await new Promise((r) => setTimeout(r, 15));
+  const now = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 15));
+  return now;
+};
+
+beforeAll(async () => {
+  app = await startTestApp({ ROLLCALL_AUDIT_CHECKPOINT_MS: '100' });
+  org = await app.api.organization();
+  const as = { key: org.key, actor: org.admin, workspaceId: org.workspaceId };
+  ann = await app.api.member(as, 'ann@acme.test', { roles: ['manager'] });
+  times.beforeBob = await tick();
+  bob = await app.api.member(as, 'bob@acme.test', { roles: ['agent'] });
+  times.bobAgent = await tick();
+  const promote = await app.api.request('PATCH', `/v1/workspaces/${org.workspaceId}/members/${bob}/access`, {
+    key: org.key,
+    actor: org.admin,
+    body: { roles: ['manager'], restrictions: { workspace_settings: true } },
+  });
+  expect(promote.status).toBe(200);
+  times.bobRestricted = await tick();
+}, 30_000);
+
+afterAll(async () => {
+  await app.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const roster = (asOf: string) => app.api.request('GET', `/v1/workspaces/${org.workspaceId}/access?asOf=${encodeURIComponent(asOf)}`, { key: org.key, actor: org.admin });
+
+describe('rule 17: every member\'s access at a time T, by replay', () => {
+  it('lists who was a member at T with the access they had then', async () => {
+    const early = await roster(times.beforeBob);
+    expect(early.status).toBe(200);
+    expect(early.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual([ann, org.admin].sort());
+    const later = await roster(times.bobAgent);
+    const bobThen = later.body.members.find((m: { userId: string }) => m.userId === bob);
+    expect(bobThen).toMatchObject({ status: 'active', roles: ['agent'], restrictions: {}, grants: [], teams: [] });
+    expect(bobThen.permissions).toContain('messages');
+    const now = await roster(times.bobRestricted);
+    const bobNow = now.body.members.find((m: { userId: string }) => m.userId === bob);
+    expect(bobNow).toMatchObject({ roles: ['manager'], restrictions: { workspace_settings: true } });
+    expect(bobNow.permissions).not.toContain('settings.users');
+    expect(now.body.orgAdmins).toEqual([org.admin]);
+    expect(Number(now.body.basedOn.lastPosition)).toBeGreaterThan(Number(later.body.basedOn.lastPosition));
+  });
+
+  it('refuses a bad time and a reader without the member-management permission', async () => {
+    expectProblem(await roster('yesterday'), 400, 'VALIDATION_FAILED');
+    const asBob = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/access`, { key: org.key, actor: bob });
+    expectProblem(asBob, 403, 'INSUFFICIENT_AUTHORITY');
+  });
+});
+
+describe("rule 17: a member's access at T with explain=true", () => {
+  it('names the role that gave each permission and the restriction that removed the others', async () => {
+    const reply = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${bob}/access?asOf=${encodeURIComponent(times.bobRestricted)}&explain=true`, {
+      key: org.key,
+      actor: org.admin,
+    });
+    expect(reply.status).toBe(200);
+    const { explanation } = reply.body;
+    expect(explanation.granted).toContainEqual({ permission: 'contacts.delete', from: ['role:manager'] });
+    expect(explanation.missing).toContainEqual({ permission: 'settings.general', reason: 'removed', by: ['restriction:workspace_settings'], from: ['role:manager'] });
+    expect(explanation.missing).toContainEqual({ permission: 'channels.connect', reason: 'not_given', givenBy: ['role:owner'] });
+    const plain = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${bob}/access?asOf=${encodeURIComponent(times.bobAgent)}`, { key: org.key, actor: org.admin });
+    expect(plain.body).toMatchObject({ roles: ['agent'] });
+    expect(plain.body.explanation).toBeUndefined();
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${bob}/access?explain=maybe`, { key: org.key, actor: org.admin }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe("verifiable history: the auditor's CLI against the API", () => {
+  // asynchronous: the app answering the CLI runs in this process
+  const cli = (...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], {
+        env: { ...process.env, CI: 'true', ROLLCALL_URL: app.url, ROLLCALL_API_KEY: org.key, ROLLCALL_ACTOR_ID: org.admin },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout }));
+    });
+
+  it('access --explain, roster and history read through the API', async () => {
+    const access = await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobRestricted, '--explain', '--json');
+    expect(access.status).toBe(0);
+    expect(JSON.parse(access.stdout)).toMatchObject({ roles: ['manager'], explanation: { granted: expect.any(Array) } });
+    const rosterLines = await cli('roster', '--workspace', org.workspaceId, '--at', times.bobAgent);
+    expect(rosterLines.status).toBe(0);
+    expect(rosterLines.stdout).toContain(`${bob}\tactive\tagent\t`);
+    const csv = await cli('history', '--workspace', org.workspaceId, '--format', 'csv');
+    expect(csv.status).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toContain('position');
+    const json = await cli('history', '--workspace', org.workspaceId, '--format', 'json');
+    expect(JSON.parse(json.stdout).length).toBeGreaterThanOrEqual(4);
+  }, 60_000);
+
+  it('prove writes a proof of a history entry that check-proof verifies offline, and refuses once the entry is altered', async () => {
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}`, { key: org.key, actor: org.admin });
+    const position = String(history.body.items.at(-1).position);
+    const file = join(work, 'proof.json');
+    let proved = await cli('prove', '--position', position, '--out', file);
+    for (let i = 0; proved.status !== 0 && i < 20; i++) {
+      // the notary signs a checkpoint every 100 ms here
+      await new Promise((r) => setTimeout(r, 100));
+      proved = await cli('prove', '--position', position, '--out', file);
+    }
+    expect(proved.status).toBe(0);
+    const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
+    const checked = await cli('check-proof', file, '--public-key', key);
+    expect(checked.stdout).toMatch(new RegExp(`^proof OK: position ${position} \\(RestrictionsChanged in workspace-${org.workspaceId}\\) is leaf \\d+`));
+    expect(checked.status).toBe(0);
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    const entry = Buffer.from(bundle.proof.entry, 'base64').toString('utf8').replace('workspace_settings', 'contact_deletion');
+    expect(entry).toContain('contact_deletion');
+    writeFileSync(join(work, 'forged.json'), JSON.stringify({ ...bundle, proof: { ...bundle.proof, entry: Buffer.from(entry).toString('base64') } }));
+    const forged = await cli('check-proof', join(work, 'forged.json'), '--public-key', key);
+    expect(forged.status).toBe(1);
+    expect(forged.stdout).toContain('proof FAILED: the entry does not hash to the leaf hash');
+  }, 60_000);
+});
