@@ -66,10 +66,10 @@ it(`rule 13: a console page opens the presence stream with a ticket and sees a t
   if (browser) {
     const tab = await browser.newPage();
     await tab.goto(`${pageUrl}?stream=${encodeURIComponent(stream)}`);
-    await tab.waitForFunction(() => (window as unknown as { opened: boolean }).opened, undefined, { timeout: 10_000 });
+    await tab.waitForFunction(() => (globalThis as unknown as { opened: boolean }).opened, undefined, { timeout: 10_000 });
     const beat = await heartbeat();
-    await tab.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length > 0, undefined, { timeout: 10_000 });
-    const received = await tab.evaluate(() => (window as unknown as { received: unknown[] }).received);
+    await tab.waitForFunction(() => (globalThis as unknown as { received: unknown[] }).received.length > 0, undefined, { timeout: 10_000 });
+    const received = await tab.evaluate(() => (globalThis as unknown as { received: unknown[] }).received);
     expect(received).toEqual([{ id: beat.body.position, data: expect.objectContaining({ userId: agent, status: 'online', previous: 'offline' }) }]);
     expect(await tab.textContent('#presence')).toBe(`${agent} is online`);
   } else {

@@ -199,7 +199,7 @@ describe('rule 13: the presence report', () => {
     await sleep(1300);
     const del = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.agent}`, { key: o.key, actor: o.admin });
     expect(del.status).toBe(200);
-    await transitions(o, (m) => m.some((t) => t.reason === 'deleted'));
+    await transitions(o, (m) => m.some((t) => t.data.reason === 'deleted'));
     const json = await eventually(
       () => report(o, o.admin, `from=${today()}&to=${today()}`),
       (r) => r.body.items?.some((i: { userId: string; deleted: boolean }) => i.userId === o.agent && i.deleted),

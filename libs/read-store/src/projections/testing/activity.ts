@@ -1,4 +1,4 @@
-import { ACCESS_MODELS, PLANS, type AccessModelName, type Restrictions } from '@rollcall/domain';
+import { ACCESS_MODELS, PLANS, type AccessModelName, type Restrictions, activeMember, presenceStream } from '@rollcall/domain';
 import { EventLog, HOURS_48 } from './event-log';
 
 /** One step of simulated console activity; numbers choose among what exists (modulo), so any values are valid. */
@@ -8,7 +8,7 @@ export interface Step {
   b: number;
   c: number;
 }
-export const OP_COUNT = 19;
+export const OP_COUNT = 20;
 
 interface WsTrack {
   workspaceId: string;
@@ -175,11 +175,27 @@ export class Activity {
         }
         break;
       }
+      case 19:
+        this.presenceStep(ws, actor, { b, c });
+        break;
       default:
         this.teamStep(op % OP_COUNT, ws, actor, { b, c });
     }
     this.log.advance(1);
     return this.log.position !== before;
+  }
+
+  /** rule 13, op 19: a heartbeat, a lapse, a forced offline, or the offline that follows a revoke or a deletion */
+  private presenceStep(ws: WsTrack, actor: string, { b, c }: { b: number; c: number }): void {
+    const userId = pick(ws.members, b);
+    if (!userId) return;
+    const base = { workspaceId: ws.workspaceId, now: this.log.now };
+    const state = this.log.presences.get(presenceStream(ws.workspaceId, userId));
+    const active = activeMember({ org: this.log.orgs.get(ws.organizationId)!, ws: this.log.workspaces.get(ws.workspaceId)!.state }, userId);
+    if (!active) this.log.presence({ type: 'MemberLeft', ...base, userId, reason: c % 2 === 0 ? 'revoked' : 'deleted' });
+    else if (c % 4 === 0) this.log.presence({ type: 'TimeOut', ...base, userId, lastSeenAt: state?.lastSeenAt ?? base.now, timeoutSeconds: 60 });
+    else if (c % 4 === 1) this.log.presence({ type: 'SetOffline', ...base, actorId: actor, userId });
+    else this.log.presence({ type: 'Heartbeat', ...base, actorId: userId, status: c % 4 === 2 ? 'online' : 'away' });
   }
 
   /** rules 14-16: ops 12-18 (the ops before them keep their numbers: benchmarks pick them by number) */

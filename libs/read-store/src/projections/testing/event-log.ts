@@ -5,6 +5,8 @@ import {
   type OrganizationCommand,
   type OrganizationState,
   type Plan,
+  type PresenceCommand,
+  type PresenceState,
   type TeamCommand,
   type WorkspaceCommand,
   type WorkspaceState,
@@ -13,11 +15,15 @@ import {
   decideDeleteUser,
   decideNetwork,
   decideOrganization,
+  decidePresence,
   decideTeams,
   decideWorkspace,
   evolveOrganization,
+  evolvePresence,
   evolveWorkspace,
   initialOrganizationState,
+  initialPresenceState,
+  presenceStream,
   initialWorkspaceState,
   toStored,
 } from '@rollcall/domain';
@@ -45,6 +51,8 @@ export class EventLog {
   readonly workspaces = new Map<string, { organizationId: string; state: WorkspaceState }>();
   now = LOG_T0;
   private readonly revisions = new Map<string, bigint>();
+  /** each presence stream's state (docs/rules.md#rule-13) */
+  readonly presences = new Map<string, PresenceState>();
   private commands = 0;
 
   constructor(private readonly keepEvents = true) {}
@@ -133,6 +141,20 @@ export class EventLog {
         evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
         this.record(`workspace-${e.data.workspaceId}`, [e], SYSTEM_ACTOR);
       }
+    return decision;
+  }
+
+  /** A presence command (rule 13) on the user's `presence-{ws}-{user}` stream, decided on the workspace and that stream. */
+  presence(command: PresenceCommand): Decision<DomainEvent> {
+    const ws = this.workspaces.get(command.workspaceId);
+    if (!ws) throw new Error(`unknown workspace ${command.workspaceId}`);
+    const stream = presenceStream(command.workspaceId, command.type === 'Heartbeat' ? command.actorId : command.userId);
+    const state = this.presences.get(stream) ?? initialPresenceState();
+    const decision = decidePresence(command, { org: this.org(ws.organizationId), ws: ws.state, presence: state });
+    if (decision.ok) {
+      this.presences.set(stream, decision.events.reduce(evolvePresence, state));
+      this.record(stream, decision.events, 'actorId' in command ? command.actorId : SYSTEM_ACTOR);
+    }
     return decision;
   }
 
