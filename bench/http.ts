@@ -1,7 +1,9 @@
 // Command throughput and latency of the real API over HTTP. Run: `npm run bench:http` (no build step).
 // Prints human-readable lines (progress on stderr, results on stdout), then, last, one JSON line:
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
-//    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…}
+//    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…,
+//    "healthMaxMsDuringColdLoad":…,"coldReplayMs100k":…,"healthMaxMsDuringReplay":…,"bareAppendPerSec":…,"ratio":…,
+//    "loadAverage":{…}}
 //
 // The server is `node -r ./tools/register.cjs apps/api/src/main.ts` in a child process (see
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
@@ -19,12 +21,18 @@
 //    Latency is the client's: request start to the response's last byte. commandsPerSec = 2xx answers /
 //    wall time of the measured window (until the last in-flight answer). errors = every non-2xx answer
 //    and transport error (409 CONCURRENCY_CONFLICT included; the breakdown is printed).
+// 1b. The floor: a bare NestJS endpoint (lib/bare-append-server.ts, another child, while the API idles) doing one
+//    durable append per request (an event as large as a stored UserInvited), same clients, same duration:
+//    bareAppendPerSec, and ratio = commandsPerSec / bareAppendPerSec (the machine is shared: the ratio is what compares).
 // 2. Change access vs workspace size: one cold command per seeded workspace (the server folds the
-//    organization's and the workspace's streams: coldLoadMs), then N=200 sequential change-access
-//    commands per workspace, alternating between the two (each flips a member between agent and manager).
-//    changeAccessRatio = p50(100k) / p50(100). While the big workspace loads cold, GET /health is sent one
-//    at a time: its slowest answer shows whether the cold load stalls the whole server. Phase 2 runs after
-//    phase 1, on the same server (so phase 1 is measured before the 100k-member state is in its heap).
+//    organization's and the workspace's streams) — for the big one twice: first with no snapshot (the whole streams
+//    replayed: coldReplayMs100k; the server writes their snapshots in the background), then, once the snapshots are
+//    stored, after a restart of the server on the same data dir (snapshot + the events after it: coldLoadMs100k) —,
+//    then N=200 sequential change-access commands per workspace, alternating between the two (each flips a member
+//    between agent and manager). changeAccessRatio = p50(100k) / p50(100). While the big workspace loads cold, GET
+//    /health is sent one at a time: its slowest answer (healthMaxMsDuringColdLoad, healthMaxMsDuringReplay) shows
+//    whether the load stalls the whole server. Phase 2 runs after phase 1, on the same server until the restart (so
+//    phase 1 is measured before the 100k-member state is in its heap).
 //
 // Options (env): BENCH_HTTP_SECONDS (15), BENCH_HTTP_BIG_MEMBERS (100000), BENCH_HTTP_IDEMPOTENCY=1 (send an
 // Idempotency-Key with every command), BENCH_HTTP_SERVER_NODE_ARGS (extra node flags for the server child,
@@ -41,6 +49,8 @@ import { JsonClient, type Reply, tokenOf } from './lib/http-client';
 import { type SeededWorkspace, seedWorkspace } from './lib/http-seed';
 import { type ServerChild, startServerChild } from './lib/http-server';
 import { Samples, fmt, ms2 } from './lib/http-stats';
+import { measureBareAppend, storedSample } from './lib/bare-append';
+import { snapshotsWritten } from './lib/snapshot-wait';
 
 const CLIENTS = 64;
 const WORKSPACES = 100;
@@ -261,11 +271,13 @@ async function load(client: JsonClient, workspaces: Workspace[], pending: Pendin
  * are each flipped twice over the series).
  */
 async function changeAccessBySize(
-  client: JsonClient,
+  first: JsonClient,
   small: SeededWorkspace,
   big: SeededWorkspace,
   mark: (label: string) => void,
+  restart: () => Promise<JsonClient>,
 ) {
+  let client = first;
   const series = (ws: SeededWorkspace) => {
     const ids = [...ws.memberIds];
     for (let i = ids.length - 1; i > 0; i--) {
@@ -295,24 +307,32 @@ async function changeAccessBySize(
   const coldSmall = await nextSmall();
   mark('cold command, small workspace');
   // while the big workspace loads cold, does the server still answer others? (GET /health, one at a time)
-  let loading = true;
-  const probe = new Samples();
-  const prober = (async () => {
-    while (loading) {
-      const reply = await client.send('GET', '/health');
-      probe.add(reply.ms);
-    }
-  })();
-  const coldBig = await nextBig().finally(() => (loading = false));
-  await prober;
-  mark('cold command, big workspace');
+  const probed = async (command: () => Promise<number>) => {
+    let loading = true;
+    const probe = new Samples();
+    const prober = (async () => {
+      while (loading) probe.add((await client.send('GET', '/health')).ms);
+    })();
+    const ms = await command().finally(() => (loading = false));
+    await prober;
+    return { ms, probe };
+  };
+  // no snapshot yet: the whole streams are replayed (and their snapshots written in the background)
+  const replay = await probed(nextBig);
+  mark('cold command, big workspace, replayed');
+  // a new server process on the same data dir: the cold load reads the snapshots and folds the events after them
+  client = await restart();
+  const fromSnapshot = await probed(nextBig);
+  mark('cold command, big workspace, from snapshot');
+  const coldBig = fromSnapshot.ms;
+  const probe = fromSnapshot.probe;
   const smallLatency = new Samples();
   const bigLatency = new Samples();
   for (let i = 0; i < SERIES; i++) {
     smallLatency.add(await nextSmall());
     bigLatency.add(await nextBig());
   }
-  return { coldSmall, coldBig, smallLatency, bigLatency, probe };
+  return { coldSmall, coldBig, smallLatency, bigLatency, probe, replay };
 }
 
 /** Waits until every projection's lag (GET /metrics, rollcall_projection_lag) is 0. */
@@ -363,7 +383,9 @@ async function main(): Promise<void> {
         ([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k),
       ),
     ) as Record<string, string>;
-    server = await startServerChild({
+    // the size of the bare-append endpoint's events: an invitation's UserInvited as the app stores it
+    const sample = storedSample(join(dataDir, 'events.sqlite'), 'UserInvited');
+    const serverEnv = {
       ...inherited,
       PORT: '0',
       ROLLCALL_TCP_PORT: '0',
@@ -371,8 +393,11 @@ async function main(): Promise<void> {
       ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY,
       ROLLCALL_METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'error',
+      // the default (10,000 events) unless the big workspace is smaller: its streams must get snapshots
+      ROLLCALL_SNAPSHOT_EVERY: String(Math.min(10_000, BIG_MEMBERS)),
       ...serverEnvOverrides(),
-    });
+    };
+    server = await startServerChild(serverEnv);
     progress(
       `server (pid ${server.pid}) on ${server.url}, started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -402,11 +427,26 @@ async function main(): Promise<void> {
     const loadAfter = loadavg()[0]!;
     server.mark('measured load');
 
+    // 1b. the floor on this machine, now: a bare NestJS endpoint doing one durable append of the same size per request
+    progress(`bare append: ${SECONDS} s, ${CLIENTS} clients, one ${sample.bytes}-byte event per request (the API server idles meanwhile)`);
+    const bare = await measureBareAppend({ env: inherited, sample, clients: CLIENTS, streams: WORKSPACES, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS });
+
     // 2. change access vs workspace size
     progress(
       `change access: cold command, then ${SERIES} sequential commands per workspace (${SMALL_MEMBERS} vs ${BIG_MEMBERS} members)`,
     );
-    const size = await changeAccessBySize(client, small, big, server.mark);
+    const bigStreams = [`organization-${big.organizationId}`, `workspace-${big.workspaceId}`];
+    const restart = async () => {
+      t0 = performance.now();
+      const written = await snapshotsWritten(dataDir, bigStreams);
+      progress(`snapshots written at revisions ${[...written.values()].join(', ')} (waited ${((performance.now() - t0) / 1000).toFixed(1)} s); restarting the server`);
+      await server!.stop();
+      server = await startServerChild(serverEnv);
+      client!.close();
+      client = new JsonClient(server.url, CLIENTS);
+      return client;
+    };
+    const size = await changeAccessBySize(client, small, big, (label) => server?.mark(label), restart);
     server.mark('change-access series');
     if (TRACE) await new Promise((r) => setTimeout(r, 500));
     const serverLines = server.stderr().trim().split('\n').filter(Boolean);
@@ -463,13 +503,21 @@ async function main(): Promise<void> {
       `  ${String(BIG_MEMBERS).padStart(6)} members: p50 ${fmt(p50Big)} ms  p99 ${fmt(size.bigLatency.percentile(99))} ms  cold ${fmt(size.coldBig)} ms`,
     );
     out(
-      `  while the ${BIG_MEMBERS}-member workspace loaded cold, GET /health answered ${size.probe.count} times, slowest ${fmt(size.probe.max())} ms (a stall of the whole server if close to the cold load)`,
+      `  cold load of the ${BIG_MEMBERS}-member workspace (organization + workspace streams): ${fmt(size.coldBig)} ms from the snapshots after a restart (goal <= 1000), ${fmt(size.replay.ms)} ms replaying the whole streams (no snapshot yet)`,
+    );
+    out(
+      `  meanwhile GET /health answered ${size.probe.count} times, slowest ${fmt(size.probe.max())} ms (goal <= 100); during the replay ${size.replay.probe.count} times, slowest ${fmt(size.replay.probe.max())} ms`,
     );
     out(
       `  ratio p50(${BIG_MEMBERS})/p50(${SMALL_MEMBERS}) = ${(p50Big / p50Small).toFixed(2)} (goal <= 1.5)`,
     );
+    const ratio = commandsPerSec / bare.perSec;
     out(
-      `Goals: >= 2000 commands/s: ${commandsPerSec >= 2000 ? 'met' : 'MISSED'}; p99 <= 50 ms: ${all.percentile(99) <= 50 ? 'met' : 'MISSED'}`,
+      `Bare NestJS endpoint, one durable append (${sample.bytes} bytes) per request, same clients, same machine, same run: ${bare.perSec.toFixed(0)} ok/s  p50 ${fmt(bare.p50Ms)} ms  p99 ${fmt(bare.p99Ms)} ms  errors ${bare.errors}  (1-min load average ${bare.loadBefore.toFixed(2)} before / ${bare.loadAfter.toFixed(2)} after)`,
+    );
+    out(`  ratio commands/s ÷ bare appends/s = ${ratio.toFixed(2)} (goal >= 0.5)`);
+    out(
+      `Goals: >= 2000 commands/s: ${commandsPerSec >= 2000 ? 'met' : 'MISSED'}; p99 <= 50 ms: ${all.percentile(99) <= 50 ? 'met' : 'MISSED'}; ratio >= 0.5: ${ratio >= 0.5 ? 'met' : 'MISSED'}; cold load <= 1 s: ${size.coldBig <= 1000 ? 'met' : 'MISSED'}; /health <= 100 ms meanwhile: ${size.probe.max() <= 100 ? 'met' : 'MISSED'}`,
     );
     for (const t of traces) out(t);
     if (serverErrors)
@@ -487,6 +535,12 @@ async function main(): Promise<void> {
         changeAccessP50Ms100k: ms2(p50Big),
         changeAccessRatio: Math.round((p50Big / p50Small) * 100) / 100,
         coldLoadMs100k: ms2(size.coldBig),
+        healthMaxMsDuringColdLoad: ms2(size.probe.max()),
+        coldReplayMs100k: ms2(size.replay.ms),
+        healthMaxMsDuringReplay: ms2(size.replay.probe.max()),
+        bareAppendPerSec: Math.round(bare.perSec),
+        ratio: Math.round(ratio * 100) / 100,
+        loadAverage: { commands: [ms2(loadBefore), ms2(loadAfter)], bareAppend: [ms2(bare.loadBefore), ms2(bare.loadAfter)] },
       }),
     );
   } catch (error) {

@@ -27,10 +27,14 @@ export interface ServerChild {
 
 const ROOT = join(__dirname, '..', '..');
 
-/** `env` is the child's whole environment (nothing else is inherited). */
+/**
+ * `env` is the child's whole environment (nothing else is inherited). `entry` / `banner`: another server to start (the
+ * bare-append endpoint, lib/bare-append-server.ts) and the line it prints with its URL.
+ */
 export async function startServerChild(
   env: Record<string, string>,
   startTimeoutMs = 120_000,
+  { entry = 'apps/api/src/main.ts', banner = /Rollcall API on (http:\/\/[^\s]+)/ } = {},
 ): Promise<ServerChild> {
   const extra = (process.env.BENCH_HTTP_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const profiling = extra.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--heap-prof'));
@@ -41,7 +45,7 @@ export async function startServerChild(
     './tools/register.cjs',
     '-r',
     './bench/lib/http-child-hook.ts',
-    'apps/api/src/main.ts',
+    entry,
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -74,7 +78,7 @@ export async function startServerChild(
         return;
       }
       out += d;
-      const m = /Rollcall API on (http:\/\/[^\s]+)/.exec(out);
+      const m = banner.exec(out);
       if (m) {
         listening = true;
         clearTimeout(timer);
