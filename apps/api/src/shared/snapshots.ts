@@ -176,12 +176,15 @@ export async function decodeOrganization(snapshot: StoredSnapshot, sealing: Snap
   for await (const chunk of snapshot.chunks()) {
     const rows = (decode(chunk) as { users: [Omit<UserProfile, (typeof PROFILE_PERSONAL_FIELDS)[number]>, Sealed][] }).users;
     const personal = await openAll(sealing, rows.map((r) => r[1]), () => ERASED_PROFILE);
-    rows.forEach(([rest], i) => state.users.set(rest.userId, { ...rest, ...(personal[i] as object) } as UserProfile));
+    rows.forEach(([rest], i) => {
+      const user = { ...rest, ...(personal[i] as object) } as UserProfile;
+      state.users.set(user.userId, user);
+      // derived, as evolveOrganization keeps it: the email of every user not deleted (an erased email is null)
+      if (!user.deleted && typeof user.email === 'string') state.byEmail.set(user.email, user.userId);
+    });
     await yieldToEventLoop();
   }
   if (state.users.size !== head.users) throw new Error(`snapshot of ${snapshot.stream}: ${state.users.size} users of ${head.users}`);
-  // derived, as evolveOrganization keeps it: the email of every user not deleted (an erased email is null)
-  for (const user of state.users.values()) if (!user.deleted && typeof user.email === 'string') state.byEmail.set(user.email, user.userId);
   return { state, revision: snapshot.revision, applied: appliedIn(head.applied) };
 }
 
@@ -226,14 +229,17 @@ export async function decodeWorkspace(snapshot: StoredSnapshot, sealing: Snapsho
     for (const member of part.members ?? []) state.members.set(member.userId, member);
     if (part.invitations) {
       const emails = await openAll(sealing, part.invitations.map((r) => r[1]), () => null);
-      part.invitations.forEach(([rest], i) => state.invitations.set(rest.invitationId, { ...rest, email: emails[i] as string }));
+      part.invitations.forEach(([rest], i) => {
+        const inv = { ...rest, email: emails[i] as string };
+        state.invitations.set(inv.invitationId, inv);
+        // derived, as evolveWorkspace keeps it: the address of every pending invitation (the latest one per address)
+        if (inv.status === 'pending') state.pendingByEmail.set(inv.email, inv.invitationId);
+      });
     }
     await yieldToEventLoop();
   }
   if (state.members.size !== head.members || state.invitations.size !== head.invitations)
     throw new Error(`snapshot of ${snapshot.stream}: ${state.members.size}/${head.members} members, ${state.invitations.size}/${head.invitations} invitations`);
-  // derived, as evolveWorkspace keeps it: the address of every pending invitation (the latest one per address)
-  for (const inv of state.invitations.values()) if (inv.status === 'pending') state.pendingByEmail.set(inv.email, inv.invitationId);
   return { state, revision: snapshot.revision, applied: appliedIn(head.applied) };
 }
 
