@@ -1,19 +1,26 @@
 // npm run bench:query — queries over one workspace of 100,000 members in the embedded read store: search (q),
-// plain pages (sorts, cursors), and the CSV export streamed to a counting sink while RSS is sampled.
-// Last line: the JSON figures.
+// plain pages (sorts, cursors), the CSV export streamed to a counting sink while RSS is sampled, the team invite
+// lookup of a 1,000-member team (rule 15) and the team list of a workspace with 500 own and 500 visible partner
+// teams (rule 16). Last line: the JSON figures.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { membersProjection } from '../libs/read-store/src/projections';
+import { type Projection, membersProjection, teamsProjection, workspacesProjection } from '../libs/read-store/src/projections';
+import type { RecordedEvent } from '@rollcall/event-store';
 import { ProjectionBatch, toProjectedEvent } from '../libs/read-store/src/projector/batch';
 import { Projector } from '../libs/read-store/src/projector';
 import { StoreSource } from '../libs/read-store/src/projector/store-source';
-import { exportMembersCsv, listMembers, type ListMembersOptions } from '../libs/read-store/src/queries';
+import { exportMembersCsv, listMembers, listTeamInvitees, listTeams, type ListMembersOptions } from '../libs/read-store/src/queries';
 import { SqliteReadStore } from '../libs/read-store/src/store';
 import { prng } from '../libs/read-store/src/projections/testing/activity';
 import { WORKSPACE, generateWorkspace, personName } from './lib/query-members';
+import { BIG_TEAM, teamEvents } from './lib/query-teams';
+
+const TEAM_SIZE = 1_000;
+const OWN_TEAMS = 500;
+const PARTNER_TEAMS = 500;
 
 const MEMBERS = Number(process.env.BENCH_QUERY_MEMBERS ?? 100_000);
 
@@ -34,20 +41,30 @@ async function main(): Promise<void> {
   try {
     // the members read model, built by the projection itself, committed chunk by chunk
     const t0 = performance.now();
-    await store.init(Projector.collectionsOf([membersProjection]));
+    const projections = [membersProjection, teamsProjection, workspacesProjection];
+    await store.init(Projector.collectionsOf(projections));
     const source = new StoreSource(store, 300_000);
     source.trustAfter = -1n;
-    await generateWorkspace(MEMBERS, async (events) => {
-      const batch = new ProjectionBatch(membersProjection, source);
-      for (const recorded of events) {
-        const e = toProjectedEvent(recorded);
-        if (e && membersProjection.eventTypes.includes(e.event.type)) await batch.apply(e);
-        else batch.skip(recorded.position);
+    const project = async (events: RecordedEvent[], only: readonly Projection[] = projections) => {
+      for (const projection of only) {
+        const batch = new ProjectionBatch(projection, source);
+        for (const recorded of events) {
+          const e = toProjectedEvent(recorded);
+          if (e && projection.eventTypes.includes(e.event.type)) await batch.apply(e);
+          else batch.skip(recorded.position);
+        }
+        const writes = batch.writes();
+        await store.commit(projection.name, writes, batch.lastPosition!);
+        source.committed(writes);
       }
-      const writes = batch.writes();
-      await store.commit(membersProjection.name, writes, batch.lastPosition!);
-      source.committed(writes);
+    };
+    let last = 0n;
+    await generateWorkspace(MEMBERS, async (events) => {
+      await project(events, [membersProjection]);
+      last = events.at(-1)?.position ?? last;
     });
+    // teams: one of TEAM_SIZE members, OWN_TEAMS - 1 more, and PARTNER_TEAMS a networked partner shares and this one chose
+    await project(teamEvents(last, { teamSize: TEAM_SIZE, members: MEMBERS, ownTeams: OWN_TEAMS - 1, partnerTeams: PARTNER_TEAMS }));
     source.clear();
     const listed = await store.count('members', { where: { workspaceId: WORKSPACE } });
     console.log(`read model: ${listed} members and invitations in ${WORKSPACE} (${((performance.now() - t0) / 1000).toFixed(1)} s to build)`);
@@ -79,6 +96,20 @@ async function main(): Promise<void> {
       }
     }
 
+    // rule 15: the invite lookup of the big team (its members' names and presence, joined from the member documents)
+    const team = { teamId: BIG_TEAM, workspaceId: WORKSPACE };
+    const invited = (await listTeamInvitees(store, team)).length;
+    for (let i = 0; i < 20; i++) await listTeamInvitees(store, team); // warm-up
+    const inviteeTimes: number[] = [];
+    for (let i = 0; i < 200; i++) inviteeTimes.push(await timed(() => listTeamInvitees(store, team)));
+    // rule 16: the team list, own teams and visible partner teams
+    const teamList = await listTeams(store, WORKSPACE);
+    const partnerListed = teamList.filter((t) => t.partner).length;
+    for (let i = 0; i < 20; i++) await listTeams(store, WORKSPACE); // warm-up
+    const teamListTimes: number[] = [];
+    for (let i = 0; i < 200; i++) teamListTimes.push(await timed(() => listTeams(store, WORKSPACE)));
+    console.log(`teams: lookup of ${invited} invitees; list of ${teamList.length - partnerListed} own and ${partnerListed} partner teams`);
+
     // export: every member (all statuses), streamed into a sink that only counts; RSS sampled meanwhile
     (globalThis as { gc?: () => void }).gc?.();
     const baseline = process.memoryUsage().rss;
@@ -109,6 +140,10 @@ async function main(): Promise<void> {
         pageP95Ms: p95(pageTimes),
         exportMs: Math.round(exportMs),
         exportRssGrowthMb: Number(((peak - baseline) / 1024 / 1024).toFixed(1)),
+        teamSize: invited,
+        inviteesP95Ms: p95(inviteeTimes),
+        teamListSize: teamList.length,
+        teamListP95Ms: p95(teamListTimes),
         // the machine is shared: figures taken under load are not comparable with quiet ones
         load1: loadavg()[0],
       }),

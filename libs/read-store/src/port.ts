@@ -63,7 +63,12 @@ export interface ReadStore {
   /** create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. */
   init(collections: Record<string, CollectionSpec>): Promise<void>;
   get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined>;
-  getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>>;
+  /**
+   * the documents with these ids (missing ones are left out). With `fields` (top-level names), each document holds
+   * only `_id` and those fields: less to read and parse when a query needs a few fields of many documents (the team
+   * invite lookup). A field a document lacks is absent or null.
+   */
+  getMany<T extends Doc = Doc>(collection: string, ids: string[], options?: { fields?: string[] }): Promise<Map<string, StoredDoc<T>>>;
   find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>>;
   count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number>;
   /** all matching documents in sort order, in bounded memory */

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Logger } from '@nestjs/common';
 import { type WorkspaceContext, activeMember } from '@rollcall/domain';
 import { type EventStore, type PersonalData, type RecordedEvent, createRollcallEventStore } from '@rollcall/event-store';
-import { MEMBERS, type MemberDoc, TEAMS, TEAM_MEMBERS, type TeamDoc, type TeamMemberDoc, membersProjection, teamsProjection } from '@rollcall/read-store';
+import { MEMBERS, type MemberDoc, TEAMS, TEAM_ROSTERS, type TeamDoc, type TeamRosterDoc, membersProjection, teamsProjection } from '@rollcall/read-store';
 import { MemoryModel } from '../../../../libs/read-store/src/projections/testing/memory-model';
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
@@ -135,7 +135,7 @@ async function run(rounds: Racing[][]): Promise<void> {
     for await (const e of stores.store.readAll()) events.push(e);
     const [members, teamsModel] = await Promise.all([new MemoryModel(membersProjection).run(events), new MemoryModel(teamsProjection).run(events)]);
     const active = new Set(members.all<MemberDoc>(MEMBERS).filter((m) => m.kind === 'member' && m.status === 'active').map((m) => m.userId));
-    const memberships = teamsModel.all<TeamMemberDoc>(TEAM_MEMBERS);
+    const memberships = teamsModel.all<TeamRosterDoc>(TEAM_ROSTERS).flatMap((r) => r.userIds.map((userId) => ({ teamId: r.teamId, userId })));
     for (const m of memberships) expect({ userId: m.userId, active: active.has(m.userId) }).toEqual({ userId: m.userId, active: true });
     for (const team of teamsModel.all<TeamDoc>(TEAMS)) {
       const inTeam = memberships.filter((m) => m.teamId === team.teamId).map((m) => m.userId).sort();

@@ -1,7 +1,7 @@
 import type { Decision, DomainEvent } from '@rollcall/domain';
 import { MEMBERS, type MemberDoc, membersProjection } from './members';
 import { PERMISSION_HISTORY, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
-import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_MEMBERS, teamsProjection } from './teams';
+import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_ROSTERS, teamsProjection } from './teams';
 import { MemoryModel } from './testing/memory-model';
 import { ADMIN, LogScenario, WS } from './testing/scenario';
 
@@ -55,7 +55,7 @@ describe('teams projection (rules 14-16)', () => {
     s.command({ type: 'DeleteTeam', ...at(s), teamId: sales });
     const m = await build(s);
     expect(m.all(TEAMS)).toEqual([]);
-    expect(m.all(TEAM_MEMBERS)).toEqual([]);
+    expect(m.all(TEAM_ROSTERS)).toEqual([]);
   });
 
   it('rules 11 and 12: a revoked or deleted member leaves every team (documents and counts)', async () => {
@@ -64,7 +64,10 @@ describe('teams projection (rules 14-16)', () => {
     const ops = s.team('Ops', ['ann', 'cy']);
     s.revoke('ann').deleteUser('cy');
     const m = await build(s);
-    expect(m.all(TEAM_MEMBERS).map((d) => d._id)).toEqual([`${sales}:bob`]);
+    expect(m.all(TEAM_ROSTERS)).toEqual([
+      { _id: sales, teamId: sales, workspaceId: WS, userIds: ['bob'] },
+      { _id: ops, teamId: ops, workspaceId: WS, userIds: [] },
+    ].sort((x, y) => (x._id < y._id ? -1 : 1)));
     expect([m.get(TEAMS, sales)?.memberCount, m.get(TEAMS, ops)?.memberCount]).toEqual([1, 0]);
   });
 

@@ -7,14 +7,15 @@ import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite,
  * read from `members` when the invite lookup asks (queries/teams.ts).
  *
  * - `teams/${teamId}`: a team, with its member count and whether it is shared. Deleted with the team.
- * - `team_members/${teamId}:${userId}`: one per member (revokes and deletions decide their TeamMemberRemoved, and a
- *   team's members leave it before it is deleted, so no other event removes these).
+ * - `team_rosters/${teamId}`: the ids of its members, sorted: the invite lookup reads one document, then the members'
+ *   documents in one batch (revokes and deletions decide their TeamMemberRemoved, and a team's members leave it
+ *   before it is deleted, so no other event changes a roster). Reads of rosters far outnumber membership changes.
  * - `team_links/${workspaceId}:${partnerWorkspaceId}`: the workspace is networked with the partner (each side has its own).
  * - `team_choices/${workspaceId}:${teamId}`: the workspace chose to see that partner team. The choice stands while the
  *   workspaces are linked (unlinking forgets it); the team is visible while it is also shared and not deleted.
  */
 export const TEAMS = 'teams';
-export const TEAM_MEMBERS = 'team_members';
+export const TEAM_ROSTERS = 'team_rosters';
 export const TEAM_LINKS = 'team_links';
 export const TEAM_CHOICES = 'team_choices';
 
@@ -29,11 +30,11 @@ export interface TeamDoc extends Doc {
   createdAt: string;
 }
 
-export interface TeamMemberDoc extends Doc {
+export interface TeamRosterDoc extends Doc {
   teamId: string;
   workspaceId: string;
-  userId: string;
-  addedAt: string;
+  /** sorted */
+  userIds: string[];
 }
 
 export interface TeamLinkDoc extends Doc {
@@ -49,7 +50,6 @@ export interface TeamChoiceDoc extends Doc {
   partnerWorkspaceId: string;
 }
 
-export const teamMemberId = (teamId: string, userId: string): string => `${teamId}:${userId}`;
 const linkId = (workspaceId: string, partnerWorkspaceId: string): string => `${workspaceId}:${partnerWorkspaceId}`;
 const choiceId = (workspaceId: string, teamId: string): string => `${workspaceId}:${teamId}`;
 const sortName = (name: string): string => name.toLowerCase();
@@ -70,22 +70,18 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
     case 'TeamRenamed':
       return changeTeam(read, event.data.teamId, () => ({ name: event.data.name, sortName: sortName(event.data.name) }));
     case 'TeamDeleted':
-      return [remove(TEAMS, event.data.teamId)];
+      return [remove(TEAMS, event.data.teamId), remove(TEAM_ROSTERS, event.data.teamId)];
     case 'TeamShared':
     case 'TeamUnshared':
       return changeTeam(read, event.data.teamId, () => ({ shared: event.type === 'TeamShared' }));
-    case 'TeamMemberAdded': {
-      const d = event.data;
-      const id = teamMemberId(d.teamId, d.userId);
-      if (await read.get(TEAM_MEMBERS, id)) return [];
-      const member: TeamMemberDoc = { _id: id, teamId: d.teamId, workspaceId: d.workspaceId, userId: d.userId, addedAt: d.addedAt };
-      return [upsert(TEAM_MEMBERS, member), ...(await changeTeam(read, d.teamId, (t) => ({ memberCount: t.memberCount + 1 })))];
-    }
+    case 'TeamMemberAdded':
     case 'TeamMemberRemoved': {
       const d = event.data;
-      const id = teamMemberId(d.teamId, d.userId);
-      if (!(await read.get(TEAM_MEMBERS, id))) return [];
-      return [remove(TEAM_MEMBERS, id), ...(await changeTeam(read, d.teamId, (t) => ({ memberCount: Math.max(0, t.memberCount - 1) })))];
+      const roster = (await read.get<TeamRosterDoc>(TEAM_ROSTERS, d.teamId)) ?? { _id: d.teamId, teamId: d.teamId, workspaceId: d.workspaceId, userIds: [] };
+      const added = event.type === 'TeamMemberAdded';
+      if (roster.userIds.includes(d.userId) === added) return [];
+      const userIds = added ? [...roster.userIds, d.userId].sort() : roster.userIds.filter((id) => id !== d.userId);
+      return [upsert(TEAM_ROSTERS, { ...roster, userIds }), ...(await changeTeam(read, d.teamId, () => ({ memberCount: userIds.length })))];
     }
     case 'WorkspacesNetworked': {
       const d = event.data;
@@ -123,8 +119,7 @@ export const teamsProjection: Projection = {
   collections: {
     // a workspace's teams by name (the team list)
     [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },
-    // a team's members in user-id order (the invite lookup): a page reads just that page, however many teams there are
-    [TEAM_MEMBERS]: { indexes: [], compound: [['teamId', 'userId']] },
+    [TEAM_ROSTERS]: { indexes: [] },
     [TEAM_LINKS]: { indexes: ['workspaceId'] },
     [TEAM_CHOICES]: { indexes: ['workspaceId'] },
   },

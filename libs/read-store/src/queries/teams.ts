@@ -1,6 +1,6 @@
 import type { ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, memberId } from '../projections/members';
-import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_MEMBERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamMemberDoc } from '../projections/teams';
+import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_ROSTERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamRosterDoc } from '../projections/teams';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
 
 /** A team as the API serves it (rules 15 and 16): never a storage document. */
@@ -34,6 +34,9 @@ export interface InviteeView {
   presence: 'online' | 'away' | 'offline';
   lastSeenAt: string | null;
 }
+
+/** what the lookup reads of a member document: a tenth of it */
+const INVITEE_FIELDS = ['status', 'displayName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
 
 const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
@@ -95,14 +98,14 @@ export async function getTeam(store: ReadStore, teamId: string): Promise<TeamDoc
 
 /**
  * The invite lookup (rule 15): the team's active members with their display name, alias, avatar and presence, by
- * display name. Names and presence come from the `members` documents of the team's own workspace (presence is
- * written there), read in one batch.
+ * display name. The team's roster is one document; names and presence come from the `members` documents of the
+ * team's own workspace (presence is written there), read in one batch.
  */
 export async function listTeamInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<InviteeView[]> {
-  const memberships = await all(store.stream<TeamMemberDoc>(TEAM_MEMBERS, { where: { teamId: team.teamId }, sort: { field: 'userId', direction: 'asc' } }));
-  const members = await store.getMany<MemberDoc>(MEMBERS, memberships.map((m) => memberId(team.workspaceId, m.userId)));
+  const userIds = (await store.get<TeamRosterDoc>(TEAM_ROSTERS, team.teamId))?.doc.userIds ?? [];
+  const members = await store.getMany<MemberDoc>(MEMBERS, userIds.map((userId) => memberId(team.workspaceId, userId)), { fields: INVITEE_FIELDS });
   const invitees: (InviteeView & { sortKey: string })[] = [];
-  for (const { userId } of memberships) {
+  for (const userId of userIds) {
     const m = members.get(memberId(team.workspaceId, userId))?.doc;
     // a revoke or deletion takes the member out of the team in the same append; a lagging batch must not show them
     if (!m || m.status !== 'active') continue;

@@ -41,6 +41,7 @@ import {
   STREAM_PAGE_SIZE,
   assertCollectionName,
   assertFieldPath,
+  assertTopLevelField,
   effectiveSort,
   sortValue,
 } from './query-common';
@@ -91,10 +92,12 @@ export class MongoReadStore implements ReadStore {
     return toStoredDoc<T>(await this.collection(collection).findOne({ _id: id }));
   }
 
-  async getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>> {
+  async getMany<T extends Doc = Doc>(collection: string, ids: string[], options: { fields?: string[] } = {}): Promise<Map<string, StoredDoc<T>>> {
     const found = new Map<string, StoredDoc<T>>();
+    for (const field of options.fields ?? []) assertTopLevelField(field);
     if (ids.length === 0) return found;
-    const cursor = this.collection(collection).find({ _id: { $in: ids }, [DELETED_FIELD]: { $ne: true } });
+    const projection = options.fields && { projection: Object.fromEntries([...options.fields, POSITION_FIELD, DELETED_FIELD].map((f) => [f, 1])) };
+    const cursor = this.collection(collection).find({ _id: { $in: ids }, [DELETED_FIELD]: { $ne: true } }, projection);
     for await (const raw of cursor) {
       const stored = toStoredDoc<T>(raw);
       if (stored) found.set(stored.doc._id, stored);

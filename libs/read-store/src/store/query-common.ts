@@ -29,6 +29,12 @@ export function assertFieldPath(field: string): void {
   }
 }
 
+/** a top-level field name (getMany's `fields`) */
+export function assertTopLevelField(field: string): void {
+  assertFieldPath(field);
+  if (field.includes('.')) throw new InvalidQueryError(`invalid field ${JSON.stringify(field)}: only top-level fields`);
+}
+
 /** checks a write before it is applied: a non-empty string id, a JSON-object document without reserved fields */
 export function assertWritable(write: DocWrite): void {
   const id = write.kind === 'upsert' ? write.doc._id : write.id;

@@ -97,8 +97,8 @@ export class SqliteReadStore implements ReadStore {
     return getDocument<T>(this.state, collection, id);
   }
 
-  async getMany<T extends Doc = Doc>(collection: string, ids: string[]): Promise<Map<string, StoredDoc<T>>> {
-    return getDocuments<T>(this.state, collection, ids);
+  async getMany<T extends Doc = Doc>(collection: string, ids: string[], options: { fields?: string[] } = {}): Promise<Map<string, StoredDoc<T>>> {
+    return getDocuments<T>(this.state, collection, ids, options.fields);
   }
 
   async find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>> {

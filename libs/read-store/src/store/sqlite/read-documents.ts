@@ -1,5 +1,7 @@
 /** Reads by id (`get`, `getMany`) and of checkpoints: primary-key lookups, tombstones never returned. */
 import type { Doc, StoredDoc } from '../../port';
+import { assertTopLevelField } from '../query-common';
+import { jsonPath } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
 export function getDocument<T extends Doc>(
@@ -23,11 +25,15 @@ export function getDocuments<T extends Doc>(
   state: StoreState,
   collection: string,
   ids: string[],
+  fields?: string[],
 ): Map<string, StoredDoc<T>> {
   const c = collectionNamed(state, collection);
+  for (const field of fields ?? []) assertTopLevelField(field);
+  // only the fields asked for: SQLite builds the small object, so neither side converts or parses the whole document
+  const doc = fields ? `json_object('_id', id${fields.map((f) => `, '${f}', doc -> ${jsonPath(f)}`).join('')})` : 'json(doc)';
   const rows = state.conn
     .stmt(
-      `SELECT id, position, json(doc) AS doc FROM ${c.table} WHERE id IN (SELECT value FROM json_each(?)) AND doc IS NOT NULL`,
+      `SELECT id, position, ${doc} AS doc FROM ${c.table} WHERE id IN (SELECT value FROM json_each(?)) AND doc IS NOT NULL`,
       true,
     )
     .all(JSON.stringify(ids));

@@ -90,6 +90,15 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
         expect((await store.getMany('members', [])).size).toBe(0);
       });
 
+      it('getMany with fields: only _id and those top-level fields, with the position; bad field names refused', async () => {
+        await store.commit('p', [upsert({ _id: 'a', name: 'Ada', alias: null, roles: ['x'], nested: { n: 1 } }, 3)], 3n);
+        const many = await store.getMany('members', ['a', 'missing'], { fields: ['name', 'alias', 'nested'] });
+        expect([...many.keys()]).toEqual(['a']);
+        expect(many.get('a')).toEqual({ doc: { _id: 'a', name: 'Ada', alias: null, nested: { n: 1 } }, position: 3n });
+        await expect(store.getMany('members', ['a'], { fields: ["name') --"] })).rejects.toThrow(InvalidQueryError);
+        await expect(store.getMany('members', ['a'], { fields: ['nested.n'] })).rejects.toThrow(InvalidQueryError);
+      });
+
       it('replaces the whole document: fields left out of a newer version are gone', async () => {
         await store.commit('p', [upsert({ _id: 'a', name: 'Ada', age: 36 }, 1)], 1n);
         await store.commit('p', [upsert({ _id: 'a', name: 'Ada L.' }, 2)], 2n);
