@@ -69,7 +69,10 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromNotary) => {
         if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, error: m.error };
-        else if (m.type === 'log') m.level === 'error' ? this.logger.error(m.message) : this.logger.log(m.message);
+        else if (m.type === 'log') {
+          if (m.level === 'error') this.logger.error(m.message);
+          else this.logger.log(m.message);
+        }
         else if (m.type === 'started') resolve();
         else if (m.type === 'stopped') onStopped();
       });
