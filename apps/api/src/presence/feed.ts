@@ -60,6 +60,8 @@ export class PresenceFeed {
   private loop: Promise<void> | undefined;
   private poller: NodeJS.Timeout | undefined;
   private polledHead = -1n;
+  /** the poll ended the subscription on purpose: subscribe again at once */
+  private restart = false;
   /** position of the last followed event delivered (the head at start before any) */
   position = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
@@ -115,6 +117,9 @@ export class PresenceFeed {
           this.position = recorded.position;
           this.deliver(recorded);
         }
+        // ended by the poll: again at once; ended by itself (the store closing): not in a busy loop
+        if (!this.restart && this.running) await new Promise((r) => setTimeout(r, this.options.retryMs ?? 1000));
+        this.restart = false;
       } catch (error) {
         if (!this.running) return;
         this.logger.error(`presence feed: ${(error as Error).message}; subscribing again from position ${this.position}`);
@@ -149,7 +154,10 @@ export class PresenceFeed {
       const head = await this.store.headPosition();
       if (head <= this.polledHead) return;
       this.polledHead = head;
-      if (head > this.position) await this.subscription?.unsubscribe();
+      if (head > this.position && this.subscription) {
+        this.restart = true;
+        await this.subscription.unsubscribe();
+      }
     } catch {
       // the store is closing or unreachable: the subscription loop reports it
     }

@@ -75,8 +75,11 @@ export class StreamStates {
   private readonly workspaces = new Map<string, Entry<WorkspaceState>>();
   /** streams of other kinds (a user's presence stream), by stream name */
   private readonly singles = new Map<string, SingleEntry<unknown>>();
-  /** streams a subscription saw move past this cache: `peek` and `workspaceCached` reload them first */
-  private readonly stale = new Set<string>();
+  /**
+   * The latest revision a subscription saw of streams this process caches (`observed`): a cached state behind it is
+   * stale, and `peek` and `workspaceCached` load it before answering.
+   */
+  private readonly seen = new Map<string, bigint>();
   private readonly mutex = new KeyedMutex();
 
   constructor(
@@ -132,7 +135,7 @@ export class StreamStates {
    */
   async workspaceCached(org: OrganizationState, workspaceId: string): Promise<WorkspaceState | undefined> {
     const cached = this.workspaces.get(workspaceId);
-    if (cached && !this.stale.has(workspaceStream(workspaceId))) return cached.state;
+    if (cached && !this.isStale(workspaceStream(workspaceId), cached)) return cached.state;
     return (await this.workspace(org, workspaceId))?.state;
   }
 
@@ -143,7 +146,6 @@ export class StreamStates {
   single<S>(stream: string, kind: StreamKind<S>): Promise<Loaded<S>> {
     return this.mutex.run(stream, async () => {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
-      this.stale.delete(stream);
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
       this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
       return loaded(stream, entry);
@@ -152,17 +154,26 @@ export class StreamStates {
 
   /** A single stream's cached state without reading the store; undefined when not cached, or stale (`observed`). */
   peek<S>(stream: string): S | undefined {
-    if (this.stale.has(stream)) return undefined;
-    return (this.singles.get(stream) as SingleEntry<S> | undefined)?.state;
+    const entry = this.singles.get(stream) as SingleEntry<S> | undefined;
+    return entry && !this.isStale(stream, entry) ? entry.state : undefined;
   }
 
   /**
    * A subscription saw `stream` at `revision` (an event another replica, or this one, appended). A cached state
-   * behind it is marked stale: `peek` and `workspaceCached` ignore it until the next load reads what it misses.
+   * behind it is stale: `peek` and `workspaceCached` ignore it until a load (or this process's own append, which a
+   * subscription may report before the append returns) brings it there.
    */
   observed(stream: string, revision: bigint): void {
     const entry = this.singles.get(stream) ?? (stream.startsWith('workspace-') ? this.workspaces.get(stream.slice('workspace-'.length)) : undefined);
-    if (entry && entry.revision < revision) this.stale.add(stream);
+    if (entry && entry.revision < revision && (this.seen.get(stream) ?? -1n) < revision) this.seen.set(stream, revision);
+  }
+
+  private isStale(stream: string, entry: Entry<unknown>): boolean {
+    const seen = this.seen.get(stream);
+    if (seen === undefined) return false;
+    if (seen > entry.revision) return true;
+    this.seen.delete(stream);
+    return false;
   }
 
   /**
