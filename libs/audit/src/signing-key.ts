@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NoteError, generateSeed } from './note';
 
@@ -29,10 +30,19 @@ export function loadOrCreateSigningKey(dataDir: string, configured?: string): Bu
   const file = signingKeyFile(dataDir);
   if (existsSync(file)) return parseSigningKey(readFileSync(file, 'utf8'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const seed = generateSeed();
-  writeFileSync(file, `${seed.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  // written whole under a temporary name, then linked into place only if no other process (a replica starting on the
+  // same data dir at the same moment) did it first: every process signs with the one key the file holds
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(temp, `${generateSeed().toString('base64')}\n`, { mode: 0o600 });
+  try {
+    linkSync(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
   chmodSync(file, 0o600);
-  return seed;
+  return parseSigningKey(readFileSync(file, 'utf8'));
 }
 
 /** The data dir's key, if the notary generated one there (the audit CLI's default verifier). */

@@ -29,7 +29,8 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new DatabaseSync(join(dataDir, 'api.sqlite'));
+    // another API process on the same data dir may hold the write lock for a moment: wait for it, as the other stores do
+    this.db = new DatabaseSync(join(dataDir, 'api.sqlite'), { timeout: 5000 });
     this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
       CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`);
     this.select = this.db.prepare('SELECT request_hash, status, body FROM idempotency WHERE key = ?');

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -29,20 +29,46 @@ export const parseOrgKey = (key: string): { organizationId: string; keyId: strin
 export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }) {
   protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
-  const stored: { systemKeyHash?: string; invitationSecret?: string } = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const existed = existsSync(file);
+  const stored: { systemKeyHash?: string; invitationSecret?: string } = existed ? JSON.parse(readFileSync(file, 'utf8')) : {};
   let generatedSystemKey: string | undefined;
+  let changed = !existed;
   if (!configured.systemApiKey && !stored.systemKeyHash) {
     generatedSystemKey = `rk_system_${randomSecret()}`;
     stored.systemKeyHash = sha256(generatedSystemKey);
+    changed = true;
   }
-  if (!configured.invitationSecret && !stored.invitationSecret) stored.invitationSecret = randomSecret(48);
-  writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  if (!configured.invitationSecret && !stored.invitationSecret) {
+    stored.invitationSecret = randomSecret(48);
+    changed = true;
+  }
+  // a replica starting on the same data dir at the same moment stored its secrets first: use those
+  if (changed && !storeSecrets(file, stored, existed)) return loadLocalSecrets(dataDir, configured);
   return {
     systemKeyHash: configured.systemApiKey ? sha256(configured.systemApiKey) : stored.systemKeyHash!,
     invitationSecret: configured.invitationSecret ?? stored.invitationSecret!,
     /** set only on the start that generated it: print it once */
     generatedSystemKey,
   };
+}
+
+/**
+ * Writes the secrets whole under a temporary name, then moves them into place, so no process reads a half-written
+ * file. A new file is linked into place only if no other process created it first (then false: read theirs).
+ */
+function storeSecrets(file: string, stored: object, replace: boolean): boolean {
+  const temp = `${file}.${process.pid}.${randomSecret(6)}`;
+  writeFileSync(temp, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  try {
+    if (replace) renameSync(temp, file);
+    else linkSync(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 /**
@@ -53,7 +79,14 @@ export function protectDataDir(dataDir: string): void {
   process.umask(0o077);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  for (const entry of readdirSync(dataDir, { withFileTypes: true })) chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    try {
+      chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
+    } catch (error) {
+      // another process on the data dir removed it meanwhile (its temporary file, a closed database's WAL)
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /**

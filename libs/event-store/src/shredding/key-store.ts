@@ -36,7 +36,9 @@ export class SqliteKeyStore implements KeyStore {
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file);
+    // the busy timeout from the first statement: another process opening the same data dir at once may hold the lock
+    // that `journal_mode=WAL` needs (test/replicas.e2e-spec.ts)
+    this.db = new DatabaseSync(file, { timeout: 5000 });
     // secure_delete: a forgotten key's bytes are overwritten, not left in a free page of the file
     this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;
       CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
