@@ -31,6 +31,12 @@ export function ok<T>(result: { data?: T; error?: unknown; response: Response })
   return result.data;
 }
 
+/** The JSON answer of an operation that answers text too (`format=csv`): the client types it as either. */
+function json<T extends object>(data: T | string): T {
+  if (typeof data === 'string') throw new Error(`expected JSON, got text: ${data.slice(0, 80)}`);
+  return data;
+}
+
 const tokenOf = (inviteUrl: string): string => new URL(inviteUrl).searchParams.get('token') ?? '';
 
 /**
@@ -78,8 +84,10 @@ export async function consoleFlow(client: RollcallClient, systemKey: string, adm
     }),
   );
   const janeNow = ok(await client.GET('/v1/workspaces/{ws}/members/{userId}', { headers: key, params: { path: { ws: ws.workspaceId, userId: jane.userId }, header: read(revoked.position).header } }));
-  const history = ok(await client.GET('/v1/workspaces/{ws}/history', { headers: key, params: { ...read(revoked.position), query: { userId: jane.userId } } }));
-  const fullHistory = ok(await client.GET('/v1/workspaces/{ws}/history', { headers: key, params: { ...read(revoked.position), query: { direction: 'desc', limit: 500 } } }));
+  const history = json(ok(await client.GET('/v1/workspaces/{ws}/history', { headers: key, params: { ...read(revoked.position), query: { userId: jane.userId } } })));
+  const fullHistory = json(
+    ok(await client.GET('/v1/workspaces/{ws}/history', { headers: key, params: { ...read(revoked.position), query: { direction: 'desc', limit: 500 } } })),
+  );
   const accessAsOf = ok(
     await client.GET('/v1/workspaces/{ws}/members/{userId}/access', {
       headers: key,

@@ -35,6 +35,8 @@ export class AuditController {
   @ApiOperation({ summary: "The notary's note verifier key: `<name>+<hex key id>+<base64 Ed25519 key>` (C2SP signed-note)." })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the verifier key, one line', schema: { type: 'string', example: 'localhost:3000/audit+4b3f1e2a+AZ3t…' } })
+  // its only 4xx: a body is parsed on every route, and one that is not JSON is refused before the route runs
+  @ApiProblems('MALFORMED_JSON')
   publicKey(): string {
     return `${this.audit.verifierKey}\n`;
   }

@@ -56,15 +56,41 @@ export class RosterAsOfQuery {
   ) {}
 }
 
+const SOURCES = { type: 'array' as const, items: { type: 'string' as const }, description: '`role:<name>`, `grant:<name>` or `restriction:<name>`' };
+const GRANTED = { type: 'object' as const, properties: { permission: { type: 'string' as const }, from: SOURCES }, required: ['permission', 'from'] };
+const MISSING = {
+  type: 'object' as const,
+  properties: {
+    permission: { type: 'string' as const },
+    reason: { type: 'string' as const, enum: ['removed', 'not_given'] },
+    by: { ...SOURCES, description: '`removed`: the restrictions that removed it' },
+    from: { ...SOURCES, description: '`removed`: what had given it' },
+    givenBy: { ...SOURCES, description: '`not_given`: the roles or grants of the model that would give it' },
+  },
+  required: ['permission', 'reason'],
+};
+const IGNORED = {
+  type: 'object' as const,
+  properties: { restriction: { type: 'string' as const }, reason: { type: 'string' as const, enum: ['role', 'plan'] }, detail: { type: 'string' as const } },
+  required: ['restriction', 'reason', 'detail'],
+};
+
 class Explained {
-  @ApiProperty({ description: 'each effective permission with the roles (`role:<name>`) or grants (`grant:<name>`) that gave it', example: [{ permission: 'messages', from: ['role:agent'] }] })
+  @ApiProperty({
+    type: 'array',
+    items: GRANTED,
+    description: 'each effective permission with the roles (`role:<name>`) or grants (`grant:<name>`) that gave it',
+    example: [{ permission: 'messages', from: ['role:agent'] }],
+  })
   granted!: AccessExplanation['granted'];
   @ApiProperty({
+    type: 'array',
+    items: MISSING,
     description: "each permission of the workspace's access model the user lacked: `removed` by restrictions (`restriction:<name>`), or `not_given` by any role or grant they held",
     example: [{ permission: 'shortcuts', reason: 'removed', by: ['restriction:workflows'], from: ['role:agent'] }],
   })
   missing!: AccessExplanation['missing'];
-  @ApiProperty({ description: 'restrictions held without effect: not valid for the roles held, or not offered on the plan', example: [] })
+  @ApiProperty({ type: 'array', items: IGNORED, description: 'restrictions held without effect: not valid for the roles held, or not offered on the plan', example: [] })
   ignored!: AccessExplanation['ignored'];
   @ApiProperty({ description: 'the data scopes and the restriction that set each', example: { contact_visibility: { value: 'all', by: null }, mask_contact_info: { value: false, by: null } } })
   scopes!: AccessExplanation['scopes'];

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
 import type { Request, Response } from 'express';
@@ -11,7 +11,7 @@ import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, Public, t
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
-import { AUTH_PROBLEMS, ApiProblems, ApiWrite, READ_PROBLEMS } from '../shared/openapi';
+import { AUTH_PROBLEMS, ApiProblems, ApiWrite, READ_PROBLEMS, STREAM_TICKET_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
@@ -111,6 +111,8 @@ export class PresenceController {
 
   @Get('presence/stream')
   @Public()
+  // either the API key (the class's bearer requirement) or a ticket: two alternative requirements
+  @ApiSecurity(STREAM_TICKET_SCHEME)
   @ApiOperation({
     summary: 'Presence transitions of this workspace as server-sent events (`text/event-stream`).',
     description:
@@ -129,7 +131,8 @@ export class PresenceController {
     @Res() res: Response,
     @Param('ws', IdPipe) ws: string,
     @Query() query: PresenceStreamQuery,
-    @Headers('last-event-id') lastEventHeader?: string,
+    // the documented name (Nest reads headers case-insensitively): one Last-Event-ID parameter in the document
+    @Headers('Last-Event-ID') lastEventHeader?: string,
   ): Promise<void> {
     const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
     await this.access.prepare(principal, ws, actorId, 'members');
@@ -175,6 +178,7 @@ export class PresenceController {
   }
 
   @MessagePattern('presence.heartbeat')
+  @ApiExcludeEndpoint()
   heartbeatMessage(@Payload() m: HeartbeatMessage) {
     return this.messages.run('presence.heartbeat', m, async (ctx, p) =>
       this.commands.execute(new HeartbeatCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.status)),
@@ -182,6 +186,7 @@ export class PresenceController {
   }
 
   @MessagePattern('presence.setOffline')
+  @ApiExcludeEndpoint()
   setOfflineMessage(@Payload() m: SetOfflineMessage) {
     return this.messages.run('presence.setOffline', m, async (ctx, p) =>
       this.commands.execute(new SetOfflineCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.userId)),

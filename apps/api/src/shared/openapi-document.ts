@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PUBLIC_EXTENSION, SYSTEM_KEY_SCHEME } from './openapi';
+import { PUBLIC_EXTENSION, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME } from './openapi';
 
 type Operation = { tags?: string[]; security?: unknown[]; [PUBLIC_EXTENSION]?: boolean };
 
@@ -31,7 +31,8 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setLicense('UNLICENSED (proprietary: no rights granted to use, copy or distribute)', 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license')
     .addServer('/', 'The Rollcall instance serving this document')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: "An organization's API key (returned once by POST /v1/organizations)." })
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The system API key (ROLLCALL_SYSTEM_API_KEY): manages organizations only.' }, SYSTEM_KEY_SCHEME);
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The system API key (ROLLCALL_SYSTEM_API_KEY): manages organizations only.' }, SYSTEM_KEY_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'query', name: 'ticket', description: 'A 60-second stream ticket (POST .../presence/stream-tickets), for EventSource clients.' }, STREAM_TICKET_SCHEME);
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build());
   const declared = new Set(TAGS.map(([name]) => name));

@@ -129,6 +129,8 @@ export const OrganizationKey = () => ApiBearerAuth();
 /** Routes for the system key only (organizations); the guard refuses organization keys on them. */
 export const SystemKeyOperation = (): MethodDecorator & ClassDecorator => applyDecorators(SystemOnly(), ApiBearerAuth(SYSTEM_KEY_SCHEME));
 export const SYSTEM_KEY_SCHEME = 'systemKey';
+/** A short-lived ticket in `?ticket=` (the presence stream: EventSource cannot send headers). */
+export const STREAM_TICKET_SCHEME = 'streamTicket';
 
 /** Every write's answer carries the position of its last event (for `X-Min-Position`) and the rules' warnings. */
 export class WriteAnswer {
