@@ -9,7 +9,8 @@
 // 0. Seeding (before the server starts, straight into its data dir with the app's own store stack, lib/http-seed.ts):
 //    one workspace of 10,000 members (BENCH_PRESENCE_USERS).
 // 1. Warm-up: every user's first heartbeat (`online`: 10,000 transitions, 64 at a time), then 1,000 SSE subscribers
-//    (BENCH_PRESENCE_SUBSCRIBERS) connect to the workspace's presence stream (API key + X-Actor-Id of the owner).
+//    (BENCH_PRESENCE_SUBSCRIBERS) connect to the workspace's presence stream (API key + X-Actor-Id of the owner), from
+//    a worker thread (lib/presence-subscribers.ts), so that reading them never delays the load generator's schedule.
 // 2. Open loop for BENCH_PRESENCE_SECONDS (40): each user heartbeats every 20 s at its own phase (10,000 / 20 s =
 //    500 heartbeats/s offered, sent on schedule whether or not earlier ones were answered); 2% of heartbeats flip the
 //    user between online and away (a transition); every 10 s a burst of 1,000 extra heartbeats within one second
@@ -27,10 +28,10 @@
 // figures from a busy machine are pessimistic.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, type IncomingMessage, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply } from './lib/http-client';
 import { seedWorkspace } from './lib/http-seed';
@@ -42,7 +43,7 @@ const SUBSCRIBERS = Number(process.env.BENCH_PRESENCE_SUBSCRIBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_PRESENCE_SECONDS ?? 40);
 const SATURATION_SECONDS = Number(process.env.BENCH_PRESENCE_SATURATION_SECONDS ?? 10);
 const PERIOD_MS = 20_000;
-const FLIP_SHARE = 0.02;
+const FLIP_SHARE = Number(process.env.BENCH_PRESENCE_FLIPS ?? 0.02);
 const BURST_EVERY_MS = 10_000;
 const BURST_SIZE = 1000;
 const BURST_SPREAD_MS = 1000;
@@ -59,35 +60,35 @@ interface Workspace {
   workspaceId: string;
 }
 
-/** one SSE subscriber: a raw socket, frames parsed by hand, the delivery latency of each transition recorded */
-function subscribe(url: string, ws: Workspace, agent: Agent, latency: Samples, counts: { messages: number }): Promise<IncomingMessage> {
-  const target = new URL(`${url}/v1/workspaces/${ws.workspaceId}/presence/stream`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: target.hostname, port: target.port, path: target.pathname, agent, headers: { authorization: `Bearer ${ws.key}`, 'x-actor-id': ws.admin, accept: 'text/event-stream' } },
-      (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`subscriber: HTTP ${res.statusCode}`));
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          const now = Date.now();
-          buffer += chunk;
-          let end;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = frame.split('\n').find((l) => l.startsWith('data: '));
-            if (!data) continue;
-            counts.messages++;
-            latency.add(now - Date.parse(JSON.parse(data.slice(6)).at));
-          }
-        });
-        resolve(res);
-      },
-    );
-    req.on('error', reject);
-    req.end();
+/** the subscribers run on a worker thread (lib/presence-subscribers.ts): see there */
+function startSubscribers(setup: { url: string; key: string; admin: string; workspaceId: string; count: number }) {
+  const worker = new Worker(join(__dirname, 'lib', 'presence-subscribers.ts'), {
+    workerData: setup,
+    execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', 'tools', 'register.cjs')],
   });
+  const next = (type: string) =>
+    new Promise<any>((resolve, reject) => {
+      const on = (m: { type: string; message?: string }) => {
+        if (m.type === 'error') reject(new Error(m.message));
+        else if (m.type === type) {
+          worker.off('message', on);
+          resolve(m);
+        }
+      };
+      worker.on('message', on);
+      worker.once('error', reject);
+    });
+  const ready = next('ready');
+  return {
+    ready,
+    async report(): Promise<{ latencies: Float64Array; messages: number }> {
+      const answer = next('report');
+      worker.postMessage({ type: 'report' });
+      const r = await answer;
+      await worker.terminate();
+      return r;
+    },
+  };
 }
 
 const heartbeat = (client: JsonClient, ws: Workspace, userId: string, status: 'online' | 'away', startedAt?: number) =>
@@ -187,10 +188,8 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-presence-'));
   let server: ServerChild | undefined;
   let client: JsonClient | undefined;
-  const streamAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
   const cleanup = async () => {
     client?.close();
-    streamAgent.destroy();
     await server?.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
@@ -224,13 +223,10 @@ async function main(): Promise<void> {
     );
     const warmSeconds = (performance.now() - t0) / 1000;
     progress(`warm-up: ${warm.ok} first heartbeats (transitions: ${warm.changed}) in ${warmSeconds.toFixed(1)} s, p99 ${fmt(warm.latency.percentile(99))} ms, errors ${warm.errors}`);
-    const delivery = new Samples();
-    const counts = { messages: 0 };
     t0 = performance.now();
-    const streams: IncomingMessage[] = [];
-    for (let i = 0; i < SUBSCRIBERS; i += 50)
-      streams.push(...(await Promise.all(Array.from({ length: Math.min(50, SUBSCRIBERS - i) }, () => subscribe(server!.url, ws, streamAgent, delivery, counts)))));
-    progress(`${streams.length} subscribers connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const subscribers = startSubscribers({ url: server.url, key: ws.key, admin: ws.admin, workspaceId: ws.workspaceId, count: SUBSCRIBERS });
+    await subscribers.ready;
+    progress(`${SUBSCRIBERS} subscribers connected (on a worker thread) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await sleep(500);
 
     // 2. open loop
@@ -242,13 +238,15 @@ async function main(): Promise<void> {
     const eventsDuring = presenceEvents(dataDir) - eventsBefore;
     const sent = open.steady.ok + open.steady.errors + open.bursts.ok + open.bursts.errors;
     const changed = open.steady.changed + open.bursts.changed;
-    const deliveries = counts.messages;
 
     // 3. saturation
     progress(`saturation: ${SATURATION_CLIENTS} closed-loop clients, ${SATURATION_SECONDS} s, heartbeats that change nothing`);
     const sat = await saturate(client, ws, users, status);
     const loadAfter = loadavg()[0]!;
     const memory = memoryOf(server.pid);
+    const { latencies, messages: deliveries } = await subscribers.report();
+    const delivery = new Samples();
+    for (const ms of latencies) delivery.add(ms);
 
     const heartbeatsPerSec = Math.round(sat.outcomes.ok / sat.seconds);
     const heartbeatP99Ms = ms2(open.steady.latency.percentile(99));
@@ -260,7 +258,6 @@ async function main(): Promise<void> {
     out(`delivery: ${deliveries} messages to ${SUBSCRIBERS} subscribers (${eventsDuring} transitions x ${SUBSCRIBERS} = ${eventsDuring * SUBSCRIBERS}): p50 ${fmt(delivery.percentile(50))} ms, p99 ${fmt(delivery.percentile(99))} ms, max ${fmt(delivery.max())} ms`);
     out(`saturation: ${sat.outcomes.ok} heartbeats in ${sat.seconds.toFixed(1)} s = ${heartbeatsPerSec}/s, p50 ${fmt(sat.outcomes.latency.percentile(50))} ms, p99 ${fmt(sat.outcomes.latency.percentile(99))} ms, errors ${sat.outcomes.errors}`);
     out(`server memory: rss ${memory.rssMb} MB, peak ${memory.peakMb} MB; machine load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)} (${readFileSync('/proc/loadavg', 'utf8').trim()})`);
-    for (const s of streams) s.destroy();
     out(
       JSON.stringify({
         bench: 'presence',

@@ -8,8 +8,8 @@ export interface PresenceMessage {
   /** the event's global position: the SSE `id` */
   position: bigint;
   workspaceId: string;
-  /** the SSE message, formatted once for every subscriber of the workspace */
-  frame: string;
+  /** the SSE message, formatted and encoded once for every subscriber of the workspace */
+  frame: Buffer;
 }
 
 /** A membership that ended, seen in the log (AccessRevoked, UserDeletedFromWorkspace): the user goes offline. */
@@ -21,19 +21,22 @@ export interface MemberLeftSeen {
   reason: 'revoked' | 'deleted';
 }
 
+/** Subscribers written to between two turns of the event loop: a fan-out to thousands never holds up heartbeats. */
+const FANOUT_SLICE = 100;
+
 /** The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction. */
 const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace'];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
-export const presenceFrame = (position: bigint, e: PresenceChanged): string =>
-  `id: ${position}\ndata: ${JSON.stringify({
+export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
+  Buffer.from(`id: ${position}\ndata: ${JSON.stringify({
     userId: e.data.userId,
     status: e.data.status,
     previous: e.data.previous,
     reason: e.data.reason,
     lastSeenAt: e.data.lastSeenAt,
     at: e.data.changedAt,
-  })}\n\n`;
+  })}\n\n`);
 
 /** A recorded PresenceChanged of that workspace as a message, or undefined. */
 export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): PresenceMessage | undefined {
@@ -115,7 +118,7 @@ export class PresenceFeed {
         for await (const recorded of subscription) {
           if (recorded.position <= this.position) continue;
           this.position = recorded.position;
-          this.deliver(recorded);
+          await this.deliver(recorded);
         }
         // ended by the poll: again at once; ended by itself (the store closing): not in a busy loop
         if (!this.restart && this.running) await new Promise((r) => setTimeout(r, this.options.retryMs ?? 1000));
@@ -128,19 +131,23 @@ export class PresenceFeed {
     }
   }
 
-  private deliver(recorded: RecordedEvent): void {
+  private async deliver(recorded: RecordedEvent): Promise<void> {
     this.states.observed(recorded.stream, recorded.revision);
     const event = fromStored(recorded);
     if (event?.type === 'PresenceChanged') {
       const listeners = this.listeners.get(event.data.workspaceId);
       if (!listeners) return;
       const message = { position: recorded.position, workspaceId: event.data.workspaceId, frame: presenceFrame(recorded.position, event) };
-      for (const listener of listeners)
+      let written = 0;
+      // one event at a time, in log order, so every subscriber still gets them in order
+      for (const listener of [...listeners]) {
         try {
           listener(message);
         } catch (error) {
           this.logger.error(`presence subscriber failed: ${(error as Error).message}`);
         }
+        if (++written % FANOUT_SLICE === 0) await new Promise((r) => setImmediate(r));
+      }
     } else if (event?.type === 'AccessRevoked' || event?.type === 'UserDeletedFromWorkspace') {
       const d = event.data;
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';

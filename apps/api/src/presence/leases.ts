@@ -162,15 +162,29 @@ export class SqliteLeaseBackend implements LeaseBackend {
     };
   }
 
-  async save(leases: readonly Lease[]): Promise<void> {
-    if (leases.length === 0) return;
-    this.db.exec('BEGIN IMMEDIATE');
+  private queue: { leases: readonly Lease[]; done: (error?: unknown) => void }[] = [];
+
+  /** saves queued in the same turn of the event loop share one transaction (transitions come in bursts) */
+  save(leases: readonly Lease[]): Promise<void> {
+    if (leases.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.commit());
+      this.queue.push({ leases, done: (error) => (error ? reject(error) : resolve()) });
+    });
+  }
+
+  private commit(): void {
+    const batch = this.queue;
+    this.queue = [];
     try {
-      for (const l of leases) this.stmt.upsert.run(leaseId(l.workspaceId, l.userId), l.workspaceId, l.organizationId, l.userId, l.lastSeenAt);
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const { leases } of batch)
+        for (const l of leases) this.stmt.upsert.run(leaseId(l.workspaceId, l.userId), l.workspaceId, l.organizationId, l.userId, l.lastSeenAt);
       this.db.exec('COMMIT');
+      for (const { done } of batch) done();
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
+      for (const { done } of batch) done(error);
     }
   }
 
@@ -188,6 +202,7 @@ export class SqliteLeaseBackend implements LeaseBackend {
   }
 
   async close(): Promise<void> {
+    if (this.queue.length > 0) this.commit();
     if (this.db.isOpen) this.db.close();
   }
 }

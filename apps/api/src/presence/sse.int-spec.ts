@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'express';
+import { type PresenceChanged, toStored } from '@rollcall/domain';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { SseClient } from '../../../../test/support/presence-sse';
 import { StreamStates } from '../shared/stream-states';
@@ -46,6 +47,26 @@ describe('rule 13: the presence stream session', () => {
       client.close();
     }
   });
+
+  it('a fan-out larger than one slice still gives every subscriber every transition, once, in log order', async () => {
+    const clients = await Promise.all(Array.from({ length: 250 }, () => SseClient.open(url)));
+    try {
+      await Promise.all(clients.map((c) => c.until((x) => x.comments.length > 0)));
+      const changed = (i: number): PresenceChanged => ({
+        type: 'PresenceChanged',
+        version: 1,
+        data: { workspaceId: 'ws-1', organizationId: 'org-1', userId: `u${i}`, status: 'online', previous: 'offline', reason: 'heartbeat', lastSeenAt: null, changedAt: new Date(0).toISOString() },
+      });
+      // five transitions appended at once: the feed delivers the next one while the first is still fanning out
+      await Promise.all([0, 1, 2, 3, 4].map((i) => store.append(`presence-ws-1-u${i}`, [{ id: `00000000-0000-4000-8000-00000000000${i}`, ...toStored(changed(i), {}) }], 'no_stream')));
+      await Promise.all(clients.map((c) => c.until((x) => x.messages.length >= 5)));
+      const expected = clients[0]!.messages.map((m) => m.id);
+      expect(expected.map(Number)).toEqual([...expected.map(Number)].sort((x, y) => x - y));
+      for (const c of clients) expect(c.messages.map((m) => m.id)).toEqual(expected);
+    } finally {
+      for (const c of clients) c.close();
+    }
+  }, 20_000);
 
   it('ends every open stream on shutdown (closeAll), so the HTTP server can close', async () => {
     const client = await SseClient.open(url);

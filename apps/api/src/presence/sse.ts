@@ -77,7 +77,7 @@ export class PresenceStreamSession {
     this.write(m.frame);
   }
 
-  private write(chunk: string): void {
+  private write(chunk: string | Buffer): void {
     if (this.closed) return;
     this.res.write(chunk);
     if (this.res.writableLength > MAX_BUFFERED_BYTES) this.close();
