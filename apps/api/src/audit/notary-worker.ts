@@ -3,7 +3,7 @@
 // wrapper), folds it into the Merkle tree in audit.sqlite and signs a checkpoint at least every checkpointMs while
 // the log grows. It never writes to the event store, so it cannot slow a command down beyond sharing the machine.
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
 import { createEventStore } from '@rollcall/event-store';
 
@@ -70,7 +70,10 @@ async function run(): Promise<void> {
   port.close();
 }
 
-run().catch((error: unknown) => {
-  parentPort?.postMessage({ type: 'log', level: 'error', message: `notary thread failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
-  process.exitCode = 1;
-});
+// only in the notary thread: the API imports this module (auditFile) on its main thread, where running it failed and
+// set the whole process's exit code to 1 (npm start, npm run openapi)
+if (!isMainThread)
+  run().catch((error: unknown) => {
+    parentPort?.postMessage({ type: 'log', level: 'error', message: `notary thread failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    process.exitCode = 1;
+  });
