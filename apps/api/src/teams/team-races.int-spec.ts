@@ -19,7 +19,7 @@ import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, 
 import { RevokeAccessCommand, RevokeAccessHandler } from '../members/member-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import type { InvitationMailer } from '../shared/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
@@ -30,13 +30,16 @@ const SECRET = 'team-race-test-secret-0123456789abcdef012345';
 const USERS = 3;
 const TEAM_COUNT = 2;
 
-function replica(store: EventStore, personalData: PersonalData, dataDir: string) {
+const NO_MAIL: InvitationMailer = { send: async () => undefined, sendEmailConfirmation: async () => undefined };
+
+function replica(store: EventStore, personalData: PersonalData) {
   const streams = new StreamHandler(store, new StreamStates(store));
   const links = new InvitationLinks(SECRET, 'https://console.test');
   return {
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
-    invite: new InviteMemberHandler(streams, links, new OutboxMailer(dataDir), { invitationTtlSeconds: 172_800 } as Config),
+    // no mail: links are read from the answers, and a background write must not outlive the run's directory
+    invite: new InviteMemberHandler(streams, links, NO_MAIL, { invitationTtlSeconds: 172_800 } as Config),
     accept: new AcceptInvitationHandler(streams, links),
     revoke: new RevokeAccessHandler(streams),
     del: new DeleteUserHandler(streams, personalData),
@@ -74,7 +77,7 @@ const seen = { addThenRemoved: 0, addRefusedAfterLeaving: 0 };
 async function run(rounds: Racing[][]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rollcall-team-races-'));
   const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  const replicas: Replica[] = [replica(stores.store, stores.personalData, dir), replica(stores.store, stores.personalData, dir)];
+  const replicas: Replica[] = [replica(stores.store, stores.personalData), replica(stores.store, stores.personalData)];
   try {
     const setup = replicas[0]!;
     const org = await setup.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
