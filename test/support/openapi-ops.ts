@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 // The operations of the live OpenAPI document (/docs/openapi.json), for tests that must cover every endpoint,
 // including ones added after the test was written: the cross-tenant check and the fuzzer.
 
@@ -100,6 +102,45 @@ export async function sendRaw(url: string, init: RequestInit & { timeoutMs?: num
     /* CSV, plain text */
   }
   return { status: res.status, body, headers: res.headers };
+}
+
+/**
+ * Sends over node:http, which (unlike fetch) sends whatever it is given: a body with GET, raw header bytes. An event
+ * stream is cut after its headers; an answer that does not come within `timeoutMs` rejects.
+ */
+export function sendHttp(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; timeoutMs?: number },
+): Promise<{ status: number; body: any; headers: Headers }> {
+  return new Promise((resolve, reject) => {
+    // node:http sends a GET or DELETE body without a length unless told: the server would read it as the next request
+    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+    const req = httpRequest(url, { method: init.method, headers, timeout: init.timeoutMs ?? 10_000 }, (res) => {
+      const answered = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) answered.set(name, Array.isArray(value) ? value.join(', ') : value);
+      if (answered.get('content-type')?.startsWith('text/event-stream')) {
+        res.destroy();
+        resolve({ status: res.statusCode!, body: '(event stream)', headers: answered });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: any = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          /* CSV, plain text */
+        }
+        resolve({ status: res.statusCode!, body, headers: answered });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${init.timeoutMs ?? 10_000} ms`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 /**

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type ReadScope, checkRead } from '@rollcall/domain';
+import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import type { Principal } from './auth';
 import { ProblemException, problem } from './problem';
 import { DomainException } from './stream-handler';
 import { StreamStates } from './stream-states';
+import { EVENT_STORE } from './tokens';
 import { type WorkspaceRef, loadWorkspace, resolveWorkspace } from './targets';
 
 export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console reads' };
@@ -36,6 +38,7 @@ export class ReadAccess {
   constructor(
     @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(READ_SIDE) private readonly readSide: ReadSide,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
   async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: string, target?: string): Promise<WorkspaceRef> {
@@ -48,6 +51,13 @@ export class ReadAccess {
         throw new ProblemException(
           problem(400, 'VALIDATION_FAILED', 'X-Min-Position must be a position returned by a write.', [
             { field: 'X-Min-Position', message: 'must be a non-negative integer' },
+          ]),
+        );
+      // a position past the end of the log was never answered by a write: waiting for it could only end in a 503
+      if (BigInt(minPosition) > (await this.events.headPosition()))
+        throw new ProblemException(
+          problem(400, 'VALIDATION_FAILED', 'X-Min-Position is beyond the end of the event log; send the position a write answered.', [
+            { field: 'X-Min-Position', message: 'is beyond the end of the event log' },
           ]),
         );
       if (!(await this.readSide.waitFor(BigInt(minPosition), WAIT_MS)))
