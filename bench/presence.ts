@@ -206,7 +206,7 @@ async function main(): Promise<void> {
       Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k)),
     ) as Record<string, string>;
     server = await startServerChild({ ...inherited, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error' });
-    progress(`server (pid ${server.pid}) on ${server.url}`);
+    progress(`server (pid ${server.pid}) on ${server.url}, rss ${memoryOf(server.pid).rssMb} MB`);
     client = new JsonClient(server.url, 256);
     const ws: Workspace = { key: seeded.apiKey, admin: seeded.adminUserId, workspaceId: seeded.workspaceId };
     const users = seeded.memberIds;
@@ -222,11 +222,11 @@ async function main(): Promise<void> {
       }),
     );
     const warmSeconds = (performance.now() - t0) / 1000;
-    progress(`warm-up: ${warm.ok} first heartbeats (transitions: ${warm.changed}) in ${warmSeconds.toFixed(1)} s, p99 ${fmt(warm.latency.percentile(99))} ms, errors ${warm.errors}`);
+    progress(`warm-up: ${warm.ok} first heartbeats (transitions: ${warm.changed}) in ${warmSeconds.toFixed(1)} s, p99 ${fmt(warm.latency.percentile(99))} ms, errors ${warm.errors}; server rss ${memoryOf(server.pid).rssMb} MB`);
     t0 = performance.now();
     const subscribers = startSubscribers({ url: server.url, key: ws.key, admin: ws.admin, workspaceId: ws.workspaceId, count: SUBSCRIBERS });
     await subscribers.ready;
-    progress(`${SUBSCRIBERS} subscribers connected (on a worker thread) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    progress(`${SUBSCRIBERS} subscribers connected (on a worker thread) in ${((performance.now() - t0) / 1000).toFixed(1)} s; server rss ${memoryOf(server.pid).rssMb} MB`);
     await sleep(500);
 
     // 2. open loop
