@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Notary, SqliteTreeStore, signerFromSeed, verifyLog } from '@rollcall/audit';
+import { Notary, SqliteTreeStore, signerFromSeed, verifyEmbeddedLog } from '@rollcall/audit';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { JsonClient, tokenOf } from './lib/http-client';
 import { startServerChild } from './lib/http-server';
@@ -74,16 +74,16 @@ async function verifyVsRead(): Promise<{ events: number; verifyEventsPerSec: num
     for await (const _ of store.readAll()) n++;
     const rawMs = performance.now() - t0;
     raw = Math.max(raw, perSec(n, rawMs));
+    await store.close();
     const tree = new SqliteTreeStore(treeFile, { readOnly: true });
     t0 = performance.now();
-    const result = await verifyLog({ events: store.readAll(), storedLeaves: tree.leaves(), storedCheckpoints: tree.checkpoints(), verifier: SIGNER.verifier });
+    const result = await verifyEmbeddedLog({ logFile, tree, verifier: SIGNER.verifier });
     const ms = performance.now() - t0;
     if (!result.ok) throw new Error(`the benchmark's log does not verify: ${result.problems[0]?.message}`);
     verify = Math.max(verify, perSec(result.events, ms));
     events = result.events;
     progress(`round ${round + 1}: raw read ${perSec(n, rawMs)}, verify ${perSec(result.events, ms)} events/s (${result.checkpointsChecked} checkpoints), load ${loadavg()[0]!.toFixed(2)}`);
     tree.close();
-    await store.close();
   }
   return { events, verifyEventsPerSec: verify, rawReadEventsPerSec: raw };
 }

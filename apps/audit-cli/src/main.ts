@@ -8,9 +8,10 @@ import { UsageError, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
 
-  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE]
+  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE] [--threads N]
       re-reads the whole log (events.sqlite in DIR, or EventStoreDB with EVENTSTORE_URL), recomputes the Merkle
-      tree, checks every signed checkpoint; exit 1 naming the first position that differs
+      tree, checks every signed checkpoint; exit 1 naming the first position that differs. The embedded log is
+      hashed on N threads (default: the machine's parallelism; 1: on the main thread only)
   check-proof FILE [--public-key KEY|FILE]
       checks a proof written by 'prove', offline
   prove --position P [--tree-size N] [--out FILE]
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       checkpoint: { type: 'string', multiple: true },
       'public-key': { type: 'string' },
+      threads: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
       actor: { type: 'string' },
@@ -61,8 +63,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'verify': {
+      const threads = values.threads === undefined ? undefined : Number(values.threads);
+      if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads ${values.threads}: a whole number of at least 1`);
       const result = await verifyCommand(
-        { dataDir: values['data-dir'], eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'] },
+        { dataDir: values['data-dir'], eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'], threads },
         out,
       );
       return reportVerify(result, out);

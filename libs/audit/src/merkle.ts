@@ -101,6 +101,32 @@ export class CompactTree {
     this.stack.push(top);
   }
 
+  /**
+   * Appends a whole perfect subtree of 2^level leaves, hashed elsewhere (a verifier thread's range). RFC 9162 only
+   * combines subtrees aligned on their size, so the tree's size must be a multiple of 2^level.
+   */
+  pushSubtree(level: number, hash: Buffer): void {
+    const width = 2 ** level;
+    if (this.count % width !== 0) throw new RangeError(`a subtree of ${width} leaves cannot follow ${this.count} leaves`);
+    let top = { level, hash };
+    let start = this.count; // the first leaf under `top`
+    for (;;) {
+      const last = this.stack[this.stack.length - 1];
+      if (!last || last.level !== top.level) break;
+      this.stack.pop();
+      start -= 2 ** top.level;
+      top = { level: top.level + 1, hash: nodeHash(last.hash, top.hash) };
+      this.onNode?.({ level: top.level, index: start / 2 ** top.level, hash: top.hash });
+    }
+    this.stack.push(top);
+    this.count += width;
+  }
+
+  /** The right edge: the perfect subtrees that make up the tree, largest (leftmost) first. */
+  edge(): { level: number; hash: Buffer }[] {
+    return this.stack.map((s) => ({ ...s }));
+  }
+
   root(): Buffer {
     if (this.stack.length === 0) return Buffer.from(EMPTY_ROOT);
     let acc = this.stack[this.stack.length - 1]!.hash;

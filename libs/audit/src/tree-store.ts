@@ -46,7 +46,7 @@ const SCHEMA = `
  */
 export class SqliteTreeStore {
   private readonly db: DatabaseSync;
-  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'checkpoints', StatementSync>;
+  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hashes' | 'checkpoints', StatementSync>;
 
   constructor(
     readonly file: string,
@@ -64,6 +64,11 @@ export class SqliteTreeStore {
       s.setReadBigInts(true);
       return s;
     };
+    const arrays = (sql: string) => {
+      const s = prepare(sql);
+      s.setReturnArrays(true);
+      return s;
+    };
     this.stmt = {
       last: prepare('SELECT idx, position, hash FROM leaves ORDER BY idx DESC LIMIT 1'),
       leaf: prepare('SELECT idx, position, hash FROM leaves WHERE idx = ?'),
@@ -74,7 +79,8 @@ export class SqliteTreeStore {
       insertCheckpoint: prepare('INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)'),
       latest: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1'),
       checkpoint: prepare('SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?'),
-      page: prepare('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?'),
+      page: arrays('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?'),
+      hashes: arrays('SELECT idx, hash FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
       checkpoints: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size'),
     };
   }
@@ -145,15 +151,29 @@ export class SqliteTreeStore {
     return (this.stmt.checkpoints.all() as unknown as CheckpointRow[]).map(toCheckpoint);
   }
 
-  /** Leaves in index order, a page at a time. */
-  *leaves(fromIndex = 0, pageSize = 5000): Generator<StoredLeaf> {
+  /** Leaves in index order, a page at a time (rows as arrays, hashes not copied: the verifier reads them all). */
+  *leaves(fromIndex = 0, pageSize = 16_384): Generator<StoredLeaf> {
     let next = fromIndex;
     for (;;) {
-      const rows = this.stmt.page.all(next, pageSize) as unknown as LeafRow[];
-      for (const row of rows) yield toLeaf(row);
+      const rows = this.stmt.page.all(next, pageSize) as unknown as [idx: bigint, position: bigint, hash: Uint8Array][];
+      for (const [idx, position, hash] of rows) yield { index: Number(idx), position, hash: Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength) };
       if (rows.length < pageSize) return;
-      next = Number(rows[rows.length - 1]!.idx) + 1;
+      next = Number(rows[rows.length - 1]![0]) + 1;
     }
+  }
+
+  /** Whether the leaves are exactly the indexes 0..size-1, as the notary writes them (not so in an edited file). */
+  leavesAreDense(): boolean {
+    const n = (this.db.prepare('SELECT count(*) AS n FROM leaves').get() as { n: number }).n;
+    const ends = this.db.prepare('SELECT min(idx) AS lo, max(idx) AS hi FROM leaves');
+    ends.setReadBigInts(true);
+    const { lo, hi } = ends.get() as { lo: bigint | null; hi: bigint | null };
+    return n === 0 || (lo === 0n && hi === BigInt(n - 1));
+  }
+
+  /** The recorded hashes of the leaves with index in [from, to), with their indexes (a verifier thread's range). */
+  leafHashes(from: number, to: number): [idx: bigint, hash: Uint8Array][] {
+    return this.stmt.hashes.all(from, to) as unknown as [bigint, Uint8Array][];
   }
 
   close(): void {

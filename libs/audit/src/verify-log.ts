@@ -1,6 +1,7 @@
 import { type EntryRecord, entryText } from './entry';
-import { CompactTree, leafHash } from './merkle';
+import { CompactTree, HASH_SIZE, leafHash } from './merkle';
 import { type NoteVerifier, openCheckpoint } from './note';
+import type { LeafPage } from './sqlite-log';
 import type { StoredCheckpoint, StoredLeaf } from './tree-store';
 
 /** How the first differing entry differs from what the notary recorded at that leaf. */
@@ -34,8 +35,10 @@ export interface VerifyResult {
 }
 
 export interface VerifyInput {
-  /** the whole log, re-read in order, as stored */
-  events: AsyncIterable<EntryRecord>;
+  /** the whole log, re-read in order, as stored (through the event store port) */
+  events?: AsyncIterable<EntryRecord>;
+  /** or its leaves already hashed, in order (the embedded log read straight from its file: sqlite-log.ts) */
+  leafPages?: AsyncIterable<LeafPage> | Iterable<LeafPage>;
   /** the notary's leaves, in index order (locate the first differing entry exactly) */
   storedLeaves?: Iterable<StoredLeaf>;
   /** every checkpoint the notary signed */
@@ -59,66 +62,129 @@ interface Target {
  * or moved. The recorded leaves are trusted for that only as far as the signed roots vouch for them.
  */
 export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
-  const problems: AuditProblem[] = [];
-  const targets: Target[] = [];
-  for (const c of input.storedCheckpoints ?? []) addTarget(c.note, `the stored checkpoint of size ${c.size}`, c.size);
-  for (const [i, note] of (input.keptCheckpoints ?? []).entries()) addTarget(note, `the kept checkpoint${(input.keptCheckpoints?.length ?? 0) > 1 ? ` #${i + 1}` : ''}`);
-  targets.sort((a, b) => a.size - b.size);
+  const run = new Verification(input);
+  run.readStored(input.storedLeaves);
+  if (input.events) for await (const event of input.events) run.add(event.position, leafHash(entryText(event)));
+  if (input.leafPages) for await (const page of input.leafPages) run.addPage(page);
+  return run.finish();
+}
 
-  function addTarget(note: string, label: string, recordedSize?: number): void {
+/** A right edge of the tree (CompactTree.edge) as a verifier thread sends it: [level, hash] from the largest. */
+export type Edge = [level: number, hash: Uint8Array][];
+
+/**
+ * The checks of `verifyLog`, fed in log order: one re-read leaf at a time (`add`), or a range of leaves that a
+ * verifier thread hashed and found equal to the notary's recorded ones (`addRange`, parallel-verify.ts).
+ */
+export class Verification {
+  private readonly problems: AuditProblem[] = [];
+  private readonly targets: Target[] = [];
+  private readonly log = new CompactTree();
+  private storedTree: CompactTree | undefined; // built only once the log and the notary's leaves part
+  private stored: Iterator<StoredLeaf> | undefined;
+  private first: FirstDifference | undefined;
+  private t = 0;
+  private count = 0;
+
+  constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'verifier' | 'onProgress'>) {
+    for (const c of input.storedCheckpoints ?? []) this.addTarget(c.note, `the stored checkpoint of size ${c.size}`, c.size);
+    for (const [i, note] of (input.keptCheckpoints ?? []).entries()) this.addTarget(note, `the kept checkpoint${(input.keptCheckpoints?.length ?? 0) > 1 ? ` #${i + 1}` : ''}`);
+    this.targets.sort((a, b) => a.size - b.size);
+    this.checkTargets(0, () => this.log.root());
+  }
+
+  /** leaves re-read so far */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The tree sizes of the checkpoints, in order (a verifier thread reports the right edge at each). */
+  get targetSizes(): number[] {
+    return this.targets.map((t) => t.size);
+  }
+
+  /** The notary's recorded leaves from the current size on (their order is the leaf order). */
+  readStored(leaves: Iterable<StoredLeaf> | undefined): void {
+    this.stored = leaves?.[Symbol.iterator]();
+  }
+
+  private addTarget(note: string, label: string, recordedSize?: number): void {
     try {
-      const c = openCheckpoint(note, input.verifier);
+      const c = openCheckpoint(note, this.input.verifier);
       if (recordedSize !== undefined && c.size !== recordedSize)
         throw new Error(`its note says size ${c.size}`);
-      targets.push({ size: c.size, root: c.root, label: `${label}` });
+      this.targets.push({ size: c.size, root: c.root, label: `${label}` });
     } catch (error) {
-      problems.push({ code: 'CHECKPOINT_SIGNATURE', size: recordedSize, message: `${label} does not verify: ${(error as Error).message}` });
+      this.problems.push({ code: 'CHECKPOINT_SIGNATURE', size: recordedSize, message: `${label} does not verify: ${(error as Error).message}` });
     }
   }
 
-  const log = new CompactTree();
-  let storedTree: CompactTree | undefined; // built only once the log and the notary's leaves part
-  const stored = input.storedLeaves?.[Symbol.iterator]();
-  let first: FirstDifference | undefined;
-  let t = 0;
-  let count = 0;
-  const checkTargets = (size: number) => {
-    while (t < targets.length && targets[t]!.size === size) {
-      const target = targets[t++]!;
-      if (!log.root().equals(target.root))
-        problems.push({ code: 'CHECKPOINT_ROOT', size, message: `the log's first ${size} entries do not hash to the root of ${target.label}` });
-      if (storedTree && !storedTree.root().equals(target.root))
-        problems.push({ code: 'STORED_TREE_ALTERED', size, message: `the notary's recorded leaves do not hash to the root of ${target.label}` });
+  /** the checkpoints of this size, against the log's root at this size */
+  private checkTargets(size: number, logRoot: () => Buffer): void {
+    while (this.t < this.targets.length && this.targets[this.t]!.size === size) {
+      const target = this.targets[this.t++]!;
+      if (!logRoot().equals(target.root))
+        this.problems.push({ code: 'CHECKPOINT_ROOT', size, message: `the log's first ${size} entries do not hash to the root of ${target.label}` });
+      if (this.storedTree && !this.storedTree.root().equals(target.root))
+        this.problems.push({ code: 'STORED_TREE_ALTERED', size, message: `the notary's recorded leaves do not hash to the root of ${target.label}` });
     }
-  };
-  while (t < targets.length && targets[t]!.size === 0) checkTargets(0);
+  }
 
-  for await (const event of input.events) {
-    const hash = leafHash(entryText(event));
-    const expected = stored?.next();
+  add(position: bigint, hash: Buffer): void {
+    const expected = this.stored?.next();
     if (expected && !expected.done) {
       const leaf = expected.value;
-      if (!first && !leaf.hash.equals(hash)) {
-        first = difference(count, leaf.position, event.position);
-        storedTree = log.clone();
+      if (!this.first && !leaf.hash.equals(hash)) {
+        this.first = difference(this.count, leaf.position, position);
+        this.storedTree = this.log.clone();
       }
-      storedTree?.push(leaf.hash);
-    } else storedTree?.push(hash);
-    log.push(hash);
-    count++;
-    if (t < targets.length && targets[t]!.size === count) checkTargets(count);
-    if (count % 10_000 === 0) input.onProgress?.(count);
+      this.storedTree?.push(leaf.hash);
+    } else this.storedTree?.push(hash);
+    this.log.push(hash);
+    this.count++;
+    if (this.t < this.targets.length && this.targets[this.t]!.size === this.count) this.checkTargets(this.count, () => this.log.root());
+    if (this.count % 10_000 === 0) this.input.onProgress?.(this.count);
   }
-  input.onProgress?.(count);
 
-  // recorded leaves past the end of the log: entries that were removed from its end
-  const beyond = stored?.next();
-  if (beyond && !beyond.done && !first)
-    first = { leafIndex: count, position: beyond.value.position.toString(), kind: 'truncated', expectedPosition: beyond.value.position.toString() };
-  for (; t < targets.length; t++)
-    problems.push({ code: 'LOG_TOO_SHORT', size: targets[t]!.size, message: `the log has ${count} entries, fewer than ${targets[t]!.label}` });
-  if (first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(first) });
-  return { ok: problems.length === 0, events: count, root: log.root().toString('base64'), checkpointsChecked: targets.length, problems, firstDifference: first };
+  addPage(page: LeafPage): void {
+    for (let i = 0; i < page.positions.length; i++) this.add(page.positions[i]!, Buffer.from(page.hashes.buffer, page.hashes.byteOffset + i * HASH_SIZE, HASH_SIZE));
+  }
+
+  /**
+   * The next `leaves` leaves, hashed by a verifier thread and each equal to the notary's recorded leaf at its index
+   * (so no difference to locate among them): `edges(n)` is the right edge of the range's own tree after its first n
+   * leaves, for n = `leaves` and each checkpoint size inside the range. The range starts at a multiple of the
+   * largest perfect subtree in it, so its subtrees are subtrees of the whole tree (RFC 9162 §2.1).
+   */
+  addRange(leaves: number, edges: (n: number) => Edge): void {
+    if (this.first) throw new Error('addRange after a difference: the recorded leaves are no longer compared');
+    const base = this.count;
+    const extended = (edge: Edge): CompactTree => {
+      const tree = this.log.clone();
+      for (const [level, hash] of edge) tree.pushSubtree(level, Buffer.from(hash));
+      return tree;
+    };
+    while (this.t < this.targets.length && this.targets[this.t]!.size <= base + leaves) {
+      const size = this.targets[this.t]!.size;
+      this.checkTargets(size, () => extended(edges(size - base)).root());
+    }
+    for (const [level, hash] of edges(leaves)) this.log.pushSubtree(level, Buffer.from(hash));
+    this.count += leaves;
+    this.input.onProgress?.(this.count);
+  }
+
+  finish(): VerifyResult {
+    const { problems, targets, count } = this;
+    this.input.onProgress?.(count);
+    // recorded leaves past the end of the log: entries that were removed from its end
+    const beyond = this.stored?.next();
+    if (beyond && !beyond.done && !this.first)
+      this.first = { leafIndex: count, position: beyond.value.position.toString(), kind: 'truncated', expectedPosition: beyond.value.position.toString() };
+    for (; this.t < targets.length; this.t++)
+      problems.push({ code: 'LOG_TOO_SHORT', size: targets[this.t]!.size, message: `the log has ${count} entries, fewer than ${targets[this.t]!.label}` });
+    if (this.first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(this.first) });
+    return { ok: problems.length === 0, events: count, root: this.log.root().toString('base64'), checkpointsChecked: targets.length, problems, firstDifference: this.first };
+  }
 }
 
 function difference(leafIndex: number, expected: bigint, found: bigint): FirstDifference {
