@@ -128,6 +128,15 @@ function fromHttpException(error: HttpException): Problem {
   }
 }
 
+/** SQLite's primary result codes of a store that cannot write now: the transaction was rolled back whole. */
+const STORAGE_FAULTS: Record<number, string> = { 5: 'busy', 6: 'locked', 8: 'read-only', 10: 'I/O error', 13: 'disk full', 14: 'cannot open its file' };
+
+/** What stops an embedded (node:sqlite) store from writing, if that is what the error is (test/faults-disk.e2e-spec.ts). */
+export const storageFault = (error: unknown): string | undefined => {
+  const e = error as { code?: unknown; errcode?: unknown };
+  return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' ? STORAGE_FAULTS[e.errcode & 0xff] : undefined;
+};
+
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -158,6 +167,12 @@ export class ProblemFilter implements ExceptionFilter {
     if (typed?.type === 'entity.parse.failed') return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
     if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
+    const storage = storageFault(error);
+    if (storage) {
+      // the operator must hear of it (a full disk does not mend itself); the client retries with its key
+      this.logger.error({ err: error }, `embedded store ${storage}, answered 503 EVENT_STORE_UNAVAILABLE`);
+      return problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot take writes right now (${storage}); retry later with the same Idempotency-Key.`);
+    }
     // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
     this.logger.error({ err: error }, 'unexpected error, answered 500 INTERNAL_ERROR');
     return problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.');

@@ -329,6 +329,9 @@ export class SqliteEventStore implements EventStore {
             outcomes.push({ ok: true, result: result.result });
             wrote ||= result.wrote;
           } catch (error) {
+            // SQLite rolled the whole transaction back (disk full, I/O error): the group fails with the real cause,
+            // not with the savepoint that is gone, and nothing after it runs outside a transaction
+            if (!this.db.isTransaction) throw error;
             if (savepoint) {
               this.stmt.rollbackTo.run();
               this.stmt.release.run();
