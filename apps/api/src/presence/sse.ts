@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { PRESENCE_EVENT_TYPES, presenceStreamPrefix } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
-import { type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
+import { type PresenceBatch, type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
 
 /** A comment line this often keeps proxies from closing an idle stream (docs/rules.md#presence-details). */
 export const KEEP_ALIVE_MS = 15_000;
@@ -46,7 +46,7 @@ export class PresenceStreamSession {
     this.res.write(': presence transitions\nretry: 2000\n\n');
     const pending: PresenceMessage[] = [];
     let live = false;
-    this.unlisten = this.feed.listen(this.workspaceId, (m) => (live ? this.send(m) : pending.push(m)));
+    this.unlisten = this.feed.listen(this.workspaceId, (batch) => (live ? this.sendBatch(batch) : pending.push(...batch.messages)));
     if (this.lastEventId !== undefined) {
       const missed = this.store.readAll({
         fromPosition: this.lastEventId,
@@ -69,6 +69,15 @@ export class PresenceStreamSession {
     this.unlisten?.();
     if (this.keepAlive) clearInterval(this.keepAlive);
     if (!this.res.writableEnded) this.res.end();
+  }
+
+  private sendBatch(batch: PresenceBatch): void {
+    if (batch.messages[0]!.position <= this.sent) {
+      for (const m of batch.messages) this.send(m);
+      return;
+    }
+    this.sent = batch.messages[batch.messages.length - 1]!.position;
+    this.write(batch.frames);
   }
 
   private send(m: PresenceMessage): void {
