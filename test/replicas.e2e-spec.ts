@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SYSTEM_KEY, tokenOf } from './support/app';
 import { checkDecidedState, readLog, revokedInTeams } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
-import { type ServerProcess, startServers } from './support/server-process';
+import { type ServerProcess, auditCheckpoint, startServers } from './support/server-process';
 import { Random } from './support/random';
 import { type EventStore, type RecordedEvent, createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../apps/api/src/config';
@@ -171,7 +171,7 @@ describe('replicas: two API processes over one data dir', () => {
     // one notary key, and one tree: both replicas sign the same root for the whole log (docs/rules.md#verifiable-history)
     const keys = await Promise.all(servers.map(async (s) => (await s.api.request('GET', '/v1/audit/public-key')).body));
     expect(keys[1]).toEqual(keys[0]);
-    const roots = await Promise.all(servers.map((s) => checkpointOf(s, head)));
+    const roots = await Promise.all(servers.map((s) => auditCheckpoint(s, head)));
     expect(roots[1]).toEqual(roots[0]);
     await Promise.all(servers.map((s) => s.stop()));
 
@@ -217,17 +217,6 @@ describe('replicas: two API processes over one data dir', () => {
     );
   }, 240_000);
 });
-
-/** The size and root lines of the replica's latest checkpoint, once it covers `size` entries (polled for up to 20 s). */
-async function checkpointOf(server: ServerProcess, size: bigint): Promise<string[]> {
-  for (const deadline = Date.now() + 20_000; ; ) {
-    const reply = await server.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY });
-    const lines = typeof reply.body === 'string' ? reply.body.split('\n') : [];
-    if (reply.status === 200 && BigInt(lines[1] ?? 0) >= size) return lines.slice(1, 3);
-    if (Date.now() > deadline) throw new Error(`no checkpoint of ${size} entries: ${reply.status} ${JSON.stringify(reply.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Runs `count` processes that read or create a fresh data dir's secrets at the same moment; returns what each got. */
 async function firstStarts(dataDir: string, count: number): Promise<unknown[]> {

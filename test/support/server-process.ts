@@ -96,3 +96,14 @@ export async function startServers(count: number, options: ServerOptions): Promi
   }
   return started;
 }
+
+/** The size and root lines of the replica's latest checkpoint, once it covers `size` entries (polled for up to 20 s). */
+export async function auditCheckpoint(server: ServerProcess, size: bigint): Promise<string[]> {
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const reply = await server.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY });
+    const lines = typeof reply.body === 'string' ? reply.body.split('\n') : [];
+    if (reply.status === 200 && BigInt(lines[1] ?? 0) >= size) return lines.slice(1, 3);
+    if (Date.now() > deadline) throw new Error(`no checkpoint of ${size} entries: ${reply.status} ${JSON.stringify(reply.body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
