@@ -11,7 +11,8 @@
 // 1. Warm-up: every user's first heartbeat (`online`: 10,000 transitions, 64 at a time), then 1,000 SSE subscribers
 //    (BENCH_PRESENCE_SUBSCRIBERS) connect to the workspace's presence stream (API key + X-Actor-Id of the owner), from
 //    a worker thread (lib/presence-subscribers.ts), so that reading them never delays the load generator's schedule.
-// 2. Open loop for BENCH_PRESENCE_SECONDS (40): each user heartbeats every 20 s at its own phase (10,000 / 20 s =
+// 2. Open loop for BENCH_PRESENCE_SECONDS (40), with the subscribers (and, before they connect, the same for
+//    BENCH_PRESENCE_QUIET_SECONDS (20) without them, printed for comparison within one run): each user heartbeats every 20 s at its own phase (10,000 / 20 s =
 //    500 heartbeats/s offered, sent on schedule whether or not earlier ones were answered); 2% of heartbeats flip the
 //    user between online and away (a transition); every 10 s a burst of 1,000 extra heartbeats within one second
 //    (a wave of reconnects, no change: 1,500/s offered meanwhile). heartbeatP99Ms: the scheduled heartbeats, bursts
@@ -42,6 +43,7 @@ const USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 10_000);
 const SUBSCRIBERS = Number(process.env.BENCH_PRESENCE_SUBSCRIBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_PRESENCE_SECONDS ?? 40);
 const SATURATION_SECONDS = Number(process.env.BENCH_PRESENCE_SATURATION_SECONDS ?? 10);
+const QUIET_SECONDS = Number(process.env.BENCH_PRESENCE_QUIET_SECONDS ?? 20);
 const PERIOD_MS = 20_000;
 const FLIP_SHARE = Number(process.env.BENCH_PRESENCE_FLIPS ?? 0.02);
 const BURST_EVERY_MS = 10_000;
@@ -131,19 +133,19 @@ class Outcomes {
 }
 
 /** Phase 2: every user on its 20 s schedule, plus bursts; open loop (a late answer never delays the next send). */
-async function openLoop(client: JsonClient, ws: Workspace, users: string[], status: Map<string, 'online' | 'away'>) {
+async function openLoop(client: JsonClient, ws: Workspace, users: string[], status: Map<string, 'online' | 'away'>, seconds: number) {
   const steady = new Outcomes();
   const bursts = new Outcomes();
   const inflight: Promise<void>[] = [];
   const start = performance.now() + 100;
-  const end = start + SECONDS * 1000;
+  const end = start + seconds * 1000;
   const schedule: { at: number; user: string; burst: boolean }[] = [];
-  for (let t = 0; t < SECONDS * 1000; t += PERIOD_MS)
+  for (let t = 0; t < seconds * 1000; t += PERIOD_MS)
     users.forEach((user, i) => {
       const at = t + (i / users.length) * PERIOD_MS;
-      if (at < SECONDS * 1000) schedule.push({ at: start + at, user, burst: false });
+      if (at < seconds * 1000) schedule.push({ at: start + at, user, burst: false });
     });
-  for (let t = BURST_EVERY_MS; t < SECONDS * 1000; t += BURST_EVERY_MS)
+  for (let t = BURST_EVERY_MS; t < seconds * 1000; t += BURST_EVERY_MS)
     for (let k = 0; k < BURST_SIZE; k++) schedule.push({ at: start + t + (k / BURST_SIZE) * BURST_SPREAD_MS, user: users[(k * 7919 + t) % users.length]!, burst: true });
   schedule.sort((a, b) => a.at - b.at);
   let next = 0;
@@ -223,6 +225,11 @@ async function main(): Promise<void> {
     );
     const warmSeconds = (performance.now() - t0) / 1000;
     progress(`warm-up: ${warm.ok} first heartbeats (transitions: ${warm.changed}) in ${warmSeconds.toFixed(1)} s, p99 ${fmt(warm.latency.percentile(99))} ms, errors ${warm.errors}; server rss ${memoryOf(server.pid).rssMb} MB`);
+
+    // 2a. the same open loop without subscribers, for comparison within this run (same machine load, more or less)
+    const quietLoad = loadavg()[0]!;
+    progress(`open loop without subscribers: ${QUIET_SECONDS} s`);
+    const quiet = await openLoop(client, ws, users, status, QUIET_SECONDS);
     t0 = performance.now();
     const subscribers = startSubscribers({ url: server.url, key: ws.key, admin: ws.admin, workspaceId: ws.workspaceId, count: SUBSCRIBERS });
     await subscribers.ready;
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
     const eventsBefore = presenceEvents(dataDir);
     const loadBefore = loadavg()[0]!;
     progress(`open loop: ${SECONDS} s, ${USERS} users every ${PERIOD_MS / 1000} s (${(USERS / (PERIOD_MS / 1000)).toFixed(0)}/s offered), ${FLIP_SHARE * 100}% flips, bursts of ${BURST_SIZE} within ${BURST_SPREAD_MS / 1000} s every ${BURST_EVERY_MS / 1000} s`);
-    const open = await openLoop(client, ws, users, status);
+    const open = await openLoop(client, ws, users, status, SECONDS);
     await sleep(1000); // the last transitions reach the subscribers
     const eventsDuring = presenceEvents(dataDir) - eventsBefore;
     const sent = open.steady.ok + open.steady.errors + open.bursts.ok + open.bursts.errors;
@@ -252,6 +259,7 @@ async function main(): Promise<void> {
     const heartbeatP99Ms = ms2(open.steady.latency.percentile(99));
     const deliveryP99Ms = ms2(delivery.percentile(99));
     const eventsPerHeartbeat = Math.round((eventsDuring / sent) * 10_000) / 10_000;
+    out(`open loop without subscribers (load ${quietLoad.toFixed(2)}): ${quiet.steady.ok} scheduled heartbeats in ${quiet.seconds.toFixed(1)} s: p50 ${fmt(quiet.steady.latency.percentile(50))} ms, p99 ${fmt(quiet.steady.latency.percentile(99))} ms; bursts p99 ${fmt(quiet.bursts.latency.percentile(99))} ms`);
     out(`open loop: ${open.steady.ok} scheduled heartbeats in ${open.seconds.toFixed(1)} s (${(open.steady.ok / open.seconds).toFixed(0)}/s): p50 ${fmt(open.steady.latency.percentile(50))} ms, p99 ${fmt(open.steady.latency.percentile(99))} ms, max ${fmt(open.steady.latency.max())} ms, errors ${open.steady.errors} ${JSON.stringify([...open.steady.failures])}`);
     out(`bursts: ${open.bursts.ok} heartbeats: p50 ${fmt(open.bursts.latency.percentile(50))} ms, p99 ${fmt(open.bursts.latency.percentile(99))} ms, errors ${open.bursts.errors}`);
     out(`transitions: ${changed} of ${sent} heartbeats answered changed (${(changed / sent).toFixed(4)}); the log gained ${eventsDuring} PresenceChanged (${eventsPerHeartbeat} per heartbeat)`);
