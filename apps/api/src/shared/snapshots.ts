@@ -8,6 +8,7 @@ import {
   type WorkspaceState,
   evolveOrganization,
   evolveProfile,
+  evolveTeams,
   evolveWorkspace,
   fromStored,
   upcast,
@@ -23,10 +24,10 @@ import type { AppliedCommand } from './stream-states';
  * The version also hashes the code of the upcasters and folds, so a new upcaster or a changed evolve invalidates
  * every snapshot by itself: a snapshot of another version is ignored and the stream replayed.
  */
-export const STATE_SHAPE_VERSION = 1;
+export const STATE_SHAPE_VERSION = 2; // 2: WorkspaceState.teams
 
 const FOLD_CODE = createHash('sha256')
-  .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile].map(String).join('\n'))
+  .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
   .update(DOMAIN_EVENT_TYPES.join(','))
   .digest('base64url')
   .slice(0, 16);

@@ -115,7 +115,7 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     // the race was real: each side won some rounds
     expect(outcomes.deleteWon).toBeGreaterThan(0);
     expect(outcomes.otherWon).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('rule 12: deleting a user while they accept an invitation to another workspace never leaves them active there (200 rounds)', async () => {
     const outcomes = { acceptedFirst: 0, deletedFirst: 0 };
@@ -143,5 +143,5 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     }
     expect(outcomes.acceptedFirst).toBeGreaterThan(0);
     expect(outcomes.deletedFirst).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });
