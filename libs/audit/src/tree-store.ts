@@ -46,7 +46,7 @@ const SCHEMA = `
  */
 export class SqliteTreeStore {
   private readonly db: DatabaseSync;
-  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hashes' | 'checkpoints', StatementSync>;
+  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hex' | 'checkpoints', StatementSync>;
 
   constructor(
     readonly file: string,
@@ -80,7 +80,10 @@ export class SqliteTreeStore {
       latest: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1'),
       checkpoint: prepare('SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?'),
       page: arrays('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?'),
-      hashes: arrays('SELECT idx, hash FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
+      hex: this.db.prepare(
+        // the inner ORDER BY is the rowid scan's own order (no sort); hex() is upper-case, lowered in one go in JS
+        "SELECT count(*) AS n, coalesce(sum(ok), 0) AS ok, group_concat(h, '') AS hex FROM (SELECT hex(hash) AS h, typeof(hash) = 'blob' AND length(hash) = 32 AS ok FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx)",
+      ),
       checkpoints: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size'),
     };
   }
@@ -155,8 +158,9 @@ export class SqliteTreeStore {
   *leaves(fromIndex = 0, pageSize = 16_384): Generator<StoredLeaf> {
     let next = fromIndex;
     for (;;) {
-      const rows = this.stmt.page.all(next, pageSize) as unknown as [idx: bigint, position: bigint, hash: Uint8Array][];
-      for (const [idx, position, hash] of rows) yield { index: Number(idx), position, hash: Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength) };
+      const rows = this.stmt.page.all(next, pageSize) as unknown as [idx: bigint, position: bigint, hash: Uint8Array | string][];
+      for (const [idx, position, hash] of rows)
+        yield { index: Number(idx), position, hash: hash instanceof Uint8Array ? Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength) : Buffer.from(hash) };
       if (rows.length < pageSize) return;
       next = Number(rows[rows.length - 1]![0]) + 1;
     }
@@ -171,9 +175,13 @@ export class SqliteTreeStore {
     return n === 0 || (lo === 0n && hi === BigInt(n - 1));
   }
 
-  /** The recorded hashes of the leaves with index in [from, to), with their indexes (a verifier thread's range). */
-  leafHashes(from: number, to: number): [idx: bigint, hash: Uint8Array][] {
-    return this.stmt.hashes.all(from, to) as unknown as [bigint, Uint8Array][];
+  /**
+   * The recorded hashes of the leaves with index in [from, to), in order, as one lower-case hex string (a verifier
+   * thread's range: no object per leaf); `wellFormed` unless one of them is not a 32-byte blob (an edited file).
+   */
+  recordedHex(from: number, to: number): { count: number; hex: string; wellFormed: boolean } {
+    const row = this.stmt.hex.get(from, to) as { n: number; ok: number; hex: string | null };
+    return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
   }
 
   close(): void {

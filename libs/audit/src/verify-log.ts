@@ -69,8 +69,8 @@ export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
   return run.finish();
 }
 
-/** A right edge of the tree (CompactTree.edge) as a verifier thread sends it: [level, hash] from the largest. */
-export type Edge = [level: number, hash: Uint8Array][];
+/** A right edge of the tree (CompactTree.edge) as a verifier thread sends it: [level, hex hash] from the largest. */
+export type Edge = [level: number, hash: string][];
 
 /**
  * The checks of `verifyLog`, fed in log order: one re-read leaf at a time (`add`), or a range of leaves that a
@@ -161,14 +161,14 @@ export class Verification {
     const base = this.count;
     const extended = (edge: Edge): CompactTree => {
       const tree = this.log.clone();
-      for (const [level, hash] of edge) tree.pushSubtree(level, Buffer.from(hash));
+      for (const [level, hash] of edge) tree.pushSubtree(level, Buffer.from(hash, 'hex'));
       return tree;
     };
     while (this.t < this.targets.length && this.targets[this.t]!.size <= base + leaves) {
       const size = this.targets[this.t]!.size;
       this.checkTargets(size, () => extended(edges(size - base)).root());
     }
-    for (const [level, hash] of edges(leaves)) this.log.pushSubtree(level, Buffer.from(hash));
+    for (const [level, hash] of edges(leaves)) this.log.pushSubtree(level, Buffer.from(hash, 'hex'));
     this.count += leaves;
     this.input.onProgress?.(this.count);
   }

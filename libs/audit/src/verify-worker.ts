@@ -5,9 +5,10 @@
  * or less than its leaves, a leaf unlike the recorded one, a row that cannot be read) is sent back as not matched,
  * and the main thread verifies the log from there one leaf at a time, which names the first difference.
  */
+import { hash } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { CompactTree, HASH_SIZE } from './merkle';
-import { SqliteLogReader } from './sqlite-log';
+import { HASH_SIZE } from './merkle';
+import { SqliteLogReader, entryTextOfRow } from './sqlite-log';
 import { SqliteTreeStore } from './tree-store';
 import type { Edge } from './verify-log';
 
@@ -37,39 +38,68 @@ export type RangeReply =
   | { range: number; matched: true; leaves: number; edges: [size: number, edge: Edge][] }
   | { range: number; matched: false; reason: string };
 
-const sameHash = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
+/**
+ * The range's own tree, hashes as hex strings: a hash written as a string costs a third of one written into a new
+ * Buffer (node:crypto allocates a backing store for each), and the recorded hashes are read as one hex string.
+ */
+class HexTree {
+  private readonly levels: number[] = [];
+  private readonly hashes: string[] = [];
+  private static readonly input = Buffer.alloc(1 + 2 * HASH_SIZE, 1);
 
-const edgeOf = (tree: CompactTree): Edge => tree.edge().map(({ level, hash }) => [level, hash]);
+  push(leaf: string): void {
+    let level = 0;
+    let top = leaf;
+    while (this.levels.length > 0 && this.levels[this.levels.length - 1] === level) {
+      this.levels.pop();
+      top = HexTree.node(this.hashes.pop()!, top);
+      level++;
+    }
+    this.levels.push(level);
+    this.hashes.push(top);
+  }
+
+  edge(): Edge {
+    return this.levels.map((level, i) => [level, this.hashes[i]!]);
+  }
+
+  /** RFC 9162 node hash: SHA-256(0x01 || left || right) */
+  private static node(left: string, right: string): string {
+    HexTree.input.write(left, 1, HASH_SIZE, 'hex');
+    HexTree.input.write(right, 1 + HASH_SIZE, HASH_SIZE, 'hex');
+    return hash('sha256', HexTree.input, 'hex');
+  }
+}
 
 export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undefined, pageSize: number, task: RangeTask): RangeReply {
   const notMatched = (reason: string): RangeReply => ({ range: task.range, matched: false, reason });
-  const recorded = tree?.leafHashes(task.firstLeaf, task.firstLeaf + task.width) ?? [];
-  const own = new CompactTree();
+  const recorded = tree?.recordedHex(task.firstLeaf, task.firstLeaf + task.width) ?? { count: 0, hex: '', wellFormed: true };
+  if (!recorded.wellFormed) return notMatched('a recorded leaf is not a 32-byte hash');
+  const own = new HexTree();
   const edges: [number, Edge][] = [];
   let s = 0;
   let n = 0;
   try {
-    for (const page of reader.leafPages(pageSize, task.after, task.upTo)) {
-      for (let i = 0; i < page.positions.length; i++) {
+    for (let after = task.after; ; ) {
+      const rows = reader.rows(after, pageSize, task.upTo);
+      for (const row of rows) {
         if (n === task.width) return notMatched('more rows than leaves');
-        const hash = page.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
-        const leaf = recorded[n];
+        // RFC 9162 leaf hash: SHA-256(0x00 || entry), the entry's text hashed as UTF-8
+        const leaf = hash('sha256', `\0${entryTextOfRow(row)}`, 'hex');
         // past the notary's last leaf (it may lag behind the log) there is nothing to compare with
-        if (leaf && (leaf[0] !== BigInt(task.firstLeaf + n) || !sameHash(leaf[1], hash))) return notMatched(`leaf ${task.firstLeaf + n} differs`);
-        own.push(Buffer.from(hash));
+        if (n < recorded.count && !recorded.hex.startsWith(leaf, n * 2 * HASH_SIZE)) return notMatched(`leaf ${task.firstLeaf + n} differs`);
+        own.push(leaf);
         n++;
-        while (s < task.sizes.length && task.sizes[s] === n) edges.push([task.sizes[s++]!, edgeOf(own)]);
+        while (s < task.sizes.length && task.sizes[s] === n) edges.push([task.sizes[s++]!, own.edge()]);
       }
+      if (rows.length < pageSize) break;
+      after = rows[rows.length - 1]![0] as bigint;
     }
   } catch (error) {
     return notMatched(`a row could not be read: ${(error as Error).message}`);
   }
   if (n < task.width && !task.last) return notMatched('fewer rows than leaves');
-  edges.push([n, edgeOf(own)]);
+  edges.push([n, own.edge()]);
   return { range: task.range, matched: true, leaves: n, edges };
 }
 
