@@ -436,11 +436,14 @@ async function main(): Promise<void> {
       `change access: cold command, then ${SERIES} sequential commands per workspace (${SMALL_MEMBERS} vs ${BIG_MEMBERS} members)`,
     );
     const bigStreams = [`organization-${big.organizationId}`, `workspace-${big.workspaceId}`];
+    // what the first server said (its trace lines: phase 1) before it is replaced
+    const earlierLines: string[] = [];
     const restart = async () => {
       t0 = performance.now();
       const written = await snapshotsWritten(dataDir, bigStreams);
       progress(`snapshots written at revisions ${[...written.values()].join(', ')} (waited ${((performance.now() - t0) / 1000).toFixed(1)} s); restarting the server`);
       await server!.stop();
+      earlierLines.push(...server!.stderr().trim().split('\n').filter(Boolean), ...server!.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l)));
       server = await startServerChild(serverEnv);
       client!.close();
       client = new JsonClient(server.url, CLIENTS);
@@ -449,7 +452,7 @@ async function main(): Promise<void> {
     const size = await changeAccessBySize(client, small, big, (label) => server?.mark(label), restart);
     server.mark('change-access series');
     if (TRACE) await new Promise((r) => setTimeout(r, 500));
-    const serverLines = server.stderr().trim().split('\n').filter(Boolean);
+    const serverLines = [...earlierLines, ...server.stderr().trim().split('\n').filter(Boolean)];
     const traces = serverLines.filter((l) => l.startsWith('TRACE '));
     // the server logs JSON lines on stdout (pino, LOG_LEVEL=error: errors only); stderr has the trace and crashes
     const serverErrors = [...serverLines.filter((l) => !l.startsWith('TRACE ')), ...server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l))].join('\n');

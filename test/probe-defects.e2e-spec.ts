@@ -153,7 +153,7 @@ describe('items 4, 6 and 9: erased data is not served from memory, secrets do no
     expect(accept.status).toBeLessThan(500);
   });
 
-  it('item 6: an API key answered under an Idempotency-Key is not stored; forgotten keys are gone from keys.sqlite and its WAL; files are private', async () => {
+  it('item 6: an API key answered under an Idempotency-Key is not stored; forgotten keys are gone from the data files and their WALs; files are private', async () => {
     const created = await app.api.request('POST', '/v1/organizations', {
       key: SYSTEM_KEY,
       headers: { 'idempotency-key': 'secret-org' },
@@ -174,13 +174,14 @@ describe('items 4, 6 and 9: erased data is not served from memory, secrets do no
 
     const o = { key: created.body.apiKey, actor: created.body.adminUserId, workspaceId: ws.body.workspaceId };
     const jane = await app.api.member(o, 'key.holder@acme.test');
-    const keys = new DatabaseSync(join(app.dataDir, 'keys.sqlite'), { readOnly: true });
+    // the embedded store keeps data keys (wrapped) in events.sqlite, written with their first events (docs/adr/0010-command-throughput.md)
+    const keys = new DatabaseSync(join(app.dataDir, 'events.sqlite'), { readOnly: true });
     const row = keys.prepare('SELECT key FROM subject_keys WHERE subject = ?').get(`u:${jane}`) as { key: Uint8Array };
     keys.close();
     expect(row.key.length).toBeGreaterThanOrEqual(16);
     await app.api.request('DELETE', `/v1/organizations/${created.body.organizationId}/users/${jane}`, { key: o.key, actor: o.actor });
-    for (const f of readdirSync(app.dataDir).filter((n) => n.startsWith('keys.sqlite')))
-      expect(readFileSync(join(app.dataDir, f)).includes(Buffer.from(row.key))).toBe(false);
+    for (const f of readdirSync(app.dataDir).filter((n) => /^(events|keys)\.sqlite/.test(n)))
+      expect([f, readFileSync(join(app.dataDir, f)).includes(Buffer.from(row.key))]).toEqual([f, false]);
 
     expect(statSync(app.dataDir).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(app.dataDir)) expect([f, statSync(join(app.dataDir, f)).mode & 0o077]).toEqual([f, 0]);

@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
 import { createEventStore } from './create-event-store';
 import type { EventStore } from './port';
-import type { Durability } from './sqlite/sqlite-event-store';
+import { type Durability, SqliteEventStore } from './sqlite/sqlite-event-store';
+import { EmbeddedKeyStore } from './shredding/embedded-key-store';
 import { type KeyStore, MongoKeyStore, SqliteKeyStore } from './shredding/key-store';
 import { PersonalDataEventStore } from './shredding/personal-data-event-store';
 
@@ -34,19 +35,37 @@ export interface SnapshotSealing {
 /**
  * The event store as the application uses it: EventStoreDB or embedded SQLite, wrapped so that personal data
  * in events is encrypted per subject (docs/rules.md#crypto-shredding). Keys live in MongoDB when MONGO_URL is set (shared by every
- * replica; set it whenever EVENTSTORE_URL is set), else in `${dataDir}/keys.sqlite`. Email subjects are
- * pseudonymous: an HMAC of the address with a secret kept in the key store.
+ * replica; set it whenever EVENTSTORE_URL is set); else, with the embedded store, in events.sqlite, wrapped under a
+ * key kept in `${dataDir}/keys.sqlite` (EmbeddedKeyStore); with EventStoreDB and no MongoDB, in keys.sqlite. Email
+ * subjects are pseudonymous: an HMAC of the address with a secret kept in the key store.
  */
 export async function createRollcallEventStore(
   config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability },
 ): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
   const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability });
-  const keys: KeyStore = config.mongoUrl ? new MongoKeyStore(config.mongoUrl) : new SqliteKeyStore(join(config.dataDir, 'keys.sqlite'));
-  const pepper = await keys.pepper();
+  const keysFile = join(config.dataDir, 'keys.sqlite');
+  // embedded: keys in events.sqlite, written with the events that first need them (docs/adr/0010-command-throughput.md)
+  const keys: KeyStore = config.mongoUrl
+    ? new MongoKeyStore(config.mongoUrl)
+    : inner instanceof SqliteEventStore
+      ? await EmbeddedKeyStore.open(inner, keysFile)
+      : new SqliteKeyStore(keysFile);
+  // a KeyObject: an HMAC keyed with a Buffer imports the key again on every call
+  const pepper = createSecretKey(await keys.pepper());
   const subjectId = (s: DataSubject) =>
     s.kind === 'user' ? `u:${s.userId}` : `e:${createHmac('sha256', pepper).update(normalizeEmail(s.email)).digest('base64url')}`;
+  // the subject id is computed when asked for: a reader only needs the paths (a sealed value names its subject), and
+  // the address of a stored event is sealed, nothing to hash
   const store = new PersonalDataEventStore(inner, keys, (type, data) =>
-    personalFieldsOf(type, data).map((f) => ({ subjectId: subjectId(f.subject), paths: f.paths })),
+    personalFieldsOf(type, data).map((f) => {
+      let id: string | undefined;
+      return {
+        get subjectId() {
+          return (id ??= subjectId(f.subject));
+        },
+        paths: f.paths,
+      };
+    }),
   );
   return {
     store,

@@ -93,6 +93,11 @@ export class SqliteKeyStore implements KeyStore {
     return (await this.ensure([PEPPER])).get(PEPPER)!;
   }
 
+  /** whether the file holds keys of subjects other than these (EmbeddedKeyStore: a data dir written before ADR 0010) */
+  async holdsSubjectsBesides(subjectIds: readonly string[]): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM subject_keys WHERE subject NOT IN (SELECT value FROM json_each(?)) LIMIT 1').get(JSON.stringify(subjectIds)) !== undefined;
+  }
+
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }

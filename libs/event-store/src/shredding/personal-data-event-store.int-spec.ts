@@ -51,6 +51,15 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(read[0]!.data).toEqual({ person: 'jane', email: 'jane@acme.test', profile: { name: 'Jane Doe', role: 'agent' }, untouched: 'visible' });
   });
 
+  it("leaves the caller's events in clear, nested objects included", async () => {
+    const mine = event('ida', 'ida@acme.test', 'Ida');
+    const profile = mine.data.profile;
+    await store.append('s-0', [mine], 'no_stream');
+    expect(mine.data).toEqual({ person: 'ida', email: 'ida@acme.test', profile: { name: 'Ida', role: 'agent' }, untouched: 'visible' });
+    expect(mine.data.profile).toBe(profile);
+    expect((await collect(inner.readStream('s-0')))[0]!.data).toMatchObject({ profile: { name: expect.stringMatching(/^enc:v1:u:ida:/), role: 'agent' } });
+  });
+
   it('forgetting a subject erases its data everywhere, the events stay valid, others are untouched', async () => {
     await store.append('s-1', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test', 'Joe')], 'no_stream');
     await store.forget(['u:jane']);

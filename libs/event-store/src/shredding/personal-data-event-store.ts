@@ -12,6 +12,8 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../port';
+import { SubjectKeyConflictError } from '../sqlite/sqlite-event-store';
+import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
 import type { KeyStore } from './key-store';
 
 /** Where the personal data of an event is, and whose it is. */
@@ -28,6 +30,17 @@ const getPath = (data: Obj, path: string[]): unknown => path.reduce<unknown>((o,
 const setPath = (data: Obj, path: string[], value: unknown): void => {
   const parent = path.slice(0, -1).reduce<Obj | undefined>((o, k) => (o && typeof o[k] === 'object' ? o[k] : undefined), data);
   if (parent && path.at(-1)! in parent) parent[path.at(-1)!] = value;
+};
+
+/** `data` with the objects on the way to the path's last key replaced by shallow copies (so setPath leaves the originals alone) */
+const copiedAlong = (data: Obj, path: string[]): Obj => {
+  let parent = data;
+  for (const key of path.slice(0, -1)) {
+    const child = parent[key];
+    if (!child || typeof child !== 'object') break;
+    parent = parent[key] = Array.isArray(child) ? [...child] : { ...child };
+  }
+  return data;
 };
 
 type Key = Buffer | KeyObject;
@@ -64,6 +77,17 @@ interface Sealed {
   value: string;
 }
 
+/** a subject's key generated for an append, until it is stored (or the appends carrying it failed) */
+interface NewKey {
+  key: KeyObject;
+  stored: Uint8Array;
+  /** appends in flight that carry it */
+  users: number;
+}
+
+/** how many times an append is sealed again because another writer stored a subject's key first */
+const KEY_CONFLICT_ATTEMPTS = 4;
+
 /**
  * Crypto-shredding around any EventStore: personal data (per the policy) is encrypted with its subject's key
  * before it is appended, and decrypted when read; a forgotten subject's fields read as null. The wrapped
@@ -71,56 +95,128 @@ interface Sealed {
  *
  * Keys are cached as KeyObjects (a bounded map; when full, the older half is dropped at once). Reading a
  * stream or the log looks keys up once per chunk of events; a subscription's live events one at a time.
+ * With the embedded store, a first-time subject's key is stored in the transaction of its first events
+ * (EmbeddedKeyStore, docs/adr/0010-command-throughput.md).
  */
 export class PersonalDataEventStore implements EventStore {
   /** subjectId → key, or null for a subject known to have no key (forgotten) */
   private cache = new Map<string, KeyObject | null>();
   private erasureCount = 0;
+  /** the key store, when it stores new keys in the transaction of the events sealed with them */
+  private readonly withEvents: KeysWrittenWithEvents | undefined;
+  /** keys generated for appends in flight, not stored yet */
+  private readonly creating = new Map<string, NewKey>();
 
   constructor(
     private readonly inner: EventStore,
     private readonly keys: KeyStore,
     private readonly policy: PersonalDataPolicy,
     private readonly cacheSize = 500_000,
-  ) {}
+  ) {
+    this.withEvents = writesKeysWithEvents(keys) ? keys : undefined;
+  }
 
   async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    return this.inner.append(stream, await this.seal(events), expected);
+    return this.sealedAppend(
+      [{ stream, events, expected }],
+      ([part]) => this.inner.append(part!.stream, part!.events, part!.expected),
+      (result) => ({ nextRevision: result.streams[0]!.nextRevision, position: result.position }),
+    );
   }
 
   async appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
-    const sealed = await Promise.all(parts.map(async (p) => ({ ...p, events: await this.seal(p.events) })));
-    return this.inner.appendMany(sealed);
+    return this.sealedAppend(parts, (sealed) => this.inner.appendMany(sealed), (result) => result);
   }
 
-  /** The events with their personal fields encrypted under their subjects' keys (created when missing). */
-  private async seal(events: NewEvent[]): Promise<NewEvent[]> {
-    const plans = events.map((e) => this.policy(e.type, e.data));
-    const subjects = [...new Set(plans.flat().map((p) => p.subjectId))];
-    if (subjects.length === 0) return events;
+  /**
+   * Seals the parts and appends them. With a key store that writes keys with events, the new keys of first-time
+   * subjects go in the same transaction (`withKeys`); when another writer stored a key for one of them first, nothing
+   * was written and the events are sealed again, now with the stored key.
+   */
+  private async sealedAppend<T>(
+    parts: StreamAppend[],
+    write: (sealed: StreamAppend[]) => Promise<T>,
+    withKeys: (result: MultiAppendResult) => T,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const created = new Map<string, NewKey>();
+      const sealed = await this.seal(parts, created);
+      if (created.size === 0) return write(sealed);
+      const erasures = this.erasureCount;
+      try {
+        const result = await this.withEvents!.appendWithKeys(
+          sealed,
+          [...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
+        );
+        // stored now; unless an erasure ran meanwhile, which the next lookup must see instead
+        if (this.erasureCount === erasures) for (const [id, k] of created) this.remember(id, k.key);
+        return withKeys(result);
+      } catch (error) {
+        if (!(error instanceof SubjectKeyConflictError) || attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
+        for (const id of error.subjectIds) if (this.creating.get(id) === created.get(id)) this.creating.delete(id);
+      } finally {
+        for (const [id, k] of created) if (--k.users === 0 && this.creating.get(id) === k) this.creating.delete(id);
+      }
+    }
+  }
+
+  /** The parts with their events' personal fields encrypted under their subjects' keys (created when missing). */
+  private async seal(parts: StreamAppend[], created: Map<string, NewKey>): Promise<StreamAppend[]> {
+    const plans = parts.map((p) => p.events.map((e) => this.policy(e.type, e.data)));
+    const subjects = [...new Set(plans.flat(2).map((p) => p.subjectId))];
+    if (subjects.length === 0) return parts;
+    const keys = await this.keysToSeal(subjects, created);
+    return parts.map((part, p) => ({
+      ...part,
+      events: part.events.map((e, i) => {
+        const plan = plans[p]![i]!;
+        if (plan.length === 0) return e;
+        // the caller's event stays in clear: the objects on the way to a personal field are copied (not the rest)
+        const data = { ...(e.data as Obj) };
+        for (const { subjectId, paths } of plan)
+          for (const path of paths) {
+            const parts = path.split('.');
+            const value = getPath(data, parts);
+            if (value !== undefined && value !== null) setPath(copiedAlong(data, parts), parts, sealValue(value, subjectId, keys.get(subjectId)!));
+          }
+        return { ...e, data };
+      }),
+    }));
+  }
+
+  /**
+   * Each subject's key: cached, stored, or new. New keys are created by the key store right away (durably), or, when
+   * it writes keys with events, generated here and added to `created` to be stored with the append; an append in
+   * flight that generated one for the same subject shares it (`creating`), so one process makes one key per subject.
+   */
+  private async keysToSeal(subjects: string[], created: Map<string, NewKey>): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
     for (const id of subjects) {
       const cached = this.cache.get(id);
       if (cached) keys.set(id, cached);
     }
     const missing = subjects.filter((id) => !keys.has(id));
-    if (missing.length > 0)
-      for (const [id, raw] of await this.keys.ensure(missing)) {
+    if (missing.length === 0) return keys;
+    const found = this.withEvents ? await this.keys.find(missing) : await this.keys.ensure(missing);
+    for (const id of missing) {
+      const raw = found.get(id);
+      if (raw) {
         const key = createSecretKey(raw);
         keys.set(id, key);
         this.remember(id, key);
+        continue;
       }
-    return events.map((e, i) => {
-      if (plans[i]!.length === 0) return e;
-      const data = structuredClone(e.data) as Obj; // the caller's event stays in clear
-      for (const { subjectId, paths } of plans[i]!)
-        for (const path of paths) {
-          const parts = path.split('.');
-          const value = getPath(data, parts);
-          if (value !== undefined && value !== null) setPath(data, parts, sealValue(value, subjectId, keys.get(subjectId)!));
-        }
-      return { ...e, data };
-    });
+      let fresh = this.creating.get(id);
+      if (!fresh) {
+        const generated = this.withEvents!.generate(id);
+        fresh = { key: createSecretKey(generated.key), stored: generated.stored, users: 0 };
+        this.creating.set(id, fresh);
+      }
+      fresh.users++;
+      created.set(id, fresh);
+      keys.set(id, fresh.key);
+    }
+    return keys;
   }
 
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {

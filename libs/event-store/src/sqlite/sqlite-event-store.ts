@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { type EventRow, SqliteSubscription, toRecorded } from './sqlite-subscription';
 import {
   type AppendResult,
   type EventStore,
@@ -34,22 +35,19 @@ export interface SqliteEventStoreOptions {
   cacheSizeKiB?: number;
 }
 
-/** SQLite rows as read back (with setReadBigInts: every INTEGER is a bigint). */
-interface EventRow {
-  position: bigint;
-  id: string;
-  stream: string;
-  revision: bigint;
-  type: string;
-  data: string;
-  metadata: string;
-  created: bigint;
+/** A data key created for a subject's first personal data, stored in the transaction of the events sealed with it. */
+export interface NewSubjectKey {
+  subjectId: string;
+  /** the key as stored (the key store wraps it: docs/adr/0010-command-throughput.md) */
+  stored: Uint8Array;
 }
 
 /** An append waiting in the group-commit queue. */
 interface PendingAppend {
   /** one part for append(), several for an atomic appendMany() */
   parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision }[];
+  /** keys to store with the events (appendWithKeys) */
+  keys: readonly NewSubjectKey[];
   resolve: (result: MultiAppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -61,7 +59,7 @@ interface SerializedEvent {
   metadata: string;
 }
 
-type Outcome = { ok: true; result: MultiAppendResult } | { ok: false; error: unknown };
+type Outcome = { ok: true; result: MultiAppendResult; written: { stream: string; head: bigint }[] } | { ok: false; error: unknown };
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -76,7 +74,11 @@ const SCHEMA = `
     UNIQUE (stream, revision)
   );
   CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
+  CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
 `;
+
+/** streams whose head revision is remembered (see readStream); past this the memory starts over */
+const MAX_KNOWN_HEADS = 100_000;
 
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
 
@@ -95,12 +97,22 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
  *
  * node:sqlite is synchronous: a commit blocks the event loop while it runs (an fsync, typically
  * well under a few ms); the appends that arrive meanwhile form the next group.
+ *
+ * Data keys of crypto-shredding (table `subject_keys`) live in the same file, so that a subject's first key is
+ * committed with the first events sealed with it, under one fsync (appendWithKeys; the wrapping and the race
+ * between replicas are the key store's: shredding/embedded-key-store.ts, docs/adr/0010-command-throughput.md).
+ *
+ * Reads of a stream that has not moved are answered from memory: the connection remembers the head revision of
+ * the streams it read to the end or appended to, for as long as no other connection committed (SQLite's
+ * `PRAGMA data_version`, one cheap statement instead of the stream's query; this connection's own commits keep
+ * the heads exact).
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
   private readonly db: DatabaseSync;
   /** @internal rows per query */
   readonly pageSize: number;
+  private readonly busyTimeoutMs: number;
   private readonly commits = new EventEmitter();
   /** incremented after every commit that wrote something; lets subscriptions detect missed commits */
   private commitSeq = 0;
@@ -119,7 +131,16 @@ export class SqliteEventStore implements EventStore {
     savepoint: StatementSync;
     release: StatementSync;
     rollbackTo: StatementSync;
+    dataVersion: StatementSync;
+    insertKey: StatementSync;
+    selectKey: StatementSync;
+    selectKeys: StatementSync;
+    deleteKey: StatementSync;
   };
+  /** stream → its head revision (-1n: no events), exact as of `dataVersion` plus this connection's own commits */
+  private readonly heads = new Map<string, bigint>();
+  /** `PRAGMA data_version` when `heads` was last known to hold: it changes when another connection commits */
+  private dataVersion = -1n;
   private readonly readAllStatements = new Map<string, StatementSync>();
   private readonly readStreamStatements = new Map<string, StatementSync>();
 
@@ -133,13 +154,16 @@ export class SqliteEventStore implements EventStore {
     }
     this.pageSize = options.pageSize ?? 1000;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.db = new DatabaseSync(file, { timeout: this.busyTimeoutMs });
     try {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(
         `PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`,
       );
+      // a forgotten data key's bytes are overwritten, not left in a free page of the file
+      this.db.exec('PRAGMA secure_delete = ON');
       this.db.exec(SCHEMA);
     } catch (error) {
       this.db.close();
@@ -161,7 +185,13 @@ export class SqliteEventStore implements EventStore {
       savepoint: this.prepare('SAVEPOINT append'),
       release: this.prepare('RELEASE append'),
       rollbackTo: this.prepare('ROLLBACK TO append'),
+      dataVersion: this.prepare('PRAGMA data_version'),
+      insertKey: this.prepare('INSERT INTO subject_keys (subject, key) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING'),
+      selectKey: this.prepare('SELECT key FROM subject_keys WHERE subject = ?'),
+      selectKeys: this.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))'),
+      deleteKey: this.prepare('DELETE FROM subject_keys WHERE subject = ?'),
     };
+    this.headsEpoch();
   }
 
   append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -174,19 +204,92 @@ export class SqliteEventStore implements EventStore {
   }
 
   appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
+    return this.appendWithKeys(parts, []);
+  }
+
+  /**
+   * appendMany, and the subjects' new data keys stored in the same transaction (nothing of it when it fails). A
+   * subject that has a stored key already, other than the one given (another process created it first), fails the
+   * append with SubjectKeyConflictError, which carries the stored key: seal again with it.
+   */
+  appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
     try {
       if (!Array.isArray(parts) || parts.length === 0) throw new RangeError('appendMany: at least one part is required');
       if (new Set(parts.map((p) => p.stream)).size !== parts.length) throw new RangeError('appendMany: a stream appears twice');
       if (parts.every((p) => p.events.length === 0)) throw new RangeError('appendMany: at least one event is required');
       for (const p of parts) if (p.events.length > 0) assertAppendArguments(p.stream, p.events, p.expected);
       assertUniqueIds(parts.flatMap((p) => p.events));
+      if (new Set(keys.map((k) => k.subjectId)).size !== keys.length) throw new RangeError('appendWithKeys: a subject appears twice');
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.enqueue(parts);
+    return this.enqueue(parts, keys);
   }
 
-  private enqueue(parts: StreamAppend[]): Promise<MultiAppendResult> {
+  /** The stored data keys of these subjects (as stored); a subject without one is absent. */
+  findSubjectKeys(subjectIds: readonly string[]): Map<string, Uint8Array> {
+    if (this.closed) throw new Error('SqliteEventStore is closed');
+    // one subject (a command's first-time subject, a live event): the plain lookup, cheaper than json_each
+    if (subjectIds.length === 1) {
+      const row = this.stmt.selectKey.get(subjectIds[0]!) as { key: Uint8Array } | undefined;
+      return new Map(row ? [[subjectIds[0]!, row.key]] : []);
+    }
+    const rows = this.stmt.selectKeys.all(JSON.stringify(subjectIds)) as { subject: string; key: Uint8Array }[];
+    return new Map(rows.map((r) => [r.subject, r.key]));
+  }
+
+  /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
+  storeSubjectKeys(keys: readonly NewSubjectKey[]): void {
+    if (this.closed) throw new Error('SqliteEventStore is closed');
+    this.inTransaction(() => {
+      for (const { subjectId, stored } of keys) this.stmt.insertKey.run(subjectId, stored);
+    });
+  }
+
+  /**
+   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file), then copies the WAL
+   * back and truncates it, so no earlier page image holding a key stays in it. A checkpoint that other
+   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more.
+   */
+  async forgetSubjectKeys(subjectIds: readonly string[]): Promise<void> {
+    if (this.closed) throw new Error('SqliteEventStore is closed');
+    this.inTransaction(() => {
+      for (const id of subjectIds) this.stmt.deleteKey.run(id);
+    });
+    await this.truncateWal();
+  }
+
+  /** `write` in a transaction of its own (not a group commit: rare writes of keys) */
+  private inTransaction(write: () => void): void {
+    this.stmt.begin.run();
+    try {
+      write();
+      this.stmt.commit.run();
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private async truncateWal(): Promise<void> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      if (this.closed) return;
+      // tried without the busy handler, which would block the event loop while readers finish: waited here instead
+      this.db.exec('PRAGMA busy_timeout = 0');
+      let busy: number;
+      try {
+        busy = Number((this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number | bigint }).busy);
+      } finally {
+        this.db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
+      }
+      if (busy === 0) return;
+      if (Date.now() >= deadline) throw new Error('the WAL of the event store could not be truncated after forgetting data keys: readers kept it busy');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[] = []): Promise<MultiAppendResult> {
     if (this.closed) return Promise.reject(new Error('SqliteEventStore is closed'));
     const serialized = parts.map((p) => ({
       stream: p.stream,
@@ -199,7 +302,7 @@ export class SqliteEventStore implements EventStore {
       })),
     }));
     return new Promise<MultiAppendResult>((resolve, reject) => {
-      this.queue.push({ parts: serialized, resolve, reject });
+      this.queue.push({ parts: serialized, keys, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -208,26 +311,78 @@ export class SqliteEventStore implements EventStore {
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    const fromRevision = options.fromRevision ?? 0n;
+    if (options.toPosition !== undefined || options.until !== undefined) {
+      yield* this.readStreamFiltered(stream, fromRevision, options);
+      return;
+    }
+    const epoch = this.headsEpoch();
+    const known = this.heads.get(stream);
+    if (known !== undefined && fromRevision > known) return;
+    const stmt = this.streamStatement('stream = ? AND revision >= ?');
+    // from the revision before the one asked for: finding it and nothing after it proves the head (the next read
+    // of an unchanged stream is then answered from memory)
+    let from = fromRevision > 0n ? fromRevision - 1n : 0n;
+    let last: bigint | undefined = fromRevision > 0n ? undefined : -1n;
+    for (;;) {
+      const rows = stmt.all(stream, from, this.pageSize) as unknown as EventRow[];
+      for (const row of rows) {
+        last = row.revision;
+        if (row.revision >= fromRevision) yield toRecorded(row);
+      }
+      if (rows.length < this.pageSize) {
+        // unknown only when the revision before the one asked for is not there either: that proves no head
+        if (last !== undefined) this.noteHead(stream, last, epoch);
+        return;
+      }
+      from = rows[rows.length - 1]!.revision + 1n;
+    }
+  }
+
+  private async *readStreamFiltered(stream: string, fromRevision: bigint, options: ReadStreamOptions): AsyncIterable<RecordedEvent> {
     const where = ['stream = ?', 'revision >= ?'];
-    const params: SQLInputValue[] = [stream];
     if (options.toPosition !== undefined) where.push('position <= ?');
     if (options.until !== undefined) where.push('created <= ?');
-    const key = where.join(' AND ');
-    let stmt = this.readStreamStatements.get(key);
-    if (!stmt) {
-      stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${key} ORDER BY revision LIMIT ?`);
-      this.readStreamStatements.set(key, stmt);
-    }
-    let fromRevision = options.fromRevision ?? 0n;
+    const stmt = this.streamStatement(where.join(' AND '));
     const extra: SQLInputValue[] = [];
     if (options.toPosition !== undefined) extra.push(options.toPosition);
     if (options.until !== undefined) extra.push(options.until.getTime());
     for (;;) {
-      const rows = stmt.all(...params, fromRevision, ...extra, this.pageSize) as unknown as EventRow[];
+      const rows = stmt.all(stream, fromRevision, ...extra, this.pageSize) as unknown as EventRow[];
       for (const row of rows) yield toRecorded(row);
       if (rows.length < this.pageSize) return;
       fromRevision = rows[rows.length - 1]!.revision + 1n;
     }
+  }
+
+  private streamStatement(where: string): StatementSync {
+    let stmt = this.readStreamStatements.get(where);
+    if (!stmt) {
+      stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY revision LIMIT ?`);
+      this.readStreamStatements.set(where, stmt);
+    }
+    return stmt;
+  }
+
+  /** The epoch of `heads`: a new one (nothing known) when another connection committed since the last look. */
+  private headsEpoch(): bigint {
+    const { data_version: version } = this.stmt.dataVersion.get() as { data_version: bigint };
+    if (version !== this.dataVersion) {
+      this.heads.clear();
+      this.dataVersion = version;
+    }
+    return version;
+  }
+
+  /** `stream`'s head was `revision` in `epoch` (a read to its end, or this connection's append). */
+  private noteHead(stream: string, revision: bigint, epoch: bigint): void {
+    // learned before another connection's commit was seen: may be behind it
+    if (epoch !== this.dataVersion) return;
+    const known = this.heads.get(stream);
+    // heads only grow: a read that ended before this connection's own append must not take its head back
+    if (known !== undefined && known >= revision) return;
+    if (known === undefined && this.heads.size >= MAX_KNOWN_HEADS) this.heads.clear();
+    this.heads.set(stream, revision);
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
@@ -321,12 +476,12 @@ export class SqliteEventStore implements EventStore {
       try {
         for (const pending of batch) {
           // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
-          const savepoint = pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
+          const savepoint = pending.keys.length > 0 || pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
           if (savepoint) this.stmt.savepoint.run();
           try {
             const result = this.applyOne(pending, created);
             if (savepoint) this.stmt.release.run();
-            outcomes.push({ ok: true, result: result.result });
+            outcomes.push({ ok: true, result: result.result, written: result.written });
             wrote ||= result.wrote;
           } catch (error) {
             // SQLite rolled the whole transaction back (disk full, I/O error): the group fails with the real cause,
@@ -350,6 +505,8 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     if (wrote) {
+      // own commits leave data_version as it was: the heads this connection knows stay exact
+      for (const outcome of outcomes) if (outcome.ok) for (const w of outcome.written) this.noteHead(w.stream, w.head, this.dataVersion);
       this.commitSeq++;
       this.commits.emit('commit');
     }
@@ -360,18 +517,37 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /** Checks and writes one append (all its parts) inside the open transaction. Throws to roll back its savepoint. */
-  private applyOne(pending: PendingAppend, created: number): { result: MultiAppendResult; wrote: boolean } {
+  /** Checks and writes one append (all its parts, its keys) inside the open transaction. Throws to roll back its savepoint. */
+  private applyOne(
+    pending: PendingAppend,
+    created: number,
+  ): { result: MultiAppendResult; wrote: boolean; written: { stream: string; head: bigint }[] } {
     let wrote = false;
     let position = -1n;
     const streams: MultiAppendResult['streams'] = [];
+    const written: { stream: string; head: bigint }[] = [];
     for (const part of pending.parts) {
-      const written = this.applyPart(part, created);
-      wrote ||= written.wrote;
-      if (written.position > position) position = written.position;
-      streams.push({ stream: part.stream, nextRevision: written.nextRevision });
+      const result = this.applyPart(part, created);
+      wrote ||= result.wrote;
+      if (result.wrote) written.push({ stream: part.stream, head: result.nextRevision });
+      if (result.position > position) position = result.position;
+      streams.push({ stream: part.stream, nextRevision: result.nextRevision });
     }
-    return { result: { position, streams }, wrote };
+    // a replay wrote nothing now: its keys were stored with it the first time
+    if (wrote && pending.keys.length > 0) this.storeKeys(pending.keys);
+    return { result: { position, streams }, wrote, written };
+  }
+
+  /** Inserts the new keys; a subject that has another key already fails the append (see appendWithKeys). */
+  private storeKeys(keys: readonly NewSubjectKey[]): void {
+    const conflicts: string[] = [];
+    for (const { subjectId, stored } of keys) {
+      if (Number(this.stmt.insertKey.run(subjectId, stored).changes) === 1) continue;
+      const existing = (this.stmt.selectKey.get(subjectId) as { key: Uint8Array }).key;
+      // the same key: another append of this process carried it and was written first (in this group or before)
+      if (!Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
+    }
+    if (conflicts.length > 0) throw new SubjectKeyConflictError(conflicts);
   }
 
   private applyPart(
@@ -452,82 +628,15 @@ export class DuplicateEventIdError extends Error {
 }
 
 /**
- * Catch-up subscription: reads `position > last delivered` from the file, page after page; once a read
- * comes back short it waits for the store's next commit, then reads `position > last delivered` again.
- * The commit sequence number taken before each read closes the window between "read came back short"
- * and "started waiting": a commit in between is seen and the read is redone instead of waiting.
+ * New data keys given to appendWithKeys for subjects that another writer gave a key first: nothing of the append
+ * was written. The events must be sealed again, with the stored keys.
  */
-class SqliteSubscription implements Subscription {
-  private stopped = false;
-  private stopWaiting: (() => void) | undefined;
-  /** a subscription is consumed once: every for-await over it shares this iterator */
-  private iterator: AsyncGenerator<RecordedEvent> | undefined;
-
-  constructor(
-    private readonly store: SqliteEventStore,
-    private readonly options: SubscribeOptions,
-  ) {}
-
-  async unsubscribe(): Promise<void> {
-    this.stopped = true;
-    this.stopWaiting?.();
+export class SubjectKeyConflictError extends Error {
+  readonly code = 'SUBJECT_KEY_CONFLICT';
+  constructor(readonly subjectIds: string[]) {
+    super(`Another writer stored a data key first for ${subjectIds.join(', ')}`);
+    this.name = 'SubjectKeyConflictError';
   }
-
-  [Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
-    this.iterator ??= this.run();
-    return this.iterator;
-  }
-
-  private async *run(): AsyncGenerator<RecordedEvent> {
-    let last = this.options.fromPosition ?? -1n;
-    let remaining = this.options.maxCount ?? Number.POSITIVE_INFINITY;
-    try {
-      while (!this.stopped && !this.store.isClosed && remaining > 0) {
-        const seq = this.store.commitSequence;
-        const limit = Math.min(this.store.pageSize, remaining);
-        const rows = this.store.readAfter(last, this.options.filter, limit);
-        for (const row of rows) {
-          if (this.stopped) return;
-          const event = toRecorded(row);
-          last = event.position;
-          remaining--;
-          yield event;
-        }
-        // a full page: more may be there already; a commit since the read: read again before waiting
-        if (rows.length === limit || this.store.commitSequence !== seq) continue;
-        await this.waitForCommit();
-      }
-    } finally {
-      // the consumer broke out of its loop (return()) or we ended: either way the subscription is over
-      this.stopped = true;
-    }
-  }
-
-  private waitForCommit(): Promise<void> {
-    if (this.stopped || this.store.isClosed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        off();
-        this.stopWaiting = undefined;
-        resolve();
-      };
-      const off = this.store.onNextCommit(done);
-      this.stopWaiting = done;
-    });
-  }
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    id: row.id,
-    stream: row.stream,
-    type: row.type,
-    revision: row.revision,
-    position: row.position,
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    created: new Date(Number(row.created)),
-  };
 }
 
 function assertAppendArguments(stream: string, events: NewEvent[], expected: ExpectedRevision): void {

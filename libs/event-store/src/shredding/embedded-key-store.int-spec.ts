@@ -1,0 +1,178 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { WrongExpectedRevisionError, type RecordedEvent } from '../port';
+import { SqliteEventStore } from '../sqlite/sqlite-event-store';
+import { EmbeddedKeyStore } from './embedded-key-store';
+import { SqliteKeyStore } from './key-store';
+import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
+
+// the policy of personal-data-event-store.int-spec.ts: `person` names the subject, `email` is personal
+const policy: PersonalDataPolicy = (type, data) =>
+  type === 'Personal' ? [{ subjectId: `u:${(data as { person: string }).person}`, paths: ['email'] }] : [];
+
+const collect = async (it: AsyncIterable<RecordedEvent>) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+};
+
+let n = 0;
+const event = (person: string, email: string) => ({
+  id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+  type: 'Personal',
+  data: { person, email },
+  metadata: {},
+});
+
+/** the app's composition over a data dir (rollcall-event-store.ts), with the key store reachable */
+async function open(dir: string) {
+  const events = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const keys = await EmbeddedKeyStore.open(events, join(dir, 'keys.sqlite'));
+  return { events, keys, store: new PersonalDataEventStore(events, keys, policy) };
+}
+
+const storedKeys = (dir: string, file = 'events.sqlite') => {
+  const db = new DatabaseSync(join(dir, file), { readOnly: true });
+  try {
+    return db.prepare("SELECT subject, key FROM subject_keys WHERE subject NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY subject").all() as { subject: string; key: Uint8Array }[];
+  } finally {
+    db.close();
+  }
+};
+
+/** every file of the data dir whose bytes contain `bytes` */
+const filesHolding = (dir: string, bytes: Uint8Array) => readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(bytes)));
+
+describe('EmbeddedKeyStore: data keys written with the events that first need them', () => {
+  let dir: string;
+  let opened: Awaited<ReturnType<typeof open>>;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-embedded-keys-'));
+    opened = await open(dir);
+  });
+  afterEach(async () => {
+    await opened.store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores first-time subjects\' keys in the events\' own commit: one commit for a group, wrapped, none in keys.sqlite', async () => {
+    const before = opened.events.commitSequence;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => opened.store.append(`s-${i}`, [event(`p${i}`, `p${i}@acme.test`)], 'no_stream')));
+    expect(opened.events.commitSequence).toBe(before + 1);
+    const keys = storedKeys(dir);
+    expect(keys.map((k) => k.subject)).toEqual(Array.from({ length: 20 }, (_, i) => `u:p${i}`).sort());
+    expect(storedKeys(dir, 'keys.sqlite')).toEqual([]);
+    // stored wrapped: the key that opens the data is in no file of the data dir
+    const raw = (await opened.keys.find(['u:p0'])).get('u:p0')!;
+    expect(raw).toHaveLength(32);
+    expect(keys[0]!.key).not.toEqual(new Uint8Array(raw));
+    expect(filesHolding(dir, raw)).toEqual([]);
+    // a fresh process reads everything back
+    const fresh = await open(dir);
+    const read = await collect(fresh.store.readAll());
+    expect(read.map((e) => (e.data as { email: string }).email).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}@acme.test`).sort());
+    await fresh.store.close();
+  });
+
+  it('stores no key when the append that carried it fails; the next append creates it', async () => {
+    await opened.store.append('taken', [event('x', 'x@acme.test')], 'no_stream');
+    await expect(opened.store.append('taken', [event('late', 'late@acme.test')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:x']);
+    await opened.store.append('taken', [event('late', 'late@acme.test')], 0n);
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:late', 'u:x']);
+    expect((await collect(opened.store.readStream('taken'))).map((e) => (e.data as { email: string }).email)).toEqual(['x@acme.test', 'late@acme.test']);
+  });
+
+  it('a subject first seen by two appends in flight gets one key', async () => {
+    await Promise.all([opened.store.append('a', [event('sam', 'one@acme.test')], 'no_stream'), opened.store.append('b', [event('sam', 'two@acme.test')], 'no_stream')]);
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:sam']);
+    const fresh = await open(dir);
+    expect((await collect(fresh.store.readAll())).map((e) => (e.data as { email: string }).email)).toEqual(['one@acme.test', 'two@acme.test']);
+    await fresh.store.close();
+  });
+
+  it('when another process stores a key for the subject first, the append is sealed again with the stored key', async () => {
+    const other = await open(dir);
+    // this process looks the subject up (no key yet) and generates one; the other process commits its own meanwhile
+    let otherWrote!: () => void;
+    const gate = new Promise<void>((resolve) => (otherWrote = resolve));
+    let lookups = 0;
+    const racing = Object.assign(Object.create(opened.keys) as EmbeddedKeyStore, {
+      find: async (ids: readonly string[]) => {
+        lookups++;
+        const found = await opened.keys.find(ids);
+        await gate;
+        return found;
+      },
+    });
+    const store = new PersonalDataEventStore(opened.events, racing, policy);
+    const mine = store.append('mine', [event('kim', 'mine@acme.test')], 'no_stream');
+    await other.store.append('theirs', [event('kim', 'theirs@acme.test')], 'no_stream');
+    otherWrote();
+    await mine;
+    // the first try was refused (another key was stored); the key was looked up again and the events sealed with it
+    expect(lookups).toBe(2);
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:kim']);
+    const fresh = await open(dir);
+    expect((await collect(fresh.store.readAll())).map((e) => (e.data as { email: string }).email)).toEqual(['theirs@acme.test', 'mine@acme.test']);
+    await fresh.store.close();
+    await other.store.close();
+  });
+
+  it('forgetting erases: the wrapped key is gone from events.sqlite and its WAL, the data reads as null', async () => {
+    await opened.store.append('s', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test')], 'no_stream');
+    const [jane] = storedKeys(dir);
+    expect(jane!.subject).toBe('u:jane');
+    expect(filesHolding(dir, jane!.key)).toEqual(['events.sqlite-wal']);
+    await opened.store.forget(['u:jane']);
+    expect(filesHolding(dir, jane!.key)).toEqual([]);
+    const fresh = await open(dir);
+    expect((await collect(fresh.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null, 'joe@acme.test']);
+    await fresh.store.close();
+  });
+
+  it('refuses a stored key that does not open with the wrapping key: an error, not an erased subject', async () => {
+    await opened.store.append('s', [event('ann', 'ann@acme.test')], 'no_stream');
+    const db = new DatabaseSync(join(dir, 'events.sqlite'));
+    db.prepare("UPDATE subject_keys SET key = zeroblob(61) WHERE subject = 'u:ann'").run();
+    db.close();
+    const fresh = await open(dir);
+    await expect(fresh.keys.find(['u:ann'])).rejects.toThrow(/u:ann/);
+    await fresh.store.close();
+  });
+});
+
+describe('EmbeddedKeyStore over a data dir written before (keys in keys.sqlite)', () => {
+  it('reads the older keys, creates new ones in events.sqlite, and forgets older keys from keys.sqlite and its WAL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-older-keys-'));
+    try {
+      // as the store was composed before: a separate key store in keys.sqlite
+      const before = new PersonalDataEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+      await before.append('s', [event('old', 'old@acme.test'), event('kept', 'kept@acme.test')], 'no_stream');
+      await before.close();
+      const older = storedKeys(dir, 'keys.sqlite');
+      expect(older.map((k) => k.subject)).toEqual(['u:kept', 'u:old']);
+
+      const now = await open(dir);
+      await now.store.append('s', [event('old', 'again@acme.test'), event('new', 'new@acme.test')], 1n);
+      expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:new']);
+      expect((await collect(now.store.readStream('s'))).map((e) => (e.data as { email: string }).email)).toEqual([
+        'old@acme.test',
+        'kept@acme.test',
+        'again@acme.test',
+        'new@acme.test',
+      ]);
+      await now.store.forget(['u:old']);
+      expect(filesHolding(dir, older.find((k) => k.subject === 'u:old')!.key)).toEqual([]);
+      await now.store.close();
+
+      const fresh = await open(dir);
+      expect((await collect(fresh.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null, 'kept@acme.test', null, 'new@acme.test']);
+      await fresh.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,116 @@
+// SqliteEventStore answers a read of a stream that has not moved from memory (the heads it knows, valid while no
+// other connection committed: PRAGMA data_version). These specs prove the reads stay exact, and that the memory is
+// used.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { NewEvent, RecordedEvent } from '../port';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'rollcall-stream-heads-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshFile = () => join(dir, `heads-${++files}.sqlite`);
+
+const ev = (type = 'E'): NewEvent => ({ id: randomUUID(), type, data: { type }, metadata: {} });
+const read = async (store: SqliteEventStore, stream: string, fromRevision?: bigint) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readStream(stream, fromRevision === undefined ? {} : { fromRevision })) out.push(e);
+  return out.map((e) => `${e.revision}:${e.type}`);
+};
+
+/** counts the queries of a stream's events (the statement readStream runs) while `body` runs */
+async function streamQueries(body: () => Promise<void>): Promise<number> {
+  const all = StatementSync.prototype.all;
+  let queries = 0;
+  StatementSync.prototype.all = function (this: StatementSync, ...args: unknown[]) {
+    if (/FROM events WHERE stream = \?/.test(this.sourceSQL)) queries++;
+    return (all as (...a: unknown[]) => ReturnType<StatementSync['all']>).apply(this, args);
+  } as StatementSync['all'];
+  try {
+    await body();
+  } finally {
+    StatementSync.prototype.all = all;
+  }
+  return queries;
+}
+
+describe('SqliteEventStore: reads of streams that have not moved', () => {
+  it('answers from memory after a read to the end or its own append, and queries when the stream may have moved', async () => {
+    const store = new SqliteEventStore(freshFile());
+    await store.append('s', [ev('A'), ev('B'), ev('C')], 'no_stream');
+    expect(await streamQueries(async () => expect(await read(store, 's', 3n)).toEqual([]))).toBe(0); // its own append
+    expect(await streamQueries(async () => expect(await read(store, 'unknown', 0n)).toEqual([]))).toBe(1);
+    expect(await streamQueries(async () => expect(await read(store, 'unknown', 0n)).toEqual([]))).toBe(0);
+    await store.append('s', [ev('D')], 2n);
+    expect(await streamQueries(async () => expect(await read(store, 's', 3n)).toEqual(['3:D']))).toBe(1);
+    expect(await streamQueries(async () => expect(await read(store, 's', 4n)).toEqual([]))).toBe(0);
+    // anywhere past the known head: nothing, from memory
+    expect(await streamQueries(async () => expect(await read(store, 's', 9n)).toEqual([]))).toBe(0);
+    await store.close();
+  });
+
+  it('a read that ends after its own store appended to the stream does not take the head back', async () => {
+    const store = new SqliteEventStore(freshFile());
+    await store.append('s', [ev('A'), ev('B')], 'no_stream');
+    await store.append('other', [ev()], 'no_stream');
+    const reading = store.readStream('s')[Symbol.asyncIterator]();
+    expect((await reading.next()).value).toMatchObject({ revision: 0n }); // the stream's rows are read by now
+    await store.append('s', [ev('C')], 1n);
+    while (!(await reading.next()).done);
+    expect(await read(store, 's', 2n)).toEqual(['2:C']);
+    await store.close();
+  });
+
+  it('sees another connection\'s commit at once, to any stream', async () => {
+    const file = freshFile();
+    const a = new SqliteEventStore(file);
+    const b = new SqliteEventStore(file);
+    await a.append('s', [ev('A')], 'no_stream');
+    expect(await read(a, 's', 1n)).toEqual([]);
+    await b.append('s', [ev('B')], 0n);
+    expect(await read(a, 's', 1n)).toEqual(['1:B']);
+    await b.append('t', [ev('T')], 'no_stream');
+    expect(await streamQueries(async () => expect(await read(a, 's', 2n)).toEqual([]))).toBe(1);
+    // a raw connection (another process, an older version) is another connection too
+    const raw = new DatabaseSync(file);
+    raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 's', 2, 'R', '{}', '{}', 0)").run(randomUUID());
+    raw.close();
+    expect(await read(a, 's', 2n)).toEqual(['2:R']);
+    await a.close();
+    await b.close();
+  });
+
+  it('random appends and reads over two connections (early stops, small pages) always read what a fresh query reads', async () => {
+    const file = freshFile();
+    const stores = [new SqliteEventStore(file, { pageSize: 3 }), new SqliteEventStore(file, { pageSize: 3 })];
+    const truth = new DatabaseSync(file);
+    const truthOf = (stream: string, from: bigint) =>
+      (truth.prepare('SELECT revision, type FROM events WHERE stream = ? AND revision >= ? ORDER BY revision').all(stream, from) as { revision: number; type: string }[]).map(
+        (r) => `${r.revision}:${r.type}`,
+      );
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let step = 0; step < 400; step++) {
+      const store = stores[random(2)]!;
+      const stream = `s${random(4)}`;
+      const op = random(10);
+      if (op < 4) {
+        // appends, sometimes several in one group commit
+        const count = 1 + random(3);
+        await Promise.all(Array.from({ length: count }, () => store.append(stream, Array.from({ length: 1 + random(4) }, () => ev(`e${step}`)), 'any')));
+      } else if (op < 5) {
+        // a read its consumer stops early: it proves nothing about the head
+        for await (const e of store.readStream(stream, { fromRevision: BigInt(random(6)) })) if (e) break;
+      } else {
+        const head = truthOf(stream, 0n).length;
+        const from = BigInt(Math.max(0, head - 2 + random(5)));
+        expect([step, await read(store, stream, from)]).toEqual([step, truthOf(stream, from)]);
+      }
+    }
+    truth.close();
+    for (const s of stores) await s.close();
+  });
+});
