@@ -96,6 +96,44 @@ describe('verifiable history: the RFC 9162 Merkle tree', () => {
     );
   });
 
+  it('property: ranges of 2^k leaves hashed apart (a verifier thread each) and added as subtrees give the MTH of every prefix', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 0, max: 5 }), fc.nat(), (n, k, cut) => {
+        const { data, node } = build(n);
+        const width = 2 ** k;
+        const tree = new CompactTree();
+        const nodes = new Map<string, Buffer>();
+        const combined = new CompactTree((node) => nodes.set(`${node.level}:${node.index}`, node.hash));
+        for (let start = 0; start < n; start += width) {
+          const range = new CompactTree();
+          for (const d of data.slice(start, start + width)) range.push(leafHash(d));
+          // a prefix that ends inside this range: the tree so far plus the range's right edge at that size
+          const size = start + 1 + (cut % Math.min(width, n - start));
+          const partial = new CompactTree();
+          for (const d of data.slice(start, size)) partial.push(leafHash(d));
+          const prefix = tree.clone();
+          for (const { level, hash } of partial.edge()) prefix.pushSubtree(level, hash);
+          expect(prefix.root()).toEqual(rfcMth(data.slice(0, size)));
+          for (const { level, hash } of range.edge()) {
+            tree.pushSubtree(level, hash);
+            combined.pushSubtree(level, hash);
+          }
+          expect(tree.root()).toEqual(rfcMth(data.slice(0, Math.min(n, start + width))));
+        }
+        expect(tree.size).toBe(n);
+        // the subtrees made by combining are the ones the notary stores, at the same (level, index)
+        for (const [key, hash] of nodes) expect(node(Number(key.split(':')[0]), Number(key.split(':')[1]))).toEqual(hash);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a subtree that is not aligned on its size (RFC 9162 does not combine it)', () => {
+    const tree = new CompactTree();
+    tree.push(leafHash('a'));
+    expect(() => tree.pushSubtree(1, leafHash('b'))).toThrow(RangeError);
+  });
+
   it('restores the right edge of a stored tree and goes on growing it identically', () => {
     const { data, node } = build(77);
     const restored = CompactTree.restore(77, node);
