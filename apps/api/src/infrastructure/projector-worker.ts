@@ -1,9 +1,11 @@
 // The embedded mode's projector, on its own thread: it reads the log through its own connections (the SQLite
 // files are shared in WAL mode) and polls the head for the API thread's appends, so projecting never holds up
-// command handling on the API's event loop, and uses the machine's second core.
+// command handling on the API's event loop, and uses the machine's second core. Of several API processes over one
+// data dir, one projects at a time (projector-lease.ts); the others stand by.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, Projector, createReadStore } from '@rollcall/read-store';
+import { LEASE_RENEW_MS, ProjectorLease } from './projector-lease';
 
 export interface ProjectorWorkerData {
   eventstoreUrl?: string;
@@ -27,33 +29,53 @@ async function run(): Promise<void> {
   const send = (m: FromWorker) => port.postMessage(m);
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir });
-  const projector = new Projector({
-    eventStore,
-    readStore,
-    projections: PROJECTIONS,
-    pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs,
-    logger: { info: (message) => send({ type: 'log', level: 'info', message }), error: (message) => send({ type: 'log', level: 'error', message }) },
-  });
+  const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
+  // a new projector each time this thread leads: what an earlier one cached may be stale once another process projected
+  const newProjector = () =>
+    new Projector({ eventStore, readStore, projections: PROJECTIONS, pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs, logger });
+  // the embedded read store takes one projector at a time, whichever process it is in (projector-lease.ts)
+  const lease = data.mongoUrl ? undefined : new ProjectorLease(data.dataDir);
+  let projector: Projector | undefined;
+  let turning = Promise.resolve();
   const report = () =>
     send({
       type: 'status',
-      status: projector.status().map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
+      // a standby reports nothing: the leader's projections are the ones that run
+      status: (projector?.status() ?? []).map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
     });
+  const lead = async () => {
+    const held = lease ? lease.tryAcquire() : true;
+    if (held && !projector) {
+      projector = newProjector();
+      await projector.start();
+      if (lease) logger.info('projector: this process projects the embedded read store (lease taken)');
+    } else if (!held && projector) {
+      logger.error('projector: the lease passed to another process; this one stands by');
+      const stopping = projector;
+      projector = undefined;
+      await stopping.stop();
+    }
+  };
   const timer = setInterval(report, 250);
+  const leaseTimer = lease && setInterval(() => (turning = turning.then(lead, (error: unknown) => logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   port.on('message', (m: ToWorker) => {
     if (m.type === 'forget') void personalData.forget(m.subjectIds);
     if (m.type === 'stop')
       void (async () => {
         clearInterval(timer);
-        await projector.stop();
+        if (leaseTimer) clearInterval(leaseTimer);
+        await turning.catch(() => undefined);
+        await projector?.stop();
         report();
+        lease?.release();
+        lease?.close();
         await readStore.close();
         await eventStore.close();
         send({ type: 'stopped' });
         port.close();
       })();
   });
-  await projector.start();
+  await (turning = lead());
   report();
   send({ type: 'started' });
 }
