@@ -18,7 +18,8 @@ const ALIVE_GRACE_MS = 30_000;
  * process asks for this lease; the holder projects and renews it, the others stand by and take over when it is
  * released (a process stopping) or has lapsed (a process killed: at once when its pid on this host is gone).
  *
- * A row in `${dataDir}/projector-lease.sqlite`, taken and renewed in IMMEDIATE transactions.
+ * A row in `${dataDir}/projector-lease.sqlite`, taken and renewed in IMMEDIATE transactions
+ * (docs/adr/0011-replicas-over-one-embedded-data-dir.md).
  */
 export class ProjectorLease {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
