@@ -4,9 +4,14 @@
 // 1. Verify vs read: the rebuild benchmark's log of BENCH_AUDIT_EVENTS (1,000,000) events, written by the real
 //    deciders (bench/lib/rebuild-log.ts, cached in the OS temp dir), and the notary's tree over it (audit.sqlite,
 //    built once by the notary's own code with a checkpoint every 10,000 leaves, cached beside it). Then, alternately,
-//    twice each: reading the whole log through the event store port (rawReadEventsPerSec), and the auditor's
-//    verification of it (re-read, canonical entries, leaf hashes compared with the notary's, the tree, every
-//    checkpoint's signature and root: verifyEventsPerSec). ratio = best verify / best raw read, same run.
+//    BENCH_AUDIT_ROUNDS (3) times each: reading the whole log through the event store port (rawReadEventsPerSec:
+//    SQLite rows, JSON.parse of data and metadata, a record per event), the same rows read in verify's pages unparsed
+//    (rawRowReadEventsPerSec), and the auditor's verification as `npm run audit -- verify` does it
+//    (verifyEventsPerSec: rows read straight from events.sqlite, canonical entries written from the stored texts,
+//    leaf hashes compared with the notary's, the tree, every checkpoint's signature and root, on verifyThreads
+//    threads = the machine's parallelism). ratio = best verify / best raw read, same run; roundRatios pairs each
+//    round's verify with its raw read. Then once on one thread (verifyOneThreadEventsPerSec, --threads 1).
+//    verifyCpuSec / rawReadCpuSec: CPU seconds of those best runs, all threads of the process counted.
 // 2. Checkpoint lag under load: the real API in a child process (lib/http-server.ts), ROLLCALL_AUDIT_CHECKPOINT_MS
 //    1000 (the default), 20 organizations set up over HTTP, then 64 closed-loop clients changing access (agent <->
 //    manager) for BENCH_AUDIT_SECONDS (15), as bench:http's clients do, while the checkpoint is polled every 20 ms.
@@ -14,7 +19,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Notary, SqliteTreeStore, signerFromSeed, verifyEmbeddedLog } from '@rollcall/audit';
+import { Notary, SqliteLogReader, SqliteTreeStore, signerFromSeed, verifyEmbeddedLog } from '@rollcall/audit';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { JsonClient, tokenOf } from './lib/http-client';
 import { startServerChild } from './lib/http-server';
@@ -22,6 +27,8 @@ import { generateLog } from './lib/rebuild-log';
 
 const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_AUDIT_SECONDS ?? 15);
+/** rounds of raw read then verify, alternating: the machine is shared, so each figure is the best of its rounds */
+const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 3);
 const shape = { events: EVENTS, orgs: 200, workspacesPerOrg: 10, seed: 1 };
 const SIGNER = signerFromSeed('bench.rollcall.test/audit', Buffer.alloc(32, 7));
 const SYSTEM_KEY = 'rk_system_bench-audit-system-key-0123456789';
@@ -58,34 +65,92 @@ async function notarized(logFile: string): Promise<string> {
   return treeFile;
 }
 
-async function verifyVsRead(): Promise<{ events: number; verifyEventsPerSec: number; rawReadEventsPerSec: number; notaryEventsPerSec?: number }> {
+interface VerifyFigures {
+  events: number;
+  verifyEventsPerSec: number;
+  rawReadEventsPerSec: number;
+  rawRowReadEventsPerSec: number;
+  verifyOneThreadEventsPerSec: number;
+  verifyThreads: number;
+  /** CPU seconds (all threads of this process) of the best verify and of the best raw read */
+  verifyCpuSec: number;
+  rawReadCpuSec: number;
+  roundRatios: number[];
+}
+
+/** wall time and CPU time (every thread of the process) of one run */
+async function timed<T>(run: () => Promise<T> | T): Promise<{ value: T; ms: number; cpuSec: number }> {
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await run();
+  const ms = performance.now() - t0;
+  const used = process.cpuUsage(cpu);
+  return { value, ms, cpuSec: Number(((used.user + used.system) / 1e6).toFixed(1)) };
+}
+
+async function verifyVsRead(): Promise<VerifyFigures> {
   const cacheDir = join(tmpdir(), 'rollcall-bench');
   mkdirSync(cacheDir, { recursive: true });
   const logFile = join(cacheDir, `rebuild-log-${shape.events}-${shape.orgs}x${shape.workspacesPerOrg}-${shape.seed}-v1.sqlite`);
   await generateLog(logFile, shape, (n) => n % 100_000 < 5000 && progress(`generating the log: ${n} events`));
   const treeFile = await notarized(logFile);
-  let raw = 0;
-  let verify = 0;
+  const threads = availableParallelism();
+  const best = { raw: 0, rawCpu: 0, rows: 0, verify: 0, verifyCpu: 0, oneThread: 0 };
+  const roundRatios: number[] = [];
   let events = 0;
-  for (let round = 0; round < 2; round++) {
-    const store = new SqliteEventStore(logFile);
-    let t0 = performance.now();
-    let n = 0;
-    for await (const _ of store.readAll()) n++;
-    const rawMs = performance.now() - t0;
-    raw = Math.max(raw, perSec(n, rawMs));
-    await store.close();
+  const verifyOnce = async (verifyThreads: number) => {
     const tree = new SqliteTreeStore(treeFile, { readOnly: true });
-    t0 = performance.now();
-    const result = await verifyEmbeddedLog({ logFile, tree, verifier: SIGNER.verifier });
-    const ms = performance.now() - t0;
-    if (!result.ok) throw new Error(`the benchmark's log does not verify: ${result.problems[0]?.message}`);
-    verify = Math.max(verify, perSec(result.events, ms));
-    events = result.events;
-    progress(`round ${round + 1}: raw read ${perSec(n, rawMs)}, verify ${perSec(result.events, ms)} events/s (${result.checkpointsChecked} checkpoints), load ${loadavg()[0]!.toFixed(2)}`);
-    tree.close();
+    try {
+      const run = await timed(() => verifyEmbeddedLog({ logFile, tree, verifier: SIGNER.verifier, threads: verifyThreads }));
+      if (!run.value.ok) throw new Error(`the benchmark's log does not verify: ${run.value.problems[0]?.message}`);
+      events = run.value.events;
+      return { ...run, perSec: perSec(run.value.events, run.ms), checkpoints: run.value.checkpointsChecked };
+    } finally {
+      tree.close();
+    }
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    // the issue's figure: the whole log through the event store port (rows, JSON.parse of data and metadata, records)
+    const store = new SqliteEventStore(logFile);
+    const raw = await timed(async () => {
+      let n = 0;
+      for await (const _ of store.readAll()) n++;
+      return n;
+    });
+    await store.close();
+    // what verify reads: the same rows in the same pages, not parsed
+    const reader = new SqliteLogReader(logFile);
+    const rows = await timed(() => {
+      let n = 0;
+      for (let after = -1n, page = reader.rows(after, 4096); page.length > 0; after = page[page.length - 1]![0] as bigint, page = reader.rows(after, 4096)) n += page.length;
+      return n;
+    });
+    reader.close();
+    const verify = await verifyOnce(threads);
+    const rawPerSec = perSec(raw.value, raw.ms);
+    roundRatios.push(Number((verify.perSec / rawPerSec).toFixed(3)));
+    if (rawPerSec > best.raw) Object.assign(best, { raw: rawPerSec, rawCpu: raw.cpuSec });
+    if (verify.perSec > best.verify) Object.assign(best, { verify: verify.perSec, verifyCpu: verify.cpuSec });
+    best.rows = Math.max(best.rows, perSec(rows.value, rows.ms));
+    progress(
+      `round ${round + 1}: raw read ${rawPerSec} events/s (${raw.cpuSec} s CPU), raw rows ${perSec(rows.value, rows.ms)}, verify ${verify.perSec} events/s on ${threads} threads (${verify.cpuSec} s CPU, ${verify.checkpoints} checkpoints), load ${loadavg()[0]!.toFixed(2)}`,
+    );
   }
-  return { events, verifyEventsPerSec: verify, rawReadEventsPerSec: raw };
+  // the same verification on the calling thread alone (--threads 1), once
+  const one = await verifyOnce(1);
+  best.oneThread = one.perSec;
+  progress(`verify on one thread: ${one.perSec} events/s (${one.cpuSec} s CPU), load ${loadavg()[0]!.toFixed(2)}`);
+  return {
+    events,
+    verifyEventsPerSec: best.verify,
+    rawReadEventsPerSec: best.raw,
+    rawRowReadEventsPerSec: best.rows,
+    verifyOneThreadEventsPerSec: best.oneThread,
+    verifyThreads: threads,
+    verifyCpuSec: best.verifyCpu,
+    rawReadCpuSec: best.rawCpu,
+    roundRatios,
+  };
 }
 
 interface Ws {
@@ -168,6 +233,12 @@ async function main(): Promise<void> {
       rawReadEventsPerSec: figures.rawReadEventsPerSec,
       ratio: Number((figures.verifyEventsPerSec / figures.rawReadEventsPerSec).toFixed(3)),
       checkpointLagP99Ms: lag.p99,
+      roundRatios: figures.roundRatios,
+      rawRowReadEventsPerSec: figures.rawRowReadEventsPerSec,
+      verifyOneThreadEventsPerSec: figures.verifyOneThreadEventsPerSec,
+      verifyThreads: figures.verifyThreads,
+      verifyCpuSec: figures.verifyCpuSec,
+      rawReadCpuSec: figures.rawReadCpuSec,
       checkpointLagP50Ms: lag.p50,
       writesUnderLoad: lag.writes,
       cores: availableParallelism(),

@@ -17,7 +17,7 @@ export const HASH_SIZE = 32;
  * SHA-256 into a Buffer. node:crypto's 'buffer' output allocates a new backing store for every digest; the digest
  * as a latin1 string copied into a (pooled) Buffer costs about a third of that, and the tree hashes one or two per leaf.
  */
-const sha256 = (data: Uint8Array | string): Buffer => Buffer.from(hash('sha256', data, 'latin1'), 'latin1');
+const sha256 = (data: Uint8Array | string): Buffer => Buffer.from(hash('sha256', data, 'binary'), 'binary'); // 'binary' = latin1
 
 export const EMPTY_ROOT: Buffer = sha256(Buffer.alloc(0));
 
