@@ -75,6 +75,7 @@ describe('fuzzer over every documented endpoint', () => {
     const statuses = new Map<number, number>();
     const perOperation = new Map<string, number>();
     let headMovedByRefusal = 0;
+    const background = new Set<string>();
     for (let i = 0; i < REQUESTS; i++) {
       if (i > 0 && i % WORLD_EVERY === 0) {
         world = await buildWorld(i, () => head);
@@ -101,8 +102,10 @@ describe('fuzzer over every documented endpoint', () => {
         const after = await events.headPosition();
         if (after !== before) {
           headMovedByRefusal++;
-          for await (const e of events.readAll({ fromPosition: before }))
+          for await (const e of events.readAll({ fromPosition: before })) {
             if (e.metadata.correlationId === requestId) failures.push(`${where}: appended ${e.type} at ${e.position}`);
+            else background.add(`${e.type}${(e.data as { reason?: string }).reason ? `(${(e.data as { reason?: string }).reason})` : ''}`);
+          }
         }
       }
     }
@@ -115,7 +118,7 @@ describe('fuzzer over every documented endpoint', () => {
     const fiveXX = [...statuses].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
     console.log(
       `fuzz: ${REQUESTS} requests (seed ${SEED}) over ${ops.length} operations in ${seconds.toFixed(1)} s; ${refusedIds.size} refused, ${fiveXX} 5xx; ` +
-        `head moved during ${headMovedByRefusal} refusals (background reactions, none by the refused request); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+        `head moved during ${headMovedByRefusal} refusals (by ${[...background].join(', ') || 'nothing'}: reactions to earlier writes, none by the refused request); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
     );
     expect(failures.slice(0, 30)).toEqual([]);
     // every documented operation was fuzzed, many times
