@@ -54,6 +54,18 @@ async function transitions(o: { key: string; admin: string; workspaceId: string 
 }
 
 describe('rule 13: heartbeats over HTTP', () => {
+  it('rule 13: last seen is the latest heartbeat, also when the heartbeat changed nothing', async () => {
+    const o = await workspace();
+    const first = await heartbeat(o, o.agent, 'online');
+    await new Promise((r) => setTimeout(r, 30));
+    const again = await heartbeat(o, o.agent, 'online');
+    expect(again.body.changed).toBe(false);
+    expect(Date.parse(again.body.lastSeenAt)).toBeGreaterThan(Date.parse(first.body.lastSeenAt));
+    expect((await member(o, o.agent, first.body.position)).body).toMatchObject({ presence: 'online', lastSeenAt: again.body.lastSeenAt });
+    const listed = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?presence=online`, { key: o.key, actor: o.admin });
+    expect(listed.body.items.find((m: { userId: string }) => m.userId === o.agent)).toMatchObject({ lastSeenAt: again.body.lastSeenAt });
+  });
+
   it('reports online or away; only a change is recorded, a repeated status renews the lease only', async () => {
     const o = await workspace();
     const first = await heartbeat(o, o.agent, 'online');

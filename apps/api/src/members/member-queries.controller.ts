@@ -8,6 +8,7 @@ import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
 import { READ_STORE } from '../shared/tokens';
+import { LAST_SEEN, type LastSeen, laterOf } from '../shared/last-seen';
 import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, READ_PROBLEMS } from '../shared/openapi';
@@ -24,7 +25,22 @@ export class MemberQueriesController {
     @Inject(ReadAccess) private readonly access: ReadAccess,
     @Inject(READ_STORE) private readonly store: ReadStore,
     @Inject(QueryBus) private readonly queries: QueryBus,
+    @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
   ) {}
+
+  /** Online and away members: the latest heartbeat's time (the read model has their last status change). */
+  private async withLiveLastSeen<T extends object>(workspaceId: string, items: T[]): Promise<T[]> {
+    type Live = { userId: string; presence: string; lastSeenAt: string | null };
+    const isLive = (m: object): m is Live => 'presence' in m && (m.presence === 'online' || m.presence === 'away') && 'userId' in m;
+    const live = (items as object[]).filter(isLive);
+    if (live.length === 0) return items;
+    const seen = await this.lastSeen.of(workspaceId, live.map((m) => m.userId));
+    return items.map((m) => {
+      if (!isLive(m)) return m;
+      const latest = seen.get(m.userId);
+      return latest === undefined ? m : ({ ...m, lastSeenAt: laterOf(m.lastSeenAt, latest) } as T);
+    });
+  }
 
   @Get()
   @ApiOperation({ summary: 'The user list: members and pending invitations, with search, filters, sort and cursor pagination.' })
@@ -40,7 +56,8 @@ export class MemberQueriesController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'members', minPosition);
-    return toMemberPage(await listMembers(this.store, ws, query).catch(badQuery));
+    const page = toMemberPage(await listMembers(this.store, ws, query).catch(badQuery));
+    return { ...page, items: await this.withLiveLastSeen(ws, page.items) };
   }
 
   @Get('export.csv')
@@ -77,7 +94,8 @@ export class MemberQueriesController {
     await this.access.prepare(principal, ws, actorId, 'member', minPosition, userId);
     const member = await getMember(this.store, ws, userId);
     if (!member) throw new DomainException(domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`));
-    return toMemberDetail(member);
+    const [detail] = await this.withLiveLastSeen(ws, [toMemberDetail(member)]);
+    return detail!;
   }
 
   @Get(':userId/access')

@@ -3,6 +3,7 @@ import type { EventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { StreamStates } from '../shared/stream-states';
 import { EVENT_STORE } from '../shared/tokens';
+import { LAST_SEEN, type LastSeen } from '../shared/last-seen';
 import { PresenceFeed } from './feed';
 import { BufferedLeaseStore, LEASE_STORE, type LeaseStore, SqliteLeaseBackend } from './leases';
 import { MongoLeaseBackend } from './mongo-leases';
@@ -57,6 +58,21 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
     {
       provide: LEASE_STORE,
       useFactory: (): LeaseStore => new BufferedLeaseStore(config.mongoUrl ? new MongoLeaseBackend(config.mongoUrl) : new SqliteLeaseBackend(config.dataDir)),
+    },
+    {
+      // member reads overlay the latest heartbeat on the read model's last-seen time
+      provide: LAST_SEEN,
+      useFactory: (leases: LeaseStore): LastSeen => ({
+        of: async (workspaceId, userIds) => {
+          const seen = new Map<string, string>();
+          for (const userId of userIds) {
+            const lease = await leases.get(workspaceId, userId);
+            if (lease) seen.set(userId, new Date(lease.lastSeenAt).toISOString());
+          }
+          return seen;
+        },
+      }),
+      inject: [LEASE_STORE],
     },
     {
       provide: PresenceFeed,
