@@ -33,15 +33,16 @@ import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
 import { StateSnapshots, snapshotEveryFrom } from './shared/snapshots';
 import { MessageWrites } from './shared/messages';
+import { JsonPayloadGuardPipe } from './shared/json-body';
 import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { HealthController } from './health/health.controller';
 import { MemberQueriesController, RosterController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
-import { AuditController } from './audit/audit.controller';
-import { AuditLog } from './audit/audit-log';
 import { PresenceController } from './presence/presence.controller';
 import { presenceProviders } from './presence/presence-runtime';
+import { AuditController } from './audit/audit.controller';
+import { AuditLog } from './audit/audit-log';
 import { ReadAccess } from './shared/read-access';
 import { TeamsController } from './teams/teams.controller';
 import { TeamQueriesController } from './teams/team-queries.controller';
@@ -192,10 +193,12 @@ export class AppModule {
         NetworkCommandHandler,
         TeamReads,
         WorkspaceDirectory,
-        AuditLog,
         ...presenceProviders(config, secrets),
+        AuditLog,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // order matters: the payload guard runs before validation (message patterns have no body middleware)
+        { provide: APP_PIPE, useClass: JsonPayloadGuardPipe },
         { provide: APP_PIPE, useFactory: validationPipe },
       ],
     };
