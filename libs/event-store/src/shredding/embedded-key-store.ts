@@ -2,6 +2,7 @@ import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, rand
 import type { MultiAppendResult, StreamAppend } from '../port';
 import type { NewSubjectKey, SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { KEY_BYTES, KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
+import { randomIv } from './random-iv';
 
 /**
  * A key store that writes a subject's first key in the same transaction as the first events sealed with it (one
@@ -97,7 +98,7 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   }
 
   private wrap(subjectId: string, key: Buffer): Uint8Array {
-    const iv = randomBytes(12);
+    const iv = randomIv();
     const cipher = createCipheriv('aes-256-gcm', this.wrappingKey, iv);
     cipher.setAAD(Buffer.from(subjectId, 'utf8'));
     const body = Buffer.concat([cipher.update(key), cipher.final()]);

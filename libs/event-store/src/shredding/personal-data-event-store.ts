@@ -1,4 +1,4 @@
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type {
   AppendResult,
   EventStore,
@@ -15,6 +15,7 @@ import type {
 import { SubjectKeyConflictError } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
 import type { KeyStore } from './key-store';
+import { randomIv } from './random-iv';
 
 /** Where the personal data of an event is, and whose it is. */
 export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[] }[];
@@ -48,7 +49,7 @@ const keyObject = (key: Key): KeyObject => (Buffer.isBuffer(key) ? createSecretK
 
 /** AES-256-GCM of the JSON of a value; the envelope names the subject so a reader knows which key. */
 export function sealValue(value: unknown, subjectId: string, key: Key): string {
-  const iv = randomBytes(12);
+  const iv = randomIv();
   const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
   return `${PREFIX}${subjectId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;

@@ -554,22 +554,26 @@ export class SqliteEventStore implements EventStore {
     { stream, events, expected }: PendingAppend['parts'][number],
     created: number,
   ): { nextRevision: bigint; position: bigint; wrote: boolean } {
-    const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
-    if (replay) return { ...replay, wrote: false };
-
+    // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
+    // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
     const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
     const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
     if (expected !== 'any' && expected !== current) {
+      const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
+      if (replay) return { ...replay, wrote: false };
       throw new WrongExpectedRevisionError(stream, expected, current);
     }
     let revision = current === 'no_stream' ? 0n : current + 1n;
     let position = -1n;
-    for (const e of events) {
+    for (const [i, e] of events.entries()) {
       try {
         position = BigInt(
           this.stmt.insert.run(e.id, stream, revision, e.type, e.data, e.metadata, created).lastInsertRowid,
         );
       } catch (error) {
+        // the first insert failed alone (nothing of the batch written yet): it may be the batch, written before
+        const replay = i === 0 ? this.findIdempotentReplay(stream, events) : undefined;
+        if (replay) return { ...replay, wrote: false };
         const existing = this.stmt.findById.get(e.id) as { stream: string } | undefined;
         if (existing) throw new DuplicateEventIdError(e.id, stream, existing.stream);
         throw error;

@@ -1,0 +1,78 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { type LogLevel, createLogger, requestLogging } from './logging';
+
+/** a destination that keeps every JSON line written to it */
+const capture = () => {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { stream, lines };
+};
+
+/** a bare HTTP server whose every request goes through requestLogging, then `handle` */
+async function serve(level: LogLevel, handle: (req: Request & { log: Logger }, res: ServerResponse) => void) {
+  const out = capture();
+  const middleware = requestLogging(createLogger('api', { level, format: 'json' }, out.stream));
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) =>
+    middleware(req as Request, res as Response, () => handle(req as Request & { log: Logger }, res)),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const send = async (path: string, requestId: string) => {
+    const reply = await fetch(`${url}${path}`, { method: 'POST', headers: { 'x-request-id': requestId } });
+    await reply.text();
+    await new Promise((r) => setTimeout(r, 20)); // the line is written when the response finishes
+    return reply;
+  };
+  return { lines: out.lines, send, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('requestLogging', () => {
+  it("binds the request id to the request's logger as pino's child() would, and writes one request line", async () => {
+    const http = await serve('info', (req, res) => {
+      req.log.info({ context: 'Handler', detail: { apiKey: 'k-secret' } }, 'inside');
+      res.statusCode = 201;
+      res.end('ok');
+    });
+    try {
+      const reply = await http.send('/v1/things?token=t-secret', 'req-1');
+      expect(reply.headers.get('x-request-id')).toBe('req-1');
+      const [inside, line] = http.lines;
+      expect(http.lines).toHaveLength(2);
+      // the same line as a child made by pino (bindings after the base fields, redaction applied to the logged object)
+      const reference = capture();
+      createLogger('api', { level: 'info', format: 'json' }, reference.stream).child({ requestId: 'req-1' }).info({ context: 'Handler', detail: { apiKey: 'k-secret' } }, 'inside');
+      await new Promise((r) => setImmediate(r));
+      const { time: _t1, ...mine } = inside!;
+      const { time: _t2, ...theirs } = reference.lines[0]!;
+      expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+      expect(line).toMatchObject({ level: 'info', requestId: 'req-1', method: 'POST', route: null, url: '/v1/things?token=[Redacted]', status: 201, durationMs: expect.any(Number), msg: 'POST /v1/things?token=[Redacted] 201' });
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('at LOG_LEVEL=error writes a line only for a failure', async () => {
+    const http = await serve('error', (req, res) => {
+      res.statusCode = req.url === '/fail' ? 500 : req.url === '/refuse' ? 409 : 200;
+      res.end();
+    });
+    try {
+      await http.send('/ok', 'ok-1');
+      await http.send('/refuse', 'refuse-1');
+      await http.send('/fail', 'fail-1');
+      expect(http.lines).toEqual([expect.objectContaining({ level: 'error', requestId: 'fail-1', status: 500 })]);
+      expect(http.lines[0]).not.toHaveProperty('err');
+    } finally {
+      await http.close();
+    }
+  });
+});
