@@ -141,10 +141,10 @@ export class PersonalDataEventStore implements EventStore {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const created = new Map<string, NewKey>();
-      const sealed = await this.seal(parts, created);
-      if (created.size === 0) return write(sealed);
-      const erasures = this.erasureCount;
       try {
+        const sealed = await this.seal(parts, created);
+        if (created.size === 0) return await write(sealed);
+        const erasures = this.erasureCount;
         const result = await this.withEvents!.appendWithKeys(
           sealed,
           [...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),

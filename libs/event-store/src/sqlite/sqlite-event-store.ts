@@ -210,7 +210,7 @@ export class SqliteEventStore implements EventStore {
   /**
    * appendMany, and the subjects' new data keys stored in the same transaction (nothing of it when it fails). A
    * subject that has a stored key already, other than the one given (another process created it first), fails the
-   * append with SubjectKeyConflictError, which carries the stored key: seal again with it.
+   * append with SubjectKeyConflictError: seal again with the stored key.
    */
   appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
     try {
