@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -57,14 +57,14 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stores first-time subjects\' keys in the events\' own commit: one commit for a group, wrapped, none in keys.sqlite', async () => {
+  it('stores first-time subjects\' keys in the events\' own commit: one commit for a group, only a salt, none in keys.sqlite', async () => {
     const before = opened.events.commitSequence;
     await Promise.all(Array.from({ length: 20 }, (_, i) => opened.store.append(`s-${i}`, [event(`p${i}`, `p${i}@acme.test`)], 'no_stream')));
     expect(opened.events.commitSequence).toBe(before + 1);
     const keys = storedKeys(dir);
     expect(keys.map((k) => k.subject)).toEqual(Array.from({ length: 20 }, (_, i) => `u:p${i}`).sort());
     expect(storedKeys(dir, 'keys.sqlite')).toEqual([]);
-    // stored wrapped: the key that opens the data is in no file of the data dir
+    // a salt is stored, not the key: the key that opens the data is in no file of the data dir
     const raw = (await opened.keys.find(['u:p0'])).get('u:p0')!;
     expect(raw).toHaveLength(32);
     expect(keys[0]!.key).not.toEqual(new Uint8Array(raw));
@@ -74,6 +74,22 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     const read = await collect(fresh.store.readAll());
     expect(read.map((e) => (e.data as { email: string }).email).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}@acme.test`).sort());
     await fresh.store.close();
+  });
+
+  it('a copy of events.sqlite without its keys.sqlite opens no personal data', async () => {
+    await opened.store.append('s', [event('eve', 'eve@acme.test')], 'no_stream');
+    await opened.store.close();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'rollcall-events-copy-'));
+    try {
+      for (const f of readdirSync(dir).filter((n) => n.startsWith('events.sqlite'))) copyFileSync(join(dir, f), join(elsewhere, f));
+      const copy = await open(elsewhere);
+      expect((await collect(copy.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null]);
+      await copy.store.close();
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+    opened = await open(dir);
+    expect((await collect(opened.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual(['eve@acme.test']);
   });
 
   it('stores no key when the append that carried it fails; the next append creates it', async () => {
@@ -121,7 +137,7 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await other.store.close();
   });
 
-  it('forgetting erases: the wrapped key is gone from events.sqlite and its WAL, the data reads as null', async () => {
+  it('forgetting erases: the stored salt is gone from events.sqlite and its WAL, the data reads as null', async () => {
     await opened.store.append('s', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test')], 'no_stream');
     const [jane] = storedKeys(dir);
     expect(jane!.subject).toBe('u:jane');
@@ -133,7 +149,7 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await fresh.store.close();
   });
 
-  it('refuses a stored key that does not open with the wrapping key: an error, not an erased subject', async () => {
+  it('refuses a stored key of another format: an error, not an erased subject', async () => {
     await opened.store.append('s', [event('ann', 'ann@acme.test')], 'no_stream');
     const db = new DatabaseSync(join(dir, 'events.sqlite'));
     db.prepare("UPDATE subject_keys SET key = zeroblob(61) WHERE subject = 'u:ann'").run();

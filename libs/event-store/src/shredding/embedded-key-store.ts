@@ -1,8 +1,7 @@
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { MultiAppendResult, StreamAppend } from '../port';
 import type { NewSubjectKey, SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { KEY_BYTES, KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
-import { randomIv } from './random-iv';
 
 /**
  * A key store that writes a subject's first key in the same transaction as the first events sealed with it (one
@@ -21,37 +20,43 @@ export interface KeysWrittenWithEvents {
 export const writesKeysWithEvents = (keys: KeyStore): keys is KeyStore & KeysWrittenWithEvents =>
   typeof (keys as Partial<KeysWrittenWithEvents>).appendWithKeys === 'function';
 
-/** the key store's own secrets in keys.sqlite: the pepper (SqliteKeyStore.pepper) and the key-wrapping key */
-const WRAPPING_KEY = '__wrapping_key__';
-const SECRETS = ['__pepper__', WRAPPING_KEY];
-/** format of a wrapped key: 1 | IV (12) | GCM tag (16) | AES-256-GCM of the key (32), the subject id as AAD */
-const WRAPPED_V1 = 1;
-const WRAPPED_BYTES = 1 + 12 + 16 + KEY_BYTES;
+/** the key store's own secrets in keys.sqlite: the pepper (SqliteKeyStore.pepper) and the key-derivation key */
+const DERIVATION_KEY = '__derivation_key__';
+const SECRETS = ['__pepper__', DERIVATION_KEY];
+/** what events.sqlite stores of a data key: 2 | a random 32-byte salt (the key is derived from it, see derive) */
+const STORED_V2 = 2;
+const SALT_BYTES = 32;
+const STORED_BYTES = 1 + SALT_BYTES;
+/** SP 800-108 counter mode, one block: [i]_32 = 1 ‖ Label ‖ 0x00 ‖ Context ‖ [L]_32 = 256 */
+const KDF_PREFIX = Buffer.concat([Buffer.of(0, 0, 0, 1), Buffer.from('rollcall subject key', 'utf8'), Buffer.of(0)]);
+const KDF_LENGTH = Buffer.of(0, 0, 1, 0);
 
 /**
  * The embedded store's data keys (docs/adr/0010-command-throughput.md): a table `subject_keys` in events.sqlite, so
- * that new keys commit with the events that need them. Each key is stored wrapped (AES-256-GCM) under a key-wrapping
- * key kept in keys.sqlite with the pepper: a copy of events.sqlite alone (handed to an auditor, say) holds no usable
- * key. Forgetting deletes the wrapped key with secure_delete and truncates the WAL.
+ * that new keys commit with the events that need them. What is stored of a key is a random salt; the key is derived
+ * from it, the subject id and a key-derivation key kept in keys.sqlite with the pepper (NIST SP 800-108 KDF in
+ * counter mode, HMAC-SHA-256). A copy of events.sqlite alone (handed to an auditor, say) therefore opens no personal
+ * data, and a cold load of 200,000 subjects pays one HMAC per key. Forgetting deletes the salt with secure_delete
+ * and truncates the WAL: the key cannot be derived again.
  *
- * Data dirs written before keep their keys in keys.sqlite (`subject_keys` there, unwrapped): they are read from there
- * when events.sqlite has none for the subject, and forgotten in both files. No key is moved (a move that a crash
- * interrupts could leave a copy behind).
+ * Data dirs written before keep their keys in keys.sqlite (`subject_keys` there, the keys themselves): they are read
+ * from there when events.sqlite has none for the subject, and forgotten in both files. No key is moved (a move that a
+ * crash interrupts could leave a copy behind).
  */
 export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   private constructor(
     private readonly events: SqliteEventStore,
-    /** keys.sqlite: the pepper, the wrapping key, and the keys of data dirs written before */
+    /** keys.sqlite: the pepper, the key-derivation key, and the keys of data dirs written before */
     private readonly secrets: SqliteKeyStore,
-    private readonly wrappingKey: KeyObject,
+    private readonly derivationKey: KeyObject,
     private readonly olderKeys: boolean,
   ) {}
 
   static async open(events: SqliteEventStore, keysFile: string): Promise<EmbeddedKeyStore> {
     const secrets = new SqliteKeyStore(keysFile);
     try {
-      const wrappingKey = createSecretKey((await secrets.ensure([WRAPPING_KEY])).get(WRAPPING_KEY)!);
-      return new EmbeddedKeyStore(events, secrets, wrappingKey, await secrets.holdsSubjectsBesides(SECRETS));
+      const derivationKey = createSecretKey((await secrets.ensure([DERIVATION_KEY])).get(DERIVATION_KEY)!);
+      return new EmbeddedKeyStore(events, secrets, derivationKey, await secrets.holdsSubjectsBesides(SECRETS));
     } catch (error) {
       await secrets.close();
       throw error;
@@ -59,8 +64,8 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   }
 
   generate(subjectId: string): { key: Buffer; stored: Uint8Array } {
-    const key = randomBytes(KEY_BYTES);
-    return { key, stored: this.wrap(subjectId, key) };
+    const stored = Buffer.concat([Buffer.of(STORED_V2), randomBytes(SALT_BYTES)]);
+    return { key: this.derive(subjectId, stored), stored };
   }
 
   appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
@@ -77,7 +82,7 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
 
   async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
-    for (const [id, stored] of this.events.findSubjectKeys(subjectIds)) found.set(id, this.unwrap(id, stored));
+    for (const [id, stored] of this.events.findSubjectKeys(subjectIds)) found.set(id, this.derive(id, stored));
     const elsewhere = this.olderKeys ? subjectIds.filter((id) => !found.has(id)) : [];
     if (elsewhere.length > 0) for (const [id, key] of await this.secrets.find(elsewhere)) found.set(id, key);
     return found;
@@ -97,26 +102,11 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
     return this.secrets.close();
   }
 
-  private wrap(subjectId: string, key: Buffer): Uint8Array {
-    const iv = randomIv();
-    const cipher = createCipheriv('aes-256-gcm', this.wrappingKey, iv);
-    cipher.setAAD(Buffer.from(subjectId, 'utf8'));
-    const body = Buffer.concat([cipher.update(key), cipher.final()]);
-    return Buffer.concat([Buffer.of(WRAPPED_V1), iv, cipher.getAuthTag(), body]);
-  }
-
-  /** A wrapped key that does not open is an error (another wrapping key, a damaged file), never a forgotten subject. */
-  private unwrap(subjectId: string, stored: Uint8Array): Buffer {
-    const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (bytes.length !== WRAPPED_BYTES || bytes[0] !== WRAPPED_V1)
-      throw new KeyDecodingError(`key of subject ${subjectId}: ${bytes.length} bytes of format ${bytes[0]}, expected ${WRAPPED_BYTES} of format ${WRAPPED_V1}`);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.wrappingKey, bytes.subarray(1, 13));
-      decipher.setAAD(Buffer.from(subjectId, 'utf8'));
-      decipher.setAuthTag(bytes.subarray(13, 29));
-      return Buffer.concat([decipher.update(bytes.subarray(29)), decipher.final()]);
-    } catch {
-      throw new KeyDecodingError(`key of subject ${subjectId}: does not open with the key-wrapping key of keys.sqlite`);
-    }
+  /** The subject's key from its stored salt. What is not a salt of this format is an error, never a forgotten subject. */
+  private derive(subjectId: string, stored: Uint8Array): Buffer {
+    if (stored.byteLength !== STORED_BYTES || stored[0] !== STORED_V2)
+      throw new KeyDecodingError(`key of subject ${subjectId}: ${stored.byteLength} bytes of format ${stored[0]}, expected ${STORED_BYTES} of format ${STORED_V2}`);
+    // Context = subject id ‖ salt (the salt's length is fixed: no two contexts read alike); HMAC-SHA-256 gives KEY_BYTES
+    return createHmac('sha256', this.derivationKey).update(KDF_PREFIX).update(subjectId, 'utf8').update(stored.subarray(1)).update(KDF_LENGTH).digest();
   }
 }
