@@ -2,7 +2,7 @@
 // 1,000,000) events in the embedded stores, and reads the same log alone for comparison. The log is generated
 // once (through the real deciders) and kept in the OS temp dir for the next runs. Last line: the JSON figures.
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../libs/read-store/src/projections';
@@ -53,6 +53,8 @@ async function main(): Promise<void> {
       logger: { info: console.log, error: console.error },
     });
     console.log(`rebuild of ${PROJECTIONS.map((p) => p.name).join(', ')}: ${result.events} events in ${seconds(result.ms)} (indexes included)`);
+    const { foldMs, writeMs, finishMs } = result.phases;
+    console.log(`  read and fold ${seconds(foldMs)}, write the rest ${seconds(writeMs)}, indexes ${seconds(finishMs)}; ${result.writeOuts} write-outs, ${result.evictions} evictions; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const rawReadEventsPerSec = Math.round(raw.events / (raw.ms / 1000));
     console.log(
       JSON.stringify({

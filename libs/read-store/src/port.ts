@@ -84,15 +84,35 @@ export interface ReadStore {
   readonly bulkLoad?: BulkLoadCapability;
 }
 
+/** A document write serialized by the caller: `JSON.stringify` of a document `commit` would accept, or null for a delete. */
+export interface SerializedWrite {
+  id: string;
+  position: bigint;
+  json: string | null;
+}
+
+/** Serialized writes to one collection, each id once, with the top-level fields holding an array in some of them. */
+export interface SerializedWrites {
+  collection: string;
+  writes: SerializedWrite[];
+  arrayFields: string[];
+}
+
 /**
  * Loading whole read models at once (a rebuild after `reset`), faster than commit by commit: the adapter may defer
  * indexes and search structures to the end and relax durability meanwhile. Between `start` and `finish` the
- * caller commits in log order (each commit after the last, as a projector does), and reads only what its
+ * caller commits and writes in log order (each after the last, as a projector does), and reads only what its
  * projections look up.
  */
 export interface BulkLoadCapability {
   /** enters the mode (nothing when in it already) */
   start(): void;
+  /**
+   * `commit` for documents the caller serialized, in collections emptied by `reset` since `start`: the writes
+   * (each guarded by its position; a delete leaves nothing where nothing is stored) and the projection's
+   * checkpoint, atomically. Resolves once committed; the caller may prepare its next writes meanwhile.
+   */
+  write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint): Promise<void>;
   /** builds what the load deferred, then leaves the mode with the normal durability restored */
   finish(): Promise<void>;
   /** leaves the mode without building (the load failed): what was deferred is built by the first read */

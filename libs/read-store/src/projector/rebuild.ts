@@ -1,14 +1,18 @@
+import { getHeapStatistics } from 'node:v8';
 import type { EventStore } from '@rollcall/event-store';
-import type { ReadStore } from '../port';
+import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
 import type { Projection } from '../projections/projection';
+import { toProjectedEvent } from './batch';
+import { ProjectionFold } from './fold';
 import { Projector, type ProjectorLogger } from './projector';
+import { StoreSource } from './store-source';
 
 export interface RebuildProgress {
-  /** checkpoint reached (a position) */
+  /** position reached in the log (folded in memory; written to the store behind it) */
   position: bigint;
   /** the head of the log when the rebuild started: the rebuild is done when position reaches it */
   target: bigint;
-  /** events handled so far */
+  /** events read so far */
   events: number;
 }
 
@@ -16,67 +20,157 @@ export interface RebuildResult {
   events: number;
   ms: number;
   eventsPerSec: number;
+  /** times the documents changed were written out while the log was read, and times memory was let go */
+  writeOuts: number;
+  evictions: number;
+  /** where the time went: reading and folding the log, writing what was left to write, building indexes */
+  phases: { foldMs: number; writeMs: number; finishMs: number };
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export interface RebuildOptions {
+  onProgress?: (p: RebuildProgress) => void;
+  progressEveryMs?: number;
+  /**
+   * write the changed documents out (behind the reading of the log, by the store's writer thread when it has one)
+   * once this many are waiting (default 500,000); the last version of a document changed again later is written
+   * again then
+   */
+  writeOutEvery?: number;
+  /**
+   * documents held in memory above which they are let go (after being written out) and read back from the store
+   * when needed (default: unbounded; `maxHeapShare` applies)
+   */
+  maxDocuments?: number;
+  /** share of the V8 heap limit in use above which the documents held are let go (default 0.6) */
+  maxHeapShare?: number;
+  /** documents read back from the store after they were let go, kept in memory (default 200,000) */
+  cacheSize?: number;
+  logger?: ProjectorLogger;
+}
+
+/** how often (in events) the heap and the progress timer are looked at */
+const CHECK_EVERY = 1024;
 
 /**
- * Drops the projections' read models and checkpoints and replays the whole log into them, up to the head the
- * log had when the rebuild started. Run it while no projector runs these projections.
+ * Drops the projections' read models and checkpoints and replays the log into them, up to the head it had when
+ * the rebuild started. Run it while no projector runs these projections.
+ *
+ * A rebuild is a pure function of the log, so it runs in memory: one pass over the log, each event parsed and
+ * upcast once and handed to every projection that takes its type, each projection reading and writing its
+ * documents in a fold (fold.ts). The documents changed are written out now and then, each in its last version,
+ * with the checkpoints of the position reached (in one commit per projection: the store is always at a position
+ * of the log), through the store's bulk load when it has one: its writer thread writes while the log is read on,
+ * and indexes and search structures are built once at the end. When the documents held outgrow `maxDocuments` or
+ * `maxHeapShare` of the heap, they are let go once written, and what the projections read next comes from the
+ * store.
  */
 export async function rebuild(
   eventStore: EventStore,
   readStore: ReadStore,
   projections: readonly Projection[],
-  options: {
-    onProgress?: (p: RebuildProgress) => void;
-    progressEveryMs?: number;
-    /** events per commit (default 20,000: a rebuild has no reader waiting, and larger batches fold more writes) */
-    batchSize?: number;
-    /** documents kept in memory (default 200,000) */
-    cacheSize?: number;
-    logger?: ProjectorLogger;
-  } = {},
+  options: RebuildOptions = {},
 ): Promise<RebuildResult> {
   const started = performance.now();
+  const names = projections.map((p) => p.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`projection ${twice} is listed twice`);
   await readStore.init(Projector.collectionsOf(projections));
   for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
-  // stores without the capability rebuild commit by commit, as a projector catching up would
+  // stores without the capability take the documents commit by commit
   const bulkLoad = readStore.bulkLoad;
   bulkLoad?.start();
-  const target = await eventStore.headPosition();
-  const projector = new Projector({
-    eventStore,
-    readStore,
-    projections,
-    initStore: false,
-    freshStore: true,
-    batchSize: options.batchSize ?? 20_000,
-    cacheSize: options.cacheSize ?? 200_000,
-    logger: options.logger,
-  });
-  const report = () => {
-    const status = projector.status();
-    const position = status.reduce((min, s) => ((s.checkpoint ?? 0n) < min ? (s.checkpoint ?? 0n) : min), target);
-    options.onProgress?.({ position, target, events: Math.min(...status.map((s) => s.processed)) });
+  const source = new StoreSource(readStore, options.cacheSize ?? 200_000);
+  source.startFresh();
+  const folds = projections.map((p) => new ProjectionFold(p, source));
+  const foldsOf = new Map<string, ProjectionFold[]>();
+  for (const fold of folds)
+    for (const type of new Set(fold.projection.eventTypes)) foldsOf.set(type, [...(foldsOf.get(type) ?? []), fold]);
+  const writeOutEvery = options.writeOutEvery ?? 500_000;
+  const maxDocuments = options.maxDocuments ?? Number.POSITIVE_INFINITY;
+  const heapLimit = getHeapStatistics().heap_size_limit * (options.maxHeapShare ?? 0.6);
+  const progressEveryMs = options.progressEveryMs ?? 200;
+  const phases = { foldMs: 0, writeMs: 0, finishMs: 0 };
+  let writeOuts = 0;
+  let evictions = 0;
+
+  /** the last write-out, still being written (the next one waits for it: one at a time, in order) */
+  let writing: Promise<void> = Promise.resolve();
+  const writeOut = async (position: bigint): Promise<void> => {
+    await writing;
+    const commits = folds.map((fold) => {
+      const collections = fold.writeOut();
+      return bulkLoad
+        ? bulkLoad.write(fold.projection.name, collections, position)
+        : readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), position);
+    });
+    writing = Promise.all(commits).then(() => undefined);
+    writing.catch(() => undefined); // awaited by the next write-out, or at the end
+    writeOuts++;
   };
-  await projector.start();
-  const timer = setInterval(report, options.progressEveryMs ?? 200);
+
+  const target = await eventStore.headPosition();
+  let position = -1n;
+  let events = 0;
+  let lastReport = performance.now();
+  const report = () => options.onProgress?.({ position, target, events });
   try {
-    const reached = target < 0n || (await projector.waitFor(target, MAX_TIMER_MS));
-    const failed = projector.status().filter((s) => s.error !== undefined);
-    if (!reached || failed.length > 0)
-      throw new Error(`rebuild failed: ${failed.map((s) => `${s.name}: ${s.error}`).join('; ') || 'projector stopped'}`);
+    if (target >= 0n)
+      for await (const recorded of eventStore.readAll()) {
+        if (recorded.position > target) break;
+        position = recorded.position;
+        events++;
+        const projected = toProjectedEvent(recorded);
+        const interested = projected && foldsOf.get(projected.event.type);
+        if (interested)
+          for (const fold of interested) {
+            try {
+              await fold.apply(projected);
+            } catch (error) {
+              throw new Error(
+                `rebuild failed: ${fold.projection.name}: ${recorded.id} at ${recorded.position} (${recorded.type}): ${error instanceof Error ? error.message : String(error)}`,
+                { cause: error },
+              );
+            }
+          }
+        const checking = events % CHECK_EVERY === 0;
+        if (checking && performance.now() - lastReport >= progressEveryMs) {
+          lastReport = performance.now();
+          report();
+        }
+        let held = 0;
+        let dirty = 0;
+        for (const fold of folds) {
+          held += fold.size;
+          dirty += fold.dirty;
+        }
+        if (held > maxDocuments || (checking && getHeapStatistics().used_heap_size > heapLimit)) {
+          options.logger?.info(`rebuild: letting go of ${held} documents held in memory at position ${position}`);
+          await writeOut(position);
+          await writing;
+          // the source knows the documents let go are in the store (and forgets what it had read of them before)
+          for (const fold of folds) for (const [collection, ids] of fold.evict()) source.wroteOut(collection, ids);
+          evictions++;
+        } else if (dirty >= writeOutEvery) await writeOut(position);
+      }
+    phases.foldMs = performance.now() - started;
+    if (position >= 0n) await writeOut(position);
+    await writing;
+    report();
+    phases.writeMs = performance.now() - started - phases.foldMs;
+    await bulkLoad?.finish();
+    phases.finishMs = performance.now() - started - phases.foldMs - phases.writeMs;
   } catch (error) {
+    await writing.catch(() => undefined);
     await bulkLoad?.abort();
     throw error;
-  } finally {
-    clearInterval(timer);
-    await projector.stop();
   }
-  report();
-  await bulkLoad?.finish();
   const ms = performance.now() - started;
-  const events = Math.max(0, ...projector.status().map((s) => s.processed));
-  return { events, ms, eventsPerSec: Math.round(events / (ms / 1000)) };
+  return { events, ms, eventsPerSec: Math.round(events / (ms / 1000)), writeOuts, evictions, phases };
 }
+
+const asDocWrites = ({ collection, writes }: SerializedWrites): DocWrite[] =>
+  writes.map((w) =>
+    w.json === null
+      ? { kind: 'delete', collection, id: w.id, position: w.position }
+      : { kind: 'upsert', collection, doc: JSON.parse(w.json) as Doc, position: w.position },
+  );

@@ -143,6 +143,20 @@ export class StoreSource implements DocSource {
     }
   }
 
+  /**
+   * after documents were written to the store by other means than a commit (a rebuild's bulk write): their keys
+   * are marked written, and whatever was cached of them is forgotten (the next read asks the store)
+   */
+  wroteOut(collection: string, ids: readonly string[]): void {
+    const young = this.young.get(collection);
+    const old = this.old.get(collection);
+    for (const id of ids) {
+      this.written?.add(collection, id);
+      if (young?.delete(id)) this.youngSize--;
+      old?.delete(id);
+    }
+  }
+
   /** forget everything (after a failure: the store may hold anything) */
   clear(): void {
     this.young = new Map();

@@ -47,7 +47,7 @@ import type {
   ReadStore,
   StoredDoc,
 } from '../port';
-import { buildIndexes, endBulkLoad, startBulkLoad } from './sqlite/bulk-load';
+import { buildIndexes, endBulkLoad, startBulkLoad, writeSerialized } from './sqlite/bulk-load';
 import { readDataVersion } from './sqlite/coherence';
 import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
@@ -67,6 +67,8 @@ export class SqliteReadStore implements ReadStore {
   /** rebuilds defer this store's indexes and search rows to the end, and write from a second thread meanwhile */
   readonly bulkLoad: BulkLoadCapability = {
     start: () => this.startBulkLoad(),
+    write: (projection, collections, checkpoint) =>
+      writeSerialized(this.state, projection, collections, checkpoint),
     finish: () => this.buildIndexes(),
     abort: () => this.endBulkLoad(),
   };
@@ -97,7 +99,11 @@ export class SqliteReadStore implements ReadStore {
     return getDocument<T>(this.state, collection, id);
   }
 
-  async getMany<T extends Doc = Doc>(collection: string, ids: string[], options: { fields?: string[] } = {}): Promise<Map<string, StoredDoc<T>>> {
+  async getMany<T extends Doc = Doc>(
+    collection: string,
+    ids: string[],
+    options: { fields?: string[] } = {},
+  ): Promise<Map<string, StoredDoc<T>>> {
     return getDocuments<T>(this.state, collection, ids, options.fields);
   }
 

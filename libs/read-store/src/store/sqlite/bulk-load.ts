@@ -10,11 +10,11 @@
  * and the caller may prepare its next batch meanwhile. Ending it restores the durability setting and
  * checkpoints the WAL, syncing what was written meanwhile.
  */
-import type { DocWrite } from '../../port';
+import type { DocWrite, SerializedWrites } from '../../port';
 import { BulkWriter, RowMode } from '../sqlite-bulk-writer';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
-import type { StoreState } from './state';
+import { type StoreState, collectionNamed } from './state';
 
 export function startBulkLoad(state: StoreState): void {
   if (state.bulk) return;
@@ -93,4 +93,72 @@ export async function commitInWriter(
     } else rows.push(c.table, write.id, write.position, null, RowMode.DeleteIfStored);
   }
   await writer.commit({ projection, rows, arrayFields, checkpoint });
+}
+
+/**
+ * `bulkLoad.write`: documents serialized by the caller, into collections a reset emptied during this load (no
+ * search rows to keep, no tombstone for a document never stored), and the projection's checkpoint, in one
+ * transaction: by the writer thread when there is one (one message: the caller bounds its size), else on this
+ * connection.
+ */
+export async function writeSerialized(
+  state: StoreState,
+  projection: string,
+  collections: readonly SerializedWrites[],
+  checkpoint: bigint,
+): Promise<void> {
+  refreshIfChanged(state);
+  const targets = collections.map(({ collection, arrayFields }) => {
+    const c = collectionNamed(state, collection);
+    if (!state.bulk || c.ready)
+      throw new Error(`bulk write to ${collection}: only into a collection reset during a bulk load`);
+    const fields = arrayFields.filter((field) => !c.arrayFields.has(field));
+    for (const field of fields) c.arrayFields.add(field);
+    return { c, fields };
+  });
+  if (state.bulkWriter?.broken) state.bulkWriter = undefined;
+  if (state.bulkWriter) {
+    const rows: (string | bigint | null | number)[] = [];
+    for (const [i, { c }] of targets.entries())
+      for (const w of collections[i]!.writes)
+        rows.push(
+          c.table,
+          w.id,
+          w.position,
+          w.json,
+          w.json === null ? RowMode.DeleteIfStored : RowMode.Upsert,
+        );
+    const arrayFields = targets.flatMap(({ c, fields }) =>
+      fields.map((field): [string, string] => [c.name, field]),
+    );
+    await state.bulkWriter.commit({ projection, rows, arrayFields, checkpoint });
+    return;
+  }
+  const { conn } = state;
+  conn.transaction(() => {
+    for (const [i, { c, fields }] of targets.entries()) {
+      // the writer thread's statements, on this connection (a store without the thread: `:memory:`)
+      const upsert = conn.stmt(`INSERT INTO ${c.table} (id, position, doc) VALUES (?, ?, jsonb(?))
+        ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc
+        WHERE excluded.position > ${c.table}.position`);
+      const tombstone = conn.stmt(
+        `UPDATE ${c.table} SET position = ?, doc = NULL WHERE id = ? AND position < ?`,
+      );
+      for (const w of collections[i]!.writes) {
+        if (w.json === null) tombstone.run(w.position, w.id, w.position);
+        else upsert.run(w.id, w.position, w.json);
+      }
+      for (const field of fields)
+        conn
+          .stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)')
+          .run(c.name, field);
+    }
+    conn
+      .stmt(
+        `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position
+         WHERE excluded.position > rs_checkpoints.position`,
+      )
+      .run(projection, checkpoint);
+  });
 }
