@@ -1,28 +1,76 @@
 // npm run bench:rebuild — rebuilds every read model from a realistic log of BENCH_REBUILD_EVENTS (default
-// 1,000,000) events in the embedded stores, and reads the same log alone for comparison. The log is generated
-// once (through the real deciders) and kept in the OS temp dir for the next runs. Last line: the JSON figures.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+// 1,000,000) events in the embedded stores, and reads the same log alone for comparison, through the same event
+// store: `ratio` is rebuild events/s over log-alone events/s. The log is generated once (through the real deciders)
+// and kept in the OS temp dir for the next runs. Last line: the JSON figures.
+//
+// BENCH_REBUILD_SEALED=1: the same log with its personal data sealed, as the application writes it (a copy appended
+// through createRollcallEventStore, made once and kept beside it), read and rebuilt through the application's
+// store, which decrypts each personal field as it reads: both figures then include the decryption.
+import { existsSync, mkdtempSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '@rollcall/event-store';
+import { type EventStore, SqliteEventStore, createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../libs/read-store/src/projections';
 import { rebuild } from '../libs/read-store/src/projector';
 import { SqliteReadStore } from '../libs/read-store/src/store';
 import { generateLog } from './lib/rebuild-log';
 
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
+const SEALED = process.env.BENCH_REBUILD_SEALED === '1';
 const shape = { events: EVENTS, orgs: 200, workspacesPerOrg: 10, seed: 1 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const load = () => `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+/** CPU seconds of the whole process (every thread) since `from` */
+const cpuSeconds = (from: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+};
 
-async function rawRead(file: string): Promise<{ events: number; ms: number }> {
-  const store = new SqliteEventStore(file);
+/** the event store a run reads: the plain log file, or the application's store over the sealed copy's data dir */
+async function openLog(source: string): Promise<EventStore> {
+  if (!SEALED) return new SqliteEventStore(source);
+  return (await createRollcallEventStore({ dataDir: source, durability: 'normal' })).store;
+}
+
+async function readAlone(source: string): Promise<{ events: number; ms: number; cpu: number }> {
+  const store = await openLog(source);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let events = 0;
   for await (const _ of store.readAll()) events++;
   const ms = performance.now() - started;
+  const result = { events, ms, cpu: cpuSeconds(cpu) };
   await store.close();
-  return { events, ms };
+  return result;
+}
+
+/** the plain log appended again through the application's store (personal data sealed), in a data dir; made once */
+async function sealedCopy(logFile: string): Promise<string> {
+  const dataDir = logFile.replace(/\.sqlite$/, '-sealed');
+  if (existsSync(dataDir)) return dataDir;
+  const partial = `${dataDir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  const plain = new SqliteEventStore(logFile);
+  const { store } = await createRollcallEventStore({ dataDir: partial, durability: 'normal' });
+  const started = performance.now();
+  let copied = 0;
+  let pending: Promise<unknown>[] = [];
+  for await (const e of plain.readAll()) {
+    // appends queued together are committed together, in call order (positions keep the log's order)
+    pending.push(store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any'));
+    if (pending.length >= 2000) {
+      await Promise.all(pending);
+      pending = [];
+    }
+    if (++copied % 100_000 === 0) console.log(`sealing a copy of the log: ${copied} events (${seconds(performance.now() - started)})`);
+  }
+  await Promise.all(pending);
+  await store.close();
+  await plain.close();
+  renameSync(partial, dataDir);
+  return dataDir;
 }
 
 async function main(): Promise<void> {
@@ -35,15 +83,18 @@ async function main(): Promise<void> {
     if (n - reported >= 100_000) console.log(`generating the log: ${(reported = n)} events (${seconds(performance.now() - t0)})`);
   });
   console.log(`log: ${logFile} (${seconds(performance.now() - t0)} to generate or find)`);
+  const source = SEALED ? await sealedCopy(logFile) : logFile;
+  if (SEALED) console.log(`sealed copy: ${source} (read through the application's store, decrypting)`);
 
-  const raw = await rawRead(logFile);
-  console.log(`raw read: ${raw.events} events in ${seconds(raw.ms)}`);
+  const raw = await readAlone(source);
+  console.log(`log alone: ${raw.events} events in ${seconds(raw.ms)} (${raw.cpu.toFixed(1)} s CPU); ${load()}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-rebuild-'));
-  const eventStore = new SqliteEventStore(logFile);
+  const eventStore = await openLog(source);
   const readStore = new SqliteReadStore({ path: join(dir, 'read.sqlite'), synchronous: 'NORMAL' });
   try {
     let last = 0;
+    const cpu = process.cpuUsage();
     const result = await rebuild(eventStore, readStore, PROJECTIONS, {
       progressEveryMs: 5000,
       onProgress: ({ position, target }) => {
@@ -52,17 +103,21 @@ async function main(): Promise<void> {
       },
       logger: { info: console.log, error: console.error },
     });
-    console.log(`rebuild of ${PROJECTIONS.map((p) => p.name).join(', ')}: ${result.events} events in ${seconds(result.ms)} (indexes included)`);
+    const rebuildCpu = cpuSeconds(cpu);
+    console.log(`rebuild of ${PROJECTIONS.map((p) => p.name).join(', ')}: ${result.events} events in ${seconds(result.ms)} (indexes included; ${rebuildCpu.toFixed(1)} s CPU, all threads); ${load()}`);
     const { foldMs, writeMs, finishMs } = result.phases;
-    console.log(`  read and fold ${seconds(foldMs)}, write the rest ${seconds(writeMs)}, indexes ${seconds(finishMs)}; ${result.writeOuts} write-outs, ${result.evictions} evictions; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`  read and fold ${seconds(foldMs)}, write the rest ${seconds(writeMs)}, indexes ${seconds(finishMs)}; ${result.writeOuts} write-outs, ${result.evictions} evictions`);
     const rawReadEventsPerSec = Math.round(raw.events / (raw.ms / 1000));
     console.log(
       JSON.stringify({
         bench: 'rebuild',
+        sealed: SEALED,
         events: result.events,
         eventsPerSec: result.eventsPerSec,
         rawReadEventsPerSec,
         ratio: Number((result.eventsPerSec / rawReadEventsPerSec).toFixed(3)),
+        cpuRatio: Number((raw.cpu / raw.events / (rebuildCpu / result.events)).toFixed(3)),
+        peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       }),
     );
   } finally {

@@ -33,7 +33,12 @@ async function main(): Promise<void> {
       },
     });
     bar.stop();
-    console.log(`rebuilt ${projections.map((p) => p.name).join(', ')}: ${result.events} events in ${(result.ms / 1000).toFixed(1)} s, ${result.eventsPerSec} events/s`);
+    const { foldMs, writeMs, finishMs } = result.phases;
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log(
+      `rebuilt ${projections.map((p) => p.name).join(', ')}: ${result.events} events in ${s(result.ms)}, ${result.eventsPerSec} events/s ` +
+        `(log read and folded in ${s(foldMs)}, last writes ${s(writeMs)}, indexes ${s(finishMs)}; documents let go of memory ${result.evictions} times)`,
+    );
   } finally {
     if (started) bar.stop();
     await readStore.close();

@@ -1,0 +1,139 @@
+import type { DomainEvent } from '@rollcall/domain';
+import type { Doc } from '../port';
+import type { ProjectedEvent, Projection, ProjectionWrite } from '../projections/projection';
+import type { DocSource } from './batch';
+import { ProjectionFold } from './fold';
+
+const event = (position: bigint): ProjectedEvent => ({
+  event: { type: 'OrganizationCreated', version: 1, data: { organizationId: 'o', name: 'O', createdAt: 'x' } } as DomainEvent,
+  eventId: `e${position}`,
+  stream: 'organization-o',
+  position,
+  metadata: {},
+});
+
+/** a projection that writes what the test hands it for each position */
+const scripted = (script: Map<bigint, ProjectionWrite[]>): Projection => ({
+  name: 'scripted',
+  collections: { things: { indexes: ['owner'] } },
+  eventTypes: ['OrganizationCreated'],
+  apply: async (e) => script.get(e.position) ?? [],
+});
+
+const up = (doc: Doc): ProjectionWrite => ({ kind: 'upsert', collection: 'things', doc });
+const del = (id: string): ProjectionWrite => ({ kind: 'delete', collection: 'things', id });
+
+/** a source that must not be asked (a rebuild starts from emptied collections) */
+const untouchable: DocSource = {
+  get: () => Promise.reject(new Error('read from the store')),
+  findBy: () => Promise.reject(new Error('read from the store')),
+};
+
+async function folded(writes: ProjectionWrite[][], source = untouchable): Promise<ProjectionFold> {
+  const fold = new ProjectionFold(scripted(new Map(writes.map((w, i) => [BigInt(i + 1), w]))), source);
+  for (let i = 0; i < writes.length; i++) await fold.apply(event(BigInt(i + 1)));
+  return fold;
+}
+
+describe('ProjectionFold (a rebuild folds the log in memory)', () => {
+  it('reads back its own writes as the store would give them, and knows absent documents without asking the store', async () => {
+    const fold = await folded([[up({ _id: 'a', owner: 'ann' })], [up({ _id: 'a', owner: 'ann', v: 2 })]]);
+    const read = await fold.reader.get('things', 'a');
+    expect(read).toEqual({ _id: 'a', owner: 'ann', v: 2 });
+    read!.v = 3; // a copy: what a projection does with what it read does not change what is held
+    expect(await fold.reader.get('things', 'a')).toEqual({ _id: 'a', owner: 'ann', v: 2 });
+    expect(await fold.reader.get('things', 'nobody')).toBeUndefined();
+    expect(await fold.reader.findBy('things', 'owner', 'bob')).toEqual([]);
+  });
+
+  it('writes out each changed document once, in its last version with the position of its last write; only what changed since the last write-out', async () => {
+    const fold = await folded([
+      [up({ _id: 'a', owner: 'ann', tags: ['x'] }), up({ _id: 'b', owner: 'bob' })],
+      [up({ _id: 'a', owner: 'ann', tags: ['x', 'y'] }), up({ _id: 'tmp', owner: 'cy' })],
+      [del('tmp'), del('never')],
+    ]);
+    expect(fold.writeOut()).toEqual([
+      {
+        collection: 'things',
+        writes: [
+          { id: 'a', position: 2n, json: '{"_id":"a","owner":"ann","tags":["x","y"]}' },
+          { id: 'b', position: 1n, json: '{"_id":"b","owner":"bob"}' },
+        ],
+        arrayFields: ['tags'],
+      },
+    ]);
+    expect(fold.writeOut()).toEqual([]);
+    // after a write-out: a delete must reach the store; a document created and deleted in between never does
+    const script = new Map<bigint, ProjectionWrite[]>([
+      [4n, [up({ _id: 'b', owner: 'bo' }), up({ _id: 'c', owner: 'cy' })]],
+      [5n, [del('a'), del('c')]],
+    ]);
+    const more = new ProjectionFold(scripted(script), untouchable);
+    await more.apply(event(4n));
+    more.writeOut();
+    await more.apply(event(5n));
+    expect(more.writeOut()).toEqual([{ collection: 'things', writes: [{ id: 'c', position: 5n, json: null }], arrayFields: [] }]);
+    // what changed since the last write-out: the documents the event writes again
+    await fold.apply(event(1n));
+    expect(fold.writeOut()[0]!.writes.map((w) => w.id)).toEqual(['a', 'b']);
+  });
+
+  it('finds by field among the held documents (strings and elements of arrays), following changes and deletes', async () => {
+    const ids = async (fold: ProjectionFold, owner: string) => (await fold.reader.findBy('things', 'owner', owner)).map((d) => d._id).sort();
+    const fold = await folded([[up({ _id: 'a', owner: 'ann' }), up({ _id: 'b', owner: ['ann', 'bob'] })]]);
+    expect(await ids(fold, 'ann')).toEqual(['a', 'b']);
+    const script = new Map<bigint, ProjectionWrite[]>([
+      [2n, [up({ _id: 'a', owner: 'cy' }), del('b'), up({ _id: 'd', owner: 'ann' })]],
+    ]);
+    const later = new ProjectionFold(scripted(script), untouchable);
+    await later.apply(event(2n));
+    expect(await ids(later, 'ann')).toEqual(['d']);
+    expect(await ids(later, 'cy')).toEqual(['a']);
+  });
+
+  it('after letting its documents go, reads what it no longer holds from the store, and deletes reach it', async () => {
+    const stored: Doc[] = [
+      { _id: 'a', owner: 'ann', v: 1 },
+      { _id: 'b', owner: 'ann', v: 1 },
+    ];
+    const source: DocSource = {
+      get: async (_c, id) => stored.find((d) => d._id === id),
+      findBy: async (_c, field, value) => stored.filter((d) => d[field] === value),
+    };
+    const script = new Map<bigint, ProjectionWrite[]>([
+      [1n, [up({ _id: 'a', owner: 'ann', v: 1 }), up({ _id: 'b', owner: 'ann', v: 1 })]],
+      [2n, [up({ _id: 'c', owner: 'ann', v: 1 })]],
+      [3n, [up({ _id: 'b', owner: 'bob', v: 2 }), del('a')]],
+    ]);
+    const fold = new ProjectionFold(scripted(script), source);
+    await fold.apply(event(1n));
+    fold.writeOut();
+    await fold.apply(event(2n));
+    expect(() => fold.evict()).toThrow('not written out yet');
+    fold.writeOut();
+    expect(fold.evict()).toEqual(new Map([['things', ['a', 'b', 'c']]]));
+    expect(fold.size).toBe(0);
+    expect(await fold.reader.get('things', 'a')).toEqual({ _id: 'a', owner: 'ann', v: 1 });
+    await fold.apply(event(3n));
+    // held versions win over the stored ones; the deleted one is gone
+    expect(await fold.reader.get('things', 'a')).toBeUndefined();
+    expect((await fold.reader.findBy('things', 'owner', 'ann')).map((d) => d._id)).toEqual([]);
+    expect((await fold.reader.findBy('things', 'owner', 'bob')).map((d) => d._id)).toEqual(['b']);
+    expect(fold.writeOut()[0]!.writes).toEqual([
+      { id: 'b', position: 3n, json: '{"_id":"b","owner":"bob","v":2}' },
+      { id: 'a', position: 3n, json: null },
+    ]);
+  });
+
+  it('refuses writes the store would refuse, or to a collection the projection does not own, keeping nothing of that event', async () => {
+    for (const [writes, message] of [
+      [[up({ _id: 'x' }), { kind: 'delete', collection: 'members', id: 'y' }], 'projection scripted wrote to members, which it does not own'],
+      [[up({ _id: 'x' }), up({ _id: '' })], '_id must be a non-empty string'],
+      [[up({ _id: 'x', _position: 3 })], 'field _position is reserved'],
+    ] as [ProjectionWrite[], string][]) {
+      const fold = new ProjectionFold(scripted(new Map([[1n, writes]])), untouchable);
+      await expect(fold.apply(event(1n))).rejects.toThrow(message);
+      expect([fold.size, fold.writeOut()]).toEqual([0, []]);
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import type { NewEvent } from '@rollcall/event-store';
+import type { Doc, Projection } from '../projections/projection';
+import { rebuild } from './rebuild';
+import { TempStores, dump } from './testing/temp-stores';
+
+const silent = { info: () => undefined, error: () => undefined };
+
+/**
+ * Counters driven by the log: an OrganizationCreated named `inc:<id>` adds one to counter <id> (read, then written),
+ * `del:<id>` deletes it, `boom` throws. What a counter ends at shows whether every read saw the last write.
+ */
+const counters: Projection = {
+  name: 'counters',
+  collections: { counters: { indexes: [] } },
+  eventTypes: ['OrganizationCreated'],
+  apply: async (e, read) => {
+    const [op, id] = (e.event.data as { name: string }).name.split(':') as [string, string];
+    if (op === 'boom') throw new Error('no such counter');
+    if (op === 'del') return [{ kind: 'delete', collection: 'counters', id }];
+    const current = await read.get<Doc & { n: number }>('counters', id);
+    return [{ kind: 'upsert', collection: 'counters', doc: { _id: id, n: (current?.n ?? 0) + 1 } }];
+  },
+};
+
+const organizationCreated = (i: number, name: string): NewEvent => ({
+  id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  type: 'OrganizationCreated',
+  data: { organizationId: `org-${i}`, name, createdAt: '2026-01-01T00:00:00.000Z' },
+  metadata: {},
+});
+
+async function logOf(stores: TempStores, names: string[]): Promise<void> {
+  for (const [i, name] of names.entries()) await stores.events.append(`organization-org-${i}`, [organizationCreated(i, name)], 'no_stream');
+}
+
+describe('rebuild (the log folded in memory, written out behind the read)', () => {
+  it('reads back from the store what it let go, and never a version deleted since from the cache', async () => {
+    const stores = new TempStores();
+    try {
+      // one document held at most: after each event with two, both are written out and let go
+      await logOf(stores, ['inc:x', 'inc:y', 'inc:x', 'del:x', 'inc:z', 'inc:x', 'inc:y']);
+      const store = stores.readStore();
+      const result = await rebuild(stores.events, store, [counters], { maxDocuments: 1, cacheSize: 10, logger: silent });
+      expect(result.evictions).toBe(3);
+      // x counted 2 (one read back from the store), deleted, then counted from nothing again
+      expect((await dump(store, [counters])).counters).toEqual([
+        { _id: 'x', n: 1 },
+        { _id: 'y', n: 2 },
+        { _id: 'z', n: 1 },
+      ]);
+      expect(await store.checkpoint('counters')).toBe(await stores.events.headPosition());
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('writes the changed documents out behind the read, each in its last version, with the checkpoint of the position reached', async () => {
+    const stores = new TempStores();
+    try {
+      await logOf(stores, ['inc:a', 'inc:b', 'inc:a', 'inc:c', 'inc:a', 'del:b']);
+      const store = stores.readStore();
+      const commits: bigint[] = [];
+      const write = store.bulkLoad.write.bind(store.bulkLoad);
+      store.bulkLoad.write = (projection, collections, checkpoint) => {
+        commits.push(checkpoint);
+        return write(projection, collections, checkpoint);
+      };
+      const result = await rebuild(stores.events, store, [counters], { writeOutEvery: 2, logger: silent });
+      expect([result.writeOuts, result.evictions]).toEqual([4, 0]);
+      // written out after the 2nd event (a, b changed), the 4th (a, c), the 6th (a changed, b deleted), and at the
+      // end, with nothing left to write: the checkpoint
+      expect(commits).toEqual([2n, 4n, 6n, 6n]);
+      expect((await dump(store, [counters])).counters).toEqual([
+        { _id: 'a', n: 3 },
+        { _id: 'c', n: 1 },
+      ]);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('stops at the event a projection throws on, naming it, and leaves the bulk load', async () => {
+    const stores = new TempStores();
+    try {
+      await logOf(stores, ['inc:a', 'boom', 'inc:a']);
+      const store = stores.readStore();
+      await expect(rebuild(stores.events, store, [counters], { logger: silent })).rejects.toThrow(
+        'rebuild failed: counters: 00000000-0000-4000-8000-000000000001 at 2 (OrganizationCreated): no such counter',
+      );
+      // the store reads and writes as usual again
+      await store.commit('counters', [{ kind: 'upsert', collection: 'counters', doc: { _id: 'a', n: 9 }, position: 9n }], 9n);
+      expect((await store.find('counters', {})).items).toEqual([{ _id: 'a', n: 9 }]);
+    } finally {
+      await stores.close();
+    }
+  });
+});
