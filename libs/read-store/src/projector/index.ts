@@ -1,4 +1,4 @@
 export { Projector, type ProjectorOptions, type ProjectionStatus, type ProjectorLogger } from './projector';
-export { rebuild, type RebuildProgress, type RebuildResult } from './rebuild';
+export { rebuild, type RebuildOptions, type RebuildProgress, type RebuildResult } from './rebuild';
 export { registerProjectorMetrics } from './metrics';
 export { toProjectedEvent } from './batch';
