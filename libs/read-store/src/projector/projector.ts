@@ -3,54 +3,9 @@ import type { ReadStore } from '../port';
 import type { CollectionSpec, Projection } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
+import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 
-export interface ProjectorLogger {
-  info(message: string): void;
-  error(message: string): void;
-}
-
-export interface ProjectorOptions {
-  eventStore: EventStore;
-  readStore: ReadStore;
-  projections: readonly Projection[];
-  /** commit after this many events (default 1000), or as soon as the log has nothing more to give */
-  batchSize?: number;
-  /**
-   * While idle, look at the log's head this often and re-subscribe when it moved (default: never). For an event
-   * store whose subscriptions only hear appends made in-process: the embedded SQLite store read by a separate
-   * projector process.
-   */
-  pollIntervalMs?: number;
-  /** documents kept in memory between batches (default 50,000; 0: none) */
-  cacheSize?: number;
-  /** wait before re-subscribing after the event or read store failed (default 1000 ms) */
-  retryDelayMs?: number;
-  /** consecutive failed commits after which a projection is reported `degraded` (default 3) */
-  degradedAfter?: number;
-  logger?: ProjectorLogger;
-  /** false: the caller already ran `readStore.init` for these collections (rebuild) */
-  initStore?: boolean;
-  /** true: the projections' collections were just reset (rebuild): every write lands, the cache can trust them */
-  freshStore?: boolean;
-}
-
-export interface ProjectionStatus {
-  name: string;
-  /** global position of the last event committed (undefined: nothing yet) */
-  checkpoint: bigint | undefined;
-  /** how far the checkpoint is behind the head of the log, in positions (events, in the embedded store) */
-  lag: bigint;
-  /** events handled (applied or skipped) since start */
-  processed: number;
-  /** failed: stopped on an event it threw on; degraded: running, but `degradedAfter`+ commits failed in a row */
-  state: 'running' | 'degraded' | 'failed' | 'stopped';
-  /** why the projection stopped: `${eventId} at ${position}: ${message}` */
-  error?: string;
-  /** consecutive failed commits (present when the last commit failed) */
-  commitFailures?: number;
-  /** the last failed commit's error (present with commitFailures) */
-  commitError?: string;
-}
+export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 
 interface Slot {
   projection: Projection;
