@@ -1,5 +1,4 @@
-import type { EventStore, RecordedEvent } from '@rollcall/event-store';
-import type { ReadStore } from '../port';
+import type { RecordedEvent } from '@rollcall/event-store';
 import type { CollectionSpec, Projection } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
