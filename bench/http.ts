@@ -3,7 +3,9 @@
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
 //    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…,
 //    "healthMaxMsDuringColdLoad":…,"coldReplayMs100k":…,"healthMaxMsDuringReplay":…,"bareAppendPerSec":…,"ratio":…,
-//    "loadAverage":{…}}
+//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadAverage":{…}}
+//  (the CPU figures on Linux only: the server's CPU time over the measured window per 2xx answer, all threads and
+//  its main thread; the bare endpoint's per append. A busy machine slows everything but changes them least.)
 //
 // The server is `node -r ./tools/register.cjs apps/api/src/main.ts` in a child process (see
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
@@ -423,7 +425,9 @@ async function main(): Promise<void> {
       `measuring: ${SECONDS} s, ${CLIENTS} clients${IDEMPOTENCY ? ', Idempotency-Key on every command' : ''}`,
     );
     const loadBefore = loadavg()[0]!;
+    const cpuBefore = server.cpu();
     const run = await load(client, workspaces, pending, SECONDS);
+    const cpuAfter = server.cpu();
     const loadAfter = loadavg()[0]!;
     server.mark('measured load');
 
@@ -519,6 +523,15 @@ async function main(): Promise<void> {
       `Bare NestJS endpoint, one durable append (${sample.bytes} bytes) per request, same clients, same machine, same run: ${bare.perSec.toFixed(0)} ok/s  p50 ${fmt(bare.p50Ms)} ms  p99 ${fmt(bare.p99Ms)} ms  errors ${bare.errors}  (1-min load average ${bare.loadBefore.toFixed(2)} before / ${bare.loadAfter.toFixed(2)} after)`,
     );
     out(`  ratio commands/s ÷ bare appends/s = ${ratio.toFixed(2)} (goal >= 0.5)`);
+    // CPU per request: what the machine's load changes least (a busy machine slows both, but each needs the same work)
+    const cpu =
+      cpuBefore && cpuAfter && ok > 0
+        ? { perCommandMs: (cpuAfter.processMs - cpuBefore.processMs) / ok, mainThreadPerCommandMs: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / ok }
+        : undefined;
+    if (cpu)
+      out(
+        `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, the rest: projector thread, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
+      );
     out(
       `Goals: >= 2000 commands/s: ${commandsPerSec >= 2000 ? 'met' : 'MISSED'}; p99 <= 50 ms: ${all.percentile(99) <= 50 ? 'met' : 'MISSED'}; ratio >= 0.5: ${ratio >= 0.5 ? 'met' : 'MISSED'}; cold load <= 1 s: ${size.coldBig <= 1000 ? 'met' : 'MISSED'}; /health <= 100 ms meanwhile: ${size.probe.max() <= 100 ? 'met' : 'MISSED'}`,
     );
@@ -543,6 +556,11 @@ async function main(): Promise<void> {
         healthMaxMsDuringReplay: ms2(size.replay.probe.max()),
         bareAppendPerSec: Math.round(bare.perSec),
         ratio: Math.round(ratio * 100) / 100,
+        ...(cpu && {
+          cpuMsPerCommand: Math.round(cpu.perCommandMs * 1000) / 1000,
+          mainThreadCpuMsPerCommand: Math.round(cpu.mainThreadPerCommandMs * 1000) / 1000,
+          ...(bare.cpuMsPerAppend !== undefined && { bareCpuMsPerAppend: Math.round(bare.cpuMsPerAppend * 1000) / 1000 }),
+        }),
         loadAverage: { commands: [ms2(loadBefore), ms2(loadAfter)], bareAppend: [ms2(bare.loadBefore), ms2(bare.loadAfter)] },
       }),
     );

@@ -38,6 +38,9 @@ export interface BareAppendResult {
   seconds: number;
   loadBefore: number;
   loadAfter: number;
+  /** the endpoint's CPU time per successful append over the window, all threads and its main thread (Linux) */
+  cpuMsPerAppend?: number;
+  mainThreadCpuMsPerAppend?: number;
 }
 
 export async function measureBareAppend(options: {
@@ -80,7 +83,9 @@ export async function measureBareAppend(options: {
     };
     await window(options.warmupSeconds);
     const loadBefore = loadavg()[0]!;
+    const cpuBefore = server.cpu();
     const run = await window(options.seconds);
+    const cpuAfter = server.cpu();
     const loadAfter = loadavg()[0]!;
     return {
       perSec: run.ok / run.seconds,
@@ -91,6 +96,10 @@ export async function measureBareAppend(options: {
       seconds: run.seconds,
       loadBefore,
       loadAfter,
+      ...(cpuBefore && cpuAfter && run.ok > 0 && {
+        cpuMsPerAppend: (cpuAfter.processMs - cpuBefore.processMs) / run.ok,
+        mainThreadCpuMsPerAppend: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / run.ok,
+      }),
     };
   } finally {
     client.close();

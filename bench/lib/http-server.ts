@@ -11,6 +11,7 @@
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
 // sends SIGUSR2 instead of SIGTERM then.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ServerChild {
@@ -22,10 +23,35 @@ export interface ServerChild {
   logLines(): string[];
   /** asks the child (BENCH_HTTP_TRACE=1) to print its trace figures since the previous mark (see http-child-hook.ts) */
   mark(label: string): void;
+  /** CPU time the child used so far: all its threads, and its main thread alone (Linux /proc; undefined elsewhere) */
+  cpu(): CpuTimes | undefined;
   stop(): Promise<void>;
 }
 
 const ROOT = join(__dirname, '..', '..');
+
+export interface CpuTimes {
+  processMs: number;
+  mainThreadMs: number;
+}
+
+/** USER_HZ: the unit of /proc's CPU times on Linux */
+const TICK_MS = 10;
+
+/** user + system time of a /proc stat file, in ms (fields 14 and 15; the name in parentheses may hold spaces) */
+const statCpuMs = (file: string): number => {
+  const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+};
+
+/** a process's CPU time so far, and its main thread's; undefined without /proc (not Linux) or once it is gone */
+export function cpuTimesOf(pid: number): CpuTimes | undefined {
+  try {
+    return { processMs: statCpuMs(`/proc/${pid}/stat`), mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `env` is the child's whole environment (nothing else is inherited). `entry` / `banner`: another server to start (the
@@ -105,5 +131,5 @@ export async function startServerChild(
   const mark = (label: string) => {
     if (child.stdin?.writable) child.stdin.write(`mark ${label}\n`);
   };
-  return { url, pid: child.pid!, stderr: () => err, logLines: () => [...logs], mark, stop };
+  return { url, pid: child.pid!, stderr: () => err, logLines: () => [...logs], mark, cpu: () => cpuTimesOf(child.pid!), stop };
 }
