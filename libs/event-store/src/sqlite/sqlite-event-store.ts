@@ -3,20 +3,25 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { type EventRow, SqliteSubscription, toRecorded } from './sqlite-subscription';
-import {
-  type AppendResult,
-  type EventStore,
-  type ExpectedRevision,
-  type MultiAppendResult,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamAppend,
-  type SubscribeOptions,
-  type Subscription,
-  WrongExpectedRevisionError,
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  MultiAppendResult,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamAppend,
+  SubscribeOptions,
+  Subscription,
 } from '../port';
+import { assertAppendArguments, assertAppendManyArguments } from './append-checks';
+import { GroupCommit } from './group-commit';
+import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, SubjectKeyTable } from './subject-keys';
+
+export { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
+export type { NewSubjectKey } from './subject-keys';
 
 export type Durability = 'full' | 'normal';
 
@@ -35,32 +40,6 @@ export interface SqliteEventStoreOptions {
   cacheSizeKiB?: number;
 }
 
-/** A data key created for a subject's first personal data, stored in the transaction of the events sealed with it. */
-export interface NewSubjectKey {
-  subjectId: string;
-  /** the key as stored (the key store wraps it: docs/adr/0010-command-throughput.md) */
-  stored: Uint8Array;
-}
-
-/** An append waiting in the group-commit queue. */
-interface PendingAppend {
-  /** one part for append(), several for an atomic appendMany() */
-  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision }[];
-  /** keys to store with the events (appendWithKeys) */
-  keys: readonly NewSubjectKey[];
-  resolve: (result: MultiAppendResult) => void;
-  reject: (error: unknown) => void;
-}
-
-interface SerializedEvent {
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
-
-type Outcome = { ok: true; result: MultiAppendResult; written: { stream: string; head: bigint }[] } | { ok: false; error: unknown };
-
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,7 +53,7 @@ const SCHEMA = `
     UNIQUE (stream, revision)
   );
   CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
-  CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+  ${SUBJECT_KEYS_SCHEMA}
 `;
 
 /** streams whose head revision is remembered (see readStream); past this the memory starts over */
@@ -85,11 +64,8 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
 /**
  * Embedded EventStore on node:sqlite (one file, WAL mode).
  *
- * Writes: one connection; appends are queued and flushed together on the next turn of the event loop
- * (group commit): one `BEGIN IMMEDIATE … COMMIT` for all the appends queued meanwhile. Each append is
- * checked against its own expected revision and written alone (a multi-event append inside a savepoint),
- * so a conflicting or failing append rejects alone while the others commit. An append's promise
- * settles only after COMMIT returned (with durability 'full', after the WAL was fsynced).
+ * Writes: one connection; appends are queued and committed together (group commit, ./group-commit.ts). An
+ * append's promise settles only after COMMIT returned (with durability 'full', after the WAL was fsynced).
  *
  * Global position: the table's INTEGER PRIMARY KEY AUTOINCREMENT (first event: 1). Positions are
  * assigned while holding SQLite's write lock and committed in that order, so a reader never sees
@@ -98,7 +74,7 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
  * node:sqlite is synchronous: a commit blocks the event loop while it runs (an fsync, typically
  * well under a few ms); the appends that arrive meanwhile form the next group.
  *
- * Data keys of crypto-shredding (table `subject_keys`) live in the same file, so that a subject's first key is
+ * Data keys of crypto-shredding (./subject-keys.ts) live in the same file, so that a subject's first key is
  * committed with the first events sealed with it, under one fsync (appendWithKeys; the wrapping and the race
  * between replicas are the key store's: shredding/embedded-key-store.ts, docs/adr/0010-command-throughput.md).
  *
@@ -116,27 +92,10 @@ export class SqliteEventStore implements EventStore {
   private readonly commits = new EventEmitter();
   /** incremented after every commit that wrote something; lets subscriptions detect missed commits */
   private commitSeq = 0;
-  private queue: PendingAppend[] = [];
-  private flushScheduled = false;
   private closed = false;
-
-  private readonly stmt: {
-    streamHead: StatementSync;
-    findById: StatementSync;
-    batchAt: StatementSync;
-    insert: StatementSync;
-    head: StatementSync;
-    begin: StatementSync;
-    commit: StatementSync;
-    savepoint: StatementSync;
-    release: StatementSync;
-    rollbackTo: StatementSync;
-    dataVersion: StatementSync;
-    insertKey: StatementSync;
-    selectKey: StatementSync;
-    selectKeys: StatementSync;
-    deleteKey: StatementSync;
-  };
+  private readonly writes: GroupCommit;
+  private readonly keys: SubjectKeyTable;
+  private readonly stmt: { head: StatementSync; dataVersion: StatementSync };
   /** stream → its head revision (-1n: no events), exact as of `dataVersion` plus this connection's own commits */
   private readonly heads = new Map<string, bigint>();
   /** `PRAGMA data_version` when `heads` was last known to hold: it changes when another connection commits */
@@ -170,26 +129,16 @@ export class SqliteEventStore implements EventStore {
       throw error;
     }
     this.commits.setMaxListeners(0);
+    this.keys = new SubjectKeyTable(this.db, this.busyTimeoutMs, () => this.closed);
+    this.writes = new GroupCommit(this.db, (sql) => this.prepare(sql), this.keys, (written) => {
+      // own commits leave data_version as it was: the heads this connection knows stay exact
+      for (const w of written) this.noteHead(w.stream, w.head, this.dataVersion);
+      this.commitSeq++;
+      this.commits.emit('commit');
+    });
     this.stmt = {
-      streamHead: this.prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
-      findById: this.prepare('SELECT stream, revision FROM events WHERE id = ?'),
-      batchAt: this.prepare(
-        'SELECT id, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
-      ),
-      insert: this.prepare(
-        'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
       head: this.prepare('SELECT MAX(position) AS head FROM events'),
-      begin: this.prepare('BEGIN IMMEDIATE'),
-      commit: this.prepare('COMMIT'),
-      savepoint: this.prepare('SAVEPOINT append'),
-      release: this.prepare('RELEASE append'),
-      rollbackTo: this.prepare('ROLLBACK TO append'),
       dataVersion: this.prepare('PRAGMA data_version'),
-      insertKey: this.prepare('INSERT INTO subject_keys (subject, key) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING'),
-      selectKey: this.prepare('SELECT key FROM subject_keys WHERE subject = ?'),
-      selectKeys: this.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))'),
-      deleteKey: this.prepare('DELETE FROM subject_keys WHERE subject = ?'),
     };
     this.headsEpoch();
   }
@@ -214,12 +163,7 @@ export class SqliteEventStore implements EventStore {
    */
   appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
     try {
-      if (!Array.isArray(parts) || parts.length === 0) throw new RangeError('appendMany: at least one part is required');
-      if (new Set(parts.map((p) => p.stream)).size !== parts.length) throw new RangeError('appendMany: a stream appears twice');
-      if (parts.every((p) => p.events.length === 0)) throw new RangeError('appendMany: at least one event is required');
-      for (const p of parts) if (p.events.length > 0) assertAppendArguments(p.stream, p.events, p.expected);
-      assertUniqueIds(parts.flatMap((p) => p.events));
-      if (new Set(keys.map((k) => k.subjectId)).size !== keys.length) throw new RangeError('appendWithKeys: a subject appears twice');
+      assertAppendManyArguments(parts, keys.map((k) => k.subjectId));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -228,86 +172,22 @@ export class SqliteEventStore implements EventStore {
 
   /** The stored data keys of these subjects (as stored); a subject without one is absent. */
   findSubjectKeys(subjectIds: readonly string[]): Map<string, Uint8Array> {
-    if (this.closed) throw new Error('SqliteEventStore is closed');
-    // one subject (a command's first-time subject, a live event): the plain lookup, cheaper than json_each
-    if (subjectIds.length === 1) {
-      const row = this.stmt.selectKey.get(subjectIds[0]!) as { key: Uint8Array } | undefined;
-      return new Map(row ? [[subjectIds[0]!, row.key]] : []);
-    }
-    const rows = this.stmt.selectKeys.all(JSON.stringify(subjectIds)) as { subject: string; key: Uint8Array }[];
-    return new Map(rows.map((r) => [r.subject, r.key]));
+    return this.keys.find(subjectIds);
   }
 
   /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
   storeSubjectKeys(keys: readonly NewSubjectKey[]): void {
-    if (this.closed) throw new Error('SqliteEventStore is closed');
-    this.inTransaction(() => {
-      for (const { subjectId, stored } of keys) this.stmt.insertKey.run(subjectId, stored);
-    });
+    this.keys.store(keys);
   }
 
-  /**
-   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file), then copies the WAL
-   * back and truncates it, so no earlier page image holding a key stays in it. A checkpoint that other
-   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more.
-   */
-  async forgetSubjectKeys(subjectIds: readonly string[]): Promise<void> {
-    if (this.closed) throw new Error('SqliteEventStore is closed');
-    this.inTransaction(() => {
-      for (const id of subjectIds) this.stmt.deleteKey.run(id);
-    });
-    await this.truncateWal();
-  }
-
-  /** `write` in a transaction of its own (not a group commit: rare writes of keys) */
-  private inTransaction(write: () => void): void {
-    this.stmt.begin.run();
-    try {
-      write();
-      this.stmt.commit.run();
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
-  }
-
-  private async truncateWal(): Promise<void> {
-    const deadline = Date.now() + this.busyTimeoutMs;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      if (this.closed) return;
-      // tried without the busy handler, which would block the event loop while readers finish: waited here instead
-      this.db.exec('PRAGMA busy_timeout = 0');
-      let busy: number;
-      try {
-        busy = Number((this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number | bigint }).busy);
-      } finally {
-        this.db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
-      }
-      if (busy === 0) return;
-      if (Date.now() >= deadline) throw new Error('the WAL of the event store could not be truncated after forgetting data keys: readers kept it busy');
-      await new Promise((r) => setTimeout(r, wait));
-    }
+  /** Deletes the subjects' data keys and every trace of them in the file and its WAL (see SubjectKeyTable.forget). */
+  forgetSubjectKeys(subjectIds: readonly string[]): Promise<void> {
+    return this.keys.forget(subjectIds);
   }
 
   private enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[] = []): Promise<MultiAppendResult> {
     if (this.closed) return Promise.reject(new Error('SqliteEventStore is closed'));
-    const serialized = parts.map((p) => ({
-      stream: p.stream,
-      expected: p.expected,
-      events: p.events.map((e) => ({
-        id: e.id,
-        type: e.type,
-        data: JSON.stringify(e.data ?? null),
-        metadata: JSON.stringify(e.metadata ?? {}),
-      })),
-    }));
-    return new Promise<MultiAppendResult>((resolve, reject) => {
-      this.queue.push({ parts: serialized, keys, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.writes.enqueue(parts, keys);
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
@@ -414,7 +294,7 @@ export class SqliteEventStore implements EventStore {
   /** Commits what is queued, ends live subscriptions, closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.writes.flush();
     this.closed = true;
     this.commits.emit('close');
     this.db.close();
@@ -461,209 +341,9 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  // ---- group commit ----
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const created = Date.now();
-    const outcomes: Outcome[] = [];
-    let wrote = false;
-    try {
-      this.stmt.begin.run();
-      try {
-        for (const pending of batch) {
-          // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
-          const savepoint = pending.keys.length > 0 || pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
-          if (savepoint) this.stmt.savepoint.run();
-          try {
-            const result = this.applyOne(pending, created);
-            if (savepoint) this.stmt.release.run();
-            outcomes.push({ ok: true, result: result.result, written: result.written });
-            wrote ||= result.wrote;
-          } catch (error) {
-            // SQLite rolled the whole transaction back (disk full, I/O error): the group fails with the real cause,
-            // not with the savepoint that is gone, and nothing after it runs outside a transaction
-            if (!this.db.isTransaction) throw error;
-            if (savepoint) {
-              this.stmt.rollbackTo.run();
-              this.stmt.release.run();
-            }
-            outcomes.push({ ok: false, error });
-          }
-        }
-        this.stmt.commit.run();
-      } catch (error) {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
-        throw error;
-      }
-    } catch (error) {
-      // BEGIN or COMMIT failed (disk full, I/O error, lock timeout): nothing of this group is stored.
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
-    if (wrote) {
-      // own commits leave data_version as it was: the heads this connection knows stay exact
-      for (const outcome of outcomes) if (outcome.ok) for (const w of outcome.written) this.noteHead(w.stream, w.head, this.dataVersion);
-      this.commitSeq++;
-      this.commits.emit('commit');
-    }
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.result);
-      else pending.reject(outcome.error);
-    });
-  }
-
-  /** Checks and writes one append (all its parts, its keys) inside the open transaction. Throws to roll back its savepoint. */
-  private applyOne(
-    pending: PendingAppend,
-    created: number,
-  ): { result: MultiAppendResult; wrote: boolean; written: { stream: string; head: bigint }[] } {
-    let wrote = false;
-    let position = -1n;
-    const streams: MultiAppendResult['streams'] = [];
-    const written: { stream: string; head: bigint }[] = [];
-    for (const part of pending.parts) {
-      const result = this.applyPart(part, created);
-      wrote ||= result.wrote;
-      if (result.wrote) written.push({ stream: part.stream, head: result.nextRevision });
-      if (result.position > position) position = result.position;
-      streams.push({ stream: part.stream, nextRevision: result.nextRevision });
-    }
-    // a replay wrote nothing now: its keys were stored with it the first time
-    if (wrote && pending.keys.length > 0) this.storeKeys(pending.keys);
-    return { result: { position, streams }, wrote, written };
-  }
-
-  /** Inserts the new keys; a subject that has another key already fails the append (see appendWithKeys). */
-  private storeKeys(keys: readonly NewSubjectKey[]): void {
-    const conflicts: string[] = [];
-    for (const { subjectId, stored } of keys) {
-      if (Number(this.stmt.insertKey.run(subjectId, stored).changes) === 1) continue;
-      const existing = (this.stmt.selectKey.get(subjectId) as { key: Uint8Array }).key;
-      // the same key: another append of this process carried it and was written first (in this group or before)
-      if (!Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
-    }
-    if (conflicts.length > 0) throw new SubjectKeyConflictError(conflicts);
-  }
-
-  private applyPart(
-    { stream, events, expected }: PendingAppend['parts'][number],
-    created: number,
-  ): { nextRevision: bigint; position: bigint; wrote: boolean } {
-    // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
-    // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
-    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
-    const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
-    if (expected !== 'any' && expected !== current) {
-      const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
-      if (replay) return { ...replay, wrote: false };
-      throw new WrongExpectedRevisionError(stream, expected, current);
-    }
-    let revision = current === 'no_stream' ? 0n : current + 1n;
-    let position = -1n;
-    for (const [i, e] of events.entries()) {
-      try {
-        position = BigInt(
-          this.stmt.insert.run(e.id, stream, revision, e.type, e.data, e.metadata, created).lastInsertRowid,
-        );
-      } catch (error) {
-        // the first insert failed alone (nothing of the batch written yet): it may be the batch, written before
-        const replay = i === 0 ? this.findIdempotentReplay(stream, events) : undefined;
-        if (replay) return { ...replay, wrote: false };
-        const existing = this.stmt.findById.get(e.id) as { stream: string } | undefined;
-        if (existing) throw new DuplicateEventIdError(e.id, stream, existing.stream);
-        throw error;
-      }
-      revision++;
-    }
-    return { nextRevision: revision - 1n, position, wrote: events.length > 0 };
-  }
-
-  /**
-   * EventStoreDB's idempotency rule: when the batch's first event id is already in this stream and the
-   * events from there on carry the batch's ids in order, the append was already done: return its
-   * original result. The first id anywhere else (another stream, or a different batch) is an error.
-   */
-  private findIdempotentReplay(stream: string, events: SerializedEvent[]): AppendResult | undefined {
-    const first = this.stmt.findById.get(events[0]!.id) as { stream: string; revision: bigint } | undefined;
-    if (!first) return undefined;
-    if (first.stream !== stream) {
-      throw new DuplicateEventIdError(events[0]!.id, stream, first.stream);
-    }
-    const stored = this.stmt.batchAt.all(stream, first.revision, events.length) as {
-      id: string;
-      position: bigint;
-    }[];
-    const sameBatch = stored.length === events.length && stored.every((row, i) => row.id === events[i]!.id);
-    if (!sameBatch) throw new DuplicateEventIdError(events[0]!.id, stream, stream);
-    return {
-      nextRevision: first.revision + BigInt(events.length) - 1n,
-      position: stored[stored.length - 1]!.position,
-    };
-  }
-
   private prepare(sql: string): StatementSync {
     const stmt = this.db.prepare(sql);
     stmt.setReadBigInts(true);
     return stmt;
-  }
-}
-
-/**
- * An event id that is already stored, but not as the same batch in the same stream (so the append is
- * not a retry of an earlier one): the ids of two different decisions collided.
- */
-export class DuplicateEventIdError extends Error {
-  readonly code = 'DUPLICATE_EVENT_ID';
-  constructor(
-    readonly eventId: string,
-    readonly stream: string,
-    readonly existingStream: string,
-  ) {
-    super(
-      `Event id ${eventId} appended to ${stream} already exists in stream ${existingStream} in another batch`,
-    );
-    this.name = 'DuplicateEventIdError';
-  }
-}
-
-/**
- * New data keys given to appendWithKeys for subjects that another writer gave a key first: nothing of the append
- * was written. The events must be sealed again, with the stored keys.
- */
-export class SubjectKeyConflictError extends Error {
-  readonly code = 'SUBJECT_KEY_CONFLICT';
-  constructor(readonly subjectIds: string[]) {
-    super(`Another writer stored a data key first for ${subjectIds.join(', ')}`);
-    this.name = 'SubjectKeyConflictError';
-  }
-}
-
-function assertAppendArguments(stream: string, events: NewEvent[], expected: ExpectedRevision): void {
-  if (typeof stream !== 'string' || stream.length === 0)
-    throw new RangeError('append: stream must be a non-empty string');
-  if (!Array.isArray(events) || events.length === 0)
-    throw new RangeError('append: at least one event is required');
-  if (expected !== 'any' && expected !== 'no_stream' && (typeof expected !== 'bigint' || expected < 0n)) {
-    throw new RangeError(`append: invalid expected revision ${String(expected)}`);
-  }
-  for (const e of events) {
-    if (typeof e.id !== 'string' || e.id.length === 0)
-      throw new RangeError('append: every event needs an id');
-    if (typeof e.type !== 'string' || e.type.length === 0)
-      throw new RangeError('append: every event needs a type');
-  }
-  assertUniqueIds(events);
-}
-
-function assertUniqueIds(events: NewEvent[]): void {
-  const ids = new Set<string>();
-  for (const e of events) {
-    if (ids.has(e.id)) throw new RangeError(`append: event id ${e.id} appears twice in the batch`);
-    ids.add(e.id);
   }
 }

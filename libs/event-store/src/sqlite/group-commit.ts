@@ -1,0 +1,213 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { type AppendResult, type ExpectedRevision, type MultiAppendResult, type StreamAppend, WrongExpectedRevisionError } from '../port';
+import { DuplicateEventIdError } from './append-checks';
+import type { NewSubjectKey, SubjectKeyTable } from './subject-keys';
+
+interface SerializedEvent {
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** An append waiting in the group-commit queue. */
+interface PendingAppend {
+  /** one part for append(), several for an atomic appendMany() */
+  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision }[];
+  /** keys to store with the events (appendWithKeys) */
+  keys: readonly NewSubjectKey[];
+  resolve: (result: MultiAppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A stream a commit moved, and its new head revision. */
+export interface WrittenHead {
+  stream: string;
+  head: bigint;
+}
+
+type Outcome = { ok: true; result: MultiAppendResult; written: WrittenHead[] } | { ok: false; error: unknown };
+
+/**
+ * The write side of SqliteEventStore: appends are queued and flushed together on the next turn of the event loop
+ * (group commit), one `BEGIN IMMEDIATE … COMMIT` for all the appends queued meanwhile. Each append is checked
+ * against its own expected revision and written alone (a multi-event append inside a savepoint), so a conflicting
+ * or failing append rejects alone while the others commit. An append's promise settles only after COMMIT returned
+ * (with synchronous=FULL, after the WAL was fsynced).
+ *
+ * A retried append (the same batch of event ids, after an outcome the caller could not see) is answered with the
+ * original result and writes nothing: EventStoreDB's idempotency rule, docs/adr/0004-command-path.md.
+ */
+export class GroupCommit {
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly stmt: {
+    streamHead: StatementSync;
+    findById: StatementSync;
+    batchAt: StatementSync;
+    insert: StatementSync;
+    begin: StatementSync;
+    commit: StatementSync;
+    savepoint: StatementSync;
+    release: StatementSync;
+    rollbackTo: StatementSync;
+  };
+
+  constructor(
+    private readonly db: DatabaseSync,
+    prepare: (sql: string) => StatementSync,
+    private readonly keys: SubjectKeyTable,
+    /** after a commit that wrote events, before any append's promise settles */
+    private readonly onCommitted: (written: WrittenHead[]) => void,
+  ) {
+    this.stmt = {
+      streamHead: prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      findById: prepare('SELECT stream, revision FROM events WHERE id = ?'),
+      batchAt: prepare('SELECT id, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?'),
+      insert: prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      begin: prepare('BEGIN IMMEDIATE'),
+      commit: prepare('COMMIT'),
+      savepoint: prepare('SAVEPOINT append'),
+      release: prepare('RELEASE append'),
+      rollbackTo: prepare('ROLLBACK TO append'),
+    };
+  }
+
+  /** Queues an append (arguments already checked); settles after the commit of its group. */
+  enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+    const serialized = parts.map((p) => ({
+      stream: p.stream,
+      expected: p.expected,
+      events: p.events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        data: JSON.stringify(e.data ?? null),
+        metadata: JSON.stringify(e.metadata ?? {}),
+      })),
+    }));
+    return new Promise<MultiAppendResult>((resolve, reject) => {
+      this.queue.push({ parts: serialized, keys, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits what is queued now (also called by close()). */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const created = Date.now();
+    const outcomes: Outcome[] = [];
+    let wrote = false;
+    try {
+      this.stmt.begin.run();
+      try {
+        for (const pending of batch) {
+          // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
+          const savepoint = pending.keys.length > 0 || pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
+          if (savepoint) this.stmt.savepoint.run();
+          try {
+            const result = this.applyOne(pending, created);
+            if (savepoint) this.stmt.release.run();
+            outcomes.push({ ok: true, result: result.result, written: result.written });
+            wrote ||= result.written.length > 0;
+          } catch (error) {
+            // SQLite rolled the whole transaction back (disk full, I/O error): the group fails with the real cause,
+            // not with the savepoint that is gone, and nothing after it runs outside a transaction
+            if (!this.db.isTransaction) throw error;
+            if (savepoint) {
+              this.stmt.rollbackTo.run();
+              this.stmt.release.run();
+            }
+            outcomes.push({ ok: false, error });
+          }
+        }
+        this.stmt.commit.run();
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    } catch (error) {
+      // BEGIN or COMMIT failed (disk full, I/O error, lock timeout): nothing of this group is stored.
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    if (wrote) this.onCommitted(outcomes.flatMap((o) => (o.ok ? o.written : [])));
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) pending.resolve(outcome.result);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  /** Checks and writes one append (all its parts, its keys) inside the open transaction. Throws to roll back its savepoint. */
+  private applyOne(pending: PendingAppend, created: number): { result: MultiAppendResult; written: WrittenHead[] } {
+    let position = -1n;
+    const streams: MultiAppendResult['streams'] = [];
+    const written: WrittenHead[] = [];
+    for (const part of pending.parts) {
+      const result = this.applyPart(part, created);
+      if (result.wrote) written.push({ stream: part.stream, head: result.nextRevision });
+      if (result.position > position) position = result.position;
+      streams.push({ stream: part.stream, nextRevision: result.nextRevision });
+    }
+    // a replay wrote nothing now: its keys were stored with it the first time
+    if (written.length > 0 && pending.keys.length > 0) this.keys.insertInOpenTransaction(pending.keys);
+    return { result: { position, streams }, written };
+  }
+
+  private applyPart(
+    { stream, events, expected }: PendingAppend['parts'][number],
+    created: number,
+  ): { nextRevision: bigint; position: bigint; wrote: boolean } {
+    // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
+    // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
+    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
+    const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
+    if (expected !== 'any' && expected !== current) {
+      const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
+      if (replay) return { ...replay, wrote: false };
+      throw new WrongExpectedRevisionError(stream, expected, current);
+    }
+    let revision = current === 'no_stream' ? 0n : current + 1n;
+    let position = -1n;
+    for (const [i, e] of events.entries()) {
+      try {
+        position = BigInt(this.stmt.insert.run(e.id, stream, revision, e.type, e.data, e.metadata, created).lastInsertRowid);
+      } catch (error) {
+        // the first insert failed alone (nothing of the batch written yet): it may be the batch, written before
+        const replay = i === 0 ? this.findIdempotentReplay(stream, events) : undefined;
+        if (replay) return { ...replay, wrote: false };
+        const existing = this.stmt.findById.get(e.id) as { stream: string } | undefined;
+        if (existing) throw new DuplicateEventIdError(e.id, stream, existing.stream);
+        throw error;
+      }
+      revision++;
+    }
+    return { nextRevision: revision - 1n, position, wrote: events.length > 0 };
+  }
+
+  /**
+   * EventStoreDB's idempotency rule: when the batch's first event id is already in this stream and the
+   * events from there on carry the batch's ids in order, the append was already done: return its
+   * original result. The first id anywhere else (another stream, or a different batch) is an error.
+   */
+  private findIdempotentReplay(stream: string, events: SerializedEvent[]): AppendResult | undefined {
+    const first = this.stmt.findById.get(events[0]!.id) as { stream: string; revision: bigint } | undefined;
+    if (!first) return undefined;
+    if (first.stream !== stream) {
+      throw new DuplicateEventIdError(events[0]!.id, stream, first.stream);
+    }
+    const stored = this.stmt.batchAt.all(stream, first.revision, events.length) as { id: string; position: bigint }[];
+    const sameBatch = stored.length === events.length && stored.every((row, i) => row.id === events[i]!.id);
+    if (!sameBatch) throw new DuplicateEventIdError(events[0]!.id, stream, stream);
+    return {
+      nextRevision: first.revision + BigInt(events.length) - 1n,
+      position: stored[stored.length - 1]!.position,
+    };
+  }
+}

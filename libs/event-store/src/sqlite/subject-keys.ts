@@ -1,0 +1,126 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { SubjectKeyConflictError } from './append-checks';
+
+/** A data key created for a subject's first personal data, stored in the transaction of the events sealed with it. */
+export interface NewSubjectKey {
+  subjectId: string;
+  /** the key as stored (the key store wraps it: docs/adr/0010-command-throughput.md) */
+  stored: Uint8Array;
+}
+
+export const SUBJECT_KEYS_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;';
+
+/**
+ * The data keys of crypto-shredding (table `subject_keys`), in the event store's file: a subject's first key is
+ * committed with the first events sealed with it, under one fsync (the group commit calls `insertInOpenTransaction`).
+ * Forgetting a key overwrites its bytes (the connection runs with secure_delete) and truncates the WAL, so that no
+ * earlier page image holding it survives.
+ */
+export class SubjectKeyTable {
+  private readonly stmt: {
+    begin: StatementSync;
+    commit: StatementSync;
+    insert: StatementSync;
+    select: StatementSync;
+    selectMany: StatementSync;
+    delete: StatementSync;
+  };
+
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly busyTimeoutMs: number,
+    private readonly isClosed: () => boolean,
+  ) {
+    this.stmt = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      insert: db.prepare('INSERT INTO subject_keys (subject, key) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING'),
+      select: db.prepare('SELECT key FROM subject_keys WHERE subject = ?'),
+      selectMany: db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))'),
+      delete: db.prepare('DELETE FROM subject_keys WHERE subject = ?'),
+    };
+  }
+
+  /** The stored data keys of these subjects (as stored); a subject without one is absent. */
+  find(subjectIds: readonly string[]): Map<string, Uint8Array> {
+    this.assertOpen();
+    // one subject (a command's first-time subject, a live event): the plain lookup, cheaper than json_each
+    if (subjectIds.length === 1) {
+      const row = this.stmt.select.get(subjectIds[0]!) as { key: Uint8Array } | undefined;
+      return new Map(row ? [[subjectIds[0]!, row.key]] : []);
+    }
+    const rows = this.stmt.selectMany.all(JSON.stringify(subjectIds)) as { subject: string; key: Uint8Array }[];
+    return new Map(rows.map((r) => [r.subject, r.key]));
+  }
+
+  /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
+  store(keys: readonly NewSubjectKey[]): void {
+    this.assertOpen();
+    this.inTransaction(() => {
+      for (const { subjectId, stored } of keys) this.stmt.insert.run(subjectId, stored);
+    });
+  }
+
+  /**
+   * Inside the group commit's open transaction: inserts the new keys; a subject that has another key already fails
+   * the append (SubjectKeyConflictError, see SqliteEventStore.appendWithKeys).
+   */
+  insertInOpenTransaction(keys: readonly NewSubjectKey[]): void {
+    const conflicts: string[] = [];
+    for (const { subjectId, stored } of keys) {
+      if (Number(this.stmt.insert.run(subjectId, stored).changes) === 1) continue;
+      const existing = (this.stmt.select.get(subjectId) as { key: Uint8Array }).key;
+      // the same key: another append of this process carried it and was written first (in this group or before)
+      if (!Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
+    }
+    if (conflicts.length > 0) throw new SubjectKeyConflictError(conflicts);
+  }
+
+  /**
+   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file), then copies the WAL
+   * back and truncates it, so no earlier page image holding a key stays in it. A checkpoint that other
+   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more.
+   */
+  async forget(subjectIds: readonly string[]): Promise<void> {
+    this.assertOpen();
+    this.inTransaction(() => {
+      for (const id of subjectIds) this.stmt.delete.run(id);
+    });
+    await this.truncateWal();
+  }
+
+  /** `write` in a transaction of its own (not a group commit: rare writes of keys) */
+  private inTransaction(write: () => void): void {
+    this.stmt.begin.run();
+    try {
+      write();
+      this.stmt.commit.run();
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private async truncateWal(): Promise<void> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      if (this.isClosed()) return;
+      // tried without the busy handler, which would block the event loop while readers finish: waited here instead
+      this.db.exec('PRAGMA busy_timeout = 0');
+      let busy: number;
+      try {
+        busy = Number((this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number | bigint }).busy);
+      } finally {
+        this.db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
+      }
+      if (busy === 0) return;
+      if (Date.now() >= deadline) throw new Error('the WAL of the event store could not be truncated after forgetting data keys: readers kept it busy');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed()) throw new Error('SqliteEventStore is closed');
+  }
+}
