@@ -1,7 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { MultiAppendResult, StreamAppend } from '../port';
 import type { NewSubjectKey, SqliteEventStore } from '../sqlite/sqlite-event-store';
-import { KEY_BYTES, KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
+import { KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
 
 /**
  * A key store that writes a subject's first key in the same transaction as the first events sealed with it (one
