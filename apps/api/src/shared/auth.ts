@@ -80,9 +80,8 @@ export class ApiKeyGuard implements CanActivate {
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthedRequest>().principal);
 
-/** The acting user (`X-Actor-Id`), required for organization keys. */
-export const ActorId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
-  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+/** The acting user (`X-Actor-Id`), required for organization keys: 400 VALIDATION_FAILED without a valid one. */
+export const actorIdOf = (req: AuthedRequest): string => {
   const raw = req.headers['x-actor-id'];
   const actor = Array.isArray(raw) ? raw[0] : raw;
   if (!actor || !/^[\w.:@-]{1,128}$/.test(actor))
@@ -90,7 +89,10 @@ export const ActorId = createParamDecorator((_: unknown, ctx: ExecutionContext):
       problem(400, 'VALIDATION_FAILED', 'Name the acting user in the X-Actor-Id header.', [{ field: 'X-Actor-Id', message: 'is required (a user id)' }]),
     );
   return actor;
-});
+};
+
+/** `@ActorId() actorId: string`: see actorIdOf. */
+export const ActorId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => actorIdOf(ctx.switchToHttp().getRequest<AuthedRequest>()));
 
 /** The organization of an organization key (never the system key on these routes). */
 export const organizationOf = (principal: Principal): string => {

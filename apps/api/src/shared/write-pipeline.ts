@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { type ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
 import type { Response } from 'express';
 import { ProblemException, problem } from '../shared/problem';
-import type { AuthedRequest, Principal } from '../shared/auth';
+import { type AuthedRequest, type Principal, actorIdOf } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
 import { Idempotency } from './idempotency';
 import { sha256 } from './secrets';
@@ -73,12 +73,32 @@ export class WritePipeline {
   }
 }
 
+/** What an HTTP write needs of its request: the request (route, headers, body), the response, and who acts. */
+export interface HttpWriteCall {
+  req: AuthedRequest;
+  res: Response;
+  actorId: string;
+}
+
+/** An HTTP write on behalf of a named user: the caller's principal and the `X-Actor-Id` they act for (400 without it). */
+export interface ActingWriteCall extends HttpWriteCall {
+  principal: Principal;
+}
+
+/**
+ * `@ActingWrite() call: ActingWriteCall` — one parameter for the request, the response (its status and headers are
+ * set by httpWrite; Nest still sends the answer), the principal and the acting user.
+ */
+export const ActingWrite = createParamDecorator((_: unknown, ctx: ExecutionContext): ActingWriteCall => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  return { req, res: ctx.switchToHttp().getResponse<Response>(), principal: req.principal, actorId: actorIdOf(req) };
+});
+
 /** The HTTP side of the pipeline: headers in, status and headers out. */
 export async function httpWrite<T extends { position?: string }>(
   pipeline: WritePipeline,
-  req: AuthedRequest,
-  res: Response,
-  write: { actorId: string; status: number; scope?: string },
+  { req, res, actorId }: HttpWriteCall,
+  write: { status: number; scope?: string },
   exec: (ctx: CommandContext) => Promise<T>,
   storage?: AnswerStorage<T>,
 ): Promise<T> {
@@ -89,7 +109,7 @@ export async function httpWrite<T extends { position?: string }>(
       operation: `${req.method} ${req.originalUrl.split('?')[0]}`,
       scope: write.scope ?? scopeOf(req.principal),
       idempotencyKey: Array.isArray(header) ? header[0] : header,
-      actorId: write.actorId,
+      actorId,
       body: req.body,
       correlationId: typeof (req as { id?: unknown }).id === 'string' ? ((req as { id?: unknown }).id as string) : typeof correlation === 'string' ? correlation : undefined,
     },
