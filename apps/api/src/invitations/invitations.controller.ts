@@ -15,7 +15,7 @@ import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/messages';
 import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import {
   AcceptInvitationCommand,
   CancelInvitationCommand,
@@ -54,15 +54,12 @@ export class InvitationsController {
   @ApiWrite(201, InvitationCreated)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'ALREADY_MEMBER', 'ALREADY_INVITED')
   async invite(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Body() dto: InviteDto,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 201 }, (ctx) => this.commands.execute(new InviteMemberCommand(ref, ctx, dto)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new InviteMemberCommand(ref, ctx, dto)));
   }
 
   @Get(':id/link')
@@ -83,15 +80,12 @@ export class InvitationsController {
   @ApiWrite(200, InvitationResent)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
   async resend(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('id', IdPipe) id: string,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new ResendInvitationCommand(ref, ctx, id)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ResendInvitationCommand(ref, ctx, id)));
   }
 
   @Delete(':id')
@@ -101,15 +95,12 @@ export class InvitationsController {
   @ApiWrite(200, InvitationCancelled)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
   async cancel(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('id', IdPipe) id: string,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new CancelInvitationCommand(ref, ctx, id)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new CancelInvitationCommand(ref, ctx, id)));
   }
 
   @MessagePattern('members.invite')
@@ -155,7 +146,7 @@ export class AcceptInvitationController {
   @ApiWrite(200, InvitationAccepted, { authenticated: false })
   @ApiProblems('INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_LINK_SUPERSEDED', 'INVITATION_EXPIRED', 'INVITATION_ADDRESSEE_ERASED', 'ALREADY_MEMBER')
   accept(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: AcceptInvitationDto) {
-    return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
+    return httpWrite(this.pipeline, { req, res, actorId: 'invitee' }, { status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new AcceptInvitationCommand(ctx, dto.token, dto.displayName)),
     );
   }

@@ -1,10 +1,8 @@
-import { Body, Controller, Delete, Inject, Param, Patch, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Inject, Param, Patch } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
 import { AccessDto, ID_PATTERN } from '../shared/dtos';
 import { RevokeDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
@@ -12,7 +10,7 @@ import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
 import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { AccessChanged, AccessRevoked } from './resources';
@@ -46,16 +44,13 @@ export class MemberCommandsController {
   @ApiWrite(200, AccessChanged)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'NOT_A_MEMBER', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'LAST_OWNER')
   async changeAccess(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('userId', IdPipe) userId: string,
     @Body() dto: AccessDto,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new ChangeAccessCommand(ref, ctx, userId, dto)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ChangeAccessCommand(ref, ctx, userId, dto)));
   }
 
   @Delete(':userId')
@@ -65,16 +60,13 @@ export class MemberCommandsController {
   @ApiWrite(200, AccessRevoked)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'NOT_A_MEMBER', 'LAST_OWNER', 'INVALID_REASSIGNMENT')
   async revoke(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('userId', IdPipe) userId: string,
     @Body() dto: RevokeDto,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) =>
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) =>
       this.commands.execute(new RevokeAccessCommand(ref, ctx, userId, dto?.reassignContactsTo)),
     );
   }

@@ -32,7 +32,7 @@ export class OrganizationsController {
   @ApiWrite(201, OrganizationCreatedResource)
   @ApiProblems('ORGANIZATION_EXISTS')
   create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: CreateOrganizationDto) {
-    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
+    return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
   }
 
   @MessagePattern('organizations.create')

@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { checkReportRead } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
-import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, Public, type Principal } from '../shared/auth';
+import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -19,7 +19,7 @@ import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace, resolveWorkspace } from '../shared/targets';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { HeartbeatDto, PresenceReportQuery, PresenceStreamQuery } from './dtos';
 import { HeartbeatCommand, SetOfflineCommand } from './presence-handlers';
 import { PresenceStreams } from './presence-streams';
@@ -69,15 +69,12 @@ export class PresenceController {
   @ApiWrite(200, HeartbeatAccepted)
   @ApiProblems('WORKSPACE_NOT_FOUND')
   async heartbeat(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Body() dto: HeartbeatDto,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status)));
   }
 
   @Post('members/:userId/presence/offline')
@@ -87,15 +84,12 @@ export class PresenceController {
   @ApiWrite(200, PresenceSetOffline)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_A_MEMBER')
   async setOffline(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('userId', IdPipe) userId: string,
   ) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new SetOfflineCommand(ref, ctx, userId)));
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new SetOfflineCommand(ref, ctx, userId)));
   }
 
   @Post('presence/stream-tickets')

@@ -47,7 +47,7 @@ export class NetworkController {
   @ApiWrite(201, NetworkChanged)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'ALREADY_NETWORKED')
   link(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Body() dto: NetworkDto) {
-    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 201 }, (ctx) => this.execute('NetworkWorkspaces', ws, dto.partnerWorkspaceId, ctx));
+    return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 201 }, (ctx) => this.execute('NetworkWorkspaces', ws, dto.partnerWorkspaceId, ctx));
   }
 
   @Delete(':partnerWorkspaceId')
@@ -57,7 +57,7 @@ export class NetworkController {
   @ApiWrite(200, NetworkChanged)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_NETWORKED')
   unlink(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Param('partnerWorkspaceId', IdPipe) partner: string) {
-    return httpWrite(this.pipeline, req, res, { actorId: SYSTEM_ACTOR, status: 200 }, (ctx) => this.execute('UnnetworkWorkspaces', ws, partner, ctx));
+    return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 200 }, (ctx) => this.execute('UnnetworkWorkspaces', ws, partner, ctx));
   }
 
   @MessagePattern('network.link')

@@ -1,10 +1,8 @@
-import { Body, Controller, Delete, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Inject, Param, Patch, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsBoolean, IsString, Matches } from 'class-validator';
-import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -12,7 +10,7 @@ import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { PartnerTeamVisibilityDto, TeamNameDto, TeamSharingDto } from './dtos';
 import { TeamChanged, TeamCreated } from './resources';
 import { type TeamAction, type TeamAnswer, TeamCommandRequest } from './team-handlers';
@@ -58,9 +56,9 @@ export class TeamsController {
     @Inject(StreamStates) private readonly states: StreamStates,
   ) {}
 
-  private async write(req: AuthedRequest, res: Response, principal: Principal, actorId: string, ws: string, status: number, action: TeamAction) {
-    const ref = await resolveWorkspace(this.states, principal, ws);
-    return httpWrite(this.pipeline, req, res, { actorId, status }, (ctx) => this.commands.execute<TeamCommandRequest, TeamAnswer>(new TeamCommandRequest(ref, ctx, action)));
+  private async write(call: ActingWriteCall, ws: string, status: number, action: TeamAction) {
+    const ref = await resolveWorkspace(this.states, call.principal, ws);
+    return httpWrite(this.pipeline, call, { status }, (ctx) => this.commands.execute<TeamCommandRequest, TeamAnswer>(new TeamCommandRequest(ref, ctx, action)));
   }
 
   private message(pattern: string, m: WorkspaceMessage, action: TeamAction) {
@@ -76,14 +74,11 @@ export class TeamsController {
   @ApiWrite(201, TeamCreated)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'TEAM_NAME_TAKEN', 'TEAM_EXISTS')
   create(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Body() dto: TeamNameDto,
   ) {
-    return this.write(req, res, principal, actorId, ws, 201, { type: 'CreateTeam', name: dto.name });
+    return this.write(call, ws, 201, { type: 'CreateTeam', name: dto.name });
   }
 
   @Patch('teams/:teamId')
@@ -93,15 +88,12 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS, 'TEAM_NAME_TAKEN')
   rename(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Body() dto: TeamNameDto,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'RenameTeam', teamId, name: dto.name });
+    return this.write(call, ws, 200, { type: 'RenameTeam', teamId, name: dto.name });
   }
 
   @Delete('teams/:teamId')
@@ -111,14 +103,11 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS)
   remove(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'DeleteTeam', teamId });
+    return this.write(call, ws, 200, { type: 'DeleteTeam', teamId });
   }
 
   @Put('teams/:teamId/members/:userId')
@@ -128,15 +117,12 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS, 'NOT_A_MEMBER', 'MEMBER_NOT_ACTIVE')
   addMember(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Param('userId', IdPipe) userId: string,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'AddTeamMember', teamId, userId });
+    return this.write(call, ws, 200, { type: 'AddTeamMember', teamId, userId });
   }
 
   @Delete('teams/:teamId/members/:userId')
@@ -146,15 +132,12 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS)
   removeMember(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Param('userId', IdPipe) userId: string,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'RemoveTeamMember', teamId, userId });
+    return this.write(call, ws, 200, { type: 'RemoveTeamMember', teamId, userId });
   }
 
   @Put('teams/:teamId/sharing')
@@ -164,15 +147,12 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS)
   share(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Body() dto: TeamSharingDto,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'SetTeamSharing', teamId, shared: dto.shared });
+    return this.write(call, ws, 200, { type: 'SetTeamSharing', teamId, shared: dto.shared });
   }
 
   @Put('partner-teams/:teamId/visibility')
@@ -182,15 +162,12 @@ export class TeamsController {
   @ApiWrite(200, TeamChanged)
   @ApiProblems(...TEAM_PROBLEMS)
   choose(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Body() dto: PartnerTeamVisibilityDto,
   ) {
-    return this.write(req, res, principal, actorId, ws, 200, { type: 'SetPartnerTeamVisibility', teamId, visible: dto.visible });
+    return this.write(call, ws, 200, { type: 'SetPartnerTeamVisibility', teamId, visible: dto.visible });
   }
 
   @MessagePattern('teams.create')

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } f
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { type AuthedRequest } from '../shared/auth';
 import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { EmailChangeConfirmed, ProfileUpdated, UserDeleted } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
@@ -12,7 +12,7 @@ import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { ConfirmEmailChangeCommand, DeleteUserCommand, UpdateProfileCommand } from './user-handlers';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
@@ -48,16 +48,13 @@ export class UsersController {
   @ApiWrite(200, ProfileUpdated)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
   updateProfile(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
     @Body() dto: UpdateProfileDto,
   ) {
-    const organizationId = ownOrganization(principal, org);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)));
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)));
   }
 
   @Delete(':userId')
@@ -67,15 +64,12 @@ export class UsersController {
   @ApiWrite(200, UserDeleted)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'LAST_ORG_ADMIN', 'LAST_OWNER')
   deleteUser(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
   ) {
-    const organizationId = ownOrganization(principal, org);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 200 }, (ctx) => this.commands.execute(new DeleteUserCommand(organizationId, ctx, userId)));
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new DeleteUserCommand(organizationId, ctx, userId)));
   }
 
   @MessagePattern('users.updateProfile')
@@ -111,7 +105,7 @@ export class EmailConfirmationController {
   @ApiWrite(200, EmailChangeConfirmed, { authenticated: false })
   @ApiProblems('EMAIL_CHANGE_NOT_PENDING', 'EMAIL_CHANGE_EXPIRED', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
   confirm(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: ConfirmEmailDto) {
-    return httpWrite(this.pipeline, req, res, { actorId: 'invitee', status: 200, scope: tokenScope(dto.token) }, (ctx) =>
+    return httpWrite(this.pipeline, { req, res, actorId: 'invitee' }, { status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new ConfirmEmailChangeCommand(ctx, dto.token)),
     );
   }

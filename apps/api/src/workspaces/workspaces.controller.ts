@@ -1,16 +1,14 @@
-import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { CreateWorkspaceDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { CreateWorkspaceCommand } from './create-workspace';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { WorkspaceCreated } from './resources';
@@ -36,15 +34,12 @@ export class WorkspacesController {
   @ApiWrite(201, WorkspaceCreated)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'WORKSPACE_EXISTS')
   create(
-    @Req() req: AuthedRequest,
-    @Res({ passthrough: true }) res: Response,
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,
     @Body() dto: CreateWorkspaceDto,
   ) {
-    const organizationId = ownOrganization(principal, org);
-    return httpWrite(this.pipeline, req, res, { actorId, status: 201 }, (ctx) => this.commands.execute(new CreateWorkspaceCommand(ctx, organizationId, dto)));
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new CreateWorkspaceCommand(ctx, organizationId, dto)));
   }
 
   @MessagePattern('workspaces.create')
