@@ -7,6 +7,8 @@
 //   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation). Each line
 //   `mark <label>` the bench writes to stdin prints the figures since the previous mark to stderr as one
 //   line `TRACE <json>` and starts over.
+// - --cpu-prof / --heap-prof given to the child (BENCH_HTTP_SERVER_NODE_ARGS) are handed to its worker threads too
+//   (the projector's): a Worker created with its own execArgv inherits none of the parent's flags.
 // - BENCH_HTTP_WHATIF=no-outbox-io (diagnosis only, changes the app's behaviour!): the invitation mailer's
 //   file I/O (fs/promises mkdir + appendFile of outbox.jsonl) resolves at once without touching the disk,
 //   to measure what taking that I/O off the request path would gain.
@@ -15,6 +17,18 @@ import { createInterface } from 'node:readline';
 process.on('SIGUSR2', () => process.exit(0));
 process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
 process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+
+const profilingFlags = process.execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
+if (profilingFlags.length > 0) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const threads = require('node:worker_threads') as { Worker: typeof import('node:worker_threads').Worker };
+  const Original = threads.Worker;
+  threads.Worker = class extends Original {
+    constructor(file: string | URL, options: import('node:worker_threads').WorkerOptions = {}) {
+      super(file, options.execArgv ? { ...options, execArgv: [...profilingFlags, ...options.execArgv] } : options);
+    }
+  };
+}
 
 if ((process.env.BENCH_HTTP_WHATIF ?? '').split(',').includes('no-outbox-io')) {
   /* eslint-disable @typescript-eslint/no-require-imports */
