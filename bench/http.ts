@@ -41,7 +41,9 @@
 // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_HTTP_TRACE=1 (the server child times its SQLite calls,
 // HTTP requests and event loop per phase and prints one `TRACE {…}` line per phase: lib/http-child-hook.ts),
 // BENCH_HTTP_SERVER_ENV="K=V …" (extra server environment, e.g. ROLLCALL_DURABILITY=normal),
-// BENCH_HTTP_WHATIF=no-outbox-io (diagnosis: the invitation mailer's file I/O becomes a no-op).
+// BENCH_HTTP_WHATIF=no-outbox-io (diagnosis: the invitation mailer's file I/O becomes a no-op),
+// BENCH_HTTP_ONLY=coldload (phase 2 alone, after the read models caught up with the seeded log: the cold loads and
+// the change-access series; phases 1 and 1b are skipped and their figures are absent from the JSON line).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -65,6 +67,8 @@ const MEMBERS_PER_WORKSPACE = 4;
 const PENDING_PER_WORKSPACE = 8;
 const IDEMPOTENCY = process.env.BENCH_HTTP_IDEMPOTENCY === '1';
 const TRACE = process.env.BENCH_HTTP_TRACE === '1';
+const COLD_LOAD_ONLY = process.env.BENCH_HTTP_ONLY === 'coldload';
+if (process.env.BENCH_HTTP_ONLY !== undefined && !COLD_LOAD_ONLY) throw new Error(`BENCH_HTTP_ONLY: only "coldload" is known, got "${process.env.BENCH_HTTP_ONLY}"`);
 const SYSTEM_KEY = `rk_system_bench-http-${randomUUID()}`;
 /** /metrics answers only `Authorization: Bearer <ROLLCALL_METRICS_TOKEN>` (404 when the server has none) */
 const METRICS_TOKEN = `bench-metrics-${randomUUID()}`;
@@ -337,6 +341,28 @@ async function changeAccessBySize(
   return { coldSmall, coldBig, smallLatency, bigLatency, probe, replay };
 }
 
+/** Phase 2's lines: the change-access series by workspace size, and the cold loads with /health meanwhile. */
+function printColdLoad(size: Awaited<ReturnType<typeof changeAccessBySize>>): void {
+  const p50Small = size.smallLatency.percentile(50);
+  const p50Big = size.bigLatency.percentile(50);
+  out(`Change access, ${SERIES} sequential commands per workspace (after one cold command each):`);
+  out(
+    `  ${String(SMALL_MEMBERS).padStart(6)} members: p50 ${fmt(p50Small)} ms  p99 ${fmt(size.smallLatency.percentile(99))} ms  cold ${fmt(size.coldSmall)} ms`,
+  );
+  out(
+    `  ${String(BIG_MEMBERS).padStart(6)} members: p50 ${fmt(p50Big)} ms  p99 ${fmt(size.bigLatency.percentile(99))} ms  cold ${fmt(size.coldBig)} ms`,
+  );
+  out(
+    `  cold load of the ${BIG_MEMBERS}-member workspace (organization + workspace streams): ${fmt(size.coldBig)} ms from the snapshots after a restart (goal <= 1000), ${fmt(size.replay.ms)} ms replaying the whole streams (no snapshot yet)`,
+  );
+  out(
+    `  meanwhile GET /health answered ${size.probe.count} times, slowest ${fmt(size.probe.max())} ms (goal <= 100); during the replay ${size.replay.probe.count} times, slowest ${fmt(size.replay.probe.max())} ms`,
+  );
+  out(
+    `  ratio p50(${BIG_MEMBERS})/p50(${SMALL_MEMBERS}) = ${(p50Big / p50Small).toFixed(2)} (goal <= 1.5)`,
+  );
+}
+
 /** Waits until every projection's lag (GET /metrics, rollcall_projection_lag) is 0. */
 async function projectionsCaughtUp(client: JsonClient, timeoutMs = 300_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -404,6 +430,52 @@ async function main(): Promise<void> {
       `server (pid ${server.pid}) on ${server.url}, started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     client = new JsonClient(server.url, CLIENTS);
+    const bigStreams = [`organization-${big.organizationId}`, `workspace-${big.workspaceId}`];
+    // what the first server said (its trace lines: phase 1) before it is replaced
+    const earlierLines: string[] = [];
+    const restart = async () => {
+      const waitStarted = performance.now();
+      const written = await snapshotsWritten(dataDir, bigStreams);
+      progress(`snapshots written at revisions ${[...written.values()].join(', ')} (waited ${((performance.now() - waitStarted) / 1000).toFixed(1)} s); restarting the server`);
+      await server!.stop();
+      earlierLines.push(...server!.stderr().trim().split('\n').filter(Boolean), ...server!.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l)));
+      server = await startServerChild(serverEnv);
+      client!.close();
+      client = new JsonClient(server.url, CLIENTS);
+      return client;
+    };
+
+    if (COLD_LOAD_ONLY) {
+      t0 = performance.now();
+      await projectionsCaughtUp(client);
+      progress(`read models caught up with the seeded log in ${((performance.now() - t0) / 1000).toFixed(1)} s; BENCH_HTTP_ONLY=coldload: phase 2 only`);
+      const loadBefore = loadavg()[0]!;
+      const size = await changeAccessBySize(client, small, big, (label) => server?.mark(label), restart);
+      const loadAfter = loadavg()[0]!;
+      const serverErrors = server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l));
+      client.close();
+      client = undefined;
+      await server.stop();
+      server = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+      printColdLoad(size);
+      out(`  machine: ${availableParallelism()} CPUs, 1-min load average ${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after phase 2`);
+      if (serverErrors.length > 0) out(`Server errors (LOG_LEVEL=error):\n${serverErrors.slice(0, 20).join('\n')}`);
+      out(
+        JSON.stringify({
+          bench: 'http',
+          only: 'coldload',
+          changeAccessP50Ms100: ms2(size.smallLatency.percentile(50)),
+          changeAccessP50Ms100k: ms2(size.bigLatency.percentile(50)),
+          coldLoadMs100k: ms2(size.coldBig),
+          healthMaxMsDuringColdLoad: ms2(size.probe.max()),
+          coldReplayMs100k: ms2(size.replay.ms),
+          healthMaxMsDuringReplay: ms2(size.replay.probe.max()),
+          loadAverage: { coldLoad: [ms2(loadBefore), ms2(loadAfter)] },
+        }),
+      );
+      return;
+    }
 
     // 1. throughput / latency
     t0 = performance.now();
@@ -439,20 +511,6 @@ async function main(): Promise<void> {
     progress(
       `change access: cold command, then ${SERIES} sequential commands per workspace (${SMALL_MEMBERS} vs ${BIG_MEMBERS} members)`,
     );
-    const bigStreams = [`organization-${big.organizationId}`, `workspace-${big.workspaceId}`];
-    // what the first server said (its trace lines: phase 1) before it is replaced
-    const earlierLines: string[] = [];
-    const restart = async () => {
-      t0 = performance.now();
-      const written = await snapshotsWritten(dataDir, bigStreams);
-      progress(`snapshots written at revisions ${[...written.values()].join(', ')} (waited ${((performance.now() - t0) / 1000).toFixed(1)} s); restarting the server`);
-      await server!.stop();
-      earlierLines.push(...server!.stderr().trim().split('\n').filter(Boolean), ...server!.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l)));
-      server = await startServerChild(serverEnv);
-      client!.close();
-      client = new JsonClient(server.url, CLIENTS);
-      return client;
-    };
     const size = await changeAccessBySize(client, small, big, (label) => server?.mark(label), restart);
     server.mark('change-access series');
     if (TRACE) await new Promise((r) => setTimeout(r, 500));
@@ -502,22 +560,7 @@ async function main(): Promise<void> {
       out(`  (${run.acceptFallbacks} accepts became invites: no pending invitation left)`);
     const p50Small = size.smallLatency.percentile(50);
     const p50Big = size.bigLatency.percentile(50);
-    out(`Change access, ${SERIES} sequential commands per workspace (after one cold command each):`);
-    out(
-      `  ${String(SMALL_MEMBERS).padStart(6)} members: p50 ${fmt(p50Small)} ms  p99 ${fmt(size.smallLatency.percentile(99))} ms  cold ${fmt(size.coldSmall)} ms`,
-    );
-    out(
-      `  ${String(BIG_MEMBERS).padStart(6)} members: p50 ${fmt(p50Big)} ms  p99 ${fmt(size.bigLatency.percentile(99))} ms  cold ${fmt(size.coldBig)} ms`,
-    );
-    out(
-      `  cold load of the ${BIG_MEMBERS}-member workspace (organization + workspace streams): ${fmt(size.coldBig)} ms from the snapshots after a restart (goal <= 1000), ${fmt(size.replay.ms)} ms replaying the whole streams (no snapshot yet)`,
-    );
-    out(
-      `  meanwhile GET /health answered ${size.probe.count} times, slowest ${fmt(size.probe.max())} ms (goal <= 100); during the replay ${size.replay.probe.count} times, slowest ${fmt(size.replay.probe.max())} ms`,
-    );
-    out(
-      `  ratio p50(${BIG_MEMBERS})/p50(${SMALL_MEMBERS}) = ${(p50Big / p50Small).toFixed(2)} (goal <= 1.5)`,
-    );
+    printColdLoad(size);
     const ratio = commandsPerSec / bare.perSec;
     out(
       `Bare NestJS endpoint, one durable append (${sample.bytes} bytes) per request, same clients, same machine, same run: ${bare.perSec.toFixed(0)} ok/s  p50 ${fmt(bare.p50Ms)} ms  p99 ${fmt(bare.p99Ms)} ms  errors ${bare.errors}  (1-min load average ${bare.loadBefore.toFixed(2)} before / ${bare.loadAfter.toFixed(2)} after)`,
