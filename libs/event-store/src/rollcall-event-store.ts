@@ -7,6 +7,7 @@ import { type Durability, SqliteEventStore } from './sqlite/sqlite-event-store';
 import { EmbeddedKeyStore } from './shredding/embedded-key-store';
 import { type KeyStore, MongoKeyStore, SqliteKeyStore } from './shredding/key-store';
 import { PersonalDataEventStore } from './shredding/personal-data-event-store';
+import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher';
 
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
@@ -18,16 +19,19 @@ export interface PersonalData {
 export const PERSONAL_DATA = Symbol('PersonalData');
 
 /**
- * Sealing of single values with the same per-subject keys as events, for snapshots of decision states
- * (docs/adr/0008-snapshots.md): forgetting a subject erases its data from snapshots too.
+ * Keys for snapshots of decision states (docs/adr/0013-snapshots-sealed-per-snapshot.md): a snapshot is sealed under a
+ * data key of its own, held in the key store under a snapshot subject; forgetting that subject (when a user the
+ * snapshot may hold is erased) crypto-shreds it.
  */
 export interface SnapshotSealing {
   /** the key subject of a user's profile (`{ kind: 'user' }`) or of an email address (`{ kind: 'email' }`) */
   subjectId(subject: DataSubject): string;
-  /** each value sealed under its subject's existing key; null where the subject has none (forgotten) */
-  seal(items: readonly { subjectId: string; value: unknown }[]): Promise<(string | null)[]>;
-  /** sealed values opened; null where the key was forgotten */
-  open(sealed: readonly string[]): Promise<unknown[]>;
+  /** the subjects among these that have a key (a forgotten subject is absent) */
+  existing(subjectIds: readonly string[]): Promise<Set<string>>;
+  /** a cipher under the subject's key, created when missing if `create`; undefined: the subject has no key */
+  cipher(subjectId: string, options: { create: boolean }): Promise<SnapshotCipher | undefined>;
+  /** forgets these subjects' keys: what was sealed with them is unreadable from now on */
+  shred(subjectIds: readonly string[]): Promise<void>;
   /** erasures seen by this process so far (a snapshot sealed while one happened is dropped) */
   erasures(): number;
 }
@@ -76,8 +80,12 @@ export async function createRollcallEventStore(
     },
     sealing: {
       subjectId,
-      seal: (items) => store.sealExisting(items),
-      open: (sealed) => store.openSealed(sealed),
+      existing: async (ids) => new Set((await keys.find(ids)).keys()),
+      cipher: async (id, { create }) => {
+        const raw = (create ? await keys.ensure([id]) : await keys.find([id])).get(id);
+        return raw && snapshotCipher(id, createSecretKey(raw));
+      },
+      shred: (ids) => keys.forget(ids),
       erasures: () => store.erasures,
     },
   };

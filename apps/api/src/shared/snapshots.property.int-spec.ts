@@ -1,7 +1,8 @@
 // Property: for random histories (the projections' activity generator: invitations, acceptances, access changes,
 // revocations, profile and email changes, deletions with their keys forgotten, teams), a state loaded from a snapshot
 // plus the events after it equals the state folded from the whole stream, for every organization and workspace, and
-// the command path (StreamHandler) decides the same on both (docs/adr/0008-snapshots.md).
+// the command path (StreamHandler) decides the same on both (docs/adr/0008-snapshots.md); no snapshot sealed before a
+// deletion in its organization can still be opened (docs/adr/0013-snapshots-sealed-per-snapshot.md).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +11,14 @@ import { type Decision, type DomainEvent, type WorkspaceCommand, decideWorkspace
 import { Activity, OP_COUNT, type Step } from '../../../../libs/read-store/src/projections/testing/activity';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { newCommandContext } from './command-context';
+import type { ClearHead } from './snapshot-codec';
+import { organizationEpoch } from './snapshots';
 import { DomainException } from './stream-handler';
 import { organizationStream, workspaceStream } from './stream-states';
 import { workspace } from './targets';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
 
-function activityOf(steps: Step[]): Activity {
+function activityOf(steps: Step[], lastDeletions: number[]): Activity {
   const activity = new Activity(new EventLog(), { emailsPerOrg: 8 });
   activity.addOrganization('org-a');
   activity.addOrganization('org-b');
@@ -23,6 +26,13 @@ function activityOf(steps: Step[]): Activity {
   activity.addWorkspace('org-a', 'ws-a2', 'studio');
   activity.addWorkspace('org-b', 'ws-b1', 'permissions');
   for (const step of steps) activity.step(step);
+  // users deleted at the end of the history (after the cut, so after the snapshots): rare among the random steps
+  const log = activity.log;
+  for (const n of lastDeletions) {
+    const organizationId = [...log.orgs.keys()][n % log.orgs.size]!;
+    const users = [...log.orgs.get(organizationId)!.users.values()].filter((u) => !u.deleted && !u.orgAdmin);
+    if (users.length > 0) log.deleteUser(organizationId, `${organizationId}-admin`, users[n % users.length]!.userId);
+  }
   return activity;
 }
 
@@ -42,6 +52,22 @@ async function loadEverything(p: Process, log: EventLog) {
       }
   }
   return out;
+}
+
+/** the streams whose stored snapshot opens under its key although its organization had a deletion since (rule 12) */
+async function readableSnapshotsOfOlderEpochs(p: Process, log: EventLog): Promise<string[]> {
+  const found: string[] = [];
+  const streams = [
+    ...[...log.orgs.keys()].map((organizationId) => ({ stream: organizationStream(organizationId), organizationId })),
+    ...[...log.workspaces].map(([workspaceId, ws]) => ({ stream: workspaceStream(workspaceId), organizationId: ws.organizationId })),
+  ];
+  for (const { stream, organizationId } of streams) {
+    const stored = await p.snapshotStore.read(stream);
+    if (!stored) continue;
+    const head = JSON.parse(stored.head) as ClearHead;
+    if (head.epoch < organizationEpoch(log.orgs.get(organizationId)!) && (await p.sealing.cipher(head.subjectId, { create: false }))) found.push(stream);
+  }
+  return found;
 }
 
 /** a command as a workspace admin (or a member) would send it: an invitation, an access change, a revocation */
@@ -64,65 +90,80 @@ const outcomeOf = (decided: Promise<{ events: DomainEvent[] }>) =>
 describe('snapshots: a state loaded from a snapshot and the events after it equals the state folded from the whole stream', () => {
   it('for random histories, snapshots taken at a random point (deletions after it included), and the command path decides the same on both', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 20, maxLength: 160 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.array(commandArb, { minLength: 1, maxLength: 8 }), async (steps, cutAt, commands) => {
-        const dir = mkdtempSync(join(tmpdir(), 'rollcall-snapshot-prop-'));
-        const copy = mkdtempSync(join(tmpdir(), 'rollcall-snapshot-prop-copy-'));
-        const opened: Process[] = [];
-        const open = async (at: string, options: Parameters<typeof openProcess>[1]) => {
-          const p = await openProcess(at, options);
-          opened.push(p);
-          return p;
-        };
-        try {
-          const activity = activityOf(steps);
-          const log = activity.log;
-          const appends = [...log.appends];
-          const cut = Math.floor(cutAt * appends.length);
-          const emailsOf = new Map<string, Set<string>>();
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 20, maxLength: 160 }),
+        fc.array(fc.nat(1000), { maxLength: 3 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.array(commandArb, { minLength: 1, maxLength: 8 }),
+        async (steps, lastDeletions, cutAt, commands) => {
+          const dir = mkdtempSync(join(tmpdir(), 'rollcall-snapshot-prop-'));
+          const copy = mkdtempSync(join(tmpdir(), 'rollcall-snapshot-prop-copy-'));
+          const opened: Process[] = [];
+          const open = async (at: string, options: Parameters<typeof openProcess>[1]) => {
+            const p = await openProcess(at, options);
+            opened.push(p);
+            return p;
+          };
+          try {
+            const activity = activityOf(steps, lastDeletions);
+            const log = activity.log;
+            const appends = [...log.appends];
+            const cut = Math.floor(cutAt * appends.length);
+            const emailsOf = new Map<string, Set<string>>();
 
-          // the history up to the cut, then every stream loaded by a process that snapshots every load
-          const writer = await open(dir, { every: 1 });
-          await replayAppends(writer, appends.slice(0, cut), emailsOf);
-          await loadEverything(writer, log);
-          await writer.snapshots.settled();
-          // the rest of the history (deletions forget their keys after the snapshots were sealed)
-          await replayAppends(writer, appends.slice(cut), emailsOf);
-          await writer.close();
-          opened.length = 0;
-          expect(writer.errors).toEqual([]);
+            // the history up to the cut, then every stream loaded by a process that snapshots every load
+            const writer = await open(dir, { every: 1 });
+            await replayAppends(writer, appends.slice(0, cut), emailsOf);
+            await loadEverything(writer, log);
+            await writer.snapshots.settled();
+            // the rest of the history (deletions forget their keys after the snapshots were sealed)
+            await replayAppends(writer, appends.slice(cut), emailsOf);
+            await writer.close();
+            opened.length = 0;
+            expect(writer.errors).toEqual([]);
 
-          const fromSnapshots = await open(dir, { every: Infinity });
-          const replayed = await open(dir, { snapshots: false });
-          const a = await loadEverything(fromSnapshots, log);
-          const b = await loadEverything(replayed, log);
-          expect(a).toEqual(b);
-          expect(fromSnapshots.errors).toEqual([]);
-          if (cut > 0) expect(fromSnapshots.reads.some((r) => r.fromRevision > 0n)).toBe(true);
-          for (const p of opened.splice(0)) await p.close();
+            const fromSnapshots = await open(dir, { every: Infinity });
+            // rule 12 at rest, once the deletions are done (before any load could notice): no snapshot sealed before a
+            // deletion in its organization can still be opened
+            expect(await readableSnapshotsOfOlderEpochs(fromSnapshots, log)).toEqual([]);
+            const replayed = await open(dir, { snapshots: false });
+            const a = await loadEverything(fromSnapshots, log);
+            const b = await loadEverything(replayed, log);
+            expect(a).toEqual(b);
+            expect(fromSnapshots.errors).toEqual([]);
+            // a snapshot is read unless a deletion after it shredded it (with every other snapshot of its organization)
+            const orgOf = (stream: string) =>
+              stream.startsWith('organization-') ? stream.slice('organization-'.length) : log.workspaces.get(stream.slice('workspace-'.length))?.organizationId;
+            const shredded = new Set(appends.slice(cut).flatMap((x) => x.events.filter((e) => e.type === 'UserDeleted').map((e) => (e.data as { organizationId: string }).organizationId)));
+            const snapshotted = new Set(appends.slice(0, cut).map((x) => orgOf(x.stream)));
+            expect(fromSnapshots.reads.filter((r) => r.fromRevision > 0n && shredded.has(orgOf(r.stream)!))).toEqual([]);
+            if ([...snapshotted].some((o) => o !== undefined && !shredded.has(o))) expect(fromSnapshots.reads.some((r) => r.fromRevision > 0n)).toBe(true);
+            for (const p of opened.splice(0)) await p.close();
 
-          // the same commands through StreamHandler on two copies of the data: one cold from snapshots, one replayed
-          cpSync(dir, copy, { recursive: true });
-          const withSnapshots = await open(dir, { every: Infinity });
-          const withoutSnapshots = await open(copy, { snapshots: false });
-          const workspaces = [...log.workspaces.keys()];
-          for (const [i, command] of commands.entries()) {
-            const workspaceId = workspaces[command.n % workspaces.length]!;
-            const { organizationId } = log.workspaces.get(workspaceId)!;
-            const cmd = commandFor(log, workspaceId, command, log.now);
-            const run = (p: Process) =>
-              outcomeOf(
-                p.handler.handle(workspace({ organizationId, workspaceId }), newCommandContext({ actorId: cmd.actorId, idempotencyKey: `prop-${i}`, now: log.now }), (ctx) =>
-                  decideWorkspace(cmd, ctx) as Decision<DomainEvent>,
-                ),
-              );
-            expect(await run(withSnapshots)).toEqual(await run(withoutSnapshots));
+            // the same commands through StreamHandler on two copies of the data: one cold from snapshots, one replayed
+            cpSync(dir, copy, { recursive: true });
+            const withSnapshots = await open(dir, { every: Infinity });
+            const withoutSnapshots = await open(copy, { snapshots: false });
+            const workspaces = [...log.workspaces.keys()];
+            for (const [i, command] of commands.entries()) {
+              const workspaceId = workspaces[command.n % workspaces.length]!;
+              const { organizationId } = log.workspaces.get(workspaceId)!;
+              const cmd = commandFor(log, workspaceId, command, log.now);
+              const run = (p: Process) =>
+                outcomeOf(
+                  p.handler.handle(workspace({ organizationId, workspaceId }), newCommandContext({ actorId: cmd.actorId, idempotencyKey: `prop-${i}`, now: log.now }), (ctx) =>
+                    decideWorkspace(cmd, ctx) as Decision<DomainEvent>,
+                  ),
+                );
+              expect(await run(withSnapshots)).toEqual(await run(withoutSnapshots));
+            }
+          } finally {
+            for (const p of opened) await p.close();
+            rmSync(dir, { recursive: true, force: true });
+            rmSync(copy, { recursive: true, force: true });
           }
-        } finally {
-          for (const p of opened) await p.close();
-          rmSync(dir, { recursive: true, force: true });
-          rmSync(copy, { recursive: true, force: true });
-        }
-      }),
+        },
+      ),
       { numRuns: 30 },
     );
   }, 180_000);

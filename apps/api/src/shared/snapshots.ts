@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
   DOMAIN_EVENT_TYPES,
-  type Invitation,
   type OrganizationState,
   UPCASTERS,
-  type UserProfile,
   type WorkspaceState,
   evolveOrganization,
   evolveProfile,
@@ -13,238 +11,60 @@ import {
   fromStored,
   upcast,
 } from '@rollcall/domain';
-import type { SnapshotSealing, SnapshotStore, StoredSnapshot } from '@rollcall/event-store';
-import type { AppliedCommand } from './stream-states';
+import type { SnapshotSealing, SnapshotStore } from '@rollcall/event-store';
+import {
+  type ClearHead,
+  INVITATION_FIELDS,
+  MEMBER_FIELDS,
+  type Restored,
+  type SnapshotCopy,
+  USER_FIELDS,
+  copyOrganization,
+  copyWorkspace,
+  newSnapshotId,
+  openSnapshot,
+  sealCopy,
+} from './snapshot-codec';
+
+export type { Restored } from './snapshot-codec';
 
 /**
- * Snapshots of the deciders' states (docs/adr/0008-snapshots.md): a cold load of a 100,000-member workspace reads
- * its snapshot and folds only the events after it, instead of replaying and decrypting ~200,000 events.
+ * Snapshots of the deciders' states (docs/adr/0008-snapshots.md, docs/adr/0013-snapshots-sealed-per-snapshot.md): a
+ * cold load of a 100,000-member workspace reads its snapshot and folds only the events after it, instead of replaying
+ * and decrypting ~200,000 events.
  *
  * Bump STATE_SHAPE_VERSION when the shape of OrganizationState / WorkspaceState (or of what they hold) changes.
- * The version also hashes the code of the upcasters and folds, so a new upcaster or a changed evolve invalidates
- * every snapshot by itself: a snapshot of another version is ignored and the stream replayed.
+ * The version also hashes the code of the upcasters and folds and the snapshot's row layout, so a new upcaster, a
+ * changed evolve or a new row field invalidates every snapshot by itself: a snapshot of another version is ignored and
+ * the stream replayed.
  */
 export const STATE_SHAPE_VERSION = 2; // 2: WorkspaceState.teams
+/** 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
+export const SNAPSHOT_FORMAT = 3;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
   .update(DOMAIN_EVENT_TYPES.join(','))
+  .update(JSON.stringify([USER_FIELDS, MEMBER_FIELDS, INVITATION_FIELDS]))
   .digest('base64url')
   .slice(0, 16);
 
 export type SnapshotKind = 'organization' | 'workspace';
-export const snapshotVersion = (kind: SnapshotKind): string => `${kind}/${STATE_SHAPE_VERSION}/${FOLD_CODE}`;
-
-/** What a snapshot gives back: the state at `revision`, and the commands it remembers by idempotency key. */
-export interface Restored<S> {
-  state: S;
-  revision: bigint;
-  applied: Map<string, AppliedCommand>;
-}
+export const snapshotVersion = (kind: SnapshotKind): string => `${kind}/${STATE_SHAPE_VERSION}/f${SNAPSHOT_FORMAT}/${FOLD_CODE}`;
 
 /**
- * Which fields hold personal data (docs/rules.md#crypto-shredding): sealed with the same per-subject keys as the
- * events they came from, so forgetting a user's keys erases them from snapshots too. A user's profile fields are
- * sealed together under the user's subject; an invitation's address under the address's subject. `byEmail` and
- * `pendingByEmail` are derived from them and rebuilt on load, never stored.
+ * The organization's epoch: how many of its users are deleted. Every snapshot of the organization and of its
+ * workspaces is sealed under the key of its epoch; deleting a user forgets that key (with the user's own), so every
+ * snapshot that may hold them is crypto-shredded at once (docs/rules.md#rule-12), and later ones use the next epoch's.
  */
-export const PROFILE_PERSONAL_FIELDS = ['email', 'displayName', 'alias', 'avatarUrl', 'knownEmails', 'pendingEmail'] as const;
-export const INVITATION_PERSONAL_FIELDS = ['email'] as const;
-/**
- * The big collections, stored in chunks; the fields stored as they are in the snapshot's head (nothing personal in
- * them). A field in none of these lists still goes to the head, but a spec fails until it is classified here.
- */
-export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys'] as const;
-export const WORKSPACE_HEAD = ['info', 'teams'] as const;
-export const ORGANIZATION_CHUNKED = ['users'] as const;
-export const WORKSPACE_CHUNKED = ['members', 'invitations'] as const;
-export const DERIVED = { organization: ['byEmail'], workspace: ['pendingByEmail'] } as const;
-
-/** what a profile reads as once its subject's key is forgotten: every sealed event field reads as null */
-const ERASED_PROFILE = { email: null, displayName: null, alias: null, avatarUrl: null, knownEmails: [], pendingEmail: null };
-
-/** Values are sealed and opened this many at a time (one key lookup each), with a turn of the event loop between. */
-const CRYPTO_SLICE = 1_000;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-// ---------------------------------------------------------------- JSON with Maps, Sets and bigints
-
-const replacer = (_key: string, value: unknown): unknown =>
-  value instanceof Map ? { $map: [...value] } : value instanceof Set ? { $set: [...value] } : typeof value === 'bigint' ? { $big: value.toString() } : value;
-const reviver = (_key: string, value: unknown): unknown => {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const v = value as { $map?: [unknown, unknown][]; $set?: unknown[]; $big?: string };
-  if (v.$map) return new Map(v.$map);
-  if (v.$set) return new Set(v.$set);
-  if (v.$big !== undefined) return BigInt(v.$big);
-  return value;
-};
-const encode = (value: unknown) => JSON.stringify(value, replacer);
-// a reviver costs a call per value: 40% of a 100,000-member load. Chunks of plain objects are parsed without it.
-const decode = (text: string) => (/"\$(?:map|set|big)"/.test(text) ? JSON.parse(text, reviver) : JSON.parse(text)) as unknown;
-
-const without = <T extends object>(value: T, fields: readonly string[]): Record<string, unknown> => {
-  const rest = { ...(value as Record<string, unknown>) };
-  for (const f of fields) delete rest[f];
-  return rest;
-};
-const pick = (value: object, fields: readonly string[]): Record<string, unknown> =>
-  Object.fromEntries(fields.map((f) => [f, (value as Record<string, unknown>)[f]]));
-
-const appliedOut = (applied: Map<string, AppliedCommand>) => [...applied].map(([key, at]) => [key, { ...at, fromRevision: at.fromRevision.toString() }]);
-const appliedIn = (rows: [string, AppliedCommand & { fromRevision: string }][]) =>
-  new Map<string, AppliedCommand>(rows.map(([key, at]) => [key, { ...at, fromRevision: BigInt(at.fromRevision) }]));
-
-/** A value with nothing personal in it (a deleted user's blanks, an erased address) is stored as it is. */
-const isBlank = (value: unknown): boolean =>
-  value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && Object.values(value as object).every(isBlank));
-
-type Sealed = { s: string } | { clear: unknown } | null;
-
-/** Seals `values` (subject, value) in slices: { s } sealed, { clear } for blanks, null where the key is forgotten. */
-async function sealAll(sealing: SnapshotSealing, values: { subjectId: string; value: unknown }[]): Promise<Sealed[]> {
-  const out: Sealed[] = [];
-  for (let i = 0; i < values.length; i += CRYPTO_SLICE) {
-    const slice = values.slice(i, i + CRYPTO_SLICE);
-    const personal = slice.filter((v) => !isBlank(v.value));
-    const sealed = await sealing.seal(personal);
-    let next = 0;
-    for (const v of slice) {
-      if (isBlank(v.value)) out.push({ clear: v.value });
-      else {
-        const s = sealed[next++];
-        out.push(s === null || s === undefined ? null : { s });
-      }
-    }
-    await yieldToEventLoop();
-  }
-  return out;
+export function organizationEpoch(org: OrganizationState): number {
+  let deleted = 0;
+  for (const user of org.users.values()) if (user.deleted) deleted++;
+  return deleted;
 }
-
-/** Opens what sealAll wrote: the value, or `erased` where the key was forgotten. */
-async function openAll(sealing: SnapshotSealing, cells: Sealed[], erased: () => unknown): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (let i = 0; i < cells.length; i += CRYPTO_SLICE) {
-    const slice = cells.slice(i, i + CRYPTO_SLICE);
-    const sealed = slice.flatMap((c) => (c && 's' in c ? [c.s] : []));
-    const opened = sealed.length > 0 ? await sealing.open(sealed) : [];
-    let next = 0;
-    slice.forEach((c, j) => {
-      if (c && 's' in c) out[i + j] = opened[next++] ?? erased();
-      else out[i + j] = c ? c.clear : erased();
-    });
-    if (sealed.length > 0) await yieldToEventLoop();
-  }
-  return out;
-}
-
-export interface Encoded {
-  head: string;
-  chunks: string[];
-}
-
-const chunksOf = <T>(items: T[], size: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-};
-
-// ---------------------------------------------------------------- organization
-
-/** A copy that later folds cannot change (they replace users, never mutate them), taken in one turn. */
-export const copyOrganization = (state: OrganizationState): OrganizationState => ({
-  ...state,
-  users: new Map(state.users),
-  workspaces: new Map(state.workspaces),
-  apiKeys: new Map(state.apiKeys),
-  byEmail: new Map(),
-});
-
-export async function encodeOrganization(state: OrganizationState, applied: Map<string, AppliedCommand>, sealing: SnapshotSealing, chunkEntries: number): Promise<Encoded> {
-  const users = [...state.users.values()];
-  const sealed = await sealAll(
-    sealing,
-    users.map((u) => ({ subjectId: sealing.subjectId({ kind: 'user', userId: u.userId }), value: pick(u, PROFILE_PERSONAL_FIELDS) })),
-  );
-  const rows = users.map((u, i) => [without(u, PROFILE_PERSONAL_FIELDS), sealed[i]]);
-  const head = { state: without(state, [...ORGANIZATION_CHUNKED, ...DERIVED.organization]), applied: appliedOut(applied), users: users.length };
-  return { head: encode(head), chunks: chunksOf(rows, chunkEntries).map((c) => encode({ users: c })) };
-}
-
-export async function decodeOrganization(snapshot: StoredSnapshot, sealing: SnapshotSealing): Promise<Restored<OrganizationState>> {
-  const head = decode(snapshot.head) as { state: Omit<OrganizationState, 'users' | 'byEmail'>; applied: never[]; users: number };
-  const state: OrganizationState = { ...head.state, users: new Map(), byEmail: new Map() };
-  for await (const chunk of snapshot.chunks()) {
-    const rows = (decode(chunk) as { users: [Omit<UserProfile, (typeof PROFILE_PERSONAL_FIELDS)[number]>, Sealed][] }).users;
-    const personal = await openAll(sealing, rows.map((r) => r[1]), () => ERASED_PROFILE);
-    rows.forEach(([rest], i) => {
-      const user = { ...rest, ...(personal[i] as object) } as UserProfile;
-      state.users.set(user.userId, user);
-      // derived, as evolveOrganization keeps it: the email of every user not deleted (an erased email is null)
-      if (!user.deleted && typeof user.email === 'string') state.byEmail.set(user.email, user.userId);
-    });
-    await yieldToEventLoop();
-  }
-  if (state.users.size !== head.users) throw new Error(`snapshot of ${snapshot.stream}: ${state.users.size} users of ${head.users}`);
-  return { state, revision: snapshot.revision, applied: appliedIn(head.applied) };
-}
-
-// ---------------------------------------------------------------- workspace
-
-/** A copy that later folds cannot change: invitations are updated in place, so each one is copied. */
-export const copyWorkspace = (state: WorkspaceState): WorkspaceState => ({
-  ...state,
-  members: new Map(state.members),
-  invitations: new Map([...state.invitations].map(([id, inv]) => [id, { ...inv }])),
-  pendingByEmail: new Map(),
-});
-
-export async function encodeWorkspace(state: WorkspaceState, applied: Map<string, AppliedCommand>, sealing: SnapshotSealing, chunkEntries: number): Promise<Encoded> {
-  const invitations = [...state.invitations.values()];
-  const sealed = await sealAll(
-    sealing,
-    invitations.map((inv) => ({
-      subjectId: isBlank(inv.email) ? '' : sealing.subjectId({ kind: 'email', email: inv.email }),
-      value: inv.email,
-    })),
-  );
-  const rows = invitations.map((inv, i) => [without(inv, INVITATION_PERSONAL_FIELDS), sealed[i]]);
-  const head = {
-    state: without(state, [...WORKSPACE_CHUNKED, ...DERIVED.workspace]),
-    applied: appliedOut(applied),
-    members: state.members.size,
-    invitations: invitations.length,
-  };
-  const chunks = [
-    ...chunksOf([...state.members.values()], chunkEntries).map((c) => encode({ members: c })),
-    ...chunksOf(rows, chunkEntries).map((c) => encode({ invitations: c })),
-  ];
-  return { head: encode(head), chunks };
-}
-
-export async function decodeWorkspace(snapshot: StoredSnapshot, sealing: SnapshotSealing): Promise<Restored<WorkspaceState>> {
-  const head = decode(snapshot.head) as { state: Omit<WorkspaceState, 'members' | 'invitations' | 'pendingByEmail'>; applied: never[]; members: number; invitations: number };
-  const state: WorkspaceState = { ...head.state, members: new Map(), invitations: new Map(), pendingByEmail: new Map() };
-  for await (const chunk of snapshot.chunks()) {
-    const part = decode(chunk) as { members?: WorkspaceState['members'] extends Map<string, infer M> ? M[] : never; invitations?: [Omit<Invitation, 'email'>, Sealed][] };
-    for (const member of part.members ?? []) state.members.set(member.userId, member);
-    if (part.invitations) {
-      const emails = await openAll(sealing, part.invitations.map((r) => r[1]), () => null);
-      part.invitations.forEach(([rest], i) => {
-        const inv = { ...rest, email: emails[i] as string };
-        state.invitations.set(inv.invitationId, inv);
-        // derived, as evolveWorkspace keeps it: the address of every pending invitation (the latest one per address)
-        if (inv.status === 'pending') state.pendingByEmail.set(inv.email, inv.invitationId);
-      });
-    }
-    await yieldToEventLoop();
-  }
-  if (state.members.size !== head.members || state.invitations.size !== head.invitations)
-    throw new Error(`snapshot of ${snapshot.stream}: ${state.members.size}/${head.members} members, ${state.invitations.size}/${head.invitations} invitations`);
-  return { state, revision: snapshot.revision, applied: appliedIn(head.applied) };
-}
-
-// ---------------------------------------------------------------- when to read and write
+export const snapshotSubject = (organizationId: string, epoch: number) => `snapshot:${organizationId}:${epoch}`;
+/** The key subject of the organization's snapshots now: DeleteUser forgets it with the deleted user's subjects. */
+export const snapshotKeySubject = (org: OrganizationState) => snapshotSubject(org.organizationId, organizationEpoch(org));
 
 export interface SnapshotOptions {
   /** a snapshot is written once a load has folded this many events since the last one (default 10,000) */
@@ -266,17 +86,36 @@ export function snapshotEveryFrom(env: NodeJS.ProcessEnv): number {
   return every;
 }
 
+/** the latest snapshot read or written of a stream */
+interface Latest {
+  revision: bigint;
+  subjectId: string;
+  epoch: number;
+  /** erasures() when its epoch was last compared with the organization's (-1: not yet) */
+  checkedAt: number;
+}
+
+const MAX_STREAMS = 100_000;
+const setBounded = <K, V>(map: Map<K, V>, key: K, value: V, max = MAX_STREAMS) => {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
+};
+
 /**
  * Reads a stream's snapshot on a cold load (StreamStates.restore) and writes a new one in the background after a
- * load that folded `every` events since the last (StreamStates.folded): never on a command's path, one at a time
- * per stream. The state is copied in the turn of the load (a few ms for 100,000 members); sealing and storing
- * happen afterwards in slices, yielding to the event loop.
+ * load that folded `every` events since the last, or whose snapshot an erasure made stale (StreamStates.folded):
+ * never on a command's path, one at a time per stream. The state is copied in the turn of the load (a few ms for
+ * 100,000 members); sealing and storing happen afterwards in slices, yielding to the event loop.
  */
 export class StateSnapshots {
   private readonly every: number;
-  /** revision of the latest snapshot read or written per stream (bounded, oldest forgotten first) */
-  private readonly latest = new Map<string, bigint>();
+  private readonly latest = new Map<string, Latest>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** erasures() at each stream's previous load (or at the start of its cold load) */
+  private readonly erasuresAtLoad = new Map<string, number>();
+  /** each organization's state as last loaded (weakly: the cache of StreamStates decides how long it lives) */
+  private readonly organizations = new Map<string, WeakRef<Restored<OrganizationState>>>();
 
   constructor(
     private readonly store: SnapshotStore,
@@ -289,12 +128,17 @@ export class StateSnapshots {
   async restore(kind: 'organization', stream: string): Promise<Restored<OrganizationState> | undefined>;
   async restore(kind: 'workspace', stream: string): Promise<Restored<WorkspaceState> | undefined>;
   async restore(kind: SnapshotKind, stream: string): Promise<Restored<OrganizationState | WorkspaceState> | undefined> {
+    setBounded(this.erasuresAtLoad, stream, this.sealing.erasures());
     try {
       const snapshot = await this.store.read(stream);
       // another state shape, another upcaster or fold: the snapshot means nothing any more
       if (!snapshot || snapshot.version !== snapshotVersion(kind)) return undefined;
-      const restored = kind === 'organization' ? await decodeOrganization(snapshot, this.sealing) : await decodeWorkspace(snapshot, this.sealing);
-      this.note(stream, snapshot.revision);
+      const head = JSON.parse(snapshot.head) as ClearHead;
+      const cipher = await this.sealing.cipher(head.subjectId, { create: false });
+      // shredded: a user of its organization was deleted since; the stream is replayed and a new snapshot written
+      if (!cipher) return undefined;
+      const restored = await openSnapshot(kind, snapshot, head, cipher);
+      setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1 });
       return restored;
     } catch (error) {
       this.options.onError?.(stream, error);
@@ -306,20 +150,32 @@ export class StateSnapshots {
   folded(kind: 'organization', stream: string, entry: Restored<OrganizationState>): void;
   folded(kind: 'workspace', stream: string, entry: Restored<WorkspaceState>): void;
   folded(kind: SnapshotKind, stream: string, entry: Restored<OrganizationState | WorkspaceState>): void {
+    const erasures = this.sealing.erasures();
+    const erasuresAtPreviousLoad = this.erasuresAtLoad.get(stream);
+    setBounded(this.erasuresAtLoad, stream, erasures);
+    if (kind === 'organization') setBounded(this.organizations, (entry.state as OrganizationState).organizationId, new WeakRef(entry as Restored<OrganizationState>));
     if (this.every <= 0 || this.writing.has(stream)) return;
-    if (entry.revision - (this.latest.get(stream) ?? -1n) < BigInt(this.every)) return;
-    // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
-    const revision = entry.revision;
-    const applied = new Map([...entry.applied].map(([key, at]) => [key, { ...at }]));
-    let encodeCopy: (chunkEntries: number) => Promise<Encoded>;
-    if (kind === 'organization') {
-      const copy = copyOrganization(entry.state as OrganizationState);
-      encodeCopy = (chunkEntries) => encodeOrganization(copy, applied, this.sealing, chunkEntries);
-    } else {
-      const copy = copyWorkspace(entry.state as WorkspaceState);
-      encodeCopy = (chunkEntries) => encodeWorkspace(copy, applied, this.sealing, chunkEntries);
+    const last = this.latest.get(stream);
+    let due = entry.revision - (last?.revision ?? -1n) >= BigInt(this.every);
+    if (last && last.checkedAt !== erasures) {
+      // an erasure since the snapshot was read or written: one of an older epoch may hold a deleted user's data. The
+      // deletion forgot its key; this covers a deletion that raced with its sealing (another replica's), or a crash
+      last.checkedAt = erasures;
+      const now = this.epochOf(kind, stream, entry);
+      if (now && now.epoch > last.epoch) {
+        void this.shred(stream, last.subjectId);
+        due = true;
+      }
     }
-    const write = this.write(stream, revision, encodeCopy, kind);
+    if (!due) return;
+    // A workspace takes its organization's epoch, which a deletion this process folded during this load may have moved
+    // past the workspace's copy (its own deletion events still to come): the next load writes it instead.
+    if (kind === 'workspace' && erasuresAtPreviousLoad !== erasures) return;
+    const at = this.epochOf(kind, stream, entry);
+    if (!at) return;
+    // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
+    const copy = kind === 'organization' ? copyOrganization(entry.state as OrganizationState, entry.applied) : copyWorkspace(entry.state as WorkspaceState, entry.applied);
+    const write = this.write(stream, entry.revision, kind, copy, at, erasures);
     this.writing.set(stream, write);
     void write.finally(() => this.writing.delete(stream));
   }
@@ -335,24 +191,46 @@ export class StateSnapshots {
     while (this.writing.size > 0) await Promise.all(this.writing.values());
   }
 
-  private async write(stream: string, revision: bigint, encodeCopy: (chunkEntries: number) => Promise<Encoded>, kind: SnapshotKind): Promise<void> {
+  /** the stream's organization and its epoch now; undefined for a workspace whose organization is not loaded here */
+  private epochOf(kind: SnapshotKind, stream: string, entry: Restored<OrganizationState | WorkspaceState>): { organizationId: string; epoch: number } | undefined {
+    if (kind === 'organization') {
+      const org = entry.state as OrganizationState;
+      return { organizationId: org.organizationId, epoch: organizationEpoch(org) };
+    }
+    const workspaceId = (entry.state as WorkspaceState).info.workspaceId;
+    for (const ref of this.organizations.values()) {
+      const org = ref.deref()?.state;
+      if (org?.workspaces.has(workspaceId)) return { organizationId: org.organizationId, epoch: organizationEpoch(org) };
+    }
+    this.options.onError?.(stream, new Error(`no organization of workspace ${workspaceId} is loaded: no snapshot written`));
+    return undefined;
+  }
+
+  private async write(stream: string, revision: bigint, kind: SnapshotKind, copy: SnapshotCopy, at: { organizationId: string; epoch: number }, erasures: number): Promise<void> {
     const started = performance.now();
-    const erasures = this.sealing.erasures();
     try {
-      const { head, chunks } = await encodeCopy(this.store.chunkEntries);
-      // a user erased while this was sealed: their data may be sealed under a key created again since; drop it
+      const version = snapshotVersion(kind);
+      const subjectId = snapshotSubject(at.organizationId, at.epoch);
+      const cipher = await this.sealing.cipher(subjectId, { create: true });
+      if (!cipher) throw new Error(`no key for ${subjectId}`);
+      const head: ClearHead = { subjectId, organizationId: at.organizationId, epoch: at.epoch, id: newSnapshotId() };
+      const chunks = await sealCopy(copy, { stream, version, revision, id: head.id }, cipher, this.sealing, this.store);
+      // An erasure seen while this was sealed: the epoch's key may be one its deletion forgot and this write created
+      // again, over data copied before the deletion. Dropped; the next load writes another.
       if (this.sealing.erasures() !== erasures) return;
-      await this.store.write({ stream, revision, version: snapshotVersion(kind), head, chunks });
-      this.note(stream, revision);
+      await this.store.write({ stream, revision, version, head: JSON.stringify(head), chunks });
+      setBounded(this.latest, stream, { revision, subjectId, epoch: at.epoch, checkedAt: erasures });
       this.options.onWritten?.(stream, revision, performance.now() - started);
     } catch (error) {
       this.options.onError?.(stream, error);
     }
   }
 
-  private note(stream: string, revision: bigint): void {
-    this.latest.delete(stream);
-    this.latest.set(stream, revision);
-    if (this.latest.size > 100_000) this.latest.delete(this.latest.keys().next().value!);
+  private async shred(stream: string, subjectId: string): Promise<void> {
+    try {
+      await this.sealing.shred([subjectId]);
+    } catch (error) {
+      this.options.onError?.(stream, error);
+    }
   }
 }

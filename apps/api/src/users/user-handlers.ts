@@ -14,6 +14,7 @@ import type { Config } from '../config';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
 import { EmailConfirmationLinks } from '../shared/secrets';
+import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { organizationAlone, organizationWide } from '../shared/targets';
@@ -124,7 +125,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       ctx,
       (c) => {
         const user = c.org.users.get(userId);
-        subjects = user && !user.deleted ? this.personalData.subjectsOf(user) : [];
+        // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
+        subjects = user && !user.deleted ? [...this.personalData.subjectsOf(user), snapshotKeySubject(c.org)] : [];
         return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
       },
       {

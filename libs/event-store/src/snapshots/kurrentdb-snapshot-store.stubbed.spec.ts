@@ -45,16 +45,18 @@ afterEach(async () => {
   await client.dispose();
 });
 
+/** chunks are bytes (sealed by the application); these tests store text in them to read it back */
+const bytes = (...texts: string[]) => texts.map((t) => Buffer.from(t));
 const chunksOf = async (s: StoredSnapshot) => {
   const out: string[] = [];
-  for await (const c of s.chunks()) out.push(c);
+  for await (const c of s.chunks()) out.push(Buffer.from(c).toString());
   return out;
 };
 
 describe('KurrentDbSnapshotStore, with the client stubbed (a snapshot stream per aggregate)', () => {
   it('writes each chunk as an event of the snapshot stream, then the head; reads back the latest snapshot', async () => {
     expect(await store.read('workspace-1')).toBeUndefined();
-    await store.write({ stream: 'workspace-1', revision: 41n, version: 'workspace/1/x', head: '{"h":1}', chunks: ['a', 'b'] });
+    await store.write({ stream: 'workspace-1', revision: 41n, version: 'workspace/1/x', head: '{"h":1}', chunks: bytes('a', 'b') });
     const events = streams.get(snapshotStreamOf('workspace-1'))!;
     expect(snapshotStreamOf('workspace-1')).toBe('rollcall-snapshot-workspace-1');
     expect(events.map((e) => e.type)).toEqual([SNAPSHOT_CHUNK_EVENT, SNAPSHOT_CHUNK_EVENT, SNAPSHOT_EVENT]);
@@ -63,22 +65,36 @@ describe('KurrentDbSnapshotStore, with the client stubbed (a snapshot stream per
     expect(await chunksOf(read)).toEqual(['a', 'b']);
   });
 
-  it('a newer snapshot is read; an older revision is not written; the stream is truncated before the previous snapshot', async () => {
-    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: ['x'] });
-    await store.write({ stream: 's', revision: 20n, version: 'v', head: 'twenty', chunks: ['y', 'z'] });
+  it('a newer snapshot is read; an older revision is not written, the same one replaces it; the stream is truncated before the previous snapshot', async () => {
+    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: bytes('x') });
+    await store.write({ stream: 's', revision: 20n, version: 'v', head: 'twenty', chunks: bytes('y', 'z') });
     expect(metadata).toHaveBeenLastCalledWith(snapshotStreamOf('s'), { truncateBefore: 0 });
-    await store.write({ stream: 's', revision: 30n, version: 'v', head: 'thirty', chunks: ['w'] });
+    await store.write({ stream: 's', revision: 30n, version: 'v', head: 'thirty', chunks: bytes('w') });
     expect(metadata).toHaveBeenLastCalledWith(snapshotStreamOf('s'), { truncateBefore: 2 });
     const appended = streams.get(snapshotStreamOf('s'))!.length;
-    await store.write({ stream: 's', revision: 25n, version: 'v', head: 'older', chunks: ['q'] });
+    await store.write({ stream: 's', revision: 25n, version: 'v', head: 'older', chunks: bytes('q') });
     expect(streams.get(snapshotStreamOf('s'))!.length).toBe(appended);
-    const read = (await store.read('s'))!;
+    let read = (await store.read('s'))!;
     expect(read.head).toBe('thirty');
     expect(await chunksOf(read)).toEqual(['w']);
+    // the same revision again (its key was shredded): it replaces the snapshot
+    await store.write({ stream: 's', revision: 30n, version: 'v', head: 'thirty again', chunks: bytes('v') });
+    read = (await store.read('s'))!;
+    expect(read.head).toBe('thirty again');
+    expect(await chunksOf(read)).toEqual(['v']);
+  });
+
+  it('stores the sealed bytes base64 in JSON events and reads every byte value back', async () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await store.write({ stream: 's', revision: 1n, version: 'v', head: 'h', chunks: [all] });
+    expect(streams.get(snapshotStreamOf('s'))![0]!.data.body).toBe(all.toString('base64'));
+    const read: Uint8Array[] = [];
+    for await (const c of (await store.read('s'))!.chunks()) read.push(c);
+    expect(read.map((c) => Buffer.from(c))).toEqual([all]);
   });
 
   it('chunks left by a writer that died before its head are ignored: the last head and its own chunks are read', async () => {
-    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: ['a', 'b'] });
+    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: bytes('a', 'b') });
     // a writer died after one chunk of its snapshot
     await client.appendToStream(snapshotStreamOf('s'), [{ type: SNAPSHOT_CHUNK_EVENT, data: { generation: 'dead', seq: 0, body: 'orphan' } }] as never);
     const read = (await store.read('s'))!;
@@ -87,7 +103,7 @@ describe('KurrentDbSnapshotStore, with the client stubbed (a snapshot stream per
   });
 
   it('a snapshot whose chunks were truncated away is unreadable (the caller replays the stream)', async () => {
-    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: ['a', 'b'] });
+    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: bytes('a', 'b') });
     const read = (await store.read('s'))!;
     streams.set(snapshotStreamOf('s'), streams.get(snapshotStreamOf('s'))!.filter((e) => e.data.seq !== 1));
     await expect(chunksOf(read)).rejects.toBeInstanceOf(SnapshotUnreadableError);

@@ -11,6 +11,7 @@ export const snapshotStreamOf = (stream: string) => `rollcall-snapshot-${stream}
 interface ChunkData {
   generation: string;
   seq: number;
+  /** the sealed chunk, base64 (a JSON event, readable in the server's UI like the domain events) */
   body: string;
 }
 interface HeadData {
@@ -31,10 +32,14 @@ interface HeadData {
  * truncated away with the older snapshots). After a new head, the stream is truncated before the previous
  * snapshot's chunks: the latest two stay, so a reader still on the previous one finishes.
  *
+ * The chunks are sealed bytes (docs/adr/0013-snapshots-sealed-per-snapshot.md), stored base64 in JSON events: 4/3 of
+ * their size, so `chunkBytes` keeps an append under the server's 1 MB default.
+ *
  * Snapshot events are not domain events: every reader of `$all` in the application filters on domain event types.
  */
 export class KurrentDbSnapshotStore implements SnapshotStore {
   readonly chunkEntries = 1_000;
+  readonly chunkBytes = 512 * 1024;
 
   constructor(private readonly client: KurrentDBClient) {}
 
@@ -61,7 +66,7 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
             if (resolved.event?.type !== SNAPSHOT_CHUNK_EVENT || data?.generation !== head.generation) continue;
             if (data.seq !== next) throw new SnapshotUnreadableError(stream, `chunk ${data.seq} found where ${next} was expected`);
             next++;
-            yield data.body;
+            yield Buffer.from(data.body, 'base64');
             if (next === head.chunks) return;
           }
         } catch (error) {
@@ -76,11 +81,11 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
   async write(snapshot: SnapshotToWrite): Promise<void> {
     const snapshotStream = snapshotStreamOf(snapshot.stream);
     const previous = await this.latestHead(snapshot.stream);
-    if (previous && BigInt(previous.head.revision) >= snapshot.revision) return;
+    if (previous && BigInt(previous.head.revision) > snapshot.revision) return;
     const generation = randomUUID();
     let fromRevision: bigint | undefined;
     for (const [seq, body] of snapshot.chunks.entries()) {
-      const data: ChunkData = { generation, seq, body };
+      const data: ChunkData = { generation, seq, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64') };
       const written = await this.client.appendToStream(snapshotStream, [jsonEvent({ type: SNAPSHOT_CHUNK_EVENT, data: { ...data } })], { streamState: 'any' });
       fromRevision ??= written.nextExpectedRevision;
     }

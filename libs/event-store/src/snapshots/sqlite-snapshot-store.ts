@@ -18,7 +18,7 @@ const SCHEMA = `
     stream     TEXT    NOT NULL,
     generation INTEGER NOT NULL,
     seq        INTEGER NOT NULL,
-    body       TEXT    NOT NULL,
+    body       BLOB    NOT NULL,
     PRIMARY KEY (stream, generation, seq)
   );
 `;
@@ -30,12 +30,14 @@ const SCHEMA = `
  *
  * A snapshot is written as a new generation of chunks, each chunk in its own short transaction (node:sqlite is
  * synchronous: one big transaction would stall the event loop), then a last transaction points the stream at the
- * new generation when every chunk is there and it is newer than the current one. The previous generation is kept
- * (a reader may still be reading it); older and abandoned ones are deleted then.
+ * new generation when every chunk is there and it is not older than the current one. The previous generation is kept
+ * (a reader may still be reading it); older and abandoned ones are deleted then. The chunks are sealed bytes
+ * (BLOBs; a file written before them held text, of a snapshot version no reader takes any more).
  */
 export class SqliteSnapshotStore implements SnapshotStore {
-  /** 1,000 entries (~0.5 MB): parsing one chunk is a short turn of the event loop */
+  /** 1,000 entries (~0.3 MB): opening and parsing one chunk is a short turn of the event loop */
   readonly chunkEntries = 1_000;
+  readonly chunkBytes = 1 << 20;
   private readonly db: DatabaseSync;
   private readonly stmt: Record<'head' | 'chunk' | 'insertChunk' | 'countChunks' | 'upsert' | 'prune' | 'drop' | 'begin' | 'commit' | 'rollback', StatementSync>;
 
@@ -74,8 +76,9 @@ export class SqliteSnapshotStore implements SnapshotStore {
       chunkCount: row.chunks,
       async *chunks() {
         for (let seq = 0; seq < row.chunks; seq++) {
-          const found = chunk.get(stream, row.generation, seq) as { body: string } | undefined;
+          const found = chunk.get(stream, row.generation, seq) as { body: Uint8Array | string } | undefined;
           if (!found) throw new SnapshotUnreadableError(stream, `chunk ${seq} of ${row.chunks} is gone`);
+          if (typeof found.body === 'string') throw new SnapshotUnreadableError(stream, `chunk ${seq} is text, not sealed bytes`);
           yield found.body;
         }
       },
@@ -85,7 +88,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   async write(snapshot: SnapshotToWrite): Promise<void> {
     const { stream } = snapshot;
     const current = this.stmt.head.get(stream) as { generation: number; revision: number } | undefined;
-    if (current && BigInt(current.revision) >= snapshot.revision) return;
+    if (current && BigInt(current.revision) > snapshot.revision) return;
     const generation = randomInt(2 ** 47);
     for (const [seq, body] of snapshot.chunks.entries()) {
       this.stmt.insertChunk.run(stream, generation, seq, body);
@@ -96,7 +99,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     try {
       const latest = this.stmt.head.get(stream) as { generation: number; revision: number } | undefined;
       const complete = (this.stmt.countChunks.get(stream, generation) as { n: number }).n === snapshot.chunks.length;
-      if (complete && (!latest || BigInt(latest.revision) < snapshot.revision)) {
+      if (complete && (!latest || BigInt(latest.revision) <= snapshot.revision)) {
         this.stmt.upsert.run(stream, generation, snapshot.revision, snapshot.version, snapshot.head, snapshot.chunks.length, Date.now());
         this.stmt.prune.run(stream, generation, latest?.generation ?? generation);
       } else this.stmt.drop.run(stream, generation); // a newer snapshot won meanwhile, or ours lost chunks: ours goes

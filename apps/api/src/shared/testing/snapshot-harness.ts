@@ -12,7 +12,7 @@ import {
   createRollcallEventStore,
 } from '@rollcall/event-store';
 import type { LoggedAppend } from '../../../../../libs/read-store/src/projections/testing/event-log';
-import { StateSnapshots } from '../snapshots';
+import { StateSnapshots, snapshotSubject } from '../snapshots';
 import { StreamHandler } from '../stream-handler';
 import { StreamStates } from '../stream-states';
 
@@ -27,6 +27,8 @@ export interface Process {
   /** every readStream call's stream and fromRevision */
   reads: { stream: string; fromRevision: bigint }[];
   errors: unknown[];
+  /** users deleted so far per organization (the epoch of its snapshots' key, as DeleteUser counts it) */
+  deletedPerOrg: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function openProcess(dir: string, options: { every?: number; snapsh
     handler: new StreamHandler(store, states),
     reads,
     errors,
+    deletedPerOrg: new Map(),
     close: async () => {
       await snapshots.settled();
       await snapshotStore.close();
@@ -70,7 +73,8 @@ export async function openProcess(dir: string, options: { every?: number; snapsh
 
 /**
  * Appends an EventLog's appends in order. A UserDeleted is followed by forgetting the user's keys (their subject and
- * every address they had), as the DeleteUser handler does once the deletion is appended.
+ * every address they had) and the key of their organization's snapshots of that epoch, as the DeleteUser handler does
+ * once the deletion is appended (docs/adr/0013-snapshots-sealed-per-snapshot.md).
  */
 export async function replayAppends(p: Process, appends: LoggedAppend[], emailsOf = new Map<string, Set<string>>()): Promise<void> {
   for (const { stream, events } of appends) {
@@ -79,8 +83,13 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
       const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown } };
       const email = e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
       if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
-      if (e.type === 'UserDeleted')
-        await p.personalData.forget(p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] }));
+      if (e.type === 'UserDeleted') {
+        const organizationId = (e.data as { organizationId: string }).organizationId;
+        const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
+        p.deletedPerOrg.set(organizationId, epoch + 1);
+        const subjects = p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] });
+        await p.personalData.forget([...subjects, snapshotSubject(organizationId, epoch)]);
+      }
     }
   }
 }

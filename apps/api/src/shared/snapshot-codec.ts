@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import type { Invitation, Member, OrganizationState, UserProfile, WorkspaceState } from '@rollcall/domain';
+import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
+import type { AppliedCommand } from './stream-states';
+
+/**
+ * How a decision state is written into a snapshot and read back (docs/adr/0013-snapshots-sealed-per-snapshot.md):
+ * chunks sealed under the snapshot's one data key. Chunk 0 is the head (the state's small fields, the idempotency
+ * keys, the counts); the others hold rows of users, members or invitations as arrays in the order of the field lists
+ * below (no field names repeated per row: a third less to open and parse). Each chunk is opened, parsed and folded into
+ * the state's Maps in a turn of its own, so the event loop stays responsive.
+ */
+
+/** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
+export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
+export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
+export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId'] as const satisfies readonly (keyof Invitation)[];
+/** optional fields (absent, not null, when unset): a row's null there means absent */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set<keyof Invitation>(['linkSentAt']);
+
+/** The state's fields stored in the head, in rows, or derived on load (rebuilt, never stored). A spec checks them. */
+export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys'] as const;
+export const WORKSPACE_HEAD = ['info', 'teams'] as const;
+export const ORGANIZATION_ROWS = ['users'] as const;
+export const WORKSPACE_ROWS = ['members', 'invitations'] as const;
+export const DERIVED = { organization: ['byEmail'], workspace: ['pendingByEmail'] } as const;
+
+type RowKind = 'users' | 'members' | 'invitations';
+const FIELDS: Record<RowKind, readonly string[]> = { users: USER_FIELDS, members: MEMBER_FIELDS, invitations: INVITATION_FIELDS };
+
+/** What a snapshot gives back: the state at `revision`, and the commands it remembers by idempotency key. */
+export interface Restored<S> {
+  state: S;
+  revision: bigint;
+  applied: Map<string, AppliedCommand>;
+}
+
+/** The snapshot's head in clear (the store's `head`): which key opens it; nothing personal. */
+export interface ClearHead {
+  /** the key store subject of the snapshot's data key (`snapshot:<organization>:<epoch>`) */
+  subjectId: string;
+  organizationId: string;
+  /** the organization's deleted users when the state was copied (ADR 0013: a deletion forgets this epoch's key) */
+  epoch: number;
+  /** random: bound into every chunk's additional data, so no chunk of another snapshot opens in its place */
+  id: string;
+}
+
+/** A state copied in the turn of a load, to be sealed and stored afterwards. */
+export interface SnapshotCopy {
+  kind: 'organization' | 'workspace';
+  /** the head's JSON: encoded in the copy's turn (teams and the like are updated in place by later folds) */
+  head: string;
+  rows: { kind: RowKind; items: readonly object[] }[];
+}
+
+// ---------------------------------------------------------------- the head: JSON with Maps, Sets and bigints
+
+const replacer = (_key: string, value: unknown): unknown =>
+  value instanceof Map ? { $map: [...value] } : value instanceof Set ? { $set: [...value] } : typeof value === 'bigint' ? { $big: value.toString() } : value;
+const reviver = (_key: string, value: unknown): unknown => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const v = value as { $map?: [unknown, unknown][]; $set?: unknown[]; $big?: string };
+  if (v.$map) return new Map(v.$map);
+  if (v.$set) return new Set(v.$set);
+  if (v.$big !== undefined) return BigInt(v.$big);
+  return value;
+};
+
+const without = (value: object, fields: readonly string[]): Record<string, unknown> => {
+  const rest = { ...(value as Record<string, unknown>) };
+  for (const f of fields) delete rest[f];
+  return rest;
+};
+const appliedOut = (applied: Map<string, AppliedCommand>) => [...applied].map(([key, at]) => [key, { ...at, fromRevision: at.fromRevision.toString() }]);
+const appliedIn = (rows: [string, AppliedCommand & { fromRevision: string }][]) =>
+  new Map<string, AppliedCommand>(rows.map(([key, at]) => [key, { ...at, fromRevision: BigInt(at.fromRevision) }]));
+
+// ---------------------------------------------------------------- copies (in the load's turn)
+
+/** Later folds replace users (never mutate them): the Map's values are taken as they are. */
+export function copyOrganization(state: OrganizationState, applied: Map<string, AppliedCommand>): SnapshotCopy {
+  const head = { state: without(state, [...ORGANIZATION_ROWS, ...DERIVED.organization]), applied: appliedOut(applied), counts: { users: state.users.size } };
+  return { kind: 'organization', head: JSON.stringify(head, replacer), rows: [{ kind: 'users', items: [...state.users.values()] }] };
+}
+
+/** Later folds replace members but update invitations in place: each invitation is copied. */
+export function copyWorkspace(state: WorkspaceState, applied: Map<string, AppliedCommand>): SnapshotCopy {
+  const head = {
+    state: without(state, [...WORKSPACE_ROWS, ...DERIVED.workspace]),
+    applied: appliedOut(applied),
+    counts: { members: state.members.size, invitations: state.invitations.size },
+  };
+  return {
+    kind: 'workspace',
+    head: JSON.stringify(head, replacer),
+    rows: [
+      { kind: 'members', items: [...state.members.values()] },
+      { kind: 'invitations', items: [...state.invitations.values()].map((inv) => ({ ...inv })) },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------- sealing (in the background)
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const SLICE = 1_000;
+
+export const newSnapshotId = () => randomBytes(12).toString('base64url');
+const additionalData = (stream: string, version: string, revision: bigint, id: string, seq: number) => `${stream}\n${version}\n${revision}\n${id}\n${seq}`;
+
+/**
+ * Invitation addresses whose key subject has no key any more, looked up in slices: an address erased by a deletion
+ * elsewhere (the subject of an address is shared by every organization) that a state still holds is written as a
+ * replay would read it (null), so a snapshot never brings back what was erased before it was written.
+ */
+async function erasedAddresses(items: readonly object[], sealing: SnapshotSealing): Promise<Set<string>> {
+  const emails = [...new Set((items as Invitation[]).map((i) => i.email).filter((e): e is string => typeof e === 'string' && e !== ''))];
+  const erased = new Set<string>();
+  for (let i = 0; i < emails.length; i += SLICE) {
+    const slice = emails.slice(i, i + SLICE).map((email) => ({ email, subjectId: sealing.subjectId({ kind: 'email', email }) }));
+    const existing = await sealing.existing(slice.map((s) => s.subjectId));
+    for (const s of slice) if (!existing.has(s.subjectId)) erased.add(s.email);
+    await yieldToEventLoop();
+  }
+  return erased;
+}
+
+const INVITATION_EMAIL = INVITATION_FIELDS.indexOf('email');
+
+/** The rows of a chunk, each an array in the order of its fields (undefined as null). */
+function rowsOf(kind: RowKind, items: readonly object[], erased: ReadonlySet<string>): unknown[][] {
+  const fields = FIELDS[kind];
+  return items.map((item) => {
+    const row = fields.map((f) => (item as Record<string, unknown>)[f] ?? null);
+    if (kind === 'invitations' && erased.has(row[INVITATION_EMAIL] as string)) row[INVITATION_EMAIL] = null;
+    return row;
+  });
+}
+
+/** The copy's chunks, sealed: the head, then rows by `chunkEntries`, halved until a chunk fits in `chunkBytes`. */
+export async function sealCopy(
+  copy: SnapshotCopy,
+  at: { stream: string; version: string; revision: bigint; id: string },
+  cipher: SnapshotCipher,
+  sealing: SnapshotSealing,
+  limits: { chunkEntries: number; chunkBytes: number },
+): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
+  seal(copy.head);
+  for (const { kind, items } of copy.rows) {
+    const erased = kind === 'invitations' ? await erasedAddresses(items, sealing) : new Set<string>();
+    const pending: (readonly object[])[] = [];
+    for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      const text = JSON.stringify({ k: kind, r: rowsOf(kind, part, erased) });
+      if (Buffer.byteLength(text) > limits.chunkBytes && part.length > 1) {
+        const half = Math.ceil(part.length / 2);
+        pending.unshift(part.slice(0, half), part.slice(half));
+        continue;
+      }
+      seal(text);
+      await yieldToEventLoop();
+    }
+  }
+  return chunks;
+}
+
+// ---------------------------------------------------------------- opening (a cold load)
+
+/** Folds the rows of one chunk into the state's Maps (and the derived ones, as the folds keep them). */
+function foldRows(state: OrganizationState | WorkspaceState, kind: RowKind, rows: unknown[][]): void {
+  const fields = FIELDS[kind];
+  for (const row of rows) {
+    const item: Record<string, unknown> = {};
+    for (let j = 0; j < fields.length; j++) if (row[j] !== null || !OPTIONAL_FIELDS.has(fields[j]!)) item[fields[j]!] = row[j];
+    if (kind === 'users') {
+      const org = state as OrganizationState;
+      const user = item as unknown as UserProfile;
+      org.users.set(user.userId, user);
+      // as evolveOrganization keeps it: the email of every user not deleted
+      if (!user.deleted && typeof user.email === 'string') org.byEmail.set(user.email, user.userId);
+    } else if (kind === 'members') (state as WorkspaceState).members.set(item.userId as string, item as unknown as Member);
+    else {
+      const ws = state as WorkspaceState;
+      const inv = item as unknown as Invitation;
+      ws.invitations.set(inv.invitationId, inv);
+      // as evolveWorkspace keeps it: the address of every pending invitation (the latest one per address)
+      if (inv.status === 'pending') ws.pendingByEmail.set(inv.email, inv.invitationId);
+    }
+  }
+}
+
+/** Opens a snapshot: each chunk in a turn of its own. Throws SnapshotUnreadableError when a chunk does not open. */
+export async function openSnapshot(
+  kind: 'organization' | 'workspace',
+  snapshot: StoredSnapshot,
+  head: ClearHead,
+  cipher: SnapshotCipher,
+): Promise<Restored<OrganizationState | WorkspaceState>> {
+  let state: OrganizationState | WorkspaceState | undefined;
+  let applied = new Map<string, AppliedCommand>();
+  let counts: Record<string, number> = {};
+  let seq = 0;
+  for await (const chunk of snapshot.chunks()) {
+    const text = cipher.open(chunk, additionalData(snapshot.stream, snapshot.version, snapshot.revision, head.id, seq));
+    if (text === undefined) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq} does not open under ${head.subjectId}`);
+    if (seq++ === 0) {
+      const parsed = JSON.parse(text, reviver) as { state: Record<string, unknown>; applied: never[]; counts: Record<string, number> };
+      state = (kind === 'organization' ? { ...parsed.state, users: new Map(), byEmail: new Map() } : { ...parsed.state, members: new Map(), invitations: new Map(), pendingByEmail: new Map() }) as
+        | OrganizationState
+        | WorkspaceState;
+      applied = appliedIn(parsed.applied);
+      counts = parsed.counts;
+    } else {
+      const part = JSON.parse(text) as { k: RowKind; r: unknown[][] };
+      if (!state || !(part.k in FIELDS)) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1} holds no rows of a ${kind}`);
+      foldRows(state, part.k, part.r);
+    }
+    await yieldToEventLoop();
+  }
+  if (!state) throw new SnapshotUnreadableError(snapshot.stream, 'no head');
+  for (const [field, count] of Object.entries(counts)) {
+    const size = (state as unknown as Record<string, Map<string, unknown>>)[field]?.size;
+    if (size !== count) throw new SnapshotUnreadableError(snapshot.stream, `${size} ${field} of ${count}`);
+  }
+  return { state, revision: snapshot.revision, applied };
+}
