@@ -176,6 +176,53 @@ describe.each(backends)('rule 13: leases, %s', (_name, make) => {
   });
 });
 
+/** leases in memory, recording each save; `failNext` makes the next save fail (a busy or unreachable backend) */
+class RecordingBackend implements LeaseBackend {
+  readonly saved = new Map<string, Lease>();
+  readonly saves: number[] = [];
+  failNext = false;
+  async save(leases: readonly Lease[]): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('database is locked');
+    }
+    this.saves.push(leases.length);
+    for (const l of leases) this.saved.set(`${l.workspaceId}:${l.userId}`, l);
+  }
+  async get(workspaceId: string, userId: string) {
+    return this.saved.get(`${workspaceId}:${userId}`);
+  }
+  async lapsed() {
+    return [];
+  }
+  async release() {}
+  async close() {}
+}
+
+describe('rule 13: the lease buffer (BufferedLeaseStore)', () => {
+  it('a flush that failed keeps its leases, and the next flush saves them', async () => {
+    const backend = new RecordingBackend();
+    const store = new BufferedLeaseStore(backend, 3_600_000);
+    store.touch(lease('u1', 1000));
+    backend.failNext = true;
+    await expect(store.flush()).rejects.toThrow('database is locked');
+    store.touch(lease('u2', 2000));
+    await store.flush();
+    expect([...backend.saved.values()].sort((a, b) => a.lastSeenAt - b.lastSeenAt)).toEqual([lease('u1', 1000), lease('u2', 2000)]);
+    await store.close();
+  });
+
+  it('saves a flush in slices of at most 128 leases (one transaction each, the event loop free between them)', async () => {
+    const backend = new RecordingBackend();
+    const store = new BufferedLeaseStore(backend, 3_600_000);
+    for (let i = 0; i < 600; i++) store.touch(lease(`u${i}`, 1000 + i));
+    await store.flush();
+    expect(backend.saves).toEqual([128, 128, 128, 128, 88]);
+    expect(backend.saved.size).toBe(600);
+    await store.close();
+  });
+});
+
 describe('rule 13: MongoLeaseBackend commands as the driver sends them', () => {
   it('upserts with $max (never back in time) in an unordered bulk, sweeps on the lastSeenAt index', async () => {
     const collection = simulatedCollection();

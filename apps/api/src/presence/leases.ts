@@ -40,9 +40,12 @@ export interface LeaseStore {
 }
 export const LEASE_STORE = Symbol('LeaseStore');
 
+/** leases saved per transaction by a periodic flush */
+const FLUSH_SLICE = 128;
+
 /**
  * Heartbeats are cheap: a heartbeat renews the lease in memory; the leases renewed since the last flush are saved
- * every `flushMs` (one batch), and at once before a transition. What a crash loses is at most `flushMs` of
+ * every `flushMs` (in slices of FLUSH_SLICE), and at once before a transition. What a crash loses is at most `flushMs` of
  * last-seen time, well inside the timeout ("accurate to the timeout", docs/rules.md#rule-13).
  */
 export class BufferedLeaseStore implements LeaseStore {
@@ -101,20 +104,25 @@ export class BufferedLeaseStore implements LeaseStore {
   }
 
   flush(): Promise<void> {
-    // one flush at a time, in order: a later flush never overtakes an earlier one
-    this.flushing = this.flushing.then(async () => {
+    // one flush at a time, in order: a later flush never overtakes an earlier one, and runs even when that one
+    // failed (its leases went back to `dirty`; a chain left rejected would never save a lease again)
+    this.flushing = this.flushing.catch(() => undefined).then(async () => {
       if (this.dirty.size === 0) return;
       const batch = [...this.dirty.values()];
       this.dirty = new Map();
-      try {
-        await this.backend.save(batch);
-      } catch (error) {
-        // keep them for the next flush, unless renewed meanwhile
-        for (const l of batch) {
-          const id = leaseId(l.workspaceId, l.userId);
-          if (!this.dirty.has(id)) this.dirty.set(id, l);
+      // in slices, each saved in its own turn of the event loop: one second of 10,000 users' renewals saved in one
+      // go held the event loop (a SQLite upsert each) for tens of milliseconds, and every heartbeat waited for it
+      for (let from = 0; from < batch.length; from += FLUSH_SLICE) {
+        try {
+          await this.backend.save(batch.slice(from, from + FLUSH_SLICE));
+        } catch (error) {
+          // keep the unsaved ones for the next flush, unless renewed meanwhile
+          for (const l of batch.slice(from)) {
+            const id = leaseId(l.workspaceId, l.userId);
+            if (!this.dirty.has(id)) this.dirty.set(id, l);
+          }
+          throw error;
         }
-        throw error;
       }
     });
     return this.flushing;
