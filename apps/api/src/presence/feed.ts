@@ -2,22 +2,9 @@ import { Logger } from '@nestjs/common';
 import { type PresenceChanged, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
 import type { StreamStates } from '../shared/stream-states';
+import { type FanoutOptions, PresenceFanout, type PresenceMessage, type PresenceSink } from './fanout';
 
-/** One presence transition as subscribers receive it (docs/rules.md#presence-details). */
-export interface PresenceMessage {
-  /** the event's global position: the SSE `id` */
-  position: bigint;
-  workspaceId: string;
-  /** the SSE message, formatted and encoded once for every subscriber of the workspace */
-  frame: Buffer;
-}
-
-/** The transitions of one workspace delivered in one turn of the event loop, in log order, with their frames joined. */
-export interface PresenceBatch {
-  messages: PresenceMessage[];
-  /** every message's frame, in order: one write per subscriber */
-  frames: Buffer;
-}
+export type { PresenceBatch, PresenceMessage } from './fanout';
 
 /** A membership that ended, seen in the log (AccessRevoked, UserDeletedFromWorkspace): the user goes offline. */
 export interface MemberLeftSeen {
@@ -61,9 +48,8 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
  */
 export class PresenceFeed {
   private readonly logger = new Logger('PresenceFeed');
-  private readonly listeners = new Map<string, Set<(batch: PresenceBatch) => void>>();
-  /** transitions seen in this turn of the event loop, per workspace, until `flush` hands them to the subscribers */
-  private pending = new Map<string, PresenceMessage[]>();
+  /** the SSE subscribers, by workspace: writes in slices of the event loop (fanout.ts) */
+  private readonly fanout: PresenceFanout;
   private subscription: Subscription | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -78,8 +64,10 @@ export class PresenceFeed {
   constructor(
     private readonly store: EventStore,
     private readonly states: StreamStates,
-    private readonly options: { pollMs?: number; retryMs?: number } = {},
-  ) {}
+    private readonly options: { pollMs?: number; retryMs?: number; fanout?: FanoutOptions } = {},
+  ) {
+    this.fanout = new PresenceFanout(options.fanout);
+  }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -101,19 +89,17 @@ export class PresenceFeed {
   }
 
   /** Transitions of one workspace from now on; returns the unsubscribe function. */
-  listen(workspaceId: string, listener: (batch: PresenceBatch) => void): () => void {
-    const set = this.listeners.get(workspaceId) ?? this.listeners.set(workspaceId, new Set()).get(workspaceId)!;
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(workspaceId);
-    };
+  listen(workspaceId: string, sink: PresenceSink): () => void {
+    return this.fanout.listen(workspaceId, sink);
   }
 
   get subscribers(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.fanout.subscribers;
+  }
+
+  /** slices, writes and messages of the fan-out so far */
+  get fanoutStats(): Readonly<PresenceFanout['stats']> {
+    return this.fanout.stats;
   }
 
   private async run(): Promise<void> {
@@ -142,35 +128,11 @@ export class PresenceFeed {
     const event = fromStored(recorded);
     if (event?.type === 'PresenceChanged') {
       const ws = event.data.workspaceId;
-      if (!this.listeners.has(ws)) return;
-      if (this.pending.size === 0) setImmediate(() => this.flush());
-      const messages = this.pending.get(ws) ?? this.pending.set(ws, []).get(ws)!;
-      messages.push({ position: recorded.position, workspaceId: ws, frame: presenceFrame(recorded.position, event) });
+      if (this.fanout.has(ws)) this.fanout.publish({ position: recorded.position, workspaceId: ws, frame: presenceFrame(recorded.position, event) });
     } else if (event?.type === 'AccessRevoked' || event?.type === 'UserDeletedFromWorkspace') {
       const d = event.data;
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
-    }
-  }
-
-  /**
-   * Hands each workspace's transitions of this turn to its subscribers: a write to a socket costs a system call (tens
-   * of microseconds on a busy machine), so transitions that arrive together cost one write per subscriber, not one
-   * each. All at once, in log order: yielding between subscribers made a busy event loop deliver seconds late.
-   */
-  private flush(): void {
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const [ws, messages] of pending) {
-      const listeners = this.listeners.get(ws);
-      if (!listeners) continue;
-      const batch = { messages, frames: messages.length === 1 ? messages[0]!.frame : Buffer.concat(messages.map((m) => m.frame)) };
-      for (const listener of listeners)
-        try {
-          listener(batch);
-        } catch (error) {
-          this.logger.error(`presence subscriber failed: ${(error as Error).message}`);
-        }
     }
   }
 

@@ -88,7 +88,12 @@ export class PresenceStreamSession {
 
   private write(chunk: string | Buffer): void {
     if (this.closed) return;
+    // A response corks its socket on a write and writes on the next tick. Corked here and uncorked at once, the
+    // socket is written now: the fan-out's time slice (fanout.ts) then includes the system call it pays for.
+    const socket = this.res.socket;
+    socket?.cork();
     this.res.write(chunk);
+    socket?.uncork();
     if (this.res.writableLength > MAX_BUFFERED_BYTES) this.close();
   }
 }
