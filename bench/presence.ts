@@ -10,7 +10,9 @@
 //    one workspace of 10,000 members (BENCH_PRESENCE_USERS).
 // 1. Warm-up: every user's first heartbeat (`online`: 10,000 transitions, 64 at a time), then 1,000 SSE subscribers
 //    (BENCH_PRESENCE_SUBSCRIBERS) connect to the workspace's presence stream (API key + X-Actor-Id of the owner), from
-//    a worker thread (lib/presence-subscribers.ts), so that reading them never delays the load generator's schedule.
+//    a worker thread (lib/presence-subscribers.ts), so that reading them never delays the load generator's schedule;
+//    each is a raw socket that only scans for the messages' `at` (cheap: the thread shares the 2 cores with the
+//    server; its CPU time is printed).
 // 2. Open loop for BENCH_PRESENCE_SECONDS (40), with the subscribers (and, before they connect, the same for
 //    BENCH_PRESENCE_QUIET_SECONDS (20) without them, printed for comparison within one run): each user heartbeats every 20 s at its own phase (10,000 / 20 s =
 //    500 heartbeats/s offered, sent on schedule whether or not earlier ones were answered); 2% of heartbeats flip the
@@ -24,6 +26,9 @@
 // 3. Saturation: 128 closed-loop clients send heartbeats that change nothing for BENCH_PRESENCE_SATURATION_SECONDS
 //    (10): heartbeatsPerSec = answers / wall time. The subscribers stay connected.
 // rssMb: the server's resident set after phase 3 (VmRSS; the peak VmHWM is printed too).
+// Also printed: the server's CPU time per second in each phase (all threads / main thread, from /proc) and its main
+// thread's CPU per heartbeat at saturation. BENCH_HTTP_TRACE=1 (diagnosis) prints the child's event-loop delay,
+// SQLite calls and request times per phase (lib/http-child-hook.ts).
 //
 // The load generator, the 1,000 subscribers and the server share the machine (the bench reports /proc/loadavg):
 // figures from a busy machine are pessimistic.
@@ -36,7 +41,7 @@ import { Worker } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply } from './lib/http-client';
 import { seedWorkspace } from './lib/http-seed';
-import { type ServerChild, startServerChild } from './lib/http-server';
+import { type CpuTimes, type ServerChild, startServerChild } from './lib/http-server';
 import { Samples, fmt, ms2 } from './lib/http-stats';
 
 const USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 10_000);
@@ -83,7 +88,8 @@ function startSubscribers(setup: { url: string; key: string; admin: string; work
   const ready = next('ready');
   return {
     ready,
-    async report(): Promise<{ latencies: Float64Array; messages: number }> {
+    /** cpuMs: the subscriber thread's CPU time since they connected; ended: streams the server closed meanwhile */
+    async report(): Promise<{ latencies: Float64Array; messages: number; cpuMs: number; ended: number }> {
       const answer = next('report');
       worker.postMessage({ type: 'report' });
       const r = await answer;
@@ -110,6 +116,14 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** the server's CPU time since `from` over `seconds`: ms per second, all threads / main thread */
+function cpuSince(server: ServerChild, from: CpuTimes | undefined, seconds: number): { perSecond: string; mainMs: number } {
+  const to = server.cpu();
+  if (!from || !to) return { perSecond: 'n/a', mainMs: Number.NaN };
+  const mainMs = to.mainThreadMs - from.mainThreadMs;
+  return { perSecond: `${Math.round((to.processMs - from.processMs) / seconds)} / ${Math.round(mainMs / seconds)}`, mainMs };
 }
 
 class Outcomes {
@@ -224,12 +238,16 @@ async function main(): Promise<void> {
       }),
     );
     const warmSeconds = (performance.now() - t0) / 1000;
+    server.mark('warm-up');
     progress(`warm-up: ${warm.ok} first heartbeats (transitions: ${warm.changed}) in ${warmSeconds.toFixed(1)} s, p99 ${fmt(warm.latency.percentile(99))} ms, errors ${warm.errors}; server rss ${memoryOf(server.pid).rssMb} MB`);
 
     // 2a. the same open loop without subscribers, for comparison within this run (same machine load, more or less)
     const quietLoad = loadavg()[0]!;
     progress(`open loop without subscribers: ${QUIET_SECONDS} s`);
+    const cpuQuiet = server.cpu();
     const quiet = await openLoop(client, ws, users, status, QUIET_SECONDS);
+    const quietCpu = cpuSince(server, cpuQuiet, quiet.seconds);
+    server.mark('open loop without subscribers');
     t0 = performance.now();
     const subscribers = startSubscribers({ url: server.url, key: ws.key, admin: ws.admin, workspaceId: ws.workspaceId, count: SUBSCRIBERS });
     await subscribers.ready;
@@ -240,7 +258,10 @@ async function main(): Promise<void> {
     const eventsBefore = presenceEvents(dataDir);
     const loadBefore = loadavg()[0]!;
     progress(`open loop: ${SECONDS} s, ${USERS} users every ${PERIOD_MS / 1000} s (${(USERS / (PERIOD_MS / 1000)).toFixed(0)}/s offered), ${FLIP_SHARE * 100}% flips, bursts of ${BURST_SIZE} within ${BURST_SPREAD_MS / 1000} s every ${BURST_EVERY_MS / 1000} s`);
+    const cpuOpen = server.cpu();
     const open = await openLoop(client, ws, users, status, SECONDS);
+    const openCpu = cpuSince(server, cpuOpen, open.seconds);
+    server.mark('open loop');
     await sleep(1000); // the last transitions reach the subscribers
     const eventsDuring = presenceEvents(dataDir) - eventsBefore;
     const sent = open.steady.ok + open.steady.errors + open.bursts.ok + open.bursts.errors;
@@ -248,10 +269,13 @@ async function main(): Promise<void> {
 
     // 3. saturation
     progress(`saturation: ${SATURATION_CLIENTS} closed-loop clients, ${SATURATION_SECONDS} s, heartbeats that change nothing`);
+    const cpuSat = server.cpu();
     const sat = await saturate(client, ws, users, status);
+    const satCpu = cpuSince(server, cpuSat, sat.seconds);
+    server.mark('saturation');
     const loadAfter = loadavg()[0]!;
     const memory = memoryOf(server.pid);
-    const { latencies, messages: deliveries } = await subscribers.report();
+    const { latencies, messages: deliveries, cpuMs: subscriberCpuMs, ended } = await subscribers.report();
     const delivery = new Samples();
     for (const ms of latencies) delivery.add(ms);
 
@@ -263,9 +287,14 @@ async function main(): Promise<void> {
     out(`open loop: ${open.steady.ok} scheduled heartbeats in ${open.seconds.toFixed(1)} s (${(open.steady.ok / open.seconds).toFixed(0)}/s): p50 ${fmt(open.steady.latency.percentile(50))} ms, p99 ${fmt(open.steady.latency.percentile(99))} ms, max ${fmt(open.steady.latency.max())} ms, errors ${open.steady.errors} ${JSON.stringify([...open.steady.failures])}`);
     out(`bursts: ${open.bursts.ok} heartbeats: p50 ${fmt(open.bursts.latency.percentile(50))} ms, p99 ${fmt(open.bursts.latency.percentile(99))} ms, errors ${open.bursts.errors}`);
     out(`transitions: ${changed} of ${sent} heartbeats answered changed (${(changed / sent).toFixed(4)}); the log gained ${eventsDuring} PresenceChanged (${eventsPerHeartbeat} per heartbeat)`);
-    out(`delivery: ${deliveries} messages to ${SUBSCRIBERS} subscribers (${eventsDuring} transitions x ${SUBSCRIBERS} = ${eventsDuring * SUBSCRIBERS}): p50 ${fmt(delivery.percentile(50))} ms, p99 ${fmt(delivery.percentile(99))} ms, max ${fmt(delivery.max())} ms`);
+    out(`delivery: ${deliveries} messages to ${SUBSCRIBERS} subscribers (${eventsDuring} transitions x ${SUBSCRIBERS} = ${eventsDuring * SUBSCRIBERS}): p50 ${fmt(delivery.percentile(50))} ms, p99 ${fmt(delivery.percentile(99))} ms, max ${fmt(delivery.max())} ms; streams the server ended: ${ended}; the subscriber thread used ${Math.round(subscriberCpuMs)} ms of CPU (${fmt((subscriberCpuMs / Math.max(1, deliveries)) * 1000)} us per message)`);
+    out(`server CPU, ms per second (all threads / main thread): open loop without subscribers ${quietCpu.perSecond}, with ${SUBSCRIBERS} subscribers ${openCpu.perSecond}; saturation ${satCpu.perSecond}, ${fmt((satCpu.mainMs / Math.max(1, sat.outcomes.ok)) * 1000)} us of main thread per heartbeat`);
     out(`saturation: ${sat.outcomes.ok} heartbeats in ${sat.seconds.toFixed(1)} s = ${heartbeatsPerSec}/s, p50 ${fmt(sat.outcomes.latency.percentile(50))} ms, p99 ${fmt(sat.outcomes.latency.percentile(99))} ms, errors ${sat.outcomes.errors}`);
     out(`server memory: rss ${memory.rssMb} MB, peak ${memory.peakMb} MB; machine load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)} (${readFileSync('/proc/loadavg', 'utf8').trim()})`);
+    if (process.env.BENCH_HTTP_TRACE === '1') {
+      await sleep(200);
+      for (const line of server.stderr().split('\n')) if (line.startsWith('TRACE ')) progress(line);
+    }
     out(
       JSON.stringify({
         bench: 'presence',
