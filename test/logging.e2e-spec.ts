@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { loadConfig } from '../apps/api/src/config';
 import { type RunningApp, startApp } from '../apps/api/src/bootstrap';
@@ -171,6 +173,45 @@ describe('structured logs (JSON lines through pino)', () => {
     expect(parsed()).toContainEqual(expect.objectContaining({ context: 'InvitationMailer', msg: 'invitation email written to the outbox' }));
     for (const secret of [SYSTEM_KEY, apiKey, token, 'rk_wrong-key-0123456789abcdef', 'secret.invitee@acme.test', 'Bearer '])
       expect({ secret, found: output.includes(secret) }).toEqual({ secret, found: false });
+  });
+
+  it('a message-pattern command is one line too: requestId (its correlationId, else a UUID) is the events\' correlation id; a refusal is warn with its code, no payload', async () => {
+    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: running.tcpPort } });
+    await client.connect();
+    try {
+      const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
+      const org = await send('organizations.create', {
+        apiKey: SYSTEM_KEY,
+        correlationId: 'logging-msg-org',
+        name: 'Acme',
+        admin: { email: 'message.admin@acme.test', displayName: 'Ada Admin' },
+      });
+      const lines = await linesOf('logging-msg-org');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'info', requestId: 'logging-msg-org', status: 200, msg: 'message organizations.create ok' });
+      expect(lines[0]!.durationMs).toEqual(expect.any(Number));
+      for (const e of await eventsOf(`organization-${org.organizationId}`)) expect(e.metadata.correlationId).toBe('logging-msg-org');
+
+      // no correlationId: a generated one, in the line and in the events
+      const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'Support' });
+      const streams = [...(await eventsOf(`organization-${org.organizationId}`)), ...(await eventsOf(`workspace-${ws.workspaceId}`))];
+      const [created] = streams.filter((e) => e.type === 'WorkspaceCreated');
+      const generated = created!.metadata.correlationId as string;
+      expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await linesOf(generated)).toEqual([
+        expect.objectContaining({ level: 'info', status: 200, msg: 'message workspaces.create ok' }),
+      ]);
+
+      // refused: warn, the problem's status and code, no stack, and neither the key nor the payload
+      await expect(send('workspaces.create', { apiKey: 'rk_wrong-message-key-0123456789', correlationId: 'logging-msg-401', organizationId: org.organizationId, name: 'X' })).rejects.toMatchObject({ status: 401 });
+      const [refused] = await linesOf('logging-msg-401');
+      expect(refused).toMatchObject({ level: 'warn', status: 401, msg: expect.stringMatching(/^message workspaces\.create 401 /) });
+      expect(refused!.err).toBeUndefined();
+      expect(logs.text()).not.toContain('rk_wrong-message-key-0123456789');
+      expect(logs.text()).not.toContain('message.admin@acme.test');
+    } finally {
+      await client.close();
+    }
   });
 
   it("Nest's own lines (buffered during start, then startup and route mapping) go through pino", () => {

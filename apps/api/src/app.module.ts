@@ -57,6 +57,7 @@ import { IntegrationEvents } from './infrastructure/integration-events';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { createLogger } from './logging';
+import { MESSAGE_LOGGING } from './logging-messages';
 
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
@@ -112,7 +113,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
         // Nest's Logger goes through pino; useExisting: the request's logger is the one requestLogging (bootstrap) set
-        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, microservice: MESSAGE_LOGGING }),
       ],
       controllers: [
         OrganizationsController,

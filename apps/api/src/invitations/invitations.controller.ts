@@ -33,6 +33,7 @@ class InvitationMessage extends Envelope {
 }
 class AcceptMessage extends AcceptInvitationDto {
   @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 /** Rules 6–9 (docs/rules.md#invitations): invite, copy the link, resend, cancel, accept. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { PinoLogger } from 'nestjs-pino';
 import { Authenticator, type Principal, organizationOf } from '../shared/auth';
 import { ID_PATTERN } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
@@ -13,6 +14,8 @@ export class Envelope {
   @IsString() @MaxLength(200) apiKey!: string;
   @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
   @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+  /** the request id of the message's log line and of its events' metadata (as X-Request-Id over HTTP) */
+  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 /** The HTTP body's DTO plus the envelope's fields, validated the same way. */
@@ -22,11 +25,12 @@ export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) 
     @IsString() @MaxLength(200) apiKey!: string;
     @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
     @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+    @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
   }
   return Enveloped;
 };
 
-const ENVELOPE_FIELDS = ['apiKey', 'actorId', 'idempotencyKey', 'workspaceId', 'organizationId', 'userId', 'invitationId'];
+const ENVELOPE_FIELDS = ['apiKey', 'actorId', 'idempotencyKey', 'correlationId', 'workspaceId', 'organizationId', 'userId', 'invitationId'];
 
 /** The command's own fields of a message (what the HTTP body would carry). */
 export const bodyOf = <T extends object>(message: T): Record<string, unknown> =>
@@ -52,7 +56,14 @@ export class MessageWrites {
   constructor(
     @Inject(Authenticator) private readonly auth: Authenticator,
     @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(PinoLogger) private readonly log: PinoLogger,
   ) {}
+
+  /** The request id the message's log line carries (logging-messages.ts): the correlation id of what it appends. */
+  private requestId(): string | undefined {
+    const id = this.log.logger.bindings().requestId as unknown;
+    return typeof id === 'string' ? id : undefined;
+  }
 
   /** A write authenticated by the message's API key. */
   async run<T>(
@@ -65,9 +76,10 @@ export class MessageWrites {
     const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
     if (!actorId)
       throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
-    const { apiKey: _key, idempotencyKey, ...request } = message;
+    // the correlation id names this attempt, not the request: a retry with another one is the same request
+    const { apiKey: _key, idempotencyKey, correlationId: _correlation, ...request } = message;
     const { body } = await this.pipeline.run(
-      { operation: pattern, scope: scopeOf(principal), idempotencyKey, actorId, body: request },
+      { operation: pattern, scope: scopeOf(principal), idempotencyKey, actorId, body: request, correlationId: this.requestId() },
       (ctx) => exec(ctx, principal),
       storage,
     );
@@ -75,10 +87,14 @@ export class MessageWrites {
   }
 
   /** A write authenticated by a link's token alone (accepting an invitation, confirming an email). */
-  async runWithToken<T>(pattern: string, message: { token: string; idempotencyKey?: string }, exec: (ctx: CommandContext) => Promise<T>): Promise<T> {
-    const { idempotencyKey, ...request } = message;
+  async runWithToken<T>(
+    pattern: string,
+    message: { token: string; idempotencyKey?: string; correlationId?: string },
+    exec: (ctx: CommandContext) => Promise<T>,
+  ): Promise<T> {
+    const { idempotencyKey, correlationId: _correlation, ...request } = message;
     const { body } = await this.pipeline.run(
-      { operation: pattern, scope: tokenScope(message.token), idempotencyKey, actorId: 'invitee', body: request },
+      { operation: pattern, scope: tokenScope(message.token), idempotencyKey, actorId: 'invitee', body: request, correlationId: this.requestId() },
       exec,
     );
     return body;

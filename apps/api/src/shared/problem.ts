@@ -155,26 +155,38 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   toProblem(error: unknown): Problem {
-    if (error instanceof DomainException) return problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields);
-    if (error instanceof ProblemException) return { ...error.problem };
-    if (error instanceof IdempotencyKeyReusedError) return problem(422, error.code, error.message);
-    if (error instanceof ConcurrencyExhaustedError) return problem(409, error.code, error.message);
-    if (error instanceof EventStoreUnavailableError) return problem(503, error.code, error.message);
-    if (error instanceof HttpException) return fromHttpException(error);
-    const typed = error as { type?: string; status?: number; message?: string };
-    // body-parser errors that did not become HttpExceptions
-    if (typed?.type === 'entity.too.large') return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    if (typed?.type === 'entity.parse.failed') return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
-    if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
-      return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
-    const storage = storageFault(error);
-    if (storage) {
-      // the operator must hear of it (a full disk does not mend itself); the client retries with its key
-      this.logger.error({ err: error }, `embedded store ${storage}, answered 503 EVENT_STORE_UNAVAILABLE`);
-      return problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot take writes right now (${storage}); retry later with the same Idempotency-Key.`);
-    }
+    const { problem: answer, fault } = problemFor(error);
     // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
-    this.logger.error({ err: error }, 'unexpected error, answered 500 INTERNAL_ERROR');
-    return problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.');
+    if (fault) this.logger.error({ err: error }, fault);
+    return answer;
   }
+}
+
+/**
+ * The problem an error is answered with (both transports), and, for a fault the operator must hear of (a store that
+ * cannot write, an unexpected error), the line to log: a full disk does not mend itself; the client retries with its key.
+ */
+export function problemFor(error: unknown): { problem: Problem; fault?: string } {
+  if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
+  if (error instanceof ProblemException) return { problem: { ...error.problem } };
+  if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
+  if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
+  if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message) };
+  if (error instanceof HttpException) return { problem: fromHttpException(error) };
+  const typed = error as { type?: string; status?: number; message?: string };
+  // body-parser errors that did not become HttpExceptions
+  if (typed?.type === 'entity.too.large') return { problem: problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.') };
+  if (typed?.type === 'entity.parse.failed') return { problem: problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.') };
+  if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
+    return { problem: problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.') };
+  const storage = storageFault(error);
+  if (storage)
+    return {
+      problem: problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot take writes right now (${storage}); retry later with the same Idempotency-Key.`),
+      fault: `embedded store ${storage}, answered 503 EVENT_STORE_UNAVAILABLE`,
+    };
+  return {
+    problem: problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.'),
+    fault: 'unexpected error, answered 500 INTERNAL_ERROR',
+  };
 }

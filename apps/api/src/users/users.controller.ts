@@ -25,6 +25,7 @@ class DeleteUserMessage extends Envelope {
 }
 class ConfirmEmailMessage extends ConfirmEmailDto {
   @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 /** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */
