@@ -94,8 +94,10 @@ export class Idempotency {
   private readonly mutex = new KeyedMutex();
   constructor(private readonly store: IdempotencyStore) {}
 
-  run<T>(key: string | undefined, requestHash: string, write: () => Promise<{ status: number; body: T; stored: unknown }>): Promise<IdempotentOutcome<T>> {
-    if (!key) return write().then((r) => ({ replayed: false, body: r.body }));
+  /** `keyed`: the request's key and fingerprint; none: the write runs as it is (nothing to recognise a retry by) */
+  run<T>(keyed: { key: string; requestHash: string } | undefined, write: () => Promise<{ status: number; body: T; stored: unknown }>): Promise<IdempotentOutcome<T>> {
+    if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
+    const { key, requestHash } = keyed;
     return this.mutex.run(key, async () => {
       const first = await this.store.get(key);
       if (first) {

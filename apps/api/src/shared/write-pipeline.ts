@@ -62,9 +62,10 @@ export class WritePipeline {
       );
     const key = given !== undefined ? `${request.scope}:${given}` : undefined;
     const correlationId = request.correlationId && CORRELATION.test(request.correlationId) ? request.correlationId : undefined;
-    const fingerprint = sha256(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body }));
-    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(key && { requestHash: fingerprint }) });
-    const outcome = await this.idempotency.run(key, fingerprint, async () => {
+    // the fingerprint tells a key's retry from another request under it: only computed when there is a key
+    const keyed = key === undefined ? undefined : { key, requestHash: sha256(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body })) };
+    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(keyed && { requestHash: keyed.requestHash }) });
+    const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
       return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };
     });
