@@ -46,7 +46,7 @@ const headerSafe = (value: string) =>
 
 export class FuzzGenerator {
   /** this request is meant to get through: own ids and keys, valid-looking values, no junk */
-  private plausible = false;
+  plausible = false;
 
   constructor(
     private readonly r: Random,
