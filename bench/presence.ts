@@ -41,7 +41,7 @@ import { Worker } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply } from './lib/http-client';
 import { seedWorkspace } from './lib/http-seed';
-import { type CpuTimes, type ServerChild, startServerChild } from './lib/http-server';
+import { type CpuTimes, type ServerChild, cpuTimesOf, startServerChild } from './lib/http-server';
 import { Samples, fmt, ms2 } from './lib/http-stats';
 
 const USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 10_000);
@@ -259,8 +259,10 @@ async function main(): Promise<void> {
     const loadBefore = loadavg()[0]!;
     progress(`open loop: ${SECONDS} s, ${USERS} users every ${PERIOD_MS / 1000} s (${(USERS / (PERIOD_MS / 1000)).toFixed(0)}/s offered), ${FLIP_SHARE * 100}% flips, bursts of ${BURST_SIZE} within ${BURST_SPREAD_MS / 1000} s every ${BURST_EVERY_MS / 1000} s`);
     const cpuOpen = server.cpu();
+    const generatorCpu = cpuTimesOf(process.pid);
     const open = await openLoop(client, ws, users, status, SECONDS);
     const openCpu = cpuSince(server, cpuOpen, open.seconds);
+    const generatorMsPerSec = ((cpuTimesOf(process.pid)?.mainThreadMs ?? Number.NaN) - (generatorCpu?.mainThreadMs ?? Number.NaN)) / open.seconds;
     server.mark('open loop');
     await sleep(1000); // the last transitions reach the subscribers
     const eventsDuring = presenceEvents(dataDir) - eventsBefore;
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
     out(`bursts: ${open.bursts.ok} heartbeats: p50 ${fmt(open.bursts.latency.percentile(50))} ms, p99 ${fmt(open.bursts.latency.percentile(99))} ms, errors ${open.bursts.errors}`);
     out(`transitions: ${changed} of ${sent} heartbeats answered changed (${(changed / sent).toFixed(4)}); the log gained ${eventsDuring} PresenceChanged (${eventsPerHeartbeat} per heartbeat)`);
     out(`delivery: ${deliveries} messages to ${SUBSCRIBERS} subscribers (${eventsDuring} transitions x ${SUBSCRIBERS} = ${eventsDuring * SUBSCRIBERS}): p50 ${fmt(delivery.percentile(50))} ms, p99 ${fmt(delivery.percentile(99))} ms, max ${fmt(delivery.max())} ms; streams the server ended: ${ended}; the subscriber thread used ${Math.round(subscriberCpuMs)} ms of CPU (${fmt((subscriberCpuMs / Math.max(1, deliveries)) * 1000)} us per message)`);
-    out(`server CPU, ms per second (all threads / main thread): open loop without subscribers ${quietCpu.perSecond}, with ${SUBSCRIBERS} subscribers ${openCpu.perSecond}; saturation ${satCpu.perSecond}, ${fmt((satCpu.mainMs / Math.max(1, sat.outcomes.ok)) * 1000)} us of main thread per heartbeat`);
+    out(`server CPU, ms per second (all threads / main thread): open loop without subscribers ${quietCpu.perSecond}, with ${SUBSCRIBERS} subscribers ${openCpu.perSecond}; saturation ${satCpu.perSecond}, ${fmt((satCpu.mainMs / Math.max(1, sat.outcomes.ok)) * 1000)} us of main thread per heartbeat; the bench's load generator (its main thread) ${Math.round(generatorMsPerSec)} ms per second of the open loop with subscribers`);
     out(`saturation: ${sat.outcomes.ok} heartbeats in ${sat.seconds.toFixed(1)} s = ${heartbeatsPerSec}/s, p50 ${fmt(sat.outcomes.latency.percentile(50))} ms, p99 ${fmt(sat.outcomes.latency.percentile(99))} ms, errors ${sat.outcomes.errors}`);
     out(`server memory: rss ${memory.rssMb} MB, peak ${memory.peakMb} MB; machine load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)} (${readFileSync('/proc/loadavg', 'utf8').trim()})`);
     if (process.env.BENCH_HTTP_TRACE === '1') {

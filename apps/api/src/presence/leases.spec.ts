@@ -5,9 +5,10 @@
  * (an in-memory implementation of MongoDB's query and update language) over one simulated collection. The
  * responder shows that the commands mean what the adapter intends; only a server shows index use.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Query, find, update } from 'mingo';
 import type { Document } from 'mongodb';
 import { cursorReply, writeReply } from '../../../../libs/read-store/src/store/mongo-wire/replies';
@@ -220,6 +221,51 @@ describe('rule 13: the lease buffer (BufferedLeaseStore)', () => {
     expect(backend.saves).toEqual([128, 128, 128, 128, 88]);
     expect(backend.saved.size).toBe(600);
     await store.close();
+  });
+});
+
+describe('rule 13: the embedded lease file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-leases-wal-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** leases in presence.sqlite itself, not counting its WAL: what checkpoints have copied there */
+  const inDatabaseFile = () => {
+    copyFileSync(join(dir, 'presence.sqlite'), join(dir, 'copy.sqlite'));
+    const db = new DatabaseSync(join(dir, 'copy.sqlite'));
+    try {
+      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'leases'").get();
+      return table ? Number((db.prepare('SELECT COUNT(*) AS n FROM leases').get() as { n: number }).n) : 0;
+    } finally {
+      db.close();
+    }
+  };
+  const many = (n: number) => Array.from({ length: n }, (_, i) => lease(`user-${i}-${'x'.repeat(40)}`, 1000 + i));
+
+  it('the connection that saves never checkpoints the WAL, even past 1,000 pages (the fsyncs stay off the event loop)', async () => {
+    const backend = new SqliteLeaseBackend(dir, { checkpointMs: 3_600_000 });
+    try {
+      await backend.save(many(40_000));
+      expect(statSync(join(dir, 'presence.sqlite-wal')).size / 4096).toBeGreaterThan(1000);
+      expect(inDatabaseFile()).toBe(0);
+    } finally {
+      await backend.close();
+    }
+    // closing checkpoints what is left
+    expect(inDatabaseFile()).toBe(40_000);
+  });
+
+  it('its checkpoint thread copies the saved leases into the database file', async () => {
+    const backend = new SqliteLeaseBackend(dir, { checkpointMs: 20 });
+    try {
+      await backend.save(many(100));
+      for (let i = 0; i < 200 && inDatabaseFile() < 100; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(inDatabaseFile()).toBe(100);
+    } finally {
+      await backend.close();
+    }
   });
 });
 
