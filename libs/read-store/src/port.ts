@@ -75,12 +75,6 @@ export interface ReadStore {
   stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T>;
   /** write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead */
   commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void>;
-  /**
-   * several projections' commits at once (a projector's batch), each as `commit` would do it, each settling on its
-   * own: a part that fails leaves the others committed. Present when the adapter does it cheaper than one `commit`
-   * per projection (the SQLite one: one transaction, a savepoint per part).
-   */
-  commitEach?(commits: readonly ProjectionCommit[]): Promise<PromiseSettledResult<void>[]>;
   checkpoint(projection: string): Promise<bigint | undefined>;
   /** drop a projection's collections and its checkpoint (rebuild) */
   reset(projection: string, collections: string[]): Promise<void>;
@@ -88,13 +82,6 @@ export interface ReadStore {
   close(): Promise<void>;
   /** present when the adapter has a faster mode for loading a whole read model (the SQLite adapter does) */
   readonly bulkLoad?: BulkLoadCapability;
-}
-
-/** One projection's part of `commitEach`: what `commit` takes. */
-export interface ProjectionCommit {
-  projection: string;
-  writes: DocWrite[];
-  checkpoint: bigint;
 }
 
 /** A document write serialized by the caller: `JSON.stringify` of a document `commit` would accept, or null for a delete. */

@@ -1,6 +1,6 @@
 import { MongoInvalidArgumentError } from 'mongodb';
 import { Registry } from 'prom-client';
-import type { ProjectionCommit, ReadStore } from '../port';
+import type { ReadStore } from '../port';
 import { membersProjection } from '../projections/members';
 import { LogScenario } from '../projections/testing/scenario';
 import { workspacesProjection } from '../projections/workspaces';
@@ -13,15 +13,8 @@ const quiet = (): ProjectorLogger & { lines: string[] } => {
   return { lines, info: (m) => lines.push(m), error: (m) => lines.push(m) };
 };
 
-const refusal = () => new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
-
-/**
- * the store, except that commits of the projections in `refused` throw what the driver throws for a >16 MB document:
- * through `commit`, and through `commitEach` (those parts rejected, the others committed) unless `oneByOne`, where the
- * store has no `commitEach` and the projector commits one projection at a time
- */
-function refusingCommits(inner: ReadStore, refused: Set<string>, attempts: Map<string, number>, oneByOne: boolean): ReadStore {
-  const attempt = (projection: string) => attempts.set(projection, (attempts.get(projection) ?? 0) + 1);
+/** the store, except that `commit` of the projections in `refused` throws what the driver throws for a >16 MB document */
+function refusingCommits(inner: ReadStore, refused: Set<string>, attempts: Map<string, number>): ReadStore {
   return new Proxy(inner, {
     get(target, property) {
       if (property === 'commit') {
@@ -29,18 +22,10 @@ function refusingCommits(inner: ReadStore, refused: Set<string>, attempts: Map<s
           projection: string,
           ...rest: Parameters<ReadStore['commit']> extends [string, ...infer R] ? R : never
         ) => {
-          attempt(projection);
-          if (refused.has(projection)) throw refusal();
+          attempts.set(projection, (attempts.get(projection) ?? 0) + 1);
+          if (refused.has(projection))
+            throw new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
           return target.commit(projection, ...rest);
-        };
-      }
-      if (property === 'commitEach') {
-        if (oneByOne) return undefined;
-        return async (commits: ProjectionCommit[]): Promise<PromiseSettledResult<void>[]> => {
-          for (const c of commits) attempt(c.projection);
-          const accepted = commits.filter((c) => !refused.has(c.projection));
-          const results = accepted.length > 0 ? await target.commitEach!(accepted) : [];
-          return commits.map((c) => (refused.has(c.projection) ? { status: 'rejected', reason: refusal() } : results.shift()!));
         };
       }
       const value = Reflect.get(target, property, target) as unknown;
@@ -57,10 +42,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-describe.each([
-  ['in one commitEach', false],
-  ['one commit per projection', true],
-])('Projector: commits the read store keeps refusing (%s)', (_mode, oneByOne) => {
+describe('Projector: commits the read store keeps refusing', () => {
   let stores: TempStores;
   beforeEach(() => (stores = new TempStores()));
   afterEach(() => stores.close());
@@ -75,7 +57,7 @@ describe.each([
     const logger = quiet();
     const projector = new Projector({
       eventStore: stores.events,
-      readStore: refusingCommits(read, refused, attempts, oneByOne),
+      readStore: refusingCommits(read, refused, attempts),
       projections: [membersProjection, workspacesProjection],
       retryDelayMs: 5,
       degradedAfter: 3,
@@ -144,7 +126,7 @@ describe.each([
     const attempts = new Map<string, number>();
     const logger = quiet();
     const states = new Set<string>();
-    const readStore = refusingCommits(stores.readStore(), refused, attempts, oneByOne);
+    const readStore = refusingCommits(stores.readStore(), refused, attempts);
     const projector = new Projector({
       eventStore: stores.events,
       readStore,

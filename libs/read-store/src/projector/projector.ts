@@ -265,41 +265,29 @@ export class Projector {
     }
   }
 
-  /**
-   * commits each projection's batch, all handed to the store at once (they are independent): in one call when the
-   * store can (`commitEach`: the SQLite store writes them in one transaction), else one `commit` each
-   */
+  /** commits each projection's batch (all handed to the store at once: they are independent) */
   private async commit(batches: ProjectionBatch[]): Promise<void> {
-    const due = batches.flatMap((batch) => {
+    const commits = batches.map(async (batch) => {
       const slot = this.slotOf(batch);
       const position = batch.lastPosition;
-      if (position === undefined || !isBehind(slot.checkpoint, position)) return [];
-      return [{ batch, slot, commit: { projection: slot.projection.name, writes: batch.writes(), checkpoint: position } }];
-    });
-    const { readStore } = this.options;
-    const settled =
-      due.length === 0
-        ? []
-        : readStore.commitEach
-          ? await readStore.commitEach(due.map((d) => d.commit)).catch((reason: unknown) => due.map((): PromiseRejectedResult => ({ status: 'rejected', reason })))
-          : await Promise.allSettled(due.map(({ commit: c }) => readStore.commit(c.projection, c.writes, c.checkpoint)));
-    let failed: PromiseRejectedResult | undefined;
-    due.forEach(({ batch, slot, commit: c }, i) => {
-      const result = settled[i]!;
-      if (result.status === 'rejected') {
-        this.commitFailed(slot, result.reason);
-        failed ??= result;
-        return;
+      if (position === undefined || !isBehind(slot.checkpoint, position)) return;
+      const writes = batch.writes();
+      try {
+        await this.options.readStore.commit(slot.projection.name, writes, position);
+      } catch (error) {
+        this.commitFailed(slot, error);
+        throw error;
       }
       if (slot.commitFailures > 0) {
         this.logger.info(`projection ${slot.projection.name} commits again (after ${slot.commitFailures} failed)`);
         slot.commitFailures = 0;
         slot.commitError = undefined;
       }
-      this.source.committed(c.writes);
-      slot.checkpoint = c.checkpoint;
+      this.source.committed(writes);
+      slot.checkpoint = position;
       slot.processed += batch.events;
     });
+    const failed = (await Promise.allSettled(commits)).find((result) => result.status === 'rejected');
     if (failed) {
       this.notify();
       throw failed.reason;

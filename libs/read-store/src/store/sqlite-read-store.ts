@@ -43,14 +43,13 @@ import type {
   Doc,
   DocWrite,
   Page,
-  ProjectionCommit,
   Query,
   ReadStore,
   StoredDoc,
 } from '../port';
 import { buildIndexes, endBulkLoad, startBulkLoad, writeSerialized } from './sqlite/bulk-load';
 import { readDataVersion } from './sqlite/coherence';
-import { commitEach, commitWrites } from './sqlite/commit';
+import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
 import { countMatches, explainFind, findPage, streamMatches } from './sqlite/find';
 import { initCollections } from './sqlite/init';
@@ -122,10 +121,6 @@ export class SqliteReadStore implements ReadStore {
 
   commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
     return commitWrites(this.state, projection, writes, checkpoint);
-  }
-
-  commitEach(commits: readonly ProjectionCommit[]): Promise<PromiseSettledResult<void>[]> {
-    return commitEach(this.state, commits);
   }
 
   async checkpoint(projection: string): Promise<bigint | undefined> {

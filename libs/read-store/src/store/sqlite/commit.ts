@@ -8,10 +8,8 @@
  * so an older upsert replayed later loses against it and cannot resurrect the document. Tombstones are never
  * returned and are dropped by `reset`. In a bulk load, commits to collections a reset emptied go to the writer
  * thread (bulk-load.ts).
- *
- * `commitEach`: the commits of several projections (a projector's batch) in one transaction, a savepoint each.
  */
-import type { DocWrite, ProjectionCommit } from '../../port';
+import type { DocWrite } from '../../port';
 import { assertWritable, dedupeWrites, getPath } from '../query-common';
 import { commitInWriter } from './bulk-load';
 import { newArrayFields, refreshIfChanged } from './coherence';
@@ -27,7 +25,11 @@ export async function commitWrites(
   writes: DocWrite[],
   checkpoint: bigint,
 ): Promise<void> {
-  const batch = checkedBatch(state, writes);
+  for (const write of writes) {
+    collectionNamed(state, write.collection);
+    assertWritable(write);
+  }
+  const batch = dedupeWrites(writes);
   if (state.bulkWriter?.broken) state.bulkWriter = undefined; // write here, then
   if (state.bulkWriter) {
     if (batch.every((write) => !state.collections.get(write.collection)!.ready)) {
@@ -36,150 +38,63 @@ export async function commitWrites(
     }
     await state.bulkWriter.drain(); // in order after what the thread has yet to write
   }
-  const learned: LearnedArrayFields = [];
+  const { conn } = state;
   let applied = 0;
+  /** fields this connection learned hold arrays, recorded in this transaction: forgotten again if it fails */
+  const learned: { c: Collection; field: string }[] = [];
+  const writeAll = () => conn.transaction(() => {
+    refreshIfChanged(state);
+    for (const write of batch) {
+      const c = state.collections.get(write.collection)!;
+      const w = c.writer ?? prepareWriter(state, c);
+      // search rows are kept only once the collection is ready (a bulk load fills them at the end)
+      const searched = c.ready && w.searchUpsert !== undefined;
+      if (write.kind === 'upsert') {
+        const json = JSON.stringify(write.doc);
+        if (searched) {
+          const row = w.upsertReturning.get(write.doc._id, write.position, json);
+          if (!row) continue;
+          const texts = c.search.map((field) => searchText(getPath(write.doc, field)));
+          // most updates leave the searched text as it was: then the trigram index is not rewritten
+          if (w.searchUpsert!.run(row.rid, ...texts).changes !== 0) w.trigramUpsert!.run(row.rid, ...texts);
+        } else if (w.upsert.run(write.doc._id, write.position, json).changes === 0) continue;
+        applied++;
+        for (const field of newArrayFields(c, write.doc)) {
+          learned.push({ c, field });
+          conn
+            .stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)')
+            .run(c.name, field);
+        }
+      } else if (searched) {
+        const row = w.upsertReturning.get(write.id, write.position, null);
+        if (!row) continue;
+        applied++;
+        w.searchDelete!.run(row.rid);
+        w.trigramDelete!.run(row.rid);
+      } else if (state.bulk && !c.ready) {
+        // bulk load: writes come in log order, so no older upsert can follow: no tombstone for a stranger
+        if (w.tombstone.run(write.position, write.id, write.position).changes !== 0) applied++;
+      } else if (w.upsert.run(write.id, write.position, null).changes !== 0) applied++;
+    }
+    conn
+      .stmt(
+        `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position
+         WHERE excluded.position > rs_checkpoints.position`,
+      )
+      .run(projection, checkpoint);
+  });
   try {
-    state.conn.transaction(() => {
-      refreshIfChanged(state);
-      applied = writeBatch(state, batch, learned);
-      writeCheckpoint(state, projection, checkpoint);
-    });
+    writeAll();
   } catch (error) {
-    forget(learned);
+    // the rows of rs_array_fields went with the rollback: a retry of these writes must record them again
+    for (const { c, field } of learned) c.arrayFields.delete(field);
     throw error;
   }
-  optimizeNowAndThen(state, applied);
-}
-
-/**
- * Several projections' commits, each as `commitWrites` (its writes and checkpoint together), in one transaction: one
- * BEGIN/COMMIT and one set of WAL frames for all (pages they share, as the checkpoints' and the interior pages of the
- * tables, are written once). Each projection's part runs in a savepoint of its own, so a part that fails is rolled
- * back alone and reported as rejected while the others commit. When the transaction itself fails (COMMIT, disk
- * full: SQLite rolls everything back), every part is rejected with that error. In a bulk load each part is committed
- * on its own, as `commitWrites` does.
- */
-export async function commitEach(state: StoreState, commits: readonly ProjectionCommit[]): Promise<PromiseSettledResult<void>[]> {
-  if (state.bulk || state.bulkWriter) {
-    const results: PromiseSettledResult<void>[] = [];
-    for (const c of commits) results.push(await commitWrites(state, c.projection, c.writes, c.checkpoint).then(fulfilled, rejected));
-    return results;
-  }
-  const results: PromiseSettledResult<void>[] = [];
-  const batches: (DocWrite[] | undefined)[] = commits.map((c, i) => {
-    try {
-      return checkedBatch(state, c.writes);
-    } catch (error) {
-      results[i] = rejected(error);
-      return undefined;
-    }
-  });
-  if (batches.every((batch) => batch === undefined)) return results;
-  const { conn } = state;
-  const learned: LearnedArrayFields = [];
-  let applied = 0;
-  try {
-    conn.transaction(() => {
-      refreshIfChanged(state);
-      commits.forEach((c, i) => {
-        const batch = batches[i];
-        if (!batch) return;
-        const mark = learned.length;
-        conn.stmt('SAVEPOINT projection').run();
-        try {
-          const count = writeBatch(state, batch, learned);
-          writeCheckpoint(state, c.projection, c.checkpoint);
-          conn.stmt('RELEASE projection').run();
-          applied += count;
-          results[i] = fulfilled();
-        } catch (error) {
-          // SQLite ended the whole transaction (disk full, I/O error): nothing of any part stays, all fail with it
-          if (!conn.db.isTransaction) throw error;
-          conn.stmt('ROLLBACK TO projection').run();
-          conn.stmt('RELEASE projection').run();
-          forget(learned.splice(mark));
-          results[i] = rejected(error);
-        }
-      });
-    });
-  } catch (error) {
-    forget(learned);
-    return commits.map(() => rejected(error));
-  }
-  optimizeNowAndThen(state, applied);
-  return results;
-}
-
-const fulfilled = (): PromiseFulfilledResult<void> => ({ status: 'fulfilled', value: undefined });
-const rejected = (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason });
-
-/** array fields this connection learned from writes not committed yet: forgotten again when they are rolled back */
-type LearnedArrayFields = { c: Collection; field: string }[];
-const forget = (learned: LearnedArrayFields): void => {
-  for (const { c, field } of learned) c.arrayFields.delete(field);
-};
-
-/** the writes checked (known collections, writable documents) and reduced to one per document */
-function checkedBatch(state: StoreState, writes: DocWrite[]): DocWrite[] {
-  for (const write of writes) {
-    collectionNamed(state, write.collection);
-    assertWritable(write);
-  }
-  return dedupeWrites(writes);
-}
-
-/** writes a batch inside the open transaction; returns how many writes applied (the others were older) */
-function writeBatch(state: StoreState, batch: DocWrite[], learned: LearnedArrayFields): number {
-  const { conn } = state;
-  let applied = 0;
-  for (const write of batch) {
-    const c = state.collections.get(write.collection)!;
-    const w = c.writer ?? prepareWriter(state, c);
-    // search rows are kept only once the collection is ready (a bulk load fills them at the end)
-    const searched = c.ready && w.searchUpsert !== undefined;
-    if (write.kind === 'upsert') {
-      const json = JSON.stringify(write.doc);
-      if (searched) {
-        const row = w.upsertReturning.get(write.doc._id, write.position, json);
-        if (!row) continue;
-        const texts = c.search.map((field) => searchText(getPath(write.doc, field)));
-        // most updates leave the searched text as it was: then the trigram index is not rewritten
-        if (w.searchUpsert!.run(row.rid, ...texts).changes !== 0) w.trigramUpsert!.run(row.rid, ...texts);
-      } else if (w.upsert.run(write.doc._id, write.position, json).changes === 0) continue;
-      applied++;
-      for (const field of newArrayFields(c, write.doc)) {
-        learned.push({ c, field });
-        conn.stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)').run(c.name, field);
-      }
-    } else if (searched) {
-      const row = w.upsertReturning.get(write.id, write.position, null);
-      if (!row) continue;
-      applied++;
-      w.searchDelete!.run(row.rid);
-      w.trigramDelete!.run(row.rid);
-    } else if (state.bulk && !c.ready) {
-      // bulk load: writes come in log order, so no older upsert can follow: no tombstone for a stranger
-      if (w.tombstone.run(write.position, write.id, write.position).changes !== 0) applied++;
-    } else if (w.upsert.run(write.id, write.position, null).changes !== 0) applied++;
-  }
-  return applied;
-}
-
-function writeCheckpoint(state: StoreState, projection: string, checkpoint: bigint): void {
-  state.conn
-    .stmt(
-      `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
-       ON CONFLICT (projection) DO UPDATE SET position = excluded.position
-       WHERE excluded.position > rs_checkpoints.position`,
-    )
-    .run(projection, checkpoint);
-}
-
-function optimizeNowAndThen(state: StoreState, applied: number): void {
   state.writesSinceOptimize += applied;
   if (!state.bulk && state.writesSinceOptimize >= OPTIMIZE_EVERY_WRITES) {
     state.writesSinceOptimize = 0;
-    state.conn.exec('PRAGMA optimize');
+    conn.exec('PRAGMA optimize');
   }
 }
 
