@@ -341,4 +341,52 @@ describe('when snapshots are written', () => {
     // the head, then rows by the store's chunkEntries: 5 users (the admin and 4 members) in chunks of 2
     expect(held.writes[0]!.chunks).toHaveLength(4);
   });
+
+  it('after a deletion in its organization, the next loads write the snapshots again under the next epoch, without waiting for `every` events', async () => {
+    const writer = await processAt({ every: 10 });
+    await replayAppends(writer, history(12).takeAppends());
+    const first = await loadBoth(writer);
+    const revisions = { org: first.org.expected, ws: first.ws.expected };
+    expect(JSON.parse((await writer.snapshotStore.read(WS_STREAM))!.head)).toMatchObject({ epoch: 0 });
+    await new DeleteUserHandler(writer.handler, writer.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-3'));
+    // one event more in each stream, fewer than 10: only the epoch moved. The organization's is written at its next
+    // load; a workspace's at the load after (an erasure came since its previous load: its copy might predate it)
+    const after = await loadBoth(writer);
+    expect(after.org.expected).toBe((revisions.org as bigint) + 1n);
+    expect(JSON.parse((await writer.snapshotStore.read(WS_STREAM))!.head)).toMatchObject({ epoch: 0 });
+    await loadBoth(writer);
+    for (const stream of [ORG_STREAM, WS_STREAM]) expect(JSON.parse((await writer.snapshotStore.read(stream))!.head)).toMatchObject({ subjectId: 'snapshot:org-1:1', epoch: 1 });
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1']);
+    expect(writer.errors).toEqual([]);
+  });
+
+  it('rows are split until a chunk fits in the store\'s chunkBytes, and the snapshot reads back whole', async () => {
+    class SmallChunks implements SnapshotStore {
+      readonly chunkEntries = 1_000;
+      readonly chunkBytes = 700;
+      stored?: SnapshotToWrite;
+      async read(): Promise<StoredSnapshot | undefined> {
+        const s = this.stored;
+        return s && { stream: s.stream, revision: s.revision, version: s.version, head: s.head, chunkCount: s.chunks.length, chunks: async function* () { yield* s.chunks; } };
+      }
+      async write(snapshot: SnapshotToWrite): Promise<void> {
+        this.stored = snapshot;
+      }
+      async close(): Promise<void> {}
+    }
+    const p = await processAt({ snapshots: false });
+    await replayAppends(p, history(9).takeAppends());
+    const org = await p.states.organization(ORG);
+    const store = new SmallChunks();
+    const snapshots = new StateSnapshots(store, p.sealing, { every: 1, onError: (_s, e) => p.errors.push(e) });
+    await snapshots.restore('organization', ORG_STREAM);
+    snapshots.folded('organization', ORG_STREAM, { state: org.state, revision: org.expected as bigint, applied: new Map() });
+    await snapshots.settled();
+    // 10 users of ~200 bytes each: 1,000 rows per chunk would be one chunk; each chunk of rows (sealed: 29 bytes more) fits in 700
+    expect(store.stored!.chunks.length).toBeGreaterThan(1 + 1);
+    expect(Math.max(...store.stored!.chunks.slice(1).map((c) => c.length))).toBeLessThanOrEqual(700 + 29);
+    const restored = await new StateSnapshots(store, p.sealing).restore('organization', ORG_STREAM);
+    expect(restored!.state).toEqual(org.state);
+    expect(p.errors).toEqual([]);
+  });
 });

@@ -93,6 +93,8 @@ interface Latest {
   epoch: number;
   /** erasures() when its epoch was last compared with the organization's (-1: not yet) */
   checkedAt: number;
+  /** of an older epoch than its organization's: shredded, to be written again at the next load that can */
+  stale?: boolean;
 }
 
 const MAX_STREAMS = 100_000;
@@ -156,18 +158,17 @@ export class StateSnapshots {
     if (kind === 'organization') setBounded(this.organizations, (entry.state as OrganizationState).organizationId, new WeakRef(entry as Restored<OrganizationState>));
     if (this.every <= 0 || this.writing.has(stream)) return;
     const last = this.latest.get(stream);
-    let due = entry.revision - (last?.revision ?? -1n) >= BigInt(this.every);
     if (last && last.checkedAt !== erasures) {
       // an erasure since the snapshot was read or written: one of an older epoch may hold a deleted user's data. The
       // deletion forgot its key; this covers a deletion that raced with its sealing (another replica's), or a crash
       last.checkedAt = erasures;
       const now = this.epochOf(kind, stream, entry);
-      if (now && now.epoch > last.epoch) {
+      if (now && now.epoch > last.epoch && !last.stale) {
+        last.stale = true;
         void this.shred(stream, last.subjectId);
-        due = true;
       }
     }
-    if (!due) return;
+    if (!last?.stale && entry.revision - (last?.revision ?? -1n) < BigInt(this.every)) return;
     // A workspace takes its organization's epoch, which a deletion this process folded during this load may have moved
     // past the workspace's copy (its own deletion events still to come): the next load writes it instead.
     if (kind === 'workspace' && erasuresAtPreviousLoad !== erasures) return;
