@@ -260,7 +260,8 @@ class WalCheckpointer {
   private stopping = false;
 
   constructor(path: string, everyMs: number, onGone: () => void) {
-    this.worker = new Worker(CHECKPOINT_THREAD, { eval: true, workerData: { path, everyMs } });
+    // execArgv []: none of the process's preloads (-r) run in the thread; it needs only node:sqlite
+    this.worker = new Worker(CHECKPOINT_THREAD, { eval: true, workerData: { path, everyMs }, execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (m: { error?: string }) => this.logger.warn(`presence.sqlite checkpoint: ${m.error}`));
     this.worker.on('error', (error) => this.logger.error(`presence.sqlite checkpoint thread: ${error.message}`));
