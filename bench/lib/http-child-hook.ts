@@ -4,7 +4,7 @@
 // - SIGUSR2 exits normally (process.exit), so --cpu-prof / --heap-prof write their profile; a signal
 //   death would not, and Nest re-raises SIGTERM after closing.
 // - BENCH_HTTP_TRACE=1 (diagnosis only): times every node:sqlite call by SQL text, the server side of
-//   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation). Each line
+//   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation): count, total, mean, p50, p99, max. Each line
 //   `mark <label>` the bench writes to stdin prints the figures since the previous mark to stderr as one
 //   line `TRACE <json>` and starts over.
 // - --cpu-prof / --heap-prof given to the child (BENCH_HTTP_SERVER_NODE_ARGS) are handed to its worker threads too
@@ -47,14 +47,20 @@ function installTrace(): void {
   const { monitorEventLoopDelay, performance } =
     require('node:perf_hooks') as typeof import('node:perf_hooks');
 
-  type Stat = { n: number; ms: number; max: number };
+  /** `samples`: every duration, for the percentiles (the p99 of a request, of a group commit's COMMIT) */
+  type Stat = { n: number; ms: number; max: number; samples: number[] };
   let sql = new Map<string, Stat>();
   const add = (map: Map<string, Stat>, key: string, ms: number) => {
-    const s = map.get(key) ?? { n: 0, ms: 0, max: 0 };
+    const s = map.get(key) ?? { n: 0, ms: 0, max: 0, samples: [] };
     s.n++;
     s.ms += ms;
     if (ms > s.max) s.max = ms;
+    s.samples.push(ms);
     map.set(key, s);
+  };
+  const percentile = (samples: number[], p: number) => {
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
   };
   const label = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 90);
   const timed = (proto: any, method: string, keyOf: (self: any, args: unknown[]) => string) => {
@@ -96,7 +102,7 @@ function installTrace(): void {
           .sort((a, b) => b[1].ms - a[1].ms)
           .map(([k, s]) => [
             k,
-            { n: s.n, totalMs: round(s.ms), avgMs: round(s.ms / s.n), maxMs: round(s.max) },
+            { n: s.n, totalMs: round(s.ms), avgMs: round(s.ms / s.n), p50Ms: round(percentile(s.samples, 50)), p99Ms: round(percentile(s.samples, 99)), maxMs: round(s.max) },
           ]),
       );
     const u = performance.eventLoopUtilization(elu);
