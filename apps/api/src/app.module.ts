@@ -136,7 +136,8 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOCAL_SECRETS, useValue: secrets },
-        { provide: STORES, useFactory: () => createRollcallEventStore(config) },
+        // the WAL copied back by a thread of its own: commits run on the event loop (docs/adr/0010-command-throughput.md)
+        { provide: STORES, useFactory: () => createRollcallEventStore({ ...config, checkpoints: 'thread' }) },
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {
           provide: PERSONAL_DATA,

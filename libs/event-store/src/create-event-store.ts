@@ -10,6 +10,8 @@ export interface EventStoreConfig {
   dataDir: string;
   /** embedded store only; default 'full' */
   durability?: Durability;
+  /** embedded store only: who copies the WAL back into the file (SqliteEventStoreOptions.checkpoints) */
+  checkpoints?: 'commit' | 'thread';
 }
 
 /** The KurrentDB adapter when a URL is given, else the embedded SQLite store under dataDir. */
@@ -18,5 +20,6 @@ export function createEventStore(config: EventStoreConfig): EventStore {
   if (url) return new KurrentDbEventStore(url);
   return new SqliteEventStore(join(config.dataDir, 'events.sqlite'), {
     durability: config.durability ?? 'full',
+    checkpoints: config.checkpoints,
   });
 }

@@ -44,9 +44,9 @@ export interface SnapshotSealing {
  * subjects are pseudonymous: an HMAC of the address with a secret kept in the key store.
  */
 export async function createRollcallEventStore(
-  config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability },
+  config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability; checkpoints?: 'commit' | 'thread' },
 ): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
-  const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability });
+  const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability, checkpoints: config.checkpoints });
   const keysFile = join(config.dataDir, 'keys.sqlite');
   // embedded: keys in events.sqlite, written with the events that first need them (docs/adr/0010-command-throughput.md)
   const keys: KeyStore = config.mongoUrl
