@@ -155,7 +155,10 @@ export class StateSnapshots {
     const erasures = this.sealing.erasures();
     const erasuresAtPreviousLoad = this.erasuresAtLoad.get(stream);
     setBounded(this.erasuresAtLoad, stream, erasures);
-    if (kind === 'organization') setBounded(this.organizations, (entry.state as OrganizationState).organizationId, new WeakRef(entry as Restored<OrganizationState>));
+    if (kind === 'organization') {
+      const organizationId = (entry.state as OrganizationState).organizationId;
+      if (this.organizations.get(organizationId)?.deref() !== entry) setBounded(this.organizations, organizationId, new WeakRef(entry as Restored<OrganizationState>));
+    }
     if (this.every <= 0 || this.writing.has(stream)) return;
     const last = this.latest.get(stream);
     if (last && last.checkedAt !== erasures) {
