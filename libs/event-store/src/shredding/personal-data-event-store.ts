@@ -234,26 +234,6 @@ export class PersonalDataEventStore implements EventStore {
     return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
   }
 
-  /**
-   * Snapshots of decision states (docs/adr/0008-snapshots.md): each value sealed under its subject's existing key,
-   * or null where the subject has none (forgotten). Never creates a key: a snapshot cannot bring erased data back
-   * under a new one.
-   */
-  async sealExisting(items: readonly { subjectId: string; value: unknown }[]): Promise<(string | null)[]> {
-    const keys = await this.keysFor([...new Set(items.map((i) => i.subjectId))].sort());
-    return items.map(({ subjectId, value }) => {
-      const key = keys.get(subjectId);
-      return key ? sealValue(value, subjectId, key) : null;
-    });
-  }
-
-  /** Values sealed by sealExisting (or in events), opened: null where the subject's key was forgotten. */
-  async openSealed(sealed: readonly string[]): Promise<unknown[]> {
-    // sorted: the key store's index is read in order (a cold load asks for 100,000 keys)
-    const keys = await this.keysFor([...new Set(sealed.map(subjectOf))].sort());
-    return sealed.map((value) => openValue(value, keys.get(subjectOf(value))));
-  }
-
   /** Erasures this process saw (forget, forgetCached): a snapshot sealed while one happened is not stored. */
   get erasures(): number {
     return this.erasureCount;
