@@ -1,8 +1,9 @@
 // SqliteEventStore with `checkpoints: 'thread'` (the API's store): the WAL is copied back into the file by a thread of
 // its own, not by the commits; the WAL starts over (its file is reused, not grown); reads of unmoved streams are still
 // answered from memory (another connection's checkpoint is no commit).
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -108,5 +109,24 @@ describe('SqliteEventStore: checkpoints on a thread of their own', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("runs none of the process's preloads in its thread (a bench's child hook there once sent the process SIGTERM), and close() waits for it", () => {
+    // a preload that, run anywhere but on the main thread, kills the process
+    const preload = join(dir, 'kill-from-a-thread.js');
+    writeFileSync(preload, "if (!require('node:worker_threads').isMainThread) process.kill(process.pid, 'SIGTERM');\n");
+    const script = `
+      const { SqliteEventStore } = require(${JSON.stringify(join(__dirname, 'sqlite-event-store.ts'))});
+      (async () => {
+        const store = new SqliteEventStore(${JSON.stringify(freshFile())}, { checkpoints: 'thread' });
+        await store.append('s', [{ id: 'e1', type: 'E', data: {}, metadata: {} }], 'no_stream');
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await store.close();
+        console.log('still alive');
+      })();`;
+    const root = join(__dirname, '..', '..', '..', '..');
+    const child = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools', 'register.cjs'), '-r', preload, '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    // 'still alive' only once close() returned: the thread is stopped before the process may end
+    expect({ signal: child.signal, stdout: child.stdout.trim() }).toEqual({ signal: null, stdout: 'still alive' });
   });
 });

@@ -17,7 +17,8 @@ export class WalCheckpointer {
   private stopping: Promise<void> | undefined;
 
   constructor(file: string, options: { everyMs: number; synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number }) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, ...options } });
+    // no execArgv: none of the process's preloads (-r: a TypeScript hook, a bench's child hook) run in this thread
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, ...options } });
     // never keeps the process alive on its own
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -28,6 +29,8 @@ export class WalCheckpointer {
   /** stops the thread and closes its connection (resolves once it is gone) */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // held by the event loop until it is gone: a close would otherwise end with the process before the thread did
+      this.worker.ref();
       this.worker.postMessage('stop');
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
       if ((await Promise.race([this.exited, timeout])) === 'timeout') await this.worker.terminate();
