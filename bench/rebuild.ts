@@ -17,7 +17,8 @@ import { generateLog } from './lib/rebuild-log';
 
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
 const SEALED = process.env.BENCH_REBUILD_SEALED === '1';
-const shape = { events: EVENTS, orgs: 200, workspacesPerOrg: 10, seed: 1 };
+// every projection's events: console activity, teams and presence (bench/lib/rebuild-log.ts)
+const shape = { events: EVENTS, orgs: 200, workspacesPerOrg: 10, seed: 1, mix: 'all' } as const;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const load = () => `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
@@ -76,7 +77,7 @@ async function sealedCopy(logFile: string): Promise<string> {
 async function main(): Promise<void> {
   const cacheDir = join(tmpdir(), 'rollcall-bench');
   mkdirSync(cacheDir, { recursive: true });
-  const logFile = join(cacheDir, `rebuild-log-${shape.events}-${shape.orgs}x${shape.workspacesPerOrg}-${shape.seed}-v1.sqlite`);
+  const logFile = join(cacheDir, `rebuild-log-${shape.events}-${shape.orgs}x${shape.workspacesPerOrg}-${shape.seed}-v2.sqlite`);
   const t0 = performance.now();
   let reported = 0;
   await generateLog(logFile, shape, (n) => {

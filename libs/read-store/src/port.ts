@@ -113,6 +113,16 @@ export interface BulkLoadCapability {
    * checkpoint, atomically. Resolves once committed; the caller may prepare its next writes meanwhile.
    */
   write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint): Promise<void>;
+  /**
+   * most of the collections' documents are written: their indexes may be built now, behind the writes handed over
+   * before, and maintained by the writes after (resolves once built)
+   */
+  index?(collections: readonly string[]): Promise<void>;
+  /**
+   * the collections get no more writes in this load: what was deferred for them may be built now, behind the
+   * writes handed over before (resolves once built; `finish` builds whatever is left)
+   */
+  complete?(collections: readonly string[]): Promise<void>;
   /** builds what the load deferred, then leaves the mode with the normal durability restored */
   finish(): Promise<void>;
   /** leaves the mode without building (the load failed): what was deferred is built by the first read */

@@ -12,14 +12,12 @@ import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite,
  *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id. As the
  *   event store's crypto-shredding forgets every email address the user had, pending invitations to those
  *   addresses (in any organization) keep their place in the list with `email: null`, as a rebuild shows them.
- * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile, every email they
- *   had, and the workspaces where they have a member document, so a profile change (rule 10) reaches all of them.
- * - `member_invitations/${invitationDocId}`: internal lookup, the email of each invitation (by `email`), to
- *   erase it when its addressee is deleted. Never cleaned after accept or cancel: checked against `members`.
+ * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile and every email they
+ *   had, written only when they change. A profile change (rule 10) reaches the user's member documents through
+ *   `userId`, and a deletion the pending invitations to their addresses through `email` (both indexed for that).
  */
 export const MEMBERS = 'members';
 export const MEMBER_USERS = 'member_users';
-export const MEMBER_INVITATIONS = 'member_invitations';
 
 export type MemberStatus = 'pending' | 'active' | 'revoked';
 
@@ -72,12 +70,6 @@ export interface MemberUserDoc extends Doc {
   avatarUrl: string | null;
   /** every email address the user had (erased with them) */
   emails: string[];
-  /** workspaces where the user has a member document (active or revoked) */
-  workspaceIds: string[];
-}
-
-interface InvitationEmailDoc extends Doc {
-  email: string;
 }
 
 export const memberId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
@@ -128,28 +120,25 @@ function newMember(
 const withEmail = (emails: readonly string[], email: string | null | undefined): string[] =>
   typeof email === 'string' && !emails.includes(email) ? [...emails, email] : [...emails];
 
-/** rule 12: the pending invitations addressed to the deleted user's emails lose the address */
+/** rule 12: the pending invitations addressed to the deleted user's emails (in any organization) lose the address */
 async function eraseInvitations(read: ProjectionReader, emails: readonly string[]): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
   for (const email of emails)
-    for (const link of await read.findBy<InvitationEmailDoc>(MEMBER_INVITATIONS, 'email', email)) {
-      writes.push(remove(MEMBER_INVITATIONS, link._id));
-      const invitation = await read.get<MemberDoc>(MEMBERS, link._id);
-      if (invitation?.kind === 'invitation' && invitation.email === email)
-        writes.push(upsert(MEMBERS, { ...invitation, email: null, sortName: sortName(null, null) }));
-    }
+    for (const doc of await read.findBy<MemberDoc>(MEMBERS, 'email', email))
+      if (doc.kind === 'invitation') writes.push(upsert(MEMBERS, { ...doc, email: null, sortName: sortName(null, null) }));
   return writes;
 }
 
-const withWorkspace = (user: MemberUserDoc, workspaceId: string): MemberUserDoc =>
-  user.workspaceIds.includes(workspaceId) ? user : { ...user, workspaceIds: [...user.workspaceIds, workspaceId] };
+/** the user's member documents (active or revoked) in the organization */
+async function membershipsOf(read: ProjectionReader, organizationId: string, userId: string): Promise<MemberDoc[]> {
+  const docs = await read.findBy<MemberDoc>(MEMBERS, 'userId', userId);
+  return docs.filter((doc) => doc.organizationId === organizationId);
+}
 
 /** the user's profile copied into each of their member documents */
 async function spreadProfile(read: ProjectionReader, user: MemberUserDoc): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
-  for (const workspaceId of user.workspaceIds) {
-    const member = await read.get<MemberDoc>(MEMBERS, memberId(workspaceId, user.userId));
-    if (!member) continue;
+  for (const member of await membershipsOf(read, user.organizationId, user.userId)) {
     const profile = profileOf(user, member.email);
     writes.push(upsert(MEMBERS, { ...member, ...profile, sortName: sortName(profile.displayName, profile.email) }));
   }
@@ -171,7 +160,6 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         alias: previous?.alias ?? null,
         avatarUrl: previous?.avatarUrl ?? null,
         emails: withEmail(previous?.emails ?? [], d.email),
-        workspaceIds: previous?.workspaceIds ?? [],
       };
       return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
     }
@@ -194,7 +182,8 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const d = event.data;
       const key = userKey(d.organizationId, d.userId);
       const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
-      const workspaceIds = new Set([...(user?.workspaceIds ?? []), ...d.workspaceIds]);
+      const memberships = await membershipsOf(read, d.organizationId, d.userId);
+      const workspaceIds = new Set([...memberships.map((m) => m.workspaceId), ...d.workspaceIds]);
       return [
         ...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))),
         remove(MEMBER_USERS, key),
@@ -212,10 +201,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         { roles: [...owner.roles], grants: [...owner.grants], restrictions: {} },
         { invitedAt: null, joinedAt: d.createdAt },
       );
-      const writes = [upsert(MEMBERS, member)];
-      // the lookup is written only when it changes
-      if (user && !user.workspaceIds.includes(d.workspaceId)) writes.push(upsert(MEMBER_USERS, withWorkspace(user, d.workspaceId)));
-      return writes;
+      return [upsert(MEMBERS, member)];
     }
     case 'UserInvited': {
       const d = event.data;
@@ -244,9 +230,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         teamIds: [],
         sortName: sortName(null, d.email),
       };
-      const writes = [upsert(MEMBERS, invitation)];
-      if (typeof d.email === 'string') writes.push(upsert(MEMBER_INVITATIONS, { _id: invitation._id, email: d.email }));
-      return writes;
+      return [upsert(MEMBERS, invitation)];
     }
     case 'InvitationResent': {
       const d = event.data;
@@ -263,20 +247,16 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const key = userKey(d.organizationId, d.userId);
       const known = await read.get<MemberUserDoc>(MEMBER_USERS, key);
       // normally UserJoinedOrganization (or the user's earlier membership) came first; if not, start the lookup here
-      const user = withWorkspace(
-        known ?? {
-          _id: key,
-          organizationId: d.organizationId,
-          userId: d.userId,
-          email: d.email,
-          displayName: null,
-          alias: null,
-          avatarUrl: null,
-          emails: withEmail([], d.email),
-          workspaceIds: [],
-        },
-        d.workspaceId,
-      );
+      const user: MemberUserDoc = known ?? {
+        _id: key,
+        organizationId: d.organizationId,
+        userId: d.userId,
+        email: d.email,
+        displayName: null,
+        alias: null,
+        avatarUrl: null,
+        emails: withEmail([], d.email),
+      };
       const member = newMember(
         { workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, invitationId: d.invitationId },
         profileOf(user, d.email),
@@ -284,7 +264,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         { invitedAt: invitation?.invitedAt ?? null, joinedAt: d.acceptedAt },
       );
       const writes = [remove(MEMBERS, invId), upsert(MEMBERS, member)];
-      if (user !== known) writes.push(upsert(MEMBER_USERS, user));
+      if (!known) writes.push(upsert(MEMBER_USERS, user));
       return writes;
     }
     case 'AccessLevelChanged':
@@ -328,9 +308,10 @@ export const membersProjection: Projection = {
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
-      // (status, roles, teams and presence are checked on the rows they yield). Single-field indexes would only
-      // be maintained on every write (roles and teamIds hold arrays, which the SQLite adapter matches without them).
-      indexes: [],
+      // (status, roles, teams and presence are checked on the rows they yield). The single-field indexes are the
+      // projection's own lookups (a user's memberships, the invitations to an address); others would only be
+      // maintained on every write (roles and teamIds hold arrays, which the SQLite adapter matches without them).
+      indexes: ['userId', 'email'],
       // one workspace's list in each sort order: a page reads just that page, however large the workspace
       compound: [
         ['workspaceId', 'sortName'],
@@ -341,7 +322,6 @@ export const membersProjection: Projection = {
       search: ['email', 'displayName', 'alias'],
     },
     [MEMBER_USERS]: { indexes: [] },
-    [MEMBER_INVITATIONS]: { indexes: ['email'] },
   },
   eventTypes: [
     'PresenceChanged',

@@ -27,7 +27,9 @@ export const orgUsersProjection: Projection = documentProjection<
   'UserJoinedOrganization' | 'UserProfileUpdated' | 'EmailChangeConfirmed' | 'UserDeleted'
 >({
   collection: ORG_USERS,
-  spec: { indexes: ['organizationId', 'email', 'deleted', 'orgAdmin'], search: ['email', 'displayName', 'alias'] },
+  // read by id only (the presence report's profiles): no query filters, sorts or searches it, so no index or search
+  // rows to maintain on each write and to build after a rebuild (add them with the query that needs them)
+  spec: { indexes: [] },
   eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'UserDeleted'],
   id: (event) => orgUserId(event.data.organizationId, event.data.userId),
   evolve: (user, event) => {

@@ -16,7 +16,8 @@ import {
  * positions grow, new entries land at the end of the id index (an event id, random, would land anywhere).
  *
  * `permission_history_state`: what entries need to know and events do not carry:
- *  - `m:${workspaceId}:${userId}` a member's current access (so `roles_changed` shows the whole before/after);
+ *  - `m:${workspaceId}:${userId}` an active member's current access (so `roles_changed` shows the whole
+ *    before/after), gone once revoked or deleted (no access change of theirs can follow);
  *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access and the entries that carry its email
  *    (kept after accept or cancel, found by `email`; whether it was accepted or cancelled matters to no entry, so
  *    it is not written: a rebuild writes each of these once, plus once per resend or cancel);
@@ -72,8 +73,7 @@ export const atPositionKey = (at: string, position: bigint | number): string => 
 interface MemberState extends Doc {
   userId: string;
   organizationId: string;
-  /** null once revoked */
-  access: Access | null;
+  access: Access;
 }
 interface InvitationState extends Doc {
   organizationId: string;
@@ -271,8 +271,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         after: null,
         details: { contacts: d.contacts },
       });
+      // (the member's team removals came before it, in the same append: nothing reads their state after this)
       const writes = [upsert(PERMISSION_HISTORY, doc)];
-      if (member) writes.push(upsert(S, { ...member, access: null }));
+      if (member) writes.push(remove(S, member._id));
       return writes;
     }
     case 'TeamCreated':
@@ -298,11 +299,13 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       return [upsert(PERMISSION_HISTORY, doc)];
     }
     case 'UserDeleted': {
+      // the workspaces where the user was an active member: the only ones where they have a state
       const d = event.data;
-      const members = await read.findBy<MemberState>(S, 'userId', d.userId);
       const writes: ProjectionWrite[] = [];
+      const members: MemberState[] = [];
       for (const workspaceId of d.workspaceIds) {
-        const member = members.find((m) => m._id === memberKey(workspaceId, d.userId));
+        const member = await read.get<MemberState>(S, memberKey(workspaceId, d.userId));
+        if (member) members.push(member);
         const doc = entry(e, d.deletedAt, {
           workspaceId,
           organizationId: d.organizationId,
@@ -334,7 +337,8 @@ export const permissionHistoryProjection: Projection = {
         ['workspaceId', 'actorId', 'position'],
       ],
     },
-    [PERMISSION_HISTORY_STATE]: { indexes: ['userId', 'email'] },
+    // an invitation's state by the address it was sent to (rule 12)
+    [PERMISSION_HISTORY_STATE]: { indexes: ['email'] },
   },
   eventTypes: [
     'UserJoinedOrganization',

@@ -16,7 +16,8 @@ export interface WorkspaceDoc extends Doc {
 
 export const workspacesProjection: Projection = documentProjection<WorkspaceDoc, 'WorkspaceCreated'>({
   collection: WORKSPACES,
-  spec: { indexes: ['organizationId'] },
+  // read by id only (queries/members.ts)
+  spec: { indexes: [] },
   eventTypes: ['WorkspaceCreated'],
   id: (event) => event.data.workspaceId,
   evolve: (_current, { data: d }) => ({

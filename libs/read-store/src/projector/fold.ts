@@ -4,20 +4,32 @@ import { assertWritable } from '../store/query-common';
 import type { DocSource } from './batch';
 
 /**
- * What a fold holds of a document: its latest version as JSON text (one string instead of a tree of objects: the
- * garbage collector does not walk millions of them, and the store wants the text anyway), null once deleted while
- * the store holds an earlier version; the position of the event that wrote it; whether the store has it.
+ * What a fold holds of a document: its latest version, null once deleted while the store holds an earlier version;
+ * the position of the event that wrote it; whether the store has it. The version is JSON text (one string instead
+ * of a tree of objects: the garbage collector does not walk millions of them, and the store wants the text anyway),
+ * or, until it is written out, the document as the projection wrote it, in a collection whose documents are mostly
+ * read or written again soon (no serialization per write, no parse per read: the text is made once, to write it).
  */
 interface Held {
-  json: string | null;
+  readonly id: string;
+  version: string | Doc | null;
   position: bigint;
-  /** changed since last written out (listed in its collection's `dirty`) */
+  /** changed since last written out (then in its collection's list of those, through `next`) */
   dirty: boolean;
+  next: Held | undefined;
   /** the store holds a live version of it (written out before) */
   stored: boolean;
+  /** per field index of its collection (by slot): the keys it is listed under there */
+  keys?: (string | string[] | undefined)[];
 }
 
-const parse = (json: string): Doc => JSON.parse(json) as Doc;
+/** a held version as a document (a projection must not change what it reads: it may be the object it wrote) */
+const docOf = (version: string | Doc): Doc => (typeof version === 'string' ? (JSON.parse(version) as Doc) : version);
+const textOf = (version: string | Doc | null): string | null =>
+  version === null || typeof version === 'string' ? version : JSON.stringify(version);
+
+/** writes to a collection before it holds documents as objects (if they are touched again enough) */
+const OBJECTS_AFTER = 1000;
 
 /** the keys under which `findBy` finds a field's value, as the stores do: the string, or each string of an array */
 function keysOf(value: unknown): string | string[] | undefined {
@@ -27,31 +39,35 @@ function keysOf(value: unknown): string | string[] | undefined {
   return keys.length > 0 ? keys : undefined;
 }
 
-/** one field's index over the held documents: value → the ids holding it (one id as a string, several as a set) */
+/**
+ * one field's index over the held documents: value → the ids holding it (one id as a string, several as a set);
+ * each held document records the keys it is listed under in its `keys[slot]` (so that a change needs neither a
+ * parse of the previous version nor another map lookup)
+ */
 class FieldIndex {
   private readonly ids = new Map<string, string | Set<string>>();
-  /** id → the keys it is listed under (so that a change needs no parse of the previous version) */
-  private readonly keys = new Map<string, string | string[]>();
+
+  constructor(private readonly slot: number) {}
 
   find(value: string): string | Set<string> | undefined {
     return this.ids.get(value);
   }
 
-  set(id: string, value: unknown): void {
+  set(id: string, held: Held, value: unknown): void {
     // most rewrites leave the field as it was
-    if (typeof value === 'string' && this.keys.get(id) === value) return;
-    this.remove(id);
+    if (typeof value === 'string' && held.keys?.[this.slot] === value) return;
+    this.remove(id, held);
     const keys = keysOf(value);
     if (keys === undefined) return;
-    this.keys.set(id, keys);
+    (held.keys ??= [])[this.slot] = keys;
     if (typeof keys === 'string') this.add(keys, id);
     else for (const key of keys) this.add(key, id);
   }
 
-  remove(id: string): void {
-    const keys = this.keys.get(id);
+  remove(id: string, held: Held): void {
+    const keys = held.keys?.[this.slot];
     if (keys === undefined) return;
-    this.keys.delete(id);
+    held.keys![this.slot] = undefined;
     if (typeof keys === 'string') this.removeFrom(keys, id);
     else for (const key of keys) this.removeFrom(key, id);
   }
@@ -74,33 +90,62 @@ class FieldIndex {
   }
 }
 
+/** what several folds hold and have changed since last written out */
+export interface FoldTotals {
+  held: number;
+  dirty: number;
+}
+
 class FoldedCollection {
   readonly held = new Map<string, Held>();
-  /** ids changed since last written out (some may have been dropped since) */
-  dirty: string[] = [];
+  /**
+   * the documents changed since last written out, last changed first, linked through `next` (a list that needs no
+   * array to grow; some may have been written or dropped since: they are no longer `dirty`)
+   */
+  dirty: Held | undefined;
   /** field → index of the held documents, built on the first findBy of that field, then kept up to date */
   readonly indexes = new Map<string, FieldIndex>();
+  private readonly indexList: [field: string, index: FieldIndex][] = [];
   /** top-level fields that have held an array in a document written here (the store records them) */
   readonly arrayFields = new Set<string>();
   /** documents were written out and then let go (memory bound): what the fold does not hold may be in the store */
   evicted = false;
+  /** upserts, and reads or upserts of a document held already */
+  upserts = 0;
+  touches = 0;
 
   constructor(readonly name: string) {}
 
-  /** keeps the field indexes in step with a change of `id` to `next` (null: gone) */
-  reindex(id: string, next: Doc | null): void {
-    for (const [field, index] of this.indexes) {
-      if (next) index.set(id, next[field]);
-      else index.remove(id);
+  /**
+   * hold new versions as objects: when documents are read or rewritten after half the writes or more (a member's
+   * document, a presence interval) rather than written once (a history entry), which an object costs the garbage
+   * collector more than a string does
+   */
+  holdsObjects(): boolean {
+    return this.upserts >= OBJECTS_AFTER && this.touches * 2 >= this.upserts;
+  }
+
+  /** keeps the field indexes in step with a change of `id` (held as `held`) to `next` (null: gone) */
+  reindex(id: string, held: Held, next: Doc | null): void {
+    for (let i = 0; i < this.indexList.length; i++) {
+      const [field, index] = this.indexList[i]!;
+      if (next) index.set(id, held, next[field]);
+      else index.remove(id, held);
     }
+  }
+
+  dropIndexes(): void {
+    this.indexes.clear();
+    this.indexList.length = 0;
   }
 
   index(field: string): FieldIndex {
     let index = this.indexes.get(field);
     if (!index) {
-      index = new FieldIndex();
+      index = new FieldIndex(this.indexes.size);
       this.indexes.set(field, index);
-      for (const [id, { json }] of this.held) if (json !== null) index.set(id, parse(json)[field]);
+      this.indexList.push([field, index]);
+      for (const [id, held] of this.held) if (held.version !== null) index.set(id, held, docOf(held.version)[field]);
     }
     return index;
   }
@@ -112,7 +157,8 @@ class FoldedCollection {
  * last ran, serialized, each once in its last version, for the caller to write to the store; they stay held.
  * `evict` lets them go (memory bound): what the fold does not hold is then read from `source` (the store behind
  * its cache). A rebuild starts from emptied collections: a document never written out nor held is absent.
- * Documents are read back parsed from their JSON, as the store would give them.
+ * Documents are read back parsed from their JSON, as the store would give them, or as they were written (see
+ * `Held`), as a live batch gives its own writes back.
  */
 export class ProjectionFold {
   private readonly collections = new Map<string, FoldedCollection>();
@@ -125,13 +171,18 @@ export class ProjectionFold {
   constructor(
     readonly projection: Projection,
     private readonly source: DocSource,
+    /** documents held and changed, summed with other folds (a rebuild's), kept up to date by each */
+    private readonly totals: FoldTotals = { held: 0, dirty: 0 },
   ) {
     for (const name of Object.keys(projection.collections)) this.collections.set(name, new FoldedCollection(name));
     this.reader = {
       get: async <T extends Doc>(collection: string, id: string): Promise<T | undefined> => {
         const c = this.collection(collection);
         const held = c.held.get(id);
-        if (held !== undefined) return (held.json === null ? undefined : parse(held.json)) as T | undefined;
+        if (held !== undefined) {
+          c.touches++;
+          return (held.version === null ? undefined : docOf(held.version)) as T | undefined;
+        }
         return c.evicted ? ((await this.source.get(collection, id)) as T | undefined) : undefined;
       },
       findBy: async <T extends Doc>(collection: string, field: string, value: string): Promise<T[]> => {
@@ -140,8 +191,8 @@ export class ProjectionFold {
         // what was let go, unless held in another version (or deleted) since; then the held ones that match
         if (c.evicted) for (const doc of await this.source.findBy(collection, field, value)) if (!c.held.has(doc._id)) found.push(doc);
         const ids = c.index(field).find(value);
-        if (typeof ids === 'string') found.push(parse(c.held.get(ids)!.json!));
-        else if (ids) for (const id of ids) found.push(parse(c.held.get(id)!.json!));
+        if (typeof ids === 'string') found.push(docOf(c.held.get(ids)!.version!));
+        else if (ids) for (const id of ids) found.push(docOf(c.held.get(id)!.version!));
         return found as T[];
       },
     };
@@ -163,26 +214,43 @@ export class ProjectionFold {
   }
 
   /**
-   * The documents changed since the last call, serialized (a delete where the store holds the document), per
-   * collection; from now on they count as written. The caller writes them all to the store.
+   * The documents changed since they were last written out, serialized (a delete where the store holds the
+   * document), per collection; from now on they count as written. The caller writes them all to the store.
+   * With `upTo`, only those last changed at or before that position: the others, changed since, are likely to
+   * change again soon and stay for a later call.
    */
-  writeOut(): SerializedWrites[] {
+  writeOut(upTo?: bigint): SerializedWrites[] {
     const out: SerializedWrites[] = [];
     for (const c of this.collections.values()) {
-      if (c.dirty.length === 0) continue;
       const writes: SerializedWrites['writes'] = [];
-      for (const id of c.dirty) {
-        const held = c.held.get(id);
-        if (!held?.dirty) continue;
-        held.dirty = false;
-        writes.push({ id, position: held.position, json: held.json });
-        // (a delete stays held, as absent, until let go: the source must then forget what it read of it before)
-        held.stored = held.json !== null;
+      // the ones left for later, in the same order
+      let later: Held | undefined;
+      let lastLater: Held | undefined;
+      for (let held = c.dirty; held !== undefined; ) {
+        const next = held.next;
+        held.next = undefined;
+        if (held.dirty) {
+          if (upTo !== undefined && held.position > upTo) {
+            if (lastLater) lastLater.next = held;
+            else later = held;
+            lastLater = held;
+          } else {
+            held.dirty = false;
+            // held as text from now on: until changed again, the document costs the garbage collector one string
+            const json = (held.version = textOf(held.version));
+            writes.push({ id: held.id, position: held.position, json });
+            // (a delete stays held, as absent, until let go: the source must then forget what it read of it before)
+            held.stored = json !== null;
+          }
+        }
+        held = next;
       }
-      c.dirty = [];
-      if (writes.length > 0) out.push({ collection: c.name, writes, arrayFields: [...c.arrayFields] });
+      c.dirty = later;
+      this.dirty -= writes.length;
+      this.totals.dirty -= writes.length;
+      // in the order they were first changed (the list is last changed first)
+      if (writes.length > 0) out.push({ collection: c.name, writes: writes.reverse(), arrayFields: [...c.arrayFields] });
     }
-    this.dirty = 0;
     return out;
   }
 
@@ -196,27 +264,31 @@ export class ProjectionFold {
     for (const c of this.collections.values()) {
       evicted.set(c.name, [...c.held.keys()]);
       c.held.clear();
-      c.indexes.clear();
+      c.dropIndexes();
       c.evicted = true;
     }
+    this.totals.held -= this.size;
     this.size = 0;
     return evicted;
   }
 
   private hold(c: FoldedCollection, doc: Doc, position: bigint): void {
     const id = doc._id;
-    if (c.indexes.size > 0) c.reindex(id, doc);
     for (const key in doc) if (Array.isArray(doc[key])) c.arrayFields.add(key);
-    const json = JSON.stringify(doc);
+    const version = c.holdsObjects() ? doc : JSON.stringify(doc);
+    c.upserts++;
     let held = c.held.get(id);
     if (held === undefined) {
-      c.held.set(id, (held = { json, position, dirty: false, stored: false }));
+      c.held.set(id, (held = { id, version, position, dirty: false, next: undefined, stored: false }));
       this.size++;
+      this.totals.held++;
     } else {
-      held.json = json;
+      c.touches++;
+      held.version = version;
       held.position = position;
     }
-    this.markDirty(c, id, held);
+    if (c.indexes.size > 0) c.reindex(id, held, doc);
+    this.markDirty(c, held);
   }
 
   private delete(c: FoldedCollection, id: string, position: bigint): void {
@@ -224,30 +296,38 @@ export class ProjectionFold {
     if (held === undefined) {
       // after an eviction the store may hold it: the delete must reach it (the store ignores it otherwise)
       if (!c.evicted) return;
-      const tombstone: Held = { json: null, position, dirty: false, stored: true };
+      const tombstone: Held = { id, version: null, position, dirty: false, next: undefined, stored: true };
       c.held.set(id, tombstone);
       this.size++;
-      this.markDirty(c, id, tombstone);
+      this.totals.held++;
+      this.markDirty(c, tombstone);
       return;
     }
-    if (c.indexes.size > 0) c.reindex(id, null);
-    held.json = null;
+    if (c.indexes.size > 0) c.reindex(id, held, null);
+    held.version = null;
     held.position = position;
-    if (held.stored || c.evicted) this.markDirty(c, id, held);
+    if (held.stored || c.evicted) this.markDirty(c, held);
     else {
       // never written out: the store has nothing to delete
       c.held.delete(id);
       this.size--;
-      if (held.dirty) this.dirty--;
+      this.totals.held--;
+      if (held.dirty) {
+        this.dirty--;
+        this.totals.dirty--;
+      }
       held.dirty = false;
     }
   }
 
-  private markDirty(c: FoldedCollection, id: string, held: Held): void {
+  private markDirty(c: FoldedCollection, held: Held): void {
     if (held.dirty) return;
     held.dirty = true;
     this.dirty++;
-    c.dirty.push(id);
+    this.totals.dirty++;
+    // (a document that is not dirty is in no list: written out, it was taken out of it)
+    held.next = c.dirty;
+    c.dirty = held;
   }
 
   private collection(name: string): FoldedCollection {

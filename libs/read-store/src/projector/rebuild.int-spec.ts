@@ -54,26 +54,35 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     }
   });
 
-  it('writes the changed documents out behind the read, each in its last version, with the checkpoint of the position reached', async () => {
+  it('writes out behind the read the documents not changed since the previous write-out, each in its last version, with the checkpoint of the position reached', async () => {
     const stores = new TempStores();
     try {
-      await logOf(stores, ['inc:a', 'inc:b', 'inc:a', 'inc:c', 'inc:a', 'del:b']);
+      await logOf(stores, ['inc:a', 'inc:b', 'inc:c', 'inc:d', 'inc:a', 'inc:e', 'del:b']);
       const store = stores.readStore();
-      const commits: bigint[] = [];
+      const commits: [bigint, string[]][] = [];
       const write = store.bulkLoad.write.bind(store.bulkLoad);
       store.bulkLoad.write = (projection, collections, checkpoint) => {
-        commits.push(checkpoint);
+        commits.push([checkpoint, collections.flatMap((c) => c.writes.map((w) => `${w.id}${w.json === null ? ' deleted' : `=${w.json}`}`))]);
         return write(projection, collections, checkpoint);
       };
       const result = await rebuild(stores.events, store, [counters], { writeOutEvery: 2, logger: silent });
       expect([result.writeOuts, result.evictions]).toEqual([4, 0]);
-      // written out after the 2nd event (a, b changed), the 4th (a, c), the 6th (a changed, b deleted), and at the
-      // end, with nothing left to write: the checkpoint
-      expect(commits).toEqual([2n, 4n, 6n, 6n]);
-      expect((await dump(store, [counters])).counters).toEqual([
-        { _id: 'a', n: 3 },
-        { _id: 'c', n: 1 },
+      // a write-out comes once two more documents changed; it writes what changed before the previous one and not
+      // since (a and b at the 4th event, c and d at the 6th), the rest at the end: a again (changed at the 5th), e,
+      // and the delete of b (written before)
+      expect(commits).toEqual([
+        [2n, []],
+        [4n, ['a={"_id":"a","n":1}', 'b={"_id":"b","n":1}']],
+        [6n, ['c={"_id":"c","n":1}', 'd={"_id":"d","n":1}']],
+        [7n, ['a={"_id":"a","n":2}', 'e={"_id":"e","n":1}', 'b deleted']],
       ]);
+      expect((await dump(store, [counters])).counters).toEqual([
+        { _id: 'a', n: 2 },
+        { _id: 'c', n: 1 },
+        { _id: 'd', n: 1 },
+        { _id: 'e', n: 1 },
+      ]);
+      expect(await store.checkpoint('counters')).toBe(7n);
     } finally {
       await stores.close();
     }

@@ -3,7 +3,7 @@ import type { EventStore } from '@rollcall/event-store';
 import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
 import type { Projection } from '../projections/projection';
 import { toProjectedEvent } from './batch';
-import { ProjectionFold } from './fold';
+import { type FoldTotals, ProjectionFold } from './fold';
 import { Projector, type ProjectorLogger } from './projector';
 import { StoreSource } from './store-source';
 
@@ -81,7 +81,8 @@ export async function rebuild(
   bulkLoad?.start();
   const source = new StoreSource(readStore, options.cacheSize ?? 200_000);
   source.startFresh();
-  const folds = projections.map((p) => new ProjectionFold(p, source));
+  const totals: FoldTotals = { held: 0, dirty: 0 };
+  const folds = projections.map((p) => new ProjectionFold(p, source, totals));
   const foldsOf = new Map<string, ProjectionFold[]>();
   for (const fold of folds)
     for (const type of new Set(fold.projection.eventTypes)) foldsOf.set(type, [...(foldsOf.get(type) ?? []), fold]);
@@ -93,25 +94,46 @@ export async function rebuild(
   let writeOuts = 0;
   let evictions = 0;
 
-  /** the last write-out, still being written (the next one waits for it: one at a time, in order) */
-  let writing: Promise<void> = Promise.resolve();
-  const writeOut = async (position: bigint): Promise<void> => {
-    await writing;
-    const commits = folds.map((fold) => {
-      const collections = fold.writeOut();
-      return bulkLoad
-        ? bulkLoad.write(fold.projection.name, collections, position)
-        : readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), position);
+  /**
+   * the write-outs still being written, in order: through a bulk load (its writer thread writes them one after the
+   * other while the log is read on) a new one waits only for the one before the last; otherwise for the last
+   */
+  const writing: Promise<void>[] = [];
+  const inFlight = bulkLoad ? 2 : 1;
+  const written = async (): Promise<void> => {
+    while (writing.length > 0) await writing.shift();
+  };
+  /** at `position`, the documents changed up to `upTo` (all by default) */
+  const writeOut = async (position: bigint, { upTo, last = false }: { upTo?: bigint; last?: boolean } = {}): Promise<void> => {
+    while (writing.length >= inFlight) await writing.shift();
+    const commits = folds.map(async (fold) => {
+      const collections = fold.writeOut(upTo);
+      if (!bulkLoad) return readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), position);
+      const written = bulkLoad.write(fold.projection.name, collections, position);
+      // the last write of these collections: their indexes are built behind it (by the store's writer thread,
+      // while the next projection's documents are serialized here)
+      if (!last || !bulkLoad.complete) return written;
+      return Promise.all([written, bulkLoad.complete(Object.keys(fold.projection.collections))]);
     });
-    writing = Promise.all(commits).then(() => undefined);
-    writing.catch(() => undefined); // awaited by the next write-out, or at the end
+    if (!last && !indexedEarly && indexAt <= Number(position) / Number(target) && bulkLoad?.index) {
+      indexedEarly = true;
+      commits.push(bulkLoad.index(folds.flatMap((fold) => Object.keys(fold.projection.collections))));
+    }
+    const done = Promise.all(commits).then(() => undefined);
+    done.catch(() => undefined); // awaited by a later write-out, or at the end
+    writing.push(done);
     writeOuts++;
   };
 
+  const indexAt = Number(process.env.RB_INDEX_AT ?? 2);
+  let indexedEarly = false;
   const target = await eventStore.headPosition();
   let position = -1n;
   let events = 0;
   let lastReport = performance.now();
+  /** position of the last write-out, and the number of documents changed at which the next one comes */
+  let previousWriteOut = -1n;
+  let nextWriteOut = writeOutEvery;
   const report = () => options.onProgress?.({ position, target, events });
   try {
     if (target >= 0n)
@@ -137,30 +159,31 @@ export async function rebuild(
           lastReport = performance.now();
           report();
         }
-        let held = 0;
-        let dirty = 0;
-        for (const fold of folds) {
-          held += fold.size;
-          dirty += fold.dirty;
-        }
+        const { held, dirty } = totals;
         if (held > maxDocuments || (checking && getHeapStatistics().used_heap_size > heapLimit)) {
           options.logger?.info(`rebuild: letting go of ${held} documents held in memory at position ${position}`);
           await writeOut(position);
-          await writing;
+          await written();
           // the source knows the documents let go are in the store (and forgets what it had read of them before)
           for (const fold of folds) for (const [collection, ids] of fold.evict()) source.wroteOut(collection, ids);
           evictions++;
-        } else if (dirty >= writeOutEvery) await writeOut(position);
+        } else if (dirty >= nextWriteOut) {
+          // what changed before the previous write-out and not since: the documents changed recently stay held
+          // as they are (many change again soon), so that they are serialized and written once rather than twice
+          await writeOut(position, { upTo: previousWriteOut });
+          previousWriteOut = position;
+          nextWriteOut = totals.dirty + writeOutEvery;
+        }
       }
     phases.foldMs = performance.now() - started;
-    if (position >= 0n) await writeOut(position);
-    await writing;
-    report();
+    if (position >= 0n) await writeOut(position, { last: true });
     phases.writeMs = performance.now() - started - phases.foldMs;
+    await written();
+    report();
     await bulkLoad?.finish();
     phases.finishMs = performance.now() - started - phases.foldMs - phases.writeMs;
   } catch (error) {
-    await writing.catch(() => undefined);
+    await Promise.allSettled(writing);
     await bulkLoad?.abort();
     throw error;
   }

@@ -9,6 +9,7 @@
  * the build).
  */
 import { Worker } from 'node:worker_threads';
+import { ARRAY_SEPARATOR } from './sqlite/schema';
 
 /** how a row is written: an upsert of `json`, a delete (tombstone), or a delete that leaves no tombstone */
 export const RowMode = { Upsert: 0, Delete: 1, DeleteIfStored: 2 } as const;
@@ -19,6 +20,33 @@ export interface BulkCommit {
   rows: (string | bigint | number | null)[];
   arrayFields: [collection: string, field: string][];
   checkpoint: bigint;
+}
+
+/**
+ * One part of a commit of serialized documents (a rebuild's write-out), packed: per table (in order) how many of
+ * the writes are its; their ids and documents each concatenated into one string, cut by lengths (a document's
+ * length -1: a delete, which leaves nothing where nothing is stored); their positions. Posting a few long strings
+ * and typed arrays costs a copy of each, where an array of millions of short strings costs a walk of it on both
+ * sides. A commit too large for one string comes in several parts, written in one transaction: `more` until its
+ * last, which writes the array fields and the checkpoint and commits.
+ */
+export interface PackedCommit {
+  projection: string;
+  tables: string[];
+  counts: number[];
+  /**
+   * per table, an order (an SQL expression over `doc`) to insert its upserts in, through a staging table, or null:
+   * into a table that has its indexes already, inserts in the order of their leading field touch few pages
+   */
+  orders: (string | null)[];
+  ids: string;
+  idLengths: Uint32Array<ArrayBuffer>;
+  docs: string;
+  docLengths: Int32Array<ArrayBuffer>;
+  positions: BigInt64Array<ArrayBuffer>;
+  arrayFields: [collection: string, field: string][];
+  checkpoint: bigint;
+  more: boolean;
 }
 
 interface Pending {
@@ -66,6 +94,31 @@ export class BulkWriter {
     return done;
   }
 
+  /** posts a part of a commit of serialized documents; resolves with the number of writes applied once written */
+  commitPacked(part: PackedCommit): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const done = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.worker.ref();
+    this.worker.postMessage({ id, packed: part }, [part.idLengths.buffer, part.docLengths.buffer, part.positions.buffer]);
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
+  /**
+   * posts statements to run in one IMMEDIATE transaction after the commits posted before (index builds of the
+   * collections complete), then `after`, each on its own (ANALYZE, a WAL checkpoint); resolves once run
+   */
+  exec(statements: readonly string[], after: readonly string[] = []): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const done = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.worker.ref();
+    this.worker.postMessage({ id, exec: statements, after });
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
   /** resolves when every commit posted so far has been answered */
   async drain(): Promise<void> {
     await this.last;
@@ -100,7 +153,7 @@ const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path, { timeout: workerData.busyTimeoutMs });
-db.exec('PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -' + workerData.cacheKib);
+db.exec('PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA analysis_limit = 1000; PRAGMA cache_size = -' + workerData.cacheKib);
 const tables = new Map();
 function statements(table) {
   let s = tables.get(table);
@@ -110,6 +163,24 @@ function statements(table) {
         ' ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc' +
         ' WHERE excluded.position > ' + table + '.position'),
       tombstone: db.prepare('UPDATE ' + table + ' SET position = ?, doc = NULL WHERE id = ? AND position < ?'),
+      get stage() {
+        db.exec('CREATE TEMP TABLE IF NOT EXISTS rs_staging (id TEXT NOT NULL, position INTEGER NOT NULL, doc BLOB NOT NULL)');
+        const stage = db.prepare('INSERT INTO temp.rs_staging (id, position, doc) VALUES (?, ?, jsonb(?))');
+        Object.defineProperty(this, 'stage', { value: stage });
+        return stage;
+      },
+      unstaged: new Map(),
+      /** the staged upserts, in this order (WHERE true: an INSERT ... SELECT with an upsert clause needs one) */
+      unstage(order) {
+        let move = this.unstaged.get(order);
+        if (!move) {
+          move = db.prepare('INSERT INTO ' + table + ' (id, position, doc) SELECT id, position, doc FROM temp.rs_staging' +
+            ' WHERE true ORDER BY ' + order + ', position ON CONFLICT (id) DO UPDATE SET position = excluded.position,' +
+            ' doc = excluded.doc WHERE excluded.position > ' + table + '.position');
+          this.unstaged.set(order, move);
+        }
+        return move;
+      },
     };
     tables.set(table, s);
   }
@@ -118,10 +189,80 @@ function statements(table) {
 const checkpoint = db.prepare('INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)' +
   ' ON CONFLICT (projection) DO UPDATE SET position = excluded.position WHERE excluded.position > rs_checkpoints.position');
 const arrayField = db.prepare('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)');
+// the search text as the store's connection computes it (schema.ts searchText: JavaScript's lower-casing)
+const lower = (value) => {
+  if (typeof value === 'string') return value.toLowerCase();
+  if (!Array.isArray(value)) return null;
+  const strings = value.filter((item) => typeof item === 'string');
+  return strings.length === 0 ? null : strings.map((item) => item.toLowerCase()).join(${JSON.stringify(ARRAY_SEPARATOR)});
+};
+db.function('rs_search_text', { deterministic: true }, (type, value) =>
+  type === 'text' ? lower(value) : type === 'array' ? lower(JSON.parse(value)) : null);
+/** the projection whose commit failed in a part that was not its last (the parts after it fail too) */
+let broken;
 parentPort.on('message', (m) => {
   if (m.close) {
     db.close();
     parentPort.close();
+    return;
+  }
+  if (m.packed) {
+    const p = m.packed;
+    try {
+      // a part of a commit whose earlier part failed: the transaction was rolled back
+      if (broken === p.projection) throw new Error('an earlier part of this commit failed');
+      if (!db.isTransaction) db.exec('BEGIN IMMEDIATE');
+      let applied = 0;
+      let write = 0;
+      let idAt = 0;
+      let docAt = 0;
+      for (let t = 0; t < p.tables.length; t++) {
+        const s = statements(p.tables[t]);
+        const order = p.orders[t];
+        for (const end = write + p.counts[t]; write < end; write++) {
+          const id = p.ids.slice(idAt, (idAt += p.idLengths[write]));
+          const length = p.docLengths[write];
+          const position = p.positions[write];
+          if (length >= 0 && order) {
+            s.stage.run(id, position, p.docs.slice(docAt, (docAt += length)));
+            continue;
+          }
+          const result = length < 0
+            ? s.tombstone.run(position, id, position)
+            : s.upsert.run(id, position, p.docs.slice(docAt, (docAt += length)));
+          if (result.changes !== 0) applied++;
+        }
+        if (order) {
+          applied += Number(s.unstage(order).run().changes);
+          db.exec('DELETE FROM temp.rs_staging');
+        }
+      }
+      if (!p.more) {
+        for (const [collection, field] of p.arrayFields) arrayField.run(collection, field);
+        checkpoint.run(p.projection, p.checkpoint);
+        db.exec('COMMIT');
+      }
+      parentPort.postMessage({ id: m.id, applied });
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      broken = p.more ? p.projection : undefined;
+      parentPort.postMessage({ id: m.id, error: error instanceof Error ? error.message : String(error) });
+    }
+    return;
+  }
+  // (any other message ends what is left of a failed commit's parts)
+  broken = undefined;
+  if (m.exec) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const sql of m.exec) db.exec(sql);
+      db.exec('COMMIT');
+      for (const sql of m.after) db.exec(sql);
+      parentPort.postMessage({ id: m.id, applied: m.exec.length });
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      parentPort.postMessage({ id: m.id, error: error instanceof Error ? error.message : String(error) });
+    }
     return;
   }
   try {

@@ -47,7 +47,14 @@ import type {
   ReadStore,
   StoredDoc,
 } from '../port';
-import { buildIndexes, endBulkLoad, startBulkLoad, writeSerialized } from './sqlite/bulk-load';
+import {
+  buildIndexes,
+  completeCollections,
+  endBulkLoad,
+  indexCollections,
+  startBulkLoad,
+  writeSerialized,
+} from './sqlite/bulk-load';
 import { readDataVersion } from './sqlite/coherence';
 import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
@@ -69,6 +76,8 @@ export class SqliteReadStore implements ReadStore {
     start: () => this.startBulkLoad(),
     write: (projection, collections, checkpoint) =>
       writeSerialized(this.state, projection, collections, checkpoint),
+    index: (collections) => indexCollections(this.state, collections),
+    complete: (collections) => completeCollections(this.state, collections),
     finish: () => this.buildIndexes(),
     abort: () => this.endBulkLoad(),
   };

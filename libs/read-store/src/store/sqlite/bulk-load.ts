@@ -10,10 +10,11 @@
  * and the caller may prepare its next batch meanwhile. Ending it restores the durability setting and
  * checkpoints the WAL, syncing what was written meanwhile.
  */
-import type { DocWrite, SerializedWrites } from '../../port';
-import { BulkWriter, RowMode } from '../sqlite-bulk-writer';
+import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
+import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
+import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
 export function startBulkLoad(state: StoreState): void {
@@ -50,6 +51,49 @@ export async function buildIndexes(state: StoreState): Promise<void> {
   for (const c of state.collections.values()) if (!c.ready) materialise(state, c);
   await endBulkLoad(state);
 }
+
+/**
+ * `bulkLoad.complete`: the collections get no more writes in this load, so their field indexes, search rows and
+ * statistics are built now, by the writer thread after the writes posted before (while the caller prepares the next
+ * ones); without the thread, by `buildIndexes` at the end. A collection is marked ready in the same transaction.
+ */
+export async function completeCollections(state: StoreState, names: readonly string[]): Promise<void> {
+  if (state.bulkWriter?.broken) state.bulkWriter = undefined;
+  const writer = state.bulkWriter;
+  if (!writer) return;
+  const targets = names.map((name) => collectionNamed(state, name)).filter((c) => !c.ready);
+  if (targets.length === 0) return;
+  const statements = targets.flatMap((c) => [
+    ...c.indexSpecs.map((index) => createIndexSql(c, index)),
+    ...fillSearchSql(c),
+    `UPDATE rs_collections SET ready = 1 WHERE name = ${sqlText(c.name)}`,
+  ]);
+  await writer.exec(statements, targets.map((c) => `ANALYZE ${c.table}`));
+}
+
+/**
+ * `bulkLoad.index`: the field indexes of the collections are built now, by the writer thread after the writes
+ * posted before; the writes after it maintain them, each write-out in the order of the indexes' leading field.
+ * Without the thread, nothing (`buildIndexes` builds them at the end).
+ */
+export async function indexCollections(state: StoreState, names: readonly string[]): Promise<void> {
+  if (state.bulkWriter?.broken) state.bulkWriter = undefined;
+  const writer = state.bulkWriter;
+  if (!writer) return;
+  const targets = names.map((name) => collectionNamed(state, name)).filter((c) => !c.ready && !c.indexedEarly);
+  const statements = targets.flatMap((c) => c.indexSpecs.map((index) => createIndexSql(c, index)));
+  for (const c of targets) c.indexedEarly = true;
+  if (statements.length > 0) await writer.exec(statements);
+}
+
+/** the order to write a collection's documents in: of its indexes' leading field, once they are built */
+const orderOf = (c: Collection): string | null => {
+  const lead = c.indexSpecs[0]?.fields[0];
+  return c.indexedEarly && lead !== undefined ? `json_extract(doc, ${jsonPath(lead)})` : null;
+};
+
+/** a collection name as an SQL literal (names are checked by init: no quote in them, but quoted all the same) */
+const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** ends a bulk load; the indexes not built yet are built by the first read */
 export async function endBulkLoad(state: StoreState): Promise<void> {
@@ -117,20 +161,15 @@ export async function writeSerialized(
   });
   if (state.bulkWriter?.broken) state.bulkWriter = undefined;
   if (state.bulkWriter) {
-    const rows: (string | bigint | null | number)[] = [];
-    for (const [i, { c }] of targets.entries())
-      for (const w of collections[i]!.writes)
-        rows.push(
-          c.table,
-          w.id,
-          w.position,
-          w.json,
-          w.json === null ? RowMode.DeleteIfStored : RowMode.Upsert,
-        );
     const arrayFields = targets.flatMap(({ c, fields }) =>
       fields.map((field): [string, string] => [c.name, field]),
     );
-    await state.bulkWriter.commit({ projection, rows, arrayFields, checkpoint });
+    const parts = packed(
+      targets.map(({ c }, i) => [c.table, orderOf(c), collections[i]!.writes] as const),
+      (part, more) => ({ projection, ...part, arrayFields, checkpoint, more }),
+    );
+    const writer = state.bulkWriter;
+    await Promise.all(parts.map((part) => writer.commitPacked(part)));
     return;
   }
   const { conn } = state;
@@ -160,4 +199,63 @@ export async function writeSerialized(
       )
       .run(projection, checkpoint);
   });
+}
+
+/** characters of documents per part of a packed commit (a string is at most 2^29 characters long) */
+const PART_CHARS = 1 << 25;
+
+/** the writes of a commit packed for the writer thread (sqlite-bulk-writer.ts `PackedCommit`), in parts */
+function packed(
+  tables: readonly (readonly [table: string, order: string | null, writes: readonly SerializedWrite[]])[],
+  make: (part: Omit<PackedCommit, 'projection' | 'arrayFields' | 'checkpoint' | 'more'>, more: boolean) => PackedCommit,
+): PackedCommit[] {
+  const total = tables.reduce((n, [, , writes]) => n + writes.length, 0);
+  const parts: PackedCommit[] = [];
+  let names: string[] = [];
+  let orders: (string | null)[] = [];
+  let counts: number[] = [];
+  let ids: string[] = [];
+  let docs: string[] = [];
+  let idLengths = new Uint32Array(total);
+  let docLengths = new Int32Array(total);
+  let positions = new BigInt64Array(total);
+  let n = 0;
+  let chars = 0;
+  const cut = (more: boolean) => {
+    parts.push(
+      make(
+        {
+          tables: names,
+          orders,
+          counts,
+          ids: ids.join(''),
+          idLengths: idLengths.slice(0, n),
+          docs: docs.join(''),
+          docLengths: docLengths.slice(0, n),
+          positions: positions.slice(0, n),
+        },
+        more,
+      ),
+    );
+    [names, orders, counts, ids, docs, n, chars] = [[], [], [], [], [], 0, 0];
+  };
+  for (const [table, order, writes] of tables) {
+    for (const w of writes) {
+      if (chars >= PART_CHARS) cut(true);
+      if (names.at(-1) !== table) {
+        names.push(table);
+        orders.push(order);
+        counts.push(0);
+      }
+      counts[counts.length - 1]!++;
+      ids.push(w.id);
+      idLengths[n] = w.id.length;
+      docLengths[n] = w.json === null ? -1 : w.json.length;
+      if (w.json !== null) docs.push(w.json);
+      positions[n++] = w.position;
+      chars += w.json?.length ?? 0;
+    }
+  }
+  cut(false);
+  return parts;
 }

@@ -29,6 +29,8 @@ export interface Collection {
   arrayFields: Set<string>;
   /** while not ready, in a bulk load: the field indexes built for lookups so far */
   lookups: Set<string>;
+  /** while not ready, in a bulk load: every field index was built before the last writes (they maintain them) */
+  indexedEarly?: boolean;
   /** prepared write statements (made on the first commit) */
   writer?: Writer;
   /** prepared `get` (made on the first one) */
@@ -115,10 +117,13 @@ export function createIndexes(conn: SqliteConnection, c: Collection): void {
 }
 
 export function createIndex(conn: SqliteConnection, c: Collection, index: IndexSpec): void {
+  conn.exec(createIndexSql(c, index));
+}
+
+/** the DDL of a field index (the bulk load's writer thread runs it too) */
+export function createIndexSql(c: Collection, index: IndexSpec): string {
   const keys = index.fields.map((field) => `json_extract(doc, ${jsonPath(field)})`).join(', ');
-  conn.exec(
-    `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`,
-  );
+  return `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${c.table} (${keys}, id) WHERE doc IS NOT NULL`;
 }
 
 /** drops the field indexes (a rebuild inserts into bare tables; emptying a table without them is a truncate) */
@@ -167,14 +172,25 @@ export function clearSearch(conn: SqliteConnection, c: Collection): void {
 export function fillSearch(conn: SqliteConnection, c: Collection): void {
   if (c.search.length === 0) return;
   clearSearch(conn, c);
+  for (const sql of fillSearchSql(c)) conn.exec(sql);
+}
+
+/**
+ * the statements that fill an empty search table and its trigram index from the documents (the bulk load's writer
+ * thread runs them too, with its own `rs_search_text`)
+ */
+export function fillSearchSql(c: Collection): string[] {
+  if (c.search.length === 0) return [];
   const columns = c.search
     .map(
       (field) => `rs_search_text(json_type(doc, ${jsonPath(field)}), json_extract(doc, ${jsonPath(field)}))`,
     )
     .join(', ');
-  conn.exec(`INSERT INTO ${c.searchTable} SELECT rid, ${columns} FROM ${c.table} WHERE doc IS NOT NULL`);
   const names = c.search.map(quote).join(', ');
-  conn.exec(`INSERT INTO ${c.trigramTable} (rowid, ${names}) SELECT rid, ${names} FROM ${c.searchTable}`);
+  return [
+    `INSERT INTO ${c.searchTable} SELECT rid, ${columns} FROM ${c.table} WHERE doc IS NOT NULL`,
+    `INSERT INTO ${c.trigramTable} (rowid, ${names}) SELECT rid, ${names} FROM ${c.searchTable}`,
+  ];
 }
 
 /** the lower-cased searchable text of a value: a string, or the string elements of an array */
