@@ -114,11 +114,6 @@ export interface BulkLoadCapability {
    */
   write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint): Promise<void>;
   /**
-   * most of the collections' documents are written: their indexes may be built now, behind the writes handed over
-   * before, and maintained by the writes after (resolves once built)
-   */
-  index?(collections: readonly string[]): Promise<void>;
-  /**
    * the collections get no more writes in this load: what was deferred for them may be built now, behind the
    * writes handed over before (resolves once built; `finish` builds whatever is left)
    */

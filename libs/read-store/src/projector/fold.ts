@@ -122,7 +122,11 @@ class FoldedCollection {
    * collector more than a string does
    */
   holdsObjects(): boolean {
-    return this.upserts >= OBJECTS_AFTER && this.touches * 2 >= this.upserts;
+    return this.upserts >= OBJECTS_AFTER && this.touchedOften();
+  }
+
+  touchedOften(): boolean {
+    return this.touches * 2 >= this.upserts;
   }
 
   /** keeps the field indexes in step with a change of `id` (held as `held`) to `next` (null: gone) */
@@ -216,12 +220,13 @@ export class ProjectionFold {
   /**
    * The documents changed since they were last written out, serialized (a delete where the store holds the
    * document), per collection; from now on they count as written. The caller writes them all to the store.
-   * With `upTo`, only those last changed at or before that position: the others, changed since, are likely to
-   * change again soon and stay for a later call.
+   * With `upTo`, in collections whose documents are read or rewritten often, only those last changed at or before
+   * that position: the others, changed since, are likely to change again soon and stay for a later call.
    */
   writeOut(upTo?: bigint): SerializedWrites[] {
     const out: SerializedWrites[] = [];
     for (const c of this.collections.values()) {
+      const keep = upTo !== undefined && c.touchedOften();
       const writes: SerializedWrites['writes'] = [];
       // the ones left for later, in the same order
       let later: Held | undefined;
@@ -230,7 +235,7 @@ export class ProjectionFold {
         const next = held.next;
         held.next = undefined;
         if (held.dirty) {
-          if (upTo !== undefined && held.position > upTo) {
+          if (keep && held.position > upTo!) {
             if (lastLater) lastLater.next = held;
             else later = held;
             lastLater = held;

@@ -54,38 +54,63 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     }
   });
 
-  it('writes out behind the read the documents not changed since the previous write-out, each in its last version, with the checkpoint of the position reached', async () => {
+  /** runs a rebuild, recording what each write-out hands the store: per checkpoint, the writes as `id=json` */
+  async function writeOuts(names: string[], projection: Projection, writeOutEvery: number) {
     const stores = new TempStores();
     try {
-      await logOf(stores, ['inc:a', 'inc:b', 'inc:c', 'inc:d', 'inc:a', 'inc:e', 'del:b']);
+      await logOf(stores, names);
       const store = stores.readStore();
       const commits: [bigint, string[]][] = [];
       const write = store.bulkLoad.write.bind(store.bulkLoad);
-      store.bulkLoad.write = (projection, collections, checkpoint) => {
+      store.bulkLoad.write = (name, collections, checkpoint) => {
         commits.push([checkpoint, collections.flatMap((c) => c.writes.map((w) => `${w.id}${w.json === null ? ' deleted' : `=${w.json}`}`))]);
-        return write(projection, collections, checkpoint);
+        return write(name, collections, checkpoint);
       };
-      const result = await rebuild(stores.events, store, [counters], { writeOutEvery: 2, logger: silent });
-      expect([result.writeOuts, result.evictions]).toEqual([4, 0]);
-      // a write-out comes once two more documents changed; it writes what changed before the previous one and not
-      // since (a and b at the 4th event, c and d at the 6th), the rest at the end: a again (changed at the 5th), e,
-      // and the delete of b (written before)
-      expect(commits).toEqual([
-        [2n, []],
-        [4n, ['a={"_id":"a","n":1}', 'b={"_id":"b","n":1}']],
-        [6n, ['c={"_id":"c","n":1}', 'd={"_id":"d","n":1}']],
-        [7n, ['a={"_id":"a","n":2}', 'e={"_id":"e","n":1}', 'b deleted']],
-      ]);
-      expect((await dump(store, [counters])).counters).toEqual([
-        { _id: 'a', n: 2 },
-        { _id: 'c', n: 1 },
-        { _id: 'd', n: 1 },
-        { _id: 'e', n: 1 },
-      ]);
-      expect(await store.checkpoint('counters')).toBe(7n);
+      const result = await rebuild(stores.events, store, [projection], { writeOutEvery, logger: silent });
+      const dumped = (await dump(store, [projection]))[projection.name];
+      return { result, commits, dumped, checkpoint: await store.checkpoint(projection.name) };
     } finally {
       await stores.close();
     }
+  }
+
+  it('writes out behind the read, once as many documents more changed, those not changed since the previous write-out when they are read back often: each once in its last version, with the checkpoint reached', async () => {
+    const { result, commits, dumped, checkpoint } = await writeOuts(
+      ['inc:a', 'inc:a', 'inc:b', 'inc:b', 'inc:c', 'inc:d', 'inc:a', 'inc:e', 'del:b'],
+      counters,
+      2,
+    );
+    expect([result.writeOuts, result.evictions]).toEqual([4, 0]);
+    // at the 3rd event nothing is older than the previous write-out; at the 6th, a (changed at the 2nd); at the 8th
+    // b, c and d (a changed again at the 7th); at the end the rest: a, e, and the delete of b (written before)
+    expect(commits).toEqual([
+      [3n, []],
+      [6n, ['a={"_id":"a","n":2}']],
+      [8n, ['b={"_id":"b","n":2}', 'c={"_id":"c","n":1}', 'd={"_id":"d","n":1}']],
+      [9n, ['a={"_id":"a","n":3}', 'e={"_id":"e","n":1}', 'b deleted']],
+    ]);
+    expect(dumped).toEqual([
+      { _id: 'a', n: 3 },
+      { _id: 'c', n: 1 },
+      { _id: 'd', n: 1 },
+      { _id: 'e', n: 1 },
+    ]);
+    expect(checkpoint).toBe(9n);
+  });
+
+  it('writes out every document changed when they are mostly written once and not read back (history entries)', async () => {
+    const entries: Projection = {
+      name: 'entries',
+      collections: { entries: { indexes: [] } },
+      eventTypes: ['OrganizationCreated'],
+      apply: async (e) => [{ kind: 'upsert', collection: 'entries', doc: { _id: `e${e.position}` } }],
+    };
+    const { commits } = await writeOuts(['x', 'x', 'x', 'x', 'x'], entries, 2);
+    expect(commits).toEqual([
+      [2n, ['e1={"_id":"e1"}', 'e2={"_id":"e2"}']],
+      [4n, ['e3={"_id":"e3"}', 'e4={"_id":"e4"}']],
+      [5n, ['e5={"_id":"e5"}']],
+    ]);
   });
 
   it('stops at the event a projection throws on, naming it, and leaves the bulk load', async () => {

@@ -99,7 +99,7 @@ export async function rebuild(
    * other while the log is read on) a new one waits only for the one before the last; otherwise for the last
    */
   const writing: Promise<void>[] = [];
-  const inFlight = bulkLoad ? 2 : 1;
+  const inFlight = bulkLoad ? 4 : 1;
   const written = async (): Promise<void> => {
     while (writing.length > 0) await writing.shift();
   };
@@ -115,18 +115,12 @@ export async function rebuild(
       if (!last || !bulkLoad.complete) return written;
       return Promise.all([written, bulkLoad.complete(Object.keys(fold.projection.collections))]);
     });
-    if (!last && !indexedEarly && indexAt <= Number(position) / Number(target) && bulkLoad?.index) {
-      indexedEarly = true;
-      commits.push(bulkLoad.index(folds.flatMap((fold) => Object.keys(fold.projection.collections))));
-    }
     const done = Promise.all(commits).then(() => undefined);
     done.catch(() => undefined); // awaited by a later write-out, or at the end
     writing.push(done);
     writeOuts++;
   };
 
-  const indexAt = Number(process.env.RB_INDEX_AT ?? 2);
-  let indexedEarly = false;
   const target = await eventStore.headPosition();
   let position = -1n;
   let events = 0;

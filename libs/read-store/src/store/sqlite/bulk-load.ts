@@ -14,7 +14,7 @@ import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
-import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
+import { createIndexSql, fillSearchSql } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
 export function startBulkLoad(state: StoreState): void {
@@ -70,27 +70,6 @@ export async function completeCollections(state: StoreState, names: readonly str
   ]);
   await writer.exec(statements, targets.map((c) => `ANALYZE ${c.table}`));
 }
-
-/**
- * `bulkLoad.index`: the field indexes of the collections are built now, by the writer thread after the writes
- * posted before; the writes after it maintain them, each write-out in the order of the indexes' leading field.
- * Without the thread, nothing (`buildIndexes` builds them at the end).
- */
-export async function indexCollections(state: StoreState, names: readonly string[]): Promise<void> {
-  if (state.bulkWriter?.broken) state.bulkWriter = undefined;
-  const writer = state.bulkWriter;
-  if (!writer) return;
-  const targets = names.map((name) => collectionNamed(state, name)).filter((c) => !c.ready && !c.indexedEarly);
-  const statements = targets.flatMap((c) => c.indexSpecs.map((index) => createIndexSql(c, index)));
-  for (const c of targets) c.indexedEarly = true;
-  if (statements.length > 0) await writer.exec(statements);
-}
-
-/** the order to write a collection's documents in: of its indexes' leading field, once they are built */
-const orderOf = (c: Collection): string | null => {
-  const lead = c.indexSpecs[0]?.fields[0];
-  return c.indexedEarly && lead !== undefined ? `json_extract(doc, ${jsonPath(lead)})` : null;
-};
 
 /** a collection name as an SQL literal (names are checked by init: no quote in them, but quoted all the same) */
 const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -165,7 +144,7 @@ export async function writeSerialized(
       fields.map((field): [string, string] => [c.name, field]),
     );
     const parts = packed(
-      targets.map(({ c }, i) => [c.table, orderOf(c), collections[i]!.writes] as const),
+      targets.map(({ c }, i) => [c.table, collections[i]!.writes] as const),
       (part, more) => ({ projection, ...part, arrayFields, checkpoint, more }),
     );
     const writer = state.bulkWriter;
@@ -206,13 +185,12 @@ const PART_CHARS = 1 << 25;
 
 /** the writes of a commit packed for the writer thread (sqlite-bulk-writer.ts `PackedCommit`), in parts */
 function packed(
-  tables: readonly (readonly [table: string, order: string | null, writes: readonly SerializedWrite[]])[],
+  tables: readonly (readonly [table: string, writes: readonly SerializedWrite[]])[],
   make: (part: Omit<PackedCommit, 'projection' | 'arrayFields' | 'checkpoint' | 'more'>, more: boolean) => PackedCommit,
 ): PackedCommit[] {
-  const total = tables.reduce((n, [, , writes]) => n + writes.length, 0);
+  const total = tables.reduce((n, [, writes]) => n + writes.length, 0);
   const parts: PackedCommit[] = [];
   let names: string[] = [];
-  let orders: (string | null)[] = [];
   let counts: number[] = [];
   let ids: string[] = [];
   let docs: string[] = [];
@@ -226,7 +204,6 @@ function packed(
       make(
         {
           tables: names,
-          orders,
           counts,
           ids: ids.join(''),
           idLengths: idLengths.slice(0, n),
@@ -237,14 +214,13 @@ function packed(
         more,
       ),
     );
-    [names, orders, counts, ids, docs, n, chars] = [[], [], [], [], [], 0, 0];
+    [names, counts, ids, docs, n, chars] = [[], [], [], [], 0, 0];
   };
-  for (const [table, order, writes] of tables) {
+  for (const [table, writes] of tables) {
     for (const w of writes) {
       if (chars >= PART_CHARS) cut(true);
       if (names.at(-1) !== table) {
         names.push(table);
-        orders.push(order);
         counts.push(0);
       }
       counts[counts.length - 1]!++;

@@ -31,6 +31,5 @@ export async function resetCollections(
     c.ready = false;
     c.arrayFields.clear();
     c.lookups.clear();
-    c.indexedEarly = false;
   }
 }
