@@ -12,7 +12,11 @@ export interface ProjectedEvent {
   metadata: { actorId?: string; occurredAt?: string; correlationId?: string; [k: string]: unknown };
 }
 
-/** Reads documents of the projection's own collections, seeing the writes of the current batch first. */
+/**
+ * Reads documents of the projection's own collections, seeing the writes of the current batch first. What it returns
+ * must not be changed: it may be the very object the runtime holds (a document written earlier in the batch, or in
+ * a rebuild's fold); a projection writes a new object instead.
+ */
 export interface ProjectionReader {
   get<T extends Doc = Doc>(collection: string, id: string): Promise<T | undefined>;
   /** documents of `collection` whose `field` equals `value` (field must be indexed) */

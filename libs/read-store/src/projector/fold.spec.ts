@@ -125,6 +125,35 @@ describe('ProjectionFold (a rebuild folds the log in memory)', () => {
     ]);
   });
 
+  it('holds the documents of a collection read back as often as written in the objects written until written out (as a live batch does), as text once written out', async () => {
+    let last: Doc | undefined;
+    const counter: Projection = {
+      name: 'counter',
+      collections: { things: { indexes: [] } },
+      eventTypes: ['OrganizationCreated'],
+      apply: async (_e, read) => {
+        const current = await read.get<Doc & { n: number }>('things', 'a');
+        last = { _id: 'a', n: (current?.n ?? 0) + 1 };
+        return [up(last)];
+      },
+    };
+    const fold = new ProjectionFold(counter, untouchable);
+    for (let i = 1; i <= 1001; i++) await fold.apply(event(BigInt(i)));
+    // the first thousand writes were serialized; from then on, read and written as much: the object is held
+    expect(await fold.reader.get('things', 'a')).toBe(last);
+    expect(fold.writeOut()[0]!.writes).toEqual([{ id: 'a', position: 1001n, json: '{"_id":"a","n":1001}' }]);
+    const read = await fold.reader.get('things', 'a');
+    expect(read).toEqual(last);
+    expect(read).not.toBe(last);
+
+    // written once and not read back: held as text from the first write
+    const once = await folded(Array.from({ length: 1001 }, (_, i) => [up({ _id: `d${i}`, owner: 'o' })]));
+    const doc = await once.reader.get('things', 'd1000');
+    expect(doc).toEqual({ _id: 'd1000', owner: 'o' });
+    doc!.owner = 'changed';
+    expect(await once.reader.get('things', 'd1000')).toEqual({ _id: 'd1000', owner: 'o' });
+  });
+
   it('refuses writes the store would refuse, or to a collection the projection does not own, keeping nothing of that event', async () => {
     for (const [writes, message] of [
       [[up({ _id: 'x' }), { kind: 'delete', collection: 'members', id: 'y' }], 'projection scripted wrote to members, which it does not own'],

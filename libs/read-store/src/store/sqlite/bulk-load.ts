@@ -183,10 +183,14 @@ export async function writeSerialized(
 /** characters of documents per part of a packed commit (a string is at most 2^29 characters long) */
 const PART_CHARS = 1 << 25;
 
-/** the writes of a commit packed for the writer thread (sqlite-bulk-writer.ts `PackedCommit`), in parts */
-function packed(
+/**
+ * the writes of a commit packed for the writer thread (sqlite-bulk-writer.ts `PackedCommit`), in parts of about
+ * `partChars` characters of documents
+ */
+export function packed(
   tables: readonly (readonly [table: string, writes: readonly SerializedWrite[]])[],
   make: (part: Omit<PackedCommit, 'projection' | 'arrayFields' | 'checkpoint' | 'more'>, more: boolean) => PackedCommit,
+  partChars = PART_CHARS,
 ): PackedCommit[] {
   const total = tables.reduce((n, [, writes]) => n + writes.length, 0);
   const parts: PackedCommit[] = [];
@@ -194,9 +198,9 @@ function packed(
   let counts: number[] = [];
   let ids: string[] = [];
   let docs: string[] = [];
-  let idLengths = new Uint32Array(total);
-  let docLengths = new Int32Array(total);
-  let positions = new BigInt64Array(total);
+  const idLengths = new Uint32Array(total);
+  const docLengths = new Int32Array(total);
+  const positions = new BigInt64Array(total);
   let n = 0;
   let chars = 0;
   const cut = (more: boolean) => {
@@ -218,7 +222,7 @@ function packed(
   };
   for (const [table, writes] of tables) {
     for (const w of writes) {
-      if (chars >= PART_CHARS) cut(true);
+      if (chars >= partChars) cut(true);
       if (names.at(-1) !== table) {
         names.push(table);
         counts.push(0);
