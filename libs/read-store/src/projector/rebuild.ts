@@ -23,7 +23,10 @@ export interface RebuildResult {
   /** times the documents changed were written out while the log was read, and times memory was let go */
   writeOuts: number;
   evictions: number;
-  /** where the time went: reading and folding the log, writing what was left to write, building indexes */
+  /**
+   * where the time went: reading and folding the log; handing over the last write-outs (and the index builds of
+   * each projection's collections behind them); waiting for those writes and builds to end
+   */
   phases: { foldMs: number; writeMs: number; finishMs: number };
 }
 

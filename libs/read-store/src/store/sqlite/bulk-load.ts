@@ -68,7 +68,12 @@ export async function completeCollections(state: StoreState, names: readonly str
     ...fillSearchSql(c),
     `UPDATE rs_collections SET ready = 1 WHERE name = ${sqlText(c.name)}`,
   ]);
-  await writer.exec(statements, targets.map((c) => `ANALYZE ${c.table}`));
+  // the usual page cache for the builds (the sorter works within it): the bulk load's 512 MiB made the index
+  // builds of a million documents ~20 % slower
+  await writer.exec(
+    [`PRAGMA cache_size = -${CACHE_KIB}`, ...statements],
+    [...targets.map((c) => `ANALYZE ${c.table}`), `PRAGMA cache_size = -${BULK_CACHE_KIB}`],
+  );
 }
 
 /** a collection name as an SQL literal (names are checked by init: no quote in them, but quoted all the same) */
