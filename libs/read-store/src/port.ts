@@ -114,6 +114,11 @@ export interface BulkLoadCapability {
    */
   write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint): Promise<void>;
   /**
+   * most of the collections' documents are written and few will change: their indexes may be built now, behind the
+   * writes handed over before, and maintained by the writes after (resolves once built)
+   */
+  index?(collections: readonly string[]): Promise<void>;
+  /**
    * the collections get no more writes in this load: what was deferred for them may be built now, behind the
    * writes handed over before (resolves once built; `finish` builds whatever is left)
    */

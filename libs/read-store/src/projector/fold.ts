@@ -259,6 +259,11 @@ export class ProjectionFold {
     return out;
   }
 
+  /** its collections whose documents are mostly written once (not read or rewritten after half the writes) */
+  writtenOnce(): string[] {
+    return [...this.collections.values()].filter((c) => c.upserts > 0 && !c.touchedOften()).map((c) => c.name);
+  }
+
   /**
    * Lets every document go (all written out first): what the projection reads next comes from the source.
    * Returns the ids let go, per collection (the source must forget what it knew of them).

@@ -113,6 +113,45 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     ]);
   });
 
+  it('builds the indexes of the collections mostly written once past `indexAt` of the log, while it reads on; the documents written after are found through them', async () => {
+    const stores = new TempStores();
+    try {
+      // entries written once (indexed by owner); counters read and rewritten
+      const entries: Projection = {
+        name: 'entries',
+        collections: { entries: { indexes: ['owner'] }, tallies: { indexes: ['owner'] } },
+        eventTypes: ['OrganizationCreated'],
+        apply: async (e, read) => {
+          const owner = (e.event.data as { name: string }).name;
+          const tally = await read.get<Doc & { n: number }>('tallies', owner);
+          return [
+            { kind: 'upsert', collection: 'entries', doc: { _id: `e${e.position}`, owner } },
+            { kind: 'upsert', collection: 'tallies', doc: { _id: owner, owner, n: (tally?.n ?? 0) + 1 } },
+          ];
+        },
+      };
+      await logOf(stores, ['ann', 'ann', 'bob', 'ann', 'bob', 'ann', 'bob', 'ann']);
+      const store = stores.readStore();
+      const indexed: [string[], number][] = [];
+      const index = store.bulkLoad.index!.bind(store.bulkLoad);
+      let commits = 0;
+      const write = store.bulkLoad.write.bind(store.bulkLoad);
+      store.bulkLoad.write = (name, collections, checkpoint) => (commits++, write(name, collections, checkpoint));
+      store.bulkLoad.index = (collections) => (indexed.push([[...collections], commits]), index(collections));
+      await rebuild(stores.events, store, [entries], { writeOutEvery: 3, indexAt: 0.5, logger: silent });
+      // once, with the write-out at or past the 4th of 8 events (the 2nd), for the collection written once only
+      expect(indexed).toEqual([[['entries'], 2]]);
+      expect((await store.find('entries', { where: { owner: 'ann' } })).items.map((d) => d._id).sort()).toEqual(['e1', 'e2', 'e4', 'e6', 'e8']);
+      expect(store.explainFind('entries', { where: { owner: 'bob' } }).join(' ')).toMatch(/rs_idx_entries__owner/);
+      expect((await dump(store, [entries])).tallies).toEqual([
+        { _id: 'ann', owner: 'ann', n: 5 },
+        { _id: 'bob', owner: 'bob', n: 3 },
+      ]);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('stops at the event a projection throws on, naming it, and leaves the bulk load', async () => {
     const stores = new TempStores();
     try {

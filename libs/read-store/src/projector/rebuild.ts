@@ -44,6 +44,11 @@ export interface RebuildOptions {
    * when needed (default: unbounded; `maxHeapShare` applies)
    */
   maxDocuments?: number;
+  /**
+   * share of the log read after which the indexes of the collections mostly written once are built, by the store's
+   * writer thread, while the rest is read (default 0.6; 1 or more: at the end, with the others')
+   */
+  indexAt?: number;
   /** share of the V8 heap limit in use above which the documents held are let go (default 0.6) */
   maxHeapShare?: number;
   /** documents read back from the store after they were let go, kept in memory (default 200,000) */
@@ -99,7 +104,7 @@ export async function rebuild(
 
   /**
    * the write-outs still being written, in order: through a bulk load (its writer thread writes them one after the
-   * other while the log is read on) a new one waits only for the one before the last; otherwise for the last
+   * other while the log is read on) a new one waits while four are; otherwise for the last
    */
   const writing: Promise<void>[] = [];
   const inFlight = bulkLoad ? 4 : 1;
@@ -118,12 +123,21 @@ export async function rebuild(
       if (!last || !bulkLoad.complete) return written;
       return Promise.all([written, bulkLoad.complete(Object.keys(fold.projection.collections))]);
     });
+    // past `indexAt` of the log, the collections mostly written once (history entries, daily figures) have most of
+    // their documents: their indexes are built now, by the writer thread while the log is read on, rather than
+    // after the last write-out; the documents written after maintain them
+    if (!last && !indexedEarly && bulkLoad?.index && Number(position) >= indexAt * Number(target)) {
+      indexedEarly = true;
+      commits.push(bulkLoad.index(folds.flatMap((fold) => fold.writtenOnce())));
+    }
     const done = Promise.all(commits).then(() => undefined);
     done.catch(() => undefined); // awaited by a later write-out, or at the end
     writing.push(done);
     writeOuts++;
   };
 
+  const indexAt = options.indexAt ?? 0.6;
+  let indexedEarly = false;
   const target = await eventStore.headPosition();
   let position = -1n;
   let events = 0;

@@ -90,8 +90,8 @@ describe('SQLite bulk load (a rebuild)', () => {
     const commit = (writes: SerializedWrite[], checkpoint: bigint) =>
       packed(
         [
-          ['"rs_doc_people"', writes.slice(0, 3)],
-          ['"rs_doc_notes"', writes.slice(3)],
+          ['"rs_doc_people"', null, writes.slice(0, 3)],
+          ['"rs_doc_notes"', null, writes.slice(3)],
         ],
         (part, more): PackedCommit => ({ projection: 'p', ...part, arrayFields: [], checkpoint, more }),
         40, // characters of documents per part

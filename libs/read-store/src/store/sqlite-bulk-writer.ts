@@ -34,6 +34,11 @@ export interface PackedCommit {
   projection: string;
   tables: string[];
   counts: number[];
+  /**
+   * per table, an order (an SQL expression over `doc`) to insert its upserts in, through a staging table, or null:
+   * into a table that has its indexes already, inserts in the order of their leading field touch few pages
+   */
+  orders: (string | null)[];
   ids: string;
   idLengths: Uint32Array<ArrayBuffer>;
   docs: string;
@@ -158,6 +163,24 @@ function statements(table) {
         ' ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc' +
         ' WHERE excluded.position > ' + table + '.position'),
       tombstone: db.prepare('UPDATE ' + table + ' SET position = ?, doc = NULL WHERE id = ? AND position < ?'),
+      get stage() {
+        db.exec('CREATE TEMP TABLE IF NOT EXISTS rs_staging (id TEXT NOT NULL, position INTEGER NOT NULL, doc BLOB NOT NULL)');
+        const stage = db.prepare('INSERT INTO temp.rs_staging (id, position, doc) VALUES (?, ?, jsonb(?))');
+        Object.defineProperty(this, 'stage', { value: stage });
+        return stage;
+      },
+      unstaged: new Map(),
+      /** the staged upserts, in this order (WHERE true: an INSERT ... SELECT with an upsert clause needs one) */
+      unstage(order) {
+        let move = this.unstaged.get(order);
+        if (!move) {
+          move = db.prepare('INSERT INTO ' + table + ' (id, position, doc) SELECT id, position, doc FROM temp.rs_staging' +
+            ' WHERE true ORDER BY ' + order + ', position ON CONFLICT (id) DO UPDATE SET position = excluded.position,' +
+            ' doc = excluded.doc WHERE excluded.position > ' + table + '.position');
+          this.unstaged.set(order, move);
+        }
+        return move;
+      },
     };
     tables.set(table, s);
   }
@@ -195,14 +218,23 @@ parentPort.on('message', (m) => {
       let docAt = 0;
       for (let t = 0; t < p.tables.length; t++) {
         const s = statements(p.tables[t]);
+        const order = p.orders[t];
         for (const end = write + p.counts[t]; write < end; write++) {
           const id = p.ids.slice(idAt, (idAt += p.idLengths[write]));
           const length = p.docLengths[write];
           const position = p.positions[write];
+          if (length >= 0 && order) {
+            s.stage.run(id, position, p.docs.slice(docAt, (docAt += length)));
+            continue;
+          }
           const result = length < 0
             ? s.tombstone.run(position, id, position)
             : s.upsert.run(id, position, p.docs.slice(docAt, (docAt += length)));
           if (result.changes !== 0) applied++;
+        }
+        if (order) {
+          applied += Number(s.unstage(order).run().changes);
+          db.exec('DELETE FROM temp.rs_staging');
         }
       }
       if (!p.more) {

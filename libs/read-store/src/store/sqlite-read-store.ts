@@ -51,6 +51,7 @@ import {
   buildIndexes,
   completeCollections,
   endBulkLoad,
+  indexCollections,
   startBulkLoad,
   writeSerialized,
 } from './sqlite/bulk-load';
@@ -75,6 +76,7 @@ export class SqliteReadStore implements ReadStore {
     start: () => this.startBulkLoad(),
     write: (projection, collections, checkpoint) =>
       writeSerialized(this.state, projection, collections, checkpoint),
+    index: (collections) => indexCollections(this.state, collections),
     complete: (collections) => completeCollections(this.state, collections),
     finish: () => this.buildIndexes(),
     abort: () => this.endBulkLoad(),

@@ -14,7 +14,7 @@ import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
-import { createIndexSql, fillSearchSql } from './schema';
+import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
 export function startBulkLoad(state: StoreState): void {
@@ -75,6 +75,27 @@ export async function completeCollections(state: StoreState, names: readonly str
     [...targets.map((c) => `ANALYZE ${c.table}`), `PRAGMA cache_size = -${BULK_CACHE_KIB}`],
   );
 }
+
+/**
+ * `bulkLoad.index`: the field indexes of the collections are built now, by the writer thread after the writes
+ * posted before; the writes after it maintain them, each write-out's in the order of the indexes' leading field.
+ * Without the thread, nothing (`buildIndexes` builds them at the end).
+ */
+export async function indexCollections(state: StoreState, names: readonly string[]): Promise<void> {
+  if (state.bulkWriter?.broken) state.bulkWriter = undefined;
+  const writer = state.bulkWriter;
+  if (!writer) return;
+  const targets = names.map((name) => collectionNamed(state, name)).filter((c) => !c.ready && !c.indexedEarly);
+  const statements = targets.flatMap((c) => c.indexSpecs.map((index) => createIndexSql(c, index)));
+  for (const c of targets) c.indexedEarly = true;
+  if (statements.length > 0) await writer.exec([`PRAGMA cache_size = -${CACHE_KIB}`, ...statements], [`PRAGMA cache_size = -${BULK_CACHE_KIB}`]);
+}
+
+/** the order to write a collection's documents in: of its indexes' leading field, once they are built */
+const orderOf = (c: Collection): string | null => {
+  const lead = c.indexSpecs[0]?.fields[0];
+  return c.indexedEarly && lead !== undefined ? `json_extract(doc, ${jsonPath(lead)})` : null;
+};
 
 /** a collection name as an SQL literal (names are checked by init: no quote in them, but quoted all the same) */
 const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -149,7 +170,7 @@ export async function writeSerialized(
       fields.map((field): [string, string] => [c.name, field]),
     );
     const parts = packed(
-      targets.map(({ c }, i) => [c.table, collections[i]!.writes] as const),
+      targets.map(({ c }, i) => [c.table, orderOf(c), collections[i]!.writes] as const),
       (part, more) => ({ projection, ...part, arrayFields, checkpoint, more }),
     );
     const writer = state.bulkWriter;
@@ -193,13 +214,14 @@ const PART_CHARS = 1 << 25;
  * `partChars` characters of documents
  */
 export function packed(
-  tables: readonly (readonly [table: string, writes: readonly SerializedWrite[]])[],
+  tables: readonly (readonly [table: string, order: string | null, writes: readonly SerializedWrite[]])[],
   make: (part: Omit<PackedCommit, 'projection' | 'arrayFields' | 'checkpoint' | 'more'>, more: boolean) => PackedCommit,
   partChars = PART_CHARS,
 ): PackedCommit[] {
-  const total = tables.reduce((n, [, writes]) => n + writes.length, 0);
+  const total = tables.reduce((n, [, , writes]) => n + writes.length, 0);
   const parts: PackedCommit[] = [];
   let names: string[] = [];
+  let orders: (string | null)[] = [];
   let counts: number[] = [];
   let ids: string[] = [];
   let docs: string[] = [];
@@ -213,6 +235,7 @@ export function packed(
       make(
         {
           tables: names,
+          orders,
           counts,
           ids: ids.join(''),
           idLengths: idLengths.slice(0, n),
@@ -223,13 +246,14 @@ export function packed(
         more,
       ),
     );
-    [names, counts, ids, docs, n, chars] = [[], [], [], [], 0, 0];
+    [names, orders, counts, ids, docs, n, chars] = [[], [], [], [], [], 0, 0];
   };
-  for (const [table, writes] of tables) {
+  for (const [table, order, writes] of tables) {
     for (const w of writes) {
       if (chars >= partChars) cut(true);
       if (names.at(-1) !== table) {
         names.push(table);
+        orders.push(order);
         counts.push(0);
       }
       counts[counts.length - 1]!++;

@@ -31,5 +31,6 @@ export async function resetCollections(
     c.ready = false;
     c.arrayFields.clear();
     c.lookups.clear();
+    c.indexedEarly = false;
   }
 }

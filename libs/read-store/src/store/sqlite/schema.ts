@@ -29,6 +29,8 @@ export interface Collection {
   arrayFields: Set<string>;
   /** while not ready, in a bulk load: the field indexes built for lookups so far */
   lookups: Set<string>;
+  /** while not ready, in a bulk load: every field index was built before the last writes (they maintain them) */
+  indexedEarly?: boolean;
   /** prepared write statements (made on the first commit) */
   writer?: Writer;
   /** prepared `get` (made on the first one) */
