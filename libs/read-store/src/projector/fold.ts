@@ -25,8 +25,6 @@ interface Held {
 
 /** a held version as a document (a projection must not change what it reads: it may be the object it wrote) */
 const docOf = (version: string | Doc): Doc => (typeof version === 'string' ? (JSON.parse(version) as Doc) : version);
-const textOf = (version: string | Doc | null): string | null =>
-  version === null || typeof version === 'string' ? version : JSON.stringify(version);
 
 /** writes to a collection before it holds documents as objects (if they are touched again enough) */
 const OBJECTS_AFTER = 1000;
@@ -108,6 +106,17 @@ class FoldedCollection {
   private readonly indexList: [field: string, index: FieldIndex][] = [];
   /** top-level fields that have held an array in a document written here (the store records them) */
   readonly arrayFields = new Set<string>();
+
+  /** a held version as text, to write it: a document held as an object is looked at for array fields then */
+  textOf(version: string | Doc | null): string | null {
+    if (version === null || typeof version === 'string') return version;
+    this.noteArrays(version);
+    return JSON.stringify(version);
+  }
+
+  noteArrays(doc: Doc): void {
+    for (const key in doc) if (Array.isArray(doc[key])) this.arrayFields.add(key);
+  }
   /** documents were written out and then let go (memory bound): what the fold does not hold may be in the store */
   evicted = false;
   /** upserts, and reads or upserts of a document held already */
@@ -242,7 +251,7 @@ export class ProjectionFold {
           } else {
             held.dirty = false;
             // held as text from now on: until changed again, the document costs the garbage collector one string
-            const json = (held.version = textOf(held.version));
+            const json = (held.version = c.textOf(held.version));
             writes.push({ id: held.id, position: held.position, json });
             // (a delete stays held, as absent, until let go: the source must then forget what it read of it before)
             held.stored = json !== null;
@@ -284,8 +293,12 @@ export class ProjectionFold {
 
   private hold(c: FoldedCollection, doc: Doc, position: bigint): void {
     const id = doc._id;
-    for (const key in doc) if (Array.isArray(doc[key])) c.arrayFields.add(key);
-    const version = c.holdsObjects() ? doc : JSON.stringify(doc);
+    // (the array fields of a document held as an object are noted when it is written out, in its last version)
+    let version: string | Doc = doc;
+    if (!c.holdsObjects()) {
+      c.noteArrays(doc);
+      version = JSON.stringify(doc);
+    }
     c.upserts++;
     let held = c.held.get(id);
     if (held === undefined) {
