@@ -3,7 +3,9 @@
  * the commits of a rebuild while the main thread goes on projecting the next batch. The main thread prepares
  * each commit (validation, one write per document, JSON) and posts it as flat rows; the thread writes them and
  * the checkpoint in one IMMEDIATE transaction, as `SqliteReadStore.commit` does, and answers when committed.
- * Commits run one after the other, in the order posted.
+ * A rebuild's write-outs come packed (`commitPacked`: documents serialized by the caller, a few long strings
+ * instead of millions of short ones), and its index builds as statements (`exec`). Messages are handled one after
+ * the other, in the order posted.
  *
  * The thread's code is a string run with `eval` (no module loading, so it runs the same from sources, tests and
  * the build).

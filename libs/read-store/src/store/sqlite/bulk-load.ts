@@ -9,6 +9,12 @@
  * in a worker thread (`bulkWriterThread`, sqlite-bulk-writer.ts): `commit` resolves once they are committed,
  * and the caller may prepare its next batch meanwhile. Ending it restores the durability setting and
  * checkpoints the WAL, syncing what was written meanwhile.
+ *
+ * A rebuild (projector/rebuild.ts) hands the thread more: documents it serialized (`write`, packed into a few
+ * strings), the index builds of collections mostly written once while it reads on (`index`: the writes after go
+ * in the order of the indexes' leading field), and those of each projection's collections right after their
+ * last write (`complete`: indexes, search rows, statistics, ready), so that they are built while the main thread
+ * hands over the next projection's documents.
  */
 import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
