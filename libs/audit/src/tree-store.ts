@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openDatabase } from '@rollcall/event-store';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { NewNode } from './merkle';
 
@@ -52,13 +51,9 @@ export class SqliteTreeStore {
     readonly file: string,
     options: { readOnly?: boolean } = {},
   ) {
-    if (!options.readOnly) mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file, { readOnly: options.readOnly ?? false, timeout: 5000 });
-    if (!options.readOnly) {
-      this.db.exec('PRAGMA journal_mode = WAL');
-      this.db.exec('PRAGMA synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-    }
+    this.db = options.readOnly
+      ? new DatabaseSync(file, { readOnly: true, timeout: 5000 })
+      : openDatabase(file, { setUp: `PRAGMA synchronous = NORMAL; ${SCHEMA}` });
     const prepare = (sql: string) => {
       const s = this.db.prepare(sql);
       s.setReadBigInts(true);

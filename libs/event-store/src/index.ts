@@ -6,6 +6,7 @@ export {
   type SqliteEventStoreOptions,
   type Durability,
 } from './sqlite/sqlite-event-store';
+export { openDatabase, retryWhileBusy, type OpenDatabaseOptions } from './sqlite/open-database';
 export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
 export { createEventStore, type EventStoreConfig } from './create-event-store';
 export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';

@@ -1,5 +1,5 @@
+import { openDatabase } from '@rollcall/event-store';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -26,10 +26,9 @@ export class ProjectorLease {
   private readonly db: DatabaseSync;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new DatabaseSync(join(dataDir, 'projector-lease.sqlite'), { timeout: 5000 });
-    this.db.exec(`PRAGMA journal_mode = WAL;
-      CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL)`);
+    this.db = openDatabase(join(dataDir, 'projector-lease.sqlite'), {
+      setUp: `CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL)`,
+    });
   }
 
   /** Takes the lease, or renews it; false while another holder's lease runs. */

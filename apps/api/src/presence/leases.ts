@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { openDatabase } from '@rollcall/event-store';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
@@ -157,14 +157,14 @@ export class SqliteLeaseBackend implements LeaseBackend {
 
   /** `checkpointMs`: how often the checkpoint thread copies the WAL into the database file */
   constructor(dataDir: string, { checkpointMs = 1000 }: { checkpointMs?: number } = {}) {
-    mkdirSync(dataDir, { recursive: true });
     const path = join(dataDir, 'presence.sqlite');
-    this.db = new DatabaseSync(path, { timeout: 5000 });
     // wal_autocheckpoint=0: this connection (the event loop's) never checkpoints; the thread does
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;
+    this.db = openDatabase(path, {
+      setUp: `PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;
       CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, organization_id TEXT NOT NULL,
         user_id TEXT NOT NULL, last_seen INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS leases_by_last_seen ON leases (last_seen)`);
+      CREATE INDEX IF NOT EXISTS leases_by_last_seen ON leases (last_seen)`,
+    });
     // without the thread, the WAL would grow for good: this connection checkpoints again, as SQLite does by default
     this.checkpointer = new WalCheckpointer(path, checkpointMs, () => {
       if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint=1000');

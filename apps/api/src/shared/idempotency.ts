@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { openDatabase } from '@rollcall/event-store';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { KeyedMutex } from './keyed-mutex';
@@ -28,11 +28,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly insert;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    // another API process on the same data dir may hold the write lock for a moment: wait for it, as the other stores do
-    this.db = new DatabaseSync(join(dataDir, 'api.sqlite'), { timeout: 5000 });
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`);
+    // another API process on the same data dir may hold the write lock for a moment: openDatabase waits for it
+    this.db = openDatabase(join(dataDir, 'api.sqlite'), {
+      setUp: `PRAGMA synchronous=FULL;
+      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`,
+    });
     this.select = this.db.prepare('SELECT request_hash, status, body FROM idempotency WHERE key = ?');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)');
   }

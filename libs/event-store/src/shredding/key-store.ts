@@ -1,6 +1,5 @@
+import { openDatabase } from '../sqlite/open-database';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Binary, type Collection, MongoClient } from 'mongodb';
 
@@ -35,13 +34,12 @@ export class SqliteKeyStore implements KeyStore {
   private scheduled = false;
 
   constructor(file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    // the busy timeout from the first statement: another process opening the same data dir at once may hold the lock
-    // that `journal_mode=WAL` needs (test/replicas.e2e-spec.ts)
-    this.db = new DatabaseSync(file, { timeout: 5000 });
+    // another process opening the same data dir at once may hold the lock that WAL mode needs: openDatabase waits
     // secure_delete: a forgotten key's bytes are overwritten, not left in a free page of the file
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;
-      CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
+    this.db = openDatabase(file, {
+      setUp: `PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;
+      CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`,
+    });
     this.select = this.db.prepare('SELECT key FROM subject_keys WHERE subject = ?');
     this.selectMany = this.db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)');

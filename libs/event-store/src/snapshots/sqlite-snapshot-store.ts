@@ -1,6 +1,5 @@
+import { openDatabase } from '../sqlite/open-database';
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type SnapshotStore, type SnapshotToWrite, SnapshotUnreadableError, type StoredSnapshot } from './snapshot-store';
 
@@ -42,10 +41,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   private readonly stmt: Record<'head' | 'chunk' | 'insertChunk' | 'countChunks' | 'upsert' | 'prune' | 'drop' | 'begin' | 'commit' | 'rollback', StatementSync>;
 
   constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file, { timeout: 5000 });
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(file, { setUp: `PRAGMA synchronous = NORMAL; ${SCHEMA}` });
     this.stmt = {
       head: this.db.prepare('SELECT generation, revision, version, head, chunks FROM snapshots WHERE stream = ?'),
       chunk: this.db.prepare('SELECT body FROM snapshot_chunks WHERE stream = ? AND generation = ? AND seq = ?'),

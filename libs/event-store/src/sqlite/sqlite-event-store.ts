@@ -1,6 +1,5 @@
+import { openDatabase } from './open-database';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { type EventRow, SqliteSubscription, toRecorded } from './sqlite-subscription';
 import type {
@@ -124,11 +123,9 @@ export class SqliteEventStore implements EventStore {
       throw new RangeError(`durability must be 'full' or 'normal', got ${String(durability)}`);
     }
     this.pageSize = options.pageSize ?? 1000;
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.db = new DatabaseSync(file, { timeout: this.busyTimeoutMs });
+    this.db = openDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
     try {
-      this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(
         `PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`,

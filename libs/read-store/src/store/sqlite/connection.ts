@@ -2,6 +2,7 @@
  * The SQLite connection of a `SqliteReadStore`: opening (pragmas, metadata tables, the SQL functions the
  * store's SQL calls), a bounded cache of prepared statements, and the two kinds of transaction it uses.
  */
+import { openDatabase } from '@rollcall/event-store';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { createMetaTables, searchText } from './schema';
 
@@ -25,9 +26,8 @@ export class SqliteConnection {
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string, options: { busyTimeoutMs: number; synchronous: 'FULL' | 'NORMAL' }) {
-    this.db = new DatabaseSync(path, { timeout: options.busyTimeoutMs });
+    this.db = openDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
     this.db.exec(`
-      PRAGMA journal_mode = WAL;
       PRAGMA synchronous = ${options.synchronous};
       PRAGMA cache_size = -${CACHE_KIB};
       PRAGMA temp_store = MEMORY;
