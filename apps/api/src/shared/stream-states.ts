@@ -7,6 +7,7 @@ import {
   type WorkspaceState,
   evolveOrganization,
   evolveWorkspace,
+  forgetErasedInvitationAddresses,
   fromStored,
   initialOrganizationState,
   initialWorkspaceState,
@@ -150,6 +151,22 @@ export class StreamStates {
       this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
       return loaded(stream, entry);
     });
+  }
+
+  /**
+   * Rule 12 across organizations: addresses erased by a deletion in another organization (no event in these streams,
+   * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4) leave the cached workspace states as a replay reads them
+   * now (forgetErasedInvitationAddresses). Returns the streams whose state changed.
+   */
+  async forgetErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
+    const changed: string[] = [];
+    for (const [workspaceId, entry] of [...this.workspaces]) {
+      const stream = workspaceStream(workspaceId);
+      await this.mutex.run(stream, async () => {
+        if (this.workspaces.get(workspaceId) === entry && forgetErasedInvitationAddresses(entry.state, isErased) > 0) changed.push(stream);
+      });
+    }
+    return changed;
   }
 
   /** A single stream's cached state without reading the store; undefined when not cached, or stale (`observed`). */

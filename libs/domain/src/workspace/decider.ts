@@ -18,7 +18,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
-import { activeMember, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
+import { activeMember, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
   workspaceId: string;
@@ -89,7 +89,11 @@ const notAMember = (userId: string) =>
   domainError('NOT_A_MEMBER', `User ${userId} is not an active member of this workspace.`);
 
 /** Who may see, resend or cancel an invitation: a member manager allowed to give the invited access (rules 1, 2). */
-function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationId: string) {
+const addresseeErased = () =>
+  domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.');
+
+/** `mailable`: the action needs the invitation's address (copy the link, resend); cancelling does not */
+function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationId: string, mailable = true) {
   const inv = ctx.ws.invitations.get(invitationId);
   if (!inv) return { error: invitationNotFound(invitationId) };
   const actor = authorizeMemberManagement(ctx, actorId);
@@ -97,6 +101,8 @@ function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationI
   const rank = checkAssignment(ctx, actor, undefined, inv.access);
   if (rank) return { error: rank };
   if (inv.status !== 'pending') return { error: notPending(inv) };
+  // rule 12: the address was erased (its owner deleted in another organization): no link to copy, nobody to mail
+  if (mailable && !hasAddress(inv)) return { error: addresseeErased() };
   return { inv };
 }
 
@@ -178,7 +184,7 @@ function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<Workspac
 }
 
 function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
-  const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
+  const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId, false);
   if (!inv) return reject(error!);
   return accept([
     {
@@ -200,7 +206,7 @@ function inviteeOf(ctx: WorkspaceContext, inv: Invitation, newUserId: string): s
     const invitee = ctx.org.users.get(inv.inviteeUserId);
     return invitee && !invitee.deleted ? invitee.userId : undefined;
   }
-  if (typeof inv.email !== 'string' || inv.email === '') return undefined;
+  if (!hasAddress(inv)) return undefined;
   return userIdForEmail(ctx.org, inv.email, newUserId);
 }
 
@@ -218,10 +224,7 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
       domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)),
     );
   const userId = inviteeOf(ctx, inv, cmd.newUserId);
-  if (!userId)
-    return reject(
-      domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.'),
-    );
+  if (!userId) return reject(addresseeErased());
   if (activeMember(ctx, userId))
     return reject(domainError('ALREADY_MEMBER', `${inv.email} is already an active member of this workspace.`));
   return accept([

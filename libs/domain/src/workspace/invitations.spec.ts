@@ -1,6 +1,7 @@
 import { decideOrganization } from '../organization/decider';
 import { ADMIN, HOURS_48, ORG, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
 import { invitationLink } from './decider';
+import { forgetErasedInvitationAddresses } from './state';
 import type { UserInvited } from './events';
 
 const inviteCmd = (s: Scenario, email: string, extra: Record<string, unknown> = {}) => ({
@@ -204,5 +205,42 @@ describe('rule 9: pending invitations are in the workspace state with their emai
     s.accepted(inv, 'jane');
     expect(s.ctx.ws.invitations.get(inv)!.status).toBe('accepted');
     expect(s.ctx.ws.pendingByEmail.has('jane@acme.test')).toBe(false);
+  });
+});
+
+describe('rule 12: an invitation whose address was erased by a deletion in another organization', () => {
+  /** a pending and a cancelled invitation to an erased address, an accepted one to another erased one, one kept */
+  function scenario() {
+    const s = new Scenario();
+    // accepted: the address is also the profile of a member here (erased only when they are deleted here)
+    const accepted = s.invited('also.gone@acme.test');
+    s.accepted(accepted, 'also-gone');
+    const cancelled = s.invited('gone@acme.test');
+    s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: cancelled });
+    const pending = s.invited('Gone@acme.test');
+    const other = s.invited('kept@acme.test');
+    return { s, accepted, cancelled, pending, other };
+  }
+
+  it('loses its address as a replay reads it (null), unless accepted; the address is no longer pending', () => {
+    const { s, accepted, cancelled, pending, other } = scenario();
+    const erased = forgetErasedInvitationAddresses(s.ctx.ws, (email) => email === 'gone@acme.test' || email === 'also.gone@acme.test');
+    expect(erased).toBe(2);
+    const email = (id: string) => s.ctx.ws.invitations.get(id)!.email;
+    expect([email(pending), email(cancelled), email(accepted), email(other)]).toEqual([null, null, 'also.gone@acme.test', 'kept@acme.test']);
+    expect([...s.ctx.ws.pendingByEmail.keys()]).toEqual(['kept@acme.test']);
+    // a second pass finds nothing more
+    expect(forgetErasedInvitationAddresses(s.ctx.ws, () => true)).toBe(1);
+  });
+
+  it('cannot be copied or resent (INVITATION_ADDRESSEE_ERASED), nor accepted; it can be cancelled; the address can be invited again', () => {
+    const { s, pending } = scenario();
+    forgetErasedInvitationAddresses(s.ctx.ws, (email) => email === 'gone@acme.test');
+    const link = invitationLink(s.ctx, ADMIN, pending);
+    expect(!link.ok && link.error.code).toBe('INVITATION_ADDRESSEE_ERASED');
+    expectError(s.when({ type: 'ResendInvitation', ...by(s, ADMIN), invitationId: pending, ttlSeconds: HOURS_48 }), 'INVITATION_ADDRESSEE_ERASED');
+    expectError(s.when(acceptCmd(s, pending)), 'INVITATION_ADDRESSEE_ERASED');
+    expectEvents(s.when({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: pending }), ['InvitationCancelled']);
+    expectEvents(s.when(inviteCmd(s, 'gone@acme.test')), ['UserInvited']);
   });
 });
