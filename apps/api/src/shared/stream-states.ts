@@ -160,7 +160,8 @@ export class StreamStates {
    */
   async forgetErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
     const changed: string[] = [];
-    for (const [workspaceId, entry] of [...this.workspaces]) {
+    // a copy: loads may add or evict entries while this waits for a stream's turn
+    for (const [workspaceId, entry] of Array.from(this.workspaces)) {
       const stream = workspaceStream(workspaceId);
       await this.mutex.run(stream, async () => {
         if (this.workspaces.get(workspaceId) === entry && forgetErasedInvitationAddresses(entry.state, isErased) > 0) changed.push(stream);
