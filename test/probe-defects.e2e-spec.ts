@@ -153,6 +153,30 @@ describe('items 4, 6 and 9: erased data is not served from memory, secrets do no
     expect(accept.status).toBeLessThan(500);
   });
 
+  it('item 4, across organizations: deleting a user erases their address from the pending invitations of other organizations too (rule 12; replicas and restarts: erasure-across-organizations.e2e)', async () => {
+    const a = await app.api.organization();
+    const b = await app.api.organization();
+    const asA = { key: a.key, actor: a.admin, workspaceId: a.workspaceId };
+    const jane = await app.api.member(asA, 'erase.across@acme.test');
+    const pending = await app.api.request('POST', `/v1/workspaces/${b.workspaceId}/invitations`, { key: b.key, actor: b.admin, body: { email: 'erase.across@acme.test' } });
+    expect(pending.status).toBe(201);
+    const linkOf = () => app.api.request('GET', `/v1/workspaces/${b.workspaceId}/invitations/${pending.body.invitationId}/link`, { key: b.key, actor: b.admin });
+    expect((await linkOf()).body.email).toBe('erase.across@acme.test');
+
+    const deleted = await app.api.request('DELETE', `/v1/organizations/${a.organizationId}/users/${jane}`, { key: a.key, actor: a.admin });
+    expect(deleted.status).toBe(200);
+    const mailsBefore = outbox(app).filter((m) => m.to === 'erase.across@acme.test').length;
+    const linkAfter = await linkOf();
+    expect(JSON.stringify(linkAfter.body)).not.toContain('erase.across');
+    expectProblem(linkAfter, 410, 'INVITATION_ADDRESSEE_ERASED');
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${b.workspaceId}/invitations/${pending.body.invitationId}/resend`, { key: b.key, actor: b.admin }), 410, 'INVITATION_ADDRESSEE_ERASED');
+    expectProblem(await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(pending.body.inviteUrl) } }), 410, 'INVITATION_ADDRESSEE_ERASED');
+    const listed = await app.api.request('GET', `/v1/workspaces/${b.workspaceId}/invitations`, { key: b.key, actor: b.admin, headers: { 'x-min-position': deleted.body.position } });
+    expect(JSON.stringify(listed.body)).not.toContain('erase.across');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(outbox(app).filter((m) => m.to === 'erase.across@acme.test')).toHaveLength(mailsBefore);
+  });
+
   it('item 6: an API key answered under an Idempotency-Key is not stored; forgotten keys are gone from the data files and their WALs; files are private', async () => {
     const created = await app.api.request('POST', '/v1/organizations', {
       key: SYSTEM_KEY,

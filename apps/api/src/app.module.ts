@@ -31,6 +31,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
 import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
+import { AddressErasure } from './shared/address-erasure';
 import { StateSnapshots, snapshotEveryFrom } from './shared/snapshots';
 import { MessageWrites } from './shared/messages';
 import { JsonPayloadGuardPipe } from './shared/json-body';
@@ -41,6 +42,7 @@ import { MemberQueriesController, RosterController } from './members/member-quer
 import { HistoryController } from './history/history.controller';
 import { PresenceController } from './presence/presence.controller';
 import { presenceProviders } from './presence/presence-runtime';
+import { PresenceFeed } from './presence/feed';
 import { AuditController } from './audit/audit.controller';
 import { AuditLog } from './audit/audit-log';
 import { ReadAccess } from './shared/read-access';
@@ -141,15 +143,28 @@ export class AppModule {
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {
           provide: PERSONAL_DATA,
-          useFactory: (s: Stores, readSide: ReadSide): PersonalData => ({
+          useFactory: (s: Stores, readSide: ReadSide, erasure: AddressErasure): PersonalData => ({
             subjectsOf: (user) => s.personalData.subjectsOf(user),
             forgetCached: (ids) => s.personalData.forgetCached(ids),
             forget: async (ids) => {
               await s.personalData.forget(ids);
               readSide.forgotten(ids);
+              // invitations to the user's addresses in other organizations: gone from memory before the deletion is answered
+              await erasure.erased(ids);
             },
           }),
-          inject: [STORES, READ_SIDE],
+          inject: [STORES, READ_SIDE, AddressErasure],
+        },
+        {
+          provide: AddressErasure,
+          useFactory: (states: StreamStates, snapshots: StateSnapshots, s: Stores, feed: PresenceFeed) => {
+            const erasure = new AddressErasure(states, snapshots, (email) => s.sealing.subjectId({ kind: 'email', email }));
+            // a deletion decided by another replica reaches this process through its log subscription
+            const log = new Logger('AddressErasure');
+            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            return erasure;
+          },
+          inject: [StreamStates, StateSnapshots, STORES, PresenceFeed],
         },
         {
           provide: StreamStates,

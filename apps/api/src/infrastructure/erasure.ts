@@ -1,4 +1,5 @@
 import type { EventStore, PersonalData } from '@rollcall/event-store';
+import { erasedSubjectsOf } from '../shared/address-erasure';
 import type { StreamStates } from '../shared/stream-states';
 
 /**
@@ -12,7 +13,7 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
   for await (const e of store.readAll({ filter: { eventTypes: ['UserDeleted'] } })) {
     const recorded = e.metadata.erasedSubjects;
     if (Array.isArray(recorded) || typeof recorded === 'string') {
-      const subjects = (typeof recorded === 'string' ? JSON.parse(recorded) : recorded) as string[];
+      const subjects = erasedSubjectsOf(e.metadata);
       if (subjects.length > 0) await personalData.forget(subjects);
       erased++;
       continue;

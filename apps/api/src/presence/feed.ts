@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type PresenceChanged, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
+import { erasedSubjectsOf } from '../shared/address-erasure';
 import type { StreamStates } from '../shared/stream-states';
 import { type FanoutOptions, PresenceFanout, type PresenceMessage, type PresenceSink } from './fanout';
 
@@ -15,8 +16,11 @@ export interface MemberLeftSeen {
   reason: 'revoked' | 'deleted';
 }
 
-/** The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction. */
-const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace'];
+/**
+ * The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction, user
+ * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts).
+ */
+const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted'];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
@@ -40,7 +44,7 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
  * One subscription per process to the event log (EventStore.subscribe), from the head at start: every presence
  * transition, decided by this replica or any other, is handed to the SSE subscribers of its workspace, and marks
  * this process's cached presence state stale (so a heartbeat's "nothing changes" is judged on what the log says).
- * Ended memberships are handed to `onLeft`.
+ * Ended memberships are handed to `onLeft`, the subjects a user deletion erased to `onErased`.
  *
  * The embedded store wakes subscriptions only for appends of its own process: with `pollMs`, the head is polled
  * and the subscription restarted from the last position it delivered when another process appended (the same as
@@ -60,6 +64,7 @@ export class PresenceFeed {
   /** position of the last followed event delivered (the head at start before any) */
   position = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
+  onErased: (subjectIds: string[]) => void = () => undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -133,6 +138,8 @@ export class PresenceFeed {
       const d = event.data;
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
+    } else if (event?.type === 'UserDeleted') {
+      this.onErased(erasedSubjectsOf(recorded.metadata));
     }
   }
 

@@ -8,7 +8,9 @@ import {
   evolveProfile,
   evolveTeams,
   evolveWorkspace,
+  forgetErasedInvitationAddresses,
   fromStored,
+  hasAddress,
   upcast,
 } from '@rollcall/domain';
 import type { SnapshotSealing, SnapshotStore } from '@rollcall/event-store';
@@ -140,7 +142,10 @@ export class StateSnapshots {
       // shredded: a user of its organization was deleted since; the stream is replayed and a new snapshot written
       if (!cipher) return undefined;
       const restored = await openSnapshot(kind, snapshot, head, cipher);
-      setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1 });
+      // addresses erased since it was written, by a deletion in another organization: as a replay reads them, and the
+      // snapshot is written again (the stored one holds them)
+      const erased = kind === 'workspace' ? await this.forgetErasedAddresses(restored.state as WorkspaceState) : 0;
+      setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1, ...(erased > 0 && { stale: true }) });
       return restored;
     } catch (error) {
       this.options.onError?.(stream, error);
@@ -182,6 +187,25 @@ export class StateSnapshots {
     const write = this.write(stream, entry.revision, kind, copy, at, erasures);
     this.writing.set(stream, write);
     void write.finally(() => this.writing.delete(stream));
+  }
+
+  /**
+   * The cached state of `stream` lost addresses a deletion in another organization erased (StreamStates
+   * .forgetErasedAddresses): its stored snapshot may hold them, so the next load writes it again.
+   */
+  addressesErased(stream: string): void {
+    const last = this.latest.get(stream);
+    // never read nor written by this process: a stored one is checked when a cold load reads it (restore)
+    if (last) last.stale = true;
+  }
+
+  /** the invitations not accepted whose address subject has no key any more lose their address (rule 12); how many */
+  private async forgetErasedAddresses(state: WorkspaceState): Promise<number> {
+    const emails = [...state.invitations.values()].filter((i) => i.status !== 'accepted' && hasAddress(i)).map((i) => i.email);
+    if (emails.length === 0) return 0;
+    const subjectOf = new Map(emails.map((email) => [email, this.sealing.subjectId({ kind: 'email', email })]));
+    const existing = await this.sealing.existing([...new Set(subjectOf.values())]);
+    return forgetErasedInvitationAddresses(state, (email) => !existing.has(subjectOf.get(email) ?? this.sealing.subjectId({ kind: 'email', email })));
   }
 
   /** Nest's shutdown: the snapshots being written are finished, then the store is closed. */

@@ -1,0 +1,39 @@
+import type { StateSnapshots } from './snapshots';
+import type { StreamStates } from './stream-states';
+
+/**
+ * Rule 12 across organizations (docs/rules.md#crypto-shredding, docs/adr/0013-snapshots-sealed-per-snapshot.md point 4).
+ * The address of an invitation is a data subject shared by every organization: deleting a user in one organization
+ * forgets the subjects of all their addresses, which erases the invitations to those addresses in other
+ * organizations too, with no event in those workspaces' streams. A replay reads those addresses as null; this makes
+ * what a process holds in memory read the same — the cached workspace states lose the addresses, and their stored
+ * snapshots are written again at the next load (a snapshot never read here is checked when a cold load reads it).
+ *
+ * Called with the subjects a deletion forgot: by this process right after forgetting them (before the deletion is
+ * answered), and by every process when its log subscription sees the UserDeleted of any replica (its metadata's
+ * `erasedSubjects`).
+ */
+export class AddressErasure {
+  constructor(
+    private readonly states: StreamStates,
+    private readonly snapshots: StateSnapshots | undefined,
+    /** the key subject of an address (an HMAC of it: the same function that seals it) */
+    private readonly subjectOf: (email: string) => string,
+  ) {}
+
+  /** the subjects forgotten; returns the workspace streams whose cached state lost an address */
+  async erased(subjectIds: readonly string[]): Promise<string[]> {
+    if (subjectIds.length === 0) return [];
+    const erased = new Set(subjectIds);
+    const streams = await this.states.forgetErasedAddresses((email) => erased.has(this.subjectOf(email)));
+    for (const stream of streams) this.snapshots?.addressesErased(stream);
+    return streams;
+  }
+}
+
+/** The subjects a UserDeleted's metadata says it erased (an array, or its JSON text from older writers). */
+export function erasedSubjectsOf(metadata: Record<string, unknown>): string[] {
+  const recorded = metadata.erasedSubjects;
+  const subjects: unknown = typeof recorded === 'string' ? JSON.parse(recorded) : recorded;
+  return Array.isArray(subjects) ? subjects.filter((s): s is string => typeof s === 'string') : [];
+}
