@@ -2559,6 +2559,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'INVITATION_ADDRESSEE_ERASED';
+          };
+        };
+      };
     };
   };
   InvitationsController_resend: {
@@ -2654,6 +2668,20 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'INVITATION_NOT_PENDING';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'INVITATION_ADDRESSEE_ERASED';
           };
         };
       };

@@ -67,7 +67,7 @@ export class InvitationsController {
   @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
   @ApiHeader(ACTOR_HEADER)
   @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
   async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
     const ref = await resolveWorkspace(this.states, principal, ws);
     return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));
@@ -79,7 +79,7 @@ export class InvitationsController {
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, InvitationResent)
-  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
   async resend(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
