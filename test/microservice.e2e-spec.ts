@@ -1,9 +1,8 @@
-import { type INestMicroservice, Controller, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ClientProxyFactory, EventPattern, type ClientProxy, Payload, Transport } from '@nestjs/microservices';
+import { Controller, Module } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { connect } from 'node:net';
-import { lastValueFrom } from 'rxjs';
-import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
+import { SYSTEM_KEY, type TestApp, tokenOf } from './support/app';
+import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
 
 /** A stand-in for the contacts service: a real Nest TCP microservice that records what it receives. */
 const received: { pattern: string; data: any }[] = [];
@@ -21,25 +20,14 @@ class ContactsListener {
 @Module({ controllers: [ContactsListener] })
 class ContactsModule {}
 
-let consumer: INestMicroservice;
 let app: TestApp;
-let client: ClientProxy;
-
+let send: TcpTestApp['send'];
+let running: TcpTestApp;
 beforeAll(async () => {
-  consumer = await NestFactory.createMicroservice(ContactsModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
-  await consumer.listen();
-  const port = (consumer.unwrap<{ address(): { port: number } }>()).address().port;
-  app = await startTestApp({ ROLLCALL_EVENTS_TCP_TARGET: `127.0.0.1:${port}` });
-  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
-  await client.connect();
+  running = await startAppOverTcp(ContactsModule);
+  ({ app, send } = running);
 });
-afterAll(async () => {
-  await client.close();
-  await app.stop();
-  await consumer.close();
-});
-
-const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
+afterAll(() => running.stop());
 
 describe('commands over @nestjs/microservices (TCP)', () => {
   it('runs the member story through message patterns and publishes integration events', async () => {

@@ -1,8 +1,7 @@
-import { type INestMicroservice, Controller, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ClientProxyFactory, type ClientProxy, EventPattern, Payload, Transport } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
-import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+import { Controller, Module } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { SYSTEM_KEY, type TestApp, expectProblem } from './support/app';
+import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
 
 /** A stand-in for a chat router: a real Nest TCP microservice recording the team integration events it receives. */
 const received: { type: string; data: any }[] = [];
@@ -25,23 +24,13 @@ class TeamListener {
 class ListenerModule {}
 
 let app: TestApp;
-let client: ClientProxy;
-let listener: INestMicroservice;
+let send: TcpTestApp['send'];
+let running: TcpTestApp;
 beforeAll(async () => {
-  listener = await NestFactory.createMicroservice(ListenerModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
-  await listener.listen();
-  const port = listener.unwrap<{ address(): { port: number } }>().address().port;
-  app = await startTestApp({ ROLLCALL_EVENTS_TCP_TARGET: `127.0.0.1:${port}` });
-  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
-  await client.connect();
+  running = await startAppOverTcp(ListenerModule);
+  ({ app, send } = running);
 });
-afterAll(async () => {
-  await client.close();
-  await app.stop();
-  await listener.close();
-});
-
-const send = <T = any>(pattern: string, data: object) => lastValueFrom(client.send<T>(pattern, data));
+afterAll(() => running.stop());
 
 describe('teams and networked workspaces over HTTP, across two organizations (rules 14-16)', () => {
   it('the whole story: teams, members, sharing, choosing, the lookup, unsharing, unlinking, revoke and deletion', async () => {
