@@ -7,6 +7,7 @@
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { lastValueFrom } from 'rxjs';
+import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from '../apps/api/src/shared/message-twins';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
 import { FuzzGenerator, type FuzzWorld } from './support/fuzz-requests';
@@ -18,35 +19,8 @@ const MESSAGES = Number(process.env.ROLLCALL_MESSAGE_FUZZ_MESSAGES ?? 2_000);
 const WORLD_EVERY = 500;
 
 /** Each pattern's HTTP twin: the message carries its body plus the envelope and the path's ids. */
-const TWINS: Record<string, string> = {
-  'organizations.create': 'POST /v1/organizations',
-  'workspaces.create': 'POST /v1/organizations/{org}/workspaces',
-  'members.invite': 'POST /v1/workspaces/{ws}/invitations',
-  'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
-  'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',
-  'invitations.accept': 'POST /v1/invitations/accept',
-  'members.changeAccess': 'PATCH /v1/workspaces/{ws}/members/{userId}/access',
-  'members.revoke': 'DELETE /v1/workspaces/{ws}/members/{userId}',
-  'users.updateProfile': 'PATCH /v1/organizations/{org}/users/{userId}',
-  'users.delete': 'DELETE /v1/organizations/{org}/users/{userId}',
-  'users.confirmEmail': 'POST /v1/users/email-confirmations',
-  'teams.create': 'POST /v1/workspaces/{ws}/teams',
-  'teams.rename': 'PATCH /v1/workspaces/{ws}/teams/{teamId}',
-  'teams.delete': 'DELETE /v1/workspaces/{ws}/teams/{teamId}',
-  'teams.addMember': 'PUT /v1/workspaces/{ws}/teams/{teamId}/members/{userId}',
-  'teams.removeMember': 'DELETE /v1/workspaces/{ws}/teams/{teamId}/members/{userId}',
-  'teams.setSharing': 'PUT /v1/workspaces/{ws}/teams/{teamId}/sharing',
-  'teams.setPartnerTeamVisibility': 'PUT /v1/workspaces/{ws}/partner-teams/{teamId}/visibility',
-  'teams.list': 'GET /v1/workspaces/{ws}/teams',
-  'teams.invitees': 'GET /v1/workspaces/{ws}/teams/{teamId}/invitees',
-  'network.link': 'POST /v1/workspaces/{ws}/network',
-  'network.unlink': 'DELETE /v1/workspaces/{ws}/network/{partnerWorkspaceId}',
-  'presence.heartbeat': 'POST /v1/workspaces/{ws}/presence/heartbeat',
-  'presence.setOffline': 'POST /v1/workspaces/{ws}/members/{userId}/presence/offline',
-};
-
-/** The message's field for a path parameter. */
-const FIELD_OF: Record<string, string> = { ws: 'workspaceId', org: 'organizationId', id: 'invitationId', userId: 'userId', teamId: 'teamId', partnerWorkspaceId: 'partnerWorkspaceId' };
+const TWINS = MESSAGE_TWINS;
+const FIELD_OF = PATH_PARAM_FIELDS;
 
 let app: TestApp;
 let events: EventStore;

@@ -15,6 +15,8 @@ import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 import { createOpenApiDocument } from './shared/openapi-document';
+import { createAsyncApiDocument } from './shared/asyncapi-document';
+import type { Express } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { createLogger, requestLogging, routeOf } from './logging';
@@ -53,7 +55,11 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   app.use(checkJsonBody);
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
-  SwaggerModule.setup('docs', app, createOpenApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json' });
+  const openapi = createOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'docs/openapi.json' });
+  // the message patterns and integration events, derived from the same document (shared/asyncapi-document.ts)
+  const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));
+  (app.getHttpAdapter().getInstance() as Express).get('/docs/asyncapi.json', (_req, res) => void res.type('application/json').send(asyncapi));
 
   const transports: MicroserviceOptions[] = [{ transport: Transport.TCP, options: { host: '127.0.0.1', port: config.tcpPort } }];
   if (config.natsUrl) transports.push({ transport: Transport.NATS, options: { servers: [config.natsUrl], queue: 'rollcall-commands' } });

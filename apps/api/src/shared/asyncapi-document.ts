@@ -1,0 +1,185 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
+import { ID_PATTERN } from './dtos';
+import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
+
+type Json = Record<string, unknown>;
+type OpenApiOperation = {
+  summary?: string;
+  security?: unknown[];
+  parameters?: { name: string; in: string }[];
+  requestBody?: { content?: Record<string, { schema?: Json }> };
+  responses?: Record<string, { content?: Record<string, { schema?: Json }> }>;
+};
+
+const MIN_POSITION_HEADER = 'x-min-position';
+
+/**
+ * The AsyncAPI 3.0 document of the message patterns (TCP, and NATS when NATS_URL is set) and of the integration
+ * events, served at /docs/asyncapi.json beside the OpenAPI document. It is derived from the OpenAPI document and
+ * the twins of the patterns (message-twins.ts), so the two can not drift: a message's payload is its twin's body
+ * schema plus the envelope and the path's ids; its reply is the twin's answer, or a problem with one of the twin's
+ * codes. Schemas are the OpenAPI ones, turned into JSON Schema (AsyncAPI's default format): `nullable` becomes a
+ * `null` type, `example` becomes `examples`.
+ */
+export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
+  const channels: Json = {};
+  const operations: Json = {};
+  const messages: Json = {};
+  for (const [pattern, twin] of Object.entries(MESSAGE_TWINS)) {
+    const [method, path] = twin.split(' ') as [string, string];
+    const op = (openapi.paths[path] as Record<string, OpenApiOperation> | undefined)?.[method.toLowerCase()];
+    if (!op) throw new Error(`the HTTP twin of ${pattern}, ${twin}, is not in the OpenAPI document`);
+    const id = pattern.replace(/\./g, '_');
+    messages[`${id}_request`] = { name: `${pattern} request`, title: `${pattern}`, summary: op.summary, payload: requestPayload(path, op) };
+    messages[`${id}_reply`] = { name: `${pattern} reply`, summary: `What ${twin} answers with a 2xx status.`, payload: replyPayload(op) };
+    messages[`${id}_problem`] = {
+      name: `${pattern} problem`,
+      summary: `A refusal: the RFC 9457 problem ${twin} answers, as the error of the reply.`,
+      payload: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { type: 'string', enum: problemCodes(op) } } }] },
+    };
+    channels[id] = {
+      address: pattern,
+      title: pattern,
+      description: `The message-pattern twin of \`${twin}\`.`,
+      messages: {
+        request: { $ref: `#/components/messages/${id}_request` },
+        reply: { $ref: `#/components/messages/${id}_reply` },
+        problem: { $ref: `#/components/messages/${id}_problem` },
+      },
+    };
+    operations[id] = {
+      action: 'receive',
+      channel: { $ref: `#/channels/${id}` },
+      summary: op.summary,
+      messages: [{ $ref: `#/channels/${id}/messages/request` }],
+      reply: { channel: { $ref: `#/channels/${id}` }, messages: [{ $ref: `#/channels/${id}/messages/reply` }, { $ref: `#/channels/${id}/messages/problem` }] },
+    };
+  }
+  channels.integrationEvents = {
+    address: 'rollcall.events.{type}',
+    title: 'Integration events',
+    description: 'Every domain event, once written to the log, at least once (consumers dedupe by `eventId`).',
+    parameters: { type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
+    messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
+  };
+  operations.publishIntegrationEvent = {
+    action: 'send',
+    channel: { $ref: '#/channels/integrationEvents' },
+    summary: 'Publishes each event of the log (NATS, and TCP to ROLLCALL_EVENTS_TCP_TARGET).',
+    messages: [{ $ref: '#/channels/integrationEvents/messages/event' }],
+  };
+  messages.IntegrationEvent = { name: 'IntegrationEvent', payload: { $ref: '#/components/schemas/IntegrationEvent' } };
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Rollcall message patterns',
+      version: '1',
+      description:
+        'The commands and reads of the HTTP API as @nestjs/microservices message patterns, and the integration events. ' +
+        'A message is its HTTP twin\'s JSON body plus `apiKey`, `actorId` (for organization keys), `idempotencyKey?`, ' +
+        '`correlationId?` and the ids of the twin\'s path; the reply is the twin\'s answer, a refusal is the same ' +
+        'RFC 9457 problem as the error of the reply. `correlationId` is the message\'s `requestId` in the log and the ' +
+        '`correlationId` in the metadata of the events it appended. The HTTP API: /docs/openapi.json.',
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      tcp: {
+        host: 'localhost:{port}',
+        protocol: 'tcp',
+        description: "Nest's TCP transport: frames `<length>#<JSON>`, `{pattern, data, id}` in, `{response | err, id}` out.",
+        variables: { port: { default: '3001', description: 'ROLLCALL_TCP_PORT (default: PORT + 1)' } },
+      },
+      nats: {
+        host: '{host}',
+        protocol: 'nats',
+        description: "Nest's NATS transport, when NATS_URL is set.",
+        variables: { host: { default: 'localhost:4222', description: 'the host of NATS_URL' } },
+      },
+    },
+    channels,
+    operations,
+    components: { schemas: { ...jsonSchemas(openapi), ...OWN_SCHEMAS }, messages },
+  };
+}
+
+/** The envelope, the twin's path ids (and `minPosition`), and its body. */
+function requestPayload(path: string, op: OpenApiOperation): Json {
+  const ids = [...path.matchAll(/\{(\w+)\}/g)].map((m) => PATH_PARAM_FIELDS[m[1]!] ?? m[1]!);
+  const own: Json = { type: 'object', required: ids, properties: Object.fromEntries(ids.map((f) => [f, { type: 'string', pattern: ID_PATTERN.source }])) };
+  if (op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === MIN_POSITION_HEADER))
+    (own.properties as Json).minPosition = { type: 'string', maxLength: 20, description: 'as X-Min-Position: the read waits until the read models include that position' };
+  const body = op.requestBody?.content?.['application/json']?.schema;
+  // a twin without an API key (accepting an invitation, confirming an email) is authenticated by its token
+  const envelope = op.security?.length === 0 ? { $ref: '#/components/schemas/PublicEnvelope' } : { $ref: '#/components/schemas/Envelope' };
+  return { allOf: [envelope, own, ...(body ? [toJsonSchema(body)] : [])] };
+}
+
+function replyPayload(op: OpenApiOperation): Json {
+  const ok = Object.entries(op.responses ?? {}).find(([status]) => status.startsWith('2'));
+  const schema = ok?.[1].content?.['application/json']?.schema;
+  return schema ? toJsonSchema(schema) : { type: 'object', description: 'no content' };
+}
+
+function problemCodes(op: OpenApiOperation): string[] {
+  const codes = new Set<string>();
+  for (const [status, response] of Object.entries(op.responses ?? {})) {
+    if (status.startsWith('2')) continue;
+    const schema = response.content?.['application/problem+json']?.schema as { allOf?: { properties?: { code?: { enum?: string[] } } }[] } | undefined;
+    for (const part of schema?.allOf ?? []) for (const code of part.properties?.code?.enum ?? []) codes.add(code);
+  }
+  return [...codes].sort();
+}
+
+const envelopeFields = {
+  idempotencyKey: { type: 'string', maxLength: 255, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
+  correlationId: { type: 'string', maxLength: 128, description: "the message's requestId (1-128 visible ASCII characters, else a new UUID)" },
+};
+const OWN_SCHEMAS: Json = {
+  Envelope: {
+    type: 'object',
+    required: ['apiKey'],
+    properties: {
+      apiKey: { type: 'string', maxLength: 200, description: "an organization's API key, or the system key" },
+      actorId: { type: 'string', pattern: ID_PATTERN.source, description: 'the acting user (required with an organization key), as X-Actor-Id' },
+      ...envelopeFields,
+    },
+  },
+  PublicEnvelope: { type: 'object', properties: envelopeFields },
+  IntegrationEvent: {
+    type: 'object',
+    required: ['eventId', 'type', 'stream', 'position', 'occurredAt', 'data'],
+    properties: {
+      eventId: { type: 'string', format: 'uuid', description: 'the same on every delivery: dedupe by it' },
+      type: { type: 'string', enum: [...DOMAIN_EVENT_TYPES] },
+      stream: { type: 'string' },
+      position: { type: 'string', description: 'the global position in the log (a decimal integer)' },
+      occurredAt: { type: 'string', format: 'date-time' },
+      actorId: { type: ['string', 'null'] },
+      data: { type: 'object', description: "the event's data (docs/rules.md); personal fields of an erased subject are null" },
+    },
+  },
+};
+
+/** OpenAPI 3.0's schemas as JSON Schema */
+const jsonSchemas = (openapi: OpenAPIObject): Json =>
+  Object.fromEntries(Object.entries(openapi.components?.schemas ?? {}).map(([name, schema]) => [name, toJsonSchema(schema as Json)]));
+
+/** `nullable: true` → a `null` type (or `anyOf` with null), `example` → `examples`, `discriminator` → its property; recursively */
+export function toJsonSchema(schema: unknown): Json {
+  if (Array.isArray(schema)) return schema.map(toJsonSchema) as unknown as Json;
+  if (schema === null || typeof schema !== 'object') return schema as Json;
+  const { nullable, example, discriminator, ...rest } = schema as Json;
+  const out: Json = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, k === 'enum' || k === 'required' || k === 'examples' ? v : toJsonSchema(v)]));
+  if (example !== undefined) out.examples = [example];
+  // AsyncAPI's discriminator is the property's name (OpenAPI's object also maps values to schemas: `oneOf` says it)
+  if (discriminator !== undefined) out.discriminator = (discriminator as { propertyName?: string }).propertyName ?? discriminator;
+  if (nullable !== true) return out;
+  if (typeof out.type === 'string') {
+    out.type = [out.type, 'null'];
+    if (Array.isArray(out.enum)) out.enum = [...(out.enum as unknown[]), null];
+    return out;
+  }
+  return { anyOf: [out, { type: 'null' }] };
+}

@@ -1,0 +1,46 @@
+/**
+ * Every message pattern and its HTTP twin: the same command or read, the same body, the same answer and the same
+ * problems. The payload of a message is the twin's JSON body plus the envelope (`apiKey`, `actorId`,
+ * `idempotencyKey`, `correlationId`: shared/messages.ts) and the twin's path parameters as fields (PATH_PARAM_FIELDS);
+ * reads that wait for a position take `minPosition` where HTTP takes `X-Min-Position`.
+ *
+ * The AsyncAPI document (/docs/asyncapi.json, shared/asyncapi-document.ts) is built from this map and the OpenAPI
+ * document; test/message-fuzz.e2e-spec.ts fuzzes each pattern with its twin's body and fails when the app registers a
+ * pattern this map does not name.
+ */
+export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
+  'organizations.create': 'POST /v1/organizations',
+  'workspaces.create': 'POST /v1/organizations/{org}/workspaces',
+  'members.invite': 'POST /v1/workspaces/{ws}/invitations',
+  'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
+  'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',
+  'invitations.accept': 'POST /v1/invitations/accept',
+  'members.changeAccess': 'PATCH /v1/workspaces/{ws}/members/{userId}/access',
+  'members.revoke': 'DELETE /v1/workspaces/{ws}/members/{userId}',
+  'users.updateProfile': 'PATCH /v1/organizations/{org}/users/{userId}',
+  'users.delete': 'DELETE /v1/organizations/{org}/users/{userId}',
+  'users.confirmEmail': 'POST /v1/users/email-confirmations',
+  'teams.create': 'POST /v1/workspaces/{ws}/teams',
+  'teams.rename': 'PATCH /v1/workspaces/{ws}/teams/{teamId}',
+  'teams.delete': 'DELETE /v1/workspaces/{ws}/teams/{teamId}',
+  'teams.addMember': 'PUT /v1/workspaces/{ws}/teams/{teamId}/members/{userId}',
+  'teams.removeMember': 'DELETE /v1/workspaces/{ws}/teams/{teamId}/members/{userId}',
+  'teams.setSharing': 'PUT /v1/workspaces/{ws}/teams/{teamId}/sharing',
+  'teams.setPartnerTeamVisibility': 'PUT /v1/workspaces/{ws}/partner-teams/{teamId}/visibility',
+  'teams.list': 'GET /v1/workspaces/{ws}/teams',
+  'teams.invitees': 'GET /v1/workspaces/{ws}/teams/{teamId}/invitees',
+  'network.link': 'POST /v1/workspaces/{ws}/network',
+  'network.unlink': 'DELETE /v1/workspaces/{ws}/network/{partnerWorkspaceId}',
+  'presence.heartbeat': 'POST /v1/workspaces/{ws}/presence/heartbeat',
+  'presence.setOffline': 'POST /v1/workspaces/{ws}/members/{userId}/presence/offline',
+};
+
+/** The message's field for each path parameter of an HTTP twin. */
+export const PATH_PARAM_FIELDS: Readonly<Record<string, string>> = {
+  ws: 'workspaceId',
+  org: 'organizationId',
+  id: 'invitationId',
+  userId: 'userId',
+  teamId: 'teamId',
+  partnerWorkspaceId: 'partnerWorkspaceId',
+};

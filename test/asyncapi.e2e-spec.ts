@@ -1,0 +1,89 @@
+// The AsyncAPI document of the message patterns (/docs/asyncapi.json): valid AsyncAPI 3.0 (the official JSON Schema
+// of the specification, @asyncapi/specs), one channel per pattern the app registers, and payload schemas that say
+// what the app really does: a message built as documented is accepted, one without a required field is refused.
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { MESSAGE_TWINS } from '../apps/api/src/shared/message-twins';
+import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ASYNCAPI_3_0 = require('@asyncapi/specs/schemas/3.0.0-without-$id.json') as object;
+
+type Doc = {
+  asyncapi: string;
+  channels: Record<string, { address: string; messages: Record<string, { $ref: string }> }>;
+  operations: Record<string, { action: string; channel: { $ref: string } }>;
+  components: { schemas: Record<string, object>; messages: Record<string, { payload: object }> };
+};
+
+let app: TestApp;
+let client: ClientProxy;
+let doc: Doc;
+beforeAll(async () => {
+  app = await startTestApp();
+  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
+  await client.connect();
+  const reply = await app.api.request('GET', '/docs/asyncapi.json');
+  expect(reply.status).toBe(200);
+  doc = reply.body as Doc;
+});
+afterAll(async () => {
+  await client.close();
+  await app.stop();
+});
+
+/** a validator of one message's payload, with the document's component schemas to resolve its $refs */
+function payloadValidator(message: string) {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema({ components: doc.components }, 'doc');
+  const payload = JSON.parse(JSON.stringify(doc.components.messages[message]!.payload).replaceAll('"#/components/', '"doc#/components/'));
+  return ajv.compile(payload);
+}
+
+describe('the AsyncAPI document of the message patterns', () => {
+  it('is valid AsyncAPI 3.0', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validate = ajv.compile(ASYNCAPI_3_0);
+    expect(validate(doc) ? [] : validate.errors).toEqual([]);
+    expect(doc.asyncapi).toBe('3.0.0');
+  });
+
+  it('has a channel and an operation for every pattern the app answers, and the integration events', () => {
+    const [tcp] = app.app.getMicroservices() as unknown as { serverInstance: { getHandlers(): Map<string, { isEventHandler?: boolean }> } }[];
+    const registered = [...tcp!.serverInstance.getHandlers()].filter(([, h]) => !h.isEventHandler).map(([pattern]) => pattern).sort();
+    const addresses = Object.values(doc.channels).map((c) => c.address);
+    expect(registered).toEqual(Object.keys(MESSAGE_TWINS).sort());
+    expect(addresses.filter((a) => !a.startsWith('rollcall.events.')).sort()).toEqual(registered);
+    expect(addresses).toContain('rollcall.events.{type}');
+    expect(Object.values(doc.operations).filter((o) => o.action === 'receive')).toHaveLength(registered.length);
+  });
+
+  it('documents what the app does: a message built as documented is accepted, the reply matches its schema; a refusal is one of the documented problems', async () => {
+    const send = (pattern: string, data: object) => lastValueFrom(client.send(pattern, data));
+    const request = payloadValidator('organizations_create_request');
+    const message = { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } };
+    expect(request(message) ? [] : request.errors).toEqual([]);
+    const created = (await send('organizations.create', message)) as { apiKey: string; adminUserId: string; organizationId: string };
+    const reply = payloadValidator('organizations_create_reply');
+    expect(reply(created) ? [] : reply.errors).toEqual([]);
+
+    const invite = payloadValidator('members_invite_request');
+    const workspace = (await send('workspaces.create', { apiKey: created.apiKey, actorId: created.adminUserId, organizationId: created.organizationId, name: 'S' })) as { workspaceId: string };
+    const withoutWorkspace = { apiKey: created.apiKey, actorId: created.adminUserId, email: 'jane@acme.test', roles: ['agent'] };
+    expect(invite(withoutWorkspace)).toBe(false);
+    const refused = await send('members.invite', withoutWorkspace).catch((e: unknown) => e);
+    const problem = payloadValidator('members_invite_problem');
+    expect(problem(refused) ? [] : problem.errors).toEqual([]);
+    expect(refused).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+
+    const valid = { ...withoutWorkspace, workspaceId: workspace.workspaceId };
+    expect(invite(valid) ? [] : invite.errors).toEqual([]);
+    const invited = await send('members.invite', valid);
+    const invitedReply = payloadValidator('members_invite_reply');
+    expect(invitedReply(invited) ? [] : invitedReply.errors).toEqual([]);
+  });
+});
