@@ -2,6 +2,7 @@ import { type Decision, type DomainError, type DomainEvent, fromStored, toStored
 import {
   AppendOutcomeUnknownError,
   type EventStore,
+  type ExpectedRevision,
   type MultiAppendResult,
   type NewEvent,
   type StreamAppend,
@@ -11,7 +12,7 @@ import {
 import type { CommandContext } from './command-context';
 import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
-import type { Loaded, StreamStates } from './stream-states';
+import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
 
 /** A domain refusal on its way to the edge (HTTP problem, RPC error). */
 export class DomainException extends Error {
@@ -68,10 +69,47 @@ const ATTEMPTS = 8;
 const RESENDS = 2;
 
 /**
+ * The embedded store's append precondition (libs/event-store/src/sqlite/group-commit.ts, APPEND_AFTER: a registered
+ * symbol, the same there): on the metadata of a part's first event, `id` is the event the part must follow. The store
+ * sets `checked` when it takes the append; a store that does not (KurrentDB) leaves it unset.
+ */
+const APPEND_AFTER = Symbol.for('rollcall.event-store.appendAfter');
+interface AppendAfter {
+  id?: string;
+  checked?: boolean;
+}
+
+/** A command of this process whose events are decided and whose append is in flight (pipelining). */
+interface InFlight {
+  /** what the states fold for the lock's next command before the commit, and the id of each part's last event */
+  parts: { stream: string; expected: ExpectedRevision; events: DomainEvent[]; lastId: string }[];
+  idempotency: { idempotencyKey: string; requestHash?: string };
+  /** its events were folded into the states for a later command (`StreamStates.speculate`) */
+  folded: boolean;
+  /** resolves true once committed (and folded), false once its append failed (and its streams were forgotten) */
+  settled: Promise<boolean>;
+}
+
+/** What one turn of a pipelined command ended with. */
+type Turn<C, E> =
+  /** decided without appending (a refusal, nothing to do, a replay): holds once the commands it saw are committed */
+  | { answer: () => Promise<Written<C, E>>; after: InFlight[] }
+  /** appended: the answer, or undefined when the command must be decided again (a conflict) */
+  | { appended: Promise<Written<C, E> | undefined> };
+
+/**
  * The one command path (docs/architecture.md): load → decide → append with the expected revisions → retry.
  *
  * - Commands on one stream take turns in this process (no self-inflicted conflicts); another replica's write makes
  *   the append fail with a wrong expected revision, and the command is decided again on the new state (bounded).
+ * - With a store that checks APPEND_AFTER (the embedded one), a turn ends once the command's append is sent, not
+ *   committed: the next command of the lock decides on the state with those events folded in (StreamStates.speculate)
+ *   and appends right after them, into the same group commit, under the precondition that its part follows their
+ *   last event. So it commits only if they did; when they fail, it fails too and is decided again once every command
+ *   of the lock sent before its failure has settled. An answer is sent only after the command's own events are
+ *   committed, and one decided without events (a refusal, a replay) only after the events it saw are
+ *   (docs/adr/0010-command-throughput.md, third pass). With any other store (KurrentDB: concurrent appends of one
+ *   stream may reach it in any order and nothing ties one to another), a turn lasts until the commit, as before.
  * - Event ids derive from the idempotency key and the stream, and the stream states remember which keys they hold:
  *   a retry whose events are already in the log (its answer was lost) answers from those events instead of
  *   deciding again — the same for the embedded store and KurrentDB (docs/adr/0004).
@@ -81,6 +119,10 @@ const RESENDS = 2;
  */
 export class StreamHandler {
   private readonly turns = new KeyedMutex();
+  /** whether the store checks APPEND_AFTER: learned from the first append (undefined until then: turns) */
+  private pipelining: boolean | undefined;
+  /** per lock, the commands whose append is in flight, in the order they were decided */
+  private readonly inFlight = new Map<string, Set<InFlight>>();
 
   constructor(
     private readonly store: EventStore,
@@ -93,40 +135,148 @@ export class StreamHandler {
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E> = {},
   ): Promise<Written<C, E>> {
-    return this.turns.run(target.lock, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const { context, streams } = await target.load(this.states);
-        const earlier = await this.replay<E>(streams, ctx);
-        if (earlier) return { ...earlier, warnings: [], context, replayed: true };
-
-        const decision = decide(context);
-        if (!decision.ok) throw new DomainException(decision.error);
-        const { events, warnings } = decision;
-        if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
-
-        const parts = this.partsOf(streams, events, ctx, options);
-        try {
-          const position = await this.appendResending(parts, events, options);
-          return { events, warnings, position: position.toString(), context, replayed: false };
-        } catch (error) {
-          if (!(error instanceof WrongExpectedRevisionError)) throw error;
-          if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
-        }
-      }
-    });
+    return this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options));
   }
 
-  /** The command's events when the log already holds them (found by idempotency key), read back in log order. */
-  private async replay<E>(streams: Loaded<unknown>[], ctx: CommandContext): Promise<{ events: E[]; position: string } | undefined> {
-    const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey) })).filter((s) => s.at !== undefined);
+  /** A command whose turn lasts until its append is committed (a store that does not check APPEND_AFTER, or not known yet). */
+  private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+    for (let attempt = 1; ; attempt++) {
+      const { context, streams } = await target.load(this.states);
+      const found = this.appliedOf(streams, ctx);
+      if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
+
+      const decision = decide(context);
+      if (!decision.ok) throw new DomainException(decision.error);
+      const { events, warnings } = decision;
+      if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
+
+      const parts = this.partsOf(streams, events, ctx, options);
+      // asks the store whether it checks APPEND_AFTER (no id: no precondition)
+      const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
+      if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
+      try {
+        const position = await this.appendResending(parts, events, options);
+        if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
+        return { events, warnings, position: position.toString(), context, replayed: false };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+      }
+    }
+  }
+
+  /** A command whose turn ends once its append is sent (see the class comment). */
+  private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+    for (let attempt = 1; ; attempt++) {
+      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options));
+      if ('answer' in turn) {
+        if ((await Promise.all(turn.after.map((c) => c.settled))).every(Boolean)) return turn.answer();
+      } else {
+        const written = await turn.appended;
+        if (written) return written;
+      }
+      if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+    }
+  }
+
+  /**
+   * In the lock's turn: folds the events of the lock's commands in flight into the states, decides on them, and sends
+   * the append (the turn ends then; the commit is awaited outside it).
+   */
+  private async decideOnTip<C, E extends DomainEvent>(
+    target: Target<C>,
+    ctx: CommandContext,
+    decide: (context: C) => Decision<E>,
+    options: HandleOptions<E>,
+  ): Promise<Turn<C, E>> {
+    const lock = target.lock;
+    const pending = [...(this.inFlight.get(lock) ?? [])];
+    for (const command of pending) {
+      if (command.folded) continue;
+      command.folded = true;
+      for (const part of command.parts)
+        await this.states.speculate(lock, { id: part.lastId, of: command, settled: command.settled }, part.stream, part.expected, part.events, command.idempotency);
+    }
+    const { context, streams } = await target.load(this.states.forLock(lock));
+    let found: ReturnType<StreamHandler['appliedOf']>;
+    try {
+      found = this.appliedOf(streams, ctx);
+    } catch (error) {
+      return { after: pending, answer: () => Promise.reject(error) };
+    }
+    if (found) {
+      const applied = found;
+      return { after: pending, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
+    }
+    const decision = decide(context);
+    if (!decision.ok) return { after: pending, answer: () => Promise.reject(new DomainException(decision.error)) };
+    const { events, warnings } = decision;
+    if (events.length === 0)
+      return { after: pending, answer: async () => ({ events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false }) };
+
+    const parts = this.partsOf(streams, events, ctx, options);
+    // each part follows the uncommitted events its stream's state holds; a command whose events the decision saw but
+    // no part follows must be committed before this append is sent
+    const seen = new Set(streams.flatMap((s) => (s.after ? [s.after.command] : [])));
+    for (const part of parts) {
+      const after = streams.find((s) => s.stream === part.stream)!.after;
+      if (!after) continue;
+      (part.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = { id: after.id } satisfies AppendAfter;
+      seen.delete(after.command);
+    }
+
+    let settle!: (ok: boolean) => void;
+    const own: InFlight = {
+      parts: parts.map((p) => ({ stream: p.stream, expected: p.expected, events: ownEvents(p.stream, events, options), lastId: p.events.at(-1)!.id })),
+      idempotency: idempotencyOf(parts),
+      folded: false,
+      settled: new Promise((resolve) => (settle = resolve)),
+    };
+    const inFlight = this.inFlight.get(lock) ?? this.inFlight.set(lock, new Set()).get(lock)!;
+    inFlight.add(own);
+    const done = async (ok: boolean) => {
+      if (!ok) for (const part of parts) await this.states.forget(part.stream);
+      inFlight.delete(own);
+      if (inFlight.size === 0 && this.inFlight.get(lock) === inFlight) this.inFlight.delete(lock);
+      settle(ok);
+    };
+    const appended = (async (): Promise<Written<C, E> | undefined> => {
+      let failure: unknown;
+      try {
+        if (seen.size === 0 || (await Promise.all(pending.map((c) => c.settled))).every(Boolean)) {
+          const position = await this.appendResending(parts, events, options);
+          await done(true);
+          return { events, warnings, position: position.toString(), context, replayed: false };
+        }
+      } catch (error) {
+        failure = error;
+      }
+      // what was decided after this command may follow its events: they settle first (they fail), then it is decided again
+      const others = [...inFlight].filter((c) => c !== own);
+      await done(false);
+      if (failure !== undefined && !(failure instanceof WrongExpectedRevisionError)) throw failure;
+      await Promise.all(others.map((c) => c.settled));
+      return undefined;
+    })();
+    return { appended };
+  }
+
+  /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
+  private appliedOf(streams: Loaded<unknown>[], ctx: CommandContext): { stream: string; at: AppliedCommand }[] | undefined {
+    const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey)! })).filter((s) => s.at !== undefined);
     if (found.length === 0) return undefined;
     // the key's events answer another request (the stored answer, which would have said so, is gone)
-    if (ctx.requestHash !== undefined && found.some((f) => f.at!.requestHash !== undefined && f.at!.requestHash !== ctx.requestHash))
+    if (ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash))
       throw new IdempotencyKeyReusedError();
+    return found;
+  }
+
+  /** The command's events, read back in log order. */
+  private async readBack<E>(found: { stream: string; at: AppliedCommand }[]): Promise<{ events: E[]; position: string }> {
     const recorded = [];
     for (const { stream, at } of found) {
-      let left = at!.count;
-      for await (const e of this.store.readStream(stream, { fromRevision: at!.fromRevision })) {
+      let left = at.count;
+      for await (const e of this.store.readStream(stream, { fromRevision: at.fromRevision })) {
         recorded.push(e);
         if (--left === 0) break;
       }
@@ -167,11 +317,9 @@ export class StreamHandler {
     for (let resend = 0; ; resend++) {
       try {
         const written = await this.appendParts(parts);
-        for (const [i, part] of parts.entries()) {
-          const own = options.route ? events.filter((e) => options.route!(e) === part.stream) : events;
-          const { idempotencyKey, requestHash } = part.events[0]!.metadata as { idempotencyKey: string; requestHash?: string };
-          await this.states.appended(part.stream, part.expected, own, written.streams[i]!.nextRevision, { idempotencyKey, requestHash });
-        }
+        const command = idempotencyOf(parts);
+        for (const [i, part] of parts.entries())
+          await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command);
         return written.position;
       } catch (error) {
         if (!(error instanceof AppendOutcomeUnknownError)) throw error;
@@ -186,4 +334,14 @@ export class StreamHandler {
     const result = await this.store.append(stream, events, expected);
     return { position: result.position, streams: [{ stream, nextRevision: result.nextRevision }] };
   }
+}
+
+/** The events of a command that go to one of its streams. */
+const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>
+  options.route ? events.filter((e) => options.route!(e) === stream) : events;
+
+/** The command's idempotency key (and request fingerprint), as its events' metadata carry them. */
+function idempotencyOf(parts: StreamAppend[]): { idempotencyKey: string; requestHash?: string } {
+  const { idempotencyKey, requestHash } = parts[0]!.events[0]!.metadata as { idempotencyKey: string; requestHash?: string };
+  return requestHash === undefined ? { idempotencyKey } : { idempotencyKey, requestHash };
 }

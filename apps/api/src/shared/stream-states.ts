@@ -52,7 +52,30 @@ export interface Loaded<S> {
   state: S;
   expected: ExpectedRevision;
   applied(idempotencyKey: string): AppliedCommand | undefined;
+  /**
+   * Set when the state holds events of this process's commands that are not committed yet (`speculate`): the id of
+   * the last of them (an append must follow exactly that event) and the command (the handler's) they belong to.
+   */
+  after?: { id: string; command: object };
 }
+
+/**
+ * Events of a command of this process folded into a cached state before they are committed, so that the next command
+ * of the same lock decides on them (StreamHandler's pipelining, docs/adr/0010-command-throughput.md third pass).
+ */
+interface Speculation {
+  /** the lock whose commands may read the state meanwhile; every other reader waits until `settled` */
+  owner: string;
+  /** the id of the last event folded */
+  id: string;
+  command: object;
+  /** resolves once the command's append was committed, or failed and the stream was forgotten */
+  settled: Promise<unknown>;
+}
+
+/** what a load answers when it found a speculation of another lock after taking the stream's turn: wait, then load */
+const SETTLE_FIRST = Symbol('settle first');
+const ignore = () => undefined;
 
 /**
  * How many commands per stream are remembered by idempotency key. A retry whose first answer was lost (the process
@@ -82,6 +105,10 @@ export class StreamStates {
    */
   private readonly seen = new Map<string, bigint>();
   private readonly mutex = new KeyedMutex();
+  /** streams whose cached state holds events not committed yet, by stream name (`speculate`) */
+  private readonly speculative = new Map<string, Speculation>();
+  /** the lock this view loads for (`forLock`): it reads that lock's speculations, and waits for those of others */
+  private owner: string | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -96,14 +123,46 @@ export class StreamStates {
 
   organization(organizationId: string): Promise<Loaded<OrganizationState>> {
     const stream = organizationStream(organizationId);
-    return this.mutex.run(stream, async () => {
+    return this.load(stream, async () => {
       const entry = this.orgs.get(organizationId) ??
         (await this.options.snapshots?.restore('organization', stream)) ?? { state: initialOrganizationState(), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
-      this.options.snapshots?.folded('organization', stream, entry);
+      // a snapshot holds committed events only
+      if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
       this.remember(this.orgs, organizationId, entry);
-      return loaded(stream, entry);
+      return loaded(stream, entry, this.speculative.get(stream));
     });
+  }
+
+  /**
+   * A view of these states for the commands of one lock (StreamHandler): its loads see the events that commands of
+   * that lock folded before their commit (`speculate`); other readers wait until those are committed or forgotten.
+   */
+  forLock(lock: string): StreamStates {
+    const view = Object.create(this) as StreamStates;
+    view.owner = lock;
+    return view;
+  }
+
+  /** A load in the stream's turn, once no other lock's speculation is pending on it. */
+  private async load<T>(stream: string, body: () => Promise<T>): Promise<T> {
+    for (;;) {
+      await this.settled(stream);
+      const result = await this.mutex.run<T | typeof SETTLE_FIRST>(stream, () => (this.foreign(stream) ? Promise.resolve(SETTLE_FIRST) : body()));
+      if (result !== SETTLE_FIRST) return result as T;
+    }
+  }
+
+  /** another lock's speculation on the stream (this view must not read it) */
+  private foreign(stream: string): Speculation | undefined {
+    const speculation = this.speculative.get(stream);
+    return speculation && speculation.owner !== this.owner ? speculation : undefined;
+  }
+
+  /** waits until no other lock's speculation is pending on the stream (waiting outside the stream's turn: the
+   * speculation's command needs that turn to settle) */
+  private async settled(stream: string): Promise<void> {
+    for (let s = this.foreign(stream); s; s = this.foreign(stream)) await s.settled.then(ignore, ignore);
   }
 
   /**
@@ -111,6 +170,8 @@ export class StreamStates {
    * that a later load cannot invalidate (a workspace, once created, exists for good).
    */
   async organizationCached(organizationId: string): Promise<OrganizationState> {
+    const stream = organizationStream(organizationId);
+    if (this.foreign(stream)) await this.settled(stream);
     return this.orgs.get(organizationId)?.state ?? (await this.organization(organizationId)).state;
   }
 
@@ -119,13 +180,13 @@ export class StreamStates {
     const info = org.workspaces.get(workspaceId);
     if (!info) return undefined;
     const stream = workspaceStream(workspaceId);
-    return this.mutex.run(stream, async () => {
+    return this.load(stream, async () => {
       const entry = this.workspaces.get(workspaceId) ??
         (await this.options.snapshots?.restore('workspace', stream)) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => evolveWorkspace(entry.state, e as WorkspaceEvent));
-      this.options.snapshots?.folded('workspace', stream, entry);
+      if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
       this.remember(this.workspaces, workspaceId, entry);
-      return loaded(stream, entry);
+      return loaded(stream, entry, this.speculative.get(stream));
     });
   }
 
@@ -135,8 +196,10 @@ export class StreamStates {
    * fresh load before anything is appended.
    */
   async workspaceCached(org: OrganizationState, workspaceId: string): Promise<WorkspaceState | undefined> {
+    const stream = workspaceStream(workspaceId);
+    if (this.foreign(stream)) await this.settled(stream);
     const cached = this.workspaces.get(workspaceId);
-    if (cached && !this.isStale(workspaceStream(workspaceId), cached)) return cached.state;
+    if (cached && !this.isStale(stream, cached)) return cached.state;
     return (await this.workspace(org, workspaceId))?.state;
   }
 
@@ -145,11 +208,11 @@ export class StreamStates {
    * user's presence stream: docs/adr/0006). `kind` must be the same for every load of one stream.
    */
   single<S>(stream: string, kind: StreamKind<S>): Promise<Loaded<S>> {
-    return this.mutex.run(stream, async () => {
+    return this.load(stream, async () => {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
       this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
-      return loaded(stream, entry);
+      return loaded(stream, entry, this.speculative.get(stream));
     });
   }
 
@@ -173,7 +236,7 @@ export class StreamStates {
   /** A single stream's cached state without reading the store; undefined when not cached, or stale (`observed`). */
   peek<S>(stream: string): S | undefined {
     const entry = this.singles.get(stream) as SingleEntry<S> | undefined;
-    return entry && !this.isStale(stream, entry) ? entry.state : undefined;
+    return entry && !this.isStale(stream, entry) && !this.foreign(stream) ? entry.state : undefined;
   }
 
   /**
@@ -201,52 +264,82 @@ export class StreamStates {
    * already holds with where they are: another replica wrote the same command, maybe after other events, and
    * folding here would skip those: test/replicas.e2e-spec.ts.)
    */
-  appended(
+  async appended(
     stream: string,
     expected: ExpectedRevision,
     events: DomainEvent[],
     nextRevision: bigint,
     command: { idempotencyKey: string; requestHash?: string },
   ): Promise<void> {
-    if (!stream.startsWith('organization-') && !stream.startsWith('workspace-')) return this.appendedSingle(stream, expected, events, nextRevision, command);
-    const isOrg = stream.startsWith('organization-');
-    const id = stream.slice(isOrg ? 'organization-'.length : 'workspace-'.length);
-    const cache = isOrg ? this.orgs : this.workspaces;
+    await this.mutex.run(stream, async () => this.foldOwn(stream, expected, events, nextRevision, command));
+  }
+
+  /**
+   * Folds events of a command of lock `owner` that are not committed yet (their append is in flight) into the cached
+   * state, as `appended` would once they are, so that the next command of that lock decides on them. Until `settled`
+   * resolves, only views of that lock (`forLock`) read the stream; every other load and cached read waits (a reader
+   * must not act on events that may never be written). A command whose append fails must `forget` the stream before
+   * `settled` resolves. False when the cache is not exactly at `expected` (nothing folded).
+   */
+  speculate(
+    owner: string,
+    command: { id: string; of: object; settled: Promise<unknown> },
+    stream: string,
+    expected: ExpectedRevision,
+    events: DomainEvent[],
+    idempotency: { idempotencyKey: string; requestHash?: string },
+  ): Promise<boolean> {
     return this.mutex.run(stream, async () => {
-      const entry = cache.get(id) as Entry<OrganizationState | WorkspaceState> | undefined;
       const base = expected === 'no_stream' ? -1n : expected;
-      if (!entry || typeof base !== 'bigint' || entry.revision !== base || nextRevision !== base + BigInt(events.length)) return;
-      for (const e of events)
-        if (isOrg) this.evolveOrganization(entry.state as OrganizationState, e as OrganizationEvent);
-        else evolveWorkspace(entry.state as WorkspaceState, e as WorkspaceEvent);
-      remember(entry.applied, command.idempotencyKey, {
-        fromRevision: base + 1n,
-        count: events.length,
-        ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
+      if (typeof base !== 'bigint' || !this.foldOwn(stream, expected, events, base + BigInt(events.length), idempotency)) return false;
+      const speculation = { owner, id: command.id, command: command.of, settled: command.settled };
+      this.speculative.set(stream, speculation);
+      void command.settled.finally(() => {
+        if (this.speculative.get(stream) === speculation) this.speculative.delete(stream);
       });
-      entry.revision = nextRevision;
+      return true;
     });
   }
 
-  private appendedSingle(
+  /** Drops the cached state of a stream (and what was speculated on it): the next load reads it from the store again. */
+  forget(stream: string): Promise<void> {
+    return this.mutex.run(stream, async () => {
+      this.speculative.delete(stream);
+      this.seen.delete(stream);
+      if (stream.startsWith('organization-')) this.orgs.delete(stream.slice('organization-'.length));
+      else if (stream.startsWith('workspace-')) this.workspaces.delete(stream.slice('workspace-'.length));
+      else this.singles.delete(stream);
+    });
+  }
+
+  /** `appended`'s fold, in the stream's turn; false when the cache is not exactly where the events were appended */
+  private foldOwn(
     stream: string,
     expected: ExpectedRevision,
     events: DomainEvent[],
     nextRevision: bigint,
     command: { idempotencyKey: string; requestHash?: string },
-  ): Promise<void> {
-    return this.mutex.run(stream, async () => {
-      const entry = this.singles.get(stream);
-      const base = expected === 'no_stream' ? -1n : expected;
-      if (!entry || typeof base !== 'bigint' || entry.revision !== base || nextRevision !== base + BigInt(events.length)) return;
-      for (const e of events) entry.state = entry.kind.evolve(entry.state, e);
-      remember(entry.applied, command.idempotencyKey, {
-        fromRevision: base + 1n,
-        count: events.length,
-        ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
-      });
-      entry.revision = nextRevision;
+  ): boolean {
+    const isOrg = stream.startsWith('organization-');
+    const isWorkspace = !isOrg && stream.startsWith('workspace-');
+    const entry: Entry<unknown> | undefined = isOrg
+      ? this.orgs.get(stream.slice('organization-'.length))
+      : isWorkspace
+        ? this.workspaces.get(stream.slice('workspace-'.length))
+        : this.singles.get(stream);
+    const base = expected === 'no_stream' ? -1n : expected;
+    if (!entry || typeof base !== 'bigint' || entry.revision !== base || nextRevision !== base + BigInt(events.length)) return false;
+    for (const e of events)
+      if (isOrg) this.evolveOrganization(entry.state as OrganizationState, e as OrganizationEvent);
+      else if (isWorkspace) evolveWorkspace(entry.state as WorkspaceState, e as WorkspaceEvent);
+      else (entry as SingleEntry<unknown>).state = (entry as SingleEntry<unknown>).kind.evolve(entry.state, e);
+    remember(entry.applied, command.idempotencyKey, {
+      fromRevision: base + 1n,
+      count: events.length,
+      ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
     });
+    entry.revision = nextRevision;
+    return true;
   }
 
   private evolveOrganization(state: OrganizationState, event: OrganizationEvent): void {
@@ -276,11 +369,12 @@ export class StreamStates {
   }
 }
 
-const loaded = <S>(stream: string, entry: Entry<S>): Loaded<S> => ({
+const loaded = <S>(stream: string, entry: Entry<S>, speculation: Speculation | undefined): Loaded<S> => ({
   stream,
   state: entry.state,
   expected: expectedOf(entry.revision),
   applied: (key) => entry.applied.get(key),
+  ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
 });
 
 /** Records the command an event came from (consecutive events of one command share its key). */

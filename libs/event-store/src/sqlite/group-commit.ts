@@ -10,10 +10,25 @@ interface SerializedEvent {
   metadata: string;
 }
 
+/**
+ * A precondition an append may carry beside its expected revision, on the metadata of its part's first event under
+ * this registered symbol (so it crosses the wrapping stores untouched, and JSON.stringify never stores it): the event
+ * at the expected revision must be the one with this id. The command path sets it on a command decided on the events
+ * of an earlier command of this process that are not committed yet (docs/adr/0010-command-throughput.md, third
+ * pass): the revision alone would also match another writer's events that took their place. `checked` is set here,
+ * when the append is queued, so the caller learns that this store checks it (KurrentDB does not).
+ */
+export const APPEND_AFTER = Symbol.for('rollcall.event-store.appendAfter');
+export interface AppendAfter {
+  /** the id of the event at the part's expected revision; absent: only asks whether the store checks */
+  id?: string;
+  checked?: boolean;
+}
+
 /** An append waiting in the group-commit queue. */
 interface PendingAppend {
   /** one part for append(), several for an atomic appendMany() */
-  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision }[];
+  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision; after?: string }[];
   /** keys to store with the events (appendWithKeys) */
   keys: readonly NewSubjectKey[];
   resolve: (result: MultiAppendResult) => void;
@@ -61,7 +76,7 @@ export class GroupCommit {
     private readonly onCommitted: (written: WrittenHead[]) => void,
   ) {
     this.stmt = {
-      streamHead: prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      streamHead: prepare('SELECT revision, id FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       findById: prepare('SELECT stream, revision FROM events WHERE id = ?'),
       batchAt: prepare('SELECT id, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?'),
       insert: prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -78,6 +93,7 @@ export class GroupCommit {
     const serialized = parts.map((p) => ({
       stream: p.stream,
       expected: p.expected,
+      after: afterOf(p),
       events: p.events.map((e) => ({
         id: e.id,
         type: e.type,
@@ -161,14 +177,16 @@ export class GroupCommit {
   }
 
   private applyPart(
-    { stream, events, expected }: PendingAppend['parts'][number],
+    { stream, events, expected, after }: PendingAppend['parts'][number],
     created: number,
   ): { nextRevision: bigint; position: bigint; wrote: boolean } {
     // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
     // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
-    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
+    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint; id: string } | undefined;
     const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
-    if (expected !== 'any' && expected !== current) {
+    // at the expected revision, but not after the event the append was decided on: another writer's event took its place
+    const notAfter = after !== undefined && (typeof expected !== 'bigint' || headRow?.id !== after);
+    if ((expected !== 'any' && expected !== current) || notAfter) {
       const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
       if (replay) return { ...replay, wrote: false };
       throw new WrongExpectedRevisionError(stream, expected, current);
@@ -210,4 +228,12 @@ export class GroupCommit {
       position: stored[stored.length - 1]!.position,
     };
   }
+}
+
+/** The part's APPEND_AFTER precondition (marked as checked), or undefined. */
+function afterOf(part: StreamAppend): string | undefined {
+  const marker = (part.events[0]?.metadata as Record<symbol, AppendAfter | undefined> | undefined)?.[APPEND_AFTER];
+  if (!marker) return undefined;
+  marker.checked = true;
+  return marker.id;
 }

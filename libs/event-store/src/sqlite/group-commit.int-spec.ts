@@ -1,0 +1,89 @@
+// APPEND_AFTER: an append that must follow one given event (the command path's pipelining, docs/adr/0010 third pass).
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../port';
+import { APPEND_AFTER, type AppendAfter } from './group-commit';
+import { SqliteEventStore } from './sqlite-event-store';
+
+let dir: string;
+let store: SqliteEventStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-group-commit-'));
+  store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ev = (type = 'E'): NewEvent => ({ id: randomUUID(), type, data: { type }, metadata: { k: type } });
+/** an event whose metadata carries the precondition: follow the event `id` */
+const following = (id: string | undefined, type = 'F'): { event: NewEvent; marker: AppendAfter } => {
+  const marker: AppendAfter = id === undefined ? {} : { id };
+  const event = ev(type);
+  (event.metadata as Record<symbol, unknown>)[APPEND_AFTER] = marker;
+  return { event, marker };
+};
+const read = async (stream: string) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readStream(stream)) out.push(e);
+  return out;
+};
+
+describe('GroupCommit: an append that must follow a given event (APPEND_AFTER)', () => {
+  it('is written when the event at its expected revision is that event; the store marks it checked and stores no trace of it', async () => {
+    const a = ev('A');
+    await store.append('s', [a], 'no_stream');
+    const { event, marker } = following(a.id);
+    await store.append('s', [event], 0n);
+    expect(marker.checked).toBe(true);
+    const db = new DatabaseSync(join(dir, 'events.sqlite'));
+    const stored = db.prepare('SELECT metadata FROM events WHERE id = ?').get(event.id) as { metadata: string };
+    db.close();
+    expect(JSON.parse(stored.metadata)).toEqual({ k: 'F' });
+    expect((await read('s')).map((e) => e.type)).toEqual(['A', 'F']);
+  });
+
+  it('fails when another event holds that revision (the revision alone would match): nothing of it is written', async () => {
+    await store.append('s', [ev('A')], 'no_stream');
+    const { event } = following(randomUUID());
+    await expect(store.append('s', [event], 0n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect((await read('s')).map((e) => e.type)).toEqual(['A']);
+  });
+
+  it('is written in the same commit as the event it follows when both are queued in that order, and fails with it', async () => {
+    await store.append('s', [ev('A')], 'no_stream');
+    const before = store.commitSequence;
+    const b = ev('B');
+    const { event: c } = following(b.id, 'C');
+    await Promise.all([store.append('s', [b], 0n), store.append('s', [c], 1n)]);
+    expect(store.commitSequence).toBe(before + 1);
+    expect((await read('s')).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+
+    // the one it follows conflicts (expected 0 again), but this one's revision alone would match another's event
+    const d = ev('D');
+    const { event: e } = following(d.id, 'E');
+    const results = await Promise.allSettled([store.append('s', [ev('X')], 2n), store.append('s', [d], 2n), store.append('s', [e], 3n)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((await read('s')).map((e) => e.type)).toEqual(['A', 'B', 'C', 'X']);
+  });
+
+  it('a re-sent batch already written answers where it is (idempotent), precondition and all', async () => {
+    const a = ev('A');
+    await store.append('s', [a], 'no_stream');
+    const { event } = following(a.id);
+    const first = await store.append('s', [event], 0n);
+    await store.append('s', [ev('Z')], 1n);
+    expect(await store.append('s', [event], 0n)).toEqual(first);
+  });
+
+  it('without an id it only asks whether the store checks: an ordinary append, marked checked', async () => {
+    const { event, marker } = following(undefined);
+    await store.append('s', [event], 'no_stream');
+    expect(marker.checked).toBe(true);
+    expect((await read('s')).map((e) => e.type)).toEqual(['F']);
+  });
+});
