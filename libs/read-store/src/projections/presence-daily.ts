@@ -41,13 +41,24 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
 export const presenceDayId = (workspaceId: string, day: string, userId: string): string => `${workspaceId}:${day}:${userId}`;
 export const presenceOpenId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
 
+/** the names of the days seen lately, by number since the epoch (a rebuild names ~400,000 days: a Date each) */
+const dayNames = new Map<number, string>();
+const dayName = (dayNumber: number): string => {
+  let name = dayNames.get(dayNumber);
+  if (name === undefined) {
+    if (dayNames.size >= 4096) dayNames.clear();
+    dayNames.set(dayNumber, (name = utcDay(dayNumber * DAY_MS)));
+  }
+  return name;
+};
+
 /** [start, end) cut at each UTC midnight: the milliseconds of each day it touches */
 export function splitByUtcDay(startMs: number, endMs: number): { day: string; ms: number }[] {
   const parts: { day: string; ms: number }[] = [];
   for (let from = startMs; from < endMs; ) {
-    const midnight = (Math.floor(from / DAY_MS) + 1) * DAY_MS;
-    const to = Math.min(endMs, midnight);
-    parts.push({ day: utcDay(from), ms: to - from });
+    const dayNumber = Math.floor(from / DAY_MS);
+    const to = Math.min(endMs, (dayNumber + 1) * DAY_MS);
+    parts.push({ day: dayName(dayNumber), ms: to - from });
     from = to;
   }
   return parts;

@@ -154,6 +154,24 @@ describe('ProjectionFold (a rebuild folds the log in memory)', () => {
     expect(await once.reader.get('things', 'd1000')).toEqual({ _id: 'd1000', owner: 'o' });
   });
 
+  it('reads what is held now after the document it last looked up was created, deleted or created again (the last lookup is remembered)', async () => {
+    // each event reads `a` first, then writes: the write finds the entry the read looked up
+    const reads: (Doc | undefined)[] = [];
+    const script: ProjectionWrite[][] = [[up({ _id: 'a', n: 1 })], [del('a')], [up({ _id: 'a', n: 2 })], [up({ _id: 'b', n: 1 }), del('a')], []];
+    const readThenWrite: Projection = {
+      ...scripted(new Map()),
+      apply: async (e, read) => {
+        reads.push(await read.get('things', 'a'));
+        return script[Number(e.position) - 1]!;
+      },
+    };
+    const fold = new ProjectionFold(readThenWrite, untouchable);
+    for (let i = 1; i <= script.length; i++) await fold.apply(event(BigInt(i)));
+    expect(reads).toEqual([undefined, { _id: 'a', n: 1 }, undefined, { _id: 'a', n: 2 }, undefined]);
+    // never written out, `a` left nothing to delete; b is written at the position of its write
+    expect([fold.size, fold.writeOut()[0]!.writes]).toEqual([1, [{ id: 'b', position: 4n, json: '{"_id":"b","n":1}' }]]);
+  });
+
   it('refuses writes the store would refuse, or to a collection the projection does not own, keeping nothing of that event', async () => {
     for (const [writes, message] of [
       [[up({ _id: 'x' }), { kind: 'delete', collection: 'members', id: 'y' }], 'projection scripted wrote to members, which it does not own'],
