@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_ACTOR, type OrganizationState, decideOrganization, toStored } from '@rollcall/domain';
+import { SYSTEM_ACTOR, type DomainEvent, type OrganizationState, decideOrganization, toStored } from '@rollcall/domain';
 import {
   type AppendResult,
   type EventStore,
@@ -14,8 +14,8 @@ import {
   eventIdFor,
 } from '@rollcall/event-store';
 import { newCommandContext } from './command-context';
-import { DomainException, StreamHandler } from './stream-handler';
-import { StreamStates } from './stream-states';
+import { DomainException, StreamHandler, type Target } from './stream-handler';
+import { type StreamKind, StreamStates } from './stream-states';
 import { organization } from './targets';
 
 /** The embedded store; `before` runs when append is called (the next hook for each call), before the append is queued. */
@@ -95,6 +95,31 @@ function otherReplicaCreates(org: OrganizationState, workspaceId: string): NewEv
   return decision.events.map((e, i) => ({ id: eventIdFor(`other:${workspaceId}`, i), ...toStored(e, { idempotencyKey: `other:${workspaceId}` }) }));
 }
 
+/** Two streams of one lock's commands (`s-1`, the lock, and `s-2`), folded as the list of tags of their events. */
+type Tagged = DomainEvent & { data: { stream: string; tag: string } };
+/** folded in place, as the organizations' and workspaces' states are */
+const TAGS: StreamKind<string[]> = {
+  initial: () => [],
+  evolve: (tags, e) => {
+    tags.push((e as Tagged).data.tag);
+    return tags;
+  },
+};
+const tag = (stream: string, t: string) => ({ type: 'PresenceChanged', version: 1, data: { stream, tag: t } }) as unknown as Tagged;
+const both: Target<{ s1: string[]; s2: string[] }> = {
+  lock: 's-1',
+  load: async (states) => {
+    const [s1, s2] = [await states.single('s-1', TAGS), await states.single('s-2', TAGS)];
+    return { context: { s1: s1.state, s2: s2.state }, streams: [s1, s2] };
+  },
+};
+/** a command on `both`, appending its tag to `to` (default both streams); `seen` gets what each decision saw */
+const onBoth = (handler: StreamHandler, t: string, seen: string[][][], to = ['s-1', 's-2']) =>
+  handler.handle(both, newCommandContext({ actorId: 'admin' }), (c) => {
+    seen.push([[...c.s1], [...c.s2]]);
+    return { ok: true, events: to.map((stream) => tag(stream, t)), warnings: [] };
+  }, { route: (e) => (e as Tagged).data.stream });
+
 describe('StreamHandler pipelining: the next command of a lock decides on the events in flight', () => {
   it('two commands on one stream decided while the first is in flight both land, in one commit; the second saw the first', async () => {
     const handler = await pipeliningHandler();
@@ -116,7 +141,10 @@ describe('StreamHandler pipelining: the next command of a lock decides on the ev
     const seenA: string[][] = [];
     const seenB: string[][] = [];
     await Promise.all([createWorkspace(handler, 'ws-a', seenA), createWorkspace(handler, 'ws-b', seenB)]);
-    expect(seenA).toEqual([[], ['ws-x']]);
+    // decided again in either order (both were concurrent), each time on what is committed
+    expect(seenA).toHaveLength(2);
+    expect(seenA[0]).toEqual([]);
+    expect(seenA[1]).toContain('ws-x');
     expect(seenB[0]).toEqual(['ws-a']);
     expect(seenB).toHaveLength(2);
     expect(seenB[1]).toContain('ws-x');
@@ -183,11 +211,166 @@ describe('StreamHandler pipelining: the next command of a lock decides on the ev
     });
     await bDecided.promise;
     // the cached state holds ws-a (folded for the second command), which is not committed yet
-    const read = handler.states.organizationCached(ORG).then(async (state) => ({ state: [...state.workspaces.keys()], log: await types() }));
+    const withLog = async (state: OrganizationState) => ({ state: [...state.workspaces.keys()], log: await types() });
+    const cached = handler.states.organizationCached(ORG).then(withLog);
+    const loaded = handler.states.organization(ORG).then((org) => withLog(org.state));
     release.resolve();
-    const { state, log } = await read;
-    for (const ws of state) expect(log).toContain(`ws:${ws}`);
+    for (const { state, log } of [await cached, await loaded]) for (const ws of state) expect(log).toContain(`ws:${ws}`);
     await Promise.all([a, b]);
+  });
+
+  it("a command of another lock that loaded a state before events in flight were folded into it is decided again when they fail", async () => {
+    const handler = await pipeliningHandler();
+    await createWorkspace(handler, 'ws-1');
+    const orgLoaded = deferred();
+    const goOn = deferred();
+    // loads the organization, then (held) the workspace: the organization's state is the cached object meanwhile
+    const slow: Target<string[]> = {
+      lock: 'workspace-ws-1',
+      load: async (states) => {
+        const org = await states.organization(ORG);
+        orgLoaded.resolve();
+        await goOn.promise;
+        const ws = await states.workspace(org.state, 'ws-1');
+        return { context: [...org.state.workspaces.keys()], streams: [ws!] };
+      },
+    };
+    const seenW: string[][] = [];
+    const w = handler.handle(slow, newCommandContext({ actorId: 'admin' }), (workspaces) => {
+      seenW.push(workspaces);
+      return { ok: true, events: [] as DomainEvent[], warnings: [] };
+    });
+    await orgLoaded.promise;
+    const release = deferred();
+    store.before.push(async () => {
+      await release.promise;
+      throw new Error('disk I/O error');
+    });
+    const seenB: string[][] = [];
+    const a = createWorkspace(handler, 'ws-a');
+    const aFailed = expect(a).rejects.toThrow('disk I/O error');
+    const b = createWorkspace(handler, 'ws-b', seenB);
+    await until(() => seenB.length === 1);
+    goOn.resolve();
+    await until(() => seenW.length === 1);
+    release.resolve();
+    await Promise.all([aFailed, b, w]);
+    expect(seenW[0]).toEqual(['ws-1', 'ws-a']);
+    expect(seenW).toHaveLength(2);
+    expect(seenW[1]).not.toContain('ws-a');
+  });
+
+  it("a command in flight whose events cannot all be folded (a stream moved under it) is waited for: no decision sees part of it", async () => {
+    const handler = await pipeliningHandler();
+    const seen: string[][][] = [];
+    const onS2 = () =>
+      handler.handle({ lock: 's-2', load: async (states) => { const s2 = await states.single('s-2', TAGS); return { context: s2.state, streams: [s2] }; } },
+        newCommandContext({ actorId: 'admin' }), () => ({ ok: true, events: [tag('s-2', 'M')], warnings: [] }));
+    await onBoth(handler, '0', seen);
+
+    const appendCalled = deferred();
+    const release = deferred();
+    store.appendMany = ((original) => async (parts) => {
+      if (parts.some((p) => (p.events[0]!.data as { tag: string }).tag === 'A')) {
+        appendCalled.resolve();
+        await release.promise;
+      }
+      return original(parts);
+    })(store.appendMany.bind(store));
+    const a = onBoth(handler, 'A', seen);
+    await appendCalled.promise;
+    await onS2(); // committed: s-2 moved under A, which will conflict
+    const b = onBoth(handler, 'B', seen);
+    await until(() => seen.length >= 3 || handler.states.peek('s-1') === undefined);
+    release.resolve();
+    await Promise.all([a, b]);
+    for (const [s1, s2] of seen) expect(s1.includes('A')).toBe(s2.includes('A'));
+  });
+
+  it("an append of another lock decided on a state that events in flight were folded into after its load waits for them, and is decided again when they fail", async () => {
+    const handler = await pipeliningHandler();
+    await onBoth(handler, '0', []);
+    const s1Loaded = deferred();
+    const goOn = deferred();
+    const seenW: string[][] = [];
+    // another lock: loads s-1 (the cached object), then (held) its own stream s-3, and appends to s-3 only
+    const other: Target<string[]> = {
+      lock: 's-3',
+      load: async (states) => {
+        const s1 = await states.single('s-1', TAGS);
+        s1Loaded.resolve();
+        await goOn.promise;
+        const s3 = await states.single('s-3', TAGS);
+        return { context: s1.state, streams: [s3] };
+      },
+    };
+    const w = handler.handle(other, newCommandContext({ actorId: 'admin' }), (s1) => {
+      seenW.push([...s1]);
+      return { ok: true, events: [tag('s-3', 'W')], warnings: [] };
+    });
+    await s1Loaded.promise;
+    const release = deferred();
+    store.appendMany = ((original) => async (parts) => {
+      if ((parts[0]!.events[0]!.data as { tag: string }).tag === 'A') {
+        await release.promise;
+        throw new Error('disk I/O error');
+      }
+      return original(parts);
+    })(store.appendMany.bind(store));
+    const seen: string[][][] = [];
+    const a = onBoth(handler, 'A', seen);
+    const aFailed = expect(a).rejects.toThrow('disk I/O error');
+    const b = onBoth(handler, 'B', seen);
+    await until(() => seen.length === 2);
+    goOn.resolve();
+    await until(() => seenW.length === 1);
+    release.resolve();
+    await Promise.all([aFailed, b, w]);
+    expect(seenW[0]).toEqual(['0', 'A']);
+    expect(seenW).toHaveLength(2);
+    expect(seenW[1]).not.toContain('A');
+  });
+
+  it('a command that failed is decided again only once the commands that follow its events failed (a new decision has the same event ids)', async () => {
+    const handler = await pipeliningHandler();
+    const seenA: string[][][] = [];
+    const seenC: string[][][] = [];
+    await onBoth(handler, '0', []);
+    const [holdA, holdC] = [deferred(), deferred()];
+    const held = new Map([['A', holdA], ['C', holdC]]);
+    const calls: string[] = [];
+    const original = store.appendMany.bind(store);
+    store.appendMany = async (parts) => {
+      const t = (parts[0]!.events[0]!.data as { tag: string }).tag;
+      calls.push(t);
+      const hold = held.get(t);
+      held.delete(t);
+      await hold?.promise;
+      return original(parts);
+    };
+    const original1 = store.append.bind(store);
+    store.append = async (stream, events, expected) => {
+      const t = (events[0]!.data as { tag: string }).tag;
+      calls.push(t);
+      const hold = held.get(t);
+      held.delete(t);
+      await hold?.promise;
+      return original1(stream, events, expected);
+    };
+    const a = onBoth(handler, 'A', seenA);
+    // decided on A's events in both streams, appends to s-1 only (the same ids as a new decision of A would give it)
+    const c = onBoth(handler, 'C', seenC, ['s-1']);
+    await until(() => calls.includes('C'));
+    // another replica writes to s-2 where A expected its head: A conflicts there
+    await SqliteEventStore.prototype.append.call(store, 's-2', [{ id: eventIdFor('other', 0), ...toStored(tag('s-2', 'X'), {}) }], 0n);
+    holdA.resolve();
+    // turns enough for A to fail and, were it not held back, to be decided again and committed
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    holdC.resolve();
+    await Promise.all([a, c]);
+    // C's events were written only from a decision that saw what was committed in s-2 (X), not A's first decision
+    expect(seenC.length).toBeGreaterThan(1);
+    expect(seenC.at(-1)![1]).toContain('X');
   });
 
   it('an append of a pipelined command whose outcome is unknown is re-sent identically: one copy', async () => {

@@ -92,10 +92,12 @@ interface InFlight {
 
 /** What one turn of a pipelined command ended with. */
 type Turn<C, E> =
-  /** decided without appending (a refusal, nothing to do, a replay): holds once the commands it saw are committed */
-  | { answer: () => Promise<Written<C, E>>; after: InFlight[] }
+  /** decided without appending (a refusal, nothing to do, a replay): holds once the events it saw are committed */
+  | { answer: () => Promise<Written<C, E>>; after: Promise<boolean>[] }
   /** appended: the answer, or undefined when the command must be decided again (a conflict) */
-  | { appended: Promise<Written<C, E> | undefined> };
+  | { appended: Promise<Written<C, E> | undefined> }
+  /** not decided on a state it can rely on: decided again once this settles */
+  | { again: Promise<unknown> };
 
 /**
  * The one command path (docs/architecture.md): load → decide → append with the expected revisions → retry.
@@ -141,7 +143,15 @@ export class StreamHandler {
   /** A command whose turn lasts until its append is committed (a store that does not check APPEND_AFTER, or not known yet). */
   private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     for (let attempt = 1; ; attempt++) {
-      const { context, streams } = await target.load(this.states);
+      const view = this.states.forLock(target.lock);
+      const { context, streams } = await target.load(view);
+      // (once the store is known to check APPEND_AFTER) another lock's events in flight folded in since the load
+      const since = view.since();
+      if (since === 'forgotten' || since.length > 0) {
+        if (since !== 'forgotten') await Promise.all(since);
+        if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+        continue;
+      }
       const found = this.appliedOf(streams, ctx);
       if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
 
@@ -170,7 +180,9 @@ export class StreamHandler {
     for (let attempt = 1; ; attempt++) {
       const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options));
       if ('answer' in turn) {
-        if ((await Promise.all(turn.after.map((c) => c.settled))).every(Boolean)) return turn.answer();
+        if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
+      } else if ('again' in turn) {
+        await turn.again;
       } else {
         const written = await turn.appended;
         if (written) return written;
@@ -191,33 +203,47 @@ export class StreamHandler {
   ): Promise<Turn<C, E>> {
     const lock = target.lock;
     const pending = [...(this.inFlight.get(lock) ?? [])];
+    const settledAll = () => Promise.all(pending.map((c) => c.settled));
     for (const command of pending) {
       if (command.folded) continue;
       command.folded = true;
+      const folded = [];
       for (const part of command.parts)
-        await this.states.speculate(lock, { id: part.lastId, of: command, settled: command.settled }, part.stream, part.expected, part.events, command.idempotency);
+        folded.push(await this.states.speculate(lock, { id: part.lastId, of: command, settled: command.settled }, part.stream, part.expected, part.events, command.idempotency));
+      // a state with some of a command's events and not the others is no state to decide on (the command is bound to
+      // fail: a stream moved under it): the states read what is committed, once the lock's commands settled
+      if (!folded.every(Boolean)) {
+        for (const part of command.parts) await this.states.forget(part.stream);
+        return { again: settledAll() };
+      }
     }
-    const { context, streams } = await target.load(this.states.forLock(lock));
+    const view = this.states.forLock(lock);
+    const { context, streams } = await target.load(view);
+    // another lock's events in flight folded into a state after it was loaded: the decision holds once they are committed
+    const foreign = view.since();
+    if (foreign === 'forgotten') return { again: settledAll() };
+    const after = [...pending.map((c) => c.settled), ...foreign];
     let found: ReturnType<StreamHandler['appliedOf']>;
     try {
       found = this.appliedOf(streams, ctx);
     } catch (error) {
-      return { after: pending, answer: () => Promise.reject(error) };
+      return { after, answer: () => Promise.reject(error) };
     }
     if (found) {
       const applied = found;
-      return { after: pending, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
+      return { after, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
     }
     const decision = decide(context);
-    if (!decision.ok) return { after: pending, answer: () => Promise.reject(new DomainException(decision.error)) };
+    if (!decision.ok) return { after, answer: () => Promise.reject(new DomainException(decision.error)) };
     const { events, warnings } = decision;
     if (events.length === 0)
-      return { after: pending, answer: async () => ({ events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false }) };
+      return { after, answer: async () => ({ events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false }) };
 
     const parts = this.partsOf(streams, events, ctx, options);
     // each part follows the uncommitted events its stream's state holds; a command whose events the decision saw but
     // no part follows must be committed before this append is sent
-    const seen = new Set(streams.flatMap((s) => (s.after ? [s.after.command] : [])));
+    const seen = new Set<unknown>(streams.flatMap((s) => (s.after ? [s.after.command] : [])));
+    for (const settled of foreign) seen.add(settled);
     for (const part of parts) {
       const after = streams.find((s) => s.stream === part.stream)!.after;
       if (!after) continue;
@@ -243,7 +269,7 @@ export class StreamHandler {
     const appended = (async (): Promise<Written<C, E> | undefined> => {
       let failure: unknown;
       try {
-        if (seen.size === 0 || (await Promise.all(pending.map((c) => c.settled))).every(Boolean)) {
+        if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
           const position = await this.appendResending(parts, events, options);
           await done(true);
           return { events, warnings, position: position.toString(), context, replayed: false };
@@ -251,11 +277,11 @@ export class StreamHandler {
       } catch (error) {
         failure = error;
       }
-      // what was decided after this command may follow its events: they settle first (they fail), then it is decided again
-      const others = [...inFlight].filter((c) => c !== own);
+      // decided again in a later turn: the commands decided after this one follow its events and cannot be folded into
+      // the states it forgets, so that turn waits until they failed (a new decision of this command has the same event
+      // ids, and one that followed the first decision must not be written after the second)
       await done(false);
       if (failure !== undefined && !(failure instanceof WrongExpectedRevisionError)) throw failure;
-      await Promise.all(others.map((c) => c.settled));
       return undefined;
     })();
     return { appended };

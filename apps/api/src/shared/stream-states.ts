@@ -57,6 +57,13 @@ export interface Loaded<S> {
    * the last of them (an append must follow exactly that event) and the command (the handler's) they belong to.
    */
   after?: { id: string; command: object };
+  /**
+   * After the decision: what it may have seen besides what was loaded. Another lock's command may fold its events in
+   * flight into this state (the same object) after the load: their `settled` promises (the decision holds once each
+   * resolved true). 'forgotten': the state was dropped from the cache since (a failed append's events may have been
+   * in it): decide again.
+   */
+  since(): Promise<boolean>[] | 'forgotten';
 }
 
 /**
@@ -69,8 +76,8 @@ interface Speculation {
   /** the id of the last event folded */
   id: string;
   command: object;
-  /** resolves once the command's append was committed, or failed and the stream was forgotten */
-  settled: Promise<unknown>;
+  /** resolves true once the command's append was committed, false once it failed and the stream was forgotten */
+  settled: Promise<boolean>;
 }
 
 /** what a load answers when it found a speculation of another lock after taking the stream's turn: wait, then load */
@@ -109,6 +116,8 @@ export class StreamStates {
   private readonly speculative = new Map<string, Speculation>();
   /** the lock this view loads for (`forLock`): it reads that lock's speculations, and waits for those of others */
   private owner: string | undefined;
+  /** what this view loaded (`since`) */
+  private loads: Loaded<unknown>[] | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -130,7 +139,7 @@ export class StreamStates {
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
       this.remember(this.orgs, organizationId, entry);
-      return loaded(stream, entry, this.speculative.get(stream));
+      return this.loaded(stream, entry);
     });
   }
 
@@ -141,7 +150,24 @@ export class StreamStates {
   forLock(lock: string): StreamStates {
     const view = Object.create(this) as StreamStates;
     view.owner = lock;
+    view.loads = [];
     return view;
+  }
+
+  /**
+   * After a decision on what this view loaded: another lock's command may have folded its events in flight into one
+   * of those states (the same objects) after it was loaded, and the decision may have seen them: their `settled`
+   * promises (it holds once each resolved true). 'forgotten': a state was dropped from the cache since (a failed
+   * append's events may have been in it): decide again.
+   */
+  since(): Promise<boolean>[] | 'forgotten' {
+    const settled: Promise<boolean>[] = [];
+    for (const load of this.loads ?? []) {
+      const since = load.since();
+      if (since === 'forgotten') return since;
+      settled.push(...since);
+    }
+    return settled;
   }
 
   /** A load in the stream's turn, once no other lock's speculation is pending on it. */
@@ -151,6 +177,24 @@ export class StreamStates {
       const result = await this.mutex.run<T | typeof SETTLE_FIRST>(stream, () => (this.foreign(stream) ? Promise.resolve(SETTLE_FIRST) : body()));
       if (result !== SETTLE_FIRST) return result as T;
     }
+  }
+
+  private loaded<S>(stream: string, entry: Entry<S>): Loaded<S> {
+    const result = loaded(stream, entry, this);
+    this.loads?.push(result);
+    return result;
+  }
+
+  /** @internal the speculation pending on a stream (`loaded`) */
+  speculation(stream: string): Speculation | undefined {
+    return this.speculative.get(stream);
+  }
+
+  /** @internal the cached entry of a stream (`loaded`: was it dropped since?) */
+  cached(stream: string): unknown {
+    if (stream.startsWith('organization-')) return this.orgs.get(stream.slice('organization-'.length));
+    if (stream.startsWith('workspace-')) return this.workspaces.get(stream.slice('workspace-'.length));
+    return this.singles.get(stream);
   }
 
   /** another lock's speculation on the stream (this view must not read it) */
@@ -186,7 +230,7 @@ export class StreamStates {
       await this.fold(stream, entry, (e) => evolveWorkspace(entry.state, e as WorkspaceEvent));
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
       this.remember(this.workspaces, workspaceId, entry);
-      return loaded(stream, entry, this.speculative.get(stream));
+      return this.loaded(stream, entry);
     });
   }
 
@@ -212,7 +256,7 @@ export class StreamStates {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
       this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
-      return loaded(stream, entry, this.speculative.get(stream));
+      return this.loaded(stream, entry);
     });
   }
 
@@ -283,7 +327,7 @@ export class StreamStates {
    */
   speculate(
     owner: string,
-    command: { id: string; of: object; settled: Promise<unknown> },
+    command: { id: string; of: object; settled: Promise<boolean> },
     stream: string,
     expected: ExpectedRevision,
     events: DomainEvent[],
@@ -322,11 +366,7 @@ export class StreamStates {
   ): boolean {
     const isOrg = stream.startsWith('organization-');
     const isWorkspace = !isOrg && stream.startsWith('workspace-');
-    const entry: Entry<unknown> | undefined = isOrg
-      ? this.orgs.get(stream.slice('organization-'.length))
-      : isWorkspace
-        ? this.workspaces.get(stream.slice('workspace-'.length))
-        : this.singles.get(stream);
+    const entry = this.cached(stream) as Entry<unknown> | undefined;
     const base = expected === 'no_stream' ? -1n : expected;
     if (!entry || typeof base !== 'bigint' || entry.revision !== base || nextRevision !== base + BigInt(events.length)) return false;
     for (const e of events)
@@ -369,13 +409,21 @@ export class StreamStates {
   }
 }
 
-const loaded = <S>(stream: string, entry: Entry<S>, speculation: Speculation | undefined): Loaded<S> => ({
-  stream,
-  state: entry.state,
-  expected: expectedOf(entry.revision),
-  applied: (key) => entry.applied.get(key),
-  ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
-});
+const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation(stream: string): Speculation | undefined; cached(stream: string): unknown }): Loaded<S> => {
+  const speculation = states.speculation(stream);
+  return {
+    stream,
+    state: entry.state,
+    expected: expectedOf(entry.revision),
+    applied: (key) => entry.applied.get(key),
+    ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
+    since: () => {
+      if (states.cached(stream) !== entry) return 'forgotten';
+      const now = states.speculation(stream);
+      return now && now !== speculation ? [now.settled] : [];
+    },
+  };
+};
 
 /** Records the command an event came from (consecutive events of one command share its key). */
 function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
