@@ -1,0 +1,107 @@
+// What StreamStates caches per stream and hands to a command (stream-states.ts).
+import type { DomainEvent } from '@rollcall/domain';
+import type { ExpectedRevision, RecordedEvent } from '@rollcall/event-store';
+
+/** Where one command's events sit in a stream: found by the idempotency key in their metadata. */
+export interface AppliedCommand {
+  fromRevision: bigint;
+  count: number;
+  /** the request's fingerprint, when a client sent the key (see CommandContext.requestHash) */
+  requestHash?: string;
+}
+
+export interface Entry<S> {
+  state: S;
+  /** revision of the last event folded; -1n: the stream has no events */
+  revision: bigint;
+  /** the idempotency keys of the stream's latest commands (bounded), to recognise a retry whose answer was lost */
+  applied: Map<string, AppliedCommand>;
+}
+
+/** How to fold the events of a stream kind this class does not know by name (a presence stream). */
+export interface StreamKind<S> {
+  initial(): S;
+  /** the state after `event` (events of other types are returned unchanged) */
+  evolve(state: S, event: DomainEvent): S;
+}
+
+export interface SingleEntry<S> extends Entry<S> {
+  kind: StreamKind<S>;
+}
+
+/** A decision state as loaded for a command: the state, the revision to expect, and the commands already applied. */
+export interface Loaded<S> {
+  stream: string;
+  state: S;
+  expected: ExpectedRevision;
+  applied(idempotencyKey: string): AppliedCommand | undefined;
+  /**
+   * Set when the state holds events of this process's commands that are not committed yet (`speculate`): the id of
+   * the last of them (an append must follow exactly that event) and the command (the handler's) they belong to.
+   */
+  after?: { id: string; command: object };
+  /**
+   * After the decision: what it may have seen besides what was loaded. Another lock's command may fold its events in
+   * flight into this state (the same object) after the load: their `settled` promises (the decision holds once each
+   * resolved true). 'forgotten': the state was dropped from the cache since (a failed append's events may have been
+   * in it): decide again.
+   */
+  since(): Promise<boolean>[] | 'forgotten';
+}
+
+/**
+ * Events of a command of this process folded into a cached state before they are committed, so that the next command
+ * of the same lock decides on them (StreamHandler's pipelining, docs/adr/0010-command-throughput.md third pass).
+ */
+export interface Speculation {
+  /** the lock whose commands may read the state meanwhile; every other reader waits until `settled` */
+  owner: string;
+  /** the id of the last event folded */
+  id: string;
+  command: object;
+  /** resolves true once the command's append was committed, false once it failed and the stream was forgotten */
+  settled: Promise<boolean>;
+}
+
+/**
+ * How many commands per stream are remembered by idempotency key. A retry whose first answer was lost (the process
+ * died between the append and storing the answer) is recognised while its events are among the stream's last
+ * APPLIED_KEYS_PER_STREAM commands; older retries are decided again (docs/adr/0004).
+ */
+export const APPLIED_KEYS_PER_STREAM = 2_000;
+
+const expectedOf = (revision: bigint): ExpectedRevision => (revision < 0n ? 'no_stream' : revision);
+
+export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation(stream: string): Speculation | undefined; cached(stream: string): unknown }): Loaded<S> => {
+  const speculation = states.speculation(stream);
+  return {
+    stream,
+    state: entry.state,
+    expected: expectedOf(entry.revision),
+    applied: (key) => entry.applied.get(key),
+    ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
+    since: () => {
+      if (states.cached(stream) !== entry) return 'forgotten';
+      const now = states.speculation(stream);
+      return now && now !== speculation ? [now.settled] : [];
+    },
+  };
+};
+
+/** Records the command an event came from (consecutive events of one command share its key). */
+export function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
+  const key = recorded.metadata.idempotencyKey;
+  if (typeof key !== 'string') return;
+  const known = entry.applied.get(key);
+  if (known && known.fromRevision + BigInt(known.count) === recorded.revision) known.count++;
+  else {
+    const requestHash = recorded.metadata.requestHash;
+    remember(entry.applied, key, { fromRevision: recorded.revision, count: 1, ...(typeof requestHash === 'string' && { requestHash }) });
+  }
+}
+
+export function remember(applied: Map<string, AppliedCommand>, key: string, at: AppliedCommand): void {
+  applied.delete(key);
+  applied.set(key, at);
+  if (applied.size > APPLIED_KEYS_PER_STREAM) applied.delete(applied.keys().next().value!);
+}
