@@ -3,6 +3,8 @@
 // store: `ratio` is rebuild events/s over log-alone events/s. The log is generated once (through the real deciders)
 // and kept in the OS temp dir for the next runs. Last line: the JSON figures.
 //
+// BENCH_REBUILD_OPTIONS: RebuildOptions as JSON (e.g. '{"lateWriteOutAt":1}'), to compare settings on the same log.
+//
 // BENCH_REBUILD_SEALED=1: the same log with its personal data sealed, as the application writes it (a copy appended
 // through createRollcallEventStore, made once and kept beside it), read and rebuilt through the application's
 // store, which decrypts each personal field as it reads: both figures then include the decryption.
@@ -11,12 +13,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EventStore, SqliteEventStore, createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../libs/read-store/src/projections';
-import { rebuild } from '../libs/read-store/src/projector';
+import { type RebuildOptions, rebuild } from '../libs/read-store/src/projector';
 import { SqliteReadStore } from '../libs/read-store/src/store';
 import { generateLog } from './lib/rebuild-log';
 
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
 const SEALED = process.env.BENCH_REBUILD_SEALED === '1';
+const OPTIONS = JSON.parse(process.env.BENCH_REBUILD_OPTIONS ?? '{}') as RebuildOptions;
 // every projection's events: console activity, teams and presence (bench/lib/rebuild-log.ts)
 const shape = { events: EVENTS, orgs: 200, workspacesPerOrg: 10, seed: 1, mix: 'all' } as const;
 
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage();
     const mainCpu = process.threadCpuUsage();
     const result = await rebuild(eventStore, readStore, PROJECTIONS, {
+      ...OPTIONS,
       progressEveryMs: 5000,
       onProgress: ({ position, target }) => {
         const pct = Math.floor((Number(position) / Number(target)) * 100);
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         bench: 'rebuild',
         sealed: SEALED,
+        ...(process.env.BENCH_REBUILD_OPTIONS && { options: OPTIONS }),
         events: result.events,
         eventsPerSec: result.eventsPerSec,
         rawReadEventsPerSec,

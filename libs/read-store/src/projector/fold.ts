@@ -263,11 +263,14 @@ export class ProjectionFold {
    * document), per collection; from now on they count as written. The caller writes them all to the store.
    * With `upTo`, in collections whose documents are read or rewritten often, only those last changed at or before
    * that position: the others, changed since, are likely to change again soon and stay for a later call.
+   * With `writtenOnceOnly`, only those of the collections mostly written once (`writtenOnce`: held as text, they
+   * cost nothing to serialize).
    */
-  writeOut(upTo?: bigint): SerializedWrites[] {
+  writeOut(upTo?: bigint, writtenOnceOnly = false): SerializedWrites[] {
     const out: SerializedWrites[] = [];
     const limit = upTo === undefined ? Number.POSITIVE_INFINITY : Number(upTo);
     for (const c of this.collections.values()) {
+      if (writtenOnceOnly && !c.writtenOnce()) continue;
       const keep = upTo !== undefined && c.touchedOften();
       const writes: SerializedWrites['writes'] = [];
       // the ones left for later, in the same order

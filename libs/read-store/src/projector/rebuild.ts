@@ -49,6 +49,12 @@ export interface RebuildOptions {
    * writer thread, while the rest is read (default 0.6; 1 or more: at the end, with the others')
    */
   indexAt?: number;
+  /**
+   * share of the log past which, once, the documents changed before the previous write-out and not since are
+   * written out (default 0.9; 1 or more: never): most of them change no more, and the writer thread writes them
+   * while the rest of the log is read instead of after it
+   */
+  lateWriteOutAt?: number;
   /** share of the V8 heap limit in use above which the documents held are let go (default 0.6) */
   maxHeapShare?: number;
   /** documents read back from the store after they were let go, kept in memory (default 200,000) */
@@ -68,7 +74,10 @@ const CHECK_EVERY = 1024;
  * documents in a fold (fold.ts). The documents changed are written out now and then, each in its last version,
  * with the checkpoints of the position reached (in one commit per projection: the store is always at a position
  * of the log), through the store's bulk load when it has one: its writer thread writes while the log is read on,
- * and indexes and search structures are built once at the end. When the documents held outgrow `maxDocuments` or
+ * and indexes and search structures are built once at the end. Once more past `lateWriteOutAt` of the log (most
+ * documents changed before the previous write-out change no more: the thread writes them while the last part of
+ * the log is read, not after it); and at the end the documents held as text first (nothing to serialize: the
+ * thread starts on them at once), then the others. When the documents held outgrow `maxDocuments` or
  * `maxHeapShare` of the heap, they are let go once written, and what the projections read next comes from the
  * store.
  */
@@ -111,29 +120,43 @@ export async function rebuild(
   const written = async (): Promise<void> => {
     while (writing.length > 0) await writing.shift();
   };
-  /** at `position`, the documents changed up to `upTo` (all by default) */
-  const writeOut = async (position: bigint, { upTo, last = false }: { upTo?: bigint; last?: boolean } = {}): Promise<void> => {
+  /**
+   * at `position`, the documents changed up to `upTo` (all by default), or only those of the collections mostly
+   * written once
+   */
+  const writeOut = async (
+    position: bigint,
+    { upTo, last = false, writtenOnceOnly = false }: { upTo?: bigint; last?: boolean; writtenOnceOnly?: boolean } = {},
+  ): Promise<void> => {
     while (writing.length >= inFlight) await writing.shift();
-    const commits = folds.map(async (fold) => {
-      const collections = fold.writeOut(upTo);
+    const commit = async (fold: ProjectionFold, collections: SerializedWrites[]): Promise<unknown> => {
       if (!bulkLoad) return readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), position);
       const written = bulkLoad.write(fold.projection.name, collections, position);
       // the last write of these collections: their indexes are built behind it (by the store's writer thread,
       // while the next projection's documents are serialized here)
       if (!last || !bulkLoad.complete) return written;
       return Promise.all([written, bulkLoad.complete(Object.keys(fold.projection.collections))]);
-    });
+    };
+    // each projection's documents are posted before the next one's are serialized (the writer thread starts on them)
+    const commits: Promise<unknown>[] = [];
+    for (const fold of folds) {
+      const collections = fold.writeOut(upTo, writtenOnceOnly);
+      // (a projection without such documents moves its checkpoint with its next write-out)
+      if (!writtenOnceOnly || collections.length > 0) commits.push(commit(fold, collections));
+    }
+    if (commits.length === 0) return;
     // past `indexAt` of the log, the collections mostly written once (history entries, daily figures) have most of
     // their documents: their indexes are built now, by the writer thread while the log is read on, rather than
     // after the last write-out; the documents written after maintain them
-    if (!last && !indexedEarly && bulkLoad?.index && Number(position) >= indexAt * Number(target)) {
+    if (!last && !writtenOnceOnly && !indexedEarly && bulkLoad?.index && Number(position) >= indexAt * Number(target)) {
       indexedEarly = true;
       commits.push(bulkLoad.index(folds.flatMap((fold) => fold.writtenOnce())));
     }
     const done = Promise.all(commits).then(() => undefined);
     done.catch(() => undefined); // awaited by a later write-out, or at the end
     writing.push(done);
-    writeOuts++;
+    // (the documents held as text handed over first at the end count with the last write-out)
+    if (!writtenOnceOnly) writeOuts++;
   };
 
   const indexAt = options.indexAt ?? 0.6;
@@ -145,6 +168,9 @@ export async function rebuild(
   /** position of the last write-out, and the number of documents changed at which the next one comes */
   let previousWriteOut = -1n;
   let nextWriteOut = writeOutEvery;
+  const lateWriteOutAt = options.lateWriteOutAt ?? 0.9;
+  /** the position of the late write-out, once a write-out came before it (none: the fold holds every change yet) */
+  let lateWriteOut = lateWriteOutAt < 1 && target >= 0n ? BigInt(Math.ceil(lateWriteOutAt * Number(target))) : undefined;
   const report = () => options.onProgress?.({ position, target, events });
   try {
     if (target >= 0n)
@@ -178,7 +204,9 @@ export async function rebuild(
           // the source knows the documents let go are in the store (and forgets what it had read of them before)
           for (const fold of folds) for (const [collection, ids] of fold.evict()) source.wroteOut(collection, ids);
           evictions++;
-        } else if (dirty >= nextWriteOut) {
+        } else if (dirty >= nextWriteOut || (lateWriteOut !== undefined && position >= lateWriteOut && previousWriteOut >= 0n)) {
+          // (once past `lateWriteOutAt`, whatever came before)
+          if (lateWriteOut !== undefined && position >= lateWriteOut) lateWriteOut = undefined;
           // what changed before the previous write-out and not since: the documents changed recently stay held
           // as they are (many change again soon), so that they are serialized and written once rather than twice
           await writeOut(position, { upTo: previousWriteOut });
@@ -187,6 +215,9 @@ export async function rebuild(
         }
       }
     phases.foldMs = performance.now() - started;
+    // the documents held as text first (nothing to serialize: the writer thread starts on them at once), then the
+    // others, each projection's followed by the building of its collections' indexes
+    if (position >= 0n) await writeOut(position, { writtenOnceOnly: true });
     if (position >= 0n) await writeOut(position, { last: true });
     phases.writeMs = performance.now() - started - phases.foldMs;
     await written();

@@ -82,6 +82,23 @@ describe('SQLite bulk load (a rebuild)', () => {
     }
   });
 
+  it('writes a write-out of deletes only into a collection indexed early (nothing to stage through its index order)', async () => {
+    const store = new SqliteReadStore({ path: newFile() });
+    try {
+      await store.init(SPEC);
+      await store.reset('p', ['people', 'notes']);
+      store.bulkLoad.start();
+      await store.bulkLoad.write('p', [{ collection: 'notes', writes: writesOf([{ _id: 'n1', owner: 'a' }, { _id: 'n2', owner: 'a' }]), arrayFields: [] }], 2n);
+      await store.bulkLoad.index!(['notes']);
+      await store.bulkLoad.write('p', [{ collection: 'notes', writes: [{ id: 'n1', position: 3n, json: null }], arrayFields: [] }], 3n);
+      await store.bulkLoad.finish();
+      expect((await store.find('notes', { where: { owner: 'a' } })).items).toEqual([{ _id: 'n2', owner: 'a' }]);
+      expect(await store.checkpoint('p')).toBe(3n);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('packs a large write-out in parts written in one transaction: all of it with its checkpoint, or none of it and the next commit goes on', async () => {
     const file = newFile();
     const store = new SqliteReadStore({ path: file });

@@ -221,12 +221,14 @@ parentPort.on('message', (m) => {
       for (let t = 0; t < p.tables.length; t++) {
         const s = statements(p.tables[t]);
         const order = p.orders[t];
+        let staged = 0;
         for (const end = write + p.counts[t]; write < end; write++) {
           const id = p.ids.slice(idAt, (idAt += p.idLengths[write]));
           const length = p.docLengths[write];
           const position = p.positions[write];
           if (length >= 0 && order) {
             s.stage.run(id, position, p.docs.slice(docAt, (docAt += length)));
+            staged++;
             continue;
           }
           const result = length < 0
@@ -234,7 +236,8 @@ parentPort.on('message', (m) => {
             : s.upsert.run(id, position, p.docs.slice(docAt, (docAt += length)));
           if (result.changes !== 0) applied++;
         }
-        if (order) {
+        // (deletes only: nothing staged, and the staging table may not exist yet)
+        if (staged > 0) {
           applied += Number(s.unstage(order).run().changes);
           db.exec('DELETE FROM temp.rs_staging');
         }
