@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestApp, startTestApp, tokenOf } from './support/app';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
@@ -53,4 +53,46 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(again.body.inviteUrl) } });
     expect(accepted.body.userId).not.toBe(jane);
   });
+
+  it('at rest: once the deletion is projected, no data file holds their name, address or an invitation link in clear (the mail outbox aside); retries still answer in full', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const keyed = (key: string) => ({ 'idempotency-key': `${o.organizationId}-${key}` });
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('inv'), body: { email: 'zoe.atrest@acme.test', roles: ['agent'] } });
+    const zoe = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl) } })).body.userId as string;
+    const profileBody = { displayName: 'Zoe Restingname', email: 'Zoe.AtRest.New@acme.test' };
+    const profile = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${zoe}`, { ...as, headers: keyed('profile'), body: profileBody });
+    expect(profile.body.emailChange).toMatchObject({ email: 'zoe.atrest.new@acme.test' });
+    const pending = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('pending'), body: { email: 'still.pending@acme.test' } });
+    const pendingToken = tokenOf(pending.body.inviteUrl);
+
+    const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${zoe}`, as);
+    expect(deleted.status).toBe(200);
+    expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { ...as, headers: { 'x-min-position': deleted.body.position } })).status).toBe(200);
+
+    // retries answer what the first answers said: the link derived again, the address from the retry's own body
+    const again = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('pending'), body: { email: 'still.pending@acme.test' } });
+    expect(again.headers.get('idempotency-replayed')).toBe('true');
+    expect(again.body).toEqual(pending.body);
+    const profileAgain = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${zoe}`, { ...as, headers: keyed('profile'), body: profileBody });
+    expect(profileAgain.body).toEqual(profile.body);
+
+    const secrets = ['zoe.atrest', 'Restingname', pendingToken.slice(0, 40)];
+    const holding = () =>
+      readdirSync(app.dataDir)
+        .filter((f) => f !== 'outbox.jsonl')
+        .flatMap((f) => {
+          const bytes = readFileSync(join(app.dataDir, f)).toString('latin1');
+          return secrets.filter((s) => bytes.includes(s)).map((s) => `${f}: ${s}`);
+        });
+    // the projector empties the read store's log right after committing the deletion
+    const deadline = Date.now() + 10_000;
+    let found = holding();
+    while (found.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      found = holding();
+    }
+    expect(found).toEqual([]);
+  }, 30_000);
 });
+

@@ -80,6 +80,13 @@ export interface ReadStore {
   reset(projection: string, collections: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Rule 12 at rest: drops what the store still keeps of documents deleted or overwritten before now (old versions of
+   * pages in its log); the projector calls it once a user's deletion is committed. false: not now (readers held on to
+   * an older snapshot), call again later. Absent: the adapter keeps no such copies within its reach (MongoDB's are its
+   * storage engine's).
+   */
+  purgeOldVersions?(): Promise<boolean>;
   /** present when the adapter has a faster mode for loading a whole read model (the SQLite adapter does) */
   readonly bulkLoad?: BulkLoadCapability;
 }

@@ -13,7 +13,8 @@ import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendInBackground } from '../shared/mailer';
-import { InvitationLinks } from '../shared/secrets';
+import { InvitationLinks, type InvitationRef } from '../shared/secrets';
+import type { AnswerStorage } from '../shared/write-pipeline';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization } from '../shared/targets';
@@ -24,6 +25,20 @@ export interface InvitationAnswer {
   expiresAt: string;
   position: string;
   warnings?: string[];
+}
+
+/**
+ * The answer kept under an Idempotency-Key leaves the link out (a bearer secret: whoever holds it joins the
+ * workspace) and keeps what derives it again: the invitation's ids and link version.
+ */
+export function invitationAnswerStorage(links: InvitationLinks): AnswerStorage<InvitationAnswer> {
+  return {
+    stored: ({ inviteUrl, ...rest }) => ({ ...rest, link: links.verify(new URL(inviteUrl).searchParams.get('token') ?? '') }),
+    restored: (stored) => {
+      const { link, invitationId, ...rest } = stored as Omit<InvitationAnswer, 'inviteUrl'> & { link: InvitationRef };
+      return { invitationId, inviteUrl: links.url(link), ...rest };
+    },
+  };
 }
 
 export class InviteMemberCommand {

@@ -15,13 +15,16 @@ import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/messages';
 import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, httpWrite } from '../shared/write-pipeline';
+import { InvitationLinks } from '../shared/secrets';
 import {
   AcceptInvitationCommand,
   CancelInvitationCommand,
   GetInvitationLinkCommand,
+  type InvitationAnswer,
   InviteMemberCommand,
   ResendInvitationCommand,
+  invitationAnswerStorage,
 } from './invitation-handlers';
 
 class InviteMessage extends withEnvelope(InviteDto) {
@@ -46,7 +49,13 @@ export class InvitationsController {
     @Inject(WritePipeline) private readonly pipeline: WritePipeline,
     @Inject(MessageWrites) private readonly messages: MessageWrites,
     @Inject(StreamStates) private readonly states: StreamStates,
-  ) {}
+    @Inject(InvitationLinks) links: InvitationLinks,
+  ) {
+    this.answers = invitationAnswerStorage(links);
+  }
+
+  /** what is kept of an invite's or a resend's answer under its Idempotency-Key: no link (invitation-handlers.ts) */
+  private readonly answers: AnswerStorage<InvitationAnswer>;
 
   @Post()
   @ApiOperation({ summary: 'Invite by email with roles, restrictions and grants; the link is valid 48 hours (configurable).' })
@@ -60,7 +69,7 @@ export class InvitationsController {
     @Body() dto: InviteDto,
   ) {
     const ref = await resolveWorkspace(this.states, call.principal, ws);
-    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new InviteMemberCommand(ref, ctx, dto)));
+    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new InviteMemberCommand(ref, ctx, dto)), this.answers);
   }
 
   @Get(':id/link')
@@ -86,7 +95,7 @@ export class InvitationsController {
     @Param('id', IdPipe) id: string,
   ) {
     const ref = await resolveWorkspace(this.states, call.principal, ws);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ResendInvitationCommand(ref, ctx, id)));
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ResendInvitationCommand(ref, ctx, id)), this.answers);
   }
 
   @Delete(':id')
@@ -109,6 +118,7 @@ export class InvitationsController {
   async inviteMessage(@Payload() m: InviteMessage) {
     return this.messages.run('members.invite', m, async (ctx, p) =>
       this.commands.execute(new InviteMemberCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, bodyOf(m) as unknown as InviteDto)),
+      this.answers,
     );
   }
 
@@ -117,6 +127,7 @@ export class InvitationsController {
   resendMessage(@Payload() m: InvitationMessage) {
     return this.messages.run('invitations.resend', m, async (ctx, p) =>
       this.commands.execute(new ResendInvitationCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.invitationId)),
+      this.answers,
     );
   }
 

@@ -27,9 +27,14 @@ export interface WriteRequest {
  * How an answer is kept for a retry, when it holds a secret that must not rest in the data dir: `stored` is what is
  * written, `restored` rebuilds the answer from it (e.g. by deriving the secret again from the key).
  */
+/**
+ * What is kept of an answer under its Idempotency-Key, and how a retry gets the whole answer back. Secrets (an API
+ * key, an invitation link) and personal data (rule 12: a deletion erases them, not a copy in api.sqlite) are left out
+ * and derived again: from the key (`ctx`), the server's secrets, or the retry's own body (the same as the first's).
+ */
 export interface AnswerStorage<T> {
   stored(answer: T): unknown;
-  restored(stored: unknown, ctx: CommandContext): T;
+  restored(stored: unknown, ctx: CommandContext, body: unknown): T;
 }
 
 /** The idempotency scope of a caller: their organization, the system, or nobody (token-authenticated writes). */
@@ -70,7 +75,7 @@ export class WritePipeline {
       return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };
     });
     if (!outcome.replayed) return { body: outcome.body, replayed: false };
-    return { body: storage ? storage.restored(outcome.body, ctx) : (outcome.body as T), replayed: true };
+    return { body: storage ? storage.restored(outcome.body, ctx, request.body) : (outcome.body as T), replayed: true };
   }
 }
 

@@ -8,6 +8,7 @@ import {
   decideDeleteUser,
   decideOrganization,
   isOrganizationEvent,
+  normalizeEmail,
 } from '@rollcall/domain';
 import { PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
@@ -19,6 +20,7 @@ import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { organizationAlone, organizationWide } from '../shared/targets';
 import { APP_CONFIG } from '../shared/tokens';
+import type { AnswerStorage } from '../shared/write-pipeline';
 
 /** The pending invitations of an organization's workspaces: email → the invited user's id, or null for a new address. */
 const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | null> => {
@@ -27,6 +29,14 @@ const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | 
     for (const inv of ws.invitations.values()) if (inv.status === 'pending' && inv.email) pending.set(inv.email, inv.inviteeUserId);
   return pending;
 };
+
+/** What a profile change answers (users/resources.ts ProfileUpdated) */
+export interface ProfileAnswer {
+  userId: string;
+  changed: string[];
+  emailChange?: { status: 'pending_confirmation'; email: string; expiresAt: string };
+  position: string;
+}
 
 export class UpdateProfileCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly userId: string, readonly changes: ProfileChanges) {}
@@ -45,7 +55,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
-  async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand) {
+  async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // only an email change needs the workspaces (their pending invitations); other changes decide on the organization
     const target = changes.email !== undefined ? organizationWide(organizationId) : organizationAlone(organizationId);
     const done = await this.streams.handle(target, ctx, (c) =>
@@ -71,6 +81,21 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     };
   }
 }
+
+/**
+ * Rule 12 at rest: the answer kept under an Idempotency-Key leaves out the new address of an email change (a
+ * deletion erases it from the events, and must not find it in api.sqlite); a retry carries the same body, whose
+ * `email` gives it back.
+ */
+export const PROFILE_ANSWER_STORAGE: AnswerStorage<ProfileAnswer> = {
+  stored: ({ emailChange, ...rest }) => (emailChange ? { ...rest, emailChange: { status: emailChange.status, expiresAt: emailChange.expiresAt } } : rest),
+  restored: (stored, _ctx, body) => {
+    const { emailChange, position, ...rest } = stored as ProfileAnswer;
+    if (!emailChange) return stored as ProfileAnswer;
+    const email = normalizeEmail(String((body as { email?: unknown } | null)?.email ?? ''));
+    return { ...rest, emailChange: { status: emailChange.status, email, expiresAt: emailChange.expiresAt }, position };
+  },
+};
 
 export class ConfirmEmailChangeCommand {
   constructor(readonly ctx: CommandContext, readonly token: string) {}

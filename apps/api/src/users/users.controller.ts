@@ -13,7 +13,7 @@ import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
 import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
-import { ConfirmEmailChangeCommand, DeleteUserCommand, UpdateProfileCommand } from './user-handlers';
+import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, UpdateProfileCommand } from './user-handlers';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
@@ -55,7 +55,7 @@ export class UsersController {
     @Body() dto: UpdateProfileDto,
   ) {
     const organizationId = ownOrganization(call.principal, org);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)));
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)), PROFILE_ANSWER_STORAGE);
   }
 
   @Delete(':userId')
@@ -78,6 +78,7 @@ export class UsersController {
   updateProfileMessage(@Payload() m: ProfileMessage) {
     return this.messages.run('users.updateProfile', m, (ctx, p) =>
       this.commands.execute(new UpdateProfileCommand(ownOrganization(p, m.organizationId), ctx, m.userId, bodyOf(m) as UpdateProfileDto)),
+      PROFILE_ANSWER_STORAGE,
     );
   }
 

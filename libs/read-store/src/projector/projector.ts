@@ -18,6 +18,8 @@ interface Slot {
 
 const IDLE = Symbol('idle');
 const MOVED = Symbol('moved');
+/** the event that erases a user's personal data (docs/rules.md#rule-12): its documents go, their old versions too */
+const ERASING_EVENT = 'UserDeleted';
 const isBehind = (checkpoint: bigint | undefined, position: bigint) => checkpoint === undefined || checkpoint < position;
 
 const consoleLogger: ProjectorLogger = {
@@ -54,6 +56,8 @@ export class Projector {
   private subscription: { unsubscribe(): Promise<void> } | undefined;
   private head = -1n;
   private waiters = new Set<() => void>();
+  /** position of the latest user deletion applied whose old document versions the store has not purged yet */
+  private erasedAt: bigint | undefined;
   private wakeRetry: (() => void) | undefined;
 
   constructor(private readonly options: ProjectorOptions) {
@@ -246,6 +250,7 @@ export class Projector {
 
   private async applyEvent(batches: ProjectionBatch[], recorded: RecordedEvent): Promise<void> {
     if (recorded.position > this.head) this.head = recorded.position;
+    if (recorded.type === ERASING_EVENT) this.erasedAt = recorded.position;
     const projected = toProjectedEvent(recorded);
     for (const batch of batches) {
       const slot = this.slotOf(batch);
@@ -293,8 +298,24 @@ export class Projector {
       throw failed.reason;
     }
     this.notify();
+    await this.purgeAfterErasure(batches);
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches
     await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Rule 12 at rest: once the documents a user deletion removed are committed, the store drops the old versions it
+   * still keeps of them (ReadStore.purgeOldVersions); when it cannot now, the next commit tries again.
+   */
+  private async purgeAfterErasure(batches: ProjectionBatch[]): Promise<void> {
+    const erasedAt = this.erasedAt;
+    if (erasedAt === undefined || !this.options.readStore.purgeOldVersions) return;
+    if (!batches.some((b) => b.lastPosition !== undefined && b.lastPosition >= erasedAt)) return;
+    try {
+      if ((await this.options.readStore.purgeOldVersions()) && this.erasedAt === erasedAt) this.erasedAt = undefined;
+    } catch (error) {
+      this.logger.error(`purging old document versions after a user deletion: ${message(error)}; tried again after the next commit`);
+    }
   }
 
   /** counts a failed commit; logs once, when the projection becomes degraded */

@@ -155,6 +155,15 @@ export class SqliteReadStore implements ReadStore {
     return endBulkLoad(this.state);
   }
 
+  /**
+   * secure_delete=FAST (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites; the WAL still
+   * holds those pages as they were before: a TRUNCATE checkpoint copies the WAL back and empties it.
+   */
+  async purgeOldVersions(): Promise<boolean> {
+    const result = this.state.conn.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number };
+    return result.busy === 0;
+  }
+
   async ping(): Promise<void> {
     this.state.conn.db.prepare('SELECT 1').get();
   }
