@@ -1,4 +1,4 @@
-import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -136,7 +136,20 @@ export interface InvitationRef {
  * (the stored answer leaves it out). Unguessable without the server's secret.
  */
 export class DerivedSecrets {
-  constructor(private readonly serverSecret: string) {}
+  /** a KeyObject: an HMAC keyed with a string imports the key again on every call */
+  private readonly fingerprintKey: KeyObject;
+
+  constructor(private readonly serverSecret: string) {
+    this.fingerprintKey = createSecretKey(createHmac('sha256', serverSecret).update('request-fingerprint').digest());
+  }
+
+  /**
+   * The fingerprint of a request kept with its Idempotency-Key (api.sqlite, the metadata of its events): keyed, so
+   * that it is no unsalted hash of the personal data in the body (an address can not be tested against it).
+   */
+  fingerprint(canonicalRequest: string): string {
+    return createHmac('sha256', this.fingerprintKey).update(canonicalRequest).digest('base64url');
+  }
 
   forWrite(purpose: string, idempotencyKey: string): string {
     return createHmac('sha256', this.serverSecret).update(`${purpose}\0${idempotencyKey}`).digest('base64url');

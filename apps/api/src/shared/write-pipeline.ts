@@ -4,7 +4,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { type AuthedRequest, type Principal, actorIdOf } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
 import { Idempotency } from './idempotency';
-import { sha256 } from './secrets';
+import { DerivedSecrets } from './secrets';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const CORRELATION = /^[\x21-\x7e]{1,128}$/;
@@ -55,7 +55,10 @@ export const canonicalJson = (value: unknown): string =>
  */
 @Injectable()
 export class WritePipeline {
-  constructor(@Inject(Idempotency) private readonly idempotency: Idempotency) {}
+  constructor(
+    @Inject(Idempotency) private readonly idempotency: Idempotency,
+    @Inject(DerivedSecrets) private readonly secrets: DerivedSecrets,
+  ) {}
 
   async run<T>(request: WriteRequest, exec: (ctx: CommandContext) => Promise<T>, storage?: AnswerStorage<T>): Promise<{ body: T; replayed: boolean }> {
     const given = request.idempotencyKey;
@@ -68,7 +71,7 @@ export class WritePipeline {
     const key = given !== undefined ? `${request.scope}:${given}` : undefined;
     const correlationId = request.correlationId && CORRELATION.test(request.correlationId) ? request.correlationId : undefined;
     // the fingerprint tells a key's retry from another request under it: only computed when there is a key
-    const keyed = key === undefined ? undefined : { key, requestHash: sha256(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body })) };
+    const keyed = key === undefined ? undefined : { key, requestHash: this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body })) };
     const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(keyed && { requestHash: keyed.requestHash }) });
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
