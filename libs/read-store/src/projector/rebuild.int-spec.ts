@@ -1,6 +1,6 @@
 import type { NewEvent } from '@rollcall/event-store';
 import type { Doc, Projection } from '../projections/projection';
-import { type RebuildOptions, rebuild } from './rebuild';
+import { rebuild } from './rebuild';
 import { TempStores, dump } from './testing/temp-stores';
 
 const silent = { info: () => undefined, error: () => undefined };
@@ -55,7 +55,7 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
   });
 
   /** runs a rebuild, recording what each write-out hands the store: per checkpoint, the writes as `id=json` */
-  async function writeOuts(names: string[], projection: Projection, writeOutEvery: number, options: RebuildOptions = { lateWriteOutAt: 1 }) {
+  async function writeOuts(names: string[], projection: Projection, writeOutEvery: number) {
     const stores = new TempStores();
     try {
       await logOf(stores, names);
@@ -66,7 +66,7 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
         commits.push([checkpoint, collections.flatMap((c) => c.writes.map((w) => `${w.id}${w.json === null ? ' deleted' : `=${w.json}`}`))]);
         return write(name, collections, checkpoint);
       };
-      const result = await rebuild(stores.events, store, [projection], { writeOutEvery, logger: silent, ...options });
+      const result = await rebuild(stores.events, store, [projection], { writeOutEvery, logger: silent });
       const dumped = (await dump(store, [projection]))[projection.name];
       return { result, commits, dumped, checkpoint: await store.checkpoint(projection.name) };
     } finally {
@@ -113,27 +113,6 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
       [5n, ['e5={"_id":"e5"}']],
       [5n, []],
     ]);
-  });
-
-  it('writes out once more past `lateWriteOutAt` of the log what changed before the previous write-out and not since', async () => {
-    // counters read and rewritten often; 3 more changed documents make a write-out
-    const log = ['inc:a', 'inc:b', 'inc:a', 'inc:b', 'inc:c', 'inc:d', 'inc:a', 'inc:e', 'inc:b', 'inc:f'];
-    const late = await writeOuts(log, counters, 3, { lateWriteOutAt: 0.8 });
-    // at the 5th: nothing older than the previous write-out; at the 8th (80 % of the log), b and c, changed before
-    // the 5th and not since (a changed at the 7th); at the end the rest, in the order they were first changed
-    expect(late.commits).toEqual([
-      [5n, []],
-      [8n, ['b={"_id":"b","n":2}', 'c={"_id":"c","n":1}']],
-      [10n, ['a={"_id":"a","n":3}', 'd={"_id":"d","n":1}', 'e={"_id":"e","n":1}', 'b={"_id":"b","n":3}', 'f={"_id":"f","n":1}']],
-    ]);
-    // without it: the next write-out comes with the 10th (3 more changed since the 5th), c only, b changed at the 9th
-    const { commits } = await writeOuts(log, counters, 3, { lateWriteOutAt: 1 });
-    expect(commits.map(([position, writes]) => [position, writes.map((w) => w.split('=')[0])])).toEqual([
-      [5n, []],
-      [10n, ['c']],
-      [10n, ['a', 'b', 'd', 'e', 'f']],
-    ]);
-    expect(late.dumped).toEqual((await writeOuts(log, counters, 3, { lateWriteOutAt: 1 })).dumped);
   });
 
   it('hands over last the documents held as text first (the collections mostly written once), in a commit of their own, then the others', async () => {

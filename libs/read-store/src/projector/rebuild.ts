@@ -49,12 +49,6 @@ export interface RebuildOptions {
    * writer thread, while the rest is read (default 0.6; 1 or more: at the end, with the others')
    */
   indexAt?: number;
-  /**
-   * share of the log past which, once, the documents changed before the previous write-out and not since are
-   * written out (default 0.9; 1 or more: never): most of them change no more, and the writer thread writes them
-   * while the rest of the log is read instead of after it
-   */
-  lateWriteOutAt?: number;
   /** share of the V8 heap limit in use above which the documents held are let go (default 0.6) */
   maxHeapShare?: number;
   /** documents read back from the store after they were let go, kept in memory (default 200,000) */
@@ -74,10 +68,8 @@ const CHECK_EVERY = 1024;
  * documents in a fold (fold.ts). The documents changed are written out now and then, each in its last version,
  * with the checkpoints of the position reached (in one commit per projection: the store is always at a position
  * of the log), through the store's bulk load when it has one: its writer thread writes while the log is read on,
- * and indexes and search structures are built once at the end. Once more past `lateWriteOutAt` of the log (most
- * documents changed before the previous write-out change no more: the thread writes them while the last part of
- * the log is read, not after it); and at the end the documents held as text first (nothing to serialize: the
- * thread starts on them at once), then the others. When the documents held outgrow `maxDocuments` or
+ * and indexes and search structures are built once at the end. The last write-out hands over the documents held
+ * as text first (nothing to serialize: the thread starts on them at once), then the others. When the documents held outgrow `maxDocuments` or
  * `maxHeapShare` of the heap, they are let go once written, and what the projections read next comes from the
  * store.
  */
@@ -168,9 +160,6 @@ export async function rebuild(
   /** position of the last write-out, and the number of documents changed at which the next one comes */
   let previousWriteOut = -1n;
   let nextWriteOut = writeOutEvery;
-  const lateWriteOutAt = options.lateWriteOutAt ?? 0.9;
-  /** the position of the late write-out, once a write-out came before it (none: the fold holds every change yet) */
-  let lateWriteOut = lateWriteOutAt < 1 && target >= 0n ? BigInt(Math.ceil(lateWriteOutAt * Number(target))) : undefined;
   const report = () => options.onProgress?.({ position, target, events });
   try {
     if (target >= 0n)
@@ -204,9 +193,7 @@ export async function rebuild(
           // the source knows the documents let go are in the store (and forgets what it had read of them before)
           for (const fold of folds) for (const [collection, ids] of fold.evict()) source.wroteOut(collection, ids);
           evictions++;
-        } else if (dirty >= nextWriteOut || (lateWriteOut !== undefined && position >= lateWriteOut && previousWriteOut >= 0n)) {
-          // (once past `lateWriteOutAt`, whatever came before)
-          if (lateWriteOut !== undefined && position >= lateWriteOut) lateWriteOut = undefined;
+        } else if (dirty >= nextWriteOut) {
           // what changed before the previous write-out and not since: the documents changed recently stay held
           // as they are (many change again soon), so that they are serialized and written once rather than twice
           await writeOut(position, { upTo: previousWriteOut });
