@@ -69,9 +69,9 @@ const CHECK_EVERY = 1024;
  * with the checkpoints of the position reached (in one commit per projection: the store is always at a position
  * of the log), through the store's bulk load when it has one: its writer thread writes while the log is read on,
  * and indexes and search structures are built once at the end. The last write-out hands over the documents held
- * as text first (nothing to serialize: the thread starts on them at once), then the others. When the documents held outgrow `maxDocuments` or
- * `maxHeapShare` of the heap, they are let go once written, and what the projections read next comes from the
- * store.
+ * as text first (nothing to serialize: the thread starts on them at once), then the others. When the documents
+ * held outgrow `maxDocuments` or `maxHeapShare` of the heap, they are let go once written, and what the
+ * projections read next comes from the store.
  */
 export async function rebuild(
   eventStore: EventStore,
