@@ -105,7 +105,7 @@ export class StreamStates {
   /** A load in the stream's turn, once no other lock's speculation is pending on it. */
   private async load<T>(stream: string, body: () => Promise<T>): Promise<T> {
     for (;;) {
-      await this.settled(stream);
+      if (this.foreign(stream)) await this.settled(stream);
       const result = await this.mutex.run<T | typeof SETTLE_FIRST>(stream, () => (this.foreign(stream) ? Promise.resolve(SETTLE_FIRST) : body()));
       if (result !== SETTLE_FIRST) return result as T;
     }
