@@ -2,6 +2,7 @@ import {
   type DomainEvent,
   type OrganizationEvent,
   type OrganizationState,
+  type Invitation,
   type UserProfile,
   type WorkspaceEvent,
   type WorkspaceState,
@@ -197,7 +198,7 @@ export class StreamStates {
    * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4) leave the cached workspace states as a replay reads them
    * now (forgetErasedInvitationAddresses). Returns the streams whose state changed.
    */
-  async forgetErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
+  async forgetErasedAddresses(isErased: (email: string, invitation: Invitation) => boolean): Promise<string[]> {
     const changed: string[] = [];
     // a copy: loads may add or evict entries while this waits for a stream's turn
     for (const [workspaceId, entry] of Array.from(this.workspaces)) {

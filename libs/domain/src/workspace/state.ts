@@ -150,10 +150,10 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
  * counts as a pending address. (An accepted invitation's address is also in the accepting user's profile, which this
  * organization keeps until that user is deleted here.) Returns how many invitations lost their address.
  */
-export function forgetErasedInvitationAddresses(state: WorkspaceState, isErased: (email: string) => boolean): number {
+export function forgetErasedInvitationAddresses(state: WorkspaceState, isErased: (email: string, invitation: Invitation) => boolean): number {
   let forgotten = 0;
   for (const inv of state.invitations.values()) {
-    if (inv.status === 'accepted' || !hasAddress(inv) || !isErased(inv.email)) continue;
+    if (inv.status === 'accepted' || !hasAddress(inv) || !isErased(inv.email, inv)) continue;
     if (state.pendingByEmail.get(inv.email) === inv.invitationId) state.pendingByEmail.delete(inv.email);
     // null, as the decrypting store reads a field whose subject's key is gone
     (inv as { email: string | null }).email = null;
