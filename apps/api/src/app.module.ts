@@ -147,10 +147,12 @@ export class AppModule {
             subjectsOf: (user) => s.personalData.subjectsOf(user),
             forgetCached: (ids) => s.personalData.forgetCached(ids),
             forget: async (ids) => {
+              // the deletion was decided (and appended) before this: what was invited later is not what it erased
+              const deletedAt = new Date().toISOString();
               await s.personalData.forget(ids);
               readSide.forgotten(ids);
               // invitations to the user's addresses in other organizations: gone from memory before the deletion is answered
-              await erasure.erased(ids);
+              await erasure.erased(ids, deletedAt);
             },
           }),
           inject: [STORES, READ_SIDE, AddressErasure],
@@ -161,7 +163,7 @@ export class AppModule {
             const erasure = new AddressErasure(states, snapshots, (email) => s.sealing.subjectId({ kind: 'email', email }));
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');
-            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            feed.onErased = (ids, deletedAt) => void erasure.erased(ids, deletedAt).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
             return erasure;
           },
           inject: [StreamStates, StateSnapshots, STORES, PresenceFeed],

@@ -64,7 +64,7 @@ export class PresenceFeed {
   /** position of the last followed event delivered (the head at start before any) */
   position = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
-  onErased: (subjectIds: string[]) => void = () => undefined;
+  onErased: (subjectIds: string[], deletedAt: string) => void = () => undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -139,7 +139,7 @@ export class PresenceFeed {
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
     } else if (event?.type === 'UserDeleted') {
-      this.onErased(erasedSubjectsOf(recorded.metadata));
+      this.onErased(erasedSubjectsOf(recorded.metadata), event.data.deletedAt);
     }
   }
 

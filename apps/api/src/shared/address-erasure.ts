@@ -21,11 +21,15 @@ export class AddressErasure {
     private readonly subjectOf: (email: string) => string,
   ) {}
 
-  /** the subjects forgotten; returns the workspace streams whose cached state lost an address */
-  async erased(subjectIds: readonly string[]): Promise<string[]> {
+  /**
+   * The subjects a deletion decided at `deletedAt` forgot; returns the workspace streams whose cached state lost an
+   * address. Only invitations sent before the deletion: the address may be invited again at once, and that
+   * invitation is sealed under a new key (a replica may see the deletion after folding it).
+   */
+  async erased(subjectIds: readonly string[], deletedAt: string): Promise<string[]> {
     if (subjectIds.length === 0) return [];
     const erased = new Set(subjectIds);
-    const streams = await this.states.forgetErasedAddresses((email) => erased.has(this.subjectOf(email)));
+    const streams = await this.states.forgetErasedAddresses((email, invitation) => invitation.invitedAt <= deletedAt && erased.has(this.subjectOf(email)));
     for (const stream of streams) this.snapshots?.addressesErased(stream);
     return streams;
   }
