@@ -58,6 +58,7 @@ export class GroupCommit {
   private flushScheduled = false;
   private readonly stmt: {
     streamHead: StatementSync;
+    idAt: StatementSync;
     findById: StatementSync;
     batchAt: StatementSync;
     insert: StatementSync;
@@ -76,7 +77,9 @@ export class GroupCommit {
     private readonly onCommitted: (written: WrittenHead[]) => void,
   ) {
     this.stmt = {
-      streamHead: prepare('SELECT revision, id FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      // served by the (stream, revision) index alone; the head's id only where a part names the event it follows
+      streamHead: prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      idAt: prepare('SELECT id FROM events WHERE stream = ? AND revision = ?'),
       findById: prepare('SELECT stream, revision FROM events WHERE id = ?'),
       batchAt: prepare('SELECT id, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?'),
       insert: prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -182,10 +185,11 @@ export class GroupCommit {
   ): { nextRevision: bigint; position: bigint; wrote: boolean } {
     // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
     // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
-    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint; id: string } | undefined;
+    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
     const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
     // at the expected revision, but not after the event the append was decided on: another writer's event took its place
-    const notAfter = after !== undefined && (typeof expected !== 'bigint' || headRow?.id !== after);
+    const notAfter =
+      after !== undefined && (typeof expected !== 'bigint' || expected !== current || (this.stmt.idAt.get(stream, current) as { id: string }).id !== after);
     if ((expected !== 'any' && expected !== current) || notAfter) {
       const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
       if (replay) return { ...replay, wrote: false };
