@@ -114,8 +114,14 @@ describe('snapshots: a state loaded from a snapshot and the events after it equa
             // the history up to the cut, then every stream loaded by a process that snapshots every load
             const writer = await open(dir, { every: 1 });
             await replayAppends(writer, appends.slice(0, cut), emailsOf);
-            await loadEverything(writer, log);
-            await writer.snapshots.settled();
+            // A snapshot being sealed when this process sees an erasure anywhere is dropped (ADR 0013, 3a): loading
+            // organization B folds its deletion while A's snapshot is sealed. The next loads write it (a workspace's
+            // only after a load with no erasure since the one before), so three passes leave a snapshot of every
+            // stream (seed -2026371553 failed the "a snapshot is read" check below with one pass).
+            for (let pass = 0; pass < 3; pass++) {
+              await loadEverything(writer, log);
+              await writer.snapshots.settled();
+            }
             // the rest of the history (deletions forget their keys after the snapshots were sealed)
             await replayAppends(writer, appends.slice(cut), emailsOf);
             await writer.close();
