@@ -13,10 +13,7 @@ import type { DocSource } from './batch';
 interface Held {
   readonly id: string;
   version: string | Doc | null;
-  /**
-   * (a number, exact below 2^53: a small integer costs the collector nothing, where a bigint kept for each of
-   * millions of documents is one more object to copy out of the young generation and to mark)
-   */
+  /** a number, exact below 2^53: a bigint kept for each of millions of documents is one more object for the collector */
   position: number;
   /** changed since last written out (then in its collection's list of those, through `next`) */
   dirty: boolean;
