@@ -97,6 +97,8 @@ interface Latest {
   checkedAt: number;
   /** of an older epoch than its organization's: shredded, to be written again at the next load that can */
   stale?: boolean;
+  /** holds an address erased since by a deletion in another organization (its key is not shredded): write it again */
+  holdsErased?: boolean;
 }
 
 const MAX_STREAMS = 100_000;
@@ -145,7 +147,7 @@ export class StateSnapshots {
       // addresses erased since it was written, by a deletion in another organization: as a replay reads them, and the
       // snapshot is written again (the stored one holds them)
       const erased = kind === 'workspace' ? await this.forgetErasedAddresses(restored.state as WorkspaceState) : 0;
-      setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1, ...(erased > 0 && { stale: true }) });
+      setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1, ...(erased > 0 && { holdsErased: true }) });
       return restored;
     } catch (error) {
       this.options.onError?.(stream, error);
@@ -176,7 +178,7 @@ export class StateSnapshots {
         void this.shred(stream, last.subjectId);
       }
     }
-    if (!last?.stale && entry.revision - (last?.revision ?? -1n) < BigInt(this.every)) return;
+    if (!last?.stale && !last?.holdsErased && entry.revision - (last?.revision ?? -1n) < BigInt(this.every)) return;
     // A workspace takes its organization's epoch, which a deletion this process folded during this load may have moved
     // past the workspace's copy (its own deletion events still to come): the next load writes it instead.
     if (kind === 'workspace' && erasuresAtPreviousLoad !== erasures) return;
@@ -196,7 +198,7 @@ export class StateSnapshots {
   addressesErased(stream: string): void {
     const last = this.latest.get(stream);
     // never read nor written by this process: a stored one is checked when a cold load reads it (restore)
-    if (last) last.stale = true;
+    if (last) last.holdsErased = true;
   }
 
   /** the invitations not accepted whose address subject has no key any more lose their address (rule 12); how many */
