@@ -2,6 +2,7 @@ import type { RecordedEvent } from '@rollcall/event-store';
 import type { CollectionSpec, Projection } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
+import { ErasurePurge } from './erasure-purge';
 import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
@@ -18,8 +19,6 @@ interface Slot {
 
 const IDLE = Symbol('idle');
 const MOVED = Symbol('moved');
-/** the event that erases a user's personal data (docs/rules.md#rule-12): its documents go, their old versions too */
-const ERASING_EVENT = 'UserDeleted';
 const isBehind = (checkpoint: bigint | undefined, position: bigint) => checkpoint === undefined || checkpoint < position;
 
 const consoleLogger: ProjectorLogger = {
@@ -56,11 +55,12 @@ export class Projector {
   private subscription: { unsubscribe(): Promise<void> } | undefined;
   private head = -1n;
   private waiters = new Set<() => void>();
-  /** position of the latest user deletion applied whose old document versions the store has not purged yet */
-  private erasedAt: bigint | undefined;
+  /** rule 12 at rest: the store's old versions of what a deletion removed are purged once it is committed */
+  private readonly purge: ErasurePurge;
   private wakeRetry: (() => void) | undefined;
 
   constructor(private readonly options: ProjectorOptions) {
+    this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m));
     const names = new Set<string>();
     for (const p of options.projections) {
       if (names.has(p.name)) throw new Error(`projection ${p.name} is listed twice`);
@@ -87,6 +87,7 @@ export class Projector {
   }
 
   async start(): Promise<void> {
+    this.purge.start();
     if (this.running) return;
     if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
     await this.loadCheckpoints();
@@ -102,6 +103,7 @@ export class Projector {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.purge.stop();
     this.wakeRetry?.();
     await this.subscription?.unsubscribe();
     await this.loop;
@@ -250,7 +252,7 @@ export class Projector {
 
   private async applyEvent(batches: ProjectionBatch[], recorded: RecordedEvent): Promise<void> {
     if (recorded.position > this.head) this.head = recorded.position;
-    if (recorded.type === ERASING_EVENT) this.erasedAt = recorded.position;
+    this.purge.applied(recorded);
     const projected = toProjectedEvent(recorded);
     for (const batch of batches) {
       const slot = this.slotOf(batch);
@@ -298,24 +300,9 @@ export class Projector {
       throw failed.reason;
     }
     this.notify();
-    await this.purgeAfterErasure(batches);
+    await this.purge.committed(batches.map((b) => b.lastPosition));
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches
     await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  /**
-   * Rule 12 at rest: once the documents a user deletion removed are committed, the store drops the old versions it
-   * still keeps of them (ReadStore.purgeOldVersions); when it cannot now, the next commit tries again.
-   */
-  private async purgeAfterErasure(batches: ProjectionBatch[]): Promise<void> {
-    const erasedAt = this.erasedAt;
-    if (erasedAt === undefined || !this.options.readStore.purgeOldVersions) return;
-    if (!batches.some((b) => b.lastPosition !== undefined && b.lastPosition >= erasedAt)) return;
-    try {
-      if ((await this.options.readStore.purgeOldVersions()) && this.erasedAt === erasedAt) this.erasedAt = undefined;
-    } catch (error) {
-      this.logger.error(`purging old document versions after a user deletion: ${message(error)}; tried again after the next commit`);
-    }
   }
 
   /** counts a failed commit; logs once, when the projection becomes degraded */

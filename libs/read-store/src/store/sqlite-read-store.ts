@@ -156,7 +156,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   /**
-   * secure_delete=FAST (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites; the WAL still
+   * secure_delete (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites or frees; the WAL still
    * holds those pages as they were before: a TRUNCATE checkpoint copies the WAL back and empties it.
    */
   async purgeOldVersions(): Promise<boolean> {

@@ -1,0 +1,56 @@
+import type { RecordedEvent } from '@rollcall/event-store';
+import { ErasurePurge } from './erasure-purge';
+
+const event = (type: string, position: bigint) => ({ type, position }) as RecordedEvent;
+
+describe('rule 12 at rest: the projector purges the read store\'s old versions once a deletion is committed', () => {
+  it('purges only once the batch holding the deletion is committed, and not again without another deletion', async () => {
+    const calls: number[] = [];
+    const purge = new ErasurePurge({ purgeOldVersions: async () => (calls.push(1), true) }, () => undefined);
+    purge.applied(event('UserInvited', 5n));
+    await purge.committed([5n]);
+    expect(calls).toHaveLength(0);
+    purge.applied(event('UserDeleted', 9n));
+    await purge.committed([8n, undefined]);
+    expect(calls).toHaveLength(0);
+    await purge.committed([7n, 9n]);
+    expect(calls).toHaveLength(1);
+    await purge.committed([10n]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('when readers prevent it (or it fails), tries again shortly until it succeeds, with no commit in between; stop ends the retries', async () => {
+    let answers = [false, false, true];
+    const errors: string[] = [];
+    let calls = 0;
+    const purge = new ErasurePurge(
+      {
+        purgeOldVersions: async () => {
+          calls++;
+          if (calls === 2) throw new Error('disk I/O error');
+          return answers.shift() ?? true;
+        },
+      },
+      (m) => errors.push(m),
+    );
+    purge.start();
+    purge.applied(event('UserDeleted', 3n));
+    await purge.committed([3n]);
+    expect(calls).toBe(1);
+    // busy, then an error, then busy again, then done: four tries, ~200 ms apart, and no fifth
+    for (const deadline = Date.now() + 10_000; calls < 4 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(calls).toBe(4);
+    expect(errors).toEqual([expect.stringContaining('disk I/O error')]);
+    // purged: a later commit does not purge again
+    await purge.committed([4n]);
+    expect(calls).toBe(4);
+
+    answers = [false, false, false, false];
+    purge.applied(event('UserDeleted', 6n));
+    await purge.committed([6n]);
+    purge.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toBe(5);
+  });
+});

@@ -1,0 +1,66 @@
+import type { RecordedEvent } from '@rollcall/event-store';
+import type { ReadStore } from '../port';
+
+/** the event that erases a user's personal data (docs/rules.md#rule-12): its documents go, their old versions too */
+const ERASING_EVENT = 'UserDeleted';
+/** how soon a purge that readers prevented is tried again */
+const RETRY_MS = 200;
+
+/**
+ * Rule 12 at rest, for the projector: once the documents a user deletion removed are committed, the store drops the
+ * old versions it still keeps of them (ReadStore.purgeOldVersions). When it cannot now (a reader holds an older
+ * snapshot: the SQLite file still has the pages as they were, their new versions only in the WAL), it tries again
+ * shortly, until it can.
+ */
+export class ErasurePurge {
+  /** position of the latest deletion applied whose old versions are not purged yet */
+  private erasedAt: bigint | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Pick<ReadStore, 'purgeOldVersions'>,
+    private readonly logError: (message: string) => void,
+  ) {}
+
+  /** an event was applied to the batches being built */
+  applied(recorded: RecordedEvent): void {
+    if (recorded.type === ERASING_EVENT) this.erasedAt = recorded.position;
+  }
+
+  /** batches up to these positions were committed */
+  async committed(positions: (bigint | undefined)[]): Promise<void> {
+    const erasedAt = this.erasedAt;
+    if (erasedAt === undefined || !this.store.purgeOldVersions) return;
+    if (positions.some((p) => p !== undefined && p >= erasedAt)) await this.purge(erasedAt);
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+  }
+
+  private async purge(erasedAt: bigint): Promise<void> {
+    let done = false;
+    try {
+      done = (await this.store.purgeOldVersions?.()) ?? true;
+    } catch (error) {
+      this.logError(`purging old document versions after a user deletion: ${error instanceof Error ? error.message : String(error)}; tried again shortly`);
+    }
+    if (done) {
+      if (this.erasedAt === erasedAt) this.erasedAt = undefined;
+      return;
+    }
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.erasedAt !== undefined) void this.purge(this.erasedAt);
+    }, RETRY_MS);
+    this.retry.unref();
+  }
+}
