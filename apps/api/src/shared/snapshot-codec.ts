@@ -118,7 +118,7 @@ const additionalData = (stream: string, version: string, revision: bigint, id: s
  * elsewhere (the subject of an address is shared by every organization) that a state still holds is written as a
  * replay would read it (null), so a snapshot never brings back what was erased before it was written.
  */
-async function erasedAddresses(items: readonly object[], sealing: SnapshotSealing): Promise<Set<string>> {
+export async function erasedAddresses(items: readonly object[], sealing: SnapshotSealing): Promise<Set<string>> {
   const emails = [...new Set((items as Invitation[]).map((i) => i.email).filter((e): e is string => typeof e === 'string' && e !== ''))];
   const erased = new Set<string>();
   for (let i = 0; i < emails.length; i += SLICE) {

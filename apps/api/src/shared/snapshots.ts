@@ -10,7 +10,6 @@ import {
   evolveWorkspace,
   forgetErasedInvitationAddresses,
   fromStored,
-  hasAddress,
   upcast,
 } from '@rollcall/domain';
 import type { SnapshotSealing, SnapshotStore } from '@rollcall/event-store';
@@ -23,6 +22,7 @@ import {
   USER_FIELDS,
   copyOrganization,
   copyWorkspace,
+  erasedAddresses,
   newSnapshotId,
   openSnapshot,
   sealCopy,
@@ -203,11 +203,11 @@ export class StateSnapshots {
 
   /** the invitations not accepted whose address subject has no key any more lose their address (rule 12); how many */
   private async forgetErasedAddresses(state: WorkspaceState): Promise<number> {
-    const emails = [...state.invitations.values()].filter((i) => i.status !== 'accepted' && hasAddress(i)).map((i) => i.email);
-    if (emails.length === 0) return 0;
-    const subjectOf = new Map(emails.map((email) => [email, this.sealing.subjectId({ kind: 'email', email })]));
-    const existing = await this.sealing.existing([...new Set(subjectOf.values())]);
-    return forgetErasedInvitationAddresses(state, (email) => !existing.has(subjectOf.get(email) ?? this.sealing.subjectId({ kind: 'email', email })));
+    const notAccepted = [...state.invitations.values()].filter((i) => i.status !== 'accepted');
+    if (notAccepted.length === 0) return 0;
+    // the lookup a snapshot's write does too (in slices of 1,000 subjects)
+    const erased = await erasedAddresses(notAccepted, this.sealing);
+    return erased.size === 0 ? 0 : forgetErasedInvitationAddresses(state, (email) => erased.has(email));
   }
 
   /** Nest's shutdown: the snapshots being written are finished, then the store is closed. */
