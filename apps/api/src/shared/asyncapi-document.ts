@@ -2,6 +2,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
 import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
+import { MIN_POSITION_HEADER } from './read-access';
 
 type Json = Record<string, unknown>;
 type OpenApiOperation = {
@@ -11,8 +12,6 @@ type OpenApiOperation = {
   requestBody?: { content?: Record<string, { schema?: Json }> };
   responses?: Record<string, { content?: Record<string, { schema?: Json }> }>;
 };
-
-const MIN_POSITION_HEADER = 'x-min-position';
 
 /**
  * The AsyncAPI 3.0 document of the message patterns (TCP, and NATS when NATS_URL is set) and of the integration
@@ -108,7 +107,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
 function requestPayload(path: string, op: OpenApiOperation): Json {
   const ids = [...path.matchAll(/\{(\w+)\}/g)].map((m) => PATH_PARAM_FIELDS[m[1]!] ?? m[1]!);
   const own: Json = { type: 'object', required: ids, properties: Object.fromEntries(ids.map((f) => [f, { type: 'string', pattern: ID_PATTERN.source }])) };
-  if (op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === MIN_POSITION_HEADER))
+  if (op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === MIN_POSITION_HEADER.name.toLowerCase()))
     (own.properties as Json).minPosition = { type: 'string', maxLength: 20, description: 'as X-Min-Position: the read waits until the read models include that position' };
   const body = op.requestBody?.content?.['application/json']?.schema;
   // a twin without an API key (accepting an invitation, confirming an email) is authenticated by its token
