@@ -3,6 +3,7 @@ import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
 import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
 import { MIN_POSITION_HEADER } from './read-access';
+import { ENVELOPE_MAX_LENGTH } from './messages';
 
 type Json = Record<string, unknown>;
 type OpenApiOperation = {
@@ -132,15 +133,15 @@ function problemCodes(op: OpenApiOperation): string[] {
 }
 
 const envelopeFields = {
-  idempotencyKey: { type: 'string', maxLength: 255, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
-  correlationId: { type: 'string', maxLength: 128, description: "the message's requestId (1-128 visible ASCII characters, else a new UUID)" },
+  idempotencyKey: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.idempotencyKey, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
+  correlationId: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.correlationId, description: `the message's requestId (1-${ENVELOPE_MAX_LENGTH.correlationId} visible ASCII characters, else a new UUID)` },
 };
 const OWN_SCHEMAS: Json = {
   Envelope: {
     type: 'object',
     required: ['apiKey'],
     properties: {
-      apiKey: { type: 'string', maxLength: 200, description: "an organization's API key, or the system key" },
+      apiKey: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.apiKey, description: "an organization's API key, or the system key" },
       actorId: { type: 'string', pattern: ID_PATTERN.source, description: 'the acting user (required with an organization key), as X-Actor-Id' },
       ...envelopeFields,
     },

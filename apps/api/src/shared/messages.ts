@@ -9,23 +9,26 @@ import type { CommandContext } from './command-context';
 import { sha256 } from './secrets';
 import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';
 
+/** The envelope's length limits, in characters: validated here, published by the AsyncAPI document. */
+export const ENVELOPE_MAX_LENGTH = { apiKey: 200, idempotencyKey: 255, correlationId: 128 } as const;
+
 /** Every message carries its credentials and, for organization keys, the acting user. */
 export class Envelope {
-  @IsString() @MaxLength(200) apiKey!: string;
+  @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
   @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
-  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
   /** the request id of the message's log line and of its events' metadata (as X-Request-Id over HTTP) */
-  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
+  @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.correlationId) correlationId?: string;
 }
 
 /** The HTTP body's DTO plus the envelope's fields, validated the same way. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) => {
   class Enveloped extends Base {
-    @IsString() @MaxLength(200) apiKey!: string;
+    @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
     @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
-    @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
-    @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
+    @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
+    @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.correlationId) correlationId?: string;
   }
   return Enveloped;
 };
