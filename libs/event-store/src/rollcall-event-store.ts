@@ -26,8 +26,8 @@ export const PERSONAL_DATA = Symbol('PersonalData');
 export interface SnapshotSealing {
   /** the key subject of a user's profile (`{ kind: 'user' }`) or of an email address (`{ kind: 'email' }`) */
   subjectId(subject: DataSubject): string;
-  /** the subjects among these that have a key (a forgotten subject is absent) */
-  existing(subjectIds: readonly string[]): Promise<Set<string>>;
+  /** ciphers under these subjects' keys, one batched lookup: a forgotten subject is absent */
+  ciphers(subjectIds: readonly string[]): Promise<Map<string, SnapshotCipher>>;
   /** a cipher under the subject's key, created when missing if `create`; undefined: the subject has no key */
   cipher(subjectId: string, options: { create: boolean }): Promise<SnapshotCipher | undefined>;
   /** forgets these subjects' keys: what was sealed with them is unreadable from now on */
@@ -80,7 +80,7 @@ export async function createRollcallEventStore(
     },
     sealing: {
       subjectId,
-      existing: async (ids) => new Set((await keys.find(ids)).keys()),
+      ciphers: async (ids) => new Map([...(await keys.find(ids))].map(([id, raw]) => [id, snapshotCipher(id, createSecretKey(raw))])),
       cipher: async (id, { create }) => {
         const raw = (create ? await keys.ensure([id]) : await keys.find([id])).get(id);
         return raw && snapshotCipher(id, createSecretKey(raw));

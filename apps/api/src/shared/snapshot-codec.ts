@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Invitation, Member, OrganizationState, UserProfile, WorkspaceState } from '@rollcall/domain';
+import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, hasAddress } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import type { AppliedCommand } from './stream-states';
 
@@ -114,28 +114,54 @@ export const newSnapshotId = () => randomBytes(12).toString('base64url');
 const additionalData = (stream: string, version: string, revision: bigint, id: string, seq: number) => `${stream}\n${version}\n${revision}\n${id}\n${seq}`;
 
 /**
- * Invitation addresses whose key subject has no key any more, looked up in slices: an address erased by a deletion
- * elsewhere (the subject of an address is shared by every organization) that a state still holds is written as a
- * replay would read it (null), so a snapshot never brings back what was erased before it was written.
+ * The address of an invitation not accepted, as a snapshot holds it: sealed under the address's own key subject
+ * (`e:<HMAC>`, shared by every organization), not only under the snapshot's key. A deletion anywhere that forgets the
+ * address's key leaves it unreadable in every snapshot already stored, read again or not (rule 12;
+ * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4). An accepted invitation's address is its member's profile,
+ * which the organization holds until that member is deleted there: it stays under the snapshot's key alone.
  */
-export async function erasedAddresses(items: readonly object[], sealing: SnapshotSealing): Promise<Set<string>> {
-  const emails = [...new Set((items as Invitation[]).map((i) => i.email).filter((e): e is string => typeof e === 'string' && e !== ''))];
-  const erased = new Set<string>();
-  for (let i = 0; i < emails.length; i += SLICE) {
-    const slice = emails.slice(i, i + SLICE).map((email) => ({ email, subjectId: sealing.subjectId({ kind: 'email', email }) }));
-    const existing = await sealing.existing(slice.map((s) => s.subjectId));
-    for (const s of slice) if (!existing.has(s.subjectId)) erased.add(s.email);
+type SealedAddress = [subjectId: string, sealed: string];
+interface SealedInvitation {
+  invitation: Invitation;
+  address: SealedAddress;
+}
+const addressData = (stream: string, invitationId: string) => `${stream}\ninvitation address\n${invitationId}`;
+const sealsAddress = (inv: Invitation) => inv.status !== 'accepted' && hasAddress(inv);
+
+/** Ciphers of these subjects, looked up in slices of 1,000; a subject whose key is gone is absent. */
+async function addressCiphers(subjectIds: readonly string[], sealing: SnapshotSealing): Promise<Map<string, SnapshotCipher>> {
+  const unique = [...new Set(subjectIds)];
+  const ciphers = new Map<string, SnapshotCipher>();
+  for (let i = 0; i < unique.length; i += SLICE) {
+    for (const [id, cipher] of await sealing.ciphers(unique.slice(i, i + SLICE))) ciphers.set(id, cipher);
     await yieldToEventLoop();
   }
-  return erased;
+  return ciphers;
+}
+
+/**
+ * The addresses of the invitations not accepted, each sealed under its own key, by invitation id. An address whose
+ * key is gone (erased by a deletion elsewhere, the state not told yet) is written as a replay would read it: null.
+ */
+async function sealAddresses(items: readonly object[], stream: string, sealing: SnapshotSealing): Promise<Map<string, SealedAddress | null>> {
+  const invitations = (items as Invitation[]).filter(sealsAddress);
+  const subjects = invitations.map((inv) => sealing.subjectId({ kind: 'email', email: inv.email }));
+  const ciphers = await addressCiphers(subjects, sealing);
+  const sealed = new Map<string, SealedAddress | null>();
+  invitations.forEach((inv, i) => {
+    const cipher = ciphers.get(subjects[i]!);
+    sealed.set(inv.invitationId, cipher ? [cipher.subjectId, cipher.seal(inv.email, addressData(stream, inv.invitationId)).toString('base64')] : null);
+  });
+  return sealed;
 }
 
 /** The rows of a chunk, each an array in the order of its fields (undefined as null). */
-function rowsOf(kind: RowKind, items: readonly object[], erased: ReadonlySet<string>): unknown[][] {
+function rowsOf(kind: RowKind, items: readonly object[], addresses: ReadonlyMap<string, SealedAddress | null>): unknown[][] {
   const fields = FIELDS[kind];
   return items.map((item) => {
     const row = fields.map((f) => (item as Record<string, unknown>)[f] ?? null);
-    if (kind === 'invitations' && erased.has(row[I.email] as string)) row[I.email] = null;
+    const address = kind === 'invitations' ? addresses.get(row[I.invitationId] as string) : undefined;
+    if (address !== undefined) row[I.email] = address;
     return row;
   });
 }
@@ -152,12 +178,12 @@ export async function sealCopy(
   const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
   seal(copy.head);
   for (const { kind, items } of copy.rows) {
-    const erased = kind === 'invitations' ? await erasedAddresses(items, sealing) : new Set<string>();
+    const addresses = kind === 'invitations' ? await sealAddresses(items, at.stream, sealing) : new Map<string, SealedAddress | null>();
     const pending: (readonly object[])[] = [];
     for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
     while (pending.length > 0) {
       const part = pending.shift()!;
-      const text = JSON.stringify({ k: kind, r: rowsOf(kind, part, erased) });
+      const text = JSON.stringify({ k: kind, r: rowsOf(kind, part, addresses) });
       if (Buffer.byteLength(text) > limits.chunkBytes && part.length > 1) {
         const half = Math.ceil(part.length / 2);
         pending.unshift(part.slice(0, half), part.slice(half));
@@ -204,7 +230,7 @@ const invitationOf = (r: unknown[]): Invitation => {
 };
 
 /** Folds the rows of one chunk into the state's Maps (and the derived ones, as the folds keep them). */
-function foldRows(state: OrganizationState | WorkspaceState, kind: RowKind, rows: unknown[][]): void {
+function foldRows(state: OrganizationState | WorkspaceState, kind: RowKind, rows: unknown[][], sealed: SealedInvitation[]): void {
   if (kind === 'users') {
     const org = state as OrganizationState;
     for (const row of rows) {
@@ -224,20 +250,46 @@ function foldRows(state: OrganizationState | WorkspaceState, kind: RowKind, rows
     for (const row of rows) {
       const inv = invitationOf(row);
       ws.invitations.set(inv.invitationId, inv);
-      // as evolveWorkspace keeps it: the address of every pending invitation (the latest one per address)
-      if (inv.status === 'pending') ws.pendingByEmail.set(inv.email, inv.invitationId);
+      const email: unknown = inv.email;
+      if (Array.isArray(email)) {
+        sealed.push({ invitation: inv, address: email as SealedAddress });
+        (inv as { email: string | null }).email = null;
+      }
     }
   }
 }
 
-/** Opens a snapshot: each chunk in a turn of its own. Throws SnapshotUnreadableError when a chunk does not open. */
+/**
+ * Opens the sealed addresses of a workspace's invitations not accepted (one batched key lookup); an address whose key
+ * is gone, or is another key than it was sealed with (erased, then invited again somewhere), stays null, as a replay
+ * reads it. Then the pending invitations by address, as evolveWorkspace keeps them (the latest one per address).
+ * Returns how many addresses did not open: the stored snapshot is written again without them.
+ */
+async function openAddresses(ws: WorkspaceState, stream: string, sealed: readonly SealedInvitation[], sealing: SnapshotSealing): Promise<number> {
+  const ciphers = sealed.length > 0 ? await addressCiphers(sealed.map((s) => s.address[0]), sealing) : new Map<string, SnapshotCipher>();
+  let erased = 0;
+  for (const { invitation, address } of sealed) {
+    const email = ciphers.get(address[0])?.open(Buffer.from(address[1], 'base64'), addressData(stream, invitation.invitationId));
+    if (email === undefined) erased++;
+    else invitation.email = email;
+  }
+  for (const inv of ws.invitations.values()) if (inv.status === 'pending') ws.pendingByEmail.set(inv.email, inv.invitationId);
+  return erased;
+}
+
+/**
+ * Opens a snapshot: each chunk in a turn of its own, then the invitations' sealed addresses. Throws
+ * SnapshotUnreadableError when a chunk does not open. `erasedAddresses`: addresses that did not open (erased since).
+ */
 export async function openSnapshot(
   kind: 'organization' | 'workspace',
   snapshot: StoredSnapshot,
   head: ClearHead,
   cipher: SnapshotCipher,
-): Promise<Restored<OrganizationState | WorkspaceState>> {
+  sealing: SnapshotSealing,
+): Promise<{ restored: Restored<OrganizationState | WorkspaceState>; erasedAddresses: number }> {
   let state: OrganizationState | WorkspaceState | undefined;
+  const sealed: SealedInvitation[] = [];
   let applied = new Map<string, AppliedCommand>();
   let counts: Record<string, number> = {};
   let seq = 0;
@@ -254,7 +306,7 @@ export async function openSnapshot(
     } else {
       const part = JSON.parse(text) as { k: RowKind; r: unknown[][] };
       if (!state || !(part.k in FIELDS)) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1} holds no rows of a ${kind}`);
-      foldRows(state, part.k, part.r);
+      foldRows(state, part.k, part.r, sealed);
     }
     await yieldToEventLoop();
   }
@@ -263,5 +315,6 @@ export async function openSnapshot(
     const size = (state as unknown as Record<string, Map<string, unknown>>)[field]?.size;
     if (size !== count) throw new SnapshotUnreadableError(snapshot.stream, `${size} ${field} of ${count}`);
   }
-  return { state, revision: snapshot.revision, applied };
+  const erasedAddresses = kind === 'workspace' ? await openAddresses(state as WorkspaceState, snapshot.stream, sealed, sealing) : 0;
+  return { restored: { state, revision: snapshot.revision, applied }, erasedAddresses };
 }

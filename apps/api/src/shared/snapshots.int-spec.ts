@@ -185,7 +185,9 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const heads = await Promise.all([ORG_STREAM, WS_STREAM].map(async (stream) => JSON.parse((await writer.snapshotStore.read(stream))!.head) as ClearHead));
     expect(heads.map((h) => h.subjectId)).toEqual(['snapshot:org-1:0', 'snapshot:org-1:0']);
     expect((await openedChunks(writer, ORG_STREAM))!.join('')).toContain('member-1@example.test');
-    expect((await openedChunks(writer, WS_STREAM))!.join('')).toContain('member-1-new@example.test');
+    // the pending invitation's address is sealed under the address's own key too: not readable with the snapshot's
+    expect((await openedChunks(writer, WS_STREAM))!.join('')).not.toContain('member-1-new@example.test');
+    expect(before.ws.state.invitations.get('inv-pending')!.email).toBe('member-1-new@example.test');
 
     // user-1 is deleted by the API's DeleteUser handler (the snapshots are not rewritten: this process never writes)
     await closeAll();
@@ -275,6 +277,47 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const replayed = await processAt({ snapshots: false });
     const fullOrg = await replayed.states.organization('org-2');
     expect(coldWs.state).toEqual((await replayed.states.workspace(fullOrg.state, 'ws-2'))!.state);
+  });
+
+  it('rule 12: a snapshot stored before a deletion in another organization, never loaded since, holds the erased address under its own key only: unreadable with the snapshot\'s key, and null at the next cold load even after the address was invited again', async () => {
+    const log = history(2);
+    log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
+    log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
+    log.workspace({ type: 'InviteMember', workspaceId: 'ws-2', actorId: 'admin-2', now: log.now, invitationId: 'inv-elsewhere', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
+    const writer = await processAt({ every: 1 });
+    await replayAppends(writer, log.takeAppends());
+    const org2 = await writer.states.organization('org-2');
+    const ws2 = (await writer.states.workspace(org2.state, 'ws-2'))!;
+    await writer.snapshots.settled();
+    expect(ws2.state.pendingByEmail.get('member-1@example.test')).toBe('inv-elsewhere');
+    const sealedBefore = (await openedChunks(writer, workspaceStream('ws-2')))!.join('');
+    expect(sealedBefore).not.toContain('member-1@example.test');
+    await closeAll();
+
+    // user-1 of org-1 is deleted by a process that never loads org-2's workspace: its snapshot is not written again
+    const deleting = await processAt({ every: Infinity });
+    await new DeleteUserHandler(deleting.handler, deleting.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    // and the address is invited again in a third organization: its key subject has a key again, another one
+    log.createOrganization('org-3', { userId: 'admin-3', email: 'admin3@example.test', displayName: 'Cy' });
+    log.createWorkspace('org-3', 'ws-3', 'admin-3', 'advanced', 'levels');
+    log.workspace({ type: 'InviteMember', workspaceId: 'ws-3', actorId: 'admin-3', now: log.now, invitationId: 'inv-again', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
+    await replayAppends(deleting, log.takeAppends());
+    const addressSubject = deleting.sealing.subjectId({ kind: 'email', email: 'member-1@example.test' });
+    expect(await deleting.sealing.ciphers([addressSubject])).toHaveProperty('size', 1);
+    await closeAll();
+
+    // the stored snapshot is the one written before the deletion (same bytes), and its key still opens it: the
+    // address is not in it, and the cold load reads it as null, not pending (as a replay reads it)
+    const cold = await processAt({ every: Infinity });
+    expect((await openedChunks(cold, workspaceStream('ws-2')))!.join('')).toBe(sealedBefore);
+    const coldOrg = await cold.states.organization('org-2');
+    const coldWs = (await cold.states.workspace(coldOrg.state, 'ws-2'))!;
+    expect(firstRead(cold, workspaceStream('ws-2'))).toBeGreaterThan(0n);
+    expect(coldWs.state.invitations.get('inv-elsewhere')!.email).toBeNull();
+    const replayed = await processAt({ snapshots: false });
+    const fullOrg = await replayed.states.organization('org-2');
+    expect(coldWs.state).toEqual((await replayed.states.workspace(fullOrg.state, 'ws-2'))!.state);
+    expect(cold.errors).toEqual([]);
   });
 
   it('every field of the states is stored in the head, in rows or derived, and every field of a row is in its field list (a new field must be classified in snapshot-codec.ts)', () => {

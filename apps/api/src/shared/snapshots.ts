@@ -22,7 +22,6 @@ import {
   USER_FIELDS,
   copyOrganization,
   copyWorkspace,
-  erasedAddresses,
   newSnapshotId,
   openSnapshot,
   sealCopy,
@@ -41,8 +40,8 @@ export type { Restored } from './snapshot-codec';
  * the stream replayed.
  */
 export const STATE_SHAPE_VERSION = 2; // 2: WorkspaceState.teams
-/** 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
-export const SNAPSHOT_FORMAT = 3;
+/** 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
+export const SNAPSHOT_FORMAT = 4;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
@@ -143,10 +142,9 @@ export class StateSnapshots {
       const cipher = await this.sealing.cipher(head.subjectId, { create: false });
       // shredded: a user of its organization was deleted since; the stream is replayed and a new snapshot written
       if (!cipher) return undefined;
-      const restored = await openSnapshot(kind, snapshot, head, cipher);
-      // addresses erased since it was written, by a deletion in another organization: as a replay reads them, and the
-      // snapshot is written again (the stored one holds them)
-      const erased = kind === 'workspace' ? await this.forgetErasedAddresses(restored.state as WorkspaceState) : 0;
+      // addresses erased since it was written, by a deletion in another organization, open as null (as a replay reads
+      // them); the snapshot is written again without them
+      const { restored, erasedAddresses: erased } = await openSnapshot(kind, snapshot, head, cipher, this.sealing);
       setBounded(this.latest, stream, { revision: snapshot.revision, subjectId: head.subjectId, epoch: head.epoch, checkedAt: -1, ...(erased > 0 && { holdsErased: true }) });
       return restored;
     } catch (error) {
@@ -199,15 +197,6 @@ export class StateSnapshots {
     const last = this.latest.get(stream);
     // never read nor written by this process: a stored one is checked when a cold load reads it (restore)
     if (last) last.holdsErased = true;
-  }
-
-  /** the invitations not accepted whose address subject has no key any more lose their address (rule 12); how many */
-  private async forgetErasedAddresses(state: WorkspaceState): Promise<number> {
-    const notAccepted = [...state.invitations.values()].filter((i) => i.status !== 'accepted');
-    if (notAccepted.length === 0) return 0;
-    // the lookup a snapshot's write does too (in slices of 1,000 subjects)
-    const erased = await erasedAddresses(notAccepted, this.sealing);
-    return erased.size === 0 ? 0 : forgetErasedInvitationAddresses(state, (email) => erased.has(email));
   }
 
   /** Nest's shutdown: the snapshots being written are finished, then the store is closed. */
