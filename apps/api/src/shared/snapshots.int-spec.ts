@@ -101,6 +101,24 @@ async function loadBoth(p: Process) {
 
 const firstRead = (p: Process, stream: string) => p.reads.find((r) => r.stream === stream)?.fromRevision;
 
+/** another organization invites user-1's address (an address's key subject is shared by every organization) */
+function inviteElsewhere(log: EventLog) {
+  log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
+  log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
+  log.workspace({ type: 'InviteMember', workspaceId: 'ws-2', actorId: 'admin-2', now: log.now, invitationId: 'inv-elsewhere', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
+}
+
+/** a cold load of ws-2 from its snapshot reads the erased address as null, into the state a full replay gives */
+async function expectErasedElsewhereOnColdLoad(cold: Process) {
+  const coldOrg = await cold.states.organization('org-2');
+  const coldWs = (await cold.states.workspace(coldOrg.state, 'ws-2'))!;
+  expect(firstRead(cold, workspaceStream('ws-2'))).toBeGreaterThan(0n);
+  expect(coldWs.state.invitations.get('inv-elsewhere')!.email).toBeNull();
+  const replayed = await processAt({ snapshots: false });
+  const fullOrg = await replayed.states.organization('org-2');
+  expect(coldWs.state).toEqual((await replayed.states.workspace(fullOrg.state, 'ws-2'))!.state);
+}
+
 describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
   it('a cold load reads the snapshot and folds only the events after it, into the state a full replay gives', async () => {
     const log = history(30);
@@ -250,10 +268,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
 
   it('rule 12: an address erased by a deletion in another organization is written into later snapshots as a replay reads it (null)', async () => {
     const log = history(2);
-    // another organization invites user-1's address (an address's key subject is shared by every organization)
-    log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
-    log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
-    log.workspace({ type: 'InviteMember', workspaceId: 'ws-2', actorId: 'admin-2', now: log.now, invitationId: 'inv-elsewhere', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
+    inviteElsewhere(log);
     const p = await processAt({ every: Infinity });
     await replayAppends(p, log.takeAppends());
     const org2 = await p.states.organization('org-2');
@@ -270,20 +285,12 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     await closeAll();
 
     const cold = await processAt({ every: Infinity });
-    const coldOrg = await cold.states.organization('org-2');
-    const coldWs = (await cold.states.workspace(coldOrg.state, 'ws-2'))!;
-    expect(firstRead(cold, workspaceStream('ws-2'))).toBeGreaterThan(0n);
-    expect(coldWs.state.invitations.get('inv-elsewhere')!.email).toBeNull();
-    const replayed = await processAt({ snapshots: false });
-    const fullOrg = await replayed.states.organization('org-2');
-    expect(coldWs.state).toEqual((await replayed.states.workspace(fullOrg.state, 'ws-2'))!.state);
+    await expectErasedElsewhereOnColdLoad(cold);
   });
 
   it('rule 12: a snapshot stored before a deletion in another organization, never loaded since, holds the erased address under its own key only: unreadable with the snapshot\'s key, and null at the next cold load even after the address was invited again', async () => {
     const log = history(2);
-    log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
-    log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
-    log.workspace({ type: 'InviteMember', workspaceId: 'ws-2', actorId: 'admin-2', now: log.now, invitationId: 'inv-elsewhere', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
+    inviteElsewhere(log);
     const writer = await processAt({ every: 1 });
     await replayAppends(writer, log.takeAppends());
     const org2 = await writer.states.organization('org-2');
@@ -310,13 +317,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     // address is not in it, and the cold load reads it as null, not pending (as a replay reads it)
     const cold = await processAt({ every: Infinity });
     expect((await openedChunks(cold, workspaceStream('ws-2')))!.join('')).toBe(sealedBefore);
-    const coldOrg = await cold.states.organization('org-2');
-    const coldWs = (await cold.states.workspace(coldOrg.state, 'ws-2'))!;
-    expect(firstRead(cold, workspaceStream('ws-2'))).toBeGreaterThan(0n);
-    expect(coldWs.state.invitations.get('inv-elsewhere')!.email).toBeNull();
-    const replayed = await processAt({ snapshots: false });
-    const fullOrg = await replayed.states.organization('org-2');
-    expect(coldWs.state).toEqual((await replayed.states.workspace(fullOrg.state, 'ws-2'))!.state);
+    await expectErasedElsewhereOnColdLoad(cold);
     expect(cold.errors).toEqual([]);
   });
 
