@@ -4,7 +4,8 @@
 // - SIGUSR2 exits normally (process.exit), so --cpu-prof / --heap-prof write their profile; a signal
 //   death would not, and Nest re-raises SIGTERM after closing.
 // - BENCH_HTTP_TRACE=1 (diagnosis only): times every node:sqlite call by SQL text, the server side of
-//   every HTTP request (diagnostics_channel) and the event loop (delay, utilisation): count, total, mean, p50, p99, max. Each line
+//   every HTTP request (diagnostics_channel), the main thread's GC pauses and the event loop (delay, utilisation): count,
+//   total, mean, p50, p99, max. Each line
 //   `mark <label>` the bench writes to stdin prints the figures since the previous mark to stderr as one
 //   line `TRACE <json>` and starts over.
 // - --cpu-prof / --heap-prof given to the child (BENCH_HTTP_SERVER_NODE_ARGS) are handed to its worker threads too
@@ -44,7 +45,7 @@ function installTrace(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const sqlite = require('node:sqlite') as typeof import('node:sqlite');
   const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
-  const { monitorEventLoopDelay, performance } =
+  const { PerformanceObserver, monitorEventLoopDelay, performance } =
     require('node:perf_hooks') as typeof import('node:perf_hooks');
 
   /** `samples`: every duration, for the percentiles (the p99 of a request, of a group commit's COMMIT) */
@@ -88,6 +89,13 @@ function installTrace(): void {
     add(requests, route, performance.now() - t);
   });
 
+  // garbage collection pauses of the main thread, by kind (scavenge, mark-compact, …): a stalled event loop's usual suspect
+  let gc = new Map<string, Stat>();
+  const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks' };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) add(gc, GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other', entry.duration);
+  }).observe({ entryTypes: ['gc'] });
+
   let delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   let elu = performance.eventLoopUtilization();
@@ -118,11 +126,13 @@ function installTrace(): void {
         },
         sqlite: table(sql),
         requests: table(requests),
+        gc: table(gc),
         heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       })}\n`,
     );
     sql = new Map();
     requests = new Map();
+    gc = new Map();
     delay.disable();
     delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
