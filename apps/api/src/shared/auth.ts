@@ -50,6 +50,12 @@ export class Authenticator {
 /** `Authorization: Bearer <api key>` on every route but the public ones; system-only routes need the system key. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /**
+   * Each route's PUBLIC and SYSTEM_ONLY marks, by handler and controller: decorators set them when the classes are
+   * defined, so they are read once per route, not twice per request through the reflector (Reflect.getMetadata walks).
+   */
+  private readonly marks = new WeakMap<object, WeakMap<object, { isPublic: boolean; systemOnly: boolean }>>();
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(Authenticator) private readonly auth: Authenticator,
@@ -59,8 +65,8 @@ export class ApiKeyGuard implements CanActivate {
     // message patterns authenticate inside the gateway (the key travels in the payload)
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) {
+    const { isPublic, systemOnly } = this.marksOf(context.getHandler(), context.getClass());
+    if (isPublic) {
       req.principal = { kind: 'anonymous' };
       return true;
     }
@@ -69,12 +75,22 @@ export class ApiKeyGuard implements CanActivate {
     if (!m) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
     const key = m[1]!;
     req.principal = await this.auth.identify(key);
-    const systemOnly = this.reflector.getAllAndOverride<boolean>(SYSTEM_ONLY, targets);
     if (systemOnly && req.principal.kind !== 'system')
       throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
     if (!systemOnly && req.principal.kind === 'system')
       throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
     return true;
+  }
+
+  private marksOf(handler: object, controller: object): { isPublic: boolean; systemOnly: boolean } {
+    const byController = this.marks.get(handler) ?? this.marks.set(handler, new WeakMap()).get(handler)!;
+    let marks = byController.get(controller);
+    if (!marks) {
+      const targets = [handler, controller] as Parameters<Reflector['getAllAndOverride']>[1];
+      marks = { isPublic: !!this.reflector.getAllAndOverride<boolean>(PUBLIC, targets), systemOnly: !!this.reflector.getAllAndOverride<boolean>(SYSTEM_ONLY, targets) };
+      byController.set(controller, marks);
+    }
+    return marks;
   }
 }
 

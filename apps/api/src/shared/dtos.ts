@@ -2,6 +2,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
 import { checkEmail, type Restrictions } from '@rollcall/domain';
+// class-validator's metadata lookups remembered (once per class, not per request): see validation-metadata.ts
+import './validation-metadata';
 
 const ID = /^[\w.:@-]{1,128}$/;
 

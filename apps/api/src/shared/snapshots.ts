@@ -8,7 +8,6 @@ import {
   evolveProfile,
   evolveTeams,
   evolveWorkspace,
-  forgetErasedInvitationAddresses,
   fromStored,
   upcast,
 } from '@rollcall/domain';
@@ -159,7 +158,9 @@ export class StateSnapshots {
   folded(kind: SnapshotKind, stream: string, entry: Restored<OrganizationState | WorkspaceState>): void {
     const erasures = this.sealing.erasures();
     const erasuresAtPreviousLoad = this.erasuresAtLoad.get(stream);
-    setBounded(this.erasuresAtLoad, stream, erasures);
+    // written only when it changed (nearly never): a delete and set per load churned the map on every command. The
+    // bound then drops the entry changed longest ago, whose stream only misses one workspace snapshot write (below)
+    if (erasuresAtPreviousLoad !== erasures) setBounded(this.erasuresAtLoad, stream, erasures);
     if (kind === 'organization') {
       const organizationId = (entry.state as OrganizationState).organizationId;
       if (this.organizations.get(organizationId)?.deref() !== entry) setBounded(this.organizations, organizationId, new WeakRef(entry as Restored<OrganizationState>));

@@ -92,6 +92,22 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
     it('names the problem: invisible characters are called so', () => {
       expect(checkEmail('email', 'ja\u200bne@acme.test')?.message).toMatch(/invisible|control/);
     });
+
+    it('refuses exactly the addresses whose normalized form is longer than 254 characters', () => {
+      // local parts whose lower case is longer (İ: 1 character, 2 lower-cased) or as long, domains that IDNA lengthens
+      // (ü → xn--…) or keeps: every length around the limit, on both sides
+      const lengths = new Set<number>();
+      for (const local of ['a'.repeat(64), 'İ'.repeat(32), ' Jane.Doe', 'ü'.repeat(30)])
+        for (const first of ['a', 'ü'])
+          for (let size = 170; size <= 250; size++) {
+            const labels = Array.from({ length: Math.ceil(size / 50) }, (_, i) => 'a'.repeat(Math.max(1, Math.min(49, size - i * 50 - 1))));
+            const email = `${local}@${first}${labels.join('.')}.test`;
+            const normalized = normalizeEmail(email);
+            lengths.add(normalized.length);
+            expect([email, checkEmail('email', email) !== undefined]).toEqual([email, normalized.length > 254]);
+          }
+      expect([253, 254, 255, 256].every((n) => lengths.has(n))).toBe(true);
+    });
   });
 
   describe('normalizeEmail', () => {

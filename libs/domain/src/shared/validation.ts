@@ -47,13 +47,15 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
   const parts = splitAt(trimmed.normalize('NFC'));
   if (!parts) return invalid(field);
   const [local, domain] = parts;
-  if (!RAW_DOMAIN.test(domain) || new TextEncoder().encode(local).length > 64) return invalid(field);
+  if (!RAW_DOMAIN.test(domain) || Buffer.byteLength(local, 'utf8') > 64) return invalid(field);
   if (!local.split('.').every((atom) => LOCAL_ATOM.test(atom))) return invalid(field);
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!))
     return invalid(field);
-  return normalizeEmail(raw).length > 254 ? invalid(field) : undefined;
+  // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
+  // domain IDNA maps), without mapping the domain a second time: checkEmail runs several times per command
+  return local.toLowerCase().length + 1 + ascii.length > 254 ? invalid(field) : undefined;
 };
 
 export const checkText = (field: string, raw: unknown, max: number, allowEmpty = false): FieldError | undefined => {

@@ -41,6 +41,12 @@ export interface WrittenHead {
   head: bigint;
 }
 
+/** The heads a group commit knows in its transaction: as known before it, and as moved by its written appends. */
+interface Heads {
+  known: ReadonlyMap<string, bigint>;
+  moved: Map<string, bigint>;
+}
+
 type Outcome = { ok: true; result: MultiAppendResult; written: WrittenHead[] } | { ok: false; error: unknown };
 
 /**
@@ -75,6 +81,12 @@ export class GroupCommit {
     private readonly keys: SubjectKeyTable,
     /** after a commit that wrote events, before any append's promise settles */
     private readonly onCommitted: (written: WrittenHead[]) => void,
+    /**
+     * Called once per group, inside its write transaction: the head revisions (-1n: no events) this connection knows
+     * exactly at that point (SqliteEventStore's `heads`, checked against another connection's commit with PRAGMA
+     * data_version in the transaction). A part on such a stream needs no query for its head.
+     */
+    private readonly knownHeads: () => ReadonlyMap<string, bigint> = () => new Map(),
   ) {
     this.stmt = {
       // served by the (stream, revision) index alone; the head's id only where a part names the event it follows
@@ -125,14 +137,18 @@ export class GroupCommit {
     try {
       this.stmt.begin.run();
       try {
+        // the heads as this transaction sees them: known ones, then those this group's appends moved (only once an
+        // append is written: a failed one's savepoint is rolled back)
+        const heads: Heads = { known: this.knownHeads(), moved: new Map() };
         for (const pending of batch) {
           // A single-row append needs no savepoint: a failing INSERT writes nothing by itself.
           const savepoint = pending.keys.length > 0 || pending.parts.length > 1 || pending.parts[0]!.events.length > 1;
           if (savepoint) this.stmt.savepoint.run();
           try {
-            const result = this.applyOne(pending, created);
+            const result = this.applyOne(pending, created, heads);
             if (savepoint) this.stmt.release.run();
             outcomes.push({ ok: true, result: result.result, written: result.written });
+            for (const w of result.written) heads.moved.set(w.stream, w.head);
             wrote ||= result.written.length > 0;
           } catch (error) {
             // SQLite rolled the whole transaction back (disk full, I/O error): the group fails with the real cause,
@@ -164,12 +180,12 @@ export class GroupCommit {
   }
 
   /** Checks and writes one append (all its parts, its keys) inside the open transaction. Throws to roll back its savepoint. */
-  private applyOne(pending: PendingAppend, created: number): { result: MultiAppendResult; written: WrittenHead[] } {
+  private applyOne(pending: PendingAppend, created: number, heads: Heads): { result: MultiAppendResult; written: WrittenHead[] } {
     let position = -1n;
     const streams: MultiAppendResult['streams'] = [];
     const written: WrittenHead[] = [];
     for (const part of pending.parts) {
-      const result = this.applyPart(part, created);
+      const result = this.applyPart(part, created, heads);
       if (result.wrote) written.push({ stream: part.stream, head: result.nextRevision });
       if (result.position > position) position = result.position;
       streams.push({ stream: part.stream, nextRevision: result.nextRevision });
@@ -182,11 +198,11 @@ export class GroupCommit {
   private applyPart(
     { stream, events, expected, after }: PendingAppend['parts'][number],
     created: number,
+    heads: Heads,
   ): { nextRevision: bigint; position: bigint; wrote: boolean } {
     // A batch already written (a retry) is looked for only where the write cannot go on as it is: a written batch moved
     // the stream past its expected revision, or (expected 'any') its first id is taken. The usual append pays no lookup.
-    const headRow = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
-    const current: bigint | 'no_stream' = headRow ? headRow.revision : 'no_stream';
+    const current = this.headOf(stream, heads);
     // at the expected revision, but not after the event the append was decided on: another writer's event took its place
     const notAfter =
       after !== undefined && (typeof expected !== 'bigint' || expected !== current || (this.stmt.idAt.get(stream, current) as { id: string }).id !== after);
@@ -211,6 +227,14 @@ export class GroupCommit {
       revision++;
     }
     return { nextRevision: revision - 1n, position, wrote: events.length > 0 };
+  }
+
+  /** The stream's head in the open transaction: from memory when known (see knownHeads), else from its index. */
+  private headOf(stream: string, heads: Heads): bigint | 'no_stream' {
+    const known = heads.moved.get(stream) ?? heads.known.get(stream);
+    if (known !== undefined) return known < 0n ? 'no_stream' : known;
+    const row = this.stmt.streamHead.get(stream) as { revision: bigint } | undefined;
+    return row ? row.revision : 'no_stream';
   }
 
   /**

@@ -147,12 +147,22 @@ export class SqliteEventStore implements EventStore {
     }
     this.commits.setMaxListeners(0);
     this.keys = new SubjectKeyTable(this.db, this.busyTimeoutMs, () => this.closed);
-    this.writes = new GroupCommit(this.db, (sql) => this.prepare(sql), this.keys, (written) => {
-      // own commits leave data_version as it was: the heads this connection knows stay exact
-      for (const w of written) this.noteHead(w.stream, w.head, this.dataVersion);
-      this.commitSeq++;
-      this.commits.emit('commit');
-    });
+    this.writes = new GroupCommit(
+      this.db,
+      (sql) => this.prepare(sql),
+      this.keys,
+      (written) => {
+        // own commits leave data_version as it was: the heads this connection knows stay exact
+        for (const w of written) this.noteHead(w.stream, w.head, this.dataVersion);
+        this.commitSeq++;
+        this.commits.emit('commit');
+      },
+      // in the group's write transaction (which sees every other commit): what is known of the heads is exact now
+      () => {
+        this.headsEpoch();
+        return this.heads;
+      },
+    );
     this.stmt = {
       head: this.prepare('SELECT MAX(position) AS head FROM events'),
       dataVersion: this.prepare('PRAGMA data_version'),

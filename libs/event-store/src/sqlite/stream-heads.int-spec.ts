@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { NewEvent, RecordedEvent } from '../port';
+import { type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../port';
 import { SqliteEventStore } from './sqlite-event-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'rollcall-stream-heads-'));
@@ -33,6 +33,22 @@ async function streamQueries(body: () => Promise<void>): Promise<number> {
     await body();
   } finally {
     StatementSync.prototype.all = all;
+  }
+  return queries;
+}
+
+/** counts the group commit's queries of a stream's head while `body` runs */
+async function headQueries(body: () => Promise<unknown>): Promise<number> {
+  const get = StatementSync.prototype.get;
+  let queries = 0;
+  StatementSync.prototype.get = function (this: StatementSync, ...args: unknown[]) {
+    if (/SELECT revision FROM events WHERE stream = \? ORDER BY revision DESC/.test(this.sourceSQL)) queries++;
+    return (get as (...a: unknown[]) => ReturnType<StatementSync['get']>).apply(this, args);
+  } as StatementSync['get'];
+  try {
+    await body();
+  } finally {
+    StatementSync.prototype.get = get;
   }
   return queries;
 }
@@ -79,6 +95,38 @@ describe('SqliteEventStore: reads of streams that have not moved', () => {
     raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 's', 2, 'R', '{}', '{}', 0)").run(randomUUID());
     raw.close();
     expect(await read(a, 's', 2n)).toEqual(['2:R']);
+    await a.close();
+    await b.close();
+  });
+
+  it('appends to a stream whose head it knows without querying the head, and still refuses what another connection made stale', async () => {
+    const file = freshFile();
+    const a = new SqliteEventStore(file);
+    const b = new SqliteEventStore(file);
+    await a.append('s', [ev('A')], 'no_stream');
+    expect(await headQueries(() => a.append('s', [ev('B')], 0n))).toBe(0);
+    // in one group commit: a written append moves the head for the next one, a failed one (its savepoint rolled back) does not
+    const group = await headQueries(async () => {
+      const results = await Promise.allSettled([
+        a.append('s', [ev('C')], 1n),
+        a.append('s', [ev('X'), ev('Y')], 1n),
+        a.append('s', [ev('D')], 2n),
+        a.appendMany([{ stream: 's', events: [ev('E')], expected: 3n }, { stream: 'u', events: [ev('U')], expected: 'no_stream' }]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    });
+    expect(group).toBe(1); // 'u' only: never read nor written by this connection
+    // another connection's append: the heads are forgotten, the stale expectation refused, the right one written
+    await b.append('s', [ev('F')], 4n);
+    await expect(a.append('s', [ev('G')], 4n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await a.append('s', [ev('G')], 5n);
+    // a raw connection (another process) is another connection too
+    const raw = new DatabaseSync(file);
+    raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 's', 7, 'R', '{}', '{}', 0)").run(randomUUID());
+    raw.close();
+    await expect(a.append('s', [ev('H')], 6n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await a.append('s', [ev('H')], 7n);
+    expect(await read(b, 's')).toEqual(['0:A', '1:B', '2:C', '3:D', '4:E', '5:F', '6:G', '7:R', '8:H']);
     await a.close();
     await b.close();
   });
