@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
 import { type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../port';
 import { eventStoreContract } from '../testing/event-store.contract';
@@ -162,6 +162,29 @@ describe('SqliteEventStore specifics', () => {
     expect((await next).value).toMatchObject({ position: 11n });
     await sub.unsubscribe();
     expect(await it.next()).toMatchObject({ done: true });
+    await store.close();
+  });
+
+  it('reads full pages with statements whose LIMIT is no parameter (SQLite prepares those again at every run), and any other page size right', async () => {
+    const store = new SqliteEventStore(freshFile(), { pageSize: 3 });
+    for (let i = 0; i < 8; i++) await store.append(i % 2 ? 'odd' : 'even', [ev(i % 2 ? 'O' : 'E', { i })], 'any');
+    const all = StatementSync.prototype.all;
+    const limits: string[] = [];
+    StatementSync.prototype.all = function (this: StatementSync, ...args: unknown[]) {
+      limits.push(/LIMIT (\S+)$/.exec(this.sourceSQL)?.[1] ?? 'none');
+      return (all as (...a: unknown[]) => ReturnType<StatementSync['all']>).apply(this, args);
+    } as StatementSync['all'];
+    try {
+      expect((await collect(store.readStream('even'))).map((e) => e.data)).toEqual([{ i: 0 }, { i: 2 }, { i: 4 }, { i: 6 }]);
+      expect((await collect(store.readStream('odd', { toPosition: 6n }))).map((e) => e.data)).toEqual([{ i: 1 }, { i: 3 }, { i: 5 }]);
+      expect((await collect(store.readAll({ filter: { eventTypes: ['O'] } }))).map((e) => e.data)).toEqual([{ i: 1 }, { i: 3 }, { i: 5 }, { i: 7 }]);
+      expect((await collect(store.subscribe({ filter: { streamPrefixes: ['ev'] }, maxCount: 4 }))).map((e) => e.data)).toEqual([{ i: 0 }, { i: 2 }, { i: 4 }, { i: 6 }]);
+      expect(limits.length).toBeGreaterThan(0);
+      // the last page of a maxCount (1 of 4, pages of 3) is the only read with another limit
+      expect(limits.filter((l) => l !== '3')).toEqual(['?']);
+    } finally {
+      StatementSync.prototype.all = all;
+    }
     await store.close();
   });
 });

@@ -70,6 +70,7 @@ const SCHEMA = `
 const MAX_KNOWN_HEADS = 100_000;
 
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
+const LIMIT_BOUND = 'LIMIT ?';
 
 /**
  * Embedded EventStore on node:sqlite (one file, WAL mode).
@@ -123,6 +124,8 @@ export class SqliteEventStore implements EventStore {
       throw new RangeError(`durability must be 'full' or 'normal', got ${String(durability)}`);
     }
     this.pageSize = options.pageSize ?? 1000;
+    // written into the SQL of the page reads (see pageLimit)
+    if (!Number.isSafeInteger(this.pageSize) || this.pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${String(this.pageSize)}`);
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.db = openDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
     try {
@@ -232,7 +235,7 @@ export class SqliteEventStore implements EventStore {
     let from = fromRevision > 0n ? fromRevision - 1n : 0n;
     let last: bigint | undefined = fromRevision > 0n ? undefined : -1n;
     for (;;) {
-      const rows = stmt.all(stream, from, this.pageSize) as unknown as EventRow[];
+      const rows = stmt.all(stream, from) as unknown as EventRow[];
       for (const row of rows) {
         last = row.revision;
         if (row.revision >= fromRevision) yield toRecorded(row);
@@ -255,7 +258,7 @@ export class SqliteEventStore implements EventStore {
     if (options.toPosition !== undefined) extra.push(options.toPosition);
     if (options.until !== undefined) extra.push(options.until.getTime());
     for (;;) {
-      const rows = stmt.all(stream, fromRevision, ...extra, this.pageSize) as unknown as EventRow[];
+      const rows = stmt.all(stream, fromRevision, ...extra) as unknown as EventRow[];
       for (const row of rows) yield toRecorded(row);
       if (rows.length < this.pageSize) return;
       fromRevision = rows[rows.length - 1]!.revision + 1n;
@@ -265,7 +268,7 @@ export class SqliteEventStore implements EventStore {
   private streamStatement(where: string): StatementSync {
     let stmt = this.readStreamStatements.get(where);
     if (!stmt) {
-      stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY revision LIMIT ?`);
+      stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY revision ${this.pageLimit(this.pageSize)}`);
       this.readStreamStatements.set(where, stmt);
     }
     return stmt;
@@ -334,7 +337,8 @@ export class SqliteEventStore implements EventStore {
   readAfter(after: bigint, filter: ReadAllOptions['filter'], limit: number): EventRow[] {
     const eventTypes = filter?.eventTypes ?? [];
     const prefixes = filter?.streamPrefixes ?? [];
-    const key = `${eventTypes.length}:${prefixes.length}`;
+    const limitClause = this.pageLimit(limit);
+    const key = `${eventTypes.length}:${prefixes.length}:${limitClause}`;
     let stmt = this.readAllStatements.get(key);
     if (!stmt) {
       const where = ['position > ?'];
@@ -342,11 +346,20 @@ export class SqliteEventStore implements EventStore {
       // instr(...) = 1 is a case-sensitive, wildcard-free "starts with" (LIKE is case-insensitive).
       if (prefixes.length > 0) where.push(`(${prefixes.map(() => 'instr(stream, ?) = 1').join(' OR ')})`);
       stmt = this.prepare(
-        `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`,
+        `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position ${limitClause}`,
       );
       this.readAllStatements.set(key, stmt);
     }
-    return stmt.all(after, ...eventTypes, ...prefixes, limit) as unknown as EventRow[];
+    return (limitClause === LIMIT_BOUND ? stmt.all(after, ...eventTypes, ...prefixes, limit) : stmt.all(after, ...eventTypes, ...prefixes)) as unknown as EventRow[];
+  }
+
+  /**
+   * The LIMIT of a page read: a full page's as a literal. SQLite (3.47+) lets the value bound to a LIMIT parameter
+   * choose the plan, so it prepares such a statement again at every run once a value is bound: ~15 us more per read
+   * (docs/adr/0010-command-throughput.md, fourth pass). Another limit (the last page of a maxCount) stays a parameter.
+   */
+  private pageLimit(limit: number): string {
+    return limit === this.pageSize ? `LIMIT ${this.pageSize}` : LIMIT_BOUND;
   }
 
   /** @internal */
