@@ -335,7 +335,14 @@ export class StreamStates {
     }
   }
 
+  /**
+   * Keeps `entry` under `key`; past `max` entries the least recently loaded goes. A load of a cached stream moves it to
+   * the end (a delete and a set) only once the cache is at least half full: below that, nothing is dropped before
+   * max/2 more streams were added, and a stream loaded meanwhile is moved to the end then. Two loads per command
+   * churned the maps (and their rehashing) for an order that did not matter yet.
+   */
   private remember<S, T extends Entry<S>>(cache: Map<string, T>, key: string, entry: T, max = this.options.maxCached ?? 10_000): void {
+    if (cache.size < max / 2 && cache.get(key) === entry) return;
     cache.delete(key);
     cache.set(key, entry);
     if (cache.size > max) cache.delete(cache.keys().next().value!);
