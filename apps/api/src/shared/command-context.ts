@@ -16,6 +16,11 @@ export interface CommandContext {
   now: string;
   /** fingerprint of the request a client key was sent with: a key reused for another request is refused */
   requestHash?: string;
+  /**
+   * The key was made for this request (`request:<uuid>`), not sent by a client: no event in any log carries it until
+   * this command appends, so its first decision need not look for a retry's events (StreamHandler).
+   */
+  generatedKey?: true;
 }
 
 export const newCommandContext = (over: Partial<CommandContext> & { actorId: string }): CommandContext => {
@@ -26,6 +31,7 @@ export const newCommandContext = (over: Partial<CommandContext> & { actorId: str
     now: over.now ?? new Date().toISOString(),
     actorId: over.actorId,
     ...(over.requestHash !== undefined && { requestHash: over.requestHash }),
+    ...(over.idempotencyKey === undefined && { generatedKey: true as const }),
   };
 };
 

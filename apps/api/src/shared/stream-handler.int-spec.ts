@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
+import { type OrganizationState, SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
   type AppendResult,
@@ -13,17 +13,22 @@ import {
   SqliteEventStore,
   type RecordedEvent,
 } from '@rollcall/event-store';
-import { newCommandContext } from './command-context';
-import { EventStoreUnavailableError, StreamHandler } from './stream-handler';
-import { StreamStates } from './stream-states';
+import { type CommandContext, newCommandContext } from './command-context';
+import { EventStoreUnavailableError, StreamHandler, type Target } from './stream-handler';
+import { StreamStates, organizationStream } from './stream-states';
 import { organization } from './targets';
 
 /** The embedded store, with the next appends failing as a network would: after writing, or before. */
 class FaultyStore extends SqliteEventStore {
   faults: ('written-unconfirmed' | 'lost-before-write')[] = [];
   appendsAt: ExpectedRevision[] = [];
+  /** runs (once) before the next append: another replica's write */
+  before: (() => Promise<unknown>) | undefined;
 
   override async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    const before = this.before;
+    this.before = undefined;
+    await before?.();
     this.appendsAt.push(expected);
     const fault = this.faults.shift();
     if (fault === 'lost-before-write') throw new AppendOutcomeUnknownError(stream);
@@ -125,5 +130,36 @@ describe('StreamHandler: a retried write after an unclear failure is written exa
     const results = await Promise.all([create(one, 'a', 'ws-a'), create(two, 'b', 'ws-b')]);
     expect(results.every((r) => !r.replayed)).toBe(true);
     expect((await streamOf(store, 'organization-org-1')).map((e) => e.type).slice(3)).toEqual(['WorkspaceCreated', 'WorkspaceCreated']);
+  });
+
+  it('looks for a retry\'s events under a key made for the request only when deciding again (a client\'s key always)', async () => {
+    await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    const lookups: string[] = [];
+    // the organization target, recording the keys looked up among the stream's applied commands
+    const counted: Target<OrganizationState> = {
+      lock: organizationStream('org-1'),
+      load: async (states) => {
+        const org = await states.organization('org-1');
+        return { context: org.state, streams: [{ ...org, applied: (key: string) => (lookups.push(key), org.applied(key)) }] };
+      },
+    };
+    const create = (h: StreamHandler, ctx: CommandContext, workspaceId: string) =>
+      h.handle(counted, ctx, (org) => decideOrganization({ type: 'CreateWorkspace', organizationId: 'org-1', actorId: 'admin', now: ctx.now, workspaceId, name: workspaceId }, org));
+    const handler = new StreamHandler(store, new StreamStates(store));
+    // turn by turn (the store not known yet), then pipelined
+    await create(handler, newCommandContext({ actorId: 'admin' }), 'ws-1');
+    await create(handler, newCommandContext({ actorId: 'admin' }), 'ws-2');
+    expect(lookups).toEqual([]);
+    const keyed = newCommandContext({ actorId: 'admin', idempotencyKey: 'org:org-1:k2' });
+    await create(handler, keyed, 'ws-3');
+    expect(lookups).toEqual(['org:org-1:k2']);
+    // another replica's event lands before the append: decided again, and now its events are looked for
+    lookups.length = 0;
+    const replica = new StreamHandler(store, new StreamStates(store));
+    store.before = () => create(replica, newCommandContext({ actorId: 'admin' }), 'ws-other');
+    const fresh = newCommandContext({ actorId: 'admin' });
+    await create(handler, fresh, 'ws-4');
+    expect(lookups.filter((k) => k === fresh.idempotencyKey)).toHaveLength(1);
+    expect((await streamOf(store, 'organization-org-1')).map((e) => e.type).slice(3)).toEqual(Array(5).fill('WorkspaceCreated'));
   });
 });

@@ -152,7 +152,7 @@ export class StreamHandler {
         if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
         continue;
       }
-      const found = this.appliedOf(streams, ctx);
+      const found = this.appliedOf(streams, ctx, attempt);
       if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
 
       const decision = decide(context);
@@ -178,7 +178,7 @@ export class StreamHandler {
   /** A command whose turn ends once its append is sent (see the class comment). */
   private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     for (let attempt = 1; ; attempt++) {
-      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options));
+      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt));
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {
@@ -200,6 +200,7 @@ export class StreamHandler {
     ctx: CommandContext,
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E>,
+    attempt: number,
   ): Promise<Turn<C, E>> {
     const lock = target.lock;
     const pending = [...(this.inFlight.get(lock) ?? [])];
@@ -225,7 +226,7 @@ export class StreamHandler {
     const after = [...pending.map((c) => c.settled), ...foreign];
     let found: ReturnType<StreamHandler['appliedOf']>;
     try {
-      found = this.appliedOf(streams, ctx);
+      found = this.appliedOf(streams, ctx, attempt);
     } catch (error) {
       return { after, answer: () => Promise.reject(error) };
     }
@@ -288,7 +289,9 @@ export class StreamHandler {
   }
 
   /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
-  private appliedOf(streams: Loaded<unknown>[], ctx: CommandContext): { stream: string; at: AppliedCommand }[] | undefined {
+  private appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attempt: number): { stream: string; at: AppliedCommand }[] | undefined {
+    // a key made for this request (no client key) is in no log before this command's first append was sent
+    if (attempt === 1 && ctx.generatedKey) return undefined;
     const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey)! })).filter((s) => s.at !== undefined);
     if (found.length === 0) return undefined;
     // the key's events answer another request (the stored answer, which would have said so, is gone)
