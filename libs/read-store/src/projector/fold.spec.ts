@@ -154,6 +154,29 @@ describe('ProjectionFold (a rebuild folds the log in memory)', () => {
     expect(await once.reader.get('things', 'd1000')).toEqual({ _id: 'd1000', owner: 'o' });
   });
 
+  it('reads back and writes out the documents held as text in their latest versions, thousands of them (their texts joined into large strings)', async () => {
+    // 5,000 documents written once (more than two of the arena's chunks of 2,048 texts), a few of them rewritten or
+    // deleted, one changed field found through the field index
+    const writes: ProjectionWrite[][] = Array.from({ length: 5000 }, (_, i) => [up({ _id: `d${i}`, owner: `o${i % 3}`, n: i })]);
+    writes.push([up({ _id: 'd10', owner: 'zed', n: -10 })], [del('d20')], [up({ _id: 'd4999', owner: 'o0', n: -4999 })]);
+    const fold = await folded(writes);
+    expect(await fold.reader.get('things', 'd0')).toEqual({ _id: 'd0', owner: 'o0', n: 0 });
+    expect(await fold.reader.get('things', 'd10')).toEqual({ _id: 'd10', owner: 'zed', n: -10 });
+    expect(await fold.reader.get('things', 'd20')).toBeUndefined();
+    expect(await fold.reader.get('things', 'd3000')).toEqual({ _id: 'd3000', owner: 'o0', n: 3000 });
+    expect(await fold.reader.findBy('things', 'owner', 'zed')).toEqual([{ _id: 'd10', owner: 'zed', n: -10 }]);
+    expect((await fold.reader.findBy('things', 'owner', 'o1')).length).toBe(1665);
+    const [out] = fold.writeOut();
+    expect(out!.writes.length).toBe(4999);
+    const byId = new Map(out!.writes.map((w) => [w.id, w]));
+    expect(byId.get('d4097')).toEqual({ id: 'd4097', position: 4098n, json: '{"_id":"d4097","owner":"o2","n":4097}' });
+    expect(byId.get('d10')).toEqual({ id: 'd10', position: 5001n, json: '{"_id":"d10","owner":"zed","n":-10}' });
+    expect(byId.get('d4999')).toEqual({ id: 'd4999', position: 5003n, json: '{"_id":"d4999","owner":"o0","n":-4999}' });
+    expect(byId.has('d20')).toBe(false);
+    // written out, still read back the same
+    expect(await fold.reader.get('things', 'd2048')).toEqual({ _id: 'd2048', owner: 'o2', n: 2048 });
+  });
+
   it('reads what is held now after the document it last looked up was created, deleted or created again (the last lookup is remembered)', async () => {
     // each event reads `a` first, then writes: the write finds the entry the read looked up
     const reads: (Doc | undefined)[] = [];

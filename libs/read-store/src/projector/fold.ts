@@ -2,17 +2,21 @@ import type { Doc, DocWrite, SerializedWrites } from '../port';
 import type { ProjectedEvent, Projection, ProjectionReader } from '../projections/projection';
 import { assertWritable } from '../store/query-common';
 import type { DocSource } from './batch';
+import { FieldIndex } from './fold-field-index';
+import { TextArena } from './text-arena';
 
 /**
  * What a fold holds of a document: its latest version, null once deleted while the store holds an earlier version;
- * the position of the event that wrote it; whether the store has it. The version is JSON text (one string instead
- * of a tree of objects: the garbage collector does not walk millions of them, and the store wants the text anyway),
- * or, until it is written out, the document as the projection wrote it, in a collection whose documents are mostly
- * read or written again soon (no serialization per write, no parse per read: the text is made once, to write it).
+ * the position of the event that wrote it; whether the store has it. The version is JSON text (not a tree of
+ * objects: the garbage collector does not walk millions of them, and the store wants the text anyway): in a
+ * collection mostly written once, kept in its `TextArena` and named by a number (not a string of its own either: the
+ * scavenges do not copy it); in the others, written out, a string (it dies soon: the document is likely to change
+ * again). Or, until it is written out, the document as the projection wrote it, in a collection whose documents are
+ * mostly read or written again soon (no serialization per write, no parse per read: the text is made once).
  */
 interface Held {
   readonly id: string;
-  version: string | Doc | null;
+  version: number | string | Doc | null;
   /** a number, exact below 2^53: a bigint kept for each of millions of documents is one more object for the collector */
   position: number;
   /** changed since last written out (then in its collection's list of those, through `next`) */
@@ -24,70 +28,8 @@ interface Held {
   keys: (string | string[] | undefined)[] | undefined;
 }
 
-/** a held version as a document (a projection must not change what it reads: it may be the object it wrote) */
-const docOf = (version: string | Doc): Doc => (typeof version === 'string' ? (JSON.parse(version) as Doc) : version);
-
 /** writes to a collection before it holds documents as objects (if they are touched again enough) */
 const OBJECTS_AFTER = 1000;
-
-/** the keys under which `findBy` finds a field's value, as the stores do: the string, or each string of an array */
-function keysOf(value: unknown): string | string[] | undefined {
-  if (typeof value === 'string') return value;
-  if (!Array.isArray(value)) return undefined;
-  const keys = value.filter((item): item is string => typeof item === 'string');
-  return keys.length > 0 ? keys : undefined;
-}
-
-/**
- * one field's index over the held documents: value → the ids holding it (one id as a string, several as a set);
- * each held document records the keys it is listed under in its `keys[slot]` (so that a change needs neither a
- * parse of the previous version nor another map lookup)
- */
-class FieldIndex {
-  private readonly ids = new Map<string, string | Set<string>>();
-
-  constructor(private readonly slot: number) {}
-
-  find(value: string): string | Set<string> | undefined {
-    return this.ids.get(value);
-  }
-
-  set(id: string, held: Held, value: unknown): void {
-    // most rewrites leave the field as it was
-    if (typeof value === 'string' && held.keys?.[this.slot] === value) return;
-    this.remove(id, held);
-    const keys = keysOf(value);
-    if (keys === undefined) return;
-    (held.keys ??= [])[this.slot] = keys;
-    if (typeof keys === 'string') this.add(keys, id);
-    else for (const key of keys) this.add(key, id);
-  }
-
-  remove(id: string, held: Held): void {
-    const keys = held.keys?.[this.slot];
-    if (keys === undefined) return;
-    held.keys![this.slot] = undefined;
-    if (typeof keys === 'string') this.removeFrom(keys, id);
-    else for (const key of keys) this.removeFrom(key, id);
-  }
-
-  private add(key: string, id: string): void {
-    const ids = this.ids.get(key);
-    if (ids === undefined) this.ids.set(key, id);
-    else if (typeof ids === 'string') {
-      if (ids !== id) this.ids.set(key, new Set([ids, id]));
-    } else ids.add(id);
-  }
-
-  private removeFrom(key: string, id: string): void {
-    const ids = this.ids.get(key);
-    if (ids === id) this.ids.delete(key);
-    else if (typeof ids === 'object') {
-      ids.delete(id);
-      if (ids.size === 1) this.ids.set(key, ids.values().next().value!);
-    }
-  }
-}
 
 /** what several folds hold and have changed since last written out */
 export interface FoldTotals {
@@ -108,16 +50,13 @@ class FoldedCollection {
   /** the held entry of `id` (the last one looked up again without asking the map) */
   lookup(id: string): Held | undefined {
     if (id === this.lastId) return this.lastHeld;
-    const held = this.held.get(id);
-    this.lastId = id;
-    this.lastHeld = held;
-    return held;
+    return this.remember(id, this.held.get(id));
   }
 
   /** `held` as the entry of its id (undefined: `id` is no longer held) */
-  remember(id: string, held: Held | undefined): void {
+  remember(id: string, held: Held | undefined): Held | undefined {
     this.lastId = id;
-    this.lastHeld = held;
+    return (this.lastHeld = held);
   }
   /**
    * the documents changed since last written out, last changed first, linked through `next` (a list that needs no
@@ -130,9 +69,22 @@ class FoldedCollection {
   /** top-level fields that have held an array in a document written here (the store records them) */
   readonly arrayFields = new Set<string>();
 
+  /**
+   * the texts of the versions held as text while the collection is mostly written once (a text replaced stays in
+   * it: at most half of them, since those documents are read or rewritten after less than half the writes)
+   */
+  arena = new TextArena();
+
+  /** a held version as a document (a projection must not change what it reads: it may be the object it wrote) */
+  docOf(version: number | string | Doc): Doc {
+    if (typeof version === 'object') return version;
+    return JSON.parse(typeof version === 'number' ? this.arena.text(version) : version) as Doc;
+  }
+
   /** a held version as text, to write it: a document held as an object is looked at for array fields then */
-  textOf(version: string | Doc | null): string | null {
+  textOf(version: number | string | Doc | null): string | null {
     if (version === null || typeof version === 'string') return version;
+    if (typeof version === 'number') return this.arena.text(version);
     this.noteArrays(version);
     return JSON.stringify(version);
   }
@@ -157,9 +109,7 @@ class FoldedCollection {
     return this.upserts >= OBJECTS_AFTER && this.touchedOften();
   }
 
-  touchedOften(): boolean {
-    return this.touches * 2 >= this.upserts;
-  }
+  touchedOften(): boolean { return this.touches * 2 >= this.upserts; }
 
   /** mostly written once: written to, and its documents not read or rewritten after half the writes */
   writtenOnce(): boolean {
@@ -186,7 +136,7 @@ class FoldedCollection {
       index = new FieldIndex(this.indexes.size);
       this.indexes.set(field, index);
       this.indexList.push([field, index]);
-      for (const [id, held] of this.held) if (held.version !== null) index.set(id, held, docOf(held.version)[field]);
+      for (const [id, held] of this.held) if (held.version !== null) index.set(id, held, this.docOf(held.version)[field]);
     }
     return index;
   }
@@ -222,7 +172,7 @@ export class ProjectionFold {
         const held = c.lookup(id);
         if (held !== undefined) {
           c.touches++;
-          return (held.version === null ? undefined : docOf(held.version)) as T | undefined;
+          return (held.version === null ? undefined : c.docOf(held.version)) as T | undefined;
         }
         return c.evicted ? ((await this.source.get(collection, id)) as T | undefined) : undefined;
       },
@@ -232,8 +182,8 @@ export class ProjectionFold {
         // what was let go, unless held in another version (or deleted) since; then the held ones that match
         if (c.evicted) for (const doc of await this.source.findBy(collection, field, value)) if (!c.held.has(doc._id)) found.push(doc);
         const ids = c.index(field).find(value);
-        if (typeof ids === 'string') found.push(docOf(c.held.get(ids)!.version!));
-        else if (ids) for (const id of ids) found.push(docOf(c.held.get(id)!.version!));
+        if (typeof ids === 'string') found.push(c.docOf(c.held.get(ids)!.version!));
+        else if (ids) for (const id of ids) found.push(c.docOf(c.held.get(id)!.version!));
         return found as T[];
       },
     };
@@ -284,7 +234,8 @@ export class ProjectionFold {
           } else {
             held.dirty = false;
             // held as text from now on: until changed again, the document costs the garbage collector one string
-            const json = (held.version = c.textOf(held.version));
+            const json = c.textOf(held.version);
+            if (typeof held.version === 'object') held.version = json;
             writes.push({ id: held.id, position: BigInt(held.position), json });
             // (a delete stays held, as absent, until let go: the source must then forget what it read of it before)
             held.stored = json !== null;
@@ -316,6 +267,7 @@ export class ProjectionFold {
     for (const c of this.collections.values()) {
       evicted.set(c.name, [...c.held.keys()]);
       c.held.clear();
+      c.arena = new TextArena();
       c.lastId = c.lastHeld = undefined;
       c.dropIndexes();
       c.evicted = true;
@@ -328,10 +280,10 @@ export class ProjectionFold {
   private hold(c: FoldedCollection, doc: Doc, position: number): void {
     const id = doc._id;
     // (the array fields of a document held as an object are noted when it is written out, in its last version)
-    let version: string | Doc = doc;
+    let version: number | Doc = doc;
     if (!c.holdsObjects()) {
       c.noteArrays(doc);
-      version = JSON.stringify(doc);
+      version = c.arena.add(JSON.stringify(doc));
     }
     c.upserts++;
     let held = c.lookup(id);
