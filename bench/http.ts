@@ -3,9 +3,11 @@
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
 //    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…,
 //    "healthMaxMsDuringColdLoad":…,"coldReplayMs100k":…,"healthMaxMsDuringReplay":…,"bareAppendPerSec":…,"ratio":…,
-//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadAverage":{…}}
-//  (the CPU figures on Linux only: the server's CPU time over the measured window per 2xx answer, all threads and
-//  its main thread; the bare endpoint's per append. A busy machine slows everything but changes them least.)
+//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadGeneratorCpuMsPerCommand":…,
+//    "loadGeneratorCpuMsPerAppend":…,"loadAverage":{…}}
+//  (the server CPU figures on Linux only: the server's CPU time over the measured window per 2xx answer, all threads
+//  and its main thread; the bare endpoint's per append. A busy machine slows everything but changes them least. The
+//  load generator's: this process's CPU per 2xx answer, the share of the same cores the clients take.)
 //
 // The server is `node -r ./tools/register.cjs apps/api/src/main.ts` in a child process (see
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability
@@ -212,7 +214,9 @@ async function main(): Promise<void> {
     );
     const loadBefore = loadavg()[0]!;
     const cpuBefore = server.cpu();
+    const clientCpuBefore = process.cpuUsage();
     const run = await load(client, workspaces, pending, SECONDS, CLIENTS);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     const cpuAfter = server.cpu();
     const loadAfter = loadavg()[0]!;
     server.mark('measured load');
@@ -250,6 +254,7 @@ async function main(): Promise<void> {
         loadAfter,
         cpuBefore,
         cpuAfter,
+        clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
         staleSocketRetries,
         bare,
         sampleBytes: sample.bytes,

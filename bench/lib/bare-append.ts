@@ -41,6 +41,8 @@ export interface BareAppendResult {
   /** the endpoint's CPU time per successful append over the window, all threads and its main thread (Linux) */
   cpuMsPerAppend?: number;
   mainThreadCpuMsPerAppend?: number;
+  /** the load generator's (this process's) CPU time per successful append over the window */
+  clientCpuMsPerAppend: number;
 }
 
 export async function measureBareAppend(options: {
@@ -84,7 +86,9 @@ export async function measureBareAppend(options: {
     await window(options.warmupSeconds);
     const loadBefore = loadavg()[0]!;
     const cpuBefore = server.cpu();
+    const clientCpuBefore = process.cpuUsage();
     const run = await window(options.seconds);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     const cpuAfter = server.cpu();
     const loadAfter = loadavg()[0]!;
     return {
@@ -96,6 +100,7 @@ export async function measureBareAppend(options: {
       seconds: run.seconds,
       loadBefore,
       loadAfter,
+      clientCpuMsPerAppend: (clientCpu.user + clientCpu.system) / 1000 / Math.max(1, run.ok),
       ...(cpuBefore && cpuAfter && run.ok > 0 && {
         cpuMsPerAppend: (cpuAfter.processMs - cpuBefore.processMs) / run.ok,
         mainThreadCpuMsPerAppend: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / run.ok,
