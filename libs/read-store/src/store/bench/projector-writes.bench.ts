@@ -7,7 +7,7 @@
  * checkpoints, from /proc/self/io), then one JSON line. The log is generated once (real deciders) and kept in the
  * OS temp dir.
  *
- *   npx node --no-experimental-strip-types -r ./tools/register.cjs libs/read-store/src/store/bench/projector-writes.bench.ts
+ *   npm run bench:projector-writes
  *
  * BENCH_PW_EVENTS (100,000): the log's length. BENCH_PW_ONLY=a,b: project only these projections (by name).
  */
