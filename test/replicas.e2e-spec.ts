@@ -198,7 +198,10 @@ describe('replicas: two API processes over one data dir', () => {
     }
     // (a change that found things as asked appended nothing: `changed` is empty or false)
     const acknowledged = outcomes.filter((o) => o.status < 300 && o.body.changed !== false && o.body.changed?.length !== 0);
-    const lost = acknowledged.filter((o) => !keyed.get(o.key)?.includes(BigInt(o.body.position))).map((o) => `${o.op} ${o.key} at ${o.body.position}`);
+    // on a failure: what was answered (and whether it was a replay) beside where that key's events are in the log
+    const lost = acknowledged
+      .filter((o) => !keyed.get(o.key)?.includes(BigInt(o.body.position)))
+      .map((o) => `${o.op} ${o.key} at ${o.body.position}: answered ${JSON.stringify(o.body)}${o.replayed ? ' (replayed)' : ''}; the key's events at [${(keyed.get(o.key) ?? []).join(', ')}]; sent ${byKey.get(o.key)?.length ?? 0}×`);
     expect(lost).toEqual([]);
     // and no command was appended twice (a duplicate's events are one batch)
     const appendedTwice = [...byKey.keys()].filter((k) => new Set(keyed.get(k) ?? []).size !== (keyed.get(k) ?? []).length);
