@@ -112,7 +112,8 @@ export function checkDecidedState(log: readonly RecordedEvent[]): DecidedState {
       case 'UserInvited': {
         if (!ws) break;
         const address = email(d.email);
-        check(![...ws.pending.values()].includes(address!), recorded, `a second pending invitation for ${address}`);
+        // an address erased since (a deletion forgot its key) reads null: two of them are not one address
+        check(address === null || ![...ws.pending.values()].includes(address), recorded, `a second pending invitation for ${address}`);
         const wsOrg = orgs.get(ws.organizationId);
         const memberWithAddress = [...ws.active.keys()].some((userId) => address !== null && wsOrg?.users.get(userId) === address);
         check(!memberWithAddress, recorded, `an invitation for ${address}, an active member's address`);
