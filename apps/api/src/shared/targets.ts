@@ -31,11 +31,19 @@ export const organization = (organizationId: string): Target<OrganizationState> 
   },
 });
 
-/** Loads a workspace's decision context: its own stream and its organization's (admins, users, emails). */
+/**
+ * Loads a workspace's decision context: its own stream and its organization's (admins, users, emails). The
+ * organization is loaded again after the workspace (a cache hit when its stream has not moved): an append to both
+ * that the workspace state holds (another replica's accept, committed between the two loads) is then in the
+ * organization state too. Loaded only before, the organization could be older than the workspace — a new member
+ * without their address, so an invitation to it was not refused (rule 6) — where docs/adr/0001 allows it to be
+ * fresher than the decision, never older.
+ */
 export async function loadWorkspace(states: StreamStates, ref: WorkspaceRef) {
-  const org = await states.organization(ref.organizationId);
-  const ws = await states.workspace(org.state, ref.workspaceId);
+  const before = await states.organization(ref.organizationId);
+  const ws = await states.workspace(before.state, ref.workspaceId);
   if (!ws) throw workspaceNotFound(ref.workspaceId);
+  const org = await states.organization(ref.organizationId);
   return { org, ws, context: { org: org.state, ws: ws.state } satisfies WorkspaceContext };
 }
 

@@ -1,0 +1,48 @@
+// The decision context of a workspace command across replicas (docs/adr/0001: the organization state may be fresher
+// than the decision, never older), on the real embedded store shared by two processes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
+import type { StreamStates } from './stream-states';
+import { loadWorkspace } from './targets';
+import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
+
+let dir: string;
+const open: Process[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-targets-'));
+});
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadWorkspace', () => {
+  it("rule 6 across replicas: a workspace that holds another replica's accept comes with an organization that knows the new member's address (so inviting that address again is refused)", async () => {
+    const log = new EventLog();
+    log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
+    log.createWorkspace('org-1', 'ws-1', 'admin-1', 'advanced', 'levels');
+    log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'inv-1', email: 'new@example.test', roles: ['agent'], ttlSeconds: 3600 });
+    const here = await openProcess(dir, { snapshots: false });
+    const otherReplica = await openProcess(dir, { snapshots: false });
+    open.push(here, otherReplica);
+    await replayAppends(here, log.takeAppends());
+    const ref = { organizationId: 'org-1', workspaceId: 'ws-1' };
+    expect((await loadWorkspace(here.states, ref)).context.ws.pendingByEmail.get('new@example.test')).toBe('inv-1');
+
+    // the other replica's accept (the organization's and the workspace's events) commits between the two loads
+    log.accept('ws-1', 'inv-1', 'user-1', 'Nia New');
+    const accept = log.takeAppends();
+    const racing = {
+      organization: (organizationId: string) => here.states.organization(organizationId),
+      workspace: async (...args: Parameters<StreamStates['workspace']>) => {
+        await replayAppends(otherReplica, accept);
+        return here.states.workspace(...args);
+      },
+    } as unknown as StreamStates;
+    const { context } = await loadWorkspace(racing, ref);
+    expect(context.ws.members.get('user-1')?.status).toBe('active');
+    expect(context.org.byEmail.get('new@example.test')).toBe('user-1');
+  });
+});
