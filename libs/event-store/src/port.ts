@@ -34,6 +34,12 @@ export interface AppendResult {
   nextRevision: bigint;
   /** global position of the last event written */
   position: bigint;
+  /**
+   * true: the batch was written before (the same event ids, by a retry of this append or by another process that sent
+   * the same command) and nothing was written now; its events are the stored ones, not necessarily these. A store that
+   * cannot tell (KurrentDB answers both alike) leaves it unset (docs/adr/0004-one-command-path-idempotent-retries-atomic-deletion.md).
+   */
+  replayed?: boolean;
 }
 
 /** One stream's part of an atomic multi-stream append. `events` may be empty: the stream's revision is then only checked. */
@@ -48,6 +54,8 @@ export interface MultiAppendResult {
   position: bigint;
   /** per part, in order: the revision of its stream's last event after the append */
   streams: { stream: string; nextRevision: bigint }[];
+  /** as AppendResult.replayed: every part's batch was written before, and nothing (no key either) was written now */
+  replayed?: boolean;
 }
 
 export interface ReadStreamOptions {

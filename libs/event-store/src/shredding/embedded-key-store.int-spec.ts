@@ -137,6 +137,30 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await other.store.close();
   });
 
+  it('the same batch written first by another process (one command sent to both): the replay keeps no key of its own, and reads the events in clear', async () => {
+    const other = await open(dir);
+    let otherWrote!: () => void;
+    const gate = new Promise<void>((resolve) => (otherWrote = resolve));
+    // this process looks the subject up before the other one writes (no key yet) and generates one
+    const racing = Object.assign(Object.create(opened.keys) as EmbeddedKeyStore, {
+      find: async (ids: readonly string[]) => {
+        const found = await opened.keys.find(ids);
+        await gate;
+        return found;
+      },
+    });
+    const store = new PersonalDataEventStore(opened.events, racing, policy);
+    const batch = event('lee', 'lee@acme.test');
+    const mine = store.append('s', [batch], 'no_stream');
+    await other.store.append('s', [batch], 'no_stream');
+    otherWrote();
+    expect(await mine).toMatchObject({ nextRevision: 0n, replayed: true });
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:lee']);
+    // a key this process made and never stored, kept in its cache, would read the stored event as erased (null)
+    expect((await collect(store.readStream('s'))).map((e) => (e.data as { email: string | null }).email)).toEqual(['lee@acme.test']);
+    await other.store.close();
+  });
+
   it('forgetting erases: the stored salt is gone from events.sqlite and its WAL, the data reads as null', async () => {
     await opened.store.append('s', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test')], 'no_stream');
     const [jane] = storedKeys(dir);

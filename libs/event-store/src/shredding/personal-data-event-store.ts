@@ -121,7 +121,7 @@ export class PersonalDataEventStore implements EventStore {
     return this.sealedAppend(
       [{ stream, events, expected }],
       ([part]) => this.inner.append(part!.stream, part!.events, part!.expected),
-      (result) => ({ nextRevision: result.streams[0]!.nextRevision, position: result.position }),
+      (result) => ({ nextRevision: result.streams[0]!.nextRevision, position: result.position, ...(result.replayed && { replayed: true }) }),
     );
   }
 
@@ -149,8 +149,10 @@ export class PersonalDataEventStore implements EventStore {
           sealed,
           [...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
         );
-        // stored now; unless an erasure ran meanwhile, which the next lookup must see instead
-        if (this.erasureCount === erasures) for (const [id, k] of created) this.remember(id, k.key);
+        // stored now; unless an erasure ran meanwhile, which the next lookup must see instead. A replayed batch (another
+        // process wrote the same command first, sealed under the key it made) stored none of them: the stored key is
+        // looked up when needed (a cached key that is not the stored one would read those events as erased)
+        if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of created) this.remember(id, k.key);
         return withKeys(result);
       } catch (error) {
         if (!(error instanceof SubjectKeyConflictError) || attempt >= KEY_CONFLICT_ATTEMPTS) throw error;

@@ -77,7 +77,20 @@ describe('GroupCommit: an append that must follow a given event (APPEND_AFTER)',
     const { event } = following(a.id);
     const first = await store.append('s', [event], 0n);
     await store.append('s', [ev('Z')], 1n);
-    expect(await store.append('s', [event], 0n)).toEqual(first);
+    expect(await store.append('s', [event], 0n)).toEqual({ ...first, replayed: true });
+  });
+
+  it('fails after a batch answered as a replay: the follower was decided on that batch as its sender decided it, not as stored', async () => {
+    // another process wrote the same command first (the same ids, its own decision of it): this one's re-append is a
+    // replay, and an append decided on this process's version, following its last event, must not be written
+    await store.append('s', [ev('A')], 'no_stream');
+    const mine = { id: randomUUID(), type: 'B', data: { by: 'this process' }, metadata: {} };
+    const theirs = { ...mine, data: { by: 'another process' } };
+    await store.append('s', [theirs], 0n);
+    expect(await store.append('s', [mine], 0n)).toMatchObject({ nextRevision: 1n, replayed: true });
+    const { event } = following(mine.id, 'C');
+    await expect(store.append('s', [event], 1n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect((await read('s')).map((e) => e.type)).toEqual(['A', 'B']);
   });
 
   it('without an id it only asks whether the store checks: an ordinary append, marked checked', async () => {

@@ -25,6 +25,9 @@ export interface AppendAfter {
   checked?: boolean;
 }
 
+/** How many replayed batches' last ids a GroupCommit remembers (replayedLast): far more than appends in flight. */
+const REPLAYED_REMEMBERED = 1024;
+
 /** An append waiting in the group-commit queue. */
 interface PendingAppend {
   /** one part for append(), several for an atomic appendMany() */
@@ -56,11 +59,18 @@ type Outcome = { ok: true; result: MultiAppendResult; written: WrittenHead[] } |
  * or failing append rejects alone while the others commit. An append's promise settles only after COMMIT returned
  * (with synchronous=FULL, after the WAL was fsynced).
  *
- * A retried append (the same batch of event ids, after an outcome the caller could not see) is answered with the
- * original result and writes nothing: EventStoreDB's idempotency rule, docs/adr/0004-command-path.md.
+ * A retried append (the same batch of event ids, after an outcome the caller could not see, or the same command sent
+ * to another process too) is answered with the original result, marked `replayed`, and writes nothing: EventStoreDB's
+ * idempotency rule, docs/adr/0004-one-command-path-idempotent-retries-atomic-deletion.md.
  */
 export class GroupCommit {
   private queue: PendingAppend[] = [];
+  /**
+   * The last event id of each part recently answered as a replay (bounded). An APPEND_AFTER naming one fails: the
+   * caller folded its own decision of that batch, and the stored one (another process's decision of the same
+   * command, under the same ids) may say otherwise.
+   */
+  private readonly replayedLast = new Set<string>();
   private flushScheduled = false;
   private readonly stmt: {
     streamHead: StatementSync;
@@ -192,7 +202,10 @@ export class GroupCommit {
     }
     // a replay wrote nothing now: its keys were stored with it the first time
     if (written.length > 0 && pending.keys.length > 0) this.keys.insertInOpenTransaction(pending.keys);
-    return { result: { position, streams }, written };
+    if (written.length > 0) return { result: { position, streams }, written };
+    for (const part of pending.parts) if (part.events.length > 0) this.replayedLast.add(part.events.at(-1)!.id);
+    if (this.replayedLast.size > REPLAYED_REMEMBERED) this.replayedLast.delete(this.replayedLast.values().next().value!);
+    return { result: { position, streams, replayed: true }, written };
   }
 
   private applyPart(
@@ -205,7 +218,8 @@ export class GroupCommit {
     const current = this.headOf(stream, heads);
     // at the expected revision, but not after the event the append was decided on: another writer's event took its place
     const notAfter =
-      after !== undefined && (typeof expected !== 'bigint' || expected !== current || (this.stmt.idAt.get(stream, current) as { id: string }).id !== after);
+      after !== undefined &&
+      (typeof expected !== 'bigint' || expected !== current || this.replayedLast.has(after) || (this.stmt.idAt.get(stream, current) as { id: string }).id !== after);
     if ((expected !== 'any' && expected !== current) || notAfter) {
       const replay = events.length > 0 ? this.findIdempotentReplay(stream, events) : undefined;
       if (replay) return { ...replay, wrote: false };

@@ -179,7 +179,7 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.enqueue([{ stream, events, expected }]).then((r) => ({ nextRevision: r.streams[0]!.nextRevision, position: r.position }));
+    return this.enqueue([{ stream, events, expected }]).then((r) => ({ nextRevision: r.streams[0]!.nextRevision, position: r.position, ...(r.replayed && { replayed: true }) }));
   }
 
   appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {

@@ -7,6 +7,15 @@ import { type EventStore, type NewEvent, type RecordedEvent, WrongExpectedRevisi
  * the identical batch re-sent at the same expected revision writes nothing more and returns the same result.
  * `current()` gives the test's store and its unique stream prefix.
  */
+/**
+ * `replay` answers as `original` did: a store that tells a replay marks it (`replayed: true`, the embedded one), a store
+ * that cannot (KurrentDB answers both alike) leaves it unset; an original is never marked.
+ */
+export function expectReplayOf(replay: { replayed?: boolean }, original: { replayed?: boolean }): void {
+  expect(original.replayed).toBeUndefined();
+  expect(replay).toEqual(replay.replayed === undefined ? original : { ...original, replayed: true });
+}
+
 export function appendManyContract(current: () => { store: EventStore; p: string }): void {
   const ev = (type: string, data: unknown = {}, metadata: Record<string, unknown> = {}): NewEvent => ({
     id: randomUUID(),
@@ -147,10 +156,10 @@ export function appendManyContract(current: () => { store: EventStore; p: string
       const original = await store.appendMany(batch);
       const before = await readPrefix();
 
-      expect(await store.appendMany(batch)).toEqual(original);
+      expectReplayOf(await store.appendMany(batch), original);
       // and again after the streams moved on: the batch's expected revisions are now behind
       await store.append(`${p}-user`, [ev('Accepted')], 1n);
-      expect(await store.appendMany(batch)).toEqual(original);
+      expectReplayOf(await store.appendMany(batch), original);
       expect((await readPrefix()).map((e) => e.id)).toEqual([...before.map((e) => e.id), expect.any(String)]);
       expect((await readPrefix()).filter((e) => e.type === 'Joined')).toHaveLength(1);
     });
@@ -167,7 +176,7 @@ export function appendManyContract(current: () => { store: EventStore; p: string
       const batch = [ev('AccessChanged', { n: 1 }), ev('GrantsChanged', { n: 2 })];
       const first = await store.append(s, batch, r);
 
-      expect(await store.append(s, batch, r)).toEqual(first);
+      expectReplayOf(await store.append(s, batch, r), first);
       const events = await readStream(s);
       expect(events.map((e) => e.type)).toEqual(['Invited', 'AccessChanged', 'GrantsChanged']);
       expect(events[2]!.position).toBe(first.position);
@@ -177,7 +186,7 @@ export function appendManyContract(current: () => { store: EventStore; p: string
       const { store, p } = current();
       const batch = [ev('Created')];
       const first = await store.append(`${p}-org`, batch, 'no_stream');
-      expect(await store.append(`${p}-org`, batch, 'no_stream')).toEqual(first);
+      expectReplayOf(await store.append(`${p}-org`, batch, 'no_stream'), first);
       expect(await readStream(`${p}-org`)).toHaveLength(1);
     });
 
@@ -189,7 +198,7 @@ export function appendManyContract(current: () => { store: EventStore; p: string
         { stream: `${p}-user`, events: [ev('Invited')], expected: 'no_stream' as const },
       ];
       const first = await store.appendMany(batch);
-      expect(await store.appendMany(batch)).toEqual(first);
+      expectReplayOf(await store.appendMany(batch), first);
       expect((await readPrefix()).map((e) => e.type)).toEqual(['Created', 'Joined', 'Invited']);
     });
   });
