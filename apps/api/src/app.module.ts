@@ -171,8 +171,17 @@ export class AppModule {
         {
           provide: StreamStates,
           // a deletion folded from the log (decided here or by another replica) drops this process's cached keys too
-          useFactory: (store: EventStore, s: Stores, snapshots: StateSnapshots) =>
-            new StreamStates(store, { onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)), snapshots }),
+          useFactory: (store: EventStore, s: Stores, snapshots: StateSnapshots) => {
+            const log = new Logger('StreamStates');
+            return new StreamStates(store, {
+              onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)),
+              snapshots,
+              // a test diagnostic (test/replicas.e2e-spec.ts), never for production: every load replays its stream
+              ...(process.env.ROLLCALL_CHECK_CACHED_STATES === '1' && {
+                checkAgainstLog: (stream: string, differences: string[]) => log.error(`cached state differs from the log: ${stream}: ${differences.slice(0, 3).join('; ')}`),
+              }),
+            });
+          },
           inject: [EVENT_STORE, STORES, StateSnapshots],
         },
         {

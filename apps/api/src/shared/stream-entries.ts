@@ -47,6 +47,11 @@ export interface Loaded<S> {
    * in it): decide again.
    */
   since(): Promise<boolean>[] | 'forgotten';
+  /**
+   * The cached entry the state is (identity only). A command's events in flight are folded (`speculate`) only into
+   * the entry it was decided on: one loaded again after a forget may stand at the same revision with other events.
+   */
+  readonly entry: object;
 }
 
 /**
@@ -59,6 +64,8 @@ export interface Speculation {
   /** the id of the last event folded */
   id: string;
   command: object;
+  /** the cached entry it was folded into (a load of that entry reads nothing from the store meanwhile) */
+  entry: object;
   /** resolves true once the command's append was committed, false once it failed and the stream was forgotten */
   settled: Promise<boolean>;
 }
@@ -79,6 +86,7 @@ export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation
     state: entry.state,
     expected: expectedOf(entry.revision),
     applied: (key) => entry.applied.get(key),
+    entry,
     ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
     since: () => {
       if (states.cached(stream) !== entry) return 'forgotten';

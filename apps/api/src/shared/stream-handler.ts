@@ -1,6 +1,7 @@
 import { type Decision, type DomainError, type DomainEvent, fromStored, toStored } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
+  DuplicateEventIdError,
   type EventStore,
   type ExpectedRevision,
   type MultiAppendResult,
@@ -82,7 +83,7 @@ interface AppendAfter {
 /** A command of this process whose events are decided and whose append is in flight (pipelining). */
 interface InFlight {
   /** what the states fold for the lock's next command before the commit, and the id of each part's last event */
-  parts: { stream: string; expected: ExpectedRevision; events: DomainEvent[]; lastId: string }[];
+  parts: { stream: string; expected: ExpectedRevision; events: DomainEvent[]; lastId: string; decidedOn: object }[];
   idempotency: { idempotencyKey: string; requestHash?: string };
   /** its events were folded into the states for a later command (`StreamStates.speculate`) */
   folded: boolean;
@@ -117,6 +118,10 @@ type Turn<C, E> =
  *   deciding again — the same for the embedded store and KurrentDB (docs/adr/0004).
  * - When the store cannot say whether an append was written, the identical batch is re-sent at the same expected
  *   revisions (idempotent in every adapter) before anything is decided again.
+ * - The same request sent to two replicas at once is decided by both, maybe on different states: the first append
+ *   wins; the other is answered as a replay of it (the embedded store says so: `replayed`) or, when the two
+ *   decisions differ in length, refused as a duplicate event id. Either way the command is decided again, finds the
+ *   stored batch by key and answers with it — never with events the log does not hold (docs/adr/0004).
  * - Events for several streams (accepting an invitation, deleting a user) are appended atomically.
  */
 export class StreamHandler {
@@ -165,13 +170,14 @@ export class StreamHandler {
       const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
       if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
       try {
-        const position = await this.appendResending(parts, events, options);
+        const { position, replayed } = await this.appendResending(parts, events, options);
         if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
-        return { events, warnings, position: position.toString(), context, replayed: false };
+        if (!replayed) return { events, warnings, position, context, replayed };
+        // replayed: the stored batch is another decision of this command, which deciding again finds by key
       } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
-        if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+        if (!decideAgainAfter(error)) throw error;
       }
+      if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
     }
   }
 
@@ -210,7 +216,7 @@ export class StreamHandler {
       command.folded = true;
       const folded = [];
       for (const part of command.parts)
-        folded.push(await this.states.speculate(lock, { id: part.lastId, of: command, settled: command.settled }, part.stream, part.expected, part.events, command.idempotency));
+        folded.push(await this.states.speculate(lock, { id: part.lastId, of: command, settled: command.settled }, part.stream, part.decidedOn, part.expected, part.events, command.idempotency));
       // a state with some of a command's events and not the others is no state to decide on (the command is bound to
       // fail: a stream moved under it): the states read what is committed, once the lock's commands settled
       if (!folded.every(Boolean)) {
@@ -254,7 +260,13 @@ export class StreamHandler {
 
     let settle!: (ok: boolean) => void;
     const own: InFlight = {
-      parts: parts.map((p) => ({ stream: p.stream, expected: p.expected, events: ownEvents(p.stream, events, options), lastId: p.events.at(-1)!.id })),
+      parts: parts.map((p) => ({
+        stream: p.stream,
+        expected: p.expected,
+        events: ownEvents(p.stream, events, options),
+        lastId: p.events.at(-1)!.id,
+        decidedOn: streams.find((s) => s.stream === p.stream)!.entry,
+      })),
       idempotency: idempotencyOf(parts),
       folded: false,
       settled: new Promise((resolve) => (settle = resolve)),
@@ -271,9 +283,10 @@ export class StreamHandler {
       let failure: unknown;
       try {
         if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
-          const position = await this.appendResending(parts, events, options);
-          await done(true);
-          return { events, warnings, position: position.toString(), context, replayed: false };
+          const { position, replayed } = await this.appendResending(parts, events, options);
+          // replayed: the stored batch is another decision of this command; what was decided on this one fails
+          await done(!replayed);
+          return replayed ? undefined : { events, warnings, position, context, replayed };
         }
       } catch (error) {
         failure = error;
@@ -282,7 +295,7 @@ export class StreamHandler {
       // the states it forgets, so that turn waits until they failed (a new decision of this command has the same event
       // ids, and one that followed the first decision must not be written after the second)
       await done(false);
-      if (failure !== undefined && !(failure instanceof WrongExpectedRevisionError)) throw failure;
+      if (failure !== undefined && !decideAgainAfter(failure)) throw failure;
       return undefined;
     })();
     return { appended };
@@ -340,16 +353,20 @@ export class StreamHandler {
 
   /**
    * Appends; when the store cannot tell whether it wrote, re-sends the identical parts (same ids, same expected
-   * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts.
+   * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. `replayed`: the
+   * store answered that the batch was written before — by a re-send, or by another replica the same request was sent
+   * to as well, which decided it first, maybe on another state or at another time: the stored events, not these, are
+   * the command's (the states dropped these streams; deciding again finds them by key and answers with them).
    */
-  private async appendResending<E extends DomainEvent>(parts: StreamAppend[], events: E[], options: HandleOptions<E>): Promise<bigint> {
+  private async appendResending<E extends DomainEvent>(parts: StreamAppend[], events: E[], options: HandleOptions<E>): Promise<{ position: string; replayed: boolean }> {
     for (let resend = 0; ; resend++) {
       try {
         const written = await this.appendParts(parts);
         const command = idempotencyOf(parts);
+        const replayed = written.replayed === true;
         for (const [i, part] of parts.entries())
-          await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command);
-        return written.position;
+          await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, replayed);
+        return { position: written.position.toString(), replayed };
       } catch (error) {
         if (!(error instanceof AppendOutcomeUnknownError)) throw error;
         if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream);
@@ -361,9 +378,17 @@ export class StreamHandler {
     if (parts.length > 1) return this.store.appendMany(parts);
     const [{ stream, events, expected }] = parts as [StreamAppend];
     const result = await this.store.append(stream, events, expected);
-    return { position: result.position, streams: [{ stream, nextRevision: result.nextRevision }] };
+    return { position: result.position, streams: [{ stream, nextRevision: result.nextRevision }], ...(result.replayed && { replayed: true }) };
   }
 }
+
+/**
+ * An append failure after which the command is decided again on the stream as it is now: another writer's events
+ * got there first, or (DuplicateEventIdError) this command's own key did — the same request sent to another replica,
+ * decided there on another state, wrote a different batch under the same event ids. Decided again, the state holds
+ * that batch and the command answers with it (a replay), as a retry of it would.
+ */
+const decideAgainAfter = (error: unknown): boolean => error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError;
 
 /** The events of a command that go to one of its streams. */
 const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>

@@ -14,6 +14,7 @@ import {
   initialWorkspaceState,
 } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
+import { differencesFromLog } from './cached-state-check';
 import { KeyedMutex } from './keyed-mutex';
 import { type Entry, type Loaded, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, remember } from './stream-entries';
 import type { StateSnapshots } from './snapshots';
@@ -60,6 +61,11 @@ export class StreamStates {
       onUserDeleted?: (user: UserProfile) => void;
       /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
       snapshots?: StateSnapshots;
+      /**
+       * A diagnostic for concurrency tests, never for production (every load replays its stream from the start): each
+       * committed organization or workspace state loaded is compared with a fold of the log, and differences reported.
+       */
+      checkAgainstLog?: (stream: string, differences: string[]) => void;
     } = {},
   ) {}
 
@@ -71,6 +77,7 @@ export class StreamStates {
       await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
+      await this.checkAgainstLog(stream, entry, initialOrganizationState(), (state, e) => evolveOrganization(state, e as OrganizationEvent));
       this.remember(this.orgs, organizationId, entry);
       return this.loaded(stream, entry);
     });
@@ -162,6 +169,7 @@ export class StreamStates {
         (await this.options.snapshots?.restore('workspace', stream)) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => evolveWorkspace(entry.state, e as WorkspaceEvent));
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
+      await this.checkAgainstLog(stream, entry, initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent));
       this.remember(this.workspaces, workspaceId, entry);
       return this.loaded(stream, entry);
     });
@@ -247,8 +255,17 @@ export class StreamStates {
     events: DomainEvent[],
     nextRevision: bigint,
     command: { idempotencyKey: string; requestHash?: string },
+    replayed = false,
   ): Promise<void> {
-    await this.mutex.run(stream, async () => this.foldOwn(stream, expected, events, nextRevision, command));
+    await this.mutex.run(stream, async () => {
+      // The store answered with a batch written before (the same command sent to another replica too): its events are
+      // that replica's decision, maybe not these, and maybe elsewhere than right after `expected`. A state that holds
+      // these (speculated: pipelining) holds them in place of the stored ones: it is dropped, and the next load reads
+      // the stream as it is. (A store that cannot tell a replay: events landed elsewhere say it.)
+      const base = expected === 'no_stream' ? -1n : expected;
+      if (replayed || (typeof base === 'bigint' && nextRevision !== base + BigInt(events.length))) this.drop(stream);
+      else this.foldOwn(stream, expected, events, nextRevision, command);
+    });
   }
 
   /**
@@ -256,20 +273,24 @@ export class StreamStates {
    * state, as `appended` would once they are, so that the next command of that lock decides on them. Until `settled`
    * resolves, only views of that lock (`forLock`) read the stream; every other load and cached read waits (a reader
    * must not act on events that may never be written). A command whose append fails must `forget` the stream before
-   * `settled` resolves. False when the cache is not exactly at `expected` (nothing folded).
+   * `settled` resolves. False when the cached entry is not the one the command was decided on (`Loaded.entry`), or
+   * not exactly at `expected` (nothing folded): a stream forgotten and loaded again may stand at `expected` with
+   * another writer's event there, and a command folded onto it would read as applied although it fails.
    */
   speculate(
     owner: string,
     command: { id: string; of: object; settled: Promise<boolean> },
     stream: string,
+    decidedOn: object,
     expected: ExpectedRevision,
     events: DomainEvent[],
     idempotency: { idempotencyKey: string; requestHash?: string },
   ): Promise<boolean> {
     return this.mutex.run(stream, async () => {
       const base = expected === 'no_stream' ? -1n : expected;
+      if (this.cached(stream) !== decidedOn) return false;
       if (typeof base !== 'bigint' || !this.foldOwn(stream, expected, events, base + BigInt(events.length), idempotency)) return false;
-      const speculation = { owner, id: command.id, command: command.of, settled: command.settled };
+      const speculation = { owner, id: command.id, command: command.of, entry: decidedOn, settled: command.settled };
       this.speculative.set(stream, speculation);
       void command.settled.finally(() => {
         if (this.speculative.get(stream) === speculation) this.speculative.delete(stream);
@@ -280,13 +301,16 @@ export class StreamStates {
 
   /** Drops the cached state of a stream (and what was speculated on it): the next load reads it from the store again. */
   forget(stream: string): Promise<void> {
-    return this.mutex.run(stream, async () => {
-      this.speculative.delete(stream);
-      this.seen.delete(stream);
-      if (stream.startsWith('organization-')) this.orgs.delete(stream.slice('organization-'.length));
-      else if (stream.startsWith('workspace-')) this.workspaces.delete(stream.slice('workspace-'.length));
-      else this.singles.delete(stream);
-    });
+    return this.mutex.run(stream, async () => this.drop(stream));
+  }
+
+  /** `forget`, in the stream's turn */
+  private drop(stream: string): void {
+    this.speculative.delete(stream);
+    this.seen.delete(stream);
+    if (stream.startsWith('organization-')) this.orgs.delete(stream.slice('organization-'.length));
+    else if (stream.startsWith('workspace-')) this.workspaces.delete(stream.slice('workspace-'.length));
+    else this.singles.delete(stream);
   }
 
   /** `appended`'s fold, in the stream's turn; false when the cache is not exactly where the events were appended */
@@ -323,7 +347,20 @@ export class StreamStates {
     evolveOrganization(state, event);
   }
 
+  /** `options.checkAgainstLog`: a committed state (no speculation) compared with a fold of the log up to its revision */
+  private async checkAgainstLog<S>(stream: string, entry: Entry<S>, initial: S, evolve: (state: S, event: DomainEvent) => void): Promise<void> {
+    const report = this.options.checkAgainstLog;
+    if (!report || this.speculative.has(stream)) return;
+    const differences = await differencesFromLog(this.store, stream, entry, initial, evolve);
+    if (differences.length > 0) report(stream, differences);
+  }
+
   private async fold<S>(stream: string, entry: Entry<S>, evolve: (e: DomainEvent) => void): Promise<void> {
+    // The entry holds a command's events in flight (only that lock's view gets here: others wait). What the store holds
+    // after the revision they took is another writer's, in their place until they commit: folded on top, the state
+    // would hold both, and lose those events when theirs commit. A decision on the speculation follows its last event
+    // (APPEND_AFTER): the store refuses it if anything else got there, and it is decided again once that settled.
+    if (this.speculative.get(stream)?.entry === entry) return;
     let folded = 0;
     for await (const recorded of this.store.readStream(stream, { fromRevision: entry.revision + 1n })) {
       const event = fromStored(recorded);

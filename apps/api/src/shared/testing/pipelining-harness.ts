@@ -50,6 +50,10 @@ export function pipeliningFixture() {
     get store(): HookedStore {
       return store;
     },
+    /** the data dir of this test's store (a second store on the same file plays another replica) */
+    get dir(): string {
+      return dir;
+    },
     handler: (s: EventStore = store) => pipeliningHandler(s),
     types: (s: EventStore = store) => types(s),
   };

@@ -1,0 +1,104 @@
+// Two processes over one embedded log (docs/rules.md#running-and-scale-out), in miniature: `other` is a second store
+// on the same file, as another replica's. What test/replicas.e2e-spec.ts found with seeds other than CI's, pinned down:
+// the same request decided on both replicas, events in flight of a command that fails, another writer's events under
+// events in flight (docs/adr/0004, docs/adr/0010 third pass).
+import { join } from 'node:path';
+import { toStored } from '@rollcall/domain';
+import { type ExpectedRevision, SqliteEventStore, eventIdFor } from '@rollcall/event-store';
+import { newCommandContext } from './command-context';
+import type { Target } from './stream-handler';
+import { StreamStates } from './stream-states';
+import { TAGS, type Tagged, deferred, pipeliningFixture, tag, until } from './testing/pipelining-harness';
+
+const fx = pipeliningFixture();
+let other: SqliteEventStore;
+beforeEach(() => {
+  other = new SqliteEventStore(join(fx.dir, 'events.sqlite'), { durability: 'normal' });
+});
+afterEach(() => other.close());
+
+/** one stream, `s-1`, folded as the list of its events' tags */
+const one: Target<string[]> = {
+  lock: 's-1',
+  load: async (states) => {
+    const s1 = await states.single('s-1', TAGS);
+    return { context: s1.state, streams: [s1] };
+  },
+};
+/** the events a decision of request `key` appends, as the handler stores them (ids from the key) */
+const stored = (key: string, tags: string[]) =>
+  tags.map((t, i) => ({ id: eventIdFor(`${key}:s-1`, i), ...toStored(tag('s-1', t), { idempotencyKey: key }) }));
+/** what another writer appends to s-1 (its own keys) */
+const otherWrites = (expected: ExpectedRevision, ...tags: string[]) => other.append('s-1', stored(`other-${tags.join('')}`, tags), expected);
+
+describe('the same request sent to two replicas', () => {
+  /** `dup` decided here on s-1 into `mine`; right before its append, the other replica writes its decision, `theirs` */
+  const race = async (mine: string[], theirs: string[]) => {
+    const handler = await fx.handler();
+    await otherWrites('no_stream', '0');
+    fx.store.before.push(async () => void (await other.append('s-1', stored('dup', theirs), 0n)));
+    const seen: string[][] = [];
+    const answer = await handler.handle(one, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), (tags) => {
+      seen.push([...tags]);
+      return { ok: true, events: mine.map((t) => tag('s-1', t)), warnings: [] };
+    });
+    // the next decision sees the log's events, not this replica's version of `dup`
+    const next: string[][] = [];
+    await handler.handle(one, newCommandContext({ actorId: 'admin' }), (tags) => {
+      next.push([...tags]);
+      return { ok: true, events: [tag('s-1', 'next')], warnings: [] };
+    });
+    return { answer, seen, next: next[0] };
+  };
+  const tagsOf = (events: unknown[]) => (events as Tagged[]).map((e) => e.data.tag);
+
+  it('decided there into a shorter batch (another state): answered with the stored events, not a 500 DUPLICATE_EVENT_ID', async () => {
+    const { answer, seen, next } = await race(['mine-1', 'mine-2'], ['theirs']);
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs'] });
+    expect(seen).toEqual([['0']]);
+    expect(next).toEqual(['0', 'theirs']);
+  });
+
+  it('decided there into a longer batch: answered with all of it (not the stored prefix as long as this decision)', async () => {
+    const { answer, next } = await race(['mine'], ['theirs-1', 'theirs-2']);
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'] });
+    expect(next).toEqual(['0', 'theirs-1', 'theirs-2']);
+  });
+
+  it('decided there at another time into a batch as long (the same ids): answered with the stored events, and the state holds those', async () => {
+    const { answer, next } = await race(['mine'], ['theirs']);
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs'] });
+    expect(next).toEqual(['0', 'theirs']);
+  });
+});
+
+describe('StreamStates: events in flight (speculate) and what the store holds', () => {
+  const command = () => ({ id: 'last', of: {}, settled: new Promise<boolean>(() => undefined) });
+
+  it("a state with a command's events in flight reads nothing more from the store: another writer's events there took their place", async () => {
+    const states = new StreamStates(fx.store);
+    await otherWrites('no_stream', '0');
+    const loaded = await states.forLock('s-1').single('s-1', TAGS);
+    expect(await states.speculate('s-1', command(), 's-1', loaded.entry, 0n, [tag('s-1', 'in flight') as Tagged], { idempotencyKey: 'k' })).toBe(true);
+    // another replica appends two events after revision 0: the one in flight can no longer be written at 1
+    await otherWrites(0n, 'a', 'b');
+    const again = await states.forLock('s-1').single('s-1', TAGS);
+    expect(again.state).toEqual(['0', 'in flight']);
+    expect(again.after).toEqual({ id: 'last', command: expect.anything() });
+  });
+
+  it('a command is folded only into the state it was decided on: not into one loaded again that stands at its revision with other events', async () => {
+    const states = new StreamStates(fx.store);
+    await otherWrites('no_stream', '0');
+    const loaded = await states.forLock('s-1').single('s-1', TAGS);
+    // decided on that state after an earlier command in flight (at revision 1), which failed: the state is dropped,
+    // another writer's event is at revision 1, and the state is loaded again
+    await states.forget('s-1');
+    await otherWrites(0n, 'theirs');
+    expect((await states.single('s-1', TAGS)).expected).toBe(1n);
+    expect(await states.speculate('s-1', command(), 's-1', loaded.entry, 1n, [tag('s-1', 'mine') as Tagged], { idempotencyKey: 'k' })).toBe(false);
+    const now = await states.single('s-1', TAGS);
+    expect(now.state).toEqual(['0', 'theirs']);
+    expect(now.applied('k')).toBeUndefined();
+  });
+});
