@@ -31,8 +31,13 @@ export class Notary {
     return this.signer.verifier.name;
   }
 
-  /** Adds the events after the last leaf (at most `max`), in one store transaction. Returns how many. */
+  /**
+   * Adds the events after the last leaf (at most `max`), in one store transaction. Returns how many. Another replica's
+   * notary may share the tree (one data dir): when it added leaves first, this one starts again from the store (the
+   * same log folds into the same tree) and adds none this time.
+   */
   async catchUp(max = 5000): Promise<number> {
+    const from = this.tree.size;
     const leaves: { position: bigint; hash: Buffer }[] = [];
     for await (const event of this.events.readAll({ fromPosition: this.lastPosition, maxCount: max })) {
       const hash = leafHash(entryText(event));
@@ -40,18 +45,27 @@ export class Notary {
       this.tree.push(hash);
     }
     if (leaves.length === 0) return 0;
+    let appended: boolean;
     try {
-      this.store.append(leaves, this.pendingNodes);
+      appended = this.store.append(leaves, this.pendingNodes, from);
     } catch (error) {
-      // what the store did not take is not in the tree either: start again from the store
-      this.tree = CompactTree.restore(this.store.size(), this.store.node, (n) => this.pendingNodes.push(n));
-      this.pendingNodes = [];
-      this.lastPosition = this.store.lastLeaf()?.position;
+      this.restore();
       throw error;
+    }
+    if (!appended) {
+      this.restore();
+      return 0;
     }
     this.pendingNodes = [];
     this.lastPosition = leaves[leaves.length - 1]!.position;
     return leaves.length;
+  }
+
+  /** What the store did not take is not in the tree either: start again from the store. */
+  private restore(): void {
+    this.tree = CompactTree.restore(this.store.size(), this.store.node, (n) => this.pendingNodes.push(n));
+    this.pendingNodes = [];
+    this.lastPosition = this.store.lastLeaf()?.position;
   }
 
   /** Signs and stores a checkpoint of the current tree, unless the latest one already has this size. */

@@ -116,15 +116,24 @@ export class SqliteTreeStore {
     return Buffer.from(row.hash);
   };
 
-  /** Appends leaves (dense, from the current size) and the subtrees they completed, in one transaction. */
-  append(leaves: { position: bigint; hash: Buffer }[], nodes: NewNode[]): void {
-    if (leaves.length === 0) return;
-    let index = this.size();
+  /**
+   * Appends leaves (dense, from index `from`) and the subtrees they completed, in one transaction. False, and nothing
+   * written, when the tree no longer has `from` leaves: another notary (another replica's, over the same data dir)
+   * added them first.
+   */
+  append(leaves: { position: bigint; hash: Buffer }[], nodes: NewNode[], from: number): boolean {
+    if (leaves.length === 0) return true;
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      let index = this.size();
+      if (index !== from) {
+        this.db.exec('ROLLBACK');
+        return false;
+      }
       for (const l of leaves) this.stmt.insertLeaf.run(index++, l.position, l.hash);
       for (const n of nodes) this.stmt.insertNode.run(n.level, n.index, n.hash);
       this.db.exec('COMMIT');
+      return true;
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
