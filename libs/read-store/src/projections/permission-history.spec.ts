@@ -1,5 +1,6 @@
-import { PERMISSION_HISTORY, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
+import { PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
 import { MemoryModel } from './testing/memory-model';
+import { shredded } from './testing/shredding';
 import { LogScenario, WS } from './testing/scenario';
 
 const build = async (s: LogScenario) => new MemoryModel(permissionHistoryProjection).run(s.events);
@@ -61,5 +62,19 @@ describe('permission_history projection (rule 17)', () => {
     expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
     expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, null, 'di@acme.test']);
     expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['joined', 'joined', 'joined', 'revoked', 'deleted', 'deleted']);
+  });
+
+  it('rule 12: erases the address of every invitation the deletion names, also when the join was read after the deletion shredded it (a projector behind the log)', async () => {
+    const s = new LogScenario().member('zoe', {}, WS);
+    s.invite('zoe.other@acme.test'); // someone else's address: kept
+    s.deleteUser('zoe');
+    // the invitation was read in clear; her join (and everything after) once her keys were forgotten
+    const shred = shredded(s.events);
+    const read = s.events.map((e, i) => (e.type === 'UserInvited' ? e : shred[i]!));
+    expect(read.find((e) => e.type === 'UserJoinedOrganization' && (e.data as { userId: string }).userId === 'zoe')!.data).toMatchObject({ email: null });
+    const m = await new MemoryModel(permissionHistoryProjection).run(read);
+    const docs = JSON.stringify([...m.all(PERMISSION_HISTORY), ...m.all(PERMISSION_HISTORY_STATE)]);
+    expect(docs).not.toContain('zoe@acme.test');
+    expect(docs).toContain('zoe.other@acme.test');
   });
 });

@@ -132,14 +132,18 @@ async function rememberEmail(read: ProjectionReader, org: string, user: string, 
 async function eraseEmails(read: ProjectionReader, org: string, user: string): Promise<ProjectionWrite[]> {
   const known = await read.get<UserEmails>(S, userKey(org, user));
   const writes: ProjectionWrite[] = [remove(S, userKey(org, user))];
-  for (const email of known?.emails ?? [])
-    for (const inv of await read.findBy<InvitationState>(S, 'email', email)) {
-      writes.push(upsert(S, { ...inv, email: null }));
-      for (const id of inv.entryIds) {
-        const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
-        if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
-      }
-    }
+  for (const email of known?.emails ?? []) for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
+  return writes;
+}
+
+/** an invitation's address erased, from its state and from every entry that carries it */
+async function eraseInvitation(read: ProjectionReader, inv: InvitationState): Promise<ProjectionWrite[]> {
+  const writes: ProjectionWrite[] = [];
+  if (inv.email !== null) writes.push(upsert(S, { ...inv, email: null }));
+  for (const id of inv.entryIds) {
+    const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
+    if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
+  }
   return writes;
 }
 
@@ -298,6 +302,18 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       });
       return [upsert(PERMISSION_HISTORY, doc)];
     }
+    case 'UserDeletedFromWorkspace': {
+      // rule 12 by invitation id: the deletion names, per workspace, every invitation to the user or to an address
+      // they had. The addresses the user had (eraseEmails) are known only from events read in clear: one read after
+      // the deletion shredded them (a projector behind the log) reads null, and its invitations would keep theirs.
+      const d = event.data;
+      const writes: ProjectionWrite[] = [];
+      for (const invitationId of d.invitationIds) {
+        const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, invitationId));
+        if (inv) writes.push(...(await eraseInvitation(read, inv)));
+      }
+      return writes;
+    }
     case 'UserDeleted': {
       // the workspaces where the user was an active member: the only ones where they have a state
       const d = event.data;
@@ -345,6 +361,7 @@ export const permissionHistoryProjection: Projection = {
     'UserProfileUpdated',
     'EmailChangeConfirmed',
     'UserDeleted',
+    'UserDeletedFromWorkspace',
     'WorkspaceCreated',
     'UserInvited',
     'InvitationResent',
