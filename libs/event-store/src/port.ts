@@ -24,6 +24,13 @@ export interface RecordedEvent {
   metadata: Record<string, unknown>;
   /** when the store recorded it */
   created: Date;
+  /**
+   * Set by the crypto-shredding store's reads: each personal field of `data` that was stored sealed, by path, with
+   * the pseudonymous subject it was sealed under — also when it reads as null (its key forgotten). A projection
+   * learns from it which address an invitation's subject is, while it still reads in clear, to erase it when a
+   * deletion names that subject (docs/adr/0003).
+   */
+  sealedUnder?: Readonly<Record<string, string>>;
 }
 
 /** 'no_stream': the stream must not exist; 'any': no check; bigint: the revision of the stream's last event. */

@@ -35,9 +35,4 @@ export class AddressErasure {
   }
 }
 
-/** The subjects a UserDeleted's metadata says it erased (an array, or its JSON text from older writers). */
-export function erasedSubjectsOf(metadata: Record<string, unknown>): string[] {
-  const recorded = metadata.erasedSubjects;
-  const subjects: unknown = typeof recorded === 'string' ? JSON.parse(recorded) : recorded;
-  return Array.isArray(subjects) ? subjects.filter((s): s is string => typeof s === 'string') : [];
-}
+export { erasedSubjectsOf } from '@rollcall/event-store';

@@ -66,6 +66,8 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     const [jane, joe] = await collect(store.readAll());
     expect(jane!.data).toEqual({ person: 'jane', email: null, profile: { name: null, role: 'agent' }, untouched: 'visible' });
     expect(joe!.data).toMatchObject({ email: 'joe@acme.test', profile: { name: 'Joe' } });
+    // each read says which subject each personal field was sealed under, erased or not (a projection keys erasure on it)
+    expect([jane!.sealedUnder, joe!.sealedUnder]).toEqual([{ email: 'u:jane', 'profile.name': 'u:jane' }, { email: 'u:joe', 'profile.name': 'u:joe' }]);
     // a fresh store (no cache) sees the same: the key is gone from disk
     const fresh = new PersonalDataEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
     expect((await collect(fresh.readStream('s-1')))[0]!.data).toMatchObject({ email: null });

@@ -309,7 +309,13 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   private open(e: RecordedEvent, sealed: Sealed[], keys: Map<string, KeyObject | null>): void {
-    for (const { parts, value } of sealed) setPath(e.data as Obj, parts, openValue(value, keys.get(subjectOf(value))));
+    const under: Record<string, string> = {};
+    for (const { parts, value } of sealed) {
+      const subject = subjectOf(value);
+      under[parts.join('.')] = subject;
+      setPath(e.data as Obj, parts, openValue(value, keys.get(subject)));
+    }
+    e.sealedUnder = under;
   }
 
   private remember(id: string, key: KeyObject | null): void {

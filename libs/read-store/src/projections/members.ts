@@ -1,5 +1,6 @@
 import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
-import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+import { type Doc, type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+import { erasedAddresses, rememberAddress } from './erased-addresses';
 
 /**
  * `members`: the user list of every workspace (docs/rules.md#rule-9), pending invitations included.
@@ -145,7 +146,8 @@ async function spreadProfile(read: ProjectionReader, user: MemberUserDoc): Promi
   return writes;
 }
 
-async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
+async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
+  const event: DomainEvent = e.event;
   switch (event.type) {
     case 'UserJoinedOrganization': {
       const d = event.data;
@@ -184,10 +186,12 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
       const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
       const memberships = await membershipsOf(read, d.organizationId, d.userId);
       const workspaceIds = new Set([...memberships.map((m) => m.workspaceId), ...d.workspaceIds]);
+      const erased = await erasedAddresses(read, MEMBER_USERS, e);
       return [
         ...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))),
         remove(MEMBER_USERS, key),
-        ...(await eraseInvitations(read, user?.emails ?? [])),
+        ...erased.writes,
+        ...(await eraseInvitations(read, [...new Set([...(user?.emails ?? []), ...erased.emails])])),
       ];
     }
     case 'WorkspaceCreated': {
@@ -230,7 +234,7 @@ async function applyMembers(event: DomainEvent, read: ProjectionReader): Promise
         teamIds: [],
         sortName: sortName(null, d.email),
       };
-      return [upsert(MEMBERS, invitation)];
+      return [upsert(MEMBERS, invitation), ...(await rememberAddress(read, MEMBER_USERS, e, 'email', d.email))];
     }
     case 'InvitationResent': {
       const d = event.data;
@@ -341,5 +345,5 @@ export const membersProjection: Projection = {
     'TeamMemberAdded',
     'TeamMemberRemoved',
   ],
-  apply: (e, read) => applyMembers(e.event, read),
+  apply: applyMembers,
 };

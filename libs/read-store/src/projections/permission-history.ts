@@ -9,6 +9,7 @@ import {
   remove,
   upsert,
 } from './projection';
+import { erasedAddresses, rememberAddress } from './erased-addresses';
 
 /**
  * `permission_history/${position}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
@@ -129,10 +130,11 @@ async function rememberEmail(read: ProjectionReader, org: string, user: string, 
 }
 
 /** rule 12: every email the deleted user had is erased from the invitations sent to it and their entries */
-async function eraseEmails(read: ProjectionReader, org: string, user: string): Promise<ProjectionWrite[]> {
+async function eraseEmails(read: ProjectionReader, e: ProjectedEvent, org: string, user: string): Promise<ProjectionWrite[]> {
   const known = await read.get<UserEmails>(S, userKey(org, user));
-  const writes: ProjectionWrite[] = [remove(S, userKey(org, user))];
-  for (const email of known?.emails ?? []) for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
+  const erased = await erasedAddresses(read, S, e);
+  const writes: ProjectionWrite[] = [remove(S, userKey(org, user)), ...erased.writes];
+  for (const email of new Set([...(known?.emails ?? []), ...erased.emails])) for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
   return writes;
 }
 
@@ -196,7 +198,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         access: d.access,
         entryIds: [doc._id],
       };
-      return [upsert(S, state), upsert(PERMISSION_HISTORY, doc)];
+      return [upsert(S, state), upsert(PERMISSION_HISTORY, doc), ...(await rememberAddress(read, S, e, 'email', d.email))];
     }
     case 'InvitationResent': {
       const d = event.data;
@@ -332,7 +334,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         });
         writes.push(upsert(PERMISSION_HISTORY, doc));
       }
-      return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, d.organizationId, d.userId))];
+      return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e, d.organizationId, d.userId))];
     }
     default:
       return [];

@@ -10,6 +10,8 @@ export interface ProjectedEvent {
   position: bigint;
   /** metadata.actorId, metadata.occurredAt, ... as appended by the command side */
   metadata: { actorId?: string; occurredAt?: string; correlationId?: string; [k: string]: unknown };
+  /** the pseudonymous subject each personal field was sealed under, by path (RecordedEvent.sealedUnder) */
+  sealedUnder?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -13,7 +13,14 @@ export interface DocSource {
 export function toProjectedEvent(recorded: RecordedEvent): ProjectedEvent | undefined {
   const event = fromStored({ type: recorded.type, data: recorded.data, metadata: recorded.metadata });
   if (!event) return undefined;
-  return { event, eventId: recorded.id, stream: recorded.stream, position: recorded.position, metadata: recorded.metadata };
+  return {
+    event,
+    eventId: recorded.id,
+    stream: recorded.stream,
+    position: recorded.position,
+    metadata: recorded.metadata,
+    ...(recorded.sealedUnder && { sealedUnder: recorded.sealedUnder }),
+  };
 }
 
 type FieldIndex = Map<unknown, Set<string>>;

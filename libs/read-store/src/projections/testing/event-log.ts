@@ -1,3 +1,4 @@
+import { subjectId } from './shredding';
 import {
   type AccessModelName,
   type Decision,
@@ -180,8 +181,11 @@ export class EventLog {
       // as the API appends them: the workspaces' events, then UserDeleted, in one atomic append
       for (const e of decision.events) {
         if (e.type === 'UserDeleted') {
+          // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
+          const user = org.users.get(userId)!;
+          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))];
           evolveOrganization(org, e);
-          this.record(`organization-${organizationId}`, [e], actorId);
+          this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
         } else {
           evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
           this.record(`workspace-${e.data.workspaceId}`, [e], actorId);
@@ -192,10 +196,10 @@ export class EventLog {
   }
 
   /** appends one decision's events with metadata, as the command side stores them */
-  private record(stream: string, events: DomainEvent[], actorId: string): void {
+  private record(stream: string, events: DomainEvent[], actorId: string, more: Record<string, unknown> = {}): void {
     if (events.length === 0) return;
     const n = ++this.commands;
-    const metadata = { actorId, correlationId: `corr-${n}`, causationId: `corr-${n}`, idempotencyKey: `cmd-${n}`, occurredAt: this.now };
+    const metadata = { actorId, correlationId: `corr-${n}`, causationId: `corr-${n}`, idempotencyKey: `cmd-${n}`, occurredAt: this.now, ...more };
     const batch: NewEvent[] = events.map((e, i) => ({ id: `evt-${n}-${i}`, ...toStored(e, metadata) }));
     this.appends.push({ stream, events: batch });
     let revision = this.revisions.get(stream) ?? -1n;

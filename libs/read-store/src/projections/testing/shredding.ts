@@ -1,28 +1,44 @@
 import { normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
-const subjectId = (s: DataSubject): string => (s.kind === 'user' ? `u:${s.userId}` : `e:${normalizeEmail(s.email)}`);
+/** the tests' stand-in for the store's subject ids (an HMAC of the address there) */
+export const subjectId = (s: DataSubject): string => (s.kind === 'user' ? `u:${s.userId}` : `e:${normalizeEmail(s.email)}`);
+
+/** The event as the crypto-shredding store reads it: each personal field says the subject it was sealed under. */
+export function withSealedUnder(e: RecordedEvent): RecordedEvent {
+  const fields = personalFieldsOf(e.type, e.data);
+  if (fields.length === 0) return e;
+  return { ...e, sealedUnder: Object.fromEntries(fields.flatMap((f) => f.paths.map((path) => [path, subjectId(f.subject)]))) };
+}
 
 /**
  * The log as the crypto-shredding event store reads it back after the deletions it contains: when a user is
  * deleted, the keys of the user and of every email address they had are forgotten, so the personal fields
- * written under those keys (before the deletion) read as null. A subject seen again later gets a new key.
+ * written under those keys (before the deletion) read as null. A subject seen again later gets a new key. As that
+ * store does, each event says which subject each of its personal fields was sealed under (`sealedUnder`), and each
+ * UserDeleted names the subjects its deletion forgot (`erasedSubjects`, as the API writes it).
  */
 export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
   const emailsOf = new Map<string, Set<string>>();
   const lastForget = new Map<string, bigint>();
+  const erasedBy = new Map<bigint, string[]>();
   for (const e of events) {
     const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown } };
     const email =
       e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
     if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
     if (e.type === 'UserDeleted') {
-      lastForget.set(subjectId({ kind: 'user', userId: d.userId! }), e.position);
-      for (const known of emailsOf.get(d.userId!) ?? []) lastForget.set(subjectId({ kind: 'email', email: known }), e.position);
+      const forgotten = [subjectId({ kind: 'user', userId: d.userId! }), ...[...(emailsOf.get(d.userId!) ?? [])].map((email) => subjectId({ kind: 'email', email }))];
+      for (const subject of forgotten) lastForget.set(subject, e.position);
+      erasedBy.set(e.position, forgotten);
     }
   }
   return events.map((e) => {
-    const erased = personalFieldsOf(e.type, e.data).filter((f) => (lastForget.get(subjectId(f.subject)) ?? -1n) > e.position);
+    const fields = personalFieldsOf(e.type, e.data);
+    const erasedSubjects = erasedBy.get(e.position);
+    e = withSealedUnder(e);
+    if (erasedSubjects && e.metadata.erasedSubjects === undefined) e = { ...e, metadata: { ...e.metadata, erasedSubjects } };
+    const erased = fields.filter((f) => (lastForget.get(subjectId(f.subject)) ?? -1n) > e.position);
     if (erased.length === 0) return e;
     const data = structuredClone(e.data) as Record<string, unknown>;
     for (const path of erased.flatMap((f) => f.paths)) {

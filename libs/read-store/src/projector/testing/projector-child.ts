@@ -1,16 +1,16 @@
 // Child process of projector-crash.int-spec.ts: runs the projector over an embedded event store and read store,
 // printing `checkpoint <position>` as it commits, until the parent kills it (or it reaches the head and exits).
-import { SqliteEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../projections';
 import { SqliteReadStore } from '../../store';
 import { Projector } from '../projector';
 import { countingProjection } from './counting-projection';
+import { ReadAsSealedStore } from './temp-stores';
 
 const [eventsFile, readFile, batchSize] = process.argv.slice(2);
 if (!eventsFile || !readFile) throw new Error('usage: projector-child <events.sqlite> <read.sqlite> [batchSize]');
 
 async function main(): Promise<void> {
-  const eventStore = new SqliteEventStore(eventsFile!);
+  const eventStore = new ReadAsSealedStore(eventsFile!);
   const readStore = new SqliteReadStore({ path: readFile! });
   const projector = new Projector({
     eventStore,

@@ -1,17 +1,42 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '@rollcall/event-store';
+import { type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, SqliteEventStore, type SubscribeOptions, type Subscription } from '@rollcall/event-store';
+import { withSealedUnder } from '../../projections/testing/shredding';
 import type { LoggedAppend } from '../../projections/testing/event-log';
 import { SqliteReadStore } from '../../store';
 import type { Doc, ReadStore } from '../../port';
 import type { Projection } from '../../projections/projection';
 
+/**
+ * The embedded store, its events read as the crypto-shredding store reads them (personal data in clear here, and each
+ * personal field's subject in `sealedUnder`): the app's projector never reads the log otherwise.
+ */
+export class ReadAsSealedStore extends SqliteEventStore {
+  override async *readStream(stream: string, options?: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+    for await (const e of super.readStream(stream, options)) yield withSealedUnder(e);
+  }
+
+  override async *readAll(options?: ReadAllOptions): AsyncGenerator<RecordedEvent> {
+    for await (const e of super.readAll(options)) yield withSealedUnder(e);
+  }
+
+  override subscribe(options?: SubscribeOptions): Subscription {
+    const inner = super.subscribe(options);
+    return {
+      unsubscribe: () => inner.unsubscribe(),
+      async *[Symbol.asyncIterator]() {
+        for await (const e of inner) yield withSealedUnder(e);
+      },
+    };
+  }
+}
+
 /** A temp dir with embedded event and read stores (durability relaxed: tests do not survive power loss). */
 export class TempStores {
   readonly dir = mkdtempSync(join(tmpdir(), 'rollcall-projector-'));
   readonly eventsFile = join(this.dir, 'events.sqlite');
-  readonly events = new SqliteEventStore(this.eventsFile, { durability: 'normal' });
+  readonly events: SqliteEventStore = new ReadAsSealedStore(this.eventsFile, { durability: 'normal' });
   private readonly readStores: SqliteReadStore[] = [];
 
   readStore(name = 'read'): SqliteReadStore {
