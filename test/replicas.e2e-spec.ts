@@ -189,7 +189,8 @@ describe('replicas: two API processes over one data dir', () => {
     const byKey = new Map<string, Outcome[]>();
     for (const o of outcomes) byKey.set(o.key, [...(byKey.get(o.key) ?? []), o]);
     const duplicated = [...byKey.values()].filter((list) => list.length === 2);
-    for (const [x, y] of duplicated.filter(([x, y]) => x!.status < 300 && y!.status < 300)) expect({ key: y!.key, body: y!.body }).toEqual({ key: x!.key, body: x!.body });
+    const bothAccepted = duplicated.filter(([x, y]) => x!.status < 300 && y!.status < 300);
+    for (const [x, y] of bothAccepted) expect({ key: y!.key, body: y!.body }).toEqual({ key: x!.key, body: x!.body });
     // one notary key, and one tree: both replicas sign the same root for the whole log (docs/rules.md#verifiable-history)
     const keys = await Promise.all(servers.map(async (s) => (await s.api.request('GET', '/v1/audit/public-key')).body));
     expect(keys[1]).toEqual(keys[0]);
@@ -211,6 +212,10 @@ describe('replicas: two API processes over one data dir', () => {
       .filter((o) => !keyed.get(o.key)?.includes(BigInt(o.body.position)))
       .map((o) => `${o.op} ${o.key} at ${o.body.position}: answered ${JSON.stringify(o.body)}${o.replayed ? ' (replayed)' : ''}; the key's events at [${(keyed.get(o.key) ?? []).join(', ')}]; sent ${byKey.get(o.key)?.length ?? 0}×`);
     expect(lost).toEqual([]);
+    // where such a command appended, at least one of its two answers says it is a replay (Idempotency-Replayed):
+    // answered from the log's events, or from the answer the other replica stored first (then both may say so)
+    for (const [x, y] of bothAccepted.filter(([x]) => keyed.has(x!.key)))
+      expect({ key: x!.key, op: x!.op, replayed: x!.replayed || y!.replayed }).toEqual({ key: x!.key, op: x!.op, replayed: true });
     // and no command was appended twice (a duplicate's events are one batch)
     const appendedTwice = [...byKey.keys()].filter((k) => new Set(keyed.get(k) ?? []).size !== (keyed.get(k) ?? []).length);
     expect(appendedTwice).toEqual([]);

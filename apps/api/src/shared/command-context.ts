@@ -21,6 +21,12 @@ export interface CommandContext {
    * this command appends, so its first decision need not look for a retry's events (StreamHandler).
    */
   generatedKey?: true;
+  /**
+   * Set by StreamHandler when the command's events were already in the log and it answered with them: a retry whose
+   * first answer was lost, or the same request decided first by another replica. The answer is a replay
+   * (`Idempotency-Replayed: true`), as one from the stored answers is.
+   */
+  answeredFromLog?: boolean;
 }
 
 export const newCommandContext = (over: Partial<CommandContext> & { actorId: string }): CommandContext => {

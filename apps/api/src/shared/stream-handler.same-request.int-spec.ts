@@ -38,7 +38,8 @@ describe('the same request sent to two replicas', () => {
     await otherWrites('no_stream', '0');
     fx.store.before.push(async () => void (await other.append('s-1', stored('dup', theirs), 0n)));
     const seen: string[][] = [];
-    const answer = await handler.handle(one, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), (tags) => {
+    const ctx = newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' });
+    const answer = await handler.handle(one, ctx, (tags) => {
       seen.push([...tags]);
       return { ok: true, events: mine.map((t) => tag('s-1', t)), warnings: [] };
     });
@@ -48,6 +49,8 @@ describe('the same request sent to two replicas', () => {
       next.push([...tags]);
       return { ok: true, events: [tag('s-1', 'next')], warnings: [] };
     });
+    // the HTTP answer says it is a replay (Idempotency-Replayed)
+    expect(ctx.answeredFromLog).toBe(true);
     return { answer, seen, next: next[0] };
   };
   const tagsOf = (events: unknown[]) => (events as Tagged[]).map((e) => e.data.tag);

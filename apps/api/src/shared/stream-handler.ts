@@ -142,7 +142,11 @@ export class StreamHandler {
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E> = {},
   ): Promise<Written<C, E>> {
-    return this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options));
+    const written = this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options));
+    return written.then((w) => {
+      if (w.replayed) ctx.answeredFromLog = true;
+      return w;
+    });
   }
 
   /** A command whose turn lasts until its append is committed (a store that does not check APPEND_AFTER, or not known yet). */

@@ -77,7 +77,8 @@ export class WritePipeline {
       const answer = await exec(ctx);
       return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };
     });
-    if (!outcome.replayed) return { body: outcome.body, replayed: false };
+    // answered from the log's events (a lost answer's retry, or another replica was first): a replay too
+    if (!outcome.replayed) return { body: outcome.body, replayed: ctx.answeredFromLog === true };
     return { body: storage ? storage.restored(outcome.body, ctx, request.body) : (outcome.body as T), replayed: true };
   }
 }
