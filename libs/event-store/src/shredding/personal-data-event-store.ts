@@ -74,8 +74,11 @@ export function openValue(sealed: string, key: Key | undefined | null): unknown 
 const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
 
 interface Sealed {
+  path: string;
   parts: string[];
   value: string;
+  /** the subject it was sealed under (read once: the key lookup and `sealedUnder` both need it) */
+  subject: string;
 }
 
 /** a subject's key generated for an append, until it is stored (or the appends carrying it failed) */
@@ -274,7 +277,7 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     for await (const e of events) {
       const sealed = this.sealedOf(e);
-      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => subjectOf(s.value))));
+      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => s.subject)));
       yield e;
     }
   }
@@ -283,7 +286,7 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedInChunks(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     let chunk: { e: RecordedEvent; sealed: Sealed[] }[] = [];
     const flush = async () => {
-      const keys = await this.keysFor(chunk.flatMap((c) => c.sealed.map((s) => subjectOf(s.value))));
+      const keys = await this.keysFor(chunk.flatMap((c) => c.sealed.map((s) => s.subject)));
       for (const c of chunk) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys);
       const out = chunk.map((c) => c.e);
       chunk = [];
@@ -303,16 +306,15 @@ export class PersonalDataEventStore implements EventStore {
       for (const path of paths) {
         const parts = path.split('.');
         const value = getPath(e.data as Obj, parts);
-        if (typeof value === 'string' && value.startsWith(PREFIX)) sealed.push({ parts, value });
+        if (typeof value === 'string' && value.startsWith(PREFIX)) sealed.push({ path, parts, value, subject: subjectOf(value) });
       }
     return sealed;
   }
 
   private open(e: RecordedEvent, sealed: Sealed[], keys: Map<string, KeyObject | null>): void {
     const under: Record<string, string> = {};
-    for (const { parts, value } of sealed) {
-      const subject = subjectOf(value);
-      under[parts.join('.')] = subject;
+    for (const { path, parts, value, subject } of sealed) {
+      under[path] = subject;
       setPath(e.data as Obj, parts, openValue(value, keys.get(subject)));
     }
     e.sealedUnder = under;
