@@ -1,4 +1,4 @@
-import { type Decision, type DomainError, type DomainEvent, fromStored, toStored } from '@rollcall/domain';
+import { type Decision, type DomainEvent, fromStored, toStored } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
   DuplicateEventIdError,
@@ -11,32 +11,12 @@ import {
   eventIdFor,
 } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
+import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
 import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
 
-/** A domain refusal on its way to the edge (HTTP problem, RPC error). */
-export class DomainException extends Error {
-  constructor(readonly error: DomainError) {
-    super(error.message);
-    this.name = 'DomainException';
-  }
-}
-
-export class ConcurrencyExhaustedError extends Error {
-  readonly code = 'CONCURRENCY_CONFLICT';
-  constructor(stream: string) {
-    super(`Too many concurrent changes to ${stream}; retry the request.`);
-  }
-}
-
-/** The event store did not confirm a write even after re-sending it: the client retries with the same key. */
-export class EventStoreUnavailableError extends Error {
-  readonly code = 'EVENT_STORE_UNAVAILABLE';
-  constructor(stream: string) {
-    super(`The event store did not confirm the change to ${stream}; retry the request with the same Idempotency-Key.`);
-  }
-}
+export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 
 /**
  * What a command decides on, and how to load it. `lock` is the stream commands take turns on in this process;
