@@ -146,6 +146,9 @@ describe('one projector per embedded read store, whichever process runs it', () 
       await presence('online', 'offline', 20);
       const last = await presence('offline', 'online', 30);
       expect(await standby.waitFor(last, 10_000)).toBe(true);
+      // waitFor reads the committed checkpoints; the projector thread's status reaches this thread with its next
+      // report (every 250 ms): a clean-clone CI run read it before that report once
+      for (let i = 0; i < 40 && standby.projections().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(standby.projections().length).toBeGreaterThan(0);
       const day = await standby.store.get('presence_daily', 'w:2026-03-01:u');
       expect((day?.doc as { onlineMs?: number } | undefined)?.onlineMs).toBe(20_000);
