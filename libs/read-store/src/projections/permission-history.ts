@@ -134,7 +134,8 @@ async function eraseEmails(read: ProjectionReader, e: ProjectedEvent, org: strin
   const known = await read.get<UserEmails>(S, userKey(org, user));
   const erased = await erasedAddresses(read, S, e);
   const writes: ProjectionWrite[] = [remove(S, userKey(org, user)), ...erased.writes];
-  for (const email of new Set([...(known?.emails ?? []), ...erased.emails])) for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
+  for (const email of new Set([...(known?.emails ?? []), ...erased.emails]))
+    for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
   return writes;
 }
 
