@@ -24,10 +24,11 @@ const PARTNER_TEAMS = 500;
 
 const MEMBERS = Number(process.env.BENCH_QUERY_MEMBERS ?? 100_000);
 
-const p95 = (samples: number[]): number => {
+const quantile = (samples: number[], q: number): number => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return Number(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!.toFixed(2));
+  return Number(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))]!.toFixed(2));
 };
+const p95 = (samples: number[]): number => quantile(samples, 0.95);
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
         exportMs: Math.round(exportMs),
         exportRssGrowthMb: Number(((peak - baseline) / 1024 / 1024).toFixed(1)),
         teamSize: invited,
+        inviteesP50Ms: quantile(inviteeTimes, 0.5),
         inviteesP95Ms: p95(inviteeTimes),
         inviteesCpuP95Ms: p95(inviteeCpu),
         teamListSize: teamList.length,

@@ -8,7 +8,7 @@ import { type ExpectedRevision, SqliteEventStore, eventIdFor } from '@rollcall/e
 import { newCommandContext } from './command-context';
 import type { Target } from './stream-handler';
 import { StreamStates } from './stream-states';
-import { TAGS, type Tagged, deferred, pipeliningFixture, tag, until } from './testing/pipelining-harness';
+import { TAGS, type Tagged, pipeliningFixture, tag } from './testing/pipelining-harness';
 
 const fx = pipeliningFixture();
 let other: SqliteEventStore;

@@ -36,7 +36,7 @@ export interface InviteeView {
 }
 
 /** what the lookup reads of a member document: a tenth of it */
-const INVITEE_FIELDS = ['status', 'displayName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
+const INVITEE_FIELDS = ['userId', 'status', 'displayName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
 
 const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
@@ -104,21 +104,21 @@ export async function getTeam(store: ReadStore, teamId: string): Promise<TeamDoc
 export async function listTeamInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<InviteeView[]> {
   const userIds = (await store.get<TeamRosterDoc>(TEAM_ROSTERS, team.teamId))?.doc.userIds ?? [];
   const members = await store.getMany<MemberDoc>(MEMBERS, userIds.map((userId) => memberId(team.workspaceId, userId)), { fields: INVITEE_FIELDS });
-  const invitees: (InviteeView & { sortKey: string })[] = [];
-  for (const userId of userIds) {
-    const m = members.get(memberId(team.workspaceId, userId))?.doc;
+  // [sort key, view] pairs: sorted as they are, then the views taken out (no copy of each view without its key)
+  const invitees: [sortKey: string, view: InviteeView][] = [];
+  for (const { doc: m } of members.values()) {
     // a revoke or deletion takes the member out of the team in the same append; a lagging batch must not show them
-    if (!m || m.status !== 'active') continue;
-    invitees.push({
-      userId,
+    if (m.status !== 'active') continue;
+    const view: InviteeView = {
+      userId: m.userId as string, // a member document (found by its member id) has one
       displayName: m.displayName,
       alias: m.alias,
       avatarUrl: m.avatarUrl,
       presence: m.presence ?? 'offline',
       lastSeenAt: m.lastSeenAt ?? null,
-      sortKey: (m.displayName ?? '').toLowerCase(),
-    });
+    };
+    invitees.push([(m.displayName ?? '').toLowerCase(), view]);
   }
-  invitees.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.userId < b.userId ? -1 : 1));
-  return invitees.map(({ sortKey: _sortKey, ...view }) => view);
+  invitees.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x.userId < y.userId ? -1 : 1));
+  return invitees.map(([, view]) => view);
 }
