@@ -59,7 +59,7 @@ import { changeAccessBySize, printColdLoad, projectionsCaughtUp } from './lib/ht
 import { IDEMPOTENCY, load, setUp } from './lib/http-commands';
 import { printResults } from './lib/http-report';
 import { seedWorkspace } from './lib/http-seed';
-import { type ServerChild, startServerChild } from './lib/http-server';
+import { type ServerChild, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { ms2 } from './lib/http-stats';
 import { measureBareAppend, storedSample } from './lib/bare-append';
 import { snapshotsWritten } from './lib/snapshot-wait';
@@ -84,14 +84,6 @@ const METRICS_TOKEN = `bench-metrics-${randomUUID()}`;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-/** BENCH_HTTP_SERVER_ENV="K=V K2=V2": extra environment for the server child (experiments, e.g. ROLLCALL_DURABILITY=normal). */
-const serverEnvOverrides = (): Record<string, string> =>
-  Object.fromEntries(
-    (process.env.BENCH_HTTP_SERVER_ENV ?? '')
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-http-'));

@@ -28,7 +28,8 @@
 // rssMb: the server's resident set after phase 3 (VmRSS; the peak VmHWM is printed too).
 // Also printed: the server's CPU time per second in each phase (all threads / main thread, from /proc) and its main
 // thread's CPU per heartbeat at saturation. BENCH_HTTP_TRACE=1 (diagnosis) prints the child's event-loop delay,
-// SQLite calls and request times per phase (lib/http-child-hook.ts).
+// SQLite calls and request times per phase (lib/http-child-hook.ts). BENCH_HTTP_SERVER_ENV="K=V …" adds to the
+// server's environment (e.g. ROLLCALL_COMMIT_THREAD=off), as for bench:http.
 //
 // The load generator, the 1,000 subscribers and the server share the machine (the bench reports /proc/loadavg):
 // figures from a busy machine are pessimistic.
@@ -41,7 +42,7 @@ import { Worker } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply } from './lib/http-client';
 import { seedWorkspace } from './lib/http-seed';
-import { type CpuTimes, type ServerChild, cpuTimesOf, startServerChild } from './lib/http-server';
+import { type CpuTimes, type ServerChild, cpuTimesOf, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { Samples, fmt, ms2 } from './lib/http-stats';
 
 const USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 10_000);
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k)),
     ) as Record<string, string>;
-    server = await startServerChild({ ...inherited, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error' });
+    server = await startServerChild({ ...inherited, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error', ...serverEnvOverrides() });
     progress(`server (pid ${server.pid}) on ${server.url}, rss ${memoryOf(server.pid).rssMb} MB`);
     client = new JsonClient(server.url, 256);
     const ws: Workspace = { key: seeded.apiKey, admin: seeded.adminUserId, workspaceId: seeded.workspaceId };

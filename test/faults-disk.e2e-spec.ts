@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { type Reply, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
-import { capPages, fillFilesystem, freeSpace, readOnly, sqliteConnectionOf, tryMountTmpfs, unmount } from './support/faults';
+import { capPages, fillFilesystem, freeSpace, readOnly, sqliteStoreOf, tryMountTmpfs, unmount } from './support/faults';
 import { checkDecidedState } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
 
@@ -91,10 +91,10 @@ function halfWritten(log: RecordedEvent[], sent: Sent[]): string[] {
 }
 
 /** The fault's refusals, its recovery, and the log and read models afterwards. */
-async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: string, inject: () => () => void, label: string) {
+async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: string, inject: () => Promise<() => unknown>, label: string) {
   const events: EventStore = app.app.get(EVENT_STORE);
   const m = await material(app, 30);
-  const restore = inject();
+  const restore = await inject();
   let sent: Sent[];
   try {
     sent = await writeUntilRefused(app, m, label, 9, 400);
@@ -102,7 +102,7 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
     const read = await app.api.request('GET', `/v1/workspaces/${m.workspaceId}/members`, { key: m.key, actor: m.admin });
     expect(read.status).toBe(200);
   } finally {
-    restore();
+    await restore();
   }
   const refused = sent.filter((s) => s.reply.status >= 500);
   expect(refused.length).toBeGreaterThanOrEqual(9);
@@ -148,12 +148,12 @@ describe('storage faults of the embedded event store', () => {
     try {
       if (tmpfs) expect(readdirSync(mount)).toEqual(expect.arrayContaining(['events.sqlite', 'events.sqlite-wal']));
       const inject = tmpfs
-        ? () => {
+        ? async () => {
             // a few writes still fit, then the disk is full
             const ballast = fillFilesystem(mount, 48 * 1024);
             return () => freeSpace(ballast);
           }
-        : () => capPages(sqliteConnectionOf(app.app.get(EVENT_STORE)));
+        : () => capPages(sqliteStoreOf(app.app.get(EVENT_STORE)));
       const result = await checkFault(app, stop, dataDir, inject, 'full');
       console.log(`disk full (${tmpfs ? '2 MiB tmpfs, 48 KiB left' : 'SQLite page limit'}): ${result.refused} of ${result.sent} writes refused with 503, all done once after space returned`);
     } finally {
@@ -169,7 +169,7 @@ describe('storage faults of the embedded event store', () => {
     const app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '86400' });
     const stop = stopper(app);
     try {
-      const result = await checkFault(app, stop, dataDir, () => readOnly(sqliteConnectionOf(app.app.get(EVENT_STORE))), 'ro');
+      const result = await checkFault(app, stop, dataDir, () => readOnly(sqliteStoreOf(app.app.get(EVENT_STORE))), 'ro');
       console.log(`read-only: ${result.refused} of ${result.sent} writes refused with 503, all done once afterwards`);
     } finally {
       await stop();

@@ -14,6 +14,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * BENCH_HTTP_SERVER_ENV="K=V K2=V2": extra environment for a bench's server child (experiments, e.g.
+ * ROLLCALL_DURABILITY=normal or ROLLCALL_COMMIT_THREAD=off), after the bench's own.
+ */
+export const serverEnvOverrides = (): Record<string, string> =>
+  Object.fromEntries(
+    (process.env.BENCH_HTTP_SERVER_ENV ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+
 export interface ServerChild {
   url: string;
   pid: number;

@@ -1,10 +1,11 @@
 // Storage faults for test/faults-*.e2e-spec.ts: a small tmpfs for the event store where the machine lets us mount
-// one (root, `mount -t tmpfs`), filled to the last byte; else the same SQLite errors raised by the adapter's own
-// connection (a page limit: SQLITE_FULL; query_only: SQLITE_READONLY).
+// one (root, `mount -t tmpfs`), filled to the last byte; else the same SQLite errors raised by the connections that
+// append (the adapter's and its commit thread's: a page limit, SQLITE_FULL; query_only, SQLITE_READONLY).
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { SqliteEventStore } from '@rollcall/event-store';
 
 /** Mounts a tmpfs of `size` (e.g. '2m') at `dir`; false when the machine does not allow it. */
 export function tryMountTmpfs(dir: string, size: string): boolean {
@@ -55,27 +56,32 @@ export function fillFilesystem(dir: string, leaveBytes = 0): string {
 export const freeSpace = (ballast: string) => rmSync(ballast, { force: true });
 
 /**
- * The SQLite connection of an embedded event store, reached through the wrappers the application composes (the
- * crypto-shredding store keeps the adapter as `inner`, the adapter its connection as `db`).
+ * The embedded event store adapter behind the application's store (the crypto-shredding store keeps the adapter as
+ * `inner`).
  */
-export function sqliteConnectionOf(store: unknown): DatabaseSync {
+export function sqliteStoreOf(store: unknown): SqliteEventStore {
   let current = store as Record<string, unknown> | undefined;
   for (let depth = 0; current && depth < 5; depth++) {
-    if (current.db instanceof DatabaseSync) return current.db;
+    if (current instanceof SqliteEventStore) return current;
     current = current.inner as Record<string, unknown> | undefined;
   }
   throw new Error('no embedded SQLite event store behind this store');
 }
 
-/** The adapter's connection takes no more pages than the file has now: the next write that needs one is SQLITE_FULL. */
-export function capPages(db: DatabaseSync): () => void {
+/**
+ * The connections that append (the adapter's, and its commit thread's) take no more pages than the file has now: the
+ * next write that needs one is SQLITE_FULL.
+ */
+export async function capPages(store: SqliteEventStore): Promise<() => Promise<void>> {
+  const db = new DatabaseSync(store.file, { readOnly: true });
   const pages = Number((db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count);
-  db.exec(`PRAGMA max_page_count = ${pages}`);
-  return () => void db.exec('PRAGMA max_page_count = 4294967294');
+  db.close();
+  await store.execOnWriters(`PRAGMA max_page_count = ${pages}`);
+  return () => store.execOnWriters('PRAGMA max_page_count = 4294967294');
 }
 
-/** The adapter's connection refuses to write (SQLITE_READONLY) until the returned function is called. */
-export function readOnly(db: DatabaseSync): () => void {
-  db.exec('PRAGMA query_only = ON');
-  return () => void db.exec('PRAGMA query_only = OFF');
+/** The connections that append refuse to write (SQLITE_READONLY) until the returned function is called. */
+export async function readOnly(store: SqliteEventStore): Promise<() => Promise<void>> {
+  await store.execOnWriters('PRAGMA query_only = ON');
+  return () => store.execOnWriters('PRAGMA query_only = OFF');
 }

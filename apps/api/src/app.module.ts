@@ -138,8 +138,12 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOCAL_SECRETS, useValue: secrets },
-        // the WAL copied back by a thread of its own: commits run on the event loop (docs/adr/0010-command-throughput.md)
-        { provide: STORES, useFactory: () => createRollcallEventStore({ ...config, checkpoints: 'thread' }) },
+        // the WAL copied back, and the group commit run, by threads of their own: neither holds the event loop
+        // (docs/adr/0010-command-throughput.md)
+        {
+          provide: STORES,
+          useFactory: () => createRollcallEventStore({ ...config, checkpoints: 'thread', writer: config.commitThread ? 'thread' : 'inline' }),
+        },
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {
           provide: PERSONAL_DATA,

@@ -24,6 +24,8 @@ export interface Config {
   eventsTcpTarget?: { host: string; port: number };
   /** 'full' (default) or 'normal' SQLite durability for the embedded event store */
   durability: 'full' | 'normal';
+  /** the embedded event store's group commit on a thread of its own (default) or on the event loop (ROLLCALL_COMMIT_THREAD=off) */
+  commitThread: boolean;
   /** run the projectors in this process (embedded default) or not (a separate apps/projector) */
   projectorInProcess: boolean;
   /** LOG_LEVEL: debug, info (default), warn, error or silent (the e2e tests) */
@@ -86,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 3000, problems);
   const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const durability = env.ROLLCALL_DURABILITY ?? 'full';
+  const commitThread = env.ROLLCALL_COMMIT_THREAD ?? 'on';
+  if (commitThread !== 'on' && commitThread !== 'off') problems.push(`ROLLCALL_COMMIT_THREAD must be on or off, got "${commitThread}"`);
   if (durability !== 'full' && durability !== 'normal') problems.push(`ROLLCALL_DURABILITY must be full or normal, got "${durability}"`);
   const log = readLogSettings(env, problems);
   const systemApiKey = env.ROLLCALL_SYSTEM_API_KEY?.trim() || undefined;
@@ -119,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tcpPort: int(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems),
     eventsTcpTarget,
     durability: durability as Config['durability'],
+    commitThread: commitThread === 'on',
     projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
     logLevel: log.level,
     logFormat: log.format,

@@ -12,6 +12,8 @@ export interface EventStoreConfig {
   durability?: Durability;
   /** embedded store only: who copies the WAL back into the file (SqliteEventStoreOptions.checkpoints) */
   checkpoints?: 'commit' | 'thread';
+  /** embedded store only: where the group commit runs (SqliteEventStoreOptions.writer) */
+  writer?: 'inline' | 'thread';
 }
 
 /** The KurrentDB adapter when a URL is given, else the embedded SQLite store under dataDir. */
@@ -21,5 +23,6 @@ export function createEventStore(config: EventStoreConfig): EventStore {
   return new SqliteEventStore(join(config.dataDir, 'events.sqlite'), {
     durability: config.durability ?? 'full',
     checkpoints: config.checkpoints,
+    writer: config.writer,
   });
 }

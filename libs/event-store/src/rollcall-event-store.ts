@@ -1,9 +1,9 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
-import { createEventStore } from './create-event-store';
+import { type EventStoreConfig, createEventStore } from './create-event-store';
 import type { EventStore } from './port';
-import { type Durability, SqliteEventStore } from './sqlite/sqlite-event-store';
+import { SqliteEventStore } from './sqlite/sqlite-event-store';
 import { EmbeddedKeyStore } from './shredding/embedded-key-store';
 import { type KeyStore, MongoKeyStore, SqliteKeyStore } from './shredding/key-store';
 import { PersonalDataEventStore } from './shredding/personal-data-event-store';
@@ -44,9 +44,9 @@ export interface SnapshotSealing {
  * subjects are pseudonymous: an HMAC of the address with a secret kept in the key store.
  */
 export async function createRollcallEventStore(
-  config: { eventstoreUrl?: string; mongoUrl?: string; dataDir: string; durability?: Durability; checkpoints?: 'commit' | 'thread' },
+  config: Pick<EventStoreConfig, 'eventstoreUrl' | 'dataDir' | 'durability' | 'checkpoints' | 'writer'> & { mongoUrl?: string },
 ): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
-  const inner = createEventStore({ eventstoreUrl: config.eventstoreUrl, dataDir: config.dataDir, durability: config.durability, checkpoints: config.checkpoints });
+  const inner = createEventStore(config);
   const keysFile = join(config.dataDir, 'keys.sqlite');
   // embedded: keys in events.sqlite, written with the events that first need them (docs/adr/0010-command-throughput.md)
   const keys: KeyStore = config.mongoUrl

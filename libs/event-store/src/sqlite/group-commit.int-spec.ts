@@ -1,4 +1,5 @@
-// APPEND_AFTER: an append that must follow one given event (the command path's pipelining, docs/adr/0010 third pass).
+// APPEND_AFTER: an append that must follow one given event (the command path's pipelining, docs/adr/0010 third pass),
+// with the group commit on the caller's thread and on the commit thread.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +11,6 @@ import { SqliteEventStore } from './sqlite-event-store';
 
 let dir: string;
 let store: SqliteEventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'rollcall-group-commit-'));
-  store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const ev = (type = 'E'): NewEvent => ({ id: randomUUID(), type, data: { type }, metadata: { k: type } });
 /** an event whose metadata carries the precondition: follow the event `id` */
@@ -33,7 +26,16 @@ const read = async (stream: string) => {
   return out;
 };
 
-describe('GroupCommit: an append that must follow a given event (APPEND_AFTER)', () => {
+describe.each(['inline', 'thread'] as const)('GroupCommit (%s writer): an append that must follow a given event (APPEND_AFTER)', (writer) => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-group-commit-'));
+    store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal', writer });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('is written when the event at its expected revision is that event; the store marks it checked and stores no trace of it', async () => {
     const a = ev('A');
     await store.append('s', [a], 'no_stream');

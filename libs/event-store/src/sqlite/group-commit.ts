@@ -10,6 +10,29 @@ interface SerializedEvent {
   metadata: string;
 }
 
+/** One stream's part of an append as the group commit writes it: events as JSON text, the APPEND_AFTER id taken out. */
+export interface SerializedPart {
+  stream: string;
+  events: SerializedEvent[];
+  expected: ExpectedRevision;
+  after?: string;
+}
+
+/** The parts of an append serialized for the group commit (on the caller's thread: see commit-thread.ts). */
+export function serializeParts(parts: StreamAppend[]): SerializedPart[] {
+  return parts.map((p) => ({
+    stream: p.stream,
+    expected: p.expected,
+    after: afterOf(p),
+    events: p.events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      data: JSON.stringify(e.data ?? null),
+      metadata: JSON.stringify(e.metadata ?? {}),
+    })),
+  }));
+}
+
 /**
  * A precondition an append may carry beside its expected revision, on the metadata of its part's first event under
  * this registered symbol (so it crosses the wrapping stores untouched, and JSON.stringify never stores it): the event
@@ -31,7 +54,7 @@ const REPLAYED_REMEMBERED = 1024;
 /** An append waiting in the group-commit queue. */
 interface PendingAppend {
   /** one part for append(), several for an atomic appendMany() */
-  parts: { stream: string; events: SerializedEvent[]; expected: ExpectedRevision; after?: string }[];
+  parts: SerializedPart[];
   /** keys to store with the events (appendWithKeys) */
   keys: readonly NewSubjectKey[];
   resolve: (result: MultiAppendResult) => void;
@@ -89,8 +112,8 @@ export class GroupCommit {
     private readonly db: DatabaseSync,
     prepare: (sql: string) => StatementSync,
     private readonly keys: SubjectKeyTable,
-    /** after a commit that wrote events, before any append's promise settles */
-    private readonly onCommitted: (written: WrittenHead[]) => void,
+    /** after a commit that wrote events, before any append's promise settles; with the last position it wrote */
+    private readonly onCommitted: (written: WrittenHead[], lastPosition: bigint) => void,
     /**
      * Called once per group, inside its write transaction: the head revisions (-1n: no events) this connection knows
      * exactly at that point (SqliteEventStore's `heads`, checked against another connection's commit with PRAGMA
@@ -115,17 +138,11 @@ export class GroupCommit {
 
   /** Queues an append (arguments already checked); settles after the commit of its group. */
   enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
-    const serialized = parts.map((p) => ({
-      stream: p.stream,
-      expected: p.expected,
-      after: afterOf(p),
-      events: p.events.map((e) => ({
-        id: e.id,
-        type: e.type,
-        data: JSON.stringify(e.data ?? null),
-        metadata: JSON.stringify(e.metadata ?? {}),
-      })),
-    }));
+    return this.enqueueSerialized(serializeParts(parts), keys);
+  }
+
+  /** Queues an append already serialized (serializeParts). */
+  enqueueSerialized(serialized: SerializedPart[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
     return new Promise<MultiAppendResult>((resolve, reject) => {
       this.queue.push({ parts: serialized, keys, resolve, reject });
       if (!this.flushScheduled) {
@@ -181,7 +198,11 @@ export class GroupCommit {
       for (const pending of batch) pending.reject(error);
       return;
     }
-    if (wrote) this.onCommitted(outcomes.flatMap((o) => (o.ok ? o.written : [])));
+    if (wrote) {
+      let last = -1n;
+      for (const o of outcomes) if (o.ok && o.written.length > 0 && o.result.position > last) last = o.result.position;
+      this.onCommitted(outcomes.flatMap((o) => (o.ok ? o.written : [])), last);
+    }
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) pending.resolve(outcome.result);

@@ -18,6 +18,7 @@ eventStoreContract(
   'SqliteEventStore (durability normal, small pages)',
   () => new SqliteEventStore(freshFile(), { durability: 'normal', pageSize: 7 }),
 );
+eventStoreContract('SqliteEventStore (commit thread)', () => new SqliteEventStore(freshFile(), { writer: 'thread', pageSize: 7 }));
 
 const ev = (type = 'E', data: unknown = {}): NewEvent => ({ id: randomUUID(), type, data, metadata: {} });
 

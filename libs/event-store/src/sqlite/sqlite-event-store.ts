@@ -16,7 +16,9 @@ import type {
   Subscription,
 } from '../port';
 import { assertAppendArguments, assertAppendManyArguments } from './append-checks';
+import { CommitThread } from './commit-thread';
 import { GroupCommit } from './group-commit';
+import { KnownHeads } from './known-heads';
 import { WalCheckpointer } from './wal-checkpointer';
 import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, SubjectKeyTable } from './subject-keys';
 
@@ -44,6 +46,12 @@ export interface SqliteEventStoreOptions {
    * WAL (the API's store: its commits run on the event loop); the commits take over only past 10,000 pages.
    */
   checkpoints?: 'commit' | 'thread';
+  /**
+   * 'inline' (default): the group commit runs on the caller's thread. 'thread': on a thread of its own, with its own
+   * connection (commit-thread.ts; the API's store): its INSERTs and its COMMIT's fsync leave the event loop free; a
+   * commit is then visible to this process's reads before its append's promise settles. A file, not ':memory:'.
+   */
+  writer?: 'inline' | 'thread';
 }
 
 /** how often the checkpoint thread copies the WAL back ('thread'), and the WAL's size at which the commits do it anyway */
@@ -66,9 +74,6 @@ const SCHEMA = `
   ${SUBJECT_KEYS_SCHEMA}
 `;
 
-/** streams whose head revision is remembered (see readStream); past this the memory starts over */
-const MAX_KNOWN_HEADS = 100_000;
-
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, created';
 const LIMIT_BOUND = 'LIMIT ?';
 
@@ -89,10 +94,12 @@ const LIMIT_BOUND = 'LIMIT ?';
  * committed with the first events sealed with it, under one fsync (appendWithKeys; the wrapping and the race
  * between replicas are the key store's: shredding/embedded-key-store.ts, docs/adr/0010-command-throughput.md).
  *
- * Reads of a stream that has not moved are answered from memory: the connection remembers the head revision of
- * the streams it read to the end or appended to, for as long as no other connection committed (SQLite's
- * `PRAGMA data_version`, one cheap statement instead of the stream's query; this connection's own commits keep
- * the heads exact).
+ * Reads of a stream that has not moved are answered from memory: the store remembers the head revision of the
+ * streams it read to the end or appended to, for as long as no other writer committed (known-heads.ts). Inline,
+ * SQLite's `PRAGMA data_version` tells (one cheap statement instead of the stream's query; this connection's own
+ * commits keep the heads exact). With the commit thread, whose commits move that version too: the log's last
+ * position, no further than the thread's last commit or than the last look, and the thread's count of other
+ * connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
@@ -105,13 +112,10 @@ export class SqliteEventStore implements EventStore {
   private commitSeq = 0;
   private closed = false;
   private checkpointer: WalCheckpointer | undefined;
-  private readonly writes: GroupCommit;
+  private readonly writes: GroupCommit | CommitThread;
   private readonly keys: SubjectKeyTable;
   private readonly stmt: { head: StatementSync; dataVersion: StatementSync };
-  /** stream → its head revision (-1n: no events), exact as of `dataVersion` plus this connection's own commits */
-  private readonly heads = new Map<string, bigint>();
-  /** `PRAGMA data_version` when `heads` was last known to hold: it changes when another connection commits */
-  private dataVersion = -1n;
+  private readonly heads: KnownHeads;
   private readonly readAllStatements = new Map<string, StatementSync>();
   private readonly readStreamStatements = new Map<string, StatementSync>();
 
@@ -150,27 +154,54 @@ export class SqliteEventStore implements EventStore {
     }
     this.commits.setMaxListeners(0);
     this.keys = new SubjectKeyTable(this.db, this.busyTimeoutMs, () => this.closed);
-    this.writes = new GroupCommit(
-      this.db,
-      (sql) => this.prepare(sql),
-      this.keys,
-      (written) => {
-        // own commits leave data_version as it was: the heads this connection knows stay exact
-        for (const w of written) this.noteHead(w.stream, w.head, this.dataVersion);
-        this.commitSeq++;
-        this.commits.emit('commit');
-      },
-      // in the group's write transaction (which sees every other commit): what is known of the heads is exact now
-      () => {
-        this.headsEpoch();
-        return this.heads;
-      },
-    );
     this.stmt = {
       head: this.prepare('SELECT MAX(position) AS head FROM events'),
       dataVersion: this.prepare('PRAGMA data_version'),
     };
-    this.headsEpoch();
+    const committed = (written: { stream: string; head: bigint }[]) => {
+      // own commits move no other head: the heads known stay exact
+      for (const w of written) this.heads.note(w.stream, w.head, this.heads.now);
+      this.commitSeq++;
+      this.commits.emit('commit');
+    };
+    if (options.writer === 'thread' && file !== ':memory:') {
+      const thread = new CommitThread(
+        {
+          file,
+          synchronous: durability === 'full' ? 'FULL' : 'NORMAL',
+          cacheSizeKiB: Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB),
+          busyTimeoutMs: this.busyTimeoutMs,
+          ...(this.checkpointer && { autocheckpointPages: FALLBACK_AUTOCHECKPOINT_PAGES }),
+        },
+        committed,
+      );
+      this.writes = thread;
+      this.heads = new KnownHeads(thread.othersCommitted(() => this.lastPosition()));
+    } else {
+      let dataVersion = -1n;
+      this.heads = new KnownHeads(() => {
+        const { data_version: version } = this.stmt.dataVersion.get() as { data_version: bigint };
+        if (version === dataVersion) return false;
+        dataVersion = version;
+        return true;
+      });
+      this.writes = new GroupCommit(
+        this.db,
+        (sql) => this.prepare(sql),
+        this.keys,
+        committed,
+        // in the group's write transaction (which sees every other commit): what is known of the heads is exact now
+        () => {
+          this.heads.current();
+          return this.heads.known;
+        },
+      );
+    }
+    this.heads.current();
+  }
+
+  private lastPosition(): bigint {
+    return (this.stmt.head.get() as { head: bigint | null }).head ?? -1n;
   }
 
   append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -226,8 +257,9 @@ export class SqliteEventStore implements EventStore {
       yield* this.readStreamFiltered(stream, fromRevision, options);
       return;
     }
-    const epoch = this.headsEpoch();
-    const known = this.heads.get(stream);
+    const epoch = this.heads.current();
+    // (an append in flight on the commit thread may be committed already: its answer has not moved the head yet)
+    const known = this.writes instanceof CommitThread && this.writes.inFlight(stream) ? undefined : this.heads.get(stream);
     if (known !== undefined && fromRevision > known) return;
     const stmt = this.streamStatement('stream = ? AND revision >= ?');
     // from the revision before the one asked for: finding it and nothing after it proves the head (the next read
@@ -242,7 +274,7 @@ export class SqliteEventStore implements EventStore {
       }
       if (rows.length < this.pageSize) {
         // unknown only when the revision before the one asked for is not there either: that proves no head
-        if (last !== undefined) this.noteHead(stream, last, epoch);
+        if (last !== undefined) this.heads.note(stream, last, epoch);
         return;
       }
       from = rows[rows.length - 1]!.revision + 1n;
@@ -274,27 +306,6 @@ export class SqliteEventStore implements EventStore {
     return stmt;
   }
 
-  /** The epoch of `heads`: a new one (nothing known) when another connection committed since the last look. */
-  private headsEpoch(): bigint {
-    const { data_version: version } = this.stmt.dataVersion.get() as { data_version: bigint };
-    if (version !== this.dataVersion) {
-      this.heads.clear();
-      this.dataVersion = version;
-    }
-    return version;
-  }
-
-  /** `stream`'s head was `revision` in `epoch` (a read to its end, or this connection's append). */
-  private noteHead(stream: string, revision: bigint, epoch: bigint): void {
-    // learned before another connection's commit was seen: may be behind it
-    if (epoch !== this.dataVersion) return;
-    const known = this.heads.get(stream);
-    // heads only grow: a read that ended before this connection's own append must not take its head back
-    if (known !== undefined && known >= revision) return;
-    if (known === undefined && this.heads.size >= MAX_KNOWN_HEADS) this.heads.clear();
-    this.heads.set(stream, revision);
-  }
-
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     let after = options.fromPosition ?? -1n;
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
@@ -312,20 +323,22 @@ export class SqliteEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const row = this.stmt.head.get() as { head: bigint | null };
-    return row.head ?? -1n;
+    return this.lastPosition();
   }
 
   async ping(): Promise<void> {
     if (this.closed) throw new Error('SqliteEventStore is closed');
+    if (this.writes instanceof CommitThread) this.writes.assertRunning();
     this.db.prepare('SELECT 1').get();
   }
 
   /** Commits what is queued, ends live subscriptions, closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.writes.flush();
+    if (this.writes instanceof GroupCommit) this.writes.flush();
     this.closed = true;
+    // what was queued before is committed first
+    if (this.writes instanceof CommitThread) await this.writes.close();
     this.commits.emit('close');
     await this.checkpointer?.stop();
     this.db.close();
@@ -360,6 +373,12 @@ export class SqliteEventStore implements EventStore {
    */
   private pageLimit(limit: number): string {
     return limit === this.pageSize ? `LIMIT ${this.pageSize}` : LIMIT_BOUND;
+  }
+
+  /** @internal fault injection in tests (test/support/faults.ts): runs `sql` on every connection that appends */
+  async execOnWriters(sql: string): Promise<void> {
+    this.db.exec(sql);
+    if (this.writes instanceof CommitThread) await this.writes.exec(sql);
   }
 
   /** @internal */

@@ -1,0 +1,81 @@
+// The group commit on a thread of its own (commit-thread.ts): what changes for the process that appends, and what
+// must not (the contract and the heads specs run over it too: sqlite-event-store.int-spec.ts, stream-heads.int-spec.ts).
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { AppendOutcomeUnknownError, type NewEvent, type RecordedEvent } from '../port';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'rollcall-commit-thread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshFile = () => join(dir, `events-${++files}.sqlite`);
+
+const ev = (type = 'E'): NewEvent => ({ id: randomUUID(), type, data: { type }, metadata: {} });
+const read = async (store: SqliteEventStore, stream: string, fromRevision = 0n) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readStream(stream, { fromRevision })) out.push(e);
+  return out.map((e) => `${e.revision}:${e.type}`);
+};
+/** blocks this thread (as a busy event loop would) */
+const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const threadOf = (store: SqliteEventStore) => (store as unknown as { writes: { worker: Worker } }).writes.worker;
+
+describe('SqliteEventStore with the commit thread', () => {
+  it('a read of a stream whose append is committed but not answered yet reads it (the heads known do not answer for it)', async () => {
+    const store = new SqliteEventStore(freshFile(), { writer: 'thread' });
+    await store.append('s', [ev('A')], 'no_stream');
+    expect(await read(store, 's', 1n)).toEqual([]); // known: the head is 0
+    const appending = store.append('s', [ev('B')], 0n);
+    await new Promise((resolve) => setImmediate(resolve)); // the append is posted to the thread
+    block(300); // meanwhile the thread commits; its answer waits for this event loop
+    // before the answer is handled: the event is in the log, and a read must not answer from the head it knew
+    expect(await read(store, 's', 1n)).toEqual(['1:B']);
+    expect(await appending).toMatchObject({ nextRevision: 1n });
+    expect(await read(store, 's', 2n)).toEqual([]);
+    await store.close();
+  });
+
+  it('close commits what was queued, and answers it', async () => {
+    const file = freshFile();
+    const store = new SqliteEventStore(file, { writer: 'thread' });
+    const appends = [store.append('s', [ev('A')], 'no_stream'), store.append('s', [ev('B')], 0n)];
+    await store.close();
+    expect((await Promise.all(appends)).map((r) => r.nextRevision)).toEqual([0n, 1n]);
+    await expect(store.append('s', [ev('C')], 1n)).rejects.toThrow('closed');
+    const again = new SqliteEventStore(file);
+    expect(await read(again, 's')).toEqual(['0:A', '1:B']);
+    await again.close();
+  });
+
+  it('a thread that is gone fails what waits as an unknown outcome (it may be written), and the store answers no ping', async () => {
+    const store = new SqliteEventStore(freshFile(), { writer: 'thread' });
+    await store.append('s', [ev('A')], 'no_stream');
+    const appending = store.append('s', [ev('B')], 0n);
+    await threadOf(store).terminate();
+    await expect(appending).rejects.toBeInstanceOf(AppendOutcomeUnknownError);
+    await expect(store.append('s', [ev('C')], 1n)).rejects.toThrow(/commit thread ended/);
+    await expect(store.ping()).rejects.toThrow(/commit thread ended/);
+    await store.close();
+  });
+
+  it('appends while another process commits to the same file: each stale expectation refused, none lost', async () => {
+    const file = freshFile();
+    const threaded = new SqliteEventStore(file, { writer: 'thread' });
+    const inline = new SqliteEventStore(file);
+    await threaded.append('s', [ev('A')], 'no_stream');
+    expect(await read(threaded, 's', 1n)).toEqual([]);
+    await inline.append('s', [ev('B')], 0n);
+    // the thread's group sees the other connection's commit: the head it knew is gone, and so is this process's
+    await expect(threaded.append('s', [ev('X')], 0n)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+    expect(await read(threaded, 's', 1n)).toEqual(['1:B']);
+    await threaded.append('s', [ev('C')], 1n);
+    await inline.append('t', [ev('T')], 'no_stream');
+    expect(await read(threaded, 's', 2n)).toEqual(['2:C']);
+    expect(await read(threaded, 't')).toEqual(['0:T']);
+    await threaded.close();
+    await inline.close();
+  });
+});

@@ -1,0 +1,48 @@
+/** streams whose head revision is remembered; past this the memory starts over */
+const MAX_KNOWN_HEADS = 100_000;
+
+/**
+ * The head revisions (-1n: no events) of the streams a connection read to the end or appended to, exact for as long
+ * as no other writer committed: each look (`current`) asks `othersCommitted` and starts a new epoch, with nothing
+ * known, when one did. A head learned in an earlier epoch is not kept (it may be behind that commit).
+ */
+export class KnownHeads {
+  private readonly heads = new Map<string, bigint>();
+  private epoch = 0;
+
+  constructor(private readonly othersCommitted: () => boolean) {}
+
+  /** the epoch after a look at the other writers' commits */
+  current(): number {
+    if (this.othersCommitted()) {
+      this.heads.clear();
+      this.epoch++;
+    }
+    return this.epoch;
+  }
+
+  /** the epoch as of the last look (for a commit of this writer's own: it moves no other head) */
+  get now(): number {
+    return this.epoch;
+  }
+
+  get(stream: string): bigint | undefined {
+    return this.heads.get(stream);
+  }
+
+  /** what is known, for the group commit (after `current()` in its write transaction) */
+  get known(): ReadonlyMap<string, bigint> {
+    return this.heads;
+  }
+
+  /** `stream`'s head was `revision` in `epoch` (a read to its end, or this writer's append) */
+  note(stream: string, revision: bigint, epoch: number): void {
+    // learned before another writer's commit was seen: may be behind it
+    if (epoch !== this.epoch) return;
+    const known = this.heads.get(stream);
+    // heads only grow: a read that ended before this writer's own append must not take its head back
+    if (known !== undefined && known >= revision) return;
+    if (known === undefined && this.heads.size >= MAX_KNOWN_HEADS) this.heads.clear();
+    this.heads.set(stream, revision);
+  }
+}
