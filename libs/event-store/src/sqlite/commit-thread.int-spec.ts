@@ -1,5 +1,6 @@
 // The group commit on a thread of its own (commit-thread.ts): what changes for the process that appends, and what
 // must not (the contract and the heads specs run over it too: sqlite-event-store.int-spec.ts, stream-heads.int-spec.ts).
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,5 +78,21 @@ describe('SqliteEventStore with the commit thread', () => {
     expect(await read(threaded, 't')).toEqual(['0:T']);
     await threaded.close();
     await inline.close();
+  });
+
+  it.each([
+    ['that never appended', ''],
+    ['after appends and a fault injection', "await store.append('s', [{ id: 'e1', type: 'E', data: {}, metadata: {} }], 'no_stream'); await store.execOnWriters('PRAGMA query_only = OFF');"],
+  ])('keeps no process alive that left it open, %s (an app that never closes its store still exits)', (_, work) => {
+    const script = `
+      const { SqliteEventStore } = require(${JSON.stringify(join(__dirname, 'sqlite-event-store.ts'))});
+      (async () => {
+        const store = new SqliteEventStore(${JSON.stringify(freshFile())}, { writer: 'thread' });
+        ${work}
+        console.log('left open');
+      })();`;
+    const root = join(__dirname, '..', '..', '..', '..');
+    const child = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools', 'register.cjs'), '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect({ status: child.status, signal: child.signal, stdout: child.stdout.trim() }).toEqual({ status: 0, signal: null, stdout: 'left open' });
   });
 });

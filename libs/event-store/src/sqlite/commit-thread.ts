@@ -63,12 +63,12 @@ export class CommitThread {
     this.shared[SHARED_LAST_OWN] = -1n;
     const { file, execArgv } = workerFile();
     this.worker = new Worker(file, { execArgv, workerData: { ...options, shared } satisfies CommitThreadData });
-    // held by the event loop only while an append waits for its answer
-    this.worker.unref();
     this.worker.on('message', (message: FromCommitThread) => {
       if (message.kind === 'group') this.answered(message.written, message.outcomes);
       else if (message.kind === 'executed') this.executed.shift()?.(message.error);
     });
+    // held by the event loop only while an append waits for its answer (after the listener: adding one refs the port)
+    this.worker.unref();
     this.closed = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
         this.fail(new Error(`the event store's commit thread ended (exit code ${code})`));
@@ -119,7 +119,7 @@ export class CommitThread {
     for (const stream of streams) this.streamsInFlight.set(stream, (this.streamsInFlight.get(stream) ?? 0) + 1);
     return new Promise<MultiAppendResult>((resolve, reject) => {
       this.waiting.set(id, { streams, resolve, reject });
-      if (this.waiting.size === 1) this.worker.ref();
+      this.worker.ref();
       this.queue.appends.push({ id, parts: serialized, keys });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -142,7 +142,12 @@ export class CommitThread {
     this.flush();
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      this.executed.push((error) => (error === undefined ? resolve() : reject(new Error(error))));
+      this.executed.push((error) => {
+        this.unrefWhenIdle();
+        if (error === undefined) resolve();
+        else reject(new Error(error));
+      });
+      this.worker.ref();
       this.worker.postMessage({ kind: 'exec', sql } satisfies ToCommitThread);
     });
   }
@@ -170,12 +175,17 @@ export class CommitThread {
 
   private settle(id: number, { streams }: Waiting): void {
     this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
+    this.unrefWhenIdle();
     for (const stream of streams) {
       const left = this.streamsInFlight.get(stream)! - 1;
       if (left === 0) this.streamsInFlight.delete(stream);
       else this.streamsInFlight.set(stream, left);
     }
+  }
+
+  /** the thread keeps the process alive only while something waits for it */
+  private unrefWhenIdle(): void {
+    if (this.waiting.size === 0 && this.executed.length === 0) this.worker.unref();
   }
 
   /** the thread is gone or failed: nothing waiting will be answered (whether it was committed is unknown) */
