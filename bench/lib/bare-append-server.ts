@@ -1,7 +1,8 @@
 // The floor for bench:http's command throughput: a bare NestJS endpoint (express, JSON body parser, no guard, no
 // validation, no decider, no encryption) that does one durable append per request to the embedded event store, with
-// the same durability as the API's default (synchronous=FULL: every group commit fsyncs the WAL). bench:http runs it
-// on the same machine in the same run and reports commandsPerSec / bareAppendPerSec.
+// the store configured as the API's (synchronous=FULL: every group commit fsyncs the WAL; the WAL copied back and the
+// group commit run by threads of their own, unless BARE_APPEND_WRITER=inline). bench:http runs it on the same machine
+// in the same run and reports commandsPerSec / bareAppendPerSec.
 //
 // Run by lib/bare-append.ts as a child: BARE_APPEND_DATA_DIR=<dir> node -r ./tools/register.cjs bench/lib/bare-append-server.ts
 // POST /append {stream, type, data, metadata} → 201 {position}. It prints `Bare append on http://127.0.0.1:<port>`.
@@ -34,7 +35,17 @@ class BareAppendController {
 
 @Module({
   controllers: [BareAppendController],
-  providers: [{ provide: STORE, useFactory: () => new SqliteEventStore(join(process.env.BARE_APPEND_DATA_DIR!, 'events.sqlite'), { durability: 'full' }) }],
+  providers: [
+    {
+      provide: STORE,
+      useFactory: () =>
+        new SqliteEventStore(join(process.env.BARE_APPEND_DATA_DIR!, 'events.sqlite'), {
+          durability: 'full',
+          checkpoints: 'thread',
+          writer: process.env.BARE_APPEND_WRITER === 'inline' ? 'inline' : 'thread',
+        }),
+    },
+  ],
 })
 class BareAppendModule {}
 
