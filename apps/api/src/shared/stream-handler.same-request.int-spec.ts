@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { toStored } from '@rollcall/domain';
 import { type ExpectedRevision, SqliteEventStore, eventIdFor } from '@rollcall/event-store';
 import { newCommandContext } from './command-context';
-import type { Target } from './stream-handler';
+import { StreamHandler, type Target } from './stream-handler';
 import { StreamStates } from './stream-states';
 import { TAGS, type Tagged, pipeliningFixture, tag } from './testing/pipelining-harness';
 
@@ -66,6 +66,23 @@ describe('the same request sent to two replicas', () => {
     const { answer, next } = await race(['mine'], ['theirs-1', 'theirs-2']);
     expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'] });
     expect(next).toEqual(['0', 'theirs-1', 'theirs-2']);
+  });
+
+  it.each([
+    ['pipelined', () => fx.handler()],
+    // its first command: the handler does not know yet whether the store checks APPEND_AFTER (a turn per command)
+    ['in turn', async () => new StreamHandler(fx.store, new StreamStates(fx.store))],
+  ])('written there while this replica lost the race seven times (%s): the eighth attempt, answered as a replay, is answered with the stored events (not 409)', async (_, handlerOf) => {
+    const handler = await handlerOf();
+    await otherWrites('no_stream', '0');
+    // before each of this replica's first seven appends another writer moves s-1; before the eighth the other
+    // replica writes its decision of the same request
+    for (let i = 1; i <= 7; i++) fx.store.before.push(async () => void (await otherWrites(BigInt(i - 1), `x${i}`)));
+    fx.store.before.push(async () => void (await other.append('s-1', stored('dup', ['theirs']), 7n)));
+    const ctx = newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' });
+    const answer = await handler.handle(one, ctx, (tags) => ({ ok: true, events: [tag('s-1', `mine-after-${tags.at(-1)}`)], warnings: [] }));
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs'] });
+    expect(ctx.answeredFromLog).toBe(true);
   });
 
   it('decided there at another time into a batch as long (the same ids): answered with the stored events, and the state holds those', async () => {

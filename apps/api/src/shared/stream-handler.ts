@@ -47,6 +47,9 @@ export interface HandleOptions<E> {
 }
 
 const ATTEMPTS = 8;
+/** an attempt's append found the command's events in the log: one more attempt answers from them, whatever came before */
+const IN_LOG = Symbol('in log');
+const inLog = (error: unknown): boolean => error instanceof DuplicateEventIdError;
 const RESENDS = 2;
 
 /**
@@ -75,8 +78,11 @@ interface InFlight {
 type Turn<C, E> =
   /** decided without appending (a refusal, nothing to do, a replay): holds once the events it saw are committed */
   | { answer: () => Promise<Written<C, E>>; after: Promise<boolean>[] }
-  /** appended: the answer, or undefined when the command must be decided again (a conflict) */
-  | { appended: Promise<Written<C, E> | undefined> }
+  /**
+   * appended: the answer, or undefined when the command must be decided again (a conflict), or IN_LOG when the store
+   * holds this command's events already (another decision of it): deciding again finds them by key
+   */
+  | { appended: Promise<Written<C, E> | typeof IN_LOG | undefined> }
   /** not decided on a state it can rely on: decided again once this settles */
   | { again: Promise<unknown> };
 
@@ -131,6 +137,7 @@ export class StreamHandler {
 
   /** A command whose turn lasts until its append is committed (a store that does not check APPEND_AFTER, or not known yet). */
   private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+    let last = ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       const view = this.states.forLock(target.lock);
       const { context, streams } = await target.load(view);
@@ -158,15 +165,18 @@ export class StreamHandler {
         if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
         if (!replayed) return { events, warnings, position, context, replayed };
         // replayed: the stored batch is another decision of this command, which deciding again finds by key
+        last = Math.max(last, attempt + 1);
       } catch (error) {
         if (!decideAgainAfter(error)) throw error;
+        if (inLog(error)) last = Math.max(last, attempt + 1);
       }
-      if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+      if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
     }
   }
 
   /** A command whose turn ends once its append is sent (see the class comment). */
   private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+    let last = ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt));
       if ('answer' in turn) {
@@ -175,9 +185,10 @@ export class StreamHandler {
         await turn.again;
       } else {
         const written = await turn.appended;
-        if (written) return written;
+        if (written === IN_LOG) last = Math.max(last, attempt + 1);
+        else if (written) return written;
       }
-      if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+      if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
     }
   }
 
@@ -263,14 +274,14 @@ export class StreamHandler {
       if (inFlight.size === 0 && this.inFlight.get(lock) === inFlight) this.inFlight.delete(lock);
       settle(ok);
     };
-    const appended = (async (): Promise<Written<C, E> | undefined> => {
+    const appended = (async (): Promise<Written<C, E> | typeof IN_LOG | undefined> => {
       let failure: unknown;
       try {
         if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
           const { position, replayed } = await this.appendResending(parts, events, options);
           // replayed: the stored batch is another decision of this command; what was decided on this one fails
           await done(!replayed);
-          return replayed ? undefined : { events, warnings, position, context, replayed };
+          return replayed ? IN_LOG : { events, warnings, position, context, replayed };
         }
       } catch (error) {
         failure = error;
@@ -280,7 +291,7 @@ export class StreamHandler {
       // ids, and one that followed the first decision must not be written after the second)
       await done(false);
       if (failure !== undefined && !decideAgainAfter(failure)) throw failure;
-      return undefined;
+      return inLog(failure) ? IN_LOG : undefined;
     })();
     return { appended };
   }
