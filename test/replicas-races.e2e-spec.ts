@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { type EventStore, type RecordedEvent, createRollcallEventStore } from '@rollcall/event-store';
+import { AuditLog } from '../apps/api/src/audit/audit-log';
 import { type Config, loadConfig } from '../apps/api/src/config';
 import { Metrics } from '../apps/api/src/infrastructure/metrics';
 import { createReadSide } from '../apps/api/src/infrastructure/read-side.factory';
@@ -109,7 +110,7 @@ describe('a replica whose append the store answers as another replica\'s copy of
 /**
  * Two projectors over one read store corrupt what accumulates (each applies events to documents the other already
  * moved past: presence counted twice), so of the API processes over a data dir one projects at a time, through a
- * lease (apps/api/src/infrastructure/projector-lease.ts); here two read sides as two processes would run them.
+ * lease (apps/api/src/infrastructure/lease.ts); here two read sides as two processes would run them.
  */
 describe('one projector per embedded read store, whichever process runs it', () => {
   it('of two read sides over one data dir one projects, the other stands by and takes over when it stops (rule 13: presence counted once)', async () => {
@@ -154,6 +155,48 @@ describe('one projector per embedded read store, whichever process runs it', () 
       expect((day?.doc as { onlineMs?: number } | undefined)?.onlineMs).toBe(20_000);
     } finally {
       for (const side of sides) await side.close().catch(() => undefined);
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** The notary the same way (lease.ts): two over one audit.sqlite would fold the same log into the same tree twice. */
+describe('one notary per data dir, whichever process runs it', () => {
+  it('of two notaries over one data dir one folds the log, the other stands by and takes over from the tree it left when it stops', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-notary-lease-'));
+    const { store } = await createRollcallEventStore({ dataDir, durability: 'normal' });
+    let n = 0;
+    const append = async (count: number) => {
+      let position = -1n;
+      for (let i = 0; i < count; i++)
+        position = (await store.append(`s-${n % 3}`, [{ id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'E', data: { n }, metadata: {} }], 'any')).position;
+      return Number(position);
+    };
+    const reaches = async (notary: AuditLog, size: number) => {
+      for (let i = 0; i < 200 && !(notary.progress().size >= size && notary.treeSize() >= size); i++) await new Promise((r) => setTimeout(r, 50));
+      return notary.treeSize();
+    };
+    const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' });
+    const notaries = [new AuditLog(config), new AuditLog(config)];
+    try {
+      for (const notary of notaries) await notary.onApplicationBootstrap();
+      const head = await append(30);
+      expect(await reaches(notaries[0]!, head)).toBe(head);
+      await new Promise((r) => setTimeout(r, 1_200)); // a status report from each thread (the standby's every second)
+      const leading = notaries.map((notary) => notary.progress().notarizing);
+      expect(leading.filter(Boolean)).toHaveLength(1);
+      const [leader, standby] = leading[0] ? [notaries[0]!, notaries[1]!] : [notaries[1]!, notaries[0]!];
+
+      // the leader stops; the other takes over where the tree is and folds what comes next
+      await leader.onApplicationShutdown();
+      const last = await append(20);
+      expect(await reaches(standby, last)).toBe(last);
+      expect(standby.progress().notarizing).toBe(true);
+      // the tree is the log's, leaf for leaf: the checkpoint of its size proves the first entry in it
+      expect(standby.inclusion(1n, last)).toMatchObject({ treeSize: last });
+    } finally {
+      for (const notary of notaries) await notary.onApplicationShutdown().catch(() => undefined);
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -49,11 +49,11 @@ export class Notary {
     try {
       appended = this.store.append(leaves, this.pendingNodes, from);
     } catch (error) {
-      this.restore();
+      this.reload();
       throw error;
     }
     if (!appended) {
-      this.restore();
+      this.reload();
       return 0;
     }
     this.pendingNodes = [];
@@ -61,8 +61,11 @@ export class Notary {
     return leaves.length;
   }
 
-  /** What the store did not take is not in the tree either: start again from the store. */
-  private restore(): void {
+  /**
+   * Starts again from the store: what it did not take is not in the tree either, and what another notary added since
+   * is (a notary taking over from another replica's: apps/api/src/audit/notary-worker.ts).
+   */
+  reload(): void {
     this.tree = CompactTree.restore(this.store.size(), this.store.node, (n) => this.pendingNodes.push(n));
     this.pendingNodes = [];
     this.lastPosition = this.store.lastLeaf()?.position;

@@ -36,7 +36,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private stopped: Promise<void> | undefined;
   private tree: SqliteTreeStore | undefined;
   private events: EventStore | undefined;
-  private status: { size: number; checkpointSize: number | null; error?: string } = { size: 0, checkpointSize: null };
+  private status: { size: number; checkpointSize: number | null; notarizing: boolean; error?: string } = { size: 0, checkpointSize: null, notarizing: false };
 
   constructor(@Inject(APP_CONFIG) private readonly config: Config) {
     this.seed = loadOrCreateSigningKey(config.dataDir, config.audit.signingKey);
@@ -68,7 +68,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
     this.stopped = new Promise<void>((resolve) => (onStopped = resolve));
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromNotary) => {
-        if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, error: m.error };
+        if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, notarizing: m.notarizing, error: m.error };
         else if (m.type === 'log') {
           if (m.level === 'error') this.logger.error(m.message);
           else this.logger.log(m.message);

@@ -2,10 +2,13 @@
 // connection to the event store, as stored (personal fields encrypted: the inner store, not the crypto-shredding
 // wrapper), folds it into the Merkle tree in audit.sqlite and signs a checkpoint at least every checkpointMs while
 // the log grows. It never writes to the event store, so it cannot slow a command down beyond sharing the machine.
+// Of the API processes over one data dir, one notarizes at a time (a lease, ../infrastructure/lease.ts); the others
+// stand by, their trees read from the same audit.sqlite, and take over when it stops.
 import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
 import { createEventStore } from '@rollcall/event-store';
+import { LEASE_RENEW_MS, Lease } from '../infrastructure/lease';
 
 export interface NotaryWorkerData {
   eventstoreUrl?: string;
@@ -21,7 +24,8 @@ export interface NotaryWorkerData {
 export type ToNotary = { type: 'stop' };
 export type FromNotary =
   | { type: 'started' }
-  | { type: 'status'; size: number; checkpointSize: number | null; error?: string }
+  /** `notarizing`: this process holds the lease (the others' `size` is the tree's, as the holder stored it) */
+  | { type: 'status'; size: number; checkpointSize: number | null; notarizing: boolean; error?: string }
   | { type: 'log'; level: 'info' | 'error'; message: string }
   | { type: 'stopped' };
 
@@ -34,17 +38,38 @@ async function run(): Promise<void> {
   const events = createEventStore({ eventstoreUrl: data.eventstoreUrl, dataDir: data.dataDir });
   const tree = new SqliteTreeStore(auditFile(data.dataDir));
   const notary = new Notary(events, tree, signerFromSeed(data.origin, Buffer.from(data.seed, 'base64')));
+  const lease = new Lease(data.dataDir, 'notary');
   let stopping = false;
   let lastError: string | undefined;
   port.on('message', (m: ToNotary) => {
     if (m.type === 'stop') stopping = true;
   });
-  notary.checkpoint();
+  let notarizing = false;
+  let leaseCheckedAt = 0;
+  /** takes or renews the lease (every LEASE_RENEW_MS); a notary taking over reads the tree as the last holder left it */
+  const holdsLease = (): boolean => {
+    if (Date.now() - leaseCheckedAt < LEASE_RENEW_MS) return notarizing;
+    leaseCheckedAt = Date.now();
+    const held = lease.tryAcquire();
+    if (held && !notarizing) {
+      notary.reload();
+      send({ type: 'log', level: 'info', message: 'notary: this process notarizes the log (lease taken)' });
+    } else if (!held && notarizing) send({ type: 'log', level: 'info', message: 'notary: the lease passed to another process; this one stands by' });
+    notarizing = held;
+    return held;
+  };
+  if (holdsLease()) notary.checkpoint();
   let lastCheckpoint = Date.now();
-  const report = () => send({ type: 'status', size: notary.size, checkpointSize: tree.latestCheckpoint()?.size ?? null, error: lastError });
+  const report = () =>
+    send({ type: 'status', size: notarizing ? notary.size : tree.size(), checkpointSize: tree.latestCheckpoint()?.size ?? null, notarizing, error: lastError });
   send({ type: 'started' });
   report();
   while (!stopping) {
+    if (!holdsLease()) {
+      report();
+      await new Promise((r) => setTimeout(r, LEASE_RENEW_MS));
+      continue;
+    }
     let added = 0;
     try {
       added = await notary.catchUp(5000);
@@ -62,8 +87,10 @@ async function run(): Promise<void> {
     }
     if (added === 0) await new Promise((r) => setTimeout(r, lastError ? 1000 : data.pollMs));
   }
-  notary.checkpoint();
+  if (notarizing) notary.checkpoint();
   report();
+  lease.release();
+  lease.close();
   tree.close();
   await events.close();
   send({ type: 'stopped' });

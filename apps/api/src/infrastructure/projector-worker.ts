@@ -1,11 +1,11 @@
 // The embedded mode's projector, on its own thread: it reads the log through its own connections (the SQLite
 // files are shared in WAL mode) and polls the head for the API thread's appends, so projecting never holds up
 // command handling on the API's event loop, and uses the machine's second core. Of several API processes over one
-// data dir, one projects at a time (projector-lease.ts); the others stand by.
+// data dir, one projects at a time (lease.ts); the others stand by.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, Projector, createReadStore } from '@rollcall/read-store';
-import { LEASE_RENEW_MS, ProjectorLease } from './projector-lease';
+import { LEASE_RENEW_MS, Lease } from './lease';
 
 export interface ProjectorWorkerData {
   eventstoreUrl?: string;
@@ -33,8 +33,8 @@ async function run(): Promise<void> {
   // a new projector each time this thread leads: what an earlier one cached may be stale once another process projected
   const newProjector = () =>
     new Projector({ eventStore, readStore, projections: PROJECTIONS, pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs, logger });
-  // the embedded read store takes one projector at a time, whichever process it is in (projector-lease.ts)
-  const lease = data.mongoUrl ? undefined : new ProjectorLease(data.dataDir);
+  // the embedded read store takes one projector at a time, whichever process it is in (lease.ts)
+  const lease = data.mongoUrl ? undefined : new Lease(data.dataDir, 'projector');
   let projector: Projector | undefined;
   let turning = Promise.resolve();
   const report = () =>

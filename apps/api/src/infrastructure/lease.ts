@@ -12,22 +12,26 @@ export const LEASE_RENEW_MS = 1_000;
 const ALIVE_GRACE_MS = 30_000;
 
 /**
- * One projector per embedded read store at a time. Every API process over a data dir runs a projector thread, but two
- * projectors over one read store corrupt what accumulates: each reads documents the other already moved past the
- * event it applies, and presence time is counted twice (test/replicas.e2e-spec.ts). So the projector thread of each
- * process asks for this lease; the holder projects and renews it, the others stand by and take over when it is
- * released (a process stopping) or has lapsed (a process killed: at once when its pid on this host is gone).
+ * One thread at a time, among the API processes over a data dir, does a job that must not run twice:
+ * - `projector`: two projectors over one embedded read store corrupt what accumulates (each reads documents the other
+ *   already moved past the event it applies, and presence time is counted twice: test/replicas.e2e-spec.ts);
+ * - `notary`: two notaries over one `audit.sqlite` fold the same log into the same tree twice (one of them for nothing).
+ * The thread of each process asks for the job's lease; the holder does the job and renews it, the others stand by and
+ * take over when it is released (a process stopping) or has lapsed (a process killed: at once when its pid on this
+ * host is gone).
  *
- * A row in `${dataDir}/projector-lease.sqlite`, taken and renewed in IMMEDIATE transactions
+ * A row in `${dataDir}/${job}-lease.sqlite`, taken and renewed in IMMEDIATE transactions
  * (docs/adr/0011-replicas-over-one-embedded-data-dir.md).
  */
-export class ProjectorLease {
+export class Lease {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
   private readonly db: DatabaseSync;
+  private readonly table: string;
 
-  constructor(dataDir: string) {
-    this.db = openDatabase(join(dataDir, 'projector-lease.sqlite'), {
-      setUp: `CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL)`,
+  constructor(dataDir: string, job: 'projector' | 'notary') {
+    this.table = `${job}_lease`;
+    this.db = openDatabase(join(dataDir, `${job}-lease.sqlite`), {
+      setUp: `CREATE TABLE IF NOT EXISTS ${this.table} (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL)`,
     });
   }
 
@@ -35,11 +39,11 @@ export class ProjectorLease {
   tryAcquire(now = Date.now()): boolean {
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const row = this.db.prepare('SELECT holder, expires FROM projector_lease WHERE id = 1').get() as { holder: string; expires: number } | undefined;
+      const row = this.db.prepare(`SELECT holder, expires FROM ${this.table} WHERE id = 1`).get() as { holder: string; expires: number } | undefined;
       const free = !row || row.holder === this.holder || lapsed(row.holder, Number(row.expires), now);
       if (free)
         this.db
-          .prepare('INSERT INTO projector_lease (id, holder, expires) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires = excluded.expires')
+          .prepare(`INSERT INTO ${this.table} (id, holder, expires) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires = excluded.expires`)
           .run(this.holder, now + LEASE_TTL_MS);
       this.db.exec('COMMIT');
       return free;
@@ -51,7 +55,7 @@ export class ProjectorLease {
 
   /** Gives the lease up (a standby takes it at its next try). */
   release(): void {
-    this.db.prepare('DELETE FROM projector_lease WHERE holder = ?').run(this.holder);
+    this.db.prepare(`DELETE FROM ${this.table} WHERE holder = ?`).run(this.holder);
   }
 
   close(): void {
