@@ -8,7 +8,7 @@
  * named as the sequential verifier names it.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { workerEntry } from '@rollcall/event-store';
 import { Worker } from 'node:worker_threads';
 import { LAST_POSITION, SqliteLogReader } from './sqlite-log';
 import type { SqliteTreeStore } from './tree-store';
@@ -28,11 +28,6 @@ export interface EmbeddedVerifyInput extends Omit<VerifyInput, 'events' | 'leafP
 
 const PAGE_SIZE = 4096;
 
-/** Running from the TypeScript sources (tests, benches, `npm run audit`), the thread needs the same register hook. */
-const workerFile = (): { file: string; execArgv: string[] } =>
-  __filename.endsWith('.ts')
-    ? { file: join(__dirname, 'verify-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', 'tools', 'register.cjs')] }
-    : { file: join(__dirname, 'verify-worker.js'), execArgv: [] };
 
 /** `verifyLog` over the embedded log, read straight from its file (what `npm run audit -- verify` does without EVENTSTORE_URL). */
 export async function verifyEmbeddedLog(input: EmbeddedVerifyInput): Promise<VerifyResult> {
@@ -75,7 +70,7 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
       sizes: sizes.filter((s) => s > c * width && (last || s <= (c + 1) * width)).map((s) => s - c * width),
     };
   };
-  const { file, execArgv } = workerFile();
+  const { file, execArgv } = workerEntry(__dirname, 'verify-worker', __filename);
   const data: VerifyWorkerData = { kind: VERIFY_WORKER, logFile: input.logFile, treeFile: input.tree?.file, pageSize: PAGE_SIZE };
   const workers = Array.from({ length: Math.min(threads, ranges) }, () => new Worker(file, { workerData: data, execArgv }));
   try {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
@@ -11,16 +10,11 @@ import {
   proveInclusion,
   signerFromSeed,
 } from '@rollcall/audit';
-import { type EventStore, type RecordedEvent, createEventStore } from '@rollcall/event-store';
+import { type EventStore, type RecordedEvent, createEventStore, workerEntry } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
-/** Running from the TypeScript sources (tests, benches), the worker needs the same register hook. */
-const workerFile = (): { file: string; execArgv: string[] } =>
-  __filename.endsWith('.ts')
-    ? { file: join(__dirname, 'notary-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs')] }
-    : { file: join(__dirname, 'notary-worker.js'), execArgv: [] };
 
 /**
  * The notary as the API sees it (docs/rules.md#verifiable-history): starts its thread with the app and stops it
@@ -53,7 +47,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { file, execArgv } = workerFile();
+    const { file, execArgv } = workerEntry(__dirname, 'notary-worker', __filename);
     const data: NotaryWorkerData = {
       eventstoreUrl: this.config.eventstoreUrl,
       dataDir: this.config.dataDir,

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { workerEntry } from '@rollcall/event-store';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PROJECTIONS, type ProjectionStatus, Projector, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
@@ -7,11 +7,6 @@ import type { Metrics } from './metrics';
 import type { ReadSide } from './read-side';
 import type { FromWorker, ProjectorWorkerData, ToWorker } from './projector-worker';
 
-/** Running from the TypeScript sources (tests, benches), the worker needs the same register hook. */
-const workerFile = (): { file: string; execArgv: string[] } =>
-  __filename.endsWith('.ts')
-    ? { file: join(__dirname, 'projector-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs')] }
-    : { file: join(__dirname, 'projector-worker.js'), execArgv: [] };
 
 /**
  * The read store (MongoDB or embedded SQLite) for queries, and the projections' progress. By default the
@@ -46,7 +41,7 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
     forgotten: (subjectIds) => worker?.postMessage({ type: 'forget', subjectIds } satisfies ToWorker),
     start: async () => {
       if (!config.projectorInProcess) return;
-      const { file, execArgv } = workerFile();
+      const { file, execArgv } = workerEntry(__dirname, 'projector-worker', __filename);
       const data: ProjectorWorkerData = { eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir, pollIntervalMs: 10 };
       worker = new Worker(file, { workerData: data, execArgv });
       let onStopped: () => void = () => undefined;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppendOutcomeUnknownError, type MultiAppendResult, type StreamAppend, WrongExpectedRevisionError } from '../port';
 import { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
@@ -12,12 +11,8 @@ import {
 } from './commit-thread-protocol';
 import { type SerializedPart, type WrittenHead, serializeParts } from './group-commit';
 import type { NewSubjectKey } from './subject-keys';
+import { workerEntry } from '../worker-entry';
 
-/** Running from the TypeScript sources (tests, benches), the thread needs the same register hook. */
-const workerFile = (): { file: string; execArgv: string[] } =>
-  __filename.endsWith('.ts')
-    ? { file: join(__dirname, 'commit-thread-worker.ts'), execArgv: ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs')] }
-    : { file: join(__dirname, 'commit-thread-worker.js'), execArgv: [] };
 
 interface Waiting {
   streams: string[];
@@ -61,7 +56,7 @@ export class CommitThread {
     const shared = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT);
     this.shared = new BigInt64Array(shared);
     this.shared[SHARED_LAST_OWN] = -1n;
-    const { file, execArgv } = workerFile();
+    const { file, execArgv } = workerEntry(__dirname, 'commit-thread-worker', __filename);
     this.worker = new Worker(file, { execArgv, workerData: { ...options, shared } satisfies CommitThreadData });
     this.worker.on('message', (message: FromCommitThread) => {
       if (message.kind === 'group') this.answered(message.written, message.outcomes);
