@@ -75,16 +75,22 @@ export class CommitThread {
 
   /**
    * For the heads this process remembers (known-heads.ts): whether another connection committed since the last
-   * call. `lastPosition` reads the log's last position on this process's connection. Every position up to it is
-   * the thread's own or was looked at by an earlier call, unless the thread saw another connection's commit at the
-   * start of a group (it counts that before the group commits, and stores its last position after: both are read
-   * after the log's last position). A commit of the thread not yet stored as its last reads as another's: the
-   * heads are then let go for nothing, rarely.
+   * call. `dataVersion` and `lastPosition` read, on this process's connection, its `PRAGMA data_version` and the
+   * log's last position. Nothing was committed since the last call while the version holds (most calls under load:
+   * the thread commits a group while many reads are answered). Else every position up to the last is the thread's
+   * own or was looked at by an earlier call, unless the thread saw another connection's commit at the start of a
+   * group (it counts that before the group commits, and stores its last position after: both are read after the
+   * log's last position). A commit of the thread not yet stored as its last reads as another's: the heads are then
+   * let go for nothing, rarely.
    */
-  othersCommitted(lastPosition: () => bigint): () => boolean {
+  othersCommitted(dataVersion: () => bigint, lastPosition: () => bigint): () => boolean {
+    let version = dataVersion();
     let foreignSeen = Atomics.load(this.shared, SHARED_FOREIGN);
     let validThrough = lastPosition();
     return () => {
+      const now = dataVersion();
+      if (now === version) return false;
+      version = now;
       const last = lastPosition();
       const foreign = Atomics.load(this.shared, SHARED_FOREIGN);
       const own = Atomics.load(this.shared, SHARED_LAST_OWN);

@@ -70,9 +70,9 @@ const LIMIT_BOUND = 'LIMIT ?';
  * Reads of a stream that has not moved are answered from memory: the store remembers the head revision of the
  * streams it read to the end or appended to, for as long as no other writer committed (known-heads.ts). Inline,
  * SQLite's `PRAGMA data_version` tells (one cheap statement instead of the stream's query; this connection's own
- * commits keep the heads exact). With the commit thread, whose commits move that version too: the log's last
- * position, no further than the thread's last commit or than the last look, and the thread's count of other
- * connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
+ * commits keep the heads exact). With the commit thread, whose commits move that version too: when it moved, the
+ * log's last position, no further than the thread's last commit or than the last look, and the thread's count of
+ * other connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
@@ -149,11 +149,11 @@ export class SqliteEventStore implements EventStore {
         committed,
       );
       this.writes = thread;
-      this.heads = new KnownHeads(thread.othersCommitted(() => this.lastPosition()));
+      this.heads = new KnownHeads(thread.othersCommitted(() => this.dataVersionNow(), () => this.lastPosition()));
     } else {
       let dataVersion = -1n;
       this.heads = new KnownHeads(() => {
-        const { data_version: version } = this.stmt.dataVersion.get() as { data_version: bigint };
+        const version = this.dataVersionNow();
         if (version === dataVersion) return false;
         dataVersion = version;
         return true;
@@ -171,6 +171,10 @@ export class SqliteEventStore implements EventStore {
       );
     }
     this.heads.current();
+  }
+
+  private dataVersionNow(): bigint {
+    return (this.stmt.dataVersion.get() as { data_version: bigint }).data_version;
   }
 
   private lastPosition(): bigint {
