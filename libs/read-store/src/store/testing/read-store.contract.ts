@@ -95,6 +95,8 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
         const many = await store.getMany('members', ['a', 'missing'], { fields: ['name', 'alias', 'nested'] });
         expect([...many.keys()]).toEqual(['a']);
         expect(many.get('a')).toEqual({ doc: { _id: 'a', name: 'Ada', alias: null, nested: { n: 1 } }, position: 3n });
+        // one field (an array): the same shape
+        expect((await store.getMany('members', ['a'], { fields: ['roles'] })).get('a')).toEqual({ doc: { _id: 'a', roles: ['x'] }, position: 3n });
         await expect(store.getMany('members', ['a'], { fields: ["name') --"] })).rejects.toThrow(InvalidQueryError);
         await expect(store.getMany('members', ['a'], { fields: ['nested.n'] })).rejects.toThrow(InvalidQueryError);
       });
