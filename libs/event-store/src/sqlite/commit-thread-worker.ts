@@ -17,6 +17,7 @@ import {
   type ToCommitThread,
 } from './commit-thread-protocol';
 import { GroupCommit, type WrittenHead } from './group-commit';
+import { KnownHeads } from './known-heads';
 import { openDatabase } from './open-database';
 import { SubjectKeyTable } from './subject-keys';
 
@@ -38,10 +39,19 @@ const prepare = (sql: string): StatementSync => {
 const dataVersion = prepare('PRAGMA data_version');
 const versionNow = () => (dataVersion.get() as { data_version: bigint }).data_version;
 
-/** stream → head revision (-1n: no events), exact while this connection's data_version holds, plus its own commits */
-const heads = new Map<string, bigint>();
-const MAX_KNOWN_HEADS = 100_000;
 let knownVersion = versionNow();
+/**
+ * The heads this connection knows, exact while its data_version holds, plus its own commits. Another connection's
+ * commit (another process, or the appending process's own connection storing keys) makes them unknown, and the
+ * appending process's too: counted in SHARED_FOREIGN, inside the group's transaction, before the group commits.
+ */
+const heads = new KnownHeads(() => {
+  const version = versionNow();
+  if (version === knownVersion) return false;
+  knownVersion = version;
+  Atomics.add(shared, SHARED_FOREIGN, 1n);
+  return true;
+});
 
 /** the message of the group being committed: its written heads first, outcomes as the appends settle */
 let reply: Extract<FromCommitThread, { kind: 'group' }> | undefined;
@@ -66,27 +76,15 @@ const commit = new GroupCommit(
   prepare,
   new SubjectKeyTable(db, busyTimeoutMs, () => closed),
   (written: WrittenHead[], lastPosition: bigint) => {
-    for (const { stream, head } of written) {
-      const known = heads.get(stream);
-      if (known !== undefined && known >= head) continue;
-      if (known === undefined && heads.size >= MAX_KNOWN_HEADS) heads.clear();
-      heads.set(stream, head);
-    }
+    for (const { stream, head } of written) heads.note(stream, head, heads.now);
     // after COMMIT: every position up to here that the appending process did not hear of as foreign is its own
     Atomics.store(shared, SHARED_LAST_OWN, lastPosition);
     replyOf().written.push(...written);
   },
-  // in the group's write transaction, which sees every other connection's commit: another one since the last look
-  // (another process, or the appending process's own connection storing keys) makes the heads known here unknown,
-  // and the appending process's too (SHARED_FOREIGN, counted before this group commits)
+  // in the group's write transaction, which sees every other connection's commit
   () => {
-    const version = versionNow();
-    if (version !== knownVersion) {
-      knownVersion = version;
-      heads.clear();
-      Atomics.add(shared, SHARED_FOREIGN, 1n);
-    }
-    return heads;
+    heads.current();
+    return heads.known;
   },
 );
 
