@@ -17,7 +17,7 @@ import {
   type ToCommitThread,
 } from './commit-thread-protocol';
 import { GroupCommit, type WrittenHead } from './group-commit';
-import { KnownHeads } from './known-heads';
+import { KnownHeads, versionMoved } from './known-heads';
 import { openDatabase } from './open-database';
 import { SubjectKeyTable } from './subject-keys';
 
@@ -39,16 +39,14 @@ const prepare = (sql: string): StatementSync => {
 const dataVersion = prepare('PRAGMA data_version');
 const versionNow = () => (dataVersion.get() as { data_version: bigint }).data_version;
 
-let knownVersion = versionNow();
 /**
  * The heads this connection knows, exact while its data_version holds, plus its own commits. Another connection's
  * commit (another process, or the appending process's own connection storing keys) makes them unknown, and the
  * appending process's too: counted in SHARED_FOREIGN, inside the group's transaction, before the group commits.
  */
+const versionMovedHere = versionMoved(versionNow);
 const heads = new KnownHeads(() => {
-  const version = versionNow();
-  if (version === knownVersion) return false;
-  knownVersion = version;
+  if (!versionMovedHere()) return false;
   Atomics.add(shared, SHARED_FOREIGN, 1n);
   return true;
 });

@@ -10,6 +10,7 @@ import {
   type ToCommitThread,
 } from './commit-thread-protocol';
 import { type SerializedPart, type WrittenHead, serializeParts } from './group-commit';
+import { versionMoved } from './known-heads';
 import type { NewSubjectKey } from './subject-keys';
 import { workerEntry } from '../worker-entry';
 
@@ -84,13 +85,11 @@ export class CommitThread {
    * let go for nothing, rarely.
    */
   othersCommitted(dataVersion: () => bigint, lastPosition: () => bigint): () => boolean {
-    let version = dataVersion();
+    const moved = versionMoved(dataVersion);
     let foreignSeen = Atomics.load(this.shared, SHARED_FOREIGN);
     let validThrough = lastPosition();
     return () => {
-      const now = dataVersion();
-      if (now === version) return false;
-      version = now;
+      if (!moved()) return false;
       const last = lastPosition();
       const foreign = Atomics.load(this.shared, SHARED_FOREIGN);
       const own = Atomics.load(this.shared, SHARED_LAST_OWN);

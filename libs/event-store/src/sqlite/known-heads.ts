@@ -1,3 +1,17 @@
+/**
+ * Whether a connection's `PRAGMA data_version` (read by `read`) moved since the last call: another connection
+ * committed in between. The first call compares with `initial`.
+ */
+export function versionMoved(read: () => bigint, initial = read()): () => boolean {
+  let version = initial;
+  return () => {
+    const now = read();
+    if (now === version) return false;
+    version = now;
+    return true;
+  };
+}
+
 /** streams whose head revision is remembered; past this the memory starts over */
 const MAX_KNOWN_HEADS = 100_000;
 

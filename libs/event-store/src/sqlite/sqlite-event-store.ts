@@ -18,7 +18,7 @@ import type {
 import { assertAppendArguments, assertAppendManyArguments } from './append-checks';
 import { CommitThread } from './commit-thread';
 import { GroupCommit } from './group-commit';
-import { KnownHeads } from './known-heads';
+import { KnownHeads, versionMoved } from './known-heads';
 import type { SqliteEventStoreOptions } from './sqlite-event-store-options';
 import { WalCheckpointer } from './wal-checkpointer';
 import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, SubjectKeyTable } from './subject-keys';
@@ -151,13 +151,7 @@ export class SqliteEventStore implements EventStore {
       this.writes = thread;
       this.heads = new KnownHeads(thread.othersCommitted(() => this.dataVersionNow(), () => this.lastPosition()));
     } else {
-      let dataVersion = -1n;
-      this.heads = new KnownHeads(() => {
-        const version = this.dataVersionNow();
-        if (version === dataVersion) return false;
-        dataVersion = version;
-        return true;
-      });
+      this.heads = new KnownHeads(versionMoved(() => this.dataVersionNow(), -1n));
       this.writes = new GroupCommit(
         this.db,
         (sql) => this.prepare(sql),
