@@ -231,15 +231,23 @@ describe('rule 13: the embedded lease file', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** leases in presence.sqlite itself, not counting its WAL: what checkpoints have copied there */
-  const inDatabaseFile = () => {
-    copyFileSync(join(dir, 'presence.sqlite'), join(dir, 'copy.sqlite'));
-    const db = new DatabaseSync(join(dir, 'copy.sqlite'));
-    try {
-      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'leases'").get();
-      return table ? Number((db.prepare('SELECT COUNT(*) AS n FROM leases').get() as { n: number }).n) : 0;
-    } finally {
-      db.close();
+  /**
+   * leases in presence.sqlite itself, not counting its WAL: what checkpoints have copied there. The file is copied
+   * while the checkpoint thread may be writing it: a copy taken in the middle of a checkpoint can be torn ("database
+   * disk image is malformed", seen once in a clean-clone CI run), so such a copy is taken again.
+   */
+  const inDatabaseFile = (): number => {
+    for (let attempt = 1; ; attempt++) {
+      copyFileSync(join(dir, 'presence.sqlite'), join(dir, 'copy.sqlite'));
+      const db = new DatabaseSync(join(dir, 'copy.sqlite'));
+      try {
+        const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'leases'").get();
+        return table ? Number((db.prepare('SELECT COUNT(*) AS n FROM leases').get() as { n: number }).n) : 0;
+      } catch (error) {
+        if (attempt >= 5 || !/malformed/.test(String((error as Error).message))) throw error;
+      } finally {
+        db.close();
+      }
     }
   };
   const many = (n: number) => Array.from({ length: n }, (_, i) => lease(`user-${i}-${'x'.repeat(40)}`, 1000 + i));
