@@ -12,16 +12,21 @@ export interface ProjectorWorkerData {
   mongoUrl?: string;
   dataDir: string;
   pollIntervalMs: number;
+  /** ProjectorOptions.lingerMs (config: ROLLCALL_PROJECTOR_LINGER_MS) */
+  lingerMs: number;
 }
 
 /** Messages from the API thread. */
-export type ToWorker = { type: 'stop' } | { type: 'forget'; subjectIds: string[] };
+export type ToWorker = { type: 'stop' } | { type: 'forget'; subjectIds: string[] } | { type: 'hurry'; position: string };
 /** Messages to the API thread. */
 export type FromWorker =
   | { type: 'status'; status: { name: string; checkpoint: string | null; lag: string; processed: number; state: string; error?: string }[] }
   | { type: 'log'; level: 'info' | 'error'; message: string }
   | { type: 'started' }
   | { type: 'stopped' };
+
+/** how often a leading, lingering projector thread looks for positions other processes' readers wait for */
+const WANTED_POLL_MS = 25;
 
 async function run(): Promise<void> {
   const port = parentPort!;
@@ -32,7 +37,16 @@ async function run(): Promise<void> {
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
   // a new projector each time this thread leads: what an earlier one cached may be stale once another process projected
   const newProjector = () =>
-    new Projector({ eventStore, readStore, projections: PROJECTIONS, pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs, logger });
+    new Projector({
+      eventStore,
+      readStore,
+      projections: PROJECTIONS,
+      pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs,
+      lingerMs: data.lingerMs,
+      // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
+      batchSize: data.lingerMs > 0 ? 5000 : undefined,
+      logger,
+    });
   // the embedded read store takes one projector at a time, whichever process it is in (lease.ts)
   const lease = data.mongoUrl ? undefined : new Lease(data.dataDir, 'projector');
   let projector: Projector | undefined;
@@ -57,13 +71,30 @@ async function run(): Promise<void> {
     }
   };
   const timer = setInterval(report, 250);
+  // what the standbys' readers wait for, while this thread leads and lingers (commit-linger.ts): a small read per tick
+  let wantedSeen = -1n;
+  const wantedTimer =
+    lease &&
+    data.lingerMs > 0 &&
+    setInterval(() => {
+      const wanted = projector && lease.wanted();
+      if (wanted === undefined || wanted <= wantedSeen) return;
+      wantedSeen = wanted;
+      projector!.hurry(wanted);
+    }, WANTED_POLL_MS);
   const leaseTimer = lease && setInterval(() => (turning = turning.then(lead, (error: unknown) => logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   port.on('message', (m: ToWorker) => {
     if (m.type === 'forget') void personalData.forget(m.subjectIds);
+    // a reader of this process waits for a position: tell the projector, this thread's or (standing by) the leader's
+    if (m.type === 'hurry') {
+      if (projector) projector.hurry(BigInt(m.position));
+      else lease?.want(BigInt(m.position));
+    }
     if (m.type === 'stop')
       void (async () => {
         clearInterval(timer);
         if (leaseTimer) clearInterval(leaseTimer);
+        if (wantedTimer) clearInterval(wantedTimer);
         await turning.catch(() => undefined);
         await projector?.stop();
         report();

@@ -34,6 +34,8 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
       const deadline = Date.now() + timeoutMs;
       for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
         if (await checkpointsReached(position)) return true;
+        // the projector thread of this process stops lingering (commit-linger.ts) until it commits this position
+        if (wait === 2) worker?.postMessage({ type: 'hurry', position: position.toString() } satisfies ToWorker);
         if (status.some((s) => s.state === 'failed') || Date.now() >= deadline) return false;
         await new Promise((r) => setTimeout(r, wait));
       }
@@ -42,7 +44,13 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
     start: async () => {
       if (!config.projectorInProcess) return;
       const { file, execArgv } = workerEntry(__dirname, 'projector-worker', __filename);
-      const data: ProjectorWorkerData = { eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir, pollIntervalMs: 10 };
+      const data: ProjectorWorkerData = {
+        eventstoreUrl: config.eventstoreUrl,
+        mongoUrl: config.mongoUrl,
+        dataDir: config.dataDir,
+        pollIntervalMs: 10,
+        lingerMs: config.projectorLingerMs,
+      };
       worker = new Worker(file, { workerData: data, execArgv });
       let onStopped: () => void = () => undefined;
       stopped = new Promise<void>((resolve) => (onStopped = resolve));

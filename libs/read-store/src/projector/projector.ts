@@ -3,6 +3,7 @@ import type { CollectionSpec, Projection } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
+import { CommitLinger } from './commit-linger';
 import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
@@ -58,6 +59,7 @@ export class Projector {
   /** rule 12 at rest: the store's old versions of what a deletion removed are purged once it is committed */
   private readonly purge: ErasurePurge;
   private wakeRetry: (() => void) | undefined;
+  private readonly linger: CommitLinger;
 
   constructor(private readonly options: ProjectorOptions) {
     this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m));
@@ -77,6 +79,7 @@ export class Projector {
     this.batchSize = options.batchSize ?? 1000;
     this.logger = options.logger ?? consoleLogger;
     this.degradedAfter = options.degradedAfter ?? 3;
+    this.linger = new CommitLinger(options.lingerMs ?? 0, options.lingerAbove ?? 100);
   }
 
   /** the collections of all projections, as `ReadStore.init` wants them */
@@ -134,6 +137,7 @@ export class Projector {
     const hopeless = () => !this.running || targets.some((s) => s.error !== undefined && isBehind(s.checkpoint, position));
     if (reached()) return Promise.resolve(true);
     if (hopeless()) return Promise.resolve(false);
+    this.hurry(position);
     return new Promise<boolean>((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
@@ -147,6 +151,11 @@ export class Projector {
       const timer = setTimeout(() => done(false), timeoutMs);
       this.waiters.add(check);
     });
+  }
+
+  /** a reader waits for `position`: commit at each pause, without lingering, until it is committed (commit-linger.ts) */
+  hurry(position: bigint): void {
+    this.linger.hurry(position);
   }
 
   // --- the loop ----------------------------------------------------------------------------------------------
@@ -199,12 +208,13 @@ export class Projector {
     try {
       let next = events.next();
       for (;;) {
-        const result = count > 0 ? await whenReady(next) : await this.nextOrPoll(next);
+        const result = count > 0 ? await this.linger.whenReady(next, IDLE) : await this.nextOrPoll(next);
         if (result === MOVED) {
           await settle();
           return;
         }
         if (result === IDLE) {
+          this.linger.cut(count, lastPositionOf(batches));
           await settle();
           await this.commit(batches);
           batches = this.newBatches();
@@ -215,6 +225,7 @@ export class Projector {
         next = events.next();
         await this.applyEvent(batches, result.value);
         if (++count >= this.batchSize) {
+          this.linger.cut(count, lastPositionOf(batches));
           await settle();
           const committing = batches;
           const following = (batches = this.newBatches(committing));
@@ -352,11 +363,11 @@ export class Projector {
   }
 }
 
-/** the next event if it comes within `ms`, else IDLE; no `ms`: IDLE unless the subscription has it at hand */
-function whenReady<T>(next: Promise<T>, ms?: number): Promise<T | typeof IDLE> {
+/** the next event if it comes within `ms`, else IDLE */
+function whenReady<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
   return new Promise((resolve, reject) => {
-    const timer = ms === undefined ? setImmediate(resolve, IDLE) : setTimeout(resolve, ms, IDLE);
-    const cancel = () => (ms === undefined ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout));
+    const timer = setTimeout(resolve, ms, IDLE);
+    const cancel = () => clearTimeout(timer);
     next.then(
       (value) => {
         cancel();
@@ -369,5 +380,9 @@ function whenReady<T>(next: Promise<T>, ms?: number): Promise<T | typeof IDLE> {
     );
   });
 }
+
+/** the last position the batches applied or skipped (they all see every event) */
+const lastPositionOf = (batches: ProjectionBatch[]): bigint | undefined =>
+  batches.reduce<bigint | undefined>((max, b) => (b.lastPosition !== undefined && (max === undefined || b.lastPosition > max) ? b.lastPosition : max), undefined);
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createRollcallEventStore } from '@rollcall/event-store';
+import { PROJECTIONS } from '@rollcall/read-store';
+import { loadConfig } from '../config';
+import { Metrics } from './metrics';
+import { createReadSide } from './read-side.factory';
+import type { ReadSide } from './read-side';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The in-process projector thread lingers while the log is busy (ROLLCALL_PROJECTOR_LINGER_MS; commit-linger.ts);
+ * a read with X-Min-Position must not wait for that, on this process (its `waitFor` tells the thread) nor on another
+ * one over the same data dir that stands by (it leaves the position in the projector's lease file for the leader).
+ */
+describe('the read side lingering while the log is busy', () => {
+  let dataDir: string;
+  let store: Awaited<ReturnType<typeof createRollcallEventStore>>['store'];
+  let sides: ReadSide[];
+  let n = 0;
+  const t0 = Date.parse('2026-03-01T10:00:00Z');
+
+  beforeEach(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rollcall-read-side-'));
+    ({ store } = await createRollcallEventStore({ dataDir, durability: 'normal' }));
+    sides = [];
+  });
+  afterEach(async () => {
+    for (const side of sides) await side.close().catch(() => undefined);
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** `count` presence changes in one append (one batch for a projector that polls the log); the last's position */
+  const presence = async (count: number): Promise<bigint> => {
+    const events = Array.from({ length: count }, () => {
+      const status = n % 2 === 0 ? 'online' : 'offline';
+      const data = { workspaceId: 'w', organizationId: 'o', userId: 'u', status, previous: status === 'online' ? 'offline' : 'online', reason: 'heartbeat', lastSeenAt: null, changedAt: new Date(t0 + n * 1000).toISOString() };
+      return { id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'PresenceChanged', data, metadata: { schemaVersion: 1 } };
+    });
+    return (await store.append('presence-w-u', events, 'any')).position;
+  };
+  const readSide = async () => {
+    const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ROLLCALL_PROJECTOR_LINGER_MS: '60000' });
+    const side = await createReadSide(config, new Metrics(), pino({ enabled: false }));
+    sides.push(side);
+    return side;
+  };
+  /** polled, not waited for: `waitFor` is what hurries the projector */
+  const committed = async (side: ReadSide, position: bigint) =>
+    (await Promise.all(PROJECTIONS.map((p) => side.store.checkpoint(p.name)))).every((c) => c !== undefined && c >= position);
+  /** a busy log (the projector's first batch has 150 events), projected; then two more events, left lingering */
+  const lingering = async (side: ReadSide): Promise<bigint> => {
+    const busy = await presence(150);
+    for (let i = 0; i < 200 && !(await committed(side, busy)); i++) await sleep(50);
+    expect(await committed(side, busy)).toBe(true);
+    const next = await presence(2);
+    await sleep(500);
+    expect(await committed(side, next)).toBe(false); // lingering: 60 s here
+    return next;
+  };
+
+  it('a read waiting for a position (X-Min-Position) on this process cuts its projector thread\'s lingering short', async () => {
+    const side = await readSide();
+    await side.start();
+    const next = await lingering(side);
+    const started = Date.now();
+    expect(await side.waitFor(next, 10_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 30_000);
+
+  it('a read waiting for a position on a process that stands by cuts the leading process\'s lingering short', async () => {
+    const [a, b] = [await readSide(), await readSide()];
+    await a.start();
+    await b.start();
+    await sleep(600); // a status report from each thread: which one projects
+    const projecting = [a, b].map((side) => side.projections().length > 0);
+    expect(projecting.filter(Boolean)).toHaveLength(1);
+    const [leader, standby] = projecting[0] ? [a, b] : [b, a];
+    const next = await lingering(leader);
+    const started = Date.now();
+    expect(await standby.waitFor(next, 10_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 30_000);
+});
