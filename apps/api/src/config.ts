@@ -33,6 +33,8 @@ export interface Config {
    * at most this often, so that its batches grow (cheaper per event); a read with X-Min-Position cuts the wait
    */
   projectorLingerMs: number;
+  /** ROLLCALL_PROJECTOR_NICE (default 10; 0 … 19): the in-process projector thread's CPU priority (thread-priority.ts) */
+  projectorNice: number;
   /** LOG_LEVEL: debug, info (default), warn, error or silent (the e2e tests) */
   logLevel: LogLevel;
   /** LOG_FORMAT: json (default, one object per line) or pretty (human-readable lines, pino-pretty) */
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commitThread: commitThread === 'on',
     projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
     projectorLingerMs: int(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
+    projectorNice: int(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
     logLevel: log.level,
     logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, Projector, createReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
+import { lowerThisThreadsPriority } from './thread-priority';
 
 export interface ProjectorWorkerData {
   eventstoreUrl?: string;
@@ -14,6 +15,8 @@ export interface ProjectorWorkerData {
   pollIntervalMs: number;
   /** ProjectorOptions.lingerMs (config: ROLLCALL_PROJECTOR_LINGER_MS) */
   lingerMs: number;
+  /** this thread's CPU priority (config: ROLLCALL_PROJECTOR_NICE; thread-priority.ts) */
+  nice: number;
 }
 
 /** Messages from the API thread. */
@@ -32,6 +35,8 @@ async function run(): Promise<void> {
   const port = parentPort!;
   const data = workerData as ProjectorWorkerData;
   const send = (m: FromWorker) => port.postMessage(m);
+  const lowered = lowerThisThreadsPriority(data.nice);
+  if (lowered) send({ type: 'log', level: 'info', message: `projector: its thread keeps its CPU priority (${lowered})` });
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };

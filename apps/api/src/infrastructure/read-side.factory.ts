@@ -50,8 +50,10 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
         dataDir: config.dataDir,
         pollIntervalMs: 10,
         lingerMs: config.projectorLingerMs,
+        nice: config.projectorNice,
       };
-      worker = new Worker(file, { workerData: data, execArgv });
+      // named: the OS thread carries the name (ps, top -H, /proc/<pid>/task/*/comm)
+      worker = new Worker(file, { workerData: data, execArgv, name: 'projector' });
       let onStopped: () => void = () => undefined;
       stopped = new Promise<void>((resolve) => (onStopped = resolve));
       await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createRollcallEventStore } from '@rollcall/event-store';
@@ -16,7 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * a read with X-Min-Position must not wait for that, on this process (its `waitFor` tells the thread) nor on another
  * one over the same data dir that stands by (it leaves the position in the projector's lease file for the leader).
  */
-describe('the read side lingering while the log is busy', () => {
+describe('the read side\'s projector thread', () => {
   let dataDir: string;
   let store: Awaited<ReturnType<typeof createRollcallEventStore>>['store'];
   let sides: ReadSide[];
@@ -43,8 +43,8 @@ describe('the read side lingering while the log is busy', () => {
     });
     return (await store.append('presence-w-u', events, 'any')).position;
   };
-  const readSide = async () => {
-    const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ROLLCALL_PROJECTOR_LINGER_MS: '60000' });
+  const readSide = async (env: Record<string, string> = {}) => {
+    const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ROLLCALL_PROJECTOR_LINGER_MS: '60000', ...env });
     const side = await createReadSide(config, new Metrics(), pino({ enabled: false }));
     sides.push(side);
     return side;
@@ -85,4 +85,25 @@ describe('the read side lingering while the log is busy', () => {
     expect(await standby.waitFor(next, 10_000)).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
   }, 30_000);
+
+  it('the projector thread yields the CPU to command handling: it runs at ROLLCALL_PROJECTOR_NICE, this thread as before', async () => {
+    /** the nice value of each thread of this process (field 19 of its stat), by thread id, with the name its OS thread carries */
+    const threads = () =>
+      readdirSync('/proc/self/task')
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return { tid, name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+        });
+    const mine = getPriority();
+    const before = new Set(threads().map((t) => t.tid));
+    const side = await readSide({ ROLLCALL_PROJECTOR_NICE: '7' });
+    await side.start();
+    // of the threads started since, the first of that name is the worker's own (threads it starts inherit its name;
+    // under jest the transpiler's, started while the worker loads its modules, keep the priority they began with)
+    const started = threads().filter((t) => !before.has(t.tid) && t.name === 'projector');
+    expect(started[0]).toMatchObject({ name: 'projector', nice: 7 });
+    expect(getPriority()).toBe(mine);
+  });
 });
