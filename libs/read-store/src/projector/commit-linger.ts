@@ -57,28 +57,37 @@ export class CommitLinger {
    */
   whenReady<T, I>(next: Promise<T>, idle: I): Promise<T | I> {
     const ms = this.left();
-    return new Promise((resolve, reject) => {
-      const timer = ms === 0 ? setImmediate(resolve, idle) : setTimeout(resolve, ms, idle);
-      const settle = () => {
-        if (ms === 0) clearImmediate(timer as NodeJS.Immediate);
-        else clearTimeout(timer as NodeJS.Timeout);
-        this.wake = undefined;
-      };
-      if (ms > 0)
-        this.wake = () => {
-          settle();
-          resolve(idle);
-        };
-      next.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (error: unknown) => {
-          settle();
-          reject(error);
-        },
-      );
-    });
+    if (ms === 0) return firstOf(next, idle);
+    return firstOf(next, idle, ms, (wake) => (this.wake = wake));
   }
+}
+
+/**
+ * `next`'s outcome if it settles first; else `idle`: after `ms`, or (no `ms`) unless `next` is at hand now, or when the
+ * function handed to `onWake` is called (it is handed `undefined` once the race is over).
+ */
+export function firstOf<T, I>(next: Promise<T>, idle: I, ms?: number, onWake?: (wake: (() => void) | undefined) => void): Promise<T | I> {
+  return new Promise((resolve, reject) => {
+    const idleNow = () => {
+      settle();
+      resolve(idle);
+    };
+    const timer = ms === undefined ? setImmediate(idleNow) : setTimeout(idleNow, ms);
+    const settle = () => {
+      if (ms === undefined) clearImmediate(timer as NodeJS.Immediate);
+      else clearTimeout(timer as NodeJS.Timeout);
+      onWake?.(undefined);
+    };
+    onWake?.(idleNow);
+    next.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
 }

@@ -3,7 +3,7 @@ import type { CollectionSpec, Projection } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
-import { CommitLinger } from './commit-linger';
+import { CommitLinger, firstOf } from './commit-linger';
 import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
@@ -251,7 +251,7 @@ export class Projector {
     const every = this.options.pollIntervalMs;
     if (every === undefined) return next;
     for (;;) {
-      const result = await whenReady(next, every);
+      const result = await firstOf(next, IDLE, every);
       if (result !== IDLE) return result;
       const head = await this.options.eventStore.headPosition();
       if (head > this.head) {
@@ -361,24 +361,6 @@ export class Projector {
       };
     });
   }
-}
-
-/** the next event if it comes within `ms`, else IDLE */
-function whenReady<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms, IDLE);
-    const cancel = () => clearTimeout(timer);
-    next.then(
-      (value) => {
-        cancel();
-        resolve(value);
-      },
-      (error: unknown) => {
-        cancel();
-        reject(error);
-      },
-    );
-  });
 }
 
 /** the last position the batches applied or skipped (they all see every event) */
