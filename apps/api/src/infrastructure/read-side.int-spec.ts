@@ -67,9 +67,8 @@ describe('the read side\'s projector thread', () => {
     const side = await readSide();
     await side.start();
     const next = await lingering(side);
-    const started = Date.now();
+    // within 10 s where the projector lingers 60 s
     expect(await side.waitFor(next, 10_000)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
   }, 30_000);
 
   it('a read waiting for a position on a process that stands by cuts the leading process\'s lingering short', async () => {
@@ -81,9 +80,7 @@ describe('the read side\'s projector thread', () => {
     expect(projecting.filter(Boolean)).toHaveLength(1);
     const [leader, standby] = projecting[0] ? [a, b] : [b, a];
     const next = await lingering(leader);
-    const started = Date.now();
     expect(await standby.waitFor(next, 10_000)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
   }, 30_000);
 
   it('the projector thread yields the CPU to command handling: it runs at ROLLCALL_PROJECTOR_NICE, this thread as before', async () => {
