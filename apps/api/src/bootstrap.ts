@@ -8,8 +8,11 @@ import type { Config } from './config';
 import { AppModule } from './app.module';
 import { EVENT_STORE, LOCAL_SECRETS } from './shared/tokens';
 import { eraseDeletedUsers } from './infrastructure/erasure';
-import { PERSONAL_DATA } from '@rollcall/event-store';
+import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 import { StreamStates } from './shared/stream-states';
+import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
@@ -41,7 +44,6 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   // first of all: every request gets its id (X-Request-Id, req.id) and its log line, even one refused before routing
   app.use(requestLogging(log));
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
 
   const metrics = app.get(Metrics);
   app.use((req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
@@ -72,6 +74,25 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await app.get(IntegrationEvents).start();
   await app.listen(config.port, '0.0.0.0');
 
+  // Stopping, in order: Nest's hooks (snapshots being written, the notary, presence, integration events), the
+  // projector thread, then the event store (what its commit thread has queued is committed, its files closed: the
+  // hooks before it may still append and seal) and the idempotency records (answers queued are stored). Nest's own signal hooks (enableShutdownHooks) would not close the
+  // store, and a provider's onApplicationShutdown runs alongside the others of its module, not after them.
+  const eventStore = app.get<EventStore>(EVENT_STORE);
+  const idempotency = app.get<IdempotencyStore>(IDEMPOTENCY_STORE);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const [signal, handler] of onSignal) process.off(signal, handler);
+      await app.close();
+      await readSide.close();
+      await eventStore.close();
+      await idempotency.close();
+    })());
+  // a signal closes the app, then takes its default course (the process ends with it, as under Nest's hooks)
+  const onSignal = SHUTDOWN_SIGNALS.map((signal) => [signal, () => void close().finally(() => process.kill(process.pid, signal))] as const);
+  for (const [signal, handler] of onSignal) process.once(signal, handler);
+
   const address = app.getHttpServer().address() as { port: number };
   const tcp = servers[0]!.unwrap<{ address(): { port: number } }>().address();
   const secrets = app.get<{ generatedSystemKey?: string }>(LOCAL_SECRETS);
@@ -80,9 +101,6 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
     url: `http://127.0.0.1:${address.port}`,
     tcpPort: tcp.port,
     generatedSystemKey: secrets.generatedSystemKey,
-    close: async () => {
-      await app.close();
-      await readSide.close();
-    },
+    close,
   };
 }

@@ -52,11 +52,12 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
         done: (error) => (error ? reject(error) : resolve()),
       });
       // INSERT OR IGNORE: another process on the same data dir may have stored its answer first
-    }).then(async () => (await this.get(key)) ?? answer);
+    }).then(async () => (this.db.isOpen ? await this.get(key) : undefined) ?? answer);
   }
 
   private flush(): void {
     const batch = this.queue;
+    if (batch.length === 0) return; // flushed by close() before its turn came
     this.queue = [];
     try {
       this.db.exec('BEGIN IMMEDIATE');
@@ -69,8 +70,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     }
   }
 
+  /** answers still queued are stored first */
   async close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    this.flush();
+    this.db.close();
   }
 }
 
