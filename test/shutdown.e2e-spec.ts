@@ -7,7 +7,8 @@ import { startServer } from './support/server-process';
 /**
  * A stopped API closes what it opened, last of all its event store: SQLite folds a file's WAL back into it and
  * removes it when its last connection closes, so a WAL left behind names a store some part of the process never
- * closed (the event store was never closed before session 8: its commit thread's queue was left to the exit).
+ * closed (before session 8 the event store was never closed, its commit thread's queue left to the exit, and the
+ * audit tree's read-only connection closed last).
  */
 describe('stopping the API (SIGTERM)', () => {
   it('closes the event store, its keys and the idempotency records after everything that may still write to them', async () => {
@@ -23,7 +24,7 @@ describe('stopping the API (SIGTERM)', () => {
       for (const file of ['events.sqlite-wal', 'keys.sqlite-wal', 'api.sqlite-wal']) expect(existsSync(join(dataDir, file))).toBe(true);
 
       expect(await server.stop(20_000)).toBe('SIGTERM'); // ended by the signal, as a stopped process is, not killed after the grace
-      for (const file of ['events.sqlite-wal', 'keys.sqlite-wal', 'api.sqlite-wal', 'read.sqlite-wal', 'snapshots.sqlite-wal'])
+      for (const file of ['events.sqlite-wal', 'keys.sqlite-wal', 'api.sqlite-wal', 'read.sqlite-wal', 'snapshots.sqlite-wal', 'audit.sqlite-wal'])
         expect({ file, left: existsSync(join(dataDir, file)) }).toEqual({ file, left: false });
 
       // and the data is all there for the next start: the same key answers the same organization

@@ -80,6 +80,9 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // this read-only connection first: the last connection to close folds the WAL back into audit.sqlite, which a
+    // read-only one cannot do (the HTTP server is closed by now: nothing reads the tree any more)
+    this.tree?.close();
     if (this.worker) {
       this.worker.postMessage({ type: 'stop' } satisfies ToNotary);
       let timer: NodeJS.Timeout | undefined;
@@ -88,7 +91,6 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
       await this.worker.terminate();
       this.worker = undefined;
     }
-    this.tree?.close();
     await this.events?.close();
   }
 
