@@ -80,11 +80,15 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
     // CPU per request: what the machine's load changes least (a busy machine slows both, but each needs the same work)
     const cpu =
       cpuBefore && cpuAfter && ok > 0
-        ? { perCommandMs: (cpuAfter.processMs - cpuBefore.processMs) / ok, mainThreadPerCommandMs: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / ok }
+        ? {
+            perCommandMs: (cpuAfter.processMs - cpuBefore.processMs) / ok,
+            mainThreadPerCommandMs: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / ok,
+            projectorThreadPerCommandMs: (cpuAfter.projectorThreadMs - cpuBefore.projectorThreadMs) / ok,
+          }
         : undefined;
     if (cpu)
       out(
-        `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, the rest: projector thread, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
+        `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, projector thread ${fmt(cpu.projectorThreadPerCommandMs)} ms, the rest: commit thread, notary, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
       );
     const clientCpuMsPerCommand = clientCpuMs / Math.max(1, ok);
     out(
@@ -117,6 +121,7 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
         ...(cpu && {
           cpuMsPerCommand: Math.round(cpu.perCommandMs * 1000) / 1000,
           mainThreadCpuMsPerCommand: Math.round(cpu.mainThreadPerCommandMs * 1000) / 1000,
+          projectorThreadCpuMsPerCommand: Math.round(cpu.projectorThreadPerCommandMs * 1000) / 1000,
           ...(bare.cpuMsPerAppend !== undefined && { bareCpuMsPerAppend: Math.round(bare.cpuMsPerAppend * 1000) / 1000 }),
         }),
         loadGeneratorCpuMsPerCommand: Math.round(clientCpuMsPerCommand * 1000) / 1000,

@@ -11,7 +11,7 @@
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
 // sends SIGUSR2 instead of SIGTERM then.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -45,6 +45,8 @@ const ROOT = join(__dirname, '..', '..');
 export interface CpuTimes {
   processMs: number;
   mainThreadMs: number;
+  /** the API's projector thread (its OS thread is named `projector`); 0 where there is none */
+  projectorThreadMs: number;
 }
 
 /** USER_HZ: the unit of /proc's CPU times on Linux */
@@ -56,10 +58,23 @@ const statCpuMs = (file: string): number => {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 };
 
+/** the CPU time of a process's threads of that name (a thread gone since is no longer counted) */
+const namedThreadsCpuMs = (pid: number, name: string): number => {
+  let ms = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === name) ms += statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ms;
+};
+
 /** a process's CPU time so far, and its main thread's; undefined without /proc (not Linux) or once it is gone */
 export function cpuTimesOf(pid: number): CpuTimes | undefined {
   try {
-    return { processMs: statCpuMs(`/proc/${pid}/stat`), mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`) };
+    return { processMs: statCpuMs(`/proc/${pid}/stat`), mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`), projectorThreadMs: namedThreadsCpuMs(pid, 'projector') };
   } catch {
     return undefined;
   }
