@@ -32,24 +32,23 @@ export class Lease {
     this.table = `${job}_lease`;
     this.db = openDatabase(join(dataDir, `${job}-lease.sqlite`), {
       setUp: `CREATE TABLE IF NOT EXISTS ${this.table} (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL)`,
+        CREATE TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)`,
     });
   }
 
   /**
    * A standby tells the holder that a reader waits for `position` (the projector's lingering, commit-linger.ts: the
-   * holder's thread reads it with `wanted()`). Positions are kept as decimal strings: they are bigints.
+   * holder's thread reads it with `wanted()`). One statement: of two standbys asking at once, the higher stays.
    */
   want(position: bigint): void {
-    const current = this.wanted();
-    if (current !== undefined && current >= position) return;
-    this.db.prepare('INSERT INTO wanted (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(position.toString());
+    this.db.prepare('INSERT INTO wanted (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)').run(position);
   }
 
   /** the highest position a standby's reader asked for (undefined: none yet) */
   wanted(): bigint | undefined {
-    const row = this.db.prepare('SELECT position FROM wanted WHERE id = 1').get() as { position: string } | undefined;
-    return row ? BigInt(row.position) : undefined;
+    const select = this.db.prepare('SELECT position FROM wanted WHERE id = 1');
+    select.setReadBigInts(true);
+    return (select.get() as { position: bigint } | undefined)?.position;
   }
 
   /** Takes the lease, or renews it; false while another holder's lease runs. */
