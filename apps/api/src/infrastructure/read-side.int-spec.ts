@@ -75,7 +75,9 @@ describe('the read side\'s projector thread', () => {
     const [a, b] = [await readSide(), await readSide()];
     await a.start();
     await b.start();
-    await sleep(600); // a status report from each thread: which one projects
+    // which one projects: its thread's status reports (every 250 ms; later on a loaded machine) say so
+    for (let i = 0; i < 200 && ![a, b].some((side) => side.projections().length > 0); i++) await sleep(50);
+    await sleep(600); // and a report from the other, which must say it stands by
     const projecting = [a, b].map((side) => side.projections().length > 0);
     expect(projecting.filter(Boolean)).toHaveLength(1);
     const [leader, standby] = projecting[0] ? [a, b] : [b, a];
