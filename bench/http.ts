@@ -3,7 +3,7 @@
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
 //    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…,
 //    "healthMaxMsDuringColdLoad":…,"coldReplayMs100k":…,"healthMaxMsDuringReplay":…,"bareAppendPerSec":…,"ratio":…,
-//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"projectorThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadGeneratorCpuMsPerCommand":…,
+//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"projectorThreadCpuMsPerCommand":…,"commitThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadGeneratorCpuMsPerCommand":…,
 //    "loadGeneratorCpuMsPerAppend":…,"loadAverage":{…}}
 //  (the server CPU figures on Linux only: the server's CPU time over the measured window per 2xx answer, all threads
 //  and its main thread; the bare endpoint's per append. A busy machine slows everything but changes them least. The

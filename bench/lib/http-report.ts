@@ -84,11 +84,12 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
             perCommandMs: (cpuAfter.processMs - cpuBefore.processMs) / ok,
             mainThreadPerCommandMs: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / ok,
             projectorThreadPerCommandMs: (cpuAfter.projectorThreadMs - cpuBefore.projectorThreadMs) / ok,
+            commitThreadPerCommandMs: (cpuAfter.commitThreadMs - cpuBefore.commitThreadMs) / ok,
           }
         : undefined;
     if (cpu)
       out(
-        `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, projector thread ${fmt(cpu.projectorThreadPerCommandMs)} ms, the rest: commit thread, notary, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
+        `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, projector thread ${fmt(cpu.projectorThreadPerCommandMs)} ms, commit thread ${fmt(cpu.commitThreadPerCommandMs)} ms, the rest: notary, WAL checkpoints, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
       );
     const clientCpuMsPerCommand = clientCpuMs / Math.max(1, ok);
     out(
@@ -122,6 +123,7 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
           cpuMsPerCommand: Math.round(cpu.perCommandMs * 1000) / 1000,
           mainThreadCpuMsPerCommand: Math.round(cpu.mainThreadPerCommandMs * 1000) / 1000,
           projectorThreadCpuMsPerCommand: Math.round(cpu.projectorThreadPerCommandMs * 1000) / 1000,
+          commitThreadCpuMsPerCommand: Math.round(cpu.commitThreadPerCommandMs * 1000) / 1000,
           ...(bare.cpuMsPerAppend !== undefined && { bareCpuMsPerAppend: Math.round(bare.cpuMsPerAppend * 1000) / 1000 }),
         }),
         loadGeneratorCpuMsPerCommand: Math.round(clientCpuMsPerCommand * 1000) / 1000,

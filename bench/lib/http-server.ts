@@ -47,6 +47,8 @@ export interface CpuTimes {
   mainThreadMs: number;
   /** the API's projector thread (its OS thread is named `projector`); 0 where there is none */
   projectorThreadMs: number;
+  /** the event store's commit thread (named `commit`); 0 where there is none */
+  commitThreadMs: number;
 }
 
 /** USER_HZ: the unit of /proc's CPU times on Linux */
@@ -74,7 +76,12 @@ const namedThreadsCpuMs = (pid: number, name: string): number => {
 /** a process's CPU time so far, and its main thread's; undefined without /proc (not Linux) or once it is gone */
 export function cpuTimesOf(pid: number): CpuTimes | undefined {
   try {
-    return { processMs: statCpuMs(`/proc/${pid}/stat`), mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`), projectorThreadMs: namedThreadsCpuMs(pid, 'projector') };
+    return {
+      processMs: statCpuMs(`/proc/${pid}/stat`),
+      mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`),
+      projectorThreadMs: namedThreadsCpuMs(pid, 'projector'),
+      commitThreadMs: namedThreadsCpuMs(pid, 'commit'),
+    };
   } catch {
     return undefined;
   }

@@ -56,7 +56,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
       checkpointMs: this.config.audit.checkpointMs,
       pollMs: 20,
     };
-    const worker = new Worker(file, { workerData: data, execArgv });
+    const worker = new Worker(file, { workerData: data, execArgv, name: 'notary' });
     this.worker = worker;
     let onStopped: () => void = () => undefined;
     this.stopped = new Promise<void>((resolve) => (onStopped = resolve));

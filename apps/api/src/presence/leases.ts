@@ -261,7 +261,7 @@ class WalCheckpointer {
 
   constructor(path: string, everyMs: number, onGone: () => void) {
     // execArgv []: none of the process's preloads (-r) run in the thread; it needs only node:sqlite
-    this.worker = new Worker(CHECKPOINT_THREAD, { eval: true, workerData: { path, everyMs }, execArgv: [] });
+    this.worker = new Worker(CHECKPOINT_THREAD, { eval: true, workerData: { path, everyMs }, execArgv: [], name: 'presence-wal' });
     this.worker.unref();
     this.worker.on('message', (m: { error?: string }) => this.logger.warn(`presence.sqlite checkpoint: ${m.error}`));
     this.worker.on('error', (error) => this.logger.error(`presence.sqlite checkpoint thread: ${error.message}`));

@@ -58,7 +58,7 @@ export class CommitThread {
     this.shared = new BigInt64Array(shared);
     this.shared[SHARED_LAST_OWN] = -1n;
     const { file, execArgv } = workerEntry(__dirname, 'commit-thread-worker', __filename);
-    this.worker = new Worker(file, { execArgv, workerData: { ...options, shared } satisfies CommitThreadData });
+    this.worker = new Worker(file, { execArgv, workerData: { ...options, shared } satisfies CommitThreadData, name: 'commit' });
     this.worker.on('message', (message: FromCommitThread) => {
       if (message.kind === 'group') this.answered(message.written, message.outcomes);
       else if (message.kind === 'executed') this.executed.shift()?.(message.error);

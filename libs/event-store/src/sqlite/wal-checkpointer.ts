@@ -18,7 +18,7 @@ export class WalCheckpointer {
 
   constructor(file: string, options: { everyMs: number; synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number }) {
     // no execArgv: none of the process's preloads (-r: a TypeScript hook, a bench's child hook) run in this thread
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, ...options } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, ...options }, name: 'wal-checkpoint' });
     // never keeps the process alive on its own
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
