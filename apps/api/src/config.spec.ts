@@ -57,6 +57,14 @@ describe('configuration from the environment', () => {
     for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
   });
 
+  it('the in-process projector lingers 1 s while the log is busy and runs at nice 10 by default; both can be set, within bounds', () => {
+    expect(loadConfig({})).toMatchObject({ projectorLingerMs: 1000, projectorNice: 10 });
+    expect(loadConfig({ ROLLCALL_PROJECTOR_LINGER_MS: '0', ROLLCALL_PROJECTOR_NICE: '0' })).toMatchObject({ projectorLingerMs: 0, projectorNice: 0 });
+    expect(loadConfig({ ROLLCALL_PROJECTOR_LINGER_MS: '250', ROLLCALL_PROJECTOR_NICE: '19' })).toMatchObject({ projectorLingerMs: 250, projectorNice: 19 });
+    expect(() => loadConfig({ ROLLCALL_PROJECTOR_LINGER_MS: '-1' })).toThrow(/ROLLCALL_PROJECTOR_LINGER_MS must be an integer between 0 and 60000, got "-1"/);
+    expect(() => loadConfig({ ROLLCALL_PROJECTOR_NICE: '20' })).toThrow(/ROLLCALL_PROJECTOR_NICE must be an integer between 0 and 19, got "20"/);
+  });
+
   it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
     expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
     expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);
