@@ -76,16 +76,14 @@ async function run(): Promise<void> {
     }
   };
   const timer = setInterval(report, 250);
-  // what the standbys' readers wait for, while this thread leads and lingers (commit-linger.ts): a small read per tick
-  let wantedSeen = -1n;
+  // what the standbys' readers wait for, while this thread leads and lingers (commit-linger.ts): a small read per
+  // tick; a position already cut for commit changes nothing there
   const wantedTimer =
     lease &&
     data.lingerMs > 0 &&
     setInterval(() => {
       const wanted = projector && lease.wanted();
-      if (wanted === undefined || wanted <= wantedSeen) return;
-      wantedSeen = wanted;
-      projector!.hurry(wanted);
+      if (wanted !== undefined) projector!.hurry(wanted);
     }, WANTED_POLL_MS);
   const leaseTimer = lease && setInterval(() => (turning = turning.then(lead, (error: unknown) => logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   port.on('message', (m: ToWorker) => {

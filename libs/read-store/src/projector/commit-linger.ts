@@ -42,7 +42,8 @@ export class CommitLinger {
    */
   hurry(position: bigint): void {
     if (position > this.wanted) this.wanted = position;
-    this.wake?.();
+    // a position already in a cut batch needs that batch's commit, not the next batch's
+    if (position > this.cutPosition) this.wake?.();
   }
 
   /** milliseconds left to wait for more events before committing (0: commit now) */
