@@ -9,8 +9,6 @@ import { AppModule } from './app.module';
 import { EVENT_STORE, LOCAL_SECRETS } from './shared/tokens';
 import { eraseDeletedUsers } from './infrastructure/erasure';
 import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
-
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 import { StreamStates } from './shared/stream-states';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
@@ -23,6 +21,8 @@ import type { Express } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { createLogger, requestLogging, routeOf } from './logging';
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export interface RunningApp {
   app: INestApplication;
@@ -76,8 +76,9 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
 
   // Stopping, in order: Nest's hooks (snapshots being written, the notary, presence, integration events), the
   // projector thread, then the event store (what its commit thread has queued is committed, its files closed: the
-  // hooks before it may still append and seal) and the idempotency records (answers queued are stored). Nest's own signal hooks (enableShutdownHooks) would not close the
-  // store, and a provider's onApplicationShutdown runs alongside the others of its module, not after them.
+  // hooks before it may still append and seal) and the idempotency records (answers queued are stored). Nest's own
+  // signal hooks (enableShutdownHooks) would not close the store, and a provider's onApplicationShutdown runs
+  // alongside the others of its module, not after them.
   const eventStore = app.get<EventStore>(EVENT_STORE);
   const idempotency = app.get<IdempotencyStore>(IDEMPOTENCY_STORE);
   let closing: Promise<void> | undefined;

@@ -27,6 +27,8 @@ export class Lease {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
   private readonly db: DatabaseSync;
   private readonly table: string;
+  private readonly raiseWanted;
+  private readonly selectWanted;
 
   constructor(dataDir: string, job: 'projector' | 'notary') {
     this.table = `${job}_lease`;
@@ -34,6 +36,10 @@ export class Lease {
       setUp: `CREATE TABLE IF NOT EXISTS ${this.table} (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)`,
     });
+    // prepared once: the leading thread reads the wanted position every 25 ms
+    this.raiseWanted = this.db.prepare('INSERT INTO wanted (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)');
+    this.selectWanted = this.db.prepare('SELECT position FROM wanted WHERE id = 1');
+    this.selectWanted.setReadBigInts(true);
   }
 
   /**
@@ -41,14 +47,12 @@ export class Lease {
    * holder's thread reads it with `wanted()`). One statement: of two standbys asking at once, the higher stays.
    */
   want(position: bigint): void {
-    this.db.prepare('INSERT INTO wanted (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)').run(position);
+    this.raiseWanted.run(position);
   }
 
   /** the highest position a standby's reader asked for (undefined: none yet) */
   wanted(): bigint | undefined {
-    const select = this.db.prepare('SELECT position FROM wanted WHERE id = 1');
-    select.setReadBigInts(true);
-    return (select.get() as { position: bigint } | undefined)?.position;
+    return (this.selectWanted.get() as { position: bigint } | undefined)?.position;
   }
 
   /** Takes the lease, or renews it; false while another holder's lease runs. */
