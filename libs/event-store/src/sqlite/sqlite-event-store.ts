@@ -228,7 +228,7 @@ export class SqliteEventStore implements EventStore {
       yield* this.readStreamFiltered(stream, fromRevision, options);
       return;
     }
-    const epoch = this.heads.current();
+    const epoch = this.heads.currentThisTurn();
     // (an append in flight on the commit thread may be committed already: its answer has not moved the head yet)
     const known = this.writes instanceof CommitThread && this.writes.inFlight(stream) ? undefined : this.heads.get(stream);
     if (known !== undefined && fromRevision > known) return;

@@ -38,6 +38,24 @@ async function streamQueries(body: () => Promise<void>): Promise<number> {
   return queries;
 }
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** counts the looks at `PRAGMA data_version` (whether another connection committed) while `body` runs */
+async function dataVersionLooks(body: () => Promise<void>): Promise<number> {
+  const get = StatementSync.prototype.get;
+  let looks = 0;
+  StatementSync.prototype.get = function (this: StatementSync, ...args: unknown[]) {
+    if (/PRAGMA data_version/.test(this.sourceSQL)) looks++;
+    return (get as (...a: unknown[]) => ReturnType<StatementSync['get']>).apply(this, args);
+  } as StatementSync['get'];
+  try {
+    await body();
+  } finally {
+    StatementSync.prototype.get = get;
+  }
+  return looks;
+}
+
 /** counts the group commit's queries of a stream's head while `body` runs */
 async function headQueries(body: () => Promise<unknown>): Promise<number> {
   const get = StatementSync.prototype.get;
@@ -83,23 +101,49 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     await store.close();
   });
 
-  it('sees another connection\'s commit at once, to any stream', async () => {
+  it('sees another connection\'s commit from the next turn of the event loop, to any stream', async () => {
     const file = freshFile();
     const a = open(file);
     const b = open(file);
     await a.append('s', [ev('A')], 'no_stream');
     expect(await read(a, 's', 1n)).toEqual([]);
     await b.append('s', [ev('B')], 0n);
+    await nextTurn();
     expect(await read(a, 's', 1n)).toEqual(['1:B']);
     await b.append('t', [ev('T')], 'no_stream');
+    await nextTurn();
     expect(await streamQueries(async () => expect(await read(a, 's', 2n)).toEqual([]))).toBe(1);
     // a raw connection (another process, an older version) is another connection too
     const raw = new DatabaseSync(file);
     raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 's', 2, 'R', '{}', '{}', 0)").run(randomUUID());
     raw.close();
+    await nextTurn();
     expect(await read(a, 's', 2n)).toEqual(['2:R']);
     await a.close();
     await b.close();
+  });
+
+  it('looks at the other connections\' commits once per turn of the event loop', async () => {
+    const file = freshFile();
+    const a = open(file);
+    for (const s of ['s', 't', 'u']) await a.append(s, [ev()], 'no_stream');
+    await nextTurn();
+    const raw = new DatabaseSync(file);
+    const looks = await dataVersionLooks(async () => {
+      // one turn: three reads, one look; a commit of another connection in the same turn is seen from the next
+      const reads = Promise.all(['s', 't', 'u'].map((s) => read(a, s, 1n)));
+      raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 't', 1, 'R', '{}', '{}', 0)").run(randomUUID());
+      expect(await read(a, 't', 1n)).toEqual([]);
+      expect(await reads).toEqual([[], [], []]);
+    });
+    expect(looks).toBe(1);
+    await nextTurn();
+    expect(await read(a, 't', 1n)).toEqual(['1:R']);
+    // the append checks its expectation against the log itself, whatever the reads of this turn knew
+    raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 'u', 1, 'R', '{}', '{}', 0)").run(randomUUID());
+    await expect(a.append('u', [ev()], 0n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    raw.close();
+    await a.close();
   });
 
   it('appends to a stream whose head it knows without querying the head, and still refuses what another connection made stale', async () => {
