@@ -47,6 +47,8 @@
 // HTTP requests and event loop per phase and prints one `TRACE {…}` line per phase: lib/http-child-hook.ts),
 // BENCH_HTTP_SERVER_ENV="K=V …" (extra server environment, e.g. ROLLCALL_DURABILITY=normal),
 // BENCH_HTTP_WHATIF=no-outbox-io (diagnosis: the invitation mailer's file I/O becomes a no-op),
+// BENCH_HTTP_TIMELINE=1 (diagnosis: after phase 1, where its slowest 1 % of answers fell in time, beside the server's
+// main-thread stalls and GC pauses: lib/http-tail.ts),
 // BENCH_HTTP_ONLY=coldload (phase 2 alone, after the read models caught up with the seeded log: the cold loads and
 // the change-access series; phases 1 and 1b are skipped and their figures are absent from the JSON line).
 import { randomUUID } from 'node:crypto';
@@ -58,6 +60,7 @@ import { JsonClient } from './lib/http-client';
 import { changeAccessBySize, printColdLoad, projectionsCaughtUp } from './lib/http-cold-load';
 import { IDEMPOTENCY, load, setUp } from './lib/http-commands';
 import { printResults } from './lib/http-report';
+import { printTail } from './lib/http-tail';
 import { seedWorkspace } from './lib/http-seed';
 import { type ServerChild, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { ms2 } from './lib/http-stats';
@@ -75,6 +78,7 @@ const COLD_SHAPE = { series: SERIES, smallMembers: SMALL_MEMBERS, bigMembers: BI
 const MEMBERS_PER_WORKSPACE = 4;
 const PENDING_PER_WORKSPACE = 8;
 const TRACE = process.env.BENCH_HTTP_TRACE === '1';
+const TIMELINE = process.env.BENCH_HTTP_TIMELINE === '1';
 const COLD_LOAD_ONLY = process.env.BENCH_HTTP_ONLY === 'coldload';
 if (process.env.BENCH_HTTP_ONLY !== undefined && !COLD_LOAD_ONLY) throw new Error(`BENCH_HTTP_ONLY: only "coldload" is known, got "${process.env.BENCH_HTTP_ONLY}"`);
 const SYSTEM_KEY = `rk_system_bench-http-${randomUUID()}`;
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'error',
       // the default (10,000 events) unless the big workspace is smaller: its streams must get snapshots
       ROLLCALL_SNAPSHOT_EVERY: String(Math.min(10_000, BIG_MEMBERS)),
+      ...(TIMELINE && { BENCH_HTTP_STALLS: join(dataDir, 'main-thread-stalls') }),
       ...serverEnvOverrides(),
     };
     server = await startServerChild(serverEnv);
@@ -207,11 +212,16 @@ async function main(): Promise<void> {
     const loadBefore = loadavg()[0]!;
     const cpuBefore = server.cpu();
     const clientCpuBefore = process.cpuUsage();
-    const run = await load(client, workspaces, pending, SECONDS, CLIENTS);
+    const timeline: number[] | undefined = TIMELINE ? [] : undefined;
+    const run = await load(client, workspaces, pending, SECONDS, CLIENTS, timeline);
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const cpuAfter = server.cpu();
     const loadAfter = loadavg()[0]!;
     server.mark('measured load');
+    if (timeline) {
+      await new Promise((r) => setTimeout(r, 1_100)); // the child writes its record every second
+      printTail(timeline, join(dataDir, `main-thread-stalls.${server.pid}`), out);
+    }
 
     // 1b. the floor on this machine, now: a bare NestJS endpoint doing one durable append of the same size per request
     progress(`bare append: ${SECONDS} s, ${CLIENTS} clients, one ${sample.bytes}-byte event per request (the API server idles meanwhile)`);

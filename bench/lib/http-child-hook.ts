@@ -10,6 +10,8 @@
 //   line `TRACE <json>` and starts over.
 // - --cpu-prof / --heap-prof given to the child (BENCH_HTTP_SERVER_NODE_ARGS) are handed to its worker threads too
 //   (the projector's): a Worker created with its own execArgv inherits none of the parent's flags.
+// - BENCH_HTTP_STALLS=<path> (set by the bench under BENCH_HTTP_TIMELINE=1, diagnosis only): records the main thread's
+//   stalls and GC pauses with their times (recordStalls below).
 // - BENCH_HTTP_WHATIF=no-outbox-io (diagnosis only, changes the app's behaviour!): the invitation mailer's
 //   file I/O (fs/promises mkdir + appendFile of outbox.jsonl) resolves at once without touching the disk,
 //   to measure what taking that I/O off the request path would gain.
@@ -143,4 +145,35 @@ function installTrace(): void {
     const m = /^mark (.*)$/.exec(line);
     if (m) dump(m[1]!);
   });
+}
+
+if (process.env.BENCH_HTTP_STALLS) recordStalls(process.env.BENCH_HTTP_STALLS);
+
+/**
+ * BENCH_HTTP_TIMELINE=1 (the bench sets BENCH_HTTP_STALLS to a path): the main thread's stalls (a 2 ms timer late by
+ * more than 15 ms) and GC pauses over 3 ms, as [kind, epoch ms at the start, ms, GC kind or, for a stall, the
+ * thread's CPU ms within it], written to `<path>.<pid>` every second (the child ends by a signal, so there is no last
+ * write at exit). lib/http-tail.ts lays them beside the slowest answers.
+ */
+function recordStalls(path: string): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PerformanceObserver, performance } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+  const { writeFileSync } = require('node:fs') as typeof import('node:fs');
+  const events: [string, number, number, number?][] = [];
+  const epoch = (t: number) => performance.timeOrigin + t;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      if (e.duration > 3) events.push(['gc', epoch(e.startTime), e.duration, (e as unknown as { detail: { kind: number } }).detail.kind]);
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  let cpu = process.threadCpuUsage();
+  setInterval(() => {
+    const now = performance.now();
+    const used = process.threadCpuUsage(cpu);
+    // the thread's CPU time within the stall: near its length, the thread was busy; far below, it waited for a core
+    if (now - last > 15) events.push(['stall', epoch(last), now - last, (used.user + used.system) / 1000]);
+    cpu = process.threadCpuUsage();
+    last = now;
+  }, 2).unref();
+  setInterval(() => writeFileSync(`${path}.${process.pid}`, JSON.stringify(events)), 1000).unref();
 }

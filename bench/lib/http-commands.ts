@@ -151,8 +151,11 @@ export async function setUp(client: JsonClient, shape: SetUpShape): Promise<{ wo
 
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
-/** `clients` closed-loop clients for `seconds`; returns per-command stats and the window's wall time. */
-export async function load(client: JsonClient, workspaces: Workspace[], pending: Pending[], seconds: number, clients: number) {
+/**
+ * `clients` closed-loop clients for `seconds`; returns per-command stats and the window's wall time. `timeline`, when
+ * given, receives each answer's end (epoch ms) and latency, in pairs (lib/http-tail.ts).
+ */
+export async function load(client: JsonClient, workspaces: Workspace[], pending: Pending[], seconds: number, clients: number, timeline?: number[]) {
   const stats: Record<Op, OpStats> = {
     invite: new OpStats(),
     accept: new OpStats(),
@@ -169,6 +172,7 @@ export async function load(client: JsonClient, workspaces: Workspace[], pending:
           op = 'invite';
           acceptFallbacks++;
         }
+        const sent = performance.now();
         try {
           if (op === 'invite') {
             const ws = pick(workspaces);
@@ -194,6 +198,7 @@ export async function load(client: JsonClient, workspaces: Workspace[], pending:
         } catch (error) {
           stats[op].record(error instanceof Error ? error : new Error(String(error)));
         }
+        timeline?.push(performance.timeOrigin + performance.now(), performance.now() - sent);
       }
     }),
   );
