@@ -170,7 +170,8 @@ function recordStalls(path: string): void {
   setInterval(() => {
     const now = performance.now();
     const used = process.threadCpuUsage(cpu);
-    // the thread's CPU time within the stall: near its length, the thread was busy; far below, it waited for a core
+    // the thread's CPU time within the stall: near its length, the thread was busy; far below, it waited (for a core,
+    // for GC helper threads, or blocked)
     if (now - last > 15) events.push(['stall', epoch(last), now - last, (used.user + used.system) / 1000]);
     cpu = process.threadCpuUsage();
     last = now;
