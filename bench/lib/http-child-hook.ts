@@ -16,6 +16,7 @@
 //   file I/O (fs/promises mkdir + appendFile of outbox.jsonl) resolves at once without touching the disk,
 //   to measure what taking that I/O off the request path would gain.
 import { createInterface } from 'node:readline';
+import { gcKindNames } from './gc-kinds';
 
 process.on('SIGUSR2', () => process.exit(0));
 process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
@@ -93,7 +94,7 @@ function installTrace(): void {
 
   // garbage collection pauses of the main thread, by kind (scavenge, mark-compact, …): a stalled event loop's usual suspect
   let gc = new Map<string, Stat>();
-  const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks' };
+  const GC_KINDS = gcKindNames();
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) add(gc, GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other', entry.duration);
   }).observe({ entryTypes: ['gc'] });

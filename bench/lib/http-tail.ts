@@ -4,12 +4,13 @@
 // lib/http-child-hook.ts), and one line says how much of the slowest 1 % those few slices hold. A p99 made of a few
 // slices where all 64 clients waited at once points at pauses (GC, a long task); one spread evenly, at queueing.
 import { existsSync, readFileSync } from 'node:fs';
+import { gcKindNames } from './gc-kinds';
 
 const SLICE_MS = 250;
 /** a slice is printed when it holds at least this many of the slowest 1 % */
 const CROWDED = 5;
 const LONG_STALL_MS = 25;
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental marking', 8: 'weak callbacks' };
+const GC_KINDS = gcKindNames();
 
 /** a stall's fourth field: the main thread's CPU ms within it (busy, or waiting for a core?) */
 type ServerEvent = [kind: string, startEpochMs: number, ms: number, gcKindOrCpuMs?: number];

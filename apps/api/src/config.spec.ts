@@ -65,6 +65,13 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_PROJECTOR_NICE: '20' })).toThrow(/ROLLCALL_PROJECTOR_NICE must be an integer between 0 and 19, got "20"/);
   });
 
+  it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {
+    expect(loadConfig({}).heapGrowingPercent).toBe(300);
+    expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '150' }).heapGrowingPercent).toBe(150);
+    expect(() => loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '1001' })).toThrow(/ROLLCALL_HEAP_GROWING_PERCENT must be an integer between 0 and 1000, got "1001"/);
+  });
+
   it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
     expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
     expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);

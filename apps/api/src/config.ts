@@ -33,6 +33,11 @@ export interface Config {
    * at most this often, so that its batches grow (cheaper per event); a read with X-Min-Position cuts the wait
    */
   projectorLingerMs: number;
+  /**
+   * ROLLCALL_HEAP_GROWING_PERCENT (default 300; 0 … 1000, 0: V8's own): how far the old generation grows past what
+   * the last full collection kept before the next one (infrastructure/heap-growing.ts). Set by main.ts only.
+   */
+  heapGrowingPercent: number;
   /** ROLLCALL_PROJECTOR_NICE (default 10; 0 … 19): the in-process projector thread's CPU priority (thread-priority.ts) */
   projectorNice: number;
   /** LOG_LEVEL: debug, info (default), warn, error or silent (the e2e tests) */
@@ -134,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
     projectorLingerMs: int(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
     projectorNice: int(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
+    heapGrowingPercent: int(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
     logLevel: log.level,
     logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { startApp } from './bootstrap';
+import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 
 async function main() {
   let config;
@@ -12,6 +13,7 @@ async function main() {
     }
     throw error;
   }
+  setHeapGrowingPercent(config.heapGrowingPercent);
   const running = await startApp(config);
   console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
