@@ -22,55 +22,31 @@ const read = async (store: SqliteEventStore, stream: string, fromRevision?: bigi
   return out.map((e) => `${e.revision}:${e.type}`);
 };
 
-/** counts the queries of a stream's events (the statement readStream runs) while `body` runs */
-async function streamQueries(body: () => Promise<void>): Promise<number> {
-  const all = StatementSync.prototype.all;
-  let queries = 0;
-  StatementSync.prototype.all = function (this: StatementSync, ...args: unknown[]) {
-    if (/FROM events WHERE stream = \?/.test(this.sourceSQL)) queries++;
-    return (all as (...a: unknown[]) => ReturnType<StatementSync['all']>).apply(this, args);
-  } as StatementSync['all'];
+/** counts the runs of `method` on this connection's statements whose SQL matches `sql` while `body` runs */
+async function statementRuns(method: 'all' | 'get', sql: RegExp, body: () => Promise<unknown>): Promise<number> {
+  const original = StatementSync.prototype[method] as (...a: unknown[]) => unknown;
+  let runs = 0;
+  (StatementSync.prototype as unknown as Record<string, unknown>)[method] = function (this: StatementSync, ...args: unknown[]) {
+    if (sql.test(this.sourceSQL)) runs++;
+    return original.apply(this, args);
+  };
   try {
     await body();
   } finally {
-    StatementSync.prototype.all = all;
+    (StatementSync.prototype as unknown as Record<string, unknown>)[method] = original;
   }
-  return queries;
+  return runs;
 }
+
+/** counts the queries of a stream's events (the statement readStream runs) while `body` runs */
+const streamQueries = (body: () => Promise<void>) => statementRuns('all', /FROM events WHERE stream = \?/, body);
+/** counts the looks at `PRAGMA data_version` (whether another connection committed) while `body` runs */
+const dataVersionLooks = (body: () => Promise<void>) => statementRuns('get', /PRAGMA data_version/, body);
+/** counts the group commit's queries of a stream's head while `body` runs */
+const headQueries = (body: () => Promise<unknown>) =>
+  statementRuns('get', /SELECT revision FROM events WHERE stream = \? ORDER BY revision DESC/, body);
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** counts the looks at `PRAGMA data_version` (whether another connection committed) while `body` runs */
-async function dataVersionLooks(body: () => Promise<void>): Promise<number> {
-  const get = StatementSync.prototype.get;
-  let looks = 0;
-  StatementSync.prototype.get = function (this: StatementSync, ...args: unknown[]) {
-    if (/PRAGMA data_version/.test(this.sourceSQL)) looks++;
-    return (get as (...a: unknown[]) => ReturnType<StatementSync['get']>).apply(this, args);
-  } as StatementSync['get'];
-  try {
-    await body();
-  } finally {
-    StatementSync.prototype.get = get;
-  }
-  return looks;
-}
-
-/** counts the group commit's queries of a stream's head while `body` runs */
-async function headQueries(body: () => Promise<unknown>): Promise<number> {
-  const get = StatementSync.prototype.get;
-  let queries = 0;
-  StatementSync.prototype.get = function (this: StatementSync, ...args: unknown[]) {
-    if (/SELECT revision FROM events WHERE stream = \? ORDER BY revision DESC/.test(this.sourceSQL)) queries++;
-    return (get as (...a: unknown[]) => ReturnType<StatementSync['get']>).apply(this, args);
-  } as StatementSync['get'];
-  try {
-    await body();
-  } finally {
-    StatementSync.prototype.get = get;
-  }
-  return queries;
-}
 
 describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): reads of streams that have not moved', (writer) => {
   const open = (file: string, options: SqliteEventStoreOptions = {}) => new SqliteEventStore(file, { ...options, writer });
