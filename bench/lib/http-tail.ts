@@ -1,8 +1,9 @@
 // bench:http with BENCH_HTTP_TIMELINE=1 (diagnosis): where the slowest 1 % of phase 1's answers come from. The
 // measured window is cut into 250 ms slices by the answers' ends; a slice holding several of the slowest 1 % is
-// printed with what the server's main thread did meanwhile (its longest stalls over 15 ms and GC pauses over 3 ms, recorded by
-// lib/http-child-hook.ts), and one line says how much of the slowest 1 % those few slices hold. A p99 made of a few
-// slices where all 64 clients waited at once points at pauses (GC, a long task); one spread evenly, at queueing.
+// printed with what the server's main thread did meanwhile (its longest stalls over 15 ms and GC pauses over 3 ms,
+// recorded by lib/http-child-hook.ts), and one line says how much of the slowest 1 % those few slices hold. A p99 made
+// of a few slices where all 64 clients waited at once points at pauses (GC, a long task, a wait for a core); one
+// spread evenly, at queueing.
 import { existsSync, readFileSync } from 'node:fs';
 import { gcKindNames } from './gc-kinds';
 

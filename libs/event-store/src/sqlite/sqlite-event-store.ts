@@ -73,6 +73,8 @@ const LIMIT_BOUND = 'LIMIT ?';
  * commits keep the heads exact). With the commit thread, whose commits move that version too: when it moved, the
  * log's last position, no further than the thread's last commit or than the last look, and the thread's count of
  * other connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
+ * Reads look once per turn of the event loop (KnownHeads.currentThisTurn): another connection's commit within a turn
+ * is seen from the next.
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;

@@ -1,7 +1,7 @@
 // SqliteEventStore answers a read of a stream that has not moved from memory (the heads it knows, valid while no
 // other writer committed: PRAGMA data_version inline; with the commit thread, the log's last position and the
-// thread's count of other connections' commits). These specs prove the reads stay exact, and that the memory is
-// used, with either writer.
+// thread's count of other connections' commits; looked at once per turn of the event loop). These specs prove the
+// reads stay exact from the next turn, and that the memory is used, with either writer.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
