@@ -166,16 +166,20 @@ function recordStalls(path: string): void {
     for (const e of list.getEntries())
       if (e.duration > 3) events.push(['gc', epoch(e.startTime), e.duration, (e as unknown as { detail: { kind: number } }).detail.kind]);
   }).observe({ entryTypes: ['gc'] });
+  const cpuMs = () => {
+    const { user, system } = process.threadCpuUsage();
+    return (user + system) / 1000;
+  };
   let last = performance.now();
-  let cpu = process.threadCpuUsage();
+  let lastCpu = cpuMs();
   setInterval(() => {
     const now = performance.now();
-    const used = process.threadCpuUsage(cpu);
+    const cpu = cpuMs();
     // the thread's CPU time within the stall: near its length, the thread was busy; far below, it waited (for a core,
     // for GC helper threads, or blocked)
-    if (now - last > 15) events.push(['stall', epoch(last), now - last, (used.user + used.system) / 1000]);
-    cpu = process.threadCpuUsage();
+    if (now - last > 15) events.push(['stall', epoch(last), now - last, cpu - lastCpu]);
     last = now;
+    lastCpu = cpu;
   }, 2).unref();
   setInterval(() => writeFileSync(`${path}.${process.pid}`, JSON.stringify(events)), 1000).unref();
 }

@@ -198,7 +198,10 @@ export async function load(client: JsonClient, workspaces: Workspace[], pending:
         } catch (error) {
           stats[op].record(error instanceof Error ? error : new Error(String(error)));
         }
-        timeline?.push(performance.timeOrigin + performance.now(), performance.now() - sent);
+        if (timeline) {
+          const now = performance.now();
+          timeline.push(performance.timeOrigin + now, now - sent);
+        }
       }
     }),
   );
