@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       const loadBefore = loadavg()[0]!;
       const size = await changeAccessBySize(SERIES, client, small, big, (label) => server?.mark(label), restart);
       const loadAfter = loadavg()[0]!;
-      const serverErrors = server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l));
+      const { traces, serverErrors } = await serverReport(server, earlierLines);
       client.close();
       client = undefined;
       await server.stop();
@@ -173,7 +173,8 @@ async function main(): Promise<void> {
       rmSync(dataDir, { recursive: true, force: true });
       printColdLoad(size, COLD_SHAPE, out);
       out(`  machine: ${availableParallelism()} CPUs, 1-min load average ${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after phase 2`);
-      if (serverErrors.length > 0) out(`Server errors (LOG_LEVEL=error):\n${serverErrors.slice(0, 20).join('\n')}`);
+      for (const t of traces) out(t);
+      if (serverErrors) out(`Server errors (LOG_LEVEL=error):\n${serverErrors.split('\n').slice(0, 20).join('\n')}`);
       out(
         JSON.stringify({
           bench: 'http',
@@ -233,11 +234,7 @@ async function main(): Promise<void> {
     );
     const size = await changeAccessBySize(SERIES, client, small, big, (label) => server?.mark(label), restart);
     server.mark('change-access series');
-    if (TRACE) await new Promise((r) => setTimeout(r, 500));
-    const serverLines = [...earlierLines, ...server.stderr().trim().split('\n').filter(Boolean)];
-    const traces = serverLines.filter((l) => l.startsWith('TRACE '));
-    // the server logs JSON lines on stdout (pino, LOG_LEVEL=error: errors only); stderr has the trace and crashes
-    const serverErrors = [...serverLines.filter((l) => !l.startsWith('TRACE ')), ...server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l))].join('\n');
+    const { traces, serverErrors } = await serverReport(server, earlierLines);
 
     const staleSocketRetries = client.staleSocketRetries;
     client.close();
@@ -272,6 +269,23 @@ async function main(): Promise<void> {
     await cleanup();
     throw error;
   }
+}
+
+/**
+ * What the server said: its `TRACE` lines (BENCH_HTTP_TRACE=1; `earlier` holds those of a server the cold load
+ * replaced) and its errors (the server logs JSON lines on stdout, LOG_LEVEL=error: errors only; stderr has the trace
+ * and crashes).
+ */
+async function serverReport(server: ServerChild, earlier: string[]): Promise<{ traces: string[]; serverErrors: string }> {
+  if (TRACE) await new Promise((r) => setTimeout(r, 500)); // the last mark's line is written asynchronously
+  const lines = [...earlier, ...server.stderr().trim().split('\n').filter(Boolean)];
+  return {
+    traces: lines.filter((l) => l.startsWith('TRACE ')),
+    serverErrors: [
+      ...lines.filter((l) => !l.startsWith('TRACE ')),
+      ...server.logLines().filter((l) => /^\{"level":"(?:error|fatal)"/.test(l)),
+    ].join('\n'),
+  };
 }
 
 main().catch((error) => {

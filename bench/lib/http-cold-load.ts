@@ -64,6 +64,7 @@ export async function changeAccessBySize(
   mark('cold command, big workspace, replayed');
   // a new server process on the same data dir: the cold load reads the snapshots and folds the events after them
   client = await restart();
+  mark('restarted'); // the trace of the cold load below starts here, not with the server's start
   const fromSnapshot = await probed(nextBig);
   mark('cold command, big workspace, from snapshot');
   const coldBig = fromSnapshot.ms;
