@@ -1,7 +1,8 @@
-import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
 import type { MultiAppendResult, StreamAppend } from '../port';
 import type { NewSubjectKey, SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
+import { randomPooled } from './random-pool';
 
 /**
  * A key store that writes a subject's first key in the same transaction as the first events sealed with it (one
@@ -64,7 +65,8 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   }
 
   generate(subjectId: string): { key: Buffer; stored: Uint8Array } {
-    const stored = Buffer.concat([Buffer.of(STORED_V2), randomBytes(SALT_BYTES)]);
+    // one call into the CSPRNG serves many salts (random-pool.ts): a new subject comes with nearly every invitation
+    const stored = Buffer.concat([Buffer.of(STORED_V2), randomPooled(SALT_BYTES)]);
     return { key: this.derive(subjectId, stored), stored };
   }
 

@@ -15,7 +15,7 @@ import type {
 import { SubjectKeyConflictError } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
 import type { KeyStore } from './key-store';
-import { randomIv } from './random-iv';
+import { randomIv } from './random-pool';
 
 /** Where the personal data of an event is, and whose it is. */
 export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[] }[];

@@ -1,5 +1,5 @@
 import { type KeyObject, createCipheriv, createDecipheriv } from 'node:crypto';
-import { randomIv } from '../shredding/random-iv';
+import { randomIv } from '../shredding/random-pool';
 
 /**
  * AES-256-GCM of a snapshot's chunks under the snapshot's own data key (docs/adr/0013-snapshots-sealed-per-snapshot.md):
