@@ -53,6 +53,12 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     // the address can be invited again: a new person, new data, readable
     const again = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'jane.secret@acme.test' } });
     expect(again.status).toBe(201);
+    // the read models show the new invitation's address (rule 9), though the projector read it erased before
+    const read = { key: o.key, actor: o.admin, headers: { 'x-min-position': again.body.position } };
+    const pending = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, read);
+    expect(pending.body.items.find((m: { invitationId?: string }) => m.invitationId === again.body.invitationId)).toMatchObject({ email: 'jane.secret@acme.test' });
+    const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history`, read);
+    expect(history.body.items.filter((h: { email?: string | null }) => h.email === 'jane.secret@acme.test')).toHaveLength(1);
     const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(again.body.inviteUrl) } });
     expect(accepted.body.userId).not.toBe(jane);
   });

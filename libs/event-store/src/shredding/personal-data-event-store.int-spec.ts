@@ -83,6 +83,30 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(after!.data).toMatchObject({ email: 'new@acme.test' });
   });
 
+  it('another reader that saw the subject erased reads its new data once it has a new key (chunked reads and subscriptions)', async () => {
+    // the projector's own store over the same files: it read the erased data (null cached) before the address was invited again
+    const reader = new PersonalDataEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+    try {
+      await store.append('s-1', [event('sam', 'old@acme.test')], 'no_stream');
+      await store.forget(['u:sam']);
+      expect((await collect(reader.readAll()))[0]!.data).toMatchObject({ email: null });
+      const sub = reader.subscribe({});
+      await store.append('s-1', [event('sam', 'new@acme.test', 'Sam')], 0n);
+      const live: unknown[] = [];
+      for await (const e of sub) {
+        live.push(e.data);
+        if (live.length === 2) break;
+      }
+      await sub.unsubscribe();
+      expect(live).toMatchObject([{ email: null }, { email: 'new@acme.test', profile: { name: 'Sam' } }]);
+      const [before, after] = await collect(reader.readStream('s-1'));
+      expect(before!.data).toMatchObject({ email: null, profile: { name: null } });
+      expect(after!.data).toMatchObject({ email: 'new@acme.test', profile: { name: 'Sam' } });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('subscriptions decrypt too, and null values stay null', async () => {
     const sub = store.subscribe({});
     await store.append('s-2', [event('kim', null)], 'no_stream');

@@ -105,6 +105,12 @@ const KEY_CONFLICT_ATTEMPTS = 4;
 export class PersonalDataEventStore implements EventStore {
   /** subjectId → key, or null for a subject known to have no key (forgotten) */
   private cache = new Map<string, KeyObject | null>();
+  /**
+   * For a subject cached as null: the position of the log through which its sealed values are known erased (every
+   * event up to it was read before the lookup that found no key). A later event may be sealed under a new key (the
+   * address invited again after its owner was deleted, possibly by another process): it is looked up again.
+   */
+  private readonly erasedThrough = new Map<string, bigint>();
   private erasureCount = 0;
   /** the key store, when it stores new keys in the transaction of the events sealed with them */
   private readonly withEvents: KeysWrittenWithEvents | undefined;
@@ -277,7 +283,7 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     for await (const e of events) {
       const sealed = this.sealedOf(e);
-      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => s.subject)));
+      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => s.subject), e.position));
       yield e;
     }
   }
@@ -286,7 +292,10 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedInChunks(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     let chunk: { e: RecordedEvent; sealed: Sealed[] }[] = [];
     const flush = async () => {
-      const keys = await this.keysFor(chunk.flatMap((c) => c.sealed.map((s) => s.subject)));
+      const keys = await this.keysFor(
+        chunk.flatMap((c) => c.sealed.map((s) => s.subject)),
+        chunk.reduce((max, c) => (c.e.position > max ? c.e.position : max), -1n),
+      );
       for (const c of chunk) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys);
       const out = chunk.map((c) => c.e);
       chunk = [];
@@ -320,18 +329,34 @@ export class PersonalDataEventStore implements EventStore {
     e.sealedUnder = under;
   }
 
-  private remember(id: string, key: KeyObject | null): void {
-    if (this.cache.size >= this.cacheSize) this.cache = new Map([...this.cache].slice(this.cacheSize / 2));
+  /** `erasedThrough`: for a null key, the position through which the subject's values are known erased */
+  private remember(id: string, key: KeyObject | null, erasedThrough?: bigint): void {
+    if (this.cache.size >= this.cacheSize) {
+      this.cache = new Map([...this.cache].slice(this.cacheSize / 2));
+      for (const erased of this.erasedThrough.keys()) if (!this.cache.has(erased)) this.erasedThrough.delete(erased);
+    }
     this.cache.set(id, key);
+    if (key === null && erasedThrough !== undefined) this.erasedThrough.set(id, erasedThrough);
+    else this.erasedThrough.delete(id);
   }
 
-  private async keysFor(subjectIds: string[]): Promise<Map<string, KeyObject | null>> {
-    const missing = [...new Set(subjectIds.filter((id) => !this.cache.has(id)))];
+  /**
+   * The keys of the subjects of events read up to position `through`: cached, or looked up. A subject cached as
+   * erased is looked up again for events past the position it is known erased through (docs/rules.md#crypto-shredding:
+   * an address can be invited again, and its new data is readable).
+   */
+  private async keysFor(subjectIds: string[], through: bigint): Promise<Map<string, KeyObject | null>> {
+    const known = (id: string) => {
+      const key = this.cache.get(id);
+      return key !== undefined && (key !== null || (this.erasedThrough.get(id) ?? -1n) >= through);
+    };
+    const missing = [...new Set(subjectIds.filter((id) => !known(id)))];
     if (missing.length > 0) {
       const found = await this.keys.find(missing);
       for (const id of missing) {
         const raw = found.get(id);
-        this.remember(id, raw ? createSecretKey(raw) : null);
+        // every event up to `through` was read before this lookup: a key stored for any of them would be found
+        this.remember(id, raw ? createSecretKey(raw) : null, through);
       }
     }
     return new Map(subjectIds.map((id) => [id, this.cache.get(id) ?? null]));
