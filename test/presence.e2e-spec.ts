@@ -64,6 +64,15 @@ describe('rule 13: heartbeats over HTTP', () => {
     expect((await member(o, o.agent, first.body.position)).body).toMatchObject({ presence: 'online', lastSeenAt: again.body.lastSeenAt });
     const listed = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?presence=online`, { key: o.key, actor: o.admin });
     expect(listed.body.items.find((m: { userId: string }) => m.userId === o.agent)).toMatchObject({ lastSeenAt: again.body.lastSeenAt });
+    // every read that shows a last-seen time: the CSV export and the team invite lookup too
+    const as = { key: o.key, actor: o.admin };
+    const csv = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/export.csv?role=agent`, as);
+    const rows = parse(csv.body as string, { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.last_seen_at)).toEqual([again.body.lastSeenAt]);
+    const team = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: 'Night shift' } });
+    const added = await app.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${team.body.teamId}/members/${o.agent}`, as);
+    const invitees = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams/${team.body.teamId}/invitees`, { ...as, headers: { 'x-min-position': added.body.position } });
+    expect(invitees.body.items).toEqual([expect.objectContaining({ userId: o.agent, presence: 'online', lastSeenAt: again.body.lastSeenAt })]);
   });
 
   it('reports online or away; only a change is recorded, a repeated status renews the lease only', async () => {

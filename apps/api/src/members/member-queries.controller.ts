@@ -8,7 +8,7 @@ import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
 import { READ_STORE } from '../shared/tokens';
-import { LAST_SEEN, type LastSeen, laterOf } from '../shared/last-seen';
+import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, READ_PROBLEMS } from '../shared/openapi';
@@ -28,18 +28,8 @@ export class MemberQueriesController {
     @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
   ) {}
 
-  /** Online and away members: the latest heartbeat's time (the read model has their last status change). */
-  private async withLiveLastSeen<T extends object>(workspaceId: string, items: T[]): Promise<T[]> {
-    type Live = { userId: string; presence: string; lastSeenAt: string | null };
-    const isLive = (m: object): m is Live => 'presence' in m && (m.presence === 'online' || m.presence === 'away') && 'userId' in m;
-    const live = (items as object[]).filter(isLive);
-    if (live.length === 0) return items;
-    const seen = await this.lastSeen.of(workspaceId, live.map((m) => m.userId));
-    return items.map((m) => {
-      if (!isLive(m)) return m;
-      const latest = seen.get(m.userId);
-      return latest === undefined ? m : ({ ...m, lastSeenAt: laterOf(m.lastSeenAt, latest) } as T);
-    });
+  private withLiveLastSeen<T extends object>(workspaceId: string, items: T[]): Promise<T[]> {
+    return withLiveLastSeen(this.lastSeen, workspaceId, items);
   }
 
   @Get()
@@ -75,7 +65,7 @@ export class MemberQueriesController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'export', minPosition);
-    return new StreamableFile(exportMembersCsv(this.store, ws, query), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
+    return new StreamableFile(exportMembersCsv(this.store, ws, query, (docs) => this.withLiveLastSeen(ws, docs)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
   }
 
   @Get(':userId')

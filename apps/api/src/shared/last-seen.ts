@@ -13,3 +13,23 @@ export const LAST_SEEN = Symbol('LastSeen');
 /** The later of the read model's last-seen time and the lease's. */
 export const laterOf = (a: string | null | undefined, b: string | undefined): string | null =>
   b === undefined ? (a ?? null) : a === null || a === undefined || Date.parse(b) > Date.parse(a) ? b : a;
+
+type Live = { userId: string; presence: string; lastSeenAt: string | null };
+const isLive = (m: object): m is Live =>
+  'presence' in m && (m.presence === 'online' || m.presence === 'away') && 'userId' in m && typeof m.userId === 'string';
+
+/**
+ * `items` with the online and away members' `lastSeenAt` set to their latest heartbeat when it is later (the read
+ * model has their last status change): every read that shows a last-seen time goes through here (the user list, one
+ * member, the CSV export, the team invite lookup).
+ */
+export async function withLiveLastSeen<T extends object>(lastSeen: LastSeen, workspaceId: string, items: T[]): Promise<T[]> {
+  const live = (items as object[]).filter(isLive);
+  if (live.length === 0) return items;
+  const seen = await lastSeen.of(workspaceId, live.map((m) => m.userId));
+  return items.map((m) => {
+    if (!isLive(m)) return m;
+    const latest = seen.get(m.userId);
+    return latest === undefined ? m : ({ ...m, lastSeenAt: laterOf(m.lastSeenAt, latest) } as T);
+  });
+}

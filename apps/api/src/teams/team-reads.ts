@@ -7,6 +7,7 @@ import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace } from '../shared/targets';
 import { READ_STORE } from '../shared/tokens';
+import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { loadPartners } from './team-targets';
 
 export interface TeamInvitees {
@@ -30,6 +31,7 @@ export class TeamReads {
     @Inject(ReadAccess) private readonly access: ReadAccess,
     @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
   ) {}
 
   /** every member (and the org admins) may read them: a chat router asks on an agent's behalf (rule 15) */
@@ -61,12 +63,14 @@ export class TeamReads {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     // the decision state says who is in the team now: a revoke or deletion the read models have not applied yet
     // never shows the member (it removed them from their teams in the same append)
-    const inTeam = (items: InviteeView[], members: ReadonlySet<string>) => items.filter((i) => members.has(i.userId));
+    // and the online and away members' last-seen time is their latest heartbeat in the team's workspace (rule 13)
+    const inTeam = async (workspaceId: string, members: ReadonlySet<string>) =>
+      withLiveLastSeen(this.lastSeen, workspaceId, (await listTeamInvitees(this.store, { teamId, workspaceId })).filter((i: InviteeView) => members.has(i.userId)));
     const own = live.ws.teams.teams.get(teamId);
-    if (own) return { teamId, name: own.name, items: inTeam(await listTeamInvitees(this.store, { teamId, workspaceId: ws }), own.members) };
+    if (own) return { teamId, name: own.name, items: await inTeam(ws, own.members) };
     const partner = visiblePartnerTeam(live.ws, live.partners, teamId);
     if (!partner) throw teamNotFound(teamId);
-    const items = inTeam(await listTeamInvitees(this.store, { teamId, workspaceId: partner.workspaceId }), partner.team.members);
+    const items = await inTeam(partner.workspaceId, partner.team.members);
     const workspaceName = live.partners.find((p) => p.info.workspaceId === partner.workspaceId)?.info.name ?? null;
     return { teamId, name: partner.team.name, partner: { workspaceId: partner.workspaceId, workspaceName }, items };
   }

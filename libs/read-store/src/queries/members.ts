@@ -90,22 +90,41 @@ export const MEMBER_CSV_COLUMNS = [
   'last_seen_at',
 ] as const;
 
-/** The user list as CSV (rule 18), streamed from the read store in bounded memory. Lists: `;`-separated. */
-export function exportMembersCsv(store: ReadStore, workspaceId: string, filters: MemberFilters = {}) {
+/** members streamed into the export per overlay call */
+const EXPORT_CHUNK = 500;
+
+/**
+ * The user list as CSV (rule 18), streamed from the read store in bounded memory. Lists: `;`-separated.
+ * `overlay` may replace members of each chunk before they are written (the API sets live last-seen times).
+ */
+export function exportMembersCsv(
+  store: ReadStore,
+  workspaceId: string,
+  filters: MemberFilters = {},
+  overlay: (members: MemberDoc[]) => Promise<MemberDoc[]> = async (members) => members,
+) {
+  const row = (m: MemberDoc): string[] => [
+    safeCell(m.email),
+    safeCell(m.displayName),
+    safeCell(m.alias),
+    m.status,
+    list(m.roles),
+    restrictionsCell(m.restrictions),
+    list(m.grants),
+    m.invitedAt ?? '',
+    m.joinedAt ?? '',
+    m.lastSeenAt ?? '',
+  ];
   async function* rows(): AsyncIterable<string[]> {
-    for await (const m of store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters)))
-      yield [
-        safeCell(m.email),
-        safeCell(m.displayName),
-        safeCell(m.alias),
-        m.status,
-        list(m.roles),
-        restrictionsCell(m.restrictions),
-        list(m.grants),
-        m.invitedAt ?? '',
-        m.joinedAt ?? '',
-        m.lastSeenAt ?? '',
-      ];
+    let chunk: MemberDoc[] = [];
+    for await (const m of store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters))) {
+      chunk.push(m);
+      if (chunk.length >= EXPORT_CHUNK) {
+        yield* (await overlay(chunk)).map(row);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield* (await overlay(chunk)).map(row);
   }
   return csvStream(MEMBER_CSV_COLUMNS, rows());
 }
