@@ -4286,7 +4286,7 @@ export interface operations {
         actorId?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;
-        /** @description ISO-8601 date or date-time with a time zone, inclusive */
+        /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
         to?: string;
         direction?: 'asc' | 'desc';
         limit?: number;

@@ -39,11 +39,15 @@ const inRange = (e: HistoryEntryDoc, f: HistoryFilters): boolean =>
   (f.from === undefined || e.at >= f.from) && (f.to === undefined || e.at <= f.to);
 
 /** ISO times compared as strings must share one format: normalise to `Date#toISOString` */
-const iso = (value: string | undefined, name: string): string | undefined => {
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/** The instant of a bound, as ISO text. Both bounds are inclusive: a date as `to` means through the end of that day (UTC). */
+const iso = (value: string | undefined, name: 'from' | 'to'): string | undefined => {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`${name} must be an ISO-8601 time, got ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
+  return new Date(name === 'to' && DATE_ONLY.test(value) ? ms + DAY_MS - 1 : ms).toISOString();
 };
 
 /**

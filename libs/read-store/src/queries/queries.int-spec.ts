@@ -118,6 +118,17 @@ describe('read-model queries', () => {
     await expect(listHistory(read, WS, { from: 'yesterday' })).rejects.toThrow('from must be an ISO-8601 time');
   });
 
+  it('rule 17: a date as the end of a range includes that whole day (both bounds inclusive)', async () => {
+    const day = await listHistory(read, WS, { from: '2026-03-01', to: '2026-03-01' });
+    expect(day.items.length).toBeGreaterThan(0);
+    expect(day.items.map((e) => e._id)).toEqual((await listHistory(read, WS, { from: '2026-03-01T00:00:00Z', to: '2026-03-01T23:59:59.999Z' })).items.map((e) => e._id));
+    expect((await listHistory(read, WS, { to: '2026-02-28' })).items).toEqual([]);
+    // a date-time is the instant it names
+    expect((await listHistory(read, WS, { to: '2026-03-01T10:00:00.000Z' })).items.every((e) => e.at <= '2026-03-01T10:00:00.000Z')).toBe(true);
+    const csv = (await text(exportHistoryCsv(read, WS, { from: '2026-03-01', to: '2026-03-01' }))).trim().split('\n');
+    expect(csv).toHaveLength(day.items.length + 1);
+  });
+
   it('exports the permission history as CSV', async () => {
     const lines = (await text(exportHistoryCsv(read, WS, { userId: 'amy' }))).trim().split('\n');
     expect(lines[0]).toBe(
