@@ -107,6 +107,28 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     }
   });
 
+  it('a reader still holding the old key (it has not heard of the deletion yet) reads what was sealed under the new key', async () => {
+    const reader = new PersonalDataEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+    try {
+      await store.append('s-1', [event('sam', 'old@acme.test')], 'no_stream');
+      const [first] = await collect(reader.readAll());
+      expect(first!.data).toMatchObject({ email: 'old@acme.test' }); // the old key cached
+      const sub = reader.subscribe({ fromPosition: first!.position });
+      await store.forget(['u:sam']);
+      await store.append('s-1', [event('sam', 'new@acme.test', 'Sam')], 0n);
+      for await (const e of sub) {
+        expect(e.data).toMatchObject({ email: 'new@acme.test', profile: { name: 'Sam' } });
+        break;
+      }
+      await sub.unsubscribe();
+      const [before, after] = await collect(reader.readStream('s-1'));
+      expect(before!.data).toMatchObject({ email: null, profile: { name: null } });
+      expect(after!.data).toMatchObject({ email: 'new@acme.test' });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('subscriptions decrypt too, and null values stay null', async () => {
     const sub = store.subscribe({});
     await store.append('s-2', [event('kim', null)], 'no_stream');

@@ -57,19 +57,25 @@ export function sealValue(value: unknown, subjectId: string, key: Key): string {
 
 /** The value, or null when the subject's key was forgotten (or replaced). */
 export function openValue(sealed: string, key: Key | undefined | null): unknown {
-  if (!key) return null;
+  return key ? openWith(sealed, key) : null;
+}
+
+/**
+ * The value, or UNOPENED when `key` does not open it. A key that does not open the value reads as erased: the subject
+ * was forgotten and later got a new key (the sealed value does not name its key's generation). Keys that cannot even
+ * be decoded fail loudly in the key store (KeyDecodingError), so a broken key store is not mistaken for an erasure.
+ */
+function openWith(sealed: string, key: Key): unknown {
   const raw = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64url');
-  // A key that does not open the value reads as erased too: the subject was forgotten and later got a new key
-  // (the sealed value does not name its key's generation). Keys that cannot even be decoded fail loudly in the key
-  // store (KeyDecodingError), so a broken key store is not mistaken for an erasure.
   try {
     const decipher = createDecipheriv('aes-256-gcm', keyObject(key), raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
   } catch {
-    return null;
+    return UNOPENED;
   }
 }
+const UNOPENED = Symbol('unopened');
 
 const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
 
@@ -283,7 +289,7 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     for await (const e of events) {
       const sealed = this.sealedOf(e);
-      if (sealed.length > 0) this.open(e, sealed, await this.keysFor(sealed.map((s) => s.subject), e.position));
+      if (sealed.length > 0) await this.openAll([{ e, sealed }], e.position);
       yield e;
     }
   }
@@ -292,11 +298,7 @@ export class PersonalDataEventStore implements EventStore {
   private async *openedInChunks(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     let chunk: { e: RecordedEvent; sealed: Sealed[] }[] = [];
     const flush = async () => {
-      const keys = await this.keysFor(
-        chunk.flatMap((c) => c.sealed.map((s) => s.subject)),
-        chunk.reduce((max, c) => (c.e.position > max ? c.e.position : max), -1n),
-      );
-      for (const c of chunk) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys);
+      await this.openAll(chunk, chunk.reduce((max, c) => (c.e.position > max ? c.e.position : max), -1n));
       const out = chunk.map((c) => c.e);
       chunk = [];
       return out;
@@ -320,13 +322,40 @@ export class PersonalDataEventStore implements EventStore {
     return sealed;
   }
 
-  private open(e: RecordedEvent, sealed: Sealed[], keys: Map<string, KeyObject | null>): void {
+  /**
+   * Sets each sealed field of `e` to its value (null when erased); the subjects whose cached key did not open a value
+   * are added to `stale`: that key may be one the subject had before it was forgotten and got a new one.
+   */
+  private open(e: RecordedEvent, sealed: Sealed[], keys: Map<string, KeyObject | null>, stale?: Set<string>): void {
     const under: Record<string, string> = {};
     for (const { path, parts, value, subject } of sealed) {
       under[path] = subject;
-      setPath(e.data as Obj, parts, openValue(value, keys.get(subject)));
+      const key = keys.get(subject);
+      let opened = key ? openWith(value, key) : null;
+      if (opened === UNOPENED) {
+        stale?.add(subject);
+        opened = null;
+      }
+      setPath(e.data as Obj, parts, opened);
     }
     e.sealedUnder = under;
+  }
+
+  /**
+   * Opens a batch of events read up to `through`. A cached key that does not open a value is dropped and the key
+   * looked up again, then those events opened again: another process may have forgotten the subject and sealed
+   * newer events under a new key before this one heard of the deletion (an address invited again at once).
+   */
+  private async openAll(batch: { e: RecordedEvent; sealed: Sealed[] }[], through: bigint): Promise<void> {
+    const subjects = (b: { sealed: Sealed[] }[]) => b.flatMap((c) => c.sealed.map((s) => s.subject));
+    const stale = new Set<string>();
+    const keys = await this.keysFor(subjects(batch), through);
+    for (const c of batch) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys, stale);
+    if (stale.size === 0) return;
+    for (const id of stale) this.cache.delete(id);
+    const again = batch.filter((c) => c.sealed.some((s) => stale.has(s.subject)));
+    const fresh = await this.keysFor(subjects(again), through);
+    for (const c of again) this.open(c.e, c.sealed, fresh);
   }
 
   /** `erasedThrough`: for a null key, the position through which the subject's values are known erased */
