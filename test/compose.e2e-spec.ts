@@ -17,8 +17,10 @@ const ROOT = join(__dirname, '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const DOCKERFILE = join(ROOT, 'Dockerfile');
 
-// js-yaml is not a dependency of the project's own: it is in node_modules through jest (@istanbuljs/load-nyc-config)
-const yaml = require('js-yaml') as { load(text: string): unknown };
+// js-yaml (a devDependency) from version 5 leaves YAML 1.1's merge keys (`<<: *app`, which the compose file uses) off
+// unless its merge tag is added: without it the services built from `x-app` lose what they merge
+const jsYaml = require('js-yaml') as { load(text: string, options?: object): unknown; CORE_SCHEMA: { withTags(...tags: unknown[]): unknown }; mergeTag: unknown };
+const yaml = { load: (text: string) => jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA.withTags(jsYaml.mergeTag) }) };
 
 type Healthcheck = {
   test?: string | string[];
