@@ -124,6 +124,22 @@ describe('Idempotency-Key', () => {
     expect(noop.body.position).toBe(first.body.position);
   });
 
+  it('a retry after the invitation was cancelled still answers the first answer, its link included', async () => {
+    const o = await app.api.organization();
+    const send = () =>
+      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
+        key: o.key,
+        actor: o.admin,
+        body: { email: 'cancelled-retry@acme.test' },
+        headers: { 'idempotency-key': 'invite-then-cancel' },
+      });
+    const first = await send();
+    expect((await app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/invitations/${first.body.invitationId}`, { key: o.key, actor: o.admin })).status).toBe(200);
+    const again = await send();
+    expect(again.headers.get('idempotency-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+  });
+
   it('concurrent retries with one key append once', async () => {
     const o = await app.api.organization();
     const replies = await Promise.all(

@@ -229,3 +229,56 @@ describe('item 10', () => {
     }
   });
 });
+
+describe('a second probe (session 11): bodies the API used to ignore or misread', () => {
+  it('a body sent to an endpoint that takes none is 400 VALIDATION_FAILED and the action does not run; {} or no body is fine', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const inv = await invite(o, { email: 'nobody-body@acme.test' });
+    const path = `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}`;
+    const resent = await app.api.request('POST', `${path}/resend`, { ...as, body: { email: 'hijack@evil.test' } });
+    expectProblem(resent, 400, 'VALIDATION_FAILED');
+    expect(resent.body.errors).toEqual([{ field: 'email', message: 'is not allowed' }]);
+    expect(resent.body.detail).toBe('This request takes no body: email is not allowed.');
+    expectProblem(await app.api.request('DELETE', path, { ...as, body: { reason: 'x' } }), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.api.request('DELETE', path, { ...as, raw: '[1]' }), 400, 'VALIDATION_FAILED');
+    // nothing happened: the same link, the same address, still pending
+    const link = await app.api.request('GET', `${path}/link`, as);
+    expect(link.body).toMatchObject({ email: 'nobody-body@acme.test', inviteUrl: inv.body.inviteUrl });
+    expect((await app.api.request('DELETE', path, { ...as, body: {} })).status).toBe(200);
+  });
+
+  it('bytes that are not UTF-8 are 400 MALFORMED_JSON, not an address stored with U+FFFD', async () => {
+    const o = await app.api.organization();
+    const body = Buffer.concat([Buffer.from('{"email":"u'), Buffer.from([0xff]), Buffer.from('@acme.test"}')]);
+    const reply = await raw('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { 'content-type': 'application/json', authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin }, body);
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.text)).toMatchObject({ code: 'MALFORMED_JSON', detail: 'The request body is not valid UTF-8; send JSON encoded as UTF-8.' });
+    const pending = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { key: o.key, actor: o.admin });
+    expect(pending.body.items).toEqual([]);
+  });
+
+  it('a body of another Content-Type (or none) is 415 UNSUPPORTED_MEDIA_TYPE, naming the type', async () => {
+    const o = await app.api.organization();
+    const headers = { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin };
+    const body = JSON.stringify({ email: 'typed@acme.test' });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+      const reply = await raw('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...headers, ...(type && { 'content-type': type }) }, body);
+      expect({ type, status: reply.status }).toEqual({ type, status: 415 });
+      const problem = JSON.parse(reply.text);
+      expect(problem.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(problem.detail).toContain('Content-Type application/json');
+      if (type) expect(problem.detail).toContain(type);
+    }
+  });
+
+  it('a body its Content-Encoding does not match, and a path of invalid percent-encoding, have documented codes', async () => {
+    const o = await app.api.organization();
+    const headers = { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'content-type': 'application/json' };
+    for (const encoding of ['gzip', 'deflate']) {
+      const reply = await raw('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...headers, 'content-encoding': encoding }, '{"email":"x@acme.test"}');
+      expect({ encoding, status: reply.status, code: JSON.parse(reply.text).code }).toEqual({ encoding, status: 400, code: 'MALFORMED_JSON' });
+    }
+    expectProblem(await app.api.request('GET', '/v1/workspaces/%ff/members', { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+  });
+});

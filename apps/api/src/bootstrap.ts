@@ -38,7 +38,7 @@ export interface RunningApp {
  */
 export async function startApp(config: Config, logDestination?: DestinationStream): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log), { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log), { bodyParser: false, rawBody: true, bufferLogs: true });
   // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
   app.useLogger(app.get(Logger));
   // first of all: every request gets its id (X-Request-Id, req.id) and its log line, even one refused before routing

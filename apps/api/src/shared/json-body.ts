@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { type Problem, ProblemException, problem } from './problem';
@@ -16,11 +17,20 @@ const send = (req: Request, res: Response, body: Problem): void => {
 };
 
 /**
- * Before the JSON parser: a JSON body is UTF-8 (RFC 8259 §8.1). A declared charset other than UTF-8 (UTF-16,
+ * Before the JSON parser: a body is JSON, and JSON is UTF-8 (RFC 8259 §8.1). A declared charset other than UTF-8 (UTF-16,
  * UTF-32, latin1…) is a 415; the body is not decoded, so nothing of it can be echoed back garbled.
  */
 export function requireUtf8Json(req: Request, res: Response, next: NextFunction): void {
   const type = req.headers['content-type'];
+  // a body is JSON or nothing: another type (curl -d sends a form) would be ignored, and validation would then
+  // complain about the fields instead of naming what is wrong
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !(typeof type === 'string' && JSON_TYPE.test(type.trim())))
+    return send(
+      req,
+      res,
+      problem(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the request body as JSON with Content-Type application/json${type ? ` (not ${JSON.stringify(type.split(';')[0]!.trim().slice(0, 100))})` : ''}.`),
+    );
   if (typeof type === 'string' && JSON_TYPE.test(type.trim())) {
     const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
@@ -63,8 +73,14 @@ const reservedKey = (parent: string, key: string, field: string): Problem =>
       ])
     : problem(400, 'VALIDATION_FAILED', `The request is not valid: ${field} is not allowed.`, [{ field, message: 'is not allowed' }]);
 
-/** After the JSON parser: refuses what inspectJsonBody finds. */
-export function checkJsonBody(req: Request, res: Response, next: NextFunction): void {
+/**
+ * After the JSON parser: refuses bytes that are not UTF-8 (the parser would have decoded them into U+FFFD, and an
+ * address would be stored garbled; `req.rawBody` is the parser's own buffer, kept by Nest's `rawBody` option), then
+ * what inspectJsonBody finds.
+ */
+export function checkJsonBody(req: Request & { rawBody?: Buffer }, res: Response, next: NextFunction): void {
+  if (req.rawBody && !isUtf8(req.rawBody))
+    return send(req, res, problem(400, 'MALFORMED_JSON', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'));
   const refused = inspectJsonBody(req.body);
   if (refused) return send(req, res, refused);
   next();

@@ -120,7 +120,12 @@ function fromHttpException(error: HttpException): Problem {
       return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
     case HttpStatus.BAD_REQUEST:
       // the parser's message quotes the body ("Unexpected token 'h', "{"token": hunter2…" is not valid JSON"): never echoed
-      return /JSON/i.test(message ?? '') ? malformedJson(message!) : problem(400, 'BAD_REQUEST', message ?? 'The request is malformed.');
+      if (/JSON/i.test(message ?? '')) return malformedJson(message!);
+      // the router could not percent-decode a path segment (`%ff`)
+      if (/decode param/i.test(message ?? ''))
+        return problem(400, 'VALIDATION_FAILED', 'The path holds a segment that is not valid percent-encoding (UTF-8).', [{ field: 'path', message: 'is not valid percent-encoding' }]);
+      // what else Express's body reading refuses: a Content-Encoding its bytes do not match (zlib's message names no byte of the body)
+      return problem(400, 'MALFORMED_JSON', `The request body could not be read${message ? ` (${message})` : ''}; send plain or correctly compressed JSON.`);
     case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
     default:
