@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 
 /**
@@ -280,5 +281,34 @@ describe('a second probe (session 11): bodies the API used to ignore or misread'
       expect({ encoding, status: reply.status, code: JSON.parse(reply.text).code }).toEqual({ encoding, status: 400, code: 'MALFORMED_JSON' });
     }
     expectProblem(await app.api.request('GET', '/v1/workspaces/%ff/members', { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('a second probe (session 11): what Node refuses before any route still answers a problem document', () => {
+  /** bytes written on a socket of their own (Node's client refuses to send a control character in a header) */
+  const onSocket = (request: string) =>
+    new Promise<{ status: number; contentType: string; body: string }>((resolve, reject) => {
+      const url = new URL(app.url);
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const [head = '', body = ''] = text.split('\r\n\r\n');
+        resolve({ status: Number(head.split(' ')[1]), contentType: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? '', body });
+      });
+    });
+
+  it('headers over the limit are 431 HEADERS_TOO_LARGE', async () => {
+    const reply = await onSocket(`GET /v1/workspaces/w/members?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(reply.status).toBe(431);
+    expect(reply.contentType).toBe('application/problem+json');
+    expect(JSON.parse(reply.body)).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
+  });
+
+  it('a control character in a header is 400 VALIDATION_FAILED', async () => {
+    const reply = await onSocket('GET /health HTTP/1.1\r\nHost: x\r\nX-Actor-Id: a\u0001b\r\n\r\n');
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'headers' }] });
   });
 });

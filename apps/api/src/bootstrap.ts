@@ -15,6 +15,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
+import { answerClientErrors } from './shared/client-errors';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import type { Express } from 'express';
@@ -72,6 +73,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const readSide = app.get<ReadSide>(READ_SIDE);
   await readSide.start();
   await app.get(IntegrationEvents).start();
+  answerClientErrors(app.getHttpServer());
   await app.listen(config.port, '0.0.0.0');
 
   // Stopping, in order: Nest's hooks (snapshots being written, the notary, presence, integration events), the

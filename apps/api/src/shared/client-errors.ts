@@ -1,0 +1,33 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { type Problem, problem } from './problem';
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (headers over the size limit, a control character in
+ * a header, a malformed request line): Node would answer with a bare status line and no body. They get a problem
+ * document with a stable code like every other refusal (docs/rules.md#http-api), then the connection closes (the
+ * parser cannot go on after such a request).
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify(refusalOf(error));
+    socket.end(
+      `HTTP/1.1 ${statusLine(error)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+const tooLarge = (error: NodeJS.ErrnoException) => error.code === 'HPE_HEADER_OVERFLOW';
+const statusLine = (error: NodeJS.ErrnoException) => (tooLarge(error) ? '431 Request Header Fields Too Large' : '400 Bad Request');
+
+function refusalOf(error: NodeJS.ErrnoException): Problem {
+  if (tooLarge(error))
+    return problem(431, 'HEADERS_TOO_LARGE', 'The request line and headers are too large (16 KiB at most): send long searches in fewer characters.');
+  if (error.code === 'HPE_INVALID_HEADER_TOKEN')
+    return problem(400, 'VALIDATION_FAILED', 'A request header holds a character that is not allowed (a control character).', [{ field: 'headers', message: 'holds a control character' }]);
+  return problem(400, 'VALIDATION_FAILED', 'The request is not valid HTTP/1.1.', [{ field: 'request', message: 'is not valid HTTP' }]);
+}
