@@ -110,7 +110,10 @@ describe('the user list over HTTP', () => {
     expectProblem(await get(`${ws}?sort=shoe`, o), 400, 'VALIDATION_FAILED');
     expectProblem(await get(`${ws}?status=gone`, o), 400, 'VALIDATION_FAILED');
     expectProblem(await get(`${ws}?color=red`, o), 400, 'VALIDATION_FAILED');
-    expectProblem(await get(`${ws}?cursor=not-a-cursor`, o), 400, 'VALIDATION_FAILED');
+    const cursor = await get(`${ws}?cursor=not-a-cursor`, o);
+    expectProblem(cursor, 400, 'VALIDATION_FAILED');
+    expect(cursor.body.errors).toEqual([{ field: 'cursor', message: 'malformed cursor' }]);
+    expect(cursor.body.detail).toContain('start again without it');
     expectProblem(await app.api.request('GET', ws, { key: o.key, actor: o.admin, headers: { 'x-min-position': 'abc' } }), 400, 'VALIDATION_FAILED');
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/history?from=2026-13-45`, o), 400, 'VALIDATION_FAILED');
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/history?format=csv&to=nope`, o), 400, 'VALIDATION_FAILED');

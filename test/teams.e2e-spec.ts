@@ -61,7 +61,9 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'NIGHT SHIFT' } }), 409, 'TEAM_NAME_TAKEN');
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: '   ' } }), 400, 'VALIDATION_FAILED');
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'x'.repeat(81) } }), 400, 'VALIDATION_FAILED');
-    expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: {} }), 400, 'VALIDATION_FAILED');
+    const nameless = await api.request('POST', `${A}/teams`, { ...asA, body: {} });
+    expectProblem(nameless, 400, 'VALIDATION_FAILED');
+    expect(nameless.body.errors).toEqual([{ field: 'name', message: 'is required' }]);
 
     // members: only active ones, in several teams; PUT twice changes nothing
     const day = (await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'Day' } })).body.teamId as string;

@@ -65,6 +65,8 @@ import { MESSAGE_LOGGING } from './logging-messages';
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
+    // a missing field fails every constraint of its type and bounds: "is required" says what to do
+    if (e.value === undefined && e.constraints && !('whitelistValidation' in e.constraints)) return [{ field, message: 'is required' }];
     const own = Object.values(e.constraints ?? {}).map((message) => ({
       field,
       message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message,
