@@ -71,7 +71,9 @@ describe('verifiable history: the notary over HTTP', () => {
   });
 
   it('every permission-history entry carries its position, and its inclusion proof checks under the RFC 9162 algorithm', async () => {
-    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin });
+    // read-your-writes: the notary's checkpoint covering the change says nothing of the projector's progress
+    const read = { key: org.key, actor: org.admin, headers: { 'x-min-position': changePosition } };
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, read);
     expect(history.status).toBe(200);
     const entry = history.body.items.find((e: { change: string; after?: { roles?: string[] } }) => e.change !== 'invited' && e.after?.roles?.[0] === 'manager');
     expect(String(entry.position)).toBe(changePosition);
@@ -88,7 +90,7 @@ describe('verifiable history: the notary over HTTP', () => {
   });
 
   it('personal fields are in the entry as stored, encrypted', async () => {
-    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin });
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${agent}`, { key: org.key, actor: org.admin, headers: { 'x-min-position': changePosition } });
     const invited = history.body.items[0];
     const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${invited.position}`, { key: org.key });
     const text = b(proof.body.entry).toString('utf8');

@@ -64,6 +64,7 @@ describe('commands over @nestjs/microservices (TCP)', () => {
       code: 'CANNOT_MODIFY_SELF',
     });
     await expect(send('members.invite', { apiKey: 'wrong', actorId: 'x', workspaceId: ws.workspaceId, email: 'a@b.io' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    await expect(send('nope.pattern', {})).rejects.toMatchObject({ status: 404, code: 'UNKNOWN_PATTERN', detail: expect.stringContaining('nope.pattern') });
     await expect(send('members.invite', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'a@b.io', extra: 1 })).rejects.toMatchObject({
       status: 400,
       code: 'VALIDATION_FAILED',

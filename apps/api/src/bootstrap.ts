@@ -14,6 +14,7 @@ import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { Metrics } from './infrastructure/metrics';
+import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 import { answerClientErrors } from './shared/client-errors';
 import { createOpenApiDocument } from './shared/openapi-document';
@@ -64,7 +65,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));
   (app.getHttpAdapter().getInstance() as Express).get('/docs/asyncapi.json', (_req, res) => void res.type('application/json').send(asyncapi));
 
-  const transports: MicroserviceOptions[] = [{ transport: Transport.TCP, options: { host: '127.0.0.1', port: config.tcpPort } }];
+  const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort }) }];
   if (config.natsUrl) transports.push({ transport: Transport.NATS, options: { servers: [config.natsUrl], queue: 'rollcall-commands' } });
   const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
   await app.startAllMicroservices();
