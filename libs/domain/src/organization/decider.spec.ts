@@ -45,4 +45,12 @@ describe('organization decider', () => {
     const s = new Scenario();
     expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'nope' }), 'VALIDATION_FAILED');
   });
+  it('rule 6: names refuse control characters and direction overrides (they display as something else and break exports); emoji joiners are fine', () => {
+    const s = new Scenario();
+    const join = (displayName: string) => s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io', displayName });
+    for (const bad of ['Ja\u0000ne', 'Jane\nDoe', 'Jane \u202Eeod', 'x\u2066y']) expectError(join(bad), 'VALIDATION_FAILED');
+    expectError(s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: T0, userId: ADMIN, changes: { alias: 'a\tb' } }), 'VALIDATION_FAILED');
+    expectEvents(join('Jane \u{1F469}\u200D\u{1F4BB} Doe'), ['UserJoinedOrganization']);
+    expectEvents(join('   '), ['UserJoinedOrganization']); // blank: the default name from the address, as before
+  });
 });

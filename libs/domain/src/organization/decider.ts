@@ -144,8 +144,11 @@ export function decideOrganization(
     }
     case 'JoinOrganization': {
       if (!state.exists) return reject(notFound(command.organizationId));
-      const emailError = checkEmail('email', command.email);
-      if (emailError) return reject(validationFailed([emailError]));
+      const inputErrors = [
+        checkEmail('email', command.email),
+        command.displayName === undefined ? undefined : checkText('displayName', command.displayName, 200, true),
+      ].filter((f): f is FieldError => f !== undefined);
+      if (inputErrors.length > 0) return reject(validationFailed(inputErrors));
       const email = normalizeEmail(command.email);
       // an invitation bound to an existing user (rule 8) joins nobody new, whatever address it was sent to
       if (state.users.has(command.newUserId) || state.byEmail.has(email)) return accept([]);

@@ -58,11 +58,18 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
   return local.toLowerCase().length + 1 + ascii.length > 254 ? invalid(field) : undefined;
 };
 
+/**
+ * Control characters (NUL, line breaks, escapes) and bidi overrides, which make a name display as something else or
+ * break the exports; joiners and variation selectors stay allowed (emoji, scripts that need them).
+ */
+const CONTROL_OR_OVERRIDE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
 export const checkText = (field: string, raw: unknown, max: number, allowEmpty = false): FieldError | undefined => {
   if (typeof raw !== 'string') return { field, message: 'must be text' };
   const trimmed = raw.trim();
   if (!allowEmpty && trimmed.length === 0) return { field, message: 'must not be empty' };
   if (trimmed.length > max) return { field, message: `must be at most ${max} characters` };
+  if (CONTROL_OR_OVERRIDE.test(trimmed)) return { field, message: 'must not contain control characters or direction overrides' };
   return undefined;
 };
 
