@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import { ProofUnavailableError } from '@rollcall/audit';
 import { domainError } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
-import { ApiProblems, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
+import { ApiProblems, BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
@@ -47,7 +47,7 @@ export class AuditController {
   @ApiOperation({ summary: 'The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note.' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the signed note', schema: { type: 'string' } })
-  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND')
+  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND', ...BODY_PROBLEMS)
   checkpoint(): string {
     const latest = this.audit.latestCheckpoint();
     if (!latest) throw behind('The notary has not signed a checkpoint yet.');
