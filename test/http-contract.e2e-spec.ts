@@ -104,15 +104,13 @@ describe('problem+json for bad input, never a 500', () => {
 });
 
 describe('Idempotency-Key', () => {
+  /** an invitation to `email` sent under one Idempotency-Key, as often as called */
+  const invitationUnderKey = (o: { key: string; admin: string; workspaceId: string }, email: string, key: string) => () =>
+    app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email }, headers: { 'idempotency-key': key } });
+
   it('the same key and body returns the first answer and appends nothing', async () => {
     const o = await app.api.organization();
-    const send = () =>
-      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
-        key: o.key,
-        actor: o.admin,
-        body: { email: 'retry@acme.test' },
-        headers: { 'idempotency-key': 'invite-retry-1' },
-      });
+    const send = invitationUnderKey(o, 'retry@acme.test', 'invite-retry-1');
     const first = await send();
     const second = await send();
     expect(first.status).toBe(201);
@@ -126,13 +124,7 @@ describe('Idempotency-Key', () => {
 
   it('a retry after the invitation was cancelled still answers the first answer, its link included', async () => {
     const o = await app.api.organization();
-    const send = () =>
-      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {
-        key: o.key,
-        actor: o.admin,
-        body: { email: 'cancelled-retry@acme.test' },
-        headers: { 'idempotency-key': 'invite-then-cancel' },
-      });
+    const send = invitationUnderKey(o, 'cancelled-retry@acme.test', 'invite-then-cancel');
     const first = await send();
     expect((await app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/invitations/${first.body.invitationId}`, { key: o.key, actor: o.admin })).status).toBe(200);
     const again = await send();
