@@ -167,6 +167,19 @@ describe.each(backends)('rule 13: leases, %s', (_name, make) => {
     expect(await a.lapsed(10_000, 10)).toEqual([lease('u1', 4000)]);
   });
 
+  it("a page of members' leases at once: the later of this process's and the stored one, users without one left out", async () => {
+    const a = replica();
+    const b = replica();
+    b.touch(lease('u1', 5000));
+    b.touch(lease('u2', 1000));
+    b.touch(lease('u1', 9000, 'ws-2'));
+    await b.flush();
+    a.touch(lease('u2', 3000)); // renewed here, not flushed yet
+    a.touch(lease('u1', 4000)); // older than the stored one
+    expect(await a.getMany('ws-1', ['u1', 'u2', 'nobody'])).toEqual([lease('u1', 5000), lease('u2', 3000)]);
+    expect(await a.getMany('ws-1', [])).toEqual([]);
+  });
+
   it('keeps workspaces apart', async () => {
     const a = replica();
     a.touch(lease('u1', 1000, 'ws-1'));
@@ -192,6 +205,9 @@ class RecordingBackend implements LeaseBackend {
   }
   async get(workspaceId: string, userId: string) {
     return this.saved.get(`${workspaceId}:${userId}`);
+  }
+  async getMany(workspaceId: string, userIds: readonly string[]) {
+    return userIds.flatMap((userId) => this.saved.get(`${workspaceId}:${userId}`) ?? []);
   }
   async lapsed() {
     return [];

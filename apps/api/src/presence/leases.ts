@@ -20,6 +20,8 @@ export interface LeaseBackend {
   /** upserts each lease; a stored lease keeps the later `lastSeenAt` (two replicas may save out of order) */
   save(leases: readonly Lease[]): Promise<void>;
   get(workspaceId: string, userId: string): Promise<Lease | undefined>;
+  /** the stored leases of these users in the workspace (one query for a page of members) */
+  getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]>;
   /** leases not renewed since `before` (epoch ms), oldest first */
   lapsed(before: number, limit: number): Promise<Lease[]>;
   /** removes the lease, unless it was renewed after `notAfter` (a heartbeat that came in meanwhile keeps it) */
@@ -34,6 +36,8 @@ export interface LeaseStore {
   /** saved now, before a transition is appended: an online user always has a lease that can lapse */
   persist(lease: Lease): Promise<void>;
   get(workspaceId: string, userId: string): Promise<Lease | undefined>;
+  /** the latest lease (this process's or the stored one) of each of these users that has one */
+  getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]>;
   lapsed(before: number, limit: number): Promise<Lease[]>;
   release(workspaceId: string, userId: string, notAfter: number): Promise<void>;
   /** saves what is only in memory */
@@ -41,6 +45,10 @@ export interface LeaseStore {
   close(): Promise<void>;
 }
 export const LEASE_STORE = Symbol('LeaseStore');
+
+/** this process's lease or the stored one, whichever was renewed last */
+const later = (mine: Lease | undefined, stored: Lease | undefined): Lease | undefined =>
+  !mine ? stored : stored && stored.lastSeenAt > mine.lastSeenAt ? stored : mine;
 
 /** leases saved per transaction by a periodic flush */
 const FLUSH_SLICE = 128;
@@ -82,10 +90,12 @@ export class BufferedLeaseStore implements LeaseStore {
   }
 
   async get(workspaceId: string, userId: string): Promise<Lease | undefined> {
-    const mine = this.local.get(leaseId(workspaceId, userId));
-    const stored = await this.backend.get(workspaceId, userId);
-    if (!mine) return stored;
-    return stored && stored.lastSeenAt > mine.lastSeenAt ? stored : mine;
+    return later(this.local.get(leaseId(workspaceId, userId)), await this.backend.get(workspaceId, userId));
+  }
+
+  async getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]> {
+    const stored = new Map((await this.backend.getMany(workspaceId, userIds)).map((l) => [l.userId, l]));
+    return userIds.flatMap((userId) => later(this.local.get(leaseId(workspaceId, userId)), stored.get(userId)) ?? []);
   }
 
   async lapsed(before: number, limit: number): Promise<Lease[]> {
@@ -209,6 +219,14 @@ export class SqliteLeaseBackend implements LeaseBackend {
   async get(workspaceId: string, userId: string): Promise<Lease | undefined> {
     const row = this.stmt.get.get(leaseId(workspaceId, userId)) as LeaseRow | undefined;
     return row ? fromRow(row) : undefined;
+  }
+
+  async getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]> {
+    // primary-key lookups on this process's connection: a few µs each, no round trip to batch away
+    return userIds.flatMap((userId) => {
+      const row = this.stmt.get.get(leaseId(workspaceId, userId)) as LeaseRow | undefined;
+      return row ? [fromRow(row)] : [];
+    });
   }
 
   async lapsed(before: number, limit: number): Promise<Lease[]> {

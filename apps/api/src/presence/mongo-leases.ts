@@ -61,6 +61,12 @@ export class MongoLeaseBackend implements LeaseBackend {
     return doc ? fromDocument(doc) : undefined;
   }
 
+  async getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]> {
+    if (userIds.length === 0) return [];
+    const docs = await this.collection.find({ _id: { $in: userIds.map((userId) => leaseId(workspaceId, userId)) } }).toArray();
+    return docs.map(fromDocument);
+  }
+
   async lapsed(before: number, limit: number): Promise<Lease[]> {
     await this.init();
     const docs = await this.collection

@@ -63,14 +63,8 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
       // member reads overlay the latest heartbeat on the read model's last-seen time
       provide: LAST_SEEN,
       useFactory: (leases: LeaseStore): LastSeen => ({
-        of: async (workspaceId, userIds) => {
-          const seen = new Map<string, string>();
-          for (const userId of userIds) {
-            const lease = await leases.get(workspaceId, userId);
-            if (lease) seen.set(userId, new Date(lease.lastSeenAt).toISOString());
-          }
-          return seen;
-        },
+        of: async (workspaceId, userIds) =>
+          new Map((await leases.getMany(workspaceId, userIds)).map((lease) => [lease.userId, new Date(lease.lastSeenAt).toISOString()])),
       }),
       inject: [LEASE_STORE],
     },
