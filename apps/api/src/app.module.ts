@@ -1,4 +1,5 @@
 import { type DynamicModule, Logger, Module, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationTypes } from 'class-validator';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -66,7 +67,7 @@ const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     // a missing field fails every constraint of its type and bounds: "is required" says what to do
-    if (e.value === undefined && e.constraints && !('whitelistValidation' in e.constraints)) return [{ field, message: 'is required' }];
+    if (e.value === undefined && e.constraints && !(ValidationTypes.WHITELIST in e.constraints)) return [{ field, message: 'is required' }];
     const own = Object.values(e.constraints ?? {}).map((message) => ({
       field,
       message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message,

@@ -25,13 +25,14 @@ export function requireUtf8Json(req: Request, res: Response, next: NextFunction)
   // a body is JSON or nothing: another type (curl -d sends a form) would be ignored, and validation would then
   // complain about the fields instead of naming what is wrong
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !(typeof type === 'string' && JSON_TYPE.test(type.trim())))
+  const json = typeof type === 'string' && JSON_TYPE.test(type.trim());
+  if (hasBody && !json)
     return send(
       req,
       res,
       problem(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the request body as JSON with Content-Type application/json${type ? ` (not ${JSON.stringify(type.split(';')[0]!.trim().slice(0, 100))})` : ''}.`),
     );
-  if (typeof type === 'string' && JSON_TYPE.test(type.trim())) {
+  if (json) {
     const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
       return send(
