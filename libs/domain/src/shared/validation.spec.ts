@@ -91,6 +91,8 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
 
     it('names the problem: invisible characters are called so', () => {
       expect(checkEmail('email', 'ja\u200bne@acme.test')?.message).toMatch(/invisible|control/);
+      expect(checkEmail('email', 'ja ne@acme.test')?.message).toBe('must not contain spaces');
+      expect(checkEmail('email', 'ja\u00a0ne@acme.test')?.message).toBe('must not contain spaces');
     });
 
     it('refuses exactly the addresses whose normalized form is longer than 254 characters', () => {

@@ -43,6 +43,8 @@ const invalid = (field: string): FieldError => ({ field, message: 'must be a val
 export const checkEmail = (field: string, raw: unknown): FieldError | undefined => {
   if (typeof raw !== 'string') return { field, message: 'must be an email address' };
   const trimmed = raw.replace(EDGE_SPACE, '');
+  // a plain space inside is the common case (a typo): say so before the invisible ones
+  if (/\p{Zs}/u.test(trimmed)) return { field, message: 'must not contain spaces' };
   if (INVISIBLE.test(trimmed)) return { field, message: 'must not contain control or invisible characters' };
   const parts = splitAt(trimmed.normalize('NFC'));
   if (!parts) return invalid(field);
