@@ -273,6 +273,19 @@ describe('a second probe (session 11): bodies the API used to ignore or misread'
     }
   });
 
+  it('a value of the wrong type is answered with its type alone, not with every bound it also fails', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const roles = await invite(o, { email: 'typed-roles@acme.test', roles: 'agent' });
+    expectProblem(roles, 400, 'VALIDATION_FAILED');
+    expect(roles.body.errors).toEqual([{ field: 'roles', message: 'must be a list of role names, e.g. ["agent"]' }]);
+    const limit = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?limit=abc`, as);
+    expectProblem(limit, 400, 'VALIDATION_FAILED');
+    expect(limit.body.errors).toEqual([{ field: 'limit', message: 'must be an integer number' }]);
+    const team = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: 5 } });
+    expect(team.body.errors).toEqual([{ field: 'name', message: 'must be a string' }]);
+  });
+
   it('a body its Content-Encoding does not match, and a path of invalid percent-encoding, have documented codes', async () => {
     const o = await app.api.organization();
     const headers = { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'content-type': 'application/json' };

@@ -63,12 +63,18 @@ import type { Logger as PinoLogger } from 'pino';
 import { createLogger } from './logging';
 import { MESSAGE_LOGGING } from './logging-messages';
 
+/** class-validator's type checks: when one fails, the field's other constraints (bounds, sizes) say nothing more */
+const TYPE_CONSTRAINTS = new Set(['isArray', 'isString', 'isInt', 'isNumber', 'isObject', 'isBoolean']);
+
 const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     // a missing field fails every constraint of its type and bounds: "is required" says what to do
     if (e.value === undefined && e.constraints && !(ValidationTypes.WHITELIST in e.constraints)) return [{ field, message: 'is required' }];
-    const own = Object.values(e.constraints ?? {}).map((message) => ({
+    // a value of the wrong type fails its bounds too ("no more than 10 elements" for a string): its type is the news
+    const constraints = e.constraints ?? {};
+    const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
+    const own = (wrongType.length > 0 ? wrongType.map((name) => constraints[name]!) : Object.values(constraints)).map((message) => ({
       field,
       message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message,
     }));
