@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { type TestApp, startTestApp, tokenOf } from './support/app';
@@ -126,3 +127,32 @@ function liveRowsHolding(file: string, secret: string): string[] {
     db.close();
   }
 }
+
+describe('rule 12: an address invited again after its user was deleted keeps its new data', () => {
+  it('across a restart: the erasure pass at start forgets what the deletion erased, not the new invitation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-reinvite-'));
+    let first: TestApp | undefined = await startTestApp({ ROLLCALL_DATA_DIR: dir });
+    try {
+      const o = await first.api.organization();
+      const as = { key: o.key, actor: o.admin };
+      const gone = await first.api.member({ ...as, workspaceId: o.workspaceId }, 'twice@acme.test');
+      expect((await first.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${gone}`, as)).status).toBe(200);
+      const again = await first.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'twice@acme.test' } });
+      expect(again.status).toBe(201);
+      await first.stop();
+      first = undefined;
+      const second = await startTestApp({ ROLLCALL_DATA_DIR: dir });
+      try {
+        const link = await second.api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${again.body.invitationId}/link`, as);
+        expect(link.body).toMatchObject({ email: 'twice@acme.test' });
+        const pending = await second.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { ...as, headers: { 'x-min-position': again.body.position } });
+        expect(pending.body.items).toEqual([expect.objectContaining({ invitationId: again.body.invitationId, email: 'twice@acme.test' })]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -87,7 +87,9 @@ async function run(): Promise<void> {
     }, WANTED_POLL_MS);
   const leaseTimer = lease && setInterval(() => (turning = turning.then(lead, (error: unknown) => logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   port.on('message', (m: ToWorker) => {
-    if (m.type === 'forget') void personalData.forget(m.subjectIds);
+    // the API thread forgot the keys already (before answering the deletion): drop this thread's cached copies only.
+    // Forgetting them again here, later, would delete the key of an address invited again in the meantime.
+    if (m.type === 'forget') personalData.forgetCached(m.subjectIds);
     // a reader of this process waits for a position: tell the projector, this thread's or (standing by) the leader's
     if (m.type === 'hurry') {
       if (projector) projector.hurry(BigInt(m.position));
