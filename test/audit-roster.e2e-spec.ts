@@ -67,6 +67,14 @@ describe('rule 17: every member\'s access at a time T, by replay', () => {
     const asBob = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/access`, { key: org.key, actor: bob });
     expectProblem(asBob, 403, 'INSUFFICIENT_AUTHORITY');
   });
+
+  it("rule 1: a member without the member-management permission reads their own access at T, not another member's", async () => {
+    const own = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${bob}/access?asOf=${encodeURIComponent(times.bobAgent)}`, { key: org.key, actor: bob });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ roles: ['agent'] });
+    const other = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${ann}/access`, { key: org.key, actor: bob });
+    expectProblem(other, 403, 'INSUFFICIENT_AUTHORITY');
+  });
 });
 
 describe("rule 17: a member's access at T with explain=true", () => {

@@ -131,7 +131,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others. */
+    /** The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others. A member may read their own; another member's needs the member-management permission. */
     get: operations['MemberQueriesController_accessAsOf'];
     put?: never;
     post?: never;

@@ -90,7 +90,7 @@ export class MemberQueriesController {
 
   @Get(':userId/access')
   @ApiOperation({
-    summary: 'The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others.',
+    summary: 'The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others. A member may read their own; another member\'s needs the member-management permission.',
   })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: ExplainedAccessAsOf, description: 'AccessAsOf' })
@@ -102,7 +102,8 @@ export class MemberQueriesController {
     @Param('userId', IdPipe) userId: string,
     @Query() query: AccessAsOfParams,
   ) {
-    const ref = await this.access.prepare(principal, ws, actorId, 'history');
+    // a member may read their own access at any time (rule 1); another member's needs the history's permission
+    const ref = await this.access.prepare(principal, ws, actorId, 'history', undefined, userId);
     return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, query.asOf ? new Date(query.asOf) : new Date(), query.explain === 'true'));
   }
 }

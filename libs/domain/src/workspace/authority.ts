@@ -83,12 +83,13 @@ export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'teams';
  * Reads: the user list, one member and the permission history need the member-management permission (the
  * user settings are for owners and managers, seed 003); a member may always see themself ("view as");
  * the CSV export needs the export permission (`data.export` in preset levels: a manager restricted by
- * `data_export` cannot export). Org admins may read everything (rule 5).
+ * `data_export` cannot export). Org admins may read everything (rule 5). `history` with a target is one member's
+ * access at a time T: their own, like their entry, is theirs to read (docs/rules.md#rule-1).
  */
 export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadScope, targetUserId?: string): Check {
   const actor = resolveActor(ctx, actorId);
   if (!actor) return refused('You are not an active member of this workspace.');
-  if (scope === 'member' && targetUserId === actorId) return undefined;
+  if ((scope === 'member' || scope === 'history') && targetUserId === actorId) return undefined;
   // the team list and the invite lookup serve every member: a chat router asks them on behalf of any agent (rule 15)
   if (scope === 'teams') return undefined;
   const model = modelOf(ctx);

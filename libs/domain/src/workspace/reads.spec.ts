@@ -38,4 +38,9 @@ describe('reading the user list and the history needs the member-management perm
     expect(checkRead(s().ctx, 'agent', 'member', 'agent')).toBeUndefined();
     expect(checkRead(s().ctx, 'agent', 'member', 'agent2')?.code).toBe('INSUFFICIENT_AUTHORITY');
   });
+  it("rule 1: an agent reads their own access at a time T, not another member's, nor the whole history", () => {
+    expect(checkRead(s().ctx, 'agent', 'history', 'agent')).toBeUndefined();
+    expect(checkRead(s().ctx, 'agent', 'history', 'agent2')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    expect(checkRead(s().ctx, 'agent', 'history')?.code).toBe('INSUFFICIENT_AUTHORITY');
+  });
 });
