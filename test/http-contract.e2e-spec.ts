@@ -60,6 +60,24 @@ describe('problem+json for bad input, never a 500', () => {
     expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, raw: JSON.stringify({ email: 'x'.repeat(200_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
   });
 
+  it('a body that is JSON but not an object (null, a number, a string, an array) is 400 naming what it is, not "not valid JSON"', async () => {
+    const o = await app.api.organization();
+    const path = `/v1/workspaces/${o.workspaceId}/invitations`;
+    for (const [raw, what] of [['null', 'null'], ['123', 'a number'], [' "x@acme.test"', 'a string'], ['[{"email":"x@acme.test"}]', 'an array'], ['true', 'a boolean']]) {
+      const reply = await app.api.request('POST', path, { key: o.key, actor: o.admin, raw });
+      expectProblem(reply, 400, 'VALIDATION_FAILED');
+      expect(reply.body.detail).toBe(`The request body must be a JSON object; it is ${what}.`);
+    }
+    // nothing was invited: read after a later invitation, only it is pending
+    const later = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });
+    const pending = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, {
+      key: o.key,
+      actor: o.admin,
+      headers: { 'x-min-position': String(later.body.position) },
+    });
+    expect(pending.body.items.map((m: { email: string }) => m.email)).toEqual(['later@acme.test']);
+  });
+
   it('a bad path id is a 400, an unknown route a 404', async () => {
     const o = await app.api.organization();
     expectProblem(await app.api.request('POST', `/v1/workspaces/${encodeURIComponent('a b$')}/invitations`, { key: o.key, actor: o.admin, body: { email: 'x@acme.test' } }), 400, 'VALIDATION_FAILED');

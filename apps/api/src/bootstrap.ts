@@ -55,7 +55,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   });
   // JSON bodies: UTF-8 only (415 otherwise), parsed, then refused when too deep or with keys the validation pipe would drop
   app.use(requireUtf8Json);
-  app.useBodyParser('json', { limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('json', { limit: config.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] });
   app.use(checkJsonBody);
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)

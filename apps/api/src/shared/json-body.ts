@@ -82,10 +82,23 @@ const reservedKey = (parent: string, key: string, field: string): Problem =>
 export function checkJsonBody(req: Request & { rawBody?: Buffer }, res: Response, next: NextFunction): void {
   if (req.rawBody && !isUtf8(req.rawBody))
     return send(req, res, problem(400, 'MALFORMED_JSON', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'));
+  // every body of this API is one object; the parser (not strict) lets other JSON values through to be named here
+  // (its strict mode answered `null` or `123` as "not valid JSON", which they are)
+  const kind = req.rawBody && req.rawBody.length > 0 ? notAnObject(req.body) : undefined;
+  if (kind)
+    return send(req, res, problem(400, 'VALIDATION_FAILED', `The request body must be a JSON object; it is ${kind}.`, [{ field: 'body', message: 'must be a JSON object' }]));
   const refused = inspectJsonBody(req.body);
   if (refused) return send(req, res, refused);
   next();
 }
+
+/** What a parsed JSON value is, when it is not an object. */
+const notAnObject = (value: unknown): string | undefined => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return undefined;
+  return typeof value === 'number' ? 'a number' : typeof value === 'string' ? 'a string' : 'a boolean';
+};
 
 /**
  * The same guard for message-pattern payloads, which no HTTP middleware sees: a pipe that runs before validation
