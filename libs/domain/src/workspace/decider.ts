@@ -123,7 +123,8 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   if (!isActor(actor)) return reject(actor!);
   const model = modelOf(ctx);
   const requested: Access = {
-    roles: cmd.roles && cmd.roles.length > 0 ? cmd.roles : model.defaultRoles,
+    // no roles given: the preset's default; an empty list is refused like an edit to no roles (rule 6)
+    roles: cmd.roles ?? model.defaultRoles,
     restrictions: cmd.restrictions ?? {},
     grants: cmd.grants ?? [],
   };

@@ -49,6 +49,10 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     const [event] = expectEvents(s.when(inviteCmd(s, 'a@acme.test')), ['UserInvited']) as UserInvited[];
     expect(event!.data.access.roles).toEqual(['agent']);
   });
+  it('rule 6: an empty list of roles is refused, as in an edit (the default applies only when roles are left out)', () => {
+    const s = new Scenario();
+    expectError(s.when(inviteCmd(s, 'a@acme.test', { roles: [] })), 'VALIDATION_FAILED');
+  });
   it('inviting an active member is refused with ALREADY_MEMBER', () => {
     const s = new Scenario().member('jane');
     expectError(s.when(inviteCmd(s, 'JANE@acme.test')), 'ALREADY_MEMBER');
