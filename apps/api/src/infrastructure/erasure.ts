@@ -1,4 +1,4 @@
-import type { EventStore, PersonalData, RecordedEvent } from '@rollcall/event-store';
+import { type EventStore, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
 import { erasedSubjectsOf } from '../shared/address-erasure';
 import type { StreamStates } from '../shared/stream-states';
 
@@ -6,39 +6,76 @@ import type { StreamStates } from '../shared/stream-states';
 const ADDRESS_EVENTS = ['UserInvited', 'InvitationCancelled'];
 
 /**
+ * The record that a deletion's data keys were forgotten (docs/adr/0003, "Erasure recorded"). It holds no personal
+ * data: the organization and the user deleted. Appended after the keys are gone, by the deleting process or by the
+ * pass at start; its id is derived from the user, so a second record of the same erasure writes nothing.
+ */
+export const ERASURE_RECORDED = 'PersonalDataErased';
+export const erasuresStream = (organizationId: string) => `erasures-${organizationId}`;
+/** UserDeleted metadata of deletions whose erasure is recorded (absent from deletions appended before the record existed) */
+export const ERASURE_RECORDED_FLAG = 'erasureRecorded';
+const ERASURE_ID_NAMESPACE = 'a4c1f0d2-5b7e-4e2a-9d63-0f8b1c2e7a95';
+
+interface Deleted {
+  organizationId: string;
+  userId: string;
+}
+
+export async function recordErasure(store: EventStore, { organizationId, userId }: Deleted): Promise<void> {
+  const event = { id: uuidV5(ERASURE_ID_NAMESPACE, `${organizationId}:${userId}`), type: ERASURE_RECORDED, data: { organizationId, userId }, metadata: {} };
+  await store.append(erasuresStream(organizationId), [event], 'any');
+}
+
+const erasureOf = (e: RecordedEvent) => {
+  const { organizationId, userId } = e.data as Deleted;
+  return `${organizationId}:${userId}`;
+};
+
+/**
  * Makes sure every deleted user's data keys are forgotten: the delete command forgets them right after appending
- * UserDeleted, and this pass (run at start) covers a process that died in between. The keys to forget are in the
- * event's metadata (`erasedSubjects`, pseudonymous ids); events written before that field are erased through the
- * organization state as it was folded. Idempotent.
+ * UserDeleted, then records it (ERASURE_RECORDED); this pass (run at start) finishes every deletion without its
+ * record — a process that died in between — and records it. Idempotent; a start with every erasure recorded reads
+ * only the deletions and the records.
  *
- * An address can be invited again after the deletion: it then got a new key, sealed into events after the deletion,
- * and that key is not the deletion's to forget (forgetting it here would erase the new invitation at every start).
- * So a subject sealed again after a deletion is left out of that deletion's pass.
+ * The keys to forget are in the deletion's metadata (`erasedSubjects`, pseudonymous ids); deletions written before
+ * that field are erased through the organization state as it was folded. A deletion appended with its erasure to be
+ * recorded gets every subject forgotten, also a subject sealed again after it: until its record, the keys were not
+ * known forgotten, and an invitation of the address since (by another replica) was sealed under the deleted user's
+ * key, which goes (that invitation reads its address as erased: the safe side). Deletions from before the record
+ * existed leave out the subjects sealed again after them (they were forgotten then, and the address since got a new
+ * key that is not theirs to forget).
  */
 export async function eraseDeletedUsers(store: EventStore, states: StreamStates, personalData: PersonalData): Promise<number> {
   const deletions: RecordedEvent[] = [];
-  for await (const e of store.readAll({ filter: { eventTypes: ['UserDeleted'] } })) deletions.push(e);
-  if (deletions.length === 0) return 0;
-  /** subject → the last position of an event sealed under it, from the first deletion on */
+  const recorded = new Set<string>();
+  for await (const e of store.readAll({ filter: { eventTypes: ['UserDeleted', ERASURE_RECORDED] } }))
+    if (e.type === ERASURE_RECORDED) recorded.add(erasureOf(e));
+    else deletions.push(e);
+  const pending = deletions.filter((e) => !recorded.has(erasureOf(e)));
+  if (pending.length === 0) return 0;
+
+  /** subject → the last position of an event sealed under it, from the first unrecorded older deletion on */
   const sealedLast = new Map<string, bigint>();
-  for await (const e of store.readAll({ fromPosition: deletions[0]!.position, filter: { eventTypes: ADDRESS_EVENTS } }))
-    for (const subject of Object.values(e.sealedUnder ?? {})) sealedLast.set(subject, e.position);
+  const older = pending.find((e) => e.metadata[ERASURE_RECORDED_FLAG] !== true);
+  if (older)
+    for await (const e of store.readAll({ fromPosition: older.position, filter: { eventTypes: ADDRESS_EVENTS } }))
+      for (const subject of Object.values(e.sealedUnder ?? {})) sealedLast.set(subject, e.position);
   const notSealedSince = (position: bigint) => (subject: string) => (sealedLast.get(subject) ?? -1n) < position;
 
-  let erased = 0;
-  for (const e of deletions) {
-    const recorded = e.metadata.erasedSubjects;
-    if (Array.isArray(recorded) || typeof recorded === 'string') {
-      const subjects = erasedSubjectsOf(e.metadata).filter(notSealedSince(e.position));
-      if (subjects.length > 0) await personalData.forget(subjects);
-      erased++;
-      continue;
-    }
-    const { organizationId, userId } = e.data as { organizationId: string; userId: string };
-    const user = (await states.organization(organizationId)).state.users.get(userId);
-    if (!user) continue;
-    await personalData.forget(personalData.subjectsOf(user).filter(notSealedSince(e.position)));
-    erased++;
+  for (const e of pending) {
+    const deleted = e.data as Deleted;
+    const subjects = await subjectsToForget(e, states, personalData);
+    const forgotten = e.metadata[ERASURE_RECORDED_FLAG] === true ? subjects : subjects.filter(notSealedSince(e.position));
+    if (forgotten.length > 0) await personalData.forget(forgotten);
+    await recordErasure(store, deleted);
   }
-  return erased;
+  return pending.length;
+}
+
+async function subjectsToForget(e: RecordedEvent, states: StreamStates, personalData: PersonalData): Promise<string[]> {
+  const recorded = e.metadata.erasedSubjects;
+  if (Array.isArray(recorded) || typeof recorded === 'string') return erasedSubjectsOf(e.metadata);
+  const { organizationId, userId } = e.data as Deleted;
+  const user = (await states.organization(organizationId)).state.users.get(userId);
+  return user ? personalData.subjectsOf(user) : [];
 }

@@ -210,7 +210,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     // user-1 is deleted by the API's DeleteUser handler (the snapshots are not rewritten: this process never writes)
     await closeAll();
     const deleting = await processAt({ every: Infinity });
-    await new DeleteUserHandler(deleting.handler, deleting.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    await new DeleteUserHandler(deleting.handler, deleting.personalData, deleting.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
     await closeAll();
 
     // the epoch's key is gone from the key store: the snapshots sealed with it are crypto-shredded
@@ -242,7 +242,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     await replayAppends(p, log.takeAppends());
     const loaded = await p.states.organization(ORG);
     const beforeDeletion = { state: structuredClone(loaded.state), revision: loaded.expected as bigint, applied: new Map() };
-    await new DeleteUserHandler(p.handler, p.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    await new DeleteUserHandler(p.handler, p.personalData, p.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
     expect(subjectKeyRows('snapshot:%')).toEqual([]);
     // another replica's writer copied the state before the deletion and sealed it after: the key of epoch 0 is created
     // again (no process here saw the erasure during its sealing)
@@ -274,7 +274,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const org2 = await p.states.organization('org-2');
     const ws2 = (await p.states.workspace(org2.state, 'ws-2'))!;
     expect(ws2.state.invitations.get('inv-elsewhere')!.email).toBe('member-1@example.test');
-    await new DeleteUserHandler(p.handler, p.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    await new DeleteUserHandler(p.handler, p.personalData, p.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
     // this process's cached workspace of org-2 still holds the address (nothing was appended there); its snapshot does not
     const writer = new StateSnapshots(p.snapshotStore, p.sealing, { every: 1 });
     writer.folded('organization', organizationStream('org-2'), { state: org2.state, revision: org2.expected as bigint, applied: new Map() });
@@ -303,7 +303,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
 
     // user-1 of org-1 is deleted by a process that never loads org-2's workspace: its snapshot is not written again
     const deleting = await processAt({ every: Infinity });
-    await new DeleteUserHandler(deleting.handler, deleting.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    await new DeleteUserHandler(deleting.handler, deleting.personalData, deleting.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
     // and the address is invited again in a third organization: its key subject has a key again, another one
     log.createOrganization('org-3', { userId: 'admin-3', email: 'admin3@example.test', displayName: 'Cy' });
     log.createWorkspace('org-3', 'ws-3', 'admin-3', 'advanced', 'levels');
@@ -392,7 +392,7 @@ describe('when snapshots are written', () => {
     const first = await loadBoth(writer);
     const revisions = { org: first.org.expected, ws: first.ws.expected };
     expect(JSON.parse((await writer.snapshotStore.read(WS_STREAM))!.head)).toMatchObject({ epoch: 0 });
-    await new DeleteUserHandler(writer.handler, writer.personalData).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-3'));
+    await new DeleteUserHandler(writer.handler, writer.personalData, writer.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-3'));
     // one event more in each stream, fewer than 10: only the epoch moved. The organization's is written at its next
     // load; a workspace's at the load after (an erasure came since its previous load: its copy might predate it)
     const after = await loadBoth(writer);

@@ -42,7 +42,7 @@ function replica(store: EventStore, personalData: PersonalData) {
     invite: new InviteMemberHandler(streams, links, NO_MAIL, { invitationTtlSeconds: 172_800 } as Config),
     accept: new AcceptInvitationHandler(streams, links),
     revoke: new RevokeAccessHandler(streams),
-    del: new DeleteUserHandler(streams, personalData),
+    del: new DeleteUserHandler(streams, personalData, store),
     teams: new TeamCommandHandler(streams),
   };
 }

@@ -35,7 +35,7 @@ function replica(store: EventStore, personalData: PersonalData, dataDir: string)
     accept: new AcceptInvitationHandler(streams, links),
     change: new ChangeAccessHandler(streams),
     revoke: new RevokeAccessHandler(streams),
-    del: new DeleteUserHandler(streams, personalData),
+    del: new DeleteUserHandler(streams, personalData, store),
   };
 }
 type Replica = ReturnType<typeof replica>;

@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type EmailChangeRequested,
@@ -10,8 +10,9 @@ import {
   isOrganizationEvent,
   normalizeEmail,
 } from '@rollcall/domain';
-import { PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
+import { ERASURE_RECORDED_FLAG, recordErasure } from '../infrastructure/erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -19,7 +20,7 @@ import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { organizationAlone, organizationWide } from '../shared/targets';
-import { APP_CONFIG } from '../shared/tokens';
+import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { AnswerStorage } from '../shared/write-pipeline';
 
 /** The pending invitations of an organization's workspaces: email → the invited user's id, or null for a new address. */
@@ -133,14 +134,17 @@ export class DeleteUserCommand {
 /**
  * Rule 12 (docs/rules.md#rule-12), with rule 4 checked over every workspace. UserDeleted and the events of every
  * workspace where the user was are appended atomically, each stream at its expected revision (docs/adr/0004). Then
- * the user's data keys are forgotten (crypto-shredding); `erasedSubjects` in the metadata lets the pass at start
- * finish an erasure that a crash interrupted.
+ * the user's data keys are forgotten (crypto-shredding), and that is recorded (PersonalDataErased); `erasedSubjects`
+ * in the metadata lets the pass at start finish an erasure that a crash interrupted (infrastructure/erasure.ts).
  */
 @CommandHandler(DeleteUserCommand)
 export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
+  private readonly logger = new Logger('DeleteUserHandler');
+
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
   async execute({ organizationId, ctx, userId }: DeleteUserCommand) {
@@ -156,10 +160,17 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       },
       {
         route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
-        metadata: () => ({ erasedSubjects: subjects }),
+        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true }),
       },
     );
-    if (subjects.length > 0) await this.personalData.forget(subjects);
+    if (subjects.length > 0) {
+      await this.personalData.forget(subjects);
+      // the user is deleted and the keys are gone: a record that cannot be written now is written by the pass at the
+      // next start (which forgets the same keys again first), so the answer does not wait for it
+      await recordErasure(this.events, { organizationId, userId }).catch((err: unknown) =>
+        this.logger.warn({ err }, `the erasure of user ${userId} could not be recorded; the next start records it`),
+      );
+    }
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
   }

@@ -1,0 +1,141 @@
+// Rule 12 (docs/rules.md#crypto-shredding): the erasure pass at start finishes a deletion that a crash interrupted
+// between its append and the forgetting of its keys, and records each erasure (docs/adr/0003, "Erasure recorded").
+// Real handlers over one embedded store; a "replica" is a StreamHandler with its own cache, as in deletion-races.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EventStore, type PersonalData, type RecordedEvent, createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { newCommandContext } from '../shared/command-context';
+import type { InvitationMailer } from '../shared/mailer';
+import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates, workspaceStream } from '../shared/stream-states';
+import type { WorkspaceRef } from '../shared/targets';
+import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { ERASURE_RECORDED, ERASURE_RECORDED_FLAG, eraseDeletedUsers, erasuresStream } from './erasure';
+
+const SECRET = 'erasure-test-secret-0123456789abcdef0123456789';
+const NO_MAIL: InvitationMailer = { send: async () => undefined, sendEmailConfirmation: async () => undefined };
+const ctx = (actorId: string) => newCommandContext({ actorId });
+
+let dir: string;
+let store: EventStore;
+let personalData: PersonalData;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-erasure-'));
+  ({ store, personalData } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** One API process: the real handlers over `events`, deleting with `keys` and recording through `records`. */
+function replica(events: EventStore, keys: PersonalData, records: EventStore = events) {
+  const streams = new StreamHandler(events, new StreamStates(events));
+  const links = new InvitationLinks(SECRET, 'https://console.test');
+  return {
+    createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
+    createWorkspace: new CreateWorkspaceHandler(streams),
+    invite: new InviteMemberHandler(streams, links, NO_MAIL, { invitationTtlSeconds: 172_800 } as Config),
+    accept: new AcceptInvitationHandler(streams, links),
+    del: new DeleteUserHandler(streams, keys, records),
+  };
+}
+type Replica = ReturnType<typeof replica>;
+
+/** An organization with two workspaces; x@acme.test is a member of the first and invited (pending) to the second. */
+async function setUp(r: Replica) {
+  const org = await r.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+  const admin = org.adminUserId;
+  const workspace = async (name: string): Promise<WorkspaceRef> => ({
+    organizationId: org.organizationId,
+    workspaceId: (await r.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name }))).workspaceId,
+  });
+  const first = await workspace('First');
+  const second = await workspace('Second');
+  const inv = await r.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
+  const x = (await r.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+  const pending = await r.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'x@acme.test' }));
+  return { admin, x, first, second, pendingId: pending.invitationId };
+}
+
+/** an invitation's address as the log reads now (null: its key is forgotten); the decided state hides a deleted user's too */
+const addressOf = async (ref: WorkspaceRef, invitationId: string) => {
+  for await (const e of store.readStream(workspaceStream(ref.workspaceId))) {
+    const data = e.data as { invitationId?: string; email?: string | null };
+    if (e.type === 'UserInvited' && data.invitationId === invitationId) return data.email;
+  }
+  throw new Error(`no invitation ${invitationId}`);
+};
+
+const records = async (organizationId: string) => {
+  const found: RecordedEvent[] = [];
+  for await (const e of store.readStream(erasuresStream(organizationId))) found.push(e);
+  return found;
+};
+
+describe('rule 12: the erasure pass at start', () => {
+  it('a deletion answered in full is recorded, and a start then forgets nothing (the address invited again keeps its new key)', async () => {
+    const r = replica(store, personalData);
+    const { admin, x, first, second, pendingId } = await setUp(r);
+    await r.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
+    expect(await records(first.organizationId)).toEqual([expect.objectContaining({ type: ERASURE_RECORDED, data: { organizationId: first.organizationId, userId: x } })]);
+    const again = await r.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
+
+    expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(0);
+    expect(await addressOf(first, again.invitationId)).toBe('x@acme.test');
+    expect(await addressOf(second, pendingId)).toBeNull();
+  });
+
+  it('a process that died between appending the deletion and forgetting its keys: the next start forgets them, also under an invitation another replica sealed with them meanwhile, and records it once', async () => {
+    // the deleting process dies after the append: its forget never happens
+    const dying = replica(store, { ...personalData, subjectsOf: (u) => personalData.subjectsOf(u), forget: () => Promise.reject(new Error('process died')) });
+    const healthy = replica(store, personalData);
+    const { admin, x, first, second, pendingId } = await setUp(healthy);
+    await expect(dying.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x))).rejects.toThrow('process died');
+    // meanwhile another replica invites the address again: its key was not forgotten, so the invitation is sealed with it
+    const again = await healthy.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
+    expect(await addressOf(second, pendingId)).toBe('x@acme.test');
+    expect(await records(first.organizationId)).toEqual([]);
+
+    expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(1);
+    // the deleted user's invitation is erased; the one sealed with the deleted user's key goes with it (the safe side)
+    expect(await addressOf(second, pendingId)).toBeNull();
+    expect(await addressOf(first, again.invitationId)).toBeNull();
+    expect(await records(first.organizationId)).toHaveLength(1);
+    expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(0);
+  });
+
+  it('a deletion written before erasures were recorded: the start leaves out the address invited again after it (its new key), erases the rest, and records it', async () => {
+    // the previous version's writer: no flag in the deletion's metadata, no record
+    const previous = new Proxy(store, {
+      get: (target, name) =>
+        name === 'appendMany'
+          ? (parts: Parameters<EventStore['appendMany']>[0]) =>
+              target.appendMany(parts.map((p) => ({ ...p, events: p.events.map((e) => ({ ...e, metadata: withoutFlag(e.metadata) })) })))
+          : Reflect.get(target, name, target),
+    });
+    const noRecords = { append: () => Promise.reject(new Error('no records before this version')) } as unknown as EventStore;
+    const old = replica(previous, personalData, noRecords);
+    const { admin, x, first, second, pendingId } = await setUp(old);
+    await old.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
+    const again = await old.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
+    expect(await records(first.organizationId)).toEqual([]);
+
+    expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(1);
+    expect(await addressOf(first, again.invitationId)).toBe('x@acme.test');
+    expect(await addressOf(second, pendingId)).toBeNull();
+    expect(await records(first.organizationId)).toHaveLength(1);
+    expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(0);
+  });
+});
+
+const withoutFlag = (metadata: Record<string, unknown>) => {
+  const { [ERASURE_RECORDED_FLAG]: _flag, ...rest } = metadata;
+  return rest;
+};
