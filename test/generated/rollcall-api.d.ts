@@ -2489,7 +2489,7 @@ export interface operations {
           'application/json': components['schemas']['InvitationLink'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2499,7 +2499,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -2570,6 +2570,34 @@ export interface operations {
             status?: 410;
             /** @enum {string} */
             code?: 'INVITATION_ADDRESSEE_ERASED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -3065,7 +3093,7 @@ export interface operations {
           'application/json': components['schemas']['ExplainedAccessAsOf'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3075,7 +3103,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -3118,6 +3146,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -3312,7 +3368,7 @@ export interface operations {
           'application/json': components['schemas']['MemberDetail'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3322,7 +3378,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -3365,6 +3421,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'NOT_A_MEMBER' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -4017,7 +4101,7 @@ export interface operations {
           'application/json': components['schemas']['MemberPage'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4027,7 +4111,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -4070,6 +4154,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -4123,7 +4235,7 @@ export interface operations {
           'text/csv': string;
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4133,7 +4245,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -4176,6 +4288,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -4221,7 +4361,7 @@ export interface operations {
           'application/json': components['schemas']['RosterAsOf'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4231,7 +4371,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -4274,6 +4414,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -4320,7 +4488,7 @@ export interface operations {
           'text/csv': string;
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4330,7 +4498,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -4373,6 +4541,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -4417,7 +4613,7 @@ export interface operations {
           'application/json': components['schemas']['TeamList'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4427,7 +4623,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -4470,6 +4666,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -5610,7 +5834,7 @@ export interface operations {
           'application/json': components['schemas']['TeamInvitees'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5620,7 +5844,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -5666,6 +5890,34 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
@@ -5707,7 +5959,7 @@ export interface operations {
           'application/json': components['schemas']['OfferedTeamList'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5717,7 +5969,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -5760,6 +6012,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -6104,7 +6384,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description Problem (RFC 9457): MALFORMED_JSON */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6114,7 +6394,35 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'MALFORMED_JSON';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -6246,7 +6554,7 @@ export interface operations {
           'application/json': components['schemas']['InclusionProof'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6256,7 +6564,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -6285,6 +6593,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'AUDIT_ENTRY_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -6340,7 +6676,7 @@ export interface operations {
           'application/json': components['schemas']['ConsistencyProof'];
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6350,7 +6686,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -6379,6 +6715,34 @@ export interface operations {
             status?: 403;
             /** @enum {string} */
             code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -6430,7 +6794,7 @@ export interface operations {
           'application/json': components['schemas']['Health'];
         };
       };
-      /** @description Problem (RFC 9457): MALFORMED_JSON */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6440,7 +6804,35 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'MALFORMED_JSON';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -6914,7 +7306,7 @@ export interface operations {
           'text/event-stream': string;
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6924,7 +7316,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -6967,6 +7359,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -7008,7 +7428,7 @@ export interface operations {
           'text/csv': string;
         };
       };
-      /** @description Problem (RFC 9457): VALIDATION_FAILED */
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
@@ -7018,7 +7438,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 400;
             /** @enum {string} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
           };
         };
       };
@@ -7061,6 +7481,34 @@ export interface operations {
             status?: 404;
             /** @enum {string} */
             code?: 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import { ProofUnavailableError } from '@rollcall/audit';
 import { domainError } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
-import { ApiProblems, BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
+import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
@@ -36,7 +36,7 @@ export class AuditController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the verifier key, one line', schema: { type: 'string', example: 'localhost:3000/audit+4b3f1e2a+AZ3t…' } })
   // its only 4xx: a body is parsed on every route, and one that is not JSON is refused before the route runs
-  @ApiProblems('MALFORMED_JSON')
+  @ApiProblems(...NO_BODY_PROBLEMS)
   publicKey(): string {
     return `${this.audit.verifierKey}\n`;
   }
@@ -47,7 +47,7 @@ export class AuditController {
   @ApiOperation({ summary: 'The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note.' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the signed note', schema: { type: 'string' } })
-  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND', ...BODY_PROBLEMS)
+  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
   checkpoint(): string {
     const latest = this.audit.latestCheckpoint();
     if (!latest) throw behind('The notary has not signed a checkpoint yet.');
@@ -60,7 +60,7 @@ export class AuditController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({ summary: "That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream." })
   @ApiOkResponse({ type: InclusionProof })
-  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND')
+  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
   async inclusion(@Req() req: AuthedRequest, @Query() query: InclusionQuery): Promise<InclusionProof> {
     const principal = await this.identify(req);
     const position = BigInt(query.position);
@@ -94,7 +94,7 @@ export class AuditController {
   @SystemKeyOperation()
   @ApiOperation({ summary: 'That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4).' })
   @ApiOkResponse({ type: ConsistencyProof })
-  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'VALIDATION_FAILED', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND')
+  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'VALIDATION_FAILED', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
   consistency(@Query() query: ConsistencyQuery): ConsistencyProof {
     const to = query.to ?? this.audit.latestCheckpoint()?.size;
     if (to === undefined) throw behind('The notary has not signed a checkpoint yet.');

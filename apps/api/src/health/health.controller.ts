@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { Public } from '../shared/auth';
-import { ApiProblems, PublicOperation } from '../shared/openapi';
+import { NO_BODY_PROBLEMS, ApiProblems, PublicOperation } from '../shared/openapi';
 import { Health } from './resources';
 import type { Config } from '../config';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
@@ -34,7 +34,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness and readiness: the event store, the read store and the projections (no API key).' })
   @ApiResponse({ status: 200, type: Health, description: 'Health: every indicator up' })
   // a body is parsed on every route: one that is not JSON is refused before the check runs
-  @ApiProblems('UNHEALTHY', 'MALFORMED_JSON')
+  @ApiProblems('UNHEALTHY', ...NO_BODY_PROBLEMS)
   async check() {
     return this.health.check([
       () => this.probe('eventStore', () => this.events.ping()),

@@ -6,7 +6,7 @@ import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { READ_STORE } from '../shared/tokens';
 import { HistoryQuery } from './dtos';
-import { AUTH_PROBLEMS, ApiProblems, READ_PROBLEMS } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems } from '../shared/openapi';
 import { HistoryPage, toHistoryPage } from './resources';
 
 const CSV_EXAMPLE =
@@ -37,7 +37,7 @@ export class HistoryController {
     },
   })
   @ApiExtraModels(HistoryPage)
-  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async history(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,

@@ -5,7 +5,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
-import { AUTH_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
 import { AcceptInvitationDto, InviteDto } from './dtos';
@@ -76,7 +76,7 @@ export class InvitationsController {
   @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
   @ApiHeader(ACTOR_HEADER)
   @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
   async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
     const ref = await resolveWorkspace(this.states, principal, ws);
     return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));

@@ -11,7 +11,7 @@ import { READ_STORE } from '../shared/tokens';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
-import { AUTH_PROBLEMS, ApiProblems, ApiRead, READ_PROBLEMS } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
 import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
 
 const CSV_CONTENT = { 'text/csv': { schema: { type: 'string' as const }, example: 'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,\n' } };
@@ -56,7 +56,7 @@ export class MemberQueriesController {
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiResponse({ status: 200, description: `CSV with a header row (${MEMBER_CSV_COLUMNS.join(', ')}); lists are \`;\`-separated`, content: CSV_CONTENT })
-  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async export(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -94,7 +94,7 @@ export class MemberQueriesController {
   })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: ExplainedAccessAsOf, description: 'AccessAsOf' })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async accessAsOf(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -122,7 +122,7 @@ export class RosterController {
   @ApiOperation({ summary: "Every member's access at a point in time (roles, restrictions, grants, teams, effective permissions), replayed from the event streams, never from a stored answer." })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: RosterAsOf, description: 'RosterAsOf' })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async roster(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Query() query: AsOfQuery) {
     const ref = await this.access.prepare(principal, ws, actorId, 'history');
     return this.queries.execute(new RosterAsOfQuery(ref.organizationId, ws, query.asOf ? new Date(query.asOf) : new Date()));

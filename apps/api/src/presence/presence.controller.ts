@@ -11,7 +11,7 @@ import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal } from
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
-import { AUTH_PROBLEMS, ApiProblems, ApiWrite, BODY_PROBLEMS, READ_PROBLEMS, STREAM_TICKET_SCHEME } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, STREAM_TICKET_SCHEME, ApiProblems, ApiWrite } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
@@ -97,7 +97,7 @@ export class PresenceController {
   @ApiOperation({ summary: 'A 60-second ticket to open the presence stream with `?ticket=` (EventSource cannot send headers). Same authority as the user list.' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 201, type: StreamTicket, description: 'StreamTicket' })
-  @ApiProblems(...AUTH_PROBLEMS, ...BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async streamTicket(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string): Promise<StreamTicket> {
     const ref = await this.access.prepare(principal, ws, actorId, 'members');
     return this.tickets.issue({ organizationId: ref.organizationId, workspaceId: ws, actorId }, Date.now());
@@ -119,7 +119,7 @@ export class PresenceController {
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it' })
   @ApiQuery({ name: 'ticket', required: false })
   @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"usr_5hG2pQ","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async stream(
     @Req() req: Request,
     @Res() res: Response,
@@ -153,7 +153,7 @@ export class PresenceController {
     description: 'PresenceReport as JSON; with `format=csv`, the same rows as CSV',
     content: { 'application/json': { schema: { $ref: getSchemaPath(PresenceReport) } }, 'text/csv': { schema: { type: 'string' }, example: CSV_EXAMPLE } },
   })
-  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async report(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,

@@ -40,6 +40,11 @@ export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<stri
 export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY'];
 /** What a request with a JSON body can be refused with before any rule runs. */
 export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/**
+ * What an operation that takes no body answers to one all the same (shared/no-body.ts and the JSON middleware run
+ * before the route is known to take none): the same refusals as a body's, its fields named as not allowed.
+ */
+export const NO_BODY_PROBLEMS: ProblemCode[] = BODY_PROBLEMS;
 /** What the write path adds (docs/adr/0004): a reused key, conflicts that retries did not resolve, the store down. */
 export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE'];
 /** What a read adds: bad query, read models behind `X-Min-Position`. */
@@ -114,9 +119,12 @@ export const ApiWrite = (status: number, resource: Type<unknown>, options: { aut
     ApiProblems(...(options.authenticated === false ? [] : AUTH_PROBLEMS), ...WRITE_PROBLEMS, ...BODY_PROBLEMS),
   );
 
-/** A read's answer (200) and what every read can be refused with. */
+/** A read's answer (200) and what every read can be refused with (a body included: a read takes none, see NO_BODY_PROBLEMS). */
 export const ApiRead = (resource: Type<unknown>, options: { isArray?: boolean } = {}) =>
-  applyDecorators(ApiResponse({ status: 200, type: resource, isArray: options.isArray, description: resource.name }), ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS));
+  applyDecorators(
+    ApiResponse({ status: 200, type: resource, isArray: options.isArray, description: resource.name }),
+    ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, ...NO_BODY_PROBLEMS),
+  );
 
 /** Marks an operation public; createOpenApiDocument turns it into `security: []` (swagger drops an empty list). */
 export const PUBLIC_EXTENSION = 'x-rollcall-public';
