@@ -52,7 +52,18 @@ export interface CollectionSpec {
 /** A query the store cannot run: malformed or foreign cursor, invalid field name or limit, empty search fields. */
 export class InvalidQueryError extends Error {
   override readonly name = 'InvalidQueryError';
+
+  /** @param field the parameter of the request at fault (`cursor`, `limit`, `from`…), where one is */
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
 }
+
+/** one UTC day in milliseconds (the day-based reads and projections: presence days, inclusive date ranges) */
+export const DAY_MS = 86_400_000;
 
 export interface Page<T extends Doc = Doc> {
   items: T[];

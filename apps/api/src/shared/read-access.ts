@@ -24,15 +24,14 @@ const WAIT_MS = 5000;
 
 /** A read model refused the query (bad cursor, bad range): a 400, never a 500. */
 export const badQuery = (error: unknown): never => {
-  if (error instanceof InvalidQueryError || error instanceof RangeError) {
-    // name the parameter where the message does ("from must be…", "malformed cursor")
-    if (/cursor/.test(error.message))
+  if (error instanceof InvalidQueryError) {
+    if (error.field === 'cursor')
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', `The cursor is not one this list gave out for this sort (${error.message}); start again without it.`, [
           { field: 'cursor', message: error.message },
         ]),
       );
-    const field = /^(\w+) must\b/.exec(error.message)?.[1] ?? 'query';
+    const field = error.field ?? 'query';
     throw new ProblemException(problem(400, 'VALIDATION_FAILED', `The request is not valid: ${error.message}.`, [{ field, message: error.message }]));
   }
   throw error;

@@ -1,4 +1,5 @@
 import type { DomainEvent } from '@rollcall/domain';
+import { DAY_MS } from '../port';
 import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 
 /**
@@ -35,7 +36,6 @@ export interface PresenceOpenDoc extends Doc {
   since: string;
 }
 
-const DAY_MS = 86_400_000;
 
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 export const presenceDayId = (workspaceId: string, day: string, userId: string): string => `${workspaceId}:${day}:${userId}`;

@@ -1,5 +1,5 @@
 import type { Access } from '@rollcall/domain';
-import type { FieldValue, Query, ReadStore } from '../port';
+import { DAY_MS, type FieldValue, InvalidQueryError, type Query, type ReadStore } from '../port';
 import { PERMISSION_HISTORY, type HistoryEntryDoc, atPositionKey } from '../projections/permission-history';
 import { encodeCursor } from '../store/query-common';
 import { csvStream, list, restrictionsCell, safeCell } from './csv';
@@ -40,13 +40,12 @@ const inRange = (e: HistoryEntryDoc, f: HistoryFilters): boolean =>
 
 /** ISO times compared as strings must share one format: normalise to `Date#toISOString` */
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_MS = 86_400_000;
 
 /** The instant of a bound, as ISO text. Both bounds are inclusive: a date as `to` means through the end of that day (UTC). */
 const iso = (value: string | undefined, name: 'from' | 'to'): string | undefined => {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError(`${name} must be an ISO-8601 time, got ${JSON.stringify(value)}`);
+  if (Number.isNaN(ms)) throw new InvalidQueryError(`${name} must be an ISO-8601 time, got ${JSON.stringify(value)}`, name);
   return new Date(name === 'to' && DATE_ONLY.test(value) ? ms + DAY_MS - 1 : ms).toISOString();
 };
 

@@ -5,6 +5,7 @@ import { TempStores } from '../projector/testing/temp-stores';
 import { PresenceLog } from '../projections/testing/presence-log';
 import { WS } from '../projections/testing/scenario';
 import type { SqliteReadStore } from '../store';
+import { InvalidQueryError } from '../port';
 import { presenceReport, presenceReportCsv } from './presence-report';
 
 const silent = { info: () => undefined, error: () => undefined };
@@ -76,7 +77,7 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
       ['2026-03-02', '2026-03-01'],
       ['2025-01-01', '2026-01-02'],
     ])
-      await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW })).rejects.toThrow(RangeError);
+      await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW })).rejects.toThrow(InvalidQueryError);
     await expect(presenceReport(read, WS, { from: '2025-01-01', to: '2026-01-01', nowMs: NOW })).resolves.toMatchObject({ items: [] });
   });
 });

@@ -1,4 +1,4 @@
-import type { ReadStore } from '../port';
+import { DAY_MS, InvalidQueryError, type ReadStore } from '../port';
 import { ORG_USERS, type OrgUserDoc, orgUserId } from '../projections/org-users';
 import { PRESENCE_DAILY, PRESENCE_OPEN, type PresenceDayDoc, type PresenceOpenDoc, splitByUtcDay } from '../projections/presence-daily';
 import { csvStream, safeCell } from './csv';
@@ -24,15 +24,14 @@ export interface PresenceReport {
 
 /** the longest range one report covers */
 export const MAX_REPORT_DAYS = 366;
-const DAY_MS = 86_400_000;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** a calendar date (YYYY-MM-DD) as the epoch ms of its UTC midnight; RangeError otherwise (a 400) */
+/** a calendar date (YYYY-MM-DD) as the epoch ms of its UTC midnight; InvalidQueryError otherwise (a 400) */
 function dayStart(value: string, name: string): number {
   const m = DATE.exec(value);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value)
-    throw new RangeError(`${name} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+    throw new InvalidQueryError(`${name} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`, name);
   return ms;
 }
 
@@ -44,8 +43,8 @@ function dayStart(value: string, name: string): number {
 export async function presenceReport(store: ReadStore, workspaceId: string, range: { from: string; to: string; nowMs: number }): Promise<PresenceReport> {
   const start = dayStart(range.from, 'from');
   const end = dayStart(range.to, 'to') + DAY_MS;
-  if (end <= start) throw new RangeError('from must not be after to');
-  if ((end - start) / DAY_MS > MAX_REPORT_DAYS) throw new RangeError(`a report covers at most ${MAX_REPORT_DAYS} days`);
+  if (end <= start) throw new InvalidQueryError('from must not be after to', 'from');
+  if ((end - start) / DAY_MS > MAX_REPORT_DAYS) throw new InvalidQueryError(`a report covers at most ${MAX_REPORT_DAYS} days`, 'to');
   const days: string[] = [];
   for (let t = start; t < end; t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
 

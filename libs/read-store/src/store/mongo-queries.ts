@@ -92,6 +92,7 @@ export function regexLiteral(text: string): string {
   if (bytes > MAX_REGEX_BYTES) {
     throw new InvalidQueryError(
       `search text too long: ${bytes} bytes as a pattern, at most ${MAX_REGEX_BYTES}`,
+      'q',
     );
   }
   return pattern;

@@ -53,7 +53,7 @@ export function assertWritable(write: DocWrite): void {
 export function pageLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1)
-    throw new InvalidQueryError(`limit must be a positive integer, got ${limit}`);
+    throw new InvalidQueryError(`limit must be a positive integer, got ${limit}`, 'limit');
   return Math.min(limit, MAX_LIMIT);
 }
 
@@ -70,7 +70,7 @@ export function checkQuery(
   if (query.sort) {
     assertFieldPath(query.sort.field);
     if (query.sort.direction !== 'asc' && query.sort.direction !== 'desc') {
-      throw new InvalidQueryError(`sort direction must be asc or desc`);
+      throw new InvalidQueryError(`sort direction must be asc or desc`, 'sort');
     }
   }
   if (!query.search) return undefined;
@@ -116,12 +116,12 @@ export function decodeCursor(sort: Sort, cursor: string): CursorKey {
   try {
     json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new InvalidQueryError('malformed cursor');
+    throw new InvalidQueryError('malformed cursor', 'cursor');
   }
-  if (typeof json !== 'object' || json === null) throw new InvalidQueryError('malformed cursor');
+  if (typeof json !== 'object' || json === null) throw new InvalidQueryError('malformed cursor', 'cursor');
   const { s, v, id } = json as Partial<CursorJson>;
-  if (typeof id !== 'string' || !isSortValue(v)) throw new InvalidQueryError('malformed cursor');
-  if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError('cursor belongs to another sort');
+  if (typeof id !== 'string' || !isSortValue(v)) throw new InvalidQueryError('malformed cursor', 'cursor');
+  if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError('cursor belongs to another sort', 'cursor');
   return { value: v, id };
 }
 
