@@ -159,4 +159,22 @@ describe('the permission history over HTTP', () => {
     expect((await at('2000-01-01T00:00:00Z')).status).toBe(404);
     expectProblem(await at('yesterday'), 400, 'VALIDATION_FAILED');
   });
+
+  it("rule 17: at the time the history gives a change, the replay has it in effect; a millisecond before, not", async () => {
+    const o = await populated();
+    const jane = o.ids[1]!;
+    const changes = [
+      ['PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { roles: ['manager'] }, { status: 'active', roles: ['manager'] }, { roles: ['agent'] }],
+      ['DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, {}, { status: 'revoked' }, { status: 'active', roles: ['manager'] }],
+    ] as const;
+    for (const [method, path, body, after, before] of changes) {
+      const done = await app.api.request(method, path, { key: o.key, actor: o.admin, body });
+      expect(done.status).toBe(200);
+      const history = await get(`/v1/workspaces/${o.workspaceId}/history?userId=${jane}&direction=desc&limit=1`, o, String(done.body.position));
+      const { at } = history.body.items[0] as { at: string };
+      const access = (t: number) => get(`/v1/workspaces/${o.workspaceId}/members/${jane}/access?asOf=${new Date(t).toISOString()}`, o);
+      expect((await access(Date.parse(at))).body).toMatchObject(after);
+      expect((await access(Date.parse(at) - 1)).body).toMatchObject(before);
+    }
+  });
 });

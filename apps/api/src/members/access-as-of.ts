@@ -23,7 +23,7 @@ import {
   teamsOf,
   validationFailed,
 } from '@rollcall/domain';
-import type { EventStore } from '@rollcall/event-store';
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import { DomainException } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
@@ -124,15 +124,35 @@ interface Replayed {
 }
 
 /**
- * The organization's and the workspace's streams folded up to T (events recorded at or before T) through the
- * deciders' own evolve: the point-in-time answers are computed, never read from a stored answer (rule 17).
+ * When a change happened: the time its command was decided (`occurredAt`, the history's `at`), else (events appended
+ * without it) when the store recorded it. The store records a change a few ms after it was decided: replaying up to
+ * the recorded time left a change out at its own `at` in the history.
+ */
+const happenedAt = (e: RecordedEvent): number => {
+  const at = typeof e.metadata.occurredAt === 'string' ? Date.parse(e.metadata.occurredAt) : Number.NaN;
+  return Number.isNaN(at) ? e.created.getTime() : at;
+};
+
+/** a stream's events in order up to the first that happened after T: a prefix, so every state folded is one that was decided */
+async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date): AsyncIterable<RecordedEvent> {
+  const limit = asOf.getTime();
+  for await (const e of events) {
+    if (happenedAt(e) > limit) return;
+    yield e;
+  }
+}
+
+/**
+ * The organization's and the workspace's streams folded up to T (the changes that had happened at T, as the history
+ * dates them) through the deciders' own evolve: the point-in-time answers are computed, never read from a stored
+ * answer (rule 17).
  */
 async function replay(store: EventStore, organizationId: string, workspaceId: string, asOf: Date): Promise<Replayed> {
   if (!(asOf instanceof Date) || Number.isNaN(asOf.getTime())) throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
   let replayed = 0;
   let last: bigint | null = null;
   const org = initialOrganizationState();
-  for await (const e of store.readStream(organizationStream(organizationId), { until: asOf })) {
+  for await (const e of happenedBy(store.readStream(organizationStream(organizationId)), asOf)) {
     const event = fromStored(e);
     if (event) evolveOrganization(org, event as OrganizationEvent);
     replayed++;
@@ -141,7 +161,7 @@ async function replay(store: EventStore, organizationId: string, workspaceId: st
   const info = org.workspaces.get(workspaceId);
   if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${asOf.toISOString()}.`));
   const ws = initialWorkspaceState(info);
-  for await (const e of store.readStream(workspaceStream(workspaceId), { until: asOf })) {
+  for await (const e of happenedBy(store.readStream(workspaceStream(workspaceId)), asOf)) {
     const event = fromStored(e);
     if (event) evolveWorkspace(ws, event as WorkspaceEvent);
     replayed++;
