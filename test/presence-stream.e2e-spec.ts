@@ -109,6 +109,30 @@ describe('rule 13: the presence stream (server-sent events)', () => {
   });
 });
 
+describe('rule 1: an open stream ends when its reader loses the authority to read the workspace', () => {
+  it.each([
+    ['demoted to agent', (o: Ws, m: string) => app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${m}/access`, { key: o.key, actor: o.admin, body: { roles: ['agent'] } })],
+    ['restricted from the user settings', (o: Ws, m: string) => app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${m}/access`, { key: o.key, actor: o.admin, body: { restrictions: { workspace_settings: true } } })],
+    ['revoked', (o: Ws, m: string) => app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${m}`, { key: o.key, actor: o.admin, body: {} })],
+    ['deleted from the organization', (o: Ws, m: string) => app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${m}`, { key: o.key, actor: o.admin })],
+  ])('%s: the stream ends and a transition after it is not sent; another manager\'s stream goes on', async (_, change) => {
+    const o = await workspaceWithMembers(1);
+    const asManager = async (email: string) => app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, email, { roles: ['manager'] });
+    const [losing, keeping] = [await asManager(`lose-${Math.random()}@acme.test`), await asManager(`keep-${Math.random()}@acme.test`)];
+    const ticket = async (actor: string) =>
+      (await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor })).body.ticket as string;
+    const lost = await connect(streamUrl(o, `?ticket=${encodeURIComponent(await ticket(losing))}`));
+    const kept = await connect(streamUrl(o, `?ticket=${encodeURIComponent(await ticket(keeping))}`));
+    await Promise.all([lost.until((c) => c.comments.length > 0), kept.until((c) => c.comments.length > 0)]);
+    expect((await change(o, losing)).status).toBe(200);
+    await lost.whenEnded();
+    await heartbeat(o, o.members[0]!, 'online');
+    await kept.until((c) => c.messages.length === 1);
+    expect(lost.messages).toEqual([]);
+    expect(kept.hasEnded).toBe(false);
+  });
+});
+
 describe('rule 13: stream tickets for EventSource', () => {
   const ticketFor = (o: Ws, actor: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor });
 

@@ -86,6 +86,29 @@ export class SseClient {
     });
   }
 
+  /** whether the server ended the stream (or it was refused) */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  /** resolves once the server ends the stream, rejects after `timeoutMs` */
+  whenEnded(timeoutMs = 5000): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.ended) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`the stream was still open after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
   close(): void {
     this.abort.abort();
   }

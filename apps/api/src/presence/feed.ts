@@ -16,11 +16,22 @@ export interface MemberLeftSeen {
   reason: 'revoked' | 'deleted';
 }
 
+/** Where the authority to read a workspace may have changed: a member's access in it, or a user of its organization. */
+export type AuthorityChangeSeen =
+  /** a member's access in the workspace changed or ended */
+  | { workspaceId: string }
+  /** a user of the organization was deleted (org admins included): every workspace of it */
+  | { organizationId: string };
+
+/** access changes that can take the user list's permission away (an open stream is checked again: presence-streams.ts) */
+const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChanged'];
+
 /**
  * The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction, user
- * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts).
+ * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts), and every
+ * change of access, after which the open streams of the workspace check their reader's authority again.
  */
-const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted'];
+const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
@@ -65,6 +76,7 @@ export class PresenceFeed {
   position = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
   onErased: (subjectIds: string[], deletedAt: string) => void = () => undefined;
+  onAuthorityChanged: (change: AuthorityChangeSeen) => void = () => undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -138,8 +150,12 @@ export class PresenceFeed {
       const d = event.data;
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
+      this.onAuthorityChanged({ workspaceId: d.workspaceId });
     } else if (event?.type === 'UserDeleted') {
       this.onErased(erasedSubjectsOf(recorded.metadata), event.data.deletedAt);
+      this.onAuthorityChanged({ organizationId: event.data.organizationId });
+    } else if (event && ACCESS_CHANGES.includes(event.type)) {
+      this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });
     }
   }
 

@@ -1,22 +1,58 @@
 import type { Response } from 'express';
 import type { EventStore } from '@rollcall/event-store';
-import type { PresenceFeed } from './feed';
+import { DomainException } from '../shared/stream-handler';
+import type { AuthorityChangeSeen, PresenceFeed } from './feed';
 import { PresenceStreamSession } from './sse';
 
-/** The open SSE responses of this process: ended on shutdown, or the HTTP server would wait for them forever. */
+/** Who reads a stream; `authorize` throws the refusal (a DomainException) when they may not (rule 1: the user list's permission). */
+export interface StreamReader {
+  organizationId: string;
+  workspaceId: string;
+  authorize(): Promise<void>;
+}
+
+/** false only when the reader is refused now: another failure (a store unreachable) is no reason to end a stream */
+const mayStillRead = (reader: StreamReader): Promise<boolean> =>
+  reader.authorize().then(
+    () => true,
+    (error: unknown) => !(error instanceof DomainException),
+  );
+
+interface Open {
+  session: PresenceStreamSession;
+  reader: StreamReader;
+}
+
+/**
+ * The open SSE responses of this process: ended on shutdown (or the HTTP server would wait for them forever), and
+ * when their reader loses the authority to read the workspace (revoked, demoted, deleted: the feed reports every
+ * change of access, and the streams of that workspace check their reader again). A closed EventSource reconnects
+ * with its ticket and is refused then.
+ */
 export class PresenceStreams {
-  private readonly sessions = new Set<PresenceStreamSession>();
+  private readonly open = new Set<Open>();
 
   constructor(
     readonly feed: PresenceFeed,
     private readonly store: EventStore,
     private readonly keepAliveMs: number,
-  ) {}
+  ) {
+    feed.onAuthorityChanged = (change) => void this.checkReaders(change);
+  }
 
-  async open(res: Response, workspaceId: string, lastEventId: bigint | undefined): Promise<void> {
-    const session = new PresenceStreamSession(res, this.feed, this.store, workspaceId, lastEventId, this.keepAliveMs);
-    this.sessions.add(session);
-    res.on('close', () => this.sessions.delete(session));
+  async start(res: Response, reader: StreamReader, lastEventId: bigint | undefined): Promise<void> {
+    const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs);
+    const entry = { session, reader };
+    this.open.add(entry);
+    res.on('close', () => this.open.delete(entry));
+    // authorized once the stream is listed: a change of access since the caller's check is either seen here or
+    // reported to checkReaders, never lost in between
+    try {
+      await reader.authorize();
+    } catch (error) {
+      this.open.delete(entry);
+      throw error;
+    }
     try {
       await session.start();
     } catch (error) {
@@ -27,11 +63,23 @@ export class PresenceStreams {
   }
 
   get count(): number {
-    return this.sessions.size;
+    return this.open.size;
   }
 
   closeAll(): void {
-    for (const session of this.sessions) session.close();
-    this.sessions.clear();
+    for (const { session } of this.open) session.close();
+    this.open.clear();
+  }
+
+  /** the streams the change concerns check their reader; those refused now are closed */
+  private async checkReaders(change: AuthorityChangeSeen): Promise<void> {
+    const concerned = [...this.open].filter(({ reader }) =>
+      'workspaceId' in change ? reader.workspaceId === change.workspaceId : reader.organizationId === change.organizationId,
+    );
+    for (const entry of concerned)
+      if (!(await mayStillRead(entry.reader))) {
+        entry.session.close();
+        this.open.delete(entry);
+      }
   }
 }

@@ -129,7 +129,7 @@ export class PresenceController {
     @Headers('Last-Event-ID') lastEventHeader?: string,
   ): Promise<void> {
     const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
-    await this.access.prepare(principal, ws, actorId, 'members');
+    const ref = await this.access.prepare(principal, ws, actorId, 'members');
     const raw = lastEventHeader ?? query.lastEventId;
     let lastEventId: bigint | undefined;
     if (raw !== undefined) {
@@ -139,7 +139,9 @@ export class PresenceController {
         );
       lastEventId = BigInt(raw);
     }
-    await this.streams.open(res, ws, lastEventId);
+    // checked again whenever access in the workspace or a user of the organization changes (presence-streams.ts)
+    const authorize = async () => void (await this.access.prepare(principal, ws, actorId, 'members'));
+    await this.streams.start(res, { organizationId: ref.organizationId, workspaceId: ws, authorize }, lastEventId);
   }
 
   @Get('reports/presence')

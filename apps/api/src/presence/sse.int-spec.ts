@@ -26,7 +26,7 @@ describe('rule 13: the presence stream session', () => {
     feed = new PresenceFeed(store, new StreamStates(store));
     await feed.start();
     streams = new PresenceStreams(feed, store, 50);
-    server = createServer((req, res) => void streams.open(res as unknown as Response, 'ws-1', undefined));
+    server = createServer((req, res) => void streams.start(res as unknown as Response, { organizationId: 'org-1', workspaceId: 'ws-1', authorize: async () => undefined }, undefined));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   });
