@@ -123,6 +123,23 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect(JSON.parse(json.stdout).length).toBeGreaterThanOrEqual(4);
   }, 60_000);
 
+  it('access --explain in text says why: the role behind each permission, the restriction behind each one removed', async () => {
+    const text = await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobRestricted, '--explain');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain('  + contacts.delete <- role:manager');
+    expect(text.stdout).toContain('  - settings.general removed by restriction:workspace_settings (given by role:manager)');
+    expect(text.stdout).toContain('  - channels.connect not given (role:owner would give it)');
+  }, 60_000);
+
+  it('history --to <date> takes the whole day, as the API does; a time without a zone is refused (exit 2)', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const entries = JSON.parse((await cli('history', '--workspace', org.workspaceId, '--to', today)).stdout) as unknown[];
+    const all = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?limit=500`, { key: org.key, actor: org.admin });
+    expect(entries).toHaveLength(all.body.items.length);
+    expect(entries.length).toBeGreaterThanOrEqual(4);
+    expect((await cli('history', '--workspace', org.workspaceId, '--to', `${today}T23:00:00`)).status).toBe(2);
+  }, 60_000);
+
   it('prove writes a proof of a history entry that check-proof verifies offline, and refuses once the entry is altered', async () => {
     const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}`, { key: org.key, actor: org.admin });
     const position = String(history.body.items.at(-1).position);

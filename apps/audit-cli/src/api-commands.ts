@@ -1,3 +1,4 @@
+import type { AccessExplanation } from '@rollcall/domain';
 import { type ProofBundle, checkProof } from './proofs';
 import type { Output } from './output';
 import { UsageError } from './verify';
@@ -38,11 +39,32 @@ const need = (value: string | undefined, flag: string): string => {
   if (!value) throw new UsageError(`${flag} is required`);
   return value;
 };
+/** a calendar date, or a date-time with a zone (`Z` or `±hh:mm`): what the API takes; without a zone, a time means another instant on every machine */
+const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
+
+/**
+ * A time as given, checked: sent as it is, so that the API reads it as documented (a date as the end of a history
+ * range means through the end of that day, docs/rules.md#rule-17; converted here to an instant, it meant its start).
+ */
 const instant = (value: string | undefined, flag: string): string => {
   const v = need(value, flag);
-  if (Number.isNaN(Date.parse(v))) throw new UsageError(`${flag} must be an ISO-8601 time, got ${v}`);
-  return new Date(v).toISOString();
+  if (!TIME.test(v) || Number.isNaN(Date.parse(v)))
+    throw new UsageError(`${flag} must be a date (YYYY-MM-DD) or an ISO-8601 time with a zone (Z or +hh:mm), got ${v}`);
+  return v;
 };
+
+/** the lines of an explanation: why each permission is held, why each other one is not */
+function explanationLines(e: AccessExplanation): string[] {
+  const lines = e.granted.map((g) => `  + ${g.permission} <- ${g.from.join(', ')}`);
+  for (const m of e.missing)
+    lines.push(
+      m.reason === 'removed'
+        ? `  - ${m.permission} removed by ${m.by.join(', ')} (given by ${m.from.join(', ')})`
+        : `  - ${m.permission} not given${m.givenBy.length > 0 ? ` (${m.givenBy.join(', ')} would give it)` : ''}`,
+    );
+  for (const i of e.ignored) lines.push(`  ~ ${i.restriction} has no effect (${i.reason}): ${i.detail}`);
+  return lines;
+}
 
 export async function accessCommand(api: ApiOptions, o: { workspace?: string; user?: string; at?: string; explain?: boolean }, out: Output): Promise<number> {
   const ws = need(o.workspace, '--workspace');
@@ -51,11 +73,10 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
   const answer = await getJson<Record<string, unknown>>(api, `/v1/workspaces/${encodeURIComponent(ws)}/members/${encodeURIComponent(user)}/access?asOf=${encodeURIComponent(at)}${o.explain ? '&explain=true' : ''}`);
   if (out.json) out.result(answer);
   else {
-    const a = answer as { status: string; roles: string[]; grants: string[]; permissions: string[]; explanation?: { permissions: { permission: string; from: string[] }[]; removed: { permission: string; by: string[] }[] } };
+    const a = answer as { status: string; roles: string[]; grants: string[]; permissions: string[]; explanation?: AccessExplanation };
     out.line(`${user} in ${ws} at ${at}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
     out.line(`permissions: ${a.permissions.join(', ') || '-'}`);
-    for (const p of a.explanation?.permissions ?? []) out.line(`  ${p.permission} <- ${p.from.join(', ')}`);
-    for (const r of a.explanation?.removed ?? []) out.line(`  ${r.permission} removed by ${r.by.join(', ')}`);
+    if (a.explanation) for (const line of explanationLines(a.explanation)) out.line(line);
   }
   return 0;
 }

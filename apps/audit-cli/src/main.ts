@@ -20,7 +20,8 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
   history --workspace W [--from T] [--to T] [--format csv|json]
 
   API commands use --url (ROLLCALL_URL, default http://localhost:3000), --key (ROLLCALL_API_KEY) and
-  --actor (ROLLCALL_ACTOR_ID, the user on whose behalf workspace reads are made).
+  --actor (ROLLCALL_ACTOR_ID, the user on whose behalf workspace reads are made). A time T is a date
+  (YYYY-MM-DD; as --to, through the end of that day, UTC) or an ISO-8601 time with a zone (Z or +hh:mm).
 `;
 
 export async function main(argv: string[]): Promise<number> {
