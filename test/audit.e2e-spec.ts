@@ -219,6 +219,40 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     }
   }, 60_000);
 
+  it("an edit of the notary's file alone is reported as such (STORED_TREE_ALTERED), not as an entry of the log altered", async () => {
+    const dir = join(work, 'notary-edited');
+    cpSync(pristine, dir, { recursive: true });
+    const db = new DatabaseSync(join(dir, 'audit.sqlite'));
+    db.exec(`UPDATE leaves SET hash = zeroblob(32) WHERE idx = ${Number(positions.access) - 1}`);
+    db.close();
+    const result = await verify(dir, [join(work, 'kept-checkpoint')]);
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]).toMatchObject({ code: 'STORED_TREE_ALTERED' });
+    expect(result.problems.map((p) => p.code)).not.toContain('ENTRY_DIFFERS');
+    expect(result.problems.map((p) => p.code)).not.toContain('CHECKPOINT_ROOT');
+    expect(result.firstDifference).toBeUndefined();
+  });
+
+  it('nothing vouches for a log without any checkpoint (NO_CHECKPOINT, exit 1); entries after the last checkpoint are counted apart', async () => {
+    const bare = join(work, 'no-notary');
+    cpSync(pristine, bare, { recursive: true });
+    rmSync(join(bare, 'audit.sqlite'));
+    const alone = await verify(bare);
+    expect(alone).toMatchObject({ ok: false, checkpointsChecked: 0, eventsCovered: 0, problems: [expect.objectContaining({ code: 'NO_CHECKPOINT' })] });
+
+    const later = forged('appended', `INSERT INTO events (position, id, stream, revision, type, data, metadata, created)
+      SELECT MAX(position) + 1, 'late-event', 'workspace-late', 0, 'AccessLevelChanged', '{}', '{}', 0 FROM events`);
+    const result = await verify(later, [join(work, 'kept-checkpoint')]);
+    expect(result.ok).toBe(true);
+    expect(result.eventsCovered).toBeLessThan(result.events);
+    const cli = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--data-dir', later, '--public-key', publicKey], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
+    expect(cli.stdout).toMatch(new RegExp(`the last ${result.events - result.eventsCovered} came after the latest checkpoint and are not vouched for yet`));
+    expect(cli.status).toBe(0);
+  }, 60_000);
+
   it('a stored checkpoint whose signature does not verify fails the verification', async () => {
     const dir = join(work, 'bad-signature');
     cpSync(pristine, dir, { recursive: true });

@@ -74,7 +74,11 @@ function resolveVerifier(options: VerifyOptions, tree: SqliteTreeStore | undefin
 
 export function reportVerify(result: VerifyResult, out: Output): number {
   if (out.json) out.result(result);
-  else if (result.ok) out.line(`verified ${result.events} events, root ${result.root} (${result.checkpointsChecked} signed checkpoints match)`);
+  else if (result.ok) {
+    const after = result.events - result.eventsCovered;
+    const uncovered = after > 0 ? `; the last ${after} came after the latest checkpoint and are not vouched for yet` : '';
+    out.line(`verified ${result.events} events, root ${result.root} (${result.checkpointsChecked} signed checkpoints match${uncovered})`);
+  }
   else {
     const where = result.firstDifference ? ` at position ${result.firstDifference.position}` : '';
     out.line(`FAILED${where}: ${result.problems[0]!.message}`);

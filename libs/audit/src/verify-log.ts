@@ -19,7 +19,7 @@ export interface FirstDifference {
 }
 
 export interface AuditProblem {
-  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED';
+  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED' | 'NO_CHECKPOINT';
   message: string;
   size?: number;
 }
@@ -30,6 +30,8 @@ export interface VerifyResult {
   /** base64 root of the whole log as re-read */
   root: string;
   checkpointsChecked: number;
+  /** the log's first entries a signed checkpoint vouches for (its root is theirs); the rest came after the last one */
+  eventsCovered: number;
   problems: AuditProblem[];
   firstDifference?: FirstDifference;
 }
@@ -85,6 +87,8 @@ export class Verification {
   private first: FirstDifference | undefined;
   private t = 0;
   private count = 0;
+  /** the largest checkpoint size whose root is the log's */
+  private vouched = 0;
 
   constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'verifier' | 'onProgress'>) {
     for (const c of input.storedCheckpoints ?? []) this.addTarget(c.note, `the stored checkpoint of size ${c.size}`, c.size);
@@ -125,6 +129,7 @@ export class Verification {
       const target = this.targets[this.t++]!;
       if (!logRoot().equals(target.root))
         this.problems.push({ code: 'CHECKPOINT_ROOT', size, message: `the log's first ${size} entries do not hash to the root of ${target.label}` });
+      else this.vouched = Math.max(this.vouched, size);
       if (this.storedTree && !this.storedTree.root().equals(target.root))
         this.problems.push({ code: 'STORED_TREE_ALTERED', size, message: `the notary's recorded leaves do not hash to the root of ${target.label}` });
     }
@@ -182,8 +187,27 @@ export class Verification {
       this.first = { leafIndex: count, position: beyond.value.position.toString(), kind: 'truncated', expectedPosition: beyond.value.position.toString() };
     for (; this.t < targets.length; this.t++)
       problems.push({ code: 'LOG_TOO_SHORT', size: targets[this.t]!.size, message: `the log has ${count} entries, fewer than ${targets[this.t]!.label}` });
-    if (this.first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(this.first) });
-    return { ok: problems.length === 0, events: count, root: this.log.root().toString('base64'), checkpointsChecked: targets.length, problems, firstDifference: this.first };
+    let first = this.first;
+    // the signed roots vouch for the log past the leaf where it and the notary's record part, and no root contradicts
+    // it: the record is what was edited (the recorded leaves locate a difference only as far as the roots vouch for them)
+    if (first && this.vouched > first.leafIndex && !problems.some((p) => p.code === 'CHECKPOINT_ROOT')) {
+      problems.unshift({
+        code: 'STORED_TREE_ALTERED',
+        message: `the notary's record differs from the log at leaf ${first.leafIndex} (position ${first.expectedPosition ?? first.position}), and signed checkpoints vouch for the log's first ${this.vouched} entries: the notary's file was edited, not the log`,
+      });
+      first = undefined;
+    } else if (first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(first) });
+    if (targets.length === 0 && problems.length === 0)
+      problems.push({ code: 'NO_CHECKPOINT', message: `no signed checkpoint to check the log's ${count} entries against (the notary has signed none here, and none was kept): nothing vouches for them` });
+    return {
+      ok: problems.length === 0,
+      events: count,
+      root: this.log.root().toString('base64'),
+      checkpointsChecked: targets.length,
+      eventsCovered: this.vouched,
+      problems,
+      firstDifference: first,
+    };
   }
 }
 
