@@ -53,4 +53,11 @@ describe('organization decider', () => {
     expectEvents(join('Jane \u{1F469}\u200D\u{1F4BB} Doe'), ['UserJoinedOrganization']);
     expectEvents(join('   '), ['UserJoinedOrganization']); // blank: the default name from the address, as before
   });
+  it('rule 6: a name must show something, and hide nothing between its letters (zero-width spaces, word joiners); variation selectors and joiners within a visible name are fine', () => {
+    const s = new Scenario();
+    const join = (displayName: string) => s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io', displayName });
+    for (const bad of ['\u200B', '\u200D', '\uFE0F', '\u2060', '\u3164', 'Sales\u200BEU', 'Ja\uFEFFne', 'Ja\u00ADne']) expectError(join(bad), 'VALIDATION_FAILED');
+    for (const fine of ['\u2764\uFE0F Jane', 'Jane \u{1F469}\u200D\u{1F4BB}', 'Cafe\u0301', '\u0915\u094D\u200D\u0937']) expectEvents(join(fine), ['UserJoinedOrganization']);
+    expectError(s.whenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: T0, workspaceId: 'w2', name: '\u2060' }), 'VALIDATION_FAILED');
+  });
 });

@@ -65,14 +65,30 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
  * break the exports; joiners and variation selectors stay allowed (emoji, scripts that need them).
  */
 const CONTROL_OR_OVERRIDE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+/** invisible format characters that join nothing: zero-width space, word joiner and its kin, BOM, soft hyphen, Mongolian vowel separator */
+const INVISIBLE_FORMAT = /[\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/u;
+/** a character that shows something: not a space, a format or combining character (variation selectors are), a blank filler */
+const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
+
+/**
+ * What is wrong with a name people type (trimmed), if anything (rule 6): it must not display as something else
+ * (control characters, direction overrides, invisible characters between letters: "Sales\u200BEU" looks like
+ * "SalesEU") and must show something (a name of joiners or selectors alone looks empty).
+ */
+export function nameProblem(name: string): string | undefined {
+  if (CONTROL_OR_OVERRIDE.test(name)) return 'must not contain control characters or direction overrides';
+  if (INVISIBLE_FORMAT.test(name)) return 'must not contain invisible characters such as zero-width spaces';
+  if (name.length > 0 && !VISIBLE.test(name)) return 'must contain a visible character';
+  return undefined;
+}
 
 export const checkText = (field: string, raw: unknown, max: number, allowEmpty = false): FieldError | undefined => {
   if (typeof raw !== 'string') return { field, message: 'must be text' };
   const trimmed = raw.trim();
   if (!allowEmpty && trimmed.length === 0) return { field, message: 'must not be empty' };
   if (trimmed.length > max) return { field, message: `must be at most ${max} characters` };
-  if (CONTROL_OR_OVERRIDE.test(trimmed)) return { field, message: 'must not contain control characters or direction overrides' };
-  return undefined;
+  const problem = nameProblem(trimmed);
+  return problem ? { field, message: problem } : undefined;
 };
 
 export const checkUrl = (field: string, raw: unknown): FieldError | undefined => {

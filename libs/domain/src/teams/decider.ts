@@ -1,6 +1,7 @@
 import type { AccessModel } from '../access-model';
 import { type DomainError, type FieldError, domainError, validationFailed } from '../shared/errors';
 import { type Decision, accept, reject } from '../shared/result';
+import { nameProblem } from '../shared/validation';
 import { type Actor, holds, resolveActor } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
@@ -68,8 +69,6 @@ export interface TeamsContext extends WorkspaceContext {
 
 export const TEAM_NAME_MAX = 80;
 const TEAM_SETTINGS = 'settings.teams';
-/** Control characters (line breaks included) and bidirectional overrides: one name would show as another, or span lines. */
-const FORBIDDEN_IN_NAME = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 
 /**
  * Rule 14: the permission that manages teams. A catalog with a team-settings permission uses it (`settings.teams`
@@ -95,7 +94,8 @@ export function checkTeamName(raw: unknown): { name: string } | { error: FieldEr
   const name = raw.trim().normalize('NFC');
   if (name.length === 0) return { error: { field: 'name', message: 'must not be empty' } };
   if ([...name].length > TEAM_NAME_MAX) return { error: { field: 'name', message: `must be at most ${TEAM_NAME_MAX} characters` } };
-  if (FORBIDDEN_IN_NAME.test(name)) return { error: { field: 'name', message: 'must not contain control characters or direction overrides' } };
+  const problem = nameProblem(name);
+  if (problem) return { error: { field: 'name', message: problem } };
   return { name };
 }
 

@@ -44,7 +44,7 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
 
   it('names are 1 to 80 characters after trimming, on one line, without direction overrides', () => {
     const w = new World();
-    for (const bad of ['', '   ', 'x'.repeat(TEAM_NAME_MAX + 1), 'two\nlines', 'tab\there', 'evil\u202eeman', 42, null]) {
+    for (const bad of ['', '   ', 'x'.repeat(TEAM_NAME_MAX + 1), 'two\nlines', 'tab\there', 'evil\u202eeman', '\u200d', '\ufe0f', 'Sales\u200bEU', 42, null]) {
       const d = create(w, bad as string);
       expectError(d, 'VALIDATION_FAILED');
       expect(!d.ok && d.error.fields).toEqual([{ field: 'name', message: expect.any(String) }]);
