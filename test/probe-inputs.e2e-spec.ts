@@ -325,3 +325,30 @@ describe('a second probe (session 11): what Node refuses before any route still 
     expect(JSON.parse(reply.body)).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'headers' }] });
   });
 });
+
+describe('a third probe (session 12): parameters the API used to ignore', () => {
+  it('query parameters sent to a read that takes none (the team list, the invite lookup, partner teams) are 400, not ignored', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const team = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: 'Billing' } });
+    for (const path of [`teams?limit=5`, `teams/${team.body.teamId}/invitees?limit=1`, `partner-teams?cursor=x`]) {
+      const reply = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/${path}`, as);
+      expectProblem(reply, 400, 'VALIDATION_FAILED');
+      expect(reply.body.detail).toMatch(/^This request takes no query parameters: (limit|cursor) is not allowed\.$/);
+    }
+    expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams`, as)).status).toBe(200);
+  });
+
+  it('rule 17: a history range that ends before it starts is 400 (as the presence report), and format=csv refuses limit and cursor, which it would ignore', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const history = (query: string) => app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?${query}`, as);
+    const backwards = await history('from=2026-12-02&to=2026-12-01');
+    expectProblem(backwards, 400, 'VALIDATION_FAILED');
+    expect(backwards.body.errors).toEqual([{ field: 'from', message: 'from must not be after to' }]);
+    expect((await history('from=2026-12-01&to=2026-12-01')).status).toBe(200);
+    const paged = await history('format=csv&cursor=abc&limit=5');
+    expectProblem(paged, 400, 'VALIDATION_FAILED');
+    expect(paged.body.errors.map((e: { field: string }) => e.field)).toEqual(['limit', 'cursor']);
+  });
+});

@@ -38,7 +38,7 @@ import { MessageWrites } from './shared/messages';
 import { JsonPayloadGuardPipe } from './shared/json-body';
 import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './shared/auth';
-import { NoBodyGuard } from './shared/no-body';
+import { DeclaredInputGuard } from './shared/declared-input';
 import { HealthController } from './health/health.controller';
 import { MemberQueriesController, RosterController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
@@ -238,7 +238,7 @@ export class AppModule {
         ...presenceProviders(config, secrets),
         AuditLog,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
-        { provide: APP_GUARD, useClass: NoBodyGuard },
+        { provide: APP_GUARD, useClass: DeclaredInputGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // order matters: the payload guard runs before validation (message patterns have no body middleware)
         { provide: APP_PIPE, useClass: JsonPayloadGuardPipe },

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, Ap
 import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { IdPipe } from '../shared/path-params';
+import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { READ_STORE } from '../shared/tokens';
 import { HistoryQuery } from './dtos';
@@ -48,6 +49,12 @@ export class HistoryController {
     await this.access.prepare(principal, ws, actorId, 'history', minPosition);
     const { format, limit, cursor, ...filters } = query;
     if (format === 'csv') {
+      // the CSV is the whole range in one stream: a page size or a cursor would be ignored, so they are refused
+      const paging = (['limit', 'cursor'] as const).filter((name) => query[name] !== undefined);
+      if (paging.length > 0)
+        throw new ProblemException(
+          problem(400, 'VALIDATION_FAILED', `The CSV holds the whole range, unpaged: leave out ${paging.join(' and ')} with format=csv.`, paging.map((field) => ({ field, message: 'does not apply to format=csv' }))),
+        );
       let csv;
       try {
         csv = exportHistoryCsv(this.store, ws, filters);

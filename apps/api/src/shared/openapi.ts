@@ -41,7 +41,7 @@ export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AU
 /** What a request with a JSON body can be refused with before any rule runs. */
 export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 /**
- * What an operation that takes no body answers to one all the same (shared/no-body.ts and the JSON middleware run
+ * What an operation that takes no body answers to one all the same (shared/declared-input.ts and the JSON middleware run
  * before the route is known to take none): the same refusals as a body's, its fields named as not allowed.
  */
 export const NO_BODY_PROBLEMS: ProblemCode[] = BODY_PROBLEMS;

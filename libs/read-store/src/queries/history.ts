@@ -49,6 +49,13 @@ const iso = (value: string | undefined, name: 'from' | 'to'): string | undefined
   return new Date(name === 'to' && DATE_ONLY.test(value) ? ms + DAY_MS - 1 : ms).toISOString();
 };
 
+/** both bounds as ISO text; a range that ends before it starts is refused (as the presence report's), not answered empty */
+const range = (from: string | undefined, to: string | undefined): { from?: string; to?: string } => {
+  const bounds = { from: iso(from, 'from'), to: iso(to, 'to') };
+  if (bounds.from !== undefined && bounds.to !== undefined && bounds.from > bounds.to) throw new InvalidQueryError('from must not be after to', 'from');
+  return bounds;
+};
+
 /**
  * The permission history of a workspace (rule 17), by member, actor and time range. Without a time range it is
  * in log order (`position`). With one it is in time order, then log order (`atPosition`), and the first page
@@ -56,7 +63,7 @@ const iso = (value: string | undefined, name: 'from' | 'to'): string | undefined
  * when descending) makes its index seek there; entries past the other end end the list.
  */
 export async function listHistory(store: ReadStore, workspaceId: string, options: ListHistoryOptions = {}): Promise<HistoryPage> {
-  const f = { ...options, from: iso(options.from, 'from'), to: iso(options.to, 'to') };
+  const f = { ...options, ...range(options.from, options.to) };
   const direction = f.direction ?? 'asc';
   const where = historyWhere(workspaceId, f);
   if (f.from === undefined && f.to === undefined) {
@@ -106,7 +113,7 @@ const accessCells = (access: Access | null): string[] =>
 
 /** The permission history as CSV, streamed in bounded memory (same filters as listHistory, log order). */
 export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters: HistoryFilters = {}) {
-  const f = { ...filters, from: iso(filters.from, 'from'), to: iso(filters.to, 'to') };
+  const f = { ...filters, ...range(filters.from, filters.to) };
   const query: Omit<Query, 'limit' | 'cursor'> = { where: historyWhere(workspaceId, f), sort: { field: 'position', direction: f.direction ?? 'asc' } };
   async function* rows(): AsyncIterable<string[]> {
     for await (const e of store.stream<HistoryEntryDoc>(PERMISSION_HISTORY, query)) {
