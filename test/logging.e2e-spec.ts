@@ -202,6 +202,12 @@ describe('structured logs (JSON lines through pino)', () => {
         expect.objectContaining({ level: 'info', status: 200, msg: 'message workspaces.create ok' }),
       ]);
 
+      // a correlationId longer than 128 characters is replaced by a new UUID, as X-Request-Id is (it was refused)
+      const long = 'c'.repeat(200);
+      const second = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'Sales', correlationId: long });
+      const replaced = (await eventsOf(`organization-${org.organizationId}`)).find((e) => e.type === 'WorkspaceCreated' && (e.data as { workspaceId: string }).workspaceId === second.workspaceId);
+      expect(replaced!.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+
       // refused: warn, the problem's status and code, no stack, and neither the key nor the payload
       await expect(send('workspaces.create', { apiKey: 'rk_wrong-message-key-0123456789', correlationId: 'logging-msg-401', organizationId: org.organizationId, name: 'X' })).rejects.toMatchObject({ status: 401 });
       const [refused] = await linesOf('logging-msg-401');

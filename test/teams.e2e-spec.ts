@@ -215,6 +215,8 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     const shared = await send('teams.setSharing', { ...base, teamId: created.teamId, shared: true });
     expect(shared).toMatchObject({ shared: true, changed: true });
     await expect(send('network.link', { apiKey: a.key, actorId: a.admin, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).rejects.toMatchObject({ code: 'INSUFFICIENT_AUTHORITY' });
+    // without an actor too: the key is refused first, as over HTTP (it answered "name the acting user")
+    await expect(send('network.link', { apiKey: a.key, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
     expect(await send('network.link', { apiKey: SYSTEM_KEY, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).toMatchObject({ networked: true });
     const chosen = await send('teams.setPartnerTeamVisibility', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, visible: true });
     const lookup = await send('teams.invitees', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, minPosition: chosen.position });

@@ -3,7 +3,7 @@ import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
 import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
 import { MIN_POSITION_HEADER } from './read-access';
-import { ENVELOPE_MAX_LENGTH } from './messages';
+import { ENVELOPE_MAX_LENGTH, SANE_CORRELATION_ID_LENGTH } from './messages';
 
 type Json = Record<string, unknown>;
 type OpenApiOperation = {
@@ -134,7 +134,7 @@ function problemCodes(op: OpenApiOperation): string[] {
 
 const envelopeFields = {
   idempotencyKey: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.idempotencyKey, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
-  correlationId: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.correlationId, description: `the message's requestId (1-${ENVELOPE_MAX_LENGTH.correlationId} visible ASCII characters, else a new UUID)` },
+  correlationId: { type: 'string', description: `the message's requestId (1-${SANE_CORRELATION_ID_LENGTH} visible ASCII characters, else a new UUID)` },
 };
 const OWN_SCHEMAS: Json = {
   Envelope: {

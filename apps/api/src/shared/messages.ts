@@ -10,7 +10,9 @@ import { sha256 } from './secrets';
 import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';
 
 /** The envelope's length limits, in characters: validated here, published by the AsyncAPI document. */
-export const ENVELOPE_MAX_LENGTH = { apiKey: 200, idempotencyKey: 255, correlationId: 128 } as const;
+export const ENVELOPE_MAX_LENGTH = { apiKey: 200, idempotencyKey: 255 } as const;
+/** the longest `correlationId` used as the request id; a longer one (or one not visible ASCII) is replaced by a new UUID, as X-Request-Id is */
+export const SANE_CORRELATION_ID_LENGTH = 128;
 
 /** Every message carries its credentials and, for organization keys, the acting user. */
 export class Envelope {
@@ -18,7 +20,7 @@ export class Envelope {
   @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
   @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
   /** the request id of the message's log line and of its events' metadata (as X-Request-Id over HTTP) */
-  @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.correlationId) correlationId?: string;
+  @IsOptional() @IsString() correlationId?: string;
 }
 
 /** The HTTP body's DTO plus the envelope's fields, validated the same way. */
@@ -28,7 +30,7 @@ export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) 
     @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
     @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
     @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
-    @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.correlationId) correlationId?: string;
+    @IsOptional() @IsString() correlationId?: string;
   }
   return Enveloped;
 };
@@ -68,14 +70,16 @@ export class MessageWrites {
     return typeof id === 'string' ? id : undefined;
   }
 
-  /** A write authenticated by the message's API key. */
+  /** A write authenticated by the message's API key; `systemOnly`: refused to any other key first, as over HTTP. */
   async run<T>(
     pattern: string,
     message: Envelope,
     exec: (ctx: CommandContext, principal: Principal) => Promise<T>,
     storage?: AnswerStorage<T>,
+    options: { systemOnly?: boolean } = {},
   ): Promise<T> {
     const principal = await this.auth.identify(message.apiKey);
+    if (options.systemOnly) requireSystem(principal);
     const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
     if (!actorId)
       throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));

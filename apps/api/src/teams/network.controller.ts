@@ -8,7 +8,7 @@ import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
 import type { AuthedRequest } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
-import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
+import { MessageWrites, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';
@@ -63,18 +63,14 @@ export class NetworkController {
   @MessagePattern('network.link')
   @ApiExcludeEndpoint()
   linkMessage(@Payload() m: NetworkMessage) {
-    return this.messages.run('network.link', m, (ctx, principal) => {
-      requireSystem(principal);
-      return this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx);
-    });
+    // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
+    return this.messages.run('network.link', m, (ctx) => this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx), undefined, { systemOnly: true });
   }
 
   @MessagePattern('network.unlink')
   @ApiExcludeEndpoint()
   unlinkMessage(@Payload() m: NetworkMessage) {
-    return this.messages.run('network.unlink', m, (ctx, principal) => {
-      requireSystem(principal);
-      return this.execute('UnnetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx);
-    });
+    // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
+    return this.messages.run('network.unlink', m, (ctx) => this.execute('UnnetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx), undefined, { systemOnly: true });
   }
 }
