@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Inject, Param, Patch } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { AccessDto, ID_PATTERN } from '../shared/dtos';
@@ -59,6 +59,8 @@ export class MemberCommandsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, AccessRevoked)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'NOT_A_MEMBER', 'LAST_OWNER', 'INVALID_REASSIGNMENT')
+  // no body (or `{}`): the contacts are left unassigned
+  @ApiBody({ type: RevokeDto, required: false })
   async revoke(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

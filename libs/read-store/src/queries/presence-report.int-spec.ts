@@ -79,5 +79,7 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     ])
       await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW })).rejects.toThrow(InvalidQueryError);
     await expect(presenceReport(read, WS, { from: '2025-01-01', to: '2026-01-01', nowMs: NOW })).resolves.toMatchObject({ items: [] });
+    // the years 0-99 are calendar dates too (Date.UTC read them as 1900-1999, and refused them)
+    await expect(presenceReport(read, WS, { from: '0001-01-01', to: '0001-12-31', nowMs: NOW })).resolves.toMatchObject({ items: [] });
   });
 });

@@ -29,7 +29,8 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** a calendar date (YYYY-MM-DD) as the epoch ms of its UTC midnight; InvalidQueryError otherwise (a 400) */
 function dayStart(value: string, name: string): number {
   const m = DATE.exec(value);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999
+  const ms = m ? new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value)
     throw new InvalidQueryError(`${name} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`, name);
   return ms;
