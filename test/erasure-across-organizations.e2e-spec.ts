@@ -85,7 +85,7 @@ describe('rule 12: an address erased by a deletion in another organization is go
     expect(mailsTo(dataDir)).toBe(mails);
     // the address can be invited again there
     expect((await holder.api.request('POST', `/v1/workspaces/${b.workspaceId}/invitations`, { key: b.key, actor: b.admin, body: { email: ADDRESS } })).status).toBe(201);
-  });
+  }, 30_000);
 
   it('a restart loading the workspace from a snapshot written before the deletion: the address is gone, and the snapshot is written again', async () => {
     const first = await start();
@@ -115,5 +115,5 @@ describe('rule 12: an address erased by a deletion in another organization is go
     expectProblem(after, 410, 'INVITATION_ADDRESSEE_ERASED');
     // the stored snapshot that held the address is replaced
     expect(await eventually(() => snapshotId(dataDir, b.workspaceId), (id) => id !== before)).not.toBe(before);
-  });
+  }, 30_000);
 });
