@@ -8,6 +8,14 @@ import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-st
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
+import { LEASE_RENEW_MS, Lease } from './lease';
+
+/**
+ * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
+ * only for this process's appends): when the log's head is past what it published and its subscription has delivered
+ * nothing for this long, it subscribes again from its checkpoint.
+ */
+const IDLE_POLL_MS = 100;
 
 /** What consumers (e.g. the contacts service) receive on `rollcall.events.<Type>`. */
 export interface IntegrationEvent {
@@ -38,9 +46,10 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
 export interface IntegrationEventsStatus {
   /**
    * 'disabled': no transport configured; 'stopped': not started, or shut down; 'running': subscribed to the log;
-   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint.
+   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint;
+   * 'standby': another process over the data dir publishes (it holds the publisher's lease).
    */
-  state: 'disabled' | 'stopped' | 'running' | 'retrying';
+  state: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
   /** failures since the last subscription that delivered an event or stayed up `stableAfterMs` (0 when healthy) */
   consecutiveFailures: number;
   /** the last failure's message (kept after recovery, for the record) */
@@ -58,6 +67,11 @@ export interface IntegrationEventsStatus {
  * When the subscription fails (event store unreachable, leader change, …) or ends on its own, the publisher
  * re-subscribes from its checkpoint after a backoff (doubling from `retry.initialDelayMs` up to
  * `retry.maxDelayMs`), as the projector does; `status()` tells the health check where it stands.
+ *
+ * Over an embedded data dir shared by several processes (docs/adr/0011), one publishes at a time: it holds the
+ * `publisher` lease (the others stand by and take over from the shared checkpoint), and it follows every process's
+ * appends, not only its own (IDLE_POLL_MS). Each event is then published once in the steady state; at least once
+ * across a takeover.
  */
 @Injectable()
 export class IntegrationEvents implements OnApplicationShutdown {
@@ -73,6 +87,14 @@ export class IntegrationEvents implements OnApplicationShutdown {
   /** the last position published and checkpointed; undefined until read from the file or the log's head */
   private position?: bigint;
   private wakeRetry?: () => void;
+  /** the embedded data dir's lease (undefined with EventStoreDB: each process's data dir is its own) */
+  private lease?: Lease;
+  private holding = false;
+  private leaseCheckedAt = 0;
+  private ticker?: NodeJS.Timeout;
+  /** the subscription was ended on purpose (to read other processes' events, or the lease was lost): not a failure */
+  private restart = false;
+  private deliveredAt = 0;
   /** backoff between re-subscriptions; a subscription that lived `stableAfterMs` resets the failure count */
   readonly retry = { initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 };
 
@@ -90,7 +112,42 @@ export class IntegrationEvents implements OnApplicationShutdown {
       return;
     }
     this.stopping = false;
+    if (!this.config.eventstoreUrl) {
+      this.lease = new Lease(this.config.dataDir, 'publisher');
+      this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
+      this.ticker.unref();
+    }
     this.loop = this.run();
+  }
+
+  /** Takes or renews the lease (at most every LEASE_RENEW_MS); taking it over, publishing resumes at the shared checkpoint. */
+  private holdsLease(): boolean {
+    if (!this.lease) return true;
+    if (Date.now() - this.leaseCheckedAt < LEASE_RENEW_MS) return this.holding;
+    this.leaseCheckedAt = Date.now();
+    const held = this.lease.tryAcquire();
+    if (held && !this.holding) {
+      this.position = this.readCheckpoint() ?? this.position;
+      this.logger.log('integration events: this process publishes (lease taken)');
+    } else if (!held && this.holding) this.logger.log('integration events: the lease passed to another process; this one stands by');
+    this.holding = held;
+    return held;
+  }
+
+  /** Ends the subscription when the lease is lost, or when other processes appended while it idles (run subscribes again). */
+  private async tick(): Promise<void> {
+    const subscription = this.subscription;
+    if (this.stopping || this.state !== 'running' || !subscription || this.restart) return;
+    try {
+      const lost = !this.holdsLease();
+      const behind = !lost && Date.now() - this.deliveredAt >= IDLE_POLL_MS && (await this.store.headPosition()) > (this.position ?? -1n);
+      if (lost || behind) {
+        this.restart = true;
+        await subscription.unsubscribe();
+      }
+    } catch {
+      // the store is closing or unreachable: the subscription reports it
+    }
   }
 
   status(): IntegrationEventsStatus {
@@ -107,6 +164,11 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private async run(): Promise<void> {
     while (!this.stopping) {
       let subscription: Subscription | undefined;
+      if (!this.holdsLease()) {
+        this.state = 'standby';
+        await this.pause(LEASE_RENEW_MS);
+        continue;
+      }
       try {
         this.position ??= this.readCheckpoint() ?? (await this.store.headPosition());
         const from = this.position;
@@ -116,6 +178,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
         });
         this.subscription = subscription;
         this.subscribedAt = Date.now();
+        this.deliveredAt = Date.now();
         this.state = 'running';
         if (this.stopping) {
           // shut down while this subscription was being made: onApplicationShutdown unsubscribed the previous one
@@ -124,6 +187,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
         }
         await this.publishAll(subscription);
         if (this.stopping) break;
+        if (this.restart) {
+          this.restart = false;
+          continue;
+        }
         throw new Error('the subscription ended');
       } catch (error) {
         if (this.stopping) break;
@@ -145,6 +212,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
 
   private async publishAll(subscription: Subscription): Promise<void> {
     for await (const recorded of subscription) {
+      this.deliveredAt = Date.now();
       const integration = toIntegrationEvent(recorded);
       if (integration) {
         for (const client of this.clients) {
@@ -203,9 +271,13 @@ export class IntegrationEvents implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
     this.wakeRetry?.();
     await this.subscription?.unsubscribe().catch(() => undefined);
     await this.loop;
     await Promise.all(this.clients.map((c) => c.close()));
+    // a process standing by takes over at its next try
+    if (this.holding) this.lease?.release();
+    this.lease?.close();
   }
 }
