@@ -60,8 +60,13 @@ export interface AuditConfig {
   checkpointMs: number;
   /** ROLLCALL_AUDIT_SIGNING_KEY: an Ed25519 seed (base64 or hex) or PRIVATE+KEY note key; unset: generated once into the data dir */
   signingKey?: string;
-  /** ROLLCALL_AUDIT_ORIGIN: the log's name in its checkpoints; default: the public URL's host and path + /audit */
+  /**
+   * ROLLCALL_AUDIT_ORIGIN: the log's name in its checkpoints. Unset: the name the data dir was given at its first start
+   * (the public URL's host and path + /audit then, kept in `audit-origin`): see AuditLog
+   */
   origin: string;
+  /** whether ROLLCALL_AUDIT_ORIGIN set `origin` (else it is the default the data dir keeps from its first start) */
+  originConfigured: boolean;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +164,7 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
       problems.push(`ROLLCALL_AUDIT_SIGNING_KEY: ${(error as Error).message}`);
     }
   let origin = env.ROLLCALL_AUDIT_ORIGIN?.trim() || '';
+  const originConfigured = origin !== '';
   if (!origin)
     try {
       origin = originFromPublicUrl(publicUrl);
@@ -170,5 +176,5 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
   } catch {
     problems.push(`ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces or '+', got "${origin}"`);
   }
-  return { checkpointMs: int(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin };
+  return { checkpointMs: int(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin, originConfigured };
 }

@@ -24,25 +24,42 @@ export function parseSigningKey(text: string): Buffer {
   throw new NoteError('The audit signing key is 32 bytes (an Ed25519 seed) in base64 or hex, or a PRIVATE+KEY+… note signer key');
 }
 
+/**
+ * The file's content; written first when missing: whole under a temporary name, then linked into place only if no
+ * other process (a replica starting on the same data dir at the same moment) did it first, so that every process
+ * reads the one content the file holds.
+ */
+function createdOnce(file: string, dataDir: string, content: () => string): string {
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+    writeFileSync(temp, content(), { mode: 0o600 });
+    try {
+      linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, 'utf8');
+}
+
 /** The configured key, else the one generated once into the data dir (0600). */
 export function loadOrCreateSigningKey(dataDir: string, configured?: string): Buffer {
   if (configured) return parseSigningKey(configured);
-  const file = signingKeyFile(dataDir);
-  if (existsSync(file)) return parseSigningKey(readFileSync(file, 'utf8'));
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // written whole under a temporary name, then linked into place only if no other process (a replica starting on the
-  // same data dir at the same moment) did it first: every process signs with the one key the file holds
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(temp, `${generateSeed().toString('base64')}\n`, { mode: 0o600 });
-  try {
-    linkSync(temp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-  chmodSync(file, 0o600);
-  return parseSigningKey(readFileSync(file, 'utf8'));
+  return parseSigningKey(createdOnce(signingKeyFile(dataDir), dataDir, () => `${generateSeed().toString('base64')}\n`));
+}
+
+/**
+ * The log's name when none is configured: the one the data dir was given at its first start (`proposed` then), kept
+ * in `audit-origin`. Derived anew at each start from the public URL (whose default names the process's port), two
+ * replicas over one data dir signed the one log under two names, and a takeover of the notary renamed it: every
+ * earlier checkpoint then failed to verify under the key the API published.
+ */
+export function loadOrCreateOrigin(dataDir: string, proposed: string): string {
+  return createdOnce(join(dataDir, 'audit-origin'), dataDir, () => `${proposed}\n`).trim();
 }
 
 /** The data dir's key, if the notary generated one there (the audit CLI's default verifier). */

@@ -5,6 +5,7 @@ import {
   type NoteSigner,
   SqliteTreeStore,
   entryBytes,
+  loadOrCreateOrigin,
   loadOrCreateSigningKey,
   proveConsistency,
   proveInclusion,
@@ -26,6 +27,8 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Notary');
   readonly signer: NoteSigner;
   private readonly seed: Buffer;
+  /** the log's name: configured, or the data dir's own (signing-key.ts loadOrCreateOrigin) */
+  private readonly origin: string;
   private worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
   private tree: SqliteTreeStore | undefined;
@@ -34,7 +37,8 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: Config) {
     this.seed = loadOrCreateSigningKey(config.dataDir, config.audit.signingKey);
-    this.signer = signerFromSeed(config.audit.origin, this.seed);
+    this.origin = config.audit.originConfigured ? config.audit.origin : loadOrCreateOrigin(config.dataDir, config.audit.origin);
+    this.signer = signerFromSeed(this.origin, this.seed);
   }
 
   /** `<name>+<hex key id>+<base64 key>` */
@@ -52,7 +56,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
       eventstoreUrl: this.config.eventstoreUrl,
       dataDir: this.config.dataDir,
       seed: this.seed.toString('base64'),
-      origin: this.config.audit.origin,
+      origin: this.origin,
       checkpointMs: this.config.audit.checkpointMs,
       pollMs: 20,
     };
