@@ -82,7 +82,8 @@ describe('configuration from the environment', () => {
 
 describe('configuration of the notary (docs/rules.md#verifiable-history)', () => {
   it('signs a checkpoint every second by default, names the log after the public URL, and generates its key when none is set', () => {
-    expect(loadConfig({}).audit).toEqual({ checkpointMs: 1000, origin: 'localhost:3000/audit', signingKey: undefined });
+    // the name a data dir is given at its first start (AuditLog keeps it in the data dir's audit-origin)
+    expect(loadConfig({}).audit).toEqual({ checkpointMs: 1000, origin: 'localhost:3000/audit', originConfigured: false, signingKey: undefined });
     expect(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test/rollcall/' }).audit.origin).toBe('console.acme.test/rollcall/audit');
   });
 
@@ -92,6 +93,7 @@ describe('configuration of the notary (docs/rules.md#verifiable-history)', () =>
       checkpointMs: 250,
       signingKey: seed.toString('base64'),
       origin: 'audit.acme.test/log',
+      originConfigured: true,
     });
     expect(loadConfig({ ROLLCALL_AUDIT_SIGNING_KEY: seed.toString('hex') }).audit.signingKey).toBe(seed.toString('hex'));
   });
