@@ -163,6 +163,16 @@ describe('structured logs (JSON lines through pino)', () => {
     await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members?token=${token}&ticket=${token}`, { key: apiKey, actor: adminUserId, headers: { 'x-request-id': 'logging-url-token' } });
     const [line] = await linesOf('logging-url-token');
     expect(line!.url).toBe(`/v1/workspaces/${ws.body.workspaceId}/members?token=[Redacted]&ticket=[Redacted]`);
+    // a search and a page's cursor hold an address or a name (the cursor carries the sort value): not logged either
+    const page = await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members?sort=email&limit=1`, { key: apiKey, actor: adminUserId });
+    expect(page.body.nextCursor).toEqual(expect.any(String));
+    await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members?q=secret.invitee%40acme.test&sort=email&limit=1&cursor=${encodeURIComponent(page.body.nextCursor)}`, {
+      key: apiKey,
+      actor: adminUserId,
+      headers: { 'x-request-id': 'logging-url-search' },
+    });
+    const [search] = await linesOf('logging-url-search');
+    expect(search!.url).toBe(`/v1/workspaces/${ws.body.workspaceId}/members?q=[Redacted]&sort=email&limit=1&cursor=[Redacted]`);
     // wrong keys are not logged either
     await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: 'rk_wrong-key-0123456789abcdef', actor: adminUserId, headers: { 'x-request-id': 'logging-401' } });
     expect(await linesOf('logging-401')).toEqual([expect.objectContaining({ status: 401, level: 'warn' })]);

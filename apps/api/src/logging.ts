@@ -49,11 +49,15 @@ const REDACTED_PATHS = [
 ];
 
 const CENSOR = '[Redacted]';
-/** link tokens in query strings (invitation and email-confirmation links, tickets) and bearer credentials in free text */
-const URL_SECRET = /([?&](?:token|ticket)=)[^&#\s"']*/gi;
+/**
+ * In query strings: link tokens (invitation and email-confirmation links, tickets), and what may hold personal data: a
+ * search (`q`: an address or a name, as typed) and a page's cursor (it carries the sort value: an address or a
+ * name); and bearer credentials in free text.
+ */
+const URL_SECRET = /([?&](?:token|ticket|q|cursor)=)[^&#\s"']*/gi;
 const BEARER = /(\bBearer\s+)[^\s"',]+/gi;
 
-/** The text with link tokens and bearer credentials replaced by [Redacted]. */
+/** The text with link tokens, searches, cursors and bearer credentials replaced by [Redacted]. */
 export const redactSecrets = (text: string): string => text.replace(URL_SECRET, `$1${CENSOR}`).replace(BEARER, `$1${CENSOR}`);
 
 /**
