@@ -33,7 +33,7 @@ import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecre
 import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
 import { AddressErasure } from './shared/address-erasure';
-import { StateSnapshots, snapshotEveryFrom } from './shared/snapshots';
+import { StateSnapshots } from './shared/snapshots';
 import { MessageWrites } from './shared/messages';
 import { JsonPayloadGuardPipe } from './shared/json-body';
 import { WritePipeline } from './shared/write-pipeline';
@@ -204,7 +204,7 @@ export class AppModule {
           useFactory: (s: Stores) => {
             const log = new Logger('Snapshots');
             return new StateSnapshots(createSnapshotStore(config), s.sealing, {
-              every: snapshotEveryFrom(process.env),
+              every: config.snapshotEvery,
               onError: (stream, error) => log.warn(`snapshot of ${stream} not used: ${error instanceof Error ? error.message : String(error)}`),
             });
           },

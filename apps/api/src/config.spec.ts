@@ -57,6 +57,30 @@ describe('configuration from the environment', () => {
     for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
   });
 
+  it('refuses what used to pass the check and fail later: a projector mode typo, a snapshot period below 0, a TCP port past 65535 or equal to PORT, an events target port out of range, a public URL with a query or fragment', () => {
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${JSON.stringify(env)}`);
+    };
+    expect(refused({ ROLLCALL_PROJECTOR: 'extrenal' })).toContain('ROLLCALL_PROJECTOR must be in-process or external');
+    expect(refused({ ROLLCALL_SNAPSHOT_EVERY: '-1' })).toContain('ROLLCALL_SNAPSHOT_EVERY');
+    expect(refused({ ROLLCALL_SNAPSHOT_EVERY: 'abc' })).toContain('ROLLCALL_SNAPSHOT_EVERY');
+    expect(refused({ PORT: '65535' })).toContain('ROLLCALL_TCP_PORT defaults to PORT + 1');
+    expect(refused({ PORT: '4000', ROLLCALL_TCP_PORT: '4000' })).toContain('ROLLCALL_TCP_PORT must differ from PORT');
+    expect(refused({ ROLLCALL_EVENTS_TCP_TARGET: 'localhost:99999' })).toContain('ROLLCALL_EVENTS_TCP_TARGET');
+    expect(refused({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test/app/?x=1#frag' })).toContain('without a query or fragment');
+    expect(loadConfig({ ROLLCALL_PROJECTOR: 'external', ROLLCALL_SNAPSHOT_EVERY: '0', PORT: '65535', ROLLCALL_TCP_PORT: '65534' })).toMatchObject({
+      projectorInProcess: false,
+      snapshotEvery: 0,
+      tcpPort: 65534,
+    });
+  });
+
   it('the in-process projector lingers 1 s while the log is busy and runs at nice 10 by default; both can be set, within bounds', () => {
     expect(loadConfig({})).toMatchObject({ projectorLingerMs: 1000, projectorNice: 10 });
     expect(loadConfig({ ROLLCALL_PROJECTOR_LINGER_MS: '0', ROLLCALL_PROJECTOR_NICE: '0' })).toMatchObject({ projectorLingerMs: 0, projectorNice: 0 });

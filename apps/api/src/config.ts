@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
+import { readMetricsToken } from './health/metrics-scrape';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
 export interface Config {
@@ -51,6 +52,8 @@ export interface Config {
    * `Authorization: Bearer <token>` (401 otherwise). Unset: /metrics is off (404 METRICS_DISABLED).
    */
   metricsToken?: string;
+  /** ROLLCALL_SNAPSHOT_EVERY (default 10,000): events folded since a stream's last snapshot before the next is written (0: never) */
+  snapshotEvery: number;
   /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
   audit: AuditConfig;
 }
@@ -76,6 +79,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** ROLLCALL_TCP_PORT: PORT + 1 by default; it must be a port, and not the HTTP one */
+const tcpPort = (env: NodeJS.ProcessEnv, port: number, problems: string[]): number => {
+  const given = env.ROLLCALL_TCP_PORT?.trim();
+  if (!given && port === 65535) {
+    problems.push('ROLLCALL_TCP_PORT defaults to PORT + 1, which is past 65535 with PORT=65535: set ROLLCALL_TCP_PORT');
+    return 0;
+  }
+  const tcp = int(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems);
+  if (tcp !== 0 && tcp === port) problems.push(`ROLLCALL_TCP_PORT must differ from PORT (both ${port})`);
+  return tcp;
+};
+
+/** the default of ROLLCALL_SNAPSHOT_EVERY */
+export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65535): number => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -85,6 +103,14 @@ const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: s
     return fallback;
   }
   return value;
+};
+
+/** ROLLCALL_PROJECTOR: in-process (the default) or external; anything else (a typo of external) is refused */
+const projectorMode = (env: NodeJS.ProcessEnv, problems: string[]): 'in-process' | 'external' => {
+  const mode = env.ROLLCALL_PROJECTOR?.trim() || 'in-process';
+  if (mode === 'in-process' || mode === 'external') return mode;
+  problems.push(`ROLLCALL_PROJECTOR must be in-process or external, got "${mode}"`);
+  return 'external';
 };
 
 const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: string[]): string | undefined => {
@@ -104,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const port = int(env, 'PORT', 3000, problems);
   const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  // links are `${publicUrl}/invite?token=…`: a query or a fragment in it would carry the token off (into the fragment)
+  if (/[?#]/.test(publicUrl)) problems.push(`ROLLCALL_PUBLIC_URL must be a base URL without a query or fragment, got "${publicUrl}"`);
   const durability = env.ROLLCALL_DURABILITY ?? 'full';
   const commitThread = env.ROLLCALL_COMMIT_THREAD ?? 'on';
   if (commitThread !== 'on' && commitThread !== 'off') problems.push(`ROLLCALL_COMMIT_THREAD must be on or off, got "${commitThread}"`);
@@ -115,15 +143,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const invitationSecret = env.ROLLCALL_INVITATION_SECRET?.trim() || undefined;
   if (invitationSecret !== undefined && invitationSecret.length < 32)
     problems.push('ROLLCALL_INVITATION_SECRET must be at least 32 characters (or unset, to have one generated)');
-  const metricsToken = env.ROLLCALL_METRICS_TOKEN?.trim() || undefined;
-  if (metricsToken !== undefined && metricsToken.length < 16)
-    problems.push('ROLLCALL_METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)');
+  const metricsToken = readMetricsToken(env, problems);
   let eventsTcpTarget: Config['eventsTcpTarget'];
   const target = env.ROLLCALL_EVENTS_TCP_TARGET?.trim();
   if (target) {
     const m = /^([\w.-]+):(\d{1,5})$/.exec(target);
-    if (m) eventsTcpTarget = { host: m[1]!, port: Number(m[2]) };
-    else problems.push(`ROLLCALL_EVENTS_TCP_TARGET must be host:port, got "${target}"`);
+    if (m && Number(m[2]) >= 1 && Number(m[2]) <= 65535) eventsTcpTarget = { host: m[1]!, port: Number(m[2]) };
+    else problems.push(`ROLLCALL_EVENTS_TCP_TARGET must be host:port (a port from 1 to 65535), got "${target}"`);
   }
   const config: Config = {
     port,
@@ -137,11 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mongoUrl: url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems),
     natsUrl: url(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
     smtpUrl: url(env, 'SMTP_URL', ['smtp', 'smtps'], problems),
-    tcpPort: int(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems),
+    tcpPort: tcpPort(env, port, problems),
     eventsTcpTarget,
     durability: durability as Config['durability'],
     commitThread: commitThread === 'on',
-    projectorInProcess: (env.ROLLCALL_PROJECTOR ?? 'in-process') !== 'external',
+    projectorInProcess: projectorMode(env, problems) === 'in-process',
     projectorLingerMs: int(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
     projectorNice: int(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
     heapGrowingPercent: int(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
@@ -149,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
     metricsToken,
+    snapshotEvery: int(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     audit: auditConfig(env, publicUrl, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readMetricsToken } from '../../api/src/health/metrics-scrape';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
 export interface ProjectorConfig {
@@ -10,15 +11,19 @@ export interface ProjectorConfig {
   dataDir: string;
   /** PROJECTOR_PORT: /health and /metrics (default 9464; 0 = random) */
   port: number;
+  /** ROLLCALL_METRICS_TOKEN, as the API's: /metrics answers only `Authorization: Bearer <token>`; unset, it is off */
+  metricsToken?: string;
 }
 
-export function projectorConfig(env: NodeJS.ProcessEnv = process.env): ProjectorConfig {
+/** The configuration, or the problems with it (each names its variable). */
+export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): ProjectorConfig {
   const port = Number(env.PROJECTOR_PORT?.trim() || 9464);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PROJECTOR_PORT must be a port number, got ${env.PROJECTOR_PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PROJECTOR_PORT must be a port number, got "${env.PROJECTOR_PORT}"`);
   return {
     eventstoreUrl: env.EVENTSTORE_URL?.trim() || undefined,
     mongoUrl: env.MONGO_URL?.trim() || undefined,
     dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
     port,
+    metricsToken: readMetricsToken(env, problems),
   };
 }

@@ -1,17 +1,22 @@
 // The projector worker (production): projects the global log into the read models, from their checkpoints.
-// Serves GET /health (503 when a projection has failed) and GET /metrics (Prometheus) on PROJECTOR_PORT.
+// Serves GET /health (503 when a projection has failed) and GET /metrics (Prometheus, with ROLLCALL_METRICS_TOKEN as
+// the API's) on PROJECTOR_PORT. Over an embedded data dir it projects only while it holds the projector's lease, as
+// the API's projector thread does (docs/adr/0011 point 4): it never projects beside one.
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../../libs/read-store/src/projections';
 import { Projector, registerProjectorMetrics } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
+import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
+import { LeasedProjector } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { projectorConfig } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
 const problems: string[] = [];
 const logSettings = readLogSettings(process.env, problems);
+const config = projectorConfig(process.env, problems);
 if (problems.length > 0) {
   console.error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   process.exit(78);
@@ -19,33 +24,43 @@ if (problems.length > 0) {
 const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {
-  const config = projectorConfig();
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
-  const projector = new Projector({
-    eventStore,
-    readStore,
-    projections: PROJECTIONS,
-    logger: { info: (m) => log.info(m), error: (m) => log.error(m) },
-    // the embedded store notifies subscriptions of appends made in the same process only: poll for the API's
-    pollIntervalMs: config.eventstoreUrl ? undefined : 200,
-  });
-  await projector.start();
-  log.info({ projections: PROJECTIONS.map((p) => p.name) }, 'projector started');
-
+  const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  registerProjectorMetrics(projector, registry);
+  const projectors = new LeasedProjector(
+    () =>
+      new Projector({
+        eventStore,
+        readStore,
+        projections: PROJECTIONS,
+        logger,
+        // the embedded store notifies subscriptions of appends made in the same process only: poll for the API's
+        pollIntervalMs: config.eventstoreUrl ? undefined : 200,
+      }),
+    config,
+    logger,
+  );
+  // the projector leading now (none while standing by)
+  registerProjectorMetrics({ status: () => projectors.current?.status() ?? [] }, registry);
+  await projectors.start();
+  log.info({ projections: PROJECTIONS.map((p) => p.name), leading: projectors.current !== undefined }, 'projector started');
+
   const server = createServer((req, res) => {
     void (async () => {
       if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+        const refused = scrapeRefusal(config.metricsToken, req.headers.authorization);
+        if (refused) res.writeHead(refused.status, { 'content-type': 'application/problem+json' }).end(JSON.stringify(refused));
+        else res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       } else if (req.url === '/health') {
-        const status = projector.status();
+        // standing by (another process holds the lease): healthy, nothing of its own to report
+        const status = projectors.current?.status() ?? [];
         const ok = status.every((s) => s.state === 'running');
         const body = status.map((s) => ({ ...s, checkpoint: s.checkpoint?.toString() ?? null, lag: s.lag.toString() }));
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'degraded', projections: body }));
+        const state = !projectors.current ? 'standby' : ok ? 'ok' : 'degraded';
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: state, projections: body }));
       } else {
         res.writeHead(404).end();
       }
@@ -59,7 +74,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     server.close();
-    await projector.stop();
+    await projectors.stop();
     await readStore.close();
     await eventStore.close();
     process.exit(0);

@@ -1,11 +1,13 @@
 // `npm run rebuild -- <projection>|all`: drops one read model (or all) and rebuilds it from the whole log,
 // with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
-// apps/projector): a rebuild must be the only writer of its collections.
+// apps/projector): a rebuild must be the only writer of its collections. Over an embedded data dir it holds the
+// projector's lease while it runs, and refuses to start while another process holds it.
 import { SingleBar, Presets } from 'cli-progress';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
+import { Lease } from '../../api/src/infrastructure/lease';
 import { projectorConfig } from './config';
 
 async function main(): Promise<void> {
@@ -15,7 +17,20 @@ async function main(): Promise<void> {
     console.error(`usage: npm run rebuild -- <projection>|all\nprojections: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
     process.exit(2);
   }
-  const config = projectorConfig();
+  const problems: string[] = [];
+  const config = projectorConfig(process.env, problems);
+  if (problems.length > 0) {
+    console.error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    process.exit(78);
+  }
+  const lease = config.mongoUrl ? undefined : new Lease(config.dataDir, 'projector');
+  if (lease && !lease.tryAcquire()) {
+    console.error('Another process projects this data dir (it holds the projector lease): stop it, then rebuild.');
+    lease.close();
+    process.exit(1);
+  }
+  // renewed while the rebuild runs: a process starting meanwhile stands by
+  const renew = lease && setInterval(() => lease.tryAcquire(), 1000);
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
@@ -41,6 +56,9 @@ async function main(): Promise<void> {
     );
   } finally {
     if (started) bar.stop();
+    if (renew) clearInterval(renew);
+    lease?.release();
+    lease?.close();
     await readStore.close();
     await eventStore.close();
   }

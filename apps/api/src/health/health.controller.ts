@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Header, Headers, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -11,8 +10,8 @@ import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { ProblemException, problem } from '../shared/problem';
+import { scrapeRefusal } from './metrics-scrape';
 
-const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 @ApiTags('operations')
 @Controller()
@@ -67,15 +66,8 @@ export class HealthController {
   }
 
   private authorizeScrape(authorization: string | undefined): void {
-    const token = this.config.metricsToken;
-    if (!token)
-      throw new ProblemException(
-        problem(404, 'METRICS_DISABLED', 'Metrics are off: set ROLLCALL_METRICS_TOKEN and scrape /metrics with Authorization: Bearer <token>.'),
-      );
-    const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-    // compared as digests: equal length, constant time
-    if (!given || !timingSafeEqual(digest(given), digest(token)))
-      throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Scraping /metrics needs Authorization: Bearer <ROLLCALL_METRICS_TOKEN>.'));
+    const refused = scrapeRefusal(this.config.metricsToken, authorization);
+    if (refused) throw new ProblemException(refused);
   }
 
   private async probe(key: string, ping: () => Promise<void>) {

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, Projector, createReadStore } from '@rollcall/read-store';
-import { LEASE_RENEW_MS, Lease } from './lease';
+import { LeasedProjector } from './leased-projector';
 import { lowerThisThreadsPriority } from './thread-priority';
 
 export interface ProjectorWorkerData {
@@ -40,41 +40,28 @@ async function run(): Promise<void> {
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
-  // a new projector each time this thread leads: what an earlier one cached may be stale once another process projected
-  const newProjector = () =>
-    new Projector({
-      eventStore,
-      readStore,
-      projections: PROJECTIONS,
-      pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs,
-      lingerMs: data.lingerMs,
-      // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
-      batchSize: data.lingerMs > 0 ? 5000 : undefined,
-      logger,
-    });
-  // the embedded read store takes one projector at a time, whichever process it is in (lease.ts)
-  const lease = data.mongoUrl ? undefined : new Lease(data.dataDir, 'projector');
-  let projector: Projector | undefined;
-  let turning = Promise.resolve();
+  const projectors = new LeasedProjector(
+    () =>
+      new Projector({
+        eventStore,
+        readStore,
+        projections: PROJECTIONS,
+        pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs,
+        lingerMs: data.lingerMs,
+        // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
+        batchSize: data.lingerMs > 0 ? 5000 : undefined,
+        logger,
+      }),
+    data,
+    logger,
+  );
+  const { lease } = projectors;
   const report = () =>
     send({
       type: 'status',
       // a standby reports nothing: the leader's projections are the ones that run
-      status: (projector?.status() ?? []).map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
+      status: (projectors.current?.status() ?? []).map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
     });
-  const lead = async () => {
-    const held = lease ? lease.tryAcquire() : true;
-    if (held && !projector) {
-      projector = newProjector();
-      await projector.start();
-      if (lease) logger.info('projector: this process projects the embedded read store (lease taken)');
-    } else if (!held && projector) {
-      logger.error('projector: the lease passed to another process; this one stands by');
-      const stopping = projector;
-      projector = undefined;
-      await stopping.stop();
-    }
-  };
   const timer = setInterval(report, 250);
   // what the standbys' readers wait for, while this thread leads and lingers (commit-linger.ts): a small read per
   // tick; a position already cut for commit changes nothing there
@@ -82,36 +69,31 @@ async function run(): Promise<void> {
     lease &&
     data.lingerMs > 0 &&
     setInterval(() => {
-      const wanted = projector && lease.wanted();
-      if (wanted !== undefined) projector!.hurry(wanted);
+      const wanted = projectors.current && lease.wanted();
+      if (wanted !== undefined) projectors.current?.hurry(wanted);
     }, WANTED_POLL_MS);
-  const leaseTimer = lease && setInterval(() => (turning = turning.then(lead, (error: unknown) => logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   port.on('message', (m: ToWorker) => {
     // the API thread forgot the keys already (before answering the deletion): drop this thread's cached copies only.
     // Forgetting them again here, later, would delete the key of an address invited again in the meantime.
     if (m.type === 'forget') personalData.forgetCached(m.subjectIds);
     // a reader of this process waits for a position: tell the projector, this thread's or (standing by) the leader's
     if (m.type === 'hurry') {
-      if (projector) projector.hurry(BigInt(m.position));
+      if (projectors.current) projectors.current.hurry(BigInt(m.position));
       else lease?.want(BigInt(m.position));
     }
     if (m.type === 'stop')
       void (async () => {
         clearInterval(timer);
-        if (leaseTimer) clearInterval(leaseTimer);
         if (wantedTimer) clearInterval(wantedTimer);
-        await turning.catch(() => undefined);
-        await projector?.stop();
+        await projectors.stop();
         report();
-        lease?.release();
-        lease?.close();
         await readStore.close();
         await eventStore.close();
         send({ type: 'stopped' });
         port.close();
       })();
   });
-  await (turning = lead());
+  await projectors.start();
   report();
   send({ type: 'started' });
 }

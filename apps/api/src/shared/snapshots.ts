@@ -12,6 +12,7 @@ import {
   upcast,
 } from '@rollcall/domain';
 import type { SnapshotSealing, SnapshotStore } from '@rollcall/event-store';
+import { DEFAULT_SNAPSHOT_EVERY } from '../config';
 import {
   type ClearHead,
   INVITATION_FIELDS,
@@ -73,17 +74,6 @@ export interface SnapshotOptions {
   onError?: (stream: string, error: unknown) => void;
   /** a snapshot was written (metrics, tests) */
   onWritten?: (stream: string, revision: bigint, ms: number) => void;
-}
-
-export const DEFAULT_SNAPSHOT_EVERY = 10_000;
-
-/** ROLLCALL_SNAPSHOT_EVERY: events folded since the last snapshot before the next one is written (0: never write). */
-export function snapshotEveryFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.ROLLCALL_SNAPSHOT_EVERY?.trim();
-  if (!raw) return DEFAULT_SNAPSHOT_EVERY;
-  const every = Number(raw);
-  if (!Number.isSafeInteger(every) || every < 0) throw new Error(`ROLLCALL_SNAPSHOT_EVERY must be a whole number >= 0, got "${raw}"`);
-  return every;
 }
 
 /** the latest snapshot read or written of a stream */

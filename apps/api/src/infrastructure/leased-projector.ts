@@ -1,0 +1,54 @@
+import type { Projector } from '@rollcall/read-store';
+import { LEASE_RENEW_MS, Lease } from './lease';
+
+/**
+ * A projector that runs only while its process holds the embedded read store's `projector` lease (lease.ts,
+ * docs/adr/0011 point 4): both the API's projector thread and the separate projector process (apps/projector) take
+ * it, so that two never project one read store. Without a lease (MongoDB: one projector by deployment) it just runs.
+ * A new Projector each time this process leads: what an earlier one cached may be stale once another process projected.
+ */
+export class LeasedProjector {
+  /** the running projector, while this process leads */
+  current: Projector | undefined;
+  readonly lease: Lease | undefined;
+  private turning: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly newProjector: () => Projector,
+    options: { dataDir: string; mongoUrl?: string },
+    private readonly logger: { info(message: string): void; error(message: string): void },
+  ) {
+    this.lease = options.mongoUrl ? undefined : new Lease(options.dataDir, 'projector');
+  }
+
+  /** leads at once if the lease is free, then asks for it (or renews it) every LEASE_RENEW_MS */
+  async start(): Promise<void> {
+    await (this.turning = this.lead());
+    if (this.lease)
+      this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead(), (error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.turning.catch(() => undefined);
+    await this.current?.stop();
+    this.current = undefined;
+    this.lease?.release();
+    this.lease?.close();
+  }
+
+  private async lead(): Promise<void> {
+    const held = this.lease ? this.lease.tryAcquire() : true;
+    if (held && !this.current) {
+      this.current = this.newProjector();
+      await this.current.start();
+      if (this.lease) this.logger.info('projector: this process projects the embedded read store (lease taken)');
+    } else if (!held && this.current) {
+      this.logger.error('projector: the lease passed to another process; this one stands by');
+      const stopping = this.current;
+      this.current = undefined;
+      await stopping.stop();
+    }
+  }
+}

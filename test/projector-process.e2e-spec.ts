@@ -1,0 +1,100 @@
+// The separate projector process (apps/projector, `npm run start:projector`) over an embedded data dir an API also
+// projects (docs/adr/0011 point 4): it stands by while the API's projector thread holds the lease, and takes over when
+// the API stops; its /metrics needs the metrics token as the API's does; a bad setting stops it at start.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SYSTEM_KEY } from './support/app';
+import { type ServerProcess, startServer } from './support/server-process';
+
+const root = resolve(__dirname, '..');
+const TOKEN = 'projector-metrics-token-0123456789';
+
+interface ProjectorProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | string>;
+  output: () => string;
+}
+
+function startProjector(dataDir: string, env: Record<string, string> = {}): Promise<ProjectorProcess> {
+  const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, PROJECTOR_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (out += chunk));
+  const exited = new Promise<number | string>((done) => child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown')));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`the projector did not listen in 30 s:\n${out}`));
+    }, 30_000);
+    const onData = () => {
+      const port = /"port":(\d+)[^\n]*health and metrics listening/.exec(out)?.[1];
+      if (!port) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      ok({ child, url: `http://127.0.0.1:${port}`, exited, output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(Object.assign(new Error(`the projector exited with ${code}:\n${out}`), { code, out }));
+    });
+  });
+}
+
+const health = async (p: ProjectorProcess) => (await (await fetch(`${p.url}/health`)).json()) as { status: string; projections: { checkpoint: string | null }[] };
+
+describe('the separate projector process over an embedded data dir', () => {
+  let dataDir: string;
+  let api: ServerProcess | undefined;
+  let projector: ProjectorProcess | undefined;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rollcall-projector-process-'));
+  });
+  afterEach(async () => {
+    await api?.stop();
+    if (projector && projector.child.exitCode === null) {
+      projector.child.kill('SIGTERM');
+      await projector.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stands by while the API projects, takes over when it stops; /metrics needs the token', async () => {
+    api = await startServer({ dataDir });
+    projector = await startProjector(dataDir, { ROLLCALL_METRICS_TOKEN: TOKEN });
+    expect(await health(projector)).toEqual({ status: 'standby', projections: [] });
+    expect((await fetch(`${projector.url}/metrics`)).status).toBe(401);
+    const scraped = await fetch(`${projector.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(scraped.status).toBe(200);
+
+    const org = await api.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'admin@acme.test', displayName: 'Ada' } } });
+    expect(org.status).toBe(201);
+    await api.stop();
+    api = undefined;
+    const deadline = Date.now() + 15_000;
+    let state = await health(projector);
+    while (state.status !== 'ok' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      state = await health(projector);
+    }
+    expect(state.status).toBe('ok');
+    expect(state.projections.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('without a token /metrics is off (404 METRICS_DISABLED); a short token stops it at start (exit 78)', async () => {
+    projector = await startProjector(dataDir);
+    const off = await fetch(`${projector.url}/metrics`);
+    expect([off.status, ((await off.json()) as { code: string }).code]).toEqual([404, 'METRICS_DISABLED']);
+    projector.child.kill('SIGTERM');
+    await projector.exited;
+    const refused = await startProjector(dataDir, { ROLLCALL_METRICS_TOKEN: 'short' }).catch((error: { code?: number; out?: string }) => error);
+    expect(refused).toMatchObject({ code: 78, out: expect.stringContaining('ROLLCALL_METRICS_TOKEN must be at least 16 characters') });
+  }, 60_000);
+});
