@@ -13,6 +13,7 @@ import { StreamStates } from './shared/stream-states';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
+import { PresenceStreams } from './presence/presence-streams';
 import { Metrics } from './infrastructure/metrics';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
@@ -20,11 +21,29 @@ import { answerClientErrors } from './shared/client-errors';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import type { Express } from 'express';
+import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { createLogger, requestLogging, routeOf } from './logging';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/** how long a stop waits for the requests in flight before it goes on regardless */
+const DRAIN_MS = 10_000;
+
+/**
+ * Stops taking connections and waits for the requests in flight to be answered: closed by Nest's hooks first, they
+ * were cut off (ECONNRESET) while the stores they wrote to were closing.
+ */
+async function drain(server: Server, streams: PresenceStreams): Promise<void> {
+  streams.closeAll();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    // idle keep-alive connections are closed by close() itself; busy ones once answered
+    new Promise<void>((resolve) => server.close(() => resolve())),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_MS))),
+  ]);
+  clearTimeout(timer);
+}
 
 export interface RunningApp {
   app: INestApplication;
@@ -77,7 +96,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   answerClientErrors(app.getHttpServer());
   await app.listen(config.port, '0.0.0.0');
 
-  // Stopping, in order: Nest's hooks (snapshots being written, the notary, presence, integration events), the
+  // Stopping, in order: the HTTP server stops taking connections and answers the requests it took (everything they
+  // need still runs; the presence streams, which never end by themselves, are ended first), then Nest's hooks (snapshots being written, the notary, presence, integration events), the
   // projector thread, then the event store (what its commit thread has queued is committed, its files closed: the
   // hooks before it may still append and seal) and the idempotency records (answers queued are stored). Nest's own
   // signal hooks (enableShutdownHooks) would not close the store, and a provider's onApplicationShutdown runs
@@ -88,6 +108,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const close = () =>
     (closing ??= (async () => {
       for (const [signal, handler] of onSignal) process.off(signal, handler);
+      await drain(app.getHttpServer() as Server, app.get(PresenceStreams));
       await app.close();
       await readSide.close();
       await eventStore.close();
