@@ -4072,6 +4072,7 @@ export interface operations {
         status?: string[];
         role?: string;
         team?: string;
+        /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
         sort?: 'name' | 'email' | 'lastSeen' | 'joined';
         direction?: 'asc' | 'desc';

@@ -27,7 +27,7 @@ export class ListMembersQuery {
 
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) role?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) team?: string;
-  @ApiPropertyOptional({ enum: ['online', 'away', 'offline'] }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
+  @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
   @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
 

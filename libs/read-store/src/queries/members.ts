@@ -43,8 +43,14 @@ const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'emai
 
 const toView = ({ sortName: _sortName, ...member }: MemberDoc): MemberView => member;
 
+/** the statuses a list shows: pending invitations have no presence, so a presence filter leaves them out */
+const statusesOf = (f: MemberFilters): MemberStatus[] => {
+  const statuses = f.status === undefined ? (['pending', 'active'] as MemberStatus[]) : Array.isArray(f.status) ? f.status : [f.status];
+  return f.presence === undefined ? statuses : statuses.filter((s) => s !== 'pending');
+};
+
 function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit' | 'cursor'> {
-  const where: Record<string, FieldValue | FieldValue[]> = { workspaceId, status: f.status ?? ['pending', 'active'] };
+  const where: Record<string, FieldValue | FieldValue[]> = { workspaceId, status: statusesOf(f) };
   if (f.role !== undefined) where.roles = f.role;
   if (f.team !== undefined) where.teamIds = f.team;
   if (f.presence !== undefined) where.presence = f.presence;
@@ -58,6 +64,7 @@ function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit'
 
 /** The user list of a workspace (docs/rules.md#http-api `GET /v1/workspaces/{ws}/members`): pending invitations and active members by default. */
 export async function listMembers(store: ReadStore, workspaceId: string, options: ListMembersOptions = {}): Promise<MemberPage> {
+  if (statusesOf(options).length === 0) return { items: [] };
   const page = await store.find<MemberDoc>(MEMBERS, { ...memberQuery(workspaceId, options), limit: options.limit, cursor: options.cursor });
   return { items: page.items.map(toView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
 }
@@ -117,7 +124,8 @@ export function exportMembersCsv(
   ];
   async function* rows(): AsyncIterable<string[]> {
     let chunk: MemberDoc[] = [];
-    for await (const m of store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters))) {
+    const members = statusesOf(filters).length === 0 ? [] : store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters));
+    for await (const m of members) {
       chunk.push(m);
       if (chunk.length >= EXPORT_CHUNK) {
         yield* (await overlay(chunk)).map(row);

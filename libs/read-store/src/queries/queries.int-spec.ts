@@ -59,6 +59,12 @@ describe('read-model queries', () => {
     expect((await listMembers(read, WS, { team: 'team-1' })).items).toEqual([]);
   });
 
+  it('a presence filter shows members only: a pending invitation has no presence (it was listed as offline)', async () => {
+    expect(names((await listMembers(read, WS, { presence: 'offline' })).items)).toEqual(['=HYPERLINK("x")', 'Ada Admin', 'Zed Zulu']);
+    expect((await listMembers(read, WS, { presence: 'offline', status: 'pending' })).items).toEqual([]);
+    expect(names((await listMembers(read, WS, { status: 'pending' })).items)).toEqual(['pending.person@acme.test']);
+  });
+
   it('sorts by email and by join time, and pages with a cursor', async () => {
     expect((await listMembers(read, WS, { sort: 'email' })).items.map((m) => m.email)).toEqual([
       'ada@acme.test',
