@@ -89,6 +89,7 @@ export function validateAccess(access: Access, model: AccessModel, plan: Plan): 
       message: model.cardinality === 'one' ? 'must hold exactly one role' : 'must hold at least one role',
     });
   if (new Set(access.roles).size !== access.roles.length) fields.push({ field: 'roles', message: 'must not repeat a role' });
+  if (new Set(access.grants).size !== access.grants.length) fields.push({ field: 'grants', message: 'must not repeat a grant' });
   if (fields.length > 0) return validationFailed(fields);
 
   const badGrants = access.grants.filter((g) => !model.grantable.includes(g));

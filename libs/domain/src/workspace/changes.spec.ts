@@ -52,6 +52,12 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     const p = new Scenario('permissions').member('u');
     expectError(change(p, ADMIN, 'u', { grants: ['billing'] }), 'INVALID_GRANT');
   });
+  it('a grant repeated is refused, as a role repeated is (it was merged silently)', () => {
+    const p = new Scenario('permissions').member('u');
+    const d = change(p, ADMIN, 'u', { grants: ['reporting', 'reporting'] });
+    expectError(d, 'VALIDATION_FAILED');
+    expect(!d.ok && d.error.fields).toEqual([{ field: 'grants', message: 'must not repeat a grant' }]);
+  });
   it('preset permissions: granting ib_publisher without settings succeeds with a warning', () => {
     const p = new Scenario('permissions').member('u');
     const d = change(p, ADMIN, 'u', { grants: ['ib_publisher'] });
