@@ -832,7 +832,10 @@ export interface components {
     AcceptInvitationDto: {
       /** @description the token of the invitation link */
       token: string;
-      /** @example Jane Doe */
+      /**
+       * @description the new org user's name; left out, the part of the address before the @. Ignored when the address already belongs to an org user
+       * @example Jane Doe
+       */
       displayName?: string;
     };
     InvitationAccepted: {

@@ -16,7 +16,10 @@ export class AcceptInvitationDto {
   @MaxLength(600)
   token!: string;
 
-  @ApiPropertyOptional({ example: 'Jane Doe' })
+  @ApiPropertyOptional({
+    example: 'Jane Doe',
+    description: "the new org user's name; left out, the part of the address before the @. Ignored when the address already belongs to an org user",
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
