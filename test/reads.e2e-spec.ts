@@ -103,6 +103,24 @@ describe('the user list over HTTP', () => {
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
   });
 
+  it("the CSV export takes the list's filters and order: a team, a presence, a direction (they were refused)", async () => {
+    const o = await populated();
+    const team = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { key: o.key, actor: o.admin, body: { name: 'Billing' } });
+    const added = await app.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${team.body.teamId}/members/${o.ids[2]}`, { key: o.key, actor: o.admin });
+    const emails = async (query: string) => {
+      const csv = await get(`/v1/workspaces/${o.workspaceId}/members/export.csv?${query}`, o, String(added.body.position));
+      expect(csv.status).toBe(200);
+      return (parse(csv.body as string, { columns: true }) as { email: string }[]).map((r) => r.email);
+    };
+    expect(await emails(`team=${team.body.teamId}`)).toEqual(['user2@acme.test']);
+    expect(await emails('presence=offline')).not.toContain('pending@acme.test');
+    expect(await emails('sort=email&direction=desc')).toEqual([...(await emails('sort=email&direction=asc'))].reverse());
+    const unknown = await get(`/v1/workspaces/${o.workspaceId}/members/export.csv?limit=5`, o);
+    expectProblem(unknown, 400, 'VALIDATION_FAILED');
+    expect(unknown.body.errors).toEqual([{ field: 'limit', message: 'is not allowed' }]);
+    expect(unknown.body.detail).toBe('The request is not valid: limit is not allowed.');
+  });
+
   it('bad query parameters are 400 with the field, unknown ones too', async () => {
     const o = await populated();
     const ws = `/v1/workspaces/${o.workspaceId}/members`;

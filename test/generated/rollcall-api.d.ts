@@ -4208,10 +4208,16 @@ export interface operations {
   MemberQueriesController_export: {
     parameters: {
       query?: {
+        /** @description search email, display name and alias (case-insensitive) */
         q?: string;
+        /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];
         role?: string;
+        team?: string;
+        /** @description members with this presence (pending invitations have none: left out) */
+        presence?: 'online' | 'away' | 'offline';
         sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+        direction?: 'asc' | 'desc';
       };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */

@@ -73,6 +73,8 @@ const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
     if (e.value === undefined && e.constraints && !(ValidationTypes.WHITELIST in e.constraints)) return [{ field, message: 'is required' }];
     // a value of the wrong type fails its bounds too ("no more than 10 elements" for a string): its type is the news
     const constraints = e.constraints ?? {};
+    // an unknown field or parameter: class-validator's "property x should not exist" read as "x property x should not exist"
+    if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
     const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
     const own = (wrongType.length > 0 ? wrongType.map((name) => constraints[name]!) : Object.values(constraints)).map((message) => ({
       field,

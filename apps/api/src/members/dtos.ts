@@ -12,7 +12,8 @@ export class RevokeDto {
   reassignContactsTo?: string;
 }
 
-export class ListMembersQuery {
+/** The user list's filters and order: the list (paged) and its CSV export (the whole of it) take the same. */
+export class MemberFilterQuery {
   @ApiPropertyOptional({ description: 'search email, display name and alias (case-insensitive)' })
   @IsOptional()
   @IsString()
@@ -30,7 +31,9 @@ export class ListMembersQuery {
   @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
   @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
+}
 
+export class ListMembersQuery extends MemberFilterQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @Type(() => Number)
@@ -42,16 +45,8 @@ export class ListMembersQuery {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }
 
-export class ExportMembersQuery {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) q?: string;
-  @ApiPropertyOptional({ example: 'pending,active' })
-  @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
-  @IsIn(STATUSES, { each: true, message: 'must be pending, active or revoked' })
-  status?: ('pending' | 'active' | 'revoked')[];
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) role?: string;
-  @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
-}
+/** the CSV export: the list's filters and order, all of it (the export of a team, of who is online…) */
+export class ExportMembersQuery extends MemberFilterQuery {}
 
 export class AsOfQuery {
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone; default now', example: '2026-03-01T09:00:00Z' })
