@@ -44,22 +44,18 @@ async function eventually<T>(probe: () => Promise<T> | T, done: (value: T) => bo
 describe('rule 12: an address erased by a deletion in another organization is gone from every replica\'s memory and from snapshots written before', () => {
   let dataDir: string;
   const started: TestApp[] = [];
+  // a snapshot after every load that folded an event: the workspace below has one before the deletion
   const start = async () => {
-    const app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir });
+    const app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SNAPSHOT_EVERY: '1' });
     started.push(app);
     return app;
   };
-  const everyBefore = process.env.ROLLCALL_SNAPSHOT_EVERY;
 
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'rollcall-erasure-across-'));
-    // a snapshot after every load that folded an event: the workspace below has one before the deletion
-    process.env.ROLLCALL_SNAPSHOT_EVERY = '1';
   });
   afterEach(async () => {
     for (const app of started.splice(0)) await app.stop();
-    if (everyBefore === undefined) delete process.env.ROLLCALL_SNAPSHOT_EVERY;
-    else process.env.ROLLCALL_SNAPSHOT_EVERY = everyBefore;
     rmSync(dataDir, { recursive: true, force: true });
   });
 
