@@ -95,6 +95,8 @@ export class IntegrationEvents implements OnApplicationShutdown {
   /** the subscription was ended on purpose (to read other processes' events, or the lease was lost): not a failure */
   private restart = false;
   private deliveredAt = 0;
+  /** the log's head when the subscription was last begun again: events past it are not of the types published, or new */
+  private resubscribedAtHead = -1n;
   /** backoff between re-subscriptions; a subscription that lived `stableAfterMs` resets the failure count */
   readonly retry = { initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 };
 
@@ -140,7 +142,11 @@ export class IntegrationEvents implements OnApplicationShutdown {
     if (this.stopping || this.state !== 'running' || !subscription || this.restart) return;
     try {
       const lost = !this.holdsLease();
-      const behind = !lost && Date.now() - this.deliveredAt >= IDLE_POLL_MS && (await this.store.headPosition()) > (this.position ?? -1n);
+      const head = lost || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.store.headPosition();
+      // past what was published, and moved since the last time: another process appended (the head may also be an
+      // event of a type that is not published, such as PersonalDataErased: then once, not every tick)
+      const behind = head !== undefined && head > (this.position ?? -1n) && head > this.resubscribedAtHead;
+      if (behind) this.resubscribedAtHead = head;
       if (lost || behind) {
         this.restart = true;
         await subscription.unsubscribe();
