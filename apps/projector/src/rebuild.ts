@@ -29,8 +29,21 @@ async function main(): Promise<void> {
     lease.close();
     process.exit(1);
   }
-  // renewed while the rebuild runs: a process starting meanwhile stands by
-  const renew = lease && setInterval(() => lease.tryAcquire(), 1000);
+  // renewed while the rebuild runs (also from its progress: the fold may hold the event loop longer than a timer
+  // waits), so that a process starting meanwhile stands by; lost all the same, the rebuild stops
+  let renewedAt = Date.now();
+  const renewLease = () => {
+    if (!lease || Date.now() - renewedAt < 1000) return;
+    renewedAt = Date.now();
+    if (!lease.tryAcquire()) throw new Error('Another process took the projector lease during the rebuild: stopped; stop it, then rebuild again.');
+  };
+  const renew = lease && setInterval(() => {
+    try {
+      renewLease();
+    } catch {
+      // reported by the next progress callback, which stops the rebuild
+    }
+  }, 1000);
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
@@ -40,6 +53,7 @@ async function main(): Promise<void> {
   try {
     const result = await rebuild(eventStore, readStore, projections, {
       onProgress: ({ position, target, events }) => {
+        renewLease();
         if (!started) {
           bar.start(Number(target < 0n ? 0n : target), 0, { events });
           started = true;

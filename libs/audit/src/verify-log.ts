@@ -193,7 +193,9 @@ export class Verification {
     if (first && this.vouched > first.leafIndex && !problems.some((p) => p.code === 'CHECKPOINT_ROOT')) {
       problems.unshift({
         code: 'STORED_TREE_ALTERED',
-        message: `the notary's record differs from the log at leaf ${first.leafIndex} (position ${first.expectedPosition ?? first.position}), and signed checkpoints vouch for the log's first ${this.vouched} entries: the notary's file was edited, not the log`,
+        message:
+          `the notary's record differs from the log at leaf ${first.leafIndex} (position ${first.expectedPosition ?? first.position}), and signed checkpoints vouch for the log's first ${this.vouched} entries: ` +
+          `the notary's file was edited there, not the log${count > this.vouched ? `; the log's ${count - this.vouched} later entries are vouched for by no checkpoint (not compared past the edit)` : ''}`,
       });
       first = undefined;
     } else if (first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(first) });

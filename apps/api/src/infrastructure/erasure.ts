@@ -26,6 +26,21 @@ export async function recordErasure(store: EventStore, { organizationId, userId 
   await store.append(erasuresStream(organizationId), [event], 'any');
 }
 
+/**
+ * `recordErasure`, tried again in the background when it fails (1, 2, 4, 8, 16 s): until the record lands, the next
+ * start forgets the deletion's keys again, and an address invited again in between (under a new key) would lose it.
+ */
+export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: { warn(message: string): void; error(message: string): void }): Promise<void> {
+  const attempt = (n: number): Promise<void> =>
+    recordErasure(store, deleted).catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (n >= 5) return log.error(`the erasure of user ${deleted.userId} could not be recorded (${reason}); the next start records it`);
+      log.warn(`the erasure of user ${deleted.userId} could not be recorded (${reason}); trying again in ${2 ** n} s`);
+      return new Promise<void>((resolve) => setTimeout(resolve, 1000 * 2 ** n).unref()).then(() => attempt(n + 1));
+    });
+  return attempt(0);
+}
+
 const erasureOf = (e: RecordedEvent) => {
   const { organizationId, userId } = e.data as Deleted;
   return `${organizationId}:${userId}`;

@@ -16,6 +16,8 @@ import { LEASE_RENEW_MS, Lease } from './lease';
  * nothing for this long, it subscribes again from its checkpoint.
  */
 const IDLE_POLL_MS = 100;
+/** while catching up, the publisher yields to the event loop this often (timers renew its lease; requests are served) */
+const YIELD_EVERY = 256;
 
 /** What consumers (e.g. the contacts service) receive on `rollcall.events.<Type>`. */
 export interface IntegrationEvent {
@@ -97,6 +99,8 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private deliveredAt = 0;
   /** the log's head when the subscription was last begun again: events past it are not of the types published, or new */
   private resubscribedAtHead = -1n;
+  /** a transport is being handed an event (its time does not count as idle) */
+  private publishing = false;
   /** backoff between re-subscriptions; a subscription that lived `stableAfterMs` resets the failure count */
   readonly retry = { initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 };
 
@@ -119,7 +123,12 @@ export class IntegrationEvents implements OnApplicationShutdown {
       this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
       this.ticker.unref();
     }
-    this.loop = this.run();
+    // a failure outside the loop's own handling (the lease's file, the checkpoint's) is logged, never an unhandled rejection
+    this.loop = this.run().catch((error: unknown) => {
+      this.state = 'stopped';
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.logger.error({ reason: this.lastError }, `integration events stopped: ${this.lastError}`);
+    });
   }
 
   /** Takes or renews the lease (at most every LEASE_RENEW_MS); taking it over, publishing resumes at the shared checkpoint. */
@@ -142,7 +151,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
     if (this.stopping || this.state !== 'running' || !subscription || this.restart) return;
     try {
       const lost = !this.holdsLease();
-      const head = lost || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.store.headPosition();
+      const head = lost || this.publishing || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.store.headPosition();
       // past what was published, and moved since the last time: another process appended (the head may also be an
       // event of a type that is not published, such as PersonalDataErased: then once, not every tick)
       const behind = head !== undefined && head > (this.position ?? -1n) && head > this.resubscribedAtHead;
@@ -170,13 +179,19 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private async run(): Promise<void> {
     while (!this.stopping) {
       let subscription: Subscription | undefined;
-      if (!this.holdsLease()) {
-        this.state = 'standby';
-        await this.pause(LEASE_RENEW_MS);
-        continue;
-      }
+      // whatever ended the previous subscription, this one starts unflagged (a flag left set kept tick from renewing the lease)
+      this.restart = false;
       try {
-        this.position ??= this.readCheckpoint() ?? (await this.store.headPosition());
+        if (!this.holdsLease()) {
+          this.state = 'standby';
+          await this.pause(LEASE_RENEW_MS);
+          continue;
+        }
+        if (this.position === undefined) {
+          this.position = this.readCheckpoint() ?? (await this.store.headPosition());
+          // written at once: a takeover or a restart before the first event is published starts here, not at a later head
+          this.writeCheckpoint(this.position);
+        }
         const from = this.position;
         subscription = this.store.subscribe({
           ...(from >= 0n && { fromPosition: from }),
@@ -194,7 +209,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
         await this.publishAll(subscription);
         if (this.stopping) break;
         if (this.restart) {
-          this.restart = false;
+          await subscription.unsubscribe().catch(() => undefined);
           continue;
         }
         throw new Error('the subscription ended');
@@ -217,13 +232,27 @@ export class IntegrationEvents implements OnApplicationShutdown {
   }
 
   private async publishAll(subscription: Subscription): Promise<void> {
+    let count = 0;
     for await (const recorded of subscription) {
       this.deliveredAt = Date.now();
+      // a backlog read and published without a pause would hold the event loop: no timer (the lease's renewal), no request
+      if (++count % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+      // the lease passed to another process meanwhile: it publishes from the shared checkpoint, this one stops writing it
+      if (this.restart) return;
+      if (!this.holdsLease()) {
+        this.restart = true;
+        return;
+      }
       const integration = toIntegrationEvent(recorded);
       if (integration) {
-        for (const client of this.clients) {
-          // shutting down before the transport took it: the checkpoint stays before this event
-          if (!(await this.publish(client, integration))) return;
+        this.publishing = true;
+        try {
+          for (const client of this.clients) {
+            // shutting down before the transport took it: the checkpoint stays before this event
+            if (!(await this.publish(client, integration))) return;
+          }
+        } finally {
+          this.publishing = false;
         }
         this.metrics.integrationEvents.inc({ type: integration.type });
       }

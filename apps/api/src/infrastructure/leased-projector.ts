@@ -25,8 +25,10 @@ export class LeasedProjector {
   /** leads at once if the lease is free, then asks for it (or renews it) every LEASE_RENEW_MS */
   async start(): Promise<void> {
     await (this.turning = this.lead());
+    // a failed turn (the lease's file busy, a projector that could not start) is logged and tried again at the next:
+    // the chain always ends handled, so no turn's failure is an unhandled rejection
     if (this.lease)
-      this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead(), (error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
+      this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead()).catch((error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   }
 
   async stop(): Promise<void> {
@@ -41,8 +43,16 @@ export class LeasedProjector {
   private async lead(): Promise<void> {
     const held = this.lease ? this.lease.tryAcquire() : true;
     if (held && !this.current) {
-      this.current = this.newProjector();
-      await this.current.start();
+      const projector = this.newProjector();
+      try {
+        await projector.start();
+      } catch (error) {
+        // not leading after all: let the lease go, so that another process (or this one's next turn) takes it
+        await projector.stop().catch(() => undefined);
+        this.lease?.release();
+        throw error;
+      }
+      this.current = projector;
       if (this.lease) this.logger.info('projector: this process projects the embedded read store (lease taken)');
     } else if (!held && this.current) {
       this.logger.error('projector: the lease passed to another process; this one stands by');

@@ -31,6 +31,8 @@ interface Open {
  */
 export class PresenceStreams {
   private readonly open = new Set<Open>();
+  /** closeAll was called (the process stops): a stream that arrives later is refused, not held open */
+  private closing = false;
 
   constructor(
     readonly feed: PresenceFeed,
@@ -41,6 +43,12 @@ export class PresenceStreams {
   }
 
   async start(res: Response, reader: StreamReader, lastEventId: bigint | undefined): Promise<void> {
+    // stopping: an empty stream that asks the client to come back (EventSource reconnects, to another replica, with
+    // its Last-Event-ID), not one held open while the process waits for its connections to end
+    if (this.closing) {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' }).end('retry: 2000\n\n');
+      return;
+    }
     const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs);
     const entry = { session, reader };
     this.open.add(entry);
@@ -67,6 +75,7 @@ export class PresenceStreams {
   }
 
   closeAll(): void {
+    this.closing = true;
     for (const { session } of this.open) session.close();
     this.open.clear();
   }

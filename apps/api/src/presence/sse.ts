@@ -60,6 +60,8 @@ export class PresenceStreamSession {
     }
     for (const m of pending) this.send(m);
     live = true;
+    // closed meanwhile (the client left, its reader lost authority, the process stops): no timer to leak
+    if (this.closed) return;
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.keepAliveMs);
   }
 

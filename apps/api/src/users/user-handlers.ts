@@ -12,7 +12,7 @@ import {
 } from '@rollcall/domain';
 import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
-import { ERASURE_RECORDED_FLAG, recordErasure } from '../infrastructure/erasure';
+import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -165,11 +165,11 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     );
     if (subjects.length > 0) {
       await this.personalData.forget(subjects);
-      // the user is deleted and the keys are gone: a record that cannot be written now is written by the pass at the
-      // next start (which forgets the same keys again first), so the answer does not wait for it
-      await recordErasure(this.events, { organizationId, userId }).catch((err: unknown) =>
-        this.logger.warn({ err }, `the erasure of user ${userId} could not be recorded; the next start records it`),
-      );
+      // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
+      // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
+      await recordErasure(this.events, { organizationId, userId }).catch(() => {
+        void recordErasureRetrying(this.events, { organizationId, userId }, this.logger);
+      });
     }
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
