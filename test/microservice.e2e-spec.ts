@@ -94,6 +94,13 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     await expect(send('members.invite', polluted)).rejects.toMatchObject({ status: 422, code: 'INVALID_RESTRICTION' });
   });
 
+  it('organizations.create with an organization key is 403, with or without actorId, as over HTTP', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const again = { name: 'Other', admin: { email: 'o@acme.test', displayName: 'O' } };
+    await expect(send('organizations.create', { apiKey: org.apiKey, ...again })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+    await expect(send('organizations.create', { apiKey: org.apiKey, actorId: org.adminUserId, ...again })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+  });
+
   it('idempotency keys work over the transport too', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });

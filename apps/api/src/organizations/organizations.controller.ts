@@ -9,7 +9,7 @@ import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
 import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
-import { MessageWrites, requireSystem, withEnvelope } from '../shared/messages';
+import { MessageWrites, withEnvelope } from '../shared/messages';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';
 import { CreateOrganizationCommand, CreateOrganizationHandler, type OrganizationCreated } from './create-organization';
 
@@ -38,15 +38,10 @@ export class OrganizationsController {
   @MessagePattern('organizations.create')
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateOrganizationMessage) {
-    return this.messages.run(
-      'organizations.create',
-      m,
-      (ctx, principal) => {
-        requireSystem(principal);
-        return this.execute(new CreateOrganizationCommand(ctx, m.name, m.admin));
-      },
-      this.handler.storage,
-    );
+    // the system key is checked first, as over HTTP: an organization key without actorId is 403, not "name the actor"
+    return this.messages.run('organizations.create', m, (ctx) => this.execute(new CreateOrganizationCommand(ctx, m.name, m.admin)), this.handler.storage, {
+      systemOnly: true,
+    });
   }
 
   private execute(command: CreateOrganizationCommand): Promise<OrganizationCreated> {

@@ -48,7 +48,7 @@ export const ownOrganization = (principal: Principal, organizationId: string): s
   return organizationId;
 };
 
-export const requireSystem = (principal: Principal): void => {
+const requireSystem = (principal: Principal): void => {
   if (principal.kind !== 'system') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
 };
 
