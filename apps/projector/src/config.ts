@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ConfigError } from '../../api/src/config';
 import { readMetricsToken } from '../../api/src/health/metrics-scrape';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
@@ -26,4 +27,11 @@ export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): Pro
     port,
     metricsToken: readMetricsToken(env, problems),
   };
+}
+
+/** Stops the process with the API's message and exit code (78) when the configuration has problems. */
+export function exitOnProblems(problems: string[]): void {
+  if (problems.length === 0) return;
+  console.error(new ConfigError(problems).message);
+  process.exit(78);
 }

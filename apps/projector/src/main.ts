@@ -11,16 +11,13 @@ import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { LeasedProjector } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
-import { projectorConfig } from './config';
+import { exitOnProblems, projectorConfig } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
 const problems: string[] = [];
 const logSettings = readLogSettings(process.env, problems);
 const config = projectorConfig(process.env, problems);
-if (problems.length > 0) {
-  console.error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  process.exit(78);
-}
+exitOnProblems(problems);
 const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/proje
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
-import { projectorConfig } from './config';
+import { exitOnProblems, projectorConfig } from './config';
 
 async function main(): Promise<void> {
   const name = process.argv[2];
@@ -19,10 +19,7 @@ async function main(): Promise<void> {
   }
   const problems: string[] = [];
   const config = projectorConfig(process.env, problems);
-  if (problems.length > 0) {
-    console.error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    process.exit(78);
-  }
+  exitOnProblems(problems);
   const lease = config.mongoUrl ? undefined : new Lease(config.dataDir, 'projector');
   if (lease && !lease.tryAcquire()) {
     console.error('Another process projects this data dir (it holds the projector lease): stop it, then rebuild.');
