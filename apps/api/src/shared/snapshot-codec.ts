@@ -37,6 +37,8 @@ export interface Restored<S> {
   state: S;
   revision: bigint;
   applied: Map<string, AppliedCommand>;
+  /** the latest `occurredAt` of the stream's events up to `revision` (absent from snapshots written before it was kept) */
+  lastAt?: string;
 }
 
 /** The snapshot's head in clear (the store's `head`): which key opens it; nothing personal. */
@@ -83,16 +85,17 @@ const appliedIn = (rows: [string, AppliedCommand & { fromRevision: string }][]) 
 // ---------------------------------------------------------------- copies (in the load's turn)
 
 /** Later folds replace users (never mutate them): the Map's values are taken as they are. */
-export function copyOrganization(state: OrganizationState, applied: Map<string, AppliedCommand>): SnapshotCopy {
-  const head = { state: without(state, [...ORGANIZATION_ROWS, ...DERIVED.organization]), applied: appliedOut(applied), counts: { users: state.users.size } };
+export function copyOrganization(state: OrganizationState, applied: Map<string, AppliedCommand>, lastAt?: string): SnapshotCopy {
+  const head = { state: without(state, [...ORGANIZATION_ROWS, ...DERIVED.organization]), applied: appliedOut(applied), lastAt, counts: { users: state.users.size } };
   return { kind: 'organization', head: JSON.stringify(head, replacer), rows: [{ kind: 'users', items: [...state.users.values()] }] };
 }
 
 /** Later folds replace members but update invitations in place: each invitation is copied. */
-export function copyWorkspace(state: WorkspaceState, applied: Map<string, AppliedCommand>): SnapshotCopy {
+export function copyWorkspace(state: WorkspaceState, applied: Map<string, AppliedCommand>, lastAt?: string): SnapshotCopy {
   const head = {
     state: without(state, [...WORKSPACE_ROWS, ...DERIVED.workspace]),
     applied: appliedOut(applied),
+    lastAt,
     counts: { members: state.members.size, invitations: state.invitations.size },
   };
   return {
@@ -291,17 +294,19 @@ export async function openSnapshot(
   let state: OrganizationState | WorkspaceState | undefined;
   const sealed: SealedInvitation[] = [];
   let applied = new Map<string, AppliedCommand>();
+  let lastAt: string | undefined;
   let counts: Record<string, number> = {};
   let seq = 0;
   for await (const chunk of snapshot.chunks()) {
     const text = cipher.open(chunk, additionalData(snapshot.stream, snapshot.version, snapshot.revision, head.id, seq));
     if (text === undefined) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq} does not open under ${head.subjectId}`);
     if (seq++ === 0) {
-      const parsed = JSON.parse(text, reviver) as { state: Record<string, unknown>; applied: never[]; counts: Record<string, number> };
+      const parsed = JSON.parse(text, reviver) as { state: Record<string, unknown>; applied: never[]; lastAt?: string; counts: Record<string, number> };
       state = (kind === 'organization' ? { ...parsed.state, users: new Map(), byEmail: new Map() } : { ...parsed.state, members: new Map(), invitations: new Map(), pendingByEmail: new Map() }) as
         | OrganizationState
         | WorkspaceState;
       applied = appliedIn(parsed.applied);
+      lastAt = typeof parsed.lastAt === 'string' ? parsed.lastAt : undefined;
       counts = parsed.counts;
     } else {
       const part = JSON.parse(text) as { k: RowKind; r: unknown[][] };
@@ -316,5 +321,5 @@ export async function openSnapshot(
     if (size !== count) throw new SnapshotUnreadableError(snapshot.stream, `${size} ${field} of ${count}`);
   }
   const erasedAddresses = kind === 'workspace' ? await openAddresses(state as WorkspaceState, snapshot.stream, sealed, sealing) : 0;
-  return { restored: { state, revision: snapshot.revision, applied }, erasedAddresses };
+  return { restored: { state, revision: snapshot.revision, applied, ...(lastAt !== undefined && { lastAt }) }, erasedAddresses };
 }

@@ -190,6 +190,26 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     expect((await cold.states.organization(ORG)).applied('create-acme')).toEqual({ fromRevision: 0n, count: first.events.length });
   });
 
+  it('rule 17: the time of a stream\'s latest change is in its snapshot: a cold load from it knows it without reading the events before', async () => {
+    const writer = await processAt({ every: 1 });
+    const at = '2099-01-01T00:00:00.000Z';
+    await writer.handler.handle(organization(ORG), newCommandContext({ actorId: SYSTEM_ACTOR, now: at }), (org) =>
+      decideOrganization(
+        { type: 'CreateOrganization', organizationId: ORG, actorId: SYSTEM_ACTOR, now: at, name: 'Acme', admin: { userId: ADMIN, email: 'admin@example.test', displayName: 'Ada' }, apiKey: { keyId: 'k', secretHash: '0'.repeat(64) } },
+        org,
+      ),
+    );
+    await writer.states.organization(ORG);
+    await writer.snapshots.settled();
+    await closeAll();
+
+    const cold = await processAt({ every: Infinity });
+    const loaded = await cold.states.organization(ORG);
+    // nothing read before the snapshot's revision: the time came from the snapshot
+    expect(firstRead(cold, organizationStream(ORG))).toBeGreaterThan(0n);
+    expect(loaded.lastAt).toBe(at);
+  });
+
   it('rule 12: a snapshot taken before a user\'s deletion does not bring the erased user\'s personal data back: its key is forgotten with theirs, nothing of them in the restored state nor readable from the snapshot store\'s bytes', async () => {
     const log = history(3, 'member-1-new@example.test');
     log.organization({ type: 'UpdateProfile', organizationId: ORG, actorId: 'user-1', now: log.now, userId: 'user-1', changes: { alias: 'Onesie', avatarUrl: 'https://img.test/one.png' } });

@@ -174,7 +174,10 @@ export class StateSnapshots {
     const at = this.epochOf(kind, stream, entry);
     if (!at) return;
     // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
-    const copy = kind === 'organization' ? copyOrganization(entry.state as OrganizationState, entry.applied) : copyWorkspace(entry.state as WorkspaceState, entry.applied);
+    const copy =
+      kind === 'organization'
+        ? copyOrganization(entry.state as OrganizationState, entry.applied, entry.lastAt)
+        : copyWorkspace(entry.state as WorkspaceState, entry.applied, entry.lastAt);
     const write = this.write(stream, entry.revision, kind, copy, at, erasures);
     this.writing.set(stream, write);
     void write.finally(() => this.writing.delete(stream));

@@ -10,12 +10,25 @@ export interface AppliedCommand {
   requestHash?: string;
 }
 
+/** A command of this process whose events are folded into a cached state: what their metadata says of it. */
+export interface OwnCommand {
+  idempotencyKey: string;
+  requestHash?: string;
+  occurredAt?: string;
+}
+
 export interface Entry<S> {
   state: S;
   /** revision of the last event folded; -1n: the stream has no events */
   revision: bigint;
   /** the idempotency keys of the stream's latest commands (bounded), to recognise a retry whose answer was lost */
   applied: Map<string, AppliedCommand>;
+  /**
+   * The latest `occurredAt` among the stream's events (ISO). A command on the stream is dated no earlier (StreamHandler
+   * `dateAfter`): a stream's times never go back, so a replay to a time T folds a prefix of it that is exactly the
+   * changes the history dates at or before T (docs/rules.md rule 17).
+   */
+  lastAt?: string;
 }
 
 /** How to fold the events of a stream kind this class does not know by name (a presence stream). */
@@ -35,6 +48,8 @@ export interface Loaded<S> {
   state: S;
   expected: ExpectedRevision;
   applied(idempotencyKey: string): AppliedCommand | undefined;
+  /** the latest `occurredAt` of the stream's events (Entry.lastAt) */
+  lastAt?: string;
   /**
    * Set when the state holds events of this process's commands that are not committed yet (`speculate`): the id of
    * the last of them (an append must follow exactly that event) and the command (the handler's) they belong to.
@@ -86,6 +101,7 @@ export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation
     state: entry.state,
     expected: expectedOf(entry.revision),
     applied: (key) => entry.applied.get(key),
+    ...(entry.lastAt !== undefined && { lastAt: entry.lastAt }),
     entry,
     ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
     since: () => {
@@ -98,6 +114,7 @@ export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation
 
 /** Records the command an event came from (consecutive events of one command share its key). */
 export function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
+  noteOccurredAt(entry, recorded.metadata.occurredAt);
   const key = recorded.metadata.idempotencyKey;
   if (typeof key !== 'string') return;
   const known = entry.applied.get(key);
@@ -113,3 +130,11 @@ export function remember(applied: Map<string, AppliedCommand>, key: string, at: 
   applied.set(key, at);
   if (applied.size > APPLIED_KEYS_PER_STREAM) applied.delete(applied.keys().next().value!);
 }
+
+/** Keeps `entry.lastAt` the latest time its stream's events carry (older logs may hold times out of order). */
+export function noteOccurredAt(entry: { lastAt?: string }, occurredAt: unknown): void {
+  if (typeof occurredAt === 'string' && (entry.lastAt === undefined || laterThan(occurredAt, entry.lastAt))) entry.lastAt = occurredAt;
+}
+
+/** whether ISO time `a` is after `b` (compared as instants: a time given with an offset sorts like any other) */
+export const laterThan = (a: string, b: string): boolean => Date.parse(a) > Date.parse(b);

@@ -163,3 +163,43 @@ describe('StreamHandler: a retried write after an unclear failure is written exa
     expect((await streamOf(store, 'organization-org-1')).map((e) => e.type).slice(3)).toEqual(Array(5).fill('WorkspaceCreated'));
   });
 });
+
+describe('rule 17: a command is dated no earlier than the last change of the streams it decides on', () => {
+  const createAt = (h: StreamHandler, now: string, workspaceId: string) => {
+    const ctx = newCommandContext({ actorId: 'admin', now });
+    const seen: string[] = [];
+    const written = h.handle(organization('org-1'), ctx, (org) => {
+      seen.push(ctx.now);
+      return decideOrganization({ type: 'CreateWorkspace', organizationId: 'org-1', actorId: 'admin', now: ctx.now, workspaceId, name: workspaceId }, org);
+    });
+    return { written, seen };
+  };
+  const timesOf = async () => (await streamOf(store, 'organization-org-1')).map((e) => e.metadata.occurredAt as string);
+
+  it('decided again after another replica\'s later-dated change got in first: dated at that change, never before it', async () => {
+    await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    const handler = new StreamHandler(store, new StreamStates(store));
+    const replica = new StreamHandler(store, new StreamStates(store));
+    await handler.states.organization('org-1');
+    store.before = () => createAt(replica, '2099-01-01T00:00:02.000Z', 'ws-replica').written;
+    const late = createAt(handler, '2099-01-01T00:00:01.000Z', 'ws-late');
+    await late.written;
+    // first decided at its request's time, then again on the replica's change, at that change's time
+    expect(late.seen).toEqual(['2099-01-01T00:00:01.000Z', '2099-01-01T00:00:02.000Z']);
+    const times = await timesOf();
+    expect(times.slice(-2)).toEqual(['2099-01-01T00:00:02.000Z', '2099-01-01T00:00:02.000Z']);
+  });
+
+  it('an earlier request decided after a later one in this process (pipelined) follows its time; a cold load learns it from the log', async () => {
+    await createOrg(new StreamHandler(store, new StreamStates(store)), 'k1');
+    const handler = new StreamHandler(store, new StreamStates(store));
+    await createAt(handler, '2099-01-01T00:00:05.000Z', 'ws-1').written;
+    await createAt(handler, '2099-01-01T00:00:03.000Z', 'ws-2').written;
+    // another process, its cache cold: the time comes from the events it reads
+    await createAt(new StreamHandler(store, new StreamStates(store)), '2099-01-01T00:00:04.000Z', 'ws-3').written;
+    // a later time is kept as it is
+    await createAt(handler, '2099-01-01T00:00:09.000Z', 'ws-4').written;
+    const times = await timesOf();
+    expect(times.slice(-4)).toEqual(['2099-01-01T00:00:05.000Z', '2099-01-01T00:00:05.000Z', '2099-01-01T00:00:05.000Z', '2099-01-01T00:00:09.000Z']);
+  });
+});

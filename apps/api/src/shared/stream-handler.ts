@@ -14,6 +14,7 @@ import type { CommandContext } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
+import { type OwnCommand, laterThan } from './stream-entries';
 import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
@@ -67,7 +68,7 @@ interface AppendAfter {
 interface InFlight {
   /** what the states fold for the lock's next command before the commit, and the id of each part's last event */
   parts: { stream: string; expected: ExpectedRevision; events: DomainEvent[]; lastId: string; decidedOn: object }[];
-  idempotency: { idempotencyKey: string; requestHash?: string };
+  idempotency: OwnCommand;
   /** its events were folded into the states for a later command (`StreamStates.speculate`) */
   folded: boolean;
   /** resolves true once committed (and folded), false once its append failed (and its streams were forgotten) */
@@ -151,6 +152,7 @@ export class StreamHandler {
       const found = this.appliedOf(streams, ctx, attempt);
       if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
 
+      dateAfter(ctx, streams);
       const decision = decide(context);
       if (!decision.ok) throw new DomainException(decision.error);
       const { events, warnings } = decision;
@@ -235,6 +237,7 @@ export class StreamHandler {
       const applied = found;
       return { after, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
     }
+    dateAfter(ctx, streams);
     const decision = decide(context);
     if (!decision.ok) return { after, answer: () => Promise.reject(new DomainException(decision.error)) };
     const { events, warnings } = decision;
@@ -389,8 +392,19 @@ const decideAgainAfter = (error: unknown): boolean => error instanceof WrongExpe
 const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>
   options.route ? events.filter((e) => options.route!(e) === stream) : events;
 
-/** The command's idempotency key (and request fingerprint), as its events' metadata carry them. */
-function idempotencyOf(parts: StreamAppend[]): { idempotencyKey: string; requestHash?: string } {
-  const { idempotencyKey, requestHash } = parts[0]!.events[0]!.metadata as { idempotencyKey: string; requestHash?: string };
-  return requestHash === undefined ? { idempotencyKey } : { idempotencyKey, requestHash };
+/** The command's idempotency key (and request fingerprint) and time, as its events' metadata carry them. */
+function idempotencyOf(parts: StreamAppend[]): OwnCommand {
+  const { idempotencyKey, requestHash, occurredAt } = parts[0]!.events[0]!.metadata as unknown as OwnCommand;
+  return { idempotencyKey, ...(occurredAt !== undefined && { occurredAt }), ...(requestHash !== undefined && { requestHash }) };
+}
+
+/**
+ * Dates the command no earlier than the latest change of the streams it decides on (docs/rules.md rule 17). A command
+ * decided again after another writer's change got in first (its request came earlier, or another replica's clock is
+ * ahead) would otherwise carry a time before that change, after it in the stream: the history would date it before
+ * the change it follows, and a replay to its time would stop at that change and leave it out. Deciders read
+ * `ctx.now` when they decide, so expiries and the like start from the same time.
+ */
+function dateAfter(ctx: CommandContext, streams: Loaded<unknown>[]): void {
+  for (const s of streams) if (s.lastAt !== undefined && laterThan(s.lastAt, ctx.now)) ctx.now = s.lastAt;
 }

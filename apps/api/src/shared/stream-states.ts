@@ -16,7 +16,7 @@ import {
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
 import { KeyedMutex } from './keyed-mutex';
-import { type Entry, type Loaded, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, remember } from './stream-entries';
+import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
 import type { StateSnapshots } from './snapshots';
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;
@@ -254,7 +254,7 @@ export class StreamStates {
     expected: ExpectedRevision,
     events: DomainEvent[],
     nextRevision: bigint,
-    command: { idempotencyKey: string; requestHash?: string },
+    command: OwnCommand,
     replayed = false,
   ): Promise<void> {
     await this.mutex.run(stream, async () => {
@@ -284,7 +284,7 @@ export class StreamStates {
     decidedOn: object,
     expected: ExpectedRevision,
     events: DomainEvent[],
-    idempotency: { idempotencyKey: string; requestHash?: string },
+    idempotency: OwnCommand,
   ): Promise<boolean> {
     return this.mutex.run(stream, async () => {
       const base = expected === 'no_stream' ? -1n : expected;
@@ -319,7 +319,7 @@ export class StreamStates {
     expected: ExpectedRevision,
     events: DomainEvent[],
     nextRevision: bigint,
-    command: { idempotencyKey: string; requestHash?: string },
+    command: OwnCommand,
   ): boolean {
     const isOrg = stream.startsWith('organization-');
     const isWorkspace = !isOrg && stream.startsWith('workspace-');
@@ -335,6 +335,7 @@ export class StreamStates {
       count: events.length,
       ...(command.requestHash !== undefined && { requestHash: command.requestHash }),
     });
+    noteOccurredAt(entry, command.occurredAt);
     entry.revision = nextRevision;
     return true;
   }

@@ -70,9 +70,11 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
 
   async execute({ ref, ctx, action }: TeamCommandRequest): Promise<TeamAnswer> {
     const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
-    const command = { ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand;
     const target: Target<TeamsContext> = action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref) : workspace(ref);
-    const done = await this.streams.handle(target, ctx, (c) => decideTeams(command, c));
+    // ctx.now is read when deciding: the command is dated no earlier than the stream's last change (StreamHandler)
+    const done = await this.streams.handle(target, ctx, (c) =>
+      decideTeams({ ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c),
+    );
     return answerOf(action, teamId, done);
   }
 }
@@ -102,8 +104,8 @@ export class NetworkCommandHandler implements ICommandHandler<NetworkCommandRequ
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ type, ref, partner, ctx }: NetworkCommandRequest): Promise<NetworkAnswer> {
-    const command: NetworkCommand = { type, actorId: ctx.actorId, now: ctx.now, workspaceId: ref.workspaceId, partnerWorkspaceId: partner.workspaceId };
-    const done = await this.streams.handle(workspacePair(ref, partner), ctx, (c) => decideNetwork(command, c), {
+    const command = (): NetworkCommand => ({ type, actorId: ctx.actorId, now: ctx.now, workspaceId: ref.workspaceId, partnerWorkspaceId: partner.workspaceId });
+    const done = await this.streams.handle(workspacePair(ref, partner), ctx, (c) => decideNetwork(command(), c), {
       route: (e) => workspaceStream(e.data.workspaceId),
     });
     return { workspaceId: ref.workspaceId, partnerWorkspaceId: partner.workspaceId, networked: type === 'NetworkWorkspaces', position: done.position };
