@@ -106,4 +106,36 @@ describe('stopping the API (SIGTERM)', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('with ROLLCALL_SHUTDOWN_GRACE_MS, /health answers 503 SHUTTING_DOWN after the signal while every other request is still answered; then it stops', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-shutdown-grace-'));
+    try {
+      const server = await startServer({ dataDir, env: { ROLLCALL_SHUTDOWN_GRACE_MS: '3000' } });
+      expect((await server.api.request('GET', '/health')).status).toBe(200);
+      const org = await server.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'admin@acme.test', displayName: 'Ada' } } });
+      const { apiKey: key, adminUserId: admin, organizationId } = org.body as { apiKey: string; adminUserId: string; organizationId: string };
+      const signalled = Date.now();
+      const stopped = server.stop(20_000);
+      // the signal reaches the process asynchronously: /health says so once it has
+      let health = await server.api.request('GET', '/health');
+      while (health.status === 200 && Date.now() - signalled < 2_000) health = await server.api.request('GET', '/health');
+      expect([health.status, health.body]).toEqual([503, expect.objectContaining({ code: 'SHUTTING_DOWN' })]);
+      // a new connection is still taken and a write still done
+      const create = { key, actor: admin, body: { name: 'Support' }, headers: { 'Idempotency-Key': 'ws-during-grace' } };
+      const ws = await server.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, create);
+      expect(ws.status).toBe(201);
+      expect(await stopped).toBe('SIGTERM');
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(3_000);
+      const again = await startServer({ dataDir });
+      try {
+        // it was done: the same key answers the same workspace, from the log
+        const replay = await again.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, create);
+        expect([replay.status, replay.body, replay.headers.get('idempotency-replayed')]).toEqual([201, ws.body, 'true']);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -494,7 +494,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Liveness and readiness: the event store, the read store and the projections (no API key). */
+    /**
+     * Liveness and readiness: the event store, the read store and the projections (no API key).
+     * @description While the process stops (`ROLLCALL_SHUTDOWN_GRACE_MS` after a stop signal) it answers 503 SHUTTING_DOWN and still serves every other request.
+     */
     get: operations['HealthController_check'];
     put?: never;
     post?: never;
@@ -6846,7 +6849,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): UNHEALTHY */
+      /** @description Problem (RFC 9457): SHUTTING_DOWN, UNHEALTHY */
       503: {
         headers: {
           [name: string]: unknown;
@@ -6856,7 +6859,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'UNHEALTHY';
+            code?: 'SHUTTING_DOWN' | 'UNHEALTHY';
           };
         };
       };

@@ -40,6 +40,7 @@ import { WritePipeline } from './shared/write-pipeline';
 import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { DeclaredInputGuard } from './shared/declared-input';
 import { HealthController } from './health/health.controller';
+import { Stopping } from './health/stopping';
 import { MemberQueriesController, RosterController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
 import { PresenceController } from './presence/presence.controller';
@@ -223,6 +224,7 @@ export class AppModule {
         },
         { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
         { provide: Metrics, useValue: new Metrics() },
+        Stopping,
         { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,

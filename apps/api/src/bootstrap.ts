@@ -14,6 +14,7 @@ import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { PresenceStreams } from './presence/presence-streams';
+import { Stopping } from './health/stopping';
 import { Metrics } from './infrastructure/metrics';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
@@ -96,7 +97,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   answerClientErrors(app.getHttpServer());
   await app.listen(config.port, '0.0.0.0');
 
-  // Stopping, in order: the HTTP server stops taking connections and answers the requests it took (everything they
+  // Stopping, in order: `/health` says SHUTTING_DOWN for the grace period (everything else still answered), then the
+  // HTTP server stops taking connections and answers the requests it took (everything they
   // need still runs; the presence streams, which never end by themselves, are ended first), then Nest's hooks (snapshots being written, the notary, presence, integration events), the
   // projector thread, then the event store (what its commit thread has queued is committed, its files closed: the
   // hooks before it may still append and seal) and the idempotency records (answers queued are stored). Nest's own
@@ -108,6 +110,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const close = () =>
     (closing ??= (async () => {
       for (const [signal, handler] of onSignal) process.off(signal, handler);
+      app.get(Stopping).begin();
+      if (config.shutdownGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
       await drain(app.getHttpServer() as Server, app.get(PresenceStreams));
       await app.close();
       await readSide.close();

@@ -70,6 +70,8 @@ describe('configuration from the environment', () => {
     expect(refused({ ROLLCALL_PROJECTOR: 'extrenal' })).toContain('ROLLCALL_PROJECTOR must be in-process or external');
     expect(refused({ ROLLCALL_SNAPSHOT_EVERY: '-1' })).toContain('ROLLCALL_SNAPSHOT_EVERY');
     expect(refused({ ROLLCALL_SNAPSHOT_EVERY: 'abc' })).toContain('ROLLCALL_SNAPSHOT_EVERY');
+    expect(refused({ ROLLCALL_SHUTDOWN_GRACE_MS: '-5' })).toContain('ROLLCALL_SHUTDOWN_GRACE_MS');
+    expect(refused({ ROLLCALL_SHUTDOWN_GRACE_MS: '700000' })).toContain('ROLLCALL_SHUTDOWN_GRACE_MS');
     expect(refused({ PORT: '65535' })).toContain('ROLLCALL_TCP_PORT defaults to PORT + 1');
     expect(refused({ PORT: '4000', ROLLCALL_TCP_PORT: '4000' })).toContain('ROLLCALL_TCP_PORT must differ from PORT');
     expect(refused({ ROLLCALL_EVENTS_TCP_TARGET: 'localhost:99999' })).toContain('ROLLCALL_EVENTS_TCP_TARGET');
@@ -79,6 +81,9 @@ describe('configuration from the environment', () => {
       snapshotEvery: 0,
       tcpPort: 65534,
     });
+    // no grace by default: a stop drains at once
+    expect(loadConfig({}).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ ROLLCALL_SHUTDOWN_GRACE_MS: '5000' }).shutdownGraceMs).toBe(5000);
   });
 
   it('the in-process projector lingers 1 s while the log is busy and runs at nice 10 by default; both can be set, within bounds', () => {

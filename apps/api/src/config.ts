@@ -52,6 +52,11 @@ export interface Config {
    * `Authorization: Bearer <token>` (401 otherwise). Unset: /metrics is off (404 METRICS_DISABLED).
    */
   metricsToken?: string;
+  /**
+   * ROLLCALL_SHUTDOWN_GRACE_MS (default 0; at most 600,000): after a stop signal, how long the server keeps answering
+   * everything while `/health` says SHUTTING_DOWN, before it stops taking connections and drains (health/stopping.ts)
+   */
+  shutdownGraceMs: number;
   /** ROLLCALL_SNAPSHOT_EVERY (default 10,000): events folded since a stream's last snapshot before the next is written (0: never) */
   snapshotEvery: number;
   /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
@@ -175,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: log.format,
     bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
     metricsToken,
+    shutdownGraceMs: int(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
     snapshotEvery: int(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     audit: auditConfig(env, publicUrl, problems),
   };

@@ -11,6 +11,7 @@ import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
+import { Stopping } from './stopping';
 
 
 @ApiTags('operations')
@@ -23,6 +24,7 @@ export class HealthController {
     @Inject(READ_SIDE) private readonly readSide: ReadSide,
     @Inject(Metrics) private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Inject(Stopping) private readonly stopping: Stopping,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -30,11 +32,15 @@ export class HealthController {
   @PublicOperation()
   // documented here (a 503 is a problem), not by terminus
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Liveness and readiness: the event store, the read store and the projections (no API key).' })
+  @ApiOperation({
+    summary: 'Liveness and readiness: the event store, the read store and the projections (no API key).',
+    description: 'While the process stops (`ROLLCALL_SHUTDOWN_GRACE_MS` after a stop signal) it answers 503 SHUTTING_DOWN and still serves every other request.',
+  })
   @ApiResponse({ status: 200, type: Health, description: 'Health: every indicator up' })
   // a body is parsed on every route: one that is not JSON is refused before the check runs
-  @ApiProblems('UNHEALTHY', ...NO_BODY_PROBLEMS)
+  @ApiProblems('UNHEALTHY', 'SHUTTING_DOWN', ...NO_BODY_PROBLEMS)
   async check() {
+    if (this.stopping.stopping) throw new ProblemException(problem(503, 'SHUTTING_DOWN', 'This process is stopping: send requests to another replica.'));
     return this.health.check([
       () => this.probe('eventStore', () => this.events.ping()),
       () => this.probe('readStore', () => this.readSide.ping()),

@@ -30,6 +30,7 @@ export const HTTP_STATUS_OF = {
   EVENT_STORE_UNAVAILABLE: 503,
   READ_MODEL_BEHIND: 503,
   UNHEALTHY: 503,
+  SHUTTING_DOWN: 503,
 } as const;
 
 export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
