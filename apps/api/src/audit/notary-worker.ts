@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
 import { createEventStore } from '@rollcall/event-store';
-import { LEASE_RENEW_MS, Lease } from '../infrastructure/lease';
+import { LEASE_RENEW_MS, Lease, LeaseLeader } from '../infrastructure/lease';
 
 export interface NotaryWorkerData {
   eventstoreUrl?: string;
@@ -44,24 +44,19 @@ async function run(): Promise<void> {
   port.on('message', (m: ToNotary) => {
     if (m.type === 'stop') stopping = true;
   });
-  let notarizing = false;
-  let leaseCheckedAt = 0;
-  /** takes or renews the lease (every LEASE_RENEW_MS); a notary taking over reads the tree as the last holder left it */
-  const holdsLease = (): boolean => {
-    if (Date.now() - leaseCheckedAt < LEASE_RENEW_MS) return notarizing;
-    leaseCheckedAt = Date.now();
-    const held = lease.tryAcquire();
-    if (held && !notarizing) {
+  /** a notary taking over reads the tree as the last holder left it */
+  const leader = new LeaseLeader(lease, {
+    taken: () => {
       notary.reload();
       send({ type: 'log', level: 'info', message: 'notary: this process notarizes the log (lease taken)' });
-    } else if (!held && notarizing) send({ type: 'log', level: 'info', message: 'notary: the lease passed to another process; this one stands by' });
-    notarizing = held;
-    return held;
-  };
+    },
+    lost: () => send({ type: 'log', level: 'info', message: 'notary: the lease passed to another process; this one stands by' }),
+  });
+  const holdsLease = () => leader.leads();
   if (holdsLease()) notary.checkpoint();
   let lastCheckpoint = Date.now();
   const report = () =>
-    send({ type: 'status', size: notarizing ? notary.size : tree.size(), checkpointSize: tree.latestCheckpoint()?.size ?? null, notarizing, error: lastError });
+    send({ type: 'status', size: leader.leader ? notary.size : tree.size(), checkpointSize: tree.latestCheckpoint()?.size ?? null, notarizing: leader.leader, error: lastError });
   send({ type: 'started' });
   report();
   while (!stopping) {
@@ -87,9 +82,9 @@ async function run(): Promise<void> {
     }
     if (added === 0) await new Promise((r) => setTimeout(r, lastError ? 1000 : data.pollMs));
   }
-  if (notarizing) notary.checkpoint();
+  if (leader.leader) notary.checkpoint();
   report();
-  lease.release();
+  leader.release();
   lease.close();
   tree.close();
   await events.close();

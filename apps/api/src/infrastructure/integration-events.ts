@@ -8,7 +8,7 @@ import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-st
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
-import { LEASE_RENEW_MS, Lease } from './lease';
+import { LEASE_RENEW_MS, Lease, LeaseLeader } from './lease';
 
 /**
  * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
@@ -91,8 +91,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private wakeRetry?: () => void;
   /** the embedded data dir's lease (undefined with EventStoreDB: each process's data dir is its own) */
   private lease?: Lease;
-  private holding = false;
-  private leaseCheckedAt = 0;
+  private leader?: LeaseLeader;
   private ticker?: NodeJS.Timeout;
   /** the subscription was ended on purpose (to read other processes' events, or the lease was lost): not a failure */
   private restart = false;
@@ -120,6 +119,14 @@ export class IntegrationEvents implements OnApplicationShutdown {
     this.stopping = false;
     if (!this.config.eventstoreUrl) {
       this.lease = new Lease(this.config.dataDir, 'publisher');
+      // taking over, publishing resumes at the shared checkpoint
+      this.leader = new LeaseLeader(this.lease, {
+        taken: () => {
+          this.position = this.readCheckpoint() ?? this.position;
+          this.logger.log('integration events: this process publishes (lease taken)');
+        },
+        lost: () => this.logger.log('integration events: the lease passed to another process; this one stands by'),
+      });
       this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
       this.ticker.unref();
     }
@@ -131,18 +138,9 @@ export class IntegrationEvents implements OnApplicationShutdown {
     });
   }
 
-  /** Takes or renews the lease (at most every LEASE_RENEW_MS); taking it over, publishing resumes at the shared checkpoint. */
+  /** Takes or renews the lease (at most every LEASE_RENEW_MS); always true with EventStoreDB (no lease). */
   private holdsLease(): boolean {
-    if (!this.lease) return true;
-    if (Date.now() - this.leaseCheckedAt < LEASE_RENEW_MS) return this.holding;
-    this.leaseCheckedAt = Date.now();
-    const held = this.lease.tryAcquire();
-    if (held && !this.holding) {
-      this.position = this.readCheckpoint() ?? this.position;
-      this.logger.log('integration events: this process publishes (lease taken)');
-    } else if (!held && this.holding) this.logger.log('integration events: the lease passed to another process; this one stands by');
-    this.holding = held;
-    return held;
+    return this.leader ? this.leader.leads() : true;
   }
 
   /** Ends the subscription when the lease is lost, or when other processes appended while it idles (run subscribes again). */
@@ -312,7 +310,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
     await this.loop;
     await Promise.all(this.clients.map((c) => c.close()));
     // a process standing by takes over at its next try
-    if (this.holding) this.lease?.release();
+    this.leader?.release();
     this.lease?.close();
   }
 }

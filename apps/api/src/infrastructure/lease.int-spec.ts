@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lease } from './lease';
+import { LEASE_RENEW_MS, Lease, LeaseLeader } from './lease';
 
 describe('Lease (one projector, one notary per data dir)', () => {
   let dir: string;
@@ -28,6 +28,32 @@ describe('Lease (one projector, one notary per data dir)', () => {
     a.release();
     expect(b.tryAcquire()).toBe(true);
     expect(a.tryAcquire()).toBe(false);
+  });
+
+  it('LeaseLeader: asks the lease at most once per renewal period and says when leadership is taken and lost', () => {
+    const [a, b] = [lease(), lease()];
+    const said: string[] = [];
+    const leader = (name: string, l: Lease) => new LeaseLeader(l, { taken: () => said.push(`${name} taken`), lost: () => said.push(`${name} lost`) });
+    const [one, two] = [leader('one', a), leader('two', b)];
+    const t = 1_000_000;
+    expect(one.leads(t)).toBe(true);
+    expect(two.leads(t)).toBe(false);
+    // within the period: what it last learned, the lease not asked (released meanwhile, two still stands by)
+    one.release();
+    expect(two.leads(t + LEASE_RENEW_MS - 1)).toBe(false);
+    expect(two.leads(t + LEASE_RENEW_MS)).toBe(true);
+    expect(one.leads(t + LEASE_RENEW_MS)).toBe(false);
+    expect([one.leader, two.leader]).toEqual([false, true]);
+    expect(said).toEqual(['one taken', 'two taken']);
+    // one takes it again, then its holder stops renewing (a stalled process): another takes it once it lapsed
+    two.release();
+    const t2 = t + 2 * LEASE_RENEW_MS;
+    expect(one.leads(t2)).toBe(true);
+    const later = t2 + 60_000;
+    expect(b.tryAcquire(later)).toBe(true);
+    expect(one.leads(later)).toBe(false);
+    expect(one.leads(later + 1)).toBe(false); // within the period: not asked, not said again
+    expect(said).toEqual(['one taken', 'two taken', 'one taken', 'one lost']);
   });
 
   it('the positions standbys\' readers wait for reach the holder: the highest asked for stays', () => {

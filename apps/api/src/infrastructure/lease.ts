@@ -84,6 +84,42 @@ export class Lease {
   }
 }
 
+/**
+ * A loop's view of its lease: `leads()` takes or renews it at most every LEASE_RENEW_MS (between, it answers what it
+ * last learned) and tells the loop when leadership changes hands: `taken` (resume from what the last holder left),
+ * `lost` (stand by). The notary and the integration-event publisher ask it once per turn of their loops.
+ */
+export class LeaseLeader {
+  private leading = false;
+  private checkedAt = 0;
+
+  constructor(
+    private readonly lease: Lease,
+    private readonly on: { taken(): void; lost(): void },
+  ) {}
+
+  leads(now = Date.now()): boolean {
+    if (now - this.checkedAt < LEASE_RENEW_MS) return this.leading;
+    this.checkedAt = now;
+    const held = this.lease.tryAcquire(now);
+    if (held && !this.leading) this.on.taken();
+    else if (!held && this.leading) this.on.lost();
+    this.leading = held;
+    return held;
+  }
+
+  /** whether it led at its last check */
+  get leader(): boolean {
+    return this.leading;
+  }
+
+  /** lets the lease go if this process leads (a standby takes it at its next try) */
+  release(): void {
+    if (this.leading) this.lease.release();
+    this.leading = false;
+  }
+}
+
 /** Lapsed: past its expiry, and its holder is gone (same host, no such process) or has not renewed for long. */
 function lapsed(holder: string, expires: number, now: number): boolean {
   const [host, pid] = holder.split('|');
