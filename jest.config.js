@@ -12,6 +12,9 @@ const swc = [
 ];
 module.exports = {
   testEnvironment: 'node',
+  // tests and hooks (an e2e file's beforeAll starts a whole app): 5 s, jest's default, failed on a loaded machine
+  // (clean-clone CI installs and builds beside them); tests never assert timings
+  testTimeout: 30_000,
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@rollcall/(audit|domain|event-store|read-store)$': '<rootDir>/libs/$1/src/index.ts',

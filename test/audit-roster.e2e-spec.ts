@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkpointText, generateSeed, leafHash, signerFromSeed } from '@rollcall/audit';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 
 /*
@@ -162,5 +163,38 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     const forged = await cli('check-proof', join(work, 'forged.json'), '--public-key', key);
     expect(forged.status).toBe(1);
     expect(forged.stdout).toContain('proof FAILED: the entry does not hash to the leaf hash');
+  }, 60_000);
+
+  it('check-proof trusts only the key it is given: a proof signed under the file\'s own key fails; without --public-key, a bad key or an unreadable file it is a usage error (exit 2)', async () => {
+    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}`, { key: org.key, actor: org.admin });
+    const position = String(history.body.items.at(-1).position);
+    const file = join(work, 'proof-forge.json');
+    let proved = await cli('prove', '--position', position, '--out', file);
+    for (let i = 0; proved.status !== 0 && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      proved = await cli('prove', '--position', position, '--out', file);
+    }
+    expect(proved.status).toBe(0);
+    const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    // a forger alters the entry, signs a one-leaf tree of it under a key of their own with the log's name, and ships that key
+    const entry = Buffer.from(Buffer.from(bundle.proof.entry, 'base64').toString('utf8').replace('workspace_settings', 'contact_deletion'));
+    const origin = bundle.checkpoint.slice(0, bundle.checkpoint.indexOf('\n'));
+    const forger = signerFromSeed(origin, generateSeed());
+    const leaf = leafHash(entry);
+    const forged = {
+      ...bundle,
+      verifierKey: forger.verifier.text,
+      checkpoint: forger.sign(checkpointText({ origin, size: 1, root: leaf })),
+      proof: { ...bundle.proof, leafIndex: 0, treeSize: 1, entry: entry.toString('base64'), leafHash: leaf.toString('base64'), hashes: [] },
+    };
+    writeFileSync(join(work, 'self-signed.json'), JSON.stringify(forged));
+    const trusted = await cli('check-proof', join(work, 'self-signed.json'), '--public-key', key);
+    expect(trusted.status).toBe(1);
+    expect(trusted.stdout).toContain('proof FAILED: the checkpoint does not verify');
+    expect((await cli('check-proof', join(work, 'self-signed.json'))).status).toBe(2);
+    expect((await cli('check-proof', file, '--public-key', 'not-a-key')).status).toBe(2);
+    expect((await cli('check-proof', join(work, 'no-such-proof.json'), '--public-key', key)).status).toBe(2);
+    expect((await cli('verify', '--data-dir', app.dataDir, '--public-key', 'not-a-key')).status).toBe(2);
   }, 60_000);
 });

@@ -78,13 +78,14 @@ function halfWritten(log: RecordedEvent[], sent: Sent[]): string[] {
     const consecutive = events.every((e, i) => i === 0 || e.position === events[i - 1]!.position + 1n);
     const oneCommit = new Set(events.map((e) => e.created.getTime())).size === 1;
     const types = events.map((e) => e.type).sort();
-    // a change of level always brings the restriction valid for the new level (workflows: agents, data_export: managers)
+    // a change of level always brings the restriction valid for the new level (workflows: agents, data_export: managers):
+    // the old level's restriction goes first, then the level, then the new one (rule 17: each step a valid access)
     const whole =
       s.kind === 'invite'
         ? types.join() === 'UserInvited'
         : s.kind === 'accept'
           ? types.includes('InvitationAccepted') && types.includes('UserJoinedOrganization')
-          : types.join() === 'AccessLevelChanged,RestrictionsChanged' || types.join() === 'RestrictionsChanged';
+          : types.join() === 'AccessLevelChanged,RestrictionsChanged,RestrictionsChanged' || types.join() === 'AccessLevelChanged,RestrictionsChanged' || types.join() === 'RestrictionsChanged';
     if (!consecutive || !oneCommit || !whole) wrong.push(`${s.kind} ${s.key}: ${types.join(', ')} at ${events.map((e) => e.position).join(', ')}`);
   }
   return wrong;

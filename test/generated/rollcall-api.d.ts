@@ -919,7 +919,7 @@ export interface components {
       /** @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b */
       userId: string;
       /**
-       * @description the changes recorded (none when the access was already so)
+       * @description the kinds of change recorded, each once, in the order of their first event (none when the access was already so)
        * @example [
        *       "AccessLevelChanged"
        *     ]

@@ -53,6 +53,29 @@ const instant = (value: string | undefined, flag: string): string => {
   return v;
 };
 
+/** A member's access at T as the API answers it (GET …/access?asOf=T). */
+interface AccessAtT {
+  userId: string;
+  status: string;
+  roles: string[];
+  grants: string[];
+  restrictions: Record<string, true | string>;
+  scopes: Record<string, unknown>;
+  teams: { teamId: string; name: string }[];
+  permissions: string[];
+}
+
+/** `name` for a switch, `name=value` for a scope: what the member's restrictions hold */
+const restrictionsText = (r: AccessAtT['restrictions']): string =>
+  Object.entries(r)
+    .map(([name, value]) => (value === true ? name : `${name}=${value}`))
+    .join(', ') || '-';
+/** the data scopes in effect (each may be a value, or the value with the restriction that set it) */
+const scopesText = (s: AccessAtT['scopes']): string =>
+  Object.entries(s)
+    .map(([name, v]) => `${name}=${typeof v === 'object' && v !== null && 'value' in v ? String((v as { value: unknown }).value) : String(v)}`)
+    .join(', ') || '-';
+
 /** the lines of an explanation: why each permission is held, why each other one is not */
 function explanationLines(e: AccessExplanation): string[] {
   const lines = e.granted.map((g) => `  + ${g.permission} <- ${g.from.join(', ')}`);
@@ -73,8 +96,11 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
   const answer = await getJson<Record<string, unknown>>(api, `/v1/workspaces/${encodeURIComponent(ws)}/members/${encodeURIComponent(user)}/access?asOf=${encodeURIComponent(at)}${o.explain ? '&explain=true' : ''}`);
   if (out.json) out.result(answer);
   else {
-    const a = answer as { status: string; roles: string[]; grants: string[]; permissions: string[]; explanation?: AccessExplanation };
+    const a = answer as unknown as AccessAtT & { explanation?: AccessExplanation };
     out.line(`${user} in ${ws} at ${at}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
+    out.line(`restrictions: ${restrictionsText(a.restrictions)}`);
+    out.line(`scopes: ${scopesText(a.scopes)}`);
+    out.line(`teams: ${a.teams.map((t) => `${t.name} (${t.teamId})`).join(', ') || '-'}`);
     out.line(`permissions: ${a.permissions.join(', ') || '-'}`);
     if (a.explanation) for (const line of explanationLines(a.explanation)) out.line(line);
   }
@@ -84,12 +110,17 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
 export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at?: string }, out: Output): Promise<number> {
   const ws = need(o.workspace, '--workspace');
   const at = instant(o.at, '--at');
-  const answer = await getJson<{ members: { userId: string; status: string; roles: string[]; grants: string[]; permissions: string[] }[] }>(
-    api,
-    `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`,
-  );
+  const answer = await getJson<{ members: AccessAtT[] }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`);
   if (out.json) out.result(answer);
-  else for (const m of answer.members) out.line(`${m.userId}\t${m.status}\t${m.roles.join(',')}\t${m.grants.join(',')}\t${m.permissions.join(',')}`);
+  else {
+    out.line(['userId', 'status', 'roles', 'grants', 'restrictions', 'scopes', 'teams', 'permissions'].join('\t'));
+    for (const m of answer.members)
+      out.line(
+        [m.userId, m.status, m.roles.join(','), m.grants.join(','), restrictionsText(m.restrictions), scopesText(m.scopes), m.teams.map((t) => t.teamId).join(','), m.permissions.join(',')]
+          .map((field) => field || '-')
+          .join('\t'),
+      );
+  }
   return 0;
 }
 
@@ -135,7 +166,9 @@ export async function proveCommand(api: ApiOptions, o: { position?: string; tree
     checkpoint,
     proof: { leafIndex: rest.leafIndex, treeSize: rest.treeSize, position: rest.position, leafHash: rest.leafHash, entry: rest.entry, hashes: rest.hashes },
   };
-  const check = checkProof(bundle);
+  // checked against the key the same API gave: the answers agree with each other (an auditor checks the file later
+  // with `check-proof --public-key`, against the key they trust)
+  const check = checkProof(bundle, bundle.verifierKey);
   if (!check.ok) out.error(`the proof the API gave does not check: ${check.problems.join('; ')}`);
   return { code: check.ok ? 0 : 1, bundle };
 }

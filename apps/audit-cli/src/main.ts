@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
 import { type ProofBundle, checkProof } from './proofs';
-import { UsageError, reportVerify, verifyCommand } from './verify';
+import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
 
@@ -12,8 +12,9 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
       re-reads the whole log (events.sqlite in DIR, or EventStoreDB with EVENTSTORE_URL), recomputes the Merkle
       tree, checks every signed checkpoint; exit 1 naming the first position that differs. The embedded log is
       hashed on N threads (default: the machine's parallelism; 1: on the main thread only)
-  check-proof FILE [--public-key KEY|FILE]
-      checks a proof written by 'prove', offline
+  check-proof FILE --public-key KEY|FILE
+      checks a proof written by 'prove', offline, against the notary key you trust (GET /v1/audit/public-key,
+      kept from before): never against the key the file carries, which whoever wrote the file chose
   prove --position P [--tree-size N] [--out FILE]
   access --workspace W --user U --at T [--explain]
   roster --workspace W --at T
@@ -67,15 +68,23 @@ export async function main(argv: string[]): Promise<number> {
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads ${values.threads}: a whole number of at least 1`);
       const result = await verifyCommand(
-        { dataDir: values['data-dir'], eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'], threads },
+        {
+          dataDir: values['data-dir'],
+          eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined,
+          checkpoints: values.checkpoint ?? [],
+          publicKey: values['public-key'] === undefined ? undefined : checkedKey(values['public-key']),
+          threads,
+        },
         out,
       );
       return reportVerify(result, out);
     }
     case 'check-proof': {
       const file = rest[0];
-      if (!file) throw new UsageError('check-proof FILE');
-      const check = checkProof(JSON.parse(readFileSync(file, 'utf8')) as ProofBundle, values['public-key']);
+      if (!file) throw new UsageError('check-proof FILE --public-key KEY|FILE');
+      const publicKey = values['public-key'];
+      if (!publicKey) throw new UsageError('check-proof needs --public-key: the notary key you trust (the one in the file proves nothing: whoever wrote the file chose it)');
+      const check = checkProof(readProofFile(file), checkedKey(publicKey));
       if (out.json) out.result(check);
       else if (check.ok)
         out.line(`proof OK: position ${check.position} (${check.event?.type} in ${check.event?.stream}) is leaf ${check.leafIndex} of the signed tree of ${check.treeSize} (${check.origin})`);
@@ -100,6 +109,31 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${command}`);
   }
+}
+
+/** a proof file as JSON; one that cannot be read or parsed is a usage error (exit 2), not a failed check */
+function readProofFile(file: string): ProofBundle {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as ProofBundle;
+  } catch {
+    throw new UsageError(`${file} is not JSON: a proof is the file 'prove' writes`);
+  }
+}
+
+/** --public-key as given, once it parses as a verifier key (a key that does not parse is a usage error) */
+export function checkedKey(value: string): string {
+  try {
+    loadVerifier(value);
+  } catch (error) {
+    throw new UsageError(`--public-key: ${(error as Error).message} (GET /v1/audit/public-key gives it)`);
+  }
+  return value;
 }
 
 if (require.main === module)

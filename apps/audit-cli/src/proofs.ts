@@ -4,7 +4,11 @@ import { loadVerifier } from './verify';
 /** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */
 export interface ProofBundle {
   format: 'rollcall-inclusion-proof/v1';
-  /** the notary's verifier key as the API gave it (check-proof prefers the one given with --public-key) */
+  /**
+   * the notary's verifier key as the API gave it: for the reader's information only. `check-proof` checks against the
+   * key the auditor trusts (--public-key): whoever wrote the file could sign a checkpoint of their own under a key of
+   * their own and put that key here.
+   */
   verifierKey: string;
   /** the signed checkpoint of proof.treeSize */
   checkpoint: string;
@@ -21,14 +25,17 @@ export interface ProofCheck {
   event?: { id: string; stream: string; type: string; revision: string; created: string };
 }
 
-/** Checks a proof bundle offline: the checkpoint's signature, the entry's leaf hash, the audit path to the root. */
-export function checkProof(bundle: ProofBundle, publicKey?: string): ProofCheck {
+/**
+ * Checks a proof bundle offline: the checkpoint's signature under `publicKey` (the key the auditor trusts, never the
+ * file's own), the entry's leaf hash, the audit path to the root.
+ */
+export function checkProof(bundle: ProofBundle, publicKey: string): ProofCheck {
   const problems: string[] = [];
   if (bundle?.format !== 'rollcall-inclusion-proof/v1') return { ok: false, problems: ['not a rollcall-inclusion-proof/v1 file'] };
   const { proof } = bundle;
   let checkpoint;
   try {
-    checkpoint = openCheckpoint(bundle.checkpoint, loadVerifier(publicKey ?? bundle.verifierKey));
+    checkpoint = openCheckpoint(bundle.checkpoint, loadVerifier(publicKey));
   } catch (error) {
     return { ok: false, problems: [`the checkpoint does not verify: ${(error as Error).message}`] };
   }

@@ -41,7 +41,13 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
   if (!options.eventstoreUrl && !existsSync(join(options.dataDir!, 'events.sqlite'))) throw new UsageError(`${options.dataDir} has no events.sqlite`);
   const auditFile = options.dataDir ? join(options.dataDir, 'audit.sqlite') : undefined;
   const tree = auditFile && existsSync(auditFile) ? new SqliteTreeStore(auditFile, { readOnly: true }) : undefined;
-  const kept = options.checkpoints.map((file) => readFileSync(file, 'utf8'));
+  const kept = options.checkpoints.map((file) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--checkpoint: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  });
   const verifier = resolveVerifier(options, tree, kept, out);
   const total = tree?.size();
   const progress = out.progress('verifying', total);

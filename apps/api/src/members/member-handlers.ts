@@ -31,7 +31,8 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
     }
     return {
       userId,
-      changed: done.events.map((e) => e.type),
+      // a change of level may record restrictions twice (those it drops, then those it adds): each kind named once
+      changed: [...new Set(done.events.map((e) => e.type))],
       access,
       position: done.position,
       ...(done.warnings.length > 0 && { warnings: done.warnings }),

@@ -97,7 +97,7 @@ export class AccessChanged extends WriteAnswer {
   @ApiProperty({
     type: 'array',
     items: { type: 'string', enum: ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChanged'] },
-    description: 'the changes recorded (none when the access was already so)',
+    description: 'the kinds of change recorded, each once, in the order of their first event (none when the access was already so)',
     example: ['AccessLevelChanged'],
   })
   changed!: string[];

@@ -1,7 +1,8 @@
 import { decideOrganization } from '../organization/decider';
 import { activeMember } from './state';
 import { ADMIN, ORG, Scenario, by, expectError, expectEvents } from '../testing/fixture';
-import type { AccessRevoked, RestrictionsChanged } from './events';
+import type { AccessLevelChanged, AccessRevoked, RestrictionsChanged } from './events';
+import { ACCESS_MODEL_PRESETS, type Restrictions, validateAccess } from '../access-model';
 
 const change = (s: Scenario, actorId: string, userId: string, access: Record<string, unknown>) =>
   s.when({ type: 'ChangeAccess', ...by(s, actorId), userId, ...access });
@@ -16,10 +17,28 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     const s = new Scenario('levels').member('m', { roles: ['manager'] });
     expectEvents(change(s, ADMIN, 'm', { roles: ['manager'] }), []);
   });
-  it('a new access level drops the restrictions that no longer apply', () => {
+  it('a new access level drops the restrictions that no longer apply, before the level changes', () => {
     const s = new Scenario('levels').member('m', { roles: ['manager'], restrictions: { data_export: true } });
-    const events = expectEvents(change(s, ADMIN, 'm', { roles: ['agent'] }), ['AccessLevelChanged', 'RestrictionsChanged']);
-    expect(events[1]!.data).toMatchObject({ before: { data_export: true }, after: {} });
+    const events = expectEvents(change(s, ADMIN, 'm', { roles: ['agent'] }), ['RestrictionsChanged', 'AccessLevelChanged']);
+    expect(events[0]!.data).toMatchObject({ before: { data_export: true }, after: {} });
+  });
+  it('rule 17: every step of a change of level is an access the rules allow: the restrictions it drops first, then the level, then the ones it adds', () => {
+    const s = new Scenario('levels').member('m', { roles: ['manager'], restrictions: { data_export: true, integrations: true } });
+    const events = expectEvents(change(s, ADMIN, 'm', { roles: ['agent'], restrictions: { workflows: true } }), ['RestrictionsChanged', 'AccessLevelChanged', 'RestrictionsChanged']);
+    expect(events.map((e) => e.data)).toMatchObject([
+      { before: { data_export: true, integrations: true }, after: {} },
+      { before: ['manager'], after: ['agent'] },
+      { before: {}, after: { workflows: true } },
+    ]);
+    // each state the events pass through is valid for its level (the probe found a manager with agent-only restrictions)
+    let access = { roles: ['manager'], grants: [] as string[], restrictions: { data_export: true, integrations: true } as Restrictions };
+    for (const e of events) {
+      access = e.type === 'AccessLevelChanged' ? { ...access, roles: (e as AccessLevelChanged).data.after } : { ...access, restrictions: (e as RestrictionsChanged).data.after };
+      expect(validateAccess(access, ACCESS_MODEL_PRESETS.levels, s.plan)).toBeUndefined();
+    }
+    // a restriction both levels take, kept as it is, stays through the change
+    const agent = new Scenario('levels').member('a', { roles: ['agent'], restrictions: { workflows: true, contact_visibility: 'self_only' } });
+    expectEvents(change(agent, ADMIN, 'a', { roles: ['agent'], restrictions: { workflows: true } }), ['RestrictionsChanged']);
   });
   it('restrictions are valid only for their role: a manager restriction on an agent is INVALID_RESTRICTION', () => {
     const s = new Scenario('levels').member('a', { roles: ['agent'] });

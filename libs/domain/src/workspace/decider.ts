@@ -245,6 +245,10 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
   ]);
 }
 
+/** the restrictions `before` holds with the same value in `after` */
+const keptRestrictions = (before: Restrictions, after: Restrictions): Restrictions =>
+  Object.fromEntries(Object.entries(before).filter(([name, value]) => after[name] === value));
+
 /** Rule 10: edit access changes roles, restrictions and grants, nothing else. */
 function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const self = checkNotSelf(cmd.actorId, cmd.userId);
@@ -273,14 +277,17 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
 
   const base = { workspaceId: cmd.workspaceId, userId: cmd.userId, changedAt: cmd.now };
   const events: WorkspaceEvent[] = [];
+  const restrictionsChanged = (before: Restrictions, after: Restrictions) => {
+    if (!sameRestrictions(before, after)) events.push({ type: 'RestrictionsChanged', version: 1, data: { ...base, before, after } });
+  };
+  // Each event's access is one the rules allow (rule 17: the history shows it as a step): with a new level, the
+  // restrictions it does not keep go first (on the old level), then the level, then the ones it adds (on the new).
+  // Kept restrictions are valid for both levels: a restriction's validity depends on the roles alone.
+  const kept = rolesChanged ? keptRestrictions(current.restrictions, next.restrictions) : next.restrictions;
+  restrictionsChanged(current.restrictions, kept);
   if (rolesChanged)
     events.push({ type: 'AccessLevelChanged', version: 1, data: { ...base, before: current.roles, after: next.roles } });
-  if (!sameRestrictions(current.restrictions, next.restrictions))
-    events.push({
-      type: 'RestrictionsChanged',
-      version: 1,
-      data: { ...base, before: current.restrictions, after: next.restrictions },
-    });
+  restrictionsChanged(kept, next.restrictions);
   if (!sameList(current.grants, next.grants))
     events.push({ type: 'GrantsChanged', version: 1, data: { ...base, before: current.grants, after: next.grants } });
   return accept(events, cmd.grants ? grantWarnings(next, model) : []);

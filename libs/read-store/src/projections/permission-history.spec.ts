@@ -25,8 +25,10 @@ describe('permission_history projection (rule 17)', () => {
       ['joined', 'bob', inv, null, null, agent()],
       ['roles_changed', 'bob', null, null, agent(), { roles: ['manager'], restrictions: {}, grants: [] }],
       ['restrictions_changed', 'bob', null, null, { roles: ['manager'], restrictions: {}, grants: [] }, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }],
-      ['roles_changed', 'bob', null, null, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }, { roles: ['agent'], restrictions: { data_export: true }, grants: [] }],
-      ['restrictions_changed', 'bob', null, null, { roles: ['agent'], restrictions: { data_export: true }, grants: [] }, agent({ contact_visibility: 'self_only' })],
+      // each step an access the rules allow: the manager's restriction goes, then the level, then the agent's comes
+      ['restrictions_changed', 'bob', null, null, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }, { roles: ['manager'], restrictions: {}, grants: [] }],
+      ['roles_changed', 'bob', null, null, { roles: ['manager'], restrictions: {}, grants: [] }, agent()],
+      ['restrictions_changed', 'bob', null, null, agent(), agent({ contact_visibility: 'self_only' })],
       ['invited', null, gone, 'gone@acme.test', null, agent()],
       ['invitation_cancelled', null, gone, 'gone@acme.test', agent(), null],
       ['revoked', 'bob', null, null, agent({ contact_visibility: 'self_only' }), null],
