@@ -8,7 +8,7 @@ import { type ExpectedRevision, SqliteEventStore, eventIdFor } from '@rollcall/e
 import { newCommandContext } from './command-context';
 import { StreamHandler, type Target } from './stream-handler';
 import { StreamStates } from './stream-states';
-import { TAGS, type Tagged, pipeliningFixture, tag } from './testing/pipelining-harness';
+import { TAGS, type Tagged, both, onBoth, pipeliningFixture, tag, until } from './testing/pipelining-harness';
 
 const fx = pipeliningFixture();
 let other: SqliteEventStore;
@@ -89,6 +89,44 @@ describe('the same request sent to two replicas', () => {
     const { answer, next } = await race(['mine'], ['theirs']);
     expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs'] });
     expect(next).toEqual(['0', 'theirs']);
+  });
+});
+
+describe('the same request sent to two replicas, while this one has a command in flight', () => {
+  it('written there to two streams, one of which this replica holds with its own events in flight: answered with all the stored events once those settle, never with one stream\'s part', async () => {
+    // found in replicas.e2e-spec (seed 13, CI): an acceptance answered 500 — its replay read back the organization's
+    // part only, the workspace's state being this replica's speculation, which the other replica's append followed
+    const handler = await fx.handler();
+    const append = fx.store.append.bind(fx.store);
+    let afterCommit: (() => Promise<void>) | undefined;
+    fx.store.append = async (...args: Parameters<typeof append>) => {
+      const result = await append(...args);
+      const hook = afterCommit;
+      afterCommit = undefined;
+      await hook?.();
+      return result;
+    };
+    const on = (stream: string, key: string, t: string) => [{ id: eventIdFor(`${key}:${stream}`, 0), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
+    const dup = newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' });
+    let replay: ReturnType<typeof handler.handle<{ s1: string[]; s2: string[] }, Tagged>> | undefined;
+    const decided: string[] = [];
+    // committed, not yet answered: the other replica writes its decision of `dup` to both streams, and `dup` reaches
+    // this replica, whose state of s-1 still holds the first command in flight
+    afterCommit = async () => {
+      await other.appendMany([
+        { stream: 's-1', events: on('s-1', 'dup', 'theirs-1'), expected: 0n },
+        { stream: 's-2', events: on('s-2', 'dup', 'theirs-2'), expected: 'no_stream' },
+      ]);
+      replay = handler.handle(both, dup, () => {
+        decided.push('dup');
+        return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
+      }, { route: (e) => (e as Tagged).data.stream });
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    await onBoth(handler, 'first', [], ['s-1']);
+    await until(() => replay !== undefined);
+    const answer = await replay!;
+    expect({ replayed: answer.replayed, events: answer.events.map((e) => e.data.tag).sort(), decided }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] });
   });
 });
 
