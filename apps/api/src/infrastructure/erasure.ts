@@ -21,6 +21,11 @@ interface Deleted {
   userId: string;
 }
 
+/**
+ * Appends the record, its id derived from the user: the embedded store writes a second record of the same user as
+ * nothing. KurrentDB checks an `any` append's ids only against its recent writes, so after a server restart a retry
+ * may write a second copy: harmless, the pass at start reads the records as a set.
+ */
 export async function recordErasure(store: EventStore, { organizationId, userId }: Deleted): Promise<void> {
   const event = { id: uuidV5(ERASURE_ID_NAMESPACE, `${organizationId}:${userId}`), type: ERASURE_RECORDED, data: { organizationId, userId }, metadata: {} };
   await store.append(erasuresStream(organizationId), [event], 'any');

@@ -91,6 +91,11 @@ describe('KurrentDbEventStore append, with the client stubbed', () => {
     expect(append.mock.calls[1]).toEqual(append.mock.calls[0]);
   });
 
+  it('a conflict the client resolves instead of throwing (throwOnAppendFailure=false) is a conflict, never a write', async () => {
+    stub('appendToStream').mockResolvedValue({ success: false, nextExpectedRevision: 7n, position: undefined });
+    await expect(store.append('user-1', [ev('a')], 5n)).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', stream: 'user-1', expected: 5n, actual: 7n });
+  });
+
   it("the client's own deadline counts as a timeout: re-sent once", async () => {
     const append = stub('appendToStream').mockRejectedValue(new DeadlineExceededError(undefined, 'deadline'));
     await expect(store.append('user-1', [ev('a')], 5n)).rejects.toBeInstanceOf(AppendOutcomeUnknownError);

@@ -84,6 +84,10 @@ export class KurrentDbEventStore implements EventStore {
           streamState: expected,
           deadline: this.appendTimeoutMs,
         });
+        // with `throwOnAppendFailure=false` in the connection string the client resolves a conflict instead of
+        // throwing it (success false, no position): never taken as written
+        if (!result.success)
+          throw new WrongExpectedRevisionError(stream, expected, typeof result.nextExpectedRevision === 'bigint' && result.nextExpectedRevision >= 0n ? result.nextExpectedRevision : 'no_stream');
         const position =
           result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
         return { nextRevision: result.nextExpectedRevision, position };
