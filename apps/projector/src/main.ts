@@ -23,7 +23,7 @@ const log = createLogger('projector', logSettings);
 async function main(): Promise<void> {
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
-  const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+  const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => log.warn(m) });
   const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

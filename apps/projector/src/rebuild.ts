@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }, 1000);
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
-  const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+  const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => console.warn(m) });
   const projections = projection ? [projection] : PROJECTIONS;
   const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} | {events} events` }, Presets.shades_classic);
   let started = false;

@@ -8,6 +8,8 @@ export interface ReadStoreConfig {
   mongoUrl?: string;
   /** ROLLCALL_DATA_DIR: the embedded store lives in `${dataDir}/read.sqlite` */
   dataDir: string;
+  /** where the MongoDB adapter's warnings go (a standalone server commits without transactions) */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface ReadStoreConfig {
  */
 export async function createReadStore(config: ReadStoreConfig): Promise<ReadStore> {
   const url = config.mongoUrl?.trim();
-  if (url) return MongoReadStore.connect(url);
+  if (url) return MongoReadStore.connect(url, { ...(config.warn && { warn: config.warn }) });
   mkdirSync(config.dataDir, { recursive: true });
   return new SqliteReadStore({ path: join(config.dataDir, 'read.sqlite'), synchronous: 'NORMAL' });
 }

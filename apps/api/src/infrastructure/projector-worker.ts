@@ -38,7 +38,7 @@ async function run(): Promise<void> {
   const lowered = lowerThisThreadsPriority(data.nice);
   if (lowered) send({ type: 'log', level: 'info', message: `projector: its thread keeps its CPU priority (${lowered})` });
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
-  const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir });
+  const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir, warn: (message) => send({ type: 'log', level: 'info', message }) });
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
   const projectors = new LeasedProjector(
     () =>

@@ -15,7 +15,7 @@ import type { FromWorker, ProjectorWorkerData, ToWorker } from './projector-work
  * `logger` writes the worker thread's log lines (the API's pino logger, context Projector).
  */
 export async function createReadSide(config: Config, metrics: Metrics, logger: Logger): Promise<ReadSide> {
-  const store = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+  const store = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => logger.warn(m) });
   await store.init(Projector.collectionsOf(PROJECTIONS));
   let worker: Worker | undefined;
   let status: ProjectionStatus[] = [];

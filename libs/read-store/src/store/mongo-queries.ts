@@ -207,13 +207,52 @@ export function buildWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocumen
   };
 }
 
+/**
+ * A write for a transaction (`MongoReadStore.commit` on a replica set): an update whose pipeline replaces the stored
+ * document only if it is older than `position` (or was not written by this store), and keeps it otherwise. The guard
+ * of `buildWrite` refuses a stale write with a duplicate key error, which would abort a transaction; this one never
+ * fails on it (the statement matches, and changes nothing). The new document is a `$literal`: a value of the
+ * document that reads like an expression (a string starting with `$`) is stored as it is, never evaluated.
+ */
+export function buildTransactionalWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocument> {
+  const position = toStoredPosition(write.position);
+  const id = write.kind === 'upsert' ? write.doc._id : write.id;
+  const replacement =
+    write.kind === 'upsert' ? { ...write.doc, [POSITION_FIELD]: position } : { _id: id, [POSITION_FIELD]: position, [DELETED_FIELD]: true };
+  return {
+    updateOne: {
+      filter: { _id: id },
+      update: [
+        {
+          $replaceWith: {
+            $cond: [{ $lt: [{ $ifNull: [`$${POSITION_FIELD}`, Long.fromNumber(-1)] }, position] }, { $literal: replacement }, '$$ROOT'],
+          },
+        },
+      ],
+      upsert: true,
+    },
+  };
+}
+
+/** a batch as the bulk operations per collection of one transaction (validated first, one write per document) */
+export function buildTransactionalWrites(writes: DocWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
+  return groupWrites(writes, buildTransactionalWrite);
+}
+
 /** a batch as unordered bulk operations per collection (validated first, one write per document) */
 export function buildWrites(writes: DocWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
+  return groupWrites(writes, buildWrite);
+}
+
+function groupWrites(
+  writes: DocWrite[],
+  build: (write: DocWrite) => AnyBulkWriteOperation<StoredDocument>,
+): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
   for (const write of writes) assertWritable(write);
   const byCollection = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
   for (const write of dedupeWrites(writes)) {
     const ops = byCollection.get(write.collection) ?? [];
-    ops.push(buildWrite(write));
+    ops.push(build(write));
     byCollection.set(write.collection, ops);
   }
   return byCollection;

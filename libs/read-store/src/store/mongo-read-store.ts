@@ -4,19 +4,27 @@
  * - `init` creates, per listed field, the index `{ field: 1, _id: 1 }` (equality, `in`, keyset sort), and per
  *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
- * - `commit` sends one unordered `bulkWrite` of guarded replace-upserts per collection, then, only once they all
- *   were applied, the checkpoint (`$max`). No transaction: if the process dies between the two, the documents are
- *   ahead of the checkpoint and the replay is absorbed by the position guard. A bulk counts as applied only when
- *   the server accounts for every statement: matched + upserted + refused by the guard (E11000) = statements
- *   (`assertBulkApplied`). Any other write error, a write concern error or a short count (a server that stopped
- *   at the first failed statement) fails the commit, and the checkpoint is not written.
- * - `reset` removes the checkpoint first, then the documents (a crash in between leaves no checkpoint, so the
- *   projection starts over, and must call reset again).
+ * - `commit` on a replica set or a sharded cluster (what `hello` says at the first commit), of up to
+ *   MAX_TRANSACTION_WRITES documents (a live batch; a rebuild's write-outs are larger): one transaction
+ *   (`withTransaction`, which retries it on a transient error) holding, per collection, one `bulkWrite` of guarded
+ *   pipeline upserts (`buildTransactionalWrite`: a stale write changes nothing, never an error, which would abort the
+ *   transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
+ *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
+ *   documents ahead of the checkpoint; the replay then read them and counted again what they already held: presence
+ *   time added twice, since a replayed batch that ends past a document's position passes the guard.)
+ * - `commit` on a standalone server (no transactions there): one unordered `bulkWrite` of guarded replace-upserts per
+ *   collection, then, only once they all were applied, the checkpoint; the hazard above remains (logged once). A bulk
+ *   counts as applied only when the server accounts for every statement: matched + upserted + refused by the guard
+ *   (E11000) = statements (`assertBulkApplied`). Any other write error, a write concern error or a short count (a
+ *   server that stopped at the first failed statement) fails the commit, and the checkpoint is not written.
+ * - `reset` marks the checkpoint as resetting (with the collections to empty), empties them, then removes the
+ *   checkpoint. A crash in between leaves the mark: the next `checkpoint()` of the projection finishes the reset
+ *   before answering that there is none (else a projector starting over would fold onto what was left).
  * - Search is a `$regex` with the text escaped and the `i` option (PCRE case folding, Unicode aware).
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
  */
-import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { type ClientSession, type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import type { CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
@@ -28,6 +36,7 @@ import {
   buildFindPlan,
   buildIndexes,
   buildSort,
+  buildTransactionalWrites,
   buildWrites,
   fromStoredPosition,
   assertBulkApplied,
@@ -52,10 +61,23 @@ export const DEFAULT_PING_TIMEOUT_MS = 2000;
 export interface MongoReadStoreOptions {
   /** how long `ping` waits, server selection included (default 2000 ms) */
   pingTimeoutMs?: number;
+  /** where a warning goes (a standalone server: commits without transactions) */
+  warn?: (message: string) => void;
 }
+
+/**
+ * Larger commits go without a transaction: a rebuild's write-outs (hundreds of thousands of documents, where a
+ * transaction would outlive MongoDB's 60 s default or its cache); a rebuild that fails is run again from a reset.
+ * The live projector's batches (at most 5,000 events) stay below it.
+ */
+const MAX_TRANSACTION_WRITES = 20_000;
+
+/** on a checkpoint document: the collections a reset was emptying (see `reset`) */
+const RESETTING_FIELD = 'resetting';
 
 export class MongoReadStore implements ReadStore {
   private readonly collections = new Set<string>();
+  private transactional: Promise<boolean> | undefined;
 
   /** connects to `url`; `close()` closes the client */
   static async connect(
@@ -142,8 +164,10 @@ export class MongoReadStore implements ReadStore {
 
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
     for (const write of writes) this.collection(write.collection);
+    if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) return this.commitInTransaction(projection, writes, checkpoint);
     const batches = buildWrites(writes);
-    await Promise.all(
+    // every bulk settles before the commit fails: none still running while the projector reads the store again
+    const outcomes = await Promise.allSettled(
       [...batches].map(async ([name, operations]) => {
         const outcome = await this.db
           .collection<StoredDocument>(name)
@@ -155,24 +179,83 @@ export class MongoReadStore implements ReadStore {
         assertBulkApplied(name, operations.length, outcome);
       }),
     );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    await this.writeCheckpoint(projection, checkpoint);
+  }
+
+  /** the documents and the checkpoint in one transaction: both move, or neither */
+  private async commitInTransaction(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
+    const batches = buildTransactionalWrites(writes);
+    const session = this.db.client.startSession();
+    try {
+      // the callback may run more than once (a transient error): it only sends writes, each the same every time
+      await session.withTransaction(async () => {
+        for (const [name, operations] of batches) {
+          const result = await this.db.collection<StoredDocument>(name).bulkWrite(operations, { ordered: true, session });
+          assertBulkApplied(name, operations.length, { result });
+        }
+        await this.writeCheckpoint(projection, checkpoint, session);
+      });
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  private async writeCheckpoint(projection: string, checkpoint: bigint, session?: ClientSession): Promise<void> {
     const { filter, update } = buildCheckpointUpdate(projection, checkpoint);
     const written = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
-      .updateOne(filter, update, { upsert: true });
+      .updateOne(filter, update, { upsert: true, ...(session && { session }) });
     assertCheckpointWritten(projection, written);
+  }
+
+  /**
+   * Whether the deployment runs transactions: a replica set member (`setName`) or a mongos (`msg: 'isdbgrid'`). Asked
+   * once; a standalone server is said once in the log.
+   */
+  private transactions(): Promise<boolean> {
+    this.transactional ??= this.db
+      .admin()
+      .command({ hello: 1 })
+      .then((hello) => {
+        const supported = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+        if (!supported)
+          this.options.warn?.(
+            'MongoDB is a standalone server: the read store commits without transactions (a commit that fails half-way may leave documents ahead of their checkpoint until a rebuild); run a replica set',
+          );
+        return supported;
+      })
+      .catch((error: unknown) => {
+        this.transactional = undefined; // asked again at the next commit
+        throw error;
+      });
+    return this.transactional;
   }
 
   async checkpoint(projection: string): Promise<bigint | undefined> {
     const stored = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
       .findOne({ _id: projection });
+    if (stored && Array.isArray(stored[RESETTING_FIELD])) {
+      // a reset that did not finish (the process died): finished before anything is projected
+      await this.emptyAndForget(projection, stored[RESETTING_FIELD] as string[]);
+      return undefined;
+    }
     return stored ? fromStoredPosition(stored.position) : undefined;
   }
 
   async reset(projection: string, collections: string[]): Promise<void> {
     for (const name of collections) this.collection(name);
-    await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).deleteOne({ _id: projection });
+    await this.db
+      .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
+      .replaceOne({ _id: projection }, { [RESETTING_FIELD]: collections }, { upsert: true });
+    await this.emptyAndForget(projection, collections);
+  }
+
+  private async emptyAndForget(projection: string, collections: string[]): Promise<void> {
     for (const name of collections) await this.db.collection<StoredDocument>(name).deleteMany({});
+    await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).deleteOne({ _id: projection });
   }
 
   async ping(): Promise<void> {

@@ -50,6 +50,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
         return command.body.update === 'members' ? membersReply(command) : checkpointReply;
       }
       if (command.name === 'find') return cursorReply('rs.members', []);
+      if (command.name === 'delete') return { n: 0, ok: 1 };
       return undefined;
     });
     store = await MongoReadStore.connect(`${fixture.url}&w=majority&wtimeoutMS=5000`, { dbName: 'rs' });
@@ -219,5 +220,109 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
       await unreachable.close();
       await silent.close();
     }
+  });
+
+  it('reset marks the checkpoint as resetting, empties the collections, then removes it; a checkpoint still marked (a reset that died) is finished before anything is projected', async () => {
+    await store.reset('p', ['members']);
+    const steps = fixture.commands.filter((c) => c.name === 'update' || c.name === 'delete').map(pinned);
+    expect(steps).toEqual([
+      expect.objectContaining({ update: 'read_store_checkpoints', updates: [{ q: { _id: 'p' }, u: { resetting: ['members'] }, upsert: true }] }),
+      expect.objectContaining({ delete: 'members', deletes: [{ q: {}, limit: 0 }] }),
+      expect.objectContaining({ delete: 'read_store_checkpoints', deletes: [{ q: { _id: 'p' }, limit: 1 }] }),
+    ]);
+  });
+});
+
+describe('MongoReadStore on a replica set, over the wire fixture (the real driver; not a server test)', () => {
+  let fixture: MongoWireFixture;
+  let store: MongoReadStore;
+  /** per command name, the replies still to give (then `{ ok: 1, n: statements }`) */
+  let scripted: Record<string, Document[]>;
+  let stored: Document[];
+
+  beforeEach(async () => {
+    scripted = {};
+    stored = [];
+    fixture = await MongoWireFixture.start(
+      (command) => {
+        const next = scripted[command.name]?.shift();
+        if (next) return next;
+        if (command.name === 'createIndexes') return { numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
+        if (command.name === 'update') return writeReply({ n: command.body.updates.length, nModified: command.body.updates.length });
+        if (command.name === 'delete') return { n: 1, ok: 1 };
+        if (command.name === 'find') return cursorReply(`rs.${command.body.find}`, stored);
+        if (command.name === 'commitTransaction' || command.name === 'abortTransaction') return { ok: 1 };
+        return undefined;
+      },
+      { replicaSet: 'rs0' },
+    );
+    store = await MongoReadStore.connect(`${fixture.url}&w=majority`, { dbName: 'rs' });
+    await store.init({ members: { indexes: ['orgId'] } });
+  });
+  afterEach(async () => {
+    await store.close();
+    await fixture.close();
+    expect(fixture.errors).toEqual([]);
+  });
+
+  const transactionOf = () => fixture.commands.filter((c) => ['update', 'commitTransaction', 'abortTransaction'].includes(c.name));
+
+  it('commits the documents and the checkpoint in one transaction: guarded pipeline upserts that never fail on a stale write, then commitTransaction', async () => {
+    await store.commit('p', [upsert('a', 5n), { kind: 'delete', collection: 'members', id: 'b', position: 6n }], 9n);
+    const [members, checkpoint, commit, ...rest] = transactionOf();
+    expect(rest).toEqual([]);
+    const txnNumber = members!.body.txnNumber;
+    const newer = (p: bigint, doc: Document) => [
+      { $replaceWith: { $cond: [{ $lt: [{ $ifNull: ['$_position', Long.fromNumber(-1)] }, Long.fromBigInt(p)] }, { $literal: doc }, '$$ROOT'] } },
+    ];
+    // (the driver reads a directly connected replica set member with primaryPreferred: what it sends, not ours)
+    const readPreference = { $readPreference: { mode: 'primaryPreferred' } };
+    expect(pinned(members!)).toEqual({
+      update: 'members',
+      ordered: true,
+      $db: 'rs',
+      ...readPreference,
+      txnNumber,
+      startTransaction: true,
+      autocommit: false,
+      updates: [
+        { q: { _id: 'a' }, u: newer(5n, { _id: 'a', v: 5, _position: Long.fromBigInt(5n) }), upsert: true },
+        { q: { _id: 'b' }, u: newer(6n, { _id: 'b', _position: Long.fromBigInt(6n), _deleted: true }), upsert: true },
+      ],
+    });
+    expect(pinned(checkpoint!)).toEqual({
+      update: 'read_store_checkpoints',
+      ordered: true,
+      $db: 'rs',
+      ...readPreference,
+      txnNumber,
+      autocommit: false,
+      updates: [{ q: { _id: 'p' }, u: { $max: { position: Long.fromBigInt(9n) } }, upsert: true }],
+    });
+    expect(pinned(commit!)).toMatchObject({ commitTransaction: 1, $db: 'admin', txnNumber, autocommit: false, writeConcern: { w: 'majority' } });
+  });
+
+  it('a transient error runs the whole transaction again (the same writes), and commits it once', async () => {
+    scripted.update = [{ ok: 0, code: 112, codeName: 'WriteConflict', errmsg: 'write conflict', errorLabels: ['TransientTransactionError'] }];
+    await store.commit('p', [upsert('a', 5n)], 5n);
+    const names = transactionOf().map((c) => `${c.name}${c.body.update ? `:${c.body.update}` : ''}`);
+    expect(names).toEqual(['update:members', 'abortTransaction', 'update:members', 'update:read_store_checkpoints', 'commitTransaction']);
+    const [first, , again] = transactionOf();
+    expect(again!.body.updates).toEqual(first!.body.updates);
+  });
+
+  it('a failure that is not transient aborts the transaction: nothing committed, the commit fails', async () => {
+    scripted.update = [writeReply({ n: 1 }), commandError(13, 'Unauthorized', 'not authorized on rs to execute command')];
+    await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(/not authorized/);
+    expect(transactionOf().map((c) => c.name)).toEqual(['update', 'update', 'abortTransaction']);
+  });
+
+  it('a checkpoint left marked by a reset that died: the next checkpoint() empties the collections and answers none', async () => {
+    stored = [{ _id: 'p', resetting: ['members'] }];
+    expect(await store.checkpoint('p')).toBeUndefined();
+    expect(fixture.sent('delete').map((c) => [c.body.delete, c.body.deletes])).toEqual([
+      ['members', [{ q: {}, limit: 0 }]],
+      ['read_store_checkpoints', [{ q: { _id: 'p' }, limit: 1 }]],
+    ]);
   });
 });

@@ -48,6 +48,8 @@ export interface WireFixtureOptions {
   silent?: boolean;
   /** wire version announced in the handshake (default 21: MongoDB 7.0) */
   maxWireVersion?: number;
+  /** announce the primary of this replica set (`setName` in `hello`) instead of a standalone server */
+  replicaSet?: string;
 }
 
 const HANDSHAKE = new Set(['hello', 'ismaster', 'isMaster']);
@@ -147,9 +149,15 @@ export class MongoWireFixture {
     if ((flags & MORE_TO_COME) === 0) socket.write(encodeOpMsg(requestId, reply));
   }
 
-  /** the documented `hello` reply of a writable standalone server (no replica set, no topologyVersion) */
+  /**
+   * the documented `hello` reply of a writable standalone server (no replica set, no topologyVersion), or with
+   * `replicaSet` of the writable primary of a one-member replica set (`setName`, `hosts`, `primary`, `me`)
+   */
   private hello(connectionId: number): Document {
+    const { port } = this.server.address() as AddressInfo;
+    const member = `127.0.0.1:${port}`;
     return {
+      ...(this.options.replicaSet !== undefined && { setName: this.options.replicaSet, setVersion: 1, hosts: [member], primary: member, me: member }),
       helloOk: true,
       ismaster: true,
       isWritablePrimary: true,
