@@ -101,6 +101,24 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     await expect(send('organizations.create', { apiKey: org.apiKey, actorId: org.adminUserId, ...again })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
   });
 
+  it("the system key on an organization's operation is 403, as over HTTP (it was 401, or 404 for an organization that exists)", async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    const system = { apiKey: SYSTEM_KEY };
+    for (const [pattern, payload] of [
+      ['members.invite', { ...system, workspaceId: ws.workspaceId, email: 'x@acme.test' }],
+      ['presence.heartbeat', { ...system, workspaceId: ws.workspaceId, status: 'online' }],
+      ['users.updateProfile', { ...system, organizationId: org.organizationId, userId: org.adminUserId, displayName: 'X' }],
+      ['workspaces.create', { ...system, organizationId: org.organizationId, name: 'T' }],
+    ] as const)
+      await expect(send(pattern, payload)).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY', detail: "The system key manages organizations; use the organization's API key here." });
+  });
+
+  it('a payload that is not a JSON object is named, as an HTTP body is', async () => {
+    for (const [payload, kind] of [[[1, 2], 'an array'], ['x', 'a string'], [7, 'a number'], [true, 'a boolean']] as const)
+      await expect(send('members.invite', payload as unknown as object)).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', detail: `The message payload must be a JSON object; it is ${kind}.` });
+  });
+
   it('idempotency keys work over the transport too', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });

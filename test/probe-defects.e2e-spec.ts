@@ -72,6 +72,31 @@ describe('item 1: an invitation cannot be taken over by changing one\'s email', 
     expect(after.body.email).toBe('jane@new.test');
     expectProblem(await app.api.request('POST', '/v1/users/email-confirmations', { body: { token } }), 410, 'EMAIL_CHANGE_NOT_PENDING');
   });
+
+  it('probe 6: asking again for the pending address mails a new link; asking for the address the user has withdraws the change, whose link then does nothing', async () => {
+    const o = await app.api.organization();
+    const jane = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane@acme.test');
+    const patch = (email: string) => app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email } });
+    await patch('jane@new.test');
+    const first = new URL((await mailTo(app, 'jane@new.test', 'email-confirmation')).confirmUrl!).searchParams.get('token')!;
+    const again = await patch('jane@new.test');
+    expect(again.body.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'jane@new.test' });
+    expectProblem(await app.api.request('POST', '/v1/users/email-confirmations', { body: { token: first } }), 410, 'EMAIL_CHANGE_NOT_PENDING');
+    const withdrawn = await patch('Jane@Acme.test');
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.emailChange).toEqual({ status: 'withdrawn', email: 'jane@acme.test' });
+    // the link of the request made again: no longer works either, and the address stays
+    // the second mail is sent in the background: the latest mail, once it is not the first
+    let second = first;
+    for (let i = 0; i < 100 && second === first; i++) {
+      second = new URL((await mailTo(app, 'jane@new.test', 'email-confirmation')).confirmUrl!).searchParams.get('token')!;
+      if (second === first) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(second).not.toBe(first);
+    expectProblem(await app.api.request('POST', '/v1/users/email-confirmations', { body: { token: second } }), 410, 'EMAIL_CHANGE_NOT_PENDING');
+    const member = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': withdrawn.body.position } });
+    expect(member.body.email).toBe('jane@acme.test');
+  });
 });
 
 describe('item 3: a retry after a lost answer answers the first answer, exactly once, across a restart', () => {

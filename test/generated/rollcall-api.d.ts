@@ -972,19 +972,23 @@ export interface components {
       email?: string;
     };
     PendingEmailChange: {
-      /** @enum {string} */
-      status: 'pending_confirmation';
+      /**
+       * @description `pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user's own, and the change that was pending is dropped (its link no longer works)
+       * @enum {string}
+       */
+      status: 'pending_confirmation' | 'withdrawn';
       /**
        * Format: email
-       * @description the new address; it becomes the user's once the link mailed to it is opened
+       * @description the new address (pending: it becomes the user's once the link mailed to it is opened); withdrawn: the address the user keeps
        * @example jane.doe@acme.test
        */
       email: string;
       /**
        * Format: date-time
+       * @description pending only: when the link expires
        * @example 2026-03-03T09:00:00.000Z
        */
-      expiresAt: string;
+      expiresAt?: string;
     };
     ProfileUpdated: {
       /**

@@ -15,6 +15,7 @@ export const ORGANIZATION_EVENT_TYPES = [
   'UserProfileUpdated',
   'EmailChangeRequested',
   'EmailChangeConfirmed',
+  'EmailChangeWithdrawn',
   'UserDeleted',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [

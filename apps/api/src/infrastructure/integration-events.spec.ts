@@ -6,7 +6,7 @@ import { of, throwError } from 'rxjs';
 import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
-import { IntegrationEvents } from './integration-events';
+import { IntegrationEvents, toIntegrationEvent } from './integration-events';
 
 /** Unit tests: the event store and the transport are in-memory fakes; no NATS, no TCP. */
 
@@ -165,5 +165,19 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(p.status()).toEqual({ state: 'disabled', consecutiveFailures: 0 });
     expect(subscribe).not.toHaveBeenCalled();
     await p.onApplicationShutdown();
+  });
+});
+
+describe('toIntegrationEvent', () => {
+  it("publishes an event's data, but not the hash of an API key's secret", () => {
+    const issued: RecordedEvent = {
+      ...recorded(3n),
+      type: 'ApiKeyIssued',
+      data: { organizationId: 'o-1', keyId: 'k-1', secretHash: 'ab'.repeat(32), issuedAt: '2026-01-01T00:00:00.000Z' },
+      metadata: { actorId: 'system', occurredAt: '2026-01-01T00:00:00.000Z' },
+    };
+    expect(toIntegrationEvent(issued)).toMatchObject({ type: 'ApiKeyIssued', data: { organizationId: 'o-1', keyId: 'k-1', issuedAt: '2026-01-01T00:00:00.000Z' } });
+    expect(toIntegrationEvent(issued)!.data).not.toHaveProperty('secretHash');
+    expect(toIntegrationEvent(recorded(4n))!.data).toEqual({ organizationId: 'o-1', n: 4 });
   });
 });

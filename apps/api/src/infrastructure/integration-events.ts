@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { DOMAIN_EVENT_TYPES, fromStored } from '@rollcall/domain';
+import { DOMAIN_EVENT_TYPES, type DomainEvent, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
@@ -40,8 +40,18 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
     position: e.position.toString(),
     occurredAt: e.metadata.occurredAt as string | undefined,
     actorId: e.metadata.actorId as string | undefined,
-    data: event.data,
+    data: publishedData(event),
   };
+};
+
+/**
+ * What of an event's data consumers get: all of it, but the hash of an API key's secret (`ApiKeyIssued`), which only
+ * the API's key check needs: consumers learn that a key was issued, and its id.
+ */
+const publishedData = (event: DomainEvent): unknown => {
+  if (event.type !== 'ApiKeyIssued') return event.data;
+  const { secretHash: _secretHash, ...rest } = event.data;
+  return rest;
 };
 
 /** What the health check reads: is the publisher following the log, and how often did it fail in a row. */

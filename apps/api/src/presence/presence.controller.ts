@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { checkReportRead } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
-import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal } from '../shared/auth';
+import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -199,8 +199,7 @@ export class PresenceController {
     const m = req.headers.authorization ? /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization) : null;
     if (!m) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');
     const principal = await this.auth.identify(m[1]!);
-    if (principal.kind !== 'organization')
-      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
+    if (principal.kind !== 'organization') throw systemKeyRefused();
     const raw = req.headers['x-actor-id'];
     const actorId = Array.isArray(raw) ? raw[0] : raw;
     if (!actorId || !ACTOR.test(actorId))

@@ -61,7 +61,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     title: 'Integration events',
     description:
       'Every domain event (the types below), once written to the log, at least once (consumers dedupe by `eventId`), in log order; ' +
-      "one process publishes at a time. The log's internal records (`PersonalDataErased`, which says a deletion's keys are gone) are not published.",
+      "one process publishes at a time. The log's internal records (`PersonalDataErased`, which says a deletion's keys are gone) are not published, and `ApiKeyIssued` goes without the hash of the key's secret.",
     parameters: { type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
     messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
   };

@@ -77,8 +77,7 @@ export class ApiKeyGuard implements CanActivate {
     req.principal = await this.auth.identify(key);
     if (systemOnly && req.principal.kind !== 'system')
       throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
-    if (!systemOnly && req.principal.kind === 'system')
-      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
+    if (!systemOnly && req.principal.kind === 'system') throw systemKeyRefused();
     return true;
   }
 
@@ -93,6 +92,10 @@ export class ApiKeyGuard implements CanActivate {
     return marks;
   }
 }
+
+/** 403 to the system key on an operation of an organization (HTTP routes, presence streams, message patterns alike). */
+export const systemKeyRefused = (): ProblemException =>
+  new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "The system key manages organizations; use the organization's API key here."));
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthedRequest>().principal);
 

@@ -107,6 +107,12 @@ const notAnObject = (value: unknown): string | undefined => {
 @Injectable()
 export class JsonPayloadGuardPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    // a payload that is not an object is named, as an HTTP body is (checkJsonBody; HTTP bodies get here as objects)
+    const kind = metadata.type === 'body' && value !== undefined ? notAnObject(value) : undefined;
+    if (kind)
+      throw new ProblemException(
+        problem(400, 'VALIDATION_FAILED', `The message payload must be a JSON object; it is ${kind}.`, [{ field: 'body', message: 'must be a JSON object' }]),
+      );
     if (metadata.type === 'custom' || value === null || typeof value !== 'object') return value;
     const refused = inspectJsonBody(value);
     if (refused) throw new ProblemException(refused);

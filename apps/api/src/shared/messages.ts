@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { PinoLogger } from 'nestjs-pino';
-import { Authenticator, type Principal, organizationOf } from '../shared/auth';
+import { Authenticator, type Principal, organizationOf, systemKeyRefused } from '../shared/auth';
 import { ID_PATTERN } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
@@ -80,6 +80,8 @@ export class MessageWrites {
   ): Promise<T> {
     const principal = await this.auth.identify(message.apiKey);
     if (options.systemOnly) requireSystem(principal);
+    // as over HTTP: the system key on an organization's operation is 403 (it answered 401, or 404 for the organization)
+    else if (principal.kind === 'system') throw systemKeyRefused();
     const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
     if (!actorId)
       throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));

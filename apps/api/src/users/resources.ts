@@ -48,12 +48,16 @@ export const toOrgUser = (doc: OrgUserDoc): OrgUser => ({
 });
 
 export class PendingEmailChange {
-  @ApiProperty({ enum: ['pending_confirmation'] })
-  status!: 'pending_confirmation';
-  @ApiProperty({ format: 'email', description: 'the new address; it becomes the user\'s once the link mailed to it is opened', example: 'jane.doe@acme.test' })
+  @ApiProperty({
+    enum: ['pending_confirmation', 'withdrawn'],
+    description:
+      '`pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user\'s own, and the change that was pending is dropped (its link no longer works)',
+  })
+  status!: 'pending_confirmation' | 'withdrawn';
+  @ApiProperty({ format: 'email', description: 'the new address (pending: it becomes the user\'s once the link mailed to it is opened); withdrawn: the address the user keeps', example: 'jane.doe@acme.test' })
   email!: string;
-  @ApiProperty({ format: 'date-time', example: '2026-03-03T09:00:00.000Z' })
-  expiresAt!: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'pending only: when the link expires', example: '2026-03-03T09:00:00.000Z' })
+  expiresAt?: string;
 }
 
 /** A profile change (rule 10): the fields changed now, and the email change waiting for confirmation, if any. */

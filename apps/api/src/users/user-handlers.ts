@@ -35,7 +35,7 @@ const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | 
 export interface ProfileAnswer {
   userId: string;
   changed: string[];
-  emailChange?: { status: 'pending_confirmation'; email: string; expiresAt: string };
+  emailChange?: { status: 'pending_confirmation' | 'withdrawn'; email: string; expiresAt?: string };
   position: string;
 }
 
@@ -68,6 +68,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     );
     const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
+    const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
     if (requested && !done.replayed)
       sendConfirmationInBackground(this.mailer, {
         to: requested.data.email,
@@ -78,6 +79,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
       ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt } }),
+      ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
       position: done.position,
     };
   }
@@ -89,12 +91,13 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
  * `email` gives it back.
  */
 export const PROFILE_ANSWER_STORAGE: AnswerStorage<ProfileAnswer> = {
-  stored: ({ emailChange, ...rest }) => (emailChange ? { ...rest, emailChange: { status: emailChange.status, expiresAt: emailChange.expiresAt } } : rest),
+  stored: ({ emailChange, ...rest }) =>
+    emailChange ? { ...rest, emailChange: { status: emailChange.status, ...(emailChange.expiresAt !== undefined && { expiresAt: emailChange.expiresAt }) } } : rest,
   restored: (stored, _ctx, body) => {
     const { emailChange, position, ...rest } = stored as ProfileAnswer;
     if (!emailChange) return stored as ProfileAnswer;
     const email = normalizeEmail(String((body as { email?: unknown } | null)?.email ?? ''));
-    return { ...rest, emailChange: { status: emailChange.status, email, expiresAt: emailChange.expiresAt }, position };
+    return { ...rest, emailChange: { status: emailChange.status, email, ...(emailChange.expiresAt !== undefined && { expiresAt: emailChange.expiresAt }) }, position };
   },
 };
 

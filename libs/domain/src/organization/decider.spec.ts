@@ -41,6 +41,12 @@ describe('organization decider', () => {
     expectError(decideOrganization({ type: 'JoinOrganization', organizationId: 'x', actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io' }, empty), 'ORGANIZATION_NOT_FOUND');
     expectError(decideOrganization({ type: 'UpdateProfile', organizationId: 'x', actorId: 'u', now: T0, userId: 'u', changes: {} }, empty), 'ORGANIZATION_NOT_FOUND');
   });
+  it('rule 8: joining as an existing org user ignores the display name sent, so a name that would be refused does not refuse the acceptance', () => {
+    const s = new Scenario().member('jane');
+    const email = s.org.users.get('jane')!.email;
+    expectEvents(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'jane', now: T0, newUserId: 'x', email, displayName: 'Bad\u200bName' }), []);
+    expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'new@x.io', displayName: 'Bad\u200bName' }), 'VALIDATION_FAILED');
+  });
   it('joining with an invalid email is refused', () => {
     const s = new Scenario();
     expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'nope' }), 'VALIDATION_FAILED');

@@ -144,14 +144,15 @@ export function decideOrganization(
     }
     case 'JoinOrganization': {
       if (!state.exists) return reject(notFound(command.organizationId));
-      const inputErrors = [
-        checkEmail('email', command.email),
-        command.displayName === undefined ? undefined : checkText('displayName', command.displayName, 200, true),
-      ].filter((f): f is FieldError => f !== undefined);
-      if (inputErrors.length > 0) return reject(validationFailed(inputErrors));
+      const emailError = checkEmail('email', command.email);
+      if (emailError) return reject(validationFailed([emailError]));
       const email = normalizeEmail(command.email);
-      // an invitation bound to an existing user (rule 8) joins nobody new, whatever address it was sent to
+      // an invitation bound to an existing user (rule 8) joins nobody new, whatever address it was sent to; the
+      // display name sent is then ignored, and so not checked
       if (state.users.has(command.newUserId) || state.byEmail.has(email)) return accept([]);
+      // rule 6's checks of a name; a blank one counts as none (a console's empty field): the address's local part
+      const nameError = command.displayName === undefined ? undefined : checkText('displayName', command.displayName, 200, true);
+      if (nameError) return reject(validationFailed([nameError]));
       const joined: UserJoinedOrganization = {
         type: 'UserJoinedOrganization',
         version: 1,

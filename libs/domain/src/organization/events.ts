@@ -62,6 +62,13 @@ export type EmailChangeConfirmed = Event<
   { organizationId: string; userId: string; email: string; version: number; confirmedAt: string }
 >;
 
+/**
+ * A pending email change was withdrawn: its user (or an org admin) asked for the address the user has. `version`
+ * numbers it among the user's email changes, so the withdrawn change's link no longer works (docs/rules.md#rule-10).
+ * No personal data: the address is the one the user keeps.
+ */
+export type EmailChangeWithdrawn = Event<'EmailChangeWithdrawn', { organizationId: string; userId: string; version: number; withdrawnAt: string }>;
+
 /** The user leaves the organization and every workspace; their personal data is erased (crypto-shredding). */
 export type UserDeleted = Event<
   'UserDeleted',
@@ -85,4 +92,5 @@ export type OrganizationEvent =
   | UserProfileUpdated
   | EmailChangeRequested
   | EmailChangeConfirmed
+  | EmailChangeWithdrawn
   | UserDeleted;

@@ -90,6 +90,12 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.users.set(user.userId, { ...user, pendingEmail, emailChangeVersion: Math.max(user.emailChangeVersion, version) });
       return state;
     }
+    case 'EmailChangeWithdrawn': {
+      const user = state.users.get(event.data.userId);
+      if (!user) return state;
+      state.users.set(user.userId, { ...user, pendingEmail: null, emailChangeVersion: Math.max(user.emailChangeVersion, event.data.version) });
+      return state;
+    }
     case 'EmailChangeConfirmed': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;

@@ -41,6 +41,40 @@ describe('rule 10: an email change takes effect only once the new address is con
     expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 3, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
   });
 
+  it('rule 10: asking again for the address pending mails a new link (after expiry too); the earlier link no longer works', () => {
+    const s = new Scenario().member('jane');
+    const request = () =>
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' }, confirmationTtlSeconds: HOUR });
+    s.applyOrg(expectEvents(request(), ['EmailChangeRequested']));
+    // the mail was lost: asked again while pending
+    const [again] = expectEvents(request(), ['EmailChangeRequested']);
+    expect(again!.data).toMatchObject({ email: 'jane@new.test', version: 2 });
+    s.applyOrg([again!]);
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
+    // the link expired: "request the email change again" works with the same address
+    s.advance(HOUR);
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 2, now: s.now }), 'EMAIL_CHANGE_EXPIRED');
+    const [renewed] = expectEvents(request(), ['EmailChangeRequested']);
+    s.applyOrg([renewed!]);
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 3, now: s.now });
+    expect(s.org.users.get('jane')!.email).toBe('jane@new.test');
+  });
+
+  it('rule 10: asking for the address the user has withdraws a pending change: its link no longer works; with nothing pending, nothing happens', () => {
+    const s = new Scenario().member('jane');
+    const change = (email: string) => s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email } });
+    expectEvents(change('Jane@Acme.test'), []);
+    s.applyOrg(expectEvents(change('jane@new.test'), ['EmailChangeRequested']));
+    const [withdrawn] = expectEvents(change('JANE@acme.test'), ['EmailChangeWithdrawn']);
+    expect(withdrawn!.data).toMatchObject({ userId: 'jane', version: 2 });
+    s.applyOrg([withdrawn!]);
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
+    expect(s.org.users.get('jane')).toMatchObject({ email: 'jane@acme.test', pendingEmail: null });
+    // a later request takes the next version
+    const [next] = expectEvents(change('jane@other.test'), ['EmailChangeRequested']);
+    expect(next!.data.version).toBe(3);
+  });
+
   it('an address with a pending invitation for someone else cannot be claimed, neither requested nor confirmed', () => {
     const s = new Scenario().member('agent');
     s.invited('boss@other.test', { roles: ['owner'] });

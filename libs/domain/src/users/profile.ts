@@ -1,4 +1,4 @@
-import type { EmailChangeConfirmed, EmailChangeRequested, ProfileChanges, UserProfileUpdated } from '../organization/events';
+import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, ProfileChanges, UserProfileUpdated } from '../organization/events';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
@@ -83,7 +83,7 @@ export const evolveProfile = (profile: UserProfile, changes: ProfileChanges): Us
   ...(typeof changes.email === 'string' && { email: changes.email, knownEmails: [...new Set([...profile.knownEmails, changes.email])] }),
 });
 
-export type ProfileEvent = UserProfileUpdated | EmailChangeRequested | EmailChangeConfirmed;
+export type ProfileEvent = UserProfileUpdated | EmailChangeRequested | EmailChangeConfirmed | EmailChangeWithdrawn;
 
 /** The user profile decider: the user themself or an org admin edits display name, alias, avatar URL and email. */
 export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext): Decision<ProfileEvent> {
@@ -119,8 +119,16 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
       version: 1,
       data: { organizationId: command.organizationId, userId: user.userId, changes: next, updatedAt: command.now },
     });
-  // A new email takes effect only once confirmed through the link mailed to it (docs/rules.md#rule-10).
-  if (c.email !== undefined && normalizeEmail(c.email) !== user.email && normalizeEmail(c.email) !== user.pendingEmail?.email) {
+  // A new email takes effect only once confirmed through the link mailed to it (docs/rules.md#rule-10). Asking again
+  // for the address pending mails a new link (the earlier one lost, or expired); asking for the address the user
+  // has withdraws what is pending. Either way the earlier link stops working.
+  if (c.email !== undefined && normalizeEmail(c.email) === user.email && user.pendingEmail)
+    events.push({
+      type: 'EmailChangeWithdrawn',
+      version: 1,
+      data: { organizationId: command.organizationId, userId: user.userId, version: user.emailChangeVersion + 1, withdrawnAt: command.now },
+    });
+  if (c.email !== undefined && normalizeEmail(c.email) !== user.email) {
     const email = normalizeEmail(c.email);
     const error = claimError(ctx, user, email);
     if (error) return reject(error);
