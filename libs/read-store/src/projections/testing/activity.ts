@@ -158,6 +158,10 @@ export class Activity {
         const requested = decided.ok ? decided.events.find((e) => e.type === 'EmailChangeRequested') : undefined;
         if (requested?.type === 'EmailChangeRequested' && c % 5 !== 0)
           this.log.organization({ type: 'ConfirmEmailChange', organizationId: ws.organizationId, userId, version: requested.data.version, now });
+        // and of those left pending, some are withdrawn: the user asks for the address they have
+        const current = this.log.orgs.get(ws.organizationId)?.users.get(userId)?.email;
+        if (requested?.type === 'EmailChangeRequested' && c % 10 === 0 && current)
+          this.log.organization({ type: 'UpdateProfile', organizationId: ws.organizationId, actorId: admin, now, userId, changes: { email: current } });
         break;
       }
       case 10: {
