@@ -126,6 +126,8 @@ describe('stopping the API (SIGTERM)', () => {
       expect(ws.status).toBe(201);
       expect(await stopped).toBe('SIGTERM');
       expect(Date.now() - signalled).toBeGreaterThanOrEqual(3_000);
+      // an expected answer: not an error line (the server logs errors only here)
+      expect(server.output()).not.toMatch(/"url":"\/health"[^\n]*"status":503/);
       const again = await startServer({ dataDir });
       try {
         // it was done: the same key answers the same workspace, from the log

@@ -149,9 +149,12 @@ const withRequestId = (base: Logger, id: string): Logger => {
   return child;
 };
 
-/** warn for a 4xx, error for a 5xx or a failed response */
+/** what a handler may set on `res.locals` for an answer it expects (503 SHUTTING_DOWN during a stop: no error) */
+export const EXPECTED_ANSWER = 'expectedAnswer';
+
+/** warn for a 4xx, error for a 5xx or a failed response; info for an answer its handler says it expects */
 const levelOf = (res: Response, error: Error | undefined): 'info' | 'warn' | 'error' =>
-  error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+  !error && res.locals?.[EXPECTED_ANSWER] === true ? 'info' : error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
 
 /**
  * One line per HTTP request: method, route, url (secrets redacted), status, durationMs, requestId; warn for a

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Headers, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { Response } from 'express';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
@@ -11,6 +12,7 @@ import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
+import { EXPECTED_ANSWER } from '../logging';
 import { Stopping } from './stopping';
 
 
@@ -39,8 +41,12 @@ export class HealthController {
   @ApiResponse({ status: 200, type: Health, description: 'Health: every indicator up' })
   // a body is parsed on every route: one that is not JSON is refused before the check runs
   @ApiProblems('UNHEALTHY', 'SHUTTING_DOWN', ...NO_BODY_PROBLEMS)
-  async check() {
-    if (this.stopping.stopping) throw new ProblemException(problem(503, 'SHUTTING_DOWN', 'This process is stopping: send requests to another replica.'));
+  async check(@Res({ passthrough: true }) res: Response) {
+    if (this.stopping.stopping) {
+      // what a stop is for: logged as info, not as an error
+      res.locals[EXPECTED_ANSWER] = true;
+      throw new ProblemException(problem(503, 'SHUTTING_DOWN', 'This process is stopping: send requests to another replica.'));
+    }
     return this.health.check([
       () => this.probe('eventStore', () => this.events.ping()),
       () => this.probe('readStore', () => this.readSide.ping()),
