@@ -143,10 +143,10 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect((await cli('history', '--workspace', org.workspaceId, '--to', `${today}T23:00:00`)).status).toBe(2);
   }, 60_000);
 
-  it('prove writes a proof of a history entry that check-proof verifies offline, and refuses once the entry is altered', async () => {
+  /** `prove` of bob's latest history entry into `file` (its position), once a checkpoint covers it */
+  const proveBobsLatest = async (file: string): Promise<string> => {
     const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}`, { key: org.key, actor: org.admin });
     const position = String(history.body.items.at(-1).position);
-    const file = join(work, 'proof.json');
     let proved = await cli('prove', '--position', position, '--out', file);
     for (let i = 0; proved.status !== 0 && i < 20; i++) {
       // the notary signs a checkpoint every 100 ms here
@@ -154,6 +154,12 @@ describe("verifiable history: the auditor's CLI against the API", () => {
       proved = await cli('prove', '--position', position, '--out', file);
     }
     expect(proved.status).toBe(0);
+    return position;
+  };
+
+  it('prove writes a proof of a history entry that check-proof verifies offline, and refuses once the entry is altered', async () => {
+    const file = join(work, 'proof.json');
+    const position = await proveBobsLatest(file);
     const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
     const checked = await cli('check-proof', file, '--public-key', key);
     expect(checked.stdout).toMatch(new RegExp(`^proof OK: position ${position} \\(RestrictionsChanged in workspace-${org.workspaceId}\\) is leaf \\d+`));
@@ -168,15 +174,8 @@ describe("verifiable history: the auditor's CLI against the API", () => {
   }, 60_000);
 
   it('check-proof trusts only the key it is given: a proof signed under the file\'s own key fails; without --public-key, a bad key or an unreadable file it is a usage error (exit 2)', async () => {
-    const history = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}`, { key: org.key, actor: org.admin });
-    const position = String(history.body.items.at(-1).position);
     const file = join(work, 'proof-forge.json');
-    let proved = await cli('prove', '--position', position, '--out', file);
-    for (let i = 0; proved.status !== 0 && i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      proved = await cli('prove', '--position', position, '--out', file);
-    }
-    expect(proved.status).toBe(0);
+    await proveBobsLatest(file);
     const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
     const bundle = JSON.parse(readFileSync(file, 'utf8'));
     // a forger alters the entry, signs a one-leaf tree of it under a key of their own with the log's name, and ships that key
