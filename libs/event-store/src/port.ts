@@ -107,6 +107,14 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
+/** The parts of one command: a single stream through `append`, several atomically through `appendMany`. */
+export async function appendParts(store: EventStore, parts: StreamAppend[]): Promise<MultiAppendResult> {
+  if (parts.length > 1) return store.appendMany(parts);
+  const [{ stream, events, expected }] = parts as [StreamAppend];
+  const result = await store.append(stream, events, expected);
+  return { position: result.position, streams: [{ stream, nextRevision: result.nextRevision }], ...(result.replayed && { replayed: true }) };
+}
+
 /** Thrown by append when the stream's revision is not the expected one. The command side re-decides and retries. */
 export class WrongExpectedRevisionError extends Error {
   readonly code = 'CONCURRENCY_CONFLICT';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { uuidV5 } from '@rollcall/event-store';
+import { type Loaded, laterThan } from './stream-entries';
 
 /** Who asks, and the request's identity: becomes each appended event's metadata. */
 export interface CommandContext {
@@ -49,3 +50,14 @@ const CREATED_ID_NAMESPACE = '0b7e4f9a-3c52-4d1e-8f6a-5a2c9d0e7b13';
  * creates the same ids, so it finds its own events instead of creating a second organization or invitation.
  */
 export const createdId = (ctx: CommandContext, purpose: string): string => uuidV5(CREATED_ID_NAMESPACE, `${ctx.idempotencyKey}:${purpose}`);
+
+/**
+ * Dates the command no earlier than the latest change of the streams it decides on (docs/rules.md rule 17; called by
+ * StreamHandler before each decision). A command decided again after another writer's change got in first (its
+ * request came earlier, or another replica's clock is ahead) would otherwise carry a time before that change, after it
+ * in the stream: the history would date it before the change it follows, and a replay to its time would stop at that
+ * change and leave it out. Deciders read `ctx.now` when they decide, so expiries and the like start from that time.
+ */
+export function dateAfter(ctx: CommandContext, streams: Loaded<unknown>[]): void {
+  for (const s of streams) if (s.lastAt !== undefined && laterThan(s.lastAt, ctx.now)) ctx.now = s.lastAt;
+}

@@ -4,17 +4,17 @@ import {
   DuplicateEventIdError,
   type EventStore,
   type ExpectedRevision,
-  type MultiAppendResult,
   type NewEvent,
   type StreamAppend,
   WrongExpectedRevisionError,
+  appendParts,
   eventIdFor,
 } from '@rollcall/event-store';
-import type { CommandContext } from './command-context';
+import { type CommandContext, dateAfter } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
-import { type OwnCommand, laterThan } from './stream-entries';
+import type { OwnCommand } from './stream-entries';
 import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
@@ -363,7 +363,7 @@ export class StreamHandler {
   private async appendResending<E extends DomainEvent>(parts: StreamAppend[], events: E[], options: HandleOptions<E>): Promise<{ position: string; replayed: boolean }> {
     for (let resend = 0; ; resend++) {
       try {
-        const written = await this.appendParts(parts);
+        const written = await appendParts(this.store, parts);
         const command = idempotencyOf(parts);
         const replayed = written.replayed === true;
         for (const [i, part] of parts.entries())
@@ -376,12 +376,6 @@ export class StreamHandler {
     }
   }
 
-  private async appendParts(parts: StreamAppend[]): Promise<MultiAppendResult> {
-    if (parts.length > 1) return this.store.appendMany(parts);
-    const [{ stream, events, expected }] = parts as [StreamAppend];
-    const result = await this.store.append(stream, events, expected);
-    return { position: result.position, streams: [{ stream, nextRevision: result.nextRevision }], ...(result.replayed && { replayed: true }) };
-  }
 }
 
 /**
@@ -402,13 +396,3 @@ function idempotencyOf(parts: StreamAppend[]): OwnCommand {
   return { idempotencyKey, ...(occurredAt !== undefined && { occurredAt }), ...(requestHash !== undefined && { requestHash }) };
 }
 
-/**
- * Dates the command no earlier than the latest change of the streams it decides on (docs/rules.md rule 17). A command
- * decided again after another writer's change got in first (its request came earlier, or another replica's clock is
- * ahead) would otherwise carry a time before that change, after it in the stream: the history would date it before
- * the change it follows, and a replay to its time would stop at that change and leave it out. Deciders read
- * `ctx.now` when they decide, so expiries and the like start from the same time.
- */
-function dateAfter(ctx: CommandContext, streams: Loaded<unknown>[]): void {
-  for (const s of streams) if (s.lastAt !== undefined && laterThan(s.lastAt, ctx.now)) ctx.now = s.lastAt;
-}
