@@ -24,8 +24,8 @@ export interface Entry<S> {
   /** the idempotency keys of the stream's latest commands (bounded), to recognise a retry whose answer was lost */
   applied: Map<string, AppliedCommand>;
   /**
-   * The latest `occurredAt` among the stream's events (ISO). A command on the stream is dated no earlier (StreamHandler
-   * `dateAfter`): a stream's times never go back, so a replay to a time T folds a prefix of it that is exactly the
+   * The latest `occurredAt` among the stream's events (ISO). A command on the stream is dated no earlier (`dateAfter`,
+   * command-context.ts): a stream's times never go back, so a replay to a time T folds a prefix of it that is exactly the
    * changes the history dates at or before T (docs/rules.md rule 17).
    */
   lastAt?: string;
@@ -136,5 +136,10 @@ export function noteOccurredAt(entry: { lastAt?: string }, occurredAt: unknown):
   if (typeof occurredAt === 'string' && (entry.lastAt === undefined || laterThan(occurredAt, entry.lastAt))) entry.lastAt = occurredAt;
 }
 
-/** whether ISO time `a` is after `b` (compared as instants: a time given with an offset sorts like any other) */
-export const laterThan = (a: string, b: string): boolean => Date.parse(a) > Date.parse(b);
+/**
+ * whether ISO time `a` is after `b`, as instants. Both in `toISOString`'s form (24 characters, UTC: what the command
+ * path writes) compare as text, without parsing (each event folded is compared: a cold load folds thousands); any
+ * other form (an offset, a test's time) is parsed.
+ */
+export const laterThan = (a: string, b: string): boolean =>
+  a.length === 24 && b.length === 24 && a.endsWith('Z') && b.endsWith('Z') ? a > b : Date.parse(a) > Date.parse(b);
