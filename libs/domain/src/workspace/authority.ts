@@ -82,8 +82,8 @@ export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'teams';
 /**
  * Reads: the user list, one member and the permission history need the member-management permission (the
  * user settings are for owners and managers, seed 003); a member may always see themself ("view as");
- * the CSV export needs the export permission (`data.export` in preset levels: a manager restricted by
- * `data_export` cannot export). Org admins may read everything (rule 5). `history` with a target is one member's
+ * the CSV export needs the export permission besides (`data.export` in preset levels: a manager restricted by
+ * `data_export` cannot export, nor one restricted by `workspace_settings`, who cannot read the list). Org admins may read everything (rule 5). `history` with a target is one member's
  * access at a time T: their own, like their entry, is theirs to read (docs/rules.md#rule-1).
  */
 export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadScope, targetUserId?: string): Check {
@@ -93,6 +93,8 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   // the team list and the invite lookup serve every member: a chat router asks them on behalf of any agent (rule 15)
   if (scope === 'teams') return undefined;
   const model = modelOf(ctx);
-  const needed = scope === 'export' ? model.exportMembers : model.manageMembers;
-  return holds(actor, needed) ? undefined : refused(`This needs the ${needed} permission, which you do not hold.`);
+  // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
+  const needed = scope === 'export' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
+  const missing = needed.find((permission) => !holds(actor, permission));
+  return missing === undefined ? undefined : refused(`This needs the ${missing} permission, which you do not hold.`);
 }

@@ -18,6 +18,13 @@ describe('rule 18: exporting the user list needs data.export (levels) / users (o
   ])('%s → %s', (actor, code) => {
     expect(checkRead(s().ctx, actor, 'export')?.code).toBe(code);
   });
+  it('rules 1 and 18: the export is the user list: a manager who may not read the list (workspace_settings) may not export it either', () => {
+    const t = new Scenario('levels').member('no-list', { roles: ['manager'], restrictions: { workspace_settings: true } });
+    expect(checkRead(t.ctx, 'no-list', 'members')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    const refused = checkRead(t.ctx, 'no-list', 'export');
+    expect(refused?.code).toBe('INSUFFICIENT_AUTHORITY');
+    expect(refused?.message).toContain('settings.users');
+  });
   it('preset permissions: users', () => {
     const p = new Scenario('permissions').member('boss', { grants: ['users'] }).member('chatter');
     expect(checkRead(p.ctx, 'boss', 'export')).toBeUndefined();
