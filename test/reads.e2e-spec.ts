@@ -51,6 +51,11 @@ describe('the user list over HTTP', () => {
     expect((await get(`${ws}?role=manager`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Zoe Zebra']);
     expect((await get(`${ws}?q=MANGO`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Mia Mango']);
     expect((await get(`${ws}?q=user3%40acme`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Ben Berry']);
+    // "Éva" typed with a combining accent finds the name stored composed; a control character is refused (a NUL matched everyone)
+    expect((await get(`${ws}?q=${encodeURIComponent('E\u0301va')}`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Éva Élan']);
+    for (const bad of ['%00', '%00nomatch', 'a%00b', '%1F'])
+      expect({ bad, ...(await get(`${ws}?q=${bad}`, o, o.last)).body }).toMatchObject({ bad, code: 'VALIDATION_FAILED', detail: expect.stringContaining('q must not contain control characters') });
+    expect((await get(`${ws}/export.csv?q=%00`, o, o.last)).body).toMatchObject({ code: 'VALIDATION_FAILED' });
     const byName = (await get(`${ws}?status=active&sort=name`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName);
     expect(byName).toEqual(['Ada Admin', 'adam apple', 'Ben Berry', 'Mia Mango', 'Zoe Zebra', 'Éva Élan']);
   });

@@ -4076,7 +4076,7 @@ export interface operations {
   MemberQueriesController_list: {
     parameters: {
       query?: {
-        /** @description search email, display name and alias (case-insensitive) */
+        /** @description search email, display name and alias (case-insensitive; no control characters, which no name or address holds) */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];
@@ -4215,7 +4215,7 @@ export interface operations {
   MemberQueriesController_export: {
     parameters: {
       query?: {
-        /** @description search email, display name and alias (case-insensitive) */
+        /** @description search email, display name and alias (case-insensitive; no control characters, which no name or address holds) */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];

@@ -14,10 +14,13 @@ export class RevokeDto {
 
 /** The user list's filters and order: the list (paged) and its CSV export (the whole of it) take the same. */
 export class MemberFilterQuery {
-  @ApiPropertyOptional({ description: 'search email, display name and alias (case-insensitive)' })
+  @ApiPropertyOptional({ description: 'search email, display name and alias (case-insensitive; no control characters, which no name or address holds)' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  // a NUL cut the search short in the embedded store (a leading one matched everyone); names and addresses hold none
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'must not contain control characters' })
   q?: string;
 
   @ApiPropertyOptional({ description: 'comma-separated: pending, active, revoked (default pending,active)', example: 'pending,active' })

@@ -47,6 +47,16 @@ describe('organization decider', () => {
     expectEvents(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'jane', now: T0, newUserId: 'x', email, displayName: 'Bad\u200bName' }), []);
     expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'new@x.io', displayName: 'Bad\u200bName' }), 'VALIDATION_FAILED');
   });
+  it('rule 6: names are stored composed (NFC): "José" typed with a combining accent is the same name as typed precomposed', () => {
+    const s = new Scenario();
+    const [joined] = expectEvents(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io', displayName: ' Jose\u0301 ' }), ['UserJoinedOrganization']);
+    expect(joined!.data.displayName).toBe('Jos\u00e9');
+    const [updated] = expectEvents(
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: T0, userId: ADMIN, changes: { displayName: 'Rene\u0301e', alias: 'Zoe\u0308' } }),
+      ['UserProfileUpdated'],
+    );
+    expect(updated!.data.changes).toEqual({ displayName: 'Ren\u00e9e', alias: 'Zo\u00eb' });
+  });
   it('joining with an invalid email is refused', () => {
     const s = new Scenario();
     expectError(s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'nope' }), 'VALIDATION_FAILED');

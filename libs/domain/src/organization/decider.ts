@@ -2,7 +2,7 @@ import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '../access
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { checkEmail, checkText, normalizeEmail } from '../shared/validation';
+import { checkEmail, checkText, cleanName, normalizeEmail } from '../shared/validation';
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { activeUser, isOrgAdmin, type OrganizationState } from './state';
@@ -89,7 +89,7 @@ export function decideOrganization(
         {
           type: 'OrganizationCreated',
           version: 1,
-          data: { organizationId: command.organizationId, name: command.name.trim(), createdAt: command.now },
+          data: { organizationId: command.organizationId, name: cleanName(command.name), createdAt: command.now },
         },
         {
           type: 'ApiKeyIssued',
@@ -103,7 +103,7 @@ export function decideOrganization(
             organizationId: command.organizationId,
             userId: command.admin.userId,
             email: normalizeEmail(command.admin.email),
-            displayName: command.admin.displayName.trim(),
+            displayName: cleanName(command.admin.displayName),
             orgAdmin: true,
             joinedAt: command.now,
           },
@@ -133,7 +133,7 @@ export function decideOrganization(
           data: {
             organizationId: command.organizationId,
             workspaceId: command.workspaceId,
-            name: command.name.trim(),
+            name: cleanName(command.name),
             plan,
             accessModel: model,
             ownerUserId: command.actorId,
@@ -160,7 +160,7 @@ export function decideOrganization(
           organizationId: command.organizationId,
           userId: command.newUserId,
           email,
-          displayName: command.displayName?.trim() || defaultDisplayName(email),
+          displayName: (command.displayName !== undefined && cleanName(command.displayName)) || defaultDisplayName(email),
           orgAdmin: false,
           joinedAt: command.now,
         },

@@ -82,6 +82,12 @@ export function nameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A name as stored: trimmed, and in Unicode's composed form (NFC), so that "José" typed with a combining accent is
+ * the same text as "José" precomposed: it is found by the same search and sorts in the same place.
+ */
+export const cleanName = (raw: string): string => raw.trim().normalize('NFC');
+
 export const checkText = (field: string, raw: unknown, max: number, allowEmpty = false): FieldError | undefined => {
   if (typeof raw !== 'string') return { field, message: 'must be text' };
   const trimmed = raw.trim();

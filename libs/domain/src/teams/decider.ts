@@ -1,7 +1,7 @@
 import type { AccessModel } from '../access-model';
 import { type DomainError, type FieldError, domainError, validationFailed } from '../shared/errors';
 import { type Decision, accept, reject } from '../shared/result';
-import { nameProblem } from '../shared/validation';
+import { cleanName, nameProblem } from '../shared/validation';
 import { type Actor, holds, resolveActor } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
@@ -91,7 +91,7 @@ export function authorizeTeamManagement(ctx: WorkspaceContext, actorId: string):
 /** A team name as stored: trimmed, composed (NFC), 1 to 80 characters, on one line. */
 export function checkTeamName(raw: unknown): { name: string } | { error: FieldError } {
   if (typeof raw !== 'string') return { error: { field: 'name', message: 'must be text' } };
-  const name = raw.trim().normalize('NFC');
+  const name = cleanName(raw);
   if (name.length === 0) return { error: { field: 'name', message: 'must not be empty' } };
   if ([...name].length > TEAM_NAME_MAX) return { error: { field: 'name', message: `must be at most ${TEAM_NAME_MAX} characters` } };
   const problem = nameProblem(name);

@@ -2,7 +2,7 @@ import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, 
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
-import { checkEmail, checkText, checkUrl, normalizeEmail } from '../shared/validation';
+import { checkEmail, checkText, checkUrl, cleanName, normalizeEmail } from '../shared/validation';
 
 /** A user's profile lives at the organization level and shows in every workspace (rule 10). */
 export interface UserProfile {
@@ -109,8 +109,9 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
   if (fields.length > 0) return reject(validationFailed(fields));
 
   const next: ProfileChanges = {};
-  if (c.displayName !== undefined && c.displayName.trim() !== user.displayName) next.displayName = c.displayName.trim();
-  if (c.alias !== undefined && (c.alias?.trim() || null) !== user.alias) next.alias = c.alias?.trim() || null;
+  if (c.displayName !== undefined && cleanName(c.displayName) !== user.displayName) next.displayName = cleanName(c.displayName);
+  const alias = c.alias === undefined || c.alias === null ? c.alias : cleanName(c.alias) || null;
+  if (alias !== undefined && alias !== user.alias) next.alias = alias;
   if (c.avatarUrl !== undefined && c.avatarUrl !== user.avatarUrl) next.avatarUrl = c.avatarUrl;
   const events: ProfileEvent[] = [];
   if (Object.keys(next).length > 0)

@@ -46,8 +46,14 @@ const iso = (value: string | undefined, name: 'from' | 'to'): string | undefined
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new InvalidQueryError(`${name} must be an ISO-8601 time, got ${JSON.stringify(value)}`, name);
-  return new Date(name === 'to' && DATE_ONLY.test(value) ? ms + DAY_MS - 1 : ms).toISOString();
+  if (name === 'to') return new Date(DATE_ONLY.test(value) ? ms + DAY_MS - 1 : ms).toISOString();
+  // entry times are whole milliseconds: a `from` between two of them (…02.9849) starts at the next one, not the one
+  // before it (Date.parse drops what is past the millisecond)
+  return new Date(finerThanMs(value) ? ms + 1 : ms).toISOString();
 };
+
+/** whether a time's fraction of a second has a non-zero digit past the third (02.9849Z; not 02.9840Z) */
+const finerThanMs = (value: string): boolean => /\.\d{3}\d*[1-9]/.test(value);
 
 /** both bounds as ISO text; a range that ends before it starts is refused (as the presence report's), not answered empty */
 const range = (from: string | undefined, to: string | undefined): { from?: string; to?: string } => {

@@ -57,7 +57,8 @@ function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit'
   const sort = f.sort ?? 'name';
   const direction = f.direction ?? (sort === 'name' || sort === 'email' ? 'asc' : 'desc');
   const query: Omit<Query, 'limit' | 'cursor'> = { where, sort: { field: SORT_FIELDS[sort], direction } };
-  const q = f.q?.trim();
+  // composed form (NFC), as names are stored (docs/rules.md rule 6): "José" typed either way finds the same members
+  const q = f.q?.trim().normalize('NFC');
   if (q) query.search = { text: q, fields: ['email', 'displayName', 'alias'] };
   return query;
 }

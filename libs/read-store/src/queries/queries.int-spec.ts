@@ -135,6 +135,15 @@ describe('read-model queries', () => {
     expect(csv).toHaveLength(day.items.length + 1);
   });
 
+  it('rule 17: bounds finer than a millisecond: `from` just after an entry leaves it out, `to` just after it keeps it', async () => {
+    const [first] = (await listHistory(read, WS, {})).items;
+    const at = first!.at; // …ss.mmmZ
+    const finer = `${at.slice(0, -1)}9Z`;
+    expect((await listHistory(read, WS, { from: finer })).items.map((e) => e._id)).not.toContain(first!._id);
+    expect((await listHistory(read, WS, { from: `${at.slice(0, -1)}0Z` })).items.map((e) => e._id)).toContain(first!._id);
+    expect((await listHistory(read, WS, { to: finer })).items.map((e) => e._id)).toContain(first!._id);
+  });
+
   it('exports the permission history as CSV', async () => {
     const lines = (await text(exportHistoryCsv(read, WS, { userId: 'amy' }))).trim().split('\n');
     expect(lines[0]).toBe(

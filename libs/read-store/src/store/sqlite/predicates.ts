@@ -26,7 +26,7 @@ export function conditions(
   for (const [field, value] of Object.entries(query.where ?? {})) {
     parts.push(wherePredicate(c, field, whereValues(value), sql));
   }
-  if (search) parts.push(searchPredicate(state, c, search.text.toLowerCase(), search.fields, sql, hints));
+  if (search) parts.push(searchPredicate(state, c, lowerCaseNeedle(search.text), search.fields, sql, hints));
   return parts.join(' AND ');
 }
 
@@ -81,3 +81,10 @@ function valuePredicate(
   if (values.includes(null)) parts.push(mode === 'scalar' ? `${expr} IS NULL` : `${type} = 'null'`);
   return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
 }
+
+/**
+ * The search text lower-cased letter by letter: `toLowerCase` of the whole text writes a Greek capital sigma that ends
+ * it as a final sigma (ς), which a stored word continuing past it holds as σ: "ΟΔΥΣ" would not find "Οδυσσέας".
+ * Letter by letter, Σ is σ, as inside a word; a needle typed with ς keeps it.
+ */
+export const lowerCaseNeedle = (text: string): string => Array.from(text, (c) => c.toLowerCase()).join('');

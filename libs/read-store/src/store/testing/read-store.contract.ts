@@ -331,6 +331,13 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
         expect(await search('ecole')).toEqual([]);
       });
 
+      it('a capital sigma ending the text finds the word that goes on past it (not read as a final ς)', async () => {
+        await seed([{ _id: 's9', name: 'Οδυσσέας Κωσταντίνου' }]);
+        expect(await search('ΟΔΥΣ', ['name'])).toEqual(['s9']);
+        expect(await search('ΚΩΣ', ['name'])).toEqual(['s9']);
+        expect(await search('οδυσσέας', ['name'])).toEqual(['s9']);
+      });
+
       it('matches strings only, and string elements of arrays', async () => {
         expect(await search('42')).toEqual([]);
         expect(await search('third@')).toEqual(['s6']);
