@@ -219,7 +219,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The user list as CSV, streamed. Needs data.export (levels) or users (other presets). */
+    /** The user list as CSV, streamed. Needs the permission to read the list and data.export (levels), or users (other presets). */
     get: operations['MemberQueriesController_export'];
     put?: never;
     post?: never;

@@ -51,7 +51,7 @@ export class MemberQueriesController {
   }
 
   @Get('export.csv')
-  @ApiOperation({ summary: 'The user list as CSV, streamed. Needs data.export (levels) or users (other presets).' })
+  @ApiOperation({ summary: 'The user list as CSV, streamed. Needs the permission to read the list and data.export (levels), or users (other presets).' })
   @ApiProduces('text/csv')
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
