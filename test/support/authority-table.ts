@@ -100,7 +100,8 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'list':                  'Y   Y   N    Y    N   Y   N',
       'history':               'Y   Y   N    Y    N   Y   N',
       'roster-as-of':          'Y   Y   N    Y    N   Y   N',
-      'export':                'Y   Y   Y    N    N   Y   N',
+      // the export is the user list (rules 1 and 18): m-ws cannot read the list, so cannot export it
+      'export':                'Y   Y   N    N    N   Y   N',
       'report':                'Y   Y   Y    Y    N   Y   N',
       'heartbeat':             'Y   Y   Y    Y    Y   Y   N',
       'read self':             'Y   Y   Y    Y    Y   Y   N',
