@@ -94,6 +94,10 @@ export class Projector {
     if (this.running) return;
     if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
     await this.loadCheckpoints();
+    // a projection with no checkpoint starts from the first event, so from empty collections: whatever they hold was
+    // left by a reset that died half-way (or a commit without its checkpoint, on a store without transactions)
+    for (const slot of this.slots)
+      if (slot.checkpoint === undefined) await this.options.readStore.reset(slot.projection.name, Object.keys(slot.projection.collections));
     this.head = await this.options.eventStore.headPosition();
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();

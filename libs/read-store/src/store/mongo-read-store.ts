@@ -18,8 +18,8 @@
  *   (E11000) = statements (`assertBulkApplied`). Any other write error, a write concern error or a short count (a
  *   server that stopped at the first failed statement) fails the commit, and the checkpoint is not written.
  * - `reset` marks the checkpoint as resetting (with the collections to empty), empties them, then removes the
- *   checkpoint. A crash in between leaves the mark: the next `checkpoint()` of the projection finishes the reset
- *   before answering that there is none (else a projector starting over would fold onto what was left).
+ *   checkpoint. A crash in between leaves the mark, which reads as no checkpoint: a projector starting resets every
+ *   projection that has none before it projects (Projector.start), so nothing is folded onto what was left.
  * - Search is a `$regex` with the text escaped and the `i` option (PCRE case folding, Unicode aware).
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
@@ -237,12 +237,10 @@ export class MongoReadStore implements ReadStore {
     const stored = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
       .findOne({ _id: projection });
-    if (stored && Array.isArray(stored[RESETTING_FIELD])) {
-      // a reset that did not finish (the process died): finished before anything is projected
-      await this.emptyAndForget(projection, stored[RESETTING_FIELD] as string[]);
-      return undefined;
-    }
-    return stored ? fromStoredPosition(stored.position) : undefined;
+    // a reset that did not finish (the process died) reads as no checkpoint: a projector starting resets what has none
+    // (never here: readers poll checkpoints, and one must not empty collections a rebuild is writing)
+    if (!stored || stored[RESETTING_FIELD] !== undefined) return undefined;
+    return fromStoredPosition(stored.position);
   }
 
   async reset(projection: string, collections: string[]): Promise<void> {
@@ -250,10 +248,6 @@ export class MongoReadStore implements ReadStore {
     await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
       .replaceOne({ _id: projection }, { [RESETTING_FIELD]: collections }, { upsert: true });
-    await this.emptyAndForget(projection, collections);
-  }
-
-  private async emptyAndForget(projection: string, collections: string[]): Promise<void> {
     for (const name of collections) await this.db.collection<StoredDocument>(name).deleteMany({});
     await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).deleteOne({ _id: projection });
   }
