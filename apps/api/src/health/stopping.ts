@@ -5,13 +5,13 @@
  * (a connection it sent after that would be reset, never answered).
  */
 export class Stopping {
-  private since: number | undefined;
+  private signalled = false;
 
-  begin(now = Date.now()): void {
-    this.since ??= now;
+  begin(): void {
+    this.signalled = true;
   }
 
   get stopping(): boolean {
-    return this.since !== undefined;
+    return this.signalled;
   }
 }
