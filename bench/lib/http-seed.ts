@@ -6,7 +6,7 @@
 //
 // The events come from the domain's own deciders (decideOrganization / decideWorkspace, folded with
 // evolve*), so their types, data and versions are exactly what the app writes; ids and metadata follow
-// apps/api/src/infrastructure/event-writer.ts (eventIdFor(`${idempotencyKey}:${stream}`, i) and
+// apps/api/src/shared/stream-handler.ts (a fresh id per event, newEventId, and
 // {actorId, correlationId, causationId, idempotencyKey, occurredAt} + schemaVersion via toStored).
 //
 // Streams: organization-{org}: OrganizationCreated, ApiKeyIssued, UserJoinedOrganization (admin),
@@ -27,7 +27,7 @@ import {
   initialWorkspaceState,
   toStored,
 } from '@rollcall/domain';
-import { type ExpectedRevision, type NewEvent, type EventStore, eventIdFor } from '@rollcall/event-store';
+import { type ExpectedRevision, type NewEvent, type EventStore, newEventId } from '@rollcall/event-store';
 import { formatOrgKey, randomSecret, sha256 } from '../../apps/api/src/shared/secrets';
 
 export interface SeededWorkspace {
@@ -68,9 +68,9 @@ class StreamBatcher {
       idempotencyKey: ctx.idempotencyKey,
       occurredAt: ctx.now,
     };
-    events.forEach((e, i) =>
+    events.forEach((e) =>
       this.pending.push({
-        id: eventIdFor(`${ctx.idempotencyKey}:${this.stream}`, i),
+        id: newEventId(),
         ...toStored(e, metadata),
       }),
     );

@@ -1,23 +1,17 @@
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 
 /**
- * Namespace of Rollcall's event ids (a fixed, randomly generated UUID). Changing it changes every
- * derived id, which would break idempotent retries across a deploy: never change it.
+ * The id of one event of one decision: random (RFC 9562 version 4), drawn when the decision is turned into a batch.
+ *
+ * A batch re-sent after an outcome the store could not tell (a timeout, a reset) carries the same objects, hence the
+ * same ids, and both stores recognise it as written (KurrentDB's idempotency rule; the embedded store's `replayed`).
+ * Any other decision has other ids, also another decision of the same request (another replica, a second try after
+ * a conflict): KurrentDB answers an append whose ids a stream already holds after its expected revision as a
+ * success without comparing the events, so ids derived from the request alone let the second of two different
+ * decisions pass for the stored one (docs/adr/0004 point 3). A request already in the log is recognised by the
+ * idempotency key in its events' metadata, not by ids.
  */
-export const EVENT_ID_NAMESPACE = '6f3c1d2e-8a47-4b5e-9c1f-2d7a3e5b9f04';
-
-/**
- * The id of the `index`-th event produced by the command carrying `idempotencyKey`: a name-based
- * UUID (RFC 9562 version 5, SHA-1) of `${idempotencyKey}:${index}` in EVENT_ID_NAMESPACE.
- * A retried command produces the same ids, so the store can recognise the retry and write nothing.
- */
-export function eventIdFor(idempotencyKey: string, index: number): string {
-  if (idempotencyKey.length === 0) throw new RangeError('eventIdFor: idempotencyKey must not be empty');
-  if (!Number.isSafeInteger(index) || index < 0) {
-    throw new RangeError(`eventIdFor: index must be a non-negative integer, got ${index}`);
-  }
-  return uuidV5(EVENT_ID_NAMESPACE, `${idempotencyKey}:${index}`);
-}
+export const newEventId = (): string => randomUUID();
 
 /** namespaces' 16 bytes, parsed once: a command derives a few ids from the same one or two namespaces */
 const namespaceBytes = new Map<string, Buffer>();

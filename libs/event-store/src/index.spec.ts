@@ -2,36 +2,26 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EVENT_ID_NAMESPACE,
   KurrentDbEventStore,
   SqliteEventStore,
   WrongExpectedRevisionError,
   createEventStore,
-  eventIdFor,
+  newEventId,
   uuidV5,
 } from '@rollcall/event-store';
 
-describe('eventIdFor', () => {
-  it('is a deterministic version 5 UUID of the idempotency key and the index', () => {
-    const id = eventIdFor('cmd-123', 0);
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(eventIdFor('cmd-123', 0)).toBe(id);
-    expect(eventIdFor('cmd-123', 1)).not.toBe(id);
-    expect(eventIdFor('cmd-124', 0)).not.toBe(id);
-    expect(eventIdFor('cmd-123', 0)).toBe(uuidV5(EVENT_ID_NAMESPACE, 'cmd-123:0'));
+describe('event ids', () => {
+  it("newEventId: a fresh version 4 UUID each time (a decision's own ids: docs/adr/0004 point 3)", () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newEventId()));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
-  it('implements RFC 9562 version 5 (known vector: DNS namespace, "www.example.com")', () => {
+  it('uuidV5 implements RFC 9562 version 5 (known vector: DNS namespace, "www.example.com")', () => {
     expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe(
       '2ed6657d-e927-568b-95e1-2665a8aea6a2',
     );
     expect(() => uuidV5('not-a-uuid', 'x')).toThrow(RangeError);
-  });
-
-  it('rejects an empty key and a bad index', () => {
-    expect(() => eventIdFor('', 0)).toThrow(RangeError);
-    expect(() => eventIdFor('k', -1)).toThrow(RangeError);
-    expect(() => eventIdFor('k', 1.5)).toThrow(RangeError);
   });
 });
 
@@ -43,9 +33,9 @@ describe('createEventStore', () => {
     const store = createEventStore({ dataDir: join(dir, 'data'), eventstoreUrl: '  ' });
     expect(store).toBeInstanceOf(SqliteEventStore);
     expect(existsSync(join(dir, 'data', 'events.sqlite'))).toBe(true);
-    await store.append('s', [{ id: eventIdFor('k', 0), type: 'T', data: {}, metadata: {} }], 'no_stream');
+    await store.append('s', [{ id: newEventId(), type: 'T', data: {}, metadata: {} }], 'no_stream');
     await expect(
-      store.append('s', [{ id: eventIdFor('k2', 0), type: 'T', data: {}, metadata: {} }], 'no_stream'),
+      store.append('s', [{ id: newEventId(), type: 'T', data: {}, metadata: {} }], 'no_stream'),
     ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     await store.close();
   });

@@ -1,5 +1,5 @@
 export * from './port';
-export { eventIdFor, uuidV5, EVENT_ID_NAMESPACE } from './event-id';
+export { newEventId, uuidV5 } from './event-id';
 export {
   SqliteEventStore,
   DuplicateEventIdError,

@@ -3,7 +3,7 @@
  * Adapters: embedded SQLite (default) and EventStoreDB/KurrentDB. One contract suite proves both.
  */
 
-/** An event to append. `id` is a UUID derived from the command's idempotency key (see eventIdFor). */
+/** An event to append. `id` is a UUID of this decision's event (see newEventId): a re-sent batch carries the same. */
 export interface NewEvent {
   id: string;
   type: string;
@@ -42,8 +42,8 @@ export interface AppendResult {
   /** global position of the last event written */
   position: bigint;
   /**
-   * true: the batch was written before (the same event ids, by a retry of this append or by another process that sent
-   * the same command) and nothing was written now; its events are the stored ones, not necessarily these. A store that
+   * true: the batch was written before (the same event ids: a re-send of this append after an unclear outcome) and
+   * nothing was written now; its events are the stored ones, which a store does not compare with these. A store that
    * cannot tell (KurrentDB answers both alike) leaves it unset (docs/adr/0004-one-command-path-idempotent-retries-atomic-deletion.md).
    */
   replayed?: boolean;

@@ -1,7 +1,7 @@
 // A diagnostic for concurrency tests (ROLLCALL_CHECK_CACHED_STATES=1, test/replicas.e2e-spec.ts): a decision state
 // cached by StreamStates must be what the log holds up to its revision. It found, in two replicas racing on one data
 // dir, states holding a failed command's events, another writer's events folded on top of events in flight, and a
-// replica's own decision in place of the batch another replica wrote first under the same ids (docs/adr/0004).
+// replica's own decision in place of the batch another replica wrote first (then under the same ids: docs/adr/0004).
 import { isDeepStrictEqual } from 'node:util';
 import { type DomainEvent, fromStored } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';

@@ -4,7 +4,7 @@
 // events in flight (docs/adr/0004, docs/adr/0010 third pass).
 import { join } from 'node:path';
 import { toStored } from '@rollcall/domain';
-import { type ExpectedRevision, SqliteEventStore, eventIdFor } from '@rollcall/event-store';
+import { type EventStore, type ExpectedRevision, type NewEvent, SqliteEventStore, newEventId } from '@rollcall/event-store';
 import { newCommandContext } from './command-context';
 import { StreamHandler, type Target } from './stream-handler';
 import { StreamStates } from './stream-states';
@@ -25,9 +25,10 @@ const one: Target<string[]> = {
     return { context: s1.state, streams: [s1] };
   },
 };
-/** the events a decision of request `key` appends, as the handler stores them (ids from the key) */
+/** the events a decision of request `key` appends, as a handler stores them (ids of their own) */
 const stored = (key: string, tags: string[]) =>
-  tags.map((t, i) => ({ id: eventIdFor(`${key}:s-1`, i), ...toStored(tag('s-1', t), { idempotencyKey: key }) }));
+  tags.map((t) => ({ id: newEventId(), ...toStored(tag('s-1', t), { idempotencyKey: key }) }));
+const tagsOf = (events: unknown[]) => (events as Tagged[]).map((e) => e.data.tag);
 /** what another writer appends to s-1 (its own keys) */
 const otherWrites = (expected: ExpectedRevision, ...tags: string[]) => other.append('s-1', stored(`other-${tags.join('')}`, tags), expected);
 
@@ -53,7 +54,6 @@ describe('the same request sent to two replicas', () => {
     expect(ctx.answeredFromLog).toBe(true);
     return { answer, seen, next: next[0] };
   };
-  const tagsOf = (events: unknown[]) => (events as Tagged[]).map((e) => e.data.tag);
 
   it('decided there into a shorter batch (another state): answered with the stored events, not a 500 DUPLICATE_EVENT_ID', async () => {
     const { answer, seen, next } = await race(['mine-1', 'mine-2'], ['theirs']);
@@ -85,10 +85,53 @@ describe('the same request sent to two replicas', () => {
     expect(ctx.answeredFromLog).toBe(true);
   });
 
-  it('decided there at another time into a batch as long (the same ids): answered with the stored events, and the state holds those', async () => {
+  it('decided there at another time into a batch as long: answered with the stored events, and the state holds those', async () => {
     const { answer, next } = await race(['mine'], ['theirs']);
     expect({ replayed: answer.replayed, events: tagsOf(answer.events) }).toEqual({ replayed: true, events: ['theirs'] });
     expect(next).toEqual(['0', 'theirs']);
+  });
+});
+
+describe('the same request sent to two replicas of a store that answers held ids as its own write (KurrentDB)', () => {
+  /**
+   * KurrentDB's rule (docs/adr/0004 point 3): an append at an expected revision behind the stream whose event ids the
+   * stream holds right after that revision is answered as a success, the original result, without a word that it
+   * wrote nothing and without comparing the events. Modelled on the embedded store by dropping its `replayed`.
+   */
+  class SaysNoReplay implements EventStore {
+    constructor(private readonly inner: SqliteEventStore) {}
+    ping = () => this.inner.ping();
+    close = () => Promise.resolve();
+    async append(stream: string, events: NewEvent[], expected: ExpectedRevision) {
+      const { replayed: _, ...result } = await this.inner.append(stream, events, expected);
+      return result;
+    }
+    async appendMany(parts: Parameters<EventStore['appendMany']>[0]) {
+      const { replayed: _, ...result } = await this.inner.appendMany(parts);
+      return result;
+    }
+    readStream: EventStore['readStream'] = (stream, options) => this.inner.readStream(stream, options);
+    readAll: EventStore['readAll'] = (options) => this.inner.readAll(options);
+    subscribe: EventStore['subscribe'] = (options) => this.inner.subscribe(options);
+    headPosition: EventStore['headPosition'] = () => this.inner.headPosition();
+  }
+
+  it('decided there at another time into a batch as long: answered with the stored events, never with its own decision the log does not hold', async () => {
+    // H2 of session 13's adapter review: with event ids derived from the key alone, both replicas' batches had the same
+    // ids; the second append was answered as a success and this replica answered (and cached) `mine`
+    const mine = new StreamHandler(new SaysNoReplay(fx.store), new StreamStates(fx.store));
+    const theirs = new StreamHandler(new SaysNoReplay(other), new StreamStates(other));
+    await otherWrites('no_stream', '0');
+    const decideTo = (t: string) => () => ({ ok: true as const, events: [tag('s-1', t)], warnings: [] });
+    fx.store.before.push(async () => void (await theirs.handle(one, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), decideTo('theirs'))));
+    const ctx = newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' });
+    const answer = await mine.handle(one, ctx, decideTo('mine'));
+    const next: string[][] = [];
+    await mine.handle(one, newCommandContext({ actorId: 'admin' }), (tags) => {
+      next.push([...tags]);
+      return decideTo('next')();
+    });
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events), next: next[0] }).toEqual({ replayed: true, events: ['theirs'], next: ['0', 'theirs'] });
   });
 });
 
@@ -106,7 +149,7 @@ describe('the same request sent to two replicas, while this one has a command in
       await hook?.();
       return result;
     };
-    const on = (stream: string, key: string, t: string) => [{ id: eventIdFor(`${key}:${stream}`, 0), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
+    const on = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
     const dup = newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' });
     let replay: ReturnType<typeof handler.handle<{ s1: string[]; s2: string[] }, Tagged>> | undefined;
     const decided: string[] = [];

@@ -8,7 +8,7 @@ import {
   type StreamAppend,
   WrongExpectedRevisionError,
   appendParts,
-  eventIdFor,
+  newEventId,
 } from '@rollcall/event-store';
 import { type CommandContext, dateAfter } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
@@ -100,15 +100,15 @@ type Turn<C, E> =
  *   committed, and one decided without events (a refusal, a replay) only after the events it saw are
  *   (docs/adr/0010-command-throughput.md, third pass). With any other store (KurrentDB: concurrent appends of one
  *   stream may reach it in any order and nothing ties one to another), a turn lasts until the commit, as before.
- * - Event ids derive from the idempotency key and the stream, and the stream states remember which keys they hold:
- *   a retry whose events are already in the log (its answer was lost) answers from those events instead of
+ * - Each decision's events get ids of their own (random), and the stream states remember which idempotency keys they
+ *   hold: a retry whose events are already in the log (its answer was lost) answers from those events instead of
  *   deciding again — the same for the embedded store and KurrentDB (docs/adr/0004).
  * - When the store cannot say whether an append was written, the identical batch is re-sent at the same expected
  *   revisions (idempotent in every adapter) before anything is decided again.
  * - The same request sent to two replicas at once is decided by both, maybe on different states: the first append
- *   wins; the other is answered as a replay of it (the embedded store says so: `replayed`) or, when the two
- *   decisions differ in length, refused as a duplicate event id. Either way the command is decided again, finds the
- *   stored batch by key and answers with it — never with events the log does not hold (docs/adr/0004).
+ *   wins; the other conflicts with it (its ids are its own: KurrentDB would take a batch under ids the stream holds
+ *   for its own write without comparing the events). The command is decided again, finds the stored batch by key and
+ *   answers with it — never with events the log does not hold (docs/adr/0004).
  * - Events for several streams (accepting an invitation, deleting a user) are appended atomically.
  */
 export class StreamHandler {
@@ -138,7 +138,8 @@ export class StreamHandler {
 
   /** A command whose turn lasts until its append is committed (a store that does not check APPEND_AFTER, or not known yet). */
   private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
-    let last = ATTEMPTS;
+    // the last attempt, and the last that may decide (a conflict on the last decision earns one look for the key)
+    let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     for (let attempt = 1; ; attempt++) {
       const view = this.states.forLock(target.lock);
       const { context, streams } = await target.load(view);
@@ -151,6 +152,7 @@ export class StreamHandler {
       }
       const found = this.appliedOf(streams, ctx, attempt);
       if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
+      if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
 
       dateAfter(ctx, streams);
       const decision = decide(context);
@@ -171,6 +173,7 @@ export class StreamHandler {
       } catch (error) {
         if (!decideAgainAfter(error)) throw error;
         if (inLog(error)) last = Math.max(last, attempt + 1);
+        else if (attempt >= last) [decisions, last] = [attempt, attempt + 1];
       }
       if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
     }
@@ -178,9 +181,10 @@ export class StreamHandler {
 
   /** A command whose turn ends once its append is sent (see the class comment). */
   private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
-    let last = ATTEMPTS;
+    // as in inTurn: the last attempt, and the last that may decide
+    let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     for (let attempt = 1; ; attempt++) {
-      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt));
+      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions));
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {
@@ -189,6 +193,7 @@ export class StreamHandler {
         const written = await turn.appended;
         if (written === IN_LOG) last = Math.max(last, attempt + 1);
         else if (written) return written;
+        else if (attempt >= last) [decisions, last] = [attempt, attempt + 1];
       }
       if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
     }
@@ -204,6 +209,7 @@ export class StreamHandler {
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E>,
     attempt: number,
+    mayDecide: boolean,
   ): Promise<Turn<C, E>> {
     const lock = target.lock;
     const pending = [...(this.inFlight.get(lock) ?? [])];
@@ -241,6 +247,7 @@ export class StreamHandler {
       const applied = found;
       return { after, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
     }
+    if (!mayDecide) return { after, answer: () => Promise.reject(new ConcurrencyExhaustedError(lock)) };
     dateAfter(ctx, streams);
     const decision = decide(context);
     if (!decision.ok) return { after, answer: () => Promise.reject(new DomainException(decision.error)) };
@@ -294,8 +301,9 @@ export class StreamHandler {
         failure = error;
       }
       // decided again in a later turn: the commands decided after this one follow its events and cannot be folded into
-      // the states it forgets, so that turn waits until they failed (a new decision of this command has the same event
-      // ids, and one that followed the first decision must not be written after the second)
+      // the states it forgets, so that turn waits until they failed (one that followed the first decision must not be
+      // written after the second: their APPEND_AFTER names the first decision's ids, which the second does not reuse,
+      // so this wait is a second guard, kept because it makes the order plain)
       await done(false);
       if (failure !== undefined && !decideAgainAfter(failure)) throw failure;
       return inLog(failure) ? IN_LOG : undefined;
@@ -344,7 +352,7 @@ export class StreamHandler {
     for (const event of events) {
       const stream = options.route ? options.route(event) : streams[0]!.stream;
       const list = byStream.get(stream) ?? byStream.set(stream, []).get(stream)!;
-      list.push({ id: eventIdFor(`${ctx.idempotencyKey}:${stream}`, list.length), ...toStored(event, metadata) });
+      list.push({ id: newEventId(), ...toStored(event, metadata) });
     }
     return [...byStream].map(([stream, list]) => {
       const loaded = streams.find((s) => s.stream === stream);
@@ -356,9 +364,8 @@ export class StreamHandler {
   /**
    * Appends; when the store cannot tell whether it wrote, re-sends the identical parts (same ids, same expected
    * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. `replayed`: the
-   * store answered that the batch was written before — by a re-send, or by another replica the same request was sent
-   * to as well, which decided it first, maybe on another state or at another time: the stored events, not these, are
-   * the command's (the states dropped these streams; deciding again finds them by key and answers with them).
+   * store answered that the batch was written before (only this batch's own ids can be: a re-send); the states drop
+   * these streams all the same and the command answers from the log, as for another writer's batch of its key.
    */
   private async appendResending<E extends DomainEvent>(parts: StreamAppend[], events: E[], options: HandleOptions<E>): Promise<{ position: string; replayed: boolean }> {
     for (let resend = 0; ; resend++) {
@@ -380,9 +387,9 @@ export class StreamHandler {
 
 /**
  * An append failure after which the command is decided again on the stream as it is now: another writer's events
- * got there first, or (DuplicateEventIdError) this command's own key did — the same request sent to another replica,
- * decided there on another state, wrote a different batch under the same event ids. Decided again, the state holds
- * that batch and the command answers with it (a replay), as a retry of it would.
+ * got there first — maybe this command's own key, the same request sent to another replica and decided there — or
+ * (DuplicateEventIdError) ids of this batch are stored elsewhere (only a re-send's could be). Decided again, the
+ * state holds what was written; a batch of the command's key is answered with (a replay), as a retry of it would.
  */
 const decideAgainAfter = (error: unknown): boolean => error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError;
 

@@ -83,8 +83,8 @@ describe.each(['inline', 'thread'] as const)('GroupCommit (%s writer): an append
   });
 
   it('fails after a batch answered as a replay: the follower was decided on that batch as its sender decided it, not as stored', async () => {
-    // another process wrote the same command first (the same ids, its own decision of it): this one's re-append is a
-    // replay, and an append decided on this process's version, following its last event, must not be written
+    // a batch under ids another batch was stored with (the command side draws ids per decision, so only a caller
+    // reusing ids could): its re-append is a replay, and an append decided on its version must not be written
     await store.append('s', [ev('A')], 'no_stream');
     const mine = { id: randomUUID(), type: 'B', data: { by: 'this process' }, metadata: {} };
     const theirs = { ...mine, data: { by: 'another process' } };

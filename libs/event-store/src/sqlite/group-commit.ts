@@ -82,16 +82,16 @@ type Outcome = { ok: true; result: MultiAppendResult; written: WrittenHead[] } |
  * or failing append rejects alone while the others commit. An append's promise settles only after COMMIT returned
  * (with synchronous=FULL, after the WAL was fsynced).
  *
- * A retried append (the same batch of event ids, after an outcome the caller could not see, or the same command sent
- * to another process too) is answered with the original result, marked `replayed`, and writes nothing: EventStoreDB's
+ * A retried append (the same batch of event ids, after an outcome the caller could not see, maybe by another
+ * process on the same file) is answered with the original result, marked `replayed`, and writes nothing: EventStoreDB's
  * idempotency rule, docs/adr/0004-one-command-path-idempotent-retries-atomic-deletion.md.
  */
 export class GroupCommit {
   private queue: PendingAppend[] = [];
   /**
    * The last event id of each part recently answered as a replay (bounded). An APPEND_AFTER naming one fails: the
-   * caller folded its own decision of that batch, and the stored one (another process's decision of the same
-   * command, under the same ids) may say otherwise.
+   * caller folded its own version of that batch, and the stored one (under the same ids) may say otherwise. The
+   * command side draws ids per decision, so only a caller reusing ids for another batch meets this: a second guard.
    */
   private readonly replayedLast = new Set<string>();
   private flushScheduled = false;

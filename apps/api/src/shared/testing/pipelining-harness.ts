@@ -11,7 +11,7 @@ import {
   type NewEvent,
   type RecordedEvent,
   SqliteEventStore,
-  eventIdFor,
+  newEventId,
 } from '@rollcall/event-store';
 import { newCommandContext } from '../command-context';
 import { StreamHandler, type Target } from '../stream-handler';
@@ -111,7 +111,7 @@ export function createWorkspace(handler: StreamHandler, workspaceId: string, see
 export function otherReplicaCreates(org: OrganizationState, workspaceId: string): NewEvent[] {
   const decision = decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: 'admin', now: new Date().toISOString(), workspaceId, name: workspaceId }, org);
   if (!decision.ok) throw new Error(decision.error.message);
-  return decision.events.map((e, i) => ({ id: eventIdFor(`other:${workspaceId}`, i), ...toStored(e, { idempotencyKey: `other:${workspaceId}` }) }));
+  return decision.events.map((e) => ({ id: newEventId(), ...toStored(e, { idempotencyKey: `other:${workspaceId}` }) }));
 }
 
 /** Two streams of one lock's commands (`s-1`, the lock, and `s-2`), folded as the list of tags of their events. */
