@@ -7,50 +7,9 @@ import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
 import { IntegrationEvents, toIntegrationEvent } from './integration-events';
+import { recorded, scripted, waitUntil } from './testing/integration-events-fakes';
 
 /** Unit tests: the event store and the transport are in-memory fakes; no NATS, no TCP. */
-
-const recorded = (position: bigint): RecordedEvent => ({
-  id: `00000000-0000-4000-8000-${position.toString().padStart(12, '0')}`,
-  stream: 'organization-1',
-  type: 'OrganizationCreated',
-  revision: position,
-  position,
-  data: { organizationId: 'o-1', n: Number(position) },
-  metadata: { schemaVersion: 1 },
-  created: new Date(),
-});
-
-/** A subscription that delivers `steps` in order (an Error fails it there), then stays open if `live`. */
-function scripted(steps: (RecordedEvent | Error)[], live: boolean): Subscription & { closed: () => boolean } {
-  let closed = false;
-  let wake: (() => void) | undefined;
-  async function* events(): AsyncGenerator<RecordedEvent> {
-    for (const step of steps) {
-      if (closed) return;
-      if (step instanceof Error) throw step;
-      yield step;
-    }
-    if (live && !closed) await new Promise<void>((resolve) => (wake = resolve));
-  }
-  const iterator = events();
-  return {
-    [Symbol.asyncIterator]: () => iterator,
-    unsubscribe: async () => {
-      closed = true;
-      wake?.();
-    },
-    closed: () => closed,
-  };
-}
-
-async function waitUntil(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('IntegrationEvents (event store and transport faked)', () => {
   let dir: string;

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -8,7 +6,9 @@ import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-st
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
-import { LEASE_RENEW_MS, Lease, LeaseLeader } from './lease';
+import { LEASE_RENEW_MS } from './lease';
+import { MongoPublisherCoordination } from './mongo-job-lease';
+import { DataDirPublisherCoordination, type PublisherCoordination } from './publisher-coordination';
 
 /**
  * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
@@ -99,9 +99,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
   /** the last position published and checkpointed; undefined until read from the file or the log's head */
   private position?: bigint;
   private wakeRetry?: () => void;
-  /** the embedded data dir's lease (undefined with EventStoreDB: each process's data dir is its own) */
-  private lease?: Lease;
-  private leader?: LeaseLeader;
+  /** which process publishes, and from where (publisher-coordination.ts) */
+  private coordination?: PublisherCoordination;
+  /** whether this process published at the last look at the lease */
+  private leading = false;
   private ticker?: NodeJS.Timeout;
   /** the subscription was ended on purpose (to read other processes' events, or the lease was lost): not a failure */
   private restart = false;
@@ -127,16 +128,8 @@ export class IntegrationEvents implements OnApplicationShutdown {
       return;
     }
     this.stopping = false;
-    if (!this.config.eventstoreUrl) {
-      this.lease = new Lease(this.config.dataDir, 'publisher');
-      // taking over, publishing resumes at the shared checkpoint
-      this.leader = new LeaseLeader(this.lease, {
-        taken: () => {
-          this.position = this.readCheckpoint() ?? this.position;
-          this.logger.log('integration events: this process publishes (lease taken)');
-        },
-        lost: () => this.logger.log('integration events: the lease passed to another process; this one stands by'),
-      });
+    this.coordination = await this.coordinate();
+    if (!this.config.eventstoreUrl || this.config.mongoUrl) {
       this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
       this.ticker.unref();
     }
@@ -148,9 +141,28 @@ export class IntegrationEvents implements OnApplicationShutdown {
     });
   }
 
-  /** Takes or renews the lease (at most every LEASE_RENEW_MS); always true with EventStoreDB (no lease). */
+  /** the lease and checkpoint every process that may publish shares (publisher-coordination.ts) */
+  private async coordinate(): Promise<PublisherCoordination> {
+    if (!this.config.eventstoreUrl) return new DataDirPublisherCoordination(this.config.dataDir, true);
+    if (!this.config.mongoUrl) return new DataDirPublisherCoordination(this.config.dataDir, false);
+    const mongo = new MongoPublisherCoordination(this.config.mongoUrl, 'publisher', (error) =>
+      this.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, `integration events: the publisher's lease in MongoDB: ${String(error)}`),
+    );
+    // not awaited: MongoDB unreachable must not hold up the start (the publisher stands by until the lease is taken)
+    void mongo.start();
+    return mongo;
+  }
+
+  /** Whether this process publishes now (the lease is renewed at most every LEASE_RENEW_MS); always true with EventStoreDB alone. */
   private holdsLease(): boolean {
-    return this.leader ? this.leader.leads() : true;
+    const leads = this.coordination?.leads() ?? false;
+    if (leads && !this.leading) {
+      // taking over (or starting): publishing resumes at the shared checkpoint, read again
+      this.position = undefined;
+      this.logger.log('integration events: this process publishes (lease taken)');
+    } else if (!leads && this.leading) this.logger.log('integration events: the lease passed to another process; this one stands by');
+    this.leading = leads;
+    return leads;
   }
 
   /** Ends the subscription when the lease is lost, or when other processes appended while it idles (run subscribes again). */
@@ -159,7 +171,9 @@ export class IntegrationEvents implements OnApplicationShutdown {
     if (this.stopping || this.state !== 'running' || !subscription || this.restart) return;
     try {
       const lost = !this.holdsLease();
-      const head = lost || this.publishing || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.store.headPosition();
+      // (the embedded store's subscription wakes for this process's appends only: others' are looked for)
+      const embedded = !this.config.eventstoreUrl;
+      const head = !embedded || lost || this.publishing || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.store.headPosition();
       // past what was published, and moved since the last time: another process appended (the head may also be an
       // event of a type that is not published, such as PersonalDataErased: then once, not every tick)
       const behind = head !== undefined && head > (this.position ?? -1n) && head > this.resubscribedAtHead;
@@ -196,9 +210,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
           continue;
         }
         if (this.position === undefined) {
-          this.position = this.readCheckpoint() ?? (await this.store.headPosition());
+          const checkpoint = await this.coordination!.readCheckpoint();
+          this.position = checkpoint ?? (await this.store.headPosition());
           // written at once: a takeover or a restart before the first event is published starts here, not at a later head
-          this.writeCheckpoint(this.position);
+          if (checkpoint === undefined) await this.coordination!.writeCheckpoint(this.position);
         }
         const from = this.position;
         subscription = this.store.subscribe({
@@ -264,7 +279,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
         }
         this.metrics.integrationEvents.inc({ type: integration.type });
       }
-      this.writeCheckpoint(recorded.position);
+      await this.coordination!.writeCheckpoint(recorded.position);
       this.position = recorded.position;
       if (this.failures > 0) this.logger.log({ failures: this.failures }, `integration events: following the log again after ${this.failures} failure(s)`);
       this.failures = 0;
@@ -299,19 +314,6 @@ export class IntegrationEvents implements OnApplicationShutdown {
     });
   }
 
-  private get checkpointFile() {
-    return join(this.config.dataDir, 'integration-events.checkpoint');
-  }
-
-  private readCheckpoint(): bigint | undefined {
-    return existsSync(this.checkpointFile) ? BigInt(readFileSync(this.checkpointFile, 'utf8').trim()) : undefined;
-  }
-
-  private writeCheckpoint(position: bigint): void {
-    writeFileSync(`${this.checkpointFile}.tmp`, position.toString());
-    renameSync(`${this.checkpointFile}.tmp`, this.checkpointFile);
-  }
-
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
@@ -320,7 +322,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
     await this.loop;
     await Promise.all(this.clients.map((c) => c.close()));
     // a process standing by takes over at its next try
-    this.leader?.release();
-    this.lease?.close();
+    await this.coordination?.release();
+    await this.coordination?.close();
   }
 }

@@ -9,64 +9,12 @@ import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Query, find, update } from 'mingo';
-import type { Document } from 'mongodb';
-import { cursorReply, writeReply } from '../../../../libs/read-store/src/store/mongo-wire/replies';
-import { MongoWireFixture, type WireCommand } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
+import { simulatedCollection } from '../../../../libs/read-store/src/store/mongo-wire/simulated-collection';
+import { MongoWireFixture } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
 import { BufferedLeaseStore, type Lease, type LeaseBackend, SqliteLeaseBackend } from './leases';
 import { MongoLeaseBackend } from './mongo-leases';
 
 const NS = 'test.presence_leases';
-
-/** `update`, `find`, `delete` and `createIndexes` on one collection in memory, as a server applies them */
-function simulatedCollection() {
-  const docs: Document[] = [];
-  const matching = (q: Document) => docs.filter((d) => new Query(q).test(d));
-  const responder = (command: WireCommand): Document | undefined => {
-    const b = command.body;
-    switch (command.name) {
-      case 'createIndexes':
-        return { createdCollectionAutomatically: false, numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
-      case 'update': {
-        let n = 0;
-        const upserted: { index: number; _id: unknown }[] = [];
-        for (const [index, { q, u, upsert }] of (b.updates as Document[]).entries()) {
-          const { $setOnInsert, ...modifier } = u as Document;
-          const found = matching(q)[0];
-          if (found) update(found, modifier);
-          else if (upsert) {
-            const doc: Document = { _id: q._id, ...$setOnInsert };
-            update(doc, modifier);
-            docs.push(doc);
-            upserted.push({ index, _id: q._id });
-          }
-          n++;
-        }
-        return writeReply({ n, upserted });
-      }
-      case 'find': {
-        let cursor = find(docs, b.filter ?? {});
-        if (b.sort) cursor = cursor.sort(b.sort);
-        if (b.limit) cursor = cursor.limit(b.limit);
-        return cursorReply(NS, cursor.all() as Document[]);
-      }
-      case 'delete': {
-        let n = 0;
-        for (const { q } of b.deletes as Document[]) {
-          const found = matching(q)[0];
-          if (found) {
-            docs.splice(docs.indexOf(found), 1);
-            n++;
-          }
-        }
-        return writeReply({ n });
-      }
-      default:
-        return undefined;
-    }
-  };
-  return { docs, responder };
-}
 
 interface Backends {
   /** a new connection to the same shared leases (another replica's) */
@@ -85,7 +33,7 @@ const backends: [string, () => Promise<Backends>][] = [
   [
     'MongoDB (presence_leases, real driver over the wire fixture)',
     async () => {
-      const collection = simulatedCollection();
+      const collection = simulatedCollection(NS);
       const fixture = await MongoWireFixture.start(collection.responder);
       return {
         connect: () => new MongoLeaseBackend(fixture.url),
@@ -295,7 +243,7 @@ describe('rule 13: the embedded lease file', () => {
 
 describe('rule 13: MongoLeaseBackend commands as the driver sends them', () => {
   it('upserts with $max (never back in time) in an unordered bulk, sweeps on the lastSeenAt index', async () => {
-    const collection = simulatedCollection();
+    const collection = simulatedCollection(NS);
     const fixture = await MongoWireFixture.start(collection.responder);
     const backend = new MongoLeaseBackend(fixture.url);
     try {

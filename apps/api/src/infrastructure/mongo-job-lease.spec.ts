@@ -1,0 +1,162 @@
+/**
+ * The publisher's lease and checkpoint in MongoDB (EventStoreDB + MongoDB replicas), through the real driver against
+ * the WIRE FIXTURE (not a server: libs/read-store/src/store/mongo-wire/wire-fixture.ts) whose responder applies the
+ * driver's commands to one collection in memory with `mingo`, refusing a second `_id` as a server does
+ * (simulated-collection.ts). It shows what the commands mean; a server's timing is not shown.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClientProxy, ClientProxyFactory } from '@nestjs/microservices';
+import { of } from 'rxjs';
+import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '@rollcall/event-store';
+import { simulatedCollection } from '../../../../libs/read-store/src/store/mongo-wire/simulated-collection';
+import { MongoWireFixture } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
+import type { Config } from '../config';
+import { IntegrationEvents } from './integration-events';
+import { LEASE_TTL_MS } from './lease';
+import { Metrics } from './metrics';
+import { MongoPublisherCoordination } from './mongo-job-lease';
+import { recorded, waitUntil } from './testing/integration-events-fakes';
+
+let fixture: MongoWireFixture;
+let collection: ReturnType<typeof simulatedCollection>;
+const opened: MongoPublisherCoordination[] = [];
+beforeEach(async () => {
+  collection = simulatedCollection('test.job_leases');
+  fixture = await MongoWireFixture.start(collection.responder);
+});
+afterEach(async () => {
+  for (const c of opened.splice(0)) await c.close();
+  await fixture.close();
+});
+/** another replica's view of the lease (its own connection) */
+const replica = () => {
+  const c = new MongoPublisherCoordination(fixture.url.replace("/?", "/test?"), 'publisher', (error) => {
+    throw error;
+  });
+  opened.push(c);
+  return c;
+};
+
+describe('MongoPublisherCoordination (the publisher lease of EventStoreDB + MongoDB replicas)', () => {
+  it('one replica holds the lease; the others stand by until it lets it go, then one takes over from its checkpoint', async () => {
+    const [a, b] = [replica(), replica()];
+    await a.start();
+    await b.start();
+    expect([a.leads(), b.leads()]).toEqual([true, false]);
+    await a.writeCheckpoint(7n);
+    expect(await b.readCheckpoint()).toBe(7n);
+    await b.renew();
+    expect(b.leads()).toBe(false);
+    await a.release();
+    await b.renew();
+    expect([a.leads(), b.leads()]).toEqual([false, true]);
+    expect(await b.readCheckpoint()).toBe(7n);
+  });
+
+  it("a lease that ran out (its holder killed, or cut off) is taken over; the old holder's checkpoint writes then move nothing, and it stops", async () => {
+    const [a, b] = [replica(), replica()];
+    const now = Date.now();
+    expect(await a.tryAcquire(now)).toBe(true);
+    expect(await b.tryAcquire(now + 1_000)).toBe(false);
+    expect(await b.tryAcquire(now + LEASE_TTL_MS)).toBe(true);
+    await b.writeCheckpoint(10n);
+    // `a` does not know yet: it still acts until a second before its lease's end, and writes what it published
+    expect(a.leads(now + 100)).toBe(true);
+    await a.writeCheckpoint(12n, now + 1_000);
+    expect(await b.readCheckpoint()).toBe(10n);
+    expect(a.leads(now + 100)).toBe(false);
+  });
+
+  it('acts only until a second before the end of its lease (clocks within a second of each other never see two holders act)', async () => {
+    const a = replica();
+    const now = Date.now();
+    await a.tryAcquire(now);
+    expect(a.leads(now + LEASE_TTL_MS - 1_001)).toBe(true);
+    expect(a.leads(now + LEASE_TTL_MS - 1_000)).toBe(false);
+  });
+
+  it('writes the checkpoint at most every 250 ms while publishing, the rest at the next renewal or when it lets go', async () => {
+    const a = replica();
+    const now = Date.now();
+    await a.tryAcquire(now);
+    await a.writeCheckpoint(1n, now);
+    await a.writeCheckpoint(2n, now + 10);
+    expect(await a.readCheckpoint()).toBe(1n);
+    await a.writeCheckpoint(3n, now + 260);
+    expect(await a.readCheckpoint()).toBe(3n);
+    await a.writeCheckpoint(4n, now + 270);
+    await a.tryAcquire(now + 500);
+    expect(await a.readCheckpoint()).toBe(4n);
+    await a.writeCheckpoint(5n, now + 510);
+    await a.release();
+    expect(await replica().readCheckpoint()).toBe(5n);
+  });
+});
+
+describe('IntegrationEvents over EventStoreDB + MongoDB: one publisher among replicas', () => {
+  /** a log the replicas share: subscriptions deliver what is there from a position, then what is appended */
+  function sharedLog() {
+    const events: RecordedEvent[] = [];
+    const waiting = new Set<() => void>();
+    const subscribe = ({ fromPosition }: SubscribeOptions): Subscription => {
+      let closed = false;
+      async function* follow(): AsyncGenerator<RecordedEvent> {
+        let next = fromPosition ?? -1n;
+        while (!closed) {
+          const e = events.find((x) => x.position > next);
+          if (e) {
+            next = e.position;
+            yield e;
+          } else await new Promise<void>((resolve) => waiting.add(resolve));
+        }
+      }
+      const iterator = follow();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        unsubscribe: async () => {
+          closed = true;
+          for (const wake of waiting) wake();
+        },
+      };
+    };
+    const store = { subscribe, headPosition: async () => events.at(-1)?.position ?? -1n } as unknown as EventStore;
+    const append = (position: bigint) => {
+      events.push(recorded(position));
+      for (const wake of waiting) wake();
+      waiting.clear();
+    };
+    return { store, append };
+  }
+
+  it('each event is published by one replica; when it stops, another goes on from the shared checkpoint', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'rollcall-ie-a-')), mkdtempSync(join(tmpdir(), 'rollcall-ie-b-'))];
+    const emitted: string[] = [];
+    jest.spyOn(ClientProxyFactory, 'create').mockImplementation(
+      () => ({ emit: (_: string, e: { position: string }) => (emitted.push(e.position), of(undefined)), close: () => undefined }) as unknown as ClientProxy,
+    );
+    const log = sharedLog();
+    log.append(1n);
+    const publisher = (dataDir: string) =>
+      new IntegrationEvents({ dataDir, natsUrl: 'nats://localhost:4222', eventstoreUrl: 'kurrentdb://localhost:2113', mongoUrl: fixture.url.replace("/?", "/test?") } as Config, log.store, new Metrics());
+    const [a, b] = dirs.map(publisher);
+    try {
+      await a!.start();
+      await b!.start();
+      await waitUntil(() => a!.status().state === 'running' && b!.status().state === 'standby');
+      for (const p of [2n, 3n, 4n]) log.append(p);
+      await waitUntil(() => emitted.length === 3);
+      await a!.onApplicationShutdown();
+      for (const p of [5n, 6n]) log.append(p);
+      await waitUntil(() => emitted.length === 5, 10_000);
+      expect(emitted).toEqual(['2', '3', '4', '5', '6']);
+      expect(b!.status()).toMatchObject({ state: 'running', checkpoint: '6' });
+    } finally {
+      await a!.onApplicationShutdown();
+      await b!.onApplicationShutdown();
+      jest.restoreAllMocks();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type Collection, Long, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
+import type { PublisherCoordination } from './publisher-coordination';
+
+/** one job's lease, and where it got to: `{ _id: job, holder, expires, position }` in the collection `job_leases` */
+interface JobLeaseDocument {
+  _id: string;
+  holder: string;
+  expires: Date;
+  position?: Long;
+}
+
+/** a holder stops acting this long before its lease runs out (its clock, the server's, the other replicas' drift) */
+const SAFETY_MS = 1_000;
+/** the checkpoint is written at most this often while events are published (a takeover publishes those again) */
+const CHECKPOINT_EVERY_MS = 250;
+
+/**
+ * A job that one process at a time does, among replicas that share no data dir but a MongoDB (EventStoreDB +
+ * MongoDB): the integration-event publisher. The lease is one document; taking or renewing it is one conditional
+ * upsert — it matches when this process holds it or when it ran out, and otherwise the upsert's insert is refused by
+ * the `_id` index (E11000): another holder's lease runs. Its expiry is this process's clock plus LEASE_TTL_MS; a
+ * holder acts only until SAFETY_MS before it, so clocks within a second of each other (NTP) never see two holders
+ * act at once. Renewed every LEASE_RENEW_MS in the background: `leads()` never waits on MongoDB.
+ *
+ * The checkpoint lives in the same document and is written only by the holder (`holder` in the filter): a process
+ * that lost the lease without knowing it yet cannot move it; finding that its write matched nothing, it stops. It is
+ * written at most every CHECKPOINT_EVERY_MS and when the lease is let go, so a takeover after a crash publishes up to
+ * that much again (at least once: consumers dedupe by `eventId`).
+ */
+export class MongoPublisherCoordination implements PublisherCoordination {
+  readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
+  private readonly client?: MongoClient;
+  private readonly collection: Collection<JobLeaseDocument>;
+  /** this process's clock until which it may act (0: not the holder) */
+  private actUntil = 0;
+  private renewing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private pending?: bigint;
+  private writtenAt = 0;
+  private closed = false;
+
+  constructor(
+    target: string | Collection<JobLeaseDocument>,
+    private readonly job = 'publisher',
+    private readonly onError: (error: unknown) => void = () => undefined,
+    options: MongoClientOptions = {},
+  ) {
+    if (typeof target === 'string') {
+      this.client = new MongoClient(target, options);
+      this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
+    } else this.collection = target;
+  }
+
+  /** asks for the lease now, then every LEASE_RENEW_MS */
+  start(): Promise<void> {
+    this.timer = setInterval(() => void this.renew(), LEASE_RENEW_MS);
+    this.timer.unref();
+    return this.renew();
+  }
+
+  leads(now = Date.now()): boolean {
+    return now < this.actUntil;
+  }
+
+  /** takes or renews the lease (one at a time); a failure to reach MongoDB leaves it to run out */
+  renew(): Promise<void> {
+    this.renewing ??= this.tryAcquire()
+      .then((held) => {
+        if (!held) this.actUntil = 0;
+      })
+      .catch((error: unknown) => this.onError(error))
+      .finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  /** true: this process holds the lease until LEASE_TTL_MS from now */
+  async tryAcquire(now = Date.now()): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.collection.updateOne(
+        { _id: this.job, $or: [{ holder: this.holder }, { expires: { $lte: new Date(now) } }] },
+        { $set: { holder: this.holder, expires: new Date(now + LEASE_TTL_MS) } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === 11000) return false;
+      throw error;
+    }
+    this.actUntil = now + LEASE_TTL_MS - SAFETY_MS;
+    if (this.pending !== undefined) await this.flush();
+    return true;
+  }
+
+  async readCheckpoint(): Promise<bigint | undefined> {
+    const doc = await this.collection.findOne({ _id: this.job });
+    return doc?.position === undefined ? undefined : BigInt(doc.position.toString());
+  }
+
+  async writeCheckpoint(position: bigint, now = Date.now()): Promise<void> {
+    this.pending = position;
+    if (now - this.writtenAt >= CHECKPOINT_EVERY_MS) await this.flush(now);
+  }
+
+  /** writes the pending checkpoint if this process still holds the lease; if it does not, it stops acting */
+  private async flush(now = Date.now()): Promise<void> {
+    const position = this.pending;
+    if (position === undefined) return;
+    this.writtenAt = now;
+    // $set, not $max: only the holder writes it, and it publishes in log order
+    const result = await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { position: Long.fromBigInt(position) } });
+    if (this.pending === position) this.pending = undefined;
+    if (result.matchedCount === 0) this.actUntil = 0;
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.renewing;
+    if (this.actUntil === 0) return;
+    this.actUntil = 0;
+    await this.flush().catch((error: unknown) => this.onError(error));
+    // its expiry in the past: a standby takes it at its next try; the checkpoint stays
+    await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { expires: new Date(0) } }).catch((error: unknown) => this.onError(error));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.renewing;
+    await this.client?.close();
+  }
+}

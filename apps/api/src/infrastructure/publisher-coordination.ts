@@ -1,0 +1,60 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lease, LeaseLeader } from './lease';
+
+/**
+ * Where the integration-event publisher keeps what the processes that may publish share: which one publishes (a
+ * lease: one at a time) and how far it got (the checkpoint it resumes from, whoever takes over).
+ * - embedded data dir (one or several processes over it): the `publisher` lease file and a checkpoint file there;
+ * - EventStoreDB with MongoDB: a document in MongoDB (mongo-job-lease.ts), shared by every replica whatever its host;
+ * - EventStoreDB alone: each process's own data dir, no lease: every replica with a transport publishes every event
+ *   (at least once all the same; consumers dedupe by `eventId`).
+ */
+export interface PublisherCoordination {
+  /** whether this process publishes now: answers from what it last learned; renewals run at most every LEASE_RENEW_MS */
+  leads(): boolean;
+  /** where to resume: the last position published by whoever published; undefined before the first */
+  readCheckpoint(): Promise<bigint | undefined>;
+  /** moves the checkpoint (may be written later, in one go with the next ones: a takeover publishes those again) */
+  writeCheckpoint(position: bigint): Promise<void>;
+  /** writes what is pending and lets the lease go (a standby takes it at its next try) */
+  release(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The checkpoint in `integration-events.checkpoint` of the data dir, with the data dir's lease when it is shared. */
+export class DataDirPublisherCoordination implements PublisherCoordination {
+  private readonly lease?: Lease;
+  private readonly leader?: LeaseLeader;
+  private readonly file: string;
+
+  /** shared: other processes publish over the same data dir (the embedded store); otherwise no lease */
+  constructor(dataDir: string, shared: boolean) {
+    this.file = join(dataDir, 'integration-events.checkpoint');
+    if (shared) {
+      this.lease = new Lease(dataDir, 'publisher');
+      this.leader = new LeaseLeader(this.lease, { taken: () => undefined, lost: () => undefined });
+    }
+  }
+
+  leads(): boolean {
+    return this.leader ? this.leader.leads() : true;
+  }
+
+  async readCheckpoint(): Promise<bigint | undefined> {
+    return existsSync(this.file) ? BigInt(readFileSync(this.file, 'utf8').trim()) : undefined;
+  }
+
+  async writeCheckpoint(position: bigint): Promise<void> {
+    writeFileSync(`${this.file}.tmp`, position.toString());
+    renameSync(`${this.file}.tmp`, this.file);
+  }
+
+  async release(): Promise<void> {
+    this.leader?.release();
+  }
+
+  async close(): Promise<void> {
+    this.lease?.close();
+  }
+}
