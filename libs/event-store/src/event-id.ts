@@ -1,17 +1,24 @@
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { v7 as uuidV7 } from 'uuid';
 
 /**
- * The id of one event of one decision: random (RFC 9562 version 4), drawn when the decision is turned into a batch.
+ * The id of one event of one decision, drawn when the decision is turned into a batch: a time-ordered UUID (RFC 9562
+ * version 7: 48 bits of milliseconds, then random bits; `uuid`'s, monotonic within the process).
  *
- * A batch re-sent after an outcome the store could not tell (a timeout, a reset) carries the same objects, hence the
- * same ids, and both stores recognise it as written (KurrentDB's idempotency rule; the embedded store's `replayed`).
- * Any other decision has other ids, also another decision of the same request (another replica, a second try after
- * a conflict): KurrentDB answers an append whose ids a stream already holds after its expected revision as a
- * success without comparing the events, so ids derived from the request alone let the second of two different
- * decisions pass for the stored one (docs/adr/0004 point 3). A request already in the log is recognised by the
- * idempotency key in its events' metadata, not by ids.
+ * Fresh per decision: a batch re-sent after an outcome the store could not tell (a timeout, a reset) carries the same
+ * objects, hence the same ids, and both stores recognise it as written (KurrentDB's idempotency rule; the embedded
+ * store's `replayed`). Any other decision has other ids, also another decision of the same request (another replica,
+ * a second try after a conflict): KurrentDB answers an append whose ids a stream already holds after its expected
+ * revision as a success without comparing the events, so ids derived from the request alone let the second of two
+ * different decisions pass for the stored one (docs/adr/0004 point 3). A request already in the log is recognised by
+ * the idempotency key in its events' metadata, not by ids.
+ *
+ * Time-ordered, not random (version 4): the embedded store's unique index on `id` then grows at its end, so a group
+ * commit's new ids share one or two leaf pages instead of dirtying a page each in the WAL. Measured (2 shared cores,
+ * 64 writers, one event per append, after 300,000 events): 29,000–30,000 appends/s and 27–30 µs of CPU per event with
+ * version 7 against 11,000–12,700/s and 58–68 µs with version 4 (docs/adr/0010, tenth pass).
  */
-export const newEventId = (): string => randomUUID();
+export const newEventId = (): string => uuidV7();
 
 /** namespaces' 16 bytes, parsed once: a command derives a few ids from the same one or two namespaces */
 const namespaceBytes = new Map<string, Buffer>();

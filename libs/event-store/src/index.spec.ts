@@ -11,10 +11,14 @@ import {
 } from '@rollcall/event-store';
 
 describe('event ids', () => {
-  it("newEventId: a fresh version 4 UUID each time (a decision's own ids: docs/adr/0004 point 3)", () => {
-    const ids = new Set(Array.from({ length: 1000 }, () => newEventId()));
-    expect(ids.size).toBe(1000);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  it("newEventId: a fresh version 7 UUID each time (a decision's own ids: docs/adr/0004 point 3), in the order drawn", () => {
+    const ids = Array.from({ length: 1000 }, () => newEventId());
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // time-ordered as text: the embedded store's index on ids grows at its end
+    expect([...ids].sort()).toEqual(ids);
+    const ms = parseInt(ids[0]!.replaceAll('-', '').slice(0, 12), 16);
+    expect(Math.abs(ms - Date.now())).toBeLessThan(5_000);
   });
 
   it('uuidV5 implements RFC 9562 version 5 (known vector: DNS namespace, "www.example.com")', () => {
