@@ -24,7 +24,7 @@ export type ToWorker = { type: 'stop' } | { type: 'forget'; subjectIds: string[]
 /** Messages to the API thread. */
 export type FromWorker =
   | { type: 'status'; status: { name: string; checkpoint: string | null; lag: string; processed: number; state: string; error?: string }[] }
-  | { type: 'log'; level: 'info' | 'error'; message: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'started' }
   | { type: 'stopped' };
 
@@ -38,7 +38,7 @@ async function run(): Promise<void> {
   const lowered = lowerThisThreadsPriority(data.nice);
   if (lowered) send({ type: 'log', level: 'info', message: `projector: its thread keeps its CPU priority (${lowered})` });
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
-  const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir, warn: (message) => send({ type: 'log', level: 'info', message }) });
+  const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir, warn: (message) => send({ type: 'log', level: 'warn', message }) });
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
   const projectors = new LeasedProjector(
     () =>
