@@ -2,7 +2,7 @@
 // append. Writer w owns the streams s with s % writers === w (so writers never conflict, and each one
 // can append with the exact expected revision, as a command handler does) and cycles through them.
 import { randomUUID } from 'node:crypto';
-import type { NewEvent } from '@rollcall/event-store';
+import { type NewEvent, newEventId } from '@rollcall/event-store';
 
 export interface Workload {
   readonly events: number;
@@ -66,7 +66,8 @@ function fromPlan(plan: { stream: string; event: NewEvent }[][], streams: number
 /** an event of the size and shape of Rollcall's (≈ 300 bytes of JSON with its metadata) */
 function makeEvent(writer: number, k: number): NewEvent {
   return {
-    id: randomUUID(),
+    // the ids the API draws (time-ordered): the store's id index as the command path fills it
+    id: newEventId(),
     type: 'UserInvited',
     data: {
       workspaceId: `ws-${writer}`,

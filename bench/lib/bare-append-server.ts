@@ -1,16 +1,16 @@
 // The floor for bench:http's command throughput: a bare NestJS endpoint (express, JSON body parser, no guard, no
-// validation, no decider, no encryption) that does one durable append per request to the embedded event store, with
+// validation, no decider, no encryption) that does one durable append per request to the embedded event store (ids as
+// the API draws them: newEventId), with
 // the store configured as the API's (synchronous=FULL: every group commit fsyncs the WAL; the WAL copied back and the
 // group commit run by threads of their own, unless BARE_APPEND_WRITER=inline). bench:http runs it on the same machine
 // in the same run and reports commandsPerSec / bareAppendPerSec.
 //
 // Run by lib/bare-append.ts as a child: BARE_APPEND_DATA_DIR=<dir> node -r ./tools/register.cjs bench/lib/bare-append-server.ts
 // POST /append {stream, type, data, metadata} → 201 {position}. It prints `Bare append on http://127.0.0.1:<port>`.
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Body, Controller, HttpCode, Inject, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type EventStore, SqliteEventStore } from '@rollcall/event-store';
+import { type EventStore, SqliteEventStore, newEventId } from '@rollcall/event-store';
 
 const STORE = Symbol('Store');
 
@@ -28,7 +28,7 @@ class BareAppendController {
   @Post('append')
   @HttpCode(201)
   async append(@Body() body: AppendBody) {
-    const { position } = await this.store.append(body.stream, [{ id: randomUUID(), type: body.type, data: body.data, metadata: body.metadata }], 'any');
+    const { position } = await this.store.append(body.stream, [{ id: newEventId(), type: body.type, data: body.data, metadata: body.metadata }], 'any');
     return { position: position.toString() };
   }
 }
