@@ -1,8 +1,8 @@
 // The separate projector process (apps/projector, `npm run start:projector`) over an embedded data dir an API also
 // projects (docs/adr/0011 point 4): it stands by while the API's projector thread holds the lease, and takes over when
 // the API stops; its /metrics needs the metrics token as the API's does; a bad setting stops it at start.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SYSTEM_KEY } from './support/app';
@@ -96,5 +96,16 @@ describe('the separate projector process over an embedded data dir', () => {
     await projector.exited;
     const refused = await startProjector(dataDir, { ROLLCALL_METRICS_TOKEN: 'short' }).catch((error: { code?: number; out?: string }) => error);
     expect(refused).toMatchObject({ code: 78, out: expect.stringContaining('ROLLCALL_METRICS_TOKEN must be at least 16 characters') });
+  }, 60_000);
+
+  it('the rebuild refuses a data dir without an event log (a mistyped ROLLCALL_DATA_DIR), creating nothing: exit 2', () => {
+    const typo = join(dataDir, 'no-such-dir');
+    const run = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/rebuild.ts'), 'all'], {
+      cwd: root,
+      env: { ...process.env, ROLLCALL_DATA_DIR: typo },
+      encoding: 'utf8',
+    });
+    expect([run.status, run.stderr.trim()]).toEqual([2, `No event log in ${typo} (events.sqlite): is ROLLCALL_DATA_DIR the API's data dir?`]);
+    expect(existsSync(typo)).toBe(false);
   }, 60_000);
 });

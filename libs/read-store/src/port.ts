@@ -84,8 +84,12 @@ export interface ReadStore {
   count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number>;
   /** all matching documents in sort order, in bounded memory */
   stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T>;
-  /** write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead */
-  commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void>;
+  /**
+   * write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead.
+   * Without a checkpoint (undefined), the documents only: a rebuild's write-outs before its last, which leave the
+   * read model at no position of the log (a projection without a checkpoint is reset when a projector starts)
+   */
+  commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void>;
   checkpoint(projection: string): Promise<bigint | undefined>;
   /** drop a projection's collections and its checkpoint (rebuild) */
   reset(projection: string, collections: string[]): Promise<void>;
@@ -128,9 +132,10 @@ export interface BulkLoadCapability {
   /**
    * `commit` for documents the caller serialized, in collections emptied by `reset` since `start`: the writes
    * (each guarded by its position; a delete leaves nothing where nothing is stored) and the projection's
-   * checkpoint, atomically. Resolves once committed; the caller may prepare its next writes meanwhile.
+   * checkpoint (none: undefined, as for `commit`), atomically. Resolves once committed; the caller may prepare its
+   * next writes meanwhile.
    */
-  write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint): Promise<void>;
+  write(projection: string, collections: readonly SerializedWrites[], checkpoint: bigint | undefined): Promise<void>;
   /**
    * most of the collections' documents are written and few will change: their indexes may be built now, behind the
    * writes handed over before, and maintained by the writes after (resolves once built)

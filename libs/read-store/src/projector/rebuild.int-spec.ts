@@ -60,10 +60,10 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     try {
       await logOf(stores, names);
       const store = stores.readStore();
-      const commits: [bigint, string[]][] = [];
+      const commits: [bigint | 'none', string[]][] = [];
       const write = store.bulkLoad.write.bind(store.bulkLoad);
       store.bulkLoad.write = (name, collections, checkpoint) => {
-        commits.push([checkpoint, collections.flatMap((c) => c.writes.map((w) => `${w.id}${w.json === null ? ' deleted' : `=${w.json}`}`))]);
+        commits.push([checkpoint ?? 'none', collections.flatMap((c) => c.writes.map((w) => `${w.id}${w.json === null ? ' deleted' : `=${w.json}`}`))]);
         return write(name, collections, checkpoint);
       };
       const result = await rebuild(stores.events, store, [projection], { writeOutEvery, logger: silent });
@@ -74,7 +74,7 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     }
   }
 
-  it('writes out behind the read, once as many documents more changed, those not changed since the previous write-out when they are read back often: each once in its last version, with the checkpoint reached', async () => {
+  it('writes out behind the read, once as many documents more changed, those not changed since the previous write-out when they are read back often: each once in its last version; the checkpoint with the last', async () => {
     const { result, commits, dumped, checkpoint } = await writeOuts(
       ['inc:a', 'inc:a', 'inc:b', 'inc:b', 'inc:c', 'inc:d', 'inc:a', 'inc:e', 'del:b'],
       counters,
@@ -82,11 +82,12 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     );
     expect([result.writeOuts, result.evictions]).toEqual([4, 0]);
     // at the 3rd event nothing is older than the previous write-out; at the 6th, a (changed at the 2nd); at the 8th
-    // b, c and d (a changed again at the 7th); at the end the rest: a, e, and the delete of b (written before)
+    // b, c and d (a changed again at the 7th); at the end the rest: a, e, and the delete of b (written before). Only
+    // the last moves the checkpoint: at the 6th, b (changed at the 3rd and 4th) was not written yet
     expect(commits).toEqual([
-      [3n, []],
-      [6n, ['a={"_id":"a","n":2}']],
-      [8n, ['b={"_id":"b","n":2}', 'c={"_id":"c","n":1}', 'd={"_id":"d","n":1}']],
+      ['none', []],
+      ['none', ['a={"_id":"a","n":2}']],
+      ['none', ['b={"_id":"b","n":2}', 'c={"_id":"c","n":1}', 'd={"_id":"d","n":1}']],
       [9n, ['a={"_id":"a","n":3}', 'e={"_id":"e","n":1}', 'b deleted']],
     ]);
     expect(dumped).toEqual([
@@ -107,10 +108,10 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     };
     const { commits } = await writeOuts(['x', 'x', 'x', 'x', 'x'], entries, 2);
     expect(commits).toEqual([
-      [2n, ['e1={"_id":"e1"}', 'e2={"_id":"e2"}']],
-      [4n, ['e3={"_id":"e3"}', 'e4={"_id":"e4"}']],
+      ['none', ['e1={"_id":"e1"}', 'e2={"_id":"e2"}']],
+      ['none', ['e3={"_id":"e3"}', 'e4={"_id":"e4"}']],
       // at the end, those held as text in a commit of their own, then the others with the checkpoint (none here)
-      [5n, ['e5={"_id":"e5"}']],
+      ['none', ['e5={"_id":"e5"}']],
       [5n, []],
     ]);
   });
@@ -130,7 +131,7 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
     };
     const { commits } = await writeOuts(['x', 'x', 'x'], entries, 100);
     expect(commits).toEqual([
-      [3n, ['e1={"_id":"e1"}', 'e2={"_id":"e2"}', 'e3={"_id":"e3"}']],
+      ['none', ['e1={"_id":"e1"}', 'e2={"_id":"e2"}', 'e3={"_id":"e3"}']],
       [3n, ['t={"_id":"t","n":3}']],
     ]);
   });
@@ -169,6 +170,26 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
         { _id: 'ann', owner: 'ann', n: 5 },
         { _id: 'bob', owner: 'bob', n: 3 },
       ]);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('a rebuild that fails after writing out part of the log leaves its projection without a checkpoint: a projector starting resets it instead of following on from documents that miss changes', async () => {
+    // found by black-box probe 8: a rebuild that stopped half-way left `members` empty with its checkpoint at the head
+    const stores = new TempStores();
+    try {
+      await logOf(stores, ['inc:a', 'inc:b', 'inc:a', 'inc:c', 'inc:b', 'boom']);
+      const store = stores.readStore();
+      const written: (bigint | undefined)[] = [];
+      const write = store.bulkLoad.write.bind(store.bulkLoad);
+      store.bulkLoad.write = (name, collections, checkpoint) => {
+        written.push(checkpoint);
+        return write(name, collections, checkpoint);
+      };
+      await expect(rebuild(stores.events, store, [counters], { writeOutEvery: 2, logger: silent })).rejects.toThrow('no such counter');
+      expect(written.length).toBeGreaterThan(0);
+      expect(await store.checkpoint('counters')).toBeUndefined();
     } finally {
       await stores.close();
     }

@@ -84,10 +84,11 @@ export async function rebuild(
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new Error(`projection ${twice} is listed twice`);
   await readStore.init(Projector.collectionsOf(projections));
-  for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
-  // stores without the capability take the documents commit by commit
+  // stores without the capability take the documents commit by commit; started before the resets, so that other
+  // processes over the same store leave the collections reset to this load (sqlite/bulk-load-marker.ts)
   const bulkLoad = readStore.bulkLoad;
   bulkLoad?.start();
+  for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
   const source = new StoreSource(readStore, options.cacheSize ?? 200_000);
   source.startFresh();
   const totals: FoldTotals = { held: 0, dirty: 0 };
@@ -121,9 +122,13 @@ export async function rebuild(
     { upTo, last = false, writtenOnceOnly = false }: { upTo?: bigint; last?: boolean; writtenOnceOnly?: boolean } = {},
   ): Promise<void> => {
     while (writing.length >= inFlight) await writing.shift();
+    // only the last write-out moves the checkpoints: before it, what is written is not the read models at any position
+    // (documents changed recently are held back), so a rebuild that dies or fails leaves its projections without a
+    // checkpoint, and a projector starting resets them, instead of following on from documents that miss changes
+    const checkpoint = last ? position : undefined;
     const commit = async (fold: ProjectionFold, collections: SerializedWrites[]): Promise<unknown> => {
-      if (!bulkLoad) return readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), position);
-      const written = bulkLoad.write(fold.projection.name, collections, position);
+      if (!bulkLoad) return readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), checkpoint);
+      const written = bulkLoad.write(fold.projection.name, collections, checkpoint);
       // the last write of these collections: their indexes are built behind it (by the store's writer thread,
       // while the next projection's documents are serialized here)
       if (!last || !bulkLoad.complete) return written;

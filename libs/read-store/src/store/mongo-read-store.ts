@@ -162,7 +162,7 @@ export class MongoReadStore implements ReadStore {
     }
   }
 
-  async commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
+  async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
     if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) return this.commitInTransaction(projection, writes, checkpoint);
     const batches = buildWrites(writes);
@@ -181,11 +181,11 @@ export class MongoReadStore implements ReadStore {
     );
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed) throw failed.reason;
-    await this.writeCheckpoint(projection, checkpoint);
+    if (checkpoint !== undefined) await this.writeCheckpoint(projection, checkpoint);
   }
 
   /** the documents and the checkpoint in one transaction: both move, or neither */
-  private async commitInTransaction(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
+  private async commitInTransaction(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     const batches = buildTransactionalWrites(writes);
     const session = this.db.client.startSession();
     try {
@@ -195,7 +195,7 @@ export class MongoReadStore implements ReadStore {
           const result = await this.db.collection<StoredDocument>(name).bulkWrite(operations, { ordered: true, session });
           assertBulkApplied(name, operations.length, { result });
         }
-        await this.writeCheckpoint(projection, checkpoint, session);
+        if (checkpoint !== undefined) await this.writeCheckpoint(projection, checkpoint, session);
       });
     } finally {
       await session.endSession();

@@ -3,8 +3,9 @@
  * thread (in parts when large), and the collections completed one by one, their indexes and search rows built by
  * that thread while the caller goes on.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { CollectionSpec, Doc, SerializedWrite } from '../port';
@@ -143,6 +144,70 @@ describe('SQLite bulk load (a rebuild)', () => {
     } finally {
       await writer.close();
       await store.close();
+    }
+  });
+});
+
+describe('SQLite bulk load beside other processes over the file (a rebuild while an API reads)', () => {
+  /** what a process other than this one looks like in `rs_bulk_load`: alive (jest's parent), on this host */
+  const asAnotherProcess = (file: string, pid = process.ppid) => {
+    const db = new DatabaseSync(file);
+    db.prepare('UPDATE rs_bulk_load SET holder = ?').run(`${hostname()}|${pid}`);
+    db.close();
+  };
+  const readiness = (file: string) => ({
+    ready: rowsOf(file, "SELECT ready FROM rs_collections WHERE name = 'people'")[0]?.ready,
+    indexes: rowsOf(file, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rs_idx_people%'").length,
+  });
+
+  it('while another live process bulk-loads, a reader neither builds the reset collections nor marks them ready (at its start or its reads): the load goes on, and builds them at its end', async () => {
+    // found by black-box probe 8: an API's read built the indexes of a collection a rebuild had reset, marked it ready,
+    // and the rebuild's next write was refused ("only into a collection reset during a bulk load"): the rebuild
+    // stopped, the list stayed empty
+    const file = newFile();
+    const loader = new SqliteReadStore({ path: file });
+    let reader: SqliteReadStore | undefined;
+    try {
+      await loader.init(SPEC);
+      loader.bulkLoad.start();
+      await loader.reset('p', ['people', 'notes']);
+      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE.slice(0, 2)), arrayFields: ['tags'] }], undefined);
+      asAnotherProcess(file);
+      reader = new SqliteReadStore({ path: file });
+      await reader.init(SPEC);
+      expect((await reader.find('people', { where: { org: 'o1' }, sort: { field: 'name', direction: 'asc' } })).items.map((d) => d._id)).toEqual(['a', 'b']);
+      expect(await reader.count('people', { search: { text: 'bob', fields: ['name'] } })).toBe(0);
+      expect(readiness(file)).toEqual({ ready: 0, indexes: 0 });
+      asAnotherProcess(file, process.pid);
+      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE.slice(2), 3), arrayFields: [] }], 4n);
+      await loader.bulkLoad.finish();
+      expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
+      expect(rowsOf(file, 'SELECT holder FROM rs_bulk_load')).toEqual([]);
+      expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
+    } finally {
+      await reader?.close();
+      await loader.close();
+    }
+  });
+
+  it("a bulk load's mark left by a process that is gone (a rebuild killed) counts for nothing: the next read builds what the reset dropped", async () => {
+    const file = newFile();
+    const loader = new SqliteReadStore({ path: file });
+    try {
+      await loader.init(SPEC);
+      loader.bulkLoad.start();
+      await loader.reset('p', ['people']);
+      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE), arrayFields: ['tags'] }], undefined);
+      const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+      asAnotherProcess(file, gone);
+      const reader = new SqliteReadStore({ path: file });
+      await reader.init(SPEC);
+      expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
+      expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
+      await reader.close();
+    } finally {
+      await loader.bulkLoad.abort?.();
+      await loader.close();
     }
   });
 });

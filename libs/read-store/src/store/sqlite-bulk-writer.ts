@@ -21,7 +21,8 @@ export interface BulkCommit {
   projection: string;
   rows: (string | bigint | number | null)[];
   arrayFields: [collection: string, field: string][];
-  checkpoint: bigint;
+  /** undefined: the documents only (a rebuild's write-outs before its last) */
+  checkpoint: bigint | undefined;
 }
 
 /**
@@ -47,7 +48,8 @@ export interface PackedCommit {
   docLengths: Int32Array<ArrayBuffer>;
   positions: BigInt64Array<ArrayBuffer>;
   arrayFields: [collection: string, field: string][];
-  checkpoint: bigint;
+  /** undefined: the documents only (a rebuild's write-outs before its last) */
+  checkpoint: bigint | undefined;
   more: boolean;
 }
 
@@ -244,7 +246,7 @@ parentPort.on('message', (m) => {
       }
       if (!p.more) {
         for (const [collection, field] of p.arrayFields) arrayField.run(collection, field);
-        checkpoint.run(p.projection, p.checkpoint);
+        if (p.checkpoint !== undefined) checkpoint.run(p.projection, p.checkpoint);
         db.exec('COMMIT');
       }
       parentPort.postMessage({ id: m.id, applied });
@@ -282,7 +284,7 @@ parentPort.on('message', (m) => {
       if (result.changes !== 0) applied++;
     }
     for (const [collection, field] of m.arrayFields) arrayField.run(collection, field);
-    checkpoint.run(m.projection, m.checkpoint);
+    if (m.checkpoint !== undefined) checkpoint.run(m.projection, m.checkpoint);
     db.exec('COMMIT');
     parentPort.postMessage({ id: m.id, applied });
   } catch (error) {

@@ -128,7 +128,7 @@ export class SqliteReadStore implements ReadStore {
     return streamMatches<T>(this.state, collection, query);
   }
 
-  commit(projection: string, writes: DocWrite[], checkpoint: bigint): Promise<void> {
+  commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     return commitWrites(this.state, projection, writes, checkpoint);
   }
 

@@ -18,6 +18,7 @@
  */
 import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
+import { clearBulkLoad, markBulkLoad } from './bulk-load-marker';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
 import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
@@ -26,6 +27,8 @@ import { type StoreState, collectionNamed } from './state';
 export function startBulkLoad(state: StoreState): void {
   if (state.bulk) return;
   state.bulk = true;
+  // before any reset of this load: other processes leave the collections it resets to it (bulk-load-marker.ts)
+  markBulkLoad(state.conn);
   const { path, bulkWriterThread, busyTimeoutMs } = state.options;
   if (
     bulkWriterThread !== false &&
@@ -111,6 +114,7 @@ export async function endBulkLoad(state: StoreState): Promise<void> {
   await stopBulkWriter(state);
   if (!state.bulk) return;
   state.bulk = false;
+  clearBulkLoad(state.conn);
   state.conn.exec(`PRAGMA synchronous = ${state.synchronous}; PRAGMA cache_size = -${CACHE_KIB};`);
   state.conn.db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
   state.writesSinceOptimize = 0;
@@ -135,7 +139,7 @@ export async function commitInWriter(
   writer: BulkWriter,
   projection: string,
   batch: DocWrite[],
-  checkpoint: bigint,
+  checkpoint: bigint | undefined,
 ): Promise<void> {
   const rows: (string | bigint | null | number)[] = [];
   const arrayFields: [string, string][] = [];
@@ -159,7 +163,7 @@ export async function writeSerialized(
   state: StoreState,
   projection: string,
   collections: readonly SerializedWrites[],
-  checkpoint: bigint,
+  checkpoint: bigint | undefined,
 ): Promise<void> {
   refreshIfChanged(state);
   const targets = collections.map(({ collection, arrayFields }) => {
@@ -202,13 +206,14 @@ export async function writeSerialized(
           .stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)')
           .run(c.name, field);
     }
-    conn
-      .stmt(
-        `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
-         ON CONFLICT (projection) DO UPDATE SET position = excluded.position
-         WHERE excluded.position > rs_checkpoints.position`,
-      )
-      .run(projection, checkpoint);
+    if (checkpoint !== undefined)
+      conn
+        .stmt(
+          `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
+           ON CONFLICT (projection) DO UPDATE SET position = excluded.position
+           WHERE excluded.position > rs_checkpoints.position`,
+        )
+        .run(projection, checkpoint);
   });
 }
 

@@ -6,6 +6,7 @@
  * collection that a reset left without its indexes build them first.
  */
 import type { Doc, Query } from '../../port';
+import { bulkLoadElsewhere } from './bulk-load-marker';
 import { type Collection, createIndex, createIndexes, fillSearch } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
@@ -76,17 +77,23 @@ function buildLookups(state: StoreState, c: Collection, fields: string[]): void 
   for (const field of missing) c.lookups.add(field);
 }
 
-/** builds the field indexes and search rows of a collection that a reset emptied (unless another process did) */
+/**
+ * builds the field indexes and search rows of a collection that a reset emptied (unless another process did) — not
+ * while another process bulk-loads it (a rebuild: bulk-load-marker.ts), which builds them at its end: the collection
+ * is then read as it is, without them
+ */
 export function materialise(state: StoreState, c: Collection): void {
   const { conn } = state;
-  conn.transaction(() => {
+  const built = conn.transaction(() => {
     const stored = conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name);
-    if (stored?.ready !== 1) {
-      createIndexes(conn, c);
-      fillSearch(conn, c);
-      conn.stmt('UPDATE rs_collections SET ready = 1 WHERE name = ?').run(c.name);
-    }
+    if (stored?.ready === 1) return true;
+    if (!state.bulk && bulkLoadElsewhere(conn)) return false;
+    createIndexes(conn, c);
+    fillSearch(conn, c);
+    conn.stmt('UPDATE rs_collections SET ready = 1 WHERE name = ?').run(c.name);
+    return true;
   });
+  if (!built) return;
   c.ready = true;
   conn.exec(`ANALYZE ${c.table}`);
 }

@@ -23,7 +23,7 @@ export async function commitWrites(
   state: StoreState,
   projection: string,
   writes: DocWrite[],
-  checkpoint: bigint,
+  checkpoint: bigint | undefined,
 ): Promise<void> {
   for (const write of writes) {
     collectionNamed(state, write.collection);
@@ -76,13 +76,14 @@ export async function commitWrites(
         if (w.tombstone.run(write.position, write.id, write.position).changes !== 0) applied++;
       } else if (w.upsert.run(write.id, write.position, null).changes !== 0) applied++;
     }
-    conn
-      .stmt(
-        `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
-         ON CONFLICT (projection) DO UPDATE SET position = excluded.position
-         WHERE excluded.position > rs_checkpoints.position`,
-      )
-      .run(projection, checkpoint);
+    if (checkpoint !== undefined)
+      conn
+        .stmt(
+          `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
+           ON CONFLICT (projection) DO UPDATE SET position = excluded.position
+           WHERE excluded.position > rs_checkpoints.position`,
+        )
+        .run(projection, checkpoint);
   });
   try {
     writeAll();

@@ -6,6 +6,7 @@
 import type { CollectionSpec } from '../../port';
 import { assertCollectionName, assertFieldPath } from '../query-common';
 import { loadArrayFields } from './coherence';
+import { bulkLoadElsewhere } from './bulk-load-marker';
 import {
   collectionOf,
   createDocumentTable,
@@ -31,6 +32,12 @@ export function initCollections(state: StoreState, collections: Record<string, C
     conn.transaction(() => {
       createDocumentTable(conn, collection);
       const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(name);
+      // a collection another process is rebuilding (bulk-load-marker.ts): its indexes and search rows are the
+      // rebuild's to build at its end; read meanwhile as it is
+      if (stored !== undefined && stored.ready !== 1 && bulkLoadElsewhere(conn)) {
+        collection.ready = false;
+        return;
+      }
       const searchFields = JSON.stringify(collection.search);
       const searchChanged = stored?.search_fields !== searchFields;
       // a file written before the trigram index existed gets it here, filled with the search rows below

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CollectionSpec } from '../../port';
+import { BULK_LOAD_TABLE_SQL } from './bulk-load-marker';
 import type { SqliteConnection } from './connection';
 
 export interface IndexSpec {
@@ -59,6 +60,7 @@ export const jsonPath = (field: string) => `'$.${field}'`;
 export function createMetaTables(db: DatabaseSync): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS rs_checkpoints (projection TEXT PRIMARY KEY NOT NULL, position INTEGER NOT NULL);
+    ${BULK_LOAD_TABLE_SQL};
     CREATE TABLE IF NOT EXISTS rs_collections (
       name TEXT PRIMARY KEY NOT NULL, search_fields TEXT NOT NULL, ready INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS rs_array_fields (
