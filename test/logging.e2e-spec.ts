@@ -173,6 +173,13 @@ describe('structured logs (JSON lines through pino)', () => {
     });
     const [search] = await linesOf('logging-url-search');
     expect(search!.url).toBe(`/v1/workspaces/${ws.body.workspaceId}/members?q=[Redacted]&sort=email&limit=1&cursor=[Redacted]`);
+    // a key or an address where none belongs, in a query parameter or a path (black-box probe 8): not logged
+    await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members?api_key=${apiKey}&limit=5`, { key: apiKey, actor: adminUserId, headers: { 'x-request-id': 'logging-url-key' } });
+    const [keyLine] = await linesOf('logging-url-key');
+    expect(keyLine!.url).toBe(`/v1/workspaces/${ws.body.workspaceId}/members?api_key=[Redacted]&limit=5`);
+    await api.request('GET', '/v1/workspaces/secret.invitee@acme.test/members', { key: apiKey, actor: adminUserId, headers: { 'x-request-id': 'logging-path-address' } });
+    await api.request('GET', `/no/such/${apiKey}/route`, { headers: { 'x-request-id': 'logging-path-key' } });
+    expect([...(await linesOf('logging-path-address')), ...(await linesOf('logging-path-key'))].map((l) => l.url)).toEqual(['/v1/workspaces/[Redacted]/members', '/no/such/[Redacted]/route']);
     // wrong keys are not logged either
     await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: 'rk_wrong-key-0123456789abcdef', actor: adminUserId, headers: { 'x-request-id': 'logging-401' } });
     expect(await linesOf('logging-401')).toEqual([expect.objectContaining({ status: 401, level: 'warn' })]);

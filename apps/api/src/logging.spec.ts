@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { type LogLevel, createLogger, requestLogging } from './logging';
+import { type LogLevel, createLogger, redactUrl, requestLogging } from './logging';
 
 /** a destination that keeps every JSON line written to it */
 const capture = () => {
@@ -74,5 +74,21 @@ describe('requestLogging', () => {
     } finally {
       await http.close();
     }
+  });
+});
+
+describe('redactUrl (the url of a request line)', () => {
+  it('shows ids, words and the documented harmless parameters; redacts other values, addresses and keys, deny by default', () => {
+    const ws = '6d07f134-a108-51ba-9d5d-94e3a46f41a7';
+    expect(redactUrl(`/v1/workspaces/${ws}/members`)).toBe(`/v1/workspaces/${ws}/members`);
+    expect(redactUrl(`/v1/workspaces/${ws}/history?from=2026-01-01T00:00:00.000Z&limit=5&userId=u-1`)).toBe(`/v1/workspaces/${ws}/history?from=2026-01-01T00:00:00.000Z&limit=5&userId=u-1`);
+    expect(redactUrl(`/v1/workspaces/${ws}/members?q=ada%40acme.test&cursor=abc&token=t&ticket=t&api_key=rk_x&limit=1`)).toBe(
+      `/v1/workspaces/${ws}/members?q=[Redacted]&cursor=[Redacted]&token=[Redacted]&ticket=[Redacted]&api_key=[Redacted]&limit=1`,
+    );
+    expect(redactUrl('/v1/workspaces/ada@acme.test/members')).toBe('/v1/workspaces/[Redacted]/members');
+    expect(redactUrl(`/x/rk_${ws}_${ws}_secret`)).toBe('/x/[Redacted]');
+    expect(redactUrl('/x/rk_short')).toBe('/x/[Redacted]');
+    expect(redactUrl(`/x?${'k'.repeat(40)}`)).toBe('/x?[Redacted]');
+    expect(redactUrl('/x?flag&limit=2')).toBe('/x?flag&limit=2');
   });
 });

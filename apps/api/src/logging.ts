@@ -61,6 +61,44 @@ const BEARER = /(\bBearer\s+)[^\s"',]+/gi;
 export const redactSecrets = (text: string): string => text.replace(URL_SECRET, `$1${CENSOR}`).replace(BEARER, `$1${CENSOR}`);
 
 /**
+ * Query parameters whose values a request line shows: the documented ones that name no secret and no personal data
+ * (ids, times, sorts, filters). Any other value — `q`, `cursor`, `token`, `ticket`, and whatever a client adds, such
+ * as an API key in `?api_key=` (black-box probe 8) — is [Redacted].
+ */
+const LOGGED_QUERY = new Set(['actorId', 'asOf', 'direction', 'explain', 'format', 'from', 'lastEventId', 'limit', 'position', 'presence', 'role', 'sort', 'status', 'team', 'to', 'treeSize', 'userId']);
+/** a path segment shown as it is: what ids and the routes' words look like (an address has an @, a key is longer) */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]{1,64}$/;
+/** the whole path plain, no query: most requests (checked in one pass) */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9._~-]{1,64})*\/?$/;
+const plainSegment = (segment: string) => segment === '' || (PLAIN_SEGMENT.test(segment) && !segment.startsWith('rk_'));
+const plainKey = (key: string) => key.length <= 32 && PLAIN_SEGMENT.test(key);
+
+/**
+ * A request's URL as a log line shows it, deny by default: path segments that do not look like ids or words (an
+ * address typed where an id goes, a key) and the values of query parameters not in LOGGED_QUERY are [Redacted].
+ */
+export function redactUrl(url: string): string {
+  if (PLAIN_PATH.test(url) && !url.includes('/rk_')) return url;
+  const at = url.indexOf('?');
+  const path = (at < 0 ? url : url.slice(0, at))
+    .split('/')
+    .map((segment) => (plainSegment(segment) ? segment : CENSOR))
+    .join('/');
+  if (at < 0) return path;
+  const query = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      if (!plainKey(key)) return CENSOR;
+      return eq < 0 || LOGGED_QUERY.has(key) ? pair : `${key}=${CENSOR}`;
+    })
+    .join('&');
+  return `${path}?${query}`;
+}
+
+/**
  * The root logger of a process. `destination` replaces stdout (tests capture the lines with it). Pretty lines are
  * formatted in-process (pino-pretty as a stream, no transport thread): they are for a human at a terminal.
  */
@@ -128,7 +166,7 @@ export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
 const requestLine = (req: Request, res: Response) => ({
   method: req.method,
   route: routeOf(req),
-  url: redactSecrets(req.originalUrl ?? req.url),
+  url: redactUrl(req.originalUrl ?? req.url),
   status: res.statusCode,
   ...(res.writableEnded ? {} : { aborted: true }),
 });
