@@ -3,6 +3,7 @@
 // the API stops; its /metrics needs the metrics token as the API's does; a bad setting stops it at start.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SYSTEM_KEY } from './support/app';
@@ -96,6 +97,19 @@ describe('the separate projector process over an embedded data dir', () => {
     await projector.exited;
     const refused = await startProjector(dataDir, { ROLLCALL_METRICS_TOKEN: 'short' }).catch((error: { code?: number; out?: string }) => error);
     expect(refused).toMatchObject({ code: 78, out: expect.stringContaining('ROLLCALL_METRICS_TOKEN must be at least 16 characters') });
+  }, 60_000);
+
+  it('PROJECTOR_PORT where another process listens stops it at start: one sentence naming the setting, exit 78', async () => {
+    const busy = createServer();
+    await new Promise<void>((ok) => busy.listen(0, '0.0.0.0', ok));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const refused = await startProjector(dataDir, { PROJECTOR_PORT: String(port) }).catch((error: { code?: number; out?: string }) => error);
+      expect(refused).toMatchObject({ code: 78, out: expect.stringContaining(`PROJECTOR_PORT ${port} is in use by another process (EADDRINUSE)`) });
+      expect((refused as { out: string }).out).not.toContain('Unhandled');
+    } finally {
+      busy.close();
+    }
   }, 60_000);
 
   it('the rebuild refuses a data dir without an event log (a mistyped ROLLCALL_DATA_DIR), creating nothing: exit 2', () => {

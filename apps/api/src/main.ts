@@ -1,18 +1,11 @@
-import { ConfigError, loadConfig } from './config';
+import { type Config, ConfigError, loadConfig } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 
+let config: Config | undefined;
+
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(78);
-    }
-    throw error;
-  }
+  config = loadConfig();
   setHeapGrowingPercent(config.heapGrowingPercent);
   const running = await startApp(config);
   console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
@@ -23,7 +16,23 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+/**
+ * What stops the start and is the operator's to fix, as one sentence naming the setting: a bad value, a data dir that
+ * cannot be used, a port another process listens on. Exit 78 (EX_CONFIG); anything else is a failure (exit 1).
+ */
+function startupProblem(error: unknown): string | undefined {
+  if (error instanceof ConfigError) return error.message;
+  const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
+  if ((code === 'EADDRINUSE' || code === 'EACCES') && typeof port === 'number') {
+    const name = port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port';
+    const why = code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)';
+    return `Invalid configuration:\n  - ${name} ${port} ${why}: stop that process, or choose another port`;
+  }
+  return undefined;
+}
+
+main().catch((error: unknown) => {
+  const problem = startupProblem(error);
+  console.error(problem ?? error);
+  process.exit(problem ? 78 : 1);
 });

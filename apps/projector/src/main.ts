@@ -63,6 +63,15 @@ async function main(): Promise<void> {
       }
     })().catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    // the port another process listens on is the operator's to fix, said in one sentence as a bad setting is
+    const problem =
+      error.code === 'EADDRINUSE' || error.code === 'EACCES'
+        ? `Invalid configuration:\n  - PROJECTOR_PORT ${config.port} ${error.code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)'}: stop that process, or choose another port`
+        : undefined;
+    console.error(problem ?? error);
+    void projectors.stop().finally(() => process.exit(problem ? 78 : 1));
+  });
   server.listen(config.port, () => log.info({ address: server.address() }, 'health and metrics listening'));
 
   let stopping = false;

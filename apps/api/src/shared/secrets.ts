@@ -1,6 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../config';
 
 // the one-shot hash: cheaper than a Hash object (API keys are hashed on every request)
 export const sha256 = (text: string): string => hash('sha256', text, 'hex');
@@ -78,14 +79,44 @@ function storeSecrets(file: string, stored: object, replace: boolean): boolean {
  */
 export function protectDataDir(dataDir: string): void {
   process.umask(0o077);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
+  try {
+    makeDataDir(dataDir);
+    chmodSync(dataDir, 0o700);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'EPERM' ? 'it belongs to another user (EPERM)' : code === 'EACCES' ? 'permission denied (EACCES)' : (message ?? String(error));
+    throw new ConfigError([`ROLLCALL_DATA_DIR ${dataDir} cannot be used: ${why}`]);
+  }
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
     try {
       chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
     } catch (error) {
       // another process on the data dir removed it meanwhile (its temporary file, a closed database's WAL)
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/**
+ * Creates the data dir and the directories above it that are missing, one at a time: Node's recursive mkdir loops
+ * for ever under /proc (ENOENT, black-box probe 8). A path that exists must be a directory.
+ */
+function makeDataDir(dataDir: string): void {
+  const missing: string[] = [];
+  let path = resolve(dataDir);
+  while (!existsSync(path)) {
+    missing.unshift(path);
+    const parent = dirname(path);
+    if (parent === path) break;
+    path = parent;
+  }
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new Error(`${path} is a file, not a directory`);
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      // another replica starting on the same data dir made it meanwhile
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
 }
