@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -216,6 +216,48 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
       const refused = cli('verify', '--data-dir', pristine, '--public-key', publicKey, '--checkpoint', join(work, file), '--json');
       expect(refused.status).toBe(1);
       expect(JSON.parse(refused.stdout).problems[0]).toMatchObject({ code: 'CHECKPOINT_SIGNATURE' });
+    }
+  }, 60_000);
+
+  it('a reader that stops reading the output (`… | head`) ends it: no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--data-dir', pristine, '--public-key', publicKey], {
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.destroy();
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    const status = await new Promise<number | null>((done) => child.on('exit', done));
+    expect({ status, stderr: stderr.includes('EPIPE') }).toEqual({ status: 0, stderr: false });
+  }, 60_000);
+
+  it('a damaged log (a row that is no event, a page SQLite finds malformed) fails the check in a sentence (LOG_UNREADABLE, exit 1), JSON with --json, no stack', () => {
+    // black-box probe 8: a TypeError's stack trace, and with --json nothing on stdout
+    const cli = (dir: string, ...args: string[]) =>
+      spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--data-dir', dir, '--public-key', publicKey, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+      });
+    const notAnEvent = forged('not-an-event', `UPDATE events SET data = X'FF00' WHERE position = ${positions.access}`);
+    const malformed = join(work, 'malformed');
+    cpSync(pristine, malformed, { recursive: true });
+    const file = join(malformed, 'events.sqlite');
+    const bytes = readFileSync(file);
+    bytes.fill(0xff, 4096, 4096 + 8); // the b-tree header of page 2, the events table's root
+    writeFileSync(file, bytes);
+    for (const [dir, reason] of [
+      [notAnEvent, `The row of position ${positions.access} (event `],
+      [malformed, 'database disk image is malformed'],
+    ] as const) {
+      const text = cli(dir);
+      expect({ status: text.status, stdout: text.stdout.trim(), stack: text.stderr.includes('    at ') }).toEqual({
+        status: 1,
+        stdout: expect.stringContaining(`FAILED: the log cannot be read to its end: ${reason}`),
+        stack: false,
+      });
+      const json = cli(dir, '--json');
+      expect(json.status).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problems: [{ code: 'LOG_UNREADABLE', message: expect.stringContaining(reason) }] });
     }
   }, 60_000);
 

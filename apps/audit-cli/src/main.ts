@@ -136,7 +136,12 @@ export function checkedKey(value: string): string {
   return value;
 }
 
-if (require.main === module)
+if (require.main === module) {
+  // a reader that stopped reading (`… | head`) ends the output, not the process with an EPIPE stack (probe 8)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error: unknown) => {
@@ -152,3 +157,4 @@ if (require.main === module)
       }
     },
   );
+}

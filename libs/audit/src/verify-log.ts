@@ -19,7 +19,7 @@ export interface FirstDifference {
 }
 
 export interface AuditProblem {
-  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED' | 'NO_CHECKPOINT';
+  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED' | 'NO_CHECKPOINT' | 'LOG_UNREADABLE';
   message: string;
   size?: number;
 }
