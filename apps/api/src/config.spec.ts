@@ -57,6 +57,12 @@ describe('configuration from the environment', () => {
     for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
   });
 
+  it('ROLLCALL_CHECK_CACHED_STATES is 1 or unset: another value (meant to turn it on or off) is refused, not taken silently', () => {
+    expect(() => loadConfig({ ROLLCALL_CHECK_CACHED_STATES: 'yes' })).toThrow('ROLLCALL_CHECK_CACHED_STATES must be 1 (or unset), got "yes"');
+    expect(() => loadConfig({ ROLLCALL_CHECK_CACHED_STATES: '1' })).not.toThrow();
+    expect(() => loadConfig({ ROLLCALL_CHECK_CACHED_STATES: '' })).not.toThrow();
+  });
+
   it('refuses what used to pass the check and fail later: a projector mode typo, a snapshot period below 0, a TCP port past 65535 or equal to PORT, an events target port out of range, a public URL with a query or fragment', () => {
     const refused = (env: Record<string, string>) => {
       try {

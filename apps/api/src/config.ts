@@ -184,6 +184,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     snapshotEvery: int(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     audit: auditConfig(env, publicUrl, problems),
   };
+  // read where the states are cached (app.module.ts); checked here so that a value meant to turn it off is not taken silently
+  const checkStates = env.ROLLCALL_CHECK_CACHED_STATES?.trim();
+  if (checkStates && checkStates !== '1') problems.push(`ROLLCALL_CHECK_CACHED_STATES must be 1 (or unset), got "${checkStates}"`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
