@@ -90,5 +90,7 @@ describe('redactUrl (the url of a request line)', () => {
     expect(redactUrl('/x/rk_short')).toBe('/x/[Redacted]');
     expect(redactUrl(`/x?${'k'.repeat(40)}`)).toBe('/x?[Redacted]');
     expect(redactUrl('/x?flag&limit=2')).toBe('/x?flag&limit=2');
+    // an address where an id goes is not shown either
+    expect(redactUrl('/x?userId=ada%40acme.test&actorId=ada@acme.test&limit=2')).toBe('/x?userId=[Redacted]&actorId=[Redacted]&limit=2');
   });
 });

@@ -72,6 +72,8 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]{1,64}$/;
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9._~-]{1,64})*\/?$/;
 const plainSegment = (segment: string) => segment === '' || (PLAIN_SEGMENT.test(segment) && !segment.startsWith('rk_'));
 const plainKey = (key: string) => key.length <= 32 && PLAIN_SEGMENT.test(key);
+/** a value of a LOGGED_QUERY parameter shown as it is: not an address typed where an id goes, nothing long */
+const plainValue = (value: string) => value.length <= 64 && !/@|%40/i.test(value);
 
 /**
  * A request's URL as a log line shows it, deny by default: path segments that do not look like ids or words (an
@@ -92,7 +94,7 @@ export function redactUrl(url: string): string {
       const eq = pair.indexOf('=');
       const key = eq < 0 ? pair : pair.slice(0, eq);
       if (!plainKey(key)) return CENSOR;
-      return eq < 0 || LOGGED_QUERY.has(key) ? pair : `${key}=${CENSOR}`;
+      return eq < 0 || (LOGGED_QUERY.has(key) && plainValue(pair.slice(eq + 1))) ? pair : `${key}=${CENSOR}`;
     })
     .join('&');
   return `${path}?${query}`;

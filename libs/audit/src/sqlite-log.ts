@@ -46,8 +46,6 @@ export function entryTextOfRow(row: LogRow): string {
     // a row the store did not write this way (a damaged or forged file): its entry as the store's read would make it,
     // or a sentence naming the row
     try {
-      if (typeof position !== 'bigint' || typeof revision !== 'bigint' || typeof id !== 'string' || typeof stream !== 'string' || typeof type !== 'string')
-        throw new Error('a column is missing or of another type');
       return entryText({ id, stream, type, revision, position, data: JSON.parse(data as string), metadata: JSON.parse(metadata as string), created: new Date(Number(created)) } as never);
     } catch (error) {
       throw new CanonicalizationError(`The row of position ${String(position)} (event ${String(id)}) is not an event as the store writes it: ${(error as Error).message}`);

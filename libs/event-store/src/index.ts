@@ -15,3 +15,4 @@ export { erasedSubjectsOf } from './shredding/erased-subjects';
 export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue } from './shredding/personal-data-event-store';
 export { createRollcallEventStore, PERSONAL_DATA, type PersonalData, type SnapshotSealing } from './rollcall-event-store';
 export * from './snapshots';
+export { processRunning } from './process-running';

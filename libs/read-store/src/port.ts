@@ -148,6 +148,8 @@ export interface BulkLoadCapability {
   complete?(collections: readonly string[]): Promise<void>;
   /** builds what the load deferred, then leaves the mode with the normal durability restored */
   finish(): Promise<void>;
+  /** the load goes on (called as it reports progress): what it claims of the store for itself holds */
+  keepAlive?(): void;
   /** leaves the mode without building (the load failed): what was deferred is built by the first read */
   abort(): Promise<void>;
 }

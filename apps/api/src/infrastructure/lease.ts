@@ -1,4 +1,4 @@
-import { openDatabase } from '@rollcall/event-store';
+import { openDatabase, processRunning } from '@rollcall/event-store';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -123,15 +123,6 @@ export class LeaseLeader {
 /** Lapsed: past its expiry, and its holder is gone (same host, no such process) or has not renewed for long. */
 function lapsed(holder: string, expires: number, now: number): boolean {
   const [host, pid] = holder.split('|');
-  if (host === hostname() && pid !== String(process.pid) && !running(Number(pid))) return true;
+  if (host === hostname() && pid !== String(process.pid) && !processRunning(Number(pid))) return true;
   return expires <= now && (host !== hostname() || expires + ALIVE_GRACE_MS <= now);
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

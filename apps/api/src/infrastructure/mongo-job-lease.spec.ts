@@ -69,6 +69,29 @@ describe('MongoPublisherCoordination (the publisher lease of EventStoreDB + Mong
     expect(a.leads(now + 100)).toBe(false);
   });
 
+  it('a holder that lost its lease and takes it again does not write what it published before over the newer checkpoint', async () => {
+    // session 14's review: A's last write was held back by the 250 ms throttle; B took over, went further, let go
+    const [a, b] = [replica(), replica()];
+    const now = Date.now();
+    await a.tryAcquire(now);
+    await a.writeCheckpoint(5n, now);
+    await a.writeCheckpoint(9n, now + 10);
+    expect(await b.tryAcquire(now + LEASE_TTL_MS)).toBe(true);
+    await b.writeCheckpoint(20n, now + LEASE_TTL_MS);
+    await b.release();
+    expect(await a.tryAcquire(now + LEASE_TTL_MS + 100)).toBe(true);
+    expect(await a.readCheckpoint()).toBe(20n);
+  });
+
+  it('without a checkpoint in MongoDB yet (replicas upgraded from one each in their data dir), it resumes from its own earlier one', async () => {
+    const upgraded = new MongoPublisherCoordination(fixture.url.replace('/?', '/test?'), 'publisher', undefined, {}, async () => 2n);
+    opened.push(upgraded);
+    expect(await upgraded.readCheckpoint()).toBe(2n);
+    await upgraded.tryAcquire();
+    await upgraded.writeCheckpoint(3n);
+    expect(await upgraded.readCheckpoint()).toBe(3n);
+  });
+
   it('acts only until a second before the end of its lease (clocks within a second of each other never see two holders act)', async () => {
     const a = replica();
     const now = Date.now();

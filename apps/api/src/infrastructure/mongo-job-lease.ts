@@ -47,9 +47,12 @@ export class MongoPublisherCoordination implements PublisherCoordination {
     private readonly job = 'publisher',
     private readonly onError: (error: unknown) => void = () => undefined,
     options: MongoClientOptions = {},
+    /** where to resume when MongoDB holds no checkpoint yet: this replica's own, from before (an upgrade) */
+    private readonly earlierCheckpoint: () => Promise<bigint | undefined> = async () => undefined,
   ) {
     if (typeof target === 'string') {
-      this.client = new MongoClient(target, options);
+      // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
+      this.client = new MongoClient(target, { serverSelectionTimeoutMS: 3_000, ...options });
       this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
     } else this.collection = target;
   }
@@ -79,6 +82,7 @@ export class MongoPublisherCoordination implements PublisherCoordination {
   /** true: this process holds the lease until LEASE_TTL_MS from now */
   async tryAcquire(now = Date.now()): Promise<boolean> {
     if (this.closed) return false;
+    const acting = this.leads(now);
     try {
       await this.collection.updateOne(
         { _id: this.job, $or: [{ holder: this.holder }, { expires: { $lte: new Date(now) } }] },
@@ -89,14 +93,16 @@ export class MongoPublisherCoordination implements PublisherCoordination {
       if (error instanceof MongoServerError && error.code === 11000) return false;
       throw error;
     }
+    // what it published before it stopped acting is not written: another holder may have gone past it since
+    if (!acting) this.pending = undefined;
+    else if (this.pending !== undefined) await this.flush(now);
     this.actUntil = now + LEASE_TTL_MS - SAFETY_MS;
-    if (this.pending !== undefined) await this.flush();
     return true;
   }
 
   async readCheckpoint(): Promise<bigint | undefined> {
     const doc = await this.collection.findOne({ _id: this.job });
-    return doc?.position === undefined ? undefined : BigInt(doc.position.toString());
+    return doc?.position === undefined ? this.earlierCheckpoint() : BigInt(doc.position.toString());
   }
 
   async writeCheckpoint(position: bigint, now = Date.now()): Promise<void> {
@@ -111,7 +117,7 @@ export class MongoPublisherCoordination implements PublisherCoordination {
     this.writtenAt = now;
     // $set, not $max: only the holder writes it, and it publishes in log order
     const result = await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { position: Long.fromBigInt(position) } });
-    if (this.pending === position) this.pending = undefined;
+    if (this.pending === position || result.matchedCount === 0) this.pending = undefined;
     if (result.matchedCount === 0) this.actUntil = 0;
   }
 

@@ -1,19 +1,18 @@
-import { type Decision, type DomainEvent, fromStored, toStored } from '@rollcall/domain';
+import { type Decision, type DomainEvent, fromStored } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
   DuplicateEventIdError,
   type EventStore,
   type ExpectedRevision,
-  type NewEvent,
   type StreamAppend,
   WrongExpectedRevisionError,
   appendParts,
-  newEventId,
 } from '@rollcall/event-store';
 import { type CommandContext, dateAfter } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
+import { type HandleOptions, idempotencyOf, ownEvents, partsOf } from './command-parts';
 import type { OwnCommand } from './stream-entries';
 import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
 
@@ -40,12 +39,7 @@ export interface Written<C, E> {
   replayed: boolean;
 }
 
-export interface HandleOptions<E> {
-  /** the stream of each event, for commands that append to several streams at once (default: the one stream) */
-  route?: (event: E) => string;
-  /** more metadata for every event of the command (never personal data: metadata is not encrypted) */
-  metadata?: Record<string, unknown> | ((events: E[]) => Record<string, unknown>);
-}
+export type { HandleOptions } from './command-parts';
 
 const ATTEMPTS = 8;
 /** an attempt's append found the command's events in the log: one more attempt answers from them, whatever came before */
@@ -147,7 +141,7 @@ export class StreamHandler {
       const since = view.since();
       if (since === 'forgotten' || since.length > 0) {
         if (since !== 'forgotten') await Promise.all(since);
-        if (attempt >= ATTEMPTS) throw new ConcurrencyExhaustedError(target.lock);
+        if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
         continue;
       }
       const found = this.appliedOf(streams, ctx, attempt);
@@ -160,7 +154,7 @@ export class StreamHandler {
       const { events, warnings } = decision;
       if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
 
-      const parts = this.partsOf(streams, events, ctx, options);
+      const parts = partsOf(streams, events, ctx, options);
       // asks the store whether it checks APPEND_AFTER (no id: no precondition)
       const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
       if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
@@ -255,7 +249,7 @@ export class StreamHandler {
     if (events.length === 0)
       return { after, answer: async () => ({ events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false }) };
 
-    const parts = this.partsOf(streams, events, ctx, options);
+    const parts = partsOf(streams, events, ctx, options);
     // each part follows the uncommitted events its stream's state holds; a command whose events the decision saw but
     // no part follows must be committed before this append is sent
     const seen = new Set<unknown>(streams.flatMap((s) => (s.after ? [s.after.command] : [])));
@@ -338,29 +332,6 @@ export class StreamHandler {
     return { events, position: recorded[recorded.length - 1]!.position.toString() };
   }
 
-  private partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], events: E[], ctx: CommandContext, options: HandleOptions<E>): StreamAppend[] {
-    const metadata = {
-      actorId: ctx.actorId,
-      correlationId: ctx.correlationId,
-      causationId: ctx.idempotencyKey,
-      idempotencyKey: ctx.idempotencyKey,
-      occurredAt: ctx.now,
-      ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
-      ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
-    };
-    const byStream = new Map<string, NewEvent[]>();
-    for (const event of events) {
-      const stream = options.route ? options.route(event) : streams[0]!.stream;
-      const list = byStream.get(stream) ?? byStream.set(stream, []).get(stream)!;
-      list.push({ id: newEventId(), ...toStored(event, metadata) });
-    }
-    return [...byStream].map(([stream, list]) => {
-      const loaded = streams.find((s) => s.stream === stream);
-      if (!loaded) throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
-      return { stream, events: list, expected: loaded.expected };
-    });
-  }
-
   /**
    * Appends; when the store cannot tell whether it wrote, re-sends the identical parts (same ids, same expected
    * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. `replayed`: the
@@ -392,14 +363,3 @@ export class StreamHandler {
  * state holds what was written; a batch of the command's key is answered with (a replay), as a retry of it would.
  */
 const decideAgainAfter = (error: unknown): boolean => error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError;
-
-/** The events of a command that go to one of its streams. */
-const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>
-  options.route ? events.filter((e) => options.route!(e) === stream) : events;
-
-/** The command's idempotency key (and request fingerprint) and time, as its events' metadata carry them. */
-function idempotencyOf(parts: StreamAppend[]): OwnCommand {
-  const { idempotencyKey, requestHash, occurredAt } = parts[0]!.events[0]!.metadata as unknown as OwnCommand;
-  return { idempotencyKey, ...(occurredAt !== undefined && { occurredAt }), ...(requestHash !== undefined && { requestHash }) };
-}
-

@@ -88,7 +88,18 @@ export async function rebuild(
   // processes over the same store leave the collections reset to this load (sqlite/bulk-load-marker.ts)
   const bulkLoad = readStore.bulkLoad;
   bulkLoad?.start();
-  for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
+  /** what runs before the fold's own try: a failure leaves the bulk load too (its mark, its writer thread) */
+  const leavingOnFailure = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      await bulkLoad?.abort();
+      throw error;
+    }
+  };
+  await leavingOnFailure(async () => {
+    for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
+  });
   const source = new StoreSource(readStore, options.cacheSize ?? 200_000);
   source.startFresh();
   const totals: FoldTotals = { held: 0, dirty: 0 };
@@ -158,14 +169,18 @@ export async function rebuild(
 
   const indexAt = options.indexAt ?? 0.6;
   let indexedEarly = false;
-  const target = await eventStore.headPosition();
+  const target = await leavingOnFailure(() => eventStore.headPosition());
   let position = -1n;
   let events = 0;
   let lastReport = performance.now();
   /** position of the last write-out, and the number of documents changed at which the next one comes */
   let previousWriteOut = -1n;
   let nextWriteOut = writeOutEvery;
-  const report = () => options.onProgress?.({ position, target, events });
+  const report = () => {
+    // the load's claim on the collections it reset holds while it reports progress (sqlite/bulk-load-marker.ts)
+    bulkLoad?.keepAlive?.();
+    options.onProgress?.({ position, target, events });
+  };
   try {
     if (target >= 0n)
       for await (const recorded of eventStore.readAll()) {

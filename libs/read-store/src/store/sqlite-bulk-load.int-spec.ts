@@ -190,6 +190,43 @@ describe('SQLite bulk load beside other processes over the file (a rebuild while
     }
   });
 
+  it("a mark that ran out (a rebuild killed in another container, whose pid cannot be checked) counts for nothing; reads wait on no write lock while a live one holds", async () => {
+    const file = newFile();
+    const loader = new SqliteReadStore({ path: file });
+    try {
+      await loader.init(SPEC);
+      loader.bulkLoad.start();
+      await loader.reset('p', ['people']);
+      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE), arrayFields: ['tags'] }], undefined);
+      const mark = (holder: string, expires: number) => {
+        const db = new DatabaseSync(file);
+        db.prepare('UPDATE rs_bulk_load SET holder = ?, expires = ?').run(holder, expires);
+        db.close();
+      };
+      // alive on another host: a reader reads the bare table, even while another connection holds the write lock
+      mark('another-host|1', Date.now() + 60_000);
+      const reader = new SqliteReadStore({ path: file, busyTimeoutMs: 200 });
+      await reader.init(SPEC);
+      const writer = new DatabaseSync(file);
+      writer.exec('BEGIN IMMEDIATE');
+      try {
+        expect((await reader.find('people', { where: { org: 'o1' } })).items.map((d) => d._id)).toEqual(['a', 'b']);
+      } finally {
+        writer.exec('ROLLBACK');
+        writer.close();
+      }
+      expect(readiness(file)).toEqual({ ready: 0, indexes: 0 });
+      // run out: the next read builds what the reset dropped
+      mark('another-host|1', Date.now() - 1);
+      expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
+      expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
+      await reader.close();
+    } finally {
+      await loader.bulkLoad.abort?.();
+      await loader.close();
+    }
+  });
+
   it("a bulk load's mark left by a process that is gone (a rebuild killed) counts for nothing: the next read builds what the reset dropped", async () => {
     const file = newFile();
     const loader = new SqliteReadStore({ path: file });

@@ -52,6 +52,7 @@ import {
   completeCollections,
   endBulkLoad,
   indexCollections,
+  renewMark,
   startBulkLoad,
   writeSerialized,
 } from './sqlite/bulk-load';
@@ -77,6 +78,7 @@ export class SqliteReadStore implements ReadStore {
     write: (projection, collections, checkpoint) =>
       writeSerialized(this.state, projection, collections, checkpoint),
     index: (collections) => indexCollections(this.state, collections),
+    keepAlive: () => renewMark(this.state),
     complete: (collections) => completeCollections(this.state, collections),
     finish: () => this.buildIndexes(),
     abort: () => this.endBulkLoad(),

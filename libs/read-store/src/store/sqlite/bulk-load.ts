@@ -18,17 +18,21 @@
  */
 import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
-import { clearBulkLoad, markBulkLoad } from './bulk-load-marker';
+import { MARK_RENEW_MS, clearBulkLoad, markBulkLoad, renewBulkLoad } from './bulk-load-marker';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
 import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
+import { sqlText } from './sql';
 import { type StoreState, collectionNamed } from './state';
 
 export function startBulkLoad(state: StoreState): void {
   if (state.bulk) return;
   state.bulk = true;
-  // before any reset of this load: other processes leave the collections it resets to it (bulk-load-marker.ts)
+  // before any reset of this load: other processes leave the collections it resets to it (bulk-load-marker.ts); the
+  // mark is renewed by a timer while the event loop is free, and by the rebuild's progress while it folds
   markBulkLoad(state.conn);
+  state.bulkMarkRenewal = setInterval(() => renewMark(state), MARK_RENEW_MS);
+  state.bulkMarkRenewal.unref();
   const { path, bulkWriterThread, busyTimeoutMs } = state.options;
   if (
     bulkWriterThread !== false &&
@@ -106,14 +110,21 @@ const orderOf = (c: Collection): string | null => {
   return c.indexedEarly && lead !== undefined ? `json_extract(doc, ${jsonPath(lead)})` : null;
 };
 
-/** a collection name as an SQL literal (names are checked by init: no quote in them, but quoted all the same) */
-const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** ends a bulk load; the indexes not built yet are built by the first read */
+/** renews the load's mark: through its writer thread when it has one (queued behind its work), else here */
+export function renewMark(state: StoreState): void {
+  renewBulkLoad((sql) => {
+    if (state.bulkWriter && !state.bulkWriter.broken) state.bulkWriter.exec([sql]).catch(() => undefined);
+    else state.conn.exec(sql);
+  });
+}
+
 export async function endBulkLoad(state: StoreState): Promise<void> {
   await stopBulkWriter(state);
   if (!state.bulk) return;
   state.bulk = false;
+  clearInterval(state.bulkMarkRenewal);
   clearBulkLoad(state.conn);
   state.conn.exec(`PRAGMA synchronous = ${state.synchronous}; PRAGMA cache_size = -${CACHE_KIB};`);
   state.conn.db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();

@@ -84,6 +84,9 @@ function buildLookups(state: StoreState, c: Collection, fields: string[]): void 
  */
 export function materialise(state: StoreState, c: Collection): void {
   const { conn } = state;
+  // looked at first without the write lock, which a rebuild's writer holds for whole write-outs: a read waiting on it
+  // would time out (database is locked); then again in the transaction, to be decided with it
+  if (!state.bulk && bulkLoadElsewhere(conn)) return;
   const built = conn.transaction(() => {
     const stored = conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name);
     if (stored?.ready === 1) return true;

@@ -26,3 +26,6 @@ export interface SearchHints {
    */
   sparseSearchMatches?: boolean;
 }
+
+/** a text as an SQL string literal, for statements sent whole (to a bulk load's writer thread): quotes doubled */
+export const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;

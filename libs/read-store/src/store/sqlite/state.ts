@@ -33,6 +33,8 @@ export interface StoreState {
   bulk: boolean;
   /** the writer thread of a bulk load, when there is one */
   bulkWriter: BulkWriter | undefined;
+  /** renews a bulk load's mark while the event loop is free (its tail: the writer thread's builds) */
+  bulkMarkRenewal?: NodeJS.Timeout;
 }
 
 export function collectionNamed(state: StoreState, name: string): Collection {

@@ -1,0 +1,51 @@
+// The batch a command's decision becomes: its events per stream, each with this decision's own id and the command's
+// metadata (idempotency key, request fingerprint, time), at the revisions the decision was made on.
+import { type DomainEvent, toStored } from '@rollcall/domain';
+import { type NewEvent, type StreamAppend, newEventId } from '@rollcall/event-store';
+import type { CommandContext } from './command-context';
+import type { OwnCommand } from './stream-entries';
+import type { Loaded } from './stream-states';
+
+export interface HandleOptions<E> {
+  /** the stream of each event, for commands that append to several streams at once (default: the one stream) */
+  route?: (event: E) => string;
+  /** more metadata for every event of the command (never personal data: metadata is not encrypted) */
+  metadata?: Record<string, unknown> | ((events: E[]) => Record<string, unknown>);
+}
+
+/**
+ * The parts to append: per stream its events, in order, with ids drawn now (a re-send after an unclear outcome sends
+ * these same objects: the same ids; another decision draws others: docs/adr/0004 point 3).
+ */
+export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], events: E[], ctx: CommandContext, options: HandleOptions<E>): StreamAppend[] {
+  const metadata = {
+    actorId: ctx.actorId,
+    correlationId: ctx.correlationId,
+    causationId: ctx.idempotencyKey,
+    idempotencyKey: ctx.idempotencyKey,
+    occurredAt: ctx.now,
+    ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
+    ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
+  };
+  const byStream = new Map<string, NewEvent[]>();
+  for (const event of events) {
+    const stream = options.route ? options.route(event) : streams[0]!.stream;
+    const list = byStream.get(stream) ?? byStream.set(stream, []).get(stream)!;
+    list.push({ id: newEventId(), ...toStored(event, metadata) });
+  }
+  return [...byStream].map(([stream, list]) => {
+    const loaded = streams.find((s) => s.stream === stream);
+    if (!loaded) throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
+    return { stream, events: list, expected: loaded.expected };
+  });
+}
+
+/** The events of a command that go to one of its streams. */
+export const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>
+  options.route ? events.filter((e) => options.route!(e) === stream) : events;
+
+/** The command's idempotency key (and request fingerprint) and time, as its events' metadata carry them. */
+export function idempotencyOf(parts: StreamAppend[]): OwnCommand {
+  const { idempotencyKey, requestHash, occurredAt } = parts[0]!.events[0]!.metadata as unknown as OwnCommand;
+  return { idempotencyKey, ...(occurredAt !== undefined && { occurredAt }), ...(requestHash !== undefined && { requestHash }) };
+}
