@@ -64,7 +64,7 @@ function send(method: string, attempt: Attempt): Promise<{ status: number; type:
 }
 
 describe('every operation documents the refusals it gives (OpenAPI)', () => {
-  it('no key, unknown ids, a malformed id, an unknown parameter, a body that is not JSON or not an object, a member without the authority: documented, never a 500', async () => {
+  it('no key, unknown ids, a malformed id, an unknown parameter, a body that is not JSON or not an object, a member without the authority, a request line past 16 KiB: documented, never a 500', async () => {
     const undocumented: string[] = [];
     let attempts = 0;
     for (const { method, path, operation } of operations()) {
@@ -81,6 +81,8 @@ describe('every operation documents the refusals it gives (OpenAPI)', () => {
       ];
       if (path.includes('{')) tries.push({ what: 'a malformed path id', url: concrete(path, () => 'a b$'), headers: auth });
       tries.push({ what: 'malformed JSON', url: own, headers: { ...auth, 'content-type': 'application/json' }, body: '{"email": ' });
+      // refused by the HTTP server itself, past 16 KiB of request line and headers (probe 9: a 431 no operation listed)
+      tries.push({ what: 'a request line past 16 KiB', url: `${own}?q=${'a'.repeat(17_000)}`, headers: auth });
       for (const attempt of tries) {
         if (attempt.body !== undefined) {
           attempt.headers['content-type'] ??= 'application/json';
@@ -96,4 +98,31 @@ describe('every operation documents the refusals it gives (OpenAPI)', () => {
     expect(attempts).toBeGreaterThan(200);
     expect(undocumented).toEqual([]);
   }, 120_000);
+});
+
+describe('the documented examples', () => {
+  type Schema = { $ref?: string; properties?: Record<string, { example?: unknown }> };
+  /** a body as Swagger UI's "Try it out" builds it: each property's documented example */
+  const exampleBody = (method: string, path: string): Record<string, unknown> => {
+    const operation = document.paths[path]![method] as { requestBody?: { content: Record<string, { schema: Schema }> } };
+    let schema = operation.requestBody!.content['application/json']!.schema;
+    if (schema.$ref) schema = (document as unknown as { components: { schemas: Record<string, Schema> } }).components.schemas[schema.$ref.split('/').pop()!]!;
+    return Object.fromEntries(Object.entries(schema.properties ?? {}).flatMap(([name, p]) => (p.example === undefined ? [] : [[name, p.example]])));
+  };
+
+  it('a body made of the examples of an invitation and of an access change is accepted, sent verbatim to a workspace of the default preset (probe 9)', async () => {
+    const auth = { authorization: `Bearer ${as.key}`, 'x-actor-id': as.admin, 'content-type': 'application/json' };
+    const invite = exampleBody('post', '/v1/workspaces/{ws}/invitations');
+    expect(invite).toMatchObject({ email: expect.any(String), roles: expect.any(Array) });
+    const invited = await fetch(`${app.url}/v1/workspaces/${ids.ws}/invitations`, { method: 'POST', headers: auth, body: JSON.stringify(invite) });
+    expect([invited.status, await invited.text()]).toEqual([201, expect.any(String)]);
+    const access = exampleBody('patch', '/v1/workspaces/{ws}/members/{userId}/access');
+    const changed = await fetch(`${app.url}/v1/workspaces/${ids.ws}/members/${ids.userId}/access`, { method: 'PATCH', headers: auth, body: JSON.stringify(access) });
+    expect([changed.status, access]).toEqual([200, access]);
+  });
+
+  it('/docs/ (a trailing slash) leads to the page whose assets load (/docs)', async () => {
+    const answer = await fetch(`${app.url}/docs/`, { redirect: 'manual' });
+    expect([answer.status, answer.headers.get('location')]).toEqual([301, '/docs']);
+  });
 });

@@ -170,7 +170,10 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Delete a user from the organization and every workspace; personal data is erased, statistics are kept. */
+    /**
+     * Delete a user from the organization and every workspace; personal data is erased, statistics are kept.
+     * @description Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING); invitations to their address in other organizations answer 410 INVITATION_ADDRESSEE_ERASED.
+     */
     delete: operations['UsersController_deleteUser'];
     options?: never;
     head?: never;
@@ -713,15 +716,18 @@ export interface components {
        *     ]
        */
       roles?: string[];
-      /** @description Restrictions of the member's role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). */
+      /**
+       * @description Restrictions of the member's role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). In an access change, the whole set when sent (it replaces the member's); left out, the member's are kept, and with new roles those the new level allows. `roles` and `grants` likewise: sent, they replace; left out, they stay.
+       * @example {
+       *       "contact_visibility": "self_only"
+       *     }
+       */
       restrictions?: {
         [key: string]: true | string;
       };
       /**
-       * @description extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)
-       * @example [
-       *       "reporting"
-       *     ]
+       * @description extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
+       * @example []
        */
       grants?: string[];
       /** @example jane@acme.test */
@@ -870,15 +876,18 @@ export interface components {
        *     ]
        */
       roles?: string[];
-      /** @description Restrictions of the member's role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). */
+      /**
+       * @description Restrictions of the member's role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). In an access change, the whole set when sent (it replaces the member's); left out, the member's are kept, and with new roles those the new level allows. `roles` and `grants` likewise: sent, they replace; left out, they stay.
+       * @example {
+       *       "contact_visibility": "self_only"
+       *     }
+       */
       restrictions?: {
         [key: string]: true | string;
       };
       /**
-       * @description extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)
-       * @example [
-       *       "reporting"
-       *     ]
+       * @description extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
+       * @example []
        */
       grants?: string[];
     };
@@ -2140,6 +2149,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -2294,6 +2317,20 @@ export interface operations {
             status?: 422;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -2459,6 +2496,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -2608,6 +2659,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -2765,6 +2830,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -2919,6 +2998,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -3058,6 +3151,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -3184,6 +3291,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -3336,6 +3457,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -3459,6 +3594,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -3620,6 +3769,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -3771,6 +3934,20 @@ export interface operations {
             status?: 422;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -3932,6 +4109,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -4054,6 +4245,20 @@ export interface operations {
             status?: 422;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -4193,6 +4398,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -4336,6 +4555,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
@@ -4459,6 +4692,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -4589,6 +4836,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
@@ -4711,6 +4972,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -4871,6 +5146,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -5022,6 +5311,20 @@ export interface operations {
             status?: 422;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -5183,6 +5486,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -5338,6 +5655,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -5490,6 +5821,20 @@ export interface operations {
             status?: 422;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -5651,6 +5996,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -5809,6 +6168,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -5935,6 +6308,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
@@ -6057,6 +6444,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -6215,6 +6616,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -6367,6 +6782,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -6440,6 +6869,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -6530,6 +6973,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -6655,6 +7112,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
@@ -6777,6 +7248,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
@@ -6850,6 +7335,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -7010,6 +7509,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -7164,6 +7677,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
@@ -7287,6 +7814,20 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
     };
   };
   PresenceController_stream: {
@@ -7404,6 +7945,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };
@@ -7526,6 +8081,20 @@ export interface operations {
             status?: 415;
             /** @enum {string} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };

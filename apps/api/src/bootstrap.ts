@@ -80,6 +80,10 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
   const openapi = createOpenApiDocument(app);
+  // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
+  app.use((req: { path: string; url: string }, res: { redirect: (status: number, url: string) => void }, next: () => void) =>
+    req.path === '/docs/' ? res.redirect(301, `/docs${req.url.slice(req.path.length)}`) : next(),
+  );
   SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'docs/openapi.json' });
   // the message patterns and integration events, derived from the same document (shared/asyncapi-document.ts)
   const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));

@@ -20,7 +20,8 @@ export const IsEmailAddress = () =>
 export const ID_PATTERN = ID;
 
 const RESTRICTIONS_DOC =
-  'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent).';
+  'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +
+  'In an access change, the whole set when sent (it replaces the member\'s); left out, the member\'s are kept, and with new roles those the new level allows. `roles` and `grants` likewise: sent, they replace; left out, they stay.';
 
 /** Wrong shapes are answered with the expected one and an example (a list where an object is expected, and so on). */
 export const SHAPE_MESSAGES = {
@@ -38,7 +39,13 @@ export class AccessDto {
   @MaxLength(64, { each: true })
   roles?: string[];
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { oneOf: [{ type: 'boolean', enum: [true] }, { type: 'string' }] }, description: RESTRICTIONS_DOC })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { oneOf: [{ type: 'boolean', enum: [true] }, { type: 'string' }] },
+    description: RESTRICTIONS_DOC,
+    // valid with the example's role in the default preset (levels), as a body built from the examples is sent verbatim
+    example: { contact_visibility: 'self_only' },
+  })
   @IsOptional()
   @IsObject({ message: SHAPE_MESSAGES.restrictions })
   // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
@@ -47,7 +54,7 @@ export class AccessDto {
   @Transform(({ obj }: { obj: { restrictions?: unknown } }) => obj.restrictions)
   restrictions?: Restrictions;
 
-  @ApiPropertyOptional({ type: [String], example: ['reporting'], description: 'extra permissions (preset `permissions`: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user)' })
+  @ApiPropertyOptional({ type: [String], example: [], description: 'extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)' })
   @IsOptional()
   @IsArray({ message: SHAPE_MESSAGES.grants })
   @ArrayMaxSize(20)

@@ -30,8 +30,8 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .setLicense('UNLICENSED (proprietary: no rights granted to use, copy or distribute)', 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license')
     .addServer('/', 'The Rollcall instance serving this document')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "An organization's API key (returned once by POST /v1/organizations)." })
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The system API key (ROLLCALL_SYSTEM_API_KEY): manages organizations only.' }, SYSTEM_KEY_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque API key (rk_…)', description: "An organization's API key (returned once by POST /v1/organizations)." })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque API key', description: 'The system API key (ROLLCALL_SYSTEM_API_KEY): creates organizations, links and unlinks networked workspaces, reads the audit checkpoints and consistency proofs; never an organization\'s data.' }, SYSTEM_KEY_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'query', name: 'ticket', description: 'A 60-second stream ticket (POST .../presence/stream-tickets), for EventSource clients.' }, STREAM_TICKET_SCHEME);
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build());

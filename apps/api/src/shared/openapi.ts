@@ -26,6 +26,7 @@ export const HTTP_STATUS_OF = {
   CONCURRENCY_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
   IDEMPOTENCY_KEY_REUSED: 422,
   EVENT_STORE_UNAVAILABLE: 503,
   READ_MODEL_BEHIND: 503,
@@ -39,8 +40,11 @@ export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<stri
 
 /** What every authenticated request can be refused with. */
 export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY'];
-/** What a request with a JSON body can be refused with before any rule runs. */
-export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/**
+ * What a request with a JSON body can be refused with before any rule runs (431: the request line and headers past
+ * 16 KiB, answered by the HTTP server itself, on every operation: a very long `q`).
+ */
+export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE'];
 /**
  * What an operation that takes no body answers to one all the same (shared/declared-input.ts and the JSON middleware run
  * before the route is known to take none): the same refusals as a body's, its fields named as not allowed.

@@ -59,7 +59,10 @@ export class UsersController {
   }
 
   @Delete(':userId')
-  @ApiOperation({ summary: 'Delete a user from the organization and every workspace; personal data is erased, statistics are kept.' })
+  @ApiOperation({
+    summary: 'Delete a user from the organization and every workspace; personal data is erased, statistics are kept.',
+    description: "Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING); invitations to their address in other organizations answer 410 INVITATION_ADDRESSEE_ERASED.",
+  })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, UserDeleted)
