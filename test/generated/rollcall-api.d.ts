@@ -573,7 +573,7 @@ export interface paths {
     };
     /**
      * Presence transitions of this workspace as server-sent events (`text/event-stream`).
-     * @description Each message: `id:` the event's global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`. Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.
+     * @description Each message: `id:` the event's global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced, revoked, deleted. Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.
      */
     get: operations['PresenceController_stream'];
     put?: never;
@@ -1904,7 +1904,7 @@ export interface components {
       status: 'online' | 'away';
     };
     HeartbeatAccepted: {
-      /** @example usr_5hG2pQ */
+      /** @example 6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f */
       userId: string;
       /**
        * @example online
@@ -1939,7 +1939,7 @@ export interface components {
       position?: string;
     };
     PresenceSetOffline: {
-      /** @example usr_5hG2pQ */
+      /** @example 6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f */
       userId: string;
       /**
        * @example offline
@@ -1989,7 +1989,7 @@ export interface components {
       date: string;
       /**
        * @description a deleted user keeps their pseudonymous id here (rule 12)
-       * @example usr_5hG2pQ
+       * @example 6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f
        */
       userId: string;
       /**
@@ -4290,6 +4290,7 @@ export interface operations {
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
         sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+        /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
         direction?: 'asc' | 'desc';
         limit?: number;
         /** @description nextCursor of the previous page */
@@ -4443,6 +4444,7 @@ export interface operations {
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
         sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+        /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
         direction?: 'asc' | 'desc';
       };
       header: {
@@ -7859,7 +7861,7 @@ export interface operations {
         content: {
           /**
            * @example id: 1042
-           *     data: {"userId":"usr_5hG2pQ","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}
+           *     data: {"userId":"6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}
            */
           'text/event-stream': string;
         };

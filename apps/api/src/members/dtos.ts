@@ -33,7 +33,7 @@ export class MemberFilterQuery {
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) team?: string;
   @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
-  @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], description: 'default: asc for name and email, desc for lastSeen and joined (the latest first)' }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
 }
 
 export class ListMembersQuery extends MemberFilterQuery {

@@ -110,7 +110,7 @@ export class PresenceController {
   @ApiOperation({
     summary: 'Presence transitions of this workspace as server-sent events (`text/event-stream`).',
     description:
-      'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`. ' +
+      'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced, revoked, deleted. ' +
       'Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. ' +
       'Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.',
   })
@@ -118,7 +118,7 @@ export class PresenceController {
   @ApiHeader({ name: 'X-Actor-Id', required: false, description: 'with the API key; not with a ticket' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it' })
   @ApiQuery({ name: 'ticket', required: false })
-  @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"usr_5hG2pQ","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
+  @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async stream(
     @Req() req: Request,

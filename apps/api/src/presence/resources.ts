@@ -5,7 +5,7 @@ const STATUSES = ['online', 'away', 'offline'];
 
 /** A heartbeat's answer (rule 13). */
 export class HeartbeatAccepted {
-  @ApiProperty({ example: 'usr_5hG2pQ' })
+  @ApiProperty({ example: '6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f' })
   userId!: string;
   @ApiProperty({ enum: ['online', 'away'], example: 'online' })
   status!: 'online' | 'away';
@@ -23,7 +23,7 @@ export class HeartbeatAccepted {
 
 /** Forced offline (rule 13). */
 export class PresenceSetOffline {
-  @ApiProperty({ example: 'usr_5hG2pQ' })
+  @ApiProperty({ example: '6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f' })
   userId!: string;
   @ApiProperty({ enum: ['offline'], example: 'offline' })
   status!: 'offline';
@@ -48,7 +48,7 @@ export class StreamTicket {
 export class PresenceReportRow {
   @ApiProperty({ description: 'UTC day', example: '2026-03-01' })
   date!: string;
-  @ApiProperty({ description: 'a deleted user keeps their pseudonymous id here (rule 12)', example: 'usr_5hG2pQ' })
+  @ApiProperty({ description: 'a deleted user keeps their pseudonymous id here (rule 12)', example: '6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f' })
   userId!: string;
   @ApiProperty(nullableString('null once the user is deleted', 'jane@acme.test', 'email'))
   email!: string | null;
