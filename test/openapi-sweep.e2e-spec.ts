@@ -121,6 +121,22 @@ describe('the documented examples', () => {
     expect([changed.status, access]).toEqual([200, access]);
   });
 
+  it('every answer declares X-Request-Id, and a write\'s success X-Position and Idempotency-Replayed (the headers it sends)', async () => {
+    const missing: string[] = [];
+    for (const { method, path, operation } of operations())
+      for (const [status, response] of Object.entries((operation as { responses: Record<string, { headers?: Record<string, unknown> }> }).responses)) {
+        const wanted = ['X-Request-Id', ...(status.startsWith('2') && method !== 'GET' ? ['X-Position', 'Idempotency-Replayed'] : [])];
+        for (const header of wanted) if (!response.headers?.[header]) missing.push(`${method} ${path} ${status}: ${header}`);
+      }
+    expect(missing).toEqual([]);
+    const written = await fetch(`${app.url}/v1/workspaces/${ids.ws}/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${as.key}`, 'x-actor-id': as.admin, 'content-type': 'application/json', 'idempotency-key': 'declared-headers' },
+      body: JSON.stringify({ email: 'headers@acme.test' }),
+    });
+    expect([written.headers.get('x-request-id'), written.headers.get('x-position')]).toEqual([expect.any(String), expect.stringMatching(/^[0-9]+$/)]);
+  });
+
   it('/docs/ (a trailing slash) leads to the page whose assets load (/docs)', async () => {
     const answer = await fetch(`${app.url}/docs/`, { redirect: 'manual' });
     expect([answer.status, answer.headers.get('location')]).toEqual([301, '/docs']);

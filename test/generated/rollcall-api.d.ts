@@ -2045,6 +2045,12 @@ export interface operations {
       /** @description OrganizationCreated; `X-Position` repeats `position` */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -2054,6 +2060,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2068,6 +2076,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2082,6 +2092,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2096,6 +2108,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, ORGANIZATION_EXISTS */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2110,6 +2124,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2124,6 +2140,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2138,6 +2156,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2152,6 +2172,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2166,6 +2188,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2202,6 +2226,12 @@ export interface operations {
       /** @description WorkspaceCreated; `X-Position` repeats `position` */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -2211,6 +2241,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2225,6 +2257,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2239,6 +2273,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2253,6 +2289,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2267,6 +2305,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, WORKSPACE_EXISTS */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2281,6 +2321,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2295,6 +2337,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2309,6 +2353,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2323,6 +2369,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2337,6 +2385,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2373,6 +2423,12 @@ export interface operations {
       /** @description InvitationCreated; `X-Position` repeats `position` */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -2382,6 +2438,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2396,6 +2454,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2410,6 +2470,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2424,6 +2486,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2438,6 +2502,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_INVITED, ALREADY_MEMBER, CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2452,6 +2518,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2466,6 +2534,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2480,6 +2550,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_GRANT, INVALID_RESTRICTION, INVALID_ROLE, PLAN_REQUIRED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2499,6 +2571,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2513,6 +2587,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2544,6 +2620,8 @@ export interface operations {
       /** @description InvitationLink */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2553,6 +2631,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2567,6 +2647,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2581,6 +2663,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2595,6 +2679,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2609,6 +2695,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_PENDING */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2623,6 +2711,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
       410: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2637,6 +2727,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2651,6 +2743,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2665,6 +2759,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2698,6 +2794,12 @@ export interface operations {
       /** @description InvitationResent; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -2707,6 +2809,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2721,6 +2825,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2735,6 +2841,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2749,6 +2857,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2763,6 +2873,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2777,6 +2889,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
       410: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2791,6 +2905,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2805,6 +2921,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2819,6 +2937,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2833,6 +2953,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2847,6 +2969,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2880,6 +3004,12 @@ export interface operations {
       /** @description InvitationCancelled; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -2889,6 +3019,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2903,6 +3035,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2917,6 +3051,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2931,6 +3067,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2945,6 +3083,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2959,6 +3099,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2973,6 +3115,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2987,6 +3131,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3001,6 +3147,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3015,6 +3163,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3047,6 +3197,12 @@ export interface operations {
       /** @description InvitationAccepted; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -3056,6 +3212,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3070,6 +3228,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3084,6 +3244,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_MEMBER, CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3098,6 +3260,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED */
       410: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3112,6 +3276,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3126,6 +3292,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3140,6 +3308,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3154,6 +3324,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3168,6 +3340,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3204,6 +3378,8 @@ export interface operations {
       /** @description AccessAsOf */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3213,6 +3389,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3227,6 +3405,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3241,6 +3421,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3255,6 +3437,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3269,6 +3453,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3283,6 +3469,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3297,6 +3485,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3334,6 +3524,12 @@ export interface operations {
       /** @description AccessChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -3343,6 +3539,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3357,6 +3555,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3371,6 +3571,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3385,6 +3587,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3399,6 +3603,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3413,6 +3619,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3427,6 +3635,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3441,6 +3651,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_GRANT, INVALID_RESTRICTION, INVALID_ROLE, PLAN_REQUIRED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3460,6 +3672,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3474,6 +3688,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3507,6 +3723,8 @@ export interface operations {
       /** @description MemberDetail */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3516,6 +3734,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3530,6 +3750,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3544,6 +3766,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3558,6 +3782,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3572,6 +3798,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3586,6 +3814,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3600,6 +3830,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3614,6 +3846,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3651,6 +3885,12 @@ export interface operations {
       /** @description AccessRevoked; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -3660,6 +3900,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3674,6 +3916,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3688,6 +3932,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3702,6 +3948,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3716,6 +3964,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3730,6 +3980,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3744,6 +3996,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3758,6 +4012,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_REASSIGNMENT */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3772,6 +4028,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3786,6 +4044,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3819,6 +4079,12 @@ export interface operations {
       /** @description UserDeleted; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -3828,6 +4094,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3842,6 +4110,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3856,6 +4126,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3870,6 +4142,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3884,6 +4158,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_ORG_ADMIN, LAST_OWNER */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3898,6 +4174,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3912,6 +4190,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3926,6 +4206,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3940,6 +4222,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3954,6 +4238,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3991,6 +4277,12 @@ export interface operations {
       /** @description ProfileUpdated; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -4000,6 +4292,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4014,6 +4308,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4028,6 +4324,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4042,6 +4340,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4056,6 +4356,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, EMAIL_PENDING_INVITATION, EMAIL_TAKEN */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4070,6 +4372,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4084,6 +4388,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4098,6 +4404,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4112,6 +4420,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4126,6 +4436,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4158,6 +4470,12 @@ export interface operations {
       /** @description EmailChangeConfirmed; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -4167,6 +4485,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4181,6 +4501,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, EMAIL_PENDING_INVITATION, EMAIL_TAKEN */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4195,6 +4517,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EMAIL_CHANGE_EXPIRED, EMAIL_CHANGE_NOT_PENDING */
       410: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4209,6 +4533,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4223,6 +4549,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4237,6 +4565,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4251,6 +4581,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4265,6 +4597,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4312,6 +4646,8 @@ export interface operations {
       /** @description MemberPage */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4321,6 +4657,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4335,6 +4673,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4349,6 +4689,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4363,6 +4705,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4377,6 +4721,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4391,6 +4737,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4405,6 +4753,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4419,6 +4769,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4463,6 +4815,8 @@ export interface operations {
       /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at); lists are `;`-separated */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4476,6 +4830,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4490,6 +4846,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4504,6 +4862,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4518,6 +4878,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4532,6 +4894,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4546,6 +4910,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4560,6 +4926,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4574,6 +4942,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4607,6 +4977,8 @@ export interface operations {
       /** @description RosterAsOf */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4616,6 +4988,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4630,6 +5004,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4644,6 +5020,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4658,6 +5036,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4672,6 +5052,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4686,6 +5068,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4700,6 +5084,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4743,6 +5129,8 @@ export interface operations {
       /** @description HistoryPage as JSON; with `format=csv`, the same entries as CSV (no pages, streamed) */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4757,6 +5145,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4771,6 +5161,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4785,6 +5177,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4799,6 +5193,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4813,6 +5209,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4827,6 +5225,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4841,6 +5241,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4855,6 +5257,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4887,6 +5291,8 @@ export interface operations {
       /** @description TeamList */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4896,6 +5302,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4910,6 +5318,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4924,6 +5334,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4938,6 +5350,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4952,6 +5366,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4966,6 +5382,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4980,6 +5398,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4994,6 +5414,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5030,6 +5452,12 @@ export interface operations {
       /** @description TeamCreated; `X-Position` repeats `position` */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5039,6 +5467,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5053,6 +5483,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5067,6 +5499,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5081,6 +5515,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5095,6 +5531,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, TEAM_EXISTS, TEAM_NAME_TAKEN */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5109,6 +5547,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5123,6 +5563,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5137,6 +5579,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5151,6 +5595,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5165,6 +5611,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5198,6 +5646,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5207,6 +5661,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5221,6 +5677,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5235,6 +5693,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5249,6 +5709,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5263,6 +5725,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5277,6 +5741,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5291,6 +5757,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5305,6 +5773,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5319,6 +5789,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5333,6 +5805,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5370,6 +5844,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5379,6 +5859,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5393,6 +5875,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5407,6 +5891,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5421,6 +5907,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5435,6 +5923,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, TEAM_NAME_TAKEN */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5449,6 +5939,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5463,6 +5955,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5477,6 +5971,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5491,6 +5987,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5505,6 +6003,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5539,6 +6039,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5548,6 +6054,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5562,6 +6070,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5576,6 +6086,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5590,6 +6102,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5604,6 +6118,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, MEMBER_NOT_ACTIVE */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5618,6 +6134,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5632,6 +6150,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5646,6 +6166,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5660,6 +6182,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5674,6 +6198,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5708,6 +6234,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5717,6 +6249,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5731,6 +6265,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5745,6 +6281,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5759,6 +6297,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5773,6 +6313,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5787,6 +6329,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5801,6 +6345,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5815,6 +6361,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5829,6 +6377,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5843,6 +6393,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5880,6 +6432,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -5889,6 +6447,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5903,6 +6463,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5917,6 +6479,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5931,6 +6495,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5945,6 +6511,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5959,6 +6527,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5973,6 +6543,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5987,6 +6559,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6001,6 +6575,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6015,6 +6591,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6052,6 +6630,12 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -6061,6 +6645,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6075,6 +6661,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6089,6 +6677,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6103,6 +6693,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6117,6 +6709,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6131,6 +6725,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6145,6 +6741,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6159,6 +6757,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6173,6 +6773,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6187,6 +6789,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6220,6 +6824,8 @@ export interface operations {
       /** @description TeamInvitees */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6229,6 +6835,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6243,6 +6851,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6257,6 +6867,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6271,6 +6883,8 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6285,6 +6899,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6299,6 +6915,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6313,6 +6931,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6327,6 +6947,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6359,6 +6981,8 @@ export interface operations {
       /** @description OfferedTeamList */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6368,6 +6992,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6382,6 +7008,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6396,6 +7024,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6410,6 +7040,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6424,6 +7056,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6438,6 +7072,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6452,6 +7088,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6466,6 +7104,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6500,6 +7140,12 @@ export interface operations {
       /** @description NetworkChanged; `X-Position` repeats `position` */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -6509,6 +7155,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6523,6 +7171,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6537,6 +7187,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6551,6 +7203,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6565,6 +7219,8 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_NETWORKED, CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6579,6 +7235,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6593,6 +7251,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6607,6 +7267,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6621,6 +7283,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6635,6 +7299,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6666,6 +7332,12 @@ export interface operations {
       /** @description NetworkChanged; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -6675,6 +7347,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6689,6 +7363,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6703,6 +7379,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6717,6 +7395,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_NETWORKED, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6731,6 +7411,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6745,6 +7427,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6759,6 +7443,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6773,6 +7459,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6787,6 +7475,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6801,6 +7491,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6826,6 +7518,8 @@ export interface operations {
       /** @description the verifier key, one line */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6835,6 +7529,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6849,6 +7545,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6863,6 +7561,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6877,6 +7577,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6902,6 +7604,8 @@ export interface operations {
       /** @description the signed note */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6911,6 +7615,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6925,6 +7631,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6939,6 +7647,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6953,6 +7663,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6967,6 +7679,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6981,6 +7695,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6995,6 +7711,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7024,6 +7742,8 @@ export interface operations {
     responses: {
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7033,6 +7753,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7047,6 +7769,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7061,6 +7785,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_ENTRY_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7075,6 +7801,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7089,6 +7817,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7103,6 +7833,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_TREE_SIZE */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7117,6 +7849,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7131,6 +7865,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7160,6 +7896,8 @@ export interface operations {
     responses: {
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7169,6 +7907,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7183,6 +7923,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7197,6 +7939,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7211,6 +7955,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7225,6 +7971,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7239,6 +7987,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_TREE_SIZE */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7253,6 +8003,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7267,6 +8019,8 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7292,6 +8046,8 @@ export interface operations {
       /** @description Health: every indicator up */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7301,6 +8057,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7315,6 +8073,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7329,6 +8089,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7343,6 +8105,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7357,6 +8121,8 @@ export interface operations {
       /** @description Problem (RFC 9457): SHUTTING_DOWN, UNHEALTHY */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7393,6 +8159,12 @@ export interface operations {
       /** @description HeartbeatAccepted; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -7402,6 +8174,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7416,6 +8190,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7430,6 +8206,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7444,6 +8222,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7458,6 +8238,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7472,6 +8254,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7486,6 +8270,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7500,6 +8286,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7514,6 +8302,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7528,6 +8318,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7561,6 +8353,12 @@ export interface operations {
       /** @description PresenceSetOffline; `X-Position` repeats `position` */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -7570,6 +8368,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7584,6 +8384,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7598,6 +8400,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7612,6 +8416,8 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7626,6 +8432,8 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7640,6 +8448,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7654,6 +8464,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7668,6 +8480,8 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7682,6 +8496,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7696,6 +8512,8 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7726,6 +8544,12 @@ export interface operations {
       /** @description StreamTicket */
       201: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -7735,6 +8559,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7749,6 +8575,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7763,6 +8591,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7777,6 +8607,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7791,6 +8623,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7805,6 +8639,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7819,6 +8655,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7856,6 +8694,8 @@ export interface operations {
       /** @description the stream */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7869,6 +8709,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7883,6 +8725,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7897,6 +8741,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7911,6 +8757,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7925,6 +8773,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7939,6 +8789,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7953,6 +8805,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7991,6 +8845,8 @@ export interface operations {
       /** @description PresenceReport as JSON; with `format=csv`, the same rows as CSV */
       200: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8005,6 +8861,8 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8019,6 +8877,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8033,6 +8893,8 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8047,6 +8909,8 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8061,6 +8925,8 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8075,6 +8941,8 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8089,6 +8957,8 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8103,6 +8973,8 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {

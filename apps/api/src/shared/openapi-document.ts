@@ -2,7 +2,16 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PUBLIC_EXTENSION, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME } from './openapi';
 
-type Operation = { tags?: string[]; security?: unknown[]; [PUBLIC_EXTENSION]?: boolean };
+type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown> }>; [PUBLIC_EXTENSION]?: boolean };
+
+/** Headers every answer carries (logging.ts), and those of a write's success (write-pipeline.ts). */
+const ANSWER_HEADERS = {
+  'X-Request-Id': { description: "the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended", schema: { type: 'string' } },
+};
+const WRITE_HEADERS = {
+  'X-Position': { description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position)', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  'Idempotency-Replayed': { description: '`true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now)', schema: { type: 'string', enum: ['true'] } },
+};
 
 /** The tags of the features, in the order the docs show them. */
 const TAGS: [name: string, description: string][] = [
@@ -37,8 +46,12 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, builder.build());
   const declared = new Set(TAGS.map(([name]) => name));
   for (const path of Object.values(document.paths))
-    for (const operation of Object.values(path) as Operation[]) {
+    for (const [method, operation] of Object.entries(path) as [string, Operation][]) {
       if (!operation || typeof operation !== 'object') continue;
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const write = status.startsWith('2') && ['post', 'put', 'patch', 'delete'].includes(method);
+        response.headers = { ...ANSWER_HEADERS, ...(write && WRITE_HEADERS), ...response.headers };
+      }
       // PublicOperation(): no API key, stated as OpenAPI's empty requirement list
       if (operation[PUBLIC_EXTENSION]) {
         delete operation[PUBLIC_EXTENSION];
