@@ -160,18 +160,31 @@ describe('SQLite bulk load beside other processes over the file (a rebuild while
     indexes: rowsOf(file, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rs_idx_people%'").length,
   });
 
+  /** the reader's next read builds what the reset dropped: its search finds, its indexes exist, it is ready */
+  const expectBuiltByTheNextRead = async (reader: SqliteReadStore, file: string) => {
+    expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
+    expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
+    await reader.close();
+  };
+
+  /** a new file whose loader has begun a load: `people` (and `collections`) reset, then `docs` of it written */
+  const loading = async (docs: Doc[], collections = ['people']) => {
+    const file = newFile();
+    const loader = new SqliteReadStore({ path: file });
+    await loader.init(SPEC);
+    loader.bulkLoad.start();
+    await loader.reset('p', collections);
+    await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(docs), arrayFields: ['tags'] }], undefined);
+    return { file, loader };
+  };
+
   it('while another live process bulk-loads, a reader neither builds the reset collections nor marks them ready (at its start or its reads): the load goes on, and builds them at its end', async () => {
     // found by black-box probe 8: an API's read built the indexes of a collection a rebuild had reset, marked it ready,
     // and the rebuild's next write was refused ("only into a collection reset during a bulk load"): the rebuild
     // stopped, the list stayed empty
-    const file = newFile();
-    const loader = new SqliteReadStore({ path: file });
+    const { file, loader } = await loading(PEOPLE.slice(0, 2), ['people', 'notes']);
     let reader: SqliteReadStore | undefined;
     try {
-      await loader.init(SPEC);
-      loader.bulkLoad.start();
-      await loader.reset('p', ['people', 'notes']);
-      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE.slice(0, 2)), arrayFields: ['tags'] }], undefined);
       asAnotherProcess(file);
       reader = new SqliteReadStore({ path: file });
       await reader.init(SPEC);
@@ -191,13 +204,8 @@ describe('SQLite bulk load beside other processes over the file (a rebuild while
   });
 
   it("a mark that ran out (a rebuild killed in another container, whose pid cannot be checked) counts for nothing; reads wait on no write lock while a live one holds", async () => {
-    const file = newFile();
-    const loader = new SqliteReadStore({ path: file });
+    const { file, loader } = await loading(PEOPLE);
     try {
-      await loader.init(SPEC);
-      loader.bulkLoad.start();
-      await loader.reset('p', ['people']);
-      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE), arrayFields: ['tags'] }], undefined);
       const mark = (holder: string, expires: number) => {
         const db = new DatabaseSync(file);
         db.prepare('UPDATE rs_bulk_load SET holder = ?, expires = ?').run(holder, expires);
@@ -218,9 +226,7 @@ describe('SQLite bulk load beside other processes over the file (a rebuild while
       expect(readiness(file)).toEqual({ ready: 0, indexes: 0 });
       // run out: the next read builds what the reset dropped
       mark('another-host|1', Date.now() - 1);
-      expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
-      expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
-      await reader.close();
+      await expectBuiltByTheNextRead(reader, file);
     } finally {
       await loader.bulkLoad.abort?.();
       await loader.close();
@@ -228,20 +234,13 @@ describe('SQLite bulk load beside other processes over the file (a rebuild while
   });
 
   it("a bulk load's mark left by a process that is gone (a rebuild killed) counts for nothing: the next read builds what the reset dropped", async () => {
-    const file = newFile();
-    const loader = new SqliteReadStore({ path: file });
+    const { file, loader } = await loading(PEOPLE);
     try {
-      await loader.init(SPEC);
-      loader.bulkLoad.start();
-      await loader.reset('p', ['people']);
-      await loader.bulkLoad.write('p', [{ collection: 'people', writes: writesOf(PEOPLE), arrayFields: ['tags'] }], undefined);
       const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
       asAnotherProcess(file, gone);
       const reader = new SqliteReadStore({ path: file });
       await reader.init(SPEC);
-      expect((await reader.find('people', { search: { text: 'bob', fields: ['name'] } })).items.map((d) => d._id)).toEqual(['c']);
-      expect(readiness(file)).toEqual({ ready: 1, indexes: 2 });
-      await reader.close();
+      await expectBuiltByTheNextRead(reader, file);
     } finally {
       await loader.bulkLoad.abort?.();
       await loader.close();

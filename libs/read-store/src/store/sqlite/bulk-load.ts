@@ -20,6 +20,7 @@ import type { DocWrite, SerializedWrite, SerializedWrites } from '../../port';
 import { BulkWriter, type PackedCommit, RowMode } from '../sqlite-bulk-writer';
 import { MARK_RENEW_MS, clearBulkLoad, markBulkLoad, renewBulkLoad } from './bulk-load-marker';
 import { materialise, newArrayFields, refreshIfChanged } from './coherence';
+import { moveCheckpoint } from './checkpoints';
 import { BULK_CACHE_KIB, CACHE_KIB } from './connection';
 import { type Collection, createIndexSql, fillSearchSql, jsonPath } from './schema';
 import { sqlText } from './sql';
@@ -217,14 +218,7 @@ export async function writeSerialized(
           .stmt('INSERT OR IGNORE INTO rs_array_fields (collection, field) VALUES (?, ?)')
           .run(c.name, field);
     }
-    if (checkpoint !== undefined)
-      conn
-        .stmt(
-          `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
-           ON CONFLICT (projection) DO UPDATE SET position = excluded.position
-           WHERE excluded.position > rs_checkpoints.position`,
-        )
-        .run(projection, checkpoint);
+    moveCheckpoint(conn, projection, checkpoint);
   });
 }
 

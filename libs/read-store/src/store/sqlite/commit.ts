@@ -12,6 +12,7 @@
 import type { DocWrite } from '../../port';
 import { assertWritable, dedupeWrites, getPath } from '../query-common';
 import { commitInWriter } from './bulk-load';
+import { moveCheckpoint } from './checkpoints';
 import { newArrayFields, refreshIfChanged } from './coherence';
 import { type Collection, type Writer, quote, searchText } from './schema';
 import { type StoreState, collectionNamed } from './state';
@@ -76,14 +77,7 @@ export async function commitWrites(
         if (w.tombstone.run(write.position, write.id, write.position).changes !== 0) applied++;
       } else if (w.upsert.run(write.id, write.position, null).changes !== 0) applied++;
     }
-    if (checkpoint !== undefined)
-      conn
-        .stmt(
-          `INSERT INTO rs_checkpoints (projection, position) VALUES (?, ?)
-           ON CONFLICT (projection) DO UPDATE SET position = excluded.position
-           WHERE excluded.position > rs_checkpoints.position`,
-        )
-        .run(projection, checkpoint);
+    moveCheckpoint(conn, projection, checkpoint);
   });
   try {
     writeAll();
