@@ -94,7 +94,7 @@ type Turn<C, E> =
  *   committed, and one decided without events (a refusal, a replay) only after the events it saw are
  *   (docs/adr/0010-command-throughput.md, third pass). With any other store (KurrentDB: concurrent appends of one
  *   stream may reach it in any order and nothing ties one to another), a turn lasts until the commit, as before.
- * - Each decision's events get ids of their own (random), and the stream states remember which idempotency keys they
+ * - Each decision's events get ids of their own (newEventId), and the stream states remember which idempotency keys they
  *   hold: a retry whose events are already in the log (its answer was lost) answers from those events instead of
  *   deciding again — the same for the embedded store and KurrentDB (docs/adr/0004).
  * - When the store cannot say whether an append was written, the identical batch is re-sent at the same expected

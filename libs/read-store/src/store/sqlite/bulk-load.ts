@@ -111,8 +111,6 @@ const orderOf = (c: Collection): string | null => {
   return c.indexedEarly && lead !== undefined ? `json_extract(doc, ${jsonPath(lead)})` : null;
 };
 
-
-/** ends a bulk load; the indexes not built yet are built by the first read */
 /** renews the load's mark: through its writer thread when it has one (queued behind its work), else here */
 export function renewMark(state: StoreState): void {
   renewBulkLoad((sql) => {
@@ -121,6 +119,7 @@ export function renewMark(state: StoreState): void {
   });
 }
 
+/** ends a bulk load; the indexes not built yet are built by the first read */
 export async function endBulkLoad(state: StoreState): Promise<void> {
   await stopBulkWriter(state);
   if (!state.bulk) return;
