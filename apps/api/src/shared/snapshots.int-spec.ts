@@ -357,6 +357,11 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
   });
 });
 
+/** waits (up to 5 s) until `condition` holds: for work done in the background */
+async function eventually(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 5000; !condition() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe('when snapshots are written', () => {
   /** a store whose writes wait until released */
   class HeldStore implements SnapshotStore {
@@ -386,7 +391,8 @@ describe('when snapshots are written', () => {
     expect(held.writes).toHaveLength(0); // revision 6: 7 events folded, fewer than 8
     entry.revision = 7n;
     snapshots.folded('organization', 'organization-x', entry);
-    await new Promise((r) => setTimeout(r, 20));
+    // written in the background: sealed first, which a loaded CI machine took longer than 20 ms for
+    await eventually(() => held.writes.length > 0);
     expect(held.writes.map((w) => w.revision)).toEqual([7n]);
     entry.revision = 30n;
     snapshots.folded('organization', 'organization-x', entry); // the first one is still being stored
@@ -395,7 +401,7 @@ describe('when snapshots are written', () => {
     held.release();
     await snapshots.settled();
     snapshots.folded('organization', 'organization-x', entry);
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => held.writes.length > 1);
     expect(held.writes.map((w) => w.revision)).toEqual([7n, 30n]);
     entry.revision = 37n; // 7 more since the snapshot at 30
     snapshots.folded('organization', 'organization-x', entry);
