@@ -352,3 +352,17 @@ describe('a third probe (session 12): parameters the API used to ignore', () => 
     expect(paged.body.errors.map((e: { field: string }) => e.field)).toEqual(['limit', 'cursor']);
   });
 });
+
+describe('probe 9: null is not "left out" where the schema does not allow it', () => {
+  it('grants, roles or restrictions given null are a 400 naming the field; a profile\'s alias null (documented nullable) still removes it', async () => {
+    const o = await app.api.organization();
+    for (const field of ['grants', 'roles', 'restrictions']) {
+      const reply = await invite(o, { email: `null-${field}@acme.test`, [field]: null });
+      expect({ field, status: reply.status, code: reply.body.code, fields: [...new Set((reply.body.errors as { field: string }[]).map((e) => e.field))] }).toEqual({ field, status: 400, code: 'VALIDATION_FAILED', fields: [field] });
+    }
+    const path = `/v1/organizations/${o.organizationId}/users/${o.admin}`;
+    expect((await app.api.request('PATCH', path, { key: o.key, actor: o.admin, body: { alias: 'Ace' } })).status).toBe(200);
+    const cleared = await app.api.request('PATCH', path, { key: o.key, actor: o.admin, body: { alias: null } });
+    expect(cleared.status).toBe(200);
+  });
+});

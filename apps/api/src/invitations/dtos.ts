@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString, MaxLength, MinLength } from 'class-validator';
 import { AccessDto, IsEmailAddress } from '../shared/dtos';
+import { Omittable } from '../shared/omittable';
 
 export class InviteDto extends AccessDto {
   @ApiProperty({ example: 'jane@acme.test' })
@@ -20,7 +21,7 @@ export class AcceptInvitationDto {
     example: 'Jane Doe',
     description: "the new org user's name; left out, the part of the address before the @. Ignored when the address already belongs to an org user",
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MinLength(1)
   @MaxLength(200)

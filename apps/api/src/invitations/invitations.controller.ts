@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res 
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
@@ -26,6 +26,7 @@ import {
   ResendInvitationCommand,
   invitationAnswerStorage,
 } from './invitation-handlers';
+import { Omittable } from '../shared/omittable';
 
 class InviteMessage extends withEnvelope(InviteDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -35,8 +36,8 @@ class InvitationMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) invitationId!: string;
 }
 class AcceptMessage extends AcceptInvitationDto {
-  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
-  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
+  @Omittable() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @Omittable() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 /** Rules 6–9 (docs/rules.md#invitations): invite, copy the link, resend, cancel, accept. */

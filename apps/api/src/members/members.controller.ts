@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Inject, Param, Patch } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
 import { AccessDto, ID_PATTERN } from '../shared/dtos';
 import { RevokeDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
@@ -14,6 +14,7 @@ import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../
 import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { AccessChanged, AccessRevoked } from './resources';
+import { Omittable } from '../shared/omittable';
 
 class ChangeAccessMessage extends withEnvelope(AccessDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -22,7 +23,7 @@ class ChangeAccessMessage extends withEnvelope(AccessDto) {
 class RevokeMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
-  @IsOptional() @IsString() @Matches(ID_PATTERN) reassignContactsTo?: string;
+  @Omittable() @IsString() @Matches(ID_PATTERN) reassignContactsTo?: string;
 }
 
 /** Rules 10 and 11 (docs/rules.md#changes-and-removal): edit a member's access, revoke it. */

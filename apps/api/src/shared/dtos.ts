@@ -1,9 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, MaxLength, ValidateBy } from 'class-validator';
 import { checkEmail, type Restrictions } from '@rollcall/domain';
 // class-validator's metadata lookups remembered (once per class, not per request): see validation-metadata.ts
 import './validation-metadata';
+import { Omittable } from './omittable';
 
 const ID = /^[\w.:@-]{1,128}$/;
 
@@ -32,7 +33,7 @@ export const SHAPE_MESSAGES = {
 
 export class AccessDto {
   @ApiPropertyOptional({ type: [String], example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent)' })
-  @IsOptional()
+  @Omittable()
   @IsArray({ message: SHAPE_MESSAGES.roles })
   @ArrayMaxSize(10)
   @IsString({ each: true, message: SHAPE_MESSAGES.roles })
@@ -46,7 +47,7 @@ export class AccessDto {
     // valid with the example's role in the default preset (levels), as a body built from the examples is sent verbatim
     example: { contact_visibility: 'self_only' },
   })
-  @IsOptional()
+  @Omittable()
   @IsObject({ message: SHAPE_MESSAGES.restrictions })
   // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
   // Object.prototype members (toString, constructor) and turning "__proto__" into a prototype; the domain
@@ -55,7 +56,7 @@ export class AccessDto {
   restrictions?: Restrictions;
 
   @ApiPropertyOptional({ type: [String], example: [], description: 'extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)' })
-  @IsOptional()
+  @Omittable()
   @IsArray({ message: SHAPE_MESSAGES.grants })
   @ArrayMaxSize(20)
   @IsString({ each: true, message: SHAPE_MESSAGES.grants })

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { PinoLogger } from 'nestjs-pino';
 import { Authenticator, type Principal, organizationOf, systemKeyRefused } from '../shared/auth';
@@ -8,6 +8,7 @@ import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
 import { sha256 } from './secrets';
 import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';
+import { Omittable } from './omittable';
 
 /** The envelope's length limits, in characters: validated here, published by the AsyncAPI document. */
 export const ENVELOPE_MAX_LENGTH = { apiKey: 200, idempotencyKey: 255 } as const;
@@ -17,10 +18,10 @@ export const SANE_CORRELATION_ID_LENGTH = 128;
 /** Every message carries its credentials and, for organization keys, the acting user. */
 export class Envelope {
   @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
-  @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
-  @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
+  @Omittable() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @Omittable() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
   /** the request id of the message's log line and of its events' metadata (as X-Request-Id over HTTP) */
-  @IsOptional() @IsString() correlationId?: string;
+  @Omittable() @IsString() correlationId?: string;
 }
 
 /** The HTTP body's DTO plus the envelope's fields, validated the same way. */
@@ -28,9 +29,9 @@ export class Envelope {
 export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) => {
   class Enveloped extends Base {
     @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
-    @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
-    @IsOptional() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
-    @IsOptional() @IsString() correlationId?: string;
+    @Omittable() @IsString() @Matches(ID_PATTERN) actorId?: string;
+    @Omittable() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
+    @Omittable() @IsString() correlationId?: string;
   }
   return Enveloped;
 };

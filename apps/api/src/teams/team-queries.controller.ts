@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { Envelope } from '../shared/messages';
@@ -11,10 +11,11 @@ import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER } from '../shared/read-access';
 import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
 import { TeamReads } from './team-reads';
+import { Omittable } from '../shared/omittable';
 
 class TeamsReadMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
-  @IsOptional() @IsString() @MaxLength(20) minPosition?: string;
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class InviteesReadMessage extends TeamsReadMessage {
   @IsString() @Matches(ID_PATTERN) teamId!: string;

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { IsEmailAddress } from '../shared/dtos';
+import { Omittable } from '../shared/omittable';
 
 export class UpdateProfileDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) displayName?: string;
+  @ApiPropertyOptional() @Omittable() @IsString() @MaxLength(200) displayName?: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'null removes the alias' })
   @IsOptional()
@@ -20,7 +21,7 @@ export class UpdateProfileDto {
   avatarUrl?: string | null;
 
   @ApiPropertyOptional({ example: 'jane.doe@acme.test' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(320)
   @IsEmailAddress()

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Req, Re
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
 import { type AuthedRequest } from '../shared/auth';
 import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
@@ -14,6 +14,7 @@ import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
 import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, UpdateProfileCommand } from './user-handlers';
+import { Omittable } from '../shared/omittable';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
@@ -24,8 +25,8 @@ class DeleteUserMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
 class ConfirmEmailMessage extends ConfirmEmailDto {
-  @IsOptional() @IsString() @MaxLength(255) idempotencyKey?: string;
-  @IsOptional() @IsString() @MaxLength(128) correlationId?: string;
+  @Omittable() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @Omittable() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 /** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */

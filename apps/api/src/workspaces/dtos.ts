@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '@rollcall/domain';
+import { Omittable } from '../shared/omittable';
 
 export class CreateWorkspaceDto {
   @ApiProperty({ example: 'Support' })
@@ -10,12 +11,12 @@ export class CreateWorkspaceDto {
   name!: string;
 
   @ApiPropertyOptional({ enum: PLANS, default: 'standard' })
-  @IsOptional()
+  @Omittable()
   @IsIn(PLANS)
   plan?: Plan;
 
   @ApiPropertyOptional({ enum: ACCESS_MODELS, default: 'levels' })
-  @IsOptional()
+  @Omittable()
   @IsIn(ACCESS_MODELS)
   accessModel?: AccessModelName;
 }
