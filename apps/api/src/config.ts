@@ -77,6 +77,17 @@ export interface AuditConfig {
   originConfigured: boolean;
 }
 
+/**
+ * The sentence for a port this process could not listen on (EADDRINUSE, EACCES), naming its setting as a bad value
+ * is named (ConfigError's form); undefined for any other failure. The API's and the projector's entry points use it.
+ */
+export function portProblem(setting: string, port: number, error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
+  const why = code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)';
+  return `Invalid configuration:\n  - ${setting} ${port} ${why}: stop that process, or choose another port`;
+}
+
 export class ConfigError extends Error {
   constructor(problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

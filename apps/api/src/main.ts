@@ -1,4 +1,4 @@
-import { type Config, ConfigError, loadConfig } from './config';
+import { type Config, ConfigError, loadConfig, portProblem } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 
@@ -22,13 +22,9 @@ async function main() {
  */
 function startupProblem(error: unknown): string | undefined {
   if (error instanceof ConfigError) return error.message;
-  const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
-  if ((code === 'EADDRINUSE' || code === 'EACCES') && typeof port === 'number') {
-    const name = port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port';
-    const why = code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)';
-    return `Invalid configuration:\n  - ${name} ${port} ${why}: stop that process, or choose another port`;
-  }
-  return undefined;
+  const { port } = (error ?? {}) as { port?: unknown };
+  if (typeof port !== 'number') return undefined;
+  return portProblem(port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port', port, error);
 }
 
 main().catch((error: unknown) => {

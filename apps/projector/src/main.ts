@@ -11,6 +11,7 @@ import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { LeasedProjector } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
+import { portProblem } from '../../api/src/config';
 import { exitOnProblems, projectorConfig } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
@@ -65,10 +66,7 @@ async function main(): Promise<void> {
   });
   server.once('error', (error: NodeJS.ErrnoException) => {
     // the port another process listens on is the operator's to fix, said in one sentence as a bad setting is
-    const problem =
-      error.code === 'EADDRINUSE' || error.code === 'EACCES'
-        ? `Invalid configuration:\n  - PROJECTOR_PORT ${config.port} ${error.code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)'}: stop that process, or choose another port`
-        : undefined;
+    const problem = portProblem('PROJECTOR_PORT', config.port, error);
     console.error(problem ?? error);
     void projectors.stop().finally(() => process.exit(problem ? 78 : 1));
   });

@@ -149,7 +149,6 @@ export class IntegrationEvents implements OnApplicationShutdown {
       this.config.mongoUrl,
       'publisher',
       (error) => this.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, `integration events: the publisher's lease in MongoDB: ${String(error)}`),
-      {},
       // before the lease in MongoDB, each replica published from a checkpoint in its data dir: the first holder goes on
       // from its own rather than from the log's head, so that what was not published yet when they stopped is published
       () => new DataDirPublisherCoordination(this.config.dataDir, false).readCheckpoint(),

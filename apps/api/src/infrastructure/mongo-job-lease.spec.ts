@@ -84,7 +84,7 @@ describe('MongoPublisherCoordination (the publisher lease of EventStoreDB + Mong
   });
 
   it('without a checkpoint in MongoDB yet (replicas upgraded from one each in their data dir), it resumes from its own earlier one', async () => {
-    const upgraded = new MongoPublisherCoordination(fixture.url.replace('/?', '/test?'), 'publisher', undefined, {}, async () => 2n);
+    const upgraded = new MongoPublisherCoordination(fixture.url.replace('/?', '/test?'), 'publisher', undefined, async () => 2n);
     opened.push(upgraded);
     expect(await upgraded.readCheckpoint()).toBe(2n);
     await upgraded.tryAcquire();

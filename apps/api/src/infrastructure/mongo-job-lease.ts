@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Collection, Long, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { type Collection, Long, MongoClient, MongoServerError } from 'mongodb';
 import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 
@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY_MS = 250;
  */
 export class MongoPublisherCoordination implements PublisherCoordination {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
-  private readonly client?: MongoClient;
+  private readonly client: MongoClient;
   private readonly collection: Collection<JobLeaseDocument>;
   /** this process's clock until which it may act (0: not the holder) */
   private actUntil = 0;
@@ -43,18 +43,15 @@ export class MongoPublisherCoordination implements PublisherCoordination {
   private closed = false;
 
   constructor(
-    target: string | Collection<JobLeaseDocument>,
+    mongoUrl: string,
     private readonly job = 'publisher',
     private readonly onError: (error: unknown) => void = () => undefined,
-    options: MongoClientOptions = {},
     /** where to resume when MongoDB holds no checkpoint yet: this replica's own, from before (an upgrade) */
     private readonly earlierCheckpoint: () => Promise<bigint | undefined> = async () => undefined,
   ) {
-    if (typeof target === 'string') {
-      // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
-      this.client = new MongoClient(target, { serverSelectionTimeoutMS: 3_000, ...options });
-      this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
-    } else this.collection = target;
+    // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
+    this.client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 3_000 });
+    this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
   }
 
   /** asks for the lease now, then every LEASE_RENEW_MS */
@@ -135,6 +132,6 @@ export class MongoPublisherCoordination implements PublisherCoordination {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.renewing;
-    await this.client?.close();
+    await this.client.close();
   }
 }
