@@ -174,6 +174,19 @@ describe('Idempotency-Key', () => {
     expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'b@acme.test' }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('an empty, spaced or over-long key is a 400 naming the header, and nothing is written (probe 9)', async () => {
+    const o = await app.api.organization();
+    // a write that changes nothing reports the head of the log
+    const head = async () => (await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: {} })).body.position;
+    const before = await head();
+    for (const [n, bad] of ['', ' ', 'two words', 'k'.repeat(256)].entries()) {
+      const reply = await invitationUnderKey(o, `bad-key-${n}@acme.test`, bad)();
+      expectProblem(reply, 400, 'VALIDATION_FAILED');
+      expect(reply.body.errors).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
+    }
+    expect(await head()).toBe(before);
+  });
+
   it('keys are scoped per organization', async () => {
     const a = await app.api.organization();
     const b = await app.api.organization();

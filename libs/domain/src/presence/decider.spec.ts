@@ -177,6 +177,22 @@ describe('rule 13: an admin sets a user offline', () => {
     const p = withAgent();
     expectError(p.when(setOffline(p, ADMIN, 'nobody')), 'NOT_A_MEMBER');
   });
+
+  it('a revoked or deleted member who is offline is NOT_A_MEMBER, as their own heartbeat is refused (probe 9)', () => {
+    const p = withAgent();
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    expectError(p.when(setOffline(p, ADMIN)), 'NOT_A_MEMBER');
+    const d = new PresenceScenario(new Scenario('levels').member('gone'));
+    d.s.applyOrg(expectEvents(d.s.whenDelete('gone'), ['UserDeletedFromWorkspace', 'UserDeleted']));
+    expectError(d.when(setOffline(d, ADMIN, 'gone')), 'NOT_A_MEMBER');
+  });
+
+  it('a revoked member still online (their departure not yet a transition) may be set offline', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+  });
 });
 
 describe('rule 13: leaving the workspace makes a user offline', () => {

@@ -112,7 +112,9 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
     case 'SetOffline': {
       const actor = authorizeMemberManagement(ctx, command.actorId);
       if (!isActor(actor)) return reject(actor!);
-      if (!ctx.ws.members.has(command.userId) && current.status === 'offline')
+      // a revoked or deleted member is kept in the state but is no member any more; one still online (the feed has
+      // not yet turned their departure into a transition) may be set offline
+      if (!activeMember(ctx, command.userId) && current.status === 'offline')
         return reject(domainError('NOT_A_MEMBER', `User ${command.userId} is not a member of this workspace.`));
       if (current.status === 'offline') return accept([]);
       return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);
