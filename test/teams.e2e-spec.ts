@@ -223,6 +223,13 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(lookup).toMatchObject({ name: 'Tier 1', partner: { workspaceId: a.workspaceId }, items: [{ userId: a.admin, displayName: 'Ada Admin' }] });
     const list = await send('teams.list', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, minPosition: chosen.position });
     expect(list.items.map((t: { name: string }) => t.name)).toEqual(['Tier 1']);
+    // a bad position is named by the field the message sent, not by the HTTP header (probe 9)
+    for (const minPosition of ['soon', '99999999999'])
+      await expect(send('teams.list', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, minPosition })).rejects.toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        errors: [expect.objectContaining({ field: 'minPosition' })],
+      });
     expect(await send('network.unlink', { apiKey: SYSTEM_KEY, workspaceId: a.workspaceId, partnerWorkspaceId: b.workspaceId })).toMatchObject({ networked: false });
     await expect(send('teams.invitees', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId })).rejects.toMatchObject({ code: 'TEAM_NOT_FOUND' });
     await expect(send('teams.create', { ...base, name: 'tier 1' })).rejects.toMatchObject({ code: 'TEAM_NAME_TAKEN' });

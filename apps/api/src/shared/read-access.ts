@@ -37,6 +37,13 @@ export const badQuery = (error: unknown): never => {
   throw error;
 };
 
+/** The position a read waits for: the `X-Min-Position` header's value, or a message's `minPosition` field. */
+export type MinPosition = string | { position: string; field: 'minPosition' };
+
+/** A message's `minPosition`, named as such in the problems it earns. */
+export const messageMinPosition = (position: string | undefined): MinPosition | undefined =>
+  position === undefined ? undefined : { position, field: 'minPosition' };
+
 /**
  * Before every read: the workspace within the caller's organization, the actor's authority to read it (from the
  * decision state, not a read model: docs/rules.md#rule-18), and read-your-writes (`X-Min-Position`).
@@ -49,27 +56,27 @@ export class ReadAccess {
     @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
-  async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: string, target?: string): Promise<WorkspaceRef> {
+  async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<WorkspaceRef> {
     const ref = await resolveWorkspace(this.states, principal, ws);
     const { context } = await loadWorkspace(this.states, ref);
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) {
-      if (!/^\d{1,19}$/.test(minPosition))
+      // the problem names what the caller sent: the header over HTTP, the message's field over a transport
+      const [position, field] = typeof minPosition === 'string' ? [minPosition, MIN_POSITION_HEADER.name] : [minPosition.position, minPosition.field];
+      if (!/^\d{1,19}$/.test(position))
         throw new ProblemException(
-          problem(400, 'VALIDATION_FAILED', 'X-Min-Position must be a position returned by a write.', [
-            { field: 'X-Min-Position', message: 'must be a non-negative integer' },
-          ]),
+          problem(400, 'VALIDATION_FAILED', `${field} must be a position returned by a write.`, [{ field, message: 'must be a non-negative integer' }]),
         );
       // a position past the end of the log was never answered by a write: waiting for it could only end in a 503
-      if (BigInt(minPosition) > (await this.events.headPosition()))
+      if (BigInt(position) > (await this.events.headPosition()))
         throw new ProblemException(
-          problem(400, 'VALIDATION_FAILED', 'X-Min-Position is beyond the end of the event log; send the position a write answered.', [
-            { field: 'X-Min-Position', message: 'is beyond the end of the event log' },
+          problem(400, 'VALIDATION_FAILED', `${field} is beyond the end of the event log; send the position a write answered.`, [
+            { field, message: 'is beyond the end of the event log' },
           ]),
         );
-      if (!(await this.readSide.waitFor(BigInt(minPosition), WAIT_MS)))
-        throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${minPosition} yet; retry shortly.`));
+      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS)))
+        throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet; retry shortly.`));
     }
     return ref;
   }

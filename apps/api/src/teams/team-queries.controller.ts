@@ -8,7 +8,7 @@ import { Envelope } from '../shared/messages';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER } from '../shared/read-access';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, messageMinPosition } from '../shared/read-access';
 import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
 import { TeamReads } from './team-reads';
 import { Omittable } from '../shared/omittable';
@@ -93,13 +93,13 @@ export class TeamQueriesController {
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: TeamsReadMessage): Promise<TeamList> {
     const { principal, actorId } = await this.reader(m);
-    return { items: await this.reads.list(principal, m.workspaceId, actorId, m.minPosition) };
+    return { items: await this.reads.list(principal, m.workspaceId, actorId, messageMinPosition(m.minPosition)) };
   }
 
   @MessagePattern('teams.invitees')
   @ApiExcludeEndpoint()
   async inviteesMessage(@Payload() m: InviteesReadMessage): Promise<TeamInvitees> {
     const { principal, actorId } = await this.reader(m);
-    return this.reads.invitees(principal, m.workspaceId, actorId, m.teamId, m.minPosition);
+    return this.reads.invitees(principal, m.workspaceId, actorId, m.teamId, messageMinPosition(m.minPosition));
   }
 }

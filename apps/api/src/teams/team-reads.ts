@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
 import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams } from '@rollcall/read-store';
 import type { Principal } from '../shared/auth';
-import { ReadAccess, badQuery } from '../shared/read-access';
+import { type MinPosition, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace } from '../shared/targets';
@@ -35,14 +35,14 @@ export class TeamReads {
   ) {}
 
   /** every member (and the org admins) may read them: a chat router asks on an agent's behalf (rule 15) */
-  private async prepare(principal: Principal, ws: string, actorId: string, minPosition?: string) {
+  private async prepare(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition) {
     const ref = await this.access.prepare(principal, ws, actorId, 'teams', minPosition);
     const { context } = await loadWorkspace(this.states, ref);
     return { ws: context.ws, partners: await loadPartners(this.states, context.ws) };
   }
 
   /** Own teams, then the partner teams visible now (rule 16). */
-  async list(principal: Principal, ws: string, actorId: string, minPosition?: string): Promise<TeamView[]> {
+  async list(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition): Promise<TeamView[]> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     const visible = visiblePartnerTeams(live.ws, live.partners);
     const teams = await listTeams(this.store, ws).catch(badQuery);
@@ -50,7 +50,7 @@ export class TeamReads {
   }
 
   /** The partner teams offered now, and whether this workspace chose each (rule 16). */
-  async offered(principal: Principal, ws: string, actorId: string, minPosition?: string): Promise<OfferedTeamView[]> {
+  async offered(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition): Promise<OfferedTeamView[]> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     const offered = await listOfferedTeams(this.store, ws).catch(badQuery);
     return offered
@@ -59,7 +59,7 @@ export class TeamReads {
   }
 
   /** The invite lookup (rule 15): an own team, or a partner team that is shared with this workspace and chosen. */
-  async invitees(principal: Principal, ws: string, actorId: string, teamId: string, minPosition?: string): Promise<TeamInvitees> {
+  async invitees(principal: Principal, ws: string, actorId: string, teamId: string, minPosition?: MinPosition): Promise<TeamInvitees> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     // the decision state says who is in the team now: a revoke or deletion the read models have not applied yet
     // never shows the member (it removed them from their teams in the same append)
