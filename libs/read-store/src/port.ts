@@ -87,7 +87,8 @@ export interface ReadStore {
   /**
    * write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead.
    * Without a checkpoint (undefined), the documents only: a rebuild's write-outs before its last, which leave the
-   * read model at no position of the log (a projection without a checkpoint is reset when a projector starts)
+   * read model at no position of the log (a projection without a checkpoint is reset when a projector starts).
+   * `projection` here and below is the projection's checkpoint key (`checkpointKey`: its name, and version from 2 on).
    */
   commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void>;
   checkpoint(projection: string): Promise<bigint | undefined>;

@@ -1,7 +1,7 @@
 import { workerEntry } from '@rollcall/event-store';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { PROJECTIONS, type ProjectionStatus, Projector, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
+import { PROJECTIONS, type ProjectionStatus, Projector, checkpointKey, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
 import type { Config } from '../config';
 import type { Metrics } from './metrics';
 import type { ReadSide } from './read-side';
@@ -24,7 +24,7 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
   if (config.projectorInProcess) registerProjectorMetrics({ status: () => status }, metrics.registry);
 
   const checkpointsReached = async (position: bigint) =>
-    (await Promise.all(PROJECTIONS.map((p) => store.checkpoint(p.name)))).every((c) => c !== undefined && c >= position);
+    (await Promise.all(PROJECTIONS.map((p) => store.checkpoint(checkpointKey(p))))).every((c) => c !== undefined && c >= position);
 
   return {
     store,

@@ -1,6 +1,7 @@
 import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
 import { type Doc, type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 import { erasedAddresses, rememberAddress } from './erased-addresses';
+import { sortKey } from './sort-key';
 
 /**
  * `members`: the user list of every workspace (docs/rules.md#rule-9), pending invitations included.
@@ -77,7 +78,7 @@ export const memberId = (workspaceId: string, userId: string): string => `${work
 export const invitationDocId = (workspaceId: string, invitationId: string): string => `${workspaceId}:inv:${invitationId}`;
 const userKey = (organizationId: string, userId: string): string => `${organizationId}:${userId}`;
 
-const sortName = (displayName: string | null, email: string | null): string => (displayName ?? email ?? '').toLowerCase();
+const sortName = (displayName: string | null, email: string | null): string => sortKey(displayName ?? email ?? '');
 
 type Profile = Pick<MemberDoc, 'email' | 'displayName' | 'alias' | 'avatarUrl'>;
 const profileOf = (user: MemberUserDoc | undefined, fallbackEmail: string | null): Profile => ({
@@ -309,6 +310,8 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const membersProjection: Projection = {
   name: 'members',
+  // 2: `sortName` folds accents (sort-key.ts)
+  version: 2,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all

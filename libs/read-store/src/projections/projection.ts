@@ -33,6 +33,12 @@ export interface ProjectionReader {
  */
 export interface Projection {
   name: string;
+  /**
+   * Raised when the documents it writes for the same log change (a new field, another sort key): its checkpoint is
+   * kept under a key naming the version (`checkpointKey`), so a store projected by an earlier version has no
+   * checkpoint for this one, and the projector resets and replays it at its start. Absent: version 1.
+   */
+  version?: number;
   /** the collections it owns (reset drops them all), with the fields queries filter, sort or search on */
   collections: Record<string, CollectionSpec>;
   /** event types it reacts to (others are skipped but still advance the checkpoint) */
@@ -40,6 +46,13 @@ export interface Projection {
   /** returns the documents to upsert or delete for one event; the runtime stamps them with the event's position */
   apply(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]>;
 }
+
+/** Where a projection's checkpoint is kept: its name, with `@<version>` from version 2 on (version 1 keeps its old key). */
+export const checkpointKey = (p: Pick<Projection, 'name' | 'version'>): string => ((p.version ?? 1) > 1 ? `${p.name}@${p.version}` : p.name);
+
+/** The checkpoint keys of its earlier versions: dropped when this version resets, so that going back to one replays it. */
+export const earlierCheckpointKeys = (p: Pick<Projection, 'name' | 'version'>): string[] =>
+  Array.from({ length: (p.version ?? 1) - 1 }, (_, i) => checkpointKey({ name: p.name, version: i + 1 }));
 
 export type ProjectionWrite = { kind: 'upsert'; collection: string; doc: Doc } | { kind: 'delete'; collection: string; id: string };
 

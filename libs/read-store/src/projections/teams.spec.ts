@@ -52,6 +52,9 @@ describe('teams projection (rules 14-16)', () => {
     s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Field Sales' }).command({ type: 'SetTeamSharing', ...at(s), teamId: sales, shared: true });
     s.command({ type: 'RemoveTeamMember', ...at(s), teamId: sales, userId: 'bob' });
     expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Field Sales', sortName: 'field sales', memberCount: 1, shared: true });
+    // the team list's order folds case and accents (sort-key.ts)
+    s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Équipe Ventes' });
+    expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Équipe Ventes', sortName: 'equipe ventes' });
     s.command({ type: 'DeleteTeam', ...at(s), teamId: sales });
     const m = await build(s);
     expect(m.all(TEAMS)).toEqual([]);

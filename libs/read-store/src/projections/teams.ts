@@ -1,5 +1,6 @@
 import type { DomainEvent } from '@rollcall/domain';
 import { type Doc, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+import { sortKey } from './sort-key';
 
 /**
  * `teams` (docs/rules.md#teams): the teams of every workspace, their members, the network links and the partner
@@ -52,7 +53,7 @@ export interface TeamChoiceDoc extends Doc {
 
 const linkId = (workspaceId: string, partnerWorkspaceId: string): string => `${workspaceId}:${partnerWorkspaceId}`;
 const choiceId = (workspaceId: string, teamId: string): string => `${workspaceId}:${teamId}`;
-const sortName = (name: string): string => name.toLowerCase();
+const sortName = (name: string): string => sortKey(name);
 
 /** the team with some fields changed; nothing when the team is gone */
 async function changeTeam(read: ProjectionReader, teamId: string, change: (team: TeamDoc) => Partial<TeamDoc>): Promise<ProjectionWrite[]> {
@@ -116,6 +117,8 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
 
 export const teamsProjection: Projection = {
   name: 'teams',
+  // 2: `sortName` folds accents (sort-key.ts)
+  version: 2,
   collections: {
     // a workspace's teams by name (the team list)
     [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { PROJECTIONS } from '../projections';
+import { PROJECTIONS, checkpointKey } from '../projections';
 import { Activity, prng, randomStep } from '../projections/testing/activity';
 import { EventLog } from '../projections/testing/event-log';
 import { SqliteReadStore } from '../store';
@@ -61,7 +61,7 @@ describe('Projector under kill -9', () => {
         const count = (await crashed.get<EventCountDoc>('event_count', 'count'))!.doc;
         expect(count.ranges).toEqual([[1, Number(head)]]);
         expect(count.n).toBe(Number(head));
-        for (const p of [...PROJECTIONS, countingProjection]) expect(await crashed.checkpoint(p.name)).toBe(head);
+        for (const p of [...PROJECTIONS, countingProjection]) expect(await crashed.checkpoint(checkpointKey(p))).toBe(head);
         expect(await dump(crashed, PROJECTIONS)).toEqual(await dump(reference, PROJECTIONS));
       } finally {
         await crashed.close();

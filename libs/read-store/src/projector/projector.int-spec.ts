@@ -1,6 +1,6 @@
 import { PROJECTIONS } from '../projections';
 import { MEMBERS, type MemberDoc, membersProjection } from '../projections/members';
-import type { Projection } from '../projections/projection';
+import { type Projection, checkpointKey } from '../projections/projection';
 import { LogScenario } from '../projections/testing/scenario';
 import { workspacesProjection } from '../projections/workspaces';
 import { SqliteEventStore } from '@rollcall/event-store';
@@ -48,7 +48,7 @@ describe('Projector', () => {
     expect(await projector.waitFor(later + 1n, 50)).toBe(false);
     await projector.stop();
 
-    for (const p of PROJECTIONS) expect(await read.checkpoint(p.name)).toBe(later);
+    for (const p of PROJECTIONS) expect(await read.checkpoint(checkpointKey(p))).toBe(later);
     expect(projector.status()).toEqual(
       PROJECTIONS.map((p) => ({ name: p.name, checkpoint: later, lag: 0n, processed: Number(later), state: 'stopped' })),
     );
@@ -89,6 +89,41 @@ describe('Projector', () => {
     expect(await projector.waitFor(await stores.events.headPosition(), 5000)).toBe(true);
     await projector.stop();
     expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 1 });
+  });
+
+  it('a projection of a new version replays the log at its start: what the earlier version wrote is not kept', async () => {
+    const s = new LogScenario();
+    s.invite('a@acme.test');
+    s.invite('b@acme.test');
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const read = stores.readStore();
+    const run = async (projection: Projection) => {
+      const projector = new Projector({ eventStore: stores.events, readStore: read, projections: [projection], logger: quiet() });
+      await projector.start();
+      expect(await projector.waitFor(head, 5000)).toBe(true);
+      await projector.stop();
+      return projector.status()[0]!.processed;
+    };
+    // version 1 counted by one; version 2 counts by ten: the same log, other documents
+    const byTen: Projection = {
+      ...fragile({ broken: false }),
+      version: 2,
+      apply: async (e, r) => {
+        const counter = await r.get<{ _id: string; n: number }>('fragile', 'count');
+        return e.event.type === 'UserInvited' ? [{ kind: 'upsert', collection: 'fragile', doc: { _id: 'count', n: (counter?.n ?? 0) + 10 } }] : [];
+      },
+    };
+    expect(await run(fragile({ broken: false }))).toBe(Number(head));
+    expect(await run(fragile({ broken: false }))).toBe(0);
+    expect(await run(byTen)).toBe(Number(head));
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 20 });
+    expect(await read.checkpoint('fragile@2')).toBe(head);
+    expect(await read.checkpoint('fragile')).toBeUndefined();
+    expect(await run(byTen)).toBe(0);
+    // going back to version 1 replays it too: its old checkpoint went with the reset
+    expect(await run(fragile({ broken: false }))).toBe(Number(head));
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 2 });
   });
 
   it('stops only the projection that throws, logs it once, keeps its event for a restart', async () => {

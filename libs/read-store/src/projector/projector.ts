@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@rollcall/event-store';
-import type { CollectionSpec, Projection } from '../projections/projection';
+import type { ReadStore } from '../port';
+import { type CollectionSpec, type Projection, checkpointKey, earlierCheckpointKeys } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
@@ -97,7 +98,7 @@ export class Projector {
     // a projection with no checkpoint starts from the first event, so from empty collections: whatever they hold was
     // left by a reset that died half-way (or a commit without its checkpoint, on a store without transactions)
     for (const slot of this.slots)
-      if (slot.checkpoint === undefined) await this.options.readStore.reset(slot.projection.name, Object.keys(slot.projection.collections));
+      if (slot.checkpoint === undefined) await resetProjection(this.options.readStore, slot.projection);
     this.head = await this.options.eventStore.headPosition();
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();
@@ -295,7 +296,7 @@ export class Projector {
       if (position === undefined || !isBehind(slot.checkpoint, position)) return;
       const writes = batch.writes();
       try {
-        await this.options.readStore.commit(slot.projection.name, writes, position);
+        await this.options.readStore.commit(checkpointKey(slot.projection), writes, position);
       } catch (error) {
         this.commitFailed(slot, error);
         throw error;
@@ -349,7 +350,7 @@ export class Projector {
   }
 
   private async loadCheckpoints(): Promise<void> {
-    for (const slot of this.slots) slot.checkpoint = await this.options.readStore.checkpoint(slot.projection.name);
+    for (const slot of this.slots) slot.checkpoint = await this.options.readStore.checkpoint(checkpointKey(slot.projection));
   }
 
   private notify(): void {
@@ -372,3 +373,9 @@ const lastPositionOf = (batches: ProjectionBatch[]): bigint | undefined =>
   batches.reduce<bigint | undefined>((max, b) => (b.lastPosition !== undefined && (max === undefined || b.lastPosition > max) ? b.lastPosition : max), undefined);
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Drops a projection's collections and checkpoint, and its earlier versions' checkpoints (a rollback then replays). */
+export async function resetProjection(readStore: ReadStore, projection: Projection): Promise<void> {
+  await readStore.reset(checkpointKey(projection), Object.keys(projection.collections));
+  for (const key of earlierCheckpointKeys(projection)) await readStore.reset(key, []);
+}

@@ -1,5 +1,5 @@
 import type { NewEvent } from '@rollcall/event-store';
-import type { Doc, Projection } from '../projections/projection';
+import { type Doc, type Projection, checkpointKey } from '../projections/projection';
 import { rebuild } from './rebuild';
 import { TempStores, dump } from './testing/temp-stores';
 
@@ -68,7 +68,7 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
       };
       const result = await rebuild(stores.events, store, [projection], { writeOutEvery, logger: silent });
       const dumped = (await dump(store, [projection]))[projection.name];
-      return { result, commits, dumped, checkpoint: await store.checkpoint(projection.name) };
+      return { result, commits, dumped, checkpoint: await store.checkpoint(checkpointKey(projection)) };
     } finally {
       await stores.close();
     }

@@ -1,10 +1,10 @@
 import { getHeapStatistics } from 'node:v8';
 import type { EventStore } from '@rollcall/event-store';
 import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
-import type { Projection } from '../projections/projection';
+import { type Projection, checkpointKey } from '../projections/projection';
 import { toProjectedEvent } from './batch';
 import { type FoldTotals, ProjectionFold } from './fold';
-import { Projector, type ProjectorLogger } from './projector';
+import { Projector, type ProjectorLogger, resetProjection } from './projector';
 import { StoreSource } from './store-source';
 
 export interface RebuildProgress {
@@ -98,7 +98,7 @@ export async function rebuild(
     }
   };
   await leavingOnFailure(async () => {
-    for (const p of projections) await readStore.reset(p.name, Object.keys(p.collections));
+    for (const p of projections) await resetProjection(readStore, p);
   });
   const source = new StoreSource(readStore, options.cacheSize ?? 200_000);
   source.startFresh();
@@ -138,8 +138,8 @@ export async function rebuild(
     // checkpoint, and a projector starting resets them, instead of following on from documents that miss changes
     const checkpoint = last ? position : undefined;
     const commit = async (fold: ProjectionFold, collections: SerializedWrites[]): Promise<unknown> => {
-      if (!bulkLoad) return readStore.commit(fold.projection.name, collections.flatMap(asDocWrites), checkpoint);
-      const written = bulkLoad.write(fold.projection.name, collections, checkpoint);
+      if (!bulkLoad) return readStore.commit(checkpointKey(fold.projection), collections.flatMap(asDocWrites), checkpoint);
+      const written = bulkLoad.write(checkpointKey(fold.projection), collections, checkpoint);
       // the last write of these collections: their indexes are built behind it (by the store's writer thread,
       // while the next projection's documents are serialized here)
       if (!last || !bulkLoad.complete) return written;

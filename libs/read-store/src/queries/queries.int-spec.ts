@@ -166,3 +166,23 @@ describe('read-model queries', () => {
     }
   });
 });
+
+describe('the user list sorted by name', () => {
+  it('is alphabetical with case and accents folded: Émile between Emil and Eva, Ärger before Bob (probe 9)', async () => {
+    const stores = new TempStores();
+    try {
+      const s = new LogScenario([WS]);
+      for (const [id, name] of [['z', 'Zoë'], ['e1', 'Émile Zola'], ['b', 'bob'], ['a', 'Ärger'], ['e2', 'Emil'], ['e3', 'Eva']] as const)
+        s.member(id, { roles: ['agent'] }, WS, name);
+      await stores.append(s.log.takeAppends());
+      const read = stores.readStore();
+      await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+      const sorted = (await listMembers(read, WS, { sort: 'name' })).items.map((m) => m.displayName);
+      expect(sorted).toEqual(['Ada Admin', 'Ärger', 'bob', 'Emil', 'Émile Zola', 'Eva', 'Zoë']);
+      const reversed = (await listMembers(read, WS, { sort: 'name', direction: 'desc' })).items.map((m) => m.displayName);
+      expect(reversed).toEqual([...sorted].reverse());
+    } finally {
+      await stores.close();
+    }
+  });
+});
