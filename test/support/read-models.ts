@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRollcallEventStore } from '@rollcall/event-store';
-import { type Doc, PROJECTIONS, Projector, SqliteReadStore, rebuild } from '@rollcall/read-store';
+import { type Doc, PROJECTIONS, Projector, SqliteReadStore, checkpointKey, rebuild } from '@rollcall/read-store';
 import { dump } from '../../libs/read-store/src/projector/testing/temp-stores';
 
 export interface ReadModelComparison {
@@ -26,7 +26,7 @@ export async function liveAndRebuilt(dataDir: string): Promise<ReadModelComparis
   try {
     await live.init(Projector.collectionsOf(PROJECTIONS));
     const checkpoints: Record<string, bigint | undefined> = {};
-    for (const p of PROJECTIONS) checkpoints[p.name] = await live.checkpoint(p.name);
+    for (const p of PROJECTIONS) checkpoints[p.name] = await live.checkpoint(checkpointKey(p));
     await rebuild(events, fresh, PROJECTIONS, { logger: silent });
     return { live: await dump(live, PROJECTIONS), rebuilt: await dump(fresh, PROJECTIONS), checkpoints };
   } finally {

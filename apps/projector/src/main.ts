@@ -6,10 +6,10 @@ import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../../libs/read-store/src/projections';
-import { Projector, registerProjectorMetrics } from '../../../libs/read-store/src/projector';
+import { registerProjectorMetrics } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
-import { LeasedProjector } from '../../api/src/infrastructure/leased-projector';
+import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/config';
 import { exitOnProblems, projectorConfig } from './config';
@@ -28,19 +28,8 @@ async function main(): Promise<void> {
   const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const projectors = new LeasedProjector(
-    () =>
-      new Projector({
-        eventStore,
-        readStore,
-        projections: PROJECTIONS,
-        logger,
-        // the embedded store notifies subscriptions of appends made in the same process only: poll for the API's
-        pollIntervalMs: config.eventstoreUrl ? undefined : 200,
-      }),
-    config,
-    logger,
-  );
+  // polls the log for the API's appends every 200 ms (embedded); commits each batch at once (no linger)
+  const projectors = leasedProjections({ eventStore, readStore }, { ...config, pollIntervalMs: 200 }, logger);
   // the projector leading now (none while standing by)
   registerProjectorMetrics({ status: () => projectors.current?.status() ?? [] }, registry);
   await projectors.start();

@@ -1,4 +1,5 @@
-import type { Projector } from '@rollcall/read-store';
+import type { EventStore } from '@rollcall/event-store';
+import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
 
 /**
@@ -61,4 +62,38 @@ export class LeasedProjector {
       await stopping.stop();
     }
   }
+}
+
+/**
+ * Every projection over a process's stores, leased: what the API's projector thread (projector-worker.ts) and the
+ * projector process (apps/projector) both run, so that the two cannot drift apart.
+ */
+export function leasedProjections(
+  stores: { eventStore: EventStore; readStore: ReadStore },
+  options: {
+    eventstoreUrl?: string;
+    mongoUrl?: string;
+    dataDir: string;
+    /** the embedded store notifies subscriptions of appends made in its own process only: others are polled for */
+    pollIntervalMs: number;
+    /** ProjectorOptions.lingerMs (the API's thread: ROLLCALL_PROJECTOR_LINGER_MS); none: each batch committed at once */
+    lingerMs?: number;
+  },
+  logger: { info(message: string): void; error(message: string): void },
+): LeasedProjector {
+  const lingerMs = options.lingerMs ?? 0;
+  return new LeasedProjector(
+    () =>
+      new Projector({
+        ...stores,
+        projections: PROJECTIONS,
+        pollIntervalMs: options.eventstoreUrl ? undefined : options.pollIntervalMs,
+        lingerMs,
+        // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
+        batchSize: lingerMs > 0 ? 5000 : undefined,
+        logger,
+      }),
+    options,
+    logger,
+  );
 }

@@ -4,8 +4,8 @@
 // data dir, one projects at a time (lease.ts); the others stand by.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
-import { PROJECTIONS, Projector, createReadStore } from '@rollcall/read-store';
-import { LeasedProjector } from './leased-projector';
+import { createReadStore } from '@rollcall/read-store';
+import { leasedProjections } from './leased-projector';
 import { lowerThisThreadsPriority } from './thread-priority';
 
 export interface ProjectorWorkerData {
@@ -40,21 +40,7 @@ async function run(): Promise<void> {
   const { store: eventStore, personalData } = await createRollcallEventStore({ eventstoreUrl: data.eventstoreUrl, mongoUrl: data.mongoUrl, dataDir: data.dataDir });
   const readStore = await createReadStore({ mongoUrl: data.mongoUrl, dataDir: data.dataDir, warn: (message) => send({ type: 'log', level: 'warn', message }) });
   const logger = { info: (message: string) => send({ type: 'log', level: 'info', message }), error: (message: string) => send({ type: 'log', level: 'error', message }) };
-  const projectors = new LeasedProjector(
-    () =>
-      new Projector({
-        eventStore,
-        readStore,
-        projections: PROJECTIONS,
-        pollIntervalMs: data.eventstoreUrl ? undefined : data.pollIntervalMs,
-        lingerMs: data.lingerMs,
-        // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
-        batchSize: data.lingerMs > 0 ? 5000 : undefined,
-        logger,
-      }),
-    data,
-    logger,
-  );
+  const projectors = leasedProjections({ eventStore, readStore }, data, logger);
   const { lease } = projectors;
   const report = () =>
     send({

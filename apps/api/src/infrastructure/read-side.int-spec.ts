@@ -3,7 +3,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createRollcallEventStore } from '@rollcall/event-store';
-import { PROJECTIONS } from '@rollcall/read-store';
+import { PROJECTIONS, checkpointKey } from '@rollcall/read-store';
 import { loadConfig } from '../config';
 import { Metrics } from './metrics';
 import { createReadSide } from './read-side.factory';
@@ -51,7 +51,7 @@ describe('the read side\'s projector thread', () => {
   };
   /** polled, not waited for: `waitFor` is what hurries the projector */
   const committed = async (side: ReadSide, position: bigint) =>
-    (await Promise.all(PROJECTIONS.map((p) => side.store.checkpoint(p.name)))).every((c) => c !== undefined && c >= position);
+    (await Promise.all(PROJECTIONS.map((p) => side.store.checkpoint(checkpointKey(p))))).every((c) => c !== undefined && c >= position);
   /** a busy log (the projector's first batch has 150 events), projected; then two more events, left lingering */
   const lingering = async (side: ReadSide): Promise<bigint> => {
     const busy = await presence(150);
