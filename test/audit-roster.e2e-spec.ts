@@ -198,4 +198,23 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect((await cli('check-proof', join(work, 'no-such-proof.json'), '--public-key', key)).status).toBe(2);
     expect((await cli('verify', '--data-dir', app.dataDir, '--public-key', 'not-a-key')).status).toBe(2);
   }, 60_000);
+
+  it('check-proof of a hand-edited proof (a member null, of another type, missing) fails naming the field: no stack trace (probe 10)', async () => {
+    const file = join(work, 'proof-shape.json');
+    await proveBobsLatest(file);
+    const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    const edits: [string, Record<string, unknown>, string][] = [
+      ['no proof', { ...bundle, proof: null }, 'proof:'],
+      ['hashes a string', { ...bundle, proof: { ...bundle.proof, hashes: 'abc' } }, 'proof.hashes:'],
+      ['position a number', { ...bundle, proof: { ...bundle.proof, position: Number(bundle.proof.position) } }, 'proof.position:'],
+      ['no checkpoint', { ...bundle, checkpoint: undefined }, 'checkpoint:'],
+    ];
+    for (const [name, edited, field] of edits) {
+      writeFileSync(join(work, 'edited.json'), JSON.stringify(edited));
+      const checked = await cli('check-proof', join(work, 'edited.json'), '--public-key', key);
+      expect({ name, status: checked.status, stack: /TypeError|\bat \S+ \(/.test(checked.stdout + checked.stderr) }).toEqual({ name, status: 1, stack: false });
+      expect(checked.stdout).toContain(`proof FAILED: not a proof as 'prove' writes it: ${field}`);
+    }
+  }, 60_000);
 });

@@ -212,6 +212,11 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     writeFileSync(join(work, 'bigger'), [origin, String(Number(size) + 1), root, ...signature].join('\n'));
     const otherRoot = Buffer.from(b(root!).map((x) => x ^ 1)).toString('base64');
     writeFileSync(join(work, 'other-root'), [origin, size, otherRoot, ...signature].join('\n'));
+    // carried through Windows or mail: CRLF line ends, blank lines and spaces around it; still the notary's note (probe 10)
+    writeFileSync(join(work, 'crlf'), `\r\n${keptCheckpoint.replace(/\n/g, '\r\n')}  \r\n\r\n`);
+    const carried = cli('verify', '--data-dir', pristine, '--public-key', publicKey, '--checkpoint', join(work, 'crlf'));
+    expect(carried.stdout).toMatch(/^verified \d+ events/);
+    expect(carried.status).toBe(0);
     for (const file of ['bigger', 'other-root']) {
       const refused = cli('verify', '--data-dir', pristine, '--public-key', publicKey, '--checkpoint', join(work, file), '--json');
       expect(refused.status).toBe(1);

@@ -112,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** a proof file as JSON; one that cannot be read or parsed is a usage error (exit 2), not a failed check */
-function readProofFile(file: string): ProofBundle {
+function readProofFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -120,7 +120,7 @@ function readProofFile(file: string): ProofBundle {
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
-    return JSON.parse(text) as ProofBundle;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new UsageError(`${file} is not JSON: a proof is the file 'prove' writes`);
   }

@@ -1,4 +1,8 @@
+// class-transformer's @Type reads the property types Nest's apps get from reflect-metadata: this CLI loads no Nest
+import 'reflect-metadata';
 import { leafHash, openCheckpoint, parseEntry, verifyInclusion } from '@rollcall/audit';
+import { Type, plainToInstance } from 'class-transformer';
+import { IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, type ValidationError, validateSync } from 'class-validator';
 import { loadVerifier } from './verify';
 
 /** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */
@@ -15,6 +19,30 @@ export interface ProofBundle {
   proof: { leafIndex: number; treeSize: number; position: string; leafHash: string; entry: string; hashes: string[] };
 }
 
+// The file's shape, checked before anything is computed from it: a hand-edited or truncated proof fails the check
+// naming the field, never with a stack trace (docs/adr/0007 point 6).
+class InclusionProofShape {
+  @IsInt() @Min(0) leafIndex!: number;
+  @IsInt() @Min(1) treeSize!: number;
+  @IsString() @Matches(/^\d{1,19}$/, { message: 'position must be a position as text, e.g. "42"' }) position!: string;
+  @IsBase64() leafHash!: string;
+  @IsBase64() entry!: string;
+  @IsBase64({}, { each: true }) hashes!: string[];
+}
+
+class ProofBundleShape {
+  @IsIn(['rollcall-inclusion-proof/v1']) format!: string;
+  @IsString() checkpoint!: string;
+  @ValidateNested() @Type(() => InclusionProofShape) proof!: InclusionProofShape;
+}
+
+/** every constraint the file breaks, as `field: message` */
+const shapeProblems = (errors: ValidationError[], prefix = ''): string[] =>
+  errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}).map((message) => `${prefix}${e.property}: ${message}`),
+    ...shapeProblems(e.children ?? [], `${prefix}${e.property}.`),
+  ]);
+
 export interface ProofCheck {
   ok: boolean;
   problems: string[];
@@ -29,9 +57,12 @@ export interface ProofCheck {
  * Checks a proof bundle offline: the checkpoint's signature under `publicKey` (the key the auditor trusts, never the
  * file's own), the entry's leaf hash, the audit path to the root.
  */
-export function checkProof(bundle: ProofBundle, publicKey: string): ProofCheck {
+export function checkProof(file: unknown, publicKey: string): ProofCheck {
   const problems: string[] = [];
-  if (bundle?.format !== 'rollcall-inclusion-proof/v1') return { ok: false, problems: ['not a rollcall-inclusion-proof/v1 file'] };
+  if ((file as ProofBundle | null)?.format !== 'rollcall-inclusion-proof/v1') return { ok: false, problems: ['not a rollcall-inclusion-proof/v1 file'] };
+  const broken = shapeProblems(validateSync(plainToInstance(ProofBundleShape, file), { forbidUnknownValues: false }));
+  if (broken.length > 0) return { ok: false, problems: broken.map((p) => `not a proof as 'prove' writes it: ${p}`) };
+  const bundle = file as ProofBundle;
   const { proof } = bundle;
   let checkpoint;
   try {

@@ -37,6 +37,13 @@ export function loadVerifier(value: string): NoteVerifier {
  * recomputes the tree, checks every checkpoint the notary stored and every one the auditor kept, and names the
  * first entry that differs (docs/rules.md#verifiable-history).
  */
+/**
+ * A kept checkpoint as the notary wrote it, undoing what carrying a text file does to it: CRLF line ends (Windows, mail)
+ * and blank lines or spaces around it. A signed note holds neither a carriage return nor a line that starts or ends
+ * the note with blanks, so nothing that was signed is changed; what was altered otherwise still fails to verify.
+ */
+export const keptCheckpointText = (text: string): string => `${text.replace(/\r\n?/g, '\n').trim()}\n`;
+
 export async function verifyCommand(options: VerifyOptions, out: Output): Promise<VerifyResult> {
   if (!options.dataDir && !options.eventstoreUrl) throw new UsageError('verify needs --data-dir DIR (or EVENTSTORE_URL)');
   if (!options.eventstoreUrl && !existsSync(join(options.dataDir!, 'events.sqlite'))) throw new UsageError(`${options.dataDir} has no events.sqlite`);
@@ -44,7 +51,7 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
   const tree = auditFile && existsSync(auditFile) ? new SqliteTreeStore(auditFile, { readOnly: true }) : undefined;
   const kept = options.checkpoints.map((file) => {
     try {
-      return readFileSync(file, 'utf8');
+      return keptCheckpointText(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new UsageError(`--checkpoint: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
