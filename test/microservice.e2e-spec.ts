@@ -64,6 +64,13 @@ describe('commands over @nestjs/microservices (TCP)', () => {
       code: 'CANNOT_MODIFY_SELF',
     });
     await expect(send('members.invite', { apiKey: 'wrong', actorId: 'x', workspaceId: ws.workspaceId, email: 'a@b.io' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    // no key at all, or an empty one: 401 as over HTTP, before the fields are looked at (it was 400, probe 10)
+    for (const apiKey of [undefined, ''])
+      await expect(send('teams.list', { apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, extra: 1 })).rejects.toMatchObject({
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        detail: "Send your API key in the message's `apiKey` field.",
+      });
     await expect(send('nope.pattern', {})).rejects.toMatchObject({ status: 404, code: 'UNKNOWN_PATTERN', detail: expect.stringContaining('nope.pattern') });
     await expect(send('members.invite', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'a@b.io', extra: 1 })).rejects.toMatchObject({
       status: 400,

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
@@ -166,6 +166,8 @@ export class AcceptInvitationController {
 
   @MessagePattern('invitations.accept')
   @ApiExcludeEndpoint()
+  // no API key: the token in the message authenticates it
+  @Public()
   acceptMessage(@Payload() m: AcceptMessage) {
     return this.messages.runWithToken('invitations.accept', m, (ctx) => this.commands.execute(new AcceptInvitationCommand(ctx, m.token, m.displayName)));
   }

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } f
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
-import { type AuthedRequest } from '../shared/auth';
+import { type AuthedRequest, Public } from '../shared/auth';
 import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { EmailChangeConfirmed, ProfileUpdated, UserDeleted } from './resources';
 import { ID_PATTERN } from '../shared/dtos';
@@ -118,6 +118,8 @@ export class EmailConfirmationController {
 
   @MessagePattern('users.confirmEmail')
   @ApiExcludeEndpoint()
+  // no API key: the token in the message authenticates it
+  @Public()
   confirmMessage(@Payload() m: ConfirmEmailMessage) {
     return this.messages.runWithToken('users.confirmEmail', m, (ctx) => this.commands.execute(new ConfirmEmailChangeCommand(ctx, m.token)));
   }
