@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
-import { type ProofBundle, checkProof } from './proofs';
+import { checkProof } from './proofs';
 import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
