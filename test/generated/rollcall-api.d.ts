@@ -1570,7 +1570,7 @@ export interface components {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
       /**
-       * @description the member; null for an invitation not (yet) accepted (then invitationId and email say who)
+       * @description the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who)
        * @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b
        */
       userId: string | null;
@@ -5102,6 +5102,7 @@ export interface operations {
   HistoryController_history: {
     parameters: {
       query?: {
+        /** @description the member's entries, the invitations they accepted included */
         userId?: string;
         actorId?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive */

@@ -5,7 +5,7 @@ import { ID_PATTERN } from '../shared/dtos';
 import { IsInstant } from '../shared/query-validation';
 
 export class HistoryQuery {
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
+  @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive' }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)' }) @IsOptional() @IsInstant() to?: string;

@@ -20,8 +20,9 @@ describe('permission_history projection (rule 17)', () => {
     const list = entries(m);
     expect(list.map((e) => [e.change, e.userId, e.invitationId, e.email, e.before, e.after])).toEqual([
       ['joined', 'admin', null, null, null, { roles: ['owner'], restrictions: {}, grants: [] }],
-      ['invited', null, inv, 'bob@acme.test', null, agent()],
-      ['invitation_resent', null, inv, 'bob@acme.test', null, null],
+      // accepted: the invitation's entries name the user it brought in (a history filtered by user shows them)
+      ['invited', 'bob', inv, 'bob@acme.test', null, agent()],
+      ['invitation_resent', 'bob', inv, 'bob@acme.test', null, null],
       ['joined', 'bob', inv, null, null, agent()],
       ['roles_changed', 'bob', null, null, agent(), { roles: ['manager'], restrictions: {}, grants: [] }],
       ['restrictions_changed', 'bob', null, null, { roles: ['manager'], restrictions: {}, grants: [] }, { roles: ['manager'], restrictions: { data_export: true }, grants: [] }],
@@ -63,7 +64,7 @@ describe('permission_history projection (rule 17)', () => {
     ]);
     expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
     expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, null, 'di@acme.test']);
-    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['joined', 'joined', 'joined', 'revoked', 'deleted', 'deleted']);
+    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['invited', 'joined', 'invited', 'joined', 'invited', 'joined', 'revoked', 'deleted', 'deleted']);
   });
 
   it('rule 12: erases the address of every invitation the deletion names, also when the join was read after the deletion shredded it (a projector behind the log)', async () => {

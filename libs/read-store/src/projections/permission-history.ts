@@ -46,7 +46,7 @@ export type HistoryChange =
 export interface HistoryEntryDoc extends Doc {
   workspaceId: string;
   organizationId: string | null;
-  /** null for an invitation not (yet) accepted: then invitationId and email say who */
+  /** null on the entries of an invitation not (yet) accepted: then invitationId and email say who; once it is, the user who accepted */
   userId: string | null;
   invitationId: string | null;
   /** the invited email, on invitation entries only; erased (null) when that user is deleted */
@@ -247,7 +247,15 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: null,
         after: d.access,
       });
-      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
+      // the invitation's entries (invited, resent) now say whom it brought in: a history filtered by the user shows
+      // how they came, by whom invited and with what access (their position and time stay the invitation's)
+      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
+      const named: ProjectionWrite[] = [];
+      for (const id of inv?.entryIds ?? []) {
+        const earlier = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
+        if (earlier && earlier.userId === null) named.push(upsert(PERMISSION_HISTORY, { ...earlier, userId: d.userId }));
+      }
+      return [upsert(S, member), ...named, upsert(PERMISSION_HISTORY, doc)];
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':
@@ -344,6 +352,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 2: an accepted invitation's entries carry the user who accepted it
+  version: 2,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
