@@ -3358,7 +3358,7 @@ export interface operations {
   MemberQueriesController_accessAsOf: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date or date-time with a time zone; default now */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now */
         asOf?: string;
         /** @description also say which role or grant gave each permission, and which restriction or plan removed the others */
         explain?: 'true' | 'false';
@@ -4960,7 +4960,7 @@ export interface operations {
   RosterController_roster: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date or date-time with a time zone; default now */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now */
         asOf?: string;
       };
       header: {
