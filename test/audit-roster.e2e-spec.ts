@@ -99,15 +99,16 @@ describe("rule 17: a member's access at T with explain=true", () => {
 describe("verifiable history: the auditor's CLI against the API", () => {
   // asynchronous: the app answering the CLI runs in this process
   const cli = (...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], {
         env: { ...process.env, CI: 'true', ROLLCALL_URL: app.url, ROLLCALL_API_KEY: org.key, ROLLCALL_ACTOR_ID: org.admin },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let stdout = '';
+      let [stdout, stderr] = ['', ''];
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout }));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
 
   it('access --explain, roster and history read through the API', async () => {
@@ -207,13 +208,14 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     const edits: [string, Record<string, unknown>, string][] = [
       ['no proof', { ...bundle, proof: null }, 'proof:'],
       ['hashes a string', { ...bundle, proof: { ...bundle.proof, hashes: 'abc' } }, 'proof.hashes:'],
+      ['hashes one base64 string', { ...bundle, proof: { ...bundle.proof, hashes: 'AAAA' } }, 'proof.hashes:'],
       ['position a number', { ...bundle, proof: { ...bundle.proof, position: Number(bundle.proof.position) } }, 'proof.position:'],
       ['no checkpoint', { ...bundle, checkpoint: undefined }, 'checkpoint:'],
     ];
     for (const [name, edited, field] of edits) {
       writeFileSync(join(work, 'edited.json'), JSON.stringify(edited));
       const checked = await cli('check-proof', join(work, 'edited.json'), '--public-key', key);
-      expect({ name, status: checked.status, stack: /TypeError|\bat \S+ \(/.test(checked.stdout) }).toEqual({ name, status: 1, stack: false });
+      expect({ name, status: checked.status, stack: /TypeError|\bat \S+ \(/.test(checked.stdout + checked.stderr) }).toEqual({ name, status: 1, stack: false });
       expect(checked.stdout).toContain(`proof FAILED: not a proof as 'prove' writes it: ${field}`);
     }
   }, 60_000);

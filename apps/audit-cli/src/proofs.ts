@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { leafHash, openCheckpoint, parseEntry, verifyInclusion } from '@rollcall/audit';
 import { Type, plainToInstance } from 'class-transformer';
-import { IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, type ValidationError, validateSync } from 'class-validator';
+import { IsArray, IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, type ValidationError, validateSync } from 'class-validator';
 import { loadVerifier } from './verify';
 
 /** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */
@@ -27,7 +27,7 @@ class InclusionProofShape {
   @IsString() @Matches(/^\d{1,19}$/, { message: 'position must be a position as text, e.g. "42"' }) position!: string;
   @IsBase64() leafHash!: string;
   @IsBase64() entry!: string;
-  @IsBase64({}, { each: true }) hashes!: string[];
+  @IsArray() @IsBase64({}, { each: true }) hashes!: string[];
 }
 
 class ProofBundleShape {

@@ -124,6 +124,10 @@ describe('Projector', () => {
     // going back to version 1 replays it too: its old checkpoint went with the reset
     expect(await run(fragile({ broken: false }))).toBe(Number(head));
     expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 2 });
+    // and forward again: version 1 projected after version 2's checkpoint, over its documents: replayed, not resumed
+    expect(await run(byTen)).toBe(Number(head));
+    expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 20 });
+    expect(await read.checkpoint('fragile')).toBeUndefined();
   });
 
   it('stops only the projection that throws, logs it once, keeps its event for a restart', async () => {

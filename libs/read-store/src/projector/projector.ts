@@ -97,6 +97,10 @@ export class Projector {
     await this.loadCheckpoints();
     // a projection with no checkpoint starts from the first event, so from empty collections: whatever they hold was
     // left by a reset that died half-way (or a commit without its checkpoint, on a store without transactions)
+    // an earlier version's checkpoint beside this version's: that version projected after this one did (a rollback,
+    // then this upgrade again), over this version's documents: they are a mix, replayed from the start (ADR 0015)
+    for (const slot of this.slots)
+      if (slot.checkpoint !== undefined && (await earlierVersionProjected(this.options.readStore, slot.projection))) slot.checkpoint = undefined;
     for (const slot of this.slots)
       if (slot.checkpoint === undefined) await resetProjection(this.options.readStore, slot.projection);
     this.head = await this.options.eventStore.headPosition();
@@ -373,6 +377,12 @@ const lastPositionOf = (batches: ProjectionBatch[]): bigint | undefined =>
   batches.reduce<bigint | undefined>((max, b) => (b.lastPosition !== undefined && (max === undefined || b.lastPosition > max) ? b.lastPosition : max), undefined);
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** whether a checkpoint of one of the projection's earlier versions is stored (they are dropped when this version resets) */
+async function earlierVersionProjected(readStore: ReadStore, projection: Projection): Promise<boolean> {
+  for (const key of earlierCheckpointKeys(projection)) if ((await readStore.checkpoint(key)) !== undefined) return true;
+  return false;
+}
 
 /** Drops a projection's collections and checkpoint, and its earlier versions' checkpoints (a rollback then replays). */
 export async function resetProjection(readStore: ReadStore, projection: Projection): Promise<void> {

@@ -109,3 +109,33 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
     expect(await listOfferedTeams(read, WS)).toEqual([]);
   });
 });
+
+describe('team lists by name', () => {
+  it('the invite lookup and the partner teams fold case and accents, as the user list does (ADR 0015)', async () => {
+    const stores = new TempStores();
+    try {
+      const s = new LogScenario();
+      for (const [id, name] of [['z', 'Zoë'], ['e', 'Émile'], ['a', 'ärger'], ['b', 'Bob']] as const) s.member(id, {}, WS, name);
+      s.log.createOrganization('org-b', { userId: 'admin-b', email: 'admin@b.test', displayName: 'Bea Admin' });
+      s.log.createWorkspace('org-b', 'ws-b', 'admin-b');
+      const teams = (ws: string, actorId: string, names: string[]) =>
+        names.map((name, i) => {
+          const teamId = `${ws}-t${i}`;
+          must(s.log.teams({ type: 'CreateTeam', workspaceId: ws, actorId, now: s.log.now, teamId, name }));
+          return teamId;
+        });
+      const [all] = teams(WS, ADMIN, ['All']);
+      for (const userId of ['z', 'e', 'a', 'b']) must(s.log.teams({ type: 'AddTeamMember', workspaceId: WS, actorId: ADMIN, now: s.log.now, teamId: all!, userId }));
+      const partnerTeams = teams('ws-b', 'admin-b', ['Zeta', 'Équipe', 'alpha']);
+      must(s.log.network('NetworkWorkspaces', WS, 'ws-b'));
+      for (const teamId of partnerTeams) must(s.log.teams({ type: 'SetTeamSharing', workspaceId: 'ws-b', actorId: 'admin-b', now: s.log.now, teamId, shared: true }));
+      await stores.append(s.log.takeAppends());
+      const read = stores.readStore();
+      await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+      expect((await listTeamInvitees(read, (await getTeam(read, all!))!)).map((i) => i.displayName)).toEqual(['ärger', 'Bob', 'Émile', 'Zoë']);
+      expect((await listOfferedTeams(read, WS)).map((t) => t.name)).toEqual(['alpha', 'Équipe', 'Zeta']);
+    } finally {
+      await stores.close();
+    }
+  });
+});

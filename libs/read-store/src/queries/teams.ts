@@ -2,6 +2,7 @@ import type { ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, memberId } from '../projections/members';
 import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_ROSTERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamRosterDoc } from '../projections/teams';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
+import { sortKey } from '../projections/sort-key';
 
 /** A team as the API serves it (rules 15 and 16): never a storage document. */
 export interface TeamView {
@@ -45,7 +46,7 @@ const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
 };
 
 const byName = (a: { name: string; teamId: string }, b: { name: string; teamId: string }): number => {
-  const [x, y] = [a.name.toLowerCase(), b.name.toLowerCase()];
+  const [x, y] = [sortKey(a.name), sortKey(b.name)];
   return x < y ? -1 : x > y ? 1 : a.teamId < b.teamId ? -1 : a.teamId > b.teamId ? 1 : 0;
 };
 
@@ -117,7 +118,7 @@ export async function listTeamInvitees(store: ReadStore, team: { teamId: string;
       presence: m.presence ?? 'offline',
       lastSeenAt: m.lastSeenAt ?? null,
     };
-    invitees.push([(m.displayName ?? '').toLowerCase(), view]);
+    invitees.push([sortKey(m.displayName ?? ''), view]);
   }
   invitees.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x.userId < y.userId ? -1 : 1));
   return invitees.map(([, view]) => view);
