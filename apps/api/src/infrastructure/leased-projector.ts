@@ -1,17 +1,24 @@
 import type { EventStore } from '@rollcall/event-store';
 import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
+import { MongoJobLease } from './mongo-job-lease';
 
 /**
- * A projector that runs only while its process holds the embedded read store's `projector` lease (lease.ts,
- * docs/adr/0011 point 4): both the API's projector thread and the separate projector process (apps/projector) take
- * it, so that two never project one read store. Without a lease (MongoDB: one projector by deployment) it just runs.
+ * A projector that runs only while its process holds the read store's `projector` lease, so that two processes never
+ * project one read store (docs/adr/0011 point 4): both the API's projector thread and the separate projector process
+ * (apps/projector) take it. Over an embedded read store the lease is a file of the data dir (lease.ts); over a
+ * MongoDB read store, which replicas on several hosts share, a document in MongoDB (mongo-job-lease.ts). Two
+ * projectors at once would not just do the work twice: one behind the other reads the documents the other wrote
+ * after the event it applies, and writes what it derives from them (a history entry from a later state).
  * A new Projector each time this process leads: what an earlier one cached may be stale once another process projected.
  */
 export class LeasedProjector {
   /** the running projector, while this process leads */
   current: Projector | undefined;
+  /** the data dir's lease (its `want`/`wanted` carry a standby's readers' positions to the leader) */
   readonly lease: Lease | undefined;
+  /** MongoDB's lease, over a MongoDB read store */
+  private readonly shared: MongoJobLease | undefined;
   private turning: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -20,7 +27,8 @@ export class LeasedProjector {
     options: { dataDir: string; mongoUrl?: string },
     private readonly logger: { info(message: string): void; error(message: string): void },
   ) {
-    this.lease = options.mongoUrl ? undefined : new Lease(options.dataDir, 'projector');
+    if (options.mongoUrl) this.shared = new MongoJobLease(options.mongoUrl, 'projector', (error) => logger.error(`projector lease (MongoDB): ${String(error)}`));
+    else this.lease = new Lease(options.dataDir, 'projector');
   }
 
   /** leads at once if the lease is free, then asks for it (or renews it) every LEASE_RENEW_MS */
@@ -28,8 +36,7 @@ export class LeasedProjector {
     await (this.turning = this.lead());
     // a failed turn (the lease's file busy, a projector that could not start) is logged and tried again at the next:
     // the chain always ends handled, so no turn's failure is an unhandled rejection
-    if (this.lease)
-      this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead()).catch((error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
+    this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead()).catch((error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
   }
 
   async stop(): Promise<void> {
@@ -39,10 +46,19 @@ export class LeasedProjector {
     this.current = undefined;
     this.lease?.release();
     this.lease?.close();
+    await this.shared?.release();
+    await this.shared?.close();
+  }
+
+  /** whether this process holds the lease now (taken or renewed); a MongoDB that does not answer lets it run out */
+  private async holds(): Promise<boolean> {
+    if (this.lease) return this.lease.tryAcquire();
+    await this.shared!.renew();
+    return this.shared!.leads();
   }
 
   private async lead(): Promise<void> {
-    const held = this.lease ? this.lease.tryAcquire() : true;
+    const held = await this.holds();
     if (held && !this.current) {
       const projector = this.newProjector();
       try {
@@ -51,10 +67,11 @@ export class LeasedProjector {
         // not leading after all: let the lease go, so that another process (or this one's next turn) takes it
         await projector.stop().catch(() => undefined);
         this.lease?.release();
+        await this.shared?.release();
         throw error;
       }
       this.current = projector;
-      if (this.lease) this.logger.info('projector: this process projects the embedded read store (lease taken)');
+      this.logger.info(`projector: this process projects the ${this.lease ? 'embedded' : 'MongoDB'} read store (lease taken)`);
     } else if (!held && this.current) {
       this.logger.error('projector: the lease passed to another process; this one stands by');
       const stopping = this.current;

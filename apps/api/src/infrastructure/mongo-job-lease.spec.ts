@@ -1,5 +1,6 @@
 /**
- * The publisher's lease and checkpoint in MongoDB (EventStoreDB + MongoDB replicas), through the real driver against
+ * The publisher's lease and checkpoint in MongoDB (EventStoreDB + MongoDB replicas), and the projector's lease over a
+ * MongoDB read store, through the real driver against
  * the WIRE FIXTURE (not a server: libs/read-store/src/store/mongo-wire/wire-fixture.ts) whose responder applies the
  * driver's commands to one collection in memory with `mingo`, refusing a second `_id` as a server does
  * (simulated-collection.ts). It shows what the commands mean; a server's timing is not shown.
@@ -14,7 +15,9 @@ import { simulatedCollection } from '../../../../libs/read-store/src/store/mongo
 import { MongoWireFixture } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
 import type { Config } from '../config';
 import { IntegrationEvents } from './integration-events';
+import type { Projector } from '@rollcall/read-store';
 import { LEASE_TTL_MS } from './lease';
+import { LeasedProjector } from './leased-projector';
 import { Metrics } from './metrics';
 import { MongoPublisherCoordination } from './mongo-job-lease';
 import { recorded, waitUntil } from './testing/integration-events-fakes';
@@ -179,6 +182,33 @@ describe('IntegrationEvents over EventStoreDB + MongoDB: one publisher among rep
       await a!.onApplicationShutdown();
       await b!.onApplicationShutdown();
       jest.restoreAllMocks();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LeasedProjector over a MongoDB read store: one projector among replicas on several hosts', () => {
+  it('one replica projects, the other stands by (no data dir shared) and takes over when the first stops', async () => {
+    const runs: string[] = [];
+    const projectorOf = (name: string) => () =>
+      ({ start: async () => void runs.push(`${name} starts`), stop: async () => void runs.push(`${name} stops`) }) as unknown as Projector;
+    const silent = { info: () => undefined, error: (m: string) => runs.push(m) };
+    const url = fixture.url.replace('/?', '/test?');
+    // each its own data dir: before, each replica took its own dir's lease and both projected the one MongoDB
+    const dirs = [mkdtempSync(join(tmpdir(), 'rollcall-lp-a-')), mkdtempSync(join(tmpdir(), 'rollcall-lp-b-'))];
+    const a = new LeasedProjector(projectorOf('a'), { dataDir: dirs[0]!, mongoUrl: url }, silent);
+    const b = new LeasedProjector(projectorOf('b'), { dataDir: dirs[1]!, mongoUrl: url }, silent);
+    try {
+      await a.start();
+      await b.start();
+      expect([a.current !== undefined, b.current !== undefined]).toEqual([true, false]);
+      expect(collection.docs.find((d) => d._id === 'projector')).toMatchObject({ holder: expect.any(String), expires: expect.any(Date) });
+      await a.stop();
+      await waitUntil(() => b.current !== undefined, 5_000);
+      expect(runs).toEqual(['a starts', 'a stops', 'b starts']);
+    } finally {
+      await a.stop();
+      await b.stop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });

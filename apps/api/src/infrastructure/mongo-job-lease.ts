@@ -18,36 +18,28 @@ const SAFETY_MS = 1_000;
 const CHECKPOINT_EVERY_MS = 250;
 
 /**
- * A job that one process at a time does, among replicas that share no data dir but a MongoDB (EventStoreDB +
- * MongoDB): the integration-event publisher. The lease is one document; taking or renewing it is one conditional
- * upsert — it matches when this process holds it or when it ran out, and otherwise the upsert's insert is refused by
- * the `_id` index (E11000): another holder's lease runs. Its expiry is this process's clock plus LEASE_TTL_MS; a
- * holder acts only until SAFETY_MS before it, so clocks within a second of each other (NTP) never see two holders
- * act at once. Renewed every LEASE_RENEW_MS in the background: `leads()` never waits on MongoDB.
- *
- * The checkpoint lives in the same document and is written only by the holder (`holder` in the filter): a process
- * that lost the lease without knowing it yet cannot move it; finding that its write matched nothing, it stops. It is
- * written at most every CHECKPOINT_EVERY_MS and when the lease is let go, so a takeover after a crash publishes up to
- * that much again (at least once: consumers dedupe by `eventId`).
+ * A job that one process at a time does, among replicas that share no data dir but a MongoDB: the projector of a
+ * MongoDB read store, the integration-event publisher (EventStoreDB + MongoDB). The lease is one document; taking or
+ * renewing it is one conditional upsert — it matches when this process holds it or when it ran out, and otherwise
+ * the upsert's insert is refused by the `_id` index (E11000): another holder's lease runs. Its expiry is this
+ * process's clock plus LEASE_TTL_MS; a holder acts only until SAFETY_MS before it, so clocks within a second of each
+ * other (NTP) never see two holders act at once. `start()` renews it every LEASE_RENEW_MS in the background (or the
+ * caller calls `renew()` on its own beat): `leads()` never waits on MongoDB.
  */
-export class MongoPublisherCoordination implements PublisherCoordination {
+export class MongoJobLease {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
   private readonly client: MongoClient;
-  private readonly collection: Collection<JobLeaseDocument>;
+  protected readonly collection: Collection<JobLeaseDocument>;
   /** this process's clock until which it may act (0: not the holder) */
   private actUntil = 0;
   private renewing?: Promise<void>;
   private timer?: NodeJS.Timeout;
-  private pending?: bigint;
-  private writtenAt = 0;
   private closed = false;
 
   constructor(
     mongoUrl: string,
-    private readonly job = 'publisher',
-    private readonly onError: (error: unknown) => void = () => undefined,
-    /** where to resume when MongoDB holds no checkpoint yet: this replica's own, from before (an upgrade) */
-    private readonly earlierCheckpoint: () => Promise<bigint | undefined> = async () => undefined,
+    protected readonly job: string,
+    protected readonly onError: (error: unknown) => void = () => undefined,
   ) {
     // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
     this.client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 3_000 });
@@ -90,11 +82,69 @@ export class MongoPublisherCoordination implements PublisherCoordination {
       if (error instanceof MongoServerError && error.code === 11000) return false;
       throw error;
     }
-    // what it published before it stopped acting is not written: another holder may have gone past it since
-    if (!acting) this.pending = undefined;
-    else if (this.pending !== undefined) await this.flush(now);
+    await this.renewed(acting, now);
     this.actUntil = now + LEASE_TTL_MS - SAFETY_MS;
     return true;
+  }
+
+  /** lets the lease go (a standby takes it at its next try): its expiry in the past, whatever the job keeps stays */
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.renewing;
+    if (this.actUntil === 0) return;
+    this.actUntil = 0;
+    await this.releasing().catch((error: unknown) => this.onError(error));
+    await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { expires: new Date(0) } }).catch((error: unknown) => this.onError(error));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.renewing;
+    await this.client.close();
+  }
+
+  /** the lease was taken or renewed; `wasActing`: this process acted on it until now */
+  protected async renewed(_wasActing: boolean, _now: number): Promise<void> {}
+
+  /** the lease is about to be let go: a last write of the job's own */
+  protected async releasing(): Promise<void> {}
+
+  /** a fenced write found another holder: stop acting at once */
+  protected lost(): void {
+    this.actUntil = 0;
+  }
+}
+
+/**
+ * The integration-event publisher's lease and checkpoint (EventStoreDB + MongoDB). The checkpoint lives in the lease's
+ * document and is written only by the holder (`holder` in the filter): a process that lost the lease without knowing
+ * it yet cannot move it; finding that its write matched nothing, it stops. It is written at most every
+ * CHECKPOINT_EVERY_MS, at renewals and when the lease is let go, so a takeover after a crash publishes up to that
+ * much again (at least once: consumers dedupe by `eventId`).
+ */
+export class MongoPublisherCoordination extends MongoJobLease implements PublisherCoordination {
+  private pending?: bigint;
+  private writtenAt = 0;
+
+  constructor(
+    mongoUrl: string,
+    job = 'publisher',
+    onError: (error: unknown) => void = () => undefined,
+    /** where to resume when MongoDB holds no checkpoint yet: this replica's own, from before (an upgrade) */
+    private readonly earlierCheckpoint: () => Promise<bigint | undefined> = async () => undefined,
+  ) {
+    super(mongoUrl, job, onError);
+  }
+
+  protected override async renewed(wasActing: boolean, now: number): Promise<void> {
+    // what it published before it stopped acting is not written: another holder may have gone past it since
+    if (!wasActing) this.pending = undefined;
+    else if (this.pending !== undefined) await this.flush(now);
+  }
+
+  protected override releasing(): Promise<void> {
+    return this.flush();
   }
 
   async readCheckpoint(): Promise<bigint | undefined> {
@@ -115,23 +165,6 @@ export class MongoPublisherCoordination implements PublisherCoordination {
     // $set, not $max: only the holder writes it, and it publishes in log order
     const result = await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { position: Long.fromBigInt(position) } });
     if (this.pending === position || result.matchedCount === 0) this.pending = undefined;
-    if (result.matchedCount === 0) this.actUntil = 0;
-  }
-
-  async release(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.renewing;
-    if (this.actUntil === 0) return;
-    this.actUntil = 0;
-    await this.flush().catch((error: unknown) => this.onError(error));
-    // its expiry in the past: a standby takes it at its next try; the checkpoint stays
-    await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { expires: new Date(0) } }).catch((error: unknown) => this.onError(error));
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.renewing;
-    await this.client.close();
+    if (result.matchedCount === 0) this.lost();
   }
 }
