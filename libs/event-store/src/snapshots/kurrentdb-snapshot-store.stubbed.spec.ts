@@ -102,6 +102,19 @@ describe('KurrentDbSnapshotStore, with the client stubbed (a snapshot stream per
     expect(await chunksOf(read)).toEqual(['a', 'b']);
   });
 
+  it('a writer that died after more chunks than one page of the backward read leaves the last head found all the same (L2)', async () => {
+    await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: bytes('a', 'b') });
+    const orphans = Array.from({ length: 150 }, (_, seq) => ({ type: SNAPSHOT_CHUNK_EVENT, data: { generation: 'dead', seq, body: 'orphan' } }));
+    await client.appendToStream(snapshotStreamOf('s'), orphans as never);
+    const read = (await store.read('s'))!;
+    expect(read.head).toBe('ten');
+    expect(await chunksOf(read)).toEqual(['a', 'b']);
+    // and the next snapshot truncates them away with the previous one
+    await store.write({ stream: 's', revision: 20n, version: 'v', head: 'twenty', chunks: bytes('c') });
+    expect(metadata).toHaveBeenLastCalledWith(snapshotStreamOf('s'), { truncateBefore: 0 });
+    expect((await store.read('s'))!.head).toBe('twenty');
+  });
+
   it('a snapshot whose chunks were truncated away is unreadable (the caller replays the stream)', async () => {
     await store.write({ stream: 's', revision: 10n, version: 'v', head: 'ten', chunks: bytes('a', 'b') });
     const read = (await store.read('s'))!;

@@ -4,6 +4,8 @@ import { type SnapshotStore, type SnapshotToWrite, SnapshotUnreadableError, type
 
 export const SNAPSHOT_EVENT = 'RollcallSnapshot';
 export const SNAPSHOT_CHUNK_EVENT = 'RollcallSnapshotChunk';
+/** events read per page while looking back for the latest head */
+const HEAD_PAGE = 64;
 
 /** the snapshot stream of a stream: not under the `organization-` / `workspace-` prefixes the application reads */
 export const snapshotStreamOf = (stream: string) => `rollcall-snapshot-${stream}`;
@@ -106,17 +108,27 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
   }
 
   /**
-   * The last head event of the snapshot stream: its last event, unless a writer died midway (then a few chunks
-   * follow it). The read is backwards and stops at the first head.
+   * The last head event of the snapshot stream: its last event, unless a writer died midway (then the chunks it
+   * wrote follow it: as many as a large snapshot has, more than one page). Read backwards a page at a time, it stops
+   * at the first head, or at the start of what truncation left.
    */
   private async latestHead(stream: string): Promise<{ head: HeadData; at: bigint } | undefined> {
+    let from: bigint | typeof END = END;
     try {
-      for await (const resolved of this.client.readStream(snapshotStreamOf(stream), { direction: BACKWARDS, fromRevision: END, maxCount: 64 }))
-        if (resolved.event?.type === SNAPSHOT_EVENT) return { head: resolved.event.data as unknown as HeadData, at: resolved.event.revision };
+      for (;;) {
+        let read = 0;
+        let lowest: bigint | undefined;
+        for await (const resolved of this.client.readStream(snapshotStreamOf(stream), { direction: BACKWARDS, fromRevision: from, maxCount: HEAD_PAGE })) {
+          read++;
+          if (resolved.event?.type === SNAPSHOT_EVENT) return { head: resolved.event.data as unknown as HeadData, at: resolved.event.revision };
+          lowest = resolved.event?.revision;
+        }
+        if (read < HEAD_PAGE || lowest === undefined || lowest === 0n) return undefined;
+        from = lowest - 1n;
+      }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return undefined;
       throw error;
     }
-    return undefined;
   }
 }
