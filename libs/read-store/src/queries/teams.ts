@@ -37,7 +37,7 @@ export interface InviteeView {
 }
 
 /** what the lookup reads of a member document: a tenth of it */
-const INVITEE_FIELDS = ['userId', 'status', 'displayName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
+const INVITEE_FIELDS = ['userId', 'status', 'displayName', 'sortName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
 
 const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
@@ -123,7 +123,9 @@ export async function listTeamInvitees(store: ReadStore, team: { teamId: string;
       presence: m.presence ?? 'offline',
       lastSeenAt: m.lastSeenAt ?? null,
     };
-    invitees.push([sortKey(m.displayName ?? ''), view]);
+    // a named member's `sortName` is their name's sort key, folded once by the projection (members version 2); one
+    // without a name sorts first (its `sortName` is its address's, which the lookup does not show)
+    invitees.push([m.displayName === null ? '' : m.sortName, view]);
   }
   invitees.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x.userId < y.userId ? -1 : 1));
   return invitees.map(([, view]) => view);
