@@ -1,3 +1,4 @@
+import Ajv from 'ajv';
 import fc from 'fast-check';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 
@@ -205,6 +206,21 @@ describe('operations', () => {
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/organizations', '/v1/workspaces/{ws}/invitations', '/v1/invitations/accept']));
     expect(doc.body.components.schemas.InviteDto.required).toContain('email');
     expect((await app.api.request('GET', '/docs')).status).toBe(200);
+  });
+
+  it('a nullable property typed by another schema accepts null under a strict OpenAPI 3.0.3 validator (ajv), and its schema (probe 11)', async () => {
+    const doc = (await app.api.request('GET', '/docs/openapi.json')).body;
+    const ajv = new Ajv({ strict: false });
+    ajv.addSchema({ components: doc.components }, 'doc');
+    const nullableRefs = Object.entries(doc.components.schemas as Record<string, { properties?: Record<string, { oneOf?: { $ref?: string }[] }> }>).flatMap(([name, schema]) =>
+      Object.entries(schema.properties ?? {})
+        .filter(([, p]) => p.oneOf?.some((o) => o.$ref) && p.oneOf.some((o) => !o.$ref))
+        .map(([property]) => `${name}/properties/${property}`),
+    );
+    expect(nullableRefs).toEqual(expect.arrayContaining(['HistoryEntry/properties/before', 'HistoryEntry/properties/details']));
+    for (const path of nullableRefs) expect({ path, valid: ajv.validate({ $ref: `doc#/components/schemas/${path}` }, null) }).toEqual({ path, valid: true });
+    expect(ajv.validate({ $ref: 'doc#/components/schemas/HistoryEntry/properties/before' }, { roles: ['agent'], restrictions: {}, grants: [] })).toBe(true);
+    expect(ajv.validate({ $ref: 'doc#/components/schemas/HistoryEntry/properties/before' }, 'agent')).toBe(false);
   });
 
   it('/health reports the stores, /metrics is Prometheus text', async () => {

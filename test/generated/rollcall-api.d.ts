@@ -1306,7 +1306,7 @@ export interface components {
        */
       teamIds: string[];
       /** @description null unless the member is active */
-      effectivePermissions: components['schemas']['EffectivePermissions'] | null;
+      effectivePermissions: components['schemas']['EffectivePermissions'] | (never | null);
     };
     TeamAtTheTime: {
       /** @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a */
@@ -1591,10 +1591,10 @@ export interface components {
        */
       actorId: string | null;
       /** @description the access before (null: none) */
-      before: components['schemas']['Access'] | null;
+      before: components['schemas']['Access'] | (never | null);
       /** @description the access after (null: none, e.g. revoked) */
-      after: components['schemas']['Access'] | null;
-      details: components['schemas']['HistoryDetails'] | null;
+      after: components['schemas']['Access'] | (never | null);
+      details: components['schemas']['HistoryDetails'] | (never | null);
     };
     HistoryPage: {
       items: components['schemas']['HistoryEntry'][];
@@ -3707,7 +3707,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -4631,7 +4631,7 @@ export interface operations {
         cursor?: string;
       };
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -4800,7 +4800,7 @@ export interface operations {
         direction?: 'asc' | 'desc';
       };
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -5115,7 +5115,7 @@ export interface operations {
         format?: 'json' | 'csv';
       };
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -5277,7 +5277,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -6809,7 +6809,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -6967,7 +6967,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -8831,7 +8831,7 @@ export interface operations {
         format?: 'json' | 'csv';
       };
       header: {
-        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it */
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;

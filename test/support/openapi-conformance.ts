@@ -60,7 +60,8 @@ export class Conformance {
   /** The problems of `value` under `schema` (empty: it conforms). */
   errors(schema: Schema, value: unknown, at = '$', strict = true): string[] {
     const s = this.resolve(schema);
-    if (value === null) return s.nullable ? [] : [`${at}: null is not allowed`];
+    // null is allowed by `nullable` beside a type, or by one of `oneOf`'s schemas ("the schema, or null")
+    if (value === null && !s.oneOf) return s.nullable ? [] : [`${at}: null is not allowed`];
     const errors: string[] = [];
     if (s.allOf) {
       for (const part of s.allOf) errors.push(...this.errors(part, value, at, false));

@@ -64,5 +64,28 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
           document.tags = [...(document.tags ?? []), { name: tag, description: `Operations of ${tag}.` }];
         }
     }
+  strictNullableRefs(document.components?.schemas ?? {});
   return document;
+}
+
+type SchemaNode = { [key: string]: unknown };
+
+/**
+ * A property typed by another schema and nullable (`@ApiProperty({ type: Access, nullable: true })`) comes out as
+ * `{ type: object, nullable: true, allOf: [{ $ref }] }`. Since OpenAPI 3.0.3, `nullable` adds null to this object's
+ * own `type` only: the referenced schema still refuses null, so strict validators refuse a null the API answers
+ * (probe 11). Rewritten as "the schema, or null": `oneOf: [{ $ref }, { type: object, nullable: true, enum: [null] }]`.
+ */
+function strictNullableRefs(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) return node.forEach(strictNullableRefs);
+  const schema = node as SchemaNode;
+  const allOf = schema.allOf as SchemaNode[] | undefined;
+  if (schema.nullable === true && allOf?.length === 1 && typeof allOf[0]!.$ref === 'string') {
+    delete schema.allOf;
+    delete schema.nullable;
+    delete schema.type;
+    schema.oneOf = [allOf[0], { type: 'object', nullable: true, enum: [null] }];
+  }
+  for (const value of Object.values(schema)) strictNullableRefs(value);
 }

@@ -18,7 +18,8 @@ export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, descripti
 export const MIN_POSITION_HEADER = {
   name: 'X-Min-Position',
   required: false,
-  description: 'the `position` of an earlier write: the read waits (up to 5 s) until the read models include it',
+  description:
+    'the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once',
 };
 const WAIT_MS = 5000;
 
