@@ -1,7 +1,8 @@
 // The projector worker (production): projects the global log into the read models, from their checkpoints.
 // Serves GET /health (503 when a projection has failed) and GET /metrics (Prometheus, with ROLLCALL_METRICS_TOKEN as
-// the API's) on PROJECTOR_PORT. Over an embedded data dir it projects only while it holds the projector's lease, as
-// the API's projector thread does (docs/adr/0011 point 4): it never projects beside one.
+// the API's) on PROJECTOR_PORT. It projects only while it holds the projector's lease, as the API's projector thread
+// does: a file of the embedded data dir (docs/adr/0011 point 4), or with MongoDB a document there (docs/adr/0014,
+// second pass): it never projects beside another.
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createRollcallEventStore } from '@rollcall/event-store';

@@ -3,6 +3,9 @@ import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
 import { MongoJobLease } from './mongo-job-lease';
 
+/** how often a projector under MongoDB's lease looks whether it still holds it (no I/O: what the renewals learned) */
+const SHARED_TURN_MS = 250;
+
 /**
  * A projector that runs only while its process holds the read store's `projector` lease, so that two processes never
  * project one read store (docs/adr/0011 point 4): both the API's projector thread and the separate projector process
@@ -20,6 +23,7 @@ export class LeasedProjector {
   /** MongoDB's lease, over a MongoDB read store */
   private readonly shared: MongoJobLease | undefined;
   private turning: Promise<void> = Promise.resolve();
+  private inTurn = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,12 +35,27 @@ export class LeasedProjector {
     else this.lease = new Lease(options.dataDir, 'projector');
   }
 
-  /** leads at once if the lease is free, then asks for it (or renews it) every LEASE_RENEW_MS */
+  /**
+   * Leads at once if the lease is free, then turns every LEASE_RENEW_MS: the data dir's lease is asked for (or
+   * renewed) at each turn; MongoDB's is renewed in the background (a MongoDB that does not answer holds up no turn),
+   * and a turn every SHARED_TURN_MS reads what it last learned, so that a holder that could not renew stops well
+   * before its lease ends and another may take it.
+   */
   async start(): Promise<void> {
+    await this.shared?.start();
     await (this.turning = this.lead());
+    this.timer = setInterval(() => this.turn(), this.shared ? SHARED_TURN_MS : LEASE_RENEW_MS);
+  }
+
+  /** one turn at a time: a turn still running (a projector starting, a file busy) is not queued behind again */
+  private turn(): void {
+    if (this.inTurn) return;
+    this.inTurn = true;
     // a failed turn (the lease's file busy, a projector that could not start) is logged and tried again at the next:
     // the chain always ends handled, so no turn's failure is an unhandled rejection
-    this.timer = setInterval(() => (this.turning = this.turning.then(() => this.lead()).catch((error: unknown) => this.logger.error(`projector lease: ${String(error)}`))), LEASE_RENEW_MS);
+    this.turning = this.lead()
+      .catch((error: unknown) => this.logger.error(`projector lease: ${String(error)}`))
+      .finally(() => (this.inTurn = false));
   }
 
   async stop(): Promise<void> {
@@ -50,10 +69,9 @@ export class LeasedProjector {
     await this.shared?.close();
   }
 
-  /** whether this process holds the lease now (taken or renewed); a MongoDB that does not answer lets it run out */
+  /** whether this process holds the lease now: the data dir's taken or renewed now, MongoDB's as last renewed */
   private async holds(): Promise<boolean> {
     if (this.lease) return this.lease.tryAcquire();
-    await this.shared!.renew();
     return this.shared!.leads();
   }
 
@@ -67,7 +85,7 @@ export class LeasedProjector {
         // not leading after all: let the lease go, so that another process (or this one's next turn) takes it
         await projector.stop().catch(() => undefined);
         this.lease?.release();
-        await this.shared?.release();
+        await this.shared?.standDown();
         throw error;
       }
       this.current = projector;

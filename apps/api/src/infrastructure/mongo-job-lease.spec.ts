@@ -19,7 +19,7 @@ import type { Projector } from '@rollcall/read-store';
 import { LEASE_TTL_MS } from './lease';
 import { LeasedProjector } from './leased-projector';
 import { Metrics } from './metrics';
-import { MongoPublisherCoordination } from './mongo-job-lease';
+import { MongoJobLease, MongoPublisherCoordination } from './mongo-job-lease';
 import { recorded, waitUntil } from './testing/integration-events-fakes';
 
 let fixture: MongoWireFixture;
@@ -210,6 +210,63 @@ describe('LeasedProjector over a MongoDB read store: one projector among replica
       await a.stop();
       await b.stop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MongoJobLease when MongoDB is away', () => {
+  it('a projector cut off from MongoDB stops projecting before its lease ends (another may take it then), and its stop does not hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-lp-cut-'));
+    const stopped: number[] = [];
+    const projector = { start: async () => undefined, stop: async () => void stopped.push(Date.now()) } as unknown as Projector;
+    const a = new LeasedProjector(() => projector, { dataDir: dir, mongoUrl: fixture.url.replace('/?', '/test?') }, { info: () => undefined, error: () => undefined });
+    try {
+      await a.start();
+      expect(a.current).toBeDefined();
+      const cut = Date.now();
+      await fixture.close();
+      await waitUntil(() => a.current === undefined, 8_000);
+      // its last renewal was at most a second before the cut: its lease ends 5 s after it, it stopped a second before
+      expect(stopped[0]! - cut).toBeLessThan(LEASE_TTL_MS - 500);
+      const stopping = Date.now();
+      await a.stop();
+      expect(Date.now() - stopping).toBeLessThan(10_000);
+    } finally {
+      await a.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('a lease whose first connection failed takes the lease once MongoDB is back (the driver closes such a client for good)', async () => {
+    const port = Number(new URL(fixture.url).port);
+    await fixture.close();
+    const errors: string[] = [];
+    const lease = new MongoJobLease(`mongodb://127.0.0.1:${port}/test?directConnection=true`, 'projector', (error) => errors.push((error as Error).name));
+    try {
+      await lease.renew();
+      expect(lease.leads()).toBe(false);
+      fixture = await MongoWireFixture.start(collection.responder, { port });
+      for (let i = 0; i < 3 && !lease.leads(); i++) await lease.renew();
+      expect(lease.leads()).toBe(true);
+      expect(errors[0]).toBe('MongoServerSelectionError');
+    } finally {
+      await lease.close();
+    }
+  }, 20_000);
+
+  it('standing down lets another replica take the lease before this one asks again', async () => {
+    const [a, b] = [new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector'), new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector')];
+    try {
+      await a.renew();
+      await b.renew();
+      expect([a.leads(), b.leads()]).toEqual([true, false]);
+      await a.standDown();
+      await a.renew(); // quiet: asks nothing
+      await b.renew();
+      expect([a.leads(), b.leads()]).toEqual([false, true]);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

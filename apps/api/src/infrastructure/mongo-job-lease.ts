@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Collection, Long, MongoClient, MongoServerError } from 'mongodb';
+import { type Collection, Long, MongoClient, MongoServerError, MongoTopologyClosedError } from 'mongodb';
 import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 
@@ -28,21 +28,27 @@ const CHECKPOINT_EVERY_MS = 250;
  */
 export class MongoJobLease {
   readonly holder = `${hostname()}|${process.pid}|${randomUUID()}`;
-  private readonly client: MongoClient;
-  protected readonly collection: Collection<JobLeaseDocument>;
+  private client!: MongoClient;
+  protected collection!: Collection<JobLeaseDocument>;
   /** this process's clock until which it may act (0: not the holder) */
   private actUntil = 0;
   private renewing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  /** after standing down, no renewal before this time (another replica may take the lease meanwhile) */
+  private quietUntil = 0;
 
   constructor(
-    mongoUrl: string,
+    private readonly mongoUrl: string,
     protected readonly job: string,
     protected readonly onError: (error: unknown) => void = () => undefined,
   ) {
+    this.connect();
+  }
+
+  private connect(): void {
     // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
-    this.client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 3_000 });
+    this.client = new MongoClient(this.mongoUrl, { serverSelectionTimeoutMS: 3_000 });
     this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
   }
 
@@ -59,13 +65,27 @@ export class MongoJobLease {
 
   /** takes or renews the lease (one at a time); a failure to reach MongoDB leaves it to run out */
   renew(): Promise<void> {
+    if (Date.now() < this.quietUntil) return Promise.resolve();
     this.renewing ??= this.tryAcquire()
       .then((held) => {
         if (!held) this.actUntil = 0;
       })
-      .catch((error: unknown) => this.onError(error))
+      .catch((error: unknown) => {
+        this.onError(error);
+        // the driver closes a client whose first connection failed, for good: a new one for the next renewal
+        if (error instanceof MongoTopologyClosedError && !this.closed) this.connect();
+      })
       .finally(() => (this.renewing = undefined));
     return this.renewing;
+  }
+
+  /** lets the lease go now, and asks for it again only after LEASE_TTL_MS (another replica may take it meanwhile) */
+  async standDown(now = Date.now()): Promise<void> {
+    this.quietUntil = now + LEASE_TTL_MS;
+    await this.renewing;
+    if (this.actUntil === 0) return;
+    this.actUntil = 0;
+    await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { expires: new Date(0) } }).catch((error: unknown) => this.onError(error));
   }
 
   /** true: this process holds the lease until LEASE_TTL_MS from now */

@@ -180,7 +180,8 @@ export function toJsonSchema(schema: unknown): Json {
   if (nullable !== true) return out;
   if (typeof out.type === 'string') {
     out.type = [out.type, 'null'];
-    if (Array.isArray(out.enum)) out.enum = [...(out.enum as unknown[]), null];
+    // an enum that lists null already (OpenAPI's "or null" branch, openapi-document.ts) keeps its one null
+    if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...(out.enum as unknown[]), null];
     return out;
   }
   return { anyOf: [out, { type: 'null' }] };

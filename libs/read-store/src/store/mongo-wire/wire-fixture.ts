@@ -50,6 +50,8 @@ export interface WireFixtureOptions {
   maxWireVersion?: number;
   /** announce the primary of this replica set (`setName` in `hello`) instead of a standalone server */
   replicaSet?: string;
+  /** listen on this port (a server back where it was); default: any free one */
+  port?: number;
 }
 
 const HANDSHAKE = new Set(['hello', 'ismaster', 'isMaster']);
@@ -74,7 +76,7 @@ export class MongoWireFixture {
     server.on('connection', (socket) => fixture.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     return fixture;
   }
