@@ -80,12 +80,9 @@ export class MongoJobLease {
   }
 
   /** lets the lease go now, and asks for it again only after LEASE_TTL_MS (another replica may take it meanwhile) */
-  async standDown(now = Date.now()): Promise<void> {
+  standDown(now = Date.now()): Promise<void> {
     this.quietUntil = now + LEASE_TTL_MS;
-    await this.renewing;
-    if (this.actUntil === 0) return;
-    this.actUntil = 0;
-    await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { expires: new Date(0) } }).catch((error: unknown) => this.onError(error));
+    return this.letGo();
   }
 
   /** true: this process holds the lease until LEASE_TTL_MS from now */
@@ -108,8 +105,13 @@ export class MongoJobLease {
   }
 
   /** lets the lease go (a standby takes it at its next try): its expiry in the past, whatever the job keeps stays */
-  async release(): Promise<void> {
+  release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    return this.letGo();
+  }
+
+  /** the job's last write, then the lease's expiry in the past; nothing when this process does not hold it */
+  private async letGo(): Promise<void> {
     await this.renewing;
     if (this.actUntil === 0) return;
     this.actUntil = 0;
