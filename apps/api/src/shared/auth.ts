@@ -68,9 +68,8 @@ export class ApiKeyGuard implements CanActivate {
       // refused here, before its fields are validated, as an HTTP request without one is (401, not 400). A payload that
       // is no object is named by the payload guard (json-body.ts): it could not have carried a key.
       const payload = context.switchToRpc().getData<unknown>();
-      const isObject = typeof payload === 'object' && payload !== null && !Array.isArray(payload);
-      const key = isObject ? (payload as { apiKey?: unknown }).apiKey : '';
-      if (!isPublic && isObject && (typeof key !== 'string' || key.length === 0)) throw unauthorized("Send your API key in the message's `apiKey` field.");
+      const keyless = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && !(payload as { apiKey?: unknown }).apiKey;
+      if (!isPublic && keyless) throw unauthorized("Send your API key in the message's `apiKey` field.");
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthedRequest>();
