@@ -1,10 +1,8 @@
-import { type DynamicModule, Logger, Module, ValidationPipe, type ValidationError } from '@nestjs/common';
-import { ValidationTypes } from 'class-validator';
+import { type DynamicModule, Logger, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import type { EventStore } from '@rollcall/event-store';
-import type { FieldError } from '@rollcall/domain';
 import type { Config } from './config';
 import { CreateOrganizationHandler } from './organizations/create-organization';
 import { OrganizationsController } from './organizations/organizations.controller';
@@ -23,6 +21,7 @@ import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
 import { EmailConfirmationController, UsersController } from './users/users.controller';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
+import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
@@ -64,26 +63,6 @@ import type { Logger as PinoLogger } from 'pino';
 import { createLogger } from './logging';
 import { MESSAGE_LOGGING } from './logging-messages';
 
-/** class-validator's type checks: when one fails, the field's other constraints (bounds, sizes) say nothing more */
-const TYPE_CONSTRAINTS = new Set(['isArray', 'isString', 'isInt', 'isNumber', 'isObject', 'isBoolean']);
-
-const flatten = (errors: ValidationError[], prefix = ''): FieldError[] =>
-  errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    // a missing field fails every constraint of its type and bounds: "is required" says what to do
-    if (e.value === undefined && e.constraints && !(ValidationTypes.WHITELIST in e.constraints)) return [{ field, message: 'is required' }];
-    // a value of the wrong type fails its bounds too ("no more than 10 elements" for a string): its type is the news
-    const constraints = e.constraints ?? {};
-    // an unknown field or parameter: class-validator's "property x should not exist" read as "x property x should not exist"
-    if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
-    const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
-    const own = (wrongType.length > 0 ? wrongType.map((name) => constraints[name]!) : Object.values(constraints)).map((message) => ({
-      field,
-      message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message,
-    }));
-    return [...own, ...flatten(e.children ?? [], field)];
-  });
-
 /** Unknown fields are refused, types checked, and every problem named with its field. */
 export const validationPipe = () =>
   new ValidationPipe({
@@ -92,7 +71,7 @@ export const validationPipe = () =>
     transform: true,
     forbidUnknownValues: true,
     exceptionFactory: (errors) => {
-      const fields = flatten(errors);
+      const fields = fieldErrors(errors);
       return new ProblemException(
         problem(400, 'VALIDATION_FAILED', `The request is not valid: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`, fields),
       );

@@ -2,7 +2,8 @@
 import 'reflect-metadata';
 import { leafHash, openCheckpoint, parseEntry, verifyInclusion } from '@rollcall/audit';
 import { Type, plainToInstance } from 'class-transformer';
-import { IsArray, IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, type ValidationError, validateSync } from 'class-validator';
+import { IsArray, IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, validateSync } from 'class-validator';
+import { fieldErrors } from '../../api/src/shared/field-errors';
 import { loadVerifier } from './verify';
 
 /** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */
@@ -36,12 +37,6 @@ class ProofBundleShape {
   @ValidateNested() @Type(() => InclusionProofShape) proof!: InclusionProofShape;
 }
 
-/** every constraint the file breaks, as `field: message` */
-const shapeProblems = (errors: ValidationError[], prefix = ''): string[] =>
-  errors.flatMap((e) => [
-    ...Object.values(e.constraints ?? {}).map((message) => `${prefix}${e.property}: ${message}`),
-    ...shapeProblems(e.children ?? [], `${prefix}${e.property}.`),
-  ]);
 
 export interface ProofCheck {
   ok: boolean;
@@ -60,8 +55,8 @@ export interface ProofCheck {
 export function checkProof(file: unknown, publicKey: string): ProofCheck {
   const problems: string[] = [];
   if ((file as ProofBundle | null)?.format !== 'rollcall-inclusion-proof/v1') return { ok: false, problems: ['not a rollcall-inclusion-proof/v1 file'] };
-  const broken = shapeProblems(validateSync(plainToInstance(ProofBundleShape, file), { forbidUnknownValues: false }));
-  if (broken.length > 0) return { ok: false, problems: broken.map((p) => `not a proof as 'prove' writes it: ${p}`) };
+  const broken = fieldErrors(validateSync(plainToInstance(ProofBundleShape, file), { forbidUnknownValues: false }));
+  if (broken.length > 0) return { ok: false, problems: broken.map((p) => `not a proof as 'prove' writes it: ${p.field}: ${p.message}`) };
   const bundle = file as ProofBundle;
   const { proof } = bundle;
   let checkpoint;
