@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { AccessDto, IsEmailAddress } from '../shared/dtos';
 import { Omittable } from '../shared/omittable';
 
@@ -23,7 +23,7 @@ export class AcceptInvitationDto {
   })
   @Omittable()
   @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  // no length here: a blank name counts as none, and one sent for an existing org user is ignored (rule 8); the
+  // decider checks a new user's name as rule 6 says (JoinOrganization)
   displayName?: string;
 }

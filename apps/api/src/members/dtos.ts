@@ -3,10 +3,12 @@ import { Transform, Type } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ID_PATTERN } from '../shared/dtos';
 import { IsInstant, STATUSES } from '../shared/query-validation';
+import { Omittable } from '../shared/omittable';
 
 export class RevokeDto {
   @ApiPropertyOptional({ description: 'an active member to receive the revoked member\'s contacts; by default they are unassigned' })
-  @IsOptional()
+  // left out is "unassigned"; a null is refused naming the field, as over TCP (not taken as left out, nor as a user)
+  @Omittable()
   @IsString()
   @Matches(ID_PATTERN, { message: 'must be a user id' })
   reassignContactsTo?: string;

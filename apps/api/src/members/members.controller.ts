@@ -7,23 +7,21 @@ import { AccessDto, ID_PATTERN } from '../shared/dtos';
 import { RevokeDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
+import { MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
 import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
 import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { AccessChanged, AccessRevoked } from './resources';
-import { Omittable } from '../shared/omittable';
 
 class ChangeAccessMessage extends withEnvelope(AccessDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
-class RevokeMessage extends Envelope {
+class RevokeMessage extends withEnvelope(RevokeDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
-  @Omittable() @IsString() @Matches(ID_PATTERN) reassignContactsTo?: string;
 }
 
 /** Rules 10 and 11 (docs/rules.md#changes-and-removal): edit a member's access, revoke it. */

@@ -76,4 +76,22 @@ describe('organization decider', () => {
     for (const fine of ['\u2764\uFE0F Jane', 'Jane \u{1F469}\u200D\u{1F4BB}', 'Cafe\u0301', '\u0915\u094D\u200D\u0937']) expectEvents(join(fine), ['UserJoinedOrganization']);
     expectError(s.whenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: T0, workspaceId: 'w2', name: '\u2060' }), 'VALIDATION_FAILED');
   });
+  it('rule 6: a name holds no half of a surrogate pair, no line or paragraph separator and no Hangul filler between letters (probe 12)', () => {
+    const s = new Scenario();
+    const join = (displayName: string) => s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'u', now: T0, newUserId: 'u', email: 'u@x.io', displayName });
+    const refused = (displayName: string) => {
+      const result = join(displayName);
+      expectError(result, 'VALIDATION_FAILED');
+      return result.ok ? undefined : result.error.fields?.[0]?.message;
+    };
+    expect(refused('\ud800')).toMatch(/surrogate/);
+    expect(refused('Jane \udfff')).toMatch(/surrogate/);
+    expect(refused('a\u2028b')).toMatch(/control/);
+    expect(refused('a\u2029b')).toMatch(/control/);
+    for (const filler of ['\u115F', '\u1160', '\u3164', '\uFFA0']) expect(refused(`a${filler}b`)).toMatch(/invisible/);
+    // a whole pair is one character: an emoji outside the first plane is a name
+    expectEvents(join('Jane \u{1F600}'), ['UserJoinedOrganization']);
+    // Hangul syllables (not fillers) are letters like any other
+    expectEvents(join('\uD55C\uAE00'), ['UserJoinedOrganization']);
+  });
 });

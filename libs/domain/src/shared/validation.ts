@@ -61,12 +61,18 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
 };
 
 /**
- * Control characters (NUL, line breaks, escapes) and bidi overrides, which make a name display as something else or
- * break the exports; joiners and variation selectors stay allowed (emoji, scripts that need them).
+ * Control characters (NUL, line breaks, escapes; the line and paragraph separators U+2028 and U+2029 too) and bidi
+ * overrides, which make a name display as something else or break the exports; joiners and variation selectors stay
+ * allowed (emoji, scripts that need them).
  */
-const CONTROL_OR_OVERRIDE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
-/** invisible format characters that join nothing: zero-width space, word joiner and its kin, BOM, soft hyphen, Mongolian vowel separator */
-const INVISIBLE_FORMAT = /[\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/u;
+const CONTROL_OR_OVERRIDE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+/**
+ * invisible characters that join nothing: zero-width space, word joiner and its kin, BOM, soft hyphen, Mongolian vowel
+ * separator, and the Hangul fillers (letters by category, blank on screen: "a\u115Fb" looks like "ab")
+ */
+const INVISIBLE_FORMAT = /[\u00AD\u115F\u1160\u180E\u200B\u2060-\u2064\u3164\uFEFF\uFFA0]/u;
+/** half of a UTF-16 surrogate pair alone: no character at all, which a strict JSON reader refuses and a CSV writes as U+FFFD */
+const LONE_SURROGATE = /\p{Cs}/u;
 /** a character that shows something: not a space, a format or combining character (variation selectors are), a blank filler */
 const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
 
@@ -76,6 +82,7 @@ const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
  * "SalesEU") and must show something (a name of joiners or selectors alone looks empty).
  */
 export function nameProblem(name: string): string | undefined {
+  if (LONE_SURROGATE.test(name)) return 'must be valid Unicode text (it holds half of a surrogate pair)';
   if (CONTROL_OR_OVERRIDE.test(name)) return 'must not contain control characters or direction overrides';
   if (INVISIBLE_FORMAT.test(name)) return 'must not contain invisible characters such as zero-width spaces';
   if (name.length > 0 && !VISIBLE.test(name)) return 'must contain a visible character';
