@@ -101,6 +101,51 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     await expect(send('members.invite', polluted)).rejects.toMatchObject({ status: 422, code: 'INVALID_RESTRICTION' });
   });
 
+  /** One frame in Nest's framing (`<length>#<json>`) on a raw socket; resolves with the reply, or with 'closed'. */
+  const rawFrame = (frame: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${frame.length}#${frame}`));
+      let got = '';
+      socket.on('data', (chunk) => {
+        got += chunk.toString();
+        if (got.includes('"isDisposed":true')) {
+          socket.end();
+          resolve(got);
+        }
+      });
+      socket.on('close', () => resolve(got || 'closed'));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(got || 'closed') : reject(error)));
+    });
+
+  it('a message larger than the body limit is 413 PAYLOAD_TOO_LARGE, as over HTTP; a frame far larger closes the connection unread (probe 12)', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    const message = (name: string) => ({ apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, name });
+    // 64 kB is the default limit (ROLLCALL_BODY_LIMIT): a name of 70,000 characters reached the validation before
+    await expect(send('teams.create', message('x'.repeat(70_000)))).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    // within the limit, the same message is validated as before
+    await expect(send('teams.create', message('x'.repeat(1_000)))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    const huge = JSON.stringify({ pattern: 'teams.create', data: message('x'.repeat(2_000_000)), id: 'huge-1' });
+    expect(await rawFrame(huge)).toBe('closed');
+    // the transport still serves the next connection
+    await expect(send('teams.list', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId })).resolves.toMatchObject({ items: [] });
+  });
+
+  it('members.revoke with reassignContactsTo null is 400 naming the field, as over HTTP (it was 422 over HTTP, probe 12)', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const base = { apiKey: org.apiKey, actorId: org.adminUserId };
+    const ws = await send('workspaces.create', { ...base, organizationId: org.organizationId, name: 'S' });
+    const inv = await send('members.invite', { ...base, workspaceId: ws.workspaceId, email: 'jane@acme.test' });
+    // a blank display name counts as none at the acceptance (rule 8), over this transport too
+    const jane = await send('invitations.accept', { token: tokenOf(inv.inviteUrl), displayName: '' });
+    const refused = send('members.revoke', { ...base, workspaceId: ws.workspaceId, userId: jane.userId, reassignContactsTo: null });
+    await expect(refused).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'reassignContactsTo', message: expect.any(String) }] });
+    const http = await app.api.request('DELETE', `/v1/workspaces/${ws.workspaceId}/members/${jane.userId}`, { key: org.apiKey, actor: org.adminUserId, body: { reassignContactsTo: null } });
+    expect({ status: http.status, code: http.body.code, errors: http.body.errors }).toEqual({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'reassignContactsTo', message: expect.any(String) }] });
+    // nothing was revoked
+    await expect(send('members.revoke', { ...base, workspaceId: ws.workspaceId, userId: jane.userId })).resolves.toMatchObject({ contacts: { mode: 'unassigned' } });
+  });
+
   it('organizations.create with an organization key is 403, with or without actorId, as over HTTP', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const again = { name: 'Other', admin: { email: 'o@acme.test', displayName: 'O' } };

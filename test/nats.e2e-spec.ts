@@ -63,6 +63,14 @@ if (natsBinary || process.env.NATS_URL) {
       expect(seen).toEqual(expect.arrayContaining(['rollcall.events.OrganizationCreated', 'rollcall.events.UserJoinedOrganization']));
       await nc.close();
     });
+
+    it('a request larger than the body limit is 413 PAYLOAD_TOO_LARGE, as over HTTP and TCP (probe 12)', async () => {
+      const org = await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } }));
+      const base = { apiKey: org.apiKey, actorId: org.adminUserId };
+      const ws = await lastValueFrom(client.send('workspaces.create', { ...base, organizationId: org.organizationId, name: 'S' }));
+      await expect(lastValueFrom(client.send('teams.create', { ...base, workspaceId: ws.workspaceId, name: 'x'.repeat(70_000) }))).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+      await expect(lastValueFrom(client.send('teams.create', { ...base, workspaceId: ws.workspaceId, name: 'x'.repeat(1_000) }))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    });
   });
 } else {
   describe('NATS transport', () => {

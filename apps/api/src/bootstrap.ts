@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Config } from './config';
@@ -16,6 +16,7 @@ import { IntegrationEvents } from './infrastructure/integration-events';
 import { PresenceStreams } from './presence/presence-streams';
 import { Stopping } from './health/stopping';
 import { Metrics } from './infrastructure/metrics';
+import { ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 import { answerClientErrors } from './shared/client-errors';
@@ -75,7 +76,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   });
   // JSON bodies: UTF-8 only (415 otherwise), parsed, then refused when too deep or with keys the validation pipe would drop
   app.use(requireUtf8Json);
-  app.useBodyParser('json', { limit: config.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('json', { limit: config.bodyLimit, strict: false, type: 'application/json' });
   app.use(checkJsonBody);
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
@@ -89,8 +90,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));
   (app.getHttpAdapter().getInstance() as Express).get('/docs/asyncapi.json', (_req, res) => void res.type('application/json').send(asyncapi));
 
-  const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort }) }];
-  if (config.natsUrl) transports.push({ transport: Transport.NATS, options: { servers: [config.natsUrl], queue: 'rollcall-commands' } });
+  const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }];
+  if (config.natsUrl) transports.push({ strategy: new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit }) });
   const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
   await app.startAllMicroservices();
 

@@ -107,6 +107,14 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '1001' })).toThrow(/ROLLCALL_HEAP_GROWING_PERCENT must be an integer between 0 and 1000, got "1001"/);
   });
 
+  it('ROLLCALL_BODY_LIMIT is a size (64kb by default) between 1kb and 16mb; a typo is refused at start, not taken for every body (probe 12)', () => {
+    expect(loadConfig({}).bodyLimit).toBe(65_536);
+    expect(loadConfig({ ROLLCALL_BODY_LIMIT: '1mb' }).bodyLimit).toBe(1_048_576);
+    expect(loadConfig({ ROLLCALL_BODY_LIMIT: '2048' }).bodyLimit).toBe(2048);
+    for (const bad of ['64 kilobytes', '-1', '512', '17mb', '1.5'])
+      expect(() => loadConfig({ ROLLCALL_BODY_LIMIT: bad })).toThrow(new RegExp(`ROLLCALL_BODY_LIMIT must be a size between 1kb and 16mb \\(such as 64kb\\), got "${bad.replace('.', '\\.')}"`));
+  });
+
   it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
     expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
     expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import bytes from 'bytes';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 import { readMetricsToken } from './health/metrics-scrape';
@@ -45,8 +46,11 @@ export interface Config {
   logLevel: LogLevel;
   /** LOG_FORMAT: json (default, one object per line) or pretty (human-readable lines, pino-pretty) */
   logFormat: LogFormat;
-  /** largest accepted request body */
-  bodyLimit: string;
+  /**
+   * ROLLCALL_BODY_LIMIT (default 64kb; 1kb … 16mb, the `bytes` package's syntax): the largest request body in bytes, over
+   * HTTP (413) and as a TCP message (413 in reply; a frame over 16× it closes the connection)
+   */
+  bodyLimit: number;
   /**
    * ROLLCALL_METRICS_TOKEN (at least 16 characters): GET /metrics, on the public port, answers only
    * `Authorization: Bearer <token>` (401 otherwise). Unset: /metrics is off (404 METRICS_DISABLED).
@@ -121,6 +125,19 @@ const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: s
   return value;
 };
 
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+/** ROLLCALL_BODY_LIMIT: a size as `bytes` reads it (64kb, 1mb, 65536); a typo was taken silently and refused every body */
+const bodyLimit = (env: NodeJS.ProcessEnv, problems: string[]): number => {
+  const raw = env.ROLLCALL_BODY_LIMIT?.trim();
+  if (!raw) return DEFAULT_BODY_LIMIT;
+  const value = bytes.parse(raw);
+  if (value === null || !Number.isInteger(value) || value < 1024 || value > 16 * 1024 * 1024) {
+    problems.push(`ROLLCALL_BODY_LIMIT must be a size between 1kb and 16mb (such as 64kb), got "${raw}"`);
+    return DEFAULT_BODY_LIMIT;
+  }
+  return value;
+};
+
 /** ROLLCALL_PROJECTOR: in-process (the default) or external; anything else (a typo of external) is refused */
 const projectorMode = (env: NodeJS.ProcessEnv, problems: string[]): 'in-process' | 'external' => {
   const mode = env.ROLLCALL_PROJECTOR?.trim() || 'in-process';
@@ -189,7 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heapGrowingPercent: int(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
     logLevel: log.level,
     logFormat: log.format,
-    bodyLimit: env.ROLLCALL_BODY_LIMIT ?? '64kb',
+    bodyLimit: bodyLimit(env, problems),
     metricsToken,
     shutdownGraceMs: int(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
     snapshotEvery: int(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),

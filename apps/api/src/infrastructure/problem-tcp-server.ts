@@ -1,27 +1,92 @@
-import { ServerTCP } from '@nestjs/microservices';
+import { JsonSocket, ServerTCP, type TcpOptions } from '@nestjs/microservices';
 import { problem } from '../shared/problem';
 
-type JsonSocket = Parameters<ServerTCP['handleMessage']>[0];
+type Socket = Parameters<ServerTCP['handleMessage']>[0];
+
+/** The refusal of a message larger than the body limit, over TCP and NATS (as over HTTP: 413). */
+export const tooLarge = (bodyLimit: number) => problem(413, 'PAYLOAD_TOO_LARGE', `The message is too large: at most ${bodyLimit} bytes of JSON.`);
+
+/** What a message larger than the body limit becomes: its id, to answer 413, and nothing of its data. */
+const OVERSIZED = Symbol('oversized message');
+interface Oversized {
+  id?: unknown;
+  [OVERSIZED]: number;
+}
 
 /**
- * Nest's TCP transport, with one refusal made like the others: a request for a pattern no handler serves gets a
- * problem object (`404 UNKNOWN_PATTERN`) instead of Nest's bare sentence, so that a client handles every refusal
- * the same way (README, message patterns). Everything else is Nest's ServerTCP.
+ * A frame over this many times the body limit closes the connection without a reply (Nest's `maxBufferSize`): it is
+ * not buffered whole, nor parsed, to find an id to answer. Between the limit and this, the message is parsed for its
+ * id alone and answered 413.
+ */
+const FRAME_LIMIT_FACTOR = 16;
+
+/**
+ * Nest's framing, with the HTTP body limit: a message whose JSON is longer than `limit` bytes is not handed to a
+ * handler; it reaches the server as its id, to be answered `413 PAYLOAD_TOO_LARGE` as over HTTP.
+ */
+class LimitedJsonSocket extends JsonSocket {
+  constructor(socket: ConstructorParameters<typeof JsonSocket>[0], private readonly limit: number) {
+    super(socket, { maxBufferSize: limit * FRAME_LIMIT_FACTOR });
+  }
+
+  protected override emitMessage(data: string): void {
+    // a string's length counts UTF-16 units, at most its UTF-8 bytes: only a long one needs counting
+    if (data.length * 3 > this.limit && Buffer.byteLength(data, 'utf8') > this.limit) {
+      let id: unknown;
+      try {
+        id = (JSON.parse(data) as { id?: unknown } | null)?.id;
+      } catch {
+        // not JSON: Nest's own refusal (the connection is closed; there is no id to answer)
+        return super.emitMessage(data);
+      }
+      const oversized: Oversized = { id, [OVERSIZED]: Buffer.byteLength(data, 'utf8') };
+      this.socket.emit('message', oversized);
+      return;
+    }
+    super.emitMessage(data);
+  }
+}
+
+/**
+ * Nest's TCP transport, with refusals made like the others: a request for a pattern no handler serves gets a problem
+ * object (`404 UNKNOWN_PATTERN`) instead of Nest's bare sentence, and one larger than the body limit gets `413
+ * PAYLOAD_TOO_LARGE` as over HTTP, so that a client handles every refusal the same way (README, message patterns).
+ * Everything else is Nest's ServerTCP.
  */
 export class ProblemTcpServer extends ServerTCP {
-  override async handleMessage(socket: JsonSocket, rawMessage: unknown): Promise<unknown> {
+  private readonly bodyLimit: number;
+
+  constructor(options: Required<TcpOptions>['options'] & { bodyLimit: number }) {
+    const { bodyLimit, ...tcp } = options;
+    super(tcp);
+    this.bodyLimit = bodyLimit;
+  }
+
+  protected override getSocketInstance(socket: ConstructorParameters<typeof JsonSocket>[0]): JsonSocket {
+    return new LimitedJsonSocket(socket, this.bodyLimit);
+  }
+
+  override async handleMessage(socket: Socket, rawMessage: unknown): Promise<unknown> {
+    if (rawMessage !== null && typeof rawMessage === 'object' && OVERSIZED in rawMessage) {
+      const { id } = rawMessage as Oversized;
+      // an event (no id: no reply expected) is dropped, as a handler's refusal of it would be; Nest's ids are strings
+      if (typeof id !== 'string') return undefined;
+      return this.reply(socket, id, tooLarge(this.bodyLimit));
+    }
     const packet = (await this.deserializer.deserialize(rawMessage)) as { id?: string; pattern?: unknown };
     if (packet.id !== undefined) {
       const pattern = this.getPatternAsString(packet.pattern as string);
       if (!this.getHandlerByPattern(pattern))
-        return socket.sendMessage(
-          this.serializer.serialize({
-            id: packet.id,
-            status: 'error',
-            err: problem(404, 'UNKNOWN_PATTERN', `There is no message pattern ${JSON.stringify(String(pattern).slice(0, 100))}; the patterns are listed at /docs/asyncapi.json.`),
-          }),
+        return this.reply(
+          socket,
+          packet.id,
+          problem(404, 'UNKNOWN_PATTERN', `There is no message pattern ${JSON.stringify(String(pattern).slice(0, 100))}; the patterns are listed at /docs/asyncapi.json.`),
         );
     }
     return super.handleMessage(socket, rawMessage);
+  }
+
+  private reply(socket: Socket, id: string, err: object): void {
+    socket.sendMessage(this.serializer.serialize({ id, status: 'error', err }));
   }
 }

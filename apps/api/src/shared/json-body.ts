@@ -9,7 +9,11 @@ export const MAX_JSON_DEPTH = 32;
 /** Keys Nest's ValidationPipe deletes without a word (prototype-pollution guard): refused here instead. */
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/**
+ * The one media type the API takes, as its OpenAPI document declares: `application/json`. Not every `…+json`: a
+ * `application/merge-patch+json` or `json-patch+json` body asks for other semantics than the API applies.
+ */
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 const send = (req: Request, res: Response, body: Problem): void => {
