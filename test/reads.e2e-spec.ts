@@ -107,6 +107,11 @@ describe('the user list over HTTP', () => {
     expect(rows.find((r) => r.email === 'user2@acme.test')).toMatchObject({ display_name: 'Mia Mango', status: 'active', roles: 'agent' });
     const change = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${o.ids[0]}/access`, { key: o.key, actor: o.admin, body: { restrictions: { data_export: true } } });
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
+    // rule 18: the history's CSV is a download of the same addresses: refused too, while its JSON pages are not (it
+    // was served, probe 12)
+    expect((await get(`/v1/workspaces/${o.workspaceId}/history`, o, change.body.position, o.ids[0])).status).toBe(200);
+    expectProblem(await get(`/v1/workspaces/${o.workspaceId}/history?format=csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await get(`/v1/workspaces/${o.workspaceId}/history?format=csv`, o, change.body.position)).status).toBe(200);
   });
 
   it("the CSV export takes the list's filters and order: a team, a presence, a direction (they were refused)", async () => {

@@ -256,7 +256,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The permission history: by member, actor and time range; `format=csv` streams it as CSV. */
+    /** The permission history: by member, actor and time range; `format=csv` streams it as CSV (which needs the export permission too, rule 18). */
     get: operations['HistoryController_history'];
     put?: never;
     post?: never;

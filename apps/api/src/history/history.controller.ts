@@ -25,7 +25,7 @@ export class HistoryController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'The permission history: by member, actor and time range; `format=csv` streams it as CSV.' })
+  @ApiOperation({ summary: 'The permission history: by member, actor and time range; `format=csv` streams it as CSV (which needs the export permission too, rule 18).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiProduces('application/json', 'text/csv')
@@ -46,8 +46,9 @@ export class HistoryController {
     @Query() query: HistoryQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    await this.access.prepare(principal, ws, actorId, 'history', minPosition);
     const { format, limit, cursor, ...filters } = query;
+    // the CSV is a download of members' addresses: the export permission too, as for the user list (rule 18)
+    await this.access.prepare(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
     if (format === 'csv') {
       // the CSV is the whole range in one stream: a page size or a cursor would be ignored, so they are refused
       const paging = (['limit', 'cursor'] as const).filter((name) => query[name] !== undefined);

@@ -77,14 +77,16 @@ export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
     : undefined;
 
 /** What a read needs. */
-export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'teams';
+export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'historyExport' | 'teams';
 
 /**
  * Reads: the user list, one member and the permission history need the member-management permission (the
  * user settings are for owners and managers, seed 003); a member may always see themself ("view as");
  * the CSV export needs the export permission besides (`data.export` in preset levels: a manager restricted by
  * `data_export` cannot export, nor one restricted by `workspace_settings`, who cannot read the list). Org admins may read everything (rule 5). `history` with a target is one member's
- * access at a time T: their own, like their entry, is theirs to read (docs/rules.md#rule-1).
+ * access at a time T: their own, like their entry, is theirs to read (docs/rules.md#rule-1). `historyExport`, the
+ * history's CSV download, needs the export permission too: it is a download of members' addresses, as the user
+ * list's is (docs/rules.md#rule-18).
  */
 export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadScope, targetUserId?: string): Check {
   const actor = resolveActor(ctx, actorId);
@@ -94,7 +96,7 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   if (scope === 'teams') return undefined;
   const model = modelOf(ctx);
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
-  const needed = scope === 'export' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
+  const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
   const missing = needed.find((permission) => !holds(actor, permission));
   return missing === undefined ? undefined : refused(`This needs the ${missing} permission, which you do not hold.`);
 }

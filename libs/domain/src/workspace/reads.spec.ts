@@ -1,4 +1,4 @@
-import { ADMIN, Scenario } from '../testing/fixture';
+import { ADMIN, Scenario, T0, WS } from '../testing/fixture';
 import { checkRead } from './authority';
 
 describe('rule 18: exporting the user list needs data.export (levels) / users (other presets)', () => {
@@ -25,6 +25,12 @@ describe('rule 18: exporting the user list needs data.export (levels) / users (o
     expect(refused?.code).toBe('INSUFFICIENT_AUTHORITY');
     expect(refused?.message).toContain('settings.users');
   });
+  it("rule 18: the history's CSV needs the export permission beside the history's (probe 12); its pages do not", () => {
+    expect(checkRead(s().ctx, 'no-export', 'history')).toBeUndefined();
+    expect(checkRead(s().ctx, 'no-export', 'historyExport')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    for (const actor of ['owner', 'manager', ADMIN]) expect(checkRead(s().ctx, actor, 'historyExport')).toBeUndefined();
+    expect(checkRead(s().ctx, 'agent', 'historyExport')?.code).toBe('INSUFFICIENT_AUTHORITY');
+  });
   it('preset permissions: users', () => {
     const p = new Scenario('permissions').member('boss', { grants: ['users'] }).member('chatter');
     expect(checkRead(p.ctx, 'boss', 'export')).toBeUndefined();
@@ -40,6 +46,12 @@ describe('reading the user list and the history needs the member-management perm
       expect(checkRead(s().ctx, ADMIN, scope)).toBeUndefined();
       expect(checkRead(s().ctx, 'agent', scope)?.code).toBe('INSUFFICIENT_AUTHORITY');
     }
+  });
+  it('rule 1: a revoked member reads nothing of the workspace, their own entry and access included', () => {
+    const t = s().given({ type: 'RevokeAccess', workspaceId: WS, actorId: ADMIN, now: T0, userId: 'agent' });
+    expect(checkRead(t.ctx, 'agent', 'member', 'agent')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    expect(checkRead(t.ctx, 'agent', 'history', 'agent')?.code).toBe('INSUFFICIENT_AUTHORITY');
+    expect(checkRead(t.ctx, ADMIN, 'member', 'agent')).toBeUndefined();
   });
   it('an agent sees themself but not another member', () => {
     expect(checkRead(s().ctx, 'agent', 'member', 'agent')).toBeUndefined();
