@@ -30,6 +30,22 @@ beforeAll(async () => {
 afterAll(() => running.stop());
 
 describe('commands over @nestjs/microservices (TCP)', () => {
+  /** One frame in Nest's framing (`<length>#<json>`) on a raw socket; resolves with the reply, or with 'closed'. */
+  const rawFrame = (frame: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${frame.length}#${frame}`));
+      let got = '';
+      socket.on('data', (chunk) => {
+        got += chunk.toString();
+        if (got.includes('"isDisposed":true')) {
+          socket.end();
+          resolve(got);
+        }
+      });
+      socket.on('close', () => resolve(got || 'closed'));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(got || 'closed') : reject(error)));
+    });
+
   it('runs the member story through message patterns and publishes integration events', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const base = { apiKey: org.apiKey, actorId: org.adminUserId };
@@ -82,40 +98,13 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     // Nest's TCP client cannot even serialize 5,000 levels: speak its framing (`<length>#<json>`) on a raw socket
     const deep = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;
     const frame = `{"pattern":"invitations.accept","data":{"token":"a.b","nested":${deep}},"id":"deep-1"}`;
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${Buffer.byteLength(frame)}#${frame}`));
-      let got = '';
-      socket.on('data', (chunk) => {
-        got += chunk.toString();
-        if (got.includes('"isDisposed":true')) {
-          socket.end();
-          resolve(got);
-        }
-      });
-      socket.on('error', reject);
-    });
+    const answer = await rawFrame(frame);
     expect(JSON.parse(answer.slice(answer.indexOf('#') + 1)).err).toMatchObject({ status: 400, code: 'JSON_TOO_DEEP' });
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
     const polluted = JSON.parse(`{"apiKey":"${org.apiKey}","actorId":"${org.adminUserId}","workspaceId":"${ws.workspaceId}","email":"p@acme.test","restrictions":{"__proto__":{"x":1}}}`);
     await expect(send('members.invite', polluted)).rejects.toMatchObject({ status: 422, code: 'INVALID_RESTRICTION' });
   });
-
-  /** One frame in Nest's framing (`<length>#<json>`) on a raw socket; resolves with the reply, or with 'closed'. */
-  const rawFrame = (frame: string) =>
-    new Promise<string>((resolve, reject) => {
-      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${frame.length}#${frame}`));
-      let got = '';
-      socket.on('data', (chunk) => {
-        got += chunk.toString();
-        if (got.includes('"isDisposed":true')) {
-          socket.end();
-          resolve(got);
-        }
-      });
-      socket.on('close', () => resolve(got || 'closed'));
-      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(got || 'closed') : reject(error)));
-    });
 
   it('a message larger than the body limit is 413 PAYLOAD_TOO_LARGE, as over HTTP; a frame far larger closes the connection unread (probe 12)', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
