@@ -16,6 +16,14 @@ class ContactsListener {
   invited(@Payload() data: unknown) {
     received.push({ pattern: 'rollcall.events.UserInvited', data });
   }
+  @EventPattern('rollcall.events.InvitationCancelled')
+  cancelled(@Payload() data: unknown) {
+    received.push({ pattern: 'rollcall.events.InvitationCancelled', data });
+  }
+  @EventPattern('rollcall.events.UserDeleted')
+  deleted(@Payload() data: unknown) {
+    received.push({ pattern: 'rollcall.events.UserDeleted', data });
+  }
 }
 @Module({ controllers: [ContactsListener] })
 class ContactsModule {}
@@ -70,6 +78,26 @@ describe('commands over @nestjs/microservices (TCP)', () => {
       data: { userId: jane.userId, workspaceId: ws.workspaceId, contacts: { mode: 'reassigned', toUserId: joeUser.userId } },
     });
     expect(received.filter((r) => r.pattern === 'rollcall.events.UserInvited')).toHaveLength(2);
+  });
+
+  it("rule 12: a deletion's own events publish nothing of the user: the invitation it cancels goes out without its address (probe 13)", async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const base = { apiKey: org.apiKey, actorId: org.adminUserId };
+    const a = await send('workspaces.create', { ...base, organizationId: org.organizationId, name: 'A' });
+    const b = await send('workspaces.create', { ...base, organizationId: org.organizationId, name: 'B' });
+    const address = `leak-${Math.random().toString(36).slice(2)}@acme.test`;
+    const joined = await send('invitations.accept', { token: tokenOf((await send('members.invite', { ...base, workspaceId: a.workspaceId, email: address })).inviteUrl) });
+    // left pending in B: the deletion cancels it in the same append as UserDeleted
+    const pending = await send('members.invite', { ...base, workspaceId: b.workspaceId, email: address });
+    await send('users.delete', { ...base, organizationId: org.organizationId, userId: joined.userId });
+    const cancelledHere = (r: { pattern: string; data: any }) => r.pattern === 'rollcall.events.InvitationCancelled' && r.data.data.invitationId === pending.invitationId;
+    const deadline = Date.now() + 5000;
+    while (!received.some(cancelledHere) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const cancelled = received.find(cancelledHere)!;
+    expect(cancelled.data.data).toEqual({ workspaceId: b.workspaceId, invitationId: pending.invitationId, email: null, cancelledAt: expect.any(String) });
+    const published = JSON.stringify(received.filter((r) => r.data.position > pending.position));
+    expect(published).not.toContain(address);
+    expect(received.some((r) => r.pattern === 'rollcall.events.UserDeleted' && r.data.data.userId === joined.userId)).toBe(true);
   });
 
   it('refusals come back as the same problem objects as over HTTP', async () => {

@@ -48,7 +48,11 @@ export type InvitationResent = Event<
 
 export type InvitationCancelled = Event<
   'InvitationCancelled',
-  { workspaceId: string; invitationId: string; email: string; cancelledAt: string }
+  /**
+   * `email`: the invited address; null when a user's deletion cancels the invitation (rule 12: the address is erased
+   * with the user, and the deletion's own events must not carry it to a reader that gets them before the keys go)
+   */
+  { workspaceId: string; invitationId: string; email: string | null; cancelledAt: string }
 >;
 
 export type InvitationAccepted = Event<
