@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { lastValueFrom } from 'rxjs';
 import { loadConfig } from '../apps/api/src/config';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
@@ -49,18 +51,33 @@ if (natsBinary || process.env.NATS_URL) {
 
     it('accepts a command pattern and publishes rollcall.events.<Type>', async () => {
       const seen: string[] = [];
+      const bodies: unknown[] = [];
       // a raw NATS subscriber, as a consumer in another language would be
       const { connect } = await import('@nats-io/transport-node');
       const nc = await connect({ servers: url });
       const sub = nc.subscribe('rollcall.events.>');
       void (async () => {
-        for await (const m of sub) seen.push(m.subject);
+        for await (const m of sub) {
+          seen.push(m.subject);
+          bodies.push(JSON.parse(new TextDecoder().decode(m.data)));
+        }
       })();
       const org = await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } }));
       expect(org.organizationId).toEqual(expect.any(String));
       const deadline = Date.now() + 5000;
       while (!seen.includes('rollcall.events.UserJoinedOrganization') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(seen).toEqual(expect.arrayContaining(['rollcall.events.OrganizationCreated', 'rollcall.events.UserJoinedOrganization']));
+      // each message as the AsyncAPI document describes it: the envelope, the event in `data` (it described the bare
+      // event, which no message matched: probe 13)
+      const doc = (await app.api.request('GET', '/docs/asyncapi.json')).body;
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addSchema({ components: doc.components }, 'doc');
+      const validate = ajv.compile(JSON.parse(JSON.stringify(doc.components.messages.IntegrationEvent.payload).replaceAll('"#/components/', '"doc#/components/')));
+      for (const [i, body] of bodies.entries()) {
+        expect({ body, errors: validate(body) ? null : validate.errors }).toEqual({ body, errors: null });
+        expect((body as { pattern: string }).pattern).toBe(seen[i]);
+      }
       await nc.close();
     });
 

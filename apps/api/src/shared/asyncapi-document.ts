@@ -71,7 +71,14 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     summary: 'Publishes each event of the log (NATS, and TCP to ROLLCALL_EVENTS_TCP_TARGET).',
     messages: [{ $ref: '#/channels/integrationEvents/messages/event' }],
   };
-  messages.IntegrationEvent = { name: 'IntegrationEvent', payload: { $ref: '#/components/schemas/IntegrationEvent' } };
+  // what goes on the wire: Nest's envelope (its NATS and TCP transports both wrap an emitted event), the event in `data`.
+  // A Nest consumer's @EventPattern handler receives `data`; another consumer reads the envelope (probe 13: the
+  // document showed the bare event, which no message matched)
+  messages.IntegrationEvent = {
+    name: 'IntegrationEvent',
+    summary: "Nest's event envelope: `pattern` (the subject), `data` (the event)",
+    payload: { $ref: '#/components/schemas/IntegrationEventEnvelope' },
+  };
 
   return {
     asyncapi: '3.0.0',
@@ -96,7 +103,8 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
       nats: {
         host: '{host}',
         protocol: 'nats',
-        description: "Nest's NATS transport, when NATS_URL is set.",
+        description:
+          "Nest's NATS transport, when NATS_URL is set: a request is `{pattern, data, id}` JSON on the pattern's subject with a reply subject, its reply `{response | err, id, isDisposed}`; an integration event is `{pattern, data}` on `rollcall.events.<type>`.",
         variables: { host: { default: 'localhost:4222', description: 'the host of NATS_URL' } },
       },
     },
@@ -149,6 +157,14 @@ const OWN_SCHEMAS: Json = {
     },
   },
   PublicEnvelope: { type: 'object', properties: envelopeFields },
+  IntegrationEventEnvelope: {
+    type: 'object',
+    required: ['pattern', 'data'],
+    properties: {
+      pattern: { type: 'string', pattern: '^rollcall\\.events\\.[A-Za-z]+$', description: 'rollcall.events.<type>: the subject it was published on' },
+      data: { $ref: '#/components/schemas/IntegrationEvent' },
+    },
+  },
   IntegrationEvent: {
     type: 'object',
     required: ['eventId', 'type', 'stream', 'position', 'occurredAt', 'data'],
