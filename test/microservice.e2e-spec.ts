@@ -122,6 +122,20 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     });
   });
 
+  it('the key is judged before the fields, as over HTTP: a wrong key is 401 and a key of the wrong kind 403 whatever else is wrong (it was 400, probe 13)', async () => {
+    const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
+    const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
+    const bad = { actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'not an address' };
+    await expect(send('members.invite', { ...bad, apiKey: 'rk_wrong' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    await expect(send('workspaces.create', { apiKey: 'rk_wrong', actorId: org.adminUserId, organizationId: org.organizationId, name: 'S', plan: 'gold' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    await expect(send('members.invite', { ...bad, apiKey: SYSTEM_KEY })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+    await expect(send('network.link', { apiKey: org.apiKey, workspaceId: ws.workspaceId })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+    await expect(send('organizations.create', { apiKey: org.apiKey, name: 'X', admin: { email: 'x@acme.test' } })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+    // with the right key, the fields are what is wrong
+    await expect(send('members.invite', { ...bad, apiKey: org.apiKey })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(send('network.link', { apiKey: SYSTEM_KEY, workspaceId: ws.workspaceId })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+  });
+
   it('payloads get the same guards as HTTP bodies: deep nesting and prototype keys are refused with a problem, never a crash', async () => {
     // Nest's TCP client cannot even serialize 5,000 levels: speak its framing (`<length>#<json>`) on a raw socket
     const deep = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;

@@ -4,7 +4,7 @@ import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/sw
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import type { AuthedRequest } from '../shared/auth';
+import { type AuthedRequest, SystemOnly } from '../shared/auth';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
 import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
@@ -36,6 +36,7 @@ export class OrganizationsController {
   }
 
   @MessagePattern('organizations.create')
+  @SystemOnly()
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateOrganizationMessage) {
     // the system key is checked first, as over HTTP: an organization key without actorId is 403, not "name the actor"

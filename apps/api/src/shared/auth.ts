@@ -64,12 +64,18 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const { isPublic, systemOnly } = this.marksOf(context.getHandler(), context.getClass());
     if (context.getType() !== 'http') {
-      // message patterns authenticate inside the gateway (the key travels in the payload); an object without a key is
-      // refused here, before its fields are validated, as an HTTP request without one is (401, not 400). A payload that
-      // is no object is named by the payload guard (json-body.ts): it could not have carried a key.
+      // A message's key travels in its payload: it is checked here, before the fields are validated, as an HTTP
+      // request's is (a wrong key is 401, the system key on an organization's operation 403, and an organization key
+      // on a system operation 403, whatever else is wrong with the message: probe 13 found 400 for a bad field
+      // first). The gateway (messages.ts) identifies the key again for the principal it runs with. A payload that is
+      // no object is named by the payload guard (json-body.ts): it could not have carried a key; a key that is no
+      // string is a malformed field, for the validation to name.
+      if (isPublic) return true;
       const payload = context.switchToRpc().getData<unknown>();
-      const keyless = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && !(payload as { apiKey?: unknown }).apiKey;
-      if (!isPublic && keyless) throw unauthorized("Send your API key in the message's `apiKey` field.");
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return true;
+      const key = (payload as { apiKey?: unknown }).apiKey;
+      if (!key) throw unauthorized("Send your API key in the message's `apiKey` field.");
+      if (typeof key === 'string') this.checkKind(await this.auth.identify(key), systemOnly);
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthedRequest>();
@@ -82,10 +88,15 @@ export class ApiKeyGuard implements CanActivate {
     if (!m) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
     const key = m[1]!;
     req.principal = await this.auth.identify(key);
-    if (systemOnly && req.principal.kind !== 'system')
-      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
-    if (!systemOnly && req.principal.kind === 'system') throw systemKeyRefused();
+    this.checkKind(req.principal, systemOnly);
     return true;
+  }
+
+  /** the system key for a system operation, an organization's key for everything else (403 otherwise) */
+  private checkKind(principal: Principal, systemOnly: boolean): void {
+    if (systemOnly && principal.kind !== 'system')
+      throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
+    if (!systemOnly && principal.kind === 'system') throw systemKeyRefused();
   }
 
   private marksOf(handler: object, controller: object): { isPublic: boolean; systemOnly: boolean } {

@@ -5,7 +5,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
 import type { Response } from 'express';
 import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
-import type { AuthedRequest } from '../shared/auth';
+import { type AuthedRequest, SystemOnly } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, withEnvelope } from '../shared/messages';
@@ -61,6 +61,7 @@ export class NetworkController {
   }
 
   @MessagePattern('network.link')
+  @SystemOnly()
   @ApiExcludeEndpoint()
   linkMessage(@Payload() m: NetworkMessage) {
     // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
@@ -68,6 +69,7 @@ export class NetworkController {
   }
 
   @MessagePattern('network.unlink')
+  @SystemOnly()
   @ApiExcludeEndpoint()
   unlinkMessage(@Payload() m: NetworkMessage) {
     // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
