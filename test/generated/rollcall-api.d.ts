@@ -8826,7 +8826,7 @@ export interface operations {
       query: {
         /** @description first UTC day, inclusive */
         from: string;
-        /** @description last UTC day, inclusive (at most 366 days after from) */
+        /** @description last UTC day, inclusive: the report covers at most 366 days, `from` and `to` included (so `to` is at most 365 days after `from`) */
         to: string;
         format?: 'json' | 'csv';
       };

@@ -15,7 +15,7 @@ export class PresenceReportQuery {
   @Matches(DATE, { message: 'must be a date YYYY-MM-DD' })
   from!: string;
 
-  @ApiProperty({ description: 'last UTC day, inclusive (at most 366 days after from)', example: '2026-03-31' })
+  @ApiProperty({ description: 'last UTC day, inclusive: the report covers at most 366 days, `from` and `to` included (so `to` is at most 365 days after `from`)', example: '2026-03-31' })
   @IsString()
   @Matches(DATE, { message: 'must be a date YYYY-MM-DD' })
   to!: string;
