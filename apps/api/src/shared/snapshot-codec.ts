@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, hasAddress } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
+import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
 import type { AppliedCommand } from './stream-states';
 
 /**
@@ -8,7 +9,7 @@ import type { AppliedCommand } from './stream-states';
  * chunks sealed under the snapshot's one data key. Chunk 0 is the head (the state's small fields, the idempotency
  * keys, the counts); the others hold rows of users, members or invitations as arrays in the order of the field lists
  * below (no field names repeated per row: a third less to open and parse). Chunks are opened, parsed and folded into
- * the state's Maps in turns of ~12 ms (`Turns`), so the event loop stays responsive.
+ * the state's Maps in turns of ~12 ms (`LoadTurns`), so the event loop stays responsive.
  */
 
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
@@ -112,22 +113,6 @@ export function copyWorkspace(state: WorkspaceState, applied: Map<string, Applie
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const SLICE = 1_000;
-
-/**
- * A cold load's turns: it yields to the event loop once it has run `OPEN_TURN_MS` since its last yield, not after
- * every chunk. Each yield lets the requests that waited in (a `/health` costs ~2 ms of CPU here); a 100,000-member
- * workspace is ~300 chunks of ~3-8 ms each, and a yield per chunk spent ~20 % of its cold load answering the
- * bench's probes (ADR 0013, session 16). Another request still waits at most about one turn, plus a collection.
- */
-const OPEN_TURN_MS = 12;
-class Turns {
-  private since = performance.now();
-  async next(): Promise<void> {
-    if (performance.now() - this.since < OPEN_TURN_MS) return;
-    await yieldToEventLoop();
-    this.since = performance.now();
-  }
-}
 
 export const newSnapshotId = () => randomBytes(12).toString('base64url');
 const additionalData = (stream: string, version: string, revision: bigint, id: string, seq: number) => `${stream}\n${version}\n${revision}\n${id}\n${seq}`;
@@ -313,7 +298,7 @@ export async function openSnapshot(
   let lastAt: string | undefined;
   let counts: Record<string, number> = {};
   let seq = 0;
-  const turns = new Turns();
+  const turns = new LoadTurns(SNAPSHOT_TURN_MS);
   for await (const chunk of snapshot.chunks()) {
     const text = cipher.open(chunk, additionalData(snapshot.stream, snapshot.version, snapshot.revision, head.id, seq));
     if (text === undefined) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq} does not open under ${head.subjectId}`);
@@ -330,7 +315,7 @@ export async function openSnapshot(
       if (!state || !(part.k in FIELDS)) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1} holds no rows of a ${kind}`);
       foldRows(state, part.k, part.r, sealed);
     }
-    await turns.next();
+    if (turns.due()) await turns.yield();
   }
   if (!state) throw new SnapshotUnreadableError(snapshot.stream, 'no head');
   for (const [field, count] of Object.entries(counts)) {

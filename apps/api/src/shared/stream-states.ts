@@ -16,6 +16,7 @@ import {
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
 import { KeyedMutex } from './keyed-mutex';
+import { LoadTurns, REPLAY_TURN_MS } from './load-turns';
 import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
 import type { StateSnapshots } from './snapshots';
 
@@ -362,14 +363,14 @@ export class StreamStates {
     // would hold both, and lose those events when theirs commit. A decision on the speculation follows its last event
     // (APPEND_AFTER): the store refuses it if anything else got there, and it is decided again once that settled.
     if (this.speculative.get(stream)?.entry === entry) return;
-    let folded = 0;
+    // a long replay (a cold 100,000-member workspace) must not starve every other request
+    const turns = new LoadTurns(REPLAY_TURN_MS);
     for await (const recorded of this.store.readStream(stream, { fromRevision: entry.revision + 1n })) {
       const event = fromStored(recorded);
       if (event) evolve(event);
       noteApplied(entry, recorded);
       entry.revision = recorded.revision;
-      // a long replay (a cold 100,000-member workspace) must not starve every other request
-      if (++folded % 5000 === 0) await new Promise((r) => setImmediate(r));
+      if (turns.due()) await turns.yield();
     }
   }
 
