@@ -23,8 +23,10 @@ describe('LoadTurns: a long load yields by the time it has run', () => {
     expect(waited).toBe(false);
     await turns.yield();
     expect(waited).toBe(true);
-    // the next turn starts at the yield: a load that yields when due does not yield again at once
-    const next = new LoadTurns(60_000);
+    // the next turn starts at the yield: a load that yields when due is not due again at once
+    const next = new LoadTurns(50);
+    busyFor(55);
+    expect(next.due()).toBe(true);
     await next.yield();
     expect(next.due()).toBe(false);
   });
