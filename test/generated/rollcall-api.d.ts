@@ -4615,7 +4615,7 @@ export interface operations {
   MemberQueriesController_list: {
     parameters: {
       query?: {
-        /** @description search email, display name and alias (case-insensitive; no control characters, which no name or address holds) */
+        /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];
@@ -4787,7 +4787,7 @@ export interface operations {
   MemberQueriesController_export: {
     parameters: {
       query?: {
-        /** @description search email, display name and alias (case-insensitive; no control characters, which no name or address holds) */
+        /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];

@@ -16,7 +16,7 @@ export class RevokeDto {
 
 /** The user list's filters and order: the list (paged) and its CSV export (the whole of it) take the same. */
 export class MemberFilterQuery {
-  @ApiPropertyOptional({ description: 'search email, display name and alias (case-insensitive; no control characters, which no name or address holds)' })
+  @ApiPropertyOptional({ description: 'search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds' })
   @IsOptional()
   @IsString()
   @MaxLength(200)

@@ -57,6 +57,7 @@ describe('members projection', () => {
       presence: 'offline',
       teamIds: [],
       sortName: 'bob@example.test',
+      searchText: 'bob@example.test',
     });
   });
 
@@ -126,6 +127,8 @@ describe('members projection', () => {
         alias: 'G',
         avatarUrl: 'https://img.test/g.png',
         sortName: 'gustav',
+        // what `q` matches: address, name and alias, folded, apart
+        searchText: 'gustav@acme.test\u0001gustav\u0001g',
       });
   });
 

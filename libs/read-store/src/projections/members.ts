@@ -1,7 +1,7 @@
 import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
 import { type Doc, type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 import { erasedAddresses, rememberAddress } from './erased-addresses';
-import { sortKey } from './sort-key';
+import { searchTextOf, sortKey } from './sort-key';
 
 /**
  * `members`: the user list of every workspace (docs/rules.md#rule-9), pending invitations included.
@@ -57,10 +57,12 @@ export interface MemberView {
   teamIds: string[];
 }
 
-/** the stored document: the view plus its sort key */
+/** the stored document: the view plus its sort and search keys */
 export interface MemberDoc extends Doc, MemberView {
   /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
   sortName: string;
+  /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
+  searchText: string;
 }
 
 export interface MemberUserDoc extends Doc {
@@ -79,6 +81,11 @@ export const invitationDocId = (workspaceId: string, invitationId: string): stri
 const userKey = (organizationId: string, userId: string): string => `${organizationId}:${userId}`;
 
 const sortName = (displayName: string | null, email: string | null): string => sortKey(displayName ?? email ?? '');
+/** the keys a document is sorted and found by, from the profile it shows (set wherever that profile is) */
+const keysOf = (p: { email: string | null; displayName: string | null; alias: string | null }) => ({
+  sortName: sortName(p.displayName, p.email),
+  searchText: searchTextOf(p),
+});
 
 type Profile = Pick<MemberDoc, 'email' | 'displayName' | 'alias' | 'avatarUrl'>;
 const profileOf = (user: MemberUserDoc | undefined, fallbackEmail: string | null): Profile => ({
@@ -114,7 +121,7 @@ function newMember(
     lastSeenAt: null,
     presence: 'offline',
     teamIds: [],
-    sortName: sortName(profile.displayName, profile.email),
+    ...keysOf(profile),
   };
 }
 
@@ -127,7 +134,7 @@ async function eraseInvitations(read: ProjectionReader, emails: readonly string[
   const writes: ProjectionWrite[] = [];
   for (const email of emails)
     for (const doc of await read.findBy<MemberDoc>(MEMBERS, 'email', email))
-      if (doc.kind === 'invitation') writes.push(upsert(MEMBERS, { ...doc, email: null, sortName: sortName(null, null) }));
+      if (doc.kind === 'invitation') writes.push(upsert(MEMBERS, { ...doc, email: null, ...keysOf({ email: null, displayName: null, alias: null }) }));
   return writes;
 }
 
@@ -142,7 +149,7 @@ async function spreadProfile(read: ProjectionReader, user: MemberUserDoc): Promi
   const writes: ProjectionWrite[] = [];
   for (const member of await membershipsOf(read, user.organizationId, user.userId)) {
     const profile = profileOf(user, member.email);
-    writes.push(upsert(MEMBERS, { ...member, ...profile, sortName: sortName(profile.displayName, profile.email) }));
+    writes.push(upsert(MEMBERS, { ...member, ...profile, ...keysOf(profile) }));
   }
   return writes;
 }
@@ -233,7 +240,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         lastSeenAt: null,
         presence: 'offline',
         teamIds: [],
-        sortName: sortName(null, d.email),
+        ...keysOf({ email: d.email, displayName: null, alias: null }),
       };
       return [upsert(MEMBERS, invitation), ...(await rememberAddress(read, MEMBER_USERS, e, 'email', d.email))];
     }
@@ -310,8 +317,8 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const membersProjection: Projection = {
   name: 'members',
-  // 2: `sortName` folds accents (sort-key.ts)
-  version: 2,
+  // 2: `sortName` folds accents (sort-key.ts); 3: `searchText`, what `q` matches (folded as well)
+  version: 3,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
@@ -326,7 +333,8 @@ export const membersProjection: Projection = {
         ['workspaceId', 'joinedAt'],
         ['workspaceId', 'lastSeenAt'],
       ],
-      search: ['email', 'displayName', 'alias'],
+      // one folded text per document (searchText): case, accents and the address's Unicode domain set aside
+      search: ['searchText'],
     },
     [MEMBER_USERS]: { indexes: [] },
   },

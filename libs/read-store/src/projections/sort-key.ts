@@ -1,3 +1,5 @@
+import { domainToUnicode } from 'node:url';
+
 /**
  * The key a list sorts names by: case and accents folded (`Émile` with `emile`, between `Emil` and `Eva`), so that the
  * stores' plain binary order of the key is alphabetical for Latin, Greek and Cyrillic names, the same in SQLite and
@@ -5,3 +7,33 @@
  * Not a full Unicode collation: `ß` sorts after `s…` words, `ø` after `z`; ties keep the list's own next key.
  */
 export const sortKey = (text: string): string => text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+
+/**
+ * The text a search matches, and what it is matched with (a member's `searchText`, the query's `q`): the sort key's
+ * folding (case, accents, compatibility forms: `emile` finds `Émile`, `ince` finds `İnce`), lower-cased letter by
+ * letter (an all-caps Greek word's last `Σ` is `σ`, not the final `ς` a whole-word lower-casing writes), and the two
+ * letters whose forms differ in length or by position folded: `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`).
+ */
+export const searchKey = (text: string): string =>
+  Array.from(text.normalize('NFKD').replace(/\p{M}+/gu, ''), (c) => c.toLowerCase())
+    .join('')
+    .replace(/ς/g, 'σ')
+    .replace(/ß/g, 'ss');
+
+/** separates a document's searched values in its `searchText`: a control character, which no query holds */
+export const SEARCH_SEPARATOR = '\u0001';
+
+/**
+ * A member's (or an invitation's) `searchText`: the search keys of its address, name and alias, and of the address's
+ * domain as people type it (`bücher.example` for `xn--bcher-kva.example`: addresses are stored in punycode, rule 6).
+ */
+export function searchTextOf(values: { email: string | null; displayName: string | null; alias: string | null }): string {
+  const texts: string[] = [];
+  for (const value of [values.email, values.displayName, values.alias]) if (value) texts.push(value);
+  const at = values.email?.lastIndexOf('@') ?? -1;
+  if (values.email && at >= 0 && values.email.includes('xn--', at)) {
+    const unicode = domainToUnicode(values.email.slice(at + 1));
+    if (unicode) texts.push(`${values.email.slice(0, at)}@${unicode}`);
+  }
+  return texts.map(searchKey).join(SEARCH_SEPARATOR);
+}

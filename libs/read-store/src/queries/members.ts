@@ -2,6 +2,7 @@ import { type EffectivePermissions, accessModel, effectivePermissions } from '@r
 import type { FieldValue, Query, ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, type MemberStatus, type MemberView, memberId } from '../projections/members';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
+import { searchKey } from '../projections/sort-key';
 import { csvStream, list, restrictionsCell, safeCell } from './csv';
 
 export type MemberSort = 'name' | 'email' | 'lastSeen' | 'joined';
@@ -41,7 +42,7 @@ export interface MemberWithPermissions extends MemberView {
 
 const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'email', lastSeen: 'lastSeenAt', joined: 'joinedAt' };
 
-const toView = ({ sortName: _sortName, ...member }: MemberDoc): MemberView => member;
+const toView = ({ sortName: _sortName, searchText: _searchText, ...member }: MemberDoc): MemberView => member;
 
 /** the statuses a list shows: pending invitations have no presence, so a presence filter leaves them out */
 const statusesOf = (f: MemberFilters): MemberStatus[] => {
@@ -57,9 +58,9 @@ function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit'
   const sort = f.sort ?? 'name';
   const direction = f.direction ?? (sort === 'name' || sort === 'email' ? 'asc' : 'desc');
   const query: Omit<Query, 'limit' | 'cursor'> = { where, sort: { field: SORT_FIELDS[sort], direction } };
-  // composed form (NFC), as names are stored (docs/rules.md rule 6): "José" typed either way finds the same members
-  const q = f.q?.trim().normalize('NFC');
-  if (q) query.search = { text: q, fields: ['email', 'displayName', 'alias'] };
+  // folded as the documents' searchText is (sort-key.ts searchKey): case, accents, "José" typed either way, ß and ss
+  const q = f.q?.trim() ? searchKey(f.q.trim()) : '';
+  if (q) query.search = { text: q, fields: ['searchText'] };
   return query;
 }
 
