@@ -95,7 +95,8 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     while (!received.some(cancelledHere) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const cancelled = received.find(cancelledHere)!;
     expect(cancelled.data.data).toEqual({ workspaceId: b.workspaceId, invitationId: pending.invitationId, email: null, cancelledAt: expect.any(String) });
-    const published = JSON.stringify(received.filter((r) => r.data.position > pending.position));
+    const published = JSON.stringify(received.filter((r) => BigInt(r.data.position) > BigInt(pending.position)));
+    expect(published).toContain('InvitationCancelled');
     expect(published).not.toContain(address);
     expect(received.some((r) => r.pattern === 'rollcall.events.UserDeleted' && r.data.data.userId === joined.userId)).toBe(true);
   });
@@ -156,6 +157,9 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     await expect(send('teams.create', message('x'.repeat(70_000)))).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     // within the limit, the same message is validated as before
     await expect(send('teams.create', message('x'.repeat(1_000)))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // a raw client gets the refusal as Nest's own: with `isDisposed`, which ends the answer (review)
+    const raw = await rawFrame(JSON.stringify({ pattern: 'teams.create', data: message('x'.repeat(70_000)), id: 'big-1' }));
+    expect(JSON.parse(raw.slice(raw.indexOf('#') + 1))).toMatchObject({ id: 'big-1', isDisposed: true, err: { status: 413, code: 'PAYLOAD_TOO_LARGE' } });
     const huge = JSON.stringify({ pattern: 'teams.create', data: message('x'.repeat(2_000_000)), id: 'huge-1' });
     expect(await rawFrame(huge)).toBe('closed');
     // the transport still serves the next connection

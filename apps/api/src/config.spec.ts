@@ -111,7 +111,9 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).bodyLimit).toBe(65_536);
     expect(loadConfig({ ROLLCALL_BODY_LIMIT: '1mb' }).bodyLimit).toBe(1_048_576);
     expect(loadConfig({ ROLLCALL_BODY_LIMIT: '2048' }).bodyLimit).toBe(2048);
-    for (const bad of ['64 kilobytes', '-1', '512', '17mb', '1.5'])
+    expect(loadConfig({ ROLLCALL_BODY_LIMIT: '1.5kb' }).bodyLimit).toBe(1536);
+    // what `bytes` alone reads as a number of bytes: "5000k" was 5,000 (review)
+    for (const bad of ['64 kilobytes', '-1', '512', '17mb', '1.5', '5000k', '2048 kilobytes', '65536abc', '1024.9'])
       expect(() => loadConfig({ ROLLCALL_BODY_LIMIT: bad })).toThrow(new RegExp(`ROLLCALL_BODY_LIMIT must be a size between 1kb and 16mb \\(such as 64kb\\), got "${bad.replace('.', '\\.')}"`));
   });
 

@@ -130,7 +130,8 @@ const DEFAULT_BODY_LIMIT = 64 * 1024;
 const bodyLimit = (env: NodeJS.ProcessEnv, problems: string[]): number => {
   const raw = env.ROLLCALL_BODY_LIMIT?.trim();
   if (!raw) return DEFAULT_BODY_LIMIT;
-  const value = bytes.parse(raw);
+  // the syntax first: `bytes.parse` reads what it does not know as a number ("5000k" as 5,000 bytes)
+  const value = /^\d+(?:(?:\.\d+)?\s*(?:b|kb|mb))?$/i.test(raw) ? bytes.parse(raw) : null;
   if (value === null || !Number.isInteger(value) || value < 1024 || value > 16 * 1024 * 1024) {
     problems.push(`ROLLCALL_BODY_LIMIT must be a size between 1kb and 16mb (such as 64kb), got "${raw}"`);
     return DEFAULT_BODY_LIMIT;

@@ -1,5 +1,5 @@
 import { NatsContext, type NatsOptions, ServerNats } from '@nestjs/microservices';
-import { tooLarge } from './problem-tcp-server';
+import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 
 /** The fields of a NATS message this reads (Nest types it `any`). */
 interface NatsMessage {
@@ -26,10 +26,11 @@ export class ProblemNatsServer extends ServerNats {
   override async handleMessage(channel: string, natsMsg: NatsMessage): Promise<unknown> {
     if (natsMsg.data.length <= this.bodyLimit) return super.handleMessage(channel, natsMsg);
     // an event (no reply subject, or no id) is dropped, as a handler's refusal of it would be
-    if (!natsMsg.reply) return undefined;
-    const { id } = (await this.deserializer.deserialize(natsMsg, { channel, replyTo: natsMsg.reply })) as { id?: unknown };
+    const id = natsMsg.reply ? ((await this.deserializer.deserialize(natsMsg, { channel, replyTo: natsMsg.reply })) as { id?: unknown }).id : undefined;
+    refusedBeforeHandler(this.logger, 'nats', id, 413, 'PAYLOAD_TOO_LARGE');
     if (typeof id !== 'string') return undefined;
     const publish = this.getPublisher(natsMsg, id, new NatsContext([natsMsg.subject, natsMsg.headers]));
-    return publish({ status: 'error', err: tooLarge(this.bodyLimit) });
+    // as Nest's own error replies: `isDisposed` ends the answer
+    return publish({ status: 'error', err: tooLarge(this.bodyLimit), isDisposed: true });
   }
 }

@@ -3,7 +3,14 @@ import { problem } from '../shared/problem';
 
 type Socket = Parameters<ServerTCP['handleMessage']>[0];
 
-/** The refusal of a message larger than the body limit, over TCP and NATS (as over HTTP: 413). */
+/**
+ * The log line of a message refused before any handler saw it (the handlers' log hooks never do): the transport,
+ * whether it asked for a reply, the status and code. No payload, as for every message.
+ */
+export const refusedBeforeHandler = (logger: { warn(message: string): void }, transport: 'tcp' | 'nats', id: unknown, status: number, code: string): void =>
+  logger.warn(`${transport} message refused before a handler: ${status} ${code}${typeof id === 'string' ? '' : ' (an event: no reply)'}`);
+
+/** The refusal of a message (its whole JSON, envelope included) larger than the body limit, over TCP and NATS (as over HTTP: 413). */
 export const tooLarge = (bodyLimit: number) => problem(413, 'PAYLOAD_TOO_LARGE', `The message is too large: at most ${bodyLimit} bytes of JSON.`);
 
 /** What a message larger than the body limit becomes: its id, to answer 413, and nothing of its data. */
@@ -14,11 +21,12 @@ interface Oversized {
 }
 
 /**
- * A frame over this many times the body limit closes the connection without a reply (Nest's `maxBufferSize`): it is
- * not buffered whole, nor parsed, to find an id to answer. Between the limit and this, the message is parsed for its
- * id alone and answered 413.
+ * A frame over this many times the body limit closes the connection without a reply (Nest's `maxBufferSize`, in
+ * characters): it is not buffered whole, nor parsed, to find an id to answer. Between the limit and this, the message
+ * is parsed for its id alone and answered 413. Never more than Nest's own default (128 Mi characters).
  */
 const FRAME_LIMIT_FACTOR = 16;
+const NEST_MAX_BUFFER = (512 * 1024 * 1024) / 4;
 
 /**
  * Nest's framing, with the HTTP body limit: a message whose JSON is longer than `limit` bytes is not handed to a
@@ -26,7 +34,7 @@ const FRAME_LIMIT_FACTOR = 16;
  */
 class LimitedJsonSocket extends JsonSocket {
   constructor(socket: ConstructorParameters<typeof JsonSocket>[0], private readonly limit: number) {
-    super(socket, { maxBufferSize: limit * FRAME_LIMIT_FACTOR });
+    super(socket, { maxBufferSize: Math.min(limit * FRAME_LIMIT_FACTOR, NEST_MAX_BUFFER) });
   }
 
   protected override emitMessage(data: string): void {
@@ -69,6 +77,7 @@ export class ProblemTcpServer extends ServerTCP {
   override async handleMessage(socket: Socket, rawMessage: unknown): Promise<unknown> {
     if (rawMessage !== null && typeof rawMessage === 'object' && OVERSIZED in rawMessage) {
       const { id } = rawMessage as Oversized;
+      refusedBeforeHandler(this.logger, 'tcp', id, 413, 'PAYLOAD_TOO_LARGE');
       // an event (no id: no reply expected) is dropped, as a handler's refusal of it would be; Nest's ids are strings
       if (typeof id !== 'string') return undefined;
       return this.reply(socket, id, tooLarge(this.bodyLimit));
@@ -86,7 +95,8 @@ export class ProblemTcpServer extends ServerTCP {
     return super.handleMessage(socket, rawMessage);
   }
 
+  /** a refusal as Nest's own error replies are: `isDisposed`, the end of the answer, which a raw client waits for */
   private reply(socket: Socket, id: string, err: object): void {
-    socket.sendMessage(this.serializer.serialize({ id, status: 'error', err }));
+    socket.sendMessage(this.serializer.serialize({ id, status: 'error', err, isDisposed: true }));
   }
 }

@@ -282,7 +282,7 @@ async function openAddresses(ws: WorkspaceState, stream: string, sealed: readonl
 }
 
 /**
- * Opens a snapshot: each chunk in a turn of its own, then the invitations' sealed addresses. Throws
+ * Opens a snapshot: its chunks in turns of ~12 ms (LoadTurns), then the invitations' sealed addresses. Throws
  * SnapshotUnreadableError when a chunk does not open. `erasedAddresses`: addresses that did not open (erased since).
  */
 export async function openSnapshot(

@@ -89,6 +89,12 @@ describe('organization decider', () => {
     expect(refused('a\u2028b')).toMatch(/control/);
     expect(refused('a\u2029b')).toMatch(/control/);
     for (const filler of ['\u115F', '\u1160', '\u3164', '\uFFA0']) expect(refused(`a${filler}b`)).toMatch(/invisible/);
+    // and every other character that shows nothing, by Unicode's properties (the review's list)
+    for (const hidden of ['\uFFF9', '\uFFFB', '\u206A', '\u206F', '\u{1D173}', '\u{E0041}', '\u200E', '\u200F', '\u061C', '\u180B', '\u180F', '\u2800', '\u034F'])
+      expect({ hidden, message: refused(`a${hidden}b`) }).toEqual({ hidden, message: expect.stringMatching(/invisible/) });
+    // what emoji and scripts need stays: joiners, variation selectors, a flag's tag sequence
+    for (const fine of ['Jane \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}', 'Jane \u2764\uFE0F', '\u0915\u094D\u200D\u0937', '\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', '\u845B\u{E0100}'])
+      expectEvents(join(fine), ['UserJoinedOrganization']);
     // a whole pair is one character: an emoji outside the first plane is a name
     expectEvents(join('Jane \u{1F600}'), ['UserJoinedOrganization']);
     // Hangul syllables (not fillers) are letters like any other
