@@ -54,6 +54,9 @@ describe('the user list over HTTP', () => {
       ['strasse@acme.test', 'Anna Straße'],
       ['ince@acme.test', 'İnce Memed'],
       ['kim@bücher.example', 'Kim Buch'],
+      ['satish@acme.test', 'सतीश'],
+      ['kato@acme.test', 'カトウ'],
+      ['alireza@acme.test', 'علی\u200Cرضا'],
     ];
     let last = '0';
     for (const [email, displayName] of people) {
@@ -76,6 +79,16 @@ describe('the user list over HTTP', () => {
       ['xn--bcher', 'Kim Buch'],
     ])
       expect({ q, found: await found(q) }).toEqual({ q, found: [name] });
+    // only accents go: an Indic vowel sign or a kana's voicing mark is part of its letter (review)
+    expect(await found('सीता')).toEqual([]);
+    expect(await found('सतीश')).toEqual(['सतीश']);
+    expect(await found('ガ')).toEqual([]);
+    expect(await found('カト')).toEqual(['カトウ']);
+    // a name is found typed without the invisible joiner it holds
+    expect(await found('علیرضا')).toEqual(['علی\u200Cرضا']);
+    // a q of what folds to nothing finds nobody (it matched everyone): a lone accent, a spacing accent
+    expect(await found('\u0301')).toEqual([]);
+    expect(await found('\u00b4')).toEqual([]);
     // the address, the name and the alias are searched apart: nothing matches across two of them
     expect(await found('zolaemile')).toEqual([]);
     expect(await found('acme.testjürgen')).toEqual([]);

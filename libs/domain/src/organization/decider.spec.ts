@@ -89,11 +89,25 @@ describe('organization decider', () => {
     expect(refused('a\u2028b')).toMatch(/control/);
     expect(refused('a\u2029b')).toMatch(/control/);
     for (const filler of ['\u115F', '\u1160', '\u3164', '\uFFA0']) expect(refused(`a${filler}b`)).toMatch(/invisible/);
-    // and every other character that shows nothing, by Unicode's properties (the review's list)
-    for (const hidden of ['\uFFF9', '\uFFFB', '\u206A', '\u206F', '\u{1D173}', '\u{E0041}', '\u200E', '\u200F', '\u061C', '\u180B', '\u180F', '\u2800', '\u034F'])
-      expect({ hidden, message: refused(`a${hidden}b`) }).toEqual({ hidden, message: expect.stringMatching(/invisible/) });
-    // what emoji and scripts need stays: joiners, variation selectors, a flag's tag sequence
-    for (const fine of ['Jane \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}', 'Jane \u2764\uFE0F', '\u0915\u094D\u200D\u0937', '\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', '\u845B\u{E0100}'])
+    // and every other character that shows nothing, by Unicode's properties (the reviews' lists), between Latin letters
+    const hiddenBetweenLetters = ['\uFFF9', '\uFFFB', '\u206A', '\u206F', '\u{1D173}', '\u{E0041}', '\u200E', '\u200F', '\u061C', '\u180B', '\u180F', '\u2800', '\u034F', '\u{1D159}'];
+    // the joiners and selectors too, where nothing needs them: "Sales\u200CEU" looks like "SalesEU"
+    hiddenBetweenLetters.push('\u200C', '\u200D', '\uFE0F', '\u{E0100}');
+    for (const hidden of hiddenBetweenLetters) expect({ hidden, message: refused(`Sales${hidden}EU`) }).toEqual({ hidden, message: expect.stringMatching(/invisible/) });
+    // ASCII smuggled in tag characters behind a flag: only the three flags Unicode recommends are tag sequences
+    const tags = (text: string) => Array.from(text, (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
+    expect(refused(`Jane \u{1F3F4}${tags('wire 5000 to 123456')}\u{E007F}`)).toMatch(/invisible/);
+    // what emoji and scripts need stays, where they need it
+    for (const fine of [
+      'Jane \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}', // the flag of England
+      'Jane \u2764\uFE0F', // an emoji's presentation selector
+      'Jane \u{1F469}\u{1F3FD}\u200D\u{1F4BB}', // a ZWJ sequence after a skin tone
+      '\u0915\u094D\u200D\u0937', // ZWJ after a virama (Devanagari)
+      '\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', // ZWNJ in Persian
+      '\u845B\u{E0100}', // an ideographic variant
+      '\u05D3\u05E0\u05D9\u05D0\u05DC\u200F', // a Hebrew name with a right-to-left mark, as pasted
+      '\u182E\u1823\u1829\u182D\u1823\u182F\u180B', // Mongolian with a free variation selector
+    ])
       expectEvents(join(fine), ['UserJoinedOrganization']);
     // a whole pair is one character: an emoji outside the first plane is a name
     expectEvents(join('Jane \u{1F600}'), ['UserJoinedOrganization']);

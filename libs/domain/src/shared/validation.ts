@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import type { FieldError } from './errors';
+import { hidesSomething } from './invisible-characters';
 
 /**
  * Characters no address may hold, anywhere: controls (NUL, line feeds), format characters (bidi overrides and
@@ -62,25 +63,10 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
 
 /**
  * Control characters (NUL, line breaks, escapes; the line and paragraph separators U+2028 and U+2029 too) and bidi
- * overrides, which make a name display as something else or break the exports; joiners and variation selectors stay
- * allowed (emoji, scripts that need them).
+ * overrides, which make a name display as something else or break the exports. The invisible characters emoji and
+ * scripts need are allowed where they need them (invisible-characters.ts).
  */
 const CONTROL_OR_OVERRIDE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
-/**
- * Characters that show nothing: every format character and every default-ignorable one (zero-width spaces, word
- * joiners, the BOM, soft hyphens, bidi marks such as LRM, the Mongolian vowel separator and variation selectors, the
- * Hangul fillers, interlinear annotations, musical formatting, tag characters…), and the blank Braille pattern.
- * Unicode's own properties, not a list of them: a hand-made list let the next ones through (review, session 16).
- */
-const SHOWS_NOTHING = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]/u;
-/**
- * The invisible characters a visible name may hold, because emoji and some scripts need them: ZWNJ and ZWJ, the
- * variation selectors (U+FE00–FE0F and the supplementary ones).
- */
-const NEEDED_INVISIBLE = /[\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
-/** A flag's tag sequence (🏴 then tag letters and the cancel tag: the flags of England, Scotland, Wales). */
-const FLAG_TAG_SEQUENCE = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
-const hidesSomething = (name: string): boolean => SHOWS_NOTHING.test(name.replace(FLAG_TAG_SEQUENCE, '\u{1F3F4}').replace(NEEDED_INVISIBLE, ''));
 /** half of a UTF-16 surrogate pair alone: no character at all, which a strict JSON reader refuses and a CSV writes as U+FFFD */
 const LONE_SURROGATE = /\p{Cs}/u;
 /** a character that shows something: not a space, a format or combining character (variation selectors are), a blank filler */

@@ -317,7 +317,8 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const membersProjection: Projection = {
   name: 'members',
-  // 2: `sortName` folds accents (sort-key.ts); 3: `searchText`, what `q` matches (folded as well)
+  // 2: `sortName` folds accents (sort-key.ts); 3: `searchText`, what `q` matches (folded as well), and the folding
+  // removes accents only, not every combining mark
   version: 3,
   collections: {
     [MEMBERS]: {

@@ -117,8 +117,9 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
 
 export const teamsProjection: Projection = {
   name: 'teams',
-  // 2: `sortName` folds accents (sort-key.ts)
-  version: 2,
+  // 2: `sortName` folds accents (sort-key.ts); 3: accents only, not every combining mark (Indic vowel signs, kana
+  // voicing marks stay)
+  version: 3,
   collections: {
     // a workspace's teams by name (the team list)
     [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },
