@@ -38,8 +38,9 @@ class LimitedJsonSocket extends JsonSocket {
   }
 
   protected override emitMessage(data: string): void {
-    // a string's length counts UTF-16 units, at most its UTF-8 bytes: only a long one needs counting
-    if (data.length * 3 > this.limit && Buffer.byteLength(data, 'utf8') > this.limit) {
+    // a string's length counts UTF-16 units, each at most 3 bytes of UTF-8: only a long one needs counting
+    const bytes = data.length * 3 > this.limit ? Buffer.byteLength(data, 'utf8') : 0;
+    if (bytes > this.limit) {
       let id: unknown;
       try {
         id = (JSON.parse(data) as { id?: unknown } | null)?.id;
@@ -47,7 +48,7 @@ class LimitedJsonSocket extends JsonSocket {
         // not JSON: Nest's own refusal (the connection is closed; there is no id to answer)
         return super.emitMessage(data);
       }
-      const oversized: Oversized = { id, [OVERSIZED]: Buffer.byteLength(data, 'utf8') };
+      const oversized: Oversized = { id, [OVERSIZED]: bytes };
       this.socket.emit('message', oversized);
       return;
     }

@@ -7,8 +7,10 @@ import { domainToUnicode } from 'node:url';
  * "ガ" find "カトウ": review, session 16).
  */
 const ACCENTS = /[\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/gu;
+/** printable ASCII, which folding leaves as it is (most addresses, many names): no normalization to run */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 /** compatibility forms decomposed (`ﬁ` → `fi`, full-width letters), accents removed, the rest composed again */
-const fold = (text: string): string => text.normalize('NFKD').replace(ACCENTS, '').normalize('NFC');
+const fold = (text: string): string => (PLAIN_ASCII.test(text) ? text : text.normalize('NFKD').replace(ACCENTS, '').normalize('NFC'));
 /** characters that show nothing (ZWNJ, ZWJ, variation selectors…): a name found whether typed with them or not */
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
 
@@ -27,11 +29,13 @@ export const sortKey = (text: string): string => fold(text).toLowerCase();
  * characters that show nothing (Persian "علیرضا" typed without its ZWNJ finds "علی‌رضا"), and the two
  * letters whose forms differ in length or by position folded: `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`).
  */
-export const searchKey = (text: string): string =>
-  Array.from(fold(text).replace(IGNORABLE, ''), (c) => c.toLowerCase())
-    .join('')
-    .replace(/ς/g, 'σ')
-    .replace(/ß/g, 'ss');
+export const searchKey = (text: string): string => {
+  const lower = fold(text).toLowerCase();
+  if (PLAIN_ASCII.test(lower)) return lower;
+  // lower-casing a whole text writes a word-final Σ as ς, its only context-dependent mapping: every ς is σ here anyway,
+  // so this equals lower-casing letter by letter (the earlier form, ~10 % of a rebuild's main thread)
+  return lower.replace(IGNORABLE, '').replace(/ς/g, 'σ').replace(/ß/g, 'ss');
+};
 
 /** separates a document's searched values in its `searchText`: a control character, which no query holds */
 export const SEARCH_SEPARATOR = '\u0001';
