@@ -128,6 +128,9 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
     const bad = { actorId: org.adminUserId, workspaceId: ws.workspaceId, email: 'not an address' };
     await expect(send('members.invite', { ...bad, apiKey: 'rk_wrong' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    // a key that cannot be one: 401 too, naming none of the message's fields to the caller (probe 14: 400 listing them)
+    for (const apiKey of [123, ['x'], { k: 1 }, true])
+      await expect(send('members.invite', { ...bad, apiKey })).rejects.toEqual(expect.objectContaining({ status: 401, code: 'UNAUTHENTICATED' }));
     await expect(send('workspaces.create', { apiKey: 'rk_wrong', actorId: org.adminUserId, organizationId: org.organizationId, name: 'S', plan: 'gold' })).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     await expect(send('members.invite', { ...bad, apiKey: SYSTEM_KEY })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
     await expect(send('network.link', { apiKey: org.apiKey, workspaceId: ws.workspaceId })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });

@@ -68,14 +68,15 @@ export class ApiKeyGuard implements CanActivate {
       // request's is (a wrong key is 401, the system key on an organization's operation 403, and an organization key
       // on a system operation 403, whatever else is wrong with the message: probe 13 found 400 for a bad field
       // first). The gateway (messages.ts) identifies the key again for the principal it runs with. A payload that is
-      // no object is named by the payload guard (json-body.ts): it could not have carried a key; a key that is no
-      // string is a malformed field, for the validation to name.
+      // no object is named by the payload guard (json-body.ts): it could not have carried a key.
       if (isPublic) return true;
       const payload = context.switchToRpc().getData<unknown>();
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return true;
       const key = (payload as { apiKey?: unknown }).apiKey;
-      if (!key) throw unauthorized("Send your API key in the message's `apiKey` field.");
-      if (typeof key === 'string') this.checkKind(await this.auth.identify(key), systemOnly);
+      // no key, or something that cannot be one (a number, an array): 401 before any field is named to the caller, as
+      // over HTTP (probe 14: `apiKey: 123` answered 400 listing the message's invalid fields)
+      if (!key || typeof key !== 'string') throw unauthorized("Send your API key in the message's `apiKey` field.");
+      this.checkKind(await this.auth.identify(key), systemOnly);
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthedRequest>();
