@@ -93,6 +93,10 @@ describe('organization decider', () => {
     const hiddenBetweenLetters = ['\uFFF9', '\uFFFB', '\u206A', '\u206F', '\u{1D173}', '\u{E0041}', '\u200E', '\u200F', '\u061C', '\u180B', '\u180F', '\u2800', '\u034F', '\u{1D159}'];
     // the joiners and selectors too, where nothing needs them: "Sales\u200CEU" looks like "SalesEU"
     hiddenBetweenLetters.push('\u200C', '\u200D', '\uFE0F', '\u{E0100}');
+    // a joiner after an emoji that joins it to no other one (probe 14), a noncharacter
+    expect(refused('\u{1F44D}\u200DEU')).toMatch(/invisible/);
+    expect(refused('Sales\uFFFFEU')).toMatch(/noncharacter/);
+    expect(refused('Sales 5\u200F')).toMatch(/invisible/);
     for (const hidden of hiddenBetweenLetters) expect({ hidden, message: refused(`Sales${hidden}EU`) }).toEqual({ hidden, message: expect.stringMatching(/invisible/) });
     // ASCII smuggled in tag characters behind a flag: only the three flags Unicode recommends are tag sequences
     const tags = (text: string) => Array.from(text, (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
@@ -107,6 +111,10 @@ describe('organization decider', () => {
       '\u845B\u{E0100}', // an ideographic variant
       '\u05D3\u05E0\u05D9\u05D0\u05DC\u200F', // a Hebrew name with a right-to-left mark, as pasted
       '\u182E\u1823\u1829\u182D\u1823\u182F\u180B', // Mongolian with a free variation selector
+      '\u09B0\u200D\u09CD\u09AF\u09BE\u09AC', // Bengali ra-phala: ZWJ before the virama (probe 14)
+      '\u05D7\u05D3\u05E8 5\u200F', // a Hebrew name ending in a digit and its right-to-left mark (probe 14)
+      'Jane \u{1F3F3}\uFE0F\u200D\u{1F308}', // the rainbow flag: ZWJ after a presentation selector
+      'Jane \u{1F468}\u200D\u{1F469}\u200D\u{1F467}', // a family
     ])
       expectEvents(join(fine), ['UserJoinedOrganization']);
     // a whole pair is one character: an emoji outside the first plane is a name

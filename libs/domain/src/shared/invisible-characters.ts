@@ -12,6 +12,10 @@ const SHOWS_NOTHING = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2800\u{1D159}]/u
 const FLAG_TAG_SEQUENCE = /\u{1F3F4}\u{E0067}\u{E0062}(?:\u{E0065}\u{E006E}\u{E0067}|\u{E0073}\u{E0063}\u{E0074}|\u{E0077}\u{E006C}\u{E0073})\u{E007F}/gu;
 
 const PICTOGRAPH = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
+const EMOJI_AFTER_JOINER = /\p{Extended_Pictographic}/u;
+/** the viramas of the Brahmic scripts: a ZWJ or ZWNJ beside one shapes a conjunct (क्‍ष, Bengali র‍্য) */
+const VIRAMA = /[\u094D\u09CD\u0A4D\u0ACD\u0B4D\u0BCD\u0C4D\u0CCD\u0D4D\u0DCA\u0E3A\u0F84\u1039\u103A\u1714\u1734\u17D2\u1A60\u1B44\u1BAA\uA806\uA8C4\uA953\uA9C0\uABED]/u;
+const DIGIT = /\p{Nd}/u;
 const EMOJI_OR_SYMBOL = /[\p{Emoji}\p{S}]/u;
 const MARK = /\p{M}/u;
 const HAN = /\p{Script=Han}/u;
@@ -21,18 +25,21 @@ const JOINING = /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Mong
 /** right-to-left scripts: a bidi mark (LRM, RLM, ALM) beside one of their letters orders mixed text */
 const RIGHT_TO_LEFT = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}]/u;
 
-/** whether this invisible character is needed where it stands, between `before` and `after` (undefined at an end) */
-function needed(c: string, before: string | undefined, after: string | undefined): boolean {
+/**
+ * Whether this invisible character is needed where it stands, between `before` and `after` (undefined at an end), in a
+ * name that holds right-to-left letters or not.
+ */
+function needed(c: string, before: string | undefined, after: string | undefined, rightToLeft: boolean): boolean {
   const is = (pattern: RegExp, neighbour: string | undefined) => neighbour !== undefined && pattern.test(neighbour);
   switch (c) {
-    case '\u200D': // ZWJ: in an emoji sequence (👩‍💻), or after a virama (Indic conjuncts: क्‍ष)
-      return is(PICTOGRAPH, before) || is(MARK, before);
-    case '\u200C': // ZWNJ: after a virama, or after a letter of a joining script
-      return is(MARK, before) || is(JOINING, before);
-    case '\u200E': // LRM, RLM, ALM: beside a right-to-left letter (copy-pasted Hebrew and Arabic names carry them)
-    case '\u200F':
+    case '\u200D': // ZWJ: between two emoji of a sequence (👩‍💻), or beside a virama (Indic conjuncts: क्‍ष, র‍্য)
+      return (is(PICTOGRAPH, before) && is(EMOJI_AFTER_JOINER, after)) || is(VIRAMA, before) || is(VIRAMA, after);
+    case '\u200C': // ZWNJ: beside a virama, or after a letter of a joining script
+      return is(VIRAMA, before) || is(VIRAMA, after) || is(MARK, before) || is(JOINING, before);
+    case '\u200E': // LRM, RLM, ALM: beside a right-to-left letter (copy-pasted Hebrew and Arabic names carry them), or
+    case '\u200F': // beside a digit in a name that has such letters ("חדר 5" + RLM)
     case '\u061C':
-      return is(RIGHT_TO_LEFT, before) || is(RIGHT_TO_LEFT, after);
+      return is(RIGHT_TO_LEFT, before) || is(RIGHT_TO_LEFT, after) || (rightToLeft && (is(DIGIT, before) || is(DIGIT, after)));
     case '\u034F': // the combining grapheme joiner: between marks (Hebrew pointing)
       return is(MARK, before);
   }
@@ -47,5 +54,6 @@ function needed(c: string, before: string | undefined, after: string | undefined
 export function hidesSomething(name: string): boolean {
   if (!SHOWS_NOTHING.test(name)) return false;
   const chars = Array.from(name.replace(FLAG_TAG_SEQUENCE, '\u{1F3F4}'));
-  return chars.some((c, i) => SHOWS_NOTHING.test(c) && !needed(c, chars[i - 1], chars[i + 1]));
+  const rightToLeft = RIGHT_TO_LEFT.test(name);
+  return chars.some((c, i) => SHOWS_NOTHING.test(c) && !needed(c, chars[i - 1], chars[i + 1], rightToLeft));
 }

@@ -69,6 +69,7 @@ export const checkEmail = (field: string, raw: unknown): FieldError | undefined 
 const CONTROL_OR_OVERRIDE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 /** half of a UTF-16 surrogate pair alone: no character at all, which a strict JSON reader refuses and a CSV writes as U+FFFD */
 const LONE_SURROGATE = /\p{Cs}/u;
+const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
 /** a character that shows something: not a space, a format or combining character (variation selectors are), a blank filler */
 const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
 
@@ -79,6 +80,8 @@ const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
  */
 export function nameProblem(name: string): string | undefined {
   if (LONE_SURROGATE.test(name)) return 'must be valid Unicode text (it holds half of a surrogate pair)';
+  // U+FFFE, U+FFFF and their kin are not characters to exchange (probe 14: "Sales\uFFFFEU" was a team name)
+  if (NONCHARACTER.test(name)) return 'must be valid Unicode text (it holds a noncharacter such as U+FFFF)';
   if (CONTROL_OR_OVERRIDE.test(name)) return 'must not contain control characters or direction overrides';
   if (hidesSomething(name)) return 'must not contain invisible characters such as zero-width spaces';
   if (name.length > 0 && !VISIBLE.test(name)) return 'must contain a visible character';

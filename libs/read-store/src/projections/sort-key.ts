@@ -2,11 +2,19 @@ import { domainToUnicode } from 'node:url';
 
 /**
  * The combining marks that are accents of Latin, Greek and Cyrillic letters (combining diacritical marks and their
- * supplements and extensions, the marks for symbols, the half marks). Not every mark: an Indic vowel sign, a kana's
- * voicing mark or a Hangul syllable's jamo is part of the letter (removing every `\p{M}` made "सीता" find "सतीश" and
- * "ガ" find "カトウ": review, session 16).
+ * supplements and extensions, the marks for symbols, the half marks), and the optional vowel points of Hebrew (niqqud,
+ * cantillation) and Arabic (harakat, Quranic marks), which people leave out when they type a name. Not every mark: an
+ * Indic vowel sign, a kana's voicing mark or a Hangul syllable's jamo is part of the letter (removing every `\p{M}`
+ * made "सीता" find "सतीश" and "ガ" find "カトウ": review, session 16).
  */
-const ACCENTS = /[\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/gu;
+const ACCENTS =
+  /[\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06DC\u06DF-\u06E4\u06E7\u06E8\u06EA-\u06ED]/gu;
+/**
+ * Letters a search reads as the Latin letter people type for them, which have no decomposition to fold: Turkish
+ * dotless ı (`IŞIK` typed in capitals lower-cases to `işik`), ø, ł, đ, æ, œ (probe 14). The sort keeps them apart.
+ */
+const SEARCH_LETTERS: Record<string, string> = { ı: 'i', ø: 'o', ł: 'l', đ: 'd', æ: 'ae', œ: 'oe', ß: 'ss', ς: 'σ' };
+const SEARCH_LETTER = /[ıøłđæœßς]/g;
 /** printable ASCII, which folding leaves as it is (most addresses, many names): no normalization to run */
 const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 /** compatibility forms decomposed (`ﬁ` → `fi`, full-width letters), accents removed, the rest composed again */
@@ -26,15 +34,15 @@ export const sortKey = (text: string): string => fold(text).toLowerCase();
  * The text a search matches, and what it is matched with (a member's `searchText`, the query's `q`): the sort key's
  * folding (case, accents, compatibility forms: `emile` finds `Émile`, `ince` finds `İnce`), lower-cased letter by
  * letter (an all-caps Greek word's last `Σ` is `σ`, not the final `ς` a whole-word lower-casing writes), without the
- * characters that show nothing (Persian "علیرضا" typed without its ZWNJ finds "علی‌رضا"), and the two
- * letters whose forms differ in length or by position folded: `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`).
+ * characters that show nothing (Persian "علیرضا" typed without its ZWNJ finds "علی‌رضا"), and a few letters folded:
+ * `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`), and those of SEARCH_LETTERS.
  */
 export const searchKey = (text: string): string => {
   const lower = fold(text).toLowerCase();
   if (PLAIN_ASCII.test(lower)) return lower;
   // lower-casing a whole text writes a word-final Σ as ς, its only context-dependent mapping: every ς is σ here anyway,
-  // so this equals lower-casing letter by letter (the earlier form, ~10 % of a rebuild's main thread)
-  return lower.replace(IGNORABLE, '').replace(/ς/g, 'σ').replace(/ß/g, 'ss');
+  // so this equals lower-casing letter by letter
+  return lower.replace(IGNORABLE, '').replace(SEARCH_LETTER, (c) => SEARCH_LETTERS[c]!);
 };
 
 /** separates a document's searched values in its `searchText`: a control character, which no query holds */
