@@ -39,10 +39,8 @@ export class OrganizationsController {
   @SystemOnly()
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateOrganizationMessage) {
-    // the system key is checked first, as over HTTP: an organization key without actorId is 403, not "name the actor"
-    return this.messages.run('organizations.create', m, (ctx) => this.execute(new CreateOrganizationCommand(ctx, m.name, m.admin)), this.handler.storage, {
-      systemOnly: true,
-    });
+    // @SystemOnly(): the guard checks the system key first, as over HTTP (an organization key is 403, not "name the actor")
+    return this.messages.run('organizations.create', m, (ctx) => this.execute(new CreateOrganizationCommand(ctx, m.name, m.admin)), this.handler.storage);
   }
 
   private execute(command: CreateOrganizationCommand): Promise<OrganizationCreated> {

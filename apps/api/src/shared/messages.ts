@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { PinoLogger } from 'nestjs-pino';
-import { Authenticator, type Principal, organizationOf, systemKeyRefused } from '../shared/auth';
+import { Authenticator, type Principal, organizationOf } from '../shared/auth';
 import { ID_PATTERN } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
@@ -49,10 +49,6 @@ export const ownOrganization = (principal: Principal, organizationId: string): s
   return organizationId;
 };
 
-const requireSystem = (principal: Principal): void => {
-  if (principal.kind !== 'system') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
-};
-
 /**
  * The message-pattern side of the write pipeline: authenticates the key in the payload, names the actor, and runs
  * the write through the same WritePipeline as HTTP (same idempotency, same context, same problems).
@@ -71,18 +67,17 @@ export class MessageWrites {
     return typeof id === 'string' ? id : undefined;
   }
 
-  /** A write authenticated by the message's API key; `systemOnly`: refused to any other key first, as over HTTP. */
+  /**
+   * A write authenticated by the message's API key. Its kind (the system key for a `@SystemOnly()` pattern, an
+   * organization's key for the others) was judged by ApiKeyGuard before the message's fields, as over HTTP.
+   */
   async run<T>(
     pattern: string,
     message: Envelope,
     exec: (ctx: CommandContext, principal: Principal) => Promise<T>,
     storage?: AnswerStorage<T>,
-    options: { systemOnly?: boolean } = {},
   ): Promise<T> {
     const principal = await this.auth.identify(message.apiKey);
-    if (options.systemOnly) requireSystem(principal);
-    // as over HTTP: the system key on an organization's operation is 403 (it answered 401, or 404 for the organization)
-    else if (principal.kind === 'system') throw systemKeyRefused();
     const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
     if (!actorId)
       throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));

@@ -64,15 +64,15 @@ export class NetworkController {
   @SystemOnly()
   @ApiExcludeEndpoint()
   linkMessage(@Payload() m: NetworkMessage) {
-    // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
-    return this.messages.run('network.link', m, (ctx) => this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx), undefined, { systemOnly: true });
+    // @SystemOnly(): the guard checks the system key before anything else, as over HTTP (an organization key is 403)
+    return this.messages.run('network.link', m, (ctx) => this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx));
   }
 
   @MessagePattern('network.unlink')
   @SystemOnly()
   @ApiExcludeEndpoint()
   unlinkMessage(@Payload() m: NetworkMessage) {
-    // the system key is checked before anything else, as over HTTP (an organization key is 403, not "name the actor")
-    return this.messages.run('network.unlink', m, (ctx) => this.execute('UnnetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx), undefined, { systemOnly: true });
+    // @SystemOnly(): the guard checks the system key before anything else, as over HTTP (an organization key is 403)
+    return this.messages.run('network.unlink', m, (ctx) => this.execute('UnnetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx));
   }
 }
