@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, hasAddress } from '@rollcall/domain';
+import { type Invitation, type OrganizationState, type WorkspaceState, hasAddress } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
+import { type RowKind, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
 import type { AppliedCommand } from './stream-states';
 
 /**
  * How a decision state is written into a snapshot and read back (docs/adr/0013-snapshots-sealed-per-snapshot.md):
  * chunks sealed under the snapshot's one data key. Chunk 0 is the head (the state's small fields, the idempotency
- * keys, the counts); the others hold rows of users, members or invitations as arrays in the order of the field lists
- * below (no field names repeated per row: a third less to open and parse). Chunks are opened, parsed and folded into
- * the state's Maps in turns of ~12 ms (`LoadTurns`), so the event loop stays responsive.
+ * keys, the counts); the others hold rows of users, members or invitations, a column per field (snapshot-rows.ts:
+ * no field names repeated per row, access values listed once). Chunks are opened, parsed and folded into the state's
+ * Maps in turns of ~12 ms (`LoadTurns`), so the event loop stays responsive.
  */
 
-/** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
-export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
-export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
-export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId'] as const satisfies readonly (keyof Invitation)[];
+export { INVITATION_FIELDS, MEMBER_FIELDS, USER_FIELDS } from './snapshot-rows';
 
 /** The state's fields stored in the head, in rows, or derived on load (rebuilt, never stored). A spec checks them. */
 export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys'] as const;
@@ -23,15 +21,6 @@ export const WORKSPACE_HEAD = ['info', 'teams'] as const;
 export const ORGANIZATION_ROWS = ['users'] as const;
 export const WORKSPACE_ROWS = ['members', 'invitations'] as const;
 export const DERIVED = { organization: ['byEmail'], workspace: ['pendingByEmail'] } as const;
-
-type RowKind = 'users' | 'members' | 'invitations';
-const FIELDS: Record<RowKind, readonly string[]> = { users: USER_FIELDS, members: MEMBER_FIELDS, invitations: INVITATION_FIELDS };
-
-/** A row's value at a field's place (the field lists say where). */
-const placesOf = <F extends string>(fields: readonly F[]) => Object.fromEntries(fields.map((f, i) => [f, i])) as Record<F, number>;
-const U = placesOf(USER_FIELDS);
-const M = placesOf(MEMBER_FIELDS);
-const I = placesOf(INVITATION_FIELDS);
 
 /** What a snapshot gives back: the state at `revision`, and the commands it remembers by idempotency key. */
 export interface Restored<S> {
@@ -124,7 +113,6 @@ const additionalData = (stream: string, version: string, revision: bigint, id: s
  * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4). An accepted invitation's address is its member's profile,
  * which the organization holds until that member is deleted there: it stays under the snapshot's key alone.
  */
-type SealedAddress = [subjectId: string, sealed: string];
 interface SealedInvitation {
   invitation: Invitation;
   address: SealedAddress;
@@ -159,17 +147,6 @@ async function sealAddresses(items: readonly object[], stream: string, sealing: 
   return sealed;
 }
 
-/** The rows of a chunk, each an array in the order of its fields (undefined as null). */
-function rowsOf(kind: RowKind, items: readonly object[], addresses: ReadonlyMap<string, SealedAddress | null>): unknown[][] {
-  const fields = FIELDS[kind];
-  return items.map((item) => {
-    const row = fields.map((f) => (item as Record<string, unknown>)[f] ?? null);
-    const address = kind === 'invitations' ? addresses.get(row[I.invitationId] as string) : undefined;
-    if (address !== undefined) row[I.email] = address;
-    return row;
-  });
-}
-
 /** The copy's chunks, sealed: the head, then rows by `chunkEntries`, halved until a chunk fits in `chunkBytes`. */
 export async function sealCopy(
   copy: SnapshotCopy,
@@ -187,7 +164,7 @@ export async function sealCopy(
     for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
     while (pending.length > 0) {
       const part = pending.shift()!;
-      const text = JSON.stringify({ k: kind, r: rowsOf(kind, part, addresses) });
+      const text = JSON.stringify(rowsChunk(kind, part, addresses));
       if (Buffer.byteLength(text) > limits.chunkBytes && part.length > 1) {
         const half = Math.ceil(part.length / 2);
         pending.unshift(part.slice(0, half), part.slice(half));
@@ -201,67 +178,6 @@ export async function sealCopy(
 }
 
 // ---------------------------------------------------------------- opening (a cold load)
-
-// One object literal per kind (not a loop over the field names): a third faster to build, and each kind keeps one shape.
-const userOf = (r: unknown[]): UserProfile => ({
-  userId: r[U.userId] as string,
-  email: r[U.email] as string,
-  displayName: r[U.displayName] as string,
-  alias: r[U.alias] as string | null,
-  avatarUrl: r[U.avatarUrl] as string | null,
-  orgAdmin: r[U.orgAdmin] as boolean,
-  deleted: r[U.deleted] as boolean,
-  joinedAt: r[U.joinedAt] as string,
-  knownEmails: r[U.knownEmails] as string[],
-  pendingEmail: r[U.pendingEmail] as UserProfile['pendingEmail'],
-  emailChangeVersion: r[U.emailChangeVersion] as number,
-});
-const memberOf = (r: unknown[]): Member => ({ userId: r[M.userId] as string, access: r[M.access] as Member['access'], status: r[M.status] as Member['status'], joinedAt: r[M.joinedAt] as string });
-const invitationOf = (r: unknown[]): Invitation => {
-  const inv: Invitation = {
-    invitationId: r[I.invitationId] as string,
-    email: r[I.email] as string,
-    access: r[I.access] as Invitation['access'],
-    status: r[I.status] as Invitation['status'],
-    linkVersion: r[I.linkVersion] as number,
-    invitedAt: r[I.invitedAt] as string,
-    expiresAt: r[I.expiresAt] as string,
-    inviteeUserId: r[I.inviteeUserId] as string | null,
-  };
-  // optional: absent (not null) when unset, as the fold leaves it
-  if (r[I.linkSentAt] !== null) inv.linkSentAt = r[I.linkSentAt] as string;
-  return inv;
-};
-
-/** Folds the rows of one chunk into the state's Maps (and the derived ones, as the folds keep them). */
-function foldRows(state: OrganizationState | WorkspaceState, kind: RowKind, rows: unknown[][], sealed: SealedInvitation[]): void {
-  if (kind === 'users') {
-    const org = state as OrganizationState;
-    for (const row of rows) {
-      const user = userOf(row);
-      org.users.set(user.userId, user);
-      // as evolveOrganization keeps it: the email of every user not deleted
-      if (!user.deleted && typeof user.email === 'string') org.byEmail.set(user.email, user.userId);
-    }
-  } else if (kind === 'members') {
-    const { members } = state as WorkspaceState;
-    for (const row of rows) {
-      const member = memberOf(row);
-      members.set(member.userId, member);
-    }
-  } else {
-    const ws = state as WorkspaceState;
-    for (const row of rows) {
-      const inv = invitationOf(row);
-      ws.invitations.set(inv.invitationId, inv);
-      const email: unknown = inv.email;
-      if (Array.isArray(email)) {
-        sealed.push({ invitation: inv, address: email as SealedAddress });
-        (inv as { email: string | null }).email = null;
-      }
-    }
-  }
-}
 
 /**
  * Opens the sealed addresses of a workspace's invitations not accepted (one batched key lookup); an address whose key
@@ -311,9 +227,13 @@ export async function openSnapshot(
       lastAt = typeof parsed.lastAt === 'string' ? parsed.lastAt : undefined;
       counts = parsed.counts;
     } else {
-      const part = JSON.parse(text) as { k: RowKind; r: unknown[][] };
-      if (!state || !(part.k in FIELDS)) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1} holds no rows of a ${kind}`);
-      foldRows(state, part.k, part.r, sealed);
+      const part: unknown = JSON.parse(text);
+      if (!state || !isRowsChunk(part)) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1} holds no rows of a ${kind}`);
+      try {
+        foldRows(state, part, sealed);
+      } catch (error) {
+        throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq - 1}: ${(error as Error).message}`);
+      }
     }
     if (turns.due()) await turns.yield();
   }

@@ -40,8 +40,8 @@ export type { Restored } from './snapshot-codec';
  * the stream replayed.
  */
 export const STATE_SHAPE_VERSION = 2; // 2: WorkspaceState.teams
-/** 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
-export const SNAPSHOT_FORMAT = 4;
+/** 5: rows as columns, access values listed once per chunk (snapshot-rows.ts); 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
+export const SNAPSHOT_FORMAT = 5;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))

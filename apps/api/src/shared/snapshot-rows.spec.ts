@@ -1,0 +1,105 @@
+import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
+import { INVITATION_FIELDS, type RowsChunk, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
+
+const agent = () => ({ roles: ['agent'], grants: [], restrictions: {} });
+const manager = () => ({ roles: ['manager'], grants: ['billing.view'], restrictions: { contact_visibility: 'own' as const, mask_contact_info: true as const } });
+
+const user = (n: number, extra: Partial<UserProfile> = {}): UserProfile => ({
+  userId: `user-${n}`,
+  email: `user-${n}@example.test`,
+  displayName: `User ${n}`,
+  alias: null,
+  avatarUrl: null,
+  orgAdmin: false,
+  deleted: false,
+  joinedAt: `2026-11-0${n}T10:00:00.000Z`,
+  knownEmails: [`user-${n}@example.test`],
+  pendingEmail: null,
+  emailChangeVersion: 0,
+  ...extra,
+});
+const invitation = (n: number, extra: Partial<Invitation> = {}): Invitation => ({
+  invitationId: `inv-${n}`,
+  email: `invitee-${n}@example.test`,
+  access: agent(),
+  status: 'pending',
+  linkVersion: 1,
+  invitedAt: `2026-11-0${n}T10:00:00.000Z`,
+  expiresAt: `2026-11-0${n + 2}T10:00:00.000Z`,
+  linkSentAt: `2026-11-0${n}T10:00:00.000Z`,
+  inviteeUserId: null,
+  ...extra,
+});
+
+/** writes the rows into a chunk, through JSON as a snapshot stores it, and folds them back */
+function roundTrip<S extends OrganizationState | WorkspaceState>(state: S, kind: RowsChunk['k'], items: object[], addresses = new Map<string, SealedAddress | null>()) {
+  const parsed: unknown = JSON.parse(JSON.stringify(rowsChunk(kind, items, addresses)));
+  expect(isRowsChunk(parsed)).toBe(true);
+  const sealed: { invitation: Invitation; address: SealedAddress }[] = [];
+  foldRows(state, parsed as RowsChunk, sealed);
+  return { state, sealed, chunk: parsed as RowsChunk };
+}
+
+const workspace = () => initialWorkspaceState({ workspaceId: 'ws-1', name: 'Support', plan: 'standard', accessModel: 'levels', ownerUserId: 'user-1', createdAt: '2026-11-01T10:00:00.000Z' });
+
+describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, access values listed once)', () => {
+  it('users read back as they were written: an address list that is just the address, none, several; a deleted user; a pending change', () => {
+    const users = [
+      user(1),
+      user(2, { knownEmails: [] }),
+      user(3, { knownEmails: ['old@example.test', 'user-3@example.test'], alias: 'Trois', avatarUrl: 'https://example.test/a.png', orgAdmin: true }),
+      user(4, { deleted: true, email: '', knownEmails: [] }),
+      user(5, { pendingEmail: { email: 'new@example.test', version: 2, expiresAt: '2026-11-09T10:00:00.000Z' }, emailChangeVersion: 2 }),
+    ];
+    const { state } = roundTrip(initialOrganizationState(), 'users', users);
+    expect([...state.users.values()]).toEqual(users);
+    // the derived index, as evolveOrganization keeps it: every user not deleted by address
+    expect([...state.byEmail]).toEqual([1, 2, 3, 5].map((n) => [`user-${n}@example.test`, `user-${n}`]));
+  });
+
+  it('members share one frozen access value per distinct access in their chunk: writing to it throws instead of changing every member', () => {
+    const members: Member[] = [1, 2, 3].map((n) => ({ userId: `user-${n}`, access: n === 2 ? manager() : agent(), status: n === 3 ? 'revoked' : 'active', joinedAt: `2026-11-0${n}T10:00:00.000Z` }));
+    const { state, chunk } = roundTrip(workspace(), 'members', members);
+    expect(chunk.a).toHaveLength(2);
+    expect([...state.members.values()]).toEqual(members);
+    const [one, , three] = [...state.members.values()];
+    expect(one!.access).toBe(three!.access);
+    expect(Object.isFrozen(one!.access) && Object.isFrozen(one!.access.roles) && Object.isFrozen(one!.access.restrictions)).toBe(true);
+    expect(() => one!.access.roles.push('owner')).toThrow(TypeError);
+    expect(three!.access.roles).toEqual(['agent']);
+  });
+
+  it('invitations read back as they were written: a link sent at invitation or later or never recorded; sealed, erased and forgotten addresses', () => {
+    const invitations = [
+      invitation(1),
+      invitation(2, { linkSentAt: '2026-11-03T12:00:00.000Z', linkVersion: 2, access: manager() }),
+      invitation(3, { status: 'accepted', inviteeUserId: 'user-9' }),
+      invitation(4, { status: 'cancelled', email: '' }),
+      invitation(5, { email: null as unknown as string }),
+    ];
+    delete invitations[2]!.linkSentAt;
+    const sealedAddress: SealedAddress = ['e:subject', 'c2VhbGVk'];
+    const { state, sealed } = roundTrip(workspace(), 'invitations', invitations, new Map([['inv-1', sealedAddress]]));
+    // the sealed address is held as null until it is opened, and listed to be opened
+    expect([...state.invitations.values()]).toEqual([{ ...invitations[0], email: null }, ...invitations.slice(1)]);
+    expect(sealed).toEqual([{ invitation: state.invitations.get('inv-1'), address: sealedAddress }]);
+    expect('linkSentAt' in state.invitations.get('inv-3')!).toBe(false);
+  });
+
+  it('a chunk of another shape is refused before anything is folded: unknown kind, a column missing or short, no access values, an access index that names none', () => {
+    const good = JSON.parse(JSON.stringify(rowsChunk('invitations', [invitation(1), invitation(2)], new Map()))) as RowsChunk;
+    expect(isRowsChunk(good)).toBe(true);
+    expect(isRowsChunk({ ...good, k: 'teams' })).toBe(false);
+    expect(isRowsChunk({ ...good, k: 'constructor' })).toBe(false);
+    expect(isRowsChunk({ ...good, c: good.c.slice(1) })).toBe(false);
+    expect(isRowsChunk({ ...good, c: good.c.map((column, i) => (i === INVITATION_FIELDS.length - 1 ? column.slice(1) : column)) })).toBe(false);
+    expect(isRowsChunk({ k: good.k, c: good.c })).toBe(false);
+    expect(isRowsChunk({ k: 'users', r: [[]] })).toBe(false);
+    expect(isRowsChunk(null)).toBe(false);
+    const badIndex = { ...good, c: good.c.map((column, i) => (i === INVITATION_FIELDS.indexOf('access') ? [0, 7] : column)) };
+    expect(isRowsChunk(badIndex)).toBe(true);
+    const state = workspace();
+    expect(() => foldRows(state, badIndex, [])).toThrow('no access value 7');
+    expect(state.invitations.size).toBe(0);
+  });
+});
