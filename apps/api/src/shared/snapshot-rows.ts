@@ -52,7 +52,7 @@ export interface RowsChunk {
  */
 export function rowsChunk(kind: RowKind, items: readonly object[], addresses: ReadonlyMap<string, SealedAddress | null>): RowsChunk {
   const fields = FIELDS[kind];
-  const columns: unknown[][] = fields.map(() => new Array<unknown>(items.length));
+  const columns: unknown[][] = fields.map(() => Array.from({ length: items.length }));
   const accessIndex = new Map<string, number>();
   const accesses: Access[] = [];
   items.forEach((item, row) => {
