@@ -40,6 +40,8 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: Healthcheck;
   volumes?: Volume[];
+  ports?: (string | number | { target?: number | string; published?: number | string })[];
+  expose?: (string | number)[];
 }
 interface ComposeModel {
   services: Record<string, Service>;
@@ -209,6 +211,13 @@ describe(`docker-compose.yml (${validator ? `validated by \`${validator.name} co
       /http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(healthTest(model.services[app]!.healthcheck).join(' '))?.[1];
     expect(probe('api')).toBe(env(model.services.api!).PORT ?? '3000');
     expect(probe('projector')).toBe(env(model.services.projector!).PROJECTOR_PORT ?? '9464');
+  });
+
+  it('the projector publishes no host port, so that it can run as several replicas (`--scale projector=N`)', () => {
+    const projector = model.services.projector!;
+    // a fixed published port (9464:9464) lets only one container bind it; the port is reachable on the compose network
+    expect(projector.ports ?? []).toEqual([]);
+    expect((projector.expose ?? []).map(String)).toContain(env(projector).PROJECTOR_PORT ?? '9464');
   });
 
   describe('the MongoDB healthcheck (its mongosh script run against stubs of rs and db)', () => {
