@@ -160,6 +160,13 @@ const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: 
   return raw;
 };
 
+/** EVENTSTORE_URL, checked as the API and the projector (apps/projector/src/config.ts) both read it */
+export const readEventstoreUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined =>
+  url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems);
+
+/** MONGO_URL, checked as the API and the projector (apps/projector/src/config.ts) both read it */
+export const readMongoUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined => url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const port = int(env, 'PORT', 3000, problems);
@@ -193,8 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invitationTtlSeconds: int(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: int(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
     invitationSecret,
-    eventstoreUrl: url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems),
-    mongoUrl: url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems),
+    eventstoreUrl: readEventstoreUrl(env, problems),
+    mongoUrl: readMongoUrl(env, problems),
     natsUrl: url(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
     smtpUrl: url(env, 'SMTP_URL', ['smtp', 'smtps'], problems),
     tcpPort: tcpPort(env, port, problems),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError } from '../../api/src/config';
+import { ConfigError, readEventstoreUrl, readMongoUrl } from '../../api/src/config';
 import { readMetricsToken } from '../../api/src/health/metrics-scrape';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
@@ -16,13 +16,13 @@ export interface ProjectorConfig {
   metricsToken?: string;
 }
 
-/** The configuration, or the problems with it (each names its variable). */
+/** The configuration, or the problems with it (each names its variable; the store URLs checked as the API checks them). */
 export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): ProjectorConfig {
   const port = Number(env.PROJECTOR_PORT?.trim() || 9464);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PROJECTOR_PORT must be a port number, got "${env.PROJECTOR_PORT}"`);
   return {
-    eventstoreUrl: env.EVENTSTORE_URL?.trim() || undefined,
-    mongoUrl: env.MONGO_URL?.trim() || undefined,
+    eventstoreUrl: readEventstoreUrl(env, problems),
+    mongoUrl: readMongoUrl(env, problems),
     dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
     port,
     metricsToken: readMetricsToken(env, problems),
