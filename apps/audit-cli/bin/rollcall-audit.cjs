@@ -12,10 +12,5 @@ else {
   require(join(root, 'tools', 'register.cjs'));
   cli = require(join(root, 'apps', 'audit-cli', 'src', 'main.ts'));
 }
-cli.main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (error) => {
-    process.stderr.write(`${error && error.message ? error.message : String(error)}\n`);
-    process.exitCode = error && error.constructor && error.constructor.name === 'UsageError' ? 2 : 1;
-  },
-);
+// the exit codes (2 for every usage error, an unknown option included), the usage and EPIPE as `npm run audit`
+cli.run(process.argv.slice(2));

@@ -136,14 +136,20 @@ export function checkedKey(value: string): string {
   return value;
 }
 
-if (require.main === module) {
+/**
+ * The CLI as a process, for `npm run audit` (below) and the `rollcall-audit` bin (bin/rollcall-audit.cjs) alike: the
+ * exit code is 0 checked, 1 a check failed or the API refused, 2 a usage error (then the usage is printed too).
+ */
+export function run(argv: string[]): Promise<void> {
   // a reader that stopped reading (`… | head`) ends the output, not the process with an EPIPE stack (probe 8)
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? 0);
   });
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
+  return main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
     (error: unknown) => {
       if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
         process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
@@ -158,3 +164,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) void run(process.argv.slice(2));
