@@ -1,5 +1,5 @@
 import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
-import { INVITATION_FIELDS, type RowsChunk, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
+import { INVITATION_FIELDS, type RowsChunk, USER_FIELDS, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
 
 const agent = () => ({ roles: ['agent'], grants: [], restrictions: {} });
 const manager = () => ({ roles: ['manager'], grants: ['billing.view'], restrictions: { contact_visibility: 'own' as const, mask_contact_info: true as const } });
@@ -51,8 +51,10 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
       user(4, { deleted: true, email: '', knownEmails: [] }),
       user(5, { pendingEmail: { email: 'new@example.test', version: 2, expiresAt: '2026-11-09T10:00:00.000Z' }, emailChangeVersion: 2 }),
     ];
-    const { state } = roundTrip(initialOrganizationState(), 'users', users);
+    const { state, chunk } = roundTrip(initialOrganizationState(), 'users', users);
     expect([...state.users.values()]).toEqual(users);
+    // an address list that is just the address is written as 0, not again
+    expect(chunk.c[USER_FIELDS.indexOf('knownEmails')]).toEqual([0, [], ['old@example.test', 'user-3@example.test'], [], 0]);
     // the derived index, as evolveOrganization keeps it: every user not deleted by address
     expect([...state.byEmail]).toEqual([1, 2, 3, 5].map((n) => [`user-${n}@example.test`, `user-${n}`]));
   });
@@ -64,7 +66,7 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     expect([...state.members.values()]).toEqual(members);
     const [one, , three] = [...state.members.values()];
     expect(one!.access).toBe(three!.access);
-    expect(Object.isFrozen(one!.access) && Object.isFrozen(one!.access.roles) && Object.isFrozen(one!.access.restrictions)).toBe(true);
+    expect([one!.access, one!.access.roles, one!.access.grants, one!.access.restrictions].every((value) => Object.isFrozen(value))).toBe(true);
     expect(() => one!.access.roles.push('owner')).toThrow(TypeError);
     expect(three!.access.roles).toEqual(['agent']);
   });
@@ -79,10 +81,17 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     ];
     delete invitations[2]!.linkSentAt;
     const sealedAddress: SealedAddress = ['e:subject', 'c2VhbGVk'];
-    const { state, sealed } = roundTrip(workspace(), 'invitations', invitations, new Map([['inv-1', sealedAddress]]));
-    // the sealed address is held as null until it is opened, and listed to be opened
-    expect([...state.invitations.values()]).toEqual([{ ...invitations[0], email: null }, ...invitations.slice(1)]);
-    expect(sealed).toEqual([{ invitation: state.invitations.get('inv-1'), address: sealedAddress }]);
+    // inv-1's address sealed under its own key; inv-2's erased (its key gone): written as null, never in clear
+    const addresses = new Map<string, SealedAddress | null>([['inv-1', sealedAddress], ['inv-2', null]]);
+    const { state, sealed, chunk } = roundTrip(workspace(), 'invitations', invitations, addresses);
+    expect(chunk.c[INVITATION_FIELDS.indexOf('email')]).toEqual([sealedAddress, null, 'invitee-3@example.test', '', null]);
+    // a link sent when invited is written as 0, not again
+    expect(chunk.c[INVITATION_FIELDS.indexOf('linkSentAt')]).toEqual([0, '2026-11-03T12:00:00.000Z', null, 0, 0]);
+    // the sealed address is held as null until it is opened, and listed to be opened: the state's own invitation
+    expect([...state.invitations.values()]).toEqual([{ ...invitations[0], email: null }, { ...invitations[1], email: null }, ...invitations.slice(2)]);
+    expect(sealed).toHaveLength(1);
+    expect(sealed[0]!.invitation).toBe(state.invitations.get('inv-1'));
+    expect(sealed[0]!.address).toEqual(sealedAddress);
     expect('linkSentAt' in state.invitations.get('inv-3')!).toBe(false);
   });
 
@@ -100,6 +109,9 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     expect(isRowsChunk(badIndex)).toBe(true);
     const state = workspace();
     expect(() => foldRows(state, badIndex, [])).toThrow('no access value 7');
+    // access values that are not access values
+    for (const a of [['x'], [5], [null], [{}], [{ roles: 'owner', grants: [], restrictions: {} }], [{ roles: [], grants: [], restrictions: [] }], [{ roles: [1], grants: [], restrictions: {} }]])
+      expect(() => foldRows(state, { ...good, a: a as never }, [])).toThrow(TypeError);
     expect(state.invitations.size).toBe(0);
   });
 });

@@ -90,8 +90,14 @@ export function isRowsChunk(part: unknown): part is RowsChunk {
   return columns.every((column) => column.length === rows) && (chunk.k === 'users' || Array.isArray(chunk.a));
 }
 
-/** Freezes an access value and what it holds (it is shared by every row that names it). */
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
+const isRestrictions = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => v === true || typeof v === 'string');
+
+/** Freezes an access value and what it holds (it is shared by every row that names it); throws when it is not one. */
 function frozen(access: Access): Access {
+  if (typeof access !== 'object' || access === null || !isStrings(access.roles) || !isStrings(access.grants) || !isRestrictions(access.restrictions))
+    throw new TypeError(`not an access value: ${JSON.stringify(access)}`);
   Object.freeze(access.roles);
   Object.freeze(access.grants);
   Object.freeze(access.restrictions);

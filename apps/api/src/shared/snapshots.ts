@@ -26,6 +26,7 @@ import {
   openSnapshot,
   sealCopy,
 } from './snapshot-codec';
+import { foldRows, rowsChunk } from './snapshot-rows';
 
 export type { Restored } from './snapshot-codec';
 
@@ -46,7 +47,9 @@ export const SNAPSHOT_FORMAT = 5;
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
   .update(DOMAIN_EVENT_TYPES.join(','))
+  // the rows' layout: their fields, and how a chunk writes and reads them (columns, access values listed once)
   .update(JSON.stringify([USER_FIELDS, MEMBER_FIELDS, INVITATION_FIELDS]))
+  .update([rowsChunk, foldRows].map(String).join('\n'))
   .digest('base64url')
   .slice(0, 16);
 
