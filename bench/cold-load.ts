@@ -1,0 +1,91 @@
+// The cold load of a 100,000-member workspace from its snapshots, in-process: what `bench:http`'s coldLoadMs100k
+// measures over HTTP after a restart (~5 minutes a run), without the server, in about a minute — to compare changes to
+// the snapshot's format or its opening quickly (docs/adr/0013, session 17). Run: `npm run bench:cold-load`.
+// Prints a line per run, then, last, one JSON line:
+//   {"bench":"cold-load","members":…,"firstRunMs":…,"medianMs":…,"minMs":…,"runs":…,"loadAverage":[…]}
+//
+// The data dir is seeded once (bench/lib/http-seed.ts: an organization with a workspace of N members, through the
+// app's own event store, personal fields encrypted) and its snapshots written by a load through StreamStates, as the
+// API writes them; it is kept in $TMPDIR/rollcall-bench/ under a name of the snapshot's version, so a change of the
+// format seeds again. Each run opens a new process's command side over it (StreamStates, StateSnapshots, the keys:
+// apps/api/src/shared/testing/snapshot-harness.ts) and times loading the organization's then the workspace's state.
+// The first run is a fresh process's (its code not optimized yet: nearest to the API's first command after a
+// restart); the median is of all runs. Options (env): BENCH_COLD_LOAD_MEMBERS (100000), BENCH_COLD_LOAD_RUNS (5).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRollcallEventStore } from '@rollcall/event-store';
+import { snapshotVersion } from '../apps/api/src/shared/snapshots';
+import { openProcess } from '../apps/api/src/shared/testing/snapshot-harness';
+import { seedWorkspace } from './lib/http-seed';
+
+const MEMBERS = Number(process.env.BENCH_COLD_LOAD_MEMBERS ?? 100_000);
+const RUNS = Number(process.env.BENCH_COLD_LOAD_RUNS ?? 5);
+
+interface Seeded {
+  dir: string;
+  organizationId: string;
+  workspaceId: string;
+}
+
+/** the seeded data dir with its snapshots written: found in the cache, or made */
+async function seeded(): Promise<Seeded> {
+  const cacheDir = join(tmpdir(), 'rollcall-bench');
+  mkdirSync(cacheDir, { recursive: true });
+  const name = `cold-load-${MEMBERS}-${snapshotVersion('workspace').replaceAll('/', '_')}`;
+  const manifest = join(cacheDir, `${name}.json`);
+  if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')) as Seeded;
+  const dir = join(cacheDir, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  console.log(`seeding ${MEMBERS} members into ${dir}…`);
+  const { store } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+  const { organizationId, workspaceId } = await seedWorkspace(store, MEMBERS, 'big');
+  await store.close();
+  // a load writes both snapshots (every: 1), in the background; close waits for them
+  const writer = await openProcess(dir, { every: 1 });
+  const org = await writer.states.organization(organizationId);
+  await writer.states.workspace(org.state, workspaceId);
+  await writer.close();
+  if (writer.errors.length > 0) throw new Error(`snapshots not written: ${String(writer.errors[0])}`);
+  const made = { dir, organizationId, workspaceId };
+  writeFileSync(manifest, JSON.stringify(made));
+  return made;
+}
+
+async function main(): Promise<void> {
+  const { dir, organizationId, workspaceId } = await seeded();
+  const load = () => Number(loadavg()[0]!.toFixed(2));
+  const loadBefore = load();
+  const times: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const p = await openProcess(dir, { every: Number.POSITIVE_INFINITY });
+    const t0 = performance.now();
+    const org = await p.states.organization(organizationId);
+    const t1 = performance.now();
+    const ws = await p.states.workspace(org.state, workspaceId);
+    const t2 = performance.now();
+    // both from their snapshots: each stream read from after its snapshot's revision, none from the start
+    const fromStart = p.reads.filter((r) => r.fromRevision === 0n);
+    if (fromStart.length > 0 || p.errors.length > 0 || ws?.state.members.size !== MEMBERS + 1)
+      throw new Error(`not loaded from the snapshots: ${JSON.stringify({ fromStart: fromStart.map((r) => r.stream), errors: p.errors.map(String) })}`);
+    times.push(t2 - t0);
+    console.log(`run ${run}: organization ${(t1 - t0).toFixed(0)} ms, workspace ${(t2 - t1).toFixed(0)} ms, both ${(t2 - t0).toFixed(0)} ms`);
+    await p.close();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const ms = (v: number) => Math.round(v);
+  console.log(
+    JSON.stringify({
+      bench: 'cold-load',
+      members: MEMBERS,
+      firstRunMs: ms(times[0]!),
+      medianMs: ms(sorted[Math.floor(sorted.length / 2)]!),
+      minMs: ms(sorted[0]!),
+      runs: RUNS,
+      loadAverage: [loadBefore, load()],
+    }),
+  );
+}
+
+void main();
