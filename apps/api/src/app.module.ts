@@ -139,18 +139,25 @@ export class AppModule {
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {
           provide: PERSONAL_DATA,
-          useFactory: (s: Stores, readSide: ReadSide, erasure: AddressErasure): PersonalData => ({
-            subjectsOf: (user) => s.personalData.subjectsOf(user),
-            forgetCached: (ids) => s.personalData.forgetCached(ids),
-            forget: async (ids) => {
-              // the deletion was decided (and appended) before this: what was invited later is not what it erased
-              const deletedAt = new Date().toISOString();
-              await s.personalData.forget(ids);
+          useFactory: (s: Stores, readSide: ReadSide, erasure: AddressErasure): PersonalData => {
+            const erased = async (ids: string[]) => {
               readSide.forgotten(ids);
               // invitations to the user's addresses in other organizations: gone from memory before the deletion is answered
-              await erasure.erased(ids, deletedAt);
-            },
-          }),
+              await erasure.erased(ids);
+            };
+            return {
+              subjectsOf: (user) => s.personalData.subjectsOf(user),
+              forgetCached: (ids) => s.personalData.forgetCached(ids),
+              forget: async (ids) => {
+                await s.personalData.forget(ids);
+                await erased(ids);
+              },
+              forgetAfterDeletion: async (ids) => {
+                await s.personalData.forgetAfterDeletion(ids);
+                await erased(ids);
+              },
+            };
+          },
           inject: [STORES, READ_SIDE, AddressErasure],
         },
         {
@@ -159,7 +166,7 @@ export class AppModule {
             const erasure = new AddressErasure(states, snapshots, (email) => s.sealing.subjectId({ kind: 'email', email }));
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');
-            feed.onErased = (ids, deletedAt) => void erasure.erased(ids, deletedAt).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
             return erasure;
           },
           inject: [StreamStates, StateSnapshots, STORES, PresenceFeed],

@@ -13,6 +13,11 @@ import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher
 export interface PersonalData {
   subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>): string[];
   forget(subjectIds: string[]): Promise<void>;
+  /**
+   * After a deletion appended with FORGET_KEYS_WITH_EVENT naming these subjects: the embedded store forgot them in the
+   * deletion's transaction, and only their traces go now; another store forgets them now (docs/adr/0003).
+   */
+  forgetAfterDeletion(subjectIds: string[]): Promise<void>;
   /** drops this process's cached keys of subjects that another replica forgot */
   forgetCached(subjectIds: string[]): void;
 }
@@ -76,6 +81,7 @@ export async function createRollcallEventStore(
     personalData: {
       subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
       forget: (ids) => store.forget(ids),
+      forgetAfterDeletion: (ids) => store.forgetAfterAppend(ids),
       forgetCached: (ids) => store.forgetCached(ids),
     },
     sealing: {

@@ -1,4 +1,4 @@
-import { type EventStore, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
+import { type EventStore, KEYS_FORGOTTEN_WITH_EVENT, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
 import { erasedSubjectsOf } from '../shared/address-erasure';
 import type { StreamStates } from '../shared/stream-states';
 
@@ -52,9 +52,10 @@ const erasureOf = (e: RecordedEvent) => {
 };
 
 /**
- * Makes sure every deleted user's data keys are forgotten: the delete command forgets them right after appending
- * UserDeleted, then records it (ERASURE_RECORDED); this pass (run at start) finishes every deletion without its
- * record — a process that died in between — and records it. Idempotent; a start with every erasure recorded reads
+ * Makes sure every deleted user's data keys are forgotten: the delete command forgets them with UserDeleted (the
+ * embedded store, in its transaction: KEYS_FORGOTTEN_WITH_EVENT) or right after appending it, then records it
+ * (ERASURE_RECORDED); this pass (run at start) finishes every deletion without its record — a process that died in
+ * between — and records it. A deletion whose keys went with it leaves only their traces to clear (the WAL). Idempotent; a start with every erasure recorded reads
  * only the deletions and the records.
  *
  * The keys to forget are in the deletion's metadata (`erasedSubjects`, pseudonymous ids); deletions written before
@@ -85,8 +86,12 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
   for (const e of pending) {
     const deleted = e.data as Deleted;
     const subjects = await subjectsToForget(e, states, personalData);
-    const forgotten = e.metadata[ERASURE_RECORDED_FLAG] === true ? subjects : subjects.filter(notSealedSince(e.position));
-    if (forgotten.length > 0) await personalData.forget(forgotten);
+    // forgotten in the deletion's own transaction (the embedded store): a key of these subjects now is a later one
+    if (e.metadata[KEYS_FORGOTTEN_WITH_EVENT] === true) await personalData.forgetAfterDeletion(subjects);
+    else {
+      const forgotten = e.metadata[ERASURE_RECORDED_FLAG] === true ? subjects : subjects.filter(notSealedSince(e.position));
+      if (forgotten.length > 0) await personalData.forget(forgotten);
+    }
     await recordErasure(store, deleted);
   }
   return pending.length;

@@ -75,7 +75,7 @@ export class PresenceFeed {
   /** position of the last followed event delivered (the head at start before any) */
   position = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
-  onErased: (subjectIds: string[], deletedAt: string) => void = () => undefined;
+  onErased: (subjectIds: string[]) => void = () => undefined;
   onAuthorityChanged: (change: AuthorityChangeSeen) => void = () => undefined;
 
   constructor(
@@ -152,7 +152,7 @@ export class PresenceFeed {
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
       this.onAuthorityChanged({ workspaceId: d.workspaceId });
     } else if (event?.type === 'UserDeleted') {
-      this.onErased(erasedSubjectsOf(recorded.metadata), event.data.deletedAt);
+      this.onErased(erasedSubjectsOf(recorded.metadata));
       this.onAuthorityChanged({ organizationId: event.data.organizationId });
     } else if (event && ACCESS_CHANGES.includes(event.type)) {
       this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });

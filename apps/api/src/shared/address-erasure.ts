@@ -6,8 +6,10 @@ import type { StreamStates } from './stream-states';
  * The address of an invitation is a data subject shared by every organization: deleting a user in one organization
  * forgets the subjects of all their addresses, which erases the invitations to those addresses in other
  * organizations too, with no event in those workspaces' streams. A replay reads those addresses as null; this makes
- * what a process holds in memory read the same — the cached workspace states lose the addresses, and their stored
- * snapshots are written again at the next load (a snapshot never read here is checked when a cold load reads it).
+ * what a process holds in memory read the same: the cached workspace states holding an invitation to an erased address
+ * are dropped, to be loaded from the log again (StreamStates.dropHoldingErasedAddresses: the log tells an invitation
+ * appended before the deletion from one appended after it, under a new key), and their stored snapshots are written
+ * again at the next load (a snapshot never read here is checked when a cold load reads it).
  *
  * Called with the subjects a deletion forgot: by this process right after forgetting them (before the deletion is
  * answered), and by every process when its log subscription sees the UserDeleted of any replica (its metadata's
@@ -21,15 +23,11 @@ export class AddressErasure {
     private readonly subjectOf: (email: string) => string,
   ) {}
 
-  /**
-   * The subjects a deletion decided at `deletedAt` forgot; returns the workspace streams whose cached state lost an
-   * address. Only invitations sent before the deletion: the address may be invited again at once, and that
-   * invitation is sealed under a new key (a replica may see the deletion after folding it).
-   */
-  async erased(subjectIds: readonly string[], deletedAt: string): Promise<string[]> {
+  /** The subjects a deletion forgot; returns the workspace streams whose cached state was dropped. */
+  async erased(subjectIds: readonly string[]): Promise<string[]> {
     if (subjectIds.length === 0) return [];
     const erased = new Set(subjectIds);
-    const streams = await this.states.forgetErasedAddresses((email, invitation) => invitation.invitedAt <= deletedAt && erased.has(this.subjectOf(email)));
+    const streams = await this.states.dropHoldingErasedAddresses((email) => erased.has(this.subjectOf(email)));
     for (const stream of streams) this.snapshots?.addressesErased(stream);
     return streams;
   }

@@ -2,13 +2,12 @@ import {
   type DomainEvent,
   type OrganizationEvent,
   type OrganizationState,
-  type Invitation,
   type UserProfile,
   type WorkspaceEvent,
   type WorkspaceState,
   evolveOrganization,
   evolveWorkspace,
-  forgetErasedInvitationAddresses,
+  hasAddress,
   fromStored,
   initialOrganizationState,
   initialWorkspaceState,
@@ -204,19 +203,28 @@ export class StreamStates {
 
   /**
    * Rule 12 across organizations: addresses erased by a deletion in another organization (no event in these streams,
-   * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4) leave the cached workspace states as a replay reads them
-   * now (forgetErasedInvitationAddresses). Returns the streams whose state changed.
+   * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4). A cached workspace state holding an invitation (not
+   * accepted) to such an address is dropped, and its next load reads what the log holds now: the address of an
+   * invitation appended before the deletion is gone (its key was forgotten), one appended after it was sealed under a
+   * new key (docs/adr/0003, "Erasure and sealing race") and keeps it. Memory cannot tell the two apart (an invitation
+   * decided before the deletion may be appended after it); the log can. Returns the streams dropped.
    */
-  async forgetErasedAddresses(isErased: (email: string, invitation: Invitation) => boolean): Promise<string[]> {
-    const changed: string[] = [];
+  async dropHoldingErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
+    const dropped: string[] = [];
     // a copy: loads may add or evict entries while this waits for a stream's turn
     for (const [workspaceId, entry] of Array.from(this.workspaces)) {
       const stream = workspaceStream(workspaceId);
       await this.mutex.run(stream, async () => {
-        if (this.workspaces.get(workspaceId) === entry && forgetErasedInvitationAddresses(entry.state, isErased) > 0) changed.push(stream);
+        if (this.workspaces.get(workspaceId) !== entry) return;
+        for (const inv of entry.state.invitations.values())
+          if (inv.status !== 'accepted' && hasAddress(inv) && isErased(inv.email)) {
+            this.drop(stream);
+            dropped.push(stream);
+            return;
+          }
       });
     }
-    return changed;
+    return dropped;
   }
 
   /** A single stream's cached state without reading the store; undefined when not cached, or stale (`observed`). */

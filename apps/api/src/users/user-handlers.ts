@@ -10,7 +10,7 @@ import {
   isOrganizationEvent,
   normalizeEmail,
 } from '@rollcall/domain';
-import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
 import type { CommandContext } from '../shared/command-context';
@@ -137,7 +137,8 @@ export class DeleteUserCommand {
 /**
  * Rule 12 (docs/rules.md#rule-12), with rule 4 checked over every workspace. UserDeleted and the events of every
  * workspace where the user was are appended atomically, each stream at its expected revision (docs/adr/0004). Then
- * the user's data keys are forgotten (crypto-shredding), and that is recorded (PersonalDataErased); `erasedSubjects`
+ * the user's data keys are forgotten (crypto-shredding: with the embedded store in the same transaction), and that is
+ * recorded (PersonalDataErased); `erasedSubjects`
  * in the metadata lets the pass at start finish an erasure that a crash interrupted (infrastructure/erasure.ts).
  */
 @CommandHandler(DeleteUserCommand)
@@ -163,11 +164,13 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       },
       {
         route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
-        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true }),
+        // the embedded store forgets the keys in the deletion's own transaction (FORGET_KEYS_WITH_EVENT): an append
+        // after it in the log cannot be sealed under one of them (docs/adr/0003, "Erasure and sealing race")
+        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
       },
     );
     if (subjects.length > 0) {
-      await this.personalData.forget(subjects);
+      await this.personalData.forgetAfterDeletion(subjects);
       // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
       // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
       await recordErasure(this.events, { organizationId, userId }).catch(() => {

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { WrongExpectedRevisionError, type RecordedEvent } from '../port';
 import { SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { EmbeddedKeyStore } from './embedded-key-store';
+import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT } from './erased-subjects';
 import { SqliteKeyStore } from './key-store';
 import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
 
@@ -116,9 +117,9 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     const gate = new Promise<void>((resolve) => (otherWrote = resolve));
     let lookups = 0;
     const racing = Object.assign(Object.create(opened.keys) as EmbeddedKeyStore, {
-      find: async (ids: readonly string[]) => {
+      findStored: async (ids: readonly string[]) => {
         lookups++;
-        const found = await opened.keys.find(ids);
+        const found = await opened.keys.findStored(ids);
         await gate;
         return found;
       },
@@ -143,8 +144,8 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     const gate = new Promise<void>((resolve) => (otherWrote = resolve));
     // this process looks the subject up before the other one writes (no key yet) and generates one
     const racing = Object.assign(Object.create(opened.keys) as EmbeddedKeyStore, {
-      find: async (ids: readonly string[]) => {
-        const found = await opened.keys.find(ids);
+      findStored: async (ids: readonly string[]) => {
+        const found = await opened.keys.findStored(ids);
         await gate;
         return found;
       },
@@ -158,6 +159,32 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:lee']);
     // a key this process made and never stored, kept in its cache, would read the stored event as erased (null)
     expect((await collect(store.readStream('s'))).map((e) => (e.data as { email: string | null }).email)).toEqual(['lee@acme.test']);
+    await other.store.close();
+  });
+
+  it('rule 12: a deletion forgets its keys in its own commit; an append sealed with a forgotten key (by a process that had not heard of the deletion) is sealed again under a new key, so nothing after the deletion in the log is erased by it', async () => {
+    const other = await open(dir);
+    // this process seals kim's address, and keeps the key in its cache
+    await opened.store.append('before', [event('kim', 'before@acme.test')], 'no_stream');
+    // another process deletes: its event asks for u:kim's key to be forgotten in the same transaction
+    const deletion = { id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'Deleted', data: {}, metadata: { [FORGET_KEYS_WITH_EVENT]: ['u:kim'] } };
+    await other.store.append('deletions', [deletion], 'no_stream');
+    expect(storedKeys(dir)).toEqual([]);
+    // this process still holds the forgotten key: its append is refused by the check in its transaction, and sealed again
+    await opened.store.append('after', [event('kim', 'after@acme.test')], 'no_stream');
+    expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:kim']);
+    // the deletion sent again (a retry after a lost answer) is a replay: it forgets nothing now
+    expect(await other.store.append('deletions', [deletion], 'no_stream')).toMatchObject({ replayed: true });
+    const fresh = await open(dir);
+    const log = await collect(fresh.store.readAll());
+    expect(log.map((e) => [e.stream, (e.data as { email?: unknown }).email ?? null])).toEqual([
+      ['before', null],
+      ['deletions', null],
+      ['after', 'after@acme.test'],
+    ]);
+    // the log says the deletion's keys went with it (the start's erasure pass forgets none of them again)
+    expect(log[1]!.metadata).toEqual({ [KEYS_FORGOTTEN_WITH_EVENT]: true });
+    await fresh.store.close();
     await other.store.close();
   });
 

@@ -1,6 +1,6 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
 import type { MultiAppendResult, StreamAppend } from '../port';
-import type { NewSubjectKey, SqliteEventStore } from '../sqlite/sqlite-event-store';
+import type { SqliteEventStore, SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
 import { randomPooled } from './random-pool';
 
@@ -12,10 +12,22 @@ export interface KeysWrittenWithEvents {
   /** a new key for the subject, not stored yet, and the form appendWithKeys stores it in */
   generate(subjectId: string): { key: Buffer; stored: Uint8Array };
   /**
-   * appendMany, and the keys stored in the same transaction. SubjectKeyConflictError (nothing written) when another
-   * writer stored a key for one of the subjects first: seal again with the stored key (`find`).
+   * appendMany, and its key changes in the same transaction (new keys stored, keys forgotten, the keys its events were
+   * sealed with checked: SubjectKeyChange). SubjectKeyConflictError (nothing written) when another writer stored a key
+   * for one of the subjects first, or a key the events were sealed with is gone: seal again (`findStored`).
    */
-  appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult>;
+  appendWithKeys(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult>;
+  /**
+   * Keys and their stored form (what a 'sealed-with' change names). A key without a stored form (kept in keys.sqlite
+   * by data dirs written before) cannot be checked in the append's transaction.
+   */
+  findStored(subjectIds: readonly string[]): Promise<Map<string, { key: Buffer; stored?: Uint8Array }>>;
+  /**
+   * After an append that forgot these subjects' keys in its transaction: what remains of them is let go (the WAL's
+   * earlier page images truncated; keys a data dir written before keeps in keys.sqlite forgotten). Never deletes a key
+   * of events.sqlite: one there now was made after the deletion (the address invited again), and is not the deletion's.
+   */
+  forgotten(subjectIds: readonly string[]): Promise<void>;
 }
 
 export const writesKeysWithEvents = (keys: KeyStore): keys is KeyStore & KeysWrittenWithEvents =>
@@ -70,8 +82,16 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
     return { key: this.derive(subjectId, stored), stored };
   }
 
-  appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+  appendWithKeys(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
     return this.events.appendWithKeys(parts, keys);
+  }
+
+  async findStored(subjectIds: readonly string[]): Promise<Map<string, { key: Buffer; stored?: Uint8Array }>> {
+    const found = new Map<string, { key: Buffer; stored?: Uint8Array }>();
+    for (const [id, stored] of this.events.findSubjectKeys(subjectIds)) found.set(id, { key: this.derive(id, stored), stored });
+    const elsewhere = this.olderKeys ? subjectIds.filter((id) => !found.has(id)) : [];
+    if (elsewhere.length > 0) for (const [id, key] of await this.secrets.find(elsewhere)) found.set(id, { key });
+    return found;
   }
 
   /** Keys created on their own (the append path creates them with its events instead). */
@@ -83,11 +103,12 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   }
 
   async find(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
-    const found = new Map<string, Buffer>();
-    for (const [id, stored] of this.events.findSubjectKeys(subjectIds)) found.set(id, this.derive(id, stored));
-    const elsewhere = this.olderKeys ? subjectIds.filter((id) => !found.has(id)) : [];
-    if (elsewhere.length > 0) for (const [id, key] of await this.secrets.find(elsewhere)) found.set(id, key);
-    return found;
+    return new Map([...(await this.findStored(subjectIds))].map(([id, { key }]) => [id, key]));
+  }
+
+  async forgotten(subjectIds: readonly string[]): Promise<void> {
+    await this.events.forgetSubjectKeys([]);
+    if (this.olderKeys) await this.secrets.forget(subjectIds);
   }
 
   async forget(subjectIds: readonly string[]): Promise<void> {

@@ -8,3 +8,23 @@ export function erasedSubjectsOf(metadata: Record<string, unknown>): string[] {
   const subjects: unknown = typeof recorded === 'string' ? JSON.parse(recorded) : recorded;
   return Array.isArray(subjects) ? subjects.filter((s): s is string => typeof s === 'string') : [];
 }
+
+/**
+ * The subjects whose keys an append forgets in its own transaction (a user's deletion), on the metadata of its events
+ * under this registered symbol (JSON never stores it; the wrapping stores pass it along). A store that does it (the
+ * embedded one: docs/adr/0003, "Erasure and sealing race") marks those events' metadata with KEYS_FORGOTTEN_WITH_EVENT;
+ * with another, the caller forgets them after the append, as PersonalData.forget does.
+ */
+export const FORGET_KEYS_WITH_EVENT = Symbol.for('rollcall.event-store.forgetKeysWithEvent');
+/** metadata of an event whose append forgot its `erasedSubjects` keys in the same transaction (see above) */
+export const KEYS_FORGOTTEN_WITH_EVENT = 'keysForgottenWithEvent';
+
+/** The subjects an append's events ask to forget in its transaction (FORGET_KEYS_WITH_EVENT). */
+export function keysToForgetWith(events: readonly { metadata?: unknown }[]): string[] {
+  const subjects = new Set<string>();
+  for (const e of events) {
+    const marked = (e.metadata as Record<symbol, unknown> | undefined)?.[FORGET_KEYS_WITH_EVENT];
+    if (Array.isArray(marked)) for (const s of marked) if (typeof s === 'string') subjects.add(s);
+  }
+  return [...subjects];
+}

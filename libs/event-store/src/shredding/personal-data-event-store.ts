@@ -12,8 +12,9 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../port';
-import { SubjectKeyConflictError } from '../sqlite/sqlite-event-store';
+import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
+import { KEYS_FORGOTTEN_WITH_EVENT, keysToForgetWith } from './erased-subjects';
 import type { KeyStore } from './key-store';
 import { randomIv } from './random-pool';
 
@@ -95,7 +96,10 @@ interface NewKey {
   users: number;
 }
 
-/** how many times an append is sealed again because another writer stored a subject's key first */
+/** keys whose stored form this key store does not give (it does not check the keys an append was sealed with) */
+const storedUnknown = (keys: Map<string, Buffer>) => new Map([...keys].map(([id, key]) => [id, { key, stored: undefined as Uint8Array | undefined }]));
+
+/** how many times an append is sealed again because another writer stored a subject's key first (or one used is gone) */
 const KEY_CONFLICT_ATTEMPTS = 4;
 
 /**
@@ -122,6 +126,13 @@ export class PersonalDataEventStore implements EventStore {
   private readonly withEvents: KeysWrittenWithEvents | undefined;
   /** keys generated for appends in flight, not stored yet */
   private readonly creating = new Map<string, NewKey>();
+  /**
+   * The stored form of cached keys (embedded store): an append sealed with one names it, and its transaction checks
+   * that it is still the subject's (SubjectKeyChange 'sealed-with').
+   */
+  private readonly storedOf = new Map<string, Uint8Array>();
+  /** subjects an append forgot in its transaction, until forgetAfterAppend clears what is left of them */
+  private readonly forgottenInAppends = new Set<string>();
 
   constructor(
     private readonly inner: EventStore,
@@ -145,45 +156,83 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   /**
-   * Seals the parts and appends them. With a key store that writes keys with events, the new keys of first-time
-   * subjects go in the same transaction (`withKeys`); when another writer stored a key for one of them first, nothing
-   * was written and the events are sealed again, now with the stored key.
+   * Seals the parts and appends them. With a key store that writes keys with events (the embedded one), the append's
+   * transaction also stores the new keys of first-time subjects, checks that the keys its events were sealed with are
+   * still the subjects' (a deletion may have forgotten one since it was read), and forgets the keys its events ask to
+   * forget (a deletion's: FORGET_KEYS_WITH_EVENT). When another writer stored a key for a subject first, or a key
+   * used is gone, nothing was written, and the events are sealed again with the keys stored now (a forgotten subject
+   * gets a new one): so an event after a deletion in the log is never sealed under a key that deletion forgot
+   * (docs/adr/0003, "Erasure and sealing race").
    */
   private async sealedAppend<T>(
     parts: StreamAppend[],
     write: (sealed: StreamAppend[]) => Promise<T>,
     withKeys: (result: MultiAppendResult) => T,
   ): Promise<T> {
+    const forgotten = this.withEvents ? keysToForgetWith(parts.flatMap((p) => p.events)) : [];
     for (let attempt = 1; ; attempt++) {
       const created = new Map<string, NewKey>();
+      const usedKeys = new Map<string, Uint8Array>();
       try {
-        const sealed = await this.seal(parts, created);
-        if (created.size === 0) return await write(sealed);
+        const sealed = this.markedForgotten(await this.seal(parts, created, usedKeys), forgotten);
+        for (const id of forgotten) usedKeys.delete(id);
+        if (created.size === 0 && usedKeys.size === 0 && forgotten.length === 0) return await write(sealed);
         const erasures = this.erasureCount;
-        const result = await this.withEvents!.appendWithKeys(
-          sealed,
-          [...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
-        );
+        const changes: SubjectKeyChange[] = [
+          ...forgotten.map((subjectId) => ({ kind: 'forget' as const, subjectId })),
+          ...[...usedKeys].map(([subjectId, stored]) => ({ kind: 'sealed-with' as const, subjectId, stored })),
+          ...[...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
+        ];
+        const result = await this.withEvents!.appendWithKeys(sealed, changes);
+        if (forgotten.length > 0) {
+          // forgotten by this append, or (a replay) by the one it repeats
+          for (const id of forgotten) this.forgottenInAppends.add(id);
+          if (!result.replayed) {
+            this.erasureCount++;
+            for (const id of forgotten) this.remember(id, null);
+          }
+        }
         // stored now; unless an erasure ran meanwhile, which the next lookup must see instead. A replayed batch (another
         // process wrote the same command first, sealed under the key it made) stored none of them: the stored key is
         // looked up when needed (a cached key that is not the stored one would read those events as erased)
-        if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of created) this.remember(id, k.key);
+        if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of created) this.remember(id, k.key, undefined, k.stored);
         return withKeys(result);
       } catch (error) {
         if (!(error instanceof SubjectKeyConflictError) || attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
-        for (const id of error.subjectIds) if (this.creating.get(id) === created.get(id)) this.creating.delete(id);
+        for (const id of error.subjectIds) {
+          if (this.creating.get(id) === created.get(id)) this.creating.delete(id);
+          // a key used that is gone or replaced: looked up again
+          this.cache.delete(id);
+          this.storedOf.delete(id);
+        }
       } finally {
         for (const [id, k] of created) if (--k.users === 0 && this.creating.get(id) === k) this.creating.delete(id);
       }
     }
   }
 
-  /** The parts with their events' personal fields encrypted under their subjects' keys (created when missing). */
-  private async seal(parts: StreamAppend[], created: Map<string, NewKey>): Promise<StreamAppend[]> {
+  /** The events whose metadata asked to forget keys, marked as having done it in their own transaction (JSON metadata). */
+  private markedForgotten(parts: StreamAppend[], forgotten: readonly string[]): StreamAppend[] {
+    if (forgotten.length === 0) return parts;
+    return parts.map((part) => ({
+      ...part,
+      events: part.events.map((e) => (keysToForgetWith([e]).length > 0 ? { ...e, metadata: { ...e.metadata, [KEYS_FORGOTTEN_WITH_EVENT]: true } } : e)),
+    }));
+  }
+
+  /**
+   * The parts with their events' personal fields encrypted under their subjects' keys (created when missing).
+   * `usedKeys`: the stored form of each stored key used (to be checked by the append's transaction).
+   */
+  private async seal(parts: StreamAppend[], created: Map<string, NewKey>, usedKeys: Map<string, Uint8Array>): Promise<StreamAppend[]> {
     const plans = parts.map((p) => p.events.map((e) => this.policy(e.type, e.data)));
     const subjects = [...new Set(plans.flat(2).map((p) => p.subjectId))];
     if (subjects.length === 0) return parts;
     const keys = await this.keysToSeal(subjects, created);
+    for (const id of subjects) {
+      const stored = created.has(id) ? undefined : this.storedOf.get(id);
+      if (stored) usedKeys.set(id, stored);
+    }
     return parts.map((part, p) => ({
       ...part,
       events: part.events.map((e, i) => {
@@ -215,13 +264,13 @@ export class PersonalDataEventStore implements EventStore {
     }
     const missing = subjects.filter((id) => !keys.has(id));
     if (missing.length === 0) return keys;
-    const found = this.withEvents ? await this.keys.find(missing) : await this.keys.ensure(missing);
+    const found = this.withEvents ? await this.withEvents.findStored(missing) : storedUnknown(await this.keys.ensure(missing));
     for (const id of missing) {
       const raw = found.get(id);
       if (raw) {
-        const key = createSecretKey(raw);
+        const key = createSecretKey(raw.key);
         keys.set(id, key);
-        this.remember(id, key);
+        this.remember(id, key, undefined, raw.stored);
         continue;
       }
       let fresh = this.creating.get(id);
@@ -264,12 +313,28 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   /**
+   * After an append whose events asked to forget these subjects' keys in its transaction (FORGET_KEYS_WITH_EVENT, a
+   * user's deletion). With the embedded key store it did: the rest of their traces go now, and no key is deleted (one
+   * stored now was made after the deletion). With another key store the keys are forgotten now, after the append: an
+   * event sealed under one of them and appended in between is erased with them (docs/adr/0003).
+   */
+  async forgetAfterAppend(subjectIds: readonly string[]): Promise<void> {
+    // a subject no append forgot (another key store; the marker lost on the way) is forgotten now, as before
+    const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id));
+    if (notYet.length > 0) await this.forget(notYet);
+    if (notYet.length < subjectIds.length) await this.withEvents?.forgotten(subjectIds.filter((id) => !notYet.includes(id)));
+  }
+
+  /**
    * Drops cached keys of subjects another replica may have forgotten (seen through the log): the next read asks the
    * key store, which no longer has them.
    */
   forgetCached(subjectIds: readonly string[]): void {
     this.erasureCount++;
-    for (const id of subjectIds) this.cache.delete(id);
+    for (const id of subjectIds) {
+      this.cache.delete(id);
+      this.storedOf.delete(id);
+    }
   }
 
   headPosition(): Promise<bigint> {
@@ -359,12 +424,15 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   /** `erasedThrough`: for a null key, the position through which the subject's values are known erased */
-  private remember(id: string, key: KeyObject | null, erasedThrough?: bigint): void {
+  private remember(id: string, key: KeyObject | null, erasedThrough?: bigint, stored?: Uint8Array): void {
     if (this.cache.size >= this.cacheSize) {
       this.cache = new Map([...this.cache].slice(this.cacheSize / 2));
       for (const erased of this.erasedThrough.keys()) if (!this.cache.has(erased)) this.erasedThrough.delete(erased);
+      for (const known of this.storedOf.keys()) if (!this.cache.has(known)) this.storedOf.delete(known);
     }
     this.cache.set(id, key);
+    if (key !== null && stored !== undefined) this.storedOf.set(id, stored);
+    else this.storedOf.delete(id);
     if (key === null && erasedThrough !== undefined) this.erasedThrough.set(id, erasedThrough);
     else this.erasedThrough.delete(id);
   }
@@ -381,11 +449,11 @@ export class PersonalDataEventStore implements EventStore {
     };
     const missing = [...new Set(subjectIds.filter((id) => !known(id)))];
     if (missing.length > 0) {
-      const found = await this.keys.find(missing);
+      const found = this.withEvents ? await this.withEvents.findStored(missing) : storedUnknown(await this.keys.find(missing));
       for (const id of missing) {
         const raw = found.get(id);
         // every event up to `through` was read before this lookup: a key stored for any of them would be found
-        this.remember(id, raw ? createSecretKey(raw) : null, through);
+        this.remember(id, raw ? createSecretKey(raw.key) : null, through, raw?.stored);
       }
     }
     return new Map(subjectIds.map((id) => [id, this.cache.get(id) ?? null]));

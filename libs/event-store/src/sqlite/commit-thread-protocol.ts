@@ -1,7 +1,7 @@
 /** The messages between a CommitThread (commit-thread.ts) and its thread (commit-thread-worker.ts). */
 import type { ExpectedRevision, MultiAppendResult } from '../port';
 import type { SerializedPart, WrittenHead } from './group-commit';
-import type { NewSubjectKey } from './subject-keys';
+import type { SubjectKeyChange } from './subject-keys';
 
 export interface CommitThreadData {
   file: string;
@@ -20,7 +20,7 @@ export const SHARED_FOREIGN = 0;
 export const SHARED_LAST_OWN = 1;
 
 export type ToCommitThread =
-  | { kind: 'appends'; appends: { id: number; parts: SerializedPart[]; keys: readonly NewSubjectKey[] }[] }
+  | { kind: 'appends'; appends: { id: number; parts: SerializedPart[]; keys: readonly SubjectKeyChange[] }[] }
   | { kind: 'close' }
   /** fault injection in tests: SQL run on the thread's connection (answered `executed`) */
   | { kind: 'exec'; sql: string };

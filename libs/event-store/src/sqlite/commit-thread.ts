@@ -11,7 +11,7 @@ import {
 } from './commit-thread-protocol';
 import { type SerializedPart, type WrittenHead, serializeParts } from './group-commit';
 import { versionMoved } from './known-heads';
-import type { NewSubjectKey } from './subject-keys';
+import type { SubjectKeyChange } from './subject-keys';
 import { workerEntry } from '../worker-entry';
 
 
@@ -111,7 +111,7 @@ export class CommitThread {
   }
 
   /** Queues an append (arguments already checked); settles after the commit of its group. */
-  enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+  enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
     if (this.failed) return Promise.reject(this.failed);
     const serialized: SerializedPart[] = serializeParts(parts);
     const id = this.nextId++;

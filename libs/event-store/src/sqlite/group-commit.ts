@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type AppendResult, type ExpectedRevision, type MultiAppendResult, type StreamAppend, WrongExpectedRevisionError } from '../port';
 import { DuplicateEventIdError } from './append-checks';
-import type { NewSubjectKey, SubjectKeyTable } from './subject-keys';
+import type { SubjectKeyChange, SubjectKeyTable } from './subject-keys';
 
 interface SerializedEvent {
   id: string;
@@ -55,8 +55,8 @@ const REPLAYED_REMEMBERED = 1024;
 interface PendingAppend {
   /** one part for append(), several for an atomic appendMany() */
   parts: SerializedPart[];
-  /** keys to store with the events (appendWithKeys) */
-  keys: readonly NewSubjectKey[];
+  /** what to do with data keys in the append's transaction (appendWithKeys) */
+  keys: readonly SubjectKeyChange[];
   resolve: (result: MultiAppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -137,12 +137,12 @@ export class GroupCommit {
   }
 
   /** Queues an append (arguments already checked); settles after the commit of its group. */
-  enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+  enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
     return this.enqueueSerialized(serializeParts(parts), keys);
   }
 
   /** Queues an append already serialized (serializeParts). */
-  enqueueSerialized(serialized: SerializedPart[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+  enqueueSerialized(serialized: SerializedPart[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
     return new Promise<MultiAppendResult>((resolve, reject) => {
       this.queue.push({ parts: serialized, keys, resolve, reject });
       if (!this.flushScheduled) {
@@ -221,8 +221,8 @@ export class GroupCommit {
       if (result.position > position) position = result.position;
       streams.push({ stream: part.stream, nextRevision: result.nextRevision });
     }
-    // a replay wrote nothing now: its keys were stored with it the first time
-    if (written.length > 0 && pending.keys.length > 0) this.keys.insertInOpenTransaction(pending.keys);
+    // a replay wrote nothing now: its keys were stored (or forgotten, or checked) with it the first time
+    if (written.length > 0 && pending.keys.length > 0) this.keys.applyInOpenTransaction(pending.keys);
     if (written.length > 0) return { result: { position, streams }, written };
     for (const part of pending.parts) if (part.events.length > 0) this.replayedLast.add(part.events.at(-1)!.id);
     if (this.replayedLast.size > REPLAYED_REMEMBERED) this.replayedLast.delete(this.replayedLast.values().next().value!);

@@ -21,10 +21,10 @@ import { GroupCommit } from './group-commit';
 import { KnownHeads, versionMoved } from './known-heads';
 import type { SqliteEventStoreOptions } from './sqlite-event-store-options';
 import { WalCheckpointer } from './wal-checkpointer';
-import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, SubjectKeyTable } from './subject-keys';
+import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, type SubjectKeyChange, SubjectKeyTable } from './subject-keys';
 
 export { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
-export type { NewSubjectKey } from './subject-keys';
+export type { NewSubjectKey, SubjectKeyChange } from './subject-keys';
 export type { Durability, SqliteEventStoreOptions } from './sqlite-event-store-options';
 
 /** how often the checkpoint thread copies the WAL back ('thread'), and the WAL's size at which the commits do it anyway */
@@ -191,11 +191,12 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * appendMany, and the subjects' new data keys stored in the same transaction (nothing of it when it fails). A
-   * subject that has a stored key already, other than the one given (another process created it first), fails the
-   * append with SubjectKeyConflictError: seal again with the stored key.
+   * appendMany, and its data key changes in the same transaction (nothing of it when it fails: SubjectKeyChange): new
+   * keys stored, keys forgotten, and the keys its events were sealed with checked to be the subjects' still. A subject
+   * that has a stored key already, other than the one given (another process created it first), or whose key the
+   * events were sealed with is gone, fails the append with SubjectKeyConflictError: seal again with the stored key.
    */
-  appendWithKeys(parts: StreamAppend[], keys: readonly NewSubjectKey[]): Promise<MultiAppendResult> {
+  appendWithKeys(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
     try {
       assertAppendManyArguments(parts, keys.map((k) => k.subjectId));
     } catch (error) {
@@ -219,7 +220,7 @@ export class SqliteEventStore implements EventStore {
     return this.keys.forget(subjectIds);
   }
 
-  private enqueue(parts: StreamAppend[], keys: readonly NewSubjectKey[] = []): Promise<MultiAppendResult> {
+  private enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[] = []): Promise<MultiAppendResult> {
     if (this.closed) return Promise.reject(new Error('SqliteEventStore is closed'));
     return this.writes.enqueue(parts, keys);
   }

@@ -8,6 +8,18 @@ export interface NewSubjectKey {
   stored: Uint8Array;
 }
 
+/**
+ * What an append does with data keys in its transaction (appendWithKeys; docs/adr/0003, "Erasure and sealing race"):
+ * - a new key (no `kind`, or 'new'): stored; another key stored first for the subject fails the append;
+ * - 'sealed-with': its events were sealed with this stored key, which must still be the subject's: a key forgotten
+ *   (or forgotten and made again) since fails the append, which is sealed again — so no event after a deletion in the
+ *   log is sealed under a key the deletion forgot;
+ * - 'forget': deleted in the append's transaction (a user's deletion), so that no append after it in the log passes
+ *   the check above with the forgotten key.
+ * A failed check is SubjectKeyConflictError, naming the subjects: nothing of the append was written.
+ */
+export type SubjectKeyChange = (NewSubjectKey & { kind?: 'new' | 'sealed-with' }) | { kind: 'forget'; subjectId: string };
+
 export const SUBJECT_KEYS_SCHEMA =
   'CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;';
 
@@ -63,16 +75,20 @@ export class SubjectKeyTable {
   }
 
   /**
-   * Inside the group commit's open transaction: inserts the new keys; a subject that has another key already fails
-   * the append (SubjectKeyConflictError, see SqliteEventStore.appendWithKeys).
+   * Inside the group commit's open transaction, an append's key changes (SubjectKeyChange): forgets first, then the
+   * checks of the keys its events were sealed with, and the new keys. A failed check or a subject that has another key
+   * already fails the append (SubjectKeyConflictError, see SqliteEventStore.appendWithKeys).
    */
-  insertInOpenTransaction(keys: readonly NewSubjectKey[]): void {
+  applyInOpenTransaction(changes: readonly SubjectKeyChange[]): void {
+    for (const change of changes) if (change.kind === 'forget') this.stmt.delete.run(change.subjectId);
     const conflicts: string[] = [];
-    for (const { subjectId, stored } of keys) {
-      if (Number(this.stmt.insert.run(subjectId, stored).changes) === 1) continue;
-      const existing = (this.stmt.select.get(subjectId) as { key: Uint8Array }).key;
-      // the same key: another append of this process carried it and was written first (in this group or before)
-      if (!Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
+    for (const change of changes) {
+      if (change.kind === 'forget') continue;
+      const { subjectId, stored } = change;
+      if (change.kind !== 'sealed-with' && Number(this.stmt.insert.run(subjectId, stored).changes) === 1) continue;
+      const existing = (this.stmt.select.get(subjectId) as { key: Uint8Array } | undefined)?.key;
+      // the same key: still the subject's, or another append of this process carried it new and was written first
+      if (existing === undefined || !Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
     }
     if (conflicts.length > 0) throw new SubjectKeyConflictError(conflicts);
   }
