@@ -1,4 +1,4 @@
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
+import { type KeyObject, createSecretKey } from 'node:crypto';
 import type {
   AppendResult,
   EventStore,
@@ -16,69 +16,15 @@ import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
 import { KEYS_FORGOTTEN_WITH_EVENT, keysToForgetWith } from './erased-subjects';
 import type { KeyStore } from './key-store';
-import { randomIv } from './random-pool';
+import { type Obj, PREFIX, UNOPENED, copiedAlong, getPath, openWith, sealValue, setPath, subjectOf } from './sealed-values';
+
+export { openValue, sealValue } from './sealed-values';
 
 /** Where the personal data of an event is, and whose it is. */
 export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[] }[];
 
-const PREFIX = 'enc:v1:';
 /** events decrypted per key lookup when reading a stream or the log (one `IN (…)` query per chunk) */
 const CHUNK = 512;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
-
-const getPath = (data: Obj, path: string[]): unknown => path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[k] : undefined), data);
-const setPath = (data: Obj, path: string[], value: unknown): void => {
-  const parent = path.slice(0, -1).reduce<Obj | undefined>((o, k) => (o && typeof o[k] === 'object' ? o[k] : undefined), data);
-  if (parent && path.at(-1)! in parent) parent[path.at(-1)!] = value;
-};
-
-/** `data` with the objects on the way to the path's last key replaced by shallow copies (so setPath leaves the originals alone) */
-const copiedAlong = (data: Obj, path: string[]): Obj => {
-  let parent = data;
-  for (const key of path.slice(0, -1)) {
-    const child = parent[key];
-    if (!child || typeof child !== 'object') break;
-    parent = parent[key] = Array.isArray(child) ? [...child] : { ...child };
-  }
-  return data;
-};
-
-type Key = Buffer | KeyObject;
-const keyObject = (key: Key): KeyObject => (Buffer.isBuffer(key) ? createSecretKey(key) : key);
-
-/** AES-256-GCM of the JSON of a value; the envelope names the subject so a reader knows which key. */
-export function sealValue(value: unknown, subjectId: string, key: Key): string {
-  const iv = randomIv();
-  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return `${PREFIX}${subjectId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
-}
-
-/** The value, or null when the subject's key was forgotten (or replaced). */
-export function openValue(sealed: string, key: Key | undefined | null): unknown {
-  return key ? openWith(sealed, key) : null;
-}
-
-/**
- * The value, or UNOPENED when `key` does not open it. A key that does not open the value reads as erased: the subject
- * was forgotten and later got a new key (the sealed value does not name its key's generation). Keys that cannot even
- * be decoded fail loudly in the key store (KeyDecodingError), so a broken key store is not mistaken for an erasure.
- */
-function openWith(sealed: string, key: Key): unknown {
-  const raw = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64url');
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
-  } catch {
-    return UNOPENED;
-  }
-}
-const UNOPENED = Symbol('unopened');
-
-const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
 
 interface Sealed {
   path: string;

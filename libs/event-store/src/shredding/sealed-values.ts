@@ -1,0 +1,63 @@
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
+import { randomIv } from './random-pool';
+
+/**
+ * Personal values as events store them (docs/adr/0003): `enc:v1:<subject>:<AES-256-GCM of the JSON>`, and the paths
+ * to them in an event's data. Used by PersonalDataEventStore, which seals and opens them.
+ */
+export const PREFIX = 'enc:v1:';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Obj = Record<string, any>;
+
+export const getPath = (data: Obj, path: string[]): unknown => path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[k] : undefined), data);
+export const setPath = (data: Obj, path: string[], value: unknown): void => {
+  const parent = path.slice(0, -1).reduce<Obj | undefined>((o, k) => (o && typeof o[k] === 'object' ? o[k] : undefined), data);
+  if (parent && path.at(-1)! in parent) parent[path.at(-1)!] = value;
+};
+
+/** `data` with the objects on the way to the path's last key replaced by shallow copies (so setPath leaves the originals alone) */
+export const copiedAlong = (data: Obj, path: string[]): Obj => {
+  let parent = data;
+  for (const key of path.slice(0, -1)) {
+    const child = parent[key];
+    if (!child || typeof child !== 'object') break;
+    parent = parent[key] = Array.isArray(child) ? [...child] : { ...child };
+  }
+  return data;
+};
+
+type Key = Buffer | KeyObject;
+const keyObject = (key: Key): KeyObject => (Buffer.isBuffer(key) ? createSecretKey(key) : key);
+
+/** AES-256-GCM of the JSON of a value; the envelope names the subject so a reader knows which key. */
+export function sealValue(value: unknown, subjectId: string, key: Key): string {
+  const iv = randomIv();
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return `${PREFIX}${subjectId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+}
+
+/** The value, or null when the subject's key was forgotten (or replaced). */
+export function openValue(sealed: string, key: Key | undefined | null): unknown {
+  return key ? openWith(sealed, key) : null;
+}
+
+/**
+ * The value, or UNOPENED when `key` does not open it. A key that does not open the value reads as erased: the subject
+ * was forgotten and later got a new key (the sealed value does not name its key's generation). Keys that cannot even
+ * be decoded fail loudly in the key store (KeyDecodingError), so a broken key store is not mistaken for an erasure.
+ */
+export function openWith(sealed: string, key: Key): unknown {
+  const raw = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64url');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+  } catch {
+    return UNOPENED;
+  }
+}
+export const UNOPENED = Symbol('unopened');
+
+export const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
