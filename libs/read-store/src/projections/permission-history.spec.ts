@@ -49,7 +49,7 @@ describe('permission_history projection (rule 17)', () => {
     expect(list[4]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
   });
 
-  it('records a deletion in each workspace the user was in, and erases every email they had from the invitations to it (rule 12)', async () => {
+  it('rule 17: records a deletion in each workspace the user was a member of, also one they were revoked from (no access before it there), and erases every email they had from the invitations to it (rule 12)', async () => {
     const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']).member('cy', { roles: ['manager'] }, 'ws-1').member('cy', {}, 'ws-2');
     s.member('cy', {}, 'ws-3').revoke('cy', 'ws-3');
     s.profile('cy', { email: 'cy.new@acme.test' });
@@ -61,10 +61,23 @@ describe('permission_history projection (rule 17)', () => {
     expect(deleted.map((e) => [e.workspaceId, e.userId, e.before])).toEqual([
       ['ws-1', 'cy', { roles: ['manager'], restrictions: {}, grants: [] }],
       ['ws-2', 'cy', { roles: ['agent'], restrictions: {}, grants: [] }],
+      ['ws-3', 'cy', null],
     ]);
     expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
     expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, null, 'di@acme.test']);
-    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['invited', 'joined', 'invited', 'joined', 'invited', 'joined', 'revoked', 'deleted', 'deleted']);
+    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['invited', 'joined', 'invited', 'joined', 'invited', 'joined', 'revoked', 'deleted', 'deleted', 'deleted']);
+    // nothing of the deleted user's revocations is kept (before the deletion: ws-3)
+    const revokedRecords = (model: Awaited<ReturnType<typeof build>>) => model.all<{ _id: string; workspaceIds?: string[] }>('permission_history_state').filter((d) => d._id.startsWith('r:'));
+    expect(revokedRecords(await build(s))).toEqual([]);
+    const beforeDeletion = new LogScenario(['ws-1', 'ws-2', 'ws-3']).member('cy', {}, 'ws-3').revoke('cy', 'ws-3');
+    expect(revokedRecords(await build(beforeDeletion)).map((d) => d.workspaceIds)).toEqual([['ws-3']]);
+  });
+
+  it('rule 17: a user revoked from a workspace who joined it again gets one deletion entry there, with the access they had', async () => {
+    const s = new LogScenario(['ws-1']).member('ed', {}, 'ws-1').revoke('ed', 'ws-1').member('ed', { roles: ['manager'] }, 'ws-1');
+    s.deleteUser('ed');
+    const deleted = entries(await build(s)).filter((e) => e.change === 'deleted');
+    expect(deleted.map((e) => [e.workspaceId, e.before?.roles])).toEqual([['ws-1', ['manager']]]);
   });
 
   it('rule 12: erases the address of every invitation the deletion names, also when the join was read after the deletion shredded it (a projector behind the log)', async () => {

@@ -23,6 +23,8 @@ import { erasedAddresses, rememberAddress } from './erased-addresses';
  *    (kept after accept or cancel, found by `email`; whether it was accepted or cancelled matters to no entry, so
  *    it is not written: a rebuild writes each of these once, plus once per resend or cancel);
  *  - `u:${organizationId}:${userId}` every email address the user had;
+ *  - `r:${organizationId}:${userId}` the workspaces where the user was revoked (and did not join again): their
+ *    deletion gets an entry there too (rule 17: every workspace where they were a member);
  *  - `team:${teamId}` a team's current name (team entries name the team as it was called then).
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
@@ -87,6 +89,9 @@ interface InvitationState extends Doc {
 interface UserEmails extends Doc {
   emails: string[];
 }
+interface RevokedIn extends Doc {
+  workspaceIds: string[];
+}
 interface TeamName extends Doc {
   name: string;
 }
@@ -96,6 +101,16 @@ const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
 const userKey = (org: string, user: string) => `u:${org}:${user}`;
 const teamKey = (team: string) => `team:${team}`;
+const revokedKey = (org: string, user: string) => `r:${org}:${user}`;
+
+/** The user's record of workspaces they were revoked from, with `workspaceId` added or taken out (removed once empty). */
+async function revokedIn(read: ProjectionReader, org: string, user: string, workspaceId: string, revoked: boolean): Promise<ProjectionWrite[]> {
+  const key = revokedKey(org, user);
+  const known = (await read.get<RevokedIn>(S, key))?.workspaceIds ?? [];
+  if (known.includes(workspaceId) === revoked) return [];
+  const workspaceIds = revoked ? [...known, workspaceId] : known.filter((id) => id !== workspaceId);
+  return [workspaceIds.length > 0 ? upsert(S, { _id: key, workspaceIds } satisfies RevokedIn) : remove(S, key)];
+}
 
 type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
   Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
@@ -255,7 +270,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         const earlier = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
         if (earlier && earlier.userId === null) named.push(upsert(PERMISSION_HISTORY, { ...earlier, userId: d.userId }));
       }
-      return [upsert(S, member), ...named, upsert(PERMISSION_HISTORY, doc)];
+      // a user revoked here who joins again is a member again: their deletion's entry here comes from workspaceIds
+      return [upsert(S, member), ...named, upsert(PERMISSION_HISTORY, doc), ...(await revokedIn(read, d.organizationId, d.userId, d.workspaceId, false))];
     }
     case 'AccessLevelChanged':
     case 'RestrictionsChanged':
@@ -287,7 +303,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         details: { contacts: d.contacts },
       });
       // (the member's team removals came before it, in the same append: nothing reads their state after this)
-      const writes = [upsert(PERMISSION_HISTORY, doc)];
+      const writes = [upsert(PERMISSION_HISTORY, doc), ...(await revokedIn(read, d.organizationId, d.userId, d.workspaceId, true))];
       if (member) writes.push(remove(S, member._id));
       return writes;
     }
@@ -326,11 +342,15 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       return writes;
     }
     case 'UserDeleted': {
-      // the workspaces where the user was an active member: the only ones where they have a state
+      // the workspaces where the user was an active member (the only ones where they have a state), then those they
+      // were revoked from (rule 17: each workspace where they were a member gets an entry; no access before it there)
       const d = event.data;
       const writes: ProjectionWrite[] = [];
       const members: MemberState[] = [];
-      for (const workspaceId of d.workspaceIds) {
+      const revoked = await read.get<RevokedIn>(S, revokedKey(d.organizationId, d.userId));
+      if (revoked) writes.push(remove(S, revoked._id));
+      const wereMembers = [...d.workspaceIds, ...(revoked?.workspaceIds ?? []).filter((id) => !d.workspaceIds.includes(id))];
+      for (const workspaceId of wereMembers) {
         const member = await read.get<MemberState>(S, memberKey(workspaceId, d.userId));
         if (member) members.push(member);
         const doc = entry(e, d.deletedAt, {
@@ -352,8 +372,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 2: an accepted invitation's entries carry the user who accepted it
-  version: 2,
+  // 3: a user's deletion has an entry in the workspaces they were revoked from too; 2: an accepted invitation's
+  // entries carry the user who accepted it
+  version: 3,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
