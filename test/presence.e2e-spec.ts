@@ -206,6 +206,15 @@ describe('rule 13: the presence report', () => {
     expect((await report(o, o.manager, `from=${today()}&to=${today()}`)).status).toBe(200);
   });
 
+  it('rule 18: its CSV needs the export permission too: a manager restricted by data_export reads the JSON, not the CSV', async () => {
+    const o = await workspace();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const restricted = await app.api.member(as, `no-export-${Math.random()}@acme.test`, { roles: ['manager'], restrictions: { data_export: true } });
+    expect((await report(o, restricted, `from=${today()}&to=${today()}`)).status).toBe(200);
+    expectProblem(await report(o, restricted, `from=${today()}&to=${today()}&format=csv`), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await report(o, o.manager, `from=${today()}&to=${today()}&format=csv`)).status).toBe(200);
+  });
+
   it('refuses dates that are not calendar days, a reversed range and more than 366 days (400)', async () => {
     const o = await workspace();
     expectProblem(await report(o, o.admin, 'from=2026-02-30&to=2026-03-01'), 400, 'VALIDATION_FAILED');

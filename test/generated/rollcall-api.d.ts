@@ -591,7 +591,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission. */
+    /** Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; the CSV needs the export permission too (data.export under levels, users otherwise: it holds members' addresses). */
     get: operations['PresenceController_report'];
     put?: never;
     post?: never;

@@ -145,7 +145,7 @@ export class PresenceController {
   }
 
   @Get('reports/presence')
-  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission.' })
+  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; the CSV needs the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiProduces('application/json', 'text/csv')
@@ -165,7 +165,7 @@ export class PresenceController {
   ) {
     // a member may always read themself: this resolves the workspace and waits for X-Min-Position; then the permission
     const ref = await this.access.prepare(principal, ws, actorId, 'member', minPosition, actorId);
-    const refused = checkReportRead((await loadWorkspace(this.states, ref)).context, actorId);
+    const refused = checkReportRead((await loadWorkspace(this.states, ref)).context, actorId, query.format === 'csv');
     if (refused) throw new DomainException(refused);
     const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now() }).catch(badQuery);
     if (query.format === 'csv')

@@ -209,6 +209,15 @@ describe('rule 13: leaving the workspace makes a user offline', () => {
   });
 });
 
+describe('rule 18: the presence report\'s CSV needs the export permission too (it holds members\' addresses)', () => {
+  it('a levels manager restricted by data_export reads the report but cannot download it; an owner and an org admin can', () => {
+    const s = new Scenario('levels').member('no-export', { roles: ['manager'], restrictions: { data_export: true } }).member('owner', { roles: ['owner'] });
+    expect(checkReportRead(s.ctx, 'no-export')).toBeUndefined();
+    expect(checkReportRead(s.ctx, 'no-export', true)).toMatchObject({ code: 'INSUFFICIENT_AUTHORITY', message: expect.stringContaining('data.export') });
+    for (const actor of ['owner', ADMIN]) expect(checkReportRead(s.ctx, actor, true)).toBeUndefined();
+  });
+});
+
 describe('rule 13: the presence report needs the reports permission', () => {
   it('reports (levels), reporting (permissions), analytics.read (studio: analyst, producer); org admins may', () => {
     const cases: [AccessModelName, AccessInput, AccessInput][] = [

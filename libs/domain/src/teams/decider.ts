@@ -100,6 +100,14 @@ export function checkTeamName(raw: unknown): { name: string } | { error: FieldEr
 }
 
 const teamNotFound = (teamId: string) => domainError('TEAM_NOT_FOUND', `Team ${teamId} does not exist in this workspace.`);
+/** a partner team's visibility: the team is not one a partner shares here (this workspace's own teams included: probe 15) */
+const partnerTeamNotFound = (teamId: string, own: boolean) =>
+  domainError(
+    'TEAM_NOT_FOUND',
+    own
+      ? `Team ${teamId} is this workspace's own team, not a partner's: its visibility here is not a choice; share it with partners instead.`
+      : `Team ${teamId} is not a team a partner workspace shares with this one.`,
+  );
 const nameTaken = (name: string) => domainError('TEAM_NAME_TAKEN', `A team named "${name}" already exists in this workspace (names ignore case).`);
 
 /** Rule 14: only an active member can join a team; the error says why someone is not one. */
@@ -180,7 +188,7 @@ const setSharing: Decide<SetTeamSharing> = (cmd, _ctx, team) => {
 function setVisibility(cmd: SetPartnerTeamVisibility, ctx: TeamsContext): Decision<TeamEvent> {
   const chosen = ctx.ws.teams.chosenPartnerTeams.get(cmd.teamId);
   const offered = sharedPartnerTeam(ctx.ws, ctx.partners ?? [], cmd.teamId);
-  if (!offered && !(chosen !== undefined && !cmd.visible)) return reject(teamNotFound(cmd.teamId));
+  if (!offered && !(chosen !== undefined && !cmd.visible)) return reject(partnerTeamNotFound(cmd.teamId, ctx.ws.teams.teams.has(cmd.teamId)));
   if ((chosen !== undefined) === cmd.visible) return accept([]);
   const partnerWorkspaceId = offered?.workspaceId ?? chosen!;
   return accept([

@@ -104,6 +104,11 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     expectError(choose(w, experts, true), 'TEAM_NOT_FOUND');
     const own = w.team(A, 'Mine');
     expectError(choose(w, own, true), 'TEAM_NOT_FOUND');
+    // the message says why: the team exists here, as the workspace's own (probe 15: it said it did not exist)
+    const refused = choose(w, own, true);
+    expect(!refused.ok && refused.error.message).toContain("this workspace's own team, not a partner's");
+    const notShared = choose(w, experts, true);
+    expect(!notShared.ok && notShared.error.message).toContain('not a team a partner workspace shares');
     expectError(choose(w, 'no-such-team', true), 'TEAM_NOT_FOUND');
     expectError(choose(w, experts, false), 'TEAM_NOT_FOUND');
     w.organization('org-c').workspace('org-c', 'ws-c');
