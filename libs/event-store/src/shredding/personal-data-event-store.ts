@@ -121,13 +121,15 @@ export class PersonalDataEventStore implements EventStore {
       const usedKeys = new Map<string, Uint8Array>();
       try {
         const sealed = this.markedForgotten(await this.seal(parts, created, usedKeys), forgotten);
+        // a subject this append forgets and also seals under (none of the deletion's events do): its values go unread
         for (const id of forgotten) usedKeys.delete(id);
+        const newKeys = [...created].filter(([id]) => !forgotten.includes(id));
         if (created.size === 0 && usedKeys.size === 0 && forgotten.length === 0) return await write(sealed);
         const erasures = this.erasureCount;
         const changes: SubjectKeyChange[] = [
           ...forgotten.map((subjectId) => ({ kind: 'forget' as const, subjectId })),
           ...[...usedKeys].map(([subjectId, stored]) => ({ kind: 'sealed-with' as const, subjectId, stored })),
-          ...[...created].map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
+          ...newKeys.map(([subjectId, k]) => ({ subjectId, stored: k.stored })),
         ];
         const result = await this.withEvents!.appendWithKeys(sealed, changes);
         if (forgotten.length > 0) {
@@ -141,7 +143,7 @@ export class PersonalDataEventStore implements EventStore {
         // stored now; unless an erasure ran meanwhile, which the next lookup must see instead. A replayed batch (another
         // process wrote the same command first, sealed under the key it made) stored none of them: the stored key is
         // looked up when needed (a cached key that is not the stored one would read those events as erased)
-        if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of created) this.remember(id, k.key, undefined, k.stored);
+        if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of newKeys) this.remember(id, k.key, undefined, k.stored);
         return withKeys(result);
       } catch (error) {
         if (!(error instanceof SubjectKeyConflictError) || attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
