@@ -156,20 +156,27 @@ export class AppModule {
                 await s.personalData.forgetAfterDeletion(ids);
                 await erased(ids);
               },
+              forgottenWithDeletion: (ids) => s.personalData.forgottenWithDeletion(ids),
             };
           },
           inject: [STORES, READ_SIDE, AddressErasure],
         },
         {
           provide: AddressErasure,
-          useFactory: (states: StreamStates, snapshots: StateSnapshots, s: Stores, feed: PresenceFeed) => {
+          useFactory: (states: StreamStates, snapshots: StateSnapshots, s: Stores, feed: PresenceFeed, readSide: ReadSide) => {
             const erasure = new AddressErasure(states, snapshots, (email) => s.sealing.subjectId({ kind: 'email', email }));
-            // a deletion decided by another replica reaches this process through its log subscription
+            // a deletion decided by another replica reaches this process through its log subscription: its keys are
+            // dropped from this process's caches (the API's and the projector thread's) before the states holding its
+            // addresses are loaded again, which would otherwise open them with the cached keys (review, session 17)
             const log = new Logger('AddressErasure');
-            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            feed.onErased = (ids) => {
+              s.personalData.forgetCached(ids);
+              readSide.forgotten(ids);
+              void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            };
             return erasure;
           },
-          inject: [StreamStates, StateSnapshots, STORES, PresenceFeed],
+          inject: [StreamStates, StateSnapshots, STORES, PresenceFeed, READ_SIDE],
         },
         {
           provide: StreamStates,
@@ -199,7 +206,19 @@ export class AppModule {
           },
           inject: [STORES],
         },
-        { provide: StreamHandler, useFactory: (store: EventStore, states: StreamStates) => new StreamHandler(store, states), inject: [EVENT_STORE, StreamStates] },
+        {
+          provide: StreamHandler,
+          // a command sealed with keys a deletion forgot since is decided again once the states holding what it erased
+          // (and this process's cached keys: the store dropped them) are let go (docs/adr/0003, "Erasure and sealing race")
+          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure, readSide: ReadSide) =>
+            new StreamHandler(store, states, {
+              onKeysForgotten: async (ids) => {
+                readSide.forgotten(ids);
+                await erasure.erased(ids);
+              },
+            }),
+          inject: [EVENT_STORE, StreamStates, AddressErasure, READ_SIDE],
+        },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: DerivedSecrets, useValue: new DerivedSecrets(secrets.invitationSecret) },

@@ -18,6 +18,8 @@ export interface PersonalData {
    * deletion's transaction, and only their traces go now; another store forgets them now (docs/adr/0003).
    */
   forgetAfterDeletion(subjectIds: string[]): Promise<void>;
+  /** a deletion found at start whose events say its append forgot these keys: their traces go, no key is deleted */
+  forgottenWithDeletion(subjectIds: string[]): Promise<void>;
   /** drops this process's cached keys of subjects that another replica forgot */
   forgetCached(subjectIds: string[]): void;
 }
@@ -82,6 +84,7 @@ export async function createRollcallEventStore(
       subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
       forget: (ids) => store.forget(ids),
       forgetAfterDeletion: (ids) => store.forgetAfterAppend(ids),
+      forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),
       forgetCached: (ids) => store.forgetCached(ids),
     },
     sealing: {

@@ -103,6 +103,9 @@ describe('rule 12: the erasure pass at start', () => {
     const again = await healthy.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
     expect(await records(first.organizationId)).toEqual([]);
 
+    // the next start: a new process, which remembers nothing of the deletion (review: it deleted the new key)
+    await store.close();
+    ({ store, personalData } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
     expect(await eraseDeletedUsers(store, new StreamStates(store), personalData)).toBe(1);
     expect(await addressOf(second, pendingId)).toBeNull();
     expect(await addressOf(first, again.invitationId)).toBe('x@acme.test');

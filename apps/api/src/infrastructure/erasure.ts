@@ -87,7 +87,7 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
     const deleted = e.data as Deleted;
     const subjects = await subjectsToForget(e, states, personalData);
     // forgotten in the deletion's own transaction (the embedded store): a key of these subjects now is a later one
-    if (e.metadata[KEYS_FORGOTTEN_WITH_EVENT] === true) await personalData.forgetAfterDeletion(subjects);
+    if (e.metadata[KEYS_FORGOTTEN_WITH_EVENT] === true) await personalData.forgottenWithDeletion(subjects);
     else {
       const forgotten = e.metadata[ERASURE_RECORDED_FLAG] === true ? subjects : subjects.filter(notSealedSince(e.position));
       if (forgotten.length > 0) await personalData.forget(forgotten);

@@ -2,6 +2,7 @@ import { type Decision, type DomainEvent, fromStored } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
   DuplicateEventIdError,
+  KeyForgottenSinceSealedError,
   type EventStore,
   type ExpectedRevision,
   type StreamAppend,
@@ -115,6 +116,13 @@ export class StreamHandler {
   constructor(
     private readonly store: EventStore,
     readonly states: StreamStates,
+    private readonly options: {
+      /**
+       * An append was sealed with keys a deletion forgot since (KeyForgottenSinceSealedError): before the command is
+       * decided again, the states that may hold what the deletion erased are let go (AddressErasure.erased).
+       */
+      onKeysForgotten?: (subjectIds: string[]) => Promise<void>;
+    } = {},
   ) {}
 
   handle<C, E extends DomainEvent>(
@@ -166,6 +174,7 @@ export class StreamHandler {
         last = Math.max(last, attempt + 1);
       } catch (error) {
         if (!decideAgainAfter(error)) throw error;
+        await this.keysForgotten(error);
         if (inLog(error)) last = Math.max(last, attempt + 1);
         else if (attempt >= last) [decisions, last] = [attempt, attempt + 1];
       }
@@ -300,9 +309,15 @@ export class StreamHandler {
       // so this wait is a second guard, kept because it makes the order plain)
       await done(false);
       if (failure !== undefined && !decideAgainAfter(failure)) throw failure;
+      await this.keysForgotten(failure);
       return inLog(failure) ? IN_LOG : undefined;
     })();
     return { appended };
+  }
+
+  /** After KeyForgottenSinceSealedError: the states that may hold what the deletion erased go before deciding again. */
+  private async keysForgotten(error: unknown): Promise<void> {
+    if (error instanceof KeyForgottenSinceSealedError) await this.options.onKeysForgotten?.(error.subjectIds);
   }
 
   /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
@@ -362,4 +377,5 @@ export class StreamHandler {
  * (DuplicateEventIdError) ids of this batch are stored elsewhere (only a re-send's could be). Decided again, the
  * state holds what was written; a batch of the command's key is answered with (a replay), as a retry of it would.
  */
-const decideAgainAfter = (error: unknown): boolean => error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError;
+const decideAgainAfter = (error: unknown): boolean =>
+  error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError || error instanceof KeyForgottenSinceSealedError;

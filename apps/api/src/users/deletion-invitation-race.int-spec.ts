@@ -1,109 +1,182 @@
-// Probe 15's finding 1: deleting a user in one organization while another organization invites one of their
-// addresses. The invitation may be decided (and sealed) before the deletion commits and appended after it. The log,
-// a process loading it cold, and the replicas' memory must agree on whether the invitation keeps its address: it
-// does exactly when it comes after the deletion in the log (docs/rules.md#crypto-shredding: an address can be invited
-// again under a new key; docs/adr/0003, "Erasure and sealing race"). Two replicas over one embedded store, the real
-// handlers, each replica's memory told of the deletion as its log subscription would (AddressErasure).
+// Probe 15's finding 1 and its review: deleting a user in one organization while another organization invites one of
+// their addresses, or cancels an invitation to one. The other command may be decided (and sealed) before the deletion
+// commits and appended after it. The log, a process loading it cold, and each process's memory must agree on whether
+// an invitation keeps its address: it does exactly when it comes after the deletion in the log; and no event after
+// the deletion may carry what it erased (docs/rules.md#crypto-shredding; docs/adr/0003, "Erasure and sealing race").
+// Two API processes over one embedded data dir (each its own stores, key caches, states and handlers, as ADR 0011's
+// replicas); the other process hears of a deletion a few turns later, as its log subscription would (feed.onErased in
+// app.module.ts), so its commands race with it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EventStore, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
+import { DatabaseSync } from 'node:sqlite';
+import { type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
-import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
+import {
+  AcceptInvitationCommand,
+  AcceptInvitationHandler,
+  CancelInvitationCommand,
+  CancelInvitationHandler,
+  InviteMemberCommand,
+  InviteMemberHandler,
+} from '../invitations/invitation-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
 import { AddressErasure } from '../shared/address-erasure';
 import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
 
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';
-const ROUNDS = 60;
+const ROUNDS = 40;
 
+type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 let dir: string;
-let store: EventStore;
-let replicas: ReturnType<typeof replica>[];
+let processes: Process[];
+/** the other processes' hearing of deletions, a few turns late (awaited before a round's checks) */
+let hearings: Promise<void>[] = [];
 
-function replica(personalData: PersonalData, subjectOf: (email: string) => string) {
-  const states = new StreamStates(store);
-  const streams = new StreamHandler(store, states);
-  const links = new InvitationLinks(SECRET, 'https://console.test');
-  const erasure = new AddressErasure(states, undefined, subjectOf);
-  // as app.module.ts composes it: after the deletion's keys are gone, every replica's memory hears of it
+const tick = () => new Promise((r) => setImmediate(r));
+const ticks = async (n: number) => {
+  for (let i = 0; i < n; i++) await tick();
+};
+const jitter = () => ticks(Math.floor(Math.random() * 4));
+
+/** One API process over the data dir, composed as app.module.ts composes these parts. */
+function apiProcess(stores: Stores) {
+  const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
+  const erasure = new AddressErasure(states, undefined, (email) => stores.sealing.subjectId({ kind: 'email', email }));
+  const hear = async (ids: string[]) => {
+    stores.personalData.forgetCached(ids);
+    await erasure.erased(ids);
+  };
+  const streams = new StreamHandler(stores.store, states, {
+    onKeysForgotten: async (ids) => {
+      await erasure.erased(ids);
+    },
+  });
   const erasing: PersonalData = {
-    ...personalData,
+    ...stores.personalData,
     forgetAfterDeletion: async (ids) => {
-      await personalData.forgetAfterDeletion(ids);
-      for (const r of replicas) await r.erasure.erased(ids);
+      await stores.personalData.forgetAfterDeletion(ids);
+      await erasure.erased(ids);
+      for (const other of processes) if (other.stores !== stores) hearings.push(jitter().then(() => other.hear(ids)));
     },
   };
+  const links = new InvitationLinks(SECRET, 'https://console.test');
   return {
+    stores,
     states,
-    erasure,
+    hear,
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
     invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config),
     accept: new AcceptInvitationHandler(streams, links),
-    del: new DeleteUserHandler(streams, erasing, store),
+    cancel: new CancelInvitationHandler(streams),
+    del: new DeleteUserHandler(streams, erasing, stores.store),
   };
 }
+type Process = ReturnType<typeof apiProcess>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-erasure-race-'));
-  const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  store = stores.store;
-  const subjectOf = (email: string) => stores.sealing.subjectId({ kind: 'email', email });
-  replicas = [replica(stores.personalData, subjectOf), replica(stores.personalData, subjectOf)];
+  processes = [];
+  for (let i = 0; i < 2; i++) processes.push(apiProcess(await createRollcallEventStore({ dataDir: dir, durability: 'normal' })));
 });
 afterAll(async () => {
-  await store.close();
+  for (const p of processes) await p.stores.store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const ctx = (actorId: string) => newCommandContext({ actorId });
-const tick = () => new Promise((r) => setImmediate(r));
-const jitter = async () => {
-  for (let i = Math.floor(Math.random() * 4); i > 0; i--) await tick();
-};
 
-async function organizationWithWorkspace(name: string) {
-  const [a] = replicas;
-  const org = await a!.createOrg.execute(new CreateOrganizationCommand(ctx('system'), name, { email: `admin@${name}.test`, displayName: 'Admin' }));
-  const { workspaceId } = await a!.createWorkspace.execute(new CreateWorkspaceCommand(ctx(org.adminUserId), org.organizationId, { name: 'W' }));
+async function organizationWithWorkspace(p: Process, name: string) {
+  const org = await p.createOrg.execute(new CreateOrganizationCommand(ctx('system'), name, { email: `admin@${name}.test`, displayName: 'Admin' }));
+  const { workspaceId } = await p.createWorkspace.execute(new CreateWorkspaceCommand(ctx(org.adminUserId), org.organizationId, { name: 'W' }));
   return { admin: org.adminUserId, ref: { organizationId: org.organizationId, workspaceId } satisfies WorkspaceRef };
 }
 
-/** The invitation's address as a state loaded from the log reads it: a fresh process's. */
-const fromLog = async (ref: WorkspaceRef, invitationId: string) => (await loadWorkspace(new StreamStates(store), ref)).context.ws.invitations.get(invitationId)?.email;
+/** A user of the deleting organization with the address `email`. */
+async function userWith(p: Process, deleting: Awaited<ReturnType<typeof organizationWithWorkspace>>, email: string): Promise<string> {
+  const joined = await p.invite.execute(new InviteMemberCommand(deleting.ref, ctx(deleting.admin), { email }));
+  return (await p.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(joined.inviteUrl).searchParams.get('token')!))).userId as string;
+}
 
-describe('rule 12: a deletion racing an invitation of the deleted user\'s address elsewhere (probe 15)', () => {
-  it(`the invitation keeps its address exactly when it comes after the deletion in the log, and the log, a cold load and every replica's memory agree (${ROUNDS} rounds)`, async () => {
-    const [a, b] = replicas;
-    const deleting = await organizationWithWorkspace('deleting');
-    const inviting = await organizationWithWorkspace('inviting');
+/** A fresh process's reading of the log: the stream's events with their personal fields opened (null when erased). */
+async function logged(ref: WorkspaceRef) {
+  const fresh = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+  try {
+    const events: { type: string; position: bigint; data: { invitationId?: string; email?: string | null } }[] = [];
+    for await (const e of fresh.store.readStream(workspaceStream(ref.workspaceId))) events.push(e as (typeof events)[number]);
+    const state = (await loadWorkspace(new StreamStates(fresh.store), ref)).context.ws;
+    return { events, state };
+  } finally {
+    await fresh.store.close();
+  }
+}
+
+/** whether the subject has a data key stored now */
+const hasKey = (subject: string) => {
+  const db = new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true });
+  try {
+    return db.prepare('SELECT 1 FROM subject_keys WHERE subject = ?').get(subject) !== undefined;
+  } finally {
+    db.close();
+  }
+};
+
+describe('rule 12: a deletion racing a command on the deleted user\'s address in another organization, on two processes (probe 15)', () => {
+  it(`an invitation keeps its address exactly when it comes after the deletion in the log; the log, a cold load and both processes' memory agree (${ROUNDS} rounds)`, async () => {
+    const [a, b] = processes;
+    const deleting = await organizationWithWorkspace(a!, 'deleting');
+    const inviting = await organizationWithWorkspace(b!, 'inviting');
     const outcomes = { after: 0, before: 0 };
     for (let round = 0; round < ROUNDS; round++) {
       const email = `victim-${round}@example.test`;
-      const joined = await a!.invite.execute(new InviteMemberCommand(deleting.ref, ctx(deleting.admin), { email }));
-      const userId = (await a!.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(joined.inviteUrl).searchParams.get('token')!))).userId as string;
-      // both replicas know the inviting workspace (its state cached), as a busy API's would be
-      for (const r of replicas) await loadWorkspace(r.states, inviting.ref);
+      const userId = await userWith(a!, deleting, email);
+      // both processes hold the inviting workspace's state, as busy APIs would
+      for (const p of processes) await loadWorkspace(p.states, inviting.ref);
       const [deleted, invited] = await Promise.all([
         jitter().then(() => a!.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), userId))),
         jitter().then(() => b!.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }))),
       ]);
+      await Promise.all(hearings.splice(0));
       const after = invited.position > deleted.position;
-      if (after) outcomes.after++;
-      else outcomes.before++;
-      const logged = await fromLog(inviting.ref, invited.invitationId);
-      const inMemory = await Promise.all(replicas.map(async (r) => (await loadWorkspace(r.states, inviting.ref)).context.ws.invitations.get(invited.invitationId)?.email));
-      expect({ round, after, logged, inMemory }).toEqual({ round, after, logged: after ? email : null, inMemory: [logged, logged] });
+      outcomes[after ? 'after' : 'before']++;
+      const fromLog = (await logged(inviting.ref)).state.invitations.get(invited.invitationId)?.email;
+      const inMemory = await Promise.all(processes.map(async (p) => (await loadWorkspace(p.states, inviting.ref)).context.ws.invitations.get(invited.invitationId)?.email));
+      expect({ round, after, fromLog, inMemory }).toEqual({ round, after, fromLog: after ? email : null, inMemory: [fromLog, fromLog] });
     }
     // the race was real: the invitation landed on both sides of the deletion
+    expect(outcomes.after).toBeGreaterThan(0);
+    expect(outcomes.before).toBeGreaterThan(0);
+  }, 120_000);
+
+  it(`an invitation cancelled around the deletion never carries the erased address after it, under any key (${ROUNDS} rounds)`, async () => {
+    const [a, b] = processes;
+    const deleting = await organizationWithWorkspace(a!, 'deleting-c');
+    const inviting = await organizationWithWorkspace(b!, 'inviting-c');
+    const outcomes = { after: 0, before: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      const email = `cancelled-${round}@example.test`;
+      const userId = await userWith(a!, deleting, email);
+      // invited before the deletion (sealed under the address's key, which the deletion forgets)
+      const invited = await b!.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }));
+      const [deleted, cancelled] = await Promise.all([
+        jitter().then(() => a!.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), userId))),
+        jitter().then(() => b!.cancel.execute(new CancelInvitationCommand(inviting.ref, ctx(inviting.admin), invited.invitationId))),
+      ]);
+      await Promise.all(hearings.splice(0));
+      outcomes[BigInt(cancelled.position) > BigInt(deleted.position) ? 'after' : 'before']++;
+      const { events } = await logged(inviting.ref);
+      const theirs = events.filter((e) => e.data.invitationId === invited.invitationId).map((e) => [e.type, e.data.email ?? null]);
+      expect({ round, theirs }).toEqual({ round, theirs: [['UserInvited', null], ['InvitationCancelled', null]] });
+      expect(hasKey(a!.stores.sealing.subjectId({ kind: 'email', email }))).toBe(false);
+    }
     expect(outcomes.after).toBeGreaterThan(0);
     expect(outcomes.before).toBeGreaterThan(0);
   }, 120_000);

@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { WrongExpectedRevisionError, type RecordedEvent } from '../port';
 import { SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { EmbeddedKeyStore } from './embedded-key-store';
-import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT } from './erased-subjects';
+import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError } from './erased-subjects';
 import { SqliteKeyStore } from './key-store';
 import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
 
@@ -162,7 +162,7 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await other.store.close();
   });
 
-  it('rule 12: a deletion forgets its keys in its own commit; an append sealed with a forgotten key (by a process that had not heard of the deletion) is sealed again under a new key, so nothing after the deletion in the log is erased by it', async () => {
+  it('rule 12: a deletion forgets its keys in its own commit; an append sealed with a forgotten key (by a process that had not heard of the deletion) writes nothing and is to be decided again, then gets a new key: nothing after the deletion in the log is erased by it', async () => {
     const other = await open(dir);
     // this process seals kim's address, and keeps the key in its cache
     await opened.store.append('before', [event('kim', 'before@acme.test')], 'no_stream');
@@ -170,7 +170,10 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     const deletion = { id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'Deleted', data: {}, metadata: { [FORGET_KEYS_WITH_EVENT]: ['u:kim'] } };
     await other.store.append('deletions', [deletion], 'no_stream');
     expect(storedKeys(dir)).toEqual([]);
-    // this process still holds the forgotten key: its append is refused by the check in its transaction, and sealed again
+    // this process still holds the forgotten key: its append is refused by the check in its transaction (what it was
+    // decided on may hold data the deletion erased: the caller decides again, and sends what it decided then)
+    await expect(opened.store.append('after', [event('kim', 'stale@acme.test')], 'no_stream')).rejects.toThrow(KeyForgottenSinceSealedError);
+    expect(storedKeys(dir)).toEqual([]);
     await opened.store.append('after', [event('kim', 'after@acme.test')], 'no_stream');
     expect(storedKeys(dir).map((k) => k.subject)).toEqual(['u:kim']);
     // the deletion sent again (a retry after a lost answer) is a replay: it forgets nothing now
@@ -186,6 +189,32 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     expect(log[1]!.metadata).toEqual({ [KEYS_FORGOTTEN_WITH_EVENT]: true });
     await fresh.store.close();
     await other.store.close();
+  });
+
+  it('rule 12: two appends in flight for a subject without a key, a deletion of it committing between them: the first is erased with it, the second (after it) keeps its data (each append makes its own key: a shared one was stored again by the second)', async () => {
+    const deletion = (person: string) => ({ id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'Deleted', data: {}, metadata: { [FORGET_KEYS_WITH_EVENT]: [`u:${person}`] } });
+    const orders = new Set<string>();
+    for (let round = 0; round < 24; round++) {
+      const person = `new-${round}`;
+      const first = opened.store.append(`x-${round}`, [event(person, 'x@acme.test')], 'no_stream');
+      for (let i = 0; i < round % 6; i++) await Promise.resolve();
+      const deleted = opened.store.append(`d-${round}`, [deletion(person)], 'no_stream');
+      for (let i = 0; i < Math.floor(round / 6); i++) await Promise.resolve();
+      // a command sealed with a key forgotten since is decided again by its caller, as the command path does
+      const second = opened.store
+        .append(`y-${round}`, [event(person, 'y@acme.test')], 'no_stream')
+        .catch((error: unknown) => (error instanceof KeyForgottenSinceSealedError ? opened.store.append(`y-${round}`, [event(person, 'y@acme.test')], 'no_stream') : Promise.reject(error)));
+      const [x, d, y] = await Promise.all([first, deleted, second]);
+      orders.add([['x', x.position], ['d', d.position], ['y', y.position]].sort((p, q) => (p[1]! < q[1]! ? -1 : 1)).map((p) => p[0]).join(''));
+      const emailOf = async (stream: string) => ((await collect(opened.store.readStream(stream)))[0]!.data as { email: string | null }).email;
+      expect({ round, x: await emailOf(`x-${round}`), y: await emailOf(`y-${round}`) }).toEqual({
+        round,
+        x: x.position > d.position ? 'x@acme.test' : null,
+        y: y.position > d.position ? 'y@acme.test' : null,
+      });
+    }
+    // the deletion landed between the two in some rounds
+    expect(orders).toContain('xdy');
   });
 
   it('forgetting erases: the stored salt is gone from events.sqlite and its WAL, the data reads as null', async () => {

@@ -19,6 +19,19 @@ export const FORGET_KEYS_WITH_EVENT = Symbol.for('rollcall.event-store.forgetKey
 /** metadata of an event whose append forgot its `erasedSubjects` keys in the same transaction (see above) */
 export const KEYS_FORGOTTEN_WITH_EVENT = 'keysForgottenWithEvent';
 
+/**
+ * An append sealed with keys a deletion forgot since (SubjectKeyConflictError `gone`): nothing was written. The command
+ * must be decided again on states read after that deletion: what it was decided on may hold data the deletion erased
+ * (an invitation's address), which sealing again under a new key would bring back (review, session 17).
+ */
+export class KeyForgottenSinceSealedError extends Error {
+  readonly code = 'KEY_FORGOTTEN_SINCE_SEALED';
+  constructor(readonly subjectIds: string[]) {
+    super(`The data keys of ${subjectIds.join(', ')} were forgotten since the events were sealed: decide again`);
+    this.name = 'KeyForgottenSinceSealedError';
+  }
+}
+
 /** The subjects an append's events ask to forget in its transaction (FORGET_KEYS_WITH_EVENT). */
 export function keysToForgetWith(events: readonly { metadata?: unknown }[]): string[] {
   const subjects = new Set<string>();

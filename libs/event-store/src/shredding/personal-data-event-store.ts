@@ -14,7 +14,7 @@ import type {
 } from '../port';
 import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
-import { KEYS_FORGOTTEN_WITH_EVENT, keysToForgetWith } from './erased-subjects';
+import { KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, keysToForgetWith } from './erased-subjects';
 import type { KeyStore } from './key-store';
 import { type Obj, PREFIX, UNOPENED, copiedAlong, getPath, openWith, sealValue, setPath, subjectOf } from './sealed-values';
 
@@ -34,12 +34,10 @@ interface Sealed {
   subject: string;
 }
 
-/** a subject's key generated for an append, until it is stored (or the appends carrying it failed) */
+/** a subject's key generated for an append, until it is stored (or the append failed) */
 interface NewKey {
   key: KeyObject;
   stored: Uint8Array;
-  /** appends in flight that carry it */
-  users: number;
 }
 
 /** keys whose stored form this key store does not give (it does not check the keys an append was sealed with) */
@@ -70,13 +68,12 @@ export class PersonalDataEventStore implements EventStore {
   private erasureCount = 0;
   /** the key store, when it stores new keys in the transaction of the events sealed with them */
   private readonly withEvents: KeysWrittenWithEvents | undefined;
-  /** keys generated for appends in flight, not stored yet */
-  private readonly creating = new Map<string, NewKey>();
   /**
-   * The stored form of cached keys (embedded store): an append sealed with one names it, and its transaction checks
-   * that it is still the subject's (SubjectKeyChange 'sealed-with').
+   * The stored form of cached keys (embedded store), in base64 (a small string costs a quarter of a Uint8Array's
+   * heap): an append sealed with one names it, and its transaction checks that it is still the subject's
+   * (SubjectKeyChange 'sealed-with').
    */
-  private readonly storedOf = new Map<string, Uint8Array>();
+  private readonly storedOf = new Map<string, string>();
   /** subjects an append forgot in its transaction, until forgetAfterAppend clears what is left of them */
   private readonly forgottenInAppends = new Set<string>();
 
@@ -105,10 +102,11 @@ export class PersonalDataEventStore implements EventStore {
    * Seals the parts and appends them. With a key store that writes keys with events (the embedded one), the append's
    * transaction also stores the new keys of first-time subjects, checks that the keys its events were sealed with are
    * still the subjects' (a deletion may have forgotten one since it was read), and forgets the keys its events ask to
-   * forget (a deletion's: FORGET_KEYS_WITH_EVENT). When another writer stored a key for a subject first, or a key
-   * used is gone, nothing was written, and the events are sealed again with the keys stored now (a forgotten subject
-   * gets a new one): so an event after a deletion in the log is never sealed under a key that deletion forgot
-   * (docs/adr/0003, "Erasure and sealing race").
+   * forget (a deletion's: FORGET_KEYS_WITH_EVENT). When another writer stored a key for a subject first, nothing was
+   * written and the events are sealed again with the stored key. When a key used is gone (a deletion forgot it since
+   * it was read), nothing was written either, and KeyForgottenSinceSealedError tells the caller to decide again on
+   * states read after the deletion: so an event after a deletion in the log is never sealed under a key that deletion
+   * forgot, nor carries data it erased (docs/adr/0003, "Erasure and sealing race").
    */
   private async sealedAppend<T>(
     parts: StreamAppend[],
@@ -133,11 +131,11 @@ export class PersonalDataEventStore implements EventStore {
         ];
         const result = await this.withEvents!.appendWithKeys(sealed, changes);
         if (forgotten.length > 0) {
-          // forgotten by this append, or (a replay) by the one it repeats
-          for (const id of forgotten) this.forgottenInAppends.add(id);
-          if (!result.replayed) {
-            this.erasureCount++;
-            for (const id of forgotten) this.remember(id, null);
+          // forgotten by this append, or (a replay) by the one it repeats: either way no longer a key to seal with
+          this.erasureCount++;
+          for (const id of forgotten) {
+            this.forgottenInAppends.add(id);
+            this.remember(id, null);
           }
         }
         // stored now; unless an erasure ran meanwhile, which the next lookup must see instead. A replayed batch (another
@@ -146,15 +144,15 @@ export class PersonalDataEventStore implements EventStore {
         if (this.erasureCount === erasures && !result.replayed) for (const [id, k] of newKeys) this.remember(id, k.key, undefined, k.stored);
         return withKeys(result);
       } catch (error) {
-        if (!(error instanceof SubjectKeyConflictError) || attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
+        if (!(error instanceof SubjectKeyConflictError)) throw error;
         for (const id of error.subjectIds) {
-          if (this.creating.get(id) === created.get(id)) this.creating.delete(id);
-          // a key used that is gone or replaced: looked up again
+          // a key used that is gone or replaced, or another writer's first key: looked up again
           this.cache.delete(id);
           this.storedOf.delete(id);
         }
-      } finally {
-        for (const [id, k] of created) if (--k.users === 0 && this.creating.get(id) === k) this.creating.delete(id);
+        // sealed with a key a deletion forgot since: the caller decides again (not sealed again here: see the error)
+        if (error.gone.length > 0) throw new KeyForgottenSinceSealedError(error.gone);
+        if (attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
       }
     }
   }
@@ -179,7 +177,7 @@ export class PersonalDataEventStore implements EventStore {
     const keys = await this.keysToSeal(subjects, created);
     for (const id of subjects) {
       const stored = created.has(id) ? undefined : this.storedOf.get(id);
-      if (stored) usedKeys.set(id, stored);
+      if (stored) usedKeys.set(id, Buffer.from(stored, 'base64'));
     }
     return parts.map((part, p) => ({
       ...part,
@@ -201,8 +199,8 @@ export class PersonalDataEventStore implements EventStore {
 
   /**
    * Each subject's key: cached, stored, or new. New keys are created by the key store right away (durably), or, when
-   * it writes keys with events, generated here and added to `created` to be stored with the append; an append in
-   * flight that generated one for the same subject shares it (`creating`), so one process makes one key per subject.
+   * it writes keys with events, generated here and added to `created` to be stored with the append; of two appends in
+   * flight that generate one for the same subject, the second to commit is sealed again with the first's key.
    */
   private async keysToSeal(subjects: string[], created: Map<string, NewKey>): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
@@ -221,13 +219,10 @@ export class PersonalDataEventStore implements EventStore {
         this.remember(id, key, undefined, raw.stored);
         continue;
       }
-      let fresh = this.creating.get(id);
-      if (!fresh) {
-        const generated = this.withEvents!.generate(id);
-        fresh = { key: createSecretKey(generated.key), stored: generated.stored, users: 0 };
-        this.creating.set(id, fresh);
-      }
-      fresh.users++;
+      // each append its own: a key shared with another append in flight could be stored again by it after a
+      // deletion forgot it (the first append committed before the deletion, the second after: review, session 17)
+      const generated = this.withEvents!.generate(id);
+      const fresh = { key: createSecretKey(generated.key), stored: generated.stored };
       created.set(id, fresh);
       keys.set(id, fresh.key);
     }
@@ -271,6 +266,15 @@ export class PersonalDataEventStore implements EventStore {
     const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id));
     if (notYet.length > 0) await this.forget(notYet);
     if (notYet.length < subjectIds.length) await this.withEvents?.forgotten(subjectIds.filter((id) => !notYet.includes(id)));
+  }
+
+  /**
+   * A deletion whose events say their append forgot these keys (KEYS_FORGOTTEN_WITH_EVENT), found by the erasure pass
+   * at start: only their traces go (the WAL; keys.sqlite of data dirs written before). No key is deleted, whatever
+   * this process remembers: a key of these subjects now was made after the deletion (an address invited again).
+   */
+  async forgottenWithEvent(subjectIds: readonly string[]): Promise<void> {
+    await this.withEvents?.forgotten(subjectIds);
   }
 
   /**
@@ -379,7 +383,7 @@ export class PersonalDataEventStore implements EventStore {
       for (const known of this.storedOf.keys()) if (!this.cache.has(known)) this.storedOf.delete(known);
     }
     this.cache.set(id, key);
-    if (key !== null && stored !== undefined) this.storedOf.set(id, stored);
+    if (key !== null && stored !== undefined) this.storedOf.set(id, Buffer.from(stored).toString('base64'));
     else this.storedOf.delete(id);
     if (key === null && erasedThrough !== undefined) this.erasedThrough.set(id, erasedThrough);
     else this.erasedThrough.delete(id);

@@ -19,13 +19,18 @@ export class DuplicateEventIdError extends Error {
 }
 
 /**
- * New data keys given to appendWithKeys for subjects that another writer gave a key first: nothing of the append
- * was written. The events must be sealed again, with the stored keys.
+ * New data keys given to appendWithKeys for subjects that another writer gave a key first, or (`gone`) keys the
+ * events were sealed with that are no longer the subjects' (a deletion forgot them since): nothing of the append was
+ * written. The events must be sealed again with the stored keys — or, for `gone`, decided again: what was decided on
+ * may hold data that deletion erased.
  */
 export class SubjectKeyConflictError extends Error {
   readonly code = 'SUBJECT_KEY_CONFLICT';
-  constructor(readonly subjectIds: string[]) {
-    super(`Another writer stored a data key first for ${subjectIds.join(', ')}`);
+  constructor(
+    readonly subjectIds: string[],
+    readonly gone: string[] = [],
+  ) {
+    super(`Another writer stored a data key first for ${subjectIds.join(', ')}${gone.length > 0 ? `; keys forgotten since sealing: ${gone.join(', ')}` : ''}`);
     this.name = 'SubjectKeyConflictError';
   }
 }

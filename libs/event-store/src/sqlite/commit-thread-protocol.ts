@@ -33,7 +33,7 @@ export type Outcome =
       error:
         | { kind: 'wrong-revision'; stream: string; expected: ExpectedRevision; actual: bigint | 'no_stream' }
         | { kind: 'duplicate-id'; eventId: string; stream: string; existingStream: string }
-        | { kind: 'key-conflict'; subjectIds: string[] }
+        | { kind: 'key-conflict'; subjectIds: string[]; gone: string[] }
         | { kind: 'other'; message: string; code: unknown; errcode: unknown };
     };
 

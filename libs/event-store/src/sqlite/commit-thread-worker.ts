@@ -89,7 +89,7 @@ const commit = new GroupCommit(
 const failure = (error: unknown): Extract<Outcome, { ok: false }>['error'] => {
   if (error instanceof WrongExpectedRevisionError) return { kind: 'wrong-revision', stream: error.stream, expected: error.expected, actual: error.actual };
   if (error instanceof DuplicateEventIdError) return { kind: 'duplicate-id', eventId: error.eventId, stream: error.stream, existingStream: error.existingStream };
-  if (error instanceof SubjectKeyConflictError) return { kind: 'key-conflict', subjectIds: error.subjectIds };
+  if (error instanceof SubjectKeyConflictError) return { kind: 'key-conflict', subjectIds: error.subjectIds, gone: error.gone };
   const e = error as { message?: unknown; code?: unknown; errcode?: unknown } | null;
   return { kind: 'other', message: String(e?.message ?? error), code: e?.code, errcode: e?.errcode };
 };

@@ -205,7 +205,7 @@ function errorOf(error: Extract<Outcome, { ok: false }>['error']): Error {
     case 'duplicate-id':
       return new DuplicateEventIdError(error.eventId, error.stream, error.existingStream);
     case 'key-conflict':
-      return new SubjectKeyConflictError(error.subjectIds);
+      return new SubjectKeyConflictError(error.subjectIds, error.gone);
     default:
       return Object.assign(new Error(error.message), { code: error.code, errcode: error.errcode });
   }

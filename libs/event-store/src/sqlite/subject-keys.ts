@@ -82,15 +82,16 @@ export class SubjectKeyTable {
   applyInOpenTransaction(changes: readonly SubjectKeyChange[]): void {
     for (const change of changes) if (change.kind === 'forget') this.stmt.delete.run(change.subjectId);
     const conflicts: string[] = [];
+    const gone: string[] = [];
     for (const change of changes) {
       if (change.kind === 'forget') continue;
       const { subjectId, stored } = change;
       if (change.kind !== 'sealed-with' && Number(this.stmt.insert.run(subjectId, stored).changes) === 1) continue;
       const existing = (this.stmt.select.get(subjectId) as { key: Uint8Array } | undefined)?.key;
-      // the same key: still the subject's, or another append of this process carried it new and was written first
-      if (existing === undefined || !Buffer.from(existing).equals(Buffer.from(stored))) conflicts.push(subjectId);
+      // the same key: still the subject's (or, new, the same salt carried by a retry written first)
+      if (existing === undefined || !Buffer.from(existing).equals(Buffer.from(stored))) (change.kind === 'sealed-with' ? gone : conflicts).push(subjectId);
     }
-    if (conflicts.length > 0) throw new SubjectKeyConflictError(conflicts);
+    if (conflicts.length > 0 || gone.length > 0) throw new SubjectKeyConflictError([...conflicts, ...gone], gone);
   }
 
   /**
