@@ -41,3 +41,12 @@ export function keysToForgetWith(events: readonly { metadata?: unknown }[]): str
   }
   return [...subjects];
 }
+
+/** The parts with the events that asked to forget keys marked as having done it in their own transaction. */
+export function markedForgotten<P extends { events: { metadata?: unknown }[] }>(parts: P[], forgotten: readonly string[]): P[] {
+  if (forgotten.length === 0) return parts;
+  return parts.map((part) => ({
+    ...part,
+    events: part.events.map((e) => (keysToForgetWith([e]).length > 0 ? { ...e, metadata: { ...(e.metadata as object), [KEYS_FORGOTTEN_WITH_EVENT]: true } } : e)),
+  }));
+}

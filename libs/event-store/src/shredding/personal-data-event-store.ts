@@ -14,9 +14,9 @@ import type {
 } from '../port';
 import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
-import { KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, keysToForgetWith } from './erased-subjects';
+import { KeyForgottenSinceSealedError, keysToForgetWith, markedForgotten } from './erased-subjects';
 import type { KeyStore } from './key-store';
-import { type Obj, PREFIX, UNOPENED, copiedAlong, getPath, openWith, sealValue, setPath, subjectOf } from './sealed-values';
+import { type Obj, type Sealed, UNOPENED, copiedAlong, getPath, openWith, sealValue, sealedFieldsOf, setPath } from './sealed-values';
 
 export { openValue, sealValue } from './sealed-values';
 
@@ -25,14 +25,6 @@ export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: s
 
 /** events decrypted per key lookup when reading a stream or the log (one `IN (…)` query per chunk) */
 const CHUNK = 512;
-
-interface Sealed {
-  path: string;
-  parts: string[];
-  value: string;
-  /** the subject it was sealed under (read once: the key lookup and `sealedUnder` both need it) */
-  subject: string;
-}
 
 /** a subject's key generated for an append, until it is stored (or the append failed) */
 interface NewKey {
@@ -118,7 +110,7 @@ export class PersonalDataEventStore implements EventStore {
       const created = new Map<string, NewKey>();
       const usedKeys = new Map<string, Uint8Array>();
       try {
-        const sealed = this.markedForgotten(await this.seal(parts, created, usedKeys), forgotten);
+        const sealed = markedForgotten(await this.seal(parts, created, usedKeys), forgotten);
         // a subject this append forgets and also seals under (none of the deletion's events do): its values go unread
         for (const id of forgotten) usedKeys.delete(id);
         const newKeys = [...created].filter(([id]) => !forgotten.includes(id));
@@ -155,15 +147,6 @@ export class PersonalDataEventStore implements EventStore {
         if (attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
       }
     }
-  }
-
-  /** The events whose metadata asked to forget keys, marked as having done it in their own transaction (JSON metadata). */
-  private markedForgotten(parts: StreamAppend[], forgotten: readonly string[]): StreamAppend[] {
-    if (forgotten.length === 0) return parts;
-    return parts.map((part) => ({
-      ...part,
-      events: part.events.map((e) => (keysToForgetWith([e]).length > 0 ? { ...e, metadata: { ...e.metadata, [KEYS_FORGOTTEN_WITH_EVENT]: true } } : e)),
-    }));
   }
 
   /**
@@ -305,7 +288,7 @@ export class PersonalDataEventStore implements EventStore {
   /** Live events: each one decrypted as it comes (no waiting to fill a chunk). */
   private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
     for await (const e of events) {
-      const sealed = this.sealedOf(e);
+      const sealed = sealedFieldsOf(this.policy, e);
       if (sealed.length > 0) await this.openAll([{ e, sealed }], e.position);
       yield e;
     }
@@ -321,22 +304,10 @@ export class PersonalDataEventStore implements EventStore {
       return out;
     };
     for await (const e of events) {
-      chunk.push({ e, sealed: this.sealedOf(e) });
+      chunk.push({ e, sealed: sealedFieldsOf(this.policy, e) });
       if (chunk.length >= CHUNK) yield* await flush();
     }
     if (chunk.length > 0) yield* await flush();
-  }
-
-  private sealedOf(e: RecordedEvent): Sealed[] {
-    const plan = this.policy(e.type, e.data);
-    const sealed: Sealed[] = [];
-    for (const { paths } of plan)
-      for (const path of paths) {
-        const parts = path.split('.');
-        const value = getPath(e.data as Obj, parts);
-        if (typeof value === 'string' && value.startsWith(PREFIX)) sealed.push({ path, parts, value, subject: subjectOf(value) });
-      }
-    return sealed;
   }
 
   /**

@@ -61,3 +61,24 @@ export function openWith(sealed: string, key: Key): unknown {
 export const UNOPENED = Symbol('unopened');
 
 export const subjectOf = (sealed: string) => sealed.slice(PREFIX.length, sealed.lastIndexOf(':'));
+
+/** A personal field of a stored event, sealed. */
+export interface Sealed {
+  path: string;
+  parts: string[];
+  value: string;
+  /** the subject it was sealed under (read once: the key lookup and `sealedUnder` both need it) */
+  subject: string;
+}
+
+/** The sealed personal fields of a stored event, by the policy's paths. */
+export function sealedFieldsOf(policy: (type: string, data: unknown) => { paths: string[] }[], e: { type: string; data: unknown }): Sealed[] {
+  const sealed: Sealed[] = [];
+  for (const { paths } of policy(e.type, e.data))
+    for (const path of paths) {
+      const parts = path.split('.');
+      const value = getPath(e.data as Obj, parts);
+      if (typeof value === 'string' && value.startsWith(PREFIX)) sealed.push({ path, parts, value, subject: subjectOf(value) });
+    }
+  return sealed;
+}

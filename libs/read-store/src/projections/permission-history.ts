@@ -5,11 +5,13 @@ import {
   type Projection,
   type ProjectionReader,
   type ProjectionWrite,
-  occurredAt,
   remove,
   upsert,
 } from './projection';
 import { erasedAddresses, rememberAddress } from './erased-addresses';
+import { type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, entry } from './permission-history-entries';
+
+export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE } from './permission-history-entries';
 
 /**
  * `permission_history/${position}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
@@ -29,50 +31,6 @@ import { erasedAddresses, rememberAddress } from './erased-addresses';
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
  */
-export const PERMISSION_HISTORY = 'permission_history';
-export const PERMISSION_HISTORY_STATE = 'permission_history_state';
-
-export type HistoryChange =
-  | 'invited'
-  | 'invitation_resent'
-  | 'invitation_cancelled'
-  | 'joined'
-  | 'roles_changed'
-  | 'restrictions_changed'
-  | 'grants_changed'
-  | 'revoked'
-  | 'deleted'
-  | 'added_to_team'
-  | 'removed_from_team';
-
-export interface HistoryEntryDoc extends Doc {
-  workspaceId: string;
-  organizationId: string | null;
-  /** null on the entries of an invitation not (yet) accepted: then invitationId and email say who; once it is, the user who accepted */
-  userId: string | null;
-  invitationId: string | null;
-  /** the invited email, on invitation entries only; erased (null) when that user is deleted */
-  email: string | null;
-  change: HistoryChange;
-  before: Access | null;
-  after: Access | null;
-  /**
-   * change-specific facts: `{linkVersion, expiresAt}` for invitations, `{contacts}` for a revoke, `{teamId, teamName,
-   * reason}` for team changes (reason: command, revoke, deletion or team_deleted)
-   */
-  details: Record<string, unknown> | null;
-  actorId: string | null;
-  /** metadata.occurredAt (ISO) */
-  at: string;
-  eventId: string;
-  /** global position of the event (a number: exact below 2^53) */
-  position: number;
-  /** `${at}|${position, 20 digits}`: time order (then log order), for time-range queries */
-  atPosition: string;
-}
-
-export const atPositionKey = (at: string, position: bigint | number): string => `${at}|${String(position).padStart(20, '0')}`;
-
 interface MemberState extends Doc {
   userId: string;
   organizationId: string;
@@ -110,29 +68,6 @@ async function revokedIn(read: ProjectionReader, org: string, user: string, work
   if (known.includes(workspaceId) === revoked) return [];
   const workspaceIds = revoked ? [...known, workspaceId] : known.filter((id) => id !== workspaceId);
   return [workspaceIds.length > 0 ? upsert(S, { _id: key, workspaceIds } satisfies RevokedIn) : remove(S, key)];
-}
-
-type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
-  Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
-
-function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntryDoc {
-  return {
-    _id: `${e.position}:${fields.workspaceId}`,
-    workspaceId: fields.workspaceId,
-    organizationId: fields.organizationId,
-    userId: fields.userId ?? null,
-    invitationId: fields.invitationId ?? null,
-    email: fields.email ?? null,
-    change: fields.change,
-    before: fields.before,
-    after: fields.after,
-    details: fields.details ?? null,
-    actorId: typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null,
-    at: occurredAt(e, at),
-    eventId: e.eventId,
-    position: Number(e.position),
-    atPosition: atPositionKey(occurredAt(e, at), e.position),
-  };
 }
 
 /** the user's emails so far, and this one (personal fields read as null once shredded: skipped) */

@@ -1,0 +1,70 @@
+import type { Access } from '@rollcall/domain';
+import { type Doc, type ProjectedEvent, occurredAt } from './projection';
+
+/** The permission history's entries (rule 17) and how one is made from an event: see permission-history.ts. */
+export const PERMISSION_HISTORY = 'permission_history';
+export const PERMISSION_HISTORY_STATE = 'permission_history_state';
+
+export type HistoryChange =
+  | 'invited'
+  | 'invitation_resent'
+  | 'invitation_cancelled'
+  | 'joined'
+  | 'roles_changed'
+  | 'restrictions_changed'
+  | 'grants_changed'
+  | 'revoked'
+  | 'deleted'
+  | 'added_to_team'
+  | 'removed_from_team';
+
+export interface HistoryEntryDoc extends Doc {
+  workspaceId: string;
+  organizationId: string | null;
+  /** null on the entries of an invitation not (yet) accepted: then invitationId and email say who; once it is, the user who accepted */
+  userId: string | null;
+  invitationId: string | null;
+  /** the invited email, on invitation entries only; erased (null) when that user is deleted */
+  email: string | null;
+  change: HistoryChange;
+  before: Access | null;
+  after: Access | null;
+  /**
+   * change-specific facts: `{linkVersion, expiresAt}` for invitations, `{contacts}` for a revoke, `{teamId, teamName,
+   * reason}` for team changes (reason: command, revoke, deletion or team_deleted)
+   */
+  details: Record<string, unknown> | null;
+  actorId: string | null;
+  /** metadata.occurredAt (ISO) */
+  at: string;
+  eventId: string;
+  /** global position of the event (a number: exact below 2^53) */
+  position: number;
+  /** `${at}|${position, 20 digits}`: time order (then log order), for time-range queries */
+  atPosition: string;
+}
+
+export const atPositionKey = (at: string, position: bigint | number): string => `${at}|${String(position).padStart(20, '0')}`;
+
+type EntryFields = Pick<HistoryEntryDoc, 'workspaceId' | 'organizationId' | 'change' | 'before' | 'after'> &
+  Partial<Pick<HistoryEntryDoc, 'userId' | 'invitationId' | 'email' | 'details'>>;
+
+export function entry(e: ProjectedEvent, at: string, fields: EntryFields): HistoryEntryDoc {
+  return {
+    _id: `${e.position}:${fields.workspaceId}`,
+    workspaceId: fields.workspaceId,
+    organizationId: fields.organizationId,
+    userId: fields.userId ?? null,
+    invitationId: fields.invitationId ?? null,
+    email: fields.email ?? null,
+    change: fields.change,
+    before: fields.before,
+    after: fields.after,
+    details: fields.details ?? null,
+    actorId: typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null,
+    at: occurredAt(e, at),
+    eventId: e.eventId,
+    position: Number(e.position),
+    atPosition: atPositionKey(occurredAt(e, at), e.position),
+  };
+}
