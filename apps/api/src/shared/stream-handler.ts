@@ -307,9 +307,14 @@ export class StreamHandler {
       // the states it forgets, so that turn waits until they failed (one that followed the first decision must not be
       // written after the second: their APPEND_AFTER names the first decision's ids, which the second does not reuse,
       // so this wait is a second guard, kept because it makes the order plain)
-      await done(false);
+      // the states holding what a deletion erased go before this command settles: the commands of other locks
+      // waiting on it must not act on them (review, session 17)
+      try {
+        if (failure !== undefined && decideAgainAfter(failure)) await this.keysForgotten(failure);
+      } finally {
+        await done(false);
+      }
       if (failure !== undefined && !decideAgainAfter(failure)) throw failure;
-      await this.keysForgotten(failure);
       return inLog(failure) ? IN_LOG : undefined;
     })();
     return { appended };
