@@ -12,6 +12,13 @@ export interface PersonalFields {
   subject: DataSubject;
   /** dot paths inside the event's data */
   paths: string[];
+  /**
+   * The values were copied from data sealed earlier under this subject, not brought by the command: the subject's key
+   * must exist (one that does not was erased: the event must not bring the data back under a new key). With no
+   * paths, only that check: an acceptance copies the invitation's address under the new user's own key
+   * (docs/adr/0003, "Erasure and sealing race").
+   */
+  copied?: true;
 }
 
 const PROFILE_PATHS = ['changes.email', 'changes.displayName', 'changes.alias', 'changes.avatarUrl'];
@@ -27,10 +34,16 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
     case 'EmailChangeConfirmed':
       return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email'] }];
     case 'InvitationAccepted':
-      return [{ subject: { kind: 'user', userId: data.userId }, paths: ['email'] }];
+      return [
+        { subject: { kind: 'user', userId: data.userId }, paths: ['email'] },
+        // the invitation's address, copied from its UserInvited (a sealed value read back has the `enc:` form: no check)
+        ...(typeof data.email === 'string' && !data.email.startsWith('enc:') ? [{ subject: { kind: 'email' as const, email: data.email }, paths: [], copied: true as const }] : []),
+      ];
     case 'UserInvited':
-    case 'InvitationCancelled':
       return typeof data.email === 'string' ? [{ subject: { kind: 'email', email: data.email }, paths: ['email'] }] : [];
+    case 'InvitationCancelled':
+      // the invitation's address, copied from its UserInvited
+      return typeof data.email === 'string' ? [{ subject: { kind: 'email', email: data.email }, paths: ['email'], copied: true }] : [];
     default:
       return [];
   }

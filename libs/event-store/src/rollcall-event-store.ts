@@ -75,6 +75,7 @@ export async function createRollcallEventStore(
           return (id ??= subjectId(f.subject));
         },
         paths: f.paths,
+        ...(f.copied && { copied: true as const }),
       };
     }),
   );

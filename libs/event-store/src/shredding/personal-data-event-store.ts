@@ -20,8 +20,12 @@ import { type Obj, type Sealed, UNOPENED, copiedAlong, getPath, openWith, sealVa
 
 export { openValue, sealValue } from './sealed-values';
 
-/** Where the personal data of an event is, and whose it is. */
-export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[] }[];
+/**
+ * Where the personal data of an event is, and whose it is. `copied`: the values were copied from data sealed earlier
+ * under the subject (not brought by the command): its key must exist, else the append fails with
+ * KeyForgottenSinceSealedError (the data was erased; a new key would bring it back).
+ */
+export type PersonalDataPolicy = (type: string, data: unknown) => { subjectId: string; paths: string[]; copied?: true }[];
 
 /** events decrypted per key lookup when reading a stream or the log (one `IN (…)` query per chunk) */
 const CHUNK = 512;
@@ -157,7 +161,9 @@ export class PersonalDataEventStore implements EventStore {
     const plans = parts.map((p) => p.events.map((e) => this.policy(e.type, e.data)));
     const subjects = [...new Set(plans.flat(2).map((p) => p.subjectId))];
     if (subjects.length === 0) return parts;
-    const keys = await this.keysToSeal(subjects, created);
+    // a subject only copied from earlier data (no event of the append brings it anew) must have a key still
+    const brought = new Set(plans.flat(2).filter((p) => !p.copied).map((p) => p.subjectId));
+    const keys = await this.keysToSeal(subjects, created, (id) => !brought.has(id));
     for (const id of subjects) {
       const stored = created.has(id) ? undefined : this.storedOf.get(id);
       if (stored) usedKeys.set(id, Buffer.from(stored, 'base64'));
@@ -185,7 +191,7 @@ export class PersonalDataEventStore implements EventStore {
    * it writes keys with events, generated here and added to `created` to be stored with the append; of two appends in
    * flight that generate one for the same subject, the second to commit is sealed again with the first's key.
    */
-  private async keysToSeal(subjects: string[], created: Map<string, NewKey>): Promise<Map<string, KeyObject>> {
+  private async keysToSeal(subjects: string[], created: Map<string, NewKey>, copiedOnly: (subjectId: string) => boolean): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
     for (const id of subjects) {
       const cached = this.cache.get(id);
@@ -193,7 +199,11 @@ export class PersonalDataEventStore implements EventStore {
     }
     const missing = subjects.filter((id) => !keys.has(id));
     if (missing.length === 0) return keys;
-    const found = this.withEvents ? await this.withEvents.findStored(missing) : storedUnknown(await this.keys.ensure(missing));
+    const found = this.withEvents ? await this.withEvents.findStored(missing) : storedUnknown(await this.keys.find(missing));
+    // data copied from a subject without a key was erased (its key forgotten since it was read): decided again
+    const erased = missing.filter((id) => !found.has(id) && copiedOnly(id));
+    if (erased.length > 0) throw new KeyForgottenSinceSealedError(erased);
+    if (!this.withEvents) for (const [id, key] of storedUnknown(await this.keys.ensure(missing.filter((id) => !found.has(id))))) found.set(id, key);
     for (const id of missing) {
       const raw = found.get(id);
       if (raw) {
