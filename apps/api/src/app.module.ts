@@ -139,41 +139,38 @@ export class AppModule {
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {
           provide: PERSONAL_DATA,
-          useFactory: (s: Stores, readSide: ReadSide, erasure: AddressErasure): PersonalData => {
-            const erased = async (ids: string[]) => {
-              readSide.forgotten(ids);
-              // invitations to the user's addresses in other organizations: gone from memory before the deletion is answered
+          // after a deletion's keys are gone, what this process holds of them goes too (AddressErasure), before the
+          // deletion is answered: invitations to the user's addresses in other organizations included
+          useFactory: (s: Stores, erasure: AddressErasure): PersonalData => ({
+            subjectsOf: (user) => s.personalData.subjectsOf(user),
+            forgetCached: (ids) => s.personalData.forgetCached(ids),
+            forget: async (ids) => {
+              await s.personalData.forget(ids);
               await erasure.erased(ids);
-            };
-            return {
-              subjectsOf: (user) => s.personalData.subjectsOf(user),
-              forgetCached: (ids) => s.personalData.forgetCached(ids),
-              forget: async (ids) => {
-                await s.personalData.forget(ids);
-                await erased(ids);
-              },
-              forgetAfterDeletion: async (ids) => {
-                await s.personalData.forgetAfterDeletion(ids);
-                await erased(ids);
-              },
-              forgottenWithDeletion: (ids) => s.personalData.forgottenWithDeletion(ids),
-            };
-          },
-          inject: [STORES, READ_SIDE, AddressErasure],
+            },
+            forgetAfterDeletion: async (ids) => {
+              await s.personalData.forgetAfterDeletion(ids);
+              await erasure.erased(ids);
+            },
+            forgottenWithDeletion: (ids) => s.personalData.forgottenWithDeletion(ids),
+          }),
+          inject: [STORES, AddressErasure],
         },
         {
           provide: AddressErasure,
           useFactory: (states: StreamStates, snapshots: StateSnapshots, s: Stores, feed: PresenceFeed, readSide: ReadSide) => {
-            const erasure = new AddressErasure(states, snapshots, (email) => s.sealing.subjectId({ kind: 'email', email }));
-            // a deletion decided by another replica reaches this process through its log subscription: its keys are
-            // dropped from this process's caches (the API's and the projector thread's) before the states holding its
-            // addresses are loaded again, which would otherwise open them with the cached keys (review, session 17)
+            const erasure = new AddressErasure(
+              states,
+              snapshots,
+              (email) => s.sealing.subjectId({ kind: 'email', email }),
+              (ids) => {
+                s.personalData.forgetCached(ids);
+                readSide.forgotten(ids);
+              },
+            );
+            // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');
-            feed.onErased = (ids) => {
-              s.personalData.forgetCached(ids);
-              readSide.forgotten(ids);
-              void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
-            };
+            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
             return erasure;
           },
           inject: [StreamStates, StateSnapshots, STORES, PresenceFeed, READ_SIDE],
@@ -210,14 +207,13 @@ export class AppModule {
           provide: StreamHandler,
           // a command sealed with keys a deletion forgot since is decided again once the states holding what it erased
           // (and this process's cached keys: the store dropped them) are let go (docs/adr/0003, "Erasure and sealing race")
-          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure, readSide: ReadSide) =>
+          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure) =>
             new StreamHandler(store, states, {
               onKeysForgotten: async (ids) => {
-                readSide.forgotten(ids);
                 await erasure.erased(ids);
               },
             }),
-          inject: [EVENT_STORE, StreamStates, AddressErasure, READ_SIDE],
+          inject: [EVENT_STORE, StreamStates, AddressErasure],
         },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },

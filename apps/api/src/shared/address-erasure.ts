@@ -21,11 +21,20 @@ export class AddressErasure {
     private readonly snapshots: StateSnapshots | undefined,
     /** the key subject of an address (an HMAC of it: the same function that seals it) */
     private readonly subjectOf: (email: string) => string,
+    /**
+     * drops the subjects' keys from this process's caches (the API's and the projector thread's) first: a state loaded
+     * again would otherwise open the erased values with a cached key (review, session 17)
+     */
+    private readonly forgetCachedKeys: (subjectIds: string[]) => void = () => undefined,
   ) {}
 
-  /** The subjects a deletion forgot; returns the workspace streams whose cached state was dropped. */
+  /**
+   * The subjects a deletion forgot (this process's own deletion, another's heard through the log, or keys found gone
+   * at an append): their keys leave the caches, and the workspace streams whose cached state was dropped are returned.
+   */
   async erased(subjectIds: readonly string[]): Promise<string[]> {
     if (subjectIds.length === 0) return [];
+    this.forgetCachedKeys([...subjectIds]);
     const erased = new Set(subjectIds);
     const streams = await this.states.dropHoldingErasedAddresses((email) => erased.has(this.subjectOf(email)));
     for (const stream of streams) this.snapshots?.addressesErased(stream);

@@ -49,9 +49,13 @@ const jitter = () => ticks(Math.floor(Math.random() * 4));
 /** One API process over the data dir, composed as app.module.ts composes these parts. */
 function apiProcess(stores: Stores) {
   const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
-  const erasure = new AddressErasure(states, undefined, (email) => stores.sealing.subjectId({ kind: 'email', email }));
+  const erasure = new AddressErasure(
+    states,
+    undefined,
+    (email) => stores.sealing.subjectId({ kind: 'email', email }),
+    (ids) => stores.personalData.forgetCached(ids),
+  );
   const hear = async (ids: string[]) => {
-    stores.personalData.forgetCached(ids);
     await erasure.erased(ids);
   };
   const streams = new StreamHandler(stores.store, states, {
