@@ -203,7 +203,9 @@ export class PersonalDataEventStore implements EventStore {
     // data copied from a subject without a key was erased (its key forgotten since it was read): decided again
     const erased = missing.filter((id) => !found.has(id) && copiedOnly(id));
     if (erased.length > 0) throw new KeyForgottenSinceSealedError(erased);
-    if (!this.withEvents) for (const [id, key] of storedUnknown(await this.keys.ensure(missing.filter((id) => !found.has(id))))) found.set(id, key);
+    const toCreate = this.withEvents ? [] : missing.filter((id) => !found.has(id));
+    // a key store of its own (MongoDB, keys.sqlite) creates them now, durably
+    if (toCreate.length > 0) for (const [id, key] of storedUnknown(await this.keys.ensure(toCreate))) found.set(id, key);
     for (const id of missing) {
       const raw = found.get(id);
       if (raw) {
