@@ -1,7 +1,7 @@
 import { decideOrganization } from '../organization/decider';
 import { ADMIN, HOURS_48, ORG, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
 import { invitationLink } from './decider';
-import { forgetErasedInvitationAddresses } from './state';
+import { forgetErasedInvitationAddresses } from '../testing/erased-addresses';
 import type { UserInvited } from './events';
 
 const inviteCmd = (s: Scenario, email: string, extra: Record<string, unknown> = {}) => ({
