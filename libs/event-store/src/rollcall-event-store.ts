@@ -37,6 +37,12 @@ export interface SnapshotSealing {
   ciphers(subjectIds: readonly string[]): Promise<Map<string, SnapshotCipher>>;
   /** a cipher under the subject's key, created when missing if `create`; undefined: the subject has no key */
   cipher(subjectId: string, options: { create: boolean }): Promise<SnapshotCipher | undefined>;
+  /**
+   * Of these subjects, those a deletion forgot after log position `heard` (their key now, if any, was made after it):
+   * a process that has not heard of that deletion may hold what it erased (docs/adr/0003, "Erasure and sealing race",
+   * point 7). Undefined: the key store keeps no tombstones (keys.sqlite, MongoDB), nothing can be told.
+   */
+  forgottenAfter(subjectIds: readonly string[], heard: bigint): Promise<string[] | undefined>;
   /** forgets these subjects' keys: what was sealed with them is unreadable from now on */
   shred(subjectIds: readonly string[]): Promise<void>;
   /** erasures seen by this process so far (a snapshot sealed while one happened is dropped) */
@@ -94,6 +100,10 @@ export async function createRollcallEventStore(
       cipher: async (id, { create }) => {
         const raw = (create ? await keys.ensure([id]) : await keys.find([id])).get(id);
         return raw && snapshotCipher(id, createSecretKey(raw));
+      },
+      forgottenAfter: async (ids, heard) => {
+        if (!keys.forgottenAt) return undefined;
+        return [...(await keys.forgottenAt(ids))].filter(([, position]) => position > heard).map(([id]) => id);
       },
       shred: (ids) => keys.forget(ids),
       erasures: () => store.erasures,

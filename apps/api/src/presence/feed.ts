@@ -74,6 +74,8 @@ export class PresenceFeed {
   private restart = false;
   /** position of the last followed event delivered (the head at start before any) */
   position = -1n;
+  /** the subjects the last deletion heard erased (its events name them all: handed on once) */
+  private lastErased = '';
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
   onErased: (subjectIds: string[]) => void = () => undefined;
   onAuthorityChanged: (change: AuthorityChangeSeen) => void = () => undefined;
@@ -142,6 +144,15 @@ export class PresenceFeed {
 
   private deliver(recorded: RecordedEvent): void {
     this.states.observed(recorded.stream, recorded.revision);
+    // Every event of a deletion's append names the subjects it erased: the first one this feed follows hands them on,
+    // so that `position` past a deletion's first event means it was heard (the snapshot writer's check: ADR 0003,
+    // "Erasure and sealing race", point 7). Its other events name the same subjects: handed on once.
+    const erased = erasedSubjectsOf(recorded.metadata);
+    if (erased.length > 0) {
+      const named = erased.join(' ');
+      if (named !== this.lastErased) this.onErased(erased);
+      this.lastErased = named;
+    }
     const event = fromStored(recorded);
     if (event?.type === 'PresenceChanged') {
       const ws = event.data.workspaceId;
@@ -152,7 +163,6 @@ export class PresenceFeed {
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
       this.onAuthorityChanged({ workspaceId: d.workspaceId });
     } else if (event?.type === 'UserDeleted') {
-      this.onErased(erasedSubjectsOf(recorded.metadata));
       this.onAuthorityChanged({ organizationId: event.data.organizationId });
     } else if (event && ACCESS_CHANGES.includes(event.type)) {
       this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });

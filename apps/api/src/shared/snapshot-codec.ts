@@ -132,13 +132,38 @@ async function addressCiphers(subjectIds: readonly string[], sealing: SnapshotSe
 }
 
 /**
- * The addresses of the invitations not accepted, each sealed under its own key, by invitation id. An address whose
- * key is gone (erased by a deletion elsewhere, the state not told yet) is written as a replay would read it: null.
+ * A snapshot not written: an address it would seal has a key made after a deletion that forgot the address's key,
+ * which this process has not heard of yet (docs/adr/0003, "Erasure and sealing race", point 7). The state may hold
+ * the address from before that deletion; sealed under the new key, it would read again. The next load writes one.
  */
-async function sealAddresses(items: readonly object[], stream: string, sealing: SnapshotSealing): Promise<Map<string, SealedAddress | null>> {
+export class ErasureNotHeardYetError extends Error {
+  constructor(readonly subjectIds: string[]) {
+    super(`a deletion not heard of yet forgot the keys of ${subjectIds.length} address(es): the snapshot waits for it`);
+    this.name = 'ErasureNotHeardYetError';
+  }
+}
+
+/** Throws ErasureNotHeardYetError when a deletion after log position `heard` forgot one of these subjects' keys. */
+async function assertErasuresHeard(subjectIds: readonly string[], heard: bigint, sealing: SnapshotSealing): Promise<void> {
+  for (let i = 0; i < subjectIds.length; i += SLICE) {
+    const unheard = await sealing.forgottenAfter(subjectIds.slice(i, i + SLICE), heard);
+    if (unheard === undefined) return; // a key store without tombstones: nothing to tell (ADR 0003 point 7)
+    if (unheard.length > 0) throw new ErasureNotHeardYetError(unheard);
+    await yieldToEventLoop();
+  }
+}
+
+/**
+ * The addresses of the invitations not accepted, each sealed under its own key, by invitation id. An address whose
+ * key is gone (erased by a deletion elsewhere, the state not told yet) is written as a replay would read it: null. An
+ * address whose key was made again after a deletion this process has not heard of (log position `heard`) stops the
+ * write (ErasureNotHeardYetError).
+ */
+async function sealAddresses(items: readonly object[], stream: string, sealing: SnapshotSealing, heard: bigint): Promise<Map<string, SealedAddress | null>> {
   const invitations = (items as Invitation[]).filter(sealsAddress);
   const subjects = invitations.map((inv) => sealing.subjectId({ kind: 'email', email: inv.email }));
   const ciphers = await addressCiphers(subjects, sealing);
+  await assertErasuresHeard([...ciphers.keys()], heard, sealing);
   const sealed = new Map<string, SealedAddress | null>();
   invitations.forEach((inv, i) => {
     const cipher = ciphers.get(subjects[i]!);
@@ -147,10 +172,13 @@ async function sealAddresses(items: readonly object[], stream: string, sealing: 
   return sealed;
 }
 
-/** The copy's chunks, sealed: the head, then rows by `chunkEntries`, halved until a chunk fits in `chunkBytes`. */
+/**
+ * The copy's chunks, sealed: the head, then rows by `chunkEntries`, halved until a chunk fits in `chunkBytes`.
+ * `at.erasuresHeard`: the log position through which this process has heard of deletions (sealAddresses).
+ */
 export async function sealCopy(
   copy: SnapshotCopy,
-  at: { stream: string; version: string; revision: bigint; id: string },
+  at: { stream: string; version: string; revision: bigint; id: string; erasuresHeard: bigint },
   cipher: SnapshotCipher,
   sealing: SnapshotSealing,
   limits: { chunkEntries: number; chunkBytes: number },
@@ -159,7 +187,7 @@ export async function sealCopy(
   const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
   seal(copy.head);
   for (const { kind, items } of copy.rows) {
-    const addresses = kind === 'invitations' ? await sealAddresses(items, at.stream, sealing) : new Map<string, SealedAddress | null>();
+    const addresses = kind === 'invitations' ? await sealAddresses(items, at.stream, sealing, at.erasuresHeard) : new Map<string, SealedAddress | null>();
     const pending: (readonly object[])[] = [];
     for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
     while (pending.length > 0) {

@@ -18,6 +18,7 @@ import {
   INVITATION_FIELDS,
   MEMBER_FIELDS,
   type Restored,
+  ErasureNotHeardYetError,
   type SnapshotCopy,
   USER_FIELDS,
   copyOrganization,
@@ -77,6 +78,12 @@ export interface SnapshotOptions {
   onError?: (stream: string, error: unknown) => void;
   /** a snapshot was written (metrics, tests) */
   onWritten?: (stream: string, revision: bigint, ms: number) => void;
+  /**
+   * The log position through which this process has heard of every deletion (its log subscription's: PresenceFeed,
+   * which hands each UserDeleted to AddressErasure). Without it, nothing counts as heard: a snapshot holding an address
+   * whose key any deletion ever forgot waits (docs/adr/0003, "Erasure and sealing race", point 7).
+   */
+  erasuresHeardThrough?: () => bigint;
 }
 
 /** the latest snapshot read or written of a stream */
@@ -114,12 +121,20 @@ export class StateSnapshots {
   /** each organization's state as last loaded (weakly: the cache of StreamStates decides how long it lives) */
   private readonly organizations = new Map<string, WeakRef<Restored<OrganizationState>>>();
 
+  private heardThrough: (() => bigint) | undefined;
+
   constructor(
     private readonly store: SnapshotStore,
     private readonly sealing: SnapshotSealing,
     private readonly options: SnapshotOptions = {},
   ) {
     this.every = options.every ?? DEFAULT_SNAPSHOT_EVERY;
+    this.heardThrough = options.erasuresHeardThrough;
+  }
+
+  /** SnapshotOptions.erasuresHeardThrough, given once the log subscription exists (it is built after this) */
+  followErasures(heardThrough: () => bigint): void {
+    this.heardThrough = heardThrough;
   }
 
   async restore(kind: 'organization', stream: string): Promise<Restored<OrganizationState> | undefined>;
@@ -230,7 +245,9 @@ export class StateSnapshots {
       const cipher = await this.sealing.cipher(subjectId, { create: true });
       if (!cipher) throw new Error(`no key for ${subjectId}`);
       const head: ClearHead = { subjectId, organizationId: at.organizationId, epoch: at.epoch, id: newSnapshotId() };
-      const chunks = await sealCopy(copy, { stream, version, revision, id: head.id }, cipher, this.sealing, this.store);
+      // read before sealing: a deletion heard after this moved erasures(), which drops the write below
+      const erasuresHeard = this.heardThrough?.() ?? -1n;
+      const chunks = await sealCopy(copy, { stream, version, revision, id: head.id, erasuresHeard }, cipher, this.sealing, this.store);
       // An erasure seen while this was sealed: the epoch's key may be one its deletion forgot and this write created
       // again, over data copied before the deletion. Dropped; the next load writes another.
       if (this.sealing.erasures() !== erasures) return;
@@ -238,6 +255,8 @@ export class StateSnapshots {
       setBounded(this.latest, stream, { revision, subjectId, epoch: at.epoch, checkedAt: erasures });
       this.options.onWritten?.(stream, revision, performance.now() - started);
     } catch (error) {
+      // a deletion this process has not heard of yet: not an error, the next load (after it is heard) writes one
+      if (error instanceof ErasureNotHeardYetError) return;
       this.options.onError?.(stream, error);
     }
   }

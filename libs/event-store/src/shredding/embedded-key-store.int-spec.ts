@@ -217,6 +217,24 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     expect(orders).toContain('xdy');
   });
 
+  it('rule 12: a forgotten key leaves a tombstone at the log position of the first event of the deletion that forgot it (its latest), or at the head when forgotten on its own', async () => {
+    const deletion = (person: string) => ({ id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'Deleted', data: {}, metadata: { [FORGET_KEYS_WITH_EVENT]: [`u:${person}`] } });
+    await opened.store.append('s', [event('kim', 'kim@acme.test'), event('lee', 'lee@acme.test')], 'no_stream');
+    expect(await opened.keys.forgottenAt(['u:kim', 'u:lee'])).toEqual(new Map());
+    // a deletion of two streams: its tombstone is at its first event
+    const { position } = await opened.store.appendMany([
+      { stream: 'org', events: [deletion('kim')], expected: 'no_stream' },
+      { stream: 'ws', events: [event('kim', 'gone@acme.test'), event('kim', 'gone@acme.test')].map((e) => ({ ...e, type: 'Other', metadata: { [FORGET_KEYS_WITH_EVENT]: ['u:kim'] } })), expected: 'no_stream' },
+    ]);
+    expect(position).toBe(5n);
+    expect(await opened.keys.forgottenAt(['u:kim', 'u:lee'])).toEqual(new Map([['u:kim', 3n]]));
+    // kim gets a key again, and a later deletion moves the tombstone; lee is forgotten on its own: at the head
+    await opened.store.append('again', [event('kim', 'kim2@acme.test')], 'no_stream');
+    await opened.store.append('later', [deletion('kim')], 'no_stream');
+    await opened.store.forget(['u:lee']);
+    expect(await opened.keys.forgottenAt(['u:kim', 'u:lee', 'u:none'])).toEqual(new Map([['u:kim', 7n], ['u:lee', 7n]]));
+  });
+
   it('forgetting erases: the stored salt is gone from events.sqlite and its WAL, the data reads as null', async () => {
     await opened.store.append('s', [event('jane', 'jane@acme.test'), event('joe', 'joe@acme.test')], 'no_stream');
     const [jane] = storedKeys(dir);

@@ -106,6 +106,10 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
     return new Map([...(await this.findStored(subjectIds))].map(([id, { key }]) => [id, key]));
   }
 
+  async forgottenAt(subjectIds: readonly string[]): Promise<Map<string, bigint>> {
+    return this.events.subjectKeysForgottenAt(subjectIds);
+  }
+
   async forgotten(subjectIds: readonly string[]): Promise<void> {
     await this.events.forgetSubjectKeys([]);
     if (this.olderKeys) await this.secrets.forget(subjectIds);

@@ -13,6 +13,12 @@ export interface KeyStore {
   /** the subjects' keys; a forgotten or unknown subject is absent */
   find(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
   forget(subjectIds: readonly string[]): Promise<void>;
+  /**
+   * The log position of the latest deletion that forgot each subject's key (a tombstone), where the store keeps them:
+   * the embedded one, in the deletion's own transaction. Absent: this store keeps none (docs/adr/0003, "Erasure and
+   * sealing race", point 7).
+   */
+  forgottenAt?(subjectIds: readonly string[]): Promise<Map<string, bigint>>;
   /** a secret created once per store, to derive pseudonymous subject ids (e.g. of email addresses) */
   pepper(): Promise<Buffer>;
   close(): Promise<void>;

@@ -213,16 +213,19 @@ export class GroupCommit {
   /** Checks and writes one append (all its parts, its keys) inside the open transaction. Throws to roll back its savepoint. */
   private applyOne(pending: PendingAppend, created: number, heads: Heads): { result: MultiAppendResult; written: WrittenHead[] } {
     let position = -1n;
+    /** the append's first event's position (its events are written one after the other: consecutive positions) */
+    let first = -1n;
     const streams: MultiAppendResult['streams'] = [];
     const written: WrittenHead[] = [];
     for (const part of pending.parts) {
       const result = this.applyPart(part, created, heads);
       if (result.wrote) written.push({ stream: part.stream, head: result.nextRevision });
+      if (result.wrote && (first < 0n || result.position - BigInt(part.events.length) + 1n < first)) first = result.position - BigInt(part.events.length) + 1n;
       if (result.position > position) position = result.position;
       streams.push({ stream: part.stream, nextRevision: result.nextRevision });
     }
     // a replay wrote nothing now: its keys were stored (or forgotten, or checked) with it the first time
-    if (written.length > 0 && pending.keys.length > 0) this.keys.applyInOpenTransaction(pending.keys);
+    if (written.length > 0 && pending.keys.length > 0) this.keys.applyInOpenTransaction(pending.keys, first);
     if (written.length > 0) return { result: { position, streams }, written };
     for (const part of pending.parts) if (part.events.length > 0) this.replayedLast.add(part.events.at(-1)!.id);
     if (this.replayedLast.size > REPLAYED_REMEMBERED) this.replayedLast.delete(this.replayedLast.values().next().value!);

@@ -210,6 +210,11 @@ export class SqliteEventStore implements EventStore {
     return this.keys.find(subjectIds);
   }
 
+  /** The log position of the latest deletion that forgot each subject's key (SubjectKeyTable.forgottenAt). */
+  subjectKeysForgottenAt(subjectIds: readonly string[]): Map<string, bigint> {
+    return this.keys.forgottenAt(subjectIds);
+  }
+
   /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
   storeSubjectKeys(keys: readonly NewSubjectKey[]): void {
     this.keys.store(keys);

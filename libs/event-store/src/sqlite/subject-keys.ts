@@ -20,14 +20,20 @@ export interface NewSubjectKey {
  */
 export type SubjectKeyChange = (NewSubjectKey & { kind?: 'new' | 'sealed-with' }) | { kind: 'forget'; subjectId: string };
 
-export const SUBJECT_KEYS_SCHEMA =
-  'CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;';
+export const SUBJECT_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS subject_tombstones (subject TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`;
 
 /**
  * The data keys of crypto-shredding (table `subject_keys`), in the event store's file: a subject's first key is
  * committed with the first events sealed with it, under one fsync (the group commit calls `insertInOpenTransaction`).
  * Forgetting a key overwrites its bytes (the connection runs with secure_delete) and truncates the WAL, so that no
  * earlier page image holding it survives.
+ *
+ * Each forgotten subject leaves a tombstone (table `subject_tombstones`): the log position of the latest deletion that
+ * forgot its key (its append's first event, or the log's head when forgotten on its own). A snapshot writer asks it
+ * whether a subject's key of the moment may be one made after a deletion its process has not heard of yet
+ * (docs/adr/0003, "Erasure and sealing race", point 7). Subject ids are pseudonymous (the deletion's metadata names
+ * them in the log too): a tombstone holds nothing personal.
  */
 export class SubjectKeyTable {
   private readonly stmt: {
@@ -37,6 +43,9 @@ export class SubjectKeyTable {
     select: StatementSync;
     selectMany: StatementSync;
     delete: StatementSync;
+    tombstone: StatementSync;
+    tombstones: StatementSync;
+    head: StatementSync;
   };
 
   constructor(
@@ -51,6 +60,11 @@ export class SubjectKeyTable {
       select: db.prepare('SELECT key FROM subject_keys WHERE subject = ?'),
       selectMany: db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))'),
       delete: db.prepare('DELETE FROM subject_keys WHERE subject = ?'),
+      tombstone: db.prepare(
+        'INSERT INTO subject_tombstones (subject, position) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET position = max(position, excluded.position)',
+      ),
+      tombstones: db.prepare('SELECT subject, position FROM subject_tombstones WHERE subject IN (SELECT value FROM json_each(?))'),
+      head: db.prepare('SELECT coalesce(max(position), 0) AS head FROM events'),
     };
   }
 
@@ -66,6 +80,15 @@ export class SubjectKeyTable {
     return new Map(rows.map((r) => [r.subject, r.key]));
   }
 
+  /** The log position of the latest deletion that forgot each subject's key; a subject never forgotten is absent. */
+  forgottenAt(subjectIds: readonly string[]): Map<string, bigint> {
+    this.assertOpen();
+    if (subjectIds.length === 0) return new Map();
+    this.stmt.tombstones.setReadBigInts(true);
+    const rows = this.stmt.tombstones.all(JSON.stringify(subjectIds)) as { subject: string; position: bigint }[];
+    return new Map(rows.map((r) => [r.subject, r.position]));
+  }
+
   /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
   store(keys: readonly NewSubjectKey[]): void {
     this.assertOpen();
@@ -77,10 +100,16 @@ export class SubjectKeyTable {
   /**
    * Inside the group commit's open transaction, an append's key changes (SubjectKeyChange): forgets first, then the
    * checks of the keys its events were sealed with, and the new keys. A failed check or a subject that has another key
-   * already fails the append (SubjectKeyConflictError, see SqliteEventStore.appendWithKeys).
+   * already fails the append (SubjectKeyConflictError, see SqliteEventStore.appendWithKeys). A forgotten key leaves its
+   * tombstone at `position`, the append's first event's: a log reader that has passed it has read the first of the
+   * deletion's events it follows (every event of a deletion names the subjects it erased: PresenceFeed).
    */
-  applyInOpenTransaction(changes: readonly SubjectKeyChange[]): void {
-    for (const change of changes) if (change.kind === 'forget') this.stmt.delete.run(change.subjectId);
+  applyInOpenTransaction(changes: readonly SubjectKeyChange[], position: bigint): void {
+    for (const change of changes)
+      if (change.kind === 'forget') {
+        this.stmt.delete.run(change.subjectId);
+        this.stmt.tombstone.run(change.subjectId, position);
+      }
     const conflicts: string[] = [];
     const gone: string[] = [];
     for (const change of changes) {
@@ -97,12 +126,18 @@ export class SubjectKeyTable {
   /**
    * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file), then copies the WAL
    * back and truncates it, so no earlier page image holding a key stays in it. A checkpoint that other
-   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more.
+   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more. Their tombstones are at
+   * the log's head: the deletion that asked for this (appended before) is at or before it.
    */
   async forget(subjectIds: readonly string[]): Promise<void> {
     this.assertOpen();
     this.inTransaction(() => {
-      for (const id of subjectIds) this.stmt.delete.run(id);
+      if (subjectIds.length === 0) return;
+      const head = (this.stmt.head.get() as { head: number | bigint }).head;
+      for (const id of subjectIds) {
+        this.stmt.delete.run(id);
+        this.stmt.tombstone.run(id, head);
+      }
     });
     await this.truncateWal();
   }
