@@ -75,7 +75,8 @@ export class WritePipeline {
     const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(keyed && { requestHash: keyed.requestHash }) });
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
-      return { status: 0, body: answer, stored: storage ? storage.stored(answer) : answer };
+      // what is kept is built only when there is a key to keep it under (an invitation's verifies its link: an HMAC)
+      return { status: 0, body: answer, stored: storage && keyed ? storage.stored(answer) : answer };
     });
     // answered from the log's events (a lost answer's retry, or another replica was first): a replay too
     if (!outcome.replayed) return { body: outcome.body, replayed: ctx.answeredFromLog === true };

@@ -171,3 +171,17 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
     });
   });
 });
+
+describe('rule 6: the email rule answers the same when asked again (its latest answers are remembered)', () => {
+  it('rule 6: a refused address is refused again under the field asked for, an accepted one accepted, and normalized alike, past the memory\'s size', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(checkEmail('email', 'not an address')).toEqual({ field: 'email', message: 'must not contain spaces' });
+      expect(checkEmail('changes.email', 'not an address')).toEqual({ field: 'changes.email', message: 'must not contain spaces' });
+      expect(checkEmail('email', 'Jane@Bücher.Example')).toBeUndefined();
+      expect(checkEmail('email', 'jane@bad_domain.example')).toEqual({ field: 'email', message: 'must be a valid email address' });
+      expect(normalizeEmail(' Jane@Bücher.Example ')).toBe('jane@xn--bcher-kva.example');
+      // more addresses than the memory keeps: answers stay right after it is dropped
+      for (let i = 0; i < 600; i++) expect(normalizeEmail(`User${i}@Example.COM`)).toBe(`user${i}@example.com`);
+    }
+  });
+});
