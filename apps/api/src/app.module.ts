@@ -27,6 +27,7 @@ import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotenc
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
+import { erasingFromMemory } from './infrastructure/erasure';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
 import { StreamHandler } from './shared/stream-handler';
@@ -141,19 +142,7 @@ export class AppModule {
           provide: PERSONAL_DATA,
           // after a deletion's keys are gone, what this process holds of them goes too (AddressErasure), before the
           // deletion is answered: invitations to the user's addresses in other organizations included
-          useFactory: (s: Stores, erasure: AddressErasure): PersonalData => ({
-            subjectsOf: (user) => s.personalData.subjectsOf(user),
-            forgetCached: (ids) => s.personalData.forgetCached(ids),
-            forget: async (ids) => {
-              await s.personalData.forget(ids);
-              await erasure.erased(ids);
-            },
-            forgetAfterDeletion: async (ids) => {
-              await s.personalData.forgetAfterDeletion(ids);
-              await erasure.erased(ids);
-            },
-            forgottenWithDeletion: (ids) => s.personalData.forgottenWithDeletion(ids),
-          }),
+          useFactory: (s: Stores, erasure: AddressErasure): PersonalData => erasingFromMemory(s.personalData, (ids) => erasure.erased(ids), new Logger('Erasure')),
           inject: [STORES, AddressErasure],
         },
         {

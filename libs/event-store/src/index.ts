@@ -11,7 +11,7 @@ export { workerEntry } from './worker-entry';
 export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
 export { createEventStore, type EventStoreConfig } from './create-event-store';
 export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';
-export { erasedSubjectsOf, FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError } from './shredding/erased-subjects';
+export { erasedSubjectsOf, FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, KeyTracesLeftError } from './shredding/erased-subjects';
 export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue } from './shredding/personal-data-event-store';
 export { createRollcallEventStore, PERSONAL_DATA, type PersonalData, type SnapshotSealing } from './rollcall-event-store';
 export * from './snapshots';

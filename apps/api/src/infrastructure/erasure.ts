@@ -1,4 +1,4 @@
-import { type EventStore, KEYS_FORGOTTEN_WITH_EVENT, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
+import { type EventStore, KEYS_FORGOTTEN_WITH_EVENT, KeyTracesLeftError, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
 import { erasedSubjectsOf } from '../shared/address-erasure';
 import type { StreamStates } from '../shared/stream-states';
 
@@ -31,19 +31,59 @@ export async function recordErasure(store: EventStore, { organizationId, userId 
   await store.append(erasuresStream(organizationId), [event], 'any');
 }
 
+type Log = { warn(message: string): void; error(message: string): void };
+
+/** `task`, tried again in the background when it fails (after 1, 2, 4, 8, 16 s); `what` names it in the log. */
+function retryingInBackground(task: () => Promise<void>, what: string, atLast: string, log: Log): Promise<void> {
+  const attempt = (n: number): Promise<void> =>
+    task().catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (n >= 5) return log.error(`${what} (${reason}); ${atLast}`);
+      log.warn(`${what} (${reason}); trying again in ${2 ** n} s`);
+      return new Promise<void>((resolve) => setTimeout(resolve, 1000 * 2 ** n).unref()).then(() => attempt(n + 1));
+    });
+  return attempt(0);
+}
+
 /**
  * `recordErasure`, tried again in the background when it fails (1, 2, 4, 8, 16 s): until the record lands, the next
  * start forgets the deletion's keys again, and an address invited again in between (under a new key) would lose it.
  */
-export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: { warn(message: string): void; error(message: string): void }): Promise<void> {
-  const attempt = (n: number): Promise<void> =>
-    recordErasure(store, deleted).catch((error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (n >= 5) return log.error(`the erasure of user ${deleted.userId} could not be recorded (${reason}); the next start records it`);
-      log.warn(`the erasure of user ${deleted.userId} could not be recorded (${reason}); trying again in ${2 ** n} s`);
-      return new Promise<void>((resolve) => setTimeout(resolve, 1000 * 2 ** n).unref()).then(() => attempt(n + 1));
-    });
-  return attempt(0);
+export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): Promise<void> {
+  return retryingInBackground(() => recordErasure(store, deleted), `the erasure of user ${deleted.userId} could not be recorded`, 'the next start records it', log);
+}
+
+/**
+ * PersonalData as the API uses it: after a deletion's keys are gone, what this process holds of them goes too
+ * (`erased`: AddressErasure, the states holding invitations to the user's addresses in any organization), before the
+ * deletion is answered — also when forgetting failed. Keys that went with the deletion's commit whose traces (the
+ * WAL's earlier page images) could not be cleared yet (KeyTracesLeftError: readers kept the WAL busy) are no failed
+ * deletion: the deletion is answered, and the traces are cleared in the background (and by the pass at start).
+ */
+export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: string[]) => Promise<unknown>, log: Log): PersonalData {
+  return {
+    subjectsOf: (user) => inner.subjectsOf(user),
+    forgetCached: (ids) => inner.forgetCached(ids),
+    forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),
+    forget: async (ids) => {
+      try {
+        await inner.forget(ids);
+      } finally {
+        await erased(ids);
+      }
+    },
+    forgetAfterDeletion: async (ids) => {
+      try {
+        await inner.forgetAfterDeletion(ids);
+      } catch (error) {
+        if (!(error instanceof KeyTracesLeftError)) throw error;
+        const what = `the traces of ${error.subjectIds.length} forgotten data key(s) could not be cleared`;
+        void retryingInBackground(() => inner.forgottenWithDeletion(error.subjectIds), what, 'the erasure pass at the next start clears them', log);
+      } finally {
+        await erased(ids);
+      }
+    },
+  };
 }
 
 const erasureOf = (e: RecordedEvent) => {

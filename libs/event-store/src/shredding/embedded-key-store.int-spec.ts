@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { WrongExpectedRevisionError, type RecordedEvent } from '../port';
 import { SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { EmbeddedKeyStore } from './embedded-key-store';
-import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError } from './erased-subjects';
+import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, KeyTracesLeftError } from './erased-subjects';
 import { SqliteKeyStore } from './key-store';
 import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
 
@@ -233,6 +233,31 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await opened.store.append('later', [deletion('kim')], 'no_stream');
     await opened.store.forget(['u:lee']);
     expect(await opened.keys.forgottenAt(['u:kim', 'u:lee', 'u:none'])).toEqual(new Map([['u:kim', 7n], ['u:lee', 7n]]));
+  });
+
+  it('rule 12: a deletion whose keys went with its commit while readers keep the WAL busy: the keys are gone, and what is left (their traces) is told apart from a failed forgetting (KeyTracesLeftError)', async () => {
+    await opened.store.close();
+    const events = new SqliteEventStore(join(dir, 'events.sqlite'), { busyTimeoutMs: 50 });
+    const keys = await EmbeddedKeyStore.open(events, join(dir, 'keys.sqlite'));
+    opened = { events, keys, store: new PersonalDataEventStore(events, keys, policy) };
+    await opened.store.append('s', [event('kim', 'kim@acme.test')], 'no_stream');
+    const deletion = { id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'Deleted', data: {}, metadata: { [FORGET_KEYS_WITH_EVENT]: ['u:kim'] } };
+    // another connection holds a read snapshot: the WAL cannot be copied back and truncated
+    const reader = new DatabaseSync(join(dir, 'events.sqlite'));
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM events').get();
+    try {
+      await opened.store.append('deletions', [deletion], 'no_stream');
+      const error = await opened.store.forgetAfterAppend(['u:kim']).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyTracesLeftError);
+      expect((error as KeyTracesLeftError).subjectIds).toEqual(['u:kim']);
+    } finally {
+      reader.exec('ROLLBACK');
+      reader.close();
+    }
+    expect(storedKeys(dir)).toEqual([]);
+    await opened.store.forgottenWithEvent(['u:kim']);
+    expect((await collect(opened.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null]);
   });
 
   it('forgetting erases: the stored salt is gone from events.sqlite and its WAL, the data reads as null', async () => {

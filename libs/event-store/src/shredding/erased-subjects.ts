@@ -50,3 +50,19 @@ export function markedForgotten<P extends { events: { metadata?: unknown }[] }>(
     events: part.events.map((e) => (keysToForgetWith([e]).length > 0 ? { ...e, metadata: { ...(e.metadata as object), [KEYS_FORGOTTEN_WITH_EVENT]: true } } : e)),
   }));
 }
+
+/**
+ * After a deletion whose keys went with its commit (the embedded store): their traces (earlier page images in the WAL)
+ * could not be cleared yet, e.g. readers kept the WAL busy. The keys are gone and the deletion stands; the traces are
+ * to be cleared again later (PersonalData.forgottenWithDeletion), and by the erasure pass at the next start.
+ */
+export class KeyTracesLeftError extends Error {
+  readonly code = 'KEY_TRACES_LEFT';
+  constructor(
+    readonly subjectIds: string[],
+    override readonly cause: unknown,
+  ) {
+    super(`the data keys of ${subjectIds.length} subject(s) are forgotten, their traces not cleared yet: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'KeyTracesLeftError';
+  }
+}

@@ -14,7 +14,7 @@ import type {
 } from '../port';
 import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
-import { KeyForgottenSinceSealedError, keysToForgetWith, markedForgotten } from './erased-subjects';
+import { KeyForgottenSinceSealedError, KeyTracesLeftError, keysToForgetWith, markedForgotten } from './erased-subjects';
 import type { KeyStore } from './key-store';
 import { type Obj, type Sealed, UNOPENED, copiedAlong, getPath, openWith, sealValue, sealedFieldsOf, setPath } from './sealed-values';
 
@@ -260,7 +260,14 @@ export class PersonalDataEventStore implements EventStore {
     // a subject no append forgot (another key store; the marker lost on the way) is forgotten now, as before
     const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id));
     if (notYet.length > 0) await this.forget(notYet);
-    if (notYet.length < subjectIds.length) await this.withEvents?.forgotten(subjectIds.filter((id) => !notYet.includes(id)));
+    const withAppend = subjectIds.filter((id) => !notYet.includes(id));
+    if (withAppend.length === 0) return;
+    try {
+      await this.withEvents?.forgotten(withAppend);
+    } catch (error) {
+      // the keys went with the append's commit: only traces are left (the WAL's earlier page images), not a key
+      throw new KeyTracesLeftError(withAppend, error);
+    }
   }
 
   /**
