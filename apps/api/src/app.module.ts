@@ -159,10 +159,10 @@ export class AppModule {
             );
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');
-            feed.onErased = (ids) => void erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
+            feed.onErased = (ids) => erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));
             // what the feed has passed, this process has heard of: a snapshot may seal an address whose key a deletion
             // made again only after that (docs/adr/0003, "Erasure and sealing race", point 7)
-            snapshots.followErasures(() => feed.position);
+            snapshots.followErasures(() => feed.heardThrough);
             return erasure;
           },
           inject: [StreamStates, StateSnapshots, STORES, PresenceFeed, READ_SIDE],

@@ -70,8 +70,10 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
     },
     {
       provide: PresenceFeed,
-      // the embedded store does not wake subscriptions for another process's appends: poll its head
-      useFactory: (store: EventStore, states: StreamStates) => new PresenceFeed(store, states, { pollMs: config.eventstoreUrl ? undefined : 100 }),
+      // the embedded store does not wake subscriptions for another process's appends: poll its head. Followed from the
+      // head before any command can load a state (the TCP transport listens before the app's bootstrap starts the feed)
+      useFactory: async (store: EventStore, states: StreamStates) =>
+        new PresenceFeed(store, states, { pollMs: config.eventstoreUrl ? undefined : 100, from: await store.headPosition() }),
       inject: [EVENT_STORE, StreamStates],
     },
     { provide: PresenceStreams, useFactory: (feed: PresenceFeed, store: EventStore) => new PresenceStreams(feed, store, options.keepAliveMs), inject: [PresenceFeed, EVENT_STORE] },

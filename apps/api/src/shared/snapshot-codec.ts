@@ -185,9 +185,13 @@ export async function sealCopy(
 ): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
   const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
+  // the addresses first: a write that must wait for a deletion (ErasureNotHeardYetError) seals nothing
+  const sealed = new Map<object, Map<string, SealedAddress | null>>();
+  for (const row of copy.rows) if (row.kind === 'invitations') sealed.set(row, await sealAddresses(row.items, at.stream, sealing, at.erasuresHeard));
   seal(copy.head);
-  for (const { kind, items } of copy.rows) {
-    const addresses = kind === 'invitations' ? await sealAddresses(items, at.stream, sealing, at.erasuresHeard) : new Map<string, SealedAddress | null>();
+  for (const row of copy.rows) {
+    const { kind, items } = row;
+    const addresses = sealed.get(row) ?? new Map<string, SealedAddress | null>();
     const pending: (readonly object[])[] = [];
     for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
     while (pending.length > 0) {

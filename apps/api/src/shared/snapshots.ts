@@ -79,8 +79,8 @@ export interface SnapshotOptions {
   /** a snapshot was written (metrics, tests) */
   onWritten?: (stream: string, revision: bigint, ms: number) => void;
   /**
-   * The log position through which this process has heard of every deletion (its log subscription's: PresenceFeed,
-   * which hands each UserDeleted to AddressErasure). Without it, nothing counts as heard: a snapshot holding an address
+   * The log position through which this process has heard of every deletion and let go of what it erased
+   * (PresenceFeed.heardThrough: it hands each deletion to AddressErasure). Without it, nothing counts as heard: a snapshot holding an address
    * whose key any deletion ever forgot waits (docs/adr/0003, "Erasure and sealing race", point 7).
    */
   erasuresHeardThrough?: () => bigint;
@@ -122,6 +122,8 @@ export class StateSnapshots {
   private readonly organizations = new Map<string, WeakRef<Restored<OrganizationState>>>();
 
   private heardThrough: (() => bigint) | undefined;
+  /** streams whose write waited for a deletion not heard yet, with what was heard then: not copied again before more is */
+  private readonly unheard = new Map<string, bigint>();
 
   constructor(
     private readonly store: SnapshotStore,
@@ -191,12 +193,15 @@ export class StateSnapshots {
     if (kind === 'workspace' && erasuresAtPreviousLoad !== erasures) return;
     const at = this.epochOf(kind, stream, entry);
     if (!at) return;
+    const heard = this.heardThrough?.() ?? -1n;
+    if (heard <= (this.unheard.get(stream) ?? -2n)) return;
     // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
     const copy =
       kind === 'organization'
         ? copyOrganization(entry.state as OrganizationState, entry.applied, entry.lastAt)
         : copyWorkspace(entry.state as WorkspaceState, entry.applied, entry.lastAt);
-    const write = this.write(stream, entry.revision, kind, copy, at, erasures);
+    // what this process had heard (and handled) when the state was copied: a later hearing cannot vouch for this copy
+    const write = this.write(stream, entry.revision, kind, copy, at, erasures, heard);
     this.writing.set(stream, write);
     void write.finally(() => this.writing.delete(stream));
   }
@@ -237,7 +242,7 @@ export class StateSnapshots {
     return undefined;
   }
 
-  private async write(stream: string, revision: bigint, kind: SnapshotKind, copy: SnapshotCopy, at: { organizationId: string; epoch: number }, erasures: number): Promise<void> {
+  private async write(stream: string, revision: bigint, kind: SnapshotKind, copy: SnapshotCopy, at: { organizationId: string; epoch: number }, erasures: number, erasuresHeard: bigint): Promise<void> {
     const started = performance.now();
     try {
       const version = snapshotVersion(kind);
@@ -245,18 +250,17 @@ export class StateSnapshots {
       const cipher = await this.sealing.cipher(subjectId, { create: true });
       if (!cipher) throw new Error(`no key for ${subjectId}`);
       const head: ClearHead = { subjectId, organizationId: at.organizationId, epoch: at.epoch, id: newSnapshotId() };
-      // read before sealing: a deletion heard after this moved erasures(), which drops the write below
-      const erasuresHeard = this.heardThrough?.() ?? -1n;
       const chunks = await sealCopy(copy, { stream, version, revision, id: head.id, erasuresHeard }, cipher, this.sealing, this.store);
       // An erasure seen while this was sealed: the epoch's key may be one its deletion forgot and this write created
       // again, over data copied before the deletion. Dropped; the next load writes another.
       if (this.sealing.erasures() !== erasures) return;
       await this.store.write({ stream, revision, version, head: JSON.stringify(head), chunks });
       setBounded(this.latest, stream, { revision, subjectId, epoch: at.epoch, checkedAt: erasures });
+      this.unheard.delete(stream);
       this.options.onWritten?.(stream, revision, performance.now() - started);
     } catch (error) {
       // a deletion this process has not heard of yet: not an error, the next load (after it is heard) writes one
-      if (error instanceof ErasureNotHeardYetError) return;
+      if (error instanceof ErasureNotHeardYetError) return void setBounded(this.unheard, stream, erasuresHeard);
       this.options.onError?.(stream, error);
     }
   }

@@ -211,11 +211,12 @@ export class StreamStates {
    */
   async dropHoldingErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
     const dropped: string[] = [];
-    // a copy: loads may add or evict entries while this waits for a stream's turn
-    for (const [workspaceId, entry] of Array.from(this.workspaces)) {
-      const stream = workspaceStream(workspaceId);
+    // the cached ones, and those with a load in flight or queued (it may cache what it read before the deletion)
+    const streams = new Set([...Array.from(this.workspaces.keys(), workspaceStream), ...this.mutex.busy().filter((s) => s.startsWith('workspace-'))]);
+    for (const stream of streams) {
       await this.mutex.run(stream, async () => {
-        if (this.workspaces.get(workspaceId) !== entry) return;
+        const entry = this.workspaces.get(stream.slice('workspace-'.length));
+        if (!entry) return;
         for (const inv of entry.state.invitations.values())
           if (inv.status !== 'accepted' && hasAddress(inv) && isErased(inv.email)) {
             this.drop(stream);
