@@ -38,11 +38,11 @@ export interface SnapshotSealing {
   /** a cipher under the subject's key, created when missing if `create`; undefined: the subject has no key */
   cipher(subjectId: string, options: { create: boolean }): Promise<SnapshotCipher | undefined>;
   /**
-   * Of these subjects, those a deletion forgot after log position `heard` (their key now, if any, was made after it):
-   * a process that has not heard of that deletion may hold what it erased (docs/adr/0003, "Erasure and sealing race",
-   * point 7). Undefined: the key store keeps no tombstones (keys.sqlite, MongoDB), nothing can be told.
+   * Of these subjects, those a deletion forgot after log position `heard` (their key now, if any, was made after it),
+   * with that deletion's position: a process that has not heard of it may hold what it erased (docs/adr/0003, "Erasure
+   * and sealing race", point 7). Undefined: the key store keeps no tombstones (keys.sqlite, MongoDB), nothing can be told.
    */
-  forgottenAfter(subjectIds: readonly string[], heard: bigint): Promise<string[] | undefined>;
+  forgottenAfter(subjectIds: readonly string[], heard: bigint): Promise<Map<string, bigint> | undefined>;
   /** forgets these subjects' keys: what was sealed with them is unreadable from now on */
   shred(subjectIds: readonly string[]): Promise<void>;
   /** erasures seen by this process so far (a snapshot sealed while one happened is dropped) */
@@ -103,7 +103,7 @@ export async function createRollcallEventStore(
       },
       forgottenAfter: async (ids, heard) => {
         if (!keys.forgottenAt) return undefined;
-        return [...(await keys.forgottenAt(ids))].filter(([, position]) => position > heard).map(([id]) => id);
+        return new Map([...(await keys.forgottenAt(ids))].filter(([, position]) => position > heard));
       },
       shred: (ids) => keys.forget(ids),
       erasures: () => store.erasures,

@@ -52,7 +52,7 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
 }
 
 /**
- * One subscription per process to the event log (EventStore.subscribe), from the head at start: every presence
+ * One subscription per process to the event log (EventStore.subscribe), from the head when the feed is built (`from`): every presence
  * transition, decided by this replica or any other, is handed to the SSE subscribers of its workspace, and marks
  * this process's cached presence state stale (so a heartbeat's "nothing changes" is judged on what the log says).
  * Ended memberships are handed to `onLeft`, the subjects a user deletion erased to `onErased`.
@@ -72,10 +72,11 @@ export class PresenceFeed {
   private polledHead = -1n;
   /** the poll ended the subscription on purpose: subscribe again at once */
   private restart = false;
-  /** position of the last followed event delivered (the head at start before any) */
+  /** position of the last followed event delivered (where it follows from, before any) */
   position = -1n;
   /** the subjects the last deletion heard erased (its events name them all: handed on once) */
   private lastErased = '';
+  private started = false;
   /** a head the poll found no followed event up to (past `position`): a key forgotten at it was heard of too */
   private scannedThrough = -1n;
   onLeft: (left: MemberLeftSeen) => void = () => undefined;
@@ -100,7 +101,10 @@ export class PresenceFeed {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.position = this.options.from ?? (await this.store.headPosition());
+    // the first start from `from` (or the head); a later one goes on from where the feed stopped: nothing twice, and
+    // no deletion in between missed (review, session 18)
+    if (!this.started) this.position = this.options.from ?? (await this.store.headPosition());
+    this.started = true;
     this.polledHead = this.position;
     this.loop = this.run();
     if (this.options.pollMs !== undefined) {
@@ -205,7 +209,8 @@ export class PresenceFeed {
       let followed = false;
       for await (const _ of this.store.readAll({ fromPosition: from, filter: { eventTypes: FOLLOWED }, maxCount: 1 })) followed = true;
       if (!followed && head > this.scannedThrough) this.scannedThrough = head;
-      if (head > this.position && this.subscription) {
+      // a followed event waits: the subscription (woken only by this process's commits) reads again from its position
+      if (followed && this.subscription) {
         this.restart = true;
         await this.subscription.unsubscribe();
       }

@@ -2,11 +2,6 @@
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  /** the keys with a task running or queued */
-  busy(): string[] {
-    return [...this.tails.keys()];
-  }
-
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(task, task);

@@ -137,7 +137,11 @@ async function addressCiphers(subjectIds: readonly string[], sealing: SnapshotSe
  * the address from before that deletion; sealed under the new key, it would read again. The next load writes one.
  */
 export class ErasureNotHeardYetError extends Error {
-  constructor(readonly subjectIds: string[]) {
+  constructor(
+    readonly subjectIds: string[],
+    /** the latest of those deletions' positions: nothing changes for this write until it is heard */
+    readonly until: bigint,
+  ) {
     super(`a deletion not heard of yet forgot the keys of ${subjectIds.length} address(es): the snapshot waits for it`);
     this.name = 'ErasureNotHeardYetError';
   }
@@ -145,12 +149,14 @@ export class ErasureNotHeardYetError extends Error {
 
 /** Throws ErasureNotHeardYetError when a deletion after log position `heard` forgot one of these subjects' keys. */
 async function assertErasuresHeard(subjectIds: readonly string[], heard: bigint, sealing: SnapshotSealing): Promise<void> {
+  const unheard = new Map<string, bigint>();
   for (let i = 0; i < subjectIds.length; i += SLICE) {
-    const unheard = await sealing.forgottenAfter(subjectIds.slice(i, i + SLICE), heard);
-    if (unheard === undefined) return; // a key store without tombstones: nothing to tell (ADR 0003 point 7)
-    if (unheard.length > 0) throw new ErasureNotHeardYetError(unheard);
+    const found = await sealing.forgottenAfter(subjectIds.slice(i, i + SLICE), heard);
+    if (found === undefined) return; // a key store without tombstones: nothing to tell (ADR 0003 point 7)
+    for (const [id, position] of found) unheard.set(id, position);
     await yieldToEventLoop();
   }
+  if (unheard.size > 0) throw new ErasureNotHeardYetError([...unheard.keys()], [...unheard.values()].reduce((a, b) => (a > b ? a : b)));
 }
 
 /**

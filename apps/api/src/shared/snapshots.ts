@@ -122,7 +122,7 @@ export class StateSnapshots {
   private readonly organizations = new Map<string, WeakRef<Restored<OrganizationState>>>();
 
   private heardThrough: (() => bigint) | undefined;
-  /** streams whose write waited for a deletion not heard yet, with what was heard then: not copied again before more is */
+  /** streams whose write waited for deletions not heard yet, with the latest one's position: not copied again before it is heard */
   private readonly unheard = new Map<string, bigint>();
 
   constructor(
@@ -194,7 +194,7 @@ export class StateSnapshots {
     const at = this.epochOf(kind, stream, entry);
     if (!at) return;
     const heard = this.heardThrough?.() ?? -1n;
-    if (heard <= (this.unheard.get(stream) ?? -2n)) return;
+    if (heard < (this.unheard.get(stream) ?? -1n)) return;
     // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
     const copy =
       kind === 'organization'
@@ -260,7 +260,7 @@ export class StateSnapshots {
       this.options.onWritten?.(stream, revision, performance.now() - started);
     } catch (error) {
       // a deletion this process has not heard of yet: not an error, the next load (after it is heard) writes one
-      if (error instanceof ErasureNotHeardYetError) return void setBounded(this.unheard, stream, erasuresHeard);
+      if (error instanceof ErasureNotHeardYetError) return void setBounded(this.unheard, stream, error.until);
       this.options.onError?.(stream, error);
     }
   }

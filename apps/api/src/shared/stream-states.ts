@@ -7,13 +7,13 @@ import {
   type WorkspaceState,
   evolveOrganization,
   evolveWorkspace,
-  hasAddress,
   fromStored,
   initialOrganizationState,
   initialWorkspaceState,
 } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
+import { HeardErasures, holdsErased } from './heard-erasures';
 import { KeyedMutex } from './keyed-mutex';
 import { LoadTurns, REPLAY_TURN_MS } from './load-turns';
 import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
@@ -25,6 +25,8 @@ export { APPLIED_KEYS_PER_STREAM, type AppliedCommand, type Loaded, type StreamK
 
 /** what a load answers when it found a speculation of another lock after taking the stream's turn: wait, then load */
 const SETTLE_FIRST = Symbol('settle first');
+/** what a load answers when an erasure heard meanwhile erased what it read: load again (HeardErasures) */
+const RELOAD = Symbol('reload');
 const ignore = () => undefined;
 
 /**
@@ -46,6 +48,8 @@ export class StreamStates {
    */
   private readonly seen = new Map<string, bigint>();
   private readonly mutex = new KeyedMutex();
+  /** the address erasures heard, for loads that run across one (dropHoldingErasedAddresses) */
+  private readonly erasures = new HeardErasures();
   /** streams whose cached state holds events not committed yet, by stream name (`speculate`) */
   private readonly speculative = new Map<string, Speculation>();
   /** the lock this view loads for (`forLock`): it reads that lock's speculations, and waits for those of others */
@@ -111,11 +115,11 @@ export class StreamStates {
   }
 
   /** A load in the stream's turn, once no other lock's speculation is pending on it. */
-  private async load<T>(stream: string, body: () => Promise<T>): Promise<T> {
+  private async load<T>(stream: string, body: () => Promise<T | typeof RELOAD>): Promise<T> {
     for (;;) {
       if (this.foreign(stream)) await this.settled(stream);
-      const result = await this.mutex.run<T | typeof SETTLE_FIRST>(stream, () => (this.foreign(stream) ? Promise.resolve(SETTLE_FIRST) : body()));
-      if (result !== SETTLE_FIRST) return result as T;
+      const result = await this.mutex.run<T | typeof SETTLE_FIRST | typeof RELOAD>(stream, () => (this.foreign(stream) ? Promise.resolve(SETTLE_FIRST) : body()));
+      if (result !== SETTLE_FIRST && result !== RELOAD) return result as T;
     }
   }
 
@@ -165,9 +169,15 @@ export class StreamStates {
     if (!info) return undefined;
     const stream = workspaceStream(workspaceId);
     return this.load(stream, async () => {
+      const heard = this.erasures.heard;
       const entry = this.workspaces.get(workspaceId) ??
         (await this.options.snapshots?.restore('workspace', stream)) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => evolveWorkspace(entry.state, e as WorkspaceEvent));
+      // an erasure heard during this load, of an address it read before: neither cached nor snapshotted, read again
+      if (this.erasures.holdsErasedSince(entry.state, heard)) {
+        this.drop(stream);
+        return RELOAD;
+      }
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
       await this.checkAgainstLog(stream, entry, initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent));
       this.remember(this.workspaces, workspaceId, entry);
@@ -202,29 +212,26 @@ export class StreamStates {
   }
 
   /**
-   * Rule 12 across organizations: addresses erased by a deletion in another organization (no event in these streams,
-   * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4). A cached workspace state holding an invitation (not
-   * accepted) to such an address is dropped, and its next load reads what the log holds now: the address of an
-   * invitation appended before the deletion is gone (its key was forgotten), one appended after it was sealed under a
-   * new key (docs/adr/0003, "Erasure and sealing race") and keeps it. Memory cannot tell the two apart (an invitation
-   * decided before the deletion may be appended after it); the log can. Returns the streams dropped.
+   * Rule 12 across organizations (no event in these streams: ADR 0013 point 4): a cached workspace state holding an
+   * invitation (not accepted) to an erased address is dropped; its next load reads the log, which tells an invitation
+   * appended before the deletion (address gone) from one after it (a new key: ADR 0003, "Erasure and sealing race").
+   * Returns the streams dropped.
    */
   async dropHoldingErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
+    // a load in flight checks what it read against this before caching it (HeardErasures)
+    this.erasures.add(isErased);
     const dropped: string[] = [];
-    // the cached ones, and those with a load in flight or queued (it may cache what it read before the deletion)
-    const streams = new Set([...Array.from(this.workspaces.keys(), workspaceStream), ...this.mutex.busy().filter((s) => s.startsWith('workspace-'))]);
-    for (const stream of streams) {
-      await this.mutex.run(stream, async () => {
-        const entry = this.workspaces.get(stream.slice('workspace-'.length));
-        if (!entry) return;
-        for (const inv of entry.state.invitations.values())
-          if (inv.status !== 'accepted' && hasAddress(inv) && isErased(inv.email)) {
-            this.drop(stream);
-            dropped.push(stream);
-            return;
-          }
-      });
-    }
+    // the cached ones, each in its turn, all at once: the wait is the longest queue, not their sum
+    await Promise.all(
+      Array.from(this.workspaces.keys(), (workspaceId) =>
+        this.mutex.run(workspaceStream(workspaceId), async () => {
+          const entry = this.workspaces.get(workspaceId);
+          if (!entry || !holdsErased(entry.state, isErased)) return;
+          this.drop(workspaceStream(workspaceId));
+          dropped.push(workspaceStream(workspaceId));
+        }),
+      ),
+    );
     return dropped;
   }
 
@@ -367,10 +374,9 @@ export class StreamStates {
   }
 
   private async fold<S>(stream: string, entry: Entry<S>, evolve: (e: DomainEvent) => void): Promise<void> {
-    // The entry holds a command's events in flight (only that lock's view gets here: others wait). What the store holds
-    // after the revision they took is another writer's, in their place until they commit: folded on top, the state
-    // would hold both, and lose those events when theirs commit. A decision on the speculation follows its last event
-    // (APPEND_AFTER): the store refuses it if anything else got there, and it is decided again once that settled.
+    // The entry holds a command's events in flight (only that lock's view gets here). What the store holds after the
+    // revision they took is another writer's: folded on top, the state would hold both. A decision on the speculation
+    // follows its last event (APPEND_AFTER): the store refuses it if anything else got there, and it is decided again.
     if (this.speculative.get(stream)?.entry === entry) return;
     // a long replay (a cold 100,000-member workspace) must not starve every other request
     const turns = new LoadTurns(REPLAY_TURN_MS);
@@ -384,10 +390,8 @@ export class StreamStates {
   }
 
   /**
-   * Keeps `entry` under `key`; past `max` entries the least recently loaded goes. A load of a cached stream moves it to
-   * the end (a delete and a set) only once the cache is at least half full: below that, nothing is dropped before
-   * max/2 more streams were added, and a stream loaded meanwhile is moved to the end then. Two loads per command
-   * churned the maps (and their rehashing) for an order that did not matter yet.
+   * Keeps `entry` under `key`; past `max` entries the least recently loaded goes. A cached stream loaded again moves to
+   * the end only once the cache is half full (two loads per command churned the maps for an order that did not matter).
    */
   private remember<S, T extends Entry<S>>(cache: Map<string, T>, key: string, entry: T, max = this.options.maxCached ?? 10_000): void {
     if (cache.size < max / 2 && cache.get(key) === entry) return;
