@@ -42,6 +42,7 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
     case 'UserInvited':
       return typeof data.email === 'string' ? [{ subject: { kind: 'email', email: data.email }, paths: ['email'] }] : [];
     case 'InvitationCancelled':
+    case 'InvitationResent':
       // the invitation's address, copied from its UserInvited
       return typeof data.email === 'string' ? [{ subject: { kind: 'email', email: data.email }, paths: ['email'], copied: true }] : [];
     default:
@@ -58,4 +59,5 @@ export const PERSONAL_EVENT_TYPES: readonly string[] = [
   'InvitationAccepted',
   'UserInvited',
   'InvitationCancelled',
+  'InvitationResent',
 ];

@@ -179,6 +179,9 @@ function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<Workspac
         linkVersion: inv.linkVersion + 1,
         resentAt: cmd.now,
         expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
+        // the address it is mailed to, copied from the invitation (sealed under the address's own key): a resend
+        // appended after a deletion that erased it is refused by the store and decided again (rule 12)
+        email: inv.email,
       },
     },
   ]);

@@ -43,7 +43,11 @@ export type UserInvited = Event<
 
 export type InvitationResent = Event<
   'InvitationResent',
-  { workspaceId: string; invitationId: string; linkVersion: number; resentAt: string; expiresAt: string }
+  /**
+   * `email`: the address the new link is mailed to, copied from the invitation (personal data, sealed under the
+   * address's own key; absent from resends written before session 18)
+   */
+  { workspaceId: string; invitationId: string; linkVersion: number; resentAt: string; expiresAt: string; email?: string | null }
 >;
 
 export type InvitationCancelled = Event<
