@@ -337,6 +337,9 @@ export const membersProjection: Projection = {
       ],
       // one folded text per document (searchText): case, accents and the address's Unicode domain set aside
       search: ['searchText'],
+      // the API lists and searches it at once: after a reset its indexes and search rows are kept from the start of
+      // the replay, not built by the first list request over everything replayed, on the API's thread
+      readyAtReset: true,
     },
     [MEMBER_USERS]: { indexes: [] },
   },
