@@ -86,6 +86,12 @@ export interface SubscribeOptions extends ReadAllOptions {}
 /** A catch-up subscription: every event after fromPosition, in global order, then live ones, no gap, no duplicate. */
 export interface Subscription extends AsyncIterable<RecordedEvent> {
   unsubscribe(): Promise<void>;
+  /**
+   * The same events in the pages the store reads them in, where it reads pages (the embedded store): for a consumer
+   * that does something once per page (the crypto-shredding store's key lookups). Read the pages or the events, not
+   * both.
+   */
+  pages?(): AsyncIterable<RecordedEvent[]>;
 }
 
 export interface EventStore {

@@ -47,6 +47,12 @@ export interface CollectionSpec {
    * reads just that page, however large the workspace.
    */
   compound?: string[][];
+  /**
+   * Its indexes and search structures are built again as soon as a projector's reset empties it (outside a rebuild's
+   * bulk load), not at its first read (the SQLite adapter's default: a replay then writes bare rows, and the first
+   * read builds them over everything replayed, on the reader's thread). For a collection the API reads at once.
+   */
+  readyAtReset?: boolean;
 }
 
 /** A query the store cannot run: malformed or foreign cursor, invalid field name or limit, empty search fields. */

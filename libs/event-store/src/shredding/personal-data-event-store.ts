@@ -39,6 +39,11 @@ interface NewKey {
 /** keys whose stored form this key store does not give (it does not check the keys an append was sealed with) */
 const storedUnknown = (keys: Map<string, Buffer>) => new Map([...keys].map(([id, key]) => [id, { key, stored: undefined as Uint8Array | undefined }]));
 
+/** events as pages of one (a subscription that does not read pages: each event is opened as it comes) */
+async function* onePerPage(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent[]> {
+  for await (const e of events) yield [e];
+}
+
 /** how many times an append is sealed again because another writer stored a subject's key first (or one used is gone) */
 const KEY_CONFLICT_ATTEMPTS = 4;
 
@@ -48,7 +53,8 @@ const KEY_CONFLICT_ATTEMPTS = 4;
  * store never sees personal data in clear; every reader (deciders, projectors, replay) goes through here.
  *
  * Keys are cached as KeyObjects (a bounded map; when full, the older half is dropped at once). Reading a
- * stream or the log looks keys up once per chunk of events; a subscription's live events one at a time.
+ * stream or the log looks keys up once per chunk of events; a subscription's live events once per page the store
+ * read (the embedded store), else one at a time.
  * With the embedded store, a first-time subject's key is stored in the transaction of its first events
  * (EmbeddedKeyStore, docs/adr/0010-command-throughput.md).
  */
@@ -234,7 +240,7 @@ export class PersonalDataEventStore implements EventStore {
 
   subscribe(options?: SubscribeOptions): Subscription {
     const inner = this.inner.subscribe(options);
-    const iterable = this.openedOneByOne(inner);
+    const iterable = this.openedByPage(inner.pages ? inner.pages() : onePerPage(inner));
     return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
   }
 
@@ -304,12 +310,22 @@ export class PersonalDataEventStore implements EventStore {
     await this.keys.close();
   }
 
-  /** Live events: each one decrypted as it comes (no waiting to fill a chunk). */
-  private async *openedOneByOne(events: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {
-    for await (const e of events) {
-      const sealed = sealedFieldsOf(this.policy, e);
-      if (sealed.length > 0) await this.openAll([{ e, sealed }], e.position);
-      yield e;
+  /**
+   * Live events, a page of the store's at a time (else one by one): the keys of a page's subjects are looked up at
+   * once (one `IN (…)` query where each new subject cost one), then each event is opened as it is handed on, through
+   * the cache: a key dropped from it meanwhile (a forgetting heard: forgetCached) is looked up again, not used.
+   */
+  private async *openedByPage(pages: AsyncIterable<RecordedEvent[]>): AsyncGenerator<RecordedEvent> {
+    for await (const page of pages) {
+      const sealed = page.map((e) => sealedFieldsOf(this.policy, e));
+      const subjects = sealed.flatMap((fields) => fields.map((f) => f.subject));
+      // every event of the page was read before this lookup (a subscription's pages are in log order)
+      if (subjects.length > 1) await this.keysFor(subjects, page[page.length - 1]!.position);
+      for (let i = 0; i < page.length; i++) {
+        const e = page[i]!;
+        if (sealed[i]!.length > 0) await this.openAll([{ e, sealed: sealed[i]! }], e.position);
+        yield e;
+      }
     }
   }
 

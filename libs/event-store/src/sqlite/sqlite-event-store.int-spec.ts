@@ -166,6 +166,22 @@ describe('SqliteEventStore specifics', () => {
     await store.close();
   });
 
+  it('subscription hands on the events of each read of the file together as its pages, in order, up to maxCount; then not its events besides', async () => {
+    const store = new SqliteEventStore(freshFile(), { pageSize: 4 });
+    await store.append('s', Array.from({ length: 10 }, () => ev()), 'no_stream');
+    const pages: bigint[][] = [];
+    for await (const page of store.subscribe({ fromPosition: 1n, maxCount: 7 }).pages!()) pages.push(page.map((e) => e.position));
+    expect(pages).toEqual([
+      [2n, 3n, 4n, 5n],
+      [6n, 7n, 8n],
+    ]);
+    const events = store.subscribe({});
+    await events[Symbol.asyncIterator]().next();
+    expect(() => events.pages!()).toThrow(/events are being read already/);
+    await events.unsubscribe();
+    await store.close();
+  });
+
   it('reads full pages with statements whose LIMIT is no parameter (SQLite prepares those again at every run), and any other page size right', async () => {
     const store = new SqliteEventStore(freshFile(), { pageSize: 3 });
     for (let i = 0; i < 8; i++) await store.append(i % 2 ? 'odd' : 'even', [ev(i % 2 ? 'O' : 'E', { i })], 'any');

@@ -22,8 +22,9 @@ export interface EventRow {
 export class SqliteSubscription implements Subscription {
   private stopped = false;
   private stopWaiting: (() => void) | undefined;
-  /** a subscription is consumed once: every for-await over it shares this iterator */
+  /** a subscription is consumed once: every for-await over it shares this iterator (of events, or of pages) */
   private iterator: AsyncGenerator<RecordedEvent> | undefined;
+  private pageIterator: AsyncGenerator<RecordedEvent[]> | undefined;
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -40,7 +41,25 @@ export class SqliteSubscription implements Subscription {
     return this.iterator;
   }
 
+  /** the same events, a page (one read of the file) at a time: instead of iterating the events, not beside it */
+  pages(): AsyncIterable<RecordedEvent[]> {
+    if (this.iterator) throw new Error('SqliteSubscription: its events are being read already');
+    this.pageIterator ??= this.readPages();
+    const iterator = this.pageIterator;
+    return { [Symbol.asyncIterator]: () => iterator };
+  }
+
   private async *run(): AsyncGenerator<RecordedEvent> {
+    if (this.pageIterator) throw new Error('SqliteSubscription: its pages are being read already');
+    // leaving the loop early closes the pages too (for-await returns them): the subscription is over
+    for await (const page of (this.pageIterator = this.readPages()))
+      for (const event of page) {
+        if (this.stopped) return;
+        yield event;
+      }
+  }
+
+  private async *readPages(): AsyncGenerator<RecordedEvent[]> {
     let last = this.options.fromPosition ?? -1n;
     let remaining = this.options.maxCount ?? Number.POSITIVE_INFINITY;
     try {
@@ -48,12 +67,12 @@ export class SqliteSubscription implements Subscription {
         const seq = this.store.commitSequence;
         const limit = Math.min(this.store.pageSize, remaining);
         const rows = this.store.readAfter(last, this.options.filter, limit);
-        for (const row of rows) {
+        if (rows.length > 0) {
+          const page = rows.map(toRecorded);
+          last = page[page.length - 1]!.position;
+          remaining -= page.length;
+          yield page;
           if (this.stopped) return;
-          const event = toRecorded(row);
-          last = event.position;
-          remaining--;
-          yield event;
         }
         // a full page: more may be there already; a commit since the read: read again before waiting
         if (rows.length === limit || this.store.commitSequence !== seq) continue;

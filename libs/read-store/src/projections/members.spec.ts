@@ -1,7 +1,9 @@
+import { ProjectionBatch, toProjectedEvent } from '../projector/batch';
 import { MEMBERS, MEMBER_USERS, type MemberDoc, membersProjection } from './members';
+import { Activity, prng, randomStep } from './testing/activity';
 import { MemoryModel } from './testing/memory-model';
 import { ADMIN, LogScenario, WS } from './testing/scenario';
-import { LOG_T0 } from './testing/event-log';
+import { EventLog, LOG_T0 } from './testing/event-log';
 
 const build = async (s: LogScenario) => new MemoryModel(membersProjection).run(s.events);
 const member = (m: MemoryModel, id: string) => m.get<MemberDoc>(MEMBERS, id);
@@ -161,5 +163,68 @@ describe('members projection', () => {
     const m = await build(s);
     expect(s.events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
     expect(m.all(MEMBERS)).toEqual([]);
+  });
+
+  describe("a join's profile copy", () => {
+    it('looks for no member documents when the user is new to the organization (none can exist: the search is skipped)', async () => {
+      const searched: string[] = [];
+      const batch = new ProjectionBatch(membersProjection, {
+        get: async () => undefined,
+        findBy: async (collection, field, value) => {
+          searched.push(`${collection}.${field}=${value}`);
+          return [];
+        },
+      });
+      const s = new LogScenario();
+      s.accept(s.invite('carol@acme.test'), 'carol', WS, 'Carol C');
+      for (const recorded of s.events) {
+        const e = toProjectedEvent(recorded)!;
+        if (membersProjection.eventTypes.includes(e.event.type)) await batch.apply(e);
+      }
+      expect(s.events.filter((e) => e.type === 'UserJoinedOrganization')).toHaveLength(2);
+      expect(searched).toEqual([]);
+      expect(batch.writes().find((w) => w.kind === 'upsert' && w.doc._id === `${WS}:carol`)).toMatchObject({ doc: { displayName: 'Carol C' } });
+    });
+
+    it('still reaches the member documents when the lookup exists already (an acceptance projected before the join)', async () => {
+      const s = new LogScenario();
+      s.accept(s.invite('carol@acme.test'), 'carol', WS, 'Carol C');
+      // the acceptance's append, as a log written otherwise could hold it: InvitationAccepted first, then the join
+      const [join, accepted] = s.events.slice(-2);
+      expect([join!.type, accepted!.type]).toEqual(['UserJoinedOrganization', 'InvitationAccepted']);
+      const events = [...s.events.slice(0, -2), { ...accepted!, position: join!.position }, { ...join!, position: accepted!.position }];
+      const m = await new MemoryModel(membersProjection).run(events);
+      expect(member(m, `${WS}:carol`)).toMatchObject({ displayName: 'Carol C', sortName: 'carol c', email: 'carol@acme.test' });
+    });
+
+    // what the skip rests on, over random valid logs: after every event, each member document's user has the lookup
+    it('never holds a member document of a user without their lookup in its organization (random activity)', async () => {
+      for (const seed of [1, 2, 3]) {
+        const activity = new Activity(new EventLog(), { emailsPerOrg: 6 });
+        for (const org of ['org-a', 'org-b']) activity.addOrganization(org);
+        activity.addWorkspace('org-a', 'ws-a1', 'levels');
+        activity.addWorkspace('org-a', 'ws-a2', 'studio');
+        activity.addWorkspace('org-b', 'ws-b1', 'permissions');
+        const next = prng(seed);
+        for (let i = 0; i < 800; i++) activity.step(randomStep(next, activity.workspaceCount));
+        const events = activity.log.events;
+        // something to check: users joining by invitation, deleted, invited and joining again under new ids
+        expect(events.filter((e) => e.type === 'UserJoinedOrganization').length).toBeGreaterThan(10);
+        expect(events.filter((e) => e.type === 'UserDeleted').length).toBeGreaterThan(0);
+        const batch = new ProjectionBatch(membersProjection, { get: async () => undefined, findBy: async () => [] });
+        for (const recorded of events) {
+          const e = toProjectedEvent(recorded);
+          if (!e || !membersProjection.eventTypes.includes(e.event.type)) continue;
+          await batch.apply(e);
+          const docs = batch.writes().flatMap((w) => (w.kind === 'upsert' ? [{ collection: w.collection, doc: w.doc }] : []));
+          const users = new Set(docs.filter((d) => d.collection === MEMBER_USERS).map((d) => d.doc._id));
+          const orphans = docs
+            .filter((d) => d.collection === MEMBERS && (d.doc as MemberDoc).kind === 'member')
+            .map((d) => d.doc as MemberDoc)
+            .filter((doc) => !users.has(`${doc.organizationId}:${doc.userId}`));
+          expect({ seed, at: e.position, type: e.event.type, orphans: orphans.map((o) => o._id) }).toEqual({ seed, at: e.position, type: e.event.type, orphans: [] });
+        }
+      }
+    });
   });
 });

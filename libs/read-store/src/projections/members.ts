@@ -171,6 +171,12 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         avatarUrl: previous?.avatarUrl ?? null,
         emails: withEmail(previous?.emails ?? [], d.email),
       };
+      // A user new to the organization has no member document in it to copy the profile into: every writer of one
+      // (WorkspaceCreated's owner, an org admin; InvitationAccepted, which starts the lookup itself when the join has
+      // not) leaves this lookup behind it, and only UserDeleted removes the lookup, with every member document of the
+      // user. So the search by userId (~50 us a join, with its query planning) is needed only for a join that comes
+      // after the lookup exists (an acceptance projected first).
+      if (!previous) return [upsert(MEMBER_USERS, user)];
       return [upsert(MEMBER_USERS, user), ...(await spreadProfile(read, user))];
     }
     case 'UserProfileUpdated':
@@ -337,6 +343,9 @@ export const membersProjection: Projection = {
       ],
       // one folded text per document (searchText): case, accents and the address's Unicode domain set aside
       search: ['searchText'],
+      // the API lists and searches it at once: after a reset its indexes and search rows are kept from the start of
+      // the replay, not built by the first list request over everything replayed, on the API's thread
+      readyAtReset: true,
     },
     [MEMBER_USERS]: { indexes: [] },
   },

@@ -3,6 +3,8 @@ import { MEMBERS, type MemberDoc, membersProjection } from '../projections/membe
 import { type Projection, checkpointKey } from '../projections/projection';
 import { LogScenario } from '../projections/testing/scenario';
 import { workspacesProjection } from '../projections/workspaces';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { Projector, type ProjectorLogger } from './projector';
 import { TempStores, dump } from './testing/temp-stores';
@@ -52,6 +54,25 @@ describe('Projector', () => {
     expect(projector.status()).toEqual(
       PROJECTIONS.map((p) => ({ name: p.name, checkpoint: later, lag: 0n, processed: Number(later), state: 'stopped' })),
     );
+  });
+
+  it('replays members with its indexes from the start of a reset (readyAtReset): no list request has to build them', async () => {
+    const s = new LogScenario().member('bob').member('cy');
+    await stores.append(s.log.takeAppends());
+    const read = stores.readStore();
+    const projector = new Projector({ eventStore: stores.events, readStore: read, projections: [membersProjection], logger: quiet() });
+    await projector.start();
+    expect(await projector.waitFor(await stores.events.headPosition(), 5000)).toBe(true);
+    await projector.stop();
+    const db = new DatabaseSync(join(stores.dir, 'read.sqlite'), { readOnly: true });
+    try {
+      const ready = db.prepare('SELECT ready FROM rs_collections WHERE name = ?').get(MEMBERS);
+      const indexes = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rs_doc_members' AND name LIKE 'rs_idx_%'").get();
+      const searchRows = db.prepare('SELECT count(*) AS n FROM rs_search_members').get();
+      expect({ ready: ready?.ready, indexes: indexes?.n, searchRows: searchRows?.n }).toEqual({ ready: 1, indexes: 6, searchRows: 3 });
+    } finally {
+      db.close();
+    }
   });
 
   it('resumes from its checkpoint after a restart, without applying anything twice', async () => {

@@ -235,6 +235,33 @@ describe('SqliteReadStore specifics', () => {
       }
     });
 
+    it('builds them again right at the reset for a collection readyAtReset (a projector replays into it), not in a bulk load', async () => {
+      const spec = { people: { ...SPEC.people!, readyAtReset: true } };
+      const file = newFile();
+      const store = new SqliteReadStore({ path: file });
+      try {
+        await store.init(spec);
+        await store.reset('p', ['people']);
+        expect(indexNames(file)).toHaveLength(5);
+        await store.commit('p', people(30).map((doc, i) => upsert(doc, i + 1)), 30n);
+        // no read built them: the replayed writes kept the indexes and the search rows
+        const db = new DatabaseSync(file, { readOnly: true });
+        try {
+          expect(db.prepare('SELECT count(*) AS n FROM rs_search_people').get()?.n).toBe(30);
+        } finally {
+          db.close();
+        }
+        // a rebuild's bulk load still writes bare rows, and builds them at its end
+        store.startBulkLoad();
+        await store.reset('p', ['people']);
+        expect(indexNames(file)).toEqual([]);
+        await store.buildIndexes();
+        expect(indexNames(file)).toHaveLength(5);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('rebuilds them on the first read after a reset, and on init after a restart', async () => {
       const file = newFile();
       const store = await openWith(file, people(20));

@@ -2,9 +2,10 @@
  * `reset` (a rebuild starts here): drops a projection's checkpoint and its collections' documents, tombstones,
  * field indexes and search rows, and marks the collections not ready, so that the rebuild inserts into bare
  * tables (several times faster). Their indexes are built again, in one pass, by `init`, `buildIndexes()` or the
- * first read (coherence.ts).
+ * first read (coherence.ts); those of a collection `readyAtReset` right away, outside a bulk load.
  */
 import { drainBulkWriter } from './bulk-load';
+import { materialise } from './coherence';
 import { clearSearch, dropIndexes } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
@@ -33,4 +34,6 @@ export async function resetCollections(
     c.lookups.clear();
     c.indexedEarly = false;
   }
+  // a projector replaying into them (not a rebuild, whose bulk load builds them at its end): built now, empty
+  if (!state.bulk) for (const c of targets) if (c.readyAtReset) materialise(state, c);
 }

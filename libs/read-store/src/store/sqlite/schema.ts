@@ -27,6 +27,8 @@ export interface Collection {
   search: string[];
   /** field indexes and search rows are in place (false from `reset` until rebuilt) */
   ready: boolean;
+  /** CollectionSpec.readyAtReset: rebuilt right after a reset outside a bulk load */
+  readyAtReset: boolean;
   arrayFields: Set<string>;
   /** while not ready, in a bulk load: the field indexes built for lookups so far */
   lookups: Set<string>;
@@ -80,6 +82,7 @@ export function collectionOf(name: string, spec: CollectionSpec): Collection {
     indexSpecs: indexSpecs(name, spec),
     search: [...new Set(spec.search ?? [])],
     ready: true,
+    readyAtReset: spec.readyAtReset === true,
     arrayFields: new Set(),
     lookups: new Set(),
   };
