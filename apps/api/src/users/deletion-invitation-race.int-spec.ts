@@ -21,6 +21,8 @@ import {
   CancelInvitationHandler,
   InviteMemberCommand,
   InviteMemberHandler,
+  ResendInvitationCommand,
+  ResendInvitationHandler,
 } from '../invitations/invitation-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
 import { AddressErasure } from '../shared/address-erasure';
@@ -79,6 +81,7 @@ function apiProcess(stores: Stores) {
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
     invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config),
+    resend: new ResendInvitationHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config),
     accept: new AcceptInvitationHandler(streams, links),
     cancel: new CancelInvitationHandler(streams),
     del: new DeleteUserHandler(streams, erasing, stores.store),
@@ -218,6 +221,37 @@ describe('rule 12: a deletion racing a command on the deleted user\'s address in
       }
     }
     expect(outcomes.accepted).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  }, 120_000);
+
+  it(`a resend around the deletion succeeds only before it in the log, and never mails nor carries the erased address after it (probe 16; ${ROUNDS} rounds)`, async () => {
+    const [a, b] = processes;
+    const deleting = await organizationWithWorkspace(a!, 'deleting-r');
+    const inviting = await organizationWithWorkspace(b!, 'inviting-r');
+    const outcomes = { resent: 0, refused: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      const email = `resent-${round}@example.test`;
+      const userId = await userWith(a!, deleting, email);
+      const invited = await b!.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }));
+      const [deleted, resent] = await Promise.allSettled([
+        jitter().then(() => a!.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), userId))),
+        jitter().then(() => b!.resend.execute(new ResendInvitationCommand(inviting.ref, ctx(inviting.admin), invited.invitationId))),
+      ]);
+      await Promise.all(hearings.splice(0));
+      expect(deleted.status).toBe('fulfilled');
+      const deletedAt = BigInt((deleted as PromiseFulfilledResult<{ position: string }>).value.position);
+      const { events } = await logged(inviting.ref);
+      const resentEvents = events.filter((e) => e.type === 'InvitationResent' && e.data.invitationId === invited.invitationId);
+      if (resent.status === 'fulfilled') {
+        outcomes.resent++;
+        // before the deletion in the log (its copy of the address is erased with the rest)
+        expect({ round, before: resentEvents.map((e) => e.position < deletedAt), email: resentEvents.map((e) => e.data.email) }).toEqual({ round, before: [true], email: [null] });
+      } else {
+        outcomes.refused++;
+        expect({ round, code: (resent.reason as { error?: { code: string } }).error?.code, stored: resentEvents }).toEqual({ round, code: 'INVITATION_ADDRESSEE_ERASED', stored: [] });
+      }
+    }
+    expect(outcomes.resent).toBeGreaterThan(0);
     expect(outcomes.refused).toBeGreaterThan(0);
   }, 120_000);
 });
