@@ -156,6 +156,7 @@ export class AppModule {
                 s.personalData.forgetCached(ids);
                 readSide.forgotten(ids);
               },
+              async (ids) => (await s.sealing.forgottenAfter(ids, feed.heardThrough)) ?? new Map(),
             );
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');

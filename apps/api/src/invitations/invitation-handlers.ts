@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type Restrictions,
@@ -15,6 +15,7 @@ import { type CommandContext, createdId } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendInBackground } from '../shared/mailer';
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
+import { AddressErasure } from '../shared/address-erasure';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization } from '../shared/targets';
@@ -57,16 +58,23 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     @Inject(InvitationLinks) private readonly links: InvitationLinks,
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
   ) {}
 
   async execute({ ref, ctx, body }: InviteMemberCommand): Promise<InvitationAnswer> {
     const invitationId = createdId(ctx, 'invitation');
-    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
-      decideWorkspace(
-        { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
-        c,
-      ),
-    );
+    const decide = () =>
+      this.streams.handle(workspace(ref), ctx, (c) =>
+        decideWorkspace(
+          { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
+          c,
+        ),
+      );
+    const done = await decide().catch(async (error: unknown) => {
+      // "already invited" on an invitation whose address another process's deletion erased a moment ago: heard now, decided again
+      if (error instanceof DomainException && error.error.code === 'ALREADY_INVITED' && (await this.erasure?.hearNow([body.email]))) return decide();
+      throw error;
+    });
     const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     if (!done.replayed)
@@ -138,13 +146,18 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(InvitationLinks) private readonly links: InvitationLinks,
+    @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
   ) {}
 
   async execute({ ref, ctx, invitationId }: GetInvitationLinkCommand) {
-    const { context } = await loadWorkspace(this.streams.states, ref);
-    const link = invitationLink(context, ctx.actorId, invitationId);
-    if (!link.ok) throw new DomainException(link.error);
-    const inv = link.invitation;
+    const linkNow = async () => {
+      const link = invitationLink((await loadWorkspace(this.streams.states, ref)).context, ctx.actorId, invitationId);
+      if (!link.ok) throw new DomainException(link.error);
+      return link.invitation;
+    };
+    let inv = await linkNow();
+    // an address another process's deletion erased a moment ago: heard now, and the answer is the log's (410)
+    if (await this.erasure?.hearNow([inv.email])) inv = await linkNow();
     return {
       invitationId,
       email: inv.email,

@@ -26,7 +26,33 @@ export class AddressErasure {
      * again would otherwise open the erased values with a cached key (review, session 17)
      */
     private readonly forgetCachedKeys: (subjectIds: string[]) => void = () => undefined,
+    /**
+     * Of these subjects, those a deletion forgot that this process has not heard of yet, with its position (the key
+     * store's tombstones after PresenceFeed.heardThrough; nothing without them)
+     */
+    private readonly notHeard: (subjectIds: string[]) => Promise<Map<string, bigint>> = async () => new Map(),
   ) {}
+
+  /** the deletions heard ahead of the log subscription (hearNow), by subject: not handled twice */
+  private readonly heardAhead = new Map<string, bigint>();
+
+  /**
+   * Before an answer that shows or refuses on an address this process holds (copy link; "already invited"): a deletion
+   * of another process that erased it, which the log subscription has not delivered yet (it polls every 100 ms), is
+   * heard now, so the answer follows the rule at once on every replica (docs/rules.md#rule-12; probe 16). One indexed
+   * lookup. Returns whether it heard one (the states holding the address were dropped: decide again).
+   */
+  async hearNow(emails: readonly string[]): Promise<boolean> {
+    const subjects = emails.map(this.subjectOf);
+    const unheard = [...(await this.notHeard(subjects))].filter(([id, position]) => (this.heardAhead.get(id) ?? -1n) < position);
+    if (unheard.length === 0) return false;
+    for (const [id, position] of unheard) {
+      this.heardAhead.set(id, position);
+      if (this.heardAhead.size > 10_000) this.heardAhead.delete(this.heardAhead.keys().next().value!);
+    }
+    await this.erased(unheard.map(([id]) => id));
+    return true;
+  }
 
   /**
    * The subjects a deletion forgot (this process's own deletion, another's heard through the log, or keys found gone
