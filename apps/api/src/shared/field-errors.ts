@@ -6,6 +6,15 @@ import type { FieldError } from '@rollcall/domain';
 /** class-validator's type checks: when one fails, the field's other constraints (bounds, sizes) say nothing more */
 const TYPE_CONSTRAINTS = new Set(['isArray', 'isString', 'isInt', 'isNumber', 'isObject', 'isBoolean']);
 
+/** class-validator's default sentence of `@Matches`: it quotes the regular expression, which tells a client nothing */
+const MATCHES_DEFAULT = / must match \/.*\/\w* regular expression$/;
+/** the ids of paths and payloads (shared/dtos.ts ID_PATTERN), as the HTTP path parameters name them (path-params.ts) */
+export const ID_REGEX = String(/^[\w.:@-]{1,128}$/);
+
+/** `@Matches` without a message of its own: an id "must be a valid id", anything else "is not in the expected format" (probe 16) */
+const readable = (name: string, message: string): string =>
+  name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
+
 /** every field at fault (nested ones as `a.b`), with what is wrong with it */
 export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[] =>
   errors.flatMap((e) => {
@@ -17,9 +26,8 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     // an unknown field or parameter: class-validator's "property x should not exist" read as "x property x should not exist"
     if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
     const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
-    const own = (wrongType.length > 0 ? wrongType.map((name) => constraints[name]!) : Object.values(constraints)).map((message) => ({
-      field,
-      message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message,
-    }));
+    const own = (wrongType.length > 0 ? wrongType : Object.keys(constraints))
+      .map((name) => readable(name, constraints[name]!))
+      .map((message) => ({ field, message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message }));
     return [...own, ...fieldErrors(e.children ?? [], field)];
   });
