@@ -16,7 +16,7 @@ import { SubjectKeyConflictError, type SubjectKeyChange } from '../sqlite/sqlite
 import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key-store';
 import { KeyForgottenSinceSealedError, KeyTracesLeftError, keysToForgetWith, markedForgotten } from './erased-subjects';
 import type { KeyStore } from './key-store';
-import { type Obj, type Sealed, UNOPENED, copiedAlong, getPath, openWith, sealValue, sealedFieldsOf, setPath } from './sealed-values';
+import { type Obj, type Sealed, UNOPENED, openWith, sealedFieldsOf, sealedParts, setPath } from './sealed-values';
 
 export { openValue, sealValue } from './sealed-values';
 
@@ -174,22 +174,7 @@ export class PersonalDataEventStore implements EventStore {
       const stored = created.has(id) ? undefined : this.storedOf.get(id);
       if (stored) usedKeys.set(id, Buffer.from(stored, 'base64'));
     }
-    return parts.map((part, p) => ({
-      ...part,
-      events: part.events.map((e, i) => {
-        const plan = plans[p]![i]!;
-        if (plan.length === 0) return e;
-        // the caller's event stays in clear: the objects on the way to a personal field are copied (not the rest)
-        const data = { ...(e.data as Obj) };
-        for (const { subjectId, paths } of plan)
-          for (const path of paths) {
-            const parts = path.split('.');
-            const value = getPath(data, parts);
-            if (value !== undefined && value !== null) setPath(copiedAlong(data, parts), parts, sealValue(value, subjectId, keys.get(subjectId)!));
-          }
-        return { ...e, data };
-      }),
-    }));
+    return sealedParts(parts, plans, keys);
   }
 
   /**

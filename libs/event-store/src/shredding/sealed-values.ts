@@ -82,3 +82,25 @@ export function sealedFieldsOf(policy: (type: string, data: unknown) => { paths:
     }
   return sealed;
 }
+
+/**
+ * The parts with each event's personal fields (its plan: the policy's subjects and paths) sealed under the subject's
+ * key. The caller's events stay in clear: the objects on the way to a personal field are copied (not the rest).
+ */
+export function sealedParts<P extends { events: { data: unknown }[] }>(parts: P[], plans: { subjectId: string; paths: string[] }[][][], keys: Map<string, Key>): P[] {
+  return parts.map((part, p) => ({
+    ...part,
+    events: part.events.map((e, i) => {
+      const plan = plans[p]![i]!;
+      if (plan.length === 0) return e;
+      const data = { ...(e.data as Obj) };
+      for (const { subjectId, paths } of plan)
+        for (const path of paths) {
+          const steps = path.split('.');
+          const value = getPath(data, steps);
+          if (value !== undefined && value !== null) setPath(copiedAlong(data, steps), steps, sealValue(value, subjectId, keys.get(subjectId)!));
+        }
+      return { ...e, data };
+    }),
+  }));
+}
