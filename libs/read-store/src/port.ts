@@ -100,6 +100,14 @@ export interface ReadStore {
   checkpoint(projection: string): Promise<bigint | undefined>;
   /** drop a projection's collections and its checkpoint (rebuild) */
   reset(projection: string, collections: string[]): Promise<void>;
+  /**
+   * A projector that reset these collections has replayed the log into them (its catch-up reached the head): what
+   * the reset deferred is built now, by the caller, in one pass per collection, rather than by the first read on the
+   * reader's thread. Nothing in a bulk load (it builds at its end), nor for a collection another process
+   * bulk-loads; building what another process built already changes nothing. Absent: the adapter defers nothing
+   * (MongoDB keeps its indexes through a reset).
+   */
+  completeReset?(collections: readonly string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
   /**
