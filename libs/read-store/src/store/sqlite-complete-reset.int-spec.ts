@@ -1,7 +1,12 @@
-/** `completeReset` (sqlite/reset.ts): a projector whose replay reached the head builds what its reset deferred, on its own connection. */
+/**
+ * `completeReset` (sqlite/reset.ts): a projector whose replay reached the head builds what its reset deferred, on its
+ * own connection; and beside it, other builders (a reader of another process, an `init`) neither fail nor undo it.
+ */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import type { DocWrite } from '../port';
 import { SqliteReadStore } from './sqlite-read-store';
@@ -99,6 +104,73 @@ describe('SqliteReadStore completeReset', () => {
     } finally {
       await other.close();
       await store.close();
+    }
+  });
+
+  it('a reader another builder keeps waiting past its busy timeout answers from the bare table, then builds at a later read', async () => {
+    const file = newFile();
+    const projector = await replayed(file, 1000);
+    const reader = new SqliteReadStore({ path: file, busyTimeoutMs: 100 });
+    // another process's transaction (a projector completing its reset) holds the write lock throughout
+    const builder = new DatabaseSync(file);
+    try {
+      builder.exec('BEGIN IMMEDIATE');
+      // at its start too: init leaves a collection not ready to its builder (it needs the lock to build it)
+      await reader.init(SPEC);
+      await expectAnswers(reader, 1000);
+      expect(readiness(file)).toEqual(bare);
+      builder.exec('ROLLBACK');
+      await expectAnswers(reader, 1000);
+      expect(readiness(file)).toEqual(built(1000));
+      // the projector's connection finds it built, and builds nothing again
+      await projector.completeReset(['people']);
+      await projector.commit('p', upserts(1000, 1), 1001n);
+      expect(readiness(file)).toEqual(built(1001));
+    } finally {
+      if (builder.isTransaction) builder.exec('ROLLBACK');
+      builder.close();
+      await reader.close();
+      await projector.close();
+    }
+  });
+
+  it('a builder in another process and reads here, at the same time: none fails, every answer is right, it ends built once', async () => {
+    const file = newFile();
+    const count = 40_000;
+    const reader = new SqliteReadStore({ path: file, busyTimeoutMs: 50 });
+    await reader.init(SPEC);
+    const child = spawn(
+      process.execPath,
+      ['--no-experimental-strip-types', '-r', join(__dirname, '..', '..', '..', '..', 'tools', 'register.cjs'), join(__dirname, 'testing', 'sqlite-complete-reset-child.ts'), file, String(count)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let done = false;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    void exited.then(() => (done = true));
+    const lines = createInterface({ input: child.stdout });
+    const filled = new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => {
+        if (line === 'filled') resolve();
+        if (line === 'built') done = true;
+      });
+      void exited.then(() => reject(new Error(`the builder ended before filling: ${stderr}`)));
+    });
+    try {
+      await filled;
+      const names = firstNames(count);
+      // reads from the moment the documents are in until the child has built them (and a few after)
+      for (let after = 0; after < 3; ) {
+        await expectAnswers(reader, count, names);
+        if (done) after++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if ((await exited) !== 0) throw new Error(`the builder failed: ${stderr}`);
+      expect(readiness(file)).toEqual(built(count));
+    } finally {
+      child.kill();
+      await reader.close();
     }
   });
 });
