@@ -49,8 +49,9 @@ export interface CollectionSpec {
   compound?: string[][];
   /**
    * Its indexes and search structures are built again as soon as a projector's reset empties it (outside a rebuild's
-   * bulk load), not at its first read (the SQLite adapter's default: a replay then writes bare rows, and the first
-   * read builds them over everything replayed, on the reader's thread). For a collection the API reads at once.
+   * bulk load), not once the replay reaches the head (the SQLite adapter's default: the replay writes bare rows, the
+   * projector builds them at its end, `completeReset`; a read meanwhile builds them on the reader's thread). For a
+   * collection the API reads at once, during a replay too.
    */
   readyAtReset?: boolean;
 }
