@@ -6,7 +6,7 @@ export {
   type SqliteEventStoreOptions,
   type Durability,
 } from './sqlite/sqlite-event-store';
-export { openDatabase, retryWhileBusy, type OpenDatabaseOptions } from './sqlite/open-database';
+export { isBusy, openDatabase, retryWhileBusy, type OpenDatabaseOptions } from './sqlite/open-database';
 export { workerEntry } from './worker-entry';
 export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
 export { createEventStore, type EventStoreConfig } from './create-event-store';

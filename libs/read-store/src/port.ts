@@ -49,8 +49,9 @@ export interface CollectionSpec {
   compound?: string[][];
   /**
    * Its indexes and search structures are built again as soon as a projector's reset empties it (outside a rebuild's
-   * bulk load), not at its first read (the SQLite adapter's default: a replay then writes bare rows, and the first
-   * read builds them over everything replayed, on the reader's thread). For a collection the API reads at once.
+   * bulk load), not once the replay reaches the head (the SQLite adapter's default: the replay writes bare rows, the
+   * projector builds them at its end, `completeReset`; a read meanwhile builds them on the reader's thread). For a
+   * collection the API reads at once, during a replay too.
    */
   readyAtReset?: boolean;
 }
@@ -100,6 +101,14 @@ export interface ReadStore {
   checkpoint(projection: string): Promise<bigint | undefined>;
   /** drop a projection's collections and its checkpoint (rebuild) */
   reset(projection: string, collections: string[]): Promise<void>;
+  /**
+   * A projector that reset these collections has replayed the log into them (its catch-up reached the head): what
+   * the reset deferred is built now, by the caller, in one pass per collection, rather than by the first read on the
+   * reader's thread. Nothing in a bulk load (it builds at its end), nor for a collection another process
+   * bulk-loads; building what another process built already changes nothing. Absent: the adapter defers nothing
+   * (MongoDB keeps its indexes through a reset).
+   */
+  completeReset?(collections: readonly string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
   /**

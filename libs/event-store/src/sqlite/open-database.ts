@@ -50,7 +50,8 @@ export function retryWhileBusy<T>(work: () => T, timeoutMs: number): T {
   }
 }
 
-function isBusy(error: unknown): boolean {
+/** whether `error` is SQLite's "database is locked" (another connection held the lock past the busy timeout) */
+export function isBusy(error: unknown): boolean {
   // node:sqlite puts SQLite's extended result code in `errcode`: its low byte is the primary code
   const code = (error as { errcode?: unknown } | null)?.errcode;
   return typeof code === 'number' && (code & 0xff) === SQLITE_BUSY;

@@ -1,13 +1,14 @@
 import type { RecordedEvent } from '@rollcall/event-store';
-import type { ReadStore } from '../port';
-import { type CollectionSpec, type Projection, checkpointKey, earlierCheckpointKeys } from '../projections/projection';
+import { type CollectionSpec, type Projection, checkpointKey } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
 import { CommitLinger, firstOf } from './commit-linger';
 import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
+import { ResetCompletion, earlierVersionProjected, resetProjection } from './reset';
 
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
+export { resetProjection } from './reset';
 
 interface Slot {
   projection: Projection;
@@ -36,6 +37,9 @@ const consoleLogger: ProjectorLogger = {
  * Documents carry the position of the last event applied to them and the store ignores older writes, so
  * applying an event again changes nothing.
  *
+ * A projection reset at the start (no checkpoint) replays into collections whose indexes the store may defer: they
+ * are built here once the replay reaches the head (reset.ts), not by their first reader.
+ *
  * A projection that throws stops alone: its writes before the failing event are committed, its checkpoint stays
  * before that event (a restart retries it), one line is logged and `status()` reports the error. The others
  * go on. A failing event store or read store stops nothing: the projector re-subscribes from the stored
@@ -61,6 +65,7 @@ export class Projector {
   private readonly purge: ErasurePurge;
   private wakeRetry: (() => void) | undefined;
   private readonly linger: CommitLinger;
+  private readonly completion: ResetCompletion;
 
   constructor(private readonly options: ProjectorOptions) {
     this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m));
@@ -81,6 +86,7 @@ export class Projector {
     this.logger = options.logger ?? consoleLogger;
     this.degradedAfter = options.degradedAfter ?? 3;
     this.linger = new CommitLinger(options.lingerMs ?? 0, options.lingerAbove ?? 100);
+    this.completion = new ResetCompletion(options.readStore, this.logger);
   }
 
   /** the collections of all projections, as `ReadStore.init` wants them */
@@ -101,9 +107,10 @@ export class Projector {
     // then this upgrade again), over this version's documents: they are a mix, replayed from the start (ADR 0015)
     for (const slot of this.slots)
       if (slot.checkpoint !== undefined && (await earlierVersionProjected(this.options.readStore, slot.projection))) slot.checkpoint = undefined;
-    for (const slot of this.slots)
-      if (slot.checkpoint === undefined) await resetProjection(this.options.readStore, slot.projection);
+    const reset = this.slots.filter((slot) => slot.checkpoint === undefined);
+    for (const slot of reset) await resetProjection(this.options.readStore, slot.projection);
     this.head = await this.options.eventStore.headPosition();
+    await this.completion.replaying(reset.flatMap((slot) => Object.keys(slot.projection.collections)), this.head, () => true);
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();
     else this.source.trustAfter = this.head;
@@ -294,6 +301,7 @@ export class Projector {
 
   /** commits each projection's batch (all handed to the store at once: they are independent) */
   private async commit(batches: ProjectionBatch[]): Promise<void> {
+    if (this.completion.due(lastPositionOf(batches))) await this.completion.complete(() => this.running);
     const commits = batches.map(async (batch) => {
       const slot = this.slotOf(batch);
       const position = batch.lastPosition;
@@ -377,15 +385,3 @@ const lastPositionOf = (batches: ProjectionBatch[]): bigint | undefined =>
   batches.reduce<bigint | undefined>((max, b) => (b.lastPosition !== undefined && (max === undefined || b.lastPosition > max) ? b.lastPosition : max), undefined);
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** whether a checkpoint of one of the projection's earlier versions is stored (they are dropped when this version resets) */
-async function earlierVersionProjected(readStore: ReadStore, projection: Projection): Promise<boolean> {
-  for (const key of earlierCheckpointKeys(projection)) if ((await readStore.checkpoint(key)) !== undefined) return true;
-  return false;
-}
-
-/** Drops a projection's collections and checkpoint, and its earlier versions' checkpoints (a rollback then replays). */
-export async function resetProjection(readStore: ReadStore, projection: Projection): Promise<void> {
-  await readStore.reset(checkpointKey(projection), Object.keys(projection.collections));
-  for (const key of earlierCheckpointKeys(projection)) await readStore.reset(key, []);
-}

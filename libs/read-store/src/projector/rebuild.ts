@@ -4,7 +4,8 @@ import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
 import { type Projection, checkpointKey } from '../projections/projection';
 import { toProjectedEvent } from './batch';
 import { type FoldTotals, ProjectionFold } from './fold';
-import { Projector, type ProjectorLogger, resetProjection } from './projector';
+import { Projector, type ProjectorLogger } from './projector';
+import { resetProjection } from './reset';
 import { StoreSource } from './store-source';
 
 export interface RebuildProgress {

@@ -33,9 +33,9 @@
  * With the app's projections: npm run bench:query, bench:rebuild.
  *
  * Rebuilds. `reset` drops the collection's documents and also its field indexes and search rows, so a rebuild
- * inserts into bare tables. They are built again, in one pass, by `init`, by `buildIndexes()` (the end of a bulk
- * load), or by the first `find`/`count`/`stream` on the collection: finish the bulk load once the rebuild has
- * caught up, rather than reading while it runs.
+ * inserts into bare tables. They are built again, in one pass, by `completeReset` (a projector whose replay reached
+ * the head), by `init`, by `buildIndexes()` (the end of a bulk load), or by the first `find`/`count`/`stream` on the
+ * collection: finish the bulk load once the rebuild has caught up, rather than reading while it runs.
  */
 import type {
   BulkLoadCapability,
@@ -62,7 +62,7 @@ import { SqliteConnection } from './sqlite/connection';
 import { countMatches, explainFind, findPage, streamMatches } from './sqlite/find';
 import { initCollections } from './sqlite/init';
 import { getDocument, getDocuments, readCheckpoint } from './sqlite/read-documents';
-import { resetCollections } from './sqlite/reset';
+import { completeReset, resetCollections } from './sqlite/reset';
 import type { SqliteReadStoreOptions, StoreState } from './sqlite/state';
 
 export type { SqliteReadStoreOptions } from './sqlite/state';
@@ -140,6 +140,11 @@ export class SqliteReadStore implements ReadStore {
 
   reset(projection: string, collections: string[]): Promise<void> {
     return resetCollections(this.state, projection, collections);
+  }
+
+  /** builds the field indexes and search rows that `reset` dropped, once a projector replayed into them (reset.ts) */
+  async completeReset(collections: readonly string[]): Promise<void> {
+    completeReset(this.state, collections);
   }
 
   /** starts a bulk load (see sqlite/bulk-load.ts); `bulkLoad.start` */

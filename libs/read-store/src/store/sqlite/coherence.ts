@@ -5,6 +5,7 @@
  * committed since it last looked (`PRAGMA data_version` changes only for other connections' commits). Reads of a
  * collection that a reset left without its indexes build them first.
  */
+import { isBusy } from '@rollcall/event-store';
 import type { Doc, Query } from '../../port';
 import { bulkLoadElsewhere } from './bulk-load-marker';
 import { type Collection, createIndex, createIndexes, fillSearch } from './schema';
@@ -60,8 +61,22 @@ export function readyCollection(
   refreshIfChanged(state);
   if (c.ready) return c;
   if (state.bulk && query) buildLookups(state, c, Object.keys(query.where ?? {}));
-  else materialise(state, c);
+  else materialiseOrReadBare(state, c);
   return c;
+}
+
+/**
+ * `materialise` for a read, which must not fail for want of the write lock: another process may hold it past the busy
+ * timeout, building indexes (a projector completing its reset builds each collection in one transaction; an `init`;
+ * another reader). The read then answers from the collection as it is (scans: the same answers, slower), and the
+ * next read looks again; whatever the other one built is kept.
+ */
+function materialiseOrReadBare(state: StoreState, c: Collection): void {
+  try {
+    materialise(state, c);
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+  }
 }
 
 /** in a bulk load: the single-field indexes of `fields` (the projector's lookups), not the others */
@@ -87,16 +102,19 @@ export function materialise(state: StoreState, c: Collection): void {
   // looked at first without the write lock, which a rebuild's writer holds for whole write-outs: a read waiting on it
   // would time out (database is locked); then again in the transaction, to be decided with it
   if (!state.bulk && bulkLoadElsewhere(conn)) return;
-  const built = conn.transaction(() => {
+  // decided under the write lock: of two builders (a projector completing its reset, a reader, an `init`, in this
+  // process or another), the second finds it ready and builds nothing
+  const outcome = conn.transaction(() => {
     const stored = conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name);
-    if (stored?.ready === 1) return true;
-    if (!state.bulk && bulkLoadElsewhere(conn)) return false;
+    if (stored?.ready === 1) return 'ready';
+    if (!state.bulk && bulkLoadElsewhere(conn)) return 'left';
     createIndexes(conn, c);
     fillSearch(conn, c);
     conn.stmt('UPDATE rs_collections SET ready = 1 WHERE name = ?').run(c.name);
-    return true;
+    return 'built';
   });
-  if (!built) return;
+  if (outcome === 'left') return;
   c.ready = true;
-  conn.exec(`ANALYZE ${c.table}`);
+  // statistics by the builder only (another one's took the write lock once more, for nothing)
+  if (outcome === 'built') conn.exec(`ANALYZE ${c.table}`);
 }

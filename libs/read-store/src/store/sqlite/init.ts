@@ -3,11 +3,13 @@
  * spec of this run: indexes it no longer lists are dropped; search rows are rebuilt when the search fields changed
  * or the collection was left not ready by a reset.
  */
+import { isBusy } from '@rollcall/event-store';
 import type { CollectionSpec } from '../../port';
 import { assertCollectionName, assertFieldPath } from '../query-common';
 import { loadArrayFields } from './coherence';
 import { bulkLoadElsewhere } from './bulk-load-marker';
 import {
+  type Collection,
   collectionOf,
   createDocumentTable,
   createIndexes,
@@ -16,6 +18,7 @@ import {
   fillSearch,
   hasTrigramTable,
 } from './schema';
+import type { SqliteConnection } from './connection';
 import type { StoreState } from './state';
 
 export function initCollections(state: StoreState, collections: Record<string, CollectionSpec>): void {
@@ -29,7 +32,7 @@ export function initCollections(state: StoreState, collections: Record<string, C
   const { conn } = state;
   for (const [name, spec] of Object.entries(collections)) {
     const collection = collectionOf(name, spec);
-    conn.transaction(() => {
+    const bringUpToDate = () => conn.transaction(() => {
       createDocumentTable(conn, collection);
       const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(name);
       // a collection another process is rebuilding (bulk-load-marker.ts): its indexes and search rows are the
@@ -51,8 +54,31 @@ export function initCollections(state: StoreState, collections: Record<string, C
         .stmt('INSERT OR REPLACE INTO rs_collections (name, search_fields, ready) VALUES (?, ?, 1)')
         .run(name, searchFields);
     });
+    try {
+      bringUpToDate();
+    } catch (error) {
+      if (!isBusy(error) || !builtElsewhere(conn, collection)) throw error;
+      // another process held the write lock past the busy timeout, most likely building this very collection (a
+      // projector completing its reset builds each in one transaction): a start does not fail for it; it is left to
+      // that builder, or to a read (which answers from the table as it is meanwhile)
+      collection.ready = false;
+    }
     state.collections.set(name, collection);
     loadArrayFields(state, collection);
   }
-  conn.exec('PRAGMA optimize');
+  try {
+    conn.exec('PRAGMA optimize');
+  } catch (error) {
+    // statistics (written: the lock again), for want of which a start does not fail either
+    if (!isBusy(error)) throw error;
+  }
+}
+
+/**
+ * whether a collection can be left to another builder: a reset left it not ready, its tables are there, with the
+ * search fields of this spec (else `init` must recreate them before anything builds or searches it)
+ */
+function builtElsewhere(conn: SqliteConnection, c: Collection): boolean {
+  const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(c.name);
+  return stored !== undefined && stored.ready !== 1 && stored.search_fields === JSON.stringify(c.search);
 }
