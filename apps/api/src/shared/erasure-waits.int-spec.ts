@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { type ReadStreamOptions, type RecordedEvent, SqliteSnapshotStore, createRollcallEventStore } from '@rollcall/event-store';
+import { SqliteSnapshotStore, createRollcallEventStore } from '@rollcall/event-store';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { erasingFromMemory } from '../infrastructure/erasure';
 import { PresenceFeed } from '../presence/feed';
@@ -16,6 +16,7 @@ import { newCommandContext } from './command-context';
 import { StateSnapshots } from './snapshots';
 import { StreamHandler } from './stream-handler';
 import { StreamStates } from './stream-states';
+import { gatedReads } from './testing/erasure-scenario';
 import { openProcess, replayAppends } from './testing/snapshot-harness';
 
 let dir: string;
@@ -42,18 +43,7 @@ it('rule 12: a deletion in org-1 is answered, and heard, while a cold load of an
 
   // one process, wired as app.module.ts wires it
   const { store, personalData, sealing } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  const gates = new Map<string, Promise<void>>();
-  const readStream = store.readStream.bind(store);
-  store.readStream = (stream: string, opts?: ReadStreamOptions) => {
-    const inner = readStream(stream, opts);
-    const gate = gates.get(stream);
-    if (!gate) return inner;
-    gates.delete(stream);
-    return (async function* (): AsyncIterable<RecordedEvent> {
-      yield* inner;
-      await gate; // a long cold load (a 100,000-member workspace replays for seconds)
-    })();
-  };
+  const gates = gatedReads(store); // a long cold load (a 100,000-member workspace replays for seconds)
   const snapshotStore = new SqliteSnapshotStore(join(dir, 'snapshots.sqlite'));
   const snapshots = new StateSnapshots(snapshotStore, sealing, { every: Number.MAX_SAFE_INTEGER });
   const states = new StreamStates(store, { snapshots });

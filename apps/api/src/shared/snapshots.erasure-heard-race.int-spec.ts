@@ -7,17 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ReadStreamOptions, type RecordedEvent, SqliteSnapshotStore, createRollcallEventStore } from '@rollcall/event-store';
-import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
+import { SqliteSnapshotStore, createRollcallEventStore } from '@rollcall/event-store';
 import { PresenceFeed } from '../presence/feed';
-import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { AddressErasure } from './address-erasure';
-import { newCommandContext } from './command-context';
 import { StateSnapshots } from './snapshots';
 import { StreamStates } from './stream-states';
-import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
+import { deleteAndInviteAgain, erasureHistory, gatedReads } from './testing/erasure-scenario';
+import { openProcess, replayAppends } from './testing/snapshot-harness';
 
-const ADDRESS = 'member-1@example.test';
 let dir: string;
 const closers: (() => Promise<void>)[] = [];
 beforeEach(() => {
@@ -28,46 +25,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** org-1 with user-1 (ADDRESS); org-2 with ws-0 and ws-2, ws-2 inviting ADDRESS */
-function history() {
-  const log = new EventLog();
-  log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
-  log.createWorkspace('org-1', 'ws-1', 'admin-1', 'advanced', 'levels');
-  log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'inv-1', email: ADDRESS, roles: ['agent'], ttlSeconds: 3600 });
-  log.accept('ws-1', 'inv-1', 'user-1', 'Member One');
-  log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
-  log.createWorkspace('org-2', 'ws-0', 'admin-2', 'advanced', 'levels');
-  log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
-  log.workspace({ type: 'InviteMember', workspaceId: 'ws-2', actorId: 'admin-2', now: log.now, invitationId: 'inv-elsewhere', email: ADDRESS, roles: ['agent'], ttlSeconds: 3600 });
-  return log;
-}
-
-/** B deletes user-1 (ADDRESS's key forgotten in the deletion's transaction), then org-3 invites ADDRESS again */
-async function deleteAndInviteAgain(b: Process, log: EventLog): Promise<bigint> {
-  const before = await b.store.headPosition();
-  await new DeleteUserHandler(b.handler, b.personalData, b.store).execute(new DeleteUserCommand('org-1', newCommandContext({ actorId: 'admin-1' }), 'user-1'));
-  log.createOrganization('org-3', { userId: 'admin-3', email: 'admin3@example.test', displayName: 'Cy' });
-  log.createWorkspace('org-3', 'ws-3', 'admin-3', 'advanced', 'levels');
-  log.workspace({ type: 'InviteMember', workspaceId: 'ws-3', actorId: 'admin-3', now: log.now, invitationId: 'inv-again', email: ADDRESS, roles: ['agent'], ttlSeconds: 3600 });
-  await replayAppends(b, log.takeAppends());
-  return before + 1n;
-}
-
 /** process A as app.module.ts wires it (every: 1), with a gate that can hold a stream's read open after its events */
 async function processA(options: { startFeed?: boolean } = {}) {
   const { store, personalData, sealing } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  const gates = new Map<string, Promise<void>>();
-  const readStream = store.readStream.bind(store);
-  store.readStream = (stream: string, opts?: ReadStreamOptions) => {
-    const inner = readStream(stream, opts);
-    const gate = gates.get(stream);
-    if (!gate) return inner;
-    gates.delete(stream);
-    return (async function* (): AsyncIterable<RecordedEvent> {
-      yield* inner;
-      await gate; // the load is still running (a long cold load yields to the event loop many times)
-    })();
-  };
+  const gates = gatedReads(store);
   const snapshotStore = new SqliteSnapshotStore(join(dir, 'snapshots.sqlite'));
   const errors: unknown[] = [];
   const snapshots = new StateSnapshots(snapshotStore, sealing, { every: 1, onError: (_s, e) => errors.push(e) });
@@ -105,7 +66,7 @@ async function coldAddress(ws: string, inv: string) {
 }
 
 it('rule 12: a cold load in flight when the feed hears the deletion is checked too: the erased address it read is not sealed under the key the address got again', async () => {
-  const log = history();
+  const log = erasureHistory(['ws-0', 'ws-2']);
   const b = await openProcess(dir, { every: Infinity });
   closers.push(() => b.close());
   await replayAppends(b, log.takeAppends());
@@ -134,7 +95,7 @@ it('rule 12: a cold load in flight when the feed hears the deletion is checked t
 });
 
 it('rule 12: a cached state whose turn in dropHoldingErasedAddresses has not come yet is not written while its erasure runs (heard = handled)', async () => {
-  const log = history();
+  const log = erasureHistory(['ws-0', 'ws-2']);
   const b = await openProcess(dir, { every: Infinity });
   closers.push(() => b.close());
   await replayAppends(b, log.takeAppends());
@@ -169,7 +130,7 @@ it('rule 12: a cached state whose turn in dropHoldingErasedAddresses has not com
 });
 
 it('while a deletion is not heard, loads of the workspace do not copy and seal it again: the address check comes first, once, until more is heard', async () => {
-  const log = history();
+  const log = erasureHistory(['ws-0', 'ws-2']);
   const b = await openProcess(dir, { every: Infinity });
   closers.push(() => b.close());
   await replayAppends(b, log.takeAppends());
@@ -212,7 +173,7 @@ it('while a deletion is not heard, loads of the workspace do not copy and seal i
 });
 
 it('rule 12: a key forgotten at the head (another process\'s pass at start) counts as heard once the feed finds no event it follows up to the head', async () => {
-  const log = history();
+  const log = erasureHistory(['ws-0', 'ws-2']);
   const p = await openProcess(dir, { every: Infinity });
   closers.push(() => p.close());
   await replayAppends(p, log.takeAppends());
@@ -235,7 +196,7 @@ it('rule 12: a key forgotten at the head (another process\'s pass at start) coun
 });
 
 it('rule 12: a state loaded before the feed starts (a TCP command during the pass at start) and a deletion before the start: the feed follows from the head before the load, hands the deletion on, and the snapshot holds no erased address', async () => {
-  const log = history();
+  const log = erasureHistory(['ws-0', 'ws-2']);
   const b = await openProcess(dir, { every: Infinity });
   closers.push(() => b.close());
   await replayAppends(b, log.takeAppends());

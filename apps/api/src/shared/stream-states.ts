@@ -87,10 +87,7 @@ export class StreamStates {
     });
   }
 
-  /**
-   * A view of these states for the commands of one lock (StreamHandler): its loads see the events that commands of
-   * that lock folded before their commit (`speculate`); other readers wait until those are committed or forgotten.
-   */
+  /** A view for one lock's commands (StreamHandler): its loads see that lock's speculations; others wait for them. */
   forLock(lock: string): StreamStates {
     const view = Object.create(this) as StreamStates;
     view.owner = lock;
@@ -147,8 +144,7 @@ export class StreamStates {
     return speculation && speculation.owner !== this.owner ? speculation : undefined;
   }
 
-  /** waits until no other lock's speculation is pending on the stream (waiting outside the stream's turn: the
-   * speculation's command needs that turn to settle) */
+  /** waits, outside the stream's turn (its command needs it to settle), until no other lock's speculation is pending */
   private async settled(stream: string): Promise<void> {
     for (let s = this.foreign(stream); s; s = this.foreign(stream)) await s.settled.then(ignore, ignore);
   }

@@ -159,10 +159,7 @@ export class PersonalDataEventStore implements EventStore {
     }
   }
 
-  /**
-   * The parts with their events' personal fields encrypted under their subjects' keys (created when missing).
-   * `usedKeys`: the stored form of each stored key used (to be checked by the append's transaction).
-   */
+  /** The parts sealed under their subjects' keys (made when missing); `usedKeys`: stored keys used, for the commit's check. */
   private async seal(parts: StreamAppend[], created: Map<string, NewKey>, usedKeys: Map<string, Uint8Array>): Promise<StreamAppend[]> {
     const plans = parts.map((p) => p.events.map((e) => this.policy(e.type, e.data)));
     const subjects = [...new Set(plans.flat(2).map((p) => p.subjectId))];
@@ -270,10 +267,7 @@ export class PersonalDataEventStore implements EventStore {
     await this.withEvents?.forgotten(subjectIds);
   }
 
-  /**
-   * Drops cached keys of subjects another replica may have forgotten (seen through the log): the next read asks the
-   * key store, which no longer has them.
-   */
+  /** Drops cached keys of subjects another replica may have forgotten (seen in the log): the next read asks the store. */
   forgetCached(subjectIds: readonly string[]): void {
     this.erasureCount++;
     for (const id of subjectIds) {

@@ -72,10 +72,15 @@ export function readyCollection(
  * next read looks again; whatever the other one built is kept.
  */
 function materialiseOrReadBare(state: StoreState, c: Collection): void {
+  // a read takes the lock only if it is free now: a builder holds it for its whole build, and waiting the busy
+  // timeout at every read of the collection would block the reader's thread that long each time
+  state.conn.exec('PRAGMA busy_timeout = 0');
   try {
     materialise(state, c);
   } catch (error) {
     if (!isBusy(error)) throw error;
+  } finally {
+    state.conn.exec(`PRAGMA busy_timeout = ${state.options.busyTimeoutMs ?? 5000}`);
   }
 }
 

@@ -57,7 +57,13 @@ export function initCollections(state: StoreState, collections: Record<string, C
     try {
       bringUpToDate();
     } catch (error) {
-      if (!isBusy(error) || !builtElsewhere(conn, collection)) throw error;
+      if (!isBusy(error)) throw error;
+      if (upToDate(conn, collection)) {
+        state.collections.set(name, collection);
+        loadArrayFields(state, collection);
+        continue;
+      }
+      if (!builtElsewhere(conn, collection)) throw error;
       // another process held the write lock past the busy timeout, most likely building this very collection (a
       // projector completing its reset builds each in one transaction): a start does not fail for it; it is left to
       // that builder, or to a read (which answers from the table as it is meanwhile)
@@ -81,4 +87,16 @@ export function initCollections(state: StoreState, collections: Record<string, C
 function builtElsewhere(conn: SqliteConnection, c: Collection): boolean {
   const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(c.name);
   return stored !== undefined && stored.ready !== 1 && stored.search_fields === JSON.stringify(c.search);
+}
+
+/** a ready collection whose tables, search fields and indexes are those of this spec: nothing to write */
+function upToDate(conn: SqliteConnection, c: Collection): boolean {
+  const stored = conn.stmt('SELECT search_fields, ready FROM rs_collections WHERE name = ?').get(c.name);
+  if (stored?.ready !== 1 || stored.search_fields !== JSON.stringify(c.search)) return false;
+  if (c.search.length > 0 && !hasTrigramTable(conn, c)) return false;
+  const existing = conn
+    .stmt(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND name GLOB 'rs_idx_*' ORDER BY name`)
+    .all(`rs_doc_${c.name}`)
+    .map((row) => row.name as string);
+  return JSON.stringify(existing) === JSON.stringify(c.indexSpecs.map((i) => i.name).sort());
 }
