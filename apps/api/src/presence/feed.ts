@@ -52,8 +52,8 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
 }
 
 /**
- * One subscription per process to the event log (EventStore.subscribe), from the head when the feed is built (`from`): every presence
- * transition, decided by this replica or any other, is handed to the SSE subscribers of its workspace, and marks
+ * One subscription per process to the event log (EventStore.subscribe), from the head when the feed is built
+ * (`from`): every presence transition, decided by this replica or any other, goes to the SSE subscribers of its workspace, and marks
  * this process's cached presence state stale (so a heartbeat's "nothing changes" is judged on what the log says).
  * Ended memberships are handed to `onLeft`, the subjects a user deletion erased to `onErased`.
  *

@@ -80,8 +80,9 @@ export interface SnapshotOptions {
   onWritten?: (stream: string, revision: bigint, ms: number) => void;
   /**
    * The log position through which this process has heard of every deletion and let go of what it erased
-   * (PresenceFeed.heardThrough: it hands each deletion to AddressErasure). Without it, nothing counts as heard: a snapshot holding an address
-   * whose key any deletion ever forgot waits (docs/adr/0003, "Erasure and sealing race", point 7).
+   * (PresenceFeed.heardThrough: it hands each deletion to AddressErasure). Without it, nothing counts as heard: a
+   * snapshot holding an address whose key any deletion ever forgot waits (docs/adr/0003, "Erasure and sealing race",
+   * point 7).
    */
   erasuresHeardThrough?: () => bigint;
 }
