@@ -157,6 +157,7 @@ export class AppModule {
                 readSide.forgotten(ids);
               },
               async (ids) => (await s.sealing.forgottenAfter(ids, feed.heardThrough)) ?? new Map(),
+              async (ids, position) => (await s.sealing.forgottenAfter(ids, position)) ?? new Map(),
             );
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');

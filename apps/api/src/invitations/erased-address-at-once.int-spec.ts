@@ -3,7 +3,7 @@
 // answers must follow the rule at once (docs/rules.md#rule-12): copy link answers 410, and inviting the address again
 // is not refused as "already invited". Two processes over one embedded data dir, composed as app.module.ts composes
 // these parts; the second's subscription is held before the deletion (`heard`).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRollcallEventStore } from '@rollcall/event-store';
@@ -17,7 +17,7 @@ import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
-import { AcceptInvitationCommand, AcceptInvitationHandler, GetInvitationLinkCommand, GetInvitationLinkHandler, InviteMemberCommand, InviteMemberHandler } from './invitation-handlers';
+import { AcceptInvitationCommand, AcceptInvitationHandler, GetInvitationLinkCommand, GetInvitationLinkHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from './invitation-handlers';
 
 const SECRET = 'at-once-test-secret-0123456789abcdef0123456789';
 type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 /** an API process; `heard()`: the position its log subscription has handed on (held still here) */
-async function apiProcess(heard: () => bigint) {
+async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<void> = async () => undefined) {
   const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
   opened.push(stores);
   const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
@@ -43,6 +43,10 @@ async function apiProcess(heard: () => bigint) {
     (email) => stores.sealing.subjectId({ kind: 'email', email }),
     (ids) => stores.personalData.forgetCached(ids),
     async (ids) => (await stores.sealing.forgottenAfter(ids, heard())) ?? new Map(),
+    async (ids, position) => {
+      await beforeMailCheck();
+      return (await stores.sealing.forgottenAfter(ids, position)) ?? new Map();
+    },
   );
   const streams = new StreamHandler(stores.store, states, { onKeysForgotten: async (ids) => void (await erasure.erased(ids)) });
   const links = new InvitationLinks(SECRET, 'https://console.test');
@@ -50,6 +54,7 @@ async function apiProcess(heard: () => bigint) {
   return {
     stores,
     states,
+    resend: new ResendInvitationHandler(streams, links, new OutboxMailer(dir), config, erasure),
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
     invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), config, erasure),
@@ -107,4 +112,80 @@ it('rule 12: inviting the address again right after the deletion, with the old i
   expect(again.invitationId).not.toBe(invited.invitationId);
   const held = (await b.states.workspace((await b.states.organization(inviting.ref.organizationId)).state, inviting.ref.workspaceId))!.state;
   expect([held.invitations.get(invited.invitationId)!.email, held.invitations.get(again.invitationId)!.email]).toEqual([null, email]);
+});
+
+/** the outbox's invitation emails (both processes write the data dir's outbox) */
+const mailsTo = (email: string): { to: string; inviteUrl: string }[] => {
+  const file = join(dir, 'outbox.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { to: string; inviteUrl: string }).filter((m) => m.to === email);
+};
+const until = async (check: () => boolean): Promise<void> => {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error(`not reached within 5 s: ${check.toString()}`);
+};
+
+it('rule 12: an invitation (or a resend) decided just before another process deleted its address\'s owner sends no email after the erasure; one decided after it does', async () => {
+  let checks = 0;
+  // B's check before each email waits while a gate is set (opened after a deletion)
+  let gate: { opened: Promise<void>; open: () => void } | undefined;
+  const hold = () => {
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    gate = { opened, open };
+  };
+  const release = () => {
+    gate?.open();
+    gate = undefined;
+  };
+  const a = await apiProcess(() => 1n << 62n);
+  const b = await apiProcess(
+    () => -1n,
+    async () => {
+      checks++;
+      await gate?.opened;
+    },
+  );
+  const deleting = await organizationWithWorkspace(a, 'deleting');
+  const inviting = await organizationWithWorkspace(b, 'inviting');
+  const email = 'noor@example.test';
+  const joinA = async () => {
+    const joined = await a.invite.execute(new InviteMemberCommand(deleting.ref, ctx(deleting.admin), { email }));
+    return (await a.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(joined.inviteUrl).searchParams.get('token')!))).userId as string;
+  };
+  const userId = await joinA();
+  // A's own invitation email (sent in the background): written before anything below
+  await until(() => mailsTo(email).length === 1);
+
+  // appended (answered 201) before the deletion; its email waits for the check, which runs after the deletion
+  hold();
+  const invited = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }));
+  await until(() => checks === 1);
+  await a.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), userId));
+  release();
+  // a second address, invited after: mailed (the check lets it through), which also tells that the first was handled
+  const other = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email: 'sam@example.test' }));
+  await until(() => mailsTo('sam@example.test').length === 1);
+  expect(mailsTo('sam@example.test').map((m) => m.inviteUrl)).toEqual([other.inviteUrl]);
+  expect(mailsTo(email)).toHaveLength(1);
+  expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(invited.inviteUrl);
+
+  // inviting the address again after the deletion: a new invitation, whose email goes out
+  const again = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }));
+  await until(() => mailsTo(email).length === 2);
+  expect(mailsTo(email).at(-1)!.inviteUrl).toBe(again.inviteUrl);
+
+  // a resend of it, appended before the address's owner (joined A again) is deleted again: not mailed either
+  const rejoined = await joinA();
+  await until(() => mailsTo(email).length === 3);
+  hold();
+  const resent = await b.resend.execute(new ResendInvitationCommand(inviting.ref, ctx(inviting.admin), again.invitationId));
+  await until(() => checks === 4);
+  await a.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), rejoined));
+  release();
+  const last = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email: 'kai@example.test' }));
+  await until(() => mailsTo('kai@example.test').length === 1);
+  expect(mailsTo('kai@example.test').map((m) => m.inviteUrl)).toEqual([last.inviteUrl]);
+  expect(mailsTo(email)).toHaveLength(3);
+  expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(resent.inviteUrl);
 });

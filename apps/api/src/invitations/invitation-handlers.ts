@@ -78,7 +78,11 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     if (!done.replayed)
-      sendInBackground(this.mailer, { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt });
+      sendInBackground(
+        this.mailer,
+        { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
+        async () => (await this.erasure?.erasedAfter(invited.data.email, BigInt(done.position))) ?? false,
+      );
     return {
       invitationId,
       inviteUrl,
@@ -101,6 +105,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     @Inject(InvitationLinks) private readonly links: InvitationLinks,
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
   ) {}
 
   async execute({ ref, ctx, invitationId }: ResendInvitationCommand): Promise<InvitationAnswer> {
@@ -114,7 +119,11 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const email = done.context.ws.invitations.get(invitationId)?.email;
     if (!done.replayed && email)
-      sendInBackground(this.mailer, { to: email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt });
+      sendInBackground(
+        this.mailer,
+        { to: email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
+        async () => (await this.erasure?.erasedAfter(email, BigInt(done.position))) ?? false,
+      );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }
 }

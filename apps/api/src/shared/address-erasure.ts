@@ -31,7 +31,20 @@ export class AddressErasure {
      * store's tombstones after PresenceFeed.heardThrough; nothing without them)
      */
     private readonly notHeard: (subjectIds: string[]) => Promise<Map<string, bigint>> = async () => new Map(),
+    /** of these subjects, those a deletion forgot after `position`, with its position (the tombstones; nothing without them) */
+    private readonly forgottenAfter: (subjectIds: string[], position: bigint) => Promise<Map<string, bigint>> = async () => new Map(),
   ) {}
+
+  /**
+   * Whether a deletion erased this address after `position` (the append of an invitation whose email is about to go
+   * out): the email is not sent then. Decided before the deletion, the invitation reads erased since (its link answers
+   * 410); its email, sent in the background a few milliseconds after the answer, went out after the erasure (probe 19).
+   * A deletion committing between this lookup and the send is not seen: the window shrinks from the answer's
+   * hand-off to one indexed lookup, it is not closed (the mail transport is outside the log's transaction).
+   */
+  async erasedAfter(email: string, position: bigint): Promise<boolean> {
+    return (await this.forgottenAfter([this.subjectOf(email)], position)).size > 0;
+  }
 
   /** the deletions heard ahead of the log subscription (hearNow), by subject: not handled twice */
   private readonly heardAhead = new Map<string, bigint>();

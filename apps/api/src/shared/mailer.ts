@@ -73,8 +73,21 @@ const reasonOf = (error: unknown): string => (error instanceof Error ? error.mes
  * (the console can copy the link or resend). The line carries the request's id (it is logged within the request's
  * logging context), not the address.
  */
-export const sendInBackground = (mailer: InvitationMailer, mail: InvitationMail, logger = new Logger('InvitationMailer')): void => {
-  mailer.send(mail).catch((error: unknown) => logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'could not send the invitation email'));
+export const sendInBackground = (
+  mailer: InvitationMailer,
+  mail: InvitationMail,
+  /** whether the address was erased since the invitation was appended (AddressErasure.erasedAfter): not sent then */
+  erasedSince: () => Promise<boolean> = async () => false,
+  logger = new Logger('InvitationMailer'),
+): void => {
+  const send = async () => {
+    if (await erasedSince()) {
+      logger.log({ workspace: mail.workspaceName }, 'invitation email not sent: its address was erased after the invitation');
+      return;
+    }
+    await mailer.send(mail);
+  };
+  send().catch((error: unknown) => logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'could not send the invitation email'));
 };
 
 export const sendConfirmationInBackground = (mailer: InvitationMailer, mail: EmailConfirmationMail, logger = new Logger('InvitationMailer')): void => {
