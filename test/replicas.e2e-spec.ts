@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { SYSTEM_KEY, tokenOf } from './support/app';
 import { checkDecidedState, readLog, revokedInTeams } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
@@ -248,38 +249,53 @@ describe('replicas: two API processes over one data dir', () => {
   }, 240_000);
 });
 
-/** Runs `count` processes that read or create a fresh data dir's secrets at the same moment; returns what each got. */
-async function firstStarts(dataDir: string, count: number): Promise<unknown[]> {
+/**
+ * `count` processes that, for each data dir they are given, read or create its secrets at the same moment (each round:
+ * every process is told at once, once all have answered the round before); `open` returns what each got.
+ */
+async function firstStarters(count: number): Promise<{ open(dataDir: string): Promise<unknown[]>; close(): Promise<void> }> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(__dirname, '..', 'tools/register.cjs'), join(__dirname, 'support/first-start-child.ts'), dataDir], {
+    spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(__dirname, '..', 'tools/register.cjs'), join(__dirname, 'support/first-start-child.ts')], {
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
-  const lines = children.map(
-    (child) =>
-      new Promise<string[]>((resolve) => {
-        let out = '';
-        child.stdout!.on('data', (chunk) => (out += chunk));
-        child.on('exit', () => resolve(out.trim().split('\n')));
-      }),
-  );
-  // every one has loaded its code: now all go at once
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))));
-  for (const child of children) child.stdin!.end('go\n');
-  return (await Promise.all(lines)).map((l) => JSON.parse(l.at(-1)!));
+  const lines = children.map((child) => createInterface({ input: child.stdout! })[Symbol.asyncIterator]());
+  const next = async (i: number): Promise<string> => {
+    const { value, done } = await lines[i]!.next();
+    if (done) throw new Error(`first-start child ${i} ended`);
+    return value as string;
+  };
+  // every one has loaded its code
+  expect(await Promise.all(children.map((_, i) => next(i)))).toEqual(children.map(() => 'ready'));
+  return {
+    async open(dataDir) {
+      for (const child of children) child.stdin!.write(`${dataDir}\n`);
+      return (await Promise.all(children.map((_, i) => next(i)))).map((line) => JSON.parse(line));
+    },
+    async close() {
+      const exited = children.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
+      for (const child of children) child.stdin!.end();
+      await Promise.all(exited);
+    },
+  };
 }
 
 describe('processes opening a fresh data dir at the same moment', () => {
   it('all read one invitation secret and one audit signing key: the first to create them wins (5 rounds of 6)', async () => {
-    for (let round = 0; round < 5; round++) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-first-start-'));
-      try {
-        const got = await firstStarts(dataDir, 6);
-        expect({ round, got: got.slice(1) }).toEqual({ round, got: got.slice(1).map(() => got[0]) });
-        expect(got[0]).toEqual({ invitationSecret: expect.any(String), signingKey: expect.any(String) });
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
+    const starters = await firstStarters(6);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-first-start-'));
+        try {
+          const got = await starters.open(dataDir);
+          expect({ round, got: got.slice(1) }).toEqual({ round, got: got.slice(1).map(() => got[0]) });
+          expect(got[0]).toEqual({ invitationSecret: expect.any(String), signingKey: expect.any(String) });
+        } finally {
+          rmSync(dataDir, { recursive: true, force: true });
+        }
       }
+    } finally {
+      await starters.close();
     }
   }, 120_000);
 });
