@@ -259,24 +259,35 @@ async function firstStarters(count: number): Promise<{ open(dataDir: string): Pr
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
+  // a child that died is reported by `next`; writing to its stdin must not throw an unhandled EPIPE meanwhile
+  for (const child of children) child.stdin!.on('error', () => undefined);
+  const exited = children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()))));
   const lines = children.map((child) => createInterface({ input: child.stdout! })[Symbol.asyncIterator]());
   const next = async (i: number): Promise<string> => {
     const { value, done } = await lines[i]!.next();
     if (done) throw new Error(`first-start child ${i} ended`);
     return value as string;
   };
-  // every one has loaded its code
-  expect(await Promise.all(children.map((_, i) => next(i)))).toEqual(children.map(() => 'ready'));
+  const close = async () => {
+    for (const child of children) child.stdin!.end();
+    // each ends when its stdin does; one stuck is killed rather than waited for until the test's timeout
+    const stuck = setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), 10_000);
+    await Promise.all(exited);
+    clearTimeout(stuck);
+  };
+  try {
+    // every one has loaded its code
+    expect(await Promise.all(children.map((_, i) => next(i)))).toEqual(children.map(() => 'ready'));
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return {
     async open(dataDir) {
       for (const child of children) child.stdin!.write(`${dataDir}\n`);
       return (await Promise.all(children.map((_, i) => next(i)))).map((line) => JSON.parse(line));
     },
-    async close() {
-      const exited = children.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
-      for (const child of children) child.stdin!.end();
-      await Promise.all(exited);
-    },
+    close,
   };
 }
 

@@ -50,6 +50,10 @@ export class InviteMemberCommand {
   ) {}
 }
 
+/** whether the address was erased after the command's last event (its email is not sent then: AddressErasure.erasedAfter) */
+const erasedAfter = (erasure: AddressErasure | undefined, email: string, position: string) => async (): Promise<boolean> =>
+  (await erasure?.erasedAfter(email, BigInt(position))) ?? false;
+
 /** Rule 6 (docs/rules.md#rule-6): invite by email; the link is mailed after the answer. */
 @CommandHandler(InviteMemberCommand)
 export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand, InvitationAnswer> {
@@ -81,7 +85,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       sendInBackground(
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
-        async () => (await this.erasure?.erasedAfter(invited.data.email, BigInt(done.position))) ?? false,
+        erasedAfter(this.erasure, invited.data.email, done.position),
       );
     return {
       invitationId,
@@ -122,7 +126,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
       sendInBackground(
         this.mailer,
         { to: email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
-        async () => (await this.erasure?.erasedAfter(email, BigInt(done.position))) ?? false,
+        erasedAfter(this.erasure, email, done.position),
       );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }

@@ -36,3 +36,24 @@ describe('rule 12 across organizations: what a deletion erased leaves this proce
     expect(erasedSubjectsOf({ erasedSubjects: [1, 'e:y'] })).toEqual(['e:y']);
   });
 });
+
+describe('rule 12: an invitation email after its address was erased', () => {
+  // tombstones as the key store keeps them: the position of the deletion (or of the log's head, when keys are
+  // forgotten outside a deletion's transaction), answered for those past `after`
+  const tombstones = new Map([['e:gone@acme.test', 40n], ['e:late@acme.test', 55n]]);
+  const erasure = new AddressErasure(
+    {} as StreamStates,
+    undefined,
+    (email) => `e:${email}`,
+    () => undefined,
+    async () => new Map(),
+    async (ids, after) => new Map(ids.flatMap((id) => (tombstones.get(id) ?? -1n) > after ? [[id, tombstones.get(id)!] as const] : [])),
+  );
+
+  it('is not sent when a deletion forgot the address after the invitation, or at its position (a head stamp); it is when the erasure came before', async () => {
+    expect(await erasure.erasedAfter('gone@acme.test', 39n)).toBe(true);
+    expect(await erasure.erasedAfter('late@acme.test', 55n)).toBe(true);
+    expect(await erasure.erasedAfter('gone@acme.test', 41n)).toBe(false);
+    expect(await erasure.erasedAfter('kept@acme.test', 1n)).toBe(false);
+  });
+});

@@ -36,14 +36,16 @@ export class AddressErasure {
   ) {}
 
   /**
-   * Whether a deletion erased this address after `position` (the append of an invitation whose email is about to go
-   * out): the email is not sent then. Decided before the deletion, the invitation reads erased since (its link answers
-   * 410); its email, sent in the background a few milliseconds after the answer, went out after the erasure (probe 19).
-   * A deletion committing between this lookup and the send is not seen: the window shrinks from the answer's
-   * hand-off to one indexed lookup, it is not closed (the mail transport is outside the log's transaction).
+   * Whether a deletion erased this address after `position` (the last event of an invitation whose email is about to
+   * go out): the email is not sent then. Decided before the deletion, the invitation reads erased since (its link
+   * answers 410), yet its email, written when the handler resumed after the commit, went out 2–10 ms after the
+   * deletion had committed (probe 19). Asked right before the email is handed to the transport; a deletion committing
+   * after that lookup, while the transport writes or talks SMTP, is not seen (the mail is outside the log's
+   * transaction). A tombstone at `position` itself counts: keys forgotten outside a deletion's transaction (the pass at
+   * start, a retry) are stamped with the log's head, which may be this invitation.
    */
   async erasedAfter(email: string, position: bigint): Promise<boolean> {
-    return (await this.forgottenAfter([this.subjectOf(email)], position)).size > 0;
+    return (await this.forgottenAfter([this.subjectOf(email)], position - 1n)).size > 0;
   }
 
   /** the deletions heard ahead of the log subscription (hearNow), by subject: not handled twice */

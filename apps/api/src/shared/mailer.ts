@@ -81,7 +81,12 @@ export const sendInBackground = (
   logger = new Logger('InvitationMailer'),
 ): void => {
   const send = async () => {
-    if (await erasedSince()) {
+    const erased = await erasedSince().catch((error: unknown) => {
+      logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'invitation email not sent: could not check whether its address was erased');
+      return undefined;
+    });
+    if (erased === undefined) return;
+    if (erased) {
       logger.log({ workspace: mail.workspaceName }, 'invitation email not sent: its address was erased after the invitation');
       return;
     }
