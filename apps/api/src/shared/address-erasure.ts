@@ -38,8 +38,8 @@ export class AddressErasure {
   /**
    * Whether a deletion erased this address after `position` (the last event of an invitation whose email is about to
    * go out): the email is not sent then. Decided before the deletion, the invitation reads erased since (its link
-   * answers 410), yet its email, written when the handler resumed after the commit, went out 2–10 ms after the
-   * deletion had committed (probe 19). Asked right before the email is handed to the transport; a deletion committing
+   * answers 410), yet its email, written when the handler resumed after the commit, could go out 1–7 ms after the
+   * deletion had committed (3 of 16 such rounds in the race of the session-19 probe; ADR 0003 point 10). Asked right before the email is handed to the transport; a deletion committing
    * after that lookup, while the transport writes or talks SMTP, is not seen (the mail is outside the log's
    * transaction). A tombstone at `position` itself counts: keys forgotten outside a deletion's transaction (the pass at
    * start, a retry) are stamped with the log's head, which may be this invitation.
