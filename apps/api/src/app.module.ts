@@ -32,7 +32,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
 import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
-import { AddressErasure } from './shared/address-erasure';
+import { AddressErasure, addressErasureOver } from './shared/address-erasure';
 import { StateSnapshots } from './shared/snapshots';
 import { MessageWrites } from './shared/messages';
 import { JsonPayloadGuardPipe } from './shared/json-body';
@@ -148,17 +148,7 @@ export class AppModule {
         {
           provide: AddressErasure,
           useFactory: (states: StreamStates, snapshots: StateSnapshots, s: Stores, feed: PresenceFeed, readSide: ReadSide) => {
-            const erasure = new AddressErasure(
-              states,
-              snapshots,
-              (email) => s.sealing.subjectId({ kind: 'email', email }),
-              (ids) => {
-                s.personalData.forgetCached(ids);
-                readSide.forgotten(ids);
-              },
-              async (ids) => (await s.sealing.forgottenAfter(ids, feed.heardThrough)) ?? new Map(),
-              async (ids, position) => (await s.sealing.forgottenAfter(ids, position)) ?? new Map(),
-            );
+            const erasure = addressErasureOver(s, states, snapshots, { heardThrough: () => feed.heardThrough, alsoForget: (ids) => readSide.forgotten(ids) });
             // a deletion decided by another replica reaches this process through its log subscription
             const log = new Logger('AddressErasure');
             feed.onErased = (ids) => erasure.erased(ids).catch((e: Error) => log.error(`erasing addresses from memory: ${e.message}`));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
-import { AddressErasure } from '../shared/address-erasure';
+import { addressErasureOver } from '../shared/address-erasure';
 import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
@@ -37,17 +37,13 @@ async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<vo
   const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
   opened.push(stores);
   const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
-  const erasure = new AddressErasure(
-    states,
-    undefined,
-    (email) => stores.sealing.subjectId({ kind: 'email', email }),
-    (ids) => stores.personalData.forgetCached(ids),
-    async (ids) => (await stores.sealing.forgottenAfter(ids, heard())) ?? new Map(),
-    async (ids, position) => {
-      await beforeMailCheck();
-      return (await stores.sealing.forgottenAfter(ids, position)) ?? new Map();
-    },
-  );
+  const erasure = addressErasureOver(stores, states, undefined, { heardThrough: heard });
+  // the check before each invitation email, held by the test when it must run after a deletion
+  const erasedAfter = erasure.erasedAfter.bind(erasure);
+  erasure.erasedAfter = async (email, position) => {
+    await beforeMailCheck();
+    return erasedAfter(email, position);
+  };
   const streams = new StreamHandler(stores.store, states, { onKeysForgotten: async (ids) => void (await erasure.erased(ids)) });
   const links = new InvitationLinks(SECRET, 'https://console.test');
   const config = { invitationTtlSeconds: 172_800 } as Config;

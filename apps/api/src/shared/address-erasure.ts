@@ -1,3 +1,4 @@
+import type { PersonalData, SnapshotSealing } from '@rollcall/event-store';
 import type { StateSnapshots } from './snapshots';
 import type { StreamStates } from './stream-states';
 
@@ -81,6 +82,34 @@ export class AddressErasure {
     for (const stream of streams) this.snapshots?.addressesErased(stream);
     return streams;
   }
+}
+
+/**
+ * AddressErasure over the app's stores, as app.module.ts composes it (and the specs that stand for a process): an
+ * address's subject and the tombstones from `sealing`, its cached keys dropped from `personalData` (and from
+ * `alsoForget`'s caches: the projector thread's); a deletion counts as not heard yet when its tombstone is past
+ * `heardThrough` (without it, none does).
+ */
+export function addressErasureOver(
+  stores: { sealing: SnapshotSealing; personalData: Pick<PersonalData, 'forgetCached'> },
+  states: StreamStates,
+  snapshots: StateSnapshots | undefined,
+  options: { heardThrough?: () => bigint; alsoForget?: (subjectIds: string[]) => void } = {},
+): AddressErasure {
+  const { sealing, personalData } = stores;
+  const { heardThrough, alsoForget } = options;
+  const forgottenAfter = async (ids: string[], position: bigint) => (await sealing.forgottenAfter(ids, position)) ?? new Map<string, bigint>();
+  return new AddressErasure(
+    states,
+    snapshots,
+    (email) => sealing.subjectId({ kind: 'email', email }),
+    (ids) => {
+      personalData.forgetCached(ids);
+      alsoForget?.(ids);
+    },
+    async (ids) => (heardThrough ? forgottenAfter(ids, heardThrough()) : new Map()),
+    forgottenAfter,
+  );
 }
 
 export { erasedSubjectsOf } from '@rollcall/event-store';

@@ -11,7 +11,7 @@ import { EventLog } from '../../../../libs/read-store/src/projections/testing/ev
 import { erasingFromMemory } from '../infrastructure/erasure';
 import { PresenceFeed } from '../presence/feed';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
-import { AddressErasure } from './address-erasure';
+import { addressErasureOver } from './address-erasure';
 import { newCommandContext } from './command-context';
 import { StateSnapshots } from './snapshots';
 import { StreamHandler } from './stream-handler';
@@ -47,7 +47,7 @@ it('rule 12: a deletion in org-1 is answered, and heard, while a cold load of an
   const snapshotStore = new SqliteSnapshotStore(join(dir, 'snapshots.sqlite'));
   const snapshots = new StateSnapshots(snapshotStore, sealing, { every: Number.MAX_SAFE_INTEGER });
   const states = new StreamStates(store, { snapshots });
-  const erasure = new AddressErasure(states, snapshots, (email) => sealing.subjectId({ kind: 'email', email }), (ids) => personalData.forgetCached(ids));
+  const erasure = addressErasureOver({ sealing, personalData }, states, snapshots);
   const feed = new PresenceFeed(store, states, { pollMs: 5, retryMs: 5, from: await store.headPosition() });
   feed.onErased = (ids) => erasure.erased(ids);
   await feed.start();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteSnapshotStore, createRollcallEventStore } from '@rollcall/event-store';
 import { PresenceFeed } from '../presence/feed';
-import { AddressErasure } from './address-erasure';
+import { addressErasureOver } from './address-erasure';
 import { StateSnapshots } from './snapshots';
 import { StreamStates } from './stream-states';
 import { deleteAndInviteAgain, erasureHistory, gatedReads } from './testing/erasure-scenario';
@@ -33,7 +33,7 @@ async function processA(options: { startFeed?: boolean } = {}) {
   const errors: unknown[] = [];
   const snapshots = new StateSnapshots(snapshotStore, sealing, { every: 1, onError: (_s, e) => errors.push(e) });
   const states = new StreamStates(store, { onUserDeleted: (user) => personalData.forgetCached(personalData.subjectsOf(user)), snapshots });
-  const erasure = new AddressErasure(states, snapshots, (email) => sealing.subjectId({ kind: 'email', email }), (ids) => personalData.forgetCached(ids));
+  const erasure = addressErasureOver({ sealing, personalData }, states, snapshots);
   // as presence-runtime.ts builds it: followed from the head before any state is loaded
   const feed = new PresenceFeed(store, states, { pollMs: 5, retryMs: 5, from: await store.headPosition() });
   const erasing: Promise<unknown>[] = [];

@@ -25,7 +25,7 @@ import {
   ResendInvitationHandler,
 } from '../invitations/invitation-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
-import { AddressErasure } from '../shared/address-erasure';
+import { addressErasureOver } from '../shared/address-erasure';
 import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
@@ -51,12 +51,7 @@ const jitter = () => ticks(Math.floor(Math.random() * 4));
 /** One API process over the data dir, composed as app.module.ts composes these parts. */
 function apiProcess(stores: Stores) {
   const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
-  const erasure = new AddressErasure(
-    states,
-    undefined,
-    (email) => stores.sealing.subjectId({ kind: 'email', email }),
-    (ids) => stores.personalData.forgetCached(ids),
-  );
+  const erasure = addressErasureOver(stores, states, undefined);
   const hear = async (ids: string[]) => {
     await erasure.erased(ids);
   };
