@@ -40,6 +40,11 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolea
 
 /** every presence transition of the workspace so far, read from the log through the stream (Last-Event-ID: 0) */
 async function transitions(o: { key: string; admin: string; workspaceId: string }, until: (messages: SseClient['messages']) => boolean) {
+  return (await transitionMessages(o, until)).map((m) => m.data);
+}
+
+/** the same, each with its `id`: the transition's position in the log */
+async function transitionMessages(o: { key: string; admin: string; workspaceId: string }, until: (messages: SseClient['messages']) => boolean) {
   const stream = await SseClient.open(`${app.url}/v1/workspaces/${o.workspaceId}/presence/stream`, {
     authorization: `Bearer ${o.key}`,
     'x-actor-id': o.admin,
@@ -47,7 +52,7 @@ async function transitions(o: { key: string; admin: string; workspaceId: string 
   });
   try {
     await stream.until((c) => until(c.messages), 8000).catch(() => undefined);
-    return stream.messages.map((m) => m.data);
+    return stream.messages;
   } finally {
     stream.close();
   }
@@ -229,15 +234,15 @@ describe('rule 13: the presence report', () => {
     await sleep(1300);
     const del = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.agent}`, { key: o.key, actor: o.admin });
     expect(del.status).toBe(200);
-    await transitions(o, (m) => m.some((t) => t.data.reason === 'deleted'));
-    const json = await eventually(
-      () => report(o, o.admin, `from=${today()}&to=${today()}`),
-      (r) => r.body.items?.some((i: { userId: string; deleted: boolean }) => i.userId === o.agent && i.deleted),
-    );
+    const left = (await transitionMessages(o, (m) => m.some((t) => t.data.reason === 'deleted'))).find((t) => t.data.reason === 'deleted');
+    // read at the transition that closed the interval (and after the deletion): both reports then show it closed
+    const atLeft = (query: string) =>
+      app.api.request('GET', `/v1/workspaces/${o.workspaceId}/reports/presence?${query}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': left!.id! } });
+    const json = await atLeft(`from=${today()}&to=${today()}`);
     const row = json.body.items.find((i: { userId: string }) => i.userId === o.agent);
     expect(row).toMatchObject({ date: today(), userId: o.agent, email: null, displayName: null, deleted: true });
     expect(row.onlineSeconds).toBeGreaterThanOrEqual(1);
-    const csv = await report(o, o.admin, `from=${today()}&to=${today()}&format=csv`);
+    const csv = await atLeft(`from=${today()}&to=${today()}&format=csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = parse(csv.body as string, { columns: true }) as Record<string, string>[];
     expect(rows.find((r) => r.user_id === o.agent)).toMatchObject({ email: '', display_name: '', deleted: 'true', online_seconds: String(row.onlineSeconds) });

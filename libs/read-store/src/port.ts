@@ -77,6 +77,12 @@ export interface Page<T extends Doc = Doc> {
   nextCursor?: string;
 }
 
+/** one query of `readTogether`: every match of `query` in `collection` */
+export interface CollectionQuery {
+  collection: string;
+  query: Omit<Query, 'limit' | 'cursor'>;
+}
+
 export interface ReadStore {
   /** create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. */
   init(collections: Record<string, CollectionSpec>): Promise<void>;
@@ -91,6 +97,13 @@ export interface ReadStore {
   count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number>;
   /** all matching documents in sort order, in bounded memory */
   stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T>;
+  /**
+   * Every match of each query, in its sort order, all read at one point of the log (one snapshot): for a reader
+   * that joins collections one commit changes together. The presence report needs it: a closing interval leaves
+   * `presence_open` and lands in `presence_daily` in one commit, and two reads on either side of that commit saw it
+   * in neither (it vanished from the report). In memory: for bounded results.
+   */
+  readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]>;
   /**
    * write documents (position-guarded) and the projection's checkpoint together; the checkpoint never gets ahead.
    * Without a checkpoint (undefined), the documents only: a rebuild's write-outs before its last, which leave the

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { PROJECTIONS } from '../projections';
+import { PRESENCE_DAILY, PRESENCE_OPEN, PROJECTIONS, type PresenceDayDoc, type PresenceOpenDoc, presenceDayId, presenceOpenId } from '../projections';
 import { rebuild } from '../projector/rebuild';
 import { TempStores } from '../projector/testing/temp-stores';
 import { PresenceLog } from '../projections/testing/presence-log';
@@ -68,6 +68,30 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
         '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
         '2026-03-01,gone,,,true,3600,0\n',
     );
+  });
+
+  it('rule 13: an interval that closes while the report reads is counted, not lost between open and closed intervals', async () => {
+    // the commit that closes an interval moves it from presence_open to presence_daily; the report read the two
+    // apart, and a commit landing between the reads hid the interval from both (a flaky e2e caught it)
+    const ws = 'ws-closing';
+    const who = { workspaceId: ws, organizationId: 'org-closing', userId: 'agent' };
+    const open: PresenceOpenDoc = { _id: presenceOpenId(ws, 'agent'), ...who, status: 'online', since: '2026-03-02T23:00:00.000Z' };
+    await read.commit('test', [{ kind: 'upsert', collection: PRESENCE_OPEN, doc: open, position: 1n }], undefined);
+    const day = (date: string, onlineMs: number): PresenceDayDoc => ({ _id: presenceDayId(ws, date, 'agent'), ...who, day: date, onlineMs, awayMs: 0 });
+    const closing = [
+      { kind: 'delete' as const, collection: PRESENCE_OPEN, id: open._id, position: 2n },
+      { kind: 'upsert' as const, collection: PRESENCE_DAILY, doc: day('2026-03-02', 3_600_000), position: 2n },
+      { kind: 'upsert' as const, collection: PRESENCE_DAILY, doc: day('2026-03-03', 1_800_000), position: 2n },
+    ];
+    const reading = presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW });
+    await read.commit('test', closing, undefined);
+    const seconds = (await reading).items.map((r) => [r.date, r.onlineSeconds]);
+    // read before the close: the open interval up to now (00:45); after it, what was closed at 00:30
+    expect([JSON.stringify([['2026-03-02', 3600], ['2026-03-03', 2700]]), JSON.stringify([['2026-03-02', 3600], ['2026-03-03', 1800]])]).toContain(JSON.stringify(seconds));
+    expect((await presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW })).items.map((r) => [r.date, r.onlineSeconds])).toEqual([
+      ['2026-03-02', 3600],
+      ['2026-03-03', 1800],
+    ]);
   });
 
   it('refuses what is not a calendar date, a reversed range, and more than 366 days', async () => {

@@ -55,11 +55,17 @@ export async function presenceReport(store: ReadStore, workspaceId: string, rang
     const row = totals.get(key) ?? totals.set(key, { date, organizationId, userId, onlineMs: 0, awayMs: 0 }).get(key)!;
     row[field] += ms;
   };
-  for await (const d of store.stream<PresenceDayDoc>(PRESENCE_DAILY, { where: { workspaceId, day: days }, sort: { field: 'day', direction: 'asc' } })) {
+  // one snapshot: the commit that closes an interval moves it from presence_open to presence_daily (read apart, the
+  // two could fall on either side of it and the interval be in neither)
+  const [closed, stillOpen] = (await store.readTogether([
+    { collection: PRESENCE_DAILY, query: { where: { workspaceId, day: days }, sort: { field: 'day', direction: 'asc' } } },
+    { collection: PRESENCE_OPEN, query: { where: { workspaceId } } },
+  ])) as [PresenceDayDoc[], PresenceOpenDoc[]];
+  for (const d of closed) {
     if (d.onlineMs > 0) add(d.day, d.organizationId, d.userId, 'onlineMs', d.onlineMs);
     if (d.awayMs > 0) add(d.day, d.organizationId, d.userId, 'awayMs', d.awayMs);
   }
-  for await (const open of store.stream<PresenceOpenDoc>(PRESENCE_OPEN, { where: { workspaceId } })) {
+  for (const open of stillOpen) {
     const from = Math.max(start, Date.parse(open.since));
     const to = Math.min(end, range.nowMs);
     for (const { day, ms } of splitByUtcDay(from, to)) add(day, open.organizationId, open.userId, open.status === 'online' ? 'onlineMs' : 'awayMs', ms);

@@ -21,11 +21,13 @@
  *   checkpoint. A crash in between leaves the mark, which reads as no checkpoint: a projector starting resets every
  *   projection that has none before it projects (Projector.start), so nothing is folded onto what was left.
  * - Search is a `$regex` with the text escaped and the `i` option (PCRE case folding, Unicode aware).
+ * - `readTogether` reads in one snapshot session on a replica set or a sharded cluster (one after the other on a
+ *   standalone server, which has no snapshots).
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
  */
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions } from 'mongodb';
-import type { CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
+import type { CollectionQuery, CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
   DELETED_FIELD,
@@ -52,7 +54,7 @@ import {
   assertFieldPath,
   assertTopLevelField,
   effectiveSort,
-  sortValue,
+  nextStreamPage,
 } from './query-common';
 
 const WITHOUT_POSITION = { projection: { [POSITION_FIELD]: 0 } };
@@ -143,22 +145,49 @@ export class MongoReadStore implements ReadStore {
     collection: string,
     query: Omit<Query, 'limit' | 'cursor'>,
   ): AsyncIterable<T> {
+    for await (const page of this.pages<T>(collection, query)) yield* page;
+  }
+
+  /**
+   * In one snapshot session (`snapshot: true`: the finds after the first read at its `atClusterTime`) on a replica
+   * set or a sharded cluster. A standalone server has no snapshots: the queries read one after the other there, the
+   * hazard its commits without transactions already carry (logged once).
+   */
+  async readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]> {
+    const session = (await this.transactions()) ? this.db.client.startSession({ snapshot: true }) : undefined;
+    try {
+      const results: Doc[][] = [];
+      for (const { collection, query } of queries) {
+        const docs: Doc[] = [];
+        for await (const page of this.pages(collection, query, session)) for (const doc of page) docs.push(doc);
+        results.push(docs);
+      }
+      return results;
+    } finally {
+      await session?.endSession();
+    }
+  }
+
+  /** every match in sort order, STREAM_PAGE_SIZE documents at a time (keyset pages) */
+  private async *pages<T extends Doc>(
+    collection: string,
+    query: Omit<Query, 'limit' | 'cursor'>,
+    session?: ClientSession,
+  ): AsyncIterable<T[]> {
     const sort = effectiveSort(query.sort);
     const sortDocument = buildSort(query.sort);
-    let after: CursorKey | undefined;
-    for (;;) {
+    for (let after: CursorKey | null | undefined; after !== null; ) {
       const raw = await this.collection(collection)
         .find(buildFilter(query, sort, after), {
           ...WITHOUT_POSITION,
           sort: sortDocument,
           limit: STREAM_PAGE_SIZE,
+          ...(session && { session }),
         })
         .toArray();
-      const docs = raw.map((stored) => toDoc<T>(stored));
-      for (const doc of docs) yield doc;
-      if (docs.length < STREAM_PAGE_SIZE) return;
-      const last = docs[docs.length - 1];
-      after = { value: sort.field === '_id' ? null : sortValue(last, sort.field), id: last._id };
+      const page = raw.map((stored) => toDoc<T>(stored));
+      yield page;
+      after = nextStreamPage(page, sort);
     }
   }
 

@@ -4,7 +4,7 @@
  * written from MongoDB's documented formats (mongo-wire/replies.ts): they show what the adapter sends and how
  * it reads what a server answers, not what a server would do with the commands.
  */
-import { type Document, Long, MongoBulkWriteError, MongoClient } from 'mongodb';
+import { type Document, Long, MongoBulkWriteError, MongoClient, Timestamp } from 'mongodb';
 import type { DocWrite } from '../port';
 import { IncompleteWriteError } from './mongo-queries';
 import { MongoReadStore } from './mongo-read-store';
@@ -183,6 +183,12 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(IncompleteWriteError);
   });
 
+  it('readTogether on a standalone server (no snapshots there) reads one query after the other, without a read concern', async () => {
+    expect(await store.readTogether([{ collection: 'members', query: { where: { orgId: 'o' } } }, { collection: 'members', query: {} }])).toEqual([[], []]);
+    const finds = fixture.commands.filter((c) => c.name === 'find');
+    expect(finds.map((c) => c.body.readConcern)).toEqual([undefined, undefined]);
+  });
+
   it('sends a search for a text holding NUL as \\x00, never a NUL byte', async () => {
     await store.find('members', { search: { text: 'a\u0000b', fields: ['name'] } });
     const [find] = fixture.sent('find');
@@ -300,6 +306,24 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
       updates: [{ q: { _id: 'p' }, u: { $max: { position: Long.fromBigInt(9n) } }, upsert: true }],
     });
     expect(pinned(commit!)).toMatchObject({ commitTransaction: 1, $db: 'admin', txnNumber, autocommit: false, writeConcern: { w: 'majority' } });
+  });
+
+  it('readTogether reads in one snapshot session: the first find at readConcern snapshot, the next at the atClusterTime it answered', async () => {
+    await store.init({ presence_daily: { indexes: ['workspaceId'] }, presence_open: { indexes: ['workspaceId'] } });
+    const at = new Timestamp({ t: 1_767_000_000, i: 7 });
+    const first = cursorReply('rs.presence_daily', [{ _id: 'd1', v: 1 }]);
+    scripted.find = [{ ...first, cursor: { ...first.cursor, atClusterTime: at } }, cursorReply('rs.presence_open', [{ _id: 'o1', v: 2 }])];
+    const [daily, open] = await store.readTogether([
+      { collection: 'presence_daily', query: { where: { workspaceId: 'w' } } },
+      { collection: 'presence_open', query: { where: { workspaceId: 'w' } } },
+    ]);
+    expect([daily, open]).toEqual([[{ _id: 'd1', v: 1 }], [{ _id: 'o1', v: 2 }]]);
+    const finds = fixture.commands.filter((c) => c.name === 'find');
+    expect(finds.map((c) => [c.body.find, c.body.readConcern])).toEqual([
+      ['presence_daily', { level: 'snapshot' }],
+      ['presence_open', { level: 'snapshot', atClusterTime: at }],
+    ]);
+    expect(finds[0]!.body.lsid).toEqual(finds[1]!.body.lsid);
   });
 
   it('a transient error runs the whole transaction again (the same writes), and commits it once', async () => {

@@ -6,7 +6,7 @@ import { type Doc, type DocWrite, type FieldValue, InvalidQueryError, type Query
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
-/** page size `stream()` reads with */
+/** page size `stream()` and `readTogether()` read with */
 export const STREAM_PAGE_SIZE = 1000;
 
 const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
@@ -97,6 +97,13 @@ export function effectiveSort(sort: Query['sort']): Sort {
 export interface CursorKey {
   value: SortValue;
   id: string;
+}
+
+/** where the page after `page` (of STREAM_PAGE_SIZE asked) starts; null when `page` was the last */
+export function nextStreamPage(page: readonly Doc[], sort: Sort): CursorKey | null {
+  if (page.length < STREAM_PAGE_SIZE) return null;
+  const last = page[page.length - 1];
+  return { value: sort.field === '_id' ? null : sortValue(last, sort.field), id: last._id };
 }
 
 interface CursorJson {

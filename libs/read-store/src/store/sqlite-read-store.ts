@@ -18,7 +18,7 @@
  *   `rs_array_fields(collection, field)`: top-level fields that have held an array in some document.
  *
  * Operations: `init` (sqlite/init.ts); `get`/`getMany`/`checkpoint` (read-documents.ts); `find`/`count`/
- * `stream`/`explainFind` (find.ts, over query-plan.ts, predicates.ts and search.ts); `commit` (commit.ts);
+ * `stream`/`readTogether`/`explainFind` (find.ts, over query-plan.ts, predicates.ts and search.ts); `commit` (commit.ts);
  * `reset` (reset.ts); the bulk-load capability (bulk-load.ts, with ../sqlite-bulk-writer.ts); what a connection
  * caches about collections, and when it re-reads it (coherence.ts).
  *
@@ -39,6 +39,7 @@
  */
 import type {
   BulkLoadCapability,
+  CollectionQuery,
   CollectionSpec,
   Doc,
   DocWrite,
@@ -59,7 +60,7 @@ import {
 import { readDataVersion } from './sqlite/coherence';
 import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
-import { countMatches, explainFind, findPage, streamMatches } from './sqlite/find';
+import { countMatches, explainFind, findPage, readTogether, streamMatches } from './sqlite/find';
 import { initCollections } from './sqlite/init';
 import { getDocument, getDocuments, readCheckpoint } from './sqlite/read-documents';
 import { completeReset, resetCollections } from './sqlite/reset';
@@ -128,6 +129,10 @@ export class SqliteReadStore implements ReadStore {
 
   stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T> {
     return streamMatches<T>(this.state, collection, query);
+  }
+
+  async readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]> {
+    return readTogether(this.state, queries);
   }
 
   commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {

@@ -85,8 +85,12 @@ export class SqliteConnection {
     }
   }
 
-  /** a read transaction, so that the statements of one query (search probe, keyset parts) see the same data */
+  /**
+   * a read transaction, so that the statements of one query (search probe, keyset parts) see the same data; inside
+   * one already open (`readTogether`'s queries), the same one
+   */
   snapshot<T>(fn: () => T): T {
+    if (this.db.isTransaction) return fn();
     this.db.exec('BEGIN');
     try {
       return fn();

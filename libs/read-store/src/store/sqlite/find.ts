@@ -1,14 +1,17 @@
-/** Queries: `find` (a page), `count`, `stream` (every match, page by page) and `explainFind` (the plan). */
-import type { Doc, Page, Query } from '../../port';
+/**
+ * Queries: `find` (a page), `count`, `stream` (every match, page by page), `readTogether` (every match of several
+ * queries in one snapshot) and `explainFind` (the plan).
+ */
+import type { CollectionQuery, Doc, Page, Query } from '../../port';
 import {
   type CursorKey,
   type Sort,
   STREAM_PAGE_SIZE,
   decodeCursor,
   effectiveSort,
+  nextStreamPage,
   pageLimit,
   pageOf,
-  sortValue,
 } from '../query-common';
 import { readyCollection } from './coherence';
 import { conditions } from './predicates';
@@ -49,14 +52,28 @@ export async function* streamMatches<T extends Doc>(
 ): AsyncIterable<T> {
   const c = readyCollection(state, collection, query);
   const sort = effectiveSort(query.sort);
-  let after: CursorKey | undefined;
-  for (;;) {
-    const rows = select<T>(state, c, query, sort, STREAM_PAGE_SIZE, after);
-    for (const row of rows) yield row;
-    if (rows.length < STREAM_PAGE_SIZE) return;
-    const last = rows[rows.length - 1];
-    after = { value: sort.field === '_id' ? null : sortValue(last, sort.field), id: last._id };
+  for (let after: CursorKey | null | undefined; after !== null; ) {
+    const page = select<T>(state, c, query, sort, STREAM_PAGE_SIZE, after);
+    for (const doc of page) yield doc;
+    after = nextStreamPage(page, sort);
   }
+}
+
+/** every match of each query, in one snapshot (each collection made ready before it opens: that may write) */
+export function readTogether(state: StoreState, queries: readonly CollectionQuery[]): Doc[][] {
+  const ready = queries.map(({ collection, query }) => readyCollection(state, collection, query));
+  return state.conn.snapshot(() =>
+    queries.map(({ query }, i) => {
+      const sort = effectiveSort(query.sort);
+      const docs: Doc[] = [];
+      for (let after: CursorKey | null | undefined; after !== null; ) {
+        const page = select<Doc>(state, ready[i], query, sort, STREAM_PAGE_SIZE, after);
+        for (const doc of page) docs.push(doc);
+        after = nextStreamPage(page, sort);
+      }
+      return docs;
+    }),
+  );
 }
 
 /** the query plan SQLite picks for a find (diagnostics and tests): the plans of its keyset parts, in order */

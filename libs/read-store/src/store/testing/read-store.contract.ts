@@ -624,6 +624,21 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
         expect(await store.count('teams', {})).toBe(2345);
       });
 
+      it('readTogether: every match of each query in its sort order (across internal pages), an empty result empty', async () => {
+        const many = Array.from({ length: 2345 }, (_, i) => ({ _id: `d${i}`, orgId: i % 3 === 0 ? 'o3' : 'ox', age: i % 17 }));
+        await store.commit('p', [...many.map((doc, i) => upsert(doc, i + 1, 'teams')), upsert({ _id: 'm1', orgId: 'o3', name: 'Ada' }, 3000)], 3000n);
+        const teams = { where: { orgId: 'o3' }, sort: { field: 'age', direction: 'desc' } } as const;
+        const [together, members, none] = await store.readTogether([
+          { collection: 'teams', query: teams },
+          { collection: 'members', query: { where: { orgId: 'o3' } } },
+          { collection: 'members', query: { where: { orgId: 'none' } } },
+        ]);
+        expect(ids(together!)).toEqual(ids(expectedResult(many, teams)));
+        expect(together).toHaveLength(782);
+        expect(members).toEqual([{ _id: 'm1', orgId: 'o3', name: 'Ada' }]);
+        expect(none).toEqual([]);
+      });
+
       it('streams nothing from an empty result', async () => {
         const streamed: Doc[] = [];
         for await (const doc of store.stream('members', { where: { orgId: 'none' } })) streamed.push(doc);
