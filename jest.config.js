@@ -13,8 +13,13 @@ const swc = [
 module.exports = {
   testEnvironment: 'node',
   // tests and hooks (an e2e file's beforeAll starts a whole app): 5 s, jest's default, failed on a loaded machine
-  // (clean-clone CI installs and builds beside them); tests never assert timings
-  testTimeout: 30_000,
+  // (clean-clone CI installs and builds beside them); tests never assert timings: a timeout only stops a hang, so it
+  // is set for two workers sharing two cores (a test runs up to ~2.6x slower than alone)
+  testTimeout: 60_000,
+  // two workers, whatever the core count (jest's default on 2 cores is one): many suites wait on real processes,
+  // timers and sockets, and a second worker fills those waits. Session 20, the whole suite on the 2-core machine:
+  // 400 s of wall time against 612 s with one worker (docs/adr/0016-two-jest-workers.md)
+  maxWorkers: 2,
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@rollcall/(audit|domain|event-store|read-store)$': '<rootDir>/libs/$1/src/index.ts',

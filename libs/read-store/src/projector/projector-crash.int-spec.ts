@@ -69,5 +69,5 @@ describe('Projector under kill -9', () => {
     } finally {
       await stores.close();
     }
-  }, 30_000);
+  }, 120_000); // CPU-bound (a child projecting 15,000 events twice, a rebuild): ~11 s alone, 15-30 s beside another worker
 });
