@@ -12,10 +12,10 @@ import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organiz
 import { addressErasureOver } from '../shared/address-erasure';
 import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
-import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
-import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
+import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, GetInvitationLinkCommand, GetInvitationLinkHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from './invitation-handlers';
 
@@ -38,11 +38,16 @@ async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<vo
   opened.push(stores);
   const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
   const erasure = addressErasureOver(stores, states, undefined, { heardThrough: heard });
-  // the check before each invitation email, held by the test when it must run after a deletion
+  // the check before each invitation email (and email confirmation), held by the test when it must run after a deletion
   const erasedAfter = erasure.erasedAfter.bind(erasure);
   erasure.erasedAfter = async (email, position) => {
     await beforeMailCheck();
     return erasedAfter(email, position);
+  };
+  const userErasedAfter = erasure.userErasedAfter.bind(erasure);
+  erasure.userErasedAfter = async (userId, position) => {
+    await beforeMailCheck();
+    return userErasedAfter(userId, position);
   };
   const streams = new StreamHandler(stores.store, states, { onKeysForgotten: async (ids) => void (await erasure.erased(ids)) });
   const links = new InvitationLinks(SECRET, 'https://console.test');
@@ -56,6 +61,7 @@ async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<vo
     invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), config, erasure),
     link: new GetInvitationLinkHandler(streams, links, erasure),
     accept: new AcceptInvitationHandler(streams, links),
+    profile: new UpdateProfileHandler(streams, new EmailConfirmationLinks(SECRET, 'https://console.test'), new OutboxMailer(dir), config, erasure),
     del: new DeleteUserHandler(streams, { ...stores.personalData, forgetAfterDeletion: async (ids) => { await stores.personalData.forgetAfterDeletion(ids); await erasure.erased(ids); } }, stores.store),
   };
 }
@@ -115,6 +121,12 @@ const mailsTo = (email: string): { to: string; inviteUrl: string }[] => {
   const file = join(dir, 'outbox.jsonl');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { to: string; inviteUrl: string }).filter((m) => m.to === email);
+};
+/** the outbox's email confirmations to this address */
+const confirmationsTo = (email: string): { to: string; confirmUrl: string }[] => {
+  const file = join(dir, 'outbox.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { kind?: string; to: string; confirmUrl: string }).filter((m) => m.kind === 'email-confirmation' && m.to === email);
 };
 const until = async (check: () => boolean): Promise<void> => {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -185,4 +197,39 @@ it('rule 12: an invitation (or a resend) decided just before another process del
   expect(mailsTo('kai@example.test').map((m) => m.inviteUrl)).toEqual([last.inviteUrl]);
   expect(mailsTo(email)).toHaveLength(3);
   expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(resent.inviteUrl);
+});
+
+it('rule 12: an email change decided just before its user was deleted sends no confirmation after the erasure; one not followed by a deletion does', async () => {
+  let gate: Promise<void> | undefined;
+  let open: () => void = () => undefined;
+  let checks = 0;
+  const p = await apiProcess(
+    () => 1n << 62n,
+    async () => {
+      checks++;
+      await gate;
+    },
+  );
+  const org = await organizationWithWorkspace(p, 'changing');
+  const join = async (email: string) => {
+    const invited = await p.invite.execute(new InviteMemberCommand(org.ref, ctx(org.admin), { email }));
+    await until(() => mailsTo(email).length === 1);
+    return (await p.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(invited.inviteUrl).searchParams.get('token')!))).userId as string;
+  };
+  const lee = await join('lee@example.test');
+  const ana = await join('ana@example.test');
+  const checked = checks;
+
+  // appended (answered) before the deletion; its confirmation waits for the check, which runs after the deletion
+  gate = new Promise<void>((resolve) => (open = resolve));
+  const changed = await p.profile.execute(new UpdateProfileCommand(org.ref.organizationId, ctx(org.admin), lee, { email: 'lee.new@example.test' }));
+  expect(changed.emailChange).toMatchObject({ status: 'pending_confirmation' });
+  expect(checks).toBe(checked + 1);
+  await p.del.execute(new DeleteUserCommand(org.ref.organizationId, ctx(org.admin), lee));
+  open();
+  gate = undefined;
+  // another user's change, not followed by a deletion: confirmed by mail (which also tells that the first was handled)
+  await p.profile.execute(new UpdateProfileCommand(org.ref.organizationId, ctx(org.admin), ana, { email: 'ana.new@example.test' }));
+  await until(() => confirmationsTo('ana.new@example.test').length === 1);
+  expect(confirmationsTo('lee.new@example.test')).toEqual([]);
 });

@@ -1,6 +1,9 @@
+import type { DataSubject } from '@rollcall/domain';
 import { AddressErasure, erasedSubjectsOf } from './address-erasure';
 import type { StateSnapshots } from './snapshots';
 import type { StreamStates } from './stream-states';
+
+const subjectId = (s: DataSubject) => (s.kind === 'email' ? `e:${s.email}` : `u:${s.userId}`);
 
 /** cached workspaces holding invitations to these addresses, dropped as StreamStates.dropHoldingErasedAddresses drops them */
 function cachedWorkspaces(addresses: Record<string, string[]>) {
@@ -14,7 +17,7 @@ function cachedWorkspaces(addresses: Record<string, string[]>) {
   } as unknown as StreamStates;
   const stale: string[] = [];
   const snapshots = { addressesErased: (stream: string) => stale.push(stream) } as unknown as StateSnapshots;
-  return { cached, erasure: new AddressErasure(states, snapshots, (email) => `e:${email}`), stale };
+  return { cached, erasure: new AddressErasure(states, snapshots, subjectId), stale };
 }
 
 describe('rule 12 across organizations: what a deletion erased leaves this process\'s cached workspaces', () => {
@@ -44,7 +47,7 @@ describe('rule 12: an invitation email after its address was erased', () => {
   const erasure = new AddressErasure(
     {} as StreamStates,
     undefined,
-    (email) => `e:${email}`,
+    subjectId,
     () => undefined,
     async () => new Map(),
     async (ids, after) => new Map(ids.flatMap((id) => (tombstones.get(id) ?? -1n) > after ? [[id, tombstones.get(id)!] as const] : [])),
@@ -55,5 +58,13 @@ describe('rule 12: an invitation email after its address was erased', () => {
     expect(await erasure.erasedAfter('late@acme.test', 55n)).toBe(true);
     expect(await erasure.erasedAfter('gone@acme.test', 41n)).toBe(false);
     expect(await erasure.erasedAfter('kept@acme.test', 1n)).toBe(false);
+  });
+
+  it('an email confirmation is not sent when a deletion forgot its user\'s key after the change was requested, or at its position', async () => {
+    tombstones.set('u:gone-user', 70n);
+    expect(await erasure.userErasedAfter('gone-user', 69n)).toBe(true);
+    expect(await erasure.userErasedAfter('gone-user', 70n)).toBe(true);
+    expect(await erasure.userErasedAfter('gone-user', 71n)).toBe(false);
+    expect(await erasure.userErasedAfter('kept-user', 1n)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import type { DataSubject } from '@rollcall/domain';
 import type { PersonalData, SnapshotSealing } from '@rollcall/event-store';
 import type { StateSnapshots } from './snapshots';
 import type { StreamStates } from './stream-states';
@@ -20,8 +21,8 @@ export class AddressErasure {
   constructor(
     private readonly states: StreamStates,
     private readonly snapshots: StateSnapshots | undefined,
-    /** the key subject of an address (an HMAC of it: the same function that seals it) */
-    private readonly subjectOf: (email: string) => string,
+    /** the key subject id of a data subject (of an address, an HMAC of it: the same function that seals it) */
+    private readonly subjectId: (subject: DataSubject) => string,
     /**
      * drops the subjects' keys from this process's caches (the API's and the projector thread's) first: a state loaded
      * again would otherwise open the erased values with a cached key (review, session 17)
@@ -49,6 +50,18 @@ export class AddressErasure {
     return (await this.forgottenAfter([this.subjectOf(email)], position - 1n)).size > 0;
   }
 
+  /**
+   * Whether a deletion erased this user after `position` (the EmailChangeRequested whose confirmation is about to go
+   * out: its new address is sealed under the user's key): as `erasedAfter`, for the user's subject.
+   */
+  async userErasedAfter(userId: string, position: bigint): Promise<boolean> {
+    return (await this.forgottenAfter([this.subjectId({ kind: 'user', userId })], position - 1n)).size > 0;
+  }
+
+  private subjectOf(email: string): string {
+    return this.subjectId({ kind: 'email', email });
+  }
+
   /** the deletions heard ahead of the log subscription (hearNow), by subject: not handled twice */
   private readonly heardAhead = new Map<string, bigint>();
 
@@ -59,7 +72,7 @@ export class AddressErasure {
    * lookup. Returns whether it heard one (the states holding the address were dropped: decide again).
    */
   async hearNow(emails: readonly string[]): Promise<boolean> {
-    const subjects = emails.map(this.subjectOf);
+    const subjects = emails.map((email) => this.subjectOf(email));
     const unheard = [...(await this.notHeard(subjects))].filter(([id, position]) => (this.heardAhead.get(id) ?? -1n) < position);
     if (unheard.length === 0) return false;
     for (const [id, position] of unheard) {
@@ -102,7 +115,7 @@ export function addressErasureOver(
   return new AddressErasure(
     states,
     snapshots,
-    (email) => sealing.subjectId({ kind: 'email', email }),
+    (subject) => sealing.subjectId(subject),
     (ids) => {
       personalData.forgetCached(ids);
       alsoForget?.(ids);

@@ -1,10 +1,10 @@
-import { type InvitationMail, type InvitationMailer, sendInBackground } from './mailer';
+import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, sendConfirmationInBackground, sendInBackground } from './mailer';
 
 const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
 function recording() {
-  const sent: InvitationMail[] = [];
-  const mailer = { send: async (m: InvitationMail) => void sent.push(m), sendEmailConfirmation: async () => undefined } as InvitationMailer;
+  const sent: (InvitationMail | EmailConfirmationMail)[] = [];
+  const mailer = { send: async (m: InvitationMail) => void sent.push(m), sendEmailConfirmation: async (m: EmailConfirmationMail) => void sent.push(m) } as InvitationMailer;
   const lines: { level: string; fields: object; message: string }[] = [];
   const logger = {
     log: (fields: object, message: string) => lines.push({ level: 'log', fields, message }),
@@ -23,7 +23,7 @@ describe('rule 12: invitation emails sent in the background', () => {
     await settled();
     expect(kept.sent).toEqual([mail]);
     expect(erased.sent).toEqual([]);
-    expect(erased.lines).toEqual([{ level: 'log', fields: { workspace: 'Support' }, message: 'invitation email not sent: its address was erased after the invitation' }]);
+    expect(erased.lines).toEqual([{ level: 'log', fields: { workspace: 'Support' }, message: 'invitation email not sent: its address was erased after it was decided' }]);
   });
 
   it('does not send when the erasure check fails, and says so without the address or the link', async () => {
@@ -35,5 +35,26 @@ describe('rule 12: invitation emails sent in the background', () => {
       { level: 'error', fields: { workspace: 'Support', reason: 'SqliteEventStore is closed' }, message: 'invitation email not sent: could not check whether its address was erased' },
     ]);
     expect(JSON.stringify(r.lines)).not.toMatch(/ada@|token/);
+  });
+});
+
+describe('rule 12: email confirmations sent in the background', () => {
+  const confirmation: EmailConfirmationMail = { to: 'new@acme.test', confirmUrl: 'https://console.test/confirm-email?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
+
+  it('sends when the user was not erased since the change was requested; not when they were, or when the check fails', async () => {
+    const kept = recording();
+    sendConfirmationInBackground(kept.mailer, confirmation, async () => false, kept.logger);
+    const erased = recording();
+    sendConfirmationInBackground(erased.mailer, confirmation, async () => true, erased.logger);
+    const failed = recording();
+    sendConfirmationInBackground(failed.mailer, confirmation, async () => Promise.reject(new Error('SqliteEventStore is closed')), failed.logger);
+    await settled();
+    expect(kept.sent).toEqual([confirmation]);
+    expect([erased.sent, failed.sent]).toEqual([[], []]);
+    expect([...erased.lines, ...failed.lines]).toEqual([
+      { level: 'log', fields: {}, message: 'email confirmation not sent: its address was erased after it was decided' },
+      { level: 'error', fields: { reason: 'SqliteEventStore is closed' }, message: 'email confirmation not sent: could not check whether its address was erased' },
+    ]);
+    expect(JSON.stringify([...erased.lines, ...failed.lines])).not.toMatch(/new@|token/);
   });
 });

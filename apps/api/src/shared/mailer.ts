@@ -69,35 +69,42 @@ export class OutboxMailer implements InvitationMailer {
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
- * Sends without holding up the answer: the invitation is appended before, and a mail that fails is logged
+ * Sends without holding up the answer: the command's events are appended before, and a mail that fails is logged
  * (the console can copy the link or resend). The line carries the request's id (it is logged within the request's
- * logging context), not the address.
+ * logging context), not the address. `erasedSince` is asked right before the mail is handed to the transport: a
+ * deletion that erased its address after the command's events committed means it is not sent (AddressErasure).
  */
+function sendUnlessErased(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): void {
+  const run = async () => {
+    const erased = await erasedSince().catch((error: unknown) => {
+      logger.error({ ...context, reason: reasonOf(error) }, `${what} not sent: could not check whether its address was erased`);
+      return undefined;
+    });
+    if (erased === undefined) return;
+    if (erased) {
+      logger.log(context, `${what} not sent: its address was erased after it was decided`);
+      return;
+    }
+    await send();
+  };
+  run().catch((error: unknown) => logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`));
+}
+
 export const sendInBackground = (
   mailer: InvitationMailer,
   mail: InvitationMail,
   /** whether the address was erased since the invitation was appended (AddressErasure.erasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-): void => {
-  const send = async () => {
-    const erased = await erasedSince().catch((error: unknown) => {
-      logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'invitation email not sent: could not check whether its address was erased');
-      return undefined;
-    });
-    if (erased === undefined) return;
-    if (erased) {
-      logger.log({ workspace: mail.workspaceName }, 'invitation email not sent: its address was erased after the invitation');
-      return;
-    }
-    await mailer.send(mail);
-  };
-  send().catch((error: unknown) => logger.error({ workspace: mail.workspaceName, reason: reasonOf(error) }, 'could not send the invitation email'));
-};
+): void => sendUnlessErased('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger);
 
-export const sendConfirmationInBackground = (mailer: InvitationMailer, mail: EmailConfirmationMail, logger = new Logger('InvitationMailer')): void => {
-  mailer.sendEmailConfirmation(mail).catch((error: unknown) => logger.error({ reason: reasonOf(error) }, 'could not send the email confirmation'));
-};
+export const sendConfirmationInBackground = (
+  mailer: InvitationMailer,
+  mail: EmailConfirmationMail,
+  /** whether the user was erased since the email change was appended (AddressErasure.userErasedAfter): not sent then */
+  erasedSince: () => Promise<boolean> = async () => false,
+  logger = new Logger('InvitationMailer'),
+): void => sendUnlessErased('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger);
 
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {

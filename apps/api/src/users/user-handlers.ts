@@ -1,4 +1,4 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type EmailChangeRequested,
@@ -13,6 +13,7 @@ import {
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
+import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -54,6 +55,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     @Inject(EmailConfirmationLinks) private readonly links: EmailConfirmationLinks,
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
   ) {}
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
@@ -70,11 +72,12 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
     const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
     if (requested && !done.replayed)
-      sendConfirmationInBackground(this.mailer, {
-        to: requested.data.email,
-        confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }),
-        expiresAt: requested.data.expiresAt,
-      });
+      sendConfirmationInBackground(
+        this.mailer,
+        { to: requested.data.email, confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }), expiresAt: requested.data.expiresAt },
+        // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
+        async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
+      );
     return {
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
