@@ -1,5 +1,5 @@
 import type { EventStore } from '@rollcall/event-store';
-import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
+import { type CommitFence, MongoReadStore, PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
 import { MongoJobLease } from './mongo-job-lease';
 
@@ -69,6 +69,11 @@ export class LeasedProjector {
     await this.shared?.close();
   }
 
+  /** MongoDB's lease as a read store's commits check it (none for the data dir's) */
+  commitFence(): CommitFence | undefined {
+    return this.shared?.commitFence();
+  }
+
   /** whether this process holds the lease now: the data dir's taken or renewed now, MongoDB's as last renewed */
   private async holds(): Promise<boolean> {
     if (this.lease) return this.lease.tryAcquire();
@@ -117,7 +122,7 @@ export function leasedProjections(
   logger: { info(message: string): void; error(message: string): void },
 ): LeasedProjector {
   const lingerMs = options.lingerMs ?? 0;
-  return new LeasedProjector(
+  const leased = new LeasedProjector(
     () =>
       new Projector({
         ...stores,
@@ -131,4 +136,8 @@ export function leasedProjections(
     options,
     logger,
   );
+  // a MongoDB read store takes commits only from the lease's holder: one that lost it mid-commit writes nothing
+  const fence = leased.commitFence();
+  if (fence && stores.readStore instanceof MongoReadStore) stores.readStore.fenceCommits(fence);
+  return leased;
 }

@@ -15,9 +15,9 @@ import { simulatedCollection } from '../../../../libs/read-store/src/store/mongo
 import { MongoWireFixture } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
 import type { Config } from '../config';
 import { IntegrationEvents } from './integration-events';
-import type { Projector } from '@rollcall/read-store';
+import { CommitFencedError, MongoReadStore, type Projector } from '@rollcall/read-store';
 import { LEASE_TTL_MS } from './lease';
-import { LeasedProjector } from './leased-projector';
+import { LeasedProjector, leasedProjections } from './leased-projector';
 import { Metrics } from './metrics';
 import { MongoJobLease, MongoPublisherCoordination } from './mongo-job-lease';
 import { recorded, waitUntil } from './testing/integration-events-fakes';
@@ -253,6 +253,38 @@ describe('MongoJobLease when MongoDB is away', () => {
       await lease.close();
     }
   }, 20_000);
+
+  it('a MongoDB read store fenced by the projector lease applies the holder\'s commits only: after a takeover, the old holder\'s commit is refused', async () => {
+    const url = fixture.url.replace('/?', '/test?');
+    const [a, b] = [new MongoJobLease(url, 'projector'), new MongoJobLease(url, 'projector')];
+    const store = await MongoReadStore.connect(url);
+    try {
+      store.fenceCommits(a.commitFence());
+      // (no documents: the fence's own command is what the simulated collection answers)
+      await expect(store.commit('p', [], undefined)).rejects.toThrow(CommitFencedError); // nobody holds it yet
+      await a.renew();
+      await store.commit('p', [], undefined);
+      // a's lease ran out unseen (a pause): b takes it over
+      expect(await b.tryAcquire(Date.now() + LEASE_TTL_MS + 1)).toBe(true);
+      await expect(store.commit('p', [], undefined)).rejects.toThrow(CommitFencedError);
+    } finally {
+      await store.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('leasedProjections fences a MongoDB read store with its lease (a commit before the lease is taken is refused)', async () => {
+    const url = fixture.url.replace('/?', '/test?');
+    const store = await MongoReadStore.connect(url);
+    const leased = leasedProjections({ eventStore: {} as EventStore, readStore: store }, { mongoUrl: url, dataDir: '/nonexistent', pollIntervalMs: 100 }, { info: () => undefined, error: () => undefined });
+    try {
+      await expect(store.commit('p', [], undefined)).rejects.toThrow(CommitFencedError);
+    } finally {
+      await leased.stop();
+      await store.close();
+    }
+  });
 
   it('standing down lets another replica take the lease before this one asks again', async () => {
     const [a, b] = [new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector'), new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector')];

@@ -74,12 +74,32 @@ export interface MongoReadStoreOptions {
  */
 const MAX_TRANSACTION_WRITES = 20_000;
 
+/**
+ * The lease a projector holds while it commits (`job_leases/projector`, apps/api's MongoJobLease): a commit is applied
+ * only while the lease's document names `holder`.
+ */
+export interface CommitFence {
+  db: string;
+  collection: string;
+  id: string;
+  holder: string;
+}
+
+/** A commit refused because the lease passed to another process (`fenceCommits`): nothing of it was written. */
+export class CommitFencedError extends Error {
+  constructor(fence: CommitFence) {
+    super(`the lease ${fence.collection}/${fence.id} passed to another process: the commit was not applied`);
+    this.name = 'CommitFencedError';
+  }
+}
+
 /** on a checkpoint document: the collections a reset was emptying (see `reset`) */
 const RESETTING_FIELD = 'resetting';
 
 export class MongoReadStore implements ReadStore {
   private readonly collections = new Set<string>();
   private transactional: Promise<boolean> | undefined;
+  private fence: CommitFence | undefined;
 
   /** connects to `url`; `close()` closes the client */
   static async connect(
@@ -191,9 +211,34 @@ export class MongoReadStore implements ReadStore {
     }
   }
 
+  /**
+   * From now on, a commit is applied only while the lease's document names `fence.holder`: the projector that holds
+   * the lease (replicas on several hosts share the read store). In a transaction, the commit first marks the lease's
+   * document (`fencedAt`) where it names this holder: a takeover committed before finds the commit refused
+   * (CommitFencedError, nothing written), and one racing it conflicts with it (one of the two is retried), so a
+   * projector that lost its lease while a commit was on its way (a pause longer than the lease's safety margin) cannot
+   * write after the next holder began. Without a transaction (a standalone server, a rebuild's write-outs) the lease
+   * is checked before the writes: a narrower window, not none.
+   */
+  fenceCommits(fence: CommitFence): void {
+    this.fence = fence;
+  }
+
+  /** the lease still names this holder (marked in the commit's transaction, when there is one) */
+  private async assertFence(session?: ClientSession): Promise<void> {
+    const fence = this.fence;
+    if (!fence) return;
+    const marked = await this.db.client
+      .db(fence.db)
+      .collection<{ _id: string }>(fence.collection)
+      .updateOne({ _id: fence.id, holder: fence.holder }, { $currentDate: { fencedAt: true } }, session && { session });
+    if (marked.matchedCount !== 1) throw new CommitFencedError(fence);
+  }
+
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
     if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) return this.commitInTransaction(projection, writes, checkpoint);
+    await this.assertFence();
     const batches = buildWrites(writes);
     // every bulk settles before the commit fails: none still running while the projector reads the store again
     const outcomes = await Promise.allSettled(
@@ -220,6 +265,7 @@ export class MongoReadStore implements ReadStore {
     try {
       // the callback may run more than once (a transient error): it only sends writes, each the same every time
       await session.withTransaction(async () => {
+        await this.assertFence(session);
         for (const [name, operations] of batches) {
           const result = await this.db.collection<StoredDocument>(name).bulkWrite(operations, { ordered: true, session });
           assertBulkApplied(name, operations.length, { result });

@@ -7,7 +7,7 @@
 import { type Document, Long, MongoBulkWriteError, MongoClient, Timestamp } from 'mongodb';
 import type { DocWrite } from '../port';
 import { IncompleteWriteError } from './mongo-queries';
-import { MongoReadStore } from './mongo-read-store';
+import { CommitFencedError, MongoReadStore } from './mongo-read-store';
 import {
   commandError,
   cursorReply,
@@ -183,6 +183,16 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(IncompleteWriteError);
   });
 
+  it('fenced by the projector lease on a standalone server (no transactions): the lease is checked before the writes, and a lease held by another writes nothing', async () => {
+    store.fenceCommits({ db: 'rs', collection: 'job_leases', id: 'projector', holder: 'me' });
+    const updates = () => fixture.commands.filter((c) => c.name === 'update').map((c) => c.body.update);
+    await store.commit('p', [upsert('a', 5n)], 5n);
+    expect(updates()).toEqual(['job_leases', 'members', 'read_store_checkpoints']);
+    checkpointReply = writeReply({ n: 0, nModified: 0 });
+    await expect(store.commit('p', [upsert('b', 6n)], 6n)).rejects.toThrow(CommitFencedError);
+    expect(updates()).toEqual(['job_leases', 'members', 'read_store_checkpoints', 'job_leases']);
+  });
+
   it('readTogether on a standalone server (no snapshots there) reads one query after the other, without a read concern', async () => {
     expect(await store.readTogether([{ collection: 'members', query: { where: { orgId: 'o' } } }, { collection: 'members', query: {} }])).toEqual([[], []]);
     const finds = fixture.commands.filter((c) => c.name === 'find');
@@ -306,6 +316,33 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
       updates: [{ q: { _id: 'p' }, u: { $max: { position: Long.fromBigInt(9n) } }, upsert: true }],
     });
     expect(pinned(commit!)).toMatchObject({ commitTransaction: 1, $db: 'admin', txnNumber, autocommit: false, writeConcern: { w: 'majority' } });
+  });
+
+  describe('fenced by the projector lease (fenceCommits)', () => {
+    const fence = { db: 'rs', collection: 'job_leases', id: 'projector', holder: 'host|1|abc' };
+    const named = () => transactionOf().map((c) => `${c.name}${c.body.update ? `:${c.body.update}` : ''}`);
+
+    it('marks the lease where it names this holder first, in the commit\'s own transaction', async () => {
+      store.fenceCommits(fence);
+      await store.commit('p', [upsert('a', 5n)], 5n);
+      expect(named()).toEqual(['update:job_leases', 'update:members', 'update:read_store_checkpoints', 'commitTransaction']);
+      const [lease, members] = transactionOf();
+      expect(pinned(lease!)).toMatchObject({
+        update: 'job_leases',
+        $db: 'rs',
+        txnNumber: members!.body.txnNumber,
+        startTransaction: true,
+        updates: [{ q: { _id: 'projector', holder: 'host|1|abc' }, u: { $currentDate: { fencedAt: true } } }],
+      });
+      expect(lease!.body.lsid).toEqual(members!.body.lsid);
+    });
+
+    it('writes nothing when the lease names another holder: CommitFencedError, the transaction aborted', async () => {
+      store.fenceCommits(fence);
+      scripted.update = [writeReply({ n: 0, nModified: 0 })];
+      await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(CommitFencedError);
+      expect(named()).toEqual(['update:job_leases', 'abortTransaction']);
+    });
   });
 
   it('readTogether reads in one snapshot session: the first find at readConcern snapshot, the next at the atClusterTime it answered', async () => {
