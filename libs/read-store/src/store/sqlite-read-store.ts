@@ -131,7 +131,7 @@ export class SqliteReadStore implements ReadStore {
     return streamMatches<T>(this.state, collection, query);
   }
 
-  async readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]> {
+  readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]> {
     return readTogether(this.state, queries);
   }
 

@@ -14,6 +14,7 @@ import {
   pageOf,
 } from '../query-common';
 import { readyCollection } from './coherence';
+import { SqliteConnection } from './connection';
 import { conditions } from './predicates';
 import { selectParts } from './query-plan';
 import type { Collection } from './schema';
@@ -50,30 +51,47 @@ export async function* streamMatches<T extends Doc>(
   collection: string,
   query: Omit<Query, 'limit' | 'cursor'>,
 ): AsyncIterable<T> {
-  const c = readyCollection(state, collection, query);
+  for (const page of pagesOf<T>(state, readyCollection(state, collection, query), query)) yield* page;
+}
+
+/** the pages of every match in sort order (keyset pages of STREAM_PAGE_SIZE), each read when asked for */
+function* pagesOf<T extends Doc>(state: StoreState, c: Collection, query: Omit<Query, 'limit' | 'cursor'>): Generator<T[]> {
   const sort = effectiveSort(query.sort);
   for (let after: CursorKey | null | undefined; after !== null; ) {
     const page = select<T>(state, c, query, sort, STREAM_PAGE_SIZE, after);
-    for (const doc of page) yield doc;
+    yield page;
     after = nextStreamPage(page, sort);
   }
 }
 
-/** every match of each query, in one snapshot (each collection made ready before it opens: that may write) */
-export function readTogether(state: StoreState, queries: readonly CollectionQuery[]): Doc[][] {
+/**
+ * Every match of each query, in one snapshot. On a connection opened for the call, whose read transaction spans the
+ * pages while the event loop runs between them: a year of a large workspace's presence is ~10^5 documents, which one
+ * synchronous snapshot on the store's connection would read without letting a request in (and that connection's
+ * other readers must not read inside a transaction held open). `:memory:` (no second connection): one synchronous
+ * snapshot of the store's connection. Each collection is made ready first (that may write).
+ */
+export async function readTogether(state: StoreState, queries: readonly CollectionQuery[]): Promise<Doc[][]> {
   const ready = queries.map(({ collection, query }) => readyCollection(state, collection, query));
-  return state.conn.snapshot(() =>
-    queries.map(({ query }, i) => {
-      const sort = effectiveSort(query.sort);
+  if (state.options.path === ':memory:')
+    return state.conn.snapshot(() => queries.map(({ query }, i) => [...pagesOf<Doc>(state, ready[i]!, query)].flat()));
+  const conn = new SqliteConnection(state.options.path, { busyTimeoutMs: state.options.busyTimeoutMs ?? 5000, synchronous: state.synchronous });
+  try {
+    conn.exec('BEGIN');
+    const results: Doc[][] = [];
+    for (const [i, { query }] of queries.entries()) {
       const docs: Doc[] = [];
-      for (let after: CursorKey | null | undefined; after !== null; ) {
-        const page = select<Doc>(state, ready[i], query, sort, STREAM_PAGE_SIZE, after);
+      for (const page of pagesOf<Doc>({ ...state, conn }, ready[i]!, query)) {
         for (const doc of page) docs.push(doc);
-        after = nextStreamPage(page, sort);
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      return docs;
-    }),
-  );
+      results.push(docs);
+    }
+    return results;
+  } finally {
+    if (conn.db.isTransaction) conn.exec('COMMIT');
+    conn.close();
+  }
 }
 
 /** the query plan SQLite picks for a find (diagnostics and tests): the plans of its keyset parts, in order */
