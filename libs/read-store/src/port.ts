@@ -101,7 +101,8 @@ export interface ReadStore {
    * Every match of each query, in its sort order, all read at one point of the log (one snapshot): for a reader
    * that joins collections one commit changes together. The presence report needs it: a closing interval leaves
    * `presence_open` and lands in `presence_daily` in one commit, and two reads on either side of that commit saw it
-   * in neither (it vanished from the report). In memory: for bounded results.
+   * in neither (it vanished from the report). In memory: for bounded results. A standalone MongoDB server has no
+   * snapshots: there the queries read one after the other (as its commits go without transactions).
    */
   readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]>;
   /**

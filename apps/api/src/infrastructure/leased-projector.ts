@@ -1,5 +1,5 @@
 import type { EventStore } from '@rollcall/event-store';
-import { type CommitFence, MongoReadStore, PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
+import { MongoReadStore, PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
 import { MongoJobLease } from './mongo-job-lease';
 
@@ -22,15 +22,22 @@ export class LeasedProjector {
   readonly lease: Lease | undefined;
   /** MongoDB's lease, over a MongoDB read store */
   private readonly shared: MongoJobLease | undefined;
+  private readonly claimCommits: ((holder: string) => Promise<void>) | undefined;
   private turning: Promise<void> = Promise.resolve();
   private inTurn = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly newProjector: () => Projector,
-    options: { dataDir: string; mongoUrl?: string },
+    options: {
+      dataDir: string;
+      mongoUrl?: string;
+      /** on taking MongoDB's lease, before projecting: the read store takes this holder's commits only (claimCommits) */
+      claimCommits?: (holder: string) => Promise<void>;
+    },
     private readonly logger: { info(message: string): void; error(message: string): void },
   ) {
+    this.claimCommits = options.claimCommits;
     if (options.mongoUrl) this.shared = new MongoJobLease(options.mongoUrl, 'projector', (error) => logger.error(`projector lease (MongoDB): ${String(error)}`));
     else this.lease = new Lease(options.dataDir, 'projector');
   }
@@ -69,11 +76,6 @@ export class LeasedProjector {
     await this.shared?.close();
   }
 
-  /** MongoDB's lease as a read store's commits check it (none for the data dir's) */
-  commitFence(): CommitFence | undefined {
-    return this.shared?.commitFence();
-  }
-
   /** whether this process holds the lease now: the data dir's taken or renewed now, MongoDB's as last renewed */
   private async holds(): Promise<boolean> {
     if (this.lease) return this.lease.tryAcquire();
@@ -85,6 +87,7 @@ export class LeasedProjector {
     if (held && !this.current) {
       const projector = this.newProjector();
       try {
+        if (this.shared) await this.claimCommits?.(this.shared.holder);
         await projector.start();
       } catch (error) {
         // not leading after all: let the lease go, so that another process (or this one's next turn) takes it
@@ -122,7 +125,7 @@ export function leasedProjections(
   logger: { info(message: string): void; error(message: string): void },
 ): LeasedProjector {
   const lingerMs = options.lingerMs ?? 0;
-  const leased = new LeasedProjector(
+  return new LeasedProjector(
     () =>
       new Projector({
         ...stores,
@@ -133,11 +136,11 @@ export function leasedProjections(
         batchSize: lingerMs > 0 ? 5000 : undefined,
         logger,
       }),
-    options,
+    {
+      ...options,
+      // a MongoDB read store takes commits only from the lease's holder: one that lost it mid-commit writes nothing
+      ...(stores.readStore instanceof MongoReadStore && { claimCommits: (holder: string) => (stores.readStore as MongoReadStore).claimCommits(holder) }),
+    },
     logger,
   );
-  // a MongoDB read store takes commits only from the lease's holder: one that lost it mid-commit writes nothing
-  const fence = leased.commitFence();
-  if (fence && stores.readStore instanceof MongoReadStore) stores.readStore.fenceCommits(fence);
-  return leased;
 }

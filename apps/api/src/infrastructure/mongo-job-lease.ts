@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Collection, Long, MongoClient, MongoServerError, MongoTopologyClosedError } from 'mongodb';
-import type { CommitFence } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 
@@ -58,11 +57,6 @@ export class MongoJobLease {
     this.timer = setInterval(() => void this.renew(), LEASE_RENEW_MS);
     this.timer.unref();
     return this.renew();
-  }
-
-  /** what a MongoDB read store's commits check, so that only this holder's are applied (MongoReadStore.fenceCommits) */
-  commitFence(): CommitFence {
-    return { db: this.collection.dbName, collection: this.collection.collectionName, id: this.job, holder: this.holder };
   }
 
   leads(now = Date.now()): boolean {

@@ -25,15 +25,28 @@ export class SqliteConnection {
   readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
-  constructor(path: string, options: { busyTimeoutMs: number; synchronous: 'FULL' | 'NORMAL' }) {
+  /** set while `snapshot` or `holdSnapshot` keeps a read transaction open */
+  private reading = false;
+
+  /** `cacheKib`: the page cache (default CACHE_KIB) */
+  constructor(path: string, options: { busyTimeoutMs: number; synchronous: 'FULL' | 'NORMAL'; cacheKib?: number }) {
     this.db = openDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
+    try {
+      this.configure(options.synchronous, options.cacheKib ?? CACHE_KIB);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  private configure(synchronous: 'FULL' | 'NORMAL', cacheKib: number): void {
     this.db.exec(`
-      PRAGMA synchronous = ${options.synchronous};
+      PRAGMA synchronous = ${synchronous};
       -- rule 12 at rest: a deleted or overwritten document's bytes are zeroed, in the pages a commit writes and in
       -- the pages it frees (a large document's overflow pages), so a deleted user's name and address do not linger
       -- in the file (FAST left freed pages as they were: a clean-clone CI run found an address in one)
       PRAGMA secure_delete = ON;
-      PRAGMA cache_size = -${CACHE_KIB};
+      PRAGMA cache_size = -${cacheKib};
       PRAGMA temp_store = MEMORY;
       PRAGMA analysis_limit = 1000;
       PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES};
@@ -87,16 +100,29 @@ export class SqliteConnection {
 
   /**
    * a read transaction, so that the statements of one query (search probe, keyset parts) see the same data; inside
-   * one already open (`readTogether`'s queries), the same one
+   * a read transaction already open (`holdSnapshot`, another `snapshot`), that one. Inside a write transaction it
+   * throws, as SQLite does (a read there would see uncommitted rows).
    */
   snapshot<T>(fn: () => T): T {
-    if (this.db.isTransaction) return fn();
+    if (this.reading) return fn();
     this.db.exec('BEGIN');
+    this.reading = true;
     try {
       return fn();
     } finally {
+      this.reading = false;
       this.db.exec('COMMIT');
     }
+  }
+
+  /** a read transaction held until the function returned is called (`readTogether`: across turns of the event loop) */
+  holdSnapshot(): () => void {
+    this.db.exec('BEGIN');
+    this.reading = true;
+    return () => {
+      this.reading = false;
+      if (this.db.isTransaction) this.db.exec('COMMIT');
+    };
   }
 
   close(): void {

@@ -64,6 +64,9 @@ function* pagesOf<T extends Doc>(state: StoreState, c: Collection, query: Omit<Q
   }
 }
 
+/** the page cache of a `readTogether` connection, KiB: it reads each page once (the store's own connection: CACHE_KIB) */
+const READ_TOGETHER_CACHE_KIB = 8_192;
+
 /**
  * Every match of each query, in one snapshot. On a connection opened for the call, whose read transaction spans the
  * pages while the event loop runs between them: a year of a large workspace's presence is ~10^5 documents, which one
@@ -75,9 +78,10 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
   const ready = queries.map(({ collection, query }) => readyCollection(state, collection, query));
   if (state.options.path === ':memory:')
     return state.conn.snapshot(() => queries.map(({ query }, i) => [...pagesOf<Doc>(state, ready[i]!, query)].flat()));
-  const conn = new SqliteConnection(state.options.path, { busyTimeoutMs: state.options.busyTimeoutMs ?? 5000, synchronous: state.synchronous });
+  const conn = new SqliteConnection(state.options.path, { busyTimeoutMs: state.options.busyTimeoutMs ?? 5000, synchronous: state.synchronous, cacheKib: READ_TOGETHER_CACHE_KIB });
+  let end: () => void = () => undefined;
   try {
-    conn.exec('BEGIN');
+    end = conn.holdSnapshot();
     const results: Doc[][] = [];
     for (const [i, { query }] of queries.entries()) {
       const docs: Doc[] = [];
@@ -89,8 +93,11 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
     }
     return results;
   } finally {
-    if (conn.db.isTransaction) conn.exec('COMMIT');
-    conn.close();
+    try {
+      end();
+    } finally {
+      conn.close();
+    }
   }
 }
 
