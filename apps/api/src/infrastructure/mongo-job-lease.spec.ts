@@ -289,6 +289,12 @@ describe('MongoJobLease when MongoDB is away', () => {
           await expect(a.commit('p', [], 7n)).rejects.toThrow(CommitFencedError);
           await b.commit('p', [], 1n);
           expect(await b.checkpoint('p')).toBe(1n);
+          // a checkpoint no process claimed (a rebuild's, written with the projectors stopped): taken by the next commit
+          const rebuilt = await MongoReadStore.connect(url);
+          await rebuilt.commit('q', [], 9n);
+          await rebuilt.close();
+          await b.commit('q', [], 10n);
+          await expect(a.commit('q', [], 11n)).rejects.toThrow(CommitFencedError);
         } finally {
           await a.close();
           await b.close();

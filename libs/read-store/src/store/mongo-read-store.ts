@@ -225,7 +225,7 @@ export class MongoReadStore implements ReadStore {
   private async assertNotClaimed(projection: string): Promise<void> {
     if (this.fencedBy === undefined) return;
     const stored = await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).findOne({ _id: projection }, { projection: { [FENCED_BY_FIELD]: 1 } });
-    if (stored && stored[FENCED_BY_FIELD] !== this.fencedBy) throw new CommitFencedError(projection);
+    if (stored && stored[FENCED_BY_FIELD] !== undefined && stored[FENCED_BY_FIELD] !== this.fencedBy) throw new CommitFencedError(projection);
   }
 
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
@@ -275,7 +275,8 @@ export class MongoReadStore implements ReadStore {
     const written = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
       .updateOne(
-        holder === undefined ? filter : { ...filter, [FENCED_BY_FIELD]: holder },
+        // a checkpoint no process claimed (written by a rebuild, which runs with the projectors stopped) is taken over
+        holder === undefined ? filter : { ...filter, $or: [{ [FENCED_BY_FIELD]: holder }, { [FENCED_BY_FIELD]: { $exists: false } }] },
         holder === undefined ? update : { ...update, $set: { [FENCED_BY_FIELD]: holder } },
         { upsert: true, ...(session && { session }) },
       )

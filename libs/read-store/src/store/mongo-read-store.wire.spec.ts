@@ -193,7 +193,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     checkpointsFound = [{ _id: 'p', position: Long.fromNumber(4), fencedBy: 'me' }];
     await store.commit('p', [upsert('a', 5n)], 5n);
     expect(updates().map((c) => c.body.update)).toEqual(['read_store_checkpoints', 'members', 'read_store_checkpoints']);
-    expect(updates()[2]!.body.updates).toEqual([{ q: { _id: 'p', fencedBy: 'me' }, u: { $max: { position: Long.fromNumber(5) }, $set: { fencedBy: 'me' } }, upsert: true }]);
+    expect(updates()[2]!.body.updates).toEqual([{ q: { _id: 'p', $or: [{ fencedBy: 'me' }, { fencedBy: { $exists: false } }] }, u: { $max: { position: Long.fromNumber(5) }, $set: { fencedBy: 'me' } }, upsert: true }]);
     // another process claimed them: refused before anything is written
     checkpointsFound = [{ _id: 'p', position: Long.fromNumber(5), fencedBy: 'other' }];
     await expect(store.commit('p', [upsert('b', 6n)], 6n)).rejects.toThrow(CommitFencedError);
@@ -343,7 +343,7 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
       expect(pinned(checkpoint!)).toMatchObject({
         update: 'read_store_checkpoints',
         txnNumber: members!.body.txnNumber,
-        updates: [{ q: { _id: 'p', fencedBy: 'host|1|abc' }, u: { $max: { position: Long.fromBigInt(5n) }, $set: { fencedBy: 'host|1|abc' } }, upsert: true }],
+        updates: [{ q: { _id: 'p', $or: [{ fencedBy: 'host|1|abc' }, { fencedBy: { $exists: false } }] }, u: { $max: { position: Long.fromBigInt(5n) }, $set: { fencedBy: 'host|1|abc' } }, upsert: true }],
       });
       expect(commit!.name).toBe('commitTransaction');
     });
