@@ -1,5 +1,5 @@
 import type { EventStore } from '@rollcall/event-store';
-import { MongoReadStore, PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
+import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
 import { LEASE_RENEW_MS, Lease } from './lease';
 import { MongoJobLease } from './mongo-job-lease';
 
@@ -22,22 +22,15 @@ export class LeasedProjector {
   readonly lease: Lease | undefined;
   /** MongoDB's lease, over a MongoDB read store */
   private readonly shared: MongoJobLease | undefined;
-  private readonly claimCommits: ((holder: string) => Promise<void>) | undefined;
   private turning: Promise<void> = Promise.resolve();
   private inTurn = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly newProjector: () => Projector,
-    options: {
-      dataDir: string;
-      mongoUrl?: string;
-      /** on taking MongoDB's lease, before projecting: the read store takes this holder's commits only (claimCommits) */
-      claimCommits?: (holder: string) => Promise<void>;
-    },
+    options: { dataDir: string; mongoUrl?: string },
     private readonly logger: { info(message: string): void; error(message: string): void },
   ) {
-    this.claimCommits = options.claimCommits;
     if (options.mongoUrl) this.shared = new MongoJobLease(options.mongoUrl, 'projector', (error) => logger.error(`projector lease (MongoDB): ${String(error)}`));
     else this.lease = new Lease(options.dataDir, 'projector');
   }
@@ -87,7 +80,6 @@ export class LeasedProjector {
     if (held && !this.current) {
       const projector = this.newProjector();
       try {
-        if (this.shared) await this.claimCommits?.(this.shared.holder);
         await projector.start();
       } catch (error) {
         // not leading after all: let the lease go, so that another process (or this one's next turn) takes it
@@ -136,11 +128,7 @@ export function leasedProjections(
         batchSize: lingerMs > 0 ? 5000 : undefined,
         logger,
       }),
-    {
-      ...options,
-      // a MongoDB read store takes commits only from the lease's holder: one that lost it mid-commit writes nothing
-      ...(stores.readStore instanceof MongoReadStore && { claimCommits: (holder: string) => (stores.readStore as MongoReadStore).claimCommits(holder) }),
-    },
+    options,
     logger,
   );
 }

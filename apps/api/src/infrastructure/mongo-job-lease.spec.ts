@@ -15,9 +15,9 @@ import { simulatedCollection } from '../../../../libs/read-store/src/store/mongo
 import { MongoWireFixture } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
 import type { Config } from '../config';
 import { IntegrationEvents } from './integration-events';
-import { CommitFencedError, MongoReadStore, type Projector } from '@rollcall/read-store';
+import type { Projector } from '@rollcall/read-store';
 import { LEASE_TTL_MS } from './lease';
-import { LeasedProjector, leasedProjections } from './leased-projector';
+import { LeasedProjector } from './leased-projector';
 import { Metrics } from './metrics';
 import { MongoJobLease, MongoPublisherCoordination } from './mongo-job-lease';
 import { recorded, waitUntil } from './testing/integration-events-fakes';
@@ -253,70 +253,6 @@ describe('MongoJobLease when MongoDB is away', () => {
       await lease.close();
     }
   }, 20_000);
-
-  describe('a MongoDB read store whose commits the projector claims (claimCommits)', () => {
-    /** a fixture holding the lease and checkpoint collections (the simulated collection answers one namespace each) */
-    async function withCheckpoints(test: (url: string) => Promise<void>) {
-      const collections = new Map([
-        ['job_leases', simulatedCollection('test.job_leases')],
-        ['read_store_checkpoints', simulatedCollection('test.read_store_checkpoints')],
-      ]);
-      const own = await MongoWireFixture.start((command) => collections.get(String(command.body[command.name]))?.responder(command));
-      try {
-        await test(own.url.replace('/?', '/test?'));
-      } finally {
-        await own.close();
-        expect(own.errors).toEqual([]);
-      }
-    }
-
-    it("takes the claiming process's commits only: once another claimed them, the first one's commit and reset are refused", () =>
-      withCheckpoints(async (url) => {
-        const [a, b] = [await MongoReadStore.connect(url), await MongoReadStore.connect(url)];
-        try {
-          await a.claimCommits('a');
-          await a.commit('p', [], 5n);
-          expect(await a.checkpoint('p')).toBe(5n);
-          // a paused past its lease; b took it and claimed the commits
-          await b.claimCommits('b');
-          await expect(a.commit('p', [], 6n)).rejects.toThrow(CommitFencedError);
-          await expect(a.reset('p', [])).rejects.toThrow(CommitFencedError);
-          await b.commit('p', [], 6n);
-          expect(await a.checkpoint('p')).toBe(6n);
-          // b's reset leaves the checkpoint without a position (none), still b's: a cannot create it again
-          await b.reset('p', []);
-          expect(await b.checkpoint('p')).toBeUndefined();
-          await expect(a.commit('p', [], 7n)).rejects.toThrow(CommitFencedError);
-          await b.commit('p', [], 1n);
-          expect(await b.checkpoint('p')).toBe(1n);
-          // a checkpoint no process claimed (a rebuild's, written with the projectors stopped): taken by the next commit
-          const rebuilt = await MongoReadStore.connect(url);
-          await rebuilt.commit('q', [], 9n);
-          await rebuilt.close();
-          await b.commit('q', [], 10n);
-          await expect(a.commit('q', [], 11n)).rejects.toThrow(CommitFencedError);
-        } finally {
-          await a.close();
-          await b.close();
-        }
-      }));
-
-    it('leasedProjections claims the commits for its lease holder on taking the lease, before its projector starts', () =>
-      withCheckpoints(async (url) => {
-        const store = await MongoReadStore.connect(url);
-        const claimed = jest.spyOn(store, 'claimCommits');
-        const failing = { subscribe: () => Promise.reject(new Error('no log here')), headPosition: () => Promise.reject(new Error('no log here')) } as unknown as EventStore;
-        const leased = leasedProjections({ eventStore: failing, readStore: store }, { mongoUrl: url, dataDir: '/nonexistent', pollIntervalMs: 100 }, { info: () => undefined, error: () => undefined });
-        try {
-          await leased.start().catch(() => undefined); // its projector cannot start over no log: the claim came first
-          expect(claimed).toHaveBeenCalledTimes(1);
-          expect(claimed.mock.calls[0]![0]).toContain(`|${process.pid}|`);
-        } finally {
-          await leased.stop();
-          await store.close();
-        }
-      }));
-  });
 
   it('standing down lets another replica take the lease before this one asks again', async () => {
     const [a, b] = [new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector'), new MongoJobLease(fixture.url.replace('/?', '/test?'), 'projector')];

@@ -1,3 +1,3 @@
 export { SqliteReadStore, type SqliteReadStoreOptions } from './sqlite-read-store';
-export { CommitFencedError, MongoReadStore } from './mongo-read-store';
+export { MongoReadStore } from './mongo-read-store';
 export { DEFAULT_LIMIT, MAX_LIMIT } from './query-common';

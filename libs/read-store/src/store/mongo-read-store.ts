@@ -26,7 +26,7 @@
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
  */
-import { type ClientSession, type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { type ClientSession, type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import type { CollectionQuery, CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
@@ -74,25 +74,12 @@ export interface MongoReadStoreOptions {
  */
 const MAX_TRANSACTION_WRITES = 20_000;
 
-/** A commit (or reset) refused because another process claimed the read store's commits (`claimCommits`): nothing of it was written. */
-export class CommitFencedError extends Error {
-  constructor(projection: string) {
-    super(`the commits of ${projection} were claimed by another process (the projector lease passed): this one's was not applied`);
-    this.name = 'CommitFencedError';
-  }
-}
-
-/** on a checkpoint document: the process whose commits it takes (see `claimCommits`) */
-const FENCED_BY_FIELD = 'fencedBy';
-
 /** on a checkpoint document: the collections a reset was emptying (see `reset`) */
 const RESETTING_FIELD = 'resetting';
 
 export class MongoReadStore implements ReadStore {
   private readonly collections = new Set<string>();
   private transactional: Promise<boolean> | undefined;
-  /** the process whose commits this one makes, once it claimed them (`claimCommits`) */
-  private fencedBy: string | undefined;
 
   /** connects to `url`; `close()` closes the client */
   static async connect(
@@ -204,34 +191,9 @@ export class MongoReadStore implements ReadStore {
     }
   }
 
-  /**
-   * This process leads the projection of the read store (it took the projector lease, apps/api's MongoJobLease), and
-   * replicas on other hosts share the store: from now on its commits are applied only while the checkpoint documents
-   * name `holder`, and every checkpoint document names it now. Each commit writes its projection's checkpoint in its
-   * transaction with `fencedBy: holder` in the filter: once another process has claimed the commits, an old holder's
-   * commit finds no checkpoint of its own to advance (its upsert collides with the other's document: E11000) and is
-   * refused (CommitFencedError, nothing written); a claim racing a commit writes the same document, so MongoDB orders
-   * the two. Each projection has its own checkpoint document, so the holder's commits (one per projection at a time)
-   * never conflict with one another, nor with the lease's renewals. Called on taking the lease, before the projector
-   * reads a checkpoint. Without a transaction (a standalone server, a rebuild's write-outs over MAX_TRANSACTION_WRITES)
-   * the checkpoint is checked before the writes as well: a narrower window, not none; a reset checks before it empties.
-   */
-  async claimCommits(holder: string): Promise<void> {
-    await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).updateMany({}, { $set: { [FENCED_BY_FIELD]: holder } });
-    this.fencedBy = holder;
-  }
-
-  /** outside a transaction: this projection's commits were not claimed by another process (checked, not held) */
-  private async assertNotClaimed(projection: string): Promise<void> {
-    if (this.fencedBy === undefined) return;
-    const stored = await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).findOne({ _id: projection }, { projection: { [FENCED_BY_FIELD]: 1 } });
-    if (stored && stored[FENCED_BY_FIELD] !== undefined && stored[FENCED_BY_FIELD] !== this.fencedBy) throw new CommitFencedError(projection);
-  }
-
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
     if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) return this.commitInTransaction(projection, writes, checkpoint);
-    await this.assertNotClaimed(projection);
     const batches = buildWrites(writes);
     // every bulk settles before the commit fails: none still running while the projector reads the store again
     const outcomes = await Promise.allSettled(
@@ -271,20 +233,9 @@ export class MongoReadStore implements ReadStore {
 
   private async writeCheckpoint(projection: string, checkpoint: bigint, session?: ClientSession): Promise<void> {
     const { filter, update } = buildCheckpointUpdate(projection, checkpoint);
-    const holder = this.fencedBy;
     const written = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
-      .updateOne(
-        // a checkpoint no process claimed (written by a rebuild, which runs with the projectors stopped) is taken over
-        holder === undefined ? filter : { ...filter, $or: [{ [FENCED_BY_FIELD]: holder }, { [FENCED_BY_FIELD]: { $exists: false } }] },
-        holder === undefined ? update : { ...update, $set: { [FENCED_BY_FIELD]: holder } },
-        { upsert: true, ...(session && { session }) },
-      )
-      .catch((error: unknown) => {
-        // the checkpoint names another process: its upsert collides with that document (see claimCommits)
-        if (holder !== undefined && error instanceof MongoServerError && error.code === 11000) throw new CommitFencedError(projection);
-        throw error;
-      });
+      .updateOne(filter, update, { upsert: true, ...(session && { session }) });
     assertCheckpointWritten(projection, written);
   }
 
@@ -313,34 +264,23 @@ export class MongoReadStore implements ReadStore {
 
   async checkpoint(projection: string): Promise<bigint | undefined> {
     // majority: what a reader waits for (X-Min-Position) is then in every snapshot read after it (`readTogether`
-    // reads majority-committed data; a local read could see a checkpoint a snapshot does not yet)
+    // reads majority-committed data; a local read could see a checkpoint a snapshot does not yet: review, session 20)
     const stored = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION, { readConcern: { level: 'majority' } })
       .findOne({ _id: projection });
     // a reset that did not finish (the process died) reads as no checkpoint: a projector starting resets what has none
-    // (never here: readers poll checkpoints, and one must not empty collections a rebuild is writing); a fenced reset
-    // leaves the document without a position
-    if (!stored || stored[RESETTING_FIELD] !== undefined || stored.position === undefined) return undefined;
+    // (never here: readers poll checkpoints, and one must not empty collections a rebuild is writing)
+    if (!stored || stored[RESETTING_FIELD] !== undefined) return undefined;
     return fromStoredPosition(stored.position);
   }
 
   async reset(projection: string, collections: string[]): Promise<void> {
     for (const name of collections) this.collection(name);
-    const checkpoints = this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION);
-    const holder = this.fencedBy;
-    if (holder === undefined) {
-      await checkpoints.replaceOne({ _id: projection }, { [RESETTING_FIELD]: collections }, { upsert: true });
-      for (const name of collections) await this.db.collection<StoredDocument>(name).deleteMany({});
-      await checkpoints.deleteOne({ _id: projection });
-      return;
-    }
-    // claimed commits (see claimCommits): the mark names this process (another's claim refuses the reset before it
-    // empties anything), and the document stays without a position, so no other process's commit can create it
-    await this.assertNotClaimed(projection);
-    await checkpoints.replaceOne({ _id: projection }, { [RESETTING_FIELD]: collections, [FENCED_BY_FIELD]: holder }, { upsert: true });
+    await this.db
+      .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
+      .replaceOne({ _id: projection }, { [RESETTING_FIELD]: collections }, { upsert: true });
     for (const name of collections) await this.db.collection<StoredDocument>(name).deleteMany({});
-    const done = await checkpoints.replaceOne({ _id: projection, [FENCED_BY_FIELD]: holder }, { [FENCED_BY_FIELD]: holder });
-    if (done.matchedCount !== 1) throw new CommitFencedError(projection);
+    await this.db.collection<StoredDocument>(CHECKPOINTS_COLLECTION).deleteOne({ _id: projection });
   }
 
   async ping(): Promise<void> {

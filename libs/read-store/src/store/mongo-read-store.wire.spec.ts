@@ -7,7 +7,7 @@
 import { type Document, Long, MongoBulkWriteError, MongoClient, Timestamp } from 'mongodb';
 import type { DocWrite } from '../port';
 import { IncompleteWriteError } from './mongo-queries';
-import { CommitFencedError, MongoReadStore } from './mongo-read-store';
+import { MongoReadStore } from './mongo-read-store';
 import {
   commandError,
   cursorReply,
@@ -40,11 +40,8 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   /** the reply to the `update` of the members collection */
   let membersReply: (command: WireCommand) => Document;
   let checkpointReply: Document;
-  /** what a find of the checkpoints answers */
-  let checkpointsFound: Document[];
 
   beforeEach(async () => {
-    checkpointsFound = [];
     membersReply = (command) => writeReply({ n: command.body.updates.length, nModified: 0 });
     checkpointReply = writeReply({ n: 1, nModified: 1 });
     fixture = await MongoWireFixture.start((command) => {
@@ -52,7 +49,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
       if (command.name === 'update') {
         return command.body.update === 'members' ? membersReply(command) : checkpointReply;
       }
-      if (command.name === 'find') return command.body.find === 'read_store_checkpoints' ? cursorReply('rs.read_store_checkpoints', checkpointsFound) : cursorReply('rs.members', []);
+      if (command.name === 'find') return cursorReply('rs.members', []);
       if (command.name === 'delete') return { n: 0, ok: 1 };
       return undefined;
     });
@@ -186,26 +183,6 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(IncompleteWriteError);
   });
 
-  it('claimed commits on a standalone server (no transactions): checked before the writes, and the checkpoint written only where it names this process', async () => {
-    await store.claimCommits('me');
-    const updates = () => fixture.commands.filter((c) => c.name === 'update');
-    expect(pinned(updates()[0]!)).toMatchObject({ update: 'read_store_checkpoints', updates: [{ q: {}, u: { $set: { fencedBy: 'me' } }, multi: true }] });
-    checkpointsFound = [{ _id: 'p', position: Long.fromNumber(4), fencedBy: 'me' }];
-    await store.commit('p', [upsert('a', 5n)], 5n);
-    expect(updates().map((c) => c.body.update)).toEqual(['read_store_checkpoints', 'members', 'read_store_checkpoints']);
-    expect(updates()[2]!.body.updates).toEqual([{ q: { _id: 'p', $or: [{ fencedBy: 'me' }, { fencedBy: { $exists: false } }] }, u: { $max: { position: Long.fromNumber(5) }, $set: { fencedBy: 'me' } }, upsert: true }]);
-    // another process claimed them: refused before anything is written
-    checkpointsFound = [{ _id: 'p', position: Long.fromNumber(5), fencedBy: 'other' }];
-    await expect(store.commit('p', [upsert('b', 6n)], 6n)).rejects.toThrow(CommitFencedError);
-    await expect(store.reset('p', ['members'])).rejects.toThrow(CommitFencedError);
-    expect(updates()).toHaveLength(3);
-    expect(fixture.commands.filter((c) => c.name === 'delete')).toEqual([]);
-    // claimed between the check and the checkpoint's write: the checkpoint's upsert collides (the narrower window)
-    checkpointsFound = [];
-    checkpointReply = writeReply({ n: 0, writeErrors: [duplicateKeyError(0, 'rs.read_store_checkpoints', 'p')] });
-    await expect(store.commit('p', [upsert('c', 7n)], 7n)).rejects.toThrow(CommitFencedError);
-  });
-
   it('readTogether on a standalone server (no snapshots there) reads one query after the other, without a read concern', async () => {
     expect(await store.readTogether([{ collection: 'members', query: { where: { orgId: 'o' } } }, { collection: 'members', query: {} }])).toEqual([[], []]);
     const finds = fixture.commands.filter((c) => c.name === 'find');
@@ -329,31 +306,6 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
       updates: [{ q: { _id: 'p' }, u: { $max: { position: Long.fromBigInt(9n) } }, upsert: true }],
     });
     expect(pinned(commit!)).toMatchObject({ commitTransaction: 1, $db: 'admin', txnNumber, autocommit: false, writeConcern: { w: 'majority' } });
-  });
-
-  describe('claimed commits (claimCommits: the projector lease\'s holder)', () => {
-    it('the checkpoint is written, in the commit\'s transaction, only where it names this process; nothing else is added', async () => {
-      await store.claimCommits('host|1|abc');
-      await store.commit('p', [upsert('a', 5n)], 5n);
-      const [claim, members, checkpoint, commit, ...rest] = transactionOf();
-      expect(rest).toEqual([]);
-      expect(pinned(claim!)).toMatchObject({ update: 'read_store_checkpoints', updates: [{ q: {}, u: { $set: { fencedBy: 'host|1|abc' } }, multi: true }] });
-      expect(claim!.body.txnNumber).toBeUndefined();
-      expect(members!.body.update).toBe('members');
-      expect(pinned(checkpoint!)).toMatchObject({
-        update: 'read_store_checkpoints',
-        txnNumber: members!.body.txnNumber,
-        updates: [{ q: { _id: 'p', $or: [{ fencedBy: 'host|1|abc' }, { fencedBy: { $exists: false } }] }, u: { $max: { position: Long.fromBigInt(5n) }, $set: { fencedBy: 'host|1|abc' } }, upsert: true }],
-      });
-      expect(commit!.name).toBe('commitTransaction');
-    });
-
-    it('another process claimed them: the checkpoint\'s upsert collides (E11000), CommitFencedError, the transaction aborted', async () => {
-      await store.claimCommits('host|1|abc');
-      scripted.update = [writeReply({ n: 1 }), writeReply({ n: 0, writeErrors: [duplicateKeyError(0, 'rs.read_store_checkpoints', 'p')] })];
-      await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(CommitFencedError);
-      expect(transactionOf().slice(1).map((c) => c.name)).toEqual(['update', 'update', 'abortTransaction']);
-    });
   });
 
   it('readTogether reads in one snapshot session: the first find at readConcern snapshot, the next at the atClusterTime it answered', async () => {

@@ -24,30 +24,22 @@ export function simulatedCollection(namespace: string) {
         let nModified = 0;
         const upserted: { index: number; _id: unknown }[] = [];
         const writeErrors: Document[] = [];
-        for (const [index, { q, u, upsert, multi }] of (b.updates as Document[]).entries()) {
+        for (const [index, { q, u, upsert }] of (b.updates as Document[]).entries()) {
           const { $setOnInsert, ...modifier } = u as Document;
-          // a replacement (replaceOne: no operators) or an update
-          const apply = Object.keys(modifier).some((k) => k.startsWith('$'))
-            ? (doc: Document) => update(doc, modifier)
-            : (doc: Document) => {
-                for (const key of Object.keys(doc)) if (key !== '_id') delete doc[key];
-                Object.assign(doc, modifier);
-              };
-          const found = multi ? matching(q) : matching(q).slice(0, 1);
-          for (const doc of found) {
-            const before = JSON.stringify(doc);
-            apply(doc);
-            if (JSON.stringify(doc) !== before) nModified++;
+          const found = matching(q)[0];
+          if (found) {
+            const before = JSON.stringify(found);
+            update(found, modifier);
+            if (JSON.stringify(found) !== before) nModified++;
             n++;
-          }
-          if (found.length === 0 && upsert) {
+          } else if (upsert) {
             if (docs.some((d) => d._id === q._id)) {
               writeErrors.push(duplicateKeyError(index, namespace, String(q._id)));
               if (b.ordered !== false) break;
               continue;
             }
             const doc: Document = { _id: q._id, ...$setOnInsert };
-            apply(doc);
+            update(doc, modifier);
             docs.push(doc);
             upserted.push({ index, _id: q._id });
             n++;
