@@ -240,8 +240,8 @@ export class MongoReadStore implements ReadStore {
   }
 
   /**
-   * Whether the deployment runs transactions: a replica set member (`setName`) or a mongos (`msg: 'isdbgrid'`). Asked
-   * once; a standalone server is said once in the log.
+   * Whether the deployment runs transactions (and snapshot reads): a replica set member (`setName`) or a mongos
+   * (`msg: 'isdbgrid'`). Asked once, by the first commit or `readTogether`; a standalone server is said once in the log.
    */
   private transactions(): Promise<boolean> {
     this.transactional ??= this.db
@@ -251,7 +251,7 @@ export class MongoReadStore implements ReadStore {
         const supported = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
         if (!supported)
           this.options.warn?.(
-            'MongoDB is a standalone server: the read store commits without transactions (a commit that fails half-way may leave documents ahead of their checkpoint until a rebuild); run a replica set',
+            'MongoDB is a standalone server: the read store commits without transactions (a commit that fails half-way may leave documents ahead of their checkpoint until a rebuild) and reads without snapshots (the presence report reads its two collections apart); run a replica set',
           );
         return supported;
       })
