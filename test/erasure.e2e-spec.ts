@@ -156,3 +156,32 @@ describe('rule 12: an address invited again after its user was deleted keeps its
     }
   });
 });
+
+describe('rule 12: an invitation in another organization whose address was erased', () => {
+  it('stays pending in the user list with email null until cancelled; link, resend and accept answer 410; cancel ends it', async () => {
+    const a = await app.api.organization();
+    const b = await app.api.organization();
+    const asA = { key: a.key, actor: a.admin };
+    const asB = { key: b.key, actor: b.admin };
+    const person = await app.api.member({ ...asA, workspaceId: a.workspaceId }, 'both.orgs@acme.test');
+    const invited = await app.api.request('POST', `/v1/workspaces/${b.workspaceId}/invitations`, { ...asB, body: { email: 'both.orgs@acme.test' } });
+    expect(invited.status).toBe(201);
+    const deleted = await app.api.request('DELETE', `/v1/organizations/${a.organizationId}/users/${person}`, asA);
+    expect(deleted.status).toBe(200);
+
+    const pending = await app.api.request('GET', `/v1/workspaces/${b.workspaceId}/members?status=pending`, { ...asB, headers: { 'x-min-position': deleted.body.position } });
+    expect(pending.body.items).toEqual([expect.objectContaining({ invitationId: invited.body.invitationId, status: 'pending', email: null })]);
+    const invitation = `/v1/workspaces/${b.workspaceId}/invitations/${invited.body.invitationId}`;
+    for (const refused of [
+      await app.api.request('GET', `${invitation}/link`, asB),
+      await app.api.request('POST', `${invitation}/resend`, asB),
+      await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl) } }),
+    ])
+      expect([refused.status, refused.body.code]).toEqual([410, 'INVITATION_ADDRESSEE_ERASED']);
+
+    const cancelled = await app.api.request('DELETE', invitation, asB);
+    expect(cancelled.status).toBe(200);
+    const after = await app.api.request('GET', `/v1/workspaces/${b.workspaceId}/members?status=pending`, { ...asB, headers: { 'x-min-position': cancelled.body.position } });
+    expect(after.body.items).toEqual([]);
+  });
+});
