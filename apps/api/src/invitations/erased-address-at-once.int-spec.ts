@@ -116,44 +116,50 @@ it('rule 12: inviting the address again right after the deletion, with the old i
   expect([held.invitations.get(invited.invitationId)!.email, held.invitations.get(again.invitationId)!.email]).toEqual([null, email]);
 });
 
-/** the outbox's invitation emails (both processes write the data dir's outbox) */
-const mailsTo = (email: string): { to: string; inviteUrl: string }[] => {
+/** the outbox's mails (both processes write the data dir's outbox) */
+type OutboxMail = { kind?: string; to: string; inviteUrl: string; confirmUrl: string };
+const outbox = (): OutboxMail[] => {
   const file = join(dir, 'outbox.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { to: string; inviteUrl: string }).filter((m) => m.to === email);
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutboxMail);
 };
-/** the outbox's email confirmations to this address */
-const confirmationsTo = (email: string): { to: string; confirmUrl: string }[] => {
-  const file = join(dir, 'outbox.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { kind?: string; to: string; confirmUrl: string }).filter((m) => m.kind === 'email-confirmation' && m.to === email);
-};
+/** the invitation emails to this address */
+const mailsTo = (email: string) => outbox().filter((m) => m.kind !== 'email-confirmation' && m.to === email);
+/** the email confirmations to this address */
+const confirmationsTo = (email: string) => outbox().filter((m) => m.kind === 'email-confirmation' && m.to === email);
+
+/** what a process's check before each mail waits for while held (opened after a deletion), and how many checks ran */
+function mailGate() {
+  let held: { opened: Promise<void>; open: () => void } | undefined;
+  const gate = {
+    checks: 0,
+    check: async () => {
+      gate.checks++;
+      await held?.opened;
+    },
+    hold: () => {
+      let open: () => void = () => undefined;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      held = { opened, open };
+    },
+    release: () => {
+      held?.open();
+      held = undefined;
+    },
+  };
+  return gate;
+}
+
 const until = async (check: () => boolean): Promise<void> => {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (!check()) throw new Error(`not reached within 5 s: ${check.toString()}`);
 };
 
 it('rule 12: an invitation (or a resend) decided just before another process deleted its address\'s owner sends no email after the erasure; one decided after it does', async () => {
-  let checks = 0;
-  // B's check before each email waits while a gate is set (opened after a deletion)
-  let gate: { opened: Promise<void>; open: () => void } | undefined;
-  const hold = () => {
-    let open: () => void = () => undefined;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    gate = { opened, open };
-  };
-  const release = () => {
-    gate?.open();
-    gate = undefined;
-  };
+  // B's check before each email waits while the gate is held (released after a deletion)
+  const gate = mailGate();
   const a = await apiProcess(() => 1n << 62n);
-  const b = await apiProcess(
-    () => -1n,
-    async () => {
-      checks++;
-      await gate?.opened;
-    },
-  );
+  const b = await apiProcess(() => -1n, gate.check);
   const deleting = await organizationWithWorkspace(a, 'deleting');
   const inviting = await organizationWithWorkspace(b, 'inviting');
   const email = 'noor@example.test';
@@ -166,12 +172,12 @@ it('rule 12: an invitation (or a resend) decided just before another process del
   await until(() => mailsTo(email).length === 1);
 
   // appended (answered 201) before the deletion; its email waits for the check, which runs after the deletion
-  hold();
+  gate.hold();
   const invited = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email }));
   // the email waits for the erasure check (without the check, it is written at once)
-  expect(checks).toBe(1);
+  expect(gate.checks).toBe(1);
   await a.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), userId));
-  release();
+  gate.release();
   // a second address, invited after: mailed (the check lets it through), which also tells that the first was handled
   const other = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email: 'sam@example.test' }));
   await until(() => mailsTo('sam@example.test').length === 1);
@@ -187,11 +193,11 @@ it('rule 12: an invitation (or a resend) decided just before another process del
   // a resend of it, appended before the address's owner (joined A again) is deleted again: not mailed either
   const rejoined = await joinA();
   await until(() => mailsTo(email).length === 3);
-  hold();
+  gate.hold();
   const resent = await b.resend.execute(new ResendInvitationCommand(inviting.ref, ctx(inviting.admin), again.invitationId));
-  expect(checks).toBe(4);
+  expect(gate.checks).toBe(4);
   await a.del.execute(new DeleteUserCommand(deleting.ref.organizationId, ctx(deleting.admin), rejoined));
-  release();
+  gate.release();
   const last = await b.invite.execute(new InviteMemberCommand(inviting.ref, ctx(inviting.admin), { email: 'kai@example.test' }));
   await until(() => mailsTo('kai@example.test').length === 1);
   expect(mailsTo('kai@example.test').map((m) => m.inviteUrl)).toEqual([last.inviteUrl]);
@@ -200,16 +206,8 @@ it('rule 12: an invitation (or a resend) decided just before another process del
 });
 
 it('rule 12: an email change decided just before its user was deleted sends no confirmation after the erasure; one not followed by a deletion does', async () => {
-  let gate: Promise<void> | undefined;
-  let open: () => void = () => undefined;
-  let checks = 0;
-  const p = await apiProcess(
-    () => 1n << 62n,
-    async () => {
-      checks++;
-      await gate;
-    },
-  );
+  const gate = mailGate();
+  const p = await apiProcess(() => 1n << 62n, gate.check);
   const org = await organizationWithWorkspace(p, 'changing');
   const join = async (email: string) => {
     const invited = await p.invite.execute(new InviteMemberCommand(org.ref, ctx(org.admin), { email }));
@@ -218,16 +216,15 @@ it('rule 12: an email change decided just before its user was deleted sends no c
   };
   const lee = await join('lee@example.test');
   const ana = await join('ana@example.test');
-  const checked = checks;
+  const checked = gate.checks;
 
   // appended (answered) before the deletion; its confirmation waits for the check, which runs after the deletion
-  gate = new Promise<void>((resolve) => (open = resolve));
+  gate.hold();
   const changed = await p.profile.execute(new UpdateProfileCommand(org.ref.organizationId, ctx(org.admin), lee, { email: 'lee.new@example.test' }));
   expect(changed.emailChange).toMatchObject({ status: 'pending_confirmation' });
-  expect(checks).toBe(checked + 1);
+  expect(gate.checks).toBe(checked + 1);
   await p.del.execute(new DeleteUserCommand(org.ref.organizationId, ctx(org.admin), lee));
-  open();
-  gate = undefined;
+  gate.release();
   // another user's change, not followed by a deletion: confirmed by mail (which also tells that the first was handled)
   await p.profile.execute(new UpdateProfileCommand(org.ref.organizationId, ctx(org.admin), ana, { email: 'ana.new@example.test' }));
   await until(() => confirmationsTo('ana.new@example.test').length === 1);
