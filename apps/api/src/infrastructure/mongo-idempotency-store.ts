@@ -1,4 +1,5 @@
-import { type Collection, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
+import { mongoDriver } from '@rollcall/event-store';
 import { IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/idempotency';
 
 /** how long answers are kept by default: 7 days */
@@ -40,7 +41,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
       throw new RangeError(
         `idempotency retention must be a positive whole number of seconds, got ${this.retentionSeconds}`,
       );
-    this.client = new MongoClient(mongoUrl, options.client);
+    this.client = new (mongoDriver().MongoClient)(mongoUrl, options.client);
     this.collection = this.client.db().collection('idempotency');
   }
 
@@ -78,7 +79,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
       );
       return answer;
     } catch (error) {
-      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+      if (!(error instanceof mongoDriver().MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
       const stored = await this.collection.findOne({ _id: key });
       if (!stored) throw error; // expired or removed in between: nothing better to answer with
       if (stored.requestHash !== answer.requestHash) throw new IdempotencyKeyReusedError();
@@ -97,7 +98,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
         { name: IDEMPOTENCY_TTL_INDEX, expireAfterSeconds: this.retentionSeconds },
       );
     } catch (error) {
-      if (!(error instanceof MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT) throw error;
+      if (!(error instanceof mongoDriver().MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT) throw error;
       await this.client.db().command({
         collMod: this.collection.collectionName,
         index: { name: IDEMPOTENCY_TTL_INDEX, expireAfterSeconds: this.retentionSeconds },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Collection, Long, MongoClient, MongoServerError, MongoTopologyClosedError } from 'mongodb';
+import type { Collection, Long, MongoClient } from 'mongodb';
+import { mongoDriver } from '@rollcall/event-store';
 import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 
@@ -48,7 +49,7 @@ export class MongoJobLease {
 
   private connect(): void {
     // a MongoDB that does not answer fails a renewal (or the stop's last writes) in seconds, not the driver's 30
-    this.client = new MongoClient(this.mongoUrl, { serverSelectionTimeoutMS: 3_000 });
+    this.client = new (mongoDriver().MongoClient)(this.mongoUrl, { serverSelectionTimeoutMS: 3_000 });
     this.collection = this.client.db().collection<JobLeaseDocument>('job_leases');
   }
 
@@ -73,7 +74,7 @@ export class MongoJobLease {
       .catch((error: unknown) => {
         this.onError(error);
         // the driver closes a client whose first connection failed, for good: a new one for the next renewal
-        if (error instanceof MongoTopologyClosedError && !this.closed) this.connect();
+        if (error instanceof mongoDriver().MongoTopologyClosedError && !this.closed) this.connect();
       })
       .finally(() => (this.renewing = undefined));
     return this.renewing;
@@ -96,7 +97,7 @@ export class MongoJobLease {
         { upsert: true },
       );
     } catch (error) {
-      if (error instanceof MongoServerError && error.code === 11000) return false;
+      if (error instanceof mongoDriver().MongoServerError && error.code === 11000) return false;
       throw error;
     }
     await this.renewed(acting, now);
@@ -185,7 +186,7 @@ export class MongoPublisherCoordination extends MongoJobLease implements Publish
     if (position === undefined) return;
     this.writtenAt = now;
     // $set, not $max: only the holder writes it, and it publishes in log order
-    const result = await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { position: Long.fromBigInt(position) } });
+    const result = await this.collection.updateOne({ _id: this.job, holder: this.holder }, { $set: { position: mongoDriver().Long.fromBigInt(position) } });
     if (this.pending === position || result.matchedCount === 0) this.pending = undefined;
     if (result.matchedCount === 0) this.lost();
   }

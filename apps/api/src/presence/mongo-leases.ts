@@ -1,4 +1,5 @@
-import { type Collection, MongoClient, type MongoClientOptions } from 'mongodb';
+import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
+import { mongoDriver } from '@rollcall/event-store';
 import { type Lease, type LeaseBackend, leaseId } from './leases';
 
 type LeaseDocument = { _id: string; workspaceId: string; organizationId: string; userId: string; lastSeenAt: Date };
@@ -22,7 +23,7 @@ export class MongoLeaseBackend implements LeaseBackend {
   private ready: Promise<void> | undefined;
 
   constructor(mongoUrl: string, options: MongoClientOptions = {}) {
-    this.client = new MongoClient(mongoUrl, options);
+    this.client = new (mongoDriver().MongoClient)(mongoUrl, options);
     this.collection = this.client.db().collection<LeaseDocument>('presence_leases');
   }
 

@@ -1,13 +1,4 @@
-import {
-  CancelledError,
-  DeadlineExceededError,
-  NotLeaderError,
-  TimeoutError,
-  UnavailableError,
-  UnknownError,
-  WrongExpectedVersionError,
-  convertToCommandError,
-} from '@kurrent/kurrentdb-client';
+import { kurrentDriver } from '../drivers/lazy-drivers';
 import { AppendOutcomeUnknownError, type ExpectedRevision, WrongExpectedRevisionError } from '../port';
 
 /** The adapter's own timer ran out before the client answered (the call may still be running). */
@@ -51,7 +42,7 @@ const SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 function classify(error: unknown): unknown {
   if (!error || typeof error !== 'object') return error;
   try {
-    return convertToCommandError(error as Error);
+    return kurrentDriver().convertToCommandError(error as Error);
   } catch {
     return error; // a code-carrying error that is not quite a gRPC ServiceError
   }
@@ -60,6 +51,7 @@ function classify(error: unknown): unknown {
 /** the append ran out of time: the client's deadline, the server's timeout, or our own timer */
 export function isTimeout(error: unknown): boolean {
   const e = classify(error);
+  const { DeadlineExceededError, TimeoutError } = kurrentDriver();
   return e instanceof ClientTimeoutError || e instanceof DeadlineExceededError || e instanceof TimeoutError;
 }
 
@@ -71,6 +63,7 @@ export function isTimeout(error: unknown): boolean {
 export function isOutcomeUnknown(error: unknown): boolean {
   if (isTimeout(error)) return true;
   const e = classify(error);
+  const { UnavailableError, CancelledError, NotLeaderError, UnknownError } = kurrentDriver();
   if (e instanceof UnavailableError || e instanceof CancelledError || e instanceof NotLeaderError)
     return true;
   if (e instanceof UnknownError) {
@@ -89,7 +82,7 @@ export function toWrongExpectedRevision(
   fallbackStream: string,
 ): WrongExpectedRevisionError | undefined {
   const e = classify(error);
-  if (!(e instanceof WrongExpectedVersionError)) return undefined;
+  if (!(e instanceof kurrentDriver().WrongExpectedVersionError)) return undefined;
   const stream = typeof e.streamName === 'string' && e.streamName ? e.streamName : fallbackStream;
   const actual = e.actualState;
   return new WrongExpectedRevisionError(

@@ -1,14 +1,5 @@
-import {
-  type AllStreamResolvedEvent,
-  type Filter,
-  type Position,
-  type ReadPosition,
-  type ResolvedEvent,
-  START,
-  eventTypeFilter,
-  excludeSystemEvents,
-  streamNameFilter,
-} from '@kurrent/kurrentdb-client';
+import type { AllStreamResolvedEvent, Filter, Position, ReadPosition, ResolvedEvent } from '@kurrent/kurrentdb-client';
+import { kurrentDriver } from '../drivers/lazy-drivers';
 import type { ReadAllOptions, RecordedEvent } from '../port';
 
 type EventFilter = ReadAllOptions['filter'];
@@ -71,7 +62,7 @@ function parseJson<T>(text: string, fallback: T): T {
 
 /** @internal exported for unit tests */
 export function toReadPosition(position: bigint | undefined): ReadPosition {
-  if (position === undefined || position < 0n) return START;
+  if (position === undefined || position < 0n) return kurrentDriver().START;
   const p: Position = { commit: position, prepare: position };
   return p;
 }
@@ -82,6 +73,7 @@ function escapeRegex(text: string): string {
 
 /** @internal the part of the port's filter the server can apply (exported for unit tests) */
 export function serverFilter(filter: EventFilter): Filter {
+  const { eventTypeFilter, excludeSystemEvents, streamNameFilter } = kurrentDriver();
   if (filter?.streamPrefixes?.length) return streamNameFilter({ prefixes: filter.streamPrefixes });
   if (filter?.eventTypes?.length) {
     return eventTypeFilter({ regex: `^(?:${filter.eventTypes.map(escapeRegex).join('|')})$` });

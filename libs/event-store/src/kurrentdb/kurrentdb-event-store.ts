@@ -1,15 +1,5 @@
-import {
-  type AllStreamResolvedEvent,
-  type AppendStreamRequest,
-  BACKWARDS,
-  END,
-  type JSONType,
-  KurrentDBClient,
-  type ResolvedEvent,
-  StreamNotFoundError,
-  excludeSystemEvents,
-  jsonEvent,
-} from '@kurrent/kurrentdb-client';
+import type { AllStreamResolvedEvent, AppendStreamRequest, JSONType, KurrentDBClient, ResolvedEvent } from '@kurrent/kurrentdb-client';
+import { kurrentDriver } from '../drivers/lazy-drivers';
 import {
   type AppendResult,
   type EventStore,
@@ -72,7 +62,7 @@ export class KurrentDbEventStore implements EventStore {
     this.pingTimeoutMs = positive(options.pingTimeoutMs ?? 2_000, 'pingTimeoutMs');
     this.readPageSize = positive(options.readPageSize ?? 1000, 'readPageSize');
     if (this.readPageSize < 2) throw new RangeError('readPageSize must be at least 2');
-    this.client = KurrentDBClient.connectionString(normalizeConnectionString(connectionString));
+    this.client = kurrentDriver().KurrentDBClient.connectionString(normalizeConnectionString(connectionString));
   }
 
   async append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -217,6 +207,7 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
+    const { BACKWARDS, END, excludeSystemEvents } = kurrentDriver();
     const [last] = await this.page(
       this.client.readAll({
         direction: BACKWARDS,
@@ -230,6 +221,7 @@ export class KurrentDbEventStore implements EventStore {
 
   /** answers within pingTimeoutMs: the client's reads take no deadline, so a timer bounds it */
   async ping(): Promise<void> {
+    const { BACKWARDS, END } = kurrentDriver();
     await withTimeout(
       this.page(this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })),
       this.pingTimeoutMs,
@@ -247,7 +239,7 @@ export class KurrentDbEventStore implements EventStore {
     try {
       for await (const resolved of read) out.push(resolved);
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return out;
+      if (error instanceof kurrentDriver().StreamNotFoundError) return out;
       throw error;
     }
     return out;
@@ -256,6 +248,7 @@ export class KurrentDbEventStore implements EventStore {
   /** the revision each check-only part's stream is at (-1n: no stream), or WrongExpectedRevisionError */
   private async checkRevisions(checks: StreamAppend[]): Promise<Map<string, bigint>> {
     const revisions = new Map<string, bigint>();
+    const { BACKWARDS, END } = kurrentDriver();
     for (const { stream, expected } of checks) {
       const [last] = await this.page(
         this.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }),
@@ -285,7 +278,7 @@ export function normalizeConnectionString(connectionString: string): string {
 }
 
 function toEventData(e: NewEvent, metadata: Record<string, unknown>) {
-  return jsonEvent({
+  return kurrentDriver().jsonEvent({
     id: e.id,
     type: e.type,
     data: (e.data ?? null) as JSONType,

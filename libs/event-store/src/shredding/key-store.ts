@@ -1,7 +1,8 @@
 import { openDatabase } from '../sqlite/open-database';
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
-import { Binary, type Collection, MongoClient } from 'mongodb';
+import type { Binary, Collection, MongoClient } from 'mongodb';
+import { mongoDriver } from '../drivers/lazy-drivers';
 
 /**
  * Per-subject data keys for crypto-shredding. Forgetting a subject deletes its key: everything encrypted with
@@ -124,7 +125,7 @@ export class KeyDecodingError extends Error {
 export function decodeSubjectKey(subjectId: string, stored: unknown): Buffer {
   let bytes: Uint8Array;
   if (isBinary(stored)) {
-    if (stored.sub_type !== Binary.SUBTYPE_DEFAULT) {
+    if (stored.sub_type !== mongoDriver().Binary.SUBTYPE_DEFAULT) {
       throw new KeyDecodingError(`key of subject ${subjectId}: BinData subtype ${stored.sub_type}, expected 0`);
     }
     bytes = stored.value();
@@ -142,7 +143,7 @@ export function decodeSubjectKey(subjectId: string, stored: unknown): Buffer {
 
 /** a bson Binary, also from another copy of the bson package */
 const isBinary = (value: unknown): value is Binary =>
-  value instanceof Binary || (typeof value === 'object' && value !== null && (value as { _bsontype?: unknown })._bsontype === 'Binary');
+  value instanceof mongoDriver().Binary || (typeof value === 'object' && value !== null && (value as { _bsontype?: unknown })._bsontype === 'Binary');
 
 /** Production: a MongoDB collection `subject_keys` (insert-if-absent, so replicas agree on one key). */
 export class MongoKeyStore implements KeyStore {
@@ -150,7 +151,7 @@ export class MongoKeyStore implements KeyStore {
   private readonly keys: Collection<{ _id: string; key: Binary | Buffer }>;
 
   constructor(mongoUrl: string) {
-    this.client = new MongoClient(mongoUrl);
+    this.client = new (mongoDriver().MongoClient)(mongoUrl);
     this.keys = this.client.db().collection('subject_keys');
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { KurrentDBClient } from '@kurrent/kurrentdb-client';
+import { kurrentDriver } from '../drivers/lazy-drivers';
 import { normalizeConnectionString } from '../kurrentdb/kurrentdb-event-store';
 import { KurrentDbSnapshotStore } from './kurrentdb-snapshot-store';
 import type { SnapshotStore } from './snapshot-store';
@@ -9,7 +9,7 @@ import { SqliteSnapshotStore } from './sqlite-snapshot-store';
 export function createSnapshotStore(config: { eventstoreUrl?: string; dataDir: string }): SnapshotStore {
   const url = config.eventstoreUrl?.trim();
   if (!url) return new SqliteSnapshotStore(join(config.dataDir, 'snapshots.sqlite'));
-  const client = KurrentDBClient.connectionString(normalizeConnectionString(url));
+  const client = kurrentDriver().KurrentDBClient.connectionString(normalizeConnectionString(url));
   const store = new KurrentDbSnapshotStore(client);
   return Object.assign(store, { close: () => client.dispose() });
 }

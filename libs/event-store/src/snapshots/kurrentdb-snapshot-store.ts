@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { BACKWARDS, END, type KurrentDBClient, StreamNotFoundError, jsonEvent } from '@kurrent/kurrentdb-client';
+import type { KurrentDBClient } from '@kurrent/kurrentdb-client';
+import { kurrentDriver } from '../drivers/lazy-drivers';
 import { type SnapshotStore, type SnapshotToWrite, SnapshotUnreadableError, type StoredSnapshot } from './snapshot-store';
 
 export const SNAPSHOT_EVENT = 'RollcallSnapshot';
@@ -88,7 +89,7 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
     let fromRevision: bigint | undefined;
     for (const [seq, body] of snapshot.chunks.entries()) {
       const data: ChunkData = { generation, seq, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64') };
-      const written = await this.client.appendToStream(snapshotStream, [jsonEvent({ type: SNAPSHOT_CHUNK_EVENT, data: { ...data } })], { streamState: 'any' });
+      const written = await this.client.appendToStream(snapshotStream, [kurrentDriver().jsonEvent({ type: SNAPSHOT_CHUNK_EVENT, data: { ...data } })], { streamState: 'any' });
       fromRevision ??= written.nextExpectedRevision;
     }
     const head: HeadData = {
@@ -99,7 +100,7 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
       chunks: snapshot.chunks.length,
       fromRevision: String(fromRevision ?? 0n),
     };
-    await this.client.appendToStream(snapshotStream, [jsonEvent({ type: SNAPSHOT_EVENT, data: { ...head } })], { streamState: 'any' });
+    await this.client.appendToStream(snapshotStream, [kurrentDriver().jsonEvent({ type: SNAPSHOT_EVENT, data: { ...head } })], { streamState: 'any' });
     if (previous) await this.client.setStreamMetadata(snapshotStream, { truncateBefore: Number(previous.head.fromRevision) });
   }
 
@@ -113,6 +114,7 @@ export class KurrentDbSnapshotStore implements SnapshotStore {
    * at the first head, or at the start of what truncation left.
    */
   private async latestHead(stream: string): Promise<{ head: HeadData; at: bigint } | undefined> {
+    const { BACKWARDS, END, StreamNotFoundError } = kurrentDriver();
     let from: bigint | typeof END = END;
     try {
       for (;;) {

@@ -8,16 +8,8 @@
  * `_position` is a BSON Int64 (`Long`): exact for any bigint position up to 2^63 - 1.
  * Checkpoints live in the `read_store_checkpoints` collection as `{ _id: projection, position: Int64 }`.
  */
-import {
-  type AnyBulkWriteOperation,
-  type BulkWriteResult,
-  type Document,
-  type Filter,
-  type IndexDescription,
-  Long,
-  MongoBulkWriteError,
-  type UpdateResult,
-} from 'mongodb';
+import type { AnyBulkWriteOperation, BulkWriteResult, Document, Filter, IndexDescription, Long, MongoBulkWriteError, UpdateResult } from 'mongodb';
+import { mongoDriver } from '@rollcall/event-store';
 import { type Doc, type DocWrite, InvalidQueryError, type Page, type Query, type StoredDoc } from '../port';
 import {
   type CursorKey,
@@ -43,14 +35,14 @@ export const CHECKPOINTS_COLLECTION = 'read_store_checkpoints';
 export const DUPLICATE_KEY = 11000;
 
 export function toStoredPosition(position: bigint): Long {
-  return Long.fromBigInt(position);
+  return mongoDriver().Long.fromBigInt(position);
 }
 
 /** a stored position (Int64, or a plain number when promoted by the driver) as a bigint */
 export function fromStoredPosition(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  if (Long.isLong(value)) return value.toBigInt();
+  if (mongoDriver().Long.isLong(value)) return value.toBigInt();
   throw new TypeError(`not a stored position: ${String(value)}`);
 }
 
@@ -225,7 +217,7 @@ export function buildTransactionalWrite(write: DocWrite): AnyBulkWriteOperation<
       update: [
         {
           $replaceWith: {
-            $cond: [{ $lt: [{ $ifNull: [`$${POSITION_FIELD}`, Long.fromNumber(-1)] }, position] }, { $literal: replacement }, '$$ROOT'],
+            $cond: [{ $lt: [{ $ifNull: [`$${POSITION_FIELD}`, mongoDriver().Long.fromNumber(-1)] }, position] }, { $literal: replacement }, '$$ROOT'],
           },
         },
       ],
@@ -284,7 +276,7 @@ export type BulkWriteOutcome = { result: BulkWriteResult } | { error: unknown };
  */
 export function assertBulkApplied(collection: string, statements: number, outcome: BulkWriteOutcome): void {
   const error = 'error' in outcome ? outcome.error : undefined;
-  if ('error' in outcome && !(error instanceof MongoBulkWriteError)) throw error;
+  if ('error' in outcome && !(error instanceof mongoDriver().MongoBulkWriteError)) throw error;
   const result = 'result' in outcome ? outcome.result : (error as MongoBulkWriteError).result;
   if (result.getWriteConcernError()) {
     throw (

@@ -26,7 +26,8 @@
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
  */
-import { type ClientSession, type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
+import { mongoDriver } from '@rollcall/event-store';
 import type { CollectionQuery, CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
@@ -86,7 +87,7 @@ export class MongoReadStore implements ReadStore {
     url: string,
     options: { dbName?: string; client?: MongoClientOptions } & MongoReadStoreOptions = {},
   ): Promise<MongoReadStore> {
-    const client = new MongoClient(url, options.client);
+    const client = new (mongoDriver().MongoClient)(url, options.client);
     await client.connect();
     return new MongoReadStore(client.db(options.dbName), client, options);
   }
