@@ -12,6 +12,8 @@ import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
 import { StreamStates } from './shared/stream-states';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
+import { preloadProjectorThread } from './infrastructure/read-side.factory';
+import { preloadNotaryThread } from './audit/audit-log';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { PresenceStreams } from './presence/presence-streams';
 import { Stopping } from './health/stopping';
@@ -61,6 +63,10 @@ export interface RunningApp {
  */
 export async function startApp(config: Config, logDestination?: DestinationStream): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
+  // the projector's and the notary's threads load their modules on the other core while this one builds the app;
+  // they get their data and begin when the app starts them, as before (readSide.start, AuditLog's bootstrap)
+  if (config.projectorInProcess) preloadProjectorThread();
+  preloadNotaryThread();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log), { bodyParser: false, rawBody: true, bufferLogs: true });
   // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
   app.useLogger(app.get(Logger));

@@ -8,6 +8,7 @@ export {
 } from './sqlite/sqlite-event-store';
 export { isBusy, openDatabase, retryWhileBusy, type OpenDatabaseOptions } from './sqlite/open-database';
 export { workerEntry } from './worker-entry';
+export { dataFromParent, preloadWorker, startWorker } from './preloaded-workers';
 export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurrentdb-event-store';
 export { createEventStore, type EventStoreConfig } from './create-event-store';
 export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
   type InclusionAnswer,
@@ -11,11 +11,16 @@ import {
   proveInclusion,
   signerFromSeed,
 } from '@rollcall/audit';
-import { type EventStore, type RecordedEvent, createEventStore, workerEntry } from '@rollcall/event-store';
+import { type EventStore, type RecordedEvent, createEventStore, preloadWorker, startWorker } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
+
+/** Spawns the notary's thread ahead of the app's bootstrap, to load its modules while the process starts (preloaded-workers.ts). */
+export function preloadNotaryThread(): void {
+  preloadWorker(__dirname, 'notary-worker', __filename, 'notary');
+}
 
 /**
  * The notary as the API sees it (docs/rules.md#verifiable-history): starts its thread with the app and stops it
@@ -51,7 +56,6 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { file, execArgv } = workerEntry(__dirname, 'notary-worker', __filename);
     const data: NotaryWorkerData = {
       eventstoreUrl: this.config.eventstoreUrl,
       dataDir: this.config.dataDir,
@@ -60,7 +64,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
       checkpointMs: this.config.audit.checkpointMs,
       pollMs: 20,
     };
-    const worker = new Worker(file, { workerData: data, execArgv, name: 'notary' });
+    const worker = startWorker(__dirname, 'notary-worker', __filename, 'notary', data);
     this.worker = worker;
     let onStopped: () => void = () => undefined;
     this.stopped = new Promise<void>((resolve) => (onStopped = resolve));

@@ -5,9 +5,9 @@
 // Of the API processes over one data dir, one notarizes at a time (a lease, ../infrastructure/lease.ts); the others
 // stand by, their trees read from the same audit.sqlite, and take over when it stops.
 import { join } from 'node:path';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
-import { createEventStore } from '@rollcall/event-store';
+import { createEventStore, dataFromParent } from '@rollcall/event-store';
 import { LEASE_RENEW_MS, Lease, LeaseLeader } from '../infrastructure/lease';
 
 export interface NotaryWorkerData {
@@ -33,7 +33,8 @@ export const auditFile = (dataDir: string) => join(dataDir, 'audit.sqlite');
 
 async function run(): Promise<void> {
   const port = parentPort!;
-  const data = workerData as NotaryWorkerData;
+  // handed over by startWorker (the thread may have been spawned before the data existed: preloaded-workers.ts)
+  const data = await dataFromParent<NotaryWorkerData>(port);
   const send = (m: FromNotary) => port.postMessage(m);
   const events = createEventStore({ eventstoreUrl: data.eventstoreUrl, dataDir: data.dataDir });
   const tree = new SqliteTreeStore(auditFile(data.dataDir));

@@ -2,8 +2,8 @@
 // files are shared in WAL mode) and polls the head for the API thread's appends, so projecting never holds up
 // command handling on the API's event loop, and uses the machine's second core. Of several API processes over one
 // data dir, one projects at a time (lease.ts); the others stand by.
-import { parentPort, workerData } from 'node:worker_threads';
-import { createRollcallEventStore } from '@rollcall/event-store';
+import { parentPort } from 'node:worker_threads';
+import { createRollcallEventStore, dataFromParent } from '@rollcall/event-store';
 import { createReadStore } from '@rollcall/read-store';
 import { leasedProjections } from './leased-projector';
 import { lowerThisThreadsPriority } from './thread-priority';
@@ -33,7 +33,8 @@ const WANTED_POLL_MS = 25;
 
 async function run(): Promise<void> {
   const port = parentPort!;
-  const data = workerData as ProjectorWorkerData;
+  // handed over by startWorker (the thread may have been spawned before the data existed: preloaded-workers.ts)
+  const data = await dataFromParent<ProjectorWorkerData>(port);
   const send = (m: FromWorker) => port.postMessage(m);
   const lowered = lowerThisThreadsPriority(data.nice);
   if (lowered) send({ type: 'log', level: 'info', message: `projector: its thread keeps its CPU priority (${lowered})` });

@@ -1,5 +1,5 @@
-import { workerEntry } from '@rollcall/event-store';
-import { Worker } from 'node:worker_threads';
+import { preloadWorker, startWorker } from '@rollcall/event-store';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PROJECTIONS, type ProjectionStatus, Projector, checkpointKey, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
 import type { Config } from '../config';
@@ -7,6 +7,11 @@ import type { Metrics } from './metrics';
 import type { ReadSide } from './read-side';
 import type { FromWorker, ProjectorWorkerData, ToWorker } from './projector-worker';
 
+
+/** Spawns the projector's thread ahead of `start`, to load its modules while the process starts (preloaded-workers.ts). */
+export function preloadProjectorThread(): void {
+  preloadWorker(__dirname, 'projector-worker', __filename, 'projector');
+}
 
 /**
  * The read store (MongoDB or embedded SQLite) for queries, and the projections' progress. By default the
@@ -43,7 +48,6 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
     forgotten: (subjectIds) => worker?.postMessage({ type: 'forget', subjectIds } satisfies ToWorker),
     start: async () => {
       if (!config.projectorInProcess) return;
-      const { file, execArgv } = workerEntry(__dirname, 'projector-worker', __filename);
       const data: ProjectorWorkerData = {
         eventstoreUrl: config.eventstoreUrl,
         mongoUrl: config.mongoUrl,
@@ -53,7 +57,7 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
         nice: config.projectorNice,
       };
       // named: the OS thread carries the name (ps, top -H, /proc/<pid>/task/*/comm)
-      worker = new Worker(file, { workerData: data, execArgv, name: 'projector' });
+      worker = startWorker(__dirname, 'projector-worker', __filename, 'projector', data);
       let onStopped: () => void = () => undefined;
       stopped = new Promise<void>((resolve) => (onStopped = resolve));
       await new Promise<void>((resolve, reject) => {
