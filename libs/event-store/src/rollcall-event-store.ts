@@ -12,12 +12,14 @@ import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
   subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>): string[];
-  forget(subjectIds: string[]): Promise<void>;
+  /** `position`: the deletion's, kept as the subjects' tombstone by a key store that cannot know it (KeyStore.forget) */
+  forget(subjectIds: string[], position?: bigint): Promise<void>;
   /**
-   * After a deletion appended with FORGET_KEYS_WITH_EVENT naming these subjects: the embedded store forgot them in the
-   * deletion's transaction, and only their traces go now; another store forgets them now (docs/adr/0003).
+   * After a deletion appended with FORGET_KEYS_WITH_EVENT naming these subjects, at log position `position`: the
+   * embedded store forgot them in the deletion's transaction, and only their traces go now; another store forgets them
+   * now, leaving tombstones at `position` (docs/adr/0003).
    */
-  forgetAfterDeletion(subjectIds: string[]): Promise<void>;
+  forgetAfterDeletion(subjectIds: string[], position?: bigint): Promise<void>;
   /** a deletion found at start whose events say its append forgot these keys: their traces go, no key is deleted */
   forgottenWithDeletion(subjectIds: string[]): Promise<void>;
   /** drops this process's cached keys of subjects that another replica forgot */
@@ -40,7 +42,7 @@ export interface SnapshotSealing {
   /**
    * Of these subjects, those a deletion forgot after log position `heard` (their key now, if any, was made after it),
    * with that deletion's position: a process that has not heard of it may hold what it erased (docs/adr/0003, "Erasure
-   * and sealing race", point 7). Undefined: the key store keeps no tombstones (keys.sqlite, MongoDB), nothing can be told.
+   * and sealing race", points 7 and 11). Undefined: the key store keeps no tombstones, nothing can be told.
    */
   forgottenAfter(subjectIds: readonly string[], heard: bigint): Promise<Map<string, bigint> | undefined>;
   /** forgets these subjects' keys: what was sealed with them is unreadable from now on */
@@ -89,8 +91,8 @@ export async function createRollcallEventStore(
     store,
     personalData: {
       subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
-      forget: (ids) => store.forget(ids),
-      forgetAfterDeletion: (ids) => store.forgetAfterAppend(ids),
+      forget: (ids, position) => store.forget(ids, position),
+      forgetAfterDeletion: (ids, position) => store.forgetAfterAppend(ids, position),
       forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),
       forgetCached: (ids) => store.forgetCached(ids),
     },

@@ -137,6 +137,57 @@ describe('rule 12: the erasure pass at start', () => {
   });
 });
 
+describe('rule 12: the deletion\'s position reaches the key store (its tombstones, docs/adr/0003 point 11)', () => {
+  /** personalData, recording the positions its forgets are given */
+  const spying = () => {
+    const calls: { how: string; ids: string[]; position?: bigint }[] = [];
+    const spy: PersonalData = {
+      ...personalData,
+      subjectsOf: (u) => personalData.subjectsOf(u),
+      forget: async (ids, position) => {
+        calls.push({ how: 'forget', ids, position });
+        await personalData.forget(ids, position);
+      },
+      forgetAfterDeletion: async (ids, position) => {
+        calls.push({ how: 'forgetAfterDeletion', ids, position });
+        await personalData.forgetAfterDeletion(ids, position);
+      },
+    };
+    return { spy, calls };
+  };
+
+  it('the delete handler hands over the position of its deletion\'s last event', async () => {
+    const { spy, calls } = spying();
+    const r = replica(store, spy);
+    const { admin, x, first } = await setUp(r);
+    const answer = await r.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
+    let lastOfDeletion = -1n;
+    for await (const e of store.readAll()) if (e.type === 'UserDeleted' || e.metadata.erasedSubjects !== undefined) lastOfDeletion = e.position;
+    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'] })), position: BigInt(answer.position) }]);
+    expect(BigInt(answer.position)).toBe(lastOfDeletion);
+  });
+
+  it('the pass at start hands over the position of the deletion it finishes', async () => {
+    const previous = new Proxy(store, {
+      get: (target, name) =>
+        name === 'appendMany'
+          ? (parts: Parameters<EventStore['appendMany']>[0]) =>
+              target.appendMany(parts.map((p) => ({ ...p, events: p.events.map((e) => ({ ...e, metadata: withoutFlag(e.metadata) })) })))
+          : Reflect.get(target, name, target),
+    });
+    const noRecords = { append: () => Promise.reject(new Error('no records before this version')) } as unknown as EventStore;
+    const old = replica(previous, personalData, noRecords);
+    const { admin, x, first } = await setUp(old);
+    await old.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
+    let deletion: bigint | undefined;
+    for await (const e of store.readAll({ filter: { eventTypes: ['UserDeleted'] } })) deletion = e.position;
+
+    const { spy, calls } = spying();
+    expect(await eraseDeletedUsers(store, new StreamStates(store), spy)).toBe(1);
+    expect(calls).toEqual([{ how: 'forget', ids: expect.any(Array), position: deletion }]);
+  });
+});
+
 const withoutFlag = (metadata: Record<string | symbol, unknown>) => {
   // neither the record's flag nor the keys forgotten in the deletion's transaction (FORGET_KEYS_WITH_EVENT) then
   const { [ERASURE_RECORDED_FLAG]: _flag, [FORGET_KEYS_WITH_EVENT]: _forget, ...rest } = metadata;

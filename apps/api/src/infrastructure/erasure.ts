@@ -65,16 +65,16 @@ export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: stri
     subjectsOf: (user) => inner.subjectsOf(user),
     forgetCached: (ids) => inner.forgetCached(ids),
     forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),
-    forget: async (ids) => {
+    forget: async (ids, position) => {
       try {
-        await inner.forget(ids);
+        await inner.forget(ids, position);
       } finally {
         await erased(ids);
       }
     },
-    forgetAfterDeletion: async (ids) => {
+    forgetAfterDeletion: async (ids, position) => {
       try {
-        await inner.forgetAfterDeletion(ids);
+        await inner.forgetAfterDeletion(ids, position);
       } catch (error) {
         if (!(error instanceof KeyTracesLeftError)) throw error;
         const what = `the traces of ${error.subjectIds.length} forgotten data key(s) could not be cleared`;
@@ -130,7 +130,7 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
     if (e.metadata[KEYS_FORGOTTEN_WITH_EVENT] === true) await personalData.forgottenWithDeletion(subjects);
     else {
       const forgotten = e.metadata[ERASURE_RECORDED_FLAG] === true ? subjects : subjects.filter(notSealedSince(e.position));
-      if (forgotten.length > 0) await personalData.forget(forgotten);
+      if (forgotten.length > 0) await personalData.forget(forgotten, e.position);
     }
     await recordErasure(store, deleted);
   }

@@ -30,10 +30,10 @@ export class AddressErasure {
     private readonly forgetCachedKeys: (subjectIds: string[]) => void = () => undefined,
     /**
      * Of these subjects, those a deletion forgot that this process has not heard of yet, with its position (the key
-     * store's tombstones after PresenceFeed.heardThrough; nothing without them)
+     * store's tombstones after PresenceFeed.heardThrough; every key store keeps them: docs/adr/0003, point 11)
      */
     private readonly notHeard: (subjectIds: string[]) => Promise<Map<string, bigint>> = async () => new Map(),
-    /** of these subjects, those a deletion forgot after `position`, with its position (the tombstones; nothing without them) */
+    /** of these subjects, those a deletion forgot after `position`, with its position (the key store's tombstones) */
     private readonly forgottenAfter: (subjectIds: string[], position: bigint) => Promise<Map<string, bigint>> = async () => new Map(),
   ) {}
 

@@ -62,8 +62,8 @@ function apiProcess(stores: Stores) {
   });
   const erasing: PersonalData = {
     ...stores.personalData,
-    forgetAfterDeletion: async (ids) => {
-      await stores.personalData.forgetAfterDeletion(ids);
+    forgetAfterDeletion: async (ids, position) => {
+      await stores.personalData.forgetAfterDeletion(ids, position);
       await erasure.erased(ids);
       for (const other of processes) if (other.stores !== stores) hearings.push(jitter().then(() => other.hear(ids)));
     },

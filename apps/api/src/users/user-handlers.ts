@@ -173,7 +173,9 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       },
     );
     if (subjects.length > 0) {
-      await this.personalData.forgetAfterDeletion(subjects);
+      // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
+      // transaction records them there (KeyStore.forget; docs/adr/0003, point 11)
+      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position));
       // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
       // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
       await recordErasure(this.events, { organizationId, userId }).catch(() => {

@@ -1,7 +1,7 @@
 import { openDatabase } from '../sqlite/open-database';
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
-import type { Binary, Collection, MongoClient } from 'mongodb';
+import type { Binary, Collection, Long, MongoClient } from 'mongodb';
 import { mongoDriver } from '../drivers/lazy-drivers';
 
 /**
@@ -13,11 +13,16 @@ export interface KeyStore {
   ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
   /** the subjects' keys; a forgotten or unknown subject is absent */
   find(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
-  forget(subjectIds: readonly string[]): Promise<void>;
   /**
-   * The log position of the latest deletion that forgot each subject's key (a tombstone), where the store keeps them:
-   * the embedded one, in the deletion's own transaction. Absent: this store keeps none (docs/adr/0003, "Erasure and
-   * sealing race", point 7).
+   * Deletes the subjects' keys. `position`: the log position of the deletion that forgets them, kept as each subject's
+   * tombstone (the latest such position) by a store that keeps tombstones and cannot know it itself; the embedded
+   * store records its own, in the deletion's transaction, and ignores it. Without it nothing is recorded.
+   */
+  forget(subjectIds: readonly string[], position?: bigint): Promise<void>;
+  /**
+   * The log position of the latest deletion that forgot each subject's key (a tombstone): the embedded store records
+   * it in the deletion's own transaction; keys.sqlite and MongoDB when `forget` is given it, before the keys go
+   * (docs/adr/0003, "Erasure and sealing race", point 11). Absent: this store keeps none.
    */
   forgottenAt?(subjectIds: readonly string[]): Promise<Map<string, bigint>>;
   /** a secret created once per store, to derive pseudonymous subject ids (e.g. of email addresses) */
@@ -37,6 +42,8 @@ export class SqliteKeyStore implements KeyStore {
   private readonly selectMany;
   private readonly insert;
   private readonly remove;
+  private readonly tombstone;
+  private readonly tombstones;
   private pending: { ids: string[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
 
@@ -45,12 +52,18 @@ export class SqliteKeyStore implements KeyStore {
     // secure_delete: a forgotten key's bytes are overwritten, not left in a free page of the file
     this.db = openDatabase(file, {
       setUp: `PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;
-      CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`,
+      CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS subject_tombstones (subject TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID`,
     });
     this.select = this.db.prepare('SELECT key FROM subject_keys WHERE subject = ?');
     this.selectMany = this.db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)');
     this.remove = this.db.prepare('DELETE FROM subject_keys WHERE subject = ?');
+    this.tombstone = this.db.prepare(
+      'INSERT INTO subject_tombstones (subject, position) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET position = max(position, excluded.position)',
+    );
+    this.tombstones = this.db.prepare('SELECT subject, position FROM subject_tombstones WHERE subject IN (SELECT value FROM json_each(?))');
+    this.tombstones.setReadBigInts(true);
   }
 
   async ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
@@ -86,12 +99,26 @@ export class SqliteKeyStore implements KeyStore {
     return new Map(rows.map((r) => [r.subject, Buffer.from(r.key)]));
   }
 
-  async forget(subjectIds: readonly string[]): Promise<void> {
+  async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
     this.db.exec('BEGIN IMMEDIATE');
-    for (const id of subjectIds) this.remove.run(id);
-    this.db.exec('COMMIT');
+    try {
+      for (const id of subjectIds) {
+        this.remove.run(id);
+        if (position !== undefined) this.tombstone.run(id, position);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
     // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
     this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+
+  async forgottenAt(subjectIds: readonly string[]): Promise<Map<string, bigint>> {
+    if (subjectIds.length === 0) return new Map();
+    const rows = this.tombstones.all(JSON.stringify(subjectIds)) as { subject: string; position: bigint }[];
+    return new Map(rows.map((r) => [r.subject, r.position]));
   }
 
   async pepper(): Promise<Buffer> {
@@ -145,14 +172,19 @@ export function decodeSubjectKey(subjectId: string, stored: unknown): Buffer {
 const isBinary = (value: unknown): value is Binary =>
   value instanceof mongoDriver().Binary || (typeof value === 'object' && value !== null && (value as { _bsontype?: unknown })._bsontype === 'Binary');
 
-/** Production: a MongoDB collection `subject_keys` (insert-if-absent, so replicas agree on one key). */
+/**
+ * Production: a MongoDB collection `subject_keys` (insert-if-absent, so replicas agree on one key), and
+ * `subject_tombstones` (`{ _id: subject, position: Int64 }`, the latest deletion that forgot it).
+ */
 export class MongoKeyStore implements KeyStore {
   private readonly client: MongoClient;
   private readonly keys: Collection<{ _id: string; key: Binary | Buffer }>;
+  private readonly tombstones: Collection<{ _id: string; position: Long }>;
 
   constructor(mongoUrl: string) {
     this.client = new (mongoDriver().MongoClient)(mongoUrl);
     this.keys = this.client.db().collection('subject_keys');
+    this.tombstones = this.client.db().collection('subject_tombstones');
   }
 
   async ensure(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
@@ -169,8 +201,26 @@ export class MongoKeyStore implements KeyStore {
     return new Map(docs.map((d) => [d._id, decodeSubjectKey(d._id, d.key)]));
   }
 
-  async forget(subjectIds: readonly string[]): Promise<void> {
+  /**
+   * The tombstones first: a reader that finds one takes the key as forgotten (the safe side), and a crash between the
+   * two leaves the deletion unrecorded, so the pass at start forgets the keys again (apps/api/src/infrastructure/erasure.ts).
+   */
+  async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
+    if (position !== undefined && subjectIds.length > 0) {
+      const at = mongoDriver().Long.fromBigInt(position);
+      await this.tombstones.bulkWrite(
+        subjectIds.map((id) => ({ updateOne: { filter: { _id: id }, update: { $max: { position: at } }, upsert: true } })),
+        { ordered: false, writeConcern: { w: 'majority', j: true } },
+      );
+    }
     await this.keys.deleteMany({ _id: { $in: [...subjectIds] } }, { writeConcern: { w: 'majority', j: true } });
+  }
+
+  async forgottenAt(subjectIds: readonly string[]): Promise<Map<string, bigint>> {
+    if (subjectIds.length === 0) return new Map();
+    // promoteLongs off: an Int64 stays a Long (exact past 2^53), read as a bigint here
+    const docs = await this.tombstones.find({ _id: { $in: [...subjectIds] } }, { promoteLongs: false }).toArray();
+    return new Map(docs.map((d) => [d._id, BigInt(d.position.toString())]));
   }
 
   async pepper(): Promise<Buffer> {

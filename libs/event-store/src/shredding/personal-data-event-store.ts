@@ -231,10 +231,13 @@ export class PersonalDataEventStore implements EventStore {
     return this.erasureCount;
   }
 
-  /** Erases subjects: their keys are deleted, so their data reads as null from now on. */
-  async forget(subjectIds: readonly string[]): Promise<void> {
+  /**
+   * Erases subjects: their keys are deleted, so their data reads as null from now on. `position`: the deletion's, their
+   * tombstone where the key store keeps it (KeyStore.forget).
+   */
+  async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
     this.erasureCount++;
-    await this.keys.forget(subjectIds);
+    await this.keys.forget(subjectIds, position);
     for (const id of subjectIds) this.remember(id, null);
   }
 
@@ -244,10 +247,10 @@ export class PersonalDataEventStore implements EventStore {
    * stored now was made after the deletion). With another key store the keys are forgotten now, after the append: an
    * event sealed under one of them and appended in between is erased with them (docs/adr/0003).
    */
-  async forgetAfterAppend(subjectIds: readonly string[]): Promise<void> {
+  async forgetAfterAppend(subjectIds: readonly string[], position?: bigint): Promise<void> {
     // a subject no append forgot (another key store; the marker lost on the way) is forgotten now, as before
     const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id));
-    if (notYet.length > 0) await this.forget(notYet);
+    if (notYet.length > 0) await this.forget(notYet, position);
     const withAppend = subjectIds.filter((id) => !notYet.includes(id));
     if (withAppend.length === 0) return;
     try {
