@@ -173,6 +173,46 @@ describe('the same request sent to two replicas, while this one has a command in
   });
 });
 
+describe('the same request sent to two replicas, written there between this replica\'s loads of its two streams', () => {
+  it.each([
+    ['pipelined', () => fx.handler()],
+    ['in turn', async () => new StreamHandler(fx.store, new StreamStates(fx.store))],
+  ])('the key found in the second stream only (the first loaded before that commit): answered with both streams\' stored events, not one part (%s)', async (_, handlerOf) => {
+    // found in replicas.e2e-spec (seed 13, session 21's CI): an acceptance answered 500, its replay having read back
+    // the workspace's part only — the organization's state was loaded before the other replica's commit, the
+    // workspace's after it
+    const handler = await handlerOf();
+    const on = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
+    await other.appendMany([
+      { stream: 's-1', events: on('s-1', 'setup', '0'), expected: 'no_stream' },
+      { stream: 's-2', events: on('s-2', 'setup', '0'), expected: 'no_stream' },
+    ]);
+    let between: (() => Promise<void>) | undefined = async () => {
+      await other.appendMany([
+        { stream: 's-1', events: on('s-1', 'dup', 'theirs-1'), expected: 0n },
+        { stream: 's-2', events: on('s-2', 'dup', 'theirs-2'), expected: 0n },
+      ]);
+    };
+    const torn: Target<{ s1: string[]; s2: string[] }> = {
+      lock: 's-1',
+      load: async (states) => {
+        const s1 = await states.single('s-1', TAGS);
+        const hook = between;
+        between = undefined;
+        await hook?.();
+        const s2 = await states.single('s-2', TAGS);
+        return { context: { s1: s1.state, s2: s2.state }, streams: [s1, s2] };
+      },
+    };
+    const decided: string[] = [];
+    const answer = await handler.handle(torn, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), () => {
+      decided.push('dup');
+      return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
+    }, { route: (e) => (e as Tagged).data.stream });
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events), decided }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] });
+  });
+});
+
 describe('StreamStates: events in flight (speculate) and what the store holds', () => {
   const command = () => ({ id: 'last', of: {}, settled: new Promise<boolean>(() => undefined) });
 

@@ -153,7 +153,7 @@ export class StreamHandler {
         continue;
       }
       const found = this.appliedOf(streams, ctx, attempt);
-      if (found) return { ...(await this.readBack<E>(found)), warnings: [], context, replayed: true };
+      if (found) return { ...(await this.readBack<E>(found, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true };
       if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
 
       dateAfter(ctx, streams);
@@ -248,7 +248,7 @@ export class StreamHandler {
       // be part of the command (replicas e2e, seed 13: an acceptance's organization part without its workspace part)
       if (streams.some((s) => s.after)) return { again: settledAll() };
       const applied = found;
-      return { after, answer: async () => ({ ...(await this.readBack<E>(applied)), warnings: [], context, replayed: true }) };
+      return { after, answer: async () => ({ ...(await this.readBack<E>(applied, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true }) };
     }
     if (!mayDecide) return { after, answer: () => Promise.reject(new ConcurrencyExhaustedError(lock)) };
     dateAfter(ctx, streams);
@@ -337,8 +337,14 @@ export class StreamHandler {
     return found;
   }
 
-  /** The command's events, read back in log order. */
-  private async readBack<E>(found: { stream: string; at: AppliedCommand }[]): Promise<{ events: E[]; position: string }> {
+  /**
+   * The command's events, read back in log order: where the states found its key, and in the command's other streams
+   * after the revision their states were loaded at. A command's parts are committed together, but its streams' states
+   * are loaded one after the other: another replica's commit of the command can land between two loads, so one state
+   * holds the key and another (loaded before) does not; the log has both parts (replicas e2e, seed 13: an acceptance
+   * answered from its organization part alone, its workspace part missing, was a 500).
+   */
+  private async readBack<E>(found: { stream: string; at: AppliedCommand }[], loaded: Loaded<unknown>[], idempotencyKey: string): Promise<{ events: E[]; position: string }> {
     const recorded = [];
     for (const { stream, at } of found) {
       let left = at.count;
@@ -346,6 +352,12 @@ export class StreamHandler {
         recorded.push(e);
         if (--left === 0) break;
       }
+    }
+    for (const { stream, expected } of loaded) {
+      if (found.some((f) => f.stream === stream)) continue;
+      const fromRevision = expected === 'no_stream' ? 0n : expected === 'any' ? undefined : expected + 1n;
+      if (fromRevision === undefined) continue;
+      for await (const e of this.store.readStream(stream, { fromRevision })) if (e.metadata.idempotencyKey === idempotencyKey) recorded.push(e);
     }
     recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];
