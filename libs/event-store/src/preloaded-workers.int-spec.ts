@@ -15,8 +15,8 @@ describe('threads spawned ahead of their data (preloaded-workers.ts)', () => {
   });
 
   it('startWorker takes the preloaded thread and hands it its data', async () => {
-    const preloaded = preloadWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo');
-    expect(preloadWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo')).toBe(preloaded); // one per module
+    const preloaded = preloadWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo').threadId;
+    expect(preloadWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo').threadId).toBe(preloaded); // one per module
     // give it time to load (what the early spawn is for)
     await new Promise((resolve) => setTimeout(resolve, 500));
     const worker = startWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo', { delayMs: 0, n: 1 });
@@ -38,7 +38,9 @@ describe('threads spawned ahead of their data (preloaded-workers.ts)', () => {
 
   it('messages posted right after the data reach the thread, even before it listens for them', async () => {
     preloadWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo');
-    // the thread attaches its handler 200 ms after its data; "forget" and "hurry" may be posted meanwhile
+    // loaded and waiting for its data (its listener attached), as in the API; it removes that listener on the data and
+    // attaches its handler 200 ms later: "forget" and "hurry" may be posted meanwhile
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const worker = startWorker(TESTING, 'echo-data-worker', FIXTURE, 'echo', { delayMs: 200 });
     started.push(worker);
     worker.postMessage({ type: 'forget', subjectIds: ['s1'] });
@@ -53,9 +55,10 @@ describe('threads spawned ahead of their data (preloaded-workers.ts)', () => {
   });
 
   it('a preloaded thread that failed while loading does not fail the process; the start spawns one that reports', async () => {
-    preloadWorker(TESTING, 'failing-worker', FIXTURE, 'failing');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const failed = preloadWorker(TESTING, 'failing-worker', FIXTURE, 'failing');
+    await failed.endedUntaken;
     const worker = startWorker(TESTING, 'failing-worker', FIXTURE, 'failing', {});
+    expect(worker.threadId).not.toBe(failed.threadId); // a fresh thread, not the one that failed
     const error = await new Promise<Error>((resolve) => worker.once('error', resolve));
     expect(error.message).toContain('failed while loading');
   });

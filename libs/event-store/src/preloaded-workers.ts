@@ -18,26 +18,39 @@ const DATA = 'worker-data';
 interface Preloaded {
   worker: Worker;
   failed: boolean;
+  thread: PreloadedThread;
 }
 
 const preloaded = new Map<string, Preloaded>();
 
+/** A thread spawned ahead: its id, and a promise settled if it ends (fails) before it is taken. */
+export interface PreloadedThread {
+  threadId: number;
+  endedUntaken: Promise<void>;
+}
+
 /**
- * Spawns the thread of module `name` (beside `callerFile`, in `dir`) now, to be taken by `startWorker`; its thread id.
- * Idempotent: a thread preloaded and not taken yet is kept.
+ * Spawns the thread of module `name` (beside `callerFile`, in `dir`) now, to be taken by `startWorker`. Idempotent: a
+ * thread preloaded and not taken yet is kept.
  */
-export function preloadWorker(dir: string, name: string, callerFile: string, threadName: string): number {
+export function preloadWorker(dir: string, name: string, callerFile: string, threadName: string): PreloadedThread {
   const key = `${dir}/${name}`;
   const waiting = preloaded.get(key);
-  if (waiting) return waiting.worker.threadId;
+  if (waiting) return waiting.thread;
   const { file, execArgv } = workerEntry(dir, name, callerFile);
-  const entry: Preloaded = { worker: new Worker(file, { execArgv, name: threadName }), failed: false };
-  entry.worker.unref();
+  const worker = new Worker(file, { execArgv, name: threadName });
+  worker.unref();
+  let ended!: () => void;
+  const entry: Preloaded = { worker, failed: false, thread: { threadId: worker.threadId, endedUntaken: new Promise<void>((resolve) => (ended = resolve)) } };
   // a failure before it is taken is not this process's to report: the thread spawned in its place reports its own
-  entry.worker.once('error', () => (entry.failed = true));
-  entry.worker.once('exit', () => (entry.failed = true));
+  const fail = () => {
+    entry.failed = true;
+    ended();
+  };
+  worker.once('error', fail);
+  worker.once('exit', fail);
   preloaded.set(key, entry);
-  return entry.worker.threadId;
+  return entry.thread;
 }
 
 /** The thread of module `name`, preloaded or spawned now, handed `data` (its module reads it with dataFromParent). */

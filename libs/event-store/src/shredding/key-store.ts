@@ -14,20 +14,31 @@ export interface KeyStore {
   /** the subjects' keys; a forgotten or unknown subject is absent */
   find(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
   /**
-   * Deletes the subjects' keys. `position`: the log position of the deletion that forgets them, kept as each subject's
-   * tombstone (the latest such position) by a store that keeps tombstones and cannot know it itself; the embedded
-   * store records its own, in the deletion's transaction, and ignores it. Without it nothing is recorded.
+   * Deletes the subjects' keys. `tombstone`: where a store that keeps tombstones but cannot write them in the
+   * deletion's transaction stamps them (keys.sqlite, MongoDB; the embedded store stamps its own and ignores it).
+   * Without it nothing is stamped (a snapshot's key shredded: no check asks for those subjects).
    */
-  forget(subjectIds: readonly string[], position?: bigint): Promise<void>;
+  forget(subjectIds: readonly string[], tombstone?: TombstoneAt): Promise<void>;
   /**
    * The log position of the latest deletion that forgot each subject's key (a tombstone): the embedded store records
-   * it in the deletion's own transaction; keys.sqlite and MongoDB when `forget` is given it, before the keys go
+   * it in the deletion's own transaction; keys.sqlite and MongoDB when `forget` is given a TombstoneAt
    * (docs/adr/0003, "Erasure and sealing race", point 11). Absent: this store keeps none.
    */
   forgottenAt?(subjectIds: readonly string[]): Promise<Map<string, bigint>>;
   /** a secret created once per store, to derive pseudonymous subject ids (e.g. of email addresses) */
   pepper(): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/**
+ * The tombstones of a forget outside the deletion's transaction (docs/adr/0003, point 11): at the deletion's
+ * `position` before the keys go (a reader finding one takes the key as forgotten: the safe side), then at the log's
+ * head read after they went: an event appended between the deletion and the forget was sealed under a key that is
+ * gone now, erased with it, and must count as after no tombstone it precedes.
+ */
+export interface TombstoneAt {
+  position: bigint;
+  headAfter: () => Promise<bigint>;
 }
 
 const PEPPER = '__pepper__';
@@ -99,20 +110,31 @@ export class SqliteKeyStore implements KeyStore {
     return new Map(rows.map((r) => [r.subject, Buffer.from(r.key)]));
   }
 
-  async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
+  async forget(subjectIds: readonly string[], tombstone?: TombstoneAt): Promise<void> {
+    this.inTransaction(() => {
       for (const id of subjectIds) {
         this.remove.run(id);
-        if (position !== undefined) this.tombstone.run(id, position);
+        if (tombstone) this.tombstone.run(id, tombstone.position);
       }
+    });
+    // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
+    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    if (!tombstone) return;
+    const head = await tombstone.headAfter();
+    this.inTransaction(() => {
+      for (const id of subjectIds) this.tombstone.run(id, head);
+    });
+  }
+
+  private inTransaction(work: () => void): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      work();
       this.db.exec('COMMIT');
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
-    // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
-    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 
   async forgottenAt(subjectIds: readonly string[]): Promise<Map<string, bigint>> {
@@ -202,25 +224,31 @@ export class MongoKeyStore implements KeyStore {
   }
 
   /**
-   * The tombstones first: a reader that finds one takes the key as forgotten (the safe side), and a crash between the
-   * two leaves the deletion unrecorded, so the pass at start forgets the keys again (apps/api/src/infrastructure/erasure.ts).
+   * TombstoneAt: the tombstones at the deletion's position first, then the keys go, then the tombstones at the head
+   * read after. A crash in between leaves the deletion unrecorded, and the pass at start forgets again
+   * (apps/api/src/infrastructure/erasure.ts).
    */
-  async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
-    if (position !== undefined && subjectIds.length > 0) {
-      const at = mongoDriver().Long.fromBigInt(position);
-      await this.tombstones.bulkWrite(
-        subjectIds.map((id) => ({ updateOne: { filter: { _id: id }, update: { $max: { position: at } }, upsert: true } })),
-        { ordered: false, writeConcern: { w: 'majority', j: true } },
-      );
-    }
+  async forget(subjectIds: readonly string[], tombstone?: TombstoneAt): Promise<void> {
+    if (tombstone) await this.stamp(subjectIds, tombstone.position);
     await this.keys.deleteMany({ _id: { $in: [...subjectIds] } }, { writeConcern: { w: 'majority', j: true } });
+    if (tombstone) await this.stamp(subjectIds, await tombstone.headAfter());
+  }
+
+  /** each subject's tombstone raised to `position` (Int64: exact past 2^53) */
+  private async stamp(subjectIds: readonly string[], position: bigint): Promise<void> {
+    if (subjectIds.length === 0) return;
+    const at = mongoDriver().Long.fromBigInt(position);
+    await this.tombstones.bulkWrite(
+      subjectIds.map((id) => ({ updateOne: { filter: { _id: id }, update: { $max: { position: at } }, upsert: true } })),
+      { ordered: false, writeConcern: { w: 'majority', j: true } },
+    );
   }
 
   async forgottenAt(subjectIds: readonly string[]): Promise<Map<string, bigint>> {
     if (subjectIds.length === 0) return new Map();
-    // promoteLongs off: an Int64 stays a Long (exact past 2^53), read as a bigint here
-    const docs = await this.tombstones.find({ _id: { $in: [...subjectIds] } }, { promoteLongs: false }).toArray();
-    return new Map(docs.map((d) => [d._id, BigInt(d.position.toString())]));
+    // an Int64 past 2^53 comes back as a Long, one within as a number: both read exactly through their decimal text
+    const docs = await this.tombstones.find({ _id: { $in: [...subjectIds] } }).toArray();
+    return new Map(docs.map((d) => [d._id, BigInt(String(d.position))]));
   }
 
   async pepper(): Promise<Buffer> {

@@ -20,6 +20,7 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
   let dir: string;
   let inner: SqliteEventStore;
   let store: PersonalDataEventStore;
+  let keys: SqliteKeyStore;
   let n = 0;
   const event = (person: string, email: string | null, name = 'Jane Doe') => ({
     id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
@@ -31,7 +32,8 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'rollcall-shred-'));
     inner = new SqliteEventStore(join(dir, 'events.sqlite'));
-    store = new PersonalDataEventStore(inner, new SqliteKeyStore(join(dir, 'keys.sqlite')), policy);
+    keys = new SqliteKeyStore(join(dir, 'keys.sqlite'));
+    store = new PersonalDataEventStore(inner, keys, policy);
   });
   afterEach(async () => {
     await store.close();
@@ -140,6 +142,20 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     }
     await sub.unsubscribe();
     expect(seen).toEqual([null, 'kim@acme.test']);
+  });
+
+  it('rule 12: a deletion forgotten after its append (keys.sqlite, as with EventStoreDB) stamps its tombstone past what was sealed under the key in between (docs/adr/0003 point 11)', async () => {
+    await store.append('s-jane', [event('jane', 'jane@acme.test')], 'no_stream');
+    const deletion = (await store.append('deletions', [{ id: '20000000-0000-4000-8000-000000000001', type: 'Deleted', data: { person: 'jane' }, metadata: {} }], 'no_stream')).position;
+    // another replica, not told yet: sealed under jane's key, which the deletion has not forgotten yet
+    const between = (await store.append('s-jane', [event('jane', 'jane@acme.test')], 0n)).position;
+    expect(between).toBeGreaterThan(deletion);
+    await store.forget(['u:jane'], deletion);
+    // erased with the key
+    expect((await collect(store.readStream('s-jane'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null, null]);
+    // and after no tombstone: a check at its position (as the mailer's, AddressErasure.erasedAfter) sees the erasure
+    const tombstone = (await keys.forgottenAt(['u:jane'])).get('u:jane');
+    expect(tombstone).toBeGreaterThanOrEqual(between);
   });
 
   it('concurrent first-time subjects are created in one batch and all readable', async () => {

@@ -237,7 +237,7 @@ export class PersonalDataEventStore implements EventStore {
    */
   async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
     this.erasureCount++;
-    await this.keys.forget(subjectIds, position);
+    await this.keys.forget(subjectIds, position === undefined ? undefined : { position, headAfter: () => this.inner.headPosition() });
     for (const id of subjectIds) this.remember(id, null);
   }
 
