@@ -114,16 +114,7 @@ describe('rule 12: the erasure pass at start', () => {
   });
 
   it('a deletion written before erasures were recorded: the start leaves out the address invited again after it (its new key), erases the rest, and records it', async () => {
-    // the previous version's writer: no flag in the deletion's metadata, no record
-    const previous = new Proxy(store, {
-      get: (target, name) =>
-        name === 'appendMany'
-          ? (parts: Parameters<EventStore['appendMany']>[0]) =>
-              target.appendMany(parts.map((p) => ({ ...p, events: p.events.map((e) => ({ ...e, metadata: withoutFlag(e.metadata) })) })))
-          : Reflect.get(target, name, target),
-    });
-    const noRecords = { append: () => Promise.reject(new Error('no records before this version')) } as unknown as EventStore;
-    const old = replica(previous, personalData, noRecords);
+    const old = previousVersion();
     const { admin, x, first, second, pendingId } = await setUp(old);
     await old.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
     const again = await old.invite.execute(new InviteMemberCommand(first, ctx(admin), { email: 'x@acme.test' }));
@@ -168,15 +159,7 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
   });
 
   it('the pass at start hands over the position of the deletion it finishes', async () => {
-    const previous = new Proxy(store, {
-      get: (target, name) =>
-        name === 'appendMany'
-          ? (parts: Parameters<EventStore['appendMany']>[0]) =>
-              target.appendMany(parts.map((p) => ({ ...p, events: p.events.map((e) => ({ ...e, metadata: withoutFlag(e.metadata) })) })))
-          : Reflect.get(target, name, target),
-    });
-    const noRecords = { append: () => Promise.reject(new Error('no records before this version')) } as unknown as EventStore;
-    const old = replica(previous, personalData, noRecords);
+    const old = previousVersion();
     const { admin, x, first } = await setUp(old);
     await old.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
     let deletion: bigint | undefined;
@@ -187,6 +170,19 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
     expect(calls).toEqual([{ how: 'forget', ids: expect.any(Array), position: deletion }]);
   });
 });
+
+/** A replica of the previous version's writer: no flag in the deletion's metadata, no record. */
+function previousVersion(): Replica {
+  const previous = new Proxy(store, {
+    get: (target, name) =>
+      name === 'appendMany'
+        ? (parts: Parameters<EventStore['appendMany']>[0]) =>
+            target.appendMany(parts.map((p) => ({ ...p, events: p.events.map((e) => ({ ...e, metadata: withoutFlag(e.metadata) })) })))
+        : Reflect.get(target, name, target),
+  });
+  const noRecords = { append: () => Promise.reject(new Error('no records before this version')) } as unknown as EventStore;
+  return replica(previous, personalData, noRecords);
+}
 
 const withoutFlag = (metadata: Record<string | symbol, unknown>) => {
   // neither the record's flag nor the keys forgotten in the deletion's transaction (FORGET_KEYS_WITH_EVENT) then
