@@ -38,6 +38,9 @@ export interface Written<C, E> {
   context: C;
   /** true when the events were already in the log: a retry of a command whose answer was lost */
   replayed: boolean;
+  /** for a replay: where its events were read (`stream@from+count`, or `stream>loaded` for a stream searched after the
+   * revision its state was loaded at), for a handler's error when a part it needs is missing */
+  readFrom?: string;
 }
 
 export type { HandleOptions } from './command-parts';
@@ -344,7 +347,7 @@ export class StreamHandler {
    * holds the key and another (loaded before) does not; the log has both parts (replicas e2e, seed 13: an acceptance
    * answered from its organization part alone, its workspace part missing, was a 500).
    */
-  private async readBack<E>(found: { stream: string; at: AppliedCommand }[], loaded: Loaded<unknown>[], idempotencyKey: string): Promise<{ events: E[]; position: string }> {
+  private async readBack<E>(found: { stream: string; at: AppliedCommand }[], loaded: Loaded<unknown>[], idempotencyKey: string): Promise<{ events: E[]; position: string; readFrom: string }> {
     const recorded = [];
     for (const { stream, at } of found) {
       let left = at.count;
@@ -359,9 +362,13 @@ export class StreamHandler {
       if (fromRevision === undefined) continue;
       for await (const e of this.store.readStream(stream, { fromRevision })) if (e.metadata.idempotencyKey === idempotencyKey) recorded.push(e);
     }
+    const readFrom = [
+      ...found.map(({ stream, at }) => `${stream}@${at.fromRevision}+${at.count}`),
+      ...loaded.filter((l) => !found.some((f) => f.stream === l.stream)).map((l) => `${l.stream}>${String(l.expected)}${l.after ? ' (in flight)' : ''}`),
+    ].join(', ');
     recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];
-    return { events, position: recorded[recorded.length - 1]!.position.toString() };
+    return { events, position: recorded[recorded.length - 1]!.position.toString(), readFrom };
   }
 
   /**
