@@ -230,8 +230,9 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
       },
     );
     const accepted = done.events.find((e) => e.type === 'InvitationAccepted') as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }> | undefined;
-    // seen twice in the replicas e2e (1 run in ~40), the second after the torn-load fix of StreamHandler.readBack: a
-    // replay read back without its workspace part. Not understood yet: the error says what was read, for the next one
+    // a replay read back without its workspace part was a TypeError (replicas e2e, seeds 13, 26, 36 in session 21:
+    // states loaded apart, and a stream head the store remembered within its turn; both handled by StreamHandler.readBack);
+    // should a part go missing again, the error says where the events were read
     if (!accepted)
       throw new Error(`an acceptance's events hold no InvitationAccepted: ${done.replayed ? `read back from ${done.readFrom}` : 'decided here'}, ${done.events.map((e) => e.type).join(', ') || 'no events'} up to ${done.position}`);
     return { userId: accepted.data.userId, organizationId: ref.organizationId, workspaceId: ref.workspaceId, position: done.position };

@@ -213,6 +213,44 @@ describe('the same request sent to two replicas, written there between this repl
   });
 });
 
+describe('the same request sent to two replicas, one of its streams read from a head this store remembers', () => {
+  it('the key found in the first stream, the other stream\'s head remembered from before that commit: answered with both parts (read up to the log\'s head)', async () => {
+    // replicas e2e, seeds 26 and 36 (session 21): an acceptance's organization part found, its workspace part read
+    // from the head the embedded store remembered within the turn (KnownHeads.currentThisTurn), which was behind the
+    // other replica's commit: the read answered nothing, and the acceptance a 500. Modelled: this store's reads of s-2
+    // without a bound stop at the head it remembered before the other replica's commit, as the embedded store's do.
+    const on = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
+    await other.appendMany([
+      { stream: 's-1', events: on('s-1', 'setup', '0'), expected: 'no_stream' },
+      { stream: 's-2', events: on('s-2', 'setup', '0'), expected: 'no_stream' },
+    ]);
+    let rememberedHead: bigint | undefined;
+    const remembering = new Proxy(fx.store, {
+      get: (target, name) =>
+        name === 'readStream'
+          ? (stream: string, options: Parameters<EventStore['readStream']>[1] = {}) =>
+              (async function* () {
+                for await (const e of target.readStream(stream, options))
+                  if (stream !== 's-2' || rememberedHead === undefined || options.toPosition !== undefined || e.revision <= rememberedHead) yield e;
+              })()
+          : Reflect.get(target, name, target),
+    });
+    const handler = new StreamHandler(remembering, new StreamStates(remembering));
+    // s-2's head as of before the other replica's commit
+    rememberedHead = 0n;
+    await other.appendMany([
+      { stream: 's-1', events: on('s-1', 'dup', 'theirs-1'), expected: 0n },
+      { stream: 's-2', events: on('s-2', 'dup', 'theirs-2'), expected: 0n },
+    ]);
+    const decided: string[] = [];
+    const answer = await handler.handle(both, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), () => {
+      decided.push('dup');
+      return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
+    }, { route: (e) => (e as Tagged).data.stream });
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events), decided }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] });
+  });
+});
+
 describe('StreamStates: events in flight (speculate) and what the store holds', () => {
   const command = () => ({ id: 'last', of: {}, settled: new Promise<boolean>(() => undefined) });
 
