@@ -173,6 +173,25 @@ describe('the same request sent to two replicas, while this one has a command in
   });
 });
 
+/** an event of request `key` on `stream`, as another replica stores it */
+const onStream = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
+/** the other replica writes request `key` to s-1 and s-2 at once, each stream at `expected` */
+const otherWritesBoth = (key: string, [t1, t2]: [string, string], expected: ExpectedRevision) =>
+  other.appendMany([
+    { stream: 's-1', events: onStream('s-1', key, t1), expected },
+    { stream: 's-2', events: onStream('s-2', key, t2), expected },
+  ]);
+/** request `dup` sent to this replica on both streams: what it answered, and whether it decided */
+async function sendDup(handler: StreamHandler, target: Target<{ s1: string[]; s2: string[] }>) {
+  const decided: string[] = [];
+  const answer = await handler.handle(target, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), () => {
+    decided.push('dup');
+    return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
+  }, { route: (e) => (e as Tagged).data.stream });
+  return { replayed: answer.replayed, events: tagsOf(answer.events), decided };
+}
+const REPLAYED_BOTH = { replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] };
+
 describe('the same request sent to two replicas, written there between this replica\'s loads of its two streams', () => {
   it.each([
     ['pipelined', () => fx.handler()],
@@ -182,17 +201,8 @@ describe('the same request sent to two replicas, written there between this repl
     // the workspace's part only — the organization's state was loaded before the other replica's commit, the
     // workspace's after it
     const handler = await handlerOf();
-    const on = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
-    await other.appendMany([
-      { stream: 's-1', events: on('s-1', 'setup', '0'), expected: 'no_stream' },
-      { stream: 's-2', events: on('s-2', 'setup', '0'), expected: 'no_stream' },
-    ]);
-    let between: (() => Promise<void>) | undefined = async () => {
-      await other.appendMany([
-        { stream: 's-1', events: on('s-1', 'dup', 'theirs-1'), expected: 0n },
-        { stream: 's-2', events: on('s-2', 'dup', 'theirs-2'), expected: 0n },
-      ]);
-    };
+    await otherWritesBoth('setup', ['0', '0'], 'no_stream');
+    let between: (() => Promise<unknown>) | undefined = () => otherWritesBoth('dup', ['theirs-1', 'theirs-2'], 0n);
     const torn: Target<{ s1: string[]; s2: string[] }> = {
       lock: 's-1',
       load: async (states) => {
@@ -204,12 +214,7 @@ describe('the same request sent to two replicas, written there between this repl
         return { context: { s1: s1.state, s2: s2.state }, streams: [s1, s2] };
       },
     };
-    const decided: string[] = [];
-    const answer = await handler.handle(torn, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), () => {
-      decided.push('dup');
-      return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
-    }, { route: (e) => (e as Tagged).data.stream });
-    expect({ replayed: answer.replayed, events: tagsOf(answer.events), decided }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] });
+    expect(await sendDup(handler, torn)).toEqual(REPLAYED_BOTH);
   });
 });
 
@@ -219,11 +224,7 @@ describe('the same request sent to two replicas, one of its streams read from a 
     // from the head the embedded store remembered within the turn (KnownHeads.currentThisTurn), which was behind the
     // other replica's commit: the read answered nothing, and the acceptance a 500. Modelled: this store's reads of s-2
     // without a bound stop at the head it remembered before the other replica's commit, as the embedded store's do.
-    const on = (stream: string, key: string, t: string) => [{ id: newEventId(), ...toStored(tag(stream, t), { idempotencyKey: key }) }];
-    await other.appendMany([
-      { stream: 's-1', events: on('s-1', 'setup', '0'), expected: 'no_stream' },
-      { stream: 's-2', events: on('s-2', 'setup', '0'), expected: 'no_stream' },
-    ]);
+    await otherWritesBoth('setup', ['0', '0'], 'no_stream');
     let rememberedHead: bigint | undefined;
     const remembering = new Proxy(fx.store, {
       get: (target, name) =>
@@ -238,16 +239,8 @@ describe('the same request sent to two replicas, one of its streams read from a 
     const handler = new StreamHandler(remembering, new StreamStates(remembering));
     // s-2's head as of before the other replica's commit
     rememberedHead = 0n;
-    await other.appendMany([
-      { stream: 's-1', events: on('s-1', 'dup', 'theirs-1'), expected: 0n },
-      { stream: 's-2', events: on('s-2', 'dup', 'theirs-2'), expected: 0n },
-    ]);
-    const decided: string[] = [];
-    const answer = await handler.handle(both, newCommandContext({ actorId: 'admin', idempotencyKey: 'dup' }), () => {
-      decided.push('dup');
-      return { ok: true, events: [tag('s-1', 'mine-1'), tag('s-2', 'mine-2')], warnings: [] };
-    }, { route: (e) => (e as Tagged).data.stream });
-    expect({ replayed: answer.replayed, events: tagsOf(answer.events), decided }).toEqual({ replayed: true, events: ['theirs-1', 'theirs-2'], decided: [] });
+    await otherWritesBoth('dup', ['theirs-1', 'theirs-2'], 0n);
+    expect(await sendDup(handler, both)).toEqual(REPLAYED_BOTH);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type Decision, type DomainEvent, fromStored } from '@rollcall/domain';
+import type { Decision, DomainEvent } from '@rollcall/domain';
 import {
   AppendOutcomeUnknownError,
   DuplicateEventIdError,
@@ -11,11 +11,11 @@ import {
 } from '@rollcall/event-store';
 import { type CommandContext, dateAfter } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
-import { IdempotencyKeyReusedError } from './idempotency';
 import { KeyedMutex } from './keyed-mutex';
 import { type HandleOptions, idempotencyOf, ownEvents, partsOf } from './command-parts';
 import type { OwnCommand } from './stream-entries';
-import type { AppliedCommand, Loaded, StreamStates } from './stream-states';
+import type { Loaded, StreamStates } from './stream-states';
+import { appliedOf, readBack } from './replay';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 
@@ -155,8 +155,8 @@ export class StreamHandler {
         if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
         continue;
       }
-      const found = this.appliedOf(streams, ctx, attempt);
-      if (found) return { ...(await this.readBack<E>(found, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true };
+      const found = appliedOf(streams, ctx, attempt);
+      if (found) return { ...(await readBack<E>(this.store, found, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true };
       if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
 
       dateAfter(ctx, streams);
@@ -239,9 +239,9 @@ export class StreamHandler {
     const foreign = view.since();
     if (foreign === 'forgotten') return { again: settledAll() };
     const after = [...pending.map((c) => c.settled), ...foreign];
-    let found: ReturnType<StreamHandler['appliedOf']>;
+    let found: ReturnType<typeof appliedOf>;
     try {
-      found = this.appliedOf(streams, ctx, attempt);
+      found = appliedOf(streams, ctx, attempt);
     } catch (error) {
       return { after, answer: () => Promise.reject(error) };
     }
@@ -251,7 +251,7 @@ export class StreamHandler {
       // be part of the command (replicas e2e, seed 13: an acceptance's organization part without its workspace part)
       if (streams.some((s) => s.after)) return { again: settledAll() };
       const applied = found;
-      return { after, answer: async () => ({ ...(await this.readBack<E>(applied, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true }) };
+      return { after, answer: async () => ({ ...(await readBack<E>(this.store, applied, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true }) };
     }
     if (!mayDecide) return { after, answer: () => Promise.reject(new ConcurrencyExhaustedError(lock)) };
     dateAfter(ctx, streams);
@@ -326,54 +326,6 @@ export class StreamHandler {
   /** After KeyForgottenSinceSealedError: the states that may hold what the deletion erased go before deciding again. */
   private async keysForgotten(error: unknown): Promise<void> {
     if (error instanceof KeyForgottenSinceSealedError) await this.options.onKeysForgotten?.(error.subjectIds);
-  }
-
-  /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
-  private appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attempt: number): { stream: string; at: AppliedCommand }[] | undefined {
-    // a key made for this request (no client key) is in no log before this command's first append was sent
-    if (attempt === 1 && ctx.generatedKey) return undefined;
-    const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey)! })).filter((s) => s.at !== undefined);
-    if (found.length === 0) return undefined;
-    // the key's events answer another request (the stored answer, which would have said so, is gone)
-    if (ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash))
-      throw new IdempotencyKeyReusedError();
-    return found;
-  }
-
-  /**
-   * The command's events, read back in log order: where the states found its key, and in the command's other streams
-   * after the revision their states were loaded at. A command's parts are committed together, but its streams' states
-   * are loaded one after the other: another replica's commit of the command can land between two loads, so one state
-   * holds the key and another (loaded before) does not; the log has both parts (replicas e2e, seed 13: an acceptance
-   * answered from its organization part alone, its workspace part missing, was a 500).
-   */
-  private async readBack<E>(found: { stream: string; at: AppliedCommand }[], loaded: Loaded<unknown>[], idempotencyKey: string): Promise<{ events: E[]; position: string; readFrom: string }> {
-    const recorded = [];
-    // up to the log's head read now: the embedded store answers a stream's read from the head it remembers, which may
-    // be behind another process's commit until its next turn (KnownHeads.currentThisTurn); the command's other part,
-    // committed with the part the states found, would read as absent (replicas e2e, seeds 26 and 36: an acceptance's
-    // workspace part, its organization part found)
-    const toPosition = await this.store.headPosition();
-    for (const { stream, at } of found) {
-      let left = at.count;
-      for await (const e of this.store.readStream(stream, { fromRevision: at.fromRevision, toPosition })) {
-        recorded.push(e);
-        if (--left === 0) break;
-      }
-    }
-    for (const { stream, expected } of loaded) {
-      if (found.some((f) => f.stream === stream)) continue;
-      const fromRevision = expected === 'no_stream' ? 0n : expected === 'any' ? undefined : expected + 1n;
-      if (fromRevision === undefined) continue;
-      for await (const e of this.store.readStream(stream, { fromRevision, toPosition })) if (e.metadata.idempotencyKey === idempotencyKey) recorded.push(e);
-    }
-    const readFrom = [
-      ...found.map(({ stream, at }) => `${stream}@${at.fromRevision}+${at.count}`),
-      ...loaded.filter((l) => !found.some((f) => f.stream === l.stream)).map((l) => `${l.stream}>${String(l.expected)}${l.after ? ' (in flight)' : ''}`),
-    ].join(', ');
-    recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
-    const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];
-    return { events, position: recorded[recorded.length - 1]!.position.toString(), readFrom };
   }
 
   /**

@@ -231,10 +231,7 @@ export class PersonalDataEventStore implements EventStore {
     return this.erasureCount;
   }
 
-  /**
-   * Erases subjects: their keys are deleted, so their data reads as null from now on. `position`: the deletion's, their
-   * tombstone where the key store keeps it (KeyStore.forget).
-   */
+  /** Erases subjects (their data reads as null from now on); `position`: the deletion's, for tombstones (TombstoneAt). */
   async forget(subjectIds: readonly string[], position?: bigint): Promise<void> {
     this.erasureCount++;
     await this.keys.forget(subjectIds, position === undefined ? undefined : { position, headAfter: () => this.inner.headPosition() });
