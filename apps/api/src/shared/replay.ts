@@ -25,7 +25,12 @@ export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attem
  * holds the key and another (loaded before) does not; the log has both parts (replicas e2e, seed 13: an acceptance
  * answered from its organization part alone, its workspace part missing, was a 500).
  */
-export async function readBack<E>(store: EventStore, found: { stream: string; at: AppliedCommand }[], loaded: Loaded<unknown>[], idempotencyKey: string): Promise<{ events: E[]; position: string; readFrom: string }> {
+export async function readBack<E>(
+  store: EventStore,
+  found: { stream: string; at: AppliedCommand }[],
+  loaded: Loaded<unknown>[],
+  { idempotencyKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'requestHash'>,
+): Promise<{ events: E[]; position: string; readFrom: string }> {
   const recorded = [];
   // up to the log's head read now: the embedded store answers a stream's read from the head it remembers, which may
   // be behind another process's commit until its next turn (KnownHeads.currentThisTurn); the command's other part,
@@ -43,12 +48,18 @@ export async function readBack<E>(store: EventStore, found: { stream: string; at
     if (found.some((f) => f.stream === stream)) continue;
     const fromRevision = expected === 'no_stream' ? 0n : expected === 'any' ? undefined : expected + 1n;
     if (fromRevision === undefined) continue;
-    for await (const e of store.readStream(stream, { fromRevision, toPosition })) if (e.metadata.idempotencyKey === idempotencyKey) recorded.push(e);
+    for await (const e of store.readStream(stream, { fromRevision, toPosition })) {
+      if (e.metadata.idempotencyKey !== idempotencyKey) continue;
+      // as appliedOf: the key's events answer another request
+      if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && e.metadata.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+      recorded.push(e);
+    }
   }
   const readFrom = [
     ...found.map(({ stream, at }) => `${stream}@${at.fromRevision}+${at.count}`),
     ...loaded.filter((l) => !found.some((f) => f.stream === l.stream)).map((l) => `${l.stream}>${String(l.expected)}${l.after ? ' (in flight)' : ''}`),
   ].join(', ');
+  if (recorded.length === 0) throw new Error(`a command found by its key read back no events (${readFrom})`);
   recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];
   return { events, position: recorded[recorded.length - 1]!.position.toString(), readFrom };

@@ -156,7 +156,7 @@ export class StreamHandler {
         continue;
       }
       const found = appliedOf(streams, ctx, attempt);
-      if (found) return { ...(await readBack<E>(this.store, found, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true };
+      if (found) return { ...(await readBack<E>(this.store, found, streams, ctx)), warnings: [], context, replayed: true };
       if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
 
       dateAfter(ctx, streams);
@@ -251,7 +251,7 @@ export class StreamHandler {
       // be part of the command (replicas e2e, seed 13: an acceptance's organization part without its workspace part)
       if (streams.some((s) => s.after)) return { again: settledAll() };
       const applied = found;
-      return { after, answer: async () => ({ ...(await readBack<E>(this.store, applied, streams, ctx.idempotencyKey)), warnings: [], context, replayed: true }) };
+      return { after, answer: async () => ({ ...(await readBack<E>(this.store, applied, streams, ctx)), warnings: [], context, replayed: true }) };
     }
     if (!mayDecide) return { after, answer: () => Promise.reject(new ConcurrencyExhaustedError(lock)) };
     dateAfter(ctx, streams);

@@ -43,7 +43,9 @@ export async function loadWorkspace(states: StreamStates, ref: WorkspaceRef) {
   const before = await states.organization(ref.organizationId);
   const ws = await states.workspace(before.state, ref.workspaceId);
   if (!ws) throw workspaceNotFound(ref.workspaceId);
-  const org = await states.organization(ref.organizationId);
+  // read from the file: the store may answer an organization stream it read a moment ago from the head it remembers,
+  // behind a commit the workspace read already shows (replicas e2e seed 56, session 21: an invitation to a member)
+  const org = await states.organization(ref.organizationId, { fresh: true });
   return { org, ws, context: { org: org.state, ws: ws.state } satisfies WorkspaceContext };
 }
 
