@@ -8,6 +8,7 @@ import { type EventStore, type ExpectedRevision, type NewEvent, SqliteEventStore
 import { newCommandContext } from './command-context';
 import { StreamHandler, type Target } from './stream-handler';
 import { StreamStates } from './stream-states';
+import { rememberingHead } from './testing/remembered-head';
 import { TAGS, type Tagged, both, onBoth, pipeliningFixture, tag, until } from './testing/pipelining-harness';
 
 const fx = pipeliningFixture();
@@ -226,16 +227,7 @@ describe('the same request sent to two replicas, one of its streams read from a 
     // without a bound stop at the head it remembered before the other replica's commit, as the embedded store's do.
     await otherWritesBoth('setup', ['0', '0'], 'no_stream');
     let rememberedHead: bigint | undefined;
-    const remembering = new Proxy(fx.store, {
-      get: (target, name) =>
-        name === 'readStream'
-          ? (stream: string, options: Parameters<EventStore['readStream']>[1] = {}) =>
-              (async function* () {
-                for await (const e of target.readStream(stream, options))
-                  if (stream !== 's-2' || rememberedHead === undefined || options.toPosition !== undefined || e.revision <= rememberedHead) yield e;
-              })()
-          : Reflect.get(target, name, target),
-    });
+    const remembering = rememberingHead(fx.store, 's-2', () => rememberedHead);
     const handler = new StreamHandler(remembering, new StreamStates(remembering));
     // s-2's head as of before the other replica's commit
     rememberedHead = 0n;

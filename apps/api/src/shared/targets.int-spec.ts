@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
-import type { EventStore } from '@rollcall/event-store';
 import { StreamStates } from './stream-states';
+import { rememberingHead } from './testing/remembered-head';
 import { loadWorkspace } from './targets';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
 
@@ -19,16 +19,22 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** org-1 with ws-1, new@example.test invited there (inv-1), written by `here`; `otherReplica` on the same data dir */
+async function invitedOnTwoReplicas() {
+  const log = new EventLog();
+  log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
+  log.createWorkspace('org-1', 'ws-1', 'admin-1', 'advanced', 'levels');
+  log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'inv-1', email: 'new@example.test', roles: ['agent'], ttlSeconds: 3600 });
+  const here = await openProcess(dir, { snapshots: false });
+  const otherReplica = await openProcess(dir, { snapshots: false });
+  open.push(here, otherReplica);
+  await replayAppends(here, log.takeAppends());
+  return { log, here, otherReplica };
+}
+
 describe('loadWorkspace', () => {
   it("rule 6 across replicas: a workspace that holds another replica's accept comes with an organization that knows the new member's address (so inviting that address again is refused)", async () => {
-    const log = new EventLog();
-    log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
-    log.createWorkspace('org-1', 'ws-1', 'admin-1', 'advanced', 'levels');
-    log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'inv-1', email: 'new@example.test', roles: ['agent'], ttlSeconds: 3600 });
-    const here = await openProcess(dir, { snapshots: false });
-    const otherReplica = await openProcess(dir, { snapshots: false });
-    open.push(here, otherReplica);
-    await replayAppends(here, log.takeAppends());
+    const { log, here, otherReplica } = await invitedOnTwoReplicas();
     const ref = { organizationId: 'org-1', workspaceId: 'ws-1' };
     expect((await loadWorkspace(here.states, ref)).context.ws.pendingByEmail.get('new@example.test')).toBe('inv-1');
 
@@ -48,29 +54,11 @@ describe('loadWorkspace', () => {
   });
 
   it('rule 6 across replicas: the organization loaded again after the workspace is read from the file, not from the head the store remembered from the first load (replicas e2e seed 56: an invitation to a member)', async () => {
-    const log = new EventLog();
-    log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
-    log.createWorkspace('org-1', 'ws-1', 'admin-1', 'advanced', 'levels');
-    log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'inv-1', email: 'new@example.test', roles: ['agent'], ttlSeconds: 3600 });
-    const here = await openProcess(dir, { snapshots: false });
-    const otherReplica = await openProcess(dir, { snapshots: false });
-    open.push(here, otherReplica);
-    await replayAppends(here, log.takeAppends());
+    const { log, here, otherReplica } = await invitedOnTwoReplicas();
     // the embedded store answers an unbounded read of a stream it read within the same turn from the head it noted
     // then (KnownHeads.currentThisTurn): modelled for the organization stream, whose head is remembered from the first load
     let rememberedOrgRevision: bigint | undefined;
-    const remembering = new Proxy(here.store, {
-      get: (target, name) =>
-        name === 'readStream'
-          ? (stream: string, options: Parameters<EventStore['readStream']>[1] = {}) =>
-              (async function* () {
-                for await (const e of target.readStream(stream, options)) {
-                  const stale = stream === 'organization-org-1' && options.toPosition === undefined && rememberedOrgRevision !== undefined;
-                  if (!stale || e.revision <= rememberedOrgRevision!) yield e;
-                }
-              })()
-          : Reflect.get(target, name, target),
-    });
+    const remembering = rememberingHead(here.store, 'organization-org-1', () => rememberedOrgRevision);
     const states = new StreamStates(remembering);
     const ref = { organizationId: 'org-1', workspaceId: 'ws-1' };
     const first = await loadWorkspace(states, ref);
