@@ -4,6 +4,7 @@ import { fromStored } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
 import { IdempotencyKeyReusedError } from './idempotency';
+import { LOG_END } from './stream-entries';
 import type { AppliedCommand, Loaded } from './stream-states';
 
 /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
@@ -32,11 +33,11 @@ export async function readBack<E>(
   { idempotencyKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'requestHash'>,
 ): Promise<{ events: E[]; position: string; readFrom: string }> {
   const recorded = [];
-  // up to the log's head read now: the embedded store answers a stream's read from the head it remembers, which may
-  // be behind another process's commit until its next turn (KnownHeads.currentThisTurn); the command's other part,
-  // committed with the part the states found, would read as absent (replicas e2e, seeds 26 and 36: an acceptance's
-  // workspace part, its organization part found)
-  const toPosition = await store.headPosition();
+  // bounded reads (LOG_END, as StreamStates' fresh loads): the embedded store answers an unbounded stream read from the
+  // head it remembers, which may be behind another process's commit until its next turn (KnownHeads.currentThisTurn);
+  // the command's other part, committed with the part the states found, would read as absent (replicas e2e, seeds 26
+  // and 36: an acceptance's workspace part, its organization part found)
+  const toPosition = LOG_END;
   for (const { stream, at } of found) {
     let left = at.count;
     for await (const e of store.readStream(stream, { fromRevision: at.fromRevision, toPosition })) {
