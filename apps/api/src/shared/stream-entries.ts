@@ -92,9 +92,6 @@ export interface Speculation {
  */
 export const APPLIED_KEYS_PER_STREAM = 2_000;
 
-/** past any log position: a read bounded by it goes to the file, never to a head the store remembers (KnownHeads) */
-export const LOG_END = 2n ** 63n - 1n;
-
 const expectedOf = (revision: bigint): ExpectedRevision => (revision < 0n ? 'no_stream' : revision);
 
 export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation(stream: string): Speculation | undefined; cached(stream: string): unknown }): Loaded<S> => {

@@ -8,7 +8,7 @@ import { type EventStore, type ExpectedRevision, type NewEvent, SqliteEventStore
 import { newCommandContext } from './command-context';
 import { StreamHandler, type Target } from './stream-handler';
 import { StreamStates } from './stream-states';
-import { rememberingHead } from './testing/remembered-head';
+import { commitNow } from './testing/commit-now';
 import { TAGS, type Tagged, both, onBoth, pipeliningFixture, tag, until } from './testing/pipelining-harness';
 
 const fx = pipeliningFixture();
@@ -219,20 +219,31 @@ describe('the same request sent to two replicas, written there between this repl
   });
 });
 
-describe('the same request sent to two replicas, one of its streams read from a head this store remembers', () => {
-  it('the key found in the first stream, the other stream\'s head remembered from before that commit: answered with both parts (read up to the log\'s head)', async () => {
+describe('the same request sent to two replicas, committed there within the turn of this replica\'s loads', () => {
+  it('the key found in a stream read from the file, the other stream\'s state answered a moment before from the head the store remembers: answered with both parts', async () => {
     // replicas e2e, seeds 26 and 36 (session 21): an acceptance's organization part found, its workspace part read
-    // from the head the embedded store remembered within the turn (KnownHeads.currentThisTurn), which was behind the
-    // other replica's commit: the read answered nothing, and the acceptance a 500. Modelled: this store's reads of s-2
-    // without a bound stop at the head it remembered before the other replica's commit, as the embedded store's do.
+    // from the head the embedded store remembered within the turn (KnownHeads), behind the other replica's commit:
+    // the read answered nothing, and the acceptance a 500
     await otherWritesBoth('setup', ['0', '0'], 'no_stream');
-    let rememberedHead: bigint | undefined;
-    const remembering = rememberingHead(fx.store, 's-2', () => rememberedHead);
-    const handler = new StreamHandler(remembering, new StreamStates(remembering));
-    // s-2's head as of before the other replica's commit
-    rememberedHead = 0n;
-    await otherWritesBoth('dup', ['theirs-1', 'theirs-2'], 0n);
-    expect(await sendDup(handler, both)).toEqual(REPLAYED_BOTH);
+    const states = new StreamStates(fx.store);
+    const handler = new StreamHandler(fx.store, states);
+    // s-2's state cached at its head, which the store remembers; s-1 not loaded yet
+    await states.single('s-2', TAGS);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const target: Target<{ s1: string[]; s2: string[] }> = {
+      lock: 's-1',
+      load: async (loading) => {
+        const s2 = await loading.single('s-2', TAGS);
+        // after the turn's first read (s-2's, from memory), before s-1's (from the file)
+        commitNow(join(fx.dir, 'events.sqlite'), [
+          { stream: 's-1', events: onStream('s-1', 'dup', 'theirs-1') },
+          { stream: 's-2', events: onStream('s-2', 'dup', 'theirs-2') },
+        ]);
+        const s1 = await loading.single('s-1', TAGS);
+        return { context: { s1: s1.state, s2: s2.state }, streams: [s1, s2] };
+      },
+    };
+    expect(await sendDup(handler, target)).toEqual(REPLAYED_BOTH);
   });
 });
 

@@ -16,7 +16,7 @@ import { differencesFromLog } from './cached-state-check';
 import { HeardErasures, holdsErased } from './heard-erasures';
 import { KeyedMutex } from './keyed-mutex';
 import { LoadTurns, REPLAY_TURN_MS } from './load-turns';
-import { type Entry, LOG_END, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
+import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
 import type { StateSnapshots } from './snapshots';
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;
@@ -73,13 +73,12 @@ export class StreamStates {
     } = {},
   ) {}
 
-  /** `fresh`: the tail is read from the file, not from a head the store remembers within its turn (loadWorkspace) */
-  organization(organizationId: string, { fresh = false } = {}): Promise<Loaded<OrganizationState>> {
+  organization(organizationId: string): Promise<Loaded<OrganizationState>> {
     const stream = organizationStream(organizationId);
     return this.load(stream, async () => {
       const entry = this.orgs.get(organizationId) ??
         (await this.options.snapshots?.restore('organization', stream)) ?? { state: initialOrganizationState(), revision: -1n, applied: new Map() };
-      await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent), fresh);
+      await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
       await this.checkAgainstLog(stream, entry, initialOrganizationState(), (state, e) => evolveOrganization(state, e as OrganizationEvent));
@@ -370,14 +369,14 @@ export class StreamStates {
     if (differences.length > 0) report(stream, differences);
   }
 
-  private async fold<S>(stream: string, entry: Entry<S>, evolve: (e: DomainEvent) => void, fresh = false): Promise<void> {
+  private async fold<S>(stream: string, entry: Entry<S>, evolve: (e: DomainEvent) => void): Promise<void> {
     // The entry holds a command's events in flight (only that lock's view gets here). What the store holds after the
     // revision they took is another writer's: folded on top, the state would hold both. A decision on the speculation
     // follows its last event (APPEND_AFTER): the store refuses it if anything else got there, and it is decided again.
     if (this.speculative.get(stream)?.entry === entry) return;
     // a long replay (a cold 100,000-member workspace) must not starve every other request
     const turns = new LoadTurns(REPLAY_TURN_MS);
-    for await (const recorded of this.store.readStream(stream, { fromRevision: entry.revision + 1n, ...(fresh && { toPosition: LOG_END }) })) {
+    for await (const recorded of this.store.readStream(stream, { fromRevision: entry.revision + 1n })) {
       const event = fromStored(recorded);
       if (event) evolve(event);
       noteApplied(entry, recorded);

@@ -37,15 +37,14 @@ export const organization = (organizationId: string): Target<OrganizationState> 
  * that the workspace state holds (another replica's accept, committed between the two loads) is then in the
  * organization state too. Loaded only before, the organization could be older than the workspace — a new member
  * without their address, so an invitation to it was not refused (rule 6) — where docs/adr/0001 allows it to be
- * fresher than the decision, never older.
+ * fresher than the decision, never older. (This needs reads that never go back in the log: the embedded store's
+ * answer from a head it remembers is looked at again once a read found a later commit, KnownHeads.saw.)
  */
 export async function loadWorkspace(states: StreamStates, ref: WorkspaceRef) {
   const before = await states.organization(ref.organizationId);
   const ws = await states.workspace(before.state, ref.workspaceId);
   if (!ws) throw workspaceNotFound(ref.workspaceId);
-  // read from the file: the store may answer an organization stream it read a moment ago from the head it remembers,
-  // behind a commit the workspace read already shows (replicas e2e seed 56, session 21: an invitation to a member)
-  const org = await states.organization(ref.organizationId, { fresh: true });
+  const org = await states.organization(ref.organizationId);
   return { org, ws, context: { org: org.state, ws: ws.state } satisfies WorkspaceContext };
 }
 

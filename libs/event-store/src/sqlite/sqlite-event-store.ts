@@ -74,7 +74,7 @@ const LIMIT_BOUND = 'LIMIT ?';
  * log's last position, no further than the thread's last commit or than the last look, and the thread's count of
  * other connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
  * Reads look once per turn of the event loop (KnownHeads.currentThisTurn): another connection's commit within a turn
- * is seen from the next.
+ * is seen from the next, or at once when a read of the file finds a row of it (KnownHeads.saw: reads stay monotonic).
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
@@ -167,6 +167,7 @@ export class SqliteEventStore implements EventStore {
       );
     }
     this.heads.current();
+    this.heads.saw(this.lastPosition());
   }
 
   private dataVersionNow(): bigint {
@@ -247,6 +248,7 @@ export class SqliteEventStore implements EventStore {
     let last: bigint | undefined = fromRevision > 0n ? undefined : -1n;
     for (;;) {
       const rows = stmt.all(stream, from) as unknown as EventRow[];
+      this.sawLast(rows);
       for (const row of rows) {
         last = row.revision;
         if (row.revision >= fromRevision) yield toRecorded(row);
@@ -270,6 +272,7 @@ export class SqliteEventStore implements EventStore {
     if (options.until !== undefined) extra.push(options.until.getTime());
     for (;;) {
       const rows = stmt.all(stream, fromRevision, ...extra) as unknown as EventRow[];
+      this.sawLast(rows);
       for (const row of rows) yield toRecorded(row);
       if (rows.length < this.pageSize) return;
       fromRevision = rows[rows.length - 1]!.revision + 1n;
@@ -302,7 +305,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    return this.lastPosition();
+    const head = this.lastPosition();
+    this.heads.saw(head);
+    return head;
+  }
+
+  /** rows read from the file, in revision or position order: the last is the latest (KnownHeads.saw) */
+  private sawLast(rows: EventRow[]): void {
+    if (rows.length > 0) this.heads.saw(rows[rows.length - 1]!.position);
   }
 
   async ping(): Promise<void> {
@@ -342,7 +352,9 @@ export class SqliteEventStore implements EventStore {
       );
       this.readAllStatements.set(key, stmt);
     }
-    return (limitClause === LIMIT_BOUND ? stmt.all(after, ...eventTypes, ...prefixes, limit) : stmt.all(after, ...eventTypes, ...prefixes)) as unknown as EventRow[];
+    const rows = (limitClause === LIMIT_BOUND ? stmt.all(after, ...eventTypes, ...prefixes, limit) : stmt.all(after, ...eventTypes, ...prefixes)) as unknown as EventRow[];
+    this.sawLast(rows);
+    return rows;
   }
 
   /**

@@ -122,6 +122,70 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     await a.close();
   });
 
+  // KnownHeads.saw: two reads of one turn never show two moments of the log where the later is the older (an
+  // organization state behind its workspace's, replicas e2e seed 56 of session 21)
+  it.each([
+    ['a stream it never read', (a: SqliteEventStore) => read(a, 'w')],
+    ['a read bounded by a position', async (a: SqliteEventStore) => {
+      for await (const _ of a.readStream('s', { toPosition: 1n << 62n }));
+    }],
+    ['the log after a position', async (a: SqliteEventStore) => {
+      for await (const _ of a.readAll({ fromPosition: 1n }));
+    }],
+    ["the log's head", (a: SqliteEventStore) => a.headPosition()],
+  ])("a read of the file that finds another connection's commit within the turn (%s): a later read of that turn shows the commit too", async (_kind, readingTheFile) => {
+    const file = freshFile();
+    const a = open(file);
+    for (const s of ['s', 't']) await a.append(s, [ev()], 'no_stream');
+    await nextTurn();
+    const raw = new DatabaseSync(file);
+    const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
+    const looks = await dataVersionLooks(async () => {
+      expect(await read(a, 's', 1n)).toEqual([]); // this turn's look
+      // another process's commit, to s and to a stream this store never read, within the turn
+      raw.exec('BEGIN');
+      insert.run(randomUUID(), 's', 1);
+      insert.run(randomUUID(), 'w', 0);
+      raw.exec('COMMIT');
+      expect(await read(a, 't', 1n)).toEqual([]); // nothing read showed the commit yet: the turn's heads hold
+      await readingTheFile(a);
+      expect(await read(a, 's', 1n)).toEqual(['1:R']);
+      expect(await read(a, 's', 2n)).toEqual([]);
+    });
+    // the turn's look and the one the row past it asked for; the rows before it ask for none
+    expect(looks).toBe(2);
+    raw.close();
+    await a.close();
+  });
+
+  it('a read of the file that finds only rows committed before the last look looks at nothing more', async () => {
+    const file = freshFile();
+    const b = open(file);
+    for (const s of ['s', 't']) await b.append(s, [ev(), ev()], 'no_stream');
+    await b.close();
+    const a = open(file);
+    await nextTurn();
+    const looks = await dataVersionLooks(async () => {
+      expect(await read(a, 's')).toEqual(['0:E', '1:E']);
+      expect(await read(a, 't')).toEqual(['0:E', '1:E']);
+      expect(await read(a, 's', 2n)).toEqual([]);
+    });
+    // the turn's look only: the rows were there when the store opened
+    expect(looks).toBe(1);
+    const c = open(file);
+    await c.append('t', [ev()], 1n);
+    await c.close();
+    await nextTurn();
+    // the turn's look (it finds c's commit: nothing is known), one more for the first row past what was seen (a
+    // look does not learn where the log ends), none for s's rows after it
+    expect(await dataVersionLooks(async () => {
+      expect(await read(a, 't', 2n)).toEqual(['2:E']);
+      expect(await read(a, 's')).toEqual(['0:E', '1:E']);
+      expect(await read(a, 't')).toEqual(['0:E', '1:E', '2:E']);
+    })).toBe(2);
+    await a.close();
+  });
+
   it('appends to a stream whose head it knows without querying the head, and still refuses what another connection made stale', async () => {
     const file = freshFile();
     const a = open(file);
