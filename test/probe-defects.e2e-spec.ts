@@ -122,8 +122,11 @@ describe('item 3: a retry after a lost answer answers the first answer, exactly 
     db.close();
     const second = await startTestApp({ ROLLCALL_DATA_DIR: dataDir });
     try {
-      const head = async () => (await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/history`, { key, actor: admin })).body;
+      // read once the projector has the acceptance (the first process may have stopped before projecting it)
+      const head = async () =>
+        (await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/history`, { key, actor: admin, headers: { 'x-min-position': acc.body.position } })).body;
       const before = JSON.stringify(await head());
+      expect(JSON.parse(before).items.map((i: { change: string }) => i.change)).toEqual(['joined', 'invited', 'joined']);
       const org2 = await second.api.request('POST', '/v1/organizations', {
         key: SYSTEM_KEY,
         headers: keyed('org-1'),
