@@ -10,6 +10,11 @@ export interface CommitThreadData {
   busyTimeoutMs: number;
   /** the connection's wal_autocheckpoint (the committing connection is the one that checkpoints); unset: SQLite's */
   autocheckpointPages?: number;
+  /**
+   * the log's last position as the appending process read it before starting the thread: a later one when the thread
+   * opens its connection is another connection's commit its data_version will not show (counted in SHARED_FOREIGN)
+   */
+  startPosition: bigint;
   /** BigInt64Array: [SHARED_FOREIGN, SHARED_LAST_OWN] */
   shared: SharedArrayBuffer;
 }

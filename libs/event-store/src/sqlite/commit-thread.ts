@@ -49,6 +49,8 @@ export class CommitThread {
   private readonly executed: ((error: string | undefined) => void)[] = [];
   private readonly closed: Promise<void>;
 
+  private readonly startPosition: bigint;
+
   constructor(
     options: Omit<CommitThreadData, 'shared'>,
     /** after a group that wrote events, before any of its appends' promises settle */
@@ -57,6 +59,7 @@ export class CommitThread {
     const shared = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT);
     this.shared = new BigInt64Array(shared);
     this.shared[SHARED_LAST_OWN] = -1n;
+    this.startPosition = options.startPosition;
     const { file, execArgv } = workerEntry(__dirname, 'commit-thread-worker', __filename);
     this.worker = new Worker(file, { execArgv, workerData: { ...options, shared } satisfies CommitThreadData, name: 'commit' });
     this.worker.on('message', (message: FromCommitThread) => {
@@ -86,13 +89,16 @@ export class CommitThread {
    */
   othersCommitted(dataVersion: () => bigint, lastPosition: () => bigint): () => boolean {
     const moved = versionMoved(dataVersion);
-    let foreignSeen = Atomics.load(this.shared, SHARED_FOREIGN);
-    let validThrough = lastPosition();
+    // from the thread's start: what it counts at its start is after the position the process read before starting it
+    let foreignSeen = 0n;
+    let validThrough = this.startPosition;
     return () => {
       if (!moved()) return false;
       const last = lastPosition();
-      const foreign = Atomics.load(this.shared, SHARED_FOREIGN);
+      // its last own commit before the count: a group counted, committed and stored between the two reads must show
+      // in the count (read the other way round, an own position past another's commit would hide it)
       const own = Atomics.load(this.shared, SHARED_LAST_OWN);
+      const foreign = Atomics.load(this.shared, SHARED_FOREIGN);
       if (foreign === foreignSeen && last <= (own > validThrough ? own : validThrough)) return false;
       foreignSeen = foreign;
       validThrough = last;

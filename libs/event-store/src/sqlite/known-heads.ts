@@ -66,12 +66,13 @@ export class KnownHeads {
    * of the log had (replicas e2e seeds 13, 26, 36, 56, session 21: an organization behind its workspace, a command's
    * part read as absent). After the look, heads learned before that commit are gone with their epoch, and a read
    * that started before the look notes nothing (its epoch is past); the rows up to `position` were committed before
-   * this look, so the next row at or before it needs none.
+   * this look, so the next row at or before it needs none. Answers `position`.
    */
-  saw(position: bigint): void {
-    if (position <= this.through) return;
+  saw(position: bigint): bigint {
+    if (position <= this.through) return position;
     this.current();
     this.through = position;
+    return position;
   }
 
   private lookedThisTurn = false;
@@ -84,7 +85,15 @@ export class KnownHeads {
     return this.epoch;
   }
 
-  get(stream: string): bigint | undefined {
+  /**
+   * `stream`'s head for a read from `fromRevision`, if known. A read from past the revision after it comes from a
+   * caller that saw more of the stream than this connection did (a snapshot another process wrote after its commit):
+   * the heads are looked at again first, as for a row past `through` (`saw`).
+   */
+  headFor(stream: string, fromRevision: bigint): bigint | undefined {
+    const known = this.heads.get(stream);
+    if (known === undefined || fromRevision <= known + 1n) return known;
+    this.current();
     return this.heads.get(stream);
   }
 

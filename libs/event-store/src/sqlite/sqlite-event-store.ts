@@ -67,14 +67,11 @@ const LIMIT_BOUND = 'LIMIT ?';
  * committed with the first events sealed with it, under one fsync (appendWithKeys; the wrapping and the race
  * between replicas are the key store's: shredding/embedded-key-store.ts, docs/adr/0010-command-throughput.md).
  *
- * Reads of a stream that has not moved are answered from memory: the store remembers the head revision of the
- * streams it read to the end or appended to, for as long as no other writer committed (known-heads.ts). Inline,
- * SQLite's `PRAGMA data_version` tells (one cheap statement instead of the stream's query; this connection's own
- * commits keep the heads exact). With the commit thread, whose commits move that version too: when it moved, the
- * log's last position, no further than the thread's last commit or than the last look, and the thread's count of
- * other connections' commits it saw, unchanged (commit-thread.ts); a stream with an append in flight is read.
- * Reads look once per turn of the event loop (KnownHeads.currentThisTurn): another connection's commit within a turn
- * is seen from the next, or at once when a read of the file finds a row of it (KnownHeads.saw: reads stay monotonic).
+ * Reads of a stream that has not moved are answered from memory: the heads of the streams read to the end or appended
+ * to, kept while no other writer committed (known-heads.ts). Inline, `PRAGMA data_version` tells; with the commit
+ * thread (whose commits move it too) the log's last position and the thread's count of others' commits also
+ * (commit-thread.ts); a stream with an append in flight is read. Looked at once per turn of the event loop, or at
+ * once when a read of the file finds a later commit (KnownHeads.saw: reads never go back in the log).
  */
 export class SqliteEventStore implements EventStore {
   static readonly DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
@@ -147,6 +144,7 @@ export class SqliteEventStore implements EventStore {
           cacheSizeKiB: Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB),
           busyTimeoutMs: this.busyTimeoutMs,
           ...(this.checkpointer && { autocheckpointPages: FALLBACK_AUTOCHECKPOINT_PAGES }),
+          startPosition: this.lastPosition(),
         },
         committed,
       );
@@ -213,7 +211,10 @@ export class SqliteEventStore implements EventStore {
 
   /** The log position of the latest deletion that forgot each subject's key (SubjectKeyTable.forgottenAt). */
   subjectKeysForgottenAt(subjectIds: readonly string[]): Map<string, bigint> {
-    return this.keys.forgottenAt(subjectIds);
+    const at = this.keys.forgottenAt(subjectIds);
+    // a tombstone's position is a log position another process's deletion reached (KnownHeads.saw)
+    for (const position of at.values()) this.heads.saw(position);
+    return at;
   }
 
   /** Stores keys on their own, in one transaction, durably; a subject that has a key keeps it. */
@@ -237,9 +238,10 @@ export class SqliteEventStore implements EventStore {
       yield* this.readStreamFiltered(stream, fromRevision, options);
       return;
     }
-    const epoch = this.heads.currentThisTurn();
+    this.heads.currentThisTurn();
     // (an append in flight on the commit thread may be committed already: its answer has not moved the head yet)
-    const known = this.writes instanceof CommitThread && this.writes.inFlight(stream) ? undefined : this.heads.get(stream);
+    const known = this.writes instanceof CommitThread && this.writes.inFlight(stream) ? undefined : this.heads.headFor(stream, fromRevision);
+    const epoch = this.heads.now;
     if (known !== undefined && fromRevision > known) return;
     const stmt = this.streamStatement('stream = ? AND revision >= ?');
     // from the revision before the one asked for: finding it and nothing after it proves the head (the next read
@@ -305,9 +307,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const head = this.lastPosition();
-    this.heads.saw(head);
-    return head;
+    return this.heads.saw(this.lastPosition());
   }
 
   /** rows read from the file, in revision or position order: the last is the latest (KnownHeads.saw) */

@@ -186,6 +186,49 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     await a.close();
   });
 
+  it("a read from past the revision after the head it knows (the caller saw more, e.g. another process's snapshot) looks at once: a later read of that turn shows the commit", async () => {
+    const file = freshFile();
+    const a = open(file);
+    for (const s of ['s', 'u']) await a.append(s, [ev()], 'no_stream');
+    await nextTurn();
+    const raw = new DatabaseSync(file);
+    const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, 1, 'R', '{}', '{}', 0)");
+    expect(await read(a, 'u', 1n)).toEqual([]); // this turn's look
+    raw.exec('BEGIN');
+    insert.run(randomUUID(), 's');
+    insert.run(randomUUID(), 'u');
+    raw.exec('COMMIT');
+    // s's state came from elsewhere at revision 1: read from 2
+    expect(await read(a, 's', 2n)).toEqual([]);
+    expect(await read(a, 'u', 1n)).toEqual(['1:R']);
+    raw.close();
+    await a.close();
+  });
+
+  if (writer === 'thread')
+    it("another connection's commit while the commit thread opens is not taken for the thread's own (review, session 22)", async () => {
+      const file = freshFile();
+      const seed = open(file);
+      await seed.append('x', [ev()], 'no_stream');
+      await seed.close();
+      const a = open(file);
+      expect(await read(a, 'x', 1n)).toEqual([]); // x's head remembered
+      // before the thread's connection takes its first data_version (it is still starting)
+      const raw = new DatabaseSync(file);
+      const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
+      raw.exec('BEGIN');
+      insert.run(randomUUID(), 'x', 1);
+      insert.run(randomUUID(), 'w', 0);
+      raw.exec('COMMIT');
+      raw.close();
+      // an own commit after it: the log's last position is the thread's own
+      await a.append('y', [ev()], 'no_stream');
+      await nextTurn();
+      expect(await read(a, 'w')).toEqual(['0:R']);
+      expect(await read(a, 'x', 1n)).toEqual(['1:R']);
+      await a.close();
+    });
+
   it('appends to a stream whose head it knows without querying the head, and still refuses what another connection made stale', async () => {
     const file = freshFile();
     const a = open(file);
