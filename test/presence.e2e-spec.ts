@@ -220,6 +220,23 @@ describe('rule 13: the presence report', () => {
     expect((await report(o, o.manager, `from=${today()}&to=${today()}&format=csv`)).status).toBe(200);
   });
 
+  it("rule 18: shows members' addresses only to a reader who may read the user list (rule 1): a manager restricted by workspace_settings gets the figures with email null, and no CSV", async () => {
+    const o = await workspace();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const noList = await app.api.member(as, `no-list-${Math.random()}@acme.test`, { roles: ['manager'], restrictions: { workspace_settings: true } });
+    expect((await heartbeat(o, o.agent, 'online')).status).toBe(200);
+    const query = `from=${today()}&to=${today()}`;
+    const agentRow = (r: { body: { items?: { userId: string }[] } }) => r.body.items?.find((i) => i.userId === o.agent) as Record<string, unknown> | undefined;
+    const full = await eventually(() => report(o, o.manager, query), (r) => agentRow(r) !== undefined);
+    expect(agentRow(full)!.email).toMatch(/^agent-.*@acme\.test$/);
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: noList }), 403, 'INSUFFICIENT_AUTHORITY');
+    const masked = await report(o, noList, query);
+    expect(masked.status).toBe(200);
+    expect(agentRow(masked)).toMatchObject({ email: null, displayName: agentRow(full)!.displayName, deleted: false });
+    expect(masked.body.items.every((i: { email: unknown }) => i.email === null)).toBe(true);
+    expectProblem(await report(o, noList, `${query}&format=csv`), 403, 'INSUFFICIENT_AUTHORITY');
+  });
+
   it('refuses dates that are not calendar days, a reversed range and more than 366 days (400)', async () => {
     const o = await workspace();
     expectProblem(await report(o, o.admin, 'from=2026-02-30&to=2026-03-01'), 400, 'VALIDATION_FAILED');

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperat
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
 import type { Request, Response } from 'express';
-import { checkReportRead } from '@rollcall/domain';
+import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
 import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
@@ -145,7 +145,7 @@ export class PresenceController {
   }
 
   @Get('reports/presence')
-  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; the CSV needs the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
+  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list\'s permission and the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiProduces('application/json', 'text/csv')
@@ -165,9 +165,11 @@ export class PresenceController {
   ) {
     // a member may always read themself: this resolves the workspace and waits for X-Min-Position; then the permission
     const ref = await this.access.prepare(principal, ws, actorId, 'member', minPosition, actorId);
-    const refused = checkReportRead((await loadWorkspace(this.states, ref)).context, actorId, query.format === 'csv');
+    const { context } = await loadWorkspace(this.states, ref);
+    const refused = checkReportRead(context, actorId, query.format === 'csv');
     if (refused) throw new DomainException(refused);
     const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now() }).catch(badQuery);
+    if (!reportShowsAddresses(context, actorId)) report.items = report.items.map((row) => ({ ...row, email: null }));
     if (query.format === 'csv')
       return new StreamableFile(presenceReportCsv(report), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });
     return report;

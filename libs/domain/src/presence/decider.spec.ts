@@ -1,7 +1,7 @@
 import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
 import { type PresenceCommand, type PresenceContext, type PresenceState, decidePresence, evolvePresence, initialPresenceState } from './decider';
 import type { PresenceChanged } from './events';
-import { checkReportRead } from './reports';
+import { checkReportRead, reportShowsAddresses } from './reports';
 import type { AccessModelName } from '../access-model';
 
 type AccessInput = { roles?: string[]; grants?: string[] };
@@ -215,6 +215,28 @@ describe('rule 18: the presence report\'s CSV needs the export permission too (i
     expect(checkReportRead(s.ctx, 'no-export')).toBeUndefined();
     expect(checkReportRead(s.ctx, 'no-export', true)).toMatchObject({ code: 'INSUFFICIENT_AUTHORITY', message: expect.stringContaining('data.export') });
     for (const actor of ['owner', ADMIN]) expect(checkReportRead(s.ctx, actor, true)).toBeUndefined();
+  });
+
+  it('and the user list\'s permission (rule 1), as the user list\'s CSV: a levels manager restricted by workspace_settings keeps data.export but cannot download it', () => {
+    const s = new Scenario('levels').member('no-list', { roles: ['manager'], restrictions: { workspace_settings: true } });
+    expect(checkReportRead(s.ctx, 'no-list')).toBeUndefined();
+    expect(checkReportRead(s.ctx, 'no-list', true)).toMatchObject({ code: 'INSUFFICIENT_AUTHORITY', message: expect.stringContaining('settings.users') });
+  });
+});
+
+describe('rule 18: the presence report shows members\' addresses only to a reader who may read the user list (rule 1)', () => {
+  it('a studio analyst and a levels manager restricted by workspace_settings read the figures without addresses; a manager, an owner and an org admin with them', () => {
+    const studio = new Scenario('studio').member('analyst', { roles: ['analyst'] });
+    expect(checkReportRead(studio.ctx, 'analyst')).toBeUndefined();
+    expect(reportShowsAddresses(studio.ctx, 'analyst')).toBe(false);
+    expect(reportShowsAddresses(studio.ctx, ADMIN)).toBe(true);
+    const levels = new Scenario('levels')
+      .member('no-list', { roles: ['manager'], restrictions: { workspace_settings: true } })
+      .member('manager', { roles: ['manager'] })
+      .member('owner', { roles: ['owner'] });
+    expect(reportShowsAddresses(levels.ctx, 'no-list')).toBe(false);
+    for (const actor of ['manager', 'owner', ADMIN]) expect(reportShowsAddresses(levels.ctx, actor)).toBe(true);
+    expect(reportShowsAddresses(levels.ctx, 'stranger')).toBe(false);
   });
 });
 
