@@ -54,6 +54,14 @@ describe('authority over HTTP', () => {
     expect((await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.admin, body: { email: 'o2@acme.test', roles: ['owner'] } })).status).toBe(201);
   });
 
+  it('rule 3: an org admin revoked by another owner cannot invite their own address back (403 CANNOT_MODIFY_SELF); the owner can', async () => {
+    const s = await setup();
+    const me = await app.api.request('GET', `${s.ws}/members/${s.admin}`, { key: s.key, actor: s.admin });
+    expect((await app.api.request('DELETE', `${s.ws}/members/${s.admin}`, { key: s.key, actor: s.owner, body: {} })).status).toBe(200);
+    expectProblem(await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.admin, body: { email: me.body.email, roles: ['owner'] } }), 403, 'CANNOT_MODIFY_SELF');
+    expect((await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.owner, body: { email: me.body.email, roles: ['owner'] } })).status).toBe(201);
+  });
+
   it('plan and role rules: PLAN_REQUIRED and INVALID_RESTRICTION are 422', async () => {
     const s = await setup();
     expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.agent}/access`, { key: s.key, actor: s.owner, body: { restrictions: { mask_contact_info: true } } }), 422, 'PLAN_REQUIRED');

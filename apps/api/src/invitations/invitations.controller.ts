@@ -63,7 +63,7 @@ export class InvitationsController {
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, InvitationCreated)
-  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'ALREADY_MEMBER', 'ALREADY_INVITED')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVALID_ROLE', 'INVALID_RESTRICTION', 'INVALID_GRANT', 'PLAN_REQUIRED', 'ALREADY_MEMBER', 'ALREADY_INVITED', 'CANNOT_MODIFY_SELF')
   async invite(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

@@ -189,6 +189,15 @@ describe('rule 3: nobody can edit or revoke their own access', () => {
     expectError(change(sc, ADMIN, ADMIN, { roles: ['manager'] }), 'CANNOT_MODIFY_SELF');
     expectError(revoke(sc, ADMIN, ADMIN), 'CANNOT_MODIFY_SELF');
   });
+  it('nor give themself access by inviting their own address: an org admin revoked by another owner (any case of the address)', () => {
+    const sc = new Scenario('levels').member('owner2', { roles: ['owner'] });
+    // a member inviting their own address is told they are one
+    expectError(invite(sc, 'owner2', 'owner2@acme.test', { roles: ['owner'] }), 'ALREADY_MEMBER');
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner2'), userId: ADMIN });
+    expectError(invite(sc, ADMIN, 'Admin@Acme.test', { roles: ['owner'] }), 'CANNOT_MODIFY_SELF');
+    // another owner may bring the org admin back
+    expectEvents(invite(sc, 'owner2', 'admin@acme.test', { roles: ['owner'] }), ['UserInvited']);
+  });
 });
 
 describe('rule 4: the last owner can be neither demoted, revoked nor deleted', () => {

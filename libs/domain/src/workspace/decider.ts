@@ -138,6 +138,10 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   const existingUser = ctx.org.byEmail.get(email);
   if (existingUser && activeMember(ctx, existingUser))
     return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
+  // rule 3: no one gives themself access, by an invitation to their own address either (session 22's probe: an org
+  // admin revoked by another owner invited themself back as owner)
+  if (existingUser === cmd.actorId)
+    return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot invite yourself; ask another member with the authority to do it.'));
   if (ctx.ws.pendingByEmail.has(email))
     return reject(
       domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),
