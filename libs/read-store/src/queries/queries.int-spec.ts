@@ -144,6 +144,16 @@ describe('read-model queries', () => {
     expect((await listHistory(read, WS, { to: finer })).items.map((e) => e._id)).toContain(first!._id);
   });
 
+  it('rule 17: a range of one instant finer than a millisecond holds no entry and is answered empty, not refused; one that ends before it starts by less than a millisecond is refused', async () => {
+    const [first] = (await listHistory(read, WS, {})).items;
+    const finer = `${first!.at.slice(0, -1)}999Z`; // …ss.mmm999Z
+    expect((await listHistory(read, WS, { from: finer, to: finer })).items).toEqual([]);
+    expect(await text(exportHistoryCsv(read, WS, { from: finer, to: finer }))).toMatch(/^at,change,/);
+    await expect(listHistory(read, WS, { from: finer, to: `${first!.at.slice(0, -1)}998Z` })).rejects.toThrow('from must not be after to');
+    // a date as `to` is its whole day
+    await expect(listHistory(read, WS, { from: `${first!.at.slice(0, 10)}T23:59:59.999999Z`, to: first!.at.slice(0, 10) })).resolves.toBeDefined();
+  });
+
   it('exports the permission history as CSV', async () => {
     const lines = (await text(exportHistoryCsv(read, WS, { userId: 'amy' }))).trim().split('\n');
     expect(lines[0]).toBe(
