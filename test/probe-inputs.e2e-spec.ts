@@ -58,10 +58,32 @@ describe('item 5: deep JSON and invalid dates are a 400, never a 500', () => {
 
   it('asOf as a calendar date or a date-time with an offset still works', async () => {
     const o = await app.api.organization();
-    for (const asOf of ['2999-01-01', '2999-01-01T00:00:00Z', '2999-01-01T00:00:00.000+02:00']) {
-      const reply = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${o.admin}/access?asOf=${encodeURIComponent(asOf)}`, { key: o.key, actor: o.admin });
-      expect(reply.status).toBe(200);
+    const access = (asOf: string) =>
+      app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${o.admin}/access?asOf=${encodeURIComponent(asOf)}`, { key: o.key, actor: o.admin });
+    // (at today's first instant the workspace did not exist yet)
+    expectProblem(await access(new Date().toISOString().slice(0, 10)), 404, 'WORKSPACE_NOT_FOUND');
+    const now = Date.now();
+    for (const asOf of [new Date(now).toISOString(), new Date(now + 2 * 3_600_000).toISOString().replace('Z', '+02:00')]) {
+      const reply = await access(asOf);
+      expect([reply.status, reply.body.status]).toEqual([200, 'active']);
     }
+  });
+
+  it('rule 17: asOf in the future is 400 (the access then is not known yet); a few seconds ahead of the server is now, and so labelled', async () => {
+    const o = await app.api.organization();
+    const access = (asOf: string) =>
+      app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${o.admin}/access?asOf=${encodeURIComponent(asOf)}`, { key: o.key, actor: o.admin });
+    for (const asOf of ['9999-12-31T23:59:59.999Z', '2999-01-01', new Date(Date.now() + 3_600_000).toISOString()]) {
+      const reply = await access(asOf);
+      expectProblem(reply, 400, 'VALIDATION_FAILED');
+      expect(reply.body.errors).toEqual([{ field: 'asOf', message: expect.stringMatching(/^must not be in the future/) }]);
+    }
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/access?asOf=2999-01-01`, { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+    const ahead = new Date(Date.now() + 5_000).toISOString();
+    const now = await access(ahead);
+    expect(now.status).toBe(200);
+    expect(now.body.status).toBe('active');
+    expect(now.body.asOf < ahead).toBe(true);
   });
 
   it.each(['2021-W01', '20210101', '2021-366'])('history from=%s is 400 VALIDATION_FAILED', async (from) => {

@@ -142,6 +142,22 @@ async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date): As
   }
 }
 
+/** how far past this server's clock an `asOf` may be and still mean "now": a client's clock that runs ahead */
+const AS_OF_AHEAD_MS = 60_000;
+
+/**
+ * The instant an `asOf` asks about: now when it is absent or within AS_OF_AHEAD_MS ahead (answered for now, and so
+ * labelled). A later one is refused: the access at a time not reached yet is not known, and an answer labelled with it
+ * would change as that time came (session 22's probe: `asOf=9999-12-31` was answered with today's access).
+ */
+export function asOfInstant(asOf: string | undefined, now = Date.now()): Date {
+  const at = asOf === undefined ? now : new Date(asOf).getTime();
+  if (at <= now + AS_OF_AHEAD_MS) return new Date(Math.min(at, now));
+  throw new DomainException(
+    validationFailed([{ field: 'asOf', message: `must not be in the future (it is ${new Date(now).toISOString()} here): leave it out to ask about now` }]),
+  );
+}
+
 /**
  * The organization's and the workspace's streams folded up to T (the changes that had happened at T, as the history
  * dates them) through the deciders' own evolve: the point-in-time answers are computed, never read from a stored

@@ -54,7 +54,7 @@ export class ListMembersQuery extends MemberFilterQuery {
 export class ExportMembersQuery extends MemberFilterQuery {}
 
 export class AsOfQuery {
-  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now", example: '2026-03-01T09:00:00Z' })
+  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now)", example: '2026-03-01T09:00:00Z' })
   @IsOptional()
   @IsInstant()
   asOf?: string;

@@ -9,7 +9,7 @@ import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '..
 import { DomainException } from '../shared/stream-handler';
 import { READ_STORE } from '../shared/tokens';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
-import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery } from './access-as-of';
+import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery, asOfInstant } from './access-as-of';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
 import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
@@ -104,7 +104,7 @@ export class MemberQueriesController {
   ) {
     // a member may read their own access at any time (rule 1); another member's needs the history's permission
     const ref = await this.access.prepare(principal, ws, actorId, 'history', undefined, userId);
-    return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, query.asOf ? new Date(query.asOf) : new Date(), query.explain === 'true'));
+    return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, asOfInstant(query.asOf), query.explain === 'true'));
   }
 }
 
@@ -125,6 +125,6 @@ export class RosterController {
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async roster(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Query() query: AsOfQuery) {
     const ref = await this.access.prepare(principal, ws, actorId, 'history');
-    return this.queries.execute(new RosterAsOfQuery(ref.organizationId, ws, query.asOf ? new Date(query.asOf) : new Date()));
+    return this.queries.execute(new RosterAsOfQuery(ref.organizationId, ws, asOfInstant(query.asOf)));
   }
 }
