@@ -224,7 +224,10 @@ describe('rule 13: the presence report', () => {
     const o = await workspace();
     const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
     const noList = await app.api.member(as, `no-list-${Math.random()}@acme.test`, { roles: ['manager'], restrictions: { workspace_settings: true } });
+    // a closed interval of a second or more (an open one counts only past the timeout, when the sweep closes it)
     expect((await heartbeat(o, o.agent, 'online')).status).toBe(200);
+    await sleep(1300);
+    expect((await heartbeat(o, o.agent, 'away')).status).toBe(200);
     const query = `from=${today()}&to=${today()}`;
     const agentRow = (r: { body: { items?: { userId: string }[] } }) => r.body.items?.find((i) => i.userId === o.agent) as Record<string, unknown> | undefined;
     const full = await eventually(() => report(o, o.manager, query), (r) => agentRow(r) !== undefined);

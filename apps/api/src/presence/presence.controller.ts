@@ -21,7 +21,7 @@ import { loadWorkspace, resolveWorkspace } from '../shared/targets';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { HeartbeatDto, PresenceReportQuery, PresenceStreamQuery } from './dtos';
-import { HeartbeatCommand, SetOfflineCommand } from './presence-handlers';
+import { HeartbeatCommand, PRESENCE_OPTIONS, type PresenceOptions, SetOfflineCommand } from './presence-handlers';
 import { PresenceStreams } from './presence-streams';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
 import { StreamTickets } from './tickets';
@@ -57,6 +57,7 @@ export class PresenceController {
     @Inject(PresenceStreams) private readonly streams: PresenceStreams,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
+    @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
   ) {}
 
   @Post('presence/heartbeat')
@@ -168,7 +169,7 @@ export class PresenceController {
     const { context } = await loadWorkspace(this.states, ref);
     const refused = checkReportRead(context, actorId, query.format === 'csv');
     if (refused) throw new DomainException(refused);
-    const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now() }).catch(badQuery);
+    const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now(), timeoutMs: this.options.timeoutSeconds * 1000 }).catch(badQuery);
     if (!reportShowsAddresses(context, actorId)) report.items = report.items.map((row) => ({ ...row, email: null }));
     if (query.format === 'csv')
       return new StreamableFile(presenceReportCsv(report), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });

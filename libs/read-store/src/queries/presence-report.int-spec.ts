@@ -41,28 +41,36 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
   });
   afterAll(() => stores.close());
 
-  it('splits intervals at midnight, counts the open one up to now, keeps the deleted user with personal fields null', async () => {
-    const report = await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-03', nowMs: NOW });
+  it('splits intervals at midnight, counts the open one up to now less the timeout, keeps the deleted user with personal fields null', async () => {
+    // (the open one up to 00:44: its user was heard from by then at least; a timeout would close it at the last
+    // heartbeat, so counted up to now the figure could go down later)
+    const report = await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000 });
     expect(report.items).toEqual([
       { date: '2026-03-01', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 0 },
       { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3600, awaySeconds: 0 },
       { date: '2026-03-02', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 1800 },
       { date: '2026-03-02', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 1800, awaySeconds: 0 },
-      { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2700, awaySeconds: 0 },
+      { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2640, awaySeconds: 0 },
     ]);
   });
 
+  it('rule 13: an open interval younger than the timeout counts nothing yet, so no figure goes down when a timeout closes it at its last heartbeat', async () => {
+    const justOpened = Date.parse('2026-03-02T23:30:12.000Z');
+    const report = await presenceReport(read, WS, { from: '2026-03-02', to: '2026-03-02', nowMs: justOpened, timeoutMs: 60_000 });
+    expect(report.items.find((r) => r.userId === 'other')).toBeUndefined();
+  });
+
   it('covers only the days asked for (an open interval is cut at the range too)', async () => {
-    const report = await presenceReport(read, WS, { from: '2026-03-02', to: '2026-03-02', nowMs: NOW });
+    const report = await presenceReport(read, WS, { from: '2026-03-02', to: '2026-03-02', nowMs: NOW, timeoutMs: 0 });
     expect(report.items.map((r) => [r.date, r.userId, r.onlineSeconds, r.awaySeconds])).toEqual([
       ['2026-03-02', 'agent', 3600, 1800],
       ['2026-03-02', 'other', 1800, 0],
     ]);
-    expect((await presenceReport(read, 'ws-other', { from: '2026-03-01', to: '2026-03-03', nowMs: NOW })).items).toEqual([]);
+    expect((await presenceReport(read, 'ws-other', { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 })).items).toEqual([]);
   });
 
   it('as CSV: personal fields of a deleted user are empty', async () => {
-    const csv = await text(presenceReportCsv(await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW })));
+    const csv = await text(presenceReportCsv(await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW, timeoutMs: 0 })));
     expect(csv).toBe(
       'date,user_id,email,display_name,deleted,online_seconds,away_seconds\n' +
         '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
@@ -83,12 +91,12 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
       { kind: 'upsert' as const, collection: PRESENCE_DAILY, doc: day('2026-03-02', 3_600_000), position: 2n },
       { kind: 'upsert' as const, collection: PRESENCE_DAILY, doc: day('2026-03-03', 1_800_000), position: 2n },
     ];
-    const reading = presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW });
+    const reading = presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 });
     await read.commit('test', closing, undefined);
     const seconds = (await reading).items.map((r) => [r.date, r.onlineSeconds]);
     // read before the close: the open interval up to now (00:45); after it, what was closed at 00:30
     expect([JSON.stringify([['2026-03-02', 3600], ['2026-03-03', 2700]]), JSON.stringify([['2026-03-02', 3600], ['2026-03-03', 1800]])]).toContain(JSON.stringify(seconds));
-    expect((await presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW })).items.map((r) => [r.date, r.onlineSeconds])).toEqual([
+    expect((await presenceReport(read, ws, { from: '2026-03-02', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 })).items.map((r) => [r.date, r.onlineSeconds])).toEqual([
       ['2026-03-02', 3600],
       ['2026-03-03', 1800],
     ]);
@@ -101,9 +109,9 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
       ['2026-03-02', '2026-03-01'],
       ['2025-01-01', '2026-01-02'],
     ])
-      await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW })).rejects.toThrow(InvalidQueryError);
-    await expect(presenceReport(read, WS, { from: '2025-01-01', to: '2026-01-01', nowMs: NOW })).resolves.toMatchObject({ items: [] });
+      await expect(presenceReport(read, WS, { from: from!, to: to!, nowMs: NOW, timeoutMs: 0 })).rejects.toThrow(InvalidQueryError);
+    await expect(presenceReport(read, WS, { from: '2025-01-01', to: '2026-01-01', nowMs: NOW, timeoutMs: 0 })).resolves.toMatchObject({ items: [] });
     // the years 0-99 are calendar dates too (Date.UTC read them as 1900-1999, and refused them)
-    await expect(presenceReport(read, WS, { from: '0001-01-01', to: '0001-12-31', nowMs: NOW })).resolves.toMatchObject({ items: [] });
+    await expect(presenceReport(read, WS, { from: '0001-01-01', to: '0001-12-31', nowMs: NOW, timeoutMs: 0 })).resolves.toMatchObject({ items: [] });
   });
 });
