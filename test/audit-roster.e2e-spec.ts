@@ -128,6 +128,8 @@ describe("verifiable history: the auditor's CLI against the API", () => {
   it('access --explain in text says why: the role behind each permission, the restriction behind each one removed', async () => {
     const text = await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobRestricted, '--explain');
     expect(text.status).toBe(0);
+    // the instant the API answered for (its `asOf`)
+    expect(text.stdout).toContain(`${bob} in ${org.workspaceId} at ${new Date(times.bobRestricted).toISOString()}: active`);
     expect(text.stdout).toContain('restrictions: workspace_settings\n');
     expect(text.stdout).toMatch(/\nscopes: .*contact_visibility=all/);
     expect(text.stdout).toContain('  + contacts.delete <- role:manager');

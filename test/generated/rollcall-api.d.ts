@@ -591,7 +591,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; the CSV needs the export permission too (data.export under levels, users otherwise: it holds members' addresses). */
+    /** Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. An interval still open counts up to now less the presence timeout. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list's permission and the export permission too (data.export under levels, users otherwise: it holds members' addresses). */
     get: operations['PresenceController_report'];
     put?: never;
     post?: never;
@@ -1994,7 +1994,7 @@ export interface components {
       userId: string;
       /**
        * Format: email
-       * @description null once the user is deleted
+       * @description null once the user is deleted, and for a reader who may not read the user list (rule 1)
        * @example jane@acme.test
        */
       email: string | null;
@@ -2467,7 +2467,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
@@ -2479,7 +2479,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 403;
             /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
+            code?: 'CANNOT_MODIFY_SELF' | 'INSUFFICIENT_AUTHORITY';
           };
         };
       };
@@ -2660,7 +2660,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
@@ -2672,7 +2672,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 403;
             /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
+            code?: 'CANNOT_MODIFY_SELF' | 'INSUFFICIENT_AUTHORITY';
           };
         };
       };
@@ -2838,7 +2838,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
@@ -2850,7 +2850,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 403;
             /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
+            code?: 'CANNOT_MODIFY_SELF' | 'INSUFFICIENT_AUTHORITY';
           };
         };
       };
@@ -3358,7 +3358,7 @@ export interface operations {
   MemberQueriesController_accessAsOf: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
         asOf?: string;
         /** @description also say which role or grant gave each permission, and which restriction or plan removed the others */
         explain?: 'true' | 'false';
@@ -4960,7 +4960,7 @@ export interface operations {
   RosterController_roster: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
         asOf?: string;
       };
       header: {

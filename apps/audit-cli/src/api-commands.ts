@@ -56,6 +56,8 @@ const instant = (value: string | undefined, flag: string): string => {
 /** A member's access at T as the API answers it (GET …/access?asOf=T). */
 interface AccessAtT {
   userId: string;
+  /** the instant answered for: `--at`, or now when it was a few seconds ahead of the server's clock */
+  asOf: string;
   status: string;
   roles: string[];
   grants: string[];
@@ -97,7 +99,7 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
   if (out.json) out.result(answer);
   else {
     const a = answer as unknown as AccessAtT & { explanation?: AccessExplanation };
-    out.line(`${user} in ${ws} at ${at}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
+    out.line(`${user} in ${ws} at ${a.asOf}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
     out.line(`restrictions: ${restrictionsText(a.restrictions)}`);
     out.line(`scopes: ${scopesText(a.scopes)}`);
     out.line(`teams: ${a.teams.map((t) => `${t.name} (${t.teamId})`).join(', ') || '-'}`);

@@ -77,7 +77,7 @@ export class InvitationsController {
   @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
   @ApiHeader(ACTOR_HEADER)
   @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
-  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
   async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
     const ref = await resolveWorkspace(this.states, principal, ws);
     return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));
@@ -89,7 +89,7 @@ export class InvitationsController {
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, InvitationResent)
-  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
   async resend(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

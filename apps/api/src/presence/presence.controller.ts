@@ -146,7 +146,7 @@ export class PresenceController {
   }
 
   @Get('reports/presence')
-  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list\'s permission and the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
+  @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. An interval still open counts up to now less the presence timeout. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list\'s permission and the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiProduces('application/json', 'text/csv')

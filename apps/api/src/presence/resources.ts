@@ -62,7 +62,7 @@ export class PresenceReportRow {
   awaySeconds!: number;
 }
 
-/** Seconds online and away per user per UTC day; intervals still open count up to now. */
+/** Seconds online and away per user per UTC day; intervals still open count up to now less the presence timeout. */
 export class PresenceReport {
   @ApiProperty({ example: '2026-03-01' })
   from!: string;

@@ -1,4 +1,5 @@
 import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+import { invitationLink } from './decider';
 
 const invite = (s: Scenario, actorId: string, email: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> } = {}) =>
   s.when({ type: 'InviteMember', ...by(s, actorId), invitationId: `inv-${email}`, email, ttlSeconds: 3600, ...access });
@@ -197,6 +198,13 @@ describe('rule 3: nobody can edit or revoke their own access', () => {
     expectError(invite(sc, ADMIN, 'Admin@Acme.test', { roles: ['owner'] }), 'CANNOT_MODIFY_SELF');
     // another owner may bring the org admin back
     expectEvents(invite(sc, 'owner2', 'admin@acme.test', { roles: ['owner'] }), ['UserInvited']);
+    sc.given({ type: 'InviteMember', ...by(sc, 'owner2'), invitationId: 'back', email: 'admin@acme.test', roles: ['owner'], ttlSeconds: 60 });
+    // but the org admin may not revive that invitation (resend) nor take its link: the decision stays the owner's
+    expectError(sc.when({ type: 'ResendInvitation', ...by(sc, ADMIN), invitationId: 'back', ttlSeconds: 60 }), 'CANNOT_MODIFY_SELF');
+    expect(invitationLink(sc.ctx, ADMIN, 'back')).toMatchObject({ ok: false, error: { code: 'CANNOT_MODIFY_SELF' } });
+    expect(invitationLink(sc.ctx, 'owner2', 'back')).toMatchObject({ ok: true });
+    // cancelling it gives nothing
+    expectEvents(sc.when({ type: 'CancelInvitation', ...by(sc, ADMIN), invitationId: 'back' }), ['InvitationCancelled']);
   });
 });
 

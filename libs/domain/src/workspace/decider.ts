@@ -92,7 +92,14 @@ const notAMember = (userId: string) =>
 const addresseeErased = () =>
   domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.');
 
-/** `mailable`: the action needs the invitation's address (copy the link, resend); cancelling does not */
+/** rule 3: no one gives themself access, by an invitation to their own address either */
+const selfInvitation = () => domainError('CANNOT_MODIFY_SELF', 'You cannot invite yourself; ask another member with the authority to do it.');
+
+/**
+ * `mailable`: the action needs the invitation's address (copy the link, resend); cancelling does not. Neither of the
+ * first two for an invitation to the actor's own address (rule 3: a revoked org admin could otherwise revive one
+ * another owner once sent them; a review of session 22).
+ */
 function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationId: string, mailable = true) {
   const inv = ctx.ws.invitations.get(invitationId);
   if (!inv) return { error: invitationNotFound(invitationId) };
@@ -100,6 +107,7 @@ function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationI
   if (!isActor(actor)) return { error: actor! };
   const rank = checkAssignment(ctx, actor, undefined, inv.access);
   if (rank) return { error: rank };
+  if (mailable && (inv.inviteeUserId === actorId || (hasAddress(inv) && ctx.org.byEmail.get(inv.email) === actorId))) return { error: selfInvitation() };
   if (inv.status !== 'pending') return { error: notPending(inv) };
   // rule 12: the address was erased (its owner deleted in another organization): no link to copy, nobody to mail
   if (mailable && !hasAddress(inv)) return { error: addresseeErased() };
@@ -138,10 +146,8 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   const existingUser = ctx.org.byEmail.get(email);
   if (existingUser && activeMember(ctx, existingUser))
     return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
-  // rule 3: no one gives themself access, by an invitation to their own address either (session 22's probe: an org
-  // admin revoked by another owner invited themself back as owner)
-  if (existingUser === cmd.actorId)
-    return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot invite yourself; ask another member with the authority to do it.'));
+  // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
+  if (existingUser === cmd.actorId) return reject(selfInvitation());
   if (ctx.ws.pendingByEmail.has(email))
     return reject(
       domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),

@@ -77,8 +77,9 @@ describe('SqliteEventStore: checkpoints on a thread of their own', () => {
     try {
       for (let round = 1; round <= 12; round++) {
         await appendPages(store, 's', 300);
-        // the thread's turn (every 100 ms) comes between two rounds
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        // the thread's turn (every 100 ms) comes between two rounds: waited for, not timed (a loaded machine let a
+        // 150 ms pause pass without one, and the WAL grew past the bound: CI of session 22)
+        await until(() => eventsInFile(file) === round * 300, `round ${round} copied back`);
       }
       await until(() => eventsInFile(file) === 3600, 'the last round copied back');
       // their sum is ~15 MiB (the commits' own fallback would let the WAL reach ~40 MiB)
