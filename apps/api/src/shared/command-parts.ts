@@ -11,6 +11,14 @@ export interface HandleOptions<E> {
   route?: (event: E) => string;
   /** more metadata for every event of the command (never personal data: metadata is not encrypted) */
   metadata?: Record<string, unknown> | ((events: E[]) => Record<string, unknown>);
+  /**
+   * The decision rests on every stream loaded, not only those it appends to: each one that gets no events is
+   * appended as a check (a part without events) at the revision its state was loaded at, so that a write to it in
+   * the meantime sends the command back to decide again. For rare commands over the whole organization: an email
+   * change refused while an invitation to the address is pending, against that invitation committed meanwhile
+   * (session 22's probe). The embedded store checks in the commit; KurrentDB reads the revision first (its adapter).
+   */
+  checkLoaded?: boolean;
 }
 
 /**
@@ -33,11 +41,14 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     const list = byStream.get(stream) ?? byStream.set(stream, []).get(stream)!;
     list.push({ id: newEventId(), ...toStored(event, metadata) });
   }
-  return [...byStream].map(([stream, list]) => {
+  const parts: StreamAppend[] = [...byStream].map(([stream, list]) => {
     const loaded = streams.find((s) => s.stream === stream);
     if (!loaded) throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
     return { stream, events: list, expected: loaded.expected };
   });
+  // after the parts with events: the first part's first event carries the command's metadata (idempotencyOf)
+  if (options.checkLoaded) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });
+  return parts;
 }
 
 /** The events of a command that go to one of its streams. */

@@ -268,14 +268,15 @@ export class StreamHandler {
     for (const settled of foreign) seen.add(settled);
     for (const part of parts) {
       const after = streams.find((s) => s.stream === part.stream)!.after;
-      if (!after) continue;
+      // a check (no events) of a state holding another command's events in flight: that command is committed first
+      if (!after || part.events.length === 0) continue;
       (part.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = { id: after.id } satisfies AppendAfter;
       seen.delete(after.command);
     }
 
     let settle!: (ok: boolean) => void;
     const own: InFlight = {
-      parts: parts.map((p) => ({
+      parts: parts.filter((p) => p.events.length > 0).map((p) => ({
         stream: p.stream,
         expected: p.expected,
         events: ownEvents(p.stream, events, options),
@@ -341,7 +342,8 @@ export class StreamHandler {
         const command = idempotencyOf(parts);
         const replayed = written.replayed === true;
         for (const [i, part] of parts.entries())
-          await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, replayed);
+          if (part.events.length > 0)
+            await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, replayed);
         return { position: written.position.toString(), replayed };
       } catch (error) {
         if (!(error instanceof AppendOutcomeUnknownError)) throw error;

@@ -61,12 +61,17 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // only an email change needs the workspaces (their pending invitations); other changes decide on the organization
     const target = changes.email !== undefined ? organizationWide(organizationId) : organizationAlone(organizationId);
-    const done = await this.streams.handle(target, ctx, (c) =>
-      decideOrganization(
-        { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
-        c.org,
-        { pendingInvitations: pendingInvitations(c.workspaces) },
-      ),
+    const done = await this.streams.handle(
+      target,
+      ctx,
+      (c) =>
+        decideOrganization(
+          { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
+          c.org,
+          { pendingInvitations: pendingInvitations(c.workspaces) },
+        ),
+      // decided on every workspace's pending invitations: one written meanwhile sends it back (docs/rules.md#email-change)
+      { checkLoaded: changes.email !== undefined },
     );
     const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
@@ -124,10 +129,16 @@ export class ConfirmEmailChangeHandler implements ICommandHandler<ConfirmEmailCh
         message: 'The confirmation link is not valid; open the link from the latest confirmation email.',
         fields: [{ field: 'token', message: 'is not a valid confirmation token' }],
       });
-    const done = await this.streams.handle(organizationWide(ref.organizationId), { ...ctx, actorId: ref.userId }, (c) =>
-      decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
-        pendingInvitations: pendingInvitations(c.workspaces),
-      }),
+    const done = await this.streams.handle(
+      organizationWide(ref.organizationId),
+      { ...ctx, actorId: ref.userId },
+      (c) =>
+        decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
+          pendingInvitations: pendingInvitations(c.workspaces),
+        }),
+      // an invitation to the address committed after the workspaces were read sends it back: refused then (session
+      // 22's probe: both succeeded, and the invitation's acceptance linked the user who had claimed the address)
+      { checkLoaded: true },
     );
     return { userId: ref.userId, organizationId: ref.organizationId, position: done.position };
   }

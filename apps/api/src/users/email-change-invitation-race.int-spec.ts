@@ -1,0 +1,102 @@
+// "An address that has a pending invitation cannot be claimed by another user: neither by requesting the change nor
+// by confirming it" (docs/rules.md#email-change), under a race between replicas. Session 22's probe sent the
+// confirmation and an invitation to the new address at once: both succeeded (the confirmation decided on the
+// workspaces as they were before the invitation, and appended to the organization stream only), and the invitation's
+// acceptance linked the user who had claimed the address. Two replicas here are two StreamHandlers over one embedded
+// store; the invitation is committed by one between the other's loads and its append.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EventStore, createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
+import { ConfirmEmailChangeCommand, ConfirmEmailChangeHandler, UpdateProfileCommand, UpdateProfileHandler } from './user-handlers';
+import { newCommandContext } from '../shared/command-context';
+import { OutboxMailer } from '../shared/mailer';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+
+const SECRET = 'race-test-secret-0123456789abcdef0123456789';
+const ctx = (actorId: string) => newCommandContext({ actorId });
+
+/** `store`, running `before` (once) when the first append of a command is sent */
+function hooked(store: EventStore, before: { run?: () => Promise<unknown> }): EventStore {
+  const hook = async () => {
+    const run = before.run;
+    before.run = undefined;
+    await run?.();
+  };
+  return new Proxy(store, {
+    get: (target, name) =>
+      name === 'append' || name === 'appendMany'
+        ? async (...args: unknown[]) => {
+            await hook();
+            return (target[name] as (...a: unknown[]) => unknown).apply(target, args);
+          }
+        : Reflect.get(target, name, target),
+  });
+}
+
+function replica(store: EventStore, dataDir: string) {
+  const streams = new StreamHandler(store, new StreamStates(store));
+  const links = new InvitationLinks(SECRET, 'https://console.test');
+  const emailLinks = new EmailConfirmationLinks(SECRET, 'https://console.test');
+  const config = { invitationTtlSeconds: 172_800 } as Config;
+  const mailer = new OutboxMailer(dataDir);
+  return {
+    emailLinks,
+    createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
+    createWorkspace: new CreateWorkspaceHandler(streams),
+    invite: new InviteMemberHandler(streams, links, mailer, config),
+    accept: new AcceptInvitationHandler(streams, links),
+    updateProfile: new UpdateProfileHandler(streams, emailLinks, mailer, config),
+    confirm: new ConfirmEmailChangeHandler(streams, emailLinks),
+  };
+}
+
+let dir: string;
+let store: EventStore;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-email-race-'));
+  store = (await createRollcallEventStore({ dataDir: dir, durability: 'normal' })).store;
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('email change: an address with a pending invitation cannot be claimed, under a race between replicas', () => {
+  it.each([
+    ['its first command (decided in turn)', false],
+    ['after others (pipelined)', true],
+  ])('the confirmation decided before an invitation to the address was committed elsewhere is decided again, and refused (EMAIL_PENDING_INVITATION): %s', async (_, warm) => {
+    const before: { run?: () => Promise<unknown> } = {};
+    const a = replica(hooked(store, before), dir);
+    const b = replica(store, dir);
+    const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+    const admin = org.adminUserId;
+    // a command of A's first: its handler learns that the store checks APPEND_AFTER, and pipelines from then on
+    if (warm) await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W2' }));
+    const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
+    const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
+    const inv = await b.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws.workspaceId }, ctx(admin), { email: 'u@acme.test' }));
+    const user = (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+    await b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(user), user, { email: 'x@acme.test' }));
+    const token = new URL(a.emailLinks.url({ organizationId: org.organizationId, userId: user, version: 1 })).searchParams.get('token')!;
+
+    // replica B's invitation to the new address commits between replica A's loads and its append
+    let invited: { invitationId: string } | undefined;
+    before.run = async () => {
+      invited = await b.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws3.workspaceId }, ctx(admin), { email: 'x@acme.test' }));
+    };
+    await expect(a.confirm.execute(new ConfirmEmailChangeCommand(ctx('anyone'), token))).rejects.toMatchObject({ error: { code: 'EMAIL_PENDING_INVITATION' } });
+    expect(invited?.invitationId).toBeDefined();
+    // the address is still the invitation's: a fresh replica's state has the user at their old address
+    const decided = await new StreamStates(store).organization(org.organizationId);
+    expect(decided.state.users.get(user)).toMatchObject({ email: 'u@acme.test' });
+    expect(decided.state.byEmail.get('x@acme.test')).toBeUndefined();
+  });
+});
