@@ -71,8 +71,9 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
     }
   } catch (error) {
     // a log that cannot be read to its end (a damaged file: "database disk image is malformed", a row that is no
-    // event) is a check that failed, said in a sentence (black-box probe 8: a stack trace, and no JSON with --json)
-    if (!(error instanceof CanonicalizationError) && (error as { code?: unknown }).code !== 'ERR_SQLITE_ERROR') throw error;
+    // event, a row whose text is no JSON: the store's own read fails the same way) is a check that failed, said in a
+    // sentence (black-box probe 8, and session 22's for the text: a stack trace, and no JSON with --json)
+    if (!(error instanceof CanonicalizationError) && !(error instanceof SyntaxError) && (error as { code?: unknown }).code !== 'ERR_SQLITE_ERROR') throw error;
     const reason = error instanceof Error ? error.message : String(error);
     return { ok: false, events: 0, root: '', checkpointsChecked: 0, eventsCovered: 0, problems: [{ code: 'LOG_UNREADABLE', message: `the log cannot be read to its end: ${reason}` }] };
   } finally {
