@@ -1,12 +1,13 @@
 import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ProofUnavailableError } from '@rollcall/audit';
-import { domainError } from '@rollcall/domain';
+import { domainError, presenceStream } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
 import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
+import { erasuresStream } from '../infrastructure/erasure';
 import { AuditLog } from './audit-log';
 import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } from './dtos';
 
@@ -114,14 +115,20 @@ export class AuditController {
     return this.auth.identify(m[1]!);
   }
 
-  /** The system key sees every entry; an organization, the entries of its own streams and its workspaces' streams. */
+  /**
+   * The system key sees every entry; an organization, the entries of its own streams (the organization's, its
+   * erasures' record) and its workspaces' streams (each workspace's, its members' presence streams). Session 22's
+   * probe: the erasures' record was refused (404).
+   */
   private async mayRead(principal: Principal, stream: string): Promise<boolean> {
     if (principal.kind === 'system') return true;
     if (principal.kind !== 'organization') return false;
-    if (stream === organizationStream(principal.organizationId)) return true;
-    if (!stream.startsWith(workspaceStream(''))) return false;
-    const workspaceId = stream.slice(workspaceStream('').length);
-    const known = (await this.states.organizationCached(principal.organizationId)).workspaces.has(workspaceId);
-    return known || (await this.states.organization(principal.organizationId)).state.workspaces.has(workspaceId);
+    const { organizationId } = principal;
+    if (stream === organizationStream(organizationId) || stream === erasuresStream(organizationId)) return true;
+    const ofWorkspace = (workspaces: ReadonlyMap<string, unknown>): boolean =>
+      stream.startsWith(workspaceStream(''))
+        ? workspaces.has(stream.slice(workspaceStream('').length))
+        : [...workspaces.keys()].some((workspaceId) => stream.startsWith(presenceStream(workspaceId, '')));
+    return ofWorkspace((await this.states.organizationCached(organizationId)).workspaces) || ofWorkspace((await this.states.organization(organizationId)).state.workspaces);
   }
 }
