@@ -48,6 +48,20 @@ const headQueries = (body: () => Promise<unknown>) =>
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** another process's connection to `file`: `commit` writes events of type R at [stream, revision], in one transaction */
+function otherProcess(file: string) {
+  const raw = new DatabaseSync(file);
+  const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
+  return {
+    commit: (...rows: [stream: string, revision: number][]) => {
+      raw.exec('BEGIN');
+      for (const [stream, revision] of rows) insert.run(randomUUID(), stream, revision);
+      raw.exec('COMMIT');
+    },
+    close: () => raw.close(),
+  };
+}
+
 describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): reads of streams that have not moved', (writer) => {
   const open = (file: string, options: SqliteEventStoreOptions = {}) => new SqliteEventStore(file, { ...options, writer });
 
@@ -138,15 +152,11 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     const a = open(file);
     for (const s of ['s', 't']) await a.append(s, [ev()], 'no_stream');
     await nextTurn();
-    const raw = new DatabaseSync(file);
-    const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
+    const other = otherProcess(file);
     const looks = await dataVersionLooks(async () => {
       expect(await read(a, 's', 1n)).toEqual([]); // this turn's look
       // another process's commit, to s and to a stream this store never read, within the turn
-      raw.exec('BEGIN');
-      insert.run(randomUUID(), 's', 1);
-      insert.run(randomUUID(), 'w', 0);
-      raw.exec('COMMIT');
+      other.commit(['s', 1], ['w', 0]);
       expect(await read(a, 't', 1n)).toEqual([]); // nothing read showed the commit yet: the turn's heads hold
       await readingTheFile(a);
       expect(await read(a, 's', 1n)).toEqual(['1:R']);
@@ -154,7 +164,7 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     });
     // the turn's look and the one the row past it asked for; the rows before it ask for none
     expect(looks).toBe(2);
-    raw.close();
+    other.close();
     await a.close();
   });
 
@@ -191,17 +201,13 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     const a = open(file);
     for (const s of ['s', 'u']) await a.append(s, [ev()], 'no_stream');
     await nextTurn();
-    const raw = new DatabaseSync(file);
-    const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, 1, 'R', '{}', '{}', 0)");
+    const other = otherProcess(file);
     expect(await read(a, 'u', 1n)).toEqual([]); // this turn's look
-    raw.exec('BEGIN');
-    insert.run(randomUUID(), 's');
-    insert.run(randomUUID(), 'u');
-    raw.exec('COMMIT');
+    other.commit(['s', 1], ['u', 1]);
     // s's state came from elsewhere at revision 1: read from 2
     expect(await read(a, 's', 2n)).toEqual([]);
     expect(await read(a, 'u', 1n)).toEqual(['1:R']);
-    raw.close();
+    other.close();
     await a.close();
   });
 
@@ -214,13 +220,9 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
       const a = open(file);
       expect(await read(a, 'x', 1n)).toEqual([]); // x's head remembered
       // before the thread's connection takes its first data_version (it is still starting)
-      const raw = new DatabaseSync(file);
-      const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
-      raw.exec('BEGIN');
-      insert.run(randomUUID(), 'x', 1);
-      insert.run(randomUUID(), 'w', 0);
-      raw.exec('COMMIT');
-      raw.close();
+      const other = otherProcess(file);
+      other.commit(['x', 1], ['w', 0]);
+      other.close();
       // an own commit after it: the log's last position is the thread's own
       await a.append('y', [ev()], 'no_stream');
       await nextTurn();
