@@ -17,6 +17,8 @@ import { workerEntry } from '../worker-entry';
 
 interface Waiting {
   streams: string[];
+  /** the caller's epoch of known heads when it was queued (`enqueue`) */
+  epoch: number;
   resolve: (result: MultiAppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -54,7 +56,7 @@ export class CommitThread {
   constructor(
     options: Omit<CommitThreadData, 'shared'>,
     /** after a group that wrote events, before any of its appends' promises settle */
-    private readonly onCommitted: (written: WrittenHead[]) => void,
+    private readonly onCommitted: (written: WrittenHead[], epoch: number) => void,
   ) {
     const shared = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT);
     this.shared = new BigInt64Array(shared);
@@ -117,14 +119,14 @@ export class CommitThread {
   }
 
   /** Queues an append (arguments already checked); settles after the commit of its group. */
-  enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[]): Promise<MultiAppendResult> {
+  enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[], epoch: number): Promise<MultiAppendResult> {
     if (this.failed) return Promise.reject(this.failed);
     const serialized: SerializedPart[] = serializeParts(parts);
     const id = this.nextId++;
     const streams = serialized.map((p) => p.stream);
     for (const stream of streams) this.streamsInFlight.set(stream, (this.streamsInFlight.get(stream) ?? 0) + 1);
     return new Promise<MultiAppendResult>((resolve, reject) => {
-      this.waiting.set(id, { streams, resolve, reject });
+      this.waiting.set(id, { streams, epoch, resolve, reject });
       this.worker.ref();
       this.queue.appends.push({ id, parts: serialized, keys });
       if (!this.flushScheduled) {
@@ -169,7 +171,9 @@ export class CommitThread {
   }
 
   private answered(written: WrittenHead[], outcomes: Outcome[]): void {
-    if (written.length > 0) this.onCommitted(written);
+    // the heads it wrote as of the oldest epoch its appends were queued in: a look since may have let the heads go for
+    // another writer's commit after this one (KnownHeads.note drops them then)
+    if (written.length > 0) this.onCommitted(written, Math.min(...outcomes.map((o) => this.waiting.get(o.id)?.epoch ?? -1)));
     for (const outcome of outcomes) {
       const waiting = this.waiting.get(outcome.id);
       if (!waiting) continue;

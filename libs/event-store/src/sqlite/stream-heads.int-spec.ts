@@ -231,6 +231,30 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
       await a.close();
     });
 
+  if (writer === 'thread')
+    it("its own commit, answered after a look that let the heads go for another writer's commit after it, is not noted: the head is read again (replicas e2e seed 49)", async () => {
+      const file = freshFile();
+      const a = open(file);
+      await a.append('s', [ev()], 'no_stream');
+      expect(await read(a, 's', 1n)).toEqual([]); // s's head known
+      const appending = a.append('s', [ev('O')], 0n);
+      await nextTurn(); // the append is posted to the thread
+      // the thread commits; its answer waits while this turn holds the main thread
+      const probe = new DatabaseSync(file, { readOnly: true });
+      const revisionOfS = probe.prepare("SELECT MAX(revision) AS r FROM events WHERE stream = 's'");
+      const deadline = Date.now() + 10_000;
+      while (Number((revisionOfS.get() as { r: number }).r) < 1) if (Date.now() > deadline) throw new Error('the thread did not commit');
+      probe.close();
+      // another writer commits after it, and a read of the file sees that: the heads go
+      const other = otherProcess(file);
+      other.commit(['s', 2]);
+      other.close();
+      await a.headPosition();
+      await appending;
+      expect(await read(a, 's', 2n)).toEqual(['2:R']);
+      await a.close();
+    });
+
   it('appends to a stream whose head it knows without querying the head, and still refuses what another connection made stale', async () => {
     const file = freshFile();
     const a = open(file);
