@@ -152,7 +152,8 @@ const AS_OF_AHEAD_MS = 60_000;
  */
 export function asOfInstant(asOf: string | undefined, now = Date.now()): Date {
   const at = asOf === undefined ? now : new Date(asOf).getTime();
-  if (at <= now + AS_OF_AHEAD_MS) return new Date(Math.min(at, now));
+  // not a date (the DTO refuses it first): the replay says so, not "in the future"
+  if (Number.isNaN(at) || at <= now + AS_OF_AHEAD_MS) return new Date(Math.min(at, now));
   throw new DomainException(
     validationFailed([{ field: 'asOf', message: `must not be in the future (it is ${new Date(now).toISOString()} here): leave it out to ask about now` }]),
   );
