@@ -88,6 +88,28 @@ if (natsBinary || process.env.NATS_URL) {
       await expect(lastValueFrom(client.send('teams.create', { ...base, workspaceId: ws.workspaceId, name: 'x'.repeat(70_000) }))).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
       await expect(lastValueFrom(client.send('teams.create', { ...base, workspaceId: ws.workspaceId, name: 'x'.repeat(1_000) }))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     });
+
+    it('a plain NATS request gets a reply: a payload without Nest\'s id is run as a request, one that is no JSON is 400 MALFORMED_JSON', async () => {
+      // a console backend in another language: `request` on the pattern's subject, the pattern's message as the payload
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: url });
+      const ask = async (subject: string, payload: string) => JSON.parse(new TextDecoder().decode((await nc.request(subject, payload, { timeout: 5_000 })).data));
+      try {
+        const created = await ask('organizations.create', JSON.stringify({ apiKey: SYSTEM_KEY, name: 'Plain', admin: { email: 'pia@plain.test', displayName: 'Pia' } }));
+        expect(created).toMatchObject({ response: { organizationId: expect.any(String), adminUserId: expect.any(String) }, isDisposed: true });
+        const { apiKey, adminUserId, organizationId } = created.response;
+        const ws = await ask('workspaces.create', JSON.stringify({ apiKey, actorId: adminUserId, organizationId, name: 'Studio' }));
+        expect(ws).toMatchObject({ response: { workspaceId: expect.any(String) } });
+        // what it answered is what the HTTP API reads
+        expect((await app.api.request('GET', `/v1/workspaces/${ws.response.workspaceId}/members`, { key: apiKey, actor: adminUserId })).status).toBe(200);
+        // a refusal comes back as the same problem as over HTTP
+        expect(await ask('workspaces.create', JSON.stringify({ apiKey, actorId: adminUserId, organizationId, name: '' }))).toMatchObject({ isDisposed: true, err: { status: 400, code: 'VALIDATION_FAILED' } });
+        expect(await ask('workspaces.create', '{"apiKey": ')).toMatchObject({ isDisposed: true, err: { status: 400, code: 'MALFORMED_JSON' } });
+        expect(await ask('workspaces.create', 'x'.repeat(70_000))).toMatchObject({ isDisposed: true, err: { status: 413, code: 'PAYLOAD_TOO_LARGE' } });
+      } finally {
+        await nc.close();
+      }
+    });
   });
 } else {
   describe('NATS transport', () => {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { NatsContext, type NatsOptions, ServerNats } from '@nestjs/microservices';
+import { problem } from '../shared/problem';
 import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 
 /** The fields of a NATS message this reads (Nest types it `any`). */
@@ -7,12 +9,27 @@ interface NatsMessage {
   data: Uint8Array;
   reply?: string;
   headers?: unknown;
+  respond(data?: Uint8Array, options?: { headers?: unknown }): boolean;
+}
+
+/** What Nest's deserializer makes of a message: its own envelope, or an external payload as `data`. */
+interface Packet {
+  id?: unknown;
+  data?: unknown;
 }
 
 /**
- * Nest's NATS transport with the HTTP body limit, as over TCP (problem-tcp-server.ts): a request whose payload is
- * longer than `bodyLimit` bytes is answered `413 PAYLOAD_TOO_LARGE` and reaches no handler. (The NATS server's own
- * `max_payload`, 1 MB by default, refuses larger ones before they arrive.)
+ * Nest's NATS transport, with the answers a NATS requester expects (a message with a reply subject is a request and
+ * always gets a reply, as over HTTP every request gets a status):
+ * - a request whose payload is longer than `bodyLimit` bytes is answered `413 PAYLOAD_TOO_LARGE` and reaches no
+ *   handler, as over TCP (problem-tcp-server.ts). (The NATS server's own `max_payload`, 1 MB by default, refuses larger
+ *   ones before they arrive.)
+ * - a request whose payload is not JSON is answered `400 MALFORMED_JSON` (Nest logged an error and left the requester
+ *   waiting for its timeout);
+ * - a request without Nest's `id` (a plain NATS client's `request`, its payload the pattern's message) is run as a
+ *   request under an id of its own and answered, as a Nest client's is (Nest ran it as an event: the command was
+ *   applied and the requester never learnt it).
+ * A message without a reply subject (a Nest client's `emit`) stays an event: run, never answered.
  */
 export class ProblemNatsServer extends ServerNats {
   private readonly bodyLimit: number;
@@ -24,13 +41,40 @@ export class ProblemNatsServer extends ServerNats {
   }
 
   override async handleMessage(channel: string, natsMsg: NatsMessage): Promise<unknown> {
-    if (natsMsg.data.length <= this.bodyLimit) return super.handleMessage(channel, natsMsg);
-    // an event (no reply subject, or no id) is dropped, as a handler's refusal of it would be
-    const id = natsMsg.reply ? ((await this.deserializer.deserialize(natsMsg, { channel, replyTo: natsMsg.reply })) as { id?: unknown }).id : undefined;
-    refusedBeforeHandler(this.logger, 'nats', id, 413, 'PAYLOAD_TOO_LARGE');
-    if (typeof id !== 'string') return undefined;
-    const publish = this.getPublisher(natsMsg, id, new NatsContext([natsMsg.subject, natsMsg.headers]));
-    // as Nest's own error replies: `isDisposed` ends the answer
-    return publish({ status: 'error', err: tooLarge(this.bodyLimit), isDisposed: true });
+    if (!natsMsg.reply) {
+      // an event: dropped when too large, as a handler's refusal of it would be
+      if (natsMsg.data.length <= this.bodyLimit) return super.handleMessage(channel, natsMsg);
+      return refusedBeforeHandler(this.logger, 'nats', undefined, 413, 'PAYLOAD_TOO_LARGE');
+    }
+    const context = new NatsContext([natsMsg.subject, natsMsg.headers]);
+    // Nest's deserializer: its envelope, or an external payload as `data`; it throws on a payload that is not JSON
+    let packet: Packet | undefined;
+    try {
+      packet = (await this.deserializer.deserialize(natsMsg, { channel, replyTo: natsMsg.reply })) as Packet;
+    } catch {
+      packet = undefined;
+    }
+    // the size first, as over HTTP (a payload too large is refused before it is read)
+    if (natsMsg.data.length > this.bodyLimit) {
+      refusedBeforeHandler(this.logger, 'nats', '', 413, 'PAYLOAD_TOO_LARGE');
+      return this.publisher(natsMsg, packet?.id, context)(refusal(tooLarge(this.bodyLimit)));
+    }
+    if (!packet) {
+      refusedBeforeHandler(this.logger, 'nats', '', 400, 'MALFORMED_JSON');
+      return this.publisher(natsMsg, undefined, context)(refusal(problem(400, 'MALFORMED_JSON', "The message is not valid JSON; send the pattern's message as JSON encoded as UTF-8.")));
+    }
+    const publish = this.publisher(natsMsg, packet.id ?? randomUUID(), context);
+    // NATS delivers only the subjects of the patterns this serves: there is always a handler
+    const handler = this.getHandlerByPattern(channel)!;
+    const { data } = packet;
+    return this.handleRequest(context, async () => this.transformToObservable(await handler(data, context)), publish);
+  }
+
+  /** Nest's publisher of replies, which types the id as a string: it echoes the request's as it came, none for a message it could not read */
+  private publisher(natsMsg: NatsMessage, id: unknown, context: NatsContext) {
+    return this.getPublisher(natsMsg, id as string, context);
   }
 }
+
+/** an error reply as Nest's own: `isDisposed` ends the answer */
+const refusal = (err: object) => ({ status: 'error', err, isDisposed: true });

@@ -104,7 +104,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
         host: '{host}',
         protocol: 'nats',
         description:
-          "Nest's NATS transport, when NATS_URL is set: a request is `{pattern, data, id}` JSON on the pattern's subject with a reply subject, its reply `{response | err, id, isDisposed}`; an integration event is `{pattern, data}` on `rollcall.events.<type>`.",
+          "Nest's NATS transport, when NATS_URL is set: a request is a message with a reply subject on the pattern's subject: Nest's `{pattern, data, id}` JSON, or the pattern's message alone (a plain NATS request); its reply `{response | err, id, isDisposed}` (a payload that is not JSON: `err` 400 MALFORMED_JSON); an integration event is `{pattern, data}` on `rollcall.events.<type>`.",
         variables: { host: { default: 'localhost:4222', description: 'the host of NATS_URL' } },
       },
     },
