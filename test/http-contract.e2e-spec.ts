@@ -167,6 +167,21 @@ describe('Idempotency-Key', () => {
     expect(new Set(replies.map((r) => r.body.invitationId)).size).toBe(1);
   });
 
+  it('the same key with an empty JSON object or no body is one request: the retry is a replay (probe 23)', async () => {
+    const o = await app.api.organization();
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'empty-body@acme.test' } });
+    const path = `/v1/workspaces/${o.workspaceId}/invitations/${invited.body.invitationId}/resend`;
+    const first = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: {}, headers: { 'idempotency-key': 'resend-1' } });
+    expect(first.status).toBe(200);
+    const again = await app.api.request('POST', path, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'resend-1' } });
+    expect({ status: again.status, replayed: again.headers.get('idempotency-replayed') }).toEqual({ status: 200, replayed: 'true' });
+    expect(again.body).toEqual(first.body);
+    // and the other way round
+    const bare = await app.api.request('POST', path, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'resend-2' } });
+    const withEmpty = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: {}, headers: { 'idempotency-key': 'resend-2' } });
+    expect({ status: withEmpty.status, replayed: withEmpty.headers.get('idempotency-replayed'), body: withEmpty.body }).toEqual({ status: 200, replayed: 'true', body: bare.body });
+  });
+
   it('the same key with another body is 422 IDEMPOTENCY_KEY_REUSED', async () => {
     const o = await app.api.organization();
     const path = `/v1/workspaces/${o.workspaceId}/invitations`;

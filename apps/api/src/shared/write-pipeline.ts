@@ -47,6 +47,9 @@ export const canonicalJson = (value: unknown): string =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 
+const isEmptyObject = (value: unknown): boolean =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
+
 /**
  * The one write pipeline of both transports (HTTP and message patterns), so they behave the same by construction:
  * it builds the command context (actor, time, request id, idempotency key scoped to the caller) and runs the write
@@ -71,7 +74,11 @@ export class WritePipeline {
     const key = given !== undefined ? `${request.scope}:${given}` : undefined;
     const correlationId = request.correlationId && CORRELATION.test(request.correlationId) ? request.correlationId : undefined;
     // the fingerprint tells a key's retry from another request under it: only computed when there is a key
-    const keyed = key === undefined ? undefined : { key, requestHash: this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body: request.body })) };
+    // An empty JSON object is no body: the commands whose fields are all optional (a revoke, a resend) take `{}` and
+    // nothing alike, so a retry sent with the other is the same request (probe 23: it was 422). Absent, not `{}`, in
+    // the fingerprint, so that a retry of a request without a body made before this keeps its fingerprint.
+    const body = isEmptyObject(request.body) ? undefined : request.body;
+    const keyed = key === undefined ? undefined : { key, requestHash: this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body })) };
     const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, correlationId, ...(keyed && { requestHash: keyed.requestHash }) });
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
