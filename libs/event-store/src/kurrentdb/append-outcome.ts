@@ -13,8 +13,8 @@ export class ClientTimeoutError extends Error {
 }
 
 /**
- * Races `promise` against a timer. The client's reads (Rust bridge) ignore deadlines and some calls (the feature
- * probe before an append, multiStreamAppend) take none, so this is what bounds the wait. The losing promise is
+ * Races `promise` against a timer. The client's reads (Rust bridge) ignore deadlines and the feature probe before an
+ * append takes none, so this is what bounds the wait (multiStreamAppend takes the client's default deadline, 10 s). The losing promise is
  * left to settle on its own; its rejection is swallowed.
  */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
@@ -99,7 +99,10 @@ export function toWrongExpectedRevision(
  *   only when the expected revision is behind the stream: if the first attempt was written, the stream is now
  *   past the expected revision and the server answers as for a duplicate (the original result, nothing written);
  *   if it was not, the second attempt appends it. (Sending it at the stream's new revision instead would be
- *   accepted without any id check: a duplicate batch.)
+ *   accepted without any id check: a duplicate batch.) Not at once: while the first attempt is written but not yet
+ *   committed (replicated to a quorum — the usual cause of the timeout) the server drops a duplicate without an
+ *   answer (`IndexWriter.CheckCommit`'s "idempotent, not ready"), so the re-send waits a quarter of the timeout
+ *   (at most 2.5 s, with jitter) to give the first its commit.
  * - any other unclear failure, or a second timeout: AppendOutcomeUnknownError. The command side then re-sends
  *   the identical batch at the original expected revision, for the same reason, before it decides again.
  */
@@ -115,9 +118,15 @@ export async function appendWithRetry<T>(
     } catch (error) {
       const conflict = mapConflict(error);
       if (conflict) throw conflict;
-      if (attempt === 1 && isTimeout(error)) continue;
+      if (attempt === 1 && isTimeout(error)) {
+        await resendPause(timeoutMs);
+        continue;
+      }
       if (isOutcomeUnknown(error)) throw new AppendOutcomeUnknownError(streams, error);
       throw error;
     }
   }
 }
+
+/** the wait before the re-send after a timeout: a quarter of the timeout, at most 2.5 s, less up to half of it at random */
+const resendPause = (timeoutMs: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(timeoutMs / 4, 2_500) * (1 - Math.random() / 2)));

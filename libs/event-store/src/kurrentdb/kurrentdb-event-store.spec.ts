@@ -14,6 +14,12 @@ describe('KurrentDbEventStore helpers', () => {
     );
   });
 
+  it('refuses throwOnAppendFailure=false (the client would resolve a conflict with a wrong revision)', () => {
+    expect(() => normalizeConnectionString('kurrentdb://db:2113?tls=false&throwOnAppendFailure=false')).toThrow(/throwOnAppendFailure/);
+    expect(() => normalizeConnectionString('esdb://db:2113?ThrowOnAppendFailure=false&tls=false')).toThrow(/throwOnAppendFailure/);
+    expect(normalizeConnectionString('kurrentdb://db:2113?throwOnAppendFailure=true')).toBe('kurrentdb://db:2113?throwOnAppendFailure=true');
+  });
+
   it('maps the port position (exclusive, -1 = start) to a client read position', () => {
     expect(toReadPosition(undefined)).toBe(START);
     expect(toReadPosition(-1n)).toBe(START);

@@ -96,6 +96,35 @@ describe('KurrentDbEventStore append, with the client stubbed', () => {
     await expect(store.append('user-1', [ev('a')], 5n)).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', stream: 'user-1', expected: 5n, actual: 7n });
   });
 
+  it('a duplicate answered with position -1 (the server could not read it back) gets its position read from the stream', async () => {
+    stub('appendToStream').mockResolvedValue({ success: true, nextExpectedRevision: 6n, position: { commit: -1n, prepare: -1n } });
+    const read = stub('readStream').mockImplementation((stream: string, { fromRevision }: { fromRevision: bigint }) =>
+      (async function* () {
+        yield resolved(stream, fromRevision, 1_234n);
+      })(),
+    );
+    await expect(store.append('user-1', [ev('a')], 4n)).resolves.toEqual({ nextRevision: 6n, position: 1_234n });
+    expect(read.mock.calls[0]).toMatchObject(['user-1', { fromRevision: 6n, maxCount: 1 }]);
+  });
+
+  it('the re-send after a timeout waits (a duplicate of a write not yet committed gets no answer)', async () => {
+    const sent: number[] = [];
+    stub('appendToStream').mockImplementation(() => {
+      sent.push(performance.now());
+      return never();
+    });
+    const slow = new KurrentDbEventStore('kurrentdb://localhost:2113?tls=false', { appendTimeoutMs: 200 });
+    jest.spyOn(slow.client, 'appendToStream').mockImplementation(store.client.appendToStream);
+    try {
+      await expect(slow.append('user-1', [ev('a')], 5n)).rejects.toBeInstanceOf(AppendOutcomeUnknownError);
+    } finally {
+      await slow.close();
+    }
+    // the timeout (200 ms), then a quarter of it less up to half of that: 25–50 ms
+    expect(sent).toHaveLength(2);
+    expect(sent[1]! - sent[0]!).toBeGreaterThanOrEqual(200 + 24);
+  });
+
   it("the client's own deadline counts as a timeout: re-sent once", async () => {
     const append = stub('appendToStream').mockRejectedValue(new DeadlineExceededError(undefined, 'deadline'));
     await expect(store.append('user-1', [ev('a')], 5n)).rejects.toBeInstanceOf(AppendOutcomeUnknownError);
@@ -222,6 +251,27 @@ describe('KurrentDbEventStore appendMany, with the client stubbed', () => {
       actual: 7n,
     });
     expect(multi).toHaveBeenCalledTimes(1);
+  });
+
+  it('a re-sent write answered with position -1 (a duplicate in every stream) gets the position of its last event read back', async () => {
+    stub('multiStreamAppend').mockResolvedValue({
+      position: -1n,
+      responses: [
+        { streamName: 'user-1', revision: 3n },
+        { streamName: 'org-1', revision: 8n },
+      ],
+    });
+    stub('readStream').mockImplementation((stream: string, { fromRevision }: { fromRevision: bigint }) =>
+      (async function* () {
+        yield resolved(stream, fromRevision, stream === 'org-1' ? 900n : 700n);
+      })(),
+    );
+    await expect(
+      store.appendMany([
+        { stream: 'user-1', events: [ev('a')], expected: 2n },
+        { stream: 'org-1', events: [ev('b')], expected: 7n },
+      ]),
+    ).resolves.toEqual({ position: 900n, streams: [{ stream: 'user-1', nextRevision: 3n }, { stream: 'org-1', nextRevision: 8n }] });
   });
 
   it('a silent multiStreamAppend is re-sent once, identically, then raises AppendOutcomeUnknownError', async () => {

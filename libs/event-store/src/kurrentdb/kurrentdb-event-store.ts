@@ -78,8 +78,9 @@ export class KurrentDbEventStore implements EventStore {
         // throwing it (success false, no position): never taken as written
         if (!result.success)
           throw new WrongExpectedRevisionError(stream, expected, typeof result.nextExpectedRevision === 'bigint' && result.nextExpectedRevision >= 0n ? result.nextExpectedRevision : 'no_stream');
-        const position =
-          result.position?.commit ?? (await this.positionOf(stream, result.nextExpectedRevision));
+        // a position below 0: what the server answers for a duplicate whose event it could not read back
+        const commit = result.position?.commit;
+        const position = commit !== undefined && commit >= 0n ? commit : await this.positionOf(stream, result.nextExpectedRevision);
         return { nextRevision: result.nextExpectedRevision, position };
       },
       this.appendTimeoutMs,
@@ -116,7 +117,7 @@ export class KurrentDbEventStore implements EventStore {
         const result = await this.client.multiStreamAppend(requests);
         const written = new Map(result.responses.map((r) => [r.streamName, r.revision]));
         return {
-          position: result.position,
+          position: result.position >= 0n ? result.position : await this.lastPositionOf(written),
           streams: parts.map((p) => {
             const nextRevision = checked.get(p.stream) ?? written.get(p.stream);
             if (nextRevision === undefined)
@@ -262,6 +263,20 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   /** commit position of a stream's event (for an append result the server returned without one) */
+  /**
+   * The position of a multi-stream write's last event, read back: the server answers a re-sent write that was a
+   * duplicate in every stream with the largest of their positions, and -1 for a stream whose duplicate it could not
+   * read back (`IndexWriter.CheckCommit`'s IdempotentLogPosition).
+   */
+  private async lastPositionOf(written: Map<string, bigint>): Promise<bigint> {
+    let last = -1n;
+    for (const [stream, revision] of written) {
+      const position = await this.positionOf(stream, revision);
+      if (position > last) last = position;
+    }
+    return last;
+  }
+
   private async positionOf(stream: string, revision: bigint): Promise<bigint> {
     const [event] = await this.page(this.client.readStream(stream, { fromRevision: revision, maxCount: 1 }));
     const position = event && commitPositionOf(event);
@@ -270,9 +285,13 @@ export class KurrentDbEventStore implements EventStore {
   }
 }
 
-/** The client accepts `esdb://` but warns it is deprecated: hand it the `kurrentdb` scheme. */
+/** The client accepts `esdb://` but warns it is deprecated: hand it the `kurrentdb` scheme. Refuses an option the adapter cannot work with. */
 export function normalizeConnectionString(connectionString: string): string {
   const trimmed = connectionString.trim();
+  // the client then resolves a conflict instead of throwing it, with its revision as 0 or 1 (batchAppend.js): the
+  // adapter takes it for a conflict, but could not name the stream's revision
+  if (/[?&]throwOnAppendFailure=false(&|$)/i.test(trimmed))
+    throw new RangeError('EVENTSTORE_URL: throwOnAppendFailure=false is not supported (a conflict must be thrown to be told from a write)');
   const match = /^esdb(\+discover)?:\/\//i.exec(trimmed);
   return match ? `kurrentdb${match[1] ?? ''}://${trimmed.slice(match[0].length)}` : trimmed;
 }
