@@ -17,6 +17,7 @@
  *   counts as applied only when the server accounts for every statement: matched + upserted + refused by the guard
  *   (E11000) = statements (`assertBulkApplied`). Any other write error, a write concern error or a short count (a
  *   server that stopped at the first failed statement) fails the commit, and the checkpoint is not written.
+ * - Documents and checkpoints are written at `w: majority` whatever the connection string says (commitWriteConcern).
  * - `reset` marks the checkpoint as resetting (with the collections to empty), empties them, then removes the
  *   checkpoint. A crash in between leaves the mark, which reads as no checkpoint: a projector starting resets every
  *   projection that has none before it projects (Projector.start), so nothing is folded onto what was left.
@@ -26,7 +27,7 @@
  * - `ping` gives up after `pingTimeoutMs` (default 2 s: a health check must not wait for the driver's 30 s
  *   server selection timeout).
  */
-import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
+import type { ClientSession, Db, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
 import type { CollectionQuery, CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
 import {
@@ -75,6 +76,10 @@ export interface MongoReadStoreOptions {
  */
 const MAX_TRANSACTION_WRITES = 20_000;
 
+/** ids per `find` of `getMany`: ~1.5 MB of command at the longest ids (128 characters), far below the 16 MB limit */
+const GET_MANY_BATCH = 10_000;
+
+
 /** on a checkpoint document: the collections a reset was emptying (see `reset`) */
 const RESETTING_FIELD = 'resetting';
 
@@ -122,10 +127,13 @@ export class MongoReadStore implements ReadStore {
     for (const field of options.fields ?? []) assertTopLevelField(field);
     if (ids.length === 0) return found;
     const projection = options.fields && { projection: Object.fromEntries([...options.fields, POSITION_FIELD, DELETED_FIELD].map((f) => [f, 1])) };
-    const cursor = this.collection(collection).find({ _id: { $in: ids }, [DELETED_FIELD]: { $ne: true } }, projection);
-    for await (const raw of cursor) {
-      const stored = toStoredDoc<T>(raw);
-      if (stored) found.set(stored.doc._id, stored);
+    // in batches: one `$in` of every id of a 200,000-member team's roster is a command over MongoDB's 16 MB limit
+    for (let from = 0; from < ids.length; from += GET_MANY_BATCH) {
+      const cursor = this.collection(collection).find({ _id: { $in: ids.slice(from, from + GET_MANY_BATCH) }, [DELETED_FIELD]: { $ne: true } }, projection);
+      for await (const raw of cursor) {
+        const stored = toStoredDoc<T>(raw);
+        if (stored) found.set(stored.doc._id, stored);
+      }
     }
     return found;
   }
@@ -201,7 +209,7 @@ export class MongoReadStore implements ReadStore {
       [...batches].map(async ([name, operations]) => {
         const outcome = await this.db
           .collection<StoredDocument>(name)
-          .bulkWrite(operations, { ordered: false })
+          .bulkWrite(operations, { ordered: false, writeConcern: this.commitWriteConcern() })
           .then(
             (result) => ({ result }),
             (error: unknown) => ({ error }),
@@ -226,7 +234,7 @@ export class MongoReadStore implements ReadStore {
           assertBulkApplied(name, operations.length, { result });
         }
         if (checkpoint !== undefined) await this.writeCheckpoint(projection, checkpoint, session);
-      });
+      }, { writeConcern: this.commitWriteConcern() });
     } finally {
       await session.endSession();
     }
@@ -236,8 +244,25 @@ export class MongoReadStore implements ReadStore {
     const { filter, update } = buildCheckpointUpdate(projection, checkpoint);
     const written = await this.db
       .collection<StoredDocument>(CHECKPOINTS_COLLECTION)
-      .updateOne(filter, update, { upsert: true, ...(session && { session }) });
+      // in a transaction, its own write concern (an operation in one may not name another)
+      .updateOne(filter, update, { upsert: true, ...(session ? { session } : { writeConcern: this.commitWriteConcern() }) });
     assertCheckpointWritten(projection, written);
+  }
+
+  /**
+   * The write concern of the documents and checkpoints, whatever the connection string says (its `wtimeoutMS` and
+   * `journal` kept): majority. A commit acknowledged by the primary alone (MongoDB's default where a replica set has
+   * an arbiter is w:1) may be rolled back after a projector read its checkpoint at `majority` and folded on from it
+   * onto documents that held the same events (presence counted twice), and a reader's `X-Min-Position` may be
+   * answered from data that is then rolled back.
+   */
+  private commitWriteConcern(): WriteConcernSettings {
+    const inherited = this.db.writeConcern;
+    return {
+      w: 'majority',
+      ...(inherited?.wtimeoutMS !== undefined && { wtimeoutMS: inherited.wtimeoutMS }),
+      ...(inherited?.journal !== undefined && { journal: inherited.journal }),
+    };
   }
 
   /**

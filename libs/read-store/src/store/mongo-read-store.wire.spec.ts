@@ -104,6 +104,27 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     ]);
   });
 
+  it('writes the documents and the checkpoint at majority whatever the connection string says, its wtimeoutMS kept', async () => {
+    const lax = await MongoReadStore.connect(`${fixture.url}&w=1&wtimeoutMS=3000`, { dbName: 'rs' });
+    try {
+      await lax.init({ members: { indexes: ['orgId'] } });
+      const before = fixture.sent('update').length;
+      await lax.commit('p', [upsert('a', 5n)], 5n);
+      const concerns = fixture.sent('update').slice(before).map((c) => c.body.writeConcern);
+      expect(concerns).toEqual([{ w: 'majority', wtimeout: 3000 }, { w: 'majority', wtimeout: 3000 }]);
+    } finally {
+      await lax.close();
+    }
+  });
+
+  it('getMany asks for at most 10,000 ids per find (one $in of a huge roster is a command over the 16 MB limit)', async () => {
+    const ids = Array.from({ length: 25_000 }, (_, i) => `member-${i}`);
+    await store.getMany('members', ids);
+    const finds = fixture.sent('find');
+    expect(finds.map((c) => c.body.filter._id.$in.length)).toEqual([10_000, 10_000, 5_000]);
+    expect(finds.flatMap((c) => c.body.filter._id.$in)).toEqual(ids);
+  });
+
   describe('a batch mixing a stale write with newer ones: [a stale, b newer (stored), c newer (new)]', () => {
     const batch = [upsert('a', 3n), upsert('b', 7n), upsert('c', 8n)];
 
@@ -324,6 +345,19 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
       ['presence_open', { level: 'snapshot', atClusterTime: at }],
     ]);
     expect(finds[0]!.body.lsid).toEqual(finds[1]!.body.lsid);
+  });
+
+  it('commits the transaction at majority when the connection string names no write concern', async () => {
+    const lax = await MongoReadStore.connect(fixture.url, { dbName: 'rs' });
+    try {
+      await lax.init({ members: { indexes: ['orgId'] } });
+      const before = fixture.commands.length;
+      await lax.commit('p', [upsert('a', 5n)], 5n);
+      const commit = fixture.commands.slice(before).find((c) => c.name === 'commitTransaction');
+      expect(commit?.body.writeConcern).toMatchObject({ w: 'majority' });
+    } finally {
+      await lax.close();
+    }
   });
 
   it('a transient error runs the whole transaction again (the same writes), and commits it once', async () => {
