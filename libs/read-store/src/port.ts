@@ -24,7 +24,11 @@ export interface Query {
   where?: Record<string, FieldValue | FieldValue[]>;
   /** case-insensitive substring search over these fields */
   search?: { text: string; fields: string[] };
-  /** sort field, then _id as tie-breaker for stable cursor pagination */
+  /**
+   * sort field, then _id as tie-breaker for stable cursor pagination. The field holds one scalar type (or null or
+   * nothing) across the collection: MongoDB's keyset `$gt`/`$lt` compare within a type only (a page after a number
+   * would skip the strings), where SQLite compares across types.
+   */
   sort?: { field: string; direction: 'asc' | 'desc' };
   /** page size: default 50, larger values are capped at 500; must be a positive integer */
   limit?: number;

@@ -92,7 +92,8 @@ export class MongoReadStore implements ReadStore {
     url: string,
     options: { dbName?: string; client?: MongoClientOptions } & MongoReadStoreOptions = {},
   ): Promise<MongoReadStore> {
-    const client = new (mongoDriver().MongoClient)(url, options.client);
+    // a field holding `undefined` is left out, as JSON leaves it (the embedded store's documents); BSON wrote a null
+    const client = new (mongoDriver().MongoClient)(url, { ignoreUndefined: true, ...options.client });
     await client.connect();
     return new MongoReadStore(client.db(options.dbName), client, options);
   }

@@ -117,6 +117,12 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     }
   });
 
+  it('leaves out a field holding undefined, as JSON does (the embedded store), instead of writing null', async () => {
+    await store.commit('p', [{ kind: 'upsert', collection: 'members', doc: { _id: 'a', alias: undefined, name: null }, position: 5n }], 5n);
+    const [members] = fixture.sent('update');
+    expect(members!.body.updates[0].u).toEqual({ _id: 'a', name: null, _position: Long.fromBigInt(5n) });
+  });
+
   it('getMany asks for at most 10,000 ids per find (one $in of a huge roster is a command over the 16 MB limit)', async () => {
     const ids = Array.from({ length: 25_000 }, (_, i) => `member-${i}`);
     await store.getMany('members', ids);
