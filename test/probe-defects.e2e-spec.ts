@@ -5,23 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseOrgKey } from '../apps/api/src/shared/secrets';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
-
-const outbox = (app: TestApp): { kind?: string; to: string; inviteUrl?: string; confirmUrl?: string }[] => {
-  try {
-    return readFileSync(join(app.dataDir, 'outbox.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-};
-/** Mail is sent after the answer: wait for it to reach the outbox. */
-const mailTo = async (app: TestApp, to: string, kind: string) => {
-  for (let i = 0; i < 100; i++) {
-    const mail = outbox(app).filter((m) => m.to === to && (m.kind ?? 'invitation') === kind).pop();
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no ${kind} mail to ${to}`);
-};
+import { mailTo, outbox } from './support/outbox';
 
 describe('item 1: an invitation cannot be taken over by changing one\'s email', () => {
   let app: TestApp;

@@ -5,6 +5,7 @@ import {
   type ProfileChanges,
   type UserProfileUpdated,
   type WorkspaceState,
+  addressesErasedWith,
   decideDeleteUser,
   decideOrganization,
   isOrganizationEvent,
@@ -173,7 +174,9 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       (c) => {
         const user = c.org.users.get(userId);
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
-        subjects = user && !user.deleted ? [...this.personalData.subjectsOf(user), snapshotKeySubject(c.org)] : [];
+        // their addresses but those another living user holds or held too (rule 12: addressesErasedWith)
+        const knownEmails = user ? [...addressesErasedWith(c.org, c.workspaces, userId)] : [];
+        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails }), snapshotKeySubject(c.org)] : [];
         return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
       },
       {

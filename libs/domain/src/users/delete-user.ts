@@ -5,7 +5,7 @@ import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace
 import type { TeamMemberRemoved } from '../teams/events';
 import { removalsFromTeams } from '../teams/state';
 import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
-import { isLastOwner, type WorkspaceState } from '../workspace/state';
+import { hasAddress, isLastOwner, type WorkspaceState } from '../workspace/state';
 
 export interface DeleteUser {
   type: 'DeleteUser';
@@ -42,7 +42,7 @@ export function decideDeleteUser(
     return reject(domainError('LAST_ORG_ADMIN', 'This is the last organization admin and cannot be deleted.'));
   const memberOf: string[] = [];
   const inWorkspaces: DeletionEvent[] = [];
-  const addresses = new Set(user.knownEmails);
+  const addresses = addressesErasedWith(org, ctx.workspaces, user.userId);
   for (const ws of ctx.workspaces) {
     const wsCtx = { org, ws };
     if (isLastOwner(wsCtx, user.userId))
@@ -55,7 +55,10 @@ export function decideDeleteUser(
     const workspaceId = ws.info.workspaceId;
     const member = ws.members.get(user.userId)?.status === 'active';
     if (member) memberOf.push(workspaceId);
-    const theirs = [...ws.invitations.values()].filter((i) => i.inviteeUserId === user.userId || addresses.has(i.email));
+    // the invitations that admit(ted) them, and those to an address erased with them that admit nobody yet; not
+    // another user's, whatever address it went to (probe 23: a pending invitation of the address's holder now was
+    // cancelled)
+    const theirs = [...ws.invitations.values()].filter((i) => i.inviteeUserId === user.userId || (i.inviteeUserId === null && addresses.has(i.email)));
     if (!member && theirs.length === 0) continue;
     // without the address: it is one of the user's, erased with them; sealed in this event, it reached whoever read
     // the event between the append and the forgetting of its key (the integration events published it, probe 13)
@@ -88,4 +91,27 @@ export function decideDeleteUser(
       data: { organizationId: org.organizationId, userId: user.userId, workspaceIds: memberOf, deletedAt: command.now },
     },
   ]);
+}
+
+/**
+ * Rule 12: the addresses a user's deletion erases (their keys are forgotten): every address they held, except one
+ * that is another living user's too — held now or earlier (an address passed on: a shared mailbox, a reused one), or
+ * the address of a pending invitation bound to another user. Erasing it would erase that user's data: their
+ * invitations' and history's addresses, sealed under the address's key (probe 23: a deletion cancelled the pending
+ * invitation of the user who held the deleted user's former address, and blanked their history). What stays readable
+ * of the deleted user then: that address in the log's events of their own invitations; every read model blanks it
+ * (the deletion names those invitations: UserDeletedFromWorkspace.invitationIds). docs/rules.md#rule-12.
+ */
+export function addressesErasedWith(org: OrganizationState, workspaces: readonly WorkspaceState[], userId: string): Set<string> {
+  const user = org.users.get(userId);
+  const erased = new Set(user?.knownEmails ?? []);
+  for (const other of org.users.values()) {
+    if (other.userId === userId || other.deleted) continue;
+    erased.delete(other.email);
+    for (const address of other.knownEmails) erased.delete(address);
+  }
+  for (const ws of workspaces)
+    for (const inv of ws.invitations.values())
+      if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(inv.email);
+  return erased;
 }

@@ -1,4 +1,5 @@
 import { ADMIN, ORG, Scenario, by, expectError, expectEvents } from '../testing/fixture';
+import { addressesErasedWith } from './delete-user';
 
 const HOUR = 3600;
 
@@ -161,6 +162,40 @@ describe('rule 12: deleting a user reaches every workspace where they were', () 
     expect(s.ws!.pendingByEmail.size).toBe(0);
     const user = s.org.users.get('jane')!;
     expect([user.email, user.displayName, user.knownEmails]).toEqual(['', '', []]);
+  });
+
+  it("an address they held that another user holds now stays that user's: their pending invitation is not cancelled, the address not erased (probe 23)", () => {
+    const s = new Scenario().member('jane');
+    const JANE_FIRST = 'jane@acme.test';
+    // jane moves to another address; hers becomes yann's (a new user who accepts an invitation to it)
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' } });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    s.accepted(s.invited(JANE_FIRST), 'yann');
+    expect(holderOf(s, JANE_FIRST)).toBe('yann');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'yann' });
+    const yannsInvitation = s.invited(JANE_FIRST);
+    expect(s.ws!.invitations.get(yannsInvitation)!.inviteeUserId).toBe('yann');
+
+    expect([...addressesErasedWith(s.org, [s.ws!], 'jane')]).toEqual(['jane@new.test']);
+    const events = expectEvents(s.whenDelete('jane'), ['UserDeletedFromWorkspace', 'UserDeleted']);
+    // the invitation jane accepted is hers (its address blanked in the read models), yann's two are not
+    const [janesInvitation] = [...s.ws!.invitations.values()].filter((i) => i.inviteeUserId === 'jane').map((i) => i.invitationId);
+    expect(events[0]!.data.invitationIds).toEqual([janesInvitation]);
+    s.applyOrg(events);
+    expect(s.ws!.invitations.get(yannsInvitation)).toMatchObject({ status: 'pending', email: JANE_FIRST });
+    expect(holderOf(s, JANE_FIRST)).toBe('yann');
+  });
+
+  it('an address they held that no one else holds, held or is invited at is erased with them', () => {
+    const s = new Scenario().member('jane');
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' } });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
+    expect([...addressesErasedWith(s.org, [s.ws!], 'jane')].sort()).toEqual(['jane@acme.test', 'jane@new.test']);
+    // a pending invitation to her former address, sent since (it admits nobody yet), goes with the address
+    const toFormer = s.invited('jane@acme.test');
+    const events = expectEvents(s.whenDelete('jane'), ['InvitationCancelled', 'UserDeletedFromWorkspace', 'UserDeleted']);
+    expect(events[1]!.data.invitationIds).toEqual(expect.arrayContaining([toFormer]));
   });
 
   it('a workspace where they never were gets nothing', () => {

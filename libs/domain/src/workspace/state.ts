@@ -22,7 +22,7 @@ export interface Invitation {
   expiresAt: string;
   /** when the current link was sent (the invitation, or its latest resend): its lifetime is expiresAt − linkSentAt */
   linkSentAt?: string;
-  /** the org user the address belonged to when invited (acceptance binds to them); null: a new address */
+  /** the org user the address belonged to when invited (acceptance binds to them), or who accepted it; null: a new address not accepted */
   inviteeUserId: string | null;
 }
 
@@ -98,6 +98,8 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       if (inv) {
         inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
         state.pendingByEmail.delete(inv.email);
+        // the user it admitted: theirs from now on, whatever address they hold later (a deletion erases it with them)
+        if (event.type === 'InvitationAccepted') inv.inviteeUserId = event.data.userId;
       }
       if (event.type === 'InvitationAccepted') {
         const d = event.data;

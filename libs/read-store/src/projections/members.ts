@@ -12,11 +12,12 @@ import { searchTextOf, sortKey } from './sort-key';
  *   deletes it and creates (or re-activates) the member; cancelling deletes it (the history keeps it).
  * - UserDeleted (rule 12) deletes the user's member documents in every workspace (active or revoked), so no
  *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id. As the
- *   event store's crypto-shredding forgets every email address the user had, pending invitations to those
- *   addresses (in any organization) keep their place in the list with `email: null`, as a rebuild shows them.
- * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile and every email they
- *   had, written only when they change. A profile change (rule 10) reaches the user's member documents through
- *   `userId`, and a deletion the pending invitations to their addresses through `email` (both indexed for that).
+ *   event store's crypto-shredding forgets the addresses the deletion erased (those of the user's that no other
+ *   living user holds or held), pending invitations to those addresses (in any organization) keep their place in
+ *   the list with `email: null`, as a rebuild shows them.
+ * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile, written only when it
+ *   changes. A profile change (rule 10) reaches the user's member documents through `userId`, and a deletion the
+ *   pending invitations to the addresses it erased through `email` (both indexed for that).
  */
 export const MEMBERS = 'members';
 export const MEMBER_USERS = 'member_users';
@@ -72,8 +73,6 @@ export interface MemberUserDoc extends Doc {
   displayName: string | null;
   alias: string | null;
   avatarUrl: string | null;
-  /** every email address the user had (erased with them) */
-  emails: string[];
 }
 
 export const memberId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
@@ -126,10 +125,11 @@ function newMember(
 }
 
 /** personal fields read as null once the event store has forgotten their subject (crypto-shredding) */
-const withEmail = (emails: readonly string[], email: string | null | undefined): string[] =>
-  typeof email === 'string' && !emails.includes(email) ? [...emails, email] : [...emails];
-
-/** rule 12: the pending invitations addressed to the deleted user's emails (in any organization) lose the address */
+/**
+ * Rule 12: the pending invitations addressed to what the deletion erased (in any organization) lose the address: the
+ * addresses of the subjects it names (erasedAddresses), not every address the user had (one another living user holds
+ * or held too is theirs, and is not erased: docs/rules.md#rule-12, probe 23)
+ */
 async function eraseInvitations(read: ProjectionReader, emails: readonly string[]): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
   for (const email of emails)
@@ -169,7 +169,6 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         displayName: d.displayName,
         alias: previous?.alias ?? null,
         avatarUrl: previous?.avatarUrl ?? null,
-        emails: withEmail(previous?.emails ?? [], d.email),
       };
       // A user new to the organization has no member document in it to copy the profile into: every writer of one
       // (WorkspaceCreated's owner, an org admin; InvitationAccepted, which starts the lookup itself when the join has
@@ -187,7 +186,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const c = d.changes;
       const user: MemberUserDoc = {
         ...previous,
-        ...(c.email !== undefined && { email: c.email, emails: withEmail(previous.emails, c.email) }),
+        ...(c.email !== undefined && { email: c.email }),
         ...(c.displayName !== undefined && { displayName: c.displayName }),
         ...(c.alias !== undefined && { alias: c.alias }),
         ...(c.avatarUrl !== undefined && { avatarUrl: c.avatarUrl }),
@@ -197,7 +196,6 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
     case 'UserDeleted': {
       const d = event.data;
       const key = userKey(d.organizationId, d.userId);
-      const user = await read.get<MemberUserDoc>(MEMBER_USERS, key);
       const memberships = await membershipsOf(read, d.organizationId, d.userId);
       const workspaceIds = new Set([...memberships.map((m) => m.workspaceId), ...d.workspaceIds]);
       const erased = await erasedAddresses(read, MEMBER_USERS, e);
@@ -205,7 +203,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         ...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))),
         remove(MEMBER_USERS, key),
         ...erased.writes,
-        ...(await eraseInvitations(read, [...new Set([...(user?.emails ?? []), ...erased.emails])])),
+        ...(await eraseInvitations(read, erased.emails)),
       ];
     }
     case 'WorkspaceCreated': {
@@ -273,7 +271,6 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         displayName: null,
         alias: null,
         avatarUrl: null,
-        emails: withEmail([], d.email),
       };
       const member = newMember(
         { workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, invitationId: d.invitationId },
@@ -325,8 +322,10 @@ export const membersProjection: Projection = {
   name: 'members',
   // 2: `sortName` folds accents (sort-key.ts); 3: `searchText`, what `q` matches (folded as well), and the folding
   // removes accents only, not every combining mark; 4: the same documents, replayed once: a data dir written before
-  // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot
-  version: 4,
+  // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
+  // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
+  // `member_users` keeps no list of addresses
+  version: 5,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all

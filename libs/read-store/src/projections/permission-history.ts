@@ -1,4 +1,4 @@
-import { accessModel, type Access, type DomainEvent, profileChangeOf } from '@rollcall/domain';
+import { accessModel, type Access, type DomainEvent } from '@rollcall/domain';
 import {
   type Doc,
   type ProjectedEvent,
@@ -44,9 +44,6 @@ interface InvitationState extends Doc {
   /** the entries that carry the email */
   entryIds: string[];
 }
-interface UserEmails extends Doc {
-  emails: string[];
-}
 interface RevokedIn extends Doc {
   workspaceIds: string[];
 }
@@ -57,7 +54,6 @@ interface TeamName extends Doc {
 const S = PERMISSION_HISTORY_STATE;
 const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
-const userKey = (org: string, user: string) => `u:${org}:${user}`;
 const teamKey = (team: string) => `team:${team}`;
 const revokedKey = (org: string, user: string) => `r:${org}:${user}`;
 
@@ -70,21 +66,15 @@ async function revokedIn(read: ProjectionReader, org: string, user: string, work
   return [workspaceIds.length > 0 ? upsert(S, { _id: key, workspaceIds } satisfies RevokedIn) : remove(S, key)];
 }
 
-/** the user's emails so far, and this one (personal fields read as null once shredded: skipped) */
-async function rememberEmail(read: ProjectionReader, org: string, user: string, email: string | null | undefined): Promise<ProjectionWrite[]> {
-  if (typeof email !== 'string') return [];
-  const key = userKey(org, user);
-  const known = await read.get<UserEmails>(S, key);
-  if (known?.emails.includes(email)) return [];
-  return [upsert(S, { _id: key, emails: [...(known?.emails ?? []), email] })];
-}
-
-/** rule 12: every email the deleted user had is erased from the invitations sent to it and their entries */
-async function eraseEmails(read: ProjectionReader, e: ProjectedEvent, org: string, user: string): Promise<ProjectionWrite[]> {
-  const known = await read.get<UserEmails>(S, userKey(org, user));
+/**
+ * Rule 12: every address the deletion erased (the subjects it names: not one another living user holds or held too,
+ * docs/rules.md#rule-12) is erased from the invitations sent to it and their entries. The invitations the user accepted
+ * or was bound to are erased by id (UserDeletedFromWorkspace), whatever address they went to.
+ */
+async function eraseEmails(read: ProjectionReader, e: ProjectedEvent): Promise<ProjectionWrite[]> {
   const erased = await erasedAddresses(read, S, e);
-  const writes: ProjectionWrite[] = [remove(S, userKey(org, user)), ...erased.writes];
-  for (const email of new Set([...(known?.emails ?? []), ...erased.emails]))
+  const writes: ProjectionWrite[] = [...erased.writes];
+  for (const email of erased.emails)
     for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
   return writes;
 }
@@ -103,13 +93,6 @@ async function eraseInvitation(read: ProjectionReader, inv: InvitationState): Pr
 async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
   const event: DomainEvent = e.event;
   switch (event.type) {
-    case 'UserJoinedOrganization':
-      return rememberEmail(read, event.data.organizationId, event.data.userId, event.data.email);
-    case 'UserProfileUpdated':
-    case 'EmailChangeConfirmed': {
-      const d = profileChangeOf(event)!;
-      return rememberEmail(read, d.organizationId, d.userId, d.changes.email);
-    }
     case 'WorkspaceCreated': {
       const d = event.data;
       const owner = accessModel(d.accessModel).ownerAccess;
@@ -298,7 +281,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         });
         writes.push(upsert(PERMISSION_HISTORY, doc));
       }
-      return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e, d.organizationId, d.userId))];
+      return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e))];
     }
     default:
       return [];
@@ -307,9 +290,10 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 3: a user's deletion has an entry in the workspaces they were revoked from too; 2: an accepted invitation's
-  // entries carry the user who accepted it
-  version: 3,
+  // 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
+  // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
+  // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
+  version: 4,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
@@ -326,9 +310,6 @@ export const permissionHistoryProjection: Projection = {
     [PERMISSION_HISTORY_STATE]: { indexes: ['email'] },
   },
   eventTypes: [
-    'UserJoinedOrganization',
-    'UserProfileUpdated',
-    'EmailChangeConfirmed',
     'UserDeleted',
     'UserDeletedFromWorkspace',
     'WorkspaceCreated',

@@ -13,6 +13,7 @@ import {
   type WorkspaceState,
   SYSTEM_ACTOR,
   addSeconds,
+  addressesErasedWith,
   decideDeleteUser,
   decideNetwork,
   decideOrganization,
@@ -182,8 +183,7 @@ export class EventLog {
       for (const e of decision.events) {
         if (e.type === 'UserDeleted') {
           // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
-          const user = org.users.get(userId)!;
-          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))];
+          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...[...addressesErasedWith(org, workspaces, userId)].map((email) => subjectId({ kind: 'email', email }))];
           evolveOrganization(org, e);
           this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
         } else {
