@@ -313,6 +313,22 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     expect(result.firstDifference).toBeUndefined();
   });
 
+  it("an edited inner node of the notary's tree is reported (STORED_TREE_ALTERED), not only an edited leaf (probe 23: verify passed while proofs led nowhere)", async () => {
+    for (const [name, edit] of [
+      ['node-edited', 'UPDATE nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 3'],
+      ['node-removed', 'DELETE FROM nodes WHERE level = 2 AND idx = 0'],
+    ] as const) {
+      const dir = join(work, name);
+      cpSync(pristine, dir, { recursive: true });
+      const db = new DatabaseSync(join(dir, 'audit.sqlite'));
+      db.exec(edit);
+      db.close();
+      const result = await verify(dir, [join(work, 'kept-checkpoint')]);
+      expect({ name, ok: result.ok, codes: result.problems.map((p) => p.code) }).toEqual({ name, ok: false, codes: ['STORED_TREE_ALTERED'] });
+      expect(result.problems[0]!.message).toMatch(name === 'node-edited' ? /level 1, index 3 does not hash from its children/ : /level 2, index 0 is missing/);
+    }
+  });
+
   it('nothing vouches for a log without any checkpoint (NO_CHECKPOINT, exit 1); entries after the last checkpoint are counted apart', async () => {
     const bare = join(work, 'no-notary');
     cpSync(pristine, bare, { recursive: true });

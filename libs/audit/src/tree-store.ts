@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { openDatabase } from '@rollcall/event-store';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { NewNode } from './merkle';
@@ -186,6 +187,42 @@ export class SqliteTreeStore {
   recordedHex(from: number, to: number): { count: number; hex: string; wellFormed: boolean } {
     const row = this.stmt.hex.get(from, to) as { n: number; ok: number; hex: string | null };
     return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
+  }
+
+  /**
+   * The first stored subtree (level >= 1) that does not hash from its two children as recorded (leaves at level 1),
+   * or that should be there and is not; undefined when every one does. With the leaves checked against the log, this
+   * vouches for every hash a proof is built from (by induction up the levels): an edited inner node made proofs that
+   * do not lead to the signed root while the leaves, and so `verify`, were fine (probe 23).
+   */
+  firstAlteredNode(pageSize = 8_192): { level: number; index: number; reason: string } | undefined {
+    const size = this.size();
+    const input = Buffer.alloc(1 + 64, 1);
+    for (let level = 1; 2 ** level <= size; level++) {
+      const expected = Math.floor(size / 2 ** level);
+      const children = level === 1 ? 'leaves' : `(SELECT idx, hash FROM nodes WHERE level = ${level - 1})`;
+      const page = this.db.prepare(
+        `SELECT n.idx, lower(hex(n.hash)), lower(hex(a.hash)), lower(hex(b.hash)) FROM nodes n ` +
+          `LEFT JOIN ${children} a ON a.idx = 2 * n.idx LEFT JOIN ${children} b ON b.idx = 2 * n.idx + 1 ` +
+          `WHERE n.level = ? AND n.idx >= ? ORDER BY n.idx LIMIT ?`,
+      );
+      page.setReturnArrays(true);
+      let next = 0;
+      for (;;) {
+        const rows = page.all(level, next, pageSize) as unknown as [idx: number, hash: string, left: string | null, right: string | null][];
+        for (const [index, hash, left, right] of rows) {
+          if (index !== next) return { level, index: next, reason: 'is missing' };
+          if (left?.length !== 64 || right?.length !== 64) return { level, index, reason: 'has no recorded children' };
+          input.write(left, 1, 32, 'hex');
+          input.write(right, 33, 32, 'hex');
+          if (createHash('sha256').update(input).digest('hex') !== hash) return { level, index, reason: 'does not hash from its children' };
+          next++;
+        }
+        if (rows.length < pageSize) break;
+      }
+      if (next < expected) return { level, index: next, reason: 'is missing' };
+    }
+    return undefined;
   }
 
   close(): void {
