@@ -325,7 +325,7 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
       db.close();
       const result = await verify(dir, [join(work, 'kept-checkpoint')]);
       expect({ name, ok: result.ok, codes: result.problems.map((p) => p.code) }).toEqual({ name, ok: false, codes: ['STORED_TREE_ALTERED'] });
-      expect(result.problems[0]!.message).toMatch(name === 'node-edited' ? /level 1, index 3 does not hash from its children/ : /level 2, index 0 is missing/);
+      expect(result.problems[0]!.message).toMatch(name === 'node-edited' ? /level 1, index 3 is not the hash of the leaves under it/ : /level 2, index 0 is missing/);
     }
   });
 

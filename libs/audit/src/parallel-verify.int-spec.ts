@@ -60,7 +60,7 @@ async function sequential(dir: string): Promise<VerifyResult> {
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   const tree = new SqliteTreeStore(join(dir, 'audit.sqlite'), { readOnly: true });
   try {
-    return await verifyLog({ events: store.readAll(), storedLeaves: tree.leaves(), storedCheckpoints: tree.checkpoints(), keptCheckpoints: [keptCheckpoint], verifier: signer.verifier });
+    return await verifyLog({ events: store.readAll(), storedLeaves: tree.leaves(), storedCheckpoints: tree.checkpoints(), storedNodes: tree.storedNodes(), keptCheckpoints: [keptCheckpoint], verifier: signer.verifier });
   } finally {
     tree.close();
     await store.close();
@@ -107,6 +107,23 @@ describe('verifiable history: verification by ranges on several threads', () => 
     } else expect(result.firstDifference).toMatchObject(expected);
     expect(result).toEqual(await sequential(dir));
     expect(result).toEqual((await inRanges(dir, 1)).result);
+  }, 30_000);
+
+  // probe 23: an edited subtree passed verify while the API served proofs through it that lead to no signed root
+  it.each([
+    ['inside a range (a verifier thread compares it)', 'UPDATE nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 60', 'level 1, index 60 is not the hash'],
+    ["a range's own root (level 4: 16 leaves)", 'UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 5', 'level 4, index 5 is not the hash'],
+    ['above the ranges (the main thread completes it)', 'UPDATE nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 2', 'level 5, index 2 is not the hash'],
+    ['missing', 'DELETE FROM nodes WHERE level = 3 AND idx = 10', 'level 3, index 10 is missing'],
+    ['not a hash', "UPDATE nodes SET hash = 'x' WHERE level = 2 AND idx = 7", 'level 2, index 7 is not a 32-byte hash'],
+    ['beyond the leaves', "INSERT INTO nodes (level, idx, hash) VALUES (1, 500, zeroblob(32))", 'level 1, index 500 has no recorded leaves under it'],
+  ] as const)("an edited subtree of the notary's tree above the leaves is STORED_TREE_ALTERED, by ranges and one leaf at a time: %s", async (_, sql, message) => {
+    const dir = forged({ tree: sql });
+    const { result } = await inRanges(dir);
+    expect({ ok: result.ok, problems: result.problems.map((p) => p.code), firstDifference: result.firstDifference }).toEqual({ ok: false, problems: ['STORED_TREE_ALTERED'], firstDifference: undefined });
+    expect(result.problems[0]!.message).toContain(message);
+    expect(result).toEqual((await inRanges(dir, 1)).result);
+    expect(result).toEqual(await sequential(dir));
   }, 30_000);
 
   it('a row that is not JSON in a late range fails as the read through the event store fails', async () => {

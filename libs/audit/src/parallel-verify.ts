@@ -31,7 +31,7 @@ const PAGE_SIZE = 4096;
 
 /** `verifyLog` over the embedded log, read straight from its file (what `npm run audit -- verify` does without EVENTSTORE_URL). */
 export async function verifyEmbeddedLog(input: EmbeddedVerifyInput): Promise<VerifyResult> {
-  const run = new Verification({ ...input, storedCheckpoints: input.tree?.checkpoints() });
+  const run = new Verification({ ...input, storedCheckpoints: input.tree?.checkpoints(), storedNodes: input.tree?.storedNodes() });
   const reader = new SqliteLogReader(input.logFile);
   try {
     const threads = input.threads ?? availableParallelism();
@@ -92,6 +92,7 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
         for (let reply = replies.get(done); reply && !settled; reply = replies.get(done)) {
           replies.delete(done);
           if (!reply.matched) return settle(resumeAt());
+          if (reply.alteredNode) run.alteredInRange(reply.alteredNode);
           const edges = new Map(reply.edges);
           run.addRange(reply.leaves, (n) => edges.get(n) ?? missingEdge(reply.range, n));
           done++;

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { openDatabase } from '@rollcall/event-store';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { NewNode } from './merkle';
+import type { StoredNodes } from './verify-log';
 
 /** One leaf of the notary's tree: the log position of its event and the leaf hash. */
 export interface StoredLeaf {
@@ -46,7 +46,7 @@ const SCHEMA = `
  */
 export class SqliteTreeStore {
   private readonly db: DatabaseSync;
-  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hex' | 'checkpoints', StatementSync>;
+  private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hex' | 'nodesHex' | 'nodeFrom' | 'checkpoints', StatementSync>;
 
   constructor(
     readonly file: string,
@@ -80,6 +80,10 @@ export class SqliteTreeStore {
         // the inner ORDER BY is the rowid scan's own order (no sort); hex() is upper-case, lowered in one go in JS
         "SELECT count(*) AS n, coalesce(sum(ok), 0) AS ok, group_concat(h, '') AS hex FROM (SELECT hex(hash) AS h, typeof(hash) = 'blob' AND length(hash) = 32 AS ok FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx)",
       ),
+      nodesHex: this.db.prepare(
+        "SELECT count(*) AS n, coalesce(sum(ok), 0) AS ok, group_concat(h, '') AS hex FROM (SELECT hex(hash) AS h, typeof(hash) = 'blob' AND length(hash) = 32 AS ok FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx)",
+      ),
+      nodeFrom: prepare('SELECT idx FROM nodes WHERE level = ? AND idx >= ? ORDER BY idx LIMIT 1'),
       checkpoints: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size'),
     };
   }
@@ -189,40 +193,41 @@ export class SqliteTreeStore {
     return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
   }
 
-  /**
-   * The first stored subtree (level >= 1) that does not hash from its two children as recorded (leaves at level 1),
-   * or that should be there and is not; undefined when every one does. With the leaves checked against the log, this
-   * vouches for every hash a proof is built from (by induction up the levels): an edited inner node made proofs that
-   * do not lead to the signed root while the leaves, and so `verify`, were fine (probe 23).
-   */
-  firstAlteredNode(pageSize = 8_192): { level: number; index: number; reason: string } | undefined {
+  /** The stored subtrees above the leaves, as the verification checks them against the log (verify-log.ts). */
+  storedNodes(): StoredNodes {
     const size = this.size();
-    const input = Buffer.alloc(1 + 64, 1);
-    for (let level = 1; 2 ** level <= size; level++) {
-      const expected = Math.floor(size / 2 ** level);
-      const children = level === 1 ? 'leaves' : `(SELECT idx, hash FROM nodes WHERE level = ${level - 1})`;
-      const page = this.db.prepare(
-        `SELECT n.idx, lower(hex(n.hash)), lower(hex(a.hash)), lower(hex(b.hash)) FROM nodes n ` +
-          `LEFT JOIN ${children} a ON a.idx = 2 * n.idx LEFT JOIN ${children} b ON b.idx = 2 * n.idx + 1 ` +
-          `WHERE n.level = ? AND n.idx >= ? ORDER BY n.idx LIMIT ?`,
-      );
-      page.setReturnArrays(true);
-      let next = 0;
-      for (;;) {
-        const rows = page.all(level, next, pageSize) as unknown as [idx: number, hash: string, left: string | null, right: string | null][];
-        for (const [index, hash, left, right] of rows) {
-          if (index !== next) return { level, index: next, reason: 'is missing' };
-          if (left?.length !== 64 || right?.length !== 64) return { level, index, reason: 'has no recorded children' };
-          input.write(left, 1, 32, 'hex');
-          input.write(right, 33, 32, 'hex');
-          if (createHash('sha256').update(input).digest('hex') !== hash) return { level, index, reason: 'does not hash from its children' };
-          next++;
+    return {
+      size,
+      node: (level, index) => {
+        const row = this.stmt.node.get(level, index) as { hash: Uint8Array | string | number | null } | undefined;
+        // an edited file may hold anything there: handed on as bytes, to be found not a 32-byte hash
+        return row && (row.hash instanceof Uint8Array ? Buffer.from(row.hash) : Buffer.from(String(row.hash)));
+      },
+      beyond: () => {
+        const top = Number((this.db.prepare('SELECT coalesce(max(level), 0) AS top FROM nodes').get() as { top: number }).top);
+        for (let level = 1; level <= top; level++) {
+          const extra = this.stmt.nodeFrom.get(level, Math.floor(size / 2 ** level)) as { idx: bigint } | undefined;
+          if (extra) return { level, index: Number(extra.idx) };
         }
-        if (rows.length < pageSize) break;
-      }
-      if (next < expected) return { level, index: next, reason: 'is missing' };
+        return undefined;
+      },
+    };
+  }
+
+  /** The stored subtrees of `level` with index in [from, to), as `recordedHex` gives the leaves (a verifier thread's range). */
+  nodesHex(level: number, from: number, to: number): { count: number; hex: string; wellFormed: boolean } {
+    const row = this.stmt.nodesHex.get(level, from, to) as { n: number; ok: number; hex: string | null };
+    return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
+  }
+
+  /** The first subtree of `level` in [from, to) missing or not a 32-byte hash (after `nodesHex` counted fewer, or one malformed). */
+  firstMissingOrMalformed(level: number, from: number, to: number): { level: number; index: number; reason: string } {
+    const rows = this.db.prepare('SELECT idx, typeof(hash) = \'blob\' AND length(hash) = 32 AS ok FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').all(level, from, to) as { idx: number; ok: number }[];
+    for (let i = 0; i < rows.length; i++) {
+      if (Number(rows[i]!.idx) !== from + i) return { level, index: from + i, reason: 'is missing' };
+      if (!rows[i]!.ok) return { level, index: from + i, reason: 'is not a 32-byte hash' };
     }
-    return undefined;
+    return { level, index: from + rows.length, reason: 'is missing' };
   }
 
   close(): void {
@@ -249,3 +254,4 @@ const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
   note: row.note,
   signedAt: new Date(Number(row.signed_at)),
 });
+

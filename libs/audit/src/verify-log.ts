@@ -45,10 +45,29 @@ export interface VerifyInput {
   storedLeaves?: Iterable<StoredLeaf>;
   /** every checkpoint the notary signed */
   storedCheckpoints?: StoredCheckpoint[];
+  /** the notary's subtrees above the leaves (what proofs are built from): each is checked against the log's */
+  storedNodes?: StoredNodes;
   /** signed checkpoints the auditor kept */
   keptCheckpoints?: string[];
   verifier: NoteVerifier;
   onProgress?: (events: number) => void;
+}
+
+/** The notary's recorded subtrees (level >= 1), as the verification checks them (SqliteTreeStore.storedNodes). */
+export interface StoredNodes {
+  /** the notary's number of leaves: the subtrees it completes are all stored */
+  size: number;
+  /** the stored hash of a subtree, or undefined when there is none */
+  node(level: number, index: number): Buffer | undefined;
+  /** a stored subtree beyond those `size` leaves complete (it has no recorded leaves under it), if any */
+  beyond(): { level: number; index: number } | undefined;
+}
+
+/** A stored subtree that is not the log's (found by a verifier thread in its range, or by the verification). */
+export interface AlteredNode {
+  level: number;
+  index: number;
+  reason: string;
 }
 
 interface Target {
@@ -81,7 +100,9 @@ export type Edge = [level: number, hash: string][];
 export class Verification {
   private readonly problems: AuditProblem[] = [];
   private readonly targets: Target[] = [];
-  private readonly log = new CompactTree();
+  /** the tree of the log's leaves; each subtree it completes is compared with the notary's stored one */
+  private readonly log = new CompactTree((node) => this.checkNode(node.level, node.index, (stored) => node.hash.equals(stored)));
+  private altered: AlteredNode | undefined;
   private storedTree: CompactTree | undefined; // built only once the log and the notary's leaves part
   private stored: Iterator<StoredLeaf> | undefined;
   private first: FirstDifference | undefined;
@@ -90,7 +111,7 @@ export class Verification {
   /** the largest checkpoint size whose root is the log's */
   private vouched = 0;
 
-  constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'verifier' | 'onProgress'>) {
+  constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'storedNodes' | 'verifier' | 'onProgress'>) {
     for (const c of input.storedCheckpoints ?? []) this.addTarget(c.note, `the stored checkpoint of size ${c.size}`, c.size);
     for (const [i, note] of (input.keptCheckpoints ?? []).entries()) this.addTarget(note, `the kept checkpoint${(input.keptCheckpoints?.length ?? 0) > 1 ? ` #${i + 1}` : ''}`);
     this.targets.sort((a, b) => a.size - b.size);
@@ -178,8 +199,35 @@ export class Verification {
     this.input.onProgress?.(this.count);
   }
 
+  /**
+   * A subtree of the log completed (its hash `matches` the stored one or not), compared with the notary's while the
+   * log and the recorded leaves agree (past a difference the leaves are what is reported) and the notary has it.
+   */
+  private checkNode(level: number, index: number, matches: (stored: Buffer) => boolean): void {
+    const nodes = this.input.storedNodes;
+    if (!nodes || this.altered || this.first || (index + 1) * 2 ** level > nodes.size) return;
+    const stored = nodes.node(level, index);
+    if (!stored) this.altered = { level, index, reason: 'is missing' };
+    else if (stored.length !== HASH_SIZE) this.altered = { level, index, reason: 'is not a 32-byte hash' };
+    else if (!matches(stored)) this.altered = { level, index, reason: 'is not the hash of the leaves under it' };
+  }
+
+  /** a stored subtree a verifier thread found altered in its range (ranges are added in order: the first one wins) */
+  alteredInRange(node: AlteredNode): void {
+    if (!this.first) this.altered ??= node;
+  }
+
   finish(): VerifyResult {
     const { problems, targets, count } = this;
+    const extra = this.altered || this.first ? undefined : this.input.storedNodes?.beyond();
+    const altered = this.altered ?? (extra && { ...extra, reason: 'has no recorded leaves under it' });
+    // the notary's subtrees above its leaves (what proofs are built from): an edited one passed verify while the API
+    // served proofs leading to no signed root (probe 23)
+    if (altered)
+      problems.push({
+        code: 'STORED_TREE_ALTERED',
+        message: `the notary's recorded subtree at level ${altered.level}, index ${altered.index} ${altered.reason}: the notary's file was edited, not the log, and the inclusion and consistency proofs built through it lead to no signed root`,
+      });
     this.input.onProgress?.(count);
     // recorded leaves past the end of the log: entries that were removed from its end
     const beyond = this.stored?.next();

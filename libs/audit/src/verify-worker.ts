@@ -10,7 +10,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { HASH_SIZE } from './merkle';
 import { SqliteLogReader, entryTextOfRow } from './sqlite-log';
 import { SqliteTreeStore } from './tree-store';
-import type { Edge } from './verify-log';
+import type { AlteredNode, Edge } from './verify-log';
 
 export const VERIFY_WORKER = 'rollcall-audit-verify';
 
@@ -35,7 +35,7 @@ export interface RangeTask {
 }
 
 export type RangeReply =
-  | { range: number; matched: true; leaves: number; edges: [size: number, edge: Edge][] }
+  | { range: number; matched: true; leaves: number; edges: [size: number, edge: Edge][]; alteredNode?: AlteredNode }
   | { range: number; matched: false; reason: string };
 
 /**
@@ -45,7 +45,12 @@ export type RangeReply =
 class HexTree {
   private readonly levels: number[] = [];
   private readonly hashes: string[] = [];
+  /** per level, how many subtrees of it were completed (the next one's index in the range) */
+  private readonly completed: number[] = [];
   private static readonly input = Buffer.alloc(1 + 2 * HASH_SIZE, 1);
+
+  /** `onNode` sees each subtree completed (level >= 1), with its index in the range among those of its level */
+  constructor(private readonly onNode?: (level: number, index: number, hash: string) => void) {}
 
   push(leaf: string): void {
     let level = 0;
@@ -54,6 +59,9 @@ class HexTree {
       this.levels.pop();
       top = HexTree.node(this.hashes.pop()!, top);
       level++;
+      const index = this.completed[level] ?? 0;
+      this.completed[level] = index + 1;
+      this.onNode?.(level, index, top);
     }
     this.levels.push(level);
     this.hashes.push(top);
@@ -75,7 +83,16 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
   const notMatched = (reason: string): RangeReply => ({ range: task.range, matched: false, reason });
   const recorded = tree?.recordedHex(task.firstLeaf, task.firstLeaf + task.width) ?? { count: 0, hex: '', wellFormed: true };
   if (!recorded.wellFormed) return notMatched('a recorded leaf is not a 32-byte hash');
-  const own = new HexTree();
+  // the notary's subtrees inside the range, per level, compared as the range's own tree completes them (the leaves
+  // matched the recorded ones: a difference is the stored subtree's); only those over leaves the notary recorded
+  const storedNodes = tree ? storedNodesOf(tree, task.firstLeaf, recorded.count, Math.log2(task.width)) : [];
+  let alteredNode: AlteredNode | undefined;
+  const own = new HexTree((level, index, hash) => {
+    const stored = storedNodes[level];
+    if (alteredNode || !stored || index >= stored.expected) return;
+    if (index >= stored.count) alteredNode = { level, index: stored.first + index, reason: stored.cut };
+    else if (!stored.hex.startsWith(hash, 2 * HASH_SIZE * index)) alteredNode = { level, index: stored.first + index, reason: 'is not the hash of the leaves under it' };
+  });
   const edges: [number, Edge][] = [];
   let s = 0;
   let n = 0;
@@ -100,7 +117,37 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
   }
   if (n < task.width && !task.last) return notMatched('fewer rows than leaves');
   edges.push([n, own.edge()]);
-  return { range: task.range, matched: true, leaves: n, edges };
+  return { range: task.range, matched: true, leaves: n, edges, ...(alteredNode && { alteredNode }) };
+}
+
+interface StoredLevel {
+  /** the index of the level's first subtree in the range */
+  first: number;
+  /** how many the notary completed in the range (its recorded leaves there), and how many are stored */
+  expected: number;
+  count: number;
+  hex: string;
+  /** why the level is cut at `count` */
+  cut: string;
+}
+
+/**
+ * The stored subtrees of levels 1..top inside the range starting at leaf `firstLeaf` (aligned on 2^top), over its
+ * first `recorded` leaves. A level whose subtrees are not all there, or not all 32-byte hashes, is cut at the first
+ * that is not (its `count`: what is compared stops there, and that one is reported missing).
+ */
+function storedNodesOf(tree: SqliteTreeStore, firstLeaf: number, recorded: number, top: number): (StoredLevel | undefined)[] {
+  const levels: (StoredLevel | undefined)[] = [];
+  for (let level = 1; level <= top; level++) {
+    const first = firstLeaf / 2 ** level;
+    const expected = Math.floor((firstLeaf + recorded) / 2 ** level) - first;
+    if (expected <= 0) break;
+    const stored = tree.nodesHex(level, first, first + expected);
+    const whole = stored.count === expected && stored.wellFormed;
+    const cut = whole ? undefined : tree.firstMissingOrMalformed(level, first, first + expected);
+    levels[level] = { first, expected, count: cut ? cut.index - first : expected, hex: stored.hex, cut: cut?.reason ?? 'is missing' };
+  }
+  return levels;
 }
 
 if (!isMainThread && parentPort && (workerData as VerifyWorkerData | undefined)?.kind === VERIFY_WORKER) {
