@@ -196,13 +196,12 @@ export class SqliteTreeStore {
   /** The stored subtrees above the leaves, as the verification checks them against the log (verify-log.ts). */
   storedNodes(): StoredNodes {
     const size = this.size();
+    // the verification asks each level's subtrees in index order (the order a tree completes them): read a page at a
+    // time per level (a point read per subtree made the one-thread verification half as fast)
+    const levels: StoredLevel[] = [];
     return {
       size,
-      node: (level, index) => {
-        const row = this.stmt.node.get(level, index) as { hash: Uint8Array | string | number | null } | undefined;
-        // an edited file may hold anything there: handed on as bytes, to be found not a 32-byte hash
-        return row && (row.hash instanceof Uint8Array ? Buffer.from(row.hash) : Buffer.from(String(row.hash)));
-      },
+      node: (level, index) => (levels[level] ??= new StoredLevel(this.db, level)).at(index, () => this.stmt.node.get(level, index) as { hash: unknown } | undefined),
       beyond: () => {
         const top = Number((this.db.prepare('SELECT coalesce(max(level), 0) AS top FROM nodes').get() as { top: number }).top);
         for (let level = 1; level <= top; level++) {
@@ -255,3 +254,46 @@ const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
   signedAt: new Date(Number(row.signed_at)),
 });
 
+
+/** an edited file may hold anything as a hash: handed on as bytes, to be found not a 32-byte hash */
+const hashBytes = (hash: unknown): Buffer => (hash instanceof Uint8Array ? Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength) : Buffer.from(String(hash)));
+
+/** One level's stored subtrees, read in index order a page at a time. */
+class StoredLevel {
+  private readonly page: StatementSync;
+  private rows: [idx: number, hash: unknown][] = [];
+  private i = 0;
+  private next = 0;
+  private last = -1;
+  private done = false;
+
+  constructor(
+    db: DatabaseSync,
+    private readonly level: number,
+    private readonly pageSize = 16_384,
+  ) {
+    this.page = db.prepare('SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ? ORDER BY idx LIMIT ?');
+    this.page.setReturnArrays(true);
+  }
+
+  /** the stored hash at `index`, undefined if none; asked out of order (an index below the last), `pointRead` answers */
+  at(index: number, pointRead: () => { hash: unknown } | undefined): Buffer | undefined {
+    if (index < this.last) {
+      const row = pointRead();
+      return row && hashBytes(row.hash);
+    }
+    this.last = index;
+    for (;;) {
+      while (this.i < this.rows.length && Number(this.rows[this.i]![0]) < index) this.i++;
+      if (this.i < this.rows.length) {
+        const [idx, hash] = this.rows[this.i]!;
+        return Number(idx) === index ? hashBytes(hash) : undefined;
+      }
+      if (this.done) return undefined;
+      this.rows = this.page.all(this.level, Math.max(index, this.next), this.pageSize) as unknown as [number, unknown][];
+      this.i = 0;
+      this.done = this.rows.length < this.pageSize;
+      if (this.rows.length > 0) this.next = Number(this.rows[this.rows.length - 1]![0]) + 1;
+    }
+  }
+}
