@@ -237,7 +237,9 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
     return reject(
       domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)),
     );
-  const userId = inviteeOf(ctx, inv, cmd.newUserId);
+  // an address erased since (a deletion in another organization: its key is shared) is refused whoever the
+  // invitation binds to, as its link and its resend are (probe 23c: a bound one went on to a join with no address, 400)
+  const userId = hasAddress(inv) ? inviteeOf(ctx, inv, cmd.newUserId) : undefined;
   if (!userId) return reject(addresseeErased());
   if (activeMember(ctx, userId))
     return reject(domainError('ALREADY_MEMBER', `${inv.email} is already an active member of this workspace.`));

@@ -247,4 +247,13 @@ describe('rule 12: an invitation whose address was erased by a deletion in anoth
     expectEvents(s.when({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: pending }), ['InvitationCancelled']);
     expectEvents(s.when(inviteCmd(s, 'gone@acme.test')), ['UserInvited']);
   });
+
+  it('bound to a user of this organization, it is not accepted either (INVITATION_ADDRESSEE_ERASED, not a join without an address)', () => {
+    const s = new Scenario();
+    s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'yann', now: s.now, newUserId: 'yann', email: 'shared@acme.test' });
+    const bound = s.invited('shared@acme.test');
+    expect(s.ctx.ws.invitations.get(bound)!.inviteeUserId).toBe('yann');
+    forgetErasedInvitationAddresses(s.ctx.ws, (email) => email === 'shared@acme.test');
+    expectError(s.when(acceptCmd(s, bound)), 'INVITATION_ADDRESSEE_ERASED');
+  });
 });
