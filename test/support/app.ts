@@ -69,15 +69,16 @@ export class Api {
 
   /** Creates an organization (system key) with a workspace; returns the org key, the admin and the workspace. */
   async organization(opts: { plan?: string; accessModel?: string } = {}) {
+    const adminEmail = `admin-${Math.random().toString(36).slice(2)}@acme.test`;
     const org = await this.request('POST', '/v1/organizations', {
       key: SYSTEM_KEY,
-      body: { name: 'Acme', admin: { email: `admin-${Math.random().toString(36).slice(2)}@acme.test`, displayName: 'Ada Admin' } },
+      body: { name: 'Acme', admin: { email: adminEmail, displayName: 'Ada Admin' } },
     });
     expect(org.status).toBe(201);
     const { apiKey: key, adminUserId: admin, organizationId } = org.body;
     const ws = await this.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, body: { name: 'Support', ...opts } });
     expect(ws.status).toBe(201);
-    return { key: key as string, admin: admin as string, organizationId: organizationId as string, workspaceId: ws.body.workspaceId as string };
+    return { key: key as string, admin: admin as string, adminEmail, organizationId: organizationId as string, workspaceId: ws.body.workspaceId as string };
   }
 
   /** Invites and accepts; returns the new member's user id. */
