@@ -101,7 +101,8 @@ if (natsBinary || process.env.NATS_URL) {
         const ws = await ask('workspaces.create', JSON.stringify({ apiKey, actorId: adminUserId, organizationId, name: 'Studio' }));
         expect(ws).toMatchObject({ response: { workspaceId: expect.any(String) } });
         // what it answered is what the HTTP API reads
-        expect((await app.api.request('GET', `/v1/workspaces/${ws.response.workspaceId}/members`, { key: apiKey, actor: adminUserId })).status).toBe(200);
+        const read = { key: apiKey, actor: adminUserId, headers: { 'x-min-position': String(ws.response.position) } };
+        expect((await app.api.request('GET', `/v1/workspaces/${ws.response.workspaceId}/members`, read)).status).toBe(200);
         // a refusal comes back as the same problem as over HTTP
         expect(await ask('workspaces.create', JSON.stringify({ apiKey, actorId: adminUserId, organizationId, name: '' }))).toMatchObject({ isDisposed: true, err: { status: 400, code: 'VALIDATION_FAILED' } });
         expect(await ask('workspaces.create', '{"apiKey": ')).toMatchObject({ isDisposed: true, err: { status: 400, code: 'MALFORMED_JSON' } });
