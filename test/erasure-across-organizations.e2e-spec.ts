@@ -4,22 +4,17 @@
 // workspaces (a cached state, a snapshot written before the deletion) must read as a replay does: no address, no
 // link to copy, nothing to mail. test/probe-defects.e2e-spec.ts covers the process that deleted; here: another
 // replica that had the workspace in memory, and a restart that loads it from a snapshot written before the deletion.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
+import { outbox } from './support/outbox';
 
 const ADDRESS = 'shared.person@acme.test';
 
 /** the outbox lines mailed to the address */
-const mailsTo = (dataDir: string) =>
-  readFileSync(join(dataDir, 'outbox.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { to: string })
-    .filter((m) => m.to === ADDRESS).length;
+const mailsTo = (dataDir: string) => outbox({ dataDir }).filter((m) => m.to === ADDRESS).length;
 
 /** the id in the clear head of the stored snapshot of the workspace (undefined: none) */
 function snapshotId(dataDir: string, workspaceId: string): string | undefined {
