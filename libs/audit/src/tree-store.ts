@@ -188,9 +188,8 @@ export class SqliteTreeStore {
    * The recorded hashes of the leaves with index in [from, to), in order, as one lower-case hex string (a verifier
    * thread's range: no object per leaf); `wellFormed` unless one of them is not a 32-byte blob (an edited file).
    */
-  recordedHex(from: number, to: number): { count: number; hex: string; wellFormed: boolean } {
-    const row = this.stmt.hex.get(from, to) as { n: number; ok: number; hex: string | null };
-    return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
+  recordedHex(from: number, to: number): HexRange {
+    return hexRange(this.stmt.hex.get(from, to));
   }
 
   /** The stored subtrees above the leaves, as the verification checks them against the log (verify-log.ts). */
@@ -214,9 +213,8 @@ export class SqliteTreeStore {
   }
 
   /** The stored subtrees of `level` with index in [from, to), as `recordedHex` gives the leaves (a verifier thread's range). */
-  nodesHex(level: number, from: number, to: number): { count: number; hex: string; wellFormed: boolean } {
-    const row = this.stmt.nodesHex.get(level, from, to) as { n: number; ok: number; hex: string | null };
-    return { count: row.n, hex: (row.hex ?? '').toLowerCase(), wellFormed: row.ok === row.n };
+  nodesHex(level: number, from: number, to: number): HexRange {
+    return hexRange(this.stmt.nodesHex.get(level, from, to));
   }
 
   /** The first subtree of `level` in [from, to) missing or not a 32-byte hash (after `nodesHex` counted fewer, or one malformed). */
@@ -254,6 +252,18 @@ const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
   signedAt: new Date(Number(row.signed_at)),
 });
 
+/** Hashes of a range as one lower-case hex string, their count, and whether each is a 32-byte blob. */
+export interface HexRange {
+  count: number;
+  hex: string;
+  wellFormed: boolean;
+}
+
+/** a `hex`/`nodesHex` row: hex() is upper-case, lowered in one go */
+const hexRange = (row: unknown): HexRange => {
+  const { n, ok, hex } = row as { n: number; ok: number; hex: string | null };
+  return { count: n, hex: (hex ?? '').toLowerCase(), wellFormed: ok === n };
+};
 
 /** an edited file may hold anything as a hash: handed on as bytes, to be found not a 32-byte hash */
 const hashBytes = (hash: unknown): Buffer => (hash instanceof Uint8Array ? Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength) : Buffer.from(String(hash)));
@@ -263,7 +273,6 @@ class StoredLevel {
   private readonly page: StatementSync;
   private rows: [idx: number, hash: unknown][] = [];
   private i = 0;
-  private next = 0;
   private last = -1;
   private done = false;
 
@@ -290,10 +299,10 @@ class StoredLevel {
         return Number(idx) === index ? hashBytes(hash) : undefined;
       }
       if (this.done) return undefined;
-      this.rows = this.page.all(this.level, Math.max(index, this.next), this.pageSize) as unknown as [number, unknown][];
+      // every row read so far is below `index`: the next page starts there
+      this.rows = this.page.all(this.level, index, this.pageSize) as unknown as [number, unknown][];
       this.i = 0;
       this.done = this.rows.length < this.pageSize;
-      if (this.rows.length > 0) this.next = Number(this.rows[this.rows.length - 1]![0]) + 1;
     }
   }
 }

@@ -120,7 +120,7 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
   return { range: task.range, matched: true, leaves: n, edges, ...(alteredNode && { alteredNode }) };
 }
 
-interface StoredLevel {
+interface RangeLevel {
   /** the index of the level's first subtree in the range */
   first: number;
   /** how many the notary completed in the range (its recorded leaves there), and how many are stored */
@@ -136,8 +136,8 @@ interface StoredLevel {
  * first `recorded` leaves. A level whose subtrees are not all there, or not all 32-byte hashes, is cut at the first
  * that is not (its `count`: what is compared stops there, and that one is reported missing).
  */
-function storedNodesOf(tree: SqliteTreeStore, firstLeaf: number, recorded: number, top: number): (StoredLevel | undefined)[] {
-  const levels: (StoredLevel | undefined)[] = [];
+function storedNodesOf(tree: SqliteTreeStore, firstLeaf: number, recorded: number, top: number): (RangeLevel | undefined)[] {
+  const levels: (RangeLevel | undefined)[] = [];
   for (let level = 1; level <= top; level++) {
     const first = firstLeaf / 2 ** level;
     const expected = Math.floor((firstLeaf + recorded) / 2 ** level) - first;
