@@ -50,7 +50,9 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** another process's connection to `file`: `commit` writes events of type R at [stream, revision], in one transaction */
 function otherProcess(file: string) {
-  const raw = new DatabaseSync(file);
+  // waits (synchronously, the turn still held) for a lock the store's commit thread may hold a moment after its commit
+  // is visible (CI: "database is locked")
+  const raw = new DatabaseSync(file, { timeout: 5_000 });
   const insert = raw.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, 'R', '{}', '{}', 0)");
   return {
     commit: (...rows: [stream: string, revision: number][]) => {
