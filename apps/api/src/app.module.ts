@@ -165,7 +165,7 @@ export class AppModule {
           useFactory: (store: EventStore, s: Stores, snapshots: StateSnapshots) => {
             const log = new Logger('StreamStates');
             return new StreamStates(store, {
-              onUserDeleted: (user) => s.personalData.forgetCached(s.personalData.subjectsOf(user)),
+              onUserDeleted: (user, organizationId) => s.personalData.forgetCached(s.personalData.subjectsOf(user, organizationId)),
               snapshots,
               // a test diagnostic (test/replicas.e2e-spec.ts), never for production: every load replays its stream
               ...(process.env.ROLLCALL_CHECK_CACHED_STATES === '1' && {

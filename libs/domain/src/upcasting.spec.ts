@@ -3,7 +3,7 @@ import { fromStored, toStored, upcast } from './upcasting';
 import type { WorkspaceEvent } from './workspace/events';
 import { T0 } from './testing/fixture';
 
-const info = { workspaceId: 'ws-1', name: 'Support', plan: 'standard' as const, accessModel: 'levels' as const, ownerUserId: 'admin', createdAt: T0 };
+const info = { workspaceId: 'ws-1', organizationId: 'org-1', name: 'Support', plan: 'standard' as const, accessModel: 'levels' as const, ownerUserId: 'admin', createdAt: T0 };
 
 describe('upcasting', () => {
   it('a stream mixing UserInvited v1 (single role) and v2 (access) replays correctly', () => {

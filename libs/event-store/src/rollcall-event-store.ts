@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
-import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
+import { type DataSubject, type UserProfile, addressSubjects, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
 import { type EventStoreConfig, createEventStore } from './create-event-store';
 import type { EventStore } from './port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
@@ -11,7 +11,11 @@ import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher
 
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
-  subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>): string[];
+  /**
+   * The subjects a deletion of the user forgets: theirs, and those of `knownEmails` in their organization (each
+   * address's own there, and the shared one invitations sent before session 24 used: DataSubject)
+   */
+  subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>, organizationId: string): string[];
   /** `position`: the deletion's, kept as the subjects' tombstone by a key store that cannot know it (KeyStore.forget) */
   forget(subjectIds: string[], position?: bigint): Promise<void>;
   /**
@@ -56,7 +60,7 @@ export interface SnapshotSealing {
  * in events is encrypted per subject (docs/rules.md#crypto-shredding). Keys live in MongoDB when MONGO_URL is set (shared by every
  * replica; set it whenever EVENTSTORE_URL is set); else, with the embedded store, in events.sqlite, wrapped under a
  * key kept in `${dataDir}/keys.sqlite` (EmbeddedKeyStore); with EventStoreDB and no MongoDB, in keys.sqlite. Email
- * subjects are pseudonymous: an HMAC of the address with a secret kept in the key store.
+ * subjects are pseudonymous: an HMAC of the organization and the address with a secret kept in the key store.
  */
 export async function createRollcallEventStore(
   config: Pick<EventStoreConfig, 'eventstoreUrl' | 'dataDir' | 'durability' | 'checkpoints' | 'writer'> & { mongoUrl?: string },
@@ -71,8 +75,13 @@ export async function createRollcallEventStore(
       : new SqliteKeyStore(keysFile);
   // a KeyObject: an HMAC keyed with a Buffer imports the key again on every call
   const pepper = createSecretKey(await keys.pepper());
+  // an address within an organization (`a:`), or shared by every organization (`e:`, invitations before session 24)
   const subjectId = (s: DataSubject) =>
-    s.kind === 'user' ? `u:${s.userId}` : `e:${createHmac('sha256', pepper).update(normalizeEmail(s.email)).digest('base64url')}`;
+    s.kind === 'user'
+      ? `u:${s.userId}`
+      : s.organizationId === undefined
+        ? `e:${createHmac('sha256', pepper).update(normalizeEmail(s.email)).digest('base64url')}`
+        : `a:${createHmac('sha256', pepper).update(`${s.organizationId}\0${normalizeEmail(s.email)}`).digest('base64url')}`;
   // the subject id is computed when asked for: a reader only needs the paths (a sealed value names its subject), and
   // the address of a stored event is sealed, nothing to hash
   const store = new PersonalDataEventStore(inner, keys, (type, data) =>
@@ -90,7 +99,10 @@ export async function createRollcallEventStore(
   return {
     store,
     personalData: {
-      subjectsOf: (user) => [subjectId({ kind: 'user', userId: user.userId }), ...user.knownEmails.map((email) => subjectId({ kind: 'email', email }))],
+      subjectsOf: (user, organizationId) => [
+        subjectId({ kind: 'user', userId: user.userId }),
+        ...user.knownEmails.flatMap((email) => addressSubjects(email, organizationId).map(subjectId)),
+      ],
       forget: (ids, position) => store.forget(ids, position),
       forgetAfterDeletion: (ids, position) => store.forgetAfterAppend(ids, position),
       forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),

@@ -94,7 +94,7 @@ describe('rule 12: the erasure pass at start', () => {
 
   it('a process that died after appending the deletion (its keys went in the same transaction) and before recording it: the address invited again meanwhile keeps its new key, and the next start records the erasure once, forgetting nothing more', async () => {
     // the deleting process dies after the append: what follows it (the WAL's traces, memory, the record) never happens
-    const dying = replica(store, { ...personalData, subjectsOf: (u) => personalData.subjectsOf(u), forgetAfterDeletion: () => Promise.reject(new Error('process died')) });
+    const dying = replica(store, { ...personalData, subjectsOf: (u, o) => personalData.subjectsOf(u, o), forgetAfterDeletion: () => Promise.reject(new Error('process died')) });
     const healthy = replica(store, personalData);
     const { admin, x, first, second, pendingId } = await setUp(healthy);
     await expect(dying.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x))).rejects.toThrow('process died');
@@ -134,7 +134,7 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
     const calls: { how: string; ids: string[]; position?: bigint }[] = [];
     const spy: PersonalData = {
       ...personalData,
-      subjectsOf: (u) => personalData.subjectsOf(u),
+      subjectsOf: (u, o) => personalData.subjectsOf(u, o),
       forget: async (ids, position) => {
         calls.push({ how: 'forget', ids, position });
         await personalData.forget(ids, position);
@@ -154,7 +154,7 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
     const answer = await r.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
     let lastOfDeletion = -1n;
     for await (const e of store.readAll()) if (e.type === 'UserDeleted' || e.metadata.erasedSubjects !== undefined) lastOfDeletion = e.position;
-    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'] })), position: BigInt(answer.position) }]);
+    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'] }, first.organizationId)), position: BigInt(answer.position) }]);
     expect(BigInt(answer.position)).toBe(lastOfDeletion);
   });
 

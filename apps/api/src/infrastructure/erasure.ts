@@ -62,7 +62,7 @@ export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: 
  */
 export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: string[]) => Promise<unknown>, log: Log): PersonalData {
   return {
-    subjectsOf: (user) => inner.subjectsOf(user),
+    subjectsOf: (user, organizationId) => inner.subjectsOf(user, organizationId),
     forgetCached: (ids) => inner.forgetCached(ids),
     forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),
     forget: async (ids, position) => {
@@ -142,5 +142,5 @@ async function subjectsToForget(e: RecordedEvent, states: StreamStates, personal
   if (Array.isArray(recorded) || typeof recorded === 'string') return erasedSubjectsOf(e.metadata);
   const { organizationId, userId } = e.data as Deleted;
   const user = (await states.organization(organizationId)).state.users.get(userId);
-  return user ? personalData.subjectsOf(user) : [];
+  return user ? personalData.subjectsOf(user, organizationId) : [];
 }

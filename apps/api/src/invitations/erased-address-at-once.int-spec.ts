@@ -19,6 +19,9 @@ import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfi
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, GetInvitationLinkCommand, GetInvitationLinkHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from './invitation-handlers';
 
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+jest.mock('@rollcall/domain', () => jest.requireActual('../shared/testing/invitations-before-session-24').domainBeforeSession24());
+
 const SECRET = 'at-once-test-secret-0123456789abcdef0123456789';
 type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 let dir: string;
@@ -36,7 +39,7 @@ afterEach(async () => {
 async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<void> = async () => undefined) {
   const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
   opened.push(stores);
-  const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
+  const states = new StreamStates(stores.store, { onUserDeleted: (user, organizationId) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user, organizationId)) });
   const erasure = addressErasureOver(stores, states, undefined, { heardThrough: heard });
   // the check before each invitation email (and email confirmation), held by the test when it must run after a deletion
   const erasedAfter = erasure.erasedAfter.bind(erasure);

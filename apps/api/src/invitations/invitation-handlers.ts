@@ -1,13 +1,19 @@
 import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  type DataSubject,
   type Restrictions,
   type WorkspaceEvent,
+  addressSubject,
+  addressSubjects,
   decideOrganization,
   decideWorkspace,
   domainError,
+  hasAddress,
   invitationLink,
+  invitationSubject,
   isOrganizationEvent,
+  normalizeEmail,
 } from '@rollcall/domain';
 import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
@@ -51,8 +57,8 @@ export class InviteMemberCommand {
 }
 
 /** whether the address was erased after the command's last event (its email is not sent then: AddressErasure.erasedAfter) */
-const erasedAfter = (erasure: AddressErasure | undefined, email: string, position: string) => async (): Promise<boolean> =>
-  (await erasure?.erasedAfter(email, BigInt(position))) ?? false;
+const erasedAfter = (erasure: AddressErasure | undefined, address: DataSubject, position: string) => async (): Promise<boolean> =>
+  (await erasure?.erasedAfter(address, BigInt(position))) ?? false;
 
 /** Rule 6 (docs/rules.md#rule-6): invite by email; the link is mailed after the answer. */
 @CommandHandler(InviteMemberCommand)
@@ -76,7 +82,9 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       );
     const done = await decide().catch(async (error: unknown) => {
       // "already invited" on an invitation whose address another process's deletion erased a moment ago: heard now, decided again
-      if (error instanceof DomainException && error.error.code === 'ALREADY_INVITED' && (await this.erasure?.hearNow([body.email]))) return decide();
+      // (the pending invitation's address under either subject: one sent before session 24 used the shared one)
+      if (error instanceof DomainException && error.error.code === 'ALREADY_INVITED' && (await this.erasure?.hearNow(addressSubjects(normalizeEmail(body.email), ref.organizationId))))
+        return decide();
       throw error;
     });
     const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
@@ -85,7 +93,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       sendInBackground(
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
-        erasedAfter(this.erasure, invited.data.email, done.position),
+        erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
       );
     return {
       invitationId,
@@ -121,12 +129,12 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     );
     const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
-    const email = done.context.ws.invitations.get(invitationId)?.email;
-    if (!done.replayed && email)
+    const inv = done.context.ws.invitations.get(invitationId);
+    if (!done.replayed && inv && hasAddress(inv))
       sendInBackground(
         this.mailer,
-        { to: email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
-        erasedAfter(this.erasure, email, done.position),
+        { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
+        erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
       );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }
@@ -164,13 +172,14 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
 
   async execute({ ref, ctx, invitationId }: GetInvitationLinkCommand) {
     const linkNow = async () => {
-      const link = invitationLink((await loadWorkspace(this.streams.states, ref)).context, ctx.actorId, invitationId);
+      const { context } = await loadWorkspace(this.streams.states, ref);
+      const link = invitationLink(context, ctx.actorId, invitationId);
       if (!link.ok) throw new DomainException(link.error);
-      return link.invitation;
+      return { inv: link.invitation, address: invitationSubject(context.ws, link.invitation) };
     };
-    let inv = await linkNow();
+    let { inv, address } = await linkNow();
     // an address another process's deletion erased a moment ago: heard now, and the answer is the log's (410)
-    if (await this.erasure?.hearNow([inv.email])) inv = await linkNow();
+    if (await this.erasure?.hearNow([address])) ({ inv, address } = await linkNow());
     return {
       invitationId,
       email: inv.email,

@@ -3,14 +3,22 @@ import { AddressErasure, erasedSubjectsOf } from './address-erasure';
 import type { StateSnapshots } from './snapshots';
 import type { StreamStates } from './stream-states';
 
-const subjectId = (s: DataSubject) => (s.kind === 'email' ? `e:${s.email}` : `u:${s.userId}`);
+// an address's subject within an organization (`a:`), or shared by every organization (`e:`, before session 24)
+const subjectId = (s: DataSubject) => (s.kind === 'user' ? `u:${s.userId}` : s.organizationId ? `a:${s.organizationId}/${s.email}` : `e:${s.email}`);
 
-/** cached workspaces holding invitations to these addresses, dropped as StreamStates.dropHoldingErasedAddresses drops them */
+/**
+ * cached workspaces holding invitations to these addresses (`org/address` within an organization, else shared), dropped
+ * as StreamStates.dropHoldingErasedAddresses drops them
+ */
 function cachedWorkspaces(addresses: Record<string, string[]>) {
   const cached = new Map(Object.entries(addresses));
+  const subjectOf = (address: string): DataSubject => {
+    const [org, email] = address.includes('/') ? address.split('/') : [undefined, address];
+    return { kind: 'email', email: email!, ...(org && { organizationId: org }) };
+  };
   const states = {
-    dropHoldingErasedAddresses: async (isErased: (email: string) => boolean) => {
-      const dropped = [...cached].filter(([, emails]) => emails.some(isErased)).map(([stream]) => stream);
+    dropHoldingErasedAddresses: async (isErased: (subject: DataSubject) => boolean) => {
+      const dropped = [...cached].filter(([, addresses]) => addresses.some((a) => isErased(subjectOf(a)))).map(([stream]) => stream);
       for (const stream of dropped) cached.delete(stream);
       return dropped;
     },
@@ -30,6 +38,13 @@ describe('rule 12 across organizations: what a deletion erased leaves this proce
     expect(await erasure.erased([])).toEqual([]);
     expect(await erasure.erased(['e:unknown@acme.test'])).toEqual([]);
     expect(stale).toEqual(['workspace-b']);
+  });
+
+  it('an address\'s subject within one organization drops only that organization\'s invitations to it; the shared subject those sent before session 24', async () => {
+    const { cached, erasure } = cachedWorkspaces({ 'workspace-1': ['org-1/x@acme.test'], 'workspace-2': ['org-2/x@acme.test'], 'workspace-old': ['x@acme.test'] });
+    expect(await erasure.erased(['a:org-1/x@acme.test'])).toEqual(['workspace-1']);
+    expect(await erasure.erased(['e:x@acme.test'])).toEqual(['workspace-old']);
+    expect([...cached.keys()]).toEqual(['workspace-2']);
   });
 
   it('reads the erased subjects of a UserDeleted\'s metadata, as an array or as JSON text from older writers', () => {
@@ -54,10 +69,10 @@ describe('rule 12: an invitation email after its address was erased', () => {
   );
 
   it('is not sent when a deletion forgot the address after the invitation, or at its position (a head stamp); it is when the erasure came before', async () => {
-    expect(await erasure.erasedAfter('gone@acme.test', 39n)).toBe(true);
-    expect(await erasure.erasedAfter('late@acme.test', 55n)).toBe(true);
-    expect(await erasure.erasedAfter('gone@acme.test', 41n)).toBe(false);
-    expect(await erasure.erasedAfter('kept@acme.test', 1n)).toBe(false);
+    expect(await erasure.erasedAfter({ kind: 'email', email: 'gone@acme.test' }, 39n)).toBe(true);
+    expect(await erasure.erasedAfter({ kind: 'email', email: 'late@acme.test' }, 55n)).toBe(true);
+    expect(await erasure.erasedAfter({ kind: 'email', email: 'gone@acme.test' }, 41n)).toBe(false);
+    expect(await erasure.erasedAfter({ kind: 'email', email: 'kept@acme.test' }, 1n)).toBe(false);
   });
 
   it('an email confirmation is not sent when a deletion forgot its user\'s key after the change was requested, or at its position', async () => {

@@ -4,11 +4,12 @@ import type { StateSnapshots } from './snapshots';
 import type { StreamStates } from './stream-states';
 
 /**
- * Rule 12 across organizations (docs/rules.md#crypto-shredding, docs/adr/0013-snapshots-sealed-per-snapshot.md point 4).
- * The address of an invitation is a data subject shared by every organization: deleting a user in one organization
- * forgets the subjects of all their addresses, which erases the invitations to those addresses in other
- * organizations too, with no event in those workspaces' streams. A replay reads those addresses as null; this makes
- * what a process holds in memory read the same: the cached workspace states holding an invitation to an erased address
+ * Rule 12 for what a process holds in memory (docs/rules.md#crypto-shredding, docs/adr/0013-snapshots-sealed-per-snapshot.md
+ * point 4). A deletion forgets the subjects of the addresses erased with the user: a replay then reads those addresses
+ * as null in the invitations sealed under them — the user's organization's (cancelled by the deletion's own events,
+ * their address still in memory), and, for invitations sent before session 24, other organizations' too (their
+ * address subject was shared by every organization: no event in those workspaces' streams; docs/adr/0003, "Session
+ * 24"). This makes memory read the same: the cached workspace states holding an invitation under an erased subject
  * are dropped, to be loaded from the log again (StreamStates.dropHoldingErasedAddresses: the log tells an invitation
  * appended before the deletion from one appended after it, under a new key), and their stored snapshots are written
  * again at the next load (a snapshot never read here is checked when a cold load reads it).
@@ -46,8 +47,8 @@ export class AddressErasure {
    * transaction). A tombstone at `position` itself counts: keys forgotten outside a deletion's transaction (the pass at
    * start, a retry) are stamped with the log's head, which may be this invitation.
    */
-  async erasedAfter(email: string, position: bigint): Promise<boolean> {
-    return (await this.forgottenAfter([this.subjectOf(email)], position - 1n)).size > 0;
+  async erasedAfter(address: DataSubject, position: bigint): Promise<boolean> {
+    return (await this.forgottenAfter([this.subjectId(address)], position - 1n)).size > 0;
   }
 
   /**
@@ -58,10 +59,6 @@ export class AddressErasure {
     return (await this.forgottenAfter([this.subjectId({ kind: 'user', userId })], position - 1n)).size > 0;
   }
 
-  private subjectOf(email: string): string {
-    return this.subjectId({ kind: 'email', email });
-  }
-
   /** the deletions heard ahead of the log subscription (hearNow), by subject: not handled twice */
   private readonly heardAhead = new Map<string, bigint>();
 
@@ -69,10 +66,11 @@ export class AddressErasure {
    * Before an answer that shows or refuses on an address this process holds (copy link; "already invited"): a deletion
    * of another process that erased it, which the log subscription has not delivered yet (it polls every 100 ms), is
    * heard now, so the answer follows the rule at once on every replica (docs/rules.md#rule-12; probe 16). One indexed
-   * lookup. Returns whether it heard one (the states holding the address were dropped: decide again).
+   * lookup. `addresses`: the address subjects the answer depends on. Returns whether it heard one (the states holding
+   * the address were dropped: decide again).
    */
-  async hearNow(emails: readonly string[]): Promise<boolean> {
-    const subjects = emails.map((email) => this.subjectOf(email));
+  async hearNow(addresses: readonly DataSubject[]): Promise<boolean> {
+    const subjects = addresses.map((address) => this.subjectId(address));
     const unheard = [...(await this.notHeard(subjects))].filter(([id, position]) => (this.heardAhead.get(id) ?? -1n) < position);
     if (unheard.length === 0) return false;
     for (const [id, position] of unheard) {
@@ -91,7 +89,7 @@ export class AddressErasure {
     if (subjectIds.length === 0) return [];
     this.forgetCachedKeys([...subjectIds]);
     const erased = new Set(subjectIds);
-    const streams = await this.states.dropHoldingErasedAddresses((email) => erased.has(this.subjectOf(email)));
+    const streams = await this.states.dropHoldingErasedAddresses((address) => erased.has(this.subjectId(address)));
     for (const stream of streams) this.snapshots?.addressesErased(stream);
     return streams;
   }

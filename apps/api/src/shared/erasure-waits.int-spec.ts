@@ -19,6 +19,9 @@ import { StreamStates } from './stream-states';
 import { gatedReads } from './testing/erasure-scenario';
 import { openProcess, replayAppends } from './testing/snapshot-harness';
 
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+jest.mock('@rollcall/domain', () => jest.requireActual('./testing/invitations-before-session-24').domainBeforeSession24());
+
 let dir: string;
 const closers: (() => Promise<void>)[] = [];
 beforeEach(() => {

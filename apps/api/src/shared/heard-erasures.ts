@@ -1,4 +1,4 @@
-import { type WorkspaceState, hasAddress } from '@rollcall/domain';
+import { type DataSubject, type WorkspaceState, hasAddress, invitationSubject } from '@rollcall/domain';
 
 /** how many erasures are kept to check a load against; a load that ran across more is read again whole */
 const KEPT = 64;
@@ -11,14 +11,14 @@ const KEPT = 64;
  */
 export class HeardErasures {
   private count = 0;
-  private readonly recent: { number: number; isErased: (email: string) => boolean }[] = [];
+  private readonly recent: { number: number; isErased: (subject: DataSubject) => boolean }[] = [];
 
   /** how many erasures were heard so far */
   get heard(): number {
     return this.count;
   }
 
-  add(isErased: (email: string) => boolean): void {
+  add(isErased: (subject: DataSubject) => boolean): void {
     this.recent.push({ number: ++this.count, isErased });
     if (this.recent.length > KEPT) this.recent.shift();
   }
@@ -31,12 +31,12 @@ export class HeardErasures {
     if (since === this.count) return false;
     if (this.recent[0]!.number > since + 1) return true;
     const erasures = this.recent.filter((e) => e.number > since);
-    return holdsErased(state, (email) => erasures.some((e) => e.isErased(email)));
+    return holdsErased(state, (subject) => erasures.some((e) => e.isErased(subject)));
   }
 }
 
-/** Whether the state holds an invitation (not accepted) to an address `isErased` says is erased. */
-export function holdsErased(state: WorkspaceState, isErased: (email: string) => boolean): boolean {
-  for (const inv of state.invitations.values()) if (inv.status !== 'accepted' && hasAddress(inv) && isErased(inv.email)) return true;
+/** Whether the state holds an invitation (not accepted) whose address's subject `isErased` says is erased. */
+export function holdsErased(state: WorkspaceState, isErased: (subject: DataSubject) => boolean): boolean {
+  for (const inv of state.invitations.values()) if (inv.status !== 'accepted' && hasAddress(inv) && isErased(invitationSubject(state, inv))) return true;
   return false;
 }

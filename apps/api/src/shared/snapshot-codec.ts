@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Invitation, type OrganizationState, type WorkspaceState, hasAddress } from '@rollcall/domain';
+import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
 import { type RowKind, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
@@ -48,6 +48,8 @@ export interface SnapshotCopy {
   /** the head's JSON: encoded in the copy's turn (teams and the like are updated in place by later folds) */
   head: string;
   rows: { kind: RowKind; items: readonly object[] }[];
+  /** the state's organization (an invitation's address is sealed under its key there: addressSubject) */
+  organizationId: string;
 }
 
 // ---------------------------------------------------------------- the head: JSON with Maps, Sets and bigints
@@ -77,7 +79,7 @@ const appliedIn = (rows: [string, AppliedCommand & { fromRevision: string }][]) 
 /** Later folds replace users (never mutate them): the Map's values are taken as they are. */
 export function copyOrganization(state: OrganizationState, applied: Map<string, AppliedCommand>, lastAt?: string): SnapshotCopy {
   const head = { state: without(state, [...ORGANIZATION_ROWS, ...DERIVED.organization]), applied: appliedOut(applied), lastAt, counts: { users: state.users.size } };
-  return { kind: 'organization', head: JSON.stringify(head, replacer), rows: [{ kind: 'users', items: [...state.users.values()] }] };
+  return { kind: 'organization', head: JSON.stringify(head, replacer), rows: [{ kind: 'users', items: [...state.users.values()] }], organizationId: state.organizationId };
 }
 
 /** Later folds replace members but update invitations in place: each invitation is copied. */
@@ -91,6 +93,7 @@ export function copyWorkspace(state: WorkspaceState, applied: Map<string, Applie
   return {
     kind: 'workspace',
     head: JSON.stringify(head, replacer),
+    organizationId: state.info.organizationId,
     rows: [
       { kind: 'members', items: [...state.members.values()] },
       { kind: 'invitations', items: [...state.invitations.values()].map((inv) => ({ ...inv })) },
@@ -107,8 +110,9 @@ export const newSnapshotId = () => randomBytes(12).toString('base64url');
 const additionalData = (stream: string, version: string, revision: bigint, id: string, seq: number) => `${stream}\n${version}\n${revision}\n${id}\n${seq}`;
 
 /**
- * The address of an invitation not accepted, as a snapshot holds it: sealed under the address's own key subject
- * (`e:<HMAC>`, shared by every organization), not only under the snapshot's key. A deletion anywhere that forgets the
+ * The address of an invitation not accepted, as a snapshot holds it: sealed under the address's own key subject (the
+ * one its events are sealed under: within the organization, or shared by every organization for invitations sent
+ * before session 24), not only under the snapshot's key. A deletion that forgets the
  * address's key leaves it unreadable in every snapshot already stored, read again or not (rule 12;
  * docs/adr/0013-snapshots-sealed-per-snapshot.md point 4). An accepted invitation's address is its member's profile,
  * which the organization holds until that member is deleted there: it stays under the snapshot's key alone.
@@ -165,9 +169,15 @@ async function assertErasuresHeard(subjectIds: readonly string[], heard: bigint,
  * address whose key was made again after a deletion this process has not heard of (log position `heard`) stops the
  * write (ErasureNotHeardYetError).
  */
-async function sealAddresses(items: readonly object[], stream: string, sealing: SnapshotSealing, heard: bigint): Promise<Map<string, SealedAddress | null>> {
+async function sealAddresses(
+  items: readonly object[],
+  at: { stream: string; organizationId: string },
+  sealing: SnapshotSealing,
+  heard: bigint,
+): Promise<Map<string, SealedAddress | null>> {
+  const { stream, organizationId } = at;
   const invitations = (items as Invitation[]).filter(sealsAddress);
-  const subjects = invitations.map((inv) => sealing.subjectId({ kind: 'email', email: inv.email }));
+  const subjects = invitations.map((inv) => sealing.subjectId(addressSubject(inv.email, organizationId, inv.addressKey)));
   const ciphers = await addressCiphers(subjects, sealing);
   await assertErasuresHeard([...ciphers.keys()], heard, sealing);
   const sealed = new Map<string, SealedAddress | null>();
@@ -193,7 +203,7 @@ export async function sealCopy(
   const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
   // the addresses first: a write that must wait for a deletion (ErasureNotHeardYetError) seals nothing
   const sealed = new Map<object, Map<string, SealedAddress | null>>();
-  for (const row of copy.rows) if (row.kind === 'invitations') sealed.set(row, await sealAddresses(row.items, at.stream, sealing, at.erasuresHeard));
+  for (const row of copy.rows) if (row.kind === 'invitations') sealed.set(row, await sealAddresses(row.items, { stream: at.stream, organizationId: copy.organizationId }, sealing, at.erasuresHeard));
   seal(copy.head);
   for (const row of copy.rows) {
     const { kind, items } = row;

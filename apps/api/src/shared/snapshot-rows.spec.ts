@@ -40,7 +40,7 @@ function roundTrip<S extends OrganizationState | WorkspaceState>(state: S, kind:
   return { state, sealed, chunk: parsed as RowsChunk };
 }
 
-const workspace = () => initialWorkspaceState({ workspaceId: 'ws-1', name: 'Support', plan: 'standard', accessModel: 'levels', ownerUserId: 'user-1', createdAt: '2026-11-01T10:00:00.000Z' });
+const workspace = () => initialWorkspaceState({ workspaceId: 'ws-1', organizationId: 'org-1', name: 'Support', plan: 'standard', accessModel: 'levels', ownerUserId: 'user-1', createdAt: '2026-11-01T10:00:00.000Z' });
 
 describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, access values listed once)', () => {
   it('users read back as they were written: an address list that is just the address, none, several; a deleted user; a pending change', () => {

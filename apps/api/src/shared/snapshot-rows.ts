@@ -18,7 +18,7 @@ import type { Access, Invitation, Member, OrganizationState, UserProfile, Worksp
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
 export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
 export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
-export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId'] as const satisfies readonly (keyof Invitation)[];
+export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey'] as const satisfies readonly (keyof Invitation)[];
 
 export type RowKind = 'users' | 'members' | 'invitations';
 export const FIELDS: Record<RowKind, readonly string[]> = { users: USER_FIELDS, members: MEMBER_FIELDS, invitations: INVITATION_FIELDS };
@@ -153,7 +153,7 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
   } else {
     const { invitations } = state as WorkspaceState;
     const ids = c[I.invitationId]!, emails = c[I.email]!, accessIndexes = c[I.access]!, statuses = c[I.status]!, versions = c[I.linkVersion]!;
-    const invited = c[I.invitedAt]!, expires = c[I.expiresAt]!, sent = c[I.linkSentAt]!, invitees = c[I.inviteeUserId]!;
+    const invited = c[I.invitedAt]!, expires = c[I.expiresAt]!, sent = c[I.linkSentAt]!, invitees = c[I.inviteeUserId]!, addressKeys = c[I.addressKey]!;
     const accesses = accessOf(chunk, accessIndexes);
     for (let i = 0; i < ids.length; i++) {
       const email: unknown = emails[i];
@@ -167,6 +167,7 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
         invitedAt: invited[i] as string,
         expiresAt: expires[i] as string,
         inviteeUserId: invitees[i] as string | null,
+        addressKey: addressKeys[i] === 'organization' ? 'organization' : undefined,
       };
       // optional: absent (not null) when unset, as the fold leaves it
       const linkSentAt = sent[i];

@@ -15,6 +15,9 @@ import { StreamStates } from './stream-states';
 import { deleteAndInviteAgain, erasureHistory, gatedReads } from './testing/erasure-scenario';
 import { openProcess, replayAppends } from './testing/snapshot-harness';
 
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+jest.mock('@rollcall/domain', () => jest.requireActual('./testing/invitations-before-session-24').domainBeforeSession24());
+
 let dir: string;
 const closers: (() => Promise<void>)[] = [];
 beforeEach(() => {
@@ -32,7 +35,7 @@ async function processA(options: { startFeed?: boolean } = {}) {
   const snapshotStore = new SqliteSnapshotStore(join(dir, 'snapshots.sqlite'));
   const errors: unknown[] = [];
   const snapshots = new StateSnapshots(snapshotStore, sealing, { every: 1, onError: (_s, e) => errors.push(e) });
-  const states = new StreamStates(store, { onUserDeleted: (user) => personalData.forgetCached(personalData.subjectsOf(user)), snapshots });
+  const states = new StreamStates(store, { onUserDeleted: (user, organizationId) => personalData.forgetCached(personalData.subjectsOf(user, organizationId)), snapshots });
   const erasure = addressErasureOver({ sealing, personalData }, states, snapshots);
   // as presence-runtime.ts builds it: followed from the head before any state is loaded
   const feed = new PresenceFeed(store, states, { pollMs: 5, retryMs: 5, from: await store.headPosition() });

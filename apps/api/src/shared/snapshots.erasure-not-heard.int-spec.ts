@@ -11,6 +11,9 @@ import { organizationStream, workspaceStream } from './stream-states';
 import { ADDRESS, deleteAndInviteAgain, erasureHistory } from './testing/erasure-scenario';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
 
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+jest.mock('@rollcall/domain', () => jest.requireActual('./testing/invitations-before-session-24').domainBeforeSession24());
+
 let dir: string;
 const open: Process[] = [];
 const processAt = async (options?: Parameters<typeof openProcess>[1]) => {

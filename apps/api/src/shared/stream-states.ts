@@ -1,4 +1,5 @@
 import {
+  type DataSubject,
   type DomainEvent,
   type OrganizationEvent,
   type OrganizationState,
@@ -62,7 +63,7 @@ export class StreamStates {
     private readonly options: {
       maxCached?: number;
       maxCachedSingles?: number;
-      onUserDeleted?: (user: UserProfile) => void;
+      onUserDeleted?: (user: UserProfile, organizationId: string) => void;
       /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
       snapshots?: StateSnapshots;
       /**
@@ -208,12 +209,12 @@ export class StreamStates {
   }
 
   /**
-   * Rule 12 across organizations (no event in these streams: ADR 0013 point 4): a cached workspace state holding an
-   * invitation (not accepted) to an erased address is dropped; its next load reads the log, which tells an invitation
-   * appended before the deletion (address gone) from one after it (a new key: ADR 0003, "Erasure and sealing race").
+   * Rule 12 for what memory holds (AddressErasure): a cached workspace state holding an invitation (not accepted) whose
+   * address's subject a deletion forgot is dropped; its next load reads the log, which tells an invitation appended
+   * before the deletion (address gone) from one after it (a new key: ADR 0003, "Erasure and sealing race").
    * Returns the streams dropped.
    */
-  async dropHoldingErasedAddresses(isErased: (email: string) => boolean): Promise<string[]> {
+  async dropHoldingErasedAddresses(isErased: (subject: DataSubject) => boolean): Promise<string[]> {
     // a load in flight checks what it read against this before caching it (HeardErasures)
     this.erasures.add(isErased);
     const dropped: string[] = [];
@@ -356,7 +357,7 @@ export class StreamStates {
   private evolveOrganization(state: OrganizationState, event: OrganizationEvent): void {
     if (event.type === 'UserDeleted') {
       const user = state.users.get(event.data.userId);
-      if (user && !user.deleted) this.options.onUserDeleted?.(user);
+      if (user && !user.deleted) this.options.onUserDeleted?.(user, state.organizationId);
     }
     evolveOrganization(state, event);
   }

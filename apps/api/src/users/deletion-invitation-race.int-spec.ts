@@ -33,6 +33,9 @@ import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
 
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+jest.mock('@rollcall/domain', () => jest.requireActual('../shared/testing/invitations-before-session-24').domainBeforeSession24());
+
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';
 const ROUNDS = 40;
 
@@ -50,7 +53,7 @@ const jitter = () => ticks(Math.floor(Math.random() * 4));
 
 /** One API process over the data dir, composed as app.module.ts composes these parts. */
 function apiProcess(stores: Stores) {
-  const states = new StreamStates(stores.store, { onUserDeleted: (user) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user)) });
+  const states = new StreamStates(stores.store, { onUserDeleted: (user, organizationId) => stores.personalData.forgetCached(stores.personalData.subjectsOf(user, organizationId)) });
   const erasure = addressErasureOver(stores, states, undefined);
   const hear = async (ids: string[]) => {
     await erasure.erased(ids);

@@ -176,7 +176,7 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         // their addresses but those another living user holds or held too (rule 12: addressesErasedWith)
         const knownEmails = user ? [...addressesErasedWith(c.org, c.workspaces, userId)] : [];
-        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails }), snapshotKeySubject(c.org)] : [];
+        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
       },
       {

@@ -4,6 +4,8 @@ import type { OrganizationEvent } from './events';
 
 export interface WorkspaceInfo {
   workspaceId: string;
+  /** the organization the workspace belongs to (an invitation's address is sealed under a key of this organization's) */
+  organizationId: string;
   name: string;
   plan: Plan;
   accessModel: AccessModelName;
@@ -67,8 +69,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       return state;
     }
     case 'WorkspaceCreated': {
-      const { organizationId: _org, ...info } = event.data;
-      state.workspaces.set(info.workspaceId, info);
+      state.workspaces.set(event.data.workspaceId, { ...event.data });
       return state;
     }
     case 'UserProfileUpdated': {

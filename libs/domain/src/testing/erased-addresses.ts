@@ -1,9 +1,9 @@
 import { type Invitation, type WorkspaceState, hasAddress } from '../workspace/state';
 
 /**
- * Rule 12 across organizations: the address of an invitation is a data subject of its own, shared by every
- * organization (docs/rules.md#crypto-shredding), so deleting a user in one organization erases the invitations to
- * their addresses in others, with no event there. For tests of the deciders on such a state: this brings a state
+ * Rule 12 across organizations, for invitations sent before session 24: their address was a data subject shared by
+ * every organization (docs/adr/0003, "Session 24"), so deleting a user in one organization erases those invitations
+ * to their addresses in others, with no event there. For tests of the deciders on such a state: this brings a state
  * folded before that erasure to what a replay reads now (the API drops such a state and loads it again from the log
  * instead, StreamStates.dropHoldingErasedAddresses: docs/adr/0003, "Erasure and sealing race"): the address of each
  * invitation not accepted whose address `isErased` becomes null, and it no longer counts as a pending address. (An accepted invitation's address is also in the accepting user's profile, which this

@@ -18,7 +18,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
-import { activeMember, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
+import { activeMember, addressKeyFields, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
   workspaceId: string;
@@ -169,6 +169,8 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
           expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
           linkVersion: 1,
           inviteeUserId: existingUser ?? null,
+          // sealed under the address's key within this organization: a deletion elsewhere does not reach it (rule 12)
+          addressKey: 'organization',
         },
       },
     ],
@@ -192,6 +194,7 @@ function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<Workspac
         // the address it is mailed to, copied from the invitation (sealed under the address's own key): a resend
         // appended after a deletion that erased it is refused by the store and decided again (rule 12)
         email: inv.email,
+        ...addressKeyFields(inv, ctx.org.organizationId),
       },
     },
   ]);
@@ -204,7 +207,7 @@ function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<Workspac
     {
       type: 'InvitationCancelled',
       version: 1,
-      data: { workspaceId: cmd.workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: cmd.now },
+      data: { workspaceId: cmd.workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: cmd.now, ...addressKeyFields(inv, ctx.org.organizationId) },
     },
   ]);
 }
@@ -237,8 +240,8 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
     return reject(
       domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)),
     );
-  // an address erased since (a deletion in another organization: its key is shared) is refused whoever the
-  // invitation binds to, as its link and its resend are (probe 23c: a bound one went on to a join with no address, 400)
+  // an address erased since (a deletion in another organization, for an invitation sent before session 24: its key
+  // was shared) is refused whoever the invitation binds to, as its link and its resend are (probe 23c: a bound one went on to a join with no address, 400)
   const userId = hasAddress(inv) ? inviteeOf(ctx, inv, cmd.newUserId) : undefined;
   if (!userId) return reject(addresseeErased());
   if (activeMember(ctx, userId))
@@ -255,6 +258,7 @@ function acceptInvitation(cmd: AcceptInvitation, ctx: WorkspaceContext): Decisio
         email: inv.email,
         access: inv.access,
         acceptedAt: cmd.now,
+        ...(inv.addressKey && { addressKey: inv.addressKey }),
       },
     },
   ]);

@@ -1,6 +1,7 @@
 import type { Event } from '../shared/events';
 import type { Access, Restrictions } from '../access-model';
 import type { TeamEvent } from '../teams/events';
+import type { AddressKey } from '../personal-data';
 
 /** v1 (first release) carried a single `role`; v2 carries the whole access. Upcast in ../upcasting.ts. */
 export type UserInvitedV1 = Event<
@@ -37,6 +38,12 @@ export type UserInvited = Event<
      * to whoever holds the address later (docs/rules.md#rule-8). Absent in events written before this field.
      */
     inviteeUserId?: string | null;
+    /**
+     * `'organization'`: the address is sealed under its key within this organization (docs/adr/0003, "Session 24");
+     * absent (invitations sent before): under the key of the address shared by every organization. The invitation's
+     * later events that carry the address say the same.
+     */
+    addressKey?: AddressKey;
   },
   2
 >;
@@ -47,7 +54,17 @@ export type InvitationResent = Event<
    * `email`: the address the new link is mailed to, copied from the invitation (personal data, sealed under the
    * address's own key; absent from resends written before session 18)
    */
-  { workspaceId: string; invitationId: string; linkVersion: number; resentAt: string; expiresAt: string; email?: string | null }
+  {
+    workspaceId: string;
+    invitationId: string;
+    linkVersion: number;
+    resentAt: string;
+    expiresAt: string;
+    email?: string | null;
+    /** as the invitation's UserInvited: with `organizationId`, the subject the address is sealed under */
+    addressKey?: AddressKey;
+    organizationId?: string;
+  }
 >;
 
 export type InvitationCancelled = Event<
@@ -56,7 +73,15 @@ export type InvitationCancelled = Event<
    * `email`: the invited address; null when a user's deletion cancels the invitation (rule 12: the address is erased
    * with the user, and the deletion's own events must not carry it to a reader that gets them before the keys go)
    */
-  { workspaceId: string; invitationId: string; email: string | null; cancelledAt: string }
+  {
+    workspaceId: string;
+    invitationId: string;
+    email: string | null;
+    cancelledAt: string;
+    /** as the invitation's UserInvited: with `organizationId`, the subject the address is sealed under */
+    addressKey?: AddressKey;
+    organizationId?: string;
+  }
 >;
 
 export type InvitationAccepted = Event<
@@ -69,6 +94,8 @@ export type InvitationAccepted = Event<
     email: string;
     access: Access;
     acceptedAt: string;
+    /** as the invitation's UserInvited (the subject whose key must still exist: the address is copied from it) */
+    addressKey?: AddressKey;
   }
 >;
 

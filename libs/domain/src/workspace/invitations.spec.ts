@@ -158,7 +158,7 @@ describe('rule 7: the link expires 48 hours after it was (re)sent, works once, c
     const s = new Scenario();
     const [event] = expectEvents(s.when(inviteCmd(s, 'jane@acme.test')), ['UserInvited']) as UserInvited[];
     expect(Object.keys(event!.data).sort()).toEqual(
-      ['access', 'email', 'expiresAt', 'invitationId', 'invitedAt', 'inviteeUserId', 'linkVersion', 'organizationId', 'workspaceId'].sort(),
+      ['access', 'addressKey', 'email', 'expiresAt', 'invitationId', 'invitedAt', 'inviteeUserId', 'linkVersion', 'organizationId', 'workspaceId'].sort(),
     );
   });
 });

@@ -4,6 +4,7 @@ import type { OrganizationState, WorkspaceInfo } from '../organization/state';
 import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
+import { type AddressKey, type DataSubject, addressSubject } from '../personal-data';
 
 export interface Member {
   userId: string;
@@ -24,6 +25,8 @@ export interface Invitation {
   linkSentAt?: string;
   /** the org user the address belonged to when invited (acceptance binds to them), or who accepted it; null: a new address not accepted */
   inviteeUserId: string | null;
+  /** which key seals the address (UserInvited's `addressKey`; absent: the key shared by every organization) */
+  addressKey?: AddressKey;
 }
 
 export interface WorkspaceState {
@@ -79,6 +82,8 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         expiresAt: d.expiresAt,
         linkSentAt: d.invitedAt,
         inviteeUserId: d.inviteeUserId ?? null,
+        // (always set, undefined for older invitations: one object shape for all)
+        addressKey: d.addressKey === 'organization' ? 'organization' : undefined,
       });
       state.pendingByEmail.set(d.email, d.invitationId);
       return state;
@@ -146,6 +151,12 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
 
 /** false once the invitation's address was erased: null when read after the erasure, '' when forgotten in memory */
 export const hasAddress = (inv: Invitation): boolean => typeof inv.email === 'string' && inv.email !== '';
+
+/** The subject the invitation's address is sealed under, in the workspace's organization. */
+export const invitationSubject = (state: WorkspaceState, inv: Invitation): DataSubject => addressSubject(inv.email, state.info.organizationId, inv.addressKey);
+
+/** what the invitation's later events that copy its address carry to name its subject (absent: the shared one) */
+export const addressKeyFields = (inv: Invitation, organizationId: string) => (inv.addressKey ? { addressKey: inv.addressKey, organizationId } : {});
 
 export const modelOf = (ctx: WorkspaceContext): AccessModel => accessModel(ctx.ws.info.accessModel);
 export const planOf = (ctx: WorkspaceContext): Plan => ctx.ws.info.plan;

@@ -7,13 +7,28 @@
 // What it can always read is the subject each sealed field was sealed under (RecordedEvent.sealedUnder) and the
 // subjects the deletion names (`erasedSubjects`): so it remembers, per subject, the addresses it read in clear, and
 // looks them up when a deletion names that subject.
+//
+// A subject of an address within an organization (UserInvited's `addressKey`, docs/adr/0003 "Session 24") erases the
+// address in that organization only; the shared subject of invitations sent before session 24, in every organization
+// (a subject document without `organizationId`, as every one written before session 24 is).
 import { erasedSubjectsOf } from '@rollcall/event-store';
 import { type Doc, type ProjectedEvent, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 
 /** The addresses read in clear under one subject (an HMAC of the address: normally one), in the projection's collection. */
 export interface SubjectAddresses extends Doc {
   emails: string[];
+  /** the organization the subject is of (absent: the subject every organization shares) */
+  organizationId?: string;
 }
+
+/** An erased address, and the organization it is erased in (absent: every organization). */
+export interface ErasedAddress {
+  email: string;
+  organizationId?: string;
+}
+
+/** whether a document of `organizationId` holds what the erasure reaches */
+export const reaches = (erased: ErasedAddress, organizationId: string): boolean => erased.organizationId === undefined || erased.organizationId === organizationId;
 
 const subjectDocId = (subject: string) => `subject:${subject}`;
 
@@ -24,18 +39,20 @@ export async function rememberAddress(read: ProjectionReader, collection: string
   const id = subjectDocId(subject);
   const known = await read.get<SubjectAddresses>(collection, id);
   if (known?.emails.includes(email)) return [];
-  return [upsert(collection, { _id: id, emails: [...(known?.emails ?? []), email] } satisfies SubjectAddresses)];
+  const data = e.event.data as { addressKey?: string; organizationId?: string };
+  const organizationId = data.addressKey === 'organization' ? data.organizationId : undefined;
+  return [upsert(collection, { _id: id, emails: [...(known?.emails ?? []), email], ...(organizationId !== undefined && { organizationId }) } satisfies SubjectAddresses)];
 }
 
-/** The addresses a UserDeleted erased (those remembered under the subjects it names), and the writes forgetting them. */
-export async function erasedAddresses(read: ProjectionReader, collection: string, e: ProjectedEvent): Promise<{ emails: string[]; writes: ProjectionWrite[] }> {
-  const emails: string[] = [];
+/** The addresses a UserDeleted erased (those remembered under the subjects it names, with their organization), and the writes forgetting them. */
+export async function erasedAddresses(read: ProjectionReader, collection: string, e: ProjectedEvent): Promise<{ addresses: ErasedAddress[]; writes: ProjectionWrite[] }> {
+  const addresses: ErasedAddress[] = [];
   const writes: ProjectionWrite[] = [];
   for (const subject of erasedSubjectsOf(e.metadata)) {
     const known = await read.get<SubjectAddresses>(collection, subjectDocId(subject));
     if (!known) continue;
-    emails.push(...known.emails);
+    for (const email of known.emails) addresses.push({ email, ...(known.organizationId !== undefined && { organizationId: known.organizationId }) });
     writes.push(remove(collection, known._id));
   }
-  return { emails, writes };
+  return { addresses, writes };
 }

@@ -1,6 +1,6 @@
 import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
 import { type Doc, type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
-import { erasedAddresses, rememberAddress } from './erased-addresses';
+import { type ErasedAddress, erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { searchTextOf, sortKey } from './sort-key';
 
 /**
@@ -13,8 +13,8 @@ import { searchTextOf, sortKey } from './sort-key';
  * - UserDeleted (rule 12) deletes the user's member documents in every workspace (active or revoked), so no
  *   personal data of theirs stays in the user list; the permission history keeps their pseudonymous id. As the
  *   event store's crypto-shredding forgets the addresses the deletion erased (those of the user's that no other
- *   living user holds or held), pending invitations to those addresses (in any organization) keep their place in
- *   the list with `email: null`, as a rebuild shows them.
+ *   living user holds or held), pending invitations to those addresses (in the user's organization; in any, for
+ *   invitations sent before session 24) keep their place in the list with `email: null`, as a rebuild shows them.
  * - `member_users/${organizationId}:${userId}`: internal lookup of the org user's profile, written only when it
  *   changes. A profile change (rule 10) reaches the user's member documents through `userId`, and a deletion the
  *   pending invitations to the addresses it erased through `email` (both indexed for that).
@@ -130,11 +130,11 @@ function newMember(
  * addresses of the subjects it names (erasedAddresses), not every address the user had (one another living user holds
  * or held too is theirs, and is not erased: docs/rules.md#rule-12, probe 23)
  */
-async function eraseInvitations(read: ProjectionReader, emails: readonly string[]): Promise<ProjectionWrite[]> {
+async function eraseInvitations(read: ProjectionReader, addresses: readonly ErasedAddress[]): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
-  for (const email of emails)
-    for (const doc of await read.findBy<MemberDoc>(MEMBERS, 'email', email))
-      if (doc.kind === 'invitation') writes.push(upsert(MEMBERS, { ...doc, email: null, ...keysOf({ email: null, displayName: null, alias: null }) }));
+  for (const address of addresses)
+    for (const doc of await read.findBy<MemberDoc>(MEMBERS, 'email', address.email))
+      if (doc.kind === 'invitation' && reaches(address, doc.organizationId)) writes.push(upsert(MEMBERS, { ...doc, email: null, ...keysOf({ email: null, displayName: null, alias: null }) }));
   return writes;
 }
 
@@ -203,7 +203,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         ...[...workspaceIds].map((ws) => remove(MEMBERS, memberId(ws, d.userId))),
         remove(MEMBER_USERS, key),
         ...erased.writes,
-        ...(await eraseInvitations(read, erased.emails)),
+        ...(await eraseInvitations(read, erased.addresses)),
       ];
     }
     case 'WorkspaceCreated': {

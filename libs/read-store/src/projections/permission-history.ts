@@ -8,7 +8,7 @@ import {
   remove,
   upsert,
 } from './projection';
-import { erasedAddresses, rememberAddress } from './erased-addresses';
+import { erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, entry } from './permission-history-entries';
 
 export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE } from './permission-history-entries';
@@ -29,7 +29,8 @@ export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HIS
  *    deletion gets an entry there too (rule 17: every workspace where they were a member);
  *  - `team:${teamId}` a team's current name (team entries name the team as it was called then).
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
- * from the entries of the invitations sent to it (in any organization); the entries keep the pseudonymous user id.
+ * from the entries of the invitations sent to it (in the user's organization; in any, for invitations sent before
+ * session 24); the entries keep the pseudonymous user id.
  */
 interface MemberState extends Doc {
   userId: string;
@@ -74,8 +75,8 @@ async function revokedIn(read: ProjectionReader, org: string, user: string, work
 async function eraseEmails(read: ProjectionReader, e: ProjectedEvent): Promise<ProjectionWrite[]> {
   const erased = await erasedAddresses(read, S, e);
   const writes: ProjectionWrite[] = [...erased.writes];
-  for (const email of erased.emails)
-    for (const inv of await read.findBy<InvitationState>(S, 'email', email)) writes.push(...(await eraseInvitation(read, inv)));
+  for (const address of erased.addresses)
+    for (const inv of await read.findBy<InvitationState>(S, 'email', address.email)) if (reaches(address, inv.organizationId)) writes.push(...(await eraseInvitation(read, inv)));
   return writes;
 }
 

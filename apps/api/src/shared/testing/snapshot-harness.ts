@@ -49,7 +49,7 @@ export async function openProcess(dir: string, options: { every?: number; snapsh
     onError: (_stream, error) => errors.push(error),
   });
   const states = new StreamStates(store, {
-    onUserDeleted: (user) => personalData.forgetCached(personalData.subjectsOf(user)),
+    onUserDeleted: (user, organizationId) => personalData.forgetCached(personalData.subjectsOf(user, organizationId)),
     ...(options.snapshots !== false && { snapshots }),
   });
   return {
@@ -87,7 +87,7 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
         const organizationId = (e.data as { organizationId: string }).organizationId;
         const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
         p.deletedPerOrg.set(organizationId, epoch + 1);
-        const subjects = p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] });
+        const subjects = p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] }, organizationId);
         await p.personalData.forget([...subjects, snapshotSubject(organizationId, epoch)]);
       }
     }

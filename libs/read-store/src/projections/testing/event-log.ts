@@ -1,5 +1,6 @@
 import { subjectId } from './shredding';
 import {
+  addressSubjects,
   type AccessModelName,
   type Decision,
   type DomainEvent,
@@ -183,7 +184,8 @@ export class EventLog {
       for (const e of decision.events) {
         if (e.type === 'UserDeleted') {
           // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
-          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...[...addressesErasedWith(org, workspaces, userId)].map((email) => subjectId({ kind: 'email', email }))];
+          const addresses = [...addressesErasedWith(org, workspaces, userId)].flatMap((email) => addressSubjects(email, organizationId));
+          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...addresses.map(subjectId)];
           evolveOrganization(org, e);
           this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
         } else {

@@ -1,8 +1,9 @@
-import { normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
+import { addressSubjects, normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
-/** the tests' stand-in for the store's subject ids (an HMAC of the address there) */
-export const subjectId = (s: DataSubject): string => (s.kind === 'user' ? `u:${s.userId}` : `e:${normalizeEmail(s.email)}`);
+/** the tests' stand-in for the store's subject ids (an HMAC of the organization and the address there, or of the address alone) */
+export const subjectId = (s: DataSubject): string =>
+  s.kind === 'user' ? `u:${s.userId}` : s.organizationId === undefined ? `e:${normalizeEmail(s.email)}` : `a:${s.organizationId}:${normalizeEmail(s.email)}`;
 
 /** The event as the crypto-shredding store reads it: each personal field says the subject it was sealed under. */
 export function withSealedUnder(e: RecordedEvent): RecordedEvent {
@@ -13,7 +14,7 @@ export function withSealedUnder(e: RecordedEvent): RecordedEvent {
 
 /**
  * The log as the crypto-shredding event store reads it back after the deletions it contains: when a user is
- * deleted, the keys of the user and of every email address they had are forgotten, so the personal fields
+ * deleted, the keys of the user and of every email address they had (in their organization, and shared) are forgotten, so the personal fields
  * written under those keys (before the deletion) read as null. A subject seen again later gets a new key. As that
  * store does, each event says which subject each of its personal fields was sealed under (`sealedUnder`), and each
  * UserDeleted names the subjects its deletion forgot (`erasedSubjects`, as the API writes it).
@@ -28,7 +29,9 @@ export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
       e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
     if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
     if (e.type === 'UserDeleted') {
-      const forgotten = [subjectId({ kind: 'user', userId: d.userId! }), ...[...(emailsOf.get(d.userId!) ?? [])].map((email) => subjectId({ kind: 'email', email }))];
+      const organizationId = (e.data as { organizationId: string }).organizationId;
+      const addresses = [...(emailsOf.get(d.userId!) ?? [])].flatMap((email) => addressSubjects(email, organizationId));
+      const forgotten = [subjectId({ kind: 'user', userId: d.userId! }), ...addresses.map(subjectId)];
       for (const subject of forgotten) lastForget.set(subject, e.position);
       erasedBy.set(e.position, forgotten);
     }
