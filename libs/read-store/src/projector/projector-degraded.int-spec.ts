@@ -1,6 +1,6 @@
 import { MongoInvalidArgumentError } from 'mongodb';
 import { Registry } from 'prom-client';
-import type { ReadStore } from '../port';
+import { CommitTooLargeError, type ReadStore } from '../port';
 import { membersProjection } from '../projections/members';
 import { checkpointKey } from '../projections/projection';
 import { LogScenario } from '../projections/testing/scenario';
@@ -154,4 +154,81 @@ describe('Projector: commits the read store keeps refusing', () => {
       await projector.stop();
     }
   });
+
+  it('a batch the store refuses for its size (CommitTooLargeError) is committed in smaller ones, down to one event', async () => {
+    const s = new LogScenario();
+    for (let i = 0; i < 12; i++) s.member(`user-${i}`);
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const inner = stores.readStore();
+    /** the events (distinct positions) of each commit tried, and whether it was refused */
+    const tried: { events: number; refused: boolean }[] = [];
+    const tooLarge = (events: number) => events > 3;
+    const readStore = new Proxy(inner, {
+      get(target, property) {
+        if (property !== 'commit') {
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return async (...args: Parameters<ReadStore['commit']>) => {
+          const events = new Set(args[1].map((w) => w.position)).size;
+          tried.push({ events, refused: tooLarge(events) });
+          if (tooLarge(events)) throw new CommitTooLargeError(`a transaction of ${events} events is too large for the cache`);
+          return target.commit(...args);
+        };
+      },
+    });
+    const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 32, retryDelayMs: 5, logger: quiet() });
+    await projector.start();
+    try {
+      expect(await projector.waitFor(head, 10_000)).toBe(true);
+    } finally {
+      await projector.stop();
+    }
+    expect(await inner.checkpoint(checkpointKey(membersProjection))).toBe(head);
+    // halved after each refusal (32 → 16 → 8 → 4 → 2 events per batch), doubled back after 16 commits in a row
+    const refusals = tried.filter((t) => t.refused).length;
+    expect(refusals).toBeGreaterThanOrEqual(4);
+    expect(refusals).toBeLessThanOrEqual(6);
+    expect(Math.max(...tried.filter((t) => !t.refused).map((t) => t.events))).toBeLessThanOrEqual(3);
+  });
+
+  it('a full batch whose commit fails while the log is idle is retried at once, not when the next event comes; a failure other than the size leaves the batch size alone', async () => {
+    const s = new LogScenario();
+    for (let i = 0; i < 12; i++) s.member(`user-${i}`);
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    expect(head % 8n).toBe(0n); // the last batch is a full one: committed while the projector waits for the next event
+    const inner = stores.readStore();
+    /** the checkpoint of each commit tried */
+    const tried: bigint[] = [];
+    let failOnce = true;
+    const readStore = new Proxy(inner, {
+      get(target, property) {
+        if (property !== 'commit') {
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return async (...args: Parameters<ReadStore['commit']>) => {
+          tried.push(args[2]!);
+          if (args[2] === head && failOnce) {
+            failOnce = false;
+            throw new Error('connection reset');
+          }
+          return target.commit(...args);
+        };
+      },
+    });
+    const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 8, retryDelayMs: 5, logger: quiet() });
+    await projector.start();
+    try {
+      expect(await projector.waitFor(head, 5000)).toBe(true);
+    } finally {
+      await projector.stop();
+    }
+    expect(failOnce).toBe(false);
+    // every commit, the retry too, a batch of 8 events (positions 1…head, one event each)
+    expect(tried).toEqual([...Array.from({ length: Number(head / 8n) }, (_, i) => BigInt(8 * (i + 1))), head]);
+  });
 });
+

@@ -6,6 +6,8 @@ import { ErasurePurge } from './erasure-purge';
 import { CommitLinger, firstOf } from './commit-linger';
 import type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 import { ResetCompletion, earlierVersionProjected, resetProjection } from './reset';
+import { BatchSize } from './batch-size';
+import { CommitTooLargeError } from '../port';
 
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 export { resetProjection } from './reset';
@@ -53,7 +55,7 @@ const consoleLogger: ProjectorLogger = {
 export class Projector {
   private readonly slots: Slot[];
   private readonly source: StoreSource;
-  private readonly batchSize: number;
+  private readonly batchSize: BatchSize;
   private readonly logger: ProjectorLogger;
   private readonly degradedAfter: number;
   private running = false;
@@ -82,7 +84,7 @@ export class Projector {
       commitFailures: 0,
     }));
     this.source = new StoreSource(options.readStore, options.cacheSize);
-    this.batchSize = options.batchSize ?? 1000;
+    this.batchSize = new BatchSize(options.batchSize ?? 1000);
     this.logger = options.logger ?? consoleLogger;
     this.degradedAfter = options.degradedAfter ?? 3;
     this.linger = new CommitLinger(options.lingerMs ?? 0, options.lingerAbove ?? 100);
@@ -224,7 +226,8 @@ export class Projector {
     try {
       let next = events.next();
       for (;;) {
-        const result = count > 0 ? await this.linger.whenReady(next, IDLE) : await this.nextOrPoll(next);
+        // waiting for the next event, a commit still running must not fail unseen: the log may stay idle (probe, session 24)
+        const result = count > 0 ? await this.linger.whenReady(next, IDLE) : await this.nextOrPoll(inflight ? Promise.race([next, inflight.then(() => next)]) : next);
         if (result === MOVED) {
           await settle();
           return;
@@ -240,7 +243,7 @@ export class Projector {
         if (result.done) break;
         next = events.next();
         await this.applyEvent(batches, result.value);
-        if (++count >= this.batchSize) {
+        if (++count >= this.batchSize.value) {
           this.linger.cut(count, lastPositionOf(batches));
           await settle();
           const committing = batches;
@@ -322,11 +325,14 @@ export class Projector {
       slot.checkpoint = position;
       slot.processed += batch.events;
     });
-    const failed = (await Promise.allSettled(commits)).find((result) => result.status === 'rejected');
+    const settled = await Promise.allSettled(commits);
+    const failed = settled.find((result) => result.status === 'rejected');
     if (failed) {
+      if (settled.some((result) => result.status === 'rejected' && result.reason instanceof CommitTooLargeError)) this.batchSize.failed();
       this.notify();
       throw failed.reason;
     }
+    this.batchSize.committed();
     this.notify();
     await this.purge.committed(batches.map((b) => b.lastPosition));
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches

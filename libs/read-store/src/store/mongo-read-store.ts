@@ -11,7 +11,10 @@
  *   transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
  *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
  *   documents ahead of the checkpoint; the replay then read them and counted again what they already held: presence
- *   time added twice, since a replayed batch that ends past a document's position passes the guard.)
+ *   time added twice, since a replayed batch that ends past a document's position passes the guard.) A transaction the
+ *   server will never take (TRANSACTION_TOO_LARGE: too large for its cache, or past its lifetime) fails the commit with
+ *   CommitTooLargeError, and the projector commits fewer events at a time (projector/batch-size.ts); one event's writes
+ *   (one position) then go without a transaction, as on a standalone server, where a replay cannot count them twice.
  * - `commit` on a standalone server (no transactions there): one unordered `bulkWrite` of guarded replace-upserts per
  *   collection, then, only once they all were applied, the checkpoint; the hazard above remains (logged once). A bulk
  *   counts as applied only when the server accounts for every statement: matched + upserted + refused by the guard
@@ -29,7 +32,7 @@
  */
 import type { ClientSession, Db, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
-import type { CollectionQuery, CollectionSpec, Doc, DocWrite, Page, Query, ReadStore, StoredDoc } from '../port';
+import { type CollectionQuery, type CollectionSpec, CommitTooLargeError, type Doc, type DocWrite, type Page, type Query, type ReadStore, type StoredDoc } from '../port';
 import {
   CHECKPOINTS_COLLECTION,
   DELETED_FIELD,
@@ -75,6 +78,13 @@ export interface MongoReadStoreOptions {
  * The live projector's batches (at most 5,000 events) stay below it.
  */
 const MAX_TRANSACTION_WRITES = 20_000;
+
+/**
+ * What a server answers a transaction it will never take (the driver's `withTransaction` does not retry these): too
+ * large for the storage engine's cache (TransactionTooLargeForCache, MongoDB 6.2+; TransactionTooLarge before 4.2's
+ * 16 MB limit went), or older than `transactionLifetimeLimitSeconds` (60 s by default).
+ */
+const TRANSACTION_TOO_LARGE = new Set(['TransactionTooLargeForCache', 'TransactionTooLarge', 'TransactionExceededLifetimeLimitSeconds']);
 
 /** ids per `find` of `getMany`: ~1.5 MB of command at the longest ids (128 characters), far below the 16 MB limit */
 const GET_MANY_BATCH = 10_000;
@@ -203,7 +213,17 @@ export class MongoReadStore implements ReadStore {
 
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
-    if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) return this.commitInTransaction(projection, writes, checkpoint);
+    if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) {
+      try {
+        return await this.commitInTransaction(projection, writes, checkpoint);
+      } catch (error) {
+        if (!TRANSACTION_TOO_LARGE.has((error as { codeName?: unknown }).codeName as string)) throw error;
+        // the same transaction fails the same way again: the projector commits fewer events at a time; one event's
+        // writes (one position) go without a transaction — replayed after a failure half-way, each write is refused
+        // by the guard of a document it already reached (same position), so nothing is counted twice
+        if (new Set(writes.map((w) => w.position)).size > 1) throw new CommitTooLargeError(`${projection}: ${(error as Error).message}`, { cause: error });
+      }
+    }
     const batches = buildWrites(writes);
     // every bulk settles before the commit fails: none still running while the projector reads the store again
     const outcomes = await Promise.allSettled(

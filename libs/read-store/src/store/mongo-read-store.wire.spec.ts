@@ -5,7 +5,7 @@
  * it reads what a server answers, not what a server would do with the commands.
  */
 import { type Document, Long, MongoBulkWriteError, MongoClient, Timestamp } from 'mongodb';
-import type { DocWrite } from '../port';
+import { CommitTooLargeError, type DocWrite } from '../port';
 import { IncompleteWriteError } from './mongo-queries';
 import { MongoReadStore } from './mongo-read-store';
 import {
@@ -373,6 +373,24 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
     expect(names).toEqual(['update:members', 'abortTransaction', 'update:members', 'update:read_store_checkpoints', 'commitTransaction']);
     const [first, , again] = transactionOf();
     expect(again!.body.updates).toEqual(first!.body.updates);
+  });
+
+  describe('a transaction the server will never take (TransactionTooLargeForCache: not retried by the driver)', () => {
+    // the adapter goes by the codeName (the reply carries no code here: none is asserted)
+    const tooLarge = { ok: 0, errmsg: 'transaction is too large and will not fit in the storage engine cache', codeName: 'TransactionTooLargeForCache' };
+    const names = () => transactionOf().map((c) => `${c.name}${c.body.update ? `:${c.body.update}` : ''}${c.body.autocommit === false ? ' (txn)' : ''}`);
+
+    it('of several events fails with CommitTooLargeError (the projector commits fewer events at a time): nothing written', async () => {
+      scripted.update = [tooLarge];
+      await expect(store.commit('p', [upsert('a', 5n), upsert('b', 6n)], 6n)).rejects.toThrow(CommitTooLargeError);
+      expect(names()).toEqual(['update:members (txn)', 'abortTransaction (txn)']);
+    });
+
+    it("of one event's writes (one position) is written without a transaction: the documents, then the checkpoint", async () => {
+      scripted.update = [tooLarge];
+      await store.commit('p', [upsert('a', 5n), upsert('b', 5n)], 5n);
+      expect(names()).toEqual(['update:members (txn)', 'abortTransaction (txn)', 'update:members', 'update:read_store_checkpoints']);
+    });
   });
 
   it('a failure that is not transient aborts the transaction: nothing committed, the commit fails', async () => {
