@@ -16,21 +16,23 @@ const quiet = (): ProjectorLogger & { lines: string[] } => {
 
 /** the store, except that `commit` of the projections in `refused` throws what the driver throws for a >16 MB document */
 function refusingCommits(inner: ReadStore, refused: Set<string>, attempts: Map<string, number>): ReadStore {
+  return checkingCommits(inner, (key) => {
+    // a commit names the projection's checkpoint key (`members@2`): counted by projection name
+    const projection = key.split('@')[0]!;
+    attempts.set(projection, (attempts.get(projection) ?? 0) + 1);
+    if (refused.has(projection)) throw new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
+  });
+}
+
+/** the store, except that each commit is shown to `before` first, which may refuse it by throwing */
+function checkingCommits(inner: ReadStore, before: (...args: Parameters<ReadStore['commit']>) => void): ReadStore {
   return new Proxy(inner, {
     get(target, property) {
-      if (property === 'commit') {
-        return async (
-          key: string,
-          ...rest: Parameters<ReadStore['commit']> extends [string, ...infer R] ? R : never
-        ) => {
-          // a commit names the projection's checkpoint key (`members@2`): counted by projection name
-          const projection = key.split('@')[0]!;
-          attempts.set(projection, (attempts.get(projection) ?? 0) + 1);
-          if (refused.has(projection))
-            throw new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
-          return target.commit(key, ...rest);
+      if (property === 'commit')
+        return async (...args: Parameters<ReadStore['commit']>) => {
+          before(...args);
+          return target.commit(...args);
         };
-      }
       const value = Reflect.get(target, property, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -164,19 +166,10 @@ describe('Projector: commits the read store keeps refusing', () => {
     /** the events (distinct positions) of each commit tried, and whether it was refused */
     const tried: { events: number; refused: boolean }[] = [];
     const tooLarge = (events: number) => events > 3;
-    const readStore = new Proxy(inner, {
-      get(target, property) {
-        if (property !== 'commit') {
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return async (...args: Parameters<ReadStore['commit']>) => {
-          const events = new Set(args[1].map((w) => w.position)).size;
-          tried.push({ events, refused: tooLarge(events) });
-          if (tooLarge(events)) throw new CommitTooLargeError(`a transaction of ${events} events is too large for the cache`);
-          return target.commit(...args);
-        };
-      },
+    const readStore = checkingCommits(inner, (_key, writes) => {
+      const events = new Set(writes.map((w) => w.position)).size;
+      tried.push({ events, refused: tooLarge(events) });
+      if (tooLarge(events)) throw new CommitTooLargeError(`a transaction of ${events} events is too large for the cache`);
     });
     const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 32, retryDelayMs: 5, logger: quiet() });
     await projector.start();
@@ -203,21 +196,12 @@ describe('Projector: commits the read store keeps refusing', () => {
     /** the checkpoint of each commit tried */
     const tried: bigint[] = [];
     let failOnce = true;
-    const readStore = new Proxy(inner, {
-      get(target, property) {
-        if (property !== 'commit') {
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return async (...args: Parameters<ReadStore['commit']>) => {
-          tried.push(args[2]!);
-          if (args[2] === head && failOnce) {
-            failOnce = false;
-            throw new Error('connection reset');
-          }
-          return target.commit(...args);
-        };
-      },
+    const readStore = checkingCommits(inner, (_key, _writes, checkpoint) => {
+      tried.push(checkpoint!);
+      if (checkpoint === head && failOnce) {
+        failOnce = false;
+        throw new Error('connection reset');
+      }
     });
     const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 8, retryDelayMs: 5, logger: quiet() });
     await projector.start();
