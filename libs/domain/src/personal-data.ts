@@ -21,8 +21,11 @@ export type DataSubject = { kind: 'user'; userId: string } | { kind: 'email'; em
 export type AddressKey = 'organization' | undefined;
 
 /** The subject an invitation's address is sealed under (`addressKey` as its UserInvited recorded it). */
-export function addressSubject(email: string, organizationId: string, addressKey: AddressKey): DataSubject {
-  return addressKey === 'organization' ? { kind: 'email', email, organizationId } : { kind: 'email', email };
+export function addressSubject(email: string, organizationId: string | undefined, addressKey: AddressKey): DataSubject {
+  if (addressKey !== 'organization') return { kind: 'email', email };
+  // never the shared subject by mistake: sealed there, a deletion in any organization would erase it
+  if (typeof organizationId !== 'string' || organizationId === '') throw new TypeError('an address sealed within its organization needs the organization');
+  return { kind: 'email', email, organizationId };
 }
 
 /** Both subjects an address may be sealed under in an organization: its own, and the shared one of older invitations. */

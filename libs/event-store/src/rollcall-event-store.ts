@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
-import { type DataSubject, type UserProfile, addressSubjects, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
+import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
 import { type EventStoreConfig, createEventStore } from './create-event-store';
 import type { EventStore } from './port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
@@ -12,10 +12,11 @@ import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
   /**
-   * The subjects a deletion of the user forgets: theirs, and those of `knownEmails` in their organization (each
-   * address's own there, and the shared one invitations sent before session 24 used: DataSubject)
+   * The subjects a deletion of the user forgets: theirs, and those of `knownEmails` in their organization; and the
+   * subject every organization shares of `sharedEmails` (default: `knownEmails`), the addresses the organization's
+   * invitations sent before session 24 went to (addressesSealedShared; DataSubject)
    */
-  subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'>, organizationId: string): string[];
+  subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'> & { sharedEmails?: readonly string[] }, organizationId: string): string[];
   /** `position`: the deletion's, kept as the subjects' tombstone by a key store that cannot know it (KeyStore.forget) */
   forget(subjectIds: string[], position?: bigint): Promise<void>;
   /**
@@ -101,7 +102,8 @@ export async function createRollcallEventStore(
     personalData: {
       subjectsOf: (user, organizationId) => [
         subjectId({ kind: 'user', userId: user.userId }),
-        ...user.knownEmails.flatMap((email) => addressSubjects(email, organizationId).map(subjectId)),
+        ...user.knownEmails.map((email) => subjectId({ kind: 'email', email, organizationId })),
+        ...(user.sharedEmails ?? user.knownEmails).map((email) => subjectId({ kind: 'email', email })),
       ],
       forget: (ids, position) => store.forget(ids, position),
       forgetAfterDeletion: (ids, position) => store.forgetAfterAppend(ids, position),

@@ -154,8 +154,12 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
     const answer = await r.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
     let lastOfDeletion = -1n;
     for await (const e of store.readAll()) if (e.type === 'UserDeleted' || e.metadata.erasedSubjects !== undefined) lastOfDeletion = e.position;
-    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'] }, first.organizationId)), position: BigInt(answer.position) }]);
+    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'], sharedEmails: [] }, first.organizationId)), position: BigInt(answer.position) }]);
     expect(BigInt(answer.position)).toBe(lastOfDeletion);
+    // rule 12 across organizations (docs/adr/0003 "Session 24"): the organization invited the address under its own
+    // subject only, so the subject every organization shares (other organizations' older invitations) is not forgotten
+    const [, shared] = personalData.subjectsOf({ userId: x, knownEmails: [], sharedEmails: ['x@acme.test'] }, first.organizationId);
+    expect(calls[0]!.ids).not.toContain(shared);
   });
 
   it('the pass at start hands over the position of the deletion it finishes', async () => {

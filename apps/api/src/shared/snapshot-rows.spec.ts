@@ -73,7 +73,7 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
 
   it('invitations read back as they were written: a link sent at invitation or later or never recorded; sealed, erased and forgotten addresses', () => {
     const invitations = [
-      invitation(1),
+      invitation(1, { addressKey: 'organization' }),
       invitation(2, { linkSentAt: '2026-11-03T12:00:00.000Z', linkVersion: 2, access: manager() }),
       invitation(3, { status: 'accepted', inviteeUserId: 'user-9' }),
       invitation(4, { status: 'cancelled', email: '' }),
@@ -85,6 +85,9 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     const addresses = new Map<string, SealedAddress | null>([['inv-1', sealedAddress], ['inv-2', null]]);
     const { state, sealed, chunk } = roundTrip(workspace(), 'invitations', invitations, addresses);
     expect(chunk.c[INVITATION_FIELDS.indexOf('email')]).toEqual([sealedAddress, null, 'invitee-3@example.test', '', null]);
+    // which subject seals the address: the organization's (inv-1), else the shared one of older invitations
+    expect(chunk.c[INVITATION_FIELDS.indexOf('addressKey')]).toEqual(['organization', null, null, null, null]);
+    expect([...state.invitations.values()].map((inv) => inv.addressKey)).toEqual(['organization', undefined, undefined, undefined, undefined]);
     // a link sent when invited is written as 0, not again
     expect(chunk.c[INVITATION_FIELDS.indexOf('linkSentAt')]).toEqual([0, '2026-11-03T12:00:00.000Z', null, 0, 0]);
     // the sealed address is held as null until it is opened, and listed to be opened: the state's own invitation

@@ -23,10 +23,8 @@ import {
 import { SNAPSHOT_FORMAT, STATE_SHAPE_VERSION, StateSnapshots, snapshotVersion } from './snapshots';
 import { organizationStream, workspaceStream } from './stream-states';
 import { organization } from './targets';
+import { sentBeforeSession24 } from './testing/invitations-before-session-24';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
-
-// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
-jest.mock('@rollcall/domain', () => jest.requireActual('./testing/invitations-before-session-24').domainBeforeSession24());
 
 let dir: string;
 const open: Process[] = [];
@@ -104,7 +102,10 @@ async function loadBoth(p: Process) {
 
 const firstRead = (p: Process, stream: string) => p.reads.find((r) => r.stream === stream)?.fromRevision;
 
-/** another organization invites user-1's address (an address's key subject is shared by every organization) */
+/**
+ * another organization invites user-1's address; replayed with sentBeforeSession24, as the code before session 24 wrote
+ * it: one key subject of the address for every organization (docs/adr/0003 "Session 24")
+ */
 function inviteElsewhere(log: EventLog) {
   log.createOrganization('org-2', { userId: 'admin-2', email: 'admin2@example.test', displayName: 'Bea' });
   log.createWorkspace('org-2', 'ws-2', 'admin-2', 'advanced', 'levels');
@@ -289,11 +290,11 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     expect(cold.errors).toEqual([]);
   });
 
-  it('rule 12: an address erased by a deletion in another organization is written into later snapshots as a replay reads it (null)', async () => {
+  it('rule 12: an address erased by a deletion in another organization (invitations sent before session 24: one subject) is written into later snapshots as a replay reads it (null)', async () => {
     const log = history(2);
     inviteElsewhere(log);
     const p = await processAt({ every: Infinity });
-    await replayAppends(p, log.takeAppends());
+    await replayAppends(p, sentBeforeSession24(log.takeAppends()));
     const org2 = await p.states.organization('org-2');
     const ws2 = (await p.states.workspace(org2.state, 'ws-2'))!;
     expect(ws2.state.invitations.get('inv-elsewhere')!.email).toBe('member-1@example.test');
@@ -311,11 +312,11 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     await expectErasedElsewhereOnColdLoad(cold);
   });
 
-  it('rule 12: a snapshot stored before a deletion in another organization, never loaded since, holds the erased address under its own key only: unreadable with the snapshot\'s key, and null at the next cold load even after the address was invited again', async () => {
+  it('rule 12: a snapshot stored before a deletion in another organization (invitations sent before session 24), never loaded since, holds the erased address under its own key only: unreadable with the snapshot\'s key, and null at the next cold load even after the address was invited again', async () => {
     const log = history(2);
     inviteElsewhere(log);
     const writer = await processAt({ every: 1 });
-    await replayAppends(writer, log.takeAppends());
+    await replayAppends(writer, sentBeforeSession24(log.takeAppends()));
     const org2 = await writer.states.organization('org-2');
     const ws2 = (await writer.states.workspace(org2.state, 'ws-2'))!;
     await writer.snapshots.settled();
@@ -331,7 +332,7 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     log.createOrganization('org-3', { userId: 'admin-3', email: 'admin3@example.test', displayName: 'Cy' });
     log.createWorkspace('org-3', 'ws-3', 'admin-3', 'advanced', 'levels');
     log.workspace({ type: 'InviteMember', workspaceId: 'ws-3', actorId: 'admin-3', now: log.now, invitationId: 'inv-again', email: 'member-1@example.test', roles: ['agent'], ttlSeconds: 3600 });
-    await replayAppends(deleting, log.takeAppends());
+    await replayAppends(deleting, sentBeforeSession24(log.takeAppends()));
     const addressSubject = deleting.sealing.subjectId({ kind: 'email', email: 'member-1@example.test' });
     expect(await deleting.sealing.ciphers([addressSubject])).toHaveProperty('size', 1);
     await closeAll();

@@ -115,3 +115,16 @@ export function addressesErasedWith(org: OrganizationState, workspaces: readonly
       if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(inv.email);
   return erased;
 }
+
+/**
+ * Of the addresses a deletion erases, those an invitation of the organization sent before session 24 went to (any
+ * status): sealed under the subject every organization shares (no `addressKey`), which the deletion forgets as well
+ * (docs/adr/0003, "Session 24"). For the others that subject seals nothing of this organization's: forgetting it would
+ * only erase other organizations' older invitations to the address (review, session 24).
+ */
+export function addressesSealedShared(workspaces: readonly WorkspaceState[], erased: ReadonlySet<string>): Set<string> {
+  const shared = new Set<string>();
+  for (const ws of workspaces)
+    for (const inv of ws.invitations.values()) if (inv.addressKey === undefined && hasAddress(inv) && erased.has(inv.email)) shared.add(inv.email);
+  return shared;
+}

@@ -7,17 +7,26 @@ import { shredded, withSealedUnder } from './testing/shredding';
 
 import type { RecordedEvent } from '@rollcall/event-store';
 
-/** zoe, a member of WS (org-1), deleted; another organization had invited her address (pending) */
-function deletionWithAnInvitationElsewhere(sentBeforeSession24: boolean): RecordedEvent[] {
+/**
+ * zoe, a member of WS (org-1), deleted; another organization had invited her address (pending). `before24`: which of
+ * the two organizations' invitations were sent before session 24 (their address under the subject every organization
+ * shares: their events carry no `addressKey`).
+ */
+function deletionWithAnInvitationElsewhere(before24: { own: boolean; elsewhere: boolean }): RecordedEvent[] {
   const s = new LogScenario().member('zoe', {}, WS);
   s.log.createOrganization('org-2', { userId: 'bo', email: 'bo@other.test', displayName: 'Bo' });
   s.log.createWorkspace('org-2', 'ws-9', 'bo');
   s.invite('zoe@acme.test', {}, 'ws-9', 'bo');
   s.deleteUser('zoe');
-  const elsewhere = (e: RecordedEvent) => e.type === 'UserInvited' && e.stream === 'workspace-ws-9';
-  // an invitation sent before session 24 sealed its address under the subject every organization shares
+  const old = (e: RecordedEvent) =>
+    ['UserInvited', 'InvitationAccepted'].includes(e.type) && (e.stream === 'workspace-ws-9' ? before24.elsewhere : before24.own);
   const events = s.events.map((e) => {
-    if (!elsewhere(e) || !sentBeforeSession24) return e;
+    // the deletion's subjects as the store names them for these invitations (shredded() below)
+    if (e.type === 'UserDeleted') {
+      const { erasedSubjects: _, ...metadata } = e.metadata;
+      return { ...e, metadata };
+    }
+    if (!old(e)) return e;
     const { addressKey: _, ...data } = e.data as Record<string, unknown>;
     return { ...e, data };
   });
@@ -28,26 +37,35 @@ function deletionWithAnInvitationElsewhere(sentBeforeSession24: boolean): Record
   return read;
 }
 
-/** the documents of each projection that hold the address, by the organization they are of (org-2's subject's too) */
+/** the documents of each projection that hold the address, by the organization they are of (subjects' too: `shared`) */
 async function holdingZoe(read: RecordedEvent[]): Promise<Record<string, string[]>> {
   const holding: Record<string, string[]> = {};
   for (const projection of [membersProjection, permissionHistoryProjection]) {
     const model = await new MemoryModel(projection).run(read);
     const docs = Object.keys(projection.collections).flatMap((c) => model.all(c)).map((d) => JSON.stringify(d));
-    holding[projection.name] = docs.filter((d) => d.includes('zoe@acme.test')).map((d) => (d.includes('org-2') ? 'org-2' : 'org-1'));
+    holding[projection.name] = docs.filter((d) => d.includes('zoe@acme.test')).map((d) => (d.includes('org-2') ? 'org-2' : d.includes('"subject:e:') ? 'shared' : 'org-1'));
   }
   return holding;
 }
 
+// org-2's: the invitation (and, in the history, its entry), and its subject's address
+const ORG_2_KEEPS = { [membersProjection.name]: ['org-2', 'org-2'], [permissionHistoryProjection.name]: ['org-2', 'org-2', 'org-2'] };
+const ORG_2_KEEPS_SHARED = { [membersProjection.name]: ['org-2', 'shared'], [permissionHistoryProjection.name]: ['org-2', 'org-2', 'shared'] };
+
 describe('erased addresses in the read models', () => {
   it("rule 12: a deletion erases its organization's invitations to the addresses it forgot, also when the projector read the user's own events only after the deletion shredded them; another organization's invitation to the address stays", async () => {
-    const holding = await holdingZoe(deletionWithAnInvitationElsewhere(false));
-    // org-2's: the invitation (and, in the history, its entry and its subject's address)
-    expect(holding).toEqual({ [membersProjection.name]: ['org-2', 'org-2'], [permissionHistoryProjection.name]: ['org-2', 'org-2', 'org-2'] });
+    expect(await holdingZoe(deletionWithAnInvitationElsewhere({ own: false, elsewhere: false }))).toEqual(ORG_2_KEEPS);
   });
 
-  it('rule 12: an invitation another organization sent before session 24 (its address under the shared subject) is erased with it', async () => {
-    const holding = await holdingZoe(deletionWithAnInvitationElsewhere(true));
-    expect(holding).toEqual({ [membersProjection.name]: [], [permissionHistoryProjection.name]: [] });
+  it("rule 12: the deleted user's own invitation sent before session 24 (the shared subject, named by the deletion) erases no other organization's newer invitation to the address", async () => {
+    expect(await holdingZoe(deletionWithAnInvitationElsewhere({ own: true, elsewhere: false }))).toEqual(ORG_2_KEEPS);
+  });
+
+  it("rule 12: another organization's invitation sent before session 24 stays when the deleting organization sealed nothing under the shared subject", async () => {
+    expect(await holdingZoe(deletionWithAnInvitationElsewhere({ own: false, elsewhere: true }))).toEqual(ORG_2_KEEPS_SHARED);
+  });
+
+  it('rule 12: when both invitations were sent before session 24 (one shared subject), the other organization\'s is erased with it', async () => {
+    expect(await holdingZoe(deletionWithAnInvitationElsewhere({ own: true, elsewhere: true }))).toEqual({ [membersProjection.name]: [], [permissionHistoryProjection.name]: [] });
   });
 });

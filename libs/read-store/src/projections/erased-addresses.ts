@@ -27,8 +27,15 @@ export interface ErasedAddress {
   organizationId?: string;
 }
 
-/** whether a document of `organizationId` holds what the erasure reaches */
-export const reaches = (erased: ErasedAddress, organizationId: string): boolean => erased.organizationId === undefined || erased.organizationId === organizationId;
+/**
+ * Whether an erasure reaches an invitation's document (of `organizationId`, its address sealed under the subject its
+ * `addressKey` says): the shared subject reaches the invitations sent before session 24 (no `addressKey`, documents
+ * written before included) in every organization; an organization's subject, that organization's newer ones. By the
+ * subject, not the address: a deletion names both subjects of an address (review, session 24: another organization's
+ * new invitation was blanked when the shared subject had a document).
+ */
+export const reaches = (erased: ErasedAddress, invitation: { organizationId: string; addressKey?: string }): boolean =>
+  erased.organizationId === undefined ? invitation.addressKey !== 'organization' : invitation.addressKey === 'organization' && invitation.organizationId === erased.organizationId;
 
 const subjectDocId = (subject: string) => `subject:${subject}`;
 

@@ -60,6 +60,8 @@ export interface MemberView {
 
 /** the stored document: the view plus its sort and search keys */
 export interface MemberDoc extends Doc, MemberView {
+  /** invitations: UserInvited's, which subject seals the address (erased-addresses.ts `reaches`); not shown */
+  addressKey?: 'organization';
   /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
   sortName: string;
   /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
@@ -134,7 +136,7 @@ async function eraseInvitations(read: ProjectionReader, addresses: readonly Eras
   const writes: ProjectionWrite[] = [];
   for (const address of addresses)
     for (const doc of await read.findBy<MemberDoc>(MEMBERS, 'email', address.email))
-      if (doc.kind === 'invitation' && reaches(address, doc.organizationId)) writes.push(upsert(MEMBERS, { ...doc, email: null, ...keysOf({ email: null, displayName: null, alias: null }) }));
+      if (doc.kind === 'invitation' && reaches(address, doc)) writes.push(upsert(MEMBERS, { ...doc, email: null, ...keysOf({ email: null, displayName: null, alias: null }) }));
   return writes;
 }
 
@@ -245,6 +247,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         presence: 'offline',
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
+        ...(d.addressKey === 'organization' && { addressKey: d.addressKey }),
       };
       return [upsert(MEMBERS, invitation), ...(await rememberAddress(read, MEMBER_USERS, e, 'email', d.email))];
     }

@@ -39,6 +39,8 @@ interface MemberState extends Doc {
 }
 interface InvitationState extends Doc {
   organizationId: string;
+  /** UserInvited's: which subject seals the address (erased-addresses.ts `reaches`) */
+  addressKey?: 'organization';
   /** null once erased */
   email: string | null;
   access: Access;
@@ -76,7 +78,7 @@ async function eraseEmails(read: ProjectionReader, e: ProjectedEvent): Promise<P
   const erased = await erasedAddresses(read, S, e);
   const writes: ProjectionWrite[] = [...erased.writes];
   for (const address of erased.addresses)
-    for (const inv of await read.findBy<InvitationState>(S, 'email', address.email)) if (reaches(address, inv.organizationId)) writes.push(...(await eraseInvitation(read, inv)));
+    for (const inv of await read.findBy<InvitationState>(S, 'email', address.email)) if (reaches(address, inv)) writes.push(...(await eraseInvitation(read, inv)));
   return writes;
 }
 
@@ -132,6 +134,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         email: d.email ?? null,
         access: d.access,
         entryIds: [doc._id],
+        ...(d.addressKey === 'organization' && { addressKey: d.addressKey }),
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc), ...(await rememberAddress(read, S, e, 'email', d.email))];
     }

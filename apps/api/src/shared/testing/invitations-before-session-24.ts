@@ -27,3 +27,18 @@ export function domainBeforeSession24(): typeof Domain {
     },
   };
 }
+
+/**
+ * A log's appends (EventLog.takeAppends) as the code before session 24 would have written them: no invitation event
+ * with an `addressKey`. For specs that write their log directly rather than through the deciders.
+ */
+export function sentBeforeSession24<A extends { events: { type: string; data: unknown }[] }>(appends: A[]): A[] {
+  return appends.map((append) => ({
+    ...append,
+    events: append.events.map((e) => {
+      if (!['UserInvited', 'InvitationResent', 'InvitationCancelled', 'InvitationAccepted'].includes(e.type)) return e;
+      const { addressKey: _, ...data } = e.data as Record<string, unknown>;
+      return { ...e, data };
+    }),
+  }));
+}

@@ -1,6 +1,6 @@
 import { subjectId } from './shredding';
 import {
-  addressSubjects,
+  addressesSealedShared,
   type AccessModelName,
   type Decision,
   type DomainEvent,
@@ -184,8 +184,13 @@ export class EventLog {
       for (const e of decision.events) {
         if (e.type === 'UserDeleted') {
           // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
-          const addresses = [...addressesErasedWith(org, workspaces, userId)].flatMap((email) => addressSubjects(email, organizationId));
-          const erasedSubjects = [subjectId({ kind: 'user', userId }), ...addresses.map(subjectId)];
+          const erased = addressesErasedWith(org, workspaces, userId);
+          const shared = addressesSealedShared(workspaces, erased);
+          const erasedSubjects = [
+            subjectId({ kind: 'user', userId }),
+            ...[...erased].map((email) => subjectId({ kind: 'email', email, organizationId })),
+            ...[...shared].map((email) => subjectId({ kind: 'email', email })),
+          ];
           evolveOrganization(org, e);
           this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
         } else {

@@ -1,4 +1,4 @@
-import { addressSubjects, normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
+import { normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
 /** the tests' stand-in for the store's subject ids (an HMAC of the organization and the address there, or of the address alone) */
@@ -14,13 +14,16 @@ export function withSealedUnder(e: RecordedEvent): RecordedEvent {
 
 /**
  * The log as the crypto-shredding event store reads it back after the deletions it contains: when a user is
- * deleted, the keys of the user and of every email address they had (in their organization, and shared) are forgotten, so the personal fields
+ * deleted, the keys of the user and of every email address they had in their organization are forgotten (and the shared
+ * one of an address the organization's older invitations went to: addressesSealedShared), so the personal fields
  * written under those keys (before the deletion) read as null. A subject seen again later gets a new key. As that
  * store does, each event says which subject each of its personal fields was sealed under (`sealedUnder`), and each
  * UserDeleted names the subjects its deletion forgot (`erasedSubjects`, as the API writes it).
  */
 export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
   const emailsOf = new Map<string, Set<string>>();
+  /** per organization, the addresses its invitations sent before session 24 went to (their subject is the shared one) */
+  const sharedOf = new Map<string, Set<string>>();
   const lastForget = new Map<string, bigint>();
   const erasedBy = new Map<bigint, string[]>();
   for (const e of events) {
@@ -28,9 +31,16 @@ export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
     const email =
       e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
     if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
+    const invited = e.data as { organizationId?: string; email?: unknown; addressKey?: string };
+    if (e.type === 'UserInvited' && typeof invited.email === 'string' && invited.addressKey === undefined)
+      sharedOf.set(invited.organizationId!, new Set([...(sharedOf.get(invited.organizationId!) ?? []), invited.email]));
     if (e.type === 'UserDeleted') {
       const organizationId = (e.data as { organizationId: string }).organizationId;
-      const addresses = [...(emailsOf.get(d.userId!) ?? [])].flatMap((email) => addressSubjects(email, organizationId));
+      const emails = [...(emailsOf.get(d.userId!) ?? [])];
+      const addresses: DataSubject[] = [
+        ...emails.map((email) => ({ kind: 'email' as const, email, organizationId })),
+        ...emails.filter((email) => sharedOf.get(organizationId)?.has(email)).map((email) => ({ kind: 'email' as const, email })),
+      ];
       const forgotten = [subjectId({ kind: 'user', userId: d.userId! }), ...addresses.map(subjectId)];
       for (const subject of forgotten) lastForget.set(subject, e.position);
       erasedBy.set(e.position, forgotten);
