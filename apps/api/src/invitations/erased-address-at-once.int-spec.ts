@@ -14,12 +14,14 @@ import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates, workspaceStream } from '../shared/stream-states';
+import { beforeSession24 } from '../shared/testing/invitations-before-session-24';
 import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, GetInvitationLinkCommand, GetInvitationLinkHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from './invitation-handlers';
 
-// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
+// the invitations of these specs are sealed as before session 24 (one address subject shared by every organization),
+// but where a test switches beforeSession24.invitations off
 jest.mock('@rollcall/domain', () => jest.requireActual('../shared/testing/invitations-before-session-24').domainBeforeSession24());
 
 const SECRET = 'at-once-test-secret-0123456789abcdef0123456789';
@@ -206,6 +208,40 @@ it('rule 12: an invitation (or a resend) decided just before another process del
   expect(mailsTo('kai@example.test').map((m) => m.inviteUrl)).toEqual([last.inviteUrl]);
   expect(mailsTo(email)).toHaveLength(3);
   expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(resent.inviteUrl);
+});
+
+it("rule 12: an invitation decided just before a deletion in its own organization erased its address (since session 24 the organization's subject) sends no email after the erasure", async () => {
+  beforeSession24.invitations = false;
+  try {
+    const gate = mailGate();
+    const a = await apiProcess(() => 1n << 62n);
+    const b = await apiProcess(() => -1n, gate.check);
+    const org = await organizationWithWorkspace(a, 'one');
+    const email = 'noor@example.test';
+    const joined = await a.invite.execute(new InviteMemberCommand(org.ref, ctx(org.admin), { email }));
+    const userId = (await a.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(joined.inviteUrl).searchParams.get('token')!))).userId as string;
+    await until(() => mailsTo(email).length === 1);
+    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(org.admin), org.ref.organizationId, { name: 'W2' }));
+    const second = { organizationId: org.ref.organizationId, workspaceId };
+
+    // appended (bound to noor) before the deletion; its email waits for the check, which runs after the deletion
+    gate.hold();
+    const invited = await b.invite.execute(new InviteMemberCommand(second, ctx(org.admin), { email }));
+    expect(gate.checks).toBe(1);
+    await a.del.execute(new DeleteUserCommand(org.ref.organizationId, ctx(org.admin), userId));
+    gate.release();
+    const other = await b.invite.execute(new InviteMemberCommand(second, ctx(org.admin), { email: 'sam@example.test' }));
+    await until(() => mailsTo('sam@example.test').length === 1);
+    expect(mailsTo('sam@example.test').map((m) => m.inviteUrl)).toEqual([other.inviteUrl]);
+    expect(mailsTo(email).map((m) => m.inviteUrl)).toEqual([joined.inviteUrl]);
+    expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(invited.inviteUrl);
+    // the invitation was sealed under its organization's subject (the current code's)
+    const events: { type: string; data: { addressKey?: string } }[] = [];
+    for await (const e of b.stores.store.readStream(workspaceStream(workspaceId))) events.push(e as (typeof events)[number]);
+    expect(events.filter((e) => e.type === 'UserInvited').map((e) => e.data.addressKey)).toEqual(['organization', 'organization']);
+  } finally {
+    beforeSession24.invitations = true;
+  }
 });
 
 it('rule 12: an email change decided just before its user was deleted sends no confirmation after the erasure; one not followed by a deletion does', async () => {

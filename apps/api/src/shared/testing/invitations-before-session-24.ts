@@ -9,13 +9,16 @@
 // `addressKey`; the invitation's later events follow the state, which then has none.
 import type * as Domain from '@rollcall/domain';
 
+/** switched off, the mocked decider writes invitations as the current code does (a spec's tests of both kinds) */
+export const beforeSession24 = { invitations: true };
+
 export function domainBeforeSession24(): typeof Domain {
   const actual = jest.requireActual<typeof Domain>('@rollcall/domain');
   return {
     ...actual,
     decideWorkspace: (command, context) => {
       const decision = actual.decideWorkspace(command, context);
-      if (!decision.ok) return decision;
+      if (!decision.ok || !beforeSession24.invitations) return decision;
       return {
         ...decision,
         events: decision.events.map((e) => {
