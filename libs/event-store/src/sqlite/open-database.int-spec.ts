@@ -38,7 +38,8 @@ async function lockedFile(holdMs: number): Promise<{ file: string; released: Pro
 
 describe('openDatabase', () => {
   it('without it, switching a file another connection is writing to WAL mode fails at once, whatever the busy timeout (why it exists)', async () => {
-    const { file, released } = await lockedFile(300);
+    // held long enough that a loaded machine cannot get here after the release (a CI run did: nothing was locked)
+    const { file, released } = await lockedFile(2000);
     const bare = new DatabaseSync(file, { timeout: 5000 });
     const started = Date.now();
     expect(() => bare.exec('PRAGMA journal_mode = WAL')).toThrow(/database is locked/);
