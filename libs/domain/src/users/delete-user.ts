@@ -118,7 +118,8 @@ export function addressesErasedWith(org: OrganizationState, workspaces: readonly
 
 /**
  * Of the addresses a deletion erases, those an invitation of the organization sent before session 24 went to (any
- * status): sealed under the subject every organization shares (no `addressKey`), which the deletion forgets as well
+ * status, its address still held: one an earlier deletion erased sealed nothing under the key made since): sealed
+ * under the subject every organization shares (no `addressKey`), which the deletion forgets as well
  * (docs/adr/0003, "Session 24"). For the others that subject seals nothing of this organization's: forgetting it would
  * only erase other organizations' older invitations to the address (review, session 24).
  */
