@@ -73,16 +73,16 @@ export class InvalidQueryError extends Error {
   }
 }
 
-/** one UTC day in milliseconds (the day-based reads and projections: presence days, inclusive date ranges) */
 /**
  * A commit the store refused for its size or its duration (MongoDB: a transaction too large for its cache, or past its
  * lifetime): the same commit would fail the same way again. The projector commits fewer events at a time
- * (projector/batch-size.ts); a store takes one event's writes whatever their size.
+ * (projector/batch-size.ts); one event refused stays refused (the projection is reported degraded).
  */
 export class CommitTooLargeError extends Error {
   override readonly name = 'CommitTooLargeError';
 }
 
+/** one UTC day in milliseconds (the day-based reads and projections: presence days, inclusive date ranges) */
 export const DAY_MS = 86_400_000;
 
 export interface Page<T extends Doc = Doc> {

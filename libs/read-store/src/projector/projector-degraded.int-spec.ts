@@ -157,7 +157,7 @@ describe('Projector: commits the read store keeps refusing', () => {
     }
   });
 
-  it('a batch the store refuses for its size (CommitTooLargeError) is committed in smaller ones, down to one event', async () => {
+  it('a batch the store refuses for its size (CommitTooLargeError) is committed in halved ones until they go', async () => {
     const s = new LogScenario();
     for (let i = 0; i < 12; i++) s.member(`user-${i}`);
     await stores.append(s.log.takeAppends());

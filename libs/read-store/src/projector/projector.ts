@@ -9,6 +9,9 @@ import { ResetCompletion, earlierVersionProjected, resetProjection } from './res
 import { BatchSize } from './batch-size';
 import { CommitTooLargeError } from '../port';
 
+/** the events a commit holds (each batch sees every event of it, applied or skipped) */
+const eventsOf = (batches: readonly ProjectionBatch[]): number => Math.max(0, ...batches.map((b) => b.events));
+
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 export { resetProjection } from './reset';
 
@@ -328,11 +331,11 @@ export class Projector {
     const settled = await Promise.allSettled(commits);
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed) {
-      if (settled.some((result) => result.status === 'rejected' && result.reason instanceof CommitTooLargeError)) this.batchSize.failed();
+      if (settled.some((result) => result.status === 'rejected' && result.reason instanceof CommitTooLargeError)) this.batchSize.failed(eventsOf(batches));
       this.notify();
       throw failed.reason;
     }
-    this.batchSize.committed();
+    this.batchSize.committed(eventsOf(batches));
     this.notify();
     await this.purge.committed(batches.map((b) => b.lastPosition));
     // a catch-up resolves everything in microtasks: let timers and I/O (the API, in embedded mode) run between batches

@@ -139,7 +139,12 @@ export async function rebuild(
     // checkpoint, and a projector starting resets them, instead of following on from documents that miss changes
     const checkpoint = last ? position : undefined;
     const commit = async (fold: ProjectionFold, collections: SerializedWrites[]): Promise<unknown> => {
-      if (!bulkLoad) return readStore.commit(checkpointKey(fold.projection), collections.flatMap(asDocWrites), checkpoint);
+      if (!bulkLoad) {
+        // the documents, then the checkpoint apart: a store with transactions (MongoDB) writes a write-out without one,
+        // whatever its size (a rebuild that fails is reset), and only the checkpoint's commit is its own
+        await readStore.commit(checkpointKey(fold.projection), collections.flatMap(asDocWrites), undefined);
+        return checkpoint === undefined ? undefined : readStore.commit(checkpointKey(fold.projection), [], checkpoint);
+      }
       const written = bulkLoad.write(checkpointKey(fold.projection), collections, checkpoint);
       // the last write of these collections: their indexes are built behind it (by the store's writer thread,
       // while the next projection's documents are serialized here)

@@ -12,9 +12,9 @@
  *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
  *   documents ahead of the checkpoint; the replay then read them and counted again what they already held: presence
  *   time added twice, since a replayed batch that ends past a document's position passes the guard.) A transaction the
- *   server will never take (TRANSACTION_TOO_LARGE: too large for its cache, or past its lifetime) fails the commit with
- *   CommitTooLargeError, and the projector commits fewer events at a time (projector/batch-size.ts); one event's writes
- *   (one position) then go without a transaction, as on a standalone server, where a replay cannot count them twice.
+ *   server will never take (isTransactionTooLarge: too large for its cache, or past its lifetime) fails the commit with
+ *   CommitTooLargeError, and the projector commits fewer events at a time (projector/batch-size.ts). A commit without a
+ *   checkpoint (a rebuild's write-out) goes without a transaction: nothing is tied to it.
  * - `commit` on a standalone server (no transactions there): one unordered `bulkWrite` of guarded replace-upserts per
  *   collection, then, only once they all were applied, the checkpoint; the hazard above remains (logged once). A bulk
  *   counts as applied only when the server accounts for every statement: matched + upserted + refused by the guard
@@ -70,6 +70,8 @@ export interface MongoReadStoreOptions {
   pingTimeoutMs?: number;
   /** where a warning goes (a standalone server: commits without transactions) */
   warn?: (message: string) => void;
+  /** the server's `transactionLifetimeLimitSeconds`, in ms (default 60,000): see isTransactionTooLarge */
+  transactionLifetimeMs?: number;
 }
 
 /**
@@ -80,11 +82,32 @@ export interface MongoReadStoreOptions {
 const MAX_TRANSACTION_WRITES = 20_000;
 
 /**
- * What a server answers a transaction it will never take (the driver's `withTransaction` does not retry these): too
- * large for the storage engine's cache (TransactionTooLargeForCache, MongoDB 6.2+; TransactionTooLarge before 4.2's
- * 16 MB limit went), or older than `transactionLifetimeLimitSeconds` (60 s by default).
+ * What a server answers a transaction it will never take (`withTransaction` does not retry these): too large for the
+ * storage engine's cache (TransactionTooLargeForCache 388, since 5.0.16/6.2; TransactionTooLarge 257 before 4.2's
+ * 16 MB limit went), or older than `transactionLifetimeLimitSeconds` (60 s by default: TransactionExceededLifetimeLimitSeconds
+ * 290 to an operation the reaper interrupts). Inside a transaction a write's failure comes back as a write error of the
+ * bulk's reply (the driver keeps its `code`, not its name); an interruption, at the top, by name and code.
  */
-const TRANSACTION_TOO_LARGE = new Set(['TransactionTooLargeForCache', 'TransactionTooLarge', 'TransactionExceededLifetimeLimitSeconds']);
+const TRANSACTION_TOO_LARGE = new Map([
+  [388, 'TransactionTooLargeForCache'],
+  [257, 'TransactionTooLarge'],
+  [290, 'TransactionExceededLifetimeLimitSeconds'],
+]);
+const NO_SUCH_TRANSACTION = 251;
+const DEFAULT_TRANSACTION_LIFETIME_MS = 60_000;
+
+/**
+ * Whether a failed transaction is one the server will never take. A transaction the reaper aborted between two of its
+ * commands answers the next one NoSuchTransaction (labelled transient: `withTransaction` runs it again until its own
+ * two minutes are up): past the lifetime, that is the same verdict.
+ */
+export function isTransactionTooLarge(error: unknown, elapsedMs: number, lifetimeMs: number): boolean {
+  const e = error as { code?: unknown; codeName?: unknown; writeErrors?: { code?: unknown }[] };
+  const codes = [e.code, ...(Array.isArray(e.writeErrors) ? e.writeErrors.map((w) => w.code) : [])];
+  if (codes.some((code) => TRANSACTION_TOO_LARGE.has(code as number))) return true;
+  if ([...TRANSACTION_TOO_LARGE.values()].includes(e.codeName as string)) return true;
+  return (e.code === NO_SUCH_TRANSACTION || e.codeName === 'NoSuchTransaction') && elapsedMs >= lifetimeMs;
+}
 
 /** ids per `find` of `getMany`: ~1.5 MB of command at the longest ids (128 characters), far below the 16 MB limit */
 const GET_MANY_BATCH = 10_000;
@@ -213,15 +236,20 @@ export class MongoReadStore implements ReadStore {
 
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
-    if (writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) {
+    // without a checkpoint (a rebuild's write-outs: a rebuild that fails is reset) nothing is tied to the documents
+    if (checkpoint !== undefined && writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) {
+      const started = Date.now();
       try {
         return await this.commitInTransaction(projection, writes, checkpoint);
       } catch (error) {
-        if (!TRANSACTION_TOO_LARGE.has((error as { codeName?: unknown }).codeName as string)) throw error;
-        // the same transaction fails the same way again: the projector commits fewer events at a time; one event's
-        // writes (one position) go without a transaction — replayed after a failure half-way, each write is refused
-        // by the guard of a document it already reached (same position), so nothing is counted twice
-        if (new Set(writes.map((w) => w.position)).size > 1) throw new CommitTooLargeError(`${projection}: ${(error as Error).message}`, { cause: error });
+        if (!isTransactionTooLarge(error, Date.now() - started, this.options.transactionLifetimeMs ?? DEFAULT_TRANSACTION_LIFETIME_MS)) throw error;
+        // the same transaction would fail the same way again: the projector commits fewer events at a time. Never
+        // written without one instead: a commit failing half-way, replayed, would be folded onto what it had written
+        // (a deletion's erasures, read back from documents it had removed, lost: review, session 24)
+        throw new CommitTooLargeError(
+          `${projection}: MongoDB will not take this commit in one transaction (${(error as Error).message}); fewer events at a time are tried, and one event refused stays refused: raise the server's WiredTiger cache or transactionLifetimeLimitSeconds, or rebuild the projection`,
+          { cause: error },
+        );
       }
     }
     const batches = buildWrites(writes);

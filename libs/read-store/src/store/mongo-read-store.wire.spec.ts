@@ -375,21 +375,41 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
     expect(again!.body.updates).toEqual(first!.body.updates);
   });
 
-  describe('a transaction the server will never take (TransactionTooLargeForCache: not retried by the driver)', () => {
-    // the adapter goes by the codeName (the reply carries no code here: none is asserted)
-    const tooLarge = { ok: 0, errmsg: 'transaction is too large and will not fit in the storage engine cache', codeName: 'TransactionTooLargeForCache' };
+  describe('a transaction the server will never take (not retried by the driver): CommitTooLargeError, nothing written without one', () => {
     const names = () => transactionOf().map((c) => `${c.name}${c.body.update ? `:${c.body.update}` : ''}${c.body.autocommit === false ? ' (txn)' : ''}`);
+    const refused = ['update:members (txn)', 'abortTransaction (txn)'];
+    // inside a transaction the server answers a write's failure as a write error of the bulk (the driver keeps its code)
+    const tooLargeForCache = writeReply({ n: 0, writeErrors: [{ index: 0, code: 388, errmsg: 'transaction is too large and will not fit in the storage engine cache' }] });
 
-    it('of several events fails with CommitTooLargeError (the projector commits fewer events at a time): nothing written', async () => {
-      scripted.update = [tooLarge];
+    it('too large for the cache (TransactionTooLargeForCache, a write error): several events, or one', async () => {
+      scripted.update = [tooLargeForCache];
       await expect(store.commit('p', [upsert('a', 5n), upsert('b', 6n)], 6n)).rejects.toThrow(CommitTooLargeError);
-      expect(names()).toEqual(['update:members (txn)', 'abortTransaction (txn)']);
+      expect(names()).toEqual(refused);
+      scripted.update = [tooLargeForCache];
+      await expect(store.commit('p', [upsert('a', 5n), upsert('b', 5n)], 5n)).rejects.toThrow(CommitTooLargeError);
+      expect(names()).toEqual([...refused, ...refused]);
     });
 
-    it("of one event's writes (one position) is written without a transaction: the documents, then the checkpoint", async () => {
-      scripted.update = [tooLarge];
-      await store.commit('p', [upsert('a', 5n), upsert('b', 5n)], 5n);
-      expect(names()).toEqual(['update:members (txn)', 'abortTransaction (txn)', 'update:members', 'update:read_store_checkpoints']);
+    it('past its lifetime: the operation the reaper interrupted (by name), or the next one finding no transaction after the lifetime', async () => {
+      scripted.update = [commandError(290, 'TransactionExceededLifetimeLimitSeconds', 'operation was interrupted')];
+      await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(CommitTooLargeError);
+      const aged = await MongoReadStore.connect(`${fixture.url}&w=majority`, { dbName: 'rs', transactionLifetimeMs: 0 });
+      try {
+        await aged.init({ members: { indexes: ['orgId'] } });
+        scripted.update = [commandError(251, 'NoSuchTransaction', 'Transaction with { txnNumber: 2 } has been aborted.')];
+        await expect(aged.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(CommitTooLargeError);
+      } finally {
+        await aged.close();
+      }
+      // before the lifetime, NoSuchTransaction is what it is (a failover, say): not CommitTooLargeError
+      scripted.update = [commandError(251, 'NoSuchTransaction', 'Transaction with { txnNumber: 3 } has been aborted.')];
+      const failure = await store.commit('p', [upsert('a', 5n)], 5n).catch((error: unknown) => error);
+      expect(failure).not.toBeInstanceOf(CommitTooLargeError);
+    });
+
+    it("a rebuild's write-out (no checkpoint) goes without a transaction, whatever its size", async () => {
+      await store.commit('p', [upsert('a', 5n), upsert('b', 6n)], undefined);
+      expect(names()).toEqual(['update:members']);
     });
   });
 
