@@ -171,7 +171,8 @@ describe('Projector: commits the read store keeps refusing', () => {
       tried.push({ events, refused: tooLarge(events) });
       if (tooLarge(events)) throw new CommitTooLargeError(`a transaction of ${events} events is too large for the cache`);
     });
-    const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 32, retryDelayMs: 5, logger: quiet() });
+    const logger = quiet();
+    const projector = new Projector({ eventStore: stores.events, readStore, projections: [membersProjection], batchSize: 32, retryDelayMs: 5, degradedAfter: 2, logger });
     await projector.start();
     try {
       expect(await projector.waitFor(head, 10_000)).toBe(true);
@@ -184,6 +185,9 @@ describe('Projector: commits the read store keeps refusing', () => {
     expect(refusals).toBeGreaterThanOrEqual(4);
     expect(refusals).toBeLessThanOrEqual(6);
     expect(Math.max(...tried.filter((t) => !t.refused).map((t) => t.events))).toBeLessThanOrEqual(3);
+    // adapting is not degrading: no projection reported degraded on the way
+    expect(logger.lines.filter((line) => line.includes('degraded'))).toEqual([]);
+    expect(logger.lines.filter((line) => line.includes('refused for their size')).length).toBe(refusals);
   });
 
   it('a full batch whose commit fails while the log is idle is retried at once, not when the next event comes; a failure other than the size leaves the batch size alone', async () => {

@@ -316,7 +316,9 @@ export class Projector {
       try {
         await this.options.readStore.commit(checkpointKey(slot.projection), writes, position);
       } catch (error) {
-        this.commitFailed(slot, error);
+        // refused for its size: fewer events are tried next (BatchSize), not a degraded projection until one is refused
+        if (error instanceof CommitTooLargeError && batch.events > 1) this.logger.info(`projection ${slot.projection.name}: ${batch.events} events refused for their size; fewer at a time`);
+        else this.commitFailed(slot, error);
         throw error;
       }
       if (slot.commitFailures > 0) {
