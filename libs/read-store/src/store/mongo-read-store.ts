@@ -102,8 +102,9 @@ const DEFAULT_TRANSACTION_LIFETIME_MS = 60_000;
  * two minutes are up): past the lifetime, that is the same verdict.
  */
 export function isTransactionTooLarge(error: unknown, elapsedMs: number, lifetimeMs: number): boolean {
-  const e = error as { code?: unknown; codeName?: unknown; writeErrors?: { code?: unknown }[] };
-  const codes = [e.code, ...(Array.isArray(e.writeErrors) ? e.writeErrors.map((w) => w.code) : [])];
+  // (a bulk error's `writeErrors` is one error or several)
+  const e = error as { code?: unknown; codeName?: unknown; writeErrors?: { code?: unknown } | { code?: unknown }[] };
+  const codes = [e.code, ...(e.writeErrors === undefined ? [] : [e.writeErrors].flat().map((w) => w?.code))];
   if (codes.some((code) => TRANSACTION_TOO_LARGE.has(code as number))) return true;
   if ([...TRANSACTION_TOO_LARGE.values()].includes(e.codeName as string)) return true;
   return (e.code === NO_SUCH_TRANSACTION || e.codeName === 'NoSuchTransaction') && elapsedMs >= lifetimeMs;
