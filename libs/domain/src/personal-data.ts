@@ -34,6 +34,16 @@ export const addressSubjects = (email: string, organizationId: string): DataSubj
   { kind: 'email', email },
 ];
 
+/**
+ * The subjects a user's deletion forgets (rule 12): the user's, each erased address's within the organization, and the
+ * shared one of `shared` (addresses the organization's invitations sent before session 24 went to: addressesSealedShared).
+ */
+export const deletionSubjects = (userId: string, organizationId: string, erased: Iterable<string>, shared: Iterable<string>): DataSubject[] => [
+  { kind: 'user', userId },
+  ...[...erased].map((email): DataSubject => ({ kind: 'email', email, organizationId })),
+  ...[...shared].map((email): DataSubject => ({ kind: 'email', email })),
+];
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const invitationAddress = (data: any): DataSubject => addressSubject(data.email, data.organizationId, data.addressKey);
 

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
-import { type DataSubject, type UserProfile, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
+import { type DataSubject, type UserProfile, deletionSubjects, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
 import { type EventStoreConfig, createEventStore } from './create-event-store';
 import type { EventStore } from './port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
@@ -100,11 +100,7 @@ export async function createRollcallEventStore(
   return {
     store,
     personalData: {
-      subjectsOf: (user, organizationId) => [
-        subjectId({ kind: 'user', userId: user.userId }),
-        ...user.knownEmails.map((email) => subjectId({ kind: 'email', email, organizationId })),
-        ...(user.sharedEmails ?? user.knownEmails).map((email) => subjectId({ kind: 'email', email })),
-      ],
+      subjectsOf: (user, organizationId) => deletionSubjects(user.userId, organizationId, user.knownEmails, user.sharedEmails ?? user.knownEmails).map(subjectId),
       forget: (ids, position) => store.forget(ids, position),
       forgetAfterDeletion: (ids, position) => store.forgetAfterAppend(ids, position),
       forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),

@@ -1,6 +1,7 @@
 import { subjectId } from './shredding';
 import {
   addressesSealedShared,
+  deletionSubjects,
   type AccessModelName,
   type Decision,
   type DomainEvent,
@@ -185,12 +186,7 @@ export class EventLog {
         if (e.type === 'UserDeleted') {
           // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
           const erased = addressesErasedWith(org, workspaces, userId);
-          const shared = addressesSealedShared(workspaces, erased);
-          const erasedSubjects = [
-            subjectId({ kind: 'user', userId }),
-            ...[...erased].map((email) => subjectId({ kind: 'email', email, organizationId })),
-            ...[...shared].map((email) => subjectId({ kind: 'email', email })),
-          ];
+          const erasedSubjects = deletionSubjects(userId, organizationId, erased, addressesSealedShared(workspaces, erased)).map(subjectId);
           evolveOrganization(org, e);
           this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
         } else {

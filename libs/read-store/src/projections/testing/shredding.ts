@@ -1,4 +1,4 @@
-import { normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
+import { deletionSubjects, normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
 /** the tests' stand-in for the store's subject ids (an HMAC of the organization and the address there, or of the address alone) */
@@ -37,11 +37,8 @@ export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
     if (e.type === 'UserDeleted') {
       const organizationId = (e.data as { organizationId: string }).organizationId;
       const emails = [...(emailsOf.get(d.userId!) ?? [])];
-      const addresses: DataSubject[] = [
-        ...emails.map((email) => ({ kind: 'email' as const, email, organizationId })),
-        ...emails.filter((email) => sharedOf.get(organizationId)?.has(email)).map((email) => ({ kind: 'email' as const, email })),
-      ];
-      const forgotten = [subjectId({ kind: 'user', userId: d.userId! }), ...addresses.map(subjectId)];
+      const shared = emails.filter((email) => sharedOf.get(organizationId)?.has(email));
+      const forgotten = deletionSubjects(d.userId!, organizationId, emails, shared).map(subjectId);
       for (const subject of forgotten) lastForget.set(subject, e.position);
       erasedBy.set(e.position, forgotten);
     }
