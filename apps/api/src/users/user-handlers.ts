@@ -174,11 +174,11 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       ctx,
       (c) => {
         const user = c.org.users.get(userId);
-        // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         // their addresses but those another living user holds or held too (rule 12: addressesErasedWith)
         const erased = user ? addressesErasedWith(c.org, c.workspaces, userId) : new Set<string>();
         // the subject every organization shares, only of addresses this organization's older invitations went to
         const sharedEmails = [...addressesSealedShared(c.workspaces, erased)];
+        // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
       },

@@ -4,9 +4,8 @@
  * - `init` creates, per listed field, the index `{ field: 1, _id: 1 }` (equality, `in`, keyset sort), and per
  *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
- * - `commit` on a replica set or a sharded cluster (what `hello` says at the first commit), of up to
- *   MAX_TRANSACTION_WRITES documents (a live batch; a rebuild's write-outs are larger): one transaction
- *   (`withTransaction`, which retries it on a transient error) holding, per collection, one `bulkWrite` of guarded
+ * - `commit` with a checkpoint on a replica set or a sharded cluster (what `hello` says at the first commit), whatever
+ *   its size: one transaction (`withTransaction`, which retries it on a transient error) holding, per collection, one `bulkWrite` of guarded
  *   pipeline upserts (`buildTransactionalWrite`: a stale write changes nothing, never an error, which would abort the
  *   transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
  *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
@@ -73,13 +72,6 @@ export interface MongoReadStoreOptions {
   /** the server's `transactionLifetimeLimitSeconds`, in ms (default 60,000): see isTransactionTooLarge */
   transactionLifetimeMs?: number;
 }
-
-/**
- * Larger commits go without a transaction: a rebuild's write-outs (hundreds of thousands of documents, where a
- * transaction would outlive MongoDB's 60 s default or its cache); a rebuild that fails is run again from a reset.
- * The live projector's batches (at most 5,000 events) stay below it.
- */
-const MAX_TRANSACTION_WRITES = 20_000;
 
 /**
  * What a server answers a transaction it will never take (`withTransaction` does not retry these): too large for the
@@ -237,8 +229,11 @@ export class MongoReadStore implements ReadStore {
 
   async commit(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
     for (const write of writes) this.collection(write.collection);
-    // without a checkpoint (a rebuild's write-outs: a rebuild that fails is reset) nothing is tied to the documents
-    if (checkpoint !== undefined && writes.length <= MAX_TRANSACTION_WRITES && (await this.transactions())) {
+    // without a checkpoint (a rebuild's write-outs, hundreds of thousands of documents: a rebuild that fails is
+    // reset) nothing is tied to the documents. With one, whatever its size: a live batch of one fan-out event (a
+    // deletion of a user in 20,000 workspaces) written in parts, failing half-way, would be replayed onto what it
+    // had written (review, session 25); one too large for a transaction is refused and the projector halves it
+    if (checkpoint !== undefined && (await this.transactions())) {
       const started = Date.now();
       try {
         return await this.commitInTransaction(projection, writes, checkpoint);

@@ -413,6 +413,19 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
     });
   });
 
+  it('a live commit of more than 20,000 documents (one fan-out event) is one transaction too, never written in parts', async () => {
+    // review, session 25: above 20,000 writes the commit went without a transaction; a failure between two
+    // collections' bulks left one written, and the replay folded onto it (a deletion's erasures read back as none)
+    const writes = Array.from({ length: 20_001 }, (_, i) => upsert(`m${i}`, 100n));
+    await store.commit('p', writes, 100n);
+    const updates = fixture.commands.filter((c) => c.name === 'update');
+    expect(updates[0]!.body.startTransaction).toBe(true);
+    const txnNumber = updates[0]!.body.txnNumber;
+    for (const update of updates) expect(update.body).toMatchObject({ txnNumber, autocommit: false });
+    expect(updates.at(-1)!.body.update).toBe('read_store_checkpoints');
+    expect(fixture.commands.filter((c) => c.name === 'commitTransaction')).toHaveLength(1);
+  });
+
   it('a failure that is not transient aborts the transaction: nothing committed, the commit fails', async () => {
     scripted.update = [writeReply({ n: 1 }), commandError(13, 'Unauthorized', 'not authorized on rs to execute command')];
     await expect(store.commit('p', [upsert('a', 5n)], 5n)).rejects.toThrow(/not authorized/);
