@@ -48,12 +48,14 @@ const jitter = async () => {
 
 let dir: string;
 let store: EventStore;
+let personalData: PersonalData;
 let a: Replica;
 let b: Replica;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-races-'));
   const stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
   store = stores.store;
+  personalData = stores.personalData;
   a = replica(store, stores.personalData, dir);
   b = replica(store, stores.personalData, dir);
 });
@@ -144,4 +146,35 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     expect(outcomes.acceptedFirst).toBeGreaterThan(0);
     expect(outcomes.deletedFirst).toBeGreaterThan(0);
   }, 180_000);
+
+  it('rule 12: an invitation sent and accepted in a workspace the deletion had loaded without the user, before it is appended, sends the deletion back to decide again: the user is deleted there too', async () => {
+    // review, session 25: the deletion appended only to the streams it wrote to, so a workspace it had read as not
+    // holding the user could take them in meanwhile (no event of the organization's: an existing user's acceptance
+    // writes the workspace only), and the deleted user stayed its member; now every stream loaded is checked
+    const { ref, admin, x } = await twoOwners(a);
+    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
+    const second = { organizationId: ref.organizationId, workspaceId };
+    let interleaved = false;
+    // replica a's store: its next append is preceded by another replica's invitation and acceptance in W2
+    const hooked = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if ((name !== 'append' && name !== 'appendMany') || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          if (!interleaved) {
+            interleaved = true;
+            const inv = await b.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'x@acme.test' }));
+            await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!));
+            expect(activeMember(await decided(second), x)).toBeTruthy();
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const deleting = replica(hooked, personalData, dir);
+    const deleted = await deleting.del.execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x));
+    expect(interleaved).toBe(true);
+    expect(deleted.workspaceIds).toEqual(expect.arrayContaining([ref.workspaceId, workspaceId]));
+    expect(deletedButActive(await decided(second))).toEqual([]);
+  });
 });

@@ -187,6 +187,9 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         // the embedded store forgets the keys in the deletion's own transaction (FORGET_KEYS_WITH_EVENT): an append
         // after it in the log cannot be sealed under one of them (docs/adr/0003, "Erasure and sealing race")
         metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
+        // decided on every workspace: one it read as not holding the user may take them in meanwhile (an existing
+        // user's acceptance writes the workspace alone), and must send the deletion back (review, session 25)
+        checkLoaded: true,
       },
     );
     if (subjects.length > 0) {
