@@ -3,13 +3,12 @@
  * documents that mongo-queries.ts builds for the MongoDB adapter and evaluate them with `mingo`, an in-memory
  * implementation of MongoDB's query language, then compare the results with the SQLite adapter and with the
  * reference model. They show that the documents express the intended semantics; they cannot show what only a
- * server does: index use, the E11000 a failed upsert guard raises (simulated below the way the server behaves),
- * BSON Int64 comparisons (positions are handed to mingo as numbers), or string order by UTF-8 bytes (mingo
+ * server does: index use, the retry of two upserts racing to insert one document, BSON Int64 comparisons (positions are handed to mingo as numbers), or string order by UTF-8 bytes (mingo
  * compares UTF-16 units, so sort fixtures avoid characters where the two orders differ).
  * The real thing: `MONGO_URL=mongodb://localhost:27017 npm run test:mongo` runs the contract against a server.
  */
 import fc from 'fast-check';
-import { find, Query as MingoQuery, update } from 'mingo';
+import { aggregate, find, Query as MingoQuery, update } from 'mingo';
 import { Long, type Document } from 'mongodb';
 import { type Doc, type DocWrite, InvalidQueryError, type Query } from '../port';
 import {
@@ -41,25 +40,21 @@ function plain(value: unknown): unknown {
 /** a collection in memory that applies the adapter's documents the way the server does */
 class SimulatedCollection {
   docs: Document[] = [];
-  duplicateKeyErrors = 0;
+  /** statements that matched a document and left it as it was (a stale write) */
+  unchanged = 0;
 
-  /** unordered bulk of `replaceOne` upserts */
+  /** bulk of the adapter's guarded pipeline upserts (`updateOne` on `_id`), the pipeline run by mingo's `aggregate` */
   bulkWrite(operations: Document[]): void {
     for (const operation of operations) {
-      const { filter, replacement, upsert } = operation.replaceOne as {
-        filter: Document;
-        replacement: Document;
-        upsert: boolean;
-      };
-      const query = new MingoQuery(plain(filter) as Document);
-      const index = this.docs.findIndex((doc) => query.test(doc));
+      const { filter, update: pipeline, upsert } = operation.updateOne as { filter: Document; update: Document[]; upsert: boolean };
+      const index = this.docs.findIndex((doc) => doc._id === filter._id);
+      // an upsert that matches nothing runs the pipeline over a document holding the filter's equality (the server's way)
+      const current = index >= 0 ? this.docs[index]! : { _id: filter._id };
+      const [next] = aggregate([current], plain(pipeline) as Document[]) as Document[];
       if (index >= 0) {
-        this.docs[index] = { ...(plain(replacement) as Document), _id: this.docs[index]._id };
-      } else if (upsert) {
-        // the upsert inserts with the filter's _id; the unique _id index refuses it when the document exists
-        if (this.docs.some((doc) => doc._id === filter._id)) this.duplicateKeyErrors++;
-        else this.docs.push({ ...(plain(replacement) as Document), _id: filter._id });
-      }
+        if (JSON.stringify(next) === JSON.stringify(current)) this.unchanged++;
+        this.docs[index] = next!;
+      } else if (upsert) this.docs.push(next!);
     }
   }
 
@@ -300,15 +295,15 @@ describe('MongoDB query documents, evaluated with mingo (not a server test)', ()
   });
 
   describe('writes', () => {
-    it('guards upserts by position: older and equal are rejected (as E11000), newer applied', async () => {
+    it('guards upserts by position: older and equal leave the stored document as it is, newer applied', async () => {
       const members = mongo.collection('members');
       mongo.commit('p', [upsert({ _id: 'm01', v: 'older' }, 0)], 9n);
       mongo.commit('p', [upsert({ _id: 'm01', v: 'equal' }, 1)], 9n);
-      expect(members.duplicateKeyErrors).toBe(2);
+      expect(members.unchanged).toBe(2);
       expect(mongo.get('members', 'm01')?.doc).toEqual(DOCS[0]);
       mongo.commit('p', [upsert({ _id: 'm01', v: 'newer' }, 10)], 10n);
       expect(mongo.get('members', 'm01')).toEqual({ doc: { _id: 'm01', v: 'newer' }, position: 10n });
-      expect(members.duplicateKeyErrors).toBe(2);
+      expect(members.unchanged).toBe(2);
     });
 
     it('keeps a tombstone so that a replayed older upsert does not resurrect the document', () => {
@@ -378,34 +373,19 @@ describe('MongoDB query documents, evaluated with mingo (not a server test)', ()
       );
     });
 
-    it('builds guarded replace-upserts and tombstones, one per document', () => {
+    it('builds guarded pipeline upserts and tombstones on the _id alone, one per document (the last of a document wins)', () => {
       const batches = buildWrites([
         upsert({ _id: 'a', x: 1 }, 5),
         upsert({ _id: 'a', x: 2 }, 7),
         remove('b', 6),
       ]);
       expect([...batches.keys()]).toEqual(['members']);
+      const newer = (position: bigint, doc: Document) => [
+        { $replaceWith: { $cond: [{ $lt: [{ $ifNull: ['$_position', Long.fromNumber(-1)] }, Long.fromBigInt(position)] }, { $literal: doc }, '$$ROOT'] } },
+      ];
       expect(batches.get('members')).toEqual([
-        {
-          replaceOne: {
-            filter: {
-              _id: 'a',
-              $or: [{ _position: { $lt: Long.fromBigInt(7n) } }, { _position: { $exists: false } }],
-            },
-            replacement: { _id: 'a', x: 2, _position: Long.fromBigInt(7n) },
-            upsert: true,
-          },
-        },
-        {
-          replaceOne: {
-            filter: {
-              _id: 'b',
-              $or: [{ _position: { $lt: Long.fromBigInt(6n) } }, { _position: { $exists: false } }],
-            },
-            replacement: { _position: Long.fromBigInt(6n), _deleted: true },
-            upsert: true,
-          },
-        },
+        { updateOne: { filter: { _id: 'a' }, update: newer(7n, { _id: 'a', x: 2, _position: Long.fromBigInt(7n) }), upsert: true } },
+        { updateOne: { filter: { _id: 'b' }, update: newer(6n, { _id: 'b', _position: Long.fromBigInt(6n), _deleted: true }), upsert: true } },
       ]);
       expect(() => buildWrites([upsert({ _id: 'a', _position: 3 }, 1)])).toThrow(/reserved/);
     });

@@ -8,7 +8,7 @@
  * `_position` is a BSON Int64 (`Long`): exact for any bigint position up to 2^63 - 1.
  * Checkpoints live in the `read_store_checkpoints` collection as `{ _id: projection, position: Int64 }`.
  */
-import type { AnyBulkWriteOperation, BulkWriteResult, Document, Filter, IndexDescription, Long, MongoBulkWriteError, UpdateResult } from 'mongodb';
+import type { AnyBulkWriteOperation, BulkWriteResult, Document, Filter, IndexDescription, Long, UpdateResult } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
 import { type Doc, type DocWrite, InvalidQueryError, type Page, type Query, type StoredDoc } from '../port';
 import {
@@ -31,8 +31,6 @@ export type StoredDocument = Document & { _id: string };
 export const POSITION_FIELD = '_position';
 export const DELETED_FIELD = '_deleted';
 export const CHECKPOINTS_COLLECTION = 'read_store_checkpoints';
-/** the server's duplicate key error: an upsert whose guard failed because the stored document is newer */
-export const DUPLICATE_KEY = 11000;
 
 export function toStoredPosition(position: bigint): Long {
   return mongoDriver().Long.fromBigInt(position);
@@ -163,50 +161,17 @@ export function toStoredDoc<T extends Doc>(stored: Document | null | undefined):
 
 // --- writes ------------------------------------------------------------------------------------------------
 
-/** matches the stored document only if it is older than `position` (or was not written by this store) */
-export function buildGuard(id: string, position: bigint): Filter<StoredDocument> {
-  return {
-    _id: id,
-    $or: [
-      { [POSITION_FIELD]: { $lt: toStoredPosition(position) } },
-      { [POSITION_FIELD]: { $exists: false } },
-    ],
-  };
-}
-
 /**
- * A write as a guarded upsert. A replacement rather than `$set`, so fields a newer version dropped are gone.
- * When the guard fails because the stored document is newer, the upsert tries to insert a second document with
- * the same `_id` and the server answers E11000: expected, see `assertBulkApplied`.
+ * A write as an update whose pipeline replaces the stored document only if it is older than `position` (or was not
+ * written by this store), and keeps it otherwise: a stale write matches and changes nothing, never an error (which
+ * would abort a transaction). A replacement rather than `$set`, so fields a newer version dropped are gone. The
+ * filter is the `_id` alone: two upserts racing to insert one document are retried by the server itself (an E11000
+ * on a query that is exactly the unique key, SERVER-37124); a guard in the filter would answer the loser E11000,
+ * which does not tell whether the stored document is newer (review, session 25: a newer write lost to an older one
+ * of another projector, its checkpoint moved past it). The new document is a `$literal`: a value of the document
+ * that reads like an expression (a string starting with `$`) is stored as it is, never evaluated.
  */
 export function buildWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocument> {
-  const position = toStoredPosition(write.position);
-  if (write.kind === 'upsert') {
-    return {
-      replaceOne: {
-        filter: buildGuard(write.doc._id, write.position),
-        replacement: { ...write.doc, [POSITION_FIELD]: position },
-        upsert: true,
-      },
-    };
-  }
-  return {
-    replaceOne: {
-      filter: buildGuard(write.id, write.position),
-      replacement: { [POSITION_FIELD]: position, [DELETED_FIELD]: true },
-      upsert: true,
-    },
-  };
-}
-
-/**
- * A write for a transaction (`MongoReadStore.commit` on a replica set): an update whose pipeline replaces the stored
- * document only if it is older than `position` (or was not written by this store), and keeps it otherwise. The guard
- * of `buildWrite` refuses a stale write with a duplicate key error, which would abort a transaction; this one never
- * fails on it (the statement matches, and changes nothing). The new document is a `$literal`: a value of the
- * document that reads like an expression (a string starting with `$`) is stored as it is, never evaluated.
- */
-export function buildTransactionalWrite(write: DocWrite): AnyBulkWriteOperation<StoredDocument> {
   const position = toStoredPosition(write.position);
   const id = write.kind === 'upsert' ? write.doc._id : write.id;
   const replacement =
@@ -226,25 +191,13 @@ export function buildTransactionalWrite(write: DocWrite): AnyBulkWriteOperation<
   };
 }
 
-/** a batch as the bulk operations per collection of one transaction (validated first, one write per document) */
-export function buildTransactionalWrites(writes: DocWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
-  return groupWrites(writes, buildTransactionalWrite);
-}
-
-/** a batch as unordered bulk operations per collection (validated first, one write per document) */
+/** a batch as bulk operations per collection (validated first, one write per document) */
 export function buildWrites(writes: DocWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
-  return groupWrites(writes, buildWrite);
-}
-
-function groupWrites(
-  writes: DocWrite[],
-  build: (write: DocWrite) => AnyBulkWriteOperation<StoredDocument>,
-): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
   for (const write of writes) assertWritable(write);
   const byCollection = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
   for (const write of dedupeWrites(writes)) {
     const ops = byCollection.get(write.collection) ?? [];
-    ops.push(build(write));
+    ops.push(buildWrite(write));
     byCollection.set(write.collection, ops);
   }
   return byCollection;
@@ -267,35 +220,21 @@ export class IncompleteWriteError extends Error {
 export type BulkWriteOutcome = { result: BulkWriteResult } | { error: unknown };
 
 /**
- * Passes only when an unordered bulk of `statements` guarded upserts was applied in full: every statement
- * matched (replaced), upserted, or was refused by the position guard (E11000: the stored document is as new or
- * newer), i.e. matched + upserted + distinct E11000 indexes = statements, with no write concern error.
- * Anything else throws: another write error or a write concern error (the driver's error), a count that falls
- * short (IncompleteWriteError: a server that stopped at the first failed statement, as one ignoring
- * `ordered: false` does, or any partial result) or a failure without write errors (network, command error).
+ * Passes only when a bulk of `statements` guarded upserts was applied in full: every statement matched (a stale one
+ * matches and keeps the stored document) or upserted, i.e. matched + upserted = statements, with no write error and
+ * no write concern error. Anything else throws: a write error or a write concern error (the driver's error), a count
+ * that falls short (IncompleteWriteError: a server that stopped at a failed statement, or any partial result) or a
+ * failure without write errors (network, command error). The commit then fails and its checkpoint stays.
  */
 export function assertBulkApplied(collection: string, statements: number, outcome: BulkWriteOutcome): void {
-  const error = 'error' in outcome ? outcome.error : undefined;
-  if ('error' in outcome && !(error instanceof mongoDriver().MongoBulkWriteError)) throw error;
-  const result = 'result' in outcome ? outcome.result : (error as MongoBulkWriteError).result;
-  if (result.getWriteConcernError()) {
-    throw (
-      error ??
-      new IncompleteWriteError(`${collection}: write concern error ${result.getWriteConcernError()?.errmsg}`)
-    );
-  }
-  const writeErrors = error ? [(error as MongoBulkWriteError).writeErrors].flat() : [];
-  if (error && writeErrors.length === 0) throw error;
-  if (writeErrors.some((writeError) => writeError?.code !== DUPLICATE_KEY)) throw error;
-  const rejected = new Set(
-    writeErrors.map((writeError) => writeError.index).filter((index) => index >= 0 && index < statements),
-  ).size;
+  if ('error' in outcome) throw outcome.error;
+  const { result } = outcome;
+  const concern = result.getWriteConcernError();
+  if (concern) throw new IncompleteWriteError(`${collection}: write concern error ${concern.errmsg}`);
   const { matchedCount: matched, upsertedCount: upserted } = result;
-  if (matched + upserted + rejected !== statements) {
+  if (matched + upserted !== statements) {
     throw new IncompleteWriteError(
-      `${collection}: ${statements} writes sent, ${matched} matched + ${upserted} upserted + ${rejected} refused by ` +
-        `the position guard reported: the batch is not taken as applied`,
-      { cause: error },
+      `${collection}: ${statements} writes sent, ${matched} matched + ${upserted} upserted reported: the batch is not taken as applied`,
     );
   }
 }

@@ -6,7 +6,7 @@
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
  * - `commit` with a checkpoint on a replica set or a sharded cluster (what `hello` says at the first commit), whatever
  *   its size: one transaction (`withTransaction`, which retries it on a transient error) holding, per collection, one `bulkWrite` of guarded
- *   pipeline upserts (`buildTransactionalWrite`: a stale write changes nothing, never an error, which would abort the
+ *   pipeline upserts (`buildWrite`: a stale write changes nothing, never an error, which would abort the
  *   transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
  *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
  *   documents ahead of the checkpoint; the replay then read them and counted again what they already held: presence
@@ -14,11 +14,12 @@
  *   server will never take (isTransactionTooLarge: too large for its cache, or past its lifetime) fails the commit with
  *   CommitTooLargeError, and the projector commits fewer events at a time (projector/batch-size.ts). A commit without a
  *   checkpoint (a rebuild's write-out) goes without a transaction: nothing is tied to it.
- * - `commit` on a standalone server (no transactions there): one unordered `bulkWrite` of guarded replace-upserts per
- *   collection, then, only once they all were applied, the checkpoint; the hazard above remains (logged once). A bulk
- *   counts as applied only when the server accounts for every statement: matched + upserted + refused by the guard
- *   (E11000) = statements (`assertBulkApplied`). Any other write error, a write concern error or a short count (a
- *   server that stopped at the first failed statement) fails the commit, and the checkpoint is not written.
+ * - `commit` on a standalone server (no transactions there): one unordered `bulkWrite` of the same guarded pipeline
+ *   upserts per collection, then, only once they all were applied, the checkpoint; the hazard above remains (logged
+ *   once). A bulk counts as applied only when the server accounts for every statement: matched + upserted =
+ *   statements (`assertBulkApplied`). Any write error (a duplicate key too: two projectors racing to insert one
+ *   document, which the server did not retry), a write concern error or a short count fails the commit, and the
+ *   checkpoint is not written: the projector commits the batch again.
  * - Documents and checkpoints are written at `w: majority` whatever the connection string says (commitWriteConcern).
  * - `reset` marks the checkpoint as resetting (with the collections to empty), empties them, then removes the
  *   checkpoint. A crash in between leaves the mark, which reads as no checkpoint: a projector starting resets every
@@ -42,7 +43,6 @@ import {
   buildFindPlan,
   buildIndexes,
   buildSort,
-  buildTransactionalWrites,
   buildWrites,
   fromStoredPosition,
   assertBulkApplied,
@@ -269,7 +269,7 @@ export class MongoReadStore implements ReadStore {
 
   /** the documents and the checkpoint in one transaction: both move, or neither */
   private async commitInTransaction(projection: string, writes: DocWrite[], checkpoint: bigint | undefined): Promise<void> {
-    const batches = buildTransactionalWrites(writes);
+    const batches = buildWrites(writes);
     const session = this.db.client.startSession();
     try {
       // the callback may run more than once (a transient error): it only sends writes, each the same every time

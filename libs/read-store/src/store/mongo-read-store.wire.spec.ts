@@ -24,10 +24,10 @@ const upsert = (id: string, position: bigint): DocWrite => ({
   doc: { _id: id, v: Number(position) },
   position,
 });
-const guard = (id: string, position: bigint) => ({
-  _id: id,
-  $or: [{ _position: { $lt: Long.fromBigInt(position) } }, { _position: { $exists: false } }],
-});
+/** the guarded pipeline upsert of `doc` at `position`: replaces the stored document only if it is older */
+const newer = (position: bigint, doc: Document) => [
+  { $replaceWith: { $cond: [{ $lt: [{ $ifNull: ['$_position', Long.fromNumber(-1)] }, Long.fromBigInt(position)] }, { $literal: doc }, '$$ROOT'] } },
+];
 /** the body as pinned: without the session id, which the driver draws at random */
 const pinned = ({ body }: WireCommand): Document => {
   const { lsid: _lsid, ...rest } = body;
@@ -65,7 +65,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   const checkpointUpdates = () =>
     fixture.sent('update').filter((c) => c.body.update === 'read_store_checkpoints');
 
-  it('sends one unordered update of guarded upserts with Int64 positions, then the $max checkpoint', async () => {
+  it('sends one unordered update of guarded pipeline upserts on the _id alone with Int64 positions, then the $max checkpoint', async () => {
     await store.commit(
       'p',
       [upsert('a', 5n), { kind: 'delete', collection: 'members', id: 'b', position: 2n ** 62n }],
@@ -79,12 +79,8 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
       writeConcern: { w: 'majority', wtimeout: 5000 },
       $db: 'rs',
       updates: [
-        { q: guard('a', 5n), u: { _id: 'a', v: 5, _position: Long.fromBigInt(5n) }, upsert: true },
-        {
-          q: guard('b', 2n ** 62n),
-          u: { _position: Long.fromBigInt(2n ** 62n), _deleted: true },
-          upsert: true,
-        },
+        { q: { _id: 'a' }, u: newer(5n, { _id: 'a', v: 5, _position: Long.fromBigInt(5n) }), upsert: true },
+        { q: { _id: 'b' }, u: newer(2n ** 62n, { _id: 'b', _position: Long.fromBigInt(2n ** 62n), _deleted: true }), upsert: true },
       ],
     });
     expect(pinned(checkpoint)).toEqual({
@@ -120,7 +116,7 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   it('leaves out a field holding undefined, as JSON does (the embedded store), instead of writing null', async () => {
     await store.commit('p', [{ kind: 'upsert', collection: 'members', doc: { _id: 'a', alias: undefined, name: null }, position: 5n }], 5n);
     const [members] = fixture.sent('update');
-    expect(members!.body.updates[0].u).toEqual({ _id: 'a', name: null, _position: Long.fromBigInt(5n) });
+    expect(members!.body.updates[0].u).toEqual(newer(5n, { _id: 'a', name: null, _position: Long.fromBigInt(5n) }));
   });
 
   it('getMany asks for at most 10,000 ids per find (one $in of a huge roster is a command over the 16 MB limit)', async () => {
@@ -134,66 +130,37 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   describe('a batch mixing a stale write with newer ones: [a stale, b newer (stored), c newer (new)]', () => {
     const batch = [upsert('a', 3n), upsert('b', 7n), upsert('c', 8n)];
 
-    it('is applied when every statement is accounted for: 1 matched + 1 upserted + 1 refused by the guard', async () => {
-      // MongoDB with ordered: false evaluates every statement and reports the E11000 of the stale one
-      membersReply = () =>
-        writeReply({
-          n: 2,
-          nModified: 1,
-          upserted: [{ index: 2, _id: 'c' }],
-          writeErrors: [duplicateKeyError(0, 'rs.members', 'a')],
-        });
+    it('is applied when every statement is accounted for: 2 matched (the stale one left as it was) + 1 upserted', async () => {
+      membersReply = () => writeReply({ n: 3, nModified: 1, upserted: [{ index: 2, _id: 'c' }] });
       await store.commit('p', batch, 8n);
       expect(checkpointUpdates()).toHaveLength(1);
     });
 
-    it('fails, checkpoint not written, when the server stopped at the stale statement (ordered ignored)', async () => {
-      membersReply = () => writeReply({ n: 0, writeErrors: [duplicateKeyError(0, 'rs.members', 'a')] });
-      await expect(store.commit('p', batch, 8n)).rejects.toThrow(IncompleteWriteError);
-      await expect(store.commit('p', batch, 8n)).rejects.toThrow(
-        /3 writes sent, 0 matched \+ 0 upserted \+ 1 refused by the position guard/,
-      );
-      expect(checkpointUpdates()).toHaveLength(0);
-    });
-
-    it('fails when the server stopped at a stale statement in the middle', async () => {
-      const middle = [upsert('b', 7n), upsert('a', 3n), upsert('c', 8n)];
+    it('fails on a duplicate key error, checkpoint not written: two projectors racing to insert one document, not retried by the server (review, session 25: taken as a stale write, it let a newer write be lost)', async () => {
       membersReply = () =>
-        writeReply({ n: 1, nModified: 1, writeErrors: [duplicateKeyError(1, 'rs.members', 'a')] });
-      await expect(store.commit('p', middle, 8n)).rejects.toThrow(IncompleteWriteError);
+        writeReply({ n: 2, nModified: 1, upserted: [{ index: 2, _id: 'c' }], writeErrors: [duplicateKeyError(0, 'rs.members', 'a')] });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(MongoBulkWriteError);
       expect(checkpointUpdates()).toHaveLength(0);
     });
 
     it('fails when a reply without any error reports fewer statements than sent', async () => {
       membersReply = () => writeReply({ n: 2, nModified: 2 });
+      await expect(store.commit('p', batch, 8n)).rejects.toThrow(IncompleteWriteError);
       await expect(store.commit('p', batch, 8n)).rejects.toThrow(/3 writes sent, 2 matched \+ 0 upserted/);
       expect(checkpointUpdates()).toHaveLength(0);
     });
 
-    it('fails on any write error other than the guard E11000', async () => {
-      membersReply = () =>
-        writeReply({
-          n: 1,
-          upserted: [{ index: 2, _id: 'c' }],
-          writeErrors: [duplicateKeyError(0, 'rs.members', 'a'), validationError(1)],
-        });
+    it('fails on any write error', async () => {
+      membersReply = () => writeReply({ n: 2, upserted: [{ index: 2, _id: 'c' }], writeErrors: [validationError(1)] });
       const failure = await store.commit('p', batch, 8n).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(MongoBulkWriteError);
-      expect((failure as MongoBulkWriteError).writeErrors).toHaveLength(2);
+      expect((failure as MongoBulkWriteError).writeErrors).toHaveLength(1);
       expect(checkpointUpdates()).toHaveLength(0);
     });
 
     it('fails on a write concern error even when every statement is accounted for', async () => {
-      membersReply = () =>
-        writeReply({
-          n: 2,
-          nModified: 1,
-          upserted: [{ index: 2, _id: 'c' }],
-          writeErrors: [duplicateKeyError(0, 'rs.members', 'a')],
-          writeConcernError: writeConcernTimeout(),
-        });
+      membersReply = () => writeReply({ n: 3, nModified: 2, upserted: [{ index: 2, _id: 'c' }], writeConcernError: writeConcernTimeout() });
       await expect(store.commit('p', batch, 8n)).rejects.toThrow(MongoBulkWriteError);
-      membersReply = () => writeReply({ n: 3, nModified: 3, writeConcernError: writeConcernTimeout() });
       await expect(store.commit('p', batch, 8n)).rejects.toThrow(/waiting for replication timed out/);
       expect(checkpointUpdates()).toHaveLength(0);
     });
@@ -305,9 +272,6 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
     const [members, checkpoint, commit, ...rest] = transactionOf();
     expect(rest).toEqual([]);
     const txnNumber = members!.body.txnNumber;
-    const newer = (p: bigint, doc: Document) => [
-      { $replaceWith: { $cond: [{ $lt: [{ $ifNull: ['$_position', Long.fromNumber(-1)] }, Long.fromBigInt(p)] }, { $literal: doc }, '$$ROOT'] } },
-    ];
     // (the driver reads a directly connected replica set member with primaryPreferred: what it sends, not ours)
     const readPreference = { $readPreference: { mode: 'primaryPreferred' } };
     expect(pinned(members!)).toEqual({
