@@ -253,6 +253,24 @@ describe('KurrentDbEventStore appendMany, with the client stubbed', () => {
     expect(multi).toHaveBeenCalledTimes(1);
   });
 
+  it('reads the check-only streams 16 at a time, not one after the other (a deletion checks every workspace of its organization)', async () => {
+    stub('multiStreamAppend').mockResolvedValue({ position: 90n, responses: [{ streamName: 'org-1', revision: 1n }] });
+    let reading = 0;
+    let most = 0;
+    stub('readStream').mockImplementation(async function* (stream: string) {
+      reading++;
+      most = Math.max(most, reading);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      reading--;
+      yield resolved(stream, 2n, 10n);
+    });
+    const checks = Array.from({ length: 40 }, (_, i) => ({ stream: `workspace-${i}`, events: [], expected: 2n }));
+    const result = await store.appendMany([{ stream: 'org-1', events: [ev('a')], expected: 0n }, ...checks]);
+    expect(most).toBe(16);
+    expect(result.streams).toHaveLength(41);
+    expect(result.streams.slice(1).every((s) => s.nextRevision === 2n)).toBe(true);
+  });
+
   it('a re-sent write answered with position -1 (a duplicate in every stream) gets the position of its last event read back', async () => {
     stub('multiStreamAppend').mockResolvedValue({
       position: -1n,
