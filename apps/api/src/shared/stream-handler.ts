@@ -290,7 +290,8 @@ export class StreamHandler {
     const inFlight = this.inFlight.get(lock) ?? this.inFlight.set(lock, new Set()).get(lock)!;
     inFlight.add(own);
     const done = async (ok: boolean) => {
-      if (!ok) for (const part of parts) await this.states.forget(part.stream);
+      // (the streams it wrote to: a check-only part's state is as good as it was — a deletion checks every workspace)
+      if (!ok) for (const part of parts) if (part.events.length > 0) await this.states.forget(part.stream);
       inFlight.delete(own);
       if (inFlight.size === 0 && this.inFlight.get(lock) === inFlight) this.inFlight.delete(lock);
       settle(ok);

@@ -271,6 +271,21 @@ describe('KurrentDbEventStore appendMany, with the client stubbed', () => {
     expect(result.streams.slice(1).every((s) => s.nextRevision === 2n)).toBe(true);
   });
 
+  it('a check-only stream that moved is reported as the conflict even when another read of its group failed first', async () => {
+    const multi = stub('multiStreamAppend');
+    stub('readStream').mockImplementation(async function* (stream: string) {
+      if (stream === 'workspace-0') throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+      yield resolved(stream, stream === 'workspace-1' ? 3n : 2n, 10n);
+    });
+    const checks = [0, 1].map((i) => ({ stream: `workspace-${i}`, events: [], expected: 2n }));
+    await expect(store.appendMany([{ stream: 'org-1', events: [ev('a')], expected: 0n }, ...checks])).rejects.toMatchObject({
+      name: 'WrongExpectedRevisionError',
+      stream: 'workspace-1',
+      actual: 3n,
+    });
+    expect(multi).not.toHaveBeenCalled();
+  });
+
   it('a re-sent write answered with position -1 (a duplicate in every stream) gets the position of its last event read back', async () => {
     stub('multiStreamAppend').mockResolvedValue({
       position: -1n,

@@ -264,10 +264,12 @@ export class KurrentDbEventStore implements EventStore {
       revisions.set(stream, actual === 'no_stream' ? -1n : actual);
     };
     for (let i = 0; i < checks.length; i += CHECK_READS_AT_ONCE) {
-      // every read of the group settles before a mismatch is thrown: none is left running unobserved
-      const settled = await Promise.allSettled(checks.slice(i, i + CHECK_READS_AT_ONCE).map(check));
-      const failed = settled.find((result) => result.status === 'rejected');
-      if (failed) throw failed.reason;
+      // every read of the group settles before a mismatch is thrown: none is left running unobserved; a mismatch
+      // before any other failure (a conflict is decided again at once; a read that failed would be taken for an
+      // unclear outcome)
+      const failures = (await Promise.allSettled(checks.slice(i, i + CHECK_READS_AT_ONCE).map(check)))
+        .flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+      if (failures.length > 0) throw failures.find((error) => error instanceof WrongExpectedRevisionError) ?? failures[0];
     }
     return revisions;
   }
