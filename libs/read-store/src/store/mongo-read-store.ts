@@ -5,9 +5,9 @@
  *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
  *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
  * - `commit` with a checkpoint on a replica set or a sharded cluster (what `hello` says at the first commit), whatever
- *   its size: one transaction (`withTransaction`, which retries it on a transient error) holding, per collection, one `bulkWrite` of guarded
- *   pipeline upserts (`buildWrite`: a stale write changes nothing, never an error, which would abort the
- *   transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
+ *   its size: one transaction (`withTransaction`, which retries it on a transient error) holding, per collection,
+ *   one `bulkWrite` of guarded pipeline upserts (`buildWrite`: a stale write changes nothing, never an error, which
+ *   would abort the transaction) and then the checkpoint (`$max`). The documents and the checkpoint move together: a failure or a
  *   crash leaves both as they were. (Without it, a bulk applied in part, or a crash before the checkpoint, left
  *   documents ahead of the checkpoint; the replay then read them and counted again what they already held: presence
  *   time added twice, since a replayed batch that ends past a document's position passes the guard.) A transaction the
