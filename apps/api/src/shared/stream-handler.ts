@@ -12,6 +12,7 @@ import {
 import { type CommandContext, dateAfter } from './command-context';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 import { KeyedMutex } from './keyed-mutex';
+import { ContendedTurns } from './contended-turns';
 import { type HandleOptions, idempotencyOf, ownEvents, partsOf } from './command-parts';
 import type { OwnCommand } from './stream-entries';
 import type { Loaded, StreamStates } from './stream-states';
@@ -145,43 +146,50 @@ export class StreamHandler {
   private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     // the last attempt, and the last that may decide (a conflict on the last decision earns one look for the key)
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
+    const contended = new ContendedTurns(options);
     for (let attempt = 1; ; attempt++) {
-      const view = this.states.forLock(target.lock);
-      const { context, streams } = await target.load(view);
-      // (once the store is known to check APPEND_AFTER) another lock's events in flight folded in since the load
-      const since = view.since();
-      if (since === 'forgotten' || since.length > 0) {
-        if (since !== 'forgotten') await Promise.all(since);
-        if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
-        continue;
-      }
-      const found = appliedOf(streams, ctx, attempt);
-      if (found) return { ...(await readBack<E>(this.store, found, streams, ctx)), warnings: [], context, replayed: true };
-      if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
-
-      dateAfter(ctx, streams);
-      const decision = decide(context);
-      if (!decision.ok) throw new DomainException(decision.error);
-      const { events, warnings } = decision;
-      if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
-
-      const parts = partsOf(streams, events, ctx, options);
-      // asks the store whether it checks APPEND_AFTER (no id: no precondition)
-      const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
-      if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
+      const release = await contended.hold(this.turns, target.lock);
       try {
-        const { position, replayed } = await this.appendResending(parts, events, options);
-        if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
-        if (!replayed) return { events, warnings, position, context, replayed };
-        // replayed: the stored batch is another decision of this command, which deciding again finds by key
-        last = Math.max(last, attempt + 1);
-      } catch (error) {
-        if (!decideAgainAfter(error)) throw error;
-        await this.keysForgotten(error);
-        if (inLog(error)) last = Math.max(last, attempt + 1);
-        else if (attempt >= last) [decisions, last] = [attempt, attempt + 1];
+        const view = this.states.forLock(target.lock);
+        const { context, streams } = await target.load(view);
+        contended.loaded(streams);
+        // (once the store is known to check APPEND_AFTER) another lock's events in flight folded in since the load
+        const since = view.since();
+        if (since === 'forgotten' || since.length > 0) {
+          if (since !== 'forgotten') await Promise.all(since);
+          if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
+          continue;
+        }
+        const found = appliedOf(streams, ctx, attempt);
+        if (found) return { ...(await readBack<E>(this.store, found, streams, ctx)), warnings: [], context, replayed: true };
+        if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
+
+        dateAfter(ctx, streams);
+        const decision = decide(context);
+        if (!decision.ok) throw new DomainException(decision.error);
+        const { events, warnings } = decision;
+        if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
+
+        const parts = partsOf(streams, events, ctx, options);
+        // asks the store whether it checks APPEND_AFTER (no id: no precondition)
+        const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
+        if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
+        try {
+          const { position, replayed } = await this.appendResending(parts, events, options);
+          if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
+          if (!replayed) return { events, warnings, position, context, replayed };
+          // replayed: the stored batch is another decision of this command, which deciding again finds by key
+          last = Math.max(last, attempt + 1);
+        } catch (error) {
+          if (!decideAgainAfter(error)) throw error;
+          await this.keysForgotten(error);
+          if (inLog(error)) last = Math.max(last, attempt + 1);
+          else if (attempt >= last) [decisions, last] = [attempt, attempt + 1];
+        }
+        if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
+      } finally {
+        release();
       }
-      if (attempt >= last) throw new ConcurrencyExhaustedError(target.lock);
     }
   }
 
@@ -189,8 +197,16 @@ export class StreamHandler {
   private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
+    const contended = new ContendedTurns(options);
     for (let attempt = 1; ; attempt++) {
-      const turn = await this.turns.run(target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions));
+      const turn = await this.turns.run(target.lock, async () => {
+        const release = await contended.hold(this.turns, target.lock);
+        try {
+          return await this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
+        } finally {
+          release();
+        }
+      });
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {
@@ -216,6 +232,7 @@ export class StreamHandler {
     options: HandleOptions<E>,
     attempt: number,
     mayDecide: boolean,
+    contended: ContendedTurns,
   ): Promise<Turn<C, E>> {
     const lock = target.lock;
     const pending = [...(this.inFlight.get(lock) ?? [])];
@@ -235,6 +252,7 @@ export class StreamHandler {
     }
     const view = this.states.forLock(lock);
     const { context, streams } = await target.load(view);
+    contended.loaded(streams);
     // another lock's events in flight folded into a state after it was loaded: the decision holds once they are committed
     const foreign = view.since();
     if (foreign === 'forgotten') return { again: settledAll() };

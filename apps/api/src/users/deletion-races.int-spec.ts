@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type WorkspaceContext, activeMember, isOwner, modelOf, planOf } from '@rollcall/domain';
+import { type OrganizationState, type WorkspaceContext, activeMember, isOwner, modelOf, planOf } from '@rollcall/domain';
 import { type EventStore, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
@@ -16,7 +16,7 @@ import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates, organizationStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
 
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';
@@ -92,6 +92,26 @@ const owners = (c: WorkspaceContext) =>
 /** Members the workspace stream itself holds as active although their org user is deleted. */
 const deletedButActive = (c: WorkspaceContext) =>
   [...c.ws.members.values()].filter((m) => m.status === 'active' && c.org.users.get(m.userId)?.deleted).map((m) => m.userId);
+
+/**
+ * A replica's states that, each time the deletion's view (the organization's lock) has loaded `workspaceId`, run
+ * `contend` — a write of the same replica to that workspace — and give it 100 ms to commit before the deletion goes on.
+ */
+class ContendedStates extends StreamStates {
+  contend?: { organizationId: string; workspaceId: string; write: () => Promise<unknown>; writes: Promise<unknown>[] };
+
+  override async workspace(org: OrganizationState, workspaceId: string) {
+    const loaded = await super.workspace(org, workspaceId);
+    const contend = this.contend;
+    const deleting = (this as unknown as { owner?: string }).owner === organizationStream(org.organizationId);
+    if (contend && deleting && workspaceId === contend.workspaceId) {
+      const write = contend.write();
+      contend.writes.push(write);
+      await Promise.race([write, new Promise((r) => setTimeout(r, 100))]);
+    }
+    return loaded;
+  }
+}
 
 describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () => {
   it('rule 4: deleting owner X while another replica revokes or demotes owner Y never leaves the workspace without an owner (200 rounds)', async () => {
@@ -176,5 +196,29 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     expect(interleaved).toBe(true);
     expect(deleted.workspaceIds).toEqual(expect.arrayContaining([ref.workspaceId, workspaceId]));
     expect(deletedButActive(await decided(second))).toEqual([]);
+  });
+  it.each(['turns lasting until the commit', 'pipelined turns'])('rule 12: a deletion sent back by its own replica\'s write to a workspace takes that workspace\'s turn for its next attempt: a write between every load and append does not starve it (%s)', async (mode) => {
+    // review, session 25: decided over every workspace, a deletion was sent back by a write to any of them between its
+    // load and its append; in a busy organization it ran out of attempts (409). Here every attempt meets one.
+    const { ref, admin, x } = await twoOwners(a);
+    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
+    const second = { organizationId: ref.organizationId, workspaceId };
+    const states = new ContendedStates(store);
+    const streams = new StreamHandler(store, states);
+    const invite = new InviteMemberHandler(streams, new InvitationLinks(SECRET, 'https://console.test'), new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config);
+    let n = 0;
+    // a replica's first append tells it whether the store takes pipelined appends (the embedded one does)
+    if (mode === 'pipelined turns') await invite.execute(new InviteMemberCommand(second, ctx(admin), { email: `busy-${n++}@acme.test` }));
+    const writes: Promise<unknown>[] = [];
+    states.contend = { ...second, writes, write: () => invite.execute(new InviteMemberCommand(second, ctx(admin), { email: `busy-${n++}@acme.test` })) };
+    const deleted = await new DeleteUserHandler(streams, personalData, store).execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x));
+    states.contend = undefined;
+    expect(deleted.workspaceIds).toEqual([ref.workspaceId]);
+    // the first attempt lost to the write it met; the second held the workspace's turn: its write waited, then went in
+    expect(writes).toHaveLength(2);
+    await expect(Promise.all(writes)).resolves.toHaveLength(2);
+    const c = await decided(second);
+    expect([...c.ws.invitations.values()].filter((i) => i.status === 'pending')).toHaveLength(n);
+    expect(c.org.users.get(x)?.deleted).toBe(true);
   });
 });
