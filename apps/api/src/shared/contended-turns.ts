@@ -18,14 +18,35 @@ export class ContendedTurns {
 
   constructor(private readonly options: { checkLoaded?: boolean }) {}
 
-  /** Before an attempt: the turns to take besides `lock` (none on the first attempt); resolves with their release. */
+  /** Before an attempt: takes the turns besides `lock` it needs (none on the first); resolves with their release. */
   hold(turns: KeyedMutex, lock: string): Promise<() => void> {
-    this.attempts++;
-    if (this.attempts === 1 || !this.options.checkLoaded) return Promise.resolve(() => undefined);
-    return turns.hold(this.streams.filter((stream) => stream !== lock));
+    return this.contended() ? this.take(turns, lock) : Promise.resolve(noTurns);
+  }
+
+  /** One attempt `task` in those turns; as it is (no promise more: the hot path) when it takes none. */
+  around<T>(turns: KeyedMutex, lock: string, task: () => Promise<T>): Promise<T> {
+    if (!this.contended()) return task();
+    return this.take(turns, lock).then(async (release) => {
+      try {
+        return await task();
+      } finally {
+        release();
+      }
+    });
   }
 
   loaded(streams: Loaded<unknown>[]): void {
     if (this.options.checkLoaded) this.streams = streams.map((s) => s.stream);
   }
+
+  private take(turns: KeyedMutex, lock: string): Promise<() => void> {
+    return turns.hold(this.streams.filter((stream) => stream !== lock));
+  }
+
+  /** counts an attempt: whether it is one after the first of a command over many streams */
+  private contended(): boolean {
+    return ++this.attempts > 1 && this.options.checkLoaded === true;
+  }
 }
+
+const noTurns = () => undefined;

@@ -199,14 +199,9 @@ export class StreamHandler {
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     const contended = new ContendedTurns(options);
     for (let attempt = 1; ; attempt++) {
-      const turn = await this.turns.run(target.lock, async () => {
-        const release = await contended.hold(this.turns, target.lock);
-        try {
-          return await this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
-        } finally {
-          release();
-        }
-      });
+      const turn = await this.turns.run(target.lock, () =>
+        contended.around(this.turns, target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended)),
+      );
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {
