@@ -9,8 +9,10 @@
 // - Under `permissions` and `studio`, a change is refused when it adds a permission the actor lacks (rule 2), so
 //   even a demotion to the base access is refused when the base access holds something the actor does not
 //   (an environment manager cannot make anyone an operator: live_support, inbox).
-// - Resending, cancelling and copying an invitation's link count as giving the invited access, in every preset
-//   (ADR 0002 says so for `levels`; the same reading for the others: whoever could not send the invitation cannot act on it).
+// - Resending and copying an invitation's link count as giving the invited access, in every preset (ADR 0002 says so
+//   for `levels`; the same reading for the others: whoever could not send the invitation cannot hand it out again).
+//   Cancelling takes it away, as revoking does (rule 2): under `levels` the same rank check, under `permissions` and
+//   `studio` any member manager (session 26: the review found it refused where revoking the member was allowed).
 // - Revoking adds nothing: under `permissions` and `studio` any member manager may revoke anyone (rule 4 aside).
 // - Reads of one member, access as of T and the roster as of T need the member-management permission, like the user
 //   list and the history (rule 1, ADR 0003); reading one's own entry is always allowed.
@@ -133,8 +135,8 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'resend all':            'Y   N   N   N   N   Y   N',
       'cancel none':           'Y   Y   Y   N   N   Y   N',
       'cancel users':          'Y   Y   Y   N   N   Y   N',
-      'cancel settings':       'Y   N   Y   N   N   Y   N',
-      'cancel all':            'Y   N   N   N   N   Y   N',
+      'cancel settings':       'Y   Y   Y   N   N   Y   N',
+      'cancel all':            'Y   Y   Y   N   N   Y   N',
       'copy-link none':        'Y   Y   Y   N   N   Y   N',
       'copy-link users':       'Y   Y   Y   N   N   Y   N',
       'copy-link settings':    'Y   N   Y   N   N   Y   N',
@@ -209,9 +211,9 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'resend operator':                  'Y   N   N   N   N   Y   N',
       'resend environment_manager':       'Y   Y   Y   N   N   Y   N',
       'resend developer':                 'Y   N   Y   N   N   Y   N',
-      'cancel operator':                  'Y   N   N   N   N   Y   N',
+      'cancel operator':                  'Y   Y   Y   N   N   Y   N',
       'cancel environment_manager':       'Y   Y   Y   N   N   Y   N',
-      'cancel developer':                 'Y   N   Y   N   N   Y   N',
+      'cancel developer':                 'Y   Y   Y   N   N   Y   N',
       'copy-link operator':               'Y   N   N   N   N   Y   N',
       'copy-link environment_manager':    'Y   Y   Y   N   N   Y   N',
       'copy-link developer':              'Y   N   Y   N   N   Y   N',

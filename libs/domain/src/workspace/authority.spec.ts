@@ -162,6 +162,23 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     });
   });
 
+  describe('rule 2: cancelling an invitation grants nothing; resending it or copying its link hands its access out again', () => {
+    it('preset permissions: a member granted users alone cancels an invitation that gives reporting, and may neither resend it nor copy its link', () => {
+      const sc = new Scenario('permissions').member('users-only', { grants: ['users'] });
+      const inv = sc.invited('analyst@acme.test', { grants: ['reporting'] });
+      expectError(sc.when({ type: 'ResendInvitation', ...by(sc, 'users-only'), invitationId: inv, ttlSeconds: 60 }), 'INSUFFICIENT_AUTHORITY');
+      expect(invitationLink(sc.ctx, 'users-only', inv)).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_AUTHORITY' } });
+      expectEvents(sc.when({ type: 'CancelInvitation', ...by(sc, 'users-only'), invitationId: inv }), ['InvitationCancelled']);
+    });
+    it('preset studio: an environment manager cancels an invitation to become an operator (whose permissions it lacks), as it may revoke an operator', () => {
+      const sc = new Scenario('studio').member('envman', { roles: ['environment_manager'] }).member('op', { roles: ['operator'] });
+      const inv = sc.invited('future-operator@acme.test', { roles: ['operator'] });
+      expectError(sc.when({ type: 'ResendInvitation', ...by(sc, 'envman'), invitationId: inv, ttlSeconds: 60 }), 'INSUFFICIENT_AUTHORITY');
+      expectEvents(sc.when({ type: 'CancelInvitation', ...by(sc, 'envman'), invitationId: inv }), ['InvitationCancelled']);
+      expectEvents(revoke(sc, 'envman', 'op'), ['AccessRevoked']);
+    });
+  });
+
   describe('preset studio: assign only roles whose permissions you hold', () => {
     const s = () => new Scenario('studio').member('envman', { roles: ['environment_manager', 'operator'] }).member('op', { roles: ['operator'] });
     it('may give roles within its own permissions', () => {

@@ -98,14 +98,17 @@ const selfInvitation = () => domainError('CANNOT_MODIFY_SELF', 'You cannot invit
 /**
  * `mailable`: the action needs the invitation's address (copy the link, resend); cancelling does not. Neither of the
  * first two for an invitation to the actor's own address (rule 3: a revoked org admin could otherwise revive one
- * another owner once sent them; a review of session 22).
+ * another owner once sent them; a review of session 22). Copying the link and resending hand out the invited access
+ * again, checked as giving it; cancelling takes it away, checked as a revoke is (rule 2: under `permissions` and
+ * `studio` any member manager may cancel, as they may revoke the member it would make; under `levels` the rank check
+ * is the same either way; review, session 26).
  */
 function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationId: string, mailable = true) {
   const inv = ctx.ws.invitations.get(invitationId);
   if (!inv) return { error: invitationNotFound(invitationId) };
   const actor = authorizeMemberManagement(ctx, actorId);
   if (!isActor(actor)) return { error: actor! };
-  const rank = checkAssignment(ctx, actor, undefined, inv.access);
+  const rank = mailable ? checkAssignment(ctx, actor, undefined, inv.access) : checkAssignment(ctx, actor, inv.access, undefined);
   if (rank) return { error: rank };
   if (mailable && (inv.inviteeUserId === actorId || (hasAddress(inv) && ctx.org.byEmail.get(inv.email) === actorId))) return { error: selfInvitation() };
   if (inv.status !== 'pending') return { error: notPending(inv) };
