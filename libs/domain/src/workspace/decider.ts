@@ -127,6 +127,15 @@ export function invitationLink(
   return inv ? { ok: true, invitation: inv } : { ok: false, error: error! };
 }
 
+/** A pending invitation of the workspace bound to `userId` (to any address they held: org state's knownEmails). */
+const pendingInvitationOfUser = (ctx: WorkspaceContext, userId: string): string | undefined => {
+  for (const address of ctx.org.users.get(userId)?.knownEmails ?? []) {
+    const id = ctx.ws.pendingByEmail.get(address);
+    if (id !== undefined && ctx.ws.invitations.get(id)?.inviteeUserId === userId) return id;
+  }
+  return undefined;
+};
+
 function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const emailError = checkEmail('email', cmd.email);
   if (emailError) return reject(validationFailed([emailError]));
@@ -154,6 +163,13 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   if (ctx.ws.pendingByEmail.has(email))
     return reject(
       domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),
+    );
+  // rule 6, for the person: the user an invitation to this address would link may hold a pending one here, sent to an
+  // address they held before; two would make them a member by one and leave the other pending (review, session 26)
+  const pendingForUser = existingUser && pendingInvitationOfUser(ctx, existingUser);
+  if (pendingForUser)
+    return reject(
+      domainError('ALREADY_INVITED', `The user at ${email} already has a pending invitation here, sent to an address they held before; resend or cancel that one.`),
     );
   if (ctx.ws.invitations.has(cmd.invitationId))
     return reject(domainError('ALREADY_INVITED', `Invitation ${cmd.invitationId} already exists.`));

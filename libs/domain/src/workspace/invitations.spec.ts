@@ -62,6 +62,19 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     s.invited('jane@acme.test');
     expectError(s.when(inviteCmd(s, ' Jane@ACME.test')), 'ALREADY_INVITED');
   });
+  it('rule 6: a user with a pending invitation here, sent to an address they held before, is not invited again at their new one (ALREADY_INVITED): accepting one would leave the other pending', () => {
+    // review, session 26: both were sent; the user became a member by one and the other stayed pending for good
+    const s = new Scenario().member('jane');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const first = s.invited('jane@acme.test');
+    expect(s.ctx.ws.invitations.get(first)?.inviteeUserId).toBe('jane');
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' }, confirmationTtlSeconds: HOURS_48 });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
+    expectError(s.when(inviteCmd(s, 'Jane@New.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    // the earlier one cancelled, the new address is invited
+    s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: first });
+    expectEvents(s.when(inviteCmd(s, 'jane@new.test', { invitationId: 'inv-new' })), ['UserInvited']);
+  });
   it('after a cancel or a revoke the address can be invited again', () => {
     const s = new Scenario().member('jane');
     const inv = s.invited('joe@acme.test');
