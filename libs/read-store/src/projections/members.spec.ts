@@ -61,6 +61,7 @@ describe('members projection', () => {
       teamIds: [],
       sortName: 'bob@example.test',
       searchText: 'bob@example.test',
+      seenOrder: '0',
     });
   });
 

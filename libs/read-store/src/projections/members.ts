@@ -66,6 +66,8 @@ export interface MemberDoc extends Doc, MemberView {
   sortName: string;
   /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
   searchText: string;
+  /** sort key of `sort=lastSeen` (presenceFields; members version 6) */
+  seenOrder: string;
 }
 
 export interface MemberUserDoc extends Doc {
@@ -86,6 +88,19 @@ const sortName = (displayName: string | null, email: string | null): string => s
 const keysOf = (p: { email: string | null; displayName: string | null; alias: string | null }) => ({
   sortName: sortName(p.displayName, p.email),
   searchText: searchTextOf(p),
+});
+
+/**
+ * A member's presence, last-seen time and the key `sort=lastSeen` orders by: online and away members first, then the
+ * others, each by last seen. What the document holds of an online member is the time of their last status change;
+ * their latest heartbeat (what reads show: apps/api/src/shared/last-seen.ts) is within the presence timeout of now,
+ * later than that of anyone who timed out. Sorted by the stored time alone, a member online all day came after one
+ * who left an hour ago (review, session 26); so ordered, the list is as accurate as the times it shows (rule 13).
+ */
+export const presenceFields = (presence: MemberDoc['presence'], lastSeenAt: string | null) => ({
+  presence,
+  lastSeenAt,
+  seenOrder: `${presence === 'offline' ? 0 : 1}${lastSeenAt ?? ''}`,
 });
 
 type Profile = Pick<MemberDoc, 'email' | 'displayName' | 'alias' | 'avatarUrl'>;
@@ -119,8 +134,7 @@ function newMember(
     revokedAt: null,
     expiresAt: null,
     linkVersion: null,
-    lastSeenAt: null,
-    presence: 'offline',
+    ...presenceFields('offline', null),
     teamIds: [],
     ...keysOf(profile),
   };
@@ -243,8 +257,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         revokedAt: null,
         expiresAt: d.expiresAt,
         linkVersion: d.linkVersion,
-        lastSeenAt: null,
-        presence: 'offline',
+        ...presenceFields('offline', null),
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
         ...(d.addressKey === 'organization' && { addressKey: d.addressKey }),
@@ -299,7 +312,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
       if (!member) return [];
-      return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, teamIds: [], presence: 'offline' })];
+      return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, teamIds: [], ...presenceFields('offline', member.lastSeenAt) })];
     }
     // rule 14: the member's teams (`?team=` filters by them); revokes and deletions decide their own removals
     case 'TeamMemberAdded':
@@ -314,7 +327,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
       if (!member) return [];
-      return [upsert(MEMBERS, { ...member, presence: d.status, lastSeenAt: d.lastSeenAt ?? member.lastSeenAt })];
+      return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt) })];
     }
     default:
       return [];
@@ -327,8 +340,8 @@ export const membersProjection: Projection = {
   // removes accents only, not every combining mark; 4: the same documents, replayed once: a data dir written before
   // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
-  // `member_users` keeps no list of addresses
-  version: 5,
+  // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first
+  version: 6,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
@@ -341,7 +354,7 @@ export const membersProjection: Projection = {
         ['workspaceId', 'sortName'],
         ['workspaceId', 'email'],
         ['workspaceId', 'joinedAt'],
-        ['workspaceId', 'lastSeenAt'],
+        ['workspaceId', 'seenOrder'],
       ],
       // one folded text per document (searchText): case, accents and the address's Unicode domain set aside
       search: ['searchText'],

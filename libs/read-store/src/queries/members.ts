@@ -40,9 +40,9 @@ export interface MemberWithPermissions extends MemberView {
   effectivePermissions: EffectivePermissions | null;
 }
 
-const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'email', lastSeen: 'lastSeenAt', joined: 'joinedAt' };
+const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'email', lastSeen: 'seenOrder', joined: 'joinedAt' };
 
-const toView = ({ sortName: _sortName, searchText: _searchText, addressKey: _addressKey, ...member }: MemberDoc): MemberView => member;
+const toView = ({ sortName: _sortName, searchText: _searchText, seenOrder: _seenOrder, addressKey: _addressKey, ...member }: MemberDoc): MemberView => member;
 
 /** the statuses a list shows: pending invitations have no presence, so a presence filter leaves them out */
 const statusesOf = (f: MemberFilters): MemberStatus[] => {

@@ -3,6 +3,7 @@ import { PROJECTIONS } from '../projections';
 import { rebuild } from '../projector/rebuild';
 import { TempStores } from '../projector/testing/temp-stores';
 import { LogScenario, WS } from '../projections/testing/scenario';
+import { PresenceLog } from '../projections/testing/presence-log';
 import type { SqliteReadStore } from '../store';
 import { exportHistoryCsv, listHistory } from './history';
 import { exportMembersCsv, getMember, listMembers } from './members';
@@ -192,6 +193,43 @@ describe('the user list sorted by name', () => {
       expect(sorted).toEqual(['Ada Admin', 'Ärger', 'bob', 'Emil', 'Émile Zola', 'Eva', 'Zoë']);
       const reversed = (await listMembers(read, WS, { sort: 'name', direction: 'desc' })).items.map((m) => m.displayName);
       expect(reversed).toEqual([...sorted].reverse());
+    } finally {
+      await stores.close();
+    }
+  });
+});
+
+describe('rule 13: sort=lastSeen', () => {
+  it('lists online and away members first, then the others, each by last seen: one online all day comes before one who left an hour ago, though the time stored for them is when they came online (review, session 26)', async () => {
+    const stores = new TempStores();
+    try {
+      const s = new PresenceLog();
+      for (const [id, name] of [['allday', 'All Day'], ['lunch', 'Away At Lunch'], ['left', 'Left Early'], ['never', 'Never Seen']] as const) s.member(id, {}, WS, name);
+      s.at('2026-03-01T10:00:00.000Z').heartbeat('allday', 'online');
+      s.at('2026-03-01T10:30:00.000Z').heartbeat('lunch', 'away');
+      s.at('2026-03-01T11:00:00.000Z').heartbeat('left', 'online');
+      // allday keeps sending heartbeats (no event: nothing changes), left stops and times out
+      s.at('2026-03-01T11:01:30.000Z').timeout('left', '2026-03-01T11:00:00.000Z');
+      await stores.append(s.log.takeAppends());
+      const read = stores.readStore();
+      await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
+      const seen = ['allday', 'lunch', 'left', 'never'];
+      const order = async (direction?: 'asc' | 'desc', limit?: number) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listMembers(read, WS, { status: 'active', sort: 'lastSeen', direction, limit, cursor });
+          ids.push(...page.items.map((m) => m.userId!));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids.filter((id) => seen.includes(id));
+      };
+      expect(await order()).toEqual(['lunch', 'allday', 'left', 'never']);
+      // one a page: the cursor crosses from the online members to the others
+      expect(await order('desc', 1)).toEqual(['lunch', 'allday', 'left', 'never']);
+      expect(await order('asc', 2)).toEqual(['never', 'left', 'allday', 'lunch']);
+      // what each shows is still the time stored (the API overlays the live heartbeat of those online)
+      expect((await listMembers(read, WS, { presence: 'offline', sort: 'lastSeen' })).items.find((m) => m.userId === 'left')?.lastSeenAt).toBe('2026-03-01T11:00:00.000Z');
     } finally {
       await stores.close();
     }
