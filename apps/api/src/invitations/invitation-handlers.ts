@@ -9,10 +9,12 @@ import {
   decideOrganization,
   decideWorkspace,
   domainError,
+  grantWarnings,
   hasAddress,
   invitationLink,
   invitationSubject,
   isOrganizationEvent,
+  modelOf,
   normalizeEmail,
 } from '@rollcall/domain';
 import { APP_CONFIG } from '../shared/tokens';
@@ -95,12 +97,14 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
       );
+    // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
+    const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
     return {
       invitationId,
       inviteUrl,
       expiresAt: invited.data.expiresAt,
       position: done.position,
-      ...(done.warnings.length > 0 && { warnings: done.warnings }),
+      ...(warnings.length > 0 && { warnings }),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type Restrictions, type WorkspaceEvent, decideWorkspace } from '@rollcall/domain';
+import { type Restrictions, type WorkspaceEvent, decideWorkspace, grantWarnings, modelOf } from '@rollcall/domain';
 import type { CommandContext } from '../shared/command-context';
 import { StreamHandler } from '../shared/stream-handler';
 import { type WorkspaceRef, workspace } from '../shared/targets';
@@ -29,13 +29,15 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
       if (e.type === 'RestrictionsChanged') access.restrictions = e.data.after;
       if (e.type === 'GrantsChanged') access.grants = e.data.after;
     }
+    // a replay's warnings are those of the access it left, as the decider's were for a request naming grants
+    const warnings = done.replayed ? (body.grants ? grantWarnings(access, modelOf(done.context)) : []) : done.warnings;
     return {
       userId,
       // a change of level may record restrictions twice (those it drops, then those it adds): each kind named once
       changed: [...new Set(done.events.map((e) => e.type))],
       access,
       position: done.position,
-      ...(done.warnings.length > 0 && { warnings: done.warnings }),
+      ...(warnings.length > 0 && { warnings }),
     };
   }
 }
