@@ -4155,7 +4155,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_ORG_ADMIN, LAST_OWNER */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
@@ -4167,7 +4167,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'LAST_ORG_ADMIN' | 'LAST_OWNER';
+            code?: 'CONCURRENCY_CONFLICT' | 'LAST_OWNER';
           };
         };
       };

@@ -67,7 +67,7 @@ export class UsersController {
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, UserDeleted)
-  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'LAST_ORG_ADMIN', 'LAST_OWNER')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF', 'LAST_OWNER')
   deleteUser(
     @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,

@@ -36,10 +36,9 @@ export function decideDeleteUser(
     return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can delete users.'));
   const user = activeUser(org, command.userId);
   if (!user) return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
+  // (so the organization keeps an org admin: the one deleting)
   if (command.userId === command.actorId)
     return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot delete yourself; ask another organization admin.'));
-  if (user.orgAdmin && ![...org.users.values()].some((u) => u.userId !== user.userId && u.orgAdmin && !u.deleted))
-    return reject(domainError('LAST_ORG_ADMIN', 'This is the last organization admin and cannot be deleted.'));
   const memberOf: string[] = [];
   const inWorkspaces: DeletionEvent[] = [];
   const addresses = addressesErasedWith(org, ctx.workspaces, user.userId);

@@ -167,10 +167,11 @@ describe('rule 12: delete user removes them from the organization and every work
     // the pseudonymous id stays: the user record is kept, marked deleted
     expect(s.org.users.get('jane')!.deleted).toBe(true);
   });
-  it('only an org admin may delete, not oneself, not twice, not the last org admin', () => {
+  it('only an org admin may delete, not oneself (so the organization keeps an org admin), not twice', () => {
     const s = new Scenario().member('owner', { roles: ['owner'] }).member('jane');
     expectError(s.whenDelete('jane', 'owner'), 'INSUFFICIENT_AUTHORITY');
     expectError(s.whenDelete(ADMIN, ADMIN), 'CANNOT_MODIFY_SELF');
+    expect(s.org.users.get(ADMIN)?.orgAdmin).toBe(true);
     expectError(s.whenDelete('ghost'), 'USER_NOT_FOUND');
     const d = s.whenDelete('jane');
     s.applyOrg(d.ok ? d.events : []);
