@@ -26,7 +26,7 @@ import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization } from '../shared/targets';
+import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/targets';
 
 export interface InvitationAnswer {
   invitationId: string;
@@ -76,11 +76,15 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
   async execute({ ref, ctx, body }: InviteMemberCommand): Promise<InvitationAnswer> {
     const invitationId = createdId(ctx, 'invitation');
     const decide = () =>
-      this.streams.handle(workspace(ref), ctx, (c) =>
-        decideWorkspace(
-          { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
-          c,
-        ),
+      this.streams.handle(
+        workspaceCheckingOrganization(ref),
+        ctx,
+        (c) =>
+          decideWorkspace(
+            { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
+            c,
+          ),
+        { checkLoaded: true },
       );
     const done = await decide().catch(async (error: unknown) => {
       // "already invited" on an invitation whose address another process's deletion erased a moment ago: heard now, decided again

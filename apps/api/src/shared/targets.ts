@@ -60,6 +60,22 @@ export const workspace = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   },
 });
 
+/**
+ * A workspace stream decided over `{ org, ws }` where the decision rests on who holds an address in the organization
+ * (an invitation: the invitee bound, rule 6's ALREADY_MEMBER, rule 3's own address). Appended to the workspace alone,
+ * with the command's `checkLoaded` checking the organization's stream at the revision loaded: an email change
+ * confirmed meanwhile sends it back (probe 26: a member invited the address they were confirming as theirs, both
+ * succeeded, and after a revoke they accepted their own invitation; the confirmation checks the workspaces the same way).
+ */
+export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
+  lock: workspaceStream(ref.workspaceId),
+  load: async (states) => {
+    const { org, ws, context } = await loadWorkspace(states, ref);
+    // the workspace first: parts route to streams[0] by default
+    return { context, streams: [ws, org] };
+  },
+});
+
 /** A workspace together with its organization, both appended to atomically (accepting an invitation). */
 export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),

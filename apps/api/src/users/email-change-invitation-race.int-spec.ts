@@ -99,4 +99,36 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     expect(decided.state.users.get(user)).toMatchObject({ email: 'u@acme.test' });
     expect(decided.state.byEmail.get('x@acme.test')).toBeUndefined();
   });
+
+  it.each([
+    ['its first command (decided in turn)', false],
+    ['after others (pipelined)', true],
+  ])('rule 3: a member\'s invitation of the address they are confirming as theirs, decided before the confirmation committed elsewhere, is decided again and refused (ALREADY_MEMBER): %s', async (_, warm) => {
+    // probe 26: sent together, the confirmation was 200 and the invitation 201 (decided on the organization from
+    // before the confirmation; a workspace's command appended to the workspace alone): revoked later, the member
+    // accepted their own invitation and was an owner again. The invitation now checks the organization's stream.
+    const before: { run?: () => Promise<unknown> } = {};
+    const a = replica(hooked(store, before), dir);
+    const b = replica(store, dir);
+    const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+    const admin = org.adminUserId;
+    if (warm) await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W2' }));
+    const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
+    const ref = { organizationId: org.organizationId, workspaceId: ws.workspaceId };
+    const inv = await b.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'owner@acme.test', roles: ['owner'] }));
+    const owner = (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+    await b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(owner), owner, { email: 'new@acme.test' }));
+    const token = new URL(b.emailLinks.url({ organizationId: org.organizationId, userId: owner, version: 1 })).searchParams.get('token')!;
+
+    // replica B's confirmation commits between replica A's loads and its append of the owner's invitation
+    let confirmed = false;
+    before.run = async () => {
+      await b.confirm.execute(new ConfirmEmailChangeCommand(ctx('anyone'), token));
+      confirmed = true;
+    };
+    await expect(a.invite.execute(new InviteMemberCommand(ref, ctx(owner), { email: 'new@acme.test', roles: ['owner'] }))).rejects.toMatchObject({ error: { code: 'ALREADY_MEMBER' } });
+    expect(confirmed).toBe(true);
+    const decided = await new StreamStates(store).workspace((await new StreamStates(store).organization(org.organizationId)).state, ws.workspaceId);
+    expect(decided!.state.pendingByEmail.has('new@acme.test')).toBe(false);
+  });
 });
