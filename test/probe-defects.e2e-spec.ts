@@ -81,6 +81,25 @@ describe('item 1: an invitation cannot be taken over by changing one\'s email', 
     const member = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': withdrawn.body.position } });
     expect(member.body.email).toBe('jane@acme.test');
   });
+
+  it('probe 26 (rule 6, rule 11): a user with a pending invitation to a workspace at their former address is not invited there again at their new one, so no second invitation outlives their joining and lets them back in after a revoke', async () => {
+    const o = await app.api.organization();
+    const u = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'u-old@acme.test');
+    const other = (await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'Two' } })).body.workspaceId as string;
+    const invite = (email: string, roles: string[]) => app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: o.key, actor: o.admin, body: { email, roles } });
+    const asManager = await invite('u-old@acme.test', ['manager']);
+    expect(asManager.status).toBe(201);
+    await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${u}`, { key: o.key, actor: u, body: { email: 'u-new@acme.test' } });
+    const token = new URL((await mailTo(app, 'u-new@acme.test', 'email-confirmation')).confirmUrl!).searchParams.get('token')!;
+    expect((await app.api.request('POST', '/v1/users/email-confirmations', { body: { token } })).status).toBe(200);
+    // before: 201, the user joined by it as an agent, and the manager invitation stayed pending; revoked, they
+    // accepted it and were a manager again
+    expectProblem(await invite('u-new@acme.test', ['agent']), 409, 'ALREADY_INVITED');
+    const joined = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(asManager.body.inviteUrl) } });
+    expect(joined.body).toMatchObject({ userId: u });
+    const list = await app.api.request('GET', `/v1/workspaces/${other}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': joined.body.position } });
+    expect(list.body.items.filter((m: { status: string }) => m.status === 'pending')).toEqual([]);
+  });
 });
 
 describe('item 3: a retry after a lost answer answers the first answer, exactly once, across a restart', () => {
