@@ -49,10 +49,21 @@ export function effectivePermissions(access: Access, model: AccessModel, plan: P
 const appliesTo = (def: RestrictionDef, roles: string[], plan: Plan): boolean =>
   def.roles.some((r) => roles.includes(r)) && (!def.plans || def.plans.includes(plan));
 
-export const normalizeAccess = (access: Access): Access => ({
+/**
+ * Sorted lists and restrictions; with the model, a data scope set to its default value is dropped: it restricts
+ * nothing, and kept it made `{contact_visibility: "all"}` a change from `{}` with the same permissions (probe 26).
+ */
+export const normalizeAccess = (access: Access, model?: AccessModel): Access => ({
   roles: sorted(access.roles),
   grants: sorted(access.grants),
-  restrictions: Object.fromEntries(Object.entries(access.restrictions).sort(([a], [b]) => a.localeCompare(b))),
+  restrictions: Object.fromEntries(
+    Object.entries(access.restrictions)
+      .filter(([name, value]) => {
+        const def = model && restrictionOf(model, name);
+        return !(def && def.kind === 'scope' && value === def.defaultValue);
+      })
+      .sort(([a], [b]) => a.localeCompare(b)),
+  ),
 });
 
 export const sameList = (a: string[], b: string[]): boolean =>

@@ -17,6 +17,16 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     const s = new Scenario('levels').member('m', { roles: ['manager'] });
     expectEvents(change(s, ADMIN, 'm', { roles: ['manager'] }), []);
   });
+  it('rule 10: a data scope set to its default value restricts nothing and is no change (probe 26: recorded as one); invited so, it is not kept either', () => {
+    const s = new Scenario('levels').member('a', { roles: ['agent'] });
+    expectEvents(change(s, ADMIN, 'a', { restrictions: { contact_visibility: 'all' } }), []);
+    const [narrowed] = expectEvents(change(s, ADMIN, 'a', { restrictions: { contact_visibility: 'self_only' } }), ['RestrictionsChanged']) as RestrictionsChanged[];
+    s.given({ type: 'ChangeAccess', ...by(s, ADMIN), userId: 'a', restrictions: { contact_visibility: 'self_only' } });
+    const [widened] = expectEvents(change(s, ADMIN, 'a', { restrictions: { contact_visibility: 'all' } }), ['RestrictionsChanged']) as RestrictionsChanged[];
+    expect([narrowed!.data.after, widened!.data.after]).toEqual([{ contact_visibility: 'self_only' }, {}]);
+    const [invited] = expectEvents(s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-d', email: 'd@acme.test', ttlSeconds: 60, roles: ['agent'], restrictions: { contact_visibility: 'all', workflows: true } }), ['UserInvited']);
+    expect(invited!.data.access.restrictions).toEqual({ workflows: true });
+  });
   it('a new access level drops the restrictions that no longer apply, before the level changes', () => {
     const s = new Scenario('levels').member('m', { roles: ['manager'], restrictions: { data_export: true } });
     const events = expectEvents(change(s, ADMIN, 'm', { roles: ['agent'] }), ['RestrictionsChanged', 'AccessLevelChanged']);

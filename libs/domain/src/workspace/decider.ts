@@ -150,7 +150,7 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   };
   const invalid = validateAccess(requested, model, planOf(ctx));
   if (invalid) return reject(invalid);
-  const access = normalizeAccess(requested);
+  const access = normalizeAccess(requested, model);
   const authority = checkAssignment(ctx, actor, undefined, access);
   if (authority) return reject(authority);
 
@@ -307,7 +307,7 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   };
   const invalid = validateAccess(requested, model, planOf(ctx));
   if (invalid) return reject(invalid);
-  const next = normalizeAccess(requested);
+  const next = normalizeAccess(requested, model);
   const authority = checkAssignment(ctx, actor, current, next);
   if (authority) return reject(authority);
   if (isLastOwner(ctx, cmd.userId) && !isOwner(next, model, planOf(ctx)))
