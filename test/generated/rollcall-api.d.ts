@@ -4619,7 +4619,18 @@ export interface operations {
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];
-        role?: string;
+        /** @description members holding this role (the workspace's preset names which exist there) */
+        role?:
+          | 'agent'
+          | 'analyst'
+          | 'content_manager'
+          | 'developer'
+          | 'environment_manager'
+          | 'manager'
+          | 'member'
+          | 'operator'
+          | 'owner'
+          | 'producer';
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -4791,7 +4802,18 @@ export interface operations {
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: string[];
-        role?: string;
+        /** @description members holding this role (the workspace's preset names which exist there) */
+        role?:
+          | 'agent'
+          | 'analyst'
+          | 'content_manager'
+          | 'developer'
+          | 'environment_manager'
+          | 'manager'
+          | 'member'
+          | 'operator'
+          | 'owner'
+          | 'producer';
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';

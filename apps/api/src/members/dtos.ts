@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
+import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
 import { ID_PATTERN } from '../shared/dtos';
 import { IsInstant, STATUSES } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
@@ -13,6 +14,9 @@ export class RevokeDto {
   @Matches(ID_PATTERN, { message: 'must be a user id' })
   reassignContactsTo?: string;
 }
+
+/** every role of every preset */
+const ROLE_NAMES = [...new Set(Object.values(ACCESS_MODEL_PRESETS).flatMap((model) => Object.keys(model.roles)))].sort();
 
 /** The user list's filters and order: the list (paged) and its CSV export (the whole of it) take the same. */
 export class MemberFilterQuery {
@@ -31,7 +35,12 @@ export class MemberFilterQuery {
   @IsIn(STATUSES, { each: true, message: 'must be pending, active or revoked' })
   status?: ('pending' | 'active' | 'revoked')[];
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) role?: string;
+  // a role of no preset matches nobody anywhere: refused as another filter's unknown value is (probe 26); one of
+  // another preset than the workspace's is a well-formed filter that matches nobody there
+  @ApiPropertyOptional({ enum: ROLE_NAMES, description: "members holding this role (the workspace's preset names which exist there)" })
+  @IsOptional()
+  @IsIn(ROLE_NAMES, { message: `must be a role: ${ROLE_NAMES.join(', ')}` })
+  role?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) team?: string;
   @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
