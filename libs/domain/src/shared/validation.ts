@@ -134,6 +134,8 @@ export const checkUrl = (field: string, raw: unknown): FieldError | undefined =>
     const url = new URL(raw);
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       return { field, message: 'must be an http(s) URL' };
+    // shown to everyone in every workspace: a user name or password in it would be published (probe 26)
+    if (url.username !== '' || url.password !== '') return { field, message: 'must not contain a user name or password' };
   } catch {
     return { field, message: 'must be a valid URL' };
   }

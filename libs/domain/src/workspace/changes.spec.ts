@@ -110,6 +110,10 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expectError(upd('joe', { displayName: 'Hacked' }), 'INSUFFICIENT_AUTHORITY');
     expectError(upd('jane', { email: 'joe@acme.test' }), 'EMAIL_TAKEN');
     expectError(upd('jane', { avatarUrl: 'javascript:alert(1)' }), 'VALIDATION_FAILED');
+    // shown in every workspace: no credentials in it (probe 26)
+    for (const avatarUrl of ['https://user:pw@img.example/a.png', 'https://token@img.example/a.png'])
+      expect(upd('jane', { avatarUrl })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', fields: [{ field: 'avatarUrl', message: 'must not contain a user name or password' }] } });
+    expectEvents(upd('jane', { avatarUrl: 'https://img.example/a.png' }), ['UserProfileUpdated']);
     expectError(upd('jane', { displayName: '  ' }), 'VALIDATION_FAILED');
     expectError(upd('jane', { email: 'nope' }), 'VALIDATION_FAILED');
     expectError(upd(ADMIN, { displayName: 'X' }, 'ghost'), 'USER_NOT_FOUND');
