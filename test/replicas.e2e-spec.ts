@@ -17,10 +17,12 @@ import { Random } from './support/random';
 const SEEDS = (process.env.ROLLCALL_REPLICAS_SEED ?? '13,5').split(',').map(Number);
 const CLIENTS = 64;
 const COMMANDS = 1000;
+/** users deleted now and then (not in CI yet: see where `delete` is chosen) */
+const DELETIONS = process.env.ROLLCALL_REPLICAS_DELETIONS === '1';
 /** share of commands also sent, with the same Idempotency-Key, to the other replica at the same time */
 const DUPLICATED = 0.08;
 
-type Op = 'access' | 'revoke' | 'invite' | 'accept' | 'cancel' | 'resend' | 'team-add' | 'team-remove' | 'heartbeat' | 'offline';
+type Op = 'access' | 'revoke' | 'invite' | 'accept' | 'cancel' | 'resend' | 'team-add' | 'team-remove' | 'heartbeat' | 'offline' | 'delete';
 interface Outcome {
   op: Op;
   key: string;
@@ -145,6 +147,12 @@ describe('replicas: two API processes over one data dir', () => {
         let op = pick<Op>(['access', 'access', 'access', 'revoke', 'invite', 'invite', 'invite', 'accept', 'accept', 'cancel', 'resend', 'team-add', 'team-add', 'team-remove', 'heartbeat', 'offline']);
         if (!link && (op === 'accept' || op === 'cancel' || op === 'resend')) op = 'invite';
         if (ownerTargeted && op === 'revoke') op = 'access';
+        // ROLLCALL_REPLICAS_DELETIONS=1: now and then a user's deletion, decided over every workspace and sent back by a
+        // write to any (rule 12, ADR 0004 "Session 26"); not the contested owners; the address may be invited again (a
+        // new user). Not in CI yet: with it, seeds report "cached state differs from the log" now and then (an erased
+        // address in a replica's cached state, or one read as erased that the log reads): open, session 26's note
+        if (DELETIONS && !ownerTargeted && random.chance(0.015)) op = 'delete';
+        const deleted = op === 'delete' ? users.get(pick(people.slice(2)))! : undefined;
         const [method, path, body] = {
           access: ['PATCH', `/v1/workspaces/${ws}/members/${target}/access`, { roles: ROLES[preset]() }],
           revoke: ['DELETE', `/v1/workspaces/${ws}/members/${target}`, {}],
@@ -157,10 +165,11 @@ describe('replicas: two API processes over one data dir', () => {
           // presence from both replicas: what presence_daily accumulates must be counted once (rule 13)
           heartbeat: ['POST', `/v1/workspaces/${ws}/presence/heartbeat`, { status: pick(['online', 'away']) }],
           offline: ['POST', `/v1/workspaces/${ws}/members/${target}/presence/offline`, undefined],
+          delete: ['DELETE', `/v1/organizations/${organizationId}/users/${deleted}`, undefined],
         }[op] as [string, string, unknown];
         const replicas = random.chance(DUPLICATED) ? [home, other] : [home];
         // a heartbeat is the actor's own: any of the people
-        const by = op === 'heartbeat' ? users.get(pick(people))! : actor;
+        const by = op === 'heartbeat' ? users.get(pick(people))! : op === 'delete' ? admin : actor;
         const replies = await Promise.all(replicas.map((r) => send(r, op, method, path, k, body, op === 'accept' ? undefined : by)));
         for (const r of replies)
           if (r.status < 300 && r.body?.inviteUrl) links.set(`${ws}:${address}`, { invitationId: r.body.invitationId, token: tokenOf(r.body.inviteUrl) });

@@ -146,9 +146,9 @@ export class StreamHandler {
   private async inTurn<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     // the last attempt, and the last that may decide (a conflict on the last decision earns one look for the key)
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
-    const contended = new ContendedTurns(options);
+    const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
-      const release = await contended.hold(this.turns, target.lock);
+      const release = await contended.hold(this.turns);
       try {
         const view = this.states.forLock(target.lock);
         const { context, streams } = await target.load(view);
@@ -197,10 +197,10 @@ export class StreamHandler {
   private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
-    const contended = new ContendedTurns(options);
+    const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
       const turn = await this.turns.run(target.lock, () =>
-        contended.around(this.turns, target.lock, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended)),
+        contended.around(this.turns, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended)),
       );
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
