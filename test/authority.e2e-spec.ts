@@ -54,6 +54,40 @@ describe('authority over HTTP', () => {
     expect((await app.api.request('POST', `${s.ws}/invitations`, { key: s.key, actor: s.admin, body: { email: 'o2@acme.test', roles: ['owner'] } })).status).toBe(201);
   });
 
+  it('rule 5: an org admin makes another user an org admin (PUT …/org-admin) and takes it away (DELETE): owner authority in a workspace they are no member of, create workspaces; history, roster and access as of T say so', async () => {
+    const s = await setup();
+    const other = (await app.api.request('POST', `/v1/organizations/${s.organizationId}/workspaces`, { key: s.key, actor: s.admin, body: { name: 'Other' } })).body.workspaceId as string;
+    const orgAdmin = (method: 'PUT' | 'DELETE', who: string, actor = s.admin) => app.api.request(method, `/v1/organizations/${s.organizationId}/users/${who}/org-admin`, { key: s.key, actor });
+    // only an org admin, never for themself, only a user of the organization
+    expectProblem(await orgAdmin('PUT', s.agent, s.owner), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await orgAdmin('DELETE', s.admin), 403, 'CANNOT_MODIFY_SELF');
+    expectProblem(await orgAdmin('PUT', 'no-such-user'), 404, 'USER_NOT_FOUND');
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a1@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+
+    const made = await orgAdmin('PUT', s.agent);
+    expect(made.status).toBe(200);
+    expect(made.body).toEqual({ userId: s.agent, orgAdmin: true, changed: true, position: expect.any(String) });
+    expect((await orgAdmin('PUT', s.agent)).body).toMatchObject({ orgAdmin: true, changed: false });
+    expect((await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a2@acme.test', roles: ['owner'] } })).status).toBe(201);
+    expect((await app.api.request('POST', `/v1/organizations/${s.organizationId}/workspaces`, { key: s.key, actor: s.agent, body: { name: 'Theirs' } })).status).toBe(201);
+    // the new admin may take it from the first one, and not from themself
+    expectProblem(await orgAdmin('DELETE', s.agent, s.agent), 403, 'CANNOT_MODIFY_SELF');
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+
+    const taken = await orgAdmin('DELETE', s.agent);
+    expect(taken.body).toMatchObject({ userId: s.agent, orgAdmin: false, changed: true });
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a3@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    const read = (path: string) => app.api.request('GET', `/v1/workspaces/${other}${path}`, { key: s.key, actor: s.admin, headers: { 'x-min-position': taken.body.position } });
+    const history = await read(`/history?userId=${s.agent}`);
+    expect(history.body.items.map((e: { change: string; actorId: string }) => [e.change, e.actorId])).toEqual([
+      ['org_admin_granted', s.admin],
+      ['org_admin_revoked', s.admin],
+    ]);
+    expect((await read(`/access?asOf=${encodeURIComponent(between)}`)).body.orgAdmins).toEqual([s.admin, s.agent].sort());
+    expect((await read('/access')).body.orgAdmins).toEqual([s.admin]);
+  });
+
   it('rule 3: an org admin revoked by another owner cannot invite their own address back (403 CANNOT_MODIFY_SELF); the owner can', async () => {
     const s = await setup();
     // the address as created (a read of the user list right after the writes may not have caught up: CI under load)

@@ -19,6 +19,7 @@ import { AcceptInvitationController, InvitationsController } from './invitations
 import { ChangeAccessHandler, RevokeAccessHandler } from './members/member-handlers';
 import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
+import { ChangeOrgAdminHandler } from './users/org-admin';
 import { EmailConfirmationController, UsersController } from './users/users.controller';
 import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
 import { fieldErrors } from './shared/field-errors';
@@ -90,6 +91,7 @@ const COMMAND_HANDLERS = [
   ChangeAccessHandler,
   RevokeAccessHandler,
   UpdateProfileHandler,
+  ChangeOrgAdminHandler,
   ConfirmEmailChangeHandler,
   DeleteUserHandler,
 ];

@@ -8,6 +8,7 @@ export * from './organization/state';
 export * from './organization/decider';
 export * from './users/profile';
 export * from './users/delete-user';
+export * from './users/org-admin';
 export * from './workspace/events';
 export * from './workspace/state';
 export * from './workspace/authority';

@@ -16,6 +16,7 @@ export const ORGANIZATION_EVENT_TYPES = [
   'EmailChangeRequested',
   'EmailChangeConfirmed',
   'EmailChangeWithdrawn',
+  'OrgAdminChanged',
   'UserDeleted',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [

@@ -15,6 +15,8 @@ const CHANGES = [
   'deleted',
   'added_to_team',
   'removed_from_team',
+  'org_admin_granted',
+  'org_admin_revoked',
 ];
 
 /** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes. */

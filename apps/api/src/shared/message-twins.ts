@@ -19,6 +19,8 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'members.revoke': 'DELETE /v1/workspaces/{ws}/members/{userId}',
   'users.updateProfile': 'PATCH /v1/organizations/{org}/users/{userId}',
   'users.delete': 'DELETE /v1/organizations/{org}/users/{userId}',
+  'users.grantOrgAdmin': 'PUT /v1/organizations/{org}/users/{userId}/org-admin',
+  'users.revokeOrgAdmin': 'DELETE /v1/organizations/{org}/users/{userId}/org-admin',
   'users.confirmEmail': 'POST /v1/users/email-confirmations',
   'teams.create': 'POST /v1/workspaces/{ws}/teams',
   'teams.rename': 'PATCH /v1/workspaces/{ws}/teams/{teamId}',

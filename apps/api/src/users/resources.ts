@@ -78,6 +78,15 @@ export class EmailChangeConfirmed extends WriteAnswer {
 }
 
 /** Deleting a user (rule 12): gone from the organization and these workspaces; personal data erased. */
+export class OrgAdminSet extends WriteAnswer {
+  @ApiProperty(USER_ID)
+  userId!: string;
+  @ApiProperty({ description: 'whether the user is an org admin now', example: true })
+  orgAdmin!: boolean;
+  @ApiProperty({ description: 'false when it already was so: nothing was appended', example: true })
+  changed!: boolean;
+}
+
 export class UserDeleted extends WriteAnswer {
   @ApiProperty(USER_ID)
   userId!: string;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
@@ -6,7 +6,8 @@ import { IsString, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
 import { type AuthedRequest, Public } from '../shared/auth';
 import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
-import { EmailChangeConfirmed, ProfileUpdated, UserDeleted } from './resources';
+import { EmailChangeConfirmed, OrgAdminSet, ProfileUpdated, UserDeleted } from './resources';
+import { ChangeOrgAdminCommand } from './org-admin';
 import { ID_PATTERN } from '../shared/dtos';
 import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
@@ -21,6 +22,10 @@ class ProfileMessage extends withEnvelope(UpdateProfileDto) {
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
 class DeleteUserMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+class OrgAdminMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
@@ -75,6 +80,45 @@ export class UsersController {
   ) {
     const organizationId = ownOrganization(call.principal, org);
     return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new DeleteUserCommand(organizationId, ctx, userId)));
+  }
+
+  @Put(':userId/org-admin')
+  @ApiOperation({
+    summary: "Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself.",
+  })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, OrgAdminSet)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF')
+  grantOrgAdmin(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
+    return this.orgAdmin(call, org, userId, true);
+  }
+
+  @Delete(':userId/org-admin')
+  @ApiOperation({ summary: 'Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself.' })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, OrgAdminSet)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF')
+  revokeOrgAdmin(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
+    return this.orgAdmin(call, org, userId, false);
+  }
+
+  private orgAdmin(call: ActingWriteCall, org: string, userId: string, orgAdmin: boolean) {
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ChangeOrgAdminCommand(organizationId, ctx, userId, orgAdmin)));
+  }
+
+  @MessagePattern('users.grantOrgAdmin')
+  @ApiExcludeEndpoint()
+  grantOrgAdminMessage(@Payload() m: OrgAdminMessage) {
+    return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(ownOrganization(p, m.organizationId), ctx, m.userId, true)));
+  }
+
+  @MessagePattern('users.revokeOrgAdmin')
+  @ApiExcludeEndpoint()
+  revokeOrgAdminMessage(@Payload() m: OrgAdminMessage) {
+    return this.messages.run('users.revokeOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(ownOrganization(p, m.organizationId), ctx, m.userId, false)));
   }
 
   @MessagePattern('users.updateProfile')

@@ -5,6 +5,7 @@ import { type Decision, accept, reject } from '../shared/result';
 import { checkEmail, checkText, cleanName, normalizeEmail } from '../shared/validation';
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
+import { type ChangeOrgAdmin, decideChangeOrgAdmin } from '../users/org-admin';
 import { activeUser, isOrgAdmin, type OrganizationState } from './state';
 
 export interface CreateOrganization {
@@ -41,7 +42,7 @@ export interface JoinOrganization {
   displayName?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange;
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin;
 
 /**
  * What the profile decider needs beside the organization: the pending invitations of its workspaces, by email
@@ -175,6 +176,8 @@ export function decideOrganization(
       if (!state.exists) return reject(notFound(command.organizationId));
       return decideConfirmEmailChange(command, profileContext(state, command.userId, command.userId, extra));
     }
+    case 'ChangeOrgAdmin':
+      return decideChangeOrgAdmin(command, state);
   }
 }
 

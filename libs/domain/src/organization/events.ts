@@ -69,6 +69,12 @@ export type EmailChangeConfirmed = Event<
  */
 export type EmailChangeWithdrawn = Event<'EmailChangeWithdrawn', { organizationId: string; userId: string; version: number; withdrawnAt: string }>;
 
+/**
+ * A user becomes an org admin (`orgAdmin: true`), with an owner's authority in every workspace of the organization
+ * (rule 5), or is no longer one. Decided by another org admin (users/org-admin.ts).
+ */
+export type OrgAdminChanged = Event<'OrgAdminChanged', { organizationId: string; userId: string; orgAdmin: boolean; changedAt: string }>;
+
 /** The user leaves the organization and every workspace; their personal data is erased (crypto-shredding). */
 export type UserDeleted = Event<
   'UserDeleted',
@@ -93,4 +99,5 @@ export type OrganizationEvent =
   | EmailChangeRequested
   | EmailChangeConfirmed
   | EmailChangeWithdrawn
+  | OrgAdminChanged
   | UserDeleted;

@@ -111,6 +111,12 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.users.set(user.userId, next);
       return state;
     }
+    case 'OrgAdminChanged': {
+      const user = state.users.get(event.data.userId);
+      if (!user || user.deleted) return state;
+      state.users.set(user.userId, { ...user, orgAdmin: event.data.orgAdmin });
+      return state;
+    }
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;

@@ -24,13 +24,13 @@ export const orgUserId = (organizationId: string, userId: string): string => `${
 
 export const orgUsersProjection: Projection = documentProjection<
   OrgUserDoc,
-  'UserJoinedOrganization' | 'UserProfileUpdated' | 'EmailChangeConfirmed' | 'UserDeleted'
+  'UserJoinedOrganization' | 'UserProfileUpdated' | 'EmailChangeConfirmed' | 'OrgAdminChanged' | 'UserDeleted'
 >({
   collection: ORG_USERS,
   // read by id only (the presence report's profiles): no query filters, sorts or searches it, so no index or search
   // rows to maintain on each write and to build after a rebuild (add them with the query that needs them)
   spec: { indexes: [] },
-  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'UserDeleted'],
+  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'OrgAdminChanged', 'UserDeleted'],
   id: (event) => orgUserId(event.data.organizationId, event.data.userId),
   evolve: (user, event) => {
     switch (event.type) {
@@ -63,6 +63,10 @@ export const orgUsersProjection: Projection = documentProjection<
           ...(c.avatarUrl !== undefined && { avatarUrl: c.avatarUrl }),
         };
       }
+      // rule 5: made an org admin by another, or no longer one
+      case 'OrgAdminChanged':
+        if (!user || user.deleted) return undefined;
+        return { ...user, orgAdmin: event.data.orgAdmin };
       case 'UserDeleted':
         if (!user) return undefined;
         return {

@@ -16,7 +16,10 @@ export type HistoryChange =
   | 'revoked'
   | 'deleted'
   | 'added_to_team'
-  | 'removed_from_team';
+  | 'removed_from_team'
+  /** rule 5: an owner's authority in every workspace, given or taken (an entry in each workspace of the organization) */
+  | 'org_admin_granted'
+  | 'org_admin_revoked';
 
 export interface HistoryEntryDoc extends Doc {
   workspaceId: string;

@@ -93,4 +93,20 @@ describe('permission_history projection (rule 17)', () => {
     expect(docs).not.toContain('zoe@acme.test');
     expect(docs).toContain('zoe.other@acme.test');
   });
+
+  it('rule 5: making a user an org admin, and taking it away, has an entry in every workspace of the organization, those created after it too', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2']);
+    s.member('bob', { roles: ['agent'] }, 'ws-1');
+    s.advance(60).orgAdmin('bob', true);
+    s.workspace('ws-3');
+    s.advance(60).orgAdmin('bob', false);
+    const list = entries(await build(s)).filter((e) => e.change.startsWith('org_admin'));
+    expect(list.map((e) => [e.workspaceId, e.change, e.userId, e.actorId, e.before, e.after])).toEqual([
+      ['ws-1', 'org_admin_granted', 'bob', 'admin', null, null],
+      ['ws-2', 'org_admin_granted', 'bob', 'admin', null, null],
+      ['ws-1', 'org_admin_revoked', 'bob', 'admin', null, null],
+      ['ws-2', 'org_admin_revoked', 'bob', 'admin', null, null],
+      ['ws-3', 'org_admin_revoked', 'bob', 'admin', null, null],
+    ]);
+  });
 });

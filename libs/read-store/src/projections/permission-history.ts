@@ -27,7 +27,8 @@ export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HIS
  *  - `u:${organizationId}:${userId}` every email address the user had;
  *  - `r:${organizationId}:${userId}` the workspaces where the user was revoked (and did not join again): their
  *    deletion gets an entry there too (rule 17: every workspace where they were a member);
- *  - `team:${teamId}` a team's current name (team entries name the team as it was called then).
+ *  - `team:${teamId}` a team's current name (team entries name the team as it was called then);
+ *  - `o:${organizationId}` the organization's workspaces (a change of org admin has an entry in each: rule 5).
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in the user's organization; in any, for invitations sent before
  * session 24); the entries keep the pseudonymous user id.
@@ -53,12 +54,16 @@ interface RevokedIn extends Doc {
 interface TeamName extends Doc {
   name: string;
 }
+interface OrganizationWorkspaces extends Doc {
+  workspaceIds: string[];
+}
 
 const S = PERMISSION_HISTORY_STATE;
 const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
 const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
 const teamKey = (team: string) => `team:${team}`;
 const revokedKey = (org: string, user: string) => `r:${org}:${user}`;
+const organizationKey = (org: string) => `o:${org}`;
 
 /** The user's record of workspaces they were revoked from, with `workspaceId` added or taken out (removed once empty). */
 async function revokedIn(read: ProjectionReader, org: string, user: string, workspaceId: string, revoked: boolean): Promise<ProjectionWrite[]> {
@@ -114,7 +119,19 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: null,
         after: access,
       });
-      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc)];
+      const known = (await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId)))?.workspaceIds ?? [];
+      const workspaces: OrganizationWorkspaces = { _id: organizationKey(d.organizationId), workspaceIds: [...known.filter((id) => id !== d.workspaceId), d.workspaceId] };
+      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc), upsert(S, workspaces)];
+    }
+    case 'OrgAdminChanged': {
+      // rule 5: an org admin has an owner's authority in every workspace of the organization, a member there or not:
+      // each workspace's history says when someone got it or lost it (rule 17)
+      const d = event.data;
+      const workspaces = (await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId)))?.workspaceIds ?? [];
+      const change = d.orgAdmin ? 'org_admin_granted' : 'org_admin_revoked';
+      return workspaces.map((workspaceId) =>
+        upsert(PERMISSION_HISTORY, entry(e, d.changedAt, { workspaceId, organizationId: d.organizationId, userId: d.userId, change, before: null, after: null })),
+      );
     }
     case 'UserInvited': {
       const d = event.data;
@@ -294,10 +311,10 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
+  // 5: the organization's workspaces in the state, for a change of org admin's entries (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 4,
+  version: 5,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
@@ -314,6 +331,7 @@ export const permissionHistoryProjection: Projection = {
     [PERMISSION_HISTORY_STATE]: { indexes: ['email'] },
   },
   eventTypes: [
+    'OrgAdminChanged',
     'UserDeleted',
     'UserDeletedFromWorkspace',
     'WorkspaceCreated',

@@ -147,6 +147,12 @@ export class Activity {
       case 9: {
         const userId = pick(ws.members, b);
         if (!userId) break;
+        // now and then a member made an org admin, or no longer one (rule 5): an entry in every workspace's history
+        if (c % 7 === 6 && userId !== admin) {
+          const orgAdmin = this.log.orgs.get(ws.organizationId)?.users.get(userId)?.orgAdmin !== true;
+          this.log.organization({ type: 'ChangeOrgAdmin', organizationId: ws.organizationId, actorId: admin, now, userId, orgAdmin });
+          break;
+        }
         const changes =
           c % 3 === 0
             ? { displayName: `Renamed ${c % 89}`, alias: c % 2 === 0 ? `al${c % 7}` : null }

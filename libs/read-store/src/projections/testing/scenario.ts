@@ -72,6 +72,12 @@ export class LogScenario {
     return this;
   }
 
+  /** Rule 5: the admin makes the user an org admin, or takes it away. */
+  orgAdmin(userId: string, orgAdmin: boolean): this {
+    must(this.log.organization({ type: 'ChangeOrgAdmin', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, orgAdmin }));
+    return this;
+  }
+
   deleteUser(userId: string): this {
     must(this.log.deleteUser(ORG, ADMIN, userId));
     return this;
