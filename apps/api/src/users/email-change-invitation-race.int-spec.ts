@@ -68,24 +68,34 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Two replicas (A's store runs `before.run` at its next append), an organization with workspace W, and a member of
+ * it (invited with `roles`) who asked for `newEmail`: the confirmation's token. `warm`: A pipelines (a command of A's
+ * first: its handler learns that the store checks APPEND_AFTER).
+ */
+async function memberAskingForAddress(warm: boolean, roles: string[] | undefined, newEmail: string) {
+  const before: { run?: () => Promise<unknown> } = {};
+  const a = replica(hooked(store, before), dir);
+  const b = replica(store, dir);
+  const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+  const admin = org.adminUserId;
+  if (warm) await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W2' }));
+  const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
+  const ref = { organizationId: org.organizationId, workspaceId: ws.workspaceId };
+  const inv = await b.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'u@acme.test', ...(roles && { roles }) }));
+  const user = (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+  await b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(user), user, { email: newEmail }));
+  const token = new URL(a.emailLinks.url({ organizationId: org.organizationId, userId: user, version: 1 })).searchParams.get('token')!;
+  return { a, b, before, org, admin, ref, user, token };
+}
+
 describe('email change: an address with a pending invitation cannot be claimed, under a race between replicas', () => {
   it.each([
     ['its first command (decided in turn)', false],
     ['after others (pipelined)', true],
   ])('the confirmation decided before an invitation to the address was committed elsewhere is decided again, and refused (EMAIL_PENDING_INVITATION): %s', async (_, warm) => {
-    const before: { run?: () => Promise<unknown> } = {};
-    const a = replica(hooked(store, before), dir);
-    const b = replica(store, dir);
-    const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
-    const admin = org.adminUserId;
-    // a command of A's first: its handler learns that the store checks APPEND_AFTER, and pipelines from then on
-    if (warm) await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W2' }));
-    const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
+    const { a, b, before, org, admin, user, token } = await memberAskingForAddress(warm, undefined, 'x@acme.test');
     const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
-    const inv = await b.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws.workspaceId }, ctx(admin), { email: 'u@acme.test' }));
-    const user = (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
-    await b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(user), user, { email: 'x@acme.test' }));
-    const token = new URL(a.emailLinks.url({ organizationId: org.organizationId, userId: user, version: 1 })).searchParams.get('token')!;
 
     // replica B's invitation to the new address commits between replica A's loads and its append
     let invited: { invitationId: string } | undefined;
@@ -107,18 +117,7 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     // probe 26: sent together, the confirmation was 200 and the invitation 201 (decided on the organization from
     // before the confirmation; a workspace's command appended to the workspace alone): revoked later, the member
     // accepted their own invitation and was an owner again. The invitation now checks the organization's stream.
-    const before: { run?: () => Promise<unknown> } = {};
-    const a = replica(hooked(store, before), dir);
-    const b = replica(store, dir);
-    const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
-    const admin = org.adminUserId;
-    if (warm) await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W2' }));
-    const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W' }));
-    const ref = { organizationId: org.organizationId, workspaceId: ws.workspaceId };
-    const inv = await b.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'owner@acme.test', roles: ['owner'] }));
-    const owner = (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
-    await b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(owner), owner, { email: 'new@acme.test' }));
-    const token = new URL(b.emailLinks.url({ organizationId: org.organizationId, userId: owner, version: 1 })).searchParams.get('token')!;
+    const { a, b, before, org, ref, user: owner, token } = await memberAskingForAddress(warm, ['owner'], 'new@acme.test');
 
     // replica B's confirmation commits between replica A's loads and its append of the owner's invitation
     let confirmed = false;
@@ -128,7 +127,7 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     };
     await expect(a.invite.execute(new InviteMemberCommand(ref, ctx(owner), { email: 'new@acme.test', roles: ['owner'] }))).rejects.toMatchObject({ error: { code: 'ALREADY_MEMBER' } });
     expect(confirmed).toBe(true);
-    const decided = await new StreamStates(store).workspace((await new StreamStates(store).organization(org.organizationId)).state, ws.workspaceId);
+    const decided = await new StreamStates(store).workspace((await new StreamStates(store).organization(org.organizationId)).state, ref.workspaceId);
     expect(decided!.state.pendingByEmail.has('new@acme.test')).toBe(false);
   });
 });
