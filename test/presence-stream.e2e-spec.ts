@@ -133,6 +133,25 @@ describe('rule 1: an open stream ends when its reader loses the authority to rea
   });
 });
 
+describe('rule 5: an org admin reads every workspace\'s stream; no longer one, their open stream ends', () => {
+  it('made an org admin, a user of another workspace opens this one\'s stream; the admin taking it away ends it, and no transition after it is sent', async () => {
+    const o = await workspaceWithMembers(1);
+    const other = (await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'Other' } })).body.workspaceId as string;
+    const outsider = await app.api.member({ key: o.key, actor: o.admin, workspaceId: other }, `out-${Math.random()}@acme.test`, { roles: ['agent'] });
+    const ticket = (actor: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor });
+    const orgAdmin = (method: 'PUT' | 'DELETE') => app.api.request(method, `/v1/organizations/${o.organizationId}/users/${outsider}/org-admin`, { key: o.key, actor: o.admin });
+    expectProblem(await ticket(outsider), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await orgAdmin('PUT')).status).toBe(200);
+    const stream = await connect(streamUrl(o, `?ticket=${encodeURIComponent((await ticket(outsider)).body.ticket as string)}`));
+    await stream.until((c) => c.comments.length > 0);
+    // review, session 26: the feed did not follow OrgAdminChanged, so the stream went on
+    expect((await orgAdmin('DELETE')).status).toBe(200);
+    await stream.whenEnded();
+    await heartbeat(o, o.members[0]!, 'online');
+    expect(stream.messages).toEqual([]);
+  });
+});
+
 describe('rule 13: stream tickets for EventSource', () => {
   const ticketFor = (o: Ws, actor: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor });
 

@@ -31,7 +31,7 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
  * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts), and every
  * change of access, after which the open streams of the workspace check their reader's authority again.
  */
-const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', ...ACCESS_CHANGES];
+const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
@@ -190,7 +190,8 @@ export class PresenceFeed {
       const reason = event.type === 'AccessRevoked' ? 'revoked' : 'deleted';
       this.onLeft({ eventId: recorded.id, workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, reason });
       this.onAuthorityChanged({ workspaceId: d.workspaceId });
-    } else if (event?.type === 'UserDeleted') {
+    } else if (event?.type === 'UserDeleted' || event?.type === 'OrgAdminChanged') {
+      // an org admin reads every workspace's stream, a member there or not: no longer one, each checks again (review, session 26)
       this.onAuthorityChanged({ organizationId: event.data.organizationId });
     } else if (event && ACCESS_CHANGES.includes(event.type)) {
       this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });
