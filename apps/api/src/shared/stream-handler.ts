@@ -200,7 +200,10 @@ export class StreamHandler {
     const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
       const turn = await this.turns.run(target.lock, () =>
-        contended.around(this.turns, () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended)),
+        contended.around(this.turns, (held) => {
+          const tip = () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
+          return held.length === 0 ? tip() : this.settledIn(held).then(tip);
+        }),
       );
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
@@ -336,6 +339,11 @@ export class StreamHandler {
       return inLog(failure) ? IN_LOG : undefined;
     })();
     return { appended };
+  }
+
+  /** Until the commands of these locks whose appends are in flight have settled (their turns are held: no more come). */
+  private async settledIn(locks: readonly string[]): Promise<void> {
+    await Promise.all(locks.flatMap((lock) => [...(this.inFlight.get(lock) ?? [])].map((command) => command.settled)));
   }
 
   /** After KeyForgottenSinceSealedError: the states that may hold what the deletion erased go before deciding again. */

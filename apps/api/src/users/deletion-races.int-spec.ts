@@ -221,4 +221,64 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     expect([...c.ws.invitations.values()].filter((i) => i.status === 'pending')).toHaveLength(n);
     expect(c.org.users.get(x)?.deleted).toBe(true);
   });
+
+  it('rule 12 (pipelined turns): a deletion sent back waits, once it holds the workspaces\' turns, for its replica\'s writes to them still in flight: it does not decide behind one and lose to it again', async () => {
+    // review of session 26: holding a workspace's turn stops new decisions there, not a write that gave its turn back
+    // with its append still in flight; the deletion loaded the workspace without it, and lost to it once more
+    const { ref, admin, x } = await twoOwners(a);
+    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
+    const second = { organizationId: ref.organizationId, workspaceId };
+    // appendMany(parts) or append(stream, events, expected): a batch with UserDeleted is the deletion's
+    const isDeletion = (args: unknown[]) => {
+      const events = Array.isArray(args[0]) ? (args[0] as { events: { type: string }[] }[]).flatMap((p) => p.events) : (args[1] as { type: string }[]);
+      return events.some((e) => e.type === 'UserDeleted');
+    };
+    let deletionAppends = 0;
+    // the replica's own write to W2 whose append is held here: sent (its turn given back), not yet in the store
+    let heldWrite: (() => Promise<unknown>) | undefined;
+    let writeSent!: () => void;
+    const sent = new Promise<void>((r) => (writeSent = r));
+    let local: ReturnType<typeof replica> | undefined;
+    let started: Promise<unknown> | undefined;
+    const hooked = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if ((name !== 'append' && name !== 'appendMany') || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+        const real = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        return async (...args: unknown[]) => {
+          if (isDeletion(args)) {
+            deletionAppends++;
+            if (deletionAppends === 1) {
+              // the first attempt: another replica's write to W2 lands before it (sent back), and this replica's
+              // own write to W2 is decided and sent, its append held
+              await b.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'other-replica@acme.test' }));
+              started = local!.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'in-flight@acme.test' }));
+              await sent;
+            } else await heldWrite?.().catch(() => undefined);
+            return real(args);
+          }
+          if (!heldWrite && started) {
+            // this replica's write to W2: held until the deletion's next append comes (then it is written first, as
+            // it was sent first), or 100 ms (a deletion that waits for it)
+            let written: Promise<unknown> | undefined;
+            const send = () => (written ??= real(args));
+            heldWrite = send;
+            setTimeout(send, 100);
+            writeSent();
+            while (!written) await new Promise((r) => setTimeout(r, 5));
+            return written;
+          }
+          return real(args);
+        };
+      },
+    });
+    local = replica(hooked, personalData, dir);
+    // a first append: the replica learns that the store takes pipelined appends
+    await local.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'warm@acme.test' }));
+    const deleted = await local.del.execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x));
+    expect(deleted.workspaceIds).toEqual([ref.workspaceId]);
+    await expect(started).resolves.toMatchObject({ invitationId: expect.any(String) });
+    // sent back once (the other replica's write), then through: not behind the write in flight
+    expect(deletionAppends).toBe(2);
+  });
 });
