@@ -84,7 +84,10 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
             { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
             c,
           ),
-        { checkLoaded: true },
+        // an address a user holds binds the invitation to them (rule 8), whoever holds it later; one nobody holds is
+        // the one a user may be confirming as theirs meanwhile: only then does the decision rest on the organization
+        // (every write to it would send back every invitation: a new user's acceptance, a profile change…)
+        { checkLoaded: (events) => events.some((e) => e.type === 'UserInvited' && !e.data.inviteeUserId) },
       );
     const done = await decide().catch(async (error: unknown) => {
       // "already invited" on an invitation whose address another process's deletion erased a moment ago: heard now, decided again

@@ -17,8 +17,9 @@ export interface HandleOptions<E> {
    * the meantime sends the command back to decide again. For rare commands over the whole organization: an email
    * change refused while an invitation to the address is pending, against that invitation committed meanwhile
    * (session 22's probe). The embedded store checks in the commit; KurrentDB reads the revision first (its adapter).
+   * A function: whether this decision's events rest on them (an invitation: only one to an address nobody holds).
    */
-  checkLoaded?: boolean;
+  checkLoaded?: boolean | ((events: E[]) => boolean);
 }
 
 /**
@@ -47,7 +48,8 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     return { stream, events: list, expected: loaded.expected };
   });
   // after the parts with events: the first part's first event carries the command's metadata (idempotencyOf)
-  if (options.checkLoaded) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });
+  const check = typeof options.checkLoaded === 'function' ? options.checkLoaded(events) : options.checkLoaded === true;
+  if (check) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });
   return parts;
 }
 

@@ -23,7 +23,7 @@ export class ContendedTurns {
   private readonly organizationWide: boolean;
 
   constructor(
-    options: { checkLoaded?: boolean },
+    options: { checkLoaded?: unknown },
     private readonly lock: string,
   ) {
     this.organizationWide = options.checkLoaded === true && lock.startsWith('organization-');

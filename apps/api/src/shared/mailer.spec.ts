@@ -1,4 +1,7 @@
-import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, sendConfirmationInBackground, sendInBackground } from './mailer';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, OutboxMailer, sendConfirmationInBackground, sendInBackground } from './mailer';
 
 const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
@@ -56,5 +59,28 @@ describe('rule 12: email confirmations sent in the background', () => {
       { level: 'error', fields: { reason: 'SqliteEventStore is closed' }, message: 'email confirmation not sent: could not check whether its address was erased' },
     ]);
     expect(JSON.stringify([...erased.lines, ...failed.lines])).not.toMatch(/new@|token/);
+  });
+});
+
+describe('OutboxMailer', () => {
+  it('a mail the outbox file cannot take fails (the process goes on), and the next mail opens the file again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-outbox-'));
+    const mailer = new OutboxMailer(dir);
+    try {
+      await mailer.send(mail);
+      // the data dir removed under the open file's feet, then a directory where the file was: writes fail
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(join(dir, 'outbox.jsonl'), { recursive: true });
+      mailer.close();
+      const reopened = new OutboxMailer(dir);
+      await expect(reopened.send(mail)).rejects.toThrow(/EISDIR/);
+      // (an unhandled 'error' event would have ended the process before this line)
+      rmSync(join(dir, 'outbox.jsonl'), { recursive: true });
+      await reopened.send({ ...mail, to: 'again@acme.test' });
+      expect(readFileSync(join(dir, 'outbox.jsonl'), 'utf8')).toContain('again@acme.test');
+      reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

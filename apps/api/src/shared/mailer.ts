@@ -51,7 +51,14 @@ export class OutboxMailer implements InvitationMailer {
   private async write(mail: object): Promise<void> {
     if (!this.outbox) {
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-      this.outbox = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
+      const outbox = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
+      // a file that cannot be opened or written (its directory removed, a full disk) fails the mails written to it
+      // (their write callbacks get the error: sendInBackground logs it) and the next mail opens it again; without a
+      // listener the stream's 'error' event ended the process
+      outbox.on('error', () => {
+        if (this.outbox === outbox) this.outbox = undefined;
+      });
+      this.outbox = outbox;
     }
     const line = `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
     await new Promise<void>((resolve, reject) => this.outbox!.write(line, (error) => (error ? reject(error) : resolve())));

@@ -130,4 +130,29 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     const decided = await new StreamStates(store).workspace((await new StreamStates(store).organization(org.organizationId)).state, ref.workspaceId);
     expect(decided!.state.pendingByEmail.has('new@acme.test')).toBe(false);
   });
+
+  it('an invitation checks the organization only when nobody holds its address: another write to the organization between its load and append sends back one to a new address, not one bound to a user', async () => {
+    // review of session 26: checked always, every write to the organization (a new user's acceptance, a profile change)
+    // sent back every invitation in flight in the organization
+    const { b, before, org, admin } = await memberAskingForAddress(true, undefined, 'later@acme.test');
+    const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
+    const ref3 = { organizationId: org.organizationId, workspaceId: ws3.workspaceId };
+    let appends = 0;
+    const counted = replica(
+      new Proxy(hooked(store, before), {
+        get: (target, name) => (name === 'append' || name === 'appendMany' ? (...args: unknown[]) => (appends++, (target[name] as (...a: unknown[]) => unknown).apply(target, args)) : Reflect.get(target, name, target)),
+      }),
+      dir,
+    );
+    const attempts = async (email: string) => {
+      appends = 0;
+      // the other replica renames the admin: a write to the organization's stream
+      before.run = () => b.updateProfile.execute(new UpdateProfileCommand(org.organizationId, ctx(admin), admin, { displayName: `Admin ${email}` }));
+      await counted.invite.execute(new InviteMemberCommand(ref3, ctx(admin), { email }));
+      return appends;
+    };
+    // the member's address (u@): bound to them whoever holds it later; a new address: decided again
+    expect(await attempts('u@acme.test')).toBe(1);
+    expect(await attempts('nobody-yet@acme.test')).toBe(2);
+  });
 });
