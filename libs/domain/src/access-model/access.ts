@@ -68,9 +68,10 @@ export const normalizeAccess = (access: Access, model?: AccessModel): Access => 
 
 export const sameList = (a: string[], b: string[]): boolean =>
   a.length === b.length && sorted(a).every((v, i) => v === sorted(b)[i]);
-export const sameRestrictions = (a: Restrictions, b: Restrictions): boolean =>
-  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: a }).restrictions) ===
-  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: b }).restrictions);
+/** The same restrictions; with the model, a data scope at its default counts as none (normalizeAccess). */
+export const sameRestrictions = (a: Restrictions, b: Restrictions, model?: AccessModel): boolean =>
+  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: a }, model).restrictions) ===
+  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: b }, model).restrictions);
 
 /** Drops restrictions that do not apply to the given roles (used when an access level changes). */
 export const restrictionsValidFor = (restrictions: Restrictions, roles: string[], model: AccessModel): Restrictions =>

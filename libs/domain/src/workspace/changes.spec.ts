@@ -26,6 +26,11 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expect([narrowed!.data.after, widened!.data.after]).toEqual([{ contact_visibility: 'self_only' }, {}]);
     const [invited] = expectEvents(s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-d', email: 'd@acme.test', ttlSeconds: 60, roles: ['agent'], restrictions: { contact_visibility: 'all', workflows: true } }), ['UserInvited']);
     expect(invited!.data.access.restrictions).toEqual({ workflows: true });
+    // a member stored with the default scope (as before session 26): an edit that changes nothing records nothing
+    const old = new Scenario('levels').member('o', { roles: ['agent'] });
+    old.ctx.ws.members.get('o')!.access.restrictions = { contact_visibility: 'all' };
+    expectEvents(change(old, ADMIN, 'o', { roles: ['agent'] }), []);
+    expectEvents(change(old, ADMIN, 'o', { restrictions: {} }), []);
   });
   it('a new access level drops the restrictions that no longer apply, before the level changes', () => {
     const s = new Scenario('levels').member('m', { roles: ['manager'], restrictions: { data_export: true } });

@@ -316,7 +316,8 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   const base = { workspaceId: cmd.workspaceId, userId: cmd.userId, changedAt: cmd.now };
   const events: WorkspaceEvent[] = [];
   const restrictionsChanged = (before: Restrictions, after: Restrictions) => {
-    if (!sameRestrictions(before, after)) events.push({ type: 'RestrictionsChanged', version: 1, data: { ...base, before, after } });
+    // (a member stored with a data scope at its default, before such a scope was dropped, has nothing to change)
+    if (!sameRestrictions(before, after, model)) events.push({ type: 'RestrictionsChanged', version: 1, data: { ...base, before, after } });
   };
   // Each event's access is one the rules allow (rule 17: the history shows it as a step): with a new level, the
   // restrictions it does not keep go first (on the old level), then the level, then the ones it adds (on the new).
