@@ -19,7 +19,8 @@ describe('ContendedTurns (a deletion sent back takes the turns of its workspaces
     const contended = new ContendedTurns({ checkLoaded: true }, 'organization-o');
     contended.loaded(loaded('organization-o', 'workspace-a', 'workspace-b', 'presence-a-u'));
     await contended.around(turns, async () => expect(await free(turns, 'workspace-a')).toBe(true));
-    await contended.around(turns, async () => {
+    await contended.around(turns, async (held) => {
+      expect(held).toEqual(['workspace-a', 'workspace-b']);
       expect(await free(turns, 'workspace-a')).toBe(false);
       expect(await free(turns, 'workspace-b')).toBe(false);
       expect(await free(turns, 'presence-a-u')).toBe(true);
@@ -36,8 +37,7 @@ describe('ContendedTurns (a deletion sent back takes the turns of its workspaces
     // a deletion's attempt holds the organization's turn meanwhile
     const release = await turns.hold(['organization-o']);
     try {
-      for (let attempt = 1; attempt <= 3; attempt++) expect(await invitation.around(turns, async () => attempt)).toBe(attempt);
-      expect(await free(turns, 'workspace-b')).toBe(true);
+      for (let attempt = 1; attempt <= 3; attempt++) expect(await invitation.around(turns, async (held) => [attempt, held])).toEqual([attempt, []]);
     } finally {
       release();
     }

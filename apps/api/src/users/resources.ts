@@ -77,7 +77,7 @@ export class EmailChangeConfirmed extends WriteAnswer {
   organizationId!: string;
 }
 
-/** Deleting a user (rule 12): gone from the organization and these workspaces; personal data erased. */
+/** Making a user an org admin, or taking it away (rule 5). */
 export class OrgAdminSet extends WriteAnswer {
   @ApiProperty(USER_ID)
   userId!: string;
@@ -87,6 +87,7 @@ export class OrgAdminSet extends WriteAnswer {
   changed!: boolean;
 }
 
+/** Deleting a user (rule 12): gone from the organization and these workspaces; personal data erased. */
 export class UserDeleted extends WriteAnswer {
   @ApiProperty(USER_ID)
   userId!: string;
