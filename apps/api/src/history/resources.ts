@@ -31,7 +31,7 @@ export class HistoryDetails {
   teamName?: string | null;
   @ApiPropertyOptional({
     enum: ['command', 'revoke', 'deletion', 'team_deleted'],
-    description: 'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted)',
+    description: 'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted',
     example: 'command',
   })
   reason?: string;

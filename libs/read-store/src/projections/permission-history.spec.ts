@@ -3,6 +3,11 @@ import { MemoryModel } from './testing/memory-model';
 import { shredded } from './testing/shredding';
 import { LogScenario, WS } from './testing/scenario';
 
+const must = <T extends { ok: boolean }>(d: T): T => {
+  if (!d.ok) throw new Error(`refused: ${JSON.stringify(d)}`);
+  return d;
+};
+
 const build = async (s: LogScenario) => new MemoryModel(permissionHistoryProjection).run(s.events);
 const entries = (m: MemoryModel) => m.all<HistoryEntryDoc>(PERMISSION_HISTORY).sort((a, b) => a.position - b.position);
 const agent = (restrictions = {}) => ({ roles: ['agent'], restrictions, grants: [] });
@@ -107,6 +112,41 @@ describe('permission_history projection (rule 17)', () => {
       ['ws-1', 'org_admin_revoked', 'bob', 'admin', null, null],
       ['ws-2', 'org_admin_revoked', 'bob', 'admin', null, null],
       ['ws-3', 'org_admin_revoked', 'bob', 'admin', null, null],
+    ]);
+  });
+
+  it('rule 5: an org admin\'s deletion ends that authority in every workspace: `deleted` where they were a member, `org_admin_revoked` (reason deletion) in the others; a user no longer an admin, or never one, gets none there', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']);
+    s.member('bob', { roles: ['agent'] }, 'ws-1');
+    s.member('carl', { roles: ['agent'] }, 'ws-1');
+    s.member('dina', { roles: ['agent'] }, 'ws-1');
+    s.advance(60).orgAdmin('bob', true).orgAdmin('dina', true).orgAdmin('dina', false);
+    s.advance(60).deleteUser('bob').deleteUser('carl').deleteUser('dina');
+    const list = entries(await build(s)).filter((e) => e.change === 'deleted' || e.change === 'org_admin_revoked');
+    expect(list.map((e) => [e.userId, e.workspaceId, e.change, e.details])).toEqual([
+      // dina's own revoke, in every workspace
+      ['dina', 'ws-1', 'org_admin_revoked', null],
+      ['dina', 'ws-2', 'org_admin_revoked', null],
+      ['dina', 'ws-3', 'org_admin_revoked', null],
+      ['bob', 'ws-1', 'deleted', null],
+      ['bob', 'ws-2', 'org_admin_revoked', { reason: 'deletion' }],
+      ['bob', 'ws-3', 'org_admin_revoked', { reason: 'deletion' }],
+      ['carl', 'ws-1', 'deleted', null],
+      ['dina', 'ws-1', 'deleted', null],
+    ]);
+  });
+
+  it('rule 5: the organization\'s first admin, deleted by another org admin, gets the same', async () => {
+    const s = new LogScenario(['ws-1']);
+    s.member('bob', { roles: ['owner'] }, 'ws-1');
+    s.orgAdmin('bob', true);
+    // a workspace bob creates: the first admin is no member there
+    expect(s.log.createWorkspace('org-1', 'ws-bob', 'bob')).toBe(true);
+    must(s.log.deleteUser('org-1', 'bob', 'admin'));
+    const list = entries(await build(s)).filter((e) => e.userId === 'admin' && (e.change === 'deleted' || e.change === 'org_admin_revoked'));
+    expect(list.map((e) => [e.workspaceId, e.change, e.details])).toEqual([
+      ['ws-1', 'deleted', null],
+      ['ws-bob', 'org_admin_revoked', { reason: 'deletion' }],
     ]);
   });
 });

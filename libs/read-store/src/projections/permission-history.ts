@@ -28,7 +28,9 @@ export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HIS
  *  - `r:${organizationId}:${userId}` the workspaces where the user was revoked (and did not join again): their
  *    deletion gets an entry there too (rule 17: every workspace where they were a member);
  *  - `team:${teamId}` a team's current name (team entries name the team as it was called then);
- *  - `o:${organizationId}` the organization's workspaces (a change of org admin has an entry in each: rule 5).
+ *  - `o:${organizationId}` the organization's workspaces (a change of org admin has an entry in each: rule 5);
+ *  - `a:${organizationId}:${userId}` an org admin (their deletion ends that authority in every workspace: an entry
+ *    in each they were no member of; those they were a member of get `deleted`).
  * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
  * from the entries of the invitations sent to it (in the user's organization; in any, for invitations sent before
  * session 24); the entries keep the pseudonymous user id.
@@ -64,6 +66,28 @@ const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
 const teamKey = (team: string) => `team:${team}`;
 const revokedKey = (org: string, user: string) => `r:${org}:${user}`;
 const organizationKey = (org: string) => `o:${org}`;
+const orgAdminKey = (org: string, user: string) => `a:${org}:${user}`;
+
+/** The org-admin entries of an organization's workspaces (but `except`): rule 5's authority given or taken in each. */
+async function orgAdminEntries(read: ProjectionReader, e: ProjectedEvent, fields: { organizationId: string; userId: string; at: string; granted: boolean; reason?: string }, except: readonly string[] = []) {
+  const workspaces = (await read.get<OrganizationWorkspaces>(S, organizationKey(fields.organizationId)))?.workspaceIds ?? [];
+  return workspaces
+    .filter((workspaceId) => !except.includes(workspaceId))
+    .map((workspaceId) =>
+      upsert(
+        PERMISSION_HISTORY,
+        entry(e, fields.at, {
+          workspaceId,
+          organizationId: fields.organizationId,
+          userId: fields.userId,
+          change: fields.granted ? 'org_admin_granted' : 'org_admin_revoked',
+          before: null,
+          after: null,
+          ...(fields.reason && { details: { reason: fields.reason } }),
+        }),
+      ),
+    );
+}
 
 /** The user's record of workspaces they were revoked from, with `workspaceId` added or taken out (removed once empty). */
 async function revokedIn(read: ProjectionReader, org: string, user: string, workspaceId: string, revoked: boolean): Promise<ProjectionWrite[]> {
@@ -123,15 +147,18 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const workspaces: OrganizationWorkspaces = { _id: organizationKey(d.organizationId), workspaceIds: [...known.filter((id) => id !== d.workspaceId), d.workspaceId] };
       return [upsert(S, member), upsert(PERMISSION_HISTORY, doc), upsert(S, workspaces)];
     }
+    case 'UserJoinedOrganization': {
+      // the organization's first admin (its creation): their deletion ends that authority in every workspace
+      const d = event.data;
+      return d.orgAdmin ? [upsert(S, { _id: orgAdminKey(d.organizationId, d.userId) })] : [];
+    }
     case 'OrgAdminChanged': {
       // rule 5: an org admin has an owner's authority in every workspace of the organization, a member there or not:
       // each workspace's history says when someone got it or lost it (rule 17)
       const d = event.data;
-      const workspaces = (await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId)))?.workspaceIds ?? [];
-      const change = d.orgAdmin ? 'org_admin_granted' : 'org_admin_revoked';
-      return workspaces.map((workspaceId) =>
-        upsert(PERMISSION_HISTORY, entry(e, d.changedAt, { workspaceId, organizationId: d.organizationId, userId: d.userId, change, before: null, after: null })),
-      );
+      const key = orgAdminKey(d.organizationId, d.userId);
+      const entries = await orgAdminEntries(read, e, { organizationId: d.organizationId, userId: d.userId, at: d.changedAt, granted: d.orgAdmin });
+      return [...entries, d.orgAdmin ? upsert(S, { _id: key }) : remove(S, key)];
     }
     case 'UserInvited': {
       const d = event.data;
@@ -302,6 +329,12 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         });
         writes.push(upsert(PERMISSION_HISTORY, doc));
       }
+      // an org admin's authority ends with them in every other workspace too (probe 26b: no entry said so there)
+      const admin = await read.get<Doc>(S, orgAdminKey(d.organizationId, d.userId));
+      if (admin) {
+        writes.push(remove(S, admin._id));
+        writes.push(...(await orgAdminEntries(read, e, { organizationId: d.organizationId, userId: d.userId, at: d.deletedAt, granted: false, reason: 'deletion' }, wereMembers)));
+      }
       return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e))];
     }
     default:
@@ -311,7 +344,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 5: the organization's workspaces in the state, for a change of org admin's entries (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
+  // 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
+  // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
   version: 5,
@@ -331,6 +365,7 @@ export const permissionHistoryProjection: Projection = {
     [PERMISSION_HISTORY_STATE]: { indexes: ['email'] },
   },
   eventTypes: [
+    'UserJoinedOrganization',
     'OrgAdminChanged',
     'UserDeleted',
     'UserDeletedFromWorkspace',
