@@ -134,8 +134,10 @@ export const checkUrl = (field: string, raw: unknown): FieldError | undefined =>
     const url = new URL(raw);
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       return { field, message: 'must be an http(s) URL' };
-    // shown to everyone in every workspace: a user name or password in it would be published (probe 26)
+    // shown to everyone in every workspace: a user name or password in it would be published (probe 26); a backslash
+    // is a slash to this parser and may end a user name to another (`https://cdn.x\\@evil.x/`: host evil.x there)
     if (url.username !== '' || url.password !== '') return { field, message: 'must not contain a user name or password' };
+    if (raw.includes('\\')) return { field, message: 'must not contain a backslash (write / for a path)' };
   } catch {
     return { field, message: 'must be a valid URL' };
   }

@@ -118,6 +118,8 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     // shown in every workspace: no credentials in it (probe 26)
     for (const avatarUrl of ['https://user:pw@img.example/a.png', 'https://token@img.example/a.png'])
       expect(upd('jane', { avatarUrl })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', fields: [{ field: 'avatarUrl', message: 'must not contain a user name or password' }] } });
+    // nor a backslash: a slash to one parser, the end of a user name to another (host evil.x: probe 26b)
+    expect(upd('jane', { avatarUrl: 'https://cdn.x\\@evil.x/a.png' })).toMatchObject({ ok: false, error: { fields: [{ field: 'avatarUrl', message: expect.stringContaining('backslash') }] } });
     expectEvents(upd('jane', { avatarUrl: 'https://img.example/a.png' }), ['UserProfileUpdated']);
     expectError(upd('jane', { displayName: '  ' }), 'VALIDATION_FAILED');
     expectError(upd('jane', { email: 'nope' }), 'VALIDATION_FAILED');

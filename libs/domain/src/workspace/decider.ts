@@ -127,11 +127,18 @@ export function invitationLink(
   return inv ? { ok: true, invitation: inv } : { ok: false, error: error! };
 }
 
-/** A pending invitation of the workspace bound to `userId` (to any address they held: org state's knownEmails). */
+/**
+ * A pending invitation of the workspace to an address `userId` held (org state's knownEmails): bound to them, or sent
+ * while nobody held it and held by no other user now (probe 26b: sent before they held it, it was accepted after
+ * their email change by a second user at that address, beside their own membership by a second invitation).
+ */
 const pendingInvitationOfUser = (ctx: WorkspaceContext, userId: string): string | undefined => {
   for (const address of ctx.org.users.get(userId)?.knownEmails ?? []) {
     const id = ctx.ws.pendingByEmail.get(address);
-    if (id !== undefined && ctx.ws.invitations.get(id)?.inviteeUserId === userId) return id;
+    if (id === undefined) continue;
+    const invitee = ctx.ws.invitations.get(id)?.inviteeUserId;
+    const holder = ctx.org.byEmail.get(address);
+    if (invitee === userId || (!invitee && (holder === undefined || holder === userId))) return id;
   }
   return undefined;
 };

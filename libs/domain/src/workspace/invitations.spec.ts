@@ -75,6 +75,19 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: first });
     expectEvents(s.when(inviteCmd(s, 'jane@new.test', { invitationId: 'inv-new' })), ['UserInvited']);
   });
+  it('rule 6: the same for an invitation sent to that address before they held it (nobody did): accepted after their email change, it made a second user beside them (probe 26b)', () => {
+    const s = new Scenario();
+    const early = s.invited('v-old@acme.test');
+    expect(s.ctx.ws.invitations.get(early)?.inviteeUserId).toBeNull();
+    // the person joins the organization at that address (another workspace's invitation), then moves to a new one
+    s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'v', now: s.now, newUserId: 'v', email: 'v-old@acme.test' });
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'v', now: s.now, userId: 'v', changes: { email: 'v-new@acme.test' }, confirmationTtlSeconds: HOURS_48 });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'v', version: 1, now: s.now });
+    expectError(s.when(inviteCmd(s, 'v-new@acme.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    // once another user holds the old address, that invitation is theirs to accept (rule 8), not v's
+    s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'w', now: s.now, newUserId: 'w', email: 'v-old@acme.test' });
+    expectEvents(s.when(inviteCmd(s, 'v-new@acme.test', { invitationId: 'inv-new' })), ['UserInvited']);
+  });
   it('after a cancel or a revoke the address can be invited again', () => {
     const s = new Scenario().member('jane');
     const inv = s.invited('joe@acme.test');
