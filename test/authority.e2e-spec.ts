@@ -68,6 +68,9 @@ describe('authority over HTTP', () => {
     expect(made.status).toBe(200);
     expect(made.body).toEqual({ userId: s.agent, orgAdmin: true, changed: true, position: expect.any(String) });
     expect((await orgAdmin('PUT', s.agent)).body).toMatchObject({ orgAdmin: true, changed: false });
+    // one member's detail says so ("view as": an owner's authority besides their own agent access; probe 26b)
+    const detail = await app.api.request('GET', `${s.ws}/members/${s.agent}`, { key: s.key, actor: s.admin, headers: { 'x-min-position': made.body.position } });
+    expect(detail.body).toMatchObject({ userId: s.agent, roles: ['agent'], orgAdmin: true });
     expect((await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a2@acme.test', roles: ['owner'] } })).status).toBe(201);
     expect((await app.api.request('POST', `/v1/organizations/${s.organizationId}/workspaces`, { key: s.key, actor: s.agent, body: { name: 'Theirs' } })).status).toBe(201);
     // the new admin may take it from the first one, and not from themself
@@ -78,6 +81,7 @@ describe('authority over HTTP', () => {
     const taken = await orgAdmin('DELETE', s.agent);
     expect(taken.body).toMatchObject({ userId: s.agent, orgAdmin: false, changed: true });
     expectProblem(await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a3@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await app.api.request('GET', `${s.ws}/members/${s.agent}`, { key: s.key, actor: s.admin, headers: { 'x-min-position': taken.body.position } })).body.orgAdmin).toBe(false);
     const read = (path: string) => app.api.request('GET', `/v1/workspaces/${other}${path}`, { key: s.key, actor: s.admin, headers: { 'x-min-position': taken.body.position } });
     const history = await read(`/history?userId=${s.agent}`);
     expect(history.body.items.map((e: { change: string; actorId: string }) => [e.change, e.actorId])).toEqual([

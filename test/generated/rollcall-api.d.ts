@@ -1349,6 +1349,11 @@ export interface components {
       teamIds: string[];
       /** @description null unless the member is active */
       effectivePermissions: components['schemas']['EffectivePermissions'] | (never | null);
+      /**
+       * @description an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)
+       * @example false
+       */
+      orgAdmin: boolean;
     };
     TeamAtTheTime: {
       /** @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a */

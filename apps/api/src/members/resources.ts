@@ -45,6 +45,8 @@ export class Member {
 export class MemberDetail extends Member {
   @ApiProperty({ type: EffectivePermissions, nullable: true, description: 'null unless the member is active' })
   effectivePermissions!: EffectivePermissions | null;
+  @ApiProperty({ description: "an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)", example: false })
+  orgAdmin!: boolean;
 }
 
 const LIST_ITEM = {
@@ -88,7 +90,7 @@ export const toMemberPage = (page: MemberDocPage): MemberPage => ({
   ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
 });
 
-export const toMemberDetail = (doc: MemberWithPermissions): MemberDetail => ({ ...toMember(doc), effectivePermissions: doc.effectivePermissions });
+export const toMemberDetail = (doc: MemberWithPermissions): MemberDetail => ({ ...toMember(doc), effectivePermissions: doc.effectivePermissions, orgAdmin: doc.orgAdmin });
 
 /** Edit access (rule 10): what changed and the access now. */
 export class AccessChanged extends WriteAnswer {

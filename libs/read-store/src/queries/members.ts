@@ -2,6 +2,7 @@ import { type EffectivePermissions, accessModel, effectivePermissions } from '@r
 import type { FieldValue, Query, ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, type MemberStatus, type MemberView, memberId } from '../projections/members';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
+import { ORG_USERS, type OrgUserDoc, orgUserId } from '../projections/org-users';
 import { searchKey } from '../projections/sort-key';
 import { csvStream, list, restrictionsCell, safeCell } from './csv';
 
@@ -38,6 +39,8 @@ export interface MemberPage {
 export interface MemberWithPermissions extends MemberView {
   /** what the member can do in the workspace now; null unless active */
   effectivePermissions: EffectivePermissions | null;
+  /** an org admin: an owner's authority here besides their own access (rule 5) */
+  orgAdmin: boolean;
 }
 
 const SORT_FIELDS: Record<MemberSort, string> = { name: 'sortName', email: 'email', lastSeen: 'seenOrder', joined: 'joinedAt' };
@@ -81,11 +84,12 @@ export async function getMember(store: ReadStore, workspaceId: string, userId: s
   ]);
   if (!member) return undefined;
   const m = member.doc;
+  const user = await store.get<OrgUserDoc>(ORG_USERS, orgUserId(m.organizationId, userId));
   const permissions =
     m.status === 'active' && workspace
       ? effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, accessModel(workspace.doc.accessModel), workspace.doc.plan)
       : null;
-  return { ...toView(m), effectivePermissions: permissions };
+  return { ...toView(m), effectivePermissions: permissions, orgAdmin: user?.doc.orgAdmin === true };
 }
 
 export const MEMBER_CSV_COLUMNS = [
