@@ -100,7 +100,8 @@ export interface EventStore {
    * Appends to several streams atomically: every part's expected revision holds and all events are written,
    * or nothing is (WrongExpectedRevisionError names the first part that does not match). A part with no events
    * only checks its stream's revision. Re-appending the same batch (same ids) is idempotent, as for append.
-   * Embedded SQLite: one transaction. KurrentDB: the server's MultiStreamAppend (KurrentDB 25.1 or later).
+   * Embedded SQLite: one transaction. KurrentDB 26.1+: appendRecords, a consistency check per part made at commit;
+   * 25.1: MultiStreamAppend after reading the check-only parts' revisions (a race: the adapter's appendMany).
    */
   appendMany(parts: StreamAppend[]): Promise<MultiAppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;

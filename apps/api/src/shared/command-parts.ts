@@ -16,7 +16,8 @@ export interface HandleOptions<E> {
    * appended as a check (a part without events) at the revision its state was loaded at, so that a write to it in
    * the meantime sends the command back to decide again. For rare commands over the whole organization: an email
    * change refused while an invitation to the address is pending, against that invitation committed meanwhile
-   * (session 22's probe). The embedded store checks in the commit; KurrentDB reads the revision first (its adapter).
+   * (session 22's probe). The embedded store and KurrentDB 26.1+ check in the commit; on KurrentDB 25.1 the adapter
+   * reads the revision first (a window of a round trip: its appendMany).
    * A function: whether this decision's events rest on them (an invitation: only one to an address nobody holds).
    */
   checkLoaded?: boolean | ((events: E[]) => boolean);

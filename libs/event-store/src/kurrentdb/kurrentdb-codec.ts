@@ -1,12 +1,12 @@
-import type { AllStreamResolvedEvent, Filter, Position, ReadPosition, ResolvedEvent } from '@kurrent/kurrentdb-client';
+import type { AllStreamResolvedEvent, Filter, JSONType, Position, ReadPosition, ResolvedEvent } from '@kurrent/kurrentdb-client';
 import { kurrentDriver } from '../drivers/lazy-drivers';
-import type { ReadAllOptions, RecordedEvent } from '../port';
+import type { NewEvent, ReadAllOptions, RecordedEvent } from '../port';
 
 type EventFilter = ReadAllOptions['filter'];
 
 /**
- * Metadata through `multiStreamAppend`: the client accepts only a plain object of STRING values (the v2 protocol
- * sends them as record properties), and the server stores them as the event's JSON metadata. So a non-string
+ * Metadata through `multiStreamAppend` and `appendRecords`: the client accepts only a plain object of STRING values
+ * (the v2 protocol sends them as record properties), and the server stores them as the event's JSON metadata. So a non-string
  * value is sent JSON-encoded, and this property lists the keys that were, for `decodeMetadata` to turn them back:
  * a reader sees `{ schemaVersion: 2 }` whether the event came through `append` or `appendMany`. (A string value
  * that merely looks like JSON, e.g. `"2"`, is not listed and stays a string.) Every event written by appendMany
@@ -92,6 +92,16 @@ export function matches(event: RecordedEvent, filter: EventFilter): boolean {
     return false;
   }
   return true;
+}
+
+/** a port event as the client's JSON event, under its own id (the server's idempotency goes by it), with `metadata` */
+export function toEventData(e: NewEvent, metadata: Record<string, unknown>) {
+  return kurrentDriver().jsonEvent({
+    id: e.id,
+    type: e.type,
+    data: (e.data ?? null) as JSONType,
+    metadata: metadata as JSONType,
+  });
 }
 
 export function commitPositionOf(resolved: ResolvedEvent | AllStreamResolvedEvent): bigint | undefined {

@@ -3,6 +3,7 @@ import {
   type AppendStreamRequest,
   DeadlineExceededError,
   UnavailableError,
+  UnsupportedError,
   UnknownError,
   WrongExpectedVersionError,
 } from '@kurrent/kurrentdb-client';
@@ -48,7 +49,7 @@ const resolved = (stream: string, revision: bigint, position: bigint, metadata: 
 });
 
 let store: KurrentDbEventStore;
-const stub = (method: 'appendToStream' | 'multiStreamAppend' | 'readStream' | 'readAll' | 'dispose'): Mock =>
+const stub = (method: 'appendToStream' | 'appendRecords' | 'multiStreamAppend' | 'readStream' | 'readAll' | 'dispose'): Mock =>
   jest.spyOn(store.client, method as 'dispose') as unknown as Mock;
 
 beforeEach(() => {
@@ -170,7 +171,13 @@ describe('KurrentDbEventStore append, with the client stubbed', () => {
   });
 });
 
-describe('KurrentDbEventStore appendMany, with the client stubbed', () => {
+describe('KurrentDbEventStore appendMany on a 25.1 server (no appendRecords: read, then multiStreamAppend), with the client stubbed', () => {
+  // what the client throws, before sending anything, when the server does not offer appendRecords (KurrentDB < 26.1);
+  // the appendRecords path: kurrentdb-append-records.stubbed.spec.ts
+  beforeEach(() => {
+    stub('appendRecords').mockRejectedValue(new UnsupportedError('appendRecords', '26.1'));
+  });
+
   it('sends string-valued metadata through multiStreamAppend, and reads it back as it was given', async () => {
     const metadata = {
       schemaVersion: 2,

@@ -1,4 +1,4 @@
-import type { AllStreamResolvedEvent, AppendStreamRequest, JSONType, KurrentDBClient, ResolvedEvent } from '@kurrent/kurrentdb-client';
+import type { AllStreamResolvedEvent, AppendStreamRequest, KurrentDBClient, ResolvedEvent } from '@kurrent/kurrentdb-client';
 import { kurrentDriver } from '../drivers/lazy-drivers';
 import {
   type AppendResult,
@@ -15,11 +15,13 @@ import {
   WrongExpectedRevisionError,
 } from '../port';
 import { appendWithRetry, toWrongExpectedRevision, withTimeout } from './append-outcome';
+import { type RecordsReads, appendRecordsOnce, recordsRequest } from './kurrentdb-append-records';
 import {
   commitPositionOf,
   encodeMetadata,
   matches,
   serverFilter,
+  toEventData,
   toReadPosition,
   toRecorded,
 } from './kurrentdb-codec';
@@ -55,6 +57,8 @@ export class KurrentDbEventStore implements EventStore {
   private readonly appendTimeoutMs: number;
   private readonly pingTimeoutMs: number;
   private readonly readPageSize: number;
+  /** set when the server turned appendRecords down (KurrentDB before 26.1): appendMany no longer tries it */
+  private appendRecordsUnsupported = false;
 
   /** `connectionString`: `kurrentdb://…`, or the older `esdb://…` / `esdb+discover://…`. */
   constructor(connectionString: string, options: KurrentDbEventStoreOptions = {}) {
@@ -90,46 +94,69 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   /**
-   * One atomic write through the client's `multiStreamAppend`: requires KurrentDB 25.1 or later (older servers:
-   * the client throws UnsupportedError). Metadata goes through encodeMetadata (string values only, see there).
-   *
-   * Check-only parts (no events) are not sent: the append request of the v2 protocol carries records, and an
-   * empty one is not a revision check we could rely on (not verifiable on this machine). Instead, each such
-   * stream's last revision is read first and a mismatch fails with WrongExpectedRevisionError before anything is
-   * written. The remaining race, honestly: a writer that appends to a checked stream between that read and the
-   * multi-stream write is not seen, and the write goes through. KurrentDB 26.1's appendRecords with
-   * ConsistencyCheck closes it (the server checks at commit); this adapter does not use it yet.
+   * One atomic write. On KurrentDB 26.1+ through the client's `appendRecords`, every part's expected revision a
+   * consistency check the server makes at commit, check-only parts included (kurrentdb-append-records.ts, which also
+   * says how a re-send of a committed batch is answered there). On 25.1, which has no appendRecords (the client throws
+   * UnsupportedError before sending anything), through `multiStreamAppend`: see `readThenMultiStreamAppend`. Which one
+   * the server takes is learned on the first appendMany and kept for the store's life: a server upgraded to 26.1
+   * meanwhile is used as 25.1 until the process restarts. Metadata goes through encodeMetadata on both paths (string
+   * values only, see there).
    */
   async appendMany(parts: StreamAppend[]): Promise<MultiAppendResult> {
     assertParts(parts);
-    const requests: AppendStreamRequest[] = parts
-      .filter((p) => p.events.length > 0)
-      .map((p) => ({
-        streamName: p.stream,
-        expectedState: p.expected,
-        events: p.events.map((e) => toEventData(e, encodeMetadata(e.metadata))),
-      }));
-    const checks = parts.filter((p) => p.events.length === 0);
+    const records = this.appendRecordsUnsupported ? undefined : recordsRequest(parts);
+    const fallback = this.readThenMultiStreamAppend(parts);
     const expectedOf = (stream: string) => parts.find((p) => p.stream === stream)?.expected;
     return appendWithRetry(
       async () => {
-        const checked = await this.checkRevisions(checks);
-        const result = await this.client.multiStreamAppend(requests);
-        const written = new Map(result.responses.map((r) => [r.streamName, r.revision]));
-        return {
-          position: result.position >= 0n ? result.position : await this.lastPositionOf(written),
-          streams: parts.map((p) => {
-            const nextRevision = checked.get(p.stream) ?? written.get(p.stream);
-            if (nextRevision === undefined)
-              throw new Error(`KurrentDB did not return the revision of ${p.stream}`);
-            return { stream: p.stream, nextRevision };
-          }),
-        };
+        if (records && !this.appendRecordsUnsupported) {
+          try {
+            return await appendRecordsOnce(this.client, this.recordsReads, parts, records);
+          } catch (error) {
+            if (!(error instanceof kurrentDriver().UnsupportedError)) throw error;
+            this.appendRecordsUnsupported = true;
+          }
+        }
+        return fallback();
       },
       this.appendTimeoutMs,
       parts.map((p) => p.stream).join(', '),
       (error) => toWrongExpectedRevision(error, expectedOf, parts[0]!.stream),
     );
+  }
+
+  /**
+   * appendMany on KurrentDB 25.1 (no appendRecords): the parts that have events through `multiStreamAppend`. Check-only
+   * parts (no events) are not sent: the append request of that protocol carries records, and an empty one is not a
+   * revision check we could rely on. Instead, each such stream's last revision is read first and a mismatch fails with
+   * WrongExpectedRevisionError before anything is written. The remaining race, honestly: a writer that appends to a
+   * checked stream between that read and the multi-stream write is not seen, and the write goes through. (26.1's
+   * appendRecords closes it: the server checks at commit.)
+   */
+  private readThenMultiStreamAppend(parts: StreamAppend[]): () => Promise<MultiAppendResult> {
+    // built on the first attempt that needs it (not at all while appendRecords serves), then re-sent as it is
+    let requests: AppendStreamRequest[] | undefined;
+    const checks = parts.filter((p) => p.events.length === 0);
+    return async () => {
+      requests ??= parts
+        .filter((p) => p.events.length > 0)
+        .map((p) => ({
+          streamName: p.stream,
+          expectedState: p.expected,
+          events: p.events.map((e) => toEventData(e, encodeMetadata(e.metadata))),
+        }));
+      const checked = await this.checkRevisions(checks);
+      const result = await this.client.multiStreamAppend(requests);
+      const written = new Map(result.responses.map((r) => [r.streamName, r.revision]));
+      return {
+        position: result.position >= 0n ? result.position : await this.lastPositionOf(written),
+        streams: parts.map((p) => {
+          const nextRevision = checked.get(p.stream) ?? written.get(p.stream);
+          if (nextRevision === undefined) throw new Error(`KurrentDB did not return the revision of ${p.stream}`);
+          return { stream: p.stream, nextRevision };
+        }),
+      };
+    };
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
@@ -253,12 +280,8 @@ export class KurrentDbEventStore implements EventStore {
    */
   private async checkRevisions(checks: StreamAppend[]): Promise<Map<string, bigint>> {
     const revisions = new Map<string, bigint>();
-    const { BACKWARDS, END } = kurrentDriver();
     const check = async ({ stream, expected }: StreamAppend) => {
-      const [last] = await this.page(
-        this.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }),
-      );
-      const actual = last?.event ? last.event.revision : 'no_stream';
+      const actual = await this.lastRevisionOf(stream);
       if (expected !== 'any' && expected !== actual)
         throw new WrongExpectedRevisionError(stream, expected, actual);
       revisions.set(stream, actual === 'no_stream' ? -1n : actual);
@@ -274,7 +297,20 @@ export class KurrentDbEventStore implements EventStore {
     return revisions;
   }
 
-  /** commit position of a stream's event (for an append result the server returned without one) */
+  /** the revision of the stream's last event ('no_stream': none) */
+  private async lastRevisionOf(stream: string): Promise<bigint | 'no_stream'> {
+    const { BACKWARDS, END } = kurrentDriver();
+    const [last] = await this.page(this.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }));
+    return last?.event ? last.event.revision : 'no_stream';
+  }
+
+  /** what the appendRecords path reads (kurrentdb-append-records.ts) */
+  private readonly recordsReads: RecordsReads = {
+    eventsFrom: (stream, fromRevision, count) => this.page(this.client.readStream(stream, { fromRevision, maxCount: count })),
+    lastRevisionOf: (stream) => this.lastRevisionOf(stream),
+    lastPositionOf: (written) => this.lastPositionOf(written),
+  };
+
   /**
    * The position of a multi-stream write's last event, read back: the server answers a re-sent write that was a
    * duplicate in every stream with the largest of their positions, and -1 for a stream whose duplicate it could not
@@ -309,15 +345,6 @@ export function normalizeConnectionString(connectionString: string): string {
     throw new RangeError('EVENTSTORE_URL: throwOnAppendFailure=false is not supported (a conflict must be thrown to be told from a write)');
   const match = /^esdb(\+discover)?:\/\//i.exec(trimmed);
   return match ? `kurrentdb${match[1] ?? ''}://${trimmed.slice(match[0].length)}` : trimmed;
-}
-
-function toEventData(e: NewEvent, metadata: Record<string, unknown>) {
-  return kurrentDriver().jsonEvent({
-    id: e.id,
-    type: e.type,
-    data: (e.data ?? null) as JSONType,
-    metadata: metadata as JSONType,
-  });
 }
 
 function positive(value: number, name: string): number {
