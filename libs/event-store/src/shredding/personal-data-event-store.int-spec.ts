@@ -131,6 +131,23 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     }
   });
 
+  it('rule 12: a cached key dropped while other keys are looked up (a deletion of another process heard meanwhile) is looked up again, never read as erased', async () => {
+    // replicas e2e with deletions, session 27: a replica read a valid invitation's address as null (its state then
+    // lacked it: no ALREADY_INVITED, no resend) because the key it had cached went from the cache during the await
+    await store.append('s-1', [event('jane', 'jane@acme.test')], 'no_stream');
+    const other = new PersonalDataEventStore(inner, keys, policy);
+    await other.append('s-1', [event('bob', 'bob@acme.test')], 0n); // bob's key is not in `store`'s cache
+    const find = keys.find.bind(keys);
+    jest.spyOn(keys, 'find').mockImplementation(async (ids) => {
+      // heard during the lookup: drop what may be stale (AddressErasure.erased → forgetCached); jane's key stays stored
+      store.forgetCached(['u:jane']);
+      return find(ids);
+    });
+    const [jane, bob] = await collect(store.readStream('s-1'));
+    expect(jane!.data).toMatchObject({ email: 'jane@acme.test' });
+    expect(bob!.data).toMatchObject({ email: 'bob@acme.test' });
+  });
+
   it('subscriptions decrypt too, and null values stay null', async () => {
     const sub = store.subscribe({});
     await store.append('s-2', [event('kim', null)], 'no_stream');
