@@ -77,12 +77,13 @@ export class StreamStates {
   organization(organizationId: string): Promise<Loaded<OrganizationState>> {
     const stream = organizationStream(organizationId);
     return this.load(stream, async () => {
+      const startedAt = Date.now();
       const entry = this.orgs.get(organizationId) ??
         (await this.options.snapshots?.restore('organization', stream)) ?? { state: initialOrganizationState(), revision: -1n, applied: new Map() };
       await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
-      await this.checkAgainstLog(stream, entry, initialOrganizationState(), (state, e) => evolveOrganization(state, e as OrganizationEvent));
+      await this.checkAgainstLog(stream, entry, initialOrganizationState(), (state, e) => evolveOrganization(state, e as OrganizationEvent), startedAt);
       this.remember(this.orgs, organizationId, entry);
       return this.loaded(stream, entry);
     });
@@ -166,6 +167,7 @@ export class StreamStates {
     if (!info) return undefined;
     const stream = workspaceStream(workspaceId);
     return this.load(stream, async () => {
+      const startedAt = Date.now();
       const heard = this.erasures.heard;
       const entry = this.workspaces.get(workspaceId) ??
         (await this.options.snapshots?.restore('workspace', stream)) ?? { state: initialWorkspaceState(info), revision: -1n, applied: new Map() };
@@ -176,7 +178,7 @@ export class StreamStates {
         return RELOAD;
       }
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
-      await this.checkAgainstLog(stream, entry, initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent));
+      await this.checkAgainstLog(stream, entry, initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent), startedAt);
       this.remember(this.workspaces, workspaceId, entry);
       return this.loaded(stream, entry);
     });
@@ -363,10 +365,10 @@ export class StreamStates {
   }
 
   /** `options.checkAgainstLog`: a committed state (no speculation) compared with a fold of the log up to its revision */
-  private async checkAgainstLog<S>(stream: string, entry: Entry<S>, initial: S, evolve: (state: S, event: DomainEvent) => void): Promise<void> {
+  private async checkAgainstLog<S>(stream: string, entry: Entry<S>, initial: S, evolve: (state: S, event: DomainEvent) => void, loadStartedAt: number): Promise<void> {
     const report = this.options.checkAgainstLog;
     if (!report || this.speculative.has(stream)) return;
-    const differences = await differencesFromLog(this.store, stream, entry, initial, evolve);
+    const differences = await differencesFromLog(this.store, stream, entry, initial, evolve, loadStartedAt);
     if (differences.length > 0) report(stream, differences);
   }
 
