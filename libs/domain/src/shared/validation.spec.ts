@@ -89,6 +89,15 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
       expect(checkEmail('email', email)).toBeUndefined();
     });
 
+    it('rule 6: an address that shows nothing where it seems to show something is refused: a blank Braille pattern, an atom starting with a combining mark (probe 27)', () => {
+      expect(checkEmail('email', '\u2800jane@acme.test')?.message).toMatch(/invisible/);
+      expect(checkEmail('email', 'ja\u2800ne@acme.test')?.message).toMatch(/invisible/);
+      expect(checkEmail('email', '\u0301@acme.test')?.message).toMatch(/combining mark/);
+      expect(checkEmail('email', 'jane.\u0301x@acme.test')?.message).toMatch(/combining mark/);
+      // a mark on a letter is part of it: decomposed or composed, the same address
+      expect(checkEmail('email', 'jose\u0301@acme.test')).toBeUndefined();
+    });
+
     it('names the problem: invisible characters are called so', () => {
       expect(checkEmail('email', 'ja\u200bne@acme.test')?.message).toMatch(/invisible|control/);
       expect(checkEmail('email', 'ja ne@acme.test')?.message).toBe('must not contain spaces');

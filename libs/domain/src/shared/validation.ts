@@ -5,10 +5,13 @@ import { hidesSomething } from './invisible-characters';
 /**
  * Characters no address may hold, anywhere: controls (NUL, line feeds), format characters (bidi overrides and
  * isolates, zero-width spaces and joiners, the byte-order mark, soft hyphens), separators other than the ends'
- * ASCII spaces, private-use, unassigned and lone-surrogate code points, and every other default-ignorable
- * (invisible) one. They make two addresses that look alike differ, or one that looks harmless carry more.
+ * ASCII spaces, private-use, unassigned and lone-surrogate code points, every other default-ignorable
+ * (invisible) one, and the blank Braille pattern U+2800, a symbol that shows nothing (probe 27: `\u2800jane@…` looked
+ * like `jane@…`). They make two addresses that look alike differ, or one that looks harmless carry more.
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u;
+/** an atom of a local part that starts with a combining mark: an accent on nothing (`\u0301@…` showed no name: probe 27) */
+const MARK_FIRST = /(?:^|\.)\p{M}/u;
 /** Surrounding whitespace a form may add; any other invisible character is refused, not trimmed. */
 const EDGE_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 /** An unquoted local part: RFC 5322 atext (plus any visible non-ASCII letter, RFC 6531) in dot-separated atoms. */
@@ -78,6 +81,7 @@ function emailProblem(raw: string): string | null {
   const [local, domain] = parts;
   if (!RAW_DOMAIN.test(domain) || Buffer.byteLength(local, 'utf8') > 64) return INVALID;
   if (!local.split('.').every((atom) => LOCAL_ATOM.test(atom))) return INVALID;
+  if (MARK_FIRST.test(local)) return 'must not start a part of the address with a combining mark (an accent on nothing)';
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
