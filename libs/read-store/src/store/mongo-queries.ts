@@ -8,8 +8,9 @@
  * `_position` is a BSON Int64 (`Long`): exact for any bigint position up to 2^63 - 1.
  * Checkpoints live in the `read_store_checkpoints` collection as `{ _id: projection, position: Int64 }`.
  */
-import type { AnyBulkWriteOperation, BulkWriteResult, Document, Filter, IndexDescription, Long, UpdateResult } from 'mongodb';
+import type { AnyBulkWriteOperation, BulkWriteResult, Document, Filter, Long, UpdateResult } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
+import type { DeclaredIndex } from './mongo-indexes';
 import { type Doc, type DocWrite, InvalidQueryError, type Page, type Query, type StoredDoc } from '../port';
 import {
   type CursorKey,
@@ -252,7 +253,7 @@ export function assertCheckpointWritten(projection: string, result: UpdateResult
  * Per indexed field `{ field: 1, _id: 1 }` (equality, `in`, keyset sort in either direction); per compound
  * `{ a: 1, b: 1, _id: 1 }` (equality on a, sort on b).
  */
-export function buildIndexes(fields: string[], compound: string[][] = []): IndexDescription[] {
+export function buildIndexes(fields: string[], compound: string[][] = []): DeclaredIndex[] {
   const keyOf = (path: string[]) => Object.fromEntries([...path.map((field) => [field, 1]), ['_id', 1]]);
   const singles = [...new Set(fields)]
     .filter((field) => field !== '_id')

@@ -3,7 +3,9 @@
  *
  * - `init` creates, per listed field, the index `{ field: 1, _id: 1 }` (equality, `in`, keyset sort), and per
  *   `compound` entry `{ a: 1, b: 1, _id: 1 }`; MongoDB's planner picks them. `search`
- *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently.
+ *   fields are not indexed: a case-insensitive unanchored `$regex` cannot use an index efficiently. Before, it drops
+ *   the store's indexes no declaration has any more (a projection version's), and those declared otherwise than
+ *   they stand: mongo-indexes.ts, which says what a rolling upgrade then sees.
  * - `commit` with a checkpoint on a replica set or a sharded cluster (what `hello` says at the first commit), whatever
  *   its size: one transaction (`withTransaction`, which retries it on a transient error) holding, per collection,
  *   one `bulkWrite` of guarded pipeline upserts (`buildWrite`: a stale write changes nothing, never an error, which
@@ -51,6 +53,7 @@ import {
   toPage,
   toStoredDoc,
 } from './mongo-queries';
+import { ensureIndexes } from './mongo-indexes';
 import {
   type CursorKey,
   STREAM_PAGE_SIZE,
@@ -67,7 +70,7 @@ export const DEFAULT_PING_TIMEOUT_MS = 2000;
 export interface MongoReadStoreOptions {
   /** how long `ping` waits, server selection included (default 2000 ms) */
   pingTimeoutMs?: number;
-  /** where a warning goes (a standalone server: commits without transactions) */
+  /** where a warning goes (a standalone server: commits without transactions; an index `init` dropped) */
   warn?: (message: string) => void;
   /** the server's `transactionLifetimeLimitSeconds`, in ms (default 60,000): see isTransactionTooLarge */
   transactionLifetimeMs?: number;
@@ -139,8 +142,7 @@ export class MongoReadStore implements ReadStore {
       }
     }
     for (const [name, spec] of Object.entries(collections)) {
-      const indexes = buildIndexes(spec.indexes, spec.compound);
-      if (indexes.length > 0) await this.db.collection<StoredDocument>(name).createIndexes(indexes);
+      await ensureIndexes(this.db.collection(name), buildIndexes(spec.indexes, spec.compound), this.options.warn);
       this.collections.add(name);
     }
   }

@@ -16,6 +16,7 @@ import {
   writeConcernTimeout,
   writeReply,
 } from './mongo-wire/replies';
+import { simulatedIndexes } from './mongo-wire/simulated-indexes';
 import { MongoWireFixture, type WireCommand } from './mongo-wire/wire-fixture';
 
 const upsert = (id: string, position: bigint): DocWrite => ({
@@ -28,6 +29,17 @@ const upsert = (id: string, position: bigint): DocWrite => ({
 const newer = (position: bigint, doc: Document) => [
   { $replaceWith: { $cond: [{ $lt: [{ $ifNull: ['$_position', Long.fromNumber(-1)] }, Long.fromBigInt(position)] }, { $literal: doc }, '$$ROOT'] } },
 ];
+const INDEX_COMMANDS = new Set(['listIndexes', 'createIndexes', 'dropIndexes']);
+/** per collection, its index catalog as the fixture simulates it (mongo-wire/simulated-indexes.ts): none exists yet */
+function indexCatalogs() {
+  const catalogs = new Map<string, ReturnType<typeof simulatedIndexes>>();
+  const of = (collection: string) => {
+    if (!catalogs.has(collection)) catalogs.set(collection, simulatedIndexes(`rs.${collection}`));
+    return catalogs.get(collection)!;
+  };
+  const respond = (command: WireCommand) => (INDEX_COMMANDS.has(command.name) ? of(String(command.body[command.name])).responder(command) : undefined);
+  return { catalogs, of, respond };
+}
 /** the body as pinned: without the session id, which the driver draws at random */
 const pinned = ({ body }: WireCommand): Document => {
   const { lsid: _lsid, ...rest } = body;
@@ -40,12 +52,14 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
   /** the reply to the `update` of the members collection */
   let membersReply: (command: WireCommand) => Document;
   let checkpointReply: Document;
+  let indexes: ReturnType<typeof indexCatalogs>;
 
   beforeEach(async () => {
     membersReply = (command) => writeReply({ n: command.body.updates.length, nModified: 0 });
     checkpointReply = writeReply({ n: 1, nModified: 1 });
+    indexes = indexCatalogs();
     fixture = await MongoWireFixture.start((command) => {
-      if (command.name === 'createIndexes') return { numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
+      if (INDEX_COMMANDS.has(command.name)) return indexes.respond(command);
       if (command.name === 'update') {
         return command.body.update === 'members' ? membersReply(command) : checkpointReply;
       }
@@ -222,6 +236,84 @@ describe('MongoReadStore over the wire fixture (the real driver; not a server te
     }
   });
 
+  describe('init and the indexes a projection version no longer declares (members v6: lastSeenAt replaced by seenOrder)', () => {
+    const MEMBERS = { indexes: ['userId'], compound: [['workspaceId', 'seenOrder']] };
+    /** a store starting over `members` as the catalog holds it now; what it logs */
+    const start = async (existing: Document[]) => {
+      indexes.catalogs.set('members', simulatedIndexes('rs.members', existing));
+      const warnings: string[] = [];
+      const started = await MongoReadStore.connect(`${fixture.url}&w=majority&wtimeoutMS=5000`, { dbName: 'rs', warn: (m) => warnings.push(m) });
+      const before = fixture.commands.length;
+      const commands = () => fixture.commands.slice(before).filter((c) => INDEX_COMMANDS.has(c.name));
+      return { started, warnings, commands };
+    };
+    const names = () => indexes.of('members').catalog.indexes!.map((index) => index.name as string);
+
+    it('drops, before creating the declared ones, the store\'s (rs_) index no declaration has; keeps _id_, the declared and an index it did not create', async () => {
+      const { started, warnings, commands } = await start([
+        { key: { userId: 1, _id: 1 }, name: 'rs_userId' },
+        { key: { workspaceId: 1, lastSeenAt: 1, _id: 1 }, name: 'rs_workspaceId+lastSeenAt' },
+        { key: { workspaceId: 1, lastSeenAt: 1 }, name: 'workspaceId_1_lastSeenAt_1' },
+      ]);
+      try {
+        await started.init({ members: MEMBERS });
+        expect(commands().map((c) => c.name)).toEqual(['listIndexes', 'dropIndexes', 'createIndexes']);
+        expect(pinned(commands()[1]!)).toEqual({ dropIndexes: 'members', index: 'rs_workspaceId+lastSeenAt', writeConcern: { w: 'majority', wtimeout: 5000 }, $db: 'rs' });
+        expect(names()).toEqual(['_id_', 'rs_userId', 'workspaceId_1_lastSeenAt_1', 'rs_workspaceId+seenOrder']);
+        expect(warnings).toEqual([expect.stringMatching(/^MongoDB read store: dropped index rs_workspaceId\+lastSeenAt of members: no longer declared/)]);
+        // started again: nothing left to drop
+        await started.init({ members: MEMBERS });
+        expect(fixture.sent('dropIndexes')).toHaveLength(1);
+      } finally {
+        await started.close();
+      }
+    });
+
+    it('replaces an index declared otherwise under the same name (another key, another option): dropped, then created as declared', async () => {
+      // without the drop, createIndexes is refused (IndexKeySpecsConflict) and the store does not start
+      const { started, warnings } = await start([
+        { key: { userId: 1 }, name: 'rs_userId' },
+        { key: { workspaceId: 1, seenOrder: 1, _id: 1 }, name: 'rs_workspaceId+seenOrder', collation: { locale: 'en', strength: 2 } },
+      ]);
+      try {
+        await started.init({ members: MEMBERS });
+        expect(fixture.sent('dropIndexes').map((c) => c.body.index)).toEqual(['rs_userId', 'rs_workspaceId+seenOrder']);
+        expect(indexes.of('members').catalog.indexes).toEqual([
+          { v: 2, key: { _id: 1 }, name: '_id_' },
+          { v: 2, key: { userId: 1, _id: 1 }, name: 'rs_userId' },
+          { v: 2, key: { workspaceId: 1, seenOrder: 1, _id: 1 }, name: 'rs_workspaceId+seenOrder' },
+        ]);
+        expect(warnings).toEqual([
+          expect.stringContaining('dropped index rs_userId of members: declared otherwise'),
+          expect.stringContaining('dropped index rs_workspaceId+seenOrder of members: declared otherwise'),
+        ]);
+      } finally {
+        await started.close();
+      }
+    });
+
+    it('an index another process dropped first (IndexNotFound) is no failure, and not said as dropped here', async () => {
+      const { started, warnings } = await start([{ key: { workspaceId: 1, lastSeenAt: 1, _id: 1 }, name: 'rs_workspaceId+lastSeenAt' }]);
+      try {
+        const catalog = indexes.of('members');
+        indexes.catalogs.set('members', {
+          ...catalog,
+          // the other process's drop lands between this one's listIndexes and its dropIndexes
+          responder: (command) => {
+            if (command.name === 'dropIndexes') catalog.responder(command);
+            return catalog.responder(command);
+          },
+        });
+        await started.init({ members: MEMBERS });
+        expect(fixture.sent('dropIndexes')).toHaveLength(1);
+        expect(names()).toEqual(['_id_', 'rs_userId', 'rs_workspaceId+seenOrder']);
+        expect(warnings).toEqual([]);
+      } finally {
+        await started.close();
+      }
+    });
+  });
+
   it('reset marks the checkpoint as resetting, empties the collections, then removes it', async () => {
     await store.reset('p', ['members']);
     const steps = fixture.commands.filter((c) => c.name === 'update' || c.name === 'delete').map(pinned);
@@ -243,11 +335,12 @@ describe('MongoReadStore on a replica set, over the wire fixture (the real drive
   beforeEach(async () => {
     scripted = {};
     stored = [];
+    const indexes = indexCatalogs();
     fixture = await MongoWireFixture.start(
       (command) => {
         const next = scripted[command.name]?.shift();
         if (next) return next;
-        if (command.name === 'createIndexes') return { numIndexesBefore: 1, numIndexesAfter: 2, ok: 1 };
+        if (INDEX_COMMANDS.has(command.name)) return indexes.respond(command);
         if (command.name === 'update') return writeReply({ n: command.body.updates.length, nModified: command.body.updates.length });
         if (command.name === 'delete') return { n: 1, ok: 1 };
         if (command.name === 'find') return cursorReply(`rs.${command.body.find}`, stored);
