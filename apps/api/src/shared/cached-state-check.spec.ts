@@ -13,12 +13,17 @@ const deletedFromWorkspace = (invitationIds: string[]) => ({
   data: { workspaceId: 'w1', organizationId: 'o1', userId: 'u9', invitationIds, deletedAt: T0 },
 });
 
-/** the stream as read now: `events` in order, each committed at `created` (ms) */
-function storeReading(events: { type: string; data: object; created: number }[]): EventStore {
+/**
+ * The stream as read now: `events` in order, each committed at `created` (ms). `firstReadSees`: how many of them the
+ * first read sees (the others committed after it began, as the keys it looked up afterwards show).
+ */
+function storeReading(events: { type: string; data: object; created: number }[], firstReadSees = events.length): EventStore {
   const recorded = events.map((e, i) => ({ id: `e${i}`, stream: 'workspace-w1', revision: BigInt(i), position: BigInt(i + 1), type: e.type, data: e.data, metadata: { schemaVersion: e.type === 'UserInvited' ? 2 : 1 }, created: new Date(e.created) }) as unknown as RecordedEvent);
+  let reads = 0;
   return {
-    async *readStream() {
-      yield* recorded;
+    async *readStream(_stream: string, options: { fromRevision?: bigint } = {}) {
+      const visible = reads++ === 0 ? recorded.slice(0, firstReadSees) : recorded;
+      yield* visible.filter((r) => r.revision >= (options.fromRevision ?? 0n));
     },
   } as unknown as EventStore;
 }
@@ -38,6 +43,17 @@ describe('differencesFromLog (the ROLLCALL_CHECK_CACHED_STATES diagnostic)', () 
       { ...invited('i1', null), created: 1_000 },
       { ...deletedFromWorkspace(['i1']), created: 5_000 },
     ]);
+    expect(await check(store, 4_990)).toEqual([]);
+  });
+
+  it("a deletion that committed between the check's read and its key lookup (its events unseen by that read) is found by a second read: not a difference", async () => {
+    const store = storeReading(
+      [
+        { ...invited('i1', null), created: 1_000 },
+        { ...deletedFromWorkspace(['i1']), created: 5_000 },
+      ],
+      1,
+    );
     expect(await check(store, 4_990)).toEqual([]);
   });
 
