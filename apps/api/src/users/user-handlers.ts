@@ -10,6 +10,7 @@ import {
   decideDeleteUser,
   decideOrganization,
   isOrganizationEvent,
+  emailKey,
   normalizeEmail,
 } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
@@ -26,11 +27,11 @@ import { organizationAlone, organizationWide } from '../shared/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { AnswerStorage } from '../shared/write-pipeline';
 
-/** The pending invitations of an organization's workspaces: email → the invited user's id, or null for a new address. */
+/** The pending invitations of an organization's workspaces: address (emailKey) → the invited user's id, or null for a new address. */
 const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | null> => {
   const pending = new Map<string, string | null>();
   for (const ws of workspaces)
-    for (const inv of ws.invitations.values()) if (inv.status === 'pending' && inv.email) pending.set(inv.email, inv.inviteeUserId);
+    for (const inv of ws.invitations.values()) if (inv.status === 'pending' && inv.email) pending.set(emailKey(inv.email), inv.inviteeUserId);
   return pending;
 };
 

@@ -2,7 +2,7 @@ import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '../access
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { checkEmail, checkText, cleanName, normalizeEmail } from '../shared/validation';
+import { checkEmail, checkText, cleanName, emailKey, normalizeEmail } from '../shared/validation';
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { type ChangeOrgAdmin, decideChangeOrgAdmin } from '../users/org-admin';
@@ -56,8 +56,8 @@ export interface PendingInvitations {
 const profileContext = (state: OrganizationState, userId: string, actorId: string, extra: PendingInvitations): ProfileContext => ({
   user: state.users.get(userId),
   actor: activeUser(state, actorId),
-  emailOwner: (email) => state.byEmail.get(email),
-  pendingInvitee: (email) => extra.pendingInvitations?.get(email),
+  emailOwner: (email) => state.byEmail.get(emailKey(email)),
+  pendingInvitee: (email) => extra.pendingInvitations?.get(emailKey(email)),
 });
 
 const notFound = (organizationId: string) =>

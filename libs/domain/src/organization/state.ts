@@ -1,4 +1,5 @@
 import type { AccessModelName, Plan } from '../access-model';
+import { emailKey } from '../shared/validation';
 import { evolveProfile, type UserProfile } from '../users/profile';
 import type { OrganizationEvent } from './events';
 
@@ -18,7 +19,7 @@ export interface OrganizationState {
   organizationId: string;
   name: string;
   users: Map<string, UserProfile>;
-  /** normalised email → userId, for users not deleted */
+  /** address (its emailKey: stored forms of before session 27 folded) → userId, for users not deleted */
   byEmail: Map<string, string>;
   workspaces: Map<string, WorkspaceInfo>;
   /** keyId → SHA-256 of the key's secret */
@@ -65,7 +66,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         emailChangeVersion: 0,
       });
       // a deleted user's email reads as null once their key is forgotten (crypto-shredding)
-      if (typeof d.email === 'string') state.byEmail.set(d.email, d.userId);
+      if (typeof d.email === 'string') state.byEmail.set(emailKey(d.email), d.userId);
       return state;
     }
     case 'WorkspaceCreated': {
@@ -76,8 +77,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const user = state.users.get(event.data.userId);
       if (!user) return state;
       if (typeof event.data.changes.email === 'string') {
-        state.byEmail.delete(user.email);
-        state.byEmail.set(event.data.changes.email, user.userId);
+        state.byEmail.delete(emailKey(user.email));
+        state.byEmail.set(emailKey(event.data.changes.email), user.userId);
       }
       state.users.set(user.userId, evolveProfile(user, event.data.changes));
       return state;
@@ -103,8 +104,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const email = event.data.email;
       const next = { ...user, pendingEmail: null };
       if (typeof email === 'string') {
-        if (state.byEmail.get(user.email) === user.userId) state.byEmail.delete(user.email);
-        state.byEmail.set(email, user.userId);
+        if (state.byEmail.get(emailKey(user.email)) === user.userId) state.byEmail.delete(emailKey(user.email));
+        state.byEmail.set(emailKey(email), user.userId);
         next.email = email;
         next.knownEmails = [...new Set([...user.knownEmails, email])];
       }
@@ -120,7 +121,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      if (state.byEmail.get(user.email) === user.userId) state.byEmail.delete(user.email);
+      if (state.byEmail.get(emailKey(user.email)) === user.userId) state.byEmail.delete(emailKey(user.email));
       // The decision state keeps nothing personal of a deleted user (docs/rules.md#rule-12): what this process
       // decrypted before the erasure must not be served after it.
       state.users.set(user.userId, {

@@ -28,15 +28,58 @@ const splitAt = (email: string): [local: string, domain: string] | undefined => 
 
 /**
  * THE email normalization (rule 6), used by every path that takes an address (invitations, profile emails,
- * org admins) and wherever addresses are compared: trimmed of surrounding spaces, the local part composed
- * (NFC) and lower-cased, the domain mapped by IDNA (UTS #46) to its ASCII form, lower-case punycode, so
- * `Jane@Bücher.example` and `jane@xn--bcher-kva.example` are one person. Total: an address whose domain IDNA
- * refuses keeps it lower-cased (checkEmail refuses such an address).
+ * org admins): trimmed of surrounding spaces, the local part composed (NFC) and case-folded (caseFold), the domain
+ * mapped by IDNA (UTS #46) to its ASCII form, lower-case punycode, so `Jane@Bücher.example` and
+ * `jane@xn--bcher-kva.example` are one person, and so are `ΟΔΥΣΣΕΥΣ@…` and `οδυσσευς@…`. Total: an address whose
+ * domain IDNA refuses keeps it lower-cased (checkEmail refuses such an address).
  */
 export function normalizeEmail(raw: string): string {
   const known = normalized.get(raw);
-  return known ?? remember(normalized, raw, normalizeOnce(raw));
+  return known ?? remember(normalized, raw, emailKey(lowerCasedEmail(raw)));
 }
+
+/**
+ * Who an address stored in an event is, to compare it (maps keyed by address, "is this the same address"): the
+ * stored form case-folded. Addresses stored before session 27 were lower-cased only (lowerCasedEmail), which kept
+ * apart what case folding joins (`ς` and `σ`, `ſ` and `s`, `µ` and `μ`: probe 27); those written since are folded
+ * already and come back as they are. Cheap for ASCII (nearly every address): returned as it is.
+ */
+export function emailKey(stored: string): string {
+  if (ASCII.test(stored)) return stored;
+  const known = keyed.get(stored);
+  if (known !== undefined) return known;
+  const parts = splitAt(stored);
+  return remember(keyed, stored, parts ? `${caseFold(parts[0])}@${parts[1]}` : caseFold(stored));
+}
+
+/**
+ * The form an address's data key subject is computed from (rollcall-event-store's subjectId): the normalization of
+ * before session 27 (lower-cased, not folded), which every stored address is already in, so every address keeps the
+ * subject its events were sealed under, whenever they were written (a deletion erases what it names).
+ */
+export function lowerCasedEmail(raw: string): string {
+  const known = lowerCased.get(raw);
+  return known ?? remember(lowerCased, raw, lowerCaseOnce(raw));
+}
+
+function lowerCaseOnce(raw: string): string {
+  const email = raw.replace(EDGE_SPACE, '').normalize('NFC');
+  const parts = splitAt(email);
+  if (!parts) return email.toLowerCase();
+  const [local, domain] = parts;
+  return `${local.toLowerCase()}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+/**
+ * Unicode case folding, one character at a time: upper-cased then lower-cased (the runtime's Unicode data), then
+ * composed. It matches CaseFolding.txt's full folding (`ς`→`σ`, `ſ`→`s`, `µ`→`μ`, `ϐ`→`β`, `ß`→`ss`, `ᾳ`→`αι`)
+ * except for the dotless `ı`, which folding keeps apart from `i` (so does this). Per character, not per word: the
+ * word-final `Σ` → `ς` of lower-casing a whole text is the one context it must not see. (The npm packages for this
+ * ship tables of Unicode 7 and are unmaintained; the runtime's own mappings follow its Unicode version.)
+ */
+const caseFold = (text: string): string =>
+  ASCII.test(text) ? text.toLowerCase() : Array.from(text, (c) => (c === 'ı' ? c : c.toUpperCase().toLowerCase())).join('').normalize('NFC');
 
 /**
  * The answers for the latest addresses seen: a command checks and normalizes its address 3–4 times (the DTO, the
@@ -45,20 +88,14 @@ export function normalizeEmail(raw: string): string {
  */
 const RECENT = 512;
 const normalized = new Map<string, string>();
+const keyed = new Map<string, string>();
+const lowerCased = new Map<string, string>();
 const checked = new Map<string, string | null>();
 const remember = <V>(memo: Map<string, V>, raw: string, value: V): V => {
   if (memo.size >= RECENT) memo.clear();
   memo.set(raw, value);
   return value;
 };
-
-function normalizeOnce(raw: string): string {
-  const email = raw.replace(EDGE_SPACE, '').normalize('NFC');
-  const parts = splitAt(email);
-  if (!parts) return email.toLowerCase();
-  const [local, domain] = parts;
-  return `${local.toLowerCase()}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
-}
 
 const INVALID = 'must be a valid email address';
 
@@ -85,9 +122,9 @@ function emailProblem(raw: string): string | null {
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
-  // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
-  // domain IDNA maps), without mapping the domain a second time
-  return local.toLowerCase().length + 1 + ascii.length > 254 ? INVALID : null;
+  // the length of normalizeEmail(raw), which is `${caseFold(local.toLowerCase())}@${ascii}` here (the same trim, NFC and
+  // split, a domain IDNA maps), without mapping the domain a second time
+  return caseFold(local.toLowerCase()).length + 1 + ascii.length > 254 ? INVALID : null;
 }
 
 /**

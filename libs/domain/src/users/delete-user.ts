@@ -1,4 +1,5 @@
 import { domainError } from '../shared/errors';
+import { emailKey } from '../shared/validation';
 import { type Decision, accept, reject } from '../shared/result';
 import type { UserDeleted } from '../organization/events';
 import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace/events';
@@ -102,17 +103,21 @@ export function decideDeleteUser(
  * (the deletion names those invitations: UserDeletedFromWorkspace.invitationIds). docs/rules.md#rule-12.
  */
 export function addressesErasedWith(org: OrganizationState, workspaces: readonly WorkspaceState[], userId: string): Set<string> {
-  const user = org.users.get(userId);
-  const erased = new Set(user?.knownEmails ?? []);
+  // by emailKey, each with the forms it is stored in: an address stored before session 27 (lower-cased) and its
+  // case-folded form are one address, but each form's events are sealed under that form's own subject
+  const erased = new Map<string, Set<string>>();
+  for (const address of org.users.get(userId)?.knownEmails ?? []) erased.set(emailKey(address), new Set([address]));
   for (const other of org.users.values()) {
     if (other.userId === userId || other.deleted) continue;
-    erased.delete(other.email);
-    for (const address of other.knownEmails) erased.delete(address);
+    erased.delete(emailKey(other.email));
+    for (const address of other.knownEmails) erased.delete(emailKey(address));
   }
   for (const ws of workspaces)
     for (const inv of ws.invitations.values())
-      if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(inv.email);
-  return erased;
+      if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(emailKey(inv.email));
+  // the other stored forms of those addresses the invitations went to
+  for (const ws of workspaces) for (const inv of ws.invitations.values()) if (hasAddress(inv)) erased.get(emailKey(inv.email))?.add(inv.email);
+  return new Set([...erased.values()].flatMap((forms) => [...forms]));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { checkEmail, normalizeEmail } from '../shared/validation';
+import { checkEmail, emailKey, normalizeEmail } from '../shared/validation';
 import { userIdForEmail } from '../organization/decider';
 import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } from './authority';
 import type { ContactsDisposition, WorkspaceEvent } from './events';
@@ -110,7 +110,7 @@ function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationI
   if (!isActor(actor)) return { error: actor! };
   const rank = mailable ? checkAssignment(ctx, actor, undefined, inv.access) : checkAssignment(ctx, actor, inv.access, undefined);
   if (rank) return { error: rank };
-  if (mailable && (inv.inviteeUserId === actorId || (hasAddress(inv) && ctx.org.byEmail.get(inv.email) === actorId))) return { error: selfInvitation() };
+  if (mailable && (inv.inviteeUserId === actorId || (hasAddress(inv) && ctx.org.byEmail.get(emailKey(inv.email)) === actorId))) return { error: selfInvitation() };
   if (inv.status !== 'pending') return { error: notPending(inv) };
   // rule 12: the address was erased (its owner deleted in another organization): no link to copy, nobody to mail
   if (mailable && !hasAddress(inv)) return { error: addresseeErased() };
@@ -134,10 +134,10 @@ export function invitationLink(
  */
 const pendingInvitationOfUser = (ctx: WorkspaceContext, userId: string): string | undefined => {
   for (const address of ctx.org.users.get(userId)?.knownEmails ?? []) {
-    const id = ctx.ws.pendingByEmail.get(address);
+    const id = ctx.ws.pendingByEmail.get(emailKey(address));
     if (id === undefined) continue;
     const invitee = ctx.ws.invitations.get(id)?.inviteeUserId;
-    const holder = ctx.org.byEmail.get(address);
+    const holder = ctx.org.byEmail.get(emailKey(address));
     if (invitee === userId || (!invitee && (holder === undefined || holder === userId))) return id;
   }
   return undefined;

@@ -5,6 +5,10 @@ import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
 import { type AddressKey, type DataSubject, addressSubject } from '../personal-data';
+import { emailKey } from '../shared/validation';
+
+/** pendingByEmail's key of an invitation's address (an erased one reads as null, and stays as it is) */
+export const pendingKey = (email: string): string => (typeof email === 'string' ? emailKey(email) : email);
 
 export interface Member {
   userId: string;
@@ -85,7 +89,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         // (always set, undefined for older invitations: one object shape for all)
         addressKey: d.addressKey === 'organization' ? 'organization' : undefined,
       });
-      state.pendingByEmail.set(d.email, d.invitationId);
+      state.pendingByEmail.set(pendingKey(d.email), d.invitationId);
       return state;
     }
     case 'InvitationResent': {
@@ -102,7 +106,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       const inv = state.invitations.get(event.data.invitationId);
       if (inv) {
         inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
-        state.pendingByEmail.delete(inv.email);
+        state.pendingByEmail.delete(pendingKey(inv.email));
         // the user it admitted: theirs from now on, whatever address they hold later (a deletion erases it with them)
         if (event.type === 'InvitationAccepted') inv.inviteeUserId = event.data.userId;
       }
@@ -131,7 +135,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       for (const id of event.data.invitationIds) {
         const inv = state.invitations.get(id);
         if (!inv) continue;
-        if (state.pendingByEmail.get(inv.email) === id) state.pendingByEmail.delete(inv.email);
+        if (state.pendingByEmail.get(pendingKey(inv.email)) === id) state.pendingByEmail.delete(pendingKey(inv.email));
         if (inv.status === 'pending') inv.status = 'cancelled';
         inv.email = '';
       }
