@@ -70,7 +70,7 @@ function lowerCaseOnce(raw: string): string {
   return `${local.toLowerCase()}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 /**
  * Unicode case folding, one character at a time: upper-cased then lower-cased (the runtime's Unicode data), then
  * composed. It matches CaseFolding.txt's full folding (`ς`→`σ`, `ſ`→`s`, `µ`→`μ`, `ϐ`→`β`, `ß`→`ss`, `ᾳ`→`αι`)

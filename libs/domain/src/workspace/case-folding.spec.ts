@@ -6,7 +6,7 @@ import { evolveOrganization } from '../organization/state';
 import type { OrganizationEvent } from '../organization/events';
 import { emailKey, lowerCasedEmail, normalizeEmail } from '../shared/validation';
 import { addressesErasedWith } from '../users/delete-user';
-import { ADMIN, HOURS_48, ORG, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+import { ADMIN, HOURS_48, ORG, Scenario, WS, by, expectError } from '../testing/fixture';
 import { decideWorkspace } from './decider';
 import type { WorkspaceEvent } from './events';
 import { evolveWorkspace } from './state';
