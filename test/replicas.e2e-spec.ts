@@ -149,8 +149,9 @@ describe('replicas: two API processes over one data dir', () => {
         if (ownerTargeted && op === 'revoke') op = 'access';
         // ROLLCALL_REPLICAS_DELETIONS=1: now and then a user's deletion, decided over every workspace and sent back by a
         // write to any (rule 12, ADR 0004 "Session 26"); not the contested owners; the address may be invited again (a
-        // new user). Not in CI yet: with it, seeds report "cached state differs from the log" now and then (an erased
-        // address in a replica's cached state, or one read as erased that the log reads): open, session 26's note
+        // new user). Not in CI yet: session 27 fixed what its cached-state check found (a key dropped from the cache
+        // mid-lookup read as erased; the check's own reports of deletions after a load), but 1 run of 24 still reported
+        // an accepted invitation's address the log read as erased with no deletion after the state's revision: open
         if (DELETIONS && !ownerTargeted && random.chance(0.015)) op = 'delete';
         const deleted = op === 'delete' ? users.get(pick(people.slice(2)))! : undefined;
         const [method, path, body] = {
