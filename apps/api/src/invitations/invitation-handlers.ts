@@ -84,10 +84,12 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
             { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
             c,
           ),
-        // an address a user holds binds the invitation to them (rule 8), whoever holds it later; one nobody holds is
-        // the one a user may be confirming as theirs meanwhile: only then does the decision rest on the organization
-        // (every write to it would send back every invitation: a new user's acceptance, a profile change…)
-        { checkLoaded: (events) => events.some((e) => e.type === 'UserInvited' && !e.data.inviteeUserId) },
+        // Every invitation rests on the organization as loaded: one to an address nobody holds, on nobody confirming it
+        // as theirs meanwhile (probe 26); one bound to the user who holds it (rule 8), on that user not being deleted
+        // meanwhile (probe 27b: decided on a replica's organization from before another replica's deletion, it was
+        // appended after it, bound to the deleted user: pending for good, its link refused, its address ALREADY_INVITED).
+        // So any write to the organization between the load and the append sends it back, to be decided again.
+        { checkLoaded: true },
       );
     const done = await decide().catch(async (error: unknown) => {
       // "already invited" on an invitation whose address another process's deletion erased a moment ago: heard now, decided again

@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EventStore, createRollcallEventStore } from '@rollcall/event-store';
+import { type EventStore, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
-import { ConfirmEmailChangeCommand, ConfirmEmailChangeHandler, UpdateProfileCommand, UpdateProfileHandler } from './user-handlers';
+import { ConfirmEmailChangeCommand, ConfirmEmailChangeHandler, DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from './user-handlers';
 import { newCommandContext } from '../shared/command-context';
 import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
@@ -54,14 +54,16 @@ function replica(store: EventStore, dataDir: string) {
     accept: new AcceptInvitationHandler(streams, links),
     updateProfile: new UpdateProfileHandler(streams, emailLinks, mailer, config),
     confirm: new ConfirmEmailChangeHandler(streams, emailLinks),
+    del: new DeleteUserHandler(streams, personalData, store),
   };
 }
 
 let dir: string;
 let store: EventStore;
+let personalData: PersonalData;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-email-race-'));
-  store = (await createRollcallEventStore({ dataDir: dir, durability: 'normal' })).store;
+  ({ store, personalData } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
 });
 afterAll(async () => {
   await store.close();
@@ -131,9 +133,9 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     expect(decided!.state.pendingByEmail.has('new@acme.test')).toBe(false);
   });
 
-  it('an invitation checks the organization only when nobody holds its address: another write to the organization between its load and append sends back one to a new address, not one bound to a user', async () => {
-    // review of session 26: checked always, every write to the organization (a new user's acceptance, a profile change)
-    // sent back every invitation in flight in the organization
+  it('an invitation checks the organization as loaded, bound to a user or not: another write to the organization between its load and append sends it back', async () => {
+    // session 26 checked only invitations to an address nobody holds (every write to the organization sends back every
+    // invitation in flight); probe 27b: one bound to a user the other replica deleted meanwhile (next test)
     const { b, before, org, admin } = await memberAskingForAddress(true, undefined, 'later@acme.test');
     const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
     const ref3 = { organizationId: org.organizationId, workspaceId: ws3.workspaceId };
@@ -151,8 +153,21 @@ describe('email change: an address with a pending invitation cannot be claimed, 
       await counted.invite.execute(new InviteMemberCommand(ref3, ctx(admin), { email }));
       return appends;
     };
-    // the member's address (u@): bound to them whoever holds it later; a new address: decided again
-    expect(await attempts('u@acme.test')).toBe(1);
+    // the member's address (u@, bound to them) and a new address: both decided again
+    expect(await attempts('u@acme.test')).toBe(2);
     expect(await attempts('nobody-yet@acme.test')).toBe(2);
+  });
+
+  it.each([false, true])('rule 12 (probe 27b, pipelined turns: %s): the invitation\'s user deleted by another replica between its load and append: decided again, it is bound to nobody', async (warm) => {
+    const { a, b, before, org, admin, user } = await memberAskingForAddress(warm, undefined, 'later@acme.test');
+    const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
+    before.run = () => b.del.execute(new DeleteUserCommand(org.organizationId, ctx(admin), user));
+    const invited = await a.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws3.workspaceId }, ctx(admin), { email: 'u@acme.test' }));
+    const states = new StreamStates(store);
+    const orgState = (await states.organization(org.organizationId)).state;
+    expect(orgState.users.get(user)!.deleted).toBe(true);
+    const decided = await states.workspace(orgState, ws3.workspaceId);
+    // an invitation to a free address (a new user when accepted), not one to the deleted user for good
+    expect(decided!.state.invitations.get(invited.invitationId)).toMatchObject({ status: 'pending', inviteeUserId: null, email: 'u@acme.test' });
   });
 });
