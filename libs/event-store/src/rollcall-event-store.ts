@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
-import { type DataSubject, type UserProfile, deletionSubjects, lowerCasedEmail, personalFieldsOf } from '@rollcall/domain';
+import { type DataSubject, type UserProfile, deletionSubjects, normalizeEmail, personalFieldsOf } from '@rollcall/domain';
 import { type EventStoreConfig, createEventStore } from './create-event-store';
 import type { EventStore } from './port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
@@ -76,15 +76,13 @@ export async function createRollcallEventStore(
       : new SqliteKeyStore(keysFile);
   // a KeyObject: an HMAC keyed with a Buffer imports the key again on every call
   const pepper = createSecretKey(await keys.pepper());
-  // an address within an organization (`a:`), or shared by every organization (`e:`, invitations before session 24).
-  // Of the address as lower-cased, not case-folded (normalizeEmail since session 27): an address stored before keeps
-  // the subject its events were sealed under (each stored form its own: addressesErasedWith names them all)
+  // an address within an organization (`a:`), or shared by every organization (`e:`, invitations before session 24)
   const subjectId = (s: DataSubject) =>
     s.kind === 'user'
       ? `u:${s.userId}`
       : s.organizationId === undefined
-        ? `e:${createHmac('sha256', pepper).update(lowerCasedEmail(s.email)).digest('base64url')}`
-        : `a:${createHmac('sha256', pepper).update(`${s.organizationId}\0${lowerCasedEmail(s.email)}`).digest('base64url')}`;
+        ? `e:${createHmac('sha256', pepper).update(normalizeEmail(s.email)).digest('base64url')}`
+        : `a:${createHmac('sha256', pepper).update(`${s.organizationId}\0${normalizeEmail(s.email)}`).digest('base64url')}`;
   // the subject id is computed when asked for: a reader only needs the paths (a sealed value names its subject), and
   // the address of a stored event is sealed, nothing to hash
   const store = new PersonalDataEventStore(inner, keys, (type, data) =>

@@ -3,7 +3,7 @@
 // dir, states holding a failed command's events, another writer's events folded on top of events in flight, and a
 // replica's own decision in place of the batch another replica wrote first (then under the same ids: docs/adr/0004).
 import { isDeepStrictEqual } from 'node:util';
-import { type DomainEvent, fromStored } from '@rollcall/domain';
+import { type DomainEvent, emailKey, fromStored } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 
 /** how much earlier than a load's start a commit may be stamped (its `created` is taken before its COMMIT) */
@@ -71,7 +71,8 @@ export async function differencesFromLog<S>(
     if (committedAt < loadStartedAt - COMMIT_STAMP_SLACK_MS) continue;
     if (!isDeepStrictEqual({ ...log, email: kept.email }, kept)) continue;
     excused.add(d.key);
-    excusedAddresses.add(kept.email);
+    // as the state holds it, and as pendingByEmail keys it (emailKey)
+    excusedAddresses.add(kept.email).add(emailKey(kept.email));
   }
   return found
     .filter((d) => !excused.has(d.key as string) && !(d.field === 'pendingByEmail' && excusedAddresses.has(d.key) && (excused.has(d.log as string) || excused.has(d.cached as string))))

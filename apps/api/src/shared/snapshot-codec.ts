@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress, pendingKey } from '@rollcall/domain';
+import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress, indexAddress, isPending, pendingByAddress, pendingKey } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
 import { type RowKind, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
@@ -20,7 +20,7 @@ export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspace
 export const WORKSPACE_HEAD = ['info', 'teams'] as const;
 export const ORGANIZATION_ROWS = ['users'] as const;
 export const WORKSPACE_ROWS = ['members', 'invitations'] as const;
-export const DERIVED = { organization: ['byEmail'], workspace: ['pendingByEmail'] } as const;
+export const DERIVED = { organization: ['byEmail', 'byEmailShared'], workspace: ['pendingByEmail', 'pendingByEmailShared'] } as const;
 
 /** What a snapshot gives back: the state at `revision`, and the commands it remembers by idempotency key. */
 export interface Restored<S> {
@@ -241,7 +241,7 @@ async function openAddresses(ws: WorkspaceState, stream: string, sealed: readonl
     if (email === undefined) erased++;
     else invitation.email = email;
   }
-  for (const inv of ws.invitations.values()) if (inv.status === 'pending') ws.pendingByEmail.set(pendingKey(inv.email), inv.invitationId);
+  for (const inv of ws.invitations.values()) if (inv.status === 'pending') indexAddress(pendingByAddress(ws), pendingKey(inv.email), inv.invitationId, isPending(ws));
   return erased;
 }
 
@@ -268,7 +268,7 @@ export async function openSnapshot(
     if (text === undefined) throw new SnapshotUnreadableError(snapshot.stream, `chunk ${seq} does not open under ${head.subjectId}`);
     if (seq++ === 0) {
       const parsed = JSON.parse(text, reviver) as { state: Record<string, unknown>; applied: never[]; lastAt?: string; counts: Record<string, number> };
-      state = (kind === 'organization' ? { ...parsed.state, users: new Map(), byEmail: new Map() } : { ...parsed.state, members: new Map(), invitations: new Map(), pendingByEmail: new Map() }) as
+      state = (kind === 'organization' ? { ...parsed.state, users: new Map(), byEmail: new Map(), byEmailShared: new Map() } : { ...parsed.state, members: new Map(), invitations: new Map(), pendingByEmail: new Map(), pendingByEmailShared: new Map() }) as
         | OrganizationState
         | WorkspaceState;
       applied = appliedIn(parsed.applied);

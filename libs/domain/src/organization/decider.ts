@@ -65,7 +65,7 @@ const notFound = (organizationId: string) =>
 
 /** The user id an email resolves to in the organization: the existing user's, or the new one (rule 8). */
 export const userIdForEmail = (state: OrganizationState, email: string, newUserId: string): string =>
-  state.byEmail.get(normalizeEmail(email)) ?? newUserId;
+  state.byEmail.get(emailKey(normalizeEmail(email))) ?? newUserId;
 
 const defaultDisplayName = (email: string) => email.split('@')[0] ?? email;
 
@@ -150,7 +150,7 @@ export function decideOrganization(
       const email = normalizeEmail(command.email);
       // an invitation bound to an existing user (rule 8) joins nobody new, whatever address it was sent to; the
       // display name sent is then ignored, and so not checked
-      if (state.users.has(command.newUserId) || state.byEmail.has(email)) return accept([]);
+      if (state.users.has(command.newUserId) || state.byEmail.has(emailKey(email))) return accept([]);
       // rule 6's checks of a name; a blank one counts as none (a console's empty field): the address's local part
       const nameError = command.displayName === undefined ? undefined : checkText('displayName', command.displayName, 200, true);
       if (nameError) return reject(validationFailed([nameError]));

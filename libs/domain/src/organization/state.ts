@@ -1,4 +1,5 @@
 import type { AccessModelName, Plan } from '../access-model';
+import { type AddressIndex, indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 import { evolveProfile, type UserProfile } from '../users/profile';
 import type { OrganizationEvent } from './events';
@@ -21,6 +22,8 @@ export interface OrganizationState {
   users: Map<string, UserProfile>;
   /** address (its emailKey: stored forms of before session 27 folded) → userId, for users not deleted */
   byEmail: Map<string, string>;
+  /** the keys of byEmail two users hold (AddressIndex.shared: only from before session 27) */
+  byEmailShared: Map<string, string[]>;
   workspaces: Map<string, WorkspaceInfo>;
   /** keyId → SHA-256 of the key's secret */
   apiKeys: Map<string, string>;
@@ -32,6 +35,7 @@ export const initialOrganizationState = (): OrganizationState => ({
   name: '',
   users: new Map(),
   byEmail: new Map(),
+  byEmailShared: new Map(),
   workspaces: new Map(),
   apiKeys: new Map(),
 });
@@ -66,7 +70,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         emailChangeVersion: 0,
       });
       // a deleted user's email reads as null once their key is forgotten (crypto-shredding)
-      if (typeof d.email === 'string') state.byEmail.set(emailKey(d.email), d.userId);
+      if (typeof d.email === 'string') indexAddress(usersByAddress(state), emailKey(d.email), d.userId, holdsAddress(state));
       return state;
     }
     case 'WorkspaceCreated': {
@@ -77,8 +81,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const user = state.users.get(event.data.userId);
       if (!user) return state;
       if (typeof event.data.changes.email === 'string') {
-        state.byEmail.delete(emailKey(user.email));
-        state.byEmail.set(emailKey(event.data.changes.email), user.userId);
+        unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
+        indexAddress(usersByAddress(state), emailKey(event.data.changes.email), user.userId, holdsAddress(state));
       }
       state.users.set(user.userId, evolveProfile(user, event.data.changes));
       return state;
@@ -104,8 +108,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const email = event.data.email;
       const next = { ...user, pendingEmail: null };
       if (typeof email === 'string') {
-        if (state.byEmail.get(emailKey(user.email)) === user.userId) state.byEmail.delete(emailKey(user.email));
-        state.byEmail.set(emailKey(email), user.userId);
+        unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
+        indexAddress(usersByAddress(state), emailKey(email), user.userId, holdsAddress(state));
         next.email = email;
         next.knownEmails = [...new Set([...user.knownEmails, email])];
       }
@@ -121,7 +125,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      if (state.byEmail.get(emailKey(user.email)) === user.userId) state.byEmail.delete(emailKey(user.email));
+      unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
       // The decision state keeps nothing personal of a deleted user (docs/rules.md#rule-12): what this process
       // decrypted before the erasure must not be served after it.
       state.users.set(user.userId, {
@@ -149,3 +153,8 @@ export const activeUser = (state: OrganizationState, userId: string): UserProfil
 /** Rule 5: org admins may do everything an owner may, in every workspace of their organization. */
 export const isOrgAdmin = (state: OrganizationState, userId: string): boolean =>
   activeUser(state, userId)?.orgAdmin === true;
+
+/** byEmail with its shared keys, as AddressIndex */
+export const usersByAddress = (state: OrganizationState): AddressIndex => ({ byKey: state.byEmail, shared: state.byEmailShared });
+/** whether a user found in byEmail still holds an address there (not deleted) */
+export const holdsAddress = (state: OrganizationState) => (userId: string): boolean => state.users.get(userId)?.deleted === false;

@@ -28,41 +28,32 @@ const splitAt = (email: string): [local: string, domain: string] | undefined => 
 
 /**
  * THE email normalization (rule 6), used by every path that takes an address (invitations, profile emails,
- * org admins): trimmed of surrounding spaces, the local part composed (NFC) and case-folded (caseFold), the domain
- * mapped by IDNA (UTS #46) to its ASCII form, lower-case punycode, so `Jane@Bücher.example` and
- * `jane@xn--bcher-kva.example` are one person, and so are `ΟΔΥΣΣΕΥΣ@…` and `οδυσσευς@…`. Total: an address whose
- * domain IDNA refuses keeps it lower-cased (checkEmail refuses such an address).
+ * org admins): trimmed of surrounding spaces, the local part composed (NFC) and lower-cased, the domain mapped by
+ * IDNA (UTS #46) to its ASCII form, lower-case punycode, so `Jane@Bücher.example` and `jane@xn--bcher-kva.example`
+ * are one person. What events store, what mails go to, and what an address's data key subject is computed from.
+ * Total: an address whose domain IDNA refuses keeps it lower-cased (checkEmail refuses such an address).
+ * Addresses are COMPARED by emailKey, which also folds what lower-casing keeps apart (session 27, ADR 0017).
  */
 export function normalizeEmail(raw: string): string {
   const known = normalized.get(raw);
-  return known ?? remember(normalized, raw, emailKey(lowerCasedEmail(raw)));
+  return known ?? remember(normalized, raw, normalizeOnce(raw));
 }
 
 /**
- * Who an address stored in an event is, to compare it (maps keyed by address, "is this the same address"): the
- * stored form case-folded. Addresses stored before session 27 were lower-cased only (lowerCasedEmail), which kept
- * apart what case folding joins (`ς` and `σ`, `ſ` and `s`, `µ` and `μ`: probe 27); those written since are folded
- * already and come back as they are. Cheap for ASCII (nearly every address): returned as it is.
+ * Who a normalized address is, to compare it ("already a member", "already invited", "taken", maps keyed by address):
+ * its local part case-folded, so `οδυσσευς@…` (a word-final ς, as lower-casing `ΟΔΥΣΣΕΥΣ` writes it) and `οδυσσευσ@…`,
+ * `ſam@…` and `sam@…`, `µu@…` and `μu@…` are one address (probe 27). Only compared, never stored or mailed: a mail
+ * server may keep `straße` and `strasse` apart (review, session 27). Cheap for ASCII (nearly every address): as it is.
  */
-export function emailKey(stored: string): string {
-  if (ASCII.test(stored)) return stored;
-  const known = keyed.get(stored);
+export function emailKey(email: string): string {
+  if (ASCII.test(email)) return email;
+  const known = keyed.get(email);
   if (known !== undefined) return known;
-  const parts = splitAt(stored);
-  return remember(keyed, stored, parts ? `${caseFold(parts[0])}@${parts[1]}` : caseFold(stored));
+  const parts = splitAt(email);
+  return remember(keyed, email, parts ? `${caseFold(parts[0])}@${parts[1]}` : caseFold(email));
 }
 
-/**
- * The form an address's data key subject is computed from (rollcall-event-store's subjectId): the normalization of
- * before session 27 (lower-cased, not folded), which every stored address is already in, so every address keeps the
- * subject its events were sealed under, whenever they were written (a deletion erases what it names).
- */
-export function lowerCasedEmail(raw: string): string {
-  const known = lowerCased.get(raw);
-  return known ?? remember(lowerCased, raw, lowerCaseOnce(raw));
-}
-
-function lowerCaseOnce(raw: string): string {
+function normalizeOnce(raw: string): string {
   const email = raw.replace(EDGE_SPACE, '').normalize('NFC');
   const parts = splitAt(email);
   if (!parts) return email.toLowerCase();
@@ -89,7 +80,6 @@ const caseFold = (text: string): string =>
 const RECENT = 512;
 const normalized = new Map<string, string>();
 const keyed = new Map<string, string>();
-const lowerCased = new Map<string, string>();
 const checked = new Map<string, string | null>();
 const remember = <V>(memo: Map<string, V>, raw: string, value: V): V => {
   if (memo.size >= RECENT) memo.clear();
@@ -122,9 +112,9 @@ function emailProblem(raw: string): string | null {
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
-  // the length of normalizeEmail(raw), which is `${caseFold(local.toLowerCase())}@${ascii}` here (the same trim, NFC and
-  // split, a domain IDNA maps), without mapping the domain a second time
-  return caseFold(local.toLowerCase()).length + 1 + ascii.length > 254 ? INVALID : null;
+  // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
+  // domain IDNA maps), without mapping the domain a second time
+  return local.toLowerCase().length + 1 + ascii.length > 254 ? INVALID : null;
 }
 
 /**

@@ -103,21 +103,25 @@ export function decideDeleteUser(
  * (the deletion names those invitations: UserDeletedFromWorkspace.invitationIds). docs/rules.md#rule-12.
  */
 export function addressesErasedWith(org: OrganizationState, workspaces: readonly WorkspaceState[], userId: string): Set<string> {
-  // by emailKey, each with the forms it is stored in: an address stored before session 27 (lower-cased) and its
-  // case-folded form are one address, but each form's events are sealed under that form's own subject
-  const erased = new Map<string, Set<string>>();
-  for (const address of org.users.get(userId)?.knownEmails ?? []) erased.set(emailKey(address), new Set([address]));
+  const own = org.users.get(userId)?.knownEmails ?? [];
+  // the user's addresses, and the other forms of them (typed otherwise, compared alike: emailKey) their organization's
+  // invitations went to, unbound or bound to them: each form is its own data key subject (ADR 0017)
+  const keys = new Set(own.map(emailKey));
+  const erased = new Set(own);
+  for (const ws of workspaces)
+    for (const inv of ws.invitations.values())
+      if (hasAddress(inv) && (inv.inviteeUserId === null || inv.inviteeUserId === userId) && keys.has(emailKey(inv.email))) erased.add(inv.email);
+  // never a form another living user holds or held, exactly: two users created before session 27 may hold two forms
+  // that fold alike (probe 27), and each one's deletion erases its own (review, session 27)
   for (const other of org.users.values()) {
     if (other.userId === userId || other.deleted) continue;
-    erased.delete(emailKey(other.email));
-    for (const address of other.knownEmails) erased.delete(emailKey(address));
+    erased.delete(other.email);
+    for (const address of other.knownEmails) erased.delete(address);
   }
   for (const ws of workspaces)
     for (const inv of ws.invitations.values())
-      if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(emailKey(inv.email));
-  // the other stored forms of those addresses the invitations went to
-  for (const ws of workspaces) for (const inv of ws.invitations.values()) if (hasAddress(inv)) erased.get(emailKey(inv.email))?.add(inv.email);
-  return new Set([...erased.values()].flatMap((forms) => [...forms]));
+      if (inv.status === 'pending' && inv.inviteeUserId !== null && inv.inviteeUserId !== userId && hasAddress(inv)) erased.delete(inv.email);
+  return erased;
 }
 
 /**

@@ -123,13 +123,13 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
   // A new email takes effect only once confirmed through the link mailed to it (docs/rules.md#rule-10). Asking again
   // for the address pending mails a new link (the earlier one lost, or expired); asking for the address the user
   // has withdraws what is pending. Either way the earlier link stops working.
-  if (c.email !== undefined && normalizeEmail(c.email) === emailKey(user.email) && user.pendingEmail)
+  if (c.email !== undefined && emailKey(normalizeEmail(c.email)) === emailKey(user.email) && user.pendingEmail)
     events.push({
       type: 'EmailChangeWithdrawn',
       version: 1,
       data: { organizationId: command.organizationId, userId: user.userId, version: user.emailChangeVersion + 1, withdrawnAt: command.now },
     });
-  if (c.email !== undefined && normalizeEmail(c.email) !== emailKey(user.email)) {
+  if (c.email !== undefined && emailKey(normalizeEmail(c.email)) !== emailKey(user.email)) {
     const email = normalizeEmail(c.email);
     const error = claimError(ctx, user, email);
     if (error) return reject(error);

@@ -1,65 +1,71 @@
 // Rule 6 and rule 8 with addresses that lower-casing keeps apart and case folding joins (probe 27: `ΟΔΥΣ…Σ@` and
-// `οδυσ…σ@` were two people; `ſam@` and `sam@` two invitations). Addresses stored before session 27 were lower-cased
-// only: they must keep matching what is typed now, and keep the data key subject their events were sealed under.
+// `οδυσ…σ@` were two people; `ſam@` and `sam@` two invitations). Addresses are stored and mailed as typed
+// (lower-cased), and compared by emailKey (ADR 0017). Before session 27 two users, or two pending invitations, could
+// hold two forms that fold alike: those states must keep working (review, session 27).
 import { decideOrganization } from '../organization/decider';
-import { evolveOrganization } from '../organization/state';
 import type { OrganizationEvent } from '../organization/events';
-import { emailKey, lowerCasedEmail, normalizeEmail } from '../shared/validation';
-import { addressesErasedWith } from '../users/delete-user';
+import { evolveOrganization } from '../organization/state';
+import { emailKey, normalizeEmail } from '../shared/validation';
 import { ADMIN, HOURS_48, ORG, Scenario, WS, by, expectError } from '../testing/fixture';
+import { addressesErasedWith } from '../users/delete-user';
 import { decideWorkspace } from './decider';
 import type { WorkspaceEvent } from './events';
 import { evolveWorkspace } from './state';
 
 const inviteCmd = (s: Scenario, email: string, invitationId = 'inv-x') => ({ type: 'InviteMember' as const, ...by(s, ADMIN), invitationId, email, ttlSeconds: HOURS_48 });
 
-/** as a command written before session 27 stored its address: lower-cased, not folded */
-const storedBefore = <E extends { data: object }>(events: E[], stored: string): E[] =>
-  events.map((e) => ('email' in e.data && typeof e.data.email === 'string' ? { ...e, data: { ...e.data, email: stored } } : e));
+/** the events with their address replaced: what the code before session 27 could write (it did not fold) */
+const withAddress = <E extends { data: object }>(events: E[], email: string): E[] =>
+  events.map((e) => ('email' in e.data && typeof e.data.email === 'string' ? { ...e, data: { ...e.data, email } } : e));
 
-/** `userId` invited and joined with `typed`, stored as lower-casing stored it before session 27 */
-function memberStoredBefore(s: Scenario, userId: string, typed: string, invitationId = `inv-${userId}`): string {
-  const stored = lowerCasedEmail(typed);
-  const invite = decideWorkspace(inviteCmd(s, typed, invitationId), s.ctx);
+/** `stored` invited (and joined as `userId`, unless only invited), as a decision before session 27 could write it */
+function writtenBefore(s: Scenario, stored: string, invitationId: string, userId?: string): void {
+  const placeholder = `${invitationId}@placeholder.test`;
+  const invite = decideWorkspace(inviteCmd(s, placeholder, invitationId), s.ctx);
   if (!invite.ok) throw new Error(invite.error.code);
-  for (const e of storedBefore(invite.events, stored)) evolveWorkspace(s.ctx.ws, e);
-  const join = decideOrganization({ type: 'JoinOrganization', organizationId: ORG, actorId: userId, now: s.now, newUserId: userId, email: stored }, s.org);
+  for (const e of withAddress(invite.events, stored)) evolveWorkspace(s.ctx.ws, e);
+  if (!userId) return;
+  const join = decideOrganization({ type: 'JoinOrganization', organizationId: ORG, actorId: userId, now: s.now, newUserId: userId, email: placeholder }, s.org);
   if (!join.ok) throw new Error(join.error.code);
-  for (const e of storedBefore(join.events, stored)) evolveOrganization(s.org, e as OrganizationEvent);
+  for (const e of withAddress(join.events, stored)) evolveOrganization(s.org, e as OrganizationEvent);
   const accept = decideWorkspace({ type: 'AcceptInvitation', workspaceId: WS, now: s.now, invitationId, linkVersion: 1, newUserId: userId }, s.ctx);
   if (!accept.ok) throw new Error(accept.error.code);
-  for (const e of storedBefore(accept.events, stored)) evolveWorkspace(s.ctx.ws, e as WorkspaceEvent);
-  return stored;
+  for (const e of withAddress(accept.events, stored)) evolveWorkspace(s.ctx.ws, e as WorkspaceEvent);
 }
 
-describe('rule 6: addresses are compared case-folded, not only lower-cased (probe 27)', () => {
-  it('normalizeEmail folds what lower-casing keeps apart: final sigma, long s, micro sign, curled beta, sharp s; the dotless ı stays itself', () => {
-    expect(normalizeEmail('ΟΔΥΣΣΕΥΣ@Acme.test')).toBe(normalizeEmail('οδυσσευς@acme.test'));
-    expect(normalizeEmail('οδυσσευς@acme.test')).toBe('οδυσσευσ@acme.test');
-    expect(normalizeEmail('ſam@acme.test')).toBe('sam@acme.test');
-    expect(normalizeEmail('µu@acme.test')).toBe(normalizeEmail('μu@acme.test'));
-    expect(normalizeEmail('ϐeta@acme.test')).toBe(normalizeEmail('βeta@acme.test'));
-    expect(normalizeEmail('straße@acme.test')).toBe('strasse@acme.test');
-    expect(normalizeEmail('ışık@acme.test')).not.toBe(normalizeEmail('isik@acme.test'));
-    expect(normalizeEmail('IŞIK@acme.test')).toBe('işik@acme.test');
-    // ASCII as before
-    expect(normalizeEmail('  Jane.Doe@Example.COM ')).toBe('jane.doe@example.com');
+/** applies a decided deletion of `userId` */
+function deleted(s: Scenario, userId: string): void {
+  const deletion = s.whenDelete(userId);
+  if (!deletion.ok) throw new Error(deletion.error.code);
+  s.applyOrg(deletion.events);
+}
+
+describe('rule 6: addresses are compared case-folded, stored and mailed as typed (probe 27, ADR 0017)', () => {
+  it('emailKey folds what lower-casing keeps apart: final sigma, long s, micro sign, curled beta, sharp s; the dotless ı stays itself', () => {
+    const key = (typed: string) => emailKey(normalizeEmail(typed));
+    expect(key('ΟΔΥΣΣΕΥΣ@Acme.test')).toBe(key('οδυσσευσ@acme.test'));
+    expect(key('ſam@acme.test')).toBe('sam@acme.test');
+    expect(key('µu@acme.test')).toBe(key('μu@acme.test'));
+    expect(key('ϐeta@acme.test')).toBe(key('βeta@acme.test'));
+    expect(key('straße@acme.test')).toBe('strasse@acme.test');
+    expect(key('ışık@acme.test')).not.toBe(key('isik@acme.test'));
+    expect(key('  Jane.Doe@Example.COM ')).toBe('jane.doe@example.com');
   });
 
-  it('an address stored before (lower-cased) has the key of what is typed now; the subject form stays the lower-cased one', () => {
-    expect(emailKey(lowerCasedEmail('ΟΔΥΣΣΕΥΣ@acme.test'))).toBe(normalizeEmail('οδυσσευσ@acme.test'));
-    expect(lowerCasedEmail('ΟΔΥΣΣΕΥΣ@acme.test')).toBe('οδυσσευς@acme.test');
-    expect(emailKey('jane@acme.test')).toBe('jane@acme.test');
-  });
-
-  it('inviting a member under another case of their address is ALREADY_MEMBER: stored now, or stored before session 27', () => {
+  it('the address is stored (and mailed) as typed, lower-cased: a mail server may keep straße and strasse apart', () => {
     const s = new Scenario();
-    memberStoredBefore(s, 'odysseus', 'ΟΔΥΣΣΕΥΣ@acme.test');
+    for (const typed of ['Straße@acme.test', 'ΟΔΥΣΣΕΥΣ@acme.test']) {
+      const d = s.when(inviteCmd(s, typed));
+      expect(d.ok && (d.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>).data.email).toBe(normalizeEmail(typed));
+    }
+    expect(normalizeEmail('Straße@acme.test')).toBe('straße@acme.test');
+  });
+
+  it('inviting a member under another case of their address is ALREADY_MEMBER', () => {
+    const s = new Scenario();
+    s.accepted(s.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
     expectError(s.when(inviteCmd(s, 'οδυσσευσ@acme.test')), 'ALREADY_MEMBER');
     expectError(s.when(inviteCmd(s, 'Οδυσσευς@ACME.test')), 'ALREADY_MEMBER');
-    const t = new Scenario();
-    t.accepted(t.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
-    expectError(t.when(inviteCmd(t, 'οδυσσευσ@acme.test')), 'ALREADY_MEMBER');
   });
 
   it.each([
@@ -67,40 +73,65 @@ describe('rule 6: addresses are compared case-folded, not only lower-cased (prob
     ['µu@acme.test', 'μu@acme.test'],
     ['ϐeta@acme.test', 'βeta@acme.test'],
     ['ΟΔΥΣ@acme.test', 'οδυσ@acme.test'],
+    ['straße@acme.test', 'STRASSE@acme.test'],
   ])('a second invitation to %s as %s is ALREADY_INVITED', (first, second) => {
     const s = new Scenario();
     s.invited(first);
     expectError(s.when(inviteCmd(s, second)), 'ALREADY_INVITED');
   });
 
-  it('rule 8: accepting an invitation to another case of an existing user\'s address (stored before) joins nobody new', () => {
+  it("rule 8: accepting an invitation to another case of an existing user's address joins nobody new", () => {
     const s = new Scenario();
-    memberStoredBefore(s, 'odysseus', 'ΟΔΥΣΣΕΥΣ@acme.test');
+    s.accepted(s.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
     const join = s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'someone', now: s.now, newUserId: 'someone', email: 'οδυσσευσ@acme.test' });
     expect(join.ok && join.events).toEqual([]);
   });
 
   it('rule 10: another user cannot take that address under another case (EMAIL_TAKEN); its holder asking for it changes nothing', () => {
     const s = new Scenario().member('bo');
-    memberStoredBefore(s, 'odysseus', 'ΟΔΥΣΣΕΥΣ@acme.test');
-    const update = (userId: string, email: string, actorId = userId) =>
-      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId, now: s.now, userId, changes: { email } });
+    s.accepted(s.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
+    const update = (userId: string, email: string) => s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: userId, now: s.now, userId, changes: { email } });
     expectError(update('bo', 'οδυσσευσ@acme.test'), 'EMAIL_TAKEN');
     const own = update('odysseus', 'Οδυσσευσ@acme.test');
     expect(own.ok && own.events).toEqual([]);
   });
 
-  it('rule 12: a deletion erases every stored form of the addresses it erases (each form is its own data key subject)', () => {
+  it('rule 12: a deletion erases every form of its addresses their invitations went to (each form its own data key subject)', () => {
     const s = new Scenario();
-    const before = memberStoredBefore(s, 'odysseus', 'ΟΔΥΣΣΕΥΣ@acme.test');
+    s.accepted(s.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
     s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'odysseus' });
-    // invited back since: the same person (bound to them), under the folded form
-    s.invited('ΟΔΥΣΣΕΥΣ@acme.test');
-    const now = normalizeEmail('ΟΔΥΣΣΕΥΣ@acme.test');
-    expect(now).not.toBe(before);
-    expect(addressesErasedWith(s.org, [s.ctx.ws], 'odysseus')).toEqual(new Set([before, now]));
-    // and the deletion cancels that invitation, theirs
+    // invited back, typed otherwise: bound to them, stored as typed
+    s.invited('οδυσσευσ@acme.test');
+    expect(addressesErasedWith(s.org, [s.ctx.ws], 'odysseus')).toEqual(new Set(['οδυσσευς@acme.test', 'οδυσσευσ@acme.test']));
     const deletion = s.whenDelete('odysseus');
     expect(deletion.ok && deletion.events.map((e) => e.type)).toContain('InvitationCancelled');
+  });
+});
+
+describe('states written before session 27: two holders of one folded address (review, session 27)', () => {
+  it("rule 12: each of two users whose addresses fold alike erases its own form at its deletion, not the other's", () => {
+    const s = new Scenario();
+    writtenBefore(s, 'οδυσσευς@acme.test', 'inv-1', 'u1');
+    writtenBefore(s, 'οδυσσευσ@acme.test', 'inv-2', 'u2');
+    expect(addressesErasedWith(s.org, [s.ctx.ws], 'u1')).toEqual(new Set(['οδυσσευς@acme.test']));
+    expect(addressesErasedWith(s.org, [s.ctx.ws], 'u2')).toEqual(new Set(['οδυσσευσ@acme.test']));
+  });
+
+  it.each(['u1', 'u2'])('rule 6: once %s is deleted, the other is still found by the address: ALREADY_MEMBER, and no third user', (gone) => {
+    const s = new Scenario();
+    writtenBefore(s, 'οδυσσευς@acme.test', 'inv-1', 'u1');
+    writtenBefore(s, 'οδυσσευσ@acme.test', 'inv-2', 'u2');
+    deleted(s, gone);
+    expectError(s.when(inviteCmd(s, 'ΟΔΥΣΣΕΥΣ@acme.test')), 'ALREADY_MEMBER');
+    const join = s.whenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'someone', now: s.now, newUserId: 'someone', email: 'οδυσσευσ@acme.test' });
+    expect(join.ok && join.events).toEqual([]);
+  });
+
+  it.each(['inv-1', 'inv-2'])('rule 6: of two pending invitations whose addresses fold alike, %s cancelled leaves the other ALREADY_INVITED', (cancelled) => {
+    const s = new Scenario();
+    writtenBefore(s, 'ſam@acme.test', 'inv-1');
+    writtenBefore(s, 'sam@acme.test', 'inv-2');
+    s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: cancelled });
+    expectError(s.when(inviteCmd(s, 'Sam@acme.test')), 'ALREADY_INVITED');
   });
 });

@@ -161,13 +161,14 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   const authority = checkAssignment(ctx, actor, undefined, access);
   if (authority) return reject(authority);
 
+  // stored and mailed as typed (lower-cased); compared case-folded (emailKey: ADR 0017)
   const email = normalizeEmail(cmd.email);
-  const existingUser = ctx.org.byEmail.get(email);
+  const existingUser = ctx.org.byEmail.get(emailKey(email));
   if (existingUser && activeMember(ctx, existingUser))
     return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
   if (existingUser === cmd.actorId) return reject(selfInvitation());
-  if (ctx.ws.pendingByEmail.has(email))
+  if (ctx.ws.pendingByEmail.has(emailKey(email)))
     return reject(
       domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),
     );

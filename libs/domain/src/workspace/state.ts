@@ -5,10 +5,15 @@ import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
 import { type AddressKey, type DataSubject, addressSubject } from '../personal-data';
+import { type AddressIndex, indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 
 /** pendingByEmail's key of an invitation's address (an erased one reads as null, and stays as it is) */
 export const pendingKey = (email: string): string => (typeof email === 'string' ? emailKey(email) : email);
+/** pendingByEmail with its shared keys, as AddressIndex */
+export const pendingByAddress = (state: WorkspaceState): AddressIndex => ({ byKey: state.pendingByEmail, shared: state.pendingByEmailShared });
+/** whether an invitation found in pendingByEmail is still pending */
+export const isPending = (state: WorkspaceState) => (invitationId: string): boolean => state.invitations.get(invitationId)?.status === 'pending';
 
 export interface Member {
   userId: string;
@@ -39,6 +44,8 @@ export interface WorkspaceState {
   invitations: Map<string, Invitation>;
   /** normalised email → id of its pending invitation */
   pendingByEmail: Map<string, string>;
+  /** the keys of pendingByEmail two pending invitations hold (AddressIndex.shared: only from before session 27) */
+  pendingByEmailShared: Map<string, string[]>;
   /** teams, network partners and chosen partner teams (docs/adr/0009: one consistency boundary with the members) */
   teams: TeamsState;
 }
@@ -67,6 +74,7 @@ export const initialWorkspaceState = (info: WorkspaceInfo): WorkspaceState => {
     ]),
     invitations: new Map(),
     pendingByEmail: new Map(),
+    pendingByEmailShared: new Map(),
     teams: initialTeamsState(),
   };
 };
@@ -89,7 +97,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         // (always set, undefined for older invitations: one object shape for all)
         addressKey: d.addressKey === 'organization' ? 'organization' : undefined,
       });
-      state.pendingByEmail.set(pendingKey(d.email), d.invitationId);
+      indexAddress(pendingByAddress(state), pendingKey(d.email), d.invitationId, isPending(state));
       return state;
     }
     case 'InvitationResent': {
@@ -106,7 +114,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       const inv = state.invitations.get(event.data.invitationId);
       if (inv) {
         inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
-        state.pendingByEmail.delete(pendingKey(inv.email));
+        unindexAddress(pendingByAddress(state), pendingKey(inv.email), inv.invitationId);
         // the user it admitted: theirs from now on, whatever address they hold later (a deletion erases it with them)
         if (event.type === 'InvitationAccepted') inv.inviteeUserId = event.data.userId;
       }
@@ -135,7 +143,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       for (const id of event.data.invitationIds) {
         const inv = state.invitations.get(id);
         if (!inv) continue;
-        if (state.pendingByEmail.get(pendingKey(inv.email)) === id) state.pendingByEmail.delete(pendingKey(inv.email));
+        unindexAddress(pendingByAddress(state), pendingKey(inv.email), id);
         if (inv.status === 'pending') inv.status = 'cancelled';
         inv.email = '';
       }

@@ -1,9 +1,9 @@
-import { deletionSubjects, lowerCasedEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
+import { deletionSubjects, normalizeEmail, personalFieldsOf, type DataSubject } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
 /** the tests' stand-in for the store's subject ids (an HMAC of the organization and the address there, or of the address alone) */
 export const subjectId = (s: DataSubject): string =>
-  s.kind === 'user' ? `u:${s.userId}` : s.organizationId === undefined ? `e:${lowerCasedEmail(s.email)}` : `a:${s.organizationId}:${lowerCasedEmail(s.email)}`;
+  s.kind === 'user' ? `u:${s.userId}` : s.organizationId === undefined ? `e:${normalizeEmail(s.email)}` : `a:${s.organizationId}:${normalizeEmail(s.email)}`;
 
 /** The event as the crypto-shredding store reads it: each personal field says the subject it was sealed under. */
 export function withSealedUnder(e: RecordedEvent): RecordedEvent {
