@@ -53,6 +53,11 @@ describe('sameDefinition', () => {
     expect(sameDefinition({ v: 2, name: 'rs_userId' }, userId)).toBe(false);
   });
 
+  it("an option only the server lists, which this code does not know (a later server's bookkeeping), is no difference: nothing dropped and built again at each start", () => {
+    expect(sameDefinition(as({ buildUUID: 'b7c1', someFutureFlag: true }), userId)).toBe(true);
+    expect(indexesToDrop(listed().map((index) => ({ ...index, someFutureFlag: 1 })), declared)).toEqual([]);
+  });
+
   it('unique and sparse as the server reads them: absent is false', () => {
     expect(sameDefinition(as({ unique: false, sparse: false }), userId)).toBe(true);
     expect(sameDefinition(as({ unique: true }), userId)).toBe(false);

@@ -42,6 +42,8 @@ const INDEX_NOT_FOUND = 27;
  * creation-time options.
  */
 const NOT_COMPARED = new Set(['v', 'ns', 'name', 'key', 'background', 'dropDups', 'textIndexVersion', '2dsphereIndexVersion']);
+/** the options of an existing index compared with the declaration (besides unique, sparse, collation) */
+const COMPARED = new Set(['partialFilterExpression', 'expireAfterSeconds', 'hidden', 'weights', 'default_language', 'language_override', 'wildcardProjection', 'bits', 'min', 'max', 'bucketSize', 'storageEngine', 'clustered', 'prepareUnique']);
 /** compared on their own: a missing `unique`/`sparse` is false, as the server reads it */
 const BOOLEAN_OPTIONS = ['unique', 'sparse'];
 
@@ -79,7 +81,10 @@ export function sameDefinition(existing: Document, declared: DeclaredIndex): boo
   const wanted: Document = declared;
   for (const option of BOOLEAN_OPTIONS) if (Boolean(existing[option]) !== Boolean(wanted[option])) return false;
   if (!sameCollation(existing.collation as Document | undefined, wanted.collation as Document | undefined)) return false;
-  const others = new Set([...Object.keys(existing), ...Object.keys(wanted)]);
+  // the options either side has that change what the index holds or does; an option only a server lists and this
+  // list does not name (a later server's bookkeeping) is not a difference: else every index would be dropped and built
+  // again at every start (review, session 27)
+  const others = new Set([...Object.keys(existing).filter((option) => COMPARED.has(option)), ...Object.keys(wanted)]);
   for (const option of others) {
     if (NOT_COMPARED.has(option) || BOOLEAN_OPTIONS.includes(option) || option === 'collation') continue;
     if (!isDeepStrictEqual(existing[option], wanted[option])) return false;
