@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress, indexAddress, isPending, pendingByAddress, pendingKey } from '@rollcall/domain';
+import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress, indexAddress, isPending, pendingKey } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
 import { type RowKind, type SealedAddress, foldRows, isRowsChunk, rowsChunk } from './snapshot-rows';
@@ -241,7 +241,7 @@ async function openAddresses(ws: WorkspaceState, stream: string, sealed: readonl
     if (email === undefined) erased++;
     else invitation.email = email;
   }
-  for (const inv of ws.invitations.values()) if (inv.status === 'pending') indexAddress(pendingByAddress(ws), pendingKey(inv.email), inv.invitationId, isPending(ws));
+  for (const inv of ws.invitations.values()) if (inv.status === 'pending') indexAddress(ws.pendingByEmail, ws.pendingByEmailShared, pendingKey(inv.email), inv.invitationId, isPending, ws);
   return erased;
 }
 

@@ -1,4 +1,4 @@
-import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, emailKey, holdsAddress, indexAddress, usersByAddress } from '@rollcall/domain';
+import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
 
 /**
  * The rows of a snapshot's chunks (docs/adr/0013-snapshots-sealed-per-snapshot.md, session 17): a chunk of users,
@@ -140,7 +140,7 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
       };
       org.users.set(user.userId, user);
       // as evolveOrganization keeps it: the email of every user not deleted
-      if (!user.deleted && typeof email === 'string') indexAddress(usersByAddress(org), emailKey(email), user.userId, holdsAddress(org));
+      if (!user.deleted && typeof email === 'string') indexAddress(org.byEmail, org.byEmailShared, emailKey(email), user.userId, holdsAddress, org);
     }
   } else if (chunk.k === 'members') {
     const { members } = state as WorkspaceState;

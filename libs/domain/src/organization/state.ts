@@ -1,5 +1,5 @@
 import type { AccessModelName, Plan } from '../access-model';
-import { type AddressIndex, indexAddress, unindexAddress } from '../shared/address-index';
+import { indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 import { evolveProfile, type UserProfile } from '../users/profile';
 import type { OrganizationEvent } from './events';
@@ -22,7 +22,7 @@ export interface OrganizationState {
   users: Map<string, UserProfile>;
   /** address (its emailKey: stored forms of before session 27 folded) → userId, for users not deleted */
   byEmail: Map<string, string>;
-  /** the keys of byEmail two users hold (AddressIndex.shared: only from before session 27) */
+  /** the keys of byEmail two users hold (address-index.ts: only from before session 27) */
   byEmailShared: Map<string, string[]>;
   workspaces: Map<string, WorkspaceInfo>;
   /** keyId → SHA-256 of the key's secret */
@@ -70,7 +70,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         emailChangeVersion: 0,
       });
       // a deleted user's email reads as null once their key is forgotten (crypto-shredding)
-      if (typeof d.email === 'string') indexAddress(usersByAddress(state), emailKey(d.email), d.userId, holdsAddress(state));
+      if (typeof d.email === 'string') indexAddress(state.byEmail, state.byEmailShared, emailKey(d.email), d.userId, holdsAddress, state);
       return state;
     }
     case 'WorkspaceCreated': {
@@ -81,8 +81,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const user = state.users.get(event.data.userId);
       if (!user) return state;
       if (typeof event.data.changes.email === 'string') {
-        unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
-        indexAddress(usersByAddress(state), emailKey(event.data.changes.email), user.userId, holdsAddress(state));
+        unindexAddress(state.byEmail, state.byEmailShared, emailKey(user.email), user.userId);
+        indexAddress(state.byEmail, state.byEmailShared, emailKey(event.data.changes.email), user.userId, holdsAddress, state);
       }
       state.users.set(user.userId, evolveProfile(user, event.data.changes));
       return state;
@@ -108,8 +108,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const email = event.data.email;
       const next = { ...user, pendingEmail: null };
       if (typeof email === 'string') {
-        unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
-        indexAddress(usersByAddress(state), emailKey(email), user.userId, holdsAddress(state));
+        unindexAddress(state.byEmail, state.byEmailShared, emailKey(user.email), user.userId);
+        indexAddress(state.byEmail, state.byEmailShared, emailKey(email), user.userId, holdsAddress, state);
         next.email = email;
         next.knownEmails = [...new Set([...user.knownEmails, email])];
       }
@@ -125,7 +125,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      unindexAddress(usersByAddress(state), emailKey(user.email), user.userId);
+      unindexAddress(state.byEmail, state.byEmailShared, emailKey(user.email), user.userId);
       // The decision state keeps nothing personal of a deleted user (docs/rules.md#rule-12): what this process
       // decrypted before the erasure must not be served after it.
       state.users.set(user.userId, {
@@ -154,7 +154,5 @@ export const activeUser = (state: OrganizationState, userId: string): UserProfil
 export const isOrgAdmin = (state: OrganizationState, userId: string): boolean =>
   activeUser(state, userId)?.orgAdmin === true;
 
-/** byEmail with its shared keys, as AddressIndex */
-export const usersByAddress = (state: OrganizationState): AddressIndex => ({ byKey: state.byEmail, shared: state.byEmailShared });
 /** whether a user found in byEmail still holds an address there (not deleted) */
-export const holdsAddress = (state: OrganizationState) => (userId: string): boolean => state.users.get(userId)?.deleted === false;
+export const holdsAddress = (state: OrganizationState, userId: string): boolean => state.users.get(userId)?.deleted === false;

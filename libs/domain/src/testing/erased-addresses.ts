@@ -1,5 +1,5 @@
 import { unindexAddress } from '../shared/address-index';
-import { type Invitation, type WorkspaceState, hasAddress, pendingByAddress, pendingKey } from '../workspace/state';
+import { type Invitation, type WorkspaceState, hasAddress, pendingKey } from '../workspace/state';
 
 /**
  * Rule 12 across organizations, for invitations sent before session 24: their address was a data subject shared by
@@ -14,7 +14,7 @@ export function forgetErasedInvitationAddresses(state: WorkspaceState, isErased:
   let forgotten = 0;
   for (const inv of state.invitations.values()) {
     if (inv.status === 'accepted' || !hasAddress(inv) || !isErased(inv.email, inv)) continue;
-    unindexAddress(pendingByAddress(state), pendingKey(inv.email), inv.invitationId);
+    unindexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(inv.email), inv.invitationId);
     // null, as the decrypting store reads a field whose subject's key is gone
     (inv as { email: string | null }).email = null;
     forgotten++;

@@ -52,6 +52,21 @@ describe('rule 6: addresses are compared case-folded, stored and mailed as typed
     expect(key('  Jane.Doe@Example.COM ')).toBe('jane.doe@example.com');
   });
 
+  it('emailKey folds every code point as the per-character walk does (its shortcut for text folded already included)', () => {
+    const walk = (text: string) => Array.from(text, (c) => (c === 'ı' ? c : c.toUpperCase().toLowerCase())).join('').normalize('NFC');
+    const differ: string[] = [];
+    for (let cp = 0x80; cp <= 0x2ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const c = String.fromCodePoint(cp);
+      for (const local of [`a${c}`, `${c}${c}b`, `x${c}ς`]) {
+        const email = normalizeEmail(`${local}@x.test`);
+        const expected = `${walk(email.slice(0, email.lastIndexOf('@')))}@x.test`;
+        if (emailKey(email) !== expected) differ.push(`U+${cp.toString(16)}`);
+      }
+    }
+    expect(differ).toEqual([]);
+  });
+
   it('the address is stored (and mailed) as typed, lower-cased: a mail server may keep straße and strasse apart', () => {
     const s = new Scenario();
     for (const typed of ['Straße@acme.test', 'ΟΔΥΣΣΕΥΣ@acme.test']) {

@@ -5,15 +5,13 @@ import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
 import { type AddressKey, type DataSubject, addressSubject } from '../personal-data';
-import { type AddressIndex, indexAddress, unindexAddress } from '../shared/address-index';
+import { indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 
 /** pendingByEmail's key of an invitation's address (an erased one reads as null, and stays as it is) */
 export const pendingKey = (email: string): string => (typeof email === 'string' ? emailKey(email) : email);
-/** pendingByEmail with its shared keys, as AddressIndex */
-export const pendingByAddress = (state: WorkspaceState): AddressIndex => ({ byKey: state.pendingByEmail, shared: state.pendingByEmailShared });
 /** whether an invitation found in pendingByEmail is still pending */
-export const isPending = (state: WorkspaceState) => (invitationId: string): boolean => state.invitations.get(invitationId)?.status === 'pending';
+export const isPending = (state: WorkspaceState, invitationId: string): boolean => state.invitations.get(invitationId)?.status === 'pending';
 
 export interface Member {
   userId: string;
@@ -44,7 +42,7 @@ export interface WorkspaceState {
   invitations: Map<string, Invitation>;
   /** normalised email → id of its pending invitation */
   pendingByEmail: Map<string, string>;
-  /** the keys of pendingByEmail two pending invitations hold (AddressIndex.shared: only from before session 27) */
+  /** the keys of pendingByEmail two pending invitations hold (address-index.ts: only from before session 27) */
   pendingByEmailShared: Map<string, string[]>;
   /** teams, network partners and chosen partner teams (docs/adr/0009: one consistency boundary with the members) */
   teams: TeamsState;
@@ -97,7 +95,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         // (always set, undefined for older invitations: one object shape for all)
         addressKey: d.addressKey === 'organization' ? 'organization' : undefined,
       });
-      indexAddress(pendingByAddress(state), pendingKey(d.email), d.invitationId, isPending(state));
+      indexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(d.email), d.invitationId, isPending, state);
       return state;
     }
     case 'InvitationResent': {
@@ -114,7 +112,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       const inv = state.invitations.get(event.data.invitationId);
       if (inv) {
         inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
-        unindexAddress(pendingByAddress(state), pendingKey(inv.email), inv.invitationId);
+        unindexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(inv.email), inv.invitationId);
         // the user it admitted: theirs from now on, whatever address they hold later (a deletion erases it with them)
         if (event.type === 'InvitationAccepted') inv.inviteeUserId = event.data.userId;
       }
@@ -143,7 +141,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       for (const id of event.data.invitationIds) {
         const inv = state.invitations.get(id);
         if (!inv) continue;
-        unindexAddress(pendingByAddress(state), pendingKey(inv.email), id);
+        unindexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(inv.email), id);
         if (inv.status === 'pending') inv.status = 'cancelled';
         inv.email = '';
       }
