@@ -171,3 +171,22 @@ describe('email change: an address with a pending invitation cannot be claimed, 
     expect(decided!.state.invitations.get(invited.invitationId)).toMatchObject({ status: 'pending', inviteeUserId: null, email: 'u@acme.test' });
   });
 });
+
+describe('rule 12: a deletion answered from the log (the same request written first by another replica) forgets no key', () => {
+  it.each([false, true])("keys made after the deletion stay (pipelined turns: %s): the address invited again meanwhile keeps its invitation's address", async (warm) => {
+    // replicas workload with deletions, session 27: the replica answering from the log forgot the subjects its own
+    // discarded decision had named, after the fact: the key made since for the address invited again went with them
+    const { a, b, before, org, admin, user } = await memberAskingForAddress(warm, undefined, 'later@acme.test');
+    const ws3 = await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: 'W3' }));
+    const same = newCommandContext({ actorId: admin, idempotencyKey: `delete-${user}` });
+    let invitationId = '';
+    before.run = async () => {
+      await b.del.execute(new DeleteUserCommand(org.organizationId, same, user));
+      invitationId = (await b.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws3.workspaceId }, ctx(admin), { email: 'u@acme.test' }))).invitationId;
+    };
+    await a.del.execute(new DeleteUserCommand(org.organizationId, same, user));
+    const states = new StreamStates(store);
+    const ws = await states.workspace((await states.organization(org.organizationId)).state, ws3.workspaceId);
+    expect(ws!.state.invitations.get(invitationId)).toMatchObject({ status: 'pending', email: 'u@acme.test' });
+  });
+});
