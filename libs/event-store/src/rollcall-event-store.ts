@@ -22,9 +22,11 @@ export interface PersonalData {
   /**
    * After a deletion appended with FORGET_KEYS_WITH_EVENT naming these subjects, at log position `position`: the
    * embedded store forgot them in the deletion's transaction, and only their traces go now; another store forgets them
-   * now, leaving tombstones at `position` (docs/adr/0003).
+   * now, leaving tombstones at `position` (docs/adr/0003). `written: false`: the deletion answered was written before
+   * (by another replica, or this request's first attempt): the embedded store's was written with its forgetting, so
+   * only traces go (a key of these subjects now was made since: the address invited again, replicas e2e session 27).
    */
-  forgetAfterDeletion(subjectIds: string[], position?: bigint): Promise<void>;
+  forgetAfterDeletion(subjectIds: string[], position?: bigint, options?: { written: boolean }): Promise<void>;
   /** a deletion found at start whose events say its append forgot these keys: their traces go, no key is deleted */
   forgottenWithDeletion(subjectIds: string[]): Promise<void>;
   /** drops this process's cached keys of subjects that another replica forgot */
@@ -102,7 +104,7 @@ export async function createRollcallEventStore(
     personalData: {
       subjectsOf: (user, organizationId) => deletionSubjects(user.userId, organizationId, user.knownEmails, user.sharedEmails ?? user.knownEmails).map(subjectId),
       forget: (ids, position) => store.forget(ids, position),
-      forgetAfterDeletion: (ids, position) => store.forgetAfterAppend(ids, position),
+      forgetAfterDeletion: (ids, position, options) => store.forgetAfterAppend(ids, position, options?.written ?? true),
       forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),
       forgetCached: (ids) => store.forgetCached(ids),
     },

@@ -72,9 +72,9 @@ export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: stri
         await erased(ids);
       }
     },
-    forgetAfterDeletion: async (ids, position) => {
+    forgetAfterDeletion: async (ids, position, options) => {
       try {
-        await inner.forgetAfterDeletion(ids, position);
+        await inner.forgetAfterDeletion(ids, position, options);
       } catch (error) {
         if (!(error instanceof KeyTracesLeftError)) throw error;
         const what = `the traces of ${error.subjectIds.length} forgotten data key(s) could not be cleared`;

@@ -193,14 +193,14 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         checkLoaded: true,
       },
     );
-    // Answered from the log (this request's deletion written before, maybe by another replica): its writer forgot the
-    // keys, in the deletion's transaction with the embedded store, or right after it (and the pass at start when it
-    // stopped in between). `subjects` are then those of a decision that was not written: forgetting them now would
-    // erase keys made since, for an address invited again after the deletion (replicas workload, session 27).
-    if (subjects.length > 0 && !done.replayed) {
+    // Answered from the log (this request's deletion written before, maybe by another replica): with the embedded
+    // store its keys went in its own transaction, and forgetting them now would erase keys made since, for an address
+    // invited again after the deletion (replicas workload, session 27): only traces go then. Another key store forgets
+    // after the append, as for a deletion written now (this request's own first attempt may be the one answered).
+    if (subjects.length > 0) {
       // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
       // transaction records them there (KeyStore.forget; docs/adr/0003, point 11)
-      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position));
+      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
       // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
       // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
       await recordErasure(this.events, { organizationId, userId }).catch(() => {

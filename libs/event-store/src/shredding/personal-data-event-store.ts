@@ -232,9 +232,10 @@ export class PersonalDataEventStore implements EventStore {
    * stored now was made after the deletion). With another key store the keys are forgotten now, after the append: an
    * event sealed under one of them and appended in between is erased with them (docs/adr/0003).
    */
-  async forgetAfterAppend(subjectIds: readonly string[], position?: bigint): Promise<void> {
-    // a subject no append forgot (another key store; the marker lost on the way) is forgotten now, as before
-    const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id));
+  async forgetAfterAppend(subjectIds: readonly string[], position?: bigint, written = true): Promise<void> {
+    // a subject no append forgot (another key store; the marker lost on the way) is forgotten now, as before; but of a
+    // deletion written before (`written` false), with keys written with events, its own transaction forgot them
+    const notYet = subjectIds.filter((id) => !this.forgottenInAppends.delete(id) && (written || !this.withEvents));
     if (notYet.length > 0) await this.forget(notYet, position);
     const withAppend = subjectIds.filter((id) => !notYet.includes(id));
     if (withAppend.length === 0) return;
