@@ -1,17 +1,4 @@
-import {
-  type DataSubject,
-  type DomainEvent,
-  type OrganizationEvent,
-  type OrganizationState,
-  type UserProfile,
-  type WorkspaceEvent,
-  type WorkspaceState,
-  evolveOrganization,
-  evolveWorkspace,
-  fromStored,
-  initialOrganizationState,
-  initialWorkspaceState,
-} from '@rollcall/domain';
+import { type DataSubject, type DomainEvent, type OrganizationEvent, type OrganizationState, type UserProfile, type WorkspaceEvent, type WorkspaceState, evolveOrganization, evolveWorkspace, fromStored, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
 import { HeardErasures, holdsErased } from './heard-erasures';

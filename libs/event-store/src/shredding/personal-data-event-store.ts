@@ -5,7 +5,6 @@ import { type KeysWrittenWithEvents, writesKeysWithEvents } from './embedded-key
 import { KeyForgottenSinceSealedError, KeyTracesLeftError, keysToForgetWith, markedForgotten } from './erased-subjects';
 import type { KeyStore } from './key-store';
 import { type Obj, type Sealed, UNOPENED, openWith, sealedFieldsOf, sealedParts, setPath } from './sealed-values';
-
 export { openValue, sealValue } from './sealed-values';
 
 /**
@@ -386,9 +385,8 @@ export class PersonalDataEventStore implements EventStore {
           keys.set(id, key);
         }
       }
-      // A key known before the lookup may have left the cache during it (forgetCached: a deletion heard meanwhile).
-      // Absent is not erased: it is looked up in the next round, which ends the loop (replicas e2e, session 27: taken
-      // for null, a replica read a valid invitation's address as erased and kept that state).
+      // A key known before the lookup may have left the cache during it (forgetCached): absent is not erased, it is
+      // looked up next round (taken for null, a replica kept a valid invitation's address as erased: session 27).
       let absent = false;
       for (const id of subjectIds) {
         if (keys.has(id)) continue;
