@@ -155,4 +155,4 @@ export const isOrgAdmin = (state: OrganizationState, userId: string): boolean =>
   activeUser(state, userId)?.orgAdmin === true;
 
 /** whether a user found in byEmail still holds an address there (not deleted) */
-export const holdsAddress = (state: OrganizationState, userId: string): boolean => state.users.get(userId)?.deleted === false;
+export const holdsAddress = (state: OrganizationState, userId: string): boolean => activeUser(state, userId) !== undefined;
