@@ -18,9 +18,8 @@ export interface HandleOptions<E> {
    * change refused while an invitation to the address is pending, against that invitation committed meanwhile
    * (session 22's probe). The embedded store and KurrentDB 26.1+ check in the commit; on KurrentDB 25.1 the adapter
    * reads the revision first (a window of a round trip: its appendMany).
-   * A function: whether this decision's events rest on them (an invitation: only one to an address nobody holds).
    */
-  checkLoaded?: boolean | ((events: E[]) => boolean);
+  checkLoaded?: boolean;
 }
 
 /**
@@ -49,8 +48,7 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     return { stream, events: list, expected: loaded.expected };
   });
   // after the parts with events: the first part's first event carries the command's metadata (idempotencyOf)
-  const check = typeof options.checkLoaded === 'function' ? options.checkLoaded(events) : options.checkLoaded === true;
-  if (check) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });
+  if (options.checkLoaded === true) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });
   return parts;
 }
 
