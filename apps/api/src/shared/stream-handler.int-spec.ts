@@ -82,12 +82,15 @@ describe('StreamHandler: a retried write after an unclear failure is written exa
     const events = await streamOf(store, 'organization-org-1');
     expect(events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
     expect(done.position).toBe(events[2]!.position.toString());
+    // its own write, found by the re-send: not a replay (the command's side effects are still to do)
+    expect(done).toMatchObject({ replayed: false, resent: true });
+    expect(done.events.map((e) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization']);
   });
 
   it('an append lost before it was written is written by the re-send', async () => {
     const handler = new StreamHandler(store, new StreamStates(store));
     store.faults = ['lost-before-write'];
-    await createOrg(handler, 'k1');
+    expect(await createOrg(handler, 'k1')).toMatchObject({ replayed: false });
     expect((await streamOf(store, 'organization-org-1')).length).toBe(3);
   });
 

@@ -186,8 +186,11 @@ describe('StreamHandler pipelining: what depends on events in flight when they f
       }
       return result;
     };
-    await Promise.all([createWorkspace(handler, 'ws-a'), createWorkspace(handler, 'ws-b')]);
+    const [, b] = await Promise.all([createWorkspace(handler, 'ws-a'), createWorkspace(handler, 'ws-b')]);
     expect(await fx.types()).toEqual(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization', 'ws:ws-a', 'ws:ws-b']);
+    // its own write, found by the re-send: answered with its decision, not as a replay
+    expect(b).toMatchObject({ replayed: false, resent: true });
+    expect(b.events.map((e) => e.type)).toEqual(['WorkspaceCreated']);
   });
 });
 

@@ -39,6 +39,12 @@ export interface Written<C, E> {
   context: C;
   /** true when the events were already in the log: a retry of a command whose answer was lost */
   replayed: boolean;
+  /**
+   * decided and written by this command, by a send whose outcome was unclear: its re-send found the batch written (the
+   * store wrote nothing now). Not a replay: the command's side effects (its mail) are still to do; the keys a deletion
+   * forgets went with that first send.
+   */
+  resent?: true;
   /** for a replay: where its events were read (`stream@from+count`, or `stream>loaded` for a stream searched after the
    * revision its state was loaded at), for a handler's error when a part it needs is missing */
   readFrom?: string;
@@ -175,9 +181,9 @@ export class StreamHandler {
         const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
         if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
         try {
-          const { position, replayed } = await this.appendResending(parts, events, options);
+          const { position, replayed, resent } = await this.appendResending(parts, events, options);
           if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
-          if (!replayed) return { events, warnings, position, context, replayed };
+          if (!replayed) return { events, warnings, position, context, replayed, ...(resent && { resent }) };
           // replayed: the stored batch is another decision of this command, which deciding again finds by key
           last = Math.max(last, attempt + 1);
         } catch (error) {
@@ -316,10 +322,10 @@ export class StreamHandler {
       let failure: unknown;
       try {
         if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
-          const { position, replayed } = await this.appendResending(parts, events, options);
+          const { position, replayed, resent } = await this.appendResending(parts, events, options);
           // replayed: the stored batch is another decision of this command; what was decided on this one fails
           await done(!replayed);
-          return replayed ? IN_LOG : { events, warnings, position, context, replayed };
+          return replayed ? IN_LOG : { events, warnings, position, context, replayed, ...(resent && { resent }) };
         }
       } catch (error) {
         failure = error;
@@ -353,20 +359,27 @@ export class StreamHandler {
 
   /**
    * Appends; when the store cannot tell whether it wrote, re-sends the identical parts (same ids, same expected
-   * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. `replayed`: the
-   * store answered that the batch was written before (only this batch's own ids can be: a re-send); the states drop
-   * these streams all the same and the command answers from the log, as for another writer's batch of its key.
+   * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. A re-send the store
+   * answers as written before (`replayed`) found this very batch — its ids are drawn per decision, so only its own
+   * first send can hold them — and is this command's write (`resent`), its side effects still to do (session 27's
+   * review: answered from the log, the invitation's mail never went out). The states drop these streams all the same
+   * (the store's answer says what was written, not what was folded). `replayed` on a first send (no store does it
+   * with fresh ids) is answered from the log, as for another writer's batch of the command's key.
    */
-  private async appendResending<E extends DomainEvent>(parts: StreamAppend[], events: E[], options: HandleOptions<E>): Promise<{ position: string; replayed: boolean }> {
+  private async appendResending<E extends DomainEvent>(
+    parts: StreamAppend[],
+    events: E[],
+    options: HandleOptions<E>,
+  ): Promise<{ position: string; replayed: boolean; resent: boolean }> {
     for (let resend = 0; ; resend++) {
       try {
         const written = await appendParts(this.store, parts);
         const command = idempotencyOf(parts);
-        const replayed = written.replayed === true;
+        const foundWritten = written.replayed === true;
         for (const [i, part] of parts.entries())
           if (part.events.length > 0)
-            await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, replayed);
-        return { position: written.position.toString(), replayed };
+            await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, foundWritten);
+        return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0 };
       } catch (error) {
         if (!(error instanceof AppendOutcomeUnknownError)) throw error;
         if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream);

@@ -193,14 +193,15 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         checkLoaded: true,
       },
     );
-    // Answered from the log (this request's deletion written before, maybe by another replica): with the embedded
-    // store its keys went in its own transaction, and forgetting them now would erase keys made since, for an address
-    // invited again after the deletion (replicas workload, session 27): only traces go then. Another key store forgets
-    // after the append, as for a deletion written now (this request's own first attempt may be the one answered).
+    // Answered from the log (this request's deletion written before, maybe by another replica) or found written by
+    // its own re-send: with the embedded store its keys went in that write's transaction, and forgetting them now
+    // would erase keys made since, for an address invited again after the deletion (replicas workload, session 27):
+    // only traces go then. Another key store forgets after the append, as for a deletion written now (this request's
+    // own first attempt may be the one answered).
     if (subjects.length > 0) {
       // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
       // transaction records them there (KeyStore.forget; docs/adr/0003, point 11)
-      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
+      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed && !done.resent });
       // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
       // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
       await recordErasure(this.events, { organizationId, userId }).catch(() => {
