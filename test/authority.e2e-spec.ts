@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 
 let app: TestApp;
@@ -71,6 +72,14 @@ describe('authority over HTTP', () => {
     // one member's detail says so ("view as": an owner's authority besides their own agent access; probe 26b)
     const detail = await app.api.request('GET', `${s.ws}/members/${s.agent}`, { key: s.key, actor: s.admin, headers: { 'x-min-position': made.body.position } });
     expect(detail.body).toMatchObject({ userId: s.agent, roles: ['agent'], orgAdmin: true });
+    // rule 5: the user list and its CSV say so too (pending invitations have no user: no value in the CSV)
+    const listed = await app.api.request('GET', `${s.ws}/members?limit=500`, { key: s.key, actor: s.admin, headers: { 'x-min-position': made.body.position } });
+    const flags = Object.fromEntries(listed.body.items.filter((m: { status: string }) => m.status !== 'pending').map((m: { userId: string; orgAdmin: boolean }) => [m.userId, m.orgAdmin]));
+    expect(flags).toMatchObject({ [s.agent]: true, [s.admin]: true, [s.owner]: false });
+    const csv = await app.api.request('GET', `${s.ws}/members/export.csv`, { key: s.key, actor: s.admin, headers: { 'x-min-position': made.body.position } });
+    const rows = parse(csv.body as string, { columns: true }) as Record<string, string>[];
+    const byEmail = (email: string) => rows.find((r) => r.email === email)?.org_admin;
+    expect([byEmail('agent@acme.test'), byEmail('owner@acme.test')]).toEqual(['true', 'false']);
     expect((await app.api.request('POST', `/v1/workspaces/${other}/invitations`, { key: s.key, actor: s.agent, body: { email: 'a2@acme.test', roles: ['owner'] } })).status).toBe(201);
     expect((await app.api.request('POST', `/v1/organizations/${s.organizationId}/workspaces`, { key: s.key, actor: s.agent, body: { name: 'Theirs' } })).status).toBe(201);
     // the new admin may take it from the first one, and not from themself

@@ -1185,6 +1185,11 @@ export interface components {
        * @example []
        */
       teamIds: string[];
+      /**
+       * @description an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)
+       * @example false
+       */
+      orgAdmin: boolean;
     };
     Invitation: {
       /**
@@ -1347,13 +1352,13 @@ export interface components {
        * @example []
        */
       teamIds: string[];
-      /** @description null unless the member is active */
-      effectivePermissions: components['schemas']['EffectivePermissions'] | (never | null);
       /**
        * @description an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)
        * @example false
        */
       orgAdmin: boolean;
+      /** @description null unless the member is active */
+      effectivePermissions: components['schemas']['EffectivePermissions'] | (never | null);
     };
     TeamAtTheTime: {
       /** @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a */
@@ -5271,7 +5276,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */

@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import type { Restrictions } from '@rollcall/domain';
-import type { MemberPage as MemberDocPage, MemberView, MemberWithPermissions } from '@rollcall/read-store';
+import type { MemberListItem, MemberPage as MemberDocPage, MemberWithPermissions } from '@rollcall/read-store';
 import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString } from '../shared/resources';
 import { WriteAnswer } from '../shared/openapi';
 import { Invitation, toInvitation } from '../invitations/resources';
@@ -39,14 +39,14 @@ export class Member {
   presence!: 'online' | 'away' | 'offline';
   @ApiProperty({ type: [String], example: [], description: 'the teams of the workspace the member is in' })
   teamIds!: string[];
+  @ApiProperty({ description: "an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)", example: false })
+  orgAdmin!: boolean;
 }
 
 /** One member with what they can do now ("view as"). */
 export class MemberDetail extends Member {
   @ApiProperty({ type: EffectivePermissions, nullable: true, description: 'null unless the member is active' })
   effectivePermissions!: EffectivePermissions | null;
-  @ApiProperty({ description: "an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)", example: false })
-  orgAdmin!: boolean;
 }
 
 const LIST_ITEM = {
@@ -63,7 +63,7 @@ export class MemberPage {
   nextCursor?: string;
 }
 
-export const toMember = (doc: MemberView): Member => ({
+export const toMember = (doc: MemberListItem): Member => ({
   userId: doc.userId!,
   workspaceId: doc.workspaceId,
   email: doc.email,
@@ -80,17 +80,18 @@ export const toMember = (doc: MemberView): Member => ({
   lastSeenAt: doc.lastSeenAt,
   presence: doc.presence,
   teamIds: doc.teamIds,
+  orgAdmin: doc.orgAdmin === true,
 });
 
 /** A read-model document of the user list as its public resource (no storage key, kind, link version or sort key). */
-export const toListItem = (doc: MemberView): Member | Invitation => (doc.kind === 'invitation' ? toInvitation(doc) : toMember(doc));
+export const toListItem = (doc: MemberListItem): Member | Invitation => (doc.kind === 'invitation' ? toInvitation(doc) : toMember(doc));
 
 export const toMemberPage = (page: MemberDocPage): MemberPage => ({
   items: page.items.map(toListItem),
   ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
 });
 
-export const toMemberDetail = (doc: MemberWithPermissions): MemberDetail => ({ ...toMember(doc), effectivePermissions: doc.effectivePermissions, orgAdmin: doc.orgAdmin });
+export const toMemberDetail = (doc: MemberWithPermissions): MemberDetail => ({ ...toMember(doc), effectivePermissions: doc.effectivePermissions });
 
 /** Edit access (rule 10): what changed and the access now. */
 export class AccessChanged extends WriteAnswer {

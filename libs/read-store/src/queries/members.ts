@@ -30,8 +30,11 @@ export interface ListMembersOptions extends MemberFilters {
 
 export type { MemberView };
 
+/** A list item: a member with `orgAdmin` (rule 5, from the organization's users), or a pending invitation. */
+export type MemberListItem = MemberView & { orgAdmin?: boolean };
+
 export interface MemberPage {
-  items: MemberView[];
+  items: MemberListItem[];
   /** absent on the last page */
   nextCursor?: string;
 }
@@ -73,7 +76,21 @@ function memberQuery(workspaceId: string, f: MemberFilters): Omit<Query, 'limit'
 export async function listMembers(store: ReadStore, workspaceId: string, options: ListMembersOptions = {}): Promise<MemberPage> {
   if (statusesOf(options).length === 0) return { items: [] };
   const page = await store.find<MemberDoc>(MEMBERS, { ...memberQuery(workspaceId, options), limit: options.limit, cursor: options.cursor });
-  return { items: page.items.map(toView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+  const admins = await orgAdminsAmong(store, page.items);
+  const items = page.items.map((m): MemberListItem => (m.kind === 'member' ? { ...toView(m), orgAdmin: admins.has(m.userId!) } : toView(m)));
+  return { items, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+}
+
+/**
+ * Which of these members are org admins (rule 5). Read from the organization's users at query time, as the member
+ * detail does, rather than copied into every member document: an org admin change would rewrite a document per
+ * workspace of theirs, and a rebuild would pay for it.
+ */
+async function orgAdminsAmong(store: ReadStore, members: readonly MemberDoc[]): Promise<Set<string>> {
+  const ids = members.filter((m) => m.kind === 'member').map((m) => orgUserId(m.organizationId, m.userId!));
+  if (ids.length === 0) return new Set();
+  const users = await store.getMany<OrgUserDoc>(ORG_USERS, ids, { fields: ['userId', 'orgAdmin'] });
+  return new Set([...users.values()].filter((u) => u.doc.orgAdmin === true).map((u) => u.doc.userId));
 }
 
 /** One member (any status) with their effective permissions; undefined when the user never was a member. */
@@ -103,6 +120,7 @@ export const MEMBER_CSV_COLUMNS = [
   'invited_at',
   'joined_at',
   'last_seen_at',
+  'org_admin',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -118,7 +136,7 @@ export function exportMembersCsv(
   filters: MemberFilters = {},
   overlay: (members: MemberDoc[]) => Promise<MemberDoc[]> = async (members) => members,
 ) {
-  const row = (m: MemberDoc): string[] => [
+  const row = (m: MemberDoc, admins: Set<string>): string[] => [
     safeCell(m.email),
     safeCell(m.displayName),
     safeCell(m.alias),
@@ -129,18 +147,25 @@ export function exportMembersCsv(
     m.invitedAt ?? '',
     m.joinedAt ?? '',
     m.lastSeenAt ?? '',
+    // empty for a pending invitation (no user yet)
+    m.kind === 'member' ? String(admins.has(m.userId!)) : '',
   ];
+  const rowsOf = async (chunk: MemberDoc[]) => {
+    const members = await overlay(chunk);
+    const admins = await orgAdminsAmong(store, members);
+    return members.map((m) => row(m, admins));
+  };
   async function* rows(): AsyncIterable<string[]> {
     let chunk: MemberDoc[] = [];
     const members = statusesOf(filters).length === 0 ? [] : store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters));
     for await (const m of members) {
       chunk.push(m);
       if (chunk.length >= EXPORT_CHUNK) {
-        yield* (await overlay(chunk)).map(row);
+        yield* await rowsOf(chunk);
         chunk = [];
       }
     }
-    if (chunk.length > 0) yield* (await overlay(chunk)).map(row);
+    if (chunk.length > 0) yield* await rowsOf(chunk);
   }
   return csvStream(MEMBER_CSV_COLUMNS, rows());
 }

@@ -47,6 +47,8 @@ describe('read-model queries', () => {
     expect(page.nextCursor).toBeUndefined();
     expect(page.items.find((m) => m.kind === 'invitation')).toMatchObject({ status: 'pending', invitationId: invitation, userId: null });
     expect(page.items[0]).not.toHaveProperty('sortName');
+    // rule 5: members say whether they are org admins (from the organization's users); invitations have no user
+    expect(page.items.map((m) => m.orgAdmin)).toEqual([false, true, undefined, false]);
   });
 
   it('filters by status, role and search text (email, display name or alias, any case)', async () => {
@@ -94,11 +96,11 @@ describe('read-model queries', () => {
   it('exports the user list as CSV, formulas defused', async () => {
     const csv = await text(exportMembersCsv(read, WS, { status: ['active', 'revoked'], sort: 'email' }));
     expect(csv.trim().split('\n')).toEqual([
-      'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at',
-      'ada@acme.test,Ada Admin,,active,owner,,,,2026-03-01T09:00:00.000Z,',
-      'amy@acme.test,amy adams,,revoked,agent,mask_contact_info,,2026-03-01T10:00:00.000Z,2026-03-01T10:00:00.000Z,',
-      `bo@acme.test,"'=HYPERLINK(""x"")",Bobby,active,agent,workflows,,2026-03-01T11:00:00.000Z,2026-03-01T11:00:00.000Z,`,
-      'zed@acme.test,Zed Zulu,,active,manager,data_export,,2026-03-01T09:00:00.000Z,2026-03-01T09:00:00.000Z,',
+      'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin',
+      'ada@acme.test,Ada Admin,,active,owner,,,,2026-03-01T09:00:00.000Z,,true',
+      'amy@acme.test,amy adams,,revoked,agent,mask_contact_info,,2026-03-01T10:00:00.000Z,2026-03-01T10:00:00.000Z,,false',
+      `bo@acme.test,"'=HYPERLINK(""x"")",Bobby,active,agent,workflows,,2026-03-01T11:00:00.000Z,2026-03-01T11:00:00.000Z,,false`,
+      'zed@acme.test,Zed Zulu,,active,manager,data_export,,2026-03-01T09:00:00.000Z,2026-03-01T09:00:00.000Z,,false',
     ]);
   });
 
