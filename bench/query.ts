@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Projection, membersProjection, teamsProjection, workspacesProjection } from '../libs/read-store/src/projections';
+import { type Projection, membersProjection, orgUsersProjection, teamsProjection, workspacesProjection } from '../libs/read-store/src/projections';
 import type { RecordedEvent } from '@rollcall/event-store';
 import { ProjectionBatch, toProjectedEvent } from '../libs/read-store/src/projector/batch';
 import { Projector } from '../libs/read-store/src/projector';
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   try {
     // the members read model, built by the projection itself, committed chunk by chunk
     const t0 = performance.now();
-    const projections = [membersProjection, teamsProjection, workspacesProjection];
+    // the organization's users too: the list's pages read who is an org admin from them
+    const projections = [membersProjection, orgUsersProjection, teamsProjection, workspacesProjection];
     await store.init(Projector.collectionsOf(projections));
     const source = new StoreSource(store, 300_000);
     source.trustAfter = -1n;
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     };
     let last = 0n;
     await generateWorkspace(MEMBERS, async (events) => {
-      await project(events, [membersProjection]);
+      await project(events, [membersProjection, orgUsersProjection]);
       last = events.at(-1)?.position ?? last;
     });
     // teams: one of TEAM_SIZE members, OWN_TEAMS - 1 more, and PARTNER_TEAMS a networked partner shares and this one chose
