@@ -12,10 +12,11 @@ import type { Loaded } from './stream-states';
  * workspace's lock (README, "Known gaps").
  *
  * No two commands wait for each other: the organization's turn is taken first, then workspaces' in one order
- * (KeyedMutex.hold), and every other command holds one turn. A command locked on a workspace takes no more turns, even
- * with `checkLoaded` (an invitation checks its organization's stream): holding its workspace while waiting for the
+ * (KeyedMutex.hold), and every other command holds one turn. A command locked on a workspace takes no more turns here,
+ * even with `checkLoaded` (an invitation checks its organization's stream): holding its workspace while waiting for the
  * organization, it would wait for a deletion holding the organization while waiting for that workspace (the replicas
- * e2e with deletions hung so, session 26).
+ * e2e with deletions hung so, session 26). Those that write or check the organization take its turn before their own
+ * (Target.orgTurn, session 28).
  */
 export class ContendedTurns {
   private streams: string[] = [];

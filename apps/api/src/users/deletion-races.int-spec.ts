@@ -97,6 +97,15 @@ const deletedButActive = (c: WorkspaceContext) =>
  * A replica's states that, each time the deletion's view (the organization's lock) has loaded `workspaceId`, run
  * `contend` — a write of the same replica to that workspace — and give it 100 ms to commit before the deletion goes on.
  */
+/** A second workspace W2 with a member (an agent) whose access the tests change: writes to W2 alone. */
+async function workspaceWithMember(r: Replica, organizationId: string, admin: string) {
+  const { workspaceId } = await r.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), organizationId, { name: 'W2' }));
+  const second = { organizationId, workspaceId };
+  const inv = await r.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: `busy-${workspaceId}@acme.test`, roles: ['agent'] }));
+  const busy = (await r.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+  return { second, busy };
+}
+
 class ContendedStates extends StreamStates {
   contend?: { organizationId: string; workspaceId: string; write: () => Promise<unknown>; writes: Promise<unknown>[] };
 
@@ -201,16 +210,18 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     // review, session 25: decided over every workspace, a deletion was sent back by a write to any of them between its
     // load and its append; in a busy organization it ran out of attempts (409). Here every attempt meets one.
     const { ref, admin, x } = await twoOwners(a);
-    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
-    const second = { organizationId: ref.organizationId, workspaceId };
+    const { second, busy } = await workspaceWithMember(a, ref.organizationId, admin);
     const states = new ContendedStates(store);
     const streams = new StreamHandler(store, states);
-    const invite = new InviteMemberHandler(streams, new InvitationLinks(SECRET, 'https://console.test'), new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config);
+    // the replica's writes to W2: access changes (a workspace's write alone; an invitation takes the organization's
+    // turn, which the deletion holds, session 28)
+    const change = new ChangeAccessHandler(streams);
     let n = 0;
+    const write = () => change.execute(new ChangeAccessCommand(second, ctx(admin), busy, { roles: [n++ % 2 ? 'agent' : 'manager'] }));
     // a replica's first append tells it whether the store takes pipelined appends (the embedded one does)
-    if (mode === 'pipelined turns') await invite.execute(new InviteMemberCommand(second, ctx(admin), { email: `busy-${n++}@acme.test` }));
+    if (mode === 'pipelined turns') await write();
     const writes: Promise<unknown>[] = [];
-    states.contend = { ...second, writes, write: () => invite.execute(new InviteMemberCommand(second, ctx(admin), { email: `busy-${n++}@acme.test` })) };
+    states.contend = { ...second, writes, write };
     const deleted = await new DeleteUserHandler(streams, personalData, store).execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x));
     states.contend = undefined;
     expect(deleted.workspaceIds).toEqual([ref.workspaceId]);
@@ -218,7 +229,7 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     expect(writes).toHaveLength(2);
     await expect(Promise.all(writes)).resolves.toHaveLength(2);
     const c = await decided(second);
-    expect([...c.ws.invitations.values()].filter((i) => i.status === 'pending')).toHaveLength(n);
+    expect(activeMember(c, busy)?.access.roles).toEqual([(n - 1) % 2 ? 'agent' : 'manager']);
     expect(c.org.users.get(x)?.deleted).toBe(true);
   });
 
@@ -226,8 +237,7 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     // review of session 26: holding a workspace's turn stops new decisions there, not a write that gave its turn back
     // with its append still in flight; the deletion loaded the workspace without it, and lost to it once more
     const { ref, admin, x } = await twoOwners(a);
-    const { workspaceId } = await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(admin), ref.organizationId, { name: 'W2' }));
-    const second = { organizationId: ref.organizationId, workspaceId };
+    const { second, busy } = await workspaceWithMember(a, ref.organizationId, admin);
     // appendMany(parts) or append(stream, events, expected): a batch with UserDeleted is the deletion's
     const isDeletion = (args: unknown[]) => {
       const events = Array.isArray(args[0]) ? (args[0] as { events: { type: string }[] }[]).flatMap((p) => p.events) : (args[1] as { type: string }[]);
@@ -251,8 +261,9 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
             if (deletionAppends === 1) {
               // the first attempt: another replica's write to W2 lands before it (sent back), and this replica's
               // own write to W2 is decided and sent, its append held
-              await b.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'other-replica@acme.test' }));
-              started = local!.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'in-flight@acme.test' }));
+              await b.change.execute(new ChangeAccessCommand(second, ctx(admin), busy, { roles: ['manager'] }));
+              // (an access change: a workspace's write alone; an invitation would wait for the deletion, session 28)
+              started = local!.change.execute(new ChangeAccessCommand(second, ctx(admin), busy, { roles: ['agent'] }));
               await sent;
             } else await heldWrite?.().catch(() => undefined);
             return real(args);
@@ -274,10 +285,10 @@ describe('rule 4 and rule 12 under races between replicas (docs/adr/0004)', () =
     });
     local = replica(hooked, personalData, dir);
     // a first append: the replica learns that the store takes pipelined appends
-    await local.invite.execute(new InviteMemberCommand(second, ctx(admin), { email: 'warm@acme.test' }));
+    await local.change.execute(new ChangeAccessCommand(second, ctx(admin), busy, { roles: ['agent'] }));
     const deleted = await local.del.execute(new DeleteUserCommand(ref.organizationId, ctx(admin), x));
     expect(deleted.workspaceIds).toEqual([ref.workspaceId]);
-    await expect(started).resolves.toMatchObject({ invitationId: expect.any(String) });
+    await expect(started).resolves.toMatchObject({ userId: busy });
     // sent back once (the other replica's write), then through: not behind the write in flight
     expect(deletionAppends).toBe(2);
   });
