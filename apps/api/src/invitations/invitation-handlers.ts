@@ -4,6 +4,7 @@ import {
   type DataSubject,
   type Restrictions,
   type WorkspaceEvent,
+  type WorkspaceState,
   addressSubject,
   addressSubjects,
   decideOrganization,
@@ -20,7 +21,7 @@ import {
 import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
 import { type CommandContext, createdId } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, sendInBackground } from '../shared/mailer';
+import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../shared/mailer';
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
@@ -57,6 +58,12 @@ export class InviteMemberCommand {
     readonly body: { email: string; roles?: string[]; restrictions?: Restrictions; grants?: string[] },
   ) {}
 }
+
+/** whether the invitation is pending with this link (a replay's: not resent, accepted or cancelled since) */
+const mailedLinkCurrent = (ws: WorkspaceState, invitationId: string, linkVersion: number): boolean => {
+  const inv = ws.invitations.get(invitationId);
+  return inv?.status === 'pending' && inv.linkVersion === linkVersion && hasAddress(inv);
+};
 
 /** whether the address was erased after the command's last event (its email is not sent then: AddressErasure.erasedAfter) */
 const erasedAfter = (erasure: AddressErasure | undefined, address: DataSubject, position: string) => async (): Promise<boolean> =>
@@ -100,8 +107,10 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     });
     const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
-    if (!done.replayed)
-      sendInBackground(
+    // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
+    // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless
+    if (!done.replayed || mailedLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion))
+      await mailInvitation(
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
@@ -143,8 +152,9 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
-    if (!done.replayed && inv && hasAddress(inv))
-      sendInBackground(
+    // a replay mails again while its link is the current one (as an invitation's: probe 28)
+    if (inv && hasAddress(inv) && (!done.replayed || mailedLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion)))
+      await mailInvitation(
         this.mailer,
         { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),

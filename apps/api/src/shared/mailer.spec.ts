@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, OutboxMailer, sendConfirmationInBackground, sendInBackground } from './mailer';
+import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, mailEmailConfirmation, mailInvitation } from './mailer';
 
 const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
@@ -12,17 +12,17 @@ function recording() {
   const logger = {
     log: (fields: object, message: string) => lines.push({ level: 'log', fields, message }),
     error: (fields: object, message: string) => lines.push({ level: 'error', fields, message }),
-  } as unknown as Parameters<typeof sendInBackground>[3];
+  } as unknown as Parameters<typeof mailInvitation>[3];
   return { sent, mailer, lines, logger };
 }
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('rule 12: invitation emails sent in the background', () => {
+describe('rule 12: invitation emails, handed over before the answer', () => {
   it('sends when the address was not erased since, and not when it was', async () => {
     const kept = recording();
-    sendInBackground(kept.mailer, mail, async () => false, kept.logger);
+    mailInvitation(kept.mailer, mail, async () => false, kept.logger);
     const erased = recording();
-    sendInBackground(erased.mailer, mail, async () => true, erased.logger);
+    mailInvitation(erased.mailer, mail, async () => true, erased.logger);
     await settled();
     expect(kept.sent).toEqual([mail]);
     expect(erased.sent).toEqual([]);
@@ -31,7 +31,7 @@ describe('rule 12: invitation emails sent in the background', () => {
 
   it('does not send when the erasure check fails, and says so without the address or the link', async () => {
     const r = recording();
-    sendInBackground(r.mailer, mail, async () => Promise.reject(new Error('SqliteEventStore is closed')), r.logger);
+    mailInvitation(r.mailer, mail, async () => Promise.reject(new Error('SqliteEventStore is closed')), r.logger);
     await settled();
     expect(r.sent).toEqual([]);
     expect(r.lines).toEqual([
@@ -41,16 +41,50 @@ describe('rule 12: invitation emails sent in the background', () => {
   });
 });
 
-describe('rule 12: email confirmations sent in the background', () => {
+describe('rule 6: the answer waits until its mail is handed over (probe 28: a crash after it lost the mail)', () => {
+  it('resolves once the transport took the mail, not before', async () => {
+    let take!: () => void;
+    const mailer = { send: () => new Promise<void>((r) => (take = r)) } as unknown as InvitationMailer;
+    let handed = false;
+    const waiting = mailInvitation(mailer, mail, async () => false, recording().logger).then(() => (handed = true));
+    await settled();
+    expect(handed).toBe(false);
+    take();
+    await waiting;
+    expect(handed).toBe(true);
+  });
+
+  it('a transport that fails or hangs does not fail or hold the answer past MAIL_HANDOFF_WAIT_MS (the failure is logged)', async () => {
+    const failing = recording();
+    failing.mailer.send = async () => Promise.reject(new Error('connection refused'));
+    await expect(mailInvitation(failing.mailer, mail, async () => false, failing.logger)).resolves.toBeUndefined();
+    expect(failing.lines).toEqual([{ level: 'error', fields: { workspace: 'Support', reason: 'connection refused' }, message: 'could not send the invitation email' }]);
+    jest.useFakeTimers();
+    try {
+      const hanging = { send: () => new Promise<void>(() => undefined) } as unknown as InvitationMailer;
+      let handed = false;
+      const waiting = mailInvitation(hanging, mail, async () => false, recording().logger).then(() => (handed = true));
+      await jest.advanceTimersByTimeAsync(MAIL_HANDOFF_WAIT_MS - 1);
+      expect(handed).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await waiting;
+      expect(handed).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('rule 12: email confirmations, handed over before the answer', () => {
   const confirmation: EmailConfirmationMail = { to: 'new@acme.test', confirmUrl: 'https://console.test/confirm-email?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
   it('sends when the user was not erased since the change was requested; not when they were, or when the check fails', async () => {
     const kept = recording();
-    sendConfirmationInBackground(kept.mailer, confirmation, async () => false, kept.logger);
+    mailEmailConfirmation(kept.mailer, confirmation, async () => false, kept.logger);
     const erased = recording();
-    sendConfirmationInBackground(erased.mailer, confirmation, async () => true, erased.logger);
+    mailEmailConfirmation(erased.mailer, confirmation, async () => true, erased.logger);
     const failed = recording();
-    sendConfirmationInBackground(failed.mailer, confirmation, async () => Promise.reject(new Error('SqliteEventStore is closed')), failed.logger);
+    mailEmailConfirmation(failed.mailer, confirmation, async () => Promise.reject(new Error('SqliteEventStore is closed')), failed.logger);
     await settled();
     expect(kept.sent).toEqual([confirmation]);
     expect([erased.sent, failed.sent]).toEqual([[], []]);

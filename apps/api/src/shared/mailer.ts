@@ -76,12 +76,21 @@ export class OutboxMailer implements InvitationMailer {
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
- * Sends without holding up the answer: the command's events are appended before, and a mail that fails is logged
- * (the console can copy the link or resend). The line carries the request's id (it is logged within the request's
- * logging context), not the address. `erasedSince` is asked right before the mail is handed to the transport: a
- * deletion that erased its address after the command's events committed means it is not sent (AddressErasure).
+ * How long a command's answer waits for its mail to be handed to the transport (then the mail goes on in the
+ * background). An answer sent means the mail was handed over, or its failure logged: a process that died after the
+ * commit and before the hand-off has not answered, and the client's retry mails again (probe 28: the mail went after
+ * the answer; a crash in between left the invitation pending, never mailed, nothing logged, and the retry was a replay).
  */
-function sendUnlessErased(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): void {
+export const MAIL_HANDOFF_WAIT_MS = 2_000;
+
+/**
+ * Sends, the answer waiting until the mail is handed over (at most MAIL_HANDOFF_WAIT_MS). The command's events are
+ * appended before, and a mail that fails is logged (the console can copy the link or resend). The line carries the
+ * request's id (it is logged within the request's logging context), not the address. `erasedSince` is asked right
+ * before the mail is handed to the transport: a deletion that erased its address after the command's events committed
+ * means it is not sent (AddressErasure). Never rejects.
+ */
+function sendUnlessErased(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): Promise<void> {
   const run = async () => {
     const erased = await erasedSince().catch((error: unknown) => {
       logger.error({ ...context, reason: reasonOf(error) }, `${what} not sent: could not check whether its address was erased`);
@@ -94,24 +103,32 @@ function sendUnlessErased(what: string, context: object, send: () => Promise<voi
     }
     await send();
   };
-  run().catch((error: unknown) => logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`));
+  const handedOver = run().catch((error: unknown) => logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`));
+  return new Promise<void>((resolve) => {
+    const waited = setTimeout(resolve, MAIL_HANDOFF_WAIT_MS);
+    waited.unref();
+    void handedOver.then(() => {
+      clearTimeout(waited);
+      resolve();
+    });
+  });
 }
 
-export const sendInBackground = (
+export const mailInvitation = (
   mailer: InvitationMailer,
   mail: InvitationMail,
   /** whether the address was erased since the invitation was appended (AddressErasure.erasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-): void => sendUnlessErased('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger);
+): Promise<void> => sendUnlessErased('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger);
 
-export const sendConfirmationInBackground = (
+export const mailEmailConfirmation = (
   mailer: InvitationMailer,
   mail: EmailConfirmationMail,
   /** whether the user was erased since the email change was appended (AddressErasure.userErasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-): void => sendUnlessErased('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger);
+): Promise<void> => sendUnlessErased('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger);
 
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {

@@ -18,7 +18,7 @@ import type { Config } from '../config';
 import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, sendConfirmationInBackground } from '../shared/mailer';
+import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -79,8 +79,11 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
     const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
-    if (requested && !done.replayed)
-      sendConfirmationInBackground(
+    // a replay (the request's retry, answered from the log) mails again while the change is pending at that version:
+    // the first attempt's process may have died between the commit and the mail (probe 28)
+    const pending = requested && done.context.org.users.get(userId)?.pendingEmail;
+    if (requested && (!done.replayed || (pending && pending.version === requested.data.version && pending.email === requested.data.email)))
+      await mailEmailConfirmation(
         this.mailer,
         { to: requested.data.email, confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }), expiresAt: requested.data.expiresAt },
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
