@@ -1,7 +1,8 @@
 // Field errors as the API names them: class-validator's default sentence of `@Matches` quotes its regular expression,
 // which the TCP transport's payloads showed clients (probe 16, F4).
 import { IsString, Matches, validateSync } from 'class-validator';
-import { ID_PATTERN } from './dtos';
+import { AccessDto, ID_PATTERN } from './dtos';
+import { UpdateProfileDto } from '../users/dtos';
 import { ID_REGEX, fieldErrors } from './field-errors';
 
 class Payload {
@@ -20,4 +21,13 @@ it('an id that is not one "must be a valid id", as a path parameter says; anothe
     { field: 'own', message: 'must be x' },
   ]);
   expect(errorsOf({ userId: 'u-1', code: 'ab', own: 'x' })).toEqual([]);
+});
+
+it('probe 28: one entry per sentence (null for a list of roles); a value too long is told its length, not that its format is wrong', () => {
+  const access = (value: object) => fieldErrors(validateSync(Object.assign(new AccessDto(), value)));
+  expect(access({ roles: null })).toEqual([{ field: 'roles', message: 'must be a list of role names, e.g. ["agent"]' }]);
+  expect(access({ grants: {} })).toEqual([{ field: 'grants', message: 'must be a list of permission names, e.g. ["reporting"]' }]);
+  const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
+  expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be shorter than or equal to 2048 characters' }]);
+  expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
 });

@@ -26,8 +26,13 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     // an unknown field or parameter: class-validator's "property x should not exist" read as "x property x should not exist"
     if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
     const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
-    const own = (wrongType.length > 0 ? wrongType : Object.keys(constraints))
+    // a value too long fails its format checks too (an http(s) URL of 2,100 characters "must be an http(s) URL":
+    // probe 28): its length is the news
+    const tooLong = Object.keys(constraints).filter((name) => name === 'maxLength');
+    const messages = (wrongType.length > 0 ? wrongType : tooLong.length > 0 ? tooLong : Object.keys(constraints))
       .map((name) => readable(name, constraints[name]!))
-      .map((message) => ({ field, message: message.startsWith(e.property) ? message.slice(e.property.length).trim() : message }));
+      .map((message) => (message.startsWith(e.property) ? message.slice(e.property.length).trim() : message));
+    // one entry per sentence: `null` for a list fails its list check and its items' check, both with the shape's message
+    const own = [...new Set(messages)].map((message) => ({ field, message }));
     return [...own, ...fieldErrors(e.children ?? [], field)];
   });
