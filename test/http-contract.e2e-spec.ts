@@ -245,5 +245,8 @@ describe('operations', () => {
     const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/rollcall_http_request_duration_seconds/);
+    // commands decided again, and those that ran out of attempts (409), by their lock's stream kind
+    expect(metrics.body).toMatch(/# TYPE rollcall_command_attempts_again_total counter/);
+    expect(metrics.body).toMatch(/# TYPE rollcall_command_conflicts_total counter/);
   });
 });

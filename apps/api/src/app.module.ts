@@ -193,13 +193,15 @@ export class AppModule {
           provide: StreamHandler,
           // a command sealed with keys a deletion forgot since is decided again once the states holding what it erased
           // (and this process's cached keys: the store dropped them) are let go (docs/adr/0003, "Erasure and sealing race")
-          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure) =>
+          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure, metrics: Metrics) =>
             new StreamHandler(store, states, {
               onKeysForgotten: async (ids) => {
                 await erasure.erased(ids);
               },
+              onDecidedAgain: (stream) => metrics.decidedAgain.inc({ stream }),
+              onExhausted: (stream) => metrics.exhausted.inc({ stream }),
             }),
-          inject: [EVENT_STORE, StreamStates, AddressErasure],
+          inject: [EVENT_STORE, StreamStates, AddressErasure, Metrics],
         },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },

@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics (prom-client): HTTP latency, integration events; the projector adds its own gauges. */
+/** Prometheus metrics (prom-client): HTTP latency, commands decided again, integration events; the projector adds its own gauges. */
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Histogram({
@@ -14,6 +14,20 @@ export class Metrics {
     name: 'rollcall_integration_events_published_total',
     help: 'Integration events published to the transport',
     labelNames: ['type'],
+    registers: [this.registry],
+  });
+
+  /** commands decided again (bench:onboarding, session 28: a third of one organization's burst ran out of attempts) */
+  readonly decidedAgain = new Counter({
+    name: 'rollcall_command_attempts_again_total',
+    help: "A command's attempts after its first (sent back by a conflict, or waiting on another command's events), by its lock's stream kind",
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
+  readonly exhausted = new Counter({
+    name: 'rollcall_command_conflicts_total',
+    help: 'Commands that ran out of attempts (409 CONCURRENCY_CONFLICT), by their lock\'s stream kind',
+    labelNames: ['stream'],
     registers: [this.registry],
   });
 

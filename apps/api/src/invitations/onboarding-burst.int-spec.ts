@@ -66,7 +66,11 @@ it.each(['pipelined turns', 'turns lasting until the commit'])(
       invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config),
       accept: new AcceptInvitationHandler(streams, links),
     });
-    const streams = new StreamHandler(counted, new StreamStates(counted));
+    // what the handlers count for /metrics: attempts after a first, commands that ran out of attempts
+    const again: string[] = [];
+    const exhausted: string[] = [];
+    const observed = { onDecidedAgain: (kind: string) => again.push(kind), onExhausted: (kind: string) => exhausted.push(kind) };
+    const streams = new StreamHandler(counted, new StreamStates(counted), observed);
     const { invite } = handlers(streams);
     const org = await new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)).execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
     const admin = org.adminUserId;
@@ -75,9 +79,10 @@ it.each(['pipelined turns', 'turns lasting until the commit'])(
     for (let i = 0; i < WORKSPACES; i++) refs.push({ organizationId: org.organizationId, workspaceId: (await create.execute(new CreateWorkspaceCommand(ctx(admin), org.organizationId, { name: `W${i}` }))).workspaceId });
     // this handler has learned from its first append that the store takes pipelined appends; one that has appended
     // nothing yet does not know, and the commands it starts meanwhile take turns lasting until the commit
-    const burst = mode === 'pipelined turns' ? handlers(streams) : handlers(new StreamHandler(counted, new StreamStates(counted)));
+    const burst = mode === 'pipelined turns' ? handlers(streams) : handlers(new StreamHandler(counted, new StreamStates(counted), observed));
     const pending = await Promise.all(refs.flatMap((ref, w) => Array.from({ length: PER_WORKSPACE }, (_, i) => invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: `first-${w}-${i}@acme.test` })))));
     conflicts.count = 0;
+    again.length = 0;
 
     const results = await Promise.allSettled([
       ...pending.map((inv, i) => burst.accept.execute(new AcceptInvitationCommand(ctx(`invitee-${i}`), tokenOf(inv.inviteUrl)))),
@@ -85,6 +90,8 @@ it.each(['pipelined turns', 'turns lasting until the commit'])(
     ]);
     expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     expect(conflicts.count).toBe(0);
+    // the handler's own account: no attempt after a first, none ran out
+    expect({ again, exhausted }).toEqual({ again: [], exhausted: [] });
   },
   60_000,
 );

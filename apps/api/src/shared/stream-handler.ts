@@ -1,22 +1,14 @@
 import type { Decision, DomainEvent } from '@rollcall/domain';
-import {
-  AppendOutcomeUnknownError,
-  DuplicateEventIdError,
-  KeyForgottenSinceSealedError,
-  type EventStore,
-  type ExpectedRevision,
-  type StreamAppend,
-  WrongExpectedRevisionError,
-  appendParts,
-} from '@rollcall/event-store';
+import { DuplicateEventIdError, KeyForgottenSinceSealedError, type EventStore, type ExpectedRevision, WrongExpectedRevisionError } from '@rollcall/event-store';
 import { type CommandContext, dateAfter } from './command-context';
-import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
+import { ConcurrencyExhaustedError, DomainException } from './command-errors';
 import { KeyedMutex } from './keyed-mutex';
 import { ContendedTurns } from './contended-turns';
 import { type HandleOptions, idempotencyOf, ownEvents, partsOf } from './command-parts';
 import type { OwnCommand } from './stream-entries';
 import type { Loaded, StreamStates } from './stream-states';
 import { appliedOf, readBack } from './replay';
+import { appendResending } from './append-resending';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 
@@ -61,7 +53,6 @@ const ATTEMPTS = 8;
 /** an attempt's append found the command's events in the log: one more attempt answers from them, whatever came before */
 const IN_LOG = Symbol('in log');
 const inLog = (error: unknown): boolean => error instanceof DuplicateEventIdError;
-const RESENDS = 2;
 
 /**
  * The embedded store's append precondition (libs/event-store/src/sqlite/group-commit.ts, APPEND_AFTER: a registered
@@ -137,6 +128,10 @@ export class StreamHandler {
        * decided again, the states that may hold what the deletion erased are let go (AddressErasure.erased).
        */
       onKeysForgotten?: (subjectIds: string[]) => Promise<void>;
+      /** an attempt after the first (sent back, or waiting on another command's events): `kind` is the lock's stream kind */
+      onDecidedAgain?: (kind: string) => void;
+      /** a command that ran out of attempts (409 CONCURRENCY_CONFLICT) */
+      onExhausted?: (kind: string) => void;
     } = {},
   ) {}
 
@@ -148,10 +143,20 @@ export class StreamHandler {
   ): Promise<Written<C, E>> {
     const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
     const written = target.orgTurn === undefined ? run() : this.inOrganizationTurn(target.orgTurn, run);
-    return written.then((w) => {
-      if (w.replayed) ctx.answeredFromLog = true;
-      return w;
-    });
+    return written.then(
+      (w) => {
+        if (w.replayed) ctx.answeredFromLog = true;
+        return w;
+      },
+      (error: unknown) => {
+        if (error instanceof ConcurrencyExhaustedError) this.options.onExhausted?.(streamKindOf(target.lock));
+        throw error;
+      },
+    );
+  }
+
+  private decidedAgain(lock: string, attempt: number): void {
+    if (attempt > 1) this.options.onDecidedAgain?.(streamKindOf(lock));
   }
 
   /**
@@ -159,9 +164,8 @@ export class StreamHandler {
    * the organization's turn, taken before its own lock's (the order every command takes them in: KeyedMutex.hold) and
    * held until it has settled, once the organization's commands in flight have settled. Without it, two such commands
    * of different workspaces decided on the same organization revision and the second was sent back — in an onboarding
-   * burst in one organization, up to 8 times and then 409 for 36 % of them (bench:onboarding, session 28). They now
-   * follow one another in this process, each at the revision the one before it left; only another replica's writes
-   * can send them back. The workspace's other commands keep their pipelined turns.
+   * burst in one organization, up to 8 times and then 409 for 36 % of them (bench:onboarding, session 28). Now only
+   * another replica's writes can send them back; the workspace's other commands keep their pipelined turns.
    */
   private async inOrganizationTurn<T>(stream: string, run: () => Promise<T>): Promise<T> {
     const release = await this.turns.hold([stream]);
@@ -179,6 +183,7 @@ export class StreamHandler {
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
+      this.decidedAgain(target.lock, attempt);
       const release = await contended.hold(this.turns);
       try {
         const view = this.states.forLock(target.lock);
@@ -206,7 +211,7 @@ export class StreamHandler {
         const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
         if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
         try {
-          const { position, replayed, resent } = await this.appendResending(parts, events, options);
+          const { position, replayed, resent } = await appendResending(this.store, this.states, parts, events, options);
           if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
           if (!replayed) return { events, warnings, position, context, replayed, ...(resent && { resent }) };
           // replayed: the stored batch is another decision of this command, which deciding again finds by key
@@ -230,6 +235,7 @@ export class StreamHandler {
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
+      this.decidedAgain(target.lock, attempt);
       const turn = await this.turns.run(target.lock, () =>
         contended.around(this.turns, (held) => {
           const tip = () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
@@ -347,7 +353,7 @@ export class StreamHandler {
       let failure: unknown;
       try {
         if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
-          const { position, replayed, resent } = await this.appendResending(parts, events, options);
+          const { position, replayed, resent } = await appendResending(this.store, this.states, parts, events, options);
           // replayed: the stored batch is another decision of this command; what was decided on this one fails
           await done(!replayed);
           return replayed ? IN_LOG : { events, warnings, position, context, replayed, ...(resent && { resent }) };
@@ -381,37 +387,6 @@ export class StreamHandler {
   private async keysForgotten(error: unknown): Promise<void> {
     if (error instanceof KeyForgottenSinceSealedError) await this.options.onKeysForgotten?.(error.subjectIds);
   }
-
-  /**
-   * Appends; when the store cannot tell whether it wrote, re-sends the identical parts (same ids, same expected
-   * revisions): a written batch answers as a duplicate, an unwritten one is written or conflicts. A re-send the store
-   * answers as written before (`replayed`) found this very batch — its ids are drawn per decision, so only its own
-   * first send can hold them — and is this command's write (`resent`), its side effects still to do (session 27's
-   * review: answered from the log, the invitation's mail never went out). The states drop these streams all the same
-   * (the store's answer says what was written, not what was folded). `replayed` on a first send (no store does it
-   * with fresh ids) is answered from the log, as for another writer's batch of the command's key.
-   */
-  private async appendResending<E extends DomainEvent>(
-    parts: StreamAppend[],
-    events: E[],
-    options: HandleOptions<E>,
-  ): Promise<{ position: string; replayed: boolean; resent: boolean }> {
-    for (let resend = 0; ; resend++) {
-      try {
-        const written = await appendParts(this.store, parts);
-        const command = idempotencyOf(parts);
-        const foundWritten = written.replayed === true;
-        for (const [i, part] of parts.entries())
-          if (part.events.length > 0)
-            await this.states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, foundWritten);
-        return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0 };
-      } catch (error) {
-        if (!(error instanceof AppendOutcomeUnknownError)) throw error;
-        if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream);
-      }
-    }
-  }
-
 }
 
 /**
@@ -422,3 +397,6 @@ export class StreamHandler {
  */
 const decideAgainAfter = (error: unknown): boolean =>
   error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError || error instanceof KeyForgottenSinceSealedError;
+
+/** a lock's stream kind, for metrics: `organization`, `workspace`, `presence`… (the stream name's first word) */
+const streamKindOf = (lock: string): string => lock.slice(0, Math.max(0, lock.indexOf('-'))) || 'other';
