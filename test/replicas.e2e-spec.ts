@@ -12,13 +12,20 @@ import { differences, liveAndRebuilt } from './support/read-models';
 import { type ServerProcess, auditCheckpoint, startServers } from './support/server-process';
 import { Random } from './support/random';
 
-// two seeds in CI: 13, and 5, which found the same request decided on both replicas and events in flight mixed with
-// another writer's (docs/adr/0011 points 7 and 8); ROLLCALL_REPLICAS_SEED=3,7 runs others
-const SEEDS = (process.env.ROLLCALL_REPLICAS_SEED ?? '13,5').split(',').map(Number);
+// three runs in CI: seeds 13, and 5, which found the same request decided on both replicas and events in flight mixed
+// with another writer's (docs/adr/0011 points 7 and 8), and seed 7 with users' deletions (session 28: on after 40 seed
+// runs with deletions passed, sessions 27–28); ROLLCALL_REPLICAS_SEED=3,7 runs others, with deletions when
+// ROLLCALL_REPLICAS_DELETIONS=1
+const RUNS: [seed: number, deletions: boolean][] =
+  process.env.ROLLCALL_REPLICAS_SEED === undefined
+    ? [
+        [13, false],
+        [5, false],
+        [7, true],
+      ]
+    : process.env.ROLLCALL_REPLICAS_SEED.split(',').map((seed) => [Number(seed), process.env.ROLLCALL_REPLICAS_DELETIONS === '1']);
 const CLIENTS = 64;
 const COMMANDS = 1000;
-/** users deleted now and then (not in CI yet: see where `delete` is chosen) */
-const DELETIONS = process.env.ROLLCALL_REPLICAS_DELETIONS === '1';
 /** share of commands also sent, with the same Idempotency-Key, to the other replica at the same time */
 const DUPLICATED = 0.08;
 
@@ -45,7 +52,7 @@ describe('replicas: two API processes over one data dir', () => {
     else rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.each(SEEDS)('seed %i: 1,000 conflicting commands from 64 clients: 0 lost acknowledged writes, every invariant holds, read models equal a rebuild', async (SEED) => {
+  it.each(RUNS)('seed %i (users deleted: %s): 1,000 conflicting commands from 64 clients: 0 lost acknowledged writes, every invariant holds, read models equal a rebuild', async (SEED, DELETIONS) => {
     const started = Date.now();
     // both start at once on a fresh data dir, as an orchestrator starts replicas
     const [a, b] = (servers = await startServers(2, { dataDir, env: { ROLLCALL_DURABILITY: 'normal', ROLLCALL_CHECK_CACHED_STATES: '1' } })) as [ServerProcess, ServerProcess];
@@ -147,11 +154,10 @@ describe('replicas: two API processes over one data dir', () => {
         let op = pick<Op>(['access', 'access', 'access', 'revoke', 'invite', 'invite', 'invite', 'accept', 'accept', 'cancel', 'resend', 'team-add', 'team-add', 'team-remove', 'heartbeat', 'offline']);
         if (!link && (op === 'accept' || op === 'cancel' || op === 'resend')) op = 'invite';
         if (ownerTargeted && op === 'revoke') op = 'access';
-        // ROLLCALL_REPLICAS_DELETIONS=1: now and then a user's deletion, decided over every workspace and sent back by a
-        // write to any (rule 12, ADR 0004 "Session 26"); not the contested owners; the address may be invited again (a
-        // new user). Not in CI yet: session 27 fixed what its cached-state check found (a key dropped from the cache
-        // mid-lookup read as erased; a deletion answered from the log forgetting a key made since; the check's own
-        // reports of deletions after a load); run it with the seeds of the README's replicas row before turning it on
+        // with deletions: now and then a user's deletion, decided over every workspace and sent back by a write to any
+        // (rule 12, ADR 0004 "Session 26"); not the contested owners; the address may be invited again (a new user).
+        // Session 27 fixed what its cached-state check found (a key dropped from the cache mid-lookup read as erased; a
+        // deletion answered from the log forgetting a key made since; the check's own reports of deletions after a load)
         if (DELETIONS && !ownerTargeted && random.chance(0.015)) op = 'delete';
         const deleted = op === 'delete' ? users.get(pick(people.slice(2)))! : undefined;
         const [method, path, body] = {
