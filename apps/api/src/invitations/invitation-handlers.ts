@@ -59,10 +59,10 @@ export class InviteMemberCommand {
   ) {}
 }
 
-/** whether the invitation is pending with this link (a replay's: not resent, accepted or cancelled since) */
+/** whether the invitation is pending with this link, not expired (a replay's: not resent, accepted or cancelled since) */
 const mailedLinkCurrent = (ws: WorkspaceState, invitationId: string, linkVersion: number): boolean => {
   const inv = ws.invitations.get(invitationId);
-  return inv?.status === 'pending' && inv.linkVersion === linkVersion && hasAddress(inv);
+  return inv?.status === 'pending' && inv.linkVersion === linkVersion && hasAddress(inv) && Date.parse(inv.expiresAt) > Date.now();
 };
 
 /** whether the address was erased after the command's last event (its email is not sent then: AddressErasure.erasedAfter) */

@@ -95,3 +95,40 @@ it.each(['pipelined turns', 'turns lasting until the commit'])(
   },
   60_000,
 );
+
+it('invitations of one organization do not wait for each other\'s commit: one whose append is held does not hold up the next (review of session 28)', async () => {
+  let hold: (() => void) | undefined;
+  const held = new Promise<void>((r) => (hold = r));
+  let holding = false;
+  // the store: the append of the invitation to `slow@` waits until the test lets it go
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (name !== 'append' && name !== 'appendMany') return value.bind(target);
+      return async (...args: unknown[]) => {
+        const parts = (name === 'appendMany' ? args[0] : [{ events: args[1] }]) as { events: { data: { email?: string } }[] }[];
+        if (holding && parts.some((p) => p.events.some((e) => e.data.email === 'slow@acme.test'))) await held;
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  const streams = new StreamHandler(store, new StreamStates(store));
+  const links = new InvitationLinks(SECRET, 'https://console.test');
+  const invite = new InviteMemberHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config);
+  const org = await new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)).execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+  const create = new CreateWorkspaceHandler(streams);
+  const [a, b] = [
+    { organizationId: org.organizationId, workspaceId: (await create.execute(new CreateWorkspaceCommand(ctx(org.adminUserId), org.organizationId, { name: 'A' }))).workspaceId },
+    { organizationId: org.organizationId, workspaceId: (await create.execute(new CreateWorkspaceCommand(ctx(org.adminUserId), org.organizationId, { name: 'B' }))).workspaceId },
+  ];
+  holding = true;
+  const slow = invite.execute(new InviteMemberCommand(a, ctx(org.adminUserId), { email: 'slow@acme.test' }));
+  // (the proxy sees the events before the crypto-shredding store seals them) until the slow one's append is held
+  await new Promise((r) => setTimeout(r, 50));
+  const next = invite.execute(new InviteMemberCommand(b, ctx(org.adminUserId), { email: 'next@acme.test' }));
+  const first = await Promise.race([next.then(() => 'next answered'), new Promise((r) => setTimeout(() => r('next waited'), 2_000))]);
+  hold!();
+  expect(first).toBe('next answered');
+  await expect(slow).resolves.toMatchObject({ invitationId: expect.any(String) });
+});

@@ -27,7 +27,7 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
     const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
     // a value too long fails its format checks too (an http(s) URL of 2,100 characters "must be an http(s) URL":
-    // probe 28): its length is the news
+    // probe 28): its length is the news, and the field's other sentences wait until it fits
     const tooLong = Object.keys(constraints).filter((name) => name === 'maxLength');
     const messages = (wrongType.length > 0 ? wrongType : tooLong.length > 0 ? tooLong : Object.keys(constraints))
       .map((name) => readable(name, constraints[name]!))

@@ -16,7 +16,11 @@ export class KeyedMutex {
   /**
    * Takes the turns of several keys, one after the other in sorted order, and resolves with the function that gives
    * them all back. Two callers holding some keys and waiting for others could wait for each other forever; in one
-   * order they cannot, and a task of `run` holds one key only, so it never waits while holding one.
+   * order they cannot. The callers keep to one order across `hold` and `run` too: an organization's turn before its
+   * workspaces' (`organization-…` sorts first). A deletion holds its organization (`run`) and then takes workspaces
+   * (`hold`: ContendedTurns); an invitation or acceptance holds its organization (`hold`: StreamHandler's
+   * inOrganizationTurn) and then takes its workspace (`run`); no task holds a workspace's turn and waits for an
+   * organization's.
    */
   async hold(keys: Iterable<string>): Promise<() => void> {
     const releases: (() => void)[] = [];

@@ -6,47 +6,14 @@ import { KeyedMutex } from './keyed-mutex';
 import { ContendedTurns } from './contended-turns';
 import { type HandleOptions, idempotencyOf, ownEvents, partsOf } from './command-parts';
 import type { OwnCommand } from './stream-entries';
-import type { Loaded, StreamStates } from './stream-states';
+import type { StreamStates } from './stream-states';
+import type { Target, Written } from './command-target';
 import { appliedOf, readBack } from './replay';
 import { appendResending } from './append-resending';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 
-/**
- * What a command decides on, and how to load it. `lock` is the stream commands take turns on in this process;
- * `load` loads the decision context and the streams it may append to (with their expected revisions).
- */
-export interface Target<C> {
-  lock: string;
-  /**
-   * The organization's stream, for a workspace's command that appends to it or checks it: its turn is taken first and
-   * held until the command has settled (StreamHandler.inOrganizationTurn).
-   */
-  orgTurn?: string;
-  load(states: StreamStates): Promise<{ context: C; streams: Loaded<unknown>[] }>;
-}
-
-/** The outcome of a command: its events (decided now, or read back for a retry), their position, the context. */
-export interface Written<C, E> {
-  events: E[];
-  warnings: string[];
-  /** global position of the command's last event (the log's head when it decided nothing) */
-  position: string;
-  /** the context the events were decided on; for a replay, the current one */
-  context: C;
-  /** true when the events were already in the log: a retry of a command whose answer was lost */
-  replayed: boolean;
-  /**
-   * decided and written by this command, by a send whose outcome was unclear: its re-send found the batch written (the
-   * store wrote nothing now). Not a replay: the command's side effects (its mail) are still to do; the keys a deletion
-   * forgets went with that first send.
-   */
-  resent?: true;
-  /** for a replay: where its events were read (`stream@from+count`, or `stream>loaded` for a stream searched after the
-   * revision its state was loaded at), for a handler's error when a part it needs is missing */
-  readFrom?: string;
-}
-
+export type { Target, Written } from './command-target';
 export type { HandleOptions } from './command-parts';
 
 const ATTEMPTS = 8;
@@ -72,7 +39,7 @@ interface InFlight {
   idempotency: OwnCommand;
   /** its events were folded into the states for a later command (`StreamStates.speculate`) */
   folded: boolean;
-  /** resolves true once committed (and folded), false once its append failed (and its streams were forgotten) */
+  /** resolves true once committed (folded, or its streams dropped: a re-send found written), false once its append failed (and its streams were forgotten) */
   settled: Promise<boolean>;
 }
 
@@ -141,9 +108,7 @@ export class StreamHandler {
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E> = {},
   ): Promise<Written<C, E>> {
-    const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
-    const written = target.orgTurn === undefined ? run() : this.inOrganizationTurn(target.orgTurn, run);
-    return written.then(
+    return this.started(target, ctx, decide, options).then(
       (w) => {
         if (w.replayed) ctx.answeredFromLog = true;
         return w;
@@ -155,17 +120,30 @@ export class StreamHandler {
     );
   }
 
+  private started<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+    const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
+    const org = target.orgTurn;
+    if (org === undefined) return run();
+    if (org.writes || !this.pipelining) return this.inOrganizationTurn(org.stream, run);
+    // one that only checks the organization holds its turn for each attempt's decision and send
+    return this.pipelined(target, ctx, decide, options, org.stream);
+  }
+
   private decidedAgain(lock: string, attempt: number): void {
     if (attempt > 1) this.options.onDecidedAgain?.(streamKindOf(lock));
   }
 
   /**
    * A workspace's command that appends to or checks its organization's stream (an acceptance, an invitation) runs in
-   * the organization's turn, taken before its own lock's (the order every command takes them in: KeyedMutex.hold) and
-   * held until it has settled, once the organization's commands in flight have settled. Without it, two such commands
-   * of different workspaces decided on the same organization revision and the second was sent back — in an onboarding
-   * burst in one organization, up to 8 times and then 409 for 36 % of them (bench:onboarding, session 28). Now only
-   * another replica's writes can send them back; the workspace's other commands keep their pipelined turns.
+   * the organization's turn, taken before its own lock's (the order every command takes them in: KeyedMutex.hold),
+   * once the organization's commands in flight have settled. Without it, two such commands of different workspaces
+   * decided on the same organization revision and the second was sent back — in an onboarding burst in one
+   * organization, up to 8 times and then 409 for 36 % of them (bench:onboarding, session 28). One that appends to the
+   * organization holds the turn until it has settled: the next one decides on its events, which no state holds before
+   * they are committed (only its own lock's next command would fold them). One that only checks it (an invitation)
+   * holds it while it decides and sends its append (`pipelined`): invitations, which never send each other back, then
+   * follow one another at the pace of decisions, not of commits (review of session 28: held until the commit, 300
+   * invitations in one organization ran 3–5× slower), and a writer after it appends behind its check.
    */
   private async inOrganizationTurn<T>(stream: string, run: () => Promise<T>): Promise<T> {
     const release = await this.turns.hold([stream]);
@@ -230,18 +208,27 @@ export class StreamHandler {
   }
 
   /** A command whose turn ends once its append is sent (see the class comment). */
-  private async pipelined<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
+  private async pipelined<C, E extends DomainEvent>(
+    target: Target<C>,
+    ctx: CommandContext,
+    decide: (context: C) => Decision<E>,
+    options: HandleOptions<E>,
+    /** the organization's stream, for a command that checks it: its turn is held while each attempt decides and sends */
+    checkedOrganization?: string,
+  ): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
     const contended = new ContendedTurns(options, target.lock);
     for (let attempt = 1; ; attempt++) {
       this.decidedAgain(target.lock, attempt);
-      const turn = await this.turns.run(target.lock, () =>
-        contended.around(this.turns, (held) => {
-          const tip = () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
-          return held.length === 0 ? tip() : this.settledIn(held).then(tip);
-        }),
-      );
+      const decideAndSend = () =>
+        this.turns.run(target.lock, () =>
+          contended.around(this.turns, (held) => {
+            const tip = () => this.decideOnTip(target, ctx, decide, options, attempt, attempt <= decisions, contended);
+            return held.length === 0 ? tip() : this.settledIn(held).then(tip);
+          }),
+        );
+      const turn = checkedOrganization === undefined ? await decideAndSend() : await this.inOrganizationTurn(checkedOrganization, decideAndSend);
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {

@@ -69,7 +69,7 @@ export const workspace = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
  */
 export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
-  orgTurn: organizationStream(ref.organizationId),
+  orgTurn: { stream: organizationStream(ref.organizationId), writes: false },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
     // the workspace first: parts route to streams[0] by default
@@ -80,7 +80,7 @@ export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<Workspa
 /** A workspace together with its organization, both appended to atomically (accepting an invitation). */
 export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
-  orgTurn: organizationStream(ref.organizationId),
+  orgTurn: { stream: organizationStream(ref.organizationId), writes: true },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
     return { context, streams: [org, ws] };

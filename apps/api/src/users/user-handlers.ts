@@ -82,7 +82,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // a replay (the request's retry, answered from the log) mails again while the change is pending at that version:
     // the first attempt's process may have died between the commit and the mail (probe 28)
     const pending = requested && done.context.org.users.get(userId)?.pendingEmail;
-    if (requested && (!done.replayed || (pending && pending.version === requested.data.version && pending.email === requested.data.email)))
+    const stillPending = pending && pending.version === requested.data.version && pending.email === requested.data.email && Date.parse(pending.expiresAt) > Date.now();
+    if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,
         { to: requested.data.email, confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }), expiresAt: requested.data.expiresAt },
@@ -196,15 +197,16 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         checkLoaded: true,
       },
     );
-    // Answered from the log (this request's deletion written before, maybe by another replica) or found written by
-    // its own re-send: with the embedded store its keys went in that write's transaction, and forgetting them now
-    // would erase keys made since, for an address invited again after the deletion (replicas workload, session 27):
-    // only traces go then. Another key store forgets after the append, as for a deletion written now (this request's
-    // own first attempt may be the one answered).
+    // Answered from the log (this request's deletion written before, maybe by another replica): with the embedded
+    // store its keys went in its own transaction, and forgetting them now would erase keys made since, for an address
+    // invited again after the deletion (replicas workload, session 27): only traces go then. Another key store forgets
+    // after the append, as for a deletion written now (this request's own first attempt may be the one answered). A
+    // deletion found written by its own re-send (`resent`) is a written one: its re-send, answered as a replay by the
+    // embedded store, marked its keys as forgotten with the append (PersonalDataEventStore.forgottenInAppends).
     if (subjects.length > 0) {
       // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
       // transaction records them there (KeyStore.forget; docs/adr/0003, point 11)
-      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed && !done.resent });
+      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
       // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
       // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
       await recordErasure(this.events, { organizationId, userId }).catch(() => {

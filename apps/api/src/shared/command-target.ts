@@ -1,0 +1,36 @@
+import type { Loaded, StreamStates } from './stream-states';
+
+/**
+ * What a command decides on, and how to load it. `lock` is the stream commands take turns on in this process;
+ * `load` loads the decision context and the streams it may append to (with their expected revisions).
+ */
+export interface Target<C> {
+  lock: string;
+  /**
+   * The organization's stream, for a workspace's command that appends to it (`writes`: an acceptance) or checks it (an
+   * invitation): its turn is taken first (StreamHandler.inOrganizationTurn).
+   */
+  orgTurn?: { stream: string; writes: boolean };
+  load(states: StreamStates): Promise<{ context: C; streams: Loaded<unknown>[] }>;
+}
+
+/** The outcome of a command: its events (decided now, or read back for a retry), their position, the context. */
+export interface Written<C, E> {
+  events: E[];
+  warnings: string[];
+  /** global position of the command's last event (the log's head when it decided nothing) */
+  position: string;
+  /** the context the events were decided on; for a replay, the current one */
+  context: C;
+  /** true when the events were already in the log: a retry of a command whose answer was lost */
+  replayed: boolean;
+  /**
+   * decided and written by this command, by a send whose outcome was unclear: its re-send found the batch written (the
+   * store wrote nothing now). Not a replay: the command's side effects (its mail) are still to do; the keys a deletion
+   * forgets went with that first send.
+   */
+  resent?: true;
+  /** for a replay: where its events were read (`stream@from+count`, or `stream>loaded` for a stream searched after the
+   * revision its state was loaded at), for a handler's error when a part it needs is missing */
+  readFrom?: string;
+}
