@@ -20,7 +20,7 @@ export class Metrics {
   /** commands decided again (bench:onboarding, session 28: a third of one organization's burst ran out of attempts) */
   readonly decidedAgain = new Counter({
     name: 'rollcall_command_attempts_again_total',
-    help: "A command's attempts after its first (sent back by a conflict, or waiting on another command's events), by its lock's stream kind",
+    help: "A command's attempts after its first (sent back by a conflict, or waiting on another command's events), by its lock's stream kind; the server's own commands count too (presence timeouts)",
     labelNames: ['stream'],
     registers: [this.registry],
   });
