@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { Notary, SqliteLogReader, SqliteTreeStore, signerFromSeed, verifyEmbeddedLog } from '@rollcall/audit';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { JsonClient, tokenOf } from './lib/http-client';
-import { startServerChild } from './lib/http-server';
+import { inheritedEnv, startServerChild } from './lib/http-server';
 import { generateLog } from './lib/rebuild-log';
 
 const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
@@ -162,8 +162,7 @@ interface Ws {
 
 async function checkpointLag(): Promise<{ p50: number; p99: number; max: number; writes: number; checkpoints: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-audit-'));
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k))) as Record<string, string>;
-  const server = await startServerChild({ ...inherited, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error' });
+  const server = await startServerChild({ ...inheritedEnv(), PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error' });
   const client = new JsonClient(server.url, 66);
   try {
     const workspaces: Ws[] = [];

@@ -52,8 +52,8 @@
 // BENCH_HTTP_ONLY=coldload (phase 2 alone, after the read models caught up with the seeded log: the cold loads and
 // the change-access series; phases 1 and 1b are skipped and their figures are absent from the JSON line).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient } from './lib/http-client';
@@ -62,7 +62,7 @@ import { IDEMPOTENCY, load, setUp } from './lib/http-commands';
 import { printResults } from './lib/http-report';
 import { printTail } from './lib/http-tail';
 import { seedWorkspace } from './lib/http-seed';
-import { type ServerChild, serverEnvOverrides, startServerChild } from './lib/http-server';
+import { type ServerChild, benchDataDir, inheritedEnv, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { ms2 } from './lib/http-stats';
 import { measureBareAppend, storedSample } from './lib/bare-append';
 import { snapshotsWritten } from './lib/snapshot-wait';
@@ -90,19 +90,9 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-http-'));
   let server: ServerChild | undefined;
   let client: JsonClient | undefined;
-  const cleanup = async () => {
-    client?.close();
-    await server?.stop().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      progress(`${signal}: stopping the server and removing ${dataDir}`);
-      void cleanup().finally(() => process.exit(130));
-    });
+  const { dataDir, cleanup } = benchDataDir('http', () => ({ server, client }));
 
   try {
     // 0. seed the two size-test workspaces straight into the event store
@@ -118,11 +108,7 @@ async function main(): Promise<void> {
 
     // the server child: only what this bench sets, nothing inherited that would change the setup
     t0 = performance.now();
-    const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k),
-      ),
-    ) as Record<string, string>;
+    const inherited = inheritedEnv();
     // the size of the bare-append endpoint's events: an invitation's UserInvited as the app stores it
     const sample = storedSample(join(dataDir, 'events.sqlite'), 'UserInvited');
     const serverEnv = {

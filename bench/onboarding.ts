@@ -30,13 +30,12 @@
 // Options (env): BENCH_ONBOARDING_SECONDS (20), BENCH_ONBOARDING_CLIENTS (64), BENCH_ONBOARDING_WORKSPACES (10);
 // BENCH_HTTP_SERVER_ENV and BENCH_HTTP_SERVER_NODE_ARGS as in bench:http (lib/http-server.ts).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { JsonClient, type Reply, tokenOf } from './lib/http-client';
 import { projectionsCaughtUp } from './lib/http-cold-load';
 import { OpStats, expectStatus } from './lib/http-commands';
-import { type CpuTimes, type ServerChild, serverEnvOverrides, startServerChild } from './lib/http-server';
+import { type CpuTimes, type ServerChild, benchDataDir, inheritedEnv, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { fmt, ms2 } from './lib/http-stats';
 
 const CLIENTS = Number(process.env.BENCH_ONBOARDING_CLIENTS ?? 64);
@@ -230,28 +229,15 @@ function printMix(name: string, m: Measured, s: ReturnType<typeof summary>, mix:
 
 async function main(): Promise<void> {
   const loadStart = loadavg().map(ms2);
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-onboarding-'));
   let server: ServerChild | undefined;
   let client: JsonClient | undefined;
-  const cleanup = async () => {
-    client?.close();
-    await server?.stop().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      progress(`${signal}: stopping the server and removing ${dataDir}`);
-      void cleanup().finally(() => process.exit(130));
-    });
+  const { dataDir, cleanup } = benchDataDir('onboarding', () => ({ server, client }));
 
   try {
     // the server child as bench:http starts it: only what the bench sets, nothing inherited that would change the setup
     let t0 = performance.now();
-    const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k)),
-    ) as Record<string, string>;
     server = await startServerChild({
-      ...inherited,
+      ...inheritedEnv(),
       PORT: '0',
       ROLLCALL_TCP_PORT: '0',
       ROLLCALL_DATA_DIR: dataDir,

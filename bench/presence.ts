@@ -34,15 +34,15 @@
 // The load generator, the 1,000 subscribers and the server share the machine (the bench reports /proc/loadavg):
 // figures from a busy machine are pessimistic.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { JsonClient, type Reply } from './lib/http-client';
 import { seedWorkspace } from './lib/http-seed';
-import { type CpuTimes, type ServerChild, cpuTimesOf, serverEnvOverrides, startServerChild } from './lib/http-server';
+import { type CpuTimes, type ServerChild, benchDataDir, cpuTimesOf, inheritedEnv, serverEnvOverrides, startServerChild } from './lib/http-server';
 import { Samples, fmt, ms2 } from './lib/http-stats';
 
 const USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 10_000);
@@ -202,16 +202,9 @@ async function saturate(client: JsonClient, ws: Workspace, users: string[], stat
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-presence-'));
   let server: ServerChild | undefined;
   let client: JsonClient | undefined;
-  const cleanup = async () => {
-    client?.close();
-    await server?.stop().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const { dataDir, cleanup } = benchDataDir('presence', () => ({ server, client }));
   try {
     let t0 = performance.now();
     const { store } = await createRollcallEventStore({ dataDir, durability: 'normal' });
@@ -219,10 +212,7 @@ async function main(): Promise<void> {
     await store.close();
     progress(`seeded a workspace of ${USERS} members (${seeded.events} events) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k)),
-    ) as Record<string, string>;
-    server = await startServerChild({ ...inherited, PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error', ...serverEnvOverrides() });
+    server = await startServerChild({ ...inheritedEnv(), PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, LOG_LEVEL: 'error', ...serverEnvOverrides() });
     progress(`server (pid ${server.pid}) on ${server.url}, rss ${memoryOf(server.pid).rssMb} MB`);
     client = new JsonClient(server.url, 256);
     const ws: Workspace = { key: seeded.apiKey, admin: seeded.adminUserId, workspaceId: seeded.workspaceId };

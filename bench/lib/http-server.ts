@@ -11,7 +11,8 @@
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
 // sends SIGUSR2 instead of SIGTERM then.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -25,6 +26,33 @@ export const serverEnvOverrides = (): Record<string, string> =>
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
+
+/** The environment a bench's server child inherits: this one, without what would change the setup (stores, transports, ports, logging). */
+export const inheritedEnv = (): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ROLLCALL_|EVENTSTORE_URL|MONGO_URL|NATS_URL|SMTP_URL|PORT$|LOG_LEVEL$)/.test(k))) as Record<
+    string,
+    string
+  >;
+
+/**
+ * A bench's temp data dir (`rollcall-bench-<name>-…`) and its cleanup: closes the client and stops the server child
+ * that `running()` names at the moment, then removes the dir; also on SIGINT/SIGTERM (exit 130).
+ */
+export function benchDataDir(name: string, running: () => { server?: ServerChild; client?: { close(): void } }): { dataDir: string; cleanup: () => Promise<void> } {
+  const dataDir = mkdtempSync(join(tmpdir(), `rollcall-bench-${name}-`));
+  const cleanup = async () => {
+    const { server, client } = running();
+    client?.close();
+    await server?.stop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      process.stderr.write(`${signal}: stopping the server and removing ${dataDir}\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  return { dataDir, cleanup };
+}
 
 export interface ServerChild {
   url: string;
