@@ -60,6 +60,8 @@ import { AccessAsOfHandler, RosterAsOfHandler } from './members/access-as-of';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
+import { MailDispatcher } from './mail/mail-dispatcher';
+import { MailLedger } from './mail/mail-ledger';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { createLogger } from './logging';
@@ -217,6 +219,8 @@ export class AppModule {
         { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,
+        MailLedger,
+        MailDispatcher,
         Authenticator,
         WritePipeline,
         ReadAccess,

@@ -12,6 +12,13 @@ export interface Config {
   systemApiKey?: string;
   publicUrl: string;
   invitationTtlSeconds: number;
+  /**
+   * ROLLCALL_MAIL_RETRY_AFTER_SECONDS (default 60; 0: off): a link decided this long ago whose mail the log does not
+   * record as handed over is mailed by the mail dispatcher (mail/mail-dispatcher.ts)
+   */
+  mailRetryAfterSeconds: number;
+  /** ROLLCALL_MAIL_DISPATCH_EVERY_MS (default 5000; 50 … 600,000): how often the mail dispatcher reads the log */
+  mailDispatchEveryMs: number;
   /** ROLLCALL_PRESENCE_TIMEOUT_SECONDS (default 60): a user not heard from for this long is offline (docs/rules.md#rule-13) */
   presenceTimeoutSeconds: number;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
@@ -199,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     invitationTtlSeconds: int(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: int(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
+    mailRetryAfterSeconds: int(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
+    mailDispatchEveryMs: int(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
     invitationSecret,
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),

@@ -20,5 +20,6 @@ export * from './teams/decider';
 export * from './teams/network';
 export * from './teams/visibility';
 export * from './presence';
+export * from './mail/events';
 export * from './upcasting';
 export * from './personal-data';

@@ -1,9 +1,10 @@
 import type { OrganizationEvent } from './organization/events';
 import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/events';
 import type { PresenceEvent } from './presence/events';
+import { MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
 import { TEAM_EVENT_TYPES } from './teams/events';
 
-export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent;
+export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent;
 /** Every version ever written: what the store may hand back. */
 export type StoredDomainEvent = DomainEvent | UserInvitedV1;
 
@@ -34,7 +35,7 @@ export const WORKSPACE_EVENT_TYPES = [
 ] as const;
 /** one presence stream per user and workspace (docs/rules.md#presence-details) */
 export const PRESENCE_EVENT_TYPES = ['PresenceChanged'] as const;
-export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES];
+export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES, ...MAIL_EVENT_TYPES];
 
 const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   const { role, ...rest } = e.data;

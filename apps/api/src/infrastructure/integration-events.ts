@@ -7,8 +7,8 @@ import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
 import { LEASE_RENEW_MS } from './lease';
-import { MongoPublisherCoordination } from './mongo-job-lease';
-import { DataDirPublisherCoordination, type PublisherCoordination } from './publisher-coordination';
+import { jobCoordination } from './job-coordination';
+import type { PublisherCoordination } from './publisher-coordination';
 
 /**
  * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
@@ -128,7 +128,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
       return;
     }
     this.stopping = false;
-    this.coordination = await this.coordinate();
+    this.coordination = jobCoordination(this.config, 'publisher', 'integration-events.checkpoint', this.logger);
     if (!this.config.eventstoreUrl || this.config.mongoUrl) {
       this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
       this.ticker.unref();
@@ -139,23 +139,6 @@ export class IntegrationEvents implements OnApplicationShutdown {
       this.lastError = error instanceof Error ? error.message : String(error);
       this.logger.error({ reason: this.lastError }, `integration events stopped: ${this.lastError}`);
     });
-  }
-
-  /** the lease and checkpoint every process that may publish shares (publisher-coordination.ts) */
-  private async coordinate(): Promise<PublisherCoordination> {
-    if (!this.config.eventstoreUrl) return new DataDirPublisherCoordination(this.config.dataDir, true);
-    if (!this.config.mongoUrl) return new DataDirPublisherCoordination(this.config.dataDir, false);
-    const mongo = new MongoPublisherCoordination(
-      this.config.mongoUrl,
-      'publisher',
-      (error) => this.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, `integration events: the publisher's lease in MongoDB: ${String(error)}`),
-      // before the lease in MongoDB, each replica published from a checkpoint in its data dir: the first holder goes on
-      // from its own rather than from the log's head, so that what was not published yet when they stopped is published
-      () => new DataDirPublisherCoordination(this.config.dataDir, false).readCheckpoint(),
-    );
-    // not awaited: MongoDB unreachable must not hold up the start (the publisher stands by until the lease is taken)
-    void mongo.start();
-    return mongo;
   }
 
   /** Whether this process publishes now (the lease is renewed at most every LEASE_RENEW_MS); always true with EventStoreDB alone. */

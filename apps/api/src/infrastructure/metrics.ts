@@ -31,6 +31,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** links the mail dispatcher found unrecorded (mail/mail-dispatcher.ts), by what it did with them */
+  readonly mailsDispatched = new Counter({
+    name: 'rollcall_mails_dispatched_total',
+    help: "Links whose mail had not been handed over, found by the mail dispatcher: outcome sent, stale (no longer the current link: not sent) or failed (tried again later)",
+    labelNames: ['kind', 'outcome'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

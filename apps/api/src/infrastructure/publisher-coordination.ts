@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lease, LeaseLeader } from './lease';
+import { Lease, type LeaseJob, LeaseLeader } from './lease';
 
 /**
- * Where the integration-event publisher keeps what the processes that may publish share: which one publishes (a
+ * Where the integration-event publisher (and, as the `mail` job, the mail dispatcher) keeps what the processes that may publish share: which one publishes (a
  * lease: one at a time) and how far it got (the checkpoint it resumes from, whoever takes over).
  * - embedded data dir (one or several processes over it): the `publisher` lease file and a checkpoint file there;
  * - EventStoreDB with MongoDB: a document in MongoDB (mongo-job-lease.ts), shared by every replica whatever its host;
@@ -22,17 +22,17 @@ export interface PublisherCoordination {
   close(): Promise<void>;
 }
 
-/** The checkpoint in `integration-events.checkpoint` of the data dir, with the data dir's lease when it is shared. */
+/** The checkpoint in a file of the data dir (`integration-events.checkpoint`), with the data dir's lease when it is shared. */
 export class DataDirPublisherCoordination implements PublisherCoordination {
   private readonly lease?: Lease;
   private readonly leader?: LeaseLeader;
   private readonly file: string;
 
   /** shared: other processes publish over the same data dir (the embedded store); otherwise no lease */
-  constructor(dataDir: string, shared: boolean) {
-    this.file = join(dataDir, 'integration-events.checkpoint');
+  constructor(dataDir: string, shared: boolean, job: LeaseJob = 'publisher', checkpointFile = 'integration-events.checkpoint') {
+    this.file = join(dataDir, checkpointFile);
     if (shared) {
-      this.lease = new Lease(dataDir, 'publisher');
+      this.lease = new Lease(dataDir, job);
       this.leader = new LeaseLeader(this.lease, { taken: () => undefined, lost: () => undefined });
     }
   }

@@ -25,6 +25,7 @@ import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../sha
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
+import { MailLedger } from '../mail/mail-ledger';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/targets';
@@ -78,6 +79,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
+    @Optional() @Inject(MailLedger) private readonly ledger?: MailLedger,
   ) {}
 
   async execute({ ref, ctx, body }: InviteMemberCommand): Promise<InvitationAnswer> {
@@ -114,6 +116,8 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
+        undefined,
+        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }),
       );
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -140,6 +144,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
+    @Optional() @Inject(MailLedger) private readonly ledger?: MailLedger,
   ) {}
 
   async execute({ ref, ctx, invitationId }: ResendInvitationCommand): Promise<InvitationAnswer> {
@@ -158,6 +163,8 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         this.mailer,
         { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
+        undefined,
+        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }),
       );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }

@@ -84,30 +84,47 @@ const reasonOf = (error: unknown): string => (error instanceof Error ? error.mes
 export const MAIL_HANDOFF_WAIT_MS = 2_000;
 
 /**
- * Sends, the answer waiting until the mail is handed over (at most MAIL_HANDOFF_WAIT_MS). The command's events are
- * appended before, and a mail that fails is logged (the console can copy the link or resend). The line carries the
- * request's id (it is logged within the request's logging context), not the address. `erasedSince` is asked right
- * before the mail is handed to the transport: a deletion that erased its address after the command's events committed
- * means it is not sent (AddressErasure). Never rejects.
+ * Hands the mail over unless `erasedSince` says its address was erased: asked right before the mail is handed to the
+ * transport, a deletion that erased it after the command's events committed means it is not sent (AddressErasure).
+ * Resolves 'sent' once the transport took it, 'erased', or 'failed' (the check or the transport failed: logged).
+ * Never rejects. Failures log only the reason and `context` (the request's id comes with the
+ * logging context), never the address.
  */
-function sendUnlessErased(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): Promise<void> {
-  const run = async () => {
+export type HandOff = 'sent' | 'erased' | 'failed';
+export function handOver(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): Promise<HandOff> {
+  const run = async (): Promise<HandOff> => {
     const erased = await erasedSince().catch((error: unknown) => {
       logger.error({ ...context, reason: reasonOf(error) }, `${what} not sent: could not check whether its address was erased`);
       return undefined;
     });
-    if (erased === undefined) return;
+    if (erased === undefined) return 'failed';
     if (erased) {
       logger.log(context, `${what} not sent: its address was erased after it was decided`);
-      return;
+      return 'erased';
     }
     await send();
+    return 'sent';
   };
-  const handedOver = run().catch((error: unknown) => logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`));
+  return run().catch((error: unknown) => {
+    logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`);
+    return 'failed' as const;
+  });
+}
+
+/**
+ * Sends (`handOver`), the answer waiting until the mail is handed over (at most MAIL_HANDOFF_WAIT_MS; then it goes on
+ * in the background). The command's events are appended before; a mail that fails is logged, and the mail dispatcher
+ * sends it again later (mail/mail-dispatcher.ts). `handedOver` runs once the transport took it, and is waited for
+ * within the same time (the ledger's record, which tells the dispatcher it went). Never rejects.
+ */
+function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, handedOver?: () => Promise<void> | undefined): Promise<void> {
+  const handing = handOver(what, context, send, erasedSince, logger).then(async (outcome) => {
+    if (outcome === 'sent') await handedOver?.();
+  });
   return new Promise<void>((resolve) => {
     const waited = setTimeout(resolve, MAIL_HANDOFF_WAIT_MS);
     waited.unref();
-    void handedOver.then(() => {
+    void handing.then(() => {
       clearTimeout(waited);
       resolve();
     });
@@ -120,7 +137,8 @@ export const mailInvitation = (
   /** whether the address was erased since the invitation was appended (AddressErasure.erasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-): Promise<void> => sendUnlessErased('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger);
+  handedOver?: () => Promise<void> | undefined,
+): Promise<void> => sendWaiting('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger, handedOver);
 
 export const mailEmailConfirmation = (
   mailer: InvitationMailer,
@@ -128,7 +146,8 @@ export const mailEmailConfirmation = (
   /** whether the user was erased since the email change was appended (AddressErasure.userErasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-): Promise<void> => sendUnlessErased('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger);
+  handedOver?: () => Promise<void> | undefined,
+): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, handedOver);
 
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
-  DOMAIN_EVENT_TYPES,
+  ORGANIZATION_EVENT_TYPES,
+  PRESENCE_EVENT_TYPES,
+  WORKSPACE_EVENT_TYPES,
   type OrganizationState,
   UPCASTERS,
   type WorkspaceState,
@@ -47,7 +49,8 @@ export const SNAPSHOT_FORMAT = 5;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
-  .update(DOMAIN_EVENT_TYPES.join(','))
+  // the types a state's stream may hold (a mail ledger's are on streams of their own: they change no state)
+  .update([...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES].join(','))
   // the rows' layout: their fields, and how a chunk writes and reads them (columns, access values listed once)
   .update(JSON.stringify([USER_FIELDS, MEMBER_FIELDS, INVITATION_FIELDS]))
   .update([rowsChunk, foldRows].map(String).join('\n'))

@@ -19,6 +19,7 @@ import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
+import { MailLedger } from '../mail/mail-ledger';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -59,6 +60,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
     @Inject(APP_CONFIG) private readonly config: Config,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
+    @Optional() @Inject(MailLedger) private readonly ledger?: MailLedger,
   ) {}
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
@@ -89,6 +91,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
         { to: requested.data.email, confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }), expiresAt: requested.data.expiresAt },
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
         async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
+        undefined,
+        () => this.ledger?.emailConfirmationMailed({ organizationId, userId, version: requested.data.version }),
       );
     return {
       userId,

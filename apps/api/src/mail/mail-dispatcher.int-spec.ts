@@ -1,0 +1,222 @@
+// The mail dispatcher (docs/adr/0018, "Session 29"): a link decided by a process that died before its mail was handed
+// over — and whose client never retried — or whose transport failed, is mailed once it is `mailRetryAfterSeconds` old
+// and the log holds no record of its hand-off. "The process that died" is a set of handlers whose mail transport never
+// takes the mail; the dispatcher runs over the same store with its own states and a transport that works.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
+import { AcceptInvitationCommand, AcceptInvitationHandler, CancelInvitationCommand, CancelInvitationHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from '../invitations/invitation-handlers';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { newCommandContext } from '../shared/command-context';
+import type { EmailConfirmationMail, InvitationMail, InvitationMailer } from '../shared/mailer';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { MailDispatcher } from './mail-dispatcher';
+import { MailLedger } from './mail-ledger';
+
+const SECRET = 'dispatch-mail-test-secret-0123456789abcdef01';
+const RETRY_AFTER_S = 1;
+const config = { invitationTtlSeconds: 172_800, mailRetryAfterSeconds: RETRY_AFTER_S, mailDispatchEveryMs: 60_000 } as Config;
+const invitationLinks = new InvitationLinks(SECRET, 'https://console.test');
+const confirmationLinks = new EmailConfirmationLinks(SECRET, 'https://console.test');
+type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
+let dir: string;
+let stores: Stores;
+/** the dispatcher's clock: moved on by the tests */
+let clock: number;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-mail-dispatch-'));
+  stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+  clock = Date.now();
+});
+afterEach(async () => {
+  await stores.store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Mail = InvitationMail | EmailConfirmationMail;
+/** A mail transport recording what it took. `dead`: never takes one (the process died first); `failing`: refuses the first n. */
+function transport({ dead = false, failing = 0 } = {}) {
+  const mails: Mail[] = [];
+  let reached!: () => void;
+  const handOff = new Promise<void>((r) => (reached = r));
+  let refused = 0;
+  const take = async (m: Mail) => {
+    reached();
+    if (dead) return new Promise<void>(() => undefined);
+    if (refused < failing) {
+      refused++;
+      throw new Error('421 service not available');
+    }
+    mails.push(m);
+  };
+  return { mails, handOff, mailer: { send: take, sendEmailConfirmation: take } as InvitationMailer };
+}
+
+/** An API process's handlers over the shared store, with its own states, mail transport and ledger. */
+function apiProcess(mailer: InvitationMailer) {
+  const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+  const ledger = new MailLedger(stores.store);
+  return {
+    ledger,
+    createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
+    createWorkspace: new CreateWorkspaceHandler(streams),
+    invite: new InviteMemberHandler(streams, invitationLinks, mailer, config, undefined, ledger),
+    resend: new ResendInvitationHandler(streams, invitationLinks, mailer, config, undefined, ledger),
+    cancel: new CancelInvitationHandler(streams),
+    accept: new AcceptInvitationHandler(streams, invitationLinks),
+    profile: new UpdateProfileHandler(streams, confirmationLinks, mailer, config, undefined, ledger),
+  };
+}
+
+/** the only process that dispatches (a lease always held), its checkpoint in memory (or a shared one: a takeover) */
+function memoryCoordination(shared: { checkpoint?: bigint } = {}): PublisherCoordination {
+  return {
+    leads: () => true,
+    readCheckpoint: async () => shared.checkpoint,
+    writeCheckpoint: async (position) => void (shared.checkpoint = position),
+    release: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** a dispatcher over the shared store, with a working transport, started (its first pass begins at the log's head) */
+async function dispatcher(shared?: { checkpoint?: bigint }, t = transport()) {
+  const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+  const ledger = new MailLedger(stores.store);
+  const d = new MailDispatcher(config, stores.store, streams, t.mailer, invitationLinks, confirmationLinks, ledger, undefined, undefined, {
+    coordination: memoryCoordination(shared),
+    now: () => clock,
+  });
+  await d.onApplicationBootstrap();
+  await d.pass();
+  /** a pass once `seconds` have gone by, its records appended */
+  const passAfter = async (seconds: number) => {
+    clock += seconds * 1000;
+    const sent = await d.pass();
+    await ledger.flush();
+    return sent;
+  };
+  return { dispatcher: d, mails: t.mails, passAfter, stop: () => d.onApplicationShutdown() };
+}
+
+const ctx = (actorId: string) => newCommandContext({ actorId });
+
+async function organization(p: ReturnType<typeof apiProcess>) {
+  const org = await p.createOrg.execute(new CreateOrganizationCommand(ctx('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
+  const { workspaceId } = await p.createWorkspace.execute(new CreateWorkspaceCommand(ctx(org.adminUserId), org.organizationId, { name: 'Support' }));
+  return { admin: org.adminUserId, ref: { organizationId: org.organizationId, workspaceId } };
+}
+
+/** an invitation decided by a process that dies before its mail is handed over; its id */
+async function inviteAndDie(ref: { organizationId: string; workspaceId: string }, admin: string, email: string): Promise<string> {
+  const died = transport({ dead: true });
+  const p = apiProcess(died.mailer);
+  const c = ctx(admin);
+  void p.invite.execute(new InviteMemberCommand(ref, c, { email }));
+  await died.handOff;
+  const invited = [];
+  for await (const e of stores.store.readAll({ filter: { eventTypes: ['UserInvited'] } })) invited.push(e.data as { invitationId: string; email: string });
+  return invited.at(-1)!.invitationId;
+}
+
+const mailedRecords = async (type: 'InvitationMailed' | 'EmailConfirmationMailed') => {
+  const records = [];
+  for await (const e of stores.store.readAll({ filter: { eventTypes: [type] } })) records.push(e.data);
+  return records;
+};
+
+describe('the mail dispatcher mails the links whose mail was never handed over (docs/adr/0018)', () => {
+  it('rule 6: an invitation whose process died before the hand-off, never retried, is mailed once, with its link', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const d = await dispatcher();
+    const invitationId = await inviteAndDie(ref, admin, 'jane@acme.test');
+
+    expect(await d.passAfter(0)).toBe(0); // not yet due: its process may still hand it over
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(1);
+    expect(d.mails).toEqual([{ to: 'jane@acme.test', workspaceName: 'Support', inviteUrl: invitationLinks.url({ ...ref, invitationId, linkVersion: 1 }), expiresAt: expect.any(String) }]);
+    expect(await mailedRecords('InvitationMailed')).toEqual([expect.objectContaining({ invitationId, linkVersion: 1 })]);
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0);
+    expect(d.mails).toHaveLength(1);
+    await d.stop();
+  });
+
+  it('rule 7: a mail handed over is recorded and not sent again; neither is a link accepted, cancelled or resent since', async () => {
+    const alive = transport();
+    const p = apiProcess(alive.mailer);
+    const { admin, ref } = await organization(p);
+    const d = await dispatcher();
+    await p.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'mailed@acme.test' }));
+    await p.ledger.flush();
+    const accepted = await inviteAndDie(ref, admin, 'accepted@acme.test');
+    const cancelled = await inviteAndDie(ref, admin, 'cancelled@acme.test');
+    const resent = await inviteAndDie(ref, admin, 'resent@acme.test');
+    // accepted through a link copied from the console (rule 7), cancelled, resent (the new link mailed and recorded)
+    const link = await p.resend.execute(new ResendInvitationCommand(ref, ctx(admin), accepted));
+    await p.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(link.inviteUrl).searchParams.get('token')!));
+    await p.cancel.execute(new CancelInvitationCommand(ref, ctx(admin), cancelled));
+    await p.resend.execute(new ResendInvitationCommand(ref, ctx(admin), resent));
+    await p.ledger.flush();
+
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0);
+    expect(d.mails).toEqual([]);
+    expect(alive.mails.map((m) => m.to)).toEqual(['mailed@acme.test', 'accepted@acme.test', 'resent@acme.test']);
+    await d.stop();
+  });
+
+  it('rule 6: a mail the transport refused is tried again, with a doubling wait', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const failing = transport({ failing: 2 });
+    const d = await dispatcher(undefined, failing);
+    // the command's own hand-off failed too (logged, answered): the link is unrecorded
+    await apiProcess(transport({ failing: 1 }).mailer).invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'jo@acme.test' }));
+
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0); // refused (1)
+    expect(await d.passAfter(10)).toBe(0); // waiting 30 s
+    expect(await d.passAfter(30)).toBe(0); // refused (2)
+    expect(await d.passAfter(40)).toBe(0); // waiting 60 s
+    expect(await d.passAfter(30)).toBe(1);
+    expect(d.mails.map((m) => m.to)).toEqual(['jo@acme.test']);
+    await d.stop();
+  });
+
+  it('rule 10: an email change whose confirmation was never handed over is mailed with its link', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const d = await dispatcher();
+    const died = transport({ dead: true });
+    void apiProcess(died.mailer).profile.execute(new UpdateProfileCommand(ref.organizationId, ctx(admin), admin, { email: 'admin@new.test' }));
+    await died.handOff;
+
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(1);
+    expect(d.mails).toEqual([{ to: 'admin@new.test', confirmUrl: confirmationLinks.url({ organizationId: ref.organizationId, userId: admin, version: 1 }), expiresAt: expect.any(String) }]);
+    expect(await mailedRecords('EmailConfirmationMailed')).toEqual([expect.objectContaining({ userId: admin, version: 1 })]);
+    await d.stop();
+  });
+
+  it('links decided before the dispatcher first started are not looked at; a takeover resumes from the checkpoint', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    await inviteAndDie(ref, admin, 'before@acme.test');
+    const shared: { checkpoint?: bigint } = {};
+    const first = await dispatcher(shared);
+    await inviteAndDie(ref, admin, 'after@acme.test');
+    // read by the first dispatcher, not yet due, when it stops; the next one reads it again from the checkpoint
+    expect(await first.passAfter(0)).toBe(0);
+    await first.stop();
+    const next = await dispatcher(shared);
+
+    expect(await next.passAfter(RETRY_AFTER_S + 1)).toBe(1);
+    expect(next.mails.map((m) => m.to)).toEqual(['after@acme.test']);
+    expect(first.mails).toEqual([]);
+    await next.stop();
+  });
+});

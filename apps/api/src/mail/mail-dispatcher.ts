@@ -1,0 +1,262 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { MAIL_EVENT_TYPES, fromStored, hasAddress, invitationSubject } from '@rollcall/domain';
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { jobCoordination } from '../infrastructure/job-coordination';
+import { Metrics } from '../infrastructure/metrics';
+import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
+import { AddressErasure } from '../shared/address-erasure';
+import { type HandOff, INVITATION_MAILER, type InvitationMailer, handOver } from '../shared/mailer';
+import { EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { loadWorkspace } from '../shared/targets';
+import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
+import { MailLedger } from './mail-ledger';
+
+/** the events that decide a link to mail, and the ledger's records of mails handed over */
+const TYPES = ['UserInvited', 'InvitationResent', 'EmailChangeRequested', ...MAIL_EVENT_TYPES];
+/** events read per pass at most (a long way behind, it catches up over several passes) */
+const READ_PER_PASS = 20_000;
+/** mails sent at once */
+const CONCURRENCY = 4;
+/** after a failed send, the wait before the next try doubles from this, up to MAX_BACKOFF_MS */
+const FIRST_BACKOFF_MS = 30_000;
+const MAX_BACKOFF_MS = 15 * 60_000;
+
+/** A link decided and not known to be mailed yet. */
+interface Due {
+  kind: 'invitation' | 'email-confirmation';
+  organizationId: string;
+  /** the workspace of an invitation; the user of an email change */
+  workspaceId?: string;
+  userId?: string;
+  invitationId?: string;
+  /** the link's version: the invitation's `linkVersion`, the email change's `version` */
+  version: number;
+  /** where it was decided: the checkpoint stays before the oldest link not settled */
+  position: bigint;
+  /** when it was decided (ms): it is sent once this is `retryAfterMs` old and still unrecorded */
+  decidedAt: number;
+  failures: number;
+  nextTryAt: number;
+}
+
+type Outcome = 'sent' | 'stale' | 'failed';
+/** what a hand-off's outcome makes of a link due: an erased address settles it */
+const outcomeOf = (handOff: HandOff): Outcome => (handOff === 'erased' ? 'stale' : handOff);
+
+export interface MailDispatchOptions {
+  coordination?: PublisherCoordination;
+  now?: () => number;
+}
+export const MAIL_DISPATCH_OPTIONS = Symbol('MailDispatchOptions');
+
+const keyOf = (kind: Due['kind'], id: string): string => `${kind}:${id}`;
+
+/**
+ * Mails the links whose mail was never handed over (docs/adr/0018, "Session 29"). A command hands its mail over
+ * before it answers, and the mail ledger (mail-ledger.ts) records the hand-off in the log. The dispatcher follows the
+ * log from its checkpoint and keeps the links decided and not recorded; one that is still unrecorded `retryAfterMs`
+ * after it was decided (the process died between its commit and its hand-off, and the client never retried; or the
+ * transport failed) is mailed now if it is still the current link of a pending invitation or email change whose address
+ * was not erased, and recorded. A send that fails is tried again later, with a doubling wait, until the link expires.
+ *
+ * One process at a time dispatches (the `mail` job's lease: the data dir's, or MongoDB's; with EventStoreDB alone,
+ * every replica, each from its own checkpoint). The first start begins at the log's head as it was when the process
+ * started (before it answered any command): links decided before the dispatcher existed are not looked at. The checkpoint stays before the oldest link not settled, so a takeover reads
+ * those again, with the records that settle them.
+ */
+@Injectable()
+export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('MailDispatcher');
+  private readonly due = new Map<string, Due>();
+  private coordination?: PublisherCoordination;
+  /** the last position read; undefined until this process leads and has read the checkpoint */
+  private cursor?: bigint;
+  private timer?: NodeJS.Timeout;
+  private passing?: Promise<number>;
+  private stopped = false;
+  /** the log's head when this process started: where the dispatch begins when no checkpoint exists yet */
+  private startedAt = -1n;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: Config,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(INVITATION_MAILER) private readonly mailer: InvitationMailer,
+    @Inject(InvitationLinks) private readonly invitationLinks: InvitationLinks,
+    @Inject(EmailConfirmationLinks) private readonly confirmationLinks: EmailConfirmationLinks,
+    @Inject(MailLedger) private readonly ledger: MailLedger,
+    @Optional() @Inject(Metrics) private readonly metrics?: Metrics,
+    @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
+    /** tests: the coordination and the clock (no provider in the app) */
+    @Optional() @Inject(MAIL_DISPATCH_OPTIONS) private readonly options: MailDispatchOptions = {},
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.mailRetryAfterSeconds <= 0) return;
+    // before this process answers any command: where a first start begins (a pass may come after commands were served)
+    this.startedAt = await this.store.headPosition();
+    this.coordination = this.options.coordination ?? jobCoordination(this.config, 'mail', 'mail-dispatch.checkpoint', this.logger);
+    this.timer = setInterval(() => void this.pass(), this.config.mailDispatchEveryMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.passing?.catch(() => undefined);
+    // the records of what the last pass sent, before the store closes
+    await this.ledger.flush();
+    await this.coordination?.release().catch(() => undefined);
+    await this.coordination?.close().catch(() => undefined);
+  }
+
+  /** One pass (never two at once): reads what is new in the log, then mails what is due. Returns the mails sent. */
+  pass(): Promise<number> {
+    this.passing ??= this.run()
+      .catch((error: unknown) => {
+        this.logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: the pass failed; the next one reads again from the checkpoint');
+        this.cursor = undefined;
+        return 0;
+      })
+      .finally(() => (this.passing = undefined));
+    return this.passing;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private async run(): Promise<number> {
+    const coordination = this.coordination;
+    if (!coordination || this.stopped) return 0;
+    if (!coordination.leads()) {
+      // another process dispatches: what this one knew is read again from the checkpoint when it leads
+      this.cursor = undefined;
+      this.due.clear();
+      return 0;
+    }
+    if (this.cursor === undefined) {
+      this.due.clear();
+      const checkpoint = await coordination.readCheckpoint();
+      if (checkpoint === undefined) {
+        // the first start: the links decided before this process started are not looked at
+        this.cursor = this.startedAt;
+        await coordination.writeCheckpoint(this.cursor);
+      } else this.cursor = checkpoint;
+    }
+    await this.read();
+    const sent = await this.send();
+    // before the oldest link not settled (read again by whoever leads next), else what was read
+    let checkpoint = this.cursor;
+    for (const due of this.due.values()) if (due.position - 1n < checkpoint) checkpoint = due.position - 1n;
+    await coordination.writeCheckpoint(checkpoint);
+    return sent;
+  }
+
+  /** reads the log's new links and records, up to READ_PER_PASS events */
+  private async read(): Promise<void> {
+    const head = await this.store.headPosition();
+    let read = 0;
+    for await (const recorded of this.store.readAll({ fromPosition: this.cursor, filter: { eventTypes: TYPES }, maxCount: READ_PER_PASS })) {
+      this.note(recorded);
+      this.cursor = recorded.position;
+      read++;
+    }
+    // every event up to the head read before was of other types: no need to look at them again
+    if (read < READ_PER_PASS && head > this.cursor!) this.cursor = head;
+  }
+
+  private note(recorded: RecordedEvent): void {
+    const event = fromStored(recorded);
+    if (!event) return;
+    const decidedAt = Date.parse(typeof recorded.metadata.occurredAt === 'string' ? recorded.metadata.occurredAt : '') || this.now();
+    const dueFrom = (d: Omit<Due, 'position' | 'decidedAt' | 'failures' | 'nextTryAt'>): Due => ({ ...d, position: recorded.position, decidedAt, failures: 0, nextTryAt: 0 });
+    switch (event.type) {
+      case 'UserInvited':
+      case 'InvitationResent': {
+        const { organizationId, workspaceId, invitationId, linkVersion } = event.data;
+        // (resends written before session 18 lack the organization; the dispatcher never reads back that far)
+        if (organizationId === undefined) return;
+        this.due.set(keyOf('invitation', invitationId), dueFrom({ kind: 'invitation', organizationId, workspaceId, invitationId, version: linkVersion }));
+        return;
+      }
+      case 'EmailChangeRequested': {
+        const { organizationId, userId, version } = event.data;
+        this.due.set(keyOf('email-confirmation', userId), dueFrom({ kind: 'email-confirmation', organizationId, userId, version }));
+        return;
+      }
+      case 'InvitationMailed':
+        this.settle(keyOf('invitation', event.data.invitationId), event.data.linkVersion);
+        return;
+      case 'EmailConfirmationMailed':
+        this.settle(keyOf('email-confirmation', event.data.userId), event.data.version);
+        return;
+    }
+  }
+
+  /** a record of this link's mail (or a later link's: this one is dead then) */
+  private settle(key: string, version: number): void {
+    const due = this.due.get(key);
+    if (due && due.version <= version) this.due.delete(key);
+  }
+
+  /** mails the links unrecorded for `retryAfterMs`; returns how many were sent */
+  private async send(): Promise<number> {
+    const now = this.now();
+    const ready = [...this.due.entries()].filter(([, d]) => d.decidedAt + this.config.mailRetryAfterSeconds * 1000 <= now && d.nextTryAt <= now);
+    let next = 0;
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, ready.length) }, async () => {
+        while (next < ready.length && !this.stopped) {
+          const [key, due] = ready[next++]!;
+          const outcome = await this.mail(due).catch((error: unknown) => {
+            this.logger.error({ kind: due.kind, reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: could not look the link up');
+            return 'failed' as const;
+          });
+          this.metrics?.mailsDispatched.inc({ kind: due.kind, outcome });
+          if (outcome === 'failed') {
+            due.failures++;
+            due.nextTryAt = now + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (due.failures - 1));
+            continue;
+          }
+          // sent (and recorded), or no longer to be sent: settled either way
+          if (this.due.get(key) === due) this.due.delete(key);
+          if (outcome === 'sent') sent++;
+        }
+      }),
+    );
+    if (sent > 0) this.logger.warn({ sent }, 'mail dispatch: mailed links whose mail had not been handed over (a process died before it, or the transport failed)');
+    return sent;
+  }
+
+  /** sends `due`'s mail if its link is still current; 'stale': not to be sent (accepted, cancelled, resent, expired, erased) */
+  private async mail(due: Due): Promise<Outcome> {
+    return due.kind === 'invitation' ? this.mailInvitation(due) : this.mailConfirmation(due);
+  }
+
+  private async mailInvitation(due: Due): Promise<Outcome> {
+    const ref = { organizationId: due.organizationId, workspaceId: due.workspaceId! };
+    const { context } = await loadWorkspace(this.streams.states, ref);
+    const inv = context.ws.invitations.get(due.invitationId!);
+    if (inv?.status !== 'pending' || inv.linkVersion !== due.version || !hasAddress(inv) || Date.parse(inv.expiresAt) <= this.now()) return 'stale';
+    const mail = { to: inv.email, workspaceName: context.ws.info.name, inviteUrl: this.invitationLinks.url({ ...ref, invitationId: due.invitationId!, linkVersion: due.version }), expiresAt: inv.expiresAt };
+    const erased = async () => (await this.erasure?.erasedAfter(invitationSubject(context.ws, inv), due.position)) ?? false;
+    const outcome = outcomeOf(await handOver('invitation email', { workspace: mail.workspaceName, dispatched: true }, () => this.mailer.send(mail), erased, this.logger));
+    if (outcome === 'sent') await this.ledger.invitationMailed({ ...ref, invitationId: due.invitationId!, linkVersion: due.version });
+    return outcome;
+  }
+
+  private async mailConfirmation(due: Due): Promise<Outcome> {
+    const org = await this.streams.states.organization(due.organizationId);
+    const pending = org.state.users.get(due.userId!)?.pendingEmail;
+    if (!pending || pending.version !== due.version || Date.parse(pending.expiresAt) <= this.now()) return 'stale';
+    const mail = { to: pending.email, confirmUrl: this.confirmationLinks.url({ organizationId: due.organizationId, userId: due.userId!, version: due.version }), expiresAt: pending.expiresAt };
+    const erased = async () => (await this.erasure?.userErasedAfter(due.userId!, due.position)) ?? false;
+    const outcome = outcomeOf(await handOver('email confirmation', { dispatched: true }, () => this.mailer.sendEmailConfirmation(mail), erased, this.logger));
+    if (outcome === 'sent') await this.ledger.emailConfirmationMailed({ organizationId: due.organizationId, userId: due.userId!, version: due.version });
+    return outcome;
+  }
+}

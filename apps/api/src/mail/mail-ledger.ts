@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type EmailConfirmationMailed, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
+import { type EventStore, type NewEvent, newEventId } from '@rollcall/event-store';
+import { EVENT_STORE } from '../shared/tokens';
+
+/**
+ * The ledger of mails handed over (docs/adr/0018, "Session 29"): once the transport took a link's mail, an
+ * `InvitationMailed` or `EmailConfirmationMailed` on the organization's mail stream says so, and the mail dispatcher
+ * does not send it again. Appended with no expected revision (a ledger append never contends with a decision), before
+ * the command answers (within its wait for the hand-off: shared/mailer.ts), so that a request answered left its record
+ * and nothing lands in the log after its answer; the store's group commit gathers the records of concurrent commands.
+ * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
+ * link, when the dispatcher finds the link unrecorded.
+ */
+@Injectable()
+export class MailLedger implements OnApplicationShutdown {
+  private readonly logger = new Logger('MailLedger');
+  /** the appends under way (awaited at shutdown, before the store closes) */
+  private readonly appending = new Set<Promise<void>>();
+
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>): Promise<void> {
+    return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } });
+  }
+
+  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>): Promise<void> {
+    return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } });
+  }
+
+  /** waits for the appends under way */
+  async flush(): Promise<void> {
+    await Promise.all(this.appending);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  /** appends the record; never rejects (a failure is logged) */
+  private record(event: MailEvent): Promise<void> {
+    const id = newEventId();
+    const metadata = { actorId: SYSTEM_ACTOR, correlationId: randomUUID(), causationId: id, idempotencyKey: `mail:${id}`, occurredAt: event.data.mailedAt };
+    const stream = mailStream(event.data.organizationId);
+    const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
+      () => undefined,
+      (error: unknown) =>
+        this.logger.error({ stream, reason: error instanceof Error ? error.message : String(error) }, 'mail ledger: record not appended (the dispatcher will mail that link again)'),
+    );
+    this.appending.add(appended);
+    void appended.finally(() => this.appending.delete(appended));
+    return appended;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Event } from '../shared/events';
+
+/**
+ * A link's mail was handed to the mail transport (SMTP accepted it, or the outbox line was written): the ledger of
+ * mails sent, which the mail dispatcher reads to find the links that were decided and never mailed — their process
+ * died between the commit and the hand-off, or the transport failed (docs/adr/0018, "Session 29"). Not a decision:
+ * appended by whoever handed the mail over, on the organization's mail stream, with no expected revision. No personal
+ * data: the invitation or user is named by id, the link by its version.
+ */
+export type InvitationMailed = Event<
+  'InvitationMailed',
+  { organizationId: string; workspaceId: string; invitationId: string; linkVersion: number; mailedAt: string }
+>;
+
+/** The confirmation link of an email change (docs/rules.md#rule-10) was handed to the mail transport. */
+export type EmailConfirmationMailed = Event<
+  'EmailConfirmationMailed',
+  { organizationId: string; userId: string; version: number; mailedAt: string }
+>;
+
+export type MailEvent = InvitationMailed | EmailConfirmationMailed;
+
+export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed'] as const;
+
+/** One stream per organization for its mails' ledger: appends never contend with its decisions. */
+export const mailStream = (organizationId: string): string => `mail-${organizationId}`;

@@ -1,0 +1,73 @@
+import { SMTPServer } from 'smtp-server';
+import { type TestApp, startTestApp, tokenOf } from './support/app';
+
+const METRICS_TOKEN = 'mail-dispatch-metrics-token-0123';
+
+/**
+ * docs/adr/0018, "Session 29": an SMTP server that refuses a mail for a while (a temporary failure, 451) no longer
+ * loses it. The invitation is answered (the failure is logged), the log holds no record of its hand-off, and the mail
+ * dispatcher sends it again once it is ROLLCALL_MAIL_RETRY_AFTER_SECONDS old: the invitee gets the link that was
+ * answered, once.
+ */
+describe('a mail the SMTP server refused is sent again by the mail dispatcher', () => {
+  const received: { to: string[]; body: string }[] = [];
+  let refusing = true;
+  let refused = 0;
+  let smtp: SMTPServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(_address, _session, callback) {
+        if (!refusing) return callback();
+        refused++;
+        const error = Object.assign(new Error('try again later'), { responseCode: 451 });
+        callback(error);
+      },
+      onData(stream, session, callback) {
+        let body = '';
+        stream.on('data', (c: Buffer) => (body += c.toString()));
+        stream.on('end', () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address), body });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.server.address() as { port: number };
+    app = await startTestApp({
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      ROLLCALL_MAIL_RETRY_AFTER_SECONDS: '1',
+      ROLLCALL_MAIL_DISPATCH_EVERY_MS: '100',
+      ROLLCALL_METRICS_TOKEN: METRICS_TOKEN,
+    });
+  });
+  afterAll(async () => {
+    await app.stop();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  it('rule 6: the invitation answered while SMTP refused is mailed when it takes mail again, with the link answered', async () => {
+    const o = await app.api.organization();
+    const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });
+    expect(inv.status).toBe(201);
+    expect(refused).toBe(1);
+    expect(received).toEqual([]);
+    refusing = false;
+
+    const deadline = Date.now() + 10_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(received.map((r) => r.to)).toEqual([['later@acme.test']]);
+    const url = /https:\/\/console\.acme\.test\/invite\?token=[\w.=-]+/.exec(received[0]!.body.replace(/=\r?\n/g, '').replace(/=3D/g, '='))![0];
+    expect(url).toBe(inv.body.inviteUrl);
+
+    // recorded: not sent a third time
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(received).toHaveLength(1);
+    const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
+    expect(metrics.body).toMatch(/rollcall_mails_dispatched_total\{kind="invitation",outcome="sent"\} 1/);
+    expect((await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(url) } })).status).toBe(200);
+  });
+});
