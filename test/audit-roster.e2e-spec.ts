@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +145,22 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect(entries).toHaveLength(all.body.items.length);
     expect(entries.length).toBeGreaterThanOrEqual(4);
     expect((await cli('history', '--workspace', org.workspaceId, '--to', `${today}T23:00:00`)).status).toBe(2);
+  }, 60_000);
+
+  it('probe 29: a malformed --url and an impossible date are usage errors (exit 2); an unreachable API is named with its cause (exit 1)', async () => {
+    const malformed = await cli('history', '--workspace', org.workspaceId, '--url', 'notaurl');
+    expect({ status: malformed.status, said: malformed.stderr.includes('--url (or ROLLCALL_URL) must be the API\'s http(s) URL, got notaurl'), trace: malformed.stderr.includes('    at ') }).toEqual({ status: 2, said: true, trace: false });
+    // a port nothing listens on: one taken, then let go
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const unreachable = await cli('history', '--workspace', org.workspaceId, '--url', `http://127.0.0.1:${closed}`);
+    expect({ status: unreachable.status, said: unreachable.stderr.includes(`cannot reach http://127.0.0.1:${closed}: ECONNREFUSED`) }).toEqual({ status: 1, said: true });
+    const impossible = await cli('history', '--workspace', org.workspaceId, '--from', '2026-02-30');
+    expect({ status: impossible.status, said: impossible.stderr.includes('--from must be a date (YYYY-MM-DD)') }).toEqual({ status: 2, said: true });
   }, 60_000);
 
   /** `prove` of bob's latest history entry into `file` (its position), once a checkpoint covers it */

@@ -14,8 +14,24 @@ async function get(api: ApiOptions, path: string, accept = 'application/json'): 
   const headers: Record<string, string> = { accept };
   if (api.key) headers.authorization = `Bearer ${api.key}`;
   if (api.actor) headers['x-actor-id'] = api.actor;
-  const res = await fetch(new URL(path, api.url), { headers });
+  const res = await fetch(apiUrl(path, api.url), { headers }).catch((error: unknown) => {
+    // "fetch failed" names neither the server nor why (probe 29): the cause does (ECONNREFUSED, ENOTFOUND…)
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ApiError(`cannot reach ${api.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  });
   return { status: res.status, text: await res.text() };
+}
+
+/** `path` on the API at `url` (--url, ROLLCALL_URL): one that is no http(s) URL is a usage error */
+function apiUrl(path: string, url: string): URL {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new UsageError(`--url (or ROLLCALL_URL) must be the API's http(s) URL, got ${url}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--url (or ROLLCALL_URL) must be the API's http(s) URL, got ${url}`);
+  return new URL(path, base);
 }
 
 async function getJson<T>(api: ApiOptions, path: string): Promise<T> {
@@ -42,13 +58,20 @@ const need = (value: string | undefined, flag: string): string => {
 /** a calendar date, or a date-time with a zone (`Z` or `±hh:mm`): what the API takes; without a zone, a time means another instant on every machine */
 const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
 
+/** whether the date part names a day of the calendar: Date.parse takes 2026-02-30 as 2 March (probe 29) */
+const calendarDate = (v: string): boolean => {
+  const [y, m, d] = v.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+};
+
 /**
  * A time as given, checked: sent as it is, so that the API reads it as documented (a date as the end of a history
  * range means through the end of that day, docs/rules.md#rule-17; converted here to an instant, it meant its start).
  */
 const instant = (value: string | undefined, flag: string): string => {
   const v = need(value, flag);
-  if (!TIME.test(v) || Number.isNaN(Date.parse(v)))
+  if (!TIME.test(v) || Number.isNaN(Date.parse(v)) || !calendarDate(v))
     throw new UsageError(`${flag} must be a date (YYYY-MM-DD) or an ISO-8601 time with a zone (Z or +hh:mm), got ${v}`);
   return v;
 };

@@ -49,6 +49,8 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
   if (!options.eventstoreUrl && !existsSync(join(options.dataDir!, 'events.sqlite'))) throw new UsageError(`${options.dataDir} has no events.sqlite`);
   const auditFile = options.dataDir ? join(options.dataDir, 'audit.sqlite') : undefined;
   const tree = auditFile && existsSync(auditFile) ? new SqliteTreeStore(auditFile, { readOnly: true }) : undefined;
+  // the tree as it is now, whatever the API's notary appends while the log is read (probe 29)
+  tree?.pin();
   const kept = options.checkpoints.map((file) => {
     try {
       return keptCheckpointText(readFileSync(file, 'utf8'));

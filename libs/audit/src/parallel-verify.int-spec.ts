@@ -126,6 +126,41 @@ describe('verifiable history: verification by ranges on several threads', () => 
     expect(result).toEqual(await sequential(dir));
   }, 30_000);
 
+  // probe 29: `verify` of a data dir whose notary went on appending while the log was read said STORED_TREE_ALTERED
+  it.each([1, 2])('a notary appending while the log is verified changes nothing: the tree is read as pinned (%i threads)', async (threads) => {
+    // the log has 40 entries the tree does not hold yet; a copy of it (`grown`) has them notarized
+    const dir = forged({});
+    const store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+    for (let i = EVENTS; i < EVENTS + 40; i++) await store.append('workspace-w9', [{ id: `e-${i}`, type: 'AccessLevelChanged', data: { n: i }, metadata: { actorId: 'a', correlationId: `c-${i}`, causationId: `c-${i}`, schemaVersion: 1 } }], 'any');
+    await store.close();
+    const grown = forged({});
+    cpSync(join(dir, 'events.sqlite'), join(grown, 'events.sqlite'));
+    const grownStore = new SqliteEventStore(join(grown, 'events.sqlite'));
+    const grownTree = new SqliteTreeStore(join(grown, 'audit.sqlite'));
+    await new Notary(grownStore, grownTree, signer).catchUp(1000);
+    grownTree.close();
+    await grownStore.close();
+
+    const tree = new SqliteTreeStore(join(dir, 'audit.sqlite'), { readOnly: true });
+    tree.pin();
+    let appended = false;
+    // the notary's appends land in the file while the verification runs (the grown copy's leaves and subtrees)
+    const notaryAppends = () => {
+      if (appended) return;
+      appended = true;
+      const db = new DatabaseSync(join(dir, 'audit.sqlite'));
+      db.exec(`ATTACH '${join(grown, 'audit.sqlite')}' AS grown; INSERT OR IGNORE INTO leaves SELECT * FROM grown.leaves; INSERT OR IGNORE INTO nodes SELECT * FROM grown.nodes;`);
+      db.close();
+    };
+    try {
+      const result = await verifyEmbeddedLog({ logFile: join(dir, 'events.sqlite'), tree, keptCheckpoints: [keptCheckpoint], verifier: signer.verifier, threads, rangeWidth: 16, onProgress: notaryAppends });
+      expect(appended).toBe(true);
+      expect(result).toMatchObject({ ok: true, events: EVENTS + 40, eventsCovered: EVENTS, problems: [] });
+    } finally {
+      tree.close();
+    }
+  }, 30_000);
+
   it('a row that is not JSON in a late range fails as the read through the event store fails', async () => {
     const dir = forged({ log: `UPDATE events SET data = '{"a":' WHERE position = 170` });
     const viaPort = await sequential(dir).catch((error: Error) => error);

@@ -58,6 +58,8 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
   const ranges = Math.ceil(rows / width);
   if (ranges < 2) return -1n;
   const sizes = run.targetSizes;
+  // the size the main thread reads the tree at (pinned by the caller while a notary may still append)
+  const treeSize = input.tree?.size();
   const task = (c: number): RangeTask => {
     const last = c === ranges - 1;
     return {
@@ -68,6 +70,7 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
       width,
       last,
       sizes: sizes.filter((s) => s > c * width && (last || s <= (c + 1) * width)).map((s) => s - c * width),
+      ...(treeSize !== undefined && { treeSize }),
     };
   };
   const { file, execArgv } = workerEntry(__dirname, 'verify-worker', __filename);

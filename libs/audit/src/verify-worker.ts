@@ -32,6 +32,11 @@ export interface RangeTask {
   last: boolean;
   /** sizes of the range's own tree (1..width) whose right edge to send back: the checkpoints inside the range */
   sizes: number[];
+  /**
+   * the notary's tree size the main thread pinned (SqliteTreeStore.pin): its leaves and subtrees past it, appended
+   * since by a notary still running, are not looked at (this thread's own reads see the file as of their moment)
+   */
+  treeSize?: number;
 }
 
 export type RangeReply =
@@ -81,7 +86,8 @@ class HexTree {
 
 export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undefined, pageSize: number, task: RangeTask): RangeReply {
   const notMatched = (reason: string): RangeReply => ({ range: task.range, matched: false, reason });
-  const recorded = tree?.recordedHex(task.firstLeaf, task.firstLeaf + task.width) ?? { count: 0, hex: '', wellFormed: true };
+  const recordedTo = Math.min(task.firstLeaf + task.width, task.treeSize ?? Number.POSITIVE_INFINITY);
+  const recorded = (tree && recordedTo > task.firstLeaf ? tree.recordedHex(task.firstLeaf, recordedTo) : undefined) ?? { count: 0, hex: '', wellFormed: true };
   if (!recorded.wellFormed) return notMatched('a recorded leaf is not a 32-byte hash');
   // the notary's subtrees inside the range, per level, compared as the range's own tree completes them (the leaves
   // matched the recorded ones: a difference is the stored subtree's); only those over leaves the notary recorded
