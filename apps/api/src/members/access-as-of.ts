@@ -43,7 +43,8 @@ export class AccessAsOfQuery {
     readonly organizationId: string,
     readonly workspaceId: string,
     readonly userId: string,
-    readonly asOf: Date,
+    /** the instant asked about; undefined: now (asOfInstant) */
+    readonly asOf: Date | undefined,
     readonly explain = false,
   ) {}
 }
@@ -52,7 +53,8 @@ export class RosterAsOfQuery {
   constructor(
     readonly organizationId: string,
     readonly workspaceId: string,
-    readonly asOf: Date,
+    /** the instant asked about; undefined: now (asOfInstant) */
+    readonly asOf: Date | undefined,
   ) {}
 }
 
@@ -120,6 +122,8 @@ interface Replayed {
   org: OrganizationState;
   ws: WorkspaceState;
   info: WorkspaceInfo;
+  /** the instant answered for: the one asked about, or now (this server's, or the latest change's when later) */
+  asOf: Date;
   basedOn: { eventsReplayed: number; lastPosition: string | null };
 }
 
@@ -133,11 +137,16 @@ const happenedAt = (e: RecordedEvent): number => {
   return Number.isNaN(at) ? e.created.getTime() : at;
 };
 
-/** a stream's events in order up to the first that happened after T: a prefix, so every state folded is one that was decided */
-async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date): AsyncIterable<RecordedEvent> {
-  const limit = asOf.getTime();
+/**
+ * a stream's events in order up to the first that happened after T: a prefix, so every state folded is one that was
+ * decided. Now (T undefined): all of them, whatever this server's clock reads (`latest` notes the latest time seen)
+ */
+async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date | undefined, latest: { at: number }): AsyncIterable<RecordedEvent> {
+  const limit = asOf?.getTime() ?? Number.POSITIVE_INFINITY;
   for await (const e of events) {
-    if (happenedAt(e) > limit) return;
+    const at = happenedAt(e);
+    if (at > limit) return;
+    if (at > latest.at) latest.at = at;
     yield e;
   }
 }
@@ -146,14 +155,24 @@ async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date): As
 const AS_OF_AHEAD_MS = 60_000;
 
 /**
- * The instant an `asOf` asks about: now when it is absent or within AS_OF_AHEAD_MS ahead (answered for now, and so
- * labelled). A later one is refused: the access at a time not reached yet is not known, and an answer labelled with it
- * would change as that time came (session 22's probe: `asOf=9999-12-31` was answered with today's access).
+ * The instant an `asOf` asks about: undefined (now) when it is absent or at most AS_OF_AHEAD_MS ahead. A later one is
+ * refused: the access at a time not reached yet is not known, and an answer labelled with it would change as that
+ * time came (session 22's probe: `asOf=9999-12-31` was answered with today's access). Now is every change the log
+ * holds, not those dated up to this server's clock: another replica's clock may run ahead, and rule 17 dates a change
+ * no earlier than the one before it, so the log may hold changes dated after this clock's now (probe 29: a replica's
+ * "access now" left out its own acknowledged change for as long as the other's clock was ahead, and a clock behind
+ * the log answered 404 for a workspace it had just written to).
  */
-export function asOfInstant(asOf: string | undefined, now = Date.now()): Date {
-  const at = asOf === undefined ? now : new Date(asOf).getTime();
+export function asOfInstant(asOf: string | undefined, now = Date.now()): Date | undefined {
+  if (asOf === undefined) return undefined;
+  const at = new Date(asOf).getTime();
   // not a date (the DTO refuses it first): the replay says so, not "in the future"
-  if (Number.isNaN(at) || at <= now + AS_OF_AHEAD_MS) return new Date(Math.min(at, now));
+  if (Number.isNaN(at)) return new Date(at);
+  if (at >= now) return at <= now + AS_OF_AHEAD_MS ? undefined : refuseFuture(now);
+  return new Date(at);
+}
+
+function refuseFuture(now: number): never {
   throw new DomainException(
     validationFailed([{ field: 'asOf', message: `must not be in the future (it is ${new Date(now).toISOString()} here): leave it out to ask about now` }]),
   );
@@ -164,30 +183,32 @@ export function asOfInstant(asOf: string | undefined, now = Date.now()): Date {
  * dates them) through the deciders' own evolve: the point-in-time answers are computed, never read from a stored
  * answer (rule 17).
  */
-async function replay(store: EventStore, organizationId: string, workspaceId: string, asOf: Date): Promise<Replayed> {
-  if (!(asOf instanceof Date) || Number.isNaN(asOf.getTime())) throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
+async function replay(store: EventStore, organizationId: string, workspaceId: string, asOf: Date | undefined): Promise<Replayed> {
+  if (asOf !== undefined && (!(asOf instanceof Date) || Number.isNaN(asOf.getTime()))) throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
   let replayed = 0;
   let last: bigint | null = null;
+  // asked about now: the answer is labelled with this server's now, or the latest change's time when that is later
+  const latest = { at: Date.now() };
   const org = initialOrganizationState();
-  for await (const e of happenedBy(store.readStream(organizationStream(organizationId)), asOf)) {
+  for await (const e of happenedBy(store.readStream(organizationStream(organizationId)), asOf, latest)) {
     const event = fromStored(e);
     if (event) evolveOrganization(org, event as OrganizationEvent);
     replayed++;
     last = last === null || e.position > last ? e.position : last;
   }
   const info = org.workspaces.get(workspaceId);
-  if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${asOf.toISOString()}.`));
+  if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${(asOf ?? new Date(latest.at)).toISOString()}.`));
   const ws = initialWorkspaceState(info);
-  for await (const e of happenedBy(store.readStream(workspaceStream(workspaceId)), asOf)) {
+  for await (const e of happenedBy(store.readStream(workspaceStream(workspaceId)), asOf, latest)) {
     const event = fromStored(e);
     if (event) evolveWorkspace(ws, event as WorkspaceEvent);
     replayed++;
     last = last === null || e.position > last ? e.position : last;
   }
-  return { org, ws, info, basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() } };
+  return { org, ws, info, asOf: asOf ?? new Date(latest.at), basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() } };
 }
 
-function accessOf({ org, ws, info, basedOn }: Replayed, userId: string, asOf: Date, explain: boolean): ExplainedAccessAsOf {
+function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, explain: boolean): ExplainedAccessAsOf {
   const member = ws.members.get(userId);
   const active = activeMember({ org, ws }, userId);
   const status = active ? 'active' : org.users.get(userId)?.deleted && member ? 'deleted' : member ? 'revoked' : 'none';
@@ -217,7 +238,7 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, Explain
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(q: AccessAsOfQuery): Promise<ExplainedAccessAsOf> {
-    return accessOf(await replay(this.store, q.organizationId, q.workspaceId, q.asOf), q.userId, q.asOf, q.explain);
+    return accessOf(await replay(this.store, q.organizationId, q.workspaceId, q.asOf), q.userId, q.explain);
   }
 }
 
@@ -231,8 +252,8 @@ export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, RosterA
     const userIds = [...replayed.ws.members.keys()].sort();
     return {
       workspaceId: q.workspaceId,
-      asOf: q.asOf.toISOString(),
-      members: userIds.map((userId) => accessOf(replayed, userId, q.asOf, false)),
+      asOf: replayed.asOf.toISOString(),
+      members: userIds.map((userId) => accessOf(replayed, userId, false)),
       orgAdmins: [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort(),
       basedOn: replayed.basedOn,
     };

@@ -1,0 +1,54 @@
+// Rule 17's "access now" over a log holding changes dated ahead of this server's clock: another replica's clock runs
+// ahead (and rule 17 dates a change no earlier than the one before it), or this server's clock was set back (probe 29).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRollcallEventStore } from '@rollcall/event-store';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { newCommandContext } from '../shared/command-context';
+import { DerivedSecrets } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { AccessAsOfHandler, AccessAsOfQuery, RosterAsOfHandler, RosterAsOfQuery, asOfInstant } from './access-as-of';
+
+type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
+let dir: string;
+let stores: Stores;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-as-of-'));
+  stores = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
+});
+afterEach(async () => {
+  await stores.store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rule 17: access now is every change the log holds, whatever this server\'s clock reads (probe 29)', () => {
+  it('a workspace created by a replica whose clock is an hour ahead is found, and its admin active, now', async () => {
+    const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+    const ahead = new Date(Date.now() + 3_600_000).toISOString();
+    const at = (actorId: string) => newCommandContext({ actorId, now: ahead });
+    const org = await new CreateOrganizationHandler(streams, new DerivedSecrets('as-of-test-secret-0123456789abcdef0123456')).execute(
+      new CreateOrganizationCommand(at('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }),
+    );
+    const { workspaceId } = await new CreateWorkspaceHandler(streams).execute(new CreateWorkspaceCommand(at(org.adminUserId), org.organizationId, { name: 'Support' }));
+
+    const access = await new AccessAsOfHandler(stores.store).execute(new AccessAsOfQuery(org.organizationId, workspaceId, org.adminUserId, asOfInstant(undefined)));
+    expect(access).toMatchObject({ status: 'active', roles: ['owner'], asOf: ahead });
+    const roster = await new RosterAsOfHandler(stores.store).execute(new RosterAsOfQuery(org.organizationId, workspaceId, asOfInstant(undefined)));
+    expect(roster.members.map((m) => m.userId)).toEqual([org.adminUserId]);
+    // asked about a time of this server's clock, it is what had happened by then: nothing
+    await expect(new AccessAsOfHandler(stores.store).execute(new AccessAsOfQuery(org.organizationId, workspaceId, org.adminUserId, asOfInstant(new Date(Date.now() - 1000).toISOString())))).rejects.toMatchObject({
+      error: { code: 'WORKSPACE_NOT_FOUND' },
+    });
+  });
+
+  it('asOf absent, or at most a minute ahead of this clock, means now; a time past that is refused', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    expect(asOfInstant(undefined, now)).toBeUndefined();
+    expect(asOfInstant('2026-03-01T12:00:30Z', now)).toBeUndefined();
+    expect(asOfInstant('2026-03-01T11:00:00Z', now)).toEqual(new Date('2026-03-01T11:00:00Z'));
+    expect(() => asOfInstant('2026-03-01T12:02:00Z', now)).toThrow();
+  });
+});
