@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type DataSubject,
   type Restrictions,
+  type WorkspaceContext,
   type WorkspaceEvent,
   type WorkspaceState,
   addressSubject,
@@ -148,12 +149,13 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
   ) {}
 
   async execute({ ref, ctx, invitationId }: ResendInvitationCommand): Promise<InvitationAnswer> {
-    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+    const decide = (c: WorkspaceContext) =>
       decideWorkspace(
         { type: 'ResendInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds },
         c,
-      ),
-    );
+      );
+    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
     const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
@@ -180,9 +182,8 @@ export class CancelInvitationHandler implements ICommandHandler<CancelInvitation
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, invitationId }: CancelInvitationCommand) {
-    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
-      decideWorkspace({ type: 'CancelInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId }, c),
-    );
+    const decide = (c: WorkspaceContext) => decideWorkspace({ type: 'CancelInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId }, c);
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
     return { invitationId, position: done.position };
   }
 }

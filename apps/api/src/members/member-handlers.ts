@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type Restrictions, type WorkspaceEvent, decideWorkspace, grantWarnings, modelOf } from '@rollcall/domain';
+import { type Restrictions, type WorkspaceContext, type WorkspaceEvent, decideWorkspace, grantWarnings, modelOf } from '@rollcall/domain';
 import type { CommandContext } from '../shared/command-context';
 import { StreamHandler } from '../shared/stream-handler';
 import { type WorkspaceRef, workspace } from '../shared/targets';
@@ -20,9 +20,9 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, userId, body }: ChangeAccessCommand) {
-    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
-      decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c),
-    );
+    const decide = (c: WorkspaceContext) => decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c);
+    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
     const access = { ...done.context.ws.members.get(userId)!.access };
     for (const e of done.events) {
       if (e.type === 'AccessLevelChanged') access.roles = e.data.after;
@@ -52,12 +52,12 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, userId, reassignContactsTo }: RevokeAccessCommand) {
-    const done = await this.streams.handle(workspace(ref), ctx, (c) =>
+    const decide = (c: WorkspaceContext) =>
       decideWorkspace(
         { type: 'RevokeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...(reassignContactsTo !== undefined && { reassignContactsTo }) },
         c,
-      ),
-    );
+      );
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
     // the member's team removals come first in the decision (docs/adr/0009)
     const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
     return { userId, contacts: revoked.data.contacts, position: done.position };

@@ -7,6 +7,7 @@ import {
   domainError,
   evolvePresence,
   initialPresenceState,
+  isOrgAdmin,
   presenceStream,
 } from '@rollcall/domain';
 import { type Principal, organizationOf } from '../shared/auth';
@@ -48,17 +49,49 @@ export async function loadWorkspace(states: StreamStates, ref: WorkspaceRef) {
   return { org, ws, context: { org: org.state, ws: ws.state } satisfies WorkspaceContext };
 }
 
+/** Who acts, and what they decide: the decision a workspace command makes (`workspace`). */
+export interface ActedBy<C extends WorkspaceContext> {
+  actorId: string;
+  decide: (context: C) => { ok: boolean };
+}
+
 /**
  * A workspace stream, decided over `{ org, ws }`. Only the workspace stream is appended to; the organization state
  * may be fresher than the decision, never older (docs/adr/0001).
+ *
+ * With `actedBy`, a decision that rests on its actor being an org admin (refused were they not: they are no member,
+ * or their own access falls short) also checks the organization's stream at the revision loaded, and the command
+ * passes `checkLoaded`: the actor's demotion or deletion committed meanwhile sends it back, to be decided again and
+ * refused (probe 29: a demoted or deleted org admin's in-flight access change, revoke, resend, cancel or team change
+ * was appended after their authority ended). Only those: an org admin who is an owner of the workspace, as its
+ * creator is, decides on the workspace stream alone, and the organization's writes (new users' acceptances) never
+ * send their commands back.
  */
-export const workspace = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
+export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: WorkspaceRef, actedBy?: ActedBy<C>): Target<C> => ({
   lock: workspaceStream(ref.workspaceId),
   load: async (states) => {
-    const { ws, context } = await loadWorkspace(states, ref);
-    return { context, streams: [ws] };
+    const { org, ws, context } = await loadWorkspace(states, ref);
+    const restsOnOrgAdmin = actedBy !== undefined && isOrgAdmin(context.org, actedBy.actorId) && !actedBy.decide(withoutOrgAdmin(context, actedBy.actorId) as C).ok;
+    return { context: context as C, streams: restsOnOrgAdmin ? [ws, org] : [ws] };
   },
 });
+
+/**
+ * The context as it would be were `userId` no org admin: the organization's users answer `get(userId)` with them
+ * demoted (a view: the organization's state is never copied nor changed, whatever its size).
+ */
+function withoutOrgAdmin(context: WorkspaceContext, userId: string): WorkspaceContext {
+  const demoted = { ...context.org.users.get(userId)!, orgAdmin: false };
+  const users = context.org.users;
+  const view = new Proxy(users, {
+    get: (target, name) => {
+      if (name === 'get') return (id: string) => (id === userId ? demoted : target.get(id));
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { ...context, org: { ...context.org, users: view } };
+}
 
 /**
  * A workspace stream decided over `{ org, ws }` where the decision rests on who holds an address in the organization

@@ -18,27 +18,10 @@ import { OutboxMailer } from '../shared/mailer';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
+import { hooked } from '../shared/testing/hooked-store';
 
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';
 const ctx = (actorId: string) => newCommandContext({ actorId });
-
-/** `store`, running `before` (once) when the first append of a command is sent */
-function hooked(store: EventStore, before: { run?: () => Promise<unknown> }): EventStore {
-  const hook = async () => {
-    const run = before.run;
-    before.run = undefined;
-    await run?.();
-  };
-  return new Proxy(store, {
-    get: (target, name) =>
-      name === 'append' || name === 'appendMany'
-        ? async (...args: unknown[]) => {
-            await hook();
-            return (target[name] as (...a: unknown[]) => unknown).apply(target, args);
-          }
-        : Reflect.get(target, name, target),
-  });
-}
 
 function replica(store: EventStore, dataDir: string) {
   const streams = new StreamHandler(store, new StreamStates(store));

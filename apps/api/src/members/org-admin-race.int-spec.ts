@@ -1,0 +1,127 @@
+// Rule 5 under a race between replicas (probe 29): an org admin who is no member of a workspace acts there with an
+// owner's authority, which rests on the organization's stream. Their access change, revoke, resend, cancel or team
+// change decided before their demotion (or deletion) committed elsewhere was appended after it. Such a command now
+// checks the organization's stream too: sent back, it is decided again and refused. Two replicas are two
+// StreamHandlers over one embedded store; replica B's write commits between replica A's load and its append.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EventStore, type PersonalData, createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+import { AcceptInvitationCommand, AcceptInvitationHandler, CancelInvitationCommand, CancelInvitationHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from '../invitations/invitation-handlers';
+import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
+import { newCommandContext } from '../shared/command-context';
+import { OutboxMailer } from '../shared/mailer';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
+import { StreamHandler } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { hooked } from '../shared/testing/hooked-store';
+import { TeamCommandHandler, TeamCommandRequest } from '../teams/team-handlers';
+import { ChangeOrgAdminCommand, ChangeOrgAdminHandler } from '../users/org-admin';
+import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
+import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
+import { ChangeAccessCommand, ChangeAccessHandler, RevokeAccessCommand, RevokeAccessHandler } from './member-handlers';
+
+const SECRET = 'org-admin-race-secret-0123456789abcdef012345';
+const ctx = (actorId: string) => newCommandContext({ actorId });
+
+let dir: string;
+let store: EventStore;
+let personalData: PersonalData;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-org-admin-race-'));
+  ({ store, personalData } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function replica(eventStore: EventStore) {
+  let decidedAgain = 0;
+  const streams = new StreamHandler(eventStore, new StreamStates(eventStore), { onDecidedAgain: () => decidedAgain++ });
+  const links = new InvitationLinks(SECRET, 'https://console.test');
+  const config = { invitationTtlSeconds: 172_800 } as Config;
+  const mailer = new OutboxMailer(dir);
+  return {
+    decidedAgain: () => decidedAgain,
+    createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
+    createWorkspace: new CreateWorkspaceHandler(streams),
+    invite: new InviteMemberHandler(streams, links, mailer, config),
+    resend: new ResendInvitationHandler(streams, links, mailer, config),
+    cancel: new CancelInvitationHandler(streams),
+    accept: new AcceptInvitationHandler(streams, links),
+    orgAdmin: new ChangeOrgAdminHandler(streams),
+    del: new DeleteUserHandler(streams, personalData, eventStore),
+    profile: new UpdateProfileHandler(streams, new EmailConfirmationLinks(SECRET, 'https://console.test'), mailer, config),
+    access: new ChangeAccessHandler(streams),
+    revoke: new RevokeAccessHandler(streams),
+    team: new TeamCommandHandler(streams),
+  };
+}
+
+let round = 0;
+/**
+ * An organization (its creator owns W), a member M of W, a pending invitation in W, and X: an org admin who is a
+ * member of W2 only. Replica A's store runs `before.run` at its next append; A pipelines (it decided before).
+ */
+async function orgAdminOutsideW() {
+  const before: { run?: () => Promise<unknown> } = {};
+  const a = replica(hooked(store, before));
+  const b = replica(store);
+  const n = round++;
+  const org = await b.createOrg.execute(new CreateOrganizationCommand(ctx('system'), `Acme ${n}`, { email: `admin${n}@acme.test`, displayName: 'Admin' }));
+  const creator = org.adminUserId;
+  const w = { organizationId: org.organizationId, workspaceId: (await b.createWorkspace.execute(new CreateWorkspaceCommand(ctx(creator), org.organizationId, { name: 'W' }))).workspaceId };
+  const w2 = { organizationId: org.organizationId, workspaceId: (await a.createWorkspace.execute(new CreateWorkspaceCommand(ctx(creator), org.organizationId, { name: 'W2' }))).workspaceId };
+  const join = async (ref: typeof w, email: string) => {
+    const inv = await b.invite.execute(new InviteMemberCommand(ref, ctx(creator), { email, roles: ['agent'] }));
+    return (await b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+  };
+  const member = await join(w, `m${n}@acme.test`);
+  const x = await join(w2, `x${n}@acme.test`);
+  await b.orgAdmin.execute(new ChangeOrgAdminCommand(org.organizationId, ctx(creator), x, true));
+  const pending = (await b.invite.execute(new InviteMemberCommand(w, ctx(creator), { email: `p${n}@acme.test` }))).invitationId;
+  return { a, b, before, org, creator, w, member, x, pending };
+}
+
+const endings = {
+  demoted: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.orgAdmin.execute(new ChangeOrgAdminCommand(s.org.organizationId, ctx(s.creator), s.x, false)),
+  deleted: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.del.execute(new DeleteUserCommand(s.org.organizationId, ctx(s.creator), s.x)),
+};
+
+const commands = {
+  'an access change': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.access.execute(new ChangeAccessCommand(s.w, ctx(s.x), s.member, { roles: ['manager'] })),
+  'a revoke': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.revoke.execute(new RevokeAccessCommand(s.w, ctx(s.x), s.member)),
+  'a resend': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.resend.execute(new ResendInvitationCommand(s.w, ctx(s.x), s.pending)),
+  'a cancel': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.cancel.execute(new CancelInvitationCommand(s.w, ctx(s.x), s.pending)),
+  'a team created': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.team.execute(new TeamCommandRequest(s.w, ctx(s.x), { type: 'CreateTeam', name: 'Late' })),
+};
+
+describe('rule 5: an org admin\'s workspace command decided before their authority ended elsewhere is decided again, and refused (probe 29)', () => {
+  for (const [ending, end] of Object.entries(endings))
+    it.each(Object.keys(commands))(`%s by an org admin ${ending} meanwhile is refused`, async (name) => {
+      const s = await orgAdminOutsideW();
+      let ended = false;
+      s.before.run = async () => {
+        await end(s);
+        ended = true;
+      };
+      await expect(commands[name as keyof typeof commands](s)).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
+      expect(ended).toBe(true);
+    });
+
+  it('an org admin who owns the workspace decides on its stream alone: another write to the organization does not send it back', async () => {
+    const s = await orgAdminOutsideW();
+    s.before.run = () => s.b.profile.execute(new UpdateProfileCommand(s.org.organizationId, ctx(s.member), s.member, { displayName: 'Em' }));
+    await s.a.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), s.member, { roles: ['manager'] }));
+    expect(s.a.decidedAgain()).toBe(0);
+  });
+
+  it('an org admin outside the workspace is sent back by another write to the organization, and decided again', async () => {
+    const s = await orgAdminOutsideW();
+    s.before.run = () => s.b.profile.execute(new UpdateProfileCommand(s.org.organizationId, ctx(s.member), s.member, { displayName: 'Em' }));
+    await s.a.access.execute(new ChangeAccessCommand(s.w, ctx(s.x), s.member, { roles: ['manager'] }));
+    expect(s.a.decidedAgain()).toBe(1);
+  });
+});
