@@ -21,6 +21,7 @@ import { loadWorkspace, resolveWorkspace } from '../shared/targets';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
 import { HeartbeatDto, PresenceReportQuery, PresenceStreamQuery } from './dtos';
+import { LEASE_STORE, type LeaseStore } from './leases';
 import { HeartbeatCommand, PRESENCE_OPTIONS, type PresenceOptions, SetOfflineCommand } from './presence-handlers';
 import { PresenceStreams } from './presence-streams';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
@@ -58,6 +59,7 @@ export class PresenceController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
   ) {}
 
   @Post('presence/heartbeat')
@@ -169,7 +171,8 @@ export class PresenceController {
     const { context } = await loadWorkspace(this.states, ref);
     const refused = checkReportRead(context, actorId, query.format === 'csv');
     if (refused) throw new DomainException(refused);
-    const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now(), timeoutMs: this.options.timeoutSeconds * 1000 }).catch(badQuery);
+    const lastHeard = async (userIds: string[]) => new Map((await this.leases.getMany(ws, userIds)).map((l) => [l.userId, l.lastSeenAt]));
+    const report = await presenceReport(this.readStore, ws, { from: query.from, to: query.to, nowMs: Date.now(), timeoutMs: this.options.timeoutSeconds * 1000, lastHeard }).catch(badQuery);
     if (!reportShowsAddresses(context, actorId)) report.items = report.items.map((row) => ({ ...row, email: null }));
     if (query.format === 'csv')
       return new StreamableFile(presenceReportCsv(report), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });

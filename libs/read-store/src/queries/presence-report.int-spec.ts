@@ -60,6 +60,16 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect(report.items.find((r) => r.userId === 'other')).toBeUndefined();
   });
 
+  it('rule 13: a user whose lease lapsed and whose timeout is not recorded yet is counted to their last heartbeat, where the timeout will close the interval (probe 29)', async () => {
+    // other: last heard at 00:40; read at 00:45 with a 60 s timeout, the lapse not yet recorded by the sweeper
+    const lastHeard = async (ids: string[]) => new Map(ids.filter((id) => id === 'other').map((id) => [id, Date.parse('2026-03-03T00:40:00.000Z')]));
+    const report = await presenceReport(read, WS, { from: '2026-03-03', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000, lastHeard });
+    expect(report.items.find((r) => r.userId === 'other')).toMatchObject({ onlineSeconds: 2400 });
+    // heard within the timeout: up to now less the timeout, as before
+    const recently = async (ids: string[]) => new Map(ids.map((id) => [id, NOW - 5_000]));
+    expect((await presenceReport(read, WS, { from: '2026-03-03', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000, lastHeard: recently })).items.find((r) => r.userId === 'other')).toMatchObject({ onlineSeconds: 2640 });
+  });
+
   it('covers only the days asked for (an open interval is cut at the range too)', async () => {
     const report = await presenceReport(read, WS, { from: '2026-03-02', to: '2026-03-02', nowMs: NOW, timeoutMs: 0 });
     expect(report.items.map((r) => [r.date, r.userId, r.onlineSeconds, r.awaySeconds])).toEqual([

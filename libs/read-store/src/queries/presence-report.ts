@@ -44,13 +44,21 @@ function dayStart(value: string, name: string): number {
  *
  * Why not up to now: an open interval's user was heard from within the timeout, not necessarily since, and a timeout
  * closes the interval at the last heartbeat; counted up to the read, a figure already reported went down when it came
- * (session 22's probe: 12 s away, then nothing). Counted up to now less the timeout, it stays at or below what the
- * interval is closed at (but for the sweeper's lag, a few seconds at most).
+ * (session 22's probe: 12 s away, then nothing). Counted up to now less the timeout, and no further than the user's
+ * last heartbeat (`lastHeard`: the sweeper records a lapse a moment after it), it stays at or below what the interval
+ * is closed at.
  */
 export async function presenceReport(
   store: ReadStore,
   workspaceId: string,
-  range: { from: string; to: string; nowMs: number; timeoutMs: number },
+  range: {
+    from: string;
+    to: string;
+    nowMs: number;
+    timeoutMs: number;
+    /** each of these users' last heartbeat (epoch ms) where known: an open interval is counted no further */
+    lastHeard?: (userIds: string[]) => Promise<Map<string, number>>;
+  },
 ): Promise<PresenceReport> {
   const start = dayStart(range.from, 'from');
   const end = dayStart(range.to, 'to') + DAY_MS;
@@ -75,9 +83,13 @@ export async function presenceReport(
     if (d.onlineMs > 0) add(d.day, d.organizationId, d.userId, 'onlineMs', d.onlineMs);
     if (d.awayMs > 0) add(d.day, d.organizationId, d.userId, 'awayMs', d.awayMs);
   }
+  // a user whose lease lapsed and whose timeout is not recorded yet (the sweeper's lag) was last heard before now less
+  // the timeout: counted to then, not further, where the timeout will close the interval (probe 29: a figure went
+  // down by a second when it did)
+  const heard = stillOpen.length > 0 && range.lastHeard ? await range.lastHeard(stillOpen.map((o) => o.userId)) : new Map<string, number>();
   for (const open of stillOpen) {
     const from = Math.max(start, Date.parse(open.since));
-    const to = Math.min(end, range.nowMs - range.timeoutMs);
+    const to = Math.min(end, range.nowMs - range.timeoutMs, heard.get(open.userId) ?? Number.POSITIVE_INFINITY);
     for (const { day, ms } of splitByUtcDay(from, to)) add(day, open.organizationId, open.userId, open.status === 'online' ? 'onlineMs' : 'awayMs', ms);
   }
 
