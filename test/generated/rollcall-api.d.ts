@@ -5573,6 +5573,7 @@ export interface operations {
         from?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
         to?: string;
+        /** @description the order of the JSON pages: without `from` or `to`, log order (`position`); with either, time order (`at`, then `position`): entries of different streams may be dated against log order (rule 17), so the two orders can differ, and a cursor keeps to the order it was made in. CSV is always in log order. */
         direction?: 'asc' | 'desc';
         limit?: number;
         cursor?: string;

@@ -9,7 +9,14 @@ export class HistoryQuery {
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive' }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)' }) @IsOptional() @IsInstant() to?: string;
-  @ApiPropertyOptional({ enum: ['asc', 'desc'] }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';
+  @ApiPropertyOptional({
+    enum: ['asc', 'desc'],
+    description:
+      'the order of the JSON pages: without `from` or `to`, log order (`position`); with either, time order (`at`, then `position`): entries of different streams may be dated against log order (rule 17), so the two orders can differ, and a cursor keeps to the order it was made in. CSV is always in log order.',
+  })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  direction?: 'asc' | 'desc';
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @Type(() => Number)
