@@ -104,8 +104,16 @@ export class KnownHeads {
 
   /** `stream`'s head was `revision` in `epoch` (a read to its end, or this writer's append) */
   note(stream: string, revision: bigint, epoch: number): void {
-    // learned before another writer's commit was seen: may be behind it
-    if (epoch !== this.epoch) return;
+    // learned before another writer's commit was seen: may be behind it. But a head known now that is behind it is
+    // wrong for certain (the stream has `revision` at least): it goes, and the next read asks the file. (A read while
+    // this writer's append was in flight noted the head before the append, in an epoch begun after the append was
+    // queued: the append's answer, noted as of that older epoch, was dropped, and the stream read as without its own
+    // append until another writer's commit — session 29, the replicas e2e's "cached state differs" after a deletion.)
+    if (epoch !== this.epoch) {
+      const known = this.heads.get(stream);
+      if (known !== undefined && known < revision) this.heads.delete(stream);
+      return;
+    }
     const known = this.heads.get(stream);
     // heads only grow: a read that ended before this writer's own append must not take its head back
     if (known !== undefined && known >= revision) return;
