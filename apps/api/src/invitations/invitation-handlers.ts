@@ -118,7 +118,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
         undefined,
-        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }),
+        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
       );
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -155,7 +155,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         c,
       );
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
-    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
     const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
@@ -166,7 +166,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
-        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }),
+        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),
       );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }
@@ -183,7 +183,7 @@ export class CancelInvitationHandler implements ICommandHandler<CancelInvitation
 
   async execute({ ref, ctx, invitationId }: CancelInvitationCommand) {
     const decide = (c: WorkspaceContext) => decideWorkspace({ type: 'CancelInvitation', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId }, c);
-    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
     return { invitationId, position: done.position };
   }
 }

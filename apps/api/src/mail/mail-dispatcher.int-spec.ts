@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRollcallEventStore } from '@rollcall/event-store';
+import { randomUUID } from 'node:crypto';
+import { toStored } from '@rollcall/domain';
+import { createRollcallEventStore, newEventId } from '@rollcall/event-store';
 import type { Config } from '../config';
 import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
 import { AcceptInvitationCommand, AcceptInvitationHandler, CancelInvitationCommand, CancelInvitationHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from '../invitations/invitation-handlers';
@@ -187,6 +189,45 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     expect(d.mails.map((m) => m.to)).toEqual(['jo@acme.test']);
     await d.stop();
   });
+
+  it('a transport that keeps refusing a link is given up after ten tries (the checkpoint is not held until the link expires)', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    let tries = 0;
+    const refusing: InvitationMailer = {
+      send: async () => {
+        tries++;
+        throw new Error('550 no such user');
+      },
+      sendEmailConfirmation: async () => undefined,
+    };
+    const d = await dispatcher(undefined, { mails: [], handOff: Promise.resolve(), mailer: refusing });
+    await inviteAndDie(ref, admin, 'nobody@acme.test');
+    for (let pass = 0; pass < 14; pass++) await d.passAfter(16 * 60);
+    expect(tries).toBe(10);
+    await d.stop();
+  });
+
+  it('a pass that stops short of the head sends nothing: a link mailed by its command, its record past the page read, is not mailed again (review of session 29)', async () => {
+    const alive = transport();
+    const p = apiProcess(alive.mailer);
+    const { admin, ref } = await organization(p);
+    const d = await dispatcher();
+    // 19,999 records of other links (a busy log), then an invitation mailed and recorded by its command as usual
+    const filler = Array.from({ length: 19_999 }, () => {
+      const id = newEventId();
+      const event = { type: 'InvitationMailed' as const, version: 1 as const, data: { ...ref, invitationId: randomUUID(), linkVersion: 1, mailedAt: new Date().toISOString() } };
+      return { id, ...toStored(event, { actorId: 'system', correlationId: id, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: event.data.mailedAt }) };
+    });
+    await stores.store.append(`mail-${ref.organizationId}`, filler, 'any');
+    await p.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'jane@acme.test' }));
+    expect(alive.mails.map((m) => m.to)).toEqual(['jane@acme.test']);
+    // the dispatcher, behind by more than the retry time (a takeover, a restart, a burst): its first pass reads a full page
+    await d.passAfter(RETRY_AFTER_S + 1);
+    await d.passAfter(RETRY_AFTER_S + 1);
+    expect(d.mails).toEqual([]);
+    await d.stop();
+  }, 60_000);
 
   it('rule 10: an email change whose confirmation was never handed over is mailed with its link', async () => {
     const setup = apiProcess(transport().mailer);

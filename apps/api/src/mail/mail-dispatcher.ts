@@ -22,6 +22,14 @@ const CONCURRENCY = 4;
 /** after a failed send, the wait before the next try doubles from this, up to MAX_BACKOFF_MS */
 const FIRST_BACKOFF_MS = 30_000;
 const MAX_BACKOFF_MS = 15 * 60_000;
+/**
+ * sends tried before a link is given up (logged as an error): ~1.5 h of tries. A transport that refuses for good (a
+ * 5xx, an address it will never take) must not pin the checkpoint until the link expires, days later (review of
+ * session 29)
+ */
+const MAX_FAILURES = 10;
+/** how long a stop waits for a pass under way (a hung SMTP server must not hold the shutdown for its timeouts) */
+const STOP_WAIT_MS = 2_000;
 
 /** A link decided and not known to be mailed yet. */
 interface Due {
@@ -105,7 +113,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.passing?.catch(() => undefined);
+    if (this.passing) await Promise.race([this.passing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     // the records of what the last pass sent, before the store closes
     await this.ledger.flush();
     await this.coordination?.release().catch(() => undefined);
@@ -146,8 +154,9 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
         await coordination.writeCheckpoint(this.cursor);
       } else this.cursor = checkpoint;
     }
-    await this.read();
-    const sent = await this.send();
+    // a pass that stopped short of the head sends nothing: the records of links it read may be past where it stopped
+    // (a dispatcher behind by more than the retry time mailed links their commands had mailed: review of session 29)
+    const sent = (await this.read()) ? await this.send() : 0;
     // before the oldest link not settled (read again by whoever leads next), else what was read
     let checkpoint = this.cursor;
     for (const due of this.due.values()) if (due.position - 1n < checkpoint) checkpoint = due.position - 1n;
@@ -155,8 +164,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     return sent;
   }
 
-  /** reads the log's new links and records, up to READ_PER_PASS events */
-  private async read(): Promise<void> {
+  /** reads the log's new links and records, up to READ_PER_PASS events; whether it reached the head */
+  private async read(): Promise<boolean> {
     const head = await this.store.headPosition();
     let read = 0;
     for await (const recorded of this.store.readAll({ fromPosition: this.cursor, filter: { eventTypes: TYPES }, maxCount: READ_PER_PASS })) {
@@ -164,8 +173,10 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
       this.cursor = recorded.position;
       read++;
     }
+    if (read >= READ_PER_PASS) return false;
     // every event up to the head read before was of other types: no need to look at them again
-    if (read < READ_PER_PASS && head > this.cursor!) this.cursor = head;
+    if (head > this.cursor!) this.cursor = head;
+    return true;
   }
 
   private note(recorded: RecordedEvent): void {
@@ -217,12 +228,12 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
             return 'failed' as const;
           });
           this.metrics?.mailsDispatched.inc({ kind: due.kind, outcome });
-          if (outcome === 'failed') {
-            due.failures++;
+          if (outcome === 'failed' && ++due.failures < MAX_FAILURES) {
             due.nextTryAt = now + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (due.failures - 1));
             continue;
           }
-          // sent (and recorded), or no longer to be sent: settled either way
+          if (outcome === 'failed') this.logger.error({ kind: due.kind, failures: due.failures }, 'mail dispatch: gave up a link whose mail the transport kept refusing (resend it, or copy its link)');
+          // sent (and recorded), no longer to be sent, or given up: settled
           if (this.due.get(key) === due) this.due.delete(key);
           if (outcome === 'sent') sent++;
         }

@@ -21,12 +21,13 @@ export class MailLedger implements OnApplicationShutdown {
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>): Promise<void> {
-    return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } });
+  /** `correlationId`: the request that mailed it (its log line's id), when a request did */
+  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
+    return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
   }
 
-  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>): Promise<void> {
-    return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } });
+  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
+    return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
   }
 
   /** waits for the appends under way */
@@ -39,9 +40,9 @@ export class MailLedger implements OnApplicationShutdown {
   }
 
   /** appends the record; never rejects (a failure is logged) */
-  private record(event: MailEvent): Promise<void> {
+  private record(event: MailEvent, correlationId: string = randomUUID()): Promise<void> {
     const id = newEventId();
-    const metadata = { actorId: SYSTEM_ACTOR, correlationId: randomUUID(), causationId: id, idempotencyKey: `mail:${id}`, occurredAt: event.data.mailedAt };
+    const metadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: event.data.mailedAt };
     const stream = mailStream(event.data.organizationId);
     const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
       () => undefined,

@@ -22,7 +22,7 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
   async execute({ ref, ctx, userId, body }: ChangeAccessCommand) {
     const decide = (c: WorkspaceContext) => decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c);
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
-    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
     const access = { ...done.context.ws.members.get(userId)!.access };
     for (const e of done.events) {
       if (e.type === 'AccessLevelChanged') access.roles = e.data.after;
@@ -57,7 +57,7 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
         { type: 'RevokeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...(reassignContactsTo !== undefined && { reassignContactsTo }) },
         c,
       );
-    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }), ctx, decide, { checkLoaded: true });
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
     // the member's team removals come first in the decision (docs/adr/0009)
     const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
     return { userId, contacts: revoked.data.contacts, position: done.position };

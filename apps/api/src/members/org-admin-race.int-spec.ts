@@ -118,6 +118,34 @@ describe('rule 5: an org admin\'s workspace command decided before their authori
     expect(s.a.decidedAgain()).toBe(0);
   });
 
+  it("an org admin outside the workspace is not sent back by this process's own acceptances in another workspace (review of session 29)", async () => {
+    // one process: every acceptance writes the organization's stream, in the organization's turn; the org admin's
+    // command, which checks that stream, takes the turn too (it was sent back up to a 409: 5 of 10 in the review's run)
+    let decidedAgain = 0;
+    let exhausted = 0;
+    const s = await orgAdminOutsideW();
+    const streams = new StreamHandler(store, new StreamStates(store), { onDecidedAgain: (kind) => kind === 'workspace' && decidedAgain++, onExhausted: () => exhausted++ });
+    const links = new InvitationLinks(SECRET, 'https://console.test');
+    const invite = new InviteMemberHandler(streams, links, new OutboxMailer(dir), { invitationTtlSeconds: 172_800 } as Config);
+    const accept = new AcceptInvitationHandler(streams, links);
+    const onboarding = { organizationId: s.org.organizationId, workspaceId: (await new CreateWorkspaceHandler(streams).execute(new CreateWorkspaceCommand(ctx(s.creator), s.org.organizationId, { name: 'Onboarding' }))).workspaceId };
+    const tokens: string[] = [];
+    for (let i = 0; i < 200; i++) tokens.push(new URL((await invite.execute(new InviteMemberCommand(onboarding, ctx(s.creator), { email: `new${i}-${round}@acme.test` }))).inviteUrl).searchParams.get('token')!);
+    const access = new ChangeAccessHandler(streams);
+    // this process's states hold W and the organization (the console read them, or an earlier command loaded them)
+    await access.execute(new ChangeAccessCommand(s.w, ctx(s.x), s.member, { roles: ['agent'] }));
+    decidedAgain = 0;
+
+    const burst = Promise.allSettled(tokens.map((t) => accept.execute(new AcceptInvitationCommand(ctx('invitee'), t))));
+    const refused: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await access.execute(new ChangeAccessCommand(s.w, ctx(s.x), s.member, { roles: [i % 2 ? 'manager' : 'agent'] })).catch((e: { error?: { code?: string } }) => refused.push(String(e.error?.code ?? e)));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await burst).filter((r) => r.status === 'rejected')).toEqual([]);
+    expect({ refused, exhausted, decidedAgain }).toEqual({ refused: [], exhausted: 0, decidedAgain: 0 });
+  }, 120_000);
+
   it('an org admin outside the workspace is sent back by another write to the organization, and decided again', async () => {
     const s = await orgAdminOutsideW();
     s.before.run = () => s.b.profile.execute(new UpdateProfileCommand(s.org.organizationId, ctx(s.member), s.member, { displayName: 'Em' }));

@@ -74,7 +74,7 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
     const decide = (c: TeamsContext) => decideTeams({ ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c);
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`); choosing a
     // partner's team reads the partners as well, and does not check it (a gap: README)
-    const target: Target<TeamsContext> = action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref) : workspace(ref, { actorId: ctx.actorId, decide });
+    const target: Target<TeamsContext> = action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref) : workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states);
     const done = await this.streams.handle(target, ctx, decide, { checkLoaded: action.type !== 'SetPartnerTeamVisibility' });
     return answerOf(action, teamId, done);
   }
