@@ -15,6 +15,7 @@ import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { preloadProjectorThread } from './infrastructure/read-side.factory';
 import { preloadNotaryThread } from './audit/audit-log';
 import { IntegrationEvents } from './infrastructure/integration-events';
+import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
 import { Stopping } from './health/stopping';
 import { Metrics } from './infrastructure/metrics';
@@ -99,6 +100,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }];
   if (config.natsUrl) transports.push({ strategy: new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit }) });
   const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
+  // where the mail dispatcher's first start begins: before any transport takes a command
+  await app.get(MailDispatcher).noteStart();
   await app.startAllMicroservices();
 
   await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamStates), app.get(PERSONAL_DATA));

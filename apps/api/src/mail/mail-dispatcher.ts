@@ -85,7 +85,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   private passing?: Promise<number>;
   private stopped = false;
   /** the log's head when this process started: where the dispatch begins when no checkpoint exists yet */
-  private startedAt = -1n;
+  private startedAt?: bigint;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: Config,
@@ -101,10 +101,17 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     @Optional() @Inject(MAIL_DISPATCH_OPTIONS) private readonly options: MailDispatchOptions = {},
   ) {}
 
+  /**
+   * Notes the log's head before this process answers any command (bootstrap.ts calls it before the TCP and NATS
+   * transports start; the bootstrap hook comes later, with the HTTP server): where a first start begins.
+   */
+  async noteStart(): Promise<void> {
+    this.startedAt ??= await this.store.headPosition();
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.mailRetryAfterSeconds <= 0) return;
-    // before this process answers any command: where a first start begins (a pass may come after commands were served)
-    this.startedAt = await this.store.headPosition();
+    await this.noteStart();
     this.coordination = this.options.coordination ?? jobCoordination(this.config, 'mail', 'mail-dispatch.checkpoint', this.logger);
     this.timer = setInterval(() => void this.pass(), this.config.mailDispatchEveryMs);
     this.timer.unref();
@@ -150,7 +157,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
       const checkpoint = await coordination.readCheckpoint();
       if (checkpoint === undefined) {
         // the first start: the links decided before this process started are not looked at
-        this.cursor = this.startedAt;
+        this.cursor = this.startedAt ?? (await this.store.headPosition());
         await coordination.writeCheckpoint(this.cursor);
       } else this.cursor = checkpoint;
     }
