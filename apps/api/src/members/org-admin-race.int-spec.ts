@@ -16,6 +16,8 @@ import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shar
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { hooked } from '../shared/testing/hooked-store';
+import { BufferedLeaseStore, SqliteLeaseBackend } from '../presence/leases';
+import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, SetOfflineCommand, SetOfflineHandler } from '../presence/presence-handlers';
 import { TeamCommandHandler, TeamCommandRequest } from '../teams/team-handlers';
 import { ChangeOrgAdminCommand, ChangeOrgAdminHandler } from '../users/org-admin';
 import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
@@ -39,7 +41,9 @@ afterAll(async () => {
 
 function replica(eventStore: EventStore) {
   let decidedAgain = 0;
-  const streams = new StreamHandler(eventStore, new StreamStates(eventStore), { onDecidedAgain: () => decidedAgain++ });
+  const states = new StreamStates(eventStore);
+  const streams = new StreamHandler(eventStore, states, { onDecidedAgain: () => decidedAgain++ });
+  const leases = new BufferedLeaseStore(new SqliteLeaseBackend(dir), 60_000);
   const links = new InvitationLinks(SECRET, 'https://console.test');
   const config = { invitationTtlSeconds: 172_800 } as Config;
   const mailer = new OutboxMailer(dir);
@@ -57,6 +61,8 @@ function replica(eventStore: EventStore) {
     access: new ChangeAccessHandler(streams),
     revoke: new RevokeAccessHandler(streams),
     team: new TeamCommandHandler(streams),
+    heartbeat: new HeartbeatHandler(streams, states, leases, { timeoutSeconds: 60 } as PresenceOptions),
+    offline: new SetOfflineHandler(streams, leases),
   };
 }
 
@@ -82,6 +88,7 @@ async function orgAdminOutsideW() {
   const x = await join(w2, `x${n}@acme.test`);
   await b.orgAdmin.execute(new ChangeOrgAdminCommand(org.organizationId, ctx(creator), x, true));
   const pending = (await b.invite.execute(new InviteMemberCommand(w, ctx(creator), { email: `p${n}@acme.test` }))).invitationId;
+  await b.heartbeat.execute(new HeartbeatCommand(w, ctx(member), 'online'));
   return { a, b, before, org, creator, w, member, x, pending };
 }
 
@@ -96,6 +103,7 @@ const commands = {
   'a resend': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.resend.execute(new ResendInvitationCommand(s.w, ctx(s.x), s.pending)),
   'a cancel': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.cancel.execute(new CancelInvitationCommand(s.w, ctx(s.x), s.pending)),
   'a team created': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.team.execute(new TeamCommandRequest(s.w, ctx(s.x), { type: 'CreateTeam', name: 'Late' })),
+  'a member made offline': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.offline.execute(new SetOfflineCommand(s.w, ctx(s.x), s.member)),
 };
 
 describe('rule 5: an org admin\'s workspace command decided before their authority ended elsewhere is decided again, and refused (probe 29)', () => {

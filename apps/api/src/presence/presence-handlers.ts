@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  type PresenceContext,
   type PresenceChanged,
   type PresenceCommand,
   type PresenceState,
@@ -111,12 +112,10 @@ export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
 
   async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
     const lease = await this.leases.get(ref.workspaceId, userId);
-    const done = await this.streams.handle(presence(ref, userId), ctx, (c) =>
-      decidePresence(
-        { type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null },
-        c,
-      ),
-    );
+    const decide = (c: PresenceContext) =>
+      decidePresence({ type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null }, c);
+    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
+    const done = await this.streams.handle(presence(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
     // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online)
     if (lease) await this.leases.release(ref.workspaceId, userId, lease.lastSeenAt);
     const event = done.events[0] as PresenceChanged | undefined;

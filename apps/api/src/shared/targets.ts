@@ -75,17 +75,17 @@ export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: Wo
   const cached = actedBy && states ? cachedContext(states, ref) : undefined;
   return {
     lock: workspaceStream(ref.workspaceId),
-    ...(cached && restsOnOrgAdmin(cached, actedBy!) && { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } }),
+    ...(cached && restsOnOrgAdmin(cached as C, actedBy!) && { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } }),
     load: async (loading) => {
       const { org, ws, context } = await loadWorkspace(loading, ref);
-      return { context: context as C, streams: actedBy && restsOnOrgAdmin(context, actedBy) ? [ws, org] : [ws] };
+      return { context: context as C, streams: actedBy && restsOnOrgAdmin(context as C, actedBy) ? [ws, org] : [ws] };
     },
   };
 };
 
 /** whether `actedBy`'s decision would be refused were its actor no org admin (and they are one) */
-const restsOnOrgAdmin = <C extends WorkspaceContext>(context: WorkspaceContext, actedBy: ActedBy<C>): boolean =>
-  isOrgAdmin(context.org, actedBy.actorId) && !actedBy.decide(withoutOrgAdmin(context, actedBy.actorId) as C).ok;
+const restsOnOrgAdmin = <C extends WorkspaceContext>(context: C, actedBy: ActedBy<C>): boolean =>
+  isOrgAdmin(context.org, actedBy.actorId) && !actedBy.decide(withoutOrgAdmin(context, actedBy.actorId)).ok;
 
 /** the workspace's context as this process holds it, without loading (undefined unless both streams are cached) */
 function cachedContext(states: StreamStates, ref: WorkspaceRef): WorkspaceContext | undefined {
@@ -98,7 +98,7 @@ function cachedContext(states: StreamStates, ref: WorkspaceRef): WorkspaceContex
  * The context as it would be were `userId` no org admin: the organization's users answer `get(userId)` with them
  * demoted (a view: the organization's state is never copied nor changed, whatever its size).
  */
-function withoutOrgAdmin(context: WorkspaceContext, userId: string): WorkspaceContext {
+function withoutOrgAdmin<C extends WorkspaceContext>(context: C, userId: string): C {
   const demoted = { ...context.org.users.get(userId)!, orgAdmin: false };
   const users = context.org.users;
   const view = new Proxy(users, {
@@ -183,14 +183,21 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
  * the presence state. Only the presence stream is appended to, at its expected revision: heartbeats never contend
  * with membership changes, and two replicas deciding the same timeout append it once (docs/rules.md#presence-details).
  */
-export const presence = (ref: WorkspaceRef, userId: string): Target<PresenceContext> => ({
-  lock: presenceStream(ref.workspaceId, userId),
-  load: async (states) => {
-    const { context } = await loadWorkspace(states, ref);
-    const own = await states.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
-    return { context: { ...context, presence: own.state }, streams: [own] };
-  },
-});
+export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<PresenceContext>, states?: StreamStates): Target<PresenceContext> => {
+  // as `workspace`: an org admin's command that rests on their authority (making a member offline) checks the
+  // organization's stream too, in its turn (the command passes `checkLoaded`)
+  const cached = actedBy && states ? cachedContext(states, ref) : undefined;
+  return {
+    lock: presenceStream(ref.workspaceId, userId),
+    ...(cached && restsOnOrgAdmin({ ...cached, presence: initialPresenceState() }, actedBy!) && { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } }),
+    load: async (loading) => {
+      const { org, context } = await loadWorkspace(loading, ref);
+      const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+      const decided = { ...context, presence: own.state };
+      return { context: decided, streams: actedBy && restsOnOrgAdmin(decided, actedBy) ? [own, org] : [own] };
+    },
+  };
+};
 
 /** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
 export async function resolveWorkspace(states: StreamStates, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {
