@@ -243,6 +243,24 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
+  it('a first start writes its checkpoint before any pass: the links of a process that died before its first pass are mailed by the next (probe 29b)', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const shared: { checkpoint?: bigint } = {};
+    const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+    const first = new MailDispatcher(config, stores.store, streams, transport().mailer, invitationLinks, confirmationLinks, new MailLedger(stores.store), undefined, undefined, {
+      coordination: memoryCoordination(shared),
+      now: () => clock,
+    });
+    await first.onApplicationBootstrap();
+    // it answers an invitation and dies before its first pass
+    await inviteAndDie(ref, admin, 'early@acme.test');
+    const next = await dispatcher(shared);
+    expect(await next.passAfter(RETRY_AFTER_S + 1)).toBe(1);
+    expect(next.mails.map((m) => m.to)).toEqual(['early@acme.test']);
+    await next.stop();
+  });
+
   it('links decided before the dispatcher first started are not looked at; a takeover resumes from the checkpoint', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);

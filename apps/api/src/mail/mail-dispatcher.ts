@@ -106,13 +106,18 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
    * transports start; the bootstrap hook comes later, with the HTTP server): where a first start begins.
    */
   async noteStart(): Promise<void> {
-    this.startedAt ??= await this.store.headPosition();
+    if (this.startedAt !== undefined || this.config.mailRetryAfterSeconds <= 0) return;
+    this.startedAt = await this.store.headPosition();
+    this.coordination ??= this.options.coordination ?? jobCoordination(this.config, 'mail', 'mail-dispatch.checkpoint', this.logger);
+    // a first start writes its checkpoint now, not at its first pass: a process that answered commands and died before
+    // that pass left none, and the next one began at its own start, past the dead one's links (probe 29b). (With
+    // MongoDB the lease is taken in the background: there the first pass writes it.)
+    if (this.coordination.leads() && (await this.coordination.readCheckpoint()) === undefined) await this.coordination.writeCheckpoint(this.startedAt);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.mailRetryAfterSeconds <= 0) return;
     await this.noteStart();
-    this.coordination = this.options.coordination ?? jobCoordination(this.config, 'mail', 'mail-dispatch.checkpoint', this.logger);
     this.timer = setInterval(() => void this.pass(), this.config.mailDispatchEveryMs);
     this.timer.unref();
   }
