@@ -229,6 +229,30 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   }, 60_000);
 
+  it('a send the transport never finishes counts as failed after the send timeout: the pass goes on to the other links (probe 29b)', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const taken: string[] = [];
+    const hangsForOne: InvitationMailer = {
+      send: (m) => (m.to === 'hangs@acme.test' ? new Promise<void>(() => undefined) : Promise.resolve(void taken.push(m.to))),
+      sendEmailConfirmation: async () => undefined,
+    };
+    const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+    const ledger = new MailLedger(stores.store);
+    const d = new MailDispatcher(config, stores.store, streams, hangsForOne, invitationLinks, confirmationLinks, ledger, undefined, undefined, {
+      coordination: memoryCoordination(),
+      now: () => clock,
+      sendTimeoutMs: 200,
+    });
+    await d.onApplicationBootstrap();
+    await inviteAndDie(ref, admin, 'hangs@acme.test');
+    for (const n of [1, 2, 3, 4, 5]) await inviteAndDie(ref, admin, `fine${n}@acme.test`);
+    clock += (RETRY_AFTER_S + 1) * 1000;
+    expect(await d.pass()).toBe(5);
+    expect(taken.sort()).toEqual(['fine1@acme.test', 'fine2@acme.test', 'fine3@acme.test', 'fine4@acme.test', 'fine5@acme.test']);
+    await d.onApplicationShutdown();
+  });
+
   it('rule 10: an email change whose confirmation was never handed over is mailed with its link', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);

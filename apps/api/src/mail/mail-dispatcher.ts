@@ -28,6 +28,25 @@ const MAX_BACKOFF_MS = 15 * 60_000;
  * session 29)
  */
 const MAX_FAILURES = 10;
+/**
+ * how long one send may take before it counts as failed (tried again later; if it went through after all, the invitee
+ * gets the link twice): an SMTP server that hangs held the whole pass — every link of every organization — for its
+ * timeouts, minutes (probe 29b)
+ */
+const SEND_TIMEOUT_MS = 60_000;
+/** `work`'s outcome, or 'failed' once `ms` have passed (`late` is told) */
+const within = (ms: number, work: Promise<Outcome>, late: () => void): Promise<Outcome> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      late();
+      resolve('failed');
+    }, ms);
+    timer.unref();
+    void work.then((outcome) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    });
+  });
 /** how long a stop waits for a pass under way (a hung SMTP server must not hold the shutdown for its timeouts) */
 const STOP_WAIT_MS = 2_000;
 
@@ -56,6 +75,8 @@ const outcomeOf = (handOff: HandOff): Outcome => (handOff === 'erased' ? 'stale'
 export interface MailDispatchOptions {
   coordination?: PublisherCoordination;
   now?: () => number;
+  /** SEND_TIMEOUT_MS */
+  sendTimeoutMs?: number;
 }
 export const MAIL_DISPATCH_OPTIONS = Symbol('MailDispatchOptions');
 
@@ -235,10 +256,15 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
       Array.from({ length: Math.min(CONCURRENCY, ready.length) }, async () => {
         while (next < ready.length && !this.stopped) {
           const [key, due] = ready[next++]!;
-          const outcome = await this.mail(due).catch((error: unknown) => {
-            this.logger.error({ kind: due.kind, reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: could not look the link up');
-            return 'failed' as const;
-          });
+          const timeoutMs = this.options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+          const outcome = await within(
+            timeoutMs,
+            this.mail(due).catch((error: unknown) => {
+              this.logger.error({ kind: due.kind, reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: could not look the link up');
+              return 'failed' as const;
+            }),
+            () => this.logger.error({ kind: due.kind, afterMs: timeoutMs }, 'mail dispatch: the transport did not take the mail in time; tried again later'),
+          );
           this.metrics?.mailsDispatched.inc({ kind: due.kind, outcome });
           if (outcome === 'failed' && ++due.failures < MAX_FAILURES) {
             due.nextTryAt = now + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (due.failures - 1));
