@@ -1,4 +1,4 @@
-import { SMTPServer } from 'smtp-server';
+import { inviteUrlIn, smtpSink } from './support/smtp';
 import { type TestApp, startTestApp, tokenOf } from './support/app';
 
 const METRICS_TOKEN = 'mail-dispatch-metrics-token-0123';
@@ -10,35 +10,14 @@ const METRICS_TOKEN = 'mail-dispatch-metrics-token-0123';
  * answered, once.
  */
 describe('a mail the SMTP server refused is sent again by the mail dispatcher', () => {
-  const received: { to: string[]; body: string }[] = [];
   let refusing = true;
-  let refused = 0;
-  let smtp: SMTPServer;
+  let sink: Awaited<ReturnType<typeof smtpSink>>;
   let app: TestApp;
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onRcptTo(_address, _session, callback) {
-        if (!refusing) return callback();
-        refused++;
-        const error = Object.assign(new Error('try again later'), { responseCode: 451 });
-        callback(error);
-      },
-      onData(stream, session, callback) {
-        let body = '';
-        stream.on('data', (c: Buffer) => (body += c.toString()));
-        stream.on('end', () => {
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address), body });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const { port } = smtp.server.address() as { port: number };
+    sink = await smtpSink(() => refusing);
     app = await startTestApp({
-      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
       ROLLCALL_MAIL_RETRY_AFTER_SECONDS: '1',
       ROLLCALL_MAIL_DISPATCH_EVERY_MS: '100',
       ROLLCALL_METRICS_TOKEN: METRICS_TOKEN,
@@ -46,21 +25,22 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
   });
   afterAll(async () => {
     await app.stop();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await sink.close();
   });
 
   it('rule 6: the invitation answered while SMTP refused is mailed when it takes mail again, with the link answered', async () => {
+    const received = sink.received;
     const o = await app.api.organization();
     const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });
     expect(inv.status).toBe(201);
-    expect(refused).toBe(1);
+    expect(sink.refused()).toBe(1);
     expect(received).toEqual([]);
     refusing = false;
 
     const deadline = Date.now() + 10_000;
     while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(received.map((r) => r.to)).toEqual([['later@acme.test']]);
-    const url = /https:\/\/console\.acme\.test\/invite\?token=[\w.=-]+/.exec(received[0]!.body.replace(/=\r?\n/g, '').replace(/=3D/g, '='))![0];
+    const url = inviteUrlIn(received[0]!.body);
     expect(url).toBe(inv.body.inviteUrl);
 
     // recorded: not sent a third time
