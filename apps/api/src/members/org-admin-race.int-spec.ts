@@ -18,7 +18,7 @@ import { StreamStates } from '../shared/stream-states';
 import { hooked } from '../shared/testing/hooked-store';
 import { BufferedLeaseStore, SqliteLeaseBackend } from '../presence/leases';
 import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, SetOfflineCommand, SetOfflineHandler } from '../presence/presence-handlers';
-import { TeamCommandHandler, TeamCommandRequest } from '../teams/team-handlers';
+import { NetworkCommandHandler, NetworkCommandRequest, TeamCommandHandler, TeamCommandRequest } from '../teams/team-handlers';
 import { ChangeOrgAdminCommand, ChangeOrgAdminHandler } from '../users/org-admin';
 import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
@@ -61,6 +61,7 @@ function replica(eventStore: EventStore) {
     access: new ChangeAccessHandler(streams),
     revoke: new RevokeAccessHandler(streams),
     team: new TeamCommandHandler(streams),
+    network: new NetworkCommandHandler(streams),
     heartbeat: new HeartbeatHandler(streams, states, leases, { timeoutSeconds: 60 } as PresenceOptions),
     offline: new SetOfflineHandler(streams, leases),
   };
@@ -89,7 +90,11 @@ async function orgAdminOutsideW() {
   await b.orgAdmin.execute(new ChangeOrgAdminCommand(org.organizationId, ctx(creator), x, true));
   const pending = (await b.invite.execute(new InviteMemberCommand(w, ctx(creator), { email: `p${n}@acme.test` }))).invitationId;
   await b.heartbeat.execute(new HeartbeatCommand(w, ctx(member), 'online'));
-  return { a, b, before, org, creator, w, member, x, pending };
+  // W2 shares a team with W, networked by the system (rule 16)
+  const shared = (await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'CreateTeam', name: 'Shared' }))).teamId;
+  await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'SetTeamSharing', teamId: shared, shared: true }));
+  await b.network.execute(new NetworkCommandRequest('NetworkWorkspaces', w, w2, ctx('system')));
+  return { a, b, before, org, creator, w, member, x, pending, shared };
 }
 
 const endings = {
@@ -104,6 +109,7 @@ const commands = {
   'a cancel': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.cancel.execute(new CancelInvitationCommand(s.w, ctx(s.x), s.pending)),
   'a team created': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.team.execute(new TeamCommandRequest(s.w, ctx(s.x), { type: 'CreateTeam', name: 'Late' })),
   'a member made offline': (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.offline.execute(new SetOfflineCommand(s.w, ctx(s.x), s.member)),
+  "a partner's team shown": (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.a.team.execute(new TeamCommandRequest(s.w, ctx(s.x), { type: 'SetPartnerTeamVisibility', teamId: s.shared, visible: true })),
 };
 
 describe('rule 5: an org admin\'s workspace command decided before their authority ended elsewhere is decided again, and refused (probe 29)', () => {

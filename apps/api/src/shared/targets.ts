@@ -67,21 +67,29 @@ export interface ActedBy<C extends WorkspaceContext> {
  * creator is, decides on the workspace stream alone, and the organization's writes (new users' acceptances) never
  * send their commands back.
  */
-export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: WorkspaceRef, actedBy?: ActedBy<C>, states?: StreamStates): Target<C> => {
-  // such a command takes the organization's turn (as an invitation does, writes: false), when the states this process
-  // holds tell it rests on the org admin's authority: this process's acceptances, which write the organization's
-  // stream, would send it back otherwise, up to a 409 in an onboarding burst (review of session 29). A hint only: the
-  // load decides what is checked
+export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: WorkspaceRef, actedBy?: ActedBy<C>, states?: StreamStates): Target<C> => ({
+  lock: workspaceStream(ref.workspaceId),
+  ...orgAdminTurn(ref, actedBy, states),
+  load: async (loading) => {
+    const { org, ws, context } = await loadWorkspace(loading, ref);
+    return { context: context as C, streams: checkingOrgAdmin(context as C, actedBy, ws, org) };
+  },
+});
+
+/**
+ * The organization's turn (as an invitation's, `writes: false`) for a command that rests on its actor being an org
+ * admin, as far as the states this process holds tell (a hint: the load decides what is checked). Without it, this
+ * process's acceptances, which write the organization's stream, sent it back, up to a 409 in an onboarding burst
+ * (review of session 29).
+ */
+export function orgAdminTurn<C extends WorkspaceContext>(ref: WorkspaceRef, actedBy: ActedBy<C> | undefined, states: StreamStates | undefined): Pick<Target<C>, 'orgTurn'> {
   const cached = actedBy && states ? cachedContext(states, ref) : undefined;
-  return {
-    lock: workspaceStream(ref.workspaceId),
-    ...(cached && restsOnOrgAdmin(cached as C, actedBy!) && { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } }),
-    load: async (loading) => {
-      const { org, ws, context } = await loadWorkspace(loading, ref);
-      return { context: context as C, streams: actedBy && restsOnOrgAdmin(context as C, actedBy) ? [ws, org] : [ws] };
-    },
-  };
-};
+  return cached && restsOnOrgAdmin(cached as C, actedBy!) ? { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } } : {};
+}
+
+/** the command's own stream, and the organization's as a check when its decision rests on its actor being an org admin */
+export const checkingOrgAdmin = <C extends WorkspaceContext>(context: C, actedBy: ActedBy<C> | undefined, own: Loaded<unknown>, org: Loaded<unknown>): Loaded<unknown>[] =>
+  actedBy && restsOnOrgAdmin(context, actedBy) ? [own, org] : [own];
 
 /** whether `actedBy`'s decision would be refused were its actor no org admin (and they are one) */
 const restsOnOrgAdmin = <C extends WorkspaceContext>(context: C, actedBy: ActedBy<C>): boolean =>
@@ -183,21 +191,19 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
  * the presence state. Only the presence stream is appended to, at its expected revision: heartbeats never contend
  * with membership changes, and two replicas deciding the same timeout append it once (docs/rules.md#presence-details).
  */
-export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<PresenceContext>, states?: StreamStates): Target<PresenceContext> => {
+export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<PresenceContext>, states?: StreamStates): Target<PresenceContext> => ({
+  lock: presenceStream(ref.workspaceId, userId),
   // as `workspace`: an org admin's command that rests on their authority (making a member offline) checks the
-  // organization's stream too, in its turn (the command passes `checkLoaded`)
-  const cached = actedBy && states ? cachedContext(states, ref) : undefined;
-  return {
-    lock: presenceStream(ref.workspaceId, userId),
-    ...(cached && restsOnOrgAdmin({ ...cached, presence: initialPresenceState() }, actedBy!) && { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } }),
-    load: async (loading) => {
-      const { org, context } = await loadWorkspace(loading, ref);
-      const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
-      const decided = { ...context, presence: own.state };
-      return { context: decided, streams: actedBy && restsOnOrgAdmin(decided, actedBy) ? [own, org] : [own] };
-    },
-  };
-};
+  // organization's stream too, in its turn (the command passes `checkLoaded`; the hint decides on a presence state
+  // not loaded yet: making a member offline rests on the workspace alone)
+  ...orgAdminTurn(ref, actedBy && { actorId: actedBy.actorId, decide: (c: WorkspaceContext) => actedBy.decide({ ...c, presence: initialPresenceState() }) }, states),
+  load: async (loading) => {
+    const { org, context } = await loadWorkspace(loading, ref);
+    const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+    const decided = { ...context, presence: own.state };
+    return { context: decided, streams: checkingOrgAdmin(decided, actedBy, own, org) };
+  },
+});
 
 /** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
 export async function resolveWorkspace(states: StreamStates, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {

@@ -72,10 +72,11 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
     const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
     // ctx.now is read when deciding: the command is dated no earlier than the stream's last change (StreamHandler)
     const decide = (c: TeamsContext) => decideTeams({ ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c);
-    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`); choosing a
-    // partner's team reads the partners as well, and does not check it (a gap: README)
-    const target: Target<TeamsContext> = action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref) : workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states);
-    const done = await this.streams.handle(target, ctx, decide, { checkLoaded: action.type !== 'SetPartnerTeamVisibility' });
+    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
+    const actedBy = { actorId: ctx.actorId, decide };
+    const target: Target<TeamsContext> =
+      action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref, actedBy, this.streams.states) : workspace(ref, actedBy, this.streams.states);
+    const done = await this.streams.handle(target, ctx, decide, { checkLoaded: true });
     return answerOf(action, teamId, done);
   }
 }

@@ -1,7 +1,7 @@
 import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
 import type { Target } from '../shared/stream-handler';
 import { type StreamStates, workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAdminTurn } from '../shared/targets';
 
 /**
  * The states of a workspace's network partners, possibly of other organizations (rule 16). Read to decide and to
@@ -18,12 +18,18 @@ export async function loadPartners(states: StreamStates, ws: WorkspaceState): Pr
   return partners;
 }
 
-/** A workspace stream, decided with its partners' states (choosing partner teams). Only the workspace is appended to. */
-export const workspaceWithPartners = (ref: WorkspaceRef): Target<TeamsContext> => ({
+/**
+ * A workspace stream, decided with its partners' states (choosing partner teams). Only the workspace is appended to;
+ * the organization's stream is checked too when the decision rests on its actor being an org admin (targets.ts
+ * `workspace`).
+ */
+export const workspaceWithPartners = (ref: WorkspaceRef, actedBy?: ActedBy<TeamsContext>, states?: StreamStates): Target<TeamsContext> => ({
   lock: workspaceStream(ref.workspaceId),
-  load: async (states) => {
-    const { ws, context } = await loadWorkspace(states, ref);
-    return { context: { ...context, partners: await loadPartners(states, context.ws) }, streams: [ws] };
+  ...orgAdminTurn(ref, actedBy, states),
+  load: async (loading) => {
+    const { ws, org, context } = await loadWorkspace(loading, ref);
+    const decided = { ...context, partners: await loadPartners(loading, context.ws) };
+    return { context: decided, streams: checkingOrgAdmin(decided, actedBy, ws, org) };
   },
 });
 
