@@ -108,7 +108,7 @@ describe('verifiable history: the notary over HTTP', () => {
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`), 401, 'UNAUTHENTICATED');
   });
 
-  it("an organization's key proves the entries of its erasures' record and of its members' presence streams too (session 22's probe: 404)", async () => {
+  it("an organization's key proves the entries of its erasures' record, its mail ledger and its members' presence streams too (session 22's probe and probe 29b: 404)", async () => {
     const own = await app.api.organization();
     const as = { key: own.key, actor: own.admin, workspaceId: own.workspaceId };
     const member = await app.api.member(as, 'present.then.gone@acme.test', { roles: ['agent'] });
@@ -118,18 +118,18 @@ describe('verifiable history: the notary over HTTP', () => {
     const streamsOf = () => {
       const db = new DatabaseSync(join(work, 'data', 'events.sqlite'), { readOnly: true });
       try {
-        const rows = db.prepare('SELECT position, stream FROM events WHERE stream = ? OR stream LIKE ?').all(`erasures-${own.organizationId}`, `presence-${own.workspaceId}-%`) as { position: number; stream: string }[];
+        const rows = db.prepare('SELECT position, stream FROM events WHERE stream = ? OR stream = ? OR stream LIKE ?').all(`erasures-${own.organizationId}`, `mail-${own.organizationId}`, `presence-${own.workspaceId}-%`) as { position: number; stream: string }[];
         return new Map(rows.map((r) => [r.stream.split('-')[0]!, String(r.position)]));
       } finally {
         db.close();
       }
     };
     let positions = streamsOf();
-    for (let i = 0; i < 100 && positions.size < 2; i++) {
+    for (let i = 0; i < 100 && positions.size < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       positions = streamsOf();
     }
-    expect([...positions.keys()].sort()).toEqual(['erasures', 'presence']);
+    expect([...positions.keys()].sort()).toEqual(['erasures', 'mail', 'presence']);
     await checkpointCovering(BigInt(Math.max(...[...positions.values()].map(Number))));
     for (const position of positions.values()) {
       expect((await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${position}`, { key: own.key })).status).toBe(200);

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ProofUnavailableError } from '@rollcall/audit';
-import { domainError, presenceStream } from '@rollcall/domain';
+import { domainError, mailStream, presenceStream } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
 import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
@@ -117,14 +117,14 @@ export class AuditController {
 
   /**
    * The system key sees every entry; an organization, the entries of its own streams (the organization's, its
-   * erasures' record) and its workspaces' streams (each workspace's, its members' presence streams). Session 22's
-   * probe: the erasures' record was refused (404).
+   * erasures' record, its mail ledger's) and its workspaces' streams (each workspace's, its members' presence streams).
+   * Session 22's probe: the erasures' record was refused (404); probe 29b: the mail ledger's.
    */
   private async mayRead(principal: Principal, stream: string): Promise<boolean> {
     if (principal.kind === 'system') return true;
     if (principal.kind !== 'organization') return false;
     const { organizationId } = principal;
-    if (stream === organizationStream(organizationId) || stream === erasuresStream(organizationId)) return true;
+    if (stream === organizationStream(organizationId) || stream === erasuresStream(organizationId) || stream === mailStream(organizationId)) return true;
     const ofWorkspace = (workspaces: ReadonlyMap<string, unknown>): boolean =>
       stream.startsWith(workspaceStream(''))
         ? workspaces.has(stream.slice(workspaceStream('').length))
