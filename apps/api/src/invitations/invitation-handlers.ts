@@ -5,7 +5,6 @@ import {
   type Restrictions,
   type WorkspaceContext,
   type WorkspaceEvent,
-  type WorkspaceState,
   addressSubject,
   addressSubjects,
   decideOrganization,
@@ -26,6 +25,7 @@ import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../sha
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
+import { invitationLinkCurrent } from '../mail/current-links';
 import { MailLedger } from '../mail/mail-ledger';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
@@ -61,11 +61,6 @@ export class InviteMemberCommand {
   ) {}
 }
 
-/** whether the invitation is pending with this link, not expired (a replay's: not resent, accepted or cancelled since) */
-const mailedLinkCurrent = (ws: WorkspaceState, invitationId: string, linkVersion: number): boolean => {
-  const inv = ws.invitations.get(invitationId);
-  return inv?.status === 'pending' && inv.linkVersion === linkVersion && hasAddress(inv) && Date.parse(inv.expiresAt) > Date.now();
-};
 
 /** whether the address was erased after the command's last event (its email is not sent then: AddressErasure.erasedAfter) */
 const erasedAfter = (erasure: AddressErasure | undefined, address: DataSubject, position: string) => async (): Promise<boolean> =>
@@ -112,7 +107,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
     // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless
-    if (!done.replayed || mailedLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion))
+    if (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now()))
       await mailInvitation(
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
@@ -160,7 +155,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
     // a replay mails again while its link is the current one (as an invitation's: probe 28)
-    if (inv && hasAddress(inv) && (!done.replayed || mailedLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion)))
+    if (inv && hasAddress(inv) && (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())))
       await mailInvitation(
         this.mailer,
         { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },

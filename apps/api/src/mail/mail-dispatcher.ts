@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
-import { MAIL_EVENT_TYPES, fromStored, hasAddress, invitationSubject } from '@rollcall/domain';
+import { MAIL_EVENT_TYPES, fromStored, invitationSubject } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { jobCoordination } from '../infrastructure/job-coordination';
@@ -11,6 +11,7 @@ import { EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { loadWorkspace } from '../shared/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
+import { emailChangeLinkCurrent, invitationLinkCurrent } from './current-links';
 import { MailLedger } from './mail-ledger';
 
 /** the events that decide a link to mail, and the ledger's records of mails handed over */
@@ -289,8 +290,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   private async mailInvitation(due: Due): Promise<Outcome> {
     const ref = { organizationId: due.organizationId, workspaceId: due.workspaceId! };
     const { context } = await loadWorkspace(this.streams.states, ref);
-    const inv = context.ws.invitations.get(due.invitationId!);
-    if (inv?.status !== 'pending' || inv.linkVersion !== due.version || !hasAddress(inv) || Date.parse(inv.expiresAt) <= this.now()) return 'stale';
+    if (!invitationLinkCurrent(context.ws, due.invitationId!, due.version, this.now())) return 'stale';
+    const inv = context.ws.invitations.get(due.invitationId!)!;
     const mail = { to: inv.email, workspaceName: context.ws.info.name, inviteUrl: this.invitationLinks.url({ ...ref, invitationId: due.invitationId!, linkVersion: due.version }), expiresAt: inv.expiresAt };
     const erased = async () => (await this.erasure?.erasedAfter(invitationSubject(context.ws, inv), due.position)) ?? false;
     const outcome = outcomeOf(await handOver('invitation email', { workspace: mail.workspaceName, dispatched: true }, () => this.mailer.send(mail), erased, this.logger));
@@ -300,8 +301,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
 
   private async mailConfirmation(due: Due): Promise<Outcome> {
     const org = await this.streams.states.organization(due.organizationId);
-    const pending = org.state.users.get(due.userId!)?.pendingEmail;
-    if (!pending || pending.version !== due.version || Date.parse(pending.expiresAt) <= this.now()) return 'stale';
+    const pending = emailChangeLinkCurrent(org.state, due.userId!, due.version, this.now());
+    if (!pending) return 'stale';
     const mail = { to: pending.email, confirmUrl: this.confirmationLinks.url({ organizationId: due.organizationId, userId: due.userId!, version: due.version }), expiresAt: pending.expiresAt };
     const erased = async () => (await this.erasure?.userErasedAfter(due.userId!, due.position)) ?? false;
     const outcome = outcomeOf(await handOver('email confirmation', { dispatched: true }, () => this.mailer.sendEmailConfirmation(mail), erased, this.logger));

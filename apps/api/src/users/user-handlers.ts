@@ -19,6 +19,7 @@ import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
+import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger } from '../mail/mail-ledger';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotKeySubject } from '../shared/snapshots';
@@ -83,8 +84,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
     // a replay (the request's retry, answered from the log) mails again while the change is pending at that version:
     // the first attempt's process may have died between the commit and the mail (probe 28)
-    const pending = requested && done.context.org.users.get(userId)?.pendingEmail;
-    const stillPending = pending && pending.version === requested.data.version && pending.email === requested.data.email && Date.parse(pending.expiresAt) > Date.now();
+    const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
+    const stillPending = pending && pending.email === requested.data.email;
     if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,
