@@ -3,6 +3,7 @@ import { MAIL_EVENT_TYPES, fromStored, invitationSubject } from '@rollcall/domai
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { jobCoordination } from '../infrastructure/job-coordination';
+import { LEASE_RENEW_MS } from '../infrastructure/lease';
 import { Metrics } from '../infrastructure/metrics';
 import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
 import { AddressErasure } from '../shared/address-erasure';
@@ -104,6 +105,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   /** the last position read; undefined until this process leads and has read the checkpoint */
   private cursor?: bigint;
   private timer?: NodeJS.Timeout;
+  private renewal?: NodeJS.Timeout;
   private passing?: Promise<number>;
   private stopped = false;
   /** the log's head when this process started: where the dispatch begins when no checkpoint exists yet */
@@ -142,11 +144,22 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     await this.noteStart();
     this.timer = setInterval(() => void this.pass(), this.config.mailDispatchEveryMs);
     this.timer.unref();
+    // the lease renewed as often as it is meant to be (LEASE_RENEW_MS), not once a pass: a pass longer than the lease
+    // (sends of up to SEND_TIMEOUT_MS each) let it lapse, and another process would dispatch the same links meanwhile
+    this.renewal = setInterval(() => {
+      try {
+        this.coordination?.leads();
+      } catch (error) {
+        this.logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: the lease could not be renewed');
+      }
+    }, LEASE_RENEW_MS);
+    this.renewal.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.renewal) clearInterval(this.renewal);
     if (this.passing) await Promise.race([this.passing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     // the records of what the last pass sent, before the store closes
     await this.ledger.flush();
