@@ -9,6 +9,7 @@ import type { PublisherCoordination } from '../infrastructure/publisher-coordina
 import { AddressErasure } from '../shared/address-erasure';
 import { type HandOff, INVITATION_MAILER, type InvitationMailer, handOver } from '../shared/mailer';
 import { EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
+import { settledWithin } from '../shared/settled-within';
 import { StreamHandler } from '../shared/stream-handler';
 import { loadWorkspace } from '../shared/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
@@ -36,19 +37,6 @@ const MAX_FAILURES = 10;
  * timeouts, minutes (probe 29b)
  */
 const SEND_TIMEOUT_MS = 60_000;
-/** `work`'s outcome, or 'failed' once `ms` have passed (`late` is told) */
-const within = (ms: number, work: Promise<Outcome>, late: () => void): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      late();
-      resolve('failed');
-    }, ms);
-    timer.unref();
-    void work.then((outcome) => {
-      clearTimeout(timer);
-      resolve(outcome);
-    });
-  });
 /** how long a stop waits for a pass under way (a hung SMTP server must not hold the shutdown for its timeouts) */
 const STOP_WAIT_MS = 2_000;
 
@@ -160,7 +148,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.renewal) clearInterval(this.renewal);
-    if (this.passing) await Promise.race([this.passing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    if (this.passing) await settledWithin(STOP_WAIT_MS, this.passing.catch(() => 0), () => 0);
     // the records of what the last pass sent, before the store closes
     await this.ledger.flush();
     await this.coordination?.release().catch(() => undefined);
@@ -271,13 +259,16 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
         while (next < ready.length && !this.stopped) {
           const [key, due] = ready[next++]!;
           const timeoutMs = this.options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
-          const outcome = await within(
+          const outcome = await settledWithin(
             timeoutMs,
             this.mail(due).catch((error: unknown) => {
               this.logger.error({ kind: due.kind, reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: could not look the link up');
               return 'failed' as const;
             }),
-            () => this.logger.error({ kind: due.kind, afterMs: timeoutMs }, 'mail dispatch: the transport did not take the mail in time; tried again later'),
+            (): Outcome => {
+              this.logger.error({ kind: due.kind, afterMs: timeoutMs }, 'mail dispatch: the transport did not take the mail in time; tried again later');
+              return 'failed';
+            },
           );
           this.metrics?.mailsDispatched.inc({ kind: due.kind, outcome });
           if (outcome === 'failed' && ++due.failures < MAX_FAILURES) {

@@ -2,6 +2,7 @@ import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
+import { settledWithin } from './settled-within';
 
 export interface InvitationMail {
   to: string;
@@ -121,14 +122,7 @@ function sendWaiting(what: string, context: object, send: () => Promise<void>, e
   const handing = handOver(what, context, send, erasedSince, logger).then(async (outcome) => {
     if (outcome === 'sent') await handedOver?.();
   });
-  return new Promise<void>((resolve) => {
-    const waited = setTimeout(resolve, MAIL_HANDOFF_WAIT_MS);
-    waited.unref();
-    void handing.then(() => {
-      clearTimeout(waited);
-      resolve();
-    });
-  });
+  return settledWithin(MAIL_HANDOFF_WAIT_MS, handing, () => undefined);
 }
 
 export const mailInvitation = (
