@@ -1,7 +1,7 @@
 // An onboarding burst in one organization (bench:onboarding, session 28): invitations (which check the organization's
 // stream) and new users' acceptances (which append to it) of many workspaces at once, on one replica. Each took the
 // organization revision it loaded, and all but one of those decided on the same revision were sent back; in the bench
-// 36 % ran out of attempts (409). Now they take the organization's turn (Target.orgTurn): in one process none is sent
+// 36 % ran out of attempts (409). Now they take the organization's turn (Target.outerTurn): in one process none is sent
 // back by another. Run in both turn modes (a store learned to take pipelined appends, and one not known yet).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,6 +3,7 @@
 // change decided before their demotion (or deletion) committed elsewhere was appended after it. Such a command now
 // checks the organization's stream too: sent back, it is decided again and refused. Two replicas are two
 // StreamHandlers over one embedded store; replica B's write commits between replica A's load and its append.
+// (And rule 13: a member's heartbeat decided before their revoke or deletion, at the end.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-org-admin-race-'));
   ({ store, personalData } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
 });
+/** every replica's presence leases (their checkpoint threads), closed before the data dir goes */
+const leaseStores: BufferedLeaseStore[] = [];
 afterAll(async () => {
+  for (const leases of leaseStores) await leases.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -44,6 +48,7 @@ function replica(eventStore: EventStore) {
   const states = new StreamStates(eventStore);
   const streams = new StreamHandler(eventStore, states, { onDecidedAgain: () => decidedAgain++ });
   const leases = new BufferedLeaseStore(new SqliteLeaseBackend(dir), 60_000);
+  leaseStores.push(leases);
   const links = new InvitationLinks(SECRET, 'https://console.test');
   const config = { invitationTtlSeconds: 172_800 } as Config;
   const mailer = new OutboxMailer(dir);
@@ -164,6 +169,51 @@ describe('rule 5: an org admin\'s workspace command decided before their authori
     const s = await orgAdminOutsideW();
     s.before.run = () => s.b.profile.execute(new UpdateProfileCommand(s.org.organizationId, ctx(s.member), s.member, { displayName: 'Em' }));
     await s.a.access.execute(new ChangeAccessCommand(s.w, ctx(s.x), s.member, { roles: ['manager'] }));
+    expect(s.a.decidedAgain()).toBe(1);
+  });
+});
+
+// Rule 13 under the same race: a member's heartbeat that changes their status is decided on their membership, and
+// appends to their presence stream alone. Decided before their revoke or deletion committed elsewhere, it was
+// appended after it (a presence transition of someone no longer a member). It now checks the workspace's stream too.
+describe('rule 13: a heartbeat decided before its member was revoked or deleted elsewhere is decided again, and refused', () => {
+  const memberEndings = {
+    revoked: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.revoke.execute(new RevokeAccessCommand(s.w, ctx(s.creator), s.member)),
+    deleted: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.del.execute(new DeleteUserCommand(s.org.organizationId, ctx(s.creator), s.member)),
+  };
+  it.each(Object.keys(memberEndings))('a heartbeat by a member %s meanwhile is refused, and appends nothing', async (ending) => {
+    const s = await orgAdminOutsideW();
+    let ended = false;
+    s.before.run = async () => {
+      await memberEndings[ending as keyof typeof memberEndings](s);
+      ended = true;
+    };
+    await expect(s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), 'away'))).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
+    expect(ended).toBe(true);
+    const presenceEvents: string[] = [];
+    for await (const e of store.readAll({ filter: { eventTypes: ['PresenceChanged'] } })) if ((e.data as { userId?: string }).userId === s.member) presenceEvents.push((e.data as { status: string }).status);
+    // the member's online heartbeat of the setup only: no `away` after the ending
+    expect(presenceEvents).toEqual(['online']);
+  });
+
+  it("a heartbeat is not sent back by this process's own writes to the workspace (it takes the workspace's turn)", async () => {
+    // access changes and acceptances into the workspace, in flight while its member's heartbeats change their status
+    // (sent back without the turn: 3 runs in 3 — acceptances hold their own turns until committed)
+    const s = await orgAdminOutsideW();
+    const statuses = Array.from({ length: 12 }, (_, i) => (i % 2 ? 'online' : 'away') as 'online' | 'away');
+    const tokens: string[] = [];
+    for (let i = 0; i < statuses.length; i++) tokens.push(new URL((await s.a.invite.execute(new InviteMemberCommand(s.w, ctx(s.creator), { email: `joins${i}-${round}@acme.test` }))).inviteUrl).searchParams.get('token')!);
+    const writes = statuses.flatMap((_, i) => [s.a.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), s.member, { roles: [i % 2 ? 'manager' : 'agent'] })), s.a.accept.execute(new AcceptInvitationCommand(ctx('invitee'), tokens[i]!))]);
+    const beats = statuses.map((status) => s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), status)));
+    await Promise.all([...writes, ...beats]);
+    expect(s.a.decidedAgain()).toBe(0);
+  });
+
+  it('a heartbeat is sent back by another replica\'s write to the workspace, and decided again', async () => {
+    const s = await orgAdminOutsideW();
+    s.before.run = () => s.b.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), s.member, { roles: ['manager'] }));
+    const answer = await s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), 'away'));
+    expect(answer).toMatchObject({ changed: true, status: 'away', previous: 'online' });
     expect(s.a.decidedAgain()).toBe(1);
   });
 });

@@ -14,7 +14,7 @@ import {
 import { type CommandContext, newCommandContext } from '../shared/command-context';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
-import { type WorkspaceRef, presence } from '../shared/targets';
+import { type WorkspaceRef, ownPresence, presence } from '../shared/targets';
 import { LEASE_STORE, type Lease, type LeaseStore } from './leases';
 
 export interface PresenceOptions {
@@ -74,8 +74,12 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
       return { ...answer, previous: status, changed: false };
     }
     await this.leases.persist(lease);
-    const done = await this.streams.handle(presence(ref, userId), ctx, (c) =>
-      decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c),
+    // decided on the member's membership, checked in the commit (a revoke or deletion committed meanwhile sends it back)
+    const done = await this.streams.handle(
+      ownPresence(ref, userId),
+      ctx,
+      (c) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c),
+      { checkLoaded: true },
     );
     const event = done.events[0] as PresenceChanged | undefined;
     if (!event) return { ...answer, previous: status, changed: false };

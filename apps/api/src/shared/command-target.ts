@@ -7,10 +7,12 @@ import type { Loaded, StreamStates } from './stream-states';
 export interface Target<C> {
   lock: string;
   /**
-   * The organization's stream, for a workspace's command that appends to it (`writes`: an acceptance) or checks it (an
-   * invitation): its turn is taken first (StreamHandler.inOrganizationTurn).
+   * A stream besides the lock's that the command appends to (`writes`) or checks, whose turn is taken first
+   * (StreamHandler.inOuterTurn): the organization's, for a workspace's command (an acceptance writes it, an
+   * invitation checks it); the workspace's, for a member's own presence transition (it checks their membership).
+   * Always the wider stream, so that turns are taken in one order (keyed-mutex.ts).
    */
-  orgTurn?: { stream: string; writes: boolean };
+  outerTurn?: { stream: string; writes: boolean };
   load(states: StreamStates): Promise<{ context: C; streams: Loaded<unknown>[] }>;
 }
 

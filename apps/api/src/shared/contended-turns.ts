@@ -16,7 +16,7 @@ import type { Loaded } from './stream-states';
  * even with `checkLoaded` (an invitation checks its organization's stream): holding its workspace while waiting for the
  * organization, it would wait for a deletion holding the organization while waiting for that workspace (the replicas
  * e2e with deletions hung so, session 26). Those that write or check the organization take its turn before their own
- * (Target.orgTurn, session 28).
+ * (Target.outerTurn, session 28).
  */
 export class ContendedTurns {
   private streams: string[] = [];

@@ -19,7 +19,7 @@ export class KeyedMutex {
    * order they cannot. The callers keep to one order across `hold` and `run` too: an organization's turn before its
    * workspaces' (`organization-…` sorts first). A deletion holds its organization (`run`) and then takes workspaces
    * (`hold`: ContendedTurns); an invitation or acceptance holds its organization (`hold`: StreamHandler's
-   * inOrganizationTurn) and then takes its workspace (`run`); no task holds a workspace's turn and waits for an
+   * inOuterTurn) and then takes its workspace (`run`); no task holds a workspace's turn and waits for an
    * organization's.
    */
   async hold(keys: Iterable<string>): Promise<() => void> {

@@ -122,11 +122,11 @@ export class StreamHandler {
 
   private started<C, E extends DomainEvent>(target: Target<C>, ctx: CommandContext, decide: (context: C) => Decision<E>, options: HandleOptions<E>): Promise<Written<C, E>> {
     const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
-    const org = target.orgTurn;
-    if (org === undefined) return run();
-    if (org.writes || !this.pipelining) return this.inOrganizationTurn(org.stream, run);
-    // one that only checks the organization holds its turn for each attempt's decision and send
-    return this.pipelined(target, ctx, decide, options, org.stream);
+    const outer = target.outerTurn;
+    if (outer === undefined) return run();
+    if (outer.writes || !this.pipelining) return this.inOuterTurn(outer.stream, run);
+    // one that only checks the outer stream holds its turn for each attempt's decision and send
+    return this.pipelined(target, ctx, decide, options, outer.stream);
   }
 
   private decidedAgain(lock: string, attempt: number): void {
@@ -145,7 +145,7 @@ export class StreamHandler {
    * follow one another at the pace of decisions, not of commits (review of session 28: held until the commit, 300
    * invitations in one organization ran 3–5× slower), and a writer after it appends behind its check.
    */
-  private async inOrganizationTurn<T>(stream: string, run: () => Promise<T>): Promise<T> {
+  private async inOuterTurn<T>(stream: string, run: () => Promise<T>): Promise<T> {
     const release = await this.turns.hold([stream]);
     try {
       await this.settledIn([stream]);
@@ -213,8 +213,8 @@ export class StreamHandler {
     ctx: CommandContext,
     decide: (context: C) => Decision<E>,
     options: HandleOptions<E>,
-    /** the organization's stream, for a command that checks it: its turn is held while each attempt decides and sends */
-    checkedOrganization?: string,
+    /** the outer stream (Target.outerTurn) of a command that checks it: its turn is held while each attempt decides and sends */
+    checkedOuter?: string,
   ): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
@@ -228,7 +228,7 @@ export class StreamHandler {
             return held.length === 0 ? tip() : this.settledIn(held).then(tip);
           }),
         );
-      const turn = checkedOrganization === undefined ? await decideAndSend() : await this.inOrganizationTurn(checkedOrganization, decideAndSend);
+      const turn = checkedOuter === undefined ? await decideAndSend() : await this.inOuterTurn(checkedOuter, decideAndSend);
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {

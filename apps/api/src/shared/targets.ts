@@ -82,9 +82,9 @@ export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: Wo
  * process's acceptances, which write the organization's stream, sent it back, up to a 409 in an onboarding burst
  * (review of session 29).
  */
-export function orgAdminTurn<C extends WorkspaceContext>(ref: WorkspaceRef, actedBy: ActedBy<C> | undefined, states: StreamStates | undefined): Pick<Target<C>, 'orgTurn'> {
+export function orgAdminTurn<C extends WorkspaceContext>(ref: WorkspaceRef, actedBy: ActedBy<C> | undefined, states: StreamStates | undefined): Pick<Target<C>, 'outerTurn'> {
   const cached = actedBy && states ? cachedContext(states, ref) : undefined;
-  return cached && restsOnOrgAdmin(cached as C, actedBy!) ? { orgTurn: { stream: organizationStream(ref.organizationId), writes: false } } : {};
+  return cached && restsOnOrgAdmin(cached as C, actedBy!) ? { outerTurn: { stream: organizationStream(ref.organizationId), writes: false } } : {};
 }
 
 /** the command's own stream, and the organization's as a check when its decision rests on its actor being an org admin */
@@ -128,7 +128,7 @@ function withoutOrgAdmin<C extends WorkspaceContext>(context: C, userId: string)
  */
 export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
-  orgTurn: { stream: organizationStream(ref.organizationId), writes: false },
+  outerTurn: { stream: organizationStream(ref.organizationId), writes: false },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
     // the workspace first: parts route to streams[0] by default
@@ -139,7 +139,7 @@ export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<Workspa
 /** A workspace together with its organization, both appended to atomically (accepting an invitation). */
 export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
-  orgTurn: { stream: organizationStream(ref.organizationId), writes: true },
+  outerTurn: { stream: organizationStream(ref.organizationId), writes: true },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
     return { context, streams: [org, ws] };
@@ -202,6 +202,25 @@ export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<Pr
     const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
     const decided = { ...context, presence: own.state };
     return { context: decided, streams: checkingOrgAdmin(decided, actedBy, own, org) };
+  },
+});
+
+/**
+ * A member's own presence transition (a heartbeat that changes their status), decided on their membership: the
+ * presence stream is appended to, and the workspace's stream checked at the revision loaded (the command passes
+ * `checkLoaded`). A heartbeat decided before the member's revoke or deletion committed elsewhere was appended after
+ * it (README's known gaps until session 30); now it is sent back, decided again and refused. It takes the workspace's
+ * turn first, so that this process's own writes to the workspace never send it back. A heartbeat that changes
+ * nothing appends nothing and checks nothing (the cached path in HeartbeatHandler): only transitions pay this.
+ */
+export const ownPresence = (ref: WorkspaceRef, userId: string): Target<PresenceContext> => ({
+  lock: presenceStream(ref.workspaceId, userId),
+  outerTurn: { stream: workspaceStream(ref.workspaceId), writes: false },
+  load: async (loading) => {
+    const { ws, context } = await loadWorkspace(loading, ref);
+    const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+    // the presence stream first: parts route to streams[0] by default
+    return { context: { ...context, presence: own.state }, streams: [own, ws] };
   },
 });
 
