@@ -131,3 +131,51 @@ describe('beside another connection building a collection', () => {
     }
   }, 120_000);
 });
+
+// Probe 30 F3: the user list and the presence report answered 500 ("no such index") while a rebuild ran beside the
+// API: another process's reset dropped the collection's indexes between the reader's look at its state and the
+// snapshot its query ran in, and the plan named one (`INDEXED BY`). The query is now planned as its snapshot sees
+// the collection: the same answers, by a scan.
+describe('a read planned while another process resets the collection (a rebuild starting; probe 30 F3)', () => {
+  /** `reader`'s next snapshot begins just after another connection reset the collection as a rebuild does */
+  const resetBeforeNextSnapshot = (reader: SqliteReadStore, file: string) => {
+    const conn = (reader as unknown as { state: { conn: { snapshot: <T>(fn: () => T) => T; holdSnapshot: () => () => void } } }).state.conn;
+    const reset = () => {
+      const other = new DatabaseSync(file);
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const indexes = other.prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rs_doc_people' AND sql IS NOT NULL`).all();
+        for (const { name } of indexes) other.exec(`DROP INDEX "${String(name)}"`);
+        other.exec(`DELETE FROM "rs_search_people"`);
+        other.exec(`INSERT INTO "rs_trigram_people:" ("rs_trigram_people:") VALUES ('delete-all')`);
+        other.exec(`UPDATE rs_collections SET ready = 0 WHERE name = 'people'`);
+        other.exec('COMMIT');
+      } finally {
+        other.close();
+      }
+    };
+    const snapshot = conn.snapshot.bind(conn);
+    conn.snapshot = <T>(fn: () => T): T => {
+      conn.snapshot = snapshot;
+      reset();
+      return snapshot(fn);
+    };
+  };
+  const queries: Record<string, Query> = {
+    'a page sorted through a compound index': { where: { org: 'o1' }, sort: { field: 'name', direction: 'asc' }, limit: 20 },
+    // (a broad filter: the sort field's own index drives the page)
+    'a page sorted through a single-field index': { where: { org: ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8'] }, sort: { field: 'name', direction: 'desc' }, limit: 20 },
+    'a search through the trigram index': { search: { text: 'zed person', fields: ['name'] }, limit: 20 },
+  };
+  it.each(Object.keys(queries))('%s answers as before, not "no such index"', async (name) => {
+    const file = newFile();
+    const store = await replayed(file, 3000);
+    await store.buildIndexes();
+    const query = queries[name]!;
+    const before = await store.find('people', query);
+    expect(before.items.length).toBeGreaterThan(0);
+    resetBeforeNextSnapshot(store, file);
+    await expect(store.find('people', query)).resolves.toEqual(before);
+    await store.close();
+  });
+});

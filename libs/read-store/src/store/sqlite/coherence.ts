@@ -8,6 +8,7 @@
 import { isBusy } from '@rollcall/event-store';
 import type { Doc, Query } from '../../port';
 import { bulkLoadElsewhere } from './bulk-load-marker';
+import type { SqliteConnection } from './connection';
 import { type Collection, createIndex, createIndexes, fillSearch } from './schema';
 import { type StoreState, collectionNamed } from './state';
 
@@ -24,6 +25,18 @@ export function refreshIfChanged(state: StoreState): void {
     c.ready = state.conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name)?.ready === 1;
     loadArrayFields(state, c);
   }
+}
+
+/**
+ * `c` as a read transaction of `conn` sees it: another process's reset (a rebuild starting) may have dropped its
+ * indexes and search rows after `readyCollection` looked and before the transaction began, and a plan that names one
+ * (`INDEXED BY`, the trigram table) then failed with "no such index" (probe 30 F3: 500s from the user list and the
+ * presence report while a rebuild ran beside the API). Called inside the snapshot a query runs in: the reset and the
+ * build each change the flag and the indexes in one transaction, so what it says holds for the whole snapshot.
+ */
+export function readyInSnapshot(conn: SqliteConnection, c: Collection): Collection {
+  if (!c.ready) return c;
+  return conn.stmt('SELECT ready FROM rs_collections WHERE name = ?').get(c.name)?.ready === 1 ? c : { ...c, ready: false };
 }
 
 const NONE: string[] = [];

@@ -13,7 +13,7 @@ import {
   pageLimit,
   pageOf,
 } from '../query-common';
-import { readyCollection } from './coherence';
+import { readyCollection, readyInSnapshot } from './coherence';
 import { SqliteConnection } from './connection';
 import { conditions } from './predicates';
 import { selectParts } from './query-plan';
@@ -34,8 +34,9 @@ export function countMatches(
   collection: string,
   query: Omit<Query, 'sort' | 'limit' | 'cursor'>,
 ): number {
-  const c = readyCollection(state, collection, query);
+  const ready = readyCollection(state, collection, query);
   return state.conn.snapshot(() => {
+    const c = readyInSnapshot(state.conn, ready);
     const sql = new SqlBuilder();
     const where = conditions(state, c, query, sql);
     const row = state.conn
@@ -103,11 +104,11 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
 
 /** the query plan SQLite picks for a find (diagnostics and tests): the plans of its keyset parts, in order */
 export function explainFind(state: StoreState, collection: string, query: Query): string[] {
-  const c = readyCollection(state, collection);
+  const ready = readyCollection(state, collection);
   const sort = effectiveSort(query.sort);
   const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
   return state.conn.snapshot(() =>
-    selectParts(state, c, query, sort, after).flatMap((part) =>
+    selectParts(state, readyInSnapshot(state.conn, ready), query, sort, after).flatMap((part) =>
       state.conn.db
         .prepare(`EXPLAIN QUERY PLAN ${part.sql}`)
         .all(...part.params, pageLimit(query.limit) + 1)
@@ -127,7 +128,8 @@ function select<T extends Doc>(
 ): T[] {
   return state.conn.snapshot(() => {
     const docs: T[] = [];
-    for (const part of selectParts(state, c, query, sort, after)) {
+    // (a rebuild may have reset the collection since `c` was made ready: planned as this snapshot sees it)
+    for (const part of selectParts(state, readyInSnapshot(state.conn, c), query, sort, after)) {
       const rows = state.conn.stmt(part.sql).all(...part.params, limit - docs.length);
       for (const row of rows) docs.push(JSON.parse(row.doc as string) as T);
       if (docs.length >= limit) break;
