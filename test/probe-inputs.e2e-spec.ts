@@ -117,6 +117,20 @@ describe('item 7: names from Object.prototype are neither roles nor restrictions
     expectProblem(reply, 422, 'INVALID_RESTRICTION');
   });
 
+  it.each(['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'])(
+    'a body field or query parameter named %s is 400 naming it, not silently dropped (probe 30 F1)',
+    async (name) => {
+      const o = await app.api.organization();
+      const as = { key: o.key, actor: o.admin };
+      const created = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, raw: `{"name":"Sales","${name}":1}` });
+      expectProblem(created, 400, 'VALIDATION_FAILED');
+      expect(created.body.errors).toEqual([{ field: name, message: 'is not allowed' }]);
+      expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?${name}=1`, as), 400, 'VALIDATION_FAILED');
+      // nothing was created
+      expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams`, as)).body.items).toEqual([]);
+    },
+  );
+
   it('changing access to a prototype role is 422 INVALID_ROLE', async () => {
     const o = await app.api.organization();
     const jane = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane@acme.test');
