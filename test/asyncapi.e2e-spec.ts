@@ -1,6 +1,8 @@
 // The AsyncAPI document of the message patterns (/docs/asyncapi.json): valid AsyncAPI 3.0 (the official JSON Schema
 // of the specification, @asyncapi/specs), one channel per pattern the app registers, and payload schemas that say
 // what the app really does: a message built as documented is accepted, one without a required field is refused.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
@@ -60,6 +62,9 @@ describe('the AsyncAPI document of the message patterns', () => {
     expect(addresses.filter((a) => !a.startsWith('rollcall.events.')).sort()).toEqual(registered);
     expect(addresses).toContain('rollcall.events.{type}');
     expect(Object.values(doc.operations).filter((o) => o.action === 'receive')).toHaveLength(registered.length);
+    // and the README's list names each of them (it left two out: probe 30 F5)
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(registered.filter((pattern) => !readme.includes(`\`${pattern}\``))).toEqual([]);
   });
 
   it('documents what the app does: a message built as documented is accepted, the reply matches its schema; a refusal is one of the documented problems', async () => {

@@ -2,7 +2,7 @@
 // projects (docs/adr/0011 point 4): it stands by while the API's projector thread holds the lease, and takes over when
 // the API stops; its /metrics needs the metrics token as the API's does; a bad setting stops it at start.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -110,6 +110,19 @@ describe('the separate projector process over an embedded data dir', () => {
     } finally {
       busy.close();
     }
+  }, 60_000);
+
+  it('started before the API on a fresh data dir, it keeps it as the API does: the dir 0700, every file it made 0600 (probe 30 F4)', async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    projector = await startProjector(dataDir);
+    const modes = () => [
+      `${dataDir} ${(statSync(dataDir).mode & 0o777).toString(8)}`,
+      ...readdirSync(dataDir).map((f) => `${f} ${(statSync(join(dataDir, f)).mode & 0o777).toString(8)}`),
+    ];
+    const made = modes();
+    // the event log, the keys, the read models and the lease (and their WAL files)
+    expect(made.length).toBeGreaterThanOrEqual(4);
+    expect(made).toEqual([`${dataDir} 700`, ...made.slice(1).map((line) => `${line.split(' ')[0]} 600`)]);
   }, 60_000);
 
   it('the rebuild refuses a data dir without an event log (a mistyped ROLLCALL_DATA_DIR), creating nothing: exit 2', () => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, readEventstoreUrl, readMongoUrl } from '../../api/src/config';
 import { readMetricsToken } from '../../api/src/health/metrics-scrape';
+import { protectDataDir } from '../../api/src/shared/secrets';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
 export interface ProjectorConfig {
@@ -34,4 +35,20 @@ export function exitOnProblems(problems: string[]): void {
   if (problems.length === 0) return;
   console.error(new ConfigError(problems).message);
   process.exit(78);
+}
+
+/**
+ * The data dir as the API keeps it (0700, its files 0600, umask 077), when this process uses it (an embedded store):
+ * a projector or a rebuild started before the API, or beside it, made the event log, the keys and the read models
+ * world-readable until the API's next start (probe 30 F4). Stops the process as a bad setting does when it cannot.
+ */
+export function protectUsedDataDir(config: ProjectorConfig): void {
+  if (config.eventstoreUrl && config.mongoUrl) return;
+  try {
+    protectDataDir(config.dataDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(78);
+  }
 }

@@ -13,13 +13,14 @@ import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/config';
-import { exitOnProblems, projectorConfig } from './config';
+import { exitOnProblems, projectorConfig, protectUsedDataDir } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
 const problems: string[] = [];
 const logSettings = readLogSettings(process.env, problems);
 const config = projectorConfig(process.env, problems);
 exitOnProblems(problems);
+protectUsedDataDir(config);
 const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/proje
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
-import { exitOnProblems, projectorConfig } from './config';
+import { exitOnProblems, projectorConfig, protectUsedDataDir } from './config';
 
 async function main(): Promise<void> {
   const name = process.argv[2];
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     console.error(`No event log in ${config.dataDir} (events.sqlite): is ROLLCALL_DATA_DIR the API's data dir?`);
     process.exit(2);
   }
+  protectUsedDataDir(config);
   const lease = config.mongoUrl ? undefined : new Lease(config.dataDir, 'projector');
   if (lease && !lease.tryAcquire()) {
     console.error('Another process projects this data dir (it holds the projector lease): stop it, then rebuild.');
