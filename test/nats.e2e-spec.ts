@@ -1,5 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -35,7 +38,10 @@ if (natsBinary || process.env.NATS_URL) {
       if (process.env.NATS_URL) url = process.env.NATS_URL;
       else {
         const port = await freePort();
-        nats = spawn(natsBinary!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+        // a max_payload of 100 KiB (1 MiB by default): above the body limit, and an answer past it is cheap to make
+        const conf = join(mkdtempSync(join(tmpdir(), 'rollcall-nats-')), 'nats.conf');
+        writeFileSync(conf, 'max_payload: 102400\n');
+        nats = spawn(natsBinary!, ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
         url = `nats://127.0.0.1:${port}`;
         await new Promise((r) => setTimeout(r, 300));
       }
@@ -111,6 +117,32 @@ if (natsBinary || process.env.NATS_URL) {
         await nc.close();
       }
     });
+
+    it("an answer larger than the NATS server's max_payload is 422 ANSWER_TOO_LARGE, not silence until the timeout (probe 30 F2)", async () => {
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: url });
+      try {
+        const max = nc.info!.max_payload;
+        const o = await app.api.organization();
+        const as = { key: o.key, actor: o.admin };
+        const team = (await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: 'Everyone' } })).body.teamId as string;
+        // each invitee ~2 KB (a long avatar URL, within the documented limits): the lookup's answer outgrows max_payload
+        const avatarUrl = `https://avatars.test/${'a'.repeat(2000)}`;
+        let position = '0';
+        for (let i = 0; i < Math.ceil(max / 2000) + 5; i++) {
+          const user = await app.api.member({ ...as, workspaceId: o.workspaceId }, `big${i}@acme.test`);
+          expect((await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${user}`, { ...as, body: { avatarUrl } })).status).toBe(200);
+          position = (await app.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${team}/members/${user}`, as)).body.position as string;
+        }
+        const http = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams/${team}/invitees`, { ...as, headers: { 'x-min-position': position } });
+        expect(http.status).toBe(200);
+        expect(JSON.stringify(http.body).length).toBeGreaterThan(max);
+        const asked = await nc.request('teams.invitees', JSON.stringify({ apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, teamId: team }), { timeout: 5_000 });
+        expect(JSON.parse(new TextDecoder().decode(asked.data))).toMatchObject({ isDisposed: true, err: { status: 422, code: 'ANSWER_TOO_LARGE' } });
+      } finally {
+        await nc.close();
+      }
+    }, 120_000);
   });
 } else {
   describe('NATS transport', () => {

@@ -29,6 +29,7 @@ interface Packet {
  * - a request without Nest's `id` (a plain NATS client's `request`, its payload the pattern's message) is run as a
  *   request under an id of its own and answered, as a Nest client's is (Nest ran it as an event: the command was
  *   applied and the requester never learnt it).
+ * - an answer larger than the NATS server's `max_payload` is `422 ANSWER_TOO_LARGE` (getPublisher).
  * A message without a reply subject (a Nest client's `emit`) stays an event: run, never answered.
  */
 export class ProblemNatsServer extends ServerNats {
@@ -74,7 +75,42 @@ export class ProblemNatsServer extends ServerNats {
   private publisher(natsMsg: NatsMessage, id: unknown, context: NatsContext) {
     return this.getPublisher(natsMsg, id as string, context);
   }
+
+  /**
+   * Nest's publisher, with an answer for a reply the NATS server would not carry: one larger than its `max_payload`
+   * (1 MiB by default; the invite lookup of a team of ~5,000 members) was dropped with an error in the log, and the
+   * requester learnt nothing but its timeout, every time it asked again (probe 30 F2). It is answered
+   * `422 ANSWER_TOO_LARGE` instead: the same request is served over HTTP and TCP, which have no such limit.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Nest's signature
+  override getPublisher(natsMsg: NatsMessage, id: string, context: NatsContext): (response: any) => any {
+    const publish = super.getPublisher(natsMsg, id, context) as (response: object) => void;
+    if (!natsMsg.reply) return publish;
+    return (response: object) => {
+      try {
+        return publish(response);
+      } catch (error) {
+        const max = this.maxPayload();
+        if (max === undefined || !String((error as Error).message).includes('max_payload')) throw error;
+        this.logger.warn(`NATS reply of ${natsMsg.subject} larger than max_payload (${max} bytes): answered 422 ANSWER_TOO_LARGE`);
+        return publish(refusal(answerTooLarge(max)));
+      }
+    };
+  }
+
+  /** the connected NATS server's `max_payload`, in bytes */
+  private maxPayload(): number | undefined {
+    // (Nest keeps the connection private)
+    return (this as unknown as { natsClient?: { info?: { max_payload?: number } } | null }).natsClient?.info?.max_payload;
+  }
 }
+
+const answerTooLarge = (max: number) =>
+  problem(
+    422,
+    'ANSWER_TOO_LARGE',
+    `The answer is larger than this NATS server's max_payload (${max} bytes): make the same request over HTTP or TCP, or raise max_payload.`,
+  );
 
 /** an error reply as Nest's own: `isDisposed` ends the answer */
 const refusal = (err: object) => ({ status: 'error', err, isDisposed: true });
