@@ -125,8 +125,9 @@ export class StreamHandler {
     const outer = target.outerTurn;
     if (outer === undefined) return run();
     if (outer.writes || !this.pipelining) return this.inOuterTurn(outer.stream, run);
-    // one that only checks the outer stream holds its turn for each attempt's decision and send
-    return this.pipelined(target, ctx, decide, options, outer.stream);
+    // one that only checks the outer stream holds its turn for each attempt's decision and send (or, `afterConflict`,
+    // for each attempt after the first)
+    return this.pipelined(target, ctx, decide, options, outer.stream, outer.afterConflict === true);
   }
 
   private decidedAgain(lock: string, attempt: number): void {
@@ -215,6 +216,8 @@ export class StreamHandler {
     options: HandleOptions<E>,
     /** the outer stream (Target.outerTurn) of a command that checks it: its turn is held while each attempt decides and sends */
     checkedOuter?: string,
+    /** its turn is taken only once the command was sent back (Target.outerTurn.afterConflict) */
+    outerAfterConflict = false,
   ): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
@@ -228,7 +231,8 @@ export class StreamHandler {
             return held.length === 0 ? tip() : this.settledIn(held).then(tip);
           }),
         );
-      const turn = checkedOuter === undefined ? await decideAndSend() : await this.inOuterTurn(checkedOuter, decideAndSend);
+      const inOuter = checkedOuter !== undefined && !(outerAfterConflict && attempt === 1);
+      const turn = inOuter ? await this.inOuterTurn(checkedOuter, decideAndSend) : await decideAndSend();
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {
