@@ -93,7 +93,10 @@ export function toWrongExpectedRevision(
 }
 
 /**
- * Runs an append with the adapter's policy for unclear failures:
+ * Runs an append with the adapter's policy for unclear failures. `send` makes one attempt; the signal it is given is
+ * aborted once that attempt is over for us (failed, or our timer ran out while it is still running): an attempt of
+ * several calls (appendMany on 25.1: reads, then the write) starts none of them after that, so an attempt given up
+ * never writes behind the re-send or after the caller was answered.
  * - a conflict becomes WrongExpectedRevisionError; a refusal is thrown as it is;
  * - a timeout: the identical batch is sent once more, at the SAME expected revision. KurrentDB checks event ids
  *   only when the expected revision is behind the stream: if the first attempt was written, the stream is now
@@ -107,15 +110,17 @@ export function toWrongExpectedRevision(
  *   the identical batch at the original expected revision, for the same reason, before it decides again.
  */
 export async function appendWithRetry<T>(
-  send: () => Promise<T>,
+  send: (givenUp: AbortSignal) => Promise<T>,
   timeoutMs: number,
   streams: string,
   mapConflict: (error: unknown) => WrongExpectedRevisionError | undefined,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const given = new AbortController();
     try {
-      return await withTimeout(send(), timeoutMs, `the append to ${streams}`);
+      return await withTimeout(send(given.signal), timeoutMs, `the append to ${streams}`);
     } catch (error) {
+      given.abort(error);
       const conflict = mapConflict(error);
       if (conflict) throw conflict;
       if (attempt === 1 && isTimeout(error)) {

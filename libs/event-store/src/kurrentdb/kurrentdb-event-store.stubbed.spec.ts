@@ -261,6 +261,11 @@ describe('KurrentDbEventStore appendMany on a 25.1 server (no appendRecords: rea
   });
 
   it('reads the check-only streams 16 at a time, not one after the other (a deletion checks every workspace of its organization)', async () => {
+    // not the fixture's 30 ms appendTimeoutMs: it bounds the whole attempt, three rounds of 5 ms reads here, and a
+    // loaded machine ran past it (a re-sent attempt, or two timeouts; CI once saw 24 reads at once)
+    await store.close();
+    store = new KurrentDbEventStore('kurrentdb://localhost:2113?tls=false', { appendTimeoutMs: 10_000 });
+    stub('appendRecords').mockRejectedValue(new UnsupportedError('appendRecords', '26.1'));
     stub('multiStreamAppend').mockResolvedValue({ position: 90n, responses: [{ streamName: 'org-1', revision: 1n }] });
     let reading = 0;
     let most = 0;
@@ -276,6 +281,35 @@ describe('KurrentDbEventStore appendMany on a 25.1 server (no appendRecords: rea
     expect(most).toBe(16);
     expect(result.streams).toHaveLength(41);
     expect(result.streams.slice(1).every((s) => s.nextRevision === 2n)).toBe(true);
+  });
+
+  it('an attempt that timed out during its check reads reads no further and writes nothing; the re-send waits for its reads (16 at a time still)', async () => {
+    const multi = stub('multiStreamAppend').mockResolvedValue({ position: 90n, responses: [{ streamName: 'org-1', revision: 1n }] });
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let reads = 0;
+    let reading = 0;
+    let most = 0;
+    stub('readStream').mockImplementation(async function* (stream: string) {
+      reads++;
+      reading++;
+      most = Math.max(most, reading);
+      await answered; // the server answers no read until the test says so
+      reading--;
+      yield resolved(stream, 2n, 10n);
+    });
+    jest.useFakeTimers();
+    const checks = Array.from({ length: 40 }, (_, i) => ({ stream: `workspace-${i}`, events: [], expected: 2n }));
+    const outcome = store.appendMany([{ stream: 'org-1', events: [ev('a')], expected: 0n }, ...checks]);
+    await jest.advanceTimersByTimeAsync(30); // the first attempt times out with its first 16 reads unanswered
+    await jest.advanceTimersByTimeAsync(10); // the pause before the re-send (at most 7.5 ms): the second attempt runs
+    expect(most).toBe(16);
+    answer();
+    await expect(outcome).resolves.toMatchObject({ position: 90n });
+    await jest.advanceTimersByTimeAsync(100); // what the attempt given up would still do
+    expect(most).toBe(16);
+    expect(reads).toBe(16 + 40); // the first attempt's group, then all of the second's: the first did not read on
+    expect(multi).toHaveBeenCalledTimes(1); // only the re-send wrote
   });
 
   it('a check-only stream that moved is reported as the conflict even when another read of its group failed first', async () => {

@@ -108,7 +108,7 @@ export class KurrentDbEventStore implements EventStore {
     const fallback = this.readThenMultiStreamAppend(parts);
     const expectedOf = (stream: string) => parts.find((p) => p.stream === stream)?.expected;
     return appendWithRetry(
-      async () => {
+      async (givenUp) => {
         if (records && !this.appendRecordsUnsupported) {
           try {
             return await appendRecordsOnce(this.client, this.recordsReads, parts, records);
@@ -117,7 +117,7 @@ export class KurrentDbEventStore implements EventStore {
             this.appendRecordsUnsupported = true;
           }
         }
-        return fallback();
+        return fallback(givenUp);
       },
       this.appendTimeoutMs,
       parts.map((p) => p.stream).join(', '),
@@ -132,12 +132,15 @@ export class KurrentDbEventStore implements EventStore {
    * WrongExpectedRevisionError before anything is written. The remaining race, honestly: a writer that appends to a
    * checked stream between that read and the multi-stream write is not seen, and the write goes through. (26.1's
    * appendRecords closes it: the server checks at commit.)
+   * An attempt given up (timed out) reads no further and does not write; the re-send's reads wait for those it left
+   * running, so that CHECK_READS_AT_ONCE holds for the appendMany, not for each attempt.
    */
-  private readThenMultiStreamAppend(parts: StreamAppend[]): () => Promise<MultiAppendResult> {
+  private readThenMultiStreamAppend(parts: StreamAppend[]): (givenUp: AbortSignal) => Promise<MultiAppendResult> {
     // built on the first attempt that needs it (not at all while appendRecords serves), then re-sent as it is
     let requests: AppendStreamRequest[] | undefined;
     const checks = parts.filter((p) => p.events.length === 0);
-    return async () => {
+    const reads: CheckReads = { inFlight: Promise.resolve() };
+    return async (givenUp) => {
       requests ??= parts
         .filter((p) => p.events.length > 0)
         .map((p) => ({
@@ -145,7 +148,8 @@ export class KurrentDbEventStore implements EventStore {
           expectedState: p.expected,
           events: p.events.map((e) => toEventData(e, encodeMetadata(e.metadata))),
         }));
-      const checked = await this.checkRevisions(checks);
+      const checked = await this.checkRevisions(checks, givenUp, reads);
+      givenUp.throwIfAborted();
       const result = await this.client.multiStreamAppend(requests);
       const written = new Map(result.responses.map((r) => [r.streamName, r.revision]));
       return {
@@ -276,9 +280,10 @@ export class KurrentDbEventStore implements EventStore {
   /**
    * the revision each check-only part's stream is at (-1n: no stream), or WrongExpectedRevisionError. Read
    * CHECK_READS_AT_ONCE at a time: a deletion checks every workspace of its organization (hundreds of streams; one
-   * after the other, a round trip each, it waited ~1 s per thousand)
+   * after the other, a round trip each, it waited ~1 s per thousand). Each group waits for the group in flight
+   * (`reads`: a timed-out attempt's, which nothing can cancel) and is not started once `givenUp` is aborted.
    */
-  private async checkRevisions(checks: StreamAppend[]): Promise<Map<string, bigint>> {
+  private async checkRevisions(checks: StreamAppend[], givenUp: AbortSignal, reads: CheckReads): Promise<Map<string, bigint>> {
     const revisions = new Map<string, bigint>();
     const check = async ({ stream, expected }: StreamAppend) => {
       const actual = await this.lastRevisionOf(stream);
@@ -290,7 +295,11 @@ export class KurrentDbEventStore implements EventStore {
       // every read of the group settles before a mismatch is thrown: none is left running unobserved; a mismatch
       // before any other failure (a conflict is decided again at once; a read that failed would be taken for an
       // unclear outcome)
-      const failures = (await Promise.allSettled(checks.slice(i, i + CHECK_READS_AT_ONCE).map(check)))
+      await reads.inFlight;
+      givenUp.throwIfAborted();
+      const group = Promise.allSettled(checks.slice(i, i + CHECK_READS_AT_ONCE).map(check));
+      reads.inFlight = group;
+      const failures = (await group)
         .flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
       if (failures.length > 0) throw failures.find((error) => error instanceof WrongExpectedRevisionError) ?? failures[0];
     }
@@ -335,6 +344,11 @@ export class KurrentDbEventStore implements EventStore {
 
 /** how many check-only streams `appendMany` reads at once */
 const CHECK_READS_AT_ONCE = 16;
+
+/** the check reads of one appendMany, over its attempts: the group last started (it never rejects) */
+interface CheckReads {
+  inFlight: Promise<unknown>;
+}
 
 /** The client accepts `esdb://` but warns it is deprecated: hand it the `kurrentdb` scheme. Refuses an option the adapter cannot work with. */
 export function normalizeConnectionString(connectionString: string): string {
