@@ -157,7 +157,12 @@ const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path, { timeout: workerData.busyTimeoutMs });
-db.exec('PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA analysis_limit = 1000; PRAGMA cache_size = -' + workerData.cacheKib);
+// secure_delete as on the store's own connection (sqlite/connection.ts), rule 12 at rest: without it, the bytes of cells
+// this thread frees or moves stay where they were; so a b-tree's root that outgrows one page keeps the rows it held as a
+// leaf in its free space once it becomes an interior page (SQLite's zeroPage clears a page only in secure-delete mode),
+// where no later delete of those rows reaches them (probe 30 F6: addresses of deleted users in index roots)
+db.exec('PRAGMA secure_delete = ON; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA analysis_limit = 1000;' +
+  ' PRAGMA cache_size = -' + workerData.cacheKib);
 const tables = new Map();
 function statements(table) {
   let s = tables.get(table);

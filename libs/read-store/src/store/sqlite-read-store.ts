@@ -62,6 +62,7 @@ import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
 import { countMatches, explainFind, findPage, readTogether, streamMatches } from './sqlite/find';
 import { initCollections } from './sqlite/init';
+import { purgeSearchIndex } from './sqlite/schema';
 import { getDocument, getDocuments, readCheckpoint } from './sqlite/read-documents';
 import { completeReset, resetCollections } from './sqlite/reset';
 import type { SqliteReadStoreOptions, StoreState } from './sqlite/state';
@@ -168,10 +169,13 @@ export class SqliteReadStore implements ReadStore {
   }
 
   /**
-   * secure_delete (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites or frees; the WAL still
-   * holds those pages as they were before: a TRUNCATE checkpoint copies the WAL back and empties it.
+   * secure_delete (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites or frees, but the
+   * trigram indexes keep deleted rows' trigrams until their segments are merged: they are merged first
+   * (purgeSearchIndex). The WAL still holds those pages as they were before: a TRUNCATE checkpoint copies the WAL back
+   * and empties it.
    */
   async purgeOldVersions(): Promise<boolean> {
+    for (const c of this.state.collections.values()) purgeSearchIndex(this.state.conn, c);
     const result = this.state.conn.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number };
     return result.busy === 0;
   }
