@@ -110,6 +110,7 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
   // what was not refused went through (or was refused by a rule, as without the fault)
   for (const s of sent.filter((s) => s.reply.status < 500)) expect({ key: s.key, status: s.reply.status }).toEqual({ key: s.key, status: s.kind === 'invite' ? 201 : 200 });
   for (const s of refused) expectProblem(s.reply, 503, 'EVENT_STORE_UNAVAILABLE');
+  for (const s of refused) expect(s.reply.headers.get('retry-after')).toBe('5');
 
   // the same process takes writes again: each refused command, retried with its key, is done once
   for (const s of refused) {

@@ -277,3 +277,20 @@ describe('the permission history over HTTP', () => {
     }
   });
 });
+
+describe('a read the read models have not caught up with', () => {
+  it('is 503 READ_MODEL_BEHIND after its wait, with Retry-After (probe 30)', async () => {
+    // no projector: an API started with ROLLCALL_PROJECTOR=external and none beside it
+    const behind = await startTestApp({ ROLLCALL_PROJECTOR: 'external' });
+    try {
+      const o = await behind.api.organization();
+      const invited = await behind.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'late@acme.test' } });
+      expect(invited.status).toBe(201);
+      const read = await behind.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': invited.body.position } });
+      expectProblem(read, 503, 'READ_MODEL_BEHIND');
+      expect(read.headers.get('retry-after')).toBe('1');
+    } finally {
+      await behind.stop();
+    }
+  }, 30_000);
+});

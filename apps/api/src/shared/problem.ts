@@ -142,6 +142,12 @@ export const storageFault = (error: unknown): string | undefined => {
   return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' ? STORAGE_FAULTS[e.errcode & 0xff] : undefined;
 };
 
+/**
+ * When to try again, for the refusals that say "retry" (RFC 9110 Retry-After; probe 30: the 503s said it in words
+ * only): the read models catch up within a second or so; a store that cannot write needs its operator.
+ */
+const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
+
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -156,6 +162,8 @@ export class ProblemFilter implements ExceptionFilter {
     const body = this.toProblem(error);
     body.instance = req.originalUrl;
     if (res.headersSent) return;
+    const retryAfter = RETRY_AFTER_SECONDS[body.code];
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
 
