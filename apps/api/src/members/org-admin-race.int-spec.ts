@@ -219,3 +219,27 @@ describe('rule 13: a heartbeat decided before its member was revoked or deleted 
     expect(s.a.decidedAgain()).toBe(1);
   });
 });
+
+// Review of session 30: a member manager's SetOffline rests on their own membership and access in the workspace (not
+// on an org admin's authority): decided before their revoke (or demotion) committed elsewhere, it is appended after it,
+// as a member's heartbeat was before session 30.
+describe('rule 13: a manager who makes a member offline, revoked or demoted meanwhile elsewhere, is refused (review of session 30)', () => {
+  const managerEndings = {
+    revoked: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>, manager: string) => s.b.revoke.execute(new RevokeAccessCommand(s.w, ctx(s.creator), manager)),
+    demoted: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>, manager: string) => s.b.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), manager, { roles: ['agent'] })),
+  };
+  it.each(Object.keys(managerEndings))('a manager %s meanwhile is refused', async (ending) => {
+    const s = await orgAdminOutsideW();
+    const inv = await s.b.invite.execute(new InviteMemberCommand(s.w, ctx(s.creator), { email: `mgr${round}@acme.test`, roles: ['manager'] }));
+    const manager = (await s.b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+    // replica A has decided before (it pipelines) and holds the workspace
+    await s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), 'away'));
+    let ended = false;
+    s.before.run = async () => {
+      await managerEndings[ending as keyof typeof managerEndings](s, manager);
+      ended = true;
+    };
+    await expect(s.a.offline.execute(new SetOfflineCommand(s.w, ctx(manager), s.member))).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
+    expect(ended).toBe(true);
+  });
+});

@@ -19,7 +19,8 @@ export interface Target<C> {
      * only once sent back (a command that checks it, pipelined): the first attempt runs in its own lock's turn alone,
      * as most meet no write of the outer stream; the next ones take the outer stream's turn too, and so are not sent
      * back by this process's writes again. For a presence transition, whose first attempts must not wait for one
-     * another (10,000 members' first heartbeats in one workspace took 2.5× as long in the workspace's turn).
+     * another (10,000 members' first heartbeats in one workspace took 2.5× as long in the workspace's turn). With
+     * turns that last until the commit (no pipelining), not taken at all.
      */
     afterConflict?: boolean;
   };

@@ -91,8 +91,11 @@ export function protectDataDir(dataDir: string): void {
     try {
       chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
     } catch (error) {
-      // another process on the data dir removed it meanwhile (its temporary file, a closed database's WAL)
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // another process on the data dir removed it meanwhile (its temporary file, a closed database's WAL); or it is
+      // another user's, not this process's to keep (a volume's root-owned lost+found; it crashed the start with a
+      // stack trace: review of session 30)
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
     }
   }
 }

@@ -124,6 +124,10 @@ export class StreamHandler {
     const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
     const outer = target.outerTurn;
     if (outer === undefined) return run();
+    // turns that last until the commit (a store without APPEND_AFTER: KurrentDB): an outer turn taken only after a
+    // conflict is not taken at all (its attempts are in one turn of the lock: the outer one would be held across all
+    // of them, commits included; presence transitions then followed one another a commit apart: review of session 30)
+    if (outer.afterConflict === true && !this.pipelining) return run();
     if (outer.writes || !this.pipelining) return this.inOuterTurn(outer.stream, run);
     // one that only checks the outer stream holds its turn for each attempt's decision and send (or, `afterConflict`,
     // for each attempt after the first)

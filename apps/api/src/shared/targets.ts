@@ -188,8 +188,11 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
 
 /**
  * One user's presence stream in a workspace, decided over the workspace (membership, authority: loaded fresh) and
- * the presence state. Only the presence stream is appended to, at its expected revision: heartbeats never contend
- * with membership changes, and two replicas deciding the same timeout append it once (docs/rules.md#presence-details).
+ * the presence state. Only the presence stream is appended to, at its expected revision: two replicas deciding the
+ * same timeout append it once (docs/rules.md#presence-details). With `actedBy` (someone making a member offline),
+ * the decision rests on the actor's authority: the workspace's stream is checked at the revision loaded (a manager
+ * revoked or demoted meanwhile on another replica was appended after it: review of session 30), and the
+ * organization's too when it rests on their being an org admin.
  */
 export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<PresenceContext>, states?: StreamStates): Target<PresenceContext> => ({
   lock: presenceStream(ref.workspaceId, userId),
@@ -198,10 +201,11 @@ export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<Pr
   // not loaded yet: making a member offline rests on the workspace alone)
   ...orgAdminTurn(ref, actedBy && { actorId: actedBy.actorId, decide: (c: WorkspaceContext) => actedBy.decide({ ...c, presence: initialPresenceState() }) }, states),
   load: async (loading) => {
-    const { org, context } = await loadWorkspace(loading, ref);
+    const { org, ws, context } = await loadWorkspace(loading, ref);
     const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
     const decided = { ...context, presence: own.state };
-    return { context: decided, streams: checkingOrgAdmin(decided, actedBy, own, org) };
+    // the presence stream first: parts route to streams[0] by default
+    return { context: decided, streams: actedBy ? [...checkingOrgAdmin(decided, actedBy, own, org), ws] : [own] };
   },
 });
 
