@@ -30,6 +30,14 @@ describe('Lease (one projector, one notary per data dir)', () => {
     expect(a.tryAcquire()).toBe(false);
   });
 
+  it('a renewal is not fsynced (synchronous NORMAL): the publisher and the mail dispatcher renew on the event loop', () => {
+    const a = lease();
+    expect(a.tryAcquire()).toBe(true);
+    const db = (a as unknown as { db: { prepare(sql: string): { get(): unknown } } }).db;
+    // 1 = NORMAL (SQLite's default, 2 = FULL, fsyncs the WAL at every commit)
+    expect(db.prepare('PRAGMA synchronous').get()).toEqual({ synchronous: 1 });
+  });
+
   it('LeaseLeader: asks the lease at most once per renewal period and says when leadership is taken and lost', () => {
     const [a, b] = [lease(), lease()];
     const said: string[] = [];
