@@ -122,7 +122,7 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect((await api.request('GET', `${A}/teams`, { ...asA, headers: waitB })).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
     expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
     const offered = await api.request('GET', `${A}/partner-teams`, { ...asA, headers: waitB });
-    expect(offered.body.items).toEqual([{ teamId: experts, name: 'Experts', memberCount: 1, visible: false, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } }]);
+    expect(offered.body.items).toEqual([{ teamId: experts, name: 'Experts', memberCount: 1, visible: false, shared: true, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } }]);
     expectProblem(await api.request('PUT', `${A}/partner-teams/${secret}/visibility`, { ...asA, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
     expectProblem(await api.request('PUT', `${A}/partner-teams/${experts}/visibility`, { key: a.key, actor: agent, body: { visible: true } }), 403, 'INSUFFICIENT_AUTHORITY');
     const chosen = await api.request('PUT', `${A}/partner-teams/${experts}/visibility`, { ...asA, body: { visible: true } });
@@ -149,6 +149,11 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: false } });
     expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
     expect((await api.request('GET', `${A}/teams`, asA)).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
+    // rule 16: the choice it keeps is listed, not shared, so that it can be seen and withdrawn (probe 30: it was not
+    // listed at all); B's team that A never chose stays out
+    expect((await api.request('GET', `${A}/partner-teams`, asA)).body.items).toEqual([
+      { teamId: experts, name: 'Experts', memberCount: 1, visible: true, shared: false, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } },
+    ]);
     await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } });
     expect((await api.request('GET', `${A}/teams/${experts}/invitees`, asA)).status).toBe(200);
 

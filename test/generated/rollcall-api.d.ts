@@ -1816,6 +1816,11 @@ export interface components {
        * @example true
        */
       visible: boolean;
+      /**
+       * @description the partner shares it now. A team the workspace chose and the partner unshared since is listed with `shared: false`: the choice outlives the unsharing (it shows again once shared again) and can be withdrawn meanwhile
+       * @example true
+       */
+      shared: boolean;
       partner: components['schemas']['PartnerWorkspace'];
     };
     OfferedTeamList: {

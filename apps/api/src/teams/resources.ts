@@ -43,6 +43,12 @@ export class OfferedTeam {
   memberCount!: number;
   @ApiProperty({ description: 'the workspace chose to see it', example: true })
   visible!: boolean;
+  @ApiProperty({
+    description:
+      'the partner shares it now. A team the workspace chose and the partner unshared since is listed with `shared: false`: the choice outlives the unsharing (it shows again once shared again) and can be withdrawn meanwhile',
+    example: true,
+  })
+  shared!: boolean;
   @ApiProperty({ type: PartnerWorkspace })
   partner!: PartnerWorkspace;
 }

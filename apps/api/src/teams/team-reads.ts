@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
+import { chosenPartnerTeam, domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
 import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams } from '@rollcall/read-store';
 import type { Principal } from '../shared/auth';
 import { type MinPosition, ReadAccess, badQuery } from '../shared/read-access';
@@ -53,9 +53,13 @@ export class TeamReads {
   async offered(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition): Promise<OfferedTeamView[]> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     const offered = await listOfferedTeams(this.store, ws).catch(badQuery);
-    return offered
-      .filter((t) => sharedPartnerTeam(live.ws, live.partners, t.teamId) !== undefined)
-      .map((t) => ({ ...t, visible: live.ws.teams.chosenPartnerTeams.has(t.teamId) }));
+    // shared and chosen as the decision states say now (the read model may trail): a team chosen and then unshared is
+    // listed, not shared, so that the choice it keeps can be seen and withdrawn (rule 16; probe 30)
+    return offered.flatMap((t) => {
+      const shared = sharedPartnerTeam(live.ws, live.partners, t.teamId) !== undefined;
+      if (!shared && !chosenPartnerTeam(live.ws, live.partners, t.teamId)) return [];
+      return [{ ...t, shared, visible: live.ws.teams.chosenPartnerTeams.has(t.teamId) }];
+    });
   }
 
   /** The invite lookup (rule 15): an own team, or a partner team that is shared with this workspace and chosen. */

@@ -27,9 +27,21 @@ export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly Wor
  * partner shares it, and the viewer chose to see it. Unsharing or unlinking hides it at once.
  */
 export function visiblePartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
+  const chosen = chosenPartnerTeam(viewer, partners, teamId);
+  return chosen?.team.shared ? chosen : undefined;
+}
+
+/**
+ * A partner team `viewer` chose to see, shared now or not, while the workspaces are networked: the choice outlives
+ * the partner's unsharing (rule 16), and may be withdrawn meanwhile, so the partner-teams list shows it (probe 30).
+ */
+export function chosenPartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
   const owner = viewer.teams.chosenPartnerTeams.get(teamId);
   if (owner === undefined) return undefined;
-  return sharedPartnerTeam(viewer, partners.filter((p) => p.info.workspaceId === owner), teamId);
+  const partner = partners.find((p) => p.info.workspaceId === owner);
+  if (!partner || !viewer.teams.partners.has(owner) || !partner.teams.partners.has(viewer.info.workspaceId)) return undefined;
+  const team = partner.teams.teams.get(teamId);
+  return team ? { workspaceId: owner, team } : undefined;
 }
 
 /** Every partner team visible to `viewer` now (rule 16), by team id. */

@@ -69,11 +69,11 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
     ]);
   });
 
-  it('rule 16: offered partner teams are the shared ones, with the choice', async () => {
+  it('rule 16: offered partner teams are the shared ones (and the chosen ones unshared since), with the choice', async () => {
     const read = await readModels();
     expect(await listOfferedTeams(read, WS)).toEqual([
-      { teamId: ids.experts, name: 'Experts', memberCount: 2, visible: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
-      { teamId: ids.unchosen, name: 'Unchosen', memberCount: 0, visible: false, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
+      { teamId: ids.experts, name: 'Experts', memberCount: 2, visible: true, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
+      { teamId: ids.unchosen, name: 'Unchosen', memberCount: 0, visible: false, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
     ]);
   });
 

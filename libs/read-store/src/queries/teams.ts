@@ -18,7 +18,10 @@ export interface OfferedTeamView {
   teamId: string;
   name: string;
   memberCount: number;
+  /** the workspace chose to see it */
   visible: boolean;
+  /** the partner shares it now (a team chosen and then unshared is listed too: its choice can be withdrawn) */
+  shared: boolean;
   partner: { workspaceId: string; workspaceName: string | null };
 }
 
@@ -90,8 +93,8 @@ export async function listOfferedTeams(store: ReadStore, workspaceId: string): P
   const offered: [string, OfferedTeamView][] = [];
   for (const [partnerId, workspaceName] of partners)
     for await (const t of store.stream<TeamDoc>(TEAMS, { where: { workspaceId: partnerId }, sort: { field: 'sortName', direction: 'asc' } }))
-      if (t.shared)
-        offered.push([t.sortName, { teamId: t.teamId, name: t.name, memberCount: t.memberCount, visible: chosen.has(t.teamId), partner: { workspaceId: partnerId, workspaceName } }]);
+      if (t.shared || chosen.has(t.teamId))
+        offered.push([t.sortName, { teamId: t.teamId, name: t.name, memberCount: t.memberCount, visible: chosen.has(t.teamId), shared: t.shared === true, partner: { workspaceId: partnerId, workspaceName } }]);
   return byName(offered);
 }
 
