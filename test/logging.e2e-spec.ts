@@ -1,4 +1,5 @@
 // Structured logs of the real app over HTTP: the log lines are captured through startApp's log destination.
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,6 +241,20 @@ describe('structured logs (JSON lines through pino)', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('a TCP frame that is no message is one warning line without a stack, not an error per frame (probe 30)', async () => {
+    const before = logs.lines.length;
+    const socket = connect(running.tcpPort, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('12#{"not json"}');
+    await closed;
+    const deadline = Date.now() + 2000;
+    while (logs.lines.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const lines = logs.lines.slice(before).map((l) => JSON.parse(l) as Line & { err?: unknown });
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringContaining('tcp frame refused') })]);
+    expect(lines[0]!.err).toBeUndefined();
   });
 
   it("Nest's own lines (buffered during start, then startup and route mapping) go through pino", () => {

@@ -96,6 +96,21 @@ export class ProblemTcpServer extends ServerTCP {
     return super.handleMessage(socket, rawMessage);
   }
 
+  /**
+   * A client's frame that cannot be read (not JSON, a corrupt length): Nest closes the connection and logged an error
+   * with a stack for each, so any local client could fill the error log (probe 30). It is the client's fault: one
+   * warning line, without the frame. Other errors are Nest's.
+   */
+  // (Nest types it a string; ServerTCP hands it an InvalidTcpDataReceptionException)
+  protected override handleError(error: string): void {
+    const thrown = error as unknown;
+    if (thrown instanceof Error && thrown.constructor.name === 'InvalidTcpDataReceptionException') {
+      this.logger.warn('tcp frame refused (not a message: malformed JSON or length); the connection is closed');
+      return;
+    }
+    super.handleError(error);
+  }
+
   /** a refusal as Nest's own error replies are: `isDisposed`, the end of the answer, which a raw client waits for */
   private reply(socket: Socket, id: string, err: object): void {
     socket.sendMessage(this.serializer.serialize({ id, status: 'error', err, isDisposed: true }));
