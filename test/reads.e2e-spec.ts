@@ -279,7 +279,7 @@ describe('the permission history over HTTP', () => {
 });
 
 describe('a read the read models have not caught up with', () => {
-  it('is 503 READ_MODEL_BEHIND after its wait, with Retry-After (probe 30)', async () => {
+  it('is 503 READ_MODEL_BEHIND after its wait, with Retry-After; a member it does not show yet too, not 404 (probe 30)', async () => {
     // no projector: an API started with ROLLCALL_PROJECTOR=external and none beside it
     const behind = await startTestApp({ ROLLCALL_PROJECTOR: 'external' });
     try {
@@ -289,6 +289,13 @@ describe('a read the read models have not caught up with', () => {
       const read = await behind.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': invited.body.position } });
       expectProblem(read, 503, 'READ_MODEL_BEHIND');
       expect(read.headers.get('retry-after')).toBe('1');
+      // a member the read models do not show yet (lagging, or being rebuilt) is no "not a member" (probe 30: 404)
+      const joined = await behind.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'joined@acme.test');
+      const one = await behind.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${joined}`, { key: o.key, actor: o.admin });
+      expectProblem(one, 503, 'READ_MODEL_BEHIND');
+      expect(one.body.detail).toContain(joined);
+      // one who is not a member is still 404
+      expectProblem(await behind.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, { key: o.key, actor: o.admin }), 404, 'NOT_A_MEMBER');
     } finally {
       await behind.stop();
     }

@@ -7,6 +7,7 @@ import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
+import { ProblemException, problem } from '../shared/problem';
 import { READ_STORE } from '../shared/tokens';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, RosterAsOf, RosterAsOfQuery, asOfInstant } from './access-as-of';
@@ -81,9 +82,13 @@ export class MemberQueriesController {
     @Param('userId', IdPipe) userId: string,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    await this.access.prepare(principal, ws, actorId, 'member', minPosition, userId);
+    const ref = await this.access.prepare(principal, ws, actorId, 'member', minPosition, userId);
     const member = await getMember(this.store, ws, userId);
-    if (!member) throw new DomainException(domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`));
+    if (!member) {
+      if (await this.access.activeMemberNow(ref, userId))
+        throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models do not show member ${userId} yet (they are catching up, or being rebuilt); retry shortly.`));
+      throw new DomainException(domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`));
+    }
     const [detail] = await this.withLiveLastSeen(ws, [toMemberDetail(member)]);
     return detail!;
   }
