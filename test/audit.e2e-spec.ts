@@ -32,6 +32,8 @@ async function checkpointCovering(position: bigint): Promise<{ note: string; siz
   for (let i = 0; i < 100; i++) {
     const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${position}`, { key: SYSTEM_KEY });
     if (proof.status === 200) return { note: proof.body.checkpoint, size: proof.body.treeSize };
+    // not signed yet: 503 AUDIT_BEHIND says when to ask again (probe 30b: it said so in words only)
+    expect({ status: proof.status, code: proof.body.code, retryAfter: proof.headers.get('retry-after') }).toEqual({ status: 503, code: 'AUDIT_BEHIND', retryAfter: '1' });
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no checkpoint covers position ${position}`);

@@ -144,9 +144,10 @@ export const storageFault = (error: unknown): string | undefined => {
 
 /**
  * When to try again, for the refusals that say "retry" (RFC 9110 Retry-After; probe 30: the 503s said it in words
- * only): the read models catch up within a second or so; a store that cannot write needs its operator.
+ * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
+ * write needs its operator.
  */
-const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
+const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
 
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()
