@@ -211,6 +211,26 @@ describe('rule 13: a heartbeat decided before its member was revoked or deleted 
     expect(s.a.decidedAgain()).toBeLessThanOrEqual(beats.length);
   });
 
+  it("a member's status changes are not refused while another replica writes to the workspace without a pause (probe 30b: 0.2-1 % were 409)", async () => {
+    const s = await orgAdminOutsideW();
+    let writing = true;
+    let writes = 0;
+    // replica B: access changes to another member, back to back, for as long as A's status changes run
+    const other = await s.b.accept.execute(
+      new AcceptInvitationCommand(ctx('invitee'), new URL((await s.b.invite.execute(new InviteMemberCommand(s.w, ctx(s.creator), { email: `busy${round}@acme.test` }))).inviteUrl).searchParams.get('token')!),
+    );
+    const burst = (async () => {
+      for (let i = 0; writing; i++, writes++) await s.b.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), other.userId as string, { roles: [i % 2 ? 'manager' : 'agent'] }));
+    })();
+    const refused: string[] = [];
+    for (let i = 0; i < 150; i++)
+      await s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), i % 2 ? 'online' : 'away')).catch((e: { code?: string; error?: { code?: string } }) => refused.push(String(e.error?.code ?? e.code ?? e)));
+    writing = false;
+    await burst;
+    expect(writes).toBeGreaterThan(50);
+    expect(refused).toEqual([]);
+  }, 120_000);
+
   it('a heartbeat is sent back by another replica\'s write to the workspace, and decided again', async () => {
     const s = await orgAdminOutsideW();
     s.before.run = () => s.b.access.execute(new ChangeAccessCommand(s.w, ctx(s.creator), s.member, { roles: ['manager'] }));
