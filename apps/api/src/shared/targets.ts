@@ -213,10 +213,11 @@ export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<Pr
  * A member's own presence transition (a heartbeat that changes their status), decided on their membership: the
  * presence stream is appended to, and the workspace's stream checked at the revision loaded (the command passes
  * `checkLoaded`). A heartbeat decided before the member's revoke or deletion committed elsewhere was appended after
- * it (README's known gaps until session 30); now it is sent back, decided again and refused. Once sent back, it takes
- * the workspace's turn, so that this process's own writes to the workspace do not send it back again; not before:
- * transitions of one workspace would decide one at a time (`afterConflict`). A heartbeat that changes nothing appends
- * nothing and checks nothing (the cached path in HeartbeatHandler): only transitions pay this.
+ * it (README's known gaps until session 30); now it is sent back, decided again and refused (but when it runs out
+ * of attempts against another replica's writes: HeartbeatHandler then appends it without the check). Once sent back,
+ * it takes the workspace's turn, so that this process's own writes to the workspace do not send it back again; not
+ * before: transitions of one workspace would decide one at a time (`afterConflict`). A heartbeat that changes nothing
+ * appends nothing and checks nothing (the cached path in HeartbeatHandler): only transitions pay this.
  */
 export const ownPresence = (ref: WorkspaceRef, userId: string): Target<PresenceContext> => ({
   lock: presenceStream(ref.workspaceId, userId),
