@@ -201,13 +201,18 @@ export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<Pr
   // not loaded yet: making a member offline rests on the workspace alone)
   ...orgAdminTurn(ref, actedBy && { actorId: actedBy.actorId, decide: (c: WorkspaceContext) => actedBy.decide({ ...c, presence: initialPresenceState() }) }, states),
   load: async (loading) => {
-    const { org, ws, context } = await loadWorkspace(loading, ref);
-    const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
-    const decided = { ...context, presence: own.state };
+    const { org, ws, own, context } = await loadPresence(loading, ref, userId);
     // the presence stream first: parts route to streams[0] by default
-    return { context: decided, streams: actedBy ? [...checkingOrgAdmin(decided, actedBy, own, org), ws] : [own] };
+    return { context, streams: actedBy ? [...checkingOrgAdmin(context, actedBy, own, org), ws] : [own] };
   },
 });
+
+/** the workspace's context with `userId`'s presence state in it, and the streams it was loaded from */
+async function loadPresence(loading: StreamStates, ref: WorkspaceRef, userId: string) {
+  const { org, ws, context } = await loadWorkspace(loading, ref);
+  const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+  return { org, ws, own, context: { ...context, presence: own.state } satisfies PresenceContext };
+}
 
 /**
  * A member's own presence transition (a heartbeat that changes their status), decided on their membership: the
@@ -223,10 +228,9 @@ export const ownPresence = (ref: WorkspaceRef, userId: string): Target<PresenceC
   lock: presenceStream(ref.workspaceId, userId),
   outerTurn: { stream: workspaceStream(ref.workspaceId), writes: false, afterConflict: true },
   load: async (loading) => {
-    const { ws, context } = await loadWorkspace(loading, ref);
-    const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+    const { ws, own, context } = await loadPresence(loading, ref, userId);
     // the presence stream first: parts route to streams[0] by default
-    return { context: { ...context, presence: own.state }, streams: [own, ws] };
+    return { context, streams: [own, ws] };
   },
 });
 
