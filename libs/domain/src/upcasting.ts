@@ -34,7 +34,7 @@ export const WORKSPACE_EVENT_TYPES = [
   ...TEAM_EVENT_TYPES,
 ] as const;
 /** one presence stream per user and workspace (docs/rules.md#presence-details) */
-export const PRESENCE_EVENT_TYPES = ['PresenceChanged'] as const;
+export const PRESENCE_EVENT_TYPES = ['PresenceChanged', 'MembershipEnded'] as const;
 export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES, ...MAIL_EVENT_TYPES];
 
 const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {

@@ -1,9 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type Restrictions, type WorkspaceContext, type WorkspaceEvent, decideWorkspace, grantWarnings, modelOf } from '@rollcall/domain';
+import { type Restrictions, type WorkspaceContext, type WorkspaceEvent, activeMember, decideWorkspace, grantWarnings, modelOf, withMembershipsEnded } from '@rollcall/domain';
 import type { CommandContext } from '../shared/command-context';
 import { StreamHandler } from '../shared/stream-handler';
-import { type WorkspaceRef, workspace } from '../shared/targets';
+import { workspaceStream } from '../shared/stream-states';
+import { type WorkspaceRef, endingMembership, membershipEndedStream, workspace } from '../shared/targets';
 
 export class ChangeAccessCommand {
   constructor(
@@ -57,7 +58,13 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
         { type: 'RevokeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...(reassignContactsTo !== undefined && { reassignContactsTo }) },
         c,
       );
-    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
+    // with MembershipEnded on the member's presence stream, in the same commit: a status change of theirs decided
+    // before the revoke is sent back by it (docs/rules.md#presence-details)
+    const ending = (c: WorkspaceContext) => withMembershipsEnded(decide(c), (_, id) => activeMember(c, id) !== undefined);
+    const done = await this.streams.handle(endingMembership(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, ending, {
+      checkLoaded: true,
+      route: (e) => membershipEndedStream(e) ?? workspaceStream(ref.workspaceId),
+    });
     // the member's team removals come first in the decision (docs/adr/0009)
     const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;
     return { userId, contacts: revoked.data.contacts, position: done.position };

@@ -28,10 +28,11 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
 
 /**
  * The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction, user
- * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts), and every
- * change of access, after which the open streams of the workspace check their reader's authority again.
+ * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts), every
+ * change of access, after which the open streams of the workspace check their reader's authority again, and the
+ * MembershipEnded markers, only so that the states know their presence stream moved (`observed`).
  */
-const FOLLOWED = ['PresenceChanged', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', ...ACCESS_CHANGES];
+const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>

@@ -1,7 +1,8 @@
-// Rule 13: what checking the workspace's stream (`ownPresence`, session 30) costs heartbeats, with a store whose turns
-// last until the commit (KurrentDB: no APPEND_AFTER; emulated here by taking the precondition out of every append) and
-// a round trip per append (APPEND_MS). The review of session 30 wrote these against the workspace's turn taken at once:
-// status changes followed one another a commit apart, and workspace commands waited behind them.
+// Rule 13: what status changes cost with a store whose turns last until the commit (KurrentDB: no APPEND_AFTER;
+// emulated here by taking the precondition out of every append) and a round trip per append (APPEND_MS). The review of
+// session 30 wrote these against the workspace's turn a status change then took (it checked the workspace's stream):
+// status changes followed one another a commit apart, and workspace commands waited behind them. Since session 31 a
+// status change takes no workspace turn (MembershipEnded orders it after an ending: targets.ts `presence`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -12,10 +12,9 @@ import {
   presenceStream,
 } from '@rollcall/domain';
 import { type CommandContext, newCommandContext } from '../shared/command-context';
-import { ConcurrencyExhaustedError } from '../shared/command-errors';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
-import { type WorkspaceRef, ownPresence, presence } from '../shared/targets';
+import { type WorkspaceRef, presence } from '../shared/targets';
 import { LEASE_STORE, type Lease, type LeaseStore } from './leases';
 
 export interface PresenceOptions {
@@ -76,15 +75,9 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
     }
     await this.leases.persist(lease);
     const decide = (c: PresenceContext) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c);
-    // decided on the member's membership, checked in the commit (a revoke or deletion committed meanwhile sends it
-    // back), unless another replica writes to the workspace without a pause: then every attempt meets one of its
-    // writes (probe 30b: 0.2-1 % of status changes were 409 in a burst into the workspace; in-process, half of them),
-    // and the last decision, on the latest state, is appended on the presence stream's revision alone: what a revoke
-    // in those last milliseconds leaves is what it left before session 30 (the feed then makes the member offline)
-    const done = await this.streams.handle(ownPresence(ref, userId), ctx, decide, { checkLoaded: true }).catch((error: unknown) => {
-      if (!(error instanceof ConcurrencyExhaustedError)) throw error;
-      return this.streams.handle(presence(ref, userId), ctx, decide);
-    });
+    // decided on the member's membership and appended at the presence stream's revision: a revoke or deletion
+    // committed meanwhile wrote MembershipEnded there and sends it back, to be refused (targets.ts `presence`)
+    const done = await this.streams.handle(presence(ref, userId), ctx, decide);
     const event = done.events[0] as PresenceChanged | undefined;
     if (!event) return { ...answer, previous: status, changed: false };
     return { ...answer, previous: event.data.previous, changed: true, position: done.position };

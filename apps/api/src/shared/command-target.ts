@@ -9,21 +9,9 @@ export interface Target<C> {
   /**
    * A stream besides the lock's that the command appends to (`writes`) or checks, whose turn is taken first
    * (StreamHandler.inOuterTurn): the organization's, for a workspace's command (an acceptance writes it, an
-   * invitation checks it); the workspace's, for a member's own presence transition (it checks their membership).
-   * Always the wider stream, so that turns are taken in one order (keyed-mutex.ts).
+   * invitation checks it). Always the wider stream, so that turns are taken in one order (keyed-mutex.ts).
    */
-  outerTurn?: {
-    stream: string;
-    writes: boolean;
-    /**
-     * only once sent back (a command that checks it, pipelined): the first attempt runs in its own lock's turn alone,
-     * as most meet no write of the outer stream; the next ones take the outer stream's turn too, and so are not sent
-     * back by this process's writes again. For a presence transition, whose first attempts must not wait for one
-     * another (10,000 members' first heartbeats in one workspace took 2.5× as long in the workspace's turn). With
-     * turns that last until the commit (no pipelining), not taken at all.
-     */
-    afterConflict?: boolean;
-  };
+  outerTurn?: { stream: string; writes: boolean };
   load(states: StreamStates): Promise<{ context: C; streams: Loaded<unknown>[] }>;
 }
 

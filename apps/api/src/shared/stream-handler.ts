@@ -124,14 +124,9 @@ export class StreamHandler {
     const run = () => (this.pipelining ? this.pipelined(target, ctx, decide, options) : this.turns.run(target.lock, () => this.inTurn(target, ctx, decide, options)));
     const outer = target.outerTurn;
     if (outer === undefined) return run();
-    // turns that last until the commit (a store without APPEND_AFTER: KurrentDB): an outer turn taken only after a
-    // conflict is not taken at all (its attempts are in one turn of the lock: the outer one would be held across all
-    // of them, commits included; presence transitions then followed one another a commit apart: review of session 30)
-    if (outer.afterConflict === true && !this.pipelining) return run();
     if (outer.writes || !this.pipelining) return this.inOuterTurn(outer.stream, run);
-    // one that only checks the outer stream holds its turn for each attempt's decision and send (or, `afterConflict`,
-    // for each attempt after the first)
-    return this.pipelined(target, ctx, decide, options, outer.stream, outer.afterConflict === true);
+    // one that only checks the outer stream holds its turn for each attempt's decision and send
+    return this.pipelined(target, ctx, decide, options, outer.stream);
   }
 
   private decidedAgain(lock: string, attempt: number): void {
@@ -220,8 +215,6 @@ export class StreamHandler {
     options: HandleOptions<E>,
     /** the outer stream (Target.outerTurn) of a command that checks it: its turn is held while each attempt decides and sends */
     checkedOuter?: string,
-    /** its turn is taken only once the command was sent back (Target.outerTurn.afterConflict) */
-    outerAfterConflict = false,
   ): Promise<Written<C, E>> {
     // as in inTurn: the last attempt, and the last that may decide
     let [last, decisions] = [ATTEMPTS, ATTEMPTS];
@@ -235,8 +228,7 @@ export class StreamHandler {
             return held.length === 0 ? tip() : this.settledIn(held).then(tip);
           }),
         );
-      const inOuter = checkedOuter !== undefined && !(outerAfterConflict && attempt === 1);
-      const turn = inOuter ? await this.inOuterTurn(checkedOuter, decideAndSend) : await decideAndSend();
+      const turn = checkedOuter === undefined ? await decideAndSend() : await this.inOuterTurn(checkedOuter, decideAndSend);
       if ('answer' in turn) {
         if ((await Promise.all(turn.after)).every(Boolean)) return turn.answer();
       } else if ('again' in turn) {

@@ -1,9 +1,11 @@
 import {
+  type DomainEvent,
   type OrganizationState,
   type PresenceContext,
   type PresenceState,
   type WorkspaceContext,
   type WorkspaceState,
+  activeMember,
   domainError,
   evolvePresence,
   initialPresenceState,
@@ -168,7 +170,11 @@ export const organizationAlone = (organizationId: string): Target<OrganizationWi
  */
 const WORKSPACE_LOADS_AT_ONCE = 16;
 
-export const organizationWide = (organizationId: string): Target<OrganizationWide> => ({
+/**
+ * The organization and every workspace. With `endingMembershipsOf` (deleting a user), their presence stream in each
+ * workspace where they are an active member too, for the decision's MembershipEnded markers (as `endingMembership`).
+ */
+export const organizationWide = (organizationId: string, endingMembershipsOf?: string): Target<OrganizationWide> => ({
   lock: organizationStream(organizationId),
   load: async (states) => {
     const org = await states.organization(organizationId);
@@ -176,7 +182,12 @@ export const organizationWide = (organizationId: string): Target<OrganizationWid
     const loaded: Loaded<WorkspaceState>[] = [];
     for (let i = 0; i < ids.length; i += WORKSPACE_LOADS_AT_ONCE)
       for (const ws of await Promise.all(ids.slice(i, i + WORKSPACE_LOADS_AT_ONCE).map((id) => states.workspace(org.state, id)))) if (ws) loaded.push(ws);
-    return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded] };
+    const userId = endingMembershipsOf;
+    const active = userId === undefined ? [] : loaded.filter((ws) => activeMember({ org: org.state, ws: ws.state }, userId));
+    const presences: Loaded<unknown>[] = [];
+    for (let i = 0; i < active.length; i += WORKSPACE_LOADS_AT_ONCE)
+      presences.push(...(await Promise.all(active.slice(i, i + WORKSPACE_LOADS_AT_ONCE).map((ws) => states.single(presenceStream(ws.state.info.workspaceId, userId!), PRESENCE_STREAM)))));
+    return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded, ...presences] };
   },
 });
 
@@ -189,7 +200,11 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
 /**
  * One user's presence stream in a workspace, decided over the workspace (membership, authority: loaded fresh) and
  * the presence state. Only the presence stream is appended to, at its expected revision: two replicas deciding the
- * same timeout append it once (docs/rules.md#presence-details). With `actedBy` (someone making a member offline),
+ * same timeout append it once (docs/rules.md#presence-details). A member's own status change is decided on their
+ * membership, and this revision orders it after its end: the revoke or deletion that ends it writes MembershipEnded
+ * on this stream in its own commit (`endingMembership`), so a heartbeat decided before it is sent back, decided
+ * again and refused — and no other write to the workspace sends it back (probe 30b: a workspace-revision check met
+ * another replica's writes at every attempt). With `actedBy` (someone making a member offline),
  * the decision rests on the actor's authority: the workspace's stream is checked at the revision loaded (a manager
  * revoked or demoted meanwhile on another replica was appended after it: review of session 30), and the
  * organization's too when it rests on their being an org admin.
@@ -214,25 +229,26 @@ async function loadPresence(loading: StreamStates, ref: WorkspaceRef, userId: st
   return { org, ws, own, context: { ...context, presence: own.state } satisfies PresenceContext };
 }
 
+/** The stream a MembershipEnded goes to (its member's presence stream), else undefined: for commands' `route`. */
+export const membershipEndedStream = (event: DomainEvent): string | undefined =>
+  event.type === 'MembershipEnded' ? presenceStream(event.data.workspaceId, event.data.userId) : undefined;
+
 /**
- * A member's own presence transition (a heartbeat that changes their status), decided on their membership: the
- * presence stream is appended to, and the workspace's stream checked at the revision loaded (the command passes
- * `checkLoaded`). A heartbeat decided before the member's revoke or deletion committed elsewhere was appended after
- * it (README's known gaps until session 30); now it is sent back, decided again and refused (but when it runs out
- * of attempts against another replica's writes: HeartbeatHandler then appends it without the check). Once sent back,
- * it takes the workspace's turn, so that this process's own writes to the workspace do not send it back again; not
- * before: transitions of one workspace would decide one at a time (`afterConflict`). A heartbeat that changes nothing
- * appends nothing and checks nothing (the cached path in HeartbeatHandler): only transitions pay this.
+ * `workspace`, for a command that ends `userId`'s membership (a revoke): their presence stream is loaded too, while
+ * they are an active member, for the decision's MembershipEnded (withMembershipsEnded; route it with
+ * `membershipEndedStream`).
  */
-export const ownPresence = (ref: WorkspaceRef, userId: string): Target<PresenceContext> => ({
-  lock: presenceStream(ref.workspaceId, userId),
-  outerTurn: { stream: workspaceStream(ref.workspaceId), writes: false, afterConflict: true },
-  load: async (loading) => {
-    const { ws, own, context } = await loadPresence(loading, ref, userId);
-    // the presence stream first: parts route to streams[0] by default
-    return { context, streams: [own, ws] };
-  },
-});
+export const endingMembership = (ref: WorkspaceRef, userId: string, actedBy: ActedBy<WorkspaceContext>, states: StreamStates): Target<WorkspaceContext> => {
+  const target = workspace(ref, actedBy, states);
+  return {
+    ...target,
+    load: async (loading) => {
+      const { context, streams } = await target.load(loading);
+      if (!activeMember(context, userId)) return { context, streams };
+      return { context, streams: [...streams, await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM)] };
+    },
+  };
+};
 
 /** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
 export async function resolveWorkspace(states: StreamStates, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {

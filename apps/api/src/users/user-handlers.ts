@@ -5,6 +5,7 @@ import {
   type ProfileChanges,
   type UserProfileUpdated,
   type WorkspaceState,
+  activeMember,
   addressesErasedWith,
   addressesSealedShared,
   decideDeleteUser,
@@ -12,6 +13,7 @@ import {
   isOrganizationEvent,
   emailKey,
   normalizeEmail,
+  withMembershipsEnded,
 } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
@@ -25,7 +27,7 @@ import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { organizationAlone, organizationWide } from '../shared/targets';
+import { membershipEndedStream, organizationAlone, organizationWide } from '../shared/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { AnswerStorage } from '../shared/write-pipeline';
 
@@ -180,7 +182,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
   async execute({ organizationId, ctx, userId }: DeleteUserCommand) {
     let subjects: string[] = [];
     const done = await this.streams.handle(
-      organizationWide(organizationId),
+      // their presence streams too: the decision ends their memberships (MembershipEnded, as a revoke)
+      organizationWide(organizationId, userId),
       ctx,
       (c) => {
         const user = c.org.users.get(userId);
@@ -190,10 +193,12 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         const sharedEmails = [...addressesSealedShared(c.workspaces, erased)];
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
-        return decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
+        const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
+        const active = new Set(c.workspaces.filter((ws) => activeMember({ org: c.org, ws }, userId)).map((ws) => ws.info.workspaceId));
+        return withMembershipsEnded(decided, (workspaceId) => active.has(workspaceId));
       },
       {
-        route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
+        route: (e) => membershipEndedStream(e) ?? (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
         // the embedded store forgets the keys in the deletion's own transaction (FORGET_KEYS_WITH_EVENT): an append
         // after it in the log cannot be sealed under one of them (docs/adr/0003, "Erasure and sealing race")
         metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),

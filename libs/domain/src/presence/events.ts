@@ -13,7 +13,7 @@ export const REPORTED_STATUSES: readonly ReportedStatus[] = ['online', 'away'];
 export type PresenceReason = 'heartbeat' | 'timeout' | 'forced' | 'revoked' | 'deleted';
 
 /**
- * The only presence event (docs/rules.md#presence-details): a change of status, on the user's own presence stream
+ * A presence event (docs/rules.md#presence-details): a change of status, on the user's own presence stream
  * `presence-{workspaceId}-{userId}`. Heartbeats that change nothing are not events.
  *
  * - `lastSeenAt`: the user's last heartbeat as known when the change was decided (for a timeout, the lapsed
@@ -36,7 +36,21 @@ export type PresenceChanged = Event<
   }
 >;
 
-export type PresenceEvent = PresenceChanged;
+/**
+ * A member's membership in the workspace ended (revoked, or the user deleted): written on their presence stream in
+ * the same atomic append as the AccessRevoked or UserDeletedFromWorkspace that ended it, when they were an active
+ * member. It changes no presence state (the feed's reaction to the revoke makes them offline, a PresenceChanged); it
+ * moves the stream's revision, so that a status change decided on their membership before the end, which appends to
+ * this stream at the revision it loaded, is sent back, decided again and refused (docs/rules.md#presence-details,
+ * docs/adr/0006, "Session 31"). It never meets writes to the workspace that do not end this membership. No personal
+ * data (pseudonymous ids only).
+ */
+export type MembershipEnded = Event<
+  'MembershipEnded',
+  { workspaceId: string; organizationId: string; userId: string; reason: 'revoked' | 'deleted'; endedAt: string }
+>;
+
+export type PresenceEvent = PresenceChanged | MembershipEnded;
 
 /** One stream per user and workspace: presence never contends with membership changes (docs/adr/0006). */
 export const presenceStream = (workspaceId: string, userId: string): string => `presence-${workspaceId}-${userId}`;

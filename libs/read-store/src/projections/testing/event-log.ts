@@ -12,8 +12,10 @@ import {
   type PresenceState,
   type TeamCommand,
   type WorkspaceCommand,
+  type WorkspaceEvent,
   type WorkspaceState,
   SYSTEM_ACTOR,
+  activeMember,
   addSeconds,
   addressesErasedWith,
   decideDeleteUser,
@@ -30,6 +32,7 @@ import {
   presenceStream,
   initialWorkspaceState,
   toStored,
+  withMembershipsEnded,
 } from '@rollcall/domain';
 import type { NewEvent, RecordedEvent } from '@rollcall/event-store';
 
@@ -111,11 +114,15 @@ export class EventLog {
   workspace(command: WorkspaceCommand): Decision<DomainEvent> {
     const ws = this.workspaces.get(command.workspaceId);
     if (!ws) throw new Error(`unknown workspace ${command.workspaceId}`);
-    const decision = decideWorkspace(command, { org: this.org(ws.organizationId), ws: ws.state });
+    const context = { org: this.org(ws.organizationId), ws: ws.state };
+    // a revoke writes MembershipEnded on the member's presence stream too, in the same append (docs/rules.md#presence-details)
+    const decision = withMembershipsEnded(decideWorkspace(command, context), (_, userId) => activeMember(context, userId) !== undefined);
     if (decision.ok) {
-      for (const e of decision.events) evolveWorkspace(ws.state, e);
+      const own = decision.events.filter((e) => e.type !== 'MembershipEnded');
+      for (const e of own) evolveWorkspace(ws.state, e as WorkspaceEvent);
       const actorId = 'actorId' in command ? command.actorId : command.newUserId;
-      this.record(`workspace-${command.workspaceId}`, decision.events, actorId);
+      this.recordMembershipsEnded(decision.events, actorId);
+      this.record(`workspace-${command.workspaceId}`, own, actorId);
     }
     return decision;
   }
@@ -179,11 +186,15 @@ export class EventLog {
   deleteUser(organizationId: string, actorId: string, userId: string): Decision<DomainEvent> {
     const org = this.org(organizationId);
     const workspaces = [...this.workspaces.values()].filter((w) => w.organizationId === organizationId).map((w) => w.state);
-    const decision = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId, now: this.now, userId }, { org, workspaces });
+    const active = new Set(workspaces.filter((ws) => activeMember({ org, ws }, userId)).map((ws) => ws.info.workspaceId));
+    const decision = withMembershipsEnded(decideDeleteUser({ type: 'DeleteUser', organizationId, actorId, now: this.now, userId }, { org, workspaces }), (workspaceId) => active.has(workspaceId));
     if (decision.ok) {
-      // as the API appends them: the workspaces' events, then UserDeleted, in one atomic append
+      // as the API appends them: the workspaces' events (and the presence streams' MembershipEnded), then UserDeleted,
+      // in one atomic append
       for (const e of decision.events) {
-        if (e.type === 'UserDeleted') {
+        if (e.type === 'MembershipEnded') {
+          this.recordMembershipsEnded([e], actorId);
+        } else if (e.type === 'UserDeleted') {
           // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
           const erased = addressesErasedWith(org, workspaces, userId);
           const erasedSubjects = deletionSubjects(userId, organizationId, erased, addressesSealedShared(workspaces, erased)).map(subjectId);
@@ -196,6 +207,11 @@ export class EventLog {
       }
     }
     return decision;
+  }
+
+  /** the MembershipEnded markers among a decision's events, each on its member's presence stream */
+  private recordMembershipsEnded(events: DomainEvent[], actorId: string): void {
+    for (const e of events) if (e.type === 'MembershipEnded') this.record(presenceStream(e.data.workspaceId, e.data.userId), [e], actorId);
   }
 
   /** appends one decision's events with metadata, as the command side stores them */
