@@ -40,6 +40,10 @@ async function buildWorld(n: number, position: () => bigint): Promise<FuzzWorld>
   const teams = [];
   for (const name of ['Night', 'Day']) teams.push((await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { key: o.key, actor: o.admin, body: { name } })).body.teamId);
   const other = await app.api.organization();
+  // read once the read models show the world, as a console reads after its writes (X-Min-Position): a member made just
+  // now that they do not show yet is 503 READ_MODEL_BEHIND (the decision state holds them: ReadAccess.activeMemberNow)
+  const shown = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?limit=1`, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(await events.headPosition()) } });
+  expect(shown.status).toBe(200);
   return {
     key: o.key,
     otherKey: other.key,
