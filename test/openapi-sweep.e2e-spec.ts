@@ -121,11 +121,11 @@ describe('the documented examples', () => {
     expect([changed.status, access]).toEqual([200, access]);
   });
 
-  it('every answer declares X-Request-Id, and a write\'s success X-Position and Idempotency-Replayed (the headers it sends)', async () => {
+  it('every answer declares X-Request-Id, a write\'s success X-Position and Idempotency-Replayed, a 503 Retry-After (the headers it sends; probe 31)', async () => {
     const missing: string[] = [];
     for (const { method, path, operation } of operations())
       for (const [status, response] of Object.entries((operation as { responses: Record<string, { headers?: Record<string, unknown> }> }).responses)) {
-        const wanted = ['X-Request-Id', ...(status.startsWith('2') && method !== 'GET' ? ['X-Position', 'Idempotency-Replayed'] : [])];
+        const wanted = ['X-Request-Id', ...(status.startsWith('2') && method !== 'GET' ? ['X-Position', 'Idempotency-Replayed'] : []), ...(status === '503' ? ['Retry-After'] : [])];
         for (const header of wanted) if (!response.headers?.[header]) missing.push(`${method} ${path} ${status}: ${header}`);
       }
     expect(missing).toEqual([]);

@@ -2249,6 +2249,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2446,6 +2448,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -2648,6 +2652,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3030,6 +3036,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3224,6 +3232,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3401,6 +3411,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3749,6 +3761,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3907,6 +3921,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4105,6 +4121,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4299,6 +4317,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4497,6 +4517,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4691,6 +4713,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4885,6 +4909,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5046,6 +5072,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5229,6 +5257,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5413,6 +5443,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5730,6 +5762,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5887,6 +5921,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6084,6 +6120,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6278,6 +6316,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6476,6 +6516,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6671,6 +6713,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6866,6 +6910,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7064,6 +7110,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7262,6 +7310,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7420,6 +7470,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7577,6 +7629,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7772,6 +7826,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7964,6 +8020,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8184,6 +8242,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8338,6 +8398,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8492,6 +8554,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8594,6 +8658,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8791,6 +8857,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8985,6 +9053,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9446,6 +9516,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {

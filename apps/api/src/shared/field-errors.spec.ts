@@ -28,6 +28,6 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   expect(access({ roles: null })).toEqual([{ field: 'roles', message: 'must be a list of role names, e.g. ["agent"]' }]);
   expect(access({ grants: {} })).toEqual([{ field: 'grants', message: 'must be a list of permission names, e.g. ["reporting"]' }]);
   const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
-  expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be shorter than or equal to 2048 characters' }]);
+  expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be at most 2048 characters' }]);
   expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
 });

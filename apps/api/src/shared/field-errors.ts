@@ -11,9 +11,18 @@ const MATCHES_DEFAULT = / must match \/.*\/\w* regular expression$/;
 /** the ids of paths and payloads (shared/dtos.ts ID_PATTERN), as the HTTP path parameters name them (path-params.ts) */
 export const ID_REGEX = String(/^[\w.:@-]{1,128}$/);
 
-/** `@Matches` without a message of its own: an id "must be a valid id", anything else "is not in the expected format" (probe 16) */
-const readable = (name: string, message: string): string =>
-  name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
+/** class-validator's default sentence of `@MaxLength` */
+const MAX_LENGTH_DEFAULT = /must be shorter than or equal to (\d+) characters$/;
+
+/**
+ * `@Matches` without a message of its own: an id "must be a valid id", anything else "is not in the expected format"
+ * (probe 16); `@MaxLength`'s in the domain's words, "must be at most N characters" (probe 31: the same limit answered in
+ * two wordings, as the DTO or the domain refused it)
+ */
+const readable = (name: string, message: string): string => {
+  if (name === 'maxLength') return message.replace(MAX_LENGTH_DEFAULT, 'must be at most $1 characters');
+  return name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
+};
 
 /** every field at fault (nested ones as `a.b`), with what is wrong with it */
 export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[] =>

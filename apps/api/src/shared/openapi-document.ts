@@ -1,12 +1,22 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PUBLIC_EXTENSION, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME } from './openapi';
+import { RETRY_AFTER_SECONDS } from './problem';
 
 type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown> }>; [PUBLIC_EXTENSION]?: boolean };
 
 /** Headers every answer carries (logging.ts), and those of a write's success (write-pipeline.ts). */
 const ANSWER_HEADERS = {
   'X-Request-Id': { description: "the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended", schema: { type: 'string' } },
+};
+/** the 503s that say when to retry (ProblemFilter; probe 31: sent, and documented nowhere) */
+const RETRY_HEADERS = {
+  'Retry-After': {
+    description: `seconds to wait before trying again: ${Object.entries(RETRY_AFTER_SECONDS)
+      .map(([code, seconds]) => `${seconds} for ${code}`)
+      .join(', ')}`,
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
 };
 const WRITE_HEADERS = {
   'X-Position': { description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position)', schema: { type: 'string', pattern: '^[0-9]+$' } },
@@ -50,7 +60,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (!operation || typeof operation !== 'object') continue;
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const write = status.startsWith('2') && ['post', 'put', 'patch', 'delete'].includes(method);
-        response.headers = { ...ANSWER_HEADERS, ...(write && WRITE_HEADERS), ...response.headers };
+        response.headers = { ...ANSWER_HEADERS, ...(write && WRITE_HEADERS), ...(status === '503' && RETRY_HEADERS), ...response.headers };
       }
       // PublicOperation(): no API key, stated as OpenAPI's empty requirement list
       if (operation[PUBLIC_EXTENSION]) {

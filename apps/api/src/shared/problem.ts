@@ -147,7 +147,7 @@ export const storageFault = (error: unknown): string | undefined => {
  * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
  * write needs its operator.
  */
-const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
+export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
 
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()

@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from './events';
-import { checkEmail, normalizeEmail } from './validation';
+import { checkEmail, checkText, normalizeEmail } from './validation';
 import { decideOrganization } from '../organization/decider';
 import { initialOrganizationState } from '../organization/state';
 import { ADMIN, HOURS_48, ORG, Scenario, T0, by, expectError, expectEvents } from '../testing/fixture';
@@ -192,5 +192,14 @@ describe('rule 6: the email rule answers the same when asked again (its latest a
       // more addresses than the memory keeps: answers stay right after it is dropped
       for (let i = 0; i < 600; i++) expect(normalizeEmail(`User${i}@Example.COM`)).toBe(`user${i}@example.com`);
     }
+  });
+});
+
+describe('names people type: their length is counted in characters (probe 31)', () => {
+  it('rule 6: a name of 200 characters outside the BMP (two UTF-16 units each) is accepted; of 201, refused as "at most 200 characters"', () => {
+    expect(checkText('displayName', '𠮷'.repeat(200), 200)).toBeUndefined();
+    expect(checkText('displayName', '😀'.repeat(150), 200)).toBeUndefined();
+    expect(checkText('displayName', '𠮷'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
+    expect(checkText('displayName', 'a'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
   });
 });

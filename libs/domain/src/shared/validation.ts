@@ -160,7 +160,9 @@ export const checkText = (field: string, raw: unknown, max: number, allowEmpty =
   if (typeof raw !== 'string') return { field, message: 'must be text' };
   const trimmed = raw.trim();
   if (!allowEmpty && trimmed.length === 0) return { field, message: 'must not be empty' };
-  if (trimmed.length > max) return { field, message: `must be at most ${max} characters` };
+  // characters (code points), as the DTOs' MaxLength and the team names count them: a character outside the BMP is two
+  // UTF-16 units, and 150 of them were refused as "more than 200 characters" (probe 31)
+  if (trimmed.length > max && [...trimmed].length > max) return { field, message: `must be at most ${max} characters` };
   const problem = nameProblem(trimmed);
   return problem ? { field, message: problem } : undefined;
 };
