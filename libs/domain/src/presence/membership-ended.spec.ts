@@ -27,7 +27,7 @@ describe('rule 13: the end of a membership is written on the member\'s presence 
     const s = team();
     const refused = s.when({ type: 'RevokeAccess', ...by(s, 'agent'), userId: 'boss' });
     expect(withMembershipsEnded(refused, () => true)).toEqual(refused);
-    const change = s.when({ type: 'ChangeAccess', ...by(s, ADMIN), userId: 'agent', access: { roles: ['manager'] } });
+    const change = s.when({ type: 'ChangeAccess', ...by(s, ADMIN), userId: 'agent', roles: ['manager'] });
     expect(withMembershipsEnded(change, () => true)).toEqual(change);
   });
 });
