@@ -103,7 +103,7 @@ async function orgAdminOutsideW() {
   const shared = (await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'CreateTeam', name: 'Shared' }))).teamId;
   await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'SetTeamSharing', teamId: shared, shared: true }));
   await b.network.execute(new NetworkCommandRequest('NetworkWorkspaces', w, w2, ctx('system')));
-  return { a, b, before, org, creator, w, member, x, pending, shared };
+  return { a, b, before, org, creator, w, w2, member, x, pending, shared, n };
 }
 
 const endings = {
@@ -288,5 +288,78 @@ describe('rule 13: a manager who makes a member offline, revoked or demoted mean
     };
     await expect(s.a.offline.execute(new SetOfflineCommand(s.w, ctx(manager), s.member))).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
     expect(ended).toBe(true);
+  });
+});
+
+// Review of session 31: what the marker does not cover. A store whose `readStream` of one stream runs a write first
+// (another replica's commit, or this process's own load of another stream) stands for the time between two loads.
+function readHooked(eventStore: EventStore, hooks: Map<string, () => Promise<unknown>>): EventStore {
+  return new Proxy(eventStore, {
+    get: (target, name) =>
+      name === 'readStream'
+        ? (stream: string, ...rest: unknown[]) => {
+            const hook = hooks.get(stream);
+            const read = () => (target.readStream as (...a: unknown[]) => AsyncIterable<unknown>).call(target, stream, ...rest);
+            if (!hook) return read();
+            hooks.delete(stream);
+            return (async function* () {
+              await hook();
+              yield* read();
+            })();
+          }
+        : Reflect.get(target, name, target),
+  });
+}
+
+describe('review of session 31: MembershipEnded', () => {
+  const typesOn = async (stream: string) => {
+    const types: string[] = [];
+    for await (const e of store.readStream(stream)) types.push(e.type === 'PresenceChanged' ? `${e.type}:${(e.data as { status: string }).status}` : e.type);
+    return types;
+  };
+
+  // loadPresence loads the workspace, then the presence stream: an ending committed between the two reads is in the
+  // presence revision the transition is appended at (the marker), and not in the membership it was decided on
+  const memberEndings = {
+    revoked: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.revoke.execute(new RevokeAccessCommand(s.w, ctx(s.creator), s.member)),
+    deleted: (s: Awaited<ReturnType<typeof orgAdminOutsideW>>) => s.b.del.execute(new DeleteUserCommand(s.org.organizationId, ctx(s.creator), s.member)),
+  };
+  const holes = Object.keys(memberEndings).flatMap((ending) => [
+    { ending, store: 'turns until the commit (not known yet)' },
+    { ending, store: 'pipelined' },
+  ]);
+  it.each(holes)('a status change whose workspace was read before its member was $ending elsewhere, and its presence stream after, is refused ($store)', async ({ ending, store: mode }) => {
+    const s = await orgAdminOutsideW();
+    const hooks = new Map<string, () => Promise<unknown>>();
+    const c = replica(readHooked(store, hooks));
+    // an append of this replica first: it learns that the store checks APPEND_AFTER, and pipelines
+    if (mode === 'pipelined') await c.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.creator), 'online'));
+    hooks.set(presenceStream(s.w.workspaceId, s.member), () => memberEndings[ending as keyof typeof memberEndings](s));
+    const answer = await c.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), 'away')).catch((e: unknown) => e);
+    expect(hooks.size).toBe(0);
+    expect(await typesOn(presenceStream(s.w.workspaceId, s.member))).toEqual(['PresenceChanged:online', 'MembershipEnded']);
+    expect(answer).toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
+  });
+
+  // organizationWide(…, userId) loads the presence streams of the workspaces where the user is active at the load;
+  // the handler decides which memberships end (and get a marker) on the states at the decision. A workspace state
+  // this process folds meanwhile (another command's load, here a heartbeat's) may hold one more: the marker is routed
+  // to a presence stream the command did not load, and partsOf throws (a 500) where a stale state used to be a conflict
+  it('a deletion whose user joined another workspace elsewhere while it loaded their presence streams is decided again, not a 500', async () => {
+    const s = await orgAdminOutsideW();
+    const inv = await s.b.invite.execute(new InviteMemberCommand(s.w, ctx(s.creator), { email: `x${s.n}@acme.test`, roles: ['agent'] }));
+    const hooks = new Map<string, () => Promise<unknown>>();
+    const c = replica(readHooked(store, hooks));
+    let joined: unknown;
+    hooks.set(presenceStream(s.w2.workspaceId, s.x), async () => {
+      // replica B: X accepts the invitation into W; this process then loads W for another command (M's status change)
+      joined = (await s.b.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId;
+      await c.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), 'away'));
+    });
+    const deleted = await c.del.execute(new DeleteUserCommand(s.org.organizationId, ctx(s.creator), s.x)).catch((e: unknown) => e);
+    expect(hooks.size).toBe(0);
+    expect(joined).toBe(s.x);
+    expect(deleted).toMatchObject({ userId: s.x });
+    expect(await typesOn(presenceStream(s.w.workspaceId, s.x))).toEqual(['MembershipEnded']);
   });
 });

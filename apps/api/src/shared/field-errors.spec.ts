@@ -31,3 +31,15 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be at most 2048 characters' }]);
   expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
 });
+
+// Review of session 31 (probe 31 F2): "characters (code points), as the DTOs' MaxLength ... count them". class-validator's
+// MaxLength (validator's isLength) counts a surrogate pair as one, and a character followed by a variation selector
+// (U+FE0F, the emoji presentation: "❤️", "✌️", "☺️") as one too; checkText counts the selector. A name the DTO lets
+// through is refused by the domain with the same "at most 200 characters".
+it('review of session 31: the DTO and the domain count a name with emoji presentation selectors the same', async () => {
+  const { checkText } = await import('@rollcall/domain');
+  const name = '❤️'.repeat(150);
+  const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
+  expect(checkText('displayName', '❤️', 200)).toBeUndefined();
+  expect({ dto: profile({ displayName: name }), domain: checkText('displayName', name, 200) }).toEqual({ dto: [], domain: undefined });
+});

@@ -20,8 +20,9 @@ export class KeyedMutex {
    * workspaces' (`organization-…` sorts first). A deletion holds its organization (`run`) and then takes workspaces
    * (`hold`: ContendedTurns); an invitation or acceptance holds its organization (`hold`: StreamHandler's
    * inOuterTurn) and then takes its workspace (`run`); no task holds a workspace's turn and waits for an
-   * organization's. A member's presence transition sent back holds its workspace's turn, then takes its presence
-   * stream's (`presence-…`: session 30); no task holds a presence stream's turn and waits for a workspace's.
+   * organization's. A presence stream's turn (`presence-…`) is held alone: a revoke or deletion writes its
+   * MembershipEnded there without taking it (its expected revision orders them), and no presence command waits for a
+   * workspace's.
    */
   async hold(keys: Iterable<string>): Promise<() => void> {
     const releases: (() => void)[] = [];

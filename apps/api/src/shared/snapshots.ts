@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   ORGANIZATION_EVENT_TYPES,
-  PRESENCE_EVENT_TYPES,
   WORKSPACE_EVENT_TYPES,
   type OrganizationState,
   UPCASTERS,
@@ -49,8 +48,11 @@ export const SNAPSHOT_FORMAT = 5;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
-  // the types a state's stream may hold (a mail ledger's are on streams of their own: they change no state)
-  .update([...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES].join(','))
+  // the types a state's stream may hold (a mail ledger's are on streams of their own: they change no state).
+  // `PresenceChanged` was hashed with them from the start and stays, so that the hash does not move; MembershipEnded
+  // (session 31), on presence streams only, is left out: it is in no snapshot's stream, and adding it threw every
+  // snapshot away at the upgrade (every workspace loaded from the log once: review of session 31)
+  .update([...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, 'PresenceChanged'].join(','))
   // the rows' layout: their fields, and how a chunk writes and reads them (columns, access values listed once)
   .update(JSON.stringify([USER_FIELDS, MEMBER_FIELDS, INVITATION_FIELDS]))
   .update([rowsChunk, foldRows].map(String).join('\n'))

@@ -152,6 +152,14 @@ export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceCon
 export interface OrganizationWide {
   org: OrganizationState;
   workspaces: WorkspaceState[];
+  /**
+   * `organizationWide(…, userId)`: the workspaces whose presence stream of the user was loaded (they were an active
+   * member there at the load), the only ones a decision may write MembershipEnded to. Not decided again on the states
+   * at the decision: another command's load may have folded more into them meanwhile (a workspace the user joined
+   * elsewhere), and a marker routed to a stream not loaded failed the command (review of session 31); the workspace's
+   * own revision sends the deletion back then.
+   */
+  presenceLoaded?: ReadonlySet<string>;
 }
 
 /** The organization's stream alone, in the organization-wide shape (no workspaces loaded). */
@@ -187,7 +195,7 @@ export const organizationWide = (organizationId: string, endingMembershipsOf?: s
     const presences: Loaded<unknown>[] = [];
     for (let i = 0; i < active.length; i += WORKSPACE_LOADS_AT_ONCE)
       presences.push(...(await Promise.all(active.slice(i, i + WORKSPACE_LOADS_AT_ONCE).map((ws) => states.single(presenceStream(ws.state.info.workspaceId, userId!), PRESENCE_STREAM)))));
-    return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded, ...presences] };
+    return { context: { org: org.state, workspaces: loaded.map((w) => w.state), presenceLoaded: new Set(active.map((ws) => ws.state.info.workspaceId)) }, streams: [org, ...loaded, ...presences] };
   },
 });
 
@@ -222,10 +230,16 @@ export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<Pr
   },
 });
 
-/** the workspace's context with `userId`'s presence state in it, and the streams it was loaded from */
+/**
+ * The workspace's context with `userId`'s presence state in it, and the streams it was loaded from. The presence
+ * stream first: a revoke or deletion committed before its read is in the workspace read after it (reads never go back
+ * in the log: KnownHeads.saw), and one committed after it moves the revision the command appends at. Read the other
+ * way round, an ending committed between the two reads was in that revision (its MembershipEnded) and not in the
+ * membership decided on: the status change was appended after it (review of session 31).
+ */
 async function loadPresence(loading: StreamStates, ref: WorkspaceRef, userId: string) {
-  const { org, ws, context } = await loadWorkspace(loading, ref);
   const own = await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM);
+  const { org, ws, context } = await loadWorkspace(loading, ref);
   return { org, ws, own, context: { ...context, presence: own.state } satisfies PresenceContext };
 }
 

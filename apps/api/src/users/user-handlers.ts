@@ -5,7 +5,6 @@ import {
   type ProfileChanges,
   type UserProfileUpdated,
   type WorkspaceState,
-  activeMember,
   addressesErasedWith,
   addressesSealedShared,
   decideDeleteUser,
@@ -194,8 +193,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
-        const active = new Set(c.workspaces.filter((ws) => activeMember({ org: c.org, ws }, userId)).map((ws) => ws.info.workspaceId));
-        return withMembershipsEnded(decided, (workspaceId) => active.has(workspaceId));
+        // the markers go to the presence streams the load took (OrganizationWide.presenceLoaded)
+        return withMembershipsEnded(decided, (workspaceId) => c.presenceLoaded?.has(workspaceId) === true);
       },
       {
         route: (e) => membershipEndedStream(e) ?? (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),

@@ -201,5 +201,8 @@ describe('names people type: their length is counted in characters (probe 31)', 
     expect(checkText('displayName', '😀'.repeat(150), 200)).toBeUndefined();
     expect(checkText('displayName', '𠮷'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
     expect(checkText('displayName', 'a'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
+    // a variation selector is no character of its own (as the DTOs' MaxLength counts: review of session 31)
+    expect(checkText('displayName', '❤️'.repeat(200), 200)).toBeUndefined();
+    expect(checkText('displayName', '❤️'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
   });
 });

@@ -1,7 +1,7 @@
 import type { AccessModel } from '../access-model';
 import { type DomainError, type FieldError, domainError, validationFailed } from '../shared/errors';
 import { type Decision, accept, reject } from '../shared/result';
-import { cleanName, nameProblem } from '../shared/validation';
+import { characterCount, cleanName, nameProblem } from '../shared/validation';
 import { type Actor, holds, resolveActor } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
@@ -93,7 +93,7 @@ export function checkTeamName(raw: unknown): { name: string } | { error: FieldEr
   if (typeof raw !== 'string') return { error: { field: 'name', message: 'must be text' } };
   const name = cleanName(raw);
   if (name.length === 0) return { error: { field: 'name', message: 'must not be empty' } };
-  if ([...name].length > TEAM_NAME_MAX) return { error: { field: 'name', message: `must be at most ${TEAM_NAME_MAX} characters` } };
+  if (characterCount(name) > TEAM_NAME_MAX) return { error: { field: 'name', message: `must be at most ${TEAM_NAME_MAX} characters` } };
   const problem = nameProblem(name);
   if (problem) return { error: { field: 'name', message: problem } };
   return { name };
