@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -33,6 +34,17 @@ if (natsBinary || process.env.NATS_URL) {
     let url: string;
     let app: TestApp;
     let client: ClientProxy;
+    // the app's warnings and errors, one JSON line each
+    const logs = (() => {
+      const lines: Record<string, unknown>[] = [];
+      const stream = new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      });
+      return { stream, lines };
+    })();
 
     beforeAll(async () => {
       if (process.env.NATS_URL) url = process.env.NATS_URL;
@@ -45,7 +57,7 @@ if (natsBinary || process.env.NATS_URL) {
         url = `nats://127.0.0.1:${port}`;
         await new Promise((r) => setTimeout(r, 300));
       }
-      app = await startTestApp({ NATS_URL: url });
+      app = await startTestApp({ NATS_URL: url, LOG_LEVEL: 'warn' }, logs.stream);
       client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
       await client.connect();
     }, 20_000);
@@ -139,6 +151,9 @@ if (natsBinary || process.env.NATS_URL) {
         expect(JSON.stringify(http.body).length).toBeGreaterThan(max);
         const asked = await nc.request('teams.invitees', JSON.stringify({ apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, teamId: team }), { timeout: 5_000 });
         expect(JSON.parse(new TextDecoder().decode(asked.data))).toMatchObject({ isDisposed: true, err: { status: 422, code: 'ANSWER_TOO_LARGE' } });
+        // and its log line says so (probe 30b F1: it said `status: 200`, "message teams.invitees ok")
+        const logged = logs.lines.filter((l) => String(l.msg).startsWith('message teams.invitees'));
+        expect(logged.map((l) => ({ msg: l.msg, status: l.status, code: l.code }))).toEqual([{ msg: 'message teams.invitees 422 ANSWER_TOO_LARGE', status: 422, code: 'ANSWER_TOO_LARGE' }]);
       } finally {
         await nc.close();
       }

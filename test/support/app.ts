@@ -12,8 +12,8 @@ export interface TestApp extends RunningApp {
   stop(): Promise<void>;
 }
 
-/** Starts the real app (HTTP + TCP) on random ports over a fresh data dir. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** Starts the real app (HTTP + TCP) on random ports over a fresh data dir (its log lines to `logDestination`, if given). */
+export async function startTestApp(env: Record<string, string> = {}, logDestination?: Parameters<typeof startApp>[1]): Promise<TestApp> {
   const dataDir = env.ROLLCALL_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'rollcall-e2e-'));
   const config = loadConfig({
     PORT: '0',
@@ -25,7 +25,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const running = await startApp(config);
+  const running = await startApp(config, logDestination);
   return {
     ...running,
     dataDir,

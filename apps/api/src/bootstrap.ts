@@ -19,7 +19,7 @@ import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
 import { Stopping } from './health/stopping';
 import { Metrics } from './infrastructure/metrics';
-import { ProblemNatsServer } from './infrastructure/problem-nats-server';
+import { NatsAnswerLimit, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { checkJsonBody, requireUtf8Json } from './shared/json-body';
 import { answerClientErrors } from './shared/client-errors';
@@ -98,7 +98,12 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   (app.getHttpAdapter().getInstance() as Express).get('/docs/asyncapi.json', (_req, res) => void res.type('application/json').send(asyncapi));
 
   const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }];
-  if (config.natsUrl) transports.push({ strategy: new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit }) });
+  if (config.natsUrl) {
+    const nats = new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit });
+    transports.push({ strategy: nats });
+    // the transports inherit the app's configuration: this one lets everything but a NATS message through
+    app.useGlobalInterceptors(new NatsAnswerLimit(nats));
+  }
   const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
   // where the mail dispatcher's first start begins: before any transport takes a command
   await app.get(MailDispatcher).noteStart();

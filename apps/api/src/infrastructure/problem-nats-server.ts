@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { NatsContext, type NatsOptions, ServerNats } from '@nestjs/microservices';
-import { problem } from '../shared/problem';
+import { type Observable, map } from 'rxjs';
+import { ProblemException, problem } from '../shared/problem';
 import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 
 /** The fields of a NATS message this reads (Nest types it `any`). */
@@ -99,11 +101,36 @@ export class ProblemNatsServer extends ServerNats {
   }
 
   /** the connected NATS server's `max_payload`, in bytes */
-  private maxPayload(): number | undefined {
+  maxPayload(): number | undefined {
     // (Nest keeps the connection private)
     return (this as unknown as { natsClient?: { info?: { max_payload?: number } } | null }).natsClient?.info?.max_payload;
   }
 }
+
+/**
+ * Over NATS, an answer larger than the server's `max_payload` is refused inside the message's pipeline, as
+ * `422 ANSWER_TOO_LARGE`: the message's log line (nestjs-pino's hook, around the pipeline: logging-messages.ts) then
+ * says 422, where the publisher's refusal came after it had logged `status: 200` (probe 30b F1). The publisher's
+ * (getPublisher) stays, for an answer within ENVELOPE_BYTES of the limit. Registered for every transport
+ * (bootstrap.ts): anything but a NATS message passes untouched.
+ */
+export class NatsAnswerLimit implements NestInterceptor {
+  constructor(private readonly server: ProblemNatsServer) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'rpc' || !(context.switchToRpc().getContext() instanceof NatsContext)) return next.handle();
+    return next.handle().pipe(
+      map((answer: unknown) => {
+        const max = this.server.maxPayload();
+        if (max !== undefined && Buffer.byteLength(JSON.stringify(answer) ?? '') + ENVELOPE_BYTES > max) throw new ProblemException(answerTooLarge(max));
+        return answer;
+      }),
+    );
+  }
+}
+
+/** what Nest's reply adds around an answer (`{"response":…,"isDisposed":true,"id":"…"}`) */
+const ENVELOPE_BYTES = 128;
 
 const answerTooLarge = (max: number) =>
   problem(
