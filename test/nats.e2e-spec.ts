@@ -3,12 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { lastValueFrom } from 'rxjs';
 import { loadConfig } from '../apps/api/src/config';
+import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
 
 /** nats-server from Debian (`apt-get install nats-server`; CI installs it), or an external NATS_URL. */
@@ -35,16 +35,7 @@ if (natsBinary || process.env.NATS_URL) {
     let app: TestApp;
     let client: ClientProxy;
     // the app's warnings and errors, one JSON line each
-    const logs = (() => {
-      const lines: Record<string, unknown>[] = [];
-      const stream = new Writable({
-        write(chunk: Buffer | string, _encoding, done) {
-          for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-          done();
-        },
-      });
-      return { stream, lines };
-    })();
+    const logs = captureLogLines();
 
     beforeAll(async () => {
       if (process.env.NATS_URL) url = process.env.NATS_URL;

@@ -1,21 +1,11 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { type LogLevel, createLogger, redactUrl, requestLogging } from './logging';
+import { captureLogLines } from './shared/testing/log-capture';
 
-/** a destination that keeps every JSON line written to it */
-const capture = () => {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { stream, lines };
-};
+const capture = captureLogLines;
 
 /** a bare HTTP server whose every request goes through requestLogging, then `handle` */
 async function serve(level: LogLevel, handle: (req: Request & { log: Logger }, res: ServerResponse) => void) {
