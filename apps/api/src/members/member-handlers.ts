@@ -4,7 +4,7 @@ import { type Restrictions, type WorkspaceContext, type WorkspaceEvent, activeMe
 import type { CommandContext } from '../shared/command-context';
 import { StreamHandler } from '../shared/stream-handler';
 import { workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, endingMembership, membershipEndedStream, workspace } from '../shared/targets';
+import { type WorkspaceRef, isPresenceStream, membershipEndedStream, workspace } from '../shared/targets';
 
 export class ChangeAccessCommand {
   constructor(
@@ -61,9 +61,10 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
     // with MembershipEnded on the member's presence stream, in the same commit: a status change of theirs decided
     // before the revoke is sent back by it (docs/rules.md#presence-details)
     const ending = (c: WorkspaceContext) => withMembershipsEnded(decide(c), (_, id) => activeMember(c, id) !== undefined);
-    const done = await this.streams.handle(endingMembership(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, ending, {
+    const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, ending, {
       checkLoaded: true,
       route: (e) => membershipEndedStream(e) ?? workspaceStream(ref.workspaceId),
+      unchecked: isPresenceStream,
     });
     // the member's team removals come first in the decision (docs/adr/0009)
     const revoked = done.events.find((e) => e.type === 'AccessRevoked') as Extract<WorkspaceEvent, { type: 'AccessRevoked' }>;

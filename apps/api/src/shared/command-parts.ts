@@ -20,6 +20,13 @@ export interface HandleOptions<E> {
    * reads the revision first (a window of a round trip: its appendMany).
    */
   checkLoaded?: boolean;
+  /**
+   * Streams the command appends to without deciding on them, at no expected revision ('any'), and without loading
+   * them: a revoke's or a deletion's MembershipEnded on the member's presence stream, whose only job is to move that
+   * stream (their status changes are appended at its revision and meet it); the command rests on nothing there, and a
+   * member's storm of status changes must not send it back (probe 31b: 8 of 37 revokes were 409 at load 6 when it did).
+   */
+  unchecked?: (stream: string) => boolean;
 }
 
 /**
@@ -44,8 +51,9 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
   }
   const parts: StreamAppend[] = [...byStream].map(([stream, list]) => {
     const loaded = streams.find((s) => s.stream === stream);
-    if (!loaded) throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
-    return { stream, events: list, expected: loaded.expected };
+    if (loaded) return { stream, events: list, expected: loaded.expected };
+    if (options.unchecked?.(stream)) return { stream, events: list, expected: 'any' as const };
+    throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
   });
   // after the parts with events: the first part's first event carries the command's metadata (idempotencyOf)
   if (options.checkLoaded === true) for (const s of streams) if (!byStream.has(s.stream)) parts.push({ stream: s.stream, events: [], expected: s.expected });

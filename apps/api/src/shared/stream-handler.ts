@@ -17,6 +17,8 @@ export type { Target, Written } from './command-target';
 export type { HandleOptions } from './command-parts';
 
 const ATTEMPTS = 8;
+/** what an unchecked part (HandleOptions.unchecked) was decided on: no state (StreamStates.speculate drops the stream's) */
+const NOT_LOADED = Object.freeze({});
 /** an attempt's append found the command's events in the log: one more attempt answers from them, whatever came before */
 const IN_LOG = Symbol('in log');
 const inLog = (error: unknown): boolean => error instanceof DuplicateEventIdError;
@@ -307,7 +309,8 @@ export class StreamHandler {
     const seen = new Set<unknown>(streams.flatMap((s) => (s.after ? [s.after.command] : [])));
     for (const settled of foreign) seen.add(settled);
     for (const part of parts) {
-      const after = streams.find((s) => s.stream === part.stream)!.after;
+      // (a part the command did not load, HandleOptions.unchecked, follows nothing)
+      const after = streams.find((s) => s.stream === part.stream)?.after;
       // a check (no events) of a state holding another command's events in flight: that command is committed first
       if (!after || part.events.length === 0) continue;
       (part.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = { id: after.id } satisfies AppendAfter;
@@ -321,7 +324,7 @@ export class StreamHandler {
         expected: p.expected,
         events: ownEvents(p.stream, events, options),
         lastId: p.events.at(-1)!.id,
-        decidedOn: streams.find((s) => s.stream === p.stream)!.entry,
+        decidedOn: streams.find((s) => s.stream === p.stream)?.entry ?? NOT_LOADED,
       })),
       idempotency: idempotencyOf(parts),
       folded: false,

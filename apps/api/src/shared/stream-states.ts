@@ -261,6 +261,8 @@ export class StreamStates {
     replayed = false,
   ): Promise<void> {
     await this.mutex.run(stream, async () => {
+      // appended at no expected revision (HandleOptions.unchecked): where its events landed is not known here
+      if (expected === 'any') return this.drop(stream);
       // The store answered with a batch written before (the same command sent to another replica too): its events are
       // that replica's decision, maybe not these, and maybe elsewhere than right after `expected`. A state that holds
       // these (speculated: pipelining) holds them in place of the stored ones: it is dropped, and the next load reads
@@ -290,6 +292,12 @@ export class StreamStates {
     idempotency: OwnCommand,
   ): Promise<boolean> {
     return this.mutex.run(stream, async () => {
+      // appended at no expected revision (HandleOptions.unchecked): nothing decided on it, nothing folded; its cached
+      // state is dropped (the next load reads the stream), and its readers need not wait for the command
+      if (expected === 'any') {
+        this.drop(stream);
+        return true;
+      }
       const base = expected === 'no_stream' ? -1n : expected;
       if (this.cached(stream) !== decidedOn) return false;
       if (typeof base !== 'bigint' || !this.foldOwn(stream, expected, events, base + BigInt(events.length), idempotency)) return false;

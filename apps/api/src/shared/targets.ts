@@ -5,7 +5,6 @@ import {
   type PresenceState,
   type WorkspaceContext,
   type WorkspaceState,
-  activeMember,
   domainError,
   evolvePresence,
   initialPresenceState,
@@ -152,14 +151,6 @@ export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceCon
 export interface OrganizationWide {
   org: OrganizationState;
   workspaces: WorkspaceState[];
-  /**
-   * `organizationWide(…, userId)`: the workspaces whose presence stream of the user was loaded (they were an active
-   * member there at the load), the only ones a decision may write MembershipEnded to. Not decided again on the states
-   * at the decision: another command's load may have folded more into them meanwhile (a workspace the user joined
-   * elsewhere), and a marker routed to a stream not loaded failed the command (review of session 31); the workspace's
-   * own revision sends the deletion back then.
-   */
-  presenceLoaded?: ReadonlySet<string>;
 }
 
 /** The organization's stream alone, in the organization-wide shape (no workspaces loaded). */
@@ -178,11 +169,7 @@ export const organizationAlone = (organizationId: string): Target<OrganizationWi
  */
 const WORKSPACE_LOADS_AT_ONCE = 16;
 
-/**
- * The organization and every workspace. With `endingMembershipsOf` (deleting a user), their presence stream in each
- * workspace where they are an active member too, for the decision's MembershipEnded markers (as `endingMembership`).
- */
-export const organizationWide = (organizationId: string, endingMembershipsOf?: string): Target<OrganizationWide> => ({
+export const organizationWide = (organizationId: string): Target<OrganizationWide> => ({
   lock: organizationStream(organizationId),
   load: async (states) => {
     const org = await states.organization(organizationId);
@@ -190,12 +177,7 @@ export const organizationWide = (organizationId: string, endingMembershipsOf?: s
     const loaded: Loaded<WorkspaceState>[] = [];
     for (let i = 0; i < ids.length; i += WORKSPACE_LOADS_AT_ONCE)
       for (const ws of await Promise.all(ids.slice(i, i + WORKSPACE_LOADS_AT_ONCE).map((id) => states.workspace(org.state, id)))) if (ws) loaded.push(ws);
-    const userId = endingMembershipsOf;
-    const active = userId === undefined ? [] : loaded.filter((ws) => activeMember({ org: org.state, ws: ws.state }, userId));
-    const presences: Loaded<unknown>[] = [];
-    for (let i = 0; i < active.length; i += WORKSPACE_LOADS_AT_ONCE)
-      presences.push(...(await Promise.all(active.slice(i, i + WORKSPACE_LOADS_AT_ONCE).map((ws) => states.single(presenceStream(ws.state.info.workspaceId, userId!), PRESENCE_STREAM)))));
-    return { context: { org: org.state, workspaces: loaded.map((w) => w.state), presenceLoaded: new Set(active.map((ws) => ws.state.info.workspaceId)) }, streams: [org, ...loaded, ...presences] };
+    return { context: { org: org.state, workspaces: loaded.map((w) => w.state) }, streams: [org, ...loaded] };
   },
 });
 
@@ -210,7 +192,7 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
  * the presence state. Only the presence stream is appended to, at its expected revision: two replicas deciding the
  * same timeout append it once (docs/rules.md#presence-details). A member's own status change is decided on their
  * membership, and this revision orders it after its end: the revoke or deletion that ends it writes MembershipEnded
- * on this stream in its own commit (`endingMembership`), so a heartbeat decided before it is sent back, decided
+ * on this stream in its own commit (`membershipEndedStream`), so a heartbeat decided before it is sent back, decided
  * again and refused — and no other write to the workspace sends it back (probe 30b: a workspace-revision check met
  * another replica's writes at every attempt). With `actedBy` (someone making a member offline),
  * the decision rests on the actor's authority: the workspace's stream is checked at the revision loaded (a manager
@@ -243,26 +225,15 @@ async function loadPresence(loading: StreamStates, ref: WorkspaceRef, userId: st
   return { org, ws, own, context: { ...context, presence: own.state } satisfies PresenceContext };
 }
 
-/** The stream a MembershipEnded goes to (its member's presence stream), else undefined: for commands' `route`. */
+/**
+ * The stream a MembershipEnded goes to (its member's presence stream), else undefined: for the `route` of a command
+ * that ends memberships (a revoke, a deletion), which appends there unchecked (`unchecked: isPresenceStream`: not
+ * loaded, at no expected revision).
+ */
 export const membershipEndedStream = (event: DomainEvent): string | undefined =>
   event.type === 'MembershipEnded' ? presenceStream(event.data.workspaceId, event.data.userId) : undefined;
 
-/**
- * `workspace`, for a command that ends `userId`'s membership (a revoke): their presence stream is loaded too, while
- * they are an active member, for the decision's MembershipEnded (withMembershipsEnded; route it with
- * `membershipEndedStream`).
- */
-export const endingMembership = (ref: WorkspaceRef, userId: string, actedBy: ActedBy<WorkspaceContext>, states: StreamStates): Target<WorkspaceContext> => {
-  const target = workspace(ref, actedBy, states);
-  return {
-    ...target,
-    load: async (loading) => {
-      const { context, streams } = await target.load(loading);
-      if (!activeMember(context, userId)) return { context, streams };
-      return { context, streams: [...streams, await loading.single(presenceStream(ref.workspaceId, userId), PRESENCE_STREAM)] };
-    },
-  };
-};
+export const isPresenceStream = (stream: string): boolean => stream.startsWith('presence-');
 
 /** Resolves `{ws}` within the key's organization: another organization's workspace is "not found". */
 export async function resolveWorkspace(states: StreamStates, principal: Principal, workspaceId: string): Promise<WorkspaceRef> {

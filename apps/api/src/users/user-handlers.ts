@@ -5,6 +5,7 @@ import {
   type ProfileChanges,
   type UserProfileUpdated,
   type WorkspaceState,
+  activeMember,
   addressesErasedWith,
   addressesSealedShared,
   decideDeleteUser,
@@ -26,7 +27,7 @@ import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { membershipEndedStream, organizationAlone, organizationWide } from '../shared/targets';
+import { isPresenceStream, membershipEndedStream, organizationAlone, organizationWide } from '../shared/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { AnswerStorage } from '../shared/write-pipeline';
 
@@ -181,8 +182,7 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
   async execute({ organizationId, ctx, userId }: DeleteUserCommand) {
     let subjects: string[] = [];
     const done = await this.streams.handle(
-      // their presence streams too: the decision ends their memberships (MembershipEnded, as a revoke)
-      organizationWide(organizationId, userId),
+      organizationWide(organizationId),
       ctx,
       (c) => {
         const user = c.org.users.get(userId);
@@ -193,11 +193,12 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
         subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
-        // the markers go to the presence streams the load took (OrganizationWide.presenceLoaded)
-        return withMembershipsEnded(decided, (workspaceId) => c.presenceLoaded?.has(workspaceId) === true);
+        // MembershipEnded on their presence stream in every workspace where they were an active member (as a revoke)
+        return withMembershipsEnded(decided, (workspaceId) => c.workspaces.some((ws) => ws.info.workspaceId === workspaceId && activeMember({ org: c.org, ws }, userId)));
       },
       {
         route: (e) => membershipEndedStream(e) ?? (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
+        unchecked: isPresenceStream,
         // the embedded store forgets the keys in the deletion's own transaction (FORGET_KEYS_WITH_EVENT): an append
         // after it in the log cannot be sealed under one of them (docs/adr/0003, "Erasure and sealing race")
         metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
