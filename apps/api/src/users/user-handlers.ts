@@ -194,7 +194,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
         // MembershipEnded on their presence stream in every workspace where they were an active member (as a revoke)
-        return withMembershipsEnded(decided, (workspaceId) => c.workspaces.some((ws) => ws.info.workspaceId === workspaceId && activeMember({ org: c.org, ws }, userId)));
+        const active = new Set(c.workspaces.filter((ws) => activeMember({ org: c.org, ws }, userId)).map((ws) => ws.info.workspaceId));
+        return withMembershipsEnded(decided, (workspaceId) => active.has(workspaceId));
       },
       {
         route: (e) => membershipEndedStream(e) ?? (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
