@@ -70,4 +70,48 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       await stores.close();
     }
   }, 60_000);
+
+  it('rule 12: a deletion projected just before a crash, its purge not run, is purged when the projector starts again', async () => {
+    const s = new LogScenario();
+    const users = Array.from({ length: MEMBERS }, (_, i) => ({ id: `c${i}`, email: `${letters(`ce${i}`, 9)}${i}@acme.test`, name: `C${letters(`cn${i}`, 9)}` }));
+    for (const u of users) s.accept(s.invite(u.email), u.id, 'ws-1', u.name);
+    const stores = new TempStores();
+    try {
+      await stores.append(s.log.takeAppends());
+      const store = stores.readStore();
+      // the members in large segments, as a rebuild writes them (small ones are merged, tombstones dropped, sooner)
+      await rebuild(stores.events, store, PROJECTIONS, { logger: silent });
+      // the process that projects the deletion dies before its purge: a store whose purge never runs stands for it
+      const crashing = new Proxy(store, { get: (target, name) => (name === 'purgeOldVersions' ? undefined : Reflect.get(target, name, target)) });
+      const first = new Projector({ eventStore: stores.events, readStore: crashing, projections: PROJECTIONS, logger: silent });
+      await first.start();
+      const deleted = users.filter((_, i) => i % 10 === 3);
+      for (const u of deleted) s.deleteUser(u.id);
+      await stores.append(s.log.takeAppends());
+      expect(await first.waitFor(await stores.events.headPosition(), 30_000)).toBe(true);
+      await first.stop();
+      const file = join(stores.dir, 'read.sqlite');
+      const spelledDeleted = () => {
+        const db = new DatabaseSync(file, { readOnly: true });
+        try {
+          const spelled = spelledBySegments(db, 'rs_trigram_members:');
+          // the rows deleted: the deleted members', and the invitations' their acceptances removed
+          const rids = db.prepare('SELECT rid FROM rs_doc_members WHERE doc IS NULL').all() as { rid: number }[];
+          expect(rids.length).toBeGreaterThanOrEqual(deleted.length);
+          return rids.filter((r) => spelled.has(BigInt(r.rid))).length;
+        } finally {
+          db.close();
+        }
+      };
+      // the trigrams are there, tombstoned (what the purge is for)
+      expect(spelledDeleted()).toBeGreaterThan(0);
+      const second = new Projector({ eventStore: stores.events, readStore: store, projections: PROJECTIONS, logger: silent });
+      await second.start();
+      await second.stop();
+      expect(spelledDeleted()).toBe(0);
+      await store.close();
+    } finally {
+      await stores.close();
+    }
+  }, 60_000);
 });

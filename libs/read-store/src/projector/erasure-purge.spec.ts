@@ -53,4 +53,21 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     await new Promise((r) => setTimeout(r, 500));
     expect(calls).toBe(5);
   });
+
+  it('purges once at start, before projecting (a deletion projected before a crash may not have been purged), and again when readers prevented it', async () => {
+    let answers = [false, true];
+    let calls = 0;
+    const purge = new ErasurePurge({ purgeOldVersions: async () => (calls++, answers.shift() ?? true) }, () => undefined);
+    purge.start();
+    await purge.atStart();
+    expect(calls).toBe(1);
+    for (const deadline = Date.now() + 5_000; calls < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toBe(2);
+    // done: a commit without a deletion does not purge again
+    await purge.committed([5n]);
+    expect(calls).toBe(2);
+    answers = [];
+    purge.stop();
+  });
 });
