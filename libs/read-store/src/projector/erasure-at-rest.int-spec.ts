@@ -16,21 +16,28 @@ const MEMBERS = 1000;
 const letters = (seed: string, n: number) =>
   Array.from(createHash('sha256').update(seed).digest().subarray(0, n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 
+/** MEMBERS accepted members of ws-1 (their ids prefixed `prefix`), in a log and a read store rebuilt from it */
+async function rebuiltMembers(prefix: string) {
+  const s = new LogScenario();
+  const users = Array.from({ length: MEMBERS }, (_, i) => ({
+    id: `${prefix}${i}`,
+    email: `${letters(`${prefix}e${i}`, 6 + (i % 7))}.${letters(`${prefix}f${i}`, 5)}${i}@acme.test`,
+    name: `N${letters(`${prefix}n${i}`, 7)} Q${letters(`${prefix}m${i}`, 8)}`,
+  }));
+  for (const u of users) s.accept(s.invite(u.email), u.id, 'ws-1', u.name);
+  const stores = new TempStores();
+  await stores.append(s.log.takeAppends());
+  const store = stores.readStore();
+  // the indexes and search rows are built by the bulk load's writer thread (its own connection), the members in large
+  // segments (small ones are merged, their tombstones dropped, sooner)
+  await rebuild(stores.events, store, PROJECTIONS, { logger: silent });
+  return { s, users, stores, store };
+}
+
 describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', () => {
   it('rule 12: at rest after a rebuild, no page of read.sqlite holds a deleted user\'s address or lower-cased name, and the trigram index cannot spell them', async () => {
-    const s = new LogScenario();
-    const users = Array.from({ length: MEMBERS }, (_, i) => ({
-      id: `u${i}`,
-      email: `${letters(`e${i}`, 6 + (i % 7))}.${letters(`f${i}`, 5)}${i}@acme.test`,
-      name: `N${letters(`n${i}`, 7)} Q${letters(`m${i}`, 8)}`,
-    }));
-    for (const u of users) s.accept(s.invite(u.email), u.id, 'ws-1', u.name);
-    const stores = new TempStores();
+    const { s, users, stores, store } = await rebuiltMembers('u');
     try {
-      await stores.append(s.log.takeAppends());
-      const store = stores.readStore();
-      // the indexes and search rows are built by the bulk load's writer thread (its own connection)
-      await rebuild(stores.events, store, PROJECTIONS, { logger: silent });
       const projector = new Projector({ eventStore: stores.events, readStore: store, projections: PROJECTIONS, logger: silent });
       await projector.start();
       // every 10th user: some sit in the first leaf of each b-tree, some in every segment of the trigram index
@@ -72,15 +79,8 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
   }, 60_000);
 
   it('rule 12: a deletion projected just before a crash, its purge not run, is purged when the projector starts again', async () => {
-    const s = new LogScenario();
-    const users = Array.from({ length: MEMBERS }, (_, i) => ({ id: `c${i}`, email: `${letters(`ce${i}`, 9)}${i}@acme.test`, name: `C${letters(`cn${i}`, 9)}` }));
-    for (const u of users) s.accept(s.invite(u.email), u.id, 'ws-1', u.name);
-    const stores = new TempStores();
+    const { s, users, stores, store } = await rebuiltMembers('c');
     try {
-      await stores.append(s.log.takeAppends());
-      const store = stores.readStore();
-      // the members in large segments, as a rebuild writes them (small ones are merged, tombstones dropped, sooner)
-      await rebuild(stores.events, store, PROJECTIONS, { logger: silent });
       // the process that projects the deletion dies before its purge: a store whose purge never runs stands for it
       const crashing = new Proxy(store, { get: (target, name) => (name === 'purgeOldVersions' ? undefined : Reflect.get(target, name, target)) });
       const first = new Projector({ eventStore: stores.events, readStore: crashing, projections: PROJECTIONS, logger: silent });
