@@ -1,8 +1,9 @@
 // npm run bench:query — queries over one workspace of 100,000 members in the embedded read store: search (q),
 // plain pages (sorts, cursors), the CSV export streamed to a counting sink while RSS is sampled, the team invite
 // lookup of a 1,000-member team (rule 15) and the team list of a workspace with 500 own and 500 visible partner
-// teams (rule 16). Last line: the JSON figures.
-import { mkdtempSync, rmSync } from 'node:fs';
+// teams (rule 16); then what a user's deletion adds once projected (the erasure purge: the search index merged, the file
+// written anew by VACUUM). Last line: the JSON figures.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -145,6 +146,12 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     console.log(`export: ${lines - 1} rows, ${(bytes / 1e6).toFixed(1)} MB of CSV`);
+
+    // what a user's deletion adds once projected (rule 12 at rest): the search index merged and the file written anew
+    // (VACUUM: copies of moved rows that page splits left behind; ReadStore.purgeOldVersions)
+    const fileMiB = statSync(join(dir, 'read.sqlite')).size / 2 ** 20;
+    const erasurePurgeMs = await timed(() => store.purgeOldVersions(BigInt(Number.MAX_SAFE_INTEGER)));
+    console.log(`erasure purge (search index merged, VACUUM) of a ${fileMiB.toFixed(0)} MiB file: ${erasurePurgeMs.toFixed(0)} ms`);
     console.log(
       JSON.stringify({
         bench: 'query',
@@ -152,6 +159,8 @@ async function main(): Promise<void> {
         searchP95Ms: p95(searchTimes),
         pageP95Ms: p95(pageTimes),
         exportMs: Math.round(exportMs),
+        erasurePurgeMs: Math.round(erasurePurgeMs),
+        readFileMiB: Math.round(fileMiB),
         exportRssGrowthMb: Number(((peak - baseline) / 1024 / 1024).toFixed(1)),
         teamSize: invited,
         inviteesP50Ms: quantile(inviteeTimes, 0.5),

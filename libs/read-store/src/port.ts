@@ -140,11 +140,16 @@ export interface ReadStore {
   close(): Promise<void>;
   /**
    * Rule 12 at rest: drops what the store still keeps of documents deleted or overwritten before now (old versions of
-   * pages in its log); the projector calls it once a user's deletion is committed. false: not now (readers held on to
-   * an older snapshot), call again later. Absent: the adapter keeps no such copies within its reach (MongoDB's are its
-   * storage engine's).
+   * pages in its log, copies its pages keep of moved rows); the projector calls it once a user's deletion is
+   * committed, with the deletion's position (`erasedThrough`: every deletion up to it is committed), and as it starts.
+   * false: not now (readers held on to an older snapshot), call again later. Absent: the adapter keeps no such copies
+   * within its reach (MongoDB's are its storage engine's).
    */
-  purgeOldVersions?(): Promise<boolean>;
+  purgeOldVersions?(erasedThrough?: bigint): Promise<boolean>;
+  /** with purgeOldVersions: the position up to which every deletion's copies are gone from the file (-1n: none yet) */
+  erasuresPurgedThrough?(): Promise<bigint>;
+  /** with purgeOldVersions: the log holds no deletion after erasuresPurgedThrough up to `position` */
+  noteErasuresPurgedThrough?(position: bigint): Promise<void>;
   /** present when the adapter has a faster mode for loading a whole read model (the SQLite adapter does) */
   readonly bulkLoad?: BulkLoadCapability;
 }

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { PROJECTIONS } from '../projections';
 import { LogScenario } from '../projections/testing/scenario';
 import { spelledBySegments } from '../store/testing/fts5-segments';
+import { fileHolds, plantInPageGap } from '../store/testing/page-gaps';
 import { Projector } from './projector';
 import { rebuild } from './rebuild';
 import { TempStores } from './testing/temp-stores';
@@ -73,6 +74,70 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       } finally {
         db.close();
       }
+    } finally {
+      await stores.close();
+    }
+  }, 60_000);
+
+  it('rule 12: a copy of a deleted user\'s data that a page split left in a page\'s unused space is gone once the deletion is projected (probe 32)', async () => {
+    const { s, users, stores, store } = await rebuiltMembers('g');
+    const file = join(stores.dir, 'read.sqlite');
+    const [gone, kept] = [users[7]!, users[8]!];
+    // (the address alone is in the file as the tests' stand-in subject id, `a:org-1:<address>`: the copy is looked for)
+    const copy = `"email":"${gone.email}"`;
+    await store.close();
+    // what SQLite leaves behind when a page splits (probe 32 found it in the history's first leaf)
+    plantInPageGap(file, 'rs_doc_permission_history', copy);
+    const reopened = stores.readStore();
+    const projector = new Projector({ eventStore: stores.events, readStore: reopened, projections: PROJECTIONS, logger: silent });
+    try {
+      await projector.start();
+      // no deletion in the log: the start does not rewrite the file
+      expect(fileHolds(readFileSync(file), copy)).toBe(true);
+      s.deleteUser(gone.id);
+      await stores.append(s.log.takeAppends());
+      expect(await projector.waitFor(await stores.events.headPosition(), 30_000)).toBe(true);
+    } finally {
+      await projector.stop();
+      await reopened.close();
+    }
+    try {
+      const bytes = readFileSync(file);
+      expect(fileHolds(bytes, copy)).toBe(false);
+      // every page written anew, the living members' rows with them
+      const db = new DatabaseSync(file, { readOnly: true });
+      expect(db.prepare("SELECT count(*) AS n FROM rs_doc_members WHERE doc IS NOT NULL AND json_extract(doc, '$.email') = ?").get(kept.email)).toEqual({ n: 1 });
+      db.close();
+    } finally {
+      await stores.close();
+    }
+  }, 60_000);
+
+  it('rule 12: a deletion projected by a process that died before rewriting the file is rewritten for when the projector starts again (probe 32)', async () => {
+    const { s, users, stores, store } = await rebuiltMembers('h');
+    const file = join(stores.dir, 'read.sqlite');
+    const gone = users[5]!;
+    const copy = `"email":"${gone.email}"`;
+    try {
+      const crashing = new Proxy(store, { get: (target, name) => (name === 'purgeOldVersions' ? undefined : Reflect.get(target, name, target)) });
+      const first = new Projector({ eventStore: stores.events, readStore: crashing, projections: PROJECTIONS, logger: silent });
+      await first.start();
+      s.deleteUser(gone.id);
+      await stores.append(s.log.takeAppends());
+      expect(await first.waitFor(await stores.events.headPosition(), 30_000)).toBe(true);
+      await first.stop();
+    } finally {
+      await store.close();
+    }
+    plantInPageGap(file, 'rs_doc_permission_history', copy);
+    expect(fileHolds(readFileSync(file), copy)).toBe(true);
+    const reopened = stores.readStore();
+    const second = new Projector({ eventStore: stores.events, readStore: reopened, projections: PROJECTIONS, logger: silent });
+    try {
+      await second.start();
+      await second.stop();
+      await reopened.close();
+      expect(fileHolds(readFileSync(file), copy)).toBe(false);
     } finally {
       await stores.close();
     }

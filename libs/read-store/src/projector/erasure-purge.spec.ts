@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@rollcall/event-store';
+import type { ReadAllOptions, RecordedEvent } from '@rollcall/event-store';
 import { ErasurePurge } from './erasure-purge';
 
 const event = (type: string, position: bigint) => ({ type, position }) as RecordedEvent;
@@ -59,7 +59,7 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     let calls = 0;
     const purge = new ErasurePurge({ purgeOldVersions: async () => (calls++, answers.shift() ?? true) }, () => undefined);
     purge.start();
-    await purge.atStart();
+    await purge.atStart(logOf([]));
     expect(calls).toBe(1);
     for (const deadline = Date.now() + 5_000; calls < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 300));
@@ -70,4 +70,39 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     answers = [];
     purge.stop();
   });
+
+  it('at start, vacuums for the last deletion in the log after the one the store vacuumed for; with none since, notes the head (the next start reads on from there)', async () => {
+    const asked: (bigint | undefined)[] = [];
+    const noted: bigint[] = [];
+    let through = 4n;
+    const store = {
+      purgeOldVersions: async (erasedThrough?: bigint) => (asked.push(erasedThrough), true),
+      erasuresPurgedThrough: async () => through,
+      noteErasuresPurgedThrough: async (p: bigint) => void noted.push(p),
+    };
+    const log = logOf([event('UserDeleted', 2n), event('UserDeleted', 7n), event('UserDeleted', 9n)], 12n);
+    await new ErasurePurge(store, () => undefined).atStart(log);
+    expect(asked).toEqual([9n]);
+    expect(log.from).toEqual([4n]);
+    expect(noted).toEqual([]);
+    through = 9n;
+    await new ErasurePurge(store, () => undefined).atStart(log);
+    // no deletion after 9: the search indexes merged only, the head noted
+    expect(asked).toEqual([9n, undefined]);
+    expect(noted).toEqual([12n]);
+  });
 });
+
+/** a log of these events (readAll filtered by type and position as the stores do), its head at `head` */
+function logOf(events: RecordedEvent[], head = 10n) {
+  const from: (bigint | undefined)[] = [];
+  return {
+    from,
+    headPosition: async () => head,
+    async *readAll(options?: ReadAllOptions) {
+      from.push(options?.fromPosition);
+      for (const e of events)
+        if ((options?.fromPosition === undefined || e.position > options.fromPosition) && (options?.filter?.eventTypes ?? [e.type]).includes(e.type)) yield e;
+    },
+  };
+}

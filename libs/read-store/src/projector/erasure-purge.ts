@@ -1,11 +1,11 @@
-import type { RecordedEvent } from '@rollcall/event-store';
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { ReadStore } from '../port';
 
 /** the event that erases a user's personal data (docs/rules.md#rule-12): its documents go, their old versions too */
 const ERASING_EVENT = 'UserDeleted';
 /** how soon a purge that readers prevented is tried again */
 const RETRY_MS = 200;
-/** the purge at start stands for whatever deletion came before it */
+/** the purge at start, when no deletion is left to vacuum (the search indexes merged still) */
 const AT_START = -1n;
 
 /**
@@ -21,7 +21,7 @@ export class ErasurePurge {
   private stopped = false;
 
   constructor(
-    private readonly store: Pick<ReadStore, 'purgeOldVersions'>,
+    private readonly store: Pick<ReadStore, 'purgeOldVersions' | 'erasuresPurgedThrough' | 'noteErasuresPurgedThrough'>,
     private readonly logError: (message: string) => void,
   ) {}
 
@@ -45,12 +45,21 @@ export class ErasurePurge {
    * Once as the projector starts, before it projects: a deletion projected before a crash (or a stop) may not have
    * been purged — the purge it waited for lived in this memory only — and its users' trigrams would stay in the search
    * indexes until the next deletion's purge. Cheap when nothing is left to drop (~0.1 ms); a merge of the search
-   * indexes when ordinary changes left segments since the last one (~0.5 s at 100,000 members; docs/adr/0003).
+   * indexes when ordinary changes left segments since the last one (~0.5 s at 100,000 members; docs/adr/0003). When
+   * the log holds a deletion after the last one the store vacuumed for (its vacuum did not run, or the store was
+   * written before vacuums were: a store left by an earlier version vacuums once), that deletion's position is passed
+   * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions).
    */
-  async atStart(): Promise<void> {
+  async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>): Promise<void> {
     if (!this.store.purgeOldVersions) return;
-    this.erasedAt = AT_START;
-    await this.purge(AT_START);
+    const through = (await this.store.erasuresPurgedThrough?.()) ?? AT_START;
+    const head = await log.headPosition();
+    let last = AT_START;
+    for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: [ERASING_EVENT] } })) last = e.position;
+    // no deletion since: the next start reads on from the head (not the whole log again)
+    if (last === AT_START && head > through) await this.store.noteErasuresPurgedThrough?.(head);
+    this.erasedAt = last;
+    await this.purge(last);
   }
 
   stop(): void {
@@ -62,7 +71,7 @@ export class ErasurePurge {
   private async purge(erasedAt: bigint): Promise<void> {
     let done = false;
     try {
-      done = (await this.store.purgeOldVersions?.()) ?? true;
+      done = (await this.store.purgeOldVersions?.(erasedAt < 0n ? undefined : erasedAt)) ?? true;
     } catch (error) {
       this.logError(`purging old document versions after a user deletion: ${error instanceof Error ? error.message : String(error)}; tried again shortly`);
     }

@@ -119,7 +119,7 @@ export class Projector {
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();
     else this.source.trustAfter = this.head;
-    await this.purge.atStart();
+    await this.purge.atStart(this.options.eventStore);
     this.running = true;
     this.loop = this.run();
   }

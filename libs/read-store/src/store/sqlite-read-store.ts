@@ -169,15 +169,35 @@ export class SqliteReadStore implements ReadStore {
   }
 
   /**
-   * secure_delete (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites or frees, but the
-   * trigram indexes keep deleted rows' trigrams until their segments are merged: they are merged first
-   * (purgeSearchIndex). The WAL still holds those pages as they were before: a TRUNCATE checkpoint copies the WAL back
-   * and empties it.
+   * secure_delete (sqlite/connection.ts) zeroes deleted content in every page a commit rewrites or frees, but two kinds
+   * of copies outlive it:
+   * - the trigram indexes keep deleted rows' trigrams until their segments are merged: merged first (purgeSearchIndex);
+   * - a page that SQLite rebuilds when a b-tree splits keeps, between its cell pointers and its cells, the bytes of the
+   *   cells that moved to its new sibling (its `rebuildPage` zeroes nothing there): a copy of a row that a later erasure
+   *   rewrites (the live cell zeroed) stays in the old page (probe 32: the first invitee's first history entry, with
+   *   their address, in the first leaf of the history's table, after the table grew past its root page). Only a
+   *   `VACUUM`, which writes every page anew, drops those: run once per call with a deletion not vacuumed yet
+   *   (`erasedThrough` past the last one recorded in `rs_vacuumed`); deletions committed meanwhile are covered by the
+   *   same one.
+   * The WAL still holds pages as they were before: a TRUNCATE checkpoint copies it back and empties it.
    */
-  async purgeOldVersions(): Promise<boolean> {
+  async purgeOldVersions(erasedThrough?: bigint): Promise<boolean> {
     for (const c of this.state.collections.values()) purgeSearchIndex(this.state.conn, c);
+    if (erasedThrough !== undefined && erasedThrough > (await this.erasuresPurgedThrough())) {
+      this.state.conn.exec('VACUUM');
+      await this.noteErasuresPurgedThrough(erasedThrough);
+    }
     const result = this.state.conn.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number };
     return result.busy === 0;
+  }
+
+  async noteErasuresPurgedThrough(position: bigint): Promise<void> {
+    this.state.conn.stmt('INSERT INTO rs_vacuumed (id, erased_through) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET erased_through = excluded.erased_through').run(position);
+  }
+
+  async erasuresPurgedThrough(): Promise<bigint> {
+    const row = this.state.conn.stmt('SELECT erased_through AS p FROM rs_vacuumed WHERE id = 1').get() as { p: number | bigint } | undefined;
+    return row === undefined ? -1n : BigInt(row.p);
   }
 
   async ping(): Promise<void> {

@@ -67,6 +67,7 @@ export function createMetaTables(db: DatabaseSync): void {
       name TEXT PRIMARY KEY NOT NULL, search_fields TEXT NOT NULL, ready INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS rs_array_fields (
       collection TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (collection, field));
+    CREATE TABLE IF NOT EXISTS rs_vacuumed (id INTEGER PRIMARY KEY CHECK (id = 1), erased_through INTEGER NOT NULL);
   `);
 }
 
