@@ -7,6 +7,7 @@ import { parseVerifier } from '@rollcall/audit';
 import { type VerifyResult } from '@rollcall/audit';
 import { createOutput } from '../apps/audit-cli/src/output';
 import { verifyCommand } from '../apps/audit-cli/src/verify';
+import { Logger } from '@nestjs/common';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 import { rfcLeaf, rfcVerifyConsistency, rfcVerifyInclusion } from './support/rfc9162';
 
@@ -349,6 +350,27 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     });
     expect(cli.stdout).toMatch(new RegExp(`the last ${result.events - result.eventsCovered} came after the latest checkpoint and are not vouched for yet`));
     expect(cli.status).toBe(0);
+  }, 60_000);
+
+  it("a start over a log whose notary's tree is gone says so (a warning); an intact one says nothing (probe 32)", async () => {
+    const gone = join(work, 'tree-gone');
+    cpSync(pristine, gone, { recursive: true });
+    rmSync(join(gone, 'audit.sqlite'));
+    const kept = join(work, 'tree-kept');
+    cpSync(pristine, kept, { recursive: true });
+    // (the notary's lines go through Nest's Logger: spied on, whichever logger the app installed)
+    const warnings = async (dataDir: string) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      try {
+        const running = await startTestApp({ ROLLCALL_DATA_DIR: dataDir });
+        await running.stop();
+        return warn.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('holds no tree while the log holds'));
+      } finally {
+        warn.mockRestore();
+      }
+    };
+    expect(await warnings(gone)).toEqual([expect.stringMatching(/^notary: .*audit\.sqlite holds no tree while the log holds \d+ events/)]);
+    expect(await warnings(kept)).toEqual([]);
   }, 60_000);
 
   it('a stored checkpoint whose signature does not verify fails the verification', async () => {

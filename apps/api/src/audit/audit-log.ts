@@ -73,6 +73,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
         if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, notarizing: m.notarizing, error: m.error };
         else if (m.type === 'log') {
           if (m.level === 'error') this.logger.error(m.message);
+          else if (m.level === 'warn') this.logger.warn(m.message);
           else this.logger.log(m.message);
         }
         else if (m.type === 'started') resolve();

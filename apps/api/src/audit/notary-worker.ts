@@ -26,7 +26,7 @@ export type FromNotary =
   | { type: 'started' }
   /** `notarizing`: this process holds the lease (the others' `size` is the tree's, as the holder stored it) */
   | { type: 'status'; size: number; checkpointSize: number | null; notarizing: boolean; error?: string }
-  | { type: 'log'; level: 'info' | 'error'; message: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'stopped' };
 
 export const auditFile = (dataDir: string) => join(dataDir, 'audit.sqlite');
@@ -39,6 +39,16 @@ async function run(): Promise<void> {
   const events = createEventStore({ eventstoreUrl: data.eventstoreUrl, dataDir: data.dataDir });
   const tree = new SqliteTreeStore(auditFile(data.dataDir));
   const notary = new Notary(events, tree, signerFromSeed(data.origin, Buffer.from(data.seed, 'base64')));
+  // an empty tree beside a log that holds events: a data dir from before the notary, or its audit.sqlite lost or
+  // removed; either way the whole log is notarized as it is now, and only a checkpoint an auditor kept can tell whether
+  // it changed meanwhile (probe 32: the notary re-signed a log silently)
+  const head = await events.headPosition();
+  if (tree.size() === 0 && head >= 0n)
+    send({
+      type: 'log',
+      level: 'warn',
+      message: `notary: ${auditFile(data.dataDir)} holds no tree while the log holds ${head + 1n} events: the whole log is notarized now; if this data dir was notarized before, its tree was lost or removed, and only the checkpoints auditors kept can tell whether the log changed since`,
+    });
   const lease = new Lease(data.dataDir, 'notary');
   let stopping = false;
   let lastError: string | undefined;
