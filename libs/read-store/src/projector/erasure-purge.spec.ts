@@ -59,7 +59,7 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     let calls = 0;
     const purge = new ErasurePurge({ purgeOldVersions: async () => (calls++, answers.shift() ?? true) }, () => undefined);
     purge.start();
-    await purge.atStart(logOf([]));
+    await purge.atStart(logOf([]), 10n);
     expect(calls).toBe(1);
     for (const deadline = Date.now() + 5_000; calls < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 300));
@@ -81,15 +81,31 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
       noteErasuresPurgedThrough: async (p: bigint) => void noted.push(p),
     };
     const log = logOf([event('UserDeleted', 2n), event('UserDeleted', 7n), event('UserDeleted', 9n)], 12n);
-    await new ErasurePurge(store, () => undefined).atStart(log);
+    await new ErasurePurge(store, () => undefined).atStart(log, 12n);
     expect(asked).toEqual([9n]);
     expect(log.from).toEqual([4n]);
     expect(noted).toEqual([]);
     through = 9n;
-    await new ErasurePurge(store, () => undefined).atStart(log);
+    await new ErasurePurge(store, () => undefined).atStart(log, 12n);
     // no deletion after 9: the search indexes merged only, the head noted
     expect(asked).toEqual([9n, undefined]);
     expect(noted).toEqual([12n]);
+  });
+
+  it('at start, a deletion some projection has not applied yet is not vacuumed for (nor the head noted past it): its commit will be', async () => {
+    const asked: (bigint | undefined)[] = [];
+    const noted: bigint[] = [];
+    const store = {
+      purgeOldVersions: async (erasedThrough?: bigint) => (asked.push(erasedThrough), true),
+      erasuresPurgedThrough: async () => -1n,
+      noteErasuresPurgedThrough: async (p: bigint) => void noted.push(p),
+    };
+    const log = logOf([event('UserDeleted', 2n), event('UserDeleted', 7n)], 12n);
+    await new ErasurePurge(store, () => undefined).atStart(log, 5n);
+    expect(asked).toEqual([2n]);
+    await new ErasurePurge(store, () => undefined).atStart(log, 1n);
+    expect(asked).toEqual([2n, undefined]);
+    expect(noted).toEqual([]);
   });
 });
 

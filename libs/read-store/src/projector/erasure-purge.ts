@@ -48,16 +48,26 @@ export class ErasurePurge {
    * indexes when ordinary changes left segments since the last one (~0.5 s at 100,000 members; docs/adr/0003). When
    * the log holds a deletion after the last one the store vacuumed for (its vacuum did not run, or the store was
    * written before vacuums were: a store left by an earlier version vacuums once), that deletion's position is passed
-   * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions).
+   * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions). `projectedThrough`: the lowest
+   * checkpoint of the projections (-1n: one has none).
    */
-  async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>): Promise<void> {
+  async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, projectedThrough: bigint): Promise<void> {
     if (!this.store.purgeOldVersions) return;
     const through = (await this.store.erasuresPurgedThrough?.()) ?? AT_START;
     const head = await log.headPosition();
     let last = AT_START;
-    for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: [ERASING_EVENT] } })) last = e.position;
+    let unprojected = false;
+    for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: [ERASING_EVENT] } })) {
+      // one every projection has not applied yet is vacuumed for once it is committed (a vacuum now would record it
+      // as done while its users' rows may still move, and be copied, until then)
+      if (e.position > projectedThrough) {
+        unprojected = true;
+        break;
+      }
+      last = e.position;
+    }
     // no deletion since: the next start reads on from the head (not the whole log again)
-    if (last === AT_START && head > through) await this.store.noteErasuresPurgedThrough?.(head);
+    if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
     this.erasedAt = last;
     await this.purge(last);
   }

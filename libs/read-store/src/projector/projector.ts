@@ -119,7 +119,9 @@ export class Projector {
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();
     else this.source.trustAfter = this.head;
-    await this.purge.atStart(this.options.eventStore);
+    // what every projection has applied (-1n: one has applied nothing)
+    const projectedThrough = this.slots.reduce((low, slot) => ((slot.checkpoint ?? -1n) < low ? (slot.checkpoint ?? -1n) : low), this.head);
+    await this.purge.atStart(this.options.eventStore, projectedThrough);
     this.running = true;
     this.loop = this.run();
   }
