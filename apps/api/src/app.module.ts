@@ -30,7 +30,7 @@ import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
 import { erasingFromMemory } from './infrastructure/erasure';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
-import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, loadLocalSecrets } from './shared/secrets';
+import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks, type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { StreamHandler } from './shared/stream-handler';
 import { StreamStates } from './shared/stream-states';
 import { AddressErasure, addressErasureOver } from './shared/address-erasure';
@@ -103,9 +103,15 @@ type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 
 @Module({})
 export class AppModule {
-  /** `logger`: the process's root pino logger (bootstrap.ts mounts its request logging before everything else). */
-  static forConfig(config: Config, logger: PinoLogger = createLogger('api', { level: config.logLevel, format: config.logFormat })): DynamicModule {
-    const secrets = loadLocalSecrets(config.dataDir, config);
+  /**
+   * `logger`: the process's root pino logger (bootstrap.ts mounts its request logging before everything else).
+   * `secrets`: the data dir's, loaded by the caller when it must know them even if the start fails (main.ts).
+   */
+  static forConfig(
+    config: Config,
+    logger: PinoLogger = createLogger('api', { level: config.logLevel, format: config.logFormat }),
+    secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config),
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [

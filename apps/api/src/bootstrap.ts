@@ -6,7 +6,8 @@ import { type NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Config } from './config';
 import { AppModule } from './app.module';
-import { EVENT_STORE, LOCAL_SECRETS } from './shared/tokens';
+import { EVENT_STORE } from './shared/tokens';
+import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
 import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
 import { StreamStates } from './shared/stream-states';
@@ -60,15 +61,16 @@ export interface RunningApp {
 
 /**
  * Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side.
- * `logDestination` replaces stdout for the log lines (tests read them).
+ * `logDestination` replaces stdout for the log lines (tests read them). `secrets`: the data dir's, when the caller
+ * loaded them first (main.ts, which prints a generated system key even if this start fails).
  */
-export async function startApp(config: Config, logDestination?: DestinationStream): Promise<RunningApp> {
+export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config)): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
   // the projector's and the notary's threads load their modules on the other core while this one builds the app;
   // they get their data and begin when the app starts them, as before (readSide.start, AuditLog's bootstrap)
   if (config.projectorInProcess) preloadProjectorThread();
   preloadNotaryThread();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log), { bodyParser: false, rawBody: true, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log, secrets), { bodyParser: false, rawBody: true, bufferLogs: true });
   // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
   app.useLogger(app.get(Logger));
   // first of all: every request gets its id (X-Request-Id, req.id) and its log line, even one refused before routing
@@ -143,7 +145,6 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
 
   const address = app.getHttpServer().address() as { port: number };
   const tcp = servers[0]!.unwrap<{ address(): { port: number } }>().address();
-  const secrets = app.get<{ generatedSystemKey?: string }>(LOCAL_SECRETS);
   return {
     app,
     url: `http://127.0.0.1:${address.port}`,

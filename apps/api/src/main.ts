@@ -1,19 +1,31 @@
 import { type Config, ConfigError, loadConfig, portProblem } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
+import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
+let secrets: LocalSecrets | undefined;
 
 async function main() {
   config = loadConfig();
   setHeapGrowingPercent(config.heapGrowingPercent);
-  const running = await startApp(config);
+  // loaded here, not by startApp, so that a start failing after the secrets were stored (a busy port) still shows the
+  // system key it generated: the data dir keeps only its hash, and the next start shows nothing (probe 32 F2)
+  secrets = loadLocalSecrets(config.dataDir, config);
+  const running = await startApp(config, undefined, secrets);
   console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
   if (running.generatedSystemKey) {
     console.log('\nA system API key was generated for this data dir. It is shown only now; keep it:');
     console.log(`\n  ROLLCALL_SYSTEM_API_KEY=${running.generatedSystemKey}\n`);
   }
+}
+
+/** the generated key of a start that failed: stored (hashed) all the same, so the next start over the data dir takes it */
+function showKeyOfFailedStart(): void {
+  if (!secrets?.generatedSystemKey) return;
+  console.error('A system API key was generated for this data dir before the start failed, and is kept (hashed) there. It is shown only now; keep it:');
+  console.error(`\n  ROLLCALL_SYSTEM_API_KEY=${secrets.generatedSystemKey}\n`);
 }
 
 /**
@@ -28,6 +40,7 @@ function startupProblem(error: unknown): string | undefined {
 }
 
 main().catch((error: unknown) => {
+  showKeyOfFailedStart();
   const problem = startupProblem(error);
   console.error(problem ?? error);
   process.exit(problem ? 78 : 1);

@@ -28,7 +28,14 @@ export const parseOrgKey = (key: string): { organizationId: string; keyId: strin
  * Secrets kept in the data dir when not configured: the system key's hash (the key is printed once on first
  * start) and the invitation-link HMAC secret. In production both come from the environment.
  */
-export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }) {
+export interface LocalSecrets {
+  systemKeyHash: string;
+  invitationSecret: string;
+  /** set only on the start that generated it: print it once (also when that start then fails: main.ts) */
+  generatedSystemKey?: string;
+}
+
+export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets {
   protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
   const existed = existsSync(file);
@@ -49,7 +56,6 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
   return {
     systemKeyHash: configured.systemApiKey ? sha256(configured.systemApiKey) : stored.systemKeyHash!,
     invitationSecret: configured.invitationSecret ?? stored.invitationSecret!,
-    /** set only on the start that generated it: print it once */
     generatedSystemKey,
   };
 }
