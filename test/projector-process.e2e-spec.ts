@@ -2,7 +2,7 @@
 // projects (docs/adr/0011 point 4): it stands by while the API's projector thread holds the lease, and takes over when
 // the API stops; its /metrics needs the metrics token as the API's does; a bad setting stops it at start.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,9 @@ function startProjector(dataDir: string, env: Record<string, string> = {}): Prom
   });
 }
 
+/** an empty event log, as the API's first start leaves it: a projector refuses a data dir without one (probe 32 F5) */
+const anEventLogIn = (dataDir: string) => writeFileSync(join(dataDir, 'events.sqlite'), '');
+
 const health = async (p: ProjectorProcess) => (await (await fetch(`${p.url}/health`)).json()) as { status: string; projections: { checkpoint: string | null }[] };
 
 describe('the separate projector process over an embedded data dir', () => {
@@ -90,6 +93,7 @@ describe('the separate projector process over an embedded data dir', () => {
   }, 60_000);
 
   it('without a token /metrics is off (404 METRICS_DISABLED); a short token stops it at start (exit 78)', async () => {
+    anEventLogIn(dataDir);
     projector = await startProjector(dataDir);
     const off = await fetch(`${projector.url}/metrics`);
     expect([off.status, ((await off.json()) as { code: string }).code]).toEqual([404, 'METRICS_DISABLED']);
@@ -103,6 +107,7 @@ describe('the separate projector process over an embedded data dir', () => {
     const busy = createServer();
     await new Promise<void>((ok) => busy.listen(0, '0.0.0.0', ok));
     const port = (busy.address() as AddressInfo).port;
+    anEventLogIn(dataDir);
     try {
       const refused = await startProjector(dataDir, { PROJECTOR_PORT: String(port) }).catch((error: { code?: number; out?: string }) => error);
       expect(refused).toMatchObject({ code: 78, out: expect.stringContaining(`PROJECTOR_PORT ${port} is in use by another process (EADDRINUSE)`) });
@@ -112,8 +117,20 @@ describe('the separate projector process over an embedded data dir', () => {
     }
   }, 60_000);
 
-  it('started before the API on a fresh data dir, it keeps it as the API does: the dir 0700, every file it made 0600 (probe 30 F4)', async () => {
-    rmSync(dataDir, { recursive: true, force: true });
+  it('over a data dir without an event log (a mistyped or missing ROLLCALL_DATA_DIR) it refuses to start, creating nothing: exit 78 (probe 32 F5)', async () => {
+    const typo = join(dataDir, 'no-such-dir');
+    const refused = await startProjector(typo).catch((error: { code?: number; out?: string }) => error);
+    expect(refused).toMatchObject({
+      code: 78,
+      out: `Invalid configuration:\n  - No event log in ${typo} (events.sqlite): is ROLLCALL_DATA_DIR the API's data dir? Start the API on it first\n`,
+    });
+    expect(existsSync(typo)).toBe(false);
+  }, 60_000);
+
+  it('started on a data dir an older version left readable, it keeps it as the API does: the dir 0700, every file 0600 (probe 30 F4)', async () => {
+    // the event log is the API's (a projector refuses a data dir without one: probe 32 F5); the rest it makes itself
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, 'events.sqlite'), '', { mode: 0o644 });
     projector = await startProjector(dataDir);
     const modes = () => [
       `${dataDir} ${(statSync(dataDir).mode & 0o777).toString(8)}`,

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError, readEventstoreUrl, readMongoUrl } from '../../api/src/config';
 import { readMetricsToken } from '../../api/src/health/metrics-scrape';
 import { protectDataDir } from '../../api/src/shared/secrets';
@@ -28,6 +29,17 @@ export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): Pro
     port,
     metricsToken: readMetricsToken(env, problems),
   };
+}
+
+/**
+ * Over the embedded event store, the sentence for a data dir without an event log: a mistyped or missing
+ * ROLLCALL_DATA_DIR (or another working directory, the default being ./data) would be created empty, and a projector
+ * would report healthy, lag 0, while projecting nothing (probe 32 F5); a rebuild would rebuild from nothing (probe 8).
+ * With EVENTSTORE_URL there is no local log.
+ */
+export function missingEventLog(config: ProjectorConfig): string | undefined {
+  if (config.eventstoreUrl || existsSync(join(config.dataDir, 'events.sqlite'))) return undefined;
+  return `No event log in ${config.dataDir} (events.sqlite): is ROLLCALL_DATA_DIR the API's data dir?`;
 }
 
 /** Stops the process with the API's message and exit code (78) when the configuration has problems. */

@@ -13,12 +13,15 @@ import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/config';
-import { exitOnProblems, projectorConfig, protectUsedDataDir } from './config';
+import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction
 const problems: string[] = [];
 const logSettings = readLogSettings(process.env, problems);
 const config = projectorConfig(process.env, problems);
+// before anything creates the data dir: a projector over a log it made itself reported healthy (probe 32 F5)
+const noLog = missingEventLog(config);
+if (noLog) problems.push(`${noLog} Start the API on it first`);
 exitOnProblems(problems);
 protectUsedDataDir(config);
 const log = createLogger('projector', logSettings);

@@ -2,15 +2,13 @@
 // with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
 // apps/projector): a rebuild must be the only writer of its collections. Over an embedded data dir it holds the
 // projector's lease while it runs, and refuses to start while another process holds it.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
-import { exitOnProblems, projectorConfig, protectUsedDataDir } from './config';
+import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
 async function main(): Promise<void> {
   const name = process.argv[2];
@@ -23,8 +21,9 @@ async function main(): Promise<void> {
   const config = projectorConfig(process.env, problems);
   exitOnProblems(problems);
   // a mistyped data dir would be created empty and "rebuilt" from nothing (black-box probe 8)
-  if (!config.eventstoreUrl && !existsSync(join(config.dataDir, 'events.sqlite'))) {
-    console.error(`No event log in ${config.dataDir} (events.sqlite): is ROLLCALL_DATA_DIR the API's data dir?`);
+  const noLog = missingEventLog(config);
+  if (noLog) {
+    console.error(noLog);
     process.exit(2);
   }
   protectUsedDataDir(config);
