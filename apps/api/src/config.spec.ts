@@ -117,6 +117,18 @@ describe('configuration from the environment', () => {
       expect(() => loadConfig({ ROLLCALL_BODY_LIMIT: bad })).toThrow(new RegExp(`ROLLCALL_BODY_LIMIT must be a size between 1kb and 16mb \\(such as 64kb\\), got "${bad.replace('.', '\\.')}"`));
   });
 
+  it('a number is decimal digits (blanks around them ignored); empty is the default; blanks only, hex, binary, exponents are refused (probe 32 F6)', () => {
+    expect(loadConfig({ PORT: ' 8080 ', ROLLCALL_INVITATION_TTL_SECONDS: '60\r', ROLLCALL_SNAPSHOT_EVERY: '' })).toMatchObject({ port: 8080, tcpPort: 8081, invitationTtlSeconds: 60, snapshotEvery: 10_000 });
+    expect(loadConfig({ PORT: '0080' }).port).toBe(80);
+    for (const [name, bad] of [['PORT', '0x10'], ['PORT', '0b1'], ['ROLLCALL_INVITATION_TTL_SECONDS', '1e3'], ['ROLLCALL_TCP_PORT', '+5'], ['PORT', '3820.5'], ['PORT', '12abc'], ['ROLLCALL_SNAPSHOT_EVERY', '1_000']])
+      expect(() => loadConfig({ [name]: bad })).toThrow(`${name} must be an integer between`);
+    // each of these was read as 0: a random port, the mail dispatcher off, snapshots off
+    expect(() => loadConfig({ PORT: '  ' })).toThrow('PORT is blank ("  "): set an integer between 0 and 65535, or leave it empty for the default (3000)');
+    expect(() => loadConfig({ ROLLCALL_MAIL_RETRY_AFTER_SECONDS: ' ' })).toThrow('ROLLCALL_MAIL_RETRY_AFTER_SECONDS is blank');
+    expect(() => loadConfig({ ROLLCALL_SNAPSHOT_EVERY: '\t' })).toThrow('ROLLCALL_SNAPSHOT_EVERY is blank');
+    expect(() => loadConfig({ ROLLCALL_TCP_PORT: ' ' })).toThrow('ROLLCALL_TCP_PORT is blank');
+  });
+
   it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
     expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
     expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);

@@ -108,12 +108,12 @@ export class ConfigError extends Error {
 
 /** ROLLCALL_TCP_PORT: PORT + 1 by default; it must be a port, and not the HTTP one */
 const tcpPort = (env: NodeJS.ProcessEnv, port: number, problems: string[]): number => {
-  const given = env.ROLLCALL_TCP_PORT?.trim();
-  if (!given && port === 65535) {
+  const given = env.ROLLCALL_TCP_PORT;
+  if ((given === undefined || given === '') && port === 65535) {
     problems.push('ROLLCALL_TCP_PORT defaults to PORT + 1, which is past 65535 with PORT=65535: set ROLLCALL_TCP_PORT');
     return 0;
   }
-  const tcp = int(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems);
+  const tcp = readInt(env, 'ROLLCALL_TCP_PORT', port === 0 ? 0 : port + 1, problems);
   if (tcp !== 0 && tcp === port) problems.push(`ROLLCALL_TCP_PORT must differ from PORT (both ${port})`);
   return tcp;
 };
@@ -121,12 +121,23 @@ const tcpPort = (env: NodeJS.ProcessEnv, port: number, problems: string[]): numb
 /** the default of ROLLCALL_SNAPSHOT_EVERY */
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 
-const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65535): number => {
+/**
+ * A whole-number setting, as the API and the projector (apps/projector/src/config.ts) both read one: decimal digits,
+ * blanks around them ignored (an env file's trailing space or CR); unset or empty, the default. A value of blanks only
+ * is refused: Number() read it as 0 (a random port, the mail dispatcher or snapshots off, silently), and took 0x10,
+ * 0b1 or 1e3 as numbers (probe 32 F6).
+ */
+export const readInt = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65535): number => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  const text = raw.trim();
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    problems.push(
+      text === ''
+        ? `${name} is blank ("${raw}"): set an integer between ${min} and ${max}, or leave it empty for the default (${fallback})`
+        : `${name} must be an integer between ${min} and ${max}, got "${raw}"`,
+    );
     return fallback;
   }
   return value;
@@ -176,7 +187,7 @@ export const readMongoUrl = (env: NodeJS.ProcessEnv, problems: string[]): string
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const port = int(env, 'PORT', 3000, problems);
+  const port = readInt(env, 'PORT', 3000, problems);
   const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // links are `${publicUrl}/invite?token=…`: a query or a fragment in it would carry the token off (into the fragment)
   if (/[?#]/.test(publicUrl)) problems.push(`ROLLCALL_PUBLIC_URL must be a base URL without a query or fragment, got "${publicUrl}"`);
@@ -204,10 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
     systemApiKey,
     publicUrl,
-    invitationTtlSeconds: int(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
-    presenceTimeoutSeconds: int(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
-    mailRetryAfterSeconds: int(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
-    mailDispatchEveryMs: int(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
+    invitationTtlSeconds: readInt(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
+    presenceTimeoutSeconds: readInt(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
+    mailRetryAfterSeconds: readInt(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
+    mailDispatchEveryMs: readInt(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
     invitationSecret,
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),
@@ -218,15 +229,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     durability: durability as Config['durability'],
     commitThread: commitThread === 'on',
     projectorInProcess: projectorMode(env, problems) === 'in-process',
-    projectorLingerMs: int(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
-    projectorNice: int(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
-    heapGrowingPercent: int(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
+    projectorLingerMs: readInt(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
+    projectorNice: readInt(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
+    heapGrowingPercent: readInt(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
     logLevel: log.level,
     logFormat: log.format,
     bodyLimit: bodyLimit(env, problems),
     metricsToken,
-    shutdownGraceMs: int(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
-    snapshotEvery: int(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
+    shutdownGraceMs: readInt(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
+    snapshotEvery: readInt(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     audit: auditConfig(env, publicUrl, problems),
   };
   // read where the states are cached (app.module.ts); checked here so that a value meant to turn it off is not taken silently
@@ -257,5 +268,5 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
   } catch {
     problems.push(`ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces or '+', got "${origin}"`);
   }
-  return { checkpointMs: int(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin, originConfigured };
+  return { checkpointMs: readInt(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin, originConfigured };
 }

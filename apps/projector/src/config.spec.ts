@@ -21,6 +21,20 @@ describe("the projector's configuration", () => {
     expect(problems).toEqual([]);
   });
 
+  it('reads PROJECTOR_PORT as the API reads its numbers: decimal digits; empty is the default; blanks only or 0x10 refused (probe 32 F6)', () => {
+    const problems: string[] = [];
+    expect(projectorConfig({}, problems).port).toBe(9464);
+    expect(projectorConfig({ PROJECTOR_PORT: '' }, problems).port).toBe(9464);
+    expect(projectorConfig({ PROJECTOR_PORT: ' 9500 ' }, problems).port).toBe(9500);
+    expect(problems).toEqual([]);
+    for (const bad of ['  ', '0x10', '1e3', '9464.5', '70000']) {
+      const refused = problemsOf({ PROJECTOR_PORT: bad });
+      expect(refused).toHaveLength(1);
+      // word for word the API's sentence for the same value of PORT
+      expect(() => loadConfig({ PORT: bad })).toThrow(`\n  - ${refused[0]!.replace('PROJECTOR_PORT', 'PORT').replace('(9464)', '(3000)')}`);
+    }
+  });
+
   it.each([
     ['EVENTSTORE_URL', 'http://eventstore:2113'],
     ['EVENTSTORE_URL', 'eventstore:2113 no scheme'],

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, readEventstoreUrl, readMongoUrl } from '../../api/src/config';
+import { ConfigError, readEventstoreUrl, readInt, readMongoUrl } from '../../api/src/config';
 import { readMetricsToken } from '../../api/src/health/metrics-scrape';
 import { protectDataDir } from '../../api/src/shared/secrets';
 
@@ -20,8 +20,8 @@ export interface ProjectorConfig {
 
 /** The configuration, or the problems with it (each names its variable; the store URLs checked as the API checks them). */
 export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): ProjectorConfig {
-  const port = Number(env.PROJECTOR_PORT?.trim() || 9464);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PROJECTOR_PORT must be a port number, got "${env.PROJECTOR_PORT}"`);
+  // read as the API reads its numbers: a blank value, 0x10 or 1e3 is refused, not taken for 0 or 16 (probe 32 F6)
+  const port = readInt(env, 'PROJECTOR_PORT', 9464, problems);
   return {
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),
