@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type EventStore, type RecordedEvent, createRollcallEventStore } from '@rollcall/event-store';
 import { AuditLog } from '../apps/api/src/audit/audit-log';
+import { loadAuditIdentity } from '../apps/api/src/audit/audit-identity';
 import { type Config, loadConfig } from '../apps/api/src/config';
 import { Metrics } from '../apps/api/src/infrastructure/metrics';
 import { createReadSide } from '../apps/api/src/infrastructure/read-side.factory';
@@ -178,7 +179,7 @@ describe('one notary per data dir, whichever process runs it', () => {
       return notary.treeSize();
     };
     const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' });
-    const notaries = [new AuditLog(config), new AuditLog(config)];
+    const notaries = [new AuditLog(config, loadAuditIdentity(config)), new AuditLog(config, loadAuditIdentity(config))];
     try {
       for (const notary of notaries) await notary.onApplicationBootstrap();
       const head = await append(30);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
+const KEY = 'rk_system_startup-problems-0123456789';
 
 /** runs the API until it exits (at most 60 s): its exit code and what it wrote on stderr */
 function startApi(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
@@ -47,6 +48,19 @@ describe('a start the operator has to fix: one sentence naming the setting, exit
     ['under /proc', '/proc/rollcall-data', "ROLLCALL_DATA_DIR /proc/rollcall-data cannot be used: ENOENT: no such file or directory, mkdir '/proc/rollcall-data'"],
   ])('ROLLCALL_DATA_DIR %s', async (_, dataDir, sentence) => {
     expect(await startApi({ ROLLCALL_DATA_DIR: dataDir })).toEqual({ code: 78, stderr: `Invalid configuration:\n  - ${sentence}` });
+  }, 90_000);
+
+  // probe 32 F3: taken silently, the notary signed on under the new name and `audit verify` failed the untouched log
+  it('ROLLCALL_AUDIT_ORIGIN other than the name the data dir recorded (audit-origin)', async () => {
+    const dataDir = mkdtempSync(join(dir, 'data-'));
+    writeFileSync(join(dataDir, 'audit-origin'), 'console.acme.test/audit\n');
+    expect(await startApi({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: KEY, ROLLCALL_AUDIT_ORIGIN: 'renamed.example/audit' })).toEqual({
+      code: 78,
+      stderr:
+        `Invalid configuration:\n  - ROLLCALL_AUDIT_ORIGIN is "renamed.example/audit", but this data dir's log is signed under "console.acme.test/audit" ` +
+        `(kept in ${join(dataDir, 'audit-origin')}): set it to that, or leave it unset; the log keeps one name and one key for good: ` +
+        `its earlier checkpoints (and an auditor's kept ones) verify under no other`,
+    });
   }, 90_000);
 
   it.each([

@@ -21,7 +21,7 @@ import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
 import { ChangeOrgAdminHandler } from './users/org-admin';
 import { EmailConfirmationController, UsersController } from './users/users.controller';
-import { APP_CONFIG, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
+import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
@@ -49,6 +49,7 @@ import { presenceProviders } from './presence/presence-runtime';
 import { PresenceFeed } from './presence/feed';
 import { AuditController } from './audit/audit.controller';
 import { AuditLog } from './audit/audit-log';
+import { loadAuditIdentity } from './audit/audit-identity';
 import { ReadAccess } from './shared/read-access';
 import { TeamsController } from './teams/teams.controller';
 import { TeamQueriesController } from './teams/team-queries.controller';
@@ -112,6 +113,8 @@ export class AppModule {
     logger: PinoLogger = createLogger('api', { level: config.logLevel, format: config.logFormat }),
     secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config),
   ): DynamicModule {
+    // before the app is built: a name or key the data dir did not record stops the start as a bad setting does
+    const auditIdentity = loadAuditIdentity(config);
     return {
       module: AppModule,
       imports: [
@@ -141,6 +144,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOCAL_SECRETS, useValue: secrets },
+        { provide: AUDIT_IDENTITY, useValue: auditIdentity },
         // the WAL copied back, and the group commit run, by threads of their own: neither holds the event loop
         // (docs/adr/0010-command-throughput.md)
         {

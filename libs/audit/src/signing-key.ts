@@ -29,7 +29,7 @@ export function parseSigningKey(text: string): Buffer {
  * other process (a replica starting on the same data dir at the same moment) did it first, so that every process
  * reads the one content the file holds.
  */
-function createdOnce(file: string, dataDir: string, content: () => string): string {
+export function createdOnce(file: string, dataDir: string, content: () => string): string {
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;

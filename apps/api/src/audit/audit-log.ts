@@ -5,15 +5,14 @@ import {
   type NoteSigner,
   SqliteTreeStore,
   entryBytes,
-  loadOrCreateOrigin,
-  loadOrCreateSigningKey,
   proveConsistency,
   proveInclusion,
   signerFromSeed,
 } from '@rollcall/audit';
 import { type EventStore, type RecordedEvent, createEventStore, preloadWorker, startWorker } from '@rollcall/event-store';
 import type { Config } from '../config';
-import { APP_CONFIG } from '../shared/tokens';
+import { APP_CONFIG, AUDIT_IDENTITY } from '../shared/tokens';
+import type { AuditIdentity } from './audit-identity';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
 
@@ -32,7 +31,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Notary');
   readonly signer: NoteSigner;
   private readonly seed: Buffer;
-  /** the log's name: configured, or the data dir's own (signing-key.ts loadOrCreateOrigin) */
+  /** the log's name: the data dir's, checked against ROLLCALL_AUDIT_ORIGIN (audit-identity.ts) */
   private readonly origin: string;
   private worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
@@ -40,9 +39,9 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private events: EventStore | undefined;
   private status: { size: number; checkpointSize: number | null; notarizing: boolean; error?: string } = { size: 0, checkpointSize: null, notarizing: false };
 
-  constructor(@Inject(APP_CONFIG) private readonly config: Config) {
-    this.seed = loadOrCreateSigningKey(config.dataDir, config.audit.signingKey);
-    this.origin = config.audit.originConfigured ? config.audit.origin : loadOrCreateOrigin(config.dataDir, config.audit.origin);
+  constructor(@Inject(APP_CONFIG) private readonly config: Config, @Inject(AUDIT_IDENTITY) identity: AuditIdentity) {
+    this.seed = identity.seed;
+    this.origin = identity.origin;
     this.signer = signerFromSeed(this.origin, this.seed);
   }
 

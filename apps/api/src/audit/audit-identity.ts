@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createdOnce, loadOrCreateOrigin, loadOrCreateSigningKey, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
+import { type Config, ConfigError } from '../config';
+
+/** The notary's name for the log and its signing key (the seed), as the data dir records them. */
+export interface AuditIdentity {
+  origin: string;
+  seed: Buffer;
+}
+
+/** Where the public half of the signing key is recorded (a configured key's private half stays in the environment). */
+export const publicKeyFile = (dataDir: string) => join(dataDir, 'audit-public-key');
+
+const NO_ROTATION = 'the log keeps one name and one key for good: its earlier checkpoints (and an auditor\'s kept ones) verify under no other';
+
+/**
+ * The log's name and signing key, checked against what the data dir recorded at its first start, and recorded there
+ * when it recorded nothing yet: `audit-origin` (the name, configured or not), `audit-public-key` (the key's public
+ * half, configured or not) and `audit-signing-key` (a generated key). A name or key that differs stops the start (ConfigError): taken
+ * silently, the notary signed on under it and `audit verify` failed an untouched log (probe 32 F3). Replicas started
+ * with the same values all pass; two started together with different ones cannot both pass, as each records its own
+ * value before it checks the other's. Called before the app is built (app.module.ts), so the refusal is one sentence
+ * and exit 78 (main.ts).
+ */
+export function loadAuditIdentity(config: Pick<Config, 'dataDir' | 'audit'>): AuditIdentity {
+  const { dataDir, audit } = config;
+  const problems: string[] = [];
+  const origin = loadOrCreateOrigin(dataDir, audit.origin);
+  if (audit.originConfigured && origin !== audit.origin)
+    problems.push(
+      `ROLLCALL_AUDIT_ORIGIN is "${audit.origin}", but this data dir's log is signed under "${origin}" (kept in ${join(dataDir, 'audit-origin')}): ` +
+        `set it to that, or leave it unset; ${NO_ROTATION}`,
+    );
+  const seed = audit.signingKey ? configuredKey(dataDir, parseSigningKey(audit.signingKey), problems) : generatedKey(dataDir, problems);
+  if (problems.length > 0 || !seed) throw new ConfigError(problems);
+  return { origin, seed };
+}
+
+const publicKeyOf = (seed: Buffer) => signerFromSeed('key', seed).verifier.rawPublicKey.toString('base64');
+
+/**
+ * The public half of the data dir's key, recorded at its first start with this check (`proposed` then). A data dir
+ * from before it that has a generated key records that key's, whatever is configured now: it signed the log so far.
+ */
+function recordedPublicKey(dataDir: string, proposed: string): string {
+  const generated = existsSync(publicKeyFile(dataDir)) ? undefined : readSigningKey(dataDir);
+  return createdOnce(publicKeyFile(dataDir), dataDir, () => `${generated ? publicKeyOf(generated) : proposed}\n`).trim();
+}
+
+function configuredKey(dataDir: string, seed: Buffer, problems: string[]): Buffer {
+  const recorded = recordedPublicKey(dataDir, publicKeyOf(seed));
+  if (recorded === publicKeyOf(seed)) return seed;
+  const generated = readSigningKey(dataDir);
+  problems.push(
+    generated && publicKeyOf(generated) === recorded
+      ? `ROLLCALL_AUDIT_SIGNING_KEY is not the key this data dir's log is signed with (generated into ${signingKeyFile(dataDir)}): ` +
+          `set it to that file's content, or leave it unset; ${NO_ROTATION}`
+      : `ROLLCALL_AUDIT_SIGNING_KEY is not the key this data dir's log is signed with (its public key ${recorded} is kept in ${publicKeyFile(dataDir)}): ` +
+          `set it to that key; ${NO_ROTATION}`,
+  );
+  return seed;
+}
+
+function generatedKey(dataDir: string, problems: string[]): Buffer | undefined {
+  const file = publicKeyFile(dataDir);
+  const configuredBefore = `ROLLCALL_AUDIT_SIGNING_KEY is not set, but this data dir's log is signed with a configured key`;
+  // checked before a key is generated: a key file left by a refused start would stand for the data dir's key
+  if (existsSync(file) && !existsSync(signingKeyFile(dataDir))) {
+    problems.push(`${configuredBefore} (its public key ${readFileSync(file, 'utf8').trim()} is kept in ${file}): set it again; ${NO_ROTATION}`);
+    return undefined;
+  }
+  const seed = loadOrCreateSigningKey(dataDir);
+  // a replica started at the same moment with a key configured recorded it first: this key never signs
+  const recorded = recordedPublicKey(dataDir, publicKeyOf(seed));
+  if (recorded !== publicKeyOf(seed)) problems.push(`${configuredBefore} (its public key ${recorded} is kept in ${file}): set it again; ${NO_ROTATION}`);
+  return seed;
+}
