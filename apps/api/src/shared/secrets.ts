@@ -1,4 +1,4 @@
-import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config';
@@ -39,9 +39,15 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
   protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
   const existed = existsSync(file);
-  const stored: { systemKeyHash?: string; invitationSecret?: string } = existed ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const stored: StoredSecrets = existed ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  // before anything is generated or stored: a refused start leaves the data dir as it was
+  checkInvitationSecret(file, stored, configured.invitationSecret);
   let generatedSystemKey: string | undefined;
   let changed = !existed;
+  if (configured.invitationSecret && !stored.invitationSecret && !stored.invitationSecretCheck) {
+    stored.invitationSecretCheck = secretCheck(configured.invitationSecret);
+    changed = true;
+  }
   if (!configured.systemApiKey && !stored.systemKeyHash) {
     generatedSystemKey = `rk_system_${randomSecret()}`;
     stored.systemKeyHash = sha256(generatedSystemKey);
@@ -58,6 +64,47 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
     invitationSecret: configured.invitationSecret ?? stored.invitationSecret!,
     generatedSystemKey,
   };
+}
+
+interface StoredSecrets {
+  systemKeyHash?: string;
+  /** the generated invitation secret (none was configured at the data dir's first start) */
+  invitationSecret?: string;
+  /** a configured one's check (`scrypt:<salt>:<hash>`): the secret itself stays in the environment */
+  invitationSecretCheck?: string;
+}
+
+const SCRYPT = { N: 16_384, r: 8, p: 1 };
+/** salted and slow: a chosen secret of 32 characters may be guessable from a fast hash of it */
+const secretCheck = (secret: string, salt = randomBytes(16).toString('base64url')): string =>
+  `scrypt:${salt}:${scryptSync(secret, salt, 32, SCRYPT).toString('base64url')}`;
+
+/**
+ * The invitation secret keys every link mailed and the fingerprint of every answer kept under an Idempotency-Key:
+ * another one taken silently made every link fail and every retry a 422 IDEMPOTENCY_KEY_REUSED (probe 32 F4). So a
+ * configured secret must be the data dir's (the generated one, or the one whose check its first start recorded), and
+ * a data dir started with a configured one needs it set again.
+ */
+function checkInvitationSecret(file: string, stored: StoredSecrets, configured: string | undefined): void {
+  const breaks = 'every link already mailed and every answer kept under an Idempotency-Key are keyed by it, and would fail';
+  if (configured && stored.invitationSecret && !safeEqual(configured, stored.invitationSecret))
+    throw new ConfigError([
+      `ROLLCALL_INVITATION_SECRET differs from the invitation secret this data dir generated (invitationSecret in ${file}): ${breaks}. ` +
+        'To move the secret to the environment, set ROLLCALL_INVITATION_SECRET to that value (or leave it unset)',
+    ]);
+  const check = stored.invitationSecretCheck;
+  if (!check || stored.invitationSecret) return;
+  if (!configured)
+    throw new ConfigError([
+      `ROLLCALL_INVITATION_SECRET is not set, but this data dir was started with one (its check: invitationSecretCheck in ${file}): set it again; ` +
+        'a secret generated instead would fail every link already mailed and every answer kept under an Idempotency-Key',
+    ]);
+  const salt = check.split(':')[1] ?? '';
+  if (!safeEqual(secretCheck(configured, salt), check))
+    throw new ConfigError([
+      `ROLLCALL_INVITATION_SECRET differs from the one this data dir was started with (its check: invitationSecretCheck in ${file}): ${breaks}. ` +
+        'Set the one it was started with; the secret cannot be changed',
+    ]);
 }
 
 /**
