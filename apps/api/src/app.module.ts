@@ -218,7 +218,7 @@ export class AppModule {
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: DerivedSecrets, useValue: new DerivedSecrets(secrets.invitationSecret) },
-        { provide: INVITATION_MAILER, useFactory: () => (config.smtpUrl ? new SmtpMailer(config.smtpUrl) : new OutboxMailer(config.dataDir)) },
+        { provide: INVITATION_MAILER, useFactory: () => (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new OutboxMailer(config.dataDir)) },
         {
           provide: IDEMPOTENCY_STORE,
           useFactory: (): IdempotencyStore => (config.mongoUrl ? new MongoIdempotencyStore(config.mongoUrl) : new SqliteIdempotencyStore(config.dataDir)),

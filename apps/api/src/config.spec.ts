@@ -129,6 +129,19 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_TCP_PORT: ' ' })).toThrow('ROLLCALL_TCP_PORT is blank');
   });
 
+  it('SMTP_URL names a host and SMTP_FROM is one address: what failed only at the first send is refused at start (probe 32 F7)', () => {
+    expect(loadConfig({ SMTP_URL: 'smtp://mail.acme.test:2525', SMTP_FROM: ' Acme <no-reply@acme.test> ' })).toMatchObject({
+      smtpUrl: 'smtp://mail.acme.test:2525',
+      smtpFrom: 'Acme <no-reply@acme.test>',
+    });
+    expect(loadConfig({ SMTP_FROM: 'no-reply@acme.test' }).smtpFrom).toBe('no-reply@acme.test');
+    expect(loadConfig({ SMTP_FROM: ' ' }).smtpFrom).toBe('Rollcall <no-reply@rollcall.local>');
+    for (const bad of ['smtp://', 'smtps://', 'smtp:', 'smtp:///relay'])
+      expect(() => loadConfig({ SMTP_URL: bad })).toThrow(`SMTP_URL must name the mail server's host (smtp://host[:port] or smtps://…), got "${bad}"`);
+    for (const bad of ['not an address', 'Acme <no-reply>', 'a@b.test, c@d.test', '@acme.test', 'no-reply@'])
+      expect(() => loadConfig({ SMTP_FROM: bad })).toThrow(`SMTP_FROM must be one address, as "Name <name@example.com>" or "name@example.com", got "${bad}"`);
+  });
+
   it('rule 13: ROLLCALL_PRESENCE_TIMEOUT_SECONDS sets the presence timeout (default 60), a whole number of seconds up to a day', () => {
     expect(loadConfig({}).presenceTimeoutSeconds).toBe(60);
     expect(loadConfig({ ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '5' }).presenceTimeoutSeconds).toBe(5);

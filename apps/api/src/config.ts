@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import bytes from 'bytes';
+import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 import { readMetricsToken } from './health/metrics-scrape';
@@ -27,6 +28,8 @@ export interface Config {
   mongoUrl?: string;
   natsUrl?: string;
   smtpUrl?: string;
+  /** SMTP_FROM: the sender of the mails sent over SMTP_URL (default `Rollcall <no-reply@rollcall.local>`) */
+  smtpFrom: string;
   /** TCP port of the microservice transport (message patterns); 0 = random, unset = PORT + 1 */
   tcpPort: number;
   /** where integration events go over TCP (host:port of a consumer), optional */
@@ -178,6 +181,29 @@ const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: 
   return raw;
 };
 
+/**
+ * SMTP_URL and SMTP_FROM: checked at start, as every setting is. A URL without a host (`smtp://`) made nodemailer
+ * connect to 127.0.0.1:587, and a sender that is no address was refused by the server: both showed only at the first
+ * send, as a logged error and retries, while the invitation was answered 201 (probe 32 F7).
+ */
+const smtpUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined => {
+  const problemsBefore = problems.length;
+  const raw = url(env, 'SMTP_URL', ['smtp', 'smtps'], problems);
+  if (raw !== undefined && problems.length === problemsBefore && new URL(raw).hostname === '')
+    problems.push(`SMTP_URL must name the mail server's host (smtp://host[:port] or smtps://…), got "${raw}"`);
+  return raw;
+};
+
+const DEFAULT_SMTP_FROM = 'Rollcall <no-reply@rollcall.local>';
+const smtpFrom = (env: NodeJS.ProcessEnv, problems: string[]): string => {
+  const raw = env.SMTP_FROM?.trim();
+  if (!raw) return DEFAULT_SMTP_FROM;
+  const parsed = addressparser(raw, { flatten: true });
+  if (parsed.length !== 1 || !/^[^\s@<>]+@[^\s@<>.][^\s@<>]*$/.test(parsed[0]!.address))
+    problems.push(`SMTP_FROM must be one address, as "Name <name@example.com>" or "name@example.com", got "${raw}"`);
+  return raw;
+};
+
 /** EVENTSTORE_URL, checked as the API and the projector (apps/projector/src/config.ts) both read it */
 export const readEventstoreUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined =>
   url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems);
@@ -223,7 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),
     natsUrl: url(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
-    smtpUrl: url(env, 'SMTP_URL', ['smtp', 'smtps'], problems),
+    smtpUrl: smtpUrl(env, problems),
+    smtpFrom: smtpFrom(env, problems),
     tcpPort: tcpPort(env, port, problems),
     eventsTcpTarget,
     durability: durability as Config['durability'],

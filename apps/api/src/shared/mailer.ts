@@ -146,7 +146,11 @@ export const mailEmailConfirmation = (
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {
   private readonly transport: Transporter;
-  constructor(smtpUrl: string, private readonly from = process.env.SMTP_FROM ?? 'Rollcall <no-reply@rollcall.local>') {
+  /** `from`: SMTP_FROM, checked at start (config.ts) */
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+  ) {
     this.transport = createTransport(smtpUrl);
   }
 
