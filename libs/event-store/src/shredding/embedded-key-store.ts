@@ -23,9 +23,10 @@ export interface KeysWrittenWithEvents {
    */
   findStored(subjectIds: readonly string[]): Promise<Map<string, { key: Buffer; stored?: Uint8Array }>>;
   /**
-   * After an append that forgot these subjects' keys in its transaction: what remains of them is let go (the WAL's
-   * earlier page images truncated; keys a data dir written before keeps in keys.sqlite forgotten). Never deletes a key
-   * of events.sqlite: one there now was made after the deletion (the address invited again), and is not the deletion's.
+   * After an append that forgot these subjects' keys in its transaction: what remains of them is let go (copies SQLite
+   * left in the unused space of the table's pages, by writing the table anew; the WAL's earlier page images truncated;
+   * keys a data dir written before keeps in keys.sqlite forgotten). Never deletes a key of events.sqlite: one there now
+   * was made after the deletion (the address invited again), and is not the deletion's.
    */
   forgotten(subjectIds: readonly string[]): Promise<void>;
 }
@@ -49,8 +50,9 @@ const KDF_LENGTH = Buffer.of(0, 0, 1, 0);
  * that new keys commit with the events that need them. What is stored of a key is a random salt; the key is derived
  * from it, the subject id and a key-derivation key kept in keys.sqlite with the pepper (NIST SP 800-108 KDF in
  * counter mode, HMAC-SHA-256). A copy of events.sqlite alone (handed to an auditor, say) therefore opens no personal
- * data, and a cold load of 200,000 subjects pays one HMAC per key. Forgetting deletes the salt with secure_delete
- * and truncates the WAL: the key cannot be derived again.
+ * data, and a cold load of 200,000 subjects pays one HMAC per key. Forgetting deletes the salt with secure_delete,
+ * writes the table anew (no copy left in a page's unused space: rewriteSubjectKeys) and truncates the WAL: the key
+ * cannot be derived again.
  *
  * Data dirs written before keep their keys in keys.sqlite (`subject_keys` there, the keys themselves): they are read
  * from there when events.sqlite has none for the subject, and forgotten in both files. No key is moved (a move that a

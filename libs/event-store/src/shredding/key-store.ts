@@ -1,4 +1,5 @@
 import { openDatabase } from '../sqlite/open-database';
+import { attachKeyScratch, rewriteSubjectKeys } from '../sqlite/subject-keys';
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { Binary, Collection, Long, MongoClient } from 'mongodb';
@@ -111,11 +112,14 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async forget(subjectIds: readonly string[], tombstone?: TombstoneAt): Promise<void> {
+    attachKeyScratch(this.db);
     this.inTransaction(() => {
       for (const id of subjectIds) {
         this.remove.run(id);
         if (tombstone) this.tombstone.run(id, tombstone.position);
       }
+      // a copy of a key SQLite left in a page's unused space (a page rebuilt by a split or merge) goes too
+      rewriteSubjectKeys(this.db);
     });
     // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
     this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -23,11 +23,48 @@ export type SubjectKeyChange = (NewSubjectKey & { kind?: 'new' | 'sealed-with' }
 export const SUBJECT_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS subject_tombstones (subject TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`;
 
+/** the in-memory database of a connection that rewriteSubjectKeys copies the keys through (attachKeyScratch) */
+const SCRATCH = 'subject_keys_scratch';
+const withScratch = new WeakSet<DatabaseSync>();
+
+/**
+ * Attaches the in-memory database rewriteSubjectKeys copies the keys through, once per connection: outside a
+ * transaction (SQLite refuses ATTACH in one). In memory, never a temporary file: no copy of a key on disk.
+ */
+export function attachKeyScratch(db: DatabaseSync): void {
+  if (withScratch.has(db)) return;
+  db.exec(`ATTACH DATABASE ':memory:' AS ${SCRATCH};
+    CREATE TABLE IF NOT EXISTS ${SCRATCH}.subject_keys_copy (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
+  withScratch.add(db);
+}
+
+/**
+ * Writes the `subject_keys` table of `db` anew, in the caller's write transaction (secure_delete on; attachKeyScratch
+ * first), so that no page of it keeps a copy of a key deleted before. secure_delete zeroes a deleted cell where it is,
+ * but not the copies SQLite leaves in a page's unused space when a split or a merge rebuilds the page (btree.c
+ * rebuildPage, when editing the page in place fails: the bytes between the new cell pointers and the new cells stay
+ * as they were, copies of cells that were on the page), and no later delete reaches them: the copy of a key forgotten
+ * since stays in the file until inserts into that page happen to overwrite it. A stress of these statements (session
+ * 32) found whole ones, now and then. `DELETE` without `WHERE` clears the b-tree (OP_Clear, not row by row): every
+ * page of it but the root is freed and the root emptied, both zeroed whole by secure_delete; the rows, copied first,
+ * are inserted again in key order, onto zeroed pages. A page those inserts rebuild may keep copies of keys live now,
+ * which the next rewrite removes once forgotten. Cost: the table written whole (~90 bytes a key), other connections'
+ * writes (the commit thread, other processes) waiting meanwhile: ~40 ms at 10,000 keys, ~0.4 s at 100,000.
+ */
+export function rewriteSubjectKeys(db: DatabaseSync): void {
+  if (!withScratch.has(db)) throw new Error('rewriteSubjectKeys: attachKeyScratch first (outside a transaction)');
+  db.exec(`INSERT INTO ${SCRATCH}.subject_keys_copy SELECT subject, key FROM main.subject_keys;
+    DELETE FROM main.subject_keys;
+    INSERT INTO main.subject_keys SELECT subject, key FROM ${SCRATCH}.subject_keys_copy;
+    DELETE FROM ${SCRATCH}.subject_keys_copy`);
+}
+
 /**
  * The data keys of crypto-shredding (table `subject_keys`), in the event store's file: a subject's first key is
  * committed with the first events sealed with it, under one fsync (the group commit calls `insertInOpenTransaction`).
- * Forgetting a key overwrites its bytes (the connection runs with secure_delete) and truncates the WAL, so that no
- * earlier page image holding it survives.
+ * Forgetting a key overwrites its bytes (the connection runs with secure_delete), writes the table anew (no copy of it
+ * left in a page's unused space: rewriteSubjectKeys) and truncates the WAL, so that no earlier page image holding it
+ * survives.
  *
  * Each forgotten subject leaves a tombstone (table `subject_tombstones`): the log position of the latest deletion that
  * forgot its key (its append's first event, or the log's head when forgotten on its own). A snapshot writer asks it
@@ -124,20 +161,25 @@ export class SubjectKeyTable {
   }
 
   /**
-   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file), then copies the WAL
-   * back and truncates it, so no earlier page image holding a key stays in it. A checkpoint that other
-   * connections' readers keep from finishing is tried again, for up to `busyTimeoutMs` more. Their tombstones are at
-   * the log's head: the deletion that asked for this (appended before) is at or before it.
+   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file) and writes the table
+   * anew (rewriteSubjectKeys: no copy of a key forgotten before, by this call or by an append's transaction, stays in
+   * a page's unused space), then copies the WAL back and truncates it, so no earlier page image holding a key stays in
+   * it. A checkpoint that other connections' readers keep from finishing is tried again, for up to `busyTimeoutMs`
+   * more. Their tombstones are at the log's head: the deletion that asked for this (appended before) is at or before
+   * it. Called with no subjects after an append that forgot keys in its transaction (EmbeddedKeyStore.forgotten).
    */
   async forget(subjectIds: readonly string[]): Promise<void> {
     this.assertOpen();
+    attachKeyScratch(this.db);
     this.inTransaction(() => {
-      if (subjectIds.length === 0) return;
-      const head = (this.stmt.head.get() as { head: number | bigint }).head;
-      for (const id of subjectIds) {
-        this.stmt.delete.run(id);
-        this.stmt.tombstone.run(id, head);
+      if (subjectIds.length > 0) {
+        const head = (this.stmt.head.get() as { head: number | bigint }).head;
+        for (const id of subjectIds) {
+          this.stmt.delete.run(id);
+          this.stmt.tombstone.run(id, head);
+        }
       }
+      rewriteSubjectKeys(this.db);
     });
     await this.truncateWal();
   }
