@@ -5,8 +5,8 @@ import { DatabaseSync } from 'node:sqlite';
  * Writes `bytes` into the unused space of a leaf page of the b-tree `btree` (a table or index of the SQLite file
  * `file`, closed by every connection): between the page's cell pointers and its cells, where SQLite leaves copies of
  * cells when it rebuilds a page in a split or a merge (btree.c rebuildPage). SQLite reads nothing there, so the file
- * stays valid; this stands for such a copy, which workloads make only now and then (the read store's twin:
- * libs/read-store/src/store/testing/page-gaps.ts). Returns the page number.
+ * stays valid; this stands for such a copy, which workloads make only now and then (the read store's
+ * libs/read-store/src/store/testing/page-gaps.ts, which writes text through this one). Returns the page number.
  */
 export function plantInPageGap(file: string, btree: string, bytes: Uint8Array): number {
   const db = new DatabaseSync(file, { readOnly: true });

@@ -1,37 +1,12 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+// the event store's helper (its key table has the same concern: libs/event-store/src/testing/page-gaps.ts), for text
+import { plantInPageGap as plantBytes } from '../../../../event-store/src/testing/page-gaps';
 
 /**
- * Writes `text` into the unused space of a leaf page of the b-tree `btree` (a table or index of the SQLite file
- * `file`, closed by every connection): between the page's cell pointers and its cells, where SQLite leaves the bytes of
- * cells that moved to another page when it rebuilds a page (a split). SQLite reads nothing there, so the file stays
- * valid; this stands for such a copy, which no workload of a spec makes on purpose (probe 32 found one after a few
- * hundred commands over HTTP). Returns the page number.
+ * Writes `text` into the unused space of a leaf page of the b-tree `btree` of the closed SQLite file `file`, where
+ * SQLite leaves the bytes of cells that moved when it rebuilds a page (a split). This stands for such a copy, which no
+ * workload of a spec makes on purpose (probe 32 found one after a few hundred commands over HTTP). Returns the page.
  */
-export function plantInPageGap(file: string, btree: string, text: string): number {
-  const db = new DatabaseSync(file, { readOnly: true });
-  const pageSize = Number((db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
-  const pages = db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'").all(btree) as { pageno: number }[];
-  db.close();
-  const bytes = Buffer.from(text, 'utf8');
-  const fd = openSync(file, 'r+');
-  try {
-    for (const { pageno } of pages) {
-      const page = Buffer.alloc(pageSize);
-      readSync(fd, page, 0, pageSize, (pageno - 1) * pageSize);
-      const header = pageno === 1 ? 100 : 0;
-      const cells = page.readUInt16BE(header + 3);
-      const gapStart = header + 8 + 2 * cells;
-      const gapEnd = page.readUInt16BE(header + 5) || 65536;
-      if (gapEnd - gapStart < bytes.length + 16) continue;
-      writeSync(fd, bytes, 0, bytes.length, (pageno - 1) * pageSize + gapStart + 8);
-      return pageno;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  throw new Error(`no leaf page of ${btree} has room for ${bytes.length} bytes of unused space`);
-}
+export const plantInPageGap = (file: string, btree: string, text: string): number => plantBytes(file, btree, Buffer.from(text, 'utf8'));
 
 /** whether the file holds `text` anywhere (in clear) */
 export const fileHolds = (bytes: Buffer, text: string): boolean => bytes.includes(Buffer.from(text, 'utf8'));
