@@ -59,7 +59,7 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     let calls = 0;
     const purge = new ErasurePurge({ purgeOldVersions: async () => (calls++, answers.shift() ?? true) }, () => undefined);
     purge.start();
-    await purge.atStart(logOf([]), 10n);
+    await purge.atStart(logOf([]), [10n]);
     expect(calls).toBe(1);
     for (const deadline = Date.now() + 5_000; calls < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 300));
@@ -81,12 +81,12 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
       noteErasuresPurgedThrough: async (p: bigint) => void noted.push(p),
     };
     const log = logOf([event('UserDeleted', 2n), event('UserDeleted', 7n), event('UserDeleted', 9n)], 12n);
-    await new ErasurePurge(store, () => undefined).atStart(log, 12n);
+    await new ErasurePurge(store, () => undefined).atStart(log, [12n]);
     expect(asked).toEqual([9n]);
     expect(log.from).toEqual([4n]);
     expect(noted).toEqual([]);
     through = 9n;
-    await new ErasurePurge(store, () => undefined).atStart(log, 12n);
+    await new ErasurePurge(store, () => undefined).atStart(log, [12n]);
     // no deletion after 9: the search indexes merged only, the head noted
     expect(asked).toEqual([9n, undefined]);
     expect(noted).toEqual([12n]);
@@ -101,9 +101,9 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
       noteErasuresPurgedThrough: async (p: bigint) => void noted.push(p),
     };
     const log = logOf([event('UserDeleted', 2n), event('UserDeleted', 7n)], 12n);
-    await new ErasurePurge(store, () => undefined).atStart(log, 5n);
+    await new ErasurePurge(store, () => undefined).atStart(log, [9n, 5n]);
     expect(asked).toEqual([2n]);
-    await new ErasurePurge(store, () => undefined).atStart(log, 1n);
+    await new ErasurePurge(store, () => undefined).atStart(log, [1n, undefined]);
     expect(asked).toEqual([2n, undefined]);
     expect(noted).toEqual([]);
   });

@@ -48,13 +48,15 @@ export class ErasurePurge {
    * indexes when ordinary changes left segments since the last one (~0.5 s at 100,000 members; docs/adr/0003). When
    * the log holds a deletion after the last one the store vacuumed for (its vacuum did not run, or the store was
    * written before vacuums were: a store left by an earlier version vacuums once), that deletion's position is passed
-   * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions). `projectedThrough`: the lowest
-   * checkpoint of the projections (-1n: one has none).
+   * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions). `checkpoints`: the projections' (none
+   * yet: undefined).
    */
-  async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, projectedThrough: bigint): Promise<void> {
+  async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, checkpoints: readonly (bigint | undefined)[]): Promise<void> {
     if (!this.store.purgeOldVersions) return;
     const through = (await this.store.erasuresPurgedThrough?.()) ?? AT_START;
     const head = await log.headPosition();
+    // what every projection has applied (-1n: one has applied nothing)
+    const projectedThrough = checkpoints.reduce<bigint>((low, c) => ((c ?? -1n) < low ? (c ?? -1n) : low), head);
     let last = AT_START;
     let unprojected = false;
     for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: [ERASING_EVENT] } })) {

@@ -119,9 +119,7 @@ export class Projector {
     // no stored document can be ahead of the log's head; after a reset, none is ahead of anything (nor stored)
     if (this.options.freshStore) this.source.startFresh();
     else this.source.trustAfter = this.head;
-    // what every projection has applied (-1n: one has applied nothing)
-    const projectedThrough = this.slots.reduce((low, slot) => ((slot.checkpoint ?? -1n) < low ? (slot.checkpoint ?? -1n) : low), this.head);
-    await this.purge.atStart(this.options.eventStore, projectedThrough);
+    await this.purge.atStart(this.options.eventStore, this.slots.map((slot) => slot.checkpoint));
     this.running = true;
     this.loop = this.run();
   }
