@@ -68,7 +68,8 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     const o = await app.api.organization();
     const as = { key: o.key, actor: o.admin };
     const keyed = (key: string) => ({ 'idempotency-key': `${o.organizationId}-${key}` });
-    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('inv'), body: { email: 'zoe.atrest@acme.test', roles: ['agent'] } });
+    // a key built from the address (as a client may): the log records it keyed (docs/adr/0004, session 33)
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('invite:zoe.atrest@acme.test'), body: { email: 'zoe.atrest@acme.test', roles: ['agent'] } });
     const zoe = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl) } })).body.userId as string;
     const profileBody = { displayName: 'Zoe Restingname', email: 'Zoe.AtRest.New@acme.test' };
     const profile = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${zoe}`, { ...as, headers: keyed('profile'), body: profileBody });
@@ -86,6 +87,8 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     expect(again.body).toEqual(pending.body);
     const profileAgain = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${zoe}`, { ...as, headers: keyed('profile'), body: profileBody });
     expect(profileAgain.body).toEqual(profile.body);
+    const invitedAgain = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, headers: keyed('invite:zoe.atrest@acme.test'), body: { email: 'zoe.atrest@acme.test', roles: ['agent'] } });
+    expect({ status: invitedAgain.status, replayed: invitedAgain.headers.get('idempotency-replayed') }).toEqual({ status: 201, replayed: 'true' });
 
     // the request's fingerprint (kept with its Idempotency-Key, in api.sqlite and the events' metadata) is keyed: an
     // unsalted hash of the body would let anyone test a guessed address against it

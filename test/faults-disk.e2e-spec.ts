@@ -12,6 +12,7 @@ import { type Reply, type TestApp, expectProblem, startTestApp, tokenOf } from '
 import { capPages, fillFilesystem, freeSpace, readOnly, sqliteStoreOf, tryMountTmpfs, unmount } from './support/faults';
 import { checkDecidedState } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
+import { clientKeyOf } from './support/recorded-keys';
 
 interface Sent {
   key: string;
@@ -65,10 +66,11 @@ async function writeOne(app: TestApp, m: Awaited<ReturnType<typeof material>>, p
 }
 
 /** Every command's events are one append: consecutive positions, one commit, every stream its kind writes. */
-function halfWritten(log: RecordedEvent[], sent: Sent[]): string[] {
+function halfWritten(log: RecordedEvent[], sent: Sent[], dataDir: string): string[] {
   const byKey = new Map<string, RecordedEvent[]>();
+  const keyOf = clientKeyOf(dataDir, sent.map((s) => s.key));
   for (const e of log) {
-    const key = String(e.metadata.idempotencyKey ?? '').split(':').pop()!;
+    const key = keyOf(e.metadata.idempotencyKey);
     byKey.set(key, [...(byKey.get(key) ?? []), e]);
   }
   const wrong: string[] = [];
@@ -122,7 +124,7 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
 
   const log: RecordedEvent[] = [];
   for await (const e of events.readAll()) log.push(e);
-  expect(halfWritten(log, sent)).toEqual([]);
+  expect(halfWritten(log, sent, dataDir)).toEqual([]);
   expect(checkDecidedState(log).violations).toEqual([]);
   const head = await events.headPosition();
   expect((await app.api.request('GET', `/v1/workspaces/${m.workspaceId}/members?limit=1`, { key: m.key, actor: m.admin, headers: { 'x-min-position': String(head) } })).status).toBe(200);

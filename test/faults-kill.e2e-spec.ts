@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SYSTEM_KEY, tokenOf } from './support/app';
 import { checkDecidedState, readLog } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
+import { clientKeyOf } from './support/recorded-keys';
 import { Random } from './support/random';
 import { type ServerProcess, auditCheckpoint, startServer } from './support/server-process';
 
@@ -97,7 +98,7 @@ describe('kill -9 of an API process during load', () => {
 
       // the log, read while nothing runs: every acknowledged write is there, at the position it answered
       const log = await readLog(dataDir);
-      const positions = positionsByKey(log);
+      const positions = positionsByKey(log, clientKeyOf(dataDir, writes.map((w) => w.key)));
       const acknowledged = writes.filter((w) => w.outcome === 'ack' && w.changed && w.key.startsWith(`kill-${round}-`));
       const lost = acknowledged.filter((w) => w.position !== undefined && !positions.get(w.key)?.includes(BigInt(w.position))).map((w) => `${w.method} ${w.path} ${w.key}`);
       expect(lost).toEqual([]);
@@ -117,7 +118,7 @@ describe('kill -9 of an API process during load', () => {
 
     // every key appended at most once (one append: its events are consecutive), every invariant holds
     const log = await readLog(dataDir);
-    const twice = [...positionsByKey(log)].filter(([, p]) => p.some((x, i) => i > 0 && x !== p[i - 1]! + 1n)).map(([k]) => k);
+    const twice = [...positionsByKey(log, clientKeyOf(dataDir, writes.map((w) => w.key)))].filter(([, p]) => p.some((x, i) => i > 0 && x !== p[i - 1]! + 1n)).map(([k]) => k);
     expect(twice).toEqual([]);
     expect(checkDecidedState(log).violations).toEqual([]);
     // the restarted projector and notary reach the head of the log
@@ -132,11 +133,11 @@ describe('kill -9 of an API process during load', () => {
   }, 180_000);
 });
 
-/** the positions of each idempotency key's events (keys without their scope), in log order */
-function positionsByKey(log: { metadata: Record<string, unknown>; position: bigint }[]): Map<string, bigint[]> {
+/** the positions of each idempotency key's events (the keys sent: `keyOf`), in log order */
+function positionsByKey(log: { metadata: Record<string, unknown>; position: bigint }[], keyOf: (recorded: unknown) => string): Map<string, bigint[]> {
   const byKey = new Map<string, bigint[]>();
   for (const e of log) {
-    const key = String(e.metadata.idempotencyKey ?? '').split(':').pop()!;
+    const key = keyOf(e.metadata.idempotencyKey);
     byKey.set(key, [...(byKey.get(key) ?? []), e.position]);
   }
   return byKey;

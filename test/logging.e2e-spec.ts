@@ -148,6 +148,20 @@ describe('structured logs (JSON lines through pino)', () => {
     expect(await linesOf('logging-corr-invite')).toContainEqual(expect.objectContaining({ route: '/v1/workspaces/:ws/invitations', status: 201 }));
   });
 
+  it("rule 12: an X-Request-Id holding an '@' (an address) is replaced by a new UUID: no address reaches the events' metadata or a log line", async () => {
+    const org = await newOrganization('logging-corr-address');
+    const { organizationId, apiKey, adminUserId } = org.body;
+    const given = 'leaky.person@secret.test';
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, headers: { 'x-request-id': given }, body: { name: 'Support' } });
+    expect(ws.status).toBe(201);
+    const id = ws.headers.get('x-request-id')!;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const created = (await eventsOf(`organization-${organizationId}`)).filter((e) => e.type === 'WorkspaceCreated');
+    expect(created.map((e) => e.metadata.correlationId)).toEqual([id]);
+    expect(await linesOf(id)).toContainEqual(expect.objectContaining({ route: '/v1/organizations/:org/workspaces', status: 201 }));
+    expect(logs.text()).not.toContain(given);
+  });
+
   it('no API key, Authorization header, link token or invitee address reaches the log output', async () => {
     const org = await newOrganization('logging-secrets');
     const { organizationId, apiKey, adminUserId } = org.body;
@@ -230,6 +244,11 @@ describe('structured logs (JSON lines through pino)', () => {
       const second = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'Sales', correlationId: long });
       const replaced = (await eventsOf(`organization-${org.organizationId}`)).find((e) => e.type === 'WorkspaceCreated' && (e.data as { workspaceId: string }).workspaceId === second.workspaceId);
       expect(replaced!.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+      // one holding an '@' (an address) too: the log keeps it for good (rule 12)
+      const third = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'Billing', correlationId: 'msg.person@secret.test' });
+      const addressless = (await eventsOf(`organization-${org.organizationId}`)).find((e) => e.type === 'WorkspaceCreated' && (e.data as { workspaceId: string }).workspaceId === third.workspaceId);
+      expect(addressless!.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(logs.text()).not.toContain('msg.person@secret.test');
 
       // refused: warn, the problem's status and code, no stack, and neither the key nor the payload
       await expect(send('workspaces.create', { apiKey: 'rk_wrong-message-key-0123456789', correlationId: 'logging-msg-401', organizationId: org.organizationId, name: 'X' })).rejects.toMatchObject({ status: 401 });

@@ -11,6 +11,7 @@ import { checkDecidedState, readLog, revokedInTeams } from './support/invariants
 import { differences, liveAndRebuilt } from './support/read-models';
 import { type ServerProcess, auditCheckpoint, startServers } from './support/server-process';
 import { Random } from './support/random';
+import { clientKeyOf } from './support/recorded-keys';
 
 // three runs in CI: seeds 13, and 5, which found the same request decided on both replicas and events in flight mixed
 // with another writer's (docs/adr/0011 points 7 and 8), and seed 7 with users' deletions (session 28: on after 40 seed
@@ -218,8 +219,9 @@ describe('replicas: two API processes over one data dir', () => {
     // 0 lost acknowledged writes: every acknowledged command's events are in the log, at the position it answered
     const log = await readLog(dataDir);
     const keyed = new Map<string, bigint[]>();
+    const keyOf = clientKeyOf(dataDir, outcomes.map((o) => o.key));
     for (const e of log) {
-      const k = String(e.metadata.idempotencyKey ?? '').split(':').pop()!;
+      const k = keyOf(e.metadata.idempotencyKey);
       keyed.set(k, [...(keyed.get(k) ?? []), e.position]);
     }
     // (a change that found things as asked appended nothing: `changed` is empty or false)

@@ -2104,7 +2104,7 @@ export interface operations {
       /** @description OrganizationCreated; `X-Position` repeats `position` */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -2119,7 +2119,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2135,7 +2135,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2151,7 +2151,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2167,7 +2167,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, ORGANIZATION_EXISTS */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2183,7 +2183,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2199,7 +2199,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2215,7 +2215,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2231,7 +2231,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2247,7 +2247,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -2287,7 +2287,7 @@ export interface operations {
       /** @description WorkspaceCreated; `X-Position` repeats `position` */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -2302,7 +2302,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2318,7 +2318,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2334,7 +2334,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2350,7 +2350,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2366,7 +2366,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, WORKSPACE_EXISTS */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2382,7 +2382,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2398,7 +2398,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2414,7 +2414,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2430,7 +2430,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2446,7 +2446,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -2486,7 +2486,7 @@ export interface operations {
       /** @description InvitationCreated; `X-Position` repeats `position` */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -2501,7 +2501,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2517,7 +2517,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2533,7 +2533,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2549,7 +2549,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2565,7 +2565,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_INVITED, ALREADY_MEMBER, CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2581,7 +2581,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2597,7 +2597,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2613,7 +2613,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_GRANT, INVALID_RESTRICTION, INVALID_ROLE, PLAN_REQUIRED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2634,7 +2634,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2650,7 +2650,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -2685,7 +2685,7 @@ export interface operations {
       /** @description InvitationLink */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2696,7 +2696,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2712,7 +2712,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2728,7 +2728,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2744,7 +2744,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2760,7 +2760,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_PENDING */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2776,7 +2776,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
       410: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2792,7 +2792,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2808,7 +2808,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2824,7 +2824,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2859,7 +2859,7 @@ export interface operations {
       /** @description InvitationResent; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -2874,7 +2874,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2890,7 +2890,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2906,7 +2906,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2922,7 +2922,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2938,7 +2938,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2954,7 +2954,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
       410: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2970,7 +2970,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -2986,7 +2986,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3002,7 +3002,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3018,7 +3018,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3034,7 +3034,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -3071,7 +3071,7 @@ export interface operations {
       /** @description InvitationCancelled; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -3086,7 +3086,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3102,7 +3102,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3118,7 +3118,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3134,7 +3134,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3150,7 +3150,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3166,7 +3166,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3182,7 +3182,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3198,7 +3198,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3214,7 +3214,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3230,7 +3230,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -3266,7 +3266,7 @@ export interface operations {
       /** @description InvitationAccepted; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -3281,7 +3281,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3297,7 +3297,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3313,7 +3313,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_MEMBER, CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3329,7 +3329,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED */
       410: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3345,7 +3345,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3361,7 +3361,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3377,7 +3377,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3393,7 +3393,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3409,7 +3409,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -3449,7 +3449,7 @@ export interface operations {
       /** @description AccessAsOf */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3460,7 +3460,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3476,7 +3476,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3492,7 +3492,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3508,7 +3508,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3524,7 +3524,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3540,7 +3540,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3556,7 +3556,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3595,7 +3595,7 @@ export interface operations {
       /** @description AccessChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -3610,7 +3610,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3626,7 +3626,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3642,7 +3642,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3658,7 +3658,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3674,7 +3674,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3690,7 +3690,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3706,7 +3706,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3722,7 +3722,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_GRANT, INVALID_RESTRICTION, INVALID_ROLE, PLAN_REQUIRED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3743,7 +3743,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3759,7 +3759,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -3796,7 +3796,7 @@ export interface operations {
       /** @description MemberDetail */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3807,7 +3807,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3823,7 +3823,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3839,7 +3839,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3855,7 +3855,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3871,7 +3871,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3887,7 +3887,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3903,7 +3903,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3919,7 +3919,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -3960,7 +3960,7 @@ export interface operations {
       /** @description AccessRevoked; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -3975,7 +3975,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -3991,7 +3991,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4007,7 +4007,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4023,7 +4023,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4039,7 +4039,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4055,7 +4055,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4071,7 +4071,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4087,7 +4087,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED, INVALID_REASSIGNMENT */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4103,7 +4103,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4119,7 +4119,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -4156,7 +4156,7 @@ export interface operations {
       /** @description UserDeleted; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -4171,7 +4171,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4187,7 +4187,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4203,7 +4203,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4219,7 +4219,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4235,7 +4235,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_OWNER */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4251,7 +4251,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4267,7 +4267,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4283,7 +4283,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4299,7 +4299,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4315,7 +4315,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -4356,7 +4356,7 @@ export interface operations {
       /** @description ProfileUpdated; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -4371,7 +4371,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4387,7 +4387,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4403,7 +4403,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4419,7 +4419,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4435,7 +4435,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, EMAIL_PENDING_INVITATION, EMAIL_TAKEN */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4451,7 +4451,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4467,7 +4467,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4483,7 +4483,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4499,7 +4499,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4515,7 +4515,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -4552,7 +4552,7 @@ export interface operations {
       /** @description OrgAdminSet; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -4567,7 +4567,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4583,7 +4583,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4599,7 +4599,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4615,7 +4615,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4631,7 +4631,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4647,7 +4647,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4663,7 +4663,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4679,7 +4679,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4695,7 +4695,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4711,7 +4711,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -4748,7 +4748,7 @@ export interface operations {
       /** @description OrgAdminSet; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -4763,7 +4763,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4779,7 +4779,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4795,7 +4795,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CANNOT_MODIFY_SELF, INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4811,7 +4811,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4827,7 +4827,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4843,7 +4843,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4859,7 +4859,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4875,7 +4875,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4891,7 +4891,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4907,7 +4907,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -4943,7 +4943,7 @@ export interface operations {
       /** @description EmailChangeConfirmed; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -4958,7 +4958,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4974,7 +4974,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, EMAIL_PENDING_INVITATION, EMAIL_TAKEN */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -4990,7 +4990,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EMAIL_CHANGE_EXPIRED, EMAIL_CHANGE_NOT_PENDING */
       410: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5006,7 +5006,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5022,7 +5022,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5038,7 +5038,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5054,7 +5054,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5070,7 +5070,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -5132,7 +5132,7 @@ export interface operations {
       /** @description MemberPage */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5143,7 +5143,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5159,7 +5159,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5175,7 +5175,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5191,7 +5191,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5207,7 +5207,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5223,7 +5223,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5239,7 +5239,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5255,7 +5255,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -5314,7 +5314,7 @@ export interface operations {
       /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin); lists are `;`-separated */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5329,7 +5329,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5345,7 +5345,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5361,7 +5361,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5377,7 +5377,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5393,7 +5393,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5409,7 +5409,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5425,7 +5425,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5441,7 +5441,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -5478,7 +5478,7 @@ export interface operations {
       /** @description RosterAsOf */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5489,7 +5489,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5505,7 +5505,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5521,7 +5521,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5537,7 +5537,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5553,7 +5553,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5569,7 +5569,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5585,7 +5585,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5632,7 +5632,7 @@ export interface operations {
       /** @description HistoryPage as JSON; with `format=csv`, the same entries as CSV (no pages, streamed) */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5648,7 +5648,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5664,7 +5664,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5680,7 +5680,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5696,7 +5696,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5712,7 +5712,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5728,7 +5728,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5744,7 +5744,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5760,7 +5760,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -5796,7 +5796,7 @@ export interface operations {
       /** @description TeamList */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5807,7 +5807,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5823,7 +5823,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5839,7 +5839,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5855,7 +5855,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5871,7 +5871,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5887,7 +5887,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5903,7 +5903,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5919,7 +5919,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -5959,7 +5959,7 @@ export interface operations {
       /** @description TeamCreated; `X-Position` repeats `position` */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -5974,7 +5974,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -5990,7 +5990,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6006,7 +6006,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6022,7 +6022,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6038,7 +6038,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, TEAM_EXISTS, TEAM_NAME_TAKEN */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6054,7 +6054,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6070,7 +6070,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6086,7 +6086,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6102,7 +6102,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6118,7 +6118,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -6155,7 +6155,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -6170,7 +6170,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6186,7 +6186,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6202,7 +6202,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6218,7 +6218,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6234,7 +6234,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6250,7 +6250,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6266,7 +6266,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6282,7 +6282,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6298,7 +6298,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6314,7 +6314,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -6355,7 +6355,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -6370,7 +6370,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6386,7 +6386,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6402,7 +6402,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6418,7 +6418,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6434,7 +6434,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, TEAM_NAME_TAKEN */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6450,7 +6450,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6466,7 +6466,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6482,7 +6482,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6498,7 +6498,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6514,7 +6514,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -6552,7 +6552,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -6567,7 +6567,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6583,7 +6583,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6599,7 +6599,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6615,7 +6615,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6631,7 +6631,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, MEMBER_NOT_ACTIVE */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6647,7 +6647,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6663,7 +6663,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6679,7 +6679,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6695,7 +6695,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6711,7 +6711,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -6749,7 +6749,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -6764,7 +6764,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6780,7 +6780,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6796,7 +6796,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6812,7 +6812,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6828,7 +6828,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6844,7 +6844,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6860,7 +6860,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6876,7 +6876,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6892,7 +6892,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6908,7 +6908,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -6949,7 +6949,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -6964,7 +6964,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6980,7 +6980,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -6996,7 +6996,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7012,7 +7012,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7028,7 +7028,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7044,7 +7044,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7060,7 +7060,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7076,7 +7076,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7092,7 +7092,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7108,7 +7108,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -7149,7 +7149,7 @@ export interface operations {
       /** @description TeamChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -7164,7 +7164,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7180,7 +7180,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7196,7 +7196,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7212,7 +7212,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7228,7 +7228,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7244,7 +7244,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7260,7 +7260,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7276,7 +7276,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7292,7 +7292,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7308,7 +7308,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -7345,7 +7345,7 @@ export interface operations {
       /** @description TeamInvitees */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7356,7 +7356,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7372,7 +7372,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7388,7 +7388,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7404,7 +7404,7 @@ export interface operations {
       /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7420,7 +7420,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7436,7 +7436,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7452,7 +7452,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7468,7 +7468,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -7504,7 +7504,7 @@ export interface operations {
       /** @description OfferedTeamList */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7515,7 +7515,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7531,7 +7531,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7547,7 +7547,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7563,7 +7563,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7579,7 +7579,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7595,7 +7595,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7611,7 +7611,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7627,7 +7627,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -7665,7 +7665,7 @@ export interface operations {
       /** @description NetworkChanged; `X-Position` repeats `position` */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -7680,7 +7680,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7696,7 +7696,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7712,7 +7712,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7728,7 +7728,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7744,7 +7744,7 @@ export interface operations {
       /** @description Problem (RFC 9457): ALREADY_NETWORKED, CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7760,7 +7760,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7776,7 +7776,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7792,7 +7792,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7808,7 +7808,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7824,7 +7824,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -7859,7 +7859,7 @@ export interface operations {
       /** @description NetworkChanged; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -7874,7 +7874,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7890,7 +7890,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7906,7 +7906,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7922,7 +7922,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_NETWORKED, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7938,7 +7938,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7954,7 +7954,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7970,7 +7970,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -7986,7 +7986,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8002,7 +8002,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8018,7 +8018,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8047,7 +8047,7 @@ export interface operations {
       /** @description the verifier key, one line */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8058,7 +8058,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8074,7 +8074,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8090,7 +8090,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8106,7 +8106,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8133,7 +8133,7 @@ export interface operations {
       /** @description the signed note */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8144,7 +8144,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8160,7 +8160,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8176,7 +8176,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8192,7 +8192,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8208,7 +8208,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8224,7 +8224,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8240,7 +8240,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8273,7 +8273,7 @@ export interface operations {
     responses: {
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8284,7 +8284,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8300,7 +8300,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8316,7 +8316,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_ENTRY_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8332,7 +8332,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8348,7 +8348,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8364,7 +8364,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_TREE_SIZE */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8380,7 +8380,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8396,7 +8396,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8429,7 +8429,7 @@ export interface operations {
     responses: {
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8440,7 +8440,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8456,7 +8456,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8472,7 +8472,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8488,7 +8488,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8504,7 +8504,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8520,7 +8520,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_TREE_SIZE */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8536,7 +8536,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8552,7 +8552,7 @@ export interface operations {
       /** @description Problem (RFC 9457): AUDIT_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8581,7 +8581,7 @@ export interface operations {
       /** @description Health: every indicator up */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8592,7 +8592,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8608,7 +8608,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8624,7 +8624,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8640,7 +8640,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8656,7 +8656,7 @@ export interface operations {
       /** @description Problem (RFC 9457): SHUTTING_DOWN, UNHEALTHY */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8696,7 +8696,7 @@ export interface operations {
       /** @description HeartbeatAccepted; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -8711,7 +8711,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8727,7 +8727,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8743,7 +8743,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8759,7 +8759,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8775,7 +8775,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8791,7 +8791,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8807,7 +8807,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8823,7 +8823,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8839,7 +8839,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8855,7 +8855,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -8892,7 +8892,7 @@ export interface operations {
       /** @description PresenceSetOffline; `X-Position` repeats `position` */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -8907,7 +8907,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8923,7 +8923,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8939,7 +8939,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8955,7 +8955,7 @@ export interface operations {
       /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8971,7 +8971,7 @@ export interface operations {
       /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
       409: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -8987,7 +8987,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9003,7 +9003,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9019,7 +9019,7 @@ export interface operations {
       /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
       422: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9035,7 +9035,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9051,7 +9051,7 @@ export interface operations {
       /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;
@@ -9085,7 +9085,7 @@ export interface operations {
       /** @description StreamTicket */
       201: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
           'X-Position'?: string;
@@ -9100,7 +9100,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9116,7 +9116,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9132,7 +9132,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9148,7 +9148,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9164,7 +9164,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9180,7 +9180,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9196,7 +9196,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9235,7 +9235,7 @@ export interface operations {
       /** @description the stream */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9250,7 +9250,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9266,7 +9266,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9282,7 +9282,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9298,7 +9298,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9314,7 +9314,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9330,7 +9330,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9346,7 +9346,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9386,7 +9386,7 @@ export interface operations {
       /** @description PresenceReport as JSON; with `format=csv`, the same rows as CSV */
       200: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9402,7 +9402,7 @@ export interface operations {
       /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
       400: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9418,7 +9418,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNAUTHENTICATED */
       401: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9434,7 +9434,7 @@ export interface operations {
       /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
       403: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9450,7 +9450,7 @@ export interface operations {
       /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
       404: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9466,7 +9466,7 @@ export interface operations {
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9482,7 +9482,7 @@ export interface operations {
       /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9498,7 +9498,7 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           [name: string]: unknown;
         };
@@ -9514,7 +9514,7 @@ export interface operations {
       /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
       503: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended */
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
           /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE */
           'Retry-After'?: string;

@@ -8,14 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { type MicroserviceParams, getRpcInfo } from 'nestjs-pino';
 import { problemFor } from './shared/problem';
-
-/** 1 to 128 visible ASCII characters, as a client's X-Request-Id */
-const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+import { isSaneRequestId } from './shared/request-id';
 
 /** The message's `correlationId` when sane, else a new UUID. */
 export const messageRequestIdOf = (context: ExecutionContext): string => {
   const given = (context.switchToRpc().getData() as { correlationId?: unknown } | undefined)?.correlationId;
-  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+  return isSaneRequestId(given) ? given : randomUUID();
 };
 
 const patternOf = (context: ExecutionContext): string => String(getRpcInfo(context).pattern);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
+import { isSaneRequestId } from './shared/request-id';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -144,13 +145,10 @@ const prettyMessage = (log: Record<string, unknown>, messageKey: string): string
   return `${String(log.method)} ${String(log.url)} ${String(log.status)} ${String(log.durationMs)} ms${log.aborted ? ' aborted' : ''}${route}${id}`;
 };
 
-/** 1 to 128 visible ASCII characters: a client's X-Request-Id is kept only when it is such a token. */
-const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
 /** The client's X-Request-Id when sane, else a new UUID; echoed in the response's X-Request-Id. */
 export const requestIdOf = (req: Request, res: Response): string => {
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+  const id = isSaneRequestId(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', id);
   return id;
 };
@@ -180,7 +178,7 @@ const summary = (req: Request, res: Response) => {
 /**
  * A child of `base` carrying the request id, made without pino's child(): that serializes its bindings through the
  * redaction on every call, a tenth of a command's time measured by bench:http. The id is a plain token
- * (SANE_REQUEST_ID or a UUID): there is nothing in it to redact. The line is the same as a child's (pino's own
+ * (isSaneRequestId, shared/request-id.ts, or a UUID): there is nothing in it to redact. The line is the same as a child's (pino's own
  * `chindings` symbol: the bindings as JSON text, appended to every line).
  */
 const withRequestId = (base: Logger, id: string): Logger => {

@@ -144,7 +144,7 @@ function problemCodes(op: OpenApiOperation): string[] {
 
 const envelopeFields = {
   idempotencyKey: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.idempotencyKey, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
-  correlationId: { type: 'string', description: `the message's requestId (1-${SANE_CORRELATION_ID_LENGTH} visible ASCII characters, else a new UUID)` },
+  correlationId: { type: 'string', description: `the message's requestId (1-${SANE_CORRELATION_ID_LENGTH} visible ASCII characters without '@', else a new UUID)` },
 };
 const OWN_SCHEMAS: Json = {
   Envelope: {

@@ -11,6 +11,13 @@ export interface CommandContext {
    * from it (docs/adr/0004).
    */
   idempotencyKey: string;
+  /**
+   * The key as this command's events record it (their `idempotencyKey` and `causationId`): a client's key keyed by the
+   * server's secret (DerivedSecrets.recordedKey), so no personal data a client put in its key reaches the log; a key
+   * made here as it is. Events recorded before session 33 hold a client's key in clear: a retry is looked for under
+   * both (replay.ts). `idempotencyKey` itself still derives the ids a write creates, as it always did.
+   */
+  recordedKey: string;
   /** the request id: also in the request's log line and in the metadata of every event it appended */
   correlationId: string;
   /** ISO time of the request: the only clock read on the command path */
@@ -34,6 +41,7 @@ export const newCommandContext = (over: Partial<CommandContext> & { actorId: str
   const id = randomUUID();
   return {
     idempotencyKey: over.idempotencyKey ?? `request:${id}`,
+    recordedKey: over.recordedKey ?? over.idempotencyKey ?? `request:${id}`,
     correlationId: over.correlationId ?? id,
     now: over.now ?? new Date().toISOString(),
     actorId: over.actorId,

@@ -37,8 +37,8 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
   const metadata = {
     actorId: ctx.actorId,
     correlationId: ctx.correlationId,
-    causationId: ctx.idempotencyKey,
-    idempotencyKey: ctx.idempotencyKey,
+    causationId: ctx.recordedKey,
+    idempotencyKey: ctx.recordedKey,
     occurredAt: ctx.now,
     ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
     ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),

@@ -12,7 +12,7 @@ import { Omittable } from './omittable';
 
 /** The envelope's length limits, in characters: validated here, published by the AsyncAPI document. */
 export const ENVELOPE_MAX_LENGTH = { apiKey: 200, idempotencyKey: 255 } as const;
-/** the longest `correlationId` used as the request id; a longer one (or one not visible ASCII) is replaced by a new UUID, as X-Request-Id is */
+/** the longest `correlationId` used as the request id; a longer one (or one not visible ASCII, or holding an '@': shared/request-id.ts) is replaced by a new UUID, as X-Request-Id is */
 export const SANE_CORRELATION_ID_LENGTH = 128;
 
 /** Every message carries its credentials and, for organization keys, the acting user. */

@@ -7,7 +7,7 @@ type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<str
 
 /** Headers every answer carries (logging.ts), and those of a write's success (write-pipeline.ts). */
 const ANSWER_HEADERS = {
-  'X-Request-Id': { description: "the request's id (the client's X-Request-Id when 1–128 visible ASCII characters, else a new UUID); also the correlationId of the events it appended", schema: { type: 'string' } },
+  'X-Request-Id': { description: "the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended", schema: { type: 'string' } },
 };
 /** the 503s that say when to retry (ProblemFilter; probe 31: sent, and documented nowhere) */
 const RETRY_HEADERS = {

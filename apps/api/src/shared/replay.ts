@@ -10,7 +10,11 @@ import type { AppliedCommand, Loaded } from './stream-states';
 export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attempt: number): { stream: string; at: AppliedCommand }[] | undefined {
   // a key made for this request (no client key) is in no log before this command's first append was sent
   if (attempt === 1 && ctx.generatedKey) return undefined;
-  const found = streams.map((s) => ({ stream: s.stream, at: s.applied(ctx.idempotencyKey)! })).filter((s) => s.at !== undefined);
+  // under the recorded form, or (events recorded before session 33) the client's key in clear
+  const inClear = ctx.recordedKey !== ctx.idempotencyKey;
+  const found = streams
+    .map((s) => ({ stream: s.stream, at: (s.applied(ctx.recordedKey) ?? (inClear ? s.applied(ctx.idempotencyKey) : undefined))! }))
+    .filter((s) => s.at !== undefined);
   if (found.length === 0) return undefined;
   // the key's events answer another request (the stored answer, which would have said so, is gone)
   if (ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash))
@@ -29,7 +33,7 @@ export async function readBack<E>(
   store: EventStore,
   found: { stream: string; at: AppliedCommand }[],
   loaded: Loaded<unknown>[],
-  { idempotencyKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'requestHash'>,
+  { idempotencyKey, recordedKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'recordedKey' | 'requestHash'>,
 ): Promise<{ events: E[]; position: string; readFrom: string }> {
   const recorded = [];
   // (the part the states found was read, so the other parts read now are there: the embedded store's reads never go
@@ -46,7 +50,7 @@ export async function readBack<E>(
     const fromRevision = expected === 'no_stream' ? 0n : expected === 'any' ? undefined : expected + 1n;
     if (fromRevision === undefined) continue;
     for await (const e of store.readStream(stream, { fromRevision })) {
-      if (e.metadata.idempotencyKey !== idempotencyKey) continue;
+      if (e.metadata.idempotencyKey !== recordedKey && e.metadata.idempotencyKey !== idempotencyKey) continue;
       // as appliedOf: the key's events answer another request
       if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && e.metadata.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
       recorded.push(e);

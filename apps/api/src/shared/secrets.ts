@@ -225,9 +225,21 @@ export interface InvitationRef {
 export class DerivedSecrets {
   /** a KeyObject: an HMAC keyed with a string imports the key again on every call */
   private readonly fingerprintKey: KeyObject;
+  private readonly recordedKeyKey: KeyObject;
 
   constructor(private readonly serverSecret: string) {
     this.fingerprintKey = createSecretKey(createHmac('sha256', serverSecret).update('request-fingerprint').digest());
+    this.recordedKeyKey = createSecretKey(createHmac('sha256', serverSecret).update('recorded-idempotency-key').digest());
+  }
+
+  /**
+   * A client's Idempotency-Key as the log records it (its events' `idempotencyKey` and `causationId`) and api.sqlite
+   * keeps it: keyed, as the fingerprint is. A client may build its keys from what it is about (`invite:jane@acme.test`),
+   * and the log keeps every event for good, where a deletion's erasure cannot reach (rule 12, docs/rules.md#rule-12;
+   * docs/adr/0004, session 33). The scope stays readable: an organization's id, `system`, a link's hashed token.
+   */
+  recordedKey(scope: string, clientKey: string): string {
+    return `${scope}:#${createHmac('sha256', this.recordedKeyKey).update(clientKey).digest('base64url')}`;
   }
 
   /**

@@ -93,6 +93,39 @@ describe('the same request sent to two replicas', () => {
   });
 });
 
+describe("rule 12: a client's idempotency key as the events record it (docs/adr/0004, session 33)", () => {
+  const clientKey = 'org:o-1:invite:jane@acme.test';
+  const recordedKey = 'org:o-1:#recorded';
+  const keyed = () => newCommandContext({ actorId: 'admin', idempotencyKey: clientKey, recordedKey });
+  const decideOnce = (tags: string[], decided: string[][]) => {
+    decided.push([...tags]);
+    return { ok: true as const, events: [tag('s-1', 'mine')], warnings: [] };
+  };
+  const metadataOf = async () => {
+    const keys: unknown[] = [];
+    for await (const e of fx.store.readStream('s-1')) keys.push([e.metadata.idempotencyKey, e.metadata.causationId]);
+    return keys;
+  };
+
+  it('its events carry the recorded form, never the key; a retry is found under it and answered with them', async () => {
+    const decided: string[][] = [];
+    const first = await (await fx.handler()).handle(one, keyed(), (tags) => decideOnce(tags, decided));
+    expect(await metadataOf()).toEqual([[recordedKey, recordedKey]]);
+    // a new process (the states read from the log): the retry is answered from the log, not decided again
+    const retry = keyed();
+    const again = await new StreamHandler(fx.store, new StreamStates(fx.store)).handle(one, retry, (tags) => decideOnce(tags, decided));
+    expect({ replayed: again.replayed, events: tagsOf(again.events), decided }).toEqual({ replayed: true, events: tagsOf(first.events), decided: [[]] });
+  });
+
+  it('a retry of a request recorded before (its key in clear in the events) is found under the key, not decided again', async () => {
+    await other.append('s-1', stored(clientKey, ['theirs']), 'no_stream');
+    const decided: string[][] = [];
+    const retry = keyed();
+    const answer = await (await fx.handler()).handle(one, retry, (tags) => decideOnce(tags, decided));
+    expect({ replayed: answer.replayed, events: tagsOf(answer.events), decided, fromLog: retry.answeredFromLog }).toEqual({ replayed: true, events: ['theirs'], decided: [], fromLog: true });
+  });
+});
+
 describe('the same request sent to two replicas of a store that answers held ids as its own write (KurrentDB)', () => {
   /**
    * KurrentDB's rule (docs/adr/0004 point 3): an append at an expected revision behind the stream whose event ids the
