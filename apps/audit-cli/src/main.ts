@@ -4,14 +4,18 @@ import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
 import { checkProof } from './proofs';
+import { reportReadModels, verifyReadModels } from './read-models';
 import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
 
-  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE] [--threads N]
+  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE] [--threads N] [--read-models]
       re-reads the whole log (events.sqlite in DIR, or EventStoreDB with EVENTSTORE_URL), recomputes the Merkle
       tree, checks every signed checkpoint; exit 1 naming the first position that differs. The embedded log is
-      hashed on N threads (default: the machine's parallelism; 1: on the main thread only)
+      hashed on N threads (default: the machine's parallelism; 1: on the main thread only). --read-models: once
+      the log verified, derives every read model again from it (the permission history, the user list, teams…)
+      and compares them with the stored ones (read.sqlite in DIR, or MongoDB with MONGO_URL), naming each
+      document that differs; on a data dir at rest (its read models at the log's head)
   check-proof FILE --public-key KEY|FILE
       checks a proof written by 'prove', offline, against the notary key you trust (GET /v1/audit/public-key,
       kept from before): never against the key the file carries, which whoever wrote the file chose
@@ -36,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       checkpoint: { type: 'string', multiple: true },
       'public-key': { type: 'string' },
+      'read-models': { type: 'boolean', default: false },
       threads: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
@@ -67,17 +72,21 @@ export async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads ${values.threads}: a whole number of at least 1`);
+      const eventstoreUrl = process.env.EVENTSTORE_URL?.trim() || undefined;
+      const readModels = values['read-models'];
+      if (readModels && !values['data-dir']) throw new UsageError('--read-models needs --data-dir DIR (its keys, and its read.sqlite unless MONGO_URL is set)');
       const result = await verifyCommand(
-        {
-          dataDir: values['data-dir'],
-          eventstoreUrl: process.env.EVENTSTORE_URL?.trim() || undefined,
-          checkpoints: values.checkpoint ?? [],
-          publicKey: values['public-key'] === undefined ? undefined : checkedKey(values['public-key']),
-          threads,
-        },
+        { dataDir: values['data-dir'], eventstoreUrl, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'] === undefined ? undefined : checkedKey(values['public-key']), threads },
         out,
       );
-      return reportVerify(result, out);
+      // the read models are compared with what a verified log derives: not with a log that failed
+      if (!readModels || !result.ok) return reportVerify(result, out);
+      const derived = await verifyReadModels({ dataDir: values['data-dir']!, eventstoreUrl, mongoUrl: process.env.MONGO_URL?.trim() || undefined }, out);
+      if (out.json) {
+        out.result({ ...result, ok: derived.ok, readModels: derived });
+        return derived.ok ? 0 : 1;
+      }
+      return Math.max(reportVerify(result, out), reportReadModels(derived, out));
     }
     case 'check-proof': {
       const file = rest[0];
