@@ -1,6 +1,8 @@
+import { DataDirProblem } from '@rollcall/event-store';
 import { type Config, ConfigError, loadConfig, portProblem } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
+import { checkDataDir } from './infrastructure/log-not-behind';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
@@ -12,6 +14,8 @@ async function main() {
   // loaded here, not by startApp, so that a start failing after the secrets were stored (a busy port) still shows the
   // system key it generated: the data dir keeps only its hash, and the next start shows nothing (probe 32 F2)
   secrets = loadLocalSecrets(config.dataDir, config);
+  // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
+  await checkDataDir(config);
   const running = await startApp(config, undefined, secrets);
   console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
@@ -33,7 +37,7 @@ function showKeyOfFailedStart(): void {
  * cannot be used, a port another process listens on. Exit 78 (EX_CONFIG); anything else is a failure (exit 1).
  */
 function startupProblem(error: unknown): string | undefined {
-  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ConfigError || error instanceof DataDirProblem) return error.message;
   const { port } = (error ?? {}) as { port?: unknown };
   if (typeof port !== 'number') return undefined;
   return portProblem(port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port', port, error);

@@ -5,7 +5,7 @@
 // second pass): it never projects beside another.
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createRollcallEventStore } from '@rollcall/event-store';
+import { DataDirProblem, createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../../libs/read-store/src/projections';
 import { registerProjectorMetrics } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
@@ -82,6 +82,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // files of the data dir that do not belong together: the operator's to fix, as a bad setting is (exit 78)
+  if (error instanceof DataDirProblem) {
+    log.fatal(error.message);
+    process.exit(78);
+  }
   log.fatal({ err: error }, 'projector failed');
   process.exit(1);
 });

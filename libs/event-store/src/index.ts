@@ -1,4 +1,5 @@
 export * from './port';
+export { DataDirProblem } from './data-dir-problem';
 export { newEventId, uuidV5 } from './event-id';
 export {
   SqliteEventStore,

@@ -65,6 +65,15 @@ export interface SnapshotSealing {
  * key kept in `${dataDir}/keys.sqlite` (EmbeddedKeyStore); with EventStoreDB and no MongoDB, in keys.sqlite. Email
  * subjects are pseudonymous: an HMAC of the organization and the address with a secret kept in the key store.
  */
+const closingOnFailure = async (keys: KeyStore, check: () => Promise<void>): Promise<void> => {
+  try {
+    await check();
+  } catch (error) {
+    await keys.close();
+    throw error;
+  }
+};
+
 export async function createRollcallEventStore(
   config: Pick<EventStoreConfig, 'eventstoreUrl' | 'dataDir' | 'durability' | 'checkpoints' | 'writer'> & { mongoUrl?: string },
 ): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
@@ -76,6 +85,8 @@ export async function createRollcallEventStore(
     : inner instanceof SqliteEventStore
       ? await EmbeddedKeyStore.open(inner, keysFile)
       : new SqliteKeyStore(keysFile);
+  // keys.sqlite's pepper must be the log's: made anew, it would open nothing sealed so far (probe 33 F5)
+  if (keys instanceof EmbeddedKeyStore || keys instanceof SqliteKeyStore) await closingOnFailure(keys, async () => keys.assertBelongsTo(await inner.headPosition(), keysFile));
   // a KeyObject: an HMAC keyed with a Buffer imports the key again on every call
   const pepper = createSecretKey(await keys.pepper());
   // an address within an organization (`a:`), or shared by every organization (`e:`, invitations before session 24)

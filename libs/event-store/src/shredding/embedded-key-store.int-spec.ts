@@ -82,6 +82,9 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
     await opened.store.close();
     const elsewhere = mkdtempSync(join(tmpdir(), 'rollcall-events-copy-'));
     try {
+      // beside another data dir's keys.sqlite (a lost one is refused at open: keys-belong-to-log.int-spec.ts)
+      await (await open(elsewhere)).store.close();
+      for (const f of readdirSync(elsewhere).filter((n) => n.startsWith('events.sqlite'))) rmSync(join(elsewhere, f));
       for (const f of readdirSync(dir).filter((n) => n.startsWith('events.sqlite'))) copyFileSync(join(dir, f), join(elsewhere, f));
       const copy = await open(elsewhere);
       expect((await collect(copy.store.readStream('s'))).map((e) => (e.data as { email: unknown }).email)).toEqual([null]);

@@ -1,4 +1,5 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
+import { DataDirProblem } from '../data-dir-problem';
 import type { MultiAppendResult, StreamAppend } from '../port';
 import type { SqliteEventStore, SubjectKeyChange } from '../sqlite/sqlite-event-store';
 import { KeyDecodingError, type KeyStore, SqliteKeyStore } from './key-store';
@@ -70,12 +71,23 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   static async open(events: SqliteEventStore, keysFile: string): Promise<EmbeddedKeyStore> {
     const secrets = new SqliteKeyStore(keysFile);
     try {
+      // the salts in events.sqlite derive their keys under this one: made anew, none of them opens (probe 33 F5). A
+      // keys.sqlite with its pepper and no derivation key is a data dir from before ADR 0010: its keys are there
+      if (!(await secrets.find([DERIVATION_KEY])).has(DERIVATION_KEY) && events.holdsSubjectKeys())
+        throw new DataDirProblem(
+          `${keysFile} holds no key-derivation key while the event log holds the salts of subjects' keys: they open only with the keys.sqlite written with them. Restore keys.sqlite from the same backup as the event log`,
+        );
       const derivationKey = createSecretKey((await secrets.ensure([DERIVATION_KEY])).get(DERIVATION_KEY)!);
       return new EmbeddedKeyStore(events, secrets, derivationKey, await secrets.holdsSubjectsBesides(SECRETS));
     } catch (error) {
       await secrets.close();
       throw error;
     }
+  }
+
+  /** keys.sqlite's pepper must be the log's (SqliteKeyStore.assertBelongsTo) */
+  assertBelongsTo(logHead: bigint, file: string): Promise<void> {
+    return this.secrets.assertBelongsTo(logHead, file);
   }
 
   generate(subjectId: string): { key: Buffer; stored: Uint8Array } {

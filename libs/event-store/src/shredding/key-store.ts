@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { Binary, Collection, Long, MongoClient } from 'mongodb';
 import { mongoDriver } from '../drivers/lazy-drivers';
+import { DataDirProblem } from '../data-dir-problem';
 
 /**
  * Per-subject data keys for crypto-shredding. Forgetting a subject deletes its key: everything encrypted with
@@ -42,7 +43,7 @@ export interface TombstoneAt {
   headAfter: () => Promise<bigint>;
 }
 
-const PEPPER = '__pepper__';
+export const PEPPER = '__pepper__';
 
 /**
  * Embedded: a table in its own SQLite file (WAL, synchronous=FULL). Key creations arriving in the same turn
@@ -149,6 +150,20 @@ export class SqliteKeyStore implements KeyStore {
 
   async pepper(): Promise<Buffer> {
     return (await this.ensure([PEPPER])).get(PEPPER)!;
+  }
+
+  /**
+   * Refuses a keys.sqlite without the pepper beside a log that holds events (`logHead` ≥ 0): it was lost, or the log
+   * comes from another data dir. A pepper made anew opens none of the personal data sealed so far, and the address
+   * subjects are HMACs under it: the decision state would hold no address, and one in use could be taken again (probe
+   * 33 F5). A new data dir (an empty log) gets its pepper.
+   */
+  async assertBelongsTo(logHead: bigint, file: string): Promise<void> {
+    if (logHead < 0n || (await this.find([PEPPER])).has(PEPPER)) return;
+    throw new DataDirProblem(
+      `${file} holds no key secrets while the event log reaches position ${logHead}: the personal data in the log opens only with the keys.sqlite written with it. ` +
+        'Restore keys.sqlite from the same backup as the event log (started with new keys, every personal field would be unreadable for good, and an address in use could be taken again)',
+    );
   }
 
   /** whether the file holds keys of subjects other than these (EmbeddedKeyStore: a data dir written before ADR 0010) */

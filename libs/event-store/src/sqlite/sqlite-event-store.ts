@@ -195,6 +195,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** The stored data keys of these subjects (as stored); a subject without one is absent. */
+  /** whether `subject_keys` holds any subject's key (EmbeddedKeyStore.open: keys.sqlite must be the one written with it) */
+  holdsSubjectKeys(): boolean {
+    return this.db.prepare('SELECT 1 FROM subject_keys LIMIT 1').get() !== undefined;
+  }
+
   findSubjectKeys(subjectIds: readonly string[]): Map<string, Uint8Array> {
     return this.keys.find(subjectIds);
   }

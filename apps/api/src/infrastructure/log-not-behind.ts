@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { SqliteTreeStore } from '@rollcall/audit';
+import { DataDirProblem, type EventStore, createRollcallEventStore } from '@rollcall/event-store';
+import type { Config } from '../config';
+
+/**
+ * Before the app is made (a provider's error is Nest's to report, with a stack): the data dir's files belong together.
+ * Opening the stores refuses a keys.sqlite that is not the log's (createRollcallEventStore; probe 33 F5); then the log
+ * must not be older than what was built on it (assertLogNotBehind). Throws DataDirProblem: main.ts exits 78.
+ */
+export async function checkDataDir(config: Pick<Config, 'dataDir' | 'eventstoreUrl' | 'mongoUrl'>): Promise<void> {
+  const { store } = await createRollcallEventStore({ dataDir: config.dataDir, eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl });
+  try {
+    await assertLogNotBehind(config.dataDir, store, Boolean(config.mongoUrl));
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Refuses an event log older than what was built on it in the same data dir: the notary's tree (audit.sqlite) or a
+ * read model's checkpoint (read.sqlite) past the log's head. That is a log restored alone from a backup, or files
+ * mixed from two copies (probe 33 F6): served, new events took positions the notary and the projector had passed, so
+ * acknowledged writes never reached the lists or the history (`X-Min-Position` satisfied at once), and the notary
+ * signed nothing more. What was built is read first, then the head: another replica appending meanwhile only moves the
+ * head on. Read models in MongoDB are not looked at here (their checkpoints are the projector's to compare).
+ */
+export async function assertLogNotBehind(dataDir: string, events: EventStore, readModelsInMongo: boolean): Promise<void> {
+  const built = [...notarized(dataDir), ...(readModelsInMongo ? [] : projected(dataDir))];
+  if (built.length === 0) return;
+  const head = await events.headPosition();
+  const ahead = built.filter((b) => b.position > head);
+  if (ahead.length === 0) return;
+  const log = head < 0n ? 'holds no event' : `ends at position ${head}`;
+  throw new DataDirProblem(
+    `The event log ${log}, but ${ahead.map((b) => `${b.what} reached ${b.position}`).join(' and ')}: the log was rolled back or replaced ` +
+      '(restored alone from a backup, or files of two copies mixed). Restore the whole data dir from one backup; served as it is, new writes would take positions these have passed and never show',
+  );
+}
+
+interface Built {
+  what: string;
+  position: bigint;
+}
+
+/** the position of the last entry the notary's tree holds */
+function notarized(dataDir: string): Built[] {
+  const file = join(dataDir, 'audit.sqlite');
+  if (!existsSync(file)) return [];
+  const tree = new SqliteTreeStore(file, { readOnly: true });
+  try {
+    const last = tree.lastLeaf()?.position;
+    return last === undefined ? [] : [{ what: `the notary's tree (${file})`, position: last }];
+  } finally {
+    tree.close();
+  }
+}
+
+/** the furthest checkpoint of the embedded read models */
+function projected(dataDir: string): Built[] {
+  const file = join(dataDir, 'read.sqlite');
+  if (!existsSync(file)) return [];
+  const db = new DatabaseSync(file, { readOnly: true, timeout: 5000 });
+  try {
+    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rs_checkpoints'").get() !== undefined;
+    const row = hasTable ? (db.prepare('SELECT projection, position FROM rs_checkpoints ORDER BY position DESC LIMIT 1').get() as { projection: string; position: number } | undefined) : undefined;
+    return row === undefined ? [] : [{ what: `the read model ${row.projection} (${file})`, position: BigInt(row.position) }];
+  } finally {
+    db.close();
+  }
+}

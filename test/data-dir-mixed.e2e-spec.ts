@@ -1,0 +1,88 @@
+// A data dir whose files do not belong together (probe 33 F5, F6): a file lost, or one restored alone from an older
+// backup. The API refuses to start on it, in one sentence naming the file, exit 78, where serving it would lose data
+// for good (every personal field unreadable, an address in use taken again) or acknowledge writes that never show.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SYSTEM_KEY, startTestApp } from './support/app';
+
+const root = resolve(__dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'rollcall-mixed-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** runs the API over `dataDir` until it exits or listens (then stopped): its exit code and stderr */
+function startApi(dataDir: string): Promise<{ code: number | null; stderr: string; listened: boolean }> {
+  const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/api/src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'silent', PORT: '0', ROLLCALL_TCP_PORT: '0', ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let listened = false;
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  // a start that goes through is stopped once it says so
+  child.stdout!.on('data', (chunk) => {
+    if (!String(chunk).includes('Rollcall API on')) return;
+    listened = true;
+    child.kill('SIGTERM');
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((done) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr: stderr.trim(), listened });
+    }),
+  );
+}
+
+/** a data dir after some writes, stopped; and a copy of it taken before the last ones */
+async function written(): Promise<{ dataDir: string; earlier: string }> {
+  const dataDir = join(work, 'data');
+  const earlier = join(work, 'earlier');
+  let app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_AUDIT_CHECKPOINT_MS: '50' });
+  const o = await app.api.organization();
+  await app.stop();
+  cpSync(dataDir, earlier, { recursive: true });
+  app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_AUDIT_CHECKPOINT_MS: '50' });
+  const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+  for (const name of ['ann', 'bob', 'cid']) await app.api.member(as, `${name}@acme.test`);
+  // the notary and the projector at the head before the stop
+  const head = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'dee@acme.test' } });
+  expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': head.body.position } })).status).toBe(200);
+  for (let i = 0; i < 100 && (await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${head.body.position}`, { key: SYSTEM_KEY })).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+  await app.stop();
+  return { dataDir, earlier };
+}
+
+describe('a data dir whose files do not belong together: refused at start, exit 78, naming the file', () => {
+  let dirs: { dataDir: string; earlier: string };
+  beforeAll(async () => {
+    dirs = await written();
+  }, 90_000);
+  const copyOf = (name: string) => {
+    const dir = join(work, name);
+    cpSync(dirs.dataDir, dir, { recursive: true });
+    return dir;
+  };
+
+  it('rule 12: keys.sqlite lost beside a log that holds events (new keys would shred every personal field for good)', async () => {
+    const dir = copyOf('no-keys');
+    for (const f of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm']) rmSync(join(dir, f), { force: true });
+    const { code, stderr } = await startApi(dir);
+    expect({ code, stderr }).toEqual({ code: 78, stderr: `${join(dir, 'keys.sqlite')} holds no key-derivation key while the event log holds the salts of subjects' keys: they open only with the keys.sqlite written with them. Restore keys.sqlite from the same backup as the event log` });
+  }, 90_000);
+
+  it('an event log older than the notary\'s tree and the read models (restored alone from an earlier copy)', async () => {
+    const dir = copyOf('old-log');
+    for (const f of ['events.sqlite', 'events.sqlite-wal', 'events.sqlite-shm']) rmSync(join(dir, f), { force: true });
+    cpSync(join(dirs.earlier, 'events.sqlite'), join(dir, 'events.sqlite'));
+    const { code, stderr } = await startApi(dir);
+    expect({ code, stderr }).toEqual({ code: 78, stderr: expect.stringMatching(/^The event log ends at position \d+, but the notary's tree \(.*audit\.sqlite\) reached \d+ and the read model .* reached \d+: the log was rolled back or replaced/m) });
+  }, 90_000);
+
+  it('the data dir as it was written starts (the checks refuse only what does not belong together)', async () => {
+    const { listened, stderr } = await startApi(copyOf('intact'));
+    expect({ listened, stderr }).toEqual({ listened: true, stderr: '' });
+  }, 90_000);
+});
