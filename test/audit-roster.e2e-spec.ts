@@ -118,7 +118,7 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect(JSON.parse(access.stdout)).toMatchObject({ roles: ['manager'], explanation: { granted: expect.any(Array) } });
     const rosterLines = await cli('roster', '--workspace', org.workspaceId, '--at', times.bobAgent);
     expect(rosterLines.status).toBe(0);
-    expect(rosterLines.stdout).toContain(`${bob}\tactive\tagent\t`);
+    expect(rosterLines.stdout).toContain(`${bob}\tactive\tno\tagent\t`);
     const csv = await cli('history', '--workspace', org.workspaceId, '--format', 'csv');
     expect(csv.status).toBe(0);
     expect(csv.stdout.split('\n')[0]).toContain('position');
@@ -136,6 +136,27 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect(text.stdout).toContain('  + contacts.delete <- role:manager');
     expect(text.stdout).toContain('  - settings.general removed by restriction:workspace_settings (given by role:manager)');
     expect(text.stdout).toContain('  - channels.connect not given (role:owner would give it)');
+  }, 60_000);
+
+  it("probe 33: the text names who was an org admin (rule 5); history filters by --user and --by; an option a command does not take is a usage error, not dropped", async () => {
+    const rosterText = (await cli('roster', '--workspace', org.workspaceId, '--at', times.bobAgent)).stdout;
+    expect(rosterText.split('\n')[0]).toBe('userId\tstatus\torgAdmin\troles\tgrants\trestrictions\tscopes\tteams\tpermissions');
+    expect(rosterText).toContain(`${org.admin}\tactive\tyes\t`);
+    expect(rosterText).toContain(`org admins (an owner's authority here, rule 5): ${org.admin}\n`);
+    const adminText = await cli('access', '--workspace', org.workspaceId, '--user', org.admin, '--at', times.bobAgent);
+    expect(adminText.stdout).toContain("\norg admin: yes (an owner's authority in every workspace of the organization, member or not: rule 5)\n");
+    expect((await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobAgent)).stdout).not.toContain('org admin: yes');
+
+    const about = JSON.parse((await cli('history', '--workspace', org.workspaceId, '--user', bob)).stdout) as { userId: string; actorId: string }[];
+    const api = await app.api.request('GET', `/v1/workspaces/${org.workspaceId}/history?userId=${bob}&limit=500`, { key: org.key, actor: org.admin });
+    expect(about.length).toBeGreaterThanOrEqual(2);
+    expect({ users: [...new Set(about.map((e) => e.userId))], count: about.length }).toEqual({ users: [bob], count: api.body.items.length });
+    const byAdmin = JSON.parse((await cli('history', '--workspace', org.workspaceId, '--by', org.admin)).stdout) as { actorId: string }[];
+    expect(byAdmin.length).toBeGreaterThanOrEqual(2);
+    expect([...new Set(byAdmin.map((e) => e.actorId))]).toEqual([org.admin]);
+
+    const foreign = await cli('roster', '--workspace', org.workspaceId, '--at', times.bobAgent, '--user', bob, '--explain');
+    expect({ status: foreign.status, first: foreign.stderr.split('\n')[0] }).toEqual({ status: 2, first: '--user, --explain do not apply to roster' });
   }, 60_000);
 
   it('history --to <date> takes the whole day, as the API does; a time without a zone is refused (exit 2)', async () => {

@@ -82,6 +82,8 @@ interface AccessAtT {
   /** the instant answered for: `--at`, or now when it was a few seconds ahead of the server's clock */
   asOf: string;
   status: string;
+  /** an org admin then: an owner's authority in every workspace of the organization, member or not (rule 5) */
+  orgAdmin: boolean;
   roles: string[];
   grants: string[];
   restrictions: Record<string, true | string>;
@@ -123,6 +125,8 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
   else {
     const a = answer as unknown as AccessAtT & { explanation?: AccessExplanation };
     out.line(`${user} in ${ws} at ${a.asOf}: ${a.status}; roles ${a.roles.join(', ') || '-'}; grants ${a.grants.join(', ') || '-'}`);
+    // the permissions below are the membership's: an org admin holds an owner's authority besides (probe 33 F3)
+    if (a.orgAdmin) out.line(ORG_ADMIN_LINE);
     out.line(`restrictions: ${restrictionsText(a.restrictions)}`);
     out.line(`scopes: ${scopesText(a.scopes)}`);
     out.line(`teams: ${a.teams.map((t) => `${t.name} (${t.teamId})`).join(', ') || '-'}`);
@@ -132,30 +136,39 @@ export async function accessCommand(api: ApiOptions, o: { workspace?: string; us
   return 0;
 }
 
+const ORG_ADMIN_LINE = "org admin: yes (an owner's authority in every workspace of the organization, member or not: rule 5)";
+
 export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at?: string }, out: Output): Promise<number> {
   const ws = need(o.workspace, '--workspace');
   const at = instant(o.at, '--at');
-  const answer = await getJson<{ members: AccessAtT[] }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`);
+  const answer = await getJson<{ members: AccessAtT[]; orgAdmins: string[] }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`);
   if (out.json) out.result(answer);
   else {
-    out.line(['userId', 'status', 'roles', 'grants', 'restrictions', 'scopes', 'teams', 'permissions'].join('\t'));
+    out.line(['userId', 'status', 'orgAdmin', 'roles', 'grants', 'restrictions', 'scopes', 'teams', 'permissions'].join('\t'));
+    const admins = new Set(answer.orgAdmins);
     for (const m of answer.members)
       out.line(
-        [m.userId, m.status, m.roles.join(','), m.grants.join(','), restrictionsText(m.restrictions), scopesText(m.scopes), m.teams.map((t) => t.teamId).join(','), m.permissions.join(',')]
+        [m.userId, m.status, admins.has(m.userId) ? 'yes' : 'no', m.roles.join(','), m.grants.join(','), restrictionsText(m.restrictions), scopesText(m.scopes), m.teams.map((t) => t.teamId).join(','), m.permissions.join(',')]
           .map((field) => field || '-')
           .join('\t'),
       );
+    // org admins who were no member then hold an owner's authority all the same (probe 33 F3: the text left them out)
+    const outside = answer.orgAdmins.filter((id) => !answer.members.some((m) => m.userId === id));
+    out.line(`org admins (an owner's authority here, rule 5): ${answer.orgAdmins.join(', ') || '-'}${outside.length > 0 ? `; not members: ${outside.join(', ')}` : ''}`);
   }
   return 0;
 }
 
-export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string }): Promise<number> {
+export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string; user?: string; by?: string }): Promise<number> {
   const ws = need(o.workspace, '--workspace');
   const format = o.format ?? 'json';
   if (format !== 'json' && format !== 'csv') throw new UsageError('--format is csv or json');
   const params = new URLSearchParams();
   if (o.from) params.set('from', instant(o.from, '--from'));
   if (o.to) params.set('to', instant(o.to, '--to'));
+  // the filters of rule 17: the member the entries are about, the user who made the changes
+  if (o.user) params.set('userId', o.user);
+  if (o.by) params.set('actorId', o.by);
   if (format === 'csv') {
     params.set('format', 'csv');
     const { status, text } = await get(api, `/v1/workspaces/${encodeURIComponent(ws)}/history?${params}`, 'text/csv');

@@ -22,7 +22,8 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
   prove --position P [--tree-size N] [--out FILE]
   access --workspace W --user U --at T [--explain]
   roster --workspace W --at T
-  history --workspace W [--from T] [--to T] [--format csv|json]
+  history --workspace W [--from T] [--to T] [--user U] [--by A] [--format csv|json]
+      --user: the entries about member U; --by: the changes user A made (--actor is who reads, not a filter)
 
   API commands use --url (ROLLCALL_URL, default http://localhost:3000), --key (ROLLCALL_API_KEY) and
   --actor (ROLLCALL_ACTOR_ID, the user on whose behalf workspace reads are made). A time T is a date
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       position: { type: 'string' },
       'tree-size': { type: 'string' },
       out: { type: 'string' },
+      by: { type: 'string' },
     },
   });
   const out = createOutput({ json: values.json });
@@ -63,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
+  refuseOptionsNotOf(command, values);
   const api: ApiOptions = {
     url: values.url ?? process.env.ROLLCALL_URL ?? 'http://localhost:3000',
     key: values.key ?? process.env.ROLLCALL_API_KEY,
@@ -114,10 +117,29 @@ export async function main(argv: string[]): Promise<number> {
     case 'roster':
       return rosterCommand(api, { workspace: values.workspace, at: values.at }, out);
     case 'history':
-      return historyCommand(api, { workspace: values.workspace, from: values.from, to: values.to, format: values.format });
+      return historyCommand(api, { workspace: values.workspace, from: values.from, to: values.to, format: values.format, user: values.user, by: values.by });
     default:
       throw new UsageError(`unknown command ${command}`);
   }
+}
+
+/** The options each command takes besides the shared ones: another one is a usage error, not dropped (probe 33 F4). */
+const OPTIONS_OF: Record<string, readonly string[]> = {
+  verify: ['data-dir', 'checkpoint', 'public-key', 'threads', 'read-models'],
+  'check-proof': ['public-key'],
+  prove: ['url', 'key', 'position', 'tree-size', 'out'],
+  access: ['url', 'key', 'actor', 'workspace', 'user', 'at', 'explain'],
+  roster: ['url', 'key', 'actor', 'workspace', 'at'],
+  history: ['url', 'key', 'actor', 'workspace', 'from', 'to', 'user', 'by', 'format'],
+};
+const SHARED = ['json', 'help'];
+
+function refuseOptionsNotOf(command: string, values: Record<string, unknown>): void {
+  const takes = OPTIONS_OF[command];
+  if (!takes) return; // an unknown command: the switch says so
+  const given = Object.entries(values).filter(([name, value]) => !SHARED.includes(name) && value !== undefined && value !== false);
+  const foreign = given.map(([name]) => name).filter((name) => !takes.includes(name));
+  if (foreign.length > 0) throw new UsageError(`${foreign.map((f) => `--${f}`).join(', ')} ${foreign.length > 1 ? 'do' : 'does'} not apply to ${command}`);
 }
 
 /** a proof file as JSON; one that cannot be read or parsed is a usage error (exit 2), not a failed check */
