@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { parseVerifier } from '@rollcall/audit';
+import { entryText, leafHash, parseVerifier } from '@rollcall/audit';
 import { type VerifyResult } from '@rollcall/audit';
 import { createOutput } from '../apps/audit-cli/src/output';
 import { verifyCommand } from '../apps/audit-cli/src/verify';
@@ -314,6 +314,20 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     expect(result.problems.map((p) => p.code)).not.toContain('ENTRY_DIFFERS');
     expect(result.problems.map((p) => p.code)).not.toContain('CHECKPOINT_ROOT');
     expect(result.firstDifference).toBeUndefined();
+  });
+
+  it("probe 33 F8: an entry edited in the log and its leaf rewritten in the notary's file to match is an entry that differs, located by leaves (never 'not the log')", async () => {
+    const dir = forged('releafed', `UPDATE events SET data = replace(data, '"before":["agent"]', '"before":["owner"]') WHERE position = ${positions.access}`);
+    const events = new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true });
+    const r = events.prepare('SELECT * FROM events WHERE position = ?').get(Number(positions.access)) as Record<string, string | number>;
+    events.close();
+    const text = entryText({ id: r.id, stream: r.stream, revision: BigInt(r.revision!), position: BigInt(r.position!), type: r.type, data: JSON.parse(String(r.data)), metadata: JSON.parse(String(r.metadata)), created: new Date(r.created!) } as never);
+    const audit = new DatabaseSync(join(dir, 'audit.sqlite'));
+    expect(audit.prepare('UPDATE leaves SET hash = ? WHERE position = ?').run(leafHash(text), Number(positions.access)).changes).toBe(1);
+    audit.close();
+    const result = await verify(dir, [join(work, 'kept-checkpoint')]);
+    expect(result.problems[0]).toMatchObject({ code: 'ENTRY_DIFFERS', message: expect.stringMatching(/^an entry at leaves \d+–\d+ of the log differs from what was signed/) });
+    expect(result.problems.map((p) => p.message).join('\n')).not.toContain('not the log');
   });
 
   it("an edited inner node of the notary's tree is reported (STORED_TREE_ALTERED), not only an edited leaf (probe 23: verify passed while proofs led nowhere)", async () => {

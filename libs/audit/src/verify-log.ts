@@ -223,11 +223,24 @@ export class Verification {
     const altered = this.altered ?? (extra && { ...extra, reason: 'has no recorded leaves under it' });
     // the notary's subtrees above its leaves (what proofs are built from): an edited one passed verify while the API
     // served proofs leading to no signed root (probe 23)
-    if (altered)
-      problems.push({
-        code: 'STORED_TREE_ALTERED',
-        message: `the notary's recorded subtree at level ${altered.level}, index ${altered.index} ${altered.reason}: the notary's file was edited, not the log, and the inclusion and consistency proofs built through it lead to no signed root`,
-      });
+    if (altered) {
+      // signed roots the log does not hold besides: the log was edited under that subtree, and its recorded leaf with it
+      // to match (probe 33 F8: "the notary's file was edited, not the log" cleared the log). The subtree's leaves are
+      // where; the signed checkpoints say how far the log is vouched for.
+      const width = 2 ** altered.level;
+      if (problems.some((p) => p.code === 'CHECKPOINT_ROOT'))
+        problems.unshift({
+          code: 'ENTRY_DIFFERS',
+          message:
+            `an entry at leaves ${altered.index * width}–${(altered.index + 1) * width - 1} of the log differs from what was signed: the notary's recorded subtree at level ${altered.level}, index ${altered.index} ${altered.reason}, ` +
+            `and the signed checkpoints past the log's first ${this.vouched} entries do not hold (the log was edited there, and the notary's recorded leaf rewritten to match)`,
+        });
+      else
+        problems.push({
+          code: 'STORED_TREE_ALTERED',
+          message: `the notary's recorded subtree at level ${altered.level}, index ${altered.index} ${altered.reason}: the notary's file was edited, not the log, and the inclusion and consistency proofs built through it lead to no signed root`,
+        });
+    }
     this.input.onProgress?.(count);
     // recorded leaves past the end of the log: entries that were removed from its end
     const beyond = this.stored?.next();
