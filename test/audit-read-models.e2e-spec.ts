@@ -92,6 +92,26 @@ describe('the auditor compares the read models with what the log derives (verify
     expect(result).toMatchObject({ ok: false, documents: 0, problems: [{ code: 'READ_MODELS_BEHIND', message: expect.stringMatching(/permission_history at \d+ \(the log: \d+\)/) }] });
   });
 
+  it('probe 33 F7: verify against an event store it cannot reach, or a malformed EVENTSTORE_URL, says so in a sentence (exit 1, exit 2), as JSON with --json', () => {
+    const cli = (url: string, ...args: string[]) =>
+      spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--public-key', publicKey, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true', EVENTSTORE_URL: url },
+      });
+    const unreachable = cli('esdb://127.0.0.1:9?tls=false');
+    expect({ status: unreachable.status, stdout: unreachable.stdout.trim(), stack: unreachable.stderr.includes('    at ') }).toEqual({
+      status: 1,
+      stdout: expect.stringMatching(/^FAILED: cannot read the log from the event store at esdb:\/\/127\.0\.0\.1:9\?tls=false: \w+/),
+      stack: false,
+    });
+    const malformed = cli('http://x', '--json');
+    expect({ status: malformed.status, json: JSON.parse(malformed.stdout), stack: malformed.stderr.includes('    at ') }).toEqual({
+      status: 2,
+      json: { ok: false, problems: [{ code: 'USAGE', message: expect.stringContaining('EVENTSTORE_URL') }] },
+      stack: false,
+    });
+  }, 60_000);
+
   it('the CLI: exit 0 after the log verified and the read models matched; exit 1 naming the document', () => {
     const cli = (dir: string) =>
       spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--data-dir', dir, '--public-key', publicKey, '--read-models'], {

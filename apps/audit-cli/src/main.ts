@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
 import { checkProof } from './proofs';
+import { readEventstoreUrl } from '../../api/src/config';
 import { reportReadModels, verifyReadModels } from './read-models';
 import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
 
@@ -75,7 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads ${values.threads}: a whole number of at least 1`);
-      const eventstoreUrl = process.env.EVENTSTORE_URL?.trim() || undefined;
+      // checked as the API checks it: a malformed URL is a usage error, not the client's stack trace (probe 33 F7)
+      const problems: string[] = [];
+      const eventstoreUrl = readEventstoreUrl(process.env, problems);
+      if (problems.length > 0) throw new UsageError(problems.join('; '));
       const readModels = values['read-models'];
       if (readModels && !values['data-dir']) throw new UsageError('--read-models needs --data-dir DIR (its keys, and its read.sqlite unless MONGO_URL is set)');
       const result = await verifyCommand(
@@ -177,11 +181,19 @@ export function run(argv: string[]): Promise<void> {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? 0);
   });
+  // --json: "one JSON document on stdout", a refusal's too (probe 33 F7: scripts parsing stdout got nothing)
+  const json = argv.includes('--json');
+  const refused = (code: 'USAGE' | 'FAILED', message: string) => {
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, problems: [{ code, message }] }, null, 2)}\n`);
+  };
   return main(argv).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) refused('USAGE', message);
+      else refused('FAILED', message);
       if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
         process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
         process.exitCode = 2;

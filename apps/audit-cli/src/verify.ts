@@ -68,6 +68,11 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
     const events: EventStore = createEventStore({ eventstoreUrl: options.eventstoreUrl, dataDir: options.dataDir ?? '.' });
     try {
       return await verifyLog({ events: events.readAll(), storedLeaves: tree?.leaves(), storedCheckpoints: tree?.checkpoints(), storedNodes: tree?.storedNodes(), keptCheckpoints: kept, verifier, onProgress });
+    } catch (error) {
+      // the client's errors (UnavailableError, DeadlineExceeded…) name no server: this says which, in a sentence (probe 33 F7)
+      if (error instanceof CanonicalizationError || error instanceof SyntaxError) throw error;
+      const reason = (error as Error).name && (error as Error).name !== 'Error' ? `${(error as Error).name}${(error as Error).message && (error as Error).message !== (error as Error).name ? `: ${(error as Error).message}` : ''}` : (error as Error).message;
+      return { ok: false, events: 0, root: '', checkpointsChecked: 0, eventsCovered: 0, problems: [{ code: 'LOG_UNREADABLE', message: `cannot read the log from the event store at ${options.eventstoreUrl}: ${reason}` }] };
     } finally {
       await events.close();
     }
