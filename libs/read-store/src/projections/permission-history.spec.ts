@@ -70,7 +70,9 @@ describe('permission_history projection (rule 17)', () => {
     ]);
     expect(JSON.stringify(list)).not.toMatch(/cy@acme|cy\.new@acme/);
     expect(list.filter((e) => e.change === 'invited').map((e) => e.email)).toEqual([null, null, null, null, 'di@acme.test']);
-    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['invited', 'joined', 'invited', 'joined', 'invited', 'joined', 'revoked', 'deleted', 'deleted', 'deleted']);
+    // the invitation to their new address, bound to them and cancelled by the deletion, names them once its address is
+    // gone (probe 33 F10: two entries no filter found)
+    expect(list.filter((e) => e.userId === 'cy').map((e) => e.change)).toEqual(['invited', 'joined', 'invited', 'joined', 'invited', 'joined', 'revoked', 'invited', 'invitation_cancelled', 'deleted', 'deleted', 'deleted']);
     // nothing of the deleted user's revocations is kept (before the deletion: ws-3)
     const revokedRecords = (model: Awaited<ReturnType<typeof build>>) => model.all<{ _id: string; workspaceIds?: string[] }>('permission_history_state').filter((d) => d._id.startsWith('r:'));
     expect(revokedRecords(await build(s))).toEqual([]);

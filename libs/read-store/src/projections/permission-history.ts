@@ -111,13 +111,18 @@ async function eraseEmails(read: ProjectionReader, e: ProjectedEvent): Promise<P
   return writes;
 }
 
-/** an invitation's address erased, from its state and from every entry that carries it */
-async function eraseInvitation(read: ProjectionReader, inv: InvitationState): Promise<ProjectionWrite[]> {
+/**
+ * An invitation's address erased, from its state and from every entry that carries it. `userId`: the deleted user the
+ * deletion names the invitation as theirs (bound to them, rule 8): its entries that named nobody name them now, as an
+ * accepted invitation's do, so `?userId=` still finds them once the address is gone (probe 33 F10).
+ */
+async function eraseInvitation(read: ProjectionReader, inv: InvitationState, userId?: string): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
   if (inv.email !== null) writes.push(upsert(S, { ...inv, email: null }));
   for (const id of inv.entryIds) {
     const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
-    if (doc && doc.email !== null) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null }));
+    const named = userId !== undefined && doc?.userId === null;
+    if (doc && (doc.email !== null || named)) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null, ...(named && { userId }) }));
   }
   return writes;
 }
@@ -303,7 +308,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const writes: ProjectionWrite[] = [];
       for (const invitationId of d.invitationIds) {
         const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, invitationId));
-        if (inv) writes.push(...(await eraseInvitation(read, inv)));
+        if (inv) writes.push(...(await eraseInvitation(read, inv, d.userId)));
       }
       return writes;
     }
@@ -344,11 +349,11 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
+  // 6: a deletion names the user in the entries of the invitations it names as theirs (probe 33 F10); 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 5,
+  version: 6,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition
