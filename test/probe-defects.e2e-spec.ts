@@ -129,7 +129,7 @@ describe('item 3: a retry after a lost answer answers the first answer, exactly 
       const head = async () =>
         (await second.api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/history`, { key, actor: admin, headers: { 'x-min-position': acc.body.position } })).body;
       const before = JSON.stringify(await head());
-      expect(JSON.parse(before).items.map((i: { change: string }) => i.change)).toEqual(['joined', 'invited', 'joined']);
+      expect(JSON.parse(before).items.map((i: { change: string }) => i.change)).toEqual(['joined', 'org_admin_granted', 'invited', 'joined']);
       const org2 = await second.api.request('POST', '/v1/organizations', {
         key: SYSTEM_KEY,
         headers: keyed('org-1'),

@@ -1579,11 +1579,11 @@ export interface components {
        */
       teamName?: string | null;
       /**
-       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted
+       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created
        * @example command
        * @enum {string}
        */
-      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted';
+      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created';
     };
     HistoryEntry: {
       /**

@@ -30,8 +30,9 @@ export class HistoryDetails {
   @ApiPropertyOptional({ type: String, nullable: true, description: 'added_to_team, removed_from_team: the team\'s name then', example: 'Tier 1' })
   teamName?: string | null;
   @ApiPropertyOptional({
-    enum: ['command', 'revoke', 'deletion', 'team_deleted'],
-    description: 'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted',
+    enum: ['command', 'revoke', 'deletion', 'team_deleted', 'workspace_created'],
+    description:
+      'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created',
     example: 'command',
   })
   reason?: string;

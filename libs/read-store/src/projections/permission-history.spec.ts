@@ -25,6 +25,8 @@ describe('permission_history projection (rule 17)', () => {
     const list = entries(m);
     expect(list.map((e) => [e.change, e.userId, e.invitationId, e.email, e.before, e.after])).toEqual([
       ['joined', 'admin', null, null, null, { roles: ['owner'], restrictions: {}, grants: [] }],
+      // the organization's admin: an owner's authority in the workspace from its creation on (rule 5)
+      ['org_admin_granted', 'admin', null, null, null, null],
       // accepted: the invitation's entries name the user it brought in (a history filtered by user shows them)
       ['invited', 'bob', inv, 'bob@acme.test', null, agent()],
       ['invitation_resent', 'bob', inv, 'bob@acme.test', null, null],
@@ -40,9 +42,9 @@ describe('permission_history projection (rule 17)', () => {
       ['revoked', 'bob', null, null, agent({ contact_visibility: 'self_only' }), null],
     ]);
     expect(list.at(-1)!.details).toEqual({ contacts: { mode: 'reassigned', toUserId: 'admin' } });
-    expect(list[2]!.details).toEqual({ linkVersion: 2, expiresAt: '2026-03-03T09:01:00.000Z' });
+    expect(list[3]!.details).toEqual({ linkVersion: 2, expiresAt: '2026-03-03T09:01:00.000Z' });
     const accepted = s.events.find((e) => e.type === 'InvitationAccepted')!;
-    expect(list[3]).toMatchObject({
+    expect(list[4]).toMatchObject({
       _id: `${accepted.position}:${WS}`,
       workspaceId: WS,
       organizationId: 'org-1',
@@ -51,7 +53,7 @@ describe('permission_history projection (rule 17)', () => {
       eventId: accepted.id,
       position: Number(accepted.position),
     });
-    expect(list[4]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
+    expect(list[5]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
   });
 
   it('rule 17: records a deletion in each workspace the user was a member of, also one they were revoked from (no access before it there), and erases every email they had from the invitations to it (rule 12)', async () => {
@@ -108,12 +110,17 @@ describe('permission_history projection (rule 17)', () => {
     s.workspace('ws-3');
     s.advance(60).orgAdmin('bob', false);
     const list = entries(await build(s)).filter((e) => e.change.startsWith('org_admin'));
-    expect(list.map((e) => [e.workspaceId, e.change, e.userId, e.actorId, e.before, e.after])).toEqual([
-      ['ws-1', 'org_admin_granted', 'bob', 'admin', null, null],
-      ['ws-2', 'org_admin_granted', 'bob', 'admin', null, null],
-      ['ws-1', 'org_admin_revoked', 'bob', 'admin', null, null],
-      ['ws-2', 'org_admin_revoked', 'bob', 'admin', null, null],
-      ['ws-3', 'org_admin_revoked', 'bob', 'admin', null, null],
+    // a workspace's creation records the org admins of that moment (probe 33 F9: ws-3's revoke had no grant before it)
+    expect(list.map((e) => [e.workspaceId, e.change, e.userId, e.actorId, e.before, e.after, e.details?.reason ?? null])).toEqual([
+      ['ws-1', 'org_admin_granted', 'admin', 'admin', null, null, 'workspace_created'],
+      ['ws-2', 'org_admin_granted', 'admin', 'admin', null, null, 'workspace_created'],
+      ['ws-1', 'org_admin_granted', 'bob', 'admin', null, null, null],
+      ['ws-2', 'org_admin_granted', 'bob', 'admin', null, null, null],
+      ['ws-3', 'org_admin_granted', 'admin', 'admin', null, null, 'workspace_created'],
+      ['ws-3', 'org_admin_granted', 'bob', 'admin', null, null, 'workspace_created'],
+      ['ws-1', 'org_admin_revoked', 'bob', 'admin', null, null, null],
+      ['ws-2', 'org_admin_revoked', 'bob', 'admin', null, null, null],
+      ['ws-3', 'org_admin_revoked', 'bob', 'admin', null, null, null],
     ]);
   });
 

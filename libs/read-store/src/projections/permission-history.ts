@@ -10,93 +10,26 @@ import {
 } from './projection';
 import { erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, entry } from './permission-history-entries';
+import {
+  type InvitationState,
+  type MemberState,
+  type OrganizationWorkspaces,
+  type RevokedIn,
+  type TeamName,
+  S,
+  invitationKey,
+  memberKey,
+  orgAdminEntries,
+  orgAdminKey,
+  organizationKey,
+  revokedIn,
+  revokedKey,
+  teamKey,
+  withOrgAdmin,
+} from './permission-history-state';
 
 export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE } from './permission-history-entries';
 
-/**
- * `permission_history/${position}:${workspaceId}`: one entry per access change (rule 17), in log order (`position`).
- * The id comes from the event's global position, so re-applying an event rewrites the same entry; and as
- * positions grow, new entries land at the end of the id index (an event id, random, would land anywhere).
- *
- * `permission_history_state`: what entries need to know and events do not carry:
- *  - `m:${workspaceId}:${userId}` an active member's current access (so `roles_changed` shows the whole
- *    before/after), gone once revoked or deleted (no access change of theirs can follow);
- *  - `inv:${workspaceId}:${invitationId}` an invitation: email, access and the entries that carry its email
- *    (kept after accept or cancel, found by `email`; whether it was accepted or cancelled matters to no entry, so
- *    it is not written: a rebuild writes each of these once, plus once per resend or cancel);
- *  - `u:${organizationId}:${userId}` every email address the user had;
- *  - `r:${organizationId}:${userId}` the workspaces where the user was revoked (and did not join again): their
- *    deletion gets an entry there too (rule 17: every workspace where they were a member);
- *  - `team:${teamId}` a team's current name (team entries name the team as it was called then);
- *  - `o:${organizationId}` the organization's workspaces (a change of org admin has an entry in each: rule 5);
- *  - `a:${organizationId}:${userId}` an org admin (their deletion ends that authority in every workspace: an entry
- *    in each they were no member of; those they were a member of get `deleted`).
- * Deleting a user (rule 12) erases, as the event store's crypto-shredding does, every email address the user had
- * from the entries of the invitations sent to it (in the user's organization; in any, for invitations sent before
- * session 24); the entries keep the pseudonymous user id.
- */
-interface MemberState extends Doc {
-  userId: string;
-  organizationId: string;
-  access: Access;
-}
-interface InvitationState extends Doc {
-  organizationId: string;
-  /** UserInvited's: which subject seals the address (erased-addresses.ts `reaches`) */
-  addressKey?: 'organization';
-  /** null once erased */
-  email: string | null;
-  access: Access;
-  /** the entries that carry the email */
-  entryIds: string[];
-}
-interface RevokedIn extends Doc {
-  workspaceIds: string[];
-}
-interface TeamName extends Doc {
-  name: string;
-}
-interface OrganizationWorkspaces extends Doc {
-  workspaceIds: string[];
-}
-
-const S = PERMISSION_HISTORY_STATE;
-const memberKey = (ws: string, user: string) => `m:${ws}:${user}`;
-const invitationKey = (ws: string, inv: string) => `inv:${ws}:${inv}`;
-const teamKey = (team: string) => `team:${team}`;
-const revokedKey = (org: string, user: string) => `r:${org}:${user}`;
-const organizationKey = (org: string) => `o:${org}`;
-const orgAdminKey = (org: string, user: string) => `a:${org}:${user}`;
-
-/** The org-admin entries of an organization's workspaces (but `except`): rule 5's authority given or taken in each. */
-async function orgAdminEntries(read: ProjectionReader, e: ProjectedEvent, fields: { organizationId: string; userId: string; at: string; granted: boolean; reason?: string }, except: readonly string[] = []) {
-  const workspaces = (await read.get<OrganizationWorkspaces>(S, organizationKey(fields.organizationId)))?.workspaceIds ?? [];
-  return workspaces
-    .filter((workspaceId) => !except.includes(workspaceId))
-    .map((workspaceId) =>
-      upsert(
-        PERMISSION_HISTORY,
-        entry(e, fields.at, {
-          workspaceId,
-          organizationId: fields.organizationId,
-          userId: fields.userId,
-          change: fields.granted ? 'org_admin_granted' : 'org_admin_revoked',
-          before: null,
-          after: null,
-          ...(fields.reason && { details: { reason: fields.reason } }),
-        }),
-      ),
-    );
-}
-
-/** The user's record of workspaces they were revoked from, with `workspaceId` added or taken out (removed once empty). */
-async function revokedIn(read: ProjectionReader, org: string, user: string, workspaceId: string, revoked: boolean): Promise<ProjectionWrite[]> {
-  const key = revokedKey(org, user);
-  const known = (await read.get<RevokedIn>(S, key))?.workspaceIds ?? [];
-  if (known.includes(workspaceId) === revoked) return [];
-  const workspaceIds = revoked ? [...known, workspaceId] : known.filter((id) => id !== workspaceId);
-  return [workspaceIds.length > 0 ? upsert(S, { _id: key, workspaceIds } satisfies RevokedIn) : remove(S, key)];
-}
 
 /**
  * Rule 12: every address the deletion erased (the subjects it names: not one another living user holds or held too,
@@ -127,6 +60,7 @@ async function eraseInvitation(read: ProjectionReader, inv: InvitationState, use
   return writes;
 }
 
+/** The entries and state writes of one event (the documents: permission-history-state.ts). */
 async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
   const event: DomainEvent = e.event;
   switch (event.type) {
@@ -148,14 +82,23 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         before: null,
         after: access,
       });
-      const known = (await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId)))?.workspaceIds ?? [];
-      const workspaces: OrganizationWorkspaces = { _id: organizationKey(d.organizationId), workspaceIds: [...known.filter((id) => id !== d.workspaceId), d.workspaceId] };
-      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc), upsert(S, workspaces)];
+      const known = await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId));
+      const orgAdmins = known?.orgAdmins ?? [];
+      const workspaces: OrganizationWorkspaces = { _id: organizationKey(d.organizationId), workspaceIds: [...(known?.workspaceIds ?? []).filter((id) => id !== d.workspaceId), d.workspaceId], orgAdmins };
+      // rule 5: the org admins hold an owner's authority here from its creation on (probe 33 F9: their later
+      // `org_admin_revoked` here had no grant before it); one entry each, after the creator's `joined`
+      const admins = orgAdmins.map((userId) =>
+        upsert(PERMISSION_HISTORY, {
+          ...entry(e, d.createdAt, { workspaceId: d.workspaceId, organizationId: d.organizationId, userId, change: 'org_admin_granted', before: null, after: null, details: { reason: 'workspace_created' } }),
+          _id: `${e.position}:${d.workspaceId}:${userId}`,
+        }),
+      );
+      return [upsert(S, member), upsert(PERMISSION_HISTORY, doc), ...admins, upsert(S, workspaces)];
     }
     case 'UserJoinedOrganization': {
       // the organization's first admin (its creation): their deletion ends that authority in every workspace
       const d = event.data;
-      return d.orgAdmin ? [upsert(S, { _id: orgAdminKey(d.organizationId, d.userId) })] : [];
+      return d.orgAdmin ? [upsert(S, { _id: orgAdminKey(d.organizationId, d.userId) }), await withOrgAdmin(read, d.organizationId, d.userId, true)] : [];
     }
     case 'OrgAdminChanged': {
       // rule 5: an org admin has an owner's authority in every workspace of the organization, a member there or not:
@@ -163,7 +106,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const key = orgAdminKey(d.organizationId, d.userId);
       const entries = await orgAdminEntries(read, e, { organizationId: d.organizationId, userId: d.userId, at: d.changedAt, granted: d.orgAdmin });
-      return [...entries, d.orgAdmin ? upsert(S, { _id: key }) : remove(S, key)];
+      return [...entries, d.orgAdmin ? upsert(S, { _id: key }) : remove(S, key), await withOrgAdmin(read, d.organizationId, d.userId, d.orgAdmin)];
     }
     case 'UserInvited': {
       const d = event.data;
@@ -337,7 +280,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       // an org admin's authority ends with them in every other workspace too (probe 26b: no entry said so there)
       const admin = await read.get<Doc>(S, orgAdminKey(d.organizationId, d.userId));
       if (admin) {
-        writes.push(remove(S, admin._id));
+        writes.push(remove(S, admin._id), await withOrgAdmin(read, d.organizationId, d.userId, false));
         writes.push(...(await orgAdminEntries(read, e, { organizationId: d.organizationId, userId: d.userId, at: d.deletedAt, granted: false, reason: 'deletion' }, wereMembers)));
       }
       return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e))];
@@ -349,7 +292,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
-  // 6: a deletion names the user in the entries of the invitations it names as theirs (probe 33 F10); 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
+  // 6: a deletion names the user in the entries of the invitations it names as theirs (probe 33 F10); a workspace's
+  // creation has an `org_admin_granted` entry (reason workspace_created) per org admin then (F9); 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
