@@ -209,6 +209,12 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     expect(result.firstDifference).toMatchObject({ position: String(positions.deleteAt), kind: 'missing' });
   });
 
+  it('a log cut short names the size of the checkpoint it falls short of (probe 33 O3)', async () => {
+    const dir = forged('cut-short', 'DELETE FROM events WHERE position > (SELECT max(position) - 3 FROM events)');
+    const result = await verify(dir);
+    expect(result.problems).toContainEqual(expect.objectContaining({ code: 'LOG_TOO_SHORT', message: expect.stringMatching(/^the log has \d+ entries, fewer than the \d+ of the stored checkpoint/) }));
+  });
+
   it('names the first position of two swapped events', async () => {
     const { swapA: a, swapB: c } = positions;
     const result = await verify(

@@ -82,7 +82,7 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
     // sentence (black-box probe 8, and session 22's for the text: a stack trace, and no JSON with --json)
     if (!(error instanceof CanonicalizationError) && !(error instanceof SyntaxError) && (error as { code?: unknown }).code !== 'ERR_SQLITE_ERROR') throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    return { ok: false, events: 0, root: '', checkpointsChecked: 0, eventsCovered: 0, problems: [{ code: 'LOG_UNREADABLE', message: `the log cannot be read to its end: ${reason}` }] };
+    return { ok: false, events: 0, root: '', checkpointsChecked: 0, eventsCovered: 0, problems: [{ code: 'LOG_UNREADABLE', message: `the log cannot be read to its end: ${reason}${/malformed/i.test(reason) ? ' (a copy of events.sqlite taken while the API wrote it can read so too: copy it with the API stopped, or with sqlite3 .backup, and verify again)' : ''}` }] };
   } finally {
     progress.stop();
     tree?.close();

@@ -247,7 +247,7 @@ export class Verification {
     if (beyond && !beyond.done && !this.first)
       this.first = { leafIndex: count, position: beyond.value.position.toString(), kind: 'truncated', expectedPosition: beyond.value.position.toString() };
     for (; this.t < targets.length; this.t++)
-      problems.push({ code: 'LOG_TOO_SHORT', size: targets[this.t]!.size, message: `the log has ${count} entries, fewer than ${targets[this.t]!.label}` });
+      problems.push({ code: 'LOG_TOO_SHORT', size: targets[this.t]!.size, message: `the log has ${count} entries, fewer than the ${targets[this.t]!.size} of ${targets[this.t]!.label}` });
     let first = this.first;
     // the signed roots vouch for the log past the leaf where it and the notary's record part, and no root contradicts
     // it: the record is what was edited (the recorded leaves locate a difference only as far as the roots vouch for them)
