@@ -1,4 +1,4 @@
-import { type DynamicModule, Logger, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -105,7 +105,7 @@ type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 @Module({})
 export class AppModule {
   /**
-   * `logger`: the process's root pino logger (bootstrap.ts mounts its request logging before everything else).
+   * `logger`: the process's root pino logger (http-app.ts mounts its request logging before everything else).
    * `secrets`: the data dir's, loaded by the caller when it must know them even if the start fails (main.ts).
    */
   static forConfig(
@@ -120,8 +120,10 @@ export class AppModule {
       imports: [
         CqrsModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
-        // Nest's Logger goes through pino; useExisting: the request's logger is the one requestLogging (bootstrap) set
-        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, microservice: MESSAGE_LOGGING }),
+        // Nest's Logger goes through pino; useExisting: the request's logger is the one requestLogging (http-app.ts)
+        // set. Its default route (`{/*splat}`) matched no request when middie matched it itself (a case-sensitive
+        // router: the lines handlers logged lacked requestId, session 32); `*path` matches every path either way
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, microservice: MESSAGE_LOGGING, forRoutes: [{ path: '*path', method: RequestMethod.ALL }] }),
       ],
       controllers: [
         OrganizationsController,

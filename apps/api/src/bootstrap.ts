@@ -1,11 +1,8 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { type NestExpressApplication } from '@nestjs/platform-express';
-import { SwaggerModule } from '@nestjs/swagger';
 import type { Config } from './config';
-import { AppModule } from './app.module';
 import { EVENT_STORE } from './shared/tokens';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
@@ -19,18 +16,11 @@ import { IntegrationEvents } from './infrastructure/integration-events';
 import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
 import { Stopping } from './health/stopping';
-import { Metrics } from './infrastructure/metrics';
 import { NatsAnswerLimit, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
-import { checkJsonBody, requireUtf8Json } from './shared/json-body';
-import { answerClientErrors } from './shared/client-errors';
-import { createOpenApiDocument } from './shared/openapi-document';
-import { createAsyncApiDocument } from './shared/asyncapi-document';
-import type { Express } from 'express';
-import type { Server } from 'node:http';
-import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import { createLogger, requestLogging, routeOf } from './logging';
+import { createLogger } from './logging';
+import { createHttpApp } from './http-app';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** how long a stop waits for the requests in flight before it goes on regardless */
@@ -70,34 +60,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   // they get their data and begin when the app starts them, as before (readSide.start, AuditLog's bootstrap)
   if (config.projectorInProcess) preloadProjectorThread();
   preloadNotaryThread();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, log, secrets), { bodyParser: false, rawBody: true, bufferLogs: true });
-  // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
-  app.useLogger(app.get(Logger));
-  // first of all: every request gets its id (X-Request-Id, req.id) and its log line, even one refused before routing
-  app.use(requestLogging(log));
-  app.disable('x-powered-by');
-
-  const metrics = app.get(Metrics);
-  app.use((req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
-    const end = metrics.requests.startTimer();
-    res.on('finish', () => end({ method: req.method, route: routeOf(req) ?? 'unmatched', status: String(res.statusCode) }));
-    next();
-  });
-  // JSON bodies: UTF-8 only (415 otherwise), parsed, then refused when too deep or with keys the validation pipe would drop
-  app.use(requireUtf8Json);
-  app.useBodyParser('json', { limit: config.bodyLimit, strict: false, type: 'application/json' });
-  app.use(checkJsonBody);
-
-  // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
-  const openapi = createOpenApiDocument(app);
-  // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
-  app.use((req: { path: string; url: string }, res: { redirect: (status: number, url: string) => void }, next: () => void) =>
-    req.path === '/docs/' ? res.redirect(301, `/docs${req.url.slice(req.path.length)}`) : next(),
-  );
-  SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'docs/openapi.json' });
-  // the message patterns and integration events, derived from the same document (shared/asyncapi-document.ts)
-  const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));
-  (app.getHttpAdapter().getInstance() as Express).get('/docs/asyncapi.json', (_req, res) => void res.type('application/json').send(asyncapi));
+  const app = await createHttpApp(config, log, secrets);
 
   const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }];
   if (config.natsUrl) {
@@ -115,7 +78,6 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const readSide = app.get<ReadSide>(READ_SIDE);
   await readSide.start();
   await app.get(IntegrationEvents).start();
-  answerClientErrors(app.getHttpServer());
   await app.listen(config.port, '0.0.0.0');
 
   // Stopping, in order: `/health` says SHUTTING_DOWN for the grace period (everything else still answered), then the

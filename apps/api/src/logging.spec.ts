@@ -1,6 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { type LogLevel, createLogger, redactUrl, requestLogging } from './logging';
 import { captureLogLines } from './shared/testing/log-capture';
@@ -8,11 +7,11 @@ import { captureLogLines } from './shared/testing/log-capture';
 const capture = captureLogLines;
 
 /** a bare HTTP server whose every request goes through requestLogging, then `handle` */
-async function serve(level: LogLevel, handle: (req: Request & { log: Logger }, res: ServerResponse) => void) {
+async function serve(level: LogLevel, handle: (req: IncomingMessage & { log: Logger }, res: ServerResponse) => void) {
   const out = capture();
   const middleware = requestLogging(createLogger('api', { level, format: 'json' }, out.stream));
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) =>
-    middleware(req as Request, res as Response, () => handle(req as Request & { log: Logger }, res)),
+    middleware(req, res, () => handle(req as IncomingMessage & { log: Logger }, res)),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

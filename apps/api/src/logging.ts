@@ -1,8 +1,8 @@
 // Structured logs (pino) for the API and the projector: one JSON object per line by default, human-readable
 // lines with LOG_FORMAT=pretty. The API adds one line per HTTP request (requestLogging, the shape pino-http gave it)
-// whose request id is also the correlation id of the events the request appended (write-pipeline.ts reads `req.id`).
+// whose request id is also the correlation id of the events the request appended (write-pipeline.ts reads it off Node's request).
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { isSaneRequestId } from './shared/request-id';
@@ -137,6 +137,14 @@ export function createLogger(name: string, settings: LogSettings, destination?: 
 const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'durationMs', 'aborted'];
 
 /** `[context] message`, a request line as `GET /v1/... 200 3 ms (route)`, and the request id of any line logged in a request. */
+/**
+ * What the request logging sees: Node's request and response, as Fastify's middleware (middie) hands them over. `route`
+ * is set by the app's preHandler hook (http-app.ts) once a route matched and the body passed the JSON checks; `locals`
+ * by markExpectedAnswer.
+ */
+type Request = IncomingMessage & { originalUrl?: string; route?: { path?: string } };
+type Response = ServerResponse & { locals?: Record<string, unknown> };
+
 const prettyMessage = (log: Record<string, unknown>, messageKey: string): string => {
   const context = log.context ? `[${String(log.context)}] ` : '';
   const id = log.requestId ? ` #${String(log.requestId)}` : '';
@@ -154,8 +162,8 @@ export const requestIdOf = (req: Request, res: Response): string => {
 };
 
 /**
- * The matched endpoint's path pattern (express sets req.route), or null when no endpoint matched. Nest mounts
- * module middleware (nestjs-pino's) as a route for every path (`{/*splat}`): that one is no endpoint.
+ * The matched endpoint's path pattern (`req.route`, set by http-app.ts's preHandler hook as Express's router set it),
+ * or null when no endpoint matched. A pattern holding `*` (a wildcard, such as /docs' static files) is no endpoint.
  */
 export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
   const path = req.route?.path;
@@ -166,7 +174,7 @@ export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
 const requestLine = (req: Request, res: Response) => ({
   method: req.method,
   route: routeOf(req),
-  url: redactUrl(req.originalUrl ?? req.url),
+  url: redactUrl(req.originalUrl ?? req.url ?? ''),
   status: res.statusCode,
   ...(res.writableEnded ? {} : { aborted: true }),
 });
@@ -187,8 +195,14 @@ const withRequestId = (base: Logger, id: string): Logger => {
   return child;
 };
 
-/** what a handler may set on `res.locals` for an answer it expects (503 SHUTTING_DOWN during a stop: no error) */
+/** what a handler may set on the Node response's `locals` for an answer it expects (503 SHUTTING_DOWN during a stop: no error) */
 export const EXPECTED_ANSWER = 'expectedAnswer';
+
+/** Marks the answer being made as expected (see EXPECTED_ANSWER), on the Node response of Fastify's reply (`raw`). */
+export const markExpectedAnswer = (reply: { raw: ServerResponse }): void => {
+  const res = reply.raw as Response;
+  (res.locals ??= {})[EXPECTED_ANSWER] = true;
+};
 
 /** warn for a 4xx, error for a 5xx or a failed response; info for an answer its handler says it expects */
 const levelOf = (res: Response, error: Error | undefined): 'info' | 'warn' | 'error' =>

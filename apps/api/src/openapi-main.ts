@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { loadConfig } from './config';
@@ -15,7 +16,8 @@ export async function buildOpenApiDocument(): Promise<OpenAPIObject> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-openapi-'));
   try {
     const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: 'rk_system_openapi-document-only-0123456789', LOG_LEVEL: 'silent' });
-    const app = await NestFactory.create(AppModule.forConfig(config), { logger: false, abortOnError: false });
+    // the adapter of the app (http-app.ts); its options change nothing of the document
+    const app = await NestFactory.create(AppModule.forConfig(config), new FastifyAdapter(), { logger: false, abortOnError: false });
     try {
       return createOpenApiDocument(app);
     } finally {

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Headers, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
@@ -12,7 +12,7 @@ import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
-import { EXPECTED_ANSWER } from '../logging';
+import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
 
 
@@ -41,10 +41,10 @@ export class HealthController {
   @ApiResponse({ status: 200, type: Health, description: 'Health: every indicator up' })
   // a body is parsed on every route: one that is not JSON is refused before the check runs
   @ApiProblems('UNHEALTHY', 'SHUTTING_DOWN', ...NO_BODY_PROBLEMS)
-  async check(@Res({ passthrough: true }) res: Response) {
+  async check(@Res({ passthrough: true }) res: FastifyReply) {
     if (this.stopping.stopping) {
       // what a stop is for: logged as info, not as an error
-      res.locals[EXPECTED_ANSWER] = true;
+      markExpectedAnswer(res);
       throw new ProblemException(problem(503, 'SHUTTING_DOWN', 'This process is stopping: send requests to another replica.'));
     }
     return this.health.check([

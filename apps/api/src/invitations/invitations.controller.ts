@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
@@ -158,7 +158,7 @@ export class AcceptInvitationController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, InvitationAccepted, { authenticated: false })
   @ApiProblems('INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_LINK_SUPERSEDED', 'INVITATION_EXPIRED', 'INVITATION_ADDRESSEE_ERASED', 'ALREADY_MEMBER')
-  accept(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: AcceptInvitationDto) {
+  accept(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Body() dto: AcceptInvitationDto) {
     return httpWrite(this.pipeline, { req, res, actorId: 'invitee' }, { status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new AcceptInvitationCommand(ctx, dto.token, dto.displayName)),
     );

@@ -2,7 +2,7 @@ import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
@@ -31,7 +31,7 @@ export class OrganizationsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, OrganizationCreatedResource)
   @ApiProblems('ORGANIZATION_EXISTS')
-  create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: CreateOrganizationDto) {
+  create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Body() dto: CreateOrganizationDto) {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
   }
 

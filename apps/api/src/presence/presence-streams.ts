@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { EventStore } from '@rollcall/event-store';
 import { DomainException } from '../shared/stream-handler';
 import type { AuthorityChangeSeen, PresenceFeed } from './feed';
@@ -42,10 +42,15 @@ export class PresenceStreams {
     feed.onAuthorityChanged = (change) => void this.checkReaders(change);
   }
 
-  async start(res: Response, reader: StreamReader, lastEventId: bigint | undefined): Promise<void> {
+  /**
+   * `takeOver` is called once the stream is to be written on `res` itself (Fastify: `reply.hijack()`, so that it does
+   * not answer the request too); a refusal before that is answered by the framework as any other.
+   */
+  async start(res: ServerResponse, reader: StreamReader, lastEventId: bigint | undefined, takeOver: () => void = () => {}): Promise<void> {
     // stopping: an empty stream that asks the client to come back (EventSource reconnects, to another replica, with
     // its Last-Event-ID), not one held open while the process waits for its connections to end
     if (this.closing) {
+      takeOver();
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' }).end('retry: 2000\n\n');
       return;
     }
@@ -61,6 +66,7 @@ export class PresenceStreams {
       this.open.delete(entry);
       throw error;
     }
+    takeOver();
     try {
       await session.start();
     } catch (error) {

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
@@ -124,8 +124,8 @@ export class PresenceController {
   @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async stream(
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
     @Param('ws', IdPipe) ws: string,
     @Query() query: PresenceStreamQuery,
     // the documented name (Nest reads headers case-insensitively): one Last-Event-ID parameter in the document
@@ -144,7 +144,9 @@ export class PresenceController {
     }
     // checked again whenever access in the workspace or a user of the organization changes (presence-streams.ts)
     const authorize = async () => void (await this.access.prepare(principal, ws, actorId, 'members'));
-    await this.streams.start(res, { organizationId: ref.organizationId, workspaceId: ws, authorize }, lastEventId);
+    // the stream writes Node's response (`raw`) itself: Fastify is told so (hijack) once nothing can be refused any more,
+    // so that a refusal before that is still answered by the problem filter
+    await this.streams.start(res.raw, { organizationId: ref.organizationId, workspaceId: ws, authorize }, lastEventId, () => res.hijack());
   }
 
   @Get('reports/presence')
@@ -196,7 +198,7 @@ export class PresenceController {
   }
 
   /** the stream's caller: a ticket for this workspace, or the API key with X-Actor-Id */
-  private async streamCaller(req: Request, ws: string, ticket: string | undefined): Promise<{ principal: Principal; actorId: string }> {
+  private async streamCaller(req: FastifyRequest, ws: string, ticket: string | undefined): Promise<{ principal: Principal; actorId: string }> {
     if (ticket !== undefined) {
       const holder = this.tickets.verify(ticket, ws, Date.now());
       if (!holder) throw unauthenticated('The stream ticket is not valid for this workspace or has expired; ask for a new one.');

@@ -4,7 +4,6 @@ import { type Server, createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Response } from 'express';
 import { type PresenceChanged, toStored } from '@rollcall/domain';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { SseClient } from '../../../../test/support/presence-sse';
@@ -26,7 +25,7 @@ describe('rule 13: the presence stream session', () => {
     feed = new PresenceFeed(store, new StreamStates(store));
     await feed.start();
     streams = new PresenceStreams(feed, store, 50);
-    server = createServer((req, res) => void streams.start(res as unknown as Response, { organizationId: 'org-1', workspaceId: 'ws-1', authorize: async () => undefined }, undefined));
+    server = createServer((req, res) => void streams.start(res, { organizationId: 'org-1', workspaceId: 'ws-1', authorize: async () => undefined }, undefined));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   });

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { PRESENCE_EVENT_TYPES, presenceStreamPrefix } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { type PresenceBatch, type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
@@ -21,7 +21,7 @@ export class PresenceStreamSession {
   private closed = false;
 
   constructor(
-    private readonly res: Response,
+    private readonly res: ServerResponse,
     private readonly feed: PresenceFeed,
     private readonly store: EventStore,
     private readonly workspaceId: string,

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { LOCAL_SECRETS } from '../shared/tokens';
@@ -15,7 +15,7 @@ export const Public = () => SetMetadata(PUBLIC, true);
 /** Needs the system key. */
 export const SystemOnly = () => SetMetadata(SYSTEM_ONLY, true);
 
-export type AuthedRequest = Request & { principal: Principal };
+export type AuthedRequest = FastifyRequest & { principal: Principal };
 
 const unauthorized = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
 

@@ -1,7 +1,20 @@
 import { isUtf8 } from 'node:buffer';
-import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import { type Problem, ProblemException, problem } from './problem';
+
+/** What the checks below use of a request and its reply (Fastify's, in the app's hooks: http-app.ts). */
+type NextFunction = (error?: Error) => void;
+interface Request {
+  headers: IncomingHttpHeaders;
+  originalUrl: string;
+  body?: unknown;
+}
+interface Response {
+  status(code: number): Response;
+  type(type: string): Response;
+  send(body: string): unknown;
+}
 
 /** No request of the API nests deeper than 3; anything past this is refused before validation walks it. */
 export const MAX_JSON_DEPTH = 32;
@@ -100,6 +113,22 @@ export function checkJsonBody(req: Request & { rawBody?: Buffer }, res: Response
   const refused = inspectJsonBody(req.body);
   if (refused) return send(req, res, refused);
   next();
+}
+
+/**
+ * The parser of `application/json` bodies, as Express's was configured until session 33 (body-parser's json, not strict): any
+ * JSON value (checkJsonBody names what is not an object), no body at all is none (`undefined`), and a body that is not
+ * JSON is a 400 whose message checkJsonBody's caller (the problem filter) turns into MALFORMED_JSON without quoting it.
+ */
+export function parseJsonBody(_req: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void): void {
+  if (body.length === 0) return done(null, undefined);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return done(new BadRequestException((error as Error).message));
+  }
+  done(null, value);
 }
 
 /** What a parsed JSON value is, when it is not an object. */

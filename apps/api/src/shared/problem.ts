@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, FieldError } from '@rollcall/domain';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyReusedError } from '../shared/idempotency';
@@ -108,7 +108,7 @@ const malformedJson = (parserMessage: string): Problem => {
   return problem(400, 'MALFORMED_JSON', `The request body is not valid JSON${at ? ` (error at character ${at})` : ''}.`);
 };
 
-/** Maps Nest/Express HTTP errors (body parser, routing) to stable codes. */
+/** Maps Nest's HTTP errors (and Fastify's, which Nest's adapter turns into them: body reading, routing) to stable codes. */
 function fromHttpException(error: HttpException): Problem {
   const status = error.getStatus();
   const response = error.getResponse() as { message?: string | string[] } | string;
@@ -121,10 +121,8 @@ function fromHttpException(error: HttpException): Problem {
     case HttpStatus.BAD_REQUEST:
       // the parser's message quotes the body ("Unexpected token 'h', "{"token": hunter2…" is not valid JSON"): never echoed
       if (/JSON/i.test(message ?? '')) return malformedJson(message!);
-      // the router could not percent-decode a path segment (`%ff`)
-      if (/decode param/i.test(message ?? ''))
-        return problem(400, 'VALIDATION_FAILED', 'The path holds a segment that is not valid percent-encoding (UTF-8).', [{ field: 'path', message: 'is not valid percent-encoding' }]);
-      // what else Express's body reading refuses: a Content-Encoding its bytes do not match (zlib's message names no byte of the body)
+      // what else Fastify's body reading refuses (a body shorter or longer than its Content-Length); a path of invalid
+      // percent-encoding is answered by http-app.ts's frameworkErrors
       return problem(400, 'MALFORMED_JSON', `The request body could not be read${message ? ` (${message})` : ''}; send plain or correctly compressed JSON.`);
     case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
@@ -158,13 +156,14 @@ export class ProblemFilter implements ExceptionFilter {
     // over message patterns the caller gets the same problem object as its error
     if (host.getType() === 'rpc') return throwError(() => this.toProblem(error));
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<FastifyReply>();
+    const req = ctx.getRequest<FastifyRequest>();
     const body = this.toProblem(error);
     body.instance = req.originalUrl;
-    if (res.headersSent) return;
+    // a stream already under way (the presence stream, written on Node's response): nothing more can be said
+    if (res.raw.headersSent) return;
     const retryAfter = RETRY_AFTER_SECONDS[body.code];
-    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    if (retryAfter !== undefined) res.header('Retry-After', String(retryAfter));
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
 
@@ -187,12 +186,10 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string }
   if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
   if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message) };
   if (error instanceof HttpException) return { problem: fromHttpException(error) };
-  const typed = error as { type?: string; status?: number; message?: string };
-  // body-parser errors that did not become HttpExceptions
-  if (typed?.type === 'entity.too.large') return { problem: problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.') };
-  if (typed?.type === 'entity.parse.failed') return { problem: problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON.') };
-  if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
-    return { problem: problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.') };
+  // a body whose Content-Encoding its bytes do not match (body-encoding.ts inflates it; zlib's message names no byte of the body)
+  const typed = error as { code?: unknown; message?: string };
+  if (typeof typed?.code === 'string' && typed.code.startsWith('Z_'))
+    return { problem: problem(400, 'MALFORMED_JSON', `The request body could not be read (${typed.message}); send plain or correctly compressed JSON.`) };
   const storage = storageFault(error);
   if (storage)
     return {

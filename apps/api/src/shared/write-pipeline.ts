@@ -1,11 +1,16 @@
 import { type ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
-import type { Response } from 'express';
 import { ProblemException, problem } from '../shared/problem';
 import { type AuthedRequest, type Principal, actorIdOf } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
 import { Idempotency } from './idempotency';
 import { DerivedSecrets } from './secrets';
 import { isSaneRequestId } from './request-id';
+
+/** What an HTTP write sets on its response (Fastify's reply). */
+export interface WriteResponse {
+  header(name: string, value: string): unknown;
+  status(code: number): unknown;
+}
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -97,7 +102,7 @@ export class WritePipeline {
 /** What an HTTP write needs of its request: the request (route, headers, body), the response, and who acts. */
 export interface HttpWriteCall {
   req: AuthedRequest;
-  res: Response;
+  res: WriteResponse;
   actorId: string;
 }
 
@@ -112,8 +117,14 @@ export interface ActingWriteCall extends HttpWriteCall {
  */
 export const ActingWrite = createParamDecorator((_: unknown, ctx: ExecutionContext): ActingWriteCall => {
   const req = ctx.switchToHttp().getRequest<AuthedRequest>();
-  return { req, res: ctx.switchToHttp().getResponse<Response>(), principal: req.principal, actorId: actorIdOf(req) };
+  return { req, res: ctx.switchToHttp().getResponse<WriteResponse>(), principal: req.principal, actorId: actorIdOf(req) };
 });
+
+/** the request id logging.ts gave the request, on Node's request (`raw`; Fastify's own `req.id` is another) */
+const loggedRequestId = (req: AuthedRequest): string | undefined => {
+  const id = (req.raw as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
+};
 
 /** The HTTP side of the pipeline: headers in, status and headers out. */
 export async function httpWrite<T extends { position?: string }>(
@@ -132,13 +143,13 @@ export async function httpWrite<T extends { position?: string }>(
       idempotencyKey: Array.isArray(header) ? header[0] : header,
       actorId,
       body: req.body,
-      correlationId: typeof (req as { id?: unknown }).id === 'string' ? ((req as { id?: unknown }).id as string) : typeof correlation === 'string' ? correlation : undefined,
+      correlationId: loggedRequestId(req) ?? (typeof correlation === 'string' ? correlation : undefined),
     },
     exec,
     storage,
   );
-  if (replayed) res.setHeader('Idempotency-Replayed', 'true');
-  if (body?.position) res.setHeader('X-Position', body.position);
+  if (replayed) res.header('Idempotency-Replayed', 'true');
+  if (body?.position) res.header('X-Position', body.position);
   res.status(write.status);
   return body;
 }

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
@@ -46,7 +46,7 @@ export class NetworkController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, NetworkChanged)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'ALREADY_NETWORKED')
-  link(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Body() dto: NetworkDto) {
+  link(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('ws', IdPipe) ws: string, @Body() dto: NetworkDto) {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 201 }, (ctx) => this.execute('NetworkWorkspaces', ws, dto.partnerWorkspaceId, ctx));
   }
 
@@ -56,7 +56,7 @@ export class NetworkController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, NetworkChanged)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'NOT_NETWORKED')
-  unlink(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Param('ws', IdPipe) ws: string, @Param('partnerWorkspaceId', IdPipe) partner: string) {
+  unlink(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('ws', IdPipe) ws: string, @Param('partnerWorkspaceId', IdPipe) partner: string) {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 200 }, (ctx) => this.execute('UnnetworkWorkspaces', ws, partner, ctx));
   }
 

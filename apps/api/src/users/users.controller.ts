@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { type AuthedRequest, Public } from '../shared/auth';
 import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { EmailChangeConfirmed, OrgAdminSet, ProfileUpdated, UserDeleted } from './resources';
@@ -154,7 +154,7 @@ export class EmailConfirmationController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, EmailChangeConfirmed, { authenticated: false })
   @ApiProblems('EMAIL_CHANGE_NOT_PENDING', 'EMAIL_CHANGE_EXPIRED', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
-  confirm(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response, @Body() dto: ConfirmEmailDto) {
+  confirm(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Body() dto: ConfirmEmailDto) {
     return httpWrite(this.pipeline, { req, res, actorId: 'invitee' }, { status: 200, scope: tokenScope(dto.token) }, (ctx) =>
       this.commands.execute(new ConfirmEmailChangeCommand(ctx, dto.token)),
     );

@@ -1,0 +1,100 @@
+// The API's HTTP server: Nest on Fastify (@nestjs/platform-fastify), with the edges of the HTTP contract the tests pin
+// (request ids and lines, JSON bodies and their refusals, routing, /docs) as Express served them until session 33
+// (ADR 0010, fifteenth and sixteenth passes).
+import type { Server } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import type { Config } from './config';
+import { AppModule } from './app.module';
+import type { LocalSecrets } from './shared/secrets';
+import { Metrics } from './infrastructure/metrics';
+import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/json-body';
+import { inflatedBody } from './shared/body-encoding';
+import { answerClientErrors } from './shared/client-errors';
+import { problem } from './shared/problem';
+import { createOpenApiDocument } from './shared/openapi-document';
+import { createAsyncApiDocument } from './shared/asyncapi-document';
+import { type createLogger, requestLogging, routeOf } from './logging';
+
+/** a middleware timing every request for /metrics (mounted through middie: Node's req and res) */
+const requestMetrics = (metrics: Metrics) => (req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
+  const end = metrics.requests.startTimer();
+  res.on('finish', () => end({ method: req.method, route: routeOf(req) ?? 'unmatched', status: String(res.statusCode) }));
+  next();
+};
+
+/** what the router refuses before any hook (a path of invalid percent-encoding, an over-long segment): a problem too */
+function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const body =
+    error.code === 'FST_ERR_BAD_URL'
+      ? problem(400, 'VALIDATION_FAILED', 'The path holds a segment that is not valid percent-encoding (UTF-8).', [{ field: 'path', message: 'is not valid percent-encoding' }])
+      : problem(error.statusCode ?? 400, `HTTP_${error.statusCode ?? 400}`, error.message);
+  void reply
+    .code(body.status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ ...body, instance: req.url }));
+}
+
+/**
+ * Builds the app on Fastify. Middleware (app.use) runs in middie, on Node's req and res, in Fastify's first
+ * `onRequest` hook: the request line and the metrics are middleware; the JSON checks are Fastify hooks around
+ * Fastify's body parsing. Not listening yet (startApp listens once everything else has started).
+ */
+export async function createHttpApp(config: Config, log: ReturnType<typeof createLogger>, secrets: LocalSecrets): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimit,
+    // a `__proto__` or `constructor` key is named by checkJsonBody (400 VALIDATION_FAILED), not refused by the parser
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    // as Express's router: `/v1/x/` is `/v1/x`, and path segments of ids can be long
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    logger: false,
+    frameworkErrors,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, log, secrets), adapter, { bodyParser: false, rawBody: true, bufferLogs: true });
+  // Nest's own lines (startup, routes) and every Logger of the app go through pino from here on
+  app.useLogger(app.get(Logger));
+  // first of all: every request gets its id (X-Request-Id, req.id on Node's request) and its log line, even one
+  // refused before routing
+  app.use(requestLogging(log));
+  app.use(requestMetrics(app.get(Metrics)));
+  const instance = app.getHttpAdapter().getInstance();
+  instance.addHook('onRequest', (req, reply, done) => {
+    // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
+    const at = req.url.indexOf('?');
+    if ((at < 0 ? req.url : req.url.slice(0, at)) === '/docs/') return void reply.redirect(`/docs${at < 0 ? '' : req.url.slice(at)}`, 301);
+    // JSON bodies: UTF-8 only (415 otherwise)
+    requireUtf8Json(req, reply, done);
+  });
+  // a GET's body is read and checked as Express's body parser did (Fastify ignores it: `/health` with a body that is
+  // not JSON answered 200, where the API answers 400 MALFORMED_JSON)
+  instance.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
+  // Content-Encoding gzip / deflate is inflated, as Express's body reading did
+  instance.addHook('preParsing', (req, _reply, payload, done) => inflatedBody(req.headers['content-encoding'], payload, done));
+  app.useBodyParser('application/json', { bodyLimit: config.bodyLimit }, parseJsonBody);
+  // then refused when not UTF-8, too deep or with keys the validation pipe would drop
+  instance.addHook('preValidation', (req, reply, done) => checkJsonBody(req, reply, done));
+  // the matched route's pattern for the request line and the metrics (routeOf), once the body was taken: a request
+  // the JSON checks refuse has route null, as on Express (where req.route was set when the router reached the endpoint)
+  instance.addHook('preHandler', (req, _reply, done) => {
+    if (req.routeOptions.url) (req.raw as { route?: { path: string } }).route = { path: req.routeOptions.url };
+    done();
+  });
+
+  // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`)
+  const openapi = createOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'docs/openapi.json' });
+  // the message patterns and integration events, derived from the same document (shared/asyncapi-document.ts)
+  const asyncapi = JSON.stringify(createAsyncApiDocument(openapi));
+  instance.get('/docs/asyncapi.json', (_req, reply) => void reply.type('application/json').send(asyncapi));
+
+  // Node's client errors (a malformed request line, headers too large) are answered by answerClientErrors alone:
+  // Fastify's own listener answers a JSON body of its own
+  const server = app.getHttpServer() as Server;
+  server.removeAllListeners('clientError');
+  answerClientErrors(server);
+  return app;
+}
