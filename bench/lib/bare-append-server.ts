@@ -1,6 +1,6 @@
-// The floor for bench:http's command throughput: a bare NestJS endpoint (express, JSON body parser, no guard, no
-// validation, no decider, no encryption) that does one durable append per request to the embedded event store (ids as
-// the API draws them: newEventId), with
+// The floor for bench:http's command throughput: a bare NestJS endpoint on the API's HTTP stack (Fastify through
+// @nestjs/platform-fastify, its JSON body parser; no guard, no validation, no decider, no encryption) that does one
+// durable append per request to the embedded event store (ids as the API draws them: newEventId), with
 // the store configured as the API's (synchronous=FULL: every group commit fsyncs the WAL; the WAL copied back and the
 // group commit run by threads of their own, unless BARE_APPEND_WRITER=inline). bench:http runs it on the same machine
 // in the same run and reports commandsPerSec / bareAppendPerSec.
@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { Body, Controller, HttpCode, Inject, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type EventStore, SqliteEventStore, newEventId } from '@rollcall/event-store';
 
 const STORE = Symbol('Store');
@@ -50,7 +51,7 @@ class BareAppendController {
 class BareAppendModule {}
 
 async function main() {
-  const app = await NestFactory.create(BareAppendModule, { logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(BareAppendModule, new FastifyAdapter({ logger: false }), { logger: false });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');
   console.log(`Bare append on ${await app.getUrl()}`);
