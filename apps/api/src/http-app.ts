@@ -49,8 +49,9 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     // a `__proto__` or `constructor` key is named by checkJsonBody (400 VALIDATION_FAILED), not refused by the parser
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    // as Express's router: `/v1/x/` is `/v1/x`, and path segments of ids can be long
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // as Express's router: `/v1/x/` is `/v1/x`, `/V1/X` is `/v1/x` (the path parameters keep their case: ids are
+    // case-sensitive), and path segments of ids can be long
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 1000 },
     logger: false,
     frameworkErrors,
   });

@@ -1,0 +1,26 @@
+// The HTTP server's own edges, as the API had them on Express and keeps them on Fastify (session 33, ADR 0010's
+// sixteenth pass).
+import { type TestApp, expectProblem, startTestApp } from './support/app';
+
+let app: TestApp;
+let o: Awaited<ReturnType<TestApp['api']['organization']>>;
+beforeAll(async () => {
+  app = await startTestApp();
+  o = await app.api.organization();
+});
+afterAll(() => app.stop());
+
+describe('routing', () => {
+  it("a route's words match in any case, as on Express; the path's ids are passed on as sent (ids are case-sensitive)", async () => {
+    const as = { key: o.key, actor: o.admin };
+    const members = await app.api.request('GET', `/V1/Workspaces/${o.workspaceId}/MEMBERS`, as);
+    expect(members.status).toBe(200);
+    expect(members.body.items).toEqual(expect.any(Array));
+    // the same workspace id in capitals is another id: not this workspace (the router did not lowercase it)
+    expect(o.workspaceId).not.toBe(o.workspaceId.toUpperCase());
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId.toUpperCase()}/members`, as), 404, 'WORKSPACE_NOT_FOUND');
+    // and a write under a route in capitals reaches its handler with its ids and body as sent
+    const invited = await app.api.request('POST', `/V1/WORKSPACES/${o.workspaceId}/INVITATIONS`, { ...as, body: { email: 'Capital.Case@acme.test' } });
+    expect(invited.status).toBe(201);
+  });
+});
