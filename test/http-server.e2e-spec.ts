@@ -23,4 +23,22 @@ describe('routing', () => {
     const invited = await app.api.request('POST', `/V1/WORKSPACES/${o.workspaceId}/INVITATIONS`, { ...as, body: { email: 'Capital.Case@acme.test' } });
     expect(invited.status).toBe(201);
   });
+
+  it('an empty path segment where an id goes is 404 NOT_FOUND, as for a path no route matches: before the key or the body is looked at', async () => {
+    const paths: [string, string][] = [
+      ['GET', '/v1/workspaces//members'],
+      ['POST', '/v1/workspaces//invitations'],
+      ['PATCH', `/v1/workspaces/${o.workspaceId}/members//access`],
+      ['DELETE', `/v1/workspaces//members/${o.admin}`],
+      ['POST', '/v1/organizations//workspaces'],
+    ];
+    for (const [method, path] of paths) {
+      for (const as of [{}, { key: o.key, actor: o.admin }]) {
+        const reply = await app.api.request(method, path, { ...as, ...(method === 'GET' ? {} : { raw: 'not json' }) });
+        expect({ method, path, status: reply.status, code: reply.body?.code }).toEqual({ method, path, status: 404, code: 'NOT_FOUND' });
+        expectProblem(reply, 404, 'NOT_FOUND');
+        expect(reply.body.instance).toBe(path);
+      }
+    }
+  });
 });

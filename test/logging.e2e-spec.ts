@@ -121,6 +121,9 @@ describe('structured logs (JSON lines through pino)', () => {
     const unknown = await api.request('GET', '/no-such-route', { headers: { 'x-request-id': 'logging-404' } });
     expect(unknown.status).toBe(404);
     expect(await linesOf('logging-404')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/no-such-route', status: 404 })]);
+    // an empty id matched no route either (http-app.ts)
+    expect((await api.request('GET', '/v1/workspaces//members', { headers: { 'x-request-id': 'logging-404-empty' } })).status).toBe(404);
+    expect(await linesOf('logging-404-empty')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/v1/workspaces//members', status: 404 })]);
   });
 
   it("the request id is the correlationId in the metadata of every event the request appended (org and workspace streams)", async () => {

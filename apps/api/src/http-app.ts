@@ -38,6 +38,12 @@ function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: Fastif
     .send(JSON.stringify({ ...body, instance: req.url }));
 }
 
+/** a named path parameter matched by an empty segment (`/v1/workspaces//invitations`): no route of the API has one */
+const emptyParam = (params: unknown): boolean => {
+  for (const [name, value] of Object.entries(params as Record<string, unknown>)) if (value === '' && name !== '*') return true;
+  return false;
+};
+
 /**
  * Builds the app on Fastify. Middleware (app.use) runs in middie, on Node's req and res, in Fastify's first
  * `onRequest` hook: the request line and the metrics are middleware; the JSON checks are Fastify hooks around
@@ -67,6 +73,9 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
     const at = req.url.indexOf('?');
     if ((at < 0 ? req.url : req.url.slice(0, at)) === '/docs/') return void reply.redirect(`/docs${at < 0 ? '' : req.url.slice(at)}`, 301);
+    // an empty id is no resource: 404 as for a path no route matches, before the key or the body is looked at (on
+    // Express no route matched it; Fastify's router matches a parameter with an empty segment)
+    if (emptyParam(req.params)) return void reply.callNotFound();
     // JSON bodies: UTF-8 only (415 otherwise)
     requireUtf8Json(req, reply, done);
   });
