@@ -19,6 +19,14 @@ import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
 
+/**
+ * Node's own timeouts, which the API had on Express (Node's server as it comes) and Fastify replaces with its own
+ * (keep-alive 72 s, no request timeout): an idle keep-alive connection is closed after 5 s (a stop's drain waits for
+ * no longer), a request whose headers and body take over 300 s is refused and its connection closed (Node's
+ * clientError, answered by answerClientErrors). Node's headersTimeout (60 s) Fastify leaves as it is.
+ */
+export const HTTP_TIMEOUTS = { keepAliveTimeout: 5_000, requestTimeout: 300_000 } as const;
+
 /** a middleware timing every request for /metrics (mounted through middie: Node's req and res) */
 const requestMetrics = (metrics: Metrics) => (req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
   const end = metrics.requests.startTimer();
@@ -58,6 +66,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     // as Express's router: `/v1/x/` is `/v1/x`, `/V1/X` is `/v1/x` (the path parameters keep their case: ids are
     // case-sensitive), and path segments of ids can be long
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 1000 },
+    ...HTTP_TIMEOUTS,
     logger: false,
     frameworkErrors,
   });
