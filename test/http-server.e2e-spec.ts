@@ -1,6 +1,8 @@
 // The HTTP server's own edges, as the API had them on Express and keeps them on Fastify (session 33, ADR 0010's
-// sixteenth pass).
+// sixteenth pass): routing that ignores the case of the route's words but not of the ids, an empty path segment that
+// is no route, Node's timeouts, and request bodies sent gzip- or deflate-compressed.
 import type { Server } from 'node:http';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 
 let app: TestApp;
@@ -52,5 +54,41 @@ describe('timeouts', () => {
       requestTimeout: 300_000,
       headersTimeout: 60_000,
     });
+  });
+});
+
+describe('a compressed request body (Content-Encoding)', () => {
+  const send = (body: Buffer, encoding: string) =>
+    fetch(`${app.url}/v1/workspaces/${o.workspaceId}/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'content-type': 'application/json', 'content-encoding': encoding },
+      body,
+    }).then(async (res) => ({ status: res.status, body: JSON.parse(await res.text()), headers: res.headers }));
+
+  it('gzip and deflate are inflated, then validated and taken as the plain body would be', async () => {
+    const gzipped = await send(gzipSync(JSON.stringify({ email: 'gzip@acme.test' })), 'gzip');
+    expect(gzipped.status).toBe(201);
+    const deflated = await send(deflateSync(JSON.stringify({ email: 'deflate@acme.test' })), 'deflate');
+    expect(deflated.status).toBe(201);
+    const pending = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending&sort=email`, {
+      key: o.key,
+      actor: o.admin,
+      headers: { 'x-min-position': String(deflated.body.position) },
+    });
+    expect(pending.body.items.map((m: { email: string }) => m.email)).toEqual(expect.arrayContaining(['deflate@acme.test', 'gzip@acme.test']));
+    // the inflated body is validated as any other: its fields are named
+    const invalid = await send(gzipSync(JSON.stringify({ email: 42, colour: 'red' })), 'gzip');
+    expectProblem(invalid, 400, 'VALIDATION_FAILED');
+    expect(invalid.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['colour', 'email']);
+  });
+
+  it('the body limit applies to the inflated body; an encoding other than gzip, deflate or identity is 415', async () => {
+    const bomb = gzipSync(JSON.stringify({ email: `${'x'.repeat(200_000)}@acme.test` }));
+    expect(bomb.length).toBeLessThan(2_000);
+    expectProblem(await send(bomb, 'gzip'), 413, 'PAYLOAD_TOO_LARGE');
+    const brotli = await send(Buffer.from(JSON.stringify({ email: 'br@acme.test' })), 'br');
+    expectProblem(brotli, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(brotli.body.detail).toContain('"br"');
+    expect((await send(Buffer.from(JSON.stringify({ email: 'identity@acme.test' })), 'identity')).status).toBe(201);
   });
 });

@@ -126,6 +126,26 @@ describe('structured logs (JSON lines through pino)', () => {
     expect(await linesOf('logging-404-empty')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/v1/workspaces//members', status: 404 })]);
   });
 
+  it("a line logged by a handler (a Logger of the app) while it answers carries the request's id", async () => {
+    const org = await newOrganization('logging-in-handler-org');
+    const { organizationId, apiKey, adminUserId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, body: { name: 'Support' } });
+    const invited = await api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/invitations`, {
+      key: apiKey,
+      actor: adminUserId,
+      headers: { 'x-request-id': 'logging-in-handler' },
+      body: { email: 'in.handler@acme.test' },
+    });
+    expect(invited.status).toBe(201);
+    // the mail is handed over before the answer (ADR 0018): its line is one of the request's, beside the request line
+    expect(await linesOf('logging-in-handler')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ context: 'InvitationMailer', msg: 'invitation email written to the outbox', requestId: 'logging-in-handler' }),
+        expect.objectContaining({ route: '/v1/workspaces/:ws/invitations', status: 201, requestId: 'logging-in-handler' }),
+      ]),
+    );
+  });
+
   it("the request id is the correlationId in the metadata of every event the request appended (org and workspace streams)", async () => {
     const org = await newOrganization('logging-corr-org');
     const created = await eventsOf(`organization-${org.body.organizationId}`);
