@@ -1,6 +1,7 @@
 // Structured logs (pino) for the API and the projector: one JSON object per line by default, human-readable
 // lines with LOG_FORMAT=pretty. The API adds one line per HTTP request (requestLogging, the shape pino-http gave it)
-// whose request id is also the correlation id of the events the request appended (write-pipeline.ts reads it off Node's request).
+// whose request id is also the correlation id of the events the request appended (write-pipeline.ts reads it off
+// Node's request).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
@@ -136,7 +137,6 @@ export function createLogger(name: string, settings: LogSettings, destination?: 
 
 const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'durationMs', 'aborted'];
 
-/** `[context] message`, a request line as `GET /v1/... 200 3 ms (route)`, and the request id of any line logged in a request. */
 /**
  * What the request logging sees: Node's request and response, as Fastify's middleware (middie) hands them over. `route`
  * is set by the app's preHandler hook (http-app.ts) once a route matched and the body passed the JSON checks; `locals`
@@ -145,6 +145,7 @@ const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'd
 type Request = IncomingMessage & { originalUrl?: string; route?: { path?: string } };
 type Response = ServerResponse & { locals?: Record<string, unknown> };
 
+/** `[context] message`, a request line as `GET /v1/... 200 3 ms (route)`, and the request id of any line logged in a request. */
 const prettyMessage = (log: Record<string, unknown>, messageKey: string): string => {
   const context = log.context ? `[${String(log.context)}] ` : '';
   const id = log.requestId ? ` #${String(log.requestId)}` : '';
