@@ -27,6 +27,14 @@ describe('routing', () => {
     expect(invited.status).toBe(201);
   });
 
+  it('an id of any length reaches its route: an over-long one is 400 VALIDATION_FAILED naming it, as on Express', async () => {
+    for (const length of [129, 1_001, 10_000]) {
+      const reply = await app.api.request('GET', `/v1/workspaces/${'w'.repeat(length)}/members`, { key: o.key, actor: o.admin });
+      expect({ length, status: reply.status, code: reply.body?.code }).toEqual({ length, status: 400, code: 'VALIDATION_FAILED' });
+      expect(reply.body.errors).toEqual([{ field: 'ws', message: expect.any(String) }]);
+    }
+  });
+
   it('an empty path segment where an id goes is 404 NOT_FOUND, as for a path no route matches: before the key or the body is looked at', async () => {
     const paths: [string, string][] = [
       ['GET', '/v1/workspaces//members'],

@@ -64,8 +64,10 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     // as Express's router: `/v1/x/` is `/v1/x`, `/V1/X` is `/v1/x` (the path parameters keep their case: ids are
-    // case-sensitive), and path segments of ids can be long
-    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 1000 },
+    // case-sensitive), and a path segment of any length reaches the route, whose IdPipe names an over-long id (400
+    // VALIDATION_FAILED; Node's 16 KiB limit on the request line and headers bounds it). A segment over find-my-way's
+    // maxParamLength was a 414 of Fastify's own.
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     ...HTTP_TIMEOUTS,
     logger: false,
     frameworkErrors,
