@@ -45,7 +45,7 @@ export async function verifyReadModels(options: ReadModelsOptions, out: Output):
   try {
     await live.init(Projector.collectionsOf(PROJECTIONS));
     const progress = out.progress('deriving the read models from the log');
-    await rebuild(events, derived, PROJECTIONS, { logger: { info: () => undefined, error: (m: string) => out.error(m) }, onProgress: (n: number) => progress.update(n) } as never);
+    await rebuild(events, derived, PROJECTIONS, { logger: { info: () => undefined, error: (message) => out.error(message) }, onProgress: (p) => progress.update(p.events) });
     progress.stop();
     const behind: string[] = [];
     for (const p of PROJECTIONS) {
