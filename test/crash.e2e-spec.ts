@@ -15,7 +15,11 @@ function server(dataDir: string): Promise<{ child: ChildProcess; api: Api }> {
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    // a server that never said it listens is stopped, not left running after the test (it was, for an hour: session 33)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${out}`));
+    }, 30_000);
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       const m = /Rollcall API on (http:\/\/[\d.]+:\d+)/.exec(out);

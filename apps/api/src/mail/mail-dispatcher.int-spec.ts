@@ -283,6 +283,9 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     expect(await next.passAfter(RETRY_AFTER_S + 1)).toBe(1);
     expect(next.mails.map((m) => m.to)).toEqual(['early@acme.test']);
     await next.stop();
+    // the "dead" process's dispatcher, stopped with the test: left running, its timer read a closed store once a
+    // minute for the rest of the run and kept the jest worker from exiting
+    await first.onApplicationShutdown();
   });
 
   it('links decided before the dispatcher first started are not looked at; a takeover resumes from the checkpoint', async () => {
