@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canonicalJson } from '@rollcall/audit';
 import { createRollcallEventStore } from '@rollcall/event-store';
 import { type Doc, PROJECTIONS, Projector, type ReadStore, SqliteReadStore, checkpointKey, createReadStore, rebuild } from '@rollcall/read-store';
 import type { Output } from './output';
@@ -67,11 +68,8 @@ export async function verifyReadModels(options: ReadModelsOptions, out: Output):
   }
 }
 
-/** JSON with keys sorted at every level: the same document with its fields in another order is the same */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
-  );
+/** the audit log's canonical JSON (keys sorted at every level): the same document with its fields in another order is the same */
+const canonical = (value: unknown): string => (value === undefined ? 'absent' : canonicalJson(value));
 const digest = (doc: Doc) => createHash('sha256').update(canonical(doc)).digest('base64');
 
 /**
