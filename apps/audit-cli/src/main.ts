@@ -191,10 +191,9 @@ export function run(argv: string[]): Promise<void> {
       process.exitCode = code;
     },
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) refused('USAGE', message);
-      else refused('FAILED', message);
-      if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+      refused(usage ? 'USAGE' : 'FAILED', error instanceof Error ? error.message : String(error));
+      if (usage) {
         process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
         process.exitCode = 2;
       } else if (error instanceof ApiError) {
