@@ -111,7 +111,8 @@ describe('stopping the API (SIGTERM)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-shutdown-grace-'));
     try {
       const server = await startServer({ dataDir, env: { ROLLCALL_SHUTDOWN_GRACE_MS: '3000' } });
-      expect((await server.api.request('GET', '/health')).status).toBe(200);
+      const before = await server.api.request('GET', '/health');
+      expect([before.status, before.headers.get('connection')]).toEqual([200, 'keep-alive']);
       const org = await server.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'admin@acme.test', displayName: 'Ada' } } });
       const { apiKey: key, adminUserId: admin, organizationId } = org.body as { apiKey: string; adminUserId: string; organizationId: string };
       const signalled = Date.now();
@@ -120,10 +121,12 @@ describe('stopping the API (SIGTERM)', () => {
       let health = await server.api.request('GET', '/health');
       while (health.status === 200 && Date.now() - signalled < 2_000) health = await server.api.request('GET', '/health');
       expect([health.status, health.body]).toEqual([503, expect.objectContaining({ code: 'SHUTTING_DOWN' })]);
-      // a new connection is still taken and a write still done
+      // a new connection is still taken and a write still done; every answer now closes its connection (no request of
+      // the client's is written on a kept-alive one that the drain closes under it)
       const create = { key, actor: admin, body: { name: 'Support' }, headers: { 'Idempotency-Key': 'ws-during-grace' } };
       const ws = await server.api.request('POST', `/v1/organizations/${organizationId}/workspaces`, create);
       expect(ws.status).toBe(201);
+      expect([health.headers.get('connection'), ws.headers.get('connection')]).toEqual(['close', 'close']);
       expect(await stopped).toBe('SIGTERM');
       expect(Date.now() - signalled).toBeGreaterThanOrEqual(3_000);
       // an expected answer: not an error line (the server logs errors only here)

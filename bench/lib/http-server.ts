@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../apps/api/src/infrastructure/node-flags';
 
 /**
  * BENCH_HTTP_SERVER_ENV="K=V K2=V2": extra environment for a bench's server child (experiments, e.g.
@@ -126,7 +127,9 @@ export async function startServerChild(
 ): Promise<ServerChild> {
   const extra = (process.env.BENCH_HTTP_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const profiling = extra.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--heap-prof'));
+  // the flags the API ships with (npm start, the image): the bare endpoint gets them too, to compare like with like
   const args = [
+    ...NODE_FLAGS,
     ...extra,
     '--no-experimental-strip-types',
     '-r',

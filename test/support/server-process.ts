@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../apps/api/src/infrastructure/node-flags';
 import { Api, SYSTEM_KEY } from './app';
 
 const root = join(__dirname, '..', '..');
@@ -29,7 +30,7 @@ export interface ServerOptions {
  * exits before listening (a refused start) or does not listen in time.
  */
 export function startServer({ dataDir, env = {}, startTimeoutMs = 30_000 }: ServerOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/api/src/main.ts')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/api/src/main.ts')], {
     cwd: root,
     env: {
       ...process.env,

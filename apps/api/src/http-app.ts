@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { AppModule } from './app.module';
 import type { LocalSecrets } from './shared/secrets';
 import { Metrics } from './infrastructure/metrics';
+import { Stopping } from './health/stopping';
 import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/json-body';
 import { inflatedBody } from './shared/body-encoding';
 import { answerClientErrors } from './shared/client-errors';
@@ -80,7 +81,12 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
   app.use(requestLogging(log));
   app.use(requestMetrics(app.get(Metrics)));
   const instance = app.getHttpAdapter().getInstance();
+  const stopping = app.get(Stopping);
   instance.addHook('onRequest', (req, reply, done) => {
+    // once a stop has begun, every answer closes its connection: a client's next request opens a new one (to another
+    // replica, behind a balancer) instead of being written on a kept-alive connection the drain is about to close,
+    // where it met ECONNRESET (probe 32: 3 POSTs sent at the end of the grace, lost unless the client retried)
+    if (stopping.stopping) void reply.header('connection', 'close');
     // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
     const at = req.url.indexOf('?');
     if ((at < 0 ? req.url : req.url.slice(0, at)) === '/docs/') return void reply.redirect(`/docs${at < 0 ? '' : req.url.slice(at)}`, 301);

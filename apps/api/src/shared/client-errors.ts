@@ -22,11 +22,16 @@ export function answerClientErrors(server: Server): void {
 }
 
 const tooLarge = (error: NodeJS.ErrnoException) => error.code === 'HPE_HEADER_OVERFLOW';
-const statusLine = (error: NodeJS.ErrnoException) => (tooLarge(error) ? '431 Request Header Fields Too Large' : '400 Bad Request');
+/** the request's headers or whole body took longer than the server's headersTimeout / requestTimeout (http-app.ts) */
+const timedOut = (error: NodeJS.ErrnoException) => error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+const statusLine = (error: NodeJS.ErrnoException) => (tooLarge(error) ? '431 Request Header Fields Too Large' : timedOut(error) ? '408 Request Timeout' : '400 Bad Request');
 
 function refusalOf(error: NodeJS.ErrnoException): Problem {
   if (tooLarge(error))
     return problem(431, 'HEADERS_TOO_LARGE', 'The request line and headers are too large (16 KiB at most): send long searches in fewer characters.');
+  // Node's own answer to it is 408; a 400 would tell the client its request was wrong, not slow (session 33's helper)
+  if (timedOut(error))
+    return problem(408, 'REQUEST_TIMEOUT', 'The request was not received in time (its headers within 60 s, all of it within 300 s); nothing of it was done: send it again.');
   if (error.code === 'HPE_INVALID_HEADER_TOKEN')
     return problem(400, 'VALIDATION_FAILED', 'A request header holds a character that is not allowed (a control character).', [{ field: 'headers', message: 'holds a control character' }]);
   return problem(400, 'VALIDATION_FAILED', 'The request is not valid HTTP/1.1.', [{ field: 'request', message: 'is not valid HTTP' }]);

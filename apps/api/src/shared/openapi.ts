@@ -24,6 +24,7 @@ export const HTTP_STATUS_OF = {
   UNAUTHENTICATED: 401,
   NOT_FOUND: 404,
   CONCURRENCY_CONFLICT: 409,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   HEADERS_TOO_LARGE: 431,
@@ -42,9 +43,10 @@ export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<stri
 export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY'];
 /**
  * What a request with a JSON body can be refused with before any rule runs (431: the request line and headers past
- * 16 KiB, answered by the HTTP server itself, on every operation: a very long `q`).
+ * 16 KiB; 408: the request not received within the server's timeouts; both answered by the HTTP server itself, on every
+ * operation).
  */
-export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE'];
+export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP', 'REQUEST_TIMEOUT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE'];
 /**
  * What an operation that takes no body answers to one all the same (shared/declared-input.ts and the JSON middleware run
  * before the route is known to take none): the same refusals as a body's, its fields named as not allowed.
@@ -66,6 +68,7 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
   CANNOT_MODIFY_SELF: 'You cannot change your own access.',
   NOT_FOUND: 'There is no such resource; see /docs for the API.',
   CONCURRENCY_CONFLICT: 'The workspace kept changing; retry with the same Idempotency-Key.',
+  REQUEST_TIMEOUT: 'The request was not received in time (its headers within 60 s, all of it within 300 s); nothing of it was done: send it again.',
   PAYLOAD_TOO_LARGE: 'The request body is too large.',
   UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',

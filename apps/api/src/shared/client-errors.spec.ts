@@ -1,0 +1,70 @@
+// What Node's HTTP parser refuses before any route, answered as a problem document: here the requests that time out,
+// over a real server and socket (Node checks its timeouts every `connectionsCheckingInterval`: shortened here, with
+// the timeouts, so the test waits ~1 s rather than the API's 60 s and 300 s; the API's own are pinned in
+// test/http-server.e2e-spec.ts).
+import { type Server, createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { answerClientErrors } from './client-errors';
+
+let server: Server;
+beforeAll(async () => {
+  server = createServer(
+    { headersTimeout: 400, requestTimeout: 800, connectionsCheckingInterval: 100 },
+    (req, res) => {
+      // answered once the whole body arrived, as the API's routes are
+      req.on('end', () => res.end('ok')).resume();
+    },
+  );
+  server.removeAllListeners('clientError');
+  answerClientErrors(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** writes `parts` to a new connection, then reads until the server closes it */
+function exchange(parts: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () =>
+      parts.forEach((p) => socket.write(p)),
+    );
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    socket.on('close', () => resolve(answer)).on('error', reject);
+  });
+}
+
+const problemOf = (answer: string) =>
+  JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+    status: number;
+    code: string;
+    detail: string;
+  };
+
+describe('a request that does not arrive in time', () => {
+  it('its headers unfinished past headersTimeout: 408 REQUEST_TIMEOUT, a problem document, the connection closed', async () => {
+    const answer = await exchange(['GET /health HTTP/1.1\r\nHost: x\r\n']);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+    expect(problemOf(answer)).toEqual(
+      expect.objectContaining({
+        status: 408,
+        code: 'REQUEST_TIMEOUT',
+        detail: expect.stringContaining('send it again'),
+      }),
+    );
+  });
+
+  it('its body unfinished past requestTimeout: 408 REQUEST_TIMEOUT as well', async () => {
+    const answer = await exchange([
+      'POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    ]);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(problemOf(answer).code).toBe('REQUEST_TIMEOUT');
+  });
+
+  it('a request that arrives in time is answered by the route', async () => {
+    expect(await exchange(['GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'])).toMatch(
+      /^HTTP\/1\.1 200 OK[\s\S]*ok$/,
+    );
+  });
+});
