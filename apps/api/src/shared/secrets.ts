@@ -38,12 +38,32 @@ export interface LocalSecrets {
 export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets {
   protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
-  const existed = existsSync(file);
-  const stored: StoredSecrets = existed ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  if (!existsSync(file)) {
+    const made = completed({}, configured, file);
+    // a replica starting on the same data dir at the same moment stored its secrets first: use those
+    if (!storeSecrets(file, made.stored, false)) return loadLocalSecrets(dataDir, configured);
+    return resolved(made, configured);
+  }
+  let made = completed(readSecrets(file), configured, file);
+  // a field to add to the file: decided again under its lock, from the file as it is then. Two replicas adding one at
+  // the same moment each kept their own (a different invitation secret each), the last rename winning on disk.
+  if (made.changed)
+    made = withFileLock(file, () => {
+      const again = completed(readSecrets(file), configured, file);
+      if (again.changed) storeSecrets(file, again.stored, true);
+      return again;
+    });
+  return resolved(made, configured);
+}
+
+const readSecrets = (file: string): StoredSecrets => JSON.parse(readFileSync(file, 'utf8')) as StoredSecrets;
+
+/** The stored secrets with what is missing generated (refused first when a configured secret is not the data dir's). */
+function completed(stored: StoredSecrets, configured: { systemApiKey?: string; invitationSecret?: string }, file: string) {
   // before anything is generated or stored: a refused start leaves the data dir as it was
   checkInvitationSecret(file, stored, configured.invitationSecret);
   let generatedSystemKey: string | undefined;
-  let changed = !existed;
+  let changed = false;
   if (configured.invitationSecret && !stored.invitationSecret && !stored.invitationSecretCheck) {
     stored.invitationSecretCheck = secretCheck(configured.invitationSecret);
     changed = true;
@@ -57,13 +77,40 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
     stored.invitationSecret = randomSecret(48);
     changed = true;
   }
-  // a replica starting on the same data dir at the same moment stored its secrets first: use those
-  if (changed && !storeSecrets(file, stored, existed)) return loadLocalSecrets(dataDir, configured);
-  return {
-    systemKeyHash: configured.systemApiKey ? sha256(configured.systemApiKey) : stored.systemKeyHash!,
-    invitationSecret: configured.invitationSecret ?? stored.invitationSecret!,
-    generatedSystemKey,
-  };
+  return { stored, changed, generatedSystemKey };
+}
+
+const resolved = (made: ReturnType<typeof completed>, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets => ({
+  systemKeyHash: configured.systemApiKey ? sha256(configured.systemApiKey) : made.stored.systemKeyHash!,
+  invitationSecret: configured.invitationSecret ?? made.stored.invitationSecret!,
+  generatedSystemKey: made.generatedSystemKey,
+});
+
+/** a lock file older than this was left by a process that died holding it (the work under it takes milliseconds) */
+export const SECRETS_LOCK_STALE_MS = 10_000;
+
+/**
+ * Runs `work` while holding `<file>.lock` (created exclusively; other processes wait for it, polling every 20 ms). A
+ * lock older than SECRETS_LOCK_STALE_MS is taken over. Synchronous, as the start that calls it.
+ */
+function withFileLock<T>(file: string, work: () => T): T {
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > SECRETS_LOCK_STALE_MS) rmSync(lock, { force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 interface StoredSecrets {
