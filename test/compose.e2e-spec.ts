@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Script, createContext } from 'node:vm';
+import { NODE_FLAGS } from '../apps/api/src/infrastructure/node-flags';
 
 /**
  * docker-compose.yml and the Dockerfile, checked without a container engine (there is none on the machines this
@@ -165,8 +166,8 @@ describe(`docker-compose.yml (${validator ? `validated by \`${validator.name} co
       expect(commandLine(s)).not.toMatch(/npm|tsc/);
     }
     // the commands name the compiled entry points of apps/api and apps/projector (dist/ mirrors the sources)
-    expect(commandLine(model.services.api!)).toBe('node dist/apps/api/src/main.js');
-    expect(commandLine(model.services.projector!)).toBe('node dist/apps/projector/src/main.js');
+    expect(commandLine(model.services.api!)).toBe(`node ${NODE_FLAGS.join(' ')} dist/apps/api/src/main.js`);
+    expect(commandLine(model.services.projector!)).toBe(`node ${NODE_FLAGS.join(' ')} dist/apps/projector/src/main.js`);
     expect(
       existsSync(join(ROOT, 'apps/api/src/main.ts')) && existsSync(join(ROOT, 'apps/projector/src/main.ts')),
     ).toBe(true);
@@ -320,7 +321,7 @@ describe(`Dockerfile (${dockerfileLinter ? `linted by ${dockerfileLinter.name}` 
     expect(users.length).toBeGreaterThan(0);
     expect(users[users.length - 1]).not.toMatch(/^(root|0)(:|$)/);
     expect(runtime.some((i) => i.op === 'HEALTHCHECK' && /\/health\b/.test(i.args))).toBe(true);
-    expect(runtime.find((i) => i.op === 'CMD')?.args).toBe('["node", "dist/apps/api/src/main.js"]');
+    expect(runtime.find((i) => i.op === 'CMD')?.args).toBe(JSON.stringify(['node', ...NODE_FLAGS, 'dist/apps/api/src/main.js']).replaceAll(',', ', '));
   });
 
   it('copies only what exists, and .dockerignore keeps the host’s node_modules and outputs out of the context', () => {
