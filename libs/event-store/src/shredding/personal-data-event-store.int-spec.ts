@@ -175,6 +175,18 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(tombstone).toBeGreaterThanOrEqual(between);
   });
 
+  it('a full key cache drops only its oldest subject for each new one (not half of it at once): the oldest is looked up again when read, the others are not', async () => {
+    const small = new PersonalDataEventStore(inner, keys, policy, 4);
+    for (const person of ['a', 'b', 'c', 'd', 'e']) await small.append(`c-${person}`, [event(person, `${person}@acme.test`)], 'no_stream');
+    const find = jest.spyOn(keys, 'find');
+    const emailOf = async (person: string) => ((await collect(small.readStream(`c-${person}`)))[0]!.data as { email: string }).email;
+    for (const person of ['e', 'd', 'c', 'b']) expect(await emailOf(person)).toBe(`${person}@acme.test`);
+    expect(find).not.toHaveBeenCalled();
+    expect(await emailOf('a')).toBe('a@acme.test');
+    expect(find.mock.calls.map(([ids]) => [...ids])).toEqual([['u:a']]);
+    find.mockRestore();
+  });
+
   it('concurrent first-time subjects are created in one batch and all readable', async () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(`p-${i}`, [event(`p${i}`, `p${i}@acme.test`)], 'no_stream')));
     const all = await collect(store.readAll());
