@@ -120,6 +120,21 @@ describe('members projection', () => {
     expect(member(m, `${WS}:someone-new`)).toBeUndefined();
   });
 
+  it('rule 13: a member revoked and invited again keeps when they were last seen, as the revoked row showed it (probe 34 F3)', async () => {
+    const s = new LogScenario().member('gil');
+    const heartbeat = s.log.presence({ type: 'Heartbeat', workspaceId: WS, actorId: 'gil', status: 'online', now: s.log.now });
+    expect(heartbeat.ok).toBe(true);
+    const seen = s.log.now;
+    s.advance(60).revoke('gil');
+    s.log.presence({ type: 'MemberLeft', workspaceId: WS, userId: 'gil', reason: 'revoked', now: s.log.now });
+    expect(member(await build(s), `${WS}:gil`)).toMatchObject({ status: 'revoked', presence: 'offline', lastSeenAt: seen });
+    s.advance(60).accept(s.invite('gil@acme.test'), 'gil');
+    expect(member(await build(s), `${WS}:gil`)).toMatchObject({ status: 'active', presence: 'offline', lastSeenAt: seen });
+    // someone never seen still reads null ("never")
+    s.member('hal');
+    expect(member(await build(s), `${WS}:hal`)).toMatchObject({ presence: 'offline', lastSeenAt: null });
+  });
+
   it('shows a profile change in every workspace of the user (rule 10)', async () => {
     const s = new LogScenario(['ws-1', 'ws-2']).member('gus', {}, 'ws-1').member('gus', {}, 'ws-2');
     s.profile('gus', { displayName: 'Gustav', alias: 'G', avatarUrl: 'https://img.test/g.png', email: 'gustav@acme.test' });

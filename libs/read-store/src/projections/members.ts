@@ -288,12 +288,16 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         alias: null,
         avatarUrl: null,
       };
-      const member = newMember(
+      const joined = newMember(
         { workspaceId: d.workspaceId, organizationId: d.organizationId, userId: d.userId, invitationId: d.invitationId },
         profileOf(user, d.email),
         d.access,
         { invitedAt: invitation?.invitedAt ?? null, joinedAt: d.acceptedAt },
       );
+      // someone revoked and invited again keeps when they were last seen here: rule 13 shows it wherever the member is
+      // shown, and the revoked row showed it a moment before (version 7; probe 34 F3: it read null, "never")
+      const before = await read.get<MemberDoc>(MEMBERS, joined._id);
+      const member = before?.lastSeenAt ? { ...joined, ...presenceFields('offline', before.lastSeenAt) } : joined;
       const writes = [remove(MEMBERS, invId), upsert(MEMBERS, member)];
       if (!known) writes.push(upsert(MEMBER_USERS, user));
       return writes;
@@ -340,8 +344,9 @@ export const membersProjection: Projection = {
   // removes accents only, not every combining mark; 4: the same documents, replayed once: a data dir written before
   // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
-  // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first
-  version: 6,
+  // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
+  // a member who joins again keeps their last seen (probe 34 F3)
+  version: 7,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
