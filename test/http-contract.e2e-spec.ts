@@ -38,7 +38,23 @@ describe('authentication and tenancy', () => {
     const o = await app.api.organization();
     const reply = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, body: { email: 'x@acme.test' } });
     expectProblem(reply, 400, 'VALIDATION_FAILED');
-    expect(reply.body.errors).toEqual([{ field: 'X-Actor-Id', message: expect.any(String) }]);
+    expect(reply.body.errors).toEqual([{ field: 'X-Actor-Id', message: 'is required (a user id)' }]);
+  });
+
+  it('an X-Actor-Id sent but not a user id is named as such, not as missing (probe 34 F4), on writes, reads and presence alike', async () => {
+    const o = await app.api.organization();
+    const requests: [string, string, object?][] = [
+      ['POST', `/v1/workspaces/${o.workspaceId}/invitations`, { email: 'x@acme.test' }],
+      ['GET', `/v1/workspaces/${o.workspaceId}/teams`],
+      ['POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { status: 'online' }],
+      ['GET', `/v1/workspaces/${o.workspaceId}/presence/stream`],
+    ];
+    for (const [method, path, body] of requests)
+      for (const actor of ['a'.repeat(129), 'a b']) {
+        const reply = await app.api.request(method, path, { key: o.key, headers: { 'X-Actor-Id': actor }, ...(body && { body }) });
+        expect({ path, actor: actor.length, status: reply.status, errors: reply.body.errors }).toEqual({ path, actor: actor.length, status: 400, errors: [{ field: 'X-Actor-Id', message: 'is not a user id' }] });
+        expect(reply.body.detail).toMatch(/^The X-Actor-Id header is not a user id/);
+      }
   });
 });
 

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
-import { ActorId, Authenticator, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
+import { ActorId, Authenticator, actorIdFromHeader, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -36,7 +36,6 @@ class SetOfflineMessage extends Envelope {
 }
 
 const unauthenticated = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
-const ACTOR = /^[\w.:@-]{1,128}$/;
 const CSV_EXAMPLE = `${PRESENCE_REPORT_CSV_COLUMNS.join(',')}\n2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800\n`;
 
 /**
@@ -208,10 +207,6 @@ export class PresenceController {
     if (!m) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');
     const principal = await this.auth.identify(m[1]!);
     if (principal.kind !== 'organization') throw systemKeyRefused();
-    const raw = req.headers['x-actor-id'];
-    const actorId = Array.isArray(raw) ? raw[0] : raw;
-    if (!actorId || !ACTOR.test(actorId))
-      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in the X-Actor-Id header.', [{ field: 'X-Actor-Id', message: 'is required (a user id)' }]));
-    return { principal, actorId };
+    return { principal, actorId: actorIdFromHeader(req.headers['x-actor-id']) };
   }
 }
