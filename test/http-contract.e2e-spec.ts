@@ -70,6 +70,26 @@ describe('problem+json for bad input, never a 500', () => {
     expect([...new Set(reply.body.errors.map((e: { field: string }) => e.field))].sort()).toEqual(['color', 'email', 'roles']);
   });
 
+  it("a problem's instance is the request's path, never its query (a ticket, a searched address: probe 34 F2), from every place that answers one", async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const members = `/v1/workspaces/${o.workspaceId}/members`;
+    const refused = [
+      // the route's own validation (an unknown parameter beside a searched address)
+      await app.api.request('GET', `${members}?q=jane.secret%40acme.test&colour=red`, as),
+      // the JSON checks before the route
+      await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations?api_key=rk_secret_in_query`, { ...as, raw: 'not json' }),
+      // the router (a path that is not valid percent-encoding)
+      await app.api.request('GET', `/v1/workspaces/%E0%A4%A/members?ticket=a-stream-ticket`, as),
+    ];
+    expect(refused.map((r) => [r.status, r.body.instance])).toEqual([
+      [400, members],
+      [400, `/v1/workspaces/${o.workspaceId}/invitations`],
+      [400, '/v1/workspaces/%E0%A4%A/members'],
+    ]);
+    for (const r of refused) expect(JSON.stringify(r.body)).not.toMatch(/jane\.secret|rk_secret_in_query|a-stream-ticket/);
+  });
+
   it('malformed JSON is 400 MALFORMED_JSON; an oversized body is 413', async () => {
     const o = await app.api.organization();
     const path = `/v1/workspaces/${o.workspaceId}/invitations`;

@@ -15,7 +15,7 @@ import { Stopping } from './health/stopping';
 import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/json-body';
 import { inflatedBody } from './shared/body-encoding';
 import { answerClientErrors } from './shared/client-errors';
-import { problem } from './shared/problem';
+import { instanceOf, problem } from './shared/problem';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
@@ -44,7 +44,7 @@ function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: Fastif
   void reply
     .code(body.status)
     .type('application/problem+json')
-    .send(JSON.stringify({ ...body, instance: req.url }));
+    .send(JSON.stringify({ ...body, instance: instanceOf(req.url) }));
 }
 
 /** a named path parameter matched by an empty segment (`/v1/workspaces//invitations`): no route of the API has one */

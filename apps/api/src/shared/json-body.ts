@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
-import { type Problem, ProblemException, problem } from './problem';
+import { type Problem, ProblemException, instanceOf, problem } from './problem';
 
 /** What the checks below use of a request and its reply (Fastify's, in the app's hooks: http-app.ts). */
 type NextFunction = (error?: Error) => void;
@@ -36,7 +36,7 @@ const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 const send = (req: Request, res: Response, body: Problem): void => {
-  res.status(body.status).type('application/problem+json').send(JSON.stringify({ ...body, instance: req.originalUrl }));
+  res.status(body.status).type('application/problem+json').send(JSON.stringify({ ...body, instance: instanceOf(req.originalUrl) }));
 };
 
 /**

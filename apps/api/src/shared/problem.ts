@@ -147,6 +147,15 @@ export const storageFault = (error: unknown): string | undefined => {
  */
 export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
 
+/**
+ * A problem's `instance`: the request's path, without its query, which may hold a stream ticket, a searched address
+ * or anything a client put there; problem bodies are what consoles and gateways log (probe 34 F2).
+ */
+export const instanceOf = (url: string): string => {
+  const at = url.indexOf('?');
+  return at < 0 ? url : url.slice(0, at);
+};
+
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -159,7 +168,7 @@ export class ProblemFilter implements ExceptionFilter {
     const res = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
     const body = this.toProblem(error);
-    body.instance = req.originalUrl;
+    body.instance = instanceOf(req.originalUrl);
     // a stream already under way (the presence stream, written on Node's response): nothing more can be said
     if (res.raw.headersSent) return;
     const retryAfter = RETRY_AFTER_SECONDS[body.code];
