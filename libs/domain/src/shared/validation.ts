@@ -69,7 +69,7 @@ const ASCII = /^\p{ASCII}*$/u;
  * word-final `Σ` → `ς` of lower-casing a whole text is the one context it must not see. (The npm packages for this
  * ship tables of Unicode 7 and are unmaintained; the runtime's own mappings follow its Unicode version.)
  */
-function caseFold(text: string): string {
+export function caseFold(text: string): string {
   if (ASCII.test(text)) return text.toLowerCase();
   // Nearly every text is folded already (a lower-cased local part): two native calls tell it (~0.2 µs, where the
   // per-character walk costs ~8: review, session 27). Whole-text lower-casing differs from the per-character one only

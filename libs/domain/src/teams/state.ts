@@ -1,4 +1,5 @@
 import type { TeamEvent, TeamMemberRemovalReason, TeamMemberRemoved } from './events';
+import { caseFold } from '../shared/validation';
 
 export interface Team {
   teamId: string;
@@ -35,7 +36,13 @@ export const initialTeamsState = (): TeamsState => ({
 });
 
 /** The key under which a team name is unique: the same letters in any case (and either Unicode composition) are one name. */
-export const teamNameKey = (name: string): string => name.normalize('NFC').toLowerCase();
+/**
+ * Who a team's name is, to keep names unique in a workspace: composed (NFC) and case-folded as addresses are
+ * (shared/validation.ts caseFold: "Straße" and "STRASSE", "ſam" and "sam", "ﬁle" and "FILE" are one name). Lower-casing
+ * alone kept those apart while the refusal said names ignore case (probe 34 F5; ADR 0009, session 34). Two teams whose
+ * names fold alike from before keep both; the one found by the name is the later.
+ */
+export const teamNameKey = (name: string): string => caseFold(name.normalize('NFC'));
 
 /** Folds one team event into the state, in place. */
 export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {

@@ -65,6 +65,26 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
     expect(w.teams({ type: 'CreateTeam', workspaceId: 'ws-2', actorId: ADMIN, now: w.now, teamId: 't', name: 'Sales' }).ok).toBe(true);
   });
 
+  it('rule 14: names ignore case as addresses do, by Unicode case folding, not lower-casing alone (probe 34 F5)', () => {
+    const pairs: [string, string][] = [
+      ['Straße', 'STRASSE'],
+      ['Οδυσσευσ', 'οδυσσευς'],
+      ['ſam', 'sam'],
+      ['ﬁle team', 'FILE team'],
+      ['Café', 'CAFE\u0301'],
+    ];
+    for (const [first, second] of pairs) {
+      const w = new World();
+      w.team(WS, first);
+      const d = create(w, second);
+      expect({ first, second, code: !d.ok && d.error.code }).toEqual({ first, second, code: 'TEAM_NAME_TAKEN' });
+    }
+    // the dotless ı stays apart from i, as folding keeps it
+    const w = new World();
+    w.team(WS, 'Bıg');
+    expectEvents(create(w, 'Big'), ['TeamCreated']);
+  });
+
   it('an existing team id is TEAM_EXISTS', () => {
     const w = new World();
     const teamId = w.team(WS, 'Sales');
