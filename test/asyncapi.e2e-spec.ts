@@ -2,6 +2,7 @@
 // of the specification, @asyncapi/specs), one channel per pattern the app registers, and payload schemas that say
 // what the app really does: a message built as documented is accepted, one without a required field is refused.
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -90,5 +91,29 @@ describe('the AsyncAPI document of the message patterns', () => {
     const invited = await send('members.invite', valid);
     const invitedReply = payloadValidator('members_invite_reply');
     expect(invitedReply(invited) ? [] : invitedReply.errors).toEqual([]);
+  });
+
+  it("the TCP framing as the document states it: `<length>#<JSON>`, the length in UTF-16 code units (probe 34 F1)", async () => {
+    const server = (doc as unknown as { servers: Record<string, { protocol: string; description: string }> }).servers;
+    const tcp = Object.values(server).find((s) => s.protocol === 'tcp')!;
+    expect(tcp.description).toMatch(/UTF-16 code units/);
+    // a frame built by that description alone, over a plain socket, with characters of 1 and 2 UTF-16 units
+    const json = JSON.stringify({ pattern: 'organizations.create', data: { apiKey: SYSTEM_KEY, name: 'Café 🚀', admin: { email: 'zoë@acme.test', displayName: 'Zoë' } }, id: 'frame-1' });
+    expect(Buffer.byteLength(json)).not.toBe(json.length);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write(`${json.length}#${json}`));
+      let got = '';
+      socket.setEncoding('utf8').on('data', (d: string) => {
+        got += d;
+        const at = got.indexOf('#');
+        if (at > 0 && got.length - at - 1 >= Number(got.slice(0, at))) {
+          socket.destroy();
+          resolve(got.slice(at + 1));
+        }
+      });
+      socket.on('error', reject);
+    });
+    const reply = JSON.parse(answer) as { id: string; response?: { organizationId?: string }; err?: unknown };
+    expect([reply.id, reply.err, typeof reply.response?.organizationId]).toEqual(['frame-1', undefined, 'string']);
   });
 });

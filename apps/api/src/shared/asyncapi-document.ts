@@ -97,7 +97,10 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
       tcp: {
         host: 'localhost:{port}',
         protocol: 'tcp',
-        description: "Nest's TCP transport: frames `<length>#<JSON>`, `{pattern, data, id}` in, `{response | err, id}` out.",
+        // the length's unit said outright: a client counting UTF-8 bytes waited for an answer to any non-ASCII message
+        // (probe 34 F1)
+        description:
+          "Nest's TCP transport: frames `<length>#<JSON>`, `{pattern, data, id}` in, `{response | err, id}` out. `<length>` is the JSON text's length in UTF-16 code units (JavaScript's `string.length`, what Nest's own client writes), not in bytes: `é` counts 1, an emoji 2; a frame whose length counts UTF-8 bytes is read as unfinished, left unanswered, and the next frame on the connection closes it.",
         variables: { port: { default: '3001', description: 'ROLLCALL_TCP_PORT (default: PORT + 1)' } },
       },
       nats: {
