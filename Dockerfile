@@ -1,4 +1,4 @@
-# Rollcall's image: the API (the default command) and the projector worker (`node --max-semi-space-size=8 dist/apps/projector/src/main.js`).
+# Rollcall's image: the API (the default command) and the projector worker (`node dist/apps/projector/src/main.js`).
 # docker-compose.yml builds it once and runs both services from it.
 #
 # Node: the same release as the devDependency `node` in package.json (override with --build-arg NODE_VERSION=…).
@@ -42,5 +42,5 @@ EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const get = (port) => fetch('http://127.0.0.1:' + port + '/health', { signal: AbortSignal.timeout(2000) }); get(process.env.PORT || 3000).catch(() => get(process.env.PROJECTOR_PORT || 9464)).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1: both processes handle SIGTERM (docker stop) and close their stores. The V8 flag: the same as
-# `npm start` (apps/api/src/infrastructure/node-flags.ts says why; run the projector with it too)
+# `npm start` (apps/api/src/infrastructure/node-flags.ts says why; not for the projector)
 CMD ["node", "--max-semi-space-size=8", "dist/apps/api/src/main.js"]

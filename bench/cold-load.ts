@@ -9,6 +9,7 @@
 // API writes them; it is kept in $TMPDIR/rollcall-bench/ under a name of the snapshot's version, so a change of the
 // format seeds again. Each run opens a new process's command side over it (StreamStates, StateSnapshots, the keys:
 // apps/api/src/shared/testing/snapshot-harness.ts) and times loading the organization's then the workspace's state.
+// The npm script runs it with the API's V8 flags (apps/api/src/infrastructure/node-flags.ts): the load is the API's.
 // The first run is a fresh process's (its code not optimized yet: nearest to the API's first command after a
 // restart); the median is of all runs. Options (env): BENCH_COLD_LOAD_MEMBERS (100000), BENCH_COLD_LOAD_RUNS (5).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

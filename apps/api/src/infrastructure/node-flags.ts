@@ -1,7 +1,7 @@
 /**
- * The V8 flags the API's and the projector's processes start with: in `npm start` / `npm run start:projector`
- * (package.json), the image's CMD (Dockerfile), docker-compose.yml, and the server children of `bench:http` and of the
- * e2e tests (so that both measure and test what ships). V8 reads them once, as it sets up the heap:
+ * The V8 flags the API's process starts with: in `npm start` (package.json), the image's CMD (Dockerfile),
+ * docker-compose.yml's `api`, `bench:cold-load`, and the server children of `bench:http` and of the e2e tests (so
+ * that they measure and test what ships). V8 reads them once, as it sets up the heap:
  * `v8.setFlagsFromString` after start changes nothing (tried: the young generation kept its size), so they cannot be
  * set by main.ts as ROLLCALL_HEAP_GROWING_PERCENT is. `node-flags.spec.ts` checks that every entry point carries them.
  *
@@ -10,6 +10,7 @@
  * copied up to ~60 MB of survivors in one scavenge, a 40–85 ms stop of the main thread that `/health` and every other
  * request waited out, and the whole load took ~25–30 % longer than with 8 MB semi-spaces (more, smaller scavenges, the
  * survivors promoted sooner). Under the command load, what survives a scavenge is what is in flight, whatever the
- * size: no cost measured there (docs/adr/0010-command-throughput.md, seventeenth pass).
+ * size: no cost measured there (docs/adr/0010-command-throughput.md, seventeenth pass). Not for the projector's process
+ * nor the rebuild, which load no decision state: a rebuild of 1,000,000 events took 51 s of CPU with it against 45.
  */
 export const NODE_FLAGS = ['--max-semi-space-size=8'] as const;
