@@ -134,11 +134,8 @@ export class PersonalDataEventStore implements EventStore {
         return withKeys(result);
       } catch (error) {
         if (!(error instanceof SubjectKeyConflictError)) throw error;
-        for (const id of error.subjectIds) {
-          // a key used that is gone or replaced, or another writer's first key: looked up again
-          this.cache.delete(id);
-          this.storedOf.delete(id);
-        }
+        // a key used that is gone or replaced, or another writer's first key: looked up again
+        for (const id of error.subjectIds) this.uncache(id);
         // sealed with a key a deletion forgot since: the caller decides again (not sealed again here: see the error)
         if (error.gone.length > 0) throw new KeyForgottenSinceSealedError(error.gone);
         if (attempt >= KEY_CONFLICT_ATTEMPTS) throw error;
@@ -258,10 +255,7 @@ export class PersonalDataEventStore implements EventStore {
   /** Drops cached keys of subjects another replica may have forgotten (seen in the log): the next read asks the store. */
   forgetCached(subjectIds: readonly string[]): void {
     this.erasureCount++;
-    for (const id of subjectIds) {
-      this.cache.delete(id);
-      this.storedOf.delete(id);
-    }
+    for (const id of subjectIds) this.uncache(id);
   }
 
   headPosition(): Promise<bigint> {
@@ -342,25 +336,25 @@ export class PersonalDataEventStore implements EventStore {
     const keys = await this.keysFor(subjects(batch), through);
     for (const c of batch) if (c.sealed.length > 0) this.open(c.e, c.sealed, keys, stale);
     if (stale.size === 0) return;
-    for (const id of stale) this.cache.delete(id);
+    for (const id of stale) this.uncache(id);
     const again = batch.filter((c) => c.sealed.some((s) => stale.has(s.subject)));
     const fresh = await this.keysFor(subjects(again), through);
     for (const c of again) this.open(c.e, c.sealed, fresh);
   }
 
+  /** the subject's key is no longer cached: the next read or append looks it up */
+  private uncache(id: string): void {
+    this.cache.delete(id);
+    this.storedOf.delete(id);
+    this.erasedThrough.delete(id);
+  }
+
   /** `erasedThrough`: for a null key, the position through which the subject's values are known erased */
   private remember(id: string, key: KeyObject | null, erasedThrough?: bigint, stored?: Uint8Array): void {
-    // once full, the oldest subject cached (a Map iterates in insertion order) makes room for each new one: halving
-    // the cache at once copied 250,000 entries in one turn of the event loop (~100 ms on this machine, seen in a
-    // cold replay's profile as the longest wait of `/health`; session 34)
-    if (this.cache.size >= this.cacheSize && !this.cache.has(id)) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) {
-        this.cache.delete(oldest);
-        this.erasedThrough.delete(oldest);
-        this.storedOf.delete(oldest);
-      }
-    }
+    // once full, the oldest subject cached (Maps iterate in insertion order) makes room for each new one: halving the
+    // cache at once copied 250,000 entries in one turn (~100 ms of `/health`'s wait in a cold replay; session 34)
+    const oldest = this.cache.size >= this.cacheSize && !this.cache.has(id) ? this.cache.keys().next().value : undefined;
+    if (oldest !== undefined) this.uncache(oldest);
     this.cache.set(id, key);
     if (key !== null && stored !== undefined) this.storedOf.set(id, Buffer.from(stored).toString('base64'));
     else this.storedOf.delete(id);
