@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createOutput } from '../apps/audit-cli/src/output';
 import { verifyReadModels } from '../apps/audit-cli/src/read-models';
+import type { EventStore } from '@rollcall/event-store';
+import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { type TestApp, startTestApp } from './support/app';
 
 /*
@@ -31,8 +33,12 @@ beforeAll(async () => {
   expect(team.status).toBe(201);
   const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${gone}`, { key: o.key, actor: o.admin });
   expect(deleted.status).toBe(200);
-  // the read models at the log's head before the stop
-  expect((await app.api.request('GET', `/v1/workspaces/${workspaceId}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': deleted.body.position } })).status).toBe(200);
+  // the read models at the log's head before the stop: past the deletion, the record of its erasure the handler
+  // appends before answering (PersonalDataErased; waiting for the deletion's own position left that one unprojected
+  // now and then: READ_MODELS_BEHIND, CI4 of session 34)
+  const head = await app.app.get<EventStore>(EVENT_STORE).headPosition();
+  expect(head).toBeGreaterThan(BigInt(deleted.body.position));
+  expect((await app.api.request('GET', `/v1/workspaces/${workspaceId}/members`, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head) } })).status).toBe(200);
   publicKey = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
   await app.stop();
   pristine = join(work, 'pristine');
