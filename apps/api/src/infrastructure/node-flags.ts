@@ -10,7 +10,8 @@
  * copied up to ~60 MB of survivors in one scavenge, a 40–85 ms stop of the main thread that `/health` and every other
  * request waited out, and the whole load took ~25–30 % longer than with 8 MB semi-spaces (more, smaller scavenges, the
  * survivors promoted sooner). Under the command load, what survives a scavenge is what is in flight, whatever the
- * size: no cost measured there (docs/adr/0010-command-throughput.md, seventeenth pass). Not for the projector's process
+ * size: seven alternated pairs could not tell a cost from the machine's drift, though a small one is not ruled out
+ * (docs/adr/0010-command-throughput.md, seventeenth pass). Not for the projector's process
  * nor the rebuild, which load no decision state: a rebuild of 1,000,000 events took 51 s of CPU with it against 45.
  */
 export const NODE_FLAGS = ['--max-semi-space-size=8'] as const;
