@@ -49,6 +49,9 @@
 // BENCH_HTTP_WHATIF=no-outbox-io (diagnosis: the invitation mailer's file I/O becomes a no-op),
 // BENCH_HTTP_TIMELINE=1 (diagnosis: after phase 1, where its slowest 1 % of answers fell in time, beside the server's
 // main-thread stalls and GC pauses: lib/http-tail.ts),
+// BENCH_HTTP_ALLOC_PROF=<path> (diagnosis: where the server's main thread allocates over phase 1's measured window,
+// collected objects included: lib/alloc-sampler.ts), BENCH_HTTP_CHILD_STDOUT=<path> (diagnosis: a copy of the server
+// child's stdout, e.g. with BENCH_HTTP_SERVER_NODE_ARGS="--trace-gc-nvp"),
 // BENCH_HTTP_ONLY=coldload (phase 2 alone, after the read models caught up with the seeded log: the cold loads and
 // the change-access series; phases 1 and 1b are skipped and their figures are absent from the JSON line).
 import { randomUUID } from 'node:crypto';

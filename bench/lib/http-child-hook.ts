@@ -12,6 +12,8 @@
 //   (the projector's): a Worker created with its own execArgv inherits none of the parent's flags.
 // - BENCH_HTTP_STALLS=<path> (set by the bench under BENCH_HTTP_TIMELINE=1, diagnosis only): records the main thread's
 //   stalls and GC pauses with their times (recordStalls below).
+// - BENCH_HTTP_ALLOC_PROF=<path> (diagnosis only): where the main thread's allocations come from over the measured
+//   window (lib/alloc-sampler.ts).
 // - BENCH_HTTP_WHATIF=no-outbox-io (diagnosis only, changes the app's behaviour!): the invitation mailer's
 //   file I/O (fs/promises mkdir + appendFile of outbox.jsonl) resolves at once without touching the disk,
 //   to measure what taking that I/O off the request path would gain.
@@ -149,6 +151,11 @@ function installTrace(): void {
 }
 
 if (process.env.BENCH_HTTP_STALLS) recordStalls(process.env.BENCH_HTTP_STALLS);
+
+if (process.env.BENCH_HTTP_ALLOC_PROF) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  (require('./alloc-sampler') as typeof import('./alloc-sampler')).installAllocationSampler(process.env.BENCH_HTTP_ALLOC_PROF);
+}
 
 /**
  * BENCH_HTTP_TIMELINE=1 (the bench sets BENCH_HTTP_STALLS to a path): the main thread's stalls (a 2 ms timer late by

@@ -11,7 +11,7 @@
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
 // sends SIGUSR2 instead of SIGTERM then.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODE_FLAGS } from '../../apps/api/src/infrastructure/node-flags';
@@ -143,6 +143,8 @@ export async function startServerChild(
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // BENCH_HTTP_CHILD_STDOUT=<path> (diagnosis): a copy of the child's whole stdout, e.g. with --trace-gc-nvp
+  const stdoutCopy = process.env.BENCH_HTTP_CHILD_STDOUT;
   let out = '';
   let err = '';
   const logs: string[] = [];
@@ -160,6 +162,7 @@ export async function startServerChild(
     let listening = false;
     let partial = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      if (stdoutCopy) appendFileSync(stdoutCopy, d);
       if (listening) {
         // after the banner: keep the log lines, bounded (the server may log for as long as the bench runs)
         const lines = (partial + d).split('\n');
