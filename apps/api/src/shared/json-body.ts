@@ -79,15 +79,22 @@ export function inspectJsonBody(body: unknown): Problem | undefined {
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH)
       return problem(400, 'JSON_TOO_DEEP', `The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`);
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-    for (const [key, child] of entries) {
-      const field = path ? `${path}.${key}` : key;
-      if (!Array.isArray(value) && RESERVED_KEYS.has(key)) return reservedKey(path, key, field);
-      stack.push([child, depth + 1, field]);
+    // a field's path is built only for what needs one (an object or array to walk, a key to name): every command's
+    // body goes through here, and its scalar fields need none
+    const fieldOf = (key: string) => (path ? `${path}.${key}` : key);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (isWalked(value[i])) stack.push([value[i], depth + 1, fieldOf(String(i))]);
+      continue;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (RESERVED_KEYS.has(key)) return reservedKey(path, key, fieldOf(key));
+      if (isWalked(child)) stack.push([child, depth + 1, fieldOf(key)]);
     }
   }
   return undefined;
 }
+
+const isWalked = (value: unknown): boolean => value !== null && typeof value === 'object';
 
 const reservedKey = (parent: string, key: string, field: string): Problem =>
   // a restriction is named by the client: answered like any other unknown restriction (the domain's answer)

@@ -70,7 +70,7 @@ export class StreamStates {
       await this.fold(stream, entry, (e) => this.evolveOrganization(entry.state, e as OrganizationEvent));
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
-      await this.checkAgainstLog(stream, entry, initialOrganizationState(), (state, e) => evolveOrganization(state, e as OrganizationEvent), startedAt);
+      await this.checkAgainstLog(stream, entry, initialOrganizationState, (state, e) => evolveOrganization(state, e as OrganizationEvent), startedAt);
       this.remember(this.orgs, organizationId, entry);
       return this.loaded(stream, entry);
     });
@@ -165,7 +165,7 @@ export class StreamStates {
         return RELOAD;
       }
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
-      await this.checkAgainstLog(stream, entry, initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent), startedAt);
+      await this.checkAgainstLog(stream, entry, () => initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent), startedAt);
       this.remember(this.workspaces, workspaceId, entry);
       return this.loaded(stream, entry);
     });
@@ -360,10 +360,11 @@ export class StreamStates {
   }
 
   /** `options.checkAgainstLog`: a committed state (no speculation) compared with a fold of the log up to its revision */
-  private async checkAgainstLog<S>(stream: string, entry: Entry<S>, initial: S, evolve: (state: S, event: DomainEvent) => void, loadStartedAt: number): Promise<void> {
+  private async checkAgainstLog<S>(stream: string, entry: Entry<S>, initial: () => S, evolve: (state: S, event: DomainEvent) => void, loadStartedAt: number): Promise<void> {
     const report = this.options.checkAgainstLog;
     if (!report || this.speculative.has(stream)) return;
-    const differences = await differencesFromLog(this.store, stream, entry, initial, evolve, loadStartedAt);
+    // (the initial state is made only here: every load of every command made one for nothing before)
+    const differences = await differencesFromLog(this.store, stream, entry, initial(), evolve, loadStartedAt);
     if (differences.length > 0) report(stream, differences);
   }
 

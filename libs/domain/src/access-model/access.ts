@@ -49,6 +49,12 @@ export function effectivePermissions(access: Access, model: AccessModel, plan: P
 const appliesTo = (def: RestrictionDef, roles: string[], plan: Plan): boolean =>
   def.roles.some((r) => roles.includes(r)) && (!def.plans || def.plans.includes(plan));
 
+/** a restriction that restricts something: a data scope at its default value restricts nothing (normalizeAccess) */
+const restricts = (name: string, value: true | string, model?: AccessModel): boolean => {
+  const def = model && restrictionOf(model, name);
+  return !(def && def.kind === 'scope' && value === def.defaultValue);
+};
+
 /**
  * Sorted lists and restrictions; with the model, a data scope set to its default value is dropped: it restricts
  * nothing, and kept it made `{contact_visibility: "all"}` a change from `{}` with the same permissions (probe 26).
@@ -58,20 +64,34 @@ export const normalizeAccess = (access: Access, model?: AccessModel): Access => 
   grants: sorted(access.grants),
   restrictions: Object.fromEntries(
     Object.entries(access.restrictions)
-      .filter(([name, value]) => {
-        const def = model && restrictionOf(model, name);
-        return !(def && def.kind === 'scope' && value === def.defaultValue);
-      })
+      .filter(([name, value]) => restricts(name, value, model))
       .sort(([a], [b]) => a.localeCompare(b)),
   ),
 });
 
-export const sameList = (a: string[], b: string[]): boolean =>
-  a.length === b.length && sorted(a).every((v, i) => v === sorted(b)[i]);
-/** The same restrictions; with the model, a data scope at its default counts as none (normalizeAccess). */
-export const sameRestrictions = (a: Restrictions, b: Restrictions, model?: AccessModel): boolean =>
-  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: a }, model).restrictions) ===
-  JSON.stringify(normalizeAccess({ roles: [], grants: [], restrictions: b }, model).restrictions);
+/** The same values, in any order (each list sorted once: every command compares its roles and grants). */
+export const sameList = (a: string[], b: string[]): boolean => {
+  if (a.length !== b.length) return false;
+  const sortedA = sorted(a);
+  const sortedB = sorted(b);
+  return sortedA.length === sortedB.length && sortedA.every((v, i) => v === sortedB[i]);
+};
+
+/**
+ * The same restrictions; with the model, a data scope at its default counts as none (normalizeAccess). Compared
+ * name by name, without building the normalized copies (every change of access compares two or three pairs).
+ */
+export const sameRestrictions = (a: Restrictions, b: Restrictions, model?: AccessModel): boolean => {
+  let restrictingInA = 0;
+  for (const name in a) {
+    if (!Object.hasOwn(a, name) || !restricts(name, a[name]!, model)) continue;
+    restrictingInA++;
+    if (!Object.hasOwn(b, name) || b[name] !== a[name]) return false;
+  }
+  let restrictingInB = 0;
+  for (const name in b) if (Object.hasOwn(b, name) && restricts(name, b[name]!, model)) restrictingInB++;
+  return restrictingInA === restrictingInB;
+};
 
 /** Drops restrictions that do not apply to the given roles (used when an access level changes). */
 export const restrictionsValidFor = (restrictions: Restrictions, roles: string[], model: AccessModel): Restrictions =>

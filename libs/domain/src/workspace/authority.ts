@@ -1,4 +1,4 @@
-import { type Access, effectivePermissions, rankOf } from '../access-model';
+import { type Access, type AccessModel, type Plan, effectivePermissions, rankOf } from '../access-model';
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
 import { isOrgAdmin } from '../organization/state';
@@ -7,14 +7,28 @@ import { activeMember, modelOf, planOf, type WorkspaceContext } from './state';
 /** Who is acting: an org admin (acts as owner everywhere, rule 5) or an active member with its permissions. */
 export type Actor =
   | { kind: 'org_admin'; userId: string }
-  | { kind: 'member'; userId: string; access: Access; permissions: Set<string> };
+  | { kind: 'member'; userId: string; access: Access; permissions: ReadonlySet<string> };
+
+/**
+ * An actor's permissions by the access object they were computed from, with the model and plan: a member's access in
+ * a folded state is replaced, never changed in place, when it changes (evolveWorkspace), so an actor who issues many
+ * commands has them computed once (each command resolved its actor's permissions again). Read-only for whoever gets it.
+ */
+const permissionsByAccess = new WeakMap<Access, { model: AccessModel; plan: Plan; permissions: ReadonlySet<string> }>();
+
+const permissionsOf = (access: Access, model: AccessModel, plan: Plan): ReadonlySet<string> => {
+  const known = permissionsByAccess.get(access);
+  if (known && known.model === model && known.plan === plan) return known.permissions;
+  const permissions = new Set(effectivePermissions(access, model, plan).permissions);
+  permissionsByAccess.set(access, { model, plan, permissions });
+  return permissions;
+};
 
 export const resolveActor = (ctx: WorkspaceContext, actorId: string): Actor | undefined => {
   if (isOrgAdmin(ctx.org, actorId)) return { kind: 'org_admin', userId: actorId };
   const member = activeMember(ctx, actorId);
   if (!member) return undefined;
-  const { permissions } = effectivePermissions(member.access, modelOf(ctx), planOf(ctx));
-  return { kind: 'member', userId: actorId, access: member.access, permissions: new Set(permissions) };
+  return { kind: 'member', userId: actorId, access: member.access, permissions: permissionsOf(member.access, modelOf(ctx), planOf(ctx)) };
 };
 
 export const holds = (actor: Actor, permission: string): boolean =>
