@@ -3,11 +3,12 @@
 //   {"bench":"http","commandsPerSec":…,"p50Ms":…,"p99Ms":…,"clients":64,"workspaces":100,"errors":…,
 //    "changeAccessP50Ms100":…,"changeAccessP50Ms100k":…,"changeAccessRatio":…,"coldLoadMs100k":…,
 //    "healthMaxMsDuringColdLoad":…,"coldReplayMs100k":…,"healthMaxMsDuringReplay":…,"bareAppendPerSec":…,"ratio":…,
-//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"projectorThreadCpuMsPerCommand":…,"commitThreadCpuMsPerCommand":…,"bareCpuMsPerAppend":…,"loadGeneratorCpuMsPerCommand":…,
+//    "cpuMsPerCommand":…,"mainThreadCpuMsPerCommand":…,"projectorThreadCpuMsPerCommand":…,"commitThreadCpuMsPerCommand":…,"mainThreadWaitShare":…,"bareCpuMsPerAppend":…,"loadGeneratorCpuMsPerCommand":…,
 //    "loadGeneratorCpuMsPerAppend":…,"loadAverage":{…}}
 //  (the server CPU figures on Linux only: the server's CPU time over the measured window per 2xx answer, all threads
 //  and its main thread; the bare endpoint's per append. A busy machine slows everything but changes them least. The
-//  load generator's: this process's CPU per 2xx answer, the share of the same cores the clients take.)
+//  load generator's: this process's CPU per 2xx answer, the share of the same cores the clients take.
+//  mainThreadWaitShare: the share of the window the server's main thread was runnable and waited for a core.)
 //
 // The server is `node -r ./tools/register.cjs apps/api/src/main.ts` in a child process (see
 // lib/http-server.ts) over a fresh temp data dir: embedded SQLite event store with the default durability

@@ -85,11 +85,17 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
             mainThreadPerCommandMs: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / ok,
             projectorThreadPerCommandMs: (cpuAfter.projectorThreadMs - cpuBefore.projectorThreadMs) / ok,
             commitThreadPerCommandMs: (cpuAfter.commitThreadMs - cpuBefore.commitThreadMs) / ok,
+            mainThreadWaitShare: (cpuAfter.mainThreadWaitMs - cpuBefore.mainThreadWaitMs) / (cpuAfter.atMs - cpuBefore.atMs),
+            mainThreadBusyShare: (cpuAfter.mainThreadMs - cpuBefore.mainThreadMs) / (cpuAfter.atMs - cpuBefore.atMs),
           }
         : undefined;
     if (cpu)
       out(
         `CPU per request (Linux /proc): command ${fmt(cpu.perCommandMs)} ms (main thread ${fmt(cpu.mainThreadPerCommandMs)} ms, projector thread ${fmt(cpu.projectorThreadPerCommandMs)} ms, commit thread ${fmt(cpu.commitThreadPerCommandMs)} ms, the rest: notary, WAL checkpoints, libuv, GC); bare append ${fmt(bare.cpuMsPerAppend ?? Number.NaN)} ms (main thread ${fmt(bare.mainThreadCpuMsPerAppend ?? Number.NaN)} ms)`,
+      );
+    if (cpu)
+      out(
+        `  the main thread over the window: on a core ${(100 * cpu.mainThreadBusyShare).toFixed(0)} %, runnable and waiting for one ${(100 * cpu.mainThreadWaitShare).toFixed(0)} % (/proc schedstat)`,
       );
     const clientCpuMsPerCommand = clientCpuMs / Math.max(1, ok);
     out(
@@ -124,6 +130,7 @@ export function printResults(results: HttpBenchResults, out: (line: string) => v
           mainThreadCpuMsPerCommand: Math.round(cpu.mainThreadPerCommandMs * 1000) / 1000,
           projectorThreadCpuMsPerCommand: Math.round(cpu.projectorThreadPerCommandMs * 1000) / 1000,
           commitThreadCpuMsPerCommand: Math.round(cpu.commitThreadPerCommandMs * 1000) / 1000,
+          mainThreadWaitShare: Math.round(cpu.mainThreadWaitShare * 100) / 100,
           ...(bare.cpuMsPerAppend !== undefined && { bareCpuMsPerAppend: Math.round(bare.cpuMsPerAppend * 1000) / 1000 }),
         }),
         loadGeneratorCpuMsPerCommand: Math.round(clientCpuMsPerCommand * 1000) / 1000,

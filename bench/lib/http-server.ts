@@ -78,6 +78,13 @@ export interface CpuTimes {
   projectorThreadMs: number;
   /** the event store's commit thread (named `commit`); 0 where there is none */
   commitThreadMs: number;
+  /**
+   * How long the main thread was runnable but waited for a core (/proc schedstat's run delay, in ms), and when this was
+   * read (performance.now()): the share of the window it waited says whether the serial part was short of CPU time
+   * of its own or of a core (session 35: ~30 % of the measured window, with both cores shared by the server's threads)
+   */
+  mainThreadWaitMs: number;
+  atMs: number;
 }
 
 /** USER_HZ: the unit of /proc's CPU times on Linux */
@@ -110,6 +117,8 @@ export function cpuTimesOf(pid: number): CpuTimes | undefined {
       mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`),
       projectorThreadMs: namedThreadsCpuMs(pid, 'projector'),
       commitThreadMs: namedThreadsCpuMs(pid, 'commit'),
+      mainThreadWaitMs: Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6,
+      atMs: performance.now(),
     };
   } catch {
     return undefined;
