@@ -3,6 +3,7 @@ import {
   ORGANIZATION_EVENT_TYPES,
   WORKSPACE_EVENT_TYPES,
   type OrganizationState,
+  caseFold,
   UPCASTERS,
   type WorkspaceState,
   evolveOrganization,
@@ -10,6 +11,7 @@ import {
   evolveTeams,
   evolveWorkspace,
   fromStored,
+  teamNameKey,
   upcast,
 } from '@rollcall/domain';
 import type { SnapshotSealing, SnapshotStore } from '@rollcall/event-store';
@@ -48,6 +50,11 @@ export const SNAPSHOT_FORMAT = 5;
 
 const FOLD_CODE = createHash('sha256')
   .update([upcast, fromStored, ...UPCASTERS, evolveOrganization, evolveWorkspace, evolveProfile, evolveTeams].map(String).join('\n'))
+  // the keys the states' name and address indexes are built with (session 35: teamNameKey changed in session 34 without
+  // moving the hash, and a workspace restored from an older snapshot kept its team names lower-cased, not folded), and
+  // the Unicode version of the runtime whose mappings caseFold uses
+  .update([teamNameKey, caseFold].map(String).join('\n'))
+  .update(process.versions.unicode ?? '')
   // the types a state's stream may hold (a mail ledger's are on streams of their own: they change no state).
   // `PresenceChanged` was hashed with them from the start and stays, so that the hash does not move; MembershipEnded
   // (session 31), on presence streams only, is left out: it is in no snapshot's stream, and adding it threw every

@@ -35,17 +35,30 @@ export const initialTeamsState = (): TeamsState => ({
   chosenPartnerTeams: new Map(),
 });
 
-/** The key under which a team name is unique: the same letters in any case (and either Unicode composition) are one name. */
 /**
  * Who a team's name is, to keep names unique in a workspace: composed (NFC) and case-folded as addresses are
  * (shared/validation.ts caseFold: "Straße" and "STRASSE", "ſam" and "sam", "ﬁle" and "FILE" are one name). Lower-casing
  * alone kept those apart while the refusal said names ignore case (probe 34 F5; ADR 0009, session 34). Two teams whose
- * names fold alike from before keep both; the one found by the name is the later.
+ * names fold alike from before keep both, and the name stays taken while either has it (evolveTeams). Part of the
+ * snapshots' version (snapshots.ts FOLD_CODE): a state snapshotted with another key function is replayed instead.
  */
 export const teamNameKey = (name: string): string => caseFold(name.normalize('NFC'));
 
 /** Folds one team event into the state, in place. */
 export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
+  // A team renamed or deleted lets go of its name's key, unless another team's name folds to it as well (two such
+  // teams from before names were case-folded: probe 34 F5): that one keeps the name taken. (Defined here, not beside:
+  // the snapshots' version hashes this function's source, snapshots.ts FOLD_CODE.)
+  const releaseName = (team: Team) => {
+    const key = teamNameKey(team.name);
+    if (state.byName.get(key) !== team.teamId) return;
+    state.byName.delete(key);
+    for (const other of state.teams.values())
+      if (other.teamId !== team.teamId && teamNameKey(other.name) === key) {
+        state.byName.set(key, other.teamId);
+        return;
+      }
+  };
   switch (event.type) {
     case 'TeamCreated': {
       const d = event.data;
@@ -56,7 +69,7 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'TeamRenamed': {
       const team = state.teams.get(event.data.teamId);
       if (!team) return state;
-      if (state.byName.get(teamNameKey(team.name)) === team.teamId) state.byName.delete(teamNameKey(team.name));
+      releaseName(team);
       team.name = event.data.name;
       state.byName.set(teamNameKey(team.name), team.teamId);
       return state;
@@ -64,7 +77,7 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'TeamDeleted': {
       const team = state.teams.get(event.data.teamId);
       if (!team) return state;
-      if (state.byName.get(teamNameKey(team.name)) === team.teamId) state.byName.delete(teamNameKey(team.name));
+      releaseName(team);
       state.teams.delete(team.teamId);
       return state;
     }

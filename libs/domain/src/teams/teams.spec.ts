@@ -1,7 +1,7 @@
 import { type AccessModelName, LEVELS, PERMISSIONS, STUDIO } from '../access-model';
 import { expectError, expectEvents } from '../testing/fixture';
 import { decideWorkspace } from '../workspace/decider';
-import { activeMember } from '../workspace/state';
+import { activeMember, evolveWorkspace } from '../workspace/state';
 import type { TeamCommand } from './decider';
 import { TEAM_NAME_MAX, checkTeamName, teamPermission } from './decider';
 import { teamsOf } from './state';
@@ -83,6 +83,24 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
     const w = new World();
     w.team(WS, 'Bıg');
     expectEvents(create(w, 'Big'), ['TeamCreated']);
+  });
+
+  it('rule 14: two teams whose names fold alike from before keep the name taken while either has it, renamed or deleted', () => {
+    for (const end of ['renamed', 'deleted'] as const)
+      for (const which of ['earlier', 'later'] as const) {
+        const w = new World();
+        const earlier = w.team(WS, 'Straße');
+        // created before names were case-folded (lower-casing kept "straße" and "strasse" apart), folded in as the log holds it
+        evolveWorkspace(w.state(WS), { type: 'TeamCreated', version: 1, data: { workspaceId: WS, teamId: 'later', name: 'STRASSE', createdAt: w.now } });
+        const leave = (teamId: string) =>
+          end === 'renamed' ? w.givenTeams({ type: 'RenameTeam', ...at(w), teamId, name: `Elsewhere ${teamId}` }) : w.givenTeams({ type: 'DeleteTeam', ...at(w), teamId });
+        leave(which === 'earlier' ? earlier : 'later');
+        const d = create(w, 'strasse');
+        expect({ end, which, code: !d.ok && d.error.code }).toEqual({ end, which, code: 'TEAM_NAME_TAKEN' });
+        // the other one left too: the name is free
+        leave(which === 'earlier' ? 'later' : earlier);
+        expectEvents(create(w, 'strasse'), ['TeamCreated']);
+      }
   });
 
   it('an existing team id is TEAM_EXISTS', () => {
