@@ -11,6 +11,7 @@ import {
   evolveTeams,
   evolveWorkspace,
   fromStored,
+  releaseTeamName,
   teamNameKey,
   upcast,
 } from '@rollcall/domain';
@@ -53,7 +54,7 @@ const FOLD_CODE = createHash('sha256')
   // the keys the states' name and address indexes are built with (session 35: teamNameKey changed in session 34 without
   // moving the hash, and a workspace restored from an older snapshot kept its team names lower-cased, not folded), and
   // the Unicode version of the runtime whose mappings caseFold uses
-  .update([teamNameKey, caseFold].map(String).join('\n'))
+  .update([teamNameKey, releaseTeamName, caseFold].map(String).join('\n'))
   .update(process.versions.unicode ?? '')
   // the types a state's stream may hold (a mail ledger's are on streams of their own: they change no state).
   // `PresenceChanged` was hashed with them from the start and stays, so that the hash does not move; MembershipEnded

@@ -44,21 +44,24 @@ export const initialTeamsState = (): TeamsState => ({
  */
 export const teamNameKey = (name: string): string => caseFold(name.normalize('NFC'));
 
+/**
+ * A team renamed or deleted lets go of its name's key, unless another team's name folds to it as well (two such teams
+ * from before names were case-folded: probe 34 F5): that one keeps the name taken. Part of the snapshots' version
+ * (snapshots.ts FOLD_CODE hashes its source with evolveTeams's).
+ */
+export function releaseTeamName(state: TeamsState, team: Team): void {
+  const key = teamNameKey(team.name);
+  if (state.byName.get(key) !== team.teamId) return;
+  state.byName.delete(key);
+  for (const other of state.teams.values())
+    if (other.teamId !== team.teamId && teamNameKey(other.name) === key) {
+      state.byName.set(key, other.teamId);
+      return;
+    }
+}
+
 /** Folds one team event into the state, in place. */
 export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
-  // A team renamed or deleted lets go of its name's key, unless another team's name folds to it as well (two such
-  // teams from before names were case-folded: probe 34 F5): that one keeps the name taken. (Defined here, not beside:
-  // the snapshots' version hashes this function's source, snapshots.ts FOLD_CODE.)
-  const releaseName = (team: Team) => {
-    const key = teamNameKey(team.name);
-    if (state.byName.get(key) !== team.teamId) return;
-    state.byName.delete(key);
-    for (const other of state.teams.values())
-      if (other.teamId !== team.teamId && teamNameKey(other.name) === key) {
-        state.byName.set(key, other.teamId);
-        return;
-      }
-  };
   switch (event.type) {
     case 'TeamCreated': {
       const d = event.data;
@@ -69,7 +72,7 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'TeamRenamed': {
       const team = state.teams.get(event.data.teamId);
       if (!team) return state;
-      releaseName(team);
+      releaseTeamName(state, team);
       team.name = event.data.name;
       state.byName.set(teamNameKey(team.name), team.teamId);
       return state;
@@ -77,7 +80,7 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'TeamDeleted': {
       const team = state.teams.get(event.data.teamId);
       if (!team) return state;
-      releaseName(team);
+      releaseTeamName(state, team);
       state.teams.delete(team.teamId);
       return state;
     }
