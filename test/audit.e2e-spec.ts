@@ -3,10 +3,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { entryText, leafHash, parseVerifier } from '@rollcall/audit';
+import { checkpointText, entryText, leafHash, parseVerifier, readSigningKey, signerFromSeed } from '@rollcall/audit';
 import { type VerifyResult } from '@rollcall/audit';
 import { createOutput } from '../apps/audit-cli/src/output';
-import { verifyCommand } from '../apps/audit-cli/src/verify';
+import { UsageError, verifyCommand } from '../apps/audit-cli/src/verify';
+import { main } from '../apps/audit-cli/src/main';
 import { Logger } from '@nestjs/common';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 import { rfcLeaf, rfcVerifyConsistency, rfcVerifyInclusion } from './support/rfc9162';
@@ -40,6 +41,29 @@ async function checkpointCovering(position: bigint): Promise<{ note: string; siz
   throw new Error(`no checkpoint covers position ${position}`);
 }
 
+/** the latest checkpoint once it is larger than `size` (the notary signs every 100 ms here) */
+async function checkpointLargerThan(size: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const latest = (await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY })).body as string;
+    if (Number(latest.split('\n')[1]) > size) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no checkpoint larger than ${size}`);
+}
+
+/** the audit CLI as a process, without blocking this one (the API answering it runs here) */
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], { env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 beforeAll(async () => {
   // our own data dir: stopping the app keeps it for the auditor
   app = await startTestApp({ ROLLCALL_AUDIT_CHECKPOINT_MS: '100', ROLLCALL_DATA_DIR: join(work, 'data') });
@@ -61,7 +85,7 @@ afterAll(async () => {
 });
 
 describe('verifiable history: the notary over HTTP', () => {
-  it('publishes its verifier key as text, and its latest checkpoint to the system key only', async () => {
+  it('publishes its verifier key as text, and its latest checkpoint to the system key and every organization (probe 33 O2)', async () => {
     const key = await app.api.request('GET', '/v1/audit/public-key');
     expect(key.status).toBe(200);
     expect(key.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -70,7 +94,11 @@ describe('verifiable history: the notary over HTTP', () => {
     expect(checkpoint.status).toBe(200);
     expect(checkpoint.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(checkpoint.body).toMatch(/^console\.acme\.test\/audit\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 console\.acme\.test\/audit \S+\n$/);
-    expectProblem(await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key }), 403, 'INSUFFICIENT_AUTHORITY');
+    const ofOrganization = await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key });
+    expect(ofOrganization.status).toBe(200);
+    expect(ofOrganization.body).toMatch(/^console\.acme\.test\/audit\n\d+\n/);
+    expectProblem(await app.api.request('GET', '/v1/audit/checkpoint'), 401, 'UNAUTHENTICATED');
+    expectProblem(await app.api.request('GET', '/v1/audit/checkpoint', { key: 'rk_not_a_key' }), 401, 'UNAUTHENTICATED');
   });
 
   it('every permission-history entry carries its position, and its inclusion proof checks under the RFC 9162 algorithm', async () => {
@@ -140,22 +168,71 @@ describe('verifiable history: the notary over HTTP', () => {
     }
   });
 
-  it('a consistency proof links an earlier checkpoint to a later one (system key)', async () => {
+  it('a consistency proof links an earlier checkpoint to a later one (the system key, or any organization: probe 33 O2)', async () => {
     const [, firstSize, firstRoot] = keptCheckpoint.split('\n');
     await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'later@acme.test');
-    for (let i = 0; i < 100; i++) {
-      const latest = (await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY })).body as string;
-      if (Number(latest.split('\n')[1]) > Number(firstSize)) break;
-      await new Promise((r) => setTimeout(r, 50));
+    await checkpointLargerThan(Number(firstSize));
+    for (const key of [SYSTEM_KEY, org.key, (await app.api.organization()).key]) {
+      const later = await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key });
+      expect(later.status).toBe(200);
+      const { to, hashes, toRoot, fromRoot } = later.body;
+      expect(fromRoot).toBe(firstRoot);
+      expect(to).toBeGreaterThan(Number(firstSize));
+      expect(rfcVerifyConsistency(Number(firstSize), to, b(firstRoot!), b(toRoot), hashes.map(b))).toBe(true);
     }
-    const later = await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key: SYSTEM_KEY });
-    expect(later.status).toBe(200);
-    const { to, hashes, toRoot, fromRoot } = later.body;
-    expect(fromRoot).toBe(firstRoot);
-    expect(to).toBeGreaterThan(Number(firstSize));
-    expect(rfcVerifyConsistency(Number(firstSize), to, b(firstRoot!), b(toRoot), hashes.map(b))).toBe(true);
-    expectProblem(await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key: org.key }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`), 401, 'UNAUTHENTICATED');
+    const to = Number((await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key })).body.split('\n')[1]);
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/consistency?from=${to + 1000}&to=${to}`, { key: SYSTEM_KEY }), 422, 'AUDIT_TREE_SIZE');
+    // a kept checkpoint larger than the latest signed tree: said as such, not "from must not exceed to" (probe 33 O2)
+    const beyond = await app.api.request('GET', `/v1/audit/proofs/consistency?from=${to + 1000}`, { key: org.key });
+    expectProblem(beyond, 422, 'AUDIT_TREE_SIZE');
+    expect(beyond.body.detail).toMatch(new RegExp(`^The latest signed tree has \\d+ leaves, fewer than from \\(${to + 1000}\\): .*its log is now shorter than it was\\.$`));
+  });
+
+  it("the CLI keeps a checkpoint with an organization's key and later checks that the log extends it; a fork or a cut-back log exits 1", async () => {
+    const as = ['--url', app.url, '--key', org.key, '--public-key', publicKey];
+    const kept = join(work, 'cli-kept');
+    const keep = await cli('checkpoint', ...as, '--out', kept);
+    expect({ status: keep.status, stdout: keep.stdout }).toEqual({ status: 0, stdout: `wrote the checkpoint to ${kept}\n` });
+    const keptSize = Number(readFileSync(kept, 'utf8').split('\n')[1]);
+    const same = await cli('consistency', ...as, '--checkpoint', kept);
+    expect(same.stdout).toMatch(/^consistent: /);
+    expect(same.status).toBe(0);
+
+    await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'even.later@acme.test');
+    await checkpointLargerThan(keptSize);
+    const rolled = join(work, 'cli-rolled');
+    const grown = await cli('consistency', ...as, '--checkpoint', kept, '--out', rolled);
+    expect(grown.stdout).toMatch(new RegExp(`^consistent: the signed tree of (\\d+) leaves extends your kept checkpoint of ${keptSize} \\(console\\.acme\\.test/audit\\)\\nwrote the latest checkpoint to `));
+    expect(grown.status).toBe(0);
+    expect(Number(readFileSync(rolled, 'utf8').split('\n')[1])).toBeGreaterThan(keptSize);
+    const json = await cli('consistency', ...as, '--checkpoint', rolled, '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, origin: 'console.acme.test/audit' });
+
+    // checkpoints the notary's own key signed for a log the server does not have: what an operator who rewrote or
+    // cut back the log since would face (the key is in the data dir: the test plays that operator)
+    const signer = signerFromSeed('console.acme.test/audit', readSigningKey(app.dataDir)!);
+    const [, , root] = readFileSync(kept, 'utf8').split('\n');
+    writeFileSync(join(work, 'cli-forked'), signer.sign(checkpointText({ origin: 'console.acme.test/audit', size: keptSize, root: Buffer.from(b(root!).map((x) => x ^ 1)) })));
+    const forked = await cli('consistency', ...as, '--checkpoint', join(work, 'cli-forked'));
+    expect(forked.stdout).toMatch(new RegExp(`^consistency FAILED: the signed tree of \\d+ leaves does not extend your kept checkpoint of ${keptSize}`));
+    expect(forked.status).toBe(1);
+    writeFileSync(join(work, 'cli-longer'), signer.sign(checkpointText({ origin: 'console.acme.test/audit', size: keptSize + 10_000, root: b(root!) })));
+    const cut = await cli('consistency', ...as, '--checkpoint', join(work, 'cli-longer'), '--json');
+    expect(JSON.parse(cut.stdout)).toMatchObject({ ok: false, problems: [expect.stringMatching(/fewer than the \d+ of your kept checkpoint: the log was cut back since$/)] });
+    expect(cut.status).toBe(1);
+
+    // usage (exit 2 through run(), as every UsageError: tested with verify's below): in this process, no child needed
+    await expect(main(['consistency', '--url', app.url, '--key', org.key, '--checkpoint', kept])).rejects.toThrow(
+      new UsageError('consistency needs --public-key: the notary key you trust (GET /v1/audit/public-key, kept from before)'),
+    );
+    await expect(main(['consistency', ...as])).rejects.toThrow(/^consistency needs one --checkpoint FILE/);
+    await expect(main(['consistency', ...as, '--checkpoint', join(work, 'nothing-here')])).rejects.toThrow(/^cannot read .*nothing-here: ENOENT$/);
+    await expect(main(['checkpoint', ...as, '--checkpoint', kept])).rejects.toThrow('--checkpoint does not apply to checkpoint');
+    // a checkpoint under another key than the one trusted
+    const stranger = signerFromSeed('console.acme.test/audit', Buffer.alloc(32, 9)).verifier.text;
+    const untrusted = await cli('checkpoint', '--url', app.url, '--key', org.key, '--public-key', stranger);
+    expect({ status: untrusted.status, stderr: untrusted.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(/^checkpoint FAILED: the API's latest checkpoint does not verify under the key you trust/) });
   });
 });
 

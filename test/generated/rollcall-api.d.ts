@@ -464,7 +464,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note. */
+    /** The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note. The system key, or any organization: keep it, and later ask for a consistency proof from its size. */
     get: operations['AuditController_checkpoint'];
     put?: never;
     post?: never;
@@ -498,7 +498,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4). */
+    /** That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4). The system key, or any organization (`npm run audit -- consistency` checks it). */
     get: operations['AuditController_consistency'];
     put?: never;
     post?: never;
@@ -8701,22 +8701,6 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
-      403: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 403;
-            /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
-          };
-        };
-      };
       /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
       408: {
         headers: {
@@ -9026,22 +9010,6 @@ export interface operations {
             status?: 401;
             /** @enum {string} */
             code?: 'UNAUTHENTICATED';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
-      403: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 403;
-            /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
           };
         };
       };

@@ -34,8 +34,9 @@ function apiUrl(path: string, url: string): URL {
   return new URL(path, base);
 }
 
-async function getJson<T>(api: ApiOptions, path: string): Promise<T> {
-  const { status, text } = await get(api, path);
+/** the body of a 200 answer; any other is an ApiError naming the problem's code and detail */
+export async function getText(api: ApiOptions, path: string, accept = 'application/json'): Promise<string> {
+  const { status, text } = await get(api, path, accept);
   if (status !== 200) {
     let detail = text;
     try {
@@ -46,7 +47,11 @@ async function getJson<T>(api: ApiOptions, path: string): Promise<T> {
     }
     throw new ApiError(`${path} answered ${status} ${detail}`);
   }
-  return JSON.parse(text) as T;
+  return text;
+}
+
+export async function getJson<T>(api: ApiOptions, path: string): Promise<T> {
+  return JSON.parse(await getText(api, path)) as T;
 }
 
 export class ApiError extends Error {}

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
 import { checkProof } from './proofs';
+import { checkpointCommand, consistencyCommand } from './consistency';
 import { readEventstoreUrl } from '../../api/src/config';
 import { reportReadModels, verifyReadModels } from './read-models';
 import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
@@ -21,6 +22,12 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
       checks a proof written by 'prove', offline, against the notary key you trust (GET /v1/audit/public-key,
       kept from before): never against the key the file carries, which whoever wrote the file chose
   prove --position P [--tree-size N] [--out FILE]
+  checkpoint --public-key KEY|FILE [--out FILE]
+      the latest signed checkpoint, checked under the notary key you trust; keep it (--out) to check later logs against
+  consistency --checkpoint FILE --public-key KEY|FILE [--out FILE]
+      checks that the API's latest signed tree extends the checkpoint you kept (an RFC 9162 consistency proof, checked
+      here, between the two signed roots): exit 1 if the log was cut back or forked since. --out: the latest
+      checkpoint, written only once it checked, to keep instead
   access --workspace W --user U --at T [--explain]
   roster --workspace W --at T
   history --workspace W [--from T] [--to T] [--user U] [--by A] [--format csv|json]
@@ -98,9 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'check-proof': {
       const file = rest[0];
       if (!file) throw new UsageError('check-proof FILE --public-key KEY|FILE');
-      const publicKey = values['public-key'];
-      if (!publicKey) throw new UsageError('check-proof needs --public-key: the notary key you trust (the one in the file proves nothing: whoever wrote the file chose it)');
-      const check = checkProof(readProofFile(file), checkedKey(publicKey));
+      const check = checkProof(readProofFile(file), trustedKey(values['public-key'], 'check-proof', ' (the one in the file proves nothing: whoever wrote the file chose it)'));
       if (out.json) out.result(check);
       else if (check.ok)
         out.line(`proof OK: position ${check.position} (${check.event?.type} in ${check.event?.stream}) is leaf ${check.leafIndex} of the signed tree of ${check.treeSize} (${check.origin})`);
@@ -114,6 +119,24 @@ export async function main(argv: string[]): Promise<number> {
         writeFileSync(values.out, text);
         out.line(`wrote the proof of position ${bundle?.proof.position} to ${values.out}`);
       } else process.stdout.write(text);
+      return code;
+    }
+    case 'checkpoint': {
+      const { code, note } = await checkpointCommand(api, trustedKey(values['public-key'], 'checkpoint'), out);
+      if (note && values.out) {
+        writeFileSync(values.out, note);
+        out.line(`wrote the checkpoint to ${values.out}`);
+      } else if (note && !out.json) process.stdout.write(note);
+      return code;
+    }
+    case 'consistency': {
+      const kept = values.checkpoint ?? [];
+      if (kept.length !== 1) throw new UsageError('consistency needs one --checkpoint FILE: a checkpoint you kept (the checkpoint command writes one)');
+      const { code, latest } = await consistencyCommand(api, readKeptFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out);
+      if (latest && values.out) {
+        writeFileSync(values.out, latest);
+        out.line(`wrote the latest checkpoint to ${values.out}`);
+      }
       return code;
     }
     case 'access':
@@ -132,6 +155,8 @@ const OPTIONS_OF: Record<string, readonly string[]> = {
   verify: ['data-dir', 'checkpoint', 'public-key', 'threads', 'read-models'],
   'check-proof': ['public-key'],
   prove: ['url', 'key', 'position', 'tree-size', 'out'],
+  checkpoint: ['url', 'key', 'public-key', 'out'],
+  consistency: ['url', 'key', 'checkpoint', 'public-key', 'out'],
   access: ['url', 'key', 'actor', 'workspace', 'user', 'at', 'explain'],
   roster: ['url', 'key', 'actor', 'workspace', 'at'],
   history: ['url', 'key', 'actor', 'workspace', 'from', 'to', 'user', 'by', 'format'],
@@ -146,19 +171,29 @@ function refuseOptionsNotOf(command: string, values: Record<string, unknown>): v
   if (foreign.length > 0) throw new UsageError(`${foreign.map((f) => `--${f}`).join(', ')} ${foreign.length > 1 ? 'do' : 'does'} not apply to ${command}`);
 }
 
-/** a proof file as JSON; one that cannot be read or parsed is a usage error (exit 2), not a failed check */
-function readProofFile(file: string): unknown {
-  let text: string;
+/** a file the auditor names; one that cannot be read is a usage error (exit 2), not a failed check */
+function readKeptFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** a proof file as JSON; one that cannot be parsed is a usage error too */
+function readProofFile(file: string): unknown {
+  const text = readKeptFile(file);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new UsageError(`${file} is not JSON: a proof is the file 'prove' writes`);
   }
+}
+
+/** --public-key, required by the commands that check signatures: the notary key the auditor trusts */
+function trustedKey(value: string | undefined, command: string, why = ''): string {
+  if (!value) throw new UsageError(`${command} needs --public-key: the notary key you trust (GET /v1/audit/public-key, kept from before)${why}`);
+  return checkedKey(value);
 }
 
 /** --public-key as given, once it parses as a verifier key (a key that does not parse is a usage error) */

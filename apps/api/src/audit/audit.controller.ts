@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import { ProofUnavailableError } from '@rollcall/audit';
 import { domainError, mailStream, presenceStream } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
-import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME, SystemKeyOperation } from '../shared/openapi';
+import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
@@ -43,13 +43,19 @@ export class AuditController {
   }
 
   @Get('checkpoint')
-  @SystemKeyOperation()
+  @Public() // authenticated here: the system key, or any organization's key (see auditor below)
+  @ApiBearerAuth()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: 'The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note.' })
+  @ApiOperation({
+    summary:
+      'The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note. The system key, or any organization: keep it, and later ask for a consistency proof from its size.',
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the signed note', schema: { type: 'string' } })
-  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
-  checkpoint(): string {
+  @ApiProblems('UNAUTHENTICATED', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
+  async checkpoint(@Req() req: AuthedRequest): Promise<string> {
+    await this.auditor(req);
     const latest = this.audit.latestCheckpoint();
     if (!latest) throw behind('The notary has not signed a checkpoint yet.');
     return latest.note;
@@ -92,13 +98,27 @@ export class AuditController {
   }
 
   @Get('proofs/consistency')
-  @SystemKeyOperation()
-  @ApiOperation({ summary: 'That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4).' })
+  @Public() // authenticated here, as the checkpoint
+  @ApiBearerAuth()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({
+    summary: 'That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4). The system key, or any organization (`npm run audit -- consistency` checks it).',
+  })
   @ApiOkResponse({ type: ConsistencyProof })
-  @ApiProblems('UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'VALIDATION_FAILED', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
-  consistency(@Query() query: ConsistencyQuery): ConsistencyProof {
-    const to = query.to ?? this.audit.latestCheckpoint()?.size;
+  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
+  async consistency(@Req() req: AuthedRequest, @Query() query: ConsistencyQuery): Promise<ConsistencyProof> {
+    await this.auditor(req);
+    const latest = this.audit.latestCheckpoint()?.size;
+    const to = query.to ?? latest;
     if (to === undefined) throw behind('The notary has not signed a checkpoint yet.');
+    // probe 33 O2: an auditor's kept checkpoint larger than the latest signed tree was told "from must not exceed to"
+    if (query.to === undefined && query.from > to)
+      throw new DomainException(
+        domainError(
+          'AUDIT_TREE_SIZE',
+          `The latest signed tree has ${to} leaves, fewer than from (${query.from}): if this notary signed a checkpoint of ${query.from} leaves, its log is now shorter than it was.`,
+        ),
+      );
     let proof;
     try {
       proof = this.audit.consistency(query.from, to);
@@ -107,6 +127,19 @@ export class AuditController {
     }
     const checkpoint = this.audit.checkpointOfSize(to)?.note;
     return { from: query.from, to, hashes: proof.hashes.map(b64), fromRoot: b64(proof.fromRoot), toRoot: b64(proof.toRoot), ...(checkpoint && { checkpoint }) };
+  }
+
+  /**
+   * Checkpoints and consistency proofs are the system key's and every organization's (probe 33 O2: a customer's
+   * auditor could keep checkpoints from inclusion proofs but not check that a later log extends them). They show
+   * the whole log's size and hashes of its subtrees, what an organization's inclusion proofs show already (their
+   * checkpoint and audit paths): no entry, and no hash of one that could be guessed (each entry holds its event's
+   * random id) (docs/adr/0007 point 5).
+   */
+  private async auditor(req: AuthedRequest): Promise<void> {
+    const principal = await this.identify(req);
+    if (principal.kind !== 'system' && principal.kind !== 'organization')
+      throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Send the system key or an organization key as `Authorization: Bearer <api key>`.'));
   }
 
   private async identify(req: AuthedRequest): Promise<Principal> {
