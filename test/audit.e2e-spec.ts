@@ -3,11 +3,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { checkpointText, entryText, leafHash, parseVerifier, readSigningKey, signerFromSeed } from '@rollcall/audit';
+import { entryText, leafHash, parseVerifier } from '@rollcall/audit';
 import { type VerifyResult } from '@rollcall/audit';
 import { createOutput } from '../apps/audit-cli/src/output';
-import { UsageError, verifyCommand } from '../apps/audit-cli/src/verify';
-import { main } from '../apps/audit-cli/src/main';
+import { verifyCommand } from '../apps/audit-cli/src/verify';
 import { Logger } from '@nestjs/common';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
 import { rfcLeaf, rfcVerifyConsistency, rfcVerifyInclusion } from './support/rfc9162';
@@ -49,19 +48,6 @@ async function checkpointLargerThan(size: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no checkpoint larger than ${size}`);
-}
-
-/** the audit CLI as a process, without blocking this one (the API answering it runs here) */
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], { env: { ...process.env, CI: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 beforeAll(async () => {
@@ -189,51 +175,6 @@ describe('verifiable history: the notary over HTTP', () => {
     expect(beyond.body.detail).toMatch(new RegExp(`^The latest signed tree has \\d+ leaves, fewer than from \\(${to + 1000}\\): .*its log is now shorter than it was\\.$`));
   });
 
-  it("the CLI keeps a checkpoint with an organization's key and later checks that the log extends it; a fork or a cut-back log exits 1", async () => {
-    const as = ['--url', app.url, '--key', org.key, '--public-key', publicKey];
-    const kept = join(work, 'cli-kept');
-    const keep = await cli('checkpoint', ...as, '--out', kept);
-    expect({ status: keep.status, stdout: keep.stdout }).toEqual({ status: 0, stdout: `wrote the checkpoint to ${kept}\n` });
-    const keptSize = Number(readFileSync(kept, 'utf8').split('\n')[1]);
-    const same = await cli('consistency', ...as, '--checkpoint', kept);
-    expect(same.stdout).toMatch(/^consistent: /);
-    expect(same.status).toBe(0);
-
-    await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'even.later@acme.test');
-    await checkpointLargerThan(keptSize);
-    const rolled = join(work, 'cli-rolled');
-    const grown = await cli('consistency', ...as, '--checkpoint', kept, '--out', rolled);
-    expect(grown.stdout).toMatch(new RegExp(`^consistent: the signed tree of (\\d+) leaves extends your kept checkpoint of ${keptSize} \\(console\\.acme\\.test/audit\\)\\nwrote the latest checkpoint to `));
-    expect(grown.status).toBe(0);
-    expect(Number(readFileSync(rolled, 'utf8').split('\n')[1])).toBeGreaterThan(keptSize);
-    const json = await cli('consistency', ...as, '--checkpoint', rolled, '--json');
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, origin: 'console.acme.test/audit' });
-
-    // checkpoints the notary's own key signed for a log the server does not have: what an operator who rewrote or
-    // cut back the log since would face (the key is in the data dir: the test plays that operator)
-    const signer = signerFromSeed('console.acme.test/audit', readSigningKey(app.dataDir)!);
-    const [, , root] = readFileSync(kept, 'utf8').split('\n');
-    writeFileSync(join(work, 'cli-forked'), signer.sign(checkpointText({ origin: 'console.acme.test/audit', size: keptSize, root: Buffer.from(b(root!).map((x) => x ^ 1)) })));
-    const forked = await cli('consistency', ...as, '--checkpoint', join(work, 'cli-forked'));
-    expect(forked.stdout).toMatch(new RegExp(`^consistency FAILED: the signed tree of \\d+ leaves does not extend your kept checkpoint of ${keptSize}`));
-    expect(forked.status).toBe(1);
-    writeFileSync(join(work, 'cli-longer'), signer.sign(checkpointText({ origin: 'console.acme.test/audit', size: keptSize + 10_000, root: b(root!) })));
-    const cut = await cli('consistency', ...as, '--checkpoint', join(work, 'cli-longer'), '--json');
-    expect(JSON.parse(cut.stdout)).toMatchObject({ ok: false, problems: [expect.stringMatching(/fewer than the \d+ of your kept checkpoint: the log was cut back since$/)] });
-    expect(cut.status).toBe(1);
-
-    // usage (exit 2 through run(), as every UsageError: tested with verify's below): in this process, no child needed
-    await expect(main(['consistency', '--url', app.url, '--key', org.key, '--checkpoint', kept])).rejects.toThrow(
-      new UsageError('consistency needs --public-key: the notary key you trust (GET /v1/audit/public-key, kept from before)'),
-    );
-    await expect(main(['consistency', ...as])).rejects.toThrow(/^consistency needs one --checkpoint FILE/);
-    await expect(main(['consistency', ...as, '--checkpoint', join(work, 'nothing-here')])).rejects.toThrow(/^cannot read .*nothing-here: ENOENT$/);
-    await expect(main(['checkpoint', ...as, '--checkpoint', kept])).rejects.toThrow('--checkpoint does not apply to checkpoint');
-    // a checkpoint under another key than the one trusted
-    const stranger = signerFromSeed('console.acme.test/audit', Buffer.alloc(32, 9)).verifier.text;
-    const untrusted = await cli('checkpoint', '--url', app.url, '--key', org.key, '--public-key', stranger);
-    expect({ status: untrusted.status, stderr: untrusted.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(/^checkpoint FAILED: the API's latest checkpoint does not verify under the key you trust/) });
-  });
 });
 
 describe('verifiable history: the auditor verifies the embedded log', () => {
