@@ -117,7 +117,8 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
   // the same process takes writes again: each refused command, retried with its key, is done once
   for (const s of refused) {
     const retried = await app.api.request(s.method, s.path, { key: s.kind === 'accept' ? undefined : m.key, actor: s.kind === 'accept' ? undefined : m.admin, body: s.body, headers: { 'idempotency-key': s.key } });
-    expect({ key: s.key, status: retried.status, code: retried.body?.code }).toEqual({ key: s.key, status: s.kind === 'invite' ? 201 : 200, code: undefined });
+    // the detail names the store's fault (busy, disk full…): a refusal here says which
+    expect({ key: s.key, status: retried.status, code: retried.body?.code, detail: retried.body?.detail }).toEqual({ key: s.key, status: s.kind === 'invite' ? 201 : 200, code: undefined, detail: undefined });
   }
   const after = await app.api.request('POST', `/v1/workspaces/${m.workspaceId}/invitations`, { key: m.key, actor: m.admin, body: { email: `${label}-after@acme.test` } });
   expect(after.status).toBe(201);
