@@ -2,6 +2,7 @@
 // sixteenth pass): routing that ignores the case of the route's words but not of the ids, an empty path segment that
 // is no route, Node's timeouts, and request bodies sent gzip- or deflate-compressed.
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 
@@ -51,6 +52,60 @@ describe('routing', () => {
         expect(reply.body.instance).toBe(path);
       }
     }
+  });
+});
+
+describe('pipelined requests (probe 36 F1)', () => {
+  /** one write holding every request; the status lines of what came back before the connection closed (or `wait` ran out) */
+  const pipelined = (requests: string[], wait = 5_000): Promise<{ statuses: number[]; closed: boolean }> =>
+    new Promise((resolve, reject) => {
+      const { port } = new URL(app.url);
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(requests.join('')));
+      let received = '';
+      const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ statuses: statuses(), closed: false });
+      }, wait);
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+        if (statuses().length === requests.length) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve({ statuses: statuses(), closed: false });
+        }
+      });
+      socket.on('end', () => {
+        clearTimeout(timer);
+        resolve({ statuses: statuses(), closed: true });
+      });
+      socket.on('error', reject);
+    });
+  const createTeam = (name: string, body = JSON.stringify({ name })) =>
+    `POST /v1/workspaces/${o.workspaceId}/teams HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${o.key}\r\nX-Actor-Id: ${o.admin}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const health = 'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n';
+  /** the workspace's teams named pl-…, read after one more write (X-Min-Position: every write before it is in the list) */
+  const teams = async () => {
+    const later = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { key: o.key, actor: o.admin, body: { name: `later-${Math.random()}` } });
+    const list = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams`, { key: o.key, actor: o.admin, headers: { 'x-min-position': later.body.position } });
+    return (list.body.items as { name: string }[]).map((t) => t.name).filter((n) => n.startsWith('pl-'));
+  };
+
+  it('are answered in order, each run after the one before it was answered', async () => {
+    const reply = await pipelined([createTeam('pl-a1'), createTeam('pl-a2'), health, createTeam('pl-a3')]);
+    expect(reply.statuses).toEqual([201, 201, 200, 201]);
+    expect((await teams()).filter((n) => n.startsWith('pl-a')).sort()).toEqual(['pl-a1', 'pl-a2', 'pl-a3']);
+  });
+
+  it.each([
+    ['a body that is not JSON (400 MALFORMED_JSON)', 'b', '{"name":', 400],
+    ['a body over the limit (413 PAYLOAD_TOO_LARGE)', 'c', JSON.stringify({ name: 'x'.repeat(70_000) }), 413], // the default limit: 64 KiB
+  ])('behind %s, which closes the connection, none is run: the client is told of every write done (RFC 9112 §9.6)', async (_, tag, refusedBody, status) => {
+    const reply = await pipelined([createTeam(`pl-${tag}1`), createTeam(`pl-${tag}2`, refusedBody), createTeam(`pl-${tag}3`), health, createTeam(`pl-${tag}5`)]);
+    expect(reply).toEqual({ statuses: [201, status], closed: true });
+    // before: pl-3 and pl-5 were created too, and their answers lost with the connection
+    expect((await teams()).filter((n) => n.startsWith(`pl-${tag}`))).toEqual([`pl-${tag}1`]);
   });
 });
 

@@ -1,7 +1,7 @@
 // The API's HTTP server: Nest on Fastify (@nestjs/platform-fastify), with the edges of the HTTP contract the tests pin
 // (request ids and lines, JSON bodies and their refusals, routing, /docs) as Express served them until session 33
 // (ADR 0010, fifteenth and sixteenth passes).
-import type { Server } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -15,6 +15,7 @@ import { Stopping } from './health/stopping';
 import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/json-body';
 import { inflatedBody } from './shared/body-encoding';
 import { answerClientErrors } from './shared/client-errors';
+import { oneRequestAtATime } from './shared/pipelined-requests';
 import { instanceOf, problem } from './shared/problem';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
@@ -70,6 +71,14 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     // maxParamLength was a 414 of Fastify's own.
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     ...HTTP_TIMEOUTS,
+    // Node's HTTP server as Fastify makes it (its timeouts set here: a server factory's are the factory's to set),
+    // handing pipelined requests on one at a time (shared/pipelined-requests.ts)
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const server = createServer(oneRequestAtATime(handler));
+      server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveTimeout;
+      server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
+      return server;
+    },
     logger: false,
     frameworkErrors,
   });

@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][] };
+const LINE = Symbol('requests pipelined on this connection');
+
+/**
+ * HTTP/1.1 pipelining, one request at a time per connection (probe 36 F1). Node hands the app every request it has
+ * parsed from a connection at once, and sends their answers in order; when one answer closes the connection (a
+ * body that is not JSON, or too large: Fastify answers it with `Connection: close`, since the rest of a body may
+ * still be coming), the requests pipelined behind it had already run, and their answers were lost with the
+ * connection: writes done that the client was never told of. RFC 9112 §9.6: a server that sends `close` "MUST NOT
+ * process any further requests received on that connection". So a request is handed on only once the answer before
+ * it on the connection is finished, and none is once an answer closed it (the client sends them again on a new
+ * connection, as for any request it got no answer to). A client that does not pipeline (nearly all: one request per
+ * connection at a time) never waits here.
+ */
+export function oneRequestAtATime(handle: Handler): Handler {
+  return (req, res) => {
+    const socket = req.socket as Socket & { [LINE]?: Line };
+    const line = (socket[LINE] ??= { busy: false, waiting: [] });
+    if (line.busy) line.waiting.push([req, res]);
+    else run(line, handle, req, res);
+  };
+}
+
+function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerResponse): void {
+  line.busy = true;
+  let ended = false;
+  const next = () => {
+    if (ended) return;
+    ended = true;
+    line.busy = false;
+    // an answer that closes the connection (or a connection that closed) ends the line: nothing behind it runs
+    if (!res.shouldKeepAlive || res.getHeader('connection') === 'close' || req.socket.destroyed) {
+      line.waiting.length = 0;
+      return;
+    }
+    const following = line.waiting.shift();
+    if (following) run(line, handle, following[0], following[1]);
+  };
+  res.once('finish', next);
+  res.once('close', next);
+  handle(req, res);
+}
