@@ -20,6 +20,11 @@ module.exports = {
   // timers and sockets, and a second worker fills those waits. Session 20, the whole suite on the 2-core machine:
   // 400 s of wall time against 612 s with one worker (docs/adr/0016-two-jest-workers.md)
   maxWorkers: 2,
+  // how long a worker may take to exit once the run ends, before jest kills it and says it "failed to exit
+  // gracefully" (default 500 ms): a worker that ran ~100 suites holds a heap of a GB or more, and Node frees it at
+  // exit (230–460 ms for ~1 GB measured alone on this machine; more beside the other worker). Session 36: no handle
+  // was left open at the end of either worker (/proc thread names and active resources logged at exit)
+  workerGracefulExitTimeout: 5_000,
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@rollcall/(audit|domain|event-store|read-store)$': '<rootDir>/libs/$1/src/index.ts',
