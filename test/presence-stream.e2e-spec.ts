@@ -107,6 +107,16 @@ describe('rule 13: the presence stream (server-sent events)', () => {
     const junk = await connect(streamUrl(o, '?lastEventId=abc'), asAdmin(o));
     expect([junk.status, junk.problem.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
+
+  it("HEAD answers the stream's status and headers at once, and ends (probe 36 F2: it hung); refused as GET is", async () => {
+    const o = await workspaceWithMembers(1);
+    const head = await fetch(streamUrl(o), { method: 'HEAD', headers: asAdmin(o), signal: AbortSignal.timeout(5_000) });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await head.text()).toBe('');
+    const refused = await fetch(streamUrl(o), { method: 'HEAD', headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.members[0]! }, signal: AbortSignal.timeout(5_000) });
+    expect(refused.status).toBe(403);
+  });
 });
 
 describe('rule 1: an open stream ends when its reader loses the authority to read the workspace', () => {

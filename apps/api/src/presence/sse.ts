@@ -43,6 +43,13 @@ export class PresenceStreamSession {
       // a console page opens it from its own origin with a ticket (no cookies, nothing ambient): any origin may read
       'Access-Control-Allow-Origin': '*',
     });
+    // HEAD (a balancer's or a proxy's probe): the stream's status and headers, and the answer ends. Node sends a HEAD's
+    // headers only when its answer ends: it hung, its connection held, until the client gave up (probe 36 F2)
+    if (this.res.req.method === 'HEAD') {
+      this.closed = true;
+      this.res.end();
+      return;
+    }
     this.res.write(': presence transitions\nretry: 2000\n\n');
     const pending: PresenceMessage[] = [];
     let live = false;
