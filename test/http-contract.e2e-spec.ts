@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import Ajv from 'ajv';
 import fc from 'fast-check';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
@@ -32,6 +33,32 @@ describe('authentication and tenancy', () => {
     expectProblem(await app.api.request('POST', `/v1/workspaces/${theirs.workspaceId}/invitations`, { key: mine.key, actor: mine.admin, body: { email: 'x@acme.test' } }), 404, 'WORKSPACE_NOT_FOUND');
     expectProblem(await app.api.request('POST', `/v1/workspaces/00000000-0000-4000-8000-000000000000/invitations`, { key: mine.key, actor: mine.admin, body: { email: 'x@acme.test' } }), 404, 'WORKSPACE_NOT_FOUND');
     expectProblem(await app.api.request('POST', `/v1/organizations/${theirs.organizationId}/workspaces`, { key: mine.key, actor: mine.admin, body: { name: 'x' } }), 404, 'ORGANIZATION_NOT_FOUND');
+  });
+
+  it('two Authorization headers are 401, two Content-Type headers 415: the first was taken, which a proxy in front may not have checked (probe 36 F3)', async () => {
+    const o = await app.api.organization();
+    const other = await app.api.organization();
+    /** node:http sends each value of an array as a header line of its own (fetch joins them into one) */
+    const send = (path: string, headers: Record<string, string | string[]>, body?: string) =>
+      new Promise<{ status: number; body: { code?: string; detail?: string } }>((resolve, reject) => {
+        const req = httpRequest(`${app.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const members = `/v1/workspaces/${o.workspaceId}/members`;
+    const twoKeys = await send(members, { authorization: [`Bearer ${o.key}`, `Bearer ${other.key}`], 'x-actor-id': o.admin });
+    expect(twoKeys).toEqual({ status: 401, body: expect.objectContaining({ code: 'UNAUTHENTICATED', detail: 'Send one Authorization header with your API key: this request has 2.' }) });
+    // one of them the system key, the other garbage: still refused, whichever would have been read
+    expect((await send('/v1/audit/checkpoint', { authorization: [`Bearer ${SYSTEM_KEY}`, 'Bearer nope'] })).status).toBe(401);
+    expect((await send(`/v1/workspaces/${o.workspaceId}/presence/stream`, { authorization: [`Bearer ${o.key}`, `Bearer ${o.key}`], 'x-actor-id': o.admin })).status).toBe(401);
+    const twoTypes = await send(`/v1/workspaces/${o.workspaceId}/teams`, { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'content-type': ['application/json', 'text/plain'] }, '{"name":"two types"}');
+    expect(twoTypes).toEqual({ status: 415, body: expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'Send one Content-Type header: this request has 2.' }) });
+    // one of each is as before
+    expect((await send(members, { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin })).status).toBe(200);
   });
 
   it('X-Actor-Id is required on organization writes', async () => {

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ProofUnavailableError } from '@rollcall/audit';
 import { domainError, mailStream, presenceStream } from '@rollcall/domain';
-import { type AuthedRequest, Authenticator, Public, type Principal } from '../shared/auth';
+import { type AuthedRequest, Authenticator, Public, type Principal, bearerKey } from '../shared/auth';
 import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
@@ -143,9 +143,9 @@ export class AuditController {
   }
 
   private async identify(req: AuthedRequest): Promise<Principal> {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Send your API key as `Authorization: Bearer <api key>`.'));
-    return this.auth.identify(m[1]!);
+    const key = bearerKey(req);
+    if (!key) throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Send your API key as `Authorization: Bearer <api key>`.'));
+    return this.auth.identify(key);
   }
 
   /**

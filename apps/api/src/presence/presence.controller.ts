@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type ReadStore, presenceReport, presenceReportCsv } from '@rollcall/read-store';
-import { ActorId, Authenticator, actorIdFromHeader, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
+import { ActorId, Authenticator, actorIdFromHeader, bearerKey, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -203,9 +203,9 @@ export class PresenceController {
       if (!holder) throw unauthenticated('The stream ticket is not valid for this workspace or has expired; ask for a new one.');
       return { principal: { kind: 'organization', organizationId: holder.organizationId, keyId: 'stream-ticket' }, actorId: holder.actorId };
     }
-    const m = req.headers.authorization ? /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization) : null;
-    if (!m) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');
-    const principal = await this.auth.identify(m[1]!);
+    const key = bearerKey(req);
+    if (!key) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');
+    const principal = await this.auth.identify(key);
     if (principal.kind !== 'organization') throw systemKeyRefused();
     return { principal, actorId: actorIdFromHeader(req.headers['x-actor-id']) };
   }

@@ -19,6 +19,18 @@ export type AuthedRequest = FastifyRequest & { principal: Principal };
 
 const unauthorized = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
 
+/**
+ * The API key of `Authorization: Bearer <key>`, or undefined without one. Two Authorization headers are refused
+ * (401): Node keeps the first, so a proxy in front that checks the last (or both) would authorize another tenant
+ * than the one the API acts for (probe 36 F3).
+ */
+export function bearerKey(req: Pick<FastifyRequest, 'headers' | 'raw'>): string | undefined {
+  const sent = req.raw.headersDistinct.authorization?.length ?? 0;
+  if (sent > 1) throw unauthorized(`Send one Authorization header with your API key: this request has ${sent}.`);
+  const header = req.headers.authorization;
+  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
 /** how many identified keys an Authenticator remembers (a key is ~110 bytes: ~2 MB at most) */
 const MAX_KNOWN_KEYS = 10_000;
 
@@ -103,10 +115,8 @@ export class ApiKeyGuard implements CanActivate {
       req.principal = { kind: 'anonymous' };
       return true;
     }
-    const header = req.headers.authorization;
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
-    const key = m[1]!;
+    const key = bearerKey(req);
+    if (!key) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
     req.principal = await this.auth.identify(key);
     this.checkKind(req.principal, systemOnly);
     return true;

@@ -9,6 +9,8 @@ interface Request {
   headers: IncomingHttpHeaders;
   originalUrl: string;
   body?: unknown;
+  /** Node's request: every value of each header (`headers` keeps one Content-Type of several) */
+  raw?: { headersDistinct: Record<string, string[] | undefined> };
 }
 interface Response {
   status(code: number): Response;
@@ -44,6 +46,9 @@ const send = (req: Request, res: Response, body: Problem): void => {
  * UTF-32, latin1…) is a 415; the body is not decoded, so nothing of it can be echoed back garbled.
  */
 export function requireUtf8Json(req: Request, res: Response, next: NextFunction): void {
+  // two Content-Type headers: Node keeps the first, a proxy in front may read the other (probe 36 F3)
+  const sent = req.raw?.headersDistinct['content-type']?.length ?? 0;
+  if (sent > 1) return send(req, res, problem(415, 'UNSUPPORTED_MEDIA_TYPE', `Send one Content-Type header: this request has ${sent}.`));
   const type = req.headers['content-type'];
   // a body is JSON or nothing: another type (curl -d sends a form) would be ignored, and validation would then
   // complain about the fields instead of naming what is wrong
