@@ -331,7 +331,7 @@ export interface paths {
     /** Add an active member to a team (a member may be in several teams); already in it: nothing changes. */
     put: operations['TeamsController_addMember'];
     post?: never;
-    /** Take a member out of a team; not in it: nothing changes. */
+    /** Take a member out of a team; not in it: nothing changes (an id that names no user of the workspace or its organization: 404 NOT_A_MEMBER). */
     delete: operations['TeamsController_removeMember'];
     options?: never;
     head?: never;
@@ -3617,7 +3617,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): USER_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3629,7 +3629,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'USER_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -7209,7 +7209,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7221,7 +7221,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };

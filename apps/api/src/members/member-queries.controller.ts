@@ -99,7 +99,7 @@ export class MemberQueriesController {
   })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: ExplainedAccessAsOf, description: 'AccessAsOf' })
-  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'USER_NOT_FOUND')
   async accessAsOf(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -109,6 +109,10 @@ export class MemberQueriesController {
   ) {
     // a member may read their own access at any time (rule 1); another member's needs the history's permission
     const ref = await this.access.prepare(principal, ws, actorId, 'history', undefined, userId);
+    // an id that names no user of the organization, ever, is 404 as on every route with a user id; a user who was no
+    // member at T is `status: none` (probe 36 F4: a mistyped or re-cased id was told it held no access then)
+    if (!(await this.access.userOfOrganization(ref, userId)))
+      throw new DomainException(domainError('USER_NOT_FOUND', `There is no user ${userId} in this workspace's organization.`));
     return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, asOfInstant(query.asOf), query.explain === 'true'));
   }
 }

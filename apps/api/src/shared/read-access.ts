@@ -91,4 +91,10 @@ export class ReadAccess {
     const { context } = await loadWorkspace(this.states, ref);
     return activeMember(context, userId) !== undefined;
   }
+
+  /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */
+  async userOfOrganization(ref: WorkspaceRef, userId: string): Promise<boolean> {
+    const { context } = await loadWorkspace(this.states, ref);
+    return context.org.users.has(userId);
+  }
 }

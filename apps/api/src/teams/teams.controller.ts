@@ -126,11 +126,11 @@ export class TeamsController {
   }
 
   @Delete('teams/:teamId/members/:userId')
-  @ApiOperation({ summary: 'Take a member out of a team; not in it: nothing changes.' })
+  @ApiOperation({ summary: 'Take a member out of a team; not in it: nothing changes (an id that names no user of the workspace or its organization: 404 NOT_A_MEMBER).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, TeamChanged)
-  @ApiProblems(...TEAM_PROBLEMS)
+  @ApiProblems(...TEAM_PROBLEMS, 'NOT_A_MEMBER')
   removeMember(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

@@ -237,6 +237,15 @@ describe('rule 14: only active members are in teams, and a member can be in seve
     expectEvents(remove('bob'), []);
     expectError(w.teams({ type: 'RemoveTeamMember', ...at(w), teamId: 'nope', userId: 'ann' }), 'TEAM_NOT_FOUND');
   });
+
+  it('rule 14: removing an id the workspace and its organization never knew is NOT_A_MEMBER, as adding it is (probe 36 F4)', () => {
+    const w = new World().member(WS, 'ann');
+    const sales = w.team(WS, 'Sales', []);
+    const remove = (userId: string) => w.teams({ type: 'RemoveTeamMember', ...at(w), teamId: sales, userId });
+    expectError(remove('stranger'), 'NOT_A_MEMBER');
+    expectError(remove('ANN'), 'NOT_A_MEMBER');
+    expectEvents(remove('ann'), []);
+  });
 });
 
 describe('rule 14 with rules 11 and 12: revoking or deleting a member takes them out of every team, in the same decision', () => {
