@@ -98,6 +98,12 @@ describe('pipelined requests (probe 36 F1)', () => {
     expect((await teams()).filter((n) => n.startsWith('pl-a')).sort()).toEqual(['pl-a1', 'pl-a2', 'pl-a3']);
   });
 
+  it('a request Node cannot parse behind them is refused after their answers, in order (probe 36b #1: its 400 came first)', async () => {
+    const reply = await pipelined([createTeam('pl-d1'), health, 'NOT HTTP AT ALL\r\n\r\n']);
+    expect(reply.statuses).toEqual([201, 200, 400]);
+    expect((await teams()).filter((n) => n.startsWith('pl-d'))).toEqual(['pl-d1']);
+  });
+
   it.each([
     ['a body that is not JSON (400 MALFORMED_JSON)', 'b', '{"name":', 400],
     ['a body over the limit (413 PAYLOAD_TOO_LARGE)', 'c', JSON.stringify({ name: 'x'.repeat(70_000) }), 413], // the default limit: 64 KiB

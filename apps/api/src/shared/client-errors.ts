@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Problem, problem } from './problem';
+import { afterRequestsBefore } from './pipelined-requests';
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (headers over the size limit, a control character in
@@ -15,9 +16,13 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const body = JSON.stringify(refusalOf(error));
-    socket.end(
-      `HTTP/1.1 ${statusLine(error)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    // after the answers to the requests before it on the connection (pipelined): in the order they were sent
+    afterRequestsBefore(socket, () => {
+      if (!socket.writable) return void socket.destroy();
+      socket.end(
+        `HTTP/1.1 ${statusLine(error)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
   });
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][] };
+type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][]; /** what runs once every request before it was answered */ then?: () => void };
 const LINE = Symbol('requests pipelined on this connection');
 
 /**
@@ -35,12 +35,30 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
     // an answer that closes the connection (or a connection that closed) ends the line: nothing behind it runs
     if (!res.shouldKeepAlive || res.getHeader('connection') === 'close' || req.socket.destroyed) {
       line.waiting.length = 0;
+      line.then = undefined;
       return;
     }
     const following = line.waiting.shift();
     if (following) run(line, handle, following[0], following[1]);
+    else if (line.then) {
+      const then = line.then;
+      line.then = undefined;
+      then();
+    }
   };
   res.once('finish', next);
   res.once('close', next);
   handle(req, res);
+}
+
+/**
+ * Runs `answer` once every request parsed from the connection before it was answered: Node's refusal of what follows
+ * them (a malformed request, answerClientErrors) is written to the socket itself, and written at once it came before
+ * the answers still being made, which were then lost with the connection (probe 36b #1: a write done, its client
+ * told "not valid HTTP/1.1"). Not at all if one of those answers closed the connection.
+ */
+export function afterRequestsBefore(socket: Socket, answer: () => void): void {
+  const line = (socket as Socket & { [LINE]?: Line })[LINE];
+  if (line?.busy) line.then = answer;
+  else answer();
 }
