@@ -61,6 +61,11 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'NIGHT SHIFT' } }), 409, 'TEAM_NAME_TAKEN');
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: '   ' } }), 400, 'VALIDATION_FAILED');
     expectProblem(await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'x'.repeat(81) } }), 400, 'VALIDATION_FAILED');
+    // past the DTO's bound too, the limit named is the rule's (probe 36b: "at most 1000 characters")
+    for (const length of [81, 1_001]) {
+      const long = await api.request('POST', `${A}/teams`, { ...asA, body: { name: 'x'.repeat(length) } });
+      expect({ length, errors: long.body.errors }).toEqual({ length, errors: [{ field: 'name', message: expect.stringMatching(/at most 80 characters/) }] });
+    }
     const nameless = await api.request('POST', `${A}/teams`, { ...asA, body: {} });
     expectProblem(nameless, 400, 'VALIDATION_FAILED');
     expect(nameless.body.errors).toEqual([{ field: 'name', message: 'is required' }]);

@@ -5592,8 +5592,8 @@ export interface operations {
         };
         content: {
           /**
-           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at
-           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,
+           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin
+           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false
            */
           'text/csv': string;
         };

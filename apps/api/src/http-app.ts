@@ -74,7 +74,9 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     // Node's HTTP server as Fastify makes it (its timeouts set here: a server factory's are the factory's to set),
     // handing pipelined requests on one at a time (shared/pipelined-requests.ts)
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
-      const server = createServer(oneRequestAtATime(handler));
+      // Node looks for requests past their timeouts every connectionsCheckingInterval (30 s by default: a 60 s
+      // headers timeout refused at up to ~90 s, probe 36b); every 5 s it is 60–65 s
+      const server = createServer({ connectionsCheckingInterval: 5_000 }, oneRequestAtATime(handler));
       server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveTimeout;
       server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
       return server;

@@ -15,7 +15,10 @@ import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
 import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
 
-const CSV_CONTENT = { 'text/csv': { schema: { type: 'string' as const }, example: 'email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,\n' } };
+// the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
+const CSV_CONTENT = {
+  'text/csv': { schema: { type: 'string' as const }, example: `${MEMBER_CSV_COLUMNS.join(',')}\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false\n` },
+};
 
 /** The user list (rules 9 and 18, docs/rules.md#read-models), one member, and a member's access at a time T. */
 @ApiTags('members')

@@ -6,7 +6,8 @@ import { ID_PATTERN } from '../shared/dtos';
 export class TeamNameDto {
   @ApiProperty({ description: 'trimmed; 1 to 80 characters; unique in the workspace ignoring case', example: 'Night shift' })
   @IsString()
-  @MaxLength(1000)
+  // a bound before the domain's check (80 after trimming), which it names (probe 36b: "at most 1000 characters")
+  @MaxLength(1000, { message: 'name must be at most 80 characters (after trimming)' })
   name!: string;
 }
 
