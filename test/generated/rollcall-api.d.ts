@@ -2363,7 +2363,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -2375,7 +2375,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'ORGANIZATION_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
           };
         };
       };
@@ -2578,7 +2578,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -2590,7 +2590,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -2789,7 +2789,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -2801,7 +2801,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'INVITATION_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -2983,7 +2983,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -2995,7 +2995,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'INVITATION_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -3211,7 +3211,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3223,7 +3223,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'INVITATION_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -3617,7 +3617,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): USER_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, USER_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3629,7 +3629,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'USER_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'USER_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -3783,7 +3783,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3795,7 +3795,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -3996,7 +3996,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4008,7 +4008,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -4180,7 +4180,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4192,7 +4192,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -4392,7 +4392,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4404,7 +4404,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
           };
         };
       };
@@ -4608,7 +4608,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4620,7 +4620,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
           };
         };
       };
@@ -4820,7 +4820,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4832,7 +4832,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
           };
         };
       };
@@ -5032,7 +5032,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5044,7 +5044,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
           };
         };
       };
@@ -5444,7 +5444,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5456,7 +5456,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -5646,7 +5646,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5658,7 +5658,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -5822,7 +5822,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5834,7 +5834,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -5997,7 +5997,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6009,7 +6009,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -6172,7 +6172,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6184,7 +6184,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -6355,7 +6355,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6367,7 +6367,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -6567,7 +6567,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6579,7 +6579,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -6783,7 +6783,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6795,7 +6795,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -6996,7 +6996,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7008,7 +7008,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -7209,7 +7209,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7221,7 +7221,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -7425,7 +7425,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7437,7 +7437,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -7641,7 +7641,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7653,7 +7653,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -7849,7 +7849,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7861,7 +7861,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -8024,7 +8024,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8036,7 +8036,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -8205,7 +8205,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8217,7 +8217,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -8415,7 +8415,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_NETWORKED, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, NOT_NETWORKED, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8427,7 +8427,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_NETWORKED' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'NOT_NETWORKED' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -9316,7 +9316,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9328,7 +9328,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -9528,7 +9528,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_A_MEMBER, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9540,7 +9540,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_A_MEMBER' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -9737,7 +9737,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9749,7 +9749,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -9903,7 +9903,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9915,7 +9915,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };
@@ -10071,7 +10071,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10083,7 +10083,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };

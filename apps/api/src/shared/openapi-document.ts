@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PUBLIC_EXTENSION, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME } from './openapi';
+import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
 
-type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown> }>; [PUBLIC_EXTENSION]?: boolean };
+type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown>; [key: string]: unknown }>; [PUBLIC_EXTENSION]?: boolean };
 
 /** Headers every answer carries (logging.ts), and those of a write's success (write-pipeline.ts). */
 const ANSWER_HEADERS = {
@@ -55,9 +55,15 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build());
   const declared = new Set(TAGS.map(([name]) => name));
-  for (const path of Object.values(document.paths))
+  for (const [route, path] of Object.entries(document.paths))
     for (const [method, operation] of Object.entries(path) as [string, Operation][]) {
       if (!operation || typeof operation !== 'object') continue;
+      // an empty segment where an id goes is 404 NOT_FOUND, as a path no route matches (http-app.ts): on every
+      // operation with an id in its path (probe 36 F6: a client generated from the document had no type for it)
+      if (route.includes('{')) {
+        const codes = codesOf(operation.responses?.['404']);
+        operation.responses = { ...operation.responses, 404: problemResponse(404, [...new Set<ProblemCode>([...codes, 'NOT_FOUND'])].sort()) };
+      }
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const write = status.startsWith('2') && ['post', 'put', 'patch', 'delete'].includes(method);
         response.headers = { ...ANSWER_HEADERS, ...(write && WRITE_HEADERS), ...(status === '503' && RETRY_HEADERS), ...response.headers };
@@ -76,6 +82,12 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     }
   strictNullableRefs(document.components?.schemas ?? {});
   return document;
+}
+
+/** the problem codes a documented answer lists (ApiProblems' schema), none when it is not one */
+function codesOf(response: unknown): ProblemCode[] {
+  const schema = (response as { content?: Record<string, { schema?: { allOf?: { properties?: { code?: { enum?: ProblemCode[] } } }[] } }> } | undefined)?.content?.['application/problem+json']?.schema;
+  return schema?.allOf?.[1]?.properties?.code?.enum ?? [];
 }
 
 type SchemaNode = { [key: string]: unknown };

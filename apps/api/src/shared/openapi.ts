@@ -99,23 +99,25 @@ export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
     const byStatus = new Map<number, ProblemCode[]>();
     for (const code of [...all].sort()) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
     const responses = { ...(Reflect.getMetadata(SWAGGER_RESPONSES, method) as Record<string, unknown> | undefined) };
-    for (const [status, statusCodes] of byStatus)
-      responses[status] = {
-        description: `Problem (RFC 9457): ${statusCodes.join(', ')}`,
-        content: {
-          [PROBLEM_JSON]: {
-            schema: {
-              allOf: [{ $ref: getSchemaPath(Problem) }, { type: 'object', properties: { status: { type: 'integer', enum: [status] }, code: { type: 'string', enum: statusCodes } } }],
-            },
-            examples: Object.fromEntries(statusCodes.map((code) => [code, { summary: code, value: exampleOf(code) }])),
-          },
-        },
-      };
+    for (const [status, statusCodes] of byStatus) responses[status] = problemResponse(status, statusCodes);
     Reflect.defineMetadata(SWAGGER_RESPONSES, responses, method);
     ApiExtraModels(Problem)(target, key, descriptor);
     return descriptor;
   };
 }
+
+/** The documented answer of one status: a problem whose `code` is one of `codes` (sorted), with an example of each. */
+export const problemResponse = (status: number, codes: readonly ProblemCode[]) => ({
+  description: `Problem (RFC 9457): ${codes.join(', ')}`,
+  content: {
+    [PROBLEM_JSON]: {
+      schema: {
+        allOf: [{ $ref: getSchemaPath(Problem) }, { type: 'object', properties: { status: { type: 'integer', enum: [status] }, code: { type: 'string', enum: codes } } }],
+      },
+      examples: Object.fromEntries(codes.map((code) => [code, { summary: code, value: exampleOf(code) }])),
+    },
+  },
+});
 
 /**
  * A write's answer (status 200 or 201) and what every write can be refused with; `authenticated: false` for the

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][]; /** what runs once every request before it was answered */ then?: () => void };
+type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][]; /** what runs once every request before it was answered */ afterwards?: () => void };
 const LINE = Symbol('requests pipelined on this connection');
 
 /**
@@ -35,15 +35,15 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
     // an answer that closes the connection (or a connection that closed) ends the line: nothing behind it runs
     if (!res.shouldKeepAlive || res.getHeader('connection') === 'close' || req.socket.destroyed) {
       line.waiting.length = 0;
-      line.then = undefined;
+      line.afterwards = undefined;
       return;
     }
     const following = line.waiting.shift();
     if (following) run(line, handle, following[0], following[1]);
-    else if (line.then) {
-      const then = line.then;
-      line.then = undefined;
-      then();
+    else if (line.afterwards) {
+      const afterwards = line.afterwards;
+      line.afterwards = undefined;
+      afterwards();
     }
   };
   res.once('finish', next);
@@ -59,6 +59,6 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
  */
 export function afterRequestsBefore(socket: Socket, answer: () => void): void {
   const line = (socket as Socket & { [LINE]?: Line })[LINE];
-  if (line?.busy) line.then = answer;
+  if (line?.busy) line.afterwards = answer;
   else answer();
 }
