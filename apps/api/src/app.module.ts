@@ -78,7 +78,8 @@ export const validationPipe = () =>
     exceptionFactory: (errors) => {
       const fields = fieldErrors(errors);
       return new ProblemException(
-        problem(400, 'VALIDATION_FAILED', `The request is not valid: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`, fields),
+        // a query parameter without a name (`?=1`) is named as such, not as an empty word (probe 36 F5)
+        problem(400, 'VALIDATION_FAILED', `The request is not valid: ${fields.map((f) => `${f.field || 'a parameter without a name'} ${f.message}`).join('; ')}.`, fields),
       );
     },
   });

@@ -43,3 +43,29 @@ it('review of session 31: the DTO and the domain count a name with emoji present
   expect(checkText('displayName', '❤️', 200)).toBeUndefined();
   expect({ dto: profile({ displayName: name }), domain: checkText('displayName', name, 200) }).toEqual({ dto: [], domain: undefined });
 });
+
+it('probe 36 F5: an empty string "must not be empty", a scalar where an object goes "must be an object", two values of a parameter said as such', async () => {
+  const { IsInt, IsOptional, MinLength, ValidateNested } = await import('class-validator');
+  const { Type } = await import('class-transformer');
+  class Admin {
+    @IsString() email!: string;
+  }
+  class Shaped {
+    @IsString() @MinLength(1) name!: string;
+    @IsOptional() @IsString() @MinLength(3) code?: string;
+    @ValidateNested() @Type(() => Admin) admin!: Admin;
+    @IsOptional() @IsInt() limit?: number;
+    @IsOptional() @IsString() q?: string;
+  }
+  const { plainToInstance } = await import('class-transformer');
+  const errorsOf = (value: object) => fieldErrors(validateSync(plainToInstance(Shaped, value), { forbidUnknownValues: false }));
+  expect(errorsOf({ name: '', code: 'ab', admin: { email: 'a' } })).toEqual([
+    { field: 'name', message: 'must not be empty' },
+    { field: 'code', message: 'must be at least 3 characters' },
+  ]);
+  for (const admin of [1, true, 'x']) expect(errorsOf({ name: 'n', admin })).toEqual([{ field: 'admin', message: 'must be an object' }]);
+  expect(errorsOf({ name: 'n', admin: { email: 'a' }, q: ['a', 'b'], limit: ['2', '2'] })).toEqual([
+    { field: 'limit', message: 'must be an integer number, not 2 values (a query parameter is sent once)' },
+    { field: 'q', message: 'must be a string, not 2 values (a query parameter is sent once)' },
+  ]);
+});

@@ -11,6 +11,8 @@ const MATCHES_DEFAULT = / must match \/.*\/\w* regular expression$/;
 /** the ids of paths and payloads (shared/dtos.ts ID_PATTERN), as the HTTP path parameters name them (path-params.ts) */
 export const ID_REGEX = String(/^[\w.:@-]{1,128}$/);
 
+/** class-validator's default sentence of `@MinLength` */
+const MIN_LENGTH_DEFAULT = /must be longer than or equal to (\d+) characters$/;
 /** class-validator's default sentence of `@MaxLength` */
 const MAX_LENGTH_DEFAULT = /must be shorter than or equal to (\d+) characters$/;
 
@@ -19,8 +21,13 @@ const MAX_LENGTH_DEFAULT = /must be shorter than or equal to (\d+) characters$/;
  * (probe 16); `@MaxLength`'s in the domain's words, "must be at most N characters" (probe 31: the same limit answered in
  * two wordings, as the DTO or the domain refused it)
  */
-const readable = (name: string, message: string): string => {
+const readable = (name: string, message: string, value: unknown): string => {
   if (name === 'maxLength') return message.replace(MAX_LENGTH_DEFAULT, 'must be at most $1 characters');
+  // probe 36 F5: "must be longer than or equal to 1 characters"; "admin nested property admin must be either object or
+  // array" (a number, true or null where an object goes); a parameter sent twice told "must be a string"
+  if (name === 'minLength') return message.replace(MIN_LENGTH_DEFAULT, (_, n: string) => (n === '1' ? 'must not be empty' : `must be at least ${n} characters`));
+  if (name === 'nestedValidation') return 'must be an object';
+  if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a query parameter is sent once)`;
   return name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
 };
 
@@ -39,7 +46,7 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     // probe 28): its length is the news, and the field's other sentences wait until it fits
     const tooLong = Object.keys(constraints).filter((name) => name === 'maxLength');
     const messages = (wrongType.length > 0 ? wrongType : tooLong.length > 0 ? tooLong : Object.keys(constraints))
-      .map((name) => readable(name, constraints[name]!))
+      .map((name) => readable(name, constraints[name]!, e.value))
       .map((message) => (message.startsWith(e.property) ? message.slice(e.property.length).trim() : message));
     // one entry per sentence: `null` for a list fails its list check and its items' check, both with the shape's message
     const own = [...new Set(messages)].map((message) => ({ field, message }));
