@@ -48,6 +48,8 @@ describe('a request that does not arrive in time', () => {
     expect(problemOf(answer)).toEqual(
       expect.objectContaining({
         status: 408,
+        // the status's phrase, as every problem's (probe 36 F5: "Error")
+        title: 'Request Timeout',
         code: 'REQUEST_TIMEOUT',
         detail: expect.stringContaining('send it again'),
       }),

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
@@ -76,6 +77,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   410: 'Gone',
   413: 'Content Too Large',
@@ -88,7 +90,8 @@ const TITLES: Record<number, string> = {
 
 export const problem = (status: number, code: string, detail: string, errors?: FieldError[]): Problem => ({
   type: `https://rollcall.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
-  title: TITLES[status] ?? 'Error',
+  // RFC 9110's phrases (Node's STATUS_CODES has older ones for 413 and 422); a status not listed: Node's phrase
+  title: TITLES[status] ?? STATUS_CODES[status] ?? 'Error',
   status,
   code,
   detail,
