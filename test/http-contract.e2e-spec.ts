@@ -142,6 +142,20 @@ describe('problem+json for bad input, never a 500', () => {
     expect(pending.body.items.map((m: { email: string }) => m.email)).toEqual(['later@acme.test']);
   });
 
+  it("a whole number in a query is digits only: JavaScript's number syntax (0x10, 1e1, 0b11, ' 5') is 400 (probe 36b #8, probe 33 O7)", async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    for (const path of [`/v1/workspaces/${o.workspaceId}/members`, `/v1/workspaces/${o.workspaceId}/history`]) {
+      expect((await app.api.request('GET', `${path}?limit=16`, as)).status).toBe(200);
+      for (const limit of ['0x10', '1e1', '0b11', '%205', '', '16.0']) {
+        const reply = await app.api.request('GET', `${path}?limit=${limit}`, as);
+        expectProblem(reply, 400, 'VALIDATION_FAILED');
+        expect({ limit, errors: reply.body.errors }).toEqual({ limit, errors: [{ field: 'limit', message: 'must be an integer number' }] });
+      }
+    }
+    expectProblem(await app.api.request('GET', '/v1/audit/proofs/consistency?from=0x10', { key: SYSTEM_KEY }), 400, 'VALIDATION_FAILED');
+  });
+
   it('a bad path id is a 400, an unknown route a 404', async () => {
     const o = await app.api.organization();
     expectProblem(await app.api.request('POST', `/v1/workspaces/${encodeURIComponent('a b$')}/invitations`, { key: o.key, actor: o.admin, body: { email: 'x@acme.test' } }), 400, 'VALIDATION_FAILED');

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { WholeNumber } from '../shared/dtos';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
@@ -11,7 +11,7 @@ export class InclusionQuery {
 
   @ApiPropertyOptional({ description: 'the tree size to prove against; default: the latest signed checkpoint', minimum: 1 })
   @IsOptional()
-  @Type(() => Number)
+  @WholeNumber()
   @IsInt()
   @Min(1)
   @Max(MAX_SIZE)
@@ -20,7 +20,7 @@ export class InclusionQuery {
 
 export class ConsistencyQuery {
   @ApiProperty({ description: 'the earlier tree size (a checkpoint the auditor kept)', minimum: 1 })
-  @Type(() => Number)
+  @WholeNumber()
   @IsInt()
   @Min(1)
   @Max(MAX_SIZE)
@@ -28,7 +28,7 @@ export class ConsistencyQuery {
 
   @ApiPropertyOptional({ description: 'the later tree size; default: the latest signed checkpoint', minimum: 1 })
   @IsOptional()
-  @Type(() => Number)
+  @WholeNumber()
   @IsInt()
   @Min(1)
   @Max(MAX_SIZE)

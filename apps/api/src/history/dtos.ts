@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN } from '../shared/dtos';
+import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { IsInstant } from '../shared/query-validation';
 
 export class HistoryQuery {
@@ -19,7 +18,7 @@ export class HistoryQuery {
   direction?: 'asc' | 'desc';
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @WholeNumber()
   @IsInt()
   @Min(1)
   @Max(500)

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
-import { ID_PATTERN } from '../shared/dtos';
+import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { IsInstant, STATUSES } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 
@@ -50,7 +50,7 @@ export class MemberFilterQuery {
 export class ListMembersQuery extends MemberFilterQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @WholeNumber()
   @IsInt()
   @Min(1)
   @Max(500)

@@ -20,6 +20,13 @@ export const IsEmailAddress = () =>
 
 export const ID_PATTERN = ID;
 
+/**
+ * A query's whole number, as the document's `integer`: digits only ("50"); a message payload's number stays one.
+ * `@Type(() => Number)` took JavaScript's number syntax, `0x10`, `0b11`, `1e1`, ` 5` (probe 36b #8); anything else now
+ * stays as it came and `@IsInt` names it ("must be an integer number").
+ */
+export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value));
+
 const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +
   'In an access change, the whole set when sent (it replaces the member\'s); left out, the member\'s are kept, and with new roles those the new level allows. `roles` and `grants` likewise: sent, they replace; left out, they stay.';
