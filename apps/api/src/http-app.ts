@@ -72,7 +72,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     ...HTTP_TIMEOUTS,
     // Node's HTTP server as Fastify makes it (its timeouts set here: a server factory's are the factory's to set),
-    // handing pipelined requests on one at a time (shared/pipelined-requests.ts)
+    // handing pipelined requests on one at a time (shared/pipelined-requests.ts, docs/adr/0019)
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       // Node looks for requests past their timeouts every connectionsCheckingInterval (30 s by default: a 60 s
       // headers timeout refused at up to ~90 s, probe 36b); every 5 s it is 60–65 s
