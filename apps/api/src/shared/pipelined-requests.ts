@@ -27,10 +27,8 @@ export function oneRequestAtATime(handle: Handler): Handler {
 
 function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerResponse): void {
   line.busy = true;
-  let ended = false;
-  const next = () => {
-    if (ended) return;
-    ended = true;
+  // a response emits `close` once: after its `finish` (the answer sent), or when its connection went first
+  res.on('close', () => {
     line.busy = false;
     // an answer that closes the connection (or a connection that closed) ends the line: nothing behind it runs
     if (!res.shouldKeepAlive || res.getHeader('connection') === 'close' || req.socket.destroyed) {
@@ -45,9 +43,7 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
       line.afterwards = undefined;
       afterwards();
     }
-  };
-  res.once('finish', next);
-  res.once('close', next);
+  });
   handle(req, res);
 }
 
