@@ -5,6 +5,7 @@ import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
+import { timesSent } from './headers';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
 
@@ -25,7 +26,7 @@ const unauthorized = (detail: string) => new ProblemException(problem(401, 'UNAU
  * than the one the API acts for (probe 36 F3).
  */
 export function bearerKey(req: Pick<FastifyRequest, 'headers' | 'raw'>): string | undefined {
-  const sent = req.raw.headersDistinct.authorization?.length ?? 0;
+  const sent = timesSent(req.raw.rawHeaders, 'authorization');
   if (sent > 1) throw unauthorized(`Send one Authorization header with your API key: this request has ${sent}.`);
   const header = req.headers.authorization;
   return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;

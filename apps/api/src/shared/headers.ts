@@ -5,3 +5,17 @@ export const IDEMPOTENCY_HEADER = {
   required: false,
   description: 'retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it',
 };
+
+/**
+ * How many times a header was sent (`name` lower-case), from Node's raw header list: Node keeps the first of a
+ * singleton header (Authorization, Content-Type) and drops the others, and `headersDistinct` builds an object of
+ * arrays for every header of every request to tell (probe 36 F3).
+ */
+export function timesSent(rawHeaders: readonly string[], name: string): number {
+  let sent = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const header = rawHeaders[i]!;
+    if (header.length === name.length && header.toLowerCase() === name) sent++;
+  }
+  return sent;
+}

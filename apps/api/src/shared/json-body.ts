@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import { type Problem, ProblemException, instanceOf, problem } from './problem';
+import { timesSent } from './headers';
 
 /** What the checks below use of a request and its reply (Fastify's, in the app's hooks: http-app.ts). */
 type NextFunction = (error?: Error) => void;
@@ -9,8 +10,8 @@ interface Request {
   headers: IncomingHttpHeaders;
   originalUrl: string;
   body?: unknown;
-  /** Node's request: every value of each header (`headers` keeps one Content-Type of several) */
-  raw?: { headersDistinct: Record<string, string[] | undefined> };
+  /** Node's request: its headers as sent (`headers` keeps one Content-Type of several) */
+  raw?: { rawHeaders: string[] };
 }
 interface Response {
   status(code: number): Response;
@@ -47,7 +48,7 @@ const send = (req: Request, res: Response, body: Problem): void => {
  */
 export function requireUtf8Json(req: Request, res: Response, next: NextFunction): void {
   // two Content-Type headers: Node keeps the first, a proxy in front may read the other (probe 36 F3)
-  const sent = req.raw?.headersDistinct['content-type']?.length ?? 0;
+  const sent = req.raw ? timesSent(req.raw.rawHeaders, 'content-type') : 1;
   if (sent > 1) return send(req, res, problem(415, 'UNSUPPORTED_MEDIA_TYPE', `Send one Content-Type header: this request has ${sent}.`));
   const type = req.headers['content-type'];
   // a body is JSON or nothing: another type (curl -d sends a form) would be ignored, and validation would then
