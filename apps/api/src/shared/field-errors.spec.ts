@@ -65,7 +65,7 @@ it('probe 36 F5: an empty string "must not be empty", a scalar where an object g
   ]);
   for (const admin of [1, true, 'x']) expect(errorsOf({ name: 'n', admin })).toEqual([{ field: 'admin', message: 'must be an object' }]);
   expect(errorsOf({ name: 'n', admin: { email: 'a' }, q: ['a', 'b'], limit: ['2', '2'] })).toEqual([
-    { field: 'limit', message: 'must be an integer number, not 2 values (a query parameter is sent once)' },
-    { field: 'q', message: 'must be a string, not 2 values (a query parameter is sent once)' },
+    { field: 'limit', message: 'must be an integer number, not 2 values (a list, or a query parameter sent 2 times)' },
+    { field: 'q', message: 'must be a string, not 2 values (a list, or a query parameter sent 2 times)' },
   ]);
 });

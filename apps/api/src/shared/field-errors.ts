@@ -27,7 +27,7 @@ const readable = (name: string, message: string, value: unknown): string => {
   // array" (a number, true or null where an object goes); a parameter sent twice told "must be a string"
   if (name === 'minLength') return message.replace(MIN_LENGTH_DEFAULT, (_, n: string) => (n === '1' ? 'must not be empty' : `must be at least ${n} characters`));
   if (name === 'nestedValidation') return 'must be an object';
-  if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a query parameter is sent once)`;
+  if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a list, or a query parameter sent ${value.length} times)`;
   return name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
 };
 
