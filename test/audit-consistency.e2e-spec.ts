@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { checkpointText, readSigningKey, signerFromSeed } from '@rollcall/audit';
 import { main } from '../apps/audit-cli/src/main';
 import { UsageError } from '../apps/audit-cli/src/verify';
-import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
+import { type TestApp, startTestApp } from './support/app';
+import { checkpointLargerThan } from './support/checkpoints';
 
 /*
  * The auditor's CLI over the real app: `checkpoint` keeps the latest signed checkpoint with an organization's key,
@@ -22,23 +23,13 @@ beforeAll(async () => {
   app = await startTestApp({ ROLLCALL_AUDIT_CHECKPOINT_MS: '100', ROLLCALL_DATA_DIR: join(work, 'data') });
   org = await app.api.organization();
   publicKey = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
-  await checkpointLargerThan(0);
+  await checkpointLargerThan(app, 0);
 }, 30_000);
 
 afterAll(async () => {
   await app?.stop();
   rmSync(work, { recursive: true, force: true });
 });
-
-/** the latest checkpoint once it is larger than `size` (the notary signs every 100 ms here) */
-async function checkpointLargerThan(size: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const latest = await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY });
-    if (latest.status === 200 && Number((latest.body as string).split('\n')[1]) > size) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no checkpoint larger than ${size}`);
-}
 
 /** the audit CLI as a process, without blocking this one (the API answering it runs here) */
 function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -65,7 +56,7 @@ describe('verifiable history: a customer\'s auditor checks that the log extends 
     expect(same.status).toBe(0);
 
     await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'even.later@acme.test');
-    await checkpointLargerThan(keptSize);
+    await checkpointLargerThan(app, keptSize);
     const rolled = join(work, 'cli-rolled');
     const grown = await cli('consistency', ...as, '--checkpoint', kept, '--out', rolled);
     expect(grown.stdout).toMatch(new RegExp(`^consistent: the signed tree of (\\d+) leaves extends your kept checkpoint of ${keptSize} \\(console\\.acme\\.test/audit\\)\\nwrote the latest checkpoint to `));

@@ -9,6 +9,7 @@ import { createOutput } from '../apps/audit-cli/src/output';
 import { verifyCommand } from '../apps/audit-cli/src/verify';
 import { Logger } from '@nestjs/common';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+import { checkpointLargerThan } from './support/checkpoints';
 import { rfcLeaf, rfcVerifyConsistency, rfcVerifyInclusion } from './support/rfc9162';
 
 /*
@@ -38,16 +39,6 @@ async function checkpointCovering(position: bigint): Promise<{ note: string; siz
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no checkpoint covers position ${position}`);
-}
-
-/** the latest checkpoint once it is larger than `size` (the notary signs every 100 ms here) */
-async function checkpointLargerThan(size: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const latest = (await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY })).body as string;
-    if (Number(latest.split('\n')[1]) > size) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no checkpoint larger than ${size}`);
 }
 
 beforeAll(async () => {
@@ -157,7 +148,7 @@ describe('verifiable history: the notary over HTTP', () => {
   it('a consistency proof links an earlier checkpoint to a later one (the system key, or any organization: probe 33 O2)', async () => {
     const [, firstSize, firstRoot] = keptCheckpoint.split('\n');
     await app.api.member({ key: org.key, actor: org.admin, workspaceId: org.workspaceId }, 'later@acme.test');
-    await checkpointLargerThan(Number(firstSize));
+    await checkpointLargerThan(app, Number(firstSize));
     for (const key of [SYSTEM_KEY, org.key, (await app.api.organization()).key]) {
       const later = await app.api.request('GET', `/v1/audit/proofs/consistency?from=${firstSize}`, { key });
       expect(later.status).toBe(200);
