@@ -1,5 +1,5 @@
 // The auditor's CLI (docs/rules.md#verifiable-history): `npm run audit -- <command>`, or the `rollcall-audit` bin.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
@@ -7,7 +7,7 @@ import { checkProof } from './proofs';
 import { checkpointCommand, consistencyCommand } from './consistency';
 import { readEventstoreUrl } from '../../api/src/config';
 import { reportReadModels, verifyReadModels } from './read-models';
-import { UsageError, loadVerifier, reportVerify, verifyCommand } from './verify';
+import { UsageError, loadVerifier, readAuditorFile, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
 
@@ -132,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'consistency': {
       const kept = values.checkpoint ?? [];
       if (kept.length !== 1) throw new UsageError('consistency needs one --checkpoint FILE: a checkpoint you kept (the checkpoint command writes one)');
-      const { code, latest } = await consistencyCommand(api, readKeptFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out);
+      const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out);
       if (latest && values.out) {
         writeFileSync(values.out, latest);
         out.line(`wrote the latest checkpoint to ${values.out}`);
@@ -171,18 +171,9 @@ function refuseOptionsNotOf(command: string, values: Record<string, unknown>): v
   if (foreign.length > 0) throw new UsageError(`${foreign.map((f) => `--${f}`).join(', ')} ${foreign.length > 1 ? 'do' : 'does'} not apply to ${command}`);
 }
 
-/** a file the auditor names; one that cannot be read is a usage error (exit 2), not a failed check */
-function readKeptFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
 /** a proof file as JSON; one that cannot be parsed is a usage error too */
 function readProofFile(file: string): unknown {
-  const text = readKeptFile(file);
+  const text = readAuditorFile(file);
   try {
     return JSON.parse(text) as unknown;
   } catch {

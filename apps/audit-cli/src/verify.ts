@@ -32,11 +32,15 @@ export function loadVerifier(value: string): NoteVerifier {
   return parseVerifier(text.trim());
 }
 
-/**
- * `verify`: re-reads the whole log as stored (the data dir's events.sqlite, or EventStoreDB with EVENTSTORE_URL),
- * recomputes the tree, checks every checkpoint the notary stored and every one the auditor kept, and names the
- * first entry that differs (docs/rules.md#verifiable-history).
- */
+/** a file the auditor names (`option` names where, if given); one that cannot be read is a usage error (exit 2), not a failed check */
+export function readAuditorFile(file: string, option?: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${option ? `${option}: ` : ''}cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
 /**
  * A kept checkpoint as the notary wrote it, undoing what carrying a text file does to it: CRLF line ends (Windows, mail)
  * and blank lines or spaces around it. A signed note holds neither a carriage return nor a line that starts or ends
@@ -44,6 +48,11 @@ export function loadVerifier(value: string): NoteVerifier {
  */
 export const keptCheckpointText = (text: string): string => `${text.replace(/\r\n?/g, '\n').trim()}\n`;
 
+/**
+ * `verify`: re-reads the whole log as stored (the data dir's events.sqlite, or EventStoreDB with EVENTSTORE_URL),
+ * recomputes the tree, checks every checkpoint the notary stored and every one the auditor kept, and names the
+ * first entry that differs (docs/rules.md#verifiable-history).
+ */
 export async function verifyCommand(options: VerifyOptions, out: Output): Promise<VerifyResult> {
   if (!options.dataDir && !options.eventstoreUrl) throw new UsageError('verify needs --data-dir DIR (or EVENTSTORE_URL)');
   if (!options.eventstoreUrl && !existsSync(join(options.dataDir!, 'events.sqlite'))) throw new UsageError(`${options.dataDir} has no events.sqlite`);
@@ -51,13 +60,7 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
   const tree = auditFile && existsSync(auditFile) ? new SqliteTreeStore(auditFile, { readOnly: true }) : undefined;
   // the tree as it is now, whatever the API's notary appends while the log is read (probe 29)
   tree?.pin();
-  const kept = options.checkpoints.map((file) => {
-    try {
-      return keptCheckpointText(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--checkpoint: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  });
+  const kept = options.checkpoints.map((file) => keptCheckpointText(readAuditorFile(file, '--checkpoint')));
   const verifier = resolveVerifier(options, tree, kept, out);
   const total = tree?.size();
   const progress = out.progress('verifying', total);
