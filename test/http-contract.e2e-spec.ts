@@ -319,6 +319,26 @@ describe('operations', () => {
     expect(ajv.validate({ $ref: 'doc#/components/schemas/HistoryEntry/properties/before' }, 'agent')).toBe(false);
   });
 
+  it('no answer of the API may be cached or sniffed as another type: answers with links, addresses and CSVs, refusals, /health; /docs may be cached (probe 36)', async () => {
+    const o = await app.api.organization();
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'cache@acme.test' } });
+    const answers = {
+      invited,
+      list: await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin }),
+      csv: await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/export.csv`, { key: o.key, actor: o.admin }),
+      refused: await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`),
+      unknownRoute: await app.api.request('GET', '/v1/nothing-here'),
+      health: await app.api.request('GET', '/health'),
+    };
+    for (const [name, reply] of Object.entries(answers)) {
+      // (/health's is Terminus's own: `no-cache, no-store, must-revalidate`)
+      expect({ name, cacheControl: reply.headers.get('cache-control'), nosniff: reply.headers.get('x-content-type-options') }).toEqual({ name, cacheControl: expect.stringMatching(/\bno-store\b/), nosniff: 'nosniff' });
+    }
+    expect([invited.status, answers.csv.status, answers.refused.status]).toEqual([201, 200, 401]);
+    const docs = await app.api.request('GET', '/docs/openapi.json');
+    expect({ status: docs.status, cacheControl: docs.headers.get('cache-control') }).toEqual({ status: 200, cacheControl: null });
+  });
+
   it('/health reports the stores, /metrics is Prometheus text', async () => {
     const health = await app.api.request('GET', '/health');
     expect(health.status).toBe(200);

@@ -113,6 +113,8 @@ describe('rule 13: the presence stream (server-sent events)', () => {
     const head = await fetch(streamUrl(o), { method: 'HEAD', headers: asAdmin(o), signal: AbortSignal.timeout(5_000) });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // who is online is no one's to keep: no cache stores the stream (probe 36)
+    expect(head.headers.get('cache-control')).toBe('no-store, no-transform');
     expect(await head.text()).toBe('');
     const refused = await fetch(streamUrl(o), { method: 'HEAD', headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.members[0]! }, signal: AbortSignal.timeout(5_000) });
     expect(refused.status).toBe(403);

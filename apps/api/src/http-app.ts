@@ -48,6 +48,9 @@ function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: Fastif
     .send(JSON.stringify({ ...body, instance: instanceOf(req.url) }));
 }
 
+/** `/docs`, its assets and its documents (matched as the router does: case-insensitively) */
+const isDocs = (path: string): boolean => /^\/docs(?:\/|$)/i.test(path);
+
 /** a named path parameter matched by an empty segment (`/v1/workspaces//invitations`): no route of the API has one */
 const emptyParam = (params: unknown): boolean => {
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) if (value === '' && name !== '*') return true;
@@ -100,7 +103,13 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     if (stopping.stopping) void reply.header('connection', 'close');
     // the page's assets are relative to /docs: served at /docs/ they resolved to /docs/docs/… and failed (probe 9)
     const at = req.url.indexOf('?');
-    if ((at < 0 ? req.url : req.url.slice(0, at)) === '/docs/') return void reply.redirect(`/docs${at < 0 ? '' : req.url.slice(at)}`, 301);
+    const path = at < 0 ? req.url : req.url.slice(0, at);
+    if (path === '/docs/') return void reply.redirect(`/docs${at < 0 ? '' : req.url.slice(at)}`, 301);
+    // answers hold addresses, names, invite links, CSV exports and keys: no cache (a browser's, a proxy's) keeps one,
+    // and none is read as another type than it says (a CSV or JSON with a name like `<script>` sniffed as HTML); the
+    // public documentation may be cached (probe 36)
+    if (!isDocs(path)) void reply.header('cache-control', 'no-store');
+    void reply.header('x-content-type-options', 'nosniff');
     // an empty id is no resource: 404 as for a path no route matches, before the key or the body is looked at (on
     // Express no route matched it; Fastify's router matches a parameter with an empty segment)
     if (emptyParam(req.params)) return void reply.callNotFound();

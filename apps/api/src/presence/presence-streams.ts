@@ -51,7 +51,7 @@ export class PresenceStreams {
     // its Last-Event-ID), not one held open while the process waits for its connections to end
     if (this.closing) {
       takeOver();
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' }).end('retry: 2000\n\n');
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform' }).end('retry: 2000\n\n');
       return;
     }
     const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs);

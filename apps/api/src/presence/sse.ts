@@ -36,7 +36,7 @@ export class PresenceStreamSession {
     this.res.on('close', () => this.close());
     this.res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
+      'Cache-Control': 'no-store, no-transform',
       Connection: 'keep-alive',
       // nginx and friends: do not buffer the stream
       'X-Accel-Buffering': 'no',
