@@ -92,6 +92,27 @@ describe('the separate projector process over an embedded data dir', () => {
     expect(state.projections.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it("the API's /health names the read models no projector built since a reset (none running since, as after a killed rebuild), still 200; none once one has (probe 32 F8)", async () => {
+    api = await startServer({ dataDir, env: { ROLLCALL_PROJECTOR: 'external' } });
+    const apiHealth = async () => (await api!.api.request('GET', '/health')) as { status: number; body: { info: { projections: { status: string; withoutCheckpoint?: string[]; message?: string } } } };
+    // an empty log: nothing to build yet, nothing said
+    expect((await apiHealth()).body.info.projections).toEqual({ status: 'up' });
+    const org = await api.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'admin@acme.test', displayName: 'Ada' } } });
+    expect(org.status).toBe(201);
+    const unbuilt = await apiHealth();
+    expect(unbuilt.status).toBe(200);
+    expect(unbuilt.body.info.projections).toEqual({ status: 'up', withoutCheckpoint: expect.arrayContaining(['members', 'permission_history', 'org_users']), message: expect.stringMatching(/^Not built since a reset: .*npm run rebuild/) });
+
+    projector = await startProjector(dataDir);
+    const deadline = Date.now() + 15_000;
+    let built = await apiHealth();
+    while (built.body.info.projections.withoutCheckpoint && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      built = await apiHealth();
+    }
+    expect(built.body.info.projections).toEqual({ status: 'up' });
+  }, 60_000);
+
   it('without a token /metrics is off (404 METRICS_DISABLED); a short token stops it at start (exit 78)', async () => {
     anEventLogIn(dataDir);
     projector = await startProjector(dataDir);

@@ -1920,6 +1920,8 @@ export interface components {
           /** @enum {string} */
           status: 'up' | 'down';
           message?: string;
+          /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
+          withoutCheckpoint?: string[];
         };
       };
       /**
@@ -1931,6 +1933,8 @@ export interface components {
           /** @enum {string} */
           status: 'up' | 'down';
           message?: string;
+          /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
+          withoutCheckpoint?: string[];
         };
       };
       /**
@@ -1952,6 +1956,8 @@ export interface components {
           /** @enum {string} */
           status: 'up' | 'down';
           message?: string;
+          /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
+          withoutCheckpoint?: string[];
         };
       };
     };

@@ -55,6 +55,7 @@ export class HealthController {
           // a projection whose commits keep failing is degraded: its read model stops moving (checkpoint kept)
           const failed = this.readSide.projections().filter((p) => p.state === 'failed' || p.state === 'degraded');
           if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
+          return this.unbuilt();
         }),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
@@ -82,11 +83,26 @@ export class HealthController {
     if (refused) throw new ProblemException(refused);
   }
 
-  private async probe(key: string, ping: () => Promise<void>) {
+  /**
+   * Read models reset and not built since, over a log with events: a rebuild running or stopped part-way (killed:
+   * its checkpoints move only with its last write), or no projector running since a reset. Their lists answer what
+   * was written so far, an empty list after a rebuild died at its start (probe 32 F8). Still up: writes are served,
+   * and every replica shares the read store (a 503 would take them all out of a balancer); said in the body instead.
+   */
+  private async unbuilt(): Promise<Record<string, unknown> | undefined> {
+    const names = await this.readSide.withoutCheckpoint();
+    if (names.length === 0 || (await this.events.headPosition()) <= 0n) return undefined;
+    return {
+      withoutCheckpoint: names,
+      message: `Not built since a reset: ${names.join(', ')}. Their reads answer what a rebuild wrote so far (or nothing): let a projector run (npm run start:projector, or the API's own), or run npm run rebuild.`,
+    };
+  }
+
+  private async probe(key: string, ping: () => Promise<Record<string, unknown> | undefined | void>) {
     const indicator = this.indicators.check(key);
     try {
-      await ping();
-      return indicator.up();
+      const details = await ping();
+      return details ? indicator.up(details) : indicator.up();
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : String(error) });
     }

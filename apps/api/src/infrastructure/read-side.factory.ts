@@ -28,13 +28,14 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
 
   if (config.projectorInProcess) registerProjectorMetrics({ status: () => status }, metrics.registry);
 
-  const checkpointsReached = async (position: bigint) =>
-    (await Promise.all(PROJECTIONS.map((p) => store.checkpoint(checkpointKey(p))))).every((c) => c !== undefined && c >= position);
+  const checkpoints = () => Promise.all(PROJECTIONS.map((p) => store.checkpoint(checkpointKey(p))));
+  const checkpointsReached = async (position: bigint) => (await checkpoints()).every((c) => c !== undefined && c >= position);
 
   return {
     store,
     ping: () => store.ping(),
     projections: () => status,
+    withoutCheckpoint: async () => (await checkpoints()).flatMap((c, i) => (c === undefined ? [PROJECTIONS[i]!.name] : [])),
     waitFor: async (position, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {

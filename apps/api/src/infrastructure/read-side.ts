@@ -6,6 +6,8 @@ export interface ReadSide {
   ping(): Promise<void>;
   /** the in-process projections' state (none when an external projector runs them) */
   projections(): ProjectionStatus[];
+  /** the projections without a checkpoint in the read store: reset, and not built since (whoever projects them) */
+  withoutCheckpoint(): Promise<string[]>;
   /** true when every projection reached `position` (read-your-writes) within timeoutMs */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
   /** tells the projector that these data subjects were forgotten (its key cache must not keep them) */
