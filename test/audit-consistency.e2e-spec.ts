@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { checkpointText, readSigningKey, signerFromSeed } from '@rollcall/audit'
 import { main } from '../apps/audit-cli/src/main';
 import { UsageError } from '../apps/audit-cli/src/verify';
 import { type TestApp, startTestApp } from './support/app';
+import { auditCli } from './support/audit-cli';
 import { checkpointLargerThan } from './support/checkpoints';
 
 /*
@@ -31,18 +31,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** the audit CLI as a process, without blocking this one (the API answering it runs here) */
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], { env: { ...process.env, CI: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => auditCli(args);
 
 describe('verifiable history: a customer\'s auditor checks that the log extends a kept checkpoint', () => {
   it("the CLI keeps a checkpoint with an organization's key and later checks that the log extends it; a fork or a cut-back log exits 1", async () => {

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointText, generateSeed, leafHash, signerFromSeed } from '@rollcall/audit';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
+import { auditCli } from './support/audit-cli';
 
 /*
  * Rule 17 (docs/rules.md#rule-17): the roster at T and the reasons, by replay, over the real app; and the auditor's
@@ -106,18 +106,7 @@ describe("rule 17: a member's access at T with explain=true", () => {
 
 describe("verifiable history: the auditor's CLI against the API", () => {
   // asynchronous: the app answering the CLI runs in this process
-  const cli = (...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], {
-        env: { ...process.env, CI: 'true', ROLLCALL_URL: app.url, ROLLCALL_API_KEY: org.key, ROLLCALL_ACTOR_ID: org.admin },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let [stdout, stderr] = ['', ''];
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+  const cli = (...args: string[]) => auditCli(args, { ROLLCALL_URL: app.url, ROLLCALL_API_KEY: org.key, ROLLCALL_ACTOR_ID: org.admin });
 
   it('access --explain, roster and history read through the API', async () => {
     const access = await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobRestricted, '--explain', '--json');
@@ -150,6 +139,8 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     expect(rosterText.split('\n')[0]).toBe('userId\tstatus\torgAdmin\troles\tgrants\trestrictions\tscopes\tteams\tpermissions');
     expect(rosterText).toContain(`${org.admin}\tactive\tyes\t`);
     expect(rosterText).toContain(`org admins (an owner's authority here, rule 5): ${org.admin}\n`);
+    // no partner then: said, not left out (test/partner-reach.e2e-spec.ts has teams seen)
+    expect(rosterText).toContain('partner teams visible here (rule 16): -\n');
     const adminText = await cli('access', '--workspace', org.workspaceId, '--user', org.admin, '--at', times.bobAgent);
     expect(adminText.stdout).toContain("\norg admin: yes (an owner's authority in every workspace of the organization, member or not: rule 5)\n");
     expect((await cli('access', '--workspace', org.workspaceId, '--user', bob, '--at', times.bobAgent)).stdout).not.toContain('org admin: yes');

@@ -1542,6 +1542,30 @@ export interface components {
       teams: components['schemas']['TeamAtTheTime'][];
       basedOn: components['schemas']['ReplayBasis'];
     };
+    PartnerTeamAsOf: {
+      /**
+       * @description the partner workspace that owns the team
+       * @example 3d1f7a90-5b2c-5e4d-8a6b-1c2d3e4f5a6b
+       */
+      workspaceId: string;
+      /**
+       * @description the partner workspace's organization
+       * @example 9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d
+       */
+      organizationId: string;
+      /** @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a */
+      teamId: string;
+      /**
+       * @description its name at that time
+       * @example Partner tier 2
+       */
+      name: string;
+      /**
+       * @description the team's members at that time, by user id (active members of the partner workspace: rule 14); nothing else of the other organization
+       * @example []
+       */
+      members: string[];
+    };
     RosterAsOf: {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
@@ -1557,6 +1581,9 @@ export interface components {
        * @example []
        */
       orgAdmins: string[];
+      /** @description the partner teams visible here at T (rule 16: linked, shared by their workspace, chosen by this one), each with its members then, by partner workspace and name; replayed from both workspaces' streams */
+      partnerTeams: components['schemas']['PartnerTeamAsOf'][];
+      /** @description the events folded: this workspace's and its organization's, and those of the partners whose teams it had chosen */
       basedOn: components['schemas']['ReplayBasis'];
     };
     HistoryDetails: {

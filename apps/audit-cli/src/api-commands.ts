@@ -146,7 +146,7 @@ const ORG_ADMIN_LINE = "org admin: yes (an owner's authority in every workspace 
 export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at?: string }, out: Output): Promise<number> {
   const ws = need(o.workspace, '--workspace');
   const at = instant(o.at, '--at');
-  const answer = await getJson<{ members: AccessAtT[]; orgAdmins: string[] }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`);
+  const answer = await getJson<{ members: AccessAtT[]; orgAdmins: string[]; partnerTeams?: PartnerTeamAtT[] }>(api, `/v1/workspaces/${encodeURIComponent(ws)}/access?asOf=${encodeURIComponent(at)}`);
   if (out.json) out.result(answer);
   else {
     out.line(['userId', 'status', 'orgAdmin', 'roles', 'grants', 'restrictions', 'scopes', 'teams', 'permissions'].join('\t'));
@@ -160,8 +160,20 @@ export async function rosterCommand(api: ApiOptions, o: { workspace?: string; at
     // org admins who were no member then hold an owner's authority all the same (probe 33 F3: the text left them out)
     const outside = answer.orgAdmins.filter((id) => !answer.members.some((m) => m.userId === id));
     out.line(`org admins (an owner's authority here, rule 5): ${answer.orgAdmins.join(', ') || '-'}${outside.length > 0 ? `; not members: ${outside.join(', ')}` : ''}`);
+    // who from outside could be asked into this workspace's chats then (rule 16; probe 33 O9); absent from an older API
+    if (answer.partnerTeams !== undefined) {
+      out.line(`partner teams visible here (rule 16):${answer.partnerTeams.length === 0 ? ' -' : ''}`);
+      for (const t of answer.partnerTeams) out.line(`  ${t.teamId} "${t.name}" of workspace ${t.workspaceId}: ${t.members.join(', ') || 'no members'}`);
+    }
   }
   return 0;
+}
+
+interface PartnerTeamAtT {
+  workspaceId: string;
+  teamId: string;
+  name: string;
+  members: string[];
 }
 
 export async function historyCommand(api: ApiOptions, o: { workspace?: string; from?: string; to?: string; format?: string; user?: string; by?: string }): Promise<number> {

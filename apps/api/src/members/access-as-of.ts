@@ -22,6 +22,7 @@ import {
   isOrgAdmin,
   teamsOf,
   validationFailed,
+  visiblePartnerTeams,
 } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
@@ -104,6 +105,20 @@ export class ExplainedAccessAsOf extends AccessAsOf {
   explanation?: Explained;
 }
 
+/** A partner's team visible in the workspace at T (rule 16), with its members then: who from outside could be asked into its chats. */
+export class PartnerTeamAsOf {
+  @ApiProperty({ description: "the partner workspace that owns the team", example: '3d1f7a90-5b2c-5e4d-8a6b-1c2d3e4f5a6b' })
+  workspaceId!: string;
+  @ApiProperty({ description: "the partner workspace's organization", example: '9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d' })
+  organizationId!: string;
+  @ApiProperty({ example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
+  teamId!: string;
+  @ApiProperty({ description: 'its name at that time', example: 'Partner tier 2' })
+  name!: string;
+  @ApiProperty({ type: [String], description: "the team's members at that time, by user id (active members of the partner workspace: rule 14); nothing else of the other organization", example: [] })
+  members!: string[];
+}
+
 /** Every member's access at a time T, replayed. */
 export class RosterAsOf {
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
@@ -114,7 +129,12 @@ export class RosterAsOf {
   members!: AccessAsOf[];
   @ApiProperty({ type: [String], description: "the organization's admins at T: an owner's authority in every workspace (rule 5)", example: [] })
   orgAdmins!: string[];
-  @ApiProperty({ type: ReplayBasis })
+  @ApiProperty({
+    type: [PartnerTeamAsOf],
+    description: "the partner teams visible here at T (rule 16: linked, shared by their workspace, chosen by this one), each with its members then, by partner workspace and name; replayed from both workspaces' streams",
+  })
+  partnerTeams!: PartnerTeamAsOf[];
+  @ApiProperty({ type: ReplayBasis, description: "the events folded: this workspace's and its organization's, and those of the partners whose teams it had chosen" })
   basedOn!: ReplayBasis;
 }
 
@@ -242,7 +262,31 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, Explain
   }
 }
 
-/** "Who had which access in workspace W at time T?" — one replay, every member. */
+/**
+ * The partner teams visible in the replayed workspace at its T, with their members then (probe 33 O9: an auditor asked
+ * who from outside could be routed its chats at T; no history entry of this workspace records a partner's changes).
+ * Each partner whose team the workspace had chosen is replayed to the same T, and visibility decided as the commands
+ * decide it (visiblePartnerTeams). Its events are added to the basis.
+ */
+async function partnerTeamsAt(store: EventStore, replayed: Replayed, asOf: Date | undefined): Promise<PartnerTeamAsOf[]> {
+  const { ws } = replayed;
+  const owners = new Set(ws.teams.chosenPartnerTeams.values());
+  const partners = [...ws.teams.partners.values()].filter((p) => owners.has(p.workspaceId));
+  if (partners.length === 0) return [];
+  // now (asOf undefined) is every change the partners' streams hold, as for this workspace (rule 17)
+  const partnerStates = await Promise.all(partners.map((p) => replay(store, p.organizationId, p.workspaceId, asOf)));
+  for (const partner of partnerStates) {
+    replayed.basedOn.eventsReplayed += partner.basedOn.eventsReplayed;
+    const last = partner.basedOn.lastPosition;
+    if (last !== null && (replayed.basedOn.lastPosition === null || BigInt(last) > BigInt(replayed.basedOn.lastPosition))) replayed.basedOn.lastPosition = last;
+  }
+  const organizationOf = new Map(partners.map((p) => [p.workspaceId, p.organizationId]));
+  return [...visiblePartnerTeams(ws, partnerStates.map((p) => p.ws)).values()]
+    .map(({ workspaceId, team }) => ({ workspaceId, organizationId: organizationOf.get(workspaceId)!, teamId: team.teamId, name: team.name, members: [...team.members].sort() }))
+    .sort((a, b) => a.workspaceId.localeCompare(b.workspaceId) || a.name.localeCompare(b.name) || a.teamId.localeCompare(b.teamId));
+}
+
+/** "Who had which access in workspace W at time T?" — one replay, every member; and the partner teams seen then. */
 @QueryHandler(RosterAsOfQuery)
 export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, RosterAsOf> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
@@ -250,11 +294,13 @@ export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, RosterA
   async execute(q: RosterAsOfQuery): Promise<RosterAsOf> {
     const replayed = await replay(this.store, q.organizationId, q.workspaceId, q.asOf);
     const userIds = [...replayed.ws.members.keys()].sort();
+    const partnerTeams = await partnerTeamsAt(this.store, replayed, q.asOf);
     return {
       workspaceId: q.workspaceId,
       asOf: replayed.asOf.toISOString(),
       members: userIds.map((userId) => accessOf(replayed, userId, false)),
       orgAdmins: [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort(),
+      partnerTeams,
       basedOn: replayed.basedOn,
     };
   }
