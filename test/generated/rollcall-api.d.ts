@@ -557,7 +557,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Set a user offline (needs the member-management permission). Their next heartbeat makes them online again. */
+    /** Set a member offline (needs the member-management permission, and the authority of rule 2 over that member: under levels a manager makes agents offline, an owner anyone). Their next heartbeat makes them online again. */
     post: operations['PresenceController_setOffline'];
     delete?: never;
     options?: never;

@@ -80,7 +80,7 @@ export class PresenceController {
   }
 
   @Post('members/:userId/presence/offline')
-  @ApiOperation({ summary: 'Set a user offline (needs the member-management permission). Their next heartbeat makes them online again.' })
+  @ApiOperation({ summary: 'Set a member offline (needs the member-management permission, and the authority of rule 2 over that member: under levels a manager makes agents offline, an owner anyone). Their next heartbeat makes them online again.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, PresenceSetOffline)

@@ -173,6 +173,38 @@ describe('rule 13: an admin sets a user offline', () => {
     }
   });
 
+  it('rule 2: an act on the member, ranked as a revoke is: under levels a manager makes agents offline, never an owner or another manager; an owner anyone; anyone themself (probe 37 F2)', () => {
+    const decided = (model: AccessModelName, members: Record<string, AccessInput>, actorId: string, userId: string) => {
+      let scenario = new Scenario(model);
+      for (const [id, access] of Object.entries(members)) scenario = scenario.member(id, access);
+      const p = new PresenceScenario(scenario);
+      p.given(p.heartbeat(userId, 'online'));
+      const d = p.when(setOffline(p, actorId, userId));
+      return d.ok ? d.events.map((e) => e.data.status) : d.error.code;
+    };
+    const levels = { owner2: { roles: ['owner'] }, owner3: { roles: ['owner'] }, boss: { roles: ['manager'] }, boss2: { roles: ['manager'] }, agent: { roles: ['agent'] } };
+    expect({
+      managerOnAgent: decided('levels', levels, 'boss', 'agent'),
+      managerOnManager: decided('levels', levels, 'boss', 'boss2'),
+      managerOnOwner: decided('levels', levels, 'boss', 'owner2'),
+      managerOnThemself: decided('levels', levels, 'boss', 'boss'),
+      ownerOnOwner: decided('levels', levels, 'owner2', 'owner3'),
+      ownerOnManager: decided('levels', levels, 'owner2', 'boss'),
+      orgAdminOnOwner: decided('levels', levels, ADMIN, 'owner2'),
+      // permissions: no rank, and making offline gives no permission: any member manager, on anyone
+      grantsOnGrants: decided('permissions', { boss: { grants: ['users'] }, boss2: { grants: ['users', 'settings'] } }, 'boss', 'boss2'),
+    }).toEqual({
+      managerOnAgent: ['offline'],
+      managerOnManager: 'INSUFFICIENT_AUTHORITY',
+      managerOnOwner: 'INSUFFICIENT_AUTHORITY',
+      managerOnThemself: ['offline'],
+      ownerOnOwner: ['offline'],
+      ownerOnManager: ['offline'],
+      orgAdminOnOwner: ['offline'],
+      grantsOnGrants: ['offline'],
+    });
+  });
+
   it('a user who never was a member is NOT_A_MEMBER', () => {
     const p = withAgent();
     expectError(p.when(setOffline(p, ADMIN, 'nobody')), 'NOT_A_MEMBER');

@@ -1,7 +1,7 @@
 import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { authorizeMemberManagement, isActor } from '../workspace/authority';
+import { authorizeMemberManagement, checkAssignment, isActor } from '../workspace/authority';
 import { activeMember, type WorkspaceContext } from '../workspace/state';
 import { type PresenceChanged, type PresenceReason, type PresenceStatus, REPORTED_STATUSES, type ReportedStatus } from './events';
 
@@ -112,10 +112,15 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
     case 'SetOffline': {
       const actor = authorizeMemberManagement(ctx, command.actorId);
       if (!isActor(actor)) return reject(actor!);
+      const target = activeMember(ctx, command.userId);
       // a revoked or deleted member is kept in the state but is no member any more; one still online (the feed has
       // not yet turned their departure into a transition) may be set offline
-      if (!activeMember(ctx, command.userId) && current.status === 'offline')
+      if (!target && current.status === 'offline')
         return reject(domainError('NOT_A_MEMBER', `User ${command.userId} is not a member of this workspace.`));
+      // an act on that member: rule 2 applies as to a revoke (under levels a manager makes agents offline, never an
+      // owner or another manager: probe 37 F2); one's own presence is one's own
+      const rank = target && command.userId !== command.actorId ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
+      if (rank) return reject(rank);
       if (current.status === 'offline') return accept([]);
       return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);
     }
