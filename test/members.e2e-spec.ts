@@ -133,4 +133,23 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expectProblem(await api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { ...as, body: { roles: ['manager'] } }), 404, 'NOT_A_MEMBER');
     expectProblem(await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin }), 403, 'CANNOT_MODIFY_SELF');
   });
+
+  it('a user revoked from every workspace no longer changes their profile, nor asks for an email change; an org admin does it for them (probe 37 F1)', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const second = await api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'Sales' } });
+    const jane = await api.member(as, 'jane.gone@acme.test');
+    await api.member({ ...as, workspaceId: second.body.workspaceId }, 'jane.gone@acme.test');
+    const profile = `/v1/organizations/${o.organizationId}/users/${jane}`;
+    expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { ...as, body: {} })).status).toBe(200);
+    // still a member of Sales: her profile is hers
+    expect((await api.request('PATCH', profile, { key: o.key, actor: jane, body: { displayName: 'Jane G.' } })).status).toBe(200);
+    expect((await api.request('DELETE', `/v1/workspaces/${second.body.workspaceId}/members/${jane}`, { ...as, body: {} })).status).toBe(200);
+    const refused = await api.request('PATCH', profile, { key: o.key, actor: jane, body: { displayName: 'Still Jane', avatarUrl: 'https://evil.test/a.png' } });
+    expectProblem(refused, 403, 'INSUFFICIENT_AUTHORITY');
+    expect(refused.body.detail).toMatch(/not an active member of any workspace of this organization/);
+    expectProblem(await api.request('PATCH', profile, { key: o.key, actor: jane, body: { email: 'jane.next@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await api.request('PATCH', profile, { key: o.key, actor: o.admin, body: { displayName: 'Jane (left)' } })).body.changed).toEqual(['displayName']);
+  });
 });

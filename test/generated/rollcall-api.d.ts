@@ -177,7 +177,7 @@ export interface paths {
     delete: operations['UsersController_deleteUser'];
     options?: never;
     head?: never;
-    /** Update a profile (display name, alias, avatar URL, email): the user themself or an org admin. A new email takes effect once the link mailed to it is opened. */
+    /** Update a profile (display name, alias, avatar URL, email): the user themself (while an active member of a workspace of the organization) or an org admin. A new email takes effect once the link mailed to it is opened. */
     patch: operations['UsersController_updateProfile'];
     trace?: never;
   };

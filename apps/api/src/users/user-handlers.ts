@@ -67,8 +67,10 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   ) {}
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
-    // only an email change needs the workspaces (their pending invitations); other changes decide on the organization
-    const target = changes.email !== undefined ? organizationWide(organizationId) : organizationAlone(organizationId);
+    // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
+    // user edit their own profile (an org admin's edits need neither)
+    const self = ctx.actorId === userId;
+    const target = changes.email !== undefined || self ? organizationWide(organizationId) : organizationAlone(organizationId);
     const done = await this.streams.handle(
       target,
       ctx,
@@ -76,7 +78,10 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
         decideOrganization(
           { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
           c.org,
-          { pendingInvitations: pendingInvitations(c.workspaces) },
+          {
+            pendingInvitations: pendingInvitations(c.workspaces),
+            ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
+          },
         ),
       // decided on every workspace's pending invitations: one written meanwhile sends it back (docs/rules.md#email-change)
       { checkLoaded: changes.email !== undefined },

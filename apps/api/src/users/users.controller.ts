@@ -48,7 +48,7 @@ export class UsersController {
   @Patch(':userId')
   @ApiOperation({
     summary:
-      'Update a profile (display name, alias, avatar URL, email): the user themself or an org admin. A new email takes effect once the link mailed to it is opened.',
+      'Update a profile (display name, alias, avatar URL, email): the user themself (while an active member of a workspace of the organization) or an org admin. A new email takes effect once the link mailed to it is opened.',
   })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)

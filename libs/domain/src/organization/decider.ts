@@ -51,6 +51,11 @@ export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrg
  */
 export interface PendingInvitations {
   pendingInvitations?: ReadonlyMap<string, string | null>;
+  /**
+   * whether a user is an active member of a workspace of the organization (workspace streams hold memberships, so the
+   * caller answers it from the workspaces it loaded); absent: not known, not asked
+   */
+  activeMemberSomewhere?: (userId: string) => boolean;
 }
 
 const profileContext = (state: OrganizationState, userId: string, actorId: string, extra: PendingInvitations): ProfileContext => ({
@@ -58,6 +63,7 @@ const profileContext = (state: OrganizationState, userId: string, actorId: strin
   actor: activeUser(state, actorId),
   emailOwner: (email) => state.byEmail.get(emailKey(email)),
   pendingInvitee: (email) => extra.pendingInvitations?.get(emailKey(email)),
+  activeMemberSomewhere: extra.activeMemberSomewhere,
 });
 
 const notFound = (organizationId: string) =>

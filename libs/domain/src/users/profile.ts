@@ -58,6 +58,8 @@ export interface ProfileContext {
    * id, null for an address that was new to the organization, undefined when no invitation is pending.
    */
   pendingInvitee: (email: string) => string | null | undefined;
+  /** whether a user is an active member of a workspace of the organization; absent: not known (not checked) */
+  activeMemberSomewhere?: (userId: string) => boolean;
 }
 
 /** Rule 10 (docs/rules.md#rule-10): nobody may claim an address that someone else was invited at. */
@@ -96,6 +98,16 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
       domainError(
         'INSUFFICIENT_AUTHORITY',
         'Only the user themself or an organization admin can change a profile.',
+      ),
+    );
+  // an actor is an active member or an org admin (docs/rules.md "HTTP API"): a user revoked from every workspace is
+  // still an org user (rule 11), but no longer changes how every workspace shows them, nor has the product mail
+  // confirmation links for them (probe 37 F1); an org admin changes it for them
+  if (!actor.orgAdmin && ctx.activeMemberSomewhere && !ctx.activeMemberSomewhere(actor.userId))
+    return reject(
+      domainError(
+        'INSUFFICIENT_AUTHORITY',
+        'You are not an active member of any workspace of this organization, so you cannot change your profile; an organization admin can.',
       ),
     );
 

@@ -137,6 +137,20 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     // the profile is one record at the organization level: every workspace reads it from there
     expect(s.org.users.get('jane')!.email).toBe('jane.new@acme.test');
   });
+
+  it('an actor is an active member or an org admin: a user revoked from every workspace no longer changes their own profile; an org admin changes it for them (probe 37 F1)', () => {
+    const s = new Scenario().member('jane').member('joe');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const activeSomewhere = (userId: string) => activeMember(s.ctx, userId) !== undefined;
+    const upd = (actorId: string, changes: Record<string, unknown>, userId: string) =>
+      decideOrganization({ type: 'UpdateProfile', organizationId: ORG, actorId, now: s.now, userId, changes }, s.org, { activeMemberSomewhere: activeSomewhere });
+    const refused = upd('jane', { displayName: 'Still Jane' }, 'jane');
+    expectError(refused, 'INSUFFICIENT_AUTHORITY');
+    expect(refused).toMatchObject({ error: { message: expect.stringContaining('not an active member of any workspace') } });
+    expectError(upd('jane', { email: 'jane.elsewhere@acme.test' }, 'jane'), 'INSUFFICIENT_AUTHORITY');
+    expectEvents(upd('joe', { displayName: 'Joe' }, 'joe'), ['UserProfileUpdated']);
+    expectEvents(upd(ADMIN, { displayName: 'Jane (left)' }, 'jane'), ['UserProfileUpdated']);
+  });
 });
 
 describe('rule 11: revoke removes the member; contacts unassigned or reassigned to another active member', () => {
