@@ -22,6 +22,13 @@ export interface Config {
   mailDispatchEveryMs: number;
   /** ROLLCALL_PRESENCE_TIMEOUT_SECONDS (default 60): a user not heard from for this long is offline (docs/rules.md#rule-13) */
   presenceTimeoutSeconds: number;
+  /**
+   * ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION (default 2,000) and ROLLCALL_PRESENCE_STREAMS_MAX (default 10,000): the
+   * presence streams one organization, and all of them, may hold open in this process (each a socket held for as long
+   * as the client wants: probe 37 F3, one key's streams took every file descriptor, and every tenant was refused)
+   */
+  presenceStreamsPerOrganization: number;
+  presenceStreamsMax: number;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
   invitationSecret?: string;
   eventstoreUrl?: string;
@@ -243,6 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     invitationTtlSeconds: readInt(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: readInt(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
+    presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
+    presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),
     mailRetryAfterSeconds: readInt(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
     mailDispatchEveryMs: readInt(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
     invitationSecret,

@@ -76,7 +76,12 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
         new PresenceFeed(store, states, { pollMs: config.eventstoreUrl ? undefined : 100, from: await store.headPosition() }),
       inject: [EVENT_STORE, StreamStates],
     },
-    { provide: PresenceStreams, useFactory: (feed: PresenceFeed, store: EventStore) => new PresenceStreams(feed, store, options.keepAliveMs), inject: [PresenceFeed, EVENT_STORE] },
+    {
+      provide: PresenceStreams,
+      useFactory: (feed: PresenceFeed, store: EventStore) =>
+        new PresenceStreams(feed, store, options.keepAliveMs, { perOrganization: config.presenceStreamsPerOrganization, max: config.presenceStreamsMax }),
+      inject: [PresenceFeed, EVENT_STORE],
+    },
     { provide: StreamTickets, useValue: new StreamTickets(secrets.invitationSecret) },
     PresenceReactions,
     {

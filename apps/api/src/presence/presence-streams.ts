@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { EventStore } from '@rollcall/event-store';
 import { DomainException } from '../shared/stream-handler';
+import { ProblemException, problem } from '../shared/problem';
 import type { AuthorityChangeSeen, PresenceFeed } from './feed';
 import { PresenceStreamSession } from './sse';
 
@@ -23,6 +24,12 @@ interface Open {
   reader: StreamReader;
 }
 
+/** How many streams may be open at once: per organization, and in all (config.ts presenceStreams*). */
+export interface StreamLimits {
+  perOrganization: number;
+  max: number;
+}
+
 /**
  * The open SSE responses of this process: ended on shutdown (or the HTTP server would wait for them forever), and
  * when their reader loses the authority to read the workspace (revoked, demoted, deleted: the feed reports every
@@ -31,6 +38,8 @@ interface Open {
  */
 export class PresenceStreams {
   private readonly open = new Set<Open>();
+  /** the streams open per organization (with those being authorized: counted from the moment they are listed) */
+  private readonly perOrganization = new Map<string, number>();
   /** closeAll was called (the process stops): a stream that arrives later is refused, not held open */
   private closing = false;
 
@@ -38,6 +47,7 @@ export class PresenceStreams {
     readonly feed: PresenceFeed,
     private readonly store: EventStore,
     private readonly keepAliveMs: number,
+    private readonly limits: StreamLimits = { perOrganization: Number.POSITIVE_INFINITY, max: Number.POSITIVE_INFINITY },
   ) {
     feed.onAuthorityChanged = (change) => void this.checkReaders(change);
   }
@@ -54,16 +64,17 @@ export class PresenceStreams {
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform' }).end('retry: 2000\n\n');
       return;
     }
+    this.refuseBeyondLimits(reader.organizationId);
     const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs);
     const entry = { session, reader };
-    this.open.add(entry);
-    res.on('close', () => this.open.delete(entry));
+    this.list(entry);
+    res.on('close', () => this.unlist(entry));
     // authorized once the stream is listed: a change of access since the caller's check is either seen here or
     // reported to checkReaders, never lost in between
     try {
       await reader.authorize();
     } catch (error) {
-      this.open.delete(entry);
+      this.unlist(entry);
       throw error;
     }
     takeOver();
@@ -84,6 +95,38 @@ export class PresenceStreams {
     this.closing = true;
     for (const { session } of this.open) session.close();
     this.open.clear();
+    this.perOrganization.clear();
+  }
+
+  /**
+   * A stream is a socket held for as long as its client wants: one organization may not hold more than its share of
+   * this process's (429, its own doing), nor all of them together more than the process can (503: another replica may
+   * have room). Probe 37 F3: one key's 1,300 streams took every file descriptor, and every tenant's requests and
+   * /health were reset.
+   */
+  private refuseBeyondLimits(organizationId: string): void {
+    const held = this.perOrganization.get(organizationId) ?? 0;
+    if (held >= this.limits.perOrganization)
+      throw new ProblemException(
+        problem(429, 'TOO_MANY_STREAMS', `Your organization holds ${held} presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.`),
+      );
+    if (this.open.size >= this.limits.max)
+      throw new ProblemException(problem(503, 'STREAMS_AT_CAPACITY', `This server holds ${this.open.size} presence streams open, its limit: retry later, or on another replica.`));
+  }
+
+  private list(entry: Open): void {
+    this.open.add(entry);
+    const org = entry.reader.organizationId;
+    this.perOrganization.set(org, (this.perOrganization.get(org) ?? 0) + 1);
+  }
+
+  /** once per entry (a stream refused, then closed, is unlisted once) */
+  private unlist(entry: Open): void {
+    if (!this.open.delete(entry)) return;
+    const org = entry.reader.organizationId;
+    const left = (this.perOrganization.get(org) ?? 1) - 1;
+    if (left > 0) this.perOrganization.set(org, left);
+    else this.perOrganization.delete(org);
   }
 
   /** the streams the change concerns check their reader; those refused now are closed */
@@ -94,7 +137,7 @@ export class PresenceStreams {
     for (const entry of concerned)
       if (!(await mayStillRead(entry.reader))) {
         entry.session.close();
-        this.open.delete(entry);
+        this.unlist(entry);
       }
   }
 }

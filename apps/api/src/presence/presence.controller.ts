@@ -121,7 +121,7 @@ export class PresenceController {
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it' })
   @ApiQuery({ name: 'ticket', required: false })
   @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
-  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'TOO_MANY_STREAMS', 'STREAMS_AT_CAPACITY')
   async stream(
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,

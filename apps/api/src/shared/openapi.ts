@@ -27,12 +27,14 @@ export const HTTP_STATUS_OF = {
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_STREAMS: 429,
   HEADERS_TOO_LARGE: 431,
   IDEMPOTENCY_KEY_REUSED: 422,
   EVENT_STORE_UNAVAILABLE: 503,
   READ_MODEL_BEHIND: 503,
   UNHEALTHY: 503,
   SHUTTING_DOWN: 503,
+  STREAMS_AT_CAPACITY: 503,
 } as const;
 
 export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
@@ -74,6 +76,8 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',
   EVENT_STORE_UNAVAILABLE: 'The event store is unavailable; retry with the same Idempotency-Key.',
   READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
+  TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',
+  STREAMS_AT_CAPACITY: 'This server holds 10000 presence streams open, its limit: retry later, or on another replica.',
   INVALID_RESTRICTION: 'Unknown restriction channelz; use the restrictions of the workspace access model.',
 };
 

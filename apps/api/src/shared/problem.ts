@@ -148,7 +148,7 @@ export const storageFault = (error: unknown): string | undefined => {
  * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
  * write needs its operator.
  */
-export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5 };
+export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, STREAMS_AT_CAPACITY: 30 };
 
 /**
  * A problem's `instance`: the request's path, without its query, which may hold a stream ticket, a searched address

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config';
+
+/** what the process needs open besides presence streams: other connections, the data dir's files, the threads' */
+export const OTHER_OPEN_FILES = 1_024;
+
+/** This process's soft limit of open files (Linux: /proc/self/limits); undefined where it cannot be read or is unlimited. */
+export function openFilesLimit(limits: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+)/m.exec(limits())?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A sentence for the start's log when ROLLCALL_PRESENCE_STREAMS_MAX does not fit under the open-files limit: the
+ * streams would take the descriptors every other request needs before the limit refused one (probe 37 F3: at the
+ * limit, every tenant's requests and /health were reset). Not a refusal to start: the limit may be raised later.
+ */
+export function streamLimitWarning(config: Pick<Config, 'presenceStreamsMax'>, limit: number | undefined): string | undefined {
+  if (limit === undefined || config.presenceStreamsMax + OTHER_OPEN_FILES <= limit) return undefined;
+  return (
+    `ROLLCALL_PRESENCE_STREAMS_MAX (${config.presenceStreamsMax}) does not fit under this process's limit of open files (${limit}) with ${OTHER_OPEN_FILES} to spare: ` +
+    `presence streams could take the descriptors other requests need. Raise the limit (ulimit -n, LimitNOFILE=) above ${config.presenceStreamsMax + OTHER_OPEN_FILES}, or lower the setting to ${Math.max(1, limit - OTHER_OPEN_FILES)}.`
+  );
+}
