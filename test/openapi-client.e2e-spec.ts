@@ -32,8 +32,9 @@ afterAll(async () => {
   await app.stop();
   // jest links an ES module's `import … from 'node:process'` (openapi-typescript's dependencies) by reading every
   // property of process, `process.stdin` too: that opens the worker's stdin pipe, a handle that kept the jest worker
-  // alive after the suite ("A worker process has failed to exit gracefully", once per CI run until session 36)
-  process.stdin.unref();
+  // alive after the suite ("A worker process has failed to exit gracefully", once per CI run until session 36). A
+  // stdin that is a file (jest run in band with `< /dev/null`) is a stream without unref, and holds nothing open
+  (process.stdin as { unref?: () => void }).unref?.();
 });
 afterEach(() => {
   // every answer a test received through the client, successes and problems alike

@@ -991,7 +991,7 @@ export interface components {
       alias?: string | null;
       /**
        * Format: uri
-       * @description an http(s) URL; null removes the avatar
+       * @description an http(s) URL, stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode); null removes the avatar
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;

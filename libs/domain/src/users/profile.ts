@@ -2,7 +2,7 @@ import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, 
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
-import { checkEmail, checkText, checkUrl, cleanName, emailKey, normalizeEmail } from '../shared/validation';
+import { checkEmail, checkText, checkUrl, cleanName, emailKey, normalizeEmail, normalizeUrl } from '../shared/validation';
 
 /** A user's profile lives at the organization level and shows in every workspace (rule 10). */
 export interface UserProfile {
@@ -124,7 +124,8 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
   if (c.displayName !== undefined && cleanName(c.displayName) !== user.displayName) next.displayName = cleanName(c.displayName);
   const alias = c.alias === undefined || c.alias === null ? c.alias : cleanName(c.alias) || null;
   if (alias !== undefined && alias !== user.alias) next.alias = alias;
-  if (c.avatarUrl !== undefined && c.avatarUrl !== user.avatarUrl) next.avatarUrl = c.avatarUrl;
+  const avatarUrl = c.avatarUrl === undefined || c.avatarUrl === null ? c.avatarUrl : normalizeUrl(c.avatarUrl);
+  if (avatarUrl !== undefined && avatarUrl !== user.avatarUrl) next.avatarUrl = avatarUrl;
   const events: ProfileEvent[] = [];
   if (Object.keys(next).length > 0)
     events.push({

@@ -121,6 +121,17 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     // nor a backslash: a slash to one parser, the end of a user name to another (host evil.x: probe 26b)
     expect(upd('jane', { avatarUrl: 'https://cdn.x\\@evil.x/a.png' })).toMatchObject({ ok: false, error: { fields: [{ field: 'avatarUrl', message: expect.stringContaining('backslash') }] } });
     expectEvents(upd('jane', { avatarUrl: 'https://img.example/a.png' }), ['UserProfileUpdated']);
+    // stored as its WHATWG serialization: a quote that would end an HTML attribute is percent-encoded, the `//` written,
+    // an internationalized host in punycode (probe 37 F10)
+    const stored = (avatarUrl: string) => {
+      const [e] = expectEvents(upd('jane', { avatarUrl }), ['UserProfileUpdated']);
+      return (e as { data: { changes: { avatarUrl?: string } } }).data.changes.avatarUrl;
+    };
+    expect([stored('https://evil.test/a.png"onerror="alert(1)'), stored('https:evil.test'), stored('https://аpple.test/a.png')]).toEqual([
+      'https://evil.test/a.png%22onerror=%22alert(1)',
+      'https://evil.test/',
+      'https://xn--pple-43d.test/a.png',
+    ]);
     expectError(upd('jane', { displayName: '  ' }), 'VALIDATION_FAILED');
     expectError(upd('jane', { email: 'nope' }), 'VALIDATION_FAILED');
     expectError(upd(ADMIN, { displayName: 'X' }, 'ghost'), 'USER_NOT_FOUND');
