@@ -291,7 +291,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The team list: own teams (member count, shared or not) by name, then the visible partner teams. */
+    /** The team list: own teams (member count, shared or not) by name, then the visible partner teams. Any active member may read it (rule 15). */
     get: operations['TeamQueriesController_list'];
     put?: never;
     /** Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). */
@@ -379,7 +379,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). */
+    /** The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent's behalf (rule 15). */
     get: operations['TeamQueriesController_invitees'];
     put?: never;
     post?: never;
@@ -396,7 +396,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The teams network partners share with this workspace, and whether it chose to see each. */
+    /** The teams network partners share with this workspace, and whether it chose to see each. Any active member may read it (rule 15). */
     get: operations['TeamQueriesController_offered'];
     put?: never;
     post?: never;

@@ -36,7 +36,7 @@ export class TeamQueriesController {
   ) {}
 
   @Get('teams')
-  @ApiOperation({ summary: 'The team list: own teams (member count, shared or not) by name, then the visible partner teams.' })
+  @ApiOperation({ summary: 'The team list: own teams (member count, shared or not) by name, then the visible partner teams. Any active member may read it (rule 15).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(TeamList)
@@ -51,7 +51,7 @@ export class TeamQueriesController {
   }
 
   @Get('teams/:teamId/invitees')
-  @ApiOperation({ summary: 'The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team).' })
+  @ApiOperation({ summary: 'The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent\'s behalf (rule 15).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(TeamInvitees)
@@ -67,7 +67,7 @@ export class TeamQueriesController {
   }
 
   @Get('partner-teams')
-  @ApiOperation({ summary: 'The teams network partners share with this workspace, and whether it chose to see each.' })
+  @ApiOperation({ summary: 'The teams network partners share with this workspace, and whether it chose to see each. Any active member may read it (rule 15).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OfferedTeamList)
