@@ -280,6 +280,13 @@ describe('structured logs (JSON lines through pino)', () => {
       expect(refused!.err).toBeUndefined();
       expect(logs.text()).not.toContain('rk_wrong-message-key-0123456789');
       expect(logs.text()).not.toContain('message.admin@acme.test');
+
+      // a pattern no handler serves: one warning line too, without the pattern asked for (probe 37 F7: none)
+      const before = logs.lines.length;
+      await expect(send('scan.victim@secret.test', { apiKey: org.apiKey })).rejects.toMatchObject({ status: 404, code: 'UNKNOWN_PATTERN' });
+      const scanned = logs.lines.slice(before).map((l) => JSON.parse(l) as Line);
+      expect(scanned).toEqual([expect.objectContaining({ level: 'warn', msg: 'tcp message refused before a handler: 404 UNKNOWN_PATTERN' })]);
+      expect(logs.text()).not.toContain('victim@secret.test');
     } finally {
       await client.close();
     }

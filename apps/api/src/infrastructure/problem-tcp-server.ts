@@ -86,12 +86,16 @@ export class ProblemTcpServer extends ServerTCP {
     const packet = (await this.deserializer.deserialize(rawMessage)) as { id?: string; pattern?: unknown };
     if (packet.id !== undefined) {
       const pattern = this.getPatternAsString(packet.pattern as string);
-      if (!this.getHandlerByPattern(pattern))
+      if (!this.getHandlerByPattern(pattern)) {
+        // logged as every refusal is, without the pattern asked for (a client's text: probe 37 F7 scanned for patterns
+        // and left no trace)
+        refusedBeforeHandler(this.logger, 'tcp', packet.id, 404, 'UNKNOWN_PATTERN');
         return this.reply(
           socket,
           packet.id,
           problem(404, 'UNKNOWN_PATTERN', `There is no message pattern ${JSON.stringify(String(pattern).slice(0, 100))}; the patterns are listed at /docs/asyncapi.json.`),
         );
+      }
     }
     return super.handleMessage(socket, rawMessage);
   }
