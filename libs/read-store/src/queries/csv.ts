@@ -1,10 +1,15 @@
 import { Readable, pipeline } from 'node:stream';
 import { stringify } from 'csv-stringify';
 
-/** a cell a spreadsheet would run as a formula is prefixed with an apostrophe (CSV injection) */
+/**
+ * A cell a spreadsheet would run as a formula (`= + - @`, a tab or a carriage return first) is prefixed with an
+ * apostrophe (CSV injection, OWASP's advice), and so is one that begins with an apostrophe itself: a reader takes one
+ * leading apostrophe off any cell that has one and gets the value back. Before, `=1+1` and `'=1+1` were both written
+ * `'=1+1` (probe 37 F5).
+ */
 export const safeCell = (value: string | null | undefined): string => {
   if (value === null || value === undefined) return '';
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /^[=+\-@\t\r']/.test(value) ? `'${value}` : value;
 };
 
 export const list = (values: readonly string[] | null | undefined): string => (values ?? []).join(';');
