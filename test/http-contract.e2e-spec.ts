@@ -152,6 +152,9 @@ describe('problem+json for bad input, never a 500', () => {
         expectProblem(reply, 400, 'VALIDATION_FAILED');
         expect({ limit, errors: reply.body.errors }).toEqual({ limit, errors: [{ field: 'limit', message: 'must be an integer number' }] });
       }
+      // a negative one is an integer: its bound is named (probe 37 F6: "must be an integer number")
+      const negative = await app.api.request('GET', `${path}?limit=-1`, as);
+      expect({ status: negative.status, errors: negative.body.errors }).toEqual({ status: 400, errors: [{ field: 'limit', message: 'must not be less than 1' }] });
     }
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/consistency?from=0x10', { key: SYSTEM_KEY }), 400, 'VALIDATION_FAILED');
   });

@@ -29,7 +29,7 @@ export interface Query {
    * nothing) across the collection: MongoDB's keyset `$gt`/`$lt` compare within a type only (a page after a number
    * would skip the strings), where SQLite compares across types.
    */
-  sort?: { field: string; direction: 'asc' | 'desc' };
+  sort?: { field: string; direction: 'asc' | 'desc'; values?: 'number' | 'string' };
   /** page size: default 50, larger values are capped at 500; must be a positive integer */
   limit?: number;
   /** opaque cursor returned by a previous page */

@@ -21,11 +21,12 @@ export const IsEmailAddress = () =>
 export const ID_PATTERN = ID;
 
 /**
- * A query's whole number, as the document's `integer`: digits only ("50"); a message payload's number stays one.
- * `@Type(() => Number)` took JavaScript's number syntax, `0x10`, `0b11`, `1e1`, ` 5` (probe 36b #8); anything else now
- * stays as it came and `@IsInt` names it ("must be an integer number").
+ * A query's whole number, as the document's `integer`: digits only ("50"), or a minus and digits, which the bounds
+ * then name ("-1": "must not be less than 1", not "must be an integer number": probe 37 F6); a message payload's
+ * number stays one. `@Type(() => Number)` took JavaScript's number syntax, `0x10`, `0b11`, `1e1`, ` 5` (probe 36b #8);
+ * anything else stays as it came and `@IsInt` names it ("must be an integer number").
  */
-export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value));
+export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
 
 const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +

@@ -87,10 +87,10 @@ export async function listHistory(store: ReadStore, workspaceId: string, options
   const direction = f.direction ?? 'asc';
   const where = historyWhere(workspaceId, f);
   if (f.from === undefined && f.to === undefined) {
-    const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort: { field: 'position', direction }, limit: f.limit, cursor: f.cursor });
+    const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort: { field: 'position', direction, values: 'number' }, limit: f.limit, cursor: f.cursor });
     return page;
   }
-  const sort = { field: 'atPosition', direction } as const;
+  const sort = { field: 'atPosition', direction, values: 'string' } as const;
   const start = direction === 'asc' ? f.from : f.to;
   // asc: after (`${from}`, '') = every entry at or after `from`; desc: before (`${to}|~`, '') = at or before `to`
   const cursor =

@@ -125,6 +125,11 @@ describe('read-model queries', () => {
     expect([...desc.items, ...rest.items, ...last.items].map((e) => e._id)).toEqual(ranged.items.map((e) => e._id).reverse());
     expect(last.nextCursor).toBeUndefined();
     await expect(listHistory(read, WS, { from: 'yesterday' })).rejects.toThrow('from must be an ISO-8601 time');
+    // a forged cursor whose value is of another kind than the sort's is refused, not read as the end (probe 37 F6)
+    const forged = (s: string, v: unknown) => Buffer.from(JSON.stringify({ s, v, id: 'x' }), 'utf8').toString('base64url');
+    await expect(listHistory(read, WS, { cursor: forged('position:asc', '1 OR 1=1') })).rejects.toThrow('cursor holds a string where this sort has a number');
+    await expect(listHistory(read, WS, { ...window, cursor: forged('atPosition:asc', 12) })).rejects.toThrow('cursor holds a number where this sort has a string');
+    expect((await listHistory(read, WS, { limit: 2, cursor: (await listHistory(read, WS, { limit: 2 })).nextCursor })).items).toHaveLength(2);
   });
 
   it('rule 17: a date as the end of a range includes that whole day (both bounds inclusive)', async () => {

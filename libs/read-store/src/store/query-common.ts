@@ -86,6 +86,11 @@ export type SortValue = string | number | boolean | null;
 export interface Sort {
   field: string;
   direction: 'asc' | 'desc';
+  /**
+   * the kind of the field's values, where every document has one: a cursor holding another kind was not given out
+   * for this list (a forged history cursor with a string position answered an empty page: probe 37 F6)
+   */
+  values?: 'number' | 'string';
 }
 
 /** the effective sort: the query's, or `_id` ascending */
@@ -129,6 +134,7 @@ export function decodeCursor(sort: Sort, cursor: string): CursorKey {
   const { s, v, id } = json as Partial<CursorJson>;
   if (typeof id !== 'string' || !isSortValue(v)) throw new InvalidQueryError('malformed cursor', 'cursor');
   if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError('cursor belongs to another sort', 'cursor');
+  if (sort.values !== undefined && typeof v !== sort.values) throw new InvalidQueryError(`cursor holds a ${v === null ? 'null' : typeof v} where this sort has a ${sort.values}`, 'cursor');
   return { value: v, id };
 }
 
