@@ -89,8 +89,9 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'delete owner':          'N   N   N    N    N   Y   N',
       'delete manager':        'N   N   N    N    N   Y   N',
       'delete agent':          'N   N   N    N    N   Y   N',
-      'force-offline owner':   'Y   Y   N    Y    N   Y   N',
-      'force-offline manager': 'Y   Y   N    Y    N   Y   N',
+      // rule 2 as for a revoke (probe 37 F2: a manager knocked the owner offline)
+      'force-offline owner':   'Y   N   N    N    N   Y   N',
+      'force-offline manager': 'Y   N   N    N    N   Y   N',
       'force-offline agent':   'Y   Y   N    Y    N   Y   N',
       'team-add owner':        'Y   Y   N    Y    N   Y   N',
       'team-add manager':      'Y   Y   N    Y    N   Y   N',

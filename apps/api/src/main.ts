@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig, portProblem } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
+import { claimDataDir } from './infrastructure/data-format';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
@@ -16,6 +17,8 @@ async function main() {
   secrets = loadLocalSecrets(config.dataDir, config);
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
   await checkDataDir(config);
+  // no process of another version serves this data dir, and none later wrote it (docs/adr/0020)
+  claimDataDir(config.dataDir, 'api');
   const running = await startApp(config, undefined, secrets);
   console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);

@@ -11,6 +11,7 @@ import { registerProjectorMetrics } from '../../../libs/read-store/src/projector
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
+import { claimDataDir } from '../../api/src/infrastructure/data-format';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/config';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
@@ -24,6 +25,13 @@ const noLog = missingEventLog(config);
 if (noLog) problems.push(`${noLog} Start the API on it first`);
 exitOnProblems(problems);
 protectUsedDataDir(config);
+// no process of another version serves the data dir, and none later wrote it (docs/adr/0020)
+try {
+  claimDataDir(config.dataDir, 'projector');
+} catch (error) {
+  if (!(error instanceof DataDirProblem)) throw error;
+  exitOnProblems([error.message]);
+}
 const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {

@@ -3,11 +3,12 @@
 // apps/projector): a rebuild must be the only writer of its collections. Over an embedded data dir it holds the
 // projector's lease while it runs, and refuses to start while another process holds it.
 import { SingleBar, Presets } from 'cli-progress';
-import { createRollcallEventStore } from '@rollcall/event-store';
+import { DataDirProblem, createRollcallEventStore } from '@rollcall/event-store';
 import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
+import { claimDataDir } from '../../api/src/infrastructure/data-format';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
 async function main(): Promise<void> {
@@ -27,6 +28,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   protectUsedDataDir(config);
+  // no process of another version serves the data dir, and none later wrote it (docs/adr/0020)
+  try {
+    claimDataDir(config.dataDir, 'rebuild');
+  } catch (error) {
+    if (!(error instanceof DataDirProblem)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
   const lease = config.mongoUrl ? undefined : new Lease(config.dataDir, 'projector');
   if (lease && !lease.tryAcquire()) {
     console.error('Another process projects this data dir (it holds the projector lease): stop it, then rebuild.');

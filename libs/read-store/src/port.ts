@@ -97,8 +97,12 @@ export interface CollectionQuery {
 }
 
 export interface ReadStore {
-  /** create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. */
-  init(collections: Record<string, CollectionSpec>): Promise<void>;
+  /**
+   * create collections/indexes. `indexes` lists the fields each collection is queried or sorted by. `retired`: the
+   * collections of earlier versions no projection writes any more, dropped with everything they held (their documents
+   * may hold personal data no deletion reaches: probe 37b, `member_invitations`' addresses)
+   */
+  init(collections: Record<string, CollectionSpec>, options?: { retired?: readonly string[] }): Promise<void>;
   get<T extends Doc = Doc>(collection: string, id: string): Promise<StoredDoc<T> | undefined>;
   /**
    * the documents with these ids (missing ones are left out). With `fields` (top-level names), each document holds

@@ -132,7 +132,7 @@ export class LeaseLeader {
 }
 
 /** Lapsed: past its expiry, and its holder is gone (same host, no such process) or has not renewed for long. */
-function lapsed(holder: string, expires: number, now: number): boolean {
+export function lapsed(holder: string, expires: number, now: number): boolean {
   const [host, pid] = holder.split('|');
   if (host === hostname() && pid !== String(process.pid) && !processRunning(Number(pid))) return true;
   return expires <= now && (host !== hostname() || expires + ALIVE_GRACE_MS <= now);

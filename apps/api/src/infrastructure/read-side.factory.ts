@@ -1,7 +1,7 @@
 import { preloadWorker, startWorker } from '@rollcall/event-store';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { PROJECTIONS, type ProjectionStatus, Projector, checkpointKey, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
+import { PROJECTIONS, type ProjectionStatus, Projector, RETIRED_COLLECTIONS, checkpointKey, createReadStore, registerProjectorMetrics } from '@rollcall/read-store';
 import type { Config } from '../config';
 import type { Metrics } from './metrics';
 import type { ReadSide } from './read-side';
@@ -21,7 +21,7 @@ export function preloadProjectorThread(): void {
  */
 export async function createReadSide(config: Config, metrics: Metrics, logger: Logger): Promise<ReadSide> {
   const store = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => logger.warn(m) });
-  await store.init(Projector.collectionsOf(PROJECTIONS));
+  await store.init(Projector.collectionsOf(PROJECTIONS), { retired: RETIRED_COLLECTIONS });
   let worker: Worker | undefined;
   let status: ProjectionStatus[] = [];
   let stopped: Promise<void> | undefined;

@@ -102,3 +102,10 @@ export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
   typeof e.metadata.occurredAt === 'string' ? e.metadata.occurredAt : fallback;
 
 export type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc };
+
+/**
+ * Collections earlier versions wrote and no projection does any more: `member_invitations` (each invitation's address,
+ * until 2026-11-30: ADR 0012 point 6) and `team_members`. A store drops them at init (ReadStore.init `retired`): left,
+ * an upgraded read store kept the addresses of users deleted since (probe 37b #1; rule 12).
+ */
+export const RETIRED_COLLECTIONS: readonly string[] = ['member_invitations', 'team_members'];

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@rollcall/event-store';
-import { type CollectionSpec, type Projection, checkpointKey } from '../projections/projection';
+import { type CollectionSpec, type Projection, RETIRED_COLLECTIONS, checkpointKey } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
@@ -104,7 +104,7 @@ export class Projector {
   async start(): Promise<void> {
     this.purge.start();
     if (this.running) return;
-    if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections));
+    if (this.options.initStore !== false) await this.options.readStore.init(Projector.collectionsOf(this.options.projections), { retired: RETIRED_COLLECTIONS });
     await this.loadCheckpoints();
     // a projection with no checkpoint starts from the first event, so from empty collections: whatever they hold was
     // left by a reset that died half-way (or a commit without its checkpoint, on a store without transactions)

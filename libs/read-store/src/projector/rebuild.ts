@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { EventStore } from '@rollcall/event-store';
 import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
-import { type Projection, checkpointKey } from '../projections/projection';
+import { type Projection, RETIRED_COLLECTIONS, checkpointKey } from '../projections/projection';
 import { toProjectedEvent } from './batch';
 import { type FoldTotals, ProjectionFold } from './fold';
 import { Projector, type ProjectorLogger } from './projector';
@@ -84,7 +84,7 @@ export async function rebuild(
   const names = projections.map((p) => p.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new Error(`projection ${twice} is listed twice`);
-  await readStore.init(Projector.collectionsOf(projections));
+  await readStore.init(Projector.collectionsOf(projections), { retired: RETIRED_COLLECTIONS });
   // stores without the capability take the documents commit by commit; started before the resets, so that other
   // processes over the same store leave the collections reset to this load (sqlite/bulk-load-marker.ts)
   const bulkLoad = readStore.bulkLoad;

@@ -134,7 +134,10 @@ export class MongoReadStore implements ReadStore {
     private readonly options: MongoReadStoreOptions = {},
   ) {}
 
-  async init(collections: Record<string, CollectionSpec>): Promise<void> {
+  async init(collections: Record<string, CollectionSpec>, options: { retired?: readonly string[] } = {}): Promise<void> {
+    // collections no projection writes any more (ReadStore.init): dropped with their documents (the driver answers
+    // false for one that does not exist: MongoDB's NamespaceNotFound, or nothing since 7.0)
+    for (const name of options.retired ?? []) await this.db.collection(name).drop();
     for (const [name, spec] of Object.entries(collections)) {
       assertCollectionName(name);
       for (const field of [...spec.indexes, ...(spec.search ?? []), ...(spec.compound ?? []).flat()]) {

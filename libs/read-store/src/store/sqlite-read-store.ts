@@ -61,7 +61,7 @@ import { readDataVersion } from './sqlite/coherence';
 import { commitWrites } from './sqlite/commit';
 import { SqliteConnection } from './sqlite/connection';
 import { countMatches, explainFind, findPage, readTogether, streamMatches } from './sqlite/find';
-import { initCollections } from './sqlite/init';
+import { dropRetiredCollections, initCollections } from './sqlite/init';
 import { purgeSearchIndex } from './sqlite/schema';
 import { getDocument, getDocuments, readCheckpoint } from './sqlite/read-documents';
 import { completeReset, resetCollections } from './sqlite/reset';
@@ -104,7 +104,8 @@ export class SqliteReadStore implements ReadStore {
     };
   }
 
-  async init(collections: Record<string, CollectionSpec>): Promise<void> {
+  async init(collections: Record<string, CollectionSpec>, options: { retired?: readonly string[] } = {}): Promise<void> {
+    dropRetiredCollections(this.state.conn, options.retired ?? []);
     initCollections(this.state, collections);
   }
 

@@ -21,6 +21,31 @@ import {
 import type { SqliteConnection } from './connection';
 import type { StoreState } from './state';
 
+/**
+ * Drops collections no projection writes any more (ReadStore.init `retired`), with their search structures and
+ * metadata, in one transaction; secure_delete (connection.ts) zeroes the pages they free, and the WAL is copied back
+ * and emptied so that no earlier image of them stays in it. Nothing to do (one lookup) when none is there.
+ */
+export function dropRetiredCollections(conn: SqliteConnection, names: readonly string[]): void {
+  const present = names.filter((name) => conn.stmt('SELECT 1 FROM sqlite_schema WHERE type = ? AND name = ?').get('table', `rs_doc_${name}`) !== undefined);
+  if (present.length === 0) return;
+  for (const name of present) assertCollectionName(name);
+  try {
+    conn.transaction(() => {
+      for (const name of present) {
+        const c = collectionOf(name, { indexes: [] });
+        conn.exec(`DROP TABLE IF EXISTS ${c.trigramTable}; DROP TABLE IF EXISTS ${c.searchTable}; DROP TABLE IF EXISTS ${c.table}`);
+        conn.stmt('DELETE FROM rs_collections WHERE name = ?').run(name);
+        conn.stmt('DELETE FROM rs_array_fields WHERE collection = ?').run(name);
+      }
+    });
+    conn.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+  } catch (error) {
+    // another process holds the write lock: its own start (or the next one here) drops them
+    if (!isBusy(error)) throw error;
+  }
+}
+
 export function initCollections(state: StoreState, collections: Record<string, CollectionSpec>): void {
   // validate everything before creating anything
   for (const [name, spec] of Object.entries(collections)) {

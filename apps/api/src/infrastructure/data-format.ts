@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DataDirProblem, openDatabase, processRunning } from '@rollcall/event-store';
+import { type LeaseJob, lapsed } from './lease';
+
+/**
+ * The version of what this code writes to a data dir and expects of it, as one number (docs/adr/0020). Raise it when a
+ * version appends an event type, or changes a file's layout, that an earlier one would misread or ignore: processes of
+ * two numbers must not serve one data dir (an earlier one decides as if the events it does not know had not happened:
+ * probe 37b, an org admin demoted on the new replica invited through the old one), and an earlier one must not start
+ * on what a later one wrote. Versions before session 37 wrote no number (0): they check nothing.
+ */
+export const DATA_FORMAT = 1;
+
+const FILE = 'data-format.sqlite';
+const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'mail'];
+
+/** what the data dir says of a process serving it: registered with its format, or holding a lease without (earlier) */
+interface Serving {
+  who: string;
+  format: number | undefined;
+  job?: LeaseJob;
+}
+
+/**
+ * A process (the API, the projector worker, the rebuild) claims the data dir before it serves it: refused when the dir
+ * was written by a later format, or while a process of another format serves it (it holds a job's lease without being
+ * registered with this format: the earlier versions register nothing). Then registered (host, pid, format), and the
+ * dir marked with this format. A process gone is forgotten by the next claim on its host. Over MongoDB the job leases
+ * live there and are not looked at.
+ */
+export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild', now = Date.now()): void {
+  const self = `${hostname()}|${process.pid}`;
+  const db = openDatabase(join(dataDir, FILE), {
+    setUp: `CREATE TABLE IF NOT EXISTS data_format (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, since INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS processes (process TEXT PRIMARY KEY, format INTEGER NOT NULL, role TEXT NOT NULL, started INTEGER NOT NULL)`,
+  });
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const written = (db.prepare('SELECT format FROM data_format WHERE id = 1').get() as { format: number } | undefined)?.format ?? 0;
+      if (written > DATA_FORMAT)
+        throw new DataDirProblem(
+          `${dataDir} was written by a later version of Rollcall (data format ${written}; this one reads ${DATA_FORMAT} and earlier): start that version, or restore a backup taken before it ran. An earlier version would ignore what it does not know`,
+        );
+      const registered = new Map((db.prepare('SELECT process, format FROM processes').all() as { process: string; format: number }[]).map((r) => [r.process, r.format]));
+      for (const who of registered.keys()) if (who === self || gone(who)) db.prepare('DELETE FROM processes WHERE process = ?').run(who);
+      const other = [...leaseHolders(dataDir, now), ...[...registered].map(([who, format]) => ({ who, format }))].find(
+        (s) => s.who !== self && !gone(s.who) && (s.format ?? registered.get(s.who)) !== DATA_FORMAT,
+      );
+      if (other) throw new DataDirProblem(otherVersion(dataDir, other, registered.get(other.who)));
+      db.prepare('INSERT INTO processes (process, format, role, started) VALUES (?, ?, ?, ?)').run(self, DATA_FORMAT, role, now);
+      db.prepare('INSERT INTO data_format (id, format, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET format = excluded.format, since = excluded.since WHERE format < excluded.format').run(DATA_FORMAT, now);
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** a process of this host that no longer runs (another host's cannot be looked at: its lease's expiry tells) */
+const gone = (who: string): boolean => {
+  const [host, pid] = who.split('|');
+  return host === hostname() && !processRunning(Number(pid));
+};
+
+/** the live holders of the data dir's job leases (files an earlier version wrote too: lease.ts) */
+function leaseHolders(dataDir: string, now: number): Serving[] {
+  const held: Serving[] = [];
+  for (const job of JOBS) {
+    const file = join(dataDir, `${job}-lease.sqlite`);
+    if (!existsSync(file)) continue;
+    const db = new DatabaseSync(file, { readOnly: true, timeout: 5_000 });
+    try {
+      const row = db.prepare(`SELECT holder, expires FROM ${job}_lease WHERE id = 1`).get() as { holder: string; expires: number } | undefined;
+      if (row && !lapsed(row.holder, Number(row.expires), now)) held.push({ who: row.holder.split('|').slice(0, 2).join('|'), format: undefined, job });
+    } catch {
+      // no lease table yet (a file being created): nobody holds it
+    } finally {
+      db.close();
+    }
+  }
+  return held;
+}
+
+function otherVersion(dataDir: string, other: Serving, format: number | undefined): string {
+  const [host, pid] = other.who.split('|');
+  const which = format === undefined ? 'an earlier version of Rollcall' : format > DATA_FORMAT ? `a later version of Rollcall (data format ${format})` : `an earlier version of Rollcall (data format ${format})`;
+  return (
+    `Process ${pid} on ${host}${other.job ? `, holding the ${other.job} lease,` : ''} serves ${dataDir} with ${which}; this one writes data format ${DATA_FORMAT}. ` +
+    'Processes of two versions must not serve one data dir (the earlier decides as if the events it does not know had not happened): stop every process of the other version, then start this one (README, Upgrading)'
+  );
+}

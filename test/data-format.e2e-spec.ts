@@ -1,0 +1,84 @@
+// Processes of two versions must not serve one data dir, and an earlier version must not start on what a later one
+// wrote (docs/adr/0020; probe 37b: an old replica beside a new one decided as if an org admin's demotion had not
+// happened, and its projector moved org_users past it for good). A process of an earlier version is one that holds a
+// job's lease without being registered with this data format: what the versions before session 37 do.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Lease } from '../apps/api/src/infrastructure/lease';
+import { DATA_FORMAT } from '../apps/api/src/infrastructure/data-format';
+import { SYSTEM_KEY } from './support/app';
+import { startServer, startServers } from './support/server-process';
+
+const root = resolve(__dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'rollcall-data-format-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** an entry point run to its end (at most 60 s): its exit code and what it wrote */
+const run = (entry: string, dataDir: string, args: string[] = []) => {
+  const done = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, entry), ...args], {
+    cwd: root,
+    env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, PORT: '0', ROLLCALL_TCP_PORT: '0', PROJECTOR_PORT: '0', LOG_LEVEL: 'silent' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: done.status, stderr: done.stderr };
+};
+const api = (dataDir: string) => run('apps/api/src/main.ts', dataDir);
+
+/** a data dir the API made and served (then stopped), with an organization */
+async function servedDataDir(name: string): Promise<string> {
+  const dataDir = join(dir, name);
+  const server = await startServer({ dataDir });
+  try {
+    const org = await server.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } } });
+    expect(org.status).toBe(201);
+  } finally {
+    await server.stop();
+  }
+  return dataDir;
+}
+
+describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
+  it('a process of an earlier version serving the data dir (a job lease held, no registration): the API and the projector worker refuse to start (exit 78), the rebuild too (exit 2), naming it; once it stopped, they start', async () => {
+    const dataDir = await servedDataDir('beside-earlier');
+    // this test's process plays the earlier version: it holds the notary's lease and registered nothing
+    const earlier = new Lease(dataDir, 'notary');
+    expect(earlier.tryAcquire()).toBe(true);
+    try {
+      const refused = api(dataDir);
+      expect(refused.code).toBe(78);
+      expect(refused.stderr).toContain(`Process ${process.pid} on `);
+      expect(refused.stderr).toContain('holding the notary lease, serves');
+      expect(refused.stderr).toContain(`with an earlier version of Rollcall; this one writes data format ${DATA_FORMAT}. Processes of two versions must not serve one data dir`);
+      expect(run('apps/projector/src/main.ts', dataDir).code).toBe(78);
+      const rebuild = run('apps/projector/src/rebuild.ts', dataDir, ['all']);
+      expect({ code: rebuild.code, said: rebuild.stderr.includes('Processes of two versions must not serve one data dir') }).toEqual({ code: 2, said: true });
+    } finally {
+      earlier.release();
+      earlier.close();
+    }
+    const after = await startServer({ dataDir });
+    expect((await after.api.request('GET', '/health')).status).toBe(200);
+    await after.stop();
+  }, 180_000);
+
+  it('a data dir a later version wrote: refused, exit 78; two replicas of this version start together over one', async () => {
+    const dataDir = await servedDataDir('later');
+    const replicas = await startServers(2, { dataDir });
+    try {
+      for (const r of replicas) expect((await r.api.request('GET', '/health')).status).toBe(200);
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
+    const db = new DatabaseSync(join(dataDir, 'data-format.sqlite'));
+    expect(db.prepare('SELECT format FROM data_format').get()).toEqual({ format: DATA_FORMAT });
+    db.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT + 1);
+    db.close();
+    const refused = api(dataDir);
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain(`was written by a later version of Rollcall (data format ${DATA_FORMAT + 1}; this one reads ${DATA_FORMAT} and earlier)`);
+  }, 180_000);
+});
