@@ -22,6 +22,44 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/organizations/{org}/api-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's API keys by id, never their secrets (org admins); `current` marks the key of this request. */
+    get: operations['ApiKeysController_list'];
+    put?: never;
+    /**
+     * Issue another API key of the organization (org admins). The key is returned once; the others keep working until revoked.
+     * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id).
+     */
+    post: operations['ApiKeysController_issue'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/organizations/{org}/api-keys/{keyId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke one of the organization's API keys (org admins): it authenticates nothing from then on, on every replica. Not its last key: issue another first. */
+    delete: operations['ApiKeysController_revoke'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations/{org}/workspaces': {
     parameters: {
       query?: never;
@@ -697,6 +735,61 @@ export interface components {
        * @example rk_1b671a64-40d5-591e-99b1-2c3b3a4f2d10_5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a_…
        */
       apiKey: string;
+    };
+    ApiKeyIssuedAnswer: {
+      /**
+       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description non-blocking remarks of the rules (e.g. a restriction with no effect)
+       * @example []
+       */
+      warnings?: string[];
+      /** @example 1b671a64-40d5-591e-99b1-2c3b3a4f2d10 */
+      organizationId: string;
+      /**
+       * @description the key id: the part of the key after the organization id; name it to revoke the key
+       * @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a
+       */
+      keyId: string;
+      /**
+       * @description the new API key, shown only in this answer (a retry with the same Idempotency-Key answers it again); send it as `Authorization: Bearer <key>`
+       * @example rk_1b671a64-40d5-591e-99b1-2c3b3a4f2d10_5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a_…
+       */
+      apiKey: string;
+    };
+    ApiKeyItem: {
+      /** @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a */
+      keyId: string;
+      /**
+       * @description the key this request was made with
+       * @example true
+       */
+      current: boolean;
+    };
+    ApiKeyList: {
+      items: components['schemas']['ApiKeyItem'][];
+    };
+    ApiKeyRevokedAnswer: {
+      /**
+       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description non-blocking remarks of the rules (e.g. a restriction with no effect)
+       * @example []
+       */
+      warnings?: string[];
+      /** @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a */
+      keyId: string;
+      /**
+       * @description always true: the key authenticates nothing from now on, on every replica (within ~0.1 s on the others)
+       * @example true
+       */
+      revoked: boolean;
     };
     CreateWorkspaceDto: {
       /** @example Support */
@@ -2226,6 +2319,602 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'ORGANIZATION_EXISTS';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  ApiKeysController_list: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description ApiKeyList */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiKeyList'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'READ_MODEL_BEHIND';
+          };
+        };
+      };
+    };
+  };
+  ApiKeysController_issue: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        'Idempotency-Key'?: string;
+        /** @description the user on whose behalf the console acts */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description ApiKeyIssuedAnswer; `X-Position` repeats `position` */
+      201: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiKeyIssuedAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  ApiKeysController_revoke: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        'Idempotency-Key'?: string;
+        /** @description the user on whose behalf the console acts */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description ApiKeyRevokedAnswer; `X-Position` repeats `position` */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiKeyRevokedAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): API_KEY_NOT_FOUND, NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'API_KEY_NOT_FOUND' | 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, LAST_API_KEY */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT' | 'LAST_API_KEY';
           };
         };
       };

@@ -6,6 +6,8 @@ import type { EventStore } from '@rollcall/event-store';
 import type { Config } from './config';
 import { CreateOrganizationHandler } from './organizations/create-organization';
 import { OrganizationsController } from './organizations/organizations.controller';
+import { ApiKeysController } from './organizations/api-keys.controller';
+import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import {
@@ -96,6 +98,8 @@ const COMMAND_HANDLERS = [
   RevokeAccessHandler,
   UpdateProfileHandler,
   ChangeOrgAdminHandler,
+  IssueApiKeyHandler,
+  RevokeApiKeyHandler,
   ConfirmEmailChangeHandler,
   DeleteUserHandler,
 ];
@@ -128,6 +132,7 @@ export class AppModule {
       ],
       controllers: [
         OrganizationsController,
+        ApiKeysController,
         WorkspacesController,
         InvitationsController,
         AcceptInvitationController,
@@ -244,6 +249,8 @@ export class AppModule {
         TeamCommandHandler,
         NetworkCommandHandler,
         TeamReads,
+        ApiKeyReads,
+        ApiKeyRevocations,
         WorkspaceDirectory,
         ...presenceProviders(config, secrets),
         AuditLog,

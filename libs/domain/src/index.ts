@@ -7,6 +7,7 @@ export * from './access-model';
 export * from './organization/events';
 export * from './organization/state';
 export * from './organization/decider';
+export * from './organization/api-keys';
 export * from './users/profile';
 export * from './users/delete-user';
 export * from './users/org-admin';

@@ -11,6 +11,7 @@ export type StoredDomainEvent = DomainEvent | UserInvitedV1;
 export const ORGANIZATION_EVENT_TYPES = [
   'OrganizationCreated',
   'ApiKeyIssued',
+  'ApiKeyRevoked',
   'UserJoinedOrganization',
   'WorkspaceCreated',
   'UserProfileUpdated',

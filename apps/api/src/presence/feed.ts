@@ -32,7 +32,7 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
  * change of access, after which the open streams of the workspace check their reader's authority again, and the
  * MembershipEnded markers, only so that the states know their presence stream moved (`observed`).
  */
-const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', ...ACCESS_CHANGES];
+const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', 'ApiKeyRevoked', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
@@ -85,6 +85,8 @@ export class PresenceFeed {
   /** erasures handed on and still running (their promise), with the position delivered before their first event */
   private readonly erasing = new Map<Promise<unknown>, bigint>();
   onAuthorityChanged: (change: AuthorityChangeSeen) => void = () => undefined;
+  /** an organization's API key was revoked, by this process or another (organizations/api-keys.ts ApiKeyRevocations) */
+  onApiKeyRevoked: (organizationId: string, keyId: string) => void = () => undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -194,6 +196,8 @@ export class PresenceFeed {
     } else if (event?.type === 'UserDeleted' || event?.type === 'OrgAdminChanged') {
       // an org admin reads every workspace's stream, a member there or not: no longer one, each checks again (review, session 26)
       this.onAuthorityChanged({ organizationId: event.data.organizationId });
+    } else if (event?.type === 'ApiKeyRevoked') {
+      this.onApiKeyRevoked(event.data.organizationId, event.data.keyId);
     } else if (event && ACCESS_CHANGES.includes(event.type)) {
       this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });
     }

@@ -47,11 +47,18 @@ export class Authenticator {
   ) {}
 
   /**
-   * Keys identified before, and whom they identify: keys are only ever added (no key is revoked), so one that matched
-   * matches for good, and a request with it needs neither of its two SHA-256s (~4 % of the main thread per heartbeat
-   * at bench:presence's saturation, session 31). Only keys that matched are kept; past MAX_KNOWN_KEYS the oldest goes.
+   * Keys identified before, and whom they identify: one that matched matches until it is revoked (`forget`: the
+   * revoking process at once, every other when its log subscription hears the ApiKeyRevoked), and a request with it
+   * needs neither of its two SHA-256s (~4 % of the main thread per heartbeat at bench:presence's saturation, session
+   * 31). Only keys that matched are kept; past MAX_KNOWN_KEYS the oldest goes.
    */
   private readonly known = new Map<string, Principal>();
+
+  /** a revoked key: identified again (and refused) at its next use */
+  forget(organizationId: string, keyId: string): void {
+    for (const [key, principal] of this.known)
+      if (principal.kind === 'organization' && principal.organizationId === organizationId && principal.keyId === keyId) this.known.delete(key);
+  }
 
   async identify(key: string): Promise<Principal> {
     const known = this.known.get(key);
@@ -71,8 +78,9 @@ export class Authenticator {
         const hash = keys.get(parsed.keyId);
         return hash !== undefined && safeEqual(hash, secretHash);
       };
-      // keys are only ever added: a key the cached state knows needs no read of the stream
-      if (matches((await this.repo.organizationCached(parsed.organizationId)).apiKeys) || matches((await this.repo.organization(parsed.organizationId)).state.apiKeys))
+      // the organization as the log has it (a key may have been revoked since this process last loaded it; a stream
+      // that has not moved is answered from memory)
+      if (matches((await this.repo.organization(parsed.organizationId)).state.apiKeys))
         return { kind: 'organization', organizationId: parsed.organizationId, keyId: parsed.keyId };
     }
     throw unauthorized('The API key is not valid.');

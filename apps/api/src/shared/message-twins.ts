@@ -22,6 +22,9 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'users.grantOrgAdmin': 'PUT /v1/organizations/{org}/users/{userId}/org-admin',
   'users.revokeOrgAdmin': 'DELETE /v1/organizations/{org}/users/{userId}/org-admin',
   'users.confirmEmail': 'POST /v1/users/email-confirmations',
+  'apiKeys.issue': 'POST /v1/organizations/{org}/api-keys',
+  'apiKeys.revoke': 'DELETE /v1/organizations/{org}/api-keys/{keyId}',
+  'apiKeys.list': 'GET /v1/organizations/{org}/api-keys',
   'teams.create': 'POST /v1/workspaces/{ws}/teams',
   'teams.rename': 'PATCH /v1/workspaces/{ws}/teams/{teamId}',
   'teams.delete': 'DELETE /v1/workspaces/{ws}/teams/{teamId}',
@@ -45,4 +48,5 @@ export const PATH_PARAM_FIELDS: Readonly<Record<string, string>> = {
   userId: 'userId',
   teamId: 'teamId',
   partnerWorkspaceId: 'partnerWorkspaceId',
+  keyId: 'keyId',
 };

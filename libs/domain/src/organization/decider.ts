@@ -6,6 +6,7 @@ import { checkEmail, checkText, cleanName, emailKey, normalizeEmail } from '../s
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { type ChangeOrgAdmin, decideChangeOrgAdmin } from '../users/org-admin';
+import { type IssueApiKey, type RevokeApiKey, decideIssueApiKey, decideRevokeApiKey } from './api-keys';
 import { activeUser, isOrgAdmin, type OrganizationState } from './state';
 
 export interface CreateOrganization {
@@ -42,7 +43,7 @@ export interface JoinOrganization {
   displayName?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin;
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey;
 
 /**
  * What the profile decider needs beside the organization: the pending invitations of its workspaces, by email
@@ -184,6 +185,10 @@ export function decideOrganization(
     }
     case 'ChangeOrgAdmin':
       return decideChangeOrgAdmin(command, state);
+    case 'IssueApiKey':
+    case 'RevokeApiKey':
+      if (!state.exists) return reject(notFound(command.organizationId));
+      return command.type === 'IssueApiKey' ? decideIssueApiKey(command, state) : decideRevokeApiKey(command, state);
   }
 }
 

@@ -90,9 +90,13 @@ export type ApiKeyIssued = Event<
   { organizationId: string; keyId: string; secretHash: string; issuedAt: string }
 >;
 
+/** An organization API key withdrawn (a leaked one, or the old one of a rotation): it authenticates nothing from then on. */
+export type ApiKeyRevoked = Event<'ApiKeyRevoked', { organizationId: string; keyId: string; revokedAt: string }>;
+
 export type OrganizationEvent =
   | OrganizationCreated
   | ApiKeyIssued
+  | ApiKeyRevoked
   | UserJoinedOrganization
   | WorkspaceCreated
   | UserProfileUpdated

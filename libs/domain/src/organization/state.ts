@@ -54,6 +54,9 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'ApiKeyIssued':
       state.apiKeys.set(event.data.keyId, event.data.secretHash);
       return state;
+    case 'ApiKeyRevoked':
+      state.apiKeys.delete(event.data.keyId);
+      return state;
     case 'UserJoinedOrganization': {
       const d = event.data;
       state.users.set(d.userId, {

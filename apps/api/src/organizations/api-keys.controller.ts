@@ -1,0 +1,104 @@
+import { Controller, Delete, Get, Inject, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsString, Matches } from 'class-validator';
+import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { Envelope, MessageWrites, ownOrganization } from '../shared/messages';
+import { ApiProblems, ApiRead, ApiWrite } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { READ_ACTOR_HEADER } from '../shared/read-access';
+import { problem, ProblemException } from '../shared/problem';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import {
+  ApiKeyIssuedAnswer,
+  ApiKeyList,
+  ApiKeyReads,
+  ApiKeyRevokedAnswer,
+  IssueApiKeyCommand,
+  IssueApiKeyHandler,
+  RevokeApiKeyCommand,
+} from './api-keys';
+
+class ApiKeysMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class RevokeApiKeyMessage extends ApiKeysMessage {
+  @IsString() @Matches(ID_PATTERN) keyId!: string;
+}
+
+/**
+ * The organization's API keys (docs/rules.md, "API keys"): an org admin issues another, lists them by id and revokes
+ * one, so that a key is rotated or a leaked one withdrawn (probe 37 F9); also as message patterns `apiKeys.*`.
+ */
+@ApiTags('organizations')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org/api-keys')
+export class ApiKeysController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(WritePipeline) private readonly pipeline: WritePipeline,
+    @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(IssueApiKeyHandler) private readonly issuer: IssueApiKeyHandler,
+    @Inject(ApiKeyReads) private readonly reads: ApiKeyReads,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Issue another API key of the organization (org admins). The key is returned once; the others keep working until revoked.',
+    description: 'To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id).',
+  })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(201, ApiKeyIssuedAnswer)
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  issue(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string) {
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx)), this.issuer.storage);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The organization's API keys by id, never their secrets (org admins); `current` marks the key of this request." })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiRead(ApiKeyList)
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  list(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string): Promise<ApiKeyList> {
+    return this.reads.list(ownOrganization(principal, org), actorId, principal.kind === 'organization' ? principal.keyId : undefined);
+  }
+
+  @Delete(':keyId')
+  @ApiOperation({
+    summary: "Revoke one of the organization's API keys (org admins): it authenticates nothing from then on, on every replica. Not its last key: issue another first.",
+  })
+  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, ApiKeyRevokedAnswer)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND', 'LAST_API_KEY')
+  revoke(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string) {
+    const organizationId = ownOrganization(call.principal, org);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new RevokeApiKeyCommand(organizationId, ctx, keyId)));
+  }
+
+  @MessagePattern('apiKeys.issue')
+  @ApiExcludeEndpoint()
+  issueMessage(@Payload() m: ApiKeysMessage) {
+    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(ownOrganization(p, m.organizationId), ctx)), this.issuer.storage);
+  }
+
+  @MessagePattern('apiKeys.revoke')
+  @ApiExcludeEndpoint()
+  revokeMessage(@Payload() m: RevokeApiKeyMessage) {
+    return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(ownOrganization(p, m.organizationId), ctx, m.keyId)));
+  }
+
+  @MessagePattern('apiKeys.list')
+  @ApiExcludeEndpoint()
+  async listMessage(@Payload() m: ApiKeysMessage): Promise<ApiKeyList> {
+    const principal = await this.auth.identify(m.apiKey);
+    if (!m.actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+    return this.reads.list(ownOrganization(principal, m.organizationId), m.actorId, principal.kind === 'organization' ? principal.keyId : undefined);
+  }
+}

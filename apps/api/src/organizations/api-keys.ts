@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { ApiProperty } from '@nestjs/swagger';
+import { decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { Authenticator } from '../shared/auth';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { WriteAnswer } from '../shared/openapi';
+import { DerivedSecrets, formatOrgKey, sha256 } from '../shared/secrets';
+import { StreamStates } from '../shared/stream-states';
+import { organization } from '../shared/targets';
+import type { AnswerStorage } from '../shared/write-pipeline';
+import { PresenceFeed } from '../presence/feed';
+
+/** the purpose the ids and secrets of issued keys derive from (the organization's first key: create-organization.ts) */
+const ISSUED = 'issued-api-key';
+
+export class ApiKeyIssuedAnswer extends WriteAnswer {
+  @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
+  organizationId!: string;
+  @ApiProperty({ description: 'the key id: the part of the key after the organization id; name it to revoke the key', example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
+  keyId!: string;
+  @ApiProperty({
+    description: 'the new API key, shown only in this answer (a retry with the same Idempotency-Key answers it again); send it as `Authorization: Bearer <key>`',
+    example: 'rk_1b671a64-40d5-591e-99b1-2c3b3a4f2d10_5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a_…',
+  })
+  apiKey!: string;
+}
+
+export class ApiKeyRevokedAnswer extends WriteAnswer {
+  @ApiProperty({ example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
+  keyId!: string;
+  @ApiProperty({ description: 'always true: the key authenticates nothing from now on, on every replica (within ~0.1 s on the others)', example: true })
+  revoked!: true;
+}
+
+export class ApiKeyItem {
+  @ApiProperty({ example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
+  keyId!: string;
+  @ApiProperty({ description: 'the key this request was made with', example: true })
+  current!: boolean;
+}
+
+export class ApiKeyList {
+  @ApiProperty({ type: [ApiKeyItem] })
+  items!: ApiKeyItem[];
+}
+
+export class IssueApiKeyCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext) {}
+}
+
+export class RevokeApiKeyCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly keyId: string) {}
+}
+
+/** An org admin issues another key of the organization (docs/rules.md, "API keys"); its id and secret derive from the idempotency key. */
+@CommandHandler(IssueApiKeyCommand)
+export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, ApiKeyIssuedAnswer> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(DerivedSecrets) private readonly secrets: DerivedSecrets,
+  ) {}
+
+  async execute({ organizationId, ctx }: IssueApiKeyCommand): Promise<ApiKeyIssuedAnswer> {
+    const keyId = createdId(ctx, ISSUED);
+    const secret = this.secrets.forWrite(ISSUED, ctx.idempotencyKey);
+    const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
+      decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) } }, org),
+    );
+    return { organizationId, keyId, apiKey: formatOrgKey(organizationId, keyId, secret), position: done.position };
+  }
+
+  /** The stored answer leaves the key out; a retry derives it again from the same idempotency key. */
+  readonly storage: AnswerStorage<ApiKeyIssuedAnswer> = {
+    stored: ({ apiKey: _secret, ...rest }) => rest,
+    restored: (stored, ctx) => {
+      const answer = stored as Omit<ApiKeyIssuedAnswer, 'apiKey'>;
+      return { ...answer, apiKey: formatOrgKey(answer.organizationId, answer.keyId, this.secrets.forWrite(ISSUED, ctx.idempotencyKey)) };
+    },
+  };
+}
+
+/** An org admin revokes one of the organization's keys; this process forgets it at once, the others as they hear it. */
+@CommandHandler(RevokeApiKeyCommand)
+export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand, ApiKeyRevokedAnswer> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  async execute({ organizationId, ctx, keyId }: RevokeApiKeyCommand): Promise<ApiKeyRevokedAnswer> {
+    const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
+      decideOrganization({ type: 'RevokeApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, keyId }, org),
+    );
+    this.auth.forget(organizationId, keyId);
+    return { keyId, revoked: true, position: done.position };
+  }
+}
+
+/** The organization's keys, by id (never a secret): org admins only. */
+@Injectable()
+export class ApiKeyReads {
+  constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
+
+  async list(organizationId: string, actorId: string, currentKeyId: string | undefined): Promise<ApiKeyList> {
+    const org = (await this.states.organization(organizationId)).state;
+    if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
+    if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can list the organization's API keys."));
+    return { items: [...org.apiKeys.keys()].sort().map((keyId) => ({ keyId, current: keyId === currentKeyId })) };
+  }
+}
+
+/** Every process forgets a revoked key when its log subscription hears of it (the revoking process at once, above). */
+@Injectable()
+export class ApiKeyRevocations {
+  constructor(@Inject(PresenceFeed) feed: PresenceFeed, @Inject(Authenticator) auth: Authenticator) {
+    feed.onApiKeyRevoked = (organizationId, keyId) => auth.forget(organizationId, keyId);
+  }
+}

@@ -1,0 +1,44 @@
+import { domainError } from '../shared/errors';
+import { type Decision, accept, reject } from '../shared/result';
+import type { ApiKeyIssued, ApiKeyRevoked } from './events';
+import { isOrgAdmin, type OrganizationState } from './state';
+
+/** Another API key for the organization: its id and the SHA-256 of its secret (the secret never reaches the domain). */
+export interface IssueApiKey {
+  type: 'IssueApiKey';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  apiKey: { keyId: string; secretHash: string };
+}
+
+/** Withdraws one of the organization's API keys. */
+export interface RevokeApiKey {
+  type: 'RevokeApiKey';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  keyId: string;
+}
+
+const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can issue or revoke the organization's API keys.");
+
+/**
+ * API keys (docs/rules.md, "API keys"): an org admin issues another key, and revokes one, so that a key is rotated
+ * (a new one issued, the clients moved to it, the old one revoked) or a leaked one withdrawn (probe 37 F9: a key could
+ * be neither). The last key is not revoked: the organization would be left with none.
+ */
+export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState): Decision<ApiKeyIssued> {
+  if (!isOrgAdmin(state, command.actorId)) return reject(onlyOrgAdmins());
+  // the same key id comes from the same idempotency key: issued already
+  if (state.apiKeys.has(command.apiKey.keyId)) return accept([]);
+  return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now } }]);
+}
+
+export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationState): Decision<ApiKeyRevoked> {
+  if (!isOrgAdmin(state, command.actorId)) return reject(onlyOrgAdmins());
+  if (!state.apiKeys.has(command.keyId)) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
+  if (state.apiKeys.size === 1)
+    return reject(domainError('LAST_API_KEY', "This is the organization's last API key: issue another first, then revoke this one."));
+  return accept([{ type: 'ApiKeyRevoked', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, revokedAt: command.now } }]);
+}

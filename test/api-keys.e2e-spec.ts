@@ -1,0 +1,112 @@
+// An organization's API keys (docs/rules.md "API keys"; probe 37 F9: a key could be neither revoked nor rotated): an
+// org admin issues another key, lists them by id, revokes one; a revoked key authenticates nothing from then on, on
+// this process at once and on another replica as soon as it hears of it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
+import { startServers } from './support/server-process';
+
+let app: TestApp;
+let client: ClientProxy;
+const send = (pattern: string, data: object) => lastValueFrom(client.send(pattern, data));
+beforeAll(async () => {
+  app = await startTestApp();
+  client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
+  await client.connect();
+});
+afterAll(async () => {
+  await client.close();
+  await app.stop();
+});
+
+const keyIdOf = (key: string) => key.split('_')[2]!;
+
+describe('API keys (probe 37 F9)', () => {
+  it('rotation: an org admin issues a key, lists the keys, revokes the old one, which is then 401; never the last one', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const members = `/v1/workspaces/${o.workspaceId}/members`;
+    const keys = `/v1/organizations/${o.organizationId}/api-keys`;
+    expect((await api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
+
+    const issued = await api.request('POST', keys, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'rotate-1' } });
+    expect(issued.status).toBe(201);
+    expect(issued.body).toEqual({ organizationId: o.organizationId, keyId: keyIdOf(issued.body.apiKey), apiKey: expect.stringMatching(/^rk_/), position: expect.any(String) });
+    const newKey = issued.body.apiKey as string;
+    // the retry answers the same key (not stored: derived again), and it works
+    const again = await api.request('POST', keys, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'rotate-1' } });
+    expect({ status: again.status, replayed: again.headers.get('idempotency-replayed'), apiKey: again.body.apiKey }).toEqual({ status: 201, replayed: 'true', apiKey: newKey });
+    expect((await api.request('GET', members, { key: newKey, actor: o.admin })).status).toBe(200);
+
+    const listed = await api.request('GET', keys, { key: newKey, actor: o.admin });
+    expect(listed.body.items).toEqual(
+      [
+        { keyId: keyIdOf(o.key), current: false },
+        { keyId: issued.body.keyId, current: true },
+      ].sort((a, b) => a.keyId.localeCompare(b.keyId)),
+    );
+    expect(JSON.stringify(listed.body)).not.toContain(newKey.split('_')[3]);
+
+    const revoked = await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: newKey, actor: o.admin });
+    expect(revoked.body).toEqual({ keyId: keyIdOf(o.key), revoked: true, position: expect.any(String) });
+    // the old key was identified before (and remembered): refused at once all the same, over HTTP and TCP
+    expectProblem(await api.request('GET', members, { key: o.key, actor: o.admin }), 401, 'UNAUTHENTICATED');
+    await expect(send('apiKeys.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId })).rejects.toMatchObject({ status: 401 });
+    expectProblem(await api.request('DELETE', `${keys}/${issued.body.keyId}`, { key: newKey, actor: o.admin }), 409, 'LAST_API_KEY');
+    expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: newKey, actor: o.admin }), 404, 'API_KEY_NOT_FOUND');
+  });
+
+  it('org admins only; another organization is not found, the system key 403; the same over TCP (apiKeys.issue, .list, .revoke)', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const other = await api.organization();
+    const keys = `/v1/organizations/${o.organizationId}/api-keys`;
+    const agent = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'agent.keys@acme.test', { roles: ['owner'] });
+    expectProblem(await api.request('POST', keys, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('GET', keys, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('POST', keys, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
+    // the system key manages organizations, not their keys (as on every organization route)
+    expectProblem(await api.request('POST', keys, { key: SYSTEM_KEY, actor: o.admin }), 403, 'INSUFFICIENT_AUTHORITY');
+
+    const base = { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId };
+    const issued = await send('apiKeys.issue', { ...base, idempotencyKey: 'tcp-issue' });
+    expect(issued).toMatchObject({ organizationId: o.organizationId, keyId: expect.any(String), apiKey: expect.stringMatching(/^rk_/) });
+    expect((await send('apiKeys.list', base)).items).toHaveLength(2);
+    expect(await send('apiKeys.revoke', { ...base, apiKey: issued.apiKey, keyId: keyIdOf(o.key) })).toMatchObject({ revoked: true });
+    await expect(send('apiKeys.list', base)).rejects.toMatchObject({ status: 401 });
+    expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, current: true }]);
+  });
+});
+
+describe('API keys across replicas', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-api-keys-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a key revoked on one replica is refused by another that had identified it, as soon as it hears of it', async () => {
+    const [a, b] = await startServers(2, { dataDir });
+    try {
+      const o = await a!.api.organization();
+      const members = `/v1/workspaces/${o.workspaceId}/members`;
+      // b identifies (and remembers) the first key
+      expect((await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
+      const issued = await a!.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin });
+      expect((await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
+      const revoked = await a!.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${keyIdOf(o.key)}`, { key: issued.body.apiKey, actor: o.admin });
+      expect(revoked.status).toBe(200);
+      const deadline = Date.now() + 5_000;
+      let status = 200;
+      while (status !== 401 && Date.now() < deadline) {
+        status = (await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status;
+        if (status !== 401) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(401);
+      expect((await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
+    } finally {
+      await Promise.all([a!.stop(), b!.stop()]);
+    }
+  }, 120_000);
+});
