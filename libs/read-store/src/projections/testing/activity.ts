@@ -147,6 +147,13 @@ export class Activity {
       case 9: {
         const userId = pick(ws.members, b);
         if (!userId) break;
+        // now and then an API key issued, or one of two revoked: no projection reads them, the log holds them all the same
+        if (c % 13 === 12) {
+          const keys = [...(this.log.orgs.get(ws.organizationId)?.apiKeys.keys() ?? [])];
+          if (keys.length > 1) this.log.organization({ type: 'RevokeApiKey', organizationId: ws.organizationId, actorId: admin, now, keyId: keys[0]! });
+          else this.log.organization({ type: 'IssueApiKey', organizationId: ws.organizationId, actorId: admin, now, apiKey: { keyId: `key-${b}-${c}`, secretHash: 'e'.repeat(64) } });
+          break;
+        }
         // now and then a member made an org admin, or no longer one (rule 5): an entry in every workspace's history
         if (c % 7 === 6 && userId !== admin) {
           const orgAdmin = this.log.orgs.get(ws.organizationId)?.users.get(userId)?.orgAdmin !== true;
