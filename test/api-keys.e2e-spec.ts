@@ -59,7 +59,7 @@ describe('API keys (probe 37 F9)', () => {
     expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: newKey, actor: o.admin }), 404, 'API_KEY_NOT_FOUND');
   });
 
-  it('org admins only; another organization is not found, the system key 403; the same over TCP (apiKeys.issue, .list, .revoke)', async () => {
+  it('org admins only; another organization is not found; the same over TCP (apiKeys.issue, .list, .revoke)', async () => {
     const { api } = app;
     const o = await api.organization();
     const other = await api.organization();
@@ -69,8 +69,6 @@ describe('API keys (probe 37 F9)', () => {
     expectProblem(await api.request('GET', keys, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await api.request('POST', keys, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
-    // the system key manages organizations, not their keys (as on every organization route)
-    expectProblem(await api.request('POST', keys, { key: SYSTEM_KEY, actor: o.admin }), 403, 'INSUFFICIENT_AUTHORITY');
 
     const base = { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId };
     const issued = await send('apiKeys.issue', { ...base, idempotencyKey: 'tcp-issue' });
@@ -79,6 +77,26 @@ describe('API keys (probe 37 F9)', () => {
     expect(await send('apiKeys.revoke', { ...base, apiKey: issued.apiKey, keyId: keyIdOf(o.key) })).toMatchObject({ revoked: true });
     await expect(send('apiKeys.list', base)).rejects.toMatchObject({ status: 401 });
     expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, current: true }]);
+  });
+});
+
+describe("the operator's way back: the system key issues and revokes an organization's keys (its only key leaked or lost)", () => {
+  it('without X-Actor-Id, over HTTP and TCP; an unknown organization is 404; the list stays the organization\'s', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const keys = `/v1/organizations/${o.organizationId}/api-keys`;
+    const issued = await api.request('POST', keys, { key: SYSTEM_KEY });
+    expect(issued.status).toBe(201);
+    const revoked = await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: SYSTEM_KEY });
+    expect(revoked.body).toMatchObject({ keyId: keyIdOf(o.key), revoked: true });
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin }), 401, 'UNAUTHENTICATED');
+    expect((await api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
+    expectProblem(await api.request('DELETE', `${keys}/${issued.body.keyId}`, { key: SYSTEM_KEY }), 409, 'LAST_API_KEY');
+    expectProblem(await api.request('POST', '/v1/organizations/00000000-0000-4000-8000-000000000000/api-keys', { key: SYSTEM_KEY }), 404, 'ORGANIZATION_NOT_FOUND');
+    // reading the keys is the organization's (org admins)
+    expectProblem(await api.request('GET', keys, { key: SYSTEM_KEY }), 403, 'INSUFFICIENT_AUTHORITY');
+    const byMessage = await send('apiKeys.issue', { apiKey: SYSTEM_KEY, organizationId: o.organizationId });
+    expect(byMessage).toMatchObject({ organizationId: o.organizationId, apiKey: expect.stringMatching(/^rk_/) });
   });
 });
 

@@ -33,8 +33,8 @@ export interface paths {
     get: operations['ApiKeysController_list'];
     put?: never;
     /**
-     * Issue another API key of the organization (org admins). The key is returned once; the others keep working until revoked.
-     * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id).
+     * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked.
+     * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.
      */
     post: operations['ApiKeysController_issue'];
     delete?: never;
@@ -53,7 +53,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke one of the organization's API keys (org admins): it authenticates nothing from then on, on every replica. Not its last key: issue another first. */
+    /** Revoke one of the organization's API keys (org admins, or the system key): it authenticates nothing from then on, on every replica. Not its last key: issue another first. */
     delete: operations['ApiKeysController_revoke'];
     options?: never;
     head?: never;
@@ -2582,11 +2582,11 @@ export interface operations {
   ApiKeysController_issue: {
     parameters: {
       query?: never;
-      header: {
+      header?: {
         /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
         'Idempotency-Key'?: string;
-        /** @description the user on whose behalf the console acts */
-        'X-Actor-Id': string;
+        /** @description the org admin acting, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;
@@ -2793,11 +2793,11 @@ export interface operations {
   ApiKeysController_revoke: {
     parameters: {
       query?: never;
-      header: {
+      header?: {
         /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
         'Idempotency-Key'?: string;
-        /** @description the user on whose behalf the console acts */
-        'X-Actor-Id': string;
+        /** @description the org admin acting, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;

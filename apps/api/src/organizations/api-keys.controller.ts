@@ -1,17 +1,19 @@
-import { Controller, Delete, Get, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, ownOrganization } from '../shared/messages';
-import { ApiProblems, ApiRead, ApiWrite } from '../shared/openapi';
+import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { READ_ACTOR_HEADER } from '../shared/read-access';
 import { problem, ProblemException } from '../shared/problem';
-import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, httpWrite } from '../shared/write-pipeline';
 import {
   ApiKeyIssuedAnswer,
   ApiKeyList,
@@ -28,6 +30,18 @@ class ApiKeysMessage extends Envelope {
 class RevokeApiKeyMessage extends ApiKeysMessage {
   @IsString() @Matches(ID_PATTERN) keyId!: string;
 }
+
+/**
+ * Who manages the keys of `org`: its own key's holder (an org admin, named by X-Actor-Id), or the operator with the
+ * system key (the organization named by the path; unknown: 404 from the decider)
+ */
+const keyManager = (principal: Principal, org: string, actorId: () => string | undefined): { organizationId: string; actorId: string } =>
+  principal.kind === 'system' ? { organizationId: org, actorId: SYSTEM_ACTOR } : { organizationId: ownOrganization(principal, org), actorId: requireActor(actorId()) };
+
+const requireActor = (actorId: string | undefined): string => {
+  if (!actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+  return actorId;
+};
 
 /**
  * The organization's API keys (docs/rules.md, "API keys"): an org admin issues another, lists them by id and revokes
@@ -47,17 +61,21 @@ export class ApiKeysController {
   ) {}
 
   @Post()
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
-    summary: 'Issue another API key of the organization (org admins). The key is returned once; the others keep working until revoked.',
-    description: 'To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id).',
+    summary: 'Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked.',
+    description:
+      'To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). ' +
+      'With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.',
   })
-  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader({ ...ACTOR_HEADER, required: false, description: 'the org admin acting, with the organization\'s key; not with the system key' })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, ApiKeyIssuedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  issue(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string) {
-    const organizationId = ownOrganization(call.principal, org);
-    return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx)), this.issuer.storage);
+  issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string) {
+    const { organizationId, actorId } = keyManager(req.principal, org, () => actorIdOf(req));
+    return httpWrite(this.pipeline, { req, res, actorId }, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx)), this.issuer.storage);
   }
 
   @Get()
@@ -70,35 +88,38 @@ export class ApiKeysController {
   }
 
   @Delete(':keyId')
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
-    summary: "Revoke one of the organization's API keys (org admins): it authenticates nothing from then on, on every replica. Not its last key: issue another first.",
+    summary: "Revoke one of the organization's API keys (org admins, or the system key): it authenticates nothing from then on, on every replica. Not its last key: issue another first.",
   })
-  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader({ ...ACTOR_HEADER, required: false, description: 'the org admin acting, with the organization\'s key; not with the system key' })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, ApiKeyRevokedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND', 'LAST_API_KEY')
-  revoke(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string) {
-    const organizationId = ownOrganization(call.principal, org);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new RevokeApiKeyCommand(organizationId, ctx, keyId)));
+  revoke(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string) {
+    const { organizationId, actorId } = keyManager(req.principal, org, () => actorIdOf(req));
+    return httpWrite(this.pipeline, { req, res, actorId }, { status: 200 }, (ctx) => this.commands.execute(new RevokeApiKeyCommand(organizationId, ctx, keyId)));
   }
 
   @MessagePattern('apiKeys.issue')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   issueMessage(@Payload() m: ApiKeysMessage) {
-    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(ownOrganization(p, m.organizationId), ctx)), this.issuer.storage);
+    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keyManager(p, m.organizationId, () => m.actorId).organizationId, ctx)), this.issuer.storage);
   }
 
   @MessagePattern('apiKeys.revoke')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   revokeMessage(@Payload() m: RevokeApiKeyMessage) {
-    return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(ownOrganization(p, m.organizationId), ctx, m.keyId)));
+    return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(keyManager(p, m.organizationId, () => m.actorId).organizationId, ctx, m.keyId)));
   }
 
   @MessagePattern('apiKeys.list')
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: ApiKeysMessage): Promise<ApiKeyList> {
     const principal = await this.auth.identify(m.apiKey);
-    if (!m.actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
-    return this.reads.list(ownOrganization(principal, m.organizationId), m.actorId, principal.kind === 'organization' ? principal.keyId : undefined);
+    return this.reads.list(ownOrganization(principal, m.organizationId), requireActor(m.actorId), principal.kind === 'organization' ? principal.keyId : undefined);
   }
 }

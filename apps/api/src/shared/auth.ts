@@ -15,6 +15,9 @@ export const SYSTEM_ONLY = 'rollcall:system-only';
 export const Public = () => SetMetadata(PUBLIC, true);
 /** Needs the system key. */
 export const SystemOnly = () => SetMetadata(SYSTEM_ONLY, true);
+export const SYSTEM_OR_ORGANIZATION = 'rollcall:system-or-organization';
+/** an operation of an organization the system key may do too (the operator issuing a key to an organization that lost its own) */
+export const SystemOrOrganization = () => SetMetadata(SYSTEM_OR_ORGANIZATION, true);
 
 export type AuthedRequest = FastifyRequest & { principal: Principal };
 
@@ -87,6 +90,13 @@ export class Authenticator {
   }
 }
 
+/** A route's marks: public (no key), the system key only, or the system key and an organization's alike. */
+interface Marks {
+  isPublic: boolean;
+  systemOnly: boolean;
+  either: boolean;
+}
+
 /** `Authorization: Bearer <api key>` on every route but the public ones; system-only routes need the system key. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -94,7 +104,7 @@ export class ApiKeyGuard implements CanActivate {
    * Each route's PUBLIC and SYSTEM_ONLY marks, by handler and controller: decorators set them when the classes are
    * defined, so they are read once per route, not twice per request through the reflector (Reflect.getMetadata walks).
    */
-  private readonly marks = new WeakMap<object, WeakMap<object, { isPublic: boolean; systemOnly: boolean }>>();
+  private readonly marks = new WeakMap<object, WeakMap<object, Marks>>();
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -102,7 +112,8 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const { isPublic, systemOnly } = this.marksOf(context.getHandler(), context.getClass());
+    const marks = this.marksOf(context.getHandler(), context.getClass());
+    const { isPublic } = marks;
     if (context.getType() !== 'http') {
       // A message's key travels in its payload: it is checked here, before the fields are validated, as an HTTP
       // request's is (a wrong key is 401, the system key on an organization's operation 403, and an organization key
@@ -116,7 +127,7 @@ export class ApiKeyGuard implements CanActivate {
       // no key, or something that cannot be one (a number, an array): 401 before any field is named to the caller, as
       // over HTTP (probe 14: `apiKey: 123` answered 400 listing the message's invalid fields)
       if (!key || typeof key !== 'string') throw unauthorized("Send your API key in the message's `apiKey` field.");
-      this.checkKind(await this.auth.identify(key), systemOnly);
+      this.checkKind(await this.auth.identify(key), marks);
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthedRequest>();
@@ -127,23 +138,25 @@ export class ApiKeyGuard implements CanActivate {
     const key = bearerKey(req);
     if (!key) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
     req.principal = await this.auth.identify(key);
-    this.checkKind(req.principal, systemOnly);
+    this.checkKind(req.principal, marks);
     return true;
   }
 
   /** the system key for a system operation, an organization's key for everything else (403 otherwise) */
-  private checkKind(principal: Principal, systemOnly: boolean): void {
+  private checkKind(principal: Principal, { systemOnly, either }: Marks): void {
+    if (either) return;
     if (systemOnly && principal.kind !== 'system')
       throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', 'This operation needs the system API key.'));
     if (!systemOnly && principal.kind === 'system') throw systemKeyRefused();
   }
 
-  private marksOf(handler: object, controller: object): { isPublic: boolean; systemOnly: boolean } {
+  private marksOf(handler: object, controller: object): Marks {
     const byController = this.marks.get(handler) ?? this.marks.set(handler, new WeakMap()).get(handler)!;
     let marks = byController.get(controller);
     if (!marks) {
       const targets = [handler, controller] as Parameters<Reflector['getAllAndOverride']>[1];
-      marks = { isPublic: !!this.reflector.getAllAndOverride<boolean>(PUBLIC, targets), systemOnly: !!this.reflector.getAllAndOverride<boolean>(SYSTEM_ONLY, targets) };
+      const mark = (key: string) => !!this.reflector.getAllAndOverride<boolean>(key, targets);
+      marks = { isPublic: mark(PUBLIC), systemOnly: mark(SYSTEM_ONLY), either: mark(SYSTEM_OR_ORGANIZATION) };
       byController.set(controller, marks);
     }
     return marks;

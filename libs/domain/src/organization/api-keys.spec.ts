@@ -1,4 +1,5 @@
 import { ADMIN, ORG, Scenario, expectError, expectEvents } from '../testing/fixture';
+import { SYSTEM_ACTOR } from '../shared/events';
 import { decideOrganization } from './decider';
 
 describe('API keys: an org admin issues and revokes them, never the last one (probe 37 F9)', () => {
@@ -25,6 +26,8 @@ describe('API keys: an org admin issues and revokes them, never the last one (pr
     expectError(issue(s, 'jane', 'key-2'), 'INSUFFICIENT_AUTHORITY');
     expectError(revoke(s, 'jane', 'key-1'), 'INSUFFICIENT_AUTHORITY');
     expectError(revoke(s, ADMIN, 'key-1'), 'LAST_API_KEY');
+    // the operator (system key): an organization whose only key leaked or was lost gets another, then loses the leaked one
+    expectEvents(issue(s, SYSTEM_ACTOR, 'key-9'), ['ApiKeyIssued']);
     expectError(revoke(s, ADMIN, 'no-such-key'), 'API_KEY_NOT_FOUND');
     expectError(decideOrganization({ type: 'RevokeApiKey', organizationId: 'other', actorId: ADMIN, now: s.now, keyId: 'key-1' }, { ...s.org, exists: false }), 'ORGANIZATION_NOT_FOUND');
   });

@@ -1,4 +1,5 @@
 import { domainError } from '../shared/errors';
+import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import type { ApiKeyIssued, ApiKeyRevoked } from './events';
 import { isOrgAdmin, type OrganizationState } from './state';
@@ -21,22 +22,25 @@ export interface RevokeApiKey {
   keyId: string;
 }
 
-const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can issue or revoke the organization's API keys.");
+const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin (or the system key) can issue or revoke the organization's API keys.");
+/** an org admin, or the operator with the system key (an organization whose only key leaked or was lost) */
+const mayManageKeys = (state: OrganizationState, actorId: string) => actorId === SYSTEM_ACTOR || isOrgAdmin(state, actorId);
 
 /**
  * API keys (docs/rules.md, "API keys"): an org admin issues another key, and revokes one, so that a key is rotated
  * (a new one issued, the clients moved to it, the old one revoked) or a leaked one withdrawn (probe 37 F9: a key could
- * be neither). The last key is not revoked: the organization would be left with none.
+ * be neither). The last key is not revoked: the organization would be left with none. The system key may do both: the
+ * operator's way back for an organization whose only key leaked (issue one, then revoke the leaked one) or was lost.
  */
 export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState): Decision<ApiKeyIssued> {
-  if (!isOrgAdmin(state, command.actorId)) return reject(onlyOrgAdmins());
+  if (!mayManageKeys(state, command.actorId)) return reject(onlyOrgAdmins());
   // the same key id comes from the same idempotency key: issued already
   if (state.apiKeys.has(command.apiKey.keyId)) return accept([]);
   return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now } }]);
 }
 
 export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationState): Decision<ApiKeyRevoked> {
-  if (!isOrgAdmin(state, command.actorId)) return reject(onlyOrgAdmins());
+  if (!mayManageKeys(state, command.actorId)) return reject(onlyOrgAdmins());
   if (!state.apiKeys.has(command.keyId)) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
   if (state.apiKeys.size === 1)
     return reject(domainError('LAST_API_KEY', "This is the organization's last API key: issue another first, then revoke this one."));
