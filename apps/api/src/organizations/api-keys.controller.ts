@@ -8,11 +8,10 @@ import { IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, ownOrganization } from '../shared/messages';
+import { Envelope, MessageWrites, messageActor, ownOrganization } from '../shared/messages';
 import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { READ_ACTOR_HEADER } from '../shared/read-access';
-import { problem, ProblemException } from '../shared/problem';
 import { WritePipeline, httpWrite } from '../shared/write-pipeline';
 import {
   ApiKeyIssuedAnswer,
@@ -32,16 +31,10 @@ class RevokeApiKeyMessage extends ApiKeysMessage {
 }
 
 /**
- * Who manages the keys of `org`: its own key's holder (an org admin, named by X-Actor-Id), or the operator with the
- * system key (the organization named by the path; unknown: 404 from the decider)
+ * The organization whose keys are managed: the key's own (an org admin acting), or, with the system key, the one the
+ * path or message names (the operator; unknown: 404 from the decider)
  */
-const keyManager = (principal: Principal, org: string, actorId: () => string | undefined): { organizationId: string; actorId: string } =>
-  principal.kind === 'system' ? { organizationId: org, actorId: SYSTEM_ACTOR } : { organizationId: ownOrganization(principal, org), actorId: requireActor(actorId()) };
-
-const requireActor = (actorId: string | undefined): string => {
-  if (!actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
-  return actorId;
-};
+const keysOf = (principal: Principal, org: string): string => (principal.kind === 'system' ? org : ownOrganization(principal, org));
 
 /**
  * The organization's API keys (docs/rules.md, "API keys"): an org admin issues another, lists them by id and revokes
@@ -74,7 +67,8 @@ export class ApiKeysController {
   @ApiWrite(201, ApiKeyIssuedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND')
   issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string) {
-    const { organizationId, actorId } = keyManager(req.principal, org, () => actorIdOf(req));
+    const organizationId = keysOf(req.principal, org);
+    const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);
     return httpWrite(this.pipeline, { req, res, actorId }, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx)), this.issuer.storage);
   }
 
@@ -98,7 +92,8 @@ export class ApiKeysController {
   @ApiWrite(200, ApiKeyRevokedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND', 'LAST_API_KEY')
   revoke(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string) {
-    const { organizationId, actorId } = keyManager(req.principal, org, () => actorIdOf(req));
+    const organizationId = keysOf(req.principal, org);
+    const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);
     return httpWrite(this.pipeline, { req, res, actorId }, { status: 200 }, (ctx) => this.commands.execute(new RevokeApiKeyCommand(organizationId, ctx, keyId)));
   }
 
@@ -106,20 +101,20 @@ export class ApiKeysController {
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   issueMessage(@Payload() m: ApiKeysMessage) {
-    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keyManager(p, m.organizationId, () => m.actorId).organizationId, ctx)), this.issuer.storage);
+    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keysOf(p, m.organizationId), ctx)), this.issuer.storage);
   }
 
   @MessagePattern('apiKeys.revoke')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   revokeMessage(@Payload() m: RevokeApiKeyMessage) {
-    return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(keyManager(p, m.organizationId, () => m.actorId).organizationId, ctx, m.keyId)));
+    return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(keysOf(p, m.organizationId), ctx, m.keyId)));
   }
 
   @MessagePattern('apiKeys.list')
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: ApiKeysMessage): Promise<ApiKeyList> {
     const principal = await this.auth.identify(m.apiKey);
-    return this.reads.list(ownOrganization(principal, m.organizationId), requireActor(m.actorId), principal.kind === 'organization' ? principal.keyId : undefined);
+    return this.reads.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), principal.kind === 'organization' ? principal.keyId : undefined);
   }
 }

@@ -42,6 +42,12 @@ const ENVELOPE_FIELDS = ['apiKey', 'actorId', 'idempotencyKey', 'correlationId',
 export const bodyOf = <T extends object>(message: T): Record<string, unknown> =>
   Object.fromEntries(Object.entries(message).filter(([k]) => !ENVELOPE_FIELDS.includes(k)));
 
+/** The acting user a message names (`actorId`), required of an organization's key: 400 without one. */
+export const messageActor = (actorId: string | undefined): string => {
+  if (!actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+  return actorId;
+};
+
 /** A message's organization must be the key's: anything else is "not found", as over HTTP. */
 export const ownOrganization = (principal: Principal, organizationId: string): string => {
   if (principal.kind !== 'organization' || organizationOf(principal) !== organizationId)
@@ -78,9 +84,7 @@ export class MessageWrites {
     storage?: AnswerStorage<T>,
   ): Promise<T> {
     const principal = await this.auth.identify(message.apiKey);
-    const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : message.actorId;
-    if (!actorId)
-      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+    const actorId = principal.kind === 'system' ? SYSTEM_ACTOR : messageActor(message.actorId);
     // the correlation id names this attempt, not the request: a retry with another one is the same request
     const { apiKey: _key, idempotencyKey, correlationId: _correlation, ...request } = message;
     const { body } = await this.pipeline.run(

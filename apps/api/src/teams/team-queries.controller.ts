@@ -4,7 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
-import { Envelope } from '../shared/messages';
+import { Envelope, messageActor } from '../shared/messages';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
@@ -85,8 +85,7 @@ export class TeamQueriesController {
   private async reader(m: TeamsReadMessage): Promise<{ principal: Principal; actorId: string }> {
     const principal = await this.auth.identify(m.apiKey);
     if (principal.kind !== 'organization') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "Reading teams needs the organization's API key."));
-    if (!m.actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
-    return { principal, actorId: m.actorId };
+    return { principal, actorId: messageActor(m.actorId) };
   }
 
   @MessagePattern('teams.list')
