@@ -142,7 +142,9 @@ describe('read models: incremental == rebuilt == every event applied twice == re
           }
         },
       ),
-      { numRuns: 30 },
+      // past 100 s fast-check stops and fails with its seed and the counterexample shrunk so far, before jest's 120 s
+      // would cut it off without either (session 37's CI7: a timeout that said nothing of why)
+      { numRuns: 30, interruptAfterTimeLimit: 100_000, markInterruptAsFailure: true },
     );
     // ~7 s on an idle machine; a clean-clone CI run beside other work took over 30 s
   }, 120_000);
