@@ -1,5 +1,5 @@
 // An organization's API keys (docs/rules.md "API keys"; probe 37 F9: a key could be neither revoked nor rotated): an
-// org admin issues another key, lists them by id, revokes one; a revoked key authenticates nothing from then on, on
+// org admin issues another key (with a label saying what it is for), lists them (id, label, issue time), revokes one; a revoked key authenticates nothing from then on, on
 // this process at once and on another replica as soon as it hears of it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,22 +32,28 @@ describe('API keys (probe 37 F9)', () => {
     const keys = `/v1/organizations/${o.organizationId}/api-keys`;
     expect((await api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
 
-    const issued = await api.request('POST', keys, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'rotate-1' } });
+    const label = { label: '  Zendesk sync ' };
+    const issued = await api.request('POST', keys, { key: o.key, actor: o.admin, body: label, headers: { 'idempotency-key': 'rotate-1' } });
     expect(issued.status).toBe(201);
     expect(issued.body).toEqual({ organizationId: o.organizationId, keyId: keyIdOf(issued.body.apiKey), apiKey: expect.stringMatching(/^rk_/), position: expect.any(String) });
     const newKey = issued.body.apiKey as string;
-    // the retry answers the same key (not stored: derived again), and it works
-    const again = await api.request('POST', keys, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'rotate-1' } });
+    // the retry answers the same key (not stored: derived again), and it works; another label under the key is another request
+    const again = await api.request('POST', keys, { key: o.key, actor: o.admin, body: label, headers: { 'idempotency-key': 'rotate-1' } });
     expect({ status: again.status, replayed: again.headers.get('idempotency-replayed'), apiKey: again.body.apiKey }).toEqual({ status: 201, replayed: 'true', apiKey: newKey });
+    expectProblem(await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'Other' }, headers: { 'idempotency-key': 'rotate-1' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
     expect((await api.request('GET', members, { key: newKey, actor: o.admin })).status).toBe(200);
 
+    // a label that is no name is refused, and nothing is issued
+    for (const bad of [{ label: ' ' }, { label: 'x'.repeat(101) }, { label: 7 }, { name: 'x' }])
+      expectProblem(await api.request('POST', keys, { key: o.key, actor: o.admin, body: bad }), 400, 'VALIDATION_FAILED');
+
+    // oldest first: the organization's first key (no label), then the new one, each with its issue time
     const listed = await api.request('GET', keys, { key: newKey, actor: o.admin });
-    expect(listed.body.items).toEqual(
-      [
-        { keyId: keyIdOf(o.key), current: false },
-        { keyId: issued.body.keyId, current: true },
-      ].sort((a, b) => a.keyId.localeCompare(b.keyId)),
-    );
+    expect(listed.body.items).toEqual([
+      { keyId: keyIdOf(o.key), label: null, issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), current: false },
+      { keyId: issued.body.keyId, label: 'Zendesk sync', issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), current: true },
+    ]);
+    expect(listed.body.items[0].issuedAt <= listed.body.items[1].issuedAt).toBe(true);
     // the secret: what follows `rk_<org>_<keyId>_` (base64url, itself holding `_` now and then)
     expect(JSON.stringify(listed.body)).not.toContain(newKey.split('_').slice(3).join('_'));
 
@@ -72,12 +78,12 @@ describe('API keys (probe 37 F9)', () => {
     expectProblem(await api.request('POST', keys, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
 
     const base = { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId };
-    const issued = await send('apiKeys.issue', { ...base, idempotencyKey: 'tcp-issue' });
+    const issued = await send('apiKeys.issue', { ...base, idempotencyKey: 'tcp-issue', label: 'Warehouse export' });
     expect(issued).toMatchObject({ organizationId: o.organizationId, keyId: expect.any(String), apiKey: expect.stringMatching(/^rk_/) });
     expect((await send('apiKeys.list', base)).items).toHaveLength(2);
     expect(await send('apiKeys.revoke', { ...base, apiKey: issued.apiKey, keyId: keyIdOf(o.key) })).toMatchObject({ revoked: true });
     await expect(send('apiKeys.list', base)).rejects.toMatchObject({ status: 401 });
-    expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, current: true }]);
+    expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, label: 'Warehouse export', issuedAt: expect.any(String), current: true }]);
   });
 });
 

@@ -29,7 +29,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's API keys by id, never their secrets (org admins); `current` marks the key of this request. */
+    /** The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request. */
     get: operations['ApiKeysController_list'];
     put?: never;
     /**
@@ -736,6 +736,13 @@ export interface components {
        */
       apiKey: string;
     };
+    IssueApiKeyDto: {
+      /**
+       * @description what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters
+       * @example Zendesk sync
+       */
+      label?: string;
+    };
     ApiKeyIssuedAnswer: {
       /**
        * @description position of the write in the event store; send it as `X-Min-Position` to read your write
@@ -763,6 +770,16 @@ export interface components {
     ApiKeyItem: {
       /** @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a */
       keyId: string;
+      /**
+       * @description what the key is for, as its issuer named it; null: issued without a label (the organization's first key)
+       * @example Zendesk sync
+       */
+      label: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-12-04T17:30:00.000Z
+       */
+      issuedAt: string;
       /**
        * @description the key this request was made with
        * @example true
@@ -2593,7 +2610,11 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody?: never;
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IssueApiKeyDto'];
+      };
+    };
     responses: {
       /** @description ApiKeyIssuedAnswer; `X-Position` repeats `position` */
       201: {

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -8,7 +8,7 @@ import { IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, messageActor, ownOrganization } from '../shared/messages';
+import { Envelope, MessageWrites, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { READ_ACTOR_HEADER } from '../shared/read-access';
@@ -19,11 +19,15 @@ import {
   ApiKeyReads,
   ApiKeyRevokedAnswer,
   IssueApiKeyCommand,
+  IssueApiKeyDto,
   IssueApiKeyHandler,
   RevokeApiKeyCommand,
 } from './api-keys';
 
 class ApiKeysMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class IssueApiKeyMessage extends withEnvelope(IssueApiKeyDto) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
 class RevokeApiKeyMessage extends ApiKeysMessage {
@@ -66,14 +70,14 @@ export class ApiKeysController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, ApiKeyIssuedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string) {
+  issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Body() dto: IssueApiKeyDto) {
     const organizationId = keysOf(req.principal, org);
     const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);
-    return httpWrite(this.pipeline, { req, res, actorId }, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx)), this.issuer.storage);
+    return httpWrite(this.pipeline, { req, res, actorId }, { status: 201 }, (ctx) => this.commands.execute(new IssueApiKeyCommand(organizationId, ctx, dto.label)), this.issuer.storage);
   }
 
   @Get()
-  @ApiOperation({ summary: "The organization's API keys by id, never their secrets (org admins); `current` marks the key of this request." })
+  @ApiOperation({ summary: "The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request." })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiRead(ApiKeyList)
   @ApiProblems('ORGANIZATION_NOT_FOUND')
@@ -100,8 +104,8 @@ export class ApiKeysController {
   @MessagePattern('apiKeys.issue')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
-  issueMessage(@Payload() m: ApiKeysMessage) {
-    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keysOf(p, m.organizationId), ctx)), this.issuer.storage);
+  issueMessage(@Payload() m: IssueApiKeyMessage) {
+    return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keysOf(p, m.organizationId), ctx, m.label)), this.issuer.storage);
   }
 
   @MessagePattern('apiKeys.revoke')

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiProperty } from '@nestjs/swagger';
-import { decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { API_KEY_LABEL_MAX, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { Authenticator } from '../shared/auth';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -37,6 +38,10 @@ export class ApiKeyRevokedAnswer extends WriteAnswer {
 export class ApiKeyItem {
   @ApiProperty({ example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
   keyId!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'what the key is for, as its issuer named it; null: issued without a label (the organization\'s first key)', example: 'Zendesk sync' })
+  label!: string | null;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T17:30:00.000Z' })
+  issuedAt!: string;
   @ApiProperty({ description: 'the key this request was made with', example: true })
   current!: boolean;
 }
@@ -46,8 +51,18 @@ export class ApiKeyList {
   items!: ApiKeyItem[];
 }
 
+/** The request's body: optional (no body, or `{}`, issues a key without a label). */
+export class IssueApiKeyDto {
+  @ApiPropertyOptional({ description: 'what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters', example: 'Zendesk sync' })
+  @IsOptional()
+  @IsString()
+  // a bound before the domain's check (100 after trimming), which it names
+  @MaxLength(1000, { message: `label must be at most ${API_KEY_LABEL_MAX} characters (after trimming)` })
+  label?: string;
+}
+
 export class IssueApiKeyCommand {
-  constructor(readonly organizationId: string, readonly ctx: CommandContext) {}
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly label?: string) {}
 }
 
 export class RevokeApiKeyCommand {
@@ -62,11 +77,11 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, A
     @Inject(DerivedSecrets) private readonly secrets: DerivedSecrets,
   ) {}
 
-  async execute({ organizationId, ctx }: IssueApiKeyCommand): Promise<ApiKeyIssuedAnswer> {
+  async execute({ organizationId, ctx, label }: IssueApiKeyCommand): Promise<ApiKeyIssuedAnswer> {
     const keyId = createdId(ctx, ISSUED);
     const secret = this.secrets.forWrite(ISSUED, ctx.idempotencyKey);
     const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
-      decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) } }, org),
+      decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) }, label }, org),
     );
     return { organizationId, keyId, apiKey: formatOrgKey(organizationId, keyId, secret), position: done.position };
   }
@@ -98,7 +113,7 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
   }
 }
 
-/** The organization's keys, by id (never a secret): org admins only. */
+/** The organization's keys, oldest first (never a secret): org admins only. */
 @Injectable()
 export class ApiKeyReads {
   constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
@@ -107,7 +122,11 @@ export class ApiKeyReads {
     const org = (await this.states.organization(organizationId)).state;
     if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
     if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can list the organization's API keys."));
-    return { items: [...org.apiKeys.keys()].sort().map((keyId) => ({ keyId, current: keyId === currentKeyId })) };
+    return {
+      items: [...org.apiKeys]
+        .map(([keyId, key]) => ({ keyId, label: key.label, issuedAt: key.issuedAt, current: keyId === currentKeyId }))
+        .sort((a, b) => (a.issuedAt === b.issuedAt ? (a.keyId < b.keyId ? -1 : 1) : a.issuedAt < b.issuedAt ? -1 : 1)),
+    };
   }
 }
 

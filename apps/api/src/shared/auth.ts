@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import type { OrganizationState } from '@rollcall/domain';
 import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { LOCAL_SECRETS } from '../shared/tokens';
@@ -77,9 +78,9 @@ export class Authenticator {
     const parsed = parseOrgKey(key);
     if (parsed) {
       const secretHash = sha256(parsed.secret);
-      const matches = (keys: Map<string, string>) => {
-        const hash = keys.get(parsed.keyId);
-        return hash !== undefined && safeEqual(hash, secretHash);
+      const matches = (keys: OrganizationState['apiKeys']) => {
+        const key = keys.get(parsed.keyId);
+        return key !== undefined && safeEqual(key.secretHash, secretHash);
       };
       // the organization as the log has it (a key may have been revoked since this process last loaded it; a stream
       // that has not moved is answered from memory)

@@ -21,6 +21,20 @@ describe('API keys: an org admin issues and revokes them, never the last one (pr
     expectEvents(issue(s, ADMIN, 'key-2'), []);
   });
 
+  it('a label says what a key is for: kept trimmed with its issue time; an empty, overlong or control-character label is refused', () => {
+    const s = new Scenario();
+    const labelled = (label: string) =>
+      decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, apiKey: { keyId: 'key-2', secretHash: 'b'.repeat(64) }, label }, s.org);
+    const [issued] = expectEvents(labelled('  Zendesk sync '), ['ApiKeyIssued']);
+    expect(issued!.data).toEqual({ organizationId: ORG, keyId: 'key-2', secretHash: 'b'.repeat(64), issuedAt: s.now, label: 'Zendesk sync' });
+    s.applyOrg([issued!]);
+    expect(s.org.apiKeys.get('key-2')).toEqual({ secretHash: 'b'.repeat(64), issuedAt: s.now, label: 'Zendesk sync' });
+    // the organization's first key has no label
+    expect(s.org.apiKeys.get('key-1')).toMatchObject({ label: null });
+    for (const bad of ['   ', 'x'.repeat(101), 'a\u0007b']) expectError(labelled(bad), 'VALIDATION_FAILED');
+    expectEvents(labelled('x'.repeat(100)), []);
+  });
+
   it('only an org admin; an unknown or revoked key is API_KEY_NOT_FOUND; the last key is LAST_API_KEY', () => {
     const s = new Scenario().member('jane', { roles: ['owner'] });
     expectError(issue(s, 'jane', 'key-2'), 'INSUFFICIENT_AUTHORITY');

@@ -1,17 +1,26 @@
-import { domainError } from '../shared/errors';
+import { domainError, validationFailed } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
+import { checkText, cleanName } from '../shared/validation';
 import type { ApiKeyIssued, ApiKeyRevoked } from './events';
 import { isOrgAdmin, type OrganizationState } from './state';
 
-/** Another API key for the organization: its id and the SHA-256 of its secret (the secret never reaches the domain). */
+/**
+ * Another API key for the organization: its id and the SHA-256 of its secret (the secret never reaches the domain), and
+ * optionally a label saying what it is for ("Zendesk sync"), shown in the list of keys so that an admin knows which to
+ * revoke.
+ */
 export interface IssueApiKey {
   type: 'IssueApiKey';
   organizationId: string;
   actorId: string;
   now: string;
   apiKey: { keyId: string; secretHash: string };
+  label?: string;
 }
+
+/** A label is a name: trimmed, 1 to 100 characters, no control characters (the API's other names' check). */
+export const API_KEY_LABEL_MAX = 100;
 
 /** Withdraws one of the organization's API keys. */
 export interface RevokeApiKey {
@@ -34,9 +43,14 @@ const mayManageKeys = (state: OrganizationState, actorId: string) => actorId ===
  */
 export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState): Decision<ApiKeyIssued> {
   if (!mayManageKeys(state, command.actorId)) return reject(onlyOrgAdmins());
+  if (command.label !== undefined) {
+    const problem = checkText('label', command.label, API_KEY_LABEL_MAX);
+    if (problem) return reject(validationFailed([problem]));
+  }
   // the same key id comes from the same idempotency key: issued already
   if (state.apiKeys.has(command.apiKey.keyId)) return accept([]);
-  return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now } }]);
+  const label = command.label === undefined ? {} : { label: cleanName(command.label) };
+  return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label } }]);
 }
 
 export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationState): Decision<ApiKeyRevoked> {

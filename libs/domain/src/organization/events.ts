@@ -87,7 +87,8 @@ export type UserDeleted = Event<
  */
 export type ApiKeyIssued = Event<
   'ApiKeyIssued',
-  { organizationId: string; keyId: string; secretHash: string; issuedAt: string }
+  // label: what the key is for, named by its issuer (probe 37's "which key is which"); absent: none (and before session 38)
+  { organizationId: string; keyId: string; secretHash: string; issuedAt: string; label?: string }
 >;
 
 /** An organization API key withdrawn (a leaked one, or the old one of a rotation): it authenticates nothing from then on. */

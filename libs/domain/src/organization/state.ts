@@ -25,8 +25,16 @@ export interface OrganizationState {
   /** the keys of byEmail two users hold (address-index.ts: only from before session 27) */
   byEmailShared: Map<string, string[]>;
   workspaces: Map<string, WorkspaceInfo>;
-  /** keyId → SHA-256 of the key's secret */
-  apiKeys: Map<string, string>;
+  /** keyId → the key as the log has it (never its secret) */
+  apiKeys: Map<string, ApiKeyOnFile>;
+}
+
+/** An organization API key not revoked: the SHA-256 of its secret, when it was issued, and the label it was given. */
+export interface ApiKeyOnFile {
+  secretHash: string;
+  issuedAt: string;
+  /** what the key is for, as its issuer named it (keys issued without one, and every key of before session 38: null) */
+  label: string | null;
 }
 
 export const initialOrganizationState = (): OrganizationState => ({
@@ -52,7 +60,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.name = event.data.name;
       return state;
     case 'ApiKeyIssued':
-      state.apiKeys.set(event.data.keyId, event.data.secretHash);
+      state.apiKeys.set(event.data.keyId, { secretHash: event.data.secretHash, issuedAt: event.data.issuedAt, label: event.data.label ?? null });
       return state;
     case 'ApiKeyRevoked':
       state.apiKeys.delete(event.data.keyId);
