@@ -2403,12 +2403,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -2417,7 +2417,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -2576,12 +2576,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -2590,7 +2590,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -2791,12 +2791,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -2805,7 +2805,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -3003,12 +3003,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -3017,7 +3017,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -3218,12 +3218,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -3232,7 +3232,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -3438,12 +3438,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -3452,7 +3452,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -3854,12 +3854,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -3868,7 +3868,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -4066,12 +4066,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -4080,7 +4080,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -4261,12 +4261,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -4275,7 +4275,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -4643,12 +4643,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -4657,7 +4657,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -4819,12 +4819,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -4833,7 +4833,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5035,12 +5035,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -5049,7 +5049,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5247,12 +5247,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -5261,7 +5261,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5463,12 +5463,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -5477,7 +5477,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5675,12 +5675,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -5689,7 +5689,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5887,12 +5887,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -5901,7 +5901,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6066,12 +6066,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -6080,7 +6080,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6267,12 +6267,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -6281,7 +6281,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6469,12 +6469,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -6483,7 +6483,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6820,12 +6820,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -6834,7 +6834,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6995,12 +6995,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -7009,7 +7009,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7210,12 +7210,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -7224,7 +7224,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7422,12 +7422,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -7436,7 +7436,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7638,12 +7638,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -7652,7 +7652,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7851,12 +7851,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -7865,7 +7865,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8064,12 +8064,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -8078,7 +8078,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8280,12 +8280,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -8294,7 +8294,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8496,12 +8496,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -8510,7 +8510,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8672,12 +8672,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -8686,7 +8686,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8847,12 +8847,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -8861,7 +8861,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -9060,12 +9060,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -9074,7 +9074,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -9270,12 +9270,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -9284,7 +9284,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -9513,7 +9513,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -9685,7 +9685,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -9841,7 +9841,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -9961,7 +9961,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -10171,12 +10171,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -10185,7 +10185,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -10383,12 +10383,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -10397,7 +10397,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -10747,7 +10747,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -10928,12 +10928,12 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND */
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY */
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
           'Retry-After'?: string;
           [name: string]: unknown;
         };
@@ -10942,7 +10942,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND';
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

@@ -1,5 +1,5 @@
 import { evolveWorkspace, initialWorkspaceState } from './workspace/state';
-import { fromStored, toStored, upcast } from './upcasting';
+import { EventFromLaterVersion, checkReadable, fromStored, toStored, upcast } from './upcasting';
 import type { WorkspaceEvent } from './workspace/events';
 import { T0 } from './testing/fixture';
 
@@ -59,5 +59,37 @@ describe('stored shape', () => {
     const old = fromStored({ type: 'UserInvited', data: { workspaceId: 'w', organizationId: 'o', invitationId: 'i', email: 'e@x.io', role: 'agent', invitedAt: T0, expiresAt: T0 }, metadata: {} });
     expect(old).toMatchObject({ version: 2, data: { access: { roles: ['agent'] }, linkVersion: 1 } });
     expect(fromStored({ type: 'Unknown', data: {}, metadata: {} })).toBeUndefined();
+  });
+});
+
+describe('events a later version wrote (docs/adr/0020 point 4)', () => {
+  const on = (stream: string, type: string, schemaVersion?: number) => ({ stream, type, metadata: schemaVersion === undefined ? {} : { schemaVersion } });
+
+  it('a type this version does not know, or a newer schema version of one it knows, on a stream of the domain: refused with what and where', () => {
+    for (const [stream, type, version] of [
+      ['workspace-ws-1', 'TeamArchived', 1],
+      ['organization-org-1', 'AccessLevelChanged', 2],
+      ['presence-ws-1-u', 'PresenceChanged', 2],
+      ['mail-org-1', 'SmsSent', undefined],
+      ['workspace-ws-1', 'UserInvited', 3],
+    ] as const) {
+      const read = () => checkReadable(on(stream, type, version));
+      expect(read).toThrow(EventFromLaterVersion);
+      expect(read).toThrow(`${stream} holds an event this version of Rollcall cannot read (${type}, schema version ${version ?? 1}): a later version wrote it`);
+    }
+  });
+
+  it('every version this code reads passes, and so does anything on the application\'s own streams (snapshots, erasure records)', () => {
+    for (const event of [
+      on('workspace-ws-1', 'UserInvited', 1),
+      on('workspace-ws-1', 'UserInvited', 2),
+      on('workspace-ws-1', 'UserInvited'),
+      on('organization-org-1', 'OrgAdminChanged', 1),
+      on('presence-ws-1-u', 'MembershipEnded', 1),
+      on('mail-org-1', 'InvitationMailed', 1),
+      on('erasures-org-1', 'PersonalDataErased'),
+      on('rollcall-snapshot-workspace-ws-1', 'SnapshotChunk'),
+    ])
+      expect(() => checkReadable(event)).not.toThrow();
   });
 });

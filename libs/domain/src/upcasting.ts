@@ -37,6 +37,8 @@ export const WORKSPACE_EVENT_TYPES = [
 /** one presence stream per user and workspace (docs/rules.md#presence-details) */
 export const PRESENCE_EVENT_TYPES = ['PresenceChanged', 'MembershipEnded'] as const;
 export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES, ...MAIL_EVENT_TYPES];
+/** the same, to look up (every event read passes through it) */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(DOMAIN_EVENT_TYPES);
 
 const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   const { role, ...rest } = e.data;
@@ -47,15 +49,52 @@ const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   };
 };
 
+/** The newest schema version of each type that this code reads (and writes): 1 unless named here. */
+const NEWEST_VERSION: Readonly<Partial<Record<string, number>>> = { UserInvited: 2 };
+
+/** The streams the domain's events are appended to (the others hold the application's records: snapshots, erasures). */
+export const DOMAIN_STREAM_PREFIXES: readonly string[] = ['organization-', 'workspace-', 'presence-', 'mail-'];
+
+/**
+ * An event on one of the domain's streams that this version cannot read: a type it does not know, or a schema version
+ * newer than it reads. A later version of Rollcall wrote it (replicas of two versions over one log: a rolling upgrade
+ * over EventStoreDB and MongoDB, which no data-format mark guards, or a downgrade). Folding past it would decide, or
+ * project, as if it had not happened (probe 37b: an org admin demoted on the new replica still invited through the
+ * old one; its projector skipped the event and moved the checkpoint past it for good), so whoever meets it stops
+ * (docs/adr/0020 point 4).
+ */
+export class EventFromLaterVersion extends Error {
+  readonly code = 'WRITTEN_BY_LATER_VERSION';
+  constructor(
+    readonly stream: string,
+    readonly type: string,
+    readonly version: number,
+  ) {
+    super(`${stream} holds an event this version of Rollcall cannot read (${type}, schema version ${version}): a later version wrote it`);
+    this.name = 'EventFromLaterVersion';
+  }
+}
+
+const versionOf = (metadata: Record<string, unknown>): number => (typeof metadata.schemaVersion === 'number' ? metadata.schemaVersion : 1);
+
+/** Throws EventFromLaterVersion for an event of the domain's streams that this version cannot read (above). */
+export function checkReadable(recorded: { stream: string; type: string; metadata: Record<string, unknown> }): void {
+  if (!DOMAIN_STREAM_PREFIXES.some((prefix) => recorded.stream.startsWith(prefix))) return;
+  const version = versionOf(recorded.metadata);
+  if (!KNOWN_TYPES.has(recorded.type) || version > (NEWEST_VERSION[recorded.type] ?? 1))
+    throw new EventFromLaterVersion(recorded.stream, recorded.type, version);
+}
+
 /** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */
 export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvitedV1];
 
 /**
  * The one place where old event versions become current ones. Events are never rewritten in the store;
- * they are upcast when read. Unknown types or versions are returned as undefined (and skipped by folds).
+ * they are upcast when read. Unknown types are returned as undefined; a fold of the domain's streams checks each
+ * event first (checkReadable) and stops at one it cannot read.
  */
 export function upcast(event: { type: string; version?: number; data: unknown }): DomainEvent | undefined {
-  if (!DOMAIN_EVENT_TYPES.includes(event.type)) return undefined;
+  if (!KNOWN_TYPES.has(event.type)) return undefined;
   const version = event.version ?? 1;
   if (event.type === 'UserInvited' && version === 1) return upcastUserInvitedV1(event as UserInvitedV1);
   return { ...event, version } as DomainEvent;
@@ -78,7 +117,7 @@ export const toStored = (event: DomainEvent, metadata: object): StoredEventShape
 export const fromStored = (stored: StoredEventShape): DomainEvent | undefined =>
   upcast({
     type: stored.type,
-    version: typeof stored.metadata.schemaVersion === 'number' ? stored.metadata.schemaVersion : 1,
+    version: versionOf(stored.metadata),
     data: stored.data,
   });
 

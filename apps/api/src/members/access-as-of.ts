@@ -16,6 +16,7 @@ import {
   evolveOrganization,
   evolveWorkspace,
   explainPermissions,
+  checkReadable,
   fromStored,
   initialOrganizationState,
   initialWorkspaceState,
@@ -211,6 +212,7 @@ async function replay(store: EventStore, organizationId: string, workspaceId: st
   const latest = { at: Date.now() };
   const org = initialOrganizationState();
   for await (const e of happenedBy(store.readStream(organizationStream(organizationId)), asOf, latest)) {
+    checkReadable(e);
     const event = fromStored(e);
     if (event) evolveOrganization(org, event as OrganizationEvent);
     replayed++;
@@ -220,6 +222,7 @@ async function replay(store: EventStore, organizationId: string, workspaceId: st
   if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${(asOf ?? new Date(latest.at)).toISOString()}.`));
   const ws = initialWorkspaceState(info);
   for await (const e of happenedBy(store.readStream(workspaceStream(workspaceId)), asOf, latest)) {
+    checkReadable(e);
     const event = fromStored(e);
     if (event) evolveWorkspace(ws, event as WorkspaceEvent);
     replayed++;

@@ -35,6 +35,7 @@ export const HTTP_STATUS_OF = {
   UNHEALTHY: 503,
   SHUTTING_DOWN: 503,
   STREAMS_AT_CAPACITY: 503,
+  WRITTEN_BY_LATER_VERSION: 503,
 } as const;
 
 export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
@@ -54,10 +55,13 @@ export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSO
  * before the route is known to take none): the same refusals as a body's, its fields named as not allowed.
  */
 export const NO_BODY_PROBLEMS: ProblemCode[] = BODY_PROBLEMS;
-/** What the write path adds (docs/adr/0004): a reused key, conflicts that retries did not resolve, the store down. */
-export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE'];
-/** What a read adds: bad query, read models behind `X-Min-Position`. */
-export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BEHIND'];
+/**
+ * What the write path adds (docs/adr/0004): a reused key, conflicts that retries did not resolve, the store down; and a
+ * stream holding events of a later version of Rollcall than this replica's (docs/adr/0020 point 4: a mixed rolling upgrade).
+ */
+export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE', 'WRITTEN_BY_LATER_VERSION'];
+/** What a read adds: bad query, read models behind `X-Min-Position`, the caller's organization written by a later version. */
+export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BEHIND', 'WRITTEN_BY_LATER_VERSION'];
 
 /** One sentence per code for the examples; a code without one gets a generic sentence. */
 const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
@@ -79,6 +83,8 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',
   STREAMS_AT_CAPACITY: 'This server holds 10000 presence streams open, its limit: retry later, or on another replica.',
   INVALID_RESTRICTION: 'Unknown restriction channelz; use the restrictions of the workspace access model.',
+  WRITTEN_BY_LATER_VERSION:
+    'This server runs an earlier version of Rollcall than the one that wrote workspace-7c9e6679\'s latest events (TeamArchived, schema version 1); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.',
 };
 
 const exampleOf = (code: ProblemCode): Problem => {

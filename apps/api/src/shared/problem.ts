@@ -3,7 +3,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode, FieldError } from '@rollcall/domain';
+import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcall/domain';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyReusedError } from '../shared/idempotency';
 
@@ -150,7 +150,7 @@ export const storageFault = (error: unknown): string | undefined => {
  * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
  * write needs its operator.
  */
-export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, STREAMS_AT_CAPACITY: 30 };
+export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, STREAMS_AT_CAPACITY: 30, WRITTEN_BY_LATER_VERSION: 30 };
 
 /**
  * A problem's `instance`: the request's path, without its query, which may hold a stream ticket, a searched address
@@ -199,6 +199,15 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string }
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
   if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
   if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message) };
+  if (error instanceof EventFromLaterVersion)
+    return {
+      problem: problem(
+        503,
+        error.code,
+        `This server runs an earlier version of Rollcall than the one that wrote ${error.stream}'s latest events (${error.type}, schema version ${error.version}); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.`,
+      ),
+      fault: `${error.message}; this process must be upgraded (docs/adr/0020 point 4), answered 503 WRITTEN_BY_LATER_VERSION`,
+    };
   if (error instanceof HttpException) return { problem: fromHttpException(error) };
   // a body whose Content-Encoding its bytes do not match (body-encoding.ts inflates it; zlib's message names no byte of the body)
   const typed = error as { code?: unknown; message?: string };

@@ -1,4 +1,4 @@
-import { type DataSubject, type DomainEvent, type OrganizationEvent, type OrganizationState, type UserProfile, type WorkspaceEvent, type WorkspaceState, evolveOrganization, evolveWorkspace, fromStored, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
+import { type DataSubject, type DomainEvent, type OrganizationEvent, type OrganizationState, type UserProfile, type WorkspaceEvent, type WorkspaceState, evolveOrganization, checkReadable, evolveWorkspace, fromStored, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
 import { HeardErasures, holdsErased } from './heard-erasures';
@@ -376,6 +376,8 @@ export class StreamStates {
     // a long replay (a cold 100,000-member workspace) must not starve every other request
     const turns = new LoadTurns(REPLAY_TURN_MS);
     for await (const recorded of this.store.readStream(stream, { fromRevision: entry.revision + 1n })) {
+      // an event a later version wrote: no decision on a state that does not hold it (the entry stays before it)
+      checkReadable(recorded);
       const event = fromStored(recorded);
       if (event) evolve(event);
       noteApplied(entry, recorded);

@@ -189,6 +189,45 @@ describe('Projector', () => {
     expect((await read.get('fragile', 'count'))?.doc).toEqual({ _id: 'count', n: 3 });
   });
 
+  it('stops every projection before an event a later version wrote, on a stream of the domain; passes others (ADR 0020 point 4)', async () => {
+    const s = new LogScenario().member('bob');
+    await stores.append(s.log.takeAppends());
+    // the application's own records and a foreign stream's types are not the domain's: passed
+    await stores.events.append('erasures-org-1', [{ id: '00000000-0000-4000-8000-000000000001', type: 'PersonalDataErased', data: {}, metadata: {} }], 'any');
+    await stores.events.append('rollcall-snapshot-workspace-ws-1', [{ id: '00000000-0000-4000-8000-000000000002', type: 'SnapshotChunk', data: {}, metadata: {} }], 'any');
+    const passed = await stores.events.headPosition();
+    // a type this version does not know, on a workspace's stream
+    await stores.events.append('workspace-ws-1', [{ id: '00000000-0000-4000-8000-000000000003', type: 'TeamArchived', data: { workspaceId: 'ws-1' }, metadata: { schemaVersion: 1 } }], 'any');
+    s.revoke('bob');
+    await stores.append(s.log.takeAppends());
+    const head = await stores.events.headPosition();
+    const read = stores.readStore();
+    const logger = quiet();
+    const projector = new Projector({ eventStore: stores.events, readStore: read, projections: PROJECTIONS, logger });
+    await projector.start();
+    expect(await projector.waitFor(head, 2000)).toBe(false);
+    await projector.stop();
+    for (const p of PROJECTIONS) expect(await read.checkpoint(checkpointKey(p))).toBe(passed);
+    expect(projector.status().every((st) => st.state === 'failed' && st.error!.endsWith('(TeamArchived, schema version 1): a later version wrote it; upgrade this process'))).toBe(true);
+    // bob's revocation, after it, was not projected as if the event had not happened
+    expect((await read.get<MemberDoc>(MEMBERS, 'ws-1:bob'))?.doc.status).toBe('active');
+    expect(logger.lines).toEqual([expect.stringMatching(/^projector: workspace-ws-1 holds an event this version of Rollcall cannot read \(TeamArchived.*stopped before it: upgrade this process$/)]);
+
+    // a known type in a newer schema version than this code reads stops it the same way
+    const stores2 = new TempStores();
+    try {
+      await stores2.append(new LogScenario().member('cy').log.takeAppends());
+      await stores2.events.append('workspace-ws-1', [{ id: '00000000-0000-4000-8000-000000000004', type: 'AccessLevelChanged', data: {}, metadata: { schemaVersion: 2 } }], 'any');
+      const newer = new Projector({ eventStore: stores2.events, readStore: stores2.readStore(), projections: [membersProjection], logger: quiet() });
+      await newer.start();
+      expect(await newer.waitFor(await stores2.events.headPosition(), 1000)).toBe(false);
+      await newer.stop();
+      expect(newer.status()[0]!.error).toMatch(/\(AccessLevelChanged, schema version 2\)/);
+    } finally {
+      stores2.close();
+    }
+  });
+
   it('builds the same read models in one batch as in batches of one event', async () => {
     const s = new LogScenario(['ws-1', 'ws-2']).member('bob').member('cy', {}, 'ws-2');
     s.profile('bob', { displayName: 'Robert' }).revoke('cy', 'ws-2').deleteUser('bob');

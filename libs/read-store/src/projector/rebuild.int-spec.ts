@@ -210,4 +210,20 @@ describe('rebuild (the log folded in memory, written out behind the read)', () =
       await stores.close();
     }
   });
+
+  it('stops at an event a later version wrote on a stream of the domain, naming it, and leaves no checkpoint (ADR 0020 point 4)', async () => {
+    const stores = new TempStores();
+    try {
+      await logOf(stores, ['inc:a']);
+      await stores.events.append('organization-org-9', [{ id: '00000000-0000-4000-8000-000000000099', type: 'OrganizationArchived', data: {}, metadata: { schemaVersion: 1 } }], 'any');
+      await logOf(stores, ['inc:a']);
+      const store = stores.readStore();
+      await expect(rebuild(stores.events, store, [counters], { logger: silent })).rejects.toThrow(
+        'organization-org-9 holds an event this version of Rollcall cannot read (OrganizationArchived, schema version 1): a later version wrote it',
+      );
+      expect(await store.checkpoint(checkpointKey(counters))).toBeUndefined();
+    } finally {
+      await stores.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
+import { checkReadable } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import type { Doc, DocWrite, ReadStore, SerializedWrites } from '../port';
 import { type Projection, RETIRED_COLLECTIONS, checkpointKey } from '../projections/projection';
@@ -193,6 +194,8 @@ export async function rebuild(
         if (recorded.position > target) break;
         position = recorded.position;
         events++;
+        // an event a later version wrote: no read model rebuilt as if it had not happened (docs/adr/0020 point 4)
+        checkReadable(recorded);
         const projected = toProjectedEvent(recorded);
         const interested = projected && foldsOf.get(projected.event.type);
         if (interested)
