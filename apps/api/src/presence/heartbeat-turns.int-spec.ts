@@ -21,7 +21,9 @@ import { BufferedLeaseStore, SqliteLeaseBackend } from './leases';
 import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions } from './presence-handlers';
 
 const SECRET = 'heartbeat-turns-secret-0123456789abcdef0123';
-const APPEND_MS = 25;
+// long enough that one after the other (MEMBERS × APPEND_MS, ~1 s) stays far from the bound (6 × APPEND_MS) on a loaded
+// machine: at 25 ms the bound was 150 ms, and a CI run at load ~10 took 230 ms concurrently (session 38)
+const APPEND_MS = 60;
 const MEMBERS = 16;
 const APPEND_AFTER = Symbol.for('rollcall.event-store.appendAfter');
 const ctx = (actorId: string) => newCommandContext({ actorId });
