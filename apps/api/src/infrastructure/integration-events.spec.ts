@@ -116,6 +116,27 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(p.status()).toMatchObject({ state: 'stopped', checkpoint: '5' });
   });
 
+  it('a retried event is sent as the log gives it then: a deletion meanwhile erased its personal data (probe 38 F2)', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const invited = { ...recorded(6n), stream: 'workspace-1', type: 'InvitationCancelled', data: { workspaceId: 'w', invitationId: 'i', email: 'zed@acme.test', cancelledAt: 't' } };
+    const sent: unknown[] = [];
+    transport.emit.mockImplementationOnce(() => throwError(() => new Error('ECONNREFUSED'))).mockImplementation((_pattern: string, event: { data: unknown }) => {
+      sent.push(event.data);
+      return of(undefined);
+    });
+    // the consumer was down; the user was deleted meanwhile, and the log now reads the address as null
+    const readStream = jest.fn(async function* () {
+      yield { ...invited, data: { ...invited.data, email: null } };
+    });
+    const p = publisher({ subscribe: () => scripted([invited], true), headPosition: async () => 0n, readStream });
+    await p.start();
+    await waitUntil(() => sent.length === 1);
+    expect(sent).toEqual([{ workspaceId: 'w', invitationId: 'i', email: null, cancelledAt: 't' }]);
+    expect(readStream).toHaveBeenCalledWith('workspace-1', { fromRevision: 6n, toPosition: 6n });
+    await p.onApplicationShutdown();
+    expect(checkpoint()).toBe('6');
+  });
+
   it('is disabled without a transport, and says so', async () => {
     const subscribe = jest.fn();
     const config = { dataDir: dir } as Config;

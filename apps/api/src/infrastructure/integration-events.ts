@@ -260,7 +260,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
         try {
           for (const client of this.clients) {
             // shutting down before the transport took it: the checkpoint stays before this event
-            if (!(await this.publish(client, integration))) return;
+            if (!(await this.publish(client, integration, () => this.readAgain(recorded)))) return;
           }
         } finally {
           this.publishing = false;
@@ -274,10 +274,17 @@ export class IntegrationEvents implements OnApplicationShutdown {
     }
   }
 
-  /** Retries until the transport takes the event (backoff capped at 5 s): nothing is dropped. False: stopping. */
-  private async publish(client: ClientProxy, event: IntegrationEvent): Promise<boolean> {
+  /**
+   * Retries until the transport takes the event (backoff capped at 5 s): nothing is dropped. False: stopping. Each retry
+   * sends the event as the log gives it then, read again: its user may have been deleted meanwhile (rule 12), and the
+   * copy read before would carry their personal data past the erasure (probe 38 F2: an address went out 22 s after the
+   * deletion, to a TCP consumer that had been down).
+   */
+  private async publish(client: ClientProxy, first: IntegrationEvent, readAgain: () => Promise<IntegrationEvent | undefined>): Promise<boolean> {
+    let event = first;
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
+        if (attempt > 1) event = (await readAgain()) ?? event;
         await lastValueFrom(client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
         return true;
       } catch (error) {
@@ -290,6 +297,12 @@ export class IntegrationEvents implements OnApplicationShutdown {
       }
     }
     return false;
+  }
+
+  /** the event as the log gives it now (decrypted with the keys left: an erased subject's fields null) */
+  private async readAgain(recorded: RecordedEvent): Promise<IntegrationEvent | undefined> {
+    for await (const again of this.store.readStream(recorded.stream, { fromRevision: recorded.revision, toPosition: recorded.position })) return toIntegrationEvent(again);
+    return undefined;
   }
 
   private pause(ms: number): Promise<void> {
