@@ -546,6 +546,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every organization's integration events after a position, in log order (system key): what a consumer missed while it was away.
+     * @description Keep the `position` of the last event applied; ask `?after=<it>` and apply `items` until fewer than `limit` come back, then follow NATS or TCP, deduplicating by `eventId` (an event may come both ways; the later copy is the current one: a deletion since leaves its personal fields null). Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key's issue comes without the hash of its secret.
+     */
+    get: operations['EventsController_list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health': {
     parameters: {
       query?: never;
@@ -2032,6 +2052,44 @@ export interface components {
       /** @description the signed checkpoint of `to`, when one was signed at that size */
       checkpoint?: string;
     };
+    IntegrationEventItem: {
+      /**
+       * @description the event id: the same on every delivery (deduplicate by it)
+       * @example 0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69
+       */
+      eventId: string;
+      /** @example AccessRevoked */
+      type: string;
+      /** @example workspace-7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      stream: string;
+      /**
+       * @description the event's global position in the log (decimal)
+       * @example 1043
+       */
+      position: string;
+      /** Format: date-time */
+      occurredAt?: string;
+      /** @description the acting user (or `system`) */
+      actorId?: string;
+      /** @description the event's data (docs/rules.md, Events); personal fields of an erased subject are null */
+      data: {
+        [key: string]: unknown;
+      };
+    };
+    EventPage: {
+      /** @description in log order; fewer than `limit`: the feed is caught up (for now) */
+      items: components['schemas']['IntegrationEventItem'][];
+      /**
+       * @description ask `after=<next>` for what follows: the last item's position (or the `after` asked, when nothing followed it)
+       * @example 1143
+       */
+      next: string | null;
+      /**
+       * @description the log's last position when the page was read
+       * @example 52001
+       */
+      head: string;
+    };
     Health: {
       /**
        * @example ok
@@ -2049,6 +2107,12 @@ export interface components {
        *       },
        *       "projections": {
        *         "status": "up"
+       *       },
+       *       "integrationEvents": {
+       *         "status": "up",
+       *         "state": "disabled",
+       *         "consecutiveFailures": 0,
+       *         "failedSends": 0
        *       }
        *     }
        */
@@ -2059,6 +2123,19 @@ export interface components {
           message?: string;
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
+          /**
+           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @enum {string}
+           */
+          state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+          /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+          consecutiveFailures?: number;
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          failedSends?: number;
+          /** @description `integrationEvents` only: the position of the last event published */
+          checkpoint?: string;
+          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          behind?: number;
         };
       };
       /**
@@ -2072,6 +2149,19 @@ export interface components {
           message?: string;
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
+          /**
+           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @enum {string}
+           */
+          state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+          /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+          consecutiveFailures?: number;
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          failedSends?: number;
+          /** @description `integrationEvents` only: the position of the last event published */
+          checkpoint?: string;
+          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          behind?: number;
         };
       };
       /**
@@ -2085,6 +2175,12 @@ export interface components {
        *       },
        *       "projections": {
        *         "status": "up"
+       *       },
+       *       "integrationEvents": {
+       *         "status": "up",
+       *         "state": "disabled",
+       *         "consecutiveFailures": 0,
+       *         "failedSends": 0
        *       }
        *     }
        */
@@ -2095,6 +2191,19 @@ export interface components {
           message?: string;
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
+          /**
+           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @enum {string}
+           */
+          state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+          /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+          consecutiveFailures?: number;
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          failedSends?: number;
+          /** @description `integrationEvents` only: the position of the last event published */
+          checkpoint?: string;
+          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          behind?: number;
         };
       };
     };
@@ -9851,6 +9960,144 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'AUDIT_BEHIND';
+          };
+        };
+      };
+    };
+  };
+  EventsController_list: {
+    parameters: {
+      query?: {
+        /** @description a position (decimal): the events strictly after it; left out, from the first event */
+        after?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description EventPage */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EventPage'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };

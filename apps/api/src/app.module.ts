@@ -50,6 +50,7 @@ import { PresenceController } from './presence/presence.controller';
 import { presenceProviders } from './presence/presence-runtime';
 import { PresenceFeed } from './presence/feed';
 import { AuditController } from './audit/audit.controller';
+import { EventsController } from './events/events.controller';
 import { AuditLog } from './audit/audit-log';
 import { loadAuditIdentity } from './audit/audit-identity';
 import { ReadAccess } from './shared/read-access';
@@ -146,6 +147,7 @@ export class AppModule {
         TeamQueriesController,
         NetworkController,
         AuditController,
+        EventsController,
         HealthController,
         PresenceController,
       ],

@@ -14,6 +14,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
 import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
+import { IntegrationEvents } from '../infrastructure/integration-events';
 
 
 @ApiTags('operations')
@@ -27,6 +28,7 @@ export class HealthController {
     @Inject(Metrics) private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: Config,
     @Inject(Stopping) private readonly stopping: Stopping,
+    @Inject(IntegrationEvents) private readonly publisher: IntegrationEvents,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -57,6 +59,8 @@ export class HealthController {
           if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
           return this.unbuilt();
         }),
+      // always up (a consumer down must not take every replica out of a balancer): where the publisher stands
+      () => this.probe('integrationEvents', () => this.publishing()),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       // names the indicators that are down, not their errors (a public route)
@@ -96,6 +100,13 @@ export class HealthController {
       withoutCheckpoint: names,
       message: `Not built since a reset: ${names.join(', ')}. Their reads answer what a rebuild wrote so far (or nothing): let a projector run (npm run start:projector, or the API's own), or run npm run rebuild.`,
     };
+  }
+
+  /** the publisher's state, its checkpoint and how far the log is ahead of it, its refused sends (probe 38 F4); no error text (a public route) */
+  private async publishing(): Promise<Record<string, unknown>> {
+    const { state, consecutiveFailures, checkpoint, failedSends } = this.publisher.status();
+    const behind = await this.publisher.behind();
+    return { state, consecutiveFailures, failedSends, ...(checkpoint !== undefined && { checkpoint }), ...(behind !== undefined && { behind }) };
   }
 
   private async probe(key: string, ping: () => Promise<Record<string, unknown> | undefined | void>) {

@@ -12,10 +12,19 @@ const INDICATORS = {
         items: { type: 'string' as const },
         description: '`projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far',
       },
+      state: {
+        type: 'string' as const,
+        enum: ['disabled', 'stopped', 'running', 'retrying', 'standby'],
+        description: '`integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes',
+      },
+      consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
+      failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },
+      checkpoint: { type: 'string' as const, description: '`integrationEvents` only: the position of the last event published' },
+      behind: { type: 'integer' as const, description: "`integrationEvents` only: the log's events after the checkpoint" },
     },
     required: ['status'],
   },
-  example: { eventStore: { status: 'up' }, readStore: { status: 'up' }, projections: { status: 'up' } },
+  example: { eventStore: { status: 'up' }, readStore: { status: 'up' }, projections: { status: 'up' }, integrationEvents: { status: 'up', state: 'disabled', consecutiveFailures: 0, failedSends: 0 } },
 };
 
 /** The health check (@nestjs/terminus): each indicator up or down. */

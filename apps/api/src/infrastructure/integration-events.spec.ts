@@ -70,6 +70,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(p.status()).toEqual({
       state: 'running',
       consecutiveFailures: 0,
+      failedSends: 0,
       lastError: '14 UNAVAILABLE',
       checkpoint: '8',
     });
@@ -103,14 +104,21 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     await p.onApplicationShutdown();
   });
 
-  it('shutting down while the transport refuses an event leaves the checkpoint before that event', async () => {
+  it('shutting down while the transport refuses an event leaves the checkpoint before that event; the refusals show meanwhile', async () => {
     writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
     transport.emit.mockImplementation(() => throwError(() => new Error('NATS down')));
     const live = scripted([recorded(6n)], true);
-    const p = publisher({ subscribe: () => live, headPosition: async () => 0n });
+    const p = publisher({ subscribe: () => live, headPosition: async () => 8n, readStream: async function* () {} });
+    const metrics = (p as unknown as { metrics: Metrics }).metrics;
 
     await p.start();
-    await waitUntil(() => transport.emit.mock.calls.length >= 1);
+    await waitUntil(() => transport.emit.mock.calls.length >= 2);
+    expect(p.status()).toMatchObject({ state: 'running', checkpoint: '5', failedSends: expect.any(Number) });
+    expect(p.status().failedSends).toBeGreaterThanOrEqual(2);
+    expect(await p.behind()).toBe(3);
+    const scraped = await metrics.registry.metrics();
+    expect(scraped).toMatch(/^rollcall_integration_events_behind 3$/m);
+    expect(scraped).toMatch(/^rollcall_integration_events_failed_sends [2-9]\d*$/m);
     await p.onApplicationShutdown();
     expect(checkpoint()).toBe('5');
     expect(p.status()).toMatchObject({ state: 'stopped', checkpoint: '5' });
@@ -128,9 +136,12 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const readStream = jest.fn(async function* () {
       yield { ...invited, data: { ...invited.data, email: null } };
     });
-    const p = publisher({ subscribe: () => scripted([invited], true), headPosition: async () => 0n, readStream });
+    const p = publisher({ subscribe: () => scripted([invited], true), headPosition: async () => 9n, readStream });
     await p.start();
     await waitUntil(() => sent.length === 1);
+    // where it stands, for /health and /metrics (probe 38 F4): caught up with its event, 3 behind the log's head
+    expect(p.status()).toMatchObject({ state: 'running', failedSends: 0, checkpoint: '6' });
+    expect(await p.behind()).toBe(3);
     expect(sent).toEqual([{ workspaceId: 'w', invitationId: 'i', email: null, cancelledAt: 't' }]);
     expect(readStream).toHaveBeenCalledWith('workspace-1', { fromRevision: 6n, toPosition: 6n });
     await p.onApplicationShutdown();
@@ -142,7 +153,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const config = { dataDir: dir } as Config;
     const p = new IntegrationEvents(config, { subscribe } as unknown as EventStore, new Metrics());
     await p.start();
-    expect(p.status()).toEqual({ state: 'disabled', consecutiveFailures: 0 });
+    expect(p.status()).toEqual({ state: 'disabled', consecutiveFailures: 0, failedSends: 0 });
+    expect(await p.behind()).toBeUndefined();
     expect(subscribe).not.toHaveBeenCalled();
     await p.onApplicationShutdown();
   });

@@ -46,9 +46,12 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
 
 /**
  * What of an event's data consumers get: all of it, but the hash of an API key's secret (`ApiKeyIssued`), which only
- * the API's key check needs: consumers learn that a key was issued, and its id.
+ * the API's key check needs: consumers learn that a key was issued, and its id. A deleted user's removal from a
+ * workspace says what became of their contacts, as a revoke does (rule 12: they are unassigned, a revoke's default;
+ * probe 38 F7: the contacts service had to infer it).
  */
 const publishedData = (event: DomainEvent): unknown => {
+  if (event.type === 'UserDeletedFromWorkspace') return { ...event.data, contacts: { mode: 'unassigned' } };
   if (event.type !== 'ApiKeyIssued') return event.data;
   const { secretHash: _secretHash, ...rest } = event.data;
   return rest;
@@ -68,6 +71,8 @@ export interface IntegrationEventsStatus {
   lastError?: string;
   /** global position of the last event published (and checkpointed), as a string */
   checkpoint?: string;
+  /** sends of the event at hand that a transport refused, in a row (a consumer down: it is sent again until taken) */
+  failedSends: number;
 }
 
 /**
@@ -94,6 +99,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
   private stopping = false;
   private state: IntegrationEventsStatus['state'] = 'stopped';
   private failures = 0;
+  private failedSends = 0;
   private lastError?: string;
   private subscribedAt = 0;
   /** the last position published and checkpointed; undefined until read from the file or the log's head */
@@ -118,7 +124,9 @@ export class IntegrationEvents implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: Config,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(Metrics) private readonly metrics: Metrics,
-  ) {}
+  ) {
+    metrics.publisher = this;
+  }
 
   async start(): Promise<void> {
     if (this.config.natsUrl) this.clients.push(ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [this.config.natsUrl] } }));
@@ -180,6 +188,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
     return {
       state: this.state,
       consecutiveFailures: stable ? 0 : this.failures,
+      failedSends: this.failedSends,
       ...(this.lastError !== undefined && { lastError: this.lastError }),
       ...(this.position !== undefined && this.position >= 0n && { checkpoint: this.position.toString() }),
     };
@@ -286,8 +295,10 @@ export class IntegrationEvents implements OnApplicationShutdown {
       try {
         if (attempt > 1) event = (await readAgain()) ?? event;
         await lastValueFrom(client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
+        this.failedSends = 0;
         return true;
       } catch (error) {
+        this.failedSends = attempt;
         if (attempt === 1 || attempt % 20 === 0)
           this.logger.warn(
             { eventType: event.type, eventId: event.eventId, attempt, reason: error instanceof Error ? error.message : String(error) },
@@ -297,6 +308,16 @@ export class IntegrationEvents implements OnApplicationShutdown {
       }
     }
     return false;
+  }
+
+  /**
+   * How many events of the log follow the last one this process published (undefined: it does not publish now, or has
+   * not started): a consumer down, or a transport refusing, shows here and in `/metrics` (probe 38 F4: nothing did).
+   */
+  async behind(): Promise<number | undefined> {
+    if ((this.state !== 'running' && this.state !== 'retrying') || this.position === undefined) return undefined;
+    const head = await this.store.headPosition();
+    return head > this.position ? Number(head - this.position) : 0;
   }
 
   /** the event as the log gives it now (decrypted with the keys left: an erased subject's fields null) */

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics (prom-client): HTTP latency, commands decided again, integration events; the projector adds its own gauges. */
 export class Metrics {
@@ -16,6 +16,20 @@ export class Metrics {
     labelNames: ['type'],
     registers: [this.registry],
   });
+
+  /** the integration-event publisher, read at each scrape (it registers itself: infrastructure/integration-events.ts) */
+  publisher?: { status(): { failedSends: number }; behind(): Promise<number | undefined> };
+  /** probe 38 F4: a publisher held by a consumer that is down showed nowhere */
+  readonly integrationEventsBehind = this.publisherGauge(
+    'rollcall_integration_events_behind',
+    'Events of the log after the last one this process published (absent while it does not publish: no transport, or another process holds the lease)',
+    (p) => p.behind(),
+  );
+  readonly integrationEventsFailedSends = this.publisherGauge(
+    'rollcall_integration_events_failed_sends',
+    'Sends of the event at hand that a transport refused, in a row (0 once it is taken): a consumer or transport down',
+    async (p) => p.status().failedSends,
+  );
 
   /** commands decided again (bench:onboarding, session 28: a third of one organization's burst ran out of attempts) */
   readonly decidedAgain = new Counter({
@@ -41,5 +55,20 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private publisherGauge(name: string, help: string, read: (p: NonNullable<Metrics['publisher']>) => Promise<number | undefined>): Gauge {
+    const current = async () => (this.publisher ? await read(this.publisher).catch(() => undefined) : undefined);
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      // prom-client calls it with the gauge as `this`, at each scrape
+      async collect() {
+        const value = await current();
+        if (value === undefined) this.reset();
+        else this.set(value);
+      },
+    });
   }
 }

@@ -60,8 +60,11 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     address: 'rollcall.events.{type}',
     title: 'Integration events',
     description:
-      'Every domain event (the types below), once written to the log, at least once (consumers dedupe by `eventId`), in log order; ' +
-      "one process publishes at a time. The log's internal records (`PersonalDataErased`, which says a deletion's keys are gone) are not published, and `ApiKeyIssued` goes without the hash of the key's secret.",
+      'Every domain event (the types below), once written to the log, is handed to each transport at least once, in log order; one process publishes at a time. ' +
+      'A consumer gets what is sent while it is connected: core NATS drops what finds no subscriber, and a TCP consumer that dies may lose what was in its socket buffers. ' +
+      'What a consumer missed is in the feed `GET /v1/events?after=<position>` (OpenAPI; system key), the same envelopes in log order: keep the last `position` applied, ask the feed after a restart, then follow the push. ' +
+      'Deduplicate by `eventId`, and let a later copy replace an earlier one (read after a deletion, its personal fields are null); order by `position` (across a publisher takeover two connections may interleave). ' +
+      "The log's internal records (`PersonalDataErased`, which says a deletion's keys are gone) are not published, and `ApiKeyIssued` goes without the hash of the key's secret. `UserDeletedFromWorkspace` says `contacts: {mode: 'unassigned'}` (rule 12), as `AccessRevoked` says what became of the member's contacts.",
     parameters: { type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
     messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
   };

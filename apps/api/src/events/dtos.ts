@@ -1,0 +1,19 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { WholeNumber } from '../shared/dtos';
+
+export class EventsQuery {
+  @ApiPropertyOptional({ description: 'a position (decimal): the events strictly after it; left out, from the first event', example: '1042' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(0|[1-9]\d{0,18})$/, { message: 'after must be a position: a whole number in decimal digits' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @WholeNumber()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}

@@ -1,0 +1,43 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
+import type { EventStore } from '@rollcall/event-store';
+import { toIntegrationEvent } from '../infrastructure/integration-events';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
+import { EVENT_STORE } from '../shared/tokens';
+import { EventsQuery } from './dtos';
+import { EventPage } from './resources';
+
+/**
+ * The integration events as a feed (ADR 0021): every domain event after a position, in log order, as the publisher
+ * sends them (`{eventId, type, stream, position, occurredAt, actorId, data}`), read from the log at the time of the
+ * request (an erased subject's fields are null). The push transports (NATS, TCP) reach the consumers connected when an
+ * event is sent; this is how a consumer gets what it missed (probe 38 F1, F5, F6): it keeps the last `position` it
+ * applied and asks for what follows. System key only: the feed is every organization's, for the platform's services.
+ */
+@ApiTags('events')
+@Controller('v1/events')
+export class EventsController {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  @Get()
+  @SystemKeyOperation()
+  @ApiOperation({
+    summary: "Every organization's integration events after a position, in log order (system key): what a consumer missed while it was away.",
+    description:
+      'Keep the `position` of the last event applied; ask `?after=<it>` and apply `items` until fewer than `limit` come back, then follow NATS or TCP, deduplicating by `eventId` (an event may come both ways; the later copy is the current one: a deletion since leaves its personal fields null). Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key\'s issue comes without the hash of its secret.',
+  })
+  @ApiResponse({ status: 200, type: EventPage, description: 'EventPage' })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', ...NO_BODY_PROBLEMS)
+  async list(@Query() query: EventsQuery): Promise<EventPage> {
+    const after = query.after === undefined ? undefined : BigInt(query.after);
+    const limit = query.limit ?? 100;
+    const items = [];
+    for await (const recorded of this.store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { eventTypes: [...DOMAIN_EVENT_TYPES] }, maxCount: limit })) {
+      const event = toIntegrationEvent(recorded);
+      if (event) items.push(event);
+    }
+    const last = items.at(-1)?.position ?? query.after ?? null;
+    return { items, next: last, head: (await this.store.headPosition()).toString() };
+  }
+}

@@ -1,0 +1,28 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** One integration event, as NATS and TCP carry it in Nest's envelope's `data` (AsyncAPI: IntegrationEvent). */
+export class IntegrationEventItem {
+  @ApiProperty({ description: 'the event id: the same on every delivery (deduplicate by it)', example: '0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69' })
+  eventId!: string;
+  @ApiProperty({ example: 'AccessRevoked' })
+  type!: string;
+  @ApiProperty({ example: 'workspace-7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  stream!: string;
+  @ApiProperty({ description: "the event's global position in the log (decimal)", example: '1043' })
+  position!: string;
+  @ApiProperty({ required: false, format: 'date-time' })
+  occurredAt?: string;
+  @ApiProperty({ required: false, description: 'the acting user (or `system`)' })
+  actorId?: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "the event's data (docs/rules.md, Events); personal fields of an erased subject are null" })
+  data!: unknown;
+}
+
+export class EventPage {
+  @ApiProperty({ type: [IntegrationEventItem], description: 'in log order; fewer than `limit`: the feed is caught up (for now)' })
+  items!: IntegrationEventItem[];
+  @ApiProperty({ type: String, nullable: true, description: 'ask `after=<next>` for what follows: the last item\'s position (or the `after` asked, when nothing followed it)', example: '1143' })
+  next!: string | null;
+  @ApiProperty({ description: "the log's last position when the page was read", example: '52001' })
+  head!: string;
+}

@@ -1,0 +1,119 @@
+// The integration events as a feed (ADR 0021; probe 38 F1, F5, F6): `GET /v1/events?after=P` gives, with the system key,
+// every domain event after a position in log order, in the envelope the push transports carry: what a consumer that was
+// away gets back. Compared here with what a real Nest TCP consumer received.
+import { Controller, Module } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { SYSTEM_KEY, expectProblem, tokenOf } from './support/app';
+import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
+
+const METRICS_TOKEN = 'feed-metrics-token-0123456789';
+const received = new Map<string, any>();
+@Controller()
+class Consumer {
+  // Nest's TCP transport matches patterns exactly: the types compared below
+  @EventPattern('rollcall.events.UserInvited') a(@Payload() e: { eventId: string }) { received.set(e.eventId, e); }
+  @EventPattern('rollcall.events.InvitationAccepted') b(@Payload() e: { eventId: string }) { received.set(e.eventId, e); }
+  @EventPattern('rollcall.events.AccessRevoked') c(@Payload() e: { eventId: string }) { received.set(e.eventId, e); }
+  @EventPattern('rollcall.events.UserDeletedFromWorkspace') d(@Payload() e: { eventId: string }) { received.set(e.eventId, e); }
+  @EventPattern('rollcall.events.UserDeleted') f(@Payload() e: { eventId: string }) { received.set(e.eventId, e); }
+}
+@Module({ controllers: [Consumer] })
+class ConsumerModule {}
+
+let running: TcpTestApp;
+beforeAll(async () => {
+  running = await startAppOverTcp(ConsumerModule, { ROLLCALL_METRICS_TOKEN: METRICS_TOKEN });
+});
+afterAll(() => running.stop());
+
+const feed = (query = '', key = SYSTEM_KEY) => running.app.api.request('GET', `/v1/events${query}`, { key });
+
+describe('GET /v1/events: the integration events after a position (ADR 0021)', () => {
+  it('every domain event in log order, as the push carries it; paged by `after`; a deleted user read as the log reads now', async () => {
+    const { api } = running.app;
+    const start = (await feed('?limit=1000')).body.head as string;
+    const o = await api.organization();
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    const invite = async (email: string) => (await api.request('POST', `${ws}/invitations`, { key: o.key, actor: o.admin, body: { email } })).body;
+    const accept = async (inviteUrl: string) => (await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inviteUrl) } })).body.userId as string;
+    const jane = await accept((await invite('jane.feed@acme.test')).inviteUrl);
+    const joe = await accept((await invite('joe.feed@acme.test')).inviteUrl);
+    const revoked = await api.request('DELETE', `${ws}/members/${jane}`, { key: o.key, actor: o.admin, body: { reassignContactsTo: joe } });
+    expect(revoked.status).toBe(200);
+    const deleted = await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${joe}`, { key: o.key, actor: o.admin });
+    expect(deleted.status).toBe(200);
+
+    // the whole story, in pages of 3
+    const pages: any[] = [];
+    // (an empty log's head is -1: then from the first event, without `after`)
+    let after: string | undefined = start === '-1' ? undefined : start;
+    for (;;) {
+      const page = await feed(`?${after === undefined ? '' : `after=${after}&`}limit=3`);
+      expect(page.status).toBe(200);
+      pages.push(...page.body.items);
+      if (page.body.items.length < 3) {
+        expect(page.body.next).toBe(page.body.items.at(-1)?.position ?? after ?? null);
+        break;
+      }
+      after = page.body.next;
+    }
+    const positions = pages.map((e) => BigInt(e.position));
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
+    expect(new Set(pages.map((e) => e.eventId)).size).toBe(pages.length);
+    const ofThisOrg = pages.filter((e) => JSON.stringify(e.data).includes(o.organizationId) || JSON.stringify(e.data).includes(o.workspaceId));
+    const types = ofThisOrg.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['OrganizationCreated', 'ApiKeyIssued', 'WorkspaceCreated', 'UserInvited', 'InvitationAccepted', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted']));
+    // not the log's own records; no key hash
+    expect(types).not.toContain('PersonalDataErased');
+    expect(ofThisOrg.find((e) => e.type === 'ApiKeyIssued').data).not.toHaveProperty('secretHash');
+    expect(ofThisOrg.find((e) => e.type === 'AccessRevoked').data.contacts).toEqual({ mode: 'reassigned', toUserId: joe });
+    // a deletion unassigns the user's contacts in each workspace, and says so (probe 38 F7)
+    expect(ofThisOrg.find((e) => e.type === 'UserDeletedFromWorkspace').data).toMatchObject({ userId: joe, contacts: { mode: 'unassigned' } });
+    // read now, after the deletion: the deleted user's address is gone from their invitation
+    const joesInvitation = ofThisOrg.find((e) => e.type === 'UserInvited' && e.data.email !== 'jane.feed@acme.test');
+    expect(joesInvitation.data.email).toBeNull();
+    expect(JSON.stringify(pages)).not.toContain('joe.feed@acme.test');
+
+    // what the TCP consumer got is the same envelope, event for event
+    const deadline = Date.now() + 5000;
+    const pushed = ofThisOrg.filter((e) => ['UserInvited', 'InvitationAccepted', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted'].includes(e.type));
+    while (pushed.some((e) => !received.has(e.eventId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const e of pushed) {
+      const { data: pushedData, ...pushedEnvelope } = received.get(e.eventId);
+      const { data, ...envelope } = e;
+      expect(pushedEnvelope).toEqual(envelope);
+      // the same data, but the deleted user's address, which the push carried before the deletion: null in the feed, read after it
+      expect(data).toEqual(JSON.parse(JSON.stringify(pushedData).replaceAll('"joe.feed@acme.test"', 'null')));
+    }
+  });
+
+  it('system key only; bad positions and limits are 400 naming the parameter; after the head: nothing, next unchanged', async () => {
+    const o = await running.app.api.organization();
+    expectProblem(await feed('', o.key), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await running.app.api.request('GET', '/v1/events'), 401, 'UNAUTHENTICATED');
+    for (const bad of ['?after=abc', '?after=-1', '?after=01', '?after=1e3', '?limit=0', '?limit=1001', '?limit=x', '?from=1'])
+      expectProblem(await feed(bad), 400, 'VALIDATION_FAILED');
+    const head = (await feed()).body.head as string;
+    const beyond = (BigInt(head) + 1000n).toString();
+    expect((await feed(`?after=${beyond}`)).body).toEqual({ items: [], next: beyond, head });
+    const first = await feed('?limit=2');
+    expect(first.body.items.map((e: any) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued']);
+  });
+
+  it("/health and /metrics say where the publisher stands: caught up here, behind by what the log holds after its checkpoint (probe 38 F4)", async () => {
+    const { api } = running.app;
+    await api.organization();
+    const head = (await feed()).body.head;
+    const deadline = Date.now() + 5000;
+    let health = await api.request('GET', '/health');
+    while (health.body.info.integrationEvents.checkpoint !== head && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await api.request('GET', '/health');
+    }
+    expect(health.status).toBe(200);
+    expect(health.body.info.integrationEvents).toEqual({ status: 'up', state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: head, behind: 0 });
+    const metrics = await api.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(metrics.body).toMatch(/^rollcall_integration_events_behind 0$/m);
+    expect(metrics.body).toMatch(/^rollcall_integration_events_failed_sends 0$/m);
+  });
+});
