@@ -115,6 +115,9 @@ describe('rule 13: the presence stream (server-sent events)', () => {
     expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     // who is online is no one's to keep: no cache stores the stream (probe 36)
     expect(head.headers.get('cache-control')).toBe('no-store, no-transform');
+    // what every answer carries, the stream too (probe 38b F1: it wrote its head past the hooks that set them)
+    expect(head.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(head.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await head.text()).toBe('');
     const refused = await fetch(streamUrl(o), { method: 'HEAD', headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.members[0]! }, signal: AbortSignal.timeout(5_000) });
     expect(refused.status).toBe(403);

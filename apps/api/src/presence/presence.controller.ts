@@ -144,7 +144,10 @@ export class PresenceController {
     // checked again whenever access in the workspace or a user of the organization changes (presence-streams.ts)
     const authorize = async () => void (await this.access.prepare(principal, ws, actorId, 'members'));
     // the stream writes Node's response (`raw`) itself: Fastify is told so (hijack) once nothing can be refused any more,
-    // so that a refusal before that is still answered by the problem filter
+    // so that a refusal before that is still answered by the problem filter. What the hooks set on Fastify's reply
+    // (X-Request-Id, nosniff) is put on Node's response, under the stream's own headers (probe 38b F1: the stream had no
+    // nosniff, which the README promised of every answer)
+    for (const [name, value] of Object.entries(res.getHeaders())) if (value !== undefined) res.raw.setHeader(name, value);
     await this.streams.start(res.raw, { organizationId: ref.organizationId, workspaceId: ws, authorize }, lastEventId, () => res.hijack());
   }
 

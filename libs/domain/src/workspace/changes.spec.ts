@@ -78,6 +78,8 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expectError(change(s, ADMIN, 'a', { roles: [] }), 'VALIDATION_FAILED');
     const studio = new Scenario('studio').member('o', { roles: ['operator'] });
     expectError(change(studio, ADMIN, 'o', { roles: ['operator', 'operator'] }), 'VALIDATION_FAILED');
+    // rule 6: no roles at all, where several are allowed (probe 38b F5)
+    expectError(change(studio, ADMIN, 'o', { roles: [] }), 'VALIDATION_FAILED');
     expectEvents(change(studio, ADMIN, 'o', { roles: ['operator', 'analyst'] }), ['AccessLevelChanged']);
   });
   it('grants must be grantable in the access model', () => {

@@ -52,6 +52,10 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
   it('rule 6: an empty list of roles is refused, as in an edit (the default applies only when roles are left out)', () => {
     const s = new Scenario();
     expectError(s.when(inviteCmd(s, 'a@acme.test', { roles: [] })), 'VALIDATION_FAILED');
+    // where a member may hold several roles (studio), so that "exactly one" is not what refuses it (probe 38b F5: under
+    // levels alone this test passed without the check)
+    const studio = new Scenario('studio');
+    expectError(studio.when(inviteCmd(studio, 'a@acme.test', { roles: [] })), 'VALIDATION_FAILED');
   });
   it('inviting an active member is refused with ALREADY_MEMBER', () => {
     const s = new Scenario().member('jane');
