@@ -35,7 +35,7 @@ export async function appendResending<E extends DomainEvent>(
       return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0 };
     } catch (error) {
       if (!(error instanceof AppendOutcomeUnknownError)) throw error;
-      if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream);
+      if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream, error);
     }
   }
 }

@@ -198,7 +198,8 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string }
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
   if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
-  if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message) };
+  // a store that would not say whether it wrote: the operator hears of it, with its cause (the error's `cause`)
+  if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message), fault: 'the event store did not confirm a write after re-sending it, answered 503 EVENT_STORE_UNAVAILABLE' };
   if (error instanceof EventFromLaterVersion)
     return {
       problem: problem(
