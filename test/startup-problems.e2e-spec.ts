@@ -91,3 +91,30 @@ describe('a start the operator has to fix: one sentence naming the setting, exit
     }
   }, 90_000);
 });
+
+describe('a store not reachable at start: one sentence naming the setting and its address (no credentials), exit 69 (probe 38b F3)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-unreachable-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** a port nothing listens on: one the system just gave out and took back */
+  const closedPort = async () => {
+    const server = await listening();
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((closed) => server.close(closed));
+    return port;
+  };
+
+  it('EVENTSTORE_URL', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await startApi({ ROLLCALL_DATA_DIR: mkdtempSync(join(dir, 'data-')), ROLLCALL_SYSTEM_API_KEY: KEY, EVENTSTORE_URL: `esdb://admin:changeit@127.0.0.1:${port}?tls=false` });
+    expect({ code, stderr }).toEqual({ code: 69, stderr: `EVENTSTORE_URL: the event store at esdb://127.0.0.1:${port}?tls=false could not be reached (UnavailableError): start it, or check the address` });
+  }, 90_000);
+
+  it('MONGO_URL', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await startApi({ ROLLCALL_DATA_DIR: mkdtempSync(join(dir, 'data-')), ROLLCALL_SYSTEM_API_KEY: KEY, MONGO_URL: `mongodb://reader:s3cret@127.0.0.1:${port}/?serverSelectionTimeoutMS=1000` });
+    expect({ code, stderr }).toEqual({
+      code: 69,
+      stderr: `MONGO_URL: MongoDB at mongodb://127.0.0.1:${port}/?serverSelectionTimeoutMS=1000 could not be reached (connect ECONNREFUSED 127.0.0.1:${port}): start it, or check the address`,
+    });
+  }, 90_000);
+});

@@ -20,7 +20,8 @@ async function main() {
   // no process of another version serves this data dir, and none later wrote it (docs/adr/0020)
   claimDataDir(config.dataDir, 'api');
   const running = await startApp(config, undefined, secrets);
-  console.log(`Rollcall API on ${running.url} (docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort}`);
+  // (HTTP listens on every interface, the message patterns on the loopback only: probe 38b F13)
+  console.log(`Rollcall API on ${running.url} (every interface; docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort} (loopback only)`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
   if (running.generatedSystemKey) {
     console.log('\nA system API key was generated for this data dir. It is shown only now; keep it:');
@@ -46,9 +47,38 @@ function startupProblem(error: unknown): string | undefined {
   return portProblem(port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port', port, error);
 }
 
+/** an address to print: without its credentials */
+const withoutCredentials = (url: string): string => {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(the configured address)';
+  }
+};
+
+/**
+ * A store that could not be reached at start (EventStoreDB, MongoDB), as one sentence naming the setting and its
+ * address (probe 38b F3: a bare stack trace, exit 1). Exit 69 (EX_UNAVAILABLE): the configuration may be right and the
+ * store not up yet; an orchestrator restarts the process.
+ */
+function unreachableStore(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  // the KurrentDB client's errors keep `name` "Error": their kind is `type` (and the class)
+  if (config?.eventstoreUrl && ((error as { type?: unknown } | undefined)?.type === 'unavailable' || error?.constructor?.name === 'UnavailableError'))
+    return `EVENTSTORE_URL: the event store at ${withoutCredentials(config.eventstoreUrl)} could not be reached (${reason}): start it, or check the address`;
+  if (config?.mongoUrl && typeof name === 'string' && /^Mongo(ServerSelection|Network|Topology)/.test(name))
+    return `MONGO_URL: MongoDB at ${withoutCredentials(config.mongoUrl)} could not be reached (${reason}): start it, or check the address`;
+  return undefined;
+}
+
 main().catch((error: unknown) => {
   showKeyOfFailedStart();
   const problem = startupProblem(error);
-  console.error(problem ?? error);
-  process.exit(problem ? 78 : 1);
+  const unreachable = problem ? undefined : unreachableStore(error);
+  console.error(problem ?? unreachable ?? error);
+  process.exit(problem ? 78 : unreachable ? 69 : 1);
 });
