@@ -2685,7 +2685,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -2699,7 +2699,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

@@ -192,7 +192,7 @@ export class AppModule {
               onUserDeleted: (user, organizationId) => s.personalData.forgetCached(s.personalData.subjectsOf(user, organizationId)),
               snapshots,
               // a test diagnostic (test/replicas.e2e-spec.ts), never for production: every load replays its stream
-              ...(process.env.ROLLCALL_CHECK_CACHED_STATES === '1' && {
+              ...(config.checkCachedStates && {
                 checkAgainstLog: (stream: string, differences: string[]) => log.error(`cached state differs from the log: ${stream}: ${differences.slice(0, 3).join('; ')}`),
               }),
             });

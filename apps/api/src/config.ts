@@ -80,6 +80,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** ROLLCALL_SNAPSHOT_EVERY (default 10,000): events folded since a stream's last snapshot before the next is written (0: never) */
   snapshotEvery: number;
+  /** ROLLCALL_CHECK_CACHED_STATES=1: a test diagnostic, each decision state loaded compared with a fold of the log (never for production) */
+  checkCachedStates?: boolean;
   /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
   audit: AuditConfig;
 }
@@ -276,9 +278,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     snapshotEvery: readInt(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     audit: auditConfig(env, publicUrl, problems),
   };
-  // read where the states are cached (app.module.ts); checked here so that a value meant to turn it off is not taken silently
+  // read once, here, as every setting (probe 38b F15: app.module read the raw value, and " 1 " started with it off)
   const checkStates = env.ROLLCALL_CHECK_CACHED_STATES?.trim();
   if (checkStates && checkStates !== '1') problems.push(`ROLLCALL_CHECK_CACHED_STATES must be 1 (or unset), got "${checkStates}"`);
+  if (checkStates === '1') config.checkCachedStates = true;
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -88,15 +88,3 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
       return [];
   }
 }
-
-/** Event types that carry personal data (the encrypting store only looks inside these). */
-export const PERSONAL_EVENT_TYPES: readonly string[] = [
-  'UserJoinedOrganization',
-  'UserProfileUpdated',
-  'EmailChangeRequested',
-  'EmailChangeConfirmed',
-  'InvitationAccepted',
-  'UserInvited',
-  'InvitationCancelled',
-  'InvitationResent',
-];

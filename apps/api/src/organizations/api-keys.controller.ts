@@ -79,7 +79,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: "The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request." })
   @ApiHeader(READ_ACTOR_HEADER)
-  @ApiRead(ApiKeyList)
+  @ApiRead(ApiKeyList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
   list(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string): Promise<ApiKeyList> {
     return this.reads.list(ownOrganization(principal, org), actorId, principal.kind === 'organization' ? principal.keyId : undefined);

@@ -58,6 +58,12 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
  * this process's cached presence state stale (so a heartbeat's "nothing changes" is judged on what the log says).
  * Ended memberships are handed to `onLeft`, the subjects a user deletion erased to `onErased`.
  *
+ * Being the process's one follower of the log, it also carries what other replicas decided that this process must act
+ * on at once, beyond presence (probe 38b F14: a reader looking for those would not look here): erasures (`onErased`,
+ * rule 12: shared/address-erasure.ts, shared/snapshots.ts), org-admin and access changes that end streams
+ * (`onAuthorityChanged`, rules 1 and 5: presence-streams.ts), and API-key revocations (`onApiKeyRevoked`, which
+ * organizations/api-keys.ts wires to the authenticator).
+ *
  * The embedded store wakes subscriptions only for appends of its own process: with `pollMs`, the head is polled
  * and the subscription restarted from the last position it delivered when another process appended (the same as
  * the projector does). KurrentDB subscriptions need no polling.

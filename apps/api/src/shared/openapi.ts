@@ -139,11 +139,15 @@ export const ApiWrite = (status: number, resource: Type<unknown>, options: { aut
     ApiProblems(...(options.authenticated === false ? [] : AUTH_PROBLEMS), ...WRITE_PROBLEMS, ...BODY_PROBLEMS),
   );
 
-/** A read's answer (200) and what every read can be refused with (a body included: a read takes none, see NO_BODY_PROBLEMS). */
-export const ApiRead = (resource: Type<unknown>, options: { isArray?: boolean } = {}) =>
+/**
+ * A read's answer (200) and what every read can be refused with (a body included: a read takes none, see NO_BODY_PROBLEMS).
+ * `fromLog`: a read of a decision state, not of the read models: no `X-Min-Position`, never READ_MODEL_BEHIND (probe 38b
+ * F10: the key list documented it).
+ */
+export const ApiRead = (resource: Type<unknown>, options: { isArray?: boolean; fromLog?: boolean } = {}) =>
   applyDecorators(
     ApiResponse({ status: 200, type: resource, isArray: options.isArray, description: resource.name }),
-    ApiProblems(...AUTH_PROBLEMS, ...READ_PROBLEMS, ...NO_BODY_PROBLEMS),
+    ApiProblems(...AUTH_PROBLEMS, ...(options.fromLog ? READ_PROBLEMS.filter((code) => code !== 'READ_MODEL_BEHIND') : READ_PROBLEMS), ...NO_BODY_PROBLEMS),
   );
 
 /** Marks an operation public; createOpenApiDocument turns it into `security: []` (swagger drops an empty list). */
@@ -152,8 +156,6 @@ export const PUBLIC_EXTENSION = 'x-rollcall-public';
 /** No API key (authenticated by a token in the body, or not at all): the route is public and documented so. */
 export const PublicOperation = (): MethodDecorator & ClassDecorator => applyDecorators(Public(), ApiExtension(PUBLIC_EXTENSION, true));
 
-/** The organization API key (`Authorization: Bearer <key>`), the scheme of every other route. */
-export const OrganizationKey = () => ApiBearerAuth();
 /** Routes for the system key only (organizations); the guard refuses organization keys on them. */
 export const SystemKeyOperation = (): MethodDecorator & ClassDecorator => applyDecorators(SystemOnly(), ApiBearerAuth(SYSTEM_KEY_SCHEME));
 export const SYSTEM_KEY_SCHEME = 'systemKey';

@@ -10,10 +10,3 @@ export const reject = <E = never>(error: DomainError): Decision<E> => ({ ok: fal
 
 /** A check that either passes (undefined) or yields an error. Lets deciders read as a list of guards. */
 export type Check = DomainError | undefined;
-export const firstError = (...checks: (() => Check)[]): Check => {
-  for (const check of checks) {
-    const error = check();
-    if (error) return error;
-  }
-  return undefined;
-};

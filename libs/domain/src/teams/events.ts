@@ -20,7 +20,6 @@ export type TeamMemberAdded = Event<'TeamMemberAdded', { workspaceId: string; te
  * rule 11), `deletion` (the user was deleted, rule 12), `team_deleted` (the team itself was deleted).
  */
 export type TeamMemberRemovalReason = 'command' | 'revoke' | 'deletion' | 'team_deleted';
-export const TEAM_MEMBER_REMOVAL_REASONS: readonly TeamMemberRemovalReason[] = ['command', 'revoke', 'deletion', 'team_deleted'];
 
 export type TeamMemberRemoved = Event<
   'TeamMemberRemoved',

@@ -177,9 +177,6 @@ export const activeMember = (ctx: WorkspaceContext, userId: string): Member | un
   return member?.status === 'active' && activeUser(ctx.org, userId) ? member : undefined;
 };
 
-export const activeMembers = (ctx: WorkspaceContext): Member[] =>
-  [...ctx.ws.members.values()].filter((m) => activeMember(ctx, m.userId) !== undefined);
-
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
 export const isLastOwner = (ctx: WorkspaceContext, userId: string): boolean => {
   const model = modelOf(ctx);
