@@ -121,6 +121,9 @@ export const MEMBER_CSV_COLUMNS = [
   'joined_at',
   'last_seen_at',
   'org_admin',
+  // last, so that the columns before keep their places: the keys the presence report and the history use (probe 38 F11)
+  'user_id',
+  'invitation_id',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -149,6 +152,8 @@ export function exportMembersCsv(
     m.lastSeenAt ?? '',
     // empty for a pending invitation (no user yet)
     m.kind === 'member' ? String(admins.has(m.userId!)) : '',
+    m.kind === 'member' ? m.userId! : '',
+    m.kind === 'invitation' ? (m.invitationId ?? '') : '',
   ];
   const rowsOf = async (chunk: MemberDoc[]) => {
     const members = await overlay(chunk);
