@@ -46,7 +46,20 @@ describe('rule 13: presence_daily', () => {
     s.at('2026-03-01T11:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'agent', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:59:40.000Z' });
     s.deleteUser('agent');
     const m = await daily(s);
-    expect(day(m, '2026-03-01', 'agent')).toMatchObject({ onlineMs: 3_600_000, userId: 'agent' });
+    // (online until the last heartbeat, as a timeout would have said: probe 38 F10)
+    expect(day(m, '2026-03-01', 'agent')).toMatchObject({ onlineMs: 3_580_000, userId: 'agent' });
+  });
+
+  it('an interval ended by a revoke, a deletion or an admin ends at the last heartbeat, as a timeout does (probe 38 F10)', async () => {
+    const s = new PresenceLog().member('a').member('b');
+    s.at('2026-03-01T10:00:00.000Z').heartbeat('a', 'online');
+    s.at('2026-03-01T10:00:00.000Z').heartbeat('b', 'away');
+    // both silent since 10:10; the revoke of a and the deletion of b come 50 s into the silence
+    s.at('2026-03-01T10:10:50.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'a', reason: 'revoked', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
+    s.at('2026-03-01T10:10:50.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'b', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
+    const m = await daily(s);
+    expect(day(m, '2026-03-01', 'a')).toMatchObject({ onlineMs: 600_000, awayMs: 0 });
+    expect(day(m, '2026-03-01', 'b')).toMatchObject({ onlineMs: 0, awayMs: 600_000 });
   });
 
   it('is the same built in one batch or event by event', async () => {

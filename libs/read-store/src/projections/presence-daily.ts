@@ -72,7 +72,9 @@ async function applyPresence(event: DomainEvent, read: ProjectionReader): Promis
   const writes: ProjectionWrite[] = [];
   if (open) {
     const since = Date.parse(open.since);
-    const end = d.reason === 'timeout' && d.lastSeenAt ? Math.max(since, Math.min(Date.parse(d.changedAt), Date.parse(d.lastSeenAt))) : Date.parse(d.changedAt);
+    // an interval ending in offline ends at the user's last heartbeat, however it ends (a timeout, an admin, a revoke, a
+    // deletion): the silence before it is not presence (probe 38 F10: all but a timeout counted it, up to the timeout)
+    const end = d.status === 'offline' && d.lastSeenAt ? Math.max(since, Math.min(Date.parse(d.changedAt), Date.parse(d.lastSeenAt))) : Date.parse(d.changedAt);
     const field = open.status === 'online' ? 'onlineMs' : 'awayMs';
     for (const { day, ms } of splitByUtcDay(since, end)) {
       const id = presenceDayId(d.workspaceId, day, d.userId);
@@ -99,6 +101,8 @@ async function applyPresence(event: DomainEvent, read: ProjectionReader): Promis
 
 export const presenceDailyProjection: Projection = {
   name: PRESENCE_DAILY,
+  // 2: every interval ending in offline ends at the last heartbeat (was: timeouts only); replayed at the upgrade (ADR 0015)
+  version: 2,
   collections: {
     // a report reads one workspace's days in a range (equality on both: the days are listed)
     [PRESENCE_DAILY]: { indexes: [], compound: [['workspaceId', 'day']] },
