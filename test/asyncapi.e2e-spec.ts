@@ -93,6 +93,43 @@ describe('the AsyncAPI document of the message patterns', () => {
     expect(invitedReply(invited) ? [] : invitedReply.errors).toEqual([]);
   });
 
+  it("every integration event's data matches its type's schema, a deleted user's too; a wrong shape does not (probe 38 F8: any object did)", async () => {
+    const { api } = app;
+    const start = (await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head as string;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    const invite = async (email: string) => (await api.request('POST', `${ws}/invitations`, { ...as, body: { email } })).body;
+    const accept = async (url: string) => (await api.request('POST', '/v1/invitations/accept', { body: { token: new URL(url).searchParams.get('token') } })).body.userId as string;
+    const jane = await accept((await invite('jane.schema@acme.test')).inviteUrl);
+    const joe = await accept((await invite('joe.schema@acme.test')).inviteUrl);
+    const pending = await invite('pending.schema@acme.test');
+    await api.request('POST', `${ws}/invitations/${pending.invitationId}/resend`, as);
+    await api.request('DELETE', `${ws}/invitations/${pending.invitationId}`, as);
+    expect((await api.request('PATCH', `${ws}/members/${jane}/access`, { ...as, body: { roles: ['manager'] } })).status).toBe(200);
+    await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { ...as, body: { displayName: 'Jane S', alias: 'js' } });
+    const team = (await api.request('POST', `${ws}/teams`, { ...as, body: { name: 'Night' } })).body.teamId as string;
+    await api.request('PUT', `${ws}/teams/${team}/members/${jane}`, as);
+    await api.request('PATCH', `${ws}/teams/${team}`, { ...as, body: { name: 'Nights' } });
+    await api.request('POST', `${ws}/presence/heartbeat`, { key: o.key, actor: jane, body: { status: 'online' } });
+    await api.request('DELETE', `${ws}/members/${jane}`, { ...as, body: { reassignContactsTo: joe } });
+    await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${joe}`, as);
+    const events = (await api.request('GET', `/v1/events?after=${start}&limit=1000`, { key: SYSTEM_KEY })).body.items as { type: string; data: Record<string, unknown> }[];
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(['OrganizationCreated', 'ApiKeyIssued', 'UserJoinedOrganization', 'WorkspaceCreated', 'UserInvited', 'InvitationMailed', 'InvitationAccepted', 'InvitationResent', 'InvitationCancelled',
+        'AccessLevelChanged', 'UserProfileUpdated', 'TeamCreated', 'TeamMemberAdded', 'TeamRenamed', 'PresenceChanged', 'MembershipEnded', 'TeamMemberRemoved', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted']),
+    );
+    const envelope = payloadValidator('IntegrationEvent');
+    const invalid = events.filter((e) => !envelope({ pattern: `rollcall.events.${e.type}`, data: e })).map((e) => ({ type: e.type, errors: (envelope(({ pattern: `rollcall.events.${e.type}`, data: e })), envelope.errors) }));
+    expect(invalid).toEqual([]);
+    // read after the deletion: joe's address null, and valid so
+    expect(events.some((e) => e.type === 'UserInvited' && e.data.email === null)).toBe(true);
+    // not any object: a disposition the contacts service does not know is refused
+    const revoked = events.find((e) => e.type === 'AccessRevoked')!;
+    expect(envelope({ pattern: 'rollcall.events.AccessRevoked', data: { ...revoked, data: { ...revoked.data, contacts: { mode: 'lost' } } } })).toBe(false);
+    expect(envelope({ pattern: 'rollcall.events.AccessRevoked', data: { ...revoked, data: { ...revoked.data, userId: 42 } } })).toBe(false);
+  });
+
   it("the TCP framing as the document states it: `<length>#<JSON>`, the length in UTF-16 code units (probe 34 F1)", async () => {
     const server = (doc as unknown as { servers: Record<string, { protocol: string; description: string }> }).servers;
     const tcp = Object.values(server).find((s) => s.protocol === 'tcp')!;

@@ -1,3 +1,4 @@
+import EVENT_DATA_SCHEMAS from './generated/event-data-schemas.json';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
@@ -181,9 +182,16 @@ const OWN_SCHEMAS: Json = {
       position: { type: 'string', description: 'the global position in the log (a decimal integer)' },
       occurredAt: { type: 'string', format: 'date-time' },
       actorId: { type: ['string', 'null'] },
-      data: { type: 'object', description: "the event's data (docs/rules.md); personal fields of an erased subject are null" },
+      data: {
+        type: 'object',
+        description:
+          "the event's data (docs/rules.md), its schema by `type` (`<type>Data`, generated from the domain's types: scripts/event-schemas.mjs); personal fields (email, displayName, alias, avatarUrl) of an erased subject are null; fields may be added in later versions, and events written by earlier ones may lack fields added since",
+      },
     },
+    // each type's data (probe 38 F8: any object was valid)
+    oneOf: Object.keys(EVENT_DATA_SCHEMAS).map((type) => ({ properties: { type: { const: type }, data: { $ref: `#/components/schemas/${type}Data` } } })),
   },
+  ...Object.fromEntries(Object.entries(EVENT_DATA_SCHEMAS).map(([type, schema]) => [`${type}Data`, schema])),
 };
 
 /** OpenAPI 3.0's schemas as JSON Schema */

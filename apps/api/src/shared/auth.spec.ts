@@ -1,3 +1,4 @@
+import type { OrganizationState } from '@rollcall/domain';
 import { Authenticator } from './auth';
 import { sha256 } from './secrets';
 import type { StreamStates } from './stream-states';
@@ -9,7 +10,7 @@ const ORG_KEY = `rk_${ORG}_${KEY_ID}_${SECRET}`;
 const SYSTEM_KEY = 'rk_system_auth-spec-0123456789';
 
 /** an organization stream holding one key, read through `organizationCached` and `organization` (counted) */
-function states(apiKeys: Map<string, string>) {
+function states(apiKeys: OrganizationState['apiKeys']) {
   const reads = { count: 0 };
   const repo = {
     organizationCached: async () => ((reads.count++, { apiKeys })),
@@ -20,7 +21,7 @@ function states(apiKeys: Map<string, string>) {
 
 describe('API keys (Authenticator)', () => {
   it('an organization key that matched is known afterwards: identified again without the organization state', async () => {
-    const { repo, reads } = states(new Map([[KEY_ID, sha256(SECRET)]]));
+    const { repo, reads } = states(new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null }]]));
     const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) });
     const principal = { kind: 'organization', organizationId: ORG, keyId: KEY_ID };
     expect(await auth.identify(ORG_KEY)).toEqual(principal);
@@ -32,12 +33,12 @@ describe('API keys (Authenticator)', () => {
   });
 
   it('a key that did not match is not remembered: refused each time, and accepted once the organization holds it', async () => {
-    const apiKeys = new Map<string, string>();
+    const apiKeys: OrganizationState['apiKeys'] = new Map();
     const { repo } = states(apiKeys);
     const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) });
     await expect(auth.identify(ORG_KEY)).rejects.toMatchObject({ problem: { status: 401, code: 'UNAUTHENTICATED' } });
     await expect(auth.identify(`${ORG_KEY.slice(0, -1)}B`)).rejects.toMatchObject({ problem: { status: 401 } });
-    apiKeys.set(KEY_ID, sha256(SECRET));
+    apiKeys.set(KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null });
     expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization', organizationId: ORG });
     await expect(auth.identify(`${ORG_KEY.slice(0, -1)}B`)).rejects.toMatchObject({ problem: { status: 401 } });
   });
