@@ -4,6 +4,7 @@ import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
 import { claimDataDir } from './infrastructure/data-format';
+import { unreachableStore } from './infrastructure/unreachable-store';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
@@ -47,38 +48,10 @@ function startupProblem(error: unknown): string | undefined {
   return portProblem(port === config?.port ? 'PORT' : port === config?.tcpPort ? 'ROLLCALL_TCP_PORT' : 'the port', port, error);
 }
 
-/** an address to print: without its credentials */
-const withoutCredentials = (url: string): string => {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(the configured address)';
-  }
-};
-
-/**
- * A store that could not be reached at start (EventStoreDB, MongoDB), as one sentence naming the setting and its
- * address (probe 38b F3: a bare stack trace, exit 1). Exit 69 (EX_UNAVAILABLE): the configuration may be right and the
- * store not up yet; an orchestrator restarts the process.
- */
-function unreachableStore(error: unknown): string | undefined {
-  const name = (error as { name?: unknown } | undefined)?.name;
-  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  // the KurrentDB client's errors keep `name` "Error": their kind is `type` (and the class)
-  if (config?.eventstoreUrl && ((error as { type?: unknown } | undefined)?.type === 'unavailable' || error?.constructor?.name === 'UnavailableError'))
-    return `EVENTSTORE_URL: the event store at ${withoutCredentials(config.eventstoreUrl)} could not be reached (${reason}): start it, or check the address`;
-  if (config?.mongoUrl && typeof name === 'string' && /^Mongo(ServerSelection|Network|Topology)/.test(name))
-    return `MONGO_URL: MongoDB at ${withoutCredentials(config.mongoUrl)} could not be reached (${reason}): start it, or check the address`;
-  return undefined;
-}
-
 main().catch((error: unknown) => {
   showKeyOfFailedStart();
   const problem = startupProblem(error);
-  const unreachable = problem ? undefined : unreachableStore(error);
+  const unreachable = problem ? undefined : unreachableStore(error, config ?? {});
   console.error(problem ?? unreachable ?? error);
   process.exit(problem ? 78 : unreachable ? 69 : 1);
 });

@@ -12,6 +12,7 @@ import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
 import { claimDataDir } from '../../api/src/infrastructure/data-format';
+import { unreachableStore } from '../../api/src/infrastructure/unreachable-store';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/config';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
@@ -94,6 +95,11 @@ main().catch((error: unknown) => {
   if (error instanceof DataDirProblem) {
     log.fatal(error.message);
     process.exit(78);
+  }
+  const unreachable = unreachableStore(error, config);
+  if (unreachable) {
+    log.fatal(unreachable);
+    process.exit(69);
   }
   log.fatal({ err: error }, 'projector failed');
   process.exit(1);
