@@ -252,6 +252,10 @@ describe('rule 13: the presence report', () => {
     const o = await workspace();
     await heartbeat(o, o.agent, 'online');
     await sleep(1300);
+    // heard from again 1.3 s later: online until then (a deletion ends the interval at the last heartbeat, as a timeout
+    // does: probe 38 F10), then a pause past the leases' 1 s flush
+    await heartbeat(o, o.agent, 'online');
+    await sleep(1100);
     const del = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.agent}`, { key: o.key, actor: o.admin });
     expect(del.status).toBe(200);
     const left = (await transitionMessages(o, (m) => m.some((t) => t.data.reason === 'deleted'))).find((t) => t.data.reason === 'deleted');
