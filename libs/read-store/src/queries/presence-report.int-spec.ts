@@ -29,7 +29,8 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     s.at('2026-03-01T23:00:00.000Z').heartbeat('agent', 'online');
     s.at('2026-03-02T01:00:00.000Z').heartbeat('agent', 'away');
     s.at('2026-03-02T01:31:00.000Z').timeout('agent', '2026-03-02T01:30:00.000Z');
-    // gone: online for an hour, then deleted (rule 12)
+    // gone: online for an hour less the 10 s of silence before the deletion (it ends the interval at the last
+    // heartbeat, as a timeout does: probe 38 F10), then deleted (rule 12)
     s.at('2026-03-01T22:00:00.000Z').heartbeat('gone', 'online');
     s.at('2026-03-01T23:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'gone', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T22:59:50.000Z' });
     s.deleteUser('gone');
@@ -47,7 +48,7 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     const report = await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000 });
     expect(report.items).toEqual([
       { date: '2026-03-01', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 0 },
-      { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3600, awaySeconds: 0 },
+      { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3590, awaySeconds: 0 },
       { date: '2026-03-02', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 1800 },
       { date: '2026-03-02', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 1800, awaySeconds: 0 },
       { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2640, awaySeconds: 0 },
@@ -84,7 +85,7 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect(csv).toBe(
       'date,user_id,email,display_name,deleted,online_seconds,away_seconds\n' +
         '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
-        '2026-03-01,gone,,,true,3600,0\n',
+        '2026-03-01,gone,,,true,3590,0\n',
     );
   });
 
