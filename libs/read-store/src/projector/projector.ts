@@ -1,7 +1,7 @@
-import { EventFromLaterVersion, checkReadable } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 import { type CollectionSpec, type Projection, RETIRED_COLLECTIONS, checkpointKey } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
+import { stopBeforeLaterVersion } from './later-version';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
 import { CommitLinger, firstOf } from './commit-linger';
@@ -288,7 +288,7 @@ export class Projector {
   private async applyEvent(batches: ProjectionBatch[], recorded: RecordedEvent): Promise<void> {
     if (recorded.position > this.head) this.head = recorded.position;
     this.purge.applied(recorded);
-    if (this.laterVersion(recorded)) return;
+    if (stopBeforeLaterVersion(recorded, this.slots, (m) => this.logger.error(m))) return;
     const projected = toProjectedEvent(recorded);
     for (const batch of batches) {
       const slot = this.slotOf(batch);
@@ -305,25 +305,6 @@ export class Projector {
           `projection ${slot.projection.name} failed on event ${recorded.id} (${recorded.type}, position ${recorded.position}): ${message(error)}; it is stopped (the others go on), a restart retries this event`,
         );
       }
-    }
-  }
-
-  /**
-   * An event a later version of Rollcall wrote (docs/adr/0020 point 4): every projection not past it stops before it,
-   * as a failing projection does (its checkpoint stays before the event, `status()` says why, a restart of an upgraded
-   * process goes on from there). Projecting past it would leave the read models as if it had not happened, for good.
-   */
-  private laterVersion(recorded: RecordedEvent): boolean {
-    try {
-      checkReadable(recorded);
-      return false;
-    } catch (error) {
-      if (!(error instanceof EventFromLaterVersion)) throw error;
-      const stopped = this.slots.filter((slot) => slot.error === undefined && isBehind(slot.checkpoint, recorded.position));
-      for (const slot of stopped) slot.error = `${recorded.id} at ${recorded.position}: ${error.message}; upgrade this process`;
-      if (stopped.length > 0)
-        this.logger.error(`projector: ${error.message} (event ${recorded.id}, position ${recorded.position}); ${stopped.map((s) => s.projection.name).join(', ')} stopped before it: upgrade this process`);
-      return true;
     }
   }
 
@@ -375,8 +356,6 @@ export class Projector {
         `projection ${slot.projection.name} degraded: ${slot.commitFailures} commits in a row failed (last: ${slot.commitError}); its checkpoint stays at ${slot.checkpoint ?? 'none'}, the projector keeps retrying`,
       );
   }
-
-  // --- helpers -----------------------------------------------------------------------------------------------
 
   private active(): Slot[] {
     return this.slots.filter((s) => s.error === undefined);
