@@ -2134,7 +2134,7 @@ export interface components {
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
-          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
         };
       };
@@ -2160,7 +2160,7 @@ export interface components {
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
-          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
         };
       };
@@ -2202,7 +2202,7 @@ export interface components {
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
-          /** @description `integrationEvents` only: the log's events after the checkpoint */
+          /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
         };
       };

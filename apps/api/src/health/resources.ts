@@ -20,7 +20,7 @@ const INDICATORS = {
       consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
       failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },
       checkpoint: { type: 'string' as const, description: '`integrationEvents` only: the position of the last event published' },
-      behind: { type: 'integer' as const, description: "`integrationEvents` only: the log's events after the checkpoint" },
+      behind: { type: 'integer' as const, description: "`integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store)" },
     },
     required: ['status'],
   },

@@ -311,8 +311,9 @@ export class IntegrationEvents implements OnApplicationShutdown {
   }
 
   /**
-   * How many events of the log follow the last one this process published (undefined: it does not publish now, or has
-   * not started): a consumer down, or a transport refusing, shows here and in `/metrics` (probe 38 F4: nothing did).
+   * How far the log's head is past the last event this process published, in log positions (events with the embedded
+   * store; with EventStoreDB, positions are offsets in its transaction log); undefined: it does not publish now, or has
+   * not started. A consumer down, or a transport refusing, shows here and in `/metrics` (probe 38 F4: nothing did).
    */
   async behind(): Promise<number | undefined> {
     if ((this.state !== 'running' && this.state !== 'retrying') || this.position === undefined) return undefined;

@@ -22,7 +22,7 @@ export class Metrics {
   /** probe 38 F4: a publisher held by a consumer that is down showed nowhere */
   readonly integrationEventsBehind = this.publisherGauge(
     'rollcall_integration_events_behind',
-    'Events of the log after the last one this process published (absent while it does not publish: no transport, or another process holds the lease)',
+    "How far the log's head is past the last event this process published, in log positions (events with the embedded store; transaction-log offsets with EventStoreDB); absent while it does not publish (no transport, or another process holds the lease)",
     (p) => p.behind(),
   );
   readonly integrationEventsFailedSends = this.publisherGauge(
