@@ -49,7 +49,11 @@ const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
   };
 };
 
-/** The newest schema version of each type that this code reads (and writes): 1 unless named here. */
+/**
+ * The newest schema version of each type that this code reads (and writes): 1 unless named here. A type whose version
+ * goes up must be named here in the same change, or this version refuses its own events as a later version's
+ * (checkReadable below); every end-to-end suite writing one would answer 503 WRITTEN_BY_LATER_VERSION.
+ */
 const NEWEST_VERSION: Readonly<Partial<Record<string, number>>> = { UserInvited: 2 };
 
 /** The streams the domain's events are appended to (the others hold the application's records: snapshots, erasures). */
