@@ -87,6 +87,15 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     }
   });
 
+  it('over TCP too (events.list): the same page as over HTTP; the system key only', async () => {
+    await running.app.api.organization();
+    const http = (await feed('?after=0&limit=5')).body;
+    expect(await running.send('events.list', { apiKey: SYSTEM_KEY, after: '0', limit: 5 })).toEqual(http);
+    const o = await running.app.api.organization();
+    await expect(running.send('events.list', { apiKey: o.key, actorId: o.admin })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+    await expect(running.send('events.list', { apiKey: SYSTEM_KEY, limit: 0 })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+  });
+
   it('system key only; bad positions and limits are 400 naming the parameter; after the head: nothing, next unchanged', async () => {
     const o = await running.app.api.organization();
     expectProblem(await feed('', o.key), 403, 'INSUFFICIENT_AUTHORITY');

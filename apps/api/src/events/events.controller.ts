@@ -1,8 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { toIntegrationEvent } from '../infrastructure/integration-events';
+import { SystemOnly } from '../shared/auth';
+import { withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
@@ -15,6 +18,9 @@ import { EventPage } from './resources';
  * event is sent; this is how a consumer gets what it missed (probe 38 F1, F5, F6): it keeps the last `position` it
  * applied and asks for what follows. System key only: the feed is every organization's, for the platform's services.
  */
+/** `events.list`: the feed over TCP or NATS (a consumer of the NATS push gets what it missed without HTTP) */
+class EventsMessage extends withEnvelope(EventsQuery) {}
+
 @ApiTags('events')
 @Controller('v1/events')
 export class EventsController {
@@ -29,7 +35,18 @@ export class EventsController {
   })
   @ApiResponse({ status: 200, type: EventPage, description: 'EventPage' })
   @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', ...NO_BODY_PROBLEMS)
-  async list(@Query() query: EventsQuery): Promise<EventPage> {
+  list(@Query() query: EventsQuery): Promise<EventPage> {
+    return this.page(query);
+  }
+
+  @MessagePattern('events.list')
+  @SystemOnly()
+  @ApiExcludeEndpoint()
+  listMessage(@Payload() m: EventsMessage): Promise<EventPage> {
+    return this.page(m);
+  }
+
+  private async page(query: EventsQuery): Promise<EventPage> {
     const after = query.after === undefined ? undefined : BigInt(query.after);
     const limit = query.limit ?? 100;
     const items = [];

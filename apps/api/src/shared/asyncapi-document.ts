@@ -10,7 +10,7 @@ type Json = Record<string, unknown>;
 type OpenApiOperation = {
   summary?: string;
   security?: unknown[];
-  parameters?: { name: string; in: string }[];
+  parameters?: { name: string; in: string; schema?: unknown; description?: string }[];
   requestBody?: { content?: Record<string, { schema?: Json }> };
   responses?: Record<string, { content?: Record<string, { schema?: Json }> }>;
 };
@@ -121,10 +121,18 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
   };
 }
 
-/** The envelope, the twin's path ids (and `minPosition`), and its body. */
+/** The envelope, the twin's path ids (and `minPosition`), its query parameters (a read's: fields of the message), and its body. */
 function requestPayload(path: string, op: OpenApiOperation): Json {
   const ids = [...path.matchAll(/\{(\w+)\}/g)].map((m) => PATH_PARAM_FIELDS[m[1]!] ?? m[1]!);
-  const own: Json = { type: 'object', required: ids, properties: Object.fromEntries(ids.map((f) => [f, { type: 'string', pattern: ID_PATTERN.source }])) };
+  const query = (op.parameters ?? []).filter((p) => p.in === 'query');
+  const own: Json = {
+    type: 'object',
+    required: ids,
+    properties: {
+      ...Object.fromEntries(ids.map((f) => [f, { type: 'string', pattern: ID_PATTERN.source }])),
+      ...Object.fromEntries(query.map((p) => [p.name, { ...toJsonSchema(p.schema ?? {}), ...(p.description && { description: p.description }) }])),
+    },
+  };
   if (op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === MIN_POSITION_HEADER.name.toLowerCase()))
     (own.properties as Json).minPosition = { type: 'string', maxLength: 20, description: 'as X-Min-Position: the read waits until the read models include that position' };
   const body = op.requestBody?.content?.['application/json']?.schema;

@@ -38,6 +38,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'network.unlink': 'DELETE /v1/workspaces/{ws}/network/{partnerWorkspaceId}',
   'presence.heartbeat': 'POST /v1/workspaces/{ws}/presence/heartbeat',
   'presence.setOffline': 'POST /v1/workspaces/{ws}/members/{userId}/presence/offline',
+  'events.list': 'GET /v1/events',
 };
 
 /** The message's field for each path parameter of an HTTP twin. */
