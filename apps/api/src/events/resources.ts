@@ -1,7 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { IntegrationEvent } from '../infrastructure/integration-events';
 
-/** One integration event, as NATS and TCP carry it in Nest's envelope's `data` (AsyncAPI: IntegrationEvent). */
-export class IntegrationEventItem {
+/**
+ * One integration event, as NATS and TCP carry it in Nest's envelope's `data` (AsyncAPI: IntegrationEvent): the
+ * publisher's IntegrationEvent, documented for OpenAPI (`implements`: the two cannot drift apart).
+ */
+export class IntegrationEventItem implements IntegrationEvent {
   @ApiProperty({ description: 'the event id: the same on every delivery (deduplicate by it)', example: '0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69' })
   eventId!: string;
   @ApiProperty({ example: 'AccessRevoked' })

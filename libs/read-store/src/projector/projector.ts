@@ -288,7 +288,7 @@ export class Projector {
   private async applyEvent(batches: ProjectionBatch[], recorded: RecordedEvent): Promise<void> {
     if (recorded.position > this.head) this.head = recorded.position;
     this.purge.applied(recorded);
-    if (stopBeforeLaterVersion(recorded, this.slots, (m) => this.logger.error(m))) return;
+    if (stopBeforeLaterVersion(recorded, this.slots, (slot) => isBehind(slot.checkpoint, recorded.position), (m) => this.logger.error(m))) return;
     const projected = toProjectedEvent(recorded);
     for (const batch of batches) {
       const slot = this.slotOf(batch);
