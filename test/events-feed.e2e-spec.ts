@@ -120,9 +120,10 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
       health = await api.request('GET', '/health');
     }
     expect(health.status).toBe(200);
-    expect(health.body.info.integrationEvents).toEqual({ status: 'up', state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: head, behind: 0 });
+    const caughtUp = { state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: head, behind: 0 };
+    expect(health.body.info.integrationEvents).toEqual({ status: 'up', ...caughtUp, transports: { tcp: caughtUp } });
     const metrics = await api.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    expect(metrics.body).toMatch(/^rollcall_integration_events_behind 0$/m);
-    expect(metrics.body).toMatch(/^rollcall_integration_events_failed_sends 0$/m);
+    expect(metrics.body).toMatch(/^rollcall_integration_events_behind\{transport="tcp"\} 0$/m);
+    expect(metrics.body).toMatch(/^rollcall_integration_events_failed_sends\{transport="tcp"\} 0$/m);
   });
 });

@@ -1,6 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
@@ -10,23 +9,7 @@ import { lastValueFrom } from 'rxjs';
 import { loadConfig } from '../apps/api/src/config';
 import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
-
-/** nats-server from Debian (`apt-get install nats-server`; CI installs it), or an external NATS_URL. */
-const natsBinary = (() => {
-  try {
-    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+import { natsBinary, startNats } from './support/nats';
 
 if (natsBinary || process.env.NATS_URL) {
   describe('commands and integration events over NATS', () => {
@@ -40,13 +23,10 @@ if (natsBinary || process.env.NATS_URL) {
     beforeAll(async () => {
       if (process.env.NATS_URL) url = process.env.NATS_URL;
       else {
-        const port = await freePort();
         // a max_payload of 100 KiB (1 MiB by default): above the body limit, and an answer past it is cheap to make
         const conf = join(mkdtempSync(join(tmpdir(), 'rollcall-nats-')), 'nats.conf');
         writeFileSync(conf, 'max_payload: 102400\n');
-        nats = spawn(natsBinary!, ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-        url = `nats://127.0.0.1:${port}`;
-        await new Promise((r) => setTimeout(r, 300));
+        ({ url, process: nats } = await startNats(['-c', conf]));
       }
       app = await startTestApp({ NATS_URL: url, LOG_LEVEL: 'warn' }, logs.stream);
       client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });

@@ -1,5 +1,5 @@
 // Two API processes over one embedded data dir (docs/adr/0011), on two ports, both configured to publish integration
-// events: one publishes at a time (the `publisher` lease), every event is published once, also an event the other
+// events: one publishes at a time (here over TCP: the `publisher_tcp` lease), every event is published once, also an event the other
 // process appended while the publisher had nothing to do (its subscription wakes only for its own appends); and both
 // sign the one log under one name (the data dir's `audit-origin`), whichever holds the notary's lease.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -2136,6 +2136,24 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
+          transports?: {
+            [key: string]: {
+              /**
+               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @enum {string}
+               */
+              state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+              /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+              consecutiveFailures?: number;
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              failedSends?: number;
+              /** @description `integrationEvents` only: the position of the last event published */
+              checkpoint?: string;
+              /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
+              behind?: number;
+            };
+          };
         };
       };
       /**
@@ -2162,6 +2180,24 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
+          transports?: {
+            [key: string]: {
+              /**
+               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @enum {string}
+               */
+              state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+              /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+              consecutiveFailures?: number;
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              failedSends?: number;
+              /** @description `integrationEvents` only: the position of the last event published */
+              checkpoint?: string;
+              /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
+              behind?: number;
+            };
+          };
         };
       };
       /**
@@ -2204,6 +2240,24 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
+          transports?: {
+            [key: string]: {
+              /**
+               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @enum {string}
+               */
+              state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+              /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
+              consecutiveFailures?: number;
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              failedSends?: number;
+              /** @description `integrationEvents` only: the position of the last event published */
+              checkpoint?: string;
+              /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
+              behind?: number;
+            };
+          };
         };
       };
     };

@@ -14,7 +14,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
 import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
-import { IntegrationEvents } from '../infrastructure/integration-events';
+import { IntegrationEvents, type IntegrationEventsStatus } from '../infrastructure/integration-events';
 
 
 @ApiTags('operations')
@@ -102,11 +102,26 @@ export class HealthController {
     };
   }
 
-  /** the publisher's state, its checkpoint and how far the log is ahead of it, its refused sends (probe 38 F4); no error text (a public route) */
+  /**
+   * the publisher's state, its checkpoint and how far the log is ahead of it, its refused sends (probe 38 F4), as a whole
+   * and per transport (each has its own checkpoint: F3); no error text (a public route)
+   */
   private async publishing(): Promise<Record<string, unknown>> {
-    const { state, consecutiveFailures, checkpoint, failedSends } = this.publisher.status();
-    const behind = await this.publisher.behind();
-    return { state, consecutiveFailures, failedSends, ...(checkpoint !== undefined && { checkpoint }), ...(behind !== undefined && { behind }) };
+    const status = this.publisher.status();
+    const behind = await this.publisher.behindByTransport();
+    const values = Object.values(behind);
+    const shown = ({ state, consecutiveFailures, checkpoint, failedSends }: Omit<IntegrationEventsStatus, 'transports'>, behind: number | undefined) => ({
+      state,
+      consecutiveFailures,
+      failedSends,
+      ...(checkpoint !== undefined && { checkpoint }),
+      ...(behind !== undefined && { behind }),
+    });
+    const transports = Object.entries(status.transports ?? {}).map(([transport, s]) => [transport, shown(s!, behind[transport as keyof typeof behind])]);
+    return {
+      ...shown(status, values.length === 0 ? undefined : Math.max(...values)),
+      ...(transports.length > 0 && { transports: Object.fromEntries(transports) }),
+    };
   }
 
   private async probe(key: string, ping: () => Promise<Record<string, unknown> | undefined | void>) {

@@ -1,5 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
+/** a publisher's fields, for the whole and for each transport */
+const PUBLISHER = {
+  state: {
+    type: 'string' as const,
+    enum: ['disabled', 'stopped', 'running', 'retrying', 'standby'],
+    description: '`integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes',
+  },
+  consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
+  failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },
+  checkpoint: { type: 'string' as const, description: '`integrationEvents` only: the position of the last event published' },
+  behind: { type: 'integer' as const, description: "`integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store)" },
+};
+
 const INDICATORS = {
   type: 'object' as const,
   additionalProperties: {
@@ -12,15 +25,12 @@ const INDICATORS = {
         items: { type: 'string' as const },
         description: '`projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far',
       },
-      state: {
-        type: 'string' as const,
-        enum: ['disabled', 'stopped', 'running', 'retrying', 'standby'],
-        description: '`integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes',
+      ...PUBLISHER,
+      transports: {
+        type: 'object' as const,
+        description: '`integrationEvents` only, with a transport configured: each transport\'s publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`)',
+        additionalProperties: { type: 'object' as const, properties: PUBLISHER },
       },
-      consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
-      failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },
-      checkpoint: { type: 'string' as const, description: '`integrationEvents` only: the position of the last event published' },
-      behind: { type: 'integer' as const, description: "`integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store)" },
     },
     required: ['status'],
   },

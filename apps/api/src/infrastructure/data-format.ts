@@ -15,7 +15,7 @@ import { type LeaseJob, lapsed } from './lease';
 export const DATA_FORMAT = 1;
 
 const FILE = 'data-format.sqlite';
-const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'mail'];
+const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];
 
 /** what the data dir says of a process serving it: registered with its format, or holding a lease without (earlier) */
 interface Serving {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClientProxy, ClientProxyFactory } from '@nestjs/microservices';
+import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { of, throwError } from 'rxjs';
 import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '@rollcall/event-store';
 import type { Config } from '../config';
@@ -67,13 +67,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     // each re-subscription starts after the last event published, not from the head (100)
     expect(calls.map((c) => c.fromPosition)).toEqual([5n, 7n, 7n]);
     expect(subscriptions[0]!.closed() && subscriptions[1]!.closed()).toBe(true);
-    expect(p.status()).toEqual({
-      state: 'running',
-      consecutiveFailures: 0,
-      failedSends: 0,
-      lastError: '14 UNAVAILABLE',
-      checkpoint: '8',
-    });
+    const running = { state: 'running', consecutiveFailures: 0, failedSends: 0, lastError: '14 UNAVAILABLE', checkpoint: '8' };
+    expect(p.status()).toEqual({ ...running, transports: { nats: running } });
     expect(checkpoint()).toBe('8');
 
     await p.onApplicationShutdown();
@@ -117,8 +112,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(p.status().failedSends).toBeGreaterThanOrEqual(2);
     expect(await p.behind()).toBe(3);
     const scraped = await metrics.registry.metrics();
-    expect(scraped).toMatch(/^rollcall_integration_events_behind 3$/m);
-    expect(scraped).toMatch(/^rollcall_integration_events_failed_sends [2-9]\d*$/m);
+    expect(scraped).toMatch(/^rollcall_integration_events_behind\{transport="nats"\} 3$/m);
+    expect(scraped).toMatch(/^rollcall_integration_events_failed_sends\{transport="nats"\} [2-9]\d*$/m);
     await p.onApplicationShutdown();
     expect(checkpoint()).toBe('5');
     expect(p.status()).toMatchObject({ state: 'stopped', checkpoint: '5' });
@@ -146,6 +141,39 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(readStream).toHaveBeenCalledWith('workspace-1', { fromRevision: 6n, toPosition: 6n });
     await p.onApplicationShutdown();
     expect(checkpoint()).toBe('6');
+  });
+
+  it('probe 38 F3: a TCP consumer down holds only the TCP transport; NATS goes on, each with its own checkpoint', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const tcp = { emit: jest.fn(() => throwError(() => new Error('ECONNREFUSED'))), close: jest.fn() };
+    jest.spyOn(ClientProxyFactory, 'create').mockImplementation((options) => ((options as unknown as { transport: Transport }).transport === Transport.TCP ? tcp : transport) as unknown as ClientProxy);
+    const config = { dataDir: dir, natsUrl: 'nats://localhost:4222', eventsTcpTarget: { host: '127.0.0.1', port: 1 } } as Config;
+    const p = new IntegrationEvents(config, { subscribe: () => scripted([recorded(6n), recorded(7n)], true), headPosition: async () => 7n, readStream: async function* () {} } as unknown as EventStore, new Metrics());
+    const metrics = (p as unknown as { metrics: Metrics }).metrics;
+
+    await p.start();
+    await waitUntil(() => emitted.length === 2 && tcp.emit.mock.calls.length >= 2);
+    expect(emitted.map((e) => e.position)).toEqual(['6', '7']);
+    expect(checkpoint()).toBe('7');
+    // the TCP transport's first start resumed from the checkpoint both shared before (5), and stays before its event
+    expect(readFileSync(join(dir, 'integration-events-tcp.checkpoint'), 'utf8')).toBe('5');
+    const status = p.status();
+    expect(status.transports).toEqual({
+      nats: { state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: '7' },
+      tcp: { state: 'running', consecutiveFailures: 0, failedSends: expect.any(Number), checkpoint: '5' },
+    });
+    expect(status.transports!.tcp!.failedSends).toBeGreaterThanOrEqual(2);
+    // the whole: the lower checkpoint, the more refusals
+    expect(status).toMatchObject({ state: 'running', checkpoint: '5', failedSends: status.transports!.tcp!.failedSends });
+    expect(await p.behindByTransport()).toEqual({ nats: 0, tcp: 2 });
+    expect(await p.behind()).toBe(2);
+    const scraped = await metrics.registry.metrics();
+    expect(scraped).toMatch(/^rollcall_integration_events_behind\{transport="nats"\} 0$/m);
+    expect(scraped).toMatch(/^rollcall_integration_events_behind\{transport="tcp"\} 2$/m);
+    expect(scraped).toMatch(/^rollcall_integration_events_published_total\{type="OrganizationCreated",transport="nats"\} 2$/m);
+    await p.onApplicationShutdown();
+    expect(tcp.close).toHaveBeenCalled();
+    expect(readFileSync(join(dir, 'integration-events-tcp.checkpoint'), 'utf8')).toBe('5');
   });
 
   it('is disabled without a transport, and says so', async () => {

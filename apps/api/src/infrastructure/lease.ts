@@ -11,14 +11,15 @@ export const LEASE_RENEW_MS = 1_000;
 /** a holder on this host whose process still runs keeps the lease this much longer (a slow holder, not a dead one) */
 const ALIVE_GRACE_MS = 30_000;
 
-export type LeaseJob = 'projector' | 'notary' | 'publisher' | 'mail';
+export type LeaseJob = 'projector' | 'notary' | 'publisher' | 'publisher_tcp' | 'mail';
 
 /**
  * One thread at a time, among the API processes over a data dir, does a job that must not run twice:
  * - `projector`: two projectors over one embedded read store corrupt what accumulates (each reads documents the other
  *   already moved past the event it applies, and presence time is counted twice: test/replicas.e2e-spec.ts);
  * - `notary`: two notaries over one `audit.sqlite` fold the same log into the same tree twice (one of them for nothing);
- * - `publisher`: two publishers of integration events send every event twice and move one checkpoint file in turns;
+ * - `publisher` (NATS) and `publisher_tcp`: two publishers of integration events on a transport send every event twice
+ *   and move its checkpoint file in turns;
  * - `mail`: two mail dispatchers send every mail they find unsent twice (mail/mail-dispatcher.ts).
  * The thread of each process asks for the job's lease; the holder does the job and renews it, the others stand by and
  * take over when it is released (a process stopping) or has lapsed (a process killed: at once when its pid on this

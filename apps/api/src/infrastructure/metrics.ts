@@ -12,23 +12,26 @@ export class Metrics {
   });
   readonly integrationEvents = new Counter({
     name: 'rollcall_integration_events_published_total',
-    help: 'Integration events published to the transport',
-    labelNames: ['type'],
+    help: 'Integration events published, by type and transport (nats, tcp)',
+    labelNames: ['type', 'transport'],
     registers: [this.registry],
   });
 
   /** the integration-event publisher, read at each scrape (it registers itself: infrastructure/integration-events.ts) */
-  publisher?: { status(): { failedSends: number }; behind(): Promise<number | undefined> };
-  /** probe 38 F4: a publisher held by a consumer that is down showed nowhere */
+  publisher?: {
+    status(): { transports?: Partial<Record<string, { failedSends: number }>> };
+    behindByTransport(): Promise<Partial<Record<string, number>>>;
+  };
+  /** probe 38 F4: a publisher held by a consumer that is down showed nowhere; F3: each transport has its own */
   readonly integrationEventsBehind = this.publisherGauge(
     'rollcall_integration_events_behind',
-    "How far the log's head is past the last event this process published, in log positions (events with the embedded store; transaction-log offsets with EventStoreDB); absent while it does not publish (no transport, or another process holds the lease)",
-    (p) => p.behind(),
+    "How far the log's head is past the last event this process published on a transport, in log positions (events with the embedded store; transaction-log offsets with EventStoreDB); absent while it does not publish on it (not configured, or another process holds its lease)",
+    (p) => p.behindByTransport(),
   );
   readonly integrationEventsFailedSends = this.publisherGauge(
     'rollcall_integration_events_failed_sends',
     'Sends of the event at hand that a transport refused, in a row (0 once it is taken): a consumer or transport down',
-    async (p) => p.status().failedSends,
+    async (p) => Object.fromEntries(Object.entries(p.status().transports ?? {}).map(([transport, s]) => [transport, s!.failedSends])),
   );
 
   /** commands decided again (bench:onboarding, session 28: a third of one organization's burst ran out of attempts) */
@@ -57,17 +60,19 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  private publisherGauge(name: string, help: string, read: (p: NonNullable<Metrics['publisher']>) => Promise<number | undefined>): Gauge {
-    const current = async () => (this.publisher ? await read(this.publisher).catch(() => undefined) : undefined);
+  /** a gauge per transport, read from the publisher at each scrape; a transport that does not publish here has none */
+  private publisherGauge(name: string, help: string, read: (p: NonNullable<Metrics['publisher']>) => Promise<Partial<Record<string, number>>>): Gauge<'transport'> {
+    const current = async (): Promise<Partial<Record<string, number>>> => (this.publisher ? await read(this.publisher).catch(() => ({})) : {});
     return new Gauge({
       name,
       help,
+      labelNames: ['transport'],
       registers: [this.registry],
       // prom-client calls it with the gauge as `this`, at each scrape
       async collect() {
-        const value = await current();
-        if (value === undefined) this.reset();
-        else this.set(value);
+        const values = await current();
+        this.reset();
+        for (const [transport, value] of Object.entries(values)) if (typeof value === 'number') this.set({ transport }, value);
       },
     });
   }

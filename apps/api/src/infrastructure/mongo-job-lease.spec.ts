@@ -95,6 +95,21 @@ describe('MongoPublisherCoordination (the publisher lease of EventStoreDB + Mong
     expect(await upgraded.readCheckpoint()).toBe(3n);
   });
 
+  it("the TCP transport's first start resumes from the checkpoint both transports shared (the `publisher` document), then keeps its own (ADR 0022)", async () => {
+    const nats = replica();
+    await nats.tryAcquire();
+    await nats.writeCheckpoint(11n);
+    await nats.release();
+    const tcp = new MongoPublisherCoordination(fixture.url.replace('/?', '/test?'), 'publisher_tcp', undefined, async () => 2n, 'publisher');
+    opened.push(tcp);
+    expect(await tcp.readCheckpoint()).toBe(11n);
+    await tcp.tryAcquire();
+    await tcp.writeCheckpoint(12n);
+    expect(await tcp.readCheckpoint()).toBe(12n);
+    // NATS's lease is another document: it stays where it was
+    expect(await nats.readCheckpoint()).toBe(11n);
+  });
+
   it('acts only until a second before the end of its lease (clocks within a second of each other never see two holders act)', async () => {
     const a = replica();
     const now = Date.now();

@@ -156,6 +156,8 @@ export class MongoPublisherCoordination extends MongoJobLease implements Publish
     onError: (error: unknown) => void = () => undefined,
     /** where to resume when MongoDB holds no checkpoint yet: this replica's own, from before (an upgrade) */
     private readonly earlierCheckpoint: () => Promise<bigint | undefined> = async () => undefined,
+    /** the job it was split from: its checkpoint, when this one has none yet (ADR 0022) */
+    private readonly earlierJob?: string,
   ) {
     super(mongoUrl, job, onError);
   }
@@ -171,8 +173,11 @@ export class MongoPublisherCoordination extends MongoJobLease implements Publish
   }
 
   async readCheckpoint(): Promise<bigint | undefined> {
-    const doc = await this.collection.findOne({ _id: this.job });
-    return doc?.position === undefined ? this.earlierCheckpoint() : BigInt(doc.position.toString());
+    for (const job of [this.job, this.earlierJob]) {
+      const doc = job === undefined ? null : await this.collection.findOne({ _id: job });
+      if (doc?.position !== undefined) return BigInt(doc.position.toString());
+    }
+    return this.earlierCheckpoint();
   }
 
   async writeCheckpoint(position: bigint, now = Date.now()): Promise<void> {

@@ -27,10 +27,15 @@ export class DataDirPublisherCoordination implements PublisherCoordination {
   private readonly lease?: Lease;
   private readonly leader?: LeaseLeader;
   private readonly file: string;
+  private readonly earlierFile?: string;
 
-  /** shared: other processes publish over the same data dir (the embedded store); otherwise no lease */
-  constructor(dataDir: string, shared: boolean, job: LeaseJob = 'publisher', checkpointFile = 'integration-events.checkpoint') {
+  /**
+   * shared: other processes publish over the same data dir (the embedded store); otherwise no lease. earlierCheckpointFile:
+   * read while this job has no checkpoint of its own (the job it was split from: ADR 0022)
+   */
+  constructor(dataDir: string, shared: boolean, job: LeaseJob = 'publisher', checkpointFile = 'integration-events.checkpoint', earlierCheckpointFile?: string) {
     this.file = join(dataDir, checkpointFile);
+    if (earlierCheckpointFile) this.earlierFile = join(dataDir, earlierCheckpointFile);
     if (shared) {
       this.lease = new Lease(dataDir, job);
       this.leader = new LeaseLeader(this.lease, { taken: () => undefined, lost: () => undefined });
@@ -42,7 +47,8 @@ export class DataDirPublisherCoordination implements PublisherCoordination {
   }
 
   async readCheckpoint(): Promise<bigint | undefined> {
-    return existsSync(this.file) ? BigInt(readFileSync(this.file, 'utf8').trim()) : undefined;
+    for (const file of [this.file, this.earlierFile]) if (file && existsSync(file)) return BigInt(readFileSync(file, 'utf8').trim());
+    return undefined;
   }
 
   async writeCheckpoint(position: bigint): Promise<void> {

@@ -1,0 +1,61 @@
+import { type DomainEvent, fromStored } from '@rollcall/domain';
+import type { RecordedEvent } from '@rollcall/event-store';
+
+/** What consumers (e.g. the contacts service) receive on `rollcall.events.<Type>`. */
+export interface IntegrationEvent {
+  eventId: string;
+  type: string;
+  stream: string;
+  position: string;
+  occurredAt?: string;
+  actorId?: string;
+  data: unknown;
+}
+
+export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefined => {
+  const event = fromStored(e);
+  if (!event) return undefined;
+  return {
+    eventId: e.id,
+    type: event.type,
+    stream: e.stream,
+    position: e.position.toString(),
+    occurredAt: e.metadata.occurredAt as string | undefined,
+    actorId: e.metadata.actorId as string | undefined,
+    data: publishedData(event),
+  };
+};
+
+/**
+ * What of an event's data consumers get: all of it, but the hash of an API key's secret (`ApiKeyIssued`), which only
+ * the API's key check needs: consumers learn that a key was issued, and its id. A deleted user's removal from a
+ * workspace says what became of their contacts, as a revoke does (rule 12: they are unassigned, a revoke's default;
+ * probe 38 F7: the contacts service had to infer it).
+ */
+const publishedData = (event: DomainEvent): unknown => {
+  if (event.type === 'UserDeletedFromWorkspace') return { ...event.data, contacts: { mode: 'unassigned' } };
+  if (event.type !== 'ApiKeyIssued') return event.data;
+  const { secretHash: _secretHash, ...rest } = event.data;
+  return rest;
+};
+
+/** What the health check reads, per transport: is its publisher following the log, and how often did it fail in a row. */
+export interface IntegrationEventsStatus {
+  /**
+   * 'disabled': no transport configured; 'stopped': not started, or shut down; 'running': subscribed to the log;
+   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint;
+   * 'standby': another process over the data dir publishes (it holds the publisher's lease).
+   * With two transports: the worse of theirs (retrying, then running, then standby).
+   */
+  state: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
+  /** failures since the last subscription that delivered an event or stayed up `stableAfterMs` (0 when healthy) */
+  consecutiveFailures: number;
+  /** the last failure's message (kept after recovery, for the record) */
+  lastError?: string;
+  /** global position of the last event published (and checkpointed), as a string; with two transports the lower */
+  checkpoint?: string;
+  /** sends of the event at hand that a transport refused, in a row (a consumer down: it is sent again until taken) */
+  failedSends: number;
+  /** each configured transport's own (each keeps its own checkpoint: probe 38 F3) */
+  transports?: Partial<Record<'nats' | 'tcp', Omit<IntegrationEventsStatus, 'transports'>>>;
+}

@@ -1,0 +1,292 @@
+import type { Logger } from '@nestjs/common';
+import type { ClientProxy } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
+import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
+import type { Metrics } from './metrics';
+import { LEASE_RENEW_MS } from './lease';
+import type { PublisherCoordination } from './publisher-coordination';
+import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
+
+/**
+ * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
+ * only for this process's appends): when the log's head is past what it published and its subscription has delivered
+ * nothing for this long, it subscribes again from its checkpoint.
+ */
+const IDLE_POLL_MS = 100;
+/** while catching up, the publisher yields to the event loop this often (timers renew its lease; requests are served) */
+const YIELD_EVERY = 256;
+
+export type TransportName = 'nats' | 'tcp';
+
+export interface TransportPublisherOptions {
+  transport: TransportName;
+  client: ClientProxy;
+  /** this transport's lease and checkpoint (job-coordination.ts) */
+  coordination: PublisherCoordination;
+  store: EventStore;
+  metrics: Metrics;
+  /** the lease can pass to another process (embedded data dir, MongoDB): looked at every IDLE_POLL_MS */
+  leased: boolean;
+  /** the embedded log: other processes' appends are looked for every IDLE_POLL_MS too */
+  embedded: boolean;
+  logger: Logger;
+  /** backoff between re-subscriptions (shared with the other transport's, read at each failure) */
+  retry: { initialDelayMs: number; maxDelayMs: number; stableAfterMs: number };
+}
+
+/**
+ * Publishes domain events as integration events on one transport. It follows the log with a catch-up subscription
+ * from its checkpoint (its own: a transport refusing holds only itself, probe 38 F3; ADR 0022), publishes each event
+ * until the transport takes it, then moves the checkpoint: at-least-once, consumers dedupe by `eventId`.
+ *
+ * When the subscription fails (event store unreachable, leader change, …) or ends on its own, it re-subscribes from its
+ * checkpoint after a backoff (doubling from `retry.initialDelayMs` up to `retry.maxDelayMs`), as the projector does;
+ * `status()` tells the health check where it stands.
+ *
+ * Over an embedded data dir shared by several processes (docs/adr/0011), one publishes on this transport at a time: it
+ * holds the transport's lease (the others stand by and take over from the shared checkpoint), and it follows every
+ * process's appends, not only its own (IDLE_POLL_MS). Each event is then published once in the steady state; at least
+ * once across a takeover.
+ */
+export class TransportPublisher {
+  readonly transport: TransportName;
+  private subscription?: Subscription;
+  private loop?: Promise<void>;
+  private stopping = false;
+  private state: IntegrationEventsStatus['state'] = 'stopped';
+  private failures = 0;
+  private failedSends = 0;
+  private lastError?: string;
+  private subscribedAt = 0;
+  /** the last position published and checkpointed; undefined until read from the checkpoint or the log's head */
+  private position?: bigint;
+  private wakeRetry?: () => void;
+  /** whether this process published at the last look at the lease */
+  private leading = false;
+  private ticker?: NodeJS.Timeout;
+  /** the subscription was ended on purpose (to read other processes' events, or the lease was lost): not a failure */
+  private restart = false;
+  private deliveredAt = 0;
+  /** the log's head when the subscription was last begun again: events past it are not of the types published, or new */
+  private resubscribedAtHead = -1n;
+  /** the transport is being handed an event (its time does not count as idle) */
+  private publishing = false;
+
+  constructor(private readonly o: TransportPublisherOptions) {
+    this.transport = o.transport;
+  }
+
+  start(): void {
+    this.stopping = false;
+    if (this.o.leased) {
+      this.ticker = setInterval(() => void this.tick(), IDLE_POLL_MS);
+      this.ticker.unref();
+    }
+    // a failure outside the loop's own handling (the lease's file, the checkpoint's) is logged, never an unhandled rejection
+    this.loop = this.run().catch((error: unknown) => {
+      this.state = 'stopped';
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.o.logger.error({ transport: this.transport, reason: this.lastError }, `integration events (${this.transport}) stopped: ${this.lastError}`);
+    });
+  }
+
+  /** Whether this process publishes on this transport now (the lease is renewed at most every LEASE_RENEW_MS). */
+  private holdsLease(): boolean {
+    const leads = this.o.coordination.leads();
+    if (leads && !this.leading) {
+      // taking over (or starting): publishing resumes at the shared checkpoint, read again
+      this.position = undefined;
+      this.o.logger.log(`integration events (${this.transport}): this process publishes (lease taken)`);
+    } else if (!leads && this.leading) this.o.logger.log(`integration events (${this.transport}): the lease passed to another process; this one stands by`);
+    this.leading = leads;
+    return leads;
+  }
+
+  /** Ends the subscription when the lease is lost, or when other processes appended while it idles (run subscribes again). */
+  private async tick(): Promise<void> {
+    const subscription = this.subscription;
+    if (this.stopping || this.state !== 'running' || !subscription || this.restart) return;
+    try {
+      const lost = !this.holdsLease();
+      // (the embedded store's subscription wakes for this process's appends only: others' are looked for)
+      const head = !this.o.embedded || lost || this.publishing || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.o.store.headPosition();
+      // past what was published, and moved since the last time: another process appended (the head may also be an
+      // event of a type that is not published, such as PersonalDataErased: then once, not every tick)
+      const behind = head !== undefined && head > (this.position ?? -1n) && head > this.resubscribedAtHead;
+      if (behind) this.resubscribedAtHead = head;
+      if (lost || behind) {
+        this.restart = true;
+        await subscription.unsubscribe();
+      }
+    } catch {
+      // the store is closing or unreachable: the subscription reports it
+    }
+  }
+
+  status(): Omit<IntegrationEventsStatus, 'transports'> {
+    const stable = this.state === 'running' && Date.now() - this.subscribedAt >= this.o.retry.stableAfterMs;
+    return {
+      state: this.state,
+      consecutiveFailures: stable ? 0 : this.failures,
+      failedSends: this.failedSends,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(this.position !== undefined && this.position >= 0n && { checkpoint: this.position.toString() }),
+    };
+  }
+
+  /** subscribes from the checkpoint, publishes until the subscription fails, waits, subscribes again */
+  private async run(): Promise<void> {
+    const { coordination, store, retry, logger } = this.o;
+    while (!this.stopping) {
+      let subscription: Subscription | undefined;
+      // whatever ended the previous subscription, this one starts unflagged (a flag left set kept tick from renewing the lease)
+      this.restart = false;
+      try {
+        if (!this.holdsLease()) {
+          this.state = 'standby';
+          await this.pause(LEASE_RENEW_MS);
+          continue;
+        }
+        if (this.position === undefined) {
+          this.position = (await coordination.readCheckpoint()) ?? (await store.headPosition());
+          // written at once: a takeover or a restart before the first event is published starts here, not at a later
+          // head, nor (a checkpoint read from the job this one was split from: ADR 0022) where the other transport got to
+          await coordination.writeCheckpoint(this.position);
+        }
+        const from = this.position;
+        subscription = store.subscribe({
+          ...(from >= 0n && { fromPosition: from }),
+          filter: { eventTypes: [...DOMAIN_EVENT_TYPES] },
+        });
+        this.subscription = subscription;
+        this.subscribedAt = Date.now();
+        this.deliveredAt = Date.now();
+        this.state = 'running';
+        if (this.stopping) {
+          // shut down while this subscription was being made: stop() unsubscribed the previous one
+          await subscription.unsubscribe().catch(() => undefined);
+          break;
+        }
+        await this.publishAll(subscription);
+        if (this.stopping) break;
+        if (this.restart) {
+          await subscription.unsubscribe().catch(() => undefined);
+          continue;
+        }
+        throw new Error('the subscription ended');
+      } catch (error) {
+        if (this.stopping) break;
+        const stable = Date.now() - this.subscribedAt >= retry.stableAfterMs;
+        this.failures = subscription && stable ? 1 : this.failures + 1;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.state = 'retrying';
+        const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
+        logger.error(
+          { transport: this.transport, reason: this.lastError, retryInMs: delay, failuresInARow: this.failures },
+          `integration events (${this.transport}): ${this.lastError}; re-subscribing from the checkpoint in ${delay} ms (failure ${this.failures} in a row)`,
+        );
+        await subscription?.unsubscribe().catch(() => undefined);
+        await this.pause(delay);
+      }
+    }
+    this.state = 'stopped';
+  }
+
+  private async publishAll(subscription: Subscription): Promise<void> {
+    let count = 0;
+    for await (const recorded of subscription) {
+      this.deliveredAt = Date.now();
+      // a backlog read and published without a pause would hold the event loop: no timer (the lease's renewal), no request
+      if (++count % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+      // the lease passed to another process meanwhile: it publishes from the shared checkpoint, this one stops writing it
+      if (this.restart) return;
+      if (!this.holdsLease()) {
+        this.restart = true;
+        return;
+      }
+      const integration = toIntegrationEvent(recorded);
+      if (integration) {
+        this.publishing = true;
+        try {
+          // shutting down before the transport took it: the checkpoint stays before this event
+          if (!(await this.publish(integration, () => this.readAgain(recorded)))) return;
+        } finally {
+          this.publishing = false;
+        }
+        this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
+      }
+      await this.o.coordination.writeCheckpoint(recorded.position);
+      this.position = recorded.position;
+      if (this.failures > 0) this.o.logger.log({ transport: this.transport, failures: this.failures }, `integration events (${this.transport}): following the log again after ${this.failures} failure(s)`);
+      this.failures = 0;
+    }
+  }
+
+  /**
+   * Retries until the transport takes the event (backoff capped at 5 s): nothing is dropped. False: stopping. Each retry
+   * sends the event as the log gives it then, read again: its user may have been deleted meanwhile (rule 12), and the
+   * copy read before would carry their personal data past the erasure (probe 38 F2: an address went out 22 s after the
+   * deletion, to a TCP consumer that had been down).
+   */
+  private async publish(first: IntegrationEvent, readAgain: () => Promise<IntegrationEvent | undefined>): Promise<boolean> {
+    let event = first;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        if (attempt > 1) event = (await readAgain()) ?? event;
+        await lastValueFrom(this.o.client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
+        this.failedSends = 0;
+        return true;
+      } catch (error) {
+        this.failedSends = attempt;
+        if (attempt === 1 || attempt % 20 === 0)
+          this.o.logger.warn(
+            { transport: this.transport, eventType: event.type, eventId: event.eventId, attempt, reason: error instanceof Error ? error.message : String(error) },
+            `publishing ${event.type} ${event.eventId} over ${this.transport} failed (attempt ${attempt}), retrying`,
+          );
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * attempt)));
+      }
+    }
+    return false;
+  }
+
+  /**
+   * How far the log's head is past the last event published on this transport, in log positions (events with the
+   * embedded store; with EventStoreDB, offsets in its transaction log); undefined: this process does not publish on it
+   * now, or has not started. A consumer down, or a transport refusing, shows here and in `/metrics` (probe 38 F4).
+   */
+  async behind(): Promise<number | undefined> {
+    if ((this.state !== 'running' && this.state !== 'retrying') || this.position === undefined) return undefined;
+    const head = await this.o.store.headPosition();
+    return head > this.position ? Number(head - this.position) : 0;
+  }
+
+  /** the event as the log gives it now (decrypted with the keys left: an erased subject's fields null) */
+  private async readAgain(recorded: RecordedEvent): Promise<IntegrationEvent | undefined> {
+    for await (const again of this.o.store.readStream(recorded.stream, { fromRevision: recorded.revision, toPosition: recorded.position })) return toIntegrationEvent(again);
+    return undefined;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeRetry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** stops publishing (the checkpoint stays after the last event the transport took), closes the client, lets the lease go */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.wakeRetry?.();
+    await this.subscription?.unsubscribe().catch(() => undefined);
+    await this.loop;
+    await this.o.client.close();
+    // a process standing by takes over at its next try
+    await this.o.coordination.release();
+    await this.o.coordination.close();
+  }
+}
