@@ -103,6 +103,7 @@ async function runCell(w: Workspace, targets: Targets, row: string, actor: strin
     promote: () => as('PATCH', `${w.ws}/members/${subject}/access`, accessBody(table.targets[target!]!)),
     demote: () => as('PATCH', `${w.ws}/members/${subject}/access`, accessBody(table.targets[table.base]!)),
     restrict: () => as('PATCH', `${w.ws}/members/${subject}/access`, { restrictions: { workflows: true } }),
+    unrestrict: () => as('PATCH', `${w.ws}/members/${subject}/access`, { restrictions: {} }),
     change: () => as('PATCH', `${w.ws}/members/${subject}/access`, accessBody(table.targets[table.base]!)),
     revoke: () => as('DELETE', `${w.ws}/members/${subject}`, {}),
     read: () => as('GET', `${w.ws}/members/${subject}`),
@@ -124,7 +125,7 @@ async function runCell(w: Workspace, targets: Targets, row: string, actor: strin
   const reply = await send[verb]();
   const after = await head();
   // a target an allowed command changed (or removed) is not reused; one that a refusal left as it was is
-  const changed = reply.status < 300 && ['promote', 'demote', 'restrict', 'revoke', 'delete', 'cancel'].includes(verb);
+  const changed = reply.status < 300 && ['promote', 'demote', 'restrict', 'unrestrict', 'revoke', 'delete', 'cancel'].includes(verb);
   if (member && !changed) targets.release('member', verb === 'promote' ? table.base : target!, member);
   if (invitation && !changed) targets.release('invitation', target!, invitation);
   return { reply, before, after };

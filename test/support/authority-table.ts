@@ -17,7 +17,8 @@
 // - Reads of one member, access as of T and the roster as of T need the member-management permission, like the user
 //   list and the history (rule 1, ADR 0003); reading one's own entry is always allowed.
 // - The profile of another user is changed by an org admin only; deleting a user is for org admins (rule 10, 12).
-// - Forcing a user offline needs the member-management permission (rule 13: "an admin"), whatever the target's rank.
+// - Forcing a user offline needs the member-management permission and, as a revoke, rule 2 (rule 13; probe 37 F2).
+// - Under `levels` only an owner (or an org admin) lifts or loosens a restriction; a manager adds them (rule 2).
 // - Teams need `settings.teams` where the catalog has it (levels), else the member-management permission (rule 14).
 // - The presence report needs the reports permission: `reports`, `reporting`, `analytics.read` (docs/rules.md#read-models).
 // - An org admin acts as an owner everywhere (rule 5); a user of another organization, named with this
@@ -53,7 +54,7 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'manager-de': { roles: ['manager'], restrictions: { data_export: true } },
       agent: { roles: ['agent'] },
     },
-    targets: { owner: { roles: ['owner'] }, manager: { roles: ['manager'] }, agent: { roles: ['agent'] } },
+    targets: { owner: { roles: ['owner'] }, manager: { roles: ['manager'] }, agent: { roles: ['agent'] }, 'restricted-agent': { roles: ['agent'], restrictions: { workflows: true } } },
     base: 'agent',
     rows: {
       //                       own man m-ws m-de agt adm out
@@ -74,6 +75,8 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'demote owner':          'Y   N   N    N    N   Y   N',
       'demote manager':        'Y   N   N    N    N   Y   N',
       'restrict agent':        'Y   Y   N    Y    N   Y   N',
+      // lifting a restriction is the owner's (seed 003: "can be allowed by Owner"; probe 39b F4)
+      'unrestrict restricted-agent': 'Y N N  N    N   Y   N',
       'revoke owner':          'Y   N   N    N    N   Y   N',
       'revoke manager':        'Y   N   N    N    N   Y   N',
       'revoke agent':          'Y   Y   N    Y    N   Y   N',

@@ -46,6 +46,26 @@ export function effectivePermissions(access: Access, model: AccessModel, plan: P
   return { permissions: sorted(held), scopes };
 }
 
+/**
+ * The restrictions that `next` lifts or loosens from `current` (docs/rules.md rule 2: under \`levels\` that is an owner's
+ * act): a flag `current` carries and `next` does not, a data scope `next` sets to a value listed before `current`'s
+ * (a scope's values run from the least restricted, its default, to the most).
+ */
+export function liftedRestrictions(model: AccessModel, current: Access, next: Access): string[] {
+  const lifted: string[] = [];
+  for (const [name, def] of Object.entries(model.restrictions)) {
+    const before = current.restrictions[name];
+    const after = next.restrictions[name];
+    if (def.kind === 'flag') {
+      if (before === true && after !== true) lifted.push(name);
+    } else {
+      const rank = (value: true | string | undefined) => Math.max(0, def.values.indexOf(typeof value === 'string' ? value : def.defaultValue));
+      if (rank(after) < rank(before)) lifted.push(name);
+    }
+  }
+  return lifted;
+}
+
 const appliesTo = (def: RestrictionDef, roles: string[], plan: Plan): boolean =>
   def.roles.some((r) => roles.includes(r)) && (!def.plans || def.plans.includes(plan));
 

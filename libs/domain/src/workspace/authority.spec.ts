@@ -117,6 +117,35 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     expectError(change(levels(), 'manager', target, { roles: ['agent'] }), 'INSUFFICIENT_AUTHORITY');
     expectError(revoke(levels(), 'manager', target), 'INSUFFICIENT_AUTHORITY');
   });
+  describe("rule 2: below the top rank restrictions are added or tightened, never lifted (seed 003: \"can be allowed by Owner\"; probe 39b F4)", () => {
+    const restricted = () =>
+      new Scenario('levels', 'advanced')
+        .member('owner', { roles: ['owner'] })
+        .member('manager', { roles: ['manager'] })
+        .member('agent', { roles: ['agent'], restrictions: { workflows: true, mask_contact_info: true, contact_visibility: 'team_and_self' } });
+    const all = { workflows: true, mask_contact_info: true, contact_visibility: 'team_and_self' } as const;
+    it.each([
+      ['workflows', { mask_contact_info: true, contact_visibility: 'team_and_self' }],
+      ['mask_contact_info', { workflows: true, contact_visibility: 'team_and_self' }],
+      ['contact_visibility', { workflows: true, mask_contact_info: true }],
+      ['contact_visibility', { ...all, contact_visibility: 'all' }],
+      ['workflows, contact_visibility, mask_contact_info', {}],
+    ] as const)('a manager may not lift or loosen %s', (named, restrictions) => {
+      const refused = change(restricted(), 'manager', 'agent', { restrictions });
+      expectError(refused, 'INSUFFICIENT_AUTHORITY');
+      expect(!refused.ok && refused.error.message).toContain(`(${named})`);
+    });
+    it('a manager may tighten a scope and add restrictions', () => {
+      expectEvents(change(restricted(), 'manager', 'agent', { restrictions: { ...all, contact_visibility: 'self_only' } }), ['RestrictionsChanged']);
+      const sc = new Scenario('levels', 'advanced').member('manager', { roles: ['manager'] }).member('agent', { roles: ['agent'] });
+      expectEvents(change(sc, 'manager', 'agent', { restrictions: all }), ['RestrictionsChanged']);
+    });
+    it.each(['owner', 'org admin'])('an %s may lift them', (who) => {
+      const sc = restricted();
+      const actor = who === 'owner' ? 'owner' : ADMIN;
+      expectEvents(change(sc, actor, 'agent', { restrictions: {} }), ['RestrictionsChanged']);
+    });
+  });
   it('a manager may revoke an agent', () => {
     expectEvents(revoke(levels(), 'manager', 'agent'), ['AccessRevoked']);
   });

@@ -1,4 +1,4 @@
-import { type Access, type AccessModel, type Plan, effectivePermissions, rankOf } from '../access-model';
+import { type Access, type AccessModel, type Plan, effectivePermissions, liftedRestrictions, rankOf } from '../access-model';
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
 import { isOrgAdmin } from '../organization/state';
@@ -63,6 +63,11 @@ const checkRank = (ctx: WorkspaceContext, actor: Actor, current: Access | undefi
     return refused(`Your access level can only manage members below it (${current.roles.join(', ')} is not).`);
   if (next && rankOf(next, model) >= actorRank)
     return refused(`Your access level cannot give the ${next.roles.join(', ')} access level.`);
+  // what a restriction holds back "can be allowed by Owner" (seed 003's legend): below the top rank, restrictions are
+  // added or tightened, never lifted (probe 39b F4: a manager unmasked contacts an owner had masked)
+  const lifted = current && next ? liftedRestrictions(model, current, next) : [];
+  if (lifted.length > 0)
+    return refused(`Only an owner can lift or loosen a restriction (${lifted.join(', ')}); your access level can add restrictions or tighten them.`);
   return undefined;
 };
 
