@@ -77,6 +77,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/workspaces/{ws}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it. */
+    get: operations['WorkspaceQueriesController_get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/workspaces/{ws}/invitations': {
     parameters: {
       query?: never;
@@ -855,6 +872,145 @@ export interface components {
       warnings?: string[];
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
+    };
+    CatalogRole: {
+      /** @example manager */
+      name: string;
+      /**
+       * @example [
+       *       "dashboard",
+       *       "contacts",
+       *       "settings.users"
+       *     ]
+       */
+      permissions: string[];
+      /**
+       * @description `levels` only: a higher rank outranks a lower one (rule 2)
+       * @example 2
+       */
+      rank?: number;
+    };
+    CatalogRestriction: {
+      /** @example mask_contact_info */
+      name: string;
+      /**
+       * @description `flag`: on or off (`true` in `restrictions`); `scope`: one of `values`
+       * @enum {string}
+       */
+      kind: 'flag' | 'scope';
+      /**
+       * @description the roles it may be put on (else `INVALID_RESTRICTION`)
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /**
+       * @description a flag: the permissions it removes
+       * @example [
+       *       "shortcuts"
+       *     ]
+       */
+      removes?: string[];
+      /**
+       * @description a scope: its values, from the least restricted (its default) to the most
+       * @example [
+       *       "all",
+       *       "team_and_self",
+       *       "self_only"
+       *     ]
+       */
+      values?: string[];
+      /** @example all */
+      defaultValue?: string;
+      /** @description the plans that accept it; absent: every plan */
+      plans?: ('standard' | 'advanced' | 'enterprise')[];
+      /** @description whether this workspace's plan accepts it (else `PLAN_REQUIRED`) */
+      availableOnPlan: boolean;
+    };
+    GrantAdvice: {
+      /** @example ib_publisher */
+      grant: string;
+      /** @example settings */
+      needs: string;
+      warning: string;
+    };
+    Catalog: {
+      roles: components['schemas']['CatalogRole'][];
+      /**
+       * @description `one`: exactly one role per member (`levels`); `many`: one or more
+       * @enum {string}
+       */
+      cardinality: 'one' | 'many';
+      /**
+       * @description what an invitation naming no roles gives
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      defaultRoles: string[];
+      /**
+       * @description permissions granted one by one on top of the roles (`grants`)
+       * @example []
+       */
+      grantable: string[];
+      restrictions: components['schemas']['CatalogRestriction'][];
+      /**
+       * @description rule 1: the permission that manages members
+       * @example settings.users
+       */
+      memberManagementPermission: string;
+      /**
+       * @description rule 18: the permission the user list's export needs besides
+       * @example data.export
+       */
+      exportPermission: string;
+      /**
+       * @description the permission the presence report needs
+       * @example reports
+       */
+      reportsPermission: string;
+      /**
+       * @description rule 4: who counts as an owner: `{role}` (a role) or `{permission}` (a permission)
+       * @example {
+       *       "role": "owner"
+       *     }
+       */
+      owner: {
+        role?: string;
+        permission?: string;
+      };
+      /**
+       * @description rule 2: `rank` (levels) or `no-escalation` (a member gives only permissions they hold)
+       * @enum {string}
+       */
+      authority: 'rank' | 'no-escalation';
+      /** @description grants that are answered with a warning when given without another */
+      grantAdvice: components['schemas']['GrantAdvice'][];
+    };
+    PartnerWorkspace: {
+      /** @example 9b2c6f7e-1d2a-5b7c-8e9f-0a1b2c3d4e5f */
+      workspaceId: string;
+      /** @example Partner support */
+      name: string;
+    };
+    Workspace: {
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /** @example 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed */
+      organizationId: string;
+      /** @example Support */
+      name: string;
+      /** @enum {string} */
+      plan: 'standard' | 'advanced' | 'enterprise';
+      /** @enum {string} */
+      accessModel: 'levels' | 'permissions' | 'studio';
+      /** Format: date-time */
+      createdAt: string;
+      /** @description the access model as data: what to offer in the dialogs that give access (docs/rules.md "Access model") */
+      catalog: components['schemas']['Catalog'];
+      /** @description the workspaces linked to this one (rule 16), of this organization or another */
+      partners: components['schemas']['PartnerWorkspace'][];
     };
     InviteDto: {
       /**
@@ -1892,15 +2048,6 @@ export interface components {
        * @example true
        */
       visible: boolean;
-    };
-    PartnerWorkspace: {
-      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
-      workspaceId: string;
-      /**
-       * @description the partner workspace's name
-       * @example Partner support
-       */
-      workspaceName: string | null;
     };
     Team: {
       /** @example 3f6c2a1e-9b7d-5c4e-8a2f-1d0e9c8b7a65 */
@@ -3396,6 +3543,179 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  WorkspaceQueriesController_get: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Workspace */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Workspace'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

@@ -10,6 +10,7 @@ import { ApiKeysController } from './organizations/api-keys.controller';
 import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
+import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
 import {
   AcceptInvitationHandler,
   CancelInvitationHandler,
@@ -135,6 +136,7 @@ export class AppModule {
         OrganizationsController,
         ApiKeysController,
         WorkspacesController,
+        WorkspaceQueriesController,
         InvitationsController,
         AcceptInvitationController,
         MemberCommandsController,

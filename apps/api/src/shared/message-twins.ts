@@ -11,6 +11,7 @@
 export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'organizations.create': 'POST /v1/organizations',
   'workspaces.create': 'POST /v1/organizations/{org}/workspaces',
+  'workspaces.get': 'GET /v1/workspaces/{ws}',
   'members.invite': 'POST /v1/workspaces/{ws}/invitations',
   'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
   'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',

@@ -96,7 +96,7 @@ export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
     : undefined;
 
 /** What a read needs. */
-export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'historyExport' | 'teams';
+export type ReadScope = 'members' | 'member' | 'export' | 'history' | 'historyExport' | 'teams' | 'workspace';
 
 /**
  * Reads: the user list, one member and the permission history need the member-management permission (the
@@ -111,8 +111,9 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   const actor = resolveActor(ctx, actorId);
   if (!actor) return refused('You are not an active member of this workspace.');
   if ((scope === 'member' || scope === 'history') && targetUserId === actorId) return undefined;
-  // the team list and the invite lookup serve every member: a chat router asks them on behalf of any agent (rule 15)
-  if (scope === 'teams') return undefined;
+  // the team list and the invite lookup serve every member: a chat router asks them on behalf of any agent (rule 15);
+  // so does the workspace itself (its plan, access model and catalog: what a console draws its dialogs from)
+  if (scope === 'teams' || scope === 'workspace') return undefined;
   const model = modelOf(ctx);
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
   const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];

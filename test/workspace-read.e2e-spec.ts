@@ -1,0 +1,82 @@
+// GET /v1/workspaces/{ws} (and the message pattern workspaces.get): a workspace's plan, access model and catalog, the
+// data its access is decided with (docs/rules.md "Access model"), so that a console draws its dialogs from it instead
+// of hard-coding the presets (probe 39b F9). The catalog is checked against the engine: what it offers is accepted.
+import { Module } from '@nestjs/common';
+import { SYSTEM_KEY, expectProblem } from './support/app';
+import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
+
+@Module({})
+class NoListener {}
+
+let running: TcpTestApp;
+beforeAll(async () => {
+  running = await startAppOverTcp(NoListener);
+});
+afterAll(() => running.stop());
+
+describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
+  it('any active member reads it, an agent too; a user of no workspace of it is refused; another organization gets 404', async () => {
+    const { api } = running.app;
+    const o = await api.organization({ plan: 'advanced' });
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const agent = await api.member(as, 'agent.read@acme.test', { roles: ['agent'] });
+    const read = await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: o.key, actor: agent });
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ workspaceId: o.workspaceId, organizationId: o.organizationId, plan: 'advanced', accessModel: 'levels', partners: [] });
+    const { catalog } = read.body;
+    expect(catalog.roles.map((r: any) => [r.name, r.rank])).toEqual([['owner', 3], ['manager', 2], ['agent', 1]]);
+    expect(catalog).toMatchObject({ cardinality: 'one', defaultRoles: ['agent'], grantable: [], memberManagementPermission: 'settings.users', exportPermission: 'data.export', reportsPermission: 'reports', owner: { role: 'owner' }, authority: 'rank' });
+    expect(catalog.restrictions.find((r: any) => r.name === 'mask_contact_info')).toEqual({ name: 'mask_contact_info', kind: 'flag', roles: ['agent'], removes: [], plans: ['advanced', 'enterprise'], availableOnPlan: true });
+    expect(catalog.restrictions.find((r: any) => r.name === 'contact_visibility')).toEqual({ name: 'contact_visibility', kind: 'scope', roles: ['agent'], values: ['all', 'team_and_self', 'self_only'], defaultValue: 'all', availableOnPlan: true });
+    // the same over TCP
+    expect(await running.send('workspaces.get', { apiKey: o.key, actorId: agent, workspaceId: o.workspaceId })).toEqual(read.body);
+
+    await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${agent}`, { key: o.key, actor: o.admin, body: {} });
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
+    const other = await api.organization();
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: other.key, actor: other.admin }), 404, 'WORKSPACE_NOT_FOUND');
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: SYSTEM_KEY, actor: o.admin }), 403, 'INSUFFICIENT_AUTHORITY');
+    await expect(running.send('workspaces.get', { apiKey: SYSTEM_KEY, actorId: o.admin, workspaceId: o.workspaceId })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it.each([
+    ['levels', 'standard'],
+    ['levels', 'enterprise'],
+    ['permissions', 'standard'],
+    ['studio', 'standard'],
+  ])('the catalog of %s on %s is what the engine decides with: every role, grant and restriction it offers is accepted where it says', async (accessModel, plan) => {
+    const { api } = running.app;
+    const o = await api.organization({ accessModel, plan });
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    const { catalog } = (await api.request('GET', ws, { key: o.key, actor: o.admin })).body;
+    const invite = (access: Record<string, unknown>) =>
+      api.request('POST', `${ws}/invitations`, { key: o.key, actor: o.admin, body: { email: `x-${Math.random().toString(36).slice(2)}@acme.test`, ...access } });
+    for (const role of catalog.roles) expect((await invite({ roles: [role.name] })).status).toBe(201);
+    // an invitation naming no roles gives the default roles
+    const plain = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, `plain-${accessModel}-${plan}@acme.test`);
+    const head = (await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head;
+    expect((await api.request('GET', `${ws}/members/${plain}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': head } })).body.roles).toEqual(catalog.defaultRoles);
+    for (const grant of catalog.grantable) expect((await invite({ grants: [grant] })).status).toBe(201);
+    for (const r of catalog.restrictions) {
+      const value = r.kind === 'flag' ? true : r.values.at(-1);
+      const onItsRole = await invite({ roles: [r.roles[0]], restrictions: { [r.name]: value } });
+      if (r.availableOnPlan) expect(onItsRole.status).toBe(201);
+      else expectProblem(onItsRole, 422, 'PLAN_REQUIRED');
+      const elsewhere = catalog.roles.find((role: any) => !r.roles.includes(role.name));
+      if (elsewhere) expectProblem(await invite({ roles: [elsewhere.name], restrictions: { [r.name]: value } }), 422, 'INVALID_RESTRICTION');
+    }
+    expect((await invite({ roles: ['no_such_role'] })).status).toBeGreaterThanOrEqual(400);
+    if (accessModel === 'levels') expect(catalog.restrictions.find((r: any) => r.name === 'mask_contact_info').availableOnPlan).toBe(plan !== 'standard');
+  });
+
+  it('names its network partners, of this organization or another (rule 16)', async () => {
+    const { api } = running.app;
+    const a = await api.organization();
+    const b = await api.organization();
+    const linked = await api.request('POST', `/v1/workspaces/${a.workspaceId}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } });
+    expect(linked.status).toBeLessThan(300);
+    const read = await api.request('GET', `/v1/workspaces/${a.workspaceId}`, { key: a.key, actor: a.admin });
+    const bName = (await api.request('GET', `/v1/workspaces/${b.workspaceId}`, { key: b.key, actor: b.admin })).body.name;
+    expect(read.body.partners).toEqual([{ workspaceId: b.workspaceId, name: bName }]);
+  });
+});
