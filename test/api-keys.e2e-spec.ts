@@ -66,6 +66,44 @@ describe('API keys (probe 37 F9)', () => {
     expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: newKey, actor: o.admin }), 404, 'API_KEY_NOT_FOUND');
   });
 
+  it('probe 39 F1: what a key asks while it is being revoked and is decided after the revocation is refused: no key minted with it, no invitation, lands after it', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const keys = `/v1/organizations/${o.organizationId}/api-keys`;
+    const late: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const k = (await api.request('POST', keys, { key: o.key, actor: o.admin, body: {} })).body.apiKey as string;
+      let stop = false;
+      const answered: { what: string; status: number; position?: string; minted?: string }[] = [];
+      // 12 clients ask with K in a loop: mint keys, invite (both decided on the organization's stream)
+      const clients = Array.from({ length: 12 }, async (_, c) => {
+        for (let i = 0; !stop; i++) {
+          const mint = c % 2 === 0;
+          const reply = mint
+            ? await api.request('POST', keys, { key: k, actor: o.admin, body: { label: 'minted' } })
+            : await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: k, actor: o.admin, body: { email: `r${round}-c${c}-${i}@acme.test` } });
+          answered.push({ what: mint ? 'mint' : 'invite', status: reply.status, position: reply.body?.position, minted: reply.body?.apiKey });
+        }
+      });
+      await new Promise((r) => setTimeout(r, 60));
+      const revoked = await api.request('DELETE', `${keys}/${keyIdOf(k)}`, { key: o.key, actor: o.admin });
+      expect(revoked.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 60));
+      stop = true;
+      await Promise.all(clients);
+      const at = BigInt(revoked.body.position);
+      for (const a of answered) {
+        if (a.status < 300 && BigInt(a.position!) > at) late.push(`round ${round}: ${a.what} at ${a.position} after the revocation at ${at}`);
+        // refused after it: 401 (identified before, decided after) or 401 at the door
+        if (a.status >= 300) expect(a.status).toBe(401);
+      }
+      // every key it minted before the revocation still works (they were issued while it was valid); none after exists
+      const working = answered.filter((a) => a.minted);
+      for (const a of working) expect(BigInt(a.position!) < at).toBe(true);
+    }
+    expect(late).toEqual([]);
+  });
+
   it('org admins only; another organization is not found; the same over TCP (apiKeys.issue, .list, .revoke)', async () => {
     const { api } = app;
     const o = await api.organization();

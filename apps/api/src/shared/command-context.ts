@@ -35,6 +35,12 @@ export interface CommandContext {
    * (`Idempotency-Replayed: true`), as one from the stored answers is.
    */
   answeredFromLog?: boolean;
+  /**
+   * The organization API key the request was authenticated with. StreamHandler checks it against the organization's
+   * state at each decision: a command decided again after the key's revocation is refused (probe 39 F1: keys minted
+   * by a key being revoked outlived it).
+   */
+  apiKey?: { organizationId: string; keyId: string };
 }
 
 export const newCommandContext = (over: Partial<CommandContext> & { actorId: string }): CommandContext => {
@@ -46,6 +52,7 @@ export const newCommandContext = (over: Partial<CommandContext> & { actorId: str
     now: over.now ?? new Date().toISOString(),
     actorId: over.actorId,
     ...(over.requestHash !== undefined && { requestHash: over.requestHash }),
+    ...(over.apiKey !== undefined && { apiKey: over.apiKey }),
     ...(over.idempotencyKey === undefined && { generatedKey: true as const }),
   };
 };

@@ -7,7 +7,7 @@ import { ID_PATTERN } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
 import { sha256 } from './secrets';
-import { type AnswerStorage, WritePipeline, scopeOf } from './write-pipeline';
+import { type AnswerStorage, WritePipeline, apiKeyOf, scopeOf } from './write-pipeline';
 import { Omittable } from './omittable';
 
 /** The envelope's length limits, in characters: validated here, published by the AsyncAPI document. */
@@ -88,7 +88,7 @@ export class MessageWrites {
     // the correlation id names this attempt, not the request: a retry with another one is the same request
     const { apiKey: _key, idempotencyKey, correlationId: _correlation, ...request } = message;
     const { body } = await this.pipeline.run(
-      { operation: pattern, scope: scopeOf(principal), idempotencyKey, actorId, body: request, correlationId: this.requestId() },
+      { operation: pattern, scope: scopeOf(principal), idempotencyKey, actorId, body: request, correlationId: this.requestId(), apiKey: apiKeyOf(principal) },
       (ctx) => exec(ctx, principal),
       storage,
     );

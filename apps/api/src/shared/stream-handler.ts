@@ -10,6 +10,7 @@ import type { StreamStates } from './stream-states';
 import type { Target, Written } from './command-target';
 import { appliedOf, readBack } from './replay';
 import { appendResending } from './append-resending';
+import { keyStillOnFile } from './key-still-on-file';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
 
@@ -169,6 +170,7 @@ export class StreamHandler {
         const view = this.states.forLock(target.lock);
         const { context, streams } = await target.load(view);
         contended.loaded(streams);
+        keyStillOnFile(ctx, view);
         // (once the store is known to check APPEND_AFTER) another lock's events in flight folded in since the load
         const since = view.since();
         if (since === 'forgotten' || since.length > 0) {
@@ -277,6 +279,11 @@ export class StreamHandler {
     const view = this.states.forLock(lock);
     const { context, streams } = await target.load(view);
     contended.loaded(streams);
+    try {
+      keyStillOnFile(ctx, view);
+    } catch (error) {
+      return { after: [], answer: () => Promise.reject(error) };
+    }
     // another lock's events in flight folded into a state after it was loaded: the decision holds once they are committed
     const foreign = view.since();
     if (foreign === 'forgotten') return { again: settledAll() };

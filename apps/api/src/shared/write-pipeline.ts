@@ -26,7 +26,13 @@ export interface WriteRequest {
   body: unknown;
   /** the request id (log line, event metadata) */
   correlationId?: string;
+  /** the organization API key that authenticated it: checked again at each decision (CommandContext.apiKey) */
+  apiKey?: { organizationId: string; keyId: string };
 }
+
+/** the organization key of a principal, for WriteRequest.apiKey */
+export const apiKeyOf = (principal: Principal): WriteRequest['apiKey'] =>
+  principal.kind === 'organization' ? { organizationId: principal.organizationId, keyId: principal.keyId } : undefined;
 
 /**
  * How an answer is kept for a retry, when it holds a secret that must not rest in the data dir: `stored` is what is
@@ -87,7 +93,7 @@ export class WritePipeline {
     // api.sqlite keeps answers under the recorded form too (an answer kept under a clear key before session 33 is not
     // found: the retry is answered from the log, as a lost answer's is)
     const keyed = recordedKey === undefined ? undefined : { key: recordedKey, requestHash: this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body })) };
-    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, recordedKey, correlationId, ...(keyed && { requestHash: keyed.requestHash }) });
+    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, recordedKey, correlationId, ...(keyed && { requestHash: keyed.requestHash }), ...(request.apiKey && { apiKey: request.apiKey }) });
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
       // what is kept is built only when there is a key to keep it under (an invitation's verifies its link: an HMAC)
@@ -144,6 +150,7 @@ export async function httpWrite<T extends { position?: string }>(
       actorId,
       body: req.body,
       correlationId: loggedRequestId(req) ?? (typeof correlation === 'string' ? correlation : undefined),
+      apiKey: apiKeyOf(req.principal),
     },
     exec,
     storage,

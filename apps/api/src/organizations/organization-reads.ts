@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type OrganizationState, type UserProfile, domainError, isOrgAdmin } from '@rollcall/domain';
+import { DomainException } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+
+/** An organization's user as an org admin sees them; a deleted user keeps only their pseudonymous id and dates (rule 12). */
+export interface OrgUserView {
+  userId: string;
+  email: string | null;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+  orgAdmin: boolean;
+  deleted: boolean;
+  joinedAt: string;
+  /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
+  pendingEmail: { email: string; expiresAt: string } | null;
+}
+
+/** One user's standing in each workspace of the organization they were ever a member of. */
+export interface OrgUserWorkspaceView {
+  workspaceId: string;
+  name: string;
+  status: 'active' | 'revoked';
+  roles: string[];
+  joinedAt: string;
+}
+
+export interface OrgWorkspaceView {
+  workspaceId: string;
+  name: string;
+  plan: string;
+  accessModel: string;
+  createdAt: string;
+}
+
+const userView = (u: UserProfile): OrgUserView => ({
+  userId: u.userId,
+  email: u.deleted ? null : u.email,
+  displayName: u.deleted ? null : u.displayName,
+  alias: u.deleted ? null : u.alias,
+  avatarUrl: u.deleted ? null : u.avatarUrl,
+  orgAdmin: u.orgAdmin,
+  deleted: u.deleted,
+  joinedAt: u.joinedAt,
+  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt },
+});
+
+/**
+ * The organization as a whole, for its org admins (rule 5: they administer the account): its users, one user with the
+ * workspaces they are or were in, its workspaces (probe 39b F5: no route listed them; the respond.io pages keep
+ * referring to the organization's users). Read from the organization's and its workspaces' decision states, so current
+ * at once (no `X-Min-Position`): a user revoked from every workspace is found here, to delete them.
+ */
+@Injectable()
+export class OrganizationReads {
+  constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
+
+  private async asOrgAdmin(organizationId: string, actorId: string): Promise<OrganizationState> {
+    const org = (await this.states.organization(organizationId)).state;
+    if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
+    if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users and workspaces."));
+    return org;
+  }
+
+  /** Users in the order they joined the organization; a page after `after` (a user id of the previous page). */
+  async users(organizationId: string, actorId: string, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
+    const org = await this.asOrgAdmin(organizationId, actorId);
+    const items: OrgUserView[] = [];
+    // a Map keeps the order users were added in: the order they joined (O(users) to find `after`: an org's users are in memory)
+    let started = page.after === undefined;
+    let more = false;
+    for (const user of org.users.values()) {
+      if (!started) {
+        started = user.userId === page.after;
+        continue;
+      }
+      if (items.length === page.limit) {
+        more = true;
+        break;
+      }
+      items.push(userView(user));
+    }
+    if (!started) throw new DomainException(domainError('USER_NOT_FOUND', `after names no user of this organization (${page.after}); send the next of a previous page.`));
+    return { items, next: more ? items.at(-1)!.userId : null };
+  }
+
+  /** One user, with each workspace of the organization they are or were a member of (not pending invitations). */
+  async user(organizationId: string, actorId: string, userId: string): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[] }> {
+    const org = await this.asOrgAdmin(organizationId, actorId);
+    const user = org.users.get(userId);
+    if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
+    const workspaces: OrgUserWorkspaceView[] = [];
+    for (const info of org.workspaces.values()) {
+      const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
+      if (member) workspaces.push({ workspaceId: info.workspaceId, name: info.name, status: member.status, roles: [...member.access.roles], joinedAt: member.joinedAt });
+    }
+    return { ...userView(user), workspaces };
+  }
+
+  /** The organization's workspaces, oldest first. */
+  async workspaces(organizationId: string, actorId: string): Promise<{ items: OrgWorkspaceView[] }> {
+    const org = await this.asOrgAdmin(organizationId, actorId);
+    const items = [...org.workspaces.values()].map(({ workspaceId, name, plan, accessModel, createdAt }) => ({ workspaceId, name, plan, accessModel, createdAt }));
+    return { items: items.sort((a, b) => (a.createdAt === b.createdAt ? (a.workspaceId < b.workspaceId ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1)) };
+  }
+}
