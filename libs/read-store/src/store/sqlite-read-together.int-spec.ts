@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Doc, DocWrite } from '../port';
 import { STREAM_PAGE_SIZE } from './query-common';
 import { SqliteReadStore } from './sqlite-read-store';
+import { SqliteConnection } from './sqlite/connection';
 
 const dir = mkdtempSync(join(tmpdir(), 'read-store-together-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,6 +65,54 @@ describe('SqliteReadStore.readTogether', () => {
         { collection: 'open', query: {} },
       ]);
       expect([read!.length, read![0]!._id, read!.at(-1)!._id, open]).toEqual([n, `d${String(n - 1).padStart(6, '0')}`, 'd000000', []]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SqliteReadStore.stream: one snapshot across its pages (probe 39 F2)', () => {
+  // members sorted by name; while the stream is read, names move from the end of the order to the start and back
+  const named = (i: number, name: string, position: number) => upsert('people', { _id: `p${String(i).padStart(6, '0')}`, ws: 'w', name }, position);
+  const streamSpec = { people: { indexes: ['ws'], compound: [['ws', 'name']] } };
+
+  it.each([['a file', 'stream.sqlite'], [':memory:', ':memory:']])('over %s: each document once, as it was when the stream began, whatever commits meanwhile', async (_what, file) => {
+    const store = new SqliteReadStore({ path: file === ':memory:' ? file : join(dir, file) });
+    try {
+      await store.init(streamSpec);
+      const n = 3 * STREAM_PAGE_SIZE + 7;
+      await store.commit('p', Array.from({ length: n }, (_, i) => named(i, `m${String(i).padStart(6, '0')}`, i + 1)), BigInt(n));
+      const seen: string[] = [];
+      let position = n;
+      for await (const doc of store.stream<Doc & { name: string }>('people', { where: { ws: 'w' }, sort: { field: 'name', direction: 'asc' } })) {
+        seen.push(doc._id);
+        // after each page: the last 50 move to the front ("a…"), the first 50 not yet read move to the end ("z…")
+        if (seen.length % STREAM_PAGE_SIZE === 0) {
+          const writes = [];
+          for (let k = 0; k < 50; k++) writes.push(named(n - 1 - k, `a${k}`, ++position), named(seen.length + k, `z${k}`, ++position));
+          await store.commit('p', writes, BigInt(position));
+        }
+      }
+      expect(seen.length).toBe(n);
+      expect(new Set(seen).size).toBe(n);
+      // in the order of the names the stream began with
+      expect(seen).toEqual(Array.from({ length: n }, (_, i) => `p${String(i).padStart(6, '0')}`));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a stream of one page opens no connection of its own', async () => {
+    const store = new SqliteReadStore({ path: join(dir, 'small.sqlite') });
+    try {
+      await store.init(streamSpec);
+      await store.commit('p', [named(1, 'b', 1), named(2, 'a', 2)], 2n);
+      const opened = jest.spyOn(SqliteConnection.prototype, 'holdSnapshot');
+      const docs: Doc[] = [];
+      for await (const doc of store.stream('people', { where: { ws: 'w' }, sort: { field: 'name', direction: 'asc' } })) docs.push(doc);
+      expect(docs.map((d) => d._id)).toEqual(['p000002', 'p000001']);
+      expect(opened).not.toHaveBeenCalled();
+      opened.mockRestore();
     } finally {
       await store.close();
     }

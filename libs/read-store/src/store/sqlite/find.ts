@@ -47,12 +47,63 @@ export function countMatches(
 }
 
 /** every match in sort order, a page of STREAM_PAGE_SIZE at a time (each page its own snapshot) */
+/** the page cache of a snapshot connection, KiB: it reads each page once (the store's own connection: CACHE_KIB) */
+const SNAPSHOT_CACHE_KIB = 8_192;
+
+/**
+ * A connection opened for one read, holding one snapshot until `close` (the store's own connection is shared by every
+ * reader, which must not read inside a transaction held open).
+ */
+function openSnapshot(state: StoreState): { state: StoreState; close(): void } {
+  const conn = new SqliteConnection(state.options.path, { busyTimeoutMs: state.options.busyTimeoutMs ?? 5000, synchronous: state.synchronous, cacheKib: SNAPSHOT_CACHE_KIB });
+  let end: () => void;
+  try {
+    end = conn.holdSnapshot();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  return {
+    state: { ...state, conn },
+    close: () => {
+      try {
+        end();
+      } finally {
+        conn.close();
+      }
+    },
+  };
+}
+
+/**
+ * Every match, page by page, all read at one point of the log: a stream of more than one page (an export) reads its
+ * pages in one snapshot, on a connection opened for it (as `readTogether`), while the event loop and its consumer run
+ * between them. Page by page on the store's connection, members renamed during an export of 3,000 came out twice or
+ * not at all, and sorted by last seen, heartbeats did the same (probe 39 F2). One page (a team list) is one statement:
+ * one snapshot already, and no connection is opened for it.
+ */
 export async function* streamMatches<T extends Doc>(
   state: StoreState,
   collection: string,
   query: Omit<Query, 'limit' | 'cursor'>,
 ): AsyncIterable<T> {
-  for (const page of pagesOf<T>(state, readyCollection(state, collection, query), query)) yield* page;
+  const c = readyCollection(state, collection, query);
+  const first = select<T>(state, c, query, effectiveSort(query.sort), STREAM_PAGE_SIZE, undefined);
+  if (nextStreamPage(first, effectiveSort(query.sort)) === null) {
+    yield* first;
+    return;
+  }
+  // more than one page: read again from the start, in one snapshot (the first page read is not yielded)
+  if (state.options.path === ':memory:') {
+    for (const page of state.conn.snapshot(() => [...pagesOf<T>(state, c, query)])) yield* page;
+    return;
+  }
+  const snapshot = openSnapshot(state);
+  try {
+    for (const page of pagesOf<T>(snapshot.state, c, query)) yield* page;
+  } finally {
+    snapshot.close();
+  }
 }
 
 /** the pages of every match in sort order (keyset pages of STREAM_PAGE_SIZE), each read when asked for */
@@ -65,8 +116,6 @@ function* pagesOf<T extends Doc>(state: StoreState, c: Collection, query: Omit<Q
   }
 }
 
-/** the page cache of a `readTogether` connection, KiB: it reads each page once (the store's own connection: CACHE_KIB) */
-const READ_TOGETHER_CACHE_KIB = 8_192;
 
 /**
  * Every match of each query, in one snapshot. On a connection opened for the call, whose read transaction spans the
@@ -79,14 +128,12 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
   const ready = queries.map(({ collection, query }) => readyCollection(state, collection, query));
   if (state.options.path === ':memory:')
     return state.conn.snapshot(() => queries.map(({ query }, i) => [...pagesOf<Doc>(state, ready[i]!, query)].flat()));
-  const conn = new SqliteConnection(state.options.path, { busyTimeoutMs: state.options.busyTimeoutMs ?? 5000, synchronous: state.synchronous, cacheKib: READ_TOGETHER_CACHE_KIB });
-  let end: () => void = () => undefined;
+  const snapshot = openSnapshot(state);
   try {
-    end = conn.holdSnapshot();
     const results: Doc[][] = [];
     for (const [i, { query }] of queries.entries()) {
       const docs: Doc[] = [];
-      for (const page of pagesOf<Doc>({ ...state, conn }, ready[i]!, query)) {
+      for (const page of pagesOf<Doc>(snapshot.state, ready[i]!, query)) {
         for (const doc of page) docs.push(doc);
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -94,11 +141,7 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
     }
     return results;
   } finally {
-    try {
-      end();
-    } finally {
-      conn.close();
-    }
+    snapshot.close();
   }
 }
 
