@@ -11,6 +11,8 @@ import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, RevokeApiKeyHandler
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
+import { OrganizationQueriesController } from './organizations/organization-queries.controller';
+import { OrganizationReads } from './organizations/organization-reads';
 import {
   AcceptInvitationHandler,
   CancelInvitationHandler,
@@ -137,6 +139,7 @@ export class AppModule {
         ApiKeysController,
         WorkspacesController,
         WorkspaceQueriesController,
+        OrganizationQueriesController,
         InvitationsController,
         AcceptInvitationController,
         MemberCommandsController,
@@ -253,6 +256,7 @@ export class AppModule {
         TeamCommandHandler,
         NetworkCommandHandler,
         TeamReads,
+        OrganizationReads,
         ApiKeyReads,
         ApiKeyRevocations,
         WorkspaceDirectory,

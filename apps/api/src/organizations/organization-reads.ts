@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type OrganizationState, type UserProfile, domainError, isOrgAdmin } from '@rollcall/domain';
+import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 
@@ -81,7 +82,10 @@ export class OrganizationReads {
       }
       items.push(userView(user));
     }
-    if (!started) throw new DomainException(domainError('USER_NOT_FOUND', `after names no user of this organization (${page.after}); send the next of a previous page.`));
+    if (!started)
+      throw new ProblemException(
+        problem(400, 'VALIDATION_FAILED', 'after names no user of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no user of this organization' }]),
+      );
     return { items, next: more ? items.at(-1)!.userId : null };
   }
 

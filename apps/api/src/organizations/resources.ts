@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
+import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
 
 export class OrganizationCreated extends WriteAnswer {
   @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
@@ -11,4 +12,76 @@ export class OrganizationCreated extends WriteAnswer {
     example: 'rk_1b671a64-40d5-591e-99b1-2c3b3a4f2d10_5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a_…',
   })
   apiKey!: string;
+}
+
+class PendingEmailChange {
+  @ApiProperty({ format: 'email', example: 'ada.new@acme.test', description: 'the address the change would move to, once its link is opened' })
+  email!: string;
+  @ApiProperty({ format: 'date-time', description: 'when its link stops working' })
+  expiresAt!: string;
+}
+
+/** An organization's user, as its org admins see them (rule 5); a deleted user's personal fields are null (rule 12). */
+export class OrgUser implements OrgUserView {
+  @ApiProperty({ example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
+  userId!: string;
+  @ApiProperty({ type: String, nullable: true, format: 'email', example: 'ada@acme.test' })
+  email!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
+  displayName!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Ada' })
+  alias!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'https://cdn.acme.test/ada.png' })
+  avatarUrl!: string | null;
+  @ApiProperty({ description: 'an org admin (rule 5)' })
+  orgAdmin!: boolean;
+  @ApiProperty({ description: 'deleted (rule 12): kept under their pseudonymous id, every personal field null' })
+  deleted!: boolean;
+  @ApiProperty({ format: 'date-time' })
+  joinedAt!: string;
+  @ApiProperty({ type: PendingEmailChange, nullable: true, description: 'an email change requested and not confirmed yet (rule 10)' })
+  pendingEmail!: PendingEmailChange | null;
+}
+
+export class OrgUserList {
+  @ApiProperty({ type: [OrgUser], description: 'in the order they joined the organization' })
+  items!: OrgUser[];
+  @ApiProperty({ type: String, nullable: true, description: 'send it as `after` for the next page; null: this was the last' })
+  next!: string | null;
+}
+
+class OrgUserWorkspace implements OrgUserWorkspaceView {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ example: 'Support' })
+  name!: string;
+  @ApiProperty({ enum: ['active', 'revoked'] })
+  status!: 'active' | 'revoked';
+  @ApiProperty({ type: [String], example: ['agent'] })
+  roles!: string[];
+  @ApiProperty({ format: 'date-time' })
+  joinedAt!: string;
+}
+
+export class OrgUserDetail extends OrgUser {
+  @ApiProperty({ type: [OrgUserWorkspace], description: 'each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships' })
+  workspaces!: OrgUserWorkspace[];
+}
+
+class OrgWorkspace implements OrgWorkspaceView {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ example: 'Support' })
+  name!: string;
+  @ApiProperty({ enum: ['standard', 'advanced', 'enterprise'] })
+  plan!: string;
+  @ApiProperty({ enum: ['levels', 'permissions', 'studio'] })
+  accessModel!: string;
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+}
+
+export class OrgWorkspaceList {
+  @ApiProperty({ type: [OrgWorkspace], description: 'oldest first' })
+  items!: OrgWorkspace[];
 }

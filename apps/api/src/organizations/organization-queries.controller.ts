@@ -1,0 +1,102 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { Envelope, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
+import { ApiProblems, ApiRead } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { READ_ACTOR_HEADER } from '../shared/read-access';
+import { OrganizationReads } from './organization-reads';
+import { OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
+
+export class OrgUsersQuery {
+  @ApiPropertyOptional({ description: 'the `next` of the previous page: the users who joined after that one' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'after must be a user id (the next of a previous page)' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @WholeNumber()
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+class OrganizationMessage extends Envelope {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class OrgUserMessage extends OrganizationMessage {
+  @IsString() @Matches(ID_PATTERN) userId!: string;
+}
+
+/**
+ * The organization as a whole, for its org admins (rule 5; probe 39b F5): its users (a user revoked from every
+ * workspace is found here, to delete them), one user with their workspaces and a pending email change, its
+ * workspaces. Read from the decision states: current at once. Also as message patterns `users.list`, `users.get`,
+ * `workspaces.list`.
+ */
+@ApiTags('organizations')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org')
+export class OrganizationQueriesController {
+  constructor(
+    @Inject(OrganizationReads) private readonly reads: OrganizationReads,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  @Get('users')
+  @ApiOperation({ summary: "The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins)." })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiRead(OrgUserList, { fromLog: true })
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  users(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersQuery): Promise<OrgUserList> {
+    return this.reads.users(ownOrganization(principal, org), actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
+  }
+
+  @Get('users/:userId')
+  @ApiOperation({ summary: 'One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins).' })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiRead(OrgUserDetail, { fromLog: true })
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
+  user(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string): Promise<OrgUserDetail> {
+    return this.reads.user(ownOrganization(principal, org), actorId, userId);
+  }
+
+  @Get('workspaces')
+  @ApiOperation({ summary: "The organization's workspaces, oldest first: name, plan, access model (org admins)." })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiRead(OrgWorkspaceList, { fromLog: true })
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  workspaces(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string): Promise<OrgWorkspaceList> {
+    return this.reads.workspaces(ownOrganization(principal, org), actorId);
+  }
+
+  @MessagePattern('users.list')
+  @ApiExcludeEndpoint()
+  async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
+    const principal = await this.auth.identify(m.apiKey);
+    return this.reads.users(ownOrganization(principal, m.organizationId), messageActor(m.actorId), { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50 });
+  }
+
+  @MessagePattern('users.get')
+  @ApiExcludeEndpoint()
+  async userMessage(@Payload() m: OrgUserMessage): Promise<OrgUserDetail> {
+    const principal = await this.auth.identify(m.apiKey);
+    return this.reads.user(ownOrganization(principal, m.organizationId), messageActor(m.actorId), m.userId);
+  }
+
+  @MessagePattern('workspaces.list')
+  @ApiExcludeEndpoint()
+  async workspacesMessage(@Payload() m: OrganizationMessage): Promise<OrgWorkspaceList> {
+    const principal = await this.auth.identify(m.apiKey);
+    return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId));
+  }
+}

@@ -1,0 +1,86 @@
+// The organization as a whole, for its org admins (probe 39b F5, F11): its users in the order they joined (a user
+// revoked from every workspace among them, a deleted one kept under their id), one user with their workspaces and a
+// pending email change, its workspaces; over HTTP and as message patterns (users.list, users.get, workspaces.list).
+import { Module } from '@nestjs/common';
+import { expectProblem } from './support/app';
+import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
+
+@Module({})
+class NoListener {}
+
+let running: TcpTestApp;
+beforeAll(async () => {
+  running = await startAppOverTcp(NoListener);
+});
+afterAll(() => running.stop());
+
+describe("an organization's users and workspaces (org admins)", () => {
+  it('lists every user in join order, pages them, shows memberships, a pending email change and deletions', async () => {
+    const { api } = running.app;
+    const o = await api.organization();
+    const org = `/v1/organizations/${o.organizationId}`;
+    const as = { key: o.key, actor: o.admin };
+    const second = await api.request('POST', `${org}/workspaces`, { ...as, body: { name: 'Billing' } });
+    expect(second.status).toBe(201);
+    const billing = second.body.workspaceId as string;
+    const jane = await api.member({ ...as, workspaceId: o.workspaceId }, 'jane.org@acme.test', { roles: ['agent'] });
+    const joe = await api.member({ ...as, workspaceId: o.workspaceId }, 'joe.org@acme.test', { roles: ['manager'] });
+    await api.member({ ...as, workspaceId: billing }, 'joe.org@acme.test', { roles: ['agent'] });
+    const bob = await api.member({ ...as, workspaceId: o.workspaceId }, 'bob.org@acme.test');
+    const zed = await api.member({ ...as, workspaceId: billing }, 'zed.org@acme.test');
+    // bob is revoked from his only workspace; zed is deleted; jane's address change waits for its link
+    expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${bob}`, { ...as, body: {} })).status).toBe(200);
+    expect((await api.request('DELETE', `${org}/users/${zed}`, as)).status).toBe(200);
+    expect((await api.request('PATCH', `${org}/users/${jane}`, { ...as, body: { email: 'jane.new@acme.test' } })).body.emailChange.status).toBe('pending_confirmation');
+
+    const all = await api.request('GET', `${org}/users?limit=200`, as);
+    expect(all.status).toBe(200);
+    expect(all.body.next).toBeNull();
+    expect(all.body.items.map((u: any) => u.userId)).toEqual([o.admin, jane, joe, bob, zed]);
+    expect(all.body.items[0]).toMatchObject({ orgAdmin: true, deleted: false, pendingEmail: null });
+    expect(all.body.items[1]).toMatchObject({ email: 'jane.org@acme.test', pendingEmail: { email: 'jane.new@acme.test', expiresAt: expect.any(String) } });
+    expect(all.body.items[4]).toEqual({ userId: zed, email: null, displayName: null, alias: null, avatarUrl: null, orgAdmin: false, deleted: true, joinedAt: expect.any(String), pendingEmail: null });
+
+    // pages of 2 give the same users
+    const paged: string[] = [];
+    for (let after: string | null | undefined; after !== null; ) {
+      const page = await api.request('GET', `${org}/users?limit=2${after ? `&after=${after}` : ''}`, as);
+      expect(page.status).toBe(200);
+      paged.push(...page.body.items.map((u: any) => u.userId));
+      after = page.body.next;
+    }
+    expect(paged).toEqual([o.admin, jane, joe, bob, zed]);
+
+    // bob: found although he is in no workspace any more; joe: in both
+    const bobDetail = await api.request('GET', `${org}/users/${bob}`, as);
+    expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], joinedAt: expect.any(String) }]);
+    const joeDetail = await api.request('GET', `${org}/users/${joe}`, as);
+    expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
+      expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),
+    );
+    const workspaces = await api.request('GET', `${org}/workspaces`, as);
+    expect(workspaces.body.items.map((w: any) => [w.workspaceId, w.name, w.plan, w.accessModel])).toEqual([
+      [o.workspaceId, expect.any(String), expect.any(String), 'levels'],
+      [billing, 'Billing', 'standard', 'levels'],
+    ]);
+
+    // the same over TCP
+    const msg = { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId };
+    expect(await running.send('users.list', { ...msg, limit: 200 })).toEqual(all.body);
+    expect(await running.send('users.get', { ...msg, userId: bob })).toEqual(bobDetail.body);
+    expect(await running.send('workspaces.list', msg)).toEqual(workspaces.body);
+  });
+
+  it('org admins only; bad paging is 400; an unknown user 404; another organization 404', async () => {
+    const { api } = running.app;
+    const o = await api.organization();
+    const org = `/v1/organizations/${o.organizationId}`;
+    const owner = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'owner.org@acme.test', { roles: ['owner'] });
+    for (const path of ['users', `users/${o.admin}`, 'workspaces']) expectProblem(await api.request('GET', `${org}/${path}`, { key: o.key, actor: owner }), 403, 'INSUFFICIENT_AUTHORITY');
+    for (const bad of ['limit=0', 'limit=201', 'limit=x', 'after=%20', 'after=no-such-user', 'sort=name'])
+      expectProblem(await api.request('GET', `${org}/users?${bad}`, { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('GET', `${org}/users/no-such-user`, { key: o.key, actor: o.admin }), 404, 'USER_NOT_FOUND');
+    const other = await api.organization();
+    expectProblem(await api.request('GET', `${org}/users`, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
+  });
+});
