@@ -92,13 +92,20 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
       expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: bad } }), 400, 'VALIDATION_FAILED');
   });
 
-  it('an expired link is refused with INVITATION_EXPIRED (TTL from configuration)', async () => {
-    const short = await startTestApp({ ROLLCALL_INVITATION_TTL_SECONDS: '1' });
+  it('an expired link is refused with INVITATION_EXPIRED (TTL from configuration); the list marks the invitation expired until it is resent (probe 39b F10)', async () => {
+    const short = await startTestApp({ ROLLCALL_INVITATION_TTL_SECONDS: '2' });
     try {
       const o = await short.api.organization();
-      const inv = await short.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'late@acme.test' } });
-      await new Promise((r) => setTimeout(r, 1100));
+      const ws = `/v1/workspaces/${o.workspaceId}`;
+      const inv = await short.api.request('POST', `${ws}/invitations`, { key: o.key, actor: o.admin, body: { email: 'late@acme.test' } });
+      const pending = async (position: string) =>
+        (await short.api.request('GET', `${ws}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': position } })).body.items.find((i: any) => i.invitationId === inv.body.invitationId);
+      expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: false });
+      await new Promise((r) => setTimeout(r, 2100));
       expectProblem(await short.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_EXPIRED');
+      expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: true });
+      const resent = await short.api.request('POST', `${ws}/invitations/${inv.body.invitationId}/resend`, { key: o.key, actor: o.admin });
+      expect(await pending(resent.body.position)).toMatchObject({ status: 'pending', expired: false });
     } finally {
       await short.stop();
     }

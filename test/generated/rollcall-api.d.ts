@@ -1623,6 +1623,11 @@ export interface components {
        * @example 2026-03-03T09:00:00.000Z
        */
       expiresAt: string;
+      /**
+       * @description its link has expired (it is still pending, rule 7): resend it to send a link that works; copying this one hands out a dead link (probe 39b F10)
+       * @example false
+       */
+      expired: boolean;
     };
     MemberPage: {
       /** @description members (`active`, `revoked`) and pending invitations (`pending`) */

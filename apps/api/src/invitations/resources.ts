@@ -28,10 +28,12 @@ export class Invitation {
   invitedAt!: string;
   @ApiProperty(EXPIRES_AT)
   expiresAt!: string;
+  @ApiProperty({ description: 'its link has expired (it is still pending, rule 7): resend it to send a link that works; copying this one hands out a dead link (probe 39b F10)', example: false })
+  expired!: boolean;
 }
 
-/** A pending invitation of the user list, as a public resource (no storage key, no link version). */
-export const toInvitation = (doc: MemberView): Invitation => ({
+/** A pending invitation of the user list, as a public resource (no storage key, no link version); `expired` as of `now`. */
+export const toInvitation = (doc: MemberView, now = Date.now()): Invitation => ({
   invitationId: doc.invitationId!,
   workspaceId: doc.workspaceId,
   email: doc.email,
@@ -41,6 +43,7 @@ export const toInvitation = (doc: MemberView): Invitation => ({
   grants: doc.grants,
   invitedAt: doc.invitedAt!,
   expiresAt: doc.expiresAt!,
+  expired: now >= Date.parse(doc.expiresAt!),
 });
 
 export class InvitationCreated extends WriteAnswer {
