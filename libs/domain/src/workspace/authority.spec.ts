@@ -149,6 +149,18 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
   it('a manager may revoke an agent', () => {
     expectEvents(revoke(levels(), 'manager', 'agent'), ['AccessRevoked']);
   });
+  it('rule 2: a refusal names the roles and grants asked for that carry what the actor lacks (probe 39b F1)', () => {
+    const studio = new Scenario('studio').member('em', { roles: ['environment_manager'] });
+    const refused = invite(studio, 'em', 'op@acme.test', { roles: ['operator', 'environment_manager'] });
+    expectError(refused, 'INSUFFICIENT_AUTHORITY');
+    expect(!refused.ok && refused.error.message).toBe(
+      'You can only give access you hold yourself: you do not hold the operator role (inbox, live_support). Ask someone who does, or an org admin.',
+    );
+    const giosg = new Scenario('permissions').member('um', { grants: ['users'] });
+    const grant = invite(giosg, 'um', 'rep@acme.test', { grants: ['reporting', 'users'] });
+    expect(!grant.ok && grant.error.message).toContain('you do not hold the reporting permission (reporting)');
+  });
+
   describe('rule 2: a name from Object.prototype is no role, whoever gives it', () => {
     const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'];
     it.each(PROTO_NAMES)('a manager (or an owner, or an org admin) inviting with role %s gets INVALID_ROLE', (role) => {

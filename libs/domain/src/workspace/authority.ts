@@ -1,4 +1,4 @@
-import { type Access, type AccessModel, type Plan, effectivePermissions, liftedRestrictions, rankOf } from '../access-model';
+import { type Access, type AccessModel, type Plan, effectivePermissions, liftedRestrictions, rankOf, roleOf } from '../access-model';
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
 import { isOrgAdmin } from '../organization/state';
@@ -78,9 +78,15 @@ const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access 
   const before = new Set(current ? effectivePermissions(current, model, planOf(ctx)).permissions : []);
   const added = effectivePermissions(next, model, planOf(ctx)).permissions.filter((p) => !before.has(p));
   const notHeld = added.filter((p) => !actor.permissions.has(p));
-  return notHeld.length > 0
-    ? refused(`You can only grant permissions you hold yourself; you do not hold ${notHeld.join(', ')}.`)
-    : undefined;
+  if (notHeld.length === 0) return undefined;
+  // named by what the console shows: the roles and grants asked for that carry them (probe 39b F1: "inbox,
+  // live_support" named nothing a studio user sees; the operator role did)
+  const carriers = [
+    ...next.roles.filter((role) => (roleOf(model, role)?.permissions ?? []).some((p) => notHeld.includes(p))).map((role) => `the ${role} role`),
+    ...next.grants.filter((grant) => notHeld.includes(grant)).map((grant) => `the ${grant} permission`),
+  ];
+  const what = carriers.length > 0 ? `${carriers.join(' and ')} (${notHeld.join(', ')})` : notHeld.join(', ');
+  return refused(`You can only give access you hold yourself: you do not hold ${what}. Ask someone who does, or an org admin.`);
 };
 
 /** Rule 2 for both kinds of access model: may `actor` move a target from `current` to `next` access? */
