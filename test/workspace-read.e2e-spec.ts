@@ -80,3 +80,40 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
     expect(read.body.partners).toEqual([{ workspaceId: b.workspaceId, name: bName }]);
   });
 });
+
+describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12)', () => {
+  it('an upgrade makes masking available at once; a downgrade is refused while someone is masked', async () => {
+    const { api } = running.app;
+    const o = await api.organization({ plan: 'standard' });
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    const as = { key: o.key, actor: o.admin };
+    const agent = await api.member({ ...as, workspaceId: o.workspaceId }, 'plan.agent@acme.test', { roles: ['agent'] });
+    const mask = () => api.request('PATCH', `${ws}/members/${agent}/access`, { ...as, body: { restrictions: { mask_contact_info: true } } });
+    expectProblem(await mask(), 422, 'PLAN_REQUIRED');
+    // the organization's key may not; the system key may
+    expectProblem(await api.request('PUT', `${ws}/plan`, { ...as, body: { plan: 'advanced' } }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'gold' } }), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('PUT', '/v1/workspaces/no-such-workspace/plan', { key: SYSTEM_KEY, body: { plan: 'advanced' } }), 404, 'WORKSPACE_NOT_FOUND');
+    const upgraded = await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'advanced' } });
+    expect(upgraded.body).toEqual({ workspaceId: o.workspaceId, plan: 'advanced', changed: true, position: expect.any(String) });
+    expect((await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'advanced' } })).body.changed).toBe(false);
+    expect((await api.request('GET', ws, as)).body).toMatchObject({ plan: 'advanced' });
+    expect((await api.request('GET', ws, as)).body.catalog.restrictions.find((r: any) => r.name === 'mask_contact_info').availableOnPlan).toBe(true);
+    const masked = await mask();
+    expect(masked.status).toBe(200);
+    // the read models: the member's effective permissions under the new plan
+    const detail = await api.request('GET', `${ws}/members/${agent}`, { ...as, headers: { 'x-min-position': masked.body.position } });
+    expect(detail.body.effectivePermissions.scopes.mask_contact_info).toBe(true);
+    expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, as)).body.items[0].plan).toBe('advanced');
+
+    const refused = await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'standard' } });
+    expectProblem(refused, 409, 'PLAN_IN_USE');
+    expect(refused.body.detail).toContain(`member ${agent}`);
+    expect((await api.request('PATCH', `${ws}/members/${agent}/access`, { ...as, body: { restrictions: {} } })).status).toBe(200);
+    expect((await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'standard' } })).body.changed).toBe(true);
+
+    // the same over TCP, system key only
+    expect(await running.send('workspaces.changePlan', { apiKey: SYSTEM_KEY, workspaceId: o.workspaceId, plan: 'enterprise' })).toMatchObject({ plan: 'enterprise', changed: true });
+    await expect(running.send('workspaces.changePlan', { apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, plan: 'standard' })).rejects.toMatchObject({ status: 403 });
+  });
+});

@@ -95,6 +95,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/workspaces/{ws}/plan': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change a workspace's plan (system key): an upgrade makes the higher plans' restrictions available (masking); a downgrade is refused while a member or an invitation carries one the new plan does not accept. */
+    put: operations['PlanController_change'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations/{org}/users': {
     parameters: {
       query?: never;
@@ -1030,6 +1047,31 @@ export interface components {
       catalog: components['schemas']['Catalog'];
       /** @description the workspaces linked to this one (rule 16), of this organization or another */
       partners: components['schemas']['PartnerWorkspace'][];
+    };
+    ChangePlanDto: {
+      /**
+       * @description the workspace's plan from now on
+       * @enum {string}
+       */
+      plan: 'standard' | 'advanced' | 'enterprise';
+    };
+    PlanChangedAnswer: {
+      /**
+       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description non-blocking remarks of the rules (e.g. a restriction with no effect)
+       * @example []
+       */
+      warnings?: string[];
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /** @enum {string} */
+      plan: 'standard' | 'advanced' | 'enterprise';
+      /** @description false: the workspace was on that plan already (nothing written) */
+      changed: boolean;
     };
     PendingEmailChange: {
       /**
@@ -3993,6 +4035,219 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  PlanController_change: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ChangePlanDto'];
+      };
+    };
+    responses: {
+      /** @description PlanChangedAnswer; `X-Position` repeats `position` */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PlanChangedAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, WORKSPACE_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, PLAN_IN_USE */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT' | 'PLAN_IN_USE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

@@ -11,6 +11,8 @@ import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, RevokeApiKeyHandler
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
+import { PlanController } from './workspaces/plan.controller';
+import { ChangePlanHandler } from './workspaces/change-plan';
 import { OrganizationQueriesController } from './organizations/organization-queries.controller';
 import { OrganizationReads } from './organizations/organization-reads';
 import {
@@ -93,6 +95,7 @@ export const validationPipe = () =>
 const COMMAND_HANDLERS = [
   CreateOrganizationHandler,
   CreateWorkspaceHandler,
+  ChangePlanHandler,
   InviteMemberHandler,
   ResendInvitationHandler,
   CancelInvitationHandler,
@@ -139,6 +142,7 @@ export class AppModule {
         ApiKeysController,
         WorkspacesController,
         WorkspaceQueriesController,
+        PlanController,
         OrganizationQueriesController,
         InvitationsController,
         AcceptInvitationController,

@@ -15,6 +15,7 @@ export * from './workspace/events';
 export * from './workspace/state';
 export * from './workspace/authority';
 export * from './workspace/decider';
+export * from './workspace/plan';
 export * from './teams/events';
 export * from './teams/state';
 export * from './teams/decider';

@@ -31,6 +31,7 @@ export const WORKSPACE_EVENT_TYPES = [
   'GrantsChanged',
   'AccessRevoked',
   'UserDeletedFromWorkspace',
+  'WorkspacePlanChanged',
   // teams and networking live in the workspace streams (docs/adr/0009)
   ...TEAM_EVENT_TYPES,
 ] as const;

@@ -237,7 +237,8 @@ function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, ex
   const status = active ? 'active' : org.users.get(userId)?.deleted && member ? 'deleted' : member ? 'revoked' : 'none';
   const access = active?.access ?? { roles: [], restrictions: {}, grants: [] };
   const model = accessModel(info.accessModel);
-  const eff = effectivePermissions(access, model, info.plan);
+  // the plan at that time (a workspace's plan may change: WorkspacePlanChanged, folded into ws)
+  const eff = effectivePermissions(access, model, ws.info.plan);
   return {
     userId,
     workspaceId: info.workspaceId,
@@ -251,7 +252,7 @@ function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, ex
     scopes: eff.scopes,
     teams: teamsOf(ws.teams, userId).map((t) => ({ teamId: t.teamId, name: t.name })),
     basedOn,
-    ...(explain && { explanation: explainPermissions(access, model, info.plan) }),
+    ...(explain && { explanation: explainPermissions(access, model, ws.info.plan) }),
   };
 }
 

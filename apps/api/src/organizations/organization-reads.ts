@@ -105,7 +105,10 @@ export class OrganizationReads {
   /** The organization's workspaces, oldest first. */
   async workspaces(organizationId: string, actorId: string): Promise<{ items: OrgWorkspaceView[] }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
-    const items = [...org.workspaces.values()].map(({ workspaceId, name, plan, accessModel, createdAt }) => ({ workspaceId, name, plan, accessModel, createdAt }));
+    const items: OrgWorkspaceView[] = [];
+    // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged)
+    for (const { workspaceId, name, plan, accessModel, createdAt } of org.workspaces.values())
+      items.push({ workspaceId, name, plan: (await this.states.workspace(org, workspaceId))?.state.info.plan ?? plan, accessModel, createdAt });
     return { items: items.sort((a, b) => (a.createdAt === b.createdAt ? (a.workspaceId < b.workspaceId ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1)) };
   }
 }

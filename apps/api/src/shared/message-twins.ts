@@ -12,6 +12,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'organizations.create': 'POST /v1/organizations',
   'workspaces.create': 'POST /v1/organizations/{org}/workspaces',
   'workspaces.get': 'GET /v1/workspaces/{ws}',
+  'workspaces.changePlan': 'PUT /v1/workspaces/{ws}/plan',
   'workspaces.list': 'GET /v1/organizations/{org}/workspaces',
   'users.list': 'GET /v1/organizations/{org}/users',
   'users.get': 'GET /v1/organizations/{org}/users/{userId}',

@@ -20,3 +20,9 @@ export class CreateWorkspaceDto {
   @IsIn(ACCESS_MODELS)
   accessModel?: AccessModelName;
 }
+
+export class ChangePlanDto {
+  @ApiProperty({ enum: PLANS, description: "the workspace's plan from now on" })
+  @IsIn(PLANS)
+  plan!: Plan;
+}

@@ -101,3 +101,12 @@ export class Workspace implements WorkspaceView {
   @ApiProperty({ type: [PartnerWorkspace], description: 'the workspaces linked to this one (rule 16), of this organization or another' })
   partners!: PartnerWorkspace[];
 }
+
+export class PlanChangedAnswer extends WriteAnswer {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ enum: ['standard', 'advanced', 'enterprise'] })
+  plan!: Plan;
+  @ApiProperty({ description: 'false: the workspace was on that plan already (nothing written)' })
+  changed!: boolean;
+}

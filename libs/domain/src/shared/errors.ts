@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'INVALID_GRANT'
   | 'INVALID_REASSIGNMENT'
   | 'PLAN_REQUIRED'
+  | 'PLAN_IN_USE'
   | 'NOT_A_MEMBER'
   | 'USER_NOT_FOUND'
   | 'EMAIL_TAKEN'

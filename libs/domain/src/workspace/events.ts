@@ -2,6 +2,7 @@ import type { Event } from '../shared/events';
 import type { Access, Restrictions } from '../access-model';
 import type { TeamEvent } from '../teams/events';
 import type { AddressKey } from '../personal-data';
+import type { WorkspacePlanChanged } from './plan';
 
 /** v1 (first release) carried a single `role`; v2 carries the whole access. Upcast in ../upcasting.ts. */
 export type UserInvitedV1 = Event<
@@ -149,4 +150,5 @@ export type WorkspaceEvent =
   | RestrictionsChanged
   | GrantsChanged
   | AccessRevoked
+  | WorkspacePlanChanged
   | TeamEvent;

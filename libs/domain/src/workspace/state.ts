@@ -152,6 +152,10 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
       return state;
     }
+    case 'WorkspacePlanChanged':
+      // a copy: `info` may be the organization state's record of the workspace (initialWorkspaceState), which keeps its creation
+      state.info = { ...state.info, plan: event.data.plan };
+      return state;
     default:
       // team and network events (rules 14-16); revokes and deletions decide their TeamMemberRemoved themselves
       evolveTeams(state.teams, event);

@@ -14,20 +14,24 @@ export interface WorkspaceDoc extends Doc {
   createdAt: string;
 }
 
-export const workspacesProjection: Projection = documentProjection<WorkspaceDoc, 'WorkspaceCreated'>({
+export const workspacesProjection: Projection = documentProjection<WorkspaceDoc, 'WorkspaceCreated' | 'WorkspacePlanChanged'>({
   collection: WORKSPACES,
   // read by id only (queries/members.ts)
   spec: { indexes: [] },
-  eventTypes: ['WorkspaceCreated'],
+  eventTypes: ['WorkspaceCreated', 'WorkspacePlanChanged'],
   id: (event) => event.data.workspaceId,
-  evolve: (_current, { data: d }) => ({
-    _id: d.workspaceId,
-    workspaceId: d.workspaceId,
-    organizationId: d.organizationId,
-    name: d.name,
-    plan: d.plan,
-    accessModel: d.accessModel,
-    ownerUserId: d.ownerUserId,
-    createdAt: d.createdAt,
-  }),
+  evolve: (current, event) => {
+    if (event.type === 'WorkspacePlanChanged') return current && { ...current, plan: event.data.plan };
+    const d = event.data;
+    return {
+      _id: d.workspaceId,
+      workspaceId: d.workspaceId,
+      organizationId: d.organizationId,
+      name: d.name,
+      plan: d.plan,
+      accessModel: d.accessModel,
+      ownerUserId: d.ownerUserId,
+      createdAt: d.createdAt,
+    };
+  },
 });

@@ -56,7 +56,7 @@ const stepArb = fc.record({ op: fc.nat(OP_COUNT - 1), a: fc.nat(30), b: fc.nat(6
 describe('read models: incremental == rebuilt == every event applied twice == rebuilt after crypto-shredding (docs/rules.md#read-models, rule 12)', () => {
   it('the activity generator reaches every domain event type but the mail ledger\'s (which no projection reads)', () => {
     const next = prng(7);
-    const steps = Array.from({ length: 1500 }, () => randomStep(next, 3));
+    const steps = Array.from({ length: 3000 }, () => randomStep(next, 3));
     const types = new Set(activityOf(steps).log.events.map((e) => e.type));
     const ledger: readonly string[] = MAIL_EVENT_TYPES;
     expect([...types].sort()).toEqual(DOMAIN_EVENT_TYPES.filter((t) => !ledger.includes(t)).sort());

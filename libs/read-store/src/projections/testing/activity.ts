@@ -8,7 +8,7 @@ export interface Step {
   b: number;
   c: number;
 }
-export const OP_COUNT = 20;
+export const OP_COUNT = 21;
 
 interface WsTrack {
   workspaceId: string;
@@ -254,6 +254,10 @@ export class Activity {
         else if (c % 3 === 0) this.log.network('UnnetworkWorkspaces', ws.workspaceId, partner.workspaceId);
         break;
       }
+      case 20:
+        // the system changes the plan (a downgrade is refused while a member or an invitation is masked)
+        this.log.plan(ws.workspaceId, (['standard', 'advanced', 'enterprise'] as const)[c % 3]!);
+        break;
       case 18: {
         // a team of a partner (shared or not: the decider refuses what is not offered)
         const state = this.log.workspaces.get(ws.workspaceId)!.state;

@@ -21,6 +21,7 @@ import {
   decideDeleteUser,
   decideNetwork,
   decideOrganization,
+  decidePlan,
   decidePresence,
   decideTeams,
   decideWorkspace,
@@ -152,6 +153,17 @@ export class EventLog {
         evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
         this.record(`workspace-${e.data.workspaceId}`, [e], SYSTEM_ACTOR);
       }
+    return decision;
+  }
+
+  /** The system changes a workspace's plan (refused while a member carries a restriction the new plan does not accept). */
+  plan(workspaceId: string, plan: Plan): Decision<DomainEvent> {
+    const ws = this.workspaces.get(workspaceId)!;
+    const decision = decidePlan({ type: 'ChangePlan', actorId: SYSTEM_ACTOR, now: this.now, workspaceId, plan }, { org: this.org(ws.organizationId), ws: ws.state });
+    if (decision.ok) {
+      for (const e of decision.events) evolveWorkspace(ws.state, e);
+      this.record(`workspace-${workspaceId}`, decision.events, SYSTEM_ACTOR);
+    }
     return decision;
   }
 

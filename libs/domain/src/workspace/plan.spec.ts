@@ -1,0 +1,49 @@
+import { SYSTEM_ACTOR } from '../shared/events';
+import { ADMIN, Scenario, T0, WS, expectError } from '../testing/fixture';
+import { effectivePermissions } from '../access-model';
+import { decidePlan } from './plan';
+import { evolveWorkspace, modelOf } from './state';
+import type { Plan } from '../access-model';
+
+const change = (s: Scenario, plan: Plan, actorId = SYSTEM_ACTOR) => decidePlan({ type: 'ChangePlan', actorId, now: T0, workspaceId: WS, plan }, s.ctx);
+
+describe("a workspace's plan changes (probe 39b F12)", () => {
+  it('the system upgrades a workspace: masking is accepted from then on, and a masked agent is masked', () => {
+    const s = new Scenario('levels', 'standard').member('agent', { roles: ['agent'] });
+    const upgraded = change(s, 'advanced');
+    expect(upgraded).toEqual({
+      ok: true,
+      warnings: [],
+      events: [{ type: 'WorkspacePlanChanged', version: 1, data: { workspaceId: WS, organizationId: 'org-1', before: 'standard', plan: 'advanced', changedAt: T0 } }],
+    });
+    expectError(s.when({ type: 'ChangeAccess', workspaceId: WS, actorId: ADMIN, now: T0, userId: 'agent', restrictions: { mask_contact_info: true } }), 'PLAN_REQUIRED');
+    for (const e of upgraded.ok ? upgraded.events : []) evolveWorkspace(s.ctx.ws, e);
+    expect(s.ctx.ws.info.plan).toBe('advanced');
+    const masked = s.when({ type: 'ChangeAccess', workspaceId: WS, actorId: ADMIN, now: T0, userId: 'agent', restrictions: { mask_contact_info: true } });
+    expect(masked.ok).toBe(true);
+    expect(effectivePermissions({ roles: ['agent'], restrictions: { mask_contact_info: true }, grants: [] }, modelOf(s.ctx), s.ctx.ws.info.plan).scopes.mask_contact_info).toBe(true);
+  });
+
+  it('the same plan changes nothing; a plan that is none is refused', () => {
+    const s = new Scenario('levels', 'advanced');
+    expect(change(s, 'advanced')).toEqual({ ok: true, events: [], warnings: [] });
+    expectError(change(s, 'gold' as Plan), 'VALIDATION_FAILED');
+  });
+
+  it('only the system: an org admin is refused', () => {
+    expectError(change(new Scenario('levels', 'standard'), 'enterprise', ADMIN), 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('a downgrade is refused while a member or a pending invitation is masked (PLAN_IN_USE), and accepted once it is lifted', () => {
+    const s = new Scenario('levels', 'enterprise').member('agent', { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const inv = s.invited('masked@acme.test', { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const refused = change(s, 'standard');
+    expectError(refused, 'PLAN_IN_USE');
+    expect(!refused.ok && refused.error.message).toContain(`member agent, invitation ${inv}`);
+    // advanced accepts masking too: no refusal
+    expect(change(s, 'advanced').ok).toBe(true);
+    s.given({ type: 'ChangeAccess', workspaceId: WS, actorId: ADMIN, now: T0, userId: 'agent', restrictions: {} });
+    s.given({ type: 'CancelInvitation', workspaceId: WS, actorId: ADMIN, now: T0, invitationId: inv });
+    expect(change(s, 'standard').ok).toBe(true);
+  });
+});

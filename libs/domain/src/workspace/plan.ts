@@ -1,0 +1,52 @@
+import { type Plan, PLANS, restrictionOf } from '../access-model';
+import { domainError, validationFailed } from '../shared/errors';
+import { type Event, SYSTEM_ACTOR } from '../shared/events';
+import { type Decision, accept, reject } from '../shared/result';
+import { type WorkspaceContext, modelOf } from './state';
+
+/** A workspace's plan changed (an upgrade or a downgrade), by the system: what the customer pays for is not a member's to change. */
+export type WorkspacePlanChanged = Event<'WorkspacePlanChanged', { workspaceId: string; organizationId: string; before: Plan; plan: Plan; changedAt: string }>;
+
+export interface ChangePlan {
+  type: 'ChangePlan';
+  /** only the system (the operator, with the system key, as billing tells it) */
+  actorId: string;
+  now: string;
+  workspaceId: string;
+  plan: Plan;
+}
+
+/**
+ * A workspace's plan changes (docs/rules.md "Concepts"; probe 39b F12: a customer who upgraded never got masking).
+ * The system only. The same plan changes nothing. A plan that does not accept a restriction some member or pending
+ * invitation carries is refused (`PLAN_IN_USE`, naming them): lift it first, so that no stored access means less than
+ * it says (a masked agent left unmasked by a downgrade without anyone deciding it).
+ */
+export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<WorkspacePlanChanged> {
+  if (cmd.actorId !== SYSTEM_ACTOR) return reject(domainError('INSUFFICIENT_AUTHORITY', "Only a system admin can change a workspace's plan."));
+  if (!PLANS.includes(cmd.plan)) return reject(validationFailed([{ field: 'plan', message: `must be one of ${PLANS.join(', ')}` }]));
+  const { info } = ctx.ws;
+  if (info.plan === cmd.plan) return accept([]);
+  const model = modelOf(ctx);
+  const refusedBy = (restrictions: Record<string, unknown>) =>
+    Object.keys(restrictions).filter((name) => {
+      const def = restrictionOf(model, name);
+      return def?.plans !== undefined && !def.plans.includes(cmd.plan);
+    });
+  const holders: string[] = [];
+  const names = new Set<string>();
+  for (const m of ctx.ws.members.values())
+    if (m.status === 'active') for (const name of refusedBy(m.access.restrictions)) (names.add(name), holders.push(`member ${m.userId}`));
+  for (const inv of ctx.ws.invitations.values())
+    if (inv.status === 'pending') for (const name of refusedBy(inv.access.restrictions)) (names.add(name), holders.push(`invitation ${inv.invitationId}`));
+  if (holders.length > 0) {
+    const shown = [...new Set(holders)];
+    return reject(
+      domainError(
+        'PLAN_IN_USE',
+        `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${shown.length} member(s) or invitation(s) carry (${shown.slice(0, 5).join(', ')}${shown.length > 5 ? ', …' : ''}); lift it from them first.`,
+      ),
+    );
+  }
+  return accept([{ type: 'WorkspacePlanChanged', version: 1, data: { workspaceId: info.workspaceId, organizationId: info.organizationId, before: info.plan, plan: cmd.plan, changedAt: cmd.now } }]);
+}
