@@ -35,10 +35,14 @@ export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<Wor
     });
   const holders: string[] = [];
   const names = new Set<string>();
-  for (const m of ctx.ws.members.values())
-    if (m.status === 'active') for (const name of refusedBy(m.access.restrictions)) (names.add(name), holders.push(`member ${m.userId}`));
-  for (const inv of ctx.ws.invitations.values())
-    if (inv.status === 'pending') for (const name of refusedBy(inv.access.restrictions)) (names.add(name), holders.push(`invitation ${inv.invitationId}`));
+  const note = (who: string, restrictions: Record<string, unknown>) => {
+    for (const name of refusedBy(restrictions)) {
+      names.add(name);
+      holders.push(who);
+    }
+  };
+  for (const m of ctx.ws.members.values()) if (m.status === 'active') note(`member ${m.userId}`, m.access.restrictions);
+  for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending') note(`invitation ${inv.invitationId}`, inv.access.restrictions);
   if (holders.length > 0) {
     const shown = [...new Set(holders)];
     return reject(
