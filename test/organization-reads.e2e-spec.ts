@@ -1,22 +1,14 @@
 // The organization as a whole, for its org admins (probe 39b F5, F11): its users in the order they joined (a user
 // revoked from every workspace among them, a deleted one kept under their id), one user with their workspaces and a
 // pending email change, its workspaces; over HTTP and as message patterns (users.list, users.get, workspaces.list).
-import { Module } from '@nestjs/common';
 import { expectProblem } from './support/app';
-import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
+import { appOverTcpForEachFile } from './support/tcp-app';
 
-@Module({})
-class NoListener {}
-
-let running: TcpTestApp;
-beforeAll(async () => {
-  running = await startAppOverTcp(NoListener);
-});
-afterAll(() => running.stop());
+const app = appOverTcpForEachFile();
 
 describe("an organization's users and workspaces (org admins)", () => {
   it('lists every user in join order, pages them, shows memberships, a pending email change and deletions', async () => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const o = await api.organization();
     const org = `/v1/organizations/${o.organizationId}`;
     const as = { key: o.key, actor: o.admin };
@@ -66,13 +58,13 @@ describe("an organization's users and workspaces (org admins)", () => {
 
     // the same over TCP
     const msg = { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId };
-    expect(await running.send('users.list', { ...msg, limit: 200 })).toEqual(all.body);
-    expect(await running.send('users.get', { ...msg, userId: bob })).toEqual(bobDetail.body);
-    expect(await running.send('workspaces.list', msg)).toEqual(workspaces.body);
+    expect(await app.running.send('users.list', { ...msg, limit: 200 })).toEqual(all.body);
+    expect(await app.running.send('users.get', { ...msg, userId: bob })).toEqual(bobDetail.body);
+    expect(await app.running.send('workspaces.list', msg)).toEqual(workspaces.body);
   });
 
   it('org admins only; bad paging is 400; an unknown user 404; another organization 404', async () => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const o = await api.organization();
     const org = `/v1/organizations/${o.organizationId}`;
     const owner = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'owner.org@acme.test', { roles: ['owner'] });

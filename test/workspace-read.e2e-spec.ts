@@ -1,22 +1,14 @@
 // GET /v1/workspaces/{ws} (and the message pattern workspaces.get): a workspace's plan, access model and catalog, the
 // data its access is decided with (docs/rules.md "Access model"), so that a console draws its dialogs from it instead
 // of hard-coding the presets (probe 39b F9). The catalog is checked against the engine: what it offers is accepted.
-import { Module } from '@nestjs/common';
 import { SYSTEM_KEY, expectProblem } from './support/app';
-import { type TcpTestApp, startAppOverTcp } from './support/tcp-app';
+import { appOverTcpForEachFile } from './support/tcp-app';
 
-@Module({})
-class NoListener {}
-
-let running: TcpTestApp;
-beforeAll(async () => {
-  running = await startAppOverTcp(NoListener);
-});
-afterAll(() => running.stop());
+const app = appOverTcpForEachFile();
 
 describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
   it('any active member reads it, an agent too; a user of no workspace of it is refused; another organization gets 404', async () => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const o = await api.organization({ plan: 'advanced' });
     const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
     const agent = await api.member(as, 'agent.read@acme.test', { roles: ['agent'] });
@@ -29,14 +21,14 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
     expect(catalog.restrictions.find((r: any) => r.name === 'mask_contact_info')).toEqual({ name: 'mask_contact_info', kind: 'flag', roles: ['agent'], removes: [], plans: ['advanced', 'enterprise'], availableOnPlan: true });
     expect(catalog.restrictions.find((r: any) => r.name === 'contact_visibility')).toEqual({ name: 'contact_visibility', kind: 'scope', roles: ['agent'], values: ['all', 'team_and_self', 'self_only'], defaultValue: 'all', availableOnPlan: true });
     // the same over TCP
-    expect(await running.send('workspaces.get', { apiKey: o.key, actorId: agent, workspaceId: o.workspaceId })).toEqual(read.body);
+    expect(await app.running.send('workspaces.get', { apiKey: o.key, actorId: agent, workspaceId: o.workspaceId })).toEqual(read.body);
 
     await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${agent}`, { key: o.key, actor: o.admin, body: {} });
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: o.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
     const other = await api.organization();
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: other.key, actor: other.admin }), 404, 'WORKSPACE_NOT_FOUND');
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: SYSTEM_KEY, actor: o.admin }), 403, 'INSUFFICIENT_AUTHORITY');
-    await expect(running.send('workspaces.get', { apiKey: SYSTEM_KEY, actorId: o.admin, workspaceId: o.workspaceId })).rejects.toMatchObject({ status: 403 });
+    await expect(app.running.send('workspaces.get', { apiKey: SYSTEM_KEY, actorId: o.admin, workspaceId: o.workspaceId })).rejects.toMatchObject({ status: 403 });
   });
 
   it.each([
@@ -45,7 +37,7 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
     ['permissions', 'standard'],
     ['studio', 'standard'],
   ])('the catalog of %s on %s is what the engine decides with: every role, grant and restriction it offers is accepted where it says', async (accessModel, plan) => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const o = await api.organization({ accessModel, plan });
     const ws = `/v1/workspaces/${o.workspaceId}`;
     const { catalog } = (await api.request('GET', ws, { key: o.key, actor: o.admin })).body;
@@ -70,7 +62,7 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
   });
 
   it('names its network partners, of this organization or another (rule 16)', async () => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const a = await api.organization();
     const b = await api.organization();
     const linked = await api.request('POST', `/v1/workspaces/${a.workspaceId}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } });
@@ -83,7 +75,7 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
 
 describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12)', () => {
   it('an upgrade makes masking available at once; a downgrade is refused while someone is masked', async () => {
-    const { api } = running.app;
+    const { api } = app.running.app;
     const o = await api.organization({ plan: 'standard' });
     const ws = `/v1/workspaces/${o.workspaceId}`;
     const as = { key: o.key, actor: o.admin };
@@ -113,7 +105,7 @@ describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12
     expect((await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'standard' } })).body.changed).toBe(true);
 
     // the same over TCP, system key only
-    expect(await running.send('workspaces.changePlan', { apiKey: SYSTEM_KEY, workspaceId: o.workspaceId, plan: 'enterprise' })).toMatchObject({ plan: 'enterprise', changed: true });
-    await expect(running.send('workspaces.changePlan', { apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, plan: 'standard' })).rejects.toMatchObject({ status: 403 });
+    expect(await app.running.send('workspaces.changePlan', { apiKey: SYSTEM_KEY, workspaceId: o.workspaceId, plan: 'enterprise' })).toMatchObject({ plan: 'enterprise', changed: true });
+    await expect(app.running.send('workspaces.changePlan', { apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, plan: 'standard' })).rejects.toMatchObject({ status: 403 });
   });
 });

@@ -1,4 +1,4 @@
-import type { Type } from '@nestjs/common';
+import { Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -31,4 +31,18 @@ export async function startAppOverTcp(listenerModule: Type<unknown>, env: Record
       await listener.close();
     },
   };
+}
+
+/** A module with no handlers: for tests that talk to the app's message patterns and need no downstream listener. */
+@Module({})
+export class NoListener {}
+
+/** The app and a TCP client of its message patterns, started before the file's tests and stopped after them. */
+export function appOverTcpForEachFile(): { readonly running: TcpTestApp } {
+  const holder = {} as { running: TcpTestApp };
+  beforeAll(async () => {
+    holder.running = await startAppOverTcp(NoListener);
+  });
+  afterAll(() => holder.running.stop());
+  return holder;
 }
