@@ -1,7 +1,7 @@
 // The organization as a whole, for its org admins (probe 39b F5, F11): its users in the order they joined (a user
 // revoked from every workspace among them, a deleted one kept under their id), one user with their workspaces and a
 // pending email change, its workspaces; over HTTP and as message patterns (users.list, users.get, workspaces.list).
-import { expectProblem } from './support/app';
+import { SYSTEM_KEY, expectProblem } from './support/app';
 import { appOverTcpForEachFile } from './support/tcp-app';
 
 const app = appOverTcpForEachFile();
@@ -74,5 +74,12 @@ describe("an organization's users and workspaces (org admins)", () => {
     expectProblem(await api.request('GET', `${org}/users/no-such-user`, { key: o.key, actor: o.admin }), 404, 'USER_NOT_FOUND');
     const other = await api.organization();
     expectProblem(await api.request('GET', `${org}/users`, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
+    for (const path of ['users', `users/${o.admin}`, 'workspaces'])
+      expectProblem(await api.request('GET', `${org}/${path}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': 'abc' } }), 400, 'VALIDATION_FAILED');
+    // the system key lists the workspaces (the operator who changes plans: probe 39c F1), not the users
+    const workspaces = await api.request('GET', `${org}/workspaces`, { key: SYSTEM_KEY });
+    expect(workspaces.body.items.map((w: any) => w.workspaceId)).toEqual([o.workspaceId]);
+    expectProblem(await api.request('GET', `/v1/organizations/no-such-org/workspaces`, { key: SYSTEM_KEY }), 404, 'ORGANIZATION_NOT_FOUND');
+    expect((await api.request('GET', `${org}/users`, { key: SYSTEM_KEY })).status).toBe(403);
   });
 });

@@ -67,7 +67,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's workspaces, oldest first: name, plan, access model (org admins). */
+    /** The organization's workspaces, oldest first: name, plan, access model (org admins; the system key too, without X-Actor-Id: the operator who changes plans). */
     get: operations['OrganizationQueriesController_workspaces'];
     put?: never;
     /** Create a workspace; the creating org admin becomes its owner. */
@@ -85,7 +85,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it. */
+    /** The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it; so may the system key (no X-Actor-Id: the operator who changes plans). */
     get: operations['WorkspaceQueriesController_get'];
     put?: never;
     post?: never;
@@ -948,6 +948,11 @@ export interface components {
        *     ]
        */
       removes?: string[];
+      /**
+       * @description a flag that turns on a data scope of the effective permissions (`scopes`)
+       * @example mask_contact_info
+       */
+      scope?: string;
       /**
        * @description a scope: its values, from the least restricted (its default) to the most
        * @example [
@@ -2417,7 +2422,7 @@ export interface components {
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
           /**
-           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
            * @enum {string}
            */
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -2433,7 +2438,7 @@ export interface components {
           transports?: {
             [key: string]: {
               /**
-               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
                * @enum {string}
                */
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -2461,7 +2466,7 @@ export interface components {
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
           /**
-           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
            * @enum {string}
            */
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -2477,7 +2482,7 @@ export interface components {
           transports?: {
             [key: string]: {
               /**
-               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
                * @enum {string}
                */
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -2521,7 +2526,7 @@ export interface components {
           /** @description `projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far */
           withoutCheckpoint?: string[];
           /**
-           * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+           * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
            * @enum {string}
            */
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -2537,7 +2542,7 @@ export interface components {
           transports?: {
             [key: string]: {
               /**
-               * @description `integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes
+               * @description `integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes
                * @enum {string}
                */
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
@@ -3483,8 +3488,9 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description the user on whose behalf the console reads */
-        'X-Actor-Id': string;
+        'X-Min-Position': string;
+        /** @description the org admin reading, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;
@@ -3870,9 +3876,11 @@ export interface operations {
   WorkspaceQueriesController_get: {
     parameters: {
       query?: never;
-      header: {
-        /** @description the user on whose behalf the console reads */
-        'X-Actor-Id': string;
+      header?: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
+        /** @description the user on whose behalf the console reads, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         ws: string;
@@ -4261,6 +4269,7 @@ export interface operations {
         limit?: number;
       };
       header: {
+        'X-Min-Position': string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
       };
@@ -4434,6 +4443,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
+        'X-Min-Position': string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
       };

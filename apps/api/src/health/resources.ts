@@ -5,7 +5,7 @@ const PUBLISHER = {
   state: {
     type: 'string' as const,
     enum: ['disabled', 'stopped', 'running', 'retrying', 'standby'],
-    description: '`integrationEvents` only (always up): the publisher of this process; `standby`: another process publishes',
+    description: '`integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes',
   },
   consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
   failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },

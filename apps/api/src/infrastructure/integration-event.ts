@@ -43,7 +43,8 @@ const publishedData = (event: DomainEvent): unknown => {
 export interface IntegrationEventsStatus {
   /**
    * 'disabled': no transport configured; 'stopped': not started, or shut down; 'running': subscribed to the log;
-   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint;
+   * 'retrying': the subscription (or the event store) failed, waiting to re-subscribe from the checkpoint, or the
+   * transport refuses the event at hand (`failedSends`), sent again until it takes it;
    * 'standby': another process over the data dir publishes (it holds the publisher's lease).
    * With two transports: the worse of theirs (retrying, then running, then standby).
    */

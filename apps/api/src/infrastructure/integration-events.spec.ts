@@ -108,7 +108,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
 
     await p.start();
     await waitUntil(() => transport.emit.mock.calls.length >= 2);
-    expect(p.status()).toMatchObject({ state: 'running', checkpoint: '5', failedSends: expect.any(Number) });
+    expect(p.status()).toMatchObject({ state: 'retrying', checkpoint: '5', failedSends: expect.any(Number), lastError: 'sending OrganizationCreated failed: NATS down' });
     expect(p.status().failedSends).toBeGreaterThanOrEqual(2);
     expect(await p.behind()).toBe(3);
     const scraped = await metrics.registry.metrics();
@@ -160,11 +160,11 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const status = p.status();
     expect(status.transports).toEqual({
       nats: { state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: '7' },
-      tcp: { state: 'running', consecutiveFailures: 0, failedSends: expect.any(Number), checkpoint: '5' },
+      tcp: { state: 'retrying', consecutiveFailures: 0, failedSends: expect.any(Number), checkpoint: '5', lastError: 'sending OrganizationCreated failed: ECONNREFUSED' },
     });
     expect(status.transports!.tcp!.failedSends).toBeGreaterThanOrEqual(2);
     // the whole: the lower checkpoint, the more refusals
-    expect(status).toMatchObject({ state: 'running', checkpoint: '5', failedSends: status.transports!.tcp!.failedSends });
+    expect(status).toMatchObject({ state: 'retrying', checkpoint: '5', failedSends: status.transports!.tcp!.failedSends });
     expect(await p.behindByTransport()).toEqual({ nats: 0, tcp: 2 });
     expect(await p.behind()).toBe(2);
     const scraped = await metrics.registry.metrics();

@@ -236,9 +236,13 @@ export class TransportPublisher {
         if (attempt > 1) event = (await readAgain()) ?? event;
         await lastValueFrom(this.o.client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
         this.failedSends = 0;
+        if (this.state === 'retrying') this.state = 'running';
         return true;
       } catch (error) {
         this.failedSends = attempt;
+        // a transport that refuses shows as retrying, not running (probe 39c F2: an alert on the state saw nothing)
+        this.state = 'retrying';
+        this.lastError = `sending ${event.type} failed: ${error instanceof Error ? error.message : String(error)}`;
         if (attempt === 1 || attempt % 20 === 0)
           this.o.logger.warn(
             { transport: this.transport, eventType: event.type, eventId: event.eventId, attempt, reason: error instanceof Error ? error.message : String(error) },

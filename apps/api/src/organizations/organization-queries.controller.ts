@@ -1,13 +1,13 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { Envelope, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
-import { ApiProblems, ApiRead } from '../shared/openapi';
+import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { READ_ACTOR_HEADER } from '../shared/read-access';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPosition } from '../shared/read-access';
 import { OrganizationReads } from './organization-reads';
 import { OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
 
@@ -57,7 +57,14 @@ export class OrganizationQueriesController {
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiRead(OrgUserList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  users(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersQuery): Promise<OrgUserList> {
+  users(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Query() query: OrgUsersQuery,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<OrgUserList> {
+    if (minPosition !== undefined) checkMinPosition(minPosition);
     return this.reads.users(ownOrganization(principal, org), actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
   }
 
@@ -66,17 +73,28 @@ export class OrganizationQueriesController {
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiRead(OrgUserDetail, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
-  user(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string): Promise<OrgUserDetail> {
+  user(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Param('userId', IdPipe) userId: string,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<OrgUserDetail> {
+    if (minPosition !== undefined) checkMinPosition(minPosition);
     return this.reads.user(ownOrganization(principal, org), actorId, userId);
   }
 
   @Get('workspaces')
-  @ApiOperation({ summary: "The organization's workspaces, oldest first: name, plan, access model (org admins)." })
-  @ApiHeader(READ_ACTOR_HEADER)
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({ summary: "The organization's workspaces, oldest first: name, plan, access model (org admins; the system key too, without X-Actor-Id: the operator who changes plans)." })
+  @ApiHeader({ ...READ_ACTOR_HEADER, required: false, description: 'the org admin reading, with the organization\'s key; not with the system key' })
   @ApiRead(OrgWorkspaceList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  workspaces(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string): Promise<OrgWorkspaceList> {
-    return this.reads.workspaces(ownOrganization(principal, org), actorId);
+  workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
+    if (minPosition !== undefined) checkMinPosition(minPosition);
+    const { principal } = req;
+    return principal.kind === 'system' ? this.reads.workspaces(org, undefined) : this.reads.workspaces(ownOrganization(principal, org), actorIdOf(req));
   }
 
   @MessagePattern('users.list')
@@ -94,9 +112,11 @@ export class OrganizationQueriesController {
   }
 
   @MessagePattern('workspaces.list')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async workspacesMessage(@Payload() m: OrganizationMessage): Promise<OrgWorkspaceList> {
     const principal = await this.auth.identify(m.apiKey);
+    if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined);
     return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId));
   }
 }

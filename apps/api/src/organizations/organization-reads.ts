@@ -57,10 +57,11 @@ const userView = (u: UserProfile): OrgUserView => ({
 export class OrganizationReads {
   constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
 
-  private async asOrgAdmin(organizationId: string, actorId: string): Promise<OrganizationState> {
+  /** actorId undefined: the system key (the operator), which may read the workspaces */
+  private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
     const org = (await this.states.organization(organizationId)).state;
     if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
-    if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users and workspaces."));
+    if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users and workspaces."));
     return org;
   }
 
@@ -102,8 +103,8 @@ export class OrganizationReads {
     return { ...userView(user), workspaces };
   }
 
-  /** The organization's workspaces, oldest first. */
-  async workspaces(organizationId: string, actorId: string): Promise<{ items: OrgWorkspaceView[] }> {
+  /** The organization's workspaces, oldest first (actorId undefined: the system key). */
+  async workspaces(organizationId: string, actorId: string | undefined): Promise<{ items: OrgWorkspaceView[] }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const items: OrgWorkspaceView[] = [];
     // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged)

@@ -41,6 +41,18 @@ export const badQuery = (error: unknown): never => {
 /** The position a read waits for: the `X-Min-Position` header's value, or a message's `minPosition` field. */
 export type MinPosition = string | { position: string; field: 'minPosition' };
 
+/**
+ * A position asked for (`X-Min-Position`, a message's `minPosition`) is a position a write answered: refused with 400
+ * otherwise, also by the reads that answer from the decision states and need not wait for it (probe 39c F4: they took
+ * any header). The problem names what the caller sent: the header over HTTP, the message's field over a transport.
+ */
+export function checkMinPosition(minPosition: MinPosition): [position: string, field: string] {
+  const [position, field] = typeof minPosition === 'string' ? [minPosition, MIN_POSITION_HEADER.name] : [minPosition.position, minPosition.field];
+  if (!/^\d{1,19}$/.test(position))
+    throw new ProblemException(problem(400, 'VALIDATION_FAILED', `${field} must be a position returned by a write.`, [{ field, message: 'must be a non-negative integer' }]));
+  return [position, field];
+}
+
 /** A message's `minPosition`, named as such in the problems it earns. */
 export const messageMinPosition = (position: string | undefined): MinPosition | undefined =>
   position === undefined ? undefined : { position, field: 'minPosition' };
@@ -63,12 +75,7 @@ export class ReadAccess {
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) {
-      // the problem names what the caller sent: the header over HTTP, the message's field over a transport
-      const [position, field] = typeof minPosition === 'string' ? [minPosition, MIN_POSITION_HEADER.name] : [minPosition.position, minPosition.field];
-      if (!/^\d{1,19}$/.test(position))
-        throw new ProblemException(
-          problem(400, 'VALIDATION_FAILED', `${field} must be a position returned by a write.`, [{ field, message: 'must be a non-negative integer' }]),
-        );
+      const [position, field] = checkMinPosition(minPosition);
       // a position past the end of the log was never answered by a write: waiting for it could only end in a 503
       if (BigInt(position) > (await this.events.headPosition()))
         throw new ProblemException(

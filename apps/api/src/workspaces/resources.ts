@@ -26,6 +26,8 @@ class CatalogRestriction implements CatalogRestrictionView {
   roles!: string[];
   @ApiPropertyOptional({ type: [String], example: ['shortcuts'], description: 'a flag: the permissions it removes' })
   removes?: string[];
+  @ApiPropertyOptional({ example: 'mask_contact_info', description: 'a flag that turns on a data scope of the effective permissions (`scopes`)' })
+  scope?: string;
   @ApiPropertyOptional({ type: [String], example: ['all', 'team_and_self', 'self_only'], description: 'a scope: its values, from the least restricted (its default) to the most' })
   values?: string[];
   @ApiPropertyOptional({ example: 'all' })

@@ -1,22 +1,24 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsString, Matches } from 'class-validator';
-import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
+import { IsString, Matches, MaxLength } from 'class-validator';
+import { type AuthedRequest, Authenticator, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { Envelope, messageActor } from '../shared/messages';
-import { ApiProblems, ApiRead } from '../shared/openapi';
+import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { ProblemException, problem } from '../shared/problem';
-import { READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
+import { Omittable } from '../shared/omittable';
+import { MIN_POSITION_HEADER, type MinPosition, READ_ACTOR_HEADER, ReadAccess, messageMinPosition } from '../shared/read-access';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace } from '../shared/targets';
 import { loadPartners } from '../teams/team-targets';
+import { WorkspaceDirectory } from '../teams/workspace-directory';
 import { Workspace } from './resources';
 import { type WorkspaceView, workspaceView } from './workspace-view';
 
 class WorkspaceReadMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 
 /**
@@ -33,30 +35,36 @@ export class WorkspaceQueriesController {
     @Inject(ReadAccess) private readonly access: ReadAccess,
     @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(WorkspaceDirectory) private readonly directory: WorkspaceDirectory,
   ) {}
 
   @Get()
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
     summary:
-      'The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it.',
+      'The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it; so may the system key (no X-Actor-Id: the operator who changes plans).',
   })
-  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader({ ...READ_ACTOR_HEADER, required: false, description: 'the user on whose behalf the console reads, with the organization\'s key; not with the system key' })
+  @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(Workspace)
   @ApiProblems('WORKSPACE_NOT_FOUND')
-  get(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string): Promise<WorkspaceView> {
-    return this.read(principal, ws, actorId);
+  get(@Req() req: AuthedRequest, @Param('ws', IdPipe) ws: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<WorkspaceView> {
+    return this.read(req.principal, ws, req.principal.kind === 'system' ? undefined : actorIdOf(req), minPosition);
   }
 
   @MessagePattern('workspaces.get')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async getMessage(@Payload() m: WorkspaceReadMessage): Promise<WorkspaceView> {
     const principal = await this.auth.identify(m.apiKey);
-    if (principal.kind !== 'organization') throw new ProblemException(problem(403, 'INSUFFICIENT_AUTHORITY', "Reading a workspace needs the organization's API key."));
-    return this.read(principal, m.workspaceId, messageActor(m.actorId));
+    return this.read(principal, m.workspaceId, principal.kind === 'system' ? undefined : messageActor(m.actorId), messageMinPosition(m.minPosition));
   }
 
-  private async read(principal: Principal, ws: string, actorId: string): Promise<WorkspaceView> {
-    const ref = await this.access.prepare(principal, ws, actorId, 'workspace');
+  /** the workspace as its decision state has it; a position asked for is checked and waited for as by every read */
+  private async read(principal: Principal, ws: string, actorId: string | undefined, minPosition?: MinPosition): Promise<WorkspaceView> {
+    // the system key (the operator): no actor, every workspace (probe 39c F1: it changed plans it could not read)
+    const ref = actorId === undefined ? await this.directory.resolve(ws) : await this.access.prepare(principal, ws, actorId, 'workspace', minPosition);
     const { context } = await loadWorkspace(this.states, ref);
     return workspaceView(context.ws, await loadPartners(this.states, context.ws));
   }

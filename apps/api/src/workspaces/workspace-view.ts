@@ -14,6 +14,8 @@ export interface CatalogRestrictionView {
   roles: string[];
   /** a flag: the permissions it removes */
   removes?: string[];
+  /** a flag that turns on a data scope of the effective permissions (`mask_contact_info`) */
+  scope?: string;
   /** a scope: its values, from the least restricted (its default) to the most */
   values?: string[];
   defaultValue?: string;
@@ -68,7 +70,7 @@ export function catalogView(model: AccessModel, plan: Plan): CatalogView {
       name,
       kind: def.kind,
       roles: [...def.roles],
-      ...(def.kind === 'flag' ? { removes: [...def.removes] } : { values: [...def.values], defaultValue: def.defaultValue }),
+      ...(def.kind === 'flag' ? { removes: [...def.removes], ...(def.scope && { scope: def.scope }) } : { values: [...def.values], defaultValue: def.defaultValue }),
       ...(def.plans && { plans: [...def.plans] }),
       availableOnPlan: !def.plans || def.plans.includes(plan),
     })),

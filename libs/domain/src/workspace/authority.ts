@@ -67,7 +67,7 @@ const checkRank = (ctx: WorkspaceContext, actor: Actor, current: Access | undefi
   // added or tightened, never lifted (probe 39b F4: a manager unmasked contacts an owner had masked)
   const lifted = current && next ? liftedRestrictions(model, current, next) : [];
   if (lifted.length > 0)
-    return refused(`Only an owner can lift or loosen a restriction (${lifted.join(', ')}); your access level can add restrictions or tighten them.`);
+    return refused(`Only an owner or an org admin can lift or loosen a restriction (${lifted.join(', ')}); your access level can add restrictions or tighten them.`);
   return undefined;
 };
 
