@@ -87,6 +87,8 @@ describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12
     const ws = `/v1/workspaces/${o.workspaceId}`;
     const as = { key: o.key, actor: o.admin };
     const agent = await api.member({ ...as, workspaceId: o.workspaceId }, 'plan.agent@acme.test', { roles: ['agent'] });
+    const createdAt = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
     const mask = () => api.request('PATCH', `${ws}/members/${agent}/access`, { ...as, body: { restrictions: { mask_contact_info: true } } });
     expectProblem(await mask(), 422, 'PLAN_REQUIRED');
     // the organization's key may not; the system key may
@@ -96,6 +98,9 @@ describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12
     const upgraded = await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'advanced' } });
     expect(upgraded.body).toEqual({ workspaceId: o.workspaceId, plan: 'advanced', changed: true, position: expect.any(String) });
     expect((await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'advanced' } })).body.changed).toBe(false);
+    // the roster as of a time names the plan then (probe 39c F8)
+    expect((await api.request('GET', `${ws}/access`, as)).body.plan).toBe('advanced');
+    expect((await api.request('GET', `${ws}/access?asOf=${encodeURIComponent(createdAt)}`, as)).body.plan).toBe('standard');
     expect((await api.request('GET', ws, as)).body).toMatchObject({ plan: 'advanced' });
     expect((await api.request('GET', ws, as)).body.catalog.restrictions.find((r: any) => r.name === 'mask_contact_info').availableOnPlan).toBe(true);
     const masked = await mask();

@@ -2011,6 +2011,11 @@ export interface components {
        * @example 2026-03-01T12:00:00.000Z
        */
       asOf: string;
+      /**
+       * @description the workspace's plan at T (it decides which restrictions were accepted: probe 39c F8)
+       * @enum {string}
+       */
+      plan: 'standard' | 'advanced' | 'enterprise';
       /** @description every user who had been a member by T, by user id; non-active ones hold no access */
       members: components['schemas']['AccessAsOf'][];
       /**

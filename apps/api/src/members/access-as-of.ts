@@ -126,6 +126,8 @@ export class RosterAsOf {
   workspaceId!: string;
   @ApiProperty({ format: 'date-time', example: '2026-03-01T12:00:00.000Z' })
   asOf!: string;
+  @ApiProperty({ enum: ['standard', 'advanced', 'enterprise'], description: "the workspace's plan at T (it decides which restrictions were accepted: probe 39c F8)" })
+  plan!: string;
   @ApiProperty({ type: [AccessAsOf], description: 'every user who had been a member by T, by user id; non-active ones hold no access' })
   members!: AccessAsOf[];
   @ApiProperty({ type: [String], description: "the organization's admins at T: an owner's authority in every workspace (rule 5)", example: [] })
@@ -302,6 +304,7 @@ export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, RosterA
     return {
       workspaceId: q.workspaceId,
       asOf: replayed.asOf.toISOString(),
+      plan: replayed.ws.info.plan,
       members: userIds.map((userId) => accessOf(replayed, userId, false)),
       orgAdmins: [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort(),
       partnerTeams,
