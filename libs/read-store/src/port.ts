@@ -112,8 +112,12 @@ export interface ReadStore {
   getMany<T extends Doc = Doc>(collection: string, ids: string[], options?: { fields?: string[] }): Promise<Map<string, StoredDoc<T>>>;
   find<T extends Doc = Doc>(collection: string, query: Query): Promise<Page<T>>;
   count(collection: string, query: Omit<Query, 'sort' | 'limit' | 'cursor'>): Promise<number>;
-  /** all matching documents in sort order, in bounded memory */
-  stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T>;
+  /**
+   * all matching documents in sort order, in bounded memory, read at one point of the log (more than one page: one
+   * snapshot, probe 39 F2). `snapshot: false`: page by page, each at its moment — for the projector, the store's one
+   * writer, whose lookups by field see what it committed and need not open a connection each.
+   */
+  stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>, options?: { snapshot?: boolean }): AsyncIterable<T>;
   /**
    * Every match of each query, in its sort order, all read at one point of the log (one snapshot): for a reader
    * that joins collections one commit changes together. The presence report needs it: a closing interval leaves

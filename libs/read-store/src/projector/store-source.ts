@@ -121,7 +121,8 @@ export class StoreSource implements DocSource {
 
   async findBy(collection: string, field: string, value: string): Promise<Doc[]> {
     const docs: Doc[] = [];
-    for await (const doc of this.store.stream(collection, { where: { [field]: value } })) docs.push(doc);
+    // (no snapshot: the projector is the store's one writer, and a lookup must not open a connection each)
+    for await (const doc of this.store.stream(collection, { where: { [field]: value } }, { snapshot: false })) docs.push(doc);
     return docs;
   }
 

@@ -189,8 +189,9 @@ export class MongoReadStore implements ReadStore {
   async *stream<T extends Doc = Doc>(
     collection: string,
     query: Omit<Query, 'limit' | 'cursor'>,
+    options: { snapshot?: boolean } = {},
   ): AsyncIterable<T> {
-    const session = (await this.transactions()) ? this.db.client.startSession({ snapshot: true }) : undefined;
+    const session = options.snapshot !== false && (await this.transactions()) ? this.db.client.startSession({ snapshot: true }) : undefined;
     try {
       for await (const page of this.pages<T>(collection, query, session)) yield* page;
     } finally {

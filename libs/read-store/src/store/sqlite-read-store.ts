@@ -129,8 +129,8 @@ export class SqliteReadStore implements ReadStore {
     return countMatches(this.state, collection, query);
   }
 
-  stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>): AsyncIterable<T> {
-    return streamMatches<T>(this.state, collection, query);
+  stream<T extends Doc = Doc>(collection: string, query: Omit<Query, 'limit' | 'cursor'>, options: { snapshot?: boolean } = {}): AsyncIterable<T> {
+    return streamMatches<T>(this.state, collection, query, options.snapshot !== false);
   }
 
   readTogether(queries: readonly CollectionQuery[]): Promise<Doc[][]> {

@@ -102,6 +102,23 @@ describe('SqliteReadStore.stream: one snapshot across its pages (probe 39 F2)', 
     }
   });
 
+  it('snapshot: false (the projector\'s lookups) reads page by page and opens no connection', async () => {
+    const store = new SqliteReadStore({ path: join(dir, 'lookups.sqlite') });
+    try {
+      await store.init(streamSpec);
+      const n = STREAM_PAGE_SIZE + 5;
+      await store.commit('p', Array.from({ length: n }, (_, i) => named(i, `m${i}`, i + 1)), BigInt(n));
+      const opened = jest.spyOn(SqliteConnection.prototype, 'holdSnapshot');
+      let read = 0;
+      for await (const _doc of store.stream('people', { where: { ws: 'w' } }, { snapshot: false })) read++;
+      expect(read).toBe(n);
+      expect(opened).not.toHaveBeenCalled();
+      opened.mockRestore();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a stream of one page opens no connection of its own', async () => {
     const store = new SqliteReadStore({ path: join(dir, 'small.sqlite') });
     try {

@@ -86,8 +86,13 @@ export async function* streamMatches<T extends Doc>(
   state: StoreState,
   collection: string,
   query: Omit<Query, 'limit' | 'cursor'>,
+  atOnePoint = true,
 ): AsyncIterable<T> {
   const c = readyCollection(state, collection, query);
+  if (!atOnePoint) {
+    for (const page of pagesOf<T>(state, c, query)) yield* page;
+    return;
+  }
   const first = select<T>(state, c, query, effectiveSort(query.sort), STREAM_PAGE_SIZE, undefined);
   if (nextStreamPage(first, effectiveSort(query.sort)) === null) {
     yield* first;
