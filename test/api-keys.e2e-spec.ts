@@ -157,7 +157,15 @@ describe('API keys across replicas', () => {
       // b identifies (and remembers) the first key
       expect((await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
       const issued = await a!.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin });
-      expect((await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
+      expect(issued.status).toBe(201);
+      // b knows the new key once it hears of it (a CI run at load saw 401 at once: session 39's CI5)
+      const heard = Date.now() + 5_000;
+      let known = 0;
+      while (known !== 200 && Date.now() < heard) {
+        known = (await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status;
+        if (known !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(known).toBe(200);
       const revoked = await a!.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${keyIdOf(o.key)}`, { key: issued.body.apiKey, actor: o.admin });
       expect(revoked.status).toBe(200);
       const deadline = Date.now() + 5_000;

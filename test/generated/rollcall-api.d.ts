@@ -3492,8 +3492,9 @@ export interface operations {
   OrganizationQueriesController_workspaces: {
     parameters: {
       query?: never;
-      header: {
-        'X-Min-Position': string;
+      header?: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
         /** @description the org admin reading, with the organization's key; not with the system key */
         'X-Actor-Id'?: string;
       };
@@ -4274,7 +4275,8 @@ export interface operations {
         limit?: number;
       };
       header: {
-        'X-Min-Position': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
       };
@@ -4448,7 +4450,8 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        'X-Min-Position': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
       };

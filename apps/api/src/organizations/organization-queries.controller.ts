@@ -55,6 +55,7 @@ export class OrganizationQueriesController {
   @Get('users')
   @ApiOperation({ summary: "The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins)." })
   @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
   users(
@@ -71,6 +72,7 @@ export class OrganizationQueriesController {
   @Get('users/:userId')
   @ApiOperation({ summary: 'One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins).' })
   @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserDetail, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
   user(
@@ -89,6 +91,7 @@ export class OrganizationQueriesController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({ summary: "The organization's workspaces, oldest first: name, plan, access model (org admins; the system key too, without X-Actor-Id: the operator who changes plans)." })
   @ApiHeader({ ...READ_ACTOR_HEADER, required: false, description: 'the org admin reading, with the organization\'s key; not with the system key' })
+  @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgWorkspaceList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
   workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
