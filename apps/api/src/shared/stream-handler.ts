@@ -170,7 +170,7 @@ export class StreamHandler {
         const view = this.states.forLock(target.lock);
         const { context, streams } = await target.load(view);
         contended.loaded(streams);
-        keyStillOnFile(ctx, view);
+        keyStillOnFile(ctx, context);
         // (once the store is known to check APPEND_AFTER) another lock's events in flight folded in since the load
         const since = view.since();
         if (since === 'forgotten' || since.length > 0) {
@@ -280,7 +280,7 @@ export class StreamHandler {
     const { context, streams } = await target.load(view);
     contended.loaded(streams);
     try {
-      keyStillOnFile(ctx, view);
+      keyStillOnFile(ctx, context);
     } catch (error) {
       return { after: [], answer: () => Promise.reject(error) };
     }

@@ -148,14 +148,6 @@ export class StreamStates {
     return this.orgs.get(organizationId)?.state ?? (await this.organization(organizationId)).state;
   }
 
-  /**
-   * The organization's state as this process last folded it, without loading or waiting (undefined: not cached). What a
-   * command's load just read: StreamHandler checks the command's API key against it (probe 39 F1).
-   */
-  organizationIfCached(organizationId: string): OrganizationState | undefined {
-    return this.orgs.get(organizationId)?.state;
-  }
-
   /** The workspace's state, or undefined when the organization has no such workspace. */
   async workspace(org: OrganizationState, workspaceId: string): Promise<Loaded<WorkspaceState> | undefined> {
     const info = org.workspaces.get(workspaceId);
