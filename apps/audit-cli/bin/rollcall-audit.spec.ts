@@ -1,4 +1,4 @@
-// The `rollcall-audit` bin (package.json "bin"): the same exit codes as `npm run audit` (README, "Verifiable history"):
+// The `rollcall-audit` bin (package.json "bin"): the same exit codes as `npm run audit` (docs/verifiable-history.md):
 // 0 checked, 1 a check failed, 2 a usage error, an unknown option included, with the usage printed after it.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

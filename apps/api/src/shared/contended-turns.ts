@@ -9,7 +9,7 @@ import type { Loaded } from './stream-states';
  * a busy organization, a write to any workspace between its load and its append sent it back, up to ATTEMPTS times,
  * and then it failed (review, session 25). The first attempt takes its own lock only: most deletions meet no write,
  * and hold up none. Still able to send it back: another replica's writes, and a network link decided under its other
- * workspace's lock (README, "Known gaps").
+ * workspace's lock (README, "Known gaps of the production adapters").
  *
  * No two commands wait for each other: the organization's turn is taken first, then workspaces' in one order
  * (KeyedMutex.hold), and every other command holds one turn. A command locked on a workspace takes no more turns here,

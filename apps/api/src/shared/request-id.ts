@@ -5,7 +5,7 @@
  * docs/rules.md#rule-12). An `@` is what an email address, the personal data this service holds most, cannot do
  * without (probe 32: `X-Request-Id: leaky.person@secret.test` stayed in the log for good); such an id is replaced by a
  * new UUID, as an id too long or not visible ASCII always was. Other personal data a client puts there is theirs to
- * keep out (README, "Security").
+ * keep out (docs/security.md).
  */
 const SANE_REQUEST_ID = /^[\x21-\x3f\x41-\x7e]{1,128}$/;
 
