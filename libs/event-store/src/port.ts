@@ -109,6 +109,12 @@ export interface EventStore {
   subscribe(options?: SubscribeOptions): Subscription;
   /** the global position of the last event in the log (0n-based; -1n when empty) */
   headPosition(): Promise<bigint>;
+  /**
+   * A request begins: the reads it makes see every commit of another process that was answered before it came
+   * (an embedded store answers reads of unchanged streams from memory, looking at other writers once per turn of the
+   * event loop; KurrentDB always reads the server: absent).
+   */
+  requestBegins?(): void;
   /** reachable? used by /health */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,9 +2,10 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadat
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { OrganizationState } from '@rollcall/domain';
+import type { EventStore } from '@rollcall/event-store';
 import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
-import { LOCAL_SECRETS } from '../shared/tokens';
+import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
 import { timesSent } from './headers';
 
@@ -110,9 +111,13 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    // every request and message passes here first: its reads see what other replicas answered before it came (a key
+    // or an invitation another replica just made; EventStore.requestBegins), public routes' too (an invitation's link)
+    this.store.requestBegins?.();
     const marks = this.marksOf(context.getHandler(), context.getClass());
     const { isPublic } = marks;
     if (context.getType() !== 'http') {

@@ -258,13 +258,10 @@ export class PersonalDataEventStore implements EventStore {
     for (const id of subjectIds) this.uncache(id);
   }
 
-  headPosition(): Promise<bigint> {
-    return this.inner.headPosition();
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
+  // the inner store's, as they are
+  headPosition = (): Promise<bigint> => this.inner.headPosition();
+  requestBegins = (): void => this.inner.requestBegins?.();
+  ping = (): Promise<void> => this.inner.ping();
 
   async close(): Promise<void> {
     await this.inner.close();

@@ -75,6 +75,17 @@ export class KnownHeads {
     return position;
   }
 
+  /**
+   * A request begins (read-your-writes across processes): its next read looks again instead of taking this turn's
+   * look. A turn runs from one check phase to the next, so a look taken before the event loop's poll (a timer's read)
+   * would otherwise answer the requests that poll delivers: a client answered by another process a moment earlier
+   * (a key it just issued, an invitation it just sent) was then answered as if it had not been (a new key 401 on the
+   * other replica: session 39's CI5).
+   */
+  lookAtNextRead(): void {
+    this.lookedThisTurn = false;
+  }
+
   private lookedThisTurn = false;
   private readonly nextTurn = () => {
     this.lookedThisTurn = false;

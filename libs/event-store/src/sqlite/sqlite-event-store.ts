@@ -301,6 +301,10 @@ export class SqliteEventStore implements EventStore {
     return new SqliteSubscription(this, options);
   }
 
+  requestBegins(): void {
+    this.heads.lookAtNextRead();
+  }
+
   async headPosition(): Promise<bigint> {
     return this.heads.saw(this.lastPosition());
   }

@@ -138,6 +138,21 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     await a.close();
   });
 
+  it("a request's first read looks again (requestBegins): a commit answered within the turn, before the request came, is seen", async () => {
+    const file = freshFile();
+    const a = open(file);
+    for (const s of ['s', 't']) await a.append(s, [ev()], 'no_stream');
+    await nextTurn();
+    const other = otherProcess(file);
+    expect(await read(a, 's', 1n)).toEqual([]); // this turn's look (say, a timer's read before the event loop's poll)
+    other.commit(['t', 1]); // another replica commits and answers its client, who asks this process next
+    expect(await read(a, 't', 1n)).toEqual([]); // within the turn: not seen without a new look
+    a.requestBegins(); // the client's request arrives
+    expect(await read(a, 't', 1n)).toEqual(['1:R']);
+    other.close();
+    await a.close();
+  });
+
   // KnownHeads.saw: two reads of one turn never show two moments of the log where the later is the older (an
   // organization state behind its workspace's, replicas e2e seed 56 of session 21)
   it.each([
