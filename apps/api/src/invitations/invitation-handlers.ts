@@ -79,14 +79,14 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
   ) {}
 
   async execute({ ref, ctx, body }: InviteMemberCommand): Promise<InvitationAnswer> {
-    const invitationId = createdId(ctx, 'invitation');
+    const newInvitationId = createdId(ctx, 'invitation');
     const decide = () =>
       this.streams.handle(
         workspaceCheckingOrganization(ref),
         ctx,
         (c) =>
           decideWorkspace(
-            { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
+            { type: 'InviteMember', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, invitationId: newInvitationId, ttlSeconds: this.config.invitationTtlSeconds, ...body },
             c,
           ),
         // Every invitation rests on the organization as loaded: one to an address nobody holds, on nobody confirming it
@@ -104,6 +104,8 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       throw error;
     });
     const invited = done.events[0] as Extract<WorkspaceEvent, { type: 'UserInvited' }>;
+    // the events' id: a replay of a request an earlier version decided derived it otherwise (probe 40 F1)
+    const { invitationId } = invited.data;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
     // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless

@@ -83,7 +83,10 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, A
     const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
       decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) }, label }, org),
     );
-    return { organizationId, keyId, apiKey: formatOrgKey(organizationId, keyId, secret), position: done.position };
+    // a replay's key id is its event's (an earlier version derived it otherwise: probe 40 F1); the secret derives as ever
+    const issued = done.events.find((e) => e.type === 'ApiKeyIssued');
+    const id = issued?.type === 'ApiKeyIssued' ? issued.data.keyId : keyId;
+    return { organizationId, keyId: id, apiKey: formatOrgKey(organizationId, id, secret), position: done.position };
   }
 
   /** The stored answer leaves the key out; a retry derives it again from the same idempotency key. */

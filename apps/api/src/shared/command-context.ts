@@ -63,8 +63,12 @@ const CREATED_ID_NAMESPACE = '0b7e4f9a-3c52-4d1e-8f6a-5a2c9d0e7b13';
 /**
  * The id of the `purpose` thing a write creates, derived from its idempotency key: a retry of the same write
  * creates the same ids, so it finds its own events instead of creating a second organization or invitation.
+ * From the key as recorded (a client's keyed by the server's secret), not as sent: a client may build its key from
+ * an address (`invite:jane@acme.test`), and an id derived from it in clear outlives a deletion in the history, the
+ * feed and the log, where anyone guessing the address and the convention could derive it again and link the deleted
+ * user's pseudonymous remains to them (probe 40 F1; docs/adr/0004, "Session 40").
  */
-export const createdId = (ctx: CommandContext, purpose: string): string => uuidV5(CREATED_ID_NAMESPACE, `${ctx.idempotencyKey}:${purpose}`);
+export const createdId = (ctx: CommandContext, purpose: string): string => uuidV5(CREATED_ID_NAMESPACE, `${ctx.recordedKey}:${purpose}`);
 
 /**
  * Dates the command no earlier than the latest change of the streams it decides on (docs/rules.md rule 17; called by

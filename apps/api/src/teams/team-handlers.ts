@@ -42,8 +42,11 @@ const eventOf = <T extends TeamEvent['type']>(events: TeamEvent[], type: T) => e
 function answerOf(action: TeamAction, teamId: string, done: Written<unknown, TeamEvent>): TeamAnswer {
   const base = { teamId, changed: done.events.length > 0, position: done.position };
   switch (action.type) {
-    case 'CreateTeam':
-      return { ...base, name: eventOf(done.events, 'TeamCreated')?.data.name ?? action.name.trim() };
+    case 'CreateTeam': {
+      // a replay's team is its events' (the id derived from a key as an earlier version derived it: probe 40 F1)
+      const created = eventOf(done.events, 'TeamCreated');
+      return { ...base, teamId: created?.data.teamId ?? teamId, name: created?.data.name ?? action.name.trim() };
+    }
     case 'RenameTeam': {
       const renamed = eventOf(done.events, 'TeamRenamed');
       return { ...base, name: renamed?.data.name ?? action.name.trim() };

@@ -23,6 +23,8 @@ export class CreateWorkspaceHandler implements ICommandHandler<CreateWorkspaceCo
     const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
       decideOrganization({ type: 'CreateWorkspace', organizationId, actorId: ctx.actorId, now: ctx.now, workspaceId, ...body }, org),
     );
-    return { workspaceId, position: done.position };
+    // a replay's workspace is its events' (an earlier version derived the id otherwise: probe 40 F1)
+    const created = done.events.find((e) => e.type === 'WorkspaceCreated');
+    return { workspaceId: created?.type === 'WorkspaceCreated' ? created.data.workspaceId : workspaceId, position: done.position };
   }
 }
