@@ -53,6 +53,17 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(read[0]!.data).toEqual({ person: 'jane', email: 'jane@acme.test', profile: { name: 'Jane Doe', role: 'agent' }, untouched: 'visible' });
   });
 
+  it('seals values padded to blocks: the log tells no exact length of an address or a name (probe 40 F5)', async () => {
+    const emails = ['al@acme.test', 'alexandra@acme.test', 'a-much-longer-address@acme.test'];
+    await store.append('s-pad', emails.map((email, i) => event(`p${i}`, email, 'X'.repeat(i + 1))), 'no_stream');
+    const sealedLength = (v: string) => Buffer.from(v.slice(v.lastIndexOf(':') + 1), 'base64url').length;
+    const raw = await collect(inner.readStream('s-pad'));
+    // 12 (iv) + 16 (tag) + 32: JSON of 14, 21 and 33 bytes: the first two one block, the third two
+    expect(raw.map((e) => sealedLength((e.data as { email: string }).email))).toEqual([60, 60, 92]);
+    expect(new Set(raw.map((e) => sealedLength((e.data as { profile: { name: string } }).profile.name))).size).toBe(1);
+    expect((await collect(store.readStream('s-pad'))).map((e) => (e.data as { email: string }).email)).toEqual(emails);
+  });
+
   it("leaves the caller's events in clear, nested objects included", async () => {
     const mine = event('ida', 'ida@acme.test', 'Ida');
     const profile = mine.data.profile;

@@ -30,11 +30,25 @@ export const copiedAlong = (data: Obj, path: string[]): Obj => {
 type Key = Buffer | KeyObject;
 const keyObject = (key: Key): KeyObject => (Buffer.isBuffer(key) ? createSecretKey(key) : key);
 
-/** AES-256-GCM of the JSON of a value; the envelope names the subject so a reader knows which key. */
+/** the JSON of sealed values is padded to a multiple of this many bytes */
+export const SEALED_BLOCK = 32;
+
+/**
+ * The JSON of a value, padded with spaces (which JSON.parse skips, so values sealed before the padding open alike) to
+ * a multiple of SEALED_BLOCK bytes: AES-GCM keeps the plaintext's length, and a log whose keys were forgotten would
+ * otherwise still tell each erased address's and name's exact length (probe 40 F5). Only the block count shows.
+ */
+export function paddedJson(value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  const padded = Math.ceil(Math.max(json.length, 1) / SEALED_BLOCK) * SEALED_BLOCK;
+  return padded === json.length ? json : Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
+}
+
+/** AES-256-GCM of the JSON of a value (padded: paddedJson); the envelope names the subject so a reader knows which key. */
 export function sealValue(value: unknown, subjectId: string, key: Key): string {
   const iv = randomIv();
   const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  const body = Buffer.concat([cipher.update(paddedJson(value)), cipher.final()]);
   return `${PREFIX}${subjectId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
 }
 
