@@ -290,6 +290,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/organizations/{org}/address-erasures': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Erase an address the organization invited that no user holds or held (a GDPR erasure request of someone who never joined): every invitation to it loses it; org admins only.
+     * @description Appends, at once, the cancellation of the pending invitations to the address and the erasure of every invitation to it in the organization's workspaces, and forgets the address's data key: the history, the user list, the feed and the log read it as null from then on (the invitation's id, dates and access stay). An address that is or was a user's is erased with that user (`DELETE …/users/{userId}`): 409 ADDRESS_IS_A_USERS. The address may be invited again afterwards (under a new key).
+     */
+    post: operations['AddressErasuresController_erase'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/users/email-confirmations': {
     parameters: {
       query?: never;
@@ -1514,6 +1534,44 @@ export interface components {
        * @example true
        */
       changed: boolean;
+    };
+    EraseAddressDto: {
+      /**
+       * @description an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)
+       * @example candidate@example.org
+       */
+      email: string;
+    };
+    AddressErasedAnswer: {
+      /**
+       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description non-blocking remarks of the rules (e.g. a restriction with no effect)
+       * @example []
+       */
+      warnings?: string[];
+      /**
+       * @description the erasure's id (its record in the log)
+       * @example 2f0c7d1e-8a34-5b6c-9d0e-1f2a3b4c5d6e
+       */
+      erasureId: string;
+      /**
+       * @description the workspaces whose invitations to the address lost it (a pending one was cancelled)
+       * @example [
+       *       "7c9e6679-7425-5de3-944b-e07fc1f90ae7"
+       *     ]
+       */
+      workspaceIds: string[];
+      /**
+       * @description the invitations erased, in those workspaces
+       * @example [
+       *       "5a1d2e3f-4b5c-5d6e-8f70-8192a3b4c5d6"
+       *     ]
+       */
+      invitationIds: string[];
     };
     ConfirmEmailDto: {
       /** @description the token of the confirmation link mailed to the new address */
@@ -7204,6 +7262,221 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  AddressErasuresController_erase: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        'Idempotency-Key'?: string;
+        /** @description the user on whose behalf the console acts */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['EraseAddressDto'];
+      };
+    };
+    responses: {
+      /** @description AddressErasedAnswer; `X-Position` repeats `position` */
+      201: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AddressErasedAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ADDRESS_NOT_FOUND, NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'ADDRESS_NOT_FOUND' | 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ADDRESS_IS_A_USERS, CONCURRENCY_CONFLICT */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'ADDRESS_IS_A_USERS' | 'CONCURRENCY_CONFLICT';
           };
         };
       };

@@ -28,6 +28,8 @@ import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
 import { ChangeOrgAdminHandler } from './users/org-admin';
 import { EmailConfirmationController, UsersController } from './users/users.controller';
+import { AddressErasuresController } from './address-erasures/address-erasures.controller';
+import { EraseAddressHandler } from './address-erasures/erase-address';
 import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
@@ -109,6 +111,7 @@ const COMMAND_HANDLERS = [
   RevokeApiKeyHandler,
   ConfirmEmailChangeHandler,
   DeleteUserHandler,
+  EraseAddressHandler,
 ];
 
 const STORES = Symbol('Stores');
@@ -148,6 +151,7 @@ export class AppModule {
         AcceptInvitationController,
         MemberCommandsController,
         UsersController,
+        AddressErasuresController,
         EmailConfirmationController,
         MemberQueriesController,
         RosterController,

@@ -10,6 +10,7 @@ export * from './organization/decider';
 export * from './organization/api-keys';
 export * from './users/profile';
 export * from './users/delete-user';
+export * from './users/erase-address';
 export * from './users/org-admin';
 export * from './workspace/events';
 export * from './workspace/state';

@@ -20,6 +20,7 @@ export const ORGANIZATION_EVENT_TYPES = [
   'EmailChangeWithdrawn',
   'OrgAdminChanged',
   'UserDeleted',
+  'AddressErased',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [
   'UserInvited',
@@ -31,6 +32,7 @@ export const WORKSPACE_EVENT_TYPES = [
   'GrantsChanged',
   'AccessRevoked',
   'UserDeletedFromWorkspace',
+  'InvitationAddressErased',
   'WorkspacePlanChanged',
   // teams and networking live in the workspace streams (docs/adr/0009)
   ...TEAM_EVENT_TYPES,

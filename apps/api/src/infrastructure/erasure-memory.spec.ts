@@ -9,6 +9,7 @@ const silent = { warn: jest.fn(), error: jest.fn() };
 function inner(overrides: Partial<PersonalData>): PersonalData {
   return {
     subjectsOf: () => [],
+    addressSubjectsOf: () => [],
     forget: async () => undefined,
     forgetAfterDeletion: async () => undefined,
     forgottenWithDeletion: async () => undefined,

@@ -7,8 +7,9 @@ const ADDRESS_EVENTS = ['UserInvited', 'InvitationCancelled'];
 
 /**
  * The record that a deletion's data keys were forgotten (docs/adr/0003, "Erasure recorded"). It holds no personal
- * data: the organization and the user deleted. Appended after the keys are gone, by the deleting process or by the
- * pass at start; its id is derived from the user, so a second record of the same erasure writes nothing.
+ * data: the organization and the user deleted (or, for an address erased alone, AddressErased's `erasureId`).
+ * Appended after the keys are gone, by the erasing process or by the pass at start; its id is derived from the user
+ * (the erasure), so a second record of the same erasure writes nothing.
  */
 export const ERASURE_RECORDED = 'PersonalDataErased';
 export const erasuresStream = (organizationId: string) => `erasures-${organizationId}`;
@@ -16,19 +17,20 @@ export const erasuresStream = (organizationId: string) => `erasures-${organizati
 export const ERASURE_RECORDED_FLAG = 'erasureRecorded';
 const ERASURE_ID_NAMESPACE = 'a4c1f0d2-5b7e-4e2a-9d63-0f8b1c2e7a95';
 
-interface Deleted {
-  organizationId: string;
-  userId: string;
-}
+/** what an erasure erased: a user (UserDeleted), or an address no user held (AddressErased, by its erasureId) */
+type Deleted = { organizationId: string; userId: string } | { organizationId: string; erasureId: string };
+const erasedOne = (d: Deleted): string => ('userId' in d ? d.userId : d.erasureId);
+/** the events whose erasure is recorded: a user's deletion, an address's erasure (the same keys, forgotten alike) */
+export const ERASING_EVENTS = ['UserDeleted', 'AddressErased'];
 
 /**
  * Appends the record, its id derived from the user: the embedded store writes a second record of the same user as
  * nothing. KurrentDB checks an `any` append's ids only against its recent writes, so after a server restart a retry
  * may write a second copy: harmless, the pass at start reads the records as a set.
  */
-export async function recordErasure(store: EventStore, { organizationId, userId }: Deleted): Promise<void> {
-  const event = { id: uuidV5(ERASURE_ID_NAMESPACE, `${organizationId}:${userId}`), type: ERASURE_RECORDED, data: { organizationId, userId }, metadata: {} };
-  await store.append(erasuresStream(organizationId), [event], 'any');
+export async function recordErasure(store: EventStore, deleted: Deleted): Promise<void> {
+  const event = { id: uuidV5(ERASURE_ID_NAMESPACE, `${deleted.organizationId}:${erasedOne(deleted)}`), type: ERASURE_RECORDED, data: deleted, metadata: {} };
+  await store.append(erasuresStream(deleted.organizationId), [event], 'any');
 }
 
 type Log = { warn(message: string): void; error(message: string): void };
@@ -50,7 +52,8 @@ function retryingInBackground(task: () => Promise<void>, what: string, atLast: s
  * start forgets the deletion's keys again, and an address invited again in between (under a new key) would lose it.
  */
 export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): Promise<void> {
-  return retryingInBackground(() => recordErasure(store, deleted), `the erasure of user ${deleted.userId} could not be recorded`, 'the next start records it', log);
+  const what = 'userId' in deleted ? `user ${deleted.userId}` : `address erasure ${deleted.erasureId}`;
+  return retryingInBackground(() => recordErasure(store, deleted), `the erasure of ${what} could not be recorded`, 'the next start records it', log);
 }
 
 /**
@@ -63,6 +66,7 @@ export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: 
 export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: string[]) => Promise<unknown>, log: Log): PersonalData {
   return {
     subjectsOf: (user, organizationId) => inner.subjectsOf(user, organizationId),
+    addressSubjectsOf: (emails, shared, organizationId) => inner.addressSubjectsOf(emails, shared, organizationId),
     forgetCached: (ids) => inner.forgetCached(ids),
     forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),
     forget: async (ids, position) => {
@@ -87,8 +91,8 @@ export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: stri
 }
 
 const erasureOf = (e: RecordedEvent) => {
-  const { organizationId, userId } = e.data as Deleted;
-  return `${organizationId}:${userId}`;
+  const d = e.data as Deleted;
+  return `${d.organizationId}:${erasedOne(d)}`;
 };
 
 /**
@@ -109,7 +113,7 @@ const erasureOf = (e: RecordedEvent) => {
 export async function eraseDeletedUsers(store: EventStore, states: StreamStates, personalData: PersonalData): Promise<number> {
   const deletions: RecordedEvent[] = [];
   const recorded = new Set<string>();
-  for await (const e of store.readAll({ filter: { eventTypes: ['UserDeleted', ERASURE_RECORDED] } }))
+  for await (const e of store.readAll({ filter: { eventTypes: [...ERASING_EVENTS, ERASURE_RECORDED] } }))
     if (e.type === ERASURE_RECORDED) recorded.add(erasureOf(e));
     else deletions.push(e);
   const pending = deletions.filter((e) => !recorded.has(erasureOf(e)));
@@ -124,7 +128,8 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
   const notSealedSince = (position: bigint) => (subject: string) => (sealedLast.get(subject) ?? -1n) < position;
 
   for (const e of pending) {
-    const deleted = e.data as Deleted;
+    const { organizationId } = e.data as Deleted;
+    const deleted: Deleted = e.type === 'AddressErased' ? { organizationId, erasureId: (e.data as { erasureId: string }).erasureId } : { organizationId, userId: (e.data as { userId: string }).userId };
     const subjects = await subjectsToForget(e, states, personalData);
     // forgotten in the deletion's own transaction (the embedded store): a key of these subjects now is a later one
     if (e.metadata[KEYS_FORGOTTEN_WITH_EVENT] === true) await personalData.forgottenWithDeletion(subjects);
@@ -140,7 +145,8 @@ export async function eraseDeletedUsers(store: EventStore, states: StreamStates,
 async function subjectsToForget(e: RecordedEvent, states: StreamStates, personalData: PersonalData): Promise<string[]> {
   const recorded = e.metadata.erasedSubjects;
   if (Array.isArray(recorded) || typeof recorded === 'string') return erasedSubjectsOf(e.metadata);
-  const { organizationId, userId } = e.data as Deleted;
+  // (a deletion written before the field; an address's erasure always names them)
+  const { organizationId, userId } = e.data as { organizationId: string; userId: string };
   const user = (await states.organization(organizationId)).state.users.get(userId);
   return user ? personalData.subjectsOf(user, organizationId) : [];
 }

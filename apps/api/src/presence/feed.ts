@@ -32,7 +32,8 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
  * change of access, after which the open streams of the workspace check their reader's authority again, and the
  * MembershipEnded markers, only so that the states know their presence stream moved (`observed`).
  */
-const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'OrgAdminChanged', 'ApiKeyRevoked', ...ACCESS_CHANGES];
+// (AddressErased: only for the subjects it erased, handed on below)
+const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'AddressErased', 'OrgAdminChanged', 'ApiKeyRevoked', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>

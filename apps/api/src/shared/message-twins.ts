@@ -24,6 +24,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'members.revoke': 'DELETE /v1/workspaces/{ws}/members/{userId}',
   'users.updateProfile': 'PATCH /v1/organizations/{org}/users/{userId}',
   'users.delete': 'DELETE /v1/organizations/{org}/users/{userId}',
+  'addresses.erase': 'POST /v1/organizations/{org}/address-erasures',
   'users.grantOrgAdmin': 'PUT /v1/organizations/{org}/users/{userId}/org-admin',
   'users.revokeOrgAdmin': 'DELETE /v1/organizations/{org}/users/{userId}/org-admin',
   'users.confirmEmail': 'POST /v1/users/email-confirmations',

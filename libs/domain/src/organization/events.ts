@@ -82,6 +82,13 @@ export type UserDeleted = Event<
 >;
 
 /**
+ * An address only invited (never a user's) erased on an org admin's request, with its invitations in `workspaceIds`
+ * (each gets an InvitationAddressErased in the same atomic append): its data key is forgotten (crypto-shredding), as a
+ * deletion forgets a user's. `erasureId` names the erasure (its record, PersonalDataErased); nothing personal here.
+ */
+export type AddressErased = Event<'AddressErased', { organizationId: string; erasureId: string; workspaceIds: string[]; erasedAt: string }>;
+
+/**
  * An organization API key. Only a SHA-256 hash of the key's 256-bit random secret is recorded: the key itself is
  * returned once to the caller and never stored. Keeping the hash in the log makes keys survive read-model rebuilds.
  */
@@ -105,4 +112,5 @@ export type OrganizationEvent =
   | EmailChangeConfirmed
   | EmailChangeWithdrawn
   | OrgAdminChanged
-  | UserDeleted;
+  | UserDeleted
+  | AddressErased;

@@ -152,6 +152,9 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       });
       return state;
     }
+    case 'AddressErased':
+      // the invitations it erased are the workspaces' (InvitationAddressErased): the organization holds nothing of it
+      return state;
   }
 }
 

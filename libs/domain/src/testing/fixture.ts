@@ -6,6 +6,7 @@ import { addSeconds, SYSTEM_ACTOR } from '../shared/events';
 import type { Decision } from '../shared/result';
 import { ORGANIZATION_EVENT_TYPES } from '../upcasting';
 import { decideDeleteUser } from '../users/delete-user';
+import { decideEraseAddress } from '../users/erase-address';
 import { decideWorkspace, type WorkspaceCommand } from '../workspace/decider';
 import type { WorkspaceEvent } from '../workspace/events';
 import { evolveWorkspace, initialWorkspaceState, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
@@ -124,6 +125,13 @@ export class Scenario {
   whenDelete(userId: string, actorId = ADMIN) {
     return decideDeleteUser(
       { type: 'DeleteUser', organizationId: ORG, actorId, now: this.now, userId },
+      { org: this.org, workspaces: [this.ctx.ws] },
+    );
+  }
+
+  whenEraseAddress(email: string, actorId = ADMIN) {
+    return decideEraseAddress(
+      { type: 'EraseAddress', organizationId: ORG, actorId, now: this.now, email, erasureId: 'erasure-1' },
       { org: this.org, workspaces: [this.ctx.ws] },
     );
   }

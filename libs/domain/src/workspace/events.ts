@@ -140,8 +140,19 @@ export type UserDeletedFromWorkspace = Event<
   { workspaceId: string; organizationId: string; userId: string; invitationIds: string[]; deletedAt: string }
 >;
 
+/**
+ * An address that no user holds or held was erased on an org admin's request (docs/rules.md#rule-12, "An address
+ * only invited"): its invitations here, whose addresses the decision state forgets (a pending one was cancelled by an
+ * InvitationCancelled of the same append). Appended with AddressErased, atomically.
+ */
+export type InvitationAddressErased = Event<
+  'InvitationAddressErased',
+  { workspaceId: string; organizationId: string; invitationIds: string[]; erasedAt: string }
+>;
+
 export type WorkspaceEvent =
   | UserDeletedFromWorkspace
+  | InvitationAddressErased
   | UserInvited
   | InvitationResent
   | InvitationCancelled

@@ -134,10 +134,13 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       state.members.set(member.userId, { ...member, access });
       return state;
     }
-    case 'UserDeletedFromWorkspace': {
-      const member = state.members.get(event.data.userId);
-      if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
-      // forget the addresses this process decrypted: nothing personal of a deleted user stays in memory
+    case 'UserDeletedFromWorkspace':
+    case 'InvitationAddressErased': {
+      if (event.type === 'UserDeletedFromWorkspace') {
+        const member = state.members.get(event.data.userId);
+        if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
+      }
+      // forget the addresses this process decrypted: nothing personal of a deleted user (or an erased address) stays in memory
       for (const id of event.data.invitationIds) {
         const inv = state.invitations.get(id);
         if (!inv) continue;

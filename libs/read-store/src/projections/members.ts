@@ -222,6 +222,12 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         ...(await eraseInvitations(read, erased.addresses)),
       ];
     }
+    case 'AddressErased': {
+      // an address only invited (rule 12): its pending invitations were cancelled (removed) in the same append; what
+      // is left is the address remembered under its subjects, and any invitation document still holding it
+      const erased = await erasedAddresses(read, MEMBER_USERS, e);
+      return [...erased.writes, ...(await eraseInvitations(read, erased.addresses))];
+    }
     case 'WorkspaceCreated': {
       const d = event.data;
       const key = userKey(d.organizationId, d.ownerUserId);
@@ -375,6 +381,7 @@ export const membersProjection: Projection = {
     'UserProfileUpdated',
     'EmailChangeConfirmed',
     'UserDeleted',
+    'AddressErased',
     'WorkspaceCreated',
     'UserInvited',
     'InvitationResent',

@@ -243,18 +243,23 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       });
       return [upsert(PERMISSION_HISTORY, doc)];
     }
-    case 'UserDeletedFromWorkspace': {
+    case 'UserDeletedFromWorkspace':
+    case 'InvitationAddressErased': {
       // rule 12 by invitation id: the deletion names, per workspace, every invitation to the user or to an address
-      // they had. The addresses the user had (eraseEmails) are known only from events read in clear: one read after
-      // the deletion shredded them (a projector behind the log) reads null, and its invitations would keep theirs.
+      // they had (an address only invited, its erasure: every invitation to it). The addresses the user had
+      // (eraseEmails) are known only from events read in clear: one read after the deletion shredded them (a projector
+      // behind the log) reads null, and its invitations would keep theirs.
       const d = event.data;
+      const userId = event.type === 'UserDeletedFromWorkspace' ? event.data.userId : undefined;
       const writes: ProjectionWrite[] = [];
       for (const invitationId of d.invitationIds) {
         const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, invitationId));
-        if (inv) writes.push(...(await eraseInvitation(read, inv, d.userId)));
+        if (inv) writes.push(...(await eraseInvitation(read, inv, userId)));
       }
       return writes;
     }
+    case 'AddressErased':
+      return eraseEmails(read, e);
     case 'UserDeleted': {
       // the workspaces where the user was an active member (the only ones where they have a state), then those they
       // were revoked from (rule 17: each workspace where they were a member gets an entry; no access before it there)
@@ -318,6 +323,8 @@ export const permissionHistoryProjection: Projection = {
     'OrgAdminChanged',
     'UserDeleted',
     'UserDeletedFromWorkspace',
+    'AddressErased',
+    'InvitationAddressErased',
     'WorkspaceCreated',
     'UserInvited',
     'InvitationResent',

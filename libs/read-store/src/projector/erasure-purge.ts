@@ -1,8 +1,8 @@
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { ReadStore } from '../port';
 
-/** the event that erases a user's personal data (docs/rules.md#rule-12): its documents go, their old versions too */
-const ERASING_EVENT = 'UserDeleted';
+/** the events that erase personal data (docs/rules.md#rule-12: a user's, an address's): documents go, their old versions too */
+const ERASING_EVENTS = ['UserDeleted', 'AddressErased'];
 /** how soon a purge that readers prevented is tried again */
 const RETRY_MS = 200;
 /** the purge at start, when no deletion is left to vacuum (the search indexes merged still) */
@@ -27,7 +27,7 @@ export class ErasurePurge {
 
   /** an event was applied to the batches being built */
   applied(recorded: RecordedEvent): void {
-    if (recorded.type === ERASING_EVENT) this.erasedAt = recorded.position;
+    if (ERASING_EVENTS.includes(recorded.type)) this.erasedAt = recorded.position;
   }
 
   /** batches up to these positions were committed */
@@ -59,7 +59,7 @@ export class ErasurePurge {
     const projectedThrough = checkpoints.reduce<bigint>((low, c) => ((c ?? -1n) < low ? (c ?? -1n) : low), head);
     let last = AT_START;
     let unprojected = false;
-    for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: [ERASING_EVENT] } })) {
+    for await (const e of log.readAll({ fromPosition: through < 0n ? undefined : through, filter: { eventTypes: ERASING_EVENTS } })) {
       // one every projection has not applied yet is vacuumed for once it is committed (a vacuum now would record it
       // as done while its users' rows may still move, and be copied, until then)
       if (e.position > projectedThrough) {

@@ -8,7 +8,7 @@ export interface Step {
   b: number;
   c: number;
 }
-export const OP_COUNT = 21;
+export const OP_COUNT = 22;
 
 interface WsTrack {
   workspaceId: string;
@@ -194,6 +194,10 @@ export class Activity {
       }
       case 19:
         this.presenceStep(ws, actor, { b, c });
+        break;
+      case 21:
+        // an address erased on request (rule 12): refused while a user holds or held it, erased if only invited
+        this.log.eraseAddress(ws.organizationId, actor, `user${b % this.options.emailsPerOrg}@${ws.organizationId}.test`);
         break;
       default:
         this.teamStep(op % OP_COUNT, ws, actor, { b, c });

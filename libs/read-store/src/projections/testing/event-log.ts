@@ -1,6 +1,8 @@
 import { subjectId } from './shredding';
 import {
+  addressFormsErased,
   addressesSealedShared,
+  decideEraseAddress,
   deletionSubjects,
   type AccessModelName,
   type Decision,
@@ -218,6 +220,25 @@ export class EventLog {
         }
       }
     }
+    return decision;
+  }
+
+  /** an address only invited, erased (rule 12), appended as the API appends it: the workspaces' events, then AddressErased */
+  eraseAddress(organizationId: string, actorId: string, email: string): Decision<DomainEvent> {
+    const org = this.org(organizationId);
+    const workspaces = [...this.workspaces.values()].filter((w) => w.organizationId === organizationId).map((w) => w.state);
+    const decision = decideEraseAddress({ type: 'EraseAddress', organizationId, actorId, now: this.now, email, erasureId: `erasure-${this.commands + 1}` }, { org, workspaces });
+    if (!decision.ok) return decision;
+    const { forms, shared } = addressFormsErased(workspaces, email);
+    const erasedSubjects = [...[...forms].map((form) => subjectId({ kind: 'email', email: form, organizationId })), ...[...shared].map((form) => subjectId({ kind: 'email', email: form }))];
+    for (const e of decision.events)
+      if (e.type === 'AddressErased') {
+        evolveOrganization(org, e);
+        this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
+      } else {
+        evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
+        this.record(`workspace-${e.data.workspaceId}`, [e], actorId);
+      }
     return decision;
   }
 

@@ -34,6 +34,8 @@ export function shredded(events: readonly RecordedEvent[]): RecordedEvent[] {
     const invited = e.data as { organizationId?: string; email?: unknown; addressKey?: string };
     if (e.type === 'UserInvited' && typeof invited.email === 'string' && invited.addressKey === undefined)
       sharedOf.set(invited.organizationId!, new Set([...(sharedOf.get(invited.organizationId!) ?? []), invited.email]));
+    // an address's erasure names what it forgot (as the API writes it)
+    if (e.type === 'AddressErased') for (const subject of (e.metadata.erasedSubjects as string[] | undefined) ?? []) lastForget.set(subject, e.position);
     if (e.type === 'UserDeleted') {
       const organizationId = (e.data as { organizationId: string }).organizationId;
       const emails = [...(emailsOf.get(d.userId!) ?? [])];

@@ -1,0 +1,67 @@
+import { Inject, Logger } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { addressFormsErased, decideEraseAddress, isOrganizationEvent } from '@rollcall/domain';
+import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
+import { type CommandContext, createdId } from '../shared/command-context';
+import { snapshotKeySubject } from '../shared/snapshots';
+import { StreamHandler } from '../shared/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/stream-states';
+import { organizationWide } from '../shared/targets';
+import { EVENT_STORE } from '../shared/tokens';
+import type { AddressErasedAnswer } from './dtos';
+
+export class EraseAddressCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly email: string) {}
+}
+
+/**
+ * Rule 12 for an address only invited (docs/rules.md#rule-12; probe 40 F3): as a user's deletion (users/user-handlers.ts
+ * DeleteUserHandler) without a user. The events of every workspace holding an invitation to the address and
+ * AddressErased are appended atomically, each stream at its expected revision (a racing invitation or acceptance of
+ * the address sends it back, to be decided again); the address's data keys (each form's, and the shared subject of
+ * invitations sent before session 24) go with the append (the embedded store, FORGET_KEYS_WITH_EVENT) or right after
+ * it, as does the key of the organization's snapshots of this epoch (they may hold the address); the erasure is
+ * recorded (PersonalDataErased), and every process that hears of it (`erasedSubjects`) drops what it holds of it.
+ */
+@CommandHandler(EraseAddressCommand)
+export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand, AddressErasedAnswer> {
+  private readonly logger = new Logger('EraseAddressHandler');
+
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+  ) {}
+
+  async execute({ organizationId, ctx, email }: EraseAddressCommand): Promise<AddressErasedAnswer> {
+    const erasureId = createdId(ctx, 'address-erasure');
+    let subjects: string[] = [];
+    const done = await this.streams.handle(
+      organizationWide(organizationId),
+      ctx,
+      (c) => {
+        const decided = decideEraseAddress({ type: 'EraseAddress', organizationId, actorId: ctx.actorId, now: ctx.now, email, erasureId }, c);
+        const { forms, shared } = addressFormsErased(c.workspaces, email);
+        subjects = decided.ok ? [...this.personalData.addressSubjectsOf([...forms], [...shared], organizationId), snapshotKeySubject(c.org)] : [];
+        return decided;
+      },
+      {
+        route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
+        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
+        // decided on every workspace: an invitation of the address elsewhere, appended meanwhile, sends it back
+        checkLoaded: true,
+      },
+    );
+    const erased = done.events.find((e) => e.type === 'AddressErased');
+    const data = erased?.type === 'AddressErased' ? erased.data : { erasureId, workspaceIds: [] };
+    // answered from the log: its keys went as its first answer's did (DeleteUserHandler, the same reasoning)
+    if (subjects.length > 0) {
+      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
+      const record = { organizationId, erasureId: data.erasureId };
+      await recordErasure(this.events, record).catch(() => void recordErasureRetrying(this.events, record, this.logger));
+    }
+    const invitationIds = done.events.flatMap((e) => (e.type === 'InvitationAddressErased' ? e.data.invitationIds : []));
+    return { erasureId: data.erasureId, workspaceIds: data.workspaceIds, invitationIds, position: done.position };
+  }
+}
