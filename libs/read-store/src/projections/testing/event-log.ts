@@ -203,24 +203,29 @@ export class EventLog {
     const active = new Set(workspaces.filter((ws) => activeMember({ org, ws }, userId)).map((ws) => ws.info.workspaceId));
     const decision = withMembershipsEnded(decideDeleteUser({ type: 'DeleteUser', organizationId, actorId, now: this.now, userId }, { org, workspaces }), (workspaceId) => active.has(workspaceId));
     if (decision.ok) {
-      // as the API appends them: the workspaces' events (and the presence streams' MembershipEnded), then UserDeleted,
-      // in one atomic append
-      for (const e of decision.events) {
-        if (e.type === 'MembershipEnded') {
-          this.recordMembershipsEnded([e], actorId);
-        } else if (e.type === 'UserDeleted') {
-          // as the API writes it: the subjects the deletion forgets (the tests' ids, testing/shredding.ts)
-          const erased = addressesErasedWith(org, workspaces, userId);
-          const erasedSubjects = deletionSubjects(userId, organizationId, erased, addressesSealedShared(workspaces, erased)).map(subjectId);
-          evolveOrganization(org, e);
-          this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
-        } else {
-          evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
-          this.record(`workspace-${e.data.workspaceId}`, [e], actorId);
-        }
-      }
+      // as the API decides them, before its events are applied: the subjects the deletion forgets (the tests' ids,
+      // testing/shredding.ts)
+      const erased = addressesErasedWith(org, workspaces, userId);
+      const erasedSubjects = deletionSubjects(userId, organizationId, erased, addressesSealedShared(workspaces, erased)).map(subjectId);
+      this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     }
     return decision;
+  }
+
+  /**
+   * An erasure's events as the API appends them, in one atomic append: the workspaces' (and the presence streams'
+   * MembershipEnded), then UserDeleted or AddressErased on the organization's stream, naming the subjects it forgot.
+   */
+  private recordErasure(organizationId: string, events: DomainEvent[], actorId: string, erasedSubjects: string[]): void {
+    for (const e of events)
+      if (e.type === 'MembershipEnded') this.recordMembershipsEnded([e], actorId);
+      else if (e.type === 'UserDeleted' || e.type === 'AddressErased') {
+        evolveOrganization(this.org(organizationId), e);
+        this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
+      } else {
+        evolveWorkspace(this.workspaces.get((e.data as { workspaceId: string }).workspaceId)!.state, e as WorkspaceEvent);
+        this.record(`workspace-${(e.data as { workspaceId: string }).workspaceId}`, [e], actorId);
+      }
   }
 
   /** an address only invited, erased (rule 12), appended as the API appends it: the workspaces' events, then AddressErased */
@@ -231,14 +236,7 @@ export class EventLog {
     if (!decision.ok) return decision;
     const { forms, shared } = addressFormsErased(workspaces, email);
     const erasedSubjects = [...[...forms].map((form) => subjectId({ kind: 'email', email: form, organizationId })), ...[...shared].map((form) => subjectId({ kind: 'email', email: form }))];
-    for (const e of decision.events)
-      if (e.type === 'AddressErased') {
-        evolveOrganization(org, e);
-        this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
-      } else {
-        evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
-        this.record(`workspace-${e.data.workspaceId}`, [e], actorId);
-      }
+    this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     return decision;
   }
 
