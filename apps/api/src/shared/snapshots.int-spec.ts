@@ -8,6 +8,7 @@ import { SYSTEM_ACTOR, decideOrganization, initialOrganizationState, initialWork
 import type { SnapshotStore, SnapshotToWrite, StoredSnapshot } from '@rollcall/event-store';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
+import { EraseAddressCommand, EraseAddressHandler } from '../address-erasures/erase-address';
 import { newCommandContext } from './command-context';
 import {
   type ClearHead,
@@ -257,6 +258,32 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const opened = [...(await openedChunks(cold, ORG_STREAM))!, ...(await openedChunks(cold, WS_STREAM))!].join('');
     expect(opened).toContain('member-2@example.test');
     for (const text of personal) expect(opened).not.toContain(text);
+    expect(cold.errors).toEqual([]);
+  });
+
+  it('rule 12: an address erased alone (AddressErased, ADR 0024) forgets the epoch key too: the snapshot holding it is shredded, the next one is of the next epoch and holds nothing of it', async () => {
+    const log = history(2, 'only-invited@example.test');
+    const writer = await processAt({ every: 1 });
+    await replayAppends(writer, log.takeAppends());
+    const before = await loadBoth(writer);
+    expect(before.ws.state.invitations.get('inv-pending')!.email).toBe('only-invited@example.test');
+    await closeAll();
+    const erasing = await processAt({ every: Infinity });
+    await new EraseAddressHandler(erasing.handler, erasing.personalData, erasing.store).execute(new EraseAddressCommand(ORG, newCommandContext({ actorId: ADMIN }), 'only-invited@example.test'));
+    await closeAll();
+    expect(subjectKeyRows('snapshot:%')).toEqual([]);
+    const cold = await processAt({ every: 1 });
+    expect(await cold.snapshots.restore('workspace', WS_STREAM)).toBeUndefined();
+    const { org, ws } = await loadBoth(cold);
+    expect(firstRead(cold, WS_STREAM)).toBe(0n);
+    expect(org.state.addressErasures).toBe(1);
+    expect(ws.state.invitations.get('inv-pending')).toMatchObject({ email: '', status: 'cancelled' });
+    const full = await loadBoth(await processAt({ snapshots: false }));
+    expect(ws.state).toEqual(full.ws.state);
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1']);
+    const opened = [...(await openedChunks(cold, ORG_STREAM))!, ...(await openedChunks(cold, WS_STREAM))!].join('');
+    expect(opened).toContain('member-1@example.test');
+    expect(opened).not.toContain('only-invited');
     expect(cold.errors).toEqual([]);
   });
 

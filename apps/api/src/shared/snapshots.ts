@@ -76,7 +76,8 @@ export const snapshotVersion = (kind: SnapshotKind): string => `${kind}/${STATE_
  * snapshot that may hold them is crypto-shredded at once (docs/rules.md#rule-12), and later ones use the next epoch's.
  */
 export function organizationEpoch(org: OrganizationState): number {
-  let deleted = 0;
+  // (and the addresses erased alone: AddressErased forgets this epoch's key as a deletion does, ADR 0024)
+  let deleted = org.addressErasures ?? 0;
   for (const user of org.users.values()) if (user.deleted) deleted++;
   return deleted;
 }

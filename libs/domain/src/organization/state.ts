@@ -27,6 +27,11 @@ export interface OrganizationState {
   workspaces: Map<string, WorkspaceInfo>;
   /** keyId → the key as the log has it (never its secret) */
   apiKeys: Map<string, ApiKeyOnFile>;
+  /**
+   * how many addresses were erased alone (AddressErased): with the deleted users, the epoch of the organization's
+   * snapshots' key (each erasure forgets the key of the epoch it ends); absent in snapshots written before (none then)
+   */
+  addressErasures?: number;
 }
 
 /** An organization API key not revoked: the SHA-256 of its secret, when it was issued, and the label it was given. */
@@ -153,7 +158,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       return state;
     }
     case 'AddressErased':
-      // the invitations it erased are the workspaces' (InvitationAddressErased): the organization holds nothing of it
+      // the invitations it erased are the workspaces' (InvitationAddressErased): the organization only counts it
+      state.addressErasures = (state.addressErasures ?? 0) + 1;
       return state;
   }
 }

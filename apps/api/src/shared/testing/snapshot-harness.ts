@@ -77,10 +77,23 @@ export async function openProcess(dir: string, options: { every?: number; snapsh
  * once the deletion is appended (docs/adr/0013-snapshots-sealed-per-snapshot.md).
  */
 export async function replayAppends(p: Process, appends: LoggedAppend[], emailsOf = new Map<string, Set<string>>()): Promise<void> {
+  /** invitation id → its address, and the addresses an AddressErased's append erased (its InvitationAddressErased) */
+  const invited = new Map<string, string>();
+  const erasing = new Set<string>();
   for (const { stream, events } of appends) {
     await p.store.append(stream, events, 'any');
     for (const e of events) {
-      const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown } };
+      const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown }; invitationId?: string; invitationIds?: string[] };
+      if (e.type === 'UserInvited' && typeof d.email === 'string') invited.set(d.invitationId!, d.email);
+      if (e.type === 'InvitationAddressErased') for (const id of d.invitationIds!) if (invited.has(id)) erasing.add(invited.get(id)!);
+      if (e.type === 'AddressErased') {
+        // as EraseAddressHandler: the address's subjects and the epoch's snapshot key (invitations here are all of after session 24)
+        const organizationId = (e.data as { organizationId: string }).organizationId;
+        const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
+        p.deletedPerOrg.set(organizationId, epoch + 1);
+        await p.personalData.forget([...p.personalData.addressSubjectsOf([...erasing], [], organizationId), snapshotSubject(organizationId, epoch)]);
+        erasing.clear();
+      }
       const email = e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
       if (typeof email === 'string') emailsOf.set(d.userId!, new Set([...(emailsOf.get(d.userId!) ?? []), email]));
       if (e.type === 'UserDeleted') {
