@@ -149,7 +149,7 @@ describe('API keys across replicas', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-api-keys-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('a key revoked on one replica is refused by another that had identified it, as soon as it hears of it', async () => {
+  it('a key issued or revoked on one replica is known or refused by another at its next request, also one it had identified (session 40: read-your-writes across replicas; probe 40b F1)', async () => {
     const [a, b] = await startServers(2, { dataDir });
     try {
       const o = await a!.api.organization();
@@ -158,23 +158,14 @@ describe('API keys across replicas', () => {
       expect((await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
       const issued = await a!.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin });
       expect(issued.status).toBe(201);
-      // b knows the new key once it hears of it (a CI run at load saw 401 at once: session 39's CI5)
-      const heard = Date.now() + 5_000;
-      let known = 0;
-      while (known !== 200 && Date.now() < heard) {
-        known = (await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status;
-        if (known !== 200) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(known).toBe(200);
+      // b knows the new key at its next request (session 39's CI5 saw 401 here: a look at the log taken earlier in b's
+      // turn of the event loop answered it; each request looks again since session 40)
+      expect((await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
       const revoked = await a!.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${keyIdOf(o.key)}`, { key: issued.body.apiKey, actor: o.admin });
       expect(revoked.status).toBe(200);
-      const deadline = Date.now() + 5_000;
-      let status = 200;
-      while (status !== 401 && Date.now() < deadline) {
-        status = (await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status;
-        if (status !== 401) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(status).toBe(401);
+      // and refuses the revoked one at its next request, though it had identified it (probe 40b F1: read for ~0.1 s,
+      // until b's log subscription heard the revocation)
+      expect((await b!.api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(401);
       expect((await b!.api.request('GET', members, { key: issued.body.apiKey, actor: o.admin })).status).toBe(200);
     } finally {
       await Promise.all([a!.stop(), b!.stop()]);

@@ -115,6 +115,12 @@ export interface EventStore {
    * event loop; KurrentDB always reads the server: absent).
    */
   requestBegins?(): void;
+  /**
+   * A number that changes when another process committed to the log since it was last read (looked at as a read
+   * would: once per request); absent where every read asks the server anyway. The API's key cache checks a key it
+   * knows again when it moved: another replica may have revoked it.
+   */
+  othersEpoch?(): number | undefined;
   /** reachable? used by /health */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -32,6 +32,25 @@ describe('API keys (Authenticator)', () => {
     expect(await auth.identify(SYSTEM_KEY)).toEqual({ kind: 'system' });
   });
 
+  it('a known key is checked against the organization again once another process committed (othersEpoch moved): refused once revoked there (probe 40b F1)', async () => {
+    const apiKeys: OrganizationState['apiKeys'] = new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null }]]);
+    const { repo, reads } = states(apiKeys);
+    let epoch = 0;
+    const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) }, { othersEpoch: () => epoch });
+    expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization' });
+    const readsAfterFirst = reads.count;
+    expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization' });
+    expect(reads.count).toBe(readsAfterFirst); // nobody else wrote: from memory
+    epoch = 1; // another replica wrote (not this key's revocation): checked once, still on file
+    expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization' });
+    expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization' });
+    expect(reads.count).toBe(readsAfterFirst + 1);
+    apiKeys.delete(KEY_ID);
+    epoch = 2; // another replica revoked it
+    await expect(auth.identify(ORG_KEY)).rejects.toMatchObject({ problem: { status: 401, code: 'UNAUTHENTICATED' } });
+    await expect(auth.identify(ORG_KEY)).rejects.toMatchObject({ problem: { status: 401 } });
+  });
+
   it('a key that did not match is not remembered: refused each time, and accepted once the organization holds it', async () => {
     const apiKeys: OrganizationState['apiKeys'] = new Map();
     const { repo } = states(apiKeys);

@@ -1,7 +1,6 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { OrganizationState } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
@@ -49,46 +48,62 @@ export class Authenticator {
   constructor(
     @Inject(StreamStates) private readonly repo: StreamStates,
     @Inject(LOCAL_SECRETS) private readonly secrets: { systemKeyHash: string },
+    @Optional() @Inject(EVENT_STORE) private readonly store?: Pick<EventStore, 'othersEpoch'>,
   ) {}
 
   /**
    * Keys identified before, and whom they identify: one that matched matches until it is revoked (`forget`: the
    * revoking process at once, every other when its log subscription hears the ApiKeyRevoked), and a request with it
    * needs neither of its two SHA-256s (~4 % of the main thread per heartbeat at bench:presence's saturation, session
-   * 31). Only keys that matched are kept; past MAX_KNOWN_KEYS the oldest goes.
+   * 31). Only keys that matched are kept; past MAX_KNOWN_KEYS the oldest goes. With `epoch`, the store's
+   * `othersEpoch` when it was last checked: once another process has committed since, the key is checked against the
+   * organization again before it is taken (probe 40b F1: a key revoked on another replica read for ~0.1 s there).
    */
-  private readonly known = new Map<string, Principal>();
+  private readonly known = new Map<string, { principal: Principal; secretHash?: string; epoch?: number }>();
 
   /** a revoked key: identified again (and refused) at its next use */
   forget(organizationId: string, keyId: string): void {
-    for (const [key, principal] of this.known)
+    for (const [key, { principal }] of this.known)
       if (principal.kind === 'organization' && principal.organizationId === organizationId && principal.keyId === keyId) this.known.delete(key);
   }
 
   async identify(key: string): Promise<Principal> {
+    const epoch = this.store?.othersEpoch?.();
     const known = this.known.get(key);
-    if (known) return known;
-    const principal = await this.identifyByHash(key);
-    this.known.set(key, principal);
+    if (known && (known.principal.kind !== 'organization' || epoch === undefined || epoch === known.epoch)) return known.principal;
+    if (known?.principal.kind === 'organization') {
+      // another process wrote since: this one may not have heard of a revocation yet (its log subscription polls)
+      if (!(await this.onFile(known.principal.organizationId, known.principal.keyId, known.secretHash!))) {
+        this.known.delete(key);
+        throw unauthorized('The API key is not valid.');
+      }
+      known.epoch = epoch;
+      return known.principal;
+    }
+    const identified = await this.identifyByHash(key);
+    this.known.set(key, { ...identified, epoch });
     if (this.known.size > MAX_KNOWN_KEYS) this.known.delete(this.known.keys().next().value!);
-    return principal;
+    return identified.principal;
   }
 
-  private async identifyByHash(key: string): Promise<Principal> {
-    if (safeEqual(sha256(key), this.secrets.systemKeyHash)) return { kind: 'system' };
+  private async identifyByHash(key: string): Promise<{ principal: Principal; secretHash?: string }> {
+    if (safeEqual(sha256(key), this.secrets.systemKeyHash)) return { principal: { kind: 'system' } };
     const parsed = parseOrgKey(key);
     if (parsed) {
       const secretHash = sha256(parsed.secret);
-      const matches = (keys: OrganizationState['apiKeys']) => {
-        const key = keys.get(parsed.keyId);
-        return key !== undefined && safeEqual(key.secretHash, secretHash);
-      };
-      // the organization as the log has it (a key may have been revoked since this process last loaded it; a stream
-      // that has not moved is answered from memory)
-      if (matches((await this.repo.organization(parsed.organizationId)).state.apiKeys))
-        return { kind: 'organization', organizationId: parsed.organizationId, keyId: parsed.keyId };
+      if (await this.onFile(parsed.organizationId, parsed.keyId, secretHash))
+        return { principal: { kind: 'organization', organizationId: parsed.organizationId, keyId: parsed.keyId }, secretHash };
     }
     throw unauthorized('The API key is not valid.');
+  }
+
+  /**
+   * whether the organization, as the log has it, holds the key (a key may have been revoked since this process last
+   * loaded it; a stream that has not moved is answered from memory)
+   */
+  private async onFile(organizationId: string, keyId: string, secretHash: string): Promise<boolean> {
+    const onFile = (await this.repo.organization(organizationId)).state.apiKeys.get(keyId);
+    return onFile !== undefined && safeEqual(onFile.secretHash, secretHash);
   }
 }
 

@@ -261,6 +261,7 @@ export class PersonalDataEventStore implements EventStore {
   // the inner store's, as they are
   headPosition = (): Promise<bigint> => this.inner.headPosition();
   requestBegins = (): void => this.inner.requestBegins?.();
+  othersEpoch = (): number | undefined => this.inner.othersEpoch?.();
   ping = (): Promise<void> => this.inner.ping();
 
   async close(): Promise<void> {

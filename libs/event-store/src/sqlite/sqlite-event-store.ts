@@ -301,9 +301,8 @@ export class SqliteEventStore implements EventStore {
     return new SqliteSubscription(this, options);
   }
 
-  requestBegins(): void {
-    this.heads.lookAtNextRead();
-  }
+  requestBegins = (): void => this.heads.lookAtNextRead();
+  othersEpoch = (): number => this.heads.currentThisTurn();
 
   async headPosition(): Promise<bigint> {
     return this.heads.saw(this.lastPosition());
