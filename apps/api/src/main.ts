@@ -3,7 +3,9 @@ import { type Config, ConfigError, loadConfig, portProblem } from './config';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
-import { claimDataDir } from './infrastructure/data-format';
+import { claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
+import type { EventStore } from '@rollcall/event-store';
+import { EVENT_STORE } from './shared/tokens';
 import { unreachableStore } from './infrastructure/unreachable-store';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
@@ -21,6 +23,9 @@ async function main() {
   // no process of another version serves this data dir, and none later wrote it (docs/adr/0020)
   claimDataDir(config.dataDir, 'api');
   const running = await startApp(config, undefined, secrets);
+  // alone on the data dir, the embedded store's reads need not look at other processes' commits (data-format.ts)
+  const store = running.app.get<EventStore>(EVENT_STORE);
+  if (store.othersMayWrite) watchOtherProcesses(config.dataDir, (others) => store.othersMayWrite!(others));
   // (HTTP listens on every interface, the message patterns on the loopback only: probe 38b F13)
   console.log(`Rollcall API on ${running.url} (every interface; docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort} (loopback only)`);
   console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);

@@ -121,6 +121,11 @@ export interface EventStore {
    * knows again when it moved: another replica may have revoked it.
    */
   othersEpoch?(): number | undefined;
+  /**
+   * Whether another process may commit to the log now (another process serves the same data dir); until told
+   * otherwise, one may. While none may, an embedded store's reads need not look at other processes' commits.
+   */
+  othersMayWrite?(may: boolean): void;
   /** reachable? used by /health */
   ping(): Promise<void>;
   close(): Promise<void>;

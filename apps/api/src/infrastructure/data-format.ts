@@ -63,6 +63,37 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
   }
 }
 
+/** how often `watchOtherProcesses` reads the registry: well within the ~1 s a process takes from its claim to serving */
+const WATCH_MS = 250;
+
+/**
+ * Calls `othersServe` with whether another live process is registered on the data dir (claimDataDir), now and every
+ * WATCH_MS while it changes: the embedded event store then knows whether another process may commit to its log
+ * (EventStore.othersMayWrite). A process registers before it opens any store, and answers nothing before its app has
+ * started, so this one learns of it before anyone could have been answered by it. Stops with the returned function.
+ */
+export function watchOtherProcesses(dataDir: string, othersServe: (others: boolean) => void): () => void {
+  const self = `${hostname()}|${process.pid}`;
+  const db = openDatabase(join(dataDir, FILE));
+  const registered = db.prepare('SELECT process FROM processes');
+  let last: boolean | undefined;
+  const look = () => {
+    let others = true;
+    try {
+      others = (registered.all() as { process: string }[]).some((r) => r.process !== self && !gone(r.process));
+    } catch {
+      // unreadable for a moment (locked): assume others, as before the first look
+    }
+    if (others !== last) othersServe((last = others));
+  };
+  look();
+  const timer = setInterval(look, WATCH_MS).unref();
+  return () => {
+    clearInterval(timer);
+    db.close();
+  };
+}
+
 /** a process of this host that no longer runs (another host's cannot be looked at: its lease's expiry tells) */
 const gone = (who: string): boolean => {
   const [host, pid] = who.split('|');

@@ -262,6 +262,7 @@ export class PersonalDataEventStore implements EventStore {
   headPosition = (): Promise<bigint> => this.inner.headPosition();
   requestBegins = (): void => this.inner.requestBegins?.();
   othersEpoch = (): number | undefined => this.inner.othersEpoch?.();
+  othersMayWrite = (may: boolean): void => this.inner.othersMayWrite?.(may);
   ping = (): Promise<void> => this.inner.ping();
 
   async close(): Promise<void> {

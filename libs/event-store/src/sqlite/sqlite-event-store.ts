@@ -303,6 +303,7 @@ export class SqliteEventStore implements EventStore {
 
   requestBegins = (): void => this.heads.lookAtNextRead();
   othersEpoch = (): number => this.heads.currentThisTurn();
+  othersMayWrite = (may: boolean): void => this.heads.setOthersMayWrite(may);
 
   async headPosition(): Promise<bigint> {
     return this.heads.saw(this.lastPosition());

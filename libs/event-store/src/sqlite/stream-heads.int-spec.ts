@@ -153,6 +153,34 @@ describe.each(['inline', 'thread'] as const)('SqliteEventStore (%s writer): read
     await a.close();
   });
 
+  it('alone on the log (othersMayWrite false), reads take the heads they know without looking; an append still refuses what another connection made stale', async () => {
+    const file = freshFile();
+    const a = open(file);
+    for (const s of ['s', 't']) await a.append(s, [ev()], 'no_stream');
+    await nextTurn();
+    a.othersMayWrite(false);
+    const other = otherProcess(file);
+    other.commit(['t', 1]); // a process it was not told of (it registers before it can commit: data-format.ts)
+    await nextTurn();
+    expect(await dataVersionLooks(async () => {
+      a.requestBegins();
+      expect(await read(a, 's', 1n)).toEqual([]);
+      expect(await read(a, 't', 1n)).toEqual([]); // from memory: not looked at
+    })).toBe(0);
+    await expect(a.append('t', [ev()], 0n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    // told another may write: the next request looks again (s's head known again first: read to its end)
+    expect(await read(a, 's', 1n)).toEqual([]);
+    await nextTurn();
+    other.commit(['s', 1]);
+    a.requestBegins();
+    expect(await read(a, 's', 1n)).toEqual([]); // still alone: not seen
+    a.othersMayWrite(true);
+    a.requestBegins();
+    expect(await read(a, 's', 1n)).toEqual(['1:R']);
+    other.close();
+    await a.close();
+  });
+
   // KnownHeads.saw: two reads of one turn never show two moments of the log where the later is the older (an
   // organization state behind its workspace's, replicas e2e seed 56 of session 21)
   it.each([
