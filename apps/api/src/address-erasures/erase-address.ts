@@ -2,7 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { addressFormsErased, decideEraseAddress, isOrganizationEvent } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
-import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
+import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { StreamHandler } from '../shared/stream-handler';
@@ -56,11 +56,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
     const erased = done.events.find((e) => e.type === 'AddressErased');
     const data = erased?.type === 'AddressErased' ? erased.data : { erasureId, workspaceIds: [] };
     // answered from the log: its keys went as its first answer's did (DeleteUserHandler, the same reasoning)
-    if (subjects.length > 0) {
-      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
-      const record = { organizationId, erasureId: data.erasureId };
-      await recordErasure(this.events, record).catch(() => void recordErasureRetrying(this.events, record, this.logger));
-    }
+    await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, erasureId: data.erasureId } }, this.logger);
     const invitationIds = done.events.flatMap((e) => (e.type === 'InvitationAddressErased' ? e.data.invitationIds : []));
     return { erasureId: data.erasureId, workspaceIds: data.workspaceIds, invitationIds, position: done.position };
   }

@@ -35,6 +35,22 @@ export async function recordErasure(store: EventStore, deleted: Deleted): Promis
 
 type Log = { warn(message: string): void; error(message: string): void };
 
+/**
+ * After an erasure's append (a user's deletion, an address's erasure) at `position`: its keys go (or only their traces:
+ * PersonalData.forgetAfterDeletion), then the erasure is recorded, or tried again in the background when it cannot be
+ * now (the next start records it otherwise): the answer does not wait for it.
+ */
+export async function finishErasure(
+  personalData: Pick<PersonalData, 'forgetAfterDeletion'>,
+  store: EventStore,
+  erasure: { subjects: string[]; position: string; written: boolean; erased: Deleted },
+  log: Log,
+): Promise<void> {
+  if (erasure.subjects.length === 0) return;
+  await personalData.forgetAfterDeletion(erasure.subjects, BigInt(erasure.position), { written: erasure.written });
+  await recordErasure(store, erasure.erased).catch(() => void recordErasureRetrying(store, erasure.erased, log));
+}
+
 /** `task`, tried again in the background when it fails (after 1, 2, 4, 8, 16 s); `what` names it in the log. */
 function retryingInBackground(task: () => Promise<void>, what: string, atLast: string, log: Log): Promise<void> {
   const attempt = (n: number): Promise<void> =>

@@ -17,7 +17,7 @@ import {
 } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
-import { ERASURE_RECORDED_FLAG, recordErasure, recordErasureRetrying } from '../infrastructure/erasure';
+import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
@@ -219,16 +219,11 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     // after the append, as for a deletion written now (this request's own first attempt may be the one answered). A
     // deletion found written by its own re-send (`resent`) is a written one: its re-send, answered as a replay by the
     // embedded store, marked its keys as forgotten with the append (PersonalDataEventStore.forgottenInAppends).
-    if (subjects.length > 0) {
-      // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
-      // transaction records them there (KeyStore.forget; docs/adr/0003, point 11)
-      await this.personalData.forgetAfterDeletion(subjects, BigInt(done.position), { written: !done.replayed });
-      // the user is deleted and the keys are gone: a record that cannot be written now is tried again in the
-      // background (and, failing that, written by the pass at the next start), so the answer does not wait for it
-      await recordErasure(this.events, { organizationId, userId }).catch(() => {
-        void recordErasureRetrying(this.events, { organizationId, userId }, this.logger);
-      });
-    }
+    // at the position of the deletion's last event: a key store that keeps tombstones but not in the deletion's
+    // transaction records them there (KeyStore.forget; docs/adr/0003, point 11); the user is deleted and the keys are
+    // gone: a record that cannot be written now is tried again in the background (and, failing that, written by the
+    // pass at the next start), so the answer does not wait for it
+    await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, userId } }, this.logger);
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
   }
