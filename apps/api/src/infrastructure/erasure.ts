@@ -67,7 +67,7 @@ function retryingInBackground(task: () => Promise<void>, what: string, atLast: s
  * `recordErasure`, tried again in the background when it fails (1, 2, 4, 8, 16 s): until the record lands, the next
  * start forgets the deletion's keys again, and an address invited again in between (under a new key) would lose it.
  */
-export function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): Promise<void> {
+function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): Promise<void> {
   const what = 'userId' in deleted ? `user ${deleted.userId}` : `address erasure ${deleted.erasureId}`;
   return retryingInBackground(() => recordErasure(store, deleted), `the erasure of ${what} could not be recorded`, 'the next start records it', log);
 }
