@@ -1,5 +1,7 @@
 // What a deletion leaves (pseudonymous ids, statistics) must not lead back to the person without the server's
 // secrets: probe 40, a privacy examiner with a scratch install of their own (docs/security.md "Not guaranteed").
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { uuidV5 } from '@rollcall/event-store';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
 
@@ -60,5 +62,46 @@ describe('ids a write creates (probe 40 F1)', () => {
     });
     expect(ws.status).toBe(201);
     expect(ws.body.workspaceId).not.toBe(legacyId(`org:${o.organizationId}:workspace:sales`, 'workspace'));
+  });
+});
+
+/** the key subject each UserInvited of the workspace sealed its address under, as the log holds it (`enc:v1:<subject>:…`) */
+function invitationSubjectsAtRest(app: TestApp, workspaceId: string): (string | null)[] {
+  const db = new DatabaseSync(join(app.dataDir, 'events.sqlite'), { readOnly: true });
+  try {
+    const rows = db.prepare("SELECT data FROM events WHERE stream = ? AND type = 'UserInvited' ORDER BY position").all(`workspace-${workspaceId}`) as { data: string }[];
+    return rows.map((r) => /^enc:v1:(.+):[^:]+$/.exec((JSON.parse(r.data) as { email: string }).email)?.[1] ?? null);
+  } finally {
+    db.close();
+  }
+}
+
+describe('what a deletion leaves in the log (probe 40 F2)', () => {
+  it("rule 12: a deleted user's address invited again is sealed under a key name the log never held, so the log does not link them to its next holder", async () => {
+    const o = await one.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const gone = await one.api.member({ ...as, workspaceId: o.workspaceId }, 'zq-reused@example.org');
+    const deleted = await one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${gone}`, as);
+    expect(deleted.status).toBe(200);
+    const again = await one.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'zq-reused@example.org' } });
+    expect(again.status).toBe(201);
+    // a pending invitation to the address, erased with its own key: invited a third time, a third name
+    const erased = await one.api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { ...as, body: { email: 'zq-reused@example.org' } });
+    expect(erased.status).toBe(201);
+    expect((await one.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'zq-reused@example.org' } })).status).toBe(201);
+
+    // the deleted user's invitation, the next holder's (erased), the third: three names, each an invitation's own
+    const subjects = invitationSubjectsAtRest(one, o.workspaceId);
+    expect(subjects).toHaveLength(3);
+    expect(subjects.every((subject) => subject !== null && subject.startsWith('i:'))).toBe(true);
+    expect(new Set(subjects).size).toBe(3);
+    // and the erasures name no subject derived from the address (probe 33 F2): the user's, the invitations', the snapshots'
+    const db = new DatabaseSync(join(one.dataDir, 'events.sqlite'), { readOnly: true });
+    const named = (db.prepare("SELECT metadata FROM events WHERE stream = ? AND type IN ('UserDeleted', 'AddressErased')").all(`organization-${o.organizationId}`) as { metadata: string }[]).flatMap(
+      (r) => (JSON.parse(r.metadata) as { erasedSubjects: string[] }).erasedSubjects,
+    );
+    db.close();
+    expect(named.length).toBeGreaterThanOrEqual(4);
+    expect(named.filter((subject) => !/^(u|i|snapshot):/.test(subject))).toEqual([]);
   });
 });

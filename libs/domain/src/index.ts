@@ -11,6 +11,7 @@ export * from './organization/api-keys';
 export * from './users/profile';
 export * from './users/delete-user';
 export * from './users/erase-address';
+export * from './users/erased-invitations';
 export * from './users/org-admin';
 export * from './workspace/events';
 export * from './workspace/state';

@@ -6,26 +6,34 @@
  * organization. Deleting a user forgets the keys of the user and of the addresses erased with them
  * (addressesErasedWith), so invitations to those addresses are erased too.
  *
- * An address's subject is its organization's (`organizationId` set): a deletion in one organization does not reach
- * another's invitations to the same address (docs/adr/0003, "Session 24"). Invitations sent before session 24 sealed
- * their address under one subject shared by every organization (`organizationId` absent); their later events
- * (resend, cancel, accept) keep to it, and a deletion forgets that shared subject too.
+ * An address's subject is its invitation's (`invitationId` and `organizationId` set, since session 41): no two
+ * invitations share a key's name, so an address erased and invited again is sealed under a name the log never held
+ * before, and nothing there links the erased person to the address's next holder (docs/adr/0024, "Session 41").
+ * Invitations sent from session 24 to session 40 sealed it under the address's subject within their organization
+ * (`organizationId` set, no `invitationId`): a deletion in one organization does not reach another's (docs/adr/0003,
+ * "Session 24"). Invitations sent before session 24 sealed it under one subject shared by every organization (neither
+ * set). An invitation's later events (resend, cancel, accept) keep to its subject, and a deletion forgets all three.
  */
-export type DataSubject = { kind: 'user'; userId: string } | { kind: 'email'; email: string; organizationId?: string };
+export type DataSubject = { kind: 'user'; userId: string } | { kind: 'email'; email: string; organizationId?: string; invitationId?: string };
 
 /**
- * Which key seals an invitation's address, as its events and the workspace state record it: `'organization'`, the
- * address's key within the invitation's organization; absent, the key shared by every organization (invitations sent
- * before session 24).
+ * Which key seals an invitation's address, as its events and the workspace state record it: `'invitation'`, the
+ * invitation's own key (since session 41); `'organization'`, the address's key within the invitation's organization
+ * (sessions 24–40); absent, the key shared by every organization (invitations sent before session 24).
  */
-export type AddressKey = 'organization' | undefined;
+export type AddressKey = 'invitation' | 'organization' | undefined;
+
+/** `addressKey` as an event or a stored state holds it (anything else: absent, the shared key) */
+export const addressKeyOf = (value: unknown): AddressKey => (value === 'invitation' || value === 'organization' ? value : undefined);
 
 /** The subject an invitation's address is sealed under (`addressKey` as its UserInvited recorded it). */
-export function addressSubject(email: string, organizationId: string | undefined, addressKey: AddressKey): DataSubject {
-  if (addressKey !== 'organization') return { kind: 'email', email };
+export function addressSubject(email: string, organizationId: string | undefined, addressKey: AddressKey, invitationId?: string): DataSubject {
+  if (addressKey === undefined) return { kind: 'email', email };
   // never the shared subject by mistake: sealed there, a deletion in any organization would erase it
   if (typeof organizationId !== 'string' || organizationId === '') throw new TypeError('an address sealed within its organization needs the organization');
-  return { kind: 'email', email, organizationId };
+  if (addressKey === 'organization') return { kind: 'email', email, organizationId };
+  if (typeof invitationId !== 'string' || invitationId === '') throw new TypeError("an address sealed under its invitation's key needs the invitation");
+  return { kind: 'email', email, organizationId, invitationId };
 }
 
 /** Both subjects an address may be sealed under in an organization: its own, and the shared one of older invitations. */
@@ -35,8 +43,9 @@ export const addressSubjects = (email: string, organizationId: string): DataSubj
 ];
 
 /**
- * The subjects a user's deletion forgets (rule 12): the user's, each erased address's within the organization, and the
- * shared one of `shared` (addresses the organization's invitations sent before session 24 went to: addressesSealedShared).
+ * The subjects a user's deletion forgets (rule 12) besides its invitations' own (erasedInvitationSubjects): the user's,
+ * the subject within the organization of each address in `erased` (those its invitations of sessions 24–40 went to),
+ * and the shared one of `shared` (those its invitations sent before session 24 went to: addressesSealedUnder).
  */
 export const deletionSubjects = (userId: string, organizationId: string, erased: Iterable<string>, shared: Iterable<string>): DataSubject[] => [
   { kind: 'user', userId },
@@ -45,7 +54,7 @@ export const deletionSubjects = (userId: string, organizationId: string, erased:
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const invitationAddress = (data: any): DataSubject => addressSubject(data.email, data.organizationId, data.addressKey);
+const invitationAddress = (data: any): DataSubject => addressSubject(data.email, data.organizationId, addressKeyOf(data.addressKey), data.invitationId);
 
 export interface PersonalFields {
   subject: DataSubject;
@@ -82,7 +91,7 @@ export function personalFieldsOf(type: string, data: any): PersonalFields[] {
       return typeof data.email === 'string' ? [{ subject: invitationAddress(data), paths: ['email'] }] : [];
     case 'InvitationCancelled':
     case 'InvitationResent':
-      // the invitation's address, copied from its UserInvited (under the same subject: `addressKey`, `organizationId`)
+      // the invitation's address, copied from its UserInvited (under the same subject: `addressKey`, `organizationId`, `invitationId`)
       return typeof data.email === 'string' ? [{ subject: invitationAddress(data), paths: ['email'], copied: true }] : [];
     default:
       return [];

@@ -12,13 +12,16 @@ import { type SnapshotCipher, snapshotCipher } from './snapshots/snapshot-cipher
 /** Crypto-shredding of a user's personal data: which key subjects are theirs, and forgetting them. */
 export interface PersonalData {
   /**
-   * The subjects a deletion of the user forgets: theirs, and those of `knownEmails` in their organization; and the
-   * subject every organization shares of `sharedEmails` (default: `knownEmails`), the addresses the organization's
-   * invitations sent before session 24 went to (addressesSealedShared; DataSubject)
+   * The subjects a deletion of the user forgets besides its invitations' own (subjectIdsOf): theirs, and those of
+   * `knownEmails` in their organization (the API passes the addresses its invitations of sessions 24–40 went to); and
+   * the subject every organization shares of `sharedEmails` (default: `knownEmails`), the addresses the organization's
+   * invitations sent before session 24 went to (addressesSealedUnder; DataSubject)
    */
   subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'> & { sharedEmails?: readonly string[] }, organizationId: string): string[];
   /** The subjects an address's erasure forgets (no user's: AddressErased): each form's in the organization, and the shared one of `sharedEmails` */
   addressSubjectsOf(emails: readonly string[], sharedEmails: readonly string[], organizationId: string): string[];
+  /** the key subject ids of these data subjects (the invitations' own an erasure forgets: erasedInvitationSubjects) */
+  subjectIdsOf(subjects: readonly DataSubject[]): string[];
   /** `position`: the deletion's, kept as the subjects' tombstone by a key store that cannot know it (KeyStore.forget) */
   forget(subjectIds: string[], position?: bigint): Promise<void>;
   /**
@@ -91,13 +94,18 @@ export async function createRollcallEventStore(
   if (keys instanceof EmbeddedKeyStore || keys instanceof SqliteKeyStore) await closingOnFailure(keys, async () => keys.assertBelongsTo(await inner.headPosition(), keysFile));
   // a KeyObject: an HMAC keyed with a Buffer imports the key again on every call
   const pepper = createSecretKey(await keys.pepper());
-  // an address within an organization (`a:`), or shared by every organization (`e:`, invitations before session 24)
+  // an invitation's address (`i:`, since session 41: the name does not depend on the address, so no two invitations
+  // share one and an erased address invited again leaves no link in the key store or the log: docs/adr/0024), an
+  // address within an organization (`a:`, sessions 24–40), or shared by every organization (`e:`, before session 24)
+  const hmac = (text: string) => createHmac('sha256', pepper).update(text).digest('base64url');
   const subjectId = (s: DataSubject) =>
     s.kind === 'user'
       ? `u:${s.userId}`
       : s.organizationId === undefined
-        ? `e:${createHmac('sha256', pepper).update(normalizeEmail(s.email)).digest('base64url')}`
-        : `a:${createHmac('sha256', pepper).update(`${s.organizationId}\0${normalizeEmail(s.email)}`).digest('base64url')}`;
+        ? `e:${hmac(normalizeEmail(s.email))}`
+        : s.invitationId === undefined
+          ? `a:${hmac(`${s.organizationId}\0${normalizeEmail(s.email)}`)}`
+          : `i:${hmac(`invitation\0${s.organizationId}\0${s.invitationId}`)}`;
   // the subject id is computed when asked for: a reader only needs the paths (a sealed value names its subject), and
   // the address of a stored event is sealed, nothing to hash
   const store = new PersonalDataEventStore(inner, keys, (type, data) =>
@@ -118,6 +126,7 @@ export async function createRollcallEventStore(
       subjectsOf: (user, organizationId) => deletionSubjects(user.userId, organizationId, user.knownEmails, user.sharedEmails ?? user.knownEmails).map(subjectId),
       addressSubjectsOf: (emails, shared, organizationId) =>
         [...emails.map((email): DataSubject => ({ kind: 'email', email, organizationId })), ...shared.map((email): DataSubject => ({ kind: 'email', email }))].map(subjectId),
+      subjectIdsOf: (subjects) => subjects.map(subjectId),
       forget: (ids, position) => store.forget(ids, position),
       forgetAfterDeletion: (ids, position, options) => store.forgetAfterAppend(ids, position, options?.written ?? true),
       forgottenWithDeletion: (ids) => store.forgottenWithEvent(ids),

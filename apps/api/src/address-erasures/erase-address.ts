@@ -1,6 +1,6 @@
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { addressFormsErased, decideEraseAddress, isOrganizationEvent } from '@rollcall/domain';
+import { addressFormsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
 import { type CommandContext, createdId } from '../shared/command-context';
@@ -42,8 +42,14 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
       ctx,
       (c) => {
         const decided = decideEraseAddress({ type: 'EraseAddress', organizationId, actorId: ctx.actorId, now: ctx.now, email, erasureId }, c);
-        const { forms, shared } = addressFormsErased(c.workspaces, email);
-        subjects = decided.ok ? [...this.personalData.addressSubjectsOf([...forms], [...shared], organizationId), snapshotKeySubject(c.org)] : [];
+        const { withinOrganization, shared } = addressFormsErased(c.workspaces, email);
+        subjects = decided.ok
+          ? [
+              ...this.personalData.addressSubjectsOf([...withinOrganization], [...shared], organizationId),
+              ...this.personalData.subjectIdsOf(erasedInvitationSubjects(decided.events, c.workspaces)),
+              snapshotKeySubject(c.org),
+            ]
+          : [];
         return decided;
       },
       {

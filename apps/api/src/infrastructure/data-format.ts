@@ -11,8 +11,12 @@ import { type LeaseJob, lapsed } from './lease';
  * two numbers must not serve one data dir (an earlier one decides as if the events it does not know had not happened:
  * probe 37b, an org admin demoted on the new replica invited through the old one), and an earlier one must not start
  * on what a later one wrote. Versions before session 37 wrote no number (0): they check nothing.
+ *
+ * 1 (session 37): `ApiKeyRevoked`. 2 (session 41): invitations sealed under their own key (`addressKey: 'invitation'`,
+ * docs/adr/0024), which an earlier version reads as the shared key (its resend refused, its deletion leaving the address
+ * readable), and the address erasures of session 40 (`AddressErased`, `InvitationAddressErased`), which ran under 1.
  */
-export const DATA_FORMAT = 1;
+export const DATA_FORMAT = 2;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

@@ -10,6 +10,7 @@ function inner(overrides: Partial<PersonalData>): PersonalData {
   return {
     subjectsOf: () => [],
     addressSubjectsOf: () => [],
+    subjectIdsOf: () => [],
     forget: async () => undefined,
     forgetAfterDeletion: async () => undefined,
     forgottenWithDeletion: async () => undefined,

@@ -154,11 +154,16 @@ describe('rule 12: the deletion\'s position reaches the key store (its tombstone
     const answer = await r.del.execute(new DeleteUserCommand(first.organizationId, ctx(admin), x));
     let lastOfDeletion = -1n;
     for await (const e of store.readAll()) if (e.type === 'UserDeleted' || e.metadata.erasedSubjects !== undefined) lastOfDeletion = e.position;
-    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining(personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'], sharedEmails: [] }, first.organizationId)), position: BigInt(answer.position) }]);
+    // the user's subject, and the own subject of each invitation the deletion names (docs/adr/0024 "Session 41")
+    const [user] = personalData.subjectsOf({ userId: x, knownEmails: [], sharedEmails: [] }, first.organizationId);
+    expect(calls).toEqual([{ how: 'forgetAfterDeletion', ids: expect.arrayContaining([user]), position: BigInt(answer.position) }]);
+    expect(calls[0]!.ids.filter((id) => id.startsWith('i:')).length).toBeGreaterThanOrEqual(1);
     expect(BigInt(answer.position)).toBe(lastOfDeletion);
-    // rule 12 across organizations (docs/adr/0003 "Session 24"): the organization invited the address under its own
-    // subject only, so the subject every organization shares (other organizations' older invitations) is not forgotten
-    const [, shared] = personalData.subjectsOf({ userId: x, knownEmails: [], sharedEmails: ['x@acme.test'] }, first.organizationId);
+    // rule 12 across organizations (docs/adr/0003 "Session 24"): the organization invited the address under its
+    // invitations' own subjects only, so neither of the address's subjects (within the organization, or the one every
+    // organization shares: other organizations' older invitations) is forgotten or named (probe 33 F2)
+    const [, within, shared] = personalData.subjectsOf({ userId: x, knownEmails: ['x@acme.test'], sharedEmails: ['x@acme.test'] }, first.organizationId);
+    expect(calls[0]!.ids).not.toContain(within);
     expect(calls[0]!.ids).not.toContain(shared);
   });
 

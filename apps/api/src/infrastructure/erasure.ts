@@ -83,6 +83,7 @@ export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: stri
   return {
     subjectsOf: (user, organizationId) => inner.subjectsOf(user, organizationId),
     addressSubjectsOf: (emails, shared, organizationId) => inner.addressSubjectsOf(emails, shared, organizationId),
+    subjectIdsOf: (subjects) => inner.subjectIdsOf(subjects),
     forgetCached: (ids) => inner.forgetCached(ids),
     forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),
     forget: async (ids, position) => {

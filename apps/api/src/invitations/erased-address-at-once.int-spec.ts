@@ -210,7 +210,7 @@ it('rule 12: an invitation (or a resend) decided just before another process del
   expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(resent.inviteUrl);
 });
 
-it("rule 12: an invitation decided just before a deletion in its own organization erased its address (since session 24 the organization's subject) sends no email after the erasure", async () => {
+it("rule 12: an invitation decided just before a deletion in its own organization erased its address (since session 41 the invitation's own subject) sends no email after the erasure", async () => {
   beforeSession24.invitations = false;
   try {
     const gate = mailGate();
@@ -235,10 +235,10 @@ it("rule 12: an invitation decided just before a deletion in its own organizatio
     expect(mailsTo('sam@example.test').map((m) => m.inviteUrl)).toEqual([other.inviteUrl]);
     expect(mailsTo(email).map((m) => m.inviteUrl)).toEqual([joined.inviteUrl]);
     expect(mailsTo(email).map((m) => m.inviteUrl)).not.toContain(invited.inviteUrl);
-    // the invitation was sealed under its organization's subject (the current code's)
+    // the invitations were sealed under their own subjects (the current code's), which the deletion named and forgot
     const events: { type: string; data: { addressKey?: string } }[] = [];
     for await (const e of b.stores.store.readStream(workspaceStream(workspaceId))) events.push(e as (typeof events)[number]);
-    expect(events.filter((e) => e.type === 'UserInvited').map((e) => e.data.addressKey)).toEqual(['organization', 'organization']);
+    expect(events.filter((e) => e.type === 'UserInvited').map((e) => e.data.addressKey)).toEqual(['invitation', 'invitation']);
   } finally {
     beforeSession24.invitations = true;
   }

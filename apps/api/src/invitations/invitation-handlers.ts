@@ -113,7 +113,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       await mailInvitation(
         this.mailer,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
-        erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey), done.position),
+        erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
         () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
       );

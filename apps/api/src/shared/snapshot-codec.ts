@@ -177,7 +177,7 @@ async function sealAddresses(
 ): Promise<Map<string, SealedAddress | null>> {
   const { stream, organizationId } = at;
   const invitations = (items as Invitation[]).filter(sealsAddress);
-  const subjects = invitations.map((inv) => sealing.subjectId(addressSubject(inv.email, organizationId, inv.addressKey)));
+  const subjects = invitations.map((inv) => sealing.subjectId(addressSubject(inv.email, organizationId, inv.addressKey, inv.invitationId)));
   const ciphers = await addressCiphers(subjects, sealing);
   await assertErasuresHeard([...ciphers.keys()], heard, sealing);
   const sealed = new Map<string, SealedAddress | null>();

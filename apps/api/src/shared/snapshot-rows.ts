@@ -1,4 +1,4 @@
-import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
+import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, addressKeyOf, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
 
 /**
  * The rows of a snapshot's chunks (docs/adr/0013-snapshots-sealed-per-snapshot.md, session 17): a chunk of users,
@@ -167,7 +167,7 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
         invitedAt: invited[i] as string,
         expiresAt: expires[i] as string,
         inviteeUserId: invitees[i] as string | null,
-        addressKey: addressKeys[i] === 'organization' ? 'organization' : undefined,
+        addressKey: addressKeyOf(addressKeys[i]),
       };
       // optional: absent (not null) when unset, as the fold leaves it
       const linkSentAt = sent[i];

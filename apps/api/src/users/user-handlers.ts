@@ -7,7 +7,8 @@ import {
   type WorkspaceState,
   activeMember,
   addressesErasedWith,
-  addressesSealedShared,
+  addressesSealedUnder,
+  erasedInvitationSubjects,
   decideDeleteUser,
   decideOrganization,
   isOrganizationEvent,
@@ -193,11 +194,15 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         const user = c.org.users.get(userId);
         // their addresses but those another living user holds or held too (rule 12: addressesErasedWith)
         const erased = user ? addressesErasedWith(c.org, c.workspaces, userId) : new Set<string>();
-        // the subject every organization shares, only of addresses this organization's older invitations went to
-        const sharedEmails = [...addressesSealedShared(c.workspaces, erased)];
+        // an address's subjects (within the organization, or shared by every one), only of the addresses this
+        // organization's invitations sent before session 41 went to (addressesSealedUnder)
+        const withinOrganization = [...addressesSealedUnder(c.workspaces, erased, 'organization')];
+        const sharedEmails = [...addressesSealedUnder(c.workspaces, erased, undefined)];
         // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
-        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: [...erased], sharedEmails }, organizationId), snapshotKeySubject(c.org)] : [];
         const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
+        // and the own key of every invitation it names (sealed under it since session 41: docs/adr/0024)
+        const invitations = decided.ok ? this.personalData.subjectIdsOf(erasedInvitationSubjects(decided.events, c.workspaces)) : [];
+        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: withinOrganization, sharedEmails }, organizationId), ...invitations, snapshotKeySubject(c.org)] : [];
         // MembershipEnded on their presence stream in every workspace where they were an active member (as a revoke)
         const active = new Set(c.workspaces.filter((ws) => activeMember({ org: c.org, ws }, userId)).map((ws) => ws.info.workspaceId));
         return withMembershipsEnded(decided, (workspaceId) => active.has(workspaceId));

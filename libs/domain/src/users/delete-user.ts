@@ -125,15 +125,18 @@ export function addressesErasedWith(org: OrganizationState, workspaces: readonly
 }
 
 /**
- * Of the addresses a deletion erases, those an invitation of the organization sent before session 24 went to (any
- * status, its address still held: one an earlier deletion erased sealed nothing under the key made since): sealed
- * under the subject every organization shares (no `addressKey`), which the deletion forgets as well
- * (docs/adr/0003, "Session 24"). For the others that subject seals nothing of this organization's: forgetting it would
- * only erase other organizations' older invitations to the address (review, session 24).
+ * Of the addresses a deletion erases, those an invitation of the organization sealed under an address's subject went
+ * to (any status, its address still held: one an earlier erasure erased sealed nothing under the key made since), by
+ * `key`: `'organization'`, the address's subject within the organization (invitations of sessions 24–40); undefined,
+ * the subject every organization shares (invitations sent before session 24: docs/adr/0003, "Session 24"). The
+ * deletion forgets those subjects, and no other address subject: for the others such a subject seals nothing of this
+ * organization's (forgetting the shared one would only erase other organizations' older invitations to the address:
+ * review, session 24), and naming it in the deletion's `erasedSubjects` would confirm a guessed address to whoever
+ * holds the pepper (probe 33 F2). Invitations sent since session 41 are under their own subjects (erasedInvitationSubjects).
  */
-export function addressesSealedShared(workspaces: readonly WorkspaceState[], erased: ReadonlySet<string>): Set<string> {
-  const shared = new Set<string>();
+export function addressesSealedUnder(workspaces: readonly WorkspaceState[], erased: ReadonlySet<string>, key: 'organization' | undefined): Set<string> {
+  const sealed = new Set<string>();
   for (const ws of workspaces)
-    for (const inv of ws.invitations.values()) if (inv.addressKey === undefined && hasAddress(inv) && erased.has(inv.email)) shared.add(inv.email);
-  return shared;
+    for (const inv of ws.invitations.values()) if (inv.addressKey === key && hasAddress(inv) && erased.has(inv.email)) sealed.add(inv.email);
+  return sealed;
 }

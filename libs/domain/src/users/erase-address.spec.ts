@@ -1,6 +1,7 @@
 import { ADMIN, Scenario, by, expectError, expectEvents } from '../testing/fixture';
 import { isPending } from '../workspace/state';
 import { addressFormsErased } from './erase-address';
+import { erasedInvitationSubjects } from './erased-invitations';
 
 describe('rule 12: an address only invited (never a user\'s) is erased on an org admin\'s request (probe 40 F3)', () => {
   it('every invitation to it loses its address, whatever its status; a pending one is cancelled; nothing of it stays in the state', () => {
@@ -14,8 +15,9 @@ describe('rule 12: an address only invited (never a user\'s) is erased on an org
     expect(cancel!.data).toMatchObject({ invitationId: pending, email: null });
     expect(erased!.data).toMatchObject({ workspaceId: 'ws-1', organizationId: 'org-1', invitationIds: [cancelled, pending] });
     expect(recorded!.data).toMatchObject({ organizationId: 'org-1', erasureId: 'erasure-1', workspaceIds: ['ws-1'] });
-    // both forms the invitations went to are subjects to forget (ADR 0017); sent after session 24: none shared
-    expect(addressFormsErased([s.ctx.ws], 'zq@example.org')).toEqual({ forms: new Set(['zq@example.org']), shared: new Set() });
+    // sent since session 41: each under its own subject (erasedInvitationSubjects), none under an address's
+    expect(addressFormsErased([s.ctx.ws], 'zq@example.org')).toEqual({ withinOrganization: new Set(), shared: new Set() });
+    expect(erasedInvitationSubjects(d.ok ? d.events : [], [s.ctx.ws])).toEqual([cancelled, pending].map((invitationId) => ({ kind: 'email', email: 'zq@example.org', organizationId: 'org-1', invitationId })));
     s.applyOrg(d.ok ? d.events : []);
     expect(s.ctx.ws.invitations.get(cancelled)!.email).toBe('');
     expect(s.ctx.ws.invitations.get(pending)!).toMatchObject({ email: '', status: 'cancelled' });

@@ -66,19 +66,20 @@ export function decideEraseAddress(command: EraseAddress, ctx: { org: Organizati
 }
 
 /**
- * The forms of the address the erasure forgets (each form an invitation went to is its own data key subject: ADR
- * 0017), and those of them an invitation sent before session 24 went to (sealed under the subject every organization
- * shares: forgotten too, as a deletion does: addressesSealedShared).
+ * The forms of the address (each form an invitation went to is its own data key subject: ADR 0017) whose subjects the
+ * erasure forgets, as a deletion does (addressesSealedUnder): those invitations of sessions 24–40 went to (the
+ * address's subject within the organization), and those invitations sent before session 24 went to (the subject every
+ * organization shares). Invitations sent since session 41 are under their own subjects (erasedInvitationSubjects).
  */
-export function addressFormsErased(workspaces: readonly WorkspaceState[], email: string): { forms: Set<string>; shared: Set<string> } {
+export function addressFormsErased(workspaces: readonly WorkspaceState[], email: string): { withinOrganization: Set<string>; shared: Set<string> } {
   const key = emailKey(normalizeEmail(email));
-  const forms = new Set<string>();
+  const withinOrganization = new Set<string>();
   const shared = new Set<string>();
   for (const ws of workspaces)
     for (const inv of ws.invitations.values())
       if (hasAddress(inv) && emailKey(inv.email) === key) {
-        forms.add(inv.email);
+        if (inv.addressKey === 'organization') withinOrganization.add(inv.email);
         if (inv.addressKey === undefined) shared.add(inv.email);
       }
-  return { forms, shared };
+  return { withinOrganization, shared };
 }

@@ -40,7 +40,8 @@ export type UserInvited = Event<
      */
     inviteeUserId?: string | null;
     /**
-     * `'organization'`: the address is sealed under its key within this organization (docs/adr/0003, "Session 24");
+     * `'invitation'`: the address is sealed under this invitation's own key (docs/adr/0024, "Session 41");
+     * `'organization'` (sessions 24–40): under the address's key within this organization (docs/adr/0003, "Session 24");
      * absent (invitations sent before): under the key of the address shared by every organization. The invitation's
      * later events that carry the address say the same.
      */

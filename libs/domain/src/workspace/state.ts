@@ -4,7 +4,7 @@ import type { OrganizationState, WorkspaceInfo } from '../organization/state';
 import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
 import type { WorkspaceEvent } from './events';
-import { type AddressKey, type DataSubject, addressSubject } from '../personal-data';
+import { type AddressKey, type DataSubject, addressKeyOf, addressSubject } from '../personal-data';
 import { indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 
@@ -32,7 +32,7 @@ export interface Invitation {
   linkSentAt?: string;
   /** the org user the address belonged to when invited (acceptance binds to them), or who accepted it; null: a new address not accepted */
   inviteeUserId: string | null;
-  /** which key seals the address (UserInvited's `addressKey`; absent: the key shared by every organization) */
+  /** which key seals the address (UserInvited's `addressKey`: the invitation's own, the address's in the organization, or absent: the key shared by every organization) */
   addressKey?: AddressKey;
 }
 
@@ -93,7 +93,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         linkSentAt: d.invitedAt,
         inviteeUserId: d.inviteeUserId ?? null,
         // (always set, undefined for older invitations: one object shape for all)
-        addressKey: d.addressKey === 'organization' ? 'organization' : undefined,
+        addressKey: addressKeyOf(d.addressKey),
       });
       indexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(d.email), d.invitationId, isPending, state);
       return state;
@@ -170,7 +170,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
 export const hasAddress = (inv: Invitation): boolean => typeof inv.email === 'string' && inv.email !== '';
 
 /** The subject the invitation's address is sealed under, in the workspace's organization. */
-export const invitationSubject = (state: WorkspaceState, inv: Invitation): DataSubject => addressSubject(inv.email, state.info.organizationId, inv.addressKey);
+export const invitationSubject = (state: WorkspaceState, inv: Invitation): DataSubject => addressSubject(inv.email, state.info.organizationId, inv.addressKey, inv.invitationId);
 
 /** what the invitation's later events that copy its address carry to name its subject (absent: the shared one) */
 export const addressKeyFields = (inv: Invitation, organizationId: string) => (inv.addressKey ? { addressKey: inv.addressKey, organizationId } : {});

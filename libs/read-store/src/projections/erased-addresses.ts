@@ -10,7 +10,10 @@
 //
 // A subject of an address within an organization (UserInvited's `addressKey`, docs/adr/0003 "Session 24") erases the
 // address in that organization only; the shared subject of invitations sent before session 24, in every organization
-// (a subject document without `organizationId`, as every one written before session 24 is).
+// (a subject document without `organizationId`, as every one written before session 24 is). An invitation's own
+// subject (since session 41, docs/adr/0024) is not remembered: the erasure that forgets it names the invitation in its
+// workspace's events (UserDeletedFromWorkspace, InvitationAddressErased, and InvitationCancelled when pending), which
+// the projections follow by id.
 import { erasedSubjectsOf } from '@rollcall/event-store';
 import { type Doc, type ProjectedEvent, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 
@@ -32,21 +35,22 @@ export interface ErasedAddress {
  * `addressKey` says): the shared subject reaches the invitations sent before session 24 (no `addressKey`, documents
  * written before included) in every organization; an organization's subject, that organization's newer ones. By the
  * subject, not the address: a deletion names both subjects of an address (review, session 24: another organization's
- * new invitation was blanked when the shared subject had a document).
+ * new invitation was blanked when the shared subject had a document). An invitation under its own key: never by an
+ * address (its erasure names it by id).
  */
 export const reaches = (erased: ErasedAddress, invitation: { organizationId: string; addressKey?: string }): boolean =>
-  erased.organizationId === undefined ? invitation.addressKey !== 'organization' : invitation.addressKey === 'organization' && invitation.organizationId === erased.organizationId;
+  erased.organizationId === undefined ? invitation.addressKey === undefined : invitation.addressKey === 'organization' && invitation.organizationId === erased.organizationId;
 
 const subjectDocId = (subject: string) => `subject:${subject}`;
 
 /** An invitation's address read in clear (`field` of the event): kept under its subject in `collection`, once. */
 export async function rememberAddress(read: ProjectionReader, collection: string, e: ProjectedEvent, field: string, email: unknown): Promise<ProjectionWrite[]> {
   const subject = e.sealedUnder?.[field];
-  if (typeof email !== 'string' || subject === undefined) return [];
+  const data = e.event.data as { addressKey?: string; organizationId?: string };
+  if (typeof email !== 'string' || subject === undefined || data.addressKey === 'invitation') return [];
   const id = subjectDocId(subject);
   const known = await read.get<SubjectAddresses>(collection, id);
   if (known?.emails.includes(email)) return [];
-  const data = e.event.data as { addressKey?: string; organizationId?: string };
   const organizationId = data.addressKey === 'organization' ? data.organizationId : undefined;
   return [upsert(collection, { _id: id, emails: [...(known?.emails ?? []), email], ...(organizationId !== undefined && { organizationId }) } satisfies SubjectAddresses)];
 }

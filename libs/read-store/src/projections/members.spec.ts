@@ -37,7 +37,7 @@ describe('members projection', () => {
     const m = await build(s);
     expect(member(m, `${WS}:inv:${inv}`)).toEqual({
       _id: `${WS}:inv:${inv}`,
-      addressKey: 'organization',
+      addressKey: 'invitation',
       workspaceId: WS,
       organizationId: 'org-1',
       kind: 'invitation',

@@ -61,7 +61,7 @@ export interface MemberView {
 /** the stored document: the view plus its sort and search keys */
 export interface MemberDoc extends Doc, MemberView {
   /** invitations: UserInvited's, which subject seals the address (erased-addresses.ts `reaches`); not shown */
-  addressKey?: 'organization';
+  addressKey?: 'organization' | 'invitation';
   /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
   sortName: string;
   /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
@@ -266,7 +266,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         ...presenceFields('offline', null),
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
-        ...(d.addressKey === 'organization' && { addressKey: d.addressKey }),
+        ...((d.addressKey === 'organization' || d.addressKey === 'invitation') && { addressKey: d.addressKey }),
       };
       return [upsert(MEMBERS, invitation), ...(await rememberAddress(read, MEMBER_USERS, e, 'email', d.email))];
     }

@@ -34,7 +34,7 @@ export interface MemberState extends Doc {
 export interface InvitationState extends Doc {
   organizationId: string;
   /** UserInvited's: which subject seals the address (erased-addresses.ts `reaches`) */
-  addressKey?: 'organization';
+  addressKey?: 'organization' | 'invitation';
   /** null once erased */
   email: string | null;
   access: Access;

@@ -126,7 +126,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         email: d.email ?? null,
         access: d.access,
         entryIds: [doc._id],
-        ...(d.addressKey === 'organization' && { addressKey: d.addressKey }),
+        ...((d.addressKey === 'organization' || d.addressKey === 'invitation') && { addressKey: d.addressKey }),
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc), ...(await rememberAddress(read, S, e, 'email', d.email))];
     }

@@ -2,6 +2,7 @@
 // it, replay an EventLog's appends into it as the API would (forgetting a deleted user's keys as DeleteUser does),
 // close it and open it again cold.
 import { join } from 'node:path';
+import { type DataSubject, addressSubject } from '@rollcall/domain';
 import {
   type EventStore,
   type PersonalData,
@@ -80,18 +81,27 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
   /** invitation id → its address, and the addresses an AddressErased's append erased (its InvitationAddressErased) */
   const invited = new Map<string, string>();
   const erasing = new Set<string>();
+  /** invitation id → its address's subject when sealed under the invitation's own key, and those an erasure's append names */
+  const ownSubject = new Map<string, DataSubject>();
+  const erasingOwn: DataSubject[] = [];
   for (const { stream, events } of appends) {
     await p.store.append(stream, events, 'any');
     for (const e of events) {
       const d = e.data as { userId?: string; email?: unknown; changes?: { email?: unknown }; invitationId?: string; invitationIds?: string[] };
-      if (e.type === 'UserInvited' && typeof d.email === 'string') invited.set(d.invitationId!, d.email);
+      if (e.type === 'UserInvited' && typeof d.email === 'string') {
+        invited.set(d.invitationId!, d.email);
+        const { organizationId, addressKey } = e.data as { organizationId: string; addressKey?: string };
+        if (addressKey === 'invitation') ownSubject.set(d.invitationId!, addressSubject(d.email, organizationId, addressKey, d.invitationId));
+      }
       if (e.type === 'InvitationAddressErased') for (const id of d.invitationIds!) if (invited.has(id)) erasing.add(invited.get(id)!);
+      // as the handlers: the own key of every invitation the erasure names (erasedInvitationSubjects)
+      if (e.type === 'InvitationAddressErased' || e.type === 'UserDeletedFromWorkspace') for (const id of d.invitationIds!) if (ownSubject.has(id)) erasingOwn.push(ownSubject.get(id)!);
       if (e.type === 'AddressErased') {
         // as EraseAddressHandler: the address's subjects and the epoch's snapshot key (invitations here are all of after session 24)
         const organizationId = (e.data as { organizationId: string }).organizationId;
         const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
         p.deletedPerOrg.set(organizationId, epoch + 1);
-        await p.personalData.forget([...p.personalData.addressSubjectsOf([...erasing], [], organizationId), snapshotSubject(organizationId, epoch)]);
+        await p.personalData.forget([...p.personalData.addressSubjectsOf([...erasing], [], organizationId), ...p.personalData.subjectIdsOf(erasingOwn.splice(0)), snapshotSubject(organizationId, epoch)]);
         erasing.clear();
       }
       const email = e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;
@@ -101,7 +111,7 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
         const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
         p.deletedPerOrg.set(organizationId, epoch + 1);
         const subjects = p.personalData.subjectsOf({ userId: d.userId!, knownEmails: [...(emailsOf.get(d.userId!) ?? [])] }, organizationId);
-        await p.personalData.forget([...subjects, snapshotSubject(organizationId, epoch)]);
+        await p.personalData.forget([...subjects, ...p.personalData.subjectIdsOf(erasingOwn.splice(0)), snapshotSubject(organizationId, epoch)]);
       }
     }
   }

@@ -1,9 +1,10 @@
 import { subjectId } from './shredding';
 import {
   addressFormsErased,
-  addressesSealedShared,
+  addressesSealedUnder,
   decideEraseAddress,
   deletionSubjects,
+  erasedInvitationSubjects,
   type AccessModelName,
   type Decision,
   type DomainEvent,
@@ -206,7 +207,10 @@ export class EventLog {
       // as the API decides them, before its events are applied: the subjects the deletion forgets (the tests' ids,
       // testing/shredding.ts)
       const erased = addressesErasedWith(org, workspaces, userId);
-      const erasedSubjects = deletionSubjects(userId, organizationId, erased, addressesSealedShared(workspaces, erased)).map(subjectId);
+      const erasedSubjects = [
+        ...deletionSubjects(userId, organizationId, addressesSealedUnder(workspaces, erased, 'organization'), addressesSealedUnder(workspaces, erased, undefined)),
+        ...erasedInvitationSubjects(decision.events, workspaces),
+      ].map(subjectId);
       this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     }
     return decision;
@@ -234,8 +238,12 @@ export class EventLog {
     const workspaces = [...this.workspaces.values()].filter((w) => w.organizationId === organizationId).map((w) => w.state);
     const decision = decideEraseAddress({ type: 'EraseAddress', organizationId, actorId, now: this.now, email, erasureId: `erasure-${this.commands + 1}` }, { org, workspaces });
     if (!decision.ok) return decision;
-    const { forms, shared } = addressFormsErased(workspaces, email);
-    const erasedSubjects = [...[...forms].map((form) => subjectId({ kind: 'email', email: form, organizationId })), ...[...shared].map((form) => subjectId({ kind: 'email', email: form }))];
+    const { withinOrganization, shared } = addressFormsErased(workspaces, email);
+    const erasedSubjects = [
+      ...[...withinOrganization].map((form) => subjectId({ kind: 'email', email: form, organizationId })),
+      ...[...shared].map((form) => subjectId({ kind: 'email', email: form })),
+      ...erasedInvitationSubjects(decision.events, workspaces).map(subjectId),
+    ];
     this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     return decision;
   }
