@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import { Metrics } from '../apps/api/src/infrastructure/metrics';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { type Reply, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 import { capPages, fillFilesystem, freeSpace, readOnly, sqliteStoreOf, tryMountTmpfs, unmount } from './support/faults';
@@ -104,6 +105,14 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
     // reads go on meanwhile
     const read = await app.api.request('GET', `/v1/workspaces/${m.workspaceId}/members`, { key: m.key, actor: m.admin });
     expect(read.status).toBe(200);
+    // and /health says the event store takes no writes while the last write was refused (a write between: the disk
+    // full, a smaller one may fit), /metrics counts the refusals by cause (probe 41 F1: 200 `up`)
+    for (let i = 0; i < 30 && sent.at(-1)?.reply.status !== 503; i++) sent.push(...(await writeOne(app, m, `${label}-last`, i * 3)));
+    expect(sent.at(-1)?.reply.status).toBe(503);
+    const health = await app.api.request('GET', '/health');
+    expect({ status: health.status, code: health.body.code, detail: health.body.detail }).toEqual({ status: 503, code: 'UNHEALTHY', detail: expect.stringContaining('eventStore') });
+    const counted = (await app.app.get(Metrics).storageFaults.get()).values.reduce((sum, v) => sum + v.value, 0);
+    expect(counted).toBeGreaterThanOrEqual(9);
   } finally {
     await restore();
   }
@@ -122,6 +131,10 @@ async function checkFault(app: TestApp, stop: () => Promise<void>, dataDir: stri
   }
   const after = await app.api.request('POST', `/v1/workspaces/${m.workspaceId}/invitations`, { key: m.key, actor: m.admin, body: { email: `${label}-after@acme.test` } });
   expect(after.status).toBe(201);
+  // writes succeed again: the event store is up (the projections may still be catching up: not asserted here)
+  const healthy = await app.api.request('GET', '/health');
+  if (healthy.status === 200) expect(healthy.body.details.eventStore).toEqual({ status: 'up' });
+  else expect(healthy.body.detail).not.toContain('eventStore');
 
   const log: RecordedEvent[] = [];
   for await (const e of events.readAll()) log.push(e);

@@ -51,6 +51,7 @@ import { ApiKeyGuard, Authenticator } from './shared/auth';
 import { DeclaredInputGuard } from './shared/declared-input';
 import { HealthController } from './health/health.controller';
 import { Stopping } from './health/stopping';
+import { StorageFaults } from './health/storage-faults';
 import { MemberQueriesController, RosterController } from './members/member-queries.controller';
 import { HistoryController } from './history/history.controller';
 import { PresenceController } from './presence/presence.controller';
@@ -249,6 +250,7 @@ export class AppModule {
         { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
         { provide: Metrics, useValue: new Metrics() },
         Stopping,
+        StorageFaults,
         { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },
         { provide: READ_STORE, useFactory: (side: ReadSide) => side.store, inject: [READ_SIDE] },
         IntegrationEvents,

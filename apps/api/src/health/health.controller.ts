@@ -14,6 +14,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { scrapeRefusal } from './metrics-scrape';
 import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
+import { StorageFaults } from './storage-faults';
 import { IntegrationEvents, type IntegrationEventsStatus } from '../infrastructure/integration-events';
 
 
@@ -29,6 +30,7 @@ export class HealthController {
     @Inject(APP_CONFIG) private readonly config: Config,
     @Inject(Stopping) private readonly stopping: Stopping,
     @Inject(IntegrationEvents) private readonly publisher: IntegrationEvents,
+    @Inject(StorageFaults) private readonly storageFaults: StorageFaults,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -50,7 +52,13 @@ export class HealthController {
       throw new ProblemException(problem(503, 'SHUTTING_DOWN', 'This process is stopping: send requests to another replica.'));
     }
     return this.health.check([
-      () => this.probe('eventStore', () => this.events.ping()),
+      () =>
+        this.probe('eventStore', async () => {
+          await this.events.ping();
+          // answering its ping is not taking writes: one refused for its disk since the last that succeeded (probe 41 F1)
+          const fault = this.storageFaults.current();
+          if (fault) throw new Error(`writes refused (${fault.cause}) since ${new Date(fault.at).toISOString()}`);
+        }),
       () => this.probe('readStore', () => this.readSide.ping()),
       () =>
         this.probe('projections', async () => {

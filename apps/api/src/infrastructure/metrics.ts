@@ -56,6 +56,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** probe 41 F1: a full or failing disk refused every write, and nothing here counted it (health/storage-faults.ts) */
+  readonly storageFaults = new Counter({
+    name: 'rollcall_storage_faults_total',
+    help: 'Requests answered 503 EVENT_STORE_UNAVAILABLE because an embedded store could not be used, by cause (disk full, read-only, I/O error, busy, locked, …)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

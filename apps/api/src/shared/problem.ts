@@ -1,11 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcall/domain';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyReusedError } from '../shared/idempotency';
+import { StorageFaults } from '../health/storage-faults';
 
 /** HTTP status of each domain error code. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -139,13 +140,27 @@ function fromHttpException(error: HttpException): Problem {
   }
 }
 
-/** SQLite's primary result codes of a store that cannot write now: the transaction was rolled back whole. */
-const STORAGE_FAULTS: Record<number, string> = { 5: 'busy', 6: 'locked', 8: 'read-only', 10: 'I/O error', 13: 'disk full', 14: 'cannot open its file' };
+/**
+ * SQLite's primary result codes of a store that cannot be used now: a write's transaction was rolled back whole. A
+ * failing disk (EIO) reads to SQLite as an I/O error or, as often, as a file that is malformed (SQLITE_CORRUPT) or no
+ * database (SQLITE_NOTADB): probe 41 F2, where those answered 500 INTERNAL_ERROR.
+ */
+const STORAGE_FAULTS: Record<number, string> = {
+  5: 'busy',
+  6: 'locked',
+  8: 'read-only',
+  10: 'I/O error',
+  11: 'its file reads as damaged: a failing disk?',
+  13: 'disk full',
+  14: 'cannot open its file',
+  26: 'its file reads as no database: a failing disk?',
+};
 
-/** What stops an embedded (node:sqlite) store from writing, if that is what the error is (test/faults-disk.e2e-spec.ts). */
+/** What stops an embedded (node:sqlite) store from working, if that is what the error is, or what caused it (test/faults-disk.e2e-spec.ts). */
 export const storageFault = (error: unknown): string | undefined => {
-  const e = error as { code?: unknown; errcode?: unknown };
-  return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' ? STORAGE_FAULTS[e.errcode & 0xff] : undefined;
+  for (let e = error as { code?: unknown; errcode?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++)
+    if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && STORAGE_FAULTS[e.errcode & 0xff]) return STORAGE_FAULTS[e.errcode & 0xff];
+  return undefined;
 };
 
 /**
@@ -169,6 +184,8 @@ export const instanceOf = (url: string): string => {
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
+  constructor(@Optional() @Inject(StorageFaults) private readonly storageFaults?: StorageFaults) {}
+
   catch(error: unknown, host: ArgumentsHost): void | Observable<never> {
     // over message patterns the caller gets the same problem object as its error
     if (host.getType() === 'rpc') return throwError(() => this.toProblem(error));
@@ -185,7 +202,9 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   toProblem(error: unknown): Problem {
-    const { problem: answer, fault } = problemFor(error);
+    const { problem: answer, fault, storage } = problemFor(error);
+    // /health and /metrics hear of a store that cannot be used (probe 41 F1)
+    if (storage) this.storageFaults?.refused(storage);
     // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
     if (fault) this.logger.error({ err: error }, fault);
     return answer;
@@ -196,7 +215,7 @@ export class ProblemFilter implements ExceptionFilter {
  * The problem an error is answered with (both transports), and, for a fault the operator must hear of (a store that
  * cannot write, an unexpected error), the line to log: a full disk does not mend itself; the client retries with its key.
  */
-export function problemFor(error: unknown): { problem: Problem; fault?: string } {
+export function problemFor(error: unknown): { problem: Problem; fault?: string; storage?: string } {
   if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
@@ -220,8 +239,9 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string }
   const storage = storageFault(error);
   if (storage)
     return {
-      problem: problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot take writes right now (${storage}); retry later with the same Idempotency-Key.`),
+      problem: problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot be used right now (${storage}); retry later (a write with the same Idempotency-Key).`),
       fault: `embedded store ${storage}, answered 503 EVENT_STORE_UNAVAILABLE`,
+      storage,
     };
   return {
     problem: problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side; the request may be retried with the same Idempotency-Key.'),

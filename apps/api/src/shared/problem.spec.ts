@@ -1,0 +1,53 @@
+// What a store that cannot be used is answered with (docs/replicas-and-faults.md: 503 EVENT_STORE_UNAVAILABLE naming
+// the cause, never a 500): probe 41 F2, a failing disk (EIO) read by SQLite as a damaged file answered 500.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { problemFor } from './problem';
+
+/** the error node:sqlite throws for a file that is no database (SQLITE_NOTADB), as a failing disk's garbage reads */
+function notADatabaseError(): unknown {
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-problem-'));
+  try {
+    const file = join(dir, 'garbage.sqlite');
+    writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    const db = new DatabaseSync(file);
+    try {
+      db.exec('SELECT * FROM sqlite_master');
+    } catch (error) {
+      return error;
+    } finally {
+      db.close();
+    }
+    throw new Error('a garbage file opened as a database');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('a store that cannot be used answers 503 EVENT_STORE_UNAVAILABLE with its cause, logged (probe 41 F2)', () => {
+  it.each([
+    ['a failing disk read as a damaged file (SQLITE_CORRUPT)', { code: 'ERR_SQLITE_ERROR', errcode: 11, message: 'database disk image is malformed' }, 'damaged'],
+    ['an fsync that failed (SQLITE_IOERR_FSYNC, an extended code)', { code: 'ERR_SQLITE_ERROR', errcode: 10 | (4 << 8), message: 'disk I/O error' }, 'I/O error'],
+    ['a full disk (SQLITE_FULL)', { code: 'ERR_SQLITE_ERROR', errcode: 13, message: 'database or disk is full' }, 'disk full'],
+    ['a damaged file as the cause of another error', new Error('the group commit failed', { cause: { code: 'ERR_SQLITE_ERROR', errcode: 11 } }), 'damaged'],
+  ])('%s', (_, error, cause) => {
+    const { problem, fault } = problemFor(error);
+    expect({ status: problem.status, code: problem.code }).toEqual({ status: 503, code: 'EVENT_STORE_UNAVAILABLE' });
+    expect(problem.detail).toContain(cause);
+    expect(fault).toContain('answered 503 EVENT_STORE_UNAVAILABLE');
+  });
+
+  it('a file that is no database, as node:sqlite reports it (SQLITE_NOTADB)', () => {
+    const { problem } = problemFor(notADatabaseError());
+    expect({ status: problem.status, code: problem.code }).toEqual({ status: 503, code: 'EVENT_STORE_UNAVAILABLE' });
+    expect(problem.detail).toContain('no database');
+  });
+
+  it('any other error stays a 500 INTERNAL_ERROR, logged as unexpected', () => {
+    const { problem, fault } = problemFor(new TypeError('undefined is not a function'));
+    expect({ status: problem.status, code: problem.code }).toEqual({ status: 500, code: 'INTERNAL_ERROR' });
+    expect(fault).toContain('unexpected');
+  });
+});
