@@ -20,9 +20,9 @@ export const freePort = () =>
     });
   });
 
-/** starts nats-server on loopback with `args` (e.g. `-c conf`); resolves once it accepts connections */
-export async function startNats(args: string[] = []): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
+/** starts nats-server on loopback with `args` (e.g. `-c conf`), on `port` or a free one; resolves once it accepts connections */
+export async function startNats(args: string[] = [], port?: number): Promise<{ url: string; process: ChildProcess }> {
+  port ??= await freePort();
   const process = spawn(natsBinary!, [...args, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 300));
   return { url: `nats://127.0.0.1:${port}`, process };

@@ -19,6 +19,7 @@ import { openFilesLimit, streamLimitWarning } from './presence/open-files';
 import { Stopping } from './health/stopping';
 import { NatsAnswerLimit, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
+import { withoutCredentials } from './infrastructure/unreachable-store';
 import type { DestinationStream } from 'pino';
 import { createLogger } from './logging';
 import { createHttpApp } from './http-app';
@@ -55,6 +56,29 @@ export interface RunningApp {
  * `logDestination` replaces stdout for the log lines (tests read them). `secrets`: the data dir's, when the caller
  * loaded them first (main.ts, which prints a generated system key even if this start fails).
  */
+/**
+ * The message patterns over NATS, taken once NATS answers: at once when it is up, else in the background (logged when
+ * it is not there within 2 s, and when it is), while HTTP and TCP serve. Integration events wait for it alike (their
+ * publisher retries: `/health` `info.integrationEvents`).
+ */
+function listenWhenNatsAnswers(server: { listen(): Promise<unknown> }, url: string, log: ReturnType<typeof createLogger>): void {
+  let connected = false;
+  const where = withoutCredentials(url);
+  const slow = setTimeout(() => log.warn(`NATS (NATS_URL ${where}) does not answer yet: the message patterns over NATS are taken once it does; HTTP and TCP serve meanwhile`), 2_000);
+  slow.unref();
+  void server.listen().then(
+    () => {
+      connected = true;
+      clearTimeout(slow);
+      log.info(`message patterns over NATS taken (NATS_URL ${where})`);
+    },
+    (error: unknown) => {
+      clearTimeout(slow);
+      if (!connected) log.error({ err: error }, `NATS (NATS_URL ${where}) refused the connection for good: no message patterns over NATS until a restart`);
+    },
+  );
+}
+
 export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config)): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
   // the projector's and the notary's threads load their modules on the other core while this one builds the app;
@@ -63,17 +87,21 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   preloadNotaryThread();
   const app = await createHttpApp(config, log, secrets);
 
-  const transports: MicroserviceOptions[] = [{ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }];
+  const tcp = app.connectMicroservice<MicroserviceOptions>({ strategy: new ProblemTcpServer({ host: '127.0.0.1', port: config.tcpPort, bodyLimit: config.bodyLimit }) }, { inheritAppConfig: true });
+  let natsServer: typeof tcp | undefined;
   if (config.natsUrl) {
-    const nats = new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit });
-    transports.push({ strategy: nats });
+    // NATS down at start must not keep the API down (probe 41 F5: exit 1 with a stack): the first connection is tried
+    // until NATS answers (ProblemNatsServer.createNatsClient), and again after any outage (maxReconnectAttempts -1: by
+    // default it gave up after 10 tries, ~20 s, and the message patterns over NATS were gone until a restart)
+    const nats = new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit, maxReconnectAttempts: -1 });
     // the transports inherit the app's configuration: this one lets everything but a NATS message through
     app.useGlobalInterceptors(new NatsAnswerLimit(nats));
+    natsServer = app.connectMicroservice<MicroserviceOptions>({ strategy: nats }, { inheritAppConfig: true });
   }
-  const servers = transports.map((t) => app.connectMicroservice<MicroserviceOptions>(t, { inheritAppConfig: true }));
   // where the mail dispatcher's first start begins: before any transport takes a command
   await app.get(MailDispatcher).noteStart();
-  await app.startAllMicroservices();
+  await tcp.listen();
+  if (natsServer) listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 
   await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamStates), app.get(PERSONAL_DATA));
   const readSide = app.get<ReadSide>(READ_SIDE);
@@ -109,11 +137,11 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   for (const [signal, handler] of onSignal) process.once(signal, handler);
 
   const address = app.getHttpServer().address() as { port: number };
-  const tcp = servers[0]!.unwrap<{ address(): { port: number } }>().address();
+  const tcpAddress = tcp.unwrap<{ address(): { port: number } }>().address();
   return {
     app,
     url: `http://127.0.0.1:${address.port}`,
-    tcpPort: tcp.port,
+    tcpPort: tcpAddress.port,
     generatedSystemKey: secrets.generatedSystemKey,
     close,
   };

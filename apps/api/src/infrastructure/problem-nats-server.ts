@@ -5,6 +5,10 @@ import { type Observable, map } from 'rxjs';
 import { ProblemException, problem } from '../shared/problem';
 import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 
+/** a first connection NATS did not take (nothing listens, a reset, a timeout): tried again; a refused login is not */
+const isConnectionRefused = (error: unknown): boolean =>
+  error instanceof Error && (error.name === 'ConnectionError' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(`${error.message} ${String(error.cause)}`));
+
 /** The fields of a NATS message this reads (Nest types it `any`). */
 interface NatsMessage {
   subject: string;
@@ -33,6 +37,8 @@ interface Packet {
  *   applied and the requester never learnt it).
  * - an answer larger than the NATS server's `max_payload` is `422 ANSWER_TOO_LARGE` (getPublisher).
  * A message without a reply subject (a Nest client's `emit`) stays an event: run, never answered.
+ * And NATS down at start does not fail the start (probe 41 F5: exit 1 with a stack): the first connection is tried
+ * every second until NATS answers or the server closes (createNatsClient); `listen` resolves then.
  */
 export class ProblemNatsServer extends ServerNats {
   private readonly bodyLimit: number;
@@ -41,6 +47,26 @@ export class ProblemNatsServer extends ServerNats {
     const { bodyLimit, ...nats } = options;
     super(nats);
     this.bodyLimit = bodyLimit;
+  }
+
+  /** set by close: a first connection still being tried gives up */
+  private closed = false;
+
+  override async createNatsClient(): Promise<Awaited<ReturnType<ServerNats['createNatsClient']>>> {
+    for (;;) {
+      try {
+        return await super.createNatsClient();
+      } catch (error) {
+        if (this.closed || !isConnectionRefused(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+        if (this.closed) throw error;
+      }
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await super.close();
   }
 
   override async handleMessage(channel: string, natsMsg: NatsMessage): Promise<unknown> {

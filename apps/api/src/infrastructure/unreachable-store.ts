@@ -1,7 +1,7 @@
 // What the API and the projector worker say when a store is not there at start.
 
 /** an address to print: without its credentials */
-const withoutCredentials = (url: string): string => {
+export const withoutCredentials = (url: string): string => {
   try {
     const parsed = new URL(url);
     parsed.username = '';

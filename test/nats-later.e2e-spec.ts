@@ -1,0 +1,40 @@
+// NATS down when the API starts (probe 41 F5: the API exited 1 with a ConnectionError stack and served nothing, though
+// NATS carries only integration events and message patterns): HTTP and TCP serve at once, and the message patterns
+// over NATS are taken once NATS answers.
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
+import { SYSTEM_KEY, startTestApp } from './support/app';
+import { freePort, natsBinary, startNats } from './support/nats';
+
+if (natsBinary) {
+  describe('NATS down at start', () => {
+    const logs = captureLogLines();
+
+    it('the API starts and serves HTTP; the message patterns over NATS are answered once NATS is up', async () => {
+      const port = await freePort();
+      const url = `nats://127.0.0.1:${port}`;
+      const app = await startTestApp({ NATS_URL: url, LOG_LEVEL: 'warn' }, logs.stream);
+      let nats: Awaited<ReturnType<typeof startNats>> | undefined;
+      const client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url], waitOnFirstConnect: true } });
+      try {
+        const health = await app.api.request('GET', '/health');
+        expect(health.status).toBe(200);
+        const org = await app.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } } });
+        expect(org.status).toBe(201);
+        // said once, naming the setting
+        const deadline = Date.now() + 5_000;
+        while (!logs.lines.some((l) => String(l.msg).includes('NATS_URL')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(logs.lines.find((l) => String(l.msg).includes('NATS_URL'))?.msg).toContain('does not answer yet');
+
+        nats = await startNats([], port);
+        const answer = await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Beta', admin: { email: 'bo@beta.test', displayName: 'Bo' } }));
+        expect(answer.organizationId).toEqual(expect.any(String));
+      } finally {
+        await client.close();
+        await app.stop();
+        nats?.process.kill();
+      }
+    }, 30_000);
+  });
+}
