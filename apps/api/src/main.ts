@@ -6,7 +6,8 @@ import { checkDataDir } from './infrastructure/log-not-behind';
 import { claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from './shared/tokens';
-import { unreachableStore } from './infrastructure/unreachable-store';
+import { dataDirDiskProblem, unreachableStore } from './infrastructure/unreachable-store';
+import { storageFault } from './shared/problem';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
@@ -57,6 +58,7 @@ main().catch((error: unknown) => {
   showKeyOfFailedStart();
   const problem = startupProblem(error);
   const unreachable = problem ? undefined : unreachableStore(error, config ?? {});
-  console.error(problem ?? unreachable ?? error);
-  process.exit(problem ? 78 : unreachable ? 69 : 1);
+  const disk = problem || unreachable ? undefined : dataDirDiskProblem(error, config?.dataDir, storageFault);
+  console.error(problem ?? unreachable ?? disk ?? error);
+  process.exit(problem ? 78 : unreachable ? 69 : disk ? 75 : 1);
 });

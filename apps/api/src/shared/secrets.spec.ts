@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config';
-import { loadLocalSecrets } from './secrets';
+import { loadLocalSecrets, protectDataDir, unwritableFiles } from './secrets';
 
 const SYSTEM = { systemApiKey: 'rk_system_secrets-spec-0123456789' };
 const SECRET = 'a-configured-invitation-secret-of-at-least-32-characters';
@@ -50,5 +50,30 @@ describe('ROLLCALL_INVITATION_SECRET against the data dir (probe 32 F4)', () => 
     // unset, a secret was generated silently beside the check
     expect(refusal(undefined)).toContain('ROLLCALL_INVITATION_SECRET is not set, but this data dir was started with one');
     expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('a data dir whose files this process cannot write (probe 41 F3)', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rollcall-unwritable-'));
+    for (const name of ['events.sqlite', 'read.sqlite', 'secrets.json']) writeFileSync(join(dataDir, name), '');
+    mkdirSync(join(dataDir, 'lost+found'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  // what access(2) answers a process of another user than the files' (as root, this test's user in CI, every file is writable)
+  const deniedFor = (...names: string[]) => (path: string) => {
+    if (names.some((name) => path.endsWith(`/${name}`))) throw Object.assign(new Error(`EACCES: permission denied, access '${path}'`), { code: 'EACCES' });
+  };
+
+  it('names the files it cannot write; a directory (a volume\'s lost+found) is not looked at', () => {
+    expect(unwritableFiles(dataDir, deniedFor('events.sqlite', 'lost+found'))).toEqual(['events.sqlite']);
+    expect(unwritableFiles(dataDir, deniedFor())).toEqual([]);
+  });
+
+  it('the start refuses it with one sentence naming the files and the fix (a ConfigError: exit 78)', () => {
+    expect(() => protectDataDir(dataDir, deniedFor('events.sqlite', 'read.sqlite'))).toThrow(ConfigError);
+    expect(() => protectDataDir(dataDir, deniedFor('read.sqlite'))).toThrow(/read\.sqlite is not writable by this process's user .*chown/);
+    expect(() => protectDataDir(dataDir, deniedFor())).not.toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config';
 
@@ -177,7 +177,7 @@ function storeSecrets(file: string, stored: object, replace: boolean): boolean {
  * The data dir holds keys, hashes and personal data: only this process's user may read it. Files this process
  * creates from now on are 0600 and directories 0700 (umask); what an earlier version left readable is closed now.
  */
-export function protectDataDir(dataDir: string): void {
+export function protectDataDir(dataDir: string, canWrite?: (path: string) => void): void {
   process.umask(0o077);
   try {
     makeDataDir(dataDir);
@@ -198,6 +198,29 @@ export function protectDataDir(dataDir: string): void {
       if (code !== 'ENOENT' && code !== 'EPERM') throw error;
     }
   }
+  const unwritable = unwritableFiles(dataDir, canWrite);
+  // probe 41 F3: an events.sqlite another user owns started a process that refused every write with /health `ok`; a
+  // read.sqlite so ended the start with a stack trace (exit 1)
+  if (unwritable.length > 0)
+    throw new ConfigError([
+      `ROLLCALL_DATA_DIR ${dataDir} cannot be used: ${unwritable.join(', ')} ${unwritable.length === 1 ? 'is' : 'are'} not writable by this process's user (uid ${process.getuid?.() ?? '?'}): give ${unwritable.length === 1 ? 'it' : 'them'} back to that user (chown) and start again`,
+    ]);
+}
+
+/** the data dir's files (not directories: a volume's lost+found) this process cannot write: another user's, or read-only to it */
+export function unwritableFiles(dataDir: string, canWrite: (path: string) => void = (path) => accessSync(path, constants.W_OK)): string[] {
+  const unwritable: string[] = [];
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      canWrite(`${dataDir}/${entry.name}`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') unwritable.push(entry.name);
+      else if (code !== 'ENOENT') throw error;
+    }
+  }
+  return unwritable;
 }
 
 /**
