@@ -43,7 +43,8 @@ it('rule 12: the feed hands a deletion\'s erased subjects on once, at the first 
   const head = await p.store.headPosition();
   for (let i = 0; i < 200 && feed.position < head - 1n; i++) await new Promise((r) => setTimeout(r, 10));
 
-  const address = p.sealing.subjectId({ kind: 'email', email: 'kim@example.test', organizationId: 'org-1' });
+  // (the address of one of the deletion's invitations, under that invitation's own subject: docs/adr/0024)
+  const address = p.sealing.subjectId({ kind: 'email', email: 'kim@example.test', organizationId: 'org-1', invitationId: 'inv-ws-1' });
   expect(heard).toHaveLength(1);
   expect(heard[0]!.subjects).toEqual(expect.arrayContaining(['u:user-1', address]));
   // the deletion's first event (its tombstone) is the first event after `before`; the feed heard it there
