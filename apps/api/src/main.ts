@@ -8,6 +8,7 @@ import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from './shared/tokens';
 import { dataDirDiskProblem, unreachableStore } from './infrastructure/unreachable-store';
 import { storageFault } from './shared/problem';
+import { openFilesLimit, openFilesProblem } from './presence/open-files';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
 let config: Config | undefined;
@@ -58,7 +59,7 @@ main().catch((error: unknown) => {
   showKeyOfFailedStart();
   const problem = startupProblem(error);
   const unreachable = problem ? undefined : unreachableStore(error, config ?? {});
-  const disk = problem || unreachable ? undefined : dataDirDiskProblem(error, config?.dataDir, storageFault);
+  const disk = problem || unreachable ? undefined : (dataDirDiskProblem(error, config?.dataDir, storageFault) ?? openFilesProblem(error, openFilesLimit()));
   console.error(problem ?? unreachable ?? disk ?? error);
   process.exit(problem ? 78 : unreachable ? 69 : disk ? 75 : 1);
 });

@@ -23,6 +23,20 @@ export function streamLimitWarning(config: Pick<Config, 'presenceStreamsMax'>, l
   if (limit === undefined || config.presenceStreamsMax + OTHER_OPEN_FILES <= limit) return undefined;
   return (
     `ROLLCALL_PRESENCE_STREAMS_MAX (${config.presenceStreamsMax}) does not fit under this process's limit of open files (${limit}) with ${OTHER_OPEN_FILES} to spare: ` +
-    `presence streams could take the descriptors other requests need. Raise the limit (ulimit -n, LimitNOFILE=) above ${config.presenceStreamsMax + OTHER_OPEN_FILES}, or lower the setting to ${Math.max(1, limit - OTHER_OPEN_FILES)}.`
+    `presence streams could take the descriptors other requests need. Raise the limit (ulimit -n, LimitNOFILE=) above ${config.presenceStreamsMax + OTHER_OPEN_FILES}` +
+    // (no setting fits a limit at or below what the rest needs: probe 41 F6, "lower the setting to 1" under 128)
+    (limit > OTHER_OPEN_FILES ? `, or lower the setting to ${limit - OTHER_OPEN_FILES}.` : `: this limit leaves no room for any presence stream, nor for much else.`)
   );
+}
+
+/**
+ * A start that ran out of file descriptors (probe 41 F6: under `ulimit -n 64` a module-loader stack, exit 1), as one
+ * sentence naming the limit; undefined for any other error. Matched by the message too: the loader's error carries no
+ * code.
+ */
+export function openFilesProblem(error: unknown, limit: number | undefined): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'EMFILE' && !(typeof message === 'string' && /EMFILE|too many open files/i.test(message))) return undefined;
+  // (the limit itself may not be readable then: /proc needs a descriptor too)
+  return `This process ran out of open files at start${limit === undefined ? '' : ` (its limit: ${limit})`}: raise the limit (ulimit -n, LimitNOFILE=) to at least ${OTHER_OPEN_FILES} plus ROLLCALL_PRESENCE_STREAMS_MAX, then start again`;
 }
