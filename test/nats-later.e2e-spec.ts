@@ -3,9 +3,15 @@
 // over NATS are taken once NATS answers.
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { SYSTEM_KEY, startTestApp } from './support/app';
 import { freePort, natsBinary, startNats } from './support/nats';
+
+const root = resolve(__dirname, '..');
 
 if (natsBinary) {
   describe('NATS down at start', () => {
@@ -36,5 +42,25 @@ if (natsBinary) {
         nats?.process.kill();
       }
     }, 30_000);
+
+    it('NATS up but refusing its credentials: the API does not start, exit 78 with one sentence naming NATS_URL, without the password (probe 41b F5)', async () => {
+      const port = await freePort();
+      const nats = await startNats(['--user', 'rc', '--pass', 'right'], port);
+      const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-nats-auth-'));
+      try {
+        // the API's own entry point, as an operator starts it (its exit code is the point)
+        const started = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/api/src/main.ts')], {
+          cwd: root,
+          env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SYSTEM_API_KEY: SYSTEM_KEY, PORT: '0', ROLLCALL_TCP_PORT: '0', LOG_LEVEL: 'silent', NATS_URL: `nats://rc:wrong-secret@127.0.0.1:${port}` },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect({ code: started.status, said: started.stderr.includes(`NATS_URL nats://127.0.0.1:${port}: NATS refused this process`) }).toEqual({ code: 78, said: true });
+        expect(started.stderr).not.toContain('wrong-secret');
+      } finally {
+        nats.process.kill();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }, 60_000);
   });
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import type { Config } from './config';
+import { type Config, ConfigError } from './config';
 import { EVENT_STORE } from './shared/tokens';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
@@ -59,24 +59,29 @@ export interface RunningApp {
 /**
  * The message patterns over NATS, taken once NATS answers: at once when it is up, else in the background (logged when
  * it is not there within 2 s, and when it is), while HTTP and TCP serve. Integration events wait for it alike (their
- * publisher retries: `/health` `info.integrationEvents`).
+ * publisher retries: `/health` `info.integrationEvents`). NATS up but refusing this process (credentials, TLS) within
+ * the first second is a configuration error: the start stops (exit 78; probe 41b F5: it served on without them).
  */
-function listenWhenNatsAnswers(server: { listen(): Promise<unknown> }, url: string, log: ReturnType<typeof createLogger>): void {
-  let connected = false;
+async function listenWhenNatsAnswers(server: { listen(): Promise<unknown> }, url: string, log: ReturnType<typeof createLogger>): Promise<void> {
   const where = withoutCredentials(url);
   const slow = setTimeout(() => log.warn(`NATS (NATS_URL ${where}) does not answer yet: the message patterns over NATS are taken once it does; HTTP and TCP serve meanwhile`), 2_000);
   slow.unref();
-  void server.listen().then(
+  const listening = server.listen().then(
     () => {
-      connected = true;
       clearTimeout(slow);
       log.info(`message patterns over NATS taken (NATS_URL ${where})`);
+      return undefined;
     },
     (error: unknown) => {
       clearTimeout(slow);
-      if (!connected) log.error({ err: error }, `NATS (NATS_URL ${where}) refused the connection for good: no message patterns over NATS until a restart`);
+      return error instanceof Error ? error : new Error(String(error));
     },
   );
+  const first = await Promise.race([listening, new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 1_000).unref())]);
+  if (first instanceof Error) throw new ConfigError([`NATS_URL ${where}: NATS refused this process (${first.message}): check the credentials and the TLS settings`]);
+  void listening.then((error) => {
+    if (error) log.error({ err: error }, `NATS (NATS_URL ${where}) refused this process: no message patterns over NATS until a restart`);
+  });
 }
 
 export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config)): Promise<RunningApp> {
@@ -101,7 +106,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   // where the mail dispatcher's first start begins: before any transport takes a command
   await app.get(MailDispatcher).noteStart();
   await tcp.listen();
-  if (natsServer) listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
+  if (natsServer) await listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 
   await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamStates), app.get(PERSONAL_DATA));
   const readSide = app.get<ReadSide>(READ_SIDE);

@@ -20,7 +20,6 @@ import { instanceOf, problem } from './shared/problem';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
-import { StorageFaults } from './health/storage-faults';
 
 /**
  * Node's own timeouts, which the API had on Express (Node's server as it comes) and Fastify replaces with its own
@@ -30,16 +29,10 @@ import { StorageFaults } from './health/storage-faults';
  */
 export const HTTP_TIMEOUTS = { keepAliveTimeout: 5_000, requestTimeout: 300_000 } as const;
 
-/**
- * a middleware timing every request for /metrics (mounted through middie: Node's req and res); a write answered with
- * success tells StorageFaults the store takes writes again
- */
-const requestMetrics = (metrics: Metrics, storageFaults: StorageFaults) => (req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
+/** a middleware timing every request for /metrics (mounted through middie: Node's req and res) */
+const requestMetrics = (metrics: Metrics) => (req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
   const end = metrics.requests.startTimer();
-  res.on('finish', () => {
-    end({ method: req.method, route: routeOf(req) ?? 'unmatched', status: String(res.statusCode) });
-    if (req.method !== 'GET' && req.method !== 'HEAD' && res.statusCode < 300) storageFaults.wrote();
-  });
+  res.on('finish', () => end({ method: req.method, route: routeOf(req) ?? 'unmatched', status: String(res.statusCode) }));
   next();
 };
 
@@ -100,7 +93,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
   // first of all: every request gets its id (X-Request-Id, req.id on Node's request) and its log line, even one
   // refused before routing
   app.use(requestLogging(log));
-  app.use(requestMetrics(app.get(Metrics), app.get(StorageFaults)));
+  app.use(requestMetrics(app.get(Metrics)));
   const instance = app.getHttpAdapter().getInstance();
   const stopping = app.get(Stopping);
   instance.addHook('onRequest', (req, reply, done) => {

@@ -6,8 +6,8 @@ import { checkDataDir } from './infrastructure/log-not-behind';
 import { claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from './shared/tokens';
-import { dataDirDiskProblem, unreachableStore } from './infrastructure/unreachable-store';
-import { storageFault } from './shared/problem';
+import { dataDirStartProblem, unreachableStore } from './infrastructure/unreachable-store';
+import { storageFault } from './shared/storage-fault';
 import { openFilesLimit, openFilesProblem } from './presence/open-files';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 
@@ -59,7 +59,8 @@ main().catch((error: unknown) => {
   showKeyOfFailedStart();
   const problem = startupProblem(error);
   const unreachable = problem ? undefined : unreachableStore(error, config ?? {});
-  const disk = problem || unreachable ? undefined : (dataDirDiskProblem(error, config?.dataDir, storageFault) ?? openFilesProblem(error, openFilesLimit()));
-  console.error(problem ?? unreachable ?? disk ?? error);
-  process.exit(problem ? 78 : unreachable ? 69 : disk ? 75 : 1);
+  const disk = problem || unreachable ? undefined : dataDirStartProblem(error, config?.dataDir, storageFault);
+  const files = problem || unreachable || disk ? undefined : openFilesProblem(error, openFilesLimit());
+  console.error(problem ?? unreachable ?? disk?.message ?? files ?? error);
+  process.exit(problem ? 78 : unreachable ? 69 : (disk?.exitCode ?? (files ? 75 : 1)));
 });

@@ -73,7 +73,7 @@ export class HealthController {
         this.probe('eventStore', async () => {
           await this.events.ping();
           // answering its ping is not taking writes: one refused for its disk since the last that succeeded (probe 41 F1)
-          const fault = this.storageFaults.current();
+          const fault = await this.storageFaults.current();
           if (fault) throw new Error(`writes refused (${fault.cause}) since ${new Date(fault.at).toISOString()}`);
         }),
       () => this.probe('readStore', () => this.readSide.ping()),

@@ -1,36 +1,55 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EventStore } from '@rollcall/event-store';
 import { Metrics } from '../infrastructure/metrics';
+import { EVENT_STORE } from '../shared/tokens';
 
-/** how long an answered storage fault keeps the event store down in /health when no write succeeded since */
+/** how long a write refused for its disk keeps the event store down in /health when nothing was committed since */
 export const STORAGE_FAULT_WINDOW_MS = 30_000;
 
+interface Refusal {
+  cause: string;
+  at: number;
+  /** the log's head when it was refused (read right after): a commit past it, by any process, ends the fault */
+  head?: bigint;
+}
+
 /**
- * The storage faults this process answered (503 EVENT_STORE_UNAVAILABLE: a full, read-only or failing disk), for
- * /health and /metrics. Probe 41 F1: with the disk full, every write was refused while /health said `eventStore: up`
- * (the store answered its ping: reads work) and no metric counted the refusals, so no balancer or alert heard of it.
- * Now the event store reads as down from a refusal until a write succeeds, or for STORAGE_FAULT_WINDOW_MS after the
- * last refusal when none is tried (a balancer that took the replica out sends none: it is tried again then).
+ * The storage faults this process answered (503 EVENT_STORE_UNAVAILABLE), for /metrics and /health. Probe 41 F1: with
+ * the disk full, every write was refused while /health said `eventStore: up` (the store answered its ping: reads work)
+ * and no metric counted the refusals. Now a write refused for its disk (not a read's fault, not a lock another
+ * process held: the ProblemFilter says which) reads the event store as down until the log takes a commit again (its
+ * head moves past where it was, whoever wrote: probe 41b F1, where any 2xx request cleared it, one that wrote nothing
+ * too), or for STORAGE_FAULT_WINDOW_MS after the last refusal when nothing is committed (a balancer that took the
+ * replica out sends nothing: it is tried again then).
  */
 @Injectable()
 export class StorageFaults {
-  private last: { cause: string; at: number } | undefined;
+  private last: Refusal | undefined;
 
-  constructor(@Inject(Metrics) private readonly metrics: Metrics) {}
+  constructor(
+    @Inject(Metrics) private readonly metrics: Metrics,
+    @Inject(EVENT_STORE) private readonly store: Pick<EventStore, 'headPosition'>,
+  ) {}
 
-  /** a request answered 503 because the store could not be used (problemFor's `storage`) */
-  refused(cause: string, now = Date.now()): void {
-    this.last = { cause, at: now };
+  /** a request answered 503 because a store could not be used; `writeRefused`: a write, for the store's disk */
+  refused(cause: string, { writeRefused }: { writeRefused: boolean }, now = Date.now()): void {
     this.metrics.storageFaults.inc({ cause });
+    if (!writeRefused) return;
+    const refusal: Refusal = { cause, at: now };
+    this.last = refusal;
+    this.store.headPosition().then(
+      (head) => (refusal.head = head),
+      () => undefined,
+    );
   }
 
-  /** a write answered with success: the store takes writes again */
-  wrote(): void {
-    this.last = undefined;
-  }
-
-  /** the fault the store is down for now, if any */
-  current(now = Date.now()): { cause: string; at: number } | undefined {
-    if (this.last && now - this.last.at > STORAGE_FAULT_WINDOW_MS) this.last = undefined;
-    return this.last;
+  /** the refusal the event store is down for now, if any */
+  async current(now = Date.now()): Promise<Refusal | undefined> {
+    const refusal = this.last;
+    if (!refusal) return undefined;
+    const over = now - refusal.at > STORAGE_FAULT_WINDOW_MS || (refusal.head !== undefined && (await this.store.headPosition().catch(() => refusal.head!)) > refusal.head);
+    if (!over) return refusal;
+    if (this.last === refusal) this.last = undefined;
+    return undefined;
   }
 }

@@ -1,4 +1,8 @@
-import { dataDirDiskProblem, unreachableStore } from './unreachable-store';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storageFault } from '../shared/storage-fault';
+import { dataDirStartProblem, filesNotDatabases, unreachableStore } from './unreachable-store';
 
 /** the KurrentDB client's error: `name` "Error", its kind in `type` (as @kurrent/kurrentdb-client's CommandErrorBase) */
 class UnavailableError extends Error {
@@ -26,19 +30,38 @@ describe('a store not reachable at start (probe 38b F3)', () => {
   });
 });
 
-describe("a data dir's disk that fails the start (probe 41 F9)", () => {
-  const storage = (error: unknown) => ((error as { errcode?: number }).errcode === 13 ? 'disk full' : undefined);
+describe("a data dir's disk or files that fail the start (probe 41 F9, 41b F2)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rollcall-start-problem-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const sqliteError = (errcode: number, message: string) => Object.assign(new Error(message), { code: 'ERR_SQLITE_ERROR', errcode });
 
-  it('a full disk met by SQLite or by a file write: one sentence naming the data dir, the cause and the fix', () => {
-    expect(dataDirDiskProblem({ code: 'ERR_SQLITE_ERROR', errcode: 13, message: 'database or disk is full' }, '/var/lib/rollcall', storage)).toBe(
-      'ROLLCALL_DATA_DIR /var/lib/rollcall cannot be written now: disk full. Free space on its device or repair it, then start again (nothing was left half-written)',
-    );
-    expect(dataDirDiskProblem(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: 'ENOSPC' }), '/d', storage)).toContain('no space left on its device (ENOSPC)');
-    expect(dataDirDiskProblem(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }), '/d', storage)).toContain('an I/O error (EIO)');
+  it('a full disk met by SQLite or by a file write: one sentence naming the data dir, the cause and the fix, exit 75', () => {
+    expect(dataDirStartProblem(sqliteError(13, 'database or disk is full'), '/var/lib/rollcall', storageFault)).toEqual({
+      message: 'ROLLCALL_DATA_DIR /var/lib/rollcall cannot be written now: disk full. Free space on its device or repair it, then start again',
+      exitCode: 75,
+    });
+    expect(dataDirStartProblem(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), '/d', storageFault)?.message).toContain('no space left on its device (ENOSPC)');
+    expect(dataDirStartProblem(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }), '/d', storageFault)).toMatchObject({ exitCode: 75 });
   });
 
-  it('anything else is not said to be the disk', () => {
-    expect(dataDirDiskProblem(new TypeError('x is undefined'), '/d', storage)).toBeUndefined();
-    expect(dataDirDiskProblem(Object.assign(new Error('EADDRINUSE'), { code: 'EADDRINUSE' }), '/d', storage)).toBeUndefined();
+  it('a file that is no database is named, with what may be done about it, exit 78 (not "free space", not restarted for ever)', () => {
+    writeFileSync(join(dir, 'events.sqlite'), Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(4080)]));
+    writeFileSync(join(dir, 'read.sqlite'), Buffer.alloc(4096, 0x5a));
+    const problem = dataDirStartProblem(sqliteError(26, 'file is not a database'), dir, storageFault);
+    expect(problem?.exitCode).toBe(78);
+    expect(problem?.message).toContain(`ROLLCALL_DATA_DIR ${dir} cannot be used: read.sqlite is not a database. Restore the data dir from a backup; read.sqlite and audit.sqlite are made again from the log`);
+    expect(filesNotDatabases(dir)).toEqual(['read.sqlite']);
+    // a damaged page further in (no header to tell): the error's own words
+    rmSync(join(dir, 'read.sqlite'));
+    expect(dataDirStartProblem(sqliteError(11, 'database disk image is malformed'), dir, storageFault)?.message).toContain('a data file reads as damaged (database disk image is malformed)');
+  });
+
+  it('anything else is not said to be the disk: a lock another process holds, a bug, a port', () => {
+    expect(dataDirStartProblem(sqliteError(5, 'database is locked'), '/d', storageFault)).toBeUndefined();
+    expect(dataDirStartProblem(new TypeError('x is undefined'), '/d', storageFault)).toBeUndefined();
+    expect(dataDirStartProblem(Object.assign(new Error('EADDRINUSE'), { code: 'EADDRINUSE' }), '/d', storageFault)).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcal
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyReusedError } from '../shared/idempotency';
 import { StorageFaults } from '../health/storage-faults';
+import { type StorageFault, storageFault, storageFaultDetail } from './storage-fault';
 
 /** HTTP status of each domain error code. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -141,29 +142,6 @@ function fromHttpException(error: HttpException): Problem {
 }
 
 /**
- * SQLite's primary result codes of a store that cannot be used now: a write's transaction was rolled back whole. A
- * failing disk (EIO) reads to SQLite as an I/O error or, as often, as a file that is malformed (SQLITE_CORRUPT) or no
- * database (SQLITE_NOTADB): probe 41 F2, where those answered 500 INTERNAL_ERROR.
- */
-const STORAGE_FAULTS: Record<number, string> = {
-  5: 'busy',
-  6: 'locked',
-  8: 'read-only',
-  10: 'I/O error',
-  11: 'its file reads as damaged: a failing disk?',
-  13: 'disk full',
-  14: 'cannot open its file',
-  26: 'its file reads as no database: a failing disk?',
-};
-
-/** What stops an embedded (node:sqlite) store from working, if that is what the error is, or what caused it (test/faults-disk.e2e-spec.ts). */
-export const storageFault = (error: unknown): string | undefined => {
-  for (let e = error as { code?: unknown; errcode?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++)
-    if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && STORAGE_FAULTS[e.errcode & 0xff]) return STORAGE_FAULTS[e.errcode & 0xff];
-  return undefined;
-};
-
-/**
  * When to try again, for the refusals that say "retry" (RFC 9110 Retry-After; probe 30: the 503s said it in words
  * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
  * write needs its operator.
@@ -192,7 +170,7 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
-    const body = this.toProblem(error);
+    const body = this.toProblem(error, req.method !== 'GET' && req.method !== 'HEAD');
     body.instance = instanceOf(req.originalUrl);
     // a stream already under way (the presence stream, written on Node's response): nothing more can be said
     if (res.raw.headersSent) return;
@@ -201,10 +179,13 @@ export class ProblemFilter implements ExceptionFilter {
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
 
-  toProblem(error: unknown): Problem {
+  /** `write`: the request may write (HTTP other than GET and HEAD; a message pattern is not counted) */
+  toProblem(error: unknown, write = false): Problem {
     const { problem: answer, fault, storage } = problemFor(error);
-    // /health and /metrics hear of a store that cannot be used (probe 41 F1)
-    if (storage) this.storageFaults?.refused(storage);
+    // /metrics counts a store that cannot be used, and /health hears of one that refused a write for its disk (probe
+    // 41 F1): not a read's (a damaged read.sqlite is not the event store: probe 41b F6), not a lock another process
+    // held past the busy timeout (it passes by itself: 41b F4)
+    if (storage) this.storageFaults?.refused(storage.cause, { writeRefused: write && storage.kind !== 'contention' });
     // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
     if (fault) this.logger.error({ err: error }, fault);
     return answer;
@@ -215,7 +196,7 @@ export class ProblemFilter implements ExceptionFilter {
  * The problem an error is answered with (both transports), and, for a fault the operator must hear of (a store that
  * cannot write, an unexpected error), the line to log: a full disk does not mend itself; the client retries with its key.
  */
-export function problemFor(error: unknown): { problem: Problem; fault?: string; storage?: string } {
+export function problemFor(error: unknown): { problem: Problem; fault?: string; storage?: StorageFault } {
   if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
@@ -239,8 +220,8 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string; 
   const storage = storageFault(error);
   if (storage)
     return {
-      problem: problem(503, 'EVENT_STORE_UNAVAILABLE', `The data store cannot be used right now (${storage}); retry later (a write with the same Idempotency-Key).`),
-      fault: `embedded store ${storage}, answered 503 EVENT_STORE_UNAVAILABLE`,
+      problem: problem(503, 'EVENT_STORE_UNAVAILABLE', storageFaultDetail(storage)),
+      fault: `embedded store: ${storage.cause}, answered 503 EVENT_STORE_UNAVAILABLE`,
       storage,
     };
   return {

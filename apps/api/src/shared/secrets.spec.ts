@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config';
@@ -66,8 +66,10 @@ describe('a data dir whose files this process cannot write (probe 41 F3)', () =>
     if (names.some((name) => path.endsWith(`/${name}`))) throw Object.assign(new Error(`EACCES: permission denied, access '${path}'`), { code: 'EACCES' });
   };
 
-  it('names the files it cannot write; a directory (a volume\'s lost+found) is not looked at', () => {
-    expect(unwritableFiles(dataDir, deniedFor('events.sqlite', 'lost+found'))).toEqual(['events.sqlite']);
+  it('names its own files it cannot write (a link to one too); a directory (a volume\'s lost+found) and a file not its own are not looked at (probe 41b F3)', () => {
+    writeFileSync(join(dataDir, 'README.operator'), 'notes of the operator');
+    symlinkSync(join(dataDir, 'secrets.json'), join(dataDir, 'presence.sqlite'));
+    expect(unwritableFiles(dataDir, deniedFor('events.sqlite', 'lost+found', 'README.operator', 'presence.sqlite')).sort()).toEqual(['events.sqlite', 'presence.sqlite']);
     expect(unwritableFiles(dataDir, deniedFor())).toEqual([]);
   });
 

@@ -207,11 +207,17 @@ export function protectDataDir(dataDir: string, canWrite?: (path: string) => voi
     ]);
 }
 
-/** the data dir's files (not directories: a volume's lost+found) this process cannot write: another user's, or read-only to it */
+/** the files of a data dir this code writes: its SQLite databases (with their journals), checkpoints, secrets, keys, outbox */
+const OWN_FILE = /\.sqlite(-wal|-shm|-journal)?$|\.checkpoint$|^secrets\.json$|^outbox\.jsonl$|^audit-(origin|public-key|signing-key)$/;
+
+/**
+ * the data dir's own files (OWN_FILE, a link to one followed: another file there is not this code's to judge, probe
+ * 41b F3) this process cannot write: another user's, or read-only to it
+ */
 export function unwritableFiles(dataDir: string, canWrite: (path: string) => void = (path) => accessSync(path, constants.W_OK)): string[] {
   const unwritable: string[] = [];
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
+    if (!OWN_FILE.test(entry.name) || entry.isDirectory()) continue;
     try {
       canWrite(`${dataDir}/${entry.name}`);
     } catch (error) {
