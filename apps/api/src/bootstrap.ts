@@ -17,7 +17,7 @@ import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
 import { openFilesLimit, streamLimitWarning } from './presence/open-files';
 import { Stopping } from './health/stopping';
-import { NatsAnswerLimit, ProblemNatsServer } from './infrastructure/problem-nats-server';
+import { NatsAnswerLimit, NatsClosedBeforeConnected, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { withoutCredentials } from './infrastructure/unreachable-store';
 import type { DestinationStream } from 'pino';
@@ -52,11 +52,6 @@ export interface RunningApp {
 }
 
 /**
- * Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side.
- * `logDestination` replaces stdout for the log lines (tests read them). `secrets`: the data dir's, when the caller
- * loaded them first (main.ts, which prints a generated system key even if this start fails).
- */
-/**
  * The message patterns over NATS, taken once NATS answers: at once when it is up, else in the background (logged when
  * it is not there within 2 s, and when it is), while HTTP and TCP serve. Integration events wait for it alike (their
  * publisher retries: `/health` `info.integrationEvents`). NATS up but refusing this process (credentials, TLS) within
@@ -80,10 +75,16 @@ async function listenWhenNatsAnswers(server: { listen(): Promise<unknown> }, url
   const first = await Promise.race([listening, new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 1_000).unref())]);
   if (first instanceof Error) throw new ConfigError([`NATS_URL ${where}: NATS refused this process (${first.message}): check the credentials and the TLS settings`]);
   void listening.then((error) => {
-    if (error) log.error({ err: error }, `NATS (NATS_URL ${where}) refused this process: no message patterns over NATS until a restart`);
+    // (closed before NATS ever answered: the process is stopping, nothing to say)
+    if (error && !(error instanceof NatsClosedBeforeConnected)) log.error({ err: error }, `NATS (NATS_URL ${where}) refused this process: no message patterns over NATS until a restart`);
   });
 }
 
+/**
+ * Builds and starts the API: HTTP on config.port, the TCP microservice (and NATS when configured), the read side.
+ * `logDestination` replaces stdout for the log lines (tests read them). `secrets`: the data dir's, when the caller
+ * loaded them first (main.ts, which prints a generated system key even if this start fails).
+ */
 export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config)): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
   // the projector's and the notary's threads load their modules on the other core while this one builds the app;

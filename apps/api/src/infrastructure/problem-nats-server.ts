@@ -9,6 +9,13 @@ import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 const isConnectionRefused = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConnectionError' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(`${error.message} ${String(error.cause)}`));
 
+/** the server closed (the process stopping) while its first connection was still being tried */
+export class NatsClosedBeforeConnected extends Error {
+  constructor() {
+    super('closed before NATS answered');
+  }
+}
+
 /** The fields of a NATS message this reads (Nest types it `any`). */
 interface NatsMessage {
   subject: string;
@@ -57,9 +64,10 @@ export class ProblemNatsServer extends ServerNats {
       try {
         return await super.createNatsClient();
       } catch (error) {
-        if (this.closed || !isConnectionRefused(error)) throw error;
+        if (!isConnectionRefused(error)) throw error;
+        if (this.closed) throw new NatsClosedBeforeConnected();
         await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
-        if (this.closed) throw error;
+        if (this.closed) throw new NatsClosedBeforeConnected();
       }
     }
   }
