@@ -196,8 +196,7 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
           expiresAt: addSeconds(cmd.now, cmd.ttlSeconds),
           linkVersion: 1,
           inviteeUserId: existingUser ?? null,
-          // sealed under the invitation's own key: a deletion elsewhere does not reach it (rule 12), and an address
-          // erased and invited again is sealed under a name the log never held (docs/adr/0024, "Session 41")
+          // sealed under its own key: no erasure elsewhere reaches it, none links it to another (rule 12; ADR 0024)
           addressKey: 'invitation',
         },
       },
