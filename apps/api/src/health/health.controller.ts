@@ -72,7 +72,7 @@ export class HealthController {
       () =>
         this.probe('eventStore', async () => {
           await this.events.ping();
-          // answering its ping is not taking writes: one refused for its disk since the last that succeeded (probe 41 F1)
+          // answering its ping is not taking writes: one refused for its disk, the log taking no commit since (probe 41 F1)
           const fault = await this.storageFaults.current();
           if (fault) throw new Error(`writes refused (${fault.cause}) since ${new Date(fault.at).toISOString()}`);
         }),
