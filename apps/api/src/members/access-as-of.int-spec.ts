@@ -1,5 +1,6 @@
 // Rule 17's "access now" over a log holding changes dated ahead of this server's clock: another replica's clock runs
 // ahead (and rule 17 dates a change no earlier than the one before it), or this server's clock was set back (probe 29).
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,3 +53,37 @@ describe('rule 17: access now is every change the log holds, whatever this serve
     expect(() => asOfInstant('2026-03-01T12:02:00Z', now)).toThrow();
   });
 });
+
+describe("the roster's replay leaves the event loop to other requests (probe 42 F1)", () => {
+  it('it yields every thousand events: other work runs while a long stream is replayed', async () => {
+    const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+    const at = (actorId: string) => newCommandContext({ actorId });
+    const org = await new CreateOrganizationHandler(streams, new DerivedSecrets('as-of-test-secret-0123456789abcdef0123456')).execute(
+      new CreateOrganizationCommand(at('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }),
+    );
+    const { workspaceId } = await new CreateWorkspaceHandler(streams).execute(new CreateWorkspaceCommand(at(org.adminUserId), org.organizationId, { name: 'Support' }));
+    // a long workspace stream: 4,000 plan changes back and forth
+    const changes = Array.from({ length: 4_000 }, (_, i) => ({
+      id: randomUUID(),
+      type: 'WorkspacePlanChanged',
+      data: { workspaceId, organizationId: org.organizationId, before: i % 2 ? 'enterprise' : 'business', plan: i % 2 ? 'business' : 'enterprise', changedAt: new Date(Date.now() - 1000).toISOString() },
+      metadata: {},
+    }));
+    for (let i = 0; i < changes.length; i += 500) await stores.store.append(`workspace-${workspaceId}`, changes.slice(i, i + 500), 'any');
+
+    // what other requests get meanwhile: turns of the event loop
+    let turns = 0;
+    let running = true;
+    const turn = () => {
+      turns++;
+      if (running) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const before = turns;
+    const roster = await new RosterAsOfHandler(stores.store).execute(new RosterAsOfQuery(org.organizationId, workspaceId, asOfInstant(undefined)));
+    running = false;
+    expect(roster.basedOn.eventsReplayed).toBeGreaterThanOrEqual(4_000);
+    expect(turns - before).toBeGreaterThanOrEqual(4);
+  });
+});
+
