@@ -90,6 +90,22 @@ describe('SqliteReadStore specifics', () => {
       expect(plan({ ...query, cursor: nextCursor })).not.toMatch(/TEMP B-TREE/);
     });
 
+    it('of two compounds that fit, reads through the one pinning the most fields (probe 42 F3: the history by user scanned the workspace)', async () => {
+      const file = newFile();
+      const narrow = new SqliteReadStore({ path: file });
+      await narrow.init({ people: { ...SPEC.people!, compound: [['orgId', 'name'], ['orgId', 'email', 'name']] } });
+      await narrow.commit('p', people(3000).map((doc, i) => upsert(doc, i + 1)), 3000n);
+      try {
+        const query = { where: { orgId: 'big', email: 'p7@example.com' }, sort: { field: 'name', direction: 'asc' } } as const;
+        expect(narrow.explainFind('people', query).join(' | ')).toMatch(/rs_idx_people__orgId\+email\+name/);
+        expect((await narrow.find('people', query)).items.map((doc) => doc._id)).toEqual(['p00007']);
+        // pinning the first field only: the two-field compound, as before
+        expect(narrow.explainFind('people', { where: { orgId: 'big' }, sort: { field: 'name', direction: 'asc' } }).join(' | ')).toMatch(/rs_idx_people__orgId\+name/);
+      } finally {
+        await narrow.close();
+      }
+    });
+
     it('walks the sort index when the filter is broad, and uses the filter index when it is narrow', () => {
       expect(plan({ where: { orgId: 'big' }, sort: { field: 'age', direction: 'asc' } })).toMatch(
         /SCAN t USING INDEX rs_idx_people__age/,

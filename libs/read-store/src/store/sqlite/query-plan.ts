@@ -85,10 +85,12 @@ function sortIndex(
   if (!c.ready) return undefined;
   const where = query.where ?? {};
   const pinned = (name: string) => name in where && !Array.isArray(where[name]) && !arrayAware(c, name);
-  const compound = c.indexSpecs.find(
-    (index) =>
-      index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned),
-  );
+  // the one pinning the most fields: (workspaceId, position) also fits a query pinning userId too, and walked the
+  // workspace's whole history for a user's two entries where (workspaceId, userId, position) reads them alone
+  // (probe 42 F3: ~200 ms at 220,000 entries)
+  const compound = c.indexSpecs
+    .filter((index) => index.fields.length > 1 && index.fields.at(-1) === field && index.fields.slice(0, -1).every(pinned))
+    .sort((a, b) => b.fields.length - a.fields.length)[0];
   if (compound) return { name: compound.name, compound: true };
   if (field === '_id') return { name: `sqlite_autoindex_rs_doc_${c.name}_1`, compound: false };
   return c.indexes.includes(field) ? { name: `rs_idx_${c.name}__${field}`, compound: false } : undefined;
