@@ -49,7 +49,15 @@ export const addressSubjects = (email: string, organizationId: string): DataSubj
  */
 export const deletionSubjects = (userId: string, organizationId: string, erased: Iterable<string>, shared: Iterable<string>): DataSubject[] => [
   { kind: 'user', userId },
-  ...[...erased].map((email): DataSubject => ({ kind: 'email', email, organizationId })),
+  ...addressSubjectsErased(organizationId, erased, shared),
+];
+
+/**
+ * The address subjects an erasure forgets (a deletion's besides the user's, or an address's erasure): each address of
+ * `withinOrganization`'s within the organization, and the shared one of each of `shared` (addressesSealedUnder).
+ */
+export const addressSubjectsErased = (organizationId: string, withinOrganization: Iterable<string>, shared: Iterable<string>): DataSubject[] => [
+  ...[...withinOrganization].map((email): DataSubject => ({ kind: 'email', email, organizationId })),
   ...[...shared].map((email): DataSubject => ({ kind: 'email', email })),
 ];
 

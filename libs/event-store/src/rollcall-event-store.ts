@@ -18,9 +18,7 @@ export interface PersonalData {
    * invitations sent before session 24 went to (addressesSealedUnder; DataSubject)
    */
   subjectsOf(user: Pick<UserProfile, 'userId' | 'knownEmails'> & { sharedEmails?: readonly string[] }, organizationId: string): string[];
-  /** The subjects an address's erasure forgets (no user's: AddressErased): each form's in the organization, and the shared one of `sharedEmails` */
-  addressSubjectsOf(emails: readonly string[], sharedEmails: readonly string[], organizationId: string): string[];
-  /** the key subject ids of these data subjects (the invitations' own an erasure forgets: erasedInvitationSubjects) */
+  /** the key subject ids of these data subjects (an address's erasure: addressSubjectsErased, erasedInvitationSubjects) */
   subjectIdsOf(subjects: readonly DataSubject[]): string[];
   /** `position`: the deletion's, kept as the subjects' tombstone by a key store that cannot know it (KeyStore.forget) */
   forget(subjectIds: string[], position?: bigint): Promise<void>;
@@ -124,8 +122,6 @@ export async function createRollcallEventStore(
     store,
     personalData: {
       subjectsOf: (user, organizationId) => deletionSubjects(user.userId, organizationId, user.knownEmails, user.sharedEmails ?? user.knownEmails).map(subjectId),
-      addressSubjectsOf: (emails, shared, organizationId) =>
-        [...emails.map((email): DataSubject => ({ kind: 'email', email, organizationId })), ...shared.map((email): DataSubject => ({ kind: 'email', email }))].map(subjectId),
       subjectIdsOf: (subjects) => subjects.map(subjectId),
       forget: (ids, position) => store.forget(ids, position),
       forgetAfterDeletion: (ids, position, options) => store.forgetAfterAppend(ids, position, options?.written ?? true),

@@ -1,6 +1,6 @@
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { addressFormsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
+import { addressFormsErased, addressSubjectsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
 import { type CommandContext, createdId } from '../shared/command-context';
@@ -45,8 +45,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
         const { withinOrganization, shared } = addressFormsErased(c.workspaces, email);
         subjects = decided.ok
           ? [
-              ...this.personalData.addressSubjectsOf([...withinOrganization], [...shared], organizationId),
-              ...this.personalData.subjectIdsOf(erasedInvitationSubjects(decided.events, c.workspaces)),
+              ...this.personalData.subjectIdsOf([...addressSubjectsErased(organizationId, withinOrganization, shared), ...erasedInvitationSubjects(decided.events, c.workspaces)]),
               snapshotKeySubject(c.org),
             ]
           : [];

@@ -9,7 +9,6 @@ const silent = { warn: jest.fn(), error: jest.fn() };
 function inner(overrides: Partial<PersonalData>): PersonalData {
   return {
     subjectsOf: () => [],
-    addressSubjectsOf: () => [],
     subjectIdsOf: () => [],
     forget: async () => undefined,
     forgetAfterDeletion: async () => undefined,

@@ -82,7 +82,6 @@ function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): P
 export function erasingFromMemory(inner: PersonalData, erased: (subjectIds: string[]) => Promise<unknown>, log: Log): PersonalData {
   return {
     subjectsOf: (user, organizationId) => inner.subjectsOf(user, organizationId),
-    addressSubjectsOf: (emails, shared, organizationId) => inner.addressSubjectsOf(emails, shared, organizationId),
     subjectIdsOf: (subjects) => inner.subjectIdsOf(subjects),
     forgetCached: (ids) => inner.forgetCached(ids),
     forgottenWithDeletion: (ids) => inner.forgottenWithDeletion(ids),

@@ -2,7 +2,7 @@
 // it, replay an EventLog's appends into it as the API would (forgetting a deleted user's keys as DeleteUser does),
 // close it and open it again cold.
 import { join } from 'node:path';
-import { type DataSubject, addressSubject } from '@rollcall/domain';
+import { type DataSubject, addressSubject, addressSubjectsErased } from '@rollcall/domain';
 import {
   type EventStore,
   type PersonalData,
@@ -101,7 +101,7 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
         const organizationId = (e.data as { organizationId: string }).organizationId;
         const epoch = p.deletedPerOrg.get(organizationId) ?? 0;
         p.deletedPerOrg.set(organizationId, epoch + 1);
-        await p.personalData.forget([...p.personalData.addressSubjectsOf([...erasing], [], organizationId), ...p.personalData.subjectIdsOf(erasingOwn.splice(0)), snapshotSubject(organizationId, epoch)]);
+        await p.personalData.forget([...p.personalData.subjectIdsOf([...addressSubjectsErased(organizationId, erasing, []), ...erasingOwn.splice(0)]), snapshotSubject(organizationId, epoch)]);
         erasing.clear();
       }
       const email = e.type === 'UserJoinedOrganization' || e.type === 'EmailChangeConfirmed' ? d.email : e.type === 'UserProfileUpdated' ? d.changes?.email : undefined;

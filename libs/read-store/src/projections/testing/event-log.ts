@@ -2,6 +2,7 @@ import { subjectId } from './shredding';
 import {
   addressFormsErased,
   addressesSealedUnder,
+  addressSubjectsErased,
   decideEraseAddress,
   deletionSubjects,
   erasedInvitationSubjects,
@@ -240,10 +241,9 @@ export class EventLog {
     if (!decision.ok) return decision;
     const { withinOrganization, shared } = addressFormsErased(workspaces, email);
     const erasedSubjects = [
-      ...[...withinOrganization].map((form) => subjectId({ kind: 'email', email: form, organizationId })),
-      ...[...shared].map((form) => subjectId({ kind: 'email', email: form })),
-      ...erasedInvitationSubjects(decision.events, workspaces).map(subjectId),
-    ];
+      ...addressSubjectsErased(organizationId, withinOrganization, shared),
+      ...erasedInvitationSubjects(decision.events, workspaces),
+    ].map(subjectId);
     this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     return decision;
   }
