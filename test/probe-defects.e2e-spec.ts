@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { parseOrgKey } from '../apps/api/src/shared/secrets';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 import { mailTo, outbox } from './support/outbox';
+import { keyTableOf } from '../libs/event-store/src/testing/stored-keys';
 
 describe('item 1: an invitation cannot be taken over by changing one\'s email', () => {
   let app: TestApp;
@@ -235,7 +236,7 @@ describe('items 4, 6 and 9: erased data is not served from memory, secrets do no
     const jane = await app.api.member(o, 'key.holder@acme.test');
     // the embedded store keeps data keys (wrapped) in events.sqlite, written with their first events (docs/adr/0010-command-throughput.md)
     const keys = new DatabaseSync(join(app.dataDir, 'events.sqlite'), { readOnly: true });
-    const row = keys.prepare('SELECT key FROM subject_keys WHERE subject = ?').get(`u:${jane}`) as { key: Uint8Array };
+    const row = keys.prepare(`SELECT key FROM ${keyTableOf(`u:${jane}`)} WHERE subject = ?`).get(`u:${jane}`) as { key: Uint8Array };
     keys.close();
     expect(row.key.length).toBeGreaterThanOrEqual(16);
     await app.api.request('DELETE', `/v1/organizations/${created.body.organizationId}/users/${jane}`, { key: o.key, actor: o.actor });

@@ -15,8 +15,10 @@ import { type LeaseJob, lapsed } from './lease';
  * 1 (session 37): `ApiKeyRevoked`. 2 (session 41): invitations sealed under their own key (`addressKey: 'invitation'`,
  * docs/adr/0024), which an earlier version reads as the shared key (its resend refused, its deletion leaving the address
  * readable), and the address erasures of session 40 (`AddressErased`, `InvitationAddressErased`), which ran under 1.
+ * 3 (session 42): events.sqlite's data keys spread over 256 tables (docs/adr/0026), where an earlier version looks
+ * for them in one (`subject_keys`, dropped): it would read every key as forgotten.
  */
-export const DATA_FORMAT = 2;
+export const DATA_FORMAT = 3;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

@@ -26,6 +26,7 @@ import { organizationStream, workspaceStream } from './stream-states';
 import { organization } from './targets';
 import { sentBeforeSession24 } from './testing/invitations-before-session-24';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
+import { withAllKeysView } from '../../../../libs/event-store/src/testing/stored-keys';
 
 let dir: string;
 const open: Process[] = [];
@@ -59,9 +60,9 @@ const snapshotFileText = () =>
     .join('');
 /** the key store's subjects like `pattern` (the embedded store keeps data keys in events.sqlite) */
 const subjectKeyRows = (pattern: string) => {
-  const db = new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true });
+  const db = withAllKeysView(new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true }));
   try {
-    return (db.prepare('SELECT subject FROM subject_keys WHERE subject LIKE ? ORDER BY subject').all(pattern) as { subject: string }[]).map((r) => r.subject);
+    return (db.prepare('SELECT subject FROM all_subject_keys WHERE subject LIKE ? ORDER BY subject').all(pattern) as { subject: string }[]).map((r) => r.subject);
   } finally {
     db.close();
   }

@@ -32,6 +32,7 @@ import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+import { withAllKeysView } from '../../../../libs/event-store/src/testing/stored-keys';
 
 // the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)
 jest.mock('@rollcall/domain', () => jest.requireActual('../shared/testing/invitations-before-session-24').domainBeforeSession24());
@@ -126,9 +127,9 @@ async function logged(ref: WorkspaceRef) {
 
 /** whether the subject has a data key stored now */
 const hasKey = (subject: string) => {
-  const db = new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true });
+  const db = withAllKeysView(new DatabaseSync(join(dir, 'events.sqlite'), { readOnly: true }));
   try {
-    return db.prepare('SELECT 1 FROM subject_keys WHERE subject = ?').get(subject) !== undefined;
+    return db.prepare('SELECT 1 FROM all_subject_keys WHERE subject = ?').get(subject) !== undefined;
   } finally {
     db.close();
   }

@@ -8,6 +8,7 @@ import { EmbeddedKeyStore } from './embedded-key-store';
 import { FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, KeyTracesLeftError } from './erased-subjects';
 import { SqliteKeyStore } from './key-store';
 import { type PersonalDataPolicy, PersonalDataEventStore } from './personal-data-event-store';
+import { keyTableOf, withAllKeysView } from '../testing/stored-keys';
 
 // the policy of personal-data-event-store.int-spec.ts: `person` names the subject, `email` is personal
 const policy: PersonalDataPolicy = (type, data) =>
@@ -36,8 +37,11 @@ async function open(dir: string) {
 
 const storedKeys = (dir: string, file = 'events.sqlite') => {
   const db = new DatabaseSync(join(dir, file), { readOnly: true });
+  // events.sqlite spreads its keys over tables (key-buckets.ts); keys.sqlite keeps one
+  const table = file === 'events.sqlite' ? 'all_subject_keys' : 'subject_keys';
+  if (file === 'events.sqlite') withAllKeysView(db);
   try {
-    return db.prepare("SELECT subject, key FROM subject_keys WHERE subject NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY subject").all() as { subject: string; key: Uint8Array }[];
+    return db.prepare(`SELECT subject, key FROM ${table} WHERE subject NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY subject`).all() as { subject: string; key: Uint8Array }[];
   } finally {
     db.close();
   }
@@ -278,7 +282,7 @@ describe('EmbeddedKeyStore: data keys written with the events that first need th
   it('refuses a stored key of another format: an error, not an erased subject', async () => {
     await opened.store.append('s', [event('ann', 'ann@acme.test')], 'no_stream');
     const db = new DatabaseSync(join(dir, 'events.sqlite'));
-    db.prepare("UPDATE subject_keys SET key = zeroblob(61) WHERE subject = 'u:ann'").run();
+    db.prepare(`UPDATE ${keyTableOf('u:ann')} SET key = zeroblob(61) WHERE subject = 'u:ann'`).run();
     db.close();
     const fresh = await open(dir);
     await expect(fresh.keys.find(['u:ann'])).rejects.toThrow(/u:ann/);

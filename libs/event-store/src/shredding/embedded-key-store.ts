@@ -47,17 +47,18 @@ const KDF_PREFIX = Buffer.concat([Buffer.of(0, 0, 0, 1), Buffer.from('rollcall s
 const KDF_LENGTH = Buffer.of(0, 0, 1, 0);
 
 /**
- * The embedded store's data keys (docs/adr/0010-command-throughput.md): a table `subject_keys` in events.sqlite, so
- * that new keys commit with the events that need them. What is stored of a key is a random salt; the key is derived
+ * The embedded store's data keys (docs/adr/0010-command-throughput.md): tables `subject_keys_00` … `_ff` in
+ * events.sqlite (sqlite/key-buckets.ts), so that new keys commit with the events that need them. What is stored of a key is a random salt; the key is derived
  * from it, the subject id and a key-derivation key kept in keys.sqlite with the pepper (NIST SP 800-108 KDF in
  * counter mode, HMAC-SHA-256). A copy of events.sqlite alone (handed to an auditor, say) therefore opens no personal
  * data, and a cold load of 200,000 subjects pays one HMAC per key. Forgetting deletes the salt with secure_delete,
- * writes the table anew (no copy left in a page's unused space: rewriteSubjectKeys) and truncates the WAL: the key
+ * writes its table anew (no copy left in a page's unused space: KeyBuckets.rewrite) and truncates the WAL: the key
  * cannot be derived again.
  *
  * Data dirs written before keep their keys in keys.sqlite (`subject_keys` there, the keys themselves): they are read
- * from there when events.sqlite has none for the subject, and forgotten in both files. No key is moved (a move that a
- * crash interrupts could leave a copy behind).
+ * from there when events.sqlite has none for the subject, and forgotten in both files. No key is moved between the
+ * files (a move that a crash interrupts could leave a copy behind; within events.sqlite, one transaction moves the
+ * keys of a file written before session 42 into their tables: moveKeysIntoBuckets).
  */
 export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   private constructor(
@@ -125,7 +126,7 @@ export class EmbeddedKeyStore implements KeyStore, KeysWrittenWithEvents {
   }
 
   async forgotten(subjectIds: readonly string[]): Promise<void> {
-    await this.events.forgetSubjectKeys([]);
+    await this.events.forgetSubjectKeys([], subjectIds);
     if (this.olderKeys) await this.secrets.forget(subjectIds);
   }
 

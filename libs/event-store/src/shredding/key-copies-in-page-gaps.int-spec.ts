@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { RecordedEvent } from '../port';
 import { SqliteEventStore } from '../sqlite/sqlite-event-store';
 import { plantInPageGap } from '../testing/page-gaps';
+import { keyTableOf, withAllKeysView } from '../testing/stored-keys';
 import { EmbeddedKeyStore } from './embedded-key-store';
 import { FORGET_KEYS_WITH_EVENT } from './erased-subjects';
 import { SqliteKeyStore } from './key-store';
@@ -30,11 +31,12 @@ async function open(dir: string) {
   return { events, keys, store: new PersonalDataEventStore(events, keys, policy) };
 }
 
-const rows = (file: string) => {
-  const db = new DatabaseSync(file, { readOnly: true });
+/** events.sqlite's keys, across their tables (key-buckets.ts); keys.sqlite's in its one table */
+const rows = (file: string, table = 'all_subject_keys') => {
+  const db = withAllKeysView(new DatabaseSync(file, { readOnly: true }));
   try {
     return {
-      keys: db.prepare('SELECT subject, key FROM subject_keys ORDER BY subject').all() as { subject: string; key: Uint8Array }[],
+      keys: db.prepare(`SELECT subject, key FROM ${table} ORDER BY subject`).all() as { subject: string; key: Uint8Array }[],
       integrity: (db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check,
     };
   } finally {
@@ -65,7 +67,7 @@ describe('forgetting leaves no copy of the key in a page\'s unused space', () =>
     const before = rows(file).keys;
     const gone = before.find((k) => k.subject === `u:${persons[5]}`)!;
     // the cell's bytes: the subject id, then its stored salt
-    plantInPageGap(file, 'subject_keys', Buffer.concat([Buffer.from(gone.subject, 'utf8'), gone.key]));
+    plantInPageGap(file, keyTableOf(gone.subject), Buffer.concat([Buffer.from(gone.subject, 'utf8'), gone.key]));
 
     opened = await open(dir);
     // a user's deletion, as the command path sends it: forgotten in the append's commit, then what is left let go
@@ -85,25 +87,41 @@ describe('forgetting leaves no copy of the key in a page\'s unused space', () =>
     await fresh.store.close();
   });
 
-  it('events.sqlite: a copy of a salt forgotten before (a data dir written by an earlier version) goes with the next forgetting', async () => {
+  it('events.sqlite written before session 42 (every key in one table): its keys move into their tables, and a copy of a salt forgotten before goes with the old table', async () => {
     let opened = await open(dir);
     await opened.store.append('s', persons.slice(0, 120).map(event), 'no_stream');
-    const file = join(dir, 'events.sqlite');
     await opened.store.close();
-    const earlier = rows(file).keys.find((k) => k.subject === `u:${persons[7]}`)!;
-    plantInPageGap(file, 'subject_keys', Buffer.concat([Buffer.from(earlier.subject, 'utf8'), earlier.key]));
-    // forgotten as before this version: the row deleted (secure_delete), the copy left
-    const db = new DatabaseSync(file);
-    db.exec('PRAGMA secure_delete = ON');
-    db.prepare('DELETE FROM subject_keys WHERE subject = ?').run(earlier.subject);
+    const file = join(dir, 'events.sqlite');
+    const before = rows(file).keys;
+    // the file as an earlier version left it: one table, a salt forgotten (its row deleted with secure_delete) whose
+    // copy SQLite left in a page gap
+    const db = withAllKeysView(new DatabaseSync(file));
+    db.exec(`PRAGMA secure_delete = ON;
+      CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+      INSERT INTO subject_keys SELECT subject, key FROM all_subject_keys`);
+    for (const { subject } of before) db.prepare(`DELETE FROM ${keyTableOf(subject)} WHERE subject = ?`).run(subject);
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     db.close();
+    const earlier = before.find((k) => k.subject === `u:${persons[7]}`)!;
+    plantInPageGap(file, 'subject_keys', Buffer.concat([Buffer.from(earlier.subject, 'utf8'), earlier.key]));
+    const old = new DatabaseSync(file);
+    old.exec('PRAGMA secure_delete = ON');
+    old.prepare('DELETE FROM subject_keys WHERE subject = ?').run(earlier.subject);
+    old.close();
     expect(filesHolding(dir, earlier.key)).toEqual(['events.sqlite']);
+    expect(rows(file).keys).toEqual([]);
 
     opened = await open(dir);
-    await opened.store.forget([`u:${persons[8]}`]);
+    const emails = (await collect(opened.store.readAll({ filter: { eventTypes: ['Personal'] } }))).map((e) => (e.data as { email: string | null }).email);
     await opened.store.close();
+    expect(emails.filter((e) => e === null)).toEqual([null]);
     expect(filesHolding(dir, earlier.key)).toEqual([]);
-    expect(rows(file).integrity).toBe('ok');
+    const after = rows(file);
+    expect(after.keys).toEqual(before.filter((k) => k !== earlier));
+    expect(after.integrity).toBe('ok');
+    const check = new DatabaseSync(file, { readOnly: true });
+    expect(check.prepare("SELECT name FROM sqlite_schema WHERE name = 'subject_keys'").all()).toEqual([]);
+    check.close();
   });
 
   it('keys.sqlite (the key store beside KurrentDB, and older data dirs): forgetting a key leaves no copy of it, also one SQLite left in a page gap', async () => {
@@ -123,6 +141,6 @@ describe('forgetting leaves no copy of the key in a page\'s unused space', () =>
     expect(filesHolding(dir, all.get(gone)!)).toEqual([]);
     expect(kept.size).toBe(ids.length - 1);
     for (const [subject, key] of kept) expect(key).toEqual(all.get(subject));
-    expect(rows(file).integrity).toBe('ok');
+    expect(rows(file, 'subject_keys').integrity).toBe('ok');
   });
 });

@@ -1,5 +1,5 @@
 import { openDatabase } from '../sqlite/open-database';
-import { attachKeyScratch, rewriteSubjectKeys } from '../sqlite/subject-keys';
+import { attachKeyScratch, rewriteKeyTable } from '../sqlite/key-buckets';
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { Binary, Collection, Long, MongoClient } from 'mongodb';
@@ -120,7 +120,7 @@ export class SqliteKeyStore implements KeyStore {
         if (tombstone) this.tombstone.run(id, tombstone.position);
       }
       // a copy of a key SQLite left in a page's unused space (a page rebuilt by a split or merge) goes too
-      rewriteSubjectKeys(this.db);
+      rewriteKeyTable(this.db, 'subject_keys');
     });
     // the WAL still holds the pages as they were before the delete: copy them back (zeroed) and empty the WAL file
     this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -10,6 +10,7 @@ import { GroupCommit } from './group-commit';
 import { KnownHeads, versionMoved } from './known-heads';
 import type { SqliteEventStoreOptions } from './sqlite-event-store-options';
 import { WalCheckpointer } from './wal-checkpointer';
+import { setUpKeyTables } from './key-buckets';
 import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, type SubjectKeyChange, SubjectKeyTable } from './subject-keys';
 
 export { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
@@ -101,6 +102,7 @@ export class SqliteEventStore implements EventStore {
       // a forgotten data key's bytes are overwritten, not left in a free page of the file
       this.db.exec('PRAGMA secure_delete = ON');
       this.db.exec(SCHEMA);
+      setUpKeyTables(this.db);
       if (options.checkpoints === 'thread' && file !== ':memory:') {
         this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
         this.checkpointer = new WalCheckpointer(file, {
@@ -194,12 +196,12 @@ export class SqliteEventStore implements EventStore {
     return this.enqueue(parts, keys);
   }
 
-  /** The stored data keys of these subjects (as stored); a subject without one is absent. */
-  /** whether `subject_keys` holds any subject's key (EmbeddedKeyStore.open: keys.sqlite must be the one written with it) */
+  /** whether the file holds any subject's key (EmbeddedKeyStore.open: keys.sqlite must be the one written with it) */
   holdsSubjectKeys(): boolean {
-    return this.db.prepare('SELECT 1 FROM subject_keys LIMIT 1').get() !== undefined;
+    return this.keys.holdsAny();
   }
 
+  /** The stored data keys of these subjects (as stored); a subject without one is absent. */
   findSubjectKeys(subjectIds: readonly string[]): Map<string, Uint8Array> {
     return this.keys.find(subjectIds);
   }
@@ -217,9 +219,9 @@ export class SqliteEventStore implements EventStore {
     this.keys.store(keys);
   }
 
-  /** Deletes the subjects' data keys and every trace of them in the file and its WAL (see SubjectKeyTable.forget). */
-  forgetSubjectKeys(subjectIds: readonly string[]): Promise<void> {
-    return this.keys.forget(subjectIds);
+  /** Deletes the subjects' data keys and every trace of them (and of those an append deleted): SubjectKeyTable.forget */
+  forgetSubjectKeys(subjectIds: readonly string[], forgottenInAppend: readonly string[] = []): Promise<void> {
+    return this.keys.forget(subjectIds, forgottenInAppend);
   }
 
   private enqueue(parts: StreamAppend[], keys: readonly SubjectKeyChange[] = []): Promise<MultiAppendResult> {

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { SubjectKeyConflictError } from './append-checks';
+import { KeyBuckets, attachKeyScratch } from './key-buckets';
 
 /** A data key created for a subject's first personal data, stored in the transaction of the events sealed with it. */
 export interface NewSubjectKey {
@@ -20,51 +21,15 @@ export interface NewSubjectKey {
  */
 export type SubjectKeyChange = (NewSubjectKey & { kind?: 'new' | 'sealed-with' }) | { kind: 'forget'; subjectId: string };
 
-export const SUBJECT_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS subject_tombstones (subject TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`;
-
-/** the in-memory database of a connection that rewriteSubjectKeys copies the keys through (attachKeyScratch) */
-const SCRATCH = 'subject_keys_scratch';
-const withScratch = new WeakSet<DatabaseSync>();
+/** the keys' tables are made by setUpKeyTables (./key-buckets.ts) */
+export const SUBJECT_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS subject_tombstones (subject TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`;
 
 /**
- * Attaches the in-memory database rewriteSubjectKeys copies the keys through, once per connection: outside a
- * transaction (SQLite refuses ATTACH in one). In memory, never a temporary file: no copy of a key on disk.
- */
-export function attachKeyScratch(db: DatabaseSync): void {
-  if (withScratch.has(db)) return;
-  db.exec(`ATTACH DATABASE ':memory:' AS ${SCRATCH};
-    CREATE TABLE IF NOT EXISTS ${SCRATCH}.subject_keys_copy (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID`);
-  withScratch.add(db);
-}
-
-/**
- * Writes the `subject_keys` table of `db` anew, in the caller's write transaction (secure_delete on; attachKeyScratch
- * first), so that no page of it keeps a copy of a key deleted before. secure_delete zeroes a deleted cell where it is,
- * but not the copies SQLite leaves in a page's unused space when a split or a merge rebuilds the page (btree.c
- * rebuildPage, when editing the page in place fails: the bytes between the new cell pointers and the new cells stay
- * as they were, copies of cells that were on the page), and no later delete reaches them: the copy of a key forgotten
- * since stays in the file until inserts into that page happen to overwrite it. A stress of these statements (session
- * 32) found whole ones, now and then. `DELETE` without `WHERE` clears the b-tree (OP_Clear, not row by row): every
- * page of it but the root is freed and the root emptied, both zeroed whole by secure_delete; the rows, copied first,
- * are inserted again in key order, onto zeroed pages. A page those inserts rebuild may keep copies of keys live now,
- * which the next rewrite removes once forgotten. Cost: the table written whole (~90 bytes a key), other connections'
- * writes (the commit thread, other processes) waiting meanwhile: ~40 ms at 10,000 keys, ~0.4 s at 100,000.
- */
-export function rewriteSubjectKeys(db: DatabaseSync): void {
-  if (!withScratch.has(db)) throw new Error('rewriteSubjectKeys: attachKeyScratch first (outside a transaction)');
-  db.exec(`INSERT INTO ${SCRATCH}.subject_keys_copy SELECT subject, key FROM main.subject_keys;
-    DELETE FROM main.subject_keys;
-    INSERT INTO main.subject_keys SELECT subject, key FROM ${SCRATCH}.subject_keys_copy;
-    DELETE FROM ${SCRATCH}.subject_keys_copy`);
-}
-
-/**
- * The data keys of crypto-shredding (table `subject_keys`), in the event store's file: a subject's first key is
- * committed with the first events sealed with it, under one fsync (the group commit calls `insertInOpenTransaction`).
- * Forgetting a key overwrites its bytes (the connection runs with secure_delete), writes the table anew (no copy of it
- * left in a page's unused space: rewriteSubjectKeys) and truncates the WAL, so that no earlier page image holding it
- * survives.
+ * The data keys of crypto-shredding (tables `subject_keys_00` … `subject_keys_ff`: ./key-buckets.ts), in the event
+ * store's file: a subject's first key is committed with the first events sealed with it, under one fsync (the group
+ * commit calls `applyInOpenTransaction`). Forgetting a key overwrites its bytes (the connection runs with
+ * secure_delete), writes its table anew (no copy of it left in a page's unused space: KeyBuckets.rewrite) and
+ * truncates the WAL, so that no earlier page image holding it survives.
  *
  * Each forgotten subject leaves a tombstone (table `subject_tombstones`): the log position of the latest deletion that
  * forgot its key (its append's first event, or the log's head when forgotten on its own). A snapshot writer asks it
@@ -73,13 +38,10 @@ export function rewriteSubjectKeys(db: DatabaseSync): void {
  * them in the log too): a tombstone holds nothing personal.
  */
 export class SubjectKeyTable {
+  private readonly keys: KeyBuckets;
   private readonly stmt: {
     begin: StatementSync;
     commit: StatementSync;
-    insert: StatementSync;
-    select: StatementSync;
-    selectMany: StatementSync;
-    delete: StatementSync;
     tombstone: StatementSync;
     tombstones: StatementSync;
     head: StatementSync;
@@ -90,13 +52,10 @@ export class SubjectKeyTable {
     private readonly busyTimeoutMs: number,
     private readonly isClosed: () => boolean,
   ) {
+    this.keys = new KeyBuckets(db);
     this.stmt = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
-      insert: db.prepare('INSERT INTO subject_keys (subject, key) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING'),
-      select: db.prepare('SELECT key FROM subject_keys WHERE subject = ?'),
-      selectMany: db.prepare('SELECT subject, key FROM subject_keys WHERE subject IN (SELECT value FROM json_each(?))'),
-      delete: db.prepare('DELETE FROM subject_keys WHERE subject = ?'),
       tombstone: db.prepare(
         'INSERT INTO subject_tombstones (subject, position) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET position = max(position, excluded.position)',
       ),
@@ -108,13 +67,13 @@ export class SubjectKeyTable {
   /** The stored data keys of these subjects (as stored); a subject without one is absent. */
   find(subjectIds: readonly string[]): Map<string, Uint8Array> {
     this.assertOpen();
-    // one subject (a command's first-time subject, a live event): the plain lookup, cheaper than json_each
-    if (subjectIds.length === 1) {
-      const row = this.stmt.select.get(subjectIds[0]!) as { key: Uint8Array } | undefined;
-      return new Map(row ? [[subjectIds[0]!, row.key]] : []);
-    }
-    const rows = this.stmt.selectMany.all(JSON.stringify(subjectIds)) as { subject: string; key: Uint8Array }[];
-    return new Map(rows.map((r) => [r.subject, r.key]));
+    return this.keys.getMany(subjectIds);
+  }
+
+  /** whether any subject's key is stored */
+  holdsAny(): boolean {
+    this.assertOpen();
+    return this.keys.any();
   }
 
   /** The log position of the latest deletion that forgot each subject's key; a subject never forgotten is absent. */
@@ -130,7 +89,7 @@ export class SubjectKeyTable {
   store(keys: readonly NewSubjectKey[]): void {
     this.assertOpen();
     this.inTransaction(() => {
-      for (const { subjectId, stored } of keys) this.stmt.insert.run(subjectId, stored);
+      for (const { subjectId, stored } of keys) this.keys.insert(subjectId, stored);
     });
   }
 
@@ -144,7 +103,7 @@ export class SubjectKeyTable {
   applyInOpenTransaction(changes: readonly SubjectKeyChange[], position: bigint): void {
     for (const change of changes)
       if (change.kind === 'forget') {
-        this.stmt.delete.run(change.subjectId);
+        this.keys.delete(change.subjectId);
         this.stmt.tombstone.run(change.subjectId, position);
       }
     const conflicts: string[] = [];
@@ -152,8 +111,8 @@ export class SubjectKeyTable {
     for (const change of changes) {
       if (change.kind === 'forget') continue;
       const { subjectId, stored } = change;
-      if (change.kind !== 'sealed-with' && Number(this.stmt.insert.run(subjectId, stored).changes) === 1) continue;
-      const existing = (this.stmt.select.get(subjectId) as { key: Uint8Array } | undefined)?.key;
+      if (change.kind !== 'sealed-with' && this.keys.insert(subjectId, stored)) continue;
+      const existing = this.keys.get(subjectId);
       // the same key: still the subject's (or, new, the same salt carried by a retry written first)
       if (existing === undefined || !Buffer.from(existing).equals(Buffer.from(stored))) (change.kind === 'sealed-with' ? gone : conflicts).push(subjectId);
     }
@@ -161,25 +120,25 @@ export class SubjectKeyTable {
   }
 
   /**
-   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file) and writes the table
-   * anew (rewriteSubjectKeys: no copy of a key forgotten before, by this call or by an append's transaction, stays in
-   * a page's unused space), then copies the WAL back and truncates it, so no earlier page image holding a key stays in
-   * it. A checkpoint that other connections' readers keep from finishing is tried again, for up to `busyTimeoutMs`
-   * more. Their tombstones are at the log's head: the deletion that asked for this (appended before) is at or before
-   * it. Called with no subjects after an append that forgot keys in its transaction (EmbeddedKeyStore.forgotten).
+   * Deletes the subjects' data keys (secure_delete: their bytes are overwritten in the file) and writes their tables
+   * anew, with those of `forgottenInAppend` (keys an append's transaction deleted: FORGET_KEYS_WITH_EVENT), so that no
+   * copy of them stays in a page's unused space (KeyBuckets.rewrite); then copies the WAL back and truncates it, so no
+   * earlier page image holding a key stays in it. A checkpoint that other connections' readers keep from finishing is
+   * tried again, for up to `busyTimeoutMs` more. Their tombstones are at the log's head: the deletion that asked for
+   * this (appended before) is at or before it.
    */
-  async forget(subjectIds: readonly string[]): Promise<void> {
+  async forget(subjectIds: readonly string[], forgottenInAppend: readonly string[] = []): Promise<void> {
     this.assertOpen();
     attachKeyScratch(this.db);
     this.inTransaction(() => {
       if (subjectIds.length > 0) {
         const head = (this.stmt.head.get() as { head: number | bigint }).head;
         for (const id of subjectIds) {
-          this.stmt.delete.run(id);
+          this.keys.delete(id);
           this.stmt.tombstone.run(id, head);
         }
       }
-      rewriteSubjectKeys(this.db);
+      this.keys.rewrite([...subjectIds, ...forgottenInAppend]);
     });
     await this.truncateWal();
   }
