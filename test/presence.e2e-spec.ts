@@ -211,6 +211,25 @@ describe('rule 13: the presence report', () => {
     expect((await report(o, o.manager, `from=${today()}&to=${today()}`)).status).toBe(200);
   });
 
+  it('rule 13: pages of whole days with a nextCursor; a cursor not given out for the range, or a limit out of bounds, is a 400 naming it', async () => {
+    const o = await workspace();
+    expect((await heartbeat(o, o.agent, 'online')).status).toBe(200);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    // the last day of the range: no cursor, whatever the limit
+    const page = await report(o, o.manager, `from=${yesterday}&to=${today()}&limit=1`);
+    expect(page.status).toBe(200);
+    expect(page.body.nextCursor).toBeUndefined();
+    const other = Buffer.from(JSON.stringify({ day: '2020-01-01' })).toString('base64url');
+    const refused = await report(o, o.manager, `from=${yesterday}&to=${today()}&cursor=${other}`);
+    expectProblem(refused, 400, 'VALIDATION_FAILED');
+    expect(refused.body.errors).toEqual([{ field: 'cursor', message: "cursor is not a nextCursor of this report's range" }]);
+    for (const limit of ['0', '10001', 'many']) {
+      const bad = await report(o, o.manager, `from=${today()}&to=${today()}&limit=${limit}`);
+      expectProblem(bad, 400, 'VALIDATION_FAILED');
+      expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['limit']);
+    }
+  });
+
   it('rule 18: its CSV needs the export permission too: a manager restricted by data_export reads the JSON, not the CSV', async () => {
     const o = await workspace();
     const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };

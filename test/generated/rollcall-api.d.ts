@@ -2741,7 +2741,10 @@ export interface components {
       from: string;
       /** @example 2026-03-31 */
       to: string;
+      /** @description by day, then user id; whole days, at least `limit` rows unless the range ends */
       items: components['schemas']['PresenceReportRow'][];
+      /** @description present when days of the range are left: send it as `cursor` (same from and to) for the next page */
+      nextCursor?: string;
     };
   };
   responses: never;
@@ -12565,6 +12568,10 @@ export interface operations {
         /** @description last UTC day, inclusive: the report covers at most 366 days, `from` and `to` included (so `to` is at most 365 days after `from`) */
         to: string;
         format?: 'json' | 'csv';
+        /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page). The CSV holds the whole range. */
+        limit?: number;
+        /** @description nextCursor of the previous page (with the same from and to) */
+        cursor?: string;
       };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */

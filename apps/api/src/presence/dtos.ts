@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { REPORT_PAGE_DEFAULT, REPORT_PAGE_MAX } from '@rollcall/read-store';
+import { WholeNumber } from '../shared/dtos';
 
 export class HeartbeatDto {
   @ApiProperty({ enum: ['online', 'away'], description: 'the status the user reports; silence makes them offline' })
@@ -24,6 +26,21 @@ export class PresenceReportQuery {
   @IsOptional()
   @IsIn(['json', 'csv'])
   format?: 'json' | 'csv';
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: REPORT_PAGE_MAX,
+    default: REPORT_PAGE_DEFAULT,
+    description: 'rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page). The CSV holds the whole range.',
+  })
+  @IsOptional()
+  @WholeNumber()
+  @IsInt()
+  @Min(1)
+  @Max(REPORT_PAGE_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same from and to)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }
 
 export class PresenceStreamQuery {

@@ -68,6 +68,8 @@ export class PresenceReport {
   from!: string;
   @ApiProperty({ example: '2026-03-31' })
   to!: string;
-  @ApiProperty({ type: [PresenceReportRow] })
+  @ApiProperty({ type: [PresenceReportRow], description: 'by day, then user id; whole days, at least `limit` rows unless the range ends' })
   items!: PresenceReportRow[];
+  @ApiPropertyOptional({ description: 'present when days of the range are left: send it as `cursor` (same from and to) for the next page' })
+  nextCursor?: string;
 }

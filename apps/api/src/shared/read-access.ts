@@ -28,7 +28,7 @@ export const badQuery = (error: unknown): never => {
   if (error instanceof InvalidQueryError) {
     if (error.field === 'cursor')
       throw new ProblemException(
-        problem(400, 'VALIDATION_FAILED', `The cursor is not one this list gave out for this sort (${error.message}); start again without it.`, [
+        problem(400, 'VALIDATION_FAILED', `The cursor is not one this list gave out for this query (${error.message}); start again without it.`, [
           { field: 'cursor', message: error.message },
         ]),
       );

@@ -6,7 +6,7 @@ import { PresenceLog } from '../projections/testing/presence-log';
 import { WS } from '../projections/testing/scenario';
 import type { SqliteReadStore } from '../store';
 import { InvalidQueryError } from '../port';
-import { presenceReport, presenceReportCsv } from './presence-report';
+import { presenceReport, presenceReportCsv, presenceReportDays } from './presence-report';
 
 const silent = { info: () => undefined, error: () => undefined };
 
@@ -81,12 +81,49 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
   });
 
   it('as CSV: personal fields of a deleted user are empty', async () => {
-    const csv = await text(presenceReportCsv(await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW, timeoutMs: 0 })));
+    const csv = await text(presenceReportCsv((await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW, timeoutMs: 0 })).items));
     expect(csv).toBe(
       'date,user_id,email,display_name,deleted,online_seconds,away_seconds\n' +
         '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
         '2026-03-01,gone,,,true,3590,0\n',
     );
+  });
+
+  it('rule 13: pages hold whole days: a page ends at the first day whose end reaches the limit, and the pages together are the report', async () => {
+    const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000 };
+    const whole = await presenceReport(read, WS, range);
+    expect(whole.nextCursor).toBeUndefined();
+    // limit 1: the first day's two rows are one page (a day is never split), then a page a day
+    const pages = [];
+    for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+      const page = await presenceReport(read, WS, range, { limit: 1, cursor });
+      pages.push(page.items.map((r) => `${r.date} ${r.userId}`));
+      cursor = page.nextCursor;
+    }
+    expect(pages).toEqual([['2026-03-01 agent', '2026-03-01 gone'], ['2026-03-02 agent', '2026-03-02 other'], ['2026-03-03 other']]);
+    // limit 3: the second day's end reaches it; the last page has no cursor
+    const first = await presenceReport(read, WS, range, { limit: 3 });
+    expect(first.items).toEqual(whole.items.slice(0, 4));
+    const last = await presenceReport(read, WS, range, { limit: 3, cursor: first.nextCursor });
+    expect(last).toEqual({ from: '2026-03-01', to: '2026-03-03', items: whole.items.slice(4) });
+  });
+
+  it('refuses a cursor that is not a nextCursor of the range, and a limit out of bounds', async () => {
+    const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 };
+    const { nextCursor } = await presenceReport(read, WS, range, { limit: 1 });
+    for (const cursor of ['nonsense', Buffer.from('{"day":"2026-04-01"}').toString('base64url'), Buffer.from('[]').toString('base64url')])
+      await expect(presenceReport(read, WS, range, { cursor })).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'cursor' });
+    // the same cursor under a range that does not hold its day
+    await expect(presenceReport(read, WS, { ...range, to: '2026-03-01' }, { cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+    for (const limit of [0, 10_001, 1.5]) await expect(presenceReport(read, WS, range, { limit })).rejects.toMatchObject({ field: 'limit' });
+  });
+
+  it('a day at a time (the CSV streams them): the days of the range in order, each with its rows, the same rows as the report', async () => {
+    const range = { from: '2026-03-01', to: '2026-03-04', nowMs: NOW, timeoutMs: 60_000 };
+    const days = [];
+    for await (const d of presenceReportDays(read, WS, range)) days.push(d);
+    expect(days.map((d) => [d.day, d.items.length])).toEqual([['2026-03-01', 2], ['2026-03-02', 2], ['2026-03-03', 1], ['2026-03-04', 0]]);
+    expect(days.flatMap((d) => d.items)).toEqual((await presenceReport(read, WS, range)).items);
   });
 
   it('rule 13: an interval that closes while the report reads is counted, not lost between open and closed intervals', async () => {
