@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { uuidV5 } from '@rollcall/event-store';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
+import { mailTo } from './support/outbox';
+import { keyTableOf } from '../libs/event-store/src/testing/stored-keys';
 
 let one: TestApp;
 let other: TestApp;
@@ -103,5 +105,32 @@ describe('what a deletion leaves in the log (probe 40 F2)', () => {
     db.close();
     expect(named.length).toBeGreaterThanOrEqual(4);
     expect(named.filter((subject) => !/^(u|i|snapshot):/.test(subject))).toEqual([]);
+  });
+
+  it("rule 12: a deleted user's invitation loses its address in the log also when another living user holds that address now; theirs keeps it", async () => {
+    const o = await one.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const moved = await one.api.member({ ...as, workspaceId: o.workspaceId }, 'zq-moved@example.org');
+    // the first holder moves to another address (confirmed), and the address goes to someone else
+    const asked = await one.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${moved}`, { key: o.key, actor: moved, body: { email: 'zq-moved-on@example.org' } });
+    expect(asked.status).toBe(200);
+    const token = new URL((await mailTo(one, 'zq-moved-on@example.org', 'email-confirmation')).confirmUrl!).searchParams.get('token')!;
+    expect((await one.api.request('POST', '/v1/users/email-confirmations', { body: { token } })).status).toBe(200);
+    const next = await one.api.member({ ...as, workspaceId: o.workspaceId }, 'zq-moved@example.org');
+    const deleted = await one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${moved}`, as);
+    expect(deleted.status).toBe(200);
+
+    // the two invitations to the address, each under its own key: the deleted user's forgotten, the next holder's kept
+    const [first, second] = invitationSubjectsAtRest(one, o.workspaceId);
+    const db = new DatabaseSync(join(one.dataDir, 'events.sqlite'), { readOnly: true });
+    const hasKey = (subject: string) => db.prepare(`SELECT 1 FROM ${keyTableOf(subject)} WHERE subject = ?`).get(subject) !== undefined;
+    try {
+      expect([first, second].every((subject) => subject?.startsWith('i:'))).toBe(true);
+      expect([hasKey(first!), hasKey(second!)]).toEqual([false, true]);
+    } finally {
+      db.close();
+    }
+    const member = await one.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${next}`, { ...as, headers: { 'x-min-position': deleted.body.position } });
+    expect(member.body).toMatchObject({ email: 'zq-moved@example.org', status: 'active' });
   });
 });
