@@ -1,8 +1,9 @@
 // The event store's disk full, or read-only, under writes of every shape (one event; two events in one stream; two
 // streams at once): writes answer 503 EVENT_STORE_UNAVAILABLE, reads go on, nothing is half-written, and the same
-// process takes writes again once the fault is gone. Disk full is a real 2 MiB tmpfs under events.sqlite where the
-// machine lets us mount one (else SQLite's page limit on the adapter's connection); read-only is the adapter's
-// connection set query_only (a mounted filesystem cannot be made read-only under open files).
+// process takes writes again once the fault is gone. Disk full is a real 4 MiB tmpfs under events.sqlite (a new one
+// holds ~1 MiB of empty key tables: ADR 0026) where the machine lets us mount one (else SQLite's page limit on the
+// adapter's connection); read-only is the adapter's connection set query_only (a mounted filesystem cannot be made
+// read-only under open files).
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +159,7 @@ describe('storage faults of the embedded event store', () => {
   it("its disk full: writes answer 503 with a code, nothing is half-written, and writes work again when space returns", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-disk-full-'));
     const mount = `${dataDir}-events`;
-    const tmpfs = tryMountTmpfs(mount, '2m');
+    const tmpfs = tryMountTmpfs(mount, '4m');
     // SQLite follows the link: the database, its WAL and shared memory live on the small filesystem
     if (tmpfs) symlinkSync(join(mount, 'events.sqlite'), join(dataDir, 'events.sqlite'));
     const app = await startTestApp({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PRESENCE_TIMEOUT_SECONDS: '86400', LOG_LEVEL: process.env.FAULTS_LOG ?? 'silent' });
@@ -173,7 +174,7 @@ describe('storage faults of the embedded event store', () => {
           }
         : () => capPages(sqliteStoreOf(app.app.get(EVENT_STORE)));
       const result = await checkFault(app, stop, dataDir, inject, 'full');
-      console.log(`disk full (${tmpfs ? '2 MiB tmpfs, 48 KiB left' : 'SQLite page limit'}): ${result.refused} of ${result.sent} writes refused with 503, all done once after space returned`);
+      console.log(`disk full (${tmpfs ? '4 MiB tmpfs, 48 KiB left' : 'SQLite page limit'}): ${result.refused} of ${result.sent} writes refused with 503, all done once after space returned`);
     } finally {
       await stop();
       if (tmpfs) unmount(mount);
