@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { addressFormsErased, addressSubjectsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
+import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { snapshotKeySubject } from '../shared/snapshots';
 import { StreamHandler } from '../shared/stream-handler';
@@ -62,6 +63,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
     const data = erased?.type === 'AddressErased' ? erased.data : { erasureId, workspaceIds: [] };
     // answered from the log: its keys went as its first answer's did (DeleteUserHandler, the same reasoning)
     await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, erasureId: data.erasureId } }, this.logger);
+    void refreshSnapshotsAfterErasure(this.streams.states, organizationId, this.logger);
     const invitationIds = done.events.flatMap((e) => (e.type === 'InvitationAddressErased' ? e.data.invitationIds : []));
     return { erasureId: data.erasureId, workspaceIds: data.workspaceIds, invitationIds, position: done.position };
   }

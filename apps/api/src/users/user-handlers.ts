@@ -19,6 +19,7 @@ import {
 import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
+import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
@@ -229,6 +230,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     // gone: a record that cannot be written now is tried again in the background (and, failing that, written by the
     // pass at the next start), so the answer does not wait for it
     await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, userId } }, this.logger);
+    // the organization's snapshots went with the epoch's key: written again now, in the background
+    void refreshSnapshotsAfterErasure(this.streams.states, organizationId, this.logger);
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
   }

@@ -179,4 +179,35 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       await stores.close();
     }
   }, 60_000);
+
+  it('the purge at start does not hold the projector\'s start: start resolves while it runs (an API listens meanwhile: probe 42 F4), and projecting follows it', async () => {
+    const { s, users, stores, store } = await rebuiltMembers('p');
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let purging = 0;
+    // a VACUUM of a large file, held until the test lets it go
+    const slow = new Proxy(store, {
+      get: (target, name) =>
+        name === 'purgeOldVersions' ? async (through?: bigint) => (purging++, await gate, target.purgeOldVersions(through)) : Reflect.get(target, name, target),
+    });
+    const projector = new Projector({ eventStore: stores.events, readStore: slow, projections: PROJECTIONS, logger: silent });
+    try {
+      // (before this, start waited for the purge: it never resolved here)
+      await projector.start();
+      for (const deadline = Date.now() + 10_000; purging === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      expect(purging).toBe(1);
+      s.deleteUser(users[3]!.id);
+      await stores.append(s.log.takeAppends());
+      const head = await stores.events.headPosition();
+      // not projected while the purge runs
+      expect(await projector.waitFor(head, 300)).toBe(false);
+      open();
+      expect(await projector.waitFor(head, 30_000)).toBe(true);
+    } finally {
+      open();
+      await projector.stop();
+      await store.close();
+      await stores.close();
+    }
+  }, 60_000);
 });

@@ -54,6 +54,16 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     expect(calls).toBe(5);
   });
 
+  it('at start, never rejects: a log it cannot read is logged (the projector runs it in its loop, not awaited by its start: probe 42 F4)', async () => {
+    const errors: string[] = [];
+    let calls = 0;
+    const purge = new ErasurePurge({ purgeOldVersions: async () => (calls++, true) }, (m) => errors.push(m));
+    const failing = { headPosition: async () => 10n, readAll: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('disk I/O error')) }) }) };
+    await expect(purge.atStart(failing as never, [10n])).resolves.toBeUndefined();
+    expect(errors).toEqual([expect.stringContaining('disk I/O error')]);
+    expect(calls).toBe(0);
+  });
+
   it('purges once at start, before projecting (a deletion projected before a crash may not have been purged), and again when readers prevented it', async () => {
     let answers = [false, true];
     let calls = 0;

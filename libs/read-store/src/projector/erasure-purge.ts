@@ -49,9 +49,19 @@ export class ErasurePurge {
    * the log holds a deletion after the last one the store vacuumed for (its vacuum did not run, or the store was
    * written before vacuums were: a store left by an earlier version vacuums once), that deletion's position is passed
    * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions). `checkpoints`: the projections' (none
-   * yet: undefined).
+   * yet: undefined). Never rejects: a failure is logged (the Projector runs it before its first batch, not awaited by
+   * its start: probe 42 F4).
    */
   async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, checkpoints: readonly (bigint | undefined)[]): Promise<void> {
+    try {
+      await this.lookAtStart(log, checkpoints);
+    } catch (error) {
+      // the next deletion's purge, or the next start's, covers what this one could not
+      this.logError(`purging erased data at start: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async lookAtStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, checkpoints: readonly (bigint | undefined)[]): Promise<void> {
     if (!this.store.purgeOldVersions) return;
     const through = (await this.store.erasuresPurgedThrough?.()) ?? AT_START;
     const head = await log.headPosition();
