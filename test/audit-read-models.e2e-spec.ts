@@ -8,6 +8,7 @@ import { verifyReadModels } from '../apps/audit-cli/src/read-models';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { type TestApp, startTestApp } from './support/app';
+import { DATA_FORMAT, claimDataDir } from '../apps/api/src/infrastructure/data-format';
 
 /*
  * `rollcall-audit verify --read-models` (docs/rules.md#verifiable-history): what the API answers an auditor (the
@@ -130,5 +131,39 @@ describe('the auditor compares the read models with what the log derives (verify
     expect({ status: ok.status, stdout: ok.stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^verified \d+ events, root .*\nread models: \d+ documents, each as the log derives it\n$/) });
     const failed = cli(join(work, 'rewritten'));
     expect({ status: failed.status, stdout: failed.stdout }).toEqual({ status: 1, stdout: expect.stringMatching(/\nread models FAILED: 2 stored read-model document\(s\) differ .*permission_history\//) });
+  }, 60_000);
+
+  it('probe 42b F1: comparing read models claims the data dir as the API does: a dir a later version wrote is refused in a sentence, and one it opened is marked with its format (an earlier API refuses it after)', () => {
+    const cli = (dir: string) =>
+      spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', 'verify', '--data-dir', dir, '--public-key', publicKey, '--read-models'], {
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+      });
+    const formatOf = (dir: string) => {
+      const db = new DatabaseSync(join(dir, 'data-format.sqlite'));
+      try {
+        return (db.prepare('SELECT format FROM data_format').get() as { format: number }).format;
+      } finally {
+        db.close();
+      }
+    };
+    const later = join(work, 'later');
+    cpSync(pristine, later, { recursive: true });
+    // (the test app, started in this process, does not claim its dir as the API's entry point does)
+    claimDataDir(later, 'audit');
+    const db = new DatabaseSync(join(later, 'data-format.sqlite'));
+    db.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT + 1);
+    db.close();
+    const refused = cli(later);
+    expect({ status: refused.status, refused: refused.stderr.includes('was written by a later version of Rollcall'), stack: refused.stderr.includes('    at ') }).toEqual({ status: 1, refused: true, stack: false });
+    // (a dir an earlier version left: marked with this format once opened, so that version refuses it after)
+    const earlier = join(work, 'earlier');
+    cpSync(pristine, earlier, { recursive: true });
+    claimDataDir(earlier, 'audit');
+    const mark = new DatabaseSync(join(earlier, 'data-format.sqlite'));
+    mark.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT - 1);
+    mark.close();
+    expect(cli(earlier).status).toBe(0);
+    expect(formatOf(earlier)).toBe(DATA_FORMAT);
   }, 60_000);
 });

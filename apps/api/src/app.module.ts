@@ -173,7 +173,13 @@ export class AppModule {
         // (docs/adr/0010-command-throughput.md)
         {
           provide: STORES,
-          useFactory: () => createRollcallEventStore({ ...config, checkpoints: 'thread', writer: config.commitThread ? 'thread' : 'inline' }),
+          useFactory: () =>
+            createRollcallEventStore({
+              ...config,
+              checkpoints: 'thread',
+              writer: config.commitThread ? 'thread' : 'inline',
+              onKeysMoved: (count, ms) => new Logger('EventStore').log(`moved ${count} data keys into their tables (a data dir written before session 42: docs/adr/0026) in ${Math.round(ms)} ms`),
+            }),
         },
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },
         {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
+import { DataDirProblem } from '@rollcall/event-store';
 import { checkProof } from './proofs';
 import { checkpointCommand, consistencyCommand } from './consistency';
 import { readEventstoreUrl } from '../../api/src/config';
@@ -222,7 +223,7 @@ export function run(argv: string[]): Promise<void> {
       if (usage) {
         process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
         process.exitCode = 2;
-      } else if (error instanceof ApiError) {
+      } else if (error instanceof ApiError || error instanceof DataDirProblem) {
         process.stderr.write(`${error.message}\n`);
         process.exitCode = 1;
       } else {

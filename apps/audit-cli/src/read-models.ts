@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson } from '@rollcall/audit';
 import { createRollcallEventStore } from '@rollcall/event-store';
+import { claimDataDir } from '../../api/src/infrastructure/data-format';
 import { type Doc, PROJECTIONS, Projector, type ReadStore, SqliteReadStore, checkpointKey, createReadStore, rebuild } from '@rollcall/read-store';
 import type { Output } from './output';
 import { UsageError } from './verify';
@@ -39,6 +40,10 @@ const LISTED = 50;
 
 export async function verifyReadModels(options: ReadModelsOptions, out: Output): Promise<ReadModelsResult> {
   if (!options.mongoUrl && !existsSync(join(options.dataDir, 'read.sqlite'))) throw new UsageError(`${options.dataDir} has no read.sqlite (the read models live in MongoDB: set MONGO_URL)`);
+  // it opens the data dir's event store as the API does (which may upgrade its files: ADR 0026): claimed first, so a
+  // dir an API of another version serves, or a later version wrote, is refused, and an earlier one refuses it after
+  // (probe 42b F1: an upgrade behind the format's back, an older API then reading every key as forgotten)
+  if (!options.eventstoreUrl) claimDataDir(options.dataDir, 'audit');
   const scratch = mkdtempSync(join(tmpdir(), 'rollcall-audit-read-models-'));
   const { store: events } = await createRollcallEventStore({ dataDir: options.dataDir, eventstoreUrl: options.eventstoreUrl, mongoUrl: options.mongoUrl, durability: 'normal' });
   const live = await createReadStore({ dataDir: options.dataDir, mongoUrl: options.mongoUrl });

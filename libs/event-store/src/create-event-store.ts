@@ -14,6 +14,8 @@ export interface EventStoreConfig {
   checkpoints?: 'commit' | 'thread';
   /** embedded store only: where the group commit runs (SqliteEventStoreOptions.writer) */
   writer?: 'inline' | 'thread';
+  /** embedded store only: SqliteEventStoreOptions.onKeysMoved */
+  onKeysMoved?: (count: number, ms: number) => void;
 }
 
 /** The KurrentDB adapter when a URL is given, else the embedded SQLite store under dataDir. */
@@ -24,5 +26,6 @@ export function createEventStore(config: EventStoreConfig): EventStore {
     durability: config.durability ?? 'full',
     checkpoints: config.checkpoints,
     writer: config.writer,
+    onKeysMoved: config.onKeysMoved,
   });
 }

@@ -31,13 +31,13 @@ interface Serving {
 }
 
 /**
- * A process (the API, the projector worker, the rebuild) claims the data dir before it serves it: refused when the dir
- * was written by a later format, or while a process of another format serves it (it holds a job's lease without being
- * registered with this format: the earlier versions register nothing). Then registered (host, pid, format), and the
+ * A process (the API, the projector worker, the rebuild, the audit tool comparing read models) claims the data dir
+ * before it serves it: refused when the dir was written by a later format, or while a process of another format serves
+ * it (it holds a job's lease without being registered with this format: the earlier versions register nothing). Then registered (host, pid, format), and the
  * dir marked with this format. A process gone is forgotten by the next claim on its host. Over MongoDB the job leases
  * live there and are not looked at.
  */
-export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild', now = Date.now()): void {
+export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): void {
   const self = `${hostname()}|${process.pid}`;
   const db = openDatabase(join(dataDir, FILE), {
     setUp: `CREATE TABLE IF NOT EXISTS data_format (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, since INTEGER NOT NULL);

@@ -124,6 +124,36 @@ describe('forgetting leaves no copy of the key in a page\'s unused space', () =>
     check.close();
   });
 
+  it('events.sqlite written before session 42: the move is told (how many keys, how long); a subject with another key in its table already is refused, nothing moved (probe 42b F2: one was dropped silently)', async () => {
+    let opened = await open(dir);
+    await opened.store.append('s', persons.slice(0, 50).map(event), 'no_stream');
+    await opened.store.close();
+    const file = join(dir, 'events.sqlite');
+    const before = rows(file).keys;
+    // an earlier version's table beside the tables: the keys copied into it, one of them different
+    const db = withAllKeysView(new DatabaseSync(file));
+    db.exec(`CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+      INSERT INTO subject_keys SELECT subject, key FROM all_subject_keys`);
+    const other = before[4]!;
+    db.prepare('UPDATE subject_keys SET key = zeroblob(33) WHERE subject = ?').run(other.subject);
+    db.close();
+    expect(() => new SqliteEventStore(file)).toThrow(new RegExp(`two different data keys for 1 subject\\(s\\) \\(${other.subject}\\)`));
+    const untouched = new DatabaseSync(file, { readOnly: true });
+    expect((untouched.prepare('SELECT count(*) AS n FROM subject_keys').get() as { n: number }).n).toBe(before.length);
+    untouched.close();
+    expect(rows(file).keys).toEqual(before);
+
+    // the same keys (a move a crash interrupted after copying them, say): moved, and told
+    const fix = new DatabaseSync(file);
+    fix.prepare('UPDATE subject_keys SET key = ? WHERE subject = ?').run(other.key, other.subject);
+    fix.close();
+    const told: number[] = [];
+    const events = new SqliteEventStore(file, { onKeysMoved: (count) => told.push(count) });
+    await events.close();
+    expect(told).toEqual([before.length]);
+    expect(rows(file).keys).toEqual(before);
+  });
+
   it('keys.sqlite (the key store beside KurrentDB, and older data dirs): forgetting a key leaves no copy of it, also one SQLite left in a page gap', async () => {
     const file = join(dir, 'keys.sqlite');
     const ids = persons.map((p) => `u:${p}`);

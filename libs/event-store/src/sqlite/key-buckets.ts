@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { DataDirProblem } from '../data-dir-problem';
 
 /**
  * The data keys of events.sqlite spread over KEY_BUCKETS tables, `subject_keys_00` … `subject_keys_ff`, by a hash of
@@ -34,7 +35,7 @@ const SINGLE_TABLE = 'subject_keys';
  * Creates the tables where missing, in one transaction (256 statements on their own would be 256 fsyncs: ~100 ms for a
  * new file), then moves the keys of a file written before into them (moveKeysIntoBuckets).
  */
-export function setUpKeyTables(db: DatabaseSync): void {
+export function setUpKeyTables(db: DatabaseSync, onMoved?: (count: number, ms: number) => void): void {
   const present = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table' AND name GLOB 'subject_keys_[0-9a-f][0-9a-f]'").get() as { n: number }).n;
   if (present < KEY_BUCKETS) {
     db.exec('BEGIN IMMEDIATE');
@@ -46,7 +47,9 @@ export function setUpKeyTables(db: DatabaseSync): void {
       throw error;
     }
   }
-  moveKeysIntoBuckets(db);
+  const started = performance.now();
+  const moved = moveKeysIntoBuckets(db);
+  if (moved > 0) onMoved?.(moved, performance.now() - started);
 }
 
 /** the in-memory database of a connection that rewrite copies a table's keys through (attached once) */
@@ -168,7 +171,10 @@ export function rewriteKeyTable(db: DatabaseSync, table: string): void {
  * Moves the keys of a file written before session 42 (one table, `subject_keys`) into their tables, in one write
  * transaction (a crash leaves them where they were), then clears the old table (its pages freed and zeroed by
  * secure_delete, copies in page gaps with them) and drops it. Several processes opening the file at once: the first
- * moves them, the others find no old table. Returns how many keys moved.
+ * moves them, the others find no old table. A subject with another key in its table already is refused
+ * (DataDirProblem), nothing moved: only an earlier version writing after a later one had moved the keys makes one,
+ * and which key opens the subject's data cannot be told (probe 42b F2: one was dropped silently). Returns how many
+ * keys moved.
  */
 function moveKeysIntoBuckets(db: DatabaseSync): number {
   const hasSingleTable = () => db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '${SINGLE_TABLE}'`).get() !== undefined;
@@ -178,10 +184,15 @@ function moveKeysIntoBuckets(db: DatabaseSync): number {
   let moved = 0;
   try {
     if (hasSingleTable()) {
+      const differing: string[] = [];
       for (const row of db.prepare(`SELECT subject, key FROM ${SINGLE_TABLE}`).iterate() as Iterable<{ subject: string; key: Uint8Array }>) {
-        buckets.insert(row.subject, row.key);
+        if (!buckets.insert(row.subject, row.key) && !Buffer.from(buckets.get(row.subject)!).equals(Buffer.from(row.key))) differing.push(row.subject);
         moved++;
       }
+      if (differing.length > 0)
+        throw new DataDirProblem(
+          `events.sqlite holds two different data keys for ${differing.length} subject(s) (${differing.slice(0, 3).join(', ')}${differing.length > 3 ? ', …' : ''}): an earlier version of Rollcall wrote to this data dir after a later one had moved its keys (docs/adr/0026). Nothing was changed; restore the data dir from a backup taken before the earlier version ran on it`,
+        );
       db.exec(`DELETE FROM ${SINGLE_TABLE}; DROP TABLE ${SINGLE_TABLE}`);
     }
     db.exec('COMMIT');

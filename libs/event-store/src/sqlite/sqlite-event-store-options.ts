@@ -26,4 +26,6 @@ export interface SqliteEventStoreOptions {
    * commit is then visible to this process's reads before its append's promise settles. A file, not ':memory:'.
    */
   writer?: 'inline' | 'thread';
+  /** told how many data keys the first open of a file written before session 42 moved into their tables (ADR 0026) */
+  onKeysMoved?: (count: number, ms: number) => void;
 }

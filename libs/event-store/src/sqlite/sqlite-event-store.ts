@@ -100,9 +100,8 @@ export class SqliteEventStore implements EventStore {
         `PRAGMA cache_size = -${Math.trunc(options.cacheSizeKiB ?? SqliteEventStore.DEFAULT_CACHE_SIZE_KIB)}`,
       );
       // a forgotten data key's bytes are overwritten, not left in a free page of the file
-      this.db.exec('PRAGMA secure_delete = ON');
-      this.db.exec(SCHEMA);
-      setUpKeyTables(this.db);
+      this.db.exec(`PRAGMA secure_delete = ON; ${SCHEMA}`);
+      setUpKeyTables(this.db, options.onKeysMoved);
       if (options.checkpoints === 'thread' && file !== ':memory:') {
         this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
         this.checkpointer = new WalCheckpointer(file, {
