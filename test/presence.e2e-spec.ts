@@ -219,10 +219,14 @@ describe('rule 13: the presence report', () => {
     const page = await report(o, o.manager, `from=${yesterday}&to=${today()}&limit=1`);
     expect(page.status).toBe(200);
     expect(page.body.nextCursor).toBeUndefined();
-    const other = Buffer.from(JSON.stringify({ day: '2020-01-01' })).toString('base64url');
+    const other = Buffer.from(JSON.stringify({ day: '2020-01-01', from: yesterday, to: today() })).toString('base64url');
     const refused = await report(o, o.manager, `from=${yesterday}&to=${today()}&cursor=${other}`);
     expectProblem(refused, 400, 'VALIDATION_FAILED');
-    expect(refused.body.errors).toEqual([{ field: 'cursor', message: "cursor is not a nextCursor of this report's range" }]);
+    expect(refused.body.errors).toEqual([{ field: 'cursor', message: `cursor is not a nextCursor of this report from ${yesterday} to ${today()}` }]);
+    // the CSV holds the whole range: paging it is refused, not ignored (probe 42b F5)
+    const csv = await report(o, o.manager, `from=${yesterday}&to=${today()}&format=csv&cursor=${other}&limit=5`);
+    expectProblem(csv, 400, 'VALIDATION_FAILED');
+    expect(csv.body.errors.map((e: { field: string }) => e.field)).toEqual(['limit', 'cursor']);
     for (const limit of ['0', '10001', 'many']) {
       const bad = await report(o, o.manager, `from=${today()}&to=${today()}&limit=${limit}`);
       expectProblem(bad, 400, 'VALIDATION_FAILED');

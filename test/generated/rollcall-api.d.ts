@@ -12568,9 +12568,9 @@ export interface operations {
         /** @description last UTC day, inclusive: the report covers at most 366 days, `from` and `to` included (so `to` is at most 365 days after `from`) */
         to: string;
         format?: 'json' | 'csv';
-        /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page). The CSV holds the whole range. */
+        /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with `nextCursor` while days are left. Without it the whole range, refused (400, field `limit`) past 100000 rows. Not with format=csv (the CSV holds the whole range). */
         limit?: number;
-        /** @description nextCursor of the previous page (with the same from and to) */
+        /** @description nextCursor of the previous page, with the same from and to (not with format=csv) */
         cursor?: string;
       };
       header: {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { REPORT_PAGE_DEFAULT, REPORT_PAGE_MAX } from '@rollcall/read-store';
+import { REPORT_PAGE_MAX, REPORT_WHOLE_MAX } from '@rollcall/read-store';
 import { WholeNumber } from '../shared/dtos';
 
 export class HeartbeatDto {
@@ -30,8 +30,7 @@ export class PresenceReportQuery {
   @ApiPropertyOptional({
     minimum: 1,
     maximum: REPORT_PAGE_MAX,
-    default: REPORT_PAGE_DEFAULT,
-    description: 'rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page). The CSV holds the whole range.',
+    description: `rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with \`nextCursor\` while days are left. Without it the whole range, refused (400, field \`limit\`) past ${REPORT_WHOLE_MAX} rows. Not with format=csv (the CSV holds the whole range).`,
   })
   @IsOptional()
   @WholeNumber()
@@ -40,7 +39,7 @@ export class PresenceReportQuery {
   @Max(REPORT_PAGE_MAX)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same from and to)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page, with the same from and to (not with format=csv)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }
 
 export class PresenceStreamQuery {

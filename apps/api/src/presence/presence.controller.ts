@@ -180,7 +180,13 @@ export class PresenceController {
     const showsAddresses = reportShowsAddresses(context, actorId);
     const shown = (row: PresenceReportRow): PresenceReportRow => (showsAddresses ? row : { ...row, email: null });
     if (query.format === 'csv') {
-      // the whole range, a day at a time as the answer is written (a year of 5,000 users: ~1.8 million rows)
+      // the whole range (probe 42b F5: a cursor was ignored, even a malformed one)
+      const paging = (['limit', 'cursor'] as const).filter((field) => query[field] !== undefined);
+      if (paging.length > 0)
+        throw new ProblemException(
+          problem(400, 'VALIDATION_FAILED', 'The CSV holds the whole range: send no limit nor cursor with format=csv.', paging.map((field) => ({ field, message: 'not with format=csv' }))),
+        );
+      // a day at a time as the answer is written (a year of 5,000 users: ~1.8 million rows)
       const days = presenceReportDays(this.readStore, ws, range);
       const first = await days.next().catch(badQuery);
       async function* rows(): AsyncIterable<PresenceReportRow> {

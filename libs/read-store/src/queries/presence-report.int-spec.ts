@@ -108,14 +108,27 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect(last).toEqual({ from: '2026-03-01', to: '2026-03-03', items: whole.items.slice(4) });
   });
 
-  it('refuses a cursor that is not a nextCursor of the range, and a limit out of bounds', async () => {
+  it('refuses a cursor that is not a nextCursor of the same range (another range, a made-up day), and a limit out of bounds', async () => {
     const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 };
     const { nextCursor } = await presenceReport(read, WS, range, { limit: 1 });
-    for (const cursor of ['nonsense', Buffer.from('{"day":"2026-04-01"}').toString('base64url'), Buffer.from('[]').toString('base64url')])
+    const made = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    for (const cursor of ['nonsense', made({ day: '2026-04-01', from: range.from, to: range.to }), made({ day: '2026-03-02' }), made([])])
       await expect(presenceReport(read, WS, range, { cursor })).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'cursor' });
-    // the same cursor under a range that does not hold its day
-    await expect(presenceReport(read, WS, { ...range, to: '2026-03-01' }, { cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+    // the same cursor under another range, even one that holds its day (probe 42b F5)
+    await expect(presenceReport(read, WS, { ...range, to: '2026-03-04' }, { cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
     for (const limit of [0, 10_001, 1.5]) await expect(presenceReport(read, WS, range, { limit })).rejects.toMatchObject({ field: 'limit' });
+  });
+
+  it('without a limit, the whole range (as before paging: probe 42b F3), refused past 100,000 rows', async () => {
+    const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000 };
+    const whole = await presenceReport(read, WS, range);
+    expect(whole.items).toHaveLength(5);
+    expect(whole.nextCursor).toBeUndefined();
+    // a store whose days each hold 40,000 rows: the third day passes the bound
+    const busy = (day: string) => Array.from({ length: 40_000 }, (_, i) => ({ _id: `${day}:${i}`, workspaceId: WS, organizationId: 'org', userId: `u${i}`, day, onlineMs: 1000, awayMs: 0 }));
+    const crowded = { readTogether: async ([q]: { query: { where: { day: string[] } } }[]) => [q!.query.where.day.flatMap(busy), []], getMany: async () => new Map() } as unknown as SqliteReadStore;
+    await expect(presenceReport(crowded, WS, range)).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'limit', message: expect.stringContaining('more than 100000 rows') });
+    expect((await presenceReport(crowded, WS, range, { limit: 10_000 })).items).toHaveLength(40_000);
   });
 
   it('a day at a time (the CSV streams them): the days of the range in order, each with its rows, the same rows as the report', async () => {

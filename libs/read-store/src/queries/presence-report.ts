@@ -48,14 +48,18 @@ export interface PresenceReportRange {
 
 /** a page of the report: whole days, from `from` on, until `limit` rows are reached or the range ends */
 export interface PresenceReportPage {
-  /** rows per page, reached at a day's end (a page never splits a day): default 1,000, at most 10,000 */
+  /** rows per page, reached at a day's end (a page never splits a day): 1 to 10,000; none: the whole range */
   limit?: number;
-  /** `nextCursor` of the page before */
+  /** `nextCursor` of the page before, with the same `from` and `to` */
   cursor?: string;
 }
 
-export const REPORT_PAGE_DEFAULT = 1_000;
 export const REPORT_PAGE_MAX = 10_000;
+/** the rows a report without `limit` may hold: past it, refused (page it, or ask for the CSV) */
+export const REPORT_WHOLE_MAX = 100_000;
+/** the rows a read of several days aims at: sparse days are read many at once, busy ones one at a time */
+const WINDOW_ROWS = 5_000;
+const WINDOW_MAX_DAYS = 32;
 
 /** the days of a range, checked: YYYY-MM-DD each, `from` not after `to`, at most MAX_REPORT_DAYS */
 function reportDays(range: { from: string; to: string }): string[] {
@@ -73,7 +77,8 @@ function reportDays(range: { from: string; to: string }): string[] {
  * bounded memory: a year of 5,000 users is ~1.8 million rows): the closed intervals of `presence_daily`, plus the
  * intervals still open counted up to `nowMs` less the presence timeout (`timeoutMs`). Rows only for days with
  * presence, by user id within a day. Deleted users stay, under their pseudonymous id, with `email` and `displayName`
- * null (docs/rules.md#rule-12).
+ * null (docs/rules.md#rule-12). Days are read a few at a time, each read in one snapshot (a window grows while its
+ * days are sparse and shrinks when they are busy: a year of an idle workspace is ~10 reads, not 366).
  *
  * Why not up to now: an open interval's user was heard from within the timeout, not necessarily since, and a timeout
  * closes the interval at the last heartbeat; counted up to the read, a figure already reported went down when it came
@@ -82,10 +87,26 @@ function reportDays(range: { from: string; to: string }): string[] {
  * is closed at.
  */
 export async function* presenceReportDays(store: ReadStore, workspaceId: string, range: PresenceReportRange): AsyncGenerator<{ day: string; items: PresenceReportRow[] }> {
-  for (const day of reportDays(range)) yield { day, items: await reportOfDay(store, workspaceId, day, range) };
+  const days = reportDays(range);
+  for (let i = 0, size = 1; i < days.length; ) {
+    const window = days.slice(i, i + size);
+    i += window.length;
+    const byDay = await reportOfDays(store, workspaceId, window, range);
+    let rows = 0;
+    for (const day of window) {
+      const items = byDay.get(day) ?? [];
+      rows += items.length;
+      yield { day, items };
+    }
+    size = rows < WINDOW_ROWS / 2 ? Math.min(size * 2, WINDOW_MAX_DAYS) : rows > WINDOW_ROWS ? Math.max(1, size >> 1) : size;
+  }
 }
 
-/** One page of the report (PresenceReportPage): whole days, so a client pages with `nextCursor` until it is absent. */
+/**
+ * The report (PresenceReportPage): with `limit`, one page of whole days, paged with `nextCursor` until it is absent;
+ * without, the whole range, refused past REPORT_WHOLE_MAX rows (probe 42b F3: a default page cut a year's report to
+ * four months under a 200 for a client that did not know of pages).
+ */
 export async function presenceReport(
   store: ReadStore,
   workspaceId: string,
@@ -93,49 +114,55 @@ export async function presenceReport(
   page: PresenceReportPage = {},
 ): Promise<PresenceReport & { nextCursor?: string }> {
   const days = reportDays(range);
-  const limit = page.limit ?? REPORT_PAGE_DEFAULT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > REPORT_PAGE_MAX) throw new InvalidQueryError(`limit must be an integer from 1 to ${REPORT_PAGE_MAX}`, 'limit');
-  const first = page.cursor === undefined ? range.from : dayOfCursor(page.cursor, days);
+  const limit = page.limit;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1 || limit > REPORT_PAGE_MAX)) throw new InvalidQueryError(`limit must be an integer from 1 to ${REPORT_PAGE_MAX}`, 'limit');
+  const first = page.cursor === undefined ? range.from : dayOfCursor(page.cursor, range, days);
   const items: PresenceReportRow[] = [];
   for await (const { day, items: rows } of presenceReportDays(store, workspaceId, { ...range, from: first })) {
     items.push(...rows);
-    if (items.length >= limit && day !== range.to) return { from: range.from, to: range.to, items, nextCursor: cursorOfDay(days[days.indexOf(day) + 1]!) };
+    if (limit === undefined && items.length > REPORT_WHOLE_MAX)
+      throw new InvalidQueryError(`the report holds more than ${REPORT_WHOLE_MAX} rows: ask for it in pages (limit, then nextCursor) or as CSV (format=csv)`, 'limit');
+    if (limit !== undefined && items.length >= limit && day !== range.to)
+      return { from: range.from, to: range.to, items, nextCursor: cursorOf(days[days.indexOf(day) + 1]!, range) };
   }
   return { from: range.from, to: range.to, items };
 }
 
-/** a cursor names the first day of the next page (opaque to clients, as the lists' cursors are) */
-const cursorOfDay = (day: string): string => Buffer.from(JSON.stringify({ day }), 'utf8').toString('base64url');
+/** a cursor names the next page's first day and the range it was given for (opaque to clients, as the lists' are) */
+const cursorOf = (day: string, range: { from: string; to: string }): string => Buffer.from(JSON.stringify({ day, from: range.from, to: range.to }), 'utf8').toString('base64url');
 
-function dayOfCursor(cursor: string, days: readonly string[]): string {
-  let day: unknown;
+function dayOfCursor(cursor: string, range: { from: string; to: string }, days: readonly string[]): string {
+  let parsed: { day?: unknown; from?: unknown; to?: unknown } | undefined;
   try {
-    day = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { day?: unknown }).day;
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as typeof parsed;
   } catch {
-    day = undefined;
+    parsed = undefined;
   }
-  if (typeof day !== 'string' || !days.includes(day)) throw new InvalidQueryError('cursor is not a nextCursor of this report\'s range', 'cursor');
+  const day = parsed?.day;
+  if (typeof day !== 'string' || parsed?.from !== range.from || parsed?.to !== range.to || !days.includes(day))
+    throw new InvalidQueryError(`cursor is not a nextCursor of this report from ${range.from} to ${range.to}`, 'cursor');
   return day;
 }
 
-/** one day's rows, read in one snapshot (readTogether: a closing interval moves between the two collections) */
-async function reportOfDay(store: ReadStore, workspaceId: string, day: string, range: PresenceReportRange): Promise<PresenceReportRow[]> {
-  const start = Date.parse(`${day}T00:00:00.000Z`);
-  const end = start + DAY_MS;
-  const totals = new Map<string, { organizationId: string; userId: string; onlineMs: number; awayMs: number }>();
-  const add = (organizationId: string, userId: string, field: 'onlineMs' | 'awayMs', ms: number) => {
-    const row = totals.get(userId) ?? totals.set(userId, { organizationId, userId, onlineMs: 0, awayMs: 0 }).get(userId)!;
+/** the rows of these days, read in one snapshot (readTogether: a closing interval moves between the two collections) */
+async function reportOfDays(store: ReadStore, workspaceId: string, days: readonly string[], range: PresenceReportRange): Promise<Map<string, PresenceReportRow[]>> {
+  const start = Date.parse(`${days[0]!}T00:00:00.000Z`);
+  const end = Date.parse(`${days[days.length - 1]!}T00:00:00.000Z`) + DAY_MS;
+  const totals = new Map<string, { date: string; organizationId: string; userId: string; onlineMs: number; awayMs: number }>();
+  const add = (date: string, organizationId: string, userId: string, field: 'onlineMs' | 'awayMs', ms: number) => {
+    const key = `${date}\n${userId}`;
+    const row = totals.get(key) ?? totals.set(key, { date, organizationId, userId, onlineMs: 0, awayMs: 0 }).get(key)!;
     row[field] += ms;
   };
   // one snapshot: the commit that closes an interval moves it from presence_open to presence_daily (read apart, the
   // two could fall on either side of it and the interval be in neither)
   const [closed, open] = (await store.readTogether([
-    { collection: PRESENCE_DAILY, query: { where: { workspaceId, day } } },
+    { collection: PRESENCE_DAILY, query: { where: { workspaceId, day: [...days] } } },
     { collection: PRESENCE_OPEN, query: { where: { workspaceId } } },
   ])) as [PresenceDayDoc[], PresenceOpenDoc[]];
   for (const d of closed) {
-    if (d.onlineMs > 0) add(d.organizationId, d.userId, 'onlineMs', d.onlineMs);
-    if (d.awayMs > 0) add(d.organizationId, d.userId, 'awayMs', d.awayMs);
+    if (d.onlineMs > 0) add(d.day, d.organizationId, d.userId, 'onlineMs', d.onlineMs);
+    if (d.awayMs > 0) add(d.day, d.organizationId, d.userId, 'awayMs', d.awayMs);
   }
   // a user whose lease lapsed and whose timeout is not recorded yet (the sweeper's lag) was last heard before now less
   // the timeout: counted to then, not further, where the timeout will close the interval (probe 29: a figure went
@@ -145,25 +172,29 @@ async function reportOfDay(store: ReadStore, workspaceId: string, day: string, r
   for (const o of stillOpen) {
     const from = Math.max(start, Date.parse(o.since));
     const to = Math.min(end, range.nowMs - range.timeoutMs, heard.get(o.userId) ?? Number.POSITIVE_INFINITY);
-    for (const { ms } of splitByUtcDay(from, to)) add(o.organizationId, o.userId, o.status === 'online' ? 'onlineMs' : 'awayMs', ms);
+    for (const { day, ms } of splitByUtcDay(from, to)) add(day, o.organizationId, o.userId, o.status === 'online' ? 'onlineMs' : 'awayMs', ms);
   }
 
   const rows = [...totals.values()];
   const profiles = await store.getMany<OrgUserDoc>(ORG_USERS, [...new Set(rows.map((r) => orgUserId(r.organizationId, r.userId)))]);
-  return rows
-    .map((r): PresenceReportRow => {
-      const user = profiles.get(orgUserId(r.organizationId, r.userId))?.doc;
-      return {
-        date: day,
-        userId: r.userId,
-        email: user?.email ?? null,
-        displayName: user?.displayName ?? null,
-        deleted: user?.deleted ?? false,
-        onlineSeconds: Math.round(r.onlineMs / 1000),
-        awaySeconds: Math.round(r.awayMs / 1000),
-      };
-    })
-    .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  const byDay = new Map<string, PresenceReportRow[]>();
+  for (const r of rows) {
+    const user = profiles.get(orgUserId(r.organizationId, r.userId))?.doc;
+    const row: PresenceReportRow = {
+      date: r.date,
+      userId: r.userId,
+      email: user?.email ?? null,
+      displayName: user?.displayName ?? null,
+      deleted: user?.deleted ?? false,
+      onlineSeconds: Math.round(r.onlineMs / 1000),
+      awaySeconds: Math.round(r.awayMs / 1000),
+    };
+    const day = byDay.get(r.date);
+    if (day) day.push(row);
+    else byDay.set(r.date, [row]);
+  }
+  for (const day of byDay.values()) day.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  return byDay;
 }
 
 export const PRESENCE_REPORT_CSV_COLUMNS = ['date', 'user_id', 'email', 'display_name', 'deleted', 'online_seconds', 'away_seconds'] as const;
