@@ -11,4 +11,11 @@ describe('/health names projections replaying the log', () => {
     expect(replaying([{ name: 'members', lag: REPLAYING_LAG - 1n }, { name: 'teams', lag: 0n }])).toBeUndefined();
     expect(replaying([])).toBeUndefined();
   });
+
+  it('probe 42b F6: a deletion\'s purge redone as the projector starts is named, the projections waiting for it', () => {
+    expect(replaying([{ name: 'members', lag: 3n, purging: true }, { name: 'teams', lag: 3n, purging: true }])).toEqual({
+      purging: true,
+      message: expect.stringContaining('Rewriting the read store after a deletion'),
+    });
+  });
 });

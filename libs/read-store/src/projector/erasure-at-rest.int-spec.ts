@@ -196,6 +196,8 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       await projector.start();
       for (const deadline = Date.now() + 10_000; purging === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
       expect(purging).toBe(1);
+      // named while it runs (probe 42b F6), not after
+      expect(projector.status().every((p) => p.purging === true)).toBe(true);
       s.deleteUser(users[3]!.id);
       await stores.append(s.log.takeAppends());
       const head = await stores.events.headPosition();
@@ -203,6 +205,7 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       expect(await projector.waitFor(head, 300)).toBe(false);
       open();
       expect(await projector.waitFor(head, 30_000)).toBe(true);
+      expect(projector.status().some((p) => p.purging)).toBe(false);
     } finally {
       open();
       await projector.stop();

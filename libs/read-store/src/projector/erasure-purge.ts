@@ -19,6 +19,8 @@ export class ErasurePurge {
   private erasedAt: bigint | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** atStart runs (the projections wait for it: ProjectionStatus.purging, named by the API's /health) */
+  purgingAtStart = false;
 
   constructor(
     private readonly store: Pick<ReadStore, 'purgeOldVersions' | 'erasuresPurgedThrough' | 'noteErasuresPurgedThrough'>,
@@ -53,11 +55,14 @@ export class ErasurePurge {
    * its start: probe 42 F4).
    */
   async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, checkpoints: readonly (bigint | undefined)[]): Promise<void> {
+    this.purgingAtStart = true;
     try {
       await this.lookAtStart(log, checkpoints);
     } catch (error) {
       // the next deletion's purge, or the next start's, covers what this one could not
       this.logError(`purging erased data at start: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.purgingAtStart = false;
     }
   }
 

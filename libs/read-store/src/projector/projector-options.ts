@@ -56,4 +56,6 @@ export interface ProjectionStatus {
   commitFailures?: number;
   /** the last failed commit's error (present with commitFailures) */
   commitError?: string;
+  /** the purge a deletion left undone runs before any event is projected (ErasurePurge.atStart: a VACUUM) */
+  purging?: true;
 }

@@ -144,7 +144,7 @@ export class Projector {
       lag: this.head > (s.checkpoint ?? 0n) ? this.head - (s.checkpoint ?? 0n) : 0n,
       processed: s.processed,
       state: s.error !== undefined ? 'failed' : !this.running ? 'stopped' : s.commitFailures >= this.degradedAfter ? 'degraded' : 'running',
-      ...(s.error !== undefined && { error: s.error }),
+      ...(s.error !== undefined && { error: s.error }), ...(this.purge.purgingAtStart && { purging: true as const }),
       ...(s.commitFailures > 0 && { commitFailures: s.commitFailures, commitError: s.commitError }),
     }));
   }
