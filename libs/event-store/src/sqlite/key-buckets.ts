@@ -26,7 +26,8 @@ export function keyBucket(subjectId: string): number {
 /** the table holding a subject's key */
 export const keyTableOf = (subjectId: string): string => bucketTable(keyBucket(subjectId));
 const bucketTable = (bucket: number): string => `subject_keys_${bucket.toString(16).padStart(2, '0')}`;
-const BUCKET_TABLES = Array.from({ length: KEY_BUCKETS }, (_, b) => bucketTable(b));
+/** every table of keys, by bucket */
+export const BUCKET_TABLES: readonly string[] = Array.from({ length: KEY_BUCKETS }, (_, b) => bucketTable(b));
 
 /** the layout before session 42: every key in one table (moved by moveKeysIntoBuckets) */
 const SINGLE_TABLE = 'subject_keys';

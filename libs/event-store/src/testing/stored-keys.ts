@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { KEY_BUCKETS, keyTableOf } from '../sqlite/key-buckets';
+import { BUCKET_TABLES, keyTableOf } from '../sqlite/key-buckets';
 
 export { keyTableOf };
 
@@ -8,7 +8,7 @@ export { keyTableOf };
  * are spread over (../sqlite/key-buckets.ts), on this connection. Returns the connection.
  */
 export function withAllKeysView(db: DatabaseSync): DatabaseSync {
-  const tables = Array.from({ length: KEY_BUCKETS }, (_, b) => `SELECT subject, key FROM subject_keys_${b.toString(16).padStart(2, '0')}`);
+  const tables = BUCKET_TABLES.map((table) => `SELECT subject, key FROM ${table}`);
   db.exec(`CREATE TEMP VIEW IF NOT EXISTS all_subject_keys AS ${tables.join(' UNION ALL ')}`);
   return db;
 }
