@@ -2,7 +2,8 @@
 // measures over HTTP after a restart (~5 minutes a run), without the server, in about a minute — to compare changes to
 // the snapshot's format or its opening quickly (docs/adr/0013, session 17). Run: `npm run bench:cold-load`.
 // Prints a line per run, then, last, one JSON line:
-//   {"bench":"cold-load","members":…,"firstRunMs":…,"medianMs":…,"minMs":…,"runs":…,"loadAverage":[…]}
+//   {"bench":"cold-load","members":…,"firstRunMs":…,"medianMs":…,"minMs":…,"firstRunCpuMs":…,"medianCpuMs":…,"runs":…,
+//    "loadAverage":[…]}
 //
 // The data dir is seeded once (bench/lib/http-seed.ts: an organization with a workspace of N members, through the
 // app's own event store, personal fields encrypted) and its snapshots written by a load through StreamStates, as the
@@ -59,22 +60,27 @@ async function main(): Promise<void> {
   const load = () => Number(loadavg()[0]!.toFixed(2));
   const loadBefore = load();
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     const p = await openProcess(dir, { every: Number.POSITIVE_INFINITY });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const org = await p.states.organization(organizationId);
     const t1 = performance.now();
     const ws = await p.states.workspace(org.state, workspaceId);
     const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     // both from their snapshots: each stream read from after its snapshot's revision, none from the start
     const fromStart = p.reads.filter((r) => r.fromRevision === 0n);
     if (fromStart.length > 0 || p.errors.length > 0 || ws?.state.members.size !== MEMBERS + 1)
       throw new Error(`not loaded from the snapshots: ${JSON.stringify({ fromStart: fromStart.map((r) => r.stream), errors: p.errors.map(String) })}`);
     times.push(t2 - t0);
-    console.log(`run ${run}: organization ${(t1 - t0).toFixed(0)} ms, workspace ${(t2 - t1).toFixed(0)} ms, both ${(t2 - t0).toFixed(0)} ms`);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
+    console.log(`run ${run}: organization ${(t1 - t0).toFixed(0)} ms, workspace ${(t2 - t1).toFixed(0)} ms, both ${(t2 - t0).toFixed(0)} ms, CPU ${cpuTimes.at(-1)!.toFixed(0)} ms`);
     await p.close();
   }
   const sorted = [...times].sort((a, b) => a - b);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const ms = (v: number) => Math.round(v);
   console.log(
     JSON.stringify({
@@ -83,6 +89,9 @@ async function main(): Promise<void> {
       firstRunMs: ms(times[0]!),
       medianMs: ms(sorted[Math.floor(sorted.length / 2)]!),
       minMs: ms(sorted[0]!),
+      // the process's CPU (every thread: V8's GC helpers too) during each load: less moved by the machine's load
+      firstRunCpuMs: ms(cpuTimes[0]!),
+      medianCpuMs: ms(median(cpuTimes)),
       runs: RUNS,
       loadAverage: [loadBefore, load()],
     }),

@@ -189,7 +189,18 @@ async function sealAddresses(
 }
 
 /**
- * The copy's chunks, sealed: the head, then rows by `chunkEntries`, halved until a chunk fits in `chunkBytes`.
+ * A chunk's text at most this many bytes in V8's heap, whatever the store allows: a string larger than V8's largest
+ * regular object (128 KiB) goes to its large-object space, and a cold load decodes every chunk into a string. Measured
+ * (session 43, Node 24, load ~2): 57 MB of chunks decoded in 190 KB strings 279–413 ms, in 64–120 KB strings 3–14 ms;
+ * the cold load of a 100,000-member workspace spent ~180 ms there (its chunks of 1,000 rows were 134–192 KB).
+ */
+const CHUNK_HEAP_BYTES = 120 * 1024;
+/** a string holding any character past Latin-1 takes two bytes per character in V8's heap */
+const heapBytes = (text: string) => (/[\u0100-\uffff]/.test(text) ? 2 : 1) * text.length;
+
+/**
+ * The copy's chunks, sealed: the head, then rows by `chunkEntries`, fewer (halved, for the rest of the rows too) while
+ * a chunk's text is larger than the store's `chunkBytes` or CHUNK_HEAP_BYTES in memory.
  * `at.erasuresHeard`: the log position through which this process has heard of deletions (sealAddresses).
  */
 export async function sealCopy(
@@ -201,6 +212,7 @@ export async function sealCopy(
 ): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
   const seal = (text: string) => chunks.push(cipher.seal(text, additionalData(at.stream, at.version, at.revision, at.id, chunks.length)));
+  const fits = (text: string) => Buffer.byteLength(text) <= limits.chunkBytes && heapBytes(text) <= CHUNK_HEAP_BYTES;
   // the addresses first: a write that must wait for a deletion (ErasureNotHeardYetError) seals nothing
   const sealed = new Map<object, Map<string, SealedAddress | null>>();
   for (const row of copy.rows) if (row.kind === 'invitations') sealed.set(row, await sealAddresses(row.items, { stream: at.stream, organizationId: copy.organizationId }, sealing, at.erasuresHeard));
@@ -208,17 +220,17 @@ export async function sealCopy(
   for (const row of copy.rows) {
     const { kind, items } = row;
     const addresses = sealed.get(row) ?? new Map<string, SealedAddress | null>();
-    const pending: (readonly object[])[] = [];
-    for (let i = 0; i < items.length; i += limits.chunkEntries) pending.push(items.slice(i, i + limits.chunkEntries));
-    while (pending.length > 0) {
-      const part = pending.shift()!;
+    // a kind's rows are of a size: once halved, the next chunks start at that many rows
+    let entries = limits.chunkEntries;
+    for (let i = 0; i < items.length; ) {
+      const part = items.slice(i, i + entries);
       const text = JSON.stringify(rowsChunk(kind, part, addresses));
-      if (Buffer.byteLength(text) > limits.chunkBytes && part.length > 1) {
-        const half = Math.ceil(part.length / 2);
-        pending.unshift(part.slice(0, half), part.slice(half));
+      if (!fits(text) && part.length > 1) {
+        entries = Math.ceil(part.length / 2);
         continue;
       }
       seal(text);
+      i += part.length;
       await yieldToEventLoop();
     }
   }
