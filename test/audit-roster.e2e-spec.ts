@@ -51,6 +51,10 @@ describe('rule 17: every member\'s access at a time T, by replay', () => {
   it('lists who was a member at T with the access they had then', async () => {
     const early = await roster(times.beforeBob);
     expect(early.status).toBe(200);
+    // written as a stream (probe 42 F1), an answer like the others: JSON, never cached, no length known beforehand
+    expect(early.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(early.headers.get('cache-control')).toBe('no-store');
+    expect(early.headers.get('transfer-encoding')).toBe('chunked');
     expect(early.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual([ann, org.admin].sort());
     const later = await roster(times.bobAgent);
     const bobThen = later.body.members.find((m: { userId: string }) => m.userId === bob);
