@@ -125,6 +125,26 @@ if (natsBinary || process.env.NATS_URL) {
         // and its log line says so (probe 30b F1: it said `status: 200`, "message teams.invitees ok")
         const logged = logs.lines.filter((l) => String(l.msg).startsWith('message teams.invitees'));
         expect(logged.map((l) => ({ msg: l.msg, status: l.status, code: l.code }))).toEqual([{ msg: 'message teams.invitees 422 ANSWER_TOO_LARGE', status: 422, code: 'ANSWER_TOO_LARGE' }]);
+        // asked in pages (probe 42 F5), it comes whole over NATS, as over HTTP: the same invitees in the same order
+        // (each page well within max_payload: ~2 KB an invitee)
+        const limit = Math.floor(max / 4_000);
+        for (const transport of ['nats', 'http'] as const) {
+          const paged: unknown[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page =
+              transport === 'nats'
+                ? JSON.parse(new TextDecoder().decode((await nc.request('teams.invitees', JSON.stringify({ apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, teamId: team, limit, ...(cursor && { cursor }) }), { timeout: 5_000 })).data)).response
+                : (await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/teams/${team}/invitees?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, as)).body;
+            expect(page.items.length).toBeLessThanOrEqual(limit);
+            paged.push(...page.items);
+            cursor = page.nextCursor;
+            pages++;
+          } while (cursor !== undefined);
+          expect(pages).toBe(Math.ceil(http.body.items.length / limit));
+          expect(paged).toEqual(http.body.items);
+        }
       } finally {
         await nc.close();
       }

@@ -103,6 +103,13 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
       name: 'Night shift',
       items: [{ userId: agent, displayName: 'agent', alias: null, avatarUrl: null, presence: 'offline', lastSeenAt: null }],
     });
+    // in pages (probe 42 F5): `limit`, and the page after with `cursor`; a bad page is a 400 naming the field
+    expect((await api.request('GET', `${A}/teams/${nightId}/invitees?limit=1`, { key: a.key, actor: agent })).body).toEqual(lookup.body);
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['cursor=abc', 'limit'], ['limit=5&cursor=abc', 'cursor']]) {
+      const refused = await api.request('GET', `${A}/teams/${nightId}/invitees?${query}`, asA);
+      expectProblem(refused, 400, 'VALIDATION_FAILED');
+      expect(refused.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    }
     const filtered = await api.request('GET', `${A}/members?team=${day}`, asA);
     expect(filtered.body.items.map((m: { userId: string }) => m.userId)).toEqual([agent]);
     expect(filtered.body.items[0].teamIds.sort()).toEqual([day, nightId].sort());

@@ -490,7 +490,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent's behalf (rule 15). */
+    /** The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent's behalf (rule 15). With `limit`, in pages (`nextCursor`); without it, the whole team in one answer. */
     get: operations['TeamQueriesController_invitees'];
     put?: never;
     post?: never;
@@ -2321,6 +2321,8 @@ export interface components {
       partner?: components['schemas']['PartnerWorkspace'];
       /** @description by display name */
       items: components['schemas']['Invitee'][];
+      /** @description asked in pages (`limit`): the `cursor` of the next page; absent on the last one */
+      nextCursor?: string;
     };
     OfferedTeam: {
       /** @example 3f6c2a1e-9b7d-5c4e-8a2f-1d0e9c8b7a65 */
@@ -10178,7 +10180,12 @@ export interface operations {
   };
   TeamQueriesController_invitees: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description invitees per page; without it, every one in one answer */
+        limit?: number;
+        /** @description nextCursor of the previous page (with `limit`) */
+        cursor?: string;
+      };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;

@@ -84,6 +84,8 @@ export class TeamInvitees {
   partner?: PartnerWorkspace;
   @ApiProperty({ type: [Invitee], description: 'by display name' })
   items!: Invitee[];
+  @ApiPropertyOptional({ description: 'asked in pages (`limit`): the `cursor` of the next page; absent on the last one' })
+  nextCursor?: string;
 }
 
 export class TeamCreated extends WriteAnswer {

@@ -1,7 +1,7 @@
-import { Controller, Get, Headers, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { Envelope, messageActor } from '../shared/messages';
@@ -10,7 +10,8 @@ import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, messageMinPosition } from '../shared/read-access';
 import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
-import { TeamReads } from './team-reads';
+import { type InviteesPageAsked, TeamReads } from './team-reads';
+import { InviteesQuery } from './dtos';
 import { Omittable } from '../shared/omittable';
 
 class TeamsReadMessage extends Envelope {
@@ -19,6 +20,16 @@ class TeamsReadMessage extends Envelope {
 }
 class InviteesReadMessage extends TeamsReadMessage {
   @IsString() @Matches(ID_PATTERN) teamId!: string;
+  // in pages (probe 42 F5): a team of some 5,000 members is past NATS's 1 MiB in one answer
+  @Omittable() @IsInt() @Min(1) @Max(1000) limit?: number;
+  @Omittable() @IsString() @MaxLength(1000) cursor?: string;
+}
+
+/** the page asked for; a cursor without `limit` is refused (it would be ignored) */
+function pageAsked(limit: number | undefined, cursor: string | undefined): InviteesPageAsked | undefined {
+  if (limit === undefined && cursor !== undefined)
+    throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'A cursor pages the invite lookup: send `limit` with it.', [{ field: 'limit', message: 'is needed with cursor' }]));
+  return limit === undefined ? undefined : { limit, ...(cursor !== undefined && { cursor }) };
 }
 
 /**
@@ -51,7 +62,7 @@ export class TeamQueriesController {
   }
 
   @Get('teams/:teamId/invitees')
-  @ApiOperation({ summary: 'The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent\'s behalf (rule 15).' })
+  @ApiOperation({ summary: 'The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent\'s behalf (rule 15). With `limit`, in pages (`nextCursor`); without it, the whole team in one answer.' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(TeamInvitees)
@@ -61,9 +72,10 @@ export class TeamQueriesController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
+    @Query() query: InviteesQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<TeamInvitees> {
-    return this.reads.invitees(principal, ws, actorId, teamId, minPosition);
+    return this.reads.invitees(principal, ws, actorId, teamId, minPosition, pageAsked(query.limit, query.cursor));
   }
 
   @Get('partner-teams')
@@ -99,6 +111,6 @@ export class TeamQueriesController {
   @ApiExcludeEndpoint()
   async inviteesMessage(@Payload() m: InviteesReadMessage): Promise<TeamInvitees> {
     const { principal, actorId } = await this.reader(m);
-    return this.reads.invitees(principal, m.workspaceId, actorId, m.teamId, messageMinPosition(m.minPosition));
+    return this.reads.invitees(principal, m.workspaceId, actorId, m.teamId, messageMinPosition(m.minPosition), pageAsked(m.limit, m.cursor));
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { chosenPartnerTeam, domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
-import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams } from '@rollcall/read-store';
+import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees } from '@rollcall/read-store';
 import type { Principal } from '../shared/auth';
 import { type MinPosition, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
@@ -15,6 +15,14 @@ export interface TeamInvitees {
   name: string;
   partner?: { workspaceId: string; workspaceName: string | null };
   items: InviteeView[];
+  /** asked in pages (`limit`): absent on the last one */
+  nextCursor?: string;
+}
+
+/** a page of the invite lookup: `limit` invitees after `cursor` (the page before's nextCursor) */
+export interface InviteesPageAsked {
+  limit: number;
+  cursor?: string;
 }
 
 const teamNotFound = (teamId: string) => new DomainException(domainError('TEAM_NOT_FOUND', `Team ${teamId} does not exist in this workspace.`));
@@ -63,19 +71,22 @@ export class TeamReads {
   }
 
   /** The invite lookup (rule 15): an own team, or a partner team that is shared with this workspace and chosen. */
-  async invitees(principal: Principal, ws: string, actorId: string, teamId: string, minPosition?: MinPosition): Promise<TeamInvitees> {
+  async invitees(principal: Principal, ws: string, actorId: string, teamId: string, minPosition?: MinPosition, page?: InviteesPageAsked): Promise<TeamInvitees> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     // the decision state says who is in the team now: a revoke or deletion the read models have not applied yet
     // never shows the member (it removed them from their teams in the same append)
     // and the online and away members' last-seen time is their latest heartbeat in the team's workspace (rule 13)
-    const inTeam = async (workspaceId: string, members: ReadonlySet<string>) =>
-      withLiveLastSeen(this.lastSeen, workspaceId, (await listTeamInvitees(this.store, { teamId, workspaceId })).filter((i: InviteeView) => members.has(i.userId)));
+    const inTeam = async (workspaceId: string, members: ReadonlySet<string>): Promise<Pick<TeamInvitees, 'items' | 'nextCursor'>> => {
+      if (!page) return { items: await withLiveLastSeen(this.lastSeen, workspaceId, (await listTeamInvitees(this.store, { teamId, workspaceId })).filter((i: InviteeView) => members.has(i.userId))) };
+      const { items, nextCursor } = await pageTeamInvitees(this.store, { teamId, workspaceId }, { only: members, ...page }).catch(badQuery);
+      return { items: await withLiveLastSeen(this.lastSeen, workspaceId, items), ...(nextCursor !== undefined && { nextCursor }) };
+    };
     const own = live.ws.teams.teams.get(teamId);
-    if (own) return { teamId, name: own.name, items: await inTeam(ws, own.members) };
+    if (own) return { teamId, name: own.name, ...(await inTeam(ws, own.members)) };
     const partner = visiblePartnerTeam(live.ws, live.partners, teamId);
     if (!partner) throw teamNotFound(teamId);
-    const items = await inTeam(partner.workspaceId, partner.team.members);
+    const listed = await inTeam(partner.workspaceId, partner.team.members);
     const workspaceName = live.partners.find((p) => p.info.workspaceId === partner.workspaceId)?.info.name ?? null;
-    return { teamId, name: partner.team.name, partner: { workspaceId: partner.workspaceId, workspaceName }, items };
+    return { teamId, name: partner.team.name, partner: { workspaceId: partner.workspaceId, workspaceName }, ...listed };
   }
 }

@@ -5,7 +5,7 @@ import { TempStores } from '../projector/testing/temp-stores';
 import { ADMIN, LogScenario, WS } from '../projections/testing/scenario';
 import type { SqliteReadStore } from '../store';
 import { listMembers } from './members';
-import { getTeam, listOfferedTeams, listTeamInvitees, listTeams } from './teams';
+import { getTeam, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees } from './teams';
 
 const silent = { info: () => undefined, error: () => undefined };
 const must = (d: Decision<DomainEvent>) => {
@@ -134,6 +134,25 @@ describe('team lists by name', () => {
       await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
       expect((await listTeamInvitees(read, (await getTeam(read, all!))!)).map((i) => i.displayName)).toEqual(['ärger', 'Bob', 'Émile', 'Zoë']);
       expect((await listOfferedTeams(read, WS)).map((t) => t.name)).toEqual(['alpha', 'Équipe', 'Zeta']);
+
+      // probe 42 F5: in pages, the same invitees in the same order, a cursor after each page but the last
+      const team = (await getTeam(read, all!))!;
+      const whole = await listTeamInvitees(read, team);
+      for (const limit of [1, 3, 4, 10]) {
+        const pages = [];
+        let cursor: string | undefined;
+        do {
+          const page = await pageTeamInvitees(read, team, { limit, ...(cursor !== undefined && { cursor }) });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          pages.push(...page.items);
+          cursor = page.nextCursor;
+        } while (cursor !== undefined);
+        expect(pages).toEqual(whole);
+      }
+      // only the members the decision state names; a cursor of another list or made up is refused, naming it
+      expect((await pageTeamInvitees(read, team, { limit: 10, only: new Set(['e', 'z']) })).items.map((i) => i.displayName)).toEqual(['Émile', 'Zoë']);
+      for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"after":"x"}').toString('base64url')])
+        await expect(pageTeamInvitees(read, team, { limit: 2, cursor })).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'cursor' });
     } finally {
       await stores.close();
     }

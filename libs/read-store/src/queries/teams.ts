@@ -1,4 +1,4 @@
-import type { ReadStore } from '../port';
+import { InvalidQueryError, type ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, memberId } from '../projections/members';
 import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_ROSTERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamRosterDoc } from '../projections/teams';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
@@ -105,10 +105,11 @@ export async function getTeam(store: ReadStore, teamId: string): Promise<TeamDoc
 
 /**
  * The invite lookup (rule 15): the team's active members with their display name, alias, avatar and presence, by
- * display name. The team's roster is one document; names and presence come from the `members` documents of the
- * team's own workspace (presence is written there), read in one batch.
+ * display name, each with its sort key (its name's, or '' without a name). The team's roster is one document; names
+ * and presence come from the `members` documents of the team's own workspace (presence is written there), read in
+ * one batch.
  */
-export async function listTeamInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<InviteeView[]> {
+async function sortedInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<[sortKey: string, view: InviteeView][]> {
   const userIds = (await store.get<TeamRosterDoc>(TEAM_ROSTERS, team.teamId))?.doc.userIds ?? [];
   const members = await store.getMany<MemberDoc>(MEMBERS, userIds.map((userId) => memberId(team.workspaceId, userId)), { fields: INVITEE_FIELDS });
   // [sort key, view] pairs: sorted as they are, then the views taken out (no copy of each view without its key)
@@ -128,6 +129,62 @@ export async function listTeamInvitees(store: ReadStore, team: { teamId: string;
     // without a name sorts first (its `sortName` is its address's, which the lookup does not show)
     invitees.push([m.displayName === null ? '' : m.sortName, view]);
   }
-  invitees.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x.userId < y.userId ? -1 : 1));
-  return invitees.map(([, view]) => view);
+  invitees.sort(([a, x], [b, y]) => compareInvitees(a, x.userId, b, y.userId));
+  return invitees;
+}
+
+const compareInvitees = (a: string, aId: string, b: string, bId: string): number => (a < b ? -1 : a > b ? 1 : aId < bId ? -1 : aId > bId ? 1 : 0);
+
+/** The whole invite lookup (sortedInvitees), in one list. */
+export async function listTeamInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<InviteeView[]> {
+  return (await sortedInvitees(store, team)).map(([, view]) => view);
+}
+
+export interface InviteePage {
+  items: InviteeView[];
+  /** absent on the last page */
+  nextCursor?: string;
+}
+
+/** where a page ends: the last invitee's sort key and user id, opaque to clients */
+const inviteeCursor = (sortKey: string, userId: string) => Buffer.from(JSON.stringify([sortKey, userId])).toString('base64url');
+function readInviteeCursor(cursor: string): [sortKey: string, userId: string] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') throw new InvalidQueryError('not a cursor of the invite lookup', 'cursor');
+  return [parsed[0], parsed[1]];
+}
+
+/**
+ * A page of the invite lookup (probe 42 F5: a 5,000-member team was 730 KB in one answer, more than NATS carries): the
+ * invitees among `only` (the team's members as the decision state says: undefined, every one the read model lists),
+ * `limit` of them after `cursor` (nextCursor of the page before), in the lookup's order. Each page reads the team's
+ * members again: an invitee renamed between two pages may move across the cursor, as in the user list.
+ */
+export async function pageTeamInvitees(
+  store: ReadStore,
+  team: { teamId: string; workspaceId: string },
+  page: { only?: ReadonlySet<string>; limit: number; cursor?: string },
+): Promise<InviteePage> {
+  const after = page.cursor === undefined ? undefined : readInviteeCursor(page.cursor);
+  const sorted = (await sortedInvitees(store, team)).filter(([, view]) => page.only === undefined || page.only.has(view.userId));
+  // the first invitee past the cursor: a binary search over the sorted pairs
+  let start = 0;
+  if (after) {
+    let end = sorted.length;
+    while (start < end) {
+      const mid = (start + end) >> 1;
+      const [key, view] = sorted[mid]!;
+      if (compareInvitees(key, view.userId, after[0], after[1]) <= 0) start = mid + 1;
+      else end = mid;
+    }
+  }
+  const slice = sorted.slice(start, start + page.limit);
+  const last = slice.at(-1);
+  const more = start + slice.length < sorted.length;
+  return { items: slice.map(([, view]) => view), ...(more && last && { nextCursor: inviteeCursor(last[0], last[1].userId) }) };
 }
