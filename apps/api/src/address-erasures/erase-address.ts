@@ -5,7 +5,7 @@ import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalDa
 import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
 import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { type CommandContext, createdId } from '../shared/command-context';
-import { snapshotKeySubject } from '../shared/snapshots';
+import { snapshotSubjectsErasedBy } from '../shared/snapshots';
 import { StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { organizationWide } from '../shared/targets';
@@ -22,7 +22,7 @@ export class EraseAddressCommand {
  * AddressErased are appended atomically, each stream at its expected revision (a racing invitation or acceptance of
  * the address sends it back, to be decided again); the address's data keys (each form's, and the shared subject of
  * invitations sent before session 24) go with the append (the embedded store, FORGET_KEYS_WITH_EVENT) or right after
- * it, as does the key of the organization's snapshots of this epoch (they may hold the address); the erasure is
+ * it, as do the keys of this epoch's snapshots of the organization and of the workspaces it reaches (they may hold the address); the erasure is
  * recorded (PersonalDataErased), and every process that hears of it (`erasedSubjects`) drops what it holds of it.
  */
 @CommandHandler(EraseAddressCommand)
@@ -47,7 +47,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
         subjects = decided.ok
           ? [
               ...this.personalData.subjectIdsOf([...addressSubjectsErased(organizationId, withinOrganization, shared), ...erasedInvitationSubjects(decided.events, c.workspaces)]),
-              snapshotKeySubject(c.org),
+              ...snapshotSubjectsErasedBy(c.org, c.workspaces, decided.events),
             ]
           : [];
         return decided;

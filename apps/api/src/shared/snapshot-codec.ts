@@ -17,7 +17,7 @@ export { INVITATION_FIELDS, MEMBER_FIELDS, USER_FIELDS } from './snapshot-rows';
 
 /** The state's fields stored in the head, in rows, or derived on load (rebuilt, never stored). A spec checks them. */
 export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys', 'addressErasures'] as const;
-export const WORKSPACE_HEAD = ['info', 'teams'] as const;
+export const WORKSPACE_HEAD = ['info', 'teams', 'erasures'] as const;
 export const ORGANIZATION_ROWS = ['users'] as const;
 export const WORKSPACE_ROWS = ['members', 'invitations'] as const;
 export const DERIVED = { organization: ['byEmail', 'byEmailShared'], workspace: ['pendingByEmail', 'pendingByEmailShared'] } as const;
@@ -33,10 +33,13 @@ export interface Restored<S> {
 
 /** The snapshot's head in clear (the store's `head`): which key opens it; nothing personal. */
 export interface ClearHead {
-  /** the key store subject of the snapshot's data key (`snapshot:<organization>:<epoch>`) */
+  /** the key store subject of the snapshot's data key: `snapshot:<organization>:<epoch>`, a workspace's `snapshot:<organization>:<workspace>:<epoch>` */
   subjectId: string;
   organizationId: string;
-  /** the organization's deleted users when the state was copied (ADR 0013: a deletion forgets this epoch's key) */
+  /**
+   * when the state was copied: the organization's deleted users (and erased addresses), or the erasures that had
+   * reached the workspace (ADR 0013: an erasure forgets the key of the epochs it ends)
+   */
   epoch: number;
   /** random: bound into every chunk's additional data, so no chunk of another snapshot opens in its place */
   id: string;

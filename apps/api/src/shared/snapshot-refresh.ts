@@ -4,10 +4,11 @@ import { type StreamStates, workspaceStream } from './stream-states';
 const running = new WeakMap<StreamStates, Map<string, { again: boolean }>>();
 
 /**
- * After an erasure shredded its organization's snapshots (a deletion or an address's erasure forgets the epoch's key:
+ * After an erasure shredded snapshots of its organization (a deletion or an address's erasure forgets the epochs' keys:
  * docs/adr/0013), loads the organization and those of its workspaces cached here again, twice (a workspace's first load
  * after an erasure writes no snapshot: StateSnapshots.folded), so that their snapshots are written now under the next
- * epoch, in the background, one stream at a time. They waited for each stream's next two commands before: a restart in
+ * epoch, in the background, one stream at a time (a workspace the erasure did not reach kept its snapshot, and
+ * its loads here write nothing). They waited for each stream's next two commands before: a restart in
  * between replayed a 100,000-member workspace from the log (13–22 s for its first command, and 19–45 s for the first
  * deletion after the restart, which loads every workspace of the organization: probe 42, session 42's measurements).
  */

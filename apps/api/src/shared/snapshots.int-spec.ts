@@ -227,7 +227,8 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const personal = ['member-1@example.test', 'Member 1', 'Onesie', 'img.test'];
     for (const text of [...personal, 'member-1-new@example.test', 'admin@example.test', 'user-1']) expect(snapshotFileText()).not.toContain(text);
     const heads = await Promise.all([ORG_STREAM, WS_STREAM].map(async (stream) => JSON.parse((await writer.snapshotStore.read(stream))!.head) as ClearHead));
-    expect(heads.map((h) => h.subjectId)).toEqual(['snapshot:org-1:0', 'snapshot:org-1:0']);
+    // the organization's epoch, and the workspace's own (docs/adr/0013, "Session 43")
+    expect(heads.map((h) => h.subjectId)).toEqual(['snapshot:org-1:0', 'snapshot:org-1:ws-1:0']);
     expect((await openedChunks(writer, ORG_STREAM))!.join('')).toContain('member-1@example.test');
     // the pending invitation's address is sealed under the address's own key too: not readable with the snapshot's
     expect((await openedChunks(writer, WS_STREAM))!.join('')).not.toContain('member-1-new@example.test');
@@ -239,7 +240,8 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     await new DeleteUserHandler(deleting.handler, deleting.personalData, deleting.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
     await closeAll();
 
-    // the epoch's key is gone from the key store: the snapshots sealed with it are crypto-shredded
+    // the epochs' keys are gone from the key store (the workspace's too: the deletion reached it): the snapshots sealed
+    // with them are crypto-shredded
     expect(subjectKeyRows('snapshot:%')).toEqual([]);
     const cold = await processAt({ every: 1 });
     expect(await openedChunks(cold, ORG_STREAM)).toBeUndefined();
@@ -254,8 +256,8 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const full = await loadBoth(await processAt({ snapshots: false }));
     expect(org.state).toEqual(full.org.state);
     expect(ws.state).toEqual(full.ws.state);
-    // and the new snapshots, of the next epoch, hold nothing of user-1 either
-    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1']);
+    // and the new snapshots, of the next epochs, hold nothing of user-1 either
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1', 'snapshot:org-1:ws-1:1']);
     const opened = [...(await openedChunks(cold, ORG_STREAM))!, ...(await openedChunks(cold, WS_STREAM))!].join('');
     expect(opened).toContain('member-2@example.test');
     for (const text of personal) expect(opened).not.toContain(text);
@@ -281,10 +283,47 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     expect(ws.state.invitations.get('inv-pending')).toMatchObject({ email: '', status: 'cancelled' });
     const full = await loadBoth(await processAt({ snapshots: false }));
     expect(ws.state).toEqual(full.ws.state);
-    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1']);
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1', 'snapshot:org-1:ws-1:1']);
     const opened = [...(await openedChunks(cold, ORG_STREAM))!, ...(await openedChunks(cold, WS_STREAM))!].join('');
     expect(opened).toContain('member-1@example.test');
     expect(opened).not.toContain('only-invited');
+    expect(cold.errors).toEqual([]);
+  });
+
+  it('rule 12: a deletion shreds the snapshots of the workspaces it reaches and no other: a workspace the user was never in keeps its snapshot, and a cold load reads it (probe 42: every deletion made a restart replay a 100,000-member workspace)', async () => {
+    const log = history(3);
+    log.createWorkspace(ORG, 'ws-big', ADMIN, 'advanced', 'levels');
+    for (let i = 0; i < 3; i++) {
+      log.workspace({ type: 'InviteMember', workspaceId: 'ws-big', actorId: ADMIN, now: log.now, invitationId: `big-inv-${i}`, email: `big-${i}@example.test`, roles: ['agent'], ttlSeconds: 3600 });
+      log.accept('ws-big', `big-inv-${i}`, `big-user-${i}`, `Big ${i}`);
+    }
+    const writer = await processAt({ every: 1 });
+    await replayAppends(writer, log.takeAppends());
+    const org = await writer.states.organization(ORG);
+    await writer.states.workspace(org.state, WS);
+    await writer.states.workspace(org.state, 'ws-big');
+    await writer.snapshots.settled();
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:0', 'snapshot:org-1:ws-1:0', 'snapshot:org-1:ws-big:0']);
+    await closeAll();
+
+    // user-1 is a member of ws-1 only
+    const deleting = await processAt({ every: Infinity });
+    await new DeleteUserHandler(deleting.handler, deleting.personalData, deleting.store).execute(new DeleteUserCommand(ORG, newCommandContext({ actorId: ADMIN }), 'user-1'));
+    await closeAll();
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:ws-big:0']);
+
+    const cold = await processAt({ every: Infinity });
+    const coldOrg = await cold.states.organization(ORG);
+    const big = (await cold.states.workspace(coldOrg.state, 'ws-big'))!;
+    // ws-big from its snapshot (read from after its revision), ws-1 and the organization replayed
+    expect(firstRead(cold, workspaceStream('ws-big'))).toBeGreaterThan(0n);
+    await cold.states.workspace(coldOrg.state, WS);
+    expect(firstRead(cold, WS_STREAM)).toBe(0n);
+    expect(firstRead(cold, ORG_STREAM)).toBe(0n);
+    const full = await processAt({ snapshots: false });
+    const fullOrg = await full.states.organization(ORG);
+    expect(big.state).toEqual((await full.states.workspace(fullOrg.state, 'ws-big'))!.state);
+    expect(big.state.erasures).toBe(0);
     expect(cold.errors).toEqual([]);
   });
 
@@ -457,8 +496,9 @@ describe('when snapshots are written', () => {
       if ((await epochOf(ORG_STREAM)) === 1 && (await epochOf(WS_STREAM)) === 1) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    for (const stream of [ORG_STREAM, WS_STREAM]) expect(JSON.parse((await writer.snapshotStore.read(stream))!.head)).toMatchObject({ subjectId: 'snapshot:org-1:1', epoch: 1 });
-    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1']);
+    expect(JSON.parse((await writer.snapshotStore.read(ORG_STREAM))!.head)).toMatchObject({ subjectId: 'snapshot:org-1:1', epoch: 1 });
+    expect(JSON.parse((await writer.snapshotStore.read(WS_STREAM))!.head)).toMatchObject({ subjectId: 'snapshot:org-1:ws-1:1', epoch: 1 });
+    expect(subjectKeyRows('snapshot:%')).toEqual(['snapshot:org-1:1', 'snapshot:org-1:ws-1:1']);
     // and what they hold is the state after the deletion: a cold process reads it and folds nothing more
     const cold = await processAt({ every: 10 });
     const restored = await loadBoth(cold);

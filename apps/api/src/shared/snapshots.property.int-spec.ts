@@ -57,15 +57,16 @@ async function loadEverything(p: Process, log: EventLog) {
 /** the streams whose stored snapshot opens under its key although its organization had a deletion since (rule 12) */
 async function readableSnapshotsOfOlderEpochs(p: Process, log: EventLog): Promise<string[]> {
   const found: string[] = [];
+  // an organization's epoch is its own; a workspace's, the erasures that reached it (docs/adr/0013, "Session 43")
   const streams = [
-    ...[...log.orgs.keys()].map((organizationId) => ({ stream: organizationStream(organizationId), organizationId })),
-    ...[...log.workspaces].map(([workspaceId, ws]) => ({ stream: workspaceStream(workspaceId), organizationId: ws.organizationId })),
+    ...[...log.orgs].map(([organizationId, org]) => ({ stream: organizationStream(organizationId), epoch: organizationEpoch(org) })),
+    ...[...log.workspaces].map(([workspaceId, ws]) => ({ stream: workspaceStream(workspaceId), epoch: ws.state.erasures })),
   ];
-  for (const { stream, organizationId } of streams) {
+  for (const { stream, epoch } of streams) {
     const stored = await p.snapshotStore.read(stream);
     if (!stored) continue;
     const head = JSON.parse(stored.head) as ClearHead;
-    if (head.epoch < organizationEpoch(log.orgs.get(organizationId)!) && (await p.sealing.cipher(head.subjectId, { create: false }))) found.push(stream);
+    if (head.epoch < epoch && (await p.sealing.cipher(head.subjectId, { create: false }))) found.push(stream);
   }
   return found;
 }
@@ -137,13 +138,17 @@ describe('snapshots: a state loaded from a snapshot and the events after it equa
             const b = await loadEverything(replayed, log);
             expect(a).toEqual(b);
             expect(fromSnapshots.errors).toEqual([]);
-            // a snapshot is read unless a deletion after it shredded it (with every other snapshot of its organization)
-            const orgOf = (stream: string) =>
-              stream.startsWith('organization-') ? stream.slice('organization-'.length) : log.workspaces.get(stream.slice('workspace-'.length))?.organizationId;
-            const shredded = new Set(appends.slice(cut).flatMap((x) => x.events.filter((e) => e.type === 'UserDeleted').map((e) => (e.data as { organizationId: string }).organizationId)));
-            const snapshotted = new Set(appends.slice(0, cut).map((x) => orgOf(x.stream)));
-            expect(fromSnapshots.reads.filter((r) => r.fromRevision > 0n && shredded.has(orgOf(r.stream)!))).toEqual([]);
-            if ([...snapshotted].some((o) => o !== undefined && !shredded.has(o))) expect(fromSnapshots.reads.some((r) => r.fromRevision > 0n)).toBe(true);
+            // a snapshot is read unless an erasure after it shredded it: its organization's, or one that reached its
+            // workspace (docs/adr/0013, "Session 43")
+            const erasedAfter = appends.slice(cut).flatMap((x) => x.events) as { type: string; data: { organizationId: string; workspaceId: string } }[];
+            const shredded = new Set([
+              ...erasedAfter.filter((e) => e.type === 'UserDeleted' || e.type === 'AddressErased').map((e) => organizationStream(e.data.organizationId)),
+              ...erasedAfter.filter((e) => e.type === 'UserDeletedFromWorkspace' || e.type === 'InvitationAddressErased').map((e) => workspaceStream(e.data.workspaceId)),
+            ]);
+            const loaded = (stream: string) => stream.startsWith('organization-') || (stream.startsWith('workspace-') && log.workspaces.has(stream.slice('workspace-'.length)));
+            const snapshotted = new Set(appends.slice(0, cut).map((x) => x.stream).filter(loaded));
+            expect(fromSnapshots.reads.filter((r) => r.fromRevision > 0n && shredded.has(r.stream))).toEqual([]);
+            if ([...snapshotted].some((stream) => !shredded.has(stream))) expect(fromSnapshots.reads.some((r) => r.fromRevision > 0n)).toBe(true);
             for (const p of opened.splice(0)) await p.close();
 
             // the same commands through StreamHandler on two copies of the data: one cold from snapshots, one replayed

@@ -45,7 +45,7 @@ export type { Restored } from './snapshot-codec';
  * changed evolve or a new row field invalidates every snapshot by itself: a snapshot of another version is ignored and
  * the stream replayed.
  */
-export const STATE_SHAPE_VERSION = 6; // 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
+export const STATE_SHAPE_VERSION = 7; // 7: WorkspaceState.erasures (its snapshots' epoch, docs/adr/0013 "Session 43"); 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
 /** 5: rows as columns, access values listed once per chunk (snapshot-rows.ts); 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
 export const SNAPSHOT_FORMAT = 5;
 
@@ -71,9 +71,9 @@ export type SnapshotKind = 'organization' | 'workspace';
 export const snapshotVersion = (kind: SnapshotKind): string => `${kind}/${STATE_SHAPE_VERSION}/f${SNAPSHOT_FORMAT}/${FOLD_CODE}`;
 
 /**
- * The organization's epoch: how many of its users are deleted. Every snapshot of the organization and of its
- * workspaces is sealed under the key of its epoch; deleting a user forgets that key (with the user's own), so every
- * snapshot that may hold them is crypto-shredded at once (docs/rules.md#rule-12), and later ones use the next epoch's.
+ * The organization's epoch: how many of its users are deleted. Every snapshot of the organization's stream is sealed
+ * under the key of its epoch; deleting a user forgets that key (with the user's own), so every snapshot that may hold
+ * them is crypto-shredded at once (docs/rules.md#rule-12), and later ones use the next epoch's.
  */
 export function organizationEpoch(org: OrganizationState): number {
   // (and the addresses erased alone: AddressErased forgets this epoch's key as a deletion does, ADR 0024)
@@ -84,6 +84,29 @@ export function organizationEpoch(org: OrganizationState): number {
 export const snapshotSubject = (organizationId: string, epoch: number) => `snapshot:${organizationId}:${epoch}`;
 /** The key subject of the organization's snapshots now: DeleteUser forgets it with the deleted user's subjects. */
 export const snapshotKeySubject = (org: OrganizationState) => snapshotSubject(org.organizationId, organizationEpoch(org));
+
+/**
+ * A workspace's snapshots have an epoch of their own: the erasures that reached it (WorkspaceState.erasures; since
+ * session 43, docs/adr/0013). What a workspace snapshot holds of a user — their membership, their accepted
+ * invitation's address — is in a workspace their deletion reaches (it sends it UserDeletedFromWorkspace), so the
+ * deletion forgets the keys of those workspaces' epochs and no other: a 100,000-member workspace's snapshot outlives
+ * the deletion of a user who was never there (probe 42: each deletion shredded it, and a restart replayed it).
+ */
+export const workspaceSnapshotSubject = (organizationId: string, workspaceId: string, epoch: number) => `snapshot:${organizationId}:${workspaceId}:${epoch}`;
+/** The key subject of the workspace's snapshots now: an erasure that reaches it forgets it. */
+export const workspaceSnapshotKeySubject = (ws: WorkspaceState) => workspaceSnapshotSubject(ws.info.organizationId, ws.info.workspaceId, ws.erasures);
+
+/**
+ * The snapshot keys an erasure (a user's deletion, an address's erasure) forgets, decided on these states: its
+ * organization's epoch's, and the epoch's of each workspace it reaches (its events name them: UserDeletedFromWorkspace,
+ * InvitationAddressErased, each folded into the workspace's `erasures`).
+ */
+export function snapshotSubjectsErasedBy(org: OrganizationState, workspaces: readonly WorkspaceState[], events: readonly { type: string; data: unknown }[]): string[] {
+  const reached = new Set(
+    events.filter((e) => e.type === 'UserDeletedFromWorkspace' || e.type === 'InvitationAddressErased').map((e) => (e.data as { workspaceId: string }).workspaceId),
+  );
+  return [snapshotKeySubject(org), ...workspaces.filter((ws) => reached.has(ws.info.workspaceId)).map(workspaceSnapshotKeySubject)];
+}
 
 export interface SnapshotOptions {
   /** a snapshot is written once a load has folded this many events since the last one (default 10,000) */
@@ -133,8 +156,6 @@ export class StateSnapshots {
   private readonly writing = new Map<string, Promise<void>>();
   /** erasures() at each stream's previous load (or at the start of its cold load) */
   private readonly erasuresAtLoad = new Map<string, number>();
-  /** each organization's state as last loaded (weakly: the cache of StreamStates decides how long it lives) */
-  private readonly organizations = new Map<string, WeakRef<Restored<OrganizationState>>>();
 
   private heardThrough: (() => bigint) | undefined;
   /** streams whose write waited for deletions not heard yet, with the latest one's position: not copied again before it is heard */
@@ -186,28 +207,24 @@ export class StateSnapshots {
     // written only when it changed (nearly never): a delete and set per load churned the map on every command. The
     // bound then drops the entry changed longest ago, whose stream only misses one workspace snapshot write (below)
     if (erasuresAtPreviousLoad !== erasures) setBounded(this.erasuresAtLoad, stream, erasures);
-    if (kind === 'organization') {
-      const organizationId = (entry.state as OrganizationState).organizationId;
-      if (this.organizations.get(organizationId)?.deref() !== entry) setBounded(this.organizations, organizationId, new WeakRef(entry as Restored<OrganizationState>));
-    }
     if (this.every <= 0 || this.writing.has(stream)) return;
     const last = this.latest.get(stream);
     if (last && last.checkedAt !== erasures) {
       // an erasure since the snapshot was read or written: one of an older epoch may hold a deleted user's data. The
       // deletion forgot its key; this covers a deletion that raced with its sealing (another replica's), or a crash
       last.checkedAt = erasures;
-      const now = this.epochOf(kind, stream, entry);
-      if (now && now.epoch > last.epoch && !last.stale) {
+      const now = this.epochOf(kind, entry);
+      if (now.epoch > last.epoch && !last.stale) {
         last.stale = true;
         void this.shred(stream, last.subjectId);
       }
     }
     if (!last?.stale && !last?.holdsErased && entry.revision - (last?.revision ?? -1n) < BigInt(this.every)) return;
-    // A workspace takes its organization's epoch, which a deletion this process folded during this load may have moved
-    // past the workspace's copy (its own deletion events still to come): the next load writes it instead.
+    // A workspace loaded across an erasure waits for its next load: the erasure's part in it may be still to come in
+    // this process's view (another store's append of its streams, one by one), and a copy at the epoch before it would
+    // be sealed under the key the erasure forgot, made again (the next load writes it instead).
     if (kind === 'workspace' && erasuresAtPreviousLoad !== erasures) return;
-    const at = this.epochOf(kind, stream, entry);
-    if (!at) return;
+    const at = this.epochOf(kind, entry);
     const heard = this.heardThrough?.() ?? -1n;
     if (heard < (this.unheard.get(stream) ?? -1n)) return;
     // copied in this turn, under the load's turn on the stream: what is folded later cannot change what is sealed
@@ -242,26 +259,22 @@ export class StateSnapshots {
     while (this.writing.size > 0) await Promise.all(this.writing.values());
   }
 
-  /** the stream's organization and its epoch now; undefined for a workspace whose organization is not loaded here */
-  private epochOf(kind: SnapshotKind, stream: string, entry: Restored<OrganizationState | WorkspaceState>): { organizationId: string; epoch: number } | undefined {
+  /** the key subject and epoch of the stream's snapshots now: the organization's, or the workspace's own */
+  private epochOf(kind: SnapshotKind, entry: Restored<OrganizationState | WorkspaceState>): { subjectId: string; organizationId: string; epoch: number } {
     if (kind === 'organization') {
       const org = entry.state as OrganizationState;
-      return { organizationId: org.organizationId, epoch: organizationEpoch(org) };
+      const epoch = organizationEpoch(org);
+      return { subjectId: snapshotSubject(org.organizationId, epoch), organizationId: org.organizationId, epoch };
     }
-    const workspaceId = (entry.state as WorkspaceState).info.workspaceId;
-    for (const ref of this.organizations.values()) {
-      const org = ref.deref()?.state;
-      if (org?.workspaces.has(workspaceId)) return { organizationId: org.organizationId, epoch: organizationEpoch(org) };
-    }
-    this.options.onError?.(stream, new Error(`no organization of workspace ${workspaceId} is loaded: no snapshot written`));
-    return undefined;
+    const ws = entry.state as WorkspaceState;
+    return { subjectId: workspaceSnapshotKeySubject(ws), organizationId: ws.info.organizationId, epoch: ws.erasures };
   }
 
-  private async write(stream: string, revision: bigint, kind: SnapshotKind, copy: SnapshotCopy, at: { organizationId: string; epoch: number }, erasures: number, erasuresHeard: bigint): Promise<void> {
+  private async write(stream: string, revision: bigint, kind: SnapshotKind, copy: SnapshotCopy, at: { subjectId: string; organizationId: string; epoch: number }, erasures: number, erasuresHeard: bigint): Promise<void> {
     const started = performance.now();
     try {
       const version = snapshotVersion(kind);
-      const subjectId = snapshotSubject(at.organizationId, at.epoch);
+      const { subjectId } = at;
       const cipher = await this.sealing.cipher(subjectId, { create: true });
       if (!cipher) throw new Error(`no key for ${subjectId}`);
       const head: ClearHead = { subjectId, organizationId: at.organizationId, epoch: at.epoch, id: newSnapshotId() };

@@ -26,7 +26,7 @@ import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from 
 import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger } from '../mail/mail-ledger';
 import { EmailConfirmationLinks } from '../shared/secrets';
-import { snapshotKeySubject } from '../shared/snapshots';
+import { snapshotSubjectsErasedBy } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { isPresenceStream, membershipEndedStream, organizationAlone, organizationWide } from '../shared/targets';
@@ -199,11 +199,15 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         // organization's invitations sent before session 41 went to (addressesSealedUnder)
         const withinOrganization = [...addressesSealedUnder(c.workspaces, erased, 'organization')];
         const sharedEmails = [...addressesSealedUnder(c.workspaces, erased, undefined)];
-        // with the key of the organization's snapshots of this epoch: every snapshot that may hold the user is shredded too (docs/adr/0013)
+        // with the keys of the snapshots of this epoch of the organization and of the workspaces the deletion reaches:
+        // every snapshot that may hold the user is shredded too (docs/adr/0013)
         const decided = decideDeleteUser({ type: 'DeleteUser', organizationId, actorId: ctx.actorId, now: ctx.now, userId }, c);
         // and the own key of every invitation it names (sealed under it since session 41: docs/adr/0024)
         const invitations = decided.ok ? this.personalData.subjectIdsOf(erasedInvitationSubjects(decided.events, c.workspaces)) : [];
-        subjects = user && !user.deleted ? [...this.personalData.subjectsOf({ userId, knownEmails: withinOrganization, sharedEmails }, organizationId), ...invitations, snapshotKeySubject(c.org)] : [];
+        subjects =
+          user && !user.deleted
+            ? [...this.personalData.subjectsOf({ userId, knownEmails: withinOrganization, sharedEmails }, organizationId), ...invitations, ...snapshotSubjectsErasedBy(c.org, c.workspaces, decided.ok ? decided.events : [])]
+            : [];
         // MembershipEnded on their presence stream in every workspace where they were an active member (as a revoke)
         const active = new Set(c.workspaces.filter((ws) => activeMember({ org: c.org, ws }, userId)).map((ws) => ws.info.workspaceId));
         return withMembershipsEnded(decided, (workspaceId) => active.has(workspaceId));
@@ -230,7 +234,7 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     // gone: a record that cannot be written now is tried again in the background (and, failing that, written by the
     // pass at the next start), so the answer does not wait for it
     await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, userId } }, this.logger);
-    // the organization's snapshots went with the epoch's key: written again now, in the background
+    // the snapshots of the organization and of the workspaces it reached went with their epochs' keys: written again now, in the background
     void refreshSnapshotsAfterErasure(this.streams.states, organizationId, this.logger);
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };

@@ -46,6 +46,12 @@ export interface WorkspaceState {
   pendingByEmailShared: Map<string, string[]>;
   /** teams, network partners and chosen partner teams (docs/adr/0009: one consistency boundary with the members) */
   teams: TeamsState;
+  /**
+   * How many erasures reached this workspace (a user's deletion, an address's erasure: UserDeletedFromWorkspace,
+   * InvitationAddressErased): its snapshots' key changes with it (docs/adr/0013, "Session 43"), so an erasure shreds the
+   * snapshots of the workspaces it reached, not every workspace of the organization.
+   */
+  erasures: number;
 }
 
 /** What a workspace command decides on: its own stream's state and its organization's (admins, users, emails). */
@@ -74,6 +80,7 @@ export const initialWorkspaceState = (info: WorkspaceInfo): WorkspaceState => {
     pendingByEmail: new Map(),
     pendingByEmailShared: new Map(),
     teams: initialTeamsState(),
+    erasures: 0,
   };
 };
 
@@ -136,6 +143,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
     }
     case 'UserDeletedFromWorkspace':
     case 'InvitationAddressErased': {
+      state.erasures++;
       if (event.type === 'UserDeletedFromWorkspace') {
         const member = state.members.get(event.data.userId);
         if (member) state.members.set(member.userId, { ...member, status: 'revoked' });

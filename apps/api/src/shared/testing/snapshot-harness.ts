@@ -13,7 +13,7 @@ import {
   createRollcallEventStore,
 } from '@rollcall/event-store';
 import type { LoggedAppend } from '../../../../../libs/read-store/src/projections/testing/event-log';
-import { StateSnapshots, snapshotSubject } from '../snapshots';
+import { StateSnapshots, snapshotSubject, workspaceSnapshotSubject } from '../snapshots';
 import { StreamHandler } from '../stream-handler';
 import { StreamStates } from '../stream-states';
 
@@ -30,6 +30,8 @@ export interface Process {
   errors: unknown[];
   /** users deleted so far per organization (the epoch of its snapshots' key, as DeleteUser counts it) */
   deletedPerOrg: Map<string, number>;
+  /** the erasures each workspace's events told of so far (its snapshots' epoch) */
+  erasuresPerWorkspace: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function openProcess(dir: string, options: { every?: number; snapsh
     reads,
     errors,
     deletedPerOrg: new Map(),
+    erasuresPerWorkspace: new Map(),
     close: async () => {
       await snapshots.settled();
       await snapshotStore.close();
@@ -94,8 +97,15 @@ export async function replayAppends(p: Process, appends: LoggedAppend[], emailsO
         if (addressKey === 'invitation') ownSubject.set(d.invitationId!, addressSubject(d.email, organizationId, addressKey, d.invitationId));
       }
       if (e.type === 'InvitationAddressErased') for (const id of d.invitationIds!) if (invited.has(id)) erasing.add(invited.get(id)!);
-      // as the handlers: the own key of every invitation the erasure names (erasedInvitationSubjects)
-      if (e.type === 'InvitationAddressErased' || e.type === 'UserDeletedFromWorkspace') for (const id of d.invitationIds!) if (ownSubject.has(id)) erasingOwn.push(ownSubject.get(id)!);
+      // as the handlers: the own key of every invitation the erasure names (erasedInvitationSubjects), and the key of
+      // the workspace's snapshots of its epoch (snapshotSubjectsErasedBy)
+      if (e.type === 'InvitationAddressErased' || e.type === 'UserDeletedFromWorkspace') {
+        for (const id of d.invitationIds!) if (ownSubject.has(id)) erasingOwn.push(ownSubject.get(id)!);
+        const { organizationId, workspaceId } = e.data as { organizationId: string; workspaceId: string };
+        const epoch = p.erasuresPerWorkspace.get(workspaceId) ?? 0;
+        p.erasuresPerWorkspace.set(workspaceId, epoch + 1);
+        await p.personalData.forget([workspaceSnapshotSubject(organizationId, workspaceId, epoch)]);
+      }
       if (e.type === 'AddressErased') {
         // as EraseAddressHandler: the address's subjects and the epoch's snapshot key (invitations here are all of after session 24)
         const organizationId = (e.data as { organizationId: string }).organizationId;
