@@ -16,9 +16,11 @@ import { type LeaseJob, lapsed } from './lease';
  * docs/adr/0024), which an earlier version reads as the shared key (its resend refused, its deletion leaving the address
  * readable), and the address erasures of session 40 (`AddressErased`, `InvitationAddressErased`), which ran under 1.
  * 3 (session 42): events.sqlite's data keys spread over 256 tables (docs/adr/0026), where an earlier version looks
- * for them in one (`subject_keys`, dropped): it would read every key as forgotten.
+ * for them in one (`subject_keys`, dropped): it would read every key as forgotten. 4 (session 43): a workspace's
+ * snapshots sealed under a key of its own epoch (docs/adr/0013), which an earlier version's deletion does not forget:
+ * the snapshots of the workspaces it reached would stay readable.
  */
-export const DATA_FORMAT = 3;
+export const DATA_FORMAT = 4;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];
