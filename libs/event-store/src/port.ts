@@ -71,6 +71,13 @@ export interface ReadStreamOptions {
   toPosition?: bigint;
   /** only events recorded at or before this time (point-in-time replay) */
   until?: Date;
+  /**
+   * `'sealed'`: personal fields left as stored, none opened (with crypto-shredding they are opaque sealed strings; no
+   * key is looked up): for a fold that reads nothing personal, as the access at a time T (members' access, org
+   * admins, teams), where opening every field was most of a replay's time. What such a fold holds in those fields is
+   * never to be shown.
+   */
+  personalData?: 'sealed';
 }
 
 export interface ReadAllOptions {

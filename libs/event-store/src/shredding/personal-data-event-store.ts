@@ -197,7 +197,7 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    return this.openedInChunks(this.inner.readStream(stream, options));
+    return options?.personalData === 'sealed' ? this.inner.readStream(stream, options) : this.openedInChunks(this.inner.readStream(stream, options));
   }
 
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
