@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { WholeNumber } from '../shared/dtos';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { PageLimit } from '../shared/dtos';
 
 export class EventsQuery {
   @ApiPropertyOptional({ description: 'a position (decimal): the events strictly after it; left out, from the first event', example: '1042' })
@@ -10,10 +10,6 @@ export class EventsQuery {
   after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @WholeNumber()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000)
   limit?: number;
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsObject, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ArrayMaxSize, IsArray, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { checkEmail, type Restrictions } from '@rollcall/domain';
 // class-validator's metadata lookups remembered (once per class, not per request): see validation-metadata.ts
 import './validation-metadata';
@@ -27,6 +28,9 @@ export const ID_PATTERN = ID;
  * anything else stays as it came and `@IsInt` names it ("must be an integer number").
  */
 export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+
+/** A page's `limit` in a query string: optional, digits only, 1 to `max`. */
+export const PageLimit = (max: number) => applyDecorators(IsOptional(), WholeNumber(), IsInt(), Min(1), Max(max));
 
 const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +

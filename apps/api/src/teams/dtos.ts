@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ID_PATTERN, PageLimit } from '../shared/dtos';
 
 /** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
 export class TeamNameDto {
@@ -33,11 +33,7 @@ export class NetworkDto {
 /** The invite lookup in pages (probe 42 F5): without `limit`, the whole team in one answer, as before. */
 export class InviteesQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'invitees per page; without it, every one in one answer' })
-  @IsOptional()
-  @WholeNumber()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page (with `limit`)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
