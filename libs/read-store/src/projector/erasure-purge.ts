@@ -19,7 +19,11 @@ export class ErasurePurge {
   private erasedAt: bigint | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** atStart runs (the projections wait for it: ProjectionStatus.purging, named by the API's /health) */
+  /**
+   * atStart rewrites the store for a deletion it found left undone (the projections wait for it: ProjectionStatus
+   * .purging, named by the API's /health). Not while it only merges the search indexes, as every start does (probe
+   * 43 F2: /health said a deletion's rewrite was being redone at each restart after deletions, long done).
+   */
   purgingAtStart = false;
 
   constructor(
@@ -55,7 +59,6 @@ export class ErasurePurge {
    * its start: probe 42 F4).
    */
   async atStart(log: Pick<EventStore, 'readAll' | 'headPosition'>, checkpoints: readonly (bigint | undefined)[]): Promise<void> {
-    this.purgingAtStart = true;
     try {
       await this.lookAtStart(log, checkpoints);
     } catch (error) {
@@ -86,6 +89,7 @@ export class ErasurePurge {
     // no deletion since: the next start reads on from the head (not the whole log again)
     if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
     this.erasedAt = last;
+    this.purgingAtStart = last !== AT_START && last > through;
     await this.purge(last);
   }
 
