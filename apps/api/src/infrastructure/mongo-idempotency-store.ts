@@ -1,9 +1,6 @@
 import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
-import { IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/idempotency';
-
-/** how long answers are kept by default: 7 days */
-export const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+import { DEFAULT_IDEMPOTENCY_RETENTION_SECONDS, IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/idempotency';
 export const IDEMPOTENCY_TTL_INDEX = 'idempotency_ttl';
 const DUPLICATE_KEY = 11000;
 /** createIndexes: an index of that name exists with other options (here: another expireAfterSeconds) */

@@ -20,4 +20,30 @@ describe('SqliteIdempotencyStore', () => {
       await reopened.close();
     }
   });
+
+  it('keeps an answer for the retention (7 days) and drops it after: as it opens, and hourly while it runs (probe 43 F4: the table only grew)', async () => {
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    const clock = () => now;
+    const DAY = 24 * 3600 * 1000;
+    const store = new SqliteIdempotencyStore(dir, undefined, clock);
+    await store.put('old', { requestHash: 'h', status: 201, body: { id: 1 } });
+    now += 6 * DAY;
+    await store.put('newer', { requestHash: 'h', status: 201, body: { id: 2 } });
+    expect(await store.get('old')).toBeDefined();
+    // a day and an hour later: the next write's flush drops what is past 7 days
+    now += DAY + 3600 * 1000;
+    await store.put('latest', { requestHash: 'h', status: 201, body: { id: 3 } });
+    expect(await store.get('old')).toBeUndefined();
+    expect(await store.get('newer')).toBeDefined();
+    await store.close();
+    // opened 7 days after 'newer': dropped at once, 'latest' kept
+    now += 6 * DAY;
+    const reopened = new SqliteIdempotencyStore(dir, undefined, clock);
+    try {
+      expect(await reopened.get('newer')).toBeUndefined();
+      expect(await reopened.get('latest')).toEqual({ requestHash: 'h', status: 201, body: { id: 3 } });
+    } finally {
+      await reopened.close();
+    }
+  });
 });

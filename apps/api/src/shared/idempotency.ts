@@ -18,23 +18,47 @@ export interface IdempotencyStore {
 }
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
 
+/** how long an answer is kept under its key (both stores): 7 days; a retry after that is decided again */
+export const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+/** how often the embedded store drops the answers past their retention (and once as it opens) */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 /**
  * Embedded: a table in `${dataDir}/api.sqlite` (WAL, synchronous=FULL). Answers stored in the same turn of the
- * event loop are written in one transaction (one fsync).
+ * event loop are written in one transaction (one fsync). Answers older than the retention are deleted as it opens and
+ * hourly after (probe 43 F4: the table only grew; MongoDB's store drops them with a TTL index).
  */
 export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly db: DatabaseSync;
   private readonly select;
   private readonly insert;
+  private readonly prune;
+  private prunedAt = 0;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly retentionSeconds = DEFAULT_IDEMPOTENCY_RETENTION_SECONDS,
+    private readonly now: () => number = Date.now,
+  ) {
     // another API process on the same data dir may hold the write lock for a moment: openDatabase waits for it
     this.db = openDatabase(join(dataDir, 'api.sqlite'), {
       setUp: `PRAGMA synchronous=FULL;
-      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`,
+      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at)`,
     });
     this.select = this.db.prepare('SELECT request_hash, status, body FROM idempotency WHERE key = ?');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)');
+    // (created_at is an ISO time: its text orders as its time)
+    this.prune = this.db.prepare('DELETE FROM idempotency WHERE created_at < ?');
+    this.pruneWhenDue();
+  }
+
+  /** deletes the answers past their retention, at most once an hour */
+  private pruneWhenDue(): void {
+    const now = this.now();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    this.prune.run(new Date(now - this.retentionSeconds * 1000).toISOString());
   }
 
   async get(key: string): Promise<StoredAnswer | undefined> {
@@ -48,7 +72,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({
-        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date().toISOString()],
+        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date(this.now()).toISOString()],
         done: (error) => (error ? reject(error) : resolve()),
       });
       // INSERT OR IGNORE: another process on the same data dir may have stored its answer first
@@ -64,6 +88,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       for (const { row } of batch) this.insert.run(...row);
       this.db.exec('COMMIT');
       for (const { done } of batch) done();
+      this.pruneWhenDue();
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       for (const { done } of batch) done(error);
