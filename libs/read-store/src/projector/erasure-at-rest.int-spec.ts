@@ -37,6 +37,24 @@ async function rebuiltMembers(prefix: string, deleting = 0) {
   return { s, users, stores, store };
 }
 
+/**
+ * The store with its purges held until `open()`: `started()` waits (up to 10 s) until one began and says how many did.
+ * (A purge at start of a large file takes seconds: the tests look at what is true meanwhile.)
+ */
+function heldPurges<S extends { purgeOldVersions(through?: bigint): Promise<boolean> }>(store: S) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let count = 0;
+  const held = new Proxy(store, {
+    get: (target, name) => (name === 'purgeOldVersions' ? async (through?: bigint) => (count++, await gate, target.purgeOldVersions(through)) : Reflect.get(target, name, target)),
+  });
+  const started = async () => {
+    for (const deadline = Date.now() + 10_000; count === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    return count;
+  };
+  return { held, open, started };
+}
+
 describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', () => {
   it('rule 12: at rest after a rebuild, no page of read.sqlite holds a deleted user\'s address or lower-cased name, and the trigram index cannot spell them', async () => {
     const { s, users, stores, store } = await rebuiltMembers('u');
@@ -185,20 +203,13 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
   it('the purge at start does not hold the projector\'s start: start resolves while it runs (an API listens meanwhile: probe 42 F4), and projecting follows it', async () => {
     // a deletion in the log that no rewrite was recorded for (the rebuild records none): the start owes one
     const { s, users, stores, store } = await rebuiltMembers('p', 1);
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let purging = 0;
     // a VACUUM of a large file, held until the test lets it go
-    const slow = new Proxy(store, {
-      get: (target, name) =>
-        name === 'purgeOldVersions' ? async (through?: bigint) => (purging++, await gate, target.purgeOldVersions(through)) : Reflect.get(target, name, target),
-    });
+    const { held: slow, open, started } = heldPurges(store);
     const projector = new Projector({ eventStore: stores.events, readStore: slow, projections: PROJECTIONS, logger: silent });
     try {
       // (before this, start waited for the purge: it never resolved here)
       await projector.start();
-      for (const deadline = Date.now() + 10_000; purging === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
-      expect(purging).toBe(1);
+      expect(await started()).toBe(1);
       // named while it runs (probe 42b F6), not after
       expect(projector.status().every((p) => p.purging === true)).toBe(true);
       s.deleteUser(users[3]!.id);
@@ -232,19 +243,12 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
       expect(await first.waitFor(await stores.events.headPosition(), 30_000)).toBe(true);
       await first.stop();
 
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      let merges = 0;
-      const held = new Proxy(store, {
-        get: (target, name) =>
-          name === 'purgeOldVersions' ? async (through?: bigint) => (merges++, await gate, target.purgeOldVersions(through)) : Reflect.get(target, name, target),
-      });
+      const { held, open, started } = heldPurges(store);
       const second = new Projector({ eventStore: stores.events, readStore: held, projections: PROJECTIONS, logger: silent });
       try {
         await second.start();
-        for (const deadline = Date.now() + 10_000; merges === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
         // the merge runs, named as nothing: no deletion is left to rewrite for
-        expect(merges).toBe(1);
+        expect(await started()).toBe(1);
         expect(second.status().some((p) => p.purging)).toBe(false);
       } finally {
         open();
