@@ -1,9 +1,8 @@
 import type { ReplayedRoster, RosterAsOf } from './access-as-of';
 
 /**
- * The roster's JSON, written as it is formatted: its fields in RosterAsOf's order, the members a thousand at a time
- * (a turn of the event loop between, and as fast as the client reads when piped into an answer). The text is the
- * one `JSON.stringify` of the whole roster gives (roster-json.spec.ts).
+ * The roster's JSON in parts: its fields in RosterAsOf's order, the members a thousand at a time (a turn of the event
+ * loop between). The text is the one `JSON.stringify` of the whole roster gives (roster-json.spec.ts).
  */
 export async function* rosterJson(roster: ReplayedRoster): AsyncGenerator<string> {
   const { workspaceId, asOf, plan, orgAdmins, partnerTeams, basedOn } = roster;

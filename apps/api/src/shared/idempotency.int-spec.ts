@@ -33,6 +33,7 @@ describe('SqliteIdempotencyStore', () => {
     // a day and an hour later: the next write's flush drops what is past 7 days
     now += DAY + 3600 * 1000;
     await store.put('latest', { requestHash: 'h', status: 201, body: { id: 3 } });
+    await store.pruned();
     expect(await store.get('old')).toBeUndefined();
     expect(await store.get('newer')).toBeDefined();
     await store.close();
@@ -40,8 +41,36 @@ describe('SqliteIdempotencyStore', () => {
     now += 6 * DAY;
     const reopened = new SqliteIdempotencyStore(dir, undefined, clock);
     try {
+      await reopened.pruned();
       expect(await reopened.get('newer')).toBeUndefined();
       expect(await reopened.get('latest')).toEqual({ requestHash: 'h', status: 201, body: { id: 3 } });
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('drops many expired answers a batch per turn of the event loop, not in one statement that holds every request (probe 43b F1)', async () => {
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    const store = new SqliteIdempotencyStore(dir, undefined, () => now);
+    for (let i = 0; i < 5_000; i++) void store.put(`k${i}`, { requestHash: 'h', status: 201, body: null });
+    await store.put('last', { requestHash: 'h', status: 201, body: null });
+    await store.close();
+    now += 8 * 24 * 3600 * 1000;
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const reopened = new SqliteIdempotencyStore(dir, undefined, () => now);
+    try {
+      await reopened.pruned();
+      counting = false;
+      expect(await reopened.get('k0')).toBeUndefined();
+      expect(await reopened.get('last')).toBeUndefined();
+      // 5,001 rows in batches of 2,000: the loop turned between them
+      expect(turns).toBeGreaterThanOrEqual(3);
     } finally {
       await reopened.close();
     }
