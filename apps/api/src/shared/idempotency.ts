@@ -66,7 +66,12 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     const before = new Date(now - this.retentionSeconds * 1000).toISOString();
     const batch = () => {
       if (!this.db.isOpen) return;
-      if (Number(this.prune.run(before).changes) === PRUNE_BATCH) setImmediate(batch).unref();
+      try {
+        if (Number(this.prune.run(before).changes) === PRUNE_BATCH) setImmediate(batch).unref();
+      } catch {
+        // (another process on the data dir held the write lock past the busy timeout): the next write tries again
+        this.prunedAt = 0;
+      }
     };
     setImmediate(batch).unref();
   }
