@@ -13,6 +13,7 @@ import { StreamStates } from '../shared/stream-states';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AccessAsOfHandler, AccessAsOfQuery, RosterAsOfHandler, RosterAsOfQuery, asOfInstant } from './access-as-of';
 import { wholeRoster } from './roster-json';
+import { countLoopTurns } from '../shared/testing/loop-turns';
 
 type Stores = Awaited<ReturnType<typeof createRollcallEventStore>>;
 let dir: string;
@@ -73,18 +74,10 @@ describe("the roster's replay leaves the event loop to other requests (probe 42 
     for (let i = 0; i < changes.length; i += 500) await stores.store.append(`workspace-${workspaceId}`, changes.slice(i, i + 500), 'any');
 
     // what other requests get meanwhile: turns of the event loop
-    let turns = 0;
-    let running = true;
-    const turn = () => {
-      turns++;
-      if (running) setImmediate(turn);
-    };
-    setImmediate(turn);
-    const before = turns;
+    const turns = countLoopTurns();
     const roster = await wholeRoster(await new RosterAsOfHandler(stores.store).execute(new RosterAsOfQuery(org.organizationId, workspaceId, asOfInstant(undefined))));
-    running = false;
     expect(roster.basedOn.eventsReplayed).toBeGreaterThanOrEqual(4_000);
-    expect(turns - before).toBeGreaterThanOrEqual(4);
+    expect(turns.stop()).toBeGreaterThanOrEqual(4);
   });
 });
 

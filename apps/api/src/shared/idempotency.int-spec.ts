@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteIdempotencyStore } from './idempotency';
+import { countLoopTurns } from './testing/loop-turns';
 
 describe('SqliteIdempotencyStore', () => {
   let dir: string;
@@ -56,21 +57,15 @@ describe('SqliteIdempotencyStore', () => {
     await store.put('last', { requestHash: 'h', status: 201, body: null });
     await store.close();
     now += 8 * 24 * 3600 * 1000;
-    let turns = 0;
-    let counting = true;
-    const count = () => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
+    const turns = countLoopTurns();
     const reopened = new SqliteIdempotencyStore(dir, undefined, () => now);
     try {
       await reopened.pruned();
-      counting = false;
+      const counted = turns.stop();
       expect(await reopened.get('k0')).toBeUndefined();
       expect(await reopened.get('last')).toBeUndefined();
       // 5,001 rows in batches of 2,000: the loop turned between them
-      expect(turns).toBeGreaterThanOrEqual(3);
+      expect(counted).toBeGreaterThanOrEqual(3);
     } finally {
       await reopened.close();
     }
