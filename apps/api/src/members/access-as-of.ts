@@ -310,7 +310,7 @@ async function partnerTeamsAt(store: EventStore, replayed: Replayed, asOf: Date 
 /**
  * The roster as replayed, its members to be formatted a thousand at a time: a 100,000-member roster is ~45 MB of
  * JSON, which one `JSON.stringify` built in one piece, holding the event loop and the whole text (probe 42 F1).
- * roster-json.ts writes it out as a stream, or whole.
+ * roster-json.ts formats it in parts (the API sends those as a stream), or whole.
  */
 export interface ReplayedRoster extends Omit<RosterAsOf, 'members'> {
   /** every user who had been a member by T, by user id, a thousand at a time, a turn of the event loop between */

@@ -89,7 +89,8 @@ export class ErasurePurge {
     // no deletion since: the next start reads on from the head (not the whole log again)
     if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
     this.erasedAt = last;
-    this.purgingAtStart = last !== AT_START && last > through;
+    // (a deletion found is one after `through`: the log is read from there)
+    this.purgingAtStart = last !== AT_START;
     await this.purge(last);
   }
 
