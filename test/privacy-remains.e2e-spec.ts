@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { uuidV5 } from '@rollcall/event-store';
-import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 import { mailTo } from './support/outbox';
 import { keyTableOf } from '../libs/event-store/src/testing/stored-keys';
 
@@ -132,5 +132,79 @@ describe('what a deletion leaves in the log (probe 40 F2)', () => {
     }
     const member = await one.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${next}`, { ...as, headers: { 'x-min-position': deleted.body.position } });
     expect(member.body).toMatchObject({ email: 'zq-moved@example.org', status: 'active' });
+  });
+});
+
+/** drops the answers kept in api.sqlite since `since` (lost, or past their 7 days): a retry is then answered from the log */
+function dropStoredAnswers(app: TestApp, since: string): void {
+  const db = new DatabaseSync(join(app.dataDir, 'api.sqlite'));
+  try {
+    expect(Number(db.prepare('DELETE FROM idempotency WHERE created_at >= ?').run(since).changes)).toBeGreaterThan(0);
+  } finally {
+    db.close();
+  }
+}
+
+describe('an Idempotency-Key after an erasure (probe 40 F4)', () => {
+  it("rule 12: after a deletion, a retry under a key whose request held the user's data answers 410 IDEMPOTENCY_KEY_ERASED whatever is sent (no guess confirmed), from the stored answers and from the log; the deletion's own retry is a replay", async () => {
+    const since = new Date().toISOString();
+    const o = await one.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const invite = (email: string) =>
+      one.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email }, headers: { 'idempotency-key': 'opaque-oracle-1' } });
+    const sent = await invite('zq-oracle@example.org');
+    expect(sent.status).toBe(201);
+    // before any erasure, as always: the same request is replayed, another one refused
+    expect((await invite('zq-oracle@example.org')).headers.get('idempotency-replayed')).toBe('true');
+    expectProblem(await invite('zq-other@example.org'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    const accepted = await one.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(sent.body.inviteUrl) } });
+    expect(accepted.status).toBe(200);
+    const userId = accepted.body.userId as string;
+    const rename = (displayName: string) =>
+      one.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${userId}`, { key: o.key, actor: userId, body: { displayName }, headers: { 'idempotency-key': 'opaque-oracle-2' } });
+    expect((await rename('Zq Oracle')).status).toBe(200);
+    // a pending invitation to the user's address in another workspace: the deletion cancels it and forgets its key
+    const other = await one.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: 'Oracle two' } });
+    expect(other.status).toBe(201);
+    expect((await one.api.request('POST', `/v1/workspaces/${other.body.workspaceId}/invitations`, { ...as, body: { email: 'zq-oracle@example.org' } })).status).toBe(201);
+    const deletion = () => one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${userId}`, { ...as, headers: { 'idempotency-key': 'opaque-oracle-3' } });
+    const deleted = await deletion();
+    expect(deleted.status).toBe(200);
+
+    const guesses = async () => [await invite('zq-oracle@example.org'), await invite('zq-other@example.org'), await rename('Zq Oracle'), await rename('Someone Else')];
+    const fromStoredAnswers = await guesses();
+    const storedDeletion = await deletion();
+    dropStoredAnswers(one, since);
+    const fromLog = await guesses();
+    for (const replies of [fromStoredAnswers, fromLog]) {
+      for (const reply of replies) expectProblem(reply, 410, 'IDEMPOTENCY_KEY_ERASED');
+      // the right guess and a wrong one are answered alike: nothing in the answer tells them apart
+      expect(new Set(replies.map((r) => JSON.stringify({ ...r.body, instance: undefined }))).size).toBe(1);
+      expect(replies.every((r) => r.headers.get('idempotency-replayed') === null)).toBe(true);
+    }
+    for (const again of [storedDeletion, await deletion()]) {
+      expect(again.status).toBe(200);
+      expect(again.headers.get('idempotency-replayed')).toBe('true');
+      expect(again.body.position).toBe(deleted.body.position);
+    }
+  });
+
+  it('a key whose request held data no erasure reached is replayed as before, from the stored answers and from the log', async () => {
+    const since = new Date().toISOString();
+    const o = await one.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const invite = (email: string) =>
+      one.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email }, headers: { 'idempotency-key': 'opaque-kept-1' } });
+    const sent = await invite('zq-kept@example.org');
+    expect(sent.status).toBe(201);
+    // another user's deletion reaches nothing this invitation wrote
+    const gone = await one.api.member({ ...as, workspaceId: o.workspaceId }, 'zq-gone@example.org');
+    expect((await one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${gone}`, as)).status).toBe(200);
+    for (const step of ['stored', 'log']) {
+      if (step === 'log') dropStoredAnswers(one, since);
+      const again = await invite('zq-kept@example.org');
+      expect({ step, status: again.status, replayed: again.headers.get('idempotency-replayed'), id: again.body.invitationId }).toEqual({ step, status: 201, replayed: 'true', id: sent.body.invitationId });
+      expectProblem(await invite('zq-other@example.org'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    }
   });
 });

@@ -2868,6 +2868,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -3256,6 +3272,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -3465,6 +3497,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'LAST_API_KEY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -3858,6 +3906,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -4243,6 +4307,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'PLAN_IN_USE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -4813,6 +4893,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -5029,6 +5125,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -5241,6 +5353,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'ALREADY_INVITED' | 'ALREADY_MEMBER' | 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -5649,7 +5777,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, INVITATION_ADDRESSEE_ERASED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5661,7 +5789,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'INVITATION_ADDRESSEE_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'INVITATION_ADDRESSEE_ERASED';
           };
         };
       };
@@ -5877,6 +6005,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -6056,7 +6200,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, INVITATION_ADDRESSEE_ERASED, INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6068,7 +6212,11 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'INVITATION_ADDRESSEE_ERASED' | 'INVITATION_EXPIRED' | 'INVITATION_LINK_SUPERSEDED';
+            code?:
+              | 'IDEMPOTENCY_KEY_ERASED'
+              | 'INVITATION_ADDRESSEE_ERASED'
+              | 'INVITATION_EXPIRED'
+              | 'INVITATION_LINK_SUPERSEDED';
           };
         };
       };
@@ -6446,6 +6594,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'LAST_OWNER';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -6846,6 +7010,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -7058,6 +7238,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -7267,6 +7463,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -7485,6 +7697,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -7648,7 +7876,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EMAIL_CHANGE_EXPIRED, EMAIL_CHANGE_NOT_PENDING */
+      /** @description Problem (RFC 9457): EMAIL_CHANGE_EXPIRED, EMAIL_CHANGE_NOT_PENDING, IDEMPOTENCY_KEY_ERASED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7660,7 +7888,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'EMAIL_CHANGE_EXPIRED' | 'EMAIL_CHANGE_NOT_PENDING';
+            code?: 'EMAIL_CHANGE_EXPIRED' | 'EMAIL_CHANGE_NOT_PENDING' | 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -8808,6 +9036,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -9017,6 +9261,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -9236,6 +9496,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -9449,6 +9725,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -9659,6 +9951,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -9878,6 +10186,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -10091,6 +10415,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -10663,6 +11003,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -10870,6 +11226,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };
@@ -11912,6 +12284,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -12121,6 +12509,22 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };

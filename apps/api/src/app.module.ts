@@ -34,6 +34,7 @@ import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } fr
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
+import { erasedAt } from './shared/replay';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
@@ -253,7 +254,12 @@ export class AppModule {
           provide: IDEMPOTENCY_STORE,
           useFactory: (): IdempotencyStore => (config.mongoUrl ? new MongoIdempotencyStore(config.mongoUrl) : new SqliteIdempotencyStore(config.dataDir)),
         },
-        { provide: Idempotency, useFactory: (store: IdempotencyStore) => new Idempotency(store), inject: [IDEMPOTENCY_STORE] },
+        {
+          provide: Idempotency,
+          // a stored answer's events read back through the crypto-shredding store: an erasure since refuses its replay
+          useFactory: (store: IdempotencyStore, events: EventStore) => new Idempotency(store, (spans) => erasedAt(events, spans)),
+          inject: [IDEMPOTENCY_STORE, EVENT_STORE],
+        },
         { provide: Metrics, useValue: new Metrics() },
         Stopping,
         StorageFaults,

@@ -14,6 +14,7 @@ export { KurrentDbEventStore, normalizeConnectionString } from './kurrentdb/kurr
 export { createEventStore, type EventStoreConfig } from './create-event-store';
 export { type KeyStore, SqliteKeyStore, MongoKeyStore } from './shredding/key-store';
 export { erasedSubjectsOf, FORGET_KEYS_WITH_EVENT, KEYS_FORGOTTEN_WITH_EVENT, KeyForgottenSinceSealedError, KeyTracesLeftError } from './shredding/erased-subjects';
+export { erasedFieldsOf } from './shredding/sealed-values';
 export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue } from './shredding/personal-data-event-store';
 export { createRollcallEventStore, PERSONAL_DATA, type PersonalData, type SnapshotSealing } from './rollcall-event-store';
 export * from './snapshots';

@@ -15,7 +15,8 @@ export interface MongoIdempotencyStoreOptions {
 type StoredDocument = { _id: string } & StoredAnswer & { createdAt: Date };
 
 /**
- * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt }`.
+ * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt, spans? }` (`spans`:
+ * where the write's events are, since session 44: shared/idempotency.ts).
  *
  * - First answer wins. `insertOrRead` inserts (w: majority: an answer lost in a failover would let a retry run
  *   the write again); when another replica stored an answer first (E11000), it reads that one and returns it,
@@ -71,6 +72,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
           status: answer.status,
           body: answer.body,
           createdAt: new Date(),
+          ...(answer.spans && { spans: answer.spans }),
         },
         { writeConcern: { w: 'majority' } },
       );
@@ -108,4 +110,5 @@ const answerOf = (doc: StoredDocument): StoredAnswer => ({
   requestHash: doc.requestHash,
   status: doc.status,
   body: doc.body,
+  ...(Array.isArray(doc.spans) && { spans: doc.spans }),
 });

@@ -2,6 +2,7 @@ import type { DomainEvent } from '@rollcall/domain';
 import { AppendOutcomeUnknownError, type EventStore, type StreamAppend, appendParts } from '@rollcall/event-store';
 import { EventStoreUnavailableError } from './command-errors';
 import { type HandleOptions, idempotencyOf, ownEvents } from './command-parts';
+import type { EventSpan } from './idempotency';
 import type { StreamStates } from './stream-states';
 
 /** re-sends of an append whose outcome the store could not tell, before the client gets 503 */
@@ -23,16 +24,20 @@ export async function appendResending<E extends DomainEvent>(
   parts: StreamAppend[],
   events: E[],
   options: HandleOptions<E>,
-): Promise<{ position: string; replayed: boolean; resent: boolean }> {
+): Promise<{ position: string; replayed: boolean; resent: boolean; spans: EventSpan[] }> {
   for (let resend = 0; ; resend++) {
     try {
       const written = await appendParts(store, parts);
       const command = idempotencyOf(parts);
       const foundWritten = written.replayed === true;
-      for (const [i, part] of parts.entries())
-        if (part.events.length > 0)
-          await states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), written.streams[i]!.nextRevision, command, foundWritten);
-      return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0 };
+      const spans: EventSpan[] = [];
+      for (const [i, part] of parts.entries()) {
+        if (part.events.length === 0) continue;
+        const last = written.streams[i]!.nextRevision;
+        await states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), last, command, foundWritten);
+        spans.push({ stream: part.stream, fromRevision: (last - BigInt(part.events.length) + 1n).toString(), count: part.events.length });
+      }
+      return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0, spans };
     } catch (error) {
       if (!(error instanceof AppendOutcomeUnknownError)) throw error;
       if (resend >= RESENDS) throw new EventStoreUnavailableError(parts[0]!.stream, error);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { uuidV5 } from '@rollcall/event-store';
+import type { EventSpan } from './idempotency';
 import { type Loaded, laterThan } from './stream-entries';
 
 /** Who asks, and the request's identity: becomes each appended event's metadata. */
@@ -35,6 +36,11 @@ export interface CommandContext {
    * (`Idempotency-Replayed: true`), as one from the stored answers is.
    */
   answeredFromLog?: boolean;
+  /**
+   * Where this command's events are (StreamHandler, as it appends them or reads them back): kept with the answer under
+   * its key, so that a replay can tell whether an erasure reached them since (shared/idempotency.ts).
+   */
+  wrote?: EventSpan[];
   /**
    * The organization API key the request was authenticated with. StreamHandler checks it against the organization's
    * state at each decision: a command decided again after the key's revocation is refused (probe 39 F1: keys minted

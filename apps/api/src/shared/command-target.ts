@@ -1,3 +1,4 @@
+import type { EventSpan } from './idempotency';
 import type { Loaded, StreamStates } from './stream-states';
 
 /**
@@ -25,6 +26,8 @@ export interface Written<C, E> {
   context: C;
   /** true when the events were already in the log: a retry of a command whose answer was lost */
   replayed: boolean;
+  /** where the events are in the log (appended, or read back); absent when nothing was appended */
+  spans?: EventSpan[];
   /**
    * decided and written by this command, by a send whose outcome was unclear: its re-send found the batch written (the
    * store wrote nothing now). Not a replay: the command's side effects (its mail) are still to do; the keys a deletion

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteIdempotencyStore } from './idempotency';
+import { DatabaseSync } from 'node:sqlite';
+import { type EventSpan, Idempotency, IdempotencyKeyErasedError, IdempotencyKeyReusedError, SqliteIdempotencyStore } from './idempotency';
 import { countLoopTurns } from './testing/loop-turns';
 
 describe('SqliteIdempotencyStore', () => {
@@ -68,6 +69,52 @@ describe('SqliteIdempotencyStore', () => {
       expect(counted).toBeGreaterThanOrEqual(3);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('keeps where an answer\'s events are (spans), also in a table written before them (the column added as it opens)', async () => {
+    const before = new DatabaseSync(join(dir, 'api.sqlite'));
+    before.exec(`CREATE TABLE idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+      INSERT INTO idempotency VALUES ('old', 'h', 201, '{"id":0}', '${new Date().toISOString()}')`);
+    before.close();
+    const store = new SqliteIdempotencyStore(dir);
+    try {
+      const spans: EventSpan[] = [{ stream: 'workspace-w1', fromRevision: '7', count: 2 }];
+      await store.put('new', { requestHash: 'h', status: 201, body: { id: 1 }, spans });
+      expect(await store.get('new')).toEqual({ requestHash: 'h', status: 201, body: { id: 1 }, spans });
+      expect(await store.get('old')).toEqual({ requestHash: 'h', status: 201, body: { id: 0 } });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Idempotency: a stored answer whose events an erasure reached (probe 40 F4)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-idempotency-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rule 12: answers IdempotencyKeyErasedError to the same request and to another alike, asking before comparing; an answer no erasure reached (or kept without spans) as before', async () => {
+    const store = new SqliteIdempotencyStore(dir);
+    const erased = new Set<string>();
+    const asked: string[] = [];
+    const idempotency = new Idempotency(store, async (spans) => {
+      asked.push(...spans.map((s) => s.stream));
+      return spans.some((s) => erased.has(s.stream));
+    });
+    const write = (stream: string) => async () => ({ status: 201, body: { stream }, stored: { stream }, spans: [{ stream, fromRevision: '0', count: 1 }] });
+    try {
+      await idempotency.run({ key: 'k1', requestHash: 'h1' }, write('workspace-a'));
+      await idempotency.run({ key: 'k2', requestHash: 'h1' }, write('workspace-b'));
+      await store.put('k3', { requestHash: 'h1', status: 201, body: { stream: 'kept before' } });
+      erased.add('workspace-a');
+      for (const requestHash of ['h1', 'h2']) await expect(idempotency.run({ key: 'k1', requestHash }, write('workspace-a'))).rejects.toBeInstanceOf(IdempotencyKeyErasedError);
+      expect(await idempotency.run({ key: 'k2', requestHash: 'h1' }, write('workspace-b'))).toEqual({ replayed: true, body: { stream: 'workspace-b' } });
+      await expect(idempotency.run({ key: 'k2', requestHash: 'h2' }, write('workspace-b'))).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+      expect(await idempotency.run({ key: 'k3', requestHash: 'h1' }, write('never'))).toEqual({ replayed: true, body: { stream: 'kept before' } });
+      expect(asked).toEqual(['workspace-a', 'workspace-a', 'workspace-b', 'workspace-b']);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -3,11 +3,20 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { KeyedMutex } from './keyed-mutex';
 
+/** Where a command's events are in the log: `count` events of `stream` from `fromRevision` (a bigint as text). */
+export interface EventSpan {
+  stream: string;
+  fromRevision: string;
+  count: number;
+}
+
 /** The first answer to a write, kept under its Idempotency-Key. */
 export interface StoredAnswer {
   requestHash: string;
   status: number;
   body: unknown;
+  /** where the write's events are (absent for answers kept before session 44, and writes that appended nothing) */
+  spans?: EventSpan[];
 }
 
 export interface IdempotencyStore {
@@ -51,8 +60,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at)`,
     });
-    this.select = this.db.prepare('SELECT request_hash, status, body FROM idempotency WHERE key = ?');
-    this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)');
+    // answers kept before session 44 have no spans (a column added to the table as it was)
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('idempotency') as { name: string }[];
+    if (!columns.some((c) => c.name === 'spans')) this.db.exec('ALTER TABLE idempotency ADD COLUMN spans TEXT');
+    this.select = this.db.prepare('SELECT request_hash, status, body, spans FROM idempotency WHERE key = ?');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at, spans) VALUES (?, ?, ?, ?, ?, ?)');
     // (created_at is an ISO time: its text orders as its time)
     this.prune = this.db.prepare(`DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ${PRUNE_BATCH})`);
     this.pruneWhenDue();
@@ -83,17 +95,18 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async get(key: string): Promise<StoredAnswer | undefined> {
-    const row = this.select.get(key) as { request_hash: string; status: number; body: string } | undefined;
-    return row ? { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body) } : undefined;
+    const row = this.select.get(key) as { request_hash: string; status: number; body: string; spans: string | null } | undefined;
+    if (!row) return undefined;
+    return { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body), ...(row.spans !== null && { spans: JSON.parse(row.spans) as EventSpan[] }) };
   }
 
-  private queue: { row: [string, string, number, string, string]; done: (error?: unknown) => void }[] = [];
+  private queue: { row: [string, string, number, string, string, string | null]; done: (error?: unknown) => void }[] = [];
 
   put(key: string, answer: StoredAnswer): Promise<StoredAnswer> {
     return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({
-        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date(this.now()).toISOString()],
+        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date(this.now()).toISOString(), answer.spans ? JSON.stringify(answer.spans) : null],
         done: (error) => (error ? reject(error) : resolve()),
       });
       // INSERT OR IGNORE: another process on the same data dir may have stored its answer first
@@ -134,35 +147,58 @@ export class IdempotencyKeyReusedError extends Error {
 }
 
 /**
+ * The request under this key wrote personal data an erasure reached since (a deletion, an address's erasure): its
+ * answer is neither replayed nor compared with the request sent now, so that no guess of an erased address or name
+ * can be confirmed by a replay against a refusal (probe 40 F4; docs/rules.md#rule-12).
+ */
+export class IdempotencyKeyErasedError extends Error {
+  readonly code = 'IDEMPOTENCY_KEY_ERASED';
+  constructor() {
+    super('The request sent under this Idempotency-Key wrote personal data that has since been erased: it is no longer replayed nor compared; use a new key.');
+  }
+}
+
+/** Whether an erasure reached the personal data of the events at these spans since they were written (replay.ts). */
+export type ErasedSince = (spans: readonly EventSpan[]) => Promise<boolean>;
+
+/**
  * Runs a write at most once per key: the same key and request returns the first answer (and appends nothing); the
  * same key with another request is refused. Retries in flight wait for the first one. Only successful answers are
  * kept: a refused request appended nothing, and its retry is decided again. `stored` is what is kept of the answer
- * (secrets left out). If the process dies between the append and storing the answer, the retry finds its events in
- * the log instead (StreamHandler) — this store is the fast path, the log is the truth.
+ * (secrets left out) and `spans` where its events are. If the process dies between the append and storing the
+ * answer, the retry finds its events in the log instead (StreamHandler) — this store is the fast path, the log is the
+ * truth. A stored answer whose events an erasure reached since answers IdempotencyKeyErasedError, whatever the request.
  */
 export class Idempotency {
   private readonly mutex = new KeyedMutex();
-  constructor(private readonly store: IdempotencyStore) {}
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly erasedSince: ErasedSince = async () => false,
+  ) {}
 
   /** `keyed`: the request's key and fingerprint; none: the write runs as it is (nothing to recognise a retry by) */
-  run<T>(keyed: { key: string; requestHash: string } | undefined, write: () => Promise<{ status: number; body: T; stored: unknown }>): Promise<IdempotentOutcome<T>> {
+  run<T>(
+    keyed: { key: string; requestHash: string } | undefined,
+    write: () => Promise<{ status: number; body: T; stored: unknown; spans?: EventSpan[] }>,
+  ): Promise<IdempotentOutcome<T>> {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
     const { key, requestHash } = keyed;
     return this.mutex.run(key, async () => {
       const first = await this.store.get(key);
-      if (first) {
-        if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        return { replayed: true, body: first.body };
-      }
+      if (first) return this.replayed(first, requestHash);
       const answer = await write();
-      const mine = { requestHash, status: answer.status, body: answer.stored };
+      const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.spans?.length && { spans: answer.spans }) };
       const stored = await this.store.put(key, mine);
       // another replica ran the same key at the same time and stored first: every caller gets that first answer
-      if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) {
-        if (stored.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        return { replayed: true, body: stored.body };
-      }
+      if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) return this.replayed(stored, requestHash);
       return { replayed: false, body: answer.body };
     });
+  }
+
+  /** the stored answer, for the same request; the erasure is asked first, so that it answers alike for any request */
+  private async replayed(first: StoredAnswer, requestHash: string): Promise<IdempotentOutcome<never>> {
+    if (first.spans && (await this.erasedSince(first.spans))) throw new IdempotencyKeyErasedError();
+    if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+    return { replayed: true, body: first.body };
   }
 }

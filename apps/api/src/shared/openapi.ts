@@ -30,6 +30,7 @@ export const HTTP_STATUS_OF = {
   TOO_MANY_STREAMS: 429,
   HEADERS_TOO_LARGE: 431,
   IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_KEY_ERASED: 410,
   EVENT_STORE_UNAVAILABLE: 503,
   READ_MODEL_BEHIND: 503,
   UNHEALTHY: 503,
@@ -56,10 +57,10 @@ export const BODY_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSO
  */
 export const NO_BODY_PROBLEMS: ProblemCode[] = BODY_PROBLEMS;
 /**
- * What the write path adds (docs/adr/0004): a reused key, conflicts that retries did not resolve, the store down; and a
+ * What the write path adds (docs/adr/0004): a reused key, a key whose request's personal data an erasure reached since, conflicts that retries did not resolve, the store down; and a
  * stream holding events of a later version of Rollcall than this replica's (docs/adr/0020 point 4: a mixed rolling upgrade).
  */
-export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE', 'WRITTEN_BY_LATER_VERSION'];
+export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_ERASED', 'CONCURRENCY_CONFLICT', 'EVENT_STORE_UNAVAILABLE', 'WRITTEN_BY_LATER_VERSION'];
 /** What a read adds: bad query, read models behind `X-Min-Position`, the caller's organization written by a later version. */
 export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BEHIND', 'WRITTEN_BY_LATER_VERSION'];
 
@@ -78,6 +79,7 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
   PAYLOAD_TOO_LARGE: 'The request body is too large.',
   UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',
+  IDEMPOTENCY_KEY_ERASED: 'The request sent under this Idempotency-Key wrote personal data that has since been erased: it is no longer replayed nor compared; use a new key.',
   EVENT_STORE_UNAVAILABLE: 'The event store is unavailable; retry with the same Idempotency-Key.',
   READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',

@@ -5,7 +5,7 @@ import { type Observable, throwError } from 'rxjs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcall/domain';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
-import { IdempotencyKeyReusedError } from '../shared/idempotency';
+import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../shared/idempotency';
 import { StorageFaults } from '../health/storage-faults';
 import { type StorageFault, storageFault, storageFaultDetail } from './storage-fault';
 
@@ -200,6 +200,7 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string; 
   if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
+  if (error instanceof IdempotencyKeyErasedError) return { problem: problem(410, error.code, error.message) };
   if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
   // a store that would not say whether it wrote: the operator hears of it, with its cause (the error's `cause`)
   if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message), fault: 'the event store did not confirm a write after re-sending it, answered 503 EVENT_STORE_UNAVAILABLE' };

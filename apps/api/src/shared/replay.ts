@@ -1,13 +1,45 @@
 // A command found in the log by its idempotency key (a retry, or the same request decided by another replica): where
 // its events are, and reading them back (docs/adr/0004 point 2).
 import { fromStored } from '@rollcall/domain';
-import type { EventStore } from '@rollcall/event-store';
+import { type EventStore, type RecordedEvent, erasedFieldsOf } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
-import { IdempotencyKeyReusedError } from './idempotency';
+import { type EventSpan, IdempotencyKeyErasedError, IdempotencyKeyReusedError } from './idempotency';
 import type { AppliedCommand, Loaded } from './stream-states';
 
+/** A command found in the states by its key: where its events are, and whether they answer another request. */
+export interface FoundCommand {
+  parts: { stream: string; at: AppliedCommand }[];
+  /** the key's events were recorded with another request's fingerprint (readBack refuses it, after the erasure check) */
+  reused: boolean;
+}
+
+/**
+ * Whether the personal data a command's request sent is erased: a sealed field of its events reads null (its key
+ * forgotten since: a deletion, an address's erasure), or the command is an address's erasure (its request named the
+ * address it erased). Its retry is then answered IdempotencyKeyErasedError, whatever is sent. Probe 40 F4: a replay
+ * for the right guess of an erased address (or name) and 422 for a wrong one confirmed the guess. An erasure's own
+ * events hold no personal field (a deletion's cancelled invitations: `email: null`): a deletion, whose request names
+ * nobody's data, is still replayed.
+ */
+export function erasedSince(events: readonly RecordedEvent[]): boolean {
+  return events.some((e) => e.type === 'AddressErased' || erasedFieldsOf(e).length > 0);
+}
+
+/** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
+export async function erasedAt(store: EventStore, spans: readonly EventSpan[]): Promise<boolean> {
+  const events: RecordedEvent[] = [];
+  for (const { stream, fromRevision, count } of spans) {
+    let left = count;
+    for await (const e of store.readStream(stream, { fromRevision: BigInt(fromRevision) })) {
+      events.push(e);
+      if (--left === 0) break;
+    }
+  }
+  return erasedSince(events);
+}
+
 /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
-export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attempt: number): { stream: string; at: AppliedCommand }[] | undefined {
+export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attempt: number): FoundCommand | undefined {
   // a key made for this request (no client key) is in no log before this command's first append was sent
   if (attempt === 1 && ctx.generatedKey) return undefined;
   // under the recorded form, or (events recorded before session 33) the client's key in clear
@@ -17,9 +49,8 @@ export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attem
     .filter((s) => s.at !== undefined);
   if (found.length === 0) return undefined;
   // the key's events answer another request (the stored answer, which would have said so, is gone)
-  if (ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash))
-    throw new IdempotencyKeyReusedError();
-  return found;
+  const reused = ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash);
+  return { parts: found, reused };
 }
 
 /**
@@ -31,11 +62,12 @@ export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attem
  */
 export async function readBack<E>(
   store: EventStore,
-  found: { stream: string; at: AppliedCommand }[],
+  { parts: found, reused }: FoundCommand,
   loaded: Loaded<unknown>[],
   { idempotencyKey, recordedKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'recordedKey' | 'requestHash'>,
-): Promise<{ events: E[]; position: string; readFrom: string }> {
-  const recorded = [];
+): Promise<{ events: E[]; position: string; readFrom: string; spans: EventSpan[] }> {
+  const recorded: RecordedEvent[] = [];
+  let other = reused;
   // (the part the states found was read, so the other parts read now are there: the embedded store's reads never go
   // back in the log within a turn, KnownHeads.saw; replicas e2e seeds 26 and 36 of session 21, before it did)
   for (const { stream, at } of found) {
@@ -52,7 +84,7 @@ export async function readBack<E>(
     for await (const e of store.readStream(stream, { fromRevision })) {
       if (e.metadata.idempotencyKey !== recordedKey && e.metadata.idempotencyKey !== idempotencyKey) continue;
       // as appliedOf: the key's events answer another request
-      if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && e.metadata.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+      if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && e.metadata.requestHash !== requestHash) other = true;
       recorded.push(e);
     }
   }
@@ -61,7 +93,21 @@ export async function readBack<E>(
     ...loaded.filter((l) => !found.some((f) => f.stream === l.stream)).map((l) => `${l.stream}>${String(l.expected)}${l.after ? ' (in flight)' : ''}`),
   ].join(', ');
   if (recorded.length === 0) throw new Error(`a command found by its key read back no events (${readFrom})`);
+  // erased first: answered alike whatever the request (IdempotencyKeyErasedError), then another request's key
+  if (erasedSince(recorded)) throw new IdempotencyKeyErasedError();
+  if (other) throw new IdempotencyKeyReusedError();
   recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];
-  return { events, position: recorded[recorded.length - 1]!.position.toString(), readFrom };
+  return { events, position: recorded[recorded.length - 1]!.position.toString(), readFrom, spans: spansOf(recorded) };
+}
+
+/** where these events are, a span per stream (a command's events in one stream are consecutive) */
+function spansOf(events: readonly RecordedEvent[]): EventSpan[] {
+  const spans = new Map<string, { from: bigint; count: number }>();
+  for (const e of events) {
+    const span = spans.get(e.stream);
+    if (!span) spans.set(e.stream, { from: e.revision, count: 1 });
+    else [span.from, span.count] = [e.revision < span.from ? e.revision : span.from, span.count + 1];
+  }
+  return [...spans].map(([stream, { from, count }]) => ({ stream, fromRevision: from.toString(), count }));
 }

@@ -114,6 +114,7 @@ export class StreamHandler {
     return this.started(target, ctx, decide, options).then(
       (w) => {
         if (w.replayed) ctx.answeredFromLog = true;
+        if (w.spans) (ctx.wrote ??= []).push(...w.spans);
         return w;
       },
       (error: unknown) => {
@@ -193,9 +194,9 @@ export class StreamHandler {
         const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
         if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
         try {
-          const { position, replayed, resent } = await appendResending(this.store, this.states, parts, events, options);
+          const { position, replayed, resent, spans } = await appendResending(this.store, this.states, parts, events, options);
           if (probe && this.pipelining === undefined) this.pipelining = probe.checked === true;
-          if (!replayed) return { events, warnings, position, context, replayed, ...(resent && { resent }) };
+          if (!replayed) return { events, warnings, position, context, replayed, spans, ...(resent && { resent }) };
           // replayed: the stored batch is another decision of this command, which deciding again finds by key
           last = Math.max(last, attempt + 1);
         } catch (error) {
@@ -350,10 +351,10 @@ export class StreamHandler {
       let failure: unknown;
       try {
         if (seen.size === 0 || (await Promise.all(after)).every(Boolean)) {
-          const { position, replayed, resent } = await appendResending(this.store, this.states, parts, events, options);
+          const { position, replayed, resent, spans } = await appendResending(this.store, this.states, parts, events, options);
           // replayed: the stored batch is another decision of this command; what was decided on this one fails
           await done(!replayed);
-          return replayed ? IN_LOG : { events, warnings, position, context, replayed, ...(resent && { resent }) };
+          return replayed ? IN_LOG : { events, warnings, position, context, replayed, spans, ...(resent && { resent }) };
         }
       } catch (error) {
         failure = error;

@@ -97,7 +97,7 @@ export class WritePipeline {
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
       // what is kept is built only when there is a key to keep it under (an invitation's verifies its link: an HMAC)
-      return { status: 0, body: answer, stored: storage && keyed ? storage.stored(answer) : answer };
+      return { status: 0, body: answer, stored: storage && keyed ? storage.stored(answer) : answer, ...(ctx.wrote && { spans: ctx.wrote }) };
     });
     // answered from the log's events (a lost answer's retry, or another replica was first): a replay too
     if (!outcome.replayed) return { body: outcome.body, replayed: ctx.answeredFromLog === true };

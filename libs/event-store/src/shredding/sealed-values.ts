@@ -16,6 +16,13 @@ export const setPath = (data: Obj, path: string[], value: unknown): void => {
   if (parent && path.at(-1)! in parent) parent[path.at(-1)!] = value;
 };
 
+/**
+ * The personal fields of an event read through the crypto-shredding store that were sealed and read as null: their
+ * key was forgotten (a deletion, an address erasure). `sealedUnder` names every sealed field, also an erased one.
+ */
+export const erasedFieldsOf = (e: { data: unknown; sealedUnder?: Readonly<Record<string, string>> }): string[] =>
+  Object.keys(e.sealedUnder ?? {}).filter((path) => getPath(e.data as Obj, path.split('.')) === null);
+
 /** `data` with the objects on the way to the path's last key replaced by shallow copies (so setPath leaves the originals alone) */
 export const copiedAlong = (data: Obj, path: string[]): Obj => {
   let parent = data;
