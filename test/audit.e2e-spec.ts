@@ -70,7 +70,8 @@ describe('verifiable history: the notary over HTTP', () => {
     const checkpoint = await app.api.request('GET', '/v1/audit/checkpoint', { key: SYSTEM_KEY });
     expect(checkpoint.status).toBe(200);
     expect(checkpoint.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(checkpoint.body).toMatch(/^console\.acme\.test\/audit\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 console\.acme\.test\/audit \S+\n$/);
+    // origin, size, root, when it was signed (probe 44 F1), then the signature
+    expect(checkpoint.body).toMatch(/^console\.acme\.test\/audit\n\d+\n[A-Za-z0-9+/]{43}=\nsigned-at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\n\n\u2014 console\.acme\.test\/audit \S+\n$/);
     const ofOrganization = await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key });
     expect(ofOrganization.status).toBe(200);
     expect(ofOrganization.body).toMatch(/^console\.acme\.test\/audit\n\d+\n/);
@@ -369,7 +370,7 @@ describe('verifiable history: the auditor verifies the embedded log', () => {
     expect(alone).toMatchObject({ ok: false, checkpointsChecked: 0, eventsCovered: 0, problems: [expect.objectContaining({ code: 'NO_CHECKPOINT' })] });
 
     const later = forged('appended', `INSERT INTO events (position, id, stream, revision, type, data, metadata, created)
-      SELECT MAX(position) + 1, 'late-event', 'workspace-late', 0, 'AccessLevelChanged', '{}', '{}', 0 FROM events`);
+      SELECT MAX(position) + 1, 'late-event', 'workspace-late', 0, 'AccessLevelChanged', '{}', '{}', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM events`);
     const result = await verify(later, [join(work, 'kept-checkpoint')]);
     expect(result.ok).toBe(true);
     expect(result.eventsCovered).toBeLessThan(result.events);

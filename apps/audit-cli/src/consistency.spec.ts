@@ -1,4 +1,4 @@
-import { checkpointText, consistencyProof, generateSeed, leafHash, rootOfLeafHashes, signerFromSeed } from '@rollcall/audit';
+import { checkpointText, consistencyProof, generateSeed, leafHash, rootOfLeafHashes, signedAtLine, signerFromSeed } from '@rollcall/audit';
 import { type ConsistencyAnswer, checkConsistency } from './consistency';
 
 // `consistency` over trees built here from leaves, signed by a key made here: what the auditor's check accepts and
@@ -79,5 +79,19 @@ describe('audit CLI: consistency of a kept checkpoint with the latest signed tre
     const check = await checkConsistency(note.slice(0, note.length - 10), signed(leaves(3)), publicKey, noProof);
     expect(check.ok).toBe(false);
     expect(check.problems[0]).toMatch(/^your kept checkpoint does not verify/);
+  });
+
+  it('a later tree signed before the kept one fails beyond the clock skew (the notary\'s clock went back: probe 44 F1); within it, or unsaid, it holds', async () => {
+    const log = leaves(10);
+    const at = (tree: Buffer[], time: string) => notary.sign(checkpointText({ origin: ORIGIN, size: tree.length, root: rootOfLeafHashes(tree), extensions: [signedAtLine(new Date(time))] }));
+    const kept = at(log.slice(0, 6), '2026-12-05T09:56:21.000Z');
+    const back = await checkConsistency(kept, at(log, '2026-12-05T09:46:13.000Z'), publicKey, prover(log));
+    expect(back.ok).toBe(false);
+    expect(back.problems).toEqual([
+      'the signed tree of 10 leaves was signed at 2026-12-05T09:46:13.000Z, before your kept checkpoint of 6 (signed at 2026-12-05T09:56:21.000Z): the server\'s clock went back, and the entries since may be dated before your checkpoint',
+    ]);
+    expect((await checkConsistency(kept, at(log, '2026-12-05T09:55:30.000Z'), publicKey, prover(log))).ok).toBe(true);
+    expect((await checkConsistency(kept, at(log, '2026-12-05T09:55:30.000Z'), publicKey, prover(log), 10_000)).ok).toBe(false);
+    expect((await checkConsistency(kept, signed(log), publicKey, prover(log))).ok).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // `checkpoint` and `consistency`: an auditor with an API key keeps signed checkpoints and later checks that the log
 // still extends them (docs/rules.md#verifiable-history, "Proofs"; probe 33 O2). Nothing here trusts the API: every
 // checkpoint is opened under the key the auditor trusts (--public-key) and the proof is checked here.
-import { type Checkpoint, openCheckpoint, verifyConsistency } from '@rollcall/audit';
+import { type Checkpoint, DEFAULT_CLOCK_SKEW_MS, openCheckpoint, signedAtOf, verifyConsistency } from '@rollcall/audit';
 import { type ApiOptions, getJson, getText } from './api-commands';
 import type { Output } from './output';
 import { keptCheckpointText, loadVerifier } from './verify';
@@ -43,6 +43,7 @@ export async function checkConsistency(
   latestNote: string,
   publicKey: string,
   proof: (from: number, to: number) => Promise<ConsistencyAnswer>,
+  clockSkewMs = DEFAULT_CLOCK_SKEW_MS,
 ): Promise<ConsistencyCheck> {
   const kept = opened(keptNote, publicKey, 'your kept checkpoint');
   if (typeof kept === 'string') return { ok: false, problems: [kept] };
@@ -63,6 +64,13 @@ export async function checkConsistency(
   const hashes = answer.hashes.map((h) => Buffer.from(h, 'base64'));
   if (!verifyConsistency(kept.size, latest.size, hashes, kept.root, latest.root))
     return failed(`the signed tree of ${latest.size} leaves does not extend your kept checkpoint of ${kept.size}: the log's first ${kept.size} entries are not those it signed then`);
+  // a later tree signed earlier: the notary's clock went back, and the entries since may be dated before your checkpoint
+  // (probe 44 F1: rule 17's answers about the past changed); `verify` names them where the log can be read whole
+  const [keptAt, latestAt] = [signedAtOf(kept), signedAtOf(latest)];
+  if (keptAt !== undefined && latestAt !== undefined && latestAt < keptAt - clockSkewMs)
+    return failed(
+      `the signed tree of ${latest.size} leaves was signed at ${new Date(latestAt).toISOString()}, before your kept checkpoint of ${kept.size} (signed at ${new Date(keptAt).toISOString()}): the server's clock went back, and the entries since may be dated before your checkpoint`,
+    );
   return { ok: true, problems: [], ...result };
 }
 
@@ -80,10 +88,14 @@ export async function checkpointCommand(api: ApiOptions, publicKey: string, out:
 }
 
 /** `consistency`: the API's latest signed tree checked to extend the checkpoint the auditor kept. */
-export async function consistencyCommand(api: ApiOptions, keptText: string, publicKey: string, out: Output): Promise<{ code: number; latest?: string }> {
+export async function consistencyCommand(api: ApiOptions, keptText: string, publicKey: string, out: Output, clockSkewMs?: number): Promise<{ code: number; latest?: string }> {
   const latest = await latestCheckpoint(api);
-  const check = await checkConsistency(keptCheckpointText(keptText), latest, publicKey, (from, to) =>
-    getJson<ConsistencyAnswer>(api, `/v1/audit/proofs/consistency?from=${from}&to=${to}`),
+  const check = await checkConsistency(
+    keptCheckpointText(keptText),
+    latest,
+    publicKey,
+    (from, to) => getJson<ConsistencyAnswer>(api, `/v1/audit/proofs/consistency?from=${from}&to=${to}`),
+    clockSkewMs,
   );
   if (out.json) out.result(check);
   else if (check.ok)

@@ -12,9 +12,10 @@ import { UsageError, loadVerifier, readAuditorFile, reportVerify, verifyCommand 
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
 
-  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE] [--threads N] [--read-models]
+  verify --data-dir DIR [--checkpoint FILE]... [--public-key KEY|FILE] [--threads N] [--clock-skew S] [--read-models]
       re-reads the whole log (events.sqlite in DIR, or EventStoreDB with EVENTSTORE_URL), recomputes the Merkle
-      tree, checks every signed checkpoint; exit 1 naming the first position that differs. The embedded log is
+      tree, checks every signed checkpoint; exit 1 naming the first position that differs, or the first entry dated
+      more than S seconds (default 60) before a checkpoint signed before it was appended. The embedded log is
       hashed on N threads (default: the machine's parallelism; 1: on the main thread only). --read-models: once
       the log verified, derives every read model again from it (the permission history, the user list, teams…)
       and compares them with the stored ones (read.sqlite in DIR, or MongoDB with MONGO_URL), naming each
@@ -25,9 +26,10 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
   prove --position P [--tree-size N] [--out FILE]
   checkpoint --public-key KEY|FILE [--out FILE]
       the latest signed checkpoint, checked under the notary key you trust; keep it (--out) to check later logs against
-  consistency --checkpoint FILE --public-key KEY|FILE [--out FILE]
+  consistency --checkpoint FILE --public-key KEY|FILE [--clock-skew S] [--out FILE]
       checks that the API's latest signed tree extends the checkpoint you kept (an RFC 9162 consistency proof, checked
-      here, between the two signed roots): exit 1 if the log was cut back or forked since. --out: the latest
+      here, between the two signed roots): exit 1 if the log was cut back or forked since, or if the latest was signed
+      more than S seconds (default 60) before the kept one (the notary's clock went back). --out: the latest
       checkpoint, written only once it checked, to keep instead
   access --workspace W --user U --at T [--explain]
   roster --workspace W --at T
@@ -52,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       'public-key': { type: 'string' },
       'read-models': { type: 'boolean', default: false },
       threads: { type: 'string' },
+      'clock-skew': { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
       actor: { type: 'string' },
@@ -91,7 +94,14 @@ export async function main(argv: string[]): Promise<number> {
       const readModels = values['read-models'];
       if (readModels && !values['data-dir']) throw new UsageError('--read-models needs --data-dir DIR (its keys, and its read.sqlite unless MONGO_URL is set)');
       const result = await verifyCommand(
-        { dataDir: values['data-dir'], eventstoreUrl, checkpoints: values.checkpoint ?? [], publicKey: values['public-key'] === undefined ? undefined : checkedKey(values['public-key']), threads },
+        {
+          dataDir: values['data-dir'],
+          eventstoreUrl,
+          checkpoints: values.checkpoint ?? [],
+          publicKey: values['public-key'] === undefined ? undefined : checkedKey(values['public-key']),
+          threads,
+          clockSkewMs: clockSkewMs(values['clock-skew']),
+        },
         out,
       );
       // the read models are compared with what a verified log derives: not with a log that failed
@@ -133,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'consistency': {
       const kept = values.checkpoint ?? [];
       if (kept.length !== 1) throw new UsageError('consistency needs one --checkpoint FILE: a checkpoint you kept (the checkpoint command writes one)');
-      const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out);
+      const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out, clockSkewMs(values['clock-skew']));
       if (latest && values.out) {
         writeFileSync(values.out, latest);
         out.line(`wrote the latest checkpoint to ${values.out}`);
@@ -153,11 +163,11 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The options each command takes besides the shared ones: another one is a usage error, not dropped (probe 33 F4). */
 const OPTIONS_OF: Record<string, readonly string[]> = {
-  verify: ['data-dir', 'checkpoint', 'public-key', 'threads', 'read-models'],
+  verify: ['data-dir', 'checkpoint', 'public-key', 'threads', 'clock-skew', 'read-models'],
   'check-proof': ['public-key'],
   prove: ['url', 'key', 'position', 'tree-size', 'out'],
   checkpoint: ['url', 'key', 'public-key', 'out'],
-  consistency: ['url', 'key', 'checkpoint', 'public-key', 'out'],
+  consistency: ['url', 'key', 'checkpoint', 'public-key', 'clock-skew', 'out'],
   access: ['url', 'key', 'actor', 'workspace', 'user', 'at', 'explain'],
   roster: ['url', 'key', 'actor', 'workspace', 'at'],
   history: ['url', 'key', 'actor', 'workspace', 'from', 'to', 'user', 'by', 'format'],
@@ -180,6 +190,14 @@ function readProofFile(file: string): unknown {
   } catch {
     throw new UsageError(`${file} is not JSON: a proof is the file 'prove' writes`);
   }
+}
+
+/** --clock-skew S: seconds an entry may be dated before a checkpoint signed before it (@rollcall/audit dating.ts) */
+function clockSkewMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(seconds)) throw new UsageError(`--clock-skew ${value}: a number of seconds, 0 or more`);
+  return seconds * 1000;
 }
 
 /** --public-key, required by the commands that check signatures: the notary key the auditor trusts */

@@ -24,6 +24,8 @@ export interface VerifyOptions {
   publicKey?: string;
   /** verifier threads for the embedded log (default: the machine's parallelism) */
   threads?: number;
+  /** how far an entry may be dated before a checkpoint signed before it was appended (default 60 s) */
+  clockSkewMs?: number;
 }
 
 /** A verifier key given inline (`name+id+key`) or as a file holding one. */
@@ -67,10 +69,10 @@ export async function verifyCommand(options: VerifyOptions, out: Output): Promis
   const onProgress = (n: number) => progress.update(n);
   try {
     // the embedded log is read straight from its file, in large pages, by ranges on several threads (docs/adr/0007-verifiable-history.md §6)
-    if (!options.eventstoreUrl) return await verifyEmbeddedLog({ logFile: join(options.dataDir!, 'events.sqlite'), tree, keptCheckpoints: kept, verifier, onProgress, threads: options.threads });
+    if (!options.eventstoreUrl) return await verifyEmbeddedLog({ logFile: join(options.dataDir!, 'events.sqlite'), tree, keptCheckpoints: kept, verifier, onProgress, threads: options.threads, clockSkewMs: options.clockSkewMs });
     const events: EventStore = createEventStore({ eventstoreUrl: options.eventstoreUrl, dataDir: options.dataDir ?? '.' });
     try {
-      return await verifyLog({ events: events.readAll(), storedLeaves: tree?.leaves(), storedCheckpoints: tree?.checkpoints(), storedNodes: tree?.storedNodes(), keptCheckpoints: kept, verifier, onProgress });
+      return await verifyLog({ events: events.readAll(), storedLeaves: tree?.leaves(), storedCheckpoints: tree?.checkpoints(), storedNodes: tree?.storedNodes(), keptCheckpoints: kept, verifier, onProgress, clockSkewMs: options.clockSkewMs });
     } catch (error) {
       // the client's errors (UnavailableError, DeadlineExceeded…) name no server: this says which, in a sentence (probe 33 F7)
       if (error instanceof CanonicalizationError || error instanceof SyntaxError) throw error;

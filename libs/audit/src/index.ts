@@ -9,3 +9,4 @@ export * from './parallel-verify';
 export * from './proofs';
 export * from './sqlite-log';
 export * from './verify-log';
+export * from './dating';

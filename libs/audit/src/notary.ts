@@ -1,6 +1,7 @@
 import type { EventStore } from '@rollcall/event-store';
 import { entryText } from './entry';
 import { CompactTree, type NewNode, leafHash } from './merkle';
+import { signedAtLine } from './dating';
 import { type NoteSigner, checkpointText } from './note';
 import type { SqliteTreeStore, StoredCheckpoint } from './tree-store';
 
@@ -71,7 +72,10 @@ export class Notary {
     this.lastPosition = this.store.lastLeaf()?.position;
   }
 
-  /** Signs and stores a checkpoint of the current tree, unless the latest one already has this size. */
+  /**
+   * Signs and stores a checkpoint of the current tree, unless the latest one already has this size. The note says when
+   * it was signed (`signed-at`, dating.ts): an auditor holding it can tell an entry appended later but dated before.
+   */
   checkpoint(now = new Date()): StoredCheckpoint | undefined {
     const latest = this.store.latestCheckpoint();
     if (latest && latest.size >= this.tree.size) return undefined;
@@ -79,7 +83,7 @@ export class Notary {
     const signed: StoredCheckpoint = {
       size: this.tree.size,
       root,
-      note: this.signer.sign(checkpointText({ origin: this.origin, size: this.tree.size, root })),
+      note: this.signer.sign(checkpointText({ origin: this.origin, size: this.tree.size, root, extensions: [signedAtLine(now)] })),
       signedAt: now,
     };
     this.store.saveCheckpoint(signed);

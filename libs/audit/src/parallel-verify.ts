@@ -12,6 +12,7 @@ import { workerEntry } from '@rollcall/event-store';
 import { Worker } from 'node:worker_threads';
 import { LAST_POSITION, SqliteLogReader } from './sqlite-log';
 import type { SqliteTreeStore } from './tree-store';
+import { DatingCheck } from './dating';
 import { type Edge, Verification, type VerifyInput, type VerifyResult } from './verify-log';
 import { type RangeReply, type RangeTask, VERIFY_WORKER, type VerifyWorkerData } from './verify-worker';
 
@@ -40,10 +41,20 @@ export async function verifyEmbeddedLog(input: EmbeddedVerifyInput): Promise<Ver
     if (threads > 1 && (input.tree?.leavesAreDense() ?? true)) after = await inRanges(run, input, reader.count(), threads);
     run.readStored(input.tree?.leaves(run.size));
     if (after !== undefined) for (const page of reader.leafPages(PAGE_SIZE, after)) run.addPage(page);
-    return run.finish();
+    return run.finish(datingOf(run, reader, input.clockSkewMs));
   } finally {
     reader.close();
   }
+}
+
+/** The entries dated before a checkpoint signed before they were appended (dating.ts): their times, read apart. */
+function datingOf(run: Verification, reader: SqliteLogReader, skewMs: number | undefined) {
+  const dating = new DatingCheck(run.signedBounds, skewMs);
+  if (dating.from === undefined) return [];
+  let index = dating.from;
+  for (const page of reader.times(dating.from))
+    for (const [position, created, occurredAt] of page) dating.add(index++, position, created, typeof occurredAt === 'string' ? Date.parse(occurredAt) : undefined);
+  return dating.problems();
 }
 
 /**

@@ -92,6 +92,27 @@ export class SqliteLogReader {
     }
   }
 
+  /**
+   * The rows' times from the `from`-th row on, in position order (dating.ts): [position, created in ms, occurredAt
+   * text or null], a page at a time.
+   */
+  *times(from: number, pageSize = 16_384): Generator<[position: bigint, created: number, occurredAt: unknown][]> {
+    const page = this.db.prepare("SELECT position, created, json_extract(metadata, '$.occurredAt') FROM events WHERE position > ? ORDER BY position LIMIT ?");
+    page.setReadBigInts(true);
+    page.setReturnArrays(true);
+    const start = this.db.prepare('SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?');
+    start.setReadBigInts(true);
+    start.setReturnArrays(true);
+    // the row before the from-th: the pages start after its position
+    let after = from === 0 ? -1n : ((start.get(from - 1) as unknown as [bigint] | undefined)?.[0] ?? LAST_POSITION);
+    for (;;) {
+      const rows = page.all(after, pageSize) as unknown as [bigint, bigint, unknown][];
+      if (rows.length === 0) return;
+      yield rows.map(([position, created, occurredAt]) => [position, Number(created), occurredAt]);
+      after = rows[rows.length - 1]![0];
+    }
+  }
+
   /** The number of rows (the smallest index is counted, not the table). */
   count(): number {
     return Number((this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);

@@ -1,3 +1,4 @@
+import { DatingCheck, type SignedBound, signedAtOf } from './dating';
 import { type EntryRecord, entryText } from './entry';
 import { CompactTree, HASH_SIZE, leafHash } from './merkle';
 import { type NoteVerifier, openCheckpoint } from './note';
@@ -19,7 +20,7 @@ export interface FirstDifference {
 }
 
 export interface AuditProblem {
-  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED' | 'NO_CHECKPOINT' | 'LOG_UNREADABLE';
+  code: 'ENTRY_DIFFERS' | 'CHECKPOINT_SIGNATURE' | 'CHECKPOINT_ROOT' | 'LOG_TOO_SHORT' | 'STORED_TREE_ALTERED' | 'NO_CHECKPOINT' | 'LOG_UNREADABLE' | 'ENTRY_BACKDATED';
   message: string;
   size?: number;
 }
@@ -51,6 +52,8 @@ export interface VerifyInput {
   keptCheckpoints?: string[];
   verifier: NoteVerifier;
   onProgress?: (events: number) => void;
+  /** how far an entry may be dated before a checkpoint signed before it was appended (dating.ts; default 60 s) */
+  clockSkewMs?: number;
 }
 
 /** The notary's recorded subtrees (level >= 1), as the verification checks them (SqliteTreeStore.storedNodes). */
@@ -74,6 +77,8 @@ interface Target {
   size: number;
   root: Buffer;
   label: string;
+  /** when the notary signed it (checkpoints since session 44: dating.ts) */
+  signedAt?: number;
 }
 
 /**
@@ -84,10 +89,15 @@ interface Target {
  */
 export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
   const run = new Verification(input);
+  const dating = new DatingCheck(run.signedBounds, input.clockSkewMs);
   run.readStored(input.storedLeaves);
-  if (input.events) for await (const event of input.events) run.add(event.position, leafHash(entryText(event)));
+  if (input.events)
+    for await (const event of input.events) {
+      dating.add(run.size, event.position, event.created.getTime(), occurredAtOf(event.metadata));
+      run.add(event.position, leafHash(entryText(event)));
+    }
   if (input.leafPages) for await (const page of input.leafPages) run.addPage(page);
-  return run.finish();
+  return run.finish(dating.problems());
 }
 
 /** A right edge of the tree (CompactTree.edge) as a verifier thread sends it: [level, hex hash] from the largest. */
@@ -123,6 +133,11 @@ export class Verification {
     return this.count;
   }
 
+  /** The signed checkpoints that say when they were signed: no entry after one may be dated before it (dating.ts). */
+  get signedBounds(): SignedBound[] {
+    return this.targets.flatMap((t) => (t.signedAt === undefined ? [] : [{ size: t.size, at: t.signedAt, label: t.label }]));
+  }
+
   /** The tree sizes of the checkpoints, in order (a verifier thread reports the right edge at each). */
   get targetSizes(): number[] {
     return this.targets.map((t) => t.size);
@@ -138,7 +153,8 @@ export class Verification {
       const c = openCheckpoint(note, this.input.verifier);
       if (recordedSize !== undefined && c.size !== recordedSize)
         throw new Error(`its note says size ${c.size}`);
-      this.targets.push({ size: c.size, root: c.root, label: `${label}` });
+      const signedAt = signedAtOf(c);
+      this.targets.push({ size: c.size, root: c.root, label: `${label}`, ...(signedAt !== undefined && { signedAt }) });
     } catch (error) {
       this.problems.push({ code: 'CHECKPOINT_SIGNATURE', size: recordedSize, message: `${label} does not verify: ${(error as Error).message}` });
     }
@@ -217,7 +233,8 @@ export class Verification {
     if (!this.first) this.altered ??= node;
   }
 
-  finish(): VerifyResult {
+  /** `dated`: what the dating check found (dating.ts), reported after what the tree found */
+  finish(dated: AuditProblem[] = []): VerifyResult {
     const { problems, targets, count } = this;
     const extra = this.altered || this.first ? undefined : this.input.storedNodes?.beyond();
     const altered = this.altered ?? (extra && { ...extra, reason: 'has no recorded leaves under it' });
@@ -260,6 +277,7 @@ export class Verification {
       });
       first = undefined;
     } else if (first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(first) });
+    problems.push(...dated);
     if (targets.length === 0 && problems.length === 0)
       problems.push({ code: 'NO_CHECKPOINT', message: `no signed checkpoint to check the log's ${count} entries against (the notary has signed none here, and none was kept): nothing vouches for them` });
     return {
@@ -272,6 +290,12 @@ export class Verification {
       firstDifference: first,
     };
   }
+}
+
+/** an event's decision time (`metadata.occurredAt`), in ms; undefined when it has none (erasure passes, older events) */
+export function occurredAtOf(metadata: unknown): number | undefined {
+  const at = (metadata as { occurredAt?: unknown } | null)?.occurredAt;
+  return typeof at === 'string' ? Date.parse(at) : undefined;
 }
 
 function difference(leafIndex: number, expected: bigint, found: bigint): FirstDifference {
