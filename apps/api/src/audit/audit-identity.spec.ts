@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { SqliteTreeStore, checkpointText, signerFromSeed } from '@rollcall/audit';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config';
@@ -59,5 +60,26 @@ describe("the notary's name and key, checked against what the data dir recorded 
     expect(() => identity({ ROLLCALL_AUDIT_ORIGIN: 'renamed.example/audit' })).toThrow(/ROLLCALL_AUDIT_ORIGIN is "renamed.example\/audit", but .* "localhost:3000\/audit"/);
     // unset, the origin is the data dir's whatever the public URL says now
     expect(identity({ ROLLCALL_PUBLIC_URL: 'https://elsewhere.test' })).toEqual(generated);
+  });
+
+  it("probe 44 F3: its key files removed, a data dir whose notary's tree another key signed is refused, naming both keys; the key that signed it starts", () => {
+    const first = identity();
+    const tree = new SqliteTreeStore(join(dataDir, 'audit.sqlite'));
+    tree.saveCheckpoint({ size: 0, root: Buffer.alloc(32), note: signerFromSeed(first.origin, first.seed).sign(checkpointText({ origin: first.origin, size: 0, root: Buffer.alloc(32) })), signedAt: new Date() });
+    tree.close();
+    expect(identity()).toEqual(first);
+    const keys = ['audit-signing-key', 'audit-public-key'].map((name) => [name, readFileSync(join(dataDir, name))] as const);
+    for (const [name] of keys) rmSync(join(dataDir, name));
+    expect(() => identity()).toThrow(/the notary's tree in .*audit\.sqlite is signed, but this data dir has no key .*: its key files were replaced or removed/);
+    // another key put in their place (or configured): refused, naming the key that signed the tree
+    expect(() => identity({ ROLLCALL_AUDIT_SIGNING_KEY: KEY_B })).toThrow(/signed by another key \(key id [0-9a-f]{8}\) than this data dir's .*: its key files were replaced or removed/);
+    writeFileSync(join(dataDir, 'audit-signing-key'), `${KEY_B}\n`);
+    expect(() => identity()).toThrow(/signed by another key/);
+    rmSync(join(dataDir, 'audit-signing-key'));
+    // a refused start made and recorded no key of its own
+    expect(existsSync(join(dataDir, 'audit-public-key'))).toBe(false);
+    // the key that signed it restored: it starts
+    for (const [name, content] of keys) writeFileSync(join(dataDir, name), content);
+    expect(identity()).toEqual(first);
   });
 });

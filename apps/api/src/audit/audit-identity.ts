@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createdOnce, loadOrCreateOrigin, loadOrCreateSigningKey, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
+import { SqliteTreeStore, createdOnce, loadOrCreateOrigin, loadOrCreateSigningKey, openCheckpoint, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
 import { type Config, ConfigError } from '../config';
 
 /** The notary's name for the log and its signing key (the seed), as the data dir records them. */
@@ -32,11 +32,50 @@ export function loadAuditIdentity(config: Pick<Config, 'dataDir' | 'audit'>): Au
       `ROLLCALL_AUDIT_ORIGIN is "${audit.origin}", but this data dir's log is signed under "${origin}" (kept in ${join(dataDir, 'audit-origin')}): ` +
         `set it to that, or leave it unset; ${NO_ROTATION}`,
     );
+  // the notary's tree is the key's (checked before a key is made or recorded: a refused start leaves no key behind)
+  const signed = latestSignedNote(dataDir);
+  if (signed) {
+    const seed = audit.signingKey ? parseSigningKey(audit.signingKey) : readSigningKey(dataDir);
+    if (seed) signedTreeCheck(dataDir, origin, seed, signed, problems);
+    else if (!existsSync(publicKeyFile(dataDir)))
+      problems.push(`the notary's tree in ${treeFile(dataDir)} is signed, but this data dir has no key (${signingKeyFile(dataDir)}, ${publicKeyFile(dataDir)}): ${RESTORE}`);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   const seed = audit.signingKey ? configuredKey(dataDir, parseSigningKey(audit.signingKey), problems) : generatedKey(dataDir, problems);
   if (problems.length > 0 || !seed) throw new ConfigError(problems);
   return { origin, seed };
 }
 
+const treeFile = (dataDir: string) => join(dataDir, 'audit.sqlite');
+const RESTORE = `its key files were replaced or removed: restore them (or set ROLLCALL_AUDIT_SIGNING_KEY to the key that signed it); ${NO_ROTATION}`;
+
+/** the notary's latest signed checkpoint in the data dir, if any */
+function latestSignedNote(dataDir: string): string | undefined {
+  if (!existsSync(treeFile(dataDir))) return undefined;
+  const tree = new SqliteTreeStore(treeFile(dataDir), { readOnly: true });
+  try {
+    return tree.latestCheckpoint()?.note;
+  } finally {
+    tree.close();
+  }
+}
+
+/**
+ * The notary's tree must be the key's: its latest signed checkpoint verifies under it. Deleting `audit-signing-key`
+ * and `audit-public-key` had the next start make a new key and sign on into the same tree, which then verified under
+ * neither key (probe 44 F3). A data dir without a tree (or none signed yet) starts a new one, with a warning (the
+ * notary's).
+ */
+function signedTreeCheck(dataDir: string, origin: string, seed: Buffer, note: string, problems: string[]): void {
+  const verifier = signerFromSeed(origin, seed).verifier;
+  try {
+    openCheckpoint(note, verifier);
+  } catch {
+    const signedBy = /\n\u2014 \S+ (\S+)\n/u.exec(note)?.[1];
+    const keyId = signedBy ? Buffer.from(signedBy, 'base64').subarray(0, 4).toString('hex') : 'unknown';
+    problems.push(`the notary's tree in ${treeFile(dataDir)} is signed by another key (key id ${keyId}) than this data dir's (${verifier.text}): ${RESTORE}`);
+  }
+}
 const publicKeyOf = (seed: Buffer) => signerFromSeed('key', seed).verifier.rawPublicKey.toString('base64');
 
 /**

@@ -47,7 +47,7 @@ async function run(): Promise<void> {
     send({
       type: 'log',
       level: 'warn',
-      message: `notary: ${auditFile(data.dataDir)} holds no tree while the log holds ${head + 1n} events: the whole log is notarized now; if this data dir was notarized before, its tree was lost or removed, and only the checkpoints auditors kept can tell whether the log changed since`,
+      message: `notary: ${auditFile(data.dataDir)} holds no tree while the log holds events (up to position ${head}): the whole log is notarized now; if this data dir was notarized before, its tree was lost or removed, and only the checkpoints auditors kept can tell whether the log changed since`,
     });
   const lease = new Lease(data.dataDir, 'notary');
   let stopping = false;
