@@ -34,7 +34,10 @@ describe('verifiable history: C2SP signed notes and tlog checkpoints', () => {
     const otherRoot = Buffer.alloc(32, 0xac).toString('base64');
     expect(() => openCheckpoint(note.replace(root.toString('base64'), otherRoot), signer.verifier)).toThrow(/does not verify/);
     const stranger = signerFromSeed('rollcall.test/audit', generateSeed());
-    expect(() => openCheckpoint(note, stranger.verifier)).toThrow(/not signed by a known key/);
+    // which key signed it and which is trusted, by key id: a re-keyed log reads as such (probe 44 F2)
+    expect(() => openCheckpoint(note, stranger.verifier)).toThrow(
+      `The note is not signed by a known key: it is signed by rollcall.test/audit (key id ${signer.verifier.keyId.toString('hex')}), the key trusted is rollcall.test/audit (key id ${stranger.verifier.keyId.toString('hex')})`,
+    );
   });
 
   it('parses checkpoint bodies strictly', () => {

@@ -119,6 +119,7 @@ export function openNote(note: string, verifiers: NoteVerifier[]): OpenedNote {
   assertNoteText(text);
   const lines = note.slice(split + 2, -1).split('\n');
   const verifiedBy: string[] = [];
+  const signers: string[] = [];
   for (const line of lines) {
     const m = /^\u2014 (\S+) (\S+)$/u.exec(line);
     if (!m) throw new NoteError(`Malformed signature line: ${JSON.stringify(line)}`);
@@ -126,12 +127,17 @@ export function openNote(note: string, verifiers: NoteVerifier[]): OpenedNote {
     const blob = Buffer.from(b64, 'base64');
     if (blob.length < 5) throw new NoteError('A signature is a key ID and a signature');
     const known = verifiers.find((v) => v.name === name && v.keyId.equals(blob.subarray(0, 4)));
+    signers.push(`${name} (key id ${blob.subarray(0, 4).toString('hex')})`);
     if (!known) continue;
     if (!verify(null, Buffer.from(text, 'utf8'), known.publicKey, blob.subarray(4)))
       throw new NoteError(`The signature of ${name} does not verify`);
     verifiedBy.push(name);
   }
-  if (verifiedBy.length === 0) throw new NoteError('The note is not signed by a known key');
+  // which keys did sign it: a log re-keyed by its operator reads as such, not as a damaged file (probe 44 F2)
+  if (verifiedBy.length === 0)
+    throw new NoteError(
+      `The note is not signed by a known key: it is signed by ${signers.join(', ') || 'no key'}, the key trusted is ${verifiers.map((v) => `${v.name} (key id ${v.keyId.toString('hex')})`).join(', ')}`,
+    );
   return { text, verifiedBy };
 }
 
