@@ -46,6 +46,9 @@ describe("an organization's users and workspaces (org admins)", () => {
     // bob: found although he is in no workspace any more; joe: in both
     const bobDetail = await api.request('GET', `${org}/users/${bob}`, as);
     expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], joinedAt: expect.any(String) }]);
+    // zed, deleted: his membership reads deleted, with no roles, as the access at T says (probe 44 F7: "revoked", roles)
+    const zedDetail = await api.request('GET', `${org}/users/${zed}`, as);
+    expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual([[billing, 'deleted', []]]);
     const joeDetail = await api.request('GET', `${org}/users/${joe}`, as);
     expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
       expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),

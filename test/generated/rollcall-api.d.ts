@@ -1145,8 +1145,11 @@ export interface components {
       workspaceId: string;
       /** @example Support */
       name: string;
-      /** @enum {string} */
-      status: 'active' | 'revoked';
+      /**
+       * @description a deleted user's memberships read `deleted`, with no roles (rule 12), as the access at T tells it
+       * @enum {string}
+       */
+      status: 'active' | 'revoked' | 'deleted';
       /**
        * @example [
        *       "agent"

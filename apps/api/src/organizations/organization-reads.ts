@@ -22,7 +22,8 @@ export interface OrgUserView {
 export interface OrgUserWorkspaceView {
   workspaceId: string;
   name: string;
-  status: 'active' | 'revoked';
+  /** `deleted`: the user was deleted (rule 12); their memberships hold no roles since (probe 44 F7: "revoked", with roles) */
+  status: 'active' | 'revoked' | 'deleted';
   roles: string[];
   joinedAt: string;
 }
@@ -98,7 +99,9 @@ export class OrganizationReads {
     const workspaces: OrgUserWorkspaceView[] = [];
     for (const info of org.workspaces.values()) {
       const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
-      if (member) workspaces.push({ workspaceId: info.workspaceId, name: info.name, status: member.status, roles: [...member.access.roles], joinedAt: member.joinedAt });
+      if (!member) continue;
+      const [status, roles] = user.deleted ? (['deleted', []] as const) : [member.status, member.access.roles];
+      workspaces.push({ workspaceId: info.workspaceId, name: info.name, status, roles: [...roles], joinedAt: member.joinedAt });
     }
     return { ...userView(user), workspaces };
   }

@@ -55,8 +55,8 @@ class OrgUserWorkspace implements OrgUserWorkspaceView {
   workspaceId!: string;
   @ApiProperty({ example: 'Support' })
   name!: string;
-  @ApiProperty({ enum: ['active', 'revoked'] })
-  status!: 'active' | 'revoked';
+  @ApiProperty({ enum: ['active', 'revoked', 'deleted'], description: "a deleted user's memberships read `deleted`, with no roles (rule 12), as the access at T tells it" })
+  status!: 'active' | 'revoked' | 'deleted';
   @ApiProperty({ type: [String], example: ['agent'] })
   roles!: string[];
   @ApiProperty({ format: 'date-time' })
