@@ -17,7 +17,6 @@ describe('dating: entries appended after a signed checkpoint are not dated befor
       ],
       60_000,
     );
-    expect(check.from).toBe(3);
     const add = (index: number, created: string, occurredAt?: string) => check.add(index, BigInt(index + 1), ms(created), occurredAt === undefined ? undefined : ms(occurredAt));
     add(0, '2026-12-05T09:00:00Z'); // before any checkpoint: anything goes
     add(3, '2026-12-05T09:49:30Z', '2026-12-05T09:49:10Z'); // within 60 s of the checkpoint of size 3
@@ -39,6 +38,18 @@ describe('dating: entries appended after a signed checkpoint are not dated befor
   it('no signed checkpoint, no bound', () => {
     const check = new DatingCheck([]);
     check.add(0, 1n, 0, 0);
-    expect([check.from, check.problems()]).toEqual([undefined, []]);
+    expect(check.problems()).toEqual([]);
+  });
+
+  it('a range checked apart (a verifier thread) adds its count and, if none was found before, its first', () => {
+    const bounds = [{ size: 2, at: ms('2026-12-05T10:00:00Z'), label: 'the kept checkpoint' }];
+    const main = new DatingCheck(bounds);
+    main.add(2, 3n, ms('2026-12-05T10:00:01Z'), undefined);
+    const range = new DatingCheck(bounds);
+    range.add(16, 17n, ms('2026-12-05T09:00:00Z'), undefined);
+    range.add(17, 18n, ms('2026-12-05T09:00:01Z'), undefined);
+    main.absorb(range.result());
+    main.absorb({ count: 0 });
+    expect(main.result()).toMatchObject({ count: 2, first: { position: '17', field: 'recorded' } });
   });
 });

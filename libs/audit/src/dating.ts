@@ -38,25 +38,33 @@ export interface SignedBound {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** What a DatingCheck found over the entries it was fed: how many, and the first (a verifier thread sends it back). */
+export interface Dated {
+  count: number;
+  first?: { position: string; field: 'recorded' | 'decided'; time: number; bound: SignedBound };
+}
+
+/** an event's decision time (`metadata.occurredAt`) from its stored metadata text, in ms; undefined when it has none */
+export function occurredAtInText(metadata: unknown): number | undefined {
+  if (typeof metadata !== 'string') return undefined;
+  const m = /"occurredAt"\s*:\s*"([^"]+)"/.exec(metadata);
+  return m ? Date.parse(m[1]!) : undefined;
+}
+
 /**
- * Fed the log's entries in order (leaf index, position, `created`, `occurredAt`), reports those dated — recorded or
- * decided — more than `skewMs` before a checkpoint that was signed before they were appended. The first one is named,
- * with how many there are.
+ * Fed the log's entries in order (leaf index, position, `created`, `occurredAt`) — from any leaf on: a verifier thread
+ * feeds its range — reports those dated, recorded or decided, more than `skewMs` before a checkpoint that was signed
+ * before they were appended. The first one is named, with how many there are.
  */
 export class DatingCheck {
   private readonly bounds: SignedBound[];
   private next = 0;
   private bound: SignedBound | undefined;
-  private first: { position: string; field: string; time: number; bound: SignedBound } | undefined;
+  private first: Dated['first'];
   private count = 0;
 
   constructor(bounds: readonly SignedBound[], private readonly skewMs = DEFAULT_CLOCK_SKEW_MS) {
     this.bounds = [...bounds].sort((a, b) => a.size - b.size);
-  }
-
-  /** the first leaf index any bound reaches (entries before it need not be read) */
-  get from(): number | undefined {
-    return this.bounds[0]?.size;
   }
 
   add(index: number, position: bigint | string, created: number | undefined, occurredAt: number | undefined): void {
@@ -74,6 +82,18 @@ export class DatingCheck {
       this.first ??= { position: String(position), field, time, bound: this.bound };
       return;
     }
+  }
+
+  /** what was found so far */
+  result(): Dated {
+    return { count: this.count, ...(this.first && { first: this.first }) };
+  }
+
+  /** what a verifier thread found in a range that comes next in log order */
+  absorb(dated: Dated | undefined): void {
+    if (!dated || dated.count === 0) return;
+    this.count += dated.count;
+    this.first ??= dated.first;
   }
 
   problems(): AuditProblem[] {

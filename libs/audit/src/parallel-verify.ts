@@ -12,7 +12,6 @@ import { workerEntry } from '@rollcall/event-store';
 import { Worker } from 'node:worker_threads';
 import { LAST_POSITION, SqliteLogReader } from './sqlite-log';
 import type { SqliteTreeStore } from './tree-store';
-import { DatingCheck } from './dating';
 import { type Edge, Verification, type VerifyInput, type VerifyResult } from './verify-log';
 import { type RangeReply, type RangeTask, VERIFY_WORKER, type VerifyWorkerData } from './verify-worker';
 
@@ -41,20 +40,10 @@ export async function verifyEmbeddedLog(input: EmbeddedVerifyInput): Promise<Ver
     if (threads > 1 && (input.tree?.leavesAreDense() ?? true)) after = await inRanges(run, input, reader.count(), threads);
     run.readStored(input.tree?.leaves(run.size));
     if (after !== undefined) for (const page of reader.leafPages(PAGE_SIZE, after)) run.addPage(page);
-    return run.finish(datingOf(run, reader, input.clockSkewMs));
+    return run.finish();
   } finally {
     reader.close();
   }
-}
-
-/** The entries dated before a checkpoint signed before they were appended (dating.ts): their times, read apart. */
-function datingOf(run: Verification, reader: SqliteLogReader, skewMs: number | undefined) {
-  const dating = new DatingCheck(run.signedBounds, skewMs);
-  if (dating.from === undefined) return [];
-  let index = dating.from;
-  for (const page of reader.times(dating.from))
-    for (const [position, created, occurredAt] of page) dating.add(index++, position, created, typeof occurredAt === 'string' ? Date.parse(occurredAt) : undefined);
-  return dating.problems();
 }
 
 /**
@@ -69,6 +58,8 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
   const ranges = Math.ceil(rows / width);
   if (ranges < 2) return -1n;
   const sizes = run.targetSizes;
+  // the signed checkpoints' times: each thread checks the dates of its range's entries against them (dating.ts)
+  const bounds = run.signedBounds;
   // the size the main thread reads the tree at (pinned by the caller while a notary may still append)
   const treeSize = input.tree?.size();
   const task = (c: number): RangeTask => {
@@ -82,6 +73,8 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
       last,
       sizes: sizes.filter((s) => s > c * width && (last || s <= (c + 1) * width)).map((s) => s - c * width),
       ...(treeSize !== undefined && { treeSize }),
+      bounds,
+      ...(input.clockSkewMs !== undefined && { skewMs: input.clockSkewMs }),
     };
   };
   const { file, execArgv } = workerEntry(__dirname, 'verify-worker', __filename);
@@ -108,7 +101,7 @@ async function inRanges(run: Verification, input: EmbeddedVerifyInput, rows: num
           if (!reply.matched) return settle(resumeAt());
           if (reply.alteredNode) run.alteredInRange(reply.alteredNode);
           const edges = new Map(reply.edges);
-          run.addRange(reply.leaves, (n) => edges.get(n) ?? missingEdge(reply.range, n));
+          run.addRange(reply.leaves, (n) => edges.get(n) ?? missingEdge(reply.range, n), reply.dated);
           done++;
           if (done === ranges) return settle(undefined);
         }

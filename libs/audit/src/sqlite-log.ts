@@ -6,6 +6,7 @@
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { canonicalJsonText } from './canonical-text';
+import { occurredAtInText } from './dating';
 import { CanonicalizationError, entryText } from './entry';
 import { HASH_SIZE, leafHash } from './merkle';
 
@@ -16,6 +17,9 @@ export type LogRow = [position: unknown, id: unknown, stream: unknown, revision:
 export interface LeafPage {
   positions: bigint[];
   hashes: Uint8Array;
+  /** each entry's `created` and `metadata.occurredAt` in ms (dating.ts), when read from rows */
+  created?: number[];
+  occurredAt?: (number | undefined)[];
 }
 
 /** the same rows, in the same order, as the event store's readAll (positions from 0 up), between two positions */
@@ -92,27 +96,6 @@ export class SqliteLogReader {
     }
   }
 
-  /**
-   * The rows' times from the `from`-th row on, in position order (dating.ts): [position, created in ms, occurredAt
-   * text or null], a page at a time.
-   */
-  *times(from: number, pageSize = 16_384): Generator<[position: bigint, created: number, occurredAt: unknown][]> {
-    const page = this.db.prepare("SELECT position, created, json_extract(metadata, '$.occurredAt') FROM events WHERE position > ? ORDER BY position LIMIT ?");
-    page.setReadBigInts(true);
-    page.setReturnArrays(true);
-    const start = this.db.prepare('SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?');
-    start.setReadBigInts(true);
-    start.setReturnArrays(true);
-    // the row before the from-th: the pages start after its position
-    let after = from === 0 ? -1n : ((start.get(from - 1) as unknown as [bigint] | undefined)?.[0] ?? LAST_POSITION);
-    for (;;) {
-      const rows = page.all(after, pageSize) as unknown as [bigint, bigint, unknown][];
-      if (rows.length === 0) return;
-      yield rows.map(([position, created, occurredAt]) => [position, Number(created), occurredAt]);
-      after = rows[rows.length - 1]![0];
-    }
-  }
-
   /** The number of rows (the smallest index is counted, not the table). */
   count(): number {
     return Number((this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);
@@ -126,10 +109,14 @@ export class SqliteLogReader {
 export function leafPageOf(rows: LogRow[]): LeafPage {
   const positions: bigint[] = Array.from({ length: rows.length });
   const hashes = Buffer.allocUnsafe(rows.length * HASH_SIZE);
+  const created: number[] = Array.from({ length: rows.length });
+  const occurredAt: (number | undefined)[] = Array.from({ length: rows.length });
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     positions[i] = row[0] as bigint;
     hashes.set(leafHash(entryTextOfRow(row)), i * HASH_SIZE);
+    created[i] = Number(row[7]);
+    occurredAt[i] = occurredAtInText(row[6]);
   }
-  return { positions, hashes };
+  return { positions, hashes, created, occurredAt };
 }

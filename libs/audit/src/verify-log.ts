@@ -1,4 +1,4 @@
-import { DatingCheck, type SignedBound, signedAtOf } from './dating';
+import { DatingCheck, type Dated, type SignedBound, signedAtOf } from './dating';
 import { type EntryRecord, entryText } from './entry';
 import { CompactTree, HASH_SIZE, leafHash } from './merkle';
 import { type NoteVerifier, openCheckpoint } from './note';
@@ -89,15 +89,10 @@ interface Target {
  */
 export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
   const run = new Verification(input);
-  const dating = new DatingCheck(run.signedBounds, input.clockSkewMs);
   run.readStored(input.storedLeaves);
-  if (input.events)
-    for await (const event of input.events) {
-      dating.add(run.size, event.position, event.created.getTime(), occurredAtOf(event.metadata));
-      run.add(event.position, leafHash(entryText(event)));
-    }
+  if (input.events) for await (const event of input.events) run.add(event.position, leafHash(entryText(event)), event.created.getTime(), occurredAtOf(event.metadata));
   if (input.leafPages) for await (const page of input.leafPages) run.addPage(page);
-  return run.finish(dating.problems());
+  return run.finish();
 }
 
 /** A right edge of the tree (CompactTree.edge) as a verifier thread sends it: [level, hex hash] from the largest. */
@@ -121,10 +116,14 @@ export class Verification {
   /** the largest checkpoint size whose root is the log's */
   private vouched = 0;
 
-  constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'storedNodes' | 'verifier' | 'onProgress'>) {
+  /** entries dated before a checkpoint signed before they were appended (dating.ts) */
+  private readonly dating: DatingCheck;
+
+  constructor(private readonly input: Pick<VerifyInput, 'storedCheckpoints' | 'keptCheckpoints' | 'storedNodes' | 'verifier' | 'onProgress' | 'clockSkewMs'>) {
     for (const c of input.storedCheckpoints ?? []) this.addTarget(c.note, `the stored checkpoint of size ${c.size}`, c.size);
     for (const [i, note] of (input.keptCheckpoints ?? []).entries()) this.addTarget(note, `the kept checkpoint${(input.keptCheckpoints?.length ?? 0) > 1 ? ` #${i + 1}` : ''}`);
     this.targets.sort((a, b) => a.size - b.size);
+    this.dating = new DatingCheck(this.signedBounds, input.clockSkewMs);
     this.checkTargets(0, () => this.log.root());
   }
 
@@ -172,7 +171,9 @@ export class Verification {
     }
   }
 
-  add(position: bigint, hash: Buffer): void {
+  /** the next leaf; `created`/`occurredAt` (ms): the entry's times, for the dating check */
+  add(position: bigint, hash: Buffer, created?: number, occurredAt?: number): void {
+    this.dating.add(this.count, position, created, occurredAt);
     const expected = this.stored?.next();
     if (expected && !expected.done) {
       const leaf = expected.value;
@@ -189,7 +190,8 @@ export class Verification {
   }
 
   addPage(page: LeafPage): void {
-    for (let i = 0; i < page.positions.length; i++) this.add(page.positions[i]!, Buffer.from(page.hashes.buffer, page.hashes.byteOffset + i * HASH_SIZE, HASH_SIZE));
+    for (let i = 0; i < page.positions.length; i++)
+      this.add(page.positions[i]!, Buffer.from(page.hashes.buffer, page.hashes.byteOffset + i * HASH_SIZE, HASH_SIZE), page.created?.[i], page.occurredAt?.[i]);
   }
 
   /**
@@ -198,8 +200,9 @@ export class Verification {
    * leaves, for n = `leaves` and each checkpoint size inside the range. The range starts at a multiple of the
    * largest perfect subtree in it, so its subtrees are subtrees of the whole tree (RFC 9162 §2.1).
    */
-  addRange(leaves: number, edges: (n: number) => Edge): void {
+  addRange(leaves: number, edges: (n: number) => Edge, dated?: Dated): void {
     if (this.first) throw new Error('addRange after a difference: the recorded leaves are no longer compared');
+    this.dating.absorb(dated);
     const base = this.count;
     const extended = (edge: Edge): CompactTree => {
       const tree = this.log.clone();
@@ -233,8 +236,7 @@ export class Verification {
     if (!this.first) this.altered ??= node;
   }
 
-  /** `dated`: what the dating check found (dating.ts), reported after what the tree found */
-  finish(dated: AuditProblem[] = []): VerifyResult {
+  finish(): VerifyResult {
     const { problems, targets, count } = this;
     const extra = this.altered || this.first ? undefined : this.input.storedNodes?.beyond();
     const altered = this.altered ?? (extra && { ...extra, reason: 'has no recorded leaves under it' });
@@ -277,7 +279,8 @@ export class Verification {
       });
       first = undefined;
     } else if (first) problems.unshift({ code: 'ENTRY_DIFFERS', message: describe(first) });
-    problems.push(...dated);
+    // entries dated before a checkpoint signed before them, reported after what the tree found
+    problems.push(...this.dating.problems());
     if (targets.length === 0 && problems.length === 0)
       problems.push({ code: 'NO_CHECKPOINT', message: `no signed checkpoint to check the log's ${count} entries against (the notary has signed none here, and none was kept): nothing vouches for them` });
     return {

@@ -7,6 +7,7 @@
  */
 import { hash } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { DatingCheck, type Dated, type SignedBound, occurredAtInText } from './dating';
 import { HASH_SIZE } from './merkle';
 import { SqliteLogReader, entryTextOfRow } from './sqlite-log';
 import { SqliteTreeStore } from './tree-store';
@@ -37,10 +38,13 @@ export interface RangeTask {
    * since by a notary still running, are not looked at (this thread's own reads see the file as of their moment)
    */
   treeSize?: number;
+  /** the signed checkpoints' sizes and times, and the clock skew allowed: the range's entries' dates are checked (dating.ts) */
+  bounds: SignedBound[];
+  skewMs?: number;
 }
 
 export type RangeReply =
-  | { range: number; matched: true; leaves: number; edges: [size: number, edge: Edge][]; alteredNode?: AlteredNode }
+  | { range: number; matched: true; leaves: number; edges: [size: number, edge: Edge][]; alteredNode?: AlteredNode; dated: Dated }
   | { range: number; matched: false; reason: string };
 
 /**
@@ -100,6 +104,7 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
     else if (!stored.hex.startsWith(hash, 2 * HASH_SIZE * index)) alteredNode = { level, index: stored.first + index, reason: 'is not the hash of the leaves under it' };
   });
   const edges: [number, Edge][] = [];
+  const dating = new DatingCheck(task.bounds, task.skewMs);
   let s = 0;
   let n = 0;
   try {
@@ -112,6 +117,7 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
         // past the notary's last leaf (it may lag behind the log) there is nothing to compare with
         if (n < recorded.count && !recorded.hex.startsWith(leaf, n * 2 * HASH_SIZE)) return notMatched(`leaf ${task.firstLeaf + n} differs`);
         own.push(leaf);
+        dating.add(task.firstLeaf + n, row[0] as bigint, Number(row[7]), occurredAtInText(row[6]));
         n++;
         while (s < task.sizes.length && task.sizes[s] === n) edges.push([task.sizes[s++]!, own.edge()]);
       }
@@ -123,7 +129,7 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
   }
   if (n < task.width && !task.last) return notMatched('fewer rows than leaves');
   edges.push([n, own.edge()]);
-  return { range: task.range, matched: true, leaves: n, edges, ...(alteredNode && { alteredNode }) };
+  return { range: task.range, matched: true, leaves: n, edges, ...(alteredNode && { alteredNode }), dated: dating.result() };
 }
 
 interface RangeLevel {
