@@ -34,7 +34,7 @@ import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } fr
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
-import { erasedAt } from './shared/replay';
+import { erasedAt, erasureLookup } from './shared/erased-requests';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
@@ -236,15 +236,16 @@ export class AppModule {
           provide: StreamHandler,
           // a command sealed with keys a deletion forgot since is decided again once the states holding what it erased
           // (and this process's cached keys: the store dropped them) are let go (docs/adr/0003, "Erasure and sealing race")
-          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure, metrics: Metrics) =>
+          useFactory: (store: EventStore, states: StreamStates, erasure: AddressErasure, metrics: Metrics, s: Stores) =>
             new StreamHandler(store, states, {
               onKeysForgotten: async (ids) => {
                 await erasure.erased(ids);
               },
               onDecidedAgain: (stream) => metrics.decidedAgain.inc({ stream }),
               onExhausted: (stream) => metrics.exhausted.inc({ stream }),
+              erasures: erasureLookup(s.sealing),
             }),
-          inject: [EVENT_STORE, StreamStates, AddressErasure, Metrics],
+          inject: [EVENT_STORE, StreamStates, AddressErasure, Metrics, STORES],
         },
         { provide: InvitationLinks, useValue: new InvitationLinks(secrets.invitationSecret, config.publicUrl) },
         { provide: EmailConfirmationLinks, useValue: new EmailConfirmationLinks(secrets.invitationSecret, config.publicUrl) },
@@ -257,8 +258,11 @@ export class AppModule {
         {
           provide: Idempotency,
           // a stored answer's events read back through the crypto-shredding store: an erasure since refuses its replay
-          useFactory: (store: IdempotencyStore, events: EventStore) => new Idempotency(store, (spans) => erasedAt(events, spans)),
-          inject: [IDEMPOTENCY_STORE, EVENT_STORE],
+          useFactory: (store: IdempotencyStore, events: EventStore, s: Stores) => {
+            const lookup = erasureLookup(s.sealing);
+            return new Idempotency(store, (about) => erasedAt(events, lookup, about.spans, about.users));
+          },
+          inject: [IDEMPOTENCY_STORE, EVENT_STORE, STORES],
         },
         { provide: Metrics, useValue: new Metrics() },
         Stopping,

@@ -76,13 +76,13 @@ describe('MongoIdempotencyStore over the wire fixture (the real driver; not a se
     });
   });
 
-  it("keeps where the answer's events are (spans) and reads them back: a replay asks whether an erasure reached them", async () => {
+  it('keeps what the answer was about (its events, the users it named) and reads it back: a replay asks whether an erasure reached it', async () => {
     const store = open();
-    const spans = [{ stream: 'workspace-w1', fromRevision: '4', count: 2 }];
-    await store.put('k3', { ...ours, spans });
-    expect(pinned(fixture.sent('insert')[0]!).documents).toEqual([{ _id: 'k3', requestHash: 'h1', status: 201, body: { id: 'ours' }, createdAt: expect.any(Date), spans }]);
-    replies.find = () => cursorReply(NS, [{ ...winner, _id: 'k3', spans }]);
-    await expect(store.get('k3')).resolves.toEqual({ requestHash: 'h1', status: 201, body: { id: 'winner' }, spans });
+    const about = { spans: [{ stream: 'workspace-w1', fromRevision: '4', count: 2 }], users: ['u1'] };
+    await store.put('k3', { ...ours, about });
+    expect(pinned(fixture.sent('insert')[0]!).documents).toEqual([{ _id: 'k3', requestHash: 'h1', status: 201, body: { id: 'ours' }, createdAt: expect.any(Date), about }]);
+    replies.find = () => cursorReply(NS, [{ ...winner, _id: 'k3', about }]);
+    await expect(store.get('k3')).resolves.toEqual({ requestHash: 'h1', status: 201, body: { id: 'winner' }, about });
     // an answer kept before session 44 has none
     replies.find = () => cursorReply(NS, [winner]);
     await expect(store.get('k1')).resolves.toEqual({ requestHash: 'h1', status: 201, body: { id: 'winner' } });

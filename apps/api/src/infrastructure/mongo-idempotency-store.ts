@@ -15,8 +15,8 @@ export interface MongoIdempotencyStoreOptions {
 type StoredDocument = { _id: string } & StoredAnswer & { createdAt: Date };
 
 /**
- * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt, spans? }` (`spans`:
- * where the write's events are, since session 44: shared/idempotency.ts).
+ * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt, about? }` (`about`:
+ * what the write's request was about, since session 44: shared/idempotency.ts).
  *
  * - First answer wins. `insertOrRead` inserts (w: majority: an answer lost in a failover would let a retry run
  *   the write again); when another replica stored an answer first (E11000), it reads that one and returns it,
@@ -72,7 +72,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
           status: answer.status,
           body: answer.body,
           createdAt: new Date(),
-          ...(answer.spans && { spans: answer.spans }),
+          ...(answer.about && { about: answer.about }),
         },
         { writeConcern: { w: 'majority' } },
       );
@@ -110,5 +110,5 @@ const answerOf = (doc: StoredDocument): StoredAnswer => ({
   requestHash: doc.requestHash,
   status: doc.status,
   body: doc.body,
-  ...(Array.isArray(doc.spans) && { spans: doc.spans }),
+  ...(doc.about && typeof doc.about === 'object' && { about: doc.about }),
 });

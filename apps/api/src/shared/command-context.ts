@@ -42,6 +42,11 @@ export interface CommandContext {
    */
   wrote?: EventSpan[];
   /**
+   * The users whose personal data the request named (a profile's change): kept with the answer, so that a retry after
+   * their deletion is refused also when the write appended nothing (erased-requests.ts; probe 44b F1).
+   */
+  aboutUsers?: string[];
+  /**
    * The organization API key the request was authenticated with. StreamHandler checks it against the organization's
    * state at each decision: a command decided again after the key's revocation is refused (probe 39 F1: keys minted
    * by a key being revoked outlived it).

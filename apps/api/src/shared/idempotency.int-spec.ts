@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { type EventSpan, Idempotency, IdempotencyKeyErasedError, IdempotencyKeyReusedError, SqliteIdempotencyStore } from './idempotency';
+import { Idempotency, IdempotencyKeyErasedError, IdempotencyKeyReusedError, type RequestAbout, SqliteIdempotencyStore } from './idempotency';
 import { countLoopTurns } from './testing/loop-turns';
 
 describe('SqliteIdempotencyStore', () => {
@@ -72,16 +72,16 @@ describe('SqliteIdempotencyStore', () => {
     }
   });
 
-  it('keeps where an answer\'s events are (spans), also in a table written before them (the column added as it opens)', async () => {
+  it('keeps what an answer was about (its events, the users it named), also in a table written before (the column added as it opens)', async () => {
     const before = new DatabaseSync(join(dir, 'api.sqlite'));
     before.exec(`CREATE TABLE idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
       INSERT INTO idempotency VALUES ('old', 'h', 201, '{"id":0}', '${new Date().toISOString()}')`);
     before.close();
     const store = new SqliteIdempotencyStore(dir);
     try {
-      const spans: EventSpan[] = [{ stream: 'workspace-w1', fromRevision: '7', count: 2 }];
-      await store.put('new', { requestHash: 'h', status: 201, body: { id: 1 }, spans });
-      expect(await store.get('new')).toEqual({ requestHash: 'h', status: 201, body: { id: 1 }, spans });
+      const about: RequestAbout = { spans: [{ stream: 'workspace-w1', fromRevision: '7', count: 2 }], users: ['u1'] };
+      await store.put('new', { requestHash: 'h', status: 201, body: { id: 1 }, about });
+      expect(await store.get('new')).toEqual({ requestHash: 'h', status: 201, body: { id: 1 }, about });
       expect(await store.get('old')).toEqual({ requestHash: 'h', status: 201, body: { id: 0 } });
     } finally {
       await store.close();
@@ -98,11 +98,11 @@ describe('Idempotency: a stored answer whose events an erasure reached (probe 40
     const store = new SqliteIdempotencyStore(dir);
     const erased = new Set<string>();
     const asked: string[] = [];
-    const idempotency = new Idempotency(store, async (spans) => {
+    const idempotency = new Idempotency(store, async ({ spans }) => {
       asked.push(...spans.map((s) => s.stream));
       return spans.some((s) => erased.has(s.stream));
     });
-    const write = (stream: string) => async () => ({ status: 201, body: { stream }, stored: { stream }, spans: [{ stream, fromRevision: '0', count: 1 }] });
+    const write = (stream: string) => async () => ({ status: 201, body: { stream }, stored: { stream }, about: { spans: [{ stream, fromRevision: '0', count: 1 }], users: [] } });
     try {
       await idempotency.run({ key: 'k1', requestHash: 'h1' }, write('workspace-a'));
       await idempotency.run({ key: 'k2', requestHash: 'h1' }, write('workspace-b'));

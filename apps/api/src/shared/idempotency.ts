@@ -15,8 +15,17 @@ export interface StoredAnswer {
   requestHash: string;
   status: number;
   body: unknown;
-  /** where the write's events are (absent for answers kept before session 44, and writes that appended nothing) */
-  spans?: EventSpan[];
+  /**
+   * what the write was about, to tell whether an erasure reached it since (erased-requests.ts): where its events are,
+   * and the users its request named (a write that appended nothing). Absent for answers kept before session 44.
+   */
+  about?: RequestAbout;
+}
+
+/** What a write's request was about: its events, and the users it named. */
+export interface RequestAbout {
+  spans: EventSpan[];
+  users: string[];
 }
 
 export interface IdempotencyStore {
@@ -60,11 +69,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at)`,
     });
-    // answers kept before session 44 have no spans (a column added to the table as it was)
+    // answers kept before session 44 say nothing of what they were about (a column added to the table as it was)
     const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('idempotency') as { name: string }[];
-    if (!columns.some((c) => c.name === 'spans')) this.db.exec('ALTER TABLE idempotency ADD COLUMN spans TEXT');
-    this.select = this.db.prepare('SELECT request_hash, status, body, spans FROM idempotency WHERE key = ?');
-    this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at, spans) VALUES (?, ?, ?, ?, ?, ?)');
+    if (!columns.some((c) => c.name === 'about')) this.db.exec('ALTER TABLE idempotency ADD COLUMN about TEXT');
+    this.select = this.db.prepare('SELECT request_hash, status, body, about FROM idempotency WHERE key = ?');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at, about) VALUES (?, ?, ?, ?, ?, ?)');
     // (created_at is an ISO time: its text orders as its time)
     this.prune = this.db.prepare(`DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ${PRUNE_BATCH})`);
     this.pruneWhenDue();
@@ -95,9 +104,9 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async get(key: string): Promise<StoredAnswer | undefined> {
-    const row = this.select.get(key) as { request_hash: string; status: number; body: string; spans: string | null } | undefined;
+    const row = this.select.get(key) as { request_hash: string; status: number; body: string; about: string | null } | undefined;
     if (!row) return undefined;
-    return { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body), ...(row.spans !== null && { spans: JSON.parse(row.spans) as EventSpan[] }) };
+    return { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body), ...(row.about !== null && { about: JSON.parse(row.about) as RequestAbout }) };
   }
 
   private queue: { row: [string, string, number, string, string, string | null]; done: (error?: unknown) => void }[] = [];
@@ -106,7 +115,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({
-        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date(this.now()).toISOString(), answer.spans ? JSON.stringify(answer.spans) : null],
+        row: [key, answer.requestHash, answer.status, JSON.stringify(answer.body ?? null), new Date(this.now()).toISOString(), answer.about ? JSON.stringify(answer.about) : null],
         done: (error) => (error ? reject(error) : resolve()),
       });
       // INSERT OR IGNORE: another process on the same data dir may have stored its answer first
@@ -158,14 +167,14 @@ export class IdempotencyKeyErasedError extends Error {
   }
 }
 
-/** Whether an erasure reached the personal data of the events at these spans since they were written (replay.ts). */
-export type ErasedSince = (spans: readonly EventSpan[]) => Promise<boolean>;
+/** Whether an erasure reached what a stored answer's request was about since it was written (erased-requests.ts). */
+export type ErasedSince = (about: RequestAbout) => Promise<boolean>;
 
 /**
  * Runs a write at most once per key: the same key and request returns the first answer (and appends nothing); the
  * same key with another request is refused. Retries in flight wait for the first one. Only successful answers are
  * kept: a refused request appended nothing, and its retry is decided again. `stored` is what is kept of the answer
- * (secrets left out) and `spans` where its events are. If the process dies between the append and storing the
+ * (secrets left out) and `about` what its request was about. If the process dies between the append and storing the
  * answer, the retry finds its events in the log instead (StreamHandler) — this store is the fast path, the log is the
  * truth. A stored answer whose events an erasure reached since answers IdempotencyKeyErasedError, whatever the request.
  */
@@ -179,7 +188,7 @@ export class Idempotency {
   /** `keyed`: the request's key and fingerprint; none: the write runs as it is (nothing to recognise a retry by) */
   run<T>(
     keyed: { key: string; requestHash: string } | undefined,
-    write: () => Promise<{ status: number; body: T; stored: unknown; spans?: EventSpan[] }>,
+    write: () => Promise<{ status: number; body: T; stored: unknown; about?: RequestAbout }>,
   ): Promise<IdempotentOutcome<T>> {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
     const { key, requestHash } = keyed;
@@ -187,7 +196,7 @@ export class Idempotency {
       const first = await this.store.get(key);
       if (first) return this.replayed(first, requestHash);
       const answer = await write();
-      const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.spans?.length && { spans: answer.spans }) };
+      const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.about && { about: answer.about }) };
       const stored = await this.store.put(key, mine);
       // another replica ran the same key at the same time and stored first: every caller gets that first answer
       if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) return this.replayed(stored, requestHash);
@@ -197,7 +206,7 @@ export class Idempotency {
 
   /** the stored answer, for the same request; the erasure is asked first, so that it answers alike for any request */
   private async replayed(first: StoredAnswer, requestHash: string): Promise<IdempotentOutcome<never>> {
-    if (first.spans && (await this.erasedSince(first.spans))) throw new IdempotencyKeyErasedError();
+    if (first.about && (await this.erasedSince(first.about))) throw new IdempotencyKeyErasedError();
     if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
     return { replayed: true, body: first.body };
   }

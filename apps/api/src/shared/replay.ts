@@ -1,8 +1,9 @@
 // A command found in the log by its idempotency key (a retry, or the same request decided by another replica): where
 // its events are, and reading them back (docs/adr/0004 point 2).
 import { fromStored } from '@rollcall/domain';
-import { type EventStore, type RecordedEvent, erasedFieldsOf } from '@rollcall/event-store';
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
+import { type ErasureLookup, erasedSince } from './erased-requests';
 import { type EventSpan, IdempotencyKeyErasedError, IdempotencyKeyReusedError } from './idempotency';
 import type { AppliedCommand, Loaded } from './stream-states';
 
@@ -11,31 +12,6 @@ export interface FoundCommand {
   parts: { stream: string; at: AppliedCommand }[];
   /** the key's events were recorded with another request's fingerprint (readBack refuses it, after the erasure check) */
   reused: boolean;
-}
-
-/**
- * Whether the personal data a command's request sent is erased: a sealed field of its events reads null (its key
- * forgotten since: a deletion, an address's erasure), or the command is an address's erasure (its request named the
- * address it erased). Its retry is then answered IdempotencyKeyErasedError, whatever is sent. Probe 40 F4: a replay
- * for the right guess of an erased address (or name) and 422 for a wrong one confirmed the guess. An erasure's own
- * events hold no personal field (a deletion's cancelled invitations: `email: null`): a deletion, whose request names
- * nobody's data, is still replayed.
- */
-export function erasedSince(events: readonly RecordedEvent[]): boolean {
-  return events.some((e) => e.type === 'AddressErased' || erasedFieldsOf(e).length > 0);
-}
-
-/** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
-export async function erasedAt(store: EventStore, spans: readonly EventSpan[]): Promise<boolean> {
-  const events: RecordedEvent[] = [];
-  for (const { stream, fromRevision, count } of spans) {
-    let left = count;
-    for await (const e of store.readStream(stream, { fromRevision: BigInt(fromRevision) })) {
-      events.push(e);
-      if (--left === 0) break;
-    }
-  }
-  return erasedSince(events);
 }
 
 /** Where the command's events are when the states already hold them (found by idempotency key): a retry. */
@@ -65,6 +41,7 @@ export async function readBack<E>(
   { parts: found, reused }: FoundCommand,
   loaded: Loaded<unknown>[],
   { idempotencyKey, recordedKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'recordedKey' | 'requestHash'>,
+  erasures?: ErasureLookup,
 ): Promise<{ events: E[]; position: string; readFrom: string; spans: EventSpan[] }> {
   const recorded: RecordedEvent[] = [];
   let other = reused;
@@ -94,7 +71,7 @@ export async function readBack<E>(
   ].join(', ');
   if (recorded.length === 0) throw new Error(`a command found by its key read back no events (${readFrom})`);
   // erased first: answered alike whatever the request (IdempotencyKeyErasedError), then another request's key
-  if (erasedSince(recorded)) throw new IdempotencyKeyErasedError();
+  if (await erasedSince(recorded, erasures)) throw new IdempotencyKeyErasedError();
   if (other) throw new IdempotencyKeyReusedError();
   recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const events = recorded.map((e) => fromStored(e)).filter((e) => e !== undefined) as E[];

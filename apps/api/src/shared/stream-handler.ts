@@ -10,6 +10,7 @@ import type { StreamStates } from './stream-states';
 import type { Target, Written } from './command-target';
 import { appliedOf, readBack } from './replay';
 import { appendResending } from './append-resending';
+import type { ErasureLookup } from './erased-requests';
 import { keyStillOnFile } from './key-still-on-file';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
@@ -102,6 +103,8 @@ export class StreamHandler {
       onDecidedAgain?: (kind: string) => void;
       /** a command that ran out of attempts (409 CONCURRENCY_CONFLICT) */
       onExhausted?: (kind: string) => void;
+      /** asked whether an erasure reached a retry's command since (erased-requests.ts) */
+      erasures?: ErasureLookup;
     } = {},
   ) {}
 
@@ -180,7 +183,7 @@ export class StreamHandler {
           continue;
         }
         const found = appliedOf(streams, ctx, attempt);
-        if (found) return { ...(await readBack<E>(this.store, found, streams, ctx)), warnings: [], context, replayed: true };
+        if (found) return { ...(await readBack<E>(this.store, found, streams, ctx, this.options.erasures)), warnings: [], context, replayed: true };
         if (attempt > decisions) throw new ConcurrencyExhaustedError(target.lock);
 
         dateAfter(ctx, streams);
@@ -301,7 +304,7 @@ export class StreamHandler {
       // be part of the command (replicas e2e, seed 13: an acceptance's organization part without its workspace part)
       if (streams.some((s) => s.after)) return { again: settledAll() };
       const applied = found;
-      return { after, answer: async () => ({ ...(await readBack<E>(this.store, applied, streams, ctx)), warnings: [], context, replayed: true }) };
+      return { after, answer: async () => ({ ...(await readBack<E>(this.store, applied, streams, ctx, this.options.erasures)), warnings: [], context, replayed: true }) };
     }
     if (!mayDecide) return { after, answer: () => Promise.reject(new ConcurrencyExhaustedError(lock)) };
     dateAfter(ctx, streams);

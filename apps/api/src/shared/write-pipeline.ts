@@ -97,7 +97,8 @@ export class WritePipeline {
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
       // what is kept is built only when there is a key to keep it under (an invitation's verifies its link: an HMAC)
-      return { status: 0, body: answer, stored: storage && keyed ? storage.stored(answer) : answer, ...(ctx.wrote && { spans: ctx.wrote }) };
+      const about = ctx.wrote || ctx.aboutUsers ? { about: { spans: ctx.wrote ?? [], users: ctx.aboutUsers ?? [] } } : {};
+      return { status: 0, body: answer, stored: storage && keyed ? storage.stored(answer) : answer, ...about };
     });
     // answered from the log's events (a lost answer's retry, or another replica was first): a replay too
     if (!outcome.replayed) return { body: outcome.body, replayed: ctx.answeredFromLog === true };

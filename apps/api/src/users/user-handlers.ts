@@ -69,6 +69,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   ) {}
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
+    // the request names the user's data: its retry after their deletion is refused, also when nothing was written
+    ctx.aboutUsers = [userId];
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
     // user edit their own profile (an org admin's edits need neither)
     const self = ctx.actorId === userId;

@@ -1,0 +1,76 @@
+// Retries after an erasure (docs/rules.md#rule-12, "Retries after an erasure"; ADR 0004 "Session 44"): a keyed request
+// about a user since deleted, or about an address since erased, is neither replayed nor compared with the request sent
+// now (410 IDEMPOTENCY_KEY_ERASED), so that no guess of the erased address or name is confirmed by a replay against a
+// 422 (probe 40 F4). "About": the subjects its events sealed data under, the users its events name (`data.userId`:
+// an email change withdrawn holds no sealed field, probe 44b F1), and the users its request named though it wrote
+// nothing (a profile set to what it was: no event, probe 44b F1) — minus what its own events erased (a deletion's
+// retry is a replay: its request names nobody's data).
+import type { DomainEvent } from '@rollcall/domain';
+import { type EventStore, type RecordedEvent, type SnapshotSealing, erasedFieldsOf, erasedSubjectsOf } from '@rollcall/event-store';
+import type { EventSpan } from './idempotency';
+
+/** Which key subjects were forgotten: the key store's word (its tombstones), asked once per retry. */
+export interface ErasureLookup {
+  /** the key subject of a user's personal data */
+  userSubject(userId: string): string;
+  /** those of `subjectIds` whose keys were forgotten */
+  forgotten(subjectIds: readonly string[]): Promise<Set<string>>;
+}
+
+/**
+ * Over the key store: its tombstones where it keeps them (the embedded one, MongoDB's), else a subject without a key
+ * (every subject a retry asks about had one when its events were written).
+ */
+export function erasureLookup(sealing: Pick<SnapshotSealing, 'subjectId' | 'ciphers' | 'forgottenAfter'>): ErasureLookup {
+  return {
+    userSubject: (userId) => sealing.subjectId({ kind: 'user', userId }),
+    forgotten: async (ids) => {
+      if (ids.length === 0) return new Set();
+      const tombstones = await sealing.forgottenAfter(ids, -1n);
+      if (tombstones) return new Set(tombstones.keys());
+      const keys = await sealing.ciphers(ids);
+      return new Set(ids.filter((id) => !keys.has(id)));
+    },
+  };
+}
+
+/** Without a key store to ask (a test's store stack): a subject is forgotten when a field sealed under it reads null. */
+const fromTheEvents = (events: readonly RecordedEvent[]): ErasureLookup => {
+  const nulled = new Set(events.flatMap((e) => erasedFieldsOf(e).map((path) => e.sealedUnder![path]!)));
+  return { userSubject: (userId) => `u:${userId}`, forgotten: async (ids) => new Set(ids.filter((id) => nulled.has(id))) };
+};
+
+const userOf = (e: RecordedEvent): string | undefined => {
+  const userId = (e.data as { userId?: unknown } | null)?.userId;
+  return typeof userId === 'string' ? userId : undefined;
+};
+
+/** Whether an erasure reached what this command's request was about since it was written (see the file's head). */
+export async function erasedSince(events: readonly RecordedEvent[], lookup: ErasureLookup | undefined, aboutUsers: readonly string[] = []): Promise<boolean> {
+  // an address's erasure: its request named the address it erased
+  if (events.some((e) => e.type === ('AddressErased' satisfies DomainEvent['type']))) return true;
+  const ask = lookup ?? fromTheEvents(events);
+  const own = new Set(events.flatMap((e) => erasedSubjectsOf(e.metadata)));
+  const about = new Set<string>();
+  for (const e of events) {
+    for (const subject of Object.values(e.sealedUnder ?? {})) about.add(subject);
+    const userId = userOf(e);
+    if (userId) about.add(ask.userSubject(userId));
+  }
+  for (const userId of aboutUsers) about.add(ask.userSubject(userId));
+  for (const subject of own) about.delete(subject);
+  return (await ask.forgotten([...about])).size > 0;
+}
+
+/** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
+export async function erasedAt(store: EventStore, lookup: ErasureLookup, spans: readonly EventSpan[], aboutUsers: readonly string[] = []): Promise<boolean> {
+  const events: RecordedEvent[] = [];
+  for (const { stream, fromRevision, count } of spans) {
+    let left = count;
+    for await (const e of store.readStream(stream, { fromRevision: BigInt(fromRevision) })) {
+      events.push(e);
+      if (--left === 0) break;
+    }
+  }
+  return erasedSince(events, lookup, aboutUsers);
+}
