@@ -13,23 +13,23 @@ import type { EventSpan } from './idempotency';
 export interface ErasureLookup {
   /** the key subject of a user's personal data */
   userSubject(userId: string): string;
-  /** those of `subjectIds` whose keys were forgotten */
-  forgotten(subjectIds: readonly string[]): Promise<Set<string>>;
+  /** those of `subjectIds` whose keys were forgotten since log position `since` (the command's first event's) */
+  forgotten(subjectIds: readonly string[], since: bigint): Promise<Set<string>>;
 }
 
 /**
- * Over the key store: its tombstones where it keeps them (the embedded one, MongoDB's), else a subject without a key
- * (every subject a retry asks about had one when its events were written).
+ * Over the key store: a subject without a key (every subject a retry asks about had one when its events were written:
+ * a user's from their joining, an invitation's from its sending), or forgotten after the command was written and made
+ * again since (an address of before session 41 invited again: its tombstone says when).
  */
 export function erasureLookup(sealing: Pick<SnapshotSealing, 'subjectId' | 'ciphers' | 'forgottenAfter'>): ErasureLookup {
   return {
     userSubject: (userId) => sealing.subjectId({ kind: 'user', userId }),
-    forgotten: async (ids) => {
+    forgotten: async (ids, since) => {
       if (ids.length === 0) return new Set();
-      const tombstones = await sealing.forgottenAfter(ids, -1n);
-      if (tombstones) return new Set(tombstones.keys());
       const keys = await sealing.ciphers(ids);
-      return new Set(ids.filter((id) => !keys.has(id)));
+      const tombstones = await sealing.forgottenAfter(ids, since);
+      return new Set(ids.filter((id) => !keys.has(id) || tombstones?.has(id)));
     },
   };
 }
@@ -59,7 +59,8 @@ export async function erasedSince(events: readonly RecordedEvent[], lookup: Eras
   }
   for (const userId of aboutUsers) about.add(ask.userSubject(userId));
   for (const subject of own) about.delete(subject);
-  return (await ask.forgotten([...about])).size > 0;
+  const since = events.reduce((min, e) => (e.position < min ? e.position : min), events[0]?.position ?? 0n) - 1n;
+  return (await ask.forgotten([...about], since)).size > 0;
 }
 
 /** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
