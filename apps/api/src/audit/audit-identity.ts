@@ -26,17 +26,18 @@ const NO_ROTATION = 'the log keeps one name and one key for good: its earlier ch
 export function loadAuditIdentity(config: Pick<Config, 'dataDir' | 'audit'>): AuditIdentity {
   const { dataDir, audit } = config;
   const problems: string[] = [];
-  const origin = loadOrCreateOrigin(dataDir, audit.origin);
+  // a signed tree names the log (its checkpoints' first line): a data dir that lost `audit-origin` records that name
+  const signed = latestSignedNote(dataDir);
+  const origin = loadOrCreateOrigin(dataDir, signed?.slice(0, signed.indexOf('\n')) ?? audit.origin);
   if (audit.originConfigured && origin !== audit.origin)
     problems.push(
       `ROLLCALL_AUDIT_ORIGIN is "${audit.origin}", but this data dir's log is signed under "${origin}" (kept in ${join(dataDir, 'audit-origin')}): ` +
         `set it to that, or leave it unset; ${NO_ROTATION}`,
     );
   // the notary's tree is the key's (checked before a key is made or recorded: a refused start leaves no key behind)
-  const signed = latestSignedNote(dataDir);
   if (signed) {
     const seed = audit.signingKey ? parseSigningKey(audit.signingKey) : readSigningKey(dataDir);
-    if (seed) signedTreeCheck(dataDir, origin, seed, signed, problems);
+    if (seed) signedTreeCheck(dataDir, origin, seed, signed, audit.signingKey !== undefined, problems);
     else if (!existsSync(publicKeyFile(dataDir)))
       problems.push(`the notary's tree in ${treeFile(dataDir)} is signed, but this data dir has no key (${signingKeyFile(dataDir)}, ${publicKeyFile(dataDir)}): ${RESTORE}`);
     if (problems.length > 0) throw new ConfigError(problems);
@@ -66,14 +67,23 @@ function latestSignedNote(dataDir: string): string | undefined {
  * neither key (probe 44 F3). A data dir without a tree (or none signed yet) starts a new one, with a warning (the
  * notary's).
  */
-function signedTreeCheck(dataDir: string, origin: string, seed: Buffer, note: string, problems: string[]): void {
+function signedTreeCheck(dataDir: string, origin: string, seed: Buffer, note: string, configured: boolean, problems: string[]): void {
+  const signedUnder = note.slice(0, note.indexOf('\n'));
+  if (signedUnder !== origin) {
+    problems.push(`the notary's tree in ${treeFile(dataDir)} is signed under the name "${signedUnder}", but ${join(dataDir, 'audit-origin')} says "${origin}": restore it; ${NO_ROTATION}`);
+    return;
+  }
   const verifier = signerFromSeed(origin, seed).verifier;
   try {
     openCheckpoint(note, verifier);
   } catch {
     const signedBy = /\n\u2014 \S+ (\S+)\n/u.exec(note)?.[1];
     const keyId = signedBy ? Buffer.from(signedBy, 'base64').subarray(0, 4).toString('hex') : 'unknown';
-    problems.push(`the notary's tree in ${treeFile(dataDir)} is signed by another key (key id ${keyId}) than this data dir's (${verifier.text}): ${RESTORE}`);
+    problems.push(
+      configured
+        ? `ROLLCALL_AUDIT_SIGNING_KEY is not the key that signed the notary's tree in ${treeFile(dataDir)} (key id ${keyId}; this one's ${verifier.text}): set it to that key; ${NO_ROTATION}`
+        : `the notary's tree in ${treeFile(dataDir)} is signed by another key (key id ${keyId}) than this data dir's (${verifier.text}): ${RESTORE}`,
+    );
   }
 }
 const publicKeyOf = (seed: Buffer) => signerFromSeed('key', seed).verifier.rawPublicKey.toString('base64');
