@@ -91,6 +91,7 @@ export class SqliteReadStore implements ReadStore {
     const conn = new SqliteConnection(options.path, {
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       synchronous,
+      ...(options.cacheKib !== undefined && { cacheKib: options.cacheKib }),
     });
     this.state = {
       conn,
@@ -185,7 +186,15 @@ export class SqliteReadStore implements ReadStore {
   async purgeOldVersions(erasedThrough?: bigint): Promise<boolean> {
     for (const c of this.state.collections.values()) purgeSearchIndex(this.state.conn, c);
     if (erasedThrough !== undefined && erasedThrough > (await this.erasuresPurgedThrough())) {
-      this.state.conn.exec('VACUUM');
+      // the VACUUM's copy of the file in a temporary file (SQLITE_TMPDIR, TMPDIR, else /var/tmp; unlinked as it is
+      // opened), not in memory: with the connection's temp_store = MEMORY it took as much memory as the file, which the
+      // allocator kept after (m44: a 1 GB read.sqlite, RSS 43 → 981 MB for good; to a file: 179 MB, and 9.6 s against 10.9)
+      this.state.conn.exec('PRAGMA temp_store = FILE');
+      try {
+        this.state.conn.exec('VACUUM');
+      } finally {
+        this.state.conn.exec('PRAGMA temp_store = MEMORY');
+      }
       await this.noteErasuresPurgedThrough(erasedThrough);
     }
     const result = this.state.conn.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number };

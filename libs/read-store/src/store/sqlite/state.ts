@@ -14,6 +14,8 @@ export interface SqliteReadStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** how long to wait for another process's write lock, ms (default 5000) */
   busyTimeoutMs?: number;
+  /** the page cache of its connection, KiB (default CACHE_KIB: 64 MiB) */
+  cacheKib?: number;
   /**
    * In a bulk load, write from a second connection in a worker thread, so that the caller prepares its next
    * batch meanwhile (default true; never for `:memory:`, which a second connection cannot open).
