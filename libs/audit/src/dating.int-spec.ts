@@ -98,4 +98,24 @@ describe('verify: entries dated before a checkpoint signed before they were appe
     const honest = await history('honest', (signed) => ({ created: signed + 2_000, occurredAt: new Date(signed + 1_000).toISOString() }));
     for (const result of await verified(honest)) expect(result).toMatchObject({ ok: true, problems: [] });
   });
+
+  it('a notary catching up on a backlog (an old log notarized at once) signs no time until it reaches the head: no false alarm', async () => {
+    const dir = join(work, 'backlog');
+    mkdirSync(dir);
+    const store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+    for (let i = 0; i < 40; i++)
+      await store.append(`workspace-w${i % 3}`, [{ id: `e-${i}`, type: 'AccessLevelChanged', data: { n: i }, metadata: { actorId: 'a', occurredAt: '2025-01-01T00:00:00.000Z' } }], 'any');
+    const db = new DatabaseSync(join(dir, 'events.sqlite'));
+    db.prepare('UPDATE events SET created = ?').run(Date.parse('2025-01-01T00:00:00.000Z'));
+    db.close();
+    const tree = new SqliteTreeStore(join(dir, 'audit.sqlite'));
+    const notary = new Notary(store, tree, signer);
+    // batches of 16 (the API's are 5,000), a checkpoint after each, as the notary thread signs between batches
+    while ((await notary.catchUp(16)) > 0) notary.checkpoint();
+    const signedAt = tree.checkpoints().map((c) => /\nsigned-at /.test(c.note));
+    expect(signedAt).toEqual([false, false, true]);
+    tree.close();
+    await store.close();
+    for (const result of await verified(dir)) expect(result).toMatchObject({ ok: true, events: 40, problems: [] });
+  });
 });

@@ -14,6 +14,12 @@ export class Notary {
   private tree: CompactTree;
   private pendingNodes: NewNode[] = [];
   private lastPosition: bigint | undefined;
+  /**
+   * whether the last catch-up read the log to its end: only then does a checkpoint say when it was signed, since only
+   * then are the entries after it appended after it (a notary catching up on a backlog — a data dir from before the
+   * notary, its tree lost — signs checkpoints over entries written long before: dating.ts would call those back-dated)
+   */
+  private atHead = false;
 
   constructor(
     private readonly events: Pick<EventStore, 'readAll'>,
@@ -45,6 +51,7 @@ export class Notary {
       leaves.push({ position: event.position, hash });
       this.tree.push(hash);
     }
+    this.atHead = leaves.length < max;
     if (leaves.length === 0) return 0;
     let appended: boolean;
     try {
@@ -70,11 +77,13 @@ export class Notary {
     this.tree = CompactTree.restore(this.store.size(), this.store.node, (n) => this.pendingNodes.push(n));
     this.pendingNodes = [];
     this.lastPosition = this.store.lastLeaf()?.position;
+    this.atHead = false;
   }
 
   /**
-   * Signs and stores a checkpoint of the current tree, unless the latest one already has this size. The note says when
-   * it was signed (`signed-at`, dating.ts): an auditor holding it can tell an entry appended later but dated before.
+   * Signs and stores a checkpoint of the current tree, unless the latest one already has this size. When the tree
+   * reached the log's head, the note says when it was signed (`signed-at`, dating.ts): an auditor holding it can tell
+   * an entry appended later but dated before.
    */
   checkpoint(now = new Date()): StoredCheckpoint | undefined {
     const latest = this.store.latestCheckpoint();
@@ -83,7 +92,7 @@ export class Notary {
     const signed: StoredCheckpoint = {
       size: this.tree.size,
       root,
-      note: this.signer.sign(checkpointText({ origin: this.origin, size: this.tree.size, root, extensions: [signedAtLine(now)] })),
+      note: this.signer.sign(checkpointText({ origin: this.origin, size: this.tree.size, root, extensions: this.atHead ? [signedAtLine(now)] : [] })),
       signedAt: now,
     };
     this.store.saveCheckpoint(signed);
