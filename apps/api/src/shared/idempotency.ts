@@ -69,9 +69,15 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at)`,
     });
-    // answers kept before session 44 say nothing of what they were about (a column added to the table as it was)
+    // answers kept before session 44 say nothing of what they were about (a column added to the table as it was; by
+    // whichever of two processes starting together on the data dir comes first: replicas e2e, CI27)
     const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('idempotency') as { name: string }[];
-    if (!columns.some((c) => c.name === 'about')) this.db.exec('ALTER TABLE idempotency ADD COLUMN about TEXT');
+    if (!columns.some((c) => c.name === 'about'))
+      try {
+        this.db.exec('ALTER TABLE idempotency ADD COLUMN about TEXT');
+      } catch (error) {
+        if (!/duplicate column name/.test((error as Error).message)) throw error;
+      }
     this.select = this.db.prepare('SELECT request_hash, status, body, about FROM idempotency WHERE key = ?');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at, about) VALUES (?, ?, ?, ?, ?, ?)');
     // (created_at is an ISO time: its text orders as its time)
