@@ -162,14 +162,14 @@ export class IdempotencyKeyReusedError extends Error {
 }
 
 /**
- * The request under this key wrote personal data an erasure reached since (a deletion, an address's erasure): its
+ * The request under this key was about a user since deleted or an address since erased (erased-requests.ts): its
  * answer is neither replayed nor compared with the request sent now, so that no guess of an erased address or name
  * can be confirmed by a replay against a refusal (probe 40 F4; docs/rules.md#rule-12).
  */
 export class IdempotencyKeyErasedError extends Error {
   readonly code = 'IDEMPOTENCY_KEY_ERASED';
   constructor() {
-    super('The request sent under this Idempotency-Key wrote personal data that has since been erased: it is no longer replayed nor compared; use a new key.');
+    super('The request sent under this Idempotency-Key was about a user since deleted or an address since erased: it is no longer replayed nor compared; use a new key.');
   }
 }
 

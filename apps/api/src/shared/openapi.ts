@@ -79,7 +79,7 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
   PAYLOAD_TOO_LARGE: 'The request body is too large.',
   UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',
-  IDEMPOTENCY_KEY_ERASED: 'The request sent under this Idempotency-Key wrote personal data that has since been erased: it is no longer replayed nor compared; use a new key.',
+  IDEMPOTENCY_KEY_ERASED: 'The request sent under this Idempotency-Key was about a user since deleted or an address since erased: it is no longer replayed nor compared; use a new key.',
   EVENT_STORE_UNAVAILABLE: 'The event store is unavailable; retry with the same Idempotency-Key.',
   READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',

@@ -10,11 +10,9 @@ import type { StreamStates } from './stream-states';
 import type { Target, Written } from './command-target';
 import { appliedOf, readBack } from './replay';
 import { appendResending } from './append-resending';
-import type { ErasureLookup } from './erased-requests';
 import { keyStillOnFile } from './key-still-on-file';
 
 export { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from './command-errors';
-
 export type { Target, Written } from './command-target';
 export type { HandleOptions } from './command-parts';
 
@@ -103,8 +101,7 @@ export class StreamHandler {
       onDecidedAgain?: (kind: string) => void;
       /** a command that ran out of attempts (409 CONCURRENCY_CONFLICT) */
       onExhausted?: (kind: string) => void;
-      /** asked whether an erasure reached a retry's command since (erased-requests.ts) */
-      erasures?: ErasureLookup;
+      erasures?: import('./erased-requests').ErasureLookup; // asked whether an erasure reached a retry's command since
     } = {},
   ) {}
 
