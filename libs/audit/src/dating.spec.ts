@@ -17,6 +17,7 @@ describe('dating: entries appended after a signed checkpoint are not dated befor
       ],
       60_000,
     );
+    expect([check.wants(2), check.wants(3)]).toEqual([false, true]);
     const add = (index: number, created: string, occurredAt?: string) => check.add(index, BigInt(index + 1), ms(created), occurredAt === undefined ? undefined : ms(occurredAt));
     add(0, '2026-12-05T09:00:00Z'); // before any checkpoint: anything goes
     add(3, '2026-12-05T09:49:30Z', '2026-12-05T09:49:10Z'); // within 60 s of the checkpoint of size 3

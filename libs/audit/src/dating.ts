@@ -67,6 +67,11 @@ export class DatingCheck {
     this.bounds = [...bounds].sort((a, b) => a.size - b.size);
   }
 
+  /** whether the entry at this leaf index comes after a signed checkpoint (else its times need not be read) */
+  wants(index: number): boolean {
+    return this.bounds.length > 0 && this.bounds[0]!.size <= index;
+  }
+
   add(index: number, position: bigint | string, created: number | undefined, occurredAt: number | undefined): void {
     // the latest-signed checkpoint among those this entry came after (a later, larger checkpoint signed earlier: a clock
     // that went back, reported by the entries it lets through no more than by the earlier bound)

@@ -117,7 +117,7 @@ export function hashRange(reader: SqliteLogReader, tree: SqliteTreeStore | undef
         // past the notary's last leaf (it may lag behind the log) there is nothing to compare with
         if (n < recorded.count && !recorded.hex.startsWith(leaf, n * 2 * HASH_SIZE)) return notMatched(`leaf ${task.firstLeaf + n} differs`);
         own.push(leaf);
-        dating.add(task.firstLeaf + n, row[0] as bigint, Number(row[7]), occurredAtInText(row[6]));
+        if (dating.wants(task.firstLeaf + n)) dating.add(task.firstLeaf + n, row[0] as bigint, Number(row[7]), occurredAtInText(row[6]));
         n++;
         while (s < task.sizes.length && task.sizes[s] === n) edges.push([task.sizes[s++]!, own.edge()]);
       }
