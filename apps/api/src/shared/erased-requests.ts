@@ -63,15 +63,18 @@ export async function erasedSince(events: readonly RecordedEvent[], lookup: Eras
   return (await ask.forgotten([...about], since)).size > 0;
 }
 
+/** `count` events of `stream` from `fromRevision` (a command's part), added to `into` */
+export async function readSpan(store: EventStore, stream: string, fromRevision: bigint, count: number, into: RecordedEvent[]): Promise<void> {
+  let left = count;
+  for await (const e of store.readStream(stream, { fromRevision })) {
+    into.push(e);
+    if (--left === 0) break;
+  }
+}
+
 /** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
 export async function erasedAt(store: EventStore, lookup: ErasureLookup, spans: readonly EventSpan[], aboutUsers: readonly string[] = []): Promise<boolean> {
   const events: RecordedEvent[] = [];
-  for (const { stream, fromRevision, count } of spans) {
-    let left = count;
-    for await (const e of store.readStream(stream, { fromRevision: BigInt(fromRevision) })) {
-      events.push(e);
-      if (--left === 0) break;
-    }
-  }
+  for (const { stream, fromRevision, count } of spans) await readSpan(store, stream, BigInt(fromRevision), count, events);
   return erasedSince(events, lookup, aboutUsers);
 }

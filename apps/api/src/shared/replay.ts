@@ -3,7 +3,7 @@
 import { fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
-import { type ErasureLookup, erasedSince } from './erased-requests';
+import { type ErasureLookup, erasedSince, readSpan } from './erased-requests';
 import { type EventSpan, IdempotencyKeyErasedError, IdempotencyKeyReusedError } from './idempotency';
 import type { AppliedCommand, Loaded } from './stream-states';
 
@@ -47,13 +47,7 @@ export async function readBack<E>(
   let other = reused;
   // (the part the states found was read, so the other parts read now are there: the embedded store's reads never go
   // back in the log within a turn, KnownHeads.saw; replicas e2e seeds 26 and 36 of session 21, before it did)
-  for (const { stream, at } of found) {
-    let left = at.count;
-    for await (const e of store.readStream(stream, { fromRevision: at.fromRevision })) {
-      recorded.push(e);
-      if (--left === 0) break;
-    }
-  }
+  for (const { stream, at } of found) await readSpan(store, stream, at.fromRevision, at.count, recorded);
   for (const { stream, expected } of loaded) {
     if (found.some((f) => f.stream === stream)) continue;
     const fromRevision = expected === 'no_stream' ? 0n : expected === 'any' ? undefined : expected + 1n;
