@@ -76,13 +76,13 @@ function signedTreeCheck(dataDir: string, origin: string, seed: Buffer, note: st
   const verifier = signerFromSeed(origin, seed).verifier;
   try {
     openCheckpoint(note, verifier);
-  } catch {
-    const signedBy = /\n\u2014 \S+ (\S+)\n/u.exec(note)?.[1];
-    const keyId = signedBy ? Buffer.from(signedBy, 'base64').subarray(0, 4).toString('hex') : 'unknown';
+  } catch (error) {
+    // the note's error names the key ids that signed it and the one tried (note.ts)
+    const why = (error as Error).message;
     problems.push(
       configured
-        ? `ROLLCALL_AUDIT_SIGNING_KEY is not the key that signed the notary's tree in ${treeFile(dataDir)} (key id ${keyId}; this one's ${verifier.text}): set it to that key; ${NO_ROTATION}`
-        : `the notary's tree in ${treeFile(dataDir)} is signed by another key (key id ${keyId}) than this data dir's (${verifier.text}): ${RESTORE}`,
+        ? `ROLLCALL_AUDIT_SIGNING_KEY is not the key that signed the notary's tree in ${treeFile(dataDir)} (${why}): set it to that key; ${NO_ROTATION}`
+        : `the notary's tree in ${treeFile(dataDir)} is signed by another key than this data dir's (${why}): ${RESTORE}`,
     );
   }
 }
