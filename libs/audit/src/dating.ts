@@ -21,9 +21,9 @@ export const signedAtLine = (at: Date): string => `${SIGNED_AT} ${at.toISOString
 /** When the notary signed the checkpoint (its `signed-at` line), in ms; undefined for checkpoints signed before session 44. */
 export function signedAtOf(checkpoint: Pick<Checkpoint, 'extensions'>): number | undefined {
   for (const line of checkpoint.extensions) {
-    const m = /^signed-at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$/.exec(line);
-    if (!m) continue;
-    const at = Date.parse(m[1]!);
+    const time = line.startsWith(`${SIGNED_AT} `) ? line.slice(SIGNED_AT.length + 1) : '';
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/.test(time)) continue;
+    const at = Date.parse(time);
     if (!Number.isNaN(at)) return at;
   }
   return undefined;

@@ -39,7 +39,7 @@ export async function verifyEmbeddedLog(input: EmbeddedVerifyInput): Promise<Ver
     let after: bigint | undefined = -1n;
     if (threads > 1 && (input.tree?.leavesAreDense() ?? true)) after = await inRanges(run, input, reader.count(), threads);
     run.readStored(input.tree?.leaves(run.size));
-    if (after !== undefined) for (const page of reader.leafPages(PAGE_SIZE, after)) run.addPage(page);
+    if (after !== undefined) for (const page of reader.leafPages(PAGE_SIZE, after, undefined, run.signedBounds.length > 0)) run.addPage(page);
     return run.finish();
   } finally {
     reader.close();

@@ -85,12 +85,15 @@ export class SqliteLogReader {
     return this.page.all(after, upTo, limit) as unknown as LogRow[];
   }
 
-  /** The leaves of the rows after `after` (all: from position 0) and up to `upTo`, a page of `pageSize` rows at a time. */
-  *leafPages(pageSize = 4096, after = -1n, upTo = LAST_POSITION): Generator<LeafPage> {
+  /**
+   * The leaves of the rows after `after` (all: from position 0) and up to `upTo`, a page of `pageSize` rows at a time;
+   * with their times when `times` (a checkpoint says when it was signed: dating.ts).
+   */
+  *leafPages(pageSize = 4096, after = -1n, upTo = LAST_POSITION, times = false): Generator<LeafPage> {
     for (;;) {
       const rows = this.rows(after, pageSize, upTo);
       if (rows.length === 0) return;
-      yield leafPageOf(rows);
+      yield leafPageOf(rows, times);
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]![0] as bigint;
     }
@@ -106,17 +109,15 @@ export class SqliteLogReader {
   }
 }
 
-export function leafPageOf(rows: LogRow[]): LeafPage {
+export function leafPageOf(rows: LogRow[], times = false): LeafPage {
   const positions: bigint[] = Array.from({ length: rows.length });
   const hashes = Buffer.allocUnsafe(rows.length * HASH_SIZE);
-  const created: number[] = Array.from({ length: rows.length });
-  const occurredAt: (number | undefined)[] = Array.from({ length: rows.length });
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     positions[i] = row[0] as bigint;
     hashes.set(leafHash(entryTextOfRow(row)), i * HASH_SIZE);
-    created[i] = Number(row[7]);
-    occurredAt[i] = occurredAtInText(row[6]);
   }
-  return { positions, hashes, created, occurredAt };
+  if (!times) return { positions, hashes };
+  // (a regex and a Date.parse per row, ~0.6–0.9 µs: only when some checkpoint bounds the times)
+  return { positions, hashes, created: rows.map((row) => Number(row[7])), occurredAt: rows.map((row) => occurredAtInText(row[6])) };
 }
