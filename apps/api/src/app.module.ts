@@ -70,6 +70,7 @@ import { NetworkCommandHandler, TeamCommandHandler } from './teams/team-handlers
 import { TeamReads } from './teams/team-reads';
 import { WorkspaceDirectory } from './teams/workspace-directory';
 import { AccessAsOfHandler, RosterAsOfHandler } from './members/access-as-of';
+import { ReplayCheckpoints } from './members/replay-checkpoints';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
@@ -277,6 +278,8 @@ export class AppModule {
         ReadAccess,
         MessageWrites,
         ...COMMAND_HANDLERS,
+        // states point-in-time replays reached, to continue later ones from (probe 43 F1)
+        { provide: ReplayCheckpoints, useValue: new ReplayCheckpoints(config.replayMemoryRows) },
         AccessAsOfHandler,
         RosterAsOfHandler,
         TeamCommandHandler,

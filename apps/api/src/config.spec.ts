@@ -91,6 +91,10 @@ describe('configuration from the environment', () => {
     // no grace by default: a stop drains at once
     expect(loadConfig({}).shutdownGraceMs).toBe(0);
     expect(loadConfig({ ROLLCALL_SHUTDOWN_GRACE_MS: '5000' }).shutdownGraceMs).toBe(5000);
+    // the states point-in-time replays keep (ADR 0027): 300,000 rows unless set; 0 keeps none
+    expect(refused({ ROLLCALL_REPLAY_MEMORY_ROWS: '-1' })).toContain('ROLLCALL_REPLAY_MEMORY_ROWS');
+    expect(loadConfig({}).replayMemoryRows).toBe(300_000);
+    expect(loadConfig({ ROLLCALL_REPLAY_MEMORY_ROWS: '0' }).replayMemoryRows).toBe(0);
   });
 
   it('the in-process projector lingers 1 s while the log is busy and runs at nice 10 by default; both can be set, within bounds', () => {

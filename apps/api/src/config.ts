@@ -80,6 +80,12 @@ export interface Config {
   shutdownGraceMs: number;
   /** ROLLCALL_SNAPSHOT_EVERY (default 10,000): events folded since a stream's last snapshot before the next is written (0: never) */
   snapshotEvery: number;
+  /**
+   * ROLLCALL_REPLAY_MEMORY_ROWS (default 300,000; 0: none): how many rows (users, members, invitations, team members)
+   * the states point-in-time replays reached may hold, kept to continue later replays from (members/replay-checkpoints.ts;
+   * ~660 bytes a row measured: ~200 MB at the default)
+   */
+  replayMemoryRows: number;
   /** ROLLCALL_CHECK_CACHED_STATES=1: a test diagnostic, each decision state loaded compared with a fold of the log (never for production) */
   checkCachedStates?: boolean;
   /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
@@ -276,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken,
     shutdownGraceMs: readInt(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
     snapshotEvery: readInt(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
+    replayMemoryRows: readInt(env, 'ROLLCALL_REPLAY_MEMORY_ROWS', 300_000, problems, 0, 1_000_000_000),
     audit: auditConfig(env, publicUrl, problems),
   };
   // read once, here, as every setting (probe 38b F15: app.module read the raw value, and " 1 " started with it off)

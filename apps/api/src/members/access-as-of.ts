@@ -1,12 +1,10 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Optional } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import {
   type AccessExplanation,
-  type OrganizationEvent,
   type OrganizationState,
-  type WorkspaceEvent,
   type WorkspaceInfo,
   type WorkspaceState,
   accessModel,
@@ -16,8 +14,6 @@ import {
   evolveOrganization,
   evolveWorkspace,
   explainPermissions,
-  checkReadable,
-  fromStored,
   initialOrganizationState,
   initialWorkspaceState,
   isOrgAdmin,
@@ -25,11 +21,13 @@ import {
   validationFailed,
   visiblePartnerTeams,
 } from '@rollcall/domain';
-import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import { DomainException } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { AsOfQuery } from './dtos';
+import { ReplayCheckpoints } from './replay-checkpoints';
+import { YIELD_EVERY, aTurnOfTheLoop, foldStream, organizationRows, workspaceRows } from './stream-fold';
 import { AccessAsOf, ReplayBasis } from './resources';
 
 /** `?asOf=T&explain=true`: the access at T, and with `explain`, why (docs/rules.md#rule-17). */
@@ -148,30 +146,8 @@ interface Replayed {
   /** the instant answered for: the one asked about, or now (this server's, or the latest change's when later) */
   asOf: Date;
   basedOn: { eventsReplayed: number; lastPosition: string | null };
-}
-
-/**
- * When a change happened: the time its command was decided (`occurredAt`, the history's `at`), else (events appended
- * without it) when the store recorded it. The store records a change a few ms after it was decided: replaying up to
- * the recorded time left a change out at its own `at` in the history.
- */
-const happenedAt = (e: RecordedEvent): number => {
-  const at = typeof e.metadata.occurredAt === 'string' ? Date.parse(e.metadata.occurredAt) : Number.NaN;
-  return Number.isNaN(at) ? e.created.getTime() : at;
-};
-
-/**
- * a stream's events in order up to the first that happened after T: a prefix, so every state folded is one that was
- * decided. Now (T undefined): all of them, whatever this server's clock reads (`latest` notes the latest time seen)
- */
-async function* happenedBy(events: AsyncIterable<RecordedEvent>, asOf: Date | undefined, latest: { at: number }): AsyncIterable<RecordedEvent> {
-  const limit = asOf?.getTime() ?? Number.POSITIVE_INFINITY;
-  for await (const e of events) {
-    const at = happenedAt(e);
-    if (at > limit) return;
-    if (at > latest.at) latest.at = at;
-    yield e;
-  }
+  /** hands the states folded to the checkpoints, once the answer no longer reads them */
+  release(): void;
 }
 
 /** how far past this server's clock an `asOf` may be and still mean "now": a client's clock that runs ahead */
@@ -201,51 +177,49 @@ function refuseFuture(now: number): never {
   );
 }
 
+const once = (f: () => void) => {
+  let done = false;
+  return () => {
+    if (!done) f();
+    done = true;
+  };
+};
+
 /**
  * The organization's and the workspace's streams folded up to T (the changes that had happened at T, as the history
  * dates them) through the deciders' own evolve: the point-in-time answers are computed, never read from a stored
- * answer (rule 17).
+ * answer (rule 17). Each stream from a state an earlier replay reached when one fits (stream-fold.ts).
  */
-/**
- * A replay lets the event loop serve other requests every YIELD_EVERY events (and the roster every YIELD_EVERY
- * members): the roster of a 100,000-member workspace held it 12–20 s in one piece, `/health` and every tenant's
- * requests waiting, some reset (probe 42 F1). The embedded store's reads resolve without a turn of the loop.
- */
-const YIELD_EVERY = 1_000;
-/**
- * The answers hold nothing personal (access, org admins, teams, ids), and no fold of access reads an address or a
- * name (they are indexed, never compared into a decision of access): the streams are read with their personal fields
- * sealed, no key looked up (opening them was ~2/3 of a replay's time: session 43). roster-as-of-sealed.int-spec.ts
- * checks the answers equal those of a replay with every field opened.
- */
-const SEALED = { personalData: 'sealed' } as const;
-const aTurnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function replay(store: EventStore, organizationId: string, workspaceId: string, asOf: Date | undefined): Promise<Replayed> {
+async function replay(store: EventStore, checkpoints: ReplayCheckpoints, organizationId: string, workspaceId: string, asOf: Date | undefined): Promise<Replayed> {
   if (asOf !== undefined && (!(asOf instanceof Date) || Number.isNaN(asOf.getTime()))) throw new DomainException(validationFailed([{ field: 'asOf', message: 'must be a valid date' }]));
-  let replayed = 0;
-  let last: bigint | null = null;
   // asked about now: the answer is labelled with this server's now, or the latest change's time when that is later
   const latest = { at: Date.now() };
-  const org = initialOrganizationState();
-  for await (const e of happenedBy(store.readStream(organizationStream(organizationId), SEALED), asOf, latest)) {
-    checkReadable(e);
-    const event = fromStored(e);
-    if (event) evolveOrganization(org, event as OrganizationEvent);
-    if (++replayed % YIELD_EVERY === 0) await aTurnOfTheLoop();
-    last = last === null || e.position > last ? e.position : last;
+  const orgStream = organizationStream(organizationId);
+  const org = await foldStream(store, checkpoints, orgStream, initialOrganizationState, evolveOrganization, asOf, latest);
+  const keepOrg = () => checkpoints.keep(orgStream, { ...org, rows: organizationRows(org.state) });
+  const info = org.state.workspaces.get(workspaceId);
+  if (!info) {
+    keepOrg();
+    throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${(asOf ?? new Date(latest.at)).toISOString()}.`));
   }
-  const info = org.workspaces.get(workspaceId);
-  if (!info) throw new DomainException(domainError('WORKSPACE_NOT_FOUND', `Workspace ${workspaceId} did not exist at ${(asOf ?? new Date(latest.at)).toISOString()}.`));
-  const ws = initialWorkspaceState(info);
-  for await (const e of happenedBy(store.readStream(workspaceStream(workspaceId), SEALED), asOf, latest)) {
-    checkReadable(e);
-    const event = fromStored(e);
-    if (event) evolveWorkspace(ws, event as WorkspaceEvent);
-    if (++replayed % YIELD_EVERY === 0) await aTurnOfTheLoop();
-    last = last === null || e.position > last ? e.position : last;
-  }
-  return { org, ws, info, asOf: asOf ?? new Date(latest.at), basedOn: { eventsReplayed: replayed, lastPosition: last === null ? null : last.toString() } };
+  const wsStream = workspaceStream(workspaceId);
+  const ws = await foldStream(store, checkpoints, wsStream, () => initialWorkspaceState(info), evolveWorkspace, asOf, latest).catch((error: unknown) => {
+    keepOrg();
+    throw error;
+  });
+  const last = [org.lastPosition, ws.lastPosition].reduce((a, b) => (a === null || (b !== null && b > a) ? b : a), null);
+  return {
+    org: org.state,
+    ws: ws.state,
+    info,
+    asOf: asOf ?? new Date(latest.at),
+    basedOn: { eventsReplayed: org.events + ws.events, lastPosition: last === null ? null : last.toString() },
+    // once only: a state kept may be taken and folded on by the next replay
+    release: once(() => {
+      keepOrg();
+      checkpoints.keep(wsStream, { ...ws, rows: workspaceRows(ws.state) });
+    }),
+  };
 }
 
 function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, explain: boolean): ExplainedAccessAsOf {
@@ -276,10 +250,18 @@ function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, ex
 /** "What access did user X have in workspace W at time T?" (and, asked to, why) */
 @QueryHandler(AccessAsOfQuery)
 export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, ExplainedAccessAsOf> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() private readonly checkpoints: ReplayCheckpoints = ReplayCheckpoints.none(),
+  ) {}
 
   async execute(q: AccessAsOfQuery): Promise<ExplainedAccessAsOf> {
-    return accessOf(await replay(this.store, q.organizationId, q.workspaceId, q.asOf), q.userId, q.explain);
+    const replayed = await replay(this.store, this.checkpoints, q.organizationId, q.workspaceId, q.asOf);
+    try {
+      return accessOf(replayed, q.userId, q.explain);
+    } finally {
+      replayed.release();
+    }
   }
 }
 
@@ -289,20 +271,22 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, Explain
  * Each partner whose team the workspace had chosen is replayed to the same T, and visibility decided as the commands
  * decide it (visiblePartnerTeams). Its events are added to the basis.
  */
-async function partnerTeamsAt(store: EventStore, replayed: Replayed, asOf: Date | undefined): Promise<PartnerTeamAsOf[]> {
+async function partnerTeamsAt(store: EventStore, checkpoints: ReplayCheckpoints, replayed: Replayed, asOf: Date | undefined): Promise<PartnerTeamAsOf[]> {
   const { ws } = replayed;
   const owners = new Set(ws.teams.chosenPartnerTeams.values());
   const partners = [...ws.teams.partners.values()].filter((p) => owners.has(p.workspaceId));
   if (partners.length === 0) return [];
   // now (asOf undefined) is every change the partners' streams hold, as for this workspace (rule 17)
-  const partnerStates = await Promise.all(partners.map((p) => replay(store, p.organizationId, p.workspaceId, asOf)));
+  const partnerStates = await Promise.all(partners.map((p) => replay(store, checkpoints, p.organizationId, p.workspaceId, asOf)));
   for (const partner of partnerStates) {
     replayed.basedOn.eventsReplayed += partner.basedOn.eventsReplayed;
     const last = partner.basedOn.lastPosition;
     if (last !== null && (replayed.basedOn.lastPosition === null || BigInt(last) > BigInt(replayed.basedOn.lastPosition))) replayed.basedOn.lastPosition = last;
   }
   const organizationOf = new Map(partners.map((p) => [p.workspaceId, p.organizationId]));
-  return [...visiblePartnerTeams(ws, partnerStates.map((p) => p.ws)).values()]
+  const visible = visiblePartnerTeams(ws, partnerStates.map((p) => p.ws));
+  for (const partner of partnerStates) partner.release();
+  return [...visible.values()]
     .map(({ workspaceId, team }) => ({ workspaceId, organizationId: organizationOf.get(workspaceId)!, teamId: team.teamId, name: team.name, members: [...team.members].sort() }))
     .sort((a, b) => a.workspaceId.localeCompare(b.workspaceId) || a.name.localeCompare(b.name) || a.teamId.localeCompare(b.teamId));
 }
@@ -320,23 +304,38 @@ export interface ReplayedRoster extends Omit<RosterAsOf, 'members'> {
 /** "Who had which access in workspace W at time T?" — one replay, every member; and the partner teams seen then. */
 @QueryHandler(RosterAsOfQuery)
 export class RosterAsOfHandler implements IQueryHandler<RosterAsOfQuery, ReplayedRoster> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() private readonly checkpoints: ReplayCheckpoints = ReplayCheckpoints.none(),
+  ) {}
 
   async execute(q: RosterAsOfQuery): Promise<ReplayedRoster> {
-    const replayed = await replay(this.store, q.organizationId, q.workspaceId, q.asOf);
+    const replayed = await replay(this.store, this.checkpoints, q.organizationId, q.workspaceId, q.asOf);
     const userIds = [...replayed.ws.members.keys()].sort();
-    const partnerTeams = await partnerTeamsAt(this.store, replayed, q.asOf);
+    let partnerTeams: PartnerTeamAsOf[];
+    try {
+      partnerTeams = await partnerTeamsAt(this.store, this.checkpoints, replayed, q.asOf);
+    } catch (error) {
+      replayed.release();
+      throw error;
+    }
+    const orgAdmins = [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort();
     return {
       workspaceId: q.workspaceId,
       asOf: replayed.asOf.toISOString(),
       plan: replayed.ws.info.plan,
+      // the states are read until the last member is formatted; a roster whose members are never read keeps none
       async *members() {
-        for (let i = 0; i < userIds.length; i += YIELD_EVERY) {
-          if (i > 0) await aTurnOfTheLoop();
-          yield userIds.slice(i, i + YIELD_EVERY).map((userId) => accessOf(replayed, userId, false));
+        try {
+          for (let i = 0; i < userIds.length; i += YIELD_EVERY) {
+            if (i > 0) await aTurnOfTheLoop();
+            yield userIds.slice(i, i + YIELD_EVERY).map((userId) => accessOf(replayed, userId, false));
+          }
+        } finally {
+          replayed.release();
         }
       },
-      orgAdmins: [...replayed.org.users.keys()].filter((userId) => isOrgAdmin(replayed.org, userId)).sort(),
+      orgAdmins,
       partnerTeams,
       basedOn: replayed.basedOn,
     };
