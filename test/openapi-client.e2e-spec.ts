@@ -5,7 +5,7 @@ import ts from 'typescript';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
 import { Conformance, type Document } from './support/openapi-conformance';
-import { type RollcallClient, consoleFlow, housekeepingFlow, refusalFlow, rollcallClient } from './support/openapi-flows';
+import { type RollcallClient, consoleFlow, housekeepingFlow, partnerAndEmailFlow, refusalFlow, rollcallClient } from './support/openapi-flows';
 import { TYPES_FILE, generateTypes } from './support/openapi-types';
 
 /**
@@ -73,6 +73,21 @@ describe('main flows through the typed client', () => {
     expect(done.csv).toContain('Jane D.');
     expect(done.deleted).toMatchObject({ userId: flow.jane.userId, workspaceIds: [flow.ws.workspaceId] });
     expect(done.health.status).toBe('ok');
+  });
+});
+
+describe('partner teams and email changes through the typed client (probe 45 F1, F2)', () => {
+  it('a partner team read in the offered list, the team list and its invitees; an email change asked for, then withdrawn', async () => {
+    const flow = await consoleFlow(client, SYSTEM_KEY, 'cid@acme.test');
+    const done = await partnerAndEmailFlow(client, SYSTEM_KEY, flow);
+    const partner = { workspaceId: done.partner.workspaceId, workspaceName: 'Partner support' };
+    expect(done.offered.items).toEqual([expect.objectContaining({ teamId: done.team.teamId, partner })]);
+    expect(done.teams.items).toContainEqual(expect.objectContaining({ teamId: done.team.teamId, partner }));
+    expect(done.invitees.partner).toEqual(partner);
+    expect(done.workspace.partners).toEqual([{ workspaceId: done.partner.workspaceId, name: 'Partner support' }]);
+    expect(done.asked.emailChange).toEqual({ status: 'pending_confirmation', email: 'joe.new@acme.test', expiresAt: expect.any(String) });
+    expect(done.joeBefore.pendingEmail).toEqual({ email: 'joe.new@acme.test', expiresAt: done.asked.emailChange!.expiresAt });
+    expect(done.withdrawn.emailChange).toEqual({ status: 'withdrawn', email: done.joeBefore.email });
   });
 });
 

@@ -1049,7 +1049,7 @@ export interface components {
       /** @description grants that are answered with a warning when given without another */
       grantAdvice: components['schemas']['GrantAdvice'][];
     };
-    PartnerWorkspace: {
+    NetworkPartner: {
       /** @example 9b2c6f7e-1d2a-5b7c-8e9f-0a1b2c3d4e5f */
       workspaceId: string;
       /** @example Partner support */
@@ -1071,7 +1071,7 @@ export interface components {
       /** @description the access model as data: what to offer in the dialogs that give access (docs/rules.md "Access model") */
       catalog: components['schemas']['Catalog'];
       /** @description the workspaces linked to this one (rule 16), of this organization or another */
-      partners: components['schemas']['PartnerWorkspace'][];
+      partners: components['schemas']['NetworkPartner'][];
     };
     ChangePlanDto: {
       /**
@@ -1472,6 +1472,25 @@ export interface components {
       /** @example jane.doe@acme.test */
       email?: string;
     };
+    EmailChangeOutcome: {
+      /**
+       * @description `pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user's own, and the change that was pending is dropped (its link no longer works)
+       * @enum {string}
+       */
+      status: 'pending_confirmation' | 'withdrawn';
+      /**
+       * Format: email
+       * @description the new address (pending: it becomes the user's once the link mailed to it is opened); withdrawn: the address the user keeps
+       * @example jane.doe@acme.test
+       */
+      email: string;
+      /**
+       * Format: date-time
+       * @description pending only: when the link expires
+       * @example 2026-03-03T09:00:00.000Z
+       */
+      expiresAt?: string;
+    };
     ProfileUpdated: {
       /**
        * @description position of the write in the event store; send it as `X-Min-Position` to read your write
@@ -1491,7 +1510,7 @@ export interface components {
        *     ]
        */
       changed: ('displayName' | 'alias' | 'avatarUrl' | 'email')[];
-      emailChange?: components['schemas']['PendingEmailChange'];
+      emailChange?: components['schemas']['EmailChangeOutcome'];
     };
     UserDeleted: {
       /**
@@ -2265,6 +2284,15 @@ export interface components {
        * @example true
        */
       visible: boolean;
+    };
+    PartnerWorkspace: {
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /**
+       * @description the partner workspace's name
+       * @example Partner support
+       */
+      workspaceName: string | null;
     };
     Team: {
       /** @example 3f6c2a1e-9b7d-5c4e-8a2f-1d0e9c8b7a65 */

@@ -141,3 +141,34 @@ export async function refusalFlow(client: RollcallClient, flow: Awaited<ReturnTy
   });
   return { restrictionsAsList, roleAsString, unknownMember, noKey, badToken, unknownWorkspace };
 }
+
+/**
+ * A second workspace linked to the first (system key), a team there shared and chosen here, read through every list
+ * that shows a partner team; an email change asked for and withdrawn (probe 45 F1, F2: both answered shapes the
+ * document did not have, and no flow read them).
+ */
+export async function partnerAndEmailFlow(client: RollcallClient, systemKey: string, flow: Awaited<ReturnType<typeof consoleFlow>>) {
+  const key = bearer(flow.org.apiKey);
+  const actor = { 'X-Actor-Id': flow.org.adminUserId };
+  const partner = ok(
+    await client.POST('/v1/organizations/{org}/workspaces', { headers: key, params: { path: { org: flow.org.organizationId }, header: actor }, body: { name: 'Partner support' } }),
+  );
+  ok(await client.POST('/v1/workspaces/{ws}/network', { headers: bearer(systemKey), params: { path: { ws: flow.ws.workspaceId } }, body: { partnerWorkspaceId: partner.workspaceId } }));
+  const team = ok(await client.POST('/v1/workspaces/{ws}/teams', { headers: key, params: { path: { ws: partner.workspaceId }, header: actor }, body: { name: 'Experts' } }));
+  const teamPath = { path: { ws: partner.workspaceId, teamId: team.teamId }, header: actor };
+  const shared = ok(await client.PUT('/v1/workspaces/{ws}/teams/{teamId}/sharing', { headers: key, params: teamPath, body: { shared: true } }));
+  const offered = ok(await client.GET('/v1/workspaces/{ws}/partner-teams', { headers: key, params: { path: { ws: flow.ws.workspaceId }, header: { ...actor, 'X-Min-Position': shared.position } } }));
+  const chosen = ok(
+    await client.PUT('/v1/workspaces/{ws}/partner-teams/{teamId}/visibility', { headers: key, params: { path: { ws: flow.ws.workspaceId, teamId: team.teamId }, header: actor }, body: { visible: true } }),
+  );
+  const here = { path: { ws: flow.ws.workspaceId }, header: { ...actor, 'X-Min-Position': chosen.position } };
+  const teams = ok(await client.GET('/v1/workspaces/{ws}/teams', { headers: key, params: here }));
+  const invitees = ok(await client.GET('/v1/workspaces/{ws}/teams/{teamId}/invitees', { headers: key, params: { path: { ws: flow.ws.workspaceId, teamId: team.teamId }, header: actor } }));
+  const workspace = ok(await client.GET('/v1/workspaces/{ws}', { headers: key, params: here }));
+  const user = { path: { org: flow.org.organizationId, userId: flow.joe.userId }, header: actor };
+  const asked = ok(await client.PATCH('/v1/organizations/{org}/users/{userId}', { headers: key, params: user, body: { email: 'joe.new@acme.test' } }));
+  const users = ok(await client.GET('/v1/organizations/{org}/users', { headers: key, params: { path: { org: flow.org.organizationId }, header: { ...actor, 'X-Min-Position': asked.position } } }));
+  const joeBefore = users.items.find((u) => u.userId === flow.joe.userId)!;
+  const withdrawn = ok(await client.PATCH('/v1/organizations/{org}/users/{userId}', { headers: key, params: user, body: { email: joeBefore.email! } }));
+  return { partner, team, offered, teams, invitees, workspace, asked, joeBefore, withdrawn };
+}

@@ -1,53 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { OrgUserDoc } from '@rollcall/read-store';
 import { WriteAnswer } from '../shared/openapi';
-import { nullableString } from '../shared/resources';
 
 const USER_ID = { example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' };
 const ORGANIZATION_ID = { example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' };
 
-/**
- * One person in one organization (docs/rules.md#concepts): the profile every workspace shows. A deleted user keeps
- * their id and dates, with every personal field null (rule 12).
- */
-export class OrgUser {
-  @ApiProperty(USER_ID)
-  userId!: string;
-  @ApiProperty(ORGANIZATION_ID)
-  organizationId!: string;
-  @ApiProperty({ ...nullableString('null once the user is deleted', 'jane@acme.test'), format: 'email' })
-  email!: string | null;
-  @ApiProperty(nullableString('display name', 'Jane Doe'))
-  displayName!: string | null;
-  @ApiProperty(nullableString('alias shown to contacts', 'Jane'))
-  alias!: string | null;
-  @ApiProperty({ ...nullableString('avatar URL', 'https://cdn.acme.test/jane.png'), format: 'uri' })
-  avatarUrl!: string | null;
-  @ApiProperty({ description: 'holds organization-level access', example: false })
-  orgAdmin!: boolean;
-  @ApiProperty({ example: false })
-  deleted!: boolean;
-  @ApiProperty({ format: 'date-time', example: '2026-03-01T09:05:00.000Z' })
-  joinedAt!: string;
-  @ApiProperty({ ...nullableString('when the user was deleted', null), format: 'date-time' })
-  deletedAt!: string | null;
-}
-
-/** An org-user document as its public resource (no storage key). */
-export const toOrgUser = (doc: OrgUserDoc): OrgUser => ({
-  userId: doc.userId,
-  organizationId: doc.organizationId,
-  email: doc.email,
-  displayName: doc.displayName,
-  alias: doc.alias,
-  avatarUrl: doc.avatarUrl,
-  orgAdmin: doc.orgAdmin,
-  deleted: doc.deleted,
-  joinedAt: doc.joinedAt,
-  deletedAt: doc.deletedAt,
-});
-
-export class PendingEmailChange {
+/** The answer about an email change a profile change asked for (rule 10): mailed, or withdrawn. */
+export class EmailChangeOutcome {
   @ApiProperty({
     enum: ['pending_confirmation', 'withdrawn'],
     description:
@@ -66,8 +24,8 @@ export class ProfileUpdated extends WriteAnswer {
   userId!: string;
   @ApiProperty({ type: 'array', items: { type: 'string', enum: ['displayName', 'alias', 'avatarUrl', 'email'] }, example: ['displayName'] })
   changed!: string[];
-  @ApiPropertyOptional({ type: PendingEmailChange })
-  emailChange?: PendingEmailChange;
+  @ApiPropertyOptional({ type: EmailChangeOutcome })
+  emailChange?: EmailChangeOutcome;
 }
 
 export class EmailChangeConfirmed extends WriteAnswer {

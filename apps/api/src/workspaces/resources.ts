@@ -77,7 +77,8 @@ class Catalog implements CatalogView {
   grantAdvice!: GrantAdvice[];
 }
 
-class PartnerWorkspace {
+/** A workspace linked to this one (rule 16). Not the teams' PartnerWorkspace: OpenAPI names schemas by class. */
+class NetworkPartner {
   @ApiProperty({ example: '9b2c6f7e-1d2a-5b7c-8e9f-0a1b2c3d4e5f' })
   workspaceId!: string;
   @ApiProperty({ example: 'Partner support' })
@@ -100,8 +101,8 @@ export class Workspace implements WorkspaceView {
   createdAt!: string;
   @ApiProperty({ type: Catalog, description: 'the access model as data: what to offer in the dialogs that give access (docs/rules.md "Access model")' })
   catalog!: Catalog;
-  @ApiProperty({ type: [PartnerWorkspace], description: 'the workspaces linked to this one (rule 16), of this organization or another' })
-  partners!: PartnerWorkspace[];
+  @ApiProperty({ type: [NetworkPartner], description: 'the workspaces linked to this one (rule 16), of this organization or another' })
+  partners!: NetworkPartner[];
 }
 
 export class PlanChangedAnswer extends WriteAnswer {
