@@ -795,7 +795,10 @@ export interface components {
       errors?: components['schemas']['FieldProblem'][];
     };
     AdminDto: {
-      /** @example ada@acme.test */
+      /**
+       * Format: email
+       * @example ada@acme.test
+       */
       email: string;
       /** @example Ada Lovelace */
       displayName: string;
@@ -1222,7 +1225,10 @@ export interface components {
        * @example []
        */
       grants?: string[];
-      /** @example jane@acme.test */
+      /**
+       * Format: email
+       * @example jane@acme.test
+       */
       email: string;
     };
     InvitationCreated: {
@@ -1469,7 +1475,10 @@ export interface components {
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;
-      /** @example jane.doe@acme.test */
+      /**
+       * Format: email
+       * @example jane.doe@acme.test
+       */
       email?: string;
     };
     EmailChangeOutcome: {
@@ -1559,6 +1568,7 @@ export interface components {
     };
     EraseAddressDto: {
       /**
+       * Format: email
        * @description an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)
        * @example candidate@example.org
        */
@@ -8013,7 +8023,7 @@ export interface operations {
         /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
-        status?: string[];
+        status?: ('pending' | 'active' | 'revoked')[];
         /** @description members holding this role (the workspace's preset names which exist there) */
         role?:
           | 'agent'
@@ -8214,7 +8224,7 @@ export interface operations {
         /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
-        status?: string[];
+        status?: ('pending' | 'active' | 'revoked')[];
         /** @description members holding this role (the workspace's preset names which exist there) */
         role?:
           | 'agent'

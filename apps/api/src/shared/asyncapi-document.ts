@@ -32,7 +32,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     const op = (openapi.paths[path] as Record<string, OpenApiOperation> | undefined)?.[method.toLowerCase()];
     if (!op) throw new Error(`the HTTP twin of ${pattern}, ${twin}, is not in the OpenAPI document`);
     const id = pattern.replace(/\./g, '_');
-    messages[`${id}_request`] = { name: `${pattern} request`, title: `${pattern}`, summary: op.summary, payload: requestPayload(path, op) };
+    messages[`${id}_request`] = { name: `${pattern} request`, title: `${pattern}`, summary: op.summary, payload: requestPayload(path, op, openapi) };
     messages[`${id}_reply`] = { name: `${pattern} reply`, summary: `What ${twin} answers with a 2xx status.`, payload: replyPayload(op) };
     messages[`${id}_problem`] = {
       name: `${pattern} problem`,
@@ -122,7 +122,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
 }
 
 /** The envelope, the twin's path ids (and `minPosition`), its query parameters (a read's: fields of the message), and its body. */
-function requestPayload(path: string, op: OpenApiOperation): Json {
+function requestPayload(path: string, op: OpenApiOperation, openapi: OpenAPIObject): Json {
   const ids = [...path.matchAll(/\{(\w+)\}/g)].map((m) => PATH_PARAM_FIELDS[m[1]!] ?? m[1]!);
   const query = (op.parameters ?? []).filter((p) => p.in === 'query');
   const own: Json = {
@@ -138,7 +138,19 @@ function requestPayload(path: string, op: OpenApiOperation): Json {
   const body = op.requestBody?.content?.['application/json']?.schema;
   // a twin without an API key (accepting an invitation, confirming an email) is authenticated by its token
   const envelope = op.security?.length === 0 ? { $ref: '#/components/schemas/PublicEnvelope' } : { $ref: '#/components/schemas/Envelope' };
-  return { allOf: [envelope, own, ...(body ? [toJsonSchema(body)] : [])] };
+  return { allOf: [envelope, own, ...(body ? [toJsonSchema(openBody(body, openapi))] : [])] };
+}
+
+/**
+ * The body's schema as one part of the message: its properties and rules, without `additionalProperties: false`
+ * (openapi-constraints.ts), which in an `allOf` beside the envelope would refuse the envelope's fields.
+ */
+function openBody(body: Json, openapi: OpenAPIObject): Json {
+  const name = typeof body.$ref === 'string' ? body.$ref.split('/').pop()! : undefined;
+  const schema = (name ? openapi.components?.schemas?.[name] : body) as Json | undefined;
+  if (!schema || schema.additionalProperties !== false) return body;
+  const { additionalProperties: _closed, ...open } = schema;
+  return open;
 }
 
 function replyPayload(op: OpenApiOperation): Json {

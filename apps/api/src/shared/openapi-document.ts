@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { documentConstraints } from './openapi-constraints';
 import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
 
@@ -81,6 +82,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
         }
     }
   strictNullableRefs(document.components?.schemas ?? {});
+  documentConstraints((document.components?.schemas ?? {}) as Parameters<typeof documentConstraints>[0], document.paths as unknown as Parameters<typeof documentConstraints>[1]);
   return document;
 }
 
