@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { MESSAGE_TWINS } from '../apps/api/src/shared/message-twins';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
 
@@ -66,6 +66,18 @@ describe('the AsyncAPI document of the message patterns', () => {
     // and the README's list names each of them (it left two out: probe 30 F5)
     const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
     expect(registered.filter((pattern) => !readme.includes(`\`${pattern}\``))).toEqual([]);
+  });
+
+  it('a problem lists the transports\' own refusals and none HTTP alone meets; an unknown pattern\'s code is named (probe 45 F7)', async () => {
+    const problems = Object.entries(doc.components.messages).filter(([name]) => name.endsWith('_problem'));
+    expect(problems.length).toBe(Object.keys(MESSAGE_TWINS).length);
+    for (const [name, { payload }] of problems) {
+      const codes = (payload as { allOf: { properties?: { code?: { enum: string[] } } }[] }).allOf[1]!.properties!.code!.enum;
+      expect({ name, answerTooLarge: codes.includes('ANSWER_TOO_LARGE'), httpOnly: codes.filter((c) => ['HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND'].includes(c)) }).toEqual({ name, answerTooLarge: true, httpOnly: [] });
+    }
+    expect((doc as unknown as { info: { description: string } }).info.description).toContain('404 UNKNOWN_PATTERN');
+    const unknown = await firstValueFrom(client.send('no.such.pattern', {})).catch((e: { code?: string }) => e);
+    expect(unknown).toMatchObject({ code: 'UNKNOWN_PATTERN' });
   });
 
   it('documents what the app does: a message built as documented is accepted, the reply matches its schema; a refusal is one of the documented problems', async () => {

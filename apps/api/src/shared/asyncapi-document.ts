@@ -94,7 +94,8 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
         'A message is its HTTP twin\'s JSON body plus `apiKey`, `actorId` (for organization keys), `idempotencyKey?`, ' +
         '`correlationId?` and the ids of the twin\'s path; the reply is the twin\'s answer, a refusal is the same ' +
         'RFC 9457 problem as the error of the reply. `correlationId` is the message\'s `requestId` in the log and the ' +
-        '`correlationId` in the metadata of the events it appended. The HTTP API: /docs/openapi.json.',
+        '`correlationId` in the metadata of the events it appended. A pattern not listed here is refused `404 UNKNOWN_PATTERN`; ' +
+        'over NATS, a reply larger than the server\'s `max_payload` is `422 ANSWER_TOO_LARGE` (ask over HTTP or TCP). The HTTP API: /docs/openapi.json.',
     },
     defaultContentType: 'application/json',
     servers: {
@@ -159,12 +160,18 @@ function replyPayload(op: OpenApiOperation): Json {
   return schema ? toJsonSchema(schema) : { type: 'object', description: 'no content' };
 }
 
+/** refusals of HTTP alone (a header block, a request's time, a body's media type, an empty path segment): no message meets them */
+const HTTP_ONLY_CODES = new Set(['HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND']);
+/** refusals of a transport, for any pattern: a NATS reply past the server's max_payload (problem-nats-server.ts) */
+const TRANSPORT_CODES = ['ANSWER_TOO_LARGE'];
+
+/** the twin's refusals a message can meet, and the transports' own (probe 45 F7) */
 function problemCodes(op: OpenApiOperation): string[] {
-  const codes = new Set<string>();
+  const codes = new Set<string>(TRANSPORT_CODES);
   for (const [status, response] of Object.entries(op.responses ?? {})) {
     if (status.startsWith('2')) continue;
     const schema = response.content?.['application/problem+json']?.schema as { allOf?: { properties?: { code?: { enum?: string[] } } }[] } | undefined;
-    for (const part of schema?.allOf ?? []) for (const code of part.properties?.code?.enum ?? []) codes.add(code);
+    for (const part of schema?.allOf ?? []) for (const code of part.properties?.code?.enum ?? []) if (!HTTP_ONLY_CODES.has(code)) codes.add(code);
   }
   return [...codes].sort();
 }
