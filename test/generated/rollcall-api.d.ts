@@ -2819,7 +2819,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -2976,8 +2976,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3149,8 +3147,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3196,7 +3192,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         'application/json': components['schemas']['IssueApiKeyDto'];
       };
@@ -3207,7 +3203,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3380,8 +3376,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3435,7 +3429,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3608,8 +3602,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3783,8 +3775,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -3841,7 +3831,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4014,8 +4004,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4189,8 +4177,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4245,7 +4231,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4418,8 +4404,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4597,8 +4581,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4773,8 +4755,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4828,7 +4808,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5001,8 +4981,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5060,7 +5038,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5233,8 +5211,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5291,7 +5267,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5469,8 +5445,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5675,8 +5649,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5712,7 +5684,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5885,8 +5857,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5940,7 +5910,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6113,8 +6083,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6167,7 +6135,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6312,8 +6280,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6491,8 +6457,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6532,7 +6496,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6710,8 +6674,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6886,8 +6848,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6945,7 +6905,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7118,8 +7078,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7173,7 +7131,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7346,8 +7304,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7401,7 +7357,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7574,8 +7530,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7632,7 +7586,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7805,8 +7759,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7859,7 +7811,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7984,8 +7936,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8185,8 +8135,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8387,8 +8335,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8563,8 +8509,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8738,8 +8682,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8913,8 +8855,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8971,7 +8911,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9144,8 +9084,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9199,7 +9137,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9372,8 +9310,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9431,7 +9367,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9604,8 +9540,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9660,7 +9594,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9833,8 +9767,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9889,7 +9821,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10062,8 +9994,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10121,7 +10051,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10294,8 +10224,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10353,7 +10281,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10526,8 +10454,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10707,8 +10633,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10882,8 +10806,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10938,7 +10860,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -11111,8 +11033,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11164,7 +11084,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -11337,8 +11257,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11457,8 +11375,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11575,8 +11491,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11747,8 +11661,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11903,8 +11815,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12059,8 +11969,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12161,8 +12069,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12219,7 +12125,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12392,8 +12298,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12447,7 +12351,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12620,8 +12524,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12672,10 +12574,6 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position) */
-          'X-Position'?: string;
-          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
-          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {
@@ -12797,8 +12695,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12965,6 +12861,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -12979,8 +12877,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -13169,8 +13065,6 @@ export interface operations {
       /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
       431: {
         headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
           [name: string]: unknown;
         };
         content: {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { MessagePattern, Payload } from '@nestjs/microservices';
@@ -68,6 +68,8 @@ export class ApiKeysController {
   })
   @ApiHeader({ ...ACTOR_HEADER, required: false, description: 'the org admin acting, with the organization\'s key; not with the system key' })
   @ApiHeader(IDEMPOTENCY_HEADER)
+  // the body (a label) may be left out: POST with none issues a key without a label (probe 45 F5)
+  @ApiBody({ type: IssueApiKeyDto, required: false })
   @ApiWrite(201, ApiKeyIssuedAnswer)
   @ApiProblems('ORGANIZATION_NOT_FOUND')
   issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Body() dto: IssueApiKeyDto) {

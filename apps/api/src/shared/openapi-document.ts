@@ -4,7 +4,7 @@ import { documentConstraints } from './openapi-constraints';
 import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
 
-type Operation = { tags?: string[]; security?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown>; [key: string]: unknown }>; [PUBLIC_EXTENSION]?: boolean };
+type Operation = { tags?: string[]; security?: unknown[]; parameters?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown>; [key: string]: unknown }>; [PUBLIC_EXTENSION]?: boolean };
 
 /** Headers every answer carries (logging.ts), and those of a write's success (write-pipeline.ts). */
 const ANSWER_HEADERS = {
@@ -20,9 +20,15 @@ const RETRY_HEADERS = {
   },
 };
 const WRITE_HEADERS = {
-  'X-Position': { description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position)', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  'X-Position': {
+    description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`)',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
   'Idempotency-Replayed': { description: '`true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now)', schema: { type: 'string', enum: ['true'] } },
 };
+
+/** writes that append no event, so answer no X-Position: a stream ticket is signed, not stored (probe 45 F6) */
+const APPENDS_NOTHING = new Set(['/v1/workspaces/{ws}/presence/stream-tickets']);
 
 /** The tags of the features, in the order the docs show them. */
 const TAGS: [name: string, description: string][] = [
@@ -66,9 +72,20 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
         operation.responses = { ...operation.responses, 404: problemResponse(404, [...new Set<ProblemCode>([...codes, 'NOT_FOUND'])].sort()) };
       }
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        const write = status.startsWith('2') && ['post', 'put', 'patch', 'delete'].includes(method);
-        response.headers = { ...ANSWER_HEADERS, ...(write && WRITE_HEADERS), ...(status === '503' && RETRY_HEADERS), ...response.headers };
+        const write = status.startsWith('2') && ['post', 'put', 'patch', 'delete'].includes(method) && !APPENDS_NOTHING.has(route);
+        // a 503, and any refusal whose code says when to retry (429 TOO_MANY_STREAMS: probe 45 F8)
+        const retry = status === '503' || codesOf(response).some((code) => RETRY_AFTER_SECONDS[code] !== undefined);
+        // a 431 is answered by Node's HTTP parser, before the app gives the request an id (probe 45 F8)
+        response.headers = { ...(status !== '431' && ANSWER_HEADERS), ...(write && WRITE_HEADERS), ...(retry && RETRY_HEADERS), ...response.headers };
       }
+      // an operation the system key may call too takes it without X-Actor-Id: the header is not required there (probe 45 F5)
+      const systemKeyToo = operation.security?.some((s) => SYSTEM_KEY_SCHEME in (s as object)) && operation.security.some((s) => !(SYSTEM_KEY_SCHEME in (s as object)));
+      if (systemKeyToo)
+        for (const parameter of (operation.parameters ?? []) as { in: string; name: string; required?: boolean; description?: string }[])
+          if (parameter.in === 'header' && parameter.name === 'X-Actor-Id' && parameter.required) {
+            parameter.required = false;
+            parameter.description = `${parameter.description ?? ''} (required with an organization's key; not with the system key)`.trim();
+          }
       // PublicOperation(): no API key, stated as OpenAPI's empty requirement list
       if (operation[PUBLIC_EXTENSION]) {
         delete operation[PUBLIC_EXTENSION];
