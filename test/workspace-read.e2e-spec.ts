@@ -36,6 +36,14 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
     // a position asked for is one a write answered (probe 39c F4)
     for (const bad of ['abc', '-1'])
       expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': bad } }), 400, 'VALIDATION_FAILED');
+    // past the end of the log: refused by the workspace and the organization's reads alike (probe 45 F4: these took it)
+    const head = BigInt((await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head as string);
+    const org = `/v1/organizations/${o.organizationId}`;
+    for (const path of [`/v1/workspaces/${o.workspaceId}`, `${org}/users`, `${org}/users/${o.admin}`, `${org}/workspaces`]) {
+      expect({ path, status: (await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head) } })).status }).toEqual({ path, status: 200 });
+      const beyond = await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head + 1000n) } });
+      expect({ path, status: beyond.status, code: beyond.body.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+    }
   });
 
   it.each([

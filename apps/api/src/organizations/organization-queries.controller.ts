@@ -7,7 +7,9 @@ import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { Envelope, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPosition } from '../shared/read-access';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '../shared/read-access';
+import { EVENT_STORE } from '../shared/tokens';
+import type { EventStore } from '@rollcall/event-store';
 import { OrganizationReads } from './organization-reads';
 import { OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
 
@@ -50,6 +52,7 @@ export class OrganizationQueriesController {
   constructor(
     @Inject(OrganizationReads) private readonly reads: OrganizationReads,
     @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
   @Get('users')
@@ -58,14 +61,14 @@ export class OrganizationQueriesController {
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  users(
+  async users(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
     @Param('org', IdPipe) org: string,
     @Query() query: OrgUsersQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<OrgUserList> {
-    if (minPosition !== undefined) checkMinPosition(minPosition);
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     return this.reads.users(ownOrganization(principal, org), actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
   }
 
@@ -75,14 +78,14 @@ export class OrganizationQueriesController {
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserDetail, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
-  user(
+  async user(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<OrgUserDetail> {
-    if (minPosition !== undefined) checkMinPosition(minPosition);
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     return this.reads.user(ownOrganization(principal, org), actorId, userId);
   }
 
@@ -94,8 +97,8 @@ export class OrganizationQueriesController {
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgWorkspaceList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
-    if (minPosition !== undefined) checkMinPosition(minPosition);
+  async workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     const { principal } = req;
     return principal.kind === 'system' ? this.reads.workspaces(org, undefined) : this.reads.workspaces(ownOrganization(principal, org), actorIdOf(req));
   }

@@ -53,6 +53,20 @@ export function checkMinPosition(minPosition: MinPosition): [position: string, f
   return [position, field];
 }
 
+/**
+ * checkMinPosition, and a position past the end of the log refused too: no write answered it, and waiting for it could
+ * only end in a 503. The reads that wait and those that answer from the decision states alike (probe 45 F4: these
+ * took a position past the end).
+ */
+export async function checkMinPositionInLog(minPosition: MinPosition, events: Pick<EventStore, 'headPosition'>): Promise<[position: string, field: string]> {
+  const [position, field] = checkMinPosition(minPosition);
+  if (BigInt(position) > (await events.headPosition()))
+    throw new ProblemException(
+      problem(400, 'VALIDATION_FAILED', `${field} is beyond the end of the event log; send the position a write answered.`, [{ field, message: 'is beyond the end of the event log' }]),
+    );
+  return [position, field];
+}
+
 /** A message's `minPosition`, named as such in the problems it earns. */
 export const messageMinPosition = (position: string | undefined): MinPosition | undefined =>
   position === undefined ? undefined : { position, field: 'minPosition' };
@@ -75,14 +89,7 @@ export class ReadAccess {
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) {
-      const [position, field] = checkMinPosition(minPosition);
-      // a position past the end of the log was never answered by a write: waiting for it could only end in a 503
-      if (BigInt(position) > (await this.events.headPosition()))
-        throw new ProblemException(
-          problem(400, 'VALIDATION_FAILED', `${field} is beyond the end of the event log; send the position a write answered.`, [
-            { field, message: 'is beyond the end of the event log' },
-          ]),
-        );
+      const [position] = await checkMinPositionInLog(minPosition, this.events);
       if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS)))
         throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet; retry shortly.`));
     }
