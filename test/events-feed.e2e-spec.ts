@@ -52,7 +52,8 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
       expect(page.status).toBe(200);
       pages.push(...page.body.items);
       if (page.body.items.length < 3) {
-        expect(page.body.next).toBe(page.body.items.at(-1)?.position ?? after ?? null);
+        // caught up: next is the head, past the deletion's own record the feed leaves out (probe 45 F9)
+        expect(page.body.next).toBe(page.body.head);
         break;
       }
       after = page.body.next;
@@ -125,5 +126,29 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     const metrics = await api.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(metrics.body).toMatch(/^rollcall_integration_events_behind\{transport="tcp"\} 0$/m);
     expect(metrics.body).toMatch(/^rollcall_integration_events_failed_sends\{transport="tcp"\} 0$/m);
+  });
+
+  it('after a deletion, whose last record the feed leaves out: a caught-up page\'s next reaches head, and /health is not behind (probe 45 F9)', async () => {
+    const { api } = running.app;
+    const o = await api.organization();
+    const joe = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'joe-f9@acme.test');
+    expect((await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${joe}`, { key: o.key, actor: o.admin })).status).toBe(200);
+    const all = (await feed('?limit=1000')).body;
+    const lastPublished = all.items.at(-1).position as string;
+    // the log's last record is the deletion's own (PersonalDataErased), never published
+    expect(BigInt(all.head)).toBeGreaterThan(BigInt(lastPublished));
+    expect(all.items.map((e: { type: string }) => e.type)).not.toContain('PersonalDataErased');
+    expect(all.next).toBe(all.head);
+    expect((await feed(`?after=${lastPublished}`)).body).toEqual({ items: [], next: all.head, head: all.head });
+    // a full page still ends at its last item
+    const two = (await feed('?limit=2')).body;
+    expect(two.next).toBe(two.items[1].position);
+    const deadline = Date.now() + 5000;
+    let events = (await api.request('GET', '/health')).body.info.integrationEvents;
+    while (events.checkpoint !== lastPublished && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = (await api.request('GET', '/health')).body.info.integrationEvents;
+    }
+    expect(events).toMatchObject({ checkpoint: lastPublished, behind: 0 });
   });
 });
