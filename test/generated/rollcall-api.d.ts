@@ -2484,7 +2484,7 @@ export interface components {
       /** @description in log order; fewer than `limit`: the feed is caught up (for now) */
       items: components['schemas']['IntegrationEventItem'][];
       /**
-       * @description ask `after=<next>` for what follows: the last item's position (or the `after` asked, when nothing followed it)
+       * @description ask `after=<next>` for what follows: the last item's position; on a page shorter than `limit` (caught up), the log's head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (or the `after` asked, when the log is empty past it)
        * @example 1143
        */
       next: string | null;

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { IsObject, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { IsEmailAddress } from '../shared/dtos';
 
 export class AdminDto {
@@ -24,6 +24,8 @@ export class CreateOrganizationDto {
   name!: string;
 
   @ApiProperty({ type: AdminDto })
+  // a list is no admin: "must be an object", not its items' fields (probe 45 F11)
+  @IsObject()
   @ValidateNested()
   @Type(() => AdminDto)
   admin!: AdminDto;

@@ -3,6 +3,7 @@
 import { IsString, Matches, validateSync } from 'class-validator';
 import { AccessDto, ID_PATTERN } from './dtos';
 import { UpdateProfileDto } from '../users/dtos';
+import { CreateOrganizationDto } from '../organizations/dtos';
 import { ID_REGEX, fieldErrors } from './field-errors';
 
 class Payload {
@@ -68,4 +69,14 @@ it('probe 36 F5: an empty string "must not be empty", a scalar where an object g
     { field: 'limit', message: 'must be an integer number, not 2 values (a list, or a query parameter sent 2 times)' },
     { field: 'q', message: 'must be a string, not 2 values (a list, or a query parameter sent 2 times)' },
   ]);
+});
+
+it('probe 45 F11: a number where an address goes "must be a string", not its length; a list where the admin goes "must be an object", not its fields', async () => {
+  const { plainToInstance } = await import('class-transformer');
+  const errorsOf = (value: object) => fieldErrors(validateSync(plainToInstance(CreateOrganizationDto, value)));
+  expect(errorsOf({ name: 'Acme', admin: { email: 5, displayName: 'Ada' } })).toEqual([{ field: 'admin.email', message: 'must be a string' }]);
+  expect(errorsOf({ name: 'Acme', admin: [] })).toEqual([{ field: 'admin', message: 'must be an object, not a list' }]);
+  expect(errorsOf({ name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } })).toEqual([]);
+  const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
+  expect(profile({ avatarUrl: 123 })).toEqual([{ field: 'avatarUrl', message: 'must be a string' }]);
 });

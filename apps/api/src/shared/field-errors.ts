@@ -27,6 +27,7 @@ const readable = (name: string, message: string, value: unknown): string => {
   // array" (a number, true or null where an object goes); a parameter sent twice told "must be a string"
   if (name === 'minLength') return message.replace(MIN_LENGTH_DEFAULT, (_, n: string) => (n === '1' ? 'must not be empty' : `must be at least ${n} characters`));
   if (name === 'nestedValidation') return 'must be an object';
+  if (name === 'isObject' && Array.isArray(value)) return /\blist\b/.test(message) ? message : `${message}, not a list`;
   if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a list, or a query parameter sent ${value.length} times)`;
   return name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
 };
@@ -41,7 +42,11 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     const constraints = e.constraints ?? {};
     // an unknown field or parameter: class-validator's "property x should not exist" read as "x property x should not exist"
     if (ValidationTypes.WHITELIST in constraints) return [{ field, message: 'is not allowed' }];
+    // a length checked on something that is no text (a number where an address goes: probe 45 F11 read "must be at
+    // most 254 characters"): its type is the news
     const wrongType = Object.keys(constraints).filter((name) => TYPE_CONSTRAINTS.has(name));
+    const lengthOfNoText = wrongType.length === 0 && typeof e.value !== 'string' && !Array.isArray(e.value) && ('maxLength' in constraints || 'minLength' in constraints);
+    if (lengthOfNoText) return [{ field, message: 'must be a string' }];
     // a value too long fails its format checks too (an http(s) URL of 2,100 characters "must be an http(s) URL":
     // probe 28): its length is the news, and the field's other sentences wait until it fits
     const tooLong = Object.keys(constraints).filter((name) => name === 'maxLength');
@@ -50,5 +55,6 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
       .map((message) => (message.startsWith(e.property) ? message.slice(e.property.length).trim() : message));
     // one entry per sentence: `null` for a list fails its list check and its items' check, both with the shape's message
     const own = [...new Set(messages)].map((message) => ({ field, message }));
-    return [...own, ...fieldErrors(e.children ?? [], field)];
+    // an object of the wrong type has no fields to speak of (a list where the admin goes: probe 45 F11)
+    return wrongType.length > 0 ? own : [...own, ...fieldErrors(e.children ?? [], field)];
   });
