@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { MESSAGE_TWINS } from '../apps/api/src/shared/message-twins';
 import { type TestApp, startTestApp } from './support/app';
 import { Conformance, type Document } from './support/openapi-conformance';
 
@@ -143,6 +144,14 @@ describe('the documented examples', () => {
       body: JSON.stringify({ email: 'headers@acme.test' }),
     });
     expect([written.headers.get('x-request-id'), written.headers.get('x-position')]).toEqual([expect.any(String), expect.stringMatching(/^[0-9]+$/)]);
+  });
+
+  it('operation ids: every one unique and a word a generated client can name a method by; a twin of a message pattern named as the pattern (probe 45 F10)', () => {
+    const ids = operations().map(({ method, path, operation }) => ({ at: `${method} ${path}`, id: (operation as { operationId?: string }).operationId }));
+    expect(ids.filter(({ id }) => !/^[a-z][A-Za-z]+$/.test(id ?? ''))).toEqual([]);
+    expect(new Set(ids.map(({ id }) => id)).size).toBe(ids.length);
+    for (const [pattern, twin] of Object.entries(MESSAGE_TWINS))
+      expect({ twin, id: ids.find(({ at }) => at === twin)?.id }).toEqual({ twin, id: pattern.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase()) });
   });
 
   it('/docs/ (a trailing slash) leads to the page whose assets load (/docs)', async () => {

@@ -15,7 +15,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Create an organization and its first org admin (system key). The API key is returned once. */
-    post: operations['OrganizationsController_create'];
+    post: operations['organizationsCreate'];
     delete?: never;
     options?: never;
     head?: never;
@@ -30,13 +30,13 @@ export interface paths {
       cookie?: never;
     };
     /** The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request. */
-    get: operations['ApiKeysController_list'];
+    get: operations['apiKeysList'];
     put?: never;
     /**
      * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked.
      * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.
      */
-    post: operations['ApiKeysController_issue'];
+    post: operations['apiKeysIssue'];
     delete?: never;
     options?: never;
     head?: never;
@@ -54,7 +54,7 @@ export interface paths {
     put?: never;
     post?: never;
     /** Revoke one of the organization's API keys (org admins, or the system key): it authenticates nothing from then on, on every replica. Not its last key: issue another first. */
-    delete: operations['ApiKeysController_revoke'];
+    delete: operations['apiKeysRevoke'];
     options?: never;
     head?: never;
     patch?: never;
@@ -68,10 +68,10 @@ export interface paths {
       cookie?: never;
     };
     /** The organization's workspaces, oldest first: name, plan, access model (org admins; the system key too, without X-Actor-Id: the operator who changes plans). */
-    get: operations['OrganizationQueriesController_workspaces'];
+    get: operations['workspacesList'];
     put?: never;
     /** Create a workspace; the creating org admin becomes its owner. */
-    post: operations['WorkspacesController_create'];
+    post: operations['workspacesCreate'];
     delete?: never;
     options?: never;
     head?: never;
@@ -86,7 +86,7 @@ export interface paths {
       cookie?: never;
     };
     /** The workspace: name, plan, access model, its catalog (roles, grants, restrictions with the plans that accept them, who manages members) and its network partners. Any active member or org admin may read it; so may the system key (no X-Actor-Id: the operator who changes plans). */
-    get: operations['WorkspaceQueriesController_get'];
+    get: operations['workspacesGet'];
     put?: never;
     post?: never;
     delete?: never;
@@ -104,7 +104,7 @@ export interface paths {
     };
     get?: never;
     /** Change a workspace's plan (system key): an upgrade makes the higher plans' restrictions available (masking); a downgrade is refused while a member or an invitation carries one the new plan does not accept. */
-    put: operations['PlanController_change'];
+    put: operations['workspacesChangePlan'];
     post?: never;
     delete?: never;
     options?: never;
@@ -120,7 +120,7 @@ export interface paths {
       cookie?: never;
     };
     /** The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins). */
-    get: operations['OrganizationQueriesController_users'];
+    get: operations['usersList'];
     put?: never;
     post?: never;
     delete?: never;
@@ -137,18 +137,18 @@ export interface paths {
       cookie?: never;
     };
     /** One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins). */
-    get: operations['OrganizationQueriesController_user'];
+    get: operations['usersGet'];
     put?: never;
     post?: never;
     /**
      * Delete a user from the organization and every workspace; personal data is erased, statistics are kept.
      * @description Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING); invitations to their address in other organizations answer 410 INVITATION_ADDRESSEE_ERASED.
      */
-    delete: operations['UsersController_deleteUser'];
+    delete: operations['usersDelete'];
     options?: never;
     head?: never;
     /** Update a profile (display name, alias, avatar URL, email): the user themself (while an active member of a workspace of the organization) or an org admin. A new email takes effect once the link mailed to it is opened. */
-    patch: operations['UsersController_updateProfile'];
+    patch: operations['usersUpdateProfile'];
     trace?: never;
   };
   '/v1/workspaces/{ws}/invitations': {
@@ -161,7 +161,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Invite by email with roles, restrictions and grants; the link is valid 48 hours (configurable). */
-    post: operations['InvitationsController_invite'];
+    post: operations['membersInvite'];
     delete?: never;
     options?: never;
     head?: never;
@@ -176,7 +176,7 @@ export interface paths {
       cookie?: never;
     };
     /** The current link of a pending invitation ("copy invitation link"). */
-    get: operations['InvitationsController_link'];
+    get: operations['invitationsLink'];
     put?: never;
     post?: never;
     delete?: never;
@@ -195,7 +195,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Send a new link; the validity period starts again and older links stop working. */
-    post: operations['InvitationsController_resend'];
+    post: operations['invitationsResend'];
     delete?: never;
     options?: never;
     head?: never;
@@ -213,7 +213,7 @@ export interface paths {
     put?: never;
     post?: never;
     /** Cancel a pending invitation. */
-    delete: operations['InvitationsController_cancel'];
+    delete: operations['invitationsCancel'];
     options?: never;
     head?: never;
     patch?: never;
@@ -229,7 +229,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Accept an invitation; authenticated by the token of the link alone. */
-    post: operations['AcceptInvitationController_accept'];
+    post: operations['invitationsAccept'];
     delete?: never;
     options?: never;
     head?: never;
@@ -244,14 +244,14 @@ export interface paths {
       cookie?: never;
     };
     /** The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others. A member may read their own; another member's needs the member-management permission. */
-    get: operations['MemberQueriesController_accessAsOf'];
+    get: operations['membersAccessAsOf'];
     put?: never;
     post?: never;
     delete?: never;
     options?: never;
     head?: never;
     /** Edit access: roles, restrictions and grants (nothing else of the member). */
-    patch: operations['MemberCommandsController_changeAccess'];
+    patch: operations['membersChangeAccess'];
     trace?: never;
   };
   '/v1/workspaces/{ws}/members/{userId}': {
@@ -262,11 +262,11 @@ export interface paths {
       cookie?: never;
     };
     /** One member with effective permissions ("view as"). */
-    get: operations['MemberQueriesController_one'];
+    get: operations['membersGet'];
     put?: never;
     post?: never;
     /** Revoke access; contacts are unassigned or reassigned to `reassignContactsTo`. Cannot be undone. */
-    delete: operations['MemberCommandsController_revoke'];
+    delete: operations['membersRevoke'];
     options?: never;
     head?: never;
     patch?: never;
@@ -281,10 +281,10 @@ export interface paths {
     };
     get?: never;
     /** Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself. */
-    put: operations['UsersController_grantOrgAdmin'];
+    put: operations['usersGrantOrgAdmin'];
     post?: never;
     /** Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself. */
-    delete: operations['UsersController_revokeOrgAdmin'];
+    delete: operations['usersRevokeOrgAdmin'];
     options?: never;
     head?: never;
     patch?: never;
@@ -303,7 +303,7 @@ export interface paths {
      * Erase an address the organization invited that no user holds or held (a GDPR erasure request of someone who never joined): every invitation to it loses it; org admins only.
      * @description Appends, at once, the cancellation of the pending invitations to the address and the erasure of every invitation to it in the organization's workspaces, and forgets the address's data key: the history, the user list, the feed and the log read it as null from then on (the invitation's id, dates and access stay). An address that is or was a user's is erased with that user (`DELETE …/users/{userId}`): 409 ADDRESS_IS_A_USERS. The address may be invited again afterwards (under a new key).
      */
-    post: operations['AddressErasuresController_erase'];
+    post: operations['addressesErase'];
     delete?: never;
     options?: never;
     head?: never;
@@ -320,7 +320,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Confirm a new email address with the token of the link mailed to it; the address then becomes the user's. */
-    post: operations['EmailConfirmationController_confirm'];
+    post: operations['usersConfirmEmail'];
     delete?: never;
     options?: never;
     head?: never;
@@ -335,7 +335,7 @@ export interface paths {
       cookie?: never;
     };
     /** The user list: members and pending invitations, with search, filters, sort and cursor pagination. */
-    get: operations['MemberQueriesController_list'];
+    get: operations['membersList'];
     put?: never;
     post?: never;
     delete?: never;
@@ -352,7 +352,7 @@ export interface paths {
       cookie?: never;
     };
     /** The user list as CSV, streamed. Needs the permission to read the list and data.export (levels), or users (other presets). */
-    get: operations['MemberQueriesController_export'];
+    get: operations['membersExport'];
     put?: never;
     post?: never;
     delete?: never;
@@ -369,7 +369,7 @@ export interface paths {
       cookie?: never;
     };
     /** Every member's access at a point in time (roles, restrictions, grants, teams, effective permissions), replayed from the event streams, never from a stored answer. */
-    get: operations['RosterController_roster'];
+    get: operations['rosterAsOf'];
     put?: never;
     post?: never;
     delete?: never;
@@ -386,7 +386,7 @@ export interface paths {
       cookie?: never;
     };
     /** The permission history: by member, actor and time range; `format=csv` streams it as CSV (which needs the export permission too, rule 18). */
-    get: operations['HistoryController_history'];
+    get: operations['historyList'];
     put?: never;
     post?: never;
     delete?: never;
@@ -403,10 +403,10 @@ export interface paths {
       cookie?: never;
     };
     /** The team list: own teams (member count, shared or not) by name, then the visible partner teams. Any active member may read it (rule 15). */
-    get: operations['TeamQueriesController_list'];
+    get: operations['teamsList'];
     put?: never;
     /** Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). */
-    post: operations['TeamsController_create'];
+    post: operations['teamsCreate'];
     delete?: never;
     options?: never;
     head?: never;
@@ -424,11 +424,11 @@ export interface paths {
     put?: never;
     post?: never;
     /** Delete a team; its members leave it (the history records each). */
-    delete: operations['TeamsController_remove'];
+    delete: operations['teamsDelete'];
     options?: never;
     head?: never;
     /** Rename a team. */
-    patch: operations['TeamsController_rename'];
+    patch: operations['teamsRename'];
     trace?: never;
   };
   '/v1/workspaces/{ws}/teams/{teamId}/members/{userId}': {
@@ -440,10 +440,10 @@ export interface paths {
     };
     get?: never;
     /** Add an active member to a team (a member may be in several teams); already in it: nothing changes. */
-    put: operations['TeamsController_addMember'];
+    put: operations['teamsAddMember'];
     post?: never;
     /** Take a member out of a team; not in it: nothing changes (an id that names no user of the workspace or its organization: 404 NOT_A_MEMBER). */
-    delete: operations['TeamsController_removeMember'];
+    delete: operations['teamsRemoveMember'];
     options?: never;
     head?: never;
     patch?: never;
@@ -458,7 +458,7 @@ export interface paths {
     };
     get?: never;
     /** Share one of the workspace's teams with its network partners, or stop sharing it (hidden from them at once). */
-    put: operations['TeamsController_share'];
+    put: operations['teamsSetSharing'];
     post?: never;
     delete?: never;
     options?: never;
@@ -475,7 +475,7 @@ export interface paths {
     };
     get?: never;
     /** See (or stop seeing) a team a network partner shares; any other team is TEAM_NOT_FOUND. */
-    put: operations['TeamsController_choose'];
+    put: operations['teamsSetPartnerTeamVisibility'];
     post?: never;
     delete?: never;
     options?: never;
@@ -491,7 +491,7 @@ export interface paths {
       cookie?: never;
     };
     /** The team invite lookup: its members with display name, alias, avatar and presence (own or visible partner team). Any active member may read it: a chat router asks on an agent's behalf (rule 15). With `limit`, in pages (`nextCursor`); without it, the whole team in one answer. */
-    get: operations['TeamQueriesController_invitees'];
+    get: operations['teamsInvitees'];
     put?: never;
     post?: never;
     delete?: never;
@@ -508,7 +508,7 @@ export interface paths {
       cookie?: never;
     };
     /** The teams network partners share with this workspace, and whether it chose to see each. Any active member may read it (rule 15). */
-    get: operations['TeamQueriesController_offered'];
+    get: operations['partnerTeamsList'];
     put?: never;
     post?: never;
     delete?: never;
@@ -527,7 +527,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Link two workspaces as network partners (system key); they may belong to different organizations. */
-    post: operations['NetworkController_link'];
+    post: operations['networkLink'];
     delete?: never;
     options?: never;
     head?: never;
@@ -545,7 +545,7 @@ export interface paths {
     put?: never;
     post?: never;
     /** Unlink two workspaces (system key): their partner teams are hidden from each other at once, and the choices forgotten. */
-    delete: operations['NetworkController_unlink'];
+    delete: operations['networkUnlink'];
     options?: never;
     head?: never;
     patch?: never;
@@ -559,7 +559,7 @@ export interface paths {
       cookie?: never;
     };
     /** The notary's note verifier key: `<name>+<hex key id>+<base64 Ed25519 key>` (C2SP signed-note). */
-    get: operations['AuditController_publicKey'];
+    get: operations['auditPublicKey'];
     put?: never;
     post?: never;
     delete?: never;
@@ -576,7 +576,7 @@ export interface paths {
       cookie?: never;
     };
     /** The latest signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root) in a signed note. The system key, or any organization: keep it, and later ask for a consistency proof from its size. */
-    get: operations['AuditController_checkpoint'];
+    get: operations['auditCheckpoint'];
     put?: never;
     post?: never;
     delete?: never;
@@ -593,7 +593,7 @@ export interface paths {
       cookie?: never;
     };
     /** That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream. */
-    get: operations['AuditController_inclusion'];
+    get: operations['auditInclusionProof'];
     put?: never;
     post?: never;
     delete?: never;
@@ -610,7 +610,7 @@ export interface paths {
       cookie?: never;
     };
     /** That the tree of `from` leaves is a prefix of the tree of `to` leaves (RFC 9162 §2.1.4). The system key, or any organization (`npm run audit -- consistency` checks it). */
-    get: operations['AuditController_consistency'];
+    get: operations['auditConsistencyProof'];
     put?: never;
     post?: never;
     delete?: never;
@@ -630,7 +630,7 @@ export interface paths {
      * Every organization's integration events after a position, in log order (system key): what a consumer missed while it was away.
      * @description Keep the `position` of the last event applied; ask `?after=<it>` and apply `items` until fewer than `limit` come back, then follow NATS or TCP, deduplicating by `eventId` (an event may come both ways; the later copy is the current one: a deletion since leaves its personal fields null). Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key's issue comes without the hash of its secret.
      */
-    get: operations['EventsController_list'];
+    get: operations['eventsList'];
     put?: never;
     post?: never;
     delete?: never;
@@ -650,7 +650,7 @@ export interface paths {
      * Liveness and readiness: the event store, the read store and the projections (no API key).
      * @description While the process stops (`ROLLCALL_SHUTDOWN_GRACE_MS` after a stop signal) it answers 503 SHUTTING_DOWN and still serves every other request.
      */
-    get: operations['HealthController_check'];
+    get: operations['healthCheck'];
     put?: never;
     post?: never;
     delete?: never;
@@ -672,7 +672,7 @@ export interface paths {
      * The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.
      * @description Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only.
      */
-    post: operations['PresenceController_heartbeat'];
+    post: operations['presenceHeartbeat'];
     delete?: never;
     options?: never;
     head?: never;
@@ -689,7 +689,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** Set a member offline (needs the member-management permission, and the authority of rule 2 over that member: under levels a manager makes agents offline, an owner anyone). Their next heartbeat makes them online again. */
-    post: operations['PresenceController_setOffline'];
+    post: operations['presenceSetOffline'];
     delete?: never;
     options?: never;
     head?: never;
@@ -706,7 +706,7 @@ export interface paths {
     get?: never;
     put?: never;
     /** A 60-second ticket to open the presence stream with `?ticket=` (EventSource cannot send headers). Same authority as the user list. */
-    post: operations['PresenceController_streamTicket'];
+    post: operations['presenceStreamTicket'];
     delete?: never;
     options?: never;
     head?: never;
@@ -724,7 +724,7 @@ export interface paths {
      * Presence transitions of this workspace as server-sent events (`text/event-stream`).
      * @description Each message: `id:` the event's global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced, revoked, deleted. Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.
      */
-    get: operations['PresenceController_stream'];
+    get: operations['presenceStream'];
     put?: never;
     post?: never;
     delete?: never;
@@ -741,7 +741,7 @@ export interface paths {
       cookie?: never;
     };
     /** Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. An interval still open counts up to now less the presence timeout. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list's permission and the export permission too (data.export under levels, users otherwise: it holds members' addresses). */
-    get: operations['PresenceController_report'];
+    get: operations['presenceReport'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2798,7 +2798,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  OrganizationsController_create: {
+  organizationsCreate: {
     parameters: {
       query?: never;
       header?: {
@@ -3007,7 +3007,7 @@ export interface operations {
       };
     };
   };
-  ApiKeysController_list: {
+  apiKeysList: {
     parameters: {
       query?: never;
       header: {
@@ -3178,7 +3178,7 @@ export interface operations {
       };
     };
   };
-  ApiKeysController_issue: {
+  apiKeysIssue: {
     parameters: {
       query?: never;
       header?: {
@@ -3407,7 +3407,7 @@ export interface operations {
       };
     };
   };
-  ApiKeysController_revoke: {
+  apiKeysRevoke: {
     parameters: {
       query?: never;
       header?: {
@@ -3633,7 +3633,7 @@ export interface operations {
       };
     };
   };
-  OrganizationQueriesController_workspaces: {
+  workspacesList: {
     parameters: {
       query?: never;
       header?: {
@@ -3806,7 +3806,7 @@ export interface operations {
       };
     };
   };
-  WorkspacesController_create: {
+  workspacesCreate: {
     parameters: {
       query?: never;
       header: {
@@ -4035,7 +4035,7 @@ export interface operations {
       };
     };
   };
-  WorkspaceQueriesController_get: {
+  workspacesGet: {
     parameters: {
       query?: never;
       header?: {
@@ -4208,7 +4208,7 @@ export interface operations {
       };
     };
   };
-  PlanController_change: {
+  workspacesChangePlan: {
     parameters: {
       query?: never;
       header?: {
@@ -4435,7 +4435,7 @@ export interface operations {
       };
     };
   };
-  OrganizationQueriesController_users: {
+  usersList: {
     parameters: {
       query?: {
         /** @description the `next` of the previous page: the users who joined after that one */
@@ -4612,7 +4612,7 @@ export interface operations {
       };
     };
   };
-  OrganizationQueriesController_user: {
+  usersGet: {
     parameters: {
       query?: never;
       header: {
@@ -4786,7 +4786,7 @@ export interface operations {
       };
     };
   };
-  UsersController_deleteUser: {
+  usersDelete: {
     parameters: {
       query?: never;
       header: {
@@ -5012,7 +5012,7 @@ export interface operations {
       };
     };
   };
-  UsersController_updateProfile: {
+  usersUpdateProfile: {
     parameters: {
       query?: never;
       header: {
@@ -5242,7 +5242,7 @@ export interface operations {
       };
     };
   };
-  InvitationsController_invite: {
+  membersInvite: {
     parameters: {
       query?: never;
       header: {
@@ -5476,7 +5476,7 @@ export interface operations {
       };
     };
   };
-  InvitationsController_link: {
+  invitationsLink: {
     parameters: {
       query?: never;
       header: {
@@ -5662,7 +5662,7 @@ export interface operations {
       };
     };
   };
-  InvitationsController_resend: {
+  invitationsResend: {
     parameters: {
       query?: never;
       header: {
@@ -5888,7 +5888,7 @@ export interface operations {
       };
     };
   };
-  InvitationsController_cancel: {
+  invitationsCancel: {
     parameters: {
       query?: never;
       header: {
@@ -6114,7 +6114,7 @@ export interface operations {
       };
     };
   };
-  AcceptInvitationController_accept: {
+  invitationsAccept: {
     parameters: {
       query?: never;
       header?: {
@@ -6311,7 +6311,7 @@ export interface operations {
       };
     };
   };
-  MemberQueriesController_accessAsOf: {
+  membersAccessAsOf: {
     parameters: {
       query?: {
         /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
@@ -6470,7 +6470,7 @@ export interface operations {
       };
     };
   };
-  MemberCommandsController_changeAccess: {
+  membersChangeAccess: {
     parameters: {
       query?: never;
       header: {
@@ -6705,7 +6705,7 @@ export interface operations {
       };
     };
   };
-  MemberQueriesController_one: {
+  membersGet: {
     parameters: {
       query?: never;
       header: {
@@ -6879,7 +6879,7 @@ export interface operations {
       };
     };
   };
-  MemberCommandsController_revoke: {
+  membersRevoke: {
     parameters: {
       query?: never;
       header: {
@@ -7109,7 +7109,7 @@ export interface operations {
       };
     };
   };
-  UsersController_grantOrgAdmin: {
+  usersGrantOrgAdmin: {
     parameters: {
       query?: never;
       header: {
@@ -7335,7 +7335,7 @@ export interface operations {
       };
     };
   };
-  UsersController_revokeOrgAdmin: {
+  usersRevokeOrgAdmin: {
     parameters: {
       query?: never;
       header: {
@@ -7561,7 +7561,7 @@ export interface operations {
       };
     };
   };
-  AddressErasuresController_erase: {
+  addressesErase: {
     parameters: {
       query?: never;
       header: {
@@ -7790,7 +7790,7 @@ export interface operations {
       };
     };
   };
-  EmailConfirmationController_confirm: {
+  usersConfirmEmail: {
     parameters: {
       query?: never;
       header?: {
@@ -7967,7 +7967,7 @@ export interface operations {
       };
     };
   };
-  MemberQueriesController_list: {
+  membersList: {
     parameters: {
       query?: {
         /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
@@ -8166,7 +8166,7 @@ export interface operations {
       };
     };
   };
-  MemberQueriesController_export: {
+  membersExport: {
     parameters: {
       query?: {
         /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
@@ -8366,7 +8366,7 @@ export interface operations {
       };
     };
   };
-  RosterController_roster: {
+  rosterAsOf: {
     parameters: {
       query?: {
         /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
@@ -8522,7 +8522,7 @@ export interface operations {
       };
     };
   };
-  HistoryController_history: {
+  historyList: {
     parameters: {
       query?: {
         /** @description the member's entries, the invitations they accepted included */
@@ -8713,7 +8713,7 @@ export interface operations {
       };
     };
   };
-  TeamQueriesController_list: {
+  teamsList: {
     parameters: {
       query?: never;
       header: {
@@ -8886,7 +8886,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_create: {
+  teamsCreate: {
     parameters: {
       query?: never;
       header: {
@@ -9115,7 +9115,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_remove: {
+  teamsDelete: {
     parameters: {
       query?: never;
       header: {
@@ -9341,7 +9341,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_rename: {
+  teamsRename: {
     parameters: {
       query?: never;
       header: {
@@ -9571,7 +9571,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_addMember: {
+  teamsAddMember: {
     parameters: {
       query?: never;
       header: {
@@ -9798,7 +9798,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_removeMember: {
+  teamsRemoveMember: {
     parameters: {
       query?: never;
       header: {
@@ -10025,7 +10025,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_share: {
+  teamsSetSharing: {
     parameters: {
       query?: never;
       header: {
@@ -10255,7 +10255,7 @@ export interface operations {
       };
     };
   };
-  TeamsController_choose: {
+  teamsSetPartnerTeamVisibility: {
     parameters: {
       query?: never;
       header: {
@@ -10485,7 +10485,7 @@ export interface operations {
       };
     };
   };
-  TeamQueriesController_invitees: {
+  teamsInvitees: {
     parameters: {
       query?: {
         /** @description invitees per page; without it, every one in one answer */
@@ -10664,7 +10664,7 @@ export interface operations {
       };
     };
   };
-  TeamQueriesController_offered: {
+  partnerTeamsList: {
     parameters: {
       query?: never;
       header: {
@@ -10837,7 +10837,7 @@ export interface operations {
       };
     };
   };
-  NetworkController_link: {
+  networkLink: {
     parameters: {
       query?: never;
       header?: {
@@ -11064,7 +11064,7 @@ export interface operations {
       };
     };
   };
-  NetworkController_unlink: {
+  networkUnlink: {
     parameters: {
       query?: never;
       header?: {
@@ -11288,7 +11288,7 @@ export interface operations {
       };
     };
   };
-  AuditController_publicKey: {
+  auditPublicKey: {
     parameters: {
       query?: never;
       header?: never;
@@ -11388,7 +11388,7 @@ export interface operations {
       };
     };
   };
-  AuditController_checkpoint: {
+  auditCheckpoint: {
     parameters: {
       query?: never;
       header?: never;
@@ -11522,7 +11522,7 @@ export interface operations {
       };
     };
   };
-  AuditController_inclusion: {
+  auditInclusionProof: {
     parameters: {
       query: {
         /** @description the global log position of the event (a permission-history entry carries it as `position`) */
@@ -11692,7 +11692,7 @@ export interface operations {
       };
     };
   };
-  AuditController_consistency: {
+  auditConsistencyProof: {
     parameters: {
       query: {
         /** @description the earlier tree size (a checkpoint the auditor kept) */
@@ -11846,7 +11846,7 @@ export interface operations {
       };
     };
   };
-  EventsController_list: {
+  eventsList: {
     parameters: {
       query?: {
         /** @description a position (decimal): the events strictly after it; left out, from the first event */
@@ -11982,7 +11982,7 @@ export interface operations {
       };
     };
   };
-  HealthController_check: {
+  healthCheck: {
     parameters: {
       query?: never;
       header?: never;
@@ -12100,7 +12100,7 @@ export interface operations {
       };
     };
   };
-  PresenceController_heartbeat: {
+  presenceHeartbeat: {
     parameters: {
       query?: never;
       header: {
@@ -12329,7 +12329,7 @@ export interface operations {
       };
     };
   };
-  PresenceController_setOffline: {
+  presenceSetOffline: {
     parameters: {
       query?: never;
       header: {
@@ -12555,7 +12555,7 @@ export interface operations {
       };
     };
   };
-  PresenceController_streamTicket: {
+  presenceStreamTicket: {
     parameters: {
       query?: never;
       header: {
@@ -12708,7 +12708,7 @@ export interface operations {
       };
     };
   };
-  PresenceController_stream: {
+  presenceStream: {
     parameters: {
       query?: {
         /** @description a ticket from `POST …/presence/stream-tickets`, for clients that cannot send headers (EventSource) */
@@ -12908,7 +12908,7 @@ export interface operations {
       };
     };
   };
-  PresenceController_report: {
+  presenceReport: {
     parameters: {
       query: {
         /** @description first UTC day, inclusive */

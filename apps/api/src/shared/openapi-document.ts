@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { MESSAGE_TWINS } from './message-twins';
 import { documentConstraints } from './openapi-constraints';
 import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
@@ -25,6 +26,35 @@ const WRITE_HEADERS = {
     schema: { type: 'string', pattern: '^[0-9]+$' },
   },
   'Idempotency-Replayed': { description: '`true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now)', schema: { type: 'string', enum: ['true'] } },
+};
+
+/**
+ * Operation ids a generated client names its methods by (probe 45 F10: Nest's `TeamsController_choose` said little):
+ * an operation with a message-pattern twin is named as the pattern (`teams.setPartnerTeamVisibility` →
+ * `teamsSetPartnerTeamVisibility`), the others here.
+ */
+const OPERATION_IDS: Record<string, string> = {
+  'GET /v1/workspaces/{ws}/invitations/{id}/link': 'invitationsLink',
+  'GET /v1/workspaces/{ws}/members/{userId}/access': 'membersAccessAsOf',
+  'GET /v1/workspaces/{ws}/members/{userId}': 'membersGet',
+  'GET /v1/workspaces/{ws}/members': 'membersList',
+  'GET /v1/workspaces/{ws}/members/export.csv': 'membersExport',
+  'GET /v1/workspaces/{ws}/access': 'rosterAsOf',
+  'GET /v1/workspaces/{ws}/history': 'historyList',
+  'GET /v1/workspaces/{ws}/partner-teams': 'partnerTeamsList',
+  'GET /v1/audit/public-key': 'auditPublicKey',
+  'GET /v1/audit/checkpoint': 'auditCheckpoint',
+  'GET /v1/audit/proofs/inclusion': 'auditInclusionProof',
+  'GET /v1/audit/proofs/consistency': 'auditConsistencyProof',
+  'GET /health': 'healthCheck',
+  'POST /v1/workspaces/{ws}/presence/stream-tickets': 'presenceStreamTicket',
+  'GET /v1/workspaces/{ws}/presence/stream': 'presenceStream',
+  'GET /v1/workspaces/{ws}/reports/presence': 'presenceReport',
+};
+const TWIN_OF = new Map(Object.entries(MESSAGE_TWINS).map(([pattern, twin]) => [twin, pattern.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())]));
+export const operationIdOf = (method: string, route: string): string | undefined => {
+  const key = `${method.toUpperCase()} ${route}`;
+  return TWIN_OF.get(key) ?? OPERATION_IDS[key];
 };
 
 /** writes that append no event, so answer no X-Position: a stream ticket is signed, not stored (probe 45 F6) */
@@ -65,6 +95,8 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const [route, path] of Object.entries(document.paths))
     for (const [method, operation] of Object.entries(path) as [string, Operation][]) {
       if (!operation || typeof operation !== 'object') continue;
+      const id = operationIdOf(method, route);
+      if (id) (operation as { operationId?: string }).operationId = id;
       // an empty segment where an id goes is 404 NOT_FOUND, as a path no route matches (http-app.ts): on every
       // operation with an id in its path (probe 36 F6: a client generated from the document had no type for it)
       if (route.includes('{')) {
