@@ -97,6 +97,12 @@ describe('the AsyncAPI document of the message patterns', () => {
     const problem = payloadValidator('members_invite_problem');
     expect(problem(refused) ? [] : problem.errors).toEqual([]);
     expect(refused).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // a field the message does not declare: invalid by the document, refused by the server (probe 45b F5)
+    const get = payloadValidator('workspaces_get_request');
+    const asked = { apiKey: created.apiKey, actorId: created.adminUserId, workspaceId: workspace.workspaceId };
+    expect(get(asked) ? [] : get.errors).toEqual([]);
+    expect(get({ ...asked, extra: 1 })).toBe(false);
+    expect(await send('workspaces.get', { ...asked, extra: 1 }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
 
     const valid = { ...withoutWorkspace, workspaceId: workspace.workspaceId };
     expect(invite(valid) ? [] : invite.errors).toEqual([]);

@@ -113,6 +113,10 @@ describe('verifiable history: the notary over HTTP', () => {
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: other.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=999999999', { key: org.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=abc', { key: org.key }), 400, 'VALIDATION_FAILED');
+    // past what a store can hold: 400, not a 500 (probe 45b F1); the largest is a position no entry has
+    for (const past of ['9223372036854775808', '9999999999999999999'])
+      expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${past}`, { key: org.key }), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=9223372036854775807', { key: org.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}&treeSize=1`, { key: org.key }), 422, 'AUDIT_TREE_SIZE');
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`), 401, 'UNAUTHENTICATED');
   });

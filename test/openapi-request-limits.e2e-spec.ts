@@ -48,13 +48,14 @@ interface Case {
 let seq = 0;
 const CASES: Case[] = [
   { schema: 'CreateOrganizationDto', method: 'POST', path: () => '/v1/organizations', valid: () => ({ name: 'Limits', admin: { email: `a${++seq}@limits.test`, displayName: 'Ada' } }), long: ['name'], key: () => SYSTEM_KEY },
-  { schema: 'InviteDto', method: 'POST', path: () => `/v1/workspaces/${o.workspaceId}/invitations`, valid: () => ({ email: `invitee${++seq}@limits.test`, roles: ['agent'] }), long: ['email'] },
+  { schema: 'InviteDto', method: 'POST', path: () => `/v1/workspaces/${o.workspaceId}/invitations`, valid: () => ({ email: `invitée${++seq}@bücher.test`, roles: ['agent'] }), long: ['email'] },
   { schema: 'TeamNameDto', method: 'POST', path: () => `/v1/workspaces/${o.workspaceId}/teams`, valid: () => ({ name: `Team ${++seq}` }), long: ['name'] },
   {
     schema: 'UpdateProfileDto',
     method: 'PATCH',
     path: () => `/v1/organizations/${o.organizationId}/users/${o.admin}`,
-    valid: () => ({ displayName: `Ada ${++seq}`, avatarUrl: 'https://cdn.limits.test/a.png' }),
+    // an internationalized address and a scheme in capitals: valid to both (probe 45b F3, F4)
+    valid: () => ({ displayName: `Ada ${++seq}`, avatarUrl: 'HTTPS://cdn.limits.test/a.png' }),
     long: ['displayName', 'alias', 'avatarUrl'],
     against: ['avatarUrl', 'ftp://cdn.limits.test/a.png'],
   },

@@ -796,7 +796,7 @@ export interface components {
     };
     AdminDto: {
       /**
-       * Format: email
+       * Format: idn-email
        * @example ada@acme.test
        */
       email: string;
@@ -1226,7 +1226,7 @@ export interface components {
        */
       grants?: string[];
       /**
-       * Format: email
+       * Format: idn-email
        * @example jane@acme.test
        */
       email: string;
@@ -1476,7 +1476,7 @@ export interface components {
        */
       avatarUrl?: string | null;
       /**
-       * Format: email
+       * Format: idn-email
        * @example jane.doe@acme.test
        */
       email?: string;
@@ -1568,7 +1568,7 @@ export interface components {
     };
     EraseAddressDto: {
       /**
-       * Format: email
+       * Format: idn-email
        * @description an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)
        * @example candidate@example.org
        */

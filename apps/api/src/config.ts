@@ -81,7 +81,7 @@ export interface Config {
   /** ROLLCALL_SNAPSHOT_EVERY (default 10,000): events folded since a stream's last snapshot before the next is written (0: never) */
   snapshotEvery: number;
   /**
-   * ROLLCALL_REPLAY_MEMORY_ROWS (default 300,000; 0: none): how many rows (users, members, invitations, team members)
+   * ROLLCALL_REPLAY_MEMORY_ROWS (default 300,000; 0: none): how many rows (users, workspaces, API keys, members, invitations, teams and their members)
    * the states point-in-time replays reached may hold, kept to continue later replays from (members/replay-checkpoints.ts;
    * ~660 bytes a row measured: ~200 MB at the default)
    */

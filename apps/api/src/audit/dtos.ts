@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { WholeNumber } from '../shared/dtos';
+import { WholeNumber, WithinLogPositions } from '../shared/dtos';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
@@ -7,6 +7,7 @@ const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 export class InclusionQuery {
   @ApiProperty({ description: 'the global log position of the event (a permission-history entry carries it as `position`)', example: '1042' })
   @Matches(/^[1-9]\d{0,18}$/, { message: 'must be a log position (a positive integer)' })
+  @WithinLogPositions()
   position!: string;
 
   @ApiPropertyOptional({ description: 'the tree size to prove against; default: the latest signed checkpoint', minimum: 1 })

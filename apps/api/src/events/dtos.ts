@@ -1,12 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { PageLimit } from '../shared/dtos';
+import { PageLimit, WithinLogPositions } from '../shared/dtos';
 
 export class EventsQuery {
   @ApiPropertyOptional({ description: 'a position (decimal): the events strictly after it; left out, from the first event', example: '1042' })
   @IsOptional()
   @IsString()
   @Matches(/^(0|[1-9]\d{0,18})$/, { message: 'after must be a position: a whole number in decimal digits' })
+  @WithinLogPositions()
   after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })

@@ -2,7 +2,7 @@
  * States a point-in-time replay (rule 17, access-as-of.ts) folded, kept in memory to continue a later replay from
  * (probe 43 F1: one member's access replayed the organization's and the workspace's streams from their start for every
  * answer, 0.45–0.57 s in a 190-member workspace whose organization's stream held ~9,000 events, growing with every
- * change of the organization; the roster of a 100,000-member workspace 10–45 s). docs/adr/0029-replay-checkpoints.md.
+ * change of the organization; the roster of a 100,000-member workspace 10–45 s). docs/adr/0027-replay-checkpoints.md.
  *
  * Why this is still rule 17's replay: a checkpoint is the state the same fold reached over a stream's first events, in
  * this process, from the log; it is never stored, nor read from a read model or a snapshot. A stream's events are
@@ -26,7 +26,7 @@ export interface Checkpoint<S> {
   events: number;
   /** the greatest log position among them */
   lastPosition: bigint | null;
-  /** what it holds, in rows (users, members, invitations, team members): what the memory budget counts */
+  /** what it holds, in rows (users, workspaces, API keys, members, invitations, teams and their members): what the memory budget counts */
   rows: number;
 }
 

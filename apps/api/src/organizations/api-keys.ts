@@ -53,7 +53,7 @@ export class ApiKeyList {
 
 /** The request's body: optional (no body, or `{}`, issues a key without a label). */
 export class IssueApiKeyDto {
-  @ApiPropertyOptional({ description: 'what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters', example: 'Zendesk sync' })
+  @ApiPropertyOptional({ description: 'what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
   @IsOptional()
   @IsString()
   // a bound before the domain's check (100 after trimming), which it names

@@ -21,6 +21,21 @@ export const IsEmailAddress = () =>
 
 export const ID_PATTERN = ID;
 
+/** the largest log position a store can hold (SQLite's and EventStoreDB's 64-bit signed integers) */
+export const LOG_POSITION_MAX = 2n ** 63n - 1n;
+/**
+ * A position in decimal digits no larger than LOG_POSITION_MAX: past it, the store could not even be asked (probe 45b
+ * F1: `after=9223372036854775808` was a 500, "BigInt value is too large to bind"). Checked after the field's pattern.
+ */
+export const WithinLogPositions = () =>
+  ValidateBy({
+    name: 'withinLogPositions',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !/^\d+$/.test(value) || BigInt(value) <= LOG_POSITION_MAX,
+      defaultMessage: () => `must be at most ${LOG_POSITION_MAX} (a log position)`,
+    },
+  });
+
 /**
  * A query's whole number, as the document's `integer`: digits only ("50"), or a minus and digits, which the bounds
  * then name ("-1": "must not be less than 1", not "must be an integer number": probe 37 F6); a message payload's

@@ -12,7 +12,7 @@ import { ID_PATTERN } from './dtos';
  * What a decorator means in the document (each with `each: true` applies to the array's items):
  * maxLength, minLength, isNotEmpty → string lengths; isInt → `integer`; min, max → bounds; matches → `pattern` (a
  * regular expression without flags); isIn → `enum`; arrayMaxSize, arrayMinSize → item counts; isEmailAddress → `format:
- * email`; isUrl → `^https?://` (the pipe takes http and https only). Every class the pipe validates refuses properties
+ * idn-email`; isUrl → an http(s) scheme (the pipe takes http and https only, in any case). Every class the pipe validates refuses properties
  * it does not declare (`forbidNonWhitelisted`): `additionalProperties: false`. Rules in code (the domain's, a custom
  * validator's) stay in the descriptions.
  */
@@ -21,8 +21,10 @@ type Schema = { type?: string; properties?: Record<string, Schema>; items?: Sche
 type Patch = (schema: Schema, constraints: unknown[]) => void;
 
 const PATCHES: Record<string, Patch> = {
-  maxLength: (s, [n]) => (s.maxLength = n),
-  minLength: (s, [n]) => (s.minLength = n),
+  // a limit the @ApiProperty states stays: the domain's, tighter than the pipe's bound before it (a team's name: 80
+  // after trimming, the pipe's 1,000 — probe 45b F2)
+  maxLength: (s, [n]) => (s.maxLength ??= n),
+  minLength: (s, [n]) => (s.minLength ??= n),
   isNotEmpty: (s) => (s.minLength = Math.max(1, (s.minLength as number | undefined) ?? 0)),
   isInt: (s) => (s.type = 'integer'),
   min: (s, [n]) => (s.minimum = n),
@@ -36,8 +38,10 @@ const PATCHES: Record<string, Patch> = {
   },
   arrayMaxSize: (s, [n]) => (s.maxItems = n),
   arrayMinSize: (s, [n]) => (s.minItems = n),
-  isEmailAddress: (s) => (s.format = 'email'),
-  isUrl: (s) => (s.pattern = '^https?://'),
+  // the domain's rule takes internationalized addresses (a Unicode local part, an IDN domain): RFC 6531's, not 5321's
+  isEmailAddress: (s) => (s.format = 'idn-email'),
+  // the pipe reads the scheme in any case (HTTPS://…: probe 45b F4)
+  isUrl: (s) => (s.pattern = '^[Hh][Tt][Tt][Pp][Ss]?://'),
 };
 
 /** every class with validation metadata, by name, with the metadata it inherits (class-validator keeps them in a Map by class) */

@@ -4,7 +4,8 @@ import { ID_PATTERN, PageLimit } from '../shared/dtos';
 
 /** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
 export class TeamNameDto {
-  @ApiProperty({ description: 'trimmed; 1 to 80 characters; unique in the workspace ignoring case', example: 'Night shift' })
+  // the document says the domain's limit (a generated client then checks it; the pipe's bound below is looser: probe 45b F2)
+  @ApiProperty({ description: 'trimmed; 1 to 80 characters; unique in the workspace ignoring case', example: 'Night shift', minLength: 1, maxLength: 80 })
   @IsString()
   // a bound before the domain's check (80 after trimming), which it names (probe 36b: "at most 1000 characters")
   @MaxLength(1000, { message: 'name must be at most 80 characters (after trimming)' })
