@@ -33,9 +33,13 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** by default the log holds a published event after any position (so `behind` counts the positions past the checkpoint) */
   const publisher = (store: Partial<EventStore>) => {
     const config = { dataDir: dir, natsUrl: 'nats://localhost:4222' } as Config;
-    const p = new IntegrationEvents(config, store as EventStore, new Metrics());
+    const readAll = async function* (o?: { fromPosition?: bigint }) {
+      yield recorded((o?.fromPosition ?? 0n) + 1n);
+    };
+    const p = new IntegrationEvents(config, { readAll, ...store } as EventStore, new Metrics());
     Object.assign(p.retry, { initialDelayMs: 100, maxDelayMs: 1000 });
     return p;
   };
@@ -143,12 +147,26 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(checkpoint()).toBe('6');
   });
 
+  it('probe 45 F9: behind 0 when only records that are not published follow the checkpoint (a deletion\'s PersonalDataErased)', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const readAll = jest.fn(async function* () {});
+    const p = publisher({ subscribe: () => scripted([recorded(6n)], true), headPosition: async () => 7n, readStream: async function* () {}, readAll });
+    await p.start();
+    await waitUntil(() => p.status().checkpoint === '6');
+    expect(await p.behind()).toBe(0);
+    expect(readAll).toHaveBeenCalledWith(expect.objectContaining({ fromPosition: 6n, maxCount: 1 }));
+    await p.onApplicationShutdown();
+  });
+
   it('probe 38 F3: a TCP consumer down holds only the TCP transport; NATS goes on, each with its own checkpoint', async () => {
     writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
     const tcp = { emit: jest.fn(() => throwError(() => new Error('ECONNREFUSED'))), close: jest.fn() };
     jest.spyOn(ClientProxyFactory, 'create').mockImplementation((options) => ((options as unknown as { transport: Transport }).transport === Transport.TCP ? tcp : transport) as unknown as ClientProxy);
     const config = { dataDir: dir, natsUrl: 'nats://localhost:4222', eventsTcpTarget: { host: '127.0.0.1', port: 1 } } as Config;
-    const p = new IntegrationEvents(config, { subscribe: () => scripted([recorded(6n), recorded(7n)], true), headPosition: async () => 7n, readStream: async function* () {} } as unknown as EventStore, new Metrics());
+    const readAll = async function* (o?: { fromPosition?: bigint }) {
+      yield recorded((o?.fromPosition ?? 0n) + 1n);
+    };
+    const p = new IntegrationEvents(config, { subscribe: () => scripted([recorded(6n), recorded(7n)], true), headPosition: async () => 7n, readStream: async function* () {}, readAll } as unknown as EventStore, new Metrics());
     const metrics = (p as unknown as { metrics: Metrics }).metrics;
 
     await p.start();

@@ -145,7 +145,7 @@ function requestPayload(path: string, op: OpenApiOperation, openapi: OpenAPIObje
   return {
     type: 'object',
     required: [...((envelope.required as string[] | undefined) ?? []), ...ids, ...((bodySchema?.required as string[] | undefined) ?? [])],
-    properties: { ...(envelope.properties as Json), ...(own.properties as Json), ...((bodySchema?.properties as Json | undefined) ?? {}) },
+    properties: { ...(envelope.properties as Json), ...(own.properties as Json), ...(bodySchema?.properties as Json | undefined) },
     additionalProperties: false,
   };
 }
