@@ -13,50 +13,15 @@
 // The npm script runs it with the API's V8 flags (apps/api/src/infrastructure/node-flags.ts): the load is the API's.
 // The first run is a fresh process's (its code not optimized yet: nearest to the API's first command after a
 // restart); the median is of all runs. Options (env): BENCH_COLD_LOAD_MEMBERS (100000), BENCH_COLD_LOAD_RUNS (5).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRollcallEventStore } from '@rollcall/event-store';
-import { snapshotVersion } from '../apps/api/src/shared/snapshots';
+import { loadavg } from 'node:os';
 import { openProcess } from '../apps/api/src/shared/testing/snapshot-harness';
-import { seedWorkspace } from './lib/http-seed';
+import { seeded } from './lib/cold-load-seed';
 
 const MEMBERS = Number(process.env.BENCH_COLD_LOAD_MEMBERS ?? 100_000);
 const RUNS = Number(process.env.BENCH_COLD_LOAD_RUNS ?? 5);
 
-interface Seeded {
-  dir: string;
-  organizationId: string;
-  workspaceId: string;
-}
-
-/** the seeded data dir with its snapshots written: found in the cache, or made */
-async function seeded(): Promise<Seeded> {
-  const cacheDir = join(tmpdir(), 'rollcall-bench');
-  mkdirSync(cacheDir, { recursive: true });
-  const name = `cold-load-${MEMBERS}-${snapshotVersion('workspace').replaceAll('/', '_')}`;
-  const manifest = join(cacheDir, `${name}.json`);
-  if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')) as Seeded;
-  const dir = join(cacheDir, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir);
-  console.log(`seeding ${MEMBERS} members into ${dir}…`);
-  const { store } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  const { organizationId, workspaceId } = await seedWorkspace(store, MEMBERS, 'big');
-  await store.close();
-  // a load writes both snapshots (every: 1), in the background; close waits for them
-  const writer = await openProcess(dir, { every: 1 });
-  const org = await writer.states.organization(organizationId);
-  await writer.states.workspace(org.state, workspaceId);
-  await writer.close();
-  if (writer.errors.length > 0) throw new Error(`snapshots not written: ${String(writer.errors[0])}`);
-  const made = { dir, organizationId, workspaceId };
-  writeFileSync(manifest, JSON.stringify(made));
-  return made;
-}
-
 async function main(): Promise<void> {
-  const { dir, organizationId, workspaceId } = await seeded();
+  const { dir, organizationId, workspaceId } = await seeded(MEMBERS);
   const load = () => Number(loadavg()[0]!.toFixed(2));
   const loadBefore = load();
   const times: number[] = [];
