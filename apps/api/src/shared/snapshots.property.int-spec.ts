@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { type Decision, type DomainEvent, type WorkspaceCommand, decideWorkspace } from '@rollcall/domain';
-import { Activity, OP_COUNT, type Step } from '../../../../libs/read-store/src/projections/testing/activity';
+import { type Activity, OP_COUNT, type Step, smallWorld } from '../../../../libs/read-store/src/projections/testing/activity';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { newCommandContext } from './command-context';
 import type { ClearHead } from './snapshot-codec';
@@ -19,12 +19,7 @@ import { workspace } from './targets';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
 
 function activityOf(steps: Step[], lastDeletions: number[]): Activity {
-  const activity = new Activity(new EventLog(), { emailsPerOrg: 8 });
-  activity.addOrganization('org-a');
-  activity.addOrganization('org-b');
-  activity.addWorkspace('org-a', 'ws-a1', 'levels', 'advanced');
-  activity.addWorkspace('org-a', 'ws-a2', 'studio');
-  activity.addWorkspace('org-b', 'ws-b1', 'permissions');
+  const activity = smallWorld();
   for (const step of steps) activity.step(step);
   // users deleted at the end of the history (after the cut, so after the snapshots): rare among the random steps
   const log = activity.log;

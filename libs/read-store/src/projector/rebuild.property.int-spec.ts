@@ -3,8 +3,7 @@ import { DOMAIN_EVENT_TYPES, MAIL_EVENT_TYPES } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 import type { ReadStore } from '../port';
 import { PROJECTIONS } from '../projections';
-import { Activity, OP_COUNT, prng, randomStep, type Step } from '../projections/testing/activity';
-import { EventLog } from '../projections/testing/event-log';
+import { type Activity, OP_COUNT, prng, randomStep, type Step, smallWorld } from '../projections/testing/activity';
 import { LogScenario } from '../projections/testing/scenario';
 import { shredded } from '../projections/testing/shredding';
 import { ProjectionBatch, toProjectedEvent } from './batch';
@@ -16,12 +15,7 @@ import { TempStores, dump } from './testing/temp-stores';
 const silent = { info: () => undefined, error: () => undefined };
 
 function activityOf(steps: Step[]): Activity {
-  const activity = new Activity(new EventLog(), { emailsPerOrg: 8 });
-  activity.addOrganization('org-a');
-  activity.addOrganization('org-b');
-  activity.addWorkspace('org-a', 'ws-a1', 'levels', 'advanced');
-  activity.addWorkspace('org-a', 'ws-a2', 'studio');
-  activity.addWorkspace('org-b', 'ws-b1', 'permissions');
+  const activity = smallWorld();
   for (const step of steps) activity.step(step);
   return activity;
 }

@@ -293,3 +293,17 @@ export const randomStep = (next: () => number, workspaces: number): Step => ({
   b: next() % 1_000_003,
   c: next() % 1_000_003,
 });
+
+/**
+ * The property tests' world before their random steps: two organizations, org-a with a `levels` workspace on
+ * `advanced` and a `studio` one, org-b with a `permissions` one (addresses from 8 per organization).
+ */
+export function smallWorld(): Activity {
+  const activity = new Activity(new EventLog(), { emailsPerOrg: 8 });
+  activity.addOrganization('org-a');
+  activity.addOrganization('org-b');
+  activity.addWorkspace('org-a', 'ws-a1', 'levels', 'advanced');
+  activity.addWorkspace('org-a', 'ws-a2', 'studio');
+  activity.addWorkspace('org-b', 'ws-b1', 'permissions');
+  return activity;
+}
