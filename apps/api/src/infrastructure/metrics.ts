@@ -51,7 +51,7 @@ export class Metrics {
   /** links the mail dispatcher found unrecorded (mail/mail-dispatcher.ts), by what it did with them */
   readonly mailsDispatched = new Counter({
     name: 'rollcall_mails_dispatched_total',
-    help: "Links whose mail had not been handed over, found by the mail dispatcher: outcome sent, stale (no longer the current link: not sent) or failed (tried again later)",
+    help: "Links whose mail had not been handed over, found by the mail dispatcher: outcome sent, stale (no longer the current link: not sent), failed (tried again later, up to ten times) or refused (a 5xx from the relay: not tried again)",
     labelNames: ['kind', 'outcome'],
     registers: [this.registry],
   });

@@ -208,6 +208,27 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
+  it('a link the relay refused for good (a 5xx) is tried once and given up, not ten times (probe 46 F3); a 4xx is tried again', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const tries: string[] = [];
+    const relay: InvitationMailer = {
+      send: async (mail) => {
+        tries.push(mail.to);
+        const permanent = mail.to.startsWith('unknown');
+        throw Object.assign(new Error(permanent ? `550 5.1.1 <${mail.to}>: Recipient address rejected: User unknown` : `450 4.2.0 <${mail.to}>: Greylisted`), { responseCode: permanent ? 550 : 450 });
+      },
+      sendEmailConfirmation: async () => undefined,
+    };
+    const d = await dispatcher(undefined, { mails: [], handOff: Promise.resolve(), mailer: relay });
+    await inviteAndDie(ref, admin, 'unknown@acme.test');
+    await inviteAndDie(ref, admin, 'greylisted@acme.test');
+    for (let pass = 0; pass < 4; pass++) await d.passAfter(16 * 60);
+    expect(tries.filter((to) => to === 'unknown@acme.test')).toHaveLength(1);
+    expect(tries.filter((to) => to === 'greylisted@acme.test')).toHaveLength(4);
+    await d.stop();
+  });
+
   it('a pass that stops short of the head sends nothing: a link mailed by its command, its record past the page read, is not mailed again (review of session 29)', async () => {
     const alive = transport();
     const p = apiProcess(alive.mailer);

@@ -58,7 +58,7 @@ interface Due {
   nextTryAt: number;
 }
 
-type Outcome = 'sent' | 'stale' | 'failed';
+type Outcome = 'sent' | 'stale' | 'failed' | 'refused';
 /** what a hand-off's outcome makes of a link due: an erased address settles it */
 const outcomeOf = (handOff: HandOff): Outcome => (handOff === 'erased' ? 'stale' : handOff);
 
@@ -276,6 +276,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
             continue;
           }
           if (outcome === 'failed') this.logger.error({ kind: due.kind, failures: due.failures }, 'mail dispatch: gave up a link whose mail the transport kept refusing (resend it, or copy its link)');
+          // a 5xx is not tried again: it would be refused again, and relays hold repeated refusals against the sender (probe 46 F3)
+          if (outcome === 'refused') this.logger.error({ kind: due.kind }, 'mail dispatch: gave up a link whose mail the relay refused for good (check the address; resend it, or copy its link)');
           // sent (and recorded), no longer to be sent, or given up: settled
           if (this.due.get(key) === due) this.due.delete(key);
           if (outcome === 'sent') sent++;

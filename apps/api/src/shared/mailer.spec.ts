@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, mailEmailConfirmation, mailInvitation } from './mailer';
+import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, headerText, mailEmailConfirmation, mailInvitation, reasonOf, refusedForGood } from './mailer';
 
 const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
@@ -116,5 +116,28 @@ describe('OutboxMailer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('probe 46: what a relay\'s refusal and a workspace\'s name carry', () => {
+  it('F1: a refusal logged without the address the relay quoted', () => {
+    const refusal = new Error("Can't send mail - all recipients were rejected: 450 4.2.0 <Jöhn.Doe+x@bücher.example>: Recipient address rejected: Greylisted; also jane@acme.test (and \"x\"@y.test)");
+    const reason = reasonOf(refusal);
+    expect(reason).toMatch(/^Can't send mail - all recipients were rejected: 450 4\.2\.0 <address>: Recipient address rejected: Greylisted; also address \(and address$/);
+    expect(reason).not.toMatch(/@/);
+  });
+
+  it('F3: a 5xx is a refusal for good; a 4xx, a dropped connection or no code is not', () => {
+    expect(refusedForGood(Object.assign(new Error('550'), { responseCode: 550 }))).toBe(true);
+    expect(refusedForGood(Object.assign(new Error('450'), { responseCode: 450 }))).toBe(false);
+    expect(refusedForGood(Object.assign(new Error('ECONNRESET'), { code: 'ECONNECTION' }))).toBe(false);
+    expect(refusedForGood(undefined)).toBe(false);
+  });
+
+  it('F5: a name that looks like an encoded-word is encoded itself, so the subject reads as written', () => {
+    expect(headerText('You are invited to Support')).toBe('You are invited to Support');
+    const encoded = headerText('You are invited to =?utf-8?B?SGFja2Vk?= Team');
+    expect(encoded).toMatch(/^=\?UTF-8\?Q\?.*\?=$/);
+    expect(encoded).not.toContain('SGFja2Vk?=');
   });
 });

@@ -2,6 +2,7 @@ import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
+import { encodeWord } from 'nodemailer/lib/mime-funcs';
 import { settledWithin } from './settled-within';
 
 export interface InvitationMail {
@@ -72,9 +73,12 @@ export class OutboxMailer implements InvitationMailer {
 
 /**
  * Only the failure's message: a mail transport's error object also carries the envelope and the rejected
- * addresses (personal data), which a serialized `err` would log.
+ * addresses (personal data), which a serialized `err` would log. And not the addresses in the message either: a relay's
+ * refusal names the recipient (`450 4.2.0 <jane@acme.test>: Recipient address rejected`, as Postfix and most relays
+ * answer), which nodemailer quotes (probe 46 F1: an address per refused mail, and per retry, in the log).
  */
-const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+export const reasonOf = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).replace(/<[^<>\s]*@[^<>\s]*>/g, '<address>').replace(/[^\s<>]*@[^\s<>]+/g, 'address');
 
 /**
  * How long a command's answer waits for its mail to be handed to the transport (then the mail goes on in the
@@ -87,11 +91,22 @@ export const MAIL_HANDOFF_WAIT_MS = 2_000;
 /**
  * Hands the mail over unless `erasedSince` says its address was erased: asked right before the mail is handed to the
  * transport, a deletion that erased it after the command's events committed means it is not sent (AddressErasure).
- * Resolves 'sent' once the transport took it, 'erased', or 'failed' (the check or the transport failed: logged).
+ * Resolves 'sent' once the transport took it, 'erased', 'refused' (the relay refused it for good: refusedForGood), or
+ * 'failed' (the check or the transport failed: logged).
  * Never rejects. Failures log only the reason and `context` (the request's id comes with the
  * logging context), never the address.
  */
-export type HandOff = 'sent' | 'erased' | 'failed';
+export type HandOff = 'sent' | 'erased' | 'failed' | 'refused';
+
+/**
+ * Whether the relay refused the mail for good: a 5xx reply (RFC 5321: a permanent negative completion, such as "550
+ * 5.1.1 user unknown"), which a retry would only repeat, and which relays count against a sender that keeps trying
+ * (probe 46 F3). A 4xx (greylisting, a full queue), a dropped connection or a timeout may pass later.
+ */
+export const refusedForGood = (error: unknown): boolean => {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+};
 export function handOver(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger): Promise<HandOff> {
   const run = async (): Promise<HandOff> => {
     const erased = await erasedSince().catch((error: unknown) => {
@@ -106,9 +121,10 @@ export function handOver(what: string, context: object, send: () => Promise<void
     await send();
     return 'sent';
   };
-  return run().catch((error: unknown) => {
-    logger.error({ ...context, reason: reasonOf(error) }, `could not send the ${what}`);
-    return 'failed' as const;
+  return run().catch((error: unknown): HandOff => {
+    const refused = refusedForGood(error);
+    logger.error({ ...context, reason: reasonOf(error), ...(refused && { refusedForGood: true }) }, refused ? `the relay refused the ${what} for good` : `could not send the ${what}`);
+    return refused ? 'refused' : 'failed';
   });
 }
 
@@ -143,6 +159,13 @@ export const mailEmailConfirmation = (
   handedOver?: () => Promise<void> | undefined,
 ): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, handedOver);
 
+/**
+ * A header's text as the reader is to see it. nodemailer leaves text that already looks like an RFC 2047 encoded-word
+ * as it is, and a mail client decodes it: a workspace named `=?utf-8?B?SGFja2Vk?= Team` reached the inbox as "Hacked
+ * Team" (probe 46 F5). Such text is encoded itself (its `=?` too), so it reads as written.
+ */
+export const headerText = (text: string): string => (text.includes('=?') ? encodeWord(text, 'Q', 0) : text);
+
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {
   private readonly transport: Transporter;
@@ -158,7 +181,7 @@ export class SmtpMailer implements InvitationMailer {
     await this.transport.sendMail({
       from: this.from,
       to: mail.to,
-      subject: `You are invited to ${mail.workspaceName}`,
+      subject: headerText(`You are invited to ${mail.workspaceName}`),
       text: `You have been invited to join ${mail.workspaceName}.\n\nAccept the invitation: ${mail.inviteUrl}\n\nThe link is valid until ${mail.expiresAt}.`,
     });
   }
