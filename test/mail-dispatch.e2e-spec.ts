@@ -35,6 +35,12 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     expect(inv.status).toBe(201);
     expect(sink.refused()).toBe(1);
     expect(received).toEqual([]);
+    // the console sees that its mail has not gone out (probe 46 F4)
+    const pendingOf = async () =>
+      ((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': inv.body.position } })).body.items as { invitationId: string; mailedAt: string | null }[]).find(
+        (i) => i.invitationId === inv.body.invitationId,
+      );
+    expect((await pendingOf())?.mailedAt).toBeNull();
     refusing = false;
 
     const deadline = Date.now() + 10_000;
@@ -42,6 +48,13 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     expect(received.map((r) => r.to)).toEqual([['later@acme.test']]);
     const url = inviteUrlIn(received[0]!.body);
     expect(url).toBe(inv.body.inviteUrl);
+    // and then when it went
+    let mailedAt: string | null | undefined = null;
+    while (!mailedAt && Date.now() < deadline + 5_000) {
+      mailedAt = (await pendingOf())?.mailedAt;
+      if (!mailedAt) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Date.parse(mailedAt!)).toBeGreaterThan(Date.parse(inv.body.expiresAt) - 49 * 3600_000);
 
     // recorded: not sent a third time
     await new Promise((r) => setTimeout(r, 1500));

@@ -1765,6 +1765,12 @@ export interface components {
        * @example false
        */
       expired: boolean;
+      /**
+       * Format: date-time
+       * @description when the mail with its current link was handed to the mail relay; null: not yet — the relay refused it or is unreachable (the mail dispatcher tries again; a refusal for good, such as an unknown address, is not), or the link was resent a moment ago. Long null: check the address, or copy the link (probe 46 F4)
+       * @example 2026-03-01T09:00:01.000Z
+       */
+      mailedAt: string | null;
     };
     MemberPage: {
       /** @description members (`active`, `revoked`) and pending invitations (`pending`) */

@@ -30,6 +30,15 @@ export class Invitation {
   expiresAt!: string;
   @ApiProperty({ description: 'its link has expired (it is still pending, rule 7): resend it to send a link that works; copying this one hands out a dead link (probe 39b F10)', example: false })
   expired!: boolean;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'date-time',
+    description:
+      "when the mail with its current link was handed to the mail relay; null: not yet — the relay refused it or is unreachable (the mail dispatcher tries again; a refusal for good, such as an unknown address, is not), or the link was resent a moment ago. Long null: check the address, or copy the link (probe 46 F4)",
+    example: '2026-03-01T09:00:01.000Z',
+  })
+  mailedAt!: string | null;
 }
 
 /** A pending invitation of the user list, as a public resource (no storage key, no link version); `expired` as of `now`. */
@@ -44,6 +53,7 @@ export const toInvitation = (doc: MemberView, now = Date.now()): Invitation => (
   invitedAt: doc.invitedAt!,
   expiresAt: doc.expiresAt!,
   expired: now >= Date.parse(doc.expiresAt!),
+  mailedAt: doc.mailedAt ?? null,
 });
 
 export class InvitationCreated extends WriteAnswer {

@@ -4,6 +4,7 @@ import { Activity, prng, randomStep } from './testing/activity';
 import { MemoryModel } from './testing/memory-model';
 import { ADMIN, LogScenario, WS } from './testing/scenario';
 import { EventLog, LOG_T0 } from './testing/event-log';
+import { mailStream } from '@rollcall/domain';
 
 const build = async (s: LogScenario) => new MemoryModel(membersProjection).run(s.events);
 const member = (m: MemoryModel, id: string) => m.get<MemberDoc>(MEMBERS, id);
@@ -56,6 +57,7 @@ describe('members projection', () => {
       revokedAt: null,
       expiresAt: '2026-03-03T09:00:00.000Z',
       linkVersion: 1,
+      mailedAt: null,
       lastSeenAt: null,
       presence: 'offline',
       teamIds: [],
@@ -73,6 +75,36 @@ describe('members projection', () => {
     const m = await build(s);
     expect(member(m, `${WS}:inv:${kept}`)).toMatchObject({ linkVersion: 2, expiresAt: '2026-03-03T10:00:00.000Z' });
     expect(member(m, `${WS}:inv:${cancelled}`)).toBeUndefined();
+  });
+
+  it('probe 46 F4: an invitation says when its current link was mailed; a resend waits for its own record; an older link\'s record changes nothing', async () => {
+    const s = new LogScenario();
+    const inv = s.invite('mailed@acme.test');
+    // the ledger's record of a hand-off (shared/mail-ledger.ts), on the organization's mail stream
+    const mailed = (linkVersion: number, mailedAt: string) => {
+      const last = s.events.at(-1)!;
+      s.events.push({
+        id: `mailed-${linkVersion}-${mailedAt}`,
+        stream: mailStream('org-1'),
+        type: 'InvitationMailed',
+        revision: 0n,
+        position: last.position + 1n,
+        created: new Date(mailedAt),
+        metadata: { occurredAt: mailedAt },
+        data: { organizationId: 'org-1', workspaceId: WS, invitationId: inv, linkVersion, mailedAt },
+      });
+    };
+    const id = `${WS}:inv:${inv}`;
+    expect(member(await build(s), id)?.mailedAt).toBeNull();
+    mailed(1, '2026-03-01T09:00:01.000Z');
+    expect(member(await build(s), id)?.mailedAt).toBe('2026-03-01T09:00:01.000Z');
+    s.advance(3600).resend(inv);
+    expect(member(await build(s), id)).toMatchObject({ linkVersion: 2, mailedAt: null });
+    // the dispatcher's late record of the first link
+    mailed(1, '2026-03-01T10:00:05.000Z');
+    expect(member(await build(s), id)?.mailedAt).toBeNull();
+    mailed(2, '2026-03-01T10:00:06.000Z');
+    expect(member(await build(s), id)?.mailedAt).toBe('2026-03-01T10:00:06.000Z');
   });
 
   it('replaces the invitation with an active member carrying the org profile on accept (rule 8)', async () => {

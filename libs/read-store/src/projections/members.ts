@@ -1,7 +1,8 @@
-import { accessModel, type Access, type DomainEvent, type Restrictions, profileChangeOf } from '@rollcall/domain';
-import { type Doc, type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+import { accessModel, type Access, type DomainEvent, profileChangeOf } from '@rollcall/domain';
+import { type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
 import { type ErasedAddress, erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { searchTextOf, sortKey } from './sort-key';
+import type { MemberDoc, MemberUserDoc } from './members-docs';
 
 /**
  * `members`: the user list of every workspace (docs/rules.md#rule-9), pending invitations included.
@@ -22,62 +23,7 @@ import { searchTextOf, sortKey } from './sort-key';
 export const MEMBERS = 'members';
 export const MEMBER_USERS = 'member_users';
 
-export type MemberStatus = 'pending' | 'active' | 'revoked';
-
-/** a member or pending invitation, as queries hand it out */
-export interface MemberView {
-  _id: string;
-  workspaceId: string;
-  organizationId: string;
-  kind: 'member' | 'invitation';
-  /** null for a pending invitation */
-  userId: string | null;
-  /** the invitation that made the member (null for the workspace's creator) */
-  invitationId: string | null;
-  email: string | null;
-  displayName: string | null;
-  alias: string | null;
-  avatarUrl: string | null;
-  status: MemberStatus;
-  roles: string[];
-  restrictions: Restrictions;
-  grants: string[];
-  invitedAt: string | null;
-  joinedAt: string | null;
-  revokedAt: string | null;
-  /** invitations only: when the current link expires, and its version */
-  expiresAt: string | null;
-  linkVersion: number | null;
-  /**
-   * Rule 13, from PresenceChanged: the last heartbeat the log knows of (exact once offline: a timeout carries the
-   * lapsed lease's time; while online or away, the heartbeat of the latest transition), and the status; null and
-   * `offline` until the first heartbeat. Kept on the document for the team invite lookup (rule 15).
-   */
-  lastSeenAt: string | null;
-  presence: 'online' | 'away' | 'offline';
-  teamIds: string[];
-}
-
-/** the stored document: the view plus its sort and search keys */
-export interface MemberDoc extends Doc, MemberView {
-  /** invitations: UserInvited's, which subject seals the address (erased-addresses.ts `reaches`); not shown */
-  addressKey?: 'organization' | 'invitation';
-  /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
-  sortName: string;
-  /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
-  searchText: string;
-  /** sort key of `sort=lastSeen` (presenceFields; members version 6) */
-  seenOrder: string;
-}
-
-export interface MemberUserDoc extends Doc {
-  organizationId: string;
-  userId: string;
-  email: string | null;
-  displayName: string | null;
-  alias: string | null;
-  avatarUrl: string | null;
-}
+export type { MemberDoc, MemberStatus, MemberUserDoc, MemberView } from './members-docs';
 
 export const memberId = (workspaceId: string, userId: string): string => `${workspaceId}:${userId}`;
 export const invitationDocId = (workspaceId: string, invitationId: string): string => `${workspaceId}:inv:${invitationId}`;
@@ -263,6 +209,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         revokedAt: null,
         expiresAt: d.expiresAt,
         linkVersion: d.linkVersion,
+        mailedAt: null,
         ...presenceFields('offline', null),
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
@@ -274,7 +221,13 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const invitation = await read.get<MemberDoc>(MEMBERS, invitationDocId(d.workspaceId, d.invitationId));
       if (!invitation) return [];
-      return [upsert(MEMBERS, { ...invitation, expiresAt: d.expiresAt, linkVersion: d.linkVersion })];
+      return [upsert(MEMBERS, { ...invitation, expiresAt: d.expiresAt, linkVersion: d.linkVersion, mailedAt: null })];
+    }
+    case 'InvitationMailed': {
+      // the current link's mail was handed over (probe 46 F4: the console could not tell); an older link's changes nothing
+      const d = event.data;
+      const invitation = await read.get<MemberDoc>(MEMBERS, invitationDocId(d.workspaceId, d.invitationId));
+      return invitation?.linkVersion === d.linkVersion ? [upsert(MEMBERS, { ...invitation, mailedAt: d.mailedAt })] : [];
     }
     case 'InvitationCancelled':
       return [remove(MEMBERS, invitationDocId(event.data.workspaceId, event.data.invitationId))];
@@ -351,8 +304,8 @@ export const membersProjection: Projection = {
   // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
-  // a member who joins again keeps their last seen (probe 34 F3)
-  version: 7,
+  // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` (InvitationMailed)
+  version: 8,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
@@ -385,6 +338,7 @@ export const membersProjection: Projection = {
     'WorkspaceCreated',
     'UserInvited',
     'InvitationResent',
+    'InvitationMailed',
     'InvitationCancelled',
     'InvitationAccepted',
     'AccessLevelChanged',

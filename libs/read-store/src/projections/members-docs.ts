@@ -1,0 +1,63 @@
+import type { Restrictions } from '@rollcall/domain';
+import type { Doc } from './projection';
+
+/** The documents of the `members` projection (members.ts): the user list's rows and the profiles they copy. */
+
+export type MemberStatus = 'pending' | 'active' | 'revoked';
+
+/** a member or pending invitation, as queries hand it out */
+export interface MemberView {
+  _id: string;
+  workspaceId: string;
+  organizationId: string;
+  kind: 'member' | 'invitation';
+  /** null for a pending invitation */
+  userId: string | null;
+  /** the invitation that made the member (null for the workspace's creator) */
+  invitationId: string | null;
+  email: string | null;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+  status: MemberStatus;
+  roles: string[];
+  restrictions: Restrictions;
+  grants: string[];
+  invitedAt: string | null;
+  joinedAt: string | null;
+  revokedAt: string | null;
+  /** invitations only: when the current link expires, its version, and when its mail was handed over (null: not yet) */
+  expiresAt: string | null;
+  linkVersion: number | null;
+  mailedAt?: string | null;
+  /**
+   * Rule 13, from PresenceChanged: the last heartbeat the log knows of (exact once offline: a timeout carries the
+   * lapsed lease's time; while online or away, the heartbeat of the latest transition), and the status; null and
+   * `offline` until the first heartbeat. Kept on the document for the team invite lookup (rule 15).
+   */
+  lastSeenAt: string | null;
+  presence: 'online' | 'away' | 'offline';
+  teamIds: string[];
+}
+
+/** the stored document: the view plus its sort and search keys */
+export interface MemberDoc extends Doc, MemberView {
+  /** invitations: UserInvited's, which subject seals the address (erased-addresses.ts `reaches`); not shown */
+  addressKey?: 'organization' | 'invitation';
+  /** sort key of `sort=name`: the lower-cased display name, or the email when there is none */
+  sortName: string;
+  /** what `q` matches: the folded address, name and alias (sort-key.ts searchTextOf; members version 3) */
+  searchText: string;
+  /** sort key of `sort=lastSeen` (presenceFields; members version 6) */
+  seenOrder: string;
+}
+
+export interface MemberUserDoc extends Doc {
+  organizationId: string;
+  userId: string;
+  email: string | null;
+  displayName: string | null;
+  alias: string | null;
+  avatarUrl: string | null;
+}
+
