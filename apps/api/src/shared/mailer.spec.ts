@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, headerText, mailEmailConfirmation, mailInvitation, reasonOf, refusedForGood } from './mailer';
+import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, headerText, mailEmailConfirmation, mailInvitation, reasonOf, refusedForGood, smtpTransportUrl } from './mailer';
 
 const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
@@ -139,5 +139,12 @@ describe('probe 46: what a relay\'s refusal and a workspace\'s name carry', () =
     const encoded = headerText('You are invited to =?utf-8?B?SGFja2Vk?= Team');
     expect(encoded).toMatch(/^=\?UTF-8\?Q\?.*\?=$/);
     expect(encoded).not.toContain('SGFja2Vk?=');
+  });
+
+  it('F6: credentials over smtp:// wait for STARTTLS unless the URL says otherwise; smtps://, no credentials, an explicit choice: as given', () => {
+    expect(smtpTransportUrl('smtp://rollcall:s3cret@relay.acme.test:587')).toBe('smtp://rollcall:s3cret@relay.acme.test:587?requireTLS=true');
+    expect(smtpTransportUrl('smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false')).toBe('smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false');
+    expect(smtpTransportUrl('smtps://rollcall:s3cret@relay.acme.test')).toBe('smtps://rollcall:s3cret@relay.acme.test');
+    expect(smtpTransportUrl('smtp://127.0.0.1:2525')).toBe('smtp://127.0.0.1:2525');
   });
 });

@@ -166,6 +166,18 @@ export const mailEmailConfirmation = (
  */
 export const headerText = (text: string): string => (text.includes('=?') ? encodeWord(text, 'Q', 0) : text);
 
+/**
+ * SMTP_URL as nodemailer is to read it: credentials over `smtp://` are sent only once STARTTLS has encrypted the
+ * session (`requireTLS`), unless the URL says otherwise (`?requireTLS=false`, a relay on loopback without TLS). A relay
+ * that did not offer STARTTLS (or a path that stripped it) received the password in clear (probe 46 F6).
+ */
+export function smtpTransportUrl(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  if (url.protocol !== 'smtp:' || (url.username === '' && url.password === '') || url.searchParams.has('requireTLS')) return smtpUrl;
+  url.searchParams.set('requireTLS', 'true');
+  return url.toString();
+}
+
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {
   private readonly transport: Transporter;
@@ -174,7 +186,7 @@ export class SmtpMailer implements InvitationMailer {
     smtpUrl: string,
     private readonly from: string,
   ) {
-    this.transport = createTransport(smtpUrl);
+    this.transport = createTransport(smtpTransportUrl(smtpUrl));
   }
 
   async send(mail: InvitationMail): Promise<void> {

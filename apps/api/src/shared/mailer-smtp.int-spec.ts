@@ -1,0 +1,54 @@
+// SmtpMailer against a real SMTP server (smtp-server on loopback): credentials in SMTP_URL are never sent over a
+// session STARTTLS has not encrypted (probe 46 F6: a relay that offered no STARTTLS received the password in clear).
+import { SMTPServer } from 'smtp-server';
+import { SmtpMailer } from './mailer';
+
+async function relay(options: { requireAuth: boolean }) {
+  const auths: string[] = [];
+  const mails: string[] = [];
+  const server = new SMTPServer({
+    authOptional: !options.requireAuth,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    onAuth(auth, _session, callback) {
+      auths.push(`${auth.username}:${auth.password}`);
+      callback(null, { user: auth.username });
+    },
+    onData(stream, session, callback) {
+      stream.resume();
+      stream.on('end', () => {
+        mails.push(session.envelope.rcptTo.map((r) => r.address).join(','));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as { port: number };
+  return { port, auths, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const mail = { to: 'jane@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.acme.test/invite?token=t', expiresAt: '2026-03-03T09:00:00.000Z' };
+
+describe('SMTP credentials and TLS (probe 46 F6)', () => {
+  it('a relay without STARTTLS never receives the password; the send fails instead', async () => {
+    const r = await relay({ requireAuth: true });
+    try {
+      await expect(new SmtpMailer(`smtp://rollcall:s3cr3tPa55@127.0.0.1:${r.port}`, 'no-reply@rollcall.local').send(mail)).rejects.toThrow();
+      expect(r.auths).toEqual([]);
+      expect(r.mails).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a relay on loopback without TLS, chosen in the URL (?requireTLS=false), gets the credentials and the mail', async () => {
+    const r = await relay({ requireAuth: true });
+    try {
+      await new SmtpMailer(`smtp://rollcall:s3cr3tPa55@127.0.0.1:${r.port}?requireTLS=false`, 'no-reply@rollcall.local').send(mail);
+      expect(r.auths).toEqual(['rollcall:s3cr3tPa55']);
+      expect(r.mails).toEqual(['jane@acme.test']);
+    } finally {
+      await r.close();
+    }
+  });
+});
