@@ -3,13 +3,14 @@
 import { SMTPServer } from 'smtp-server';
 import { SmtpMailer } from './mailer';
 
-async function relay(options: { requireAuth: boolean }) {
+async function relay(options: { requireAuth: boolean; smtpUtf8?: boolean }) {
   const auths: string[] = [];
   const mails: string[] = [];
   const server = new SMTPServer({
     authOptional: !options.requireAuth,
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
+    hideSMTPUTF8: options.smtpUtf8 === false,
     onAuth(auth, _session, callback) {
       auths.push(`${auth.username}:${auth.password}`);
       callback(null, { user: auth.username });
@@ -52,3 +53,32 @@ describe('SMTP credentials and TLS (probe 46 F6)', () => {
     }
   });
 });
+
+describe('an internationalized address and the relay (probe 46 F2)', () => {
+  const idn = { ...mail, to: 'jöhn@bücher.example' };
+
+  it('a relay that does not offer SMTPUTF8 is not given an address whose local part is not ASCII: refused for good (553), nothing sent', async () => {
+    const r = await relay({ requireAuth: false, smtpUtf8: false });
+    try {
+      const mailer = new SmtpMailer(`smtp://127.0.0.1:${r.port}`, 'no-reply@rollcall.local');
+      await expect(mailer.send(idn)).rejects.toMatchObject({ responseCode: 553 });
+      // an ASCII local part at an IDN domain goes (nodemailer writes its domain as an A-label; smtp-server reads it back)
+      await mailer.send({ ...mail, to: 'plain@bücher.example' });
+      expect(r.mails).toHaveLength(1);
+      expect(r.mails[0]).toMatch(/^plain@(bücher|xn--bcher-kva)\.example$/);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a relay that offers SMTPUTF8 gets it', async () => {
+    const r = await relay({ requireAuth: false });
+    try {
+      await new SmtpMailer(`smtp://127.0.0.1:${r.port}`, 'no-reply@rollcall.local').send(idn);
+      expect(r.mails).toEqual(['jöhn@bücher.example']);
+    } finally {
+      await r.close();
+    }
+  });
+});
+

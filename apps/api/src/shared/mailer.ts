@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { settledWithin } from './settled-within';
 
 export interface InvitationMail {
@@ -178,18 +180,45 @@ export function smtpTransportUrl(smtpUrl: string): string {
   return url.toString();
 }
 
+/** how long the relay's answer to "SMTPUTF8?" is remembered */
+const EXTENSIONS_KEPT_MS = 10 * 60_000;
+/** an address whose local part is not ASCII: only a relay that offers SMTPUTF8 (RFC 6531) may be given it */
+const needsSmtpUtf8 = (address: string): boolean => /[^ -~]/.test(address.slice(0, address.lastIndexOf('@')));
+
 /** SMTP (nodemailer) when SMTP_URL is set. */
 export class SmtpMailer implements InvitationMailer {
   private readonly transport: Transporter;
+  private readonly url: string;
+  private smtpUtf8?: { offered: Promise<boolean>; until: number };
   /** `from`: SMTP_FROM, checked at start (config.ts) */
   constructor(
     smtpUrl: string,
     private readonly from: string,
   ) {
-    this.transport = createTransport(smtpTransportUrl(smtpUrl));
+    this.url = smtpTransportUrl(smtpUrl);
+    this.transport = createTransport(this.url);
+  }
+
+  /**
+   * nodemailer hands an address whose local part is not ASCII to a relay that does not offer SMTPUTF8 all the same,
+   * in raw UTF-8 (RFC 6531 forbids it; a strict relay refuses it for good, a lenient one may mangle it: probe 46 F2).
+   * Such a mail is refused here instead, as permanently as the relay would (553: the dispatcher does not try again).
+   * The relay's extensions are asked on a connection of its own (nodemailer's transport does not tell them), then
+   * remembered for EXTENSIONS_KEPT_MS.
+   */
+  private async checkInternationalized(to: string): Promise<void> {
+    if (!needsSmtpUtf8(to)) return;
+    if (!this.smtpUtf8 || this.smtpUtf8.until < Date.now()) {
+      const offered = relayOffers(this.url, 'SMTPUTF8');
+      this.smtpUtf8 = { offered, until: Date.now() + EXTENSIONS_KEPT_MS };
+      offered.catch(() => (this.smtpUtf8 = undefined));
+    }
+    if (!(await this.smtpUtf8.offered))
+      throw Object.assign(new Error('553 the mail relay does not offer SMTPUTF8 (RFC 6531): an address whose local part is not ASCII cannot be sent through it'), { responseCode: 553 });
   }
 
   async send(mail: InvitationMail): Promise<void> {
+    await this.checkInternationalized(mail.to);
     await this.transport.sendMail({
       from: this.from,
       to: mail.to,
@@ -199,6 +228,7 @@ export class SmtpMailer implements InvitationMailer {
   }
 
   async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
+    await this.checkInternationalized(mail.to);
     await this.transport.sendMail({
       from: this.from,
       to: mail.to,
@@ -206,4 +236,17 @@ export class SmtpMailer implements InvitationMailer {
       text: `Someone asked to make this your email address.\n\nConfirm it: ${mail.confirmUrl}\n\nThe link is valid until ${mail.expiresAt}. If it was not you, ignore this email: nothing changes.`,
     });
   }
+}
+
+/** Whether the relay lists `extension` in its EHLO answer (after STARTTLS, when the URL asks for TLS). */
+function relayOffers(url: string, extension: string): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const connection = new SMTPConnection(parseConnectionUrl(url) as ConstructorParameters<typeof SMTPConnection>[0]);
+    connection.once('error', reject);
+    connection.connect(() => {
+      const offered = ((connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []).includes(extension);
+      connection.quit();
+      resolve(offered);
+    });
+  });
 }
