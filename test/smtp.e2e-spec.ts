@@ -25,6 +25,8 @@ describe('invitation email over SMTP', () => {
     expect(received[0]!.to).toEqual(['mail.me@acme.test']);
     const body = received[0]!.body.replace(/=\r?\n/g, '');
     expect(body).toContain('Support');
+    // a program's mail: autoresponders do not answer it (RFC 3834; probe 46 F8)
+    expect(body).toMatch(/^Auto-Submitted: auto-generated\r?$/m);
     const url = inviteUrlIn(received[0]!.body);
     expect(url).toBe(inv.body.inviteUrl);
     expect((await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(url) } })).status).toBe(200);

@@ -142,9 +142,12 @@ describe('probe 46: what a relay\'s refusal and a workspace\'s name carry', () =
   });
 
   it('F6: credentials over smtp:// wait for STARTTLS unless the URL says otherwise; smtps://, no credentials, an explicit choice: as given', () => {
-    expect(smtpTransportUrl('smtp://rollcall:s3cret@relay.acme.test:587')).toBe('smtp://rollcall:s3cret@relay.acme.test:587?requireTLS=true');
-    expect(smtpTransportUrl('smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false')).toBe('smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false');
-    expect(smtpTransportUrl('smtps://rollcall:s3cret@relay.acme.test')).toBe('smtps://rollcall:s3cret@relay.acme.test');
-    expect(smtpTransportUrl('smtp://127.0.0.1:2525')).toBe('smtp://127.0.0.1:2525');
+    const timeouts = 'connectionTimeout=30000&greetingTimeout=30000&socketTimeout=50000';
+    expect(smtpTransportUrl('smtp://rollcall:s3cret@relay.acme.test:587')).toBe(`smtp://rollcall:s3cret@relay.acme.test:587?requireTLS=true&${timeouts}`);
+    expect(smtpTransportUrl('smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false')).toBe(`smtp://rollcall:s3cret@127.0.0.1:2525?requireTLS=false&${timeouts}`);
+    expect(smtpTransportUrl('smtps://rollcall:s3cret@relay.acme.test')).toBe(`smtps://rollcall:s3cret@relay.acme.test?${timeouts}`);
+    expect(smtpTransportUrl('smtp://127.0.0.1:2525')).toBe(`smtp://127.0.0.1:2525?${timeouts}`);
+    // F7: a session's timeouts are the URL's when it gives them
+    expect(smtpTransportUrl('smtp://127.0.0.1:2525?socketTimeout=5000')).toBe('smtp://127.0.0.1:2525?socketTimeout=5000&connectionTimeout=30000&greetingTimeout=30000');
   });
 });

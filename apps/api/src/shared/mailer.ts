@@ -175,10 +175,22 @@ export const headerText = (text: string): string => (text.includes('=?') ? encod
  */
 export function smtpTransportUrl(smtpUrl: string): string {
   const url = new URL(smtpUrl);
-  if (url.protocol !== 'smtp:' || (url.username === '' && url.password === '') || url.searchParams.has('requireTLS')) return smtpUrl;
-  url.searchParams.set('requireTLS', 'true');
+  const credentials = url.username !== '' || url.password !== '';
+  if (url.protocol === 'smtp:' && credentials && !url.searchParams.has('requireTLS')) url.searchParams.set('requireTLS', 'true');
+  // a relay that stops answering: its session is closed before the dispatcher tries the link again (its send timeout
+  // is 60 s), not left open for nodemailer's defaults (2 min to connect, 10 min idle): sessions piled up, and a late
+  // answer delivered a copy per try (probe 46 F7)
+  for (const [option, ms] of SESSION_TIMEOUTS_MS) if (!url.searchParams.has(option)) url.searchParams.set(option, String(ms));
   return url.toString();
 }
+const SESSION_TIMEOUTS_MS = [
+  ['connectionTimeout', 30_000],
+  ['greetingTimeout', 30_000],
+  ['socketTimeout', 50_000],
+] as const;
+
+/** RFC 3834: a mail sent by a program, which out-of-office replies and autoresponders do not answer (probe 46 F8) */
+const AUTOMATIC = { 'Auto-Submitted': 'auto-generated' };
 
 /** how long the relay's answer to "SMTPUTF8?" is remembered */
 const EXTENSIONS_KEPT_MS = 10 * 60_000;
@@ -223,6 +235,7 @@ export class SmtpMailer implements InvitationMailer {
       from: this.from,
       to: mail.to,
       subject: headerText(`You are invited to ${mail.workspaceName}`),
+      headers: AUTOMATIC,
       text: `You have been invited to join ${mail.workspaceName}.\n\nAccept the invitation: ${mail.inviteUrl}\n\nThe link is valid until ${mail.expiresAt}.`,
     });
   }
@@ -233,6 +246,7 @@ export class SmtpMailer implements InvitationMailer {
       from: this.from,
       to: mail.to,
       subject: 'Confirm your new email address',
+      headers: AUTOMATIC,
       text: `Someone asked to make this your email address.\n\nConfirm it: ${mail.confirmUrl}\n\nThe link is valid until ${mail.expiresAt}. If it was not you, ignore this email: nothing changes.`,
     });
   }
