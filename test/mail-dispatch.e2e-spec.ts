@@ -15,7 +15,7 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
   let app: TestApp;
 
   beforeAll(async () => {
-    sink = await smtpSink(() => refusing);
+    sink = await smtpSink((address) => (address.startsWith('unknown') ? 550 : refusing));
     app = await startTestApp({
       SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
       ROLLCALL_MAIL_RETRY_AFTER_SECONDS: '1',
@@ -62,5 +62,27 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
     expect(metrics.body).toMatch(/rollcall_mails_dispatched_total\{kind="invitation",outcome="sent"\} 1/);
     expect((await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(url) } })).status).toBe(200);
+  });
+
+  it('probe 46 F3, F4: an address the relay refuses for good is tried no more, and the user list says so', async () => {
+    const o = await app.api.organization();
+    const before = sink.refused();
+    const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'unknown.user@acme.test' } });
+    expect(inv.status).toBe(201);
+    expect(sink.refused()).toBe(before + 1);
+    const pending = async () =>
+      ((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': inv.body.position } })).body.items as { invitationId: string; mailedAt: string | null; mailRefusedAt: string | null }[]).find(
+        (i) => i.invitationId === inv.body.invitationId,
+      );
+    const deadline = Date.now() + 5_000;
+    let seen = await pending();
+    while (!seen?.mailRefusedAt && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await pending();
+    }
+    expect(seen).toMatchObject({ mailedAt: null, mailRefusedAt: expect.any(String) });
+    // past the dispatcher's retry time (1 s here) and several of its passes: not tried again
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(sink.refused()).toBe(before + 1);
   });
 });

@@ -1771,6 +1771,12 @@ export interface components {
        * @example 2026-03-01T09:00:01.000Z
        */
       mailedAt: string | null;
+      /**
+       * Format: date-time
+       * @description when the mail relay refused the current link's mail for good (a 5xx reply, such as an unknown address): it is not tried again — check the address, then resend or copy the link; null: it did not
+       * @example null
+       */
+      mailRefusedAt: string | null;
     };
     MemberPage: {
       /** @description members (`active`, `revoked`) and pending invitations (`pending`) */

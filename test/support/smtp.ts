@@ -7,19 +7,22 @@ export interface ReceivedMail {
 }
 
 /**
- * A real SMTP server on loopback (smtp-server) that records what it takes. `refuse()`, asked at each recipient, makes
- * it answer a temporary failure (451) instead.
+ * A real SMTP server on loopback (smtp-server) that records what it takes. `refuse(address)`, asked at each recipient,
+ * makes it answer a temporary failure (`true`: 451) or the code it gives (550: a refusal for good), quoting the address
+ * as Postfix does.
  */
-export async function smtpSink(refuse: () => boolean = () => false): Promise<{ received: ReceivedMail[]; port: number; refused: () => number; close: () => Promise<void> }> {
+export async function smtpSink(refuse: (address: string) => boolean | number = () => false): Promise<{ received: ReceivedMail[]; port: number; refused: () => number; close: () => Promise<void> }> {
   const received: ReceivedMail[] = [];
   let refusals = 0;
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
-    onRcptTo(_address, _session, callback) {
-      if (!refuse()) return callback();
+    onRcptTo(address, _session, callback) {
+      const refused = refuse(address.address);
+      if (refused === false) return callback();
       refusals++;
-      callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+      const code = refused === true ? 451 : refused;
+      callback(Object.assign(new Error(`<${address.address}>: Recipient address rejected: ${code >= 500 ? 'User unknown' : 'try again later'}`), { responseCode: code }));
     },
     onData(stream, session, callback) {
       let body = '';

@@ -115,7 +115,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
-        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
       );
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -163,7 +163,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
-        () => this.ledger?.invitationMailed({ organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),
       );
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
   }

@@ -39,6 +39,14 @@ export class Invitation {
     example: '2026-03-01T09:00:01.000Z',
   })
   mailedAt!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'date-time',
+    description: 'when the mail relay refused the current link\'s mail for good (a 5xx reply, such as an unknown address): it is not tried again — check the address, then resend or copy the link; null: it did not',
+    example: null,
+  })
+  mailRefusedAt!: string | null;
 }
 
 /** A pending invitation of the user list, as a public resource (no storage key, no link version); `expired` as of `now`. */
@@ -54,6 +62,7 @@ export const toInvitation = (doc: MemberView, now = Date.now()): Invitation => (
   expiresAt: doc.expiresAt!,
   expired: now >= Date.parse(doc.expiresAt!),
   mailedAt: doc.mailedAt ?? null,
+  mailRefusedAt: doc.mailRefusedAt ?? null,
 });
 
 export class InvitationCreated extends WriteAnswer {

@@ -229,6 +229,24 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
+  it("a refusal for good of the command's own hand-off is recorded: the dispatcher does not try that link (probe 46 F3)", async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const refusing: InvitationMailer = {
+      send: async (mail) => {
+        throw Object.assign(new Error(`550 5.1.1 <${mail.to}>: User unknown`), { responseCode: 550 });
+      },
+      sendEmailConfirmation: async () => undefined,
+    };
+    const tried = transport();
+    const d = await dispatcher(undefined, tried);
+    await apiProcess(refusing).invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'unknown@acme.test' }));
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0);
+    expect(await d.passAfter(16 * 60)).toBe(0);
+    expect(tried.mails).toEqual([]);
+    await d.stop();
+  });
+
   it('a pass that stops short of the head sends nothing: a link mailed by its command, its record past the page read, is not mailed again (review of session 29)', async () => {
     const alive = transport();
     const p = apiProcess(alive.mailer);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { type EmailConfirmationMailed, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
+import { type EmailConfirmationMailed, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 
@@ -26,6 +26,16 @@ export class MailLedger implements OnApplicationShutdown {
     return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
   }
 
+  /** the relay refused the link's mail for good (a 5xx): recorded, so that it is not tried again and the console can tell */
+  invitationMailRefused(refused: Omit<InvitationMailRefused['data'], 'refusedAt'>, correlationId?: string): Promise<void> {
+    return this.record({ type: 'InvitationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, correlationId);
+  }
+
+  /** what a command's hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good */
+  invitationHandedOff(outcome: 'sent' | 'refused', link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
+    return outcome === 'sent' ? this.invitationMailed(link, correlationId) : this.invitationMailRefused(link, correlationId);
+  }
+
   emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
     return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
   }
@@ -42,7 +52,7 @@ export class MailLedger implements OnApplicationShutdown {
   /** appends the record; never rejects (a failure is logged) */
   private record(event: MailEvent, correlationId: string = randomUUID()): Promise<void> {
     const id = newEventId();
-    const metadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: event.data.mailedAt };
+    const metadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt };
     const stream = mailStream(event.data.organizationId);
     const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
       () => undefined,

@@ -133,15 +133,19 @@ export function handOver(what: string, context: object, send: () => Promise<void
 /**
  * Sends (`handOver`), the answer waiting until the mail is handed over (at most MAIL_HANDOFF_WAIT_MS; then it goes on
  * in the background). The command's events are appended before; a mail that fails is logged, and the mail dispatcher
- * sends it again later (mail/mail-dispatcher.ts). `handedOver` runs once the transport took it, and is waited for
- * within the same time (the ledger's record, which tells the dispatcher it went). Never rejects.
+ * sends it again later (mail/mail-dispatcher.ts). `recorded` runs once the transport took it or the relay refused it for
+ * good, and is waited for within the same time (the ledger's record, which tells the dispatcher it went, or that it is
+ * not to be tried again). Never rejects.
  */
-function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, handedOver?: () => Promise<void> | undefined): Promise<void> {
+function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, recorded?: HandOffRecord): Promise<void> {
   const handing = handOver(what, context, send, erasedSince, logger).then(async (outcome) => {
-    if (outcome === 'sent') await handedOver?.();
+    if (outcome === 'sent' || outcome === 'refused') await recorded?.(outcome);
   });
   return settledWithin(MAIL_HANDOFF_WAIT_MS, handing, () => undefined);
 }
+
+/** what a hand-off leaves behind (the ledger's record: mail/mail-ledger.ts): the mail taken, or refused for good */
+export type HandOffRecord = (outcome: 'sent' | 'refused') => Promise<void> | undefined;
 
 export const mailInvitation = (
   mailer: InvitationMailer,
@@ -149,8 +153,8 @@ export const mailInvitation = (
   /** whether the address was erased since the invitation was appended (AddressErasure.erasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-  handedOver?: () => Promise<void> | undefined,
-): Promise<void> => sendWaiting('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger, handedOver);
+  recorded?: HandOffRecord,
+): Promise<void> => sendWaiting('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger, recorded);
 
 export const mailEmailConfirmation = (
   mailer: InvitationMailer,
@@ -159,7 +163,7 @@ export const mailEmailConfirmation = (
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
   handedOver?: () => Promise<void> | undefined,
-): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, handedOver);
+): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, (outcome) => (outcome === 'sent' ? handedOver?.() : undefined));
 
 /**
  * A header's text as the reader is to see it. nodemailer leaves text that already looks like an RFC 2047 encoded-word

@@ -18,9 +18,18 @@ export type EmailConfirmationMailed = Event<
   { organizationId: string; userId: string; version: number; mailedAt: string }
 >;
 
-export type MailEvent = InvitationMailed | EmailConfirmationMailed;
+/**
+ * The mail relay refused a link's mail for good (a 5xx reply, such as "550 user unknown"): it is not tried again, and
+ * the console can tell (probe 46 F3, F4). No personal data: neither the address nor the relay's reply (which quotes it).
+ */
+export type InvitationMailRefused = Event<
+  'InvitationMailRefused',
+  { organizationId: string; workspaceId: string; invitationId: string; linkVersion: number; refusedAt: string }
+>;
 
-export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed'] as const;
+export type MailEvent = InvitationMailed | EmailConfirmationMailed | InvitationMailRefused;
+
+export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed', 'InvitationMailRefused'] as const;
 
 /** One stream per organization for its mails' ledger: appends never contend with its decisions. */
 export const mailStream = (organizationId: string): string => `mail-${organizationId}`;

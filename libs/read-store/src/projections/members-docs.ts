@@ -30,6 +30,8 @@ export interface MemberView {
   expiresAt: string | null;
   linkVersion: number | null;
   mailedAt?: string | null;
+  /** invitations only: when the relay refused the current link's mail for good (InvitationMailRefused); null: it did not */
+  mailRefusedAt?: string | null;
   /**
    * Rule 13, from PresenceChanged: the last heartbeat the log knows of (exact once offline: a timeout carries the
    * lapsed lease's time; while online or away, the heartbeat of the latest transition), and the status; null and

@@ -58,6 +58,7 @@ describe('members projection', () => {
       expiresAt: '2026-03-03T09:00:00.000Z',
       linkVersion: 1,
       mailedAt: null,
+      mailRefusedAt: null,
       lastSeenAt: null,
       presence: 'offline',
       teamIds: [],
@@ -105,6 +106,20 @@ describe('members projection', () => {
     expect(member(await build(s), id)?.mailedAt).toBeNull();
     mailed(2, '2026-03-01T10:00:06.000Z');
     expect(member(await build(s), id)?.mailedAt).toBe('2026-03-01T10:00:06.000Z');
+    // a resend whose mail the relay refused for good: the console sees the refusal (not tried again)
+    s.advance(60).resend(inv);
+    const last = s.events.at(-1)!;
+    s.events.push({
+      id: 'refused-3',
+      stream: mailStream('org-1'),
+      type: 'InvitationMailRefused',
+      revision: 0n,
+      position: last.position + 1n,
+      created: new Date('2026-03-01T10:01:01.000Z'),
+      metadata: { occurredAt: '2026-03-01T10:01:01.000Z' },
+      data: { organizationId: 'org-1', workspaceId: WS, invitationId: inv, linkVersion: 3, refusedAt: '2026-03-01T10:01:01.000Z' },
+    });
+    expect(member(await build(s), id)).toMatchObject({ linkVersion: 3, mailedAt: null, mailRefusedAt: '2026-03-01T10:01:01.000Z' });
   });
 
   it('replaces the invitation with an active member carrying the org profile on accept (rule 8)', async () => {

@@ -210,6 +210,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         expiresAt: d.expiresAt,
         linkVersion: d.linkVersion,
         mailedAt: null,
+        mailRefusedAt: null,
         ...presenceFields('offline', null),
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
@@ -221,13 +222,17 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const invitation = await read.get<MemberDoc>(MEMBERS, invitationDocId(d.workspaceId, d.invitationId));
       if (!invitation) return [];
-      return [upsert(MEMBERS, { ...invitation, expiresAt: d.expiresAt, linkVersion: d.linkVersion, mailedAt: null })];
+      return [upsert(MEMBERS, { ...invitation, expiresAt: d.expiresAt, linkVersion: d.linkVersion, mailedAt: null, mailRefusedAt: null })];
     }
-    case 'InvitationMailed': {
-      // the current link's mail was handed over (probe 46 F4: the console could not tell); an older link's changes nothing
+    case 'InvitationMailed':
+    case 'InvitationMailRefused': {
+      // the current link's mail was handed over, or refused for good (probe 46 F4: the console could not tell); an older
+      // link's record changes nothing
       const d = event.data;
       const invitation = await read.get<MemberDoc>(MEMBERS, invitationDocId(d.workspaceId, d.invitationId));
-      return invitation?.linkVersion === d.linkVersion ? [upsert(MEMBERS, { ...invitation, mailedAt: d.mailedAt })] : [];
+      if (invitation?.linkVersion !== d.linkVersion) return [];
+      const mailed = 'mailedAt' in d ? { mailedAt: d.mailedAt, mailRefusedAt: null } : { mailedAt: null, mailRefusedAt: d.refusedAt };
+      return [upsert(MEMBERS, { ...invitation, ...mailed })];
     }
     case 'InvitationCancelled':
       return [remove(MEMBERS, invitationDocId(event.data.workspaceId, event.data.invitationId))];
@@ -304,7 +309,7 @@ export const membersProjection: Projection = {
   // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
-  // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` (InvitationMailed)
+  // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused)
   version: 8,
   collections: {
     [MEMBERS]: {
@@ -339,6 +344,7 @@ export const membersProjection: Projection = {
     'UserInvited',
     'InvitationResent',
     'InvitationMailed',
+    'InvitationMailRefused',
     'InvitationCancelled',
     'InvitationAccepted',
     'AccessLevelChanged',
