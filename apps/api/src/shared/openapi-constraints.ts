@@ -75,16 +75,23 @@ function constrain(metadatas: ValidationMetadata[], schemaOf: (property: string)
   }
 }
 
+/**
+ * @nestjs/swagger's metadata keys (its DECORATORS.API_MODEL_PROPERTIES_ARRAY and API_MODEL_PROPERTIES, which its package
+ * does not export): openapi-request-limits.e2e fails if they move, as the query parameters then lose their limits.
+ */
+const SWAGGER_PROPERTIES = 'swagger/apiModelPropertiesArray';
+const SWAGGER_PROPERTY = 'swagger/apiModelProperties';
+
 /** the names of a class's documented properties (what @nestjs/swagger makes a query's parameters of), sorted */
 const documentedNames = (target: Function): string =>
-  ((Reflect.getMetadata('swagger/apiModelPropertiesArray', target.prototype as object) as string[] | undefined) ?? [])
+  ((Reflect.getMetadata(SWAGGER_PROPERTIES, target.prototype as object) as string[] | undefined) ?? [])
     .map((name) => name.replace(/^:/, ''))
     .sort()
     .join(',');
 
 /** whether the parameter is what the class's @ApiProperty of that name documents */
 function documents(target: Function, parameter: Parameter): boolean {
-  const said = (Reflect.getMetadata('swagger/apiModelProperties', target.prototype as object, parameter.name) ?? {}) as Record<string, unknown>;
+  const said = (Reflect.getMetadata(SWAGGER_PROPERTY, target.prototype as object, parameter.name) ?? {}) as Record<string, unknown>;
   const schema = parameter.schema ?? {};
   return said.description === parameter.description && ['maximum', 'minimum', 'default'].every((k) => JSON.stringify(said[k]) === JSON.stringify(schema[k]));
 }
