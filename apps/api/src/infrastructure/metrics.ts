@@ -56,6 +56,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * the mails commands handed to the relay before their answer (shared/mailer.ts), by outcome: a refusal for good there
+   * is recorded and never reaches the dispatcher, whose counter alone did not show it (probe 46 F4)
+   */
+  readonly mailsHandedOver = new Counter({
+    name: 'rollcall_mails_handed_over_total',
+    help: 'Mails a command handed to the relay before answering: outcome sent, failed (the mail dispatcher tries again), refused (a 5xx from the relay: not tried again) or erased (its address erased meanwhile: not sent)',
+    labelNames: ['kind', 'outcome'],
+    registers: [this.registry],
+  });
+
   /** probe 41 F1: a full or failing disk refused every write, and nothing here counted it (health/storage-faults.ts) */
   readonly storageFaults = new Counter({
     name: 'rollcall_storage_faults_total',

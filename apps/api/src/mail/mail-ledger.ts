@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { type EmailConfirmationMailed, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
+import type { HandOff } from '../shared/mailer';
+import { Metrics } from '../infrastructure/metrics';
 
 /**
  * The ledger of mails handed over (docs/adr/0018, "Session 29"): once the transport took a link's mail, an
@@ -19,7 +21,10 @@ export class MailLedger implements OnApplicationShutdown {
   /** the appends under way (awaited at shutdown, before the store closes) */
   private readonly appending = new Set<Promise<void>>();
 
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() private readonly metrics?: Metrics,
+  ) {}
 
   /** `correlationId`: the request that mailed it (its log line's id), when a request did */
   invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
@@ -31,9 +36,20 @@ export class MailLedger implements OnApplicationShutdown {
     return this.record({ type: 'InvitationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, correlationId);
   }
 
-  /** what a command's hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good */
-  invitationHandedOff(outcome: 'sent' | 'refused', link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
-    return outcome === 'sent' ? this.invitationMailed(link, correlationId) : this.invitationMailRefused(link, correlationId);
+  /**
+   * What a hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good (`counted`: a
+   * command's, counted in rollcall_mails_handed_over_total; the dispatcher counts its own)
+   */
+  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string, counted = true): Promise<void> | undefined {
+    if (counted) this.metrics?.mailsHandedOver.inc({ kind: 'invitation', outcome });
+    if (outcome === 'sent') return this.invitationMailed(link, correlationId);
+    return outcome === 'refused' ? this.invitationMailRefused(link, correlationId) : undefined;
+  }
+
+  /** what a command's hand-off of an email confirmation leaves: its record when it went (a refusal is logged only) */
+  emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> | undefined {
+    this.metrics?.mailsHandedOver.inc({ kind: 'email-confirmation', outcome });
+    return outcome === 'sent' ? this.emailConfirmationMailed(link, correlationId) : undefined;
   }
 
   emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {

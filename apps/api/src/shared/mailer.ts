@@ -133,19 +133,19 @@ export function handOver(what: string, context: object, send: () => Promise<void
 /**
  * Sends (`handOver`), the answer waiting until the mail is handed over (at most MAIL_HANDOFF_WAIT_MS; then it goes on
  * in the background). The command's events are appended before; a mail that fails is logged, and the mail dispatcher
- * sends it again later (mail/mail-dispatcher.ts). `recorded` runs once the transport took it or the relay refused it for
- * good, and is waited for within the same time (the ledger's record, which tells the dispatcher it went, or that it is
- * not to be tried again). Never rejects.
+ * sends it again later (mail/mail-dispatcher.ts). `recorded` runs with the outcome, and is waited for within the same
+ * time (the ledger's record of a mail taken or refused for good, which tells the dispatcher it went, or that it is not
+ * to be tried again). Never rejects.
  */
 function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, recorded?: HandOffRecord): Promise<void> {
   const handing = handOver(what, context, send, erasedSince, logger).then(async (outcome) => {
-    if (outcome === 'sent' || outcome === 'refused') await recorded?.(outcome);
+    await recorded?.(outcome);
   });
   return settledWithin(MAIL_HANDOFF_WAIT_MS, handing, () => undefined);
 }
 
-/** what a hand-off leaves behind (the ledger's record: mail/mail-ledger.ts): the mail taken, or refused for good */
-export type HandOffRecord = (outcome: 'sent' | 'refused') => Promise<void> | undefined;
+/** what a hand-off leaves behind (mail/mail-ledger.ts: a record of the mail taken or refused for good; every outcome counted) */
+export type HandOffRecord = (outcome: HandOff) => Promise<void> | undefined;
 
 export const mailInvitation = (
   mailer: InvitationMailer,
@@ -162,8 +162,8 @@ export const mailEmailConfirmation = (
   /** whether the user was erased since the email change was appended (AddressErasure.userErasedAfter): not sent then */
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
-  handedOver?: () => Promise<void> | undefined,
-): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, (outcome) => (outcome === 'sent' ? handedOver?.() : undefined));
+  recorded?: HandOffRecord,
+): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, recorded);
 
 /**
  * A header's text as the reader is to see it. nodemailer leaves text that already looks like an RFC 2047 encoded-word

@@ -104,7 +104,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
         async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
         undefined,
-        () => this.ledger?.emailConfirmationMailed({ organizationId, userId, version: requested.data.version }, ctx.correlationId),
+        (outcome) => this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, ctx.correlationId),
       );
     return {
       userId,
