@@ -303,7 +303,9 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     const mail = { to: inv.email, workspaceName: context.ws.info.name, inviteUrl: this.invitationLinks.url({ ...ref, invitationId: due.invitationId!, linkVersion: due.version }), expiresAt: inv.expiresAt };
     const erased = async () => (await this.erasure?.erasedAfter(invitationSubject(context.ws, inv), due.position)) ?? false;
     const outcome = outcomeOf(await handOver('invitation email', { workspace: mail.workspaceName, dispatched: true }, () => this.mailer.send(mail), erased, this.logger));
-    if (outcome === 'sent' || outcome === 'refused') await this.ledger.invitationHandedOff(outcome, { ...ref, invitationId: due.invitationId!, linkVersion: due.version }, undefined, false);
+    const link = { ...ref, invitationId: due.invitationId!, linkVersion: due.version };
+    if (outcome === 'sent') await this.ledger.invitationMailed(link);
+    if (outcome === 'refused') await this.ledger.invitationMailRefused(link);
     return outcome;
   }
 

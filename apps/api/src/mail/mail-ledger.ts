@@ -37,11 +37,11 @@ export class MailLedger implements OnApplicationShutdown {
   }
 
   /**
-   * What a hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good (`counted`: a
-   * command's, counted in rollcall_mails_handed_over_total; the dispatcher counts its own)
+   * What a command's hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good; every
+   * outcome counted in rollcall_mails_handed_over_total (the dispatcher counts its own)
    */
-  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string, counted = true): Promise<void> | undefined {
-    if (counted) this.metrics?.mailsHandedOver.inc({ kind: 'invitation', outcome });
+  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> | undefined {
+    this.metrics?.mailsHandedOver.inc({ kind: 'invitation', outcome });
     if (outcome === 'sent') return this.invitationMailed(link, correlationId);
     return outcome === 'refused' ? this.invitationMailRefused(link, correlationId) : undefined;
   }
