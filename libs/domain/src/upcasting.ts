@@ -5,8 +5,6 @@ import { MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
 import { TEAM_EVENT_TYPES } from './teams/events';
 
 export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent;
-/** Every version ever written: what the store may hand back. */
-export type StoredDomainEvent = DomainEvent | UserInvitedV1;
 
 export const ORGANIZATION_EVENT_TYPES = [
   'OrganizationCreated',
@@ -58,6 +56,8 @@ const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
  * (checkReadable below); every end-to-end suite writing one would answer 503 WRITTEN_BY_LATER_VERSION.
  */
 const NEWEST_VERSION: Readonly<Partial<Record<string, number>>> = { UserInvited: 2 };
+/** the newest schema version of `type` this code reads and writes (the data format pins them: data-format.spec.ts) */
+export const newestVersionOf = (type: string): number => NEWEST_VERSION[type] ?? 1;
 
 /** The streams the domain's events are appended to (the others hold the application's records: snapshots, erasures). */
 export const DOMAIN_STREAM_PREFIXES: readonly string[] = ['organization-', 'workspace-', 'presence-', 'mail-'];
