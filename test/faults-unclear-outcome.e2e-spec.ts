@@ -45,7 +45,7 @@ const eventsOf = async (type: string): Promise<RecordedEvent[]> => {
 };
 
 describe('a write whose answer the event store lost, found written by its re-send, is the request\'s own write', () => {
-  it('rule 1: the invitation answers 201 (not a replay), is written once, and its mail goes out with a link that works', async () => {
+  it('rule 7: the invitation answers 201 (not a replay), is written once, and its mail goes out with a link that works', async () => {
     const o = await app.api.organization();
     const fault = loseTheAnswerOfNext('UserInvited');
     const before = (await eventsOf('UserInvited')).length;
@@ -60,7 +60,7 @@ describe('a write whose answer the event store lost, found written by its re-sen
     expect(accepted.status).toBe(200);
   });
 
-  it('rule 6: the email change answers as asked, and its confirmation mail goes out', async () => {
+  it('email change: the change answers as asked, and its confirmation mail goes out', async () => {
     const o = await app.api.organization();
     const jane = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane-lost@acme.test');
     const fault = loseTheAnswerOfNext('EmailChangeRequested');

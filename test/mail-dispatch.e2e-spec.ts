@@ -28,7 +28,7 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     await sink.close();
   });
 
-  it('rule 6: the invitation answered while SMTP refused is mailed when it takes mail again, with the link answered', async () => {
+  it('rule 7: the invitation answered while SMTP refused is mailed when it takes mail again, with the link answered', async () => {
     const received = sink.received;
     const o = await app.api.organization();
     const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });

@@ -1,5 +1,5 @@
 // The black-box probe's defects (issue "Security and integrity defects"), each reproduced over real HTTP.
-// Items 2 (races) and the lost answer across processes without a restart are in test/deletion-races.int-spec.ts.
+// Items 2 (races) and the lost answer across processes without a restart are in apps/api/src/users/deletion-races.int-spec.ts.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';

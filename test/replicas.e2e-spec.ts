@@ -53,7 +53,7 @@ describe('replicas: two API processes over one data dir', () => {
     else rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.each(RUNS)('seed %i (users deleted: %s): 1,000 conflicting commands from 64 clients: 0 lost acknowledged writes, every invariant holds, read models equal a rebuild', async (SEED, DELETIONS) => {
+  it.each(RUNS)('seed %i (users deleted: %s): 1,000 conflicting commands from 64 clients: 0 lost acknowledged writes, every invariant holds (rule 4: never a workspace without an owner), read models equal a rebuild', async (SEED, DELETIONS) => {
     const started = Date.now();
     // both start at once on a fresh data dir, as an orchestrator starts replicas
     const [a, b] = (servers = await startServers(2, { dataDir, env: { ROLLCALL_DURABILITY: 'normal', ROLLCALL_CHECK_CACHED_STATES: '1' } })) as [ServerProcess, ServerProcess];

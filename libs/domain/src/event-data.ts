@@ -1,8 +1,6 @@
-import type { DomainEvent } from './upcasting';
-
 /**
- * Each domain event type's data, by type: what the AsyncAPI document's schemas of the integration events' `data` are
- * generated from (`npm run asyncapi:event-schemas`, scripts/event-schemas.mjs; probe 38 F8: `data` was any object).
+ * The file the AsyncAPI document's schemas of the integration events' `data` are generated from: the union of every
+ * domain event type (`npm run asyncapi:event-schemas`, scripts/event-schemas.mjs reads `DomainEvent` here; probe 38
+ * F8: `data` was any object).
  */
 export type { DomainEvent } from './upcasting';
-export type EventDataByType = { [E in DomainEvent as E['type']]: E['data'] };

@@ -66,7 +66,7 @@ export class InviteMemberCommand {
 const erasedAfter = (erasure: AddressErasure | undefined, address: DataSubject, position: string) => async (): Promise<boolean> =>
   (await erasure?.erasedAfter(address, BigInt(position))) ?? false;
 
-/** Rule 6 (docs/rules.md#rule-6): invite by email; the link is mailed after the answer. */
+/** Rule 6 (docs/rules.md#rule-6): invite by email; the link is handed to the mail relay before the answer (docs/adr/0018). */
 @CommandHandler(InviteMemberCommand)
 export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand, InvitationAnswer> {
   constructor(

@@ -70,7 +70,7 @@ async function organization(p: ReturnType<typeof apiProcess>) {
 }
 
 describe('a retry of a write whose process died between its commit and its mail mails again (probe 28)', () => {
-  it('rule 6: the invitation\'s retry is answered from the log and mailed, with the same link', async () => {
+  it('rule 7: the invitation\'s retry is answered from the log and mailed, with the same link', async () => {
     const died = transport(true);
     const first = apiProcess(died.mailer);
     const { admin, ref } = await organization(first);
@@ -101,7 +101,7 @@ describe('a retry of a write whose process died between its commit and its mail 
     expect(alive.mails).toHaveLength(2);
   });
 
-  it('rule 6 (email change): the change\'s retry mails its confirmation while the change is pending', async () => {
+  it('email change: the change\'s retry mails its confirmation while the change is pending', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);
     const inv = await setup.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'ann@acme.test' }));

@@ -135,7 +135,7 @@ const mailedRecords = async (type: 'InvitationMailed' | 'EmailConfirmationMailed
 };
 
 describe('the mail dispatcher mails the links whose mail was never handed over (docs/adr/0018)', () => {
-  it('rule 6: an invitation whose process died before the hand-off, never retried, is mailed once, with its link', async () => {
+  it('rule 7: an invitation whose process died before the hand-off, never retried, is mailed once, with its link', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);
     const d = await dispatcher();
@@ -173,7 +173,7 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
-  it('rule 6: a mail the transport refused is tried again, with a doubling wait', async () => {
+  it('rule 7: a mail the transport refused is tried again, with a doubling wait', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);
     const failing = transport({ failing: 2 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
-import { type EmailConfirmationMailed, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
+import { type EmailConfirmationMailed, type EventMetadata, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import type { HandOff } from '../shared/mailer';
@@ -68,7 +68,7 @@ export class MailLedger implements OnApplicationShutdown {
   /** appends the record; never rejects (a failure is logged) */
   private record(event: MailEvent, correlationId: string = randomUUID()): Promise<void> {
     const id = newEventId();
-    const metadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt };
+    const metadata: EventMetadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt };
     const stream = mailStream(event.data.organizationId);
     const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
       () => undefined,

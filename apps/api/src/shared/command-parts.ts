@@ -1,6 +1,6 @@
 // The batch a command's decision becomes: its events per stream, each with this decision's own id and the command's
 // metadata (idempotency key, request fingerprint, time), at the revisions the decision was made on.
-import { type DomainEvent, toStored } from '@rollcall/domain';
+import { type DomainEvent, type EventMetadata, toStored } from '@rollcall/domain';
 import { type NewEvent, type StreamAppend, newEventId } from '@rollcall/event-store';
 import type { CommandContext } from './command-context';
 import type { OwnCommand } from './stream-entries';
@@ -34,7 +34,7 @@ export interface HandleOptions<E> {
  * these same objects: the same ids; another decision draws others: docs/adr/0004 point 3).
  */
 export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], events: E[], ctx: CommandContext, options: HandleOptions<E>): StreamAppend[] {
-  const metadata = {
+  const metadata: EventMetadata & Record<string, unknown> = {
     actorId: ctx.actorId,
     correlationId: ctx.correlationId,
     causationId: ctx.recordedKey,

@@ -41,7 +41,7 @@ describe('rule 12: invitation emails, handed over before the answer', () => {
   });
 });
 
-describe('rule 6: the answer waits until its mail is handed over (probe 28: a crash after it lost the mail)', () => {
+describe('rule 7: the answer waits until its mail is handed over (probe 28: a crash after it lost the mail)', () => {
   it('resolves once the transport took the mail, not before', async () => {
     let take!: () => void;
     const mailer = { send: () => new Promise<void>((r) => (take = r)) } as unknown as InvitationMailer;

@@ -81,7 +81,7 @@ describe('members projection', () => {
   it('probe 46 F4: an invitation says when its current link was mailed; a resend waits for its own record; an older link\'s record changes nothing', async () => {
     const s = new LogScenario();
     const inv = s.invite('mailed@acme.test');
-    // the ledger's record of a hand-off (shared/mail-ledger.ts), on the organization's mail stream
+    // the ledger's record of a hand-off (apps/api/src/mail/mail-ledger.ts), on the organization's mail stream
     const mailed = (linkVersion: number, mailedAt: string) => {
       const last = s.events.at(-1)!;
       s.events.push({
