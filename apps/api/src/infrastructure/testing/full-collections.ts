@@ -4,5 +4,5 @@
 import { setHeapGrowingPercent } from '../heap-growing';
 
 setHeapGrowingPercent(Number(process.argv[2]));
-const ring: { id: string; values: number[] }[] = new Array(400_000);
+const ring: { id: string; values: number[] }[] = Array.from({ length: 400_000 });
 for (let i = 0; i < 10_000_000; i++) ring[i % ring.length] = { id: `object-${i}`, values: [i, i + 1, i + 2] };
