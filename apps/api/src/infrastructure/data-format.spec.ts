@@ -20,7 +20,7 @@ const ADDED_BY_FORMAT: Readonly<Record<number, readonly string[]>> = {
     'WorkspacesNetworked', 'WorkspacesUnnetworked', 'PartnerTeamVisibilityChanged',
     'PresenceChanged', 'MembershipEnded', 'InvitationMailed', 'EmailConfirmationMailed',
   ],
-  5: ['InvitationMailRefused'],
+  5: ['InvitationMailRefused', 'EmailConfirmationMailRefused'],
 };
 
 /** `Type` for schema version 1, `Type@N` past it */

@@ -18,8 +18,8 @@ import { type LeaseJob, lapsed } from './lease';
  * 3 (session 42): events.sqlite's data keys spread over 256 tables (docs/adr/0026), where an earlier version looks
  * for them in one (`subject_keys`, dropped): it would read every key as forgotten. 4 (session 43): a workspace's
  * snapshots sealed under a key of its own epoch (docs/adr/0013), which an earlier version's deletion does not forget:
- * the snapshots of the workspaces it reached would stay readable. 5 (session 46): `InvitationMailRefused` (the mail
- * stream, a relay's refusal for good recorded), which an earlier version's mail dispatcher ignores: it mailed the refused
+ * the snapshots of the workspaces it reached would stay readable. 5 (session 46): `InvitationMailRefused` and
+ * `EmailConfirmationMailRefused` (the mail stream, a relay's refusal for good recorded), which an earlier version's mail dispatcher ignores: it mailed the refused
  * link again (probe 48 F1), and its projector stopped at it. Each format's event types and schema versions are pinned
  * by data-format.spec.ts, which fails when one is added without a new format.
  */

@@ -247,6 +247,58 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
+  it("an email change's confirmation the relay refused for good at the command's hand-off is recorded: the dispatcher does not try it (session 46)", async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const refusing: InvitationMailer = {
+      send: async () => undefined,
+      sendEmailConfirmation: async (mail) => {
+        throw Object.assign(new Error(`550 5.1.1 <${mail.to}>: User unknown`), { responseCode: 550 });
+      },
+    };
+    const tried = transport();
+    const d = await dispatcher(undefined, tried);
+    const command = apiProcess(refusing);
+    await command.profile.execute(new UpdateProfileCommand(ref.organizationId, ctx(admin), admin, { email: 'typo@acme.tset' }));
+    await command.ledger.flush();
+    const recorded: string[] = [];
+    for await (const e of stores.store.readStream(`mail-${ref.organizationId}`)) recorded.push(e.type);
+    expect(recorded).toEqual(['EmailConfirmationMailRefused']);
+    expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0);
+    expect(await d.passAfter(16 * 60)).toBe(0);
+    expect(tried.mails).toEqual([]);
+    await d.stop();
+  });
+
+  it("an email change's confirmation the relay refused for good at the dispatcher's send is recorded too, and not tried again after a takeover", async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const tries: string[] = [];
+    const relay: InvitationMailer = {
+      send: async () => undefined,
+      sendEmailConfirmation: async (mail) => {
+        tries.push(mail.to);
+        throw Object.assign(new Error(`550 5.1.1 <${mail.to}>: User unknown`), { responseCode: 550 });
+      },
+    };
+    const shared: { checkpoint?: bigint } = {};
+    const first = await dispatcher(shared, { mails: [], handOff: Promise.resolve(), mailer: relay });
+    const checkpointBefore = shared.checkpoint;
+    const died = transport({ dead: true });
+    void apiProcess(died.mailer).profile.execute(new UpdateProfileCommand(ref.organizationId, ctx(admin), admin, { email: 'typo@acme.tset' }));
+    await died.handOff;
+    await first.passAfter(RETRY_AFTER_S + 1);
+    expect(tries).toEqual(['typo@acme.tset']);
+    await first.stop();
+    // the next dispatcher reads again from before the change (its checkpoint held back, as another link not settled does)
+    shared.checkpoint = checkpointBefore;
+    const next = await dispatcher(shared, { mails: [], handOff: Promise.resolve(), mailer: relay });
+    await next.passAfter(RETRY_AFTER_S + 1);
+    await next.passAfter(16 * 60);
+    expect(tries).toEqual(['typo@acme.tset']);
+    await next.stop();
+  });
+
   it('a pass that stops short of the head sends nothing: a link mailed by its command, its record past the page read, is not mailed again (review of session 29)', async () => {
     const alive = transport();
     const p = apiProcess(alive.mailer);

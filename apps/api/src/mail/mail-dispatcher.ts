@@ -239,6 +239,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
         this.settle(keyOf('invitation', event.data.invitationId), event.data.linkVersion);
         return;
       case 'EmailConfirmationMailed':
+      case 'EmailConfirmationMailRefused':
         this.settle(keyOf('email-confirmation', event.data.userId), event.data.version);
         return;
     }
@@ -316,7 +317,9 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     const mail = { to: pending.email, confirmUrl: this.confirmationLinks.url({ organizationId: due.organizationId, userId: due.userId!, version: due.version }), expiresAt: pending.expiresAt };
     const erased = async () => (await this.erasure?.userErasedAfter(due.userId!, due.position)) ?? false;
     const outcome = outcomeOf(await handOver('email confirmation', { dispatched: true }, () => this.mailer.sendEmailConfirmation(mail), erased, this.logger));
-    if (outcome === 'sent') await this.ledger.emailConfirmationMailed({ organizationId: due.organizationId, userId: due.userId!, version: due.version });
+    const link = { organizationId: due.organizationId, userId: due.userId!, version: due.version };
+    if (outcome === 'sent') await this.ledger.emailConfirmationMailed(link);
+    if (outcome === 'refused') await this.ledger.emailConfirmationMailRefused(link);
     return outcome;
   }
 }

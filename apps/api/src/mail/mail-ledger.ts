@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
-import { type EmailConfirmationMailed, type EventMetadata, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
+import { type EmailConfirmationMailRefused, type EmailConfirmationMailed, type EventMetadata, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import type { HandOff } from '../shared/mailer';
@@ -46,14 +46,20 @@ export class MailLedger implements OnApplicationShutdown {
     return outcome === 'refused' ? this.invitationMailRefused(link, correlationId) : undefined;
   }
 
-  /** what a command's hand-off of an email confirmation leaves: its record when it went (a refusal is logged only) */
+  /** what a command's hand-off of an email confirmation leaves: its record, or its refusal for good (as invitationHandedOff) */
   emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> | undefined {
     this.metrics?.mailsHandedOver.inc({ kind: 'email-confirmation', outcome });
-    return outcome === 'sent' ? this.emailConfirmationMailed(link, correlationId) : undefined;
+    if (outcome === 'sent') return this.emailConfirmationMailed(link, correlationId);
+    return outcome === 'refused' ? this.emailConfirmationMailRefused(link, correlationId) : undefined;
   }
 
   emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
     return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
+  }
+
+  /** the relay refused the confirmation's mail for good: recorded, so that the dispatcher does not try it again */
+  emailConfirmationMailRefused(refused: Omit<EmailConfirmationMailRefused['data'], 'refusedAt'>, correlationId?: string): Promise<void> {
+    return this.record({ type: 'EmailConfirmationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, correlationId);
   }
 
   /** waits for the appends under way */

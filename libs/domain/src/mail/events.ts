@@ -27,9 +27,15 @@ export type InvitationMailRefused = Event<
   { organizationId: string; workspaceId: string; invitationId: string; linkVersion: number; refusedAt: string }
 >;
 
-export type MailEvent = InvitationMailed | EmailConfirmationMailed | InvitationMailRefused;
+/** The same for the confirmation link of an email change (session 46): not tried again by the dispatcher either. */
+export type EmailConfirmationMailRefused = Event<
+  'EmailConfirmationMailRefused',
+  { organizationId: string; userId: string; version: number; refusedAt: string }
+>;
 
-export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed', 'InvitationMailRefused'] as const;
+export type MailEvent = InvitationMailed | EmailConfirmationMailed | InvitationMailRefused | EmailConfirmationMailRefused;
+
+export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed', 'InvitationMailRefused', 'EmailConfirmationMailRefused'] as const;
 
 /** One stream per organization for its mails' ledger: appends never contend with its decisions. */
 export const mailStream = (organizationId: string): string => `mail-${organizationId}`;
