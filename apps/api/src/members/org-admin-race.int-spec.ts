@@ -19,7 +19,7 @@ import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { hooked } from '../shared/testing/hooked-store';
 import { BufferedLeaseStore, SqliteLeaseBackend } from '../presence/leases';
-import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, SetOfflineCommand, SetOfflineHandler } from '../presence/presence-handlers';
+import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, PresenceReactions, SetOfflineCommand, SetOfflineHandler } from '../presence/presence-handlers';
 import { NetworkCommandHandler, NetworkCommandRequest, TeamCommandHandler, TeamCommandRequest } from '../teams/team-handlers';
 import { ChangeOrgAdminCommand, ChangeOrgAdminHandler } from '../users/org-admin';
 import { DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handlers';
@@ -71,7 +71,7 @@ function replica(eventStore: EventStore) {
     revoke: new RevokeAccessHandler(streams),
     team: new TeamCommandHandler(streams),
     network: new NetworkCommandHandler(streams),
-    heartbeat: new HeartbeatHandler(streams, states, leases, { timeoutSeconds: 60 } as PresenceOptions),
+    heartbeat: new HeartbeatHandler(streams, states, leases, { timeoutSeconds: 60 } as PresenceOptions, new PresenceReactions(streams, leases, { timeoutSeconds: 60 } as PresenceOptions)),
     offline: new SetOfflineHandler(streams, leases),
   };
 }

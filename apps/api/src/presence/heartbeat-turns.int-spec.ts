@@ -18,7 +18,7 @@ import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { BufferedLeaseStore, SqliteLeaseBackend } from './leases';
-import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions } from './presence-handlers';
+import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, PresenceReactions } from './presence-handlers';
 
 const SECRET = 'heartbeat-turns-secret-0123456789abcdef0123';
 const APPEND_MS = 25;
@@ -111,7 +111,8 @@ async function workspaceOfMembers() {
     const inv = await invite.execute(new InviteMemberCommand(w, ctx(admin), { email: `m${i}-${Math.random()}@acme.test`, roles: ['agent'] }));
     members.push((await accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string);
   }
-  const heartbeat = new HeartbeatHandler(streams, streams.states, leases, { timeoutSeconds: 60 } as PresenceOptions);
+  const options = { timeoutSeconds: 60 } as PresenceOptions;
+  const heartbeat = new HeartbeatHandler(streams, streams.states, leases, options, new PresenceReactions(streams, leases, options));
   return { streams, w, admin, members, heartbeat, access: new ChangeAccessHandler(streams) };
 }
 

@@ -49,8 +49,8 @@ class Replica {
     this.states = new StreamStates(this.store);
     this.streams = new StreamHandler(this.store, this.states);
     this.leases = new BufferedLeaseStore(new SqliteLeaseBackend(dir), 60_000);
-    this.heartbeats = new HeartbeatHandler(this.streams, this.states, this.leases, options);
     const reactions = new PresenceReactions(this.streams, this.leases, options);
+    this.heartbeats = new HeartbeatHandler(this.streams, this.states, this.leases, options, reactions);
     // two connections in one process: each hears its own appends only, so the feed polls (as across processes)
     this.feed = new PresenceFeed(this.store, this.states, { pollMs: 10 });
     this.feed.onLeft = (left) => void reactions.memberLeft(left, Date.now());

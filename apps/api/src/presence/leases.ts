@@ -33,6 +33,8 @@ export interface LeaseBackend {
 export interface LeaseStore {
   /** a heartbeat that changes nothing: kept in memory, saved with the next periodic flush */
   touch(lease: Lease): void;
+  /** whether this process heard the user at or after `since` (epoch ms): no lease is read (false: ask `get`) */
+  heardSince(workspaceId: string, userId: string, since: number): boolean;
   /** saved now, before a transition is appended: an online user always has a lease that can lapse */
   persist(lease: Lease): Promise<void>;
   get(workspaceId: string, userId: string): Promise<Lease | undefined>;
@@ -79,6 +81,10 @@ export class BufferedLeaseStore implements LeaseStore {
     if (known && known.lastSeenAt >= lease.lastSeenAt) return;
     this.local.set(id, lease);
     this.dirty.set(id, lease);
+  }
+
+  heardSince(workspaceId: string, userId: string, since: number): boolean {
+    return (this.local.get(leaseId(workspaceId, userId))?.lastSeenAt ?? Number.NEGATIVE_INFINITY) >= since;
   }
 
   async persist(lease: Lease): Promise<void> {

@@ -48,90 +48,6 @@ export class HeartbeatCommand {
 }
 
 /**
- * Rule 13 (docs/rules.md#rule-13): the actor reports their own status. Cheap when nothing changes: the status and
- * the membership come from this process's cached states (kept fresh by the presence feed, which sees every
- * transition and ended membership in the log), and the lease is renewed in memory. Anything else is decided on
- * fresh state through the StreamHandler, with the lease saved first, so that an online user always has a lease
- * that can lapse.
- */
-@CommandHandler(HeartbeatCommand)
-export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
-  constructor(
-    @Inject(StreamHandler) private readonly streams: StreamHandler,
-    @Inject(StreamStates) private readonly states: StreamStates,
-    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
-    @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
-  ) {}
-
-  async execute({ ref, ctx, status }: HeartbeatCommand): Promise<HeartbeatAnswer> {
-    const userId = ctx.actorId;
-    const now = Date.parse(ctx.now);
-    const lease: Lease = { workspaceId: ref.workspaceId, organizationId: ref.organizationId, userId, lastSeenAt: now };
-    const answer = { userId, status, lastSeenAt: ctx.now, expiresAt: iso(now + this.options.timeoutSeconds * 1000) };
-    const cached = this.states.peek<PresenceState>(presenceStream(ref.workspaceId, userId));
-    if (cached?.status === status && (await this.isActiveCached(ref, userId))) {
-      this.leases.touch(lease);
-      return { ...answer, previous: status, changed: false };
-    }
-    await this.leases.persist(lease);
-    const decide = (c: PresenceContext) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c);
-    // decided on the member's membership and appended at the presence stream's revision: a revoke or deletion
-    // committed meanwhile wrote MembershipEnded there and sends it back, to be refused (targets.ts `presence`)
-    const done = await this.streams.handle(presence(ref, userId), ctx, decide);
-    const event = done.events[0] as PresenceChanged | undefined;
-    if (!event) return { ...answer, previous: status, changed: false };
-    return { ...answer, previous: event.data.previous, changed: true, position: done.position };
-  }
-
-  private async isActiveCached(ref: WorkspaceRef, userId: string): Promise<boolean> {
-    const org = await this.states.organizationCached(ref.organizationId);
-    const ws = await this.states.workspaceCached(org, ref.workspaceId);
-    return ws !== undefined && activeMember({ org, ws }, userId) !== undefined;
-  }
-}
-
-export class SetOfflineCommand {
-  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly userId: string) {}
-}
-
-export interface SetOfflineAnswer {
-  userId: string;
-  status: 'offline';
-  previous: PresenceState['status'];
-  changed: boolean;
-  lastSeenAt: string | null;
-  position: string;
-}
-
-/** Rule 13: someone with the authority to manage members sets a user offline (reason `forced`). */
-@CommandHandler(SetOfflineCommand)
-export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
-  constructor(
-    @Inject(StreamHandler) private readonly streams: StreamHandler,
-    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
-  ) {}
-
-  async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
-    const lease = await this.leases.get(ref.workspaceId, userId);
-    const decide = (c: PresenceContext) =>
-      decidePresence({ type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null }, c);
-    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
-    const done = await this.streams.handle(presence(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
-    // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online)
-    if (lease) await this.leases.release(ref.workspaceId, userId, lease.lastSeenAt);
-    const event = done.events[0] as PresenceChanged | undefined;
-    return {
-      userId,
-      status: 'offline',
-      previous: event?.data.previous ?? 'offline',
-      changed: event !== undefined,
-      lastSeenAt: event?.data.lastSeenAt ?? done.context.presence.lastSeenAt,
-      position: done.position,
-    };
-  }
-}
-
-/**
  * Transitions nobody asked for: a lapsed lease (the sweeper) and an ended membership (the feed). Every replica may
  * decide the same one at the same time: the command's idempotency key names the lapse (or the event that ended the
  * membership), so their event ids are equal, and the append's expected revision lets one of them through; the others
@@ -198,5 +114,105 @@ export class PresenceReactions {
       this.logger.error(`presence ${command.type} of ${command.userId} in ${ref.workspaceId}: ${(error as Error).message}`);
       throw error;
     }
+  }
+}
+
+/**
+ * Rule 13 (docs/rules.md#rule-13): the actor reports their own status. Cheap when nothing changes: the status and
+ * the membership come from this process's cached states (kept fresh by the presence feed, which sees every
+ * transition and ended membership in the log), and the lease is renewed in memory. Anything else is decided on
+ * fresh state through the StreamHandler, with the lease saved first, so that an online user always has a lease
+ * that can lapse.
+ */
+@CommandHandler(HeartbeatCommand)
+export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
+    @Inject(PresenceReactions) private readonly reactions: PresenceReactions,
+  ) {}
+
+  async execute({ ref, ctx, status }: HeartbeatCommand): Promise<HeartbeatAnswer> {
+    const userId = ctx.actorId;
+    const now = Date.parse(ctx.now);
+    const lease: Lease = { workspaceId: ref.workspaceId, organizationId: ref.organizationId, userId, lastSeenAt: now };
+    const answer = { userId, status, lastSeenAt: ctx.now, expiresAt: iso(now + this.options.timeoutSeconds * 1000) };
+    await this.timeOutLapsed(ref, userId, now);
+    const cached = this.states.peek<PresenceState>(presenceStream(ref.workspaceId, userId));
+    if (cached?.status === status && (await this.isActiveCached(ref, userId))) {
+      this.leases.touch(lease);
+      return { ...answer, previous: status, changed: false };
+    }
+    await this.leases.persist(lease);
+    const decide = (c: PresenceContext) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c);
+    // decided on the member's membership and appended at the presence stream's revision: a revoke or deletion
+    // committed meanwhile wrote MembershipEnded there and sends it back, to be refused (targets.ts `presence`)
+    const done = await this.streams.handle(presence(ref, userId), ctx, decide);
+    const event = done.events[0] as PresenceChanged | undefined;
+    if (!event) return { ...answer, previous: status, changed: false };
+    return { ...answer, previous: event.data.previous, changed: true, position: done.position };
+  }
+
+  /**
+   * A heartbeat after a silence past the timeout comes after a lapse, whether or not the sweeper has recorded it yet
+   * (it looks every quarter of the timeout): the lapse is recorded first, as the sweeper would (offline at the last
+   * heartbeat, reason timeout, decided once whoever records it), and this heartbeat starts a new interval (probe 47
+   * F1: answered "no change", it kept the interval open, and the report counted the silence as presence, by the
+   * sweeper's phase). Cheap when this process heard the user within the timeout: no lease is read then.
+   */
+  private async timeOutLapsed(ref: WorkspaceRef, userId: string, now: number): Promise<void> {
+    const lapsedBefore = now - this.options.timeoutSeconds * 1000;
+    if (this.leases.heardSince(ref.workspaceId, userId, lapsedBefore)) return;
+    const last = await this.leases.get(ref.workspaceId, userId);
+    if (last && last.lastSeenAt < lapsedBefore) await this.reactions.timeOut(last, now);
+  }
+
+  private async isActiveCached(ref: WorkspaceRef, userId: string): Promise<boolean> {
+    const org = await this.states.organizationCached(ref.organizationId);
+    const ws = await this.states.workspaceCached(org, ref.workspaceId);
+    return ws !== undefined && activeMember({ org, ws }, userId) !== undefined;
+  }
+}
+
+export class SetOfflineCommand {
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly userId: string) {}
+}
+
+export interface SetOfflineAnswer {
+  userId: string;
+  status: 'offline';
+  previous: PresenceState['status'];
+  changed: boolean;
+  lastSeenAt: string | null;
+  position: string;
+}
+
+/** Rule 13: someone with the authority to manage members sets a user offline (reason `forced`). */
+@CommandHandler(SetOfflineCommand)
+export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+  ) {}
+
+  async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
+    const lease = await this.leases.get(ref.workspaceId, userId);
+    const decide = (c: PresenceContext) =>
+      decidePresence({ type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null }, c);
+    // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
+    const done = await this.streams.handle(presence(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
+    // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online)
+    if (lease) await this.leases.release(ref.workspaceId, userId, lease.lastSeenAt);
+    const event = done.events[0] as PresenceChanged | undefined;
+    return {
+      userId,
+      status: 'offline',
+      previous: event?.data.previous ?? 'offline',
+      changed: event !== undefined,
+      lastSeenAt: event?.data.lastSeenAt ?? done.context.presence.lastSeenAt,
+      position: done.position,
+    };
   }
 }

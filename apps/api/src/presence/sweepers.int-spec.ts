@@ -35,8 +35,8 @@ class Replica {
     this.states = new StreamStates(this.store);
     const streams = new StreamHandler(this.store, this.states);
     this.leases = new BufferedLeaseStore(new SqliteLeaseBackend(dir), 60_000);
-    this.heartbeats = new HeartbeatHandler(streams, this.states, this.leases, options);
     this.reactions = new PresenceReactions(streams, this.leases, options);
+    this.heartbeats = new HeartbeatHandler(streams, this.states, this.leases, options, this.reactions);
     const timeOut = this.reactions.timeOut.bind(this.reactions);
     this.reactions.timeOut = (lease: Lease, now: number) => {
       this.attempts.push(lease.userId);
@@ -105,6 +105,36 @@ describe('rule 13: two replicas sweeping the same leases', () => {
       expect(await a.leases.lapsed(a.clock, 1000)).toEqual([]);
     }
   }, 60_000);
+
+  const transitions = async (userId: string, since: number) => {
+    const found: string[] = [];
+    for await (const e of a.store.readStream(`presence-${WS}-${userId}`)) {
+      const d = e.data as { status: string; reason: string; lastSeenAt: string; changedAt: string };
+      if (Date.parse(d.changedAt) >= since) found.push(`${d.status} ${d.reason} ${d.lastSeenAt}`);
+    }
+    return found;
+  };
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it('rule 13: a heartbeat after a silence past the timeout, before any sweep, records the lapse first and starts a new interval (probe 47 F1), on either replica', async () => {
+    const seen = T0 + 200 * 600_000;
+    // u1 heard on a, then on a again 60.3 s later; u2 heard on a, then on b 61 s later: no sweeper ran in between
+    await a.heartbeat('u1', seen);
+    await a.heartbeat('u2', seen);
+    const back = await a.heartbeat('u1', seen + 60_300);
+    const other = await b.heartbeat('u2', seen + 61_000);
+    expect([back.previous, back.changed, other.previous, other.changed]).toEqual(['offline', true, 'offline', true]);
+    expect(await transitions('u1', seen)).toEqual([`online heartbeat ${at(seen)}`, `offline timeout ${at(seen)}`, `online heartbeat ${at(seen + 60_300)}`]);
+    expect(await transitions('u2', seen)).toEqual([`online heartbeat ${at(seen)}`, `offline timeout ${at(seen)}`, `online heartbeat ${at(seen + 61_000)}`]);
+    // a sweep now finds nothing lapsed, and records no second timeout of the same silence
+    a.clock = b.clock = seen + 61_500;
+    await Promise.all([a.sweeper().sweep(), b.sweeper().sweep()]);
+    expect(await transitions('u1', seen)).toHaveLength(3);
+    expect(await transitions('u2', seen)).toHaveLength(3);
+    // within the timeout, nothing is recorded: a heartbeat 59.9 s after the last, on the other replica, changes nothing
+    expect((await b.heartbeat('u1', seen + 60_300 + 59_900)).changed).toBe(false);
+    expect(await transitions('u1', seen)).toHaveLength(3);
+  });
 
   it('a lease renewed after the lapse was read is not timed out', async () => {
     const seen = T0 + 100 * 600_000;
