@@ -139,9 +139,9 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
     const now = Date.parse(ctx.now);
     const lease: Lease = { workspaceId: ref.workspaceId, organizationId: ref.organizationId, userId, lastSeenAt: now };
     const answer = { userId, status, lastSeenAt: ctx.now, expiresAt: iso(now + this.options.timeoutSeconds * 1000) };
-    await this.timeOutLapsed(ref, userId, now);
+    const live = await this.liveLease(ref, userId, now);
     const cached = this.states.peek<PresenceState>(presenceStream(ref.workspaceId, userId));
-    if (cached?.status === status && (await this.isActiveCached(ref, userId))) {
+    if (live && cached?.status === status && (await this.isActiveCached(ref, userId))) {
       this.leases.touch(lease);
       return { ...answer, previous: status, changed: false };
     }
@@ -156,17 +156,21 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
   }
 
   /**
-   * A heartbeat after a silence past the timeout comes after a lapse, whether or not the sweeper has recorded it yet
-   * (it looks every quarter of the timeout): the lapse is recorded first, as the sweeper would (offline at the last
-   * heartbeat, reason timeout, decided once whoever records it), and this heartbeat starts a new interval (probe 47
-   * F1: answered "no change", it kept the interval open, and the report counted the silence as presence, by the
-   * sweeper's phase). Cheap when this process heard the user within the timeout: no lease is read then.
+   * Whether the user holds a lease that has not lapsed (false: the heartbeat is decided on fresh state, never answered
+   * from the cached status). A heartbeat after a silence past the timeout comes after a lapse, whether or not the
+   * sweeper has recorded it yet (it looks every quarter of the timeout): the lapse is recorded first, as the sweeper
+   * would (offline at the last heartbeat, reason timeout, decided once whoever records it), and this heartbeat starts
+   * a new interval (probe 47 F1: answered "no change", it kept the interval open, and the report counted the silence
+   * as presence, by the sweeper's phase alone). No lease at all: a lapse recorded and released by a sweep this
+   * process's cache may not show yet (probe 47 F2: the first heartbeat after a restart answered "online, no change"
+   * beside the sweep's timeout). Cheap when this process heard the user within the timeout: no lease is read then.
    */
-  private async timeOutLapsed(ref: WorkspaceRef, userId: string, now: number): Promise<void> {
+  private async liveLease(ref: WorkspaceRef, userId: string, now: number): Promise<boolean> {
     const lapsedBefore = now - this.options.timeoutSeconds * 1000;
-    if (this.leases.heardSince(ref.workspaceId, userId, lapsedBefore)) return;
+    if (this.leases.heardSince(ref.workspaceId, userId, lapsedBefore)) return true;
     const last = await this.leases.get(ref.workspaceId, userId);
     if (last && last.lastSeenAt < lapsedBefore) await this.reactions.timeOut(last, now);
+    return last !== undefined && last.lastSeenAt >= lapsedBefore;
   }
 
   private async isActiveCached(ref: WorkspaceRef, userId: string): Promise<boolean> {

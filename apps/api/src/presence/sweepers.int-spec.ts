@@ -136,6 +136,22 @@ describe('rule 13: two replicas sweeping the same leases', () => {
     expect(await transitions('u1', seen)).toHaveLength(3);
   });
 
+  it("rule 13: a heartbeat with no lease is decided on fresh state, not on a cached status another replica's sweep has ended (probe 47 F2)", async () => {
+    const seen = T0 + 300 * 600_000;
+    // a holds u5 online in its cache, and no lease of its own (the user's heartbeats went to b since)
+    await a.heartbeat('u5', seen - 10_000);
+    await a.leases.release(WS, 'u5', seen);
+    await b.heartbeat('u5', seen);
+    await b.leases.flush();
+    // b's sweep records the lapse and releases the lease; a has not heard of it (no feed here: its cache says online)
+    b.clock = seen + 61_000;
+    await b.sweeper().sweep();
+    expect(await transitions('u5', seen)).toEqual([`offline timeout ${at(seen)}`]);
+    const answer = await a.heartbeat('u5', seen + 61_500);
+    expect([answer.previous, answer.changed]).toEqual(['offline', true]);
+    expect(await transitions('u5', seen)).toEqual([`offline timeout ${at(seen)}`, `online heartbeat ${at(seen + 61_500)}`]);
+  });
+
   it('a lease renewed after the lapse was read is not timed out', async () => {
     const seen = T0 + 100 * 600_000;
     await a.heartbeat('u0', seen);
