@@ -97,7 +97,7 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     await expect(running.send('events.list', { apiKey: SYSTEM_KEY, limit: 0 })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
   });
 
-  it('system key only; bad positions and limits are 400 naming the parameter; after the head: nothing, next unchanged', async () => {
+  it('system key only; bad positions and limits are 400 naming the parameter; after the head: 400, not a page that reads as caught up (probe 47 F4)', async () => {
     const o = await running.app.api.organization();
     expectProblem(await feed('', o.key), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await running.app.api.request('GET', '/v1/events'), 401, 'UNAUTHENTICATED');
@@ -106,7 +106,10 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
       expectProblem(await feed(bad), 400, 'VALIDATION_FAILED');
     const head = (await feed()).body.head as string;
     const beyond = (BigInt(head) + 1000n).toString();
-    expect((await feed(`?after=${beyond}`)).body).toEqual({ items: [], next: beyond, head });
+    const past = await feed(`?after=${beyond}`);
+    expectProblem(past, 400, 'VALIDATION_FAILED');
+    expect(past.body.errors).toEqual([{ field: 'after', message: 'is beyond the end of the event log' }]);
+    expect((await feed(`?after=${head}`)).body).toEqual({ items: [], next: head, head });
     const first = await feed('?limit=2');
     expect(first.body.items.map((e: any) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued']);
   });

@@ -2496,7 +2496,7 @@ export interface components {
       /** @description in log order; fewer than `limit`: the feed is caught up (for now) */
       items: components['schemas']['IntegrationEventItem'][];
       /**
-       * @description ask `after=<next>` for what follows: the last item's position; on a page shorter than `limit` (caught up), the log's head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (or the `after` asked, when the log is empty past it)
+       * @description ask `after=<next>` for what follows: the last item's position; on a page shorter than `limit` (caught up), the log's head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400)
        * @example 1143
        */
       next: string | null;
@@ -11861,7 +11861,7 @@ export interface operations {
   eventsList: {
     parameters: {
       query?: {
-        /** @description a position (decimal): the events strictly after it; left out, from the first event */
+        /** @description a position (decimal), at most the log's head: the events strictly after it; left out, from the first event */
         after?: string;
         limit?: number;
       };

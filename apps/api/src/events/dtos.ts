@@ -3,7 +3,7 @@ import { IsOptional, IsString, Matches } from 'class-validator';
 import { PageLimit, WithinLogPositions } from '../shared/dtos';
 
 export class EventsQuery {
-  @ApiPropertyOptional({ description: 'a position (decimal): the events strictly after it; left out, from the first event', example: '1042' })
+  @ApiPropertyOptional({ description: 'a position (decimal), at most the log\'s head: the events strictly after it; left out, from the first event', example: '1042' })
   @IsOptional()
   @IsString()
   @Matches(/^(0|[1-9]\d{0,18})$/, { message: 'after must be a position: a whole number in decimal digits' })

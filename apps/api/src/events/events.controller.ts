@@ -5,6 +5,7 @@ import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { toIntegrationEvent } from '../infrastructure/integration-events';
 import { SystemOnly } from '../shared/auth';
+import { ProblemException, problem } from '../shared/problem';
 import { withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
 import { EVENT_STORE } from '../shared/tokens';
@@ -52,6 +53,15 @@ export class EventsController {
     const items = [];
     // the head before the read: a page that ends short read every event up to it at least
     const headBefore = await this.store.headPosition();
+    // a position past the log's head was never a `next` of this log: a consumer's checkpoint from another log, or from
+    // before a restore; answered empty, it would wait there and skip every event up to it once the log grew past
+    // (probe 47 F4). Refused as `X-Min-Position` past the end is (checkMinPositionInLog)
+    if (after !== undefined && after > headBefore)
+      throw new ProblemException(
+        problem(400, 'VALIDATION_FAILED', `after is beyond the end of the event log (its head is ${headBefore}): a position this feed never gave; read from your last applied position of this log, or from the start.`, [
+          { field: 'after', message: 'is beyond the end of the event log' },
+        ]),
+      );
     let read = 0;
     for await (const recorded of this.store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { eventTypes: [...DOMAIN_EVENT_TYPES] }, maxCount: limit })) {
       read++;

@@ -25,7 +25,7 @@ export class IntegrationEventItem implements IntegrationEvent {
 export class EventPage {
   @ApiProperty({ type: [IntegrationEventItem], description: 'in log order; fewer than `limit`: the feed is caught up (for now)' })
   items!: IntegrationEventItem[];
-  @ApiProperty({ type: String, nullable: true, description: 'ask `after=<next>` for what follows: the last item\'s position; on a page shorter than `limit` (caught up), the log\'s head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (or the `after` asked, when the log is empty past it)', example: '1143' })
+  @ApiProperty({ type: String, nullable: true, description: 'ask `after=<next>` for what follows: the last item\'s position; on a page shorter than `limit` (caught up), the log\'s head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400)', example: '1143' })
   next!: string | null;
   @ApiProperty({ description: "the log's last position when the page was read", example: '52001' })
   head!: string;
