@@ -71,6 +71,8 @@ export interface ReadStreamOptions {
   toPosition?: bigint;
   /** only events recorded at or before this time (point-in-time replay) */
   until?: Date;
+  /** at most this many events (a command's span of a stream: a stored answer's replay reads only those) */
+  maxCount?: number;
   /**
    * `'sealed'`: personal fields left as stored, none opened (with crypto-shredding they are opaque sealed strings; no
    * key is looked up): for a fold that reads nothing personal, as the access at a time T (members' access, org

@@ -166,10 +166,11 @@ export class KurrentDbEventStore implements EventStore {
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const until = options.until?.getTime();
     let fromRevision = options.fromRevision ?? 0n;
-    for (;;) {
-      const page = await this.page(
-        this.client.readStream(stream, { fromRevision, maxCount: this.readPageSize }),
-      );
+    let left = options.maxCount ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      // (a command's span: no more than it takes)
+      const maxCount = Math.min(this.readPageSize, left);
+      const page = await this.page(this.client.readStream(stream, { fromRevision, maxCount }));
       for (const resolved of page) {
         const event = toRecorded(resolved);
         if (!event) continue;
@@ -177,8 +178,9 @@ export class KurrentDbEventStore implements EventStore {
         if (options.toPosition !== undefined && event.position > options.toPosition) return;
         if (until !== undefined && event.created.getTime() > until) return;
         yield event;
+        if (--left === 0) return;
       }
-      if (page.length < this.readPageSize) return;
+      if (page.length < maxCount) return;
       const last = page[page.length - 1]!.event?.revision;
       fromRevision = last !== undefined ? last + 1n : fromRevision + BigInt(page.length);
     }

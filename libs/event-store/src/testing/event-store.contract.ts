@@ -219,6 +219,13 @@ export function eventStoreContract(name: string, factory: () => EventStore | Pro
         );
         expect(await readStream(s, { fromRevision: 2499n })).toHaveLength(1);
         expect(await readPrefix()).toHaveLength(2500);
+        // up to a count (a command's span), within a page and across pages, and past the stream's end
+        const ns = (events: RecordedEvent[]) => events.map((e) => (e.data as { n: number }).n);
+        expect(ns(await readStream(s, { fromRevision: 7n, maxCount: 3 }))).toEqual([7, 8, 9]);
+        expect(ns(await readStream(s, { fromRevision: 0n, maxCount: 1 }))).toEqual([0]);
+        expect(ns(await readStream(s, { fromRevision: 100n, maxCount: 1500 }))).toEqual(Array.from({ length: 1500 }, (_, n) => n + 100));
+        expect(ns(await readStream(s, { fromRevision: 2498n, maxCount: 10 }))).toEqual([2498, 2499]);
+        expect(ns(await readStream(s, { fromRevision: 5n, maxCount: 2, toPosition: events[5]!.position }))).toEqual([5]);
       });
 
       it('reads the log filtered by event type and stream prefix, from a position, up to a count', async () => {
