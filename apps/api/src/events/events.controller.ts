@@ -58,7 +58,9 @@ export class EventsController {
     // (probe 47 F4). Refused as `X-Min-Position` past the end is (checkMinPositionInLog)
     if (after !== undefined && after > headBefore)
       throw new ProblemException(
-        problem(400, 'VALIDATION_FAILED', `after is beyond the end of the event log (its head is ${headBefore}): a position this feed never gave; read from your last applied position of this log, or from the start.`, [
+        problem(400, 'VALIDATION_FAILED', headBefore < 0n
+          ? 'after is beyond the end of the event log, which is empty: leave after out to read from the start (after=0 would skip the first event, at position 0).'
+          : `after is beyond the end of the event log (its head is ${headBefore}): a position this feed never gave; read from your last applied position of this log, or leave after out to read from the start.`, [
           { field: 'after', message: 'is beyond the end of the event log' },
         ]),
       );

@@ -1,0 +1,41 @@
+import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import { ProblemException } from '../shared/problem';
+import { EventsController } from './events.controller';
+
+/** a log of `head + 1` events of one type (positions 0 … head) */
+function logOf(head: number): EventStore {
+  const events: RecordedEvent[] = Array.from({ length: head + 1 }, (_, i) => ({
+    id: `e${i}`,
+    stream: 'organization-o',
+    type: 'OrganizationCreated',
+    revision: BigInt(i),
+    position: BigInt(i),
+    data: { organizationId: 'o', name: 'Acme', createdAt: '2026-03-01T09:00:00.000Z' },
+    metadata: { actorId: 'system', occurredAt: '2026-03-01T09:00:00.000Z' },
+    created: new Date('2026-03-01T09:00:00.000Z'),
+  }));
+  return {
+    headPosition: async () => BigInt(head),
+    async *readAll({ fromPosition = -1n, maxCount = Infinity }: { fromPosition?: bigint; maxCount?: number } = {}) {
+      for (const e of events.filter((x) => x.position > fromPosition).slice(0, maxCount)) yield e;
+    },
+  } as unknown as EventStore;
+}
+
+const refusal = async (page: Promise<unknown>) => ((await page.catch((e: unknown) => e)) as ProblemException).problem;
+
+describe('GET /v1/events: an after past the head (probe 47 F4)', () => {
+  it('is refused, naming after, on an empty log too: there after=0 would skip the first event, and the sentence says to leave it out', async () => {
+    const empty = await refusal(new EventsController(logOf(-1)).list({ after: '0' }));
+    expect(empty).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'after', message: 'is beyond the end of the event log' }] });
+    expect(empty.detail).toContain('leave after out to read from the start');
+    expect(await new EventsController(logOf(-1)).list({})).toEqual({ items: [], next: null, head: '-1' });
+  });
+
+  it('answers after = head with an empty page whose next is the head, and refuses head + 1', async () => {
+    const controller = new EventsController(logOf(4));
+    expect(await controller.list({ after: '4' })).toEqual({ items: [], next: '4', head: '4' });
+    expect((await refusal(controller.list({ after: '5' }))).detail).toContain('its head is 4');
+    expect((await controller.list({ after: '3' })).items.map((e) => e.position)).toEqual(['4']);
+  });
+});
