@@ -59,7 +59,7 @@ export class EventsController {
     if (after !== undefined && after > headBefore)
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', headBefore < 0n
-          ? 'after is beyond the end of the event log, which is empty: leave after out to read from the start (after=0 would skip an event at position 0, where the embedded store's log begins).'
+          ? 'after is beyond the end of the event log, which is empty: leave after out to read from the start (after=0 would skip an event at position 0, where the embedded store\'s log begins).'
           : `after is beyond the end of the event log (its head is ${headBefore}): a position this feed never gave; read from your last applied position of this log, or leave after out to read from the start.`, [
           { field: 'after', message: 'is beyond the end of the event log' },
         ]),
