@@ -61,6 +61,7 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     expect(received).toHaveLength(1);
     const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
     expect(metrics.body).toMatch(/rollcall_mails_dispatched_total\{kind="invitation",outcome="sent"\} 1/);
+    expect(metrics.body).toMatch(/rollcall_mails_waiting\{kind="invitation"\} 0/);
     // the command's own hand-off, refused for a while, counted too (probe 46 F4)
     expect(metrics.body).toMatch(/rollcall_mails_handed_over_total\{kind="invitation",outcome="failed"\} 1/);
     expect((await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(url) } })).status).toBe(200);

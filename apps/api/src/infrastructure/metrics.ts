@@ -51,7 +51,7 @@ export class Metrics {
   /** links the mail dispatcher found unrecorded (mail/mail-dispatcher.ts), by what it did with them */
   readonly mailsDispatched = new Counter({
     name: 'rollcall_mails_dispatched_total',
-    help: "Links whose mail had not been handed over, found by the mail dispatcher: outcome sent, stale (no longer the current link: not sent), failed (tried again later, up to ten times) or refused (a 5xx from the relay: not tried again)",
+    help: "Links whose mail had not been handed over, found by the mail dispatcher: outcome sent, stale (no longer the current link: not sent), failed (tried again later, until mailed or no longer current) or refused (a 5xx from the relay: not tried again)",
     labelNames: ['kind', 'outcome'],
     registers: [this.registry],
   });
@@ -60,6 +60,13 @@ export class Metrics {
    * the mails commands handed to the relay before their answer (shared/mailer.ts), by outcome: a refusal for good there
    * is recorded and never reaches the dispatcher, whose counter alone did not show it (probe 46 F4)
    */
+  readonly mailsWaiting = new Gauge({
+    name: 'rollcall_mails_waiting',
+    help: 'Links the mail dispatcher holds unmailed past their retry time (the relay failed, refused for a while, or the process died before the hand-off): tried again until mailed or no longer current; 0 on a process that does not dispatch',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+
   readonly mailsHandedOver = new Counter({
     name: 'rollcall_mails_handed_over_total',
     help: 'Mails a command handed to the relay before answering: outcome sent, failed (the mail dispatcher tries again), refused (a 5xx from the relay: not tried again) or erased (its address erased meanwhile: not sent)',

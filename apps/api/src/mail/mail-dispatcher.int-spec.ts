@@ -21,6 +21,7 @@ import { UpdateProfileCommand, UpdateProfileHandler } from '../users/user-handle
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { MailDispatcher } from './mail-dispatcher';
 import { MailLedger } from './mail-ledger';
+import { Metrics } from '../infrastructure/metrics';
 
 const SECRET = 'dispatch-mail-test-secret-0123456789abcdef01';
 const RETRY_AFTER_S = 1;
@@ -89,12 +90,14 @@ function memoryCoordination(shared: { checkpoint?: bigint } = {}): PublisherCoor
 }
 
 /** a dispatcher over the shared store, with a working transport, started (its first pass begins at the log's head) */
-async function dispatcher(shared?: { checkpoint?: bigint }, t = transport()) {
+async function dispatcher(shared?: { checkpoint?: bigint }, t = transport(), metrics?: Metrics) {
   const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
   const ledger = new MailLedger(stores.store);
-  const d = new MailDispatcher(config, stores.store, streams, t.mailer, invitationLinks, confirmationLinks, ledger, undefined, undefined, {
+  const d = new MailDispatcher(config, stores.store, streams, t.mailer, invitationLinks, confirmationLinks, ledger, metrics, undefined, {
     coordination: memoryCoordination(shared),
     now: () => clock,
+    // the longest of each retry wait (drawn between half and all of it in the app)
+    random: () => 1,
   });
   await d.onApplicationBootstrap();
   await d.pass();
@@ -190,21 +193,59 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.stop();
   });
 
-  it('a transport that keeps refusing a link is given up after ten tries (the checkpoint is not held until the link expires)', async () => {
+  it('rule 7: a link the transport keeps failing (not for good) is tried until it expires, never given up while current; then the checkpoint moves past it (probe 49 F2)', async () => {
     const setup = apiProcess(transport().mailer);
     const { admin, ref } = await organization(setup);
     let tries = 0;
-    const refusing: InvitationMailer = {
+    const throttled: InvitationMailer = {
       send: async () => {
         tries++;
-        throw new Error('550 no such user');
+        throw Object.assign(new Error('421 4.7.0 Too many mails, slow down'), { responseCode: 421 });
       },
       sendEmailConfirmation: async () => undefined,
     };
-    const d = await dispatcher(undefined, { mails: [], handOff: Promise.resolve(), mailer: refusing });
-    await inviteAndDie(ref, admin, 'nobody@acme.test');
-    for (let pass = 0; pass < 14; pass++) await d.passAfter(16 * 60);
-    expect(tries).toBe(10);
+    const shared: { checkpoint?: bigint } = {};
+    const d = await dispatcher(shared, { mails: [], handOff: Promise.resolve(), mailer: throttled });
+    await inviteAndDie(ref, admin, 'busy@acme.test');
+    const decided = clock;
+    // 47 h of passes every 16 minutes: tried at each (the wait tops out at 15 minutes), the checkpoint held before it
+    while (clock < decided + 47 * 3600_000) await d.passAfter(16 * 60);
+    expect(tries).toBeGreaterThan(150);
+    const held = shared.checkpoint!;
+    // past its 48 hours the link is no longer current: settled without a try, and the checkpoint moves past it
+    const before = tries;
+    await d.passAfter(2 * 3600);
+    await d.passAfter(16 * 60);
+    expect(tries).toBe(before);
+    expect(shared.checkpoint!).toBeGreaterThan(held);
+    await d.stop();
+  });
+
+  it('rollcall_mails_waiting counts the links held unmailed past their retry time, and none once mailed (probe 49 F2)', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    let refusing = true;
+    const mails: string[] = [];
+    const relay: InvitationMailer = {
+      send: async (mail) => {
+        if (refusing) throw Object.assign(new Error('421 4.7.0 Try again later'), { responseCode: 421 });
+        mails.push(mail.to);
+      },
+      sendEmailConfirmation: async () => undefined,
+    };
+    const metrics = new Metrics();
+    const waiting = async () => (await metrics.mailsWaiting.get()).values.find((v) => v.labels.kind === 'invitation')?.value;
+    const d = await dispatcher(undefined, { mails: [], handOff: Promise.resolve(), mailer: relay }, metrics);
+    await inviteAndDie(ref, admin, 'one@acme.test');
+    await inviteAndDie(ref, admin, 'two@acme.test');
+    await d.passAfter(0);
+    expect(await waiting()).toBe(0); // not past their retry time yet
+    await d.passAfter(RETRY_AFTER_S + 1);
+    expect(await waiting()).toBe(2);
+    refusing = false;
+    await d.passAfter(60);
+    expect(mails.sort()).toEqual(['one@acme.test', 'two@acme.test']);
+    expect(await waiting()).toBe(0);
     await d.stop();
   });
 

@@ -22,15 +22,21 @@ const TYPES = ['UserInvited', 'InvitationResent', 'EmailChangeRequested', ...MAI
 const READ_PER_PASS = 20_000;
 /** mails sent at once */
 const CONCURRENCY = 4;
-/** after a failed send, the wait before the next try doubles from this, up to MAX_BACKOFF_MS */
+/**
+ * after a failed send, the wait before the next try doubles from this, up to MAX_BACKOFF_MS, each drawn between half
+ * and all of it (links that failed together, a relay throttling a burst, are not all tried again in one second: probe
+ * 49 F2). A failure that is not for good (a 4xx, a connection refused or dropped, a timeout) is tried until the link is
+ * no longer current (expired, resent, accepted, cancelled, erased): MTAs retry for days, and a mail given up after ten
+ * tries (~77 min, until session 46) was never sent unless the process restarted. A refusal for good (a 5xx) is given
+ * up at once (probe 46 F3).
+ */
 const FIRST_BACKOFF_MS = 30_000;
 const MAX_BACKOFF_MS = 15 * 60_000;
-/**
- * sends tried before a link is given up (logged as an error): ~1.5 h of tries. A transport that refuses for good (a
- * 5xx, an address it will never take) must not pin the checkpoint until the link expires, days later (review of
- * session 29)
- */
-const MAX_FAILURES = 10;
+/** a failed send's wait: the doubling backoff, drawn between half and all of it */
+export const retryWaitMs = (failures: number, random: () => number = Math.random): number => {
+  const full = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.min(failures - 1, 10));
+  return Math.round(full / 2 + (full / 2) * random());
+};
 /**
  * how long one send may take before it counts as failed (tried again later; if it went through after all, the invitee
  * gets the link twice): an SMTP server that hangs held the whole pass — every link of every organization — for its
@@ -67,10 +73,15 @@ export interface MailDispatchOptions {
   now?: () => number;
   /** SEND_TIMEOUT_MS */
   sendTimeoutMs?: number;
+  /** the retry waits' draw (retryWaitMs) */
+  random?: () => number;
 }
 export const MAIL_DISPATCH_OPTIONS = Symbol('MailDispatchOptions');
 
 const keyOf = (kind: Due['kind'], id: string): string => `${kind}:${id}`;
+/** a link as the log lines name it: ids only (probe 49 F2: "resend it" named no invitation) */
+const linkOf = (due: Due) =>
+  due.kind === 'invitation' ? { kind: due.kind, workspaceId: due.workspaceId, invitationId: due.invitationId, linkVersion: due.version } : { kind: due.kind, organizationId: due.organizationId, userId: due.userId, version: due.version };
 
 /**
  * Mails the links whose mail was never handed over (docs/adr/0018, "Session 29"). A command hands its mail over
@@ -178,6 +189,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
       // another process dispatches: what this one knew is read again from the checkpoint when it leads
       this.cursor = undefined;
       this.due.clear();
+      this.countWaiting();
       return 0;
     }
     if (this.cursor === undefined) {
@@ -196,6 +208,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     let checkpoint = this.cursor;
     for (const due of this.due.values()) if (due.position - 1n < checkpoint) checkpoint = due.position - 1n;
     await coordination.writeCheckpoint(checkpoint);
+    this.countWaiting();
     return sent;
   }
 
@@ -245,6 +258,14 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** rollcall_mails_waiting: the links past their retry time, not mailed yet (none when this process does not lead) */
+  private countWaiting(): void {
+    const waiting = { invitation: 0, 'email-confirmation': 0 };
+    const since = this.now() - this.config.mailRetryAfterSeconds * 1000;
+    for (const due of this.due.values()) if (due.decidedAt <= since) waiting[due.kind]++;
+    for (const [kind, count] of Object.entries(waiting)) this.metrics?.mailsWaiting.set({ kind }, count);
+  }
+
   /** a record of this link's mail (or a later link's: this one is dead then) */
   private settle(key: string, version: number): void {
     const due = this.due.get(key);
@@ -274,13 +295,14 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
             },
           );
           this.metrics?.mailsDispatched.inc({ kind: due.kind, outcome });
-          if (outcome === 'failed' && ++due.failures < MAX_FAILURES) {
-            due.nextTryAt = now + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (due.failures - 1));
+          if (outcome === 'failed') {
+            due.nextTryAt = now + retryWaitMs(++due.failures, this.options.random);
+            // (every tenth failure said once more: a relay that refuses for hours is an operator's problem)
+            if (due.failures % 10 === 0) this.logger.error({ ...linkOf(due), failures: due.failures }, 'mail dispatch: the transport keeps refusing this link; tried again until it expires');
             continue;
           }
-          if (outcome === 'failed') this.logger.error({ kind: due.kind, failures: due.failures }, 'mail dispatch: gave up a link whose mail the transport kept refusing (resend it, or copy its link)');
           // a 5xx is not tried again: it would be refused again, and relays hold repeated refusals against the sender (probe 46 F3)
-          if (outcome === 'refused') this.logger.error({ kind: due.kind }, 'mail dispatch: gave up a link whose mail the relay refused for good (check the address; resend it, or copy its link)');
+          if (outcome === 'refused') this.logger.error({ ...linkOf(due) }, 'mail dispatch: gave up a link whose mail the relay refused for good (check the address; resend it, or copy its link)');
           // sent (and recorded), no longer to be sent, or given up: settled
           if (this.due.get(key) === due) this.due.delete(key);
           if (outcome === 'sent') sent++;
