@@ -144,9 +144,10 @@ function fromHttpException(error: HttpException): Problem {
 /**
  * When to try again, for the refusals that say "retry" (RFC 9110 Retry-After; probe 30: the 503s said it in words
  * only): the read models and the notary's signed checkpoints catch up within a second or so; a store that cannot
- * write needs its operator.
+ * write needs its operator; a command sent back by other writers 8 times is worth sending again at once (probe 49 F3:
+ * a client whose retry policy follows Retry-After took the 409 as final).
  */
-export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, STREAMS_AT_CAPACITY: 30, WRITTEN_BY_LATER_VERSION: 30 };
+export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { CONCURRENCY_CONFLICT: 1, READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, STREAMS_AT_CAPACITY: 30, WRITTEN_BY_LATER_VERSION: 30 };
 
 /**
  * A problem's `instance`: the request's path, without its query, which may hold a stream ticket, a searched address
