@@ -670,7 +670,7 @@ export interface paths {
     put?: never;
     /**
      * The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.
-     * @description Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only.
+     * @description Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`).
      */
     post: operations['presenceHeartbeat'];
     delete?: never;

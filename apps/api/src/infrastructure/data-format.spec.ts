@@ -2,8 +2,8 @@ import { DOMAIN_EVENT_TYPES, newestVersionOf } from '@rollcall/domain';
 import { DATA_FORMAT } from './data-format';
 
 /**
- * The event types (with their newest schema version) that each data format added, as they were released. A format's
- * list never changes once released: a new event type, or a new schema version of one, is what an earlier version
+ * The event types (with their newest schema version) that each data format added, as they were released (landed on
+ * main at a session's end: the commits within one session are not releases). A format's list never changes once released: a new event type, or a new schema version of one, is what an earlier version
  * ignores or refuses, so it goes under a new format, and DATA_FORMAT is raised with it (docs/adr/0020 point 1). Probe 48
  * F1: session 45 added `InvitationMailRefused` under format 4, and a version of format 4 started beside it and mailed a
  * refused link again.

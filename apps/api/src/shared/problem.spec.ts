@@ -51,3 +51,21 @@ describe('a store that cannot be used answers 503 EVENT_STORE_UNAVAILABLE with i
     expect(fault).toContain('unexpected');
   });
 });
+
+describe('a refusal that says retry says when (RFC 9110 Retry-After)', () => {
+  it("409 CONCURRENCY_CONFLICT: Retry-After 1, so that a client whose retry policy follows the header sends it again (probe 49 F3)", async () => {
+    const { ProblemFilter } = await import('./problem');
+    const { ConcurrencyExhaustedError } = await import('./command-errors');
+    const headers: Record<string, string> = {};
+    const reply = {
+      raw: { headersSent: false },
+      header: (name: string, value: string) => ((headers[name] = value), reply),
+      status: (status: number) => ((headers[':status'] = String(status)), reply),
+      type: () => reply,
+      send: () => reply,
+    };
+    const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ method: 'POST', originalUrl: '/v1/workspaces/w/invitations' }) }) };
+    new ProblemFilter().catch(new ConcurrencyExhaustedError('workspace-w'), host as never);
+    expect(headers).toEqual({ ':status': '409', 'Retry-After': '1' });
+  });
+});
