@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { problemFor } from './problem';
+import { ConcurrencyExhaustedError } from './command-errors';
+import { ProblemFilter, problemFor } from './problem';
 
 /** the error node:sqlite throws for a file that is no database (SQLITE_NOTADB), as a failing disk's garbage reads */
 function notADatabaseError(): unknown {
@@ -53,9 +54,7 @@ describe('a store that cannot be used answers 503 EVENT_STORE_UNAVAILABLE with i
 });
 
 describe('a refusal that says retry says when (RFC 9110 Retry-After)', () => {
-  it("409 CONCURRENCY_CONFLICT: Retry-After 1, so that a client whose retry policy follows the header sends it again (probe 49 F3)", async () => {
-    const { ProblemFilter } = await import('./problem');
-    const { ConcurrencyExhaustedError } = await import('./command-errors');
+  it('409 CONCURRENCY_CONFLICT: Retry-After 1, so that a client whose retry policy follows the header sends it again (probe 49 F3)', () => {
     const headers: Record<string, string> = {};
     const reply = {
       raw: { headersSent: false },
