@@ -2814,7 +2814,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path?: never;
@@ -3196,7 +3196,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the org admin acting, with the organization's key; not with the system key */
         'X-Actor-Id'?: string;
@@ -3427,7 +3427,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the org admin acting, with the organization's key; not with the system key */
         'X-Actor-Id'?: string;
@@ -3828,7 +3828,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -4232,7 +4232,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path: {
@@ -4812,7 +4812,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -5040,7 +5040,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -5272,7 +5272,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -5694,7 +5694,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -5922,7 +5922,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -6150,7 +6150,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path?: never;
@@ -6508,7 +6508,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -6919,7 +6919,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -7151,7 +7151,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -7379,7 +7379,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -7607,7 +7607,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -7838,7 +7838,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path?: never;
@@ -8936,7 +8936,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -9167,7 +9167,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -9395,7 +9395,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -9627,7 +9627,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -9856,7 +9856,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -10085,7 +10085,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -10317,7 +10317,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -10901,7 +10901,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path: {
@@ -11130,7 +11130,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
       };
       path: {
@@ -12168,7 +12168,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
@@ -12399,7 +12399,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it */
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;

@@ -1,9 +1,12 @@
 /** OpenAPI descriptions of the headers every write shares. */
 export const ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console acts' };
+/** an Idempotency-Key the server takes: 1 to 255 visible ASCII characters (RFC 9110 token-like; stated in OpenAPI: probe 49 F5) */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it',
+  description: 'retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names)',
+  schema: { type: 'string' as const, minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
 };
 
 /**

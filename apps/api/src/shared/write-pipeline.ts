@@ -5,6 +5,7 @@ import { type CommandContext, newCommandContext } from './command-context';
 import { Idempotency } from './idempotency';
 import { DerivedSecrets } from './secrets';
 import { isSaneRequestId } from './request-id';
+import { IDEMPOTENCY_KEY_PATTERN } from './headers';
 
 /** What an HTTP write sets on its response (Fastify's reply). */
 export interface WriteResponse {
@@ -12,7 +13,6 @@ export interface WriteResponse {
   status(code: number): unknown;
 }
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** One write as either transport hands it over. */
 export interface WriteRequest {
@@ -76,7 +76,7 @@ export class WritePipeline {
 
   async run<T>(request: WriteRequest, exec: (ctx: CommandContext) => Promise<T>, storage?: AnswerStorage<T>): Promise<{ body: T; replayed: boolean }> {
     const given = request.idempotencyKey;
-    if (given !== undefined && !KEY.test(given))
+    if (given !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(given))
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 visible ASCII characters.', [
           { field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' },
