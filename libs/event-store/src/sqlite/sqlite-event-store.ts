@@ -282,9 +282,7 @@ export class SqliteEventStore implements EventStore {
 
   private streamStatement(where: string, limit = this.pageSize): StatementSync {
     const key = `${where} ${limit}`;
-    let stmt = this.readStreamStatements.get(key);
-    if (!stmt) this.readStreamStatements.set(key, (stmt = this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY revision LIMIT ${limit}`)));
-    return stmt;
+    return this.readStreamStatements.get(key) ?? this.readStreamStatements.set(key, this.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY revision LIMIT ${limit}`)).get(key)!;
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
@@ -361,9 +359,8 @@ export class SqliteEventStore implements EventStore {
   /**
    * The LIMIT of a page read: a full page's as a literal. SQLite (3.47+) lets the value bound to a LIMIT parameter
    * choose the plan, so it prepares such a statement again at every run once a value is bound: ~15 us more per read
-   * (docs/adr/0010-command-throughput.md, fourth pass). Another limit (the last page of a maxCount) stays a parameter;
-   * a stream's reads (streamStatement) write theirs, a page's or a span's power of two, as a literal too.
-   */
+   * (docs/adr/0010-command-throughput.md, fourth pass). Another limit (the last page of a maxCount) stays a parameter
+   * here; a stream's reads (streamStatement) write theirs, a page's or a span's power of two, as a literal. */
   private pageLimit(limit: number): string {
     return limit === this.pageSize ? `LIMIT ${this.pageSize}` : LIMIT_BOUND;
   }
