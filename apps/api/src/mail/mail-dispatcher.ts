@@ -303,7 +303,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
           }
           // a 5xx is not tried again: it would be refused again, and relays hold repeated refusals against the sender (probe 46 F3)
           if (outcome === 'refused') this.logger.error({ ...linkOf(due) }, 'mail dispatch: gave up a link whose mail the relay refused for good (check the address; resend it, or copy its link)');
-          // sent (and recorded), no longer to be sent, or given up: settled
+          // sent (and recorded), no longer to be sent, or refused for good: settled
           if (this.due.get(key) === due) this.due.delete(key);
           if (outcome === 'sent') sent++;
         }
