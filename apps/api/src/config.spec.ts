@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './config';
+import { loadConfig } from './config';
+import { ConfigError } from './settings';
 
 describe('configuration from the environment', () => {
   it('has working defaults: port 3000, ./data, 48 h invitations, embedded stores, projector in process', () => {

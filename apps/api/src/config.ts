@@ -3,7 +3,7 @@ import bytes from 'bytes';
 import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
-import { readMetricsToken } from './health/metrics-scrape';
+import { ConfigError, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
 export interface Config {
@@ -106,23 +106,7 @@ export interface AuditConfig {
   originConfigured: boolean;
 }
 
-/**
- * The sentence for a port this process could not listen on (EADDRINUSE, EACCES), naming its setting as a bad value
- * is named (ConfigError's form); undefined for any other failure. The API's and the projector's entry points use it.
- */
-export function portProblem(setting: string, port: number, error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
-  const why = code === 'EADDRINUSE' ? 'is in use by another process (EADDRINUSE)' : 'may not be listened on by this user (EACCES)';
-  return `Invalid configuration:\n  - ${setting} ${port} ${why}: stop that process, or choose another port`;
-}
 
-export class ConfigError extends Error {
-  constructor(problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /** ROLLCALL_TCP_PORT: PORT + 1 by default; it must be a port, and not the HTTP one */
 const tcpPort = (env: NodeJS.ProcessEnv, port: number, problems: string[]): number => {
@@ -139,27 +123,6 @@ const tcpPort = (env: NodeJS.ProcessEnv, port: number, problems: string[]): numb
 /** the default of ROLLCALL_SNAPSHOT_EVERY */
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 
-/**
- * A whole-number setting, as the API and the projector (apps/projector/src/config.ts) both read one: decimal digits,
- * blanks around them ignored (an env file's trailing space or CR); unset or empty, the default. A value of blanks only
- * is refused: Number() read it as 0 (a random port, the mail dispatcher or snapshots off, silently), and took 0x10,
- * 0b1 or 1e3 as numbers (probe 32 F6).
- */
-export const readInt = (env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65535): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const text = raw.trim();
-  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    problems.push(
-      text === ''
-        ? `${name} is blank ("${raw}"): set an integer between ${min} and ${max}, or leave it empty for the default (${fallback})`
-        : `${name} must be an integer between ${min} and ${max}, got "${raw}"`,
-    );
-    return fallback;
-  }
-  return value;
-};
 
 const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** ROLLCALL_BODY_LIMIT: a size as `bytes` reads it (64kb, 1mb, 65536); a typo was taken silently and refused every body */
@@ -183,18 +146,6 @@ const projectorMode = (env: NodeJS.ProcessEnv, problems: string[]): 'in-process'
   return 'external';
 };
 
-const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: string[]): string | undefined => {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  try {
-    const parsed = new URL(raw);
-    if (!schemes.includes(parsed.protocol.replace(/:$/, '')))
-      problems.push(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}, got "${raw}"`);
-  } catch {
-    problems.push(`${name} is not a valid URL: "${raw}"`);
-  }
-  return raw;
-};
 
 /**
  * SMTP_URL and SMTP_FROM: checked at start, as every setting is. A URL without a host (`smtp://`) made nodemailer
@@ -203,7 +154,7 @@ const url = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: 
  */
 const smtpUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined => {
   const problemsBefore = problems.length;
-  const raw = url(env, 'SMTP_URL', ['smtp', 'smtps'], problems);
+  const raw = readUrl(env, 'SMTP_URL', ['smtp', 'smtps'], problems);
   if (raw !== undefined && problems.length === problemsBefore && new URL(raw).hostname === '')
     problems.push(`SMTP_URL must name the mail server's host (smtp://host[:port] or smtps://…), got "${raw}"`);
   return raw;
@@ -219,17 +170,11 @@ const smtpFrom = (env: NodeJS.ProcessEnv, problems: string[]): string => {
   return raw;
 };
 
-/** EVENTSTORE_URL, checked as the API and the projector (apps/projector/src/config.ts) both read it */
-export const readEventstoreUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined =>
-  url(env, 'EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover'], problems);
-
-/** MONGO_URL, checked as the API and the projector (apps/projector/src/config.ts) both read it */
-export const readMongoUrl = (env: NodeJS.ProcessEnv, problems: string[]): string | undefined => url(env, 'MONGO_URL', ['mongodb', 'mongodb+srv'], problems);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const port = readInt(env, 'PORT', 3000, problems);
-  const publicUrl = (url(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const publicUrl = (readUrl(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // links are `${publicUrl}/invite?token=…`: a query or a fragment in it would carry the token off (into the fragment)
   if (/[?#]/.test(publicUrl)) problems.push(`ROLLCALL_PUBLIC_URL must be a base URL without a query or fragment, got "${publicUrl}"`);
   const durability = env.ROLLCALL_DURABILITY ?? 'full';
@@ -265,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invitationSecret,
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),
-    natsUrl: url(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
+    natsUrl: readUrl(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
     smtpUrl: smtpUrl(env, problems),
     smtpFrom: smtpFrom(env, problems),
     tcpPort: tcpPort(env, port, problems),

@@ -1,5 +1,6 @@
 import { DataDirProblem } from '@rollcall/event-store';
-import { type Config, ConfigError, loadConfig, portProblem } from './config';
+import { type Config, loadConfig } from './config';
+import { ConfigError, portProblem } from './settings';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';

@@ -1,5 +1,6 @@
 import type { AccessExplanation } from '@rollcall/domain';
-import { type ProofBundle, checkProof } from './proofs';
+import type * as Proofs from './proofs';
+import type { ProofBundle } from './proofs';
 import type { Output } from './output';
 import { UsageError } from './verify';
 
@@ -223,6 +224,8 @@ export async function proveCommand(api: ApiOptions, o: { position?: string; tree
   };
   // checked against the key the same API gave: the answers agree with each other (an auditor checks the file later
   // with `check-proof --public-key`, against the key they trust)
+  // loaded here, not at the top: the other API commands start without class-validator (~0.4 s to load)
+  const { checkProof } = require('./proofs') as typeof Proofs;
   const check = checkProof(bundle, bundle.verifierKey);
   if (!check.ok) out.error(`the proof the API gave does not check: ${check.problems.join('; ')}`);
   return { code: check.ok ? 0 : 1, bundle };

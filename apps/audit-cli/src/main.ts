@@ -3,11 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
+import type * as Proofs from './proofs';
+import type * as ReadModels from './read-models';
 import { DataDirProblem } from '@rollcall/event-store';
-import { checkProof } from './proofs';
 import { checkpointCommand, consistencyCommand } from './consistency';
-import { readEventstoreUrl } from '../../api/src/config';
-import { reportReadModels, verifyReadModels } from './read-models';
+import { readEventstoreUrl } from '../../api/src/settings';
 import { UsageError, loadVerifier, readAuditorFile, reportVerify, verifyCommand } from './verify';
 
 const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document on stdout)
@@ -106,6 +106,8 @@ export async function main(argv: string[]): Promise<number> {
       );
       // the read models are compared with what a verified log derives: not with a log that failed
       if (!readModels || !result.ok) return reportVerify(result, out);
+      // loaded for this command only: the projections and the read store (the other commands start without them)
+      const { reportReadModels, verifyReadModels } = require('./read-models') as typeof ReadModels;
       const derived = await verifyReadModels({ dataDir: values['data-dir']!, eventstoreUrl, mongoUrl: process.env.MONGO_URL?.trim() || undefined }, out);
       if (out.json) {
         out.result({ ...result, ok: derived.ok, readModels: derived });
@@ -116,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'check-proof': {
       const file = rest[0];
       if (!file) throw new UsageError('check-proof FILE --public-key KEY|FILE');
+      // loaded for the commands that check proofs only: class-validator (~0.4 s to load) checks the file's shape
+      const { checkProof } = require('./proofs') as typeof Proofs;
       const check = checkProof(readProofFile(file), trustedKey(values['public-key'], 'check-proof', ' (the one in the file proves nothing: whoever wrote the file chose it)'));
       if (out.json) out.result(check);
       else if (check.ok)

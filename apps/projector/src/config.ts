@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, readEventstoreUrl, readInt, readMongoUrl } from '../../api/src/config';
-import { readMetricsToken } from '../../api/src/health/metrics-scrape';
+import { ConfigError, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl } from '../../api/src/settings';
 import { protectDataDir } from '../../api/src/shared/secrets';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */

@@ -14,7 +14,7 @@ import { leasedProjections } from '../../api/src/infrastructure/leased-projector
 import { claimDataDir } from '../../api/src/infrastructure/data-format';
 import { unreachableStore } from '../../api/src/infrastructure/unreachable-store';
 import { createLogger, readLogSettings } from '../../api/src/logging';
-import { portProblem } from '../../api/src/config';
+import { portProblem } from '../../api/src/settings';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
 // LOG_LEVEL and LOG_FORMAT as in the API: the same validation, the same JSON (or pretty) lines and redaction

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteTreeStore, createdOnce, loadOrCreateOrigin, loadOrCreateSigningKey, openCheckpoint, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
-import { type Config, ConfigError } from '../config';
+import type { Config } from '../config';
+import { ConfigError } from '../settings';
 
 /** The notary's name for the log and its signing key (the seed), as the data dir records them. */
 export interface AuditIdentity {

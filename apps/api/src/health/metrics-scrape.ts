@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type Problem, problem } from '../shared/problem';
+import { type ProblemBody, problem } from '../shared/problem-body';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -7,18 +7,11 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
  * Why a scrape of /metrics is refused, if it is (the API's and the projector process's /metrics): off without a token
  * (404 METRICS_DISABLED), else only `Authorization: Bearer <ROLLCALL_METRICS_TOKEN>` (401 otherwise).
  */
-export function scrapeRefusal(token: string | undefined, authorization: string | undefined): Problem | undefined {
+export function scrapeRefusal(token: string | undefined, authorization: string | undefined): ProblemBody | undefined {
   if (!token) return problem(404, 'METRICS_DISABLED', 'Metrics are off: set ROLLCALL_METRICS_TOKEN and scrape /metrics with Authorization: Bearer <token>.');
   const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   // compared as digests: equal length, constant time
   if (!given || !timingSafeEqual(digest(given), digest(token)))
     return problem(401, 'UNAUTHENTICATED', 'Scraping /metrics needs Authorization: Bearer <ROLLCALL_METRICS_TOKEN>.');
   return undefined;
-}
-
-/** ROLLCALL_METRICS_TOKEN as both processes read it: a problem for the configuration when it is too short */
-export function readMetricsToken(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
-  const token = env.ROLLCALL_METRICS_TOKEN?.trim() || undefined;
-  if (token !== undefined && token.length < 16) problems.push('ROLLCALL_METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)');
-  return token;
 }

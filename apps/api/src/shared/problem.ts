@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
@@ -78,32 +77,9 @@ export class Problem {
   errors?: FieldError[];
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+import { problem } from './problem-body';
 
-export const problem = (status: number, code: string, detail: string, errors?: FieldError[]): Problem => ({
-  type: `https://rollcall.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
-  // RFC 9110's phrases (Node's STATUS_CODES has older ones for 413 and 422); a status not listed: Node's phrase
-  title: TITLES[status] ?? STATUS_CODES[status] ?? 'Error',
-  status,
-  code,
-  detail,
-  ...(errors && errors.length > 0 && { errors }),
-});
+export { problem };
 
 /** An HTTP-level refusal raised outside the domain (authentication, headers, tokens). */
 export class ProblemException extends Error {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../settings';
 import { loadLocalSecrets, protectDataDir, unwritableFiles } from './secrets';
 
 const SYSTEM = { systemApiKey: 'rk_system_secrets-spec-0123456789' };

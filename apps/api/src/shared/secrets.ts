@@ -1,7 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../settings';
 
 // the one-shot hash: cheaper than a Hash object (API keys are hashed on every request)
 export const sha256 = (text: string): string => hash('sha256', text, 'hex');
