@@ -166,6 +166,15 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect((await api.request('GET', `${A}/partner-teams`, asA)).body.items).toEqual([
       { teamId: experts, name: 'Experts', memberCount: 1, visible: true, shared: false, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } },
     ]);
+    // and as A last saw it: B's changes to the team once it no longer shares it are not shared (probe 52 F1: its live
+    // name and size were listed to A's every member)
+    await api.request('PATCH', `${B}/teams/${experts}`, { ...asB, body: { name: 'Acquisition review' } });
+    const grown = await api.request('PUT', `${B}/teams/${experts}/members/${b.admin}`, asB);
+    expect((await api.request('GET', `${A}/partner-teams`, { key: a.key, actor: agent, headers: { 'x-min-position': grown.body.position } })).body.items).toEqual([
+      { teamId: experts, name: 'Experts', memberCount: 1, visible: true, shared: false, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } },
+    ]);
+    await api.request('DELETE', `${B}/teams/${experts}/members/${b.admin}`, asB);
+    await api.request('PATCH', `${B}/teams/${experts}`, { ...asB, body: { name: 'Experts' } });
     await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } });
     expect((await api.request('GET', `${A}/teams/${experts}/invitees`, asA)).status).toBe(200);
 

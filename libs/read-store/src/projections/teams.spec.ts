@@ -61,6 +61,19 @@ describe('teams projection (rules 14-16)', () => {
     expect(m.all(TEAM_ROSTERS)).toEqual([]);
   });
 
+  it('rule 16: a team no longer shared keeps what partners last saw of it; its later name and size are not shared (probe 52 F1)', async () => {
+    const s = new TeamLog().member('ann').member('bob');
+    const t = s.team('Escalations', ['ann']);
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, asShared: null });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: false });
+    s.command({ type: 'RenameTeam', ...at(s), teamId: t, name: 'Acquisition review' }).add(t, 'bob');
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: false, asShared: { name: 'Escalations', memberCount: 1 } });
+    // shared again: live again
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: true, asShared: null });
+  });
+
   it('rules 11 and 12: a revoked or deleted member leaves every team (documents and counts)', async () => {
     const s = new TeamLog().member('ann').member('bob').member('cy');
     const sales = s.team('Sales', ['ann', 'bob', 'cy']);

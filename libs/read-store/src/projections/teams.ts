@@ -28,6 +28,13 @@ export interface TeamDoc extends Doc {
   sortName: string;
   memberCount: number;
   shared: boolean;
+  /**
+   * While not shared: the name and member count partners last saw, when the team stopped being shared (null while
+   * shared, and for a team never shared). A partner workspace that chose the team still lists its choice, so that it
+   * can be withdrawn, with these and never the team's later name or size: the owner's changes after unsharing are not
+   * shared (rule 16; probe 52 F1).
+   */
+  asShared?: { name: string; memberCount: number } | null;
   createdAt: string;
 }
 
@@ -73,8 +80,9 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
     case 'TeamDeleted':
       return [remove(TEAMS, event.data.teamId), remove(TEAM_ROSTERS, event.data.teamId)];
     case 'TeamShared':
+      return changeTeam(read, event.data.teamId, () => ({ shared: true, asShared: null }));
     case 'TeamUnshared':
-      return changeTeam(read, event.data.teamId, () => ({ shared: event.type === 'TeamShared' }));
+      return changeTeam(read, event.data.teamId, (team) => ({ shared: false, asShared: { name: team.name, memberCount: team.memberCount } }));
     case 'TeamMemberAdded':
     case 'TeamMemberRemoved': {
       const d = event.data;
@@ -118,8 +126,8 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
 export const teamsProjection: Projection = {
   name: 'teams',
   // 2: `sortName` folds accents (sort-key.ts); 3: accents only, not every combining mark (Indic vowel signs, kana
-  // voicing marks stay)
-  version: 3,
+  // voicing marks stay); 4: `asShared`, what partners last saw of a team no longer shared
+  version: 4,
   collections: {
     // a workspace's teams by name (the team list)
     [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },

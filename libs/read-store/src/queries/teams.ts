@@ -1,5 +1,6 @@
 import { InvalidQueryError, type ReadStore } from '../port';
 import { MEMBERS, type MemberDoc, memberId } from '../projections/members';
+import { sortKey } from '../projections/sort-key';
 import { TEAMS, TEAM_CHOICES, TEAM_LINKS, TEAM_ROSTERS, type TeamChoiceDoc, type TeamDoc, type TeamLinkDoc, type TeamRosterDoc } from '../projections/teams';
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
 
@@ -93,8 +94,12 @@ export async function listOfferedTeams(store: ReadStore, workspaceId: string): P
   const offered: [string, OfferedTeamView][] = [];
   for (const [partnerId, workspaceName] of partners)
     for await (const t of store.stream<TeamDoc>(TEAMS, { where: { workspaceId: partnerId }, sort: { field: 'sortName', direction: 'asc' } }))
-      if (t.shared || chosen.has(t.teamId))
-        offered.push([t.sortName, { teamId: t.teamId, name: t.name, memberCount: t.memberCount, visible: chosen.has(t.teamId), shared: t.shared === true, partner: { workspaceId: partnerId, workspaceName } }]);
+      if (t.shared || chosen.has(t.teamId)) {
+        // a chosen team no longer shared: as partners last saw it, not as its owner changed it since (probe 52 F1)
+        const seen = t.shared || !t.asShared ? undefined : t.asShared;
+        const [name, memberCount, key] = seen ? [seen.name, seen.memberCount, sortKey(seen.name)] : [t.name, t.memberCount, t.sortName];
+        offered.push([key, { teamId: t.teamId, name, memberCount, visible: chosen.has(t.teamId), shared: t.shared === true, partner: { workspaceId: partnerId, workspaceName } }]);
+      }
   return byName(offered);
 }
 
