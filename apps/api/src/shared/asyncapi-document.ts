@@ -112,7 +112,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
         host: '{host}',
         protocol: 'nats',
         description:
-          "Nest's NATS transport, when NATS_URL is set: a request is a message with a reply subject on the pattern's subject: Nest's `{pattern, data, id}` JSON, or the pattern's message alone (a plain NATS request); its reply `{response | err, id, isDisposed}` (a payload that is not JSON: `err` 400 MALFORMED_JSON); an integration event is `{pattern, data}` on `rollcall.events.<type>`.",
+          "Nest's NATS transport, when NATS_URL is set: a request is a message with a reply subject on the pattern's subject: Nest's `{pattern, data, id}` JSON, or the pattern's message alone (a plain NATS request); its reply `{response | err, id, isDisposed}` (a payload that is not JSON: `err` 400 MALFORMED_JSON); an integration event is `{pattern, data}` on `rollcall.events.<type>`. Not a tenancy boundary: a client allowed to subscribe to these subjects reads every organization's messages (their `apiKey`s), replies and events; connect only the deployment's own services, or give each client NATS subject permissions (the README's docs/security.md, \"NATS is the operator's bus\").",
         variables: { host: { default: 'localhost:4222', description: 'the host of NATS_URL' } },
       },
     },
