@@ -47,7 +47,7 @@ describe('main flows through the typed client', () => {
     expect(flow.members.map((m) => [m.userId, m.status]).sort()).toEqual(
       [flow.org.adminUserId, flow.jane.userId, flow.joe.userId].map((id) => [id, 'active']).sort(),
     );
-    expect(flow.invitations).toEqual([expect.objectContaining({ invitationId: flow.pending.invitationId, email: 'pending@acme.test', status: 'pending', expiresAt: flow.pending.expiresAt })]);
+    expect(flow.invitations).toEqual([expect.objectContaining({ invitationId: flow.pending.invitationId, email: 'jörg.pending@acme.test', status: 'pending', expiresAt: flow.pending.expiresAt })]);
     expect(flow.list.items.find((m) => m.status === 'active' && m.userId === flow.jane.userId)).toMatchObject({ roles: ['agent'], restrictions: { mask_contact_info: true } });
     expect(flow.changed).toMatchObject({ userId: flow.jane.userId, access: { roles: ['manager'], restrictions: { data_export: true } } });
     expect(flow.revoked.contacts).toEqual({ mode: 'reassigned', toUserId: flow.jane.userId });

@@ -1103,7 +1103,7 @@ export interface components {
     };
     PendingEmailChange: {
       /**
-       * Format: email
+       * Format: idn-email
        * @description the address the change would move to, once its link is opened
        * @example ada.new@acme.test
        */
@@ -1118,7 +1118,7 @@ export interface components {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
       userId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @example ada@acme.test
        */
       email: string | null;
@@ -1166,7 +1166,7 @@ export interface components {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
       userId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @example ada@acme.test
        */
       email: string | null;
@@ -1267,7 +1267,7 @@ export interface components {
        */
       invitationId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @description the invited address
        * @example jane@acme.test
        */
@@ -1488,7 +1488,7 @@ export interface components {
        */
       status: 'pending_confirmation' | 'withdrawn';
       /**
-       * Format: email
+       * Format: idn-email
        * @description the new address (pending: it becomes the user's once the link mailed to it is opened); withdrawn: the address the user keeps
        * @example jane.doe@acme.test
        */
@@ -1631,7 +1631,7 @@ export interface components {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @description the profile email (the organization's, the same in every workspace)
        * @example jane@acme.test
        */
@@ -1722,7 +1722,7 @@ export interface components {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @description the invited address; null once its owner was deleted (rule 12)
        * @example jane@acme.test
        */
@@ -1814,7 +1814,7 @@ export interface components {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @description the profile email (the organization's, the same in every workspace)
        * @example jane@acme.test
        */
@@ -2205,7 +2205,7 @@ export interface components {
        */
       invitationId: string | null;
       /**
-       * Format: email
+       * Format: idn-email
        * @description the invited address, on invitation entries only; erased (null) when that user is deleted
        * @example null
        */
@@ -2774,7 +2774,7 @@ export interface components {
        */
       userId: string;
       /**
-       * Format: email
+       * Format: idn-email
        * @description null once the user is deleted, and for a reader who may not read the user list (rule 1)
        * @example jane@acme.test
        */

@@ -32,7 +32,10 @@ export interface Document {
 
 const FORMATS: Record<string, (v: string) => boolean> = {
   'date-time': (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)),
-  email: (v) => /^[^@\s]+@[^@\s]+$/.test(v),
+  // as a validating client reads them (ajv-formats): `email` ASCII only (RFC 5321), `idn-email` any (RFC 6531); probe
+  // 50 F1: answers declared `email` carried addresses with a non-ASCII local part
+  email: (v) => /^[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+$/.test(v),
+  'idn-email': (v) => /^[^@\s]+@[^@\s]+$/.test(v),
   uri: (v) => URL.canParse(v),
   uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
 };

@@ -62,7 +62,8 @@ export async function consoleFlow(client: RollcallClient, systemKey: string, adm
   const link = ok(await client.GET('/v1/workspaces/{ws}/invitations/{id}/link', { headers: key, params: { path: { ws: ws.workspaceId, id: janeInvited.invitationId }, header: actor } }));
   const jane = ok(await client.POST('/v1/invitations/accept', { body: { token: tokenOf(link.inviteUrl), displayName: 'Jane Doe' } }));
   const joe = ok(await client.POST('/v1/invitations/accept', { body: { token: tokenOf(joeInvited.inviteUrl) } }));
-  const pending = ok(await invite('pending@acme.test', ['agent'], {}));
+  // an internationalized address (RFC 6531): answers declare `idn-email`, not `email` (probe 50 F1)
+  const pending = ok(await invite('jörg.pending@acme.test', ['agent'], {}));
 
   const read = (position: string) => ({ path: { ws: ws.workspaceId }, header: { ...actor, 'X-Min-Position': position } });
   const list = ok(await client.GET('/v1/workspaces/{ws}/members', { headers: key, params: { ...read(pending.position), query: { limit: 50 } } }));

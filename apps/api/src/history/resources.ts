@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails } from '@rollcall/read-store';
-import { Access, nullableString } from '../shared/resources';
+import { Access, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { ReassignedContacts } from '../members/resources';
 
 const CHANGES = [
@@ -54,7 +54,7 @@ export class HistoryEntry {
   userId!: string | null;
   @ApiProperty(nullableString('the invitation, on invitation entries and on the join it led to', null))
   invitationId!: string | null;
-  @ApiProperty({ ...nullableString('the invited address, on invitation entries only; erased (null) when that user is deleted', null), format: 'email' })
+  @ApiProperty({ ...nullableString('the invited address, on invitation entries only; erased (null) when that user is deleted', null), format: ADDRESS_FORMAT })
   email!: string | null;
   @ApiProperty(nullableString('who made the change (null when the system did)', 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b'))
   actorId!: string | null;

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { MemberView } from '@rollcall/read-store';
 import type { Restrictions } from '@rollcall/domain';
-import { RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
+import { RESTRICTIONS_SCHEMA, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { WriteAnswer } from '../shared/openapi';
 
 const INVITATION_ID = { description: 'the invitation (resend, cancel, copy link)', example: 'a3bb189e-8bf9-5888-9912-ace4e6543002' };
@@ -14,7 +14,7 @@ export class Invitation {
   invitationId!: string;
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   workspaceId!: string;
-  @ApiProperty(nullableString('the invited address; null once its owner was deleted (rule 12)', 'jane@acme.test', 'email'))
+  @ApiProperty(nullableString('the invited address; null once its owner was deleted (rule 12)', 'jane@acme.test', ADDRESS_FORMAT))
   email!: string | null;
   @ApiProperty({ enum: ['pending'], description: 'an invitation in the list is always pending (accepted ones are members, cancelled ones are gone)' })
   status!: 'pending';
@@ -85,7 +85,7 @@ export class InvitationCancelled extends WriteAnswer {
 export class InvitationLink {
   @ApiProperty(INVITATION_ID)
   invitationId!: string;
-  @ApiProperty(nullableString('the invited address', 'jane@acme.test', 'email'))
+  @ApiProperty(nullableString('the invited address', 'jane@acme.test', ADDRESS_FORMAT))
   email!: string | null;
   @ApiProperty(INVITE_URL)
   inviteUrl!: string;

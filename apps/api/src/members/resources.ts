@@ -1,7 +1,7 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import type { Restrictions } from '@rollcall/domain';
 import type { MemberListItem, MemberPage as MemberDocPage, MemberWithPermissions } from '@rollcall/read-store';
-import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString } from '../shared/resources';
+import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { WriteAnswer } from '../shared/openapi';
 import { Invitation, toInvitation } from '../invitations/resources';
 
@@ -11,7 +11,7 @@ export class Member {
   userId!: string;
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   workspaceId!: string;
-  @ApiProperty(nullableString('the profile email (the organization\'s, the same in every workspace)', 'jane@acme.test', 'email'))
+  @ApiProperty(nullableString('the profile email (the organization\'s, the same in every workspace)', 'jane@acme.test', ADDRESS_FORMAT))
   email!: string | null;
   @ApiProperty(nullableString('display name', 'Jane Doe'))
   displayName!: string | null;

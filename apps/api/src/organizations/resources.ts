@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
+import { ADDRESS_FORMAT } from '../shared/resources';
 
 export class OrganizationCreated extends WriteAnswer {
   @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
@@ -15,7 +16,7 @@ export class OrganizationCreated extends WriteAnswer {
 }
 
 class PendingEmailChange {
-  @ApiProperty({ format: 'email', example: 'ada.new@acme.test', description: 'the address the change would move to, once its link is opened' })
+  @ApiProperty({ format: ADDRESS_FORMAT, example: 'ada.new@acme.test', description: 'the address the change would move to, once its link is opened' })
   email!: string;
   @ApiProperty({ format: 'date-time', description: 'when its link stops working' })
   expiresAt!: string;
@@ -25,7 +26,7 @@ class PendingEmailChange {
 export class OrgUser implements OrgUserView {
   @ApiProperty({ example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
   userId!: string;
-  @ApiProperty({ type: String, nullable: true, format: 'email', example: 'ada@acme.test' })
+  @ApiProperty({ type: String, nullable: true, format: ADDRESS_FORMAT, example: 'ada@acme.test' })
   email!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
   displayName!: string | null;

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { nullableString } from '../shared/resources';
+import { nullableString, ADDRESS_FORMAT } from '../shared/resources';
 
 const STATUSES = ['online', 'away', 'offline'];
 
@@ -50,7 +50,7 @@ export class PresenceReportRow {
   date!: string;
   @ApiProperty({ description: 'a deleted user keeps their pseudonymous id here (rule 12)', example: '6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f' })
   userId!: string;
-  @ApiProperty(nullableString('null once the user is deleted, and for a reader who may not read the user list (rule 1)', 'jane@acme.test', 'email'))
+  @ApiProperty(nullableString('null once the user is deleted, and for a reader who may not read the user list (rule 1)', 'jane@acme.test', ADDRESS_FORMAT))
   email!: string | null;
   @ApiProperty(nullableString('null once the user is deleted', 'Jane Doe'))
   displayName!: string | null;

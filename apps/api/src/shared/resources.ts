@@ -34,6 +34,13 @@ export class EffectivePermissions {
 }
 
 /** Nullable string fields (OpenAPI 3.0 `nullable`). */
+/**
+ * The format of every address in an answer: `idn-email` (RFC 6531), as the requests declare it — the API takes an
+ * address with a non-ASCII local part (`jörg@…`) and answers with it; `email` (ASCII only) made a validating client
+ * refuse every page holding one (probe 50 F1).
+ */
+export const ADDRESS_FORMAT = 'idn-email';
+
 export const nullableString = (description: string, example: string | null = null, format?: string) => ({
   type: String,
   nullable: true,

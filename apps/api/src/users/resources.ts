@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
+import { ADDRESS_FORMAT } from '../shared/resources';
 
 const USER_ID = { example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' };
 const ORGANIZATION_ID = { example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' };
@@ -12,7 +13,7 @@ export class EmailChangeOutcome {
       '`pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user\'s own, and the change that was pending is dropped (its link no longer works)',
   })
   status!: 'pending_confirmation' | 'withdrawn';
-  @ApiProperty({ format: 'email', description: 'the new address (pending: it becomes the user\'s once the link mailed to it is opened); withdrawn: the address the user keeps', example: 'jane.doe@acme.test' })
+  @ApiProperty({ format: ADDRESS_FORMAT, description: 'the new address (pending: it becomes the user\'s once the link mailed to it is opened); withdrawn: the address the user keeps', example: 'jane.doe@acme.test' })
   email!: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'pending only: when the link expires', example: '2026-03-03T09:00:00.000Z' })
   expiresAt?: string;
