@@ -138,6 +138,19 @@ describe('the user list over HTTP', () => {
     } while (cursor);
     expect(seen).toHaveLength(7);
     expect(new Set(seen).size).toBe(7);
+    // a cursor is good for its list only: another workspace's, or this list's under another filter or search, is
+    // refused (probe 50 F4: answered a page starting mid-list)
+    const ws = `/v1/workspaces/${o.workspaceId}/members`;
+    const first = (await get(`${ws}?limit=2`, o, o.last)).body.nextCursor as string;
+    const other = await populated();
+    const otherCursor = (await get(`/v1/workspaces/${other.workspaceId}/members?limit=2`, other, other.last)).body.nextCursor as string;
+    for (const [path, cursor] of [[`${ws}?limit=2`, otherCursor], [`${ws}?limit=2&status=pending`, first], [`${ws}?limit=2&q=a`, first], [`${ws}?limit=2&status=active,revoked`, first]] as const) {
+      const refused = await get(`${path}&cursor=${encodeURIComponent(cursor)}`, o, o.last);
+      expect({ path, ...refused.body }).toMatchObject({ path, code: 'VALIDATION_FAILED', errors: [{ field: 'cursor', message: 'cursor belongs to another list or filter' }] });
+    }
+    // the same filter spelled in another order is the same list
+    const activeRevoked = (await get(`${ws}?limit=1&status=active,revoked`, o, o.last)).body.nextCursor as string;
+    expect((await get(`${ws}?limit=1&status=revoked,active&cursor=${encodeURIComponent(activeRevoked)}`, o, o.last)).status).toBe(200);
   });
 
   it('one member with effective permissions; a member may view themself, an agent not others', async () => {

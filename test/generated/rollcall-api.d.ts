@@ -8039,7 +8039,7 @@ export interface operations {
         /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
         direction?: 'asc' | 'desc';
         limit?: number;
-        /** @description nextCursor of the previous page */
+        /** @description nextCursor of the previous page of this list, with the same filters and search (another workspace's, or another filter's, is 400 on the field cursor) */
         cursor?: string;
       };
       header: {
@@ -8581,6 +8581,7 @@ export interface operations {
         /** @description the order of the JSON pages: without `from` or `to`, log order (`position`); with either, time order (`at`, then `position`): entries of different streams may be dated against log order (rule 17), so the two orders can differ, and a cursor keeps to the order it was made in. CSV is always in log order. */
         direction?: 'asc' | 'desc';
         limit?: number;
+        /** @description nextCursor of the previous page, with the same filters (another list's is 400 on the field cursor) */
         cursor?: string;
         format?: 'json' | 'csv';
       };

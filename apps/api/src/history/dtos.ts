@@ -23,6 +23,6 @@ export class HistoryQuery {
   @Min(1)
   @Max(500)
   limit?: number;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page, with the same filters (another list\'s is 400 on the field cursor)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
   @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' }) @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
 }

@@ -94,7 +94,7 @@ export async function listHistory(store: ReadStore, workspaceId: string, options
   const start = direction === 'asc' ? f.from : f.to;
   // asc: after (`${from}`, '') = every entry at or after `from`; desc: before (`${to}|~`, '') = at or before `to`
   const cursor =
-    f.cursor ?? (start === undefined ? undefined : encodeCursor(sort, { value: direction === 'asc' ? start : `${start}|~`, id: '' }));
+    f.cursor ?? (start === undefined ? undefined : encodeCursor(sort, { value: direction === 'asc' ? start : `${start}|~`, id: '' }, { where }));
   const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort, limit: f.limit, cursor });
   const items = page.items.filter((e) => inRange(e, f));
   return items.length < page.items.length ? { items } : page;

@@ -17,6 +17,7 @@ import {
   type Sort,
   assertWritable,
   checkQuery,
+  type ListQuery,
   decodeCursor,
   dedupeWrites,
   effectiveSort,
@@ -125,18 +126,21 @@ export interface FindPlan {
   /** documents to read: one more than the page, to know whether there is a next page */
   fetch: number;
   pageSort: Sort;
+  /** the list paged (its cursors name it) */
+  list: ListQuery;
 }
 
 /** everything `find` sends: decode the cursor, build filter and sort, size the page */
 export function buildFindPlan(query: Query, limit = pageLimit(query.limit)): FindPlan {
   const pageSort = effectiveSort(query.sort);
-  const after = query.cursor === undefined ? undefined : decodeCursor(pageSort, query.cursor);
+  const after = query.cursor === undefined ? undefined : decodeCursor(pageSort, query.cursor, query);
   return {
     filter: buildFilter(query, pageSort, after),
     sort: buildSort(query.sort),
     limit,
     fetch: limit + 1,
     pageSort,
+    list: { where: query.where, search: query.search },
   };
 }
 
@@ -146,6 +150,7 @@ export function toPage<T extends Doc>(stored: Document[], plan: FindPlan): Page<
     stored.map((raw) => toDoc<T>(raw)),
     plan.limit,
     plan.pageSort,
+    plan.list,
   );
 }
 

@@ -2,6 +2,7 @@
  * Pieces shared by the ReadStore adapters: validation, limits, the keyset cursor codec, batch de-duplication.
  * Everything here is pure.
  */
+import { createHash } from 'node:crypto';
 import { type Doc, type DocWrite, type FieldValue, InvalidQueryError, type Query } from '../port';
 
 export const DEFAULT_LIMIT = 50;
@@ -116,14 +117,33 @@ interface CursorJson {
   s: string;
   v: SortValue;
   id: string;
+  /** the list it pages (listOf): absent in a cursor given out before session 47, which is taken as it was */
+  l?: string;
 }
 
-export function encodeCursor(sort: Sort, key: CursorKey): string {
-  const json: CursorJson = { s: `${sort.field}:${sort.direction}`, v: key.value, id: key.id };
+/** what names the list a page belongs to: the query but for its sort, limit and cursor */
+export type ListQuery = Pick<Query, 'where' | 'search'>;
+
+/**
+ * A digest of the list's filter and search (its `where`, membership lists in any order, and `search`), carried by its
+ * cursors: a cursor of another workspace's list, or of the same list under another filter, is refused rather than
+ * taken as a place in this one (probe 50 F4: it answered 200, a page starting mid-list). Not a secret: the key scopes
+ * what a list holds; this only tells a client that it mixed up its cursors.
+ */
+function listOf(list: ListQuery): string {
+  const where = Object.entries(list.where ?? {})
+    .map(([field, value]) => [field, Array.isArray(value) ? [...value].map(String).sort() : value] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const identity = JSON.stringify([where, list.search?.text ?? null, list.search?.fields ?? null]);
+  return createHash('sha256').update(identity).digest('base64url').slice(0, 12);
+}
+
+export function encodeCursor(sort: Sort, key: CursorKey, list: ListQuery): string {
+  const json: CursorJson = { s: `${sort.field}:${sort.direction}`, v: key.value, id: key.id, l: listOf(list) };
   return Buffer.from(JSON.stringify(json), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(sort: Sort, cursor: string): CursorKey {
+export function decodeCursor(sort: Sort, cursor: string, list: ListQuery): CursorKey {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -131,9 +151,10 @@ export function decodeCursor(sort: Sort, cursor: string): CursorKey {
     throw new InvalidQueryError('malformed cursor', 'cursor');
   }
   if (typeof json !== 'object' || json === null) throw new InvalidQueryError('malformed cursor', 'cursor');
-  const { s, v, id } = json as Partial<CursorJson>;
+  const { s, v, id, l } = json as Partial<CursorJson>;
   if (typeof id !== 'string' || !isSortValue(v)) throw new InvalidQueryError('malformed cursor', 'cursor');
   if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError('cursor belongs to another sort', 'cursor');
+  if (l !== undefined && l !== listOf(list)) throw new InvalidQueryError('cursor belongs to another list or filter', 'cursor');
   if (sort.values !== undefined && typeof v !== sort.values) throw new InvalidQueryError(`cursor holds a ${v === null ? 'null' : typeof v} where this sort has a ${sort.values}`, 'cursor');
   return { value: v, id };
 }
@@ -174,12 +195,13 @@ export function pageOf<T extends Doc>(
   rows: T[],
   limit: number,
   sort: Sort,
+  list: ListQuery,
 ): { items: T[]; nextCursor?: string } {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   const value = sort.field === '_id' ? null : sortValue(last, sort.field);
-  return { items, nextCursor: encodeCursor(sort, { value, id: last._id }) };
+  return { items, nextCursor: encodeCursor(sort, { value, id: last._id }, list) };
 }
 
 /**

@@ -151,7 +151,7 @@ describe('SqliteReadStore specifics', () => {
           for (const direction of ['asc', 'desc'] as const) {
             const sort = { field: 'name', direction };
             for (const value of [null, 'Person 2001']) {
-              const cursor = encodeCursor(sort, { value, id: 'p02001' });
+              const cursor = encodeCursor(sort, { value, id: 'p02001' }, { where });
               const plans = nulls.explainFind('people', { where, sort, cursor });
               expect(plans.length).toBeGreaterThan(0);
               for (const step of plans) {

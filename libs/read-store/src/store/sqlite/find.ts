@@ -25,8 +25,8 @@ export function findPage<T extends Doc>(state: StoreState, collection: string, q
   const c = readyCollection(state, collection, query);
   const limit = pageLimit(query.limit);
   const sort = effectiveSort(query.sort);
-  const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
-  return pageOf(select<T>(state, c, query, sort, limit + 1, after), limit, sort);
+  const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor, query);
+  return pageOf(select<T>(state, c, query, sort, limit + 1, after), limit, sort, query);
 }
 
 export function countMatches(
@@ -154,7 +154,7 @@ export async function readTogether(state: StoreState, queries: readonly Collecti
 export function explainFind(state: StoreState, collection: string, query: Query): string[] {
   const ready = readyCollection(state, collection);
   const sort = effectiveSort(query.sort);
-  const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor);
+  const after = query.cursor === undefined ? undefined : decodeCursor(sort, query.cursor, query);
   return state.conn.snapshot(() =>
     selectParts(state, readyInSnapshot(state.conn, ready), query, sort, after).flatMap((part) =>
       state.conn.db
