@@ -179,7 +179,7 @@ describe('one notary per data dir, whichever process runs it', () => {
       return notary.treeSize();
     };
     const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' });
-    const notaries = [new AuditLog(config, loadAuditIdentity(config)), new AuditLog(config, loadAuditIdentity(config))];
+    const notaries = [new AuditLog(config, loadAuditIdentity(config), new Metrics()), new AuditLog(config, loadAuditIdentity(config), new Metrics())];
     try {
       for (const notary of notaries) await notary.onApplicationBootstrap();
       const head = await append(30);

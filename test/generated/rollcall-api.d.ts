@@ -2529,6 +2529,12 @@ export interface components {
        *         "state": "disabled",
        *         "consecutiveFailures": 0,
        *         "failedSends": 0
+       *       },
+       *       "audit": {
+       *         "status": "up",
+       *         "notarizing": true,
+       *         "treeSize": 1042,
+       *         "checkpointSize": 1042
        *       }
        *     }
        */
@@ -2552,6 +2558,14 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `audit` only (always up): this process holds the notary lease (one process over a data dir notarizes; the others stand by) */
+          notarizing?: boolean;
+          /** @description `audit` only: the leaves of the notary's tree (events notarized) as this process last saw it */
+          treeSize?: number;
+          /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
+          checkpointSize?: number | null;
+          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
             [key: string]: {
@@ -2596,6 +2610,14 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `audit` only (always up): this process holds the notary lease (one process over a data dir notarizes; the others stand by) */
+          notarizing?: boolean;
+          /** @description `audit` only: the leaves of the notary's tree (events notarized) as this process last saw it */
+          treeSize?: number;
+          /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
+          checkpointSize?: number | null;
+          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
             [key: string]: {
@@ -2633,6 +2655,12 @@ export interface components {
        *         "state": "disabled",
        *         "consecutiveFailures": 0,
        *         "failedSends": 0
+       *       },
+       *       "audit": {
+       *         "status": "up",
+       *         "notarizing": true,
+       *         "treeSize": 1042,
+       *         "checkpointSize": 1042
        *       }
        *     }
        */
@@ -2656,6 +2684,14 @@ export interface components {
           checkpoint?: string;
           /** @description `integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store) */
           behind?: number;
+          /** @description `audit` only (always up): this process holds the notary lease (one process over a data dir notarizes; the others stand by) */
+          notarizing?: boolean;
+          /** @description `audit` only: the leaves of the notary's tree (events notarized) as this process last saw it */
+          treeSize?: number;
+          /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
+          checkpointSize?: number | null;
+          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
             [key: string]: {

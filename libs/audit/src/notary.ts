@@ -46,10 +46,16 @@ export class Notary {
   async catchUp(max = 5000): Promise<number> {
     const from = this.tree.size;
     const leaves: { position: bigint; hash: Buffer }[] = [];
-    for await (const event of this.events.readAll({ fromPosition: this.lastPosition, maxCount: max })) {
-      const hash = leafHash(entryText(event));
-      leaves.push({ position: event.position, hash });
-      this.tree.push(hash);
+    try {
+      for await (const event of this.events.readAll({ fromPosition: this.lastPosition, maxCount: max })) {
+        const hash = leafHash(entryText(event));
+        leaves.push({ position: event.position, hash });
+        this.tree.push(hash);
+      }
+    } catch (error) {
+      // a read that failed part-way (an I/O error): the leaves pushed are in no store; start again from the store
+      this.reload();
+      throw error;
     }
     this.atHead = leaves.length < max;
     if (leaves.length === 0) return 0;

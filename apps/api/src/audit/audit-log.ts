@@ -12,6 +12,7 @@ import {
 import { type EventStore, type RecordedEvent, createEventStore, preloadWorker, startWorker } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { APP_CONFIG, AUDIT_IDENTITY } from '../shared/tokens';
+import { Metrics } from '../infrastructure/metrics';
 import type { AuditIdentity } from './audit-identity';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
@@ -39,7 +40,8 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private events: EventStore | undefined;
   private status: { size: number; checkpointSize: number | null; notarizing: boolean; error?: string } = { size: 0, checkpointSize: null, notarizing: false };
 
-  constructor(@Inject(APP_CONFIG) private readonly config: Config, @Inject(AUDIT_IDENTITY) identity: AuditIdentity) {
+  constructor(@Inject(APP_CONFIG) private readonly config: Config, @Inject(AUDIT_IDENTITY) identity: AuditIdentity, @Inject(Metrics) metrics: Metrics) {
+    metrics.notary = this;
     this.seed = identity.seed;
     this.origin = identity.origin;
     this.signer = signerFromSeed(this.origin, this.seed);
@@ -69,7 +71,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
     this.stopped = new Promise<void>((resolve) => (onStopped = resolve));
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromNotary) => {
-        if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, notarizing: m.notarizing, error: m.error };
+        if (m.type === 'status') this.status = { size: m.size, checkpointSize: m.checkpointSize, notarizing: m.notarizing, ...(m.error !== undefined && { error: m.error }) };
         else if (m.type === 'log') {
           if (m.level === 'error') this.logger.error(m.message);
           else if (m.level === 'warn') this.logger.warn(m.message);

@@ -9,6 +9,7 @@ import { isMainThread, parentPort } from 'node:worker_threads';
 import { Notary, SqliteTreeStore, signerFromSeed } from '@rollcall/audit';
 import { createEventStore, dataFromParent } from '@rollcall/event-store';
 import { LEASE_RENEW_MS, Lease, LeaseLeader } from '../infrastructure/lease';
+import { NotaryLoop, type NotaryStatus } from './notary-loop';
 
 export interface NotaryWorkerData {
   eventstoreUrl?: string;
@@ -25,7 +26,7 @@ export type ToNotary = { type: 'stop' };
 export type FromNotary =
   | { type: 'started' }
   /** `notarizing`: this process holds the lease (the others' `size` is the tree's, as the holder stored it) */
-  | { type: 'status'; size: number; checkpointSize: number | null; notarizing: boolean; error?: string }
+  | ({ type: 'status' } & NotaryStatus)
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'stopped' };
 
@@ -50,11 +51,6 @@ async function run(): Promise<void> {
       message: `notary: ${auditFile(data.dataDir)} holds no tree while the log holds events (up to position ${head}): the whole log is notarized now; if this data dir was notarized before, its tree was lost or removed, and only the checkpoints auditors kept can tell whether the log changed since`,
     });
   const lease = new Lease(data.dataDir, 'notary');
-  let stopping = false;
-  let lastError: string | undefined;
-  port.on('message', (m: ToNotary) => {
-    if (m.type === 'stop') stopping = true;
-  });
   /** a notary taking over reads the tree as the last holder left it */
   const leader = new LeaseLeader(lease, {
     taken: () => {
@@ -63,39 +59,24 @@ async function run(): Promise<void> {
     },
     lost: () => send({ type: 'log', level: 'info', message: 'notary: the lease passed to another process; this one stands by' }),
   });
-  const holdsLease = () => leader.leads();
-  if (holdsLease()) notary.checkpoint();
-  let lastCheckpoint = Date.now();
-  const report = () =>
-    send({ type: 'status', size: leader.leader ? notary.size : tree.size(), checkpointSize: tree.latestCheckpoint()?.size ?? null, notarizing: leader.leader, error: lastError });
+  const loop = new NotaryLoop({
+    leader,
+    notary,
+    tree,
+    checkpointMs: data.checkpointMs,
+    pollMs: data.pollMs,
+    standbyMs: LEASE_RENEW_MS,
+    status: (status) => send({ type: 'status', ...status }),
+    log: (level, message) => send({ type: 'log', level, message }),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => Date.now(),
+  });
+  port.on('message', (m: ToNotary) => {
+    if (m.type === 'stop') loop.stop();
+  });
+  loop.begin();
   send({ type: 'started' });
-  report();
-  while (!stopping) {
-    if (!holdsLease()) {
-      report();
-      await new Promise((r) => setTimeout(r, LEASE_RENEW_MS));
-      continue;
-    }
-    let added = 0;
-    try {
-      added = await notary.catchUp(5000);
-      if (lastError) send({ type: 'log', level: 'info', message: 'the notary reads the log again' });
-      lastError = undefined;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== lastError) send({ type: 'log', level: 'error', message: `notary: ${message}` });
-      lastError = message;
-    }
-    // checkpoints are signed here, between batches: a checkpoint's leaves are always in the store already
-    if (Date.now() - lastCheckpoint >= data.checkpointMs) {
-      if (notary.checkpoint()) report();
-      lastCheckpoint = Date.now();
-    }
-    if (added === 0) await new Promise((r) => setTimeout(r, lastError ? 1000 : data.pollMs));
-  }
-  if (leader.leader) notary.checkpoint();
-  report();
-  leader.release();
+  await loop.run();
   lease.close();
   tree.close();
   await events.close();

@@ -15,6 +15,7 @@ import { scrapeRefusal } from './metrics-scrape';
 import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
 import { StorageFaults } from './storage-faults';
+import { AuditLog } from '../audit/audit-log';
 import { IntegrationEvents, type IntegrationEventsStatus } from '../infrastructure/integration-events';
 
 
@@ -55,6 +56,7 @@ export class HealthController {
     @Inject(Stopping) private readonly stopping: Stopping,
     @Inject(IntegrationEvents) private readonly publisher: IntegrationEvents,
     @Inject(StorageFaults) private readonly storageFaults: StorageFaults,
+    @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -95,6 +97,8 @@ export class HealthController {
         }),
       // always up (a consumer down must not take every replica out of a balancer): where the publisher stands
       () => this.probe('integrationEvents', () => this.publishing()),
+      // always up too (commands are served without it): where the notary stands, and whether its steps fail (probe 51 F1)
+      () => this.probe('audit', async () => this.notarizing()),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       // names the indicators that are down, not their errors (a public route)
@@ -155,6 +159,20 @@ export class HealthController {
     return {
       ...shown(status, values.length === 0 ? undefined : Math.max(...values)),
       ...(transports.length > 0 && { transports: Object.fromEntries(transports) }),
+    };
+  }
+
+  /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */
+  private notarizing(): Record<string, unknown> {
+    const { size, checkpointSize, notarizing, error } = this.audit.progress();
+    return {
+      notarizing,
+      treeSize: size,
+      checkpointSize,
+      ...(error !== undefined && {
+        failing: true,
+        message: "The notary cannot write to the data dir (its lease or its tree): it tries again every second, and inclusion proofs past its tree answer 503 AUDIT_BEHIND until it does; see the process's log.",
+      }),
     };
   }
 

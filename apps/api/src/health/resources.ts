@@ -26,6 +26,10 @@ const INDICATORS = {
         description: '`projections` only: read models reset and not built since (a rebuild running or stopped part-way, or no projector running); their reads answer what was written so far',
       },
       ...PUBLISHER,
+      notarizing: { type: 'boolean' as const, description: '`audit` only (always up): this process holds the notary lease (one process over a data dir notarizes; the others stand by)' },
+      treeSize: { type: 'integer' as const, description: "`audit` only: the leaves of the notary's tree (events notarized) as this process last saw it" },
+      checkpointSize: { type: 'integer' as const, nullable: true, description: '`audit` only: the size of the latest signed checkpoint (null before the first)' },
+      failing: { type: 'boolean' as const, description: "`audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means" },
       transports: {
         type: 'object' as const,
         description: '`integrationEvents` only, with a transport configured: each transport\'s publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`)',
@@ -34,7 +38,7 @@ const INDICATORS = {
     },
     required: ['status'],
   },
-  example: { eventStore: { status: 'up' }, readStore: { status: 'up' }, projections: { status: 'up' }, integrationEvents: { status: 'up', state: 'disabled', consecutiveFailures: 0, failedSends: 0 } },
+  example: { eventStore: { status: 'up' }, readStore: { status: 'up' }, projections: { status: 'up' }, integrationEvents: { status: 'up', state: 'disabled', consecutiveFailures: 0, failedSends: 0 }, audit: { status: 'up', notarizing: true, treeSize: 1042, checkpointSize: 1042 } },
 };
 
 /** The health check (@nestjs/terminus): each indicator up or down. */

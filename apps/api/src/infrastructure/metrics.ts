@@ -82,8 +82,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** the notary of this process, read at each scrape (it registers itself: audit/audit-log.ts) */
+  notary?: { progress(): { size: number; notarizing: boolean; error?: string } };
+  /** probe 51 F1: a notary whose steps failed (a full disk) stopped for good, and nothing here showed it */
+  readonly notaryFailing = this.notaryGauge(
+    'rollcall_audit_notary_failing',
+    "1 while this process's notary fails to renew its lease, fold the log or sign a checkpoint (the data dir's disk full, read-only, failing): it tries again every second; 0 otherwise",
+    (p) => (p.error === undefined ? 0 : 1),
+  );
+  readonly notaryTreeSize = this.notaryGauge(
+    'rollcall_audit_tree_size',
+    "Leaves of the notary's Merkle tree (events notarized), as this process's notary last saw it: behind the log's event count while it catches up or fails",
+    (p) => p.size,
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** a gauge read from this process's notary at each scrape; none before the notary started */
+  private notaryGauge(name: string, help: string, read: (p: ReturnType<NonNullable<Metrics['notary']>['progress']>) => number): Gauge {
+    const current = (): number | undefined => {
+      const progress = this.notary?.progress();
+      return progress && read(progress);
+    };
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = current();
+        this.reset();
+        if (value !== undefined) this.set(value);
+      },
+    });
   }
 
   /** a gauge per transport, read from the publisher at each scrape; a transport that does not publish here has none */

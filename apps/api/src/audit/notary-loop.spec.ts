@@ -1,0 +1,111 @@
+import { NOTARY_RETRY_MS, NotaryLoop, type NotaryStatus } from './notary-loop';
+
+const DISK_FULL = new Error('database or disk is full');
+
+/**
+ * A notary over a data dir whose disk fails for a while: `failing` steps throw (the lease's renewal, the tree's
+ * append, the checkpoint's write), as SQLite does on a full disk; the loop's sleeps advance a fake clock.
+ */
+function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number }) {
+  let clock = 0;
+  let leadsFails = options.leadsFails ?? 0;
+  let catchUpFails = options.catchUpFails ?? 0;
+  let checkpointFails = options.checkpointFails ?? 0;
+  let unread = options.events ?? 0;
+  let size = 0;
+  let checkpointSize: number | null = null;
+  const statuses: NotaryStatus[] = [];
+  const logs: string[] = [];
+  const sleeps: number[] = [];
+  let loop: NotaryLoop;
+  const leader = {
+    leading: false,
+    leads() {
+      if (leadsFails > 0 && leadsFails--) throw DISK_FULL;
+      this.leading = true;
+      return true;
+    },
+    get leader() {
+      return this.leading;
+    },
+    release() {
+      this.leading = false;
+    },
+  };
+  loop = new NotaryLoop({
+    leader,
+    notary: {
+      async catchUp(max) {
+        if (catchUpFails > 0 && catchUpFails--) throw DISK_FULL;
+        const added = Math.min(max, unread);
+        unread -= added;
+        size += added;
+        return added;
+      },
+      checkpoint() {
+        if (checkpointFails > 0 && checkpointFails--) throw DISK_FULL;
+        if (checkpointSize === size) return undefined;
+        checkpointSize = size;
+        return { size };
+      },
+      get size() {
+        return size;
+      },
+    },
+    tree: { size: () => size, latestCheckpoint: () => (checkpointSize === null ? undefined : { size: checkpointSize }) },
+    checkpointMs: 1000,
+    pollMs: 20,
+    standbyMs: 1000,
+    status: (s) => statuses.push(s),
+    log: (level, message) => logs.push(`${level}: ${message}`),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+      // enough rounds to see it recover, then the events the test adds later
+      if (clock > 60_000) loop.stop();
+    },
+    now: () => clock,
+  });
+  return {
+    loop,
+    statuses,
+    logs,
+    sleeps,
+    add: (n: number) => (unread += n),
+    get size() {
+      return size;
+    },
+    get checkpointSize() {
+      return checkpointSize;
+    },
+  };
+}
+
+describe('the notary loop under storage faults (verifiable history; probe 51 F1)', () => {
+  it('a lease renewal that fails on a full disk is tried again until it succeeds; the log is then notarized and signed', async () => {
+    const h = harness({ leadsFails: 5, events: 12 });
+    h.loop.begin();
+    await h.loop.run();
+    expect(h.size).toBe(12);
+    expect(h.checkpointSize).toBe(12);
+    // one error line for the fault (not one per try), one when it is over
+    expect(h.logs).toEqual([
+      `error: notary: database or disk is full; tried again every ${NOTARY_RETRY_MS / 1000} s until it succeeds (no restart needed)`,
+      'info: notary: the log is notarized again',
+    ]);
+    expect(h.sleeps.slice(0, 4)).toEqual([NOTARY_RETRY_MS, NOTARY_RETRY_MS, NOTARY_RETRY_MS, NOTARY_RETRY_MS]);
+    // the fault is reported while it lasts (/health's audit, the failing gauge), and cleared after
+    expect(h.statuses.some((s) => s.error === 'database or disk is full')).toBe(true);
+    expect(h.statuses.at(-1)).toEqual({ size: 12, checkpointSize: 12, notarizing: true });
+  });
+
+  it('a tree append and a checkpoint that fail are tried again: every event is folded and signed once the disk has room', async () => {
+    const h = harness({ catchUpFails: 3, checkpointFails: 2, events: 7_000 });
+    h.loop.begin();
+    await h.loop.run();
+    expect({ size: h.size, checkpointSize: h.checkpointSize }).toEqual({ size: 7_000, checkpointSize: 7_000 });
+    expect(h.logs.filter((l) => l.startsWith('error'))).toHaveLength(1);
+    expect(h.statuses.filter((s) => s.error !== undefined).length).toBeGreaterThan(0);
+    expect(h.statuses.at(-1)?.error).toBeUndefined();
+  });
+});

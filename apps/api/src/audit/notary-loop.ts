@@ -1,0 +1,143 @@
+/**
+ * The notary thread's loop (notary-worker.ts wires it to the lease, the tree and the log): while this process holds
+ * the notary lease, fold the log's new events into the tree and sign a checkpoint at least every `checkpointMs`;
+ * otherwise stand by.
+ *
+ * Every step can fail with the data dir's disk (the lease and the tree are SQLite files there): full, read-only, an
+ * I/O error. A failure is reported (`error` in the status: /health's `audit` and `rollcall_audit_notary_failing`),
+ * logged once per distinct message, and the step is tried again a second later, until the fault is gone. Probe 51 F1
+ * (session 47): the lease check and the checkpoint sat outside the loop's error handling, so the first full disk ended
+ * the thread for good, on every replica at once, and inclusion proofs answered 503 AUDIT_BEHIND "retry in a second"
+ * until each process was restarted.
+ */
+export interface NotaryLoopParts {
+  /** whether this process holds the notary lease (renewing it: a write); `leader`: its answer at the last check */
+  leader: { leads(): boolean; readonly leader: boolean; release(): void };
+  notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; readonly size: number };
+  /** the stored tree, as the lease holder left it (a standby reports its size) */
+  tree: { size(): number; latestCheckpoint(): { size: number } | undefined };
+  checkpointMs: number;
+  /** how often an idle notary looks for new events */
+  pollMs: number;
+  /** how often a standby asks for the lease */
+  standbyMs: number;
+  status(status: NotaryStatus): void;
+  log(level: 'info' | 'error', message: string): void;
+  sleep(ms: number): Promise<void>;
+  now(): number;
+}
+
+export interface NotaryStatus {
+  size: number;
+  checkpointSize: number | null;
+  /** this process holds the lease */
+  notarizing: boolean;
+  /** the last step's failure, while the steps fail */
+  error?: string;
+}
+
+/** how long a failed step waits before it is tried again */
+export const NOTARY_RETRY_MS = 1000;
+/** leaves folded per step */
+const BATCH = 5000;
+
+export class NotaryLoop {
+  private stopping = false;
+  private lastError: string | undefined;
+  private lastCheckpoint: number;
+
+  constructor(private readonly parts: NotaryLoopParts) {
+    this.lastCheckpoint = parts.now();
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** the first step, before the thread says it started: a lease holder signs the tree as it finds it */
+  begin(): void {
+    const p = this.parts;
+    this.attempt(() => {
+      if (p.leader.leads()) p.notary.checkpoint();
+    });
+    this.report();
+  }
+
+  /** until stop(): then a last checkpoint, and the lease let go */
+  async run(): Promise<void> {
+    const p = this.parts;
+    while (!this.stopping) {
+      let waitMs = 0;
+      const ok = await this.attemptAsync(async () => {
+        if (!p.leader.leads()) {
+          this.report();
+          waitMs = p.standbyMs;
+          return;
+        }
+        const added = await p.notary.catchUp(BATCH);
+        // checkpoints are signed here, between batches: a checkpoint's leaves are always in the store already
+        if (p.now() - this.lastCheckpoint >= p.checkpointMs) {
+          if (p.notary.checkpoint()) this.report();
+          this.lastCheckpoint = p.now();
+        }
+        if (added === 0) waitMs = p.pollMs;
+      });
+      if (!ok) waitMs = NOTARY_RETRY_MS;
+      if (waitMs > 0) await p.sleep(waitMs);
+    }
+    this.attempt(() => {
+      if (p.leader.leader) p.notary.checkpoint();
+    });
+    this.report();
+    this.attempt(() => p.leader.release());
+  }
+
+  private report(): void {
+    const p = this.parts;
+    let stored: Pick<NotaryStatus, 'size' | 'checkpointSize'>;
+    try {
+      stored = { size: p.leader.leader ? p.notary.size : p.tree.size(), checkpointSize: p.tree.latestCheckpoint()?.size ?? null };
+    } catch {
+      // the tree unreadable too: the size the notary holds in memory
+      stored = { size: p.notary.size, checkpointSize: null };
+    }
+    p.status({ ...stored, notarizing: p.leader.leader, ...(this.lastError !== undefined && { error: this.lastError }) });
+  }
+
+  private attempt(step: () => void): boolean {
+    try {
+      step();
+      this.succeeded();
+      return true;
+    } catch (error) {
+      this.failed(error);
+      return false;
+    }
+  }
+
+  private async attemptAsync(step: () => Promise<void>): Promise<boolean> {
+    try {
+      await step();
+      this.succeeded();
+      return true;
+    } catch (error) {
+      this.failed(error);
+      return false;
+    }
+  }
+
+  private succeeded(): void {
+    if (this.lastError === undefined) return;
+    this.lastError = undefined;
+    this.parts.log('info', 'notary: the log is notarized again');
+    this.report();
+  }
+
+  private failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message !== this.lastError)
+      this.parts.log('error', `notary: ${message}; tried again every ${NOTARY_RETRY_MS / 1000} s until it succeeds (no restart needed)`);
+    this.lastError = message;
+    this.report();
+  }
+}
