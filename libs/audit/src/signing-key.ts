@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from '@rollcall/event-store';
 import { join } from 'node:path';
 import { NoteError, generateSeed } from './note';
 
@@ -32,15 +32,8 @@ export function parseSigningKey(text: string): Buffer {
 export function createdOnce(file: string, dataDir: string, content: () => string): string {
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-    writeFileSync(temp, content(), { mode: 0o600 });
-    try {
-      linkSync(temp, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      rmSync(temp, { force: true });
-    }
+    // flushed to the disk before it is used (probe 51 F2: a key file empty after a host crash)
+    writeFileDurably(file, content(), { mode: 0o600, replace: false });
     chmodSync(file, 0o600);
   }
   return readFileSync(file, 'utf8');

@@ -19,4 +19,5 @@ export { PersonalDataEventStore, type PersonalDataPolicy, sealValue, openValue }
 export { createRollcallEventStore, PERSONAL_DATA, type PersonalData, type SnapshotSealing } from './rollcall-event-store';
 export * from './snapshots';
 export { processRunning } from './process-running';
+export { syncDirectory, writeFileDurably } from './durable-file';
 export { kurrentDriver, mongoDriver } from './drivers/lazy-drivers';

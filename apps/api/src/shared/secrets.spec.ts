@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
@@ -50,6 +50,41 @@ describe('ROLLCALL_INVITATION_SECRET against the data dir (probe 32 F4)', () => 
     // unset, a secret was generated silently beside the check
     expect(refusal(undefined)).toContain('ROLLCALL_INVITATION_SECRET is not set, but this data dir was started with one');
     expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('secrets.json lost or empty after a crash (probe 51 F2)', () => {
+  let dataDir: string;
+  let file: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rollcall-secrets-lost-'));
+    file = join(dataDir, 'secrets.json');
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('an empty or broken file stops the start with one sentence (a ConfigError: exit 78), not a SyntaxError', () => {
+    for (const content of ['', '{"invitationSecret": "abc', '[]']) {
+      writeFileSync(file, content);
+      expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(ConfigError);
+      expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(/restore it from the data dir's backup/);
+      expect(readFileSync(file, 'utf8')).toBe(content);
+    }
+  });
+
+  it('a missing file beside a data dir started before is refused, not replaced by a new secret; with the secret set it starts', () => {
+    const generated = loadLocalSecrets(dataDir, SYSTEM).invitationSecret;
+    writeFileSync(join(dataDir, 'audit.sqlite'), '');
+    rmSync(file);
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(/secrets\.json is missing, but this data dir was started before .*restore secrets\.json/);
+    expect(() => readFileSync(file)).toThrow();
+    // the operator knows the secret (or accepts a new one): set, it is taken
+    expect(loadLocalSecrets(dataDir, { ...SYSTEM, invitationSecret: generated }).invitationSecret).toBe(generated);
+  });
+
+  it('a first start writes it whole and flushed: never empty, never a temporary file left', () => {
+    loadLocalSecrets(dataDir, SYSTEM);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ invitationSecret: expect.any(String) });
+    expect(readdirSync(dataDir).filter((name) => name.startsWith('secrets.json.'))).toEqual([]);
   });
 });
 

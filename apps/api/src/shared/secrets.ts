@@ -1,6 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileDurably } from '@rollcall/event-store';
 import { ConfigError } from '../settings';
 
 // the one-shot hash: cheaper than a Hash object (API keys are hashed on every request)
@@ -39,6 +40,7 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
   protectDataDir(dataDir);
   const file = join(dataDir, 'secrets.json');
   if (!existsSync(file)) {
+    refuseLostSecrets(dataDir, file, configured.invitationSecret);
     const made = completed({}, configured, file);
     // a replica starting on the same data dir at the same moment stored its secrets first: use those
     if (!storeSecrets(file, made.stored, false)) return loadLocalSecrets(dataDir, configured);
@@ -56,7 +58,21 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
   return resolved(made, configured);
 }
 
-const readSecrets = (file: string): StoredSecrets => JSON.parse(readFileSync(file, 'utf8')) as StoredSecrets;
+/** secrets.json as stored; one that is empty or not JSON stops the start with one sentence (probe 51 F2: a stack, exit 1) */
+function readSecrets(file: string): StoredSecrets {
+  const text = readFileSync(file, 'utf8');
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as StoredSecrets;
+  } catch {
+    // named below
+  }
+  throw new ConfigError([
+    `${file} is ${text.trim() === '' ? 'empty' : 'not the JSON this process writes'} (a write that never reached the disk before a crash, or an edit): restore it from the data dir's backup. ` +
+      'Do not remove it: a new invitation secret would fail every link already mailed and every answer kept under an Idempotency-Key',
+  ]);
+}
+
 
 /** The stored secrets with what is missing generated (refused first when a configured secret is not the data dir's). */
 function completed(stored: StoredSecrets, configured: { systemApiKey?: string; invitationSecret?: string }, file: string) {
@@ -78,6 +94,21 @@ function completed(stored: StoredSecrets, configured: { systemApiKey?: string; i
     changed = true;
   }
   return { stored, changed, generatedSystemKey };
+}
+
+/**
+ * secrets.json missing from a data dir started before (its audit.sqlite, written after the secrets at every first
+ * start, is there): lost, not new. Generating a new invitation secret then failed every pending link and decided every
+ * retry under an Idempotency-Key again (probe 51 F2: an invitation retried with its key was made twice). Refused,
+ * unless the operator sets the secret (the one the file held, or a new one knowing what that breaks).
+ */
+function refuseLostSecrets(dataDir: string, file: string, configuredSecret: string | undefined): void {
+  if (configuredSecret || !existsSync(join(dataDir, 'audit.sqlite'))) return;
+  throw new ConfigError([
+    `${file} is missing, but this data dir was started before (its audit.sqlite is there): restore secrets.json from the data dir's backup. ` +
+      'A new invitation secret would fail every link already mailed and every answer kept under an Idempotency-Key (retries decided again); ' +
+      'to start anyway, set ROLLCALL_INVITATION_SECRET (the secret the file held, or a new one, accepting that)',
+  ]);
 }
 
 const resolved = (made: ReturnType<typeof completed>, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets => ({
@@ -155,23 +186,11 @@ function checkInvitationSecret(file: string, stored: StoredSecrets, configured: 
 }
 
 /**
- * Writes the secrets whole under a temporary name, then moves them into place, so no process reads a half-written
- * file. A new file is linked into place only if no other process created it first (then false: read theirs).
+ * Writes the secrets whole, flushed to the disk, under a temporary name, then moves them into place, so no process
+ * reads a half-written file and no crash leaves an empty one (writeFileDurably). A new file is linked into place only
+ * if no other process created it first (then false: read theirs).
  */
-function storeSecrets(file: string, stored: object, replace: boolean): boolean {
-  const temp = `${file}.${process.pid}.${randomSecret(6)}`;
-  writeFileSync(temp, JSON.stringify(stored, null, 2), { mode: 0o600 });
-  try {
-    if (replace) renameSync(temp, file);
-    else linkSync(temp, file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
+const storeSecrets = (file: string, stored: object, replace: boolean): boolean => writeFileDurably(file, JSON.stringify(stored, null, 2), { mode: 0o600, replace });
 
 /**
  * The data dir holds keys, hashes and personal data: only this process's user may read it. Files this process
