@@ -6,6 +6,7 @@ import { type TestApp, startTestApp, tokenOf } from './support/app';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { sha256 } from '../apps/api/src/shared/secrets';
 import { canonicalJson } from '../apps/api/src/shared/write-pipeline';
+import { FOLLOWED } from '../apps/api/src/presence/feed';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 
 let app: TestApp;
@@ -13,6 +14,12 @@ beforeAll(async () => {
   app = await startTestApp();
 });
 afterAll(() => app.stop());
+
+/** the idempotency key of the command whose last event is at `position` */
+const lastKey = async (store: EventStore, position: bigint): Promise<unknown> => {
+  for await (const e of store.readAll({ fromPosition: position - 1n, maxCount: 1 })) return e.metadata.idempotencyKey;
+  return undefined;
+};
 
 const orgEvents = async (organizationId: string) => {
   const out: RecordedEvent[] = [];
@@ -62,6 +69,29 @@ describe('rule 12: deleting a user erases their personal data from the events (c
     expect(history.body.items.filter((h: { email?: string | null }) => h.email === 'jane.secret@acme.test')).toHaveLength(1);
     const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(again.body.inviteUrl) } });
     expect(accepted.body.userId).not.toBe(jane);
+  });
+
+  it('rule 12: the subjects a deletion erases are named by two events of its append, not every one: its size grows with the workspaces it reaches, not their square (probe 53 F1)', async () => {
+    const o = await app.api.organization({ plan: 'advanced' });
+    const as = { key: o.key, actor: o.admin };
+    const workspaces = [o.workspaceId];
+    for (let i = 0; i < 5; i++) workspaces.push((await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: `Desk ${i}` } })).body.workspaceId);
+    let lead = '';
+    for (const workspaceId of workspaces) lead = await app.api.member({ ...as, workspaceId }, 'lena.lead@acme.test', { roles: ['manager'] });
+    const del = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${lead}`, as);
+    expect(del.status).toBe(200);
+    const store = app.app.get<EventStore>(EVENT_STORE);
+    const append: RecordedEvent[] = [];
+    for await (const e of store.readAll({ fromPosition: 0n })) if (e.metadata.idempotencyKey === (await lastKey(store, BigInt(del.body.position)))) append.push(e);
+    // a UserDeletedFromWorkspace per workspace, a MembershipEnded each, and the UserDeleted
+    expect(append.length).toBeGreaterThanOrEqual(2 * workspaces.length + 1);
+    const carriers = append.filter((e) => Array.isArray(e.metadata.erasedSubjects));
+    // the first the presence feed follows (it hands the subjects on there: ADR 0003), and the UserDeleted
+    expect(carriers.map((e) => e.position)).toEqual([append.find((e) => FOLLOWED.includes(e.type))!.position, append.find((e) => e.type === 'UserDeleted')!.position]);
+    const subjects = carriers[1]!.metadata.erasedSubjects as string[];
+    // the user, and the snapshots' keys of the organization and of each workspace reached
+    expect(subjects.length).toBeGreaterThanOrEqual(1 + workspaces.length);
+    expect(carriers[0]!.metadata.erasedSubjects).toEqual(subjects);
   });
 
   it('at rest: once the deletion is projected, no data file holds their name, address or an invitation link in clear (the mail outbox aside); a retry the deletion did not reach answers in full, one it erased 410', async () => {

@@ -1,8 +1,9 @@
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { addressFormsErased, addressSubjectsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
-import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
-import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
+import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import { finishErasure } from '../infrastructure/erasure';
+import { erasureMetadata } from '../shared/erasure-metadata';
 import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { snapshotSubjectsErasedBy } from '../shared/snapshots';
@@ -54,7 +55,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
       },
       {
         route: (e) => (isOrganizationEvent(e) ? organizationStream(organizationId) : workspaceStream((e.data as { workspaceId: string }).workspaceId)),
-        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
+        metadataOf: erasureMetadata(() => subjects),
         // decided on every workspace: an invitation of the address elsewhere, appended meanwhile, sends it back
         checkLoaded: true,
       },

@@ -33,7 +33,7 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
  * MembershipEnded markers, only so that the states know their presence stream moved (`observed`).
  */
 // (AddressErased: only for the subjects it erased, handed on below)
-const FOLLOWED = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'AddressErased', 'OrgAdminChanged', 'ApiKeyRevoked', ...ACCESS_CHANGES];
+export const FOLLOWED: readonly string[] = ['PresenceChanged', 'MembershipEnded', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted', 'AddressErased', 'OrgAdminChanged', 'ApiKeyRevoked', ...ACCESS_CHANGES];
 
 /** `id:` and `data:` of one transition; the data is the public shape `{userId, status, previous, reason, lastSeenAt, at}`. */
 export const presenceFrame = (position: bigint, e: PresenceChanged): Buffer =>
@@ -146,7 +146,7 @@ export class PresenceFeed {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const subscription = this.store.subscribe({ fromPosition: this.position, filter: { eventTypes: FOLLOWED } });
+      const subscription = this.store.subscribe({ fromPosition: this.position, filter: { eventTypes: [...FOLLOWED] } });
       this.subscription = subscription;
       try {
         for await (const recorded of subscription) {
@@ -178,9 +178,9 @@ export class PresenceFeed {
 
   private deliver(recorded: RecordedEvent, before: bigint): void {
     this.states.observed(recorded.stream, recorded.revision);
-    // Every event of a deletion's append names the subjects it erased: the first one this feed follows hands them on,
-    // so that `position` past a deletion's first event means it was heard (the snapshot writer's check: ADR 0003,
-    // "Erasure and sealing race", point 7). Its other events name the same subjects: handed on once.
+    // The first event of a deletion's append that this feed follows names the subjects it erased (erasureMetadata), and
+    // hands them on here, so that `position` past a deletion's first event means it was heard (the snapshot writer's
+    // check: ADR 0003, "Erasure and sealing race", point 7). Its UserDeleted (AddressErased) names them too: handed on once.
     const erased = erasedSubjectsOf(recorded.metadata);
     if (erased.length > 0) {
       const named = erased.join(' ');
@@ -220,7 +220,7 @@ export class PresenceFeed {
       // forgotten on its own, at the head, by another process's pass at start: its tombstone is there; review, session 18)
       const from = this.position;
       let followed = false;
-      for await (const _ of this.store.readAll({ fromPosition: from, filter: { eventTypes: FOLLOWED }, maxCount: 1 })) followed = true;
+      for await (const _ of this.store.readAll({ fromPosition: from, filter: { eventTypes: [...FOLLOWED] }, maxCount: 1 })) followed = true;
       if (!followed && head > this.scannedThrough) this.scannedThrough = head;
       // a followed event waits: the subscription (woken only by this process's commits) reads again from its position
       if (followed && this.subscription) {

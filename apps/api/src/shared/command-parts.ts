@@ -12,6 +12,11 @@ export interface HandleOptions<E> {
   /** more metadata for every event of the command (never personal data: metadata is not encrypted) */
   metadata?: Record<string, unknown> | ((events: E[]) => Record<string, unknown>);
   /**
+   * more metadata for some of its events only, chosen from the events in the order they are appended (log order): an
+   * erasure's subject list goes on the events that must carry it, not on every one (erasureMetadata)
+   */
+  metadataOf?: (inAppendOrder: readonly E[]) => ReadonlyMap<E, Record<string, unknown>>;
+  /**
    * The decision rests on every stream loaded, not only those it appends to: each one that gets no events is
    * appended as a check (a part without events) at the revision its state was loaded at, so that a write to it in
    * the meantime sends the command back to decide again. For rare commands over the whole organization: an email
@@ -43,12 +48,16 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
     ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
   };
-  const byStream = new Map<string, NewEvent[]>();
+  const eventsByStream = new Map<string, E[]>();
   for (const event of events) {
     const stream = options.route ? options.route(event) : streams[0]!.stream;
-    const list = byStream.get(stream) ?? byStream.set(stream, []).get(stream)!;
-    list.push({ id: newEventId(), ...toStored(event, metadata) });
+    (eventsByStream.get(stream) ?? eventsByStream.set(stream, []).get(stream)!).push(event);
   }
+  // the parts are appended in this order, each stream's events in theirs
+  const extra = options.metadataOf?.([...eventsByStream.values()].flat());
+  const byStream = new Map<string, NewEvent[]>(
+    [...eventsByStream].map(([stream, list]) => [stream, list.map((event) => ({ id: newEventId(), ...toStored(event, extra?.has(event) ? { ...metadata, ...extra.get(event) } : metadata) }))]),
+  );
   const parts: StreamAppend[] = [...byStream].map(([stream, list]) => {
     const loaded = streams.find((s) => s.stream === stream);
     if (loaded) return { stream, events: list, expected: loaded.expected };

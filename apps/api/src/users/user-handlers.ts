@@ -16,9 +16,10 @@ import {
   normalizeEmail,
   withMembershipsEnded,
 } from '@rollcall/domain';
-import { type EventStore, FORGET_KEYS_WITH_EVENT, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
+import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
-import { ERASURE_RECORDED_FLAG, finishErasure } from '../infrastructure/erasure';
+import { finishErasure } from '../infrastructure/erasure';
+import { erasureMetadata } from '../shared/erasure-metadata';
 import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
@@ -219,7 +220,7 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
         unchecked: isPresenceStream,
         // the embedded store forgets the keys in the deletion's own transaction (FORGET_KEYS_WITH_EVENT): an append
         // after it in the log cannot be sealed under one of them (docs/adr/0003, "Erasure and sealing race")
-        metadata: () => ({ erasedSubjects: subjects, [ERASURE_RECORDED_FLAG]: true, [FORGET_KEYS_WITH_EVENT]: subjects }),
+        metadataOf: erasureMetadata(() => subjects),
         // decided on every workspace: one it read as not holding the user may take them in meanwhile (an existing
         // user's acceptance writes the workspace alone), and must send the deletion back (review, session 25)
         checkLoaded: true,
