@@ -1,7 +1,7 @@
 import type { DomainEvent } from '@rollcall/domain';
 import { AppendOutcomeUnknownError, type EventStore, type StreamAppend, appendParts } from '@rollcall/event-store';
 import { EventStoreUnavailableError } from './command-errors';
-import { type HandleOptions, idempotencyOf, ownEvents } from './command-parts';
+import { type HandleOptions, idempotencyOf, ownEventsOf } from './command-parts';
 import type { EventSpan } from './idempotency';
 import type { StreamStates } from './stream-states';
 
@@ -31,10 +31,11 @@ export async function appendResending<E extends DomainEvent>(
       const command = idempotencyOf(parts);
       const foundWritten = written.replayed === true;
       const spans: EventSpan[] = [];
+      const eventsOf = ownEventsOf(events, options);
       for (const [i, part] of parts.entries()) {
         if (part.events.length === 0) continue;
         const last = written.streams[i]!.nextRevision;
-        await states.appended(part.stream, part.expected, ownEvents(part.stream, events, options), last, command, foundWritten);
+        await states.appended(part.stream, part.expected, eventsOf(part.stream), last, command, foundWritten);
         spans.push({ stream: part.stream, fromRevision: (last - BigInt(part.events.length) + 1n).toString(), count: part.events.length });
       }
       return { position: written.position.toString(), replayed: foundWritten && resend === 0, resent: foundWritten && resend > 0, spans };

@@ -58,8 +58,11 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
   const byStream = new Map<string, NewEvent[]>(
     [...eventsByStream].map(([stream, list]) => [stream, list.map((event) => ({ id: newEventId(), ...toStored(event, extra?.has(event) ? { ...metadata, ...extra.get(event) } : metadata) }))]),
   );
+  // by name: a command over every workspace of a large organization has thousands of streams and parts (probe 53 F2:
+  // a find per part made 7,500 workspaces 28 million comparisons per decision)
+  const loadedByStream = new Map(streams.map((s) => [s.stream, s]));
   const parts: StreamAppend[] = [...byStream].map(([stream, list]) => {
-    const loaded = streams.find((s) => s.stream === stream);
+    const loaded = loadedByStream.get(stream);
     if (loaded) return { stream, events: list, expected: loaded.expected };
     if (options.unchecked?.(stream)) return { stream, events: list, expected: 'any' as const };
     throw new Error(`a decision routed an event to ${stream}, which the command did not load`);
@@ -69,9 +72,20 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
   return parts;
 }
 
-/** The events of a command that go to one of its streams. */
-export const ownEvents = <E extends DomainEvent>(stream: string, events: E[], options: HandleOptions<E>): E[] =>
-  options.route ? events.filter((e) => options.route!(e) === stream) : events;
+/**
+ * The events of a command that go to each of its streams, grouped once (a deletion across thousands of workspaces
+ * has as many parts: a filter per part was quadratic, probe 53 F2).
+ */
+export function ownEventsOf<E extends DomainEvent>(events: E[], options: HandleOptions<E>): (stream: string) => E[] {
+  const route = options.route;
+  if (!route) return () => events;
+  const byStream = new Map<string, E[]>();
+  for (const e of events) {
+    const stream = route(e);
+    (byStream.get(stream) ?? byStream.set(stream, []).get(stream)!).push(e);
+  }
+  return (stream) => byStream.get(stream) ?? [];
+}
 
 /** The command's idempotency key (and request fingerprint) and time, as its events' metadata carry them. */
 export function idempotencyOf(parts: StreamAppend[]): OwnCommand {
