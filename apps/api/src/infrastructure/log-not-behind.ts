@@ -35,10 +35,18 @@ export async function assertLogNotBehind(dataDir: string, events: EventStore, re
   if (ahead.length === 0) return;
   const log = head < 0n ? 'holds no event' : `ends at position ${head}`;
   throw new DataDirProblem(
-    `The event log ${log}, but ${ahead.map((b) => `${b.what} reached ${b.position}`).join(' and ')}: the log was rolled back or replaced ` +
-      '(restored alone from a backup, or files of two copies mixed). Restore the whole data dir from one backup; served as it is, new writes would take positions these have passed and never show',
+    `The event log ${log}, but ${ahead.map((b) => `${b.what} reached ${b.position}`).join(' and ')}: the log lost its last events ` +
+      `(a torn write-ahead log after a crash, ${gap(head, ahead)}), or was rolled back or replaced (restored alone from a backup, or files of two copies mixed). ` +
+      'Restore the whole data dir from one backup; without one, stop every process and move read.sqlite* and audit.sqlite* aside to have them made again from the log ' +
+      '(docs/replicas-and-faults.md, "Without a backup to restore"; the events lost are lost). Served as it is, new writes would take positions these have passed and never show',
   );
 }
+
+/** how far behind the log is: a few positions is what a torn last page of the WAL loses (probe 41 F8, probe 51 F6) */
+const gap = (head: bigint, ahead: Built[]): string => {
+  const most = ahead.reduce((far, b) => (b.position > far ? b.position : far), head) - head;
+  return `here ${most} position${most === 1n ? '' : 's'}`;
+};
 
 interface Built {
   what: string;
