@@ -1,5 +1,6 @@
 // What a store that cannot be used is answered with (docs/replicas-and-faults.md: 503 EVENT_STORE_UNAVAILABLE naming
 // the cause, never a 500): probe 41 F2, a failing disk (EIO) read by SQLite as a damaged file answered 500.
+import { Logger } from '@nestjs/common';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,5 +67,26 @@ describe('a refusal that says retry says when (RFC 9110 Retry-After)', () => {
     const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ method: 'POST', originalUrl: '/v1/workspaces/w/invitations' }) }) };
     new ProblemFilter().catch(new ConcurrencyExhaustedError('workspace-w'), host as never);
     expect(headers).toEqual({ ':status': '409', 'Retry-After': '1' });
+  });
+});
+
+describe('a store that cannot be used, in the log (probe 51 F4)', () => {
+  it('the first refusal of a cause names the data dir and what to do, with the stack; the next ones a line each, without it', () => {
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR', errcode: 13 });
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const filter = new ProblemFilter(undefined, { dataDir: '/srv/rollcall' });
+      for (let i = 0; i < 3; i++) expect(filter.toProblem(full(), true)).toMatchObject({ status: 503, code: 'EVENT_STORE_UNAVAILABLE' });
+      expect(errors).toHaveBeenCalledTimes(3);
+      const [first, second] = errors.mock.calls;
+      expect(first![0]).toMatchObject({ err: expect.any(Error) });
+      expect(first![1]).toContain('the data dir /srv/rollcall (ROLLCALL_DATA_DIR) cannot take writes (disk full)');
+      expect(second).toEqual(['embedded store: disk full, answered 503 EVENT_STORE_UNAVAILABLE']);
+      // another cause is logged whole at once
+      filter.toProblem(Object.assign(new Error('disk I/O error'), { code: 'ERR_SQLITE_ERROR', errcode: 10 }), true);
+      expect(errors.mock.calls[3]![0]).toMatchObject({ err: expect.any(Error) });
+    } finally {
+      errors.mockRestore();
+    }
   });
 });

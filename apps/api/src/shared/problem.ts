@@ -6,6 +6,8 @@ import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcal
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../shared/idempotency';
 import { StorageFaults } from '../health/storage-faults';
+import type { Config } from '../config';
+import { APP_CONFIG } from './tokens';
 import { type StorageFault, storageFault, storageFaultDetail } from './storage-fault';
 
 /** HTTP status of each domain error code. */
@@ -134,12 +136,20 @@ export const instanceOf = (url: string): string => {
   return at < 0 ? url : url.slice(0, at);
 };
 
+/** how often a storage fault's refusals are logged with their stack */
+const STORAGE_FAULT_LOG_EVERY_MS = 60_000;
+
 /** Every error leaves as application/problem+json; only a real fault is a 500 (and is logged). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
+  /** when a storage fault of each cause was last logged with its error and stack */
+  private readonly storageLogged = new Map<string, number>();
 
-  constructor(@Optional() @Inject(StorageFaults) private readonly storageFaults?: StorageFaults) {}
+  constructor(
+    @Optional() @Inject(StorageFaults) private readonly storageFaults?: StorageFaults,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'dataDir'>,
+  ) {}
 
   catch(error: unknown, host: ArgumentsHost): void | Observable<never> {
     // over message patterns the caller gets the same problem object as its error
@@ -164,8 +174,22 @@ export class ProblemFilter implements ExceptionFilter {
     // held past the busy timeout (it passes by itself: 41b F4)
     if (storage) this.storageFaults?.refused(storage.cause, { writeRefused: write && storage.kind !== 'contention' });
     // structured: pino serializes the error (type, message, stack); the line carries the request's requestId
-    if (fault) this.logger.error({ err: error }, fault);
+    if (fault && storage) this.logStorageFault(storage.cause, fault, error);
+    else if (fault) this.logger.error({ err: error }, fault);
     return answer;
+  }
+
+  /**
+   * A store that cannot be used refuses every request until it is mended: the first refusal of a cause (and one a
+   * minute after) is logged with the error and what to do, naming the data dir; the others in a line each, without the
+   * stack (probe 51 F4: 1,903 stack traces in 49 s of a full disk, and no line naming the data dir).
+   */
+  private logStorageFault(cause: string, fault: string, error: unknown): void {
+    const now = Date.now();
+    if (now - (this.storageLogged.get(cause) ?? 0) < STORAGE_FAULT_LOG_EVERY_MS) return this.logger.error(fault);
+    this.storageLogged.set(cause, now);
+    const where = this.config ? `the data dir ${this.config.dataDir}` : 'the data dir';
+    this.logger.error({ err: error }, `${fault}: ${where} (ROLLCALL_DATA_DIR) cannot take writes (${cause}); free space or repair its file system: writes resume by themselves, no restart needed (the same refusals are logged without their stack for a minute)`);
   }
 }
 
