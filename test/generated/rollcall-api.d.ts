@@ -810,7 +810,7 @@ export interface components {
     };
     OrganizationCreated: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -841,7 +841,7 @@ export interface components {
     };
     ApiKeyIssuedAnswer: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -887,7 +887,7 @@ export interface components {
     };
     ApiKeyRevokedAnswer: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -920,7 +920,7 @@ export interface components {
     };
     WorkspaceCreated: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1085,7 +1085,7 @@ export interface components {
     };
     PlanChangedAnswer: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1233,7 +1233,7 @@ export interface components {
     };
     InvitationCreated: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1292,7 +1292,7 @@ export interface components {
     };
     InvitationResent: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1321,7 +1321,7 @@ export interface components {
     };
     InvitationCancelled: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1347,7 +1347,7 @@ export interface components {
     };
     InvitationAccepted: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1414,7 +1414,7 @@ export interface components {
     };
     AccessChanged: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1452,7 +1452,7 @@ export interface components {
     };
     AccessRevoked: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1502,7 +1502,7 @@ export interface components {
     };
     ProfileUpdated: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1523,7 +1523,7 @@ export interface components {
     };
     UserDeleted: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1544,7 +1544,7 @@ export interface components {
     };
     OrgAdminSet: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1576,7 +1576,7 @@ export interface components {
     };
     AddressErasedAnswer: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1611,7 +1611,7 @@ export interface components {
     };
     EmailChangeConfirmed: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2238,7 +2238,7 @@ export interface components {
     };
     TeamCreated: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2259,7 +2259,7 @@ export interface components {
     };
     TeamChanged: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2408,7 +2408,7 @@ export interface components {
     };
     NetworkChanged: {
       /**
-       * @description position of the write in the event store; send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2867,7 +2867,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3253,7 +3253,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3481,7 +3481,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3885,7 +3885,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4287,7 +4287,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4866,7 +4866,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5098,7 +5098,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5329,7 +5329,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5748,7 +5748,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5976,7 +5976,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6203,7 +6203,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6566,7 +6566,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6977,7 +6977,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7205,7 +7205,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7433,7 +7433,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7664,7 +7664,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7891,7 +7891,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -8994,7 +8994,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9222,7 +9222,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9454,7 +9454,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9683,7 +9683,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9912,7 +9912,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10144,7 +10144,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10376,7 +10376,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10957,7 +10957,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -11183,7 +11183,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12226,7 +12226,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12454,7 +12454,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); absent when it appended none (an answer with `changed: false`) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
