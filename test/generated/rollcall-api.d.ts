@@ -1205,7 +1205,7 @@ export interface components {
     };
     InviteDto: {
       /**
-       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent)
+       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated
        * @example [
        *       "agent"
        *     ]
@@ -1221,7 +1221,7 @@ export interface components {
         [key: string]: true | string;
       };
       /**
-       * @description extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
+       * @description extra permissions, none repeated (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
        * @example []
        */
       grants?: string[];
@@ -1340,7 +1340,7 @@ export interface components {
       /** @description the token of the invitation link */
       token: string;
       /**
-       * @description the new org user's name; left out, the part of the address before the @. Ignored when the address already belongs to an org user
+       * @description the new org user's name (at most 200 characters; blank counts as left out); left out, the part of the address before the @. Ignored when the address already belongs to an org user
        * @example Jane Doe
        */
       displayName?: string;
@@ -1368,7 +1368,7 @@ export interface components {
     };
     AccessDto: {
       /**
-       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent)
+       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated
        * @example [
        *       "agent"
        *     ]
@@ -1384,7 +1384,7 @@ export interface components {
         [key: string]: true | string;
       };
       /**
-       * @description extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
+       * @description extra permissions, none repeated (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)
        * @example []
        */
       grants?: string[];
@@ -1466,12 +1466,13 @@ export interface components {
       contacts: components['schemas']['ReassignedContacts'];
     };
     UpdateProfileDto: {
+      /** @description not blank, when sent (rule 6) */
       displayName?: string;
       /** @description null removes the alias */
       alias?: string | null;
       /**
-       * Format: uri
-       * @description an http(s) URL, stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode); null removes the avatar
+       * Format: iri
+       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode); null removes the avatar
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;

@@ -19,7 +19,8 @@ export class AcceptInvitationDto {
 
   @ApiPropertyOptional({
     example: 'Jane Doe',
-    description: "the new org user's name; left out, the part of the address before the @. Ignored when the address already belongs to an org user",
+    maxLength: 200,
+    description: "the new org user's name (at most 200 characters; blank counts as left out); left out, the part of the address before the @. Ignored when the address already belongs to an org user",
   })
   @Omittable()
   @IsString()

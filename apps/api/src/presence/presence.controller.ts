@@ -9,7 +9,7 @@ import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type PresenceReportRow, type ReadStore, presenceReport, presenceReportCsv, presenceReportDays } from '@rollcall/read-store';
 import { ActorId, Authenticator, actorIdFromHeader, bearerKey, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
+import { ACTOR_HEADER, ACTOR_ID_SCHEMA, IDEMPOTENCY_HEADER, POSITION_HEADER_SCHEMA } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, STREAM_TICKET_SCHEME, ApiProblems, ApiWrite } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -117,8 +117,8 @@ export class PresenceController {
       'Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.',
   })
   @ApiProduces('text/event-stream')
-  @ApiHeader({ name: 'X-Actor-Id', required: false, description: 'with the API key; not with a ticket' })
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it' })
+  @ApiHeader({ name: 'X-Actor-Id', required: false, description: 'with the API key; not with a ticket', schema: ACTOR_ID_SCHEMA })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the `id` of the last message received: resume after it', schema: POSITION_HEADER_SCHEMA })
   @ApiQuery({ name: 'ticket', required: false })
   @ApiResponse({ status: 200, description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 1042\ndata: {"userId":"6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f","status":"online","previous":"offline","reason":"heartbeat","lastSeenAt":"2026-03-01T09:00:00.000Z","at":"2026-03-01T09:00:00.000Z"}\n\n' } } })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'TOO_MANY_STREAMS', 'STREAMS_AT_CAPACITY')

@@ -2,6 +2,7 @@ import EVENT_DATA_SCHEMAS from './generated/event-data-schemas.json';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
+import { IDEMPOTENCY_HEADER } from './headers';
 import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
 import { MIN_POSITION_HEADER } from './read-access';
 import { ENVELOPE_MAX_LENGTH, SANE_CORRELATION_ID_LENGTH } from './messages';
@@ -179,7 +180,7 @@ function problemCodes(op: OpenApiOperation): string[] {
 }
 
 const envelopeFields = {
-  idempotencyKey: { type: 'string', maxLength: ENVELOPE_MAX_LENGTH.idempotencyKey, description: 'as Idempotency-Key: a retry with the same key answers the first answer' },
+  idempotencyKey: { type: 'string', minLength: 1, maxLength: ENVELOPE_MAX_LENGTH.idempotencyKey, pattern: IDEMPOTENCY_HEADER.schema.pattern, description: 'as Idempotency-Key: a retry with the same key answers the first answer (1 to 255 visible ASCII characters)' },
   correlationId: { type: 'string', description: `the message's requestId (1-${SANE_CORRELATION_ID_LENGTH} visible ASCII characters without '@', else a new UUID)` },
 };
 const OWN_SCHEMAS: Json = {

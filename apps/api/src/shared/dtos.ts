@@ -59,7 +59,7 @@ export const SHAPE_MESSAGES = {
 };
 
 export class AccessDto {
-  @ApiPropertyOptional({ type: [String], example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent)' })
+  @ApiPropertyOptional({ type: [String], uniqueItems: true, example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent); none repeated' })
   @Omittable()
   @IsArray({ message: SHAPE_MESSAGES.roles })
   @ArrayMaxSize(10)
@@ -82,7 +82,7 @@ export class AccessDto {
   @Transform(({ obj }: { obj: { restrictions?: unknown } }) => obj.restrictions)
   restrictions?: Restrictions;
 
-  @ApiPropertyOptional({ type: [String], example: [], description: 'extra permissions (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)' })
+  @ApiPropertyOptional({ type: [String], uniqueItems: true, example: [], description: 'extra permissions, none repeated (preset `permissions` only: reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user; the other presets grant none)' })
   @Omittable()
   @IsArray({ message: SHAPE_MESSAGES.grants })
   @ArrayMaxSize(20)

@@ -1,5 +1,9 @@
 /** OpenAPI descriptions of the headers every write shares. */
-export const ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console acts' };
+/** a user id as X-Actor-Id takes it (auth.ts refuses anything else: stated in OpenAPI, probe 50 F2) */
+export const ACTOR_ID_SCHEMA = { type: 'string' as const, pattern: '^[\\w.:@-]{1,128}$' };
+export const ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console acts', schema: ACTOR_ID_SCHEMA };
+/** a log position as a header carries one (X-Min-Position, Last-Event-ID): decimal digits */
+export const POSITION_HEADER_SCHEMA = { type: 'string' as const, pattern: '^\\d{1,19}$' };
 /** an Idempotency-Key the server takes: 1 to 255 visible ASCII characters (RFC 9110 token-like; stated in OpenAPI: probe 49 F5) */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const IDEMPOTENCY_HEADER = {

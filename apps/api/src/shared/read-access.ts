@@ -1,3 +1,4 @@
+import { ACTOR_ID_SCHEMA, POSITION_HEADER_SCHEMA } from './headers';
 import { Inject, Injectable } from '@nestjs/common';
 import { type ReadScope, activeMember, checkRead } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
@@ -10,7 +11,7 @@ import { StreamStates } from './stream-states';
 import { EVENT_STORE } from './tokens';
 import { type WorkspaceRef, loadWorkspace, resolveWorkspace } from './targets';
 
-export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console reads' };
+export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console reads', schema: ACTOR_ID_SCHEMA };
 /**
  * Optional. @Headers() takes the same name (Nest reads it case-insensitively), so OpenAPI merges the parameter
  * with this description instead of listing a second, required `x-min-position`.
@@ -18,6 +19,7 @@ export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, descripti
 export const MIN_POSITION_HEADER = {
   name: 'X-Min-Position',
   required: false,
+  schema: POSITION_HEADER_SCHEMA,
   description:
     'the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once',
 };
