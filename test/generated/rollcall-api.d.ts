@@ -2128,7 +2128,7 @@ export interface components {
       orgAdmins: string[];
       /** @description the partner teams visible here at T (rule 16: linked, shared by their workspace, chosen by this one), each with its members then, by partner workspace and name; replayed from both workspaces' streams */
       partnerTeams: components['schemas']['PartnerTeamAsOf'][];
-      /** @description the events folded: this workspace's and its organization's, and those of the partners whose teams it had chosen */
+      /** @description the events folded of this workspace's and its organization's streams (the partners' streams, replayed to the same T for `partnerTeams`, are not counted: their activity is theirs) */
       basedOn: components['schemas']['ReplayBasis'];
     };
     HistoryDetails: {

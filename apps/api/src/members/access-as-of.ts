@@ -135,7 +135,7 @@ export class RosterAsOf {
     description: "the partner teams visible here at T (rule 16: linked, shared by their workspace, chosen by this one), each with its members then, by partner workspace and name; replayed from both workspaces' streams",
   })
   partnerTeams!: PartnerTeamAsOf[];
-  @ApiProperty({ type: ReplayBasis, description: "the events folded: this workspace's and its organization's, and those of the partners whose teams it had chosen" })
+  @ApiProperty({ type: ReplayBasis, description: "the events folded of this workspace's and its organization's streams (the partners' streams, replayed to the same T for `partnerTeams`, are not counted: their activity is theirs)" })
   basedOn!: ReplayBasis;
 }
 
@@ -269,7 +269,7 @@ export class AccessAsOfHandler implements IQueryHandler<AccessAsOfQuery, Explain
  * The partner teams visible in the replayed workspace at its T, with their members then (probe 33 O9: an auditor asked
  * who from outside could be routed its chats at T; no history entry of this workspace records a partner's changes).
  * Each partner whose team the workspace had chosen is replayed to the same T, and visibility decided as the commands
- * decide it (visiblePartnerTeams). Its events are added to the basis.
+ * decide it (visiblePartnerTeams). Its events are not added to the basis (probe 52 F2).
  */
 async function partnerTeamsAt(store: EventStore, checkpoints: ReplayCheckpoints, replayed: Replayed, asOf: Date | undefined): Promise<PartnerTeamAsOf[]> {
   const { ws } = replayed;
@@ -278,11 +278,8 @@ async function partnerTeamsAt(store: EventStore, checkpoints: ReplayCheckpoints,
   if (partners.length === 0) return [];
   // now (asOf undefined) is every change the partners' streams hold, as for this workspace (rule 17)
   const partnerStates = await Promise.all(partners.map((p) => replay(store, checkpoints, p.organizationId, p.workspaceId, asOf)));
-  for (const partner of partnerStates) {
-    replayed.basedOn.eventsReplayed += partner.basedOn.eventsReplayed;
-    const last = partner.basedOn.lastPosition;
-    if (last !== null && (replayed.basedOn.lastPosition === null || BigInt(last) > BigInt(replayed.basedOn.lastPosition))) replayed.basedOn.lastPosition = last;
-  }
+  // the partners' events are not counted in `basedOn`: their number and latest position, readable at any T, told this
+  // workspace how busy the partner's organization was, none of which it shared (probe 52 F2)
   const organizationOf = new Map(partners.map((p) => [p.workspaceId, p.organizationId]));
   const visible = visiblePartnerTeams(ws, partnerStates.map((p) => p.ws));
   for (const partner of partnerStates) partner.release();
