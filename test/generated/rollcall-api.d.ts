@@ -1202,6 +1202,8 @@ export interface components {
     OrgWorkspaceList: {
       /** @description oldest first */
       items: components['schemas']['OrgWorkspace'][];
+      /** @description with `limit`: send it as `after` for the next page; null: this was the last (always null without `limit`) */
+      next: string | null;
     };
     InviteDto: {
       /**
@@ -3690,7 +3692,12 @@ export interface operations {
   };
   workspacesList: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description the `next` of the previous page: the workspaces created after that one */
+        after?: string;
+        /** @description at most this many, with `next` while more follow; left out, the whole list (`next` null) */
+        limit?: number;
+      };
       header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;

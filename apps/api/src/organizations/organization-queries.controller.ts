@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiProperty
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { ID_PATTERN, PageLimit, WholeNumber } from '../shared/dtos';
 import { Envelope, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -29,10 +29,26 @@ export class OrgUsersQuery {
   limit?: number;
 }
 
+/** `GET …/workspaces` in pages (probe 53 F3: 7,500 workspaces were one answer, past a NATS server's max_payload) */
+export class OrgWorkspacesQuery {
+  @ApiPropertyOptional({ description: 'the `next` of the previous page: the workspaces created after that one' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'after must be a workspace id (the next of a previous page)' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'at most this many, with `next` while more follow; left out, the whole list (`next` null)' })
+  @PageLimit(1000)
+  limit?: number;
+}
+
 class OrganizationMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class OrgWorkspacesMessage extends withEnvelope(OrgWorkspacesQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
 class OrgUserMessage extends OrganizationMessage {
@@ -97,10 +113,10 @@ export class OrganizationQueriesController {
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgWorkspaceList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  async workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
+  async workspaces(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Query() query: OrgWorkspacesQuery, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgWorkspaceList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     const { principal } = req;
-    return principal.kind === 'system' ? this.reads.workspaces(org, undefined) : this.reads.workspaces(ownOrganization(principal, org), actorIdOf(req));
+    return principal.kind === 'system' ? this.reads.workspaces(org, undefined, query) : this.reads.workspaces(ownOrganization(principal, org), actorIdOf(req), query);
   }
 
   @MessagePattern('users.list')
@@ -120,9 +136,10 @@ export class OrganizationQueriesController {
   @MessagePattern('workspaces.list')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
-  async workspacesMessage(@Payload() m: OrganizationMessage): Promise<OrgWorkspaceList> {
+  async workspacesMessage(@Payload() m: OrgWorkspacesMessage): Promise<OrgWorkspaceList> {
     const principal = await this.auth.identify(m.apiKey);
-    if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined);
-    return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId));
+    const page = { ...(m.after !== undefined && { after: m.after }), ...(m.limit !== undefined && { limit: m.limit }) };
+    if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined, page);
+    return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId), page);
   }
 }

@@ -85,4 +85,6 @@ class OrgWorkspace implements OrgWorkspaceView {
 export class OrgWorkspaceList {
   @ApiProperty({ type: [OrgWorkspace], description: 'oldest first' })
   items!: OrgWorkspace[];
+  @ApiProperty({ type: String, nullable: true, description: 'with `limit`: send it as `after` for the next page; null: this was the last (always null without `limit`)' })
+  next!: string | null;
 }
