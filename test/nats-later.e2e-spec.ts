@@ -70,5 +70,27 @@ if (natsBinary) {
         rmSync(dataDir, { recursive: true, force: true });
       }
     }, 60_000);
+
+    it("NATS with a user and password: NATS_URL's credentials are used, the patterns answered and the events published (probe 54 F4: the client ignored them)", async () => {
+      const port = await freePort();
+      const nats = await startNats(['--user', 'rc', '--pass', 'p@ss/word'], port);
+      const app = await startTestApp({ NATS_URL: `nats://rc:${encodeURIComponent('p@ss/word')}@127.0.0.1:${port}`, LOG_LEVEL: 'warn' });
+      const client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [`nats://127.0.0.1:${port}`], user: 'rc', pass: 'p@ss/word' } });
+      try {
+        const events: string[] = [];
+        const created = lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Gamma', admin: { email: 'gi@gamma.test', displayName: 'Gi' } }));
+        expect((await created).organizationId).toEqual(expect.any(String));
+        // and the integration events reach NATS under the same credentials (the publisher's own client)
+        const subscriber = await (client as unknown as { connect(): Promise<{ subscribe(subject: string, o: { callback(e: unknown, m: { subject: string }): void }): void }> }).connect();
+        subscriber.subscribe('rollcall.events.>', { callback: (_e, m) => events.push(m.subject) });
+        await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Delta', admin: { email: 'di@delta.test', displayName: 'Di' } }));
+        for (const deadline = Date.now() + 10_000; !events.includes('rollcall.events.OrganizationCreated') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+        expect(events).toContain('rollcall.events.OrganizationCreated');
+      } finally {
+        await client.close();
+        await app.stop();
+        nats.process.kill();
+      }
+    }, 60_000);
   });
 }

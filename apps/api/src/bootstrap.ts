@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { Config } from './config';
 import { ConfigError } from './settings';
+import { natsConnectionOptions } from './infrastructure/nats-options';
 import { EVENT_STORE } from './shared/tokens';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
@@ -100,7 +101,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
     // NATS down at start must not keep the API down (probe 41 F5: exit 1 with a stack): the first connection is tried
     // until NATS answers (ProblemNatsServer.createNatsClient), and again after any outage (maxReconnectAttempts -1: by
     // default it gave up after 10 tries, ~20 s, and the message patterns over NATS were gone until a restart)
-    const nats = new ProblemNatsServer({ servers: [config.natsUrl], queue: 'rollcall-commands', bodyLimit: config.bodyLimit, maxReconnectAttempts: -1 });
+    const nats = new ProblemNatsServer({ ...natsConnectionOptions(config.natsUrl), queue: 'rollcall-commands', bodyLimit: config.bodyLimit, maxReconnectAttempts: -1 });
     // the transports inherit the app's configuration: this one lets everything but a NATS message through
     app.useGlobalInterceptors(new NatsAnswerLimit(nats));
     natsServer = app.connectMicroservice<MicroserviceOptions>({ strategy: nats }, { inheritAppConfig: true });

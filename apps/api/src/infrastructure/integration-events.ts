@@ -7,6 +7,7 @@ import { Metrics } from '../infrastructure/metrics';
 import { jobCoordination } from './job-coordination';
 import type { IntegrationEventsStatus } from './integration-event';
 import { TransportPublisher } from './transport-publisher';
+import { natsConnectionOptions } from './nats-options';
 
 export { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 
@@ -48,7 +49,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
         new TransportPublisher({
           ...shared,
           transport: 'nats',
-          client: ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [config.natsUrl] } }),
+          client: ClientProxyFactory.create({ transport: Transport.NATS, options: natsConnectionOptions(config.natsUrl) }),
           coordination: jobCoordination(config, 'publisher', 'integration-events.checkpoint', this.logger),
         }),
       );
