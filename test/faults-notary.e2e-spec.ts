@@ -57,6 +57,9 @@ describe('storage faults of the notary (verifiable history)', () => {
       expect(failing).toMatchObject({ status: 'up', failing: true, message: expect.stringContaining('tries again every second') });
       expect((await app.api.request('GET', '/health')).status).toBe(200);
       expect(await failingGauge(app)).toBe(1);
+      // a proof past the tree says why it waits (probe 54 F7: "retry in a second" while it could not for minutes)
+      const head = await app.app.get<EventStore>(EVENT_STORE).headPosition();
+      expect((await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${head}`, as)).body).toMatchObject({ status: 503, code: 'AUDIT_BEHIND', detail: expect.stringContaining('cannot write to its data dir now') });
 
       freeSpace(ballast);
       const events: EventStore = app.app.get(EVENT_STORE);
@@ -66,8 +69,7 @@ describe('storage faults of the notary (verifiable history)', () => {
       expect(caughtUp).toMatchObject({ status: 'up', notarizing: true, treeSize: logSize, checkpointSize: logSize });
       expect(await failingGauge(app)).toBe(0);
       // and the latest event is provable again (it answered 503 AUDIT_BEHIND for good before)
-      const head = await events.headPosition();
-      const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${head}`, as);
+      const proof = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${await events.headPosition()}`, as);
       expect(proof.status).toBe(200);
     } finally {
       await app.stop();

@@ -140,7 +140,8 @@ export class SqliteTreeStore {
       this.db.exec('COMMIT');
       return true;
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // SQLite has rolled back itself on some errors (SQLITE_FULL): a ROLLBACK then fails and hid the cause (probe 54 F2)
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }

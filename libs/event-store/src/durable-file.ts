@@ -20,9 +20,13 @@ export function writeFileDurably(file: string, content: string, options: { mode?
     const bytes = Buffer.from(content, 'utf8');
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
+    // a full disk: no temporary file left behind at each try (probe 54 F5)
     closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
   }
+  closeSync(fd);
   try {
     if (options.replace) renameSync(temp, file);
     else linkSync(temp, file);

@@ -34,6 +34,11 @@ export interface Query {
   limit?: number;
   /** opaque cursor returned by a previous page */
   cursor?: string;
+  /**
+   * what else names the list its cursors page, beyond `where` and `search`: a filter the caller applies outside the
+   * query (the history's time range). A cursor given out under another one is refused (query-common.ts listOf)
+   */
+  listKey?: string;
 }
 
 /** How a collection is queried; passed to `init`. */

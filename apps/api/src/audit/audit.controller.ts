@@ -14,7 +14,6 @@ import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } fr
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const notFound = (position: string) =>
   new DomainException(domainError('AUDIT_ENTRY_NOT_FOUND', `There is no log entry at position ${position} that this key may see.`));
-const behind = (detail: string) => new DomainException(domainError('AUDIT_BEHIND', `${detail} Retry in a second.`));
 const unavailable = (error: unknown): never => {
   if (error instanceof ProofUnavailableError) throw new DomainException(domainError('AUDIT_TREE_SIZE', error.message));
   throw error;
@@ -62,7 +61,7 @@ export class AuditController {
   async checkpoint(@Req() req: AuthedRequest): Promise<string> {
     await this.identify(req);
     const latest = this.audit.latestCheckpoint();
-    if (!latest) throw behind('The notary has not signed a checkpoint yet.');
+    if (!latest) throw this.behind('The notary has not signed a checkpoint yet.');
     return latest.note;
   }
 
@@ -81,8 +80,8 @@ export class AuditController {
     const latest = this.audit.latestCheckpoint();
     const treeSize = query.treeSize ?? latest?.size ?? 0;
     const leaf = this.audit.leafAt(position);
-    if (!leaf) throw behind(`The notary has not reached position ${query.position} yet.`);
-    if (query.treeSize === undefined && leaf.index >= treeSize) throw behind(`No signed checkpoint covers position ${query.position} yet.`);
+    if (!leaf) throw this.behind(`The notary has not reached position ${query.position} yet.`);
+    if (query.treeSize === undefined && leaf.index >= treeSize) throw this.behind(`No signed checkpoint covers position ${query.position} yet.`);
     let proof;
     try {
       proof = this.audit.inclusion(position, treeSize);
@@ -114,7 +113,7 @@ export class AuditController {
   async consistency(@Req() req: AuthedRequest, @Query() query: ConsistencyQuery): Promise<ConsistencyProof> {
     await this.identify(req);
     const to = query.to ?? this.audit.latestCheckpoint()?.size;
-    if (to === undefined) throw behind('The notary has not signed a checkpoint yet.');
+    if (to === undefined) throw this.behind('The notary has not signed a checkpoint yet.');
     // probe 33 O2: an auditor's kept checkpoint larger than the latest signed tree was told "from must not exceed to"
     if (query.to === undefined && query.from > to)
       throw new DomainException(
@@ -154,5 +153,16 @@ export class AuditController {
         ? workspaces.has(stream.slice(workspaceStream('').length))
         : [...workspaces.keys()].some((workspaceId) => stream.startsWith(presenceStream(workspaceId, '')));
     return ofWorkspace((await this.states.organizationCached(organizationId)).workspaces) || ofWorkspace((await this.states.organization(organizationId)).state.workspaces);
+  }
+
+  /**
+   * 503 AUDIT_BEHIND: retry in a second, the notary is catching up; or, while its writes fail (the data dir's disk:
+   * /health's `audit`), retry once it notarizes again (probe 54 F7: "in a second" while it could not for minutes)
+   */
+  private behind(detail: string): DomainException {
+    const failing = this.audit.progress().error !== undefined;
+    return new DomainException(
+      domainError('AUDIT_BEHIND', failing ? `${detail} The notary cannot write to its data dir now (/health's audit says failing): retry once it notarizes again.` : `${detail} Retry in a second.`),
+    );
   }
 }

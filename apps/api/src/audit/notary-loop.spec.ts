@@ -99,6 +99,14 @@ describe('the notary loop under storage faults (verifiable history; probe 51 F1)
     expect(h.statuses.at(-1)).toEqual({ size: 12, checkpointSize: 12, notarizing: true });
   });
 
+  it('stopped while it fails: no recovery is logged for the last steps (probe 54 F3)', async () => {
+    const h = harness({ catchUpFails: 1_000_000, events: 5 });
+    h.loop.begin();
+    await h.loop.run();
+    expect(h.logs.filter((l) => l.includes('notarized again'))).toEqual([]);
+    expect(h.statuses.at(-1)?.error).toBe('database or disk is full');
+  });
+
   it('a tree append and a checkpoint that fail are tried again: every event is folded and signed once the disk has room', async () => {
     const h = harness({ catchUpFails: 3, checkpointFails: 2, events: 7_000 });
     h.loop.begin();

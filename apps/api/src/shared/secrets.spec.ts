@@ -81,6 +81,18 @@ describe('secrets.json lost or empty after a crash (probe 51 F2)', () => {
     expect(loadLocalSecrets(dataDir, { ...SYSTEM, invitationSecret: generated }).invitationSecret).toBe(generated);
   });
 
+  it('one that holds no secret ({}) beside a data dir started before is as lost as a missing one; a directory of that name is one sentence (probe 54 F5)', () => {
+    loadLocalSecrets(dataDir, SYSTEM);
+    writeFileSync(join(dataDir, 'audit.sqlite'), '');
+    writeFileSync(file, '{}');
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(/was started before/);
+    expect(readFileSync(file, 'utf8')).toBe('{}');
+    rmSync(file);
+    mkdirSync(file);
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(ConfigError);
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(/cannot be read \(EISDIR\)/);
+  });
+
   it('a first start writes it whole and flushed: never empty, never a temporary file left', () => {
     loadLocalSecrets(dataDir, SYSTEM);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ invitationSecret: expect.any(String) });

@@ -46,7 +46,10 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
     if (!storeSecrets(file, made.stored, false)) return loadLocalSecrets(dataDir, configured);
     return resolved(made, configured);
   }
-  let made = completed(readSecrets(file), configured, file);
+  const stored = readSecrets(file);
+  // a file that holds no invitation secret and no check of one (`{}`): as lost as a missing one (probe 54 F5)
+  if (!stored.invitationSecret && !stored.invitationSecretCheck) refuseLostSecrets(dataDir, file, configured.invitationSecret);
+  let made = completed(stored, configured, file);
   // a field to add to the file: decided again under its lock, from the file as it is then. Two replicas adding one at
   // the same moment each kept their own (a different invitation secret each), the last rename winning on disk.
   if (made.changed)
@@ -60,7 +63,13 @@ export function loadLocalSecrets(dataDir: string, configured: { systemApiKey?: s
 
 /** secrets.json as stored; one that is empty or not JSON stops the start with one sentence (probe 51 F2: a stack, exit 1) */
 function readSecrets(file: string): StoredSecrets {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    // a directory of that name, a file this user may not read: one sentence, exit 78 (probe 54 F5: a stack, exit 1)
+    throw new ConfigError([`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): it must be the data dir's secrets file; restore it from the data dir's backup`]);
+  }
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as StoredSecrets;

@@ -92,10 +92,13 @@ export async function listHistory(store: ReadStore, workspaceId: string, options
   }
   const sort = { field: 'atPosition', direction, values: 'string' } as const;
   const start = direction === 'asc' ? f.from : f.to;
+  // the range is applied here, not by the query: its cursors name it too (probe 54 F1: one reused under another `from`
+  // answered an empty last page)
+  const listKey = JSON.stringify([f.from ?? null, f.to ?? null]);
   // asc: after (`${from}`, '') = every entry at or after `from`; desc: before (`${to}|~`, '') = at or before `to`
   const cursor =
-    f.cursor ?? (start === undefined ? undefined : encodeCursor(sort, { value: direction === 'asc' ? start : `${start}|~`, id: '' }, { where }));
-  const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort, limit: f.limit, cursor });
+    f.cursor ?? (start === undefined ? undefined : encodeCursor(sort, { value: direction === 'asc' ? start : `${start}|~`, id: '' }, { where, listKey }));
+  const page = await store.find<HistoryEntryDoc>(PERMISSION_HISTORY, { where, sort, limit: f.limit, cursor, listKey });
   const items = page.items.filter((e) => inRange(e, f));
   return items.length < page.items.length ? { items } : page;
 }

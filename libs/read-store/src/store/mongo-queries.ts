@@ -140,7 +140,7 @@ export function buildFindPlan(query: Query, limit = pageLimit(query.limit)): Fin
     limit,
     fetch: limit + 1,
     pageSort,
-    list: { where: query.where, search: query.search },
+    list: { where: query.where, search: query.search, listKey: query.listKey },
   };
 }
 

@@ -122,7 +122,7 @@ interface CursorJson {
 }
 
 /** what names the list a page belongs to: the query but for its sort, limit and cursor */
-export type ListQuery = Pick<Query, 'where' | 'search'>;
+export type ListQuery = Pick<Query, 'where' | 'search' | 'listKey'>;
 
 /**
  * A digest of the list's filter and search (its `where`, membership lists in any order, and `search`), carried by its
@@ -134,7 +134,7 @@ function listOf(list: ListQuery): string {
   const where = Object.entries(list.where ?? {})
     .map(([field, value]) => [field, Array.isArray(value) ? [...value].map(String).sort() : value] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const identity = JSON.stringify([where, list.search?.text ?? null, list.search?.fields ?? null]);
+  const identity = JSON.stringify([where, list.search?.text ?? null, list.search?.fields ?? null, list.listKey ?? null]);
   return createHash('sha256').update(identity).digest('base64url').slice(0, 12);
 }
 
