@@ -48,11 +48,7 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
     ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
   };
-  const eventsByStream = new Map<string, E[]>();
-  for (const event of events) {
-    const stream = options.route ? options.route(event) : streams[0]!.stream;
-    (eventsByStream.get(stream) ?? eventsByStream.set(stream, []).get(stream)!).push(event);
-  }
+  const eventsByStream = groupedByStream(events, options, streams[0]!.stream);
   // the parts are appended in this order, each stream's events in theirs
   const extra = options.metadataOf?.([...eventsByStream.values()].flat());
   const byStream = new Map<string, NewEvent[]>(
@@ -77,14 +73,19 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
  * has as many parts: a filter per part was quadratic, probe 53 F2).
  */
 export function ownEventsOf<E extends DomainEvent>(events: E[], options: HandleOptions<E>): (stream: string) => E[] {
-  const route = options.route;
-  if (!route) return () => events;
-  const byStream = new Map<string, E[]>();
-  for (const e of events) {
-    const stream = route(e);
-    (byStream.get(stream) ?? byStream.set(stream, []).get(stream)!).push(e);
-  }
+  if (!options.route) return () => events;
+  const byStream = groupedByStream(events, options, '');
   return (stream) => byStream.get(stream) ?? [];
+}
+
+/** The events by the stream each goes to (`only` without a route), streams in the order they first appear. */
+function groupedByStream<E>(events: E[], options: HandleOptions<E>, only: string): Map<string, E[]> {
+  const byStream = new Map<string, E[]>();
+  for (const event of events) {
+    const stream = options.route ? options.route(event) : only;
+    (byStream.get(stream) ?? byStream.set(stream, []).get(stream)!).push(event);
+  }
+  return byStream;
 }
 
 /** The command's idempotency key (and request fingerprint) and time, as its events' metadata carry them. */

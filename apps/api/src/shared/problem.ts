@@ -62,7 +62,7 @@ class FieldProblem implements FieldError {
 }
 
 /** An RFC 9457 problem with Rollcall's stable `code` (a class: it is also the OpenAPI schema `Problem`). */
-export class Problem {
+export class Problem implements ProblemBody {
   @ApiProperty({ format: 'uri', example: 'https://rollcall.dev/problems/validation-failed' })
   type!: string;
   @ApiProperty({ example: 'Bad Request' })
@@ -79,7 +79,7 @@ export class Problem {
   errors?: FieldError[];
 }
 
-import { problem } from './problem-body';
+import { type ProblemBody, problem } from './problem-body';
 
 export { problem };
 
