@@ -84,7 +84,7 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
 describe('the notary loop under storage faults (verifiable history; probe 51 F1)', () => {
   it('a lease renewal that fails on a full disk is tried again until it succeeds; the log is then notarized and signed', async () => {
     const h = harness({ leadsFails: 5, events: 12 });
-    h.loop.begin();
+    await h.loop.begin();
     await h.loop.run();
     expect(h.size).toBe(12);
     expect(h.checkpointSize).toBe(12);
@@ -101,7 +101,7 @@ describe('the notary loop under storage faults (verifiable history; probe 51 F1)
 
   it('stopped while it fails: no recovery is logged for the last steps (probe 54 F3)', async () => {
     const h = harness({ catchUpFails: 1_000_000, events: 5 });
-    h.loop.begin();
+    await h.loop.begin();
     await h.loop.run();
     expect(h.logs.filter((l) => l.includes('notarized again'))).toEqual([]);
     expect(h.statuses.at(-1)?.error).toBe('database or disk is full');
@@ -109,7 +109,7 @@ describe('the notary loop under storage faults (verifiable history; probe 51 F1)
 
   it('a tree append and a checkpoint that fail are tried again: every event is folded and signed once the disk has room', async () => {
     const h = harness({ catchUpFails: 3, checkpointFails: 2, events: 7_000 });
-    h.loop.begin();
+    await h.loop.begin();
     await h.loop.run();
     expect({ size: h.size, checkpointSize: h.checkpointSize }).toEqual({ size: 7_000, checkpointSize: 7_000 });
     expect(h.logs.filter((l) => l.startsWith('error'))).toHaveLength(1);

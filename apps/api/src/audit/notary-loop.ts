@@ -55,9 +55,9 @@ export class NotaryLoop {
   }
 
   /** the first step, before the thread says it started: a lease holder signs the tree as it finds it */
-  begin(): void {
+  async begin(): Promise<void> {
     const p = this.parts;
-    this.attempt(() => {
+    await this.attempt(async () => {
       if (p.leader.leads()) p.notary.checkpoint();
     });
     this.report();
@@ -68,7 +68,7 @@ export class NotaryLoop {
     const p = this.parts;
     while (!this.stopping) {
       let waitMs = 0;
-      const ok = await this.attemptAsync(async () => {
+      const ok = await this.attempt(async () => {
         if (!p.leader.leads()) {
           this.report();
           waitMs = p.standbyMs;
@@ -114,18 +114,7 @@ export class NotaryLoop {
     p.status({ ...stored, notarizing: p.leader.leader, ...(this.lastError !== undefined && { error: this.lastError }) });
   }
 
-  private attempt(step: () => void): boolean {
-    try {
-      step();
-      this.succeeded();
-      return true;
-    } catch (error) {
-      this.failed(error);
-      return false;
-    }
-  }
-
-  private async attemptAsync(step: () => Promise<void>): Promise<boolean> {
+  private async attempt(step: () => Promise<void>): Promise<boolean> {
     try {
       await step();
       this.succeeded();

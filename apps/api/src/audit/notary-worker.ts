@@ -74,7 +74,7 @@ async function run(): Promise<void> {
   port.on('message', (m: ToNotary) => {
     if (m.type === 'stop') loop.stop();
   });
-  loop.begin();
+  await loop.begin();
   send({ type: 'started' });
   await loop.run();
   lease.close();
