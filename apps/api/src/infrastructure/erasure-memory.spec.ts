@@ -39,6 +39,30 @@ describe('erasingFromMemory', () => {
     expect(silent.warn).toHaveBeenCalledWith(expect.stringContaining('trying again in 1 s'));
   });
 
+  it('rule 12: traces that cannot be cleared for long (a full disk) are tried every minute until they are, not given up after 31 s (probe 51 F5)', async () => {
+    jest.useFakeTimers();
+    let failing = true;
+    const cleared = jest.fn(() => (failing ? Promise.reject(new Error('database or disk is full')) : Promise.resolve()));
+    const log = { warn: jest.fn(), error: jest.fn() };
+    const personalData = erasingFromMemory(
+      inner({ forgetAfterDeletion: () => Promise.reject(new KeyTracesLeftError(['u:kim'], new Error('disk full'))), forgottenWithDeletion: cleared }),
+      async () => undefined,
+      log,
+    );
+    await personalData.forgetAfterDeletion(['u:kim']);
+    // 1 + 2 + 4 + 8 + 16 s, then a minute at a time: ten minutes of a full disk
+    await jest.advanceTimersByTimeAsync(31_000 + 10 * 60_000);
+    expect(cleared).toHaveBeenCalledTimes(6 + 10);
+    expect(log.error).toHaveBeenCalledTimes(1);
+    expect(log.error).toHaveBeenCalledWith(expect.stringContaining('tried again every minute until it succeeds'));
+    failing = false;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(cleared).toHaveBeenCalledTimes(17);
+    expect(log.warn).toHaveBeenLastCalledWith(expect.stringContaining('done now, at try 17'));
+    await jest.advanceTimersByTimeAsync(10 * 60_000);
+    expect(cleared).toHaveBeenCalledTimes(17);
+  });
+
   it('rule 12: a forgetting that failed otherwise fails the deletion\'s answer, and memory still lets go of the subjects', async () => {
     const erased: string[][] = [];
     const personalData = erasingFromMemory(inner({ forgetAfterDeletion: () => Promise.reject(new Error('key store unreachable')) }), async (ids) => erased.push(ids), silent);

@@ -51,20 +51,31 @@ export async function finishErasure(
   await recordErasure(store, erasure.erased).catch(() => void recordErasureRetrying(store, erasure.erased, log));
 }
 
-/** `task`, tried again in the background when it fails (after 1, 2, 4, 8, 16 s); `what` names it in the log. */
+/** after five quick tries, a failing task is tried once a minute */
+const SLOW_RETRY_MS = 60_000;
+
+/**
+ * `task`, tried again in the background when it fails: after 1, 2, 4, 8, 16 s, then every minute until it succeeds
+ * (probe 51 F5: it gave up after 31 s, inside a full disk's 49 s, and the traces waited for the next deletion or start);
+ * `what` names it in the log, `atLast` what happens if this process stops first.
+ */
 function retryingInBackground(task: () => Promise<void>, what: string, atLast: string, log: Log): Promise<void> {
   const attempt = (n: number): Promise<void> =>
-    task().catch((error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (n >= 5) return log.error(`${what} (${reason}); ${atLast}`);
-      log.warn(`${what} (${reason}); trying again in ${2 ** n} s`);
-      return new Promise<void>((resolve) => setTimeout(resolve, 1000 * 2 ** n).unref()).then(() => attempt(n + 1));
-    });
+    task().then(
+      () => (n > 0 ? log.warn(`${what}: done now, at try ${n + 1}`) : undefined),
+      (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        const waitMs = n < 5 ? 1000 * 2 ** n : SLOW_RETRY_MS;
+        if (n === 5) log.error(`${what} (${reason}); tried again every minute until it succeeds (${atLast} if this process stops first)`);
+        else if (n < 5) log.warn(`${what} (${reason}); trying again in ${2 ** n} s`);
+        return new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref()).then(() => attempt(n + 1));
+      },
+    );
   return attempt(0);
 }
 
 /**
- * `recordErasure`, tried again in the background when it fails (1, 2, 4, 8, 16 s): until the record lands, the next
+ * `recordErasure`, tried again in the background when it fails (1, 2, 4, 8, 16 s, then every minute): until the record lands, the next
  * start forgets the deletion's keys again, and an address invited again in between (under a new key) would lose it.
  */
 function recordErasureRetrying(store: EventStore, deleted: Deleted, log: Log): Promise<void> {
