@@ -9,10 +9,19 @@ import { withoutCredentials } from './unreachable-store';
  */
 export function natsConnectionOptions(url: string): { servers: string[]; user?: string; pass?: string; token?: string } {
   const parsed = new URL(url);
-  const user = decodeURIComponent(parsed.username);
-  const pass = decodeURIComponent(parsed.password);
+  const user = decoded(parsed.username);
+  const pass = decoded(parsed.password);
   const servers = [user || pass ? withoutCredentials(url) : url];
   if (user && pass) return { servers, user, pass };
   if (user) return { servers, token: user };
   return { servers };
+}
+
+/** percent-decoded; a `%` that starts no escape (`p%zz`) is taken as typed, not a URIError that stops the start */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
