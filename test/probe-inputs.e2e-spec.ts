@@ -69,6 +69,21 @@ describe('item 5: deep JSON and invalid dates are a 400, never a 500', () => {
     }
   });
 
+  it('probe 50 F2: the document gives asOf, from and to the pattern the server checks (a date, or a date-time with a zone), not prose only', async () => {
+    const doc = (await app.api.request('GET', '/docs/openapi.json')).body as { paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema: { pattern?: string } }[] }>> };
+    // the access and the roster at T, the history's range (the consistency proof's from/to are tree sizes, the presence
+    // report's days)
+    const instants = { '/v1/workspaces/{ws}/members/{userId}/access': ['asOf'], '/v1/workspaces/{ws}/access': ['asOf'], '/v1/workspaces/{ws}/history': ['from', 'to'] };
+    const patterns = Object.entries(instants).flatMap(([path, names]) => names.map((name) => doc.paths[path]!.get!.parameters!.find((p) => p.in === 'query' && p.name === name)!.schema.pattern));
+    expect(patterns).toHaveLength(4);
+    for (const pattern of patterns) {
+      const re = new RegExp(pattern!);
+      for (const ok of ['2026-03-01', '2026-03-01T09:00:00Z', '2026-03-01T09:00+02:00', '2026-03-01T09:00:00.123456789-05:30']) expect(re.test(ok)).toBe(true);
+      // a time without a zone (the server's local time?), week and basic forms: refused by both
+      for (const bad of ['2026-03-01T09:00:00', '2021-W01', '20210101', 'yesterday']) expect(re.test(bad)).toBe(false);
+    }
+  });
+
   it('rule 17: asOf in the future is 400 (the access then is not known yet); a few seconds ahead of the server is now, and so labelled', async () => {
     const o = await app.api.organization();
     const access = (asOf: string) =>

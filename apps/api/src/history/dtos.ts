@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ID_PATTERN, WholeNumber } from '../shared/dtos';
-import { IsInstant } from '../shared/query-validation';
+import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 
 export class HistoryQuery {
   @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
-  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive' }) @IsOptional() @IsInstant() from?: string;
-  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)' }) @IsOptional() @IsInstant() to?: string;
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() from?: string;
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() to?: string;
   @ApiPropertyOptional({
     enum: ['asc', 'desc'],
     description:

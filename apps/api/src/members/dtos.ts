@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
 import { ID_PATTERN, WholeNumber } from '../shared/dtos';
-import { IsInstant, STATUSES } from '../shared/query-validation';
+import { INSTANT_PATTERN, IsInstant, STATUSES } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 
 export class RevokeDto {
@@ -63,7 +63,7 @@ export class ListMembersQuery extends MemberFilterQuery {
 export class ExportMembersQuery extends MemberFilterQuery {}
 
 export class AsOfQuery {
-  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now)", example: '2026-03-01T09:00:00Z' })
+  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now)", example: '2026-03-01T09:00:00Z', pattern: INSTANT_PATTERN })
   @IsOptional()
   @IsInstant()
   asOf?: string;

@@ -51,6 +51,24 @@ const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +
   'In an access change, the whole set when sent (it replaces the member\'s); left out, the member\'s are kept, and with new roles those the new level allows. `roles` and `grants` likewise: sent, they replace; left out, they stay.';
 
+/**
+ * Each restriction's value as the schema says: `true` (a switch) or a string (a scope's value). Any other JSON value
+ * (`false`, a number, null, a list) is a malformed request, 400 like any schema-invalid field (probe 50 F2: it was the
+ * domain's 422 INVALID_RESTRICTION); whether the name and the string are the access model's is the domain's 422.
+ */
+const IsRestrictionValues = () =>
+  ValidateBy({
+    name: 'isRestrictionValues',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).every((v) => v === true || typeof v === 'string'),
+      defaultMessage: (args) => {
+        const [name, v] = Object.entries(args?.value as object).find(([, v]) => v !== true && typeof v !== 'string')!;
+        return `values must be true (a switch) or a string (a scope's value): ${name} is ${JSON.stringify(v)}${v === false ? '; leave a switch out to turn it off' : ''}`;
+      },
+    },
+  });
+
 /** Wrong shapes are answered with the expected one and an example (a list where an object is expected, and so on). */
 export const SHAPE_MESSAGES = {
   roles: 'must be a list of role names, e.g. ["agent"]',
@@ -76,6 +94,7 @@ export class AccessDto {
   })
   @Omittable()
   @IsObject({ message: SHAPE_MESSAGES.restrictions })
+  @IsRestrictionValues()
   // the client's own object as parsed: class-transformer would copy it key by key, dropping keys named like
   // Object.prototype members (toString, constructor) and turning "__proto__" into a prototype; the domain
   // refuses such names as INVALID_RESTRICTION

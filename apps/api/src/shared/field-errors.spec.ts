@@ -33,6 +33,17 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
 });
 
+it('probe 50 F2: a restriction whose value is neither true nor a string is a malformed request (400), said with its name; true and strings pass to the domain', () => {
+  const access = (value: object) => fieldErrors(validateSync(Object.assign(new AccessDto(), value)));
+  expect(access({ restrictions: { contact_visibility: false } })).toEqual([
+    { field: 'restrictions', message: "values must be true (a switch) or a string (a scope's value): contact_visibility is false; leave a switch out to turn it off" },
+  ]);
+  expect(access({ restrictions: { data_export: true, x: 123 } })).toEqual([{ field: 'restrictions', message: "values must be true (a switch) or a string (a scope's value): x is 123" }]);
+  expect(access({ restrictions: { a: null } })).toEqual([{ field: 'restrictions', message: "values must be true (a switch) or a string (a scope's value): a is null" }]);
+  expect(access({ restrictions: { data_export: true, contact_visibility: 'self_only', unknown: 'x' } })).toEqual([]);
+  expect(access({ restrictions: [] })).toEqual([{ field: 'restrictions', message: expect.stringContaining('not a list') }]);
+});
+
 // Review of session 31 (probe 31 F2): "characters (code points), as the DTOs' MaxLength ... count them". class-validator's
 // MaxLength (validator's isLength) counts a surrogate pair as one, and a character followed by a variation selector
 // (U+FE0F, the emoji presentation: "❤️", "✌️", "☺️") as one too; checkText counts the selector. A name the DTO lets

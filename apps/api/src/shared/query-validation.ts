@@ -5,6 +5,9 @@ export const STATUSES = ['pending', 'active', 'revoked'] as const;
 /** A calendar date, or a date-time with a time zone (a time without one would mean the server's local time). */
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/;
 
+/** INSTANT for the document's `pattern` (probe 50 F2: the formats were in prose only); the calendar check is the server's */
+export const INSTANT_PATTERN = INSTANT.source;
+
 /**
  * An instant a query can be asked about. ISO-8601 has forms that are valid syntax but no instant for
  * `new Date()` (week dates 2021-W01, ordinal dates 2021-366, basic format 20210101) and Date.parse rolls
