@@ -222,7 +222,7 @@ describe('rule 13: the presence report', () => {
     const other = Buffer.from(JSON.stringify({ day: '2020-01-01', from: yesterday, to: today() })).toString('base64url');
     const refused = await report(o, o.manager, `from=${yesterday}&to=${today()}&cursor=${other}`);
     expectProblem(refused, 400, 'VALIDATION_FAILED');
-    expect(refused.body.errors).toEqual([{ field: 'cursor', message: `cursor is not a nextCursor of this report from ${yesterday} to ${today()}` }]);
+    expect(refused.body.errors).toEqual([{ field: 'cursor', message: `cursor is not a nextCursor of this workspace's report from ${yesterday} to ${today()}` }]);
     // the CSV holds the whole range: paging it is refused, not ignored (probe 42b F5)
     const csv = await report(o, o.manager, `from=${yesterday}&to=${today()}&format=csv&cursor=${other}&limit=5`);
     expectProblem(csv, 400, 'VALIDATION_FAILED');

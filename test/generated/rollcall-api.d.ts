@@ -10595,7 +10595,7 @@ export interface operations {
       query?: {
         /** @description invitees per page; without it, every one in one answer */
         limit?: number;
-        /** @description nextCursor of the previous page (with `limit`) */
+        /** @description nextCursor of the previous page of this team's lookup (with `limit`); another team's is 400 on the field cursor */
         cursor?: string;
       };
       header: {
@@ -13031,7 +13031,7 @@ export interface operations {
         format?: 'json' | 'csv';
         /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with `nextCursor` while days are left. Without it the whole range, refused (400, field `limit`) past 100000 rows. Not with format=csv (the CSV holds the whole range). */
         limit?: number;
-        /** @description nextCursor of the previous page, with the same from and to (not with format=csv) */
+        /** @description nextCursor of the previous page of this workspace's report, with the same from and to (not with format=csv); another workspace's or range's is 400 on the field cursor */
         cursor?: string;
       };
       header: {

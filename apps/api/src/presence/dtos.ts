@@ -39,7 +39,7 @@ export class PresenceReportQuery {
   @Max(REPORT_PAGE_MAX)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page, with the same from and to (not with format=csv)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ description: "nextCursor of the previous page of this workspace's report, with the same from and to (not with format=csv); another workspace's or range's is 400 on the field cursor" }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }
 
 export class PresenceStreamQuery {

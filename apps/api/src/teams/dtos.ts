@@ -37,5 +37,5 @@ export class InviteesQuery {
   @PageLimit(1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with `limit`)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ description: "nextCursor of the previous page of this team's lookup (with `limit`); another team's is 400 on the field cursor" }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }

@@ -108,7 +108,7 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect(last).toEqual({ from: '2026-03-01', to: '2026-03-03', items: whole.items.slice(4) });
   });
 
-  it('refuses a cursor that is not a nextCursor of the same range (another range, a made-up day), and a limit out of bounds', async () => {
+  it('refuses a cursor that is not a nextCursor of the same workspace and range (another workspace, another range, a made-up day), and a limit out of bounds', async () => {
     const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 };
     const { nextCursor } = await presenceReport(read, WS, range, { limit: 1 });
     const made = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -116,6 +116,11 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
       await expect(presenceReport(read, WS, range, { cursor })).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'cursor' });
     // the same cursor under another range, even one that holds its day (probe 42b F5)
     await expect(presenceReport(read, WS, { ...range, to: '2026-03-04' }, { cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+    // probe 50 F4: another workspace's cursor, over the same range, is refused as the lists' are; one made before
+    // cursors named their workspace (session 48) is taken as it was
+    await expect(presenceReport(read, 'ws-other', range, { cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+    const second = await presenceReport(read, WS, range, { limit: 1, cursor: nextCursor });
+    expect(await presenceReport(read, WS, range, { limit: 1, cursor: made({ day: '2026-03-02', from: range.from, to: range.to }) })).toEqual(second);
     for (const limit of [0, 10_001, 1.5]) await expect(presenceReport(read, WS, range, { limit })).rejects.toMatchObject({ field: 'limit' });
   });
 

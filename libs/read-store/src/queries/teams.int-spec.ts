@@ -153,6 +153,12 @@ describe('team lists by name', () => {
       expect((await pageTeamInvitees(read, team, { limit: 10, only: new Set(['e', 'z']) })).items.map((i) => i.displayName)).toEqual(['Émile', 'Zoë']);
       for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"after":"x"}').toString('base64url')])
         await expect(pageTeamInvitees(read, team, { limit: 2, cursor })).rejects.toMatchObject({ name: 'InvalidQueryError', field: 'cursor' });
+      // probe 50 F4: another team's cursor is refused; one made before cursors named their team (session 48) is taken
+      const { nextCursor } = await pageTeamInvitees(read, team, { limit: 1 });
+      await expect(pageTeamInvitees(read, { ...team, teamId: 'team-other' }, { limit: 2, cursor: nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+      const [sortKey, userId] = JSON.parse(Buffer.from(nextCursor!, 'base64url').toString()) as string[];
+      const legacy = Buffer.from(JSON.stringify([sortKey, userId])).toString('base64url');
+      expect(await pageTeamInvitees(read, team, { limit: 2, cursor: legacy })).toEqual(await pageTeamInvitees(read, team, { limit: 2, cursor: nextCursor }));
     } finally {
       await stores.close();
     }

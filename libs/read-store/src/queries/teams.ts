@@ -151,17 +151,21 @@ export interface InviteePage {
   nextCursor?: string;
 }
 
-/** where a page ends: the last invitee's sort key and user id, opaque to clients */
-const inviteeCursor = (sortKey: string, userId: string) => Buffer.from(JSON.stringify([sortKey, userId])).toString('base64url');
-function readInviteeCursor(cursor: string): [sortKey: string, userId: string] {
+/**
+ * where a page ends: the last invitee's sort key and user id, and the team, opaque to clients. Another team's cursor is
+ * refused as the lists' are (probe 50 F4); one given out before session 48 names no team and is taken as it was.
+ */
+const inviteeCursor = (sortKey: string, userId: string, teamId: string) => Buffer.from(JSON.stringify([sortKey, userId, teamId])).toString('base64url');
+function readInviteeCursor(cursor: string, teamId: string): [sortKey: string, userId: string] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') throw new InvalidQueryError('not a cursor of the invite lookup', 'cursor');
-  return [parsed[0], parsed[1]];
+  const [sortKey, userId, team] = Array.isArray(parsed) && (parsed.length === 2 || parsed.length === 3) ? (parsed as unknown[]) : [];
+  if (typeof sortKey !== 'string' || typeof userId !== 'string' || (team !== undefined && team !== teamId)) throw new InvalidQueryError("not a cursor of this team's invite lookup", 'cursor');
+  return [sortKey, userId];
 }
 
 /**
@@ -175,7 +179,7 @@ export async function pageTeamInvitees(
   team: { teamId: string; workspaceId: string },
   page: { only?: ReadonlySet<string>; limit: number; cursor?: string },
 ): Promise<InviteePage> {
-  const after = page.cursor === undefined ? undefined : readInviteeCursor(page.cursor);
+  const after = page.cursor === undefined ? undefined : readInviteeCursor(page.cursor, team.teamId);
   const sorted = (await sortedInvitees(store, team)).filter(([, view]) => page.only === undefined || page.only.has(view.userId));
   // the first invitee past the cursor: a binary search over the sorted pairs
   let start = 0;
@@ -191,5 +195,5 @@ export async function pageTeamInvitees(
   const slice = sorted.slice(start, start + page.limit);
   const last = slice.at(-1);
   const more = start + slice.length < sorted.length;
-  return { items: slice.map(([, view]) => view), ...(more && last && { nextCursor: inviteeCursor(last[0], last[1].userId) }) };
+  return { items: slice.map(([, view]) => view), ...(more && last && { nextCursor: inviteeCursor(last[0], last[1].userId, team.teamId) }) };
 }
