@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ConcurrencyExhaustedError } from './command-errors';
 import { ProblemFilter, problemFor } from './problem';
+import { READ_ONLY_FILE_SYSTEM, faultUnder, onReadOnlyFileSystem, storageFault } from './storage-fault';
 
 /** the error node:sqlite throws for a file that is no database (SQLITE_NOTADB), as a failing disk's garbage reads */
 function notADatabaseError(): unknown {
@@ -86,6 +87,45 @@ describe('a store that cannot be used, in the log (probe 51 F4)', () => {
       filter.toProblem(Object.assign(new Error('disk I/O error'), { code: 'ERR_SQLITE_ERROR', errcode: 10 }), true);
       expect(errors.mock.calls[3]![0]).toMatchObject({ err: expect.any(Error) });
     } finally {
+      errors.mockRestore();
+    }
+  });
+});
+
+describe('an I/O error on a file system gone read-only (probe 51 F4)', () => {
+  const ioError = () => Object.assign(new Error('disk I/O error'), { code: 'ERR_SQLITE_ERROR', errcode: 778 }); // SQLITE_IOERR_WRITE
+  const erofs = () => {
+    throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
+  };
+
+  it('is said as a read-only file system where the data dir is on one, as an I/O error elsewhere', () => {
+    const fault = storageFault(ioError())!;
+    expect(fault.cause).toBe('I/O error');
+    expect(faultUnder(fault, '/srv/rollcall', erofs)).toEqual(READ_ONLY_FILE_SYSTEM);
+    expect(faultUnder(fault, '/srv/rollcall', () => undefined)).toBe(fault);
+    // another reason access(2) refuses (a missing dir, a permission) is not this
+    expect(faultUnder(fault, '/srv/rollcall', () => { throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); })).toBe(fault);
+    // the data dir is asked only for an I/O error
+    const full = storageFault(Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR', errcode: 13 }))!;
+    expect(faultUnder(full, '/srv/rollcall', erofs)).toBe(full);
+    // a real directory that takes writes
+    expect(onReadOnlyFileSystem(tmpdir())).toBe(false);
+  });
+
+  it('the answer, the metric and the log name it, and the log says a restart after repair is needed', () => {
+    // the module itself (an `import * as` is a copy under the test's transform)
+    const access = jest.spyOn(jest.requireActual<typeof import('node:fs')>('node:fs'), 'accessSync').mockImplementation(erofs);
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const refused: string[] = [];
+    try {
+      const filter = new ProblemFilter({ refused: (cause: string) => refused.push(cause) } as never, { dataDir: '/srv/rollcall' });
+      const answer = filter.toProblem(ioError(), true);
+      expect(answer).toMatchObject({ status: 503, code: 'EVENT_STORE_UNAVAILABLE', detail: expect.stringContaining('(read-only file system)') });
+      expect(refused).toEqual(['read-only file system']);
+      expect(errors.mock.calls[0]![1]).toContain('embedded store: read-only file system, answered 503 EVENT_STORE_UNAVAILABLE: the data dir /srv/rollcall');
+      expect(errors.mock.calls[0]![1]).toContain('stop the processes on it, check it (fsck), mount it read-write and start them again');
+    } finally {
+      access.mockRestore();
       errors.mockRestore();
     }
   });

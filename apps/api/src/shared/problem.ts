@@ -8,7 +8,7 @@ import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../shared/
 import { StorageFaults } from '../health/storage-faults';
 import type { Config } from '../config';
 import { APP_CONFIG } from './tokens';
-import { type StorageFault, storageFault, storageFaultDetail } from './storage-fault';
+import { READ_ONLY_FILE_SYSTEM, type StorageFault, faultUnder, storageFault, storageFaultDetail } from './storage-fault';
 
 /** HTTP status of each domain error code. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -168,7 +168,14 @@ export class ProblemFilter implements ExceptionFilter {
 
   /** `write`: the request may write (HTTP other than GET and HEAD; a message pattern is not counted) */
   toProblem(error: unknown, write = false): Problem {
-    const { problem: answer, fault, storage } = problemFor(error);
+    let { problem: answer, fault, storage } = problemFor(error);
+    // an I/O error said as the read-only file system it is, where the data dir's is
+    const explained = storage && faultUnder(storage, this.config?.dataDir);
+    if (explained && explained !== storage) {
+      storage = explained;
+      answer = { ...answer, detail: storageFaultDetail(explained) };
+      fault = `embedded store: ${explained.cause}, answered 503 EVENT_STORE_UNAVAILABLE`;
+    }
     // /metrics counts a store that cannot be used, and /health hears of one that refused a write for its disk (probe
     // 41 F1): not a read's (a damaged read.sqlite is not the event store: probe 41b F6), not a lock another process
     // held past the busy timeout (it passes by itself: 41b F4)
@@ -189,7 +196,11 @@ export class ProblemFilter implements ExceptionFilter {
     if (now - (this.storageLogged.get(cause) ?? 0) < STORAGE_FAULT_LOG_EVERY_MS) return this.logger.error(fault);
     this.storageLogged.set(cause, now);
     const where = this.config ? `the data dir ${this.config.dataDir}` : 'the data dir';
-    this.logger.error({ err: error }, `${fault}: ${where} (ROLLCALL_DATA_DIR) cannot take writes (${cause}); free space or repair its file system: writes resume by themselves, no restart needed (the same refusals are logged without their stack for a minute)`);
+    const todo =
+      cause === READ_ONLY_FILE_SYSTEM.cause
+        ? 'a file system the kernel remounted read-only after an error takes no write until it is repaired: stop the processes on it, check it (fsck), mount it read-write and start them again'
+        : 'free space or repair its file system: writes resume by themselves, no restart needed';
+    this.logger.error({ err: error }, `${fault}: ${where} (ROLLCALL_DATA_DIR) cannot take writes (${cause}); ${todo} (the same refusals are logged without their stack for a minute)`);
   }
 }
 

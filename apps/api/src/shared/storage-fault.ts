@@ -6,6 +6,8 @@
  * reads as a damaged file, answered 500 INTERNAL_ERROR; probe 41b F2, F4: a damaged file was advised "free space", a
  * lock held by another replica took the replica out of `/health`.
  */
+import { accessSync, constants } from 'node:fs';
+
 export type StorageFaultKind = 'contention' | 'disk' | 'damaged';
 
 export interface StorageFault {
@@ -29,6 +31,28 @@ export function storageFault(error: unknown): StorageFault | undefined {
   for (let e = error as { code?: unknown; errcode?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++)
     if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && SQLITE_FAULTS[e.errcode & 0xff]) return SQLITE_FAULTS[e.errcode & 0xff];
   return undefined;
+}
+
+/**
+ * An I/O error under a data dir whose file system has gone read-only: SQLite reports EROFS as a plain I/O error, and
+ * a kernel that met an error on an ext4 file system remounts it read-only (`errors=remount-ro`), where no write can
+ * succeed until the operator stops the processes, checks the file system and mounts it read-write again (probe 51 F4:
+ * the log and `rollcall_storage_faults_total` said "I/O error" only). Asked only when a refusal is an I/O error.
+ */
+export const READ_ONLY_FILE_SYSTEM: StorageFault = { cause: 'read-only file system', kind: 'disk' };
+
+export function onReadOnlyFileSystem(dataDir: string, access: (path: string, mode: number) => void = accessSync): boolean {
+  try {
+    access(dataDir, constants.W_OK);
+    return false;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EROFS';
+  }
+}
+
+/** the fault as the data dir explains it: an I/O error on a read-only file system is that */
+export function faultUnder(fault: StorageFault, dataDir: string | undefined, access?: (path: string, mode: number) => void): StorageFault {
+  return fault.cause === SQLITE_FAULTS[10]!.cause && dataDir !== undefined && onReadOnlyFileSystem(dataDir, access) ? READ_ONLY_FILE_SYSTEM : fault;
 }
 
 /** the sentence of the 503 EVENT_STORE_UNAVAILABLE a storage fault is answered with */
