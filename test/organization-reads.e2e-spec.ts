@@ -46,6 +46,7 @@ describe("an organization's users and workspaces (org admins)", () => {
     // bob: found although he is in no workspace any more; joe: in both
     const bobDetail = await api.request('GET', `${org}/users/${bob}`, as);
     expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], joinedAt: expect.any(String) }]);
+    expect(bobDetail.body.workspacesNext).toBeNull();
     // zed, deleted: his membership reads deleted, with no roles, as the access at T says (probe 44 F7: "revoked", roles)
     const zedDetail = await api.request('GET', `${org}/users/${zed}`, as);
     expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual([[billing, 'deleted', []]]);
@@ -53,6 +54,20 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
       expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),
     );
+    expect(joeDetail.body.workspacesNext).toBeNull();
+    // joe's workspaces in pages (probe 53 F3: a user in ~7,000 workspaces was one answer): a full page with workspaces
+    // left to look through names where the next starts (which may be empty); the same over TCP; `after` must name a workspace of the organization
+    const joeFirst = await api.request('GET', `${org}/users/${joe}?limit=1`, as);
+    expect([joeFirst.body.workspaces, joeFirst.body.workspacesNext]).toEqual([[joeDetail.body.workspaces[0]], joeDetail.body.workspaces[0].workspaceId]);
+    const joeSecond = await api.request('GET', `${org}/users/${joe}?limit=1&after=${joeFirst.body.workspacesNext}`, as);
+    expect([joeSecond.body.workspaces, joeSecond.body.workspacesNext]).toEqual([[joeDetail.body.workspaces[1]], null]); // billing is the last workspace
+    expect((await api.request('GET', `${org}/users/${joe}?limit=1&after=${billing}`, as)).body).toMatchObject({ workspaces: [], workspacesNext: null });
+    expect(await app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: joe, limit: 1, after: o.workspaceId })).toEqual(joeSecond.body);
+    expect((await api.request('GET', `${org}/users/${bob}?limit=5&after=${o.workspaceId}`, as)).body).toMatchObject({ userId: bob, workspaces: [], workspacesNext: null });
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['after=nope', 'after'], ['after=a%20b', 'after']]) {
+      const refused = await api.request('GET', `${org}/users/${joe}?${query}`, as);
+      expect({ query, ...refused.body }).toMatchObject({ query, code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ field })] });
+    }
     const workspaces = await api.request('GET', `${org}/workspaces`, as);
     expect(workspaces.body.items.map((w: any) => [w.workspaceId, w.name, w.plan, w.accessModel])).toEqual([
       [o.workspaceId, expect.any(String), expect.any(String), 'levels'],

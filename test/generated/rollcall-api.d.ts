@@ -1186,6 +1186,8 @@ export interface components {
       pendingEmail: components['schemas']['PendingEmailChange'] | (never | null);
       /** @description each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships */
       workspaces: components['schemas']['OrgUserWorkspace'][];
+      /** @description with `limit`: when the page is full and workspaces of the organization are left to look through, send it as `after` for the next page (which may be empty); null: none are left (always null without `limit`) */
+      workspacesNext: string | null;
     };
     OrgWorkspace: {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
@@ -4680,7 +4682,12 @@ export interface operations {
   };
   usersGet: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description the `workspacesNext` of the previous page: the workspaces created after that one */
+        after?: string;
+        /** @description at most this many of the user's workspaces, with `workspacesNext` while the page is full; left out, all of them (`workspacesNext` null) */
+        limit?: number;
+      };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;

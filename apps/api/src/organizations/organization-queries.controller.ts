@@ -4,7 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN, PageLimit, WholeNumber } from '../shared/dtos';
-import { Envelope, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
+import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '../shared/read-access';
@@ -42,16 +42,27 @@ export class OrgWorkspacesQuery {
   limit?: number;
 }
 
-class OrganizationMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+/** `GET …/users/{userId}`'s workspaces in pages (probe 53 F3: a user in ~7,000 workspaces was one answer) */
+export class OrgUserQuery {
+  @ApiPropertyOptional({ description: 'the `workspacesNext` of the previous page: the workspaces created after that one' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'after must be a workspace id (the workspacesNext of a previous page)' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: "at most this many of the user's workspaces, with `workspacesNext` while the page is full; left out, all of them (`workspacesNext` null)" })
+  @PageLimit(1000)
+  limit?: number;
 }
+
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
 class OrgWorkspacesMessage extends withEnvelope(OrgWorkspacesQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
-class OrgUserMessage extends OrganizationMessage {
+class OrgUserMessage extends withEnvelope(OrgUserQuery) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
 
@@ -99,10 +110,11 @@ export class OrganizationQueriesController {
     @ActorId() actorId: string,
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
+    @Query() query: OrgUserQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<OrgUserDetail> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
-    return this.reads.user(ownOrganization(principal, org), actorId, userId);
+    return this.reads.user(ownOrganization(principal, org), actorId, userId, pageOf(query));
   }
 
   @Get('workspaces')
@@ -130,7 +142,7 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async userMessage(@Payload() m: OrgUserMessage): Promise<OrgUserDetail> {
     const principal = await this.auth.identify(m.apiKey);
-    return this.reads.user(ownOrganization(principal, m.organizationId), messageActor(m.actorId), m.userId);
+    return this.reads.user(ownOrganization(principal, m.organizationId), messageActor(m.actorId), m.userId, pageOf(m));
   }
 
   @MessagePattern('workspaces.list')
@@ -138,8 +150,13 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async workspacesMessage(@Payload() m: OrgWorkspacesMessage): Promise<OrgWorkspaceList> {
     const principal = await this.auth.identify(m.apiKey);
-    const page = { ...(m.after !== undefined && { after: m.after }), ...(m.limit !== undefined && { limit: m.limit }) };
-    if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined, page);
-    return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId), page);
+    if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined, pageOf(m));
+    return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId), pageOf(m));
   }
 }
+
+/** a page of workspaces as asked (`after`, `limit`: either may be left out) */
+const pageOf = ({ after, limit }: { after?: string; limit?: number }): { after?: string; limit?: number } => ({
+  ...(after !== undefined && { after }),
+  ...(limit !== undefined && { limit }),
+});

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type OrganizationState, type UserProfile, domainError, isOrgAdmin } from '@rollcall/domain';
+import { type OrganizationState, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
@@ -92,33 +92,39 @@ export class OrganizationReads {
   }
 
   /** One user, with each workspace of the organization they are or were a member of (not pending invitations). */
-  async user(organizationId: string, actorId: string, userId: string): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[] }> {
+  /**
+   * One user with the workspaces they are or were a member of, in the organization's order (oldest workspace first);
+   * with `limit`, a page of them after workspace `after` (probe 53 F3: a user in ~7,000 workspaces was one answer, past
+   * a NATS server's max_payload). A page loads the states of the workspaces it passes over, not all of them: `next`
+   * is the last one listed when the page is full and workspaces are left to look through (the next page may then be
+   * empty), null once none are left.
+   */
+  async user(organizationId: string, actorId: string, userId: string, page: { after?: string; limit?: number } = {}): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
+    const all = inCreationOrder(org);
     const workspaces: OrgUserWorkspaceView[] = [];
-    for (const info of org.workspaces.values()) {
+    for (let i = startAfter(all, page.after); i < all.length; i++) {
+      if (page.limit !== undefined && workspaces.length === page.limit) return { ...userView(user), workspaces, workspacesNext: workspaces.at(-1)!.workspaceId };
+      const info = all[i]!;
       const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
       if (!member) continue;
       const [status, roles] = user.deleted ? (['deleted', []] as const) : [member.status, member.access.roles];
       workspaces.push({ workspaceId: info.workspaceId, name: info.name, status, roles: [...roles], joinedAt: member.joinedAt });
     }
-    return { ...userView(user), workspaces };
+    return { ...userView(user), workspaces, workspacesNext: null };
   }
 
-  /** The organization's workspaces, oldest first (actorId undefined: the system key). */
   /**
-   * The organization's workspaces, oldest first; with `limit`, a page after `after` (the `next` of the page before), and
-   * only the page's workspaces are loaded (their plan: probe 53 F3, 7,500 in one answer loaded every one).
+   * The organization's workspaces, oldest first (actorId undefined: the system key); with `limit`, a page after `after`
+   * (the `next` of the page before), and only the page's workspaces are loaded (their plan: probe 53 F3, 7,500 in one
+   * answer loaded every one).
    */
   async workspaces(organizationId: string, actorId: string | undefined, page: { after?: string; limit?: number } = {}): Promise<{ items: OrgWorkspaceView[]; next: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
-    const all = [...org.workspaces.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.workspaceId < b.workspaceId ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
-    const start = page.after === undefined ? 0 : all.findIndex((w) => w.workspaceId === page.after) + 1;
-    if (start === 0 && page.after !== undefined)
-      throw new ProblemException(
-        problem(400, 'VALIDATION_FAILED', 'after names no workspace of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no workspace of this organization' }]),
-      );
+    const all = inCreationOrder(org);
+    const start = startAfter(all, page.after);
     const slice = page.limit === undefined ? all.slice(start) : all.slice(start, start + page.limit);
     const items: OrgWorkspaceView[] = [];
     // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged)
@@ -126,4 +132,19 @@ export class OrganizationReads {
       items.push({ workspaceId, name, plan: (await this.states.workspace(org, workspaceId))?.state.info.plan ?? plan, accessModel, createdAt });
     return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null };
   }
+}
+
+/** the organization's workspaces, oldest first (ties by id): the order of its workspace list and of a user's */
+const inCreationOrder = (org: OrganizationState): WorkspaceInfo[] =>
+  [...org.workspaces.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.workspaceId < b.workspaceId ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
+
+/** where a page after workspace `after` (a previous page's next) starts; one that names no workspace of it is a 400 */
+function startAfter(all: readonly WorkspaceInfo[], after: string | undefined): number {
+  if (after === undefined) return 0;
+  const start = all.findIndex((w) => w.workspaceId === after) + 1;
+  if (start === 0)
+    throw new ProblemException(
+      problem(400, 'VALIDATION_FAILED', 'after names no workspace of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no workspace of this organization' }]),
+    );
+  return start;
 }

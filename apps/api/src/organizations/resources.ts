@@ -67,6 +67,8 @@ class OrgUserWorkspace implements OrgUserWorkspaceView {
 export class OrgUserDetail extends OrgUser {
   @ApiProperty({ type: [OrgUserWorkspace], description: 'each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships' })
   workspaces!: OrgUserWorkspace[];
+  @ApiProperty({ type: String, nullable: true, description: 'with `limit`: when the page is full and workspaces of the organization are left to look through, send it as `after` for the next page (which may be empty); null: none are left (always null without `limit`)' })
+  workspacesNext!: string | null;
 }
 
 class OrgWorkspace implements OrgWorkspaceView {
