@@ -54,16 +54,27 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
         org,
       ),
     );
-    return { organizationId, adminUserId, apiKey: formatOrgKey(organizationId, keyId, secret), position: done.position };
+    // answered from the log (a lost answer's retry): the key id is its event's, as the retry of a key's issue
+    const issued = done.events.find((e) => e.type === 'ApiKeyIssued');
+    const id = issued?.type === 'ApiKeyIssued' ? issued.data.keyId : keyId;
+    return { organizationId, adminUserId, apiKey: formatOrgKey(organizationId, id, secret), position: done.position };
   }
 
-  /** The stored answer leaves the API key out; a retry derives it again from the same idempotency key. */
+  /**
+   * The stored answer leaves the API key out; a retry derives its secret again from the same idempotency key, and
+   * takes the key id from the organization's keys (the one whose hash is that secret's): a version before session 40
+   * derived the id from the key in clear, and a replay that derived it anew answered a key that did not exist (probe
+   * 57 F8: 401 with the key the client was given). A key revoked since is not among them: derived as the write does.
+   */
   readonly storage: AnswerStorage<OrganizationCreated> = {
     stored: ({ apiKey: _secret, ...rest }) => rest,
-    restored: (stored, ctx) => {
+    restored: async (stored, ctx) => {
       const answer = stored as Omit<OrganizationCreated, 'apiKey'>;
       const secret = this.secrets.forWrite('organization-api-key', ctx.idempotencyKey);
-      return { ...answer, apiKey: formatOrgKey(answer.organizationId, idsOf(ctx).keyId, secret) };
+      const hash = sha256(secret);
+      const { apiKeys } = (await this.streams.states.organization(answer.organizationId)).state;
+      const keyId = [...apiKeys].find(([, key]) => key.secretHash === hash)?.[0] ?? idsOf(ctx).keyId;
+      return { ...answer, apiKey: formatOrgKey(answer.organizationId, keyId, secret) };
     },
   };
 }

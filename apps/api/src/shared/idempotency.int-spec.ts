@@ -118,3 +118,31 @@ describe('Idempotency: a stored answer whose events an erasure reached (probe 40
     }
   });
 });
+
+describe('Idempotency: an answer kept under the key in clear (versions before session 33)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-idempotency-clear-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('probe 57 F1: is found when the recorded form is not, replayed to the same request and refused to another; the recorded form first', async () => {
+    const store = new SqliteIdempotencyStore(dir);
+    try {
+      await store.put('system:org-1', { requestHash: 'h', status: 0, body: { organizationId: 'org-of-before' } });
+      const idempotency = new Idempotency(store);
+      let ran = 0;
+      const write = async () => ({ status: 0, body: { organizationId: `org-${++ran}` }, stored: { organizationId: `org-${ran}` } });
+      expect(await idempotency.run({ key: 'system:#recorded-1', clearKey: 'system:org-1', requestHash: 'h' }, write)).toEqual({ replayed: true, body: { organizationId: 'org-of-before' } });
+      await expect(idempotency.run({ key: 'system:#recorded-1', clearKey: 'system:org-1', requestHash: 'other' }, write)).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+      expect(ran).toBe(0);
+      // a key with an answer under its recorded form answers that one
+      await store.put('system:#recorded-2', { requestHash: 'h', status: 0, body: { organizationId: 'org-recorded' } });
+      await store.put('system:org-2', { requestHash: 'h', status: 0, body: { organizationId: 'org-clear' } });
+      expect(await idempotency.run({ key: 'system:#recorded-2', clearKey: 'system:org-2', requestHash: 'h' }, write)).toEqual({ replayed: true, body: { organizationId: 'org-recorded' } });
+      // under neither: runs, and is kept under the recorded form only
+      expect(await idempotency.run({ key: 'system:#recorded-3', clearKey: 'system:org-3', requestHash: 'h' }, write)).toEqual({ replayed: false, body: { organizationId: 'org-1' } });
+      expect([await store.get('system:#recorded-3'), await store.get('system:org-3')]).toEqual([expect.objectContaining({ body: { organizationId: 'org-1' } }), undefined]);
+    } finally {
+      await store.close();
+    }
+  });
+});

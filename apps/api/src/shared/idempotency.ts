@@ -191,15 +191,18 @@ export class Idempotency {
     private readonly erasedSince: ErasedSince = async () => false,
   ) {}
 
-  /** `keyed`: the request's key and fingerprint; none: the write runs as it is (nothing to recognise a retry by) */
+  /**
+   * `keyed`: the request's key and fingerprint, and the key as versions before session 33 kept answers under (in
+   * clear), looked up when the key is not found; none: the write runs as it is (nothing to recognise a retry by)
+   */
   run<T>(
-    keyed: { key: string; requestHash: string } | undefined,
+    keyed: { key: string; clearKey?: string; requestHash: string } | undefined,
     write: () => Promise<{ status: number; body: T; stored: unknown; about?: RequestAbout }>,
   ): Promise<IdempotentOutcome<T>> {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
     const { key, requestHash } = keyed;
     return this.mutex.run(key, async () => {
-      const first = await this.store.get(key);
+      const first = (await this.store.get(key)) ?? (keyed.clearKey === undefined ? undefined : await this.store.get(keyed.clearKey));
       if (first) return this.replayed(first, requestHash);
       const answer = await write();
       const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.about && { about: answer.about }) };
