@@ -24,6 +24,7 @@ export interface NotaryLoopParts {
   status(status: NotaryStatus): void;
   log(level: 'info' | 'error', message: string): void;
   sleep(ms: number): Promise<void>;
+  /** milliseconds on a clock that never steps back (performance.now()): when the next checkpoint is due */
   now(): number;
 }
 

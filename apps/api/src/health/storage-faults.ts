@@ -8,7 +8,10 @@ export const STORAGE_FAULT_WINDOW_MS = 30_000;
 
 interface Refusal {
   cause: string;
+  /** when (the wall clock's time, for /health's sentence) */
   at: number;
+  /** when, on a clock that never steps: the window is measured on it (probe 55: a wall clock stepped back stretched such windows) */
+  elapsedAt: number;
   /** the log's head when it was refused (read right after): a commit past it, by any process, ends the fault */
   head?: bigint;
 }
@@ -32,10 +35,10 @@ export class StorageFaults {
   ) {}
 
   /** a request answered 503 because a store could not be used; `writeRefused`: a write, for the store's disk */
-  refused(cause: string, { writeRefused }: { writeRefused: boolean }, now = Date.now()): void {
+  refused(cause: string, { writeRefused }: { writeRefused: boolean }, elapsed = performance.now()): void {
     this.metrics.storageFaults.inc({ cause });
     if (!writeRefused) return;
-    const refusal: Refusal = { cause, at: now };
+    const refusal: Refusal = { cause, at: Date.now(), elapsedAt: elapsed };
     this.last = refusal;
     this.store.headPosition().then(
       (head) => (refusal.head = head),
@@ -44,10 +47,10 @@ export class StorageFaults {
   }
 
   /** the refusal the event store is down for now, if any */
-  async current(now = Date.now()): Promise<Refusal | undefined> {
+  async current(elapsed = performance.now()): Promise<Refusal | undefined> {
     const refusal = this.last;
     if (!refusal) return undefined;
-    const over = now - refusal.at > STORAGE_FAULT_WINDOW_MS || (refusal.head !== undefined && (await this.store.headPosition().catch(() => refusal.head!)) > refusal.head);
+    const over = elapsed - refusal.elapsedAt > STORAGE_FAULT_WINDOW_MS || (refusal.head !== undefined && (await this.store.headPosition().catch(() => refusal.head!)) > refusal.head);
     if (!over) return refusal;
     if (this.last === refusal) this.last = undefined;
     return undefined;

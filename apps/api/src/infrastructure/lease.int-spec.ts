@@ -41,27 +41,52 @@ describe('Lease (one projector, one notary per data dir)', () => {
   it('LeaseLeader: asks the lease at most once per renewal period and says when leadership is taken and lost', () => {
     const [a, b] = [lease(), lease()];
     const said: string[] = [];
-    const leader = (name: string, l: Lease) => new LeaseLeader(l, { taken: () => said.push(`${name} taken`), lost: () => said.push(`${name} lost`) });
+    let now = 1_000_000;
+    const clocks = { wall: () => now, elapsed: () => now };
+    const leader = (name: string, l: Lease) => new LeaseLeader(l, { taken: () => said.push(`${name} taken`), lost: () => said.push(`${name} lost`) }, clocks);
     const [one, two] = [leader('one', a), leader('two', b)];
-    const t = 1_000_000;
-    expect(one.leads(t)).toBe(true);
-    expect(two.leads(t)).toBe(false);
+    const t = now;
+    expect(one.leads()).toBe(true);
+    expect(two.leads()).toBe(false);
     // within the period: what it last learned, the lease not asked (released meanwhile, two still stands by)
     one.release();
-    expect(two.leads(t + LEASE_RENEW_MS - 1)).toBe(false);
-    expect(two.leads(t + LEASE_RENEW_MS)).toBe(true);
-    expect(one.leads(t + LEASE_RENEW_MS)).toBe(false);
+    now = t + LEASE_RENEW_MS - 1;
+    expect(two.leads()).toBe(false);
+    now = t + LEASE_RENEW_MS;
+    expect(two.leads()).toBe(true);
+    expect(one.leads()).toBe(false);
     expect([one.leader, two.leader]).toEqual([false, true]);
     expect(said).toEqual(['one taken', 'two taken']);
     // one takes it again, then its holder stops renewing (a stalled process): another takes it once it lapsed
     two.release();
-    const t2 = t + 2 * LEASE_RENEW_MS;
-    expect(one.leads(t2)).toBe(true);
-    const later = t2 + 60_000;
-    expect(b.tryAcquire(later)).toBe(true);
-    expect(one.leads(later)).toBe(false);
-    expect(one.leads(later + 1)).toBe(false); // within the period: not asked, not said again
+    now = t + 2 * LEASE_RENEW_MS;
+    expect(one.leads()).toBe(true);
+    now += 60_000;
+    expect(b.tryAcquire(now)).toBe(true);
+    expect(one.leads()).toBe(false);
+    now += 1;
+    expect(one.leads()).toBe(false); // within the period: not asked, not said again
     expect(said).toEqual(['one taken', 'two taken', 'one taken', 'one lost']);
+  });
+
+  it('probe 55 F2: the wall clock stepping back does not stop a standby asking (nor a holder renewing) once a period', () => {
+    const [a, b] = [lease(), lease()];
+    let [wall, elapsed] = [Date.now(), 5_000];
+    const clocks = { wall: () => wall, elapsed: () => elapsed };
+    const [one, two] = [new LeaseLeader(a, { taken: () => undefined, lost: () => undefined }, clocks), new LeaseLeader(b, { taken: () => undefined, lost: () => undefined }, clocks)];
+    expect([one.leads(), two.leads()]).toEqual([true, false]);
+    // NTP steps the clock back ten minutes; a second passes; the holder stops (its lease released)
+    wall -= 600_000;
+    elapsed += LEASE_RENEW_MS;
+    expect(one.leads()).toBe(true); // renewed, not answered from its last ask
+    one.release();
+    elapsed += LEASE_RENEW_MS;
+    expect(two.leads()).toBe(true);
+  });
+
+  it('LeaseLeader asks at its first call, however soon after its thread started (the elapsed clock starts near 0 there)', () => {
+    const leader = new LeaseLeader(lease(), { taken: () => undefined, lost: () => undefined }, { wall: () => Date.now(), elapsed: () => 3 });
+    expect(leader.leads()).toBe(true);
   });
 
   it('the positions standbys\' readers wait for reach the holder: the highest asked for stays', () => {

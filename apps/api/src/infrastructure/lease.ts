@@ -97,23 +97,38 @@ export class Lease {
 }
 
 /**
+ * The two clocks a lease's loop reads: the wall clock, which leases are written in (compared across processes), and an
+ * elapsed one that never steps, which says when to ask again. Probe 55 F2: the period between asks was measured on the
+ * wall clock, and after it stepped back (NTP correcting a clock that ran fast) no holder renewed and no standby asked
+ * for as long as the step: a killed holder's notary, publishers and mail dispatcher were not taken over for 5–10 min.
+ */
+export interface LeaseClocks {
+  wall(): number;
+  elapsed(): number;
+}
+export const PROCESS_CLOCKS: LeaseClocks = { wall: () => Date.now(), elapsed: () => performance.now() };
+
+/**
  * A loop's view of its lease: `leads()` takes or renews it at most every LEASE_RENEW_MS (between, it answers what it
  * last learned) and tells the loop when leadership changes hands: `taken` (resume from what the last holder left),
  * `lost` (stand by). The notary and the integration-event publisher ask it once per turn of their loops.
  */
 export class LeaseLeader {
   private leading = false;
-  private checkedAt = 0;
+  /** when it last asked, on the elapsed clock (none yet: a thread's elapsed clock starts near 0) */
+  private checkedAt: number | undefined;
 
   constructor(
     private readonly lease: Lease,
     private readonly on: { taken(): void; lost(): void },
+    private readonly clocks: LeaseClocks = PROCESS_CLOCKS,
   ) {}
 
-  leads(now = Date.now()): boolean {
-    if (now - this.checkedAt < LEASE_RENEW_MS) return this.leading;
-    this.checkedAt = now;
-    const held = this.lease.tryAcquire(now);
+  leads(): boolean {
+    const elapsed = this.clocks.elapsed();
+    if (this.checkedAt !== undefined && elapsed - this.checkedAt < LEASE_RENEW_MS) return this.leading;
+    this.checkedAt = elapsed;
+    const held = this.lease.tryAcquire(this.clocks.wall());
     if (held && !this.leading) this.on.taken();
     else if (!held && this.leading) this.on.lost();
     this.leading = held;

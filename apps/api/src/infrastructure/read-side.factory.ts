@@ -37,12 +37,12 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
     projections: () => status,
     withoutCheckpoint: async () => (await checkpoints()).flatMap((c, i) => (c === undefined ? [PROJECTIONS[i]!.name] : [])),
     waitFor: async (position, timeoutMs) => {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs; // a clock that never steps: a timeout, not a time
       for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
         if (await checkpointsReached(position)) return true;
         // the projector thread of this process stops lingering (commit-linger.ts) until it commits this position
         if (wait === 2) worker?.postMessage({ type: 'hurry', position: position.toString() } satisfies ToWorker);
-        if (status.some((s) => s.state === 'failed') || Date.now() >= deadline) return false;
+        if (status.some((s) => s.state === 'failed') || performance.now() >= deadline) return false;
         await new Promise((r) => setTimeout(r, wait));
       }
     },

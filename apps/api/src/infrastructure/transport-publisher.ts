@@ -9,6 +9,12 @@ import type { PublisherCoordination } from './publisher-coordination';
 import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 
 /**
+ * The publisher's waits and windows (idle poll, a subscription's stability) on a clock that never steps: the wall
+ * clock stepped back stretched them by the step (probe 55).
+ */
+const elapsedMs = (): number => performance.now();
+
+/**
  * How often the publisher looks for events that other processes appended to the embedded log (its subscription wakes
  * only for this process's appends): when the log's head is past what it published and its subscription has delivered
  * nothing for this long, it subscribes again from its checkpoint.
@@ -110,7 +116,7 @@ export class TransportPublisher {
     try {
       const lost = !this.holdsLease();
       // (the embedded store's subscription wakes for this process's appends only: others' are looked for)
-      const head = !this.o.embedded || lost || this.publishing || Date.now() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.o.store.headPosition();
+      const head = !this.o.embedded || lost || this.publishing || elapsedMs() - this.deliveredAt < IDLE_POLL_MS ? undefined : await this.o.store.headPosition();
       // past what was published, and moved since the last time: another process appended (the head may also be an
       // event of a type that is not published, such as PersonalDataErased: then once, not every tick)
       const behind = head !== undefined && head > (this.position ?? -1n) && head > this.resubscribedAtHead;
@@ -125,7 +131,7 @@ export class TransportPublisher {
   }
 
   status(): Omit<IntegrationEventsStatus, 'transports'> {
-    const stable = this.state === 'running' && Date.now() - this.subscribedAt >= this.o.retry.stableAfterMs;
+    const stable = this.state === 'running' && elapsedMs() - this.subscribedAt >= this.o.retry.stableAfterMs;
     return {
       state: this.state,
       consecutiveFailures: stable ? 0 : this.failures,
@@ -160,8 +166,8 @@ export class TransportPublisher {
           filter: { eventTypes: [...DOMAIN_EVENT_TYPES] },
         });
         this.subscription = subscription;
-        this.subscribedAt = Date.now();
-        this.deliveredAt = Date.now();
+        this.subscribedAt = elapsedMs();
+        this.deliveredAt = elapsedMs();
         this.state = 'running';
         if (this.stopping) {
           // shut down while this subscription was being made: stop() unsubscribed the previous one
@@ -177,7 +183,7 @@ export class TransportPublisher {
         throw new Error('the subscription ended');
       } catch (error) {
         if (this.stopping) break;
-        const stable = Date.now() - this.subscribedAt >= retry.stableAfterMs;
+        const stable = elapsedMs() - this.subscribedAt >= retry.stableAfterMs;
         this.failures = subscription && stable ? 1 : this.failures + 1;
         this.lastError = error instanceof Error ? error.message : String(error);
         this.state = 'retrying';
@@ -196,7 +202,7 @@ export class TransportPublisher {
   private async publishAll(subscription: Subscription): Promise<void> {
     let count = 0;
     for await (const recorded of subscription) {
-      this.deliveredAt = Date.now();
+      this.deliveredAt = elapsedMs();
       // a backlog read and published without a pause would hold the event loop: no timer (the lease's renewal), no request
       if (++count % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       // the lease passed to another process meanwhile: it publishes from the shared checkpoint, this one stops writing it

@@ -38,12 +38,12 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
 
 /** runs `work` again while SQLite answers SQLITE_BUSY, pausing the thread a few ms between tries, for up to `timeoutMs` */
 export function retryWhileBusy<T>(work: () => T, timeoutMs: number): T {
-  const until = Date.now() + timeoutMs;
+  const until = performance.now() + timeoutMs; // a clock that never steps: a timeout, not a time
   for (;;) {
     try {
       return work();
     } catch (error) {
-      if (!isBusy(error) || Date.now() >= until) throw error;
+      if (!isBusy(error) || performance.now() >= until) throw error;
       // a synchronous pause: the callers are constructors, and node:sqlite is synchronous anyway
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_PAUSE_MS);
     }
