@@ -161,6 +161,11 @@ class RecordingBackend implements LeaseBackend {
     return [];
   }
   async release() {}
+  async pullBack(after: number, to: number) {
+    let n = 0;
+    for (const [id, l] of this.saved) if (l.lastSeenAt > after) (this.saved.set(id, { ...l, lastSeenAt: to }), n++);
+    return n;
+  }
   async close() {}
 }
 

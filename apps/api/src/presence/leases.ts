@@ -26,6 +26,8 @@ export interface LeaseBackend {
   lapsed(before: number, limit: number): Promise<Lease[]>;
   /** removes the lease, unless it was renewed after `notAfter` (a heartbeat that came in meanwhile keeps it) */
   release(workspaceId: string, userId: string, notAfter: number): Promise<void>;
+  /** leases renewed after `after` (in the future: the wall clock stepped back) taken as renewed at `to`; how many */
+  pullBack(after: number, to: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,8 @@ export interface LeaseStore {
   getMany(workspaceId: string, userIds: readonly string[]): Promise<Lease[]>;
   lapsed(before: number, limit: number): Promise<Lease[]>;
   release(workspaceId: string, userId: string, notAfter: number): Promise<void>;
+  /** leases renewed after `after` taken as renewed at `to` (LeaseBackend.pullBack), this process's too */
+  pullBack(after: number, to: number): Promise<number>;
   /** saves what is only in memory */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -121,6 +125,13 @@ export class BufferedLeaseStore implements LeaseStore {
     await this.backend.release(workspaceId, userId, notAfter);
   }
 
+  async pullBack(after: number, to: number): Promise<number> {
+    for (const map of [this.local, this.dirty])
+      for (const [id, l] of map) if (l.lastSeenAt > after) map.set(id, { ...l, lastSeenAt: to });
+    await this.flush();
+    return this.backend.pullBack(after, to);
+  }
+
   flush(): Promise<void> {
     // one flush at a time, in order: a later flush never overtakes an earlier one, and runs even when that one
     // failed (its leases went back to `dirty`; a chain left rejected would never save a lease again)
@@ -168,7 +179,7 @@ const fromRow = (r: LeaseRow): Lease => ({ workspaceId: r.workspace_id, organiza
  */
 export class SqliteLeaseBackend implements LeaseBackend {
   private readonly db: DatabaseSync;
-  private readonly stmt: Record<'upsert' | 'get' | 'lapsed' | 'release', StatementSync>;
+  private readonly stmt: Record<'upsert' | 'get' | 'lapsed' | 'release' | 'pullBack', StatementSync>;
   private readonly checkpointer: WalCheckpointer;
 
   /** `checkpointMs`: how often the checkpoint thread copies the WAL into the database file */
@@ -193,6 +204,7 @@ export class SqliteLeaseBackend implements LeaseBackend {
       get: this.db.prepare('SELECT workspace_id, organization_id, user_id, last_seen FROM leases WHERE id = ?'),
       lapsed: this.db.prepare('SELECT workspace_id, organization_id, user_id, last_seen FROM leases WHERE last_seen < ? ORDER BY last_seen LIMIT ?'),
       release: this.db.prepare('DELETE FROM leases WHERE id = ? AND last_seen <= ?'),
+      pullBack: this.db.prepare('UPDATE leases SET last_seen = ? WHERE last_seen > ?'),
     };
   }
 
@@ -241,6 +253,10 @@ export class SqliteLeaseBackend implements LeaseBackend {
 
   async release(workspaceId: string, userId: string, notAfter: number): Promise<void> {
     this.stmt.release.run(leaseId(workspaceId, userId), notAfter);
+  }
+
+  async pullBack(after: number, to: number): Promise<number> {
+    return Number(this.stmt.pullBack.run(to, after).changes);
   }
 
   async close(): Promise<void> {

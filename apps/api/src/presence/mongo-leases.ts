@@ -82,6 +82,11 @@ export class MongoLeaseBackend implements LeaseBackend {
     await this.collection.deleteOne({ _id: leaseId(workspaceId, userId), lastSeenAt: { $lte: new Date(notAfter) } });
   }
 
+  async pullBack(after: number, to: number): Promise<number> {
+    await this.init();
+    return (await this.collection.updateMany({ lastSeenAt: { $gt: new Date(after) } }, { $set: { lastSeenAt: new Date(to) } })).modifiedCount;
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

@@ -6,6 +6,13 @@ const BATCH = 500;
 const CONCURRENCY = 8;
 /** batches per pass: leases that keep failing (the store down) wait for the next pass instead of spinning */
 const MAX_BATCHES = 20;
+/**
+ * A lease renewed further than this in the future was renewed before the wall clock stepped back (NTP correcting a
+ * clock that ran fast): it is taken as renewed now, so that a user silent since goes offline a timeout after the
+ * step is seen, not the step plus a timeout later (probe 55 F3: 11 minutes online after a 10-minute step, a last-seen
+ * time in the future). Beyond the clocks of replicas that agree (NTP keeps them within milliseconds).
+ */
+export const FUTURE_LEASE_TOLERANCE_MS = 5_000;
 
 /**
  * Finds leases not renewed within the timeout and makes their users offline (docs/rules.md#rule-13). Every replica
@@ -45,6 +52,7 @@ export class PresenceSweeper {
     let appended = 0;
     for (let batch = 0; batch < MAX_BATCHES; batch++) {
       const now = (this.options.now ?? Date.now)();
+      if (batch === 0) await this.pullBackFuture(now);
       const lapsed = await this.leases.lapsed(now - this.options.timeoutSeconds * 1000, BATCH);
       let next = 0;
       await Promise.all(
@@ -62,5 +70,13 @@ export class PresenceSweeper {
       if (lapsed.length < BATCH) break;
     }
     return appended;
+  }
+
+  private async pullBackFuture(now: number): Promise<void> {
+    const pulled = await this.leases.pullBack(now + FUTURE_LEASE_TOLERANCE_MS, now);
+    if (pulled > 0)
+      this.logger.warn(
+        `${pulled} presence lease(s) renewed after ${new Date(now).toISOString()} (the wall clock stepped back, or another replica's runs ahead): taken as renewed now; keep the clocks of the replicas in step, slewed rather than stepped`,
+      );
   }
 }

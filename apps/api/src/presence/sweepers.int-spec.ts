@@ -136,6 +136,27 @@ describe('rule 13: two replicas sweeping the same leases', () => {
     expect(await transitions('u1', seen)).toHaveLength(3);
   });
 
+  it('probe 55 F3: after the wall clock stepped back, a silent user goes offline a timeout after the step is seen, not the step later; a heartbeat after the step counts', async () => {
+    const seen = T0 + 250 * 600_000;
+    // heard on a while its clock ran 10 minutes fast; then NTP steps both clocks back
+    await a.heartbeat('u3', seen + 600_000);
+    await a.heartbeat('u4', seen + 600_000);
+    a.clock = b.clock = seen + 1_000;
+    await Promise.all([a.sweeper().sweep(), b.sweeper().sweep()]);
+    // taken as heard now, not in the future; u4 is heard again after the step and renews from there
+    expect((await a.leases.get(WS, 'u3'))?.lastSeenAt).toBe(seen + 1_000);
+    await b.heartbeat('u4', seen + 30_000);
+    expect((await a.leases.get(WS, 'u4'))?.lastSeenAt).toBe(seen + 30_000);
+    // a timeout (60 s) after the step was seen, u3 is offline; u4, heard 31 s later, not yet
+    a.clock = b.clock = seen + 62_000;
+    await Promise.all([a.sweeper().sweep(), b.sweeper().sweep()]);
+    expect(await transitions('u3', seen)).toEqual([`online heartbeat ${at(seen + 600_000)}`, `offline timeout ${at(seen + 1_000)}`]);
+    expect(await transitions('u4', seen)).toEqual([`online heartbeat ${at(seen + 600_000)}`]);
+    a.clock = b.clock = seen + 91_000;
+    await Promise.all([a.sweeper().sweep(), b.sweeper().sweep()]);
+    expect((await transitions('u4', seen)).at(-1)).toBe(`offline timeout ${at(seen + 30_000)}`);
+  });
+
   it("rule 13: a heartbeat with no lease is decided on fresh state, not on a cached status another replica's sweep has ended (probe 47 F2)", async () => {
     const seen = T0 + 300 * 600_000;
     // a holds u5 online in its cache, and no lease of its own (the user's heartbeats went to b since)

@@ -115,6 +115,21 @@ describe('rule 13: timeouts', () => {
     expectEvents(p.when(timeout(p, '2026-03-01T08:00:00.000Z')), []);
   });
 
+  it('rule 13 (probe 55 F3): a transition recorded before the wall clock stepped back does not keep the user online for the step; the lease says when they were heard', () => {
+    const p = withAgent();
+    p.s.advance(600); // the clock ran ten minutes fast when the agent went online
+    p.given(p.heartbeat('agent', 'online'));
+    const future = p.presence.lastSeenAt!;
+    p.s.advance(-600 + 1); // stepped back; the sweeper took the lease as renewed then
+    const atStep = p.s.now;
+    p.s.advance(59);
+    expectEvents(p.when(timeout(p, atStep)), []);
+    p.s.advance(1);
+    const [e] = expectEvents(p.when(timeout(p, atStep)), ['PresenceChanged']);
+    expect(e!.data).toMatchObject({ status: 'offline', reason: 'timeout', lastSeenAt: atStep });
+    expect(future > atStep).toBe(true);
+  });
+
   it('the timeout is configurable', () => {
     const p = withAgent();
     p.given(p.heartbeat('agent', 'online'));

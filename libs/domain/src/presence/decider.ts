@@ -126,7 +126,11 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
     }
     case 'TimeOut': {
       if (current.status === 'offline') return accept([]);
-      const lastSeenAt = latest(current.lastSeenAt, command.lastSeenAt)!;
+      // a transition's last-seen time after `now` was recorded before the wall clock stepped back: the lease (which the
+      // sweeper took as renewed at the step) says when the user was heard, or they would stay online for the whole
+      // step (probe 55 F3; docs/rules.md#rule-13)
+      const recorded = current.lastSeenAt !== null && isAtOrAfter(command.now, current.lastSeenAt) ? current.lastSeenAt : null;
+      const lastSeenAt = latest(recorded, command.lastSeenAt)!;
       // a heartbeat renewed the lease after the sweeper read it: not lapsed
       if (!isAtOrAfter(command.now, addSeconds(lastSeenAt, command.timeoutSeconds))) return accept([]);
       // a lapse is a timeout even when the membership ended meanwhile: nobody was heard from since lastSeenAt (the
