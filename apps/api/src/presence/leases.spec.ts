@@ -163,7 +163,11 @@ class RecordingBackend implements LeaseBackend {
   async release() {}
   async pullBack(after: number, to: number) {
     let n = 0;
-    for (const [id, l] of this.saved) if (l.lastSeenAt > after) (this.saved.set(id, { ...l, lastSeenAt: to }), n++);
+    for (const [id, l] of this.saved)
+      if (l.lastSeenAt > after) {
+        this.saved.set(id, { ...l, lastSeenAt: to });
+        n++;
+      }
     return n;
   }
   async close() {}
