@@ -92,5 +92,45 @@ if (natsBinary) {
         nats.process.kill();
       }
     }, 60_000);
+
+    it('probe 55 F4: a NATS server that stalls (SIGSTOP) does not take the checkpoint past what it never confirmed; what was published meanwhile reaches a subscriber once it answers', async () => {
+      const nats = await startNats();
+      const app = await startTestApp({ NATS_URL: nats.url, LOG_LEVEL: 'error' });
+      const client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [nats.url] } });
+      const health = async () => (await app.api.request('GET', '/health')).body.info.integrationEvents;
+      try {
+        const got: number[] = [];
+        const subscriber = await (client as unknown as { connect(): Promise<{ subscribe(subject: string, o: { callback(e: unknown, m: { json(): { data: { position: string } } }): void }): void; flush(): Promise<void> }> }).connect();
+        subscriber.subscribe('rollcall.events.>', { callback: (_e, m) => got.push(Number(m.json().data.position)) });
+        await subscriber.flush();
+        await app.api.organization();
+        for (const deadline = Date.now() + 10_000; (await health()).behind !== 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+        const before = (await health()).checkpoint as string;
+        nats.process.kill('SIGSTOP');
+        try {
+          const stalled = await app.api.organization();
+          expect(stalled.organizationId).toEqual(expect.any(String));
+          await new Promise((r) => setTimeout(r, 1_500));
+          // still at or before the first event the server did not confirm, and /health says it is behind
+          const during = await health();
+          expect(BigInt(during.checkpoint)).toBe(BigInt(before));
+          expect(during.behind).toBeGreaterThan(0);
+        } finally {
+          nats.process.kill('SIGCONT');
+        }
+        const head = Number((await app.api.request('GET', '/v1/events?limit=1000', { key: SYSTEM_KEY })).body.head);
+        for (const deadline = Date.now() + 15_000; !got.includes(head) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+        // every event of the second organization reached the subscriber (some may come twice: consumers dedupe)
+        const after = Number(before);
+        const pushed = (await app.api.request('GET', `/v1/events?after=${after}&limit=1000`, { key: SYSTEM_KEY })).body.items.map((e: { position: string }) => Number(e.position));
+        expect(pushed.length).toBeGreaterThan(0);
+        for (const position of pushed) expect(got).toContain(position);
+        expect((await health()).behind).toBe(0);
+      } finally {
+        await client.close();
+        await app.stop();
+        nats.process.kill();
+      }
+    }, 60_000);
   });
 }

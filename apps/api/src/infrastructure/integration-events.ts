@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { type ClientNats, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { EventStore } from '@rollcall/event-store';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { Config } from '../config';
@@ -44,15 +45,19 @@ export class IntegrationEvents implements OnApplicationShutdown {
     const { config } = this;
     // the lease can pass between processes over an embedded data dir, or through MongoDB; with EventStoreDB alone every replica publishes
     const shared = { store: this.store, metrics: this.metrics, logger: this.logger, retry: this.retry, leased: !config.eventstoreUrl || !!config.mongoUrl, embedded: !config.eventstoreUrl };
-    if (config.natsUrl)
+    if (config.natsUrl) {
+      const client = ClientProxyFactory.create({ transport: Transport.NATS, options: natsConnectionOptions(config.natsUrl) });
       this.publishers.push(
         new TransportPublisher({
           ...shared,
           transport: 'nats',
-          client: ClientProxyFactory.create({ transport: Transport.NATS, options: natsConnectionOptions(config.natsUrl) }),
+          client,
+          // the server has what was published once it answers a ping sent after it (core NATS has no other receipt)
+          confirm: () => (client as unknown as ClientNats).unwrap<NatsConnection>().flush(),
           coordination: jobCoordination(config, 'publisher', 'integration-events.checkpoint', this.logger),
         }),
       );
+    }
     if (config.eventsTcpTarget)
       this.publishers.push(
         new TransportPublisher({

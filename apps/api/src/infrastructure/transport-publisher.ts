@@ -39,7 +39,17 @@ export interface TransportPublisherOptions {
   logger: Logger;
   /** backoff between re-subscriptions (shared with the other transport's, read at each failure) */
   retry: { initialDelayMs: number; maxDelayMs: number; stableAfterMs: number };
+  /**
+   * Resolves once the transport has what was emitted (NATS: a flush, the server's answer to a ping sent after it);
+   * until then the checkpoint stays before the event. Rejects when it does not answer within CONFIRM_TIMEOUT_MS: a failed
+   * send, sent again. Probe 55 F4: a client's emit resolves once the event is in its own buffer, so with the server
+   * stalled (SIGSTOP) the checkpoint moved past 20 events that no consumer ever got, and nothing said so.
+   */
+  confirm?: () => Promise<void>;
 }
+
+/** how long the transport has to confirm what was emitted before the send counts as failed */
+export const CONFIRM_TIMEOUT_MS = 5_000;
 
 /**
  * Publishes domain events as integration events on one transport. It follows the log with a catch-up subscription
@@ -241,6 +251,7 @@ export class TransportPublisher {
       try {
         if (attempt > 1) event = (await readAgain()) ?? event;
         await lastValueFrom(this.o.client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
+        if (this.o.confirm) await confirmed(this.o.confirm(), this.transport);
         this.failedSends = 0;
         if (this.state === 'retrying') this.state = 'running';
         return true;
@@ -302,5 +313,18 @@ export class TransportPublisher {
     // a process standing by takes over at its next try
     await this.o.coordination.release();
     await this.o.coordination.close();
+  }
+}
+
+/** the transport's confirmation, or a failure once CONFIRM_TIMEOUT_MS passed without it */
+async function confirmed(confirmation: Promise<void>, transport: TransportName): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the ${transport} server did not confirm it within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([confirmation, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
