@@ -6,7 +6,7 @@ const DISK_FULL = new Error('database or disk is full');
  * A notary over a data dir whose disk fails for a while: `failing` steps throw (the lease's renewal, the tree's
  * append, the checkpoint's write), as SQLite does on a full disk; the loop's sleeps advance a fake clock.
  */
-function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number }) {
+function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number; signedAt?: Date; wall?: () => number }) {
   let clock = 0;
   let leadsFails = options.leadsFails ?? 0;
   let catchUpFails = options.catchUpFails ?? 0;
@@ -52,7 +52,7 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
         return size;
       },
     },
-    tree: { size: () => size, latestCheckpoint: () => (checkpointSize === null ? undefined : { size: checkpointSize }) },
+    tree: { size: () => size, latestCheckpoint: () => (checkpointSize === null ? undefined : { size: checkpointSize, ...(options.signedAt && { signedAt: options.signedAt }) }) },
     checkpointMs: 1000,
     pollMs: 20,
     standbyMs: 1000,
@@ -65,6 +65,7 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
       if (clock > 60_000) loop.stop();
     },
     now: () => clock,
+    ...(options.wall && { wall: options.wall }),
   });
   return {
     loop,
@@ -115,5 +116,19 @@ describe('the notary loop under storage faults (verifiable history; probe 51 F1)
     expect(h.logs.filter((l) => l.startsWith('error'))).toHaveLength(1);
     expect(h.statuses.filter((s) => s.error !== undefined).length).toBeGreaterThan(0);
     expect(h.statuses.at(-1)?.error).toBeUndefined();
+  });
+});
+
+describe('the notary and the wall clock (probe 55)', () => {
+  it('F5: a clock behind the last signed checkpoint by more than verify tolerates is logged, once while it lasts; checkpoints go on', async () => {
+    const signedAt = new Date('2026-12-05T20:10:00Z');
+    let wall = signedAt.getTime() - 600_000; // stepped back ten minutes
+    const h = harness({ events: 3, signedAt, wall: () => (wall += 1_000) });
+    await h.loop.begin();
+    await h.loop.run();
+    const said = h.logs.filter((l) => l.includes('behind the last signed checkpoint'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^error: notary: the clock is \d+ s behind the last signed checkpoint \(stepped back\?\).*ENTRY_BACKDATED/);
+    expect(h.checkpointSize).toBe(3);
   });
 });

@@ -10,12 +10,14 @@
  * the thread for good, on every replica at once, and inclusion proofs answered 503 AUDIT_BEHIND "retry in a second"
  * until each process was restarted.
  */
+import { DEFAULT_CLOCK_SKEW_MS } from '@rollcall/audit';
+
 export interface NotaryLoopParts {
   /** whether this process holds the notary lease (renewing it: a write); `leader`: its answer at the last check */
   leader: { leads(): boolean; readonly leader: boolean; release(): void };
   notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; readonly size: number };
   /** the stored tree, as the lease holder left it (a standby reports its size) */
-  tree: { size(): number; latestCheckpoint(): { size: number } | undefined };
+  tree: { size(): number; latestCheckpoint(): { size: number; signedAt?: Date } | undefined };
   checkpointMs: number;
   /** how often an idle notary looks for new events */
   pollMs: number;
@@ -26,6 +28,8 @@ export interface NotaryLoopParts {
   sleep(ms: number): Promise<void>;
   /** milliseconds on a clock that never steps back (performance.now()): when the next checkpoint is due */
   now(): number;
+  /** the wall clock (Date.now() unless a test sets it): compared with when the last checkpoint was signed */
+  wall?(): number;
 }
 
 export interface NotaryStatus {
@@ -46,6 +50,8 @@ export class NotaryLoop {
   private stopping = false;
   private lastError: string | undefined;
   private lastCheckpoint: number;
+  /** the wall clock was behind the last signed checkpoint at the last look (checkClock) */
+  private clockBehind = false;
 
   constructor(private readonly parts: NotaryLoopParts) {
     this.lastCheckpoint = parts.now();
@@ -78,6 +84,7 @@ export class NotaryLoop {
         const added = await p.notary.catchUp(BATCH);
         // checkpoints are signed here, between batches: a checkpoint's leaves are always in the store already
         if (p.now() - this.lastCheckpoint >= p.checkpointMs) {
+          this.checkClock();
           if (p.notary.checkpoint()) this.report();
           this.lastCheckpoint = p.now();
         }
@@ -101,6 +108,24 @@ export class NotaryLoop {
     } catch (error) {
       this.parts.log('error', `notary, stopping: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * Says so (once while it lasts) when the wall clock is behind the last signed checkpoint by more than verify's
+   * tolerance: it was stepped back, and every entry written until it catches up is dated before a checkpoint signed
+   * before it, which `rollcall-audit verify` reports as ENTRY_BACKDATED, as it would a clock set back to rewrite
+   * history (probe 55 F5: nothing said so as it happened).
+   */
+  private checkClock(): void {
+    const p = this.parts;
+    const signedAt = p.tree.latestCheckpoint()?.signedAt?.getTime();
+    const behindMs = signedAt === undefined ? 0 : signedAt - (p.wall ?? Date.now)();
+    if (behindMs > DEFAULT_CLOCK_SKEW_MS && !this.clockBehind)
+      p.log(
+        'error',
+        `notary: the clock is ${Math.round(behindMs / 1000)} s behind the last signed checkpoint (stepped back?): entries written until it catches up are dated before it, and rollcall-audit verify will report them as ENTRY_BACKDATED; slew clocks rather than step them (docs/verifiable-history.md)`,
+      );
+    this.clockBehind = behindMs > DEFAULT_CLOCK_SKEW_MS;
   }
 
   private report(): void {
