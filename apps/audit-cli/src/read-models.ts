@@ -56,7 +56,9 @@ export async function verifyReadModels(options: ReadModelsOptions, out: Output):
     const behind: string[] = [];
     for (const p of PROJECTIONS) {
       const [stored, head] = [await live.checkpoint(checkpointKey(p)), await derived.checkpoint(checkpointKey(p))];
-      if (stored !== head) behind.push(`${p.name} at ${stored ?? 'none'} (the log: ${head ?? 'empty'})`);
+      // none: never built by this version's projections (another version of the API projected them, or a rebuild was
+      // killed), not a projector behind (probe 57 F3 was told to let it catch up)
+      if (stored !== head) behind.push(`${p.name} at ${stored ?? `none (not built by ${checkpointKey(p)}: another version projected it, or a rebuild was stopped)`} (the log: ${head ?? 'empty'})`);
     }
     if (behind.length > 0)
       return {

@@ -52,6 +52,12 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
     db.exec('BEGIN IMMEDIATE');
     try {
       const written = (db.prepare('SELECT format FROM data_format WHERE id = 1').get() as { format: number } | undefined)?.format ?? 0;
+      // the audit tool compares read models and would upgrade the dir to do so: a verification changes nothing (probe
+      // 57 F3: it moved an earlier version's keys and raised the mark, and that version no longer started there)
+      if (role === 'audit' && written < DATA_FORMAT)
+        throw new DataDirProblem(
+          `${dataDir} was written by an earlier version of Rollcall (${written === 0 ? 'no data-format mark' : `data format ${written}`}; this tool's is ${DATA_FORMAT}): comparing its read models would upgrade it, and a verification changes nothing. Verify it with the rollcall-audit of the version that wrote it, or a copy of it once this version's API has started on that copy (plain verify, without --read-models, reads any version's log)`,
+        );
       if (written > DATA_FORMAT)
         throw new DataDirProblem(
           `${dataDir} was written by a later version of Rollcall (data format ${written}; this one reads ${DATA_FORMAT} and earlier): start that version, or restore a backup taken before it ran. An earlier version would ignore what it does not know`,
@@ -61,7 +67,7 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
       const other = [...leaseHolders(dataDir, now), ...[...registered].map(([who, format]) => ({ who, format }))].find(
         (s) => s.who !== self && !gone(s.who) && (s.format ?? registered.get(s.who)) !== DATA_FORMAT,
       );
-      if (other) throw new DataDirProblem(otherVersion(dataDir, other, registered.get(other.who)));
+      if (other) throw new DataDirProblem(otherVersion(dataDir, other, registered.get(other.who), role));
       db.prepare('INSERT INTO processes (process, format, role, started) VALUES (?, ?, ?, ?)').run(self, DATA_FORMAT, role, now);
       db.prepare('INSERT INTO data_format (id, format, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET format = excluded.format, since = excluded.since WHERE format < excluded.format').run(DATA_FORMAT, now);
       db.exec('COMMIT');
@@ -130,9 +136,12 @@ function leaseHolders(dataDir: string, now: number): Serving[] {
   return held;
 }
 
-function otherVersion(dataDir: string, other: Serving, format: number | undefined): string {
+function otherVersion(dataDir: string, other: Serving, format: number | undefined, role: string): string {
   const [host, pid] = other.who.split('|');
   const which = format === undefined ? 'an earlier version of Rollcall' : format > DATA_FORMAT ? `a later version of Rollcall (data format ${format})` : `an earlier version of Rollcall (data format ${format})`;
+  // an auditor stops nobody's processes: a copy taken at rest, verified with the tool of the version that serves it
+  if (role === 'audit')
+    return `Process ${pid} on ${host} serves ${dataDir} with ${which}; this tool reads data format ${DATA_FORMAT}: verify a copy of the data dir taken at rest with the rollcall-audit of that version`;
   return (
     `Process ${pid} on ${host}${other.job ? `, holding the ${other.job} lease,` : ''} serves ${dataDir} with ${which}; this one writes data format ${DATA_FORMAT}. ` +
     'Processes of two versions must not serve one data dir (the earlier decides as if the events it does not know had not happened): stop every process of the other version, then start this one (README, Upgrading)'
