@@ -4,7 +4,7 @@ import { ConfigError, portProblem } from './settings';
 import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
-import { claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
+import { DATA_FORMAT, claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from './shared/tokens';
 import { dataDirStartProblem, unreachableStore } from './infrastructure/unreachable-store';
@@ -24,7 +24,11 @@ async function main() {
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
   await checkDataDir(config);
   // no process of another version serves this data dir, and none later wrote it (docs/adr/0020)
-  claimDataDir(config.dataDir, 'api');
+  const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
+  if (upgradedFrom !== undefined)
+    console.log(
+      `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start`,
+    );
   const running = await startApp(config, undefined, secrets);
   // alone on the data dir, the embedded store's reads need not look at other processes' commits (data-format.ts)
   const store = running.app.get<EventStore>(EVENT_STORE);

@@ -42,7 +42,7 @@ interface Serving {
  * dir marked with this format. A process gone is forgotten by the next claim on its host. Over MongoDB the job leases
  * live there and are not looked at.
  */
-export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): void {
+export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): { upgradedFrom?: number } {
   const self = `${hostname()}|${process.pid}`;
   const db = openDatabase(join(dataDir, FILE), {
     setUp: `CREATE TABLE IF NOT EXISTS data_format (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, since INTEGER NOT NULL);
@@ -71,6 +71,9 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
       db.prepare('INSERT INTO processes (process, format, role, started) VALUES (?, ?, ?, ?)').run(self, DATA_FORMAT, role, now);
       db.prepare('INSERT INTO data_format (id, format, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET format = excluded.format, since = excluded.since WHERE format < excluded.format').run(DATA_FORMAT, now);
       db.exec('COMMIT');
+      // a dir with events that an earlier version wrote (unmarked before session 38): the start says it upgraded it
+      // (probe 57 F6: nothing told the operator when the point past which only a backup rolls back was passed)
+      if (written < DATA_FORMAT && (written > 0 || existsSync(join(dataDir, 'events.sqlite')))) return { upgradedFrom: written };
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw error;
@@ -78,6 +81,7 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
   } finally {
     db.close();
   }
+  return {};
 }
 
 /** how often `watchOtherProcesses` reads the registry: well within the ~1 s a process takes from its claim to serving */
