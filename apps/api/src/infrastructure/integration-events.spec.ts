@@ -14,7 +14,7 @@ import { recorded, scripted, waitUntil } from './testing/integration-events-fake
 describe('IntegrationEvents (event store and transport faked)', () => {
   let dir: string;
   let emitted: { pattern: string; eventId: string; position: string }[];
-  let transport: { emit: jest.Mock; close: jest.Mock };
+  let transport: { emit: jest.Mock; close: jest.Mock; unwrap: () => { flush(): Promise<void> } };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'rollcall-ie-'));
@@ -25,6 +25,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
         return of(undefined);
       }),
       close: jest.fn(),
+      // the NATS connection the publisher confirms each event with: its flush answers at once
+      unwrap: () => ({ flush: async () => undefined }),
     };
     jest.spyOn(ClientProxyFactory, 'create').mockReturnValue(transport as unknown as ClientProxy);
   });

@@ -175,7 +175,8 @@ describe('IntegrationEvents over EventStoreDB + MongoDB: one publisher among rep
     const dirs = [mkdtempSync(join(tmpdir(), 'rollcall-ie-a-')), mkdtempSync(join(tmpdir(), 'rollcall-ie-b-'))];
     const emitted: string[] = [];
     jest.spyOn(ClientProxyFactory, 'create').mockImplementation(
-      () => ({ emit: (_: string, e: { position: string }) => (emitted.push(e.position), of(undefined)), close: () => undefined }) as unknown as ClientProxy,
+      // (unwrap: the NATS connection the publisher confirms each event with, whose flush answers at once)
+      () => ({ emit: (_: string, e: { position: string }) => (emitted.push(e.position), of(undefined)), close: () => undefined, unwrap: () => ({ flush: async () => undefined }) }) as unknown as ClientProxy,
     );
     const log = sharedLog();
     log.append(1n);
