@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AccessExplanation } from '@rollcall/domain';
 import type * as Proofs from './proofs';
 import type { ProofBundle } from './proofs';
@@ -10,17 +12,28 @@ export interface ApiOptions {
   actor?: string;
 }
 
-/** The auditor's reads go through the API with an API key (and the acting user, for workspace reads). */
+/**
+ * The auditor's reads go through the API with an API key (and the acting user, for workspace reads). Over node:http,
+ * not fetch: fetch refuses the ports browsers block (6000, 6665–6669, 10080…: "bad port", probe 56 F4), where an API
+ * may well listen; and its "fetch failed" named neither the server nor why (probe 29).
+ */
 async function get(api: ApiOptions, path: string, accept = 'application/json'): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { accept };
   if (api.key) headers.authorization = `Bearer ${api.key}`;
   if (api.actor) headers['x-actor-id'] = api.actor;
-  const res = await fetch(apiUrl(path, api.url), { headers }).catch((error: unknown) => {
-    // "fetch failed" names neither the server nor why (probe 29): the cause does (ECONNREFUSED, ENOTFOUND…)
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new ApiError(`cannot reach ${api.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  const url = apiUrl(path, api.url);
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    // the cause names why (ECONNREFUSED, ENOTFOUND, a certificate…)
+    req.on('error', (error: NodeJS.ErrnoException) => reject(new ApiError(`cannot reach ${api.url}: ${error.code ?? error.message}`)));
+    req.end();
   });
-  return { status: res.status, text: await res.text() };
 }
 
 /** `path` on the API at `url` (--url, ROLLCALL_URL): one that is no http(s) URL is a usage error */
