@@ -52,8 +52,14 @@ export class MongoIdempotencyStore implements IdempotencyStore {
     return this.ready;
   }
 
-  async get(key: string): Promise<StoredAnswer | undefined> {
-    const doc = await this.collection.findOne({ _id: key });
+  /** one round trip for both forms of the key (the one asked first) */
+  async get(key: string, orUnder?: string): Promise<StoredAnswer | undefined> {
+    if (orUnder === undefined) {
+      const doc = await this.collection.findOne({ _id: key });
+      return doc ? answerOf(doc) : undefined;
+    }
+    const docs = await this.collection.find({ _id: { $in: [key, orUnder] } }).toArray();
+    const doc = docs.find((d) => d._id === key) ?? docs[0];
     return doc ? answerOf(doc) : undefined;
   }
 

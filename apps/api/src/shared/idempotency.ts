@@ -29,7 +29,8 @@ export interface RequestAbout {
 }
 
 export interface IdempotencyStore {
-  get(key: string): Promise<StoredAnswer | undefined>;
+  /** the answer kept under `key`, else under `orUnder` (a form of it an earlier version kept answers under) */
+  get(key: string, orUnder?: string): Promise<StoredAnswer | undefined>;
   /** Stores the first answer; returns the answer stored under the key (another replica's, when it won the race). */
   put(key: string, answer: StoredAnswer): Promise<StoredAnswer>;
   close(): Promise<void>;
@@ -109,8 +110,9 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       await new Promise((resolve) => setImmediate(resolve));
   }
 
-  async get(key: string): Promise<StoredAnswer | undefined> {
-    const row = this.select.get(key) as { request_hash: string; status: number; body: string; about: string | null } | undefined;
+  async get(key: string, orUnder?: string): Promise<StoredAnswer | undefined> {
+    type Row = { request_hash: string; status: number; body: string; about: string | null };
+    const row = (this.select.get(key) as Row | undefined) ?? (orUnder === undefined ? undefined : (this.select.get(orUnder) as Row | undefined));
     if (!row) return undefined;
     return { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body), ...(row.about !== null && { about: JSON.parse(row.about) as RequestAbout }) };
   }
@@ -202,7 +204,7 @@ export class Idempotency {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
     const { key, requestHash } = keyed;
     return this.mutex.run(key, async () => {
-      const first = (await this.store.get(key)) ?? (keyed.clearKey === undefined ? undefined : await this.store.get(keyed.clearKey));
+      const first = await this.store.get(key, keyed.clearKey);
       if (first) return this.replayed(first, requestHash);
       const answer = await write();
       const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.about && { about: answer.about }) };
