@@ -30,8 +30,13 @@ it('probe 57 F6: a claim says which format it upgraded a data dir from (marked e
   mark(earlier, DATA_FORMAT - 1);
   expect(claimDataDir(earlier, 'api')).toEqual({ upgradedFrom: DATA_FORMAT - 1 });
   expect(claimDataDir(earlier, 'api')).toEqual({});
-  // a log without a mark: a version from before the mark (session 38) wrote it
+  // a new dir whose log the start's checks made before the claim: nothing to say (as the API's main starts it)
+  const made = dir();
+  writeFileSync(join(made, 'events.sqlite'), '');
+  expect(claimDataDir(made, 'api')).toEqual({});
+  // a dir an API served without a mark: a version from before the mark (session 38)
   const unmarked = dir();
   writeFileSync(join(unmarked, 'events.sqlite'), '');
+  writeFileSync(join(unmarked, 'api.sqlite'), '');
   expect(claimDataDir(unmarked, 'api')).toEqual({ upgradedFrom: 0 });
 });

@@ -71,9 +71,11 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
       db.prepare('INSERT INTO processes (process, format, role, started) VALUES (?, ?, ?, ?)').run(self, DATA_FORMAT, role, now);
       db.prepare('INSERT INTO data_format (id, format, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET format = excluded.format, since = excluded.since WHERE format < excluded.format').run(DATA_FORMAT, now);
       db.exec('COMMIT');
-      // a dir with events that an earlier version wrote (unmarked before session 38): the start says it upgraded it
-      // (probe 57 F6: nothing told the operator when the point past which only a backup rolls back was passed)
-      if (written < DATA_FORMAT && (written > 0 || existsSync(join(dataDir, 'events.sqlite')))) return { upgradedFrom: written };
+      // a dir an earlier version served (unmarked before session 38: its api.sqlite or read.sqlite, which an API makes
+      // as it starts, after this claim; events.sqlite is made before it, by the start's checks): the start says it
+      // upgraded it (probe 57 F6: nothing told the operator when the point past which only a backup rolls back was passed)
+      const served = existsSync(join(dataDir, 'api.sqlite')) || existsSync(join(dataDir, 'read.sqlite'));
+      if (written < DATA_FORMAT && (written > 0 || served)) return { upgradedFrom: written };
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw error;
