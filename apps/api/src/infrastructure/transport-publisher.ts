@@ -7,6 +7,7 @@ import type { Metrics } from './metrics';
 import { LEASE_RENEW_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
+import { ConfirmedCheckpoint } from './confirmed-checkpoint';
 
 /**
  * The publisher's waits and windows (idle poll, a subscription's stability) on a clock that never steps: the wall
@@ -48,7 +49,7 @@ export interface TransportPublisherOptions {
   confirm?: () => Promise<void>;
 }
 
-/** how long the transport has to confirm what was emitted before the send counts as failed */
+/** how long the transport has to confirm what it was sent before the sends count as failed (re-sent from the checkpoint) */
 export const CONFIRM_TIMEOUT_MS = 5_000;
 
 /**
@@ -211,32 +212,53 @@ export class TransportPublisher {
 
   private async publishAll(subscription: Subscription): Promise<void> {
     let count = 0;
-    for await (const recorded of subscription) {
-      this.deliveredAt = elapsedMs();
-      // a backlog read and published without a pause would hold the event loop: no timer (the lease's renewal), no request
-      if (++count % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
-      // the lease passed to another process meanwhile: it publishes from the shared checkpoint, this one stops writing it
-      if (this.restart) return;
-      if (!this.holdsLease()) {
-        this.restart = true;
-        return;
-      }
-      const integration = toIntegrationEvent(recorded);
-      if (integration) {
-        this.publishing = true;
-        try {
-          // shutting down before the transport took it: the checkpoint stays before this event
-          if (!(await this.publish(integration, () => this.readAgain(recorded)))) return;
-        } finally {
-          this.publishing = false;
+    // a transport confirmed apart from the send (NATS): the checkpoint follows its confirmations (ConfirmedCheckpoint)
+    const confirmed =
+      this.o.confirm &&
+      new ConfirmedCheckpoint(this.o.confirm, (position) => this.moveCheckpoint(position), CONFIRM_TIMEOUT_MS, this.transport, () => void subscription.unsubscribe().catch(() => undefined));
+    try {
+      for await (const recorded of subscription) {
+        confirmed?.check();
+        this.deliveredAt = elapsedMs();
+        // a backlog read and published without a pause would hold the event loop: no timer (the lease's renewal), no request
+        if (++count % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+        // the lease passed to another process meanwhile: it publishes from the shared checkpoint, this one stops writing it
+        if (this.restart) return this.leading ? await confirmed?.settled() : await confirmed?.abandon();
+        if (!this.holdsLease()) {
+          this.restart = true;
+          return await confirmed?.abandon();
         }
-        this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
+        const integration = toIntegrationEvent(recorded);
+        if (integration) {
+          this.publishing = true;
+          try {
+            // shutting down before the transport took it: the checkpoint stays before this event
+            if (!(await this.publish(integration, () => this.readAgain(recorded)))) return await confirmed?.abandon();
+          } finally {
+            this.publishing = false;
+          }
+          this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
+        }
+        if (confirmed) confirmed.handed(recorded.position);
+        else await this.moveCheckpoint(recorded.position);
       }
-      await this.o.coordination.writeCheckpoint(recorded.position);
-      this.position = recorded.position;
-      if (this.failures > 0) this.o.logger.log({ transport: this.transport, failures: this.failures }, `integration events (${this.transport}): following the log again after ${this.failures} failure(s)`);
-      this.failures = 0;
+      // the subscription ended (unsubscribed to re-subscribe, or failed): what was handed over confirmed first
+      await confirmed?.settled();
+    } catch (error) {
+      // the subscription failed (or a confirmation did): what was handed over is confirmed first while this process
+      // publishes, so that the next subscription starts after it rather than sending it again
+      if (this.leading && confirmed) await confirmed.settled().catch(() => undefined);
+      else await confirmed?.abandon();
+      throw error;
     }
+  }
+
+  /** past `position`: every event up to it taken (and confirmed) by the transport */
+  private async moveCheckpoint(position: bigint): Promise<void> {
+    await this.o.coordination.writeCheckpoint(position);
+    this.position = position;
+    if (this.failures > 0) this.o.logger.log({ transport: this.transport, failures: this.failures }, `integration events (${this.transport}): following the log again after ${this.failures} failure(s)`);
+    this.failures = 0;
   }
 
   /**
@@ -251,7 +273,6 @@ export class TransportPublisher {
       try {
         if (attempt > 1) event = (await readAgain()) ?? event;
         await lastValueFrom(this.o.client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
-        if (this.o.confirm) await confirmed(this.o.confirm(), this.transport);
         this.failedSends = 0;
         if (this.state === 'retrying') this.state = 'running';
         return true;
@@ -313,18 +334,5 @@ export class TransportPublisher {
     // a process standing by takes over at its next try
     await this.o.coordination.release();
     await this.o.coordination.close();
-  }
-}
-
-/** the transport's confirmation, or a failure once CONFIRM_TIMEOUT_MS passed without it */
-async function confirmed(confirmation: Promise<void>, transport: TransportName): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the ${transport} server did not confirm it within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([confirmation, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
