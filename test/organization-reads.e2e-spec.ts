@@ -89,6 +89,9 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(await app.running.send('users.list', { ...msg, limit: 200 })).toEqual(all.body);
     expect(await app.running.send('users.get', { ...msg, userId: bob })).toEqual(bobDetail.body);
     expect(await app.running.send('workspaces.list', msg)).toEqual(workspaces.body);
+    // a message's null is a field left out (probe 58 F6: `"limit": null` was a 500)
+    expect(await app.running.send('workspaces.list', { ...msg, limit: null, after: null })).toEqual(workspaces.body);
+    expect(await app.running.send('users.get', { ...msg, userId: bob, limit: null, after: null })).toEqual(bobDetail.body);
   });
 
   it('org admins only; bad paging is 400; an unknown user 404; another organization 404', async () => {

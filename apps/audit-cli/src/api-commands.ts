@@ -32,9 +32,14 @@ async function get(api: ApiOptions, path: string, accept = 'application/json'): 
     });
     // the cause names why (ECONNREFUSED, ENOTFOUND, a certificate…)
     req.on('error', (error: NodeJS.ErrnoException) => reject(new ApiError(`cannot reach ${api.url}: ${error.code ?? error.message}`)));
+    // a server that accepts and never answers: given up, as fetch did (probe 58 F8: it waited for good)
+    req.setTimeout(API_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer within ${API_TIMEOUT_MS / 1000} s`), { code: `no answer within ${API_TIMEOUT_MS / 1000} s` })));
     req.end();
   });
 }
+
+/** how long a read may go without a byte from the API (node:http's socket timeout) */
+export const API_TIMEOUT_MS = 60_000;
 
 /** `path` on the API at `url` (--url, ROLLCALL_URL): one that is no http(s) URL is a usage error */
 function apiUrl(path: string, url: string): URL {

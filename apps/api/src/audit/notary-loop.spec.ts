@@ -6,14 +6,15 @@ const DISK_FULL = new Error('database or disk is full');
  * A notary over a data dir whose disk fails for a while: `failing` steps throw (the lease's renewal, the tree's
  * append, the checkpoint's write), as SQLite does on a full disk; the loop's sleeps advance a fake clock.
  */
-function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number; signedAt?: Date; wall?: () => number }) {
+function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number; signedAt?: Date; wall?: () => number; standbyTurns?: number; checkpointed?: number }) {
+  let standbyTurns = options.standbyTurns ?? 0;
   let clock = 0;
   let leadsFails = options.leadsFails ?? 0;
   let catchUpFails = options.catchUpFails ?? 0;
   let checkpointFails = options.checkpointFails ?? 0;
   let unread = options.events ?? 0;
   let size = 0;
-  let checkpointSize: number | null = null;
+  let checkpointSize: number | null = options.checkpointed ?? null;
   const statuses: NotaryStatus[] = [];
   const logs: string[] = [];
   const sleeps: number[] = [];
@@ -22,6 +23,8 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
     leading: false,
     leads() {
       if (leadsFails > 0 && leadsFails--) throw DISK_FULL;
+      // another process holds the lease for the first turns (killed then: this one takes over)
+      if (standbyTurns > 0 && standbyTurns--) return (this.leading = false);
       this.leading = true;
       return true;
     },
@@ -131,4 +134,14 @@ describe('the notary and the wall clock (probe 55)', () => {
     expect(said[0]).toMatch(/^error: notary: the clock is \d+ s behind the last signed checkpoint \(stepped back\?\).*ENTRY_BACKDATED/);
     expect(h.checkpointSize).toBe(3);
   });
+});
+
+it('probe 58 F5: a standby that takes the lease over an idle log says at once that it notarizes (nothing new to sign)', async () => {
+  // the log's 0 entries signed already: the new holder has nothing to sign
+  const h = harness({ events: 0, standbyTurns: 3, checkpointed: 0 });
+  await h.loop.begin();
+  expect(h.statuses.at(-1)?.notarizing).toBe(false);
+  await h.loop.run();
+  // said when it took over, not only by the last status as it stops
+  expect(h.statuses.filter((s) => s.notarizing).length).toBeGreaterThanOrEqual(2);
 });

@@ -52,6 +52,8 @@ export class NotaryLoop {
   private lastCheckpoint: number;
   /** the wall clock was behind the last signed checkpoint at the last look (checkClock) */
   private clockBehind = false;
+  /** what the last status said of the lease */
+  private reportedLeading = false;
 
   constructor(private readonly parts: NotaryLoopParts) {
     this.lastCheckpoint = parts.now();
@@ -81,6 +83,9 @@ export class NotaryLoop {
           waitMs = p.standbyMs;
           return;
         }
+        // just took the lease (a failover on an idle log signs nothing new): said at once, not at the next checkpoint
+        // (probe 58 F5: /health said no process notarized until the next write)
+        if (!this.reportedLeading) this.report();
         const added = await p.notary.catchUp(BATCH);
         // checkpoints are signed here, between batches: a checkpoint's leaves are always in the store already
         if (p.now() - this.lastCheckpoint >= p.checkpointMs) {
@@ -137,6 +142,7 @@ export class NotaryLoop {
       // the tree unreadable too: the size the notary holds in memory
       stored = { size: p.notary.size, checkpointSize: null };
     }
+    this.reportedLeading = p.leader.leader;
     p.status({ ...stored, notarizing: p.leader.leader, ...(this.lastError !== undefined && { error: this.lastError }) });
   }
 

@@ -155,8 +155,11 @@ export class OrganizationQueriesController {
   }
 }
 
-/** a page of workspaces as asked (`after`, `limit`: either may be left out) */
-const pageOf = ({ after, limit }: { after?: string; limit?: number }): { after?: string; limit?: number } => ({
-  ...(after !== undefined && { after }),
-  ...(limit !== undefined && { limit }),
+/**
+ * a page of workspaces as asked (`after`, `limit`: either may be left out; a message's `null`, which the validation's
+ * IsOptional lets through, is left out too: probe 58 F6, `"limit": null` was a 500)
+ */
+const pageOf = ({ after, limit }: { after?: string | null; limit?: number | null }): { after?: string; limit?: number } => ({
+  ...(after !== undefined && after !== null && { after }),
+  ...(limit !== undefined && limit !== null && { limit }),
 });

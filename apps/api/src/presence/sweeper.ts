@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { FUTURE_LAST_SEEN_TOLERANCE_SECONDS } from '@rollcall/domain';
 import type { LeaseStore } from './leases';
 import type { PresenceReactions } from './presence-handlers';
 
@@ -12,7 +13,7 @@ const MAX_BATCHES = 20;
  * step is seen, not the step plus a timeout later (probe 55 F3: 11 minutes online after a 10-minute step, a last-seen
  * time in the future). Beyond the clocks of replicas that agree (NTP keeps them within milliseconds).
  */
-export const FUTURE_LEASE_TOLERANCE_MS = 5_000;
+export const FUTURE_LEASE_TOLERANCE_MS = FUTURE_LAST_SEEN_TOLERANCE_SECONDS * 1000;
 
 /**
  * Finds leases not renewed within the timeout and makes their users offline (docs/rules.md#rule-13). Every replica

@@ -1,7 +1,7 @@
 // What a store that cannot be used is answered with (docs/replicas-and-faults.md: 503 EVENT_STORE_UNAVAILABLE naming
 // the cause, never a 500): probe 41 F2, a failing disk (EIO) read by SQLite as a damaged file answered 500.
 import { Logger } from '@nestjs/common';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -108,8 +108,17 @@ describe('an I/O error on a file system gone read-only (probe 51 F4)', () => {
     // the data dir is asked only for an I/O error
     const full = storageFault(Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR', errcode: 13 }))!;
     expect(faultUnder(full, '/srv/rollcall', erofs)).toBe(full);
-    // a real directory that takes writes
-    expect(onReadOnlyFileSystem(tmpdir())).toBe(false);
+    // probe 58 F3: ext4 aborted by the kernel (`emergency_ro`) keeps its mount flags: access() says writable, a write
+    // fails with EROFS
+    expect(faultUnder(fault, '/srv/rollcall', () => undefined, erofs)).toEqual(READ_ONLY_FILE_SYSTEM);
+    // a real directory that takes writes (the probe file made and removed)
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-ro-probe-'));
+    try {
+      expect(onReadOnlyFileSystem(dir)).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the answer, the metric and the log name it, and the log says a restart after repair is needed', () => {

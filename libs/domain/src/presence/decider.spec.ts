@@ -130,6 +130,18 @@ describe('rule 13: timeouts', () => {
     expect(future > atStep).toBe(true);
   });
 
+  it('rule 13 (probe 58 F4): a heartbeat that changed the status just after the sweep took its now still renews: not timed out', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    const stale = p.s.now;
+    p.s.advance(61);
+    const sweepNow = p.s.now;
+    p.s.advance(1); // the agent comes back while the sweeper decides
+    p.given(p.heartbeat('agent', 'away'));
+    p.s.now = sweepNow;
+    expectEvents(p.when(timeout(p, stale)), []);
+  });
+
   it('the timeout is configurable', () => {
     const p = withAgent();
     p.given(p.heartbeat('agent', 'online'));

@@ -67,6 +67,13 @@ export interface MemberLeft extends Base {
 
 export type PresenceCommand = Heartbeat | SetOffline | TimeOut | MemberLeft;
 
+/**
+ * How far after a timeout's `now` a transition's last-seen time may lie and still count: further, it was recorded before
+ * the wall clock stepped back (docs/rules.md#rule-13, "The clock"); nearer, it is a heartbeat that came in while the
+ * sweeper decided, or a replica's clock a little ahead.
+ */
+export const FUTURE_LAST_SEEN_TOLERANCE_SECONDS = 5;
+
 const latest = (a: string | null | undefined, b: string | null | undefined): string | null => {
   if (!a) return b ?? null;
   if (!b) return a;
@@ -129,7 +136,9 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // a transition's last-seen time after `now` was recorded before the wall clock stepped back: the lease (which the
       // sweeper took as renewed at the step) says when the user was heard, or they would stay online for the whole
       // step (probe 55 F3; docs/rules.md#rule-13)
-      const recorded = current.lastSeenAt !== null && isAtOrAfter(command.now, current.lastSeenAt) ? current.lastSeenAt : null;
+      // (beyond a tolerance: a heartbeat that renewed the lease after the sweeper took its now is a little later than
+      // it, and its transition must still count: probe 58 F4; the sweeper's own tolerance, FUTURE_LEASE_TOLERANCE_MS)
+      const recorded = current.lastSeenAt !== null && isAtOrAfter(addSeconds(command.now, FUTURE_LAST_SEEN_TOLERANCE_SECONDS), current.lastSeenAt) ? current.lastSeenAt : null;
       const lastSeenAt = latest(recorded, command.lastSeenAt)!;
       // a heartbeat renewed the lease after the sweeper read it: not lapsed
       if (!isAtOrAfter(command.now, addSeconds(lastSeenAt, command.timeoutSeconds))) return accept([]);
