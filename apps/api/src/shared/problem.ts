@@ -168,14 +168,7 @@ export class ProblemFilter implements ExceptionFilter {
 
   /** `write`: the request may write (HTTP other than GET and HEAD; a message pattern is not counted) */
   toProblem(error: unknown, write = false): Problem {
-    let { problem: answer, fault, storage } = problemFor(error);
-    // an I/O error said as the read-only file system it is, where the data dir's is
-    const explained = storage && faultUnder(storage, this.config?.dataDir);
-    if (explained && explained !== storage) {
-      storage = explained;
-      answer = { ...answer, detail: storageFaultDetail(explained) };
-      fault = `embedded store: ${explained.cause}, answered 503 EVENT_STORE_UNAVAILABLE`;
-    }
+    const { problem: answer, fault, storage } = problemFor(error, this.config?.dataDir);
     // /metrics counts a store that cannot be used, and /health hears of one that refused a write for its disk (probe
     // 41 F1): not a read's (a damaged read.sqlite is not the event store: probe 41b F6), not a lock another process
     // held past the busy timeout (it passes by itself: 41b F4)
@@ -208,8 +201,9 @@ export class ProblemFilter implements ExceptionFilter {
 /**
  * The problem an error is answered with (both transports), and, for a fault the operator must hear of (a store that
  * cannot write, an unexpected error), the line to log: a full disk does not mend itself; the client retries with its key.
+ * `dataDir`: where the embedded stores are, asked whether an I/O error is its file system gone read-only.
  */
-export function problemFor(error: unknown): { problem: Problem; fault?: string; storage?: StorageFault } {
+export function problemFor(error: unknown, dataDir?: string): { problem: Problem; fault?: string; storage?: StorageFault } {
   if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
@@ -231,7 +225,9 @@ export function problemFor(error: unknown): { problem: Problem; fault?: string; 
   const typed = error as { code?: unknown; message?: string };
   if (typeof typed?.code === 'string' && typed.code.startsWith('Z_'))
     return { problem: problem(400, 'MALFORMED_JSON', `The request body could not be read (${typed.message}); send plain or correctly compressed JSON.`) };
-  const storage = storageFault(error);
+  // an I/O error said as the read-only file system it is, where the data dir's is (faultUnder)
+  const found = storageFault(error);
+  const storage = found && faultUnder(found, dataDir);
   if (storage)
     return {
       problem: problem(503, 'EVENT_STORE_UNAVAILABLE', storageFaultDetail(storage)),
