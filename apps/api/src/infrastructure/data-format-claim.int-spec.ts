@@ -1,6 +1,6 @@
 // What a claim of the data dir says of an upgrade (probe 57 F6: a start that upgraded an earlier version's data dir
 // said nothing, so the operator had no record of when a rollback came to need the backup).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -39,4 +39,11 @@ it('probe 57 F6: a claim says which format it upgraded a data dir from (marked e
   writeFileSync(join(unmarked, 'events.sqlite'), '');
   writeFileSync(join(unmarked, 'api.sqlite'), '');
   expect(claimDataDir(unmarked, 'api')).toEqual({ upgradedFrom: 0 });
+});
+
+it('probe 58 F7: the audit tool refuses a dir without a mark and writes none there', () => {
+  const old = dir();
+  writeFileSync(join(old, 'events.sqlite'), '');
+  expect(() => claimDataDir(old, 'audit')).toThrow('no data-format mark');
+  expect(existsSync(join(old, 'data-format.sqlite'))).toBe(false);
 });

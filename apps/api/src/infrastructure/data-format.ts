@@ -44,6 +44,8 @@ interface Serving {
  */
 export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): { upgradedFrom?: number } {
   const self = `${hostname()}|${process.pid}`;
+  // the audit tool refuses a dir without a mark before it writes one there (probe 58 F7: the refusal left a new file)
+  if (role === 'audit' && !existsSync(join(dataDir, FILE))) throw new DataDirProblem(earlierForAudit(dataDir, 0));
   const db = openDatabase(join(dataDir, FILE), {
     setUp: `CREATE TABLE IF NOT EXISTS data_format (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, since INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS processes (process TEXT PRIMARY KEY, format INTEGER NOT NULL, role TEXT NOT NULL, started INTEGER NOT NULL)`,
@@ -54,10 +56,7 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
       const written = (db.prepare('SELECT format FROM data_format WHERE id = 1').get() as { format: number } | undefined)?.format ?? 0;
       // the audit tool compares read models and would upgrade the dir to do so: a verification changes nothing (probe
       // 57 F3: it moved an earlier version's keys and raised the mark, and that version no longer started there)
-      if (role === 'audit' && written < DATA_FORMAT)
-        throw new DataDirProblem(
-          `${dataDir} was written by an earlier version of Rollcall (${written === 0 ? 'no data-format mark' : `data format ${written}`}; this tool's is ${DATA_FORMAT}): comparing its read models would upgrade it, and a verification changes nothing. Verify it with the rollcall-audit of the version that wrote it, or a copy of it once this version's API has started on that copy (plain verify, without --read-models, reads any version's log)`,
-        );
+      if (role === 'audit' && written < DATA_FORMAT) throw new DataDirProblem(earlierForAudit(dataDir, written));
       if (written > DATA_FORMAT)
         throw new DataDirProblem(
           `${dataDir} was written by a later version of Rollcall (data format ${written}; this one reads ${DATA_FORMAT} and earlier): start that version, or restore a backup taken before it ran. An earlier version would ignore what it does not know`,
@@ -85,6 +84,10 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
   }
   return {};
 }
+
+/** the audit tool's refusal of a dir an earlier version wrote (`written`: its mark, 0 for none) */
+const earlierForAudit = (dataDir: string, written: number): string =>
+  `${dataDir} was written by an earlier version of Rollcall (${written === 0 ? 'no data-format mark' : `data format ${written}`}; this tool's is ${DATA_FORMAT}): comparing its read models would upgrade it, and a verification changes nothing. Verify it with the rollcall-audit of the version that wrote it, or a copy of it once this version's API has started on that copy (plain verify, without --read-models, reads any version's log)`;
 
 /** how often `watchOtherProcesses` reads the registry: well within the ~1 s a process takes from its claim to serving */
 const WATCH_MS = 250;
