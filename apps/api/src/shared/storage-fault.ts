@@ -6,7 +6,7 @@
  * reads as a damaged file, answered 500 INTERNAL_ERROR; probe 41b F2, F4: a damaged file was advised "free space", a
  * lock held by another replica took the replica out of `/health`.
  */
-import { accessSync, closeSync, constants, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type StorageFaultKind = 'contention' | 'disk' | 'damaged';
@@ -42,11 +42,10 @@ export function storageFault(error: unknown): StorageFault | undefined {
  */
 export const READ_ONLY_FILE_SYSTEM: StorageFault = { cause: 'read-only file system', kind: 'disk' };
 
-export function onReadOnlyFileSystem(dataDir: string, access: (path: string, mode: number) => void = accessSync, create: (path: string) => void = createAndRemove): boolean {
+export function onReadOnlyFileSystem(dataDir: string, create: (path: string) => void = createAndRemove): boolean {
   try {
-    access(dataDir, constants.W_OK);
-    // a kernel that aborted an ext4 file system (`emergency_ro`) keeps its mount flags: access() says writable while
-    // every write fails with EROFS (probe 58 F3): a file is made and removed to know
+    // a file made and removed: access(W_OK) would not do, a kernel that aborted an ext4 file system (`emergency_ro`)
+    // keeps its mount flags, so access() says writable while every write fails with EROFS (probe 58 F3)
     create(join(dataDir, `.rollcall-write-probe-${process.pid}`));
     return false;
   } catch (error) {
@@ -60,8 +59,8 @@ function createAndRemove(path: string): void {
 }
 
 /** the fault as the data dir explains it: an I/O error on a read-only file system is that */
-export function faultUnder(fault: StorageFault, dataDir: string | undefined, access?: (path: string, mode: number) => void, create?: (path: string) => void): StorageFault {
-  return fault.cause === SQLITE_FAULTS[10]!.cause && dataDir !== undefined && onReadOnlyFileSystem(dataDir, access, create) ? READ_ONLY_FILE_SYSTEM : fault;
+export function faultUnder(fault: StorageFault, dataDir: string | undefined, create?: (path: string) => void): StorageFault {
+  return fault.cause === SQLITE_FAULTS[10]!.cause && dataDir !== undefined && onReadOnlyFileSystem(dataDir, create) ? READ_ONLY_FILE_SYSTEM : fault;
 }
 
 /** the sentence of the 503 EVENT_STORE_UNAVAILABLE a storage fault is answered with */
