@@ -106,6 +106,14 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_PROJECTOR_NICE: '20' })).toThrow(/ROLLCALL_PROJECTOR_NICE must be an integer between 0 and 19, got "20"/);
   });
 
+  it('rule 12 at rest: deletions share a rewrite of read.sqlite at most once an hour by default; 0 rewrites after each, up to 7 days (ADR 0029)', () => {
+    expect(loadConfig({}).erasureRewriteMs).toBe(3_600_000);
+    expect(loadConfig({ ROLLCALL_ERASURE_REWRITE_SECONDS: '0' }).erasureRewriteMs).toBe(0);
+    expect(loadConfig({ ROLLCALL_ERASURE_REWRITE_SECONDS: '604800' }).erasureRewriteMs).toBe(604_800_000);
+    expect(() => loadConfig({ ROLLCALL_ERASURE_REWRITE_SECONDS: '604801' })).toThrow(/ROLLCALL_ERASURE_REWRITE_SECONDS must be an integer between 0 and 604800, got "604801"/);
+    expect(() => loadConfig({ ROLLCALL_ERASURE_REWRITE_SECONDS: '1h' })).toThrow(/ROLLCALL_ERASURE_REWRITE_SECONDS/);
+  });
+
   it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {
     expect(loadConfig({}).heapGrowingPercent).toBe(300);
     expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);

@@ -3,7 +3,7 @@ import bytes from 'bytes';
 import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
-import { ConfigError, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
+import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
 export interface Config {
@@ -52,6 +52,8 @@ export interface Config {
    * at most this often, so that its batches grow (cheaper per event); a read with X-Min-Position cuts the wait
    */
   projectorLingerMs: number;
+  /** ROLLCALL_ERASURE_REWRITE_SECONDS in ms (settings.ts readErasureRewriteMs): at most one rewrite of read.sqlite per it */
+  erasureRewriteMs: number;
   /**
    * ROLLCALL_HEAP_GROWING_PERCENT (default 300; 0 … 1000, 0: V8's own): how far the old generation grows past what
    * the last full collection kept before the next one (infrastructure/heap-growing.ts). Set by main.ts only.
@@ -219,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commitThread: commitThread === 'on',
     projectorInProcess: projectorMode(env, problems) === 'in-process',
     projectorLingerMs: readInt(env, 'ROLLCALL_PROJECTOR_LINGER_MS', 1000, problems, 0, 60_000),
+    erasureRewriteMs: readErasureRewriteMs(env, problems),
     projectorNice: readInt(env, 'ROLLCALL_PROJECTOR_NICE', 10, problems, 0, 19),
     heapGrowingPercent: readInt(env, 'ROLLCALL_HEAP_GROWING_PERCENT', 300, problems, 0, 1000),
     logLevel: log.level,

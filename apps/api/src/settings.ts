@@ -45,6 +45,14 @@ export const readInt = (env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return value;
 };
 
+/**
+ * ROLLCALL_ERASURE_REWRITE_SECONDS (default 3600; 0 … 7 days; 0: after every deletion), as the API and the projector
+ * read it: at most one rewrite of read.sqlite for deletions per this many seconds (rule 12 at rest; docs/adr/0029).
+ * In ms, as ProjectorOptions.erasureRewriteMinIntervalMs takes it.
+ */
+export const readErasureRewriteMs = (env: NodeJS.ProcessEnv, problems: string[]): number =>
+  readInt(env, 'ROLLCALL_ERASURE_REWRITE_SECONDS', 3600, problems, 0, 7 * 86_400) * 1000;
+
 /** A URL setting: unset or blank, undefined; else it must parse and start with one of `schemes` */
 export const readUrl = (env: NodeJS.ProcessEnv, name: string, schemes: string[], problems: string[]): string | undefined => {
   const raw = env[name]?.trim();

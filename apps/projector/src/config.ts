@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl } from '../../api/src/settings';
+import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl } from '../../api/src/settings';
 import { protectDataDir } from '../../api/src/shared/secrets';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
@@ -15,6 +15,8 @@ export interface ProjectorConfig {
   port: number;
   /** ROLLCALL_METRICS_TOKEN, as the API's: /metrics answers only `Authorization: Bearer <token>`; unset, it is off */
   metricsToken?: string;
+  /** ROLLCALL_ERASURE_REWRITE_SECONDS, as the API's (settings.ts readErasureRewriteMs), in ms */
+  erasureRewriteMs: number;
 }
 
 /** The configuration, or the problems with it (each names its variable; the store URLs checked as the API checks them). */
@@ -27,6 +29,7 @@ export function projectorConfig(env: NodeJS.ProcessEnv, problems: string[]): Pro
     dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
     port,
     metricsToken: readMetricsToken(env, problems),
+    erasureRewriteMs: readErasureRewriteMs(env, problems),
   };
 }
 

@@ -113,6 +113,8 @@ export function leasedProjections(
     pollIntervalMs: number;
     /** ProjectorOptions.lingerMs (the API's thread: ROLLCALL_PROJECTOR_LINGER_MS); none: each batch committed at once */
     lingerMs?: number;
+    /** ProjectorOptions.erasureRewriteMinIntervalMs (ROLLCALL_ERASURE_REWRITE_SECONDS); none: after each deletion */
+    erasureRewriteMs?: number;
   },
   logger: { info(message: string): void; error(message: string): void },
 ): LeasedProjector {
@@ -126,6 +128,7 @@ export function leasedProjections(
         lingerMs,
         // lingering lets a batch grow past the default 1,000 events (~2 s of events at the API's measured pace)
         batchSize: lingerMs > 0 ? 5000 : undefined,
+        erasureRewriteMinIntervalMs: options.erasureRewriteMs,
         logger,
       }),
     options,

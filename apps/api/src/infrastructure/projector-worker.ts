@@ -15,6 +15,8 @@ export interface ProjectorWorkerData {
   pollIntervalMs: number;
   /** ProjectorOptions.lingerMs (config: ROLLCALL_PROJECTOR_LINGER_MS) */
   lingerMs: number;
+  /** ProjectorOptions.erasureRewriteMinIntervalMs (config: ROLLCALL_ERASURE_REWRITE_SECONDS) */
+  erasureRewriteMs: number;
   /** this thread's CPU priority (config: ROLLCALL_PROJECTOR_NICE; thread-priority.ts) */
   nice: number;
 }

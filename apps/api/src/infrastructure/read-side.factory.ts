@@ -55,6 +55,7 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
         dataDir: config.dataDir,
         pollIntervalMs: 10,
         lingerMs: config.projectorLingerMs,
+        erasureRewriteMs: config.erasureRewriteMs,
         nice: config.projectorNice,
       };
       // named: the OS thread carries the name (ps, top -H, /proc/<pid>/task/*/comm)

@@ -133,6 +133,41 @@ describe('rule 12 at rest, with the SQLite read store (docs/rules.md#rule-12)', 
     }
   }, 60_000);
 
+  it('rule 12: a deletion projected within ROLLCALL_ERASURE_REWRITE_SECONDS of the last rewrite is rewritten for when that interval ends, not before (ADR 0029)', async () => {
+    const { s, users, stores, store } = await rebuiltMembers('h');
+    await store.close();
+    const reopened = stores.readStore();
+    const rewrites: (bigint | undefined)[] = [];
+    const counted = new Proxy(reopened, {
+      get: (target, name) =>
+        name === 'purgeOldVersions' ? (through?: bigint) => (through !== undefined && rewrites.push(through), target.purgeOldVersions(through)) : Reflect.get(target, name, target),
+    });
+    const projector = new Projector({ eventStore: stores.events, readStore: counted, projections: PROJECTIONS, logger: silent, erasureRewriteMinIntervalMs: 2_000 });
+    try {
+      await projector.start();
+      const deleted = async (id: string) => {
+        s.deleteUser(id);
+        await stores.append(s.log.takeAppends());
+        const at = await stores.events.headPosition();
+        expect(await projector.waitFor(at, 30_000)).toBe(true);
+        return at;
+      };
+      const first = await deleted(users[3]!.id);
+      // the first after a start: at once
+      expect(rewrites).toEqual([first]);
+      const second = await deleted(users[4]!.id);
+      expect(rewrites).toEqual([first]);
+      expect(await reopened.erasuresPurgedThrough()).toBe(first);
+      for (const deadline = Date.now() + 10_000; rewrites.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      expect(rewrites).toEqual([first, second]);
+      expect(await reopened.erasuresPurgedThrough()).toBe(second);
+    } finally {
+      await projector.stop();
+      await reopened.close();
+      await stores.close();
+    }
+  }, 60_000);
+
   it('rule 12: a deletion projected by a process that died before rewriting the file is rewritten for when the projector starts again (probe 32)', async () => {
     const { s, users, stores, store } = await rebuiltMembers('h');
     const file = join(stores.dir, 'read.sqlite');

@@ -119,6 +119,85 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
   });
 });
 
+describe('rule 12 at rest: deletions close together share one rewrite of the read store (ROLLCALL_ERASURE_REWRITE_SECONDS, ADR 0029)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** a purge over a fake store whose calls are recorded, on a clock the test moves (jest's fake timers) */
+  function interval(minIntervalMs: number) {
+    const asked: (bigint | undefined)[] = [];
+    const logged: string[] = [];
+    const purge = new ErasurePurge({ purgeOldVersions: async (through?: bigint) => (asked.push(through), true) }, () => undefined, {
+      minIntervalMs,
+      now: () => Date.now(),
+      logInfo: (m) => logged.push(m),
+    });
+    purge.start();
+    return { purge, asked, logged };
+  }
+
+  it('rule 12: the first deletion after a start is rewritten for at once; the next ones within the interval share one rewrite when it ends', async () => {
+    const { purge, asked, logged } = interval(60_000);
+    purge.applied(event('UserDeleted', 3n));
+    await purge.committed([3n]);
+    expect(asked).toEqual([3n]);
+    expect(logged).toEqual([expect.stringMatching(/through position 3 .* in \d+ ms/)]);
+    await jest.advanceTimersByTimeAsync(10_000);
+    purge.applied(event('UserDeleted', 5n));
+    await purge.committed([5n]);
+    purge.applied(event('UserDeleted', 8n));
+    await purge.committed([8n]);
+    expect(asked).toEqual([3n]);
+    // 60 s after the first rewrite: one for both
+    await jest.advanceTimersByTimeAsync(49_000);
+    expect(asked).toEqual([3n]);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(asked).toEqual([3n, 8n]);
+    // nothing left: no further rewrite, however long it waits
+    await jest.advanceTimersByTimeAsync(600_000);
+    expect(asked).toEqual([3n, 8n]);
+    // a deletion long after the last rewrite: at once again
+    purge.applied(event('UserDeleted', 11n));
+    await purge.committed([11n]);
+    expect(asked).toEqual([3n, 8n, 11n]);
+    await purge.stop();
+  });
+
+  it('a deletion applied to a batch not committed yet when the interval ends waits for its commit (a rewrite recorded for it earlier could miss copies its rows still make)', async () => {
+    const { purge, asked } = interval(1_000);
+    purge.applied(event('UserDeleted', 2n));
+    await purge.committed([2n]);
+    purge.applied(event('UserDeleted', 4n));
+    await purge.committed([4n]);
+    purge.applied(event('UserDeleted', 6n)); // in the next batch, not committed when the timer fires
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(asked).toEqual([2n, 4n]);
+    await purge.committed([6n]);
+    expect(asked).toEqual([2n, 4n]);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(asked).toEqual([2n, 4n, 6n]);
+    await purge.stop();
+  });
+
+  it('stop drops the planned rewrite (the next start finds the deletion left undone: atStart); 0 rewrites after every deletion', async () => {
+    const { purge, asked } = interval(1_000);
+    purge.applied(event('UserDeleted', 2n));
+    await purge.committed([2n]);
+    purge.applied(event('UserDeleted', 4n));
+    await purge.committed([4n]);
+    await purge.stop();
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(asked).toEqual([2n]);
+
+    const every = interval(0);
+    for (const p of [1n, 2n, 3n]) {
+      every.purge.applied(event('UserDeleted', p));
+      await every.purge.committed([p]);
+    }
+    expect(every.asked).toEqual([1n, 2n, 3n]);
+  });
+});
+
 /** a log of these events (readAll filtered by type and position as the stores do), its head at `head` */
 function logOf(events: RecordedEvent[], head = 10n) {
   const from: (bigint | undefined)[] = [];

@@ -8,17 +8,44 @@ const RETRY_MS = 200;
 /** the purge at start, when no deletion is left to vacuum (the search indexes merged still) */
 const AT_START = -1n;
 
+export interface ErasurePurgeOptions {
+  /**
+   * At most one rewrite of the store per this many ms (default 0: one after each commit of a deletion). The first
+   * deletion after a start is rewritten for at once; the deletions committed within the interval after a rewrite
+   * share the next one, made when the interval ends (docs/adr/0029: the rewrite of read.sqlite is O(file) and the
+   * projections wait for it, so one per deletion stalled read-your-writes past 5 s at a few hundred MB: probe 56 F1).
+   */
+  minIntervalMs?: number;
+  /** a rewrite done (what it covered, how long it took) */
+  logInfo?: (message: string) => void;
+  /** an elapsed clock (performance.now): the interval is a duration, never a wall time (ADR 0028) */
+  now?: () => number;
+}
+
 /**
  * Rule 12 at rest, for the projector: once the documents a user deletion removed are committed, the store drops the
  * old versions it still keeps of them (ReadStore.purgeOldVersions). When it cannot now (a reader holds an older
  * snapshot: the SQLite file still has the pages as they were, their new versions only in the WAL), it tries again
- * shortly, until it can.
+ * shortly, until it can. Deletions close together share a rewrite (`minIntervalMs`).
  */
 export class ErasurePurge {
-  /** position of the latest deletion applied whose old versions are not purged yet */
+  /** position of the latest deletion applied to the batches being built (not committed yet, maybe) */
   private erasedAt: bigint | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  /**
+   * what the next purge is for: the latest deletion whose batch is committed and whose old versions are not purged
+   * yet (AT_START: the search indexes only). Never a deletion only applied: a rewrite recorded for it while its users'
+   * rows may still move (and be copied) would be recorded too early.
+   */
+  private due: bigint | undefined;
+  /** the next purge's timer: the interval's end, or a retry */
+  private timer: NodeJS.Timeout | undefined;
+  /** the purge running now (stop waits for it) */
+  private running: Promise<void> | undefined;
+  /** when the last rewrite for a deletion ended (options.now) */
+  private lastRewriteAt: number | undefined;
   private stopped = false;
+  private readonly minIntervalMs: number;
+  private readonly now: () => number;
   /**
    * atStart rewrites the store for a deletion it found left undone (the projections wait for it: ProjectionStatus
    * .purging, named by the API's /health). Not while it only merges the search indexes, as every start does (probe
@@ -29,18 +56,31 @@ export class ErasurePurge {
   constructor(
     private readonly store: Pick<ReadStore, 'purgeOldVersions' | 'erasuresPurgedThrough' | 'noteErasuresPurgedThrough'>,
     private readonly logError: (message: string) => void,
-  ) {}
+    private readonly options: ErasurePurgeOptions = {},
+  ) {
+    this.minIntervalMs = options.minIntervalMs ?? 0;
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** an event was applied to the batches being built */
   applied(recorded: RecordedEvent): void {
     if (ERASING_EVENTS.includes(recorded.type)) this.erasedAt = recorded.position;
   }
 
-  /** batches up to these positions were committed */
+  /**
+   * batches up to these positions were committed: a deletion among them is purged for now, or when the interval since
+   * the last rewrite ends (awaited when now: the projector goes on once the store is rewritten)
+   */
   async committed(positions: (bigint | undefined)[]): Promise<void> {
     const erasedAt = this.erasedAt;
     if (erasedAt === undefined || !this.store.purgeOldVersions) return;
-    if (positions.some((p) => p !== undefined && p >= erasedAt)) await this.purge(erasedAt);
+    if (!positions.some((p) => p !== undefined && p >= erasedAt)) return;
+    this.erasedAt = undefined;
+    if (this.due === undefined || this.due < erasedAt) this.due = erasedAt;
+    if (this.timer || this.running) return; // the purge planned (or running) takes this one on
+    const wait = this.lastRewriteAt === undefined ? 0 : this.lastRewriteAt + this.minIntervalMs - this.now();
+    if (wait <= 0) await this.purgeDue();
+    else this.later(wait);
   }
 
   start(): void {
@@ -88,34 +128,50 @@ export class ErasurePurge {
     }
     // no deletion since: the next start reads on from the head (not the whole log again)
     if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
-    this.erasedAt = last;
+    this.due = last;
     // (a deletion found is one after `through`: the log is read from there)
     this.purgingAtStart = last !== AT_START;
-    await this.purge(last);
+    await this.purgeDue();
   }
 
-  stop(): void {
+  /** no purge from now on (the next start finds a deletion left undone); resolves once the one running ends */
+  async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retry);
-    this.retry = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
   }
 
-  private async purge(erasedAt: bigint): Promise<void> {
+  private later(ms: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.purgeDue();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private purgeDue(): Promise<void> {
+    const at = this.due;
+    if (at === undefined || this.running) return this.running ?? Promise.resolve();
+    this.running = this.purge(at).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async purge(at: bigint): Promise<void> {
     let done = false;
+    const started = this.now();
     try {
-      done = (await this.store.purgeOldVersions?.(erasedAt < 0n ? undefined : erasedAt)) ?? true;
+      done = (await this.store.purgeOldVersions?.(at < 0n ? undefined : at)) ?? true;
     } catch (error) {
       this.logError(`purging old document versions after a user deletion: ${error instanceof Error ? error.message : String(error)}; tried again shortly`);
     }
-    if (done) {
-      if (this.erasedAt === erasedAt) this.erasedAt = undefined;
-      return;
-    }
-    if (this.stopped || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (this.erasedAt !== undefined) void this.purge(this.erasedAt);
-    }, RETRY_MS);
-    this.retry.unref();
+    if (!done) return this.later(RETRY_MS);
+    if (this.due === at) this.due = undefined;
+    if (at < 0n) return;
+    this.lastRewriteAt = this.now();
+    this.options.logInfo?.(`read store rewritten for the deletions through position ${at} (rule 12 at rest) in ${Math.round(this.lastRewriteAt - started)} ms`);
+    // a deletion committed while this one ran: the next rewrite, once the interval has passed
+    if (this.due !== undefined) this.later(this.minIntervalMs);
   }
 }

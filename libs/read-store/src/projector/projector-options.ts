@@ -27,6 +27,11 @@ export interface ProjectorOptions {
    */
   lingerMs?: number;
   lingerAbove?: number;
+  /**
+   * Rule 12 at rest: at most one rewrite of the read store for deletions per this many ms (default 0: after each
+   * deletion's commit). ErasurePurgeOptions.minIntervalMs; the API's ROLLCALL_ERASURE_REWRITE_SECONDS.
+   */
+  erasureRewriteMinIntervalMs?: number;
   /** documents kept in memory between batches (default 50,000; 0: none) */
   cacheSize?: number;
   /** wait before re-subscribing after the event or read store failed (default 1000 ms) */

@@ -74,7 +74,10 @@ export class Projector {
   private readonly completion: ResetCompletion;
 
   constructor(private readonly options: ProjectorOptions) {
-    this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m));
+    this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m), {
+      minIntervalMs: options.erasureRewriteMinIntervalMs,
+      logInfo: (m) => this.logger.info(m),
+    });
     const names = new Set<string>();
     for (const p of options.projections) {
       if (names.has(p.name)) throw new Error(`projection ${p.name} is listed twice`);
@@ -130,10 +133,11 @@ export class Projector {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.purge.stop();
+    const purgeStopped = this.purge.stop();
     this.wakeRetry?.();
     await this.subscription?.unsubscribe();
     await this.loop;
+    await purgeStopped;
     this.notify();
   }
 
