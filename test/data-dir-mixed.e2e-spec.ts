@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { SYSTEM_KEY, startTestApp } from './support/app';
 
 const root = resolve(__dirname, '..');
@@ -79,6 +80,37 @@ describe('a data dir whose files do not belong together: refused at start, exit 
     cpSync(join(dirs.earlier, 'events.sqlite'), join(dir, 'events.sqlite'));
     const { code, stderr } = await startApi(dir);
     expect({ code, stderr }).toEqual({ code: 78, stderr: expect.stringMatching(/^The event log ends at position \d+, but the notary's tree \(.*audit\.sqlite\) reached \d+ and the read model .* reached \d+: the log lost its last events \(a torn write-ahead log after a crash, here \d+ positions?\), or was rolled back or replaced.*Without a backup to restore/m) });
+  }, 90_000);
+
+  it('an event the notary took in, deleted from the middle of the log (probe 60 F1: served, an organization\'s auditor could not tell the gap from another organization\'s entry)', async () => {
+    const dir = copyOf('hole');
+    const db = new DatabaseSync(join(dir, 'events.sqlite'));
+    db.prepare('DELETE FROM events WHERE position = (SELECT min(position) + 3 FROM events)').run();
+    db.close();
+    const { code, stderr } = await startApi(dir);
+    expect({ code, stderr }).toEqual({ code: 78, stderr: expect.stringMatching(/^The notary's tree \(.*audit\.sqlite\) holds (\d+) entries up to position \d+, but the event log \(.*events\.sqlite\) has only \d+: 1 event\(s\) it notarized are gone from the log\. The log was altered after it was notarized .*verify/) });
+  }, 90_000);
+
+  it('an inclusion proof asked for a notarized entry the log lost while the API ran: 500 AUDIT_LOG_ALTERED to any key, not "not found" (probe 60 F1)', async () => {
+    const dir = copyOf('hole-live');
+    const app = await startTestApp({ ROLLCALL_DATA_DIR: dir });
+    try {
+      const o = await app.api.organization();
+      const db = new DatabaseSync(join(dir, 'events.sqlite'));
+      const gone = Number((db.prepare('SELECT min(position) + 2 AS p FROM events').get() as { p: number }).p);
+      db.prepare('DELETE FROM events WHERE position = ?').run(gone);
+      db.close();
+      for (const key of [o.key, SYSTEM_KEY]) {
+        const answer = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${gone}`, { key });
+        expect({ status: answer.status, code: answer.body.code, detail: answer.body.detail }).toEqual({
+          status: 500,
+          code: 'AUDIT_LOG_ALTERED',
+          detail: `The notary's tree holds an entry at position ${gone}, but the event log no longer has it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
+        });
+      }
+    } finally {
+      await app.stop();
+    }
   }, 90_000);
 
   it('the data dir as it was written starts (the checks refuse only what does not belong together)', async () => {

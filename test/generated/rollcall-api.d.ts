@@ -558,7 +558,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The notary's note verifier key: `<name>+<hex key id>+<base64 Ed25519 key>` (C2SP signed-note). */
+    /** The notary's note verifier key (C2SP signed-note): `<name>+<key id, 8 hex digits>+<base64 of 0x01 (Ed25519) followed by the 32-byte public key>`. Split at the first two `+` only (base64 may hold `+`). */
     get: operations['auditPublicKey'];
     put?: never;
     post?: never;
@@ -11785,6 +11785,22 @@ export interface operations {
             status?: 431;
             /** @enum {string} */
             code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): AUDIT_LOG_ALTERED */
+      500: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 500;
+            /** @enum {string} */
+            code?: 'AUDIT_LOG_ALTERED';
           };
         };
       };

@@ -14,6 +14,13 @@ import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } fr
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const notFound = (position: string) =>
   new DomainException(domainError('AUDIT_ENTRY_NOT_FOUND', `There is no log entry at position ${position} that this key may see.`));
+const altered = (position: string) =>
+  new DomainException(
+    domainError(
+      'AUDIT_LOG_ALTERED',
+      `The notary's tree holds an entry at position ${position}, but the event log no longer has it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
+    ),
+  );
 const unavailable = (error: unknown): never => {
   if (error instanceof ProofUnavailableError) throw new DomainException(domainError('AUDIT_TREE_SIZE', error.message));
   throw error;
@@ -32,7 +39,10 @@ export class AuditController {
   @Get('public-key')
   @PublicOperation()
   @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: "The notary's note verifier key: `<name>+<hex key id>+<base64 Ed25519 key>` (C2SP signed-note)." })
+  @ApiOperation({
+    summary:
+      "The notary's note verifier key (C2SP signed-note): `<name>+<key id, 8 hex digits>+<base64 of 0x01 (Ed25519) followed by the 32-byte public key>`. Split at the first two `+` only (base64 may hold `+`).",
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'the verifier key, one line', schema: { type: 'string', example: 'localhost:3000/audit+4b3f1e2a+AZ3t…' } })
   // its only 4xx: a body is parsed on every route, and one that is not JSON is refused before the route runs
@@ -71,11 +81,14 @@ export class AuditController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({ summary: "That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream." })
   @ApiOkResponse({ type: InclusionProof })
-  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', ...NO_BODY_PROBLEMS)
+  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', 'AUDIT_LOG_ALTERED', ...NO_BODY_PROBLEMS)
   async inclusion(@Req() req: AuthedRequest, @Query() query: InclusionQuery): Promise<InclusionProof> {
     const principal = await this.identify(req);
     const position = BigInt(query.position);
     const record = await this.audit.recordAt(position);
+    // a leaf without its event: the log lost an entry it had when it was notarized. Said as such, whoever asks: as
+    // "not found" an organization's auditor could not tell it from another organization's entry (probe 60 F1)
+    if (!record && this.audit.leafAt(position)) throw altered(query.position);
     if (!record || !(await this.mayRead(principal, record.stream))) throw notFound(query.position);
     const latest = this.audit.latestCheckpoint();
     const treeSize = query.treeSize ?? latest?.size ?? 0;

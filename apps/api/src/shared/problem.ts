@@ -52,6 +52,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   AUDIT_ENTRY_NOT_FOUND: 404,
   AUDIT_TREE_SIZE: 422,
   AUDIT_BEHIND: 503,
+  AUDIT_LOG_ALTERED: 500,
 };
 
 class FieldProblem implements FieldError {

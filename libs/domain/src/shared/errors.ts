@@ -39,7 +39,9 @@ export type ErrorCode =
   | 'NOT_NETWORKED'
   | 'AUDIT_ENTRY_NOT_FOUND'
   | 'AUDIT_TREE_SIZE'
-  | 'AUDIT_BEHIND';
+  | 'AUDIT_BEHIND'
+  /** the notary's tree holds an entry the event log no longer has: the log was altered after it was notarized (probe 60 F1) */
+  | 'AUDIT_LOG_ALTERED';
 
 export interface FieldError {
   field: string;
