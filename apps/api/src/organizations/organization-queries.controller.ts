@@ -37,7 +37,7 @@ export class OrgWorkspacesQuery {
   @Matches(ID_PATTERN, { message: 'after must be a workspace id (the next of a previous page)' })
   after?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'at most this many, with `next` while more follow; left out, the whole list (`next` null)' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'at most this many, with `next` while more follow; left out, 1,000 (the whole list until session 49: 20,000 workspaces were 3.4 MB in ~2 s of the event loop, probe 59)' })
   @PageLimit(1000)
   limit?: number;
 }
