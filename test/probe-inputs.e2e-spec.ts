@@ -48,6 +48,21 @@ describe('item 5: deep JSON and invalid dates are a 400, never a 500', () => {
     expect(JSON.stringify(reply.body).length).toBeLessThan(1000);
   });
 
+  it('probe 59: the downloads and point-in-time reads say they can be 429 TOO_MANY_HEAVY_READS (one organization\'s 8 downloads held every other organization\'s requests seconds); the others do not', async () => {
+    const doc = (await app.api.request('GET', '/docs/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> };
+    const heavy = Object.entries(doc.paths)
+      .filter(([, ops]) => ops.get?.responses['429']?.description.includes('TOO_MANY_HEAVY_READS'))
+      .map(([path]) => path)
+      .sort();
+    expect(heavy).toEqual([
+      '/v1/workspaces/{ws}/access',
+      '/v1/workspaces/{ws}/history',
+      '/v1/workspaces/{ws}/members/export.csv',
+      '/v1/workspaces/{ws}/members/{userId}/access',
+      '/v1/workspaces/{ws}/reports/presence',
+    ]);
+  });
+
   it('brackets inside JSON strings do not count as nesting', async () => {
     const reply = await app.api.request('POST', '/v1/invitations/accept', { body: { token: '['.repeat(500) } });
     expect(reply.status).toBeLessThan(500);

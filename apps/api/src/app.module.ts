@@ -1,4 +1,5 @@
 import { type DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { HeavyReads } from './shared/heavy-reads';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -169,6 +170,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        HeavyReads,
         { provide: LOCAL_SECRETS, useValue: secrets },
         { provide: AUDIT_IDENTITY, useValue: auditIdentity },
         // the WAL copied back, and the group commit run, by threads of their own: neither holds the event loop

@@ -114,6 +114,12 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_ERASURE_REWRITE_SECONDS: '1h' })).toThrow(/ROLLCALL_ERASURE_REWRITE_SECONDS/);
   });
 
+  it('heavy reads (downloads, point-in-time answers): 2 at once per organization by default, 1 … 1,000 (probe 59)', () => {
+    expect(loadConfig({}).heavyReadsPerOrganization).toBe(2);
+    expect(loadConfig({ ROLLCALL_HEAVY_READS_PER_ORGANIZATION: '8' }).heavyReadsPerOrganization).toBe(8);
+    expect(() => loadConfig({ ROLLCALL_HEAVY_READS_PER_ORGANIZATION: '0' })).toThrow(/ROLLCALL_HEAVY_READS_PER_ORGANIZATION must be an integer between 1 and 1000, got "0"/);
+  });
+
   it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {
     expect(loadConfig({}).heapGrowingPercent).toBe(300);
     expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);

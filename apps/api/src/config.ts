@@ -28,6 +28,8 @@ export interface Config {
    * as the client wants: probe 37 F3, one key's streams took every file descriptor, and every tenant was refused)
    */
   presenceStreamsPerOrganization: number;
+  /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/heavy-reads.ts) */
+  heavyReadsPerOrganization: number;
   presenceStreamsMax: number;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
   invitationSecret?: string;
@@ -206,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invitationTtlSeconds: readInt(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: readInt(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
     presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
+    heavyReadsPerOrganization: readInt(env, 'ROLLCALL_HEAVY_READS_PER_ORGANIZATION', 2, problems, 1, 1000),
     presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),
     mailRetryAfterSeconds: readInt(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
     mailDispatchEveryMs: readInt(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),

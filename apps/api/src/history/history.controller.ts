@@ -1,4 +1,5 @@
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
+import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
@@ -25,6 +26,7 @@ export class HistoryController {
   ) {}
 
   @Get()
+  @HeavyRead(asCsv)
   @ApiOperation({ summary: 'The permission history: by member, actor and time range; `format=csv` streams it as CSV (which needs the export permission too, rule 18).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { HeavyRead } from '../shared/heavy-reads';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -57,6 +58,7 @@ export class MemberQueriesController {
   }
 
   @Get('export.csv')
+  @HeavyRead()
   @ApiOperation({ summary: 'The user list as CSV, streamed. Needs the permission to read the list and data.export (levels), or users (other presets).' })
   @ApiProduces('text/csv')
   @ApiHeader(READ_ACTOR_HEADER)
@@ -99,6 +101,7 @@ export class MemberQueriesController {
   }
 
   @Get(':userId/access')
+  @HeavyRead()
   @ApiOperation({
     summary: 'The access a user had at a point in time, answered by replaying the event streams up to it; with `explain=true`, which role or grant gave each permission and which restriction or plan removed the others. A member may read their own; another member\'s needs the member-management permission.',
   })
@@ -133,6 +136,7 @@ export class RosterController {
   ) {}
 
   @Get()
+  @HeavyRead()
   @ApiOperation({ summary: "Every member's access at a point in time (roles, restrictions, grants, teams, effective permissions), replayed from the event streams, never from a stored answer." })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: RosterAsOf, description: 'RosterAsOf' })

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
@@ -152,6 +153,7 @@ export class PresenceController {
   }
 
   @Get('reports/presence')
+  @HeavyRead(asCsv)
   @ApiOperation({ summary: 'Seconds online and away per user per UTC day (`from`..`to`, at most 366 days; `format=csv`). Deleted users stay, personal fields null. An interval still open counts up to now less the presence timeout. Needs the reports permission; `email` is null unless the reader may read the user list. The CSV needs the user list\'s permission and the export permission too (data.export under levels, users otherwise: it holds members\' addresses).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
