@@ -13,7 +13,7 @@ export class UpdateProfileDto {
   @MaxLength(200)
   alias?: string | null;
 
-  @ApiPropertyOptional({ type: String, format: 'iri', nullable: true, example: 'https://cdn.acme.test/jane.png', description: 'an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode); null removes the avatar' })
+  @ApiPropertyOptional({ type: String, format: 'iri', nullable: true, example: 'https://cdn.acme.test/jane.png', description: 'an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; null removes the avatar' })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http(s) URL' })

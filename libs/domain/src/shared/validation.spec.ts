@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from './events';
-import { checkEmail, checkText, normalizeEmail } from './validation';
+import { checkEmail, checkText, checkUrl, normalizeEmail } from './validation';
 import { decideOrganization } from '../organization/decider';
 import { initialOrganizationState } from '../organization/state';
 import { ADMIN, HOURS_48, ORG, Scenario, T0, by, expectError, expectEvents } from '../testing/fixture';
@@ -204,5 +204,16 @@ describe('names people type: their length is counted in characters (probe 31)', 
     // a variation selector is no character of its own (as the DTOs' MaxLength counts: review of session 31)
     expect(checkText('displayName', '❤️'.repeat(200), 200)).toBeUndefined();
     expect(checkText('displayName', '❤️'.repeat(201), 200)).toEqual({ field: 'displayName', message: 'must be at most 200 characters' });
+  });
+});
+
+describe('an avatar URL is at most 2,048 characters as it is stored (its WHATWG serialization)', () => {
+  it('probe 59: 2,030 × é within 2,048 characters as sent but 12,195 once percent-encoded is refused, saying so; an ASCII URL of 2,048 passes', () => {
+    const encoded = `https://a.test/${'é'.repeat(2030)}`;
+    expect(encoded.length).toBeLessThanOrEqual(2048);
+    expect(checkUrl('avatarUrl', encoded)).toEqual({ field: 'avatarUrl', message: 'must be at most 2048 characters once percent-encoded as it is stored (this one is 12195)' });
+    const ascii = `https://a.test/${'a'.repeat(2048 - 'https://a.test/'.length)}`;
+    expect(checkUrl('avatarUrl', ascii)).toBeUndefined();
+    expect(checkUrl('avatarUrl', `${ascii}b`)).toEqual({ field: 'avatarUrl', message: 'must be at most 2048 characters' });
   });
 });
