@@ -143,6 +143,14 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     // A now sees Experts, marked as a partner team, and its members: never their email, roles or anything of org B
     const seen = await api.request('GET', `${A}/teams`, { ...asA, headers: { 'x-min-position': chosen.body.position } });
     expect(seen.body.items[2]).toEqual({ teamId: experts, name: 'Experts', memberCount: 1, shared: true, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } });
+    // in pages (probe 59: 27,000 teams in one answer held the event loop ~1.5 s): own teams `limit` at a time, the
+    // partner teams on the last page; over TCP too
+    const firstPage = await api.request('GET', `${A}/teams?limit=1`, asA);
+    expect([firstPage.body.items.map((t: { name: string }) => t.name), typeof firstPage.body.nextCursor]).toEqual([['Day'], 'string']);
+    const lastPage = await api.request('GET', `${A}/teams?limit=1&cursor=${encodeURIComponent(firstPage.body.nextCursor)}`, asA);
+    expect([lastPage.body.items.map((t: { name: string }) => t.name), lastPage.body.nextCursor]).toEqual([['Night shift', 'Experts'], undefined]);
+    expectProblem(await api.request('GET', `${A}/teams?limit=501`, asA), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('GET', `${B}/teams?limit=1&cursor=${encodeURIComponent(firstPage.body.nextCursor)}`, asB), 400, 'VALIDATION_FAILED');
     const partnerLookup = await api.request('GET', `${A}/teams/${experts}/invitees`, { key: a.key, actor: agent });
     expect(partnerLookup.body).toEqual({
       teamId: experts,

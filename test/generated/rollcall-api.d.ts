@@ -402,7 +402,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The team list: own teams (member count, shared or not) by name, then the visible partner teams. Any active member may read it (rule 15). */
+    /** The team list: own teams (member count, shared or not) by name, in pages of `limit` (500 unless fewer asked; `nextCursor`), then, on the last page, the visible partner teams. Any active member may read it (rule 15). */
     get: operations['teamsList'];
     put?: never;
     /** Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). */
@@ -2337,8 +2337,10 @@ export interface components {
       partner?: components['schemas']['PartnerWorkspace'];
     };
     TeamList: {
-      /** @description own teams by name, then the visible partner teams by name */
+      /** @description own teams by name (`limit` a page, 500 unless fewer asked), then, on the last page, the visible partner teams by name */
       items: components['schemas']['Team'][];
+      /** @description the `cursor` of the next page; absent on the last one (since session 49: the list was one answer, 27,000 teams held the event loop ~1.5 s: probe 59) */
+      nextCursor?: string;
     };
     Invitee: {
       /** @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b */
@@ -8885,7 +8887,12 @@ export interface operations {
   };
   teamsList: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description own teams per page (default 500) */
+        limit?: number;
+        /** @description nextCursor of the previous page of this workspace's team list */
+        cursor?: string;
+      };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;

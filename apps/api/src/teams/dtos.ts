@@ -31,6 +31,15 @@ export class NetworkDto {
   partnerWorkspaceId!: string;
 }
 
+/** The team list in pages (probe 59): 500 own teams a page unless fewer are asked, the visible partner teams on the last. */
+export class TeamsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, description: 'own teams per page (default 500)' })
+  @PageLimit(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: "nextCursor of the previous page of this workspace's team list" }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+}
+
 /** The invite lookup in pages (probe 42 F5): without `limit`, the whole team in one answer, as before. */
 export class InviteesQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'invitees per page; without it, every one in one answer' })

@@ -29,8 +29,10 @@ export class Team {
 }
 
 export class TeamList {
-  @ApiProperty({ type: [Team], description: 'own teams by name, then the visible partner teams by name' })
+  @ApiProperty({ type: [Team], description: 'own teams by name (`limit` a page, 500 unless fewer asked), then, on the last page, the visible partner teams by name' })
   items!: Team[];
+  @ApiPropertyOptional({ description: 'the `cursor` of the next page; absent on the last one (since session 49: the list was one answer, 27,000 teams held the event loop ~1.5 s: probe 59)' })
+  nextCursor?: string;
 }
 
 /** A team a partner shares with the workspace, and whether the workspace chose to see it (rule 16). */

@@ -11,12 +11,17 @@ import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, messageMinPosition } from '../shared/read-access';
 import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
 import { type InviteesPageAsked, TeamReads } from './team-reads';
-import { InviteesQuery } from './dtos';
+import { InviteesQuery, TeamsQuery } from './dtos';
 import { Omittable } from '../shared/omittable';
 
 class TeamsReadMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
+}
+class TeamListMessage extends TeamsReadMessage {
+  // in pages (probe 59): 500 own teams unless fewer are asked
+  @Omittable() @IsInt() @Min(1) @Max(500) limit?: number;
+  @Omittable() @IsString() @MaxLength(1000) cursor?: string;
 }
 class InviteesReadMessage extends TeamsReadMessage {
   @IsString() @Matches(ID_PATTERN) teamId!: string;
@@ -47,7 +52,7 @@ export class TeamQueriesController {
   ) {}
 
   @Get('teams')
-  @ApiOperation({ summary: 'The team list: own teams (member count, shared or not) by name, then the visible partner teams. Any active member may read it (rule 15).' })
+  @ApiOperation({ summary: 'The team list: own teams (member count, shared or not) by name, in pages of `limit` (500 unless fewer asked; `nextCursor`), then, on the last page, the visible partner teams. Any active member may read it (rule 15).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(TeamList)
@@ -56,9 +61,10 @@ export class TeamQueriesController {
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
+    @Query() query: TeamsQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<TeamList> {
-    return { items: await this.reads.list(principal, ws, actorId, minPosition) };
+    return this.reads.list(principal, ws, actorId, minPosition, query);
   }
 
   @Get('teams/:teamId/invitees')
@@ -102,9 +108,9 @@ export class TeamQueriesController {
 
   @MessagePattern('teams.list')
   @ApiExcludeEndpoint()
-  async listMessage(@Payload() m: TeamsReadMessage): Promise<TeamList> {
+  async listMessage(@Payload() m: TeamListMessage): Promise<TeamList> {
     const { principal, actorId } = await this.reader(m);
-    return { items: await this.reads.list(principal, m.workspaceId, actorId, messageMinPosition(m.minPosition)) };
+    return this.reads.list(principal, m.workspaceId, actorId, messageMinPosition(m.minPosition), { limit: m.limit, cursor: m.cursor });
   }
 
   @MessagePattern('teams.invitees')

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { chosenPartnerTeam, domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
-import { type InviteeView, type OfferedTeamView, type ReadStore, type TeamView, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees } from '@rollcall/read-store';
+import { type InviteeView, type OfferedTeamView, type ReadStore, TEAMS_PAGE_MAX, type TeamPage, listOfferedTeams, listTeamInvitees, pageTeamInvitees, pageTeams } from '@rollcall/read-store';
 import type { Principal } from '../shared/auth';
 import { type MinPosition, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
@@ -50,11 +50,12 @@ export class TeamReads {
   }
 
   /** Own teams, then the partner teams visible now (rule 16). */
-  async list(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition): Promise<TeamView[]> {
+  /** a page of the team list: `limit` own teams (at most and by default 500), the visible partner teams on the last */
+  async list(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition, page: { limit?: number; cursor?: string } = {}): Promise<TeamPage> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     const visible = visiblePartnerTeams(live.ws, live.partners);
-    const teams = await listTeams(this.store, ws).catch(badQuery);
-    return teams.filter((t) => t.partner === undefined || visible.has(t.teamId));
+    const teams = await pageTeams(this.store, ws, { limit: page.limit ?? TEAMS_PAGE_MAX, ...(page.cursor !== undefined && { cursor: page.cursor }) }).catch(badQuery);
+    return { ...teams, items: teams.items.filter((t) => t.partner === undefined || visible.has(t.teamId)) };
   }
 
   /** The partner teams offered now, and whether this workspace chose each (rule 16). */

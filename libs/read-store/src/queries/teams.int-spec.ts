@@ -5,7 +5,7 @@ import { TempStores } from '../projector/testing/temp-stores';
 import { ADMIN, LogScenario, WS } from '../projections/testing/scenario';
 import type { SqliteReadStore } from '../store';
 import { listMembers } from './members';
-import { getTeam, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees } from './teams';
+import { getTeam, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees, pageTeams } from './teams';
 
 const silent = { info: () => undefined, error: () => undefined };
 const must = (d: Decision<DomainEvent>) => {
@@ -53,6 +53,17 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
     run({ type: 'SetPartnerTeamVisibility', ...at(WS, ADMIN), teamId: ids.experts!, visible: true });
   });
   afterAll(() => stores.close());
+
+  it('rule 15: the team list in pages: own teams `limit` at a time by name, the visible partner teams on the last page; another workspace\'s cursor is refused (probe 59)', async () => {
+    const read = await readModels();
+    const first = await pageTeams(read, WS, { limit: 1 });
+    expect(first.items.map((t) => t.name)).toEqual(['Billing']);
+    const last = await pageTeams(read, WS, { limit: 1, cursor: first.nextCursor });
+    expect([last.items.map((t) => [t.name, t.partner?.workspaceId]), last.nextCursor]).toEqual([[['support', undefined], ['Experts', 'ws-b']], undefined]);
+    expect((await pageTeams(read, WS, { limit: 2 })).items.map((t) => t.name)).toEqual(['Billing', 'support', 'Experts']);
+    const other = await pageTeams(read, 'ws-b', { limit: 1 });
+    await expect(pageTeams(read, WS, { limit: 1, cursor: other.nextCursor })).rejects.toMatchObject({ field: 'cursor' });
+  });
 
   it('rule 15: the team list has own teams by name (member count, shared) then the visible partner teams, marked', async () => {
     const read = await readModels();
