@@ -133,6 +133,32 @@ describe('timeouts', () => {
   });
 });
 
+describe('a client that goes away in the middle of its request body (probe 59 F1: no key needed; each left a socket open for good, until the open-files limit, and a stop never ended)', () => {
+  it('the server closes its side at once, whatever route and body: no connection is left', async () => {
+    const server = app.app.getHttpServer() as Server;
+    const port = Number(new URL(app.url).port);
+    const cut = [
+      'POST /v1/invitations/accept HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"tok',
+      'POST /v1/invitations/accept HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+      'GET /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      'POST /v1/invitations/accept HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"tok\r\n',
+    ];
+    await Promise.all(
+      cut.map(
+        (request) =>
+          new Promise<void>((resolve, reject) => {
+            const socket = connect(port, '127.0.0.1', () => socket.end(request));
+            socket.on('close', () => resolve()).on('error', reject).resume();
+          }),
+      ),
+    );
+    let open = -1;
+    for (const deadline = Date.now() + 5_000; open !== 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50)))
+      open = await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)));
+    expect(open).toBe(0);
+  });
+});
+
 describe('a compressed request body (Content-Encoding)', () => {
   const send = (body: Buffer, encoding: string) =>
     fetch(`${app.url}/v1/workspaces/${o.workspaceId}/invitations`, {

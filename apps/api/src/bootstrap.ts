@@ -37,12 +37,15 @@ const DRAIN_MS = 10_000;
 async function drain(server: Server, streams: PresenceStreams): Promise<void> {
   streams.closeAll();
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  const drained = await Promise.race([
     // idle keep-alive connections are closed by close() itself; busy ones once answered
-    new Promise<void>((resolve) => server.close(() => resolve())),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_MS))),
+    new Promise<boolean>((resolve) => server.close(() => resolve(true))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_MS))),
   ]);
   clearTimeout(timer);
+  // what is still open after the drain is cut: a request that never ends (a body that never comes) held the stop
+  // for good, the app's close waiting for it (probe 59: a SIGTERM'd process still running minutes later)
+  if (!drained) server.closeAllConnections();
 }
 
 export interface RunningApp {

@@ -5,15 +5,18 @@
 import { type Server, createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { answerClientErrors } from './client-errors';
+import { oneRequestAtATime } from './pipelined-requests';
 
 let server: Server;
 beforeAll(async () => {
   server = createServer(
     { headersTimeout: 400, requestTimeout: 800, connectionsCheckingInterval: 100 },
-    (req, res) => {
+    // one request at a time per connection, as the API's server hands them on (http-app.ts): the line a request's own
+    // refusal once waited behind (probe 59)
+    oneRequestAtATime((req, res) => {
       // answered once the whole body arrived, as the API's routes are
       req.on('end', () => res.end('ok')).resume();
-    },
+    }),
   );
   server.removeAllListeners('clientError');
   answerClientErrors(server);
@@ -68,5 +71,26 @@ describe('a request that does not arrive in time', () => {
     expect(await exchange(['GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'])).toMatch(
       /^HTTP\/1\.1 200 OK[\s\S]*ok$/,
     );
+  });
+});
+
+describe('a client that goes away in the middle of its request (probe 59: the socket stayed open for good, CLOSE-WAIT)', () => {
+  it('its body cut short by the end of its side of the connection: the server closes the connection at once, answering nothing', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const socket = connect(port, '127.0.0.1', () => socket.end('POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"tok'));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    const closed = await new Promise<number>((resolve) => {
+      const started = performance.now();
+      socket.on('close', () => resolve(performance.now() - started)).on('error', () => undefined);
+    });
+    expect(answer).toBe('');
+    // well before the request timeout (800 ms here) would have ended it
+    expect(closed).toBeLessThan(500);
+    for (const deadline = Date.now() + 2000; Date.now() < deadline; ) {
+      if ((await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)))) === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)))).toBe(0);
   });
 });

@@ -11,7 +11,9 @@ import { afterRequestsBefore } from './pipelined-requests';
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // the client went away (reset, or closed its side in the middle of a request: nobody reads an answer), as Node
+    // does without this handler
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }

@@ -2,7 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-type Line = { busy: boolean; waiting: [IncomingMessage, ServerResponse][]; /** what runs once every request before it was answered */ afterwards?: () => void };
+type Line = {
+  busy: boolean;
+  /** the request being answered (while busy) */
+  current?: IncomingMessage;
+  waiting: [IncomingMessage, ServerResponse][];
+  /** what runs once every request before it was answered */
+  afterwards?: () => void;
+};
 const LINE = Symbol('requests pipelined on this connection');
 
 /**
@@ -27,9 +34,11 @@ export function oneRequestAtATime(handle: Handler): Handler {
 
 function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerResponse): void {
   line.busy = true;
+  line.current = req;
   // a response emits `close` once: after its `finish` (the answer sent), or when its connection went first
   res.on('close', () => {
     line.busy = false;
+    line.current = undefined;
     // an answer that closes the connection (or a connection that closed) ends the line: nothing behind it runs
     if (!res.shouldKeepAlive || res.getHeader('connection') === 'close' || req.socket.destroyed) {
       line.waiting.length = 0;
@@ -51,10 +60,14 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
  * Runs `answer` once every request parsed from the connection before it was answered: Node's refusal of what follows
  * them (a malformed request, answerClientErrors) is written to the socket itself, and written at once it came before
  * the answers still being made, which were then lost with the connection (probe 36b #1: a write done, its client
- * told "not valid HTTP/1.1"). Not at all if one of those answers closed the connection.
+ * told "not valid HTTP/1.1"). Not at all if one of those answers closed the connection. At once when the request
+ * being answered has not come whole: the parser reads a connection's requests in order, so the error is that request's
+ * own (its body cut short by the client, or past the request timeout), and its answer waits for a body that never
+ * comes: deferred behind it, nothing was answered and the socket stayed open for good (probe 59: CLOSE-WAIT sockets
+ * until the open-files limit, a stop that never ended, no 408 past 300 s).
  */
 export function afterRequestsBefore(socket: Socket, answer: () => void): void {
   const line = (socket as Socket & { [LINE]?: Line })[LINE];
-  if (line?.busy) line.afterwards = answer;
+  if (line?.busy && line.current?.complete !== false) line.afterwards = answer;
   else answer();
 }
