@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { openFilesLimit } from '../apps/api/src/presence/open-files';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 
 let app: TestApp;
@@ -156,6 +157,13 @@ describe('a client that goes away in the middle of its request body (probe 59 F1
     for (const deadline = Date.now() + 5_000; open !== 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50)))
       open = await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)));
     expect(open).toBe(0);
+  });
+});
+
+describe('connections', () => {
+  it('the server takes at most the open-files limit less 256 connections (probe 59 F6: silent connections, no key needed, took every descriptor and the mail dispatcher failed with EMFILE)', () => {
+    const limit = openFilesLimit();
+    expect((app.app.getHttpServer() as Server).maxConnections).toBe(limit === undefined ? Number.POSITIVE_INFINITY : Math.max(limit - 256, 16));
   });
 });
 

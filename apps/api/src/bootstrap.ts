@@ -17,7 +17,7 @@ import { preloadNotaryThread } from './audit/audit-log';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
-import { openFilesLimit, streamLimitWarning } from './presence/open-files';
+import { httpConnectionsLimit, openFilesLimit, streamLimitWarning } from './presence/open-files';
 import { Stopping } from './health/stopping';
 import { NatsAnswerLimit, NatsClosedBeforeConnected, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
@@ -119,8 +119,11 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await readSide.start();
   await app.get(IntegrationEvents).start();
   await app.listen(config.port, '0.0.0.0');
-  const fewFiles = streamLimitWarning(config, openFilesLimit());
+  const filesLimit = openFilesLimit();
+  const fewFiles = streamLimitWarning(config, filesLimit);
   if (fewFiles) log.warn(fewFiles);
+  const connections = httpConnectionsLimit(filesLimit);
+  if (connections !== undefined) (app.getHttpServer() as Server).maxConnections = connections;
 
   // Stopping, in order: `/health` says SHUTTING_DOWN for the grace period (everything else still answered), then the
   // HTTP server stops taking connections and answers the requests it took (everything they

@@ -1,4 +1,4 @@
-import { OTHER_OPEN_FILES, openFilesLimit, openFilesProblem, streamLimitWarning } from './open-files';
+import { OTHER_OPEN_FILES, RESERVED_FOR_FILES, httpConnectionsLimit, openFilesLimit, openFilesProblem, streamLimitWarning } from './open-files';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max processes             95312                95312                processes
@@ -23,6 +23,12 @@ describe('presence streams and the open-files limit (probe 37 F3)', () => {
     expect(streamLimitWarning({ presenceStreamsMax: 10_000 }, 20_000)).toBeUndefined();
     expect(streamLimitWarning({ presenceStreamsMax: 10_000 }, 11_024)).toBeUndefined();
     expect(streamLimitWarning({ presenceStreamsMax: 10_000 }, undefined)).toBeUndefined();
+  });
+
+  it('HTTP connections are bounded below the open-files limit, keeping descriptors for the data dir\'s files (probe 59 F6: silent connections took every one)', () => {
+    expect(httpConnectionsLimit(3_000)).toBe(3_000 - RESERVED_FOR_FILES);
+    expect(httpConnectionsLimit(100)).toBe(16);
+    expect(httpConnectionsLimit(undefined)).toBeUndefined();
   });
 
   it('a start that ran out of descriptors says so in one sentence (probe 41 F6)', () => {

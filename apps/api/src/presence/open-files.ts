@@ -14,6 +14,19 @@ export function openFilesLimit(limits: () => string = () => readFileSync('/proc/
   }
 }
 
+/** descriptors kept from HTTP connections: the data dir's databases and their WAL files, threads, the TCP and NATS sockets */
+export const RESERVED_FOR_FILES = 256;
+
+/**
+ * How many HTTP connections the server takes at once (Node's server.maxConnections: past it, a new connection is
+ * closed as it comes), so that connections never take the descriptors the process's files need: 2,901 silent
+ * connections (no key needed) took every one, and the mail dispatcher failed to open its checkpoint (EMFILE) until
+ * they went (probe 59 F6). Undefined (no bound) where the limit is unknown; at least 16.
+ */
+export function httpConnectionsLimit(limit: number | undefined): number | undefined {
+  return limit === undefined ? undefined : Math.max(limit - RESERVED_FOR_FILES, 16);
+}
+
 /**
  * A sentence for the start's log when ROLLCALL_PRESENCE_STREAMS_MAX does not fit under the open-files limit: the
  * streams would take the descriptors every other request needs before the limit refused one (probe 37 F3: at the
