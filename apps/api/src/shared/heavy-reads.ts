@@ -72,9 +72,10 @@ export class HeavyReadLimiter implements NestInterceptor {
           `Your organization runs ${this.reads.perOrganization} downloads or point-in-time reads on this server already, its limit: retry once one has ended.`,
         ),
       );
-    // 'close': after the last byte of the answer (a streamed CSV's too), or when the client went away before it
-    const raw = (context.switchToHttp().getResponse<{ raw?: NodeJS.EventEmitter }>().raw ?? context.switchToHttp().getResponse<NodeJS.EventEmitter>());
-    raw.once('close', release);
+    // Node's response (Fastify's reply wraps it) emits 'close' after the last byte of the answer (a streamed CSV's
+    // too), or when the client went away before it
+    const reply = context.switchToHttp().getResponse<{ raw: NodeJS.EventEmitter }>();
+    reply.raw.once('close', release);
     return next.handle();
   }
 }
