@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { assertNotarizedEventsKept } from '../apps/api/src/infrastructure/log-not-behind';
 import { SYSTEM_KEY, startTestApp } from './support/app';
 
 const root = resolve(__dirname, '..');
@@ -90,6 +91,16 @@ describe('a data dir whose files do not belong together: refused at start, exit 
     const { code, stderr } = await startApi(dir);
     expect({ code, stderr }).toEqual({ code: 78, stderr: expect.stringMatching(/^The notary's tree \(.*audit\.sqlite\) holds (\d+) entries up to position \d+, but the event log \(.*events\.sqlite\) has only \d+: 1 event\(s\) it notarized are gone from the log\. The log was altered after it was notarized .*verify/) });
   }, 90_000);
+
+  it('a replica appending while another starts is no hole (probe 61 F2: an event appended between the two counts read as one gone, 1 start in 12)', () => {
+    const dir = copyOf('appending');
+    const appended = () => {
+      const db = new DatabaseSync(join(dir, 'events.sqlite'));
+      db.prepare("INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, 'appended-meanwhile', 0, 'Test', '{}', '{}', 0)").run(`appended-${Date.now()}`);
+      db.close();
+    };
+    expect(() => assertNotarizedEventsKept(dir, appended)).not.toThrow();
+  });
 
   it('an inclusion proof asked for a notarized entry the log lost while the API ran: 500 AUDIT_LOG_ALTERED to any key, not "not found" (probe 60 F1)', async () => {
     const dir = copyOf('hole-live');

@@ -50,8 +50,9 @@ export async function assertLogNotBehind(dataDir: string, events: EventStore, re
  * served with /health ok, and an organization's auditor could not tell its gap from another organization's entry
  * (probe 60 F1). Counted through the log's smallest index (~0.5 s cold for a 2 GB log of 66,000 events), less the
  * events past the tree (few: the notary follows the head). `rollcall-audit verify` says which entry differs.
+ * `betweenCounts`: run between the two counts (tests).
  */
-export function assertNotarizedEventsKept(dataDir: string): void {
+export function assertNotarizedEventsKept(dataDir: string, betweenCounts: () => void = () => undefined): void {
   const treeFile = join(dataDir, 'audit.sqlite');
   const logFile = join(dataDir, 'events.sqlite');
   if (!existsSync(treeFile) || !existsSync(logFile)) return;
@@ -59,6 +60,8 @@ export function assertNotarizedEventsKept(dataDir: string): void {
   let leaves: number;
   let last: bigint | undefined;
   try {
+    // one snapshot of the tree: a leaf the notary appends between two reads would pair one size with another's last
+    tree.pin();
     leaves = tree.size();
     last = tree.lastLeaf()?.position;
   } finally {
@@ -68,8 +71,13 @@ export function assertNotarizedEventsKept(dataDir: string): void {
   const log = new DatabaseSync(logFile, { readOnly: true, timeout: 5000 });
   let kept: number;
   try {
+    // both counts in one read transaction: another replica appends meanwhile, and an event counted by the second only
+    // read as one gone (probe 61 F2: 1 start in 12 beside a replica taking writes was refused as "altered")
+    log.exec('BEGIN');
     const all = Number((log.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);
+    betweenCounts(); // (tests: another process's append here)
     const past = Number((log.prepare('SELECT count(*) AS n FROM events WHERE position > ?').get(last) as { n: number }).n);
+    log.exec('COMMIT');
     kept = all - past;
   } finally {
     log.close();
