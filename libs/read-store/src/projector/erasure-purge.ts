@@ -10,10 +10,13 @@ const AT_START = -1n;
 
 export interface ErasurePurgeOptions {
   /**
-   * At most one rewrite of the store per this many ms (default 0: one after each commit of a deletion). The first
-   * deletion after a start is rewritten for at once; the deletions committed within the interval after a rewrite
-   * share the next one, made when the interval ends (docs/adr/0029: the rewrite of read.sqlite is O(file) and the
-   * projections wait for it, so one per deletion stalled read-your-writes past 5 s at a few hundred MB: probe 56 F1).
+   * At most one rewrite of the whole store (ReadStore.purgeOldVersions with a position: SQLite's VACUUM) per this many
+   * ms (default 0: one after each commit of a deletion). Every deletion still has its old versions dropped at once
+   * (purgeOldVersions without a position: the WAL copied back over the pages that held the deleted rows, the search
+   * index merged); what waits for the rewrite is only the copies page splits left in pages' unused space. The first
+   * deletion after a start is rewritten for at once; those committed within the interval after a rewrite share the
+   * next one, at its end (docs/adr/0029: the rewrite is O(file) and the projections wait for it, so one per deletion
+   * stalled read-your-writes past 5 s at a few hundred MB: probe 56 F1).
    */
   minIntervalMs?: number;
   /** a rewrite done (what it covered, how long it took) */
@@ -32,16 +35,19 @@ export class ErasurePurge {
   /** position of the latest deletion applied to the batches being built (not committed yet, maybe) */
   private erasedAt: bigint | undefined;
   /**
-   * what the next purge is for: the latest deletion whose batch is committed and whose old versions are not purged
-   * yet (AT_START: the search indexes only). Never a deletion only applied: a rewrite recorded for it while its users'
-   * rows may still move (and be copied) would be recorded too early.
+   * the latest committed deletion the store is not rewritten for yet. Never a deletion only applied: a rewrite
+   * recorded for it while its users' rows may still move (and be copied) would be recorded too early.
    */
-  private due: bigint | undefined;
-  /** the next purge's timer: the interval's end, or a retry */
+  private rewriteFor: bigint | undefined;
+  /** a committed deletion (or the start) whose old versions are not dropped yet */
+  private oldVersionsLeft = false;
+  /** the next purge's timer: a retry, or the rewrite at the interval's end */
   private timer: NodeJS.Timeout | undefined;
+  /** when it fires (options.now) */
+  private timerAt = 0;
   /** the purge running now (stop waits for it) */
   private running: Promise<void> | undefined;
-  /** when the last rewrite for a deletion ended (options.now) */
+  /** when the last rewrite ended (options.now) */
   private lastRewriteAt: number | undefined;
   private stopped = false;
   private readonly minIntervalMs: number;
@@ -68,19 +74,17 @@ export class ErasurePurge {
   }
 
   /**
-   * batches up to these positions were committed: a deletion among them is purged for now, or when the interval since
-   * the last rewrite ends (awaited when now: the projector goes on once the store is rewritten)
+   * batches up to these positions were committed: a deletion among them has its old versions dropped now, and the
+   * store rewritten now or at the interval's end (awaited when now: the projector goes on once it is done)
    */
   async committed(positions: (bigint | undefined)[]): Promise<void> {
     const erasedAt = this.erasedAt;
     if (erasedAt === undefined || !this.store.purgeOldVersions) return;
     if (!positions.some((p) => p !== undefined && p >= erasedAt)) return;
     this.erasedAt = undefined;
-    if (this.due === undefined || this.due < erasedAt) this.due = erasedAt;
-    if (this.timer || this.running) return; // the purge planned (or running) takes this one on
-    const wait = this.lastRewriteAt === undefined ? 0 : this.lastRewriteAt + this.minIntervalMs - this.now();
-    if (wait <= 0) await this.purgeDue();
-    else this.later(wait);
+    if (this.rewriteFor === undefined || this.rewriteFor < erasedAt) this.rewriteFor = erasedAt;
+    this.oldVersionsLeft = true;
+    await this.step();
   }
 
   start(): void {
@@ -128,10 +132,11 @@ export class ErasurePurge {
     }
     // no deletion since: the next start reads on from the head (not the whole log again)
     if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
-    this.due = last;
+    this.rewriteFor = last === AT_START ? undefined : last;
+    this.oldVersionsLeft = true;
     // (a deletion found is one after `through`: the log is read from there)
     this.purgingAtStart = last !== AT_START;
-    await this.purgeDue();
+    await this.step();
   }
 
   /** no purge from now on (the next start finds a deletion left undone); resolves once the one running ends */
@@ -142,36 +147,60 @@ export class ErasurePurge {
     await this.running;
   }
 
-  private later(ms: number): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.purgeDue();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private purgeDue(): Promise<void> {
-    const at = this.due;
-    if (at === undefined || this.running) return this.running ?? Promise.resolve();
-    this.running = this.purge(at).finally(() => (this.running = undefined));
+  /** what is owed now: the rewrite when it is due (it drops the old versions too), else the old versions alone */
+  private step(): Promise<void> {
+    if (this.running) return this.running; // it plans what came in meanwhile once it ends
+    const rewriteDue = this.rewriteFor !== undefined && (this.lastRewriteAt === undefined || this.now() >= this.lastRewriteAt + this.minIntervalMs);
+    if (!rewriteDue && !this.oldVersionsLeft) {
+      this.plan();
+      return Promise.resolve();
+    }
+    this.oldVersionsLeft = false;
+    this.running = this.attempt(rewriteDue ? this.rewriteFor : undefined).finally(() => {
+      this.running = undefined;
+      this.plan();
+    });
     return this.running;
   }
 
-  private async purge(at: bigint): Promise<void> {
+  private async attempt(at: bigint | undefined): Promise<void> {
     let done = false;
     const started = this.now();
     try {
-      done = (await this.store.purgeOldVersions?.(at < 0n ? undefined : at)) ?? true;
+      done = (await this.store.purgeOldVersions?.(at)) ?? true;
     } catch (error) {
       this.logError(`purging old document versions after a user deletion: ${error instanceof Error ? error.message : String(error)}; tried again shortly`);
     }
-    if (!done) return this.later(RETRY_MS);
-    if (this.due === at) this.due = undefined;
-    if (at < 0n) return;
+    if (!done) {
+      this.oldVersionsLeft = true;
+      return this.later(RETRY_MS);
+    }
+    if (at === undefined) return;
     this.lastRewriteAt = this.now();
+    if (this.rewriteFor === at) this.rewriteFor = undefined;
     this.options.logInfo?.(`read store rewritten for the deletions through position ${at} (rule 12 at rest) in ${Math.round(this.lastRewriteAt - started)} ms`);
-    // a deletion committed while this one ran: the next rewrite, once the interval has passed
-    if (this.due !== undefined) this.later(this.minIntervalMs);
+  }
+
+  /** the timer for what is still owed: old versions at once, a rewrite at the interval's end */
+  private plan(): void {
+    if (this.oldVersionsLeft) return this.later(0);
+    if (this.rewriteFor === undefined) return;
+    this.later(this.lastRewriteAt === undefined ? 0 : Math.max(0, this.lastRewriteAt + this.minIntervalMs - this.now()));
+  }
+
+  /** the next step in `ms`, unless one is planned sooner (a retry or old versions do not wait for the interval) */
+  private later(ms: number): void {
+    if (this.stopped) return;
+    const at = this.now() + ms;
+    if (this.timer) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.step();
+    }, ms);
+    this.timer.unref();
   }
 }
