@@ -14,8 +14,8 @@ beforeAll(async () => {
     // one request at a time per connection, as the API's server hands them on (http-app.ts): the line a request's own
     // refusal once waited behind (probe 59)
     oneRequestAtATime((req, res) => {
-      // answered once the whole body arrived, as the API's routes are
-      req.on('end', () => res.end('ok')).resume();
+      // answered once the whole body arrived, as the API's routes are (`/slow` 100 ms later, as a write takes time)
+      req.on('end', () => (req.url === '/slow' ? setTimeout(() => res.end('ok'), 100) : res.end('ok'))).resume();
     }),
   );
   server.removeAllListeners('clientError');
@@ -92,5 +92,17 @@ describe('a client that goes away in the middle of its request (probe 59: the so
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)))).toBe(0);
+  });
+
+  it('a complete request before the cut one on the connection is answered first, then the connection ends (probe 61 F4: its answer was lost)', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.end('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}POST /y HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"tok'),
+    );
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()).on('error', () => undefined));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*ok$/);
+    expect(answer.match(/HTTP\/1\.1/g)).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Problem, problem } from './problem';
-import { afterRequestsBefore } from './pipelined-requests';
+import { afterRequestsBefore, endAfterCompleteRequests } from './pipelined-requests';
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (headers over the size limit, a control character in
@@ -11,12 +11,14 @@ import { afterRequestsBefore } from './pipelined-requests';
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    // the client went away (reset, or closed its side in the middle of a request: nobody reads an answer), as Node
-    // does without this handler
-    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
+    // the client closed its side in the middle of a request: that request gets no answer, but those before it on the
+    // connection do, then the connection ends (probe 61 F4: a complete request's answer was lost with it); at once when
+    // the request cut is the one being answered (its answer would wait for a body that never comes: probe 59 F1)
+    if (error.code === 'HPE_INVALID_EOF_STATE') return endAfterCompleteRequests(socket, () => socket.destroySoon());
     const body = JSON.stringify(refusalOf(error));
     // after the answers to the requests before it on the connection (pipelined): in the order they were sent
     afterRequestsBefore(socket, () => {

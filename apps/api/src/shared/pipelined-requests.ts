@@ -9,6 +9,8 @@ type Line = {
   waiting: [IncomingMessage, ServerResponse][];
   /** what runs once every request before it was answered */
   afterwards?: () => void;
+  /** the client closed its side in the middle of the last request parsed: that one never comes whole */
+  cut?: boolean;
 };
 const LINE = Symbol('requests pipelined on this connection');
 
@@ -45,7 +47,12 @@ function run(line: Line, handle: Handler, req: IncomingMessage, res: ServerRespo
       line.afterwards = undefined;
       return;
     }
-    const following = line.waiting.shift();
+    let following = line.waiting.shift();
+    // the request the client's end cut short is not run: its answer would wait for a body that never comes
+    if (following && line.cut && !following[0].complete) {
+      line.waiting.length = 0;
+      following = undefined;
+    }
     if (following) run(line, handle, following[0], following[1]);
     else if (line.afterwards) {
       const afterwards = line.afterwards;
@@ -70,4 +77,15 @@ export function afterRequestsBefore(socket: Socket, answer: () => void): void {
   const line = (socket as Socket & { [LINE]?: Line })[LINE];
   if (line?.busy && line.current?.complete !== false) line.afterwards = answer;
   else answer();
+}
+
+/**
+ * The client closed its side of the connection in the middle of a request (HPE_INVALID_EOF_STATE): the complete
+ * requests before it are answered, then `end` runs; the cut one is not run (probe 61 F4: a complete request's answer
+ * was lost with the connection; probe 59 F1: waiting for the cut one's body held the socket for good).
+ */
+export function endAfterCompleteRequests(socket: Socket, end: () => void): void {
+  const line = (socket as Socket & { [LINE]?: Line })[LINE];
+  if (line) line.cut = true;
+  afterRequestsBefore(socket, end);
 }

@@ -138,3 +138,32 @@ describe('an I/O error on a file system gone read-only (probe 51 F4)', () => {
     }
   });
 });
+
+describe('a client gone in the middle of its request (probe 61 F3)', () => {
+  const hostOf = (socketDestroyed: boolean, sent: string[]) => {
+    const reply = {
+      raw: { headersSent: false },
+      header: () => reply,
+      status: () => reply,
+      type: () => reply,
+      send: (body: string) => (sent.push(body), reply),
+    };
+    const req = { method: 'POST', originalUrl: '/v1/invitations/accept', raw: { destroyed: false, socket: { destroyed: socketDestroyed } } };
+    return { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => req }) };
+  };
+  const aborted = () => Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+
+  it('its body reader\'s `aborted` is no fault of the server: nothing logged, nothing sent (it was an error line "answered 500" per cut body, no key needed)', () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const sent: string[] = [];
+      new ProblemFilter().catch(aborted(), hostOf(true, sent) as never);
+      expect([sent, errors.mock.calls]).toEqual([[], []]);
+      // the same error with the client still there is answered and logged as before
+      new ProblemFilter().catch(aborted(), hostOf(false, sent) as never);
+      expect([sent.map((b) => JSON.parse(b).code), errors.mock.calls.length]).toEqual([['INTERNAL_ERROR'], 1]);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+});

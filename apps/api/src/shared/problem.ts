@@ -158,6 +158,9 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
+    // the client went away in the middle of its request (its body cut short: the body reader's `aborted`): nobody to
+    // answer, and no fault of the server's to log (probe 61 F3: an error line "answered 500" per cut body, no key needed)
+    if ((error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && (req.raw.destroyed || req.raw.socket?.destroyed)) return;
     const body = this.toProblem(error, req.method !== 'GET' && req.method !== 'HEAD');
     body.instance = instanceOf(req.originalUrl);
     // a stream already under way (the presence stream, written on Node's response): nothing more can be said
