@@ -126,10 +126,12 @@ describe('pipelined requests (probe 36 F1)', () => {
 describe('timeouts', () => {
   it("the server keeps Node's own: idle keep-alive 5 s, a request 300 s, its headers 60 s (Fastify's would be 72 s and none)", () => {
     const server = app.app.getHttpServer() as Server;
-    expect({ keepAliveTimeout: server.keepAliveTimeout, requestTimeout: server.requestTimeout, headersTimeout: server.headersTimeout }).toEqual({
+    expect({ keepAliveTimeout: server.keepAliveTimeout, requestTimeout: server.requestTimeout, headersTimeout: server.headersTimeout, timeout: server.timeout }).toEqual({
       keepAliveTimeout: 5_000,
       requestTimeout: 300_000,
       headersTimeout: 60_000,
+      // no byte read or written for 120 s: an answer left unread is cut (probe 61 F5)
+      timeout: 120_000,
     });
   });
 });

@@ -25,9 +25,13 @@ import { type createLogger, requestLogging, routeOf } from './logging';
  * Node's own timeouts, which the API had on Express (Node's server as it comes) and Fastify replaces with its own
  * (keep-alive 72 s, no request timeout): an idle keep-alive connection is closed after 5 s (a stop's drain waits for
  * no longer), a request whose headers and body take over 300 s is refused and its connection closed (Node's
- * clientError, answered by answerClientErrors). Node's headersTimeout (60 s) Fastify leaves as it is.
+ * clientError, answered by answerClientErrors). Node's headersTimeout (60 s) Fastify leaves as it is. A connection on
+ * which nothing was read or written for 120 s is closed (`connectionTimeout`, Node's server.timeout): an answer its
+ * client stopped reading (a CSV download left unread held its organization's heavy-read slots and a read snapshot that
+ * kept every deletion's purge waiting, for as long as the client liked: probe 61 F5); a presence stream writes its
+ * keep-alive comments more often than that, and a request still being worked on has read its body.
  */
-export const HTTP_TIMEOUTS = { keepAliveTimeout: 5_000, requestTimeout: 300_000 } as const;
+export const HTTP_TIMEOUTS = { keepAliveTimeout: 5_000, requestTimeout: 300_000, connectionTimeout: 120_000 } as const;
 
 /** a middleware timing every request for /metrics (mounted through middie: Node's req and res) */
 const requestMetrics = (metrics: Metrics) => (req: { method: string; route?: { path?: string } }, res: { statusCode: number; on: (e: string, f: () => void) => void }, next: () => void) => {
@@ -82,6 +86,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
       const server = createServer({ connectionsCheckingInterval: 5_000 }, oneRequestAtATime(handler));
       server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveTimeout;
       server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
+      server.timeout = HTTP_TIMEOUTS.connectionTimeout;
       return server;
     },
     logger: false,
