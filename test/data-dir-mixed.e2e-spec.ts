@@ -2,7 +2,7 @@
 // backup. The API refuses to start on it, in one sentence naming the file, exit 78, where serving it would lose data
 // for good (every personal field unreadable, an address in use taken again) or acknowledge writes that never show.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -122,6 +122,14 @@ describe('a data dir whose files do not belong together: refused at start, exit 
     } finally {
       await app.stop();
     }
+  }, 90_000);
+
+  it('an empty audit.sqlite (a crash as it was created) holds no tree: the start goes on and the notary makes one (probe 61 F6: "no such table: leaves", exit 1)', async () => {
+    const dir = copyOf('empty-tree');
+    for (const f of ['audit.sqlite-wal', 'audit.sqlite-shm']) rmSync(join(dir, f), { force: true });
+    writeFileSync(join(dir, 'audit.sqlite'), '');
+    const { listened, stderr } = await startApi(dir);
+    expect({ listened, stderr }).toEqual({ listened: true, stderr: '' });
   }, 90_000);
 
   it('the data dir as it was written starts (the checks refuse only what does not belong together)', async () => {

@@ -1,4 +1,5 @@
 import { openDatabase } from '@rollcall/event-store';
+import { existsSync, statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { NewNode } from './merkle';
 import type { StoredNodes } from './verify-log';
@@ -44,6 +45,13 @@ const SCHEMA = `
  * completed perfect subtree above the leaves (level >= 1), and every checkpoint signed. One writer (the notary);
  * readers (the API's proof endpoints, the audit CLI) open it read-only in WAL mode.
  */
+/**
+ * Whether a notary's file may hold a tree, to be opened read-only: absent or empty (0 bytes: a crash as it was
+ * created), it holds none, and the notary makes one (probe 61 F6: an empty file stopped the start with "no such table:
+ * leaves" and a stack).
+ */
+export const holdsTree = (file: string): boolean => existsSync(file) && statSync(file).size > 0;
+
 export class SqliteTreeStore {
   private readonly db: DatabaseSync;
   private readonly stmt: Record<'last' | 'leaf' | 'node' | 'byPosition' | 'insertLeaf' | 'insertNode' | 'insertCheckpoint' | 'latest' | 'checkpoint' | 'page' | 'hex' | 'nodesHex' | 'nodeFrom' | 'checkpoints', StatementSync>;

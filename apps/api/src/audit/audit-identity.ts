@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteTreeStore, createdOnce, loadOrCreateOrigin, loadOrCreateSigningKey, openCheckpoint, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
+import { SqliteTreeStore, createdOnce, holdsTree, loadOrCreateOrigin, loadOrCreateSigningKey, openCheckpoint, parseSigningKey, readSigningKey, signerFromSeed, signingKeyFile } from '@rollcall/audit';
 import type { Config } from '../config';
 import { ConfigError } from '../settings';
 
@@ -53,7 +53,7 @@ const RESTORE = `its key files were replaced or removed: restore them (or set RO
 
 /** the notary's latest signed checkpoint in the data dir, if any */
 function latestSignedNote(dataDir: string): string | undefined {
-  if (!existsSync(treeFile(dataDir))) return undefined;
+  if (!holdsTree(treeFile(dataDir))) return undefined;
   const tree = new SqliteTreeStore(treeFile(dataDir), { readOnly: true });
   try {
     return tree.latestCheckpoint()?.note;

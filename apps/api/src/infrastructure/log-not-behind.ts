@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { SqliteTreeStore } from '@rollcall/audit';
+import { SqliteTreeStore, holdsTree } from '@rollcall/audit';
 import { DataDirProblem, type EventStore, createRollcallEventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
 
@@ -55,7 +55,7 @@ export async function assertLogNotBehind(dataDir: string, events: EventStore, re
 export function assertNotarizedEventsKept(dataDir: string, betweenCounts: () => void = () => undefined): void {
   const treeFile = join(dataDir, 'audit.sqlite');
   const logFile = join(dataDir, 'events.sqlite');
-  if (!existsSync(treeFile) || !existsSync(logFile)) return;
+  if (!holdsTree(treeFile) || !existsSync(logFile)) return;
   const tree = new SqliteTreeStore(treeFile, { readOnly: true });
   let leaves: number;
   let last: bigint | undefined;
@@ -105,7 +105,7 @@ interface Built {
 /** the position of the last entry the notary's tree holds */
 function notarized(dataDir: string): Built[] {
   const file = join(dataDir, 'audit.sqlite');
-  if (!existsSync(file)) return [];
+  if (!holdsTree(file)) return [];
   const tree = new SqliteTreeStore(file, { readOnly: true });
   try {
     const last = tree.lastLeaf()?.position;

@@ -9,7 +9,7 @@ import { APP_CONFIG } from './tokens';
 
 /**
  * The reads that hold this process's event loop for a long time — CSV downloads of a whole list, answers replayed from
- * the log as of a past time — run at most `ROLLCALL_HEAVY_READS_PER_ORGANIZATION` at once per organization in a
+ * the log (the roster, a member's access: now or as of a past time) — run at most `ROLLCALL_HEAVY_READS_PER_ORGANIZATION` at once per organization in a
  * process (default 2); another is `429 TOO_MANY_HEAVY_READS` (`Retry-After: 2`). The API is one event loop shared by
  * every organization: 8 connections of one organization's key downloading its 19,000-member list (470 ms each) held
  * every other organization's invitations 2.8–4.2 s, and point-in-time rosters 0.6–1.1 s (probe 59). Two at a time
