@@ -74,10 +74,7 @@ export class Projector {
   private readonly completion: ResetCompletion;
 
   constructor(private readonly options: ProjectorOptions) {
-    this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m), {
-      minIntervalMs: options.erasureRewriteMinIntervalMs,
-      logInfo: (m) => this.logger.info(m),
-    });
+    this.purge = new ErasurePurge(options.readStore, (m) => this.logger.error(m), { minIntervalMs: options.erasureRewriteMinIntervalMs, logInfo: (m) => this.logger.info(m) });
     const names = new Set<string>();
     for (const p of options.projections) {
       if (names.has(p.name)) throw new Error(`projection ${p.name} is listed twice`);
@@ -136,8 +133,7 @@ export class Projector {
     const purgeStopped = this.purge.stop();
     this.wakeRetry?.();
     await this.subscription?.unsubscribe();
-    await this.loop;
-    await purgeStopped;
+    await Promise.all([this.loop, purgeStopped]);
     this.notify();
   }
 
