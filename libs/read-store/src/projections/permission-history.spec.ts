@@ -124,6 +124,21 @@ describe('permission_history projection (rule 17)', () => {
     ]);
   });
 
+  it('rule 17: a workspace\'s creation applied again after later events (at-least-once) adds no entry for an org admin named after it (a property run found one)', async () => {
+    const s = new LogScenario(['ws-1']);
+    s.member('bob', { roles: ['agent'] }, 'ws-1');
+    s.advance(60).orgAdmin('bob', true);
+    const m = await build(s);
+    const before = entries(m);
+    // the whole log once more, over what is there
+    await m.run(s.events);
+    expect(entries(m)).toEqual(before);
+    expect(before.filter((e) => e.change === 'org_admin_granted').map((e) => [e.userId, e.details?.reason ?? null])).toEqual([
+      ['admin', 'workspace_created'],
+      ['bob', null],
+    ]);
+  });
+
   it('rule 5: an org admin\'s deletion ends that authority in every workspace: `deleted` where they were a member, `org_admin_revoked` (reason deletion) in the others; a user no longer an admin, or never one, gets none there', async () => {
     const s = new LogScenario(['ws-1', 'ws-2', 'ws-3']);
     s.member('bob', { roles: ['agent'] }, 'ws-1');

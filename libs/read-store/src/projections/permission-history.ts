@@ -83,7 +83,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         after: access,
       });
       const known = await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId));
-      const orgAdmins = known?.orgAdmins ?? [];
+      // applied again (at-least-once: the same event after a later one), the org admins are those of now, not of the
+      // creation: the entries its first application wrote stand (a property run found a later org admin added here)
+      const orgAdmins = known?.workspaceIds.includes(d.workspaceId) ? [] : (known?.orgAdmins ?? []);
       const workspaces: OrganizationWorkspaces = { _id: organizationKey(d.organizationId), workspaceIds: [...(known?.workspaceIds ?? []).filter((id) => id !== d.workspaceId), d.workspaceId], orgAdmins };
       // rule 5: the org admins hold an owner's authority here from its creation on (probe 33 F9: their later
       // `org_admin_revoked` here had no grant before it); one entry each, after the creator's `joined`
