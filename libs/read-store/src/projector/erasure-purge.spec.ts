@@ -54,6 +54,21 @@ describe('rule 12 at rest: the projector purges the read store\'s old versions o
     expect(calls).toBe(5);
   });
 
+  it('with an interval, old versions readers keep from being dropped are tried again every 200 ms, not in a loop (a first build tried ~800 times a second)', async () => {
+    let attempts = 0;
+    const purge = new ErasurePurge({ purgeOldVersions: async (through?: bigint) => (attempts++, through !== undefined) }, () => undefined, { minIntervalMs: 3_600_000 });
+    purge.start();
+    purge.applied(event('UserDeleted', 2n));
+    await purge.committed([2n]);
+    purge.applied(event('UserDeleted', 4n));
+    await purge.committed([4n]);
+    await new Promise((r) => setTimeout(r, 500));
+    await purge.stop();
+    // the rewrite for 2, then the old versions of 4 at once and about every 200 ms
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(5);
+  });
+
   it('at start, never rejects: a log it cannot read is logged (the projector runs it in its loop, not awaited by its start: probe 42 F4)', async () => {
     const errors: string[] = [];
     let calls = 0;

@@ -152,18 +152,20 @@ export class ErasurePurge {
     if (this.running) return this.running; // it plans what came in meanwhile once it ends
     const rewriteDue = this.rewriteFor !== undefined && (this.lastRewriteAt === undefined || this.now() >= this.lastRewriteAt + this.minIntervalMs);
     if (!rewriteDue && !this.oldVersionsLeft) {
-      this.plan();
+      this.plan(0);
       return Promise.resolve();
     }
     this.oldVersionsLeft = false;
-    this.running = this.attempt(rewriteDue ? this.rewriteFor : undefined).finally(() => {
+    this.running = this.attempt(rewriteDue ? this.rewriteFor : undefined).then((done) => {
       this.running = undefined;
-      this.plan();
+      // not done (readers held an older snapshot, or it failed): again in RETRY_MS, not at once
+      this.plan(done ? 0 : RETRY_MS);
     });
     return this.running;
   }
 
-  private async attempt(at: bigint | undefined): Promise<void> {
+  /** whether the store did it; never rejects (a failure is logged, and tried again) */
+  private async attempt(at: bigint | undefined): Promise<boolean> {
     let done = false;
     const started = this.now();
     try {
@@ -173,17 +175,18 @@ export class ErasurePurge {
     }
     if (!done) {
       this.oldVersionsLeft = true;
-      return this.later(RETRY_MS);
+      return false;
     }
-    if (at === undefined) return;
+    if (at === undefined) return true;
     this.lastRewriteAt = this.now();
     if (this.rewriteFor === at) this.rewriteFor = undefined;
     this.options.logInfo?.(`read store rewritten for the deletions through position ${at} (rule 12 at rest) in ${Math.round(this.lastRewriteAt - started)} ms`);
+    return true;
   }
 
-  /** the timer for what is still owed: old versions at once, a rewrite at the interval's end */
-  private plan(): void {
-    if (this.oldVersionsLeft) return this.later(0);
+  /** the timer for what is still owed: old versions in `soonest` ms, a rewrite at the interval's end */
+  private plan(soonest: number): void {
+    if (this.oldVersionsLeft) return this.later(soonest);
     if (this.rewriteFor === undefined) return;
     this.later(this.lastRewriteAt === undefined ? 0 : Math.max(0, this.lastRewriteAt + this.minIntervalMs - this.now()));
   }
