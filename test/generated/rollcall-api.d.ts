@@ -33,7 +33,7 @@ export interface paths {
     get: operations['apiKeysList'];
     put?: never;
     /**
-     * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked.
+     * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED).
      * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.
      */
     post: operations['apiKeysIssue'];
@@ -70,7 +70,7 @@ export interface paths {
     /** The organization's workspaces, oldest first: name, plan, access model (org admins; the system key too, without X-Actor-Id: the operator who changes plans). */
     get: operations['workspacesList'];
     put?: never;
-    /** Create a workspace; the creating org admin becomes its owner. */
+    /** Create a workspace; the creating org admin becomes its owner. An organization holds at most 1,000 workspaces unless the operator set another quota (QUOTA_EXCEEDED). */
     post: operations['workspacesCreate'];
     delete?: never;
     options?: never;
@@ -405,7 +405,7 @@ export interface paths {
     /** The team list: own teams (member count, shared or not) by name, in pages of `limit` (500 unless fewer asked; `nextCursor`), then, on the last page, the visible partner teams. Any active member may read it (rule 15). */
     get: operations['teamsList'];
     put?: never;
-    /** Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). */
+    /** Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). A workspace holds at most 1,000 teams unless the operator set another quota (QUOTA_EXCEEDED). */
     post: operations['teamsCreate'];
     delete?: never;
     options?: never;
@@ -3350,7 +3350,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, QUOTA_EXCEEDED */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3364,7 +3364,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT';
+            code?: 'CONCURRENCY_CONFLICT' | 'QUOTA_EXCEEDED';
           };
         };
       };
@@ -3987,7 +3987,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, WORKSPACE_EXISTS */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, QUOTA_EXCEEDED, WORKSPACE_EXISTS */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4001,7 +4001,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'WORKSPACE_EXISTS';
+            code?: 'CONCURRENCY_CONFLICT' | 'QUOTA_EXCEEDED' | 'WORKSPACE_EXISTS';
           };
         };
       };
@@ -9178,7 +9178,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, TEAM_EXISTS, TEAM_NAME_TAKEN */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, QUOTA_EXCEEDED, TEAM_EXISTS, TEAM_NAME_TAKEN */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9192,7 +9192,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'TEAM_EXISTS' | 'TEAM_NAME_TAKEN';
+            code?: 'CONCURRENCY_CONFLICT' | 'QUOTA_EXCEEDED' | 'TEAM_EXISTS' | 'TEAM_NAME_TAKEN';
           };
         };
       };

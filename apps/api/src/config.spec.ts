@@ -120,6 +120,13 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_HEAVY_READS_PER_ORGANIZATION: '0' })).toThrow(/ROLLCALL_HEAVY_READS_PER_ORGANIZATION must be an integer between 1 and 1000, got "0"/);
   });
 
+  it('quotas: 1,000 workspaces per organization, 1,000 teams per workspace, 100 API keys per organization by default; each 1 … 1,000,000', () => {
+    expect(loadConfig({}).quotas).toEqual({ workspacesPerOrganization: 1_000, teamsPerWorkspace: 1_000, apiKeysPerOrganization: 100 });
+    const raised = loadConfig({ ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION: '5000', ROLLCALL_MAX_TEAMS_PER_WORKSPACE: '20', ROLLCALL_MAX_API_KEYS_PER_ORGANIZATION: '3' });
+    expect(raised.quotas).toEqual({ workspacesPerOrganization: 5_000, teamsPerWorkspace: 20, apiKeysPerOrganization: 3 });
+    expect(() => loadConfig({ ROLLCALL_MAX_TEAMS_PER_WORKSPACE: '0' })).toThrow(/ROLLCALL_MAX_TEAMS_PER_WORKSPACE must be an integer between 1 and 1000000, got "0"/);
+  });
+
   it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {
     expect(loadConfig({}).heapGrowingPercent).toBe(300);
     expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);

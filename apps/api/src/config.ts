@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import bytes from 'bytes';
 import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
+import { DEFAULT_QUOTAS, type Quotas } from '@rollcall/domain';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
 
@@ -31,6 +32,8 @@ export interface Config {
   /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/heavy-reads.ts) */
   heavyReadsPerOrganization: number;
   presenceStreamsMax: number;
+  /** ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION, …_TEAMS_PER_WORKSPACE, …_API_KEYS_PER_ORGANIZATION (libs/domain shared/quotas.ts) */
+  quotas: Quotas;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
   invitationSecret?: string;
   eventstoreUrl?: string;
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
     heavyReadsPerOrganization: readInt(env, 'ROLLCALL_HEAVY_READS_PER_ORGANIZATION', 2, problems, 1, 1000),
     presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),
+    quotas: readQuotas(env, problems),
     mailRetryAfterSeconds: readInt(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
     mailDispatchEveryMs: readInt(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
     invitationSecret,
@@ -243,6 +247,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+/** The quotas (libs/domain shared/quotas.ts): each at least 1; the defaults are the domain's */
+const readQuotas = (env: NodeJS.ProcessEnv, problems: string[]): Quotas => ({
+  workspacesPerOrganization: readInt(env, 'ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION', DEFAULT_QUOTAS.workspacesPerOrganization, problems, 1, 1_000_000),
+  teamsPerWorkspace: readInt(env, 'ROLLCALL_MAX_TEAMS_PER_WORKSPACE', DEFAULT_QUOTAS.teamsPerWorkspace, problems, 1, 1_000_000),
+  apiKeysPerOrganization: readInt(env, 'ROLLCALL_MAX_API_KEYS_PER_ORGANIZATION', DEFAULT_QUOTAS.apiKeysPerOrganization, problems, 1, 1_000_000),
+});
 
 function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string[]): AuditConfig {
   const signingKey = env.ROLLCALL_AUDIT_SIGNING_KEY?.trim() || undefined;

@@ -3,6 +3,7 @@ export * from './shared/events';
 export * from './shared/result';
 export * from './shared/validation';
 export * from './shared/address-index';
+export * from './shared/quotas';
 export * from './access-model';
 export * from './organization/events';
 export * from './organization/state';

@@ -61,7 +61,7 @@ export class ApiKeysController {
   @SystemOrOrganization()
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
-    summary: 'Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked.',
+    summary: 'Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED).',
     description:
       'To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). ' +
       'With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.',
@@ -71,7 +71,7 @@ export class ApiKeysController {
   // the body (a label) may be left out: POST with none issues a key without a label (probe 45 F5)
   @ApiBody({ type: IssueApiKeyDto, required: false })
   @ApiWrite(201, ApiKeyIssuedAnswer)
-  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'QUOTA_EXCEEDED')
   issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Body() dto: IssueApiKeyDto) {
     const organizationId = keysOf(req.principal, org);
     const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { API_KEY_LABEL_MAX, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
@@ -12,6 +12,8 @@ import { StreamStates } from '../shared/stream-states';
 import { organization } from '../shared/targets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { PresenceFeed } from '../presence/feed';
+import { APP_CONFIG } from '../shared/tokens';
+import type { Config } from '../config';
 
 /** the purpose the ids and secrets of issued keys derive from (the organization's first key: create-organization.ts) */
 const ISSUED = 'issued-api-key';
@@ -75,13 +77,15 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, A
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(DerivedSecrets) private readonly secrets: DerivedSecrets,
+    /** the quotas (absent in tests that build the handler alone: the domain's defaults) */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
   ) {}
 
   async execute({ organizationId, ctx, label }: IssueApiKeyCommand): Promise<ApiKeyIssuedAnswer> {
     const keyId = createdId(ctx, ISSUED);
     const secret = this.secrets.forWrite(ISSUED, ctx.idempotencyKey);
     const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
-      decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) }, label }, org),
+      decideOrganization({ type: 'IssueApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, apiKey: { keyId, secretHash: sha256(secret) }, label, maxApiKeys: this.config?.quotas.apiKeysPerOrganization }, org),
     );
     // a replay's key id is its event's (an earlier version derived it otherwise: probe 40 F1); the secret derives as ever
     const issued = done.events.find((e) => e.type === 'ApiKeyIssued');

@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type NetworkCommand, type TeamCommand, type TeamEvent, type TeamsContext, decideNetwork, decideTeams } from '@rollcall/domain';
 import { type CommandContext, createdId } from '../shared/command-context';
@@ -6,6 +6,8 @@ import { StreamHandler, type Target, type Written } from '../shared/stream-handl
 import { workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, workspace } from '../shared/targets';
 import { workspacePair, workspaceWithPartners } from './team-targets';
+import { APP_CONFIG } from '../shared/tokens';
+import type { Config } from '../config';
 
 /** What a console asks of a workspace's teams (the command without workspace, actor and time, which the request gives). */
 export type TeamAction =
@@ -69,12 +71,17 @@ function answerOf(action: TeamAction, teamId: string, done: Written<unknown, Tea
  */
 @CommandHandler(TeamCommandRequest)
 export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, TeamAnswer> {
-  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+  constructor(
+    @Inject(StreamHandler) private readonly streams: StreamHandler,
+    /** the quotas (absent in tests that build the handler alone: the domain's defaults) */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
+  ) {}
 
   async execute({ ref, ctx, action }: TeamCommandRequest): Promise<TeamAnswer> {
     const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
     // ctx.now is read when deciding: the command is dated no earlier than the stream's last change (StreamHandler)
-    const decide = (c: TeamsContext) => decideTeams({ ...action, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c);
+    const quota = action.type === 'CreateTeam' && { maxTeams: this.config?.quotas.teamsPerWorkspace };
+    const decide = (c: TeamsContext) => decideTeams({ ...action, ...quota, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c);
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
     const actedBy = { actorId: ctx.actorId, decide };
     const target: Target<TeamsContext> =

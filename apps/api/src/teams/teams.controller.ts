@@ -68,11 +68,11 @@ export class TeamsController {
   }
 
   @Post('teams')
-  @ApiOperation({ summary: 'Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case).' })
+  @ApiOperation({ summary: 'Create a team (name trimmed, 1-80 characters, unique in the workspace ignoring case). A workspace holds at most 1,000 teams unless the operator set another quota (QUOTA_EXCEEDED).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, TeamCreated)
-  @ApiProblems('WORKSPACE_NOT_FOUND', 'TEAM_NAME_TAKEN', 'TEAM_EXISTS')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'TEAM_NAME_TAKEN', 'TEAM_EXISTS', 'QUOTA_EXCEEDED')
   create(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

@@ -28,11 +28,11 @@ export class WorkspacesController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a workspace; the creating org admin becomes its owner.' })
+  @ApiOperation({ summary: 'Create a workspace; the creating org admin becomes its owner. An organization holds at most 1,000 workspaces unless the operator set another quota (QUOTA_EXCEEDED).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(201, WorkspaceCreated)
-  @ApiProblems('ORGANIZATION_NOT_FOUND', 'WORKSPACE_EXISTS')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'WORKSPACE_EXISTS', 'QUOTA_EXCEEDED')
   create(
     @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,

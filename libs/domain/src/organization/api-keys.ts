@@ -1,5 +1,6 @@
 import { domainError, validationFailed } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
+import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { checkText, cleanName } from '../shared/validation';
 import type { ApiKeyIssued, ApiKeyRevoked } from './events';
@@ -17,6 +18,8 @@ export interface IssueApiKey {
   now: string;
   apiKey: { keyId: string; secretHash: string };
   label?: string;
+  /** the organization's quota of keys not revoked (shared/quotas.ts): the operator's setting, the default without it */
+  maxApiKeys?: number;
 }
 
 /** A label is a name: trimmed, 1 to 100 characters, no control characters (the API's other names' check). */
@@ -49,6 +52,8 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
   }
   // the same key id comes from the same idempotency key: issued already
   if (state.apiKeys.has(command.apiKey.keyId)) return accept([]);
+  const maxApiKeys = command.maxApiKeys ?? DEFAULT_QUOTAS.apiKeysPerOrganization;
+  if (state.apiKeys.size >= maxApiKeys) return reject(quotaExceeded('This organization', maxApiKeys, 'API keys', 'revoke one it no longer uses'));
   const label = command.label === undefined ? {} : { label: cleanName(command.label) };
   return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label } }]);
 }

@@ -1,6 +1,7 @@
 import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '../access-model';
 import { domainError, validationFailed, type FieldError } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
+import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { checkEmail, checkText, cleanName, emailKey, normalizeEmail } from '../shared/validation';
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
@@ -29,6 +30,8 @@ export interface CreateWorkspace {
   name: string;
   plan?: Plan;
   accessModel?: AccessModelName;
+  /** the organization's quota of workspaces (shared/quotas.ts): the operator's setting, the default without it */
+  maxWorkspaces?: number;
 }
 
 /** Issued when an invitation is accepted: links the existing org user with that email, or creates one (rule 8). */
@@ -124,6 +127,8 @@ export function decideOrganization(
         return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can create workspaces.'));
       if (state.workspaces.has(command.workspaceId))
         return reject(domainError('WORKSPACE_EXISTS', `Workspace ${command.workspaceId} already exists.`));
+      const maxWorkspaces = command.maxWorkspaces ?? DEFAULT_QUOTAS.workspacesPerOrganization;
+      if (state.workspaces.size >= maxWorkspaces) return reject(quotaExceeded('This organization', maxWorkspaces, 'workspaces'));
       const plan = command.plan ?? 'standard';
       const model = command.accessModel ?? 'levels';
       const fields = [

@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'MEMBER_NOT_ACTIVE'
   | 'ALREADY_NETWORKED'
   | 'NOT_NETWORKED'
+  /** a command would take an organization or workspace past one of its quotas (shared/quotas.ts) */
+  | 'QUOTA_EXCEEDED'
   | 'AUDIT_ENTRY_NOT_FOUND'
   | 'AUDIT_TREE_SIZE'
   | 'AUDIT_BEHIND'

@@ -1,5 +1,6 @@
 import type { AccessModel } from '../access-model';
 import { type DomainError, type FieldError, domainError, validationFailed } from '../shared/errors';
+import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { characterCount, cleanName, nameProblem } from '../shared/validation';
 import { type Actor, holds, resolveActor } from '../workspace/authority';
@@ -19,6 +20,8 @@ export interface CreateTeam extends Base {
   type: 'CreateTeam';
   teamId: string;
   name: string;
+  /** the workspace's quota of teams (shared/quotas.ts): the operator's setting, the default without it */
+  maxTeams?: number;
 }
 export interface RenameTeam extends Base {
   type: 'RenameTeam';
@@ -127,6 +130,8 @@ function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
   if ('error' in checked) return reject(validationFailed([checked.error]));
   if (ctx.ws.teams.teams.has(cmd.teamId)) return reject(domainError('TEAM_EXISTS', `Team ${cmd.teamId} already exists.`));
   if (ctx.ws.teams.byName.has(teamNameKey(checked.name))) return reject(nameTaken(checked.name));
+  const maxTeams = cmd.maxTeams ?? DEFAULT_QUOTAS.teamsPerWorkspace;
+  if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('This workspace', maxTeams, 'teams', 'delete one it no longer uses'));
   return accept([{ type: 'TeamCreated', version: 1, data: { workspaceId: cmd.workspaceId, teamId: cmd.teamId, name: checked.name, createdAt: cmd.now } }]);
 }
 

@@ -4,6 +4,7 @@ import type { OrganizationEvent } from '../organization/events';
 import { evolveOrganization, initialOrganizationState, type OrganizationState } from '../organization/state';
 import { addSeconds, SYSTEM_ACTOR } from '../shared/events';
 import type { Decision } from '../shared/result';
+import type { DomainError } from '../shared/errors';
 import { ORGANIZATION_EVENT_TYPES } from '../upcasting';
 import { decideDeleteUser } from '../users/delete-user';
 import { decideEraseAddress } from '../users/erase-address';
@@ -152,10 +153,11 @@ export class Scenario {
 /** Base fields of a workspace command issued now by `actorId`. */
 export const by = (s: Scenario, actorId: string) => ({ workspaceId: WS, actorId, now: s.now });
 
-export function expectError(decision: Decision<unknown>, code: string): void {
+export function expectError(decision: Decision<unknown>, code: string): DomainError {
   if (decision.ok) throw new Error(`expected ${code}, but the command was accepted with ${JSON.stringify(decision.events)}`);
   expect(decision.error.code).toBe(code);
   expect(decision.error.message.length).toBeGreaterThan(10);
+  return decision.error;
 }
 
 /** Asserts the event types; returns the events with loosely typed data for further assertions. */

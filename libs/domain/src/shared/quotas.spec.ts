@@ -1,0 +1,56 @@
+import { decideOrganization } from '../organization/decider';
+import { World } from '../teams/testing/world';
+import { ADMIN, ORG, Scenario, expectError, expectEvents } from '../testing/fixture';
+import { DEFAULT_QUOTAS } from './quotas';
+
+/** docs/rules.md "Quotas" (docs/adr/0030): what a tenant creates at will is bounded, each bound the operator's to raise. */
+describe('quotas: workspaces per organization, teams per workspace, API keys per organization', () => {
+  it('quotas: an organization at its workspace quota is refused another (QUOTA_EXCEEDED, nothing appended); a higher quota takes it', () => {
+    const s = new Scenario(); // one workspace already (WS)
+    const create = (workspaceId: string, maxWorkspaces?: number) =>
+      decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId, name: workspaceId, maxWorkspaces }, s.org);
+    s.givenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: 'ws-2', name: 'Sales', maxWorkspaces: 2 });
+    const refused = expectError(create('ws-3', 2), 'QUOTA_EXCEEDED');
+    expect(refused.message).toBe("This organization has 2 workspaces, the most this service allows; ask the service's operator to raise the limit.");
+    expectEvents(create('ws-3', 3), ['WorkspaceCreated']);
+    // who may not create workspaces hears that first: the quota tells nothing to those the organization does not admit
+    expectError(decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: 'stranger', now: s.now, workspaceId: 'ws-3', name: 'x', maxWorkspaces: 2 }, s.org), 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('quotas: without a quota in the command, the default (1,000 workspaces)', () => {
+    const s = new Scenario();
+    for (let i = s.org.workspaces.size; i < DEFAULT_QUOTAS.workspacesPerOrganization; i++)
+      s.givenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: `ws-x${i}`, name: `W${i}` });
+    expect(s.org.workspaces.size).toBe(1_000);
+    const refused = expectError(decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: 'one-more', name: 'One more' }, s.org), 'QUOTA_EXCEEDED');
+    expect(refused.message).toContain('has 1,000 workspaces');
+  });
+
+  it('quotas: API keys not revoked count; a revoked key frees its place; a retry of an issued key is no new key', () => {
+    const s = new Scenario(); // the organization's first key: key-1
+    const issue = (keyId: string, maxApiKeys = 2) =>
+      decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, apiKey: { keyId, secretHash: 'a'.repeat(64) }, maxApiKeys }, s.org);
+    s.applyOrg(expectEvents(issue('key-2'), ['ApiKeyIssued']));
+    expect(expectError(issue('key-3'), 'QUOTA_EXCEEDED').message).toBe(
+      "This organization has 2 API keys, the most this service allows; revoke one it no longer uses, or ask the service's operator to raise the limit.",
+    );
+    // the same key again (its idempotency key's retry) is answered as issued, not refused
+    expectEvents(issue('key-2'), []);
+    s.givenOrg({ type: 'RevokeApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, keyId: 'key-1' });
+    expectEvents(issue('key-3'), ['ApiKeyIssued']);
+  });
+
+  it('quotas: a workspace at its team quota is refused another team; a deleted team frees its place', () => {
+    const w = new World();
+    const create = (teamId: string, name: string) => w.teams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId, name, maxTeams: 2 });
+    w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't1', name: 'One', maxTeams: 2 });
+    w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't2', name: 'Two', maxTeams: 2 });
+    expect(expectError(create('t3', 'Three'), 'QUOTA_EXCEEDED').message).toBe(
+      "This workspace has 2 teams, the most this service allows; delete one it no longer uses, or ask the service's operator to raise the limit.",
+    );
+    // a name taken is told as such, whatever the count
+    expectError(create('t3', 'one'), 'TEAM_NAME_TAKEN');
+    w.givenTeams({ type: 'DeleteTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't1' });
+    expectEvents(create('t3', 'Three'), ['TeamCreated']);
+  });
+});

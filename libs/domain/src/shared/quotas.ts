@@ -1,0 +1,34 @@
+import { type DomainError, domainError } from './errors';
+
+/**
+ * How many of the things a tenant creates at will one organization or workspace may hold (docs/rules.md "Quotas",
+ * docs/adr/0030). Each is a bound on state that every later command or read pays for: an organization's workspaces
+ * are decided over at each user's deletion and listed in one page; a workspace's teams are its team list and part of
+ * its decision state; an organization's API keys are its key list (probe 59 F2/F7: one key built 20,343 workspaces
+ * and 27,053 teams in 30 s, and their lists then held the event loop ~1 s a request). The operator may raise them
+ * (ROLLCALL_MAX_*); a command past one is refused with QUOTA_EXCEEDED (409) and changes nothing.
+ */
+export interface Quotas {
+  workspacesPerOrganization: number;
+  teamsPerWorkspace: number;
+  /** keys not revoked: a revoked key frees its place */
+  apiKeysPerOrganization: number;
+}
+
+export const DEFAULT_QUOTAS: Quotas = {
+  // the organization's workspace list answers this many in its default page (organizations/workspace reads)
+  workspacesPerOrganization: 1_000,
+  // two pages of the team list at its largest page (500)
+  teamsPerWorkspace: 1_000,
+  apiKeysPerOrganization: 100,
+};
+
+/**
+ * The refusal of a command past a quota: `holder` ("This organization") holds `limit` `things` ("workspaces"), and what
+ * frees a place, if anything does.
+ */
+export const quotaExceeded = (holder: string, limit: number, things: string, freeing?: string): DomainError =>
+  domainError(
+    'QUOTA_EXCEEDED',
+    `${holder} has ${limit.toLocaleString('en-US')} ${things}, the most this service allows; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
+  );
