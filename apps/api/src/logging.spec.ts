@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { type LogLevel, createLogger, redactUrl, requestLogging } from './logging';
 import { captureLogLines } from './shared/testing/log-capture';
+import { LINES_PER_WINDOW } from './logging-refusals';
 
 const capture = captureLogLines;
 
@@ -60,6 +61,24 @@ describe('requestLogging', () => {
       await http.send('/fail', 'fail-1');
       expect(http.lines).toEqual([expect.objectContaining({ level: 'error', requestId: 'fail-1', status: 500 })]);
       expect(http.lines[0]).not.toHaveProperty('err');
+    } finally {
+      await http.close();
+    }
+  });
+});
+
+describe('requestLogging of 401 answers', () => {
+  it('logs the first 401s of a client address one by one, then counts them (probe 59 F9); other statuses are all logged', async () => {
+    const http = await serve('info', (req, res) => {
+      res.statusCode = req.url === '/wrong-key' ? 401 : 409;
+      res.end();
+    });
+    try {
+      for (let i = 0; i < LINES_PER_WINDOW + 5; i++) await http.send('/wrong-key', `wrong-${i}`);
+      for (let i = 0; i < LINES_PER_WINDOW + 5; i++) await http.send('/conflict', `conflict-${i}`);
+      const statuses = http.lines.map((l) => l.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(LINES_PER_WINDOW);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(LINES_PER_WINDOW + 5);
     } finally {
       await http.close();
     }

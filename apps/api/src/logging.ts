@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { isSaneRequestId } from './shared/request-id';
+import { RefusalLogSampler } from './logging-refusals';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -211,7 +212,7 @@ const levelOf = (res: Response, error: Error | undefined): 'info' | 'warn' | 'er
 
 /**
  * One line per HTTP request: method, route, url (secrets redacted), status, durationMs, requestId; warn for a
- * 4xx, error for a 5xx. Sets `req.id` (the request id) and `req.log` (a child logger carrying requestId, which
+ * 4xx, error for a 5xx; 401s sampled per client address (logging-refusals.ts). Sets `req.id` (the request id) and `req.log` (a child logger carrying requestId, which
  * nestjs-pino binds to every log made while handling the request). Mounted first, so requests refused before
  * routing (415, malformed JSON, too large) have their line and their id too. The line is built only when its level
  * is logged (LOG_LEVEL=error: only failures).
@@ -230,6 +231,8 @@ export function requestLogging(logger: Logger): (req: Request, res: Response, ne
       },
     },
   );
+  // 401s past the first few per client address and window are counted, not logged one by one (probe 59 F9)
+  const refusals = new RefusalLogSampler((summary) => base.warn(summary, '401 answers not logged one by one'));
   return (req, res, next) => {
     const started = performance.now(); // a duration: on a clock that never steps
     const id = requestIdOf(req, res);
@@ -243,6 +246,7 @@ export function requestLogging(logger: Logger): (req: Request, res: Response, ne
       res.removeListener('error', complete);
       const level = levelOf(res, error);
       if (!log.isLevelEnabled(level)) return;
+      if (res.statusCode === 401 && !error && !refusals.admit(req.socket.remoteAddress)) return;
       const durationMs = Math.round(performance.now() - started);
       log[level]({ ...requestLine(req, res), durationMs, ...(error && { err: error }) }, summary(req, res));
     };
