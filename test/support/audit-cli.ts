@@ -7,9 +7,12 @@ export interface CliRun {
 }
 
 /** The audit CLI (`npm run audit`) as a process, without blocking this one (the API answering it may run here). */
-export function auditCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export const auditCli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runScript('apps/audit-cli/src/main.ts', args, env);
+
+/** One of the repository's TypeScript entry points (`script`, from its root) as a process, as its npm script runs it. */
+export function runScript(script: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', 'apps/audit-cli/src/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--no-experimental-strip-types', '-r', './tools/register.cjs', script, ...args], {
       env: { ...process.env, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -35,7 +35,7 @@ import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } fr
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
-import { erasedAt, erasureLookup } from './shared/erased-requests';
+import { answerInLog, erasureLookup } from './shared/erased-requests';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
 import { INVITATION_MAILER, OutboxMailer, SmtpMailer } from './shared/mailer';
 import { Metrics } from './infrastructure/metrics';
@@ -263,7 +263,7 @@ export class AppModule {
           // a stored answer's events read back through the crypto-shredding store: an erasure since refuses its replay
           useFactory: (store: IdempotencyStore, events: EventStore, s: Stores) => {
             const lookup = erasureLookup(s.sealing);
-            return new Idempotency(store, (about) => erasedAt(events, lookup, about.spans, about.users));
+            return new Idempotency(store, (about, keys) => answerInLog(events, lookup, about, keys));
           },
           inject: [IDEMPOTENCY_STORE, EVENT_STORE, STORES],
         },

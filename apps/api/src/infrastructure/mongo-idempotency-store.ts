@@ -92,6 +92,11 @@ export class MongoIdempotencyStore implements IdempotencyStore {
     }
   }
 
+  async forget(keys: readonly string[]): Promise<void> {
+    await this.init();
+    await this.collection.deleteMany({ _id: { $in: [...keys] } }, { writeConcern: { w: 'majority' } });
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

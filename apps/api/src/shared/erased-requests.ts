@@ -7,7 +7,7 @@
 // retry is a replay: its request names nobody's data).
 import type { DomainEvent } from '@rollcall/domain';
 import { type EventStore, type RecordedEvent, type SnapshotSealing, erasedFieldsOf, erasedSubjectsOf } from '@rollcall/event-store';
-import type { EventSpan } from './idempotency';
+import type { RequestAbout } from './idempotency';
 
 /** Which key subjects were forgotten: the key store's word (its tombstones), asked once per retry. */
 export interface ErasureLookup {
@@ -70,9 +70,19 @@ export async function readSpan(store: EventStore, stream: string, fromRevision: 
   for await (const e of store.readStream(stream, { fromRevision, maxCount: count })) into.push(e);
 }
 
-/** The events at these spans (a stored answer's), read through the crypto-shredding store: see erasedSince. */
-export async function erasedAt(store: EventStore, lookup: ErasureLookup, spans: readonly EventSpan[], aboutUsers: readonly string[] = []): Promise<boolean> {
+/**
+ * What the log says of a stored answer (idempotency.ts AnswerInLog): its events at their spans, read through the
+ * crypto-shredding store. `lost` when a span's events are fewer than it counted, or carry another request's key than
+ * `keys` (any, when `keys` is empty: the erasure alone is asked); else `erased` when an erasure reached what it was
+ * about (erasedSince); else `kept`.
+ */
+export async function answerInLog(store: EventStore, lookup: ErasureLookup, about: RequestAbout, keys: readonly string[]): Promise<'kept' | 'erased' | 'lost'> {
   const events: RecordedEvent[] = [];
-  for (const { stream, fromRevision, count } of spans) await readSpan(store, stream, BigInt(fromRevision), count, events);
-  return erasedSince(events, lookup, aboutUsers);
+  for (const { stream, fromRevision, count } of about.spans) {
+    const before = events.length;
+    await readSpan(store, stream, BigInt(fromRevision), count, events);
+    if (events.length - before < count) return 'lost';
+  }
+  if (keys.length > 0 && events.some((e) => !keys.includes((e.metadata as { idempotencyKey?: string } | undefined)?.idempotencyKey ?? ''))) return 'lost';
+  return (await erasedSince(events, lookup, about.users)) ? 'erased' : 'kept';
 }

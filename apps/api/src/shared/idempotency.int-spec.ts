@@ -89,6 +89,40 @@ describe('SqliteIdempotencyStore', () => {
   });
 });
 
+describe('Idempotency: a stored answer whose events the log does not hold (probe 62 F1: a data dir restored with later answers)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-idempotency-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is dropped and the request decided again; its new answer is kept and replayed after', async () => {
+    const store = new SqliteIdempotencyStore(dir);
+    const lost = new Set<string>();
+    const keysAsked: string[][] = [];
+    const idempotency = new Idempotency(store, async ({ spans }, keys) => {
+      keysAsked.push([...keys]);
+      return spans.some((s) => lost.has(`${s.stream}@${s.fromRevision}`)) ? 'lost' : 'kept';
+    });
+    let runs = 0;
+    const write = (fromRevision: string) => async () => {
+      runs++;
+      return { status: 200, body: { fromRevision }, stored: { fromRevision }, about: { spans: [{ stream: 'organization-o', fromRevision, count: 1 }], users: [] } };
+    };
+    try {
+      expect(await idempotency.run({ key: 'recorded', clearKey: 'org:clear', requestHash: 'h1' }, write('7'))).toEqual({ replayed: false, body: { fromRevision: '7' } });
+      lost.add('organization-o@7');
+      // decided again: a new answer (the write lands elsewhere in the restored log), not the one of the lost host
+      expect(await idempotency.run({ key: 'recorded', clearKey: 'org:clear', requestHash: 'h1' }, write('3'))).toEqual({ replayed: false, body: { fromRevision: '3' } });
+      expect(runs).toBe(2);
+      expect(await idempotency.run({ key: 'recorded', clearKey: 'org:clear', requestHash: 'h1' }, write('never'))).toEqual({ replayed: true, body: { fromRevision: '3' } });
+      expect(runs).toBe(2);
+      // both forms of the key are the events' to carry
+      expect(keysAsked[0]).toEqual(['recorded', 'org:clear']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('Idempotency: a stored answer whose events an erasure reached (probe 40 F4)', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-idempotency-'))));
@@ -100,7 +134,7 @@ describe('Idempotency: a stored answer whose events an erasure reached (probe 40
     const asked: string[] = [];
     const idempotency = new Idempotency(store, async ({ spans }) => {
       asked.push(...spans.map((s) => s.stream));
-      return spans.some((s) => erased.has(s.stream));
+      return spans.some((s) => erased.has(s.stream)) ? 'erased' : 'kept';
     });
     const write = (stream: string) => async () => ({ status: 201, body: { stream }, stored: { stream }, about: { spans: [{ stream, fromRevision: '0', count: 1 }], users: [] } });
     try {

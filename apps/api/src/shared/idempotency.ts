@@ -33,6 +33,8 @@ export interface IdempotencyStore {
   get(key: string, orUnder?: string): Promise<StoredAnswer | undefined>;
   /** Stores the first answer; returns the answer stored under the key (another replica's, when it won the race). */
   put(key: string, answer: StoredAnswer): Promise<StoredAnswer>;
+  /** drops the answers kept under these keys (one the log does not hold: Idempotency) */
+  forget(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
@@ -57,6 +59,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly select;
   private readonly insert;
   private readonly prune;
+  private readonly delete;
   private prunedAt = 0;
 
   constructor(
@@ -80,6 +83,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
         if (!/duplicate column name/.test((error as Error).message)) throw error;
       }
     this.select = this.db.prepare('SELECT request_hash, status, body, about FROM idempotency WHERE key = ?');
+    this.delete = this.db.prepare('DELETE FROM idempotency WHERE key = ?');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO idempotency (key, request_hash, status, body, created_at, about) VALUES (?, ?, ?, ?, ?, ?)');
     // (created_at is an ISO time: its text orders as its time)
     this.prune = this.db.prepare(`DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ${PRUNE_BATCH})`);
@@ -115,6 +119,10 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     const row = (this.select.get(key) as Row | undefined) ?? (orUnder === undefined ? undefined : (this.select.get(orUnder) as Row | undefined));
     if (!row) return undefined;
     return { requestHash: row.request_hash, status: Number(row.status), body: JSON.parse(row.body), ...(row.about !== null && { about: JSON.parse(row.about) as RequestAbout }) };
+  }
+
+  async forget(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.delete.run(key);
   }
 
   private queue: { row: [string, string, number, string, string, string | null]; done: (error?: unknown) => void }[] = [];
@@ -175,8 +183,14 @@ export class IdempotencyKeyErasedError extends Error {
   }
 }
 
-/** Whether an erasure reached what a stored answer's request was about since it was written (erased-requests.ts). */
-export type ErasedSince = (about: RequestAbout) => Promise<boolean>;
+/**
+ * What the log says of a stored answer (erased-requests.ts `answerInLog`): `kept` (replayed), `erased` (an erasure
+ * reached what its request was about since), or `lost` — its events are not in the log, or other events stand where
+ * they were: a data dir restored from a backup, or a log that lost its last events, with the answers kept after them
+ * (probe 62 F1: a deletion answered "done" again that the restored log did not hold). `keys`: the forms of the request's
+ * key its events may carry.
+ */
+export type AnswerInLog = (about: RequestAbout, keys: readonly string[]) => Promise<'kept' | 'erased' | 'lost'>;
 
 /**
  * Runs a write at most once per key: the same key and request returns the first answer (and appends nothing); the
@@ -190,7 +204,7 @@ export class Idempotency {
   private readonly mutex = new KeyedMutex();
   constructor(
     private readonly store: IdempotencyStore,
-    private readonly erasedSince: ErasedSince = async () => false,
+    private readonly inLog: AnswerInLog = async () => 'kept',
   ) {}
 
   /**
@@ -204,8 +218,12 @@ export class Idempotency {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
     const { key, requestHash } = keyed;
     return this.mutex.run(key, async () => {
+      const keys = keyed.clearKey === undefined ? [key] : [key, keyed.clearKey];
       const first = await this.store.get(key, keyed.clearKey);
-      if (first) return this.replayed(first, requestHash);
+      // an answer the log does not hold is no answer: dropped, and the request decided again (its write was lost)
+      const verdict = first?.about ? await this.inLog(first.about, keys) : 'kept';
+      if (first && verdict === 'lost') await this.store.forget(keys);
+      else if (first) return this.replayed(first, requestHash, verdict === 'erased');
       const answer = await write();
       const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.about && { about: answer.about }) };
       const stored = await this.store.put(key, mine);
@@ -216,8 +234,8 @@ export class Idempotency {
   }
 
   /** the stored answer, for the same request; the erasure is asked first, so that it answers alike for any request */
-  private async replayed(first: StoredAnswer, requestHash: string): Promise<IdempotentOutcome<never>> {
-    if (first.about && (await this.erasedSince(first.about))) throw new IdempotencyKeyErasedError();
+  private async replayed(first: StoredAnswer, requestHash: string, erased?: boolean): Promise<IdempotentOutcome<never>> {
+    if (erased ?? (first.about && (await this.inLog(first.about, [])) === 'erased')) throw new IdempotencyKeyErasedError();
     if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
     return { replayed: true, body: first.body };
   }

@@ -1,3 +1,4 @@
+import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,20 @@ describe('secrets.json lost or empty after a crash (probe 51 F2)', () => {
     expect(() => readFileSync(file)).toThrow();
     // the operator knows the secret (or accepts a new one): set, it is taken
     expect(loadLocalSecrets(dataDir, { ...SYSTEM, invitationSecret: generated }).invitationSecret).toBe(generated);
+  });
+
+  it('a missing file beside an event log that holds events is refused too, audit.sqlite moved aside or not (probe 62 F7: it started as a new install); an empty log is a first start', () => {
+    loadLocalSecrets(dataDir, SYSTEM);
+    rmSync(file);
+    const log = new DatabaseSync(join(dataDir, 'events.sqlite'));
+    log.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, type TEXT)');
+    // a log made by a first start that died before its first write: nothing was made under the old secret
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).not.toThrow();
+    rmSync(file);
+    log.exec("INSERT INTO events (type) VALUES ('OrganizationCreated')");
+    log.close();
+    expect(() => loadLocalSecrets(dataDir, SYSTEM)).toThrow(/secrets\.json is missing, but this data dir was started before \(its events\.sqlite holds events\)/);
+    expect(() => readFileSync(file)).toThrow();
   });
 
   it('one that holds no secret ({}) beside a data dir started before is as lost as a missing one; a directory of that name is one sentence (probe 54 F5)', () => {

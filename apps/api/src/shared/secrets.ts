@@ -1,6 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { writeFileDurably } from '@rollcall/event-store';
 import { ConfigError } from '../settings';
 
@@ -107,17 +108,31 @@ function completed(stored: StoredSecrets, configured: { systemApiKey?: string; i
 
 /**
  * secrets.json missing from a data dir started before (its audit.sqlite, written after the secrets at every first
- * start, is there): lost, not new. Generating a new invitation secret then failed every pending link and decided every
+ * start, is there; or its embedded event log holds events — probe 62 F7: audit.sqlite moved aside as the docs advise
+ * for a log that lost its end, and a backup without secrets.json, started as a new install): lost, not new. Generating a new invitation secret then failed every pending link and decided every
  * retry under an Idempotency-Key again (probe 51 F2: an invitation retried with its key was made twice). Refused,
  * unless the operator sets the secret (the one the file held, or a new one knowing what that breaks).
  */
 function refuseLostSecrets(dataDir: string, file: string, configuredSecret: string | undefined): void {
-  if (configuredSecret || !existsSync(join(dataDir, 'audit.sqlite'))) return;
+  if (configuredSecret) return;
+  const startedBefore = existsSync(join(dataDir, 'audit.sqlite')) ? 'its audit.sqlite is there' : holdsEvents(join(dataDir, 'events.sqlite')) ? 'its events.sqlite holds events' : undefined;
+  if (!startedBefore) return;
   throw new ConfigError([
-    `${file} is missing, but this data dir was started before (its audit.sqlite is there): restore secrets.json from the data dir's backup. ` +
+    `${file} is missing, but this data dir was started before (${startedBefore}): restore secrets.json from the data dir's backup. ` +
       'A new invitation secret would fail every link already mailed and every answer kept under an Idempotency-Key (retries decided again); ' +
       'to start anyway, set ROLLCALL_INVITATION_SECRET (the secret the file held, or a new one, accepting that)',
   ]);
+}
+
+/** whether an embedded event log holds an event (read-only: nothing is made where there was nothing) */
+function holdsEvents(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined && db.prepare('SELECT 1 FROM events LIMIT 1').get() !== undefined;
+  } finally {
+    db.close();
+  }
 }
 
 const resolved = (made: ReturnType<typeof completed>, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets => ({

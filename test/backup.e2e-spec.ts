@@ -1,0 +1,143 @@
+// The operator's backup of a live embedded data dir (`npm run backup`, apps/api/src/backup; docs/adr/0031): a copy
+// taken while writes go on starts, and is the data dir as it was at one moment (nothing derived past its log, every
+// event's key kept, the notary's tree verifying); a deleted user's data is in none of its files (rule 12 at rest); a
+// destination that exists, or a directory that is no data dir, is refused and nothing is left behind.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkDataDir } from '../apps/api/src/infrastructure/log-not-behind';
+import { BackupProblem, backupDataDir } from '../apps/api/src/backup/backup-data-dir';
+import { type TestApp, startTestApp, tokenOf } from './support/app';
+import { auditCli, runScript } from './support/audit-cli';
+import { type ServerProcess, startServer } from './support/server-process';
+
+const root = mkdtempSync(join(tmpdir(), 'rollcall-backup-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('backup of a live data dir (ADR 0031)', () => {
+  let server: ServerProcess;
+  let restored: TestApp | undefined;
+  afterEach(async () => {
+    await restored?.stop();
+    restored = undefined;
+  });
+  afterAll(async () => server?.stop());
+
+  it('backup: taken while invitations and teams are written, the copy starts, verifies, and holds a prefix of what the live service holds', async () => {
+    const dataDir = join(root, 'live');
+    server = await startServer({ dataDir });
+    const o = await server.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        const n = written++;
+        const invited = await server.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: `w${n}@acme.test`, roles: ['agent'] } });
+        expect(invited.status).toBe(201);
+        if (n % 5 === 0) expect((await server.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: `Team ${n}` } })).status).toBe(201);
+      }
+    })();
+    while (written < 30) await new Promise((r) => setTimeout(r, 20));
+    const backup = await runScript('apps/api/src/backup/main.ts', [join(root, 'copy')], { ROLLCALL_DATA_DIR: dataDir });
+    const writtenAtBackupEnd = written;
+    while (written < writtenAtBackupEnd + 20) await new Promise((r) => setTimeout(r, 20));
+    writing = false;
+    await writer;
+    expect({ status: backup.status, stderr: backup.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(backup.stdout).toMatch(/copied events\.sqlite: .*\n.*copied keys\.sqlite: .*\nbackup of .* written to .*: \d+ files, .* bytes, checked, in \d+ ms\n$/);
+    // leases and the development outbox stay behind; the write-ahead logs are inside each snapshot
+    const files = readdirSync(join(root, 'copy'));
+    expect(files.filter((f) => /lease|outbox|-wal$|-shm$/.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['events.sqlite', 'keys.sqlite', 'read.sqlite', 'audit.sqlite', 'api.sqlite', 'secrets.json', 'audit-signing-key']));
+
+    // the copy starts (its checks at start pass) and serves a prefix of the live invitations, each readable
+    restored = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'copy') });
+    const listed = async (api: TestApp['api'] | ServerProcess['api']) => {
+      const page = await api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending&limit=500&sort=email`, as);
+      expect(page.status).toBe(200);
+      return new Set<string>(page.body.items.map((m: { email: string }) => m.email));
+    };
+    const head = (await restored.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name: 'After the restore' } })).body.position as string;
+    await restored.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?limit=1`, { ...as, headers: { 'x-min-position': head } });
+    const inCopy = await listed(restored.api);
+    const live = await listed(server.api);
+    expect(inCopy.size).toBeGreaterThanOrEqual(30);
+    expect(inCopy.size).toBeLessThan(live.size);
+    expect([...inCopy].filter((email) => !live.has(email))).toEqual([]);
+    // the notary's tree of the copy verifies against its log (signed checkpoints included)
+    await restored.stop();
+    restored = undefined;
+    const verified = await auditCli(['verify', '--data-dir', join(root, 'copy'), '--threads', '1']);
+    expect({ status: verified.status, stderr: verified.stderr.replace(/^note: .*\n/m, '') }).toEqual({ status: 0, stderr: '' });
+  }, 120_000);
+
+  it("backup: a deleted user's name and address are in no file of a backup taken after the deletion (rule 12 at rest)", async () => {
+    const app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'erasing'), ROLLCALL_ERASURE_REWRITE_SECONDS: '3600' });
+    try {
+      const o = await app.api.organization();
+      const as = { key: o.key, actor: o.admin };
+      const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'quinn.backedup@acme.test', roles: ['agent'] } });
+      const quinn = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl), displayName: 'Quinn Vaultname' } })).body.userId as string;
+      const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${quinn}`, as);
+      expect(deleted.status).toBe(200);
+      await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?limit=1`, { ...as, headers: { 'x-min-position': deleted.body.position } });
+      await backupDataDir(join(root, 'erasing'), join(root, 'erased-copy'), (copy) => checkDataDir({ dataDir: copy }));
+      const holding = readdirSync(join(root, 'erased-copy')).filter((f) => {
+        const bytes = readFileSync(join(root, 'erased-copy', f)).toString('latin1');
+        return bytes.includes('quinn.backedup') || bytes.includes('Vaultname');
+      });
+      expect(holding).toEqual([]);
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
+  it('restore: a retry answered by the lost host after the backup is decided again, not replayed (probe 62 F1: its kept answer came back with later files)', async () => {
+    const live = join(root, 'lost-host');
+    let app = await startTestApp({ ROLLCALL_DATA_DIR: live });
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'rhea@acme.test', roles: ['agent'] } });
+    const rhea = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl) } })).body.userId as string;
+    await backupDataDir(live, join(root, 'before-deletion'), (copy) => checkDataDir({ dataDir: copy }));
+    // after the backup, on the host about to be lost: a keyed deletion and a keyed invitation, answered
+    const deletion = { ...as, headers: { 'idempotency-key': 'delete-rhea' } };
+    const invitation = { ...as, headers: { 'idempotency-key': 'invite-sol' }, body: { email: 'sol@acme.test', roles: ['agent'] } };
+    expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${rhea}`, deletion)).status).toBe(200);
+    expect((await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, invitation)).status).toBe(201);
+    await app.stop();
+    // the restore mixes in the lost host's later api.sqlite (a copy of files taken at different moments)
+    await backupDataDir(live, join(root, 'lost-host-end'), async () => undefined);
+    copyFileSync(join(root, 'lost-host-end', 'api.sqlite'), join(root, 'before-deletion', 'api.sqlite'));
+    app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'before-deletion') });
+    try {
+      const retried = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${rhea}`, deletion);
+      expect({ status: retried.status, replayed: retried.headers.get('idempotency-replayed') }).toEqual({ status: 200, replayed: null });
+      const user = await app.api.request('GET', `/v1/organizations/${o.organizationId}/users/${rhea}`, { ...as, headers: { 'x-min-position': retried.body.position } });
+      expect(user.body).toMatchObject({ deleted: true });
+      const invitedAgain = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, invitation);
+      expect({ status: invitedAgain.status, replayed: invitedAgain.headers.get('idempotency-replayed') }).toEqual({ status: 201, replayed: null });
+      // and the new answer is the one kept from now on
+      const thirdTime = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, invitation);
+      expect({ replayed: thirdTime.headers.get('idempotency-replayed'), invitationId: thirdTime.body.invitationId }).toEqual({ replayed: 'true', invitationId: invitedAgain.body.invitationId });
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
+  it('backup: refuses a destination that exists, a path inside the data dir, a directory without a log; a copy that fails its check is not left', async () => {
+    const dataDir = join(root, 'live');
+    mkdirSync(join(root, 'taken'));
+    await expect(backupDataDir(dataDir, join(root, 'taken'), async () => undefined)).rejects.toThrow(/exists: give a new path/);
+    await expect(backupDataDir(dataDir, join(dataDir, 'inside'), async () => undefined)).rejects.toThrow(/inside the data dir/);
+    mkdirSync(join(root, 'empty'));
+    writeFileSync(join(root, 'empty', 'secrets.json'), '{}');
+    await expect(backupDataDir(join(root, 'empty'), join(root, 'nothing'), async () => undefined)).rejects.toThrow(BackupProblem);
+    await expect(backupDataDir(dataDir, join(root, 'refused'), async () => Promise.reject(new Error('check failed')))).rejects.toThrow('check failed');
+    expect([existsSync(join(root, 'refused')), existsSync(join(root, 'refused.partial'))]).toEqual([false, false]);
+    // over servers, the tool is not the way: said so, exit 64
+    const overServers = await runScript('apps/api/src/backup/main.ts', [join(root, 'servers')], { EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' });
+    expect([overServers.status, overServers.stderr]).toEqual([64, expect.stringContaining('back them up with their own tools')]);
+  }, 60_000);
+});
