@@ -126,6 +126,41 @@ describe('backup of a live data dir (ADR 0031)', () => {
     }
   }, 60_000);
 
+  it('restore: the erasure journal deletes again the users deleted since the backup and revokes again the keys revoked since, before any request (probe 62 F2, F3)', async () => {
+    const live = join(root, 'journaled-host');
+    const journal = join(root, 'elsewhere', 'erasures.jsonl');
+    let app = await startTestApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'tess.journaled@acme.test', roles: ['agent'] } });
+    const tess = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl), displayName: 'Tess Journaled' } })).body.userId as string;
+    const rotated = (await app.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, as)).body.apiKey as string;
+    await backupDataDir(live, join(root, 'journaled-backup'), (copy) => checkDataDir({ dataDir: copy }));
+    // after the backup: the user deleted, the organization's first key revoked (it leaked), each journaled before its answer
+    const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${tess}`, as);
+    expect(deleted.status).toBe(200);
+    expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${o.key.split('_')[2]}`, { key: rotated, actor: o.admin })).status).toBe(200);
+    const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { kind: 'UserDeleted', at: expect.any(String), organizationId: o.organizationId, userId: tess, actorId: o.admin, position: deleted.body.position },
+      { kind: 'ApiKeyRevoked', at: expect.any(String), organizationId: o.organizationId, keyId: o.key.split('_')[2], position: expect.any(String) },
+    ]);
+    expect(readFileSync(journal, 'utf8')).not.toContain('tess.journaled');
+    await app.stop();
+
+    // the host is lost; the backup is restored, with the journal kept apart
+    app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journaled-backup'), ROLLCALL_ERASURE_JOURNAL: journal });
+    try {
+      expect((await app.api.request('GET', `/v1/organizations/${o.organizationId}/users/${tess}`, { key: rotated, actor: o.admin })).body).toMatchObject({ deleted: true, email: null });
+      expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin })).status).toBe(401);
+      const head = (await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { key: rotated, actor: o.admin, body: { name: 'After' } })).body.position as string;
+      const members = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?q=tess`, { key: rotated, actor: o.admin, headers: { 'x-min-position': head } });
+      expect(members.body.items).toEqual([]);
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
   it('backup: refuses a destination that exists, a path inside the data dir, a directory without a log; a copy that fails its check is not left', async () => {
     const dataDir = join(root, 'live');
     mkdirSync(join(root, 'taken'));

@@ -34,6 +34,7 @@ import { EraseAddressHandler } from './address-erasures/erase-address';
 import { APP_CONFIG, AUDIT_IDENTITY, EVENT_STORE, LOCAL_SECRETS, READ_STORE } from './shared/tokens';
 import { fieldErrors } from './shared/field-errors';
 import { PERSONAL_DATA, type PersonalData, createRollcallEventStore, createSnapshotStore } from '@rollcall/event-store';
+import { ERASURE_JOURNAL, ErasureJournal } from './backup/erasure-journal';
 import { IDEMPOTENCY_STORE, Idempotency, type IdempotencyStore, SqliteIdempotencyStore } from './shared/idempotency';
 import { answerInLog, erasureLookup } from './shared/erased-requests';
 import { MongoIdempotencyStore } from './infrastructure/mongo-idempotency-store';
@@ -268,6 +269,8 @@ export class AppModule {
           inject: [IDEMPOTENCY_STORE, EVENT_STORE, STORES],
         },
         { provide: Metrics, useValue: new Metrics() },
+        // deletions and key revocations journaled outside the data dir, decided again after a restore (ADR 0031)
+        { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal) : undefined },
         Stopping,
         StorageFaults,
         { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },

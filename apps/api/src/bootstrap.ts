@@ -25,6 +25,10 @@ import { withoutCredentials } from './infrastructure/unreachable-store';
 import type { DestinationStream } from 'pino';
 import { createLogger } from './logging';
 import { createHttpApp } from './http-app';
+import { DeleteUserHandler } from './users/user-handlers';
+import { RevokeApiKeyHandler } from './organizations/api-keys';
+import { ERASURE_JOURNAL, type ErasureJournal } from './backup/erasure-journal';
+import { reapplyJournal } from './backup/reapply-journal';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** how long a stop waits for the requests in flight before it goes on regardless */
@@ -111,6 +115,9 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   }
   // where the mail dispatcher's first start begins: before any transport takes a command
   await app.get(MailDispatcher).noteStart();
+  // a restore must not bring back what was deleted or revoked since its backup: decided again before any request
+  const journal = app.get<ErasureJournal | undefined>(ERASURE_JOURNAL);
+  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler) }, log);
   await tcp.listen();
   if (natsServer) await listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 
@@ -145,6 +152,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
       await readSide.close();
       await eventStore.close();
       await idempotency.close();
+      await journal?.close();
     })());
   // a signal closes the app, then takes its default course (the process ends with it, as under Nest's hooks)
   const onSignal = SHUTDOWN_SIGNALS.map((signal) => [signal, () => void close().finally(() => process.kill(process.pid, signal))] as const);

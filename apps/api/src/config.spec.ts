@@ -127,6 +127,12 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ROLLCALL_MAX_TEAMS_PER_WORKSPACE: '0' })).toThrow(/ROLLCALL_MAX_TEAMS_PER_WORKSPACE must be an integer between 1 and 1000000, got "0"/);
   });
 
+  it('ROLLCALL_ERASURE_JOURNAL: a path, resolved; refused inside the data dir, which a restore replaces (ADR 0031)', () => {
+    expect(loadConfig({}).erasureJournal).toBeUndefined();
+    expect(loadConfig({ ROLLCALL_DATA_DIR: '/srv/rollcall', ROLLCALL_ERASURE_JOURNAL: '/var/lib/rollcall-journal/erasures.jsonl' }).erasureJournal).toBe('/var/lib/rollcall-journal/erasures.jsonl');
+    expect(() => loadConfig({ ROLLCALL_DATA_DIR: '/srv/rollcall', ROLLCALL_ERASURE_JOURNAL: '/srv/rollcall/erasures.jsonl' })).toThrow(/ROLLCALL_ERASURE_JOURNAL must be outside the data dir \(\/srv\/rollcall\)/);
+  });
+
   it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {
     expect(loadConfig({}).heapGrowingPercent).toBe(300);
     expect(loadConfig({ ROLLCALL_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);

@@ -32,6 +32,11 @@ export interface Config {
   /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/heavy-reads.ts) */
   heavyReadsPerOrganization: number;
   presenceStreamsMax: number;
+  /**
+   * ROLLCALL_ERASURE_JOURNAL: a file outside the data dir where deletions and key revocations are journaled, and from
+   * which a start decides again those a restored log lacks (backup/erasure-journal.ts); unset: none
+   */
+  erasureJournal?: string;
   /** ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION, …_TEAMS_PER_WORKSPACE, …_API_KEYS_PER_ORGANIZATION (libs/domain shared/quotas.ts) */
   quotas: Quotas;
   /** HMAC secret of invitation links; generated and stored in the data dir when unset */
@@ -214,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heavyReadsPerOrganization: readInt(env, 'ROLLCALL_HEAVY_READS_PER_ORGANIZATION', 2, problems, 1, 1000),
     presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),
     quotas: readQuotas(env, problems),
+    erasureJournal: erasureJournal(env, problems),
     mailRetryAfterSeconds: readInt(env, 'ROLLCALL_MAIL_RETRY_AFTER_SECONDS', 60, problems, 0, 7 * 24 * 3600),
     mailDispatchEveryMs: readInt(env, 'ROLLCALL_MAIL_DISPATCH_EVERY_MS', 5000, problems, 50, 600_000),
     invitationSecret,
@@ -246,6 +252,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (checkStates === '1') config.checkCachedStates = true;
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** ROLLCALL_ERASURE_JOURNAL: a path, resolved; not inside the data dir, which a restore replaces (ADR 0031) */
+function erasureJournal(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  const raw = env.ROLLCALL_ERASURE_JOURNAL?.trim();
+  if (!raw) return undefined;
+  const file = resolve(raw);
+  const dataDir = resolve(env.ROLLCALL_DATA_DIR?.trim() || './data');
+  if (file === dataDir || file.startsWith(`${dataDir}/`))
+    problems.push(`ROLLCALL_ERASURE_JOURNAL must be outside the data dir (${dataDir}): a restore of the data dir would bring back an old journal with it, got "${raw}"`);
+  return file;
 }
 
 /** The quotas (libs/domain shared/quotas.ts): each at least 1; the defaults are the domain's */

@@ -48,9 +48,21 @@ const SCHEMA = `
 /**
  * Whether a notary's file may hold a tree, to be opened read-only: absent or empty (0 bytes: a crash as it was
  * created), it holds none, and the notary makes one (probe 61 F6: an empty file stopped the start with "no such table:
- * leaves" and a stack).
+ * leaves" and a stack); nor does one whose tables never reached the main file (its `-wal` left out of a copy: probe 62
+ * F8, the same stack). A file SQLite cannot read at all is left to the opening to report.
  */
-export const holdsTree = (file: string): boolean => existsSync(file) && statSync(file).size > 0;
+export function holdsTree(file: string): boolean {
+  if (!existsSync(file) || statSync(file).size === 0) return false;
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(file, { readOnly: true });
+    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leaves'").get() !== undefined;
+  } catch {
+    return true;
+  } finally {
+    db?.close();
+  }
+}
 
 export class SqliteTreeStore {
   private readonly db: DatabaseSync;

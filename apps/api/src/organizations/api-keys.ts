@@ -13,6 +13,7 @@ import { organization } from '../shared/targets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { PresenceFeed } from '../presence/feed';
 import { APP_CONFIG } from '../shared/tokens';
+import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import type { Config } from '../config';
 
 /** the purpose the ids and secrets of issued keys derive from (the organization's first key: create-organization.ts) */
@@ -109,6 +110,7 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(Authenticator) private readonly auth: Authenticator,
+    @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
   ) {}
 
   async execute({ organizationId, ctx, keyId }: RevokeApiKeyCommand): Promise<ApiKeyRevokedAnswer> {
@@ -116,6 +118,8 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
       decideOrganization({ type: 'RevokeApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, keyId }, org),
     );
     this.auth.forget(organizationId, keyId);
+    // journaled before the answer: a restore from a backup taken before it revokes the key again (ADR 0031)
+    await this.journal?.record({ kind: 'ApiKeyRevoked', at: ctx.now, organizationId, keyId, position: done.position });
     return { keyId, revoked: true, position: done.position };
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Logger, Optional } from '@nestjs/common';
+import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type EmailChangeRequested,
@@ -187,6 +188,7 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
     @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
   ) {}
 
   async execute({ organizationId, ctx, userId }: DeleteUserCommand) {
@@ -239,6 +241,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, userId } }, this.logger);
     // the snapshots of the organization and of the workspaces it reached went with their epochs' keys: written again now, in the background
     void refreshSnapshotsAfterErasure(this.streams.states, organizationId, this.logger);
+    // journaled before the answer: a restore from a backup taken before it deletes the user again (ADR 0031)
+    await this.journal?.record({ kind: 'UserDeleted', at: ctx.now, organizationId, userId, actorId: ctx.actorId, position: done.position });
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
     return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
   }

@@ -1,0 +1,70 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { domainError, initialOrganizationState, type OrganizationState } from '@rollcall/domain';
+import { createLogger } from '../logging';
+import { DomainException } from '../shared/command-errors';
+import type { StreamStates } from '../shared/stream-states';
+import { captureLogLines } from '../shared/testing/log-capture';
+import { ErasureJournal } from './erasure-journal';
+import { reapplyJournal } from './reapply-journal';
+
+const at = '2026-12-06T01:00:00.000Z';
+
+describe('the erasure journal (ADR 0031)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('appends whole lines, in order, to a file only its owner reads; a line cut short by a crash is skipped and counted', async () => {
+    const journal = new ErasureJournal(join(dir, 'kept', 'erasures.jsonl'));
+    await Promise.all([
+      journal.record({ kind: 'UserDeleted', at, organizationId: 'o1', userId: 'u1', actorId: 'admin', position: '7' }),
+      journal.record({ kind: 'ApiKeyRevoked', at, organizationId: 'o1', keyId: 'k1', position: '8' }),
+    ]);
+    await journal.close();
+    appendFileSync(journal.file, '{"kind":"UserDeleted","at":"2026');
+    expect(statSync(journal.file).mode & 0o777).toBe(0o600);
+    const { entries, unreadable } = journal.read();
+    expect(entries.map((e) => e.kind)).toEqual(['UserDeleted', 'ApiKeyRevoked']);
+    expect(unreadable).toBe(1);
+    expect(new ErasureJournal(join(dir, 'none.jsonl')).read()).toEqual({ entries: [], unreadable: 0 });
+  });
+
+  it('at start: decides again what the log lacks (a deletion by its admin, a revocation by the system), skips what it holds, logs what is refused with the remedy', async () => {
+    const journal = new ErasureJournal(join(dir, 'erasures.jsonl'));
+    const entries = [
+      { kind: 'UserDeleted', at, organizationId: 'o1', userId: 'back-again', actorId: 'admin', position: '90' },
+      { kind: 'UserDeleted', at, organizationId: 'o1', userId: 'still-deleted', actorId: 'admin', position: '5' },
+      { kind: 'UserDeleted', at, organizationId: 'o-unknown', userId: 'x', actorId: 'admin', position: '95' },
+      { kind: 'ApiKeyRevoked', at, organizationId: 'o1', keyId: 'leaked', position: '91' },
+      { kind: 'ApiKeyRevoked', at, organizationId: 'o1', keyId: 'gone', position: '6' },
+    ] as const;
+    for (const entry of entries) await journal.record(entry);
+    await journal.close();
+    const org: OrganizationState = { ...initialOrganizationState(), exists: true, organizationId: 'o1' };
+    const user = (userId: string, deleted: boolean) => ({ userId, email: null, displayName: null, alias: null, avatarUrl: null, orgAdmin: false, joinedAt: at, deleted }) as never;
+    org.users.set('back-again', user('back-again', false));
+    org.users.set('still-deleted', user('still-deleted', true));
+    org.apiKeys.set('leaked', { secretHash: 'h', issuedAt: at, label: null });
+    const states = { organizationCached: async (id: string) => (id === 'o1' ? org : initialOrganizationState()) } as unknown as StreamStates;
+    const deleted: string[] = [];
+    const handlers = {
+      deleteUser: { execute: async (c: { userId: string; ctx: { actorId: string } }) => void deleted.push(`${c.userId} by ${c.ctx.actorId}`) },
+      revokeApiKey: {
+        execute: async () => {
+          throw new DomainException(domainError('LAST_API_KEY', "This is the organization's last API key."));
+        },
+      },
+    } as never;
+    const out = captureLogLines();
+    const result = await reapplyJournal(journal, states, handlers, createLogger('api', { level: 'info', format: 'json' }, out.stream));
+    await new Promise((r) => setImmediate(r));
+    expect(result).toEqual({ reapplied: 1, refused: 1, unreadable: 0 });
+    expect(deleted).toEqual(['back-again by admin']);
+    const refused = out.lines.find((l) => l.level === 'error');
+    expect(refused).toMatchObject({ code: 'LAST_API_KEY', msg: expect.stringContaining('issue another key with the system key') });
+    // the journal holds ids only
+    expect(readFileSync(journal.file, 'utf8')).not.toMatch(/@/);
+  });
+});

@@ -1,0 +1,96 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { EventStoreUnavailableError } from '../shared/command-errors';
+
+/**
+ * The erasure journal (`ROLLCALL_ERASURE_JOURNAL`, docs/adr/0031): one JSON line per user deletion and per API key
+ * revocation, appended and flushed before the command is answered, in a file kept apart from the data dir (another
+ * volume, a path backed up on its own schedule). A restore brings the data dir back as it was at the backup: the users
+ * deleted since are readable again, and the keys revoked since authenticate again (probe 62 F2, F3). At start the API
+ * decides every journaled deletion and revocation again that the restored log does not hold (reapply-journal.ts),
+ * before it takes any request. Lines hold ids and times only — no name, no address: the journal outlives the data it
+ * speaks of, as the log's own pseudonymous remains do.
+ */
+export type JournalEntry =
+  | { kind: 'UserDeleted'; at: string; organizationId: string; userId: string; actorId: string; position: string }
+  | { kind: 'ApiKeyRevoked'; at: string; organizationId: string; keyId: string; position: string };
+
+export const ERASURE_JOURNAL = Symbol('ErasureJournal');
+
+export class ErasureJournal {
+  private handle: Promise<FileHandle> | undefined;
+  /** appends in order, one at a time (each line whole, then flushed) */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly file: string) {}
+
+  /**
+   * Appends the entry and flushes it. A failure is the store's to report as unconfirmed: the change is in the log, but
+   * not yet where a restore would find it; the client's retry (with its Idempotency-Key) is answered from the log and
+   * journals it again.
+   */
+  record(entry: JournalEntry): Promise<void> {
+    const line = `${JSON.stringify(entry)}\n`;
+    const next = this.tail.then(async () => {
+      try {
+        this.handle ??= this.openFile();
+        const handle = await this.handle;
+        await handle.appendFile(line, 'utf8');
+        await handle.datasync();
+      } catch (error) {
+        this.handle = undefined; // opened again at the next entry (the disk may be back)
+        throw new EventStoreUnavailableError(`the erasure journal ${this.file}`, error);
+      }
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The entries, in the order they were journaled; a line cut short by a crash (the last one) is skipped and counted. */
+  read(): { entries: JournalEntry[]; unreadable: number } {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], unreadable: 0 };
+      throw error;
+    }
+    const entries: JournalEntry[] = [];
+    let unreadable = 0;
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      const entry = parse(line);
+      if (entry) entries.push(entry);
+      else unreadable++;
+    }
+    return { entries, unreadable };
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) await (await handle.catch(() => undefined))?.close();
+  }
+
+  private async openFile(): Promise<FileHandle> {
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    return open(this.file, 'a', 0o600);
+  }
+}
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+
+function parse(line: string): JournalEntry | undefined {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || !isId(v.organizationId) || !isId(v.at) || !isId(v.position)) return undefined;
+  if (v.kind === 'UserDeleted' && isId(v.userId) && isId(v.actorId)) return v as JournalEntry;
+  if (v.kind === 'ApiKeyRevoked' && isId(v.keyId)) return v as JournalEntry;
+  return undefined;
+}

@@ -1,0 +1,71 @@
+import { SYSTEM_ACTOR } from '@rollcall/domain';
+import type { Logger } from 'pino';
+import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/api-keys';
+import { newCommandContext } from '../shared/command-context';
+import { DomainException } from '../shared/command-errors';
+import type { StreamStates } from '../shared/stream-states';
+import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
+import type { ErasureJournal, JournalEntry } from './erasure-journal';
+
+export interface Reapplied {
+  /** entries the log did not hold, decided again and written */
+  reapplied: number;
+  /** entries the log did not hold and their command refused: each logged with what the operator does */
+  refused: number;
+  /** lines cut short (a crash while one was written) */
+  unreadable: number;
+}
+
+/** The handlers that decide a journaled entry again (called directly: the command bus takes commands once the app is initialized, after this runs) */
+export interface JournalHandlers {
+  deleteUser: Pick<DeleteUserHandler, 'execute'>;
+  revokeApiKey: Pick<RevokeApiKeyHandler, 'execute'>;
+}
+
+/**
+ * At start, before any request (bootstrap.ts): every journaled deletion and revocation that the log does not hold — a
+ * data dir restored from a backup taken before it — is decided again, by the admin who deleted (a deletion) or the
+ * system (a revocation), under an Idempotency-Key of its own so that replicas starting together write it once. One the
+ * restored state refuses (the user now the last owner of a workspace, the key now the organization's last) is logged
+ * as an error naming what to do; the start goes on. ErasureJournal says why (probe 62 F2, F3).
+ */
+export async function reapplyJournal(journal: ErasureJournal, states: StreamStates, handlers: JournalHandlers, log: Logger): Promise<Reapplied> {
+  const { entries, unreadable } = journal.read();
+  if (unreadable > 0) log.warn({ journal: journal.file, unreadable }, 'erasure journal: lines that are not whole entries skipped (one cut short by a crash is expected)');
+  const result: Reapplied = { reapplied: 0, refused: 0, unreadable };
+  for (const entry of entries) {
+    const org = await states.organizationCached(entry.organizationId);
+    if (!org.exists) continue; // an organization the restored log does not hold: nothing of it to erase or revoke
+    const missing = entry.kind === 'UserDeleted' ? org.users.get(entry.userId)?.deleted === false : org.apiKeys.has(entry.keyId);
+    if (!missing) continue;
+    try {
+      if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry));
+      else await handlers.revokeApiKey.execute(revocationOf(entry));
+      result.reapplied++;
+      log.warn({ journal: journal.file, entry }, `erasure journal: ${describe(entry)} was not in the log (restored from a backup taken before it?): done again`);
+    } catch (error) {
+      if (!(error instanceof DomainException)) throw error;
+      result.refused++;
+      log.error({ journal: journal.file, entry, code: error.error.code }, `erasure journal: ${describe(entry)} is not in the log and was refused now (${error.message}) — ${remedy(entry)}`);
+    }
+  }
+  if (result.reapplied + result.refused > 0) log.warn({ journal: journal.file, ...result }, 'erasure journal: entries the log did not hold');
+  return result;
+}
+
+const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${entry.kind === 'UserDeleted' ? entry.userId : entry.keyId}`;
+
+const deletionOf = (entry: Extract<JournalEntry, { kind: 'UserDeleted' }>) =>
+  new DeleteUserCommand(entry.organizationId, newCommandContext({ actorId: entry.actorId, idempotencyKey: keyOf(entry) }), entry.userId);
+const revocationOf = (entry: Extract<JournalEntry, { kind: 'ApiKeyRevoked' }>) =>
+  new RevokeApiKeyCommand(entry.organizationId, newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: keyOf(entry) }), entry.keyId);
+
+const describe = (entry: JournalEntry) =>
+  entry.kind === 'UserDeleted'
+    ? `the deletion of user ${entry.userId} of organization ${entry.organizationId} (at ${entry.at})`
+    : `the revocation of API key ${entry.keyId} of organization ${entry.organizationId} (at ${entry.at})`;
+
+const remedy = (entry: JournalEntry) =>
+  entry.kind === 'UserDeleted'
+    ? 'the user is readable again: have an org admin delete them once what refused it is resolved'
+    : "the key authenticates again: issue another key with the system key (POST /v1/organizations/{org}/api-keys), then revoke this one";
