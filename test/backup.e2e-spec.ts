@@ -126,7 +126,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
     }
   }, 60_000);
 
-  it('restore: the erasure journal deletes again the users deleted since the backup and revokes again the keys revoked since, before any request (probe 62 F2, F3)', async () => {
+  it('restore: the erasure journal deletes again the users deleted since the backup, erases again the addresses erased since, revokes again the keys revoked since, before any request (probe 62 F2, F3)', async () => {
     const live = join(root, 'journaled-host');
     const journal = join(root, 'elsewhere', 'erasures.jsonl');
     let app = await startTestApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
@@ -135,17 +135,21 @@ describe('backup of a live data dir (ADR 0031)', () => {
     const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'tess.journaled@acme.test', roles: ['agent'] } });
     const tess = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl), displayName: 'Tess Journaled' } })).body.userId as string;
     const rotated = (await app.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, as)).body.apiKey as string;
+    expect((await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'only.invited@example.org', roles: ['agent'] } })).status).toBe(201);
     await backupDataDir(live, join(root, 'journaled-backup'), (copy) => checkDataDir({ dataDir: copy }));
     // after the backup: the user deleted, the organization's first key revoked (it leaked), each journaled before its answer
     const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${tess}`, as);
     expect(deleted.status).toBe(200);
     expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${o.key.split('_')[2]}`, { key: rotated, actor: o.admin })).status).toBe(200);
+    const erasure = await app.api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { key: rotated, actor: o.admin, body: { email: 'only.invited@example.org' } });
+    expect(erasure.status).toBe(201);
     const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { kind: 'UserDeleted', at: expect.any(String), organizationId: o.organizationId, userId: tess, actorId: o.admin, position: deleted.body.position },
       { kind: 'ApiKeyRevoked', at: expect.any(String), organizationId: o.organizationId, keyId: o.key.split('_')[2], position: expect.any(String) },
+      { kind: 'AddressErased', at: expect.any(String), organizationId: o.organizationId, erasureId: erasure.body.erasureId, actorId: o.admin, invitations: [{ workspaceId: o.workspaceId, invitationId: erasure.body.invitationIds[0] }], position: erasure.body.position },
     ]);
-    expect(readFileSync(journal, 'utf8')).not.toContain('tess.journaled');
+    expect(readFileSync(journal, 'utf8')).not.toMatch(/tess\.journaled|only\.invited/);
     await app.stop();
 
     // the host is lost; the backup is restored, with the journal kept apart
@@ -156,6 +160,9 @@ describe('backup of a live data dir (ADR 0031)', () => {
       const head = (await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { key: rotated, actor: o.admin, body: { name: 'After' } })).body.position as string;
       const members = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?q=tess`, { key: rotated, actor: o.admin, headers: { 'x-min-position': head } });
       expect(members.body.items).toEqual([]);
+      const pending = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { key: rotated, actor: o.admin, headers: { 'x-min-position': head } });
+      expect(pending.status).toBe(200);
+      expect(JSON.stringify(pending.body.items)).not.toContain('only.invited');
     } finally {
       await app.stop();
     }

@@ -1,4 +1,5 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, Optional } from '@nestjs/common';
+import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { addressFormsErased, addressSubjectsErased, decideEraseAddress, erasedInvitationSubjects, isOrganizationEvent } from '@rollcall/domain';
 import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
@@ -34,6 +35,7 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(PERSONAL_DATA) private readonly personalData: PersonalData,
     @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
   ) {}
 
   async execute({ organizationId, ctx, email }: EraseAddressCommand): Promise<AddressErasedAnswer> {
@@ -66,6 +68,9 @@ export class EraseAddressHandler implements ICommandHandler<EraseAddressCommand,
     await finishErasure(this.personalData, this.events, { subjects, position: done.position, written: !done.replayed, erased: { organizationId, erasureId: data.erasureId } }, this.logger);
     void refreshSnapshotsAfterErasure(this.streams.states, organizationId, this.logger);
     const invitationIds = done.events.flatMap((e) => (e.type === 'InvitationAddressErased' ? e.data.invitationIds : []));
+    // journaled before the answer: a restore from a backup taken before it erases the address again (ADR 0031)
+    const invitations = done.events.flatMap((e) => (e.type === 'InvitationAddressErased' ? e.data.invitationIds.map((invitationId) => ({ workspaceId: e.data.workspaceId, invitationId })) : []));
+    await this.journal?.record({ kind: 'AddressErased', at: ctx.now, organizationId, erasureId: data.erasureId, actorId: ctx.actorId, invitations, position: done.position });
     return { erasureId: data.erasureId, workspaceIds: data.workspaceIds, invitationIds, position: done.position };
   }
 }

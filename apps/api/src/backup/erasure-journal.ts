@@ -4,8 +4,8 @@ import { dirname } from 'node:path';
 import { EventStoreUnavailableError } from '../shared/command-errors';
 
 /**
- * The erasure journal (`ROLLCALL_ERASURE_JOURNAL`, docs/adr/0031): one JSON line per user deletion and per API key
- * revocation, appended and flushed before the command is answered, in a file kept apart from the data dir (another
+ * The erasure journal (`ROLLCALL_ERASURE_JOURNAL`, docs/adr/0031): one JSON line per user deletion, address erasure
+ * and API key revocation, appended and flushed before the command is answered, in a file kept apart from the data dir (another
  * volume, a path backed up on its own schedule). A restore brings the data dir back as it was at the backup: the users
  * deleted since are readable again, and the keys revoked since authenticate again (probe 62 F2, F3). At start the API
  * decides every journaled deletion and revocation again that the restored log does not hold (reapply-journal.ts),
@@ -14,7 +14,12 @@ import { EventStoreUnavailableError } from '../shared/command-errors';
  */
 export type JournalEntry =
   | { kind: 'UserDeleted'; at: string; organizationId: string; userId: string; actorId: string; position: string }
-  | { kind: 'ApiKeyRevoked'; at: string; organizationId: string; keyId: string; position: string };
+  | { kind: 'ApiKeyRevoked'; at: string; organizationId: string; keyId: string; position: string }
+  /**
+   * an address erased alone: the invitations it blanked, never the address (a restore finds the address again in
+   * those of them its log holds, and erases it again)
+   */
+  | { kind: 'AddressErased'; at: string; organizationId: string; erasureId: string; actorId: string; invitations: { workspaceId: string; invitationId: string }[]; position: string };
 
 export const ERASURE_JOURNAL = Symbol('ErasureJournal');
 
@@ -92,5 +97,7 @@ function parse(line: string): JournalEntry | undefined {
   if (!v || typeof v !== 'object' || !isId(v.organizationId) || !isId(v.at) || !isId(v.position)) return undefined;
   if (v.kind === 'UserDeleted' && isId(v.userId) && isId(v.actorId)) return v as JournalEntry;
   if (v.kind === 'ApiKeyRevoked' && isId(v.keyId)) return v as JournalEntry;
+  if (v.kind === 'AddressErased' && isId(v.erasureId) && isId(v.actorId) && Array.isArray(v.invitations) && v.invitations.every((i: { workspaceId?: unknown; invitationId?: unknown }) => isId(i?.workspaceId) && isId(i?.invitationId)))
+    return v as JournalEntry;
   return undefined;
 }

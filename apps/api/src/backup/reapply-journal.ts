@@ -1,4 +1,5 @@
-import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { type OrganizationState, SYSTEM_ACTOR, hasAddress } from '@rollcall/domain';
+import { EraseAddressCommand, type EraseAddressHandler } from '../address-erasures/erase-address';
 import type { Logger } from 'pino';
 import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/api-keys';
 import { newCommandContext } from '../shared/command-context';
@@ -20,6 +21,7 @@ export interface Reapplied {
 export interface JournalHandlers {
   deleteUser: Pick<DeleteUserHandler, 'execute'>;
   revokeApiKey: Pick<RevokeApiKeyHandler, 'execute'>;
+  eraseAddress: Pick<EraseAddressHandler, 'execute'>;
 }
 
 /**
@@ -36,11 +38,14 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
   for (const entry of entries) {
     const org = await states.organizationCached(entry.organizationId);
     if (!org.exists) continue; // an organization the restored log does not hold: nothing of it to erase or revoke
-    const missing = entry.kind === 'UserDeleted' ? org.users.get(entry.userId)?.deleted === false : org.apiKeys.has(entry.keyId);
+    // an address erased: the addresses its invitations still hold in the restored log (one, but for forms told apart before ADR 0017)
+    const addresses = entry.kind === 'AddressErased' ? await addressesStillHeld(states, org, entry.invitations) : [];
+    const missing = entry.kind === 'UserDeleted' ? org.users.get(entry.userId)?.deleted === false : entry.kind === 'ApiKeyRevoked' ? org.apiKeys.has(entry.keyId) : addresses.length > 0;
     if (!missing) continue;
     try {
       if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry));
-      else await handlers.revokeApiKey.execute(revocationOf(entry));
+      else if (entry.kind === 'ApiKeyRevoked') await handlers.revokeApiKey.execute(revocationOf(entry));
+      else for (const email of addresses) await handlers.eraseAddress.execute(erasureOf(entry, email));
       result.reapplied++;
       log.warn({ journal: journal.file, entry }, `erasure journal: ${describe(entry)} was not in the log (restored from a backup taken before it?): done again`);
     } catch (error) {
@@ -53,19 +58,36 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
   return result;
 }
 
-const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${entry.kind === 'UserDeleted' ? entry.userId : entry.keyId}`;
+const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${entry.kind === 'UserDeleted' ? entry.userId : entry.kind === 'ApiKeyRevoked' ? entry.keyId : entry.erasureId}`;
 
 const deletionOf = (entry: Extract<JournalEntry, { kind: 'UserDeleted' }>) =>
   new DeleteUserCommand(entry.organizationId, newCommandContext({ actorId: entry.actorId, idempotencyKey: keyOf(entry) }), entry.userId);
 const revocationOf = (entry: Extract<JournalEntry, { kind: 'ApiKeyRevoked' }>) =>
   new RevokeApiKeyCommand(entry.organizationId, newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: keyOf(entry) }), entry.keyId);
 
+const erasureOf = (entry: Extract<JournalEntry, { kind: 'AddressErased' }>, email: string) =>
+  new EraseAddressCommand(entry.organizationId, newCommandContext({ actorId: entry.actorId, idempotencyKey: `${keyOf(entry)}:${email}` }), email);
+
+/** the addresses the journaled invitations still hold in the restored log (an erased one holds none) */
+async function addressesStillHeld(states: StreamStates, org: OrganizationState, invitations: { workspaceId: string; invitationId: string }[]): Promise<string[]> {
+  const found = new Set<string>();
+  for (const { workspaceId, invitationId } of invitations) {
+    const inv = (await states.workspaceCached(org, workspaceId))?.invitations.get(invitationId);
+    if (inv && hasAddress(inv)) found.add(inv.email);
+  }
+  return [...found];
+}
+
 const describe = (entry: JournalEntry) =>
   entry.kind === 'UserDeleted'
     ? `the deletion of user ${entry.userId} of organization ${entry.organizationId} (at ${entry.at})`
-    : `the revocation of API key ${entry.keyId} of organization ${entry.organizationId} (at ${entry.at})`;
+    : entry.kind === 'ApiKeyRevoked'
+      ? `the revocation of API key ${entry.keyId} of organization ${entry.organizationId} (at ${entry.at})`
+      : `the erasure ${entry.erasureId} of an address of organization ${entry.organizationId} (at ${entry.at})`;
 
 const remedy = (entry: JournalEntry) =>
   entry.kind === 'UserDeleted'
     ? 'the user is readable again: have an org admin delete them once what refused it is resolved'
-    : "the key authenticates again: issue another key with the system key (POST /v1/organizations/{org}/api-keys), then revoke this one";
+    : entry.kind === 'ApiKeyRevoked'
+      ? "the key authenticates again: issue another key with the system key (POST /v1/organizations/{org}/api-keys), then revoke this one"
+      : 'the address is readable again in its invitations: have an org admin erase it again (POST /v1/organizations/{org}/address-erasures)';

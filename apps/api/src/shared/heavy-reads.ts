@@ -14,7 +14,7 @@ import { APP_CONFIG } from './tokens';
  * every organization: 8 connections of one organization's key downloading its 19,000-member list (470 ms each) held
  * every other organization's invitations 2.8–4.2 s, and point-in-time rosters 0.6–1.1 s (probe 59). Two at a time
  * leave a console's export or audit to wait a second, and another organization a heavy read's length at most per
- * request. The system key (the operator) is not counted; message patterns (TCP, NATS) are not either.
+ * request. The system key (the operator) is not counted; no message pattern (TCP, NATS) offers one of these reads.
  */
 @Injectable()
 export class HeavyReads {
