@@ -35,6 +35,8 @@ describe('quotas, as the operator set them', () => {
     expect({ status: retried.status, workspaceId: retried.body.workspaceId }).toEqual({ status: 201, workspaceId: second.body.workspaceId });
     const listed = await api.request('GET', workspaces, { key: o.key, actor: o.admin, headers: { 'x-min-position': retried.body.position } });
     expect(listed.body.items.map((w: { name: string }) => w.name).sort()).toEqual(['Sales', 'Support']);
+    // the list says how much of the quota is used, as the operator set it
+    expect(listed.body.quota).toEqual({ used: 2, limit: 2 });
   });
 
   it('quotas: teams per workspace: refused past it; a deleted team frees its place', async () => {
@@ -60,7 +62,8 @@ describe('quotas, as the operator set them', () => {
     const refused = await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'One too many' } });
     expectProblem(refused, 409, 'QUOTA_EXCEEDED');
     expect(refused.body.detail).toContain('revoke one it no longer uses');
-    expect((await api.request('GET', keys, { key: o.key, actor: o.admin })).body.items).toHaveLength(2);
+    const listed = (await api.request('GET', keys, { key: o.key, actor: o.admin })).body;
+    expect([listed.items.length, listed.quota]).toEqual([2, { used: 2, limit: 2 }]);
     expect((await api.request('DELETE', `${keys}/${second.body.keyId}`, { key: o.key, actor: o.admin })).status).toBe(200);
     expect((await api.request('POST', keys, { key: o.key, actor: o.admin })).status).toBe(201);
   });

@@ -882,8 +882,22 @@ export interface components {
        */
       current: boolean;
     };
+    QuotaUse: {
+      /**
+       * @description how many the organization holds now (as its decision state says: current at once)
+       * @example 12
+       */
+      used: number;
+      /**
+       * @description the most it may hold: the operator's setting
+       * @example 1000
+       */
+      limit: number;
+    };
     ApiKeyList: {
       items: components['schemas']['ApiKeyItem'][];
+      /** @description the organization's keys not revoked and their quota (ROLLCALL_MAX_API_KEYS_PER_ORGANIZATION) */
+      quota: components['schemas']['QuotaUse'];
     };
     ApiKeyRevokedAnswer: {
       /**
@@ -1206,6 +1220,8 @@ export interface components {
       items: components['schemas']['OrgWorkspace'][];
       /** @description with `limit`: send it as `after` for the next page; null: this was the last (always null without `limit`) */
       next: string | null;
+      /** @description the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION) */
+      quota: components['schemas']['QuotaUse'];
     };
     InviteDto: {
       /**

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { API_KEY_LABEL_MAX, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { API_KEY_LABEL_MAX, DEFAULT_QUOTAS, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { QuotaUse } from '../shared/quota-use';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { Authenticator } from '../shared/auth';
 import { type CommandContext, createdId } from '../shared/command-context';
@@ -52,6 +53,8 @@ export class ApiKeyItem {
 export class ApiKeyList {
   @ApiProperty({ type: [ApiKeyItem] })
   items!: ApiKeyItem[];
+  @ApiProperty({ type: QuotaUse, description: "the organization's keys not revoked and their quota (ROLLCALL_MAX_API_KEYS_PER_ORGANIZATION)" })
+  quota!: QuotaUse;
 }
 
 /** The request's body: optional (no body, or `{}`, issues a key without a label). */
@@ -127,7 +130,10 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
 /** The organization's keys, oldest first (never a secret): org admins only. */
 @Injectable()
 export class ApiKeyReads {
-  constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
+  constructor(
+    @Inject(StreamStates) private readonly states: StreamStates,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
+  ) {}
 
   async list(organizationId: string, actorId: string, currentKeyId: string | undefined): Promise<ApiKeyList> {
     const org = (await this.states.organization(organizationId)).state;
@@ -137,6 +143,7 @@ export class ApiKeyReads {
       items: [...org.apiKeys]
         .map(([keyId, key]) => ({ keyId, label: key.label, issuedAt: key.issuedAt, current: keyId === currentKeyId }))
         .sort((a, b) => (a.issuedAt === b.issuedAt ? (a.keyId < b.keyId ? -1 : 1) : a.issuedAt < b.issuedAt ? -1 : 1)),
+      quota: { used: org.apiKeys.size, limit: this.config?.quotas.apiKeysPerOrganization ?? DEFAULT_QUOTAS.apiKeysPerOrganization },
     };
   }
 }

@@ -1,5 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { type OrganizationState, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DEFAULT_QUOTAS, type OrganizationState, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
+import type { Config } from '../config';
+import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
@@ -56,7 +58,11 @@ const userView = (u: UserProfile): OrgUserView => ({
  */
 @Injectable()
 export class OrganizationReads {
-  constructor(@Inject(StreamStates) private readonly states: StreamStates) {}
+  constructor(
+    @Inject(StreamStates) private readonly states: StreamStates,
+    /** the quotas (absent in tests that build the reads alone: the domain's defaults) */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
+  ) {}
 
   /** actorId undefined: the system key (the operator), which may read the workspaces */
   private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
@@ -121,7 +127,7 @@ export class OrganizationReads {
    * (the `next` of the page before), and only the page's workspaces are loaded (their plan: probe 53 F3, 7,500 in one
    * answer loaded every one).
    */
-  async workspaces(organizationId: string, actorId: string | undefined, page: { after?: string; limit?: number } = {}): Promise<{ items: OrgWorkspaceView[]; next: string | null }> {
+  async workspaces(organizationId: string, actorId: string | undefined, page: { after?: string; limit?: number } = {}): Promise<{ items: OrgWorkspaceView[]; next: string | null; quota: { used: number; limit: number } }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const all = inCreationOrder(org);
     const start = startAfter(all, page.after);
@@ -132,7 +138,8 @@ export class OrganizationReads {
     // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged)
     for (const { workspaceId, name, plan, accessModel, createdAt } of slice)
       items.push({ workspaceId, name, plan: (await this.states.workspace(org, workspaceId))?.state.info.plan ?? plan, accessModel, createdAt });
-    return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null };
+    const quota = { used: org.workspaces.size, limit: this.config?.quotas.workspacesPerOrganization ?? DEFAULT_QUOTAS.workspacesPerOrganization };
+    return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null, quota };
   }
 }
 

@@ -1,3 +1,4 @@
+import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
@@ -89,4 +90,6 @@ export class OrgWorkspaceList {
   items!: OrgWorkspace[];
   @ApiProperty({ type: String, nullable: true, description: 'with `limit`: send it as `after` for the next page; null: this was the last (always null without `limit`)' })
   next!: string | null;
+  @ApiProperty({ type: QuotaUse, description: "the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION)" })
+  quota!: QuotaUse;
 }
