@@ -2,7 +2,7 @@
 // taken while writes go on starts, and is the data dir as it was at one moment (nothing derived past its log, every
 // event's key kept, the notary's tree verifying); a deleted user's data is in none of its files (rule 12 at rest); a
 // destination that exists, or a directory that is no data dir, is refused and nothing is left behind.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDataDir } from '../apps/api/src/infrastructure/log-not-behind';
@@ -45,7 +45,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
     writing = false;
     await writer;
     expect({ status: backup.status, stderr: backup.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(backup.stdout).toMatch(/copied events\.sqlite: .*\n.*copied keys\.sqlite: .*\nbackup of .* written to .*: \d+ files, .* bytes, checked, in \d+ ms\n$/);
+    expect(backup.stdout).toMatch(/copied events\.sqlite: .*\n.*copied keys\.sqlite: .*\nbackup of .* written to .*: \d+ files, .* bytes, checked, in \d+ ms; its log ends at position \d+\n$/);
     // leases and the development outbox stay behind; the write-ahead logs are inside each snapshot
     const files = readdirSync(join(root, 'copy'));
     expect(files.filter((f) => /lease|outbox|-wal$|-shm$/.test(f))).toEqual([]);
@@ -143,7 +143,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
     expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${o.key.split('_')[2]}`, { key: rotated, actor: o.admin })).status).toBe(200);
     const erasure = await app.api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { key: rotated, actor: o.admin, body: { email: 'only.invited@example.org' } });
     expect(erasure.status).toBe(201);
-    const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { kind: 'UserDeleted', at: expect.any(String), organizationId: o.organizationId, userId: tess, actorId: o.admin, position: deleted.body.position },
       { kind: 'ApiKeyRevoked', at: expect.any(String), organizationId: o.organizationId, keyId: o.key.split('_')[2], position: expect.any(String) },
@@ -168,16 +168,56 @@ describe('backup of a live data dir (ADR 0031)', () => {
     }
   }, 60_000);
 
+  it('the erasure journal failing: the deletion is made, answered 503 with a sentence naming the journal, /health says so; its keyed retry records it once the journal takes lines (probe 63 F6)', async () => {
+    const journal = join(root, 'not-a-directory', 'erasures.jsonl');
+    // a journal that cannot be read stops the start: after a restore it would serve again what was erased
+    writeFileSync(join(root, 'not-a-directory'), '');
+    await expect(startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journal-unreadable'), ROLLCALL_ERASURE_JOURNAL: journal })).rejects.toThrow(/ROLLCALL_ERASURE_JOURNAL .* cannot be read \(ENOTDIR\)/);
+    rmSync(join(root, 'not-a-directory'));
+    const app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journal-failing'), ROLLCALL_ERASURE_JOURNAL: journal });
+    try {
+      // its directory becomes something it cannot write in, after the start
+      writeFileSync(join(root, 'not-a-directory'), '');
+      const o = await app.api.organization();
+      const as = { key: o.key, actor: o.admin };
+      const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'uma@acme.test', roles: ['agent'] } });
+      const uma = (await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invited.body.inviteUrl) } })).body.userId as string;
+      const deletion = { ...as, headers: { 'idempotency-key': 'delete-uma' } };
+      const refused = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${uma}`, deletion);
+      expect([refused.status, refused.body.code, refused.body.detail]).toEqual([503, 'EVENT_STORE_UNAVAILABLE', expect.stringMatching(/^The change was made, but the erasure journal could not record it \((EEXIST|ENOTDIR)\); retry the request with the same Idempotency-Key/)]);
+      const health = await app.api.request('GET', '/health', {});
+      expect([health.status, health.body.info.erasureJournal]).toEqual([200, { status: 'up', failing: true, message: expect.stringContaining('cannot be written') }]);
+      // the journal's disk back: the retry is answered from the log, and recorded
+      rmSync(join(root, 'not-a-directory'));
+      const retried = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${uma}`, deletion);
+      expect(retried.status).toBe(200);
+      expect(readFileSync(journal, 'utf8')).toContain(`"userId":"${uma}"`);
+      expect((await app.api.request('GET', '/health', {})).body.info.erasureJournal).toEqual({ status: 'up', failing: false });
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
   it('backup: refuses a destination that exists, a path inside the data dir, a directory without a log; a copy that fails its check is not left', async () => {
     const dataDir = join(root, 'live');
     mkdirSync(join(root, 'taken'));
     await expect(backupDataDir(dataDir, join(root, 'taken'), async () => undefined)).rejects.toThrow(/exists: give a new path/);
-    await expect(backupDataDir(dataDir, join(dataDir, 'inside'), async () => undefined)).rejects.toThrow(/inside the data dir/);
+    await expect(backupDataDir(dataDir, join(dataDir, 'inside'), async () => undefined)).rejects.toThrow(/overlap/);
     mkdirSync(join(root, 'empty'));
     writeFileSync(join(root, 'empty', 'secrets.json'), '{}');
     await expect(backupDataDir(join(root, 'empty'), join(root, 'nothing'), async () => undefined)).rejects.toThrow(BackupProblem);
     await expect(backupDataDir(dataDir, join(root, 'refused'), async () => Promise.reject(new Error('check failed')))).rejects.toThrow('check failed');
     expect([existsSync(join(root, 'refused')), existsSync(join(root, 'refused.partial'))]).toEqual([false, false]);
+    // a `.partial` that exists is never removed (probe 63 F2: it was the data dir); a link into the data dir is inside it (F7)
+    mkdirSync(join(root, 'left.partial'));
+    writeFileSync(join(root, 'left.partial', 'keep-me'), 'x');
+    await expect(backupDataDir(dataDir, join(root, 'left'), async () => undefined)).rejects.toThrow(/left\.partial exists/);
+    expect(existsSync(join(root, 'left.partial', 'keep-me'))).toBe(true);
+    cpSync(dataDir, join(root, 'victim.partial'), { recursive: true });
+    await expect(backupDataDir(join(root, 'victim.partial'), join(root, 'victim'), async () => undefined)).rejects.toThrow(/overlap/);
+    expect(existsSync(join(root, 'victim.partial', 'events.sqlite'))).toBe(true);
+    symlinkSync(dataDir, join(root, 'link-to-live'));
+    await expect(backupDataDir(dataDir, join(root, 'link-to-live', 'copy'), async () => undefined)).rejects.toThrow(/overlap/);
     // over servers, the tool is not the way: said so, exit 64
     const overServers = await runScript('apps/api/src/backup/main.ts', [join(root, 'servers')], { EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' });
     expect([overServers.status, overServers.stderr]).toEqual([64, expect.stringContaining('back them up with their own tools')]);

@@ -287,6 +287,14 @@ describe('structured logs (JSON lines through pino)', () => {
       const scanned = logs.lines.slice(before).map((l) => JSON.parse(l) as Line);
       expect(scanned).toEqual([expect.objectContaining({ level: 'warn', msg: 'tcp message refused before a handler: 404 UNKNOWN_PATTERN' })]);
       expect(logs.text()).not.toContain('victim@secret.test');
+
+      // a wrong-key loop over message patterns is sampled as HTTP's is (probe 63 F3): at most 20 lines per 10 s
+      for (let i = 0; i < 30; i++)
+        await expect(send('workspaces.create', { apiKey: 'rk_wrong-message-key-0123456789', correlationId: `flood-${i}`, organizationId: org.organizationId, name: 'X' })).rejects.toMatchObject({ status: 401 });
+      await new Promise((r) => setTimeout(r, 50));
+      const flooded = parsed().filter((l) => typeof l.requestId === 'string' && l.requestId.startsWith('flood-'));
+      expect(flooded.length).toBeGreaterThan(0);
+      expect(flooded.length).toBeLessThanOrEqual(20);
     } finally {
       await client.close();
     }

@@ -28,7 +28,7 @@ describe('quotas, as the operator set them', () => {
     expect(second.status).toBe(201);
     const refused = await api.request('POST', workspaces, { key: o.key, actor: o.admin, body: { name: 'Billing' } });
     expectProblem(refused, 409, 'QUOTA_EXCEEDED');
-    expect(refused.body.detail).toBe("This organization has 2 workspaces, the most this service allows; ask the service's operator to raise the limit.");
+    expect(refused.body.detail).toBe("This organization has 2 workspaces, and this service allows at most 2; ask the service's operator to raise the limit.");
     await expect(send('workspaces.create', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, name: 'Billing' })).rejects.toMatchObject({ status: 409, code: 'QUOTA_EXCEEDED' });
     // a retry of the second (its answer lost) is the same workspace, not a refusal
     const retried = await api.request('POST', workspaces, { key: o.key, actor: o.admin, body: { name: 'Sales' }, headers: { 'idempotency-key': 'ws-2' } });
@@ -61,7 +61,7 @@ describe('quotas, as the operator set them', () => {
     expect(second.status).toBe(201);
     const refused = await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'One too many' } });
     expectProblem(refused, 409, 'QUOTA_EXCEEDED');
-    expect(refused.body.detail).toContain('revoke one it no longer uses');
+    expect(refused.body.detail).toContain('revoke those it no longer uses');
     const listed = (await api.request('GET', keys, { key: o.key, actor: o.admin })).body;
     expect([listed.items.length, listed.quota]).toEqual([2, { used: 2, limit: 2 }]);
     expect((await api.request('DELETE', `${keys}/${second.body.keyId}`, { key: o.key, actor: o.admin })).status).toBe(200);

@@ -2587,7 +2587,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
@@ -2639,7 +2639,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
@@ -2713,7 +2713,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit` only, while the notary's steps fail (the data dir's disk): it tries again every second; `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {

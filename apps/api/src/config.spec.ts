@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from './config';
 import { ConfigError } from './settings';
 
@@ -131,6 +134,15 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).erasureJournal).toBeUndefined();
     expect(loadConfig({ ROLLCALL_DATA_DIR: '/srv/rollcall', ROLLCALL_ERASURE_JOURNAL: '/var/lib/rollcall-journal/erasures.jsonl' }).erasureJournal).toBe('/var/lib/rollcall-journal/erasures.jsonl');
     expect(() => loadConfig({ ROLLCALL_DATA_DIR: '/srv/rollcall', ROLLCALL_ERASURE_JOURNAL: '/srv/rollcall/erasures.jsonl' })).toThrow(/ROLLCALL_ERASURE_JOURNAL must be outside the data dir \(\/srv\/rollcall\)/);
+    // through a link to the data dir too (probe 63 F7)
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-link-'));
+    try {
+      mkdirSync(join(dir, 'data'));
+      symlinkSync(join(dir, 'data'), join(dir, 'elsewhere'));
+      expect(() => loadConfig({ ROLLCALL_DATA_DIR: join(dir, 'data'), ROLLCALL_ERASURE_JOURNAL: join(dir, 'elsewhere', 'erasures.jsonl') })).toThrow(/must be outside the data dir/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the old generation may grow 300 % past what the last full collection kept by default; 0 leaves it to V8, within bounds', () => {

@@ -3,6 +3,7 @@ import bytes from 'bytes';
 import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
 import { DEFAULT_QUOTAS, type Quotas } from '@rollcall/domain';
+import { isWithin } from './backup/real-path';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
 
@@ -260,7 +261,7 @@ function erasureJournal(env: NodeJS.ProcessEnv, problems: string[]): string | un
   if (!raw) return undefined;
   const file = resolve(raw);
   const dataDir = resolve(env.ROLLCALL_DATA_DIR?.trim() || './data');
-  if (file === dataDir || file.startsWith(`${dataDir}/`))
+  if (isWithin(file, dataDir))
     problems.push(`ROLLCALL_ERASURE_JOURNAL must be outside the data dir (${dataDir}): a restore of the data dir would bring back an old journal with it, got "${raw}"`);
   return file;
 }

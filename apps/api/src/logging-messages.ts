@@ -5,10 +5,11 @@
 // refusal, the problem's `code`; warn for a 4xx, error for a 5xx. The payload is never logged (it holds API keys,
 // tokens and addresses).
 import { randomUUID } from 'node:crypto';
-import type { ExecutionContext } from '@nestjs/common';
+import { type ExecutionContext, Logger } from '@nestjs/common';
 import { type MicroserviceParams, getRpcInfo } from 'nestjs-pino';
 import { problemFor } from './shared/problem';
 import { isSaneRequestId } from './shared/request-id';
+import { RefusalLogSampler } from './logging-refusals';
 
 /** The message's `correlationId` when sane, else a new UUID. */
 export const messageRequestIdOf = (context: ExecutionContext): string => {
@@ -18,12 +19,27 @@ export const messageRequestIdOf = (context: ExecutionContext): string => {
 
 const patternOf = (context: ExecutionContext): string => String(getRpcInfo(context).pattern);
 
+/**
+ * 401 answers to message patterns, sampled as HTTP's (logging-refusals.ts; probe 63 F3: a wrong-key loop over TCP wrote
+ * a line per message): the transports carry no client address, so every message pattern shares one window.
+ */
+const messageRefusals = new RefusalLogSampler(({ refused, windowSeconds }) =>
+  new Logger('MessageLogging').warn(`401 answers to message patterns not logged one by one: ${refused} in the last ${windowSeconds} s`),
+);
+
+const levelOf = (error: unknown): 'info' | 'warn' | 'error' | 'silent' => {
+  if (!error) return 'info';
+  const { status } = problemFor(error).problem;
+  if (status === 401 && !messageRefusals.admit('message patterns')) return 'silent';
+  return status >= 500 ? 'error' : 'warn';
+};
+
 export const MESSAGE_LOGGING: MicroserviceParams = {
   genReqId: messageRequestIdOf,
   customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
   // lines logged while handling a message carry its requestId, as those of an HTTP request do
   quietRpcLogger: true,
-  customLogLevel: (_context, error) => (!error ? 'info' : problemFor(error).problem.status >= 500 ? 'error' : 'warn'),
+  customLogLevel: (_context, error) => levelOf(error),
   customSuccessMessage: (context) => `message ${patternOf(context)} ok`,
   customErrorMessage: (context, error) => {
     const { problem } = problemFor(error);

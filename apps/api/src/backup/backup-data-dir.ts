@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { isWithin } from './real-path';
 import { DatabaseSync } from 'node:sqlite';
 
 /**
@@ -63,14 +64,17 @@ export async function backupDataDir(
   destination: string,
   check: (copy: string) => Promise<void>,
   onStep: (step: BackupStep) => void = () => undefined,
-): Promise<BackupStep[]> {
+): Promise<{ steps: BackupStep[]; lastPosition: bigint | undefined }> {
   const source = resolve(dataDir);
   const target = resolve(destination);
-  if (existsSync(target)) throw new BackupProblem(`${target} exists: give a new path (a backup is never written over another)`);
-  if (target === source || target.startsWith(`${source}/`)) throw new BackupProblem(`${target} is inside the data dir ${source}: give a path outside it`);
-  const plan = backupPlan(source);
   const partial = `${target}.partial`;
-  rmSync(partial, { recursive: true, force: true }); // a backup that died half-way
+  if (existsSync(target)) throw new BackupProblem(`${target} exists: give a new path (a backup is never written over another)`);
+  // a path that is, or is in, the data dir — or holds it — as they really are (links followed: probe 63 F7)
+  if (isWithin(target, source) || isWithin(partial, source) || isWithin(source, partial) || isWithin(source, target))
+    throw new BackupProblem(`${target} and the data dir ${source} overlap: give a path outside the data dir`);
+  // never removed here: a directory of that name may be anything (probe 63 F2: it was the data dir itself)
+  if (existsSync(partial)) throw new BackupProblem(`${partial} exists (a backup that stopped half-way?): remove it, or give another path`);
+  const plan = backupPlan(source);
   mkdirSync(partial, { recursive: true, mode: 0o700 });
   const steps: BackupStep[] = [];
   try {
@@ -85,11 +89,12 @@ export async function backupDataDir(
       steps.push(step);
       onStep(step);
     }
+    const lastPosition = lastPositionOf(join(partial, 'events.sqlite'));
     await check(partial);
     flush(partial);
     renameSync(partial, target);
     flush(resolve(target, '..'));
-    return steps;
+    return { steps, lastPosition };
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
     throw error;
@@ -102,6 +107,18 @@ function snapshotDatabase(from: string, to: string): void {
   try {
     db.exec('PRAGMA busy_timeout = 5000');
     db.prepare('VACUUM INTO ?').run(to);
+  } finally {
+    db.close();
+  }
+}
+
+/** the copy's last log position: what the operator tells auditors and consumers after a restore (probe 63 F8) */
+function lastPositionOf(file: string): bigint | undefined {
+  // not read-only: closing the only connection takes its -wal and -shm away with it
+  const db = new DatabaseSync(file);
+  try {
+    const row = db.prepare('SELECT max(position) AS last FROM events').get() as { last: number | bigint | null };
+    return row.last === null ? undefined : BigInt(row.last);
   } finally {
     db.close();
   }

@@ -25,8 +25,12 @@ describe('the erasure journal (ADR 0031)', () => {
     await journal.close();
     appendFileSync(journal.file, '{"kind":"UserDeleted","at":"2026');
     expect(statSync(journal.file).mode & 0o777).toBe(0o600);
+    // an entry journaled after the cut line (this process restarted, or another replica) is whole (probe 63 F1)
+    const after = new ErasureJournal(journal.file);
+    await after.record({ kind: 'UserDeleted', at, organizationId: 'o1', userId: 'u2', actorId: 'admin', position: '9' });
+    await after.close();
     const { entries, unreadable } = journal.read();
-    expect(entries.map((e) => e.kind)).toEqual(['UserDeleted', 'ApiKeyRevoked']);
+    expect(entries.map((e) => e.kind)).toEqual(['UserDeleted', 'ApiKeyRevoked', 'UserDeleted']);
     expect(unreadable).toBe(1);
     expect(new ErasureJournal(join(dir, 'none.jsonl')).read()).toEqual({ entries: [], unreadable: 0 });
   });

@@ -23,29 +23,50 @@ export type JournalEntry =
 
 export const ERASURE_JOURNAL = Symbol('ErasureJournal');
 
+/**
+ * The change is in the log, but the journal could not record it: 503 as an unconfirmed write (the client's retry, with
+ * its Idempotency-Key, is answered from the log and journals it), said as what it is (probe 63 F6: the sentence blamed
+ * the event store). The file's path stays in the server's log.
+ */
+export class ErasureJournalUnavailableError extends EventStoreUnavailableError {
+  constructor(cause: unknown) {
+    super('the erasure journal', cause);
+    // (duck-typed: an fs error from another realm is no `instanceof Error` here)
+    const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+    const said = typeof code === 'string' ? code : typeof message === 'string' ? message.split('\n')[0]!.slice(0, 120) : 'unknown';
+    this.message = `The change was made, but the erasure journal could not record it (${said}); retry the request with the same Idempotency-Key once it can: the retry is answered from the log and recorded.`;
+  }
+}
+
 export class ErasureJournal {
   private handle: Promise<FileHandle> | undefined;
   /** appends in order, one at a time (each line whole, then flushed) */
   private tail: Promise<void> = Promise.resolve();
+  /** the last write's failure, until a write succeeds (/health shows it: probe 63 F6) */
+  failing: string | undefined;
 
   constructor(readonly file: string) {}
 
   /**
-   * Appends the entry and flushes it. A failure is the store's to report as unconfirmed: the change is in the log, but
-   * not yet where a restore would find it; the client's retry (with its Idempotency-Key) is answered from the log and
-   * journals it again.
+   * Appends the entry and flushes it. A failure is reported as an unconfirmed write (ErasureJournalUnavailableError):
+   * the change is in the log, but not yet where a restore would find it; the client's retry (with its Idempotency-Key)
+   * is answered from the log and journals it, with the retry's time as `at` (the time it was journaled).
    */
   record(entry: JournalEntry): Promise<void> {
-    const line = `${JSON.stringify(entry)}\n`;
+    // a newline first: a line a crash cut short (this process's or another replica's) ends there, and this entry is a
+    // line of its own (probe 63 F1: appended onto the cut one, it was skipped with it, and its erasure never re-applied)
+    const line = `\n${JSON.stringify(entry)}\n`;
     const next = this.tail.then(async () => {
       try {
         this.handle ??= this.openFile();
         const handle = await this.handle;
         await handle.appendFile(line, 'utf8');
         await handle.datasync();
+        this.failing = undefined;
       } catch (error) {
         this.handle = undefined; // opened again at the next entry (the disk may be back)
-        throw new EventStoreUnavailableError(`the erasure journal ${this.file}`, error);
+        this.failing = `${this.file}: ${(error as Error).message}`;
+        throw new ErasureJournalUnavailableError(error);
       }
     });
     this.tail = next.catch(() => undefined);

@@ -26,9 +26,11 @@ async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? (process.env.ROLLCALL_DATA_DIR?.trim() || './data'));
   const destination = resolve(positionals[0]!);
   const started = performance.now();
-  const steps = await backupDataDir(dataDir, destination, (copy) => checkDataDir({ dataDir: copy }), (step) => process.stdout.write(`copied ${describeStep(step)}\n`));
+  const { steps, lastPosition } = await backupDataDir(dataDir, destination, (copy) => checkDataDir({ dataDir: copy }), (step) => process.stdout.write(`copied ${describeStep(step)}\n`));
   const bytes = steps.reduce((sum, s) => sum + s.bytes, 0);
-  process.stdout.write(`backup of ${dataDir} written to ${destination}: ${steps.length} files, ${bytes.toLocaleString('en-US')} bytes, checked, in ${Math.round(performance.now() - started)} ms\n`);
+  // the position to tell auditors and consumers if this backup is ever restored (docs/replicas-and-faults.md)
+  const log = lastPosition === undefined ? 'its log holds no event' : `its log ends at position ${lastPosition}`;
+  process.stdout.write(`backup of ${dataDir} written to ${destination}: ${steps.length} files, ${bytes.toLocaleString('en-US')} bytes, checked, in ${Math.round(performance.now() - started)} ms; ${log}\n`);
   return 0;
 }
 

@@ -5,6 +5,7 @@ import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/
 import { newCommandContext } from '../shared/command-context';
 import { DomainException } from '../shared/command-errors';
 import type { StreamStates } from '../shared/stream-states';
+import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
 import type { ErasureJournal, JournalEntry } from './erasure-journal';
 
@@ -32,7 +33,14 @@ export interface JournalHandlers {
  * as an error naming what to do; the start goes on. ErasureJournal says why (probe 62 F2, F3).
  */
 export async function reapplyJournal(journal: ErasureJournal, states: StreamStates, handlers: JournalHandlers, log: Logger): Promise<Reapplied> {
-  const { entries, unreadable } = journal.read();
+  let read: ReturnType<ErasureJournal['read']>;
+  try {
+    read = journal.read();
+  } catch (error) {
+    // a start that cannot read its journal would serve again, after a restore, what it says was erased: refused (exit 78)
+    throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): make it readable, or unset it knowing that a restored data dir then serves again what was erased since its backup`]);
+  }
+  const { entries, unreadable } = read;
   if (unreadable > 0) log.warn({ journal: journal.file, unreadable }, 'erasure journal: lines that are not whole entries skipped (one cut short by a crash is expected)');
   const result: Reapplied = { reapplied: 0, refused: 0, unreadable };
   for (const entry of entries) {

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Headers, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -57,6 +58,7 @@ export class HealthController {
     @Inject(IntegrationEvents) private readonly publisher: IntegrationEvents,
     @Inject(StorageFaults) private readonly storageFaults: StorageFaults,
     @Inject(AuditLog) private readonly audit: AuditLog,
+    @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -99,6 +101,8 @@ export class HealthController {
       () => this.probe('integrationEvents', () => this.publishing()),
       // always up too (commands are served without it): where the notary stands, and whether its steps fail (probe 51 F1)
       () => this.probe('audit', async () => this.notarizing()),
+      // always up as well (reads and other writes are served): whether the erasure journal takes its lines (probe 63 F6)
+      ...(this.journal ? [() => this.probe('erasureJournal', async () => this.journaling())] : []),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       // names the indicators that are down, not their errors (a public route)
@@ -160,6 +164,13 @@ export class HealthController {
       ...shown(status, values.length === 0 ? undefined : Math.max(...values)),
       ...(transports.length > 0 && { transports: Object.fromEntries(transports) }),
     };
+  }
+
+  /** `failing` while the erasure journal refuses its lines: deletions, address erasures and key revocations answer 503 */
+  private journaling(): Record<string, unknown> {
+    return this.journal?.failing === undefined
+      ? { failing: false }
+      : { failing: true, message: "The erasure journal cannot be written: deletions, address erasures and key revocations are made but answered 503 until it can (retried with their Idempotency-Key, they are recorded); see the process's log." };
   }
 
   /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */

@@ -36,7 +36,7 @@ export const HTTP_STATUS_OF = {
   READ_MODEL_BEHIND: 503,
   UNHEALTHY: 503,
   SHUTTING_DOWN: 503,
-  QUOTA_EXCEEDED: "This workspace has 1,000 teams, the most this service allows; delete one it no longer uses, or ask the service's operator to raise the limit.",
+  QUOTA_EXCEEDED: "This workspace has 1,000 teams, and this service allows at most 1,000; delete those it no longer uses, or ask the service's operator to raise the limit.",
   STREAMS_AT_CAPACITY: 503,
   WRITTEN_BY_LATER_VERSION: 503,
 } as const;

@@ -11,7 +11,9 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
       decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId, name: workspaceId, maxWorkspaces }, s.org);
     s.givenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: 'ws-2', name: 'Sales', maxWorkspaces: 2 });
     const refused = expectError(create('ws-3', 2), 'QUOTA_EXCEEDED');
-    expect(refused.message).toBe("This organization has 2 workspaces, the most this service allows; ask the service's operator to raise the limit.");
+    expect(refused.message).toBe("This organization has 2 workspaces, and this service allows at most 2; ask the service's operator to raise the limit.");
+    // a quota lowered below what the organization holds: the sentence says what it holds (probe 63 F4)
+    expect(expectError(create('ws-3', 1), 'QUOTA_EXCEEDED').message).toBe("This organization has 2 workspaces, and this service allows at most 1; ask the service's operator to raise the limit.");
     expectEvents(create('ws-3', 3), ['WorkspaceCreated']);
     // who may not create workspaces hears that first: the quota tells nothing to those the organization does not admit
     expectError(decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: 'stranger', now: s.now, workspaceId: 'ws-3', name: 'x', maxWorkspaces: 2 }, s.org), 'INSUFFICIENT_AUTHORITY');
@@ -23,7 +25,7 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
       s.givenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: `ws-x${i}`, name: `W${i}` });
     expect(s.org.workspaces.size).toBe(1_000);
     const refused = expectError(decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: 'one-more', name: 'One more' }, s.org), 'QUOTA_EXCEEDED');
-    expect(refused.message).toContain('has 1,000 workspaces');
+    expect(refused.message).toContain('has 1,000 workspaces, and this service allows at most 1,000');
   });
 
   it('quotas: API keys not revoked count; a revoked key frees its place; a retry of an issued key is no new key', () => {
@@ -32,7 +34,7 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
       decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, apiKey: { keyId, secretHash: 'a'.repeat(64) }, maxApiKeys }, s.org);
     s.applyOrg(expectEvents(issue('key-2'), ['ApiKeyIssued']));
     expect(expectError(issue('key-3'), 'QUOTA_EXCEEDED').message).toBe(
-      "This organization has 2 API keys, the most this service allows; revoke one it no longer uses, or ask the service's operator to raise the limit.",
+      "This organization has 2 API keys not revoked, and this service allows at most 2; revoke those it no longer uses, or ask the service's operator to raise the limit.",
     );
     // the same key again (its idempotency key's retry) is answered as issued, not refused
     expectEvents(issue('key-2'), []);
@@ -46,7 +48,7 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
     w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't1', name: 'One', maxTeams: 2 });
     w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't2', name: 'Two', maxTeams: 2 });
     expect(expectError(create('t3', 'Three'), 'QUOTA_EXCEEDED').message).toBe(
-      "This workspace has 2 teams, the most this service allows; delete one it no longer uses, or ask the service's operator to raise the limit.",
+      "This workspace has 2 teams, and this service allows at most 2; delete those it no longer uses, or ask the service's operator to raise the limit.",
     );
     // a name taken is told as such, whatever the count
     expectError(create('t3', 'one'), 'TEAM_NAME_TAKEN');

@@ -24,11 +24,12 @@ export const DEFAULT_QUOTAS: Quotas = {
 };
 
 /**
- * The refusal of a command past a quota: `holder` ("This organization") holds `limit` `things` ("workspaces"), and what
- * frees a place, if anything does.
+ * The refusal of a command past a quota: `holder` ("This organization") holds `used` `things` ("workspaces") where this
+ * service allows `limit` (fewer than it holds when the operator lowered the quota: probe 63 F4), and what frees a place,
+ * if anything does.
  */
-export const quotaExceeded = (holder: string, limit: number, things: string, freeing?: string): DomainError =>
+export const quotaExceeded = (holder: string, used: number, limit: number, things: string, freeing?: string): DomainError =>
   domainError(
     'QUOTA_EXCEEDED',
-    `${holder} has ${limit.toLocaleString('en-US')} ${things}, the most this service allows; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
+    `${holder} has ${used.toLocaleString('en-US')} ${things}, and this service allows at most ${limit.toLocaleString('en-US')}; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
   );

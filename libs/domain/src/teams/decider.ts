@@ -131,7 +131,7 @@ function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
   if (ctx.ws.teams.teams.has(cmd.teamId)) return reject(domainError('TEAM_EXISTS', `Team ${cmd.teamId} already exists.`));
   if (ctx.ws.teams.byName.has(teamNameKey(checked.name))) return reject(nameTaken(checked.name));
   const maxTeams = cmd.maxTeams ?? DEFAULT_QUOTAS.teamsPerWorkspace;
-  if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('This workspace', maxTeams, 'teams', 'delete one it no longer uses'));
+  if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('This workspace', ctx.ws.teams.teams.size, maxTeams, 'teams', 'delete those it no longer uses'));
   return accept([{ type: 'TeamCreated', version: 1, data: { workspaceId: cmd.workspaceId, teamId: cmd.teamId, name: checked.name, createdAt: cmd.now } }]);
 }
 
