@@ -27,4 +27,20 @@ describe("the organization's workspace list (the system key's view: no actor)", 
     expect([last.items.length, last.items[0]!.name, last.next]).toEqual([500, 'W2000', null]);
     expect(await reads.workspaces('org-1', undefined, { limit: 3, after: 'ws-02496' })).toMatchObject({ items: [{ name: 'W2497' }, { name: 'W2498' }, { name: 'W2499' }], next: null });
   });
+
+  it('a full page lets other work run between its workspaces (a turn of the event loop every 50)', async () => {
+    const { reads } = organizationOf(1000);
+    let turns = 0;
+    let reading = true;
+    const count = () => {
+      if (!reading) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    await reads.workspaces('org-1', undefined);
+    reading = false;
+    // 19 turns given up inside the page (and the immediates queued meanwhile ran in them)
+    expect(turns).toBeGreaterThanOrEqual(19);
+  });
 });

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
+import { aTurnOfTheLoop } from '../members/stream-fold';
 
 /** An organization's user as an org admin sees them; a deleted user keeps only their pseudonymous id and dates (rule 12). */
 export interface OrgUserView {
@@ -135,9 +136,13 @@ export class OrganizationReads {
     // per request (each workspace's plan read from its state; probe 59)
     const slice = all.slice(start, start + (page.limit ?? WORKSPACES_PAGE_MAX));
     const items: OrgWorkspaceView[] = [];
-    // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged)
-    for (const { workspaceId, name, plan, accessModel, createdAt } of slice)
+    // the plan as the workspace's own state has it (it may have changed since its creation: WorkspacePlanChanged); a
+    // turn of the event loop every 50 workspaces, so that a full page (1,000, the default quota: ~0.4 s of states
+    // loaded, probe 59) does not hold every other tenant's requests meanwhile
+    for (const [i, { workspaceId, name, plan, accessModel, createdAt }] of slice.entries()) {
+      if (i > 0 && i % 50 === 0) await aTurnOfTheLoop();
       items.push({ workspaceId, name, plan: (await this.states.workspace(org, workspaceId))?.state.info.plan ?? plan, accessModel, createdAt });
+    }
     const quota = { used: org.workspaces.size, limit: this.config?.quotas.workspacesPerOrganization ?? DEFAULT_QUOTAS.workspacesPerOrganization };
     return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null, quota };
   }
