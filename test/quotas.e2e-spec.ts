@@ -51,6 +51,9 @@ describe('quotas, as the operator set them', () => {
     await expect(send('teams.create', { apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId, name: 'Tier 3' })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
     expect((await api.request('DELETE', `${teams}/${first.body.teamId}`, { key: o.key, actor: o.admin })).status).toBe(200);
     expect((await api.request('POST', teams, { key: o.key, actor: o.admin, body: { name: 'Tier 3' } })).status).toBe(201);
+    // the list says how much of the quota is used (the decision state's count: current at once), over HTTP and TCP
+    expect((await api.request('GET', teams, { key: o.key, actor: o.admin })).body.quota).toEqual({ used: 2, limit: 2 });
+    expect((await send('teams.list', { apiKey: o.key, actorId: o.admin, workspaceId: o.workspaceId })).quota).toEqual({ used: 2, limit: 2 });
   });
 
   it('quotas: API keys per organization: keys not revoked count; a revoked one frees its place', async () => {

@@ -96,6 +96,7 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
         { teamId: day, name: 'Day', memberCount: 1, shared: false },
         { teamId: nightId, name: 'Night shift', memberCount: 1, shared: false },
       ],
+      quota: { used: 2, limit: 1000 },
     });
     const lookup = await api.request('GET', `${A}/teams/${nightId}/invitees`, { key: a.key, actor: agent });
     expect(lookup.body).toEqual({

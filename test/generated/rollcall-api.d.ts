@@ -2357,6 +2357,8 @@ export interface components {
       items: components['schemas']['Team'][];
       /** @description the `cursor` of the next page; absent on the last one (since session 49: the list was one answer, 27,000 teams held the event loop ~1.5 s: probe 59) */
       nextCursor?: string;
+      /** @description the workspace's own teams and their quota (ROLLCALL_MAX_TEAMS_PER_WORKSPACE) */
+      quota: components['schemas']['QuotaUse'];
     };
     Invitee: {
       /** @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b */

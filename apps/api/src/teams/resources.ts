@@ -1,3 +1,4 @@
+import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import { nullableString } from '../shared/resources';
@@ -33,6 +34,8 @@ export class TeamList {
   items!: Team[];
   @ApiPropertyOptional({ description: 'the `cursor` of the next page; absent on the last one (since session 49: the list was one answer, 27,000 teams held the event loop ~1.5 s: probe 59)' })
   nextCursor?: string;
+  @ApiProperty({ type: QuotaUse, description: "the workspace's own teams and their quota (ROLLCALL_MAX_TEAMS_PER_WORKSPACE)" })
+  quota!: QuotaUse;
 }
 
 /** A team a partner shares with the workspace, and whether the workspace chose to see it (rule 16). */

@@ -1,12 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { chosenPartnerTeam, domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DEFAULT_QUOTAS, chosenPartnerTeam, domainError, sharedPartnerTeam, visiblePartnerTeam, visiblePartnerTeams } from '@rollcall/domain';
 import { type InviteeView, type OfferedTeamView, type ReadStore, TEAMS_PAGE_MAX, type TeamPage, listOfferedTeams, listTeamInvitees, pageTeamInvitees, pageTeams } from '@rollcall/read-store';
 import type { Principal } from '../shared/auth';
 import { type MinPosition, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace } from '../shared/targets';
-import { READ_STORE } from '../shared/tokens';
+import { APP_CONFIG, READ_STORE } from '../shared/tokens';
+import type { Config } from '../config';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { loadPartners } from './team-targets';
 
@@ -40,6 +41,8 @@ export class TeamReads {
     @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(READ_STORE) private readonly store: ReadStore,
     @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
+    /** the quotas (absent in tests that build the reads alone: the domain's defaults) */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
   ) {}
 
   /** every member (and the org admins) may read them: a chat router asks on an agent's behalf (rule 15) */
@@ -51,11 +54,13 @@ export class TeamReads {
 
   /** Own teams, then the partner teams visible now (rule 16). */
   /** a page of the team list: `limit` own teams (at most and by default 500), the visible partner teams on the last */
-  async list(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition, page: { limit?: number; cursor?: string } = {}): Promise<TeamPage> {
+  async list(principal: Principal, ws: string, actorId: string, minPosition?: MinPosition, page: { limit?: number; cursor?: string } = {}): Promise<TeamPage & { quota: { used: number; limit: number } }> {
     const live = await this.prepare(principal, ws, actorId, minPosition);
     const visible = visiblePartnerTeams(live.ws, live.partners);
     const teams = await pageTeams(this.store, ws, { limit: page.limit ?? TEAMS_PAGE_MAX, ...(page.cursor !== undefined && { cursor: page.cursor }) }).catch(badQuery);
-    return { ...teams, items: teams.items.filter((t) => t.partner === undefined || visible.has(t.teamId)) };
+    // the workspace's own teams as its decision state counts them (the quota's count), current at once
+    const quota = { used: live.ws.teams.teams.size, limit: this.config?.quotas.teamsPerWorkspace ?? DEFAULT_QUOTAS.teamsPerWorkspace };
+    return { ...teams, items: teams.items.filter((t) => t.partner === undefined || visible.has(t.teamId)), quota };
   }
 
   /** The partner teams offered now, and whether this workspace chose each (rule 16). */
