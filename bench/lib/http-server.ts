@@ -10,6 +10,7 @@
 // Profiling: extra node flags for the child come from BENCH_HTTP_SERVER_NODE_ARGS (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). A CPU profile is only written on a normal exit, so stop()
 // sends SIGUSR2 instead of SIGTERM then.
+import { loadLocalSecrets } from '../../apps/api/src/shared/secrets';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,9 @@ export const inheritedEnv = (): Record<string, string> =>
  */
 export function benchDataDir(name: string, running: () => { server?: ServerChild; client?: { close(): void } }): { dataDir: string; cleanup: () => Promise<void> } {
   const dataDir = mkdtempSync(join(tmpdir(), `rollcall-bench-${name}-`));
+  // the secrets a first start writes, before the bench seeds events straight into the log: a data dir whose log holds
+  // events without them is refused as one that lost them (probe 62 F7)
+  loadLocalSecrets(dataDir, {});
   const cleanup = async () => {
     const { server, client } = running();
     client?.close();
