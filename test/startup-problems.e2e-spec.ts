@@ -59,7 +59,7 @@ describe('a start the operator has to fix: one sentence naming the setting, exit
       stderr:
         `Invalid configuration:\n  - ROLLCALL_AUDIT_ORIGIN is "renamed.example/audit", but this data dir's log is signed under "console.acme.test/audit" ` +
         `(kept in ${join(dataDir, 'audit-origin')}): set it to that, or leave it unset; the log keeps one name and one key for good: ` +
-        `its earlier checkpoints (and an auditor's kept ones) verify under no other`,
+        `its earlier checkpoints (and an auditor's kept ones) verify under no other (to move the notary to a new key, a leaked one: docs/verifiable-history.md, "A new signing key")`,
     });
   }, 90_000);
 

@@ -27,6 +27,22 @@ describe('audit CLI: consistency of a kept checkpoint with the latest signed tre
     expect(check).toMatchObject({ ok: true, problems: [], origin: ORIGIN, kept: { size: keptSize }, latest: { size: 21 } });
   });
 
+  it('after the notary moved to a new key (a leaked one), a checkpoint kept under the old key is checked against the tree the new key signs; under one key alone it does not open', async () => {
+    const log = leaves(21);
+    const renewed = signerFromSeed(ORIGIN, generateSeed());
+    const kept = signed(log.slice(0, 8));
+    const latest = signed(log, renewed);
+    const check = await checkConsistency(kept, latest, { kept: publicKey, latest: renewed.verifier.text }, prover(log));
+    expect(check).toMatchObject({ ok: true, problems: [], kept: { size: 8 }, latest: { size: 21 } });
+    expect((await checkConsistency(kept, latest, publicKey, prover(log))).problems).toEqual([expect.stringMatching(/^the API's latest checkpoint does not verify under the key you trust/)]);
+    // a new key of another log is not this one: the names differ
+    const other = signerFromSeed('elsewhere.test/audit', generateSeed());
+    const foreign = other.sign(checkpointText({ origin: 'elsewhere.test/audit', size: 21, root: rootOfLeafHashes(log) }));
+    expect((await checkConsistency(kept, foreign, { kept: publicKey, latest: other.verifier.text }, prover(log))).problems).toEqual([
+      'the latest checkpoint names the log "elsewhere.test/audit", your kept one "rollcall.test/audit": another log',
+    ]);
+  });
+
   it('the same tree as the kept one is consistent without a proof', async () => {
     const log = leaves(5);
     expect(await checkConsistency(signed(log), signed(log), publicKey, noProof)).toMatchObject({ ok: true, latest: { size: 5 } });

@@ -33,7 +33,9 @@ function opened(note: string, publicKey: string, whose: string): Checkpoint | st
 }
 
 /**
- * Whether the tree of the `latest` checkpoint extends the tree of the `kept` one: both signed under `publicKey`, and
+ * Whether the tree of the `latest` checkpoint extends the tree of the `kept` one: both signed under `publicKey` (or, after
+ * the operator moved the notary to a new key — a leaked one —, the kept one under `kept` and the latest under `latest`:
+ * the tree is a function of the log, so the new key's tree has the old one's roots at every size), and
  * (when the latest is larger) the consistency proof leading from the kept root to the latest root (RFC 9162
  * §2.1.4.2). The roots are the signed ones, never the proof's `fromRoot`/`toRoot`, which whoever answered chose.
  * `proof` is asked for only when the sizes differ.
@@ -41,17 +43,20 @@ function opened(note: string, publicKey: string, whose: string): Checkpoint | st
 export async function checkConsistency(
   keptNote: string,
   latestNote: string,
-  publicKey: string,
+  publicKey: string | { kept: string; latest: string },
   proof: (from: number, to: number) => Promise<ConsistencyAnswer>,
   clockSkewMs = DEFAULT_CLOCK_SKEW_MS,
 ): Promise<ConsistencyCheck> {
-  const kept = opened(keptNote, publicKey, 'your kept checkpoint');
+  const keys = typeof publicKey === 'string' ? { kept: publicKey, latest: publicKey } : publicKey;
+  const kept = opened(keptNote, keys.kept, 'your kept checkpoint');
   if (typeof kept === 'string') return { ok: false, problems: [kept] };
-  const latest = opened(latestNote, publicKey, "the API's latest checkpoint");
+  const latest = opened(latestNote, keys.latest, "the API's latest checkpoint");
   if (typeof latest === 'string') return { ok: false, problems: [latest], origin: kept.origin, kept: summary(kept) };
   const result = { origin: kept.origin, kept: summary(kept), latest: summary(latest) };
   const failed = (problem: string): ConsistencyCheck => ({ ok: false, problems: [problem], ...result });
-  // one key signs one log (its origin is the key's name, openCheckpoint checks it): two origins cannot both open
+  // one key signs one log (its origin is the key's name, openCheckpoint checks it): two origins cannot both open; a new
+  // key of the same log keeps its name
+  if (latest.origin !== kept.origin) return failed(`the latest checkpoint names the log "${latest.origin}", your kept one "${kept.origin}": another log`);
   if (latest.size < kept.size)
     return failed(`the latest signed tree has ${latest.size} leaves, fewer than the ${kept.size} of your kept checkpoint: the log was cut back since`);
   if (latest.size === kept.size)
@@ -88,7 +93,7 @@ export async function checkpointCommand(api: ApiOptions, publicKey: string, out:
 }
 
 /** `consistency`: the API's latest signed tree checked to extend the checkpoint the auditor kept. */
-export async function consistencyCommand(api: ApiOptions, keptText: string, publicKey: string, out: Output, clockSkewMs?: number): Promise<{ code: number; latest?: string }> {
+export async function consistencyCommand(api: ApiOptions, keptText: string, publicKey: string | { kept: string; latest: string }, out: Output, clockSkewMs?: number): Promise<{ code: number; latest?: string }> {
   const latest = await latestCheckpoint(api);
   const check = await checkConsistency(
     keptCheckpointText(keptText),

@@ -26,11 +26,13 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
   prove --position P [--tree-size N] [--out FILE]
   checkpoint --public-key KEY|FILE [--out FILE]
       the latest signed checkpoint, checked under the notary key you trust; keep it (--out) to check later logs against
-  consistency --checkpoint FILE --public-key KEY|FILE [--clock-skew S] [--out FILE]
+  consistency --checkpoint FILE --public-key KEY|FILE [--kept-public-key KEY|FILE] [--clock-skew S] [--out FILE]
       checks that the API's latest signed tree extends the checkpoint you kept (an RFC 9162 consistency proof, checked
       here, between the two signed roots): exit 1 if the log was cut back or forked since, or if the latest was signed
       more than S seconds (default 60) before the kept one (the notary's clock went back). --out: the latest
-      checkpoint, written only once it checked, to keep instead
+      checkpoint, written only once it checked, to keep instead. --kept-public-key: the key your kept checkpoint was
+      signed with, when the operator moved the notary to a new key (--public-key, which you got from them out of band;
+      docs/verifiable-history.md, "A new signing key")
   access --workspace W --user U --at T [--explain]
   roster --workspace W --at T
   history --workspace W [--from T] [--to T] [--user U] [--by A] [--format csv|json]
@@ -52,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       checkpoint: { type: 'string', multiple: true },
       'public-key': { type: 'string' },
+      'kept-public-key': { type: 'string' },
       'read-models': { type: 'boolean', default: false },
       threads: { type: 'string' },
       'clock-skew': { type: 'string' },
@@ -147,7 +150,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'consistency': {
       const kept = values.checkpoint ?? [];
       if (kept.length !== 1) throw new UsageError('consistency needs one --checkpoint FILE: a checkpoint you kept (the checkpoint command writes one)');
-      const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), trustedKey(values['public-key'], 'consistency'), out, clockSkewMs(values['clock-skew']));
+      const trusted = trustedKey(values['public-key'], 'consistency');
+      // the key the kept checkpoint was signed with, when the operator moved the notary to a new one (a leaked key)
+      const keys = values['kept-public-key'] === undefined ? trusted : { kept: checkedKey(values['kept-public-key']), latest: trusted };
+      const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), keys, out, clockSkewMs(values['clock-skew']));
       if (latest && values.out) {
         writeFileSync(values.out, latest);
         out.line(`wrote the latest checkpoint to ${values.out}`);
@@ -171,7 +177,7 @@ const OPTIONS_OF: Record<string, readonly string[]> = {
   'check-proof': ['public-key'],
   prove: ['url', 'key', 'position', 'tree-size', 'out'],
   checkpoint: ['url', 'key', 'public-key', 'out'],
-  consistency: ['url', 'key', 'checkpoint', 'public-key', 'clock-skew', 'out'],
+  consistency: ['url', 'key', 'checkpoint', 'public-key', 'kept-public-key', 'clock-skew', 'out'],
   access: ['url', 'key', 'actor', 'workspace', 'user', 'at', 'explain'],
   roster: ['url', 'key', 'actor', 'workspace', 'at'],
   history: ['url', 'key', 'actor', 'workspace', 'from', 'to', 'user', 'by', 'format'],

@@ -13,7 +13,8 @@ export interface AuditIdentity {
 /** Where the public half of the signing key is recorded (a configured key's private half stays in the environment). */
 export const publicKeyFile = (dataDir: string) => join(dataDir, 'audit-public-key');
 
-const NO_ROTATION = 'the log keeps one name and one key for good: its earlier checkpoints (and an auditor\'s kept ones) verify under no other';
+const NO_ROTATION =
+  'the log keeps one name and one key for good: its earlier checkpoints (and an auditor\'s kept ones) verify under no other (to move the notary to a new key, a leaked one: docs/verifiable-history.md, "A new signing key")';
 
 /**
  * The log's name and signing key, checked against what the data dir recorded at its first start, and recorded there
