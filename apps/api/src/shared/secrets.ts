@@ -1,9 +1,9 @@
 import { type KeyObject, createHmac, createSecretKey, hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { writeFileDurably } from '@rollcall/event-store';
 import { ConfigError } from '../settings';
+import { whyStartedBefore } from './started-before';
 
 // the one-shot hash: cheaper than a Hash object (API keys are hashed on every request)
 export const sha256 = (text: string): string => hash('sha256', text, 'hex');
@@ -115,24 +115,13 @@ function completed(stored: StoredSecrets, configured: { systemApiKey?: string; i
  */
 function refuseLostSecrets(dataDir: string, file: string, configuredSecret: string | undefined): void {
   if (configuredSecret) return;
-  const startedBefore = existsSync(join(dataDir, 'audit.sqlite')) ? 'its audit.sqlite is there' : holdsEvents(join(dataDir, 'events.sqlite')) ? 'its events.sqlite holds events' : undefined;
+  const startedBefore = whyStartedBefore(dataDir);
   if (!startedBefore) return;
   throw new ConfigError([
     `${file} is missing, but this data dir was started before (${startedBefore}): restore secrets.json from the data dir's backup. ` +
       'A new invitation secret would fail every link already mailed and every answer kept under an Idempotency-Key (retries decided again); ' +
       'to start anyway, set ROLLCALL_INVITATION_SECRET (the secret the file held, or a new one, accepting that)',
   ]);
-}
-
-/** whether an embedded event log holds an event (read-only: nothing is made where there was nothing) */
-function holdsEvents(file: string): boolean {
-  if (!existsSync(file)) return false;
-  const db = new DatabaseSync(file, { readOnly: true });
-  try {
-    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined && db.prepare('SELECT 1 FROM events LIMIT 1').get() !== undefined;
-  } finally {
-    db.close();
-  }
 }
 
 const resolved = (made: ReturnType<typeof completed>, configured: { systemApiKey?: string; invitationSecret?: string }): LocalSecrets => ({
