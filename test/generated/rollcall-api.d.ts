@@ -884,7 +884,7 @@ export interface components {
     };
     QuotaUse: {
       /**
-       * @description how many the organization holds now (as its decision state says: current at once)
+       * @description how many the organization (workspaces, API keys) or the workspace (teams) holds now, as its decision state says: current at once
        * @example 12
        */
       used: number;

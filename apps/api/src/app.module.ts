@@ -270,7 +270,7 @@ export class AppModule {
         },
         { provide: Metrics, useValue: new Metrics() },
         // deletions and key revocations journaled outside the data dir, decided again after a restore (ADR 0031)
-        { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal) : undefined },
+        { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal, new Logger('ErasureJournal')) : undefined },
         Stopping,
         StorageFaults,
         { provide: READ_SIDE, useFactory: (metrics: Metrics) => createReadSide(config, metrics, logger.child({ context: 'Projector' })), inject: [Metrics] },

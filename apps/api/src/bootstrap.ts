@@ -118,7 +118,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await app.get(MailDispatcher).noteStart();
   // a restore must not bring back what was deleted or revoked since its backup: decided again before any request
   const journal = app.get<ErasureJournal | undefined>(ERASURE_JOURNAL);
-  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler) }, log);
+  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler) }, log, config.dataDir);
   await tcp.listen();
   if (natsServer) await listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainError, initialOrganizationState, type OrganizationState } from '@rollcall/domain';
@@ -39,6 +39,8 @@ describe('the erasure journal (ADR 0031)', () => {
     const journal = new ErasureJournal(join(dir, 'erasures.jsonl'));
     const entries = [
       { kind: 'UserDeleted', at, organizationId: 'o1', userId: 'back-again', actorId: 'admin', position: '90' },
+      // its admin is one no more in the restored state: the system decides it again (probe 64 F2)
+      { kind: 'UserDeleted', at, organizationId: 'o1', userId: 'also-back', actorId: 'admin-since-gone', position: '92' },
       { kind: 'UserDeleted', at, organizationId: 'o1', userId: 'still-deleted', actorId: 'admin', position: '5' },
       { kind: 'UserDeleted', at, organizationId: 'o-unknown', userId: 'x', actorId: 'admin', position: '95' },
       { kind: 'ApiKeyRevoked', at, organizationId: 'o1', keyId: 'leaked', position: '91' },
@@ -50,6 +52,8 @@ describe('the erasure journal (ADR 0031)', () => {
     const user = (userId: string, deleted: boolean) => ({ userId, email: null, displayName: null, alias: null, avatarUrl: null, orgAdmin: false, joinedAt: at, deleted }) as never;
     org.users.set('back-again', user('back-again', false));
     org.users.set('still-deleted', user('still-deleted', true));
+    org.users.set('also-back', user('also-back', false));
+    org.users.set('admin', { ...(user('admin', false) as object), orgAdmin: true } as never);
     org.apiKeys.set('leaked', { secretHash: 'h', issuedAt: at, label: null });
     const states = { organizationCached: async (id: string) => (id === 'o1' ? org : initialOrganizationState()) } as unknown as StreamStates;
     const deleted: string[] = [];
@@ -62,13 +66,26 @@ describe('the erasure journal (ADR 0031)', () => {
       },
     } as never;
     const out = captureLogLines();
-    const result = await reapplyJournal(journal, states, handlers, createLogger('api', { level: 'info', format: 'json' }, out.stream));
+    const result = await reapplyJournal(journal, states, handlers, createLogger('api', { level: 'info', format: 'json' }, out.stream), dir);
     await new Promise((r) => setImmediate(r));
-    expect(result).toEqual({ reapplied: 1, refused: 1, unreadable: 0 });
-    expect(deleted).toEqual(['back-again by admin']);
+    expect(result).toEqual({ reapplied: 2, refused: 1, unreadable: 0 });
+    expect(deleted).toEqual(['back-again by admin', 'also-back by system']);
     const refused = out.lines.find((l) => l.level === 'error');
     expect(refused).toMatchObject({ code: 'LAST_API_KEY', msg: expect.stringContaining('issue another key with the system key') });
     // the journal holds ids only
     expect(readFileSync(journal.file, 'utf8')).not.toMatch(/@/);
+  });
+
+  it('a journal missing beside a data dir that used one stops the start (lost, or not mounted: probe 64 F6); beside one that never did, it is made', async () => {
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    const journal = new ErasureJournal(join(dir, 'volume', 'erasures.jsonl'));
+    const states = { organizationCached: async () => initialOrganizationState() } as unknown as StreamStates;
+    const log = createLogger('api', { level: 'silent', format: 'json' });
+    expect(await reapplyJournal(journal, states, {} as never, log, dataDir)).toEqual({ reapplied: 0, refused: 0, unreadable: 0 });
+    expect([existsSync(journal.file), readFileSync(join(dataDir, 'erasure-journal-used'), 'utf8')]).toEqual([true, `${journal.file}\n`]);
+    rmSync(join(dir, 'volume'), { recursive: true });
+    await expect(reapplyJournal(journal, states, {} as never, log, dataDir)).rejects.toThrow(/ROLLCALL_ERASURE_JOURNAL .* does not exist, but this data dir has used an erasure journal/);
+    expect(existsSync(journal.file)).toBe(false);
   });
 });

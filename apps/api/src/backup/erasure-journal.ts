@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EventStoreUnavailableError } from '../shared/command-errors';
@@ -34,7 +34,7 @@ export class ErasureJournalUnavailableError extends EventStoreUnavailableError {
     // (duck-typed: an fs error from another realm is no `instanceof Error` here)
     const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
     const said = typeof code === 'string' ? code : typeof message === 'string' ? message.split('\n')[0]!.slice(0, 120) : 'unknown';
-    this.message = `The change was made, but the erasure journal could not record it (${said}); retry the request with the same Idempotency-Key once it can: the retry is answered from the log and recorded.`;
+    this.message = `The change was made, but the erasure journal could not record it yet (${said}): this server records it as soon as the journal takes writes (tried every second); a retry with the same Idempotency-Key is answered from the log.`;
   }
 }
 
@@ -42,30 +42,53 @@ export class ErasureJournal {
   private handle: Promise<FileHandle> | undefined;
   /** appends in order, one at a time (each line whole, then flushed) */
   private tail: Promise<void> = Promise.resolve();
-  /** the last write's failure, until a write succeeds (/health shows it: probe 63 F6) */
+  /** the last write's failure, until the entries it left are written (/health shows it: probe 63 F6) */
   failing: string | undefined;
+  /**
+   * lines a failed write left, written (in order, before any later one) as soon as the journal takes writes: an address
+   * erasure's retry is answered 410 (about an erased address), so a client's retry could never journal it (probe 64 F9)
+   */
+  private pending: string[] = [];
+  private retry: NodeJS.Timeout | undefined;
 
-  constructor(readonly file: string) {}
+  /** `log`: where a failure and the recovery from it are said, naming the file (probe 64 F3) */
+  constructor(
+    readonly file: string,
+    private readonly log: { error(message: string): void; log(message: string): void } = { error: () => undefined, log: () => undefined },
+  ) {}
 
   /**
    * Appends the entry and flushes it. A failure is reported as an unconfirmed write (ErasureJournalUnavailableError):
-   * the change is in the log, but not yet where a restore would find it; the client's retry (with its Idempotency-Key)
-   * is answered from the log and journals it, with the retry's time as `at` (the time it was journaled).
+   * the change is in the log, but not yet where a restore would find it; the entry is kept and written, with those
+   * after it, as soon as the journal takes writes (tried every second while this process runs).
    */
   record(entry: JournalEntry): Promise<void> {
     // a newline first: a line a crash cut short (this process's or another replica's) ends there, and this entry is a
     // line of its own (probe 63 F1: appended onto the cut one, it was skipped with it, and its erasure never re-applied)
-    const line = `\n${JSON.stringify(entry)}\n`;
+    this.pending.push(`\n${JSON.stringify(entry)}\n`);
+    return this.writePending();
+  }
+
+  /** writes what is pending, in order; a failure keeps it pending and tries again in a second */
+  private writePending(): Promise<void> {
     const next = this.tail.then(async () => {
+      if (this.pending.length === 0) return;
       try {
         this.handle ??= this.openFile();
         const handle = await this.handle;
-        await handle.appendFile(line, 'utf8');
+        await handle.appendFile(this.pending.join(''), 'utf8');
         await handle.datasync();
+        if (this.failing !== undefined) this.log.log(`erasure journal ${this.file}: writable again, ${this.pending.length} entries written`);
+        this.pending = [];
         this.failing = undefined;
       } catch (error) {
-        this.handle = undefined; // opened again at the next entry (the disk may be back)
+        this.handle = undefined; // opened again at the next try (the disk may be back)
+        if (this.failing === undefined) this.log.error(`erasure journal ${this.file} cannot be written (${(error as Error).message}): ${this.pending.length} entries kept to be written, tried every second`);
         this.failing = `${this.file}: ${(error as Error).message}`;
+        this.retry ??= setTimeout(() => {
+          this.retry = undefined;
+          void this.writePending().catch(() => undefined);
+        }, 1000).unref();
         throw new ErasureJournalUnavailableError(error);
       }
     });
@@ -93,8 +116,15 @@ export class ErasureJournal {
     return { entries, unreadable };
   }
 
+  /** makes the file, empty (a start that finds none beside a data dir that never used one: reapply-journal.ts) */
+  create(): void {
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(this.file, 'a', 0o600));
+  }
+
   async close(): Promise<void> {
-    await this.tail;
+    clearTimeout(this.retry);
+    await this.writePending().catch(() => this.log.error(`erasure journal ${this.file}: ${this.pending.length} entries could not be written before the stop (their changes are in the log; a restore from a backup taken before them would not re-apply them)`));
     const handle = this.handle;
     this.handle = undefined;
     if (handle) await (await handle.catch(() => undefined))?.close();

@@ -1,10 +1,12 @@
-import { type OrganizationState, SYSTEM_ACTOR, hasAddress } from '@rollcall/domain';
+import { type OrganizationState, SYSTEM_ACTOR, hasAddress, isOrgAdmin } from '@rollcall/domain';
 import { EraseAddressCommand, type EraseAddressHandler } from '../address-erasures/erase-address';
 import type { Logger } from 'pino';
 import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/api-keys';
 import { newCommandContext } from '../shared/command-context';
 import { DomainException } from '../shared/command-errors';
 import type { StreamStates } from '../shared/stream-states';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
 import type { ErasureJournal, JournalEntry } from './erasure-journal';
@@ -32,7 +34,8 @@ export interface JournalHandlers {
  * restored state refuses (the user now the last owner of a workspace, the key now the organization's last) is logged
  * as an error naming what to do; the start goes on. ErasureJournal says why (probe 62 F2, F3).
  */
-export async function reapplyJournal(journal: ErasureJournal, states: StreamStates, handlers: JournalHandlers, log: Logger): Promise<Reapplied> {
+export async function reapplyJournal(journal: ErasureJournal, states: StreamStates, handlers: JournalHandlers, log: Logger, dataDir: string): Promise<Reapplied> {
+  journalPresent(journal, dataDir, log);
   let read: ReturnType<ErasureJournal['read']>;
   try {
     read = journal.read();
@@ -51,9 +54,9 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
     const missing = entry.kind === 'UserDeleted' ? org.users.get(entry.userId)?.deleted === false : entry.kind === 'ApiKeyRevoked' ? org.apiKeys.has(entry.keyId) : addresses.length > 0;
     if (!missing) continue;
     try {
-      if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry));
+      if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry, org));
       else if (entry.kind === 'ApiKeyRevoked') await handlers.revokeApiKey.execute(revocationOf(entry));
-      else for (const email of addresses) await handlers.eraseAddress.execute(erasureOf(entry, email));
+      else for (const [i, email] of addresses.entries()) await handlers.eraseAddress.execute(erasureOf(entry, email, i, org));
       result.reapplied++;
       log.warn({ journal: journal.file, entry }, `erasure journal: ${describe(entry)} was not in the log (restored from a backup taken before it?): done again`);
     } catch (error) {
@@ -63,18 +66,51 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
     }
   }
   if (result.reapplied + result.refused > 0) log.warn({ journal: journal.file, ...result }, 'erasure journal: entries the log did not hold');
+  else log.info({ journal: journal.file, entries: entries.length }, 'erasure journal: every entry is in the log');
   return result;
+}
+
+/**
+ * A data dir that used a journal says so (`erasure-journal-used`, copied with it into its backups): a journal missing
+ * then is lost or not mounted, and a start without it would serve again what it says was erased — refused (exit 78;
+ * probe 64 F6: read as empty, silently). A journal missing beside a data dir that never used one is new: made now.
+ */
+function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): void {
+  const marker = join(dataDir, 'erasure-journal-used');
+  if (!existsSync(journal.file)) {
+    if (existsSync(marker))
+      throw new ConfigError([
+        `ROLLCALL_ERASURE_JOURNAL ${journal.file} does not exist, but this data dir has used an erasure journal (${marker}): mount or restore it — started without it, a data dir restored from a backup serves again what was erased since. To start with a new, empty journal, remove ${marker}`,
+      ]);
+    try {
+      journal.create();
+    } catch (error) {
+      throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be made (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give a path this process may write, outside the data dir`]);
+    }
+    log.info({ journal: journal.file }, 'erasure journal: made (none was there, and this data dir never used one)');
+  }
+  if (!existsSync(marker)) writeFileSync(marker, `${journal.file}\n`, { mode: 0o600 });
 }
 
 const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${entry.kind === 'UserDeleted' ? entry.userId : entry.kind === 'ApiKeyRevoked' ? entry.keyId : entry.erasureId}`;
 
-const deletionOf = (entry: Extract<JournalEntry, { kind: 'UserDeleted' }>) =>
-  new DeleteUserCommand(entry.organizationId, newCommandContext({ actorId: entry.actorId, idempotencyKey: keyOf(entry) }), entry.userId);
+/**
+ * who decides a deletion or an erasure again: the admin who made it, while the restored state has them as one; else the
+ * system (probe 64 F2: one made admin after the backup was refused, and the erasure left undone)
+ */
+const actorOf = (entry: { actorId: string }, org: OrganizationState) => (isOrgAdmin(org, entry.actorId) ? entry.actorId : SYSTEM_ACTOR);
+
+const deletionOf = (entry: Extract<JournalEntry, { kind: 'UserDeleted' }>, org: OrganizationState) =>
+  new DeleteUserCommand(entry.organizationId, newCommandContext({ actorId: actorOf(entry, org), idempotencyKey: keyOf(entry) }), entry.userId);
 const revocationOf = (entry: Extract<JournalEntry, { kind: 'ApiKeyRevoked' }>) =>
   new RevokeApiKeyCommand(entry.organizationId, newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: keyOf(entry) }), entry.keyId);
 
-const erasureOf = (entry: Extract<JournalEntry, { kind: 'AddressErased' }>, email: string) =>
-  new EraseAddressCommand(entry.organizationId, newCommandContext({ actorId: entry.actorId, idempotencyKey: `${keyOf(entry)}:${email}` }), email);
+/**
+ * the key names the address by its place among those found, never by itself: the key is recorded in the metadata of
+ * every event the erasure appends, for good (probe 64 F1: the address was written in clear into the log)
+ */
+const erasureOf = (entry: Extract<JournalEntry, { kind: 'AddressErased' }>, email: string, index: number, org: OrganizationState) =>
+  new EraseAddressCommand(entry.organizationId, newCommandContext({ actorId: actorOf(entry, org), idempotencyKey: `${keyOf(entry)}:${index}` }), email);
 
 /** the addresses the journaled invitations still hold in the restored log (an erased one holds none) */
 async function addressesStillHeld(states: StreamStates, org: OrganizationState, invitations: { workspaceId: string; invitationId: string }[]): Promise<string[]> {

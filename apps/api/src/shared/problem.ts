@@ -6,6 +6,7 @@ import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcal
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../shared/idempotency';
 import { StorageFaults } from '../health/storage-faults';
+import { ErasureJournalUnavailableError } from '../backup/erasure-journal';
 import type { Config } from '../config';
 import { APP_CONFIG } from './tokens';
 import { READ_ONLY_FILE_SYSTEM, type StorageFault, faultUnder, storageFault, storageFaultDetail } from './storage-fault';
@@ -215,6 +216,8 @@ export function problemFor(error: unknown, dataDir?: string): { problem: Problem
   if (error instanceof IdempotencyKeyErasedError) return { problem: problem(410, error.code, error.message) };
   if (error instanceof ConcurrencyExhaustedError) return { problem: problem(409, error.code, error.message) };
   // a store that would not say whether it wrote: the operator hears of it, with its cause (the error's `cause`)
+  // before its parent: the journal's, not the event store's (probe 64 F3); the journal's own line names its file
+  if (error instanceof ErasureJournalUnavailableError) return { problem: problem(503, error.code, error.message), fault: 'the erasure journal could not record a change made (see its own log line), answered 503 EVENT_STORE_UNAVAILABLE' };
   if (error instanceof EventStoreUnavailableError) return { problem: problem(503, error.code, error.message), fault: 'the event store did not confirm a write after re-sending it, answered 503 EVENT_STORE_UNAVAILABLE' };
   if (error instanceof EventFromLaterVersion)
     return {

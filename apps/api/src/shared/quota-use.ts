@@ -5,8 +5,8 @@ import { ApiProperty } from '@nestjs/swagger';
  * 1,000 workspaces" before the next creation is refused with QUOTA_EXCEEDED.
  */
 export class QuotaUse {
-  @ApiProperty({ description: 'how many the organization holds now (as its decision state says: current at once)', example: 12 })
+  @ApiProperty({ type: 'integer', description: 'how many the organization (workspaces, API keys) or the workspace (teams) holds now, as its decision state says: current at once', example: 12 })
   used!: number;
-  @ApiProperty({ description: "the most it may hold: the operator's setting", example: 1000 })
+  @ApiProperty({ type: 'integer', description: "the most it may hold: the operator's setting", example: 1000 })
   limit!: number;
 }

@@ -1,4 +1,5 @@
 import { domainError } from '../shared/errors';
+import { SYSTEM_ACTOR } from '../shared/events';
 import { emailKey } from '../shared/validation';
 import { type Decision, accept, reject } from '../shared/result';
 import type { UserDeleted } from '../organization/events';
@@ -33,7 +34,8 @@ export function decideDeleteUser(
   const { org } = ctx;
   if (!org.exists)
     return reject(domainError('ORGANIZATION_NOT_FOUND', `Organization ${command.organizationId} does not exist.`));
-  if (!isOrgAdmin(org, command.actorId))
+  // the system too: re-applying a journaled deletion after a restore, its admin maybe not one in the restored state
+  if (command.actorId !== SYSTEM_ACTOR && !isOrgAdmin(org, command.actorId))
     return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can delete users.'));
   const user = activeUser(org, command.userId);
   if (!user) return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));

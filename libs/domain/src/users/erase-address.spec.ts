@@ -48,3 +48,15 @@ describe('rule 12: an address only invited (never a user\'s) is erased on an org
     expectError(s.whenEraseAddress('jane@acme.test'), 'ADDRESS_IS_A_USERS');
   });
 });
+
+describe('rule 12: the system re-applies a journaled erasure after a restore (ADR 0031; probe 64 F2)', () => {
+  it('the system may erase an address and delete a user, as an org admin may; a member who is not an org admin may not', () => {
+    const s = new Scenario().member('jane', { roles: ['owner'] }).member('zed', { roles: ['agent'] });
+    s.invited('only.invited@example.org');
+    expectEvents(s.whenEraseAddress('only.invited@example.org', 'system'), ['InvitationCancelled', 'InvitationAddressErased', 'AddressErased']);
+    expectError(s.whenEraseAddress('only.invited@example.org', 'jane'), 'INSUFFICIENT_AUTHORITY');
+    const deletion = s.whenDelete('zed', 'system');
+    expect(deletion.ok && deletion.events.map((e) => e.type)).toContain('UserDeleted');
+    expectError(s.whenDelete('zed', 'jane'), 'INSUFFICIENT_AUTHORITY');
+  });
+});
