@@ -28,9 +28,11 @@ export interface JournalHandlers {
 }
 
 /**
- * At start, before any request (bootstrap.ts): every journaled deletion and revocation that the log does not hold — a
- * data dir restored from a backup taken before it — is decided again, by the admin who deleted (a deletion) or the
- * system (a revocation), under an Idempotency-Key of its own so that replicas starting together write it once. One the
+ * At start, before any request (bootstrap.ts): every journaled deletion, address erasure and revocation that the log
+ * does not hold — a data dir restored from a backup taken before it — is decided again: a deletion or an erasure by
+ * the admin who made it while the restored state has them as one, else by the system; a revocation by the system;
+ * each under an Idempotency-Key of its own (a duplicate line is answered from the log; replicas starting together
+ * write it once). One the
  * restored state refuses (the user now the last owner of a workspace, the key now the organization's last) is logged
  * as an error naming what to do; the start goes on. ErasureJournal says why (probe 62 F2, F3).
  */
