@@ -34,7 +34,7 @@ export interface Config {
   heavyReadsPerOrganization: number;
   presenceStreamsMax: number;
   /**
-   * ROLLCALL_ERASURE_JOURNAL: a file outside the data dir where deletions and key revocations are journaled, and from
+   * ROLLCALL_ERASURE_JOURNAL: a file outside the data dir where deletions, address erasures and key revocations are journaled, and from
    * which a start decides again those a restored log lacks (backup/erasure-journal.ts); unset: none
    */
   erasureJournal?: string;

@@ -8,8 +8,8 @@ import { EventStoreUnavailableError } from '../shared/command-errors';
  * and API key revocation, appended and flushed before the command is answered, in a file kept apart from the data dir (another
  * volume, a path backed up on its own schedule). A restore brings the data dir back as it was at the backup: the users
  * deleted since are readable again, and the keys revoked since authenticate again (probe 62 F2, F3). At start the API
- * decides every journaled deletion and revocation again that the restored log does not hold (reapply-journal.ts),
- * before it takes any request. Lines hold ids and times only — no name, no address: the journal outlives the data it
+ * decides every journaled deletion, erasure and revocation again that the restored log does not hold (reapply-journal.ts),
+ * before it takes any request (address erasures too). Lines hold ids and times only — no name, no address: the journal outlives the data it
  * speaks of, as the log's own pseudonymous remains do.
  */
 export type JournalEntry =
@@ -24,17 +24,23 @@ export type JournalEntry =
 export const ERASURE_JOURNAL = Symbol('ErasureJournal');
 
 /**
- * The change is in the log, but the journal could not record it: 503 as an unconfirmed write (the client's retry, with
- * its Idempotency-Key, is answered from the log and journals it), said as what it is (probe 63 F6: the sentence blamed
- * the event store). The file's path stays in the server's log.
+ * What a file operation's failure was, in a word where it has one (`ENOTDIR`), else its first line: duck-typed, an fs
+ * error from another realm is no `instanceof Error` here.
+ */
+export function failureOf(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return typeof code === 'string' ? code : typeof message === 'string' ? message.split('\n')[0]!.slice(0, 120) : 'unknown';
+}
+
+/**
+ * The change is in the log, but the journal could not record it yet: 503 as an unconfirmed write, said as what it is
+ * (probe 63 F6: the sentence blamed the event store); the journal keeps the entry and writes it as soon as it can. The
+ * file's path stays in the server's log.
  */
 export class ErasureJournalUnavailableError extends EventStoreUnavailableError {
   constructor(cause: unknown) {
     super('the erasure journal', cause);
-    // (duck-typed: an fs error from another realm is no `instanceof Error` here)
-    const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
-    const said = typeof code === 'string' ? code : typeof message === 'string' ? message.split('\n')[0]!.slice(0, 120) : 'unknown';
-    this.message = `The change was made, but the erasure journal could not record it yet (${said}): this server records it as soon as the journal takes writes (tried every second); a retry with the same Idempotency-Key is answered from the log.`;
+    this.message = `The change was made, but the erasure journal could not record it yet (${failureOf(cause)}): this server records it as soon as the journal takes writes (tried every second); a retry with the same Idempotency-Key is answered from the log.`;
   }
 }
 

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
-import type { ErasureJournal, JournalEntry } from './erasure-journal';
+import { type ErasureJournal, type JournalEntry, failureOf } from './erasure-journal';
 
 export interface Reapplied {
   /** entries the log did not hold, decided again and written */
@@ -43,7 +43,7 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
     read = journal.read();
   } catch (error) {
     // a start that cannot read its journal would serve again, after a restore, what it says was erased: refused (exit 78)
-    throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): make it readable, or unset it knowing that a restored data dir then serves again what was erased since its backup`]);
+    throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be read (${failureOf(error)}): make it readable, or unset it knowing that a restored data dir then serves again what was erased since its backup`]);
   }
   const { entries, unreadable } = read;
   if (unreadable > 0) log.warn({ journal: journal.file, unreadable }, 'erasure journal: lines that are not whole entries skipped (one cut short by a crash is expected)');
@@ -87,7 +87,7 @@ function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): 
     try {
       journal.create();
     } catch (error) {
-      throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be made (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give a path this process may write, outside the data dir`]);
+      throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be made (${failureOf(error)}): give a path this process may write, outside the data dir`]);
     }
     log.info({ journal: journal.file }, 'erasure journal: made (none was there, and this data dir never used one)');
   }

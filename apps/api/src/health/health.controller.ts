@@ -170,7 +170,7 @@ export class HealthController {
   private journaling(): Record<string, unknown> {
     return this.journal?.failing === undefined
       ? { failing: false }
-      : { failing: true, message: "The erasure journal cannot be written: deletions, address erasures and key revocations are made but answered 503 until it can (retried with their Idempotency-Key, they are recorded); see the process's log." };
+      : { failing: true, message: "The erasure journal cannot be written: deletions, address erasures and key revocations are made but answered 503, and this server records them as soon as it can (tried every second); see the process's log." };
   }
 
   /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */
