@@ -153,6 +153,27 @@ describe('rule 13: an admin sets a user offline', () => {
     expect(log.map((t) => t.reason)).toEqual(['heartbeat', 'forced']);
   });
 
+  it('rule 13 (docs/adr/0032, probe 65 F2/F7): set offline by a manager, the agent\'s heartbeats are 409 FORCED_OFFLINE until one says resume; an agent signs themself out (reason self) and comes back with a heartbeat', async () => {
+    const o = await workspace();
+    await heartbeat(o, o.agent, 'online');
+    const offline = (actor: string, userId = o.agent) =>
+      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${userId}/presence/offline`, { key: o.key, actor });
+    const forced = await offline(o.manager);
+    expect(forced.body).toMatchObject({ status: 'offline', changed: true });
+    const refused = await heartbeat(o, o.agent, 'online');
+    expectProblem(refused, 409, 'FORCED_OFFLINE');
+    expect(refused.body.detail).toMatch(/^A member manager set you offline in this workspace at .+; you stay offline until you choose to be online again \(a heartbeat with "resume": true\)\.$/);
+    expect((await member(o, o.agent, forced.body.position)).body.presence).toBe('offline');
+    const resumed = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { key: o.key, actor: o.agent, body: { status: 'online', resume: true } });
+    expect(resumed.body).toMatchObject({ status: 'online', previous: 'offline', changed: true });
+    const signedOut = await offline(o.agent);
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.body).toMatchObject({ status: 'offline', previous: 'online', changed: true });
+    expect((await heartbeat(o, o.agent, 'online')).body).toMatchObject({ status: 'online', previous: 'offline', changed: true });
+    const log = await transitions(o, (m) => m.length >= 5);
+    expect(log.map((t) => t.reason)).toEqual(['heartbeat', 'forced', 'heartbeat', 'self', 'heartbeat']);
+  });
+
   it('works over the TCP message patterns too (presence.heartbeat, presence.setOffline)', async () => {
     const o = await workspace();
     const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
@@ -165,6 +186,10 @@ describe('rule 13: an admin sets a user offline', () => {
       await expect(lastValueFrom(client.send('presence.setOffline', { apiKey: o.key, actorId: o.agent, workspaceId: o.workspaceId, userId: o.manager }))).rejects.toMatchObject({
         code: 'INSUFFICIENT_AUTHORITY',
       });
+      // held offline until a heartbeat resumes (docs/adr/0032)
+      const beatAgain = { apiKey: o.key, actorId: o.agent, workspaceId: o.workspaceId, status: 'online' };
+      await expect(lastValueFrom(client.send('presence.heartbeat', beatAgain))).rejects.toMatchObject({ code: 'FORCED_OFFLINE' });
+      expect(await lastValueFrom(client.send('presence.heartbeat', { ...beatAgain, resume: true }))).toMatchObject({ status: 'online', changed: true });
     } finally {
       client.close();
     }

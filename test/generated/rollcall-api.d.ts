@@ -670,7 +670,7 @@ export interface paths {
     put?: never;
     /**
      * The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.
-     * @description Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`).
+     * @description Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`). A user someone else set offline stays offline: their heartbeats are refused with 409 `FORCED_OFFLINE` (the console shows it and stops) until one says `"resume": true`, sent when the user chooses to be online again (docs/adr/0032).
      */
     post: operations['presenceHeartbeat'];
     delete?: never;
@@ -688,7 +688,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Set a member offline (needs the member-management permission, and the authority of rule 2 over that member: under levels a manager makes agents offline, an owner anyone). Their next heartbeat makes them online again. */
+    /**
+     * Set a member offline: oneself (a sign-out, reason `self`: any member), or another member (reason `forced`: needs the member-management permission and the authority of rule 2 over that member; under levels a manager makes agents offline, an owner anyone).
+     * @description Set offline by someone else, the member stays offline: their heartbeats are refused with 409 `FORCED_OFFLINE` until one says `"resume": true` (docs/adr/0032). Set offline by themself, their next heartbeat makes them online again.
+     */
     post: operations['presenceSetOffline'];
     delete?: never;
     options?: never;
@@ -722,7 +725,7 @@ export interface paths {
     };
     /**
      * Presence transitions of this workspace as server-sent events (`text/event-stream`).
-     * @description Each message: `id:` the event's global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced, revoked, deleted. Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.
+     * @description Each message: `id:` the event's global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced (someone else set the user offline: held until they resume), self (the user set themself offline), revoked, deleted. Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.
      */
     get: operations['presenceStream'];
     put?: never;
@@ -2744,6 +2747,8 @@ export interface components {
        * @enum {string}
        */
       status: 'online' | 'away';
+      /** @description true when the user chose to be online again after someone else set them offline: until a heartbeat says so, their heartbeats are refused with 409 FORCED_OFFLINE (docs/adr/0032). Ignored otherwise. */
+      resume?: boolean;
     };
     HeartbeatAccepted: {
       /** @example 6f1c2d3e-4a5b-5c6d-8e7f-9a0b1c2d3e4f */
@@ -12444,7 +12449,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, FORCED_OFFLINE */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -12458,7 +12463,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT';
+            code?: 'CONCURRENCY_CONFLICT' | 'FORCED_OFFLINE';
           };
         };
       };

@@ -17,7 +17,8 @@
 // - Reads of one member, access as of T and the roster as of T need the member-management permission, like the user
 //   list and the history (rule 1, ADR 0003); reading one's own entry is always allowed.
 // - The profile of another user is changed by an org admin only; deleting a user is for org admins (rule 10, 12).
-// - Forcing a user offline needs the member-management permission and, as a revoke, rule 2 (rule 13; probe 37 F2).
+// - Forcing a user offline needs the member-management permission and, as a revoke, rule 2 (rule 13; probe 37 F2);
+//   setting oneself offline (a sign-out) needs nothing but being a member, as a heartbeat (rule 13; probe 65 F7).
 // - Under `levels` only an owner (or an org admin) lifts or loosens a restriction; a manager adds them (rule 2).
 // - Teams need `settings.teams` where the catalog has it (levels), else the member-management permission (rule 14).
 // - The presence report needs the reports permission: `reports`, `reporting`, `analytics.read` (docs/rules.md#read-models).
@@ -110,6 +111,7 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'export':                'Y   Y   N    N    N   Y   N',
       'report':                'Y   Y   Y    Y    N   Y   N',
       'heartbeat':             'Y   Y   Y    Y    Y   Y   N',
+      'force-offline self':    'Y   Y   Y    Y    Y   Y   N',
       'read self':             'Y   Y   Y    Y    Y   Y   N',
       'profile self':          'Y   Y   Y    Y    Y   Y   N',
       'change self':           'N   N   N    N    N   N   N',
@@ -190,6 +192,7 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'export':                'Y   Y   Y   N   N   Y   N',
       'report':                'Y   N   N   Y   N   Y   N',
       'heartbeat':             'Y   Y   Y   Y   Y   Y   N',
+      'force-offline self':    'Y   Y   Y   Y   Y   Y   N',
       'read self':             'Y   Y   Y   Y   Y   Y   N',
       'profile self':          'Y   Y   Y   Y   Y   Y   N',
       'change self':           'N   N   N   N   N   N   N',
@@ -256,6 +259,7 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
       'export':                           'Y   Y   Y   N   N   Y   N',
       'report':                           'Y   N   N   Y   N   Y   N',
       'heartbeat':                        'Y   Y   Y   Y   Y   Y   N',
+      'force-offline self':               'Y   Y   Y   Y   Y   Y   N',
       'read self':                        'Y   Y   Y   Y   Y   Y   N',
       'profile self':                     'Y   Y   Y   Y   Y   Y   N',
       'change self':                      'N   N   N   N   N   N   N',

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { REPORT_PAGE_MAX, REPORT_WHOLE_MAX } from '@rollcall/read-store';
 import { WholeNumber } from '../shared/dtos';
 
@@ -7,6 +7,14 @@ export class HeartbeatDto {
   @ApiProperty({ enum: ['online', 'away'], description: 'the status the user reports; silence makes them offline' })
   @IsIn(['online', 'away'], { message: 'must be online or away' })
   status!: 'online' | 'away';
+
+  @ApiPropertyOptional({
+    description:
+      'true when the user chose to be online again after someone else set them offline: until a heartbeat says so, their heartbeats are refused with 409 FORCED_OFFLINE (docs/adr/0032). Ignored otherwise.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  resume?: boolean;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

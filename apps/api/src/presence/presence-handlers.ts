@@ -45,7 +45,13 @@ export interface HeartbeatAnswer {
 }
 
 export class HeartbeatCommand {
-  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly status: ReportedStatus) {}
+  constructor(
+    readonly ref: WorkspaceRef,
+    readonly ctx: CommandContext,
+    readonly status: ReportedStatus,
+    /** the user chose to be online again after someone set them offline (docs/adr/0032) */
+    readonly resume = false,
+  ) {}
 }
 
 /**
@@ -139,7 +145,7 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
     @Inject(PresenceReactions) private readonly reactions: PresenceReactions,
   ) {}
 
-  async execute({ ref, ctx, status }: HeartbeatCommand): Promise<HeartbeatAnswer> {
+  async execute({ ref, ctx, status, resume }: HeartbeatCommand): Promise<HeartbeatAnswer> {
     const userId = ctx.actorId;
     const now = Date.parse(ctx.now);
     const lease: Lease = { workspaceId: ref.workspaceId, organizationId: ref.organizationId, userId, lastSeenAt: now };
@@ -151,10 +157,14 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
       return { ...answer, previous: status, changed: false };
     }
     await this.leases.persist(lease);
-    const decide = (c: PresenceContext) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status }, c);
+    const decide = (c: PresenceContext) => decidePresence({ type: 'Heartbeat', workspaceId: ref.workspaceId, actorId: userId, now: ctx.now, status, resume }, c);
     // decided on the member's membership and appended at the presence stream's revision: a revoke or deletion
     // committed meanwhile wrote MembershipEnded there and sends it back, to be refused (targets.ts `presence`)
-    const done = await this.streams.handle(presence(ref, userId), ctx, decide);
+    const done = await this.streams.handle(presence(ref, userId), ctx, decide).catch(async (error: unknown) => {
+      // held offline (docs/adr/0032): they stay offline, so no lease of theirs may lapse into a second transition
+      if (error instanceof DomainException && error.error.code === 'FORCED_OFFLINE') await this.leases.release(ref.workspaceId, userId, now);
+      throw error;
+    });
     const event = done.events[0] as PresenceChanged | undefined;
     if (!event) return { ...answer, previous: status, changed: false };
     return { ...answer, previous: event.data.previous, changed: true, position: done.position };
@@ -198,7 +208,10 @@ export interface SetOfflineAnswer {
   position: string;
 }
 
-/** Rule 13: someone with the authority to manage members sets a user offline (reason `forced`). */
+/**
+ * Rule 13: someone with the authority to manage members sets a user offline (reason `forced`: held until the user
+ * resumes, docs/adr/0032), or a member sets themself offline (reason `self`: a sign-out).
+ */
 @CommandHandler(SetOfflineCommand)
 export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
   constructor(

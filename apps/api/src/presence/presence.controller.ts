@@ -65,23 +65,29 @@ export class PresenceController {
   @Post('presence/heartbeat')
   @ApiOperation({
     summary: "The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.",
-    description: 'Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`).',
+    description:
+      'Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`). ' +
+      'A user someone else set offline stays offline: their heartbeats are refused with 409 `FORCED_OFFLINE` (the console shows it and stops) until one says `"resume": true`, sent when the user chooses to be online again (docs/adr/0032).',
   })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, HeartbeatAccepted)
-  @ApiProblems('WORKSPACE_NOT_FOUND')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'FORCED_OFFLINE')
   async heartbeat(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Body() dto: HeartbeatDto,
   ) {
     const ref = await resolveWorkspace(this.states, call.principal, ws);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status)));
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status, dto.resume === true)));
   }
 
   @Post('members/:userId/presence/offline')
-  @ApiOperation({ summary: 'Set a member offline (needs the member-management permission, and the authority of rule 2 over that member: under levels a manager makes agents offline, an owner anyone). Their next heartbeat makes them online again.' })
+  @ApiOperation({
+    summary: 'Set a member offline: oneself (a sign-out, reason `self`: any member), or another member (reason `forced`: needs the member-management permission and the authority of rule 2 over that member; under levels a manager makes agents offline, an owner anyone).',
+    description:
+      "Set offline by someone else, the member stays offline: their heartbeats are refused with 409 `FORCED_OFFLINE` until one says `\"resume\": true` (docs/adr/0032). Set offline by themself, their next heartbeat makes them online again.",
+  })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, PresenceSetOffline)
@@ -113,7 +119,7 @@ export class PresenceController {
   @ApiOperation({
     summary: 'Presence transitions of this workspace as server-sent events (`text/event-stream`).',
     description:
-      'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced, revoked, deleted. ' +
+      'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced (someone else set the user offline: held until they resume), self (the user set themself offline), revoked, deleted. ' +
       'Resume with the `Last-Event-ID` header (or `lastEventId`): nothing is lost or repeated. A comment line every 15 s keeps proxies open. ' +
       'Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.',
   })
@@ -206,7 +212,7 @@ export class PresenceController {
   @ApiExcludeEndpoint()
   heartbeatMessage(@Payload() m: HeartbeatMessage) {
     return this.messages.run('presence.heartbeat', m, async (ctx, p) =>
-      this.commands.execute(new HeartbeatCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.status)),
+      this.commands.execute(new HeartbeatCommand(await resolveWorkspace(this.states, p, m.workspaceId), ctx, m.status, m.resume === true)),
     );
   }
 

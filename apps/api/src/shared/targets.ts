@@ -8,6 +8,7 @@ import {
   domainError,
   evolvePresence,
   initialPresenceState,
+  presenceAfterMembershipEnded,
   isOrgAdmin,
   presenceStream,
 } from '@rollcall/domain';
@@ -184,7 +185,7 @@ export const organizationWide = (organizationId: string): Target<OrganizationWid
 /** How a user's presence stream folds (docs/adr/0006). */
 export const PRESENCE_STREAM: StreamKind<PresenceState> = {
   initial: initialPresenceState,
-  evolve: (state, event) => (event.type === 'PresenceChanged' ? evolvePresence(state, event) : state),
+  evolve: (state, event) => (event.type === 'PresenceChanged' ? evolvePresence(state, event) : event.type === 'MembershipEnded' ? presenceAfterMembershipEnded(state) : state),
 };
 
 /**

@@ -1,5 +1,5 @@
 import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
-import { type PresenceCommand, type PresenceContext, type PresenceState, decidePresence, evolvePresence, initialPresenceState } from './decider';
+import { type PresenceCommand, type PresenceContext, type PresenceState, decidePresence, evolvePresence, initialPresenceState, presenceAfterMembershipEnded } from './decider';
 import type { PresenceChanged } from './events';
 import { checkReportRead, reportShowsAddresses } from './reports';
 import type { AccessModelName } from '../access-model';
@@ -251,6 +251,61 @@ describe('rule 13: an admin sets a user offline', () => {
     p.given(p.heartbeat('agent', 'online'));
     p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
     expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+  });
+});
+
+describe('rule 13: a forced offline holds until the user resumes; anyone sets themself offline (docs/adr/0032, probe 65 F2/F7)', () => {
+  const setOffline = (p: PresenceScenario, actorId: string, userId: string): PresenceCommand => ({ type: 'SetOffline', ...by(p.s, actorId), userId });
+
+  it('rule 13: set offline by a manager, the member\'s heartbeats are refused with FORCED_OFFLINE until one says resume', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(10);
+    const forcedAt = p.s.now;
+    p.given(setOffline(p, 'boss', 'agent'));
+    p.s.advance(20);
+    for (const status of ['online', 'away'] as const) {
+      const refused = p.when(p.heartbeat('agent', status));
+      expectError(refused, 'FORCED_OFFLINE');
+      if (!refused.ok) expect(refused.error.message).toBe(`A member manager set you offline in this workspace at ${forcedAt}; you stay offline until you choose to be online again (a heartbeat with "resume": true).`);
+    }
+    const [back] = expectEvents(p.when({ ...p.heartbeat('agent', 'online'), resume: true }), ['PresenceChanged']);
+    expect(back!.data).toMatchObject({ status: 'online', previous: 'offline', reason: 'heartbeat' });
+    p.given({ ...p.heartbeat('agent', 'online'), resume: true });
+    // resumed: a later silence and heartbeat are ordinary again
+    p.s.advance(90);
+    p.given({ type: 'TimeOut', workspaceId: WS, userId: 'agent', now: p.s.now, lastSeenAt: p.presence.lastSeenAt!, timeoutSeconds: 60 });
+    expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
+  });
+
+  it('rule 13: anyone sets themself offline, without the member-management permission (reason self), and is not held', () => {
+    for (const model of ['levels', 'permissions', 'studio'] as AccessModelName[]) {
+      const member: AccessInput = model === 'levels' ? { roles: ['agent'] } : model === 'permissions' ? { grants: ['reporting'] } : { roles: ['operator'] };
+      const p = new PresenceScenario(new Scenario(model).member('agent', member));
+      p.given(p.heartbeat('agent', 'online'));
+      const [e] = expectEvents(p.when(setOffline(p, 'agent', 'agent')), ['PresenceChanged']);
+      expect(e!.data).toMatchObject({ status: 'offline', previous: 'online', reason: 'self' });
+      p.given(setOffline(p, 'agent', 'agent'));
+      expectEvents(p.when(setOffline(p, 'agent', 'agent')), []);
+      expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
+    }
+  });
+
+  it('rule 13: a revoked user or a stranger cannot sign themself out once offline (INSUFFICIENT_AUTHORITY, as their heartbeats)', () => {
+    const p = withAgent();
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    expectError(p.when(setOffline(p, 'agent', 'agent')), 'INSUFFICIENT_AUTHORITY');
+    expectError(p.when(setOffline(p, 'nobody', 'nobody')), 'INSUFFICIENT_AUTHORITY');
+  });
+
+  it('rule 13: a forced offline ends with the membership: invited again, the user is not held', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.given(setOffline(p, 'boss', 'agent'));
+    expect(p.presence.heldOffline).toBe(true);
+    p.presence = presenceAfterMembershipEnded(p.presence);
+    expect(p.presence.heldOffline).toBeUndefined();
+    expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
   });
 });
 

@@ -12,6 +12,11 @@ export interface PresenceState {
   lastSeenAt: string | null;
   /** when the current status began; null: never changed */
   since: string | null;
+  /**
+   * offline because someone else set them offline (reason `forced`): their heartbeats are refused until one says
+   * `resume` (docs/adr/0032). Absent: not held (states cached before session 51 had no such field)
+   */
+  heldOffline?: boolean;
 }
 
 export const initialPresenceState = (): PresenceState => ({ status: 'offline', lastSeenAt: null, since: null });
@@ -20,7 +25,18 @@ export const evolvePresence = (_state: PresenceState, event: PresenceChanged): P
   status: event.data.status,
   lastSeenAt: event.data.lastSeenAt,
   since: event.data.changedAt,
+  ...(event.data.reason === 'forced' && { heldOffline: true }),
 });
+
+/**
+ * The end of a membership (MembershipEnded on the presence stream) lets go of a forced offline: someone invited
+ * again is not held by what a manager did to their earlier membership.
+ */
+export const presenceAfterMembershipEnded = (state: PresenceState): PresenceState => {
+  if (!state.heldOffline) return state;
+  const { heldOffline: _held, ...rest } = state;
+  return rest;
+};
 
 /** A presence command decides over the user's presence and the workspace (membership, authority). */
 export interface PresenceContext extends WorkspaceContext {
@@ -38,9 +54,14 @@ export interface Heartbeat extends Base {
   type: 'Heartbeat';
   actorId: string;
   status: ReportedStatus;
+  /** the user chose to be online again after someone set them offline (docs/adr/0032) */
+  resume?: boolean;
 }
 
-/** Someone with the authority to manage members sets another user offline (rule 13: "an admin can set a user offline"). */
+/**
+ * Someone with the authority to manage members sets another user offline (rule 13: "an admin can set a user
+ * offline"), or a member sets themself offline (a sign-out: no authority needed).
+ */
 export interface SetOffline extends Base {
   type: 'SetOffline';
   actorId: string;
@@ -114,9 +135,27 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       if (!activeMember(ctx, command.actorId))
         return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.'));
       if (current.status === command.status) return accept([]);
+      // set offline by someone else: that holds until the user chooses to be online again, which the console says
+      // with `resume` (docs/adr/0032; probe 65 F2: the next heartbeat of a console that could not know undid it)
+      if (current.status === 'offline' && current.heldOffline && command.resume !== true)
+        return reject(
+          domainError(
+            'FORCED_OFFLINE',
+            `A member manager set you offline in this workspace${current.since ? ` at ${current.since}` : ''}; you stay offline until you choose to be online again (a heartbeat with "resume": true).`,
+          ),
+        );
       return accept([changed({ ...command, userId: command.actorId }, ctx, command.status, 'heartbeat', command.now)]);
     }
     case 'SetOffline': {
+      // one's own presence is one's own (rule 13: "anyone themself"): a sign-out needs no authority over members
+      // (probe 65 F7: an agent was refused for lacking the member-management permission)
+      if (command.userId === command.actorId) {
+        // as their heartbeats are: no member here (a revoked one still online may still sign out)
+        if (!activeMember(ctx, command.actorId) && current.status === 'offline')
+          return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.'));
+        if (current.status === 'offline') return accept([]);
+        return accept([changed(command, ctx, 'offline', 'self', latest(current.lastSeenAt, command.lastSeenAt))]);
+      }
       const actor = authorizeMemberManagement(ctx, command.actorId);
       if (!isActor(actor)) return reject(actor!);
       const target = activeMember(ctx, command.userId);
@@ -125,8 +164,8 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       if (!target && current.status === 'offline')
         return reject(domainError('NOT_A_MEMBER', `User ${command.userId} is not a member of this workspace.`));
       // an act on that member: rule 2 applies as to a revoke (under levels a manager makes agents offline, never an
-      // owner or another manager: probe 37 F2); one's own presence is one's own
-      const rank = target && command.userId !== command.actorId ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
+      // owner or another manager: probe 37 F2)
+      const rank = target ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
       if (rank) return reject(rank);
       if (current.status === 'offline') return accept([]);
       return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);

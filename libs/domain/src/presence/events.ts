@@ -7,10 +7,12 @@ export type ReportedStatus = 'online' | 'away';
 export const REPORTED_STATUSES: readonly ReportedStatus[] = ['online', 'away'];
 
 /**
- * Why the status changed: the user's own heartbeat, no heartbeat within the timeout, an admin forcing them
- * offline, or their membership ending (revoked, or the user deleted: docs/rules.md#rule-11, #rule-12).
+ * Why the status changed: the user's own heartbeat, no heartbeat within the timeout, someone else (a member
+ * manager) setting them offline (`forced`: it holds until the user resumes, docs/adr/0032), the user setting
+ * themself offline (`self`: a sign-out; since session 51, before it such a change was `forced` too), or their
+ * membership ending (revoked, or the user deleted: docs/rules.md#rule-11, #rule-12).
  */
-export type PresenceReason = 'heartbeat' | 'timeout' | 'forced' | 'revoked' | 'deleted';
+export type PresenceReason = 'heartbeat' | 'timeout' | 'forced' | 'self' | 'revoked' | 'deleted';
 
 /**
  * A presence event (docs/rules.md#presence-details): a change of status, on the user's own presence stream

@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'TEAM_EXISTS'
   | 'TEAM_NAME_TAKEN'
   | 'MEMBER_NOT_ACTIVE'
+  /** a heartbeat of a user someone else set offline, without `resume` (docs/adr/0032) */
+  | 'FORCED_OFFLINE'
   | 'ALREADY_NETWORKED'
   | 'NOT_NETWORKED'
   /** a command would take an organization or workspace past one of its quotas (shared/quotas.ts) */

@@ -216,7 +216,8 @@ export class Activity {
     if (!active) this.log.presence({ type: 'MemberLeft', ...base, userId, reason: c % 2 === 0 ? 'revoked' : 'deleted' });
     else if (c % 4 === 0) this.log.presence({ type: 'TimeOut', ...base, userId, lastSeenAt: state?.lastSeenAt ?? base.now, timeoutSeconds: 60 });
     else if (c % 4 === 1) this.log.presence({ type: 'SetOffline', ...base, actorId: actor, userId });
-    else this.log.presence({ type: 'Heartbeat', ...base, actorId: userId, status: c % 4 === 2 ? 'online' : 'away' });
+    // a user someone else set offline stays offline until a heartbeat resumes (docs/adr/0032): half of them do
+    else this.log.presence({ type: 'Heartbeat', ...base, actorId: userId, status: c % 4 === 2 ? 'online' : 'away', resume: c % 8 < 4 });
   }
 
   /** rules 14-16: ops 12-18 (the ops before them keep their numbers: benchmarks pick them by number) */
