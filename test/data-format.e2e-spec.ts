@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Lease } from '../apps/api/src/infrastructure/lease';
 import { DATA_FORMAT } from '../apps/api/src/infrastructure/data-format';
-import { SYSTEM_KEY } from './support/app';
+import { SYSTEM_KEY } from './support/api';
 import { startServer, startServers } from './support/server-process';
 
 const root = resolve(__dirname, '..');

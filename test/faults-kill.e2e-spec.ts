@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_KEY, tokenOf } from './support/app';
+import { SYSTEM_KEY, tokenOf } from './support/api';
 import { checkDecidedState, readLog } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
 import { clientKeyOf } from './support/recorded-keys';

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SYSTEM_KEY } from './support/app';
+import { SYSTEM_KEY } from './support/api';
 import { type ServerProcess, startServer } from './support/server-process';
 
 const root = resolve(__dirname, '..');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, type MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
-import { SYSTEM_KEY } from './support/app';
+import { SYSTEM_KEY } from './support/api';
 import { type ServerProcess, startServer } from './support/server-process';
 
 const received: { eventId: string; type: string; position: string }[] = [];

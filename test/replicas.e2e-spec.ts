@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SYSTEM_KEY, tokenOf } from './support/app';
+import { SYSTEM_KEY, tokenOf } from './support/api';
 import { checkDecidedState, readLog, revokedInTeams } from './support/invariants';
 import { differences, liveAndRebuilt } from './support/read-models';
 import { type ServerProcess, auditCheckpoint, startServers } from './support/server-process';

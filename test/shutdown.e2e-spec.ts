@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_KEY } from './support/app';
+import { SYSTEM_KEY } from './support/api';
 import { startServer } from './support/server-process';
 
 /**

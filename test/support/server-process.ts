@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { NODE_FLAGS } from '../../apps/api/src/infrastructure/node-flags';
-import { Api, SYSTEM_KEY } from './app';
+import { Api, SYSTEM_KEY } from './api';
 
 const root = join(__dirname, '..', '..');
 
