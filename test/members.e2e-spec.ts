@@ -1,4 +1,5 @@
 import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+import { mailTo } from './support/outbox';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -158,5 +159,20 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect(refused.body.detail).toMatch(/not an active member of any workspace of this organization/);
     expectProblem(await api.request('PATCH', profile, { key: o.key, actor: jane, body: { email: 'jane.next@acme.test' } }), 403, 'INSUFFICIENT_AUTHORITY');
     expect((await api.request('PATCH', profile, { key: o.key, actor: o.admin, body: { displayName: 'Jane (left)' } })).body.changed).toEqual(['displayName']);
+  });
+  it('rule 7 (probe 65 F1): the invitation mail names the organization, the workspace, who sent the link and the access; the confirmation mail names the organization', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'nina.mail@acme.test', roles: ['manager'] } });
+    expect(inv.status).toBe(201);
+    const mail = (await mailTo(app, 'nina.mail@acme.test', 'invitation')) as unknown as { subject: string; text: string; organizationName: string; inviterName: string };
+    expect(mail).toMatchObject({ organizationName: 'Acme', inviterName: 'Ada Admin', subject: '\u2068Acme\u2069: you are invited to \u2068Support\u2069' });
+    expect(mail.text).toMatch(/^\u2068Ada Admin\u2069 invited you to join \u2068Support\u2069, a workspace of \u2068Acme\u2069, as manager\.\n\nAccept the invitation: \S+\n\nThe link is valid until \d{1,2} \w+ \d{4} at \d\d:\d\d UTC\./);
+    expect(mail.text).toContain(inv.body.inviteUrl);
+    const nina = (await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl), displayName: 'Nina' } })).body.userId as string;
+    expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${nina}`, { key: o.key, actor: o.admin, body: { email: 'nina.next@acme.test' } })).status).toBe(200);
+    const confirmation = (await mailTo(app, 'nina.next@acme.test', 'email-confirmation')) as unknown as { subject: string; text: string };
+    expect(confirmation.subject).toBe('\u2068Acme\u2069: confirm your new email address');
+    expect(confirmation.text).toMatch(/^Someone asked to make this the email address of your account in \u2068Acme\u2069\.\n/);
   });
 });

@@ -22,6 +22,7 @@ import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../shared/mailer';
+import { invitationMailFor } from '../shared/mail-text';
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
@@ -112,7 +113,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     if (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now()))
       await mailInvitation(
         this.mailer,
-        { to: invited.data.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: invited.data.expiresAt },
+        invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
         (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
@@ -160,7 +161,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     if (inv && hasAddress(inv) && (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())))
       await mailInvitation(
         this.mailer,
-        { to: inv.email, workspaceName: done.context.ws.info.name, inviteUrl, expiresAt: resent.data.expiresAt },
+        invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
         (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),

@@ -146,7 +146,10 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
 
     expect(await d.passAfter(0)).toBe(0); // not yet due: its process may still hand it over
     expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(1);
-    expect(d.mails).toEqual([{ to: 'jane@acme.test', workspaceName: 'Support', inviteUrl: invitationLinks.url({ ...ref, invitationId, linkVersion: 1 }), expiresAt: expect.any(String) }]);
+    // the mail names who sent the link (the invitation's actor, from its event's metadata: probe 65 F1)
+    expect(d.mails).toEqual([
+      { to: 'jane@acme.test', organizationName: 'Acme', workspaceName: 'Support', inviterName: 'Admin', access: 'as agent', inviteUrl: invitationLinks.url({ ...ref, invitationId, linkVersion: 1 }), expiresAt: expect.any(String) },
+    ]);
     expect(await mailedRecords('InvitationMailed')).toEqual([expect.objectContaining({ invitationId, linkVersion: 1 })]);
     expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(0);
     expect(d.mails).toHaveLength(1);
@@ -394,7 +397,7 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await died.handOff;
 
     expect(await d.passAfter(RETRY_AFTER_S + 1)).toBe(1);
-    expect(d.mails).toEqual([{ to: 'admin@new.test', confirmUrl: confirmationLinks.url({ organizationId: ref.organizationId, userId: admin, version: 1 }), expiresAt: expect.any(String) }]);
+    expect(d.mails).toEqual([{ to: 'admin@new.test', organizationName: 'Acme', confirmUrl: confirmationLinks.url({ organizationId: ref.organizationId, userId: admin, version: 1 }), expiresAt: expect.any(String) }]);
     expect(await mailedRecords('EmailConfirmationMailed')).toEqual([expect.objectContaining({ userId: admin, version: 1 })]);
     await d.stop();
   });

@@ -7,6 +7,7 @@ import { LEASE_RENEW_MS } from '../infrastructure/lease';
 import { Metrics } from '../infrastructure/metrics';
 import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
 import { AddressErasure } from '../shared/address-erasure';
+import { invitationMailFor } from '../shared/mail-text';
 import { type HandOff, INVITATION_MAILER, type InvitationMailer, handOver } from '../shared/mailer';
 import { EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { settledWithin } from '../shared/settled-within';
@@ -56,6 +57,8 @@ interface Due {
   invitationId?: string;
   /** the link's version: the invitation's `linkVersion`, the email change's `version` */
   version: number;
+  /** who sent the link (its event's actor): the invitation mail names them */
+  actorId?: string;
   /** where it was decided: the checkpoint stays before the oldest link not settled */
   position: bigint;
   /** when it was decided (ms): it is sent once this is `retryAfterMs` old and still unrecorded */
@@ -231,7 +234,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     const event = fromStored(recorded);
     if (!event) return;
     const decidedAt = Date.parse(typeof recorded.metadata.occurredAt === 'string' ? recorded.metadata.occurredAt : '') || this.now();
-    const dueFrom = (d: Omit<Due, 'position' | 'decidedAt' | 'failures' | 'nextTryAt'>): Due => ({ ...d, position: recorded.position, decidedAt, failures: 0, nextTryAt: 0 });
+    const actorId = typeof recorded.metadata.actorId === 'string' ? recorded.metadata.actorId : undefined;
+    const dueFrom = (d: Omit<Due, 'position' | 'decidedAt' | 'failures' | 'nextTryAt'>): Due => ({ ...d, actorId, position: recorded.position, decidedAt, failures: 0, nextTryAt: 0 });
     switch (event.type) {
       case 'UserInvited':
       case 'InvitationResent': {
@@ -323,7 +327,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     const { context } = await loadWorkspace(this.streams.states, ref);
     if (!invitationLinkCurrent(context.ws, due.invitationId!, due.version, this.now())) return 'stale';
     const inv = context.ws.invitations.get(due.invitationId!)!;
-    const mail = { to: inv.email, workspaceName: context.ws.info.name, inviteUrl: this.invitationLinks.url({ ...ref, invitationId: due.invitationId!, linkVersion: due.version }), expiresAt: inv.expiresAt };
+    const inviteUrl = this.invitationLinks.url({ ...ref, invitationId: due.invitationId!, linkVersion: due.version });
+    const mail = invitationMailFor(context, { to: inv.email, access: inv.access, actorId: due.actorId, inviteUrl, expiresAt: inv.expiresAt });
     const erased = async () => (await this.erasure?.erasedAfter(invitationSubject(context.ws, inv), due.position)) ?? false;
     const outcome = outcomeOf(await handOver('invitation email', { workspace: mail.workspaceName, dispatched: true }, () => this.mailer.send(mail), erased, this.logger));
     const link = { ...ref, invitationId: due.invitationId!, linkVersion: due.version };
@@ -336,7 +341,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     const org = await this.streams.states.organization(due.organizationId);
     const pending = emailChangeLinkCurrent(org.state, due.userId!, due.version, this.now());
     if (!pending) return 'stale';
-    const mail = { to: pending.email, confirmUrl: this.confirmationLinks.url({ organizationId: due.organizationId, userId: due.userId!, version: due.version }), expiresAt: pending.expiresAt };
+    const confirmUrl = this.confirmationLinks.url({ organizationId: due.organizationId, userId: due.userId!, version: due.version });
+    const mail = { to: pending.email, organizationName: org.state.name, confirmUrl, expiresAt: pending.expiresAt };
     const erased = async () => (await this.erasure?.userErasedAfter(due.userId!, due.position)) ?? false;
     const outcome = outcomeOf(await handOver('email confirmation', { dispatched: true }, () => this.mailer.sendEmailConfirmation(mail), erased, this.logger));
     const link = { organizationId: due.organizationId, userId: due.userId!, version: due.version };

@@ -28,7 +28,7 @@ async function relay(options: { requireAuth: boolean; smtpUtf8?: boolean }) {
   return { port, auths, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const mail = { to: 'jane@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.acme.test/invite?token=t', expiresAt: '2026-03-03T09:00:00.000Z' };
+const mail = { to: 'jane@acme.test', organizationName: 'Acme', workspaceName: 'Support', inviterName: null, access: 'as agent', inviteUrl: 'https://console.acme.test/invite?token=t', expiresAt: '2026-03-03T09:00:00.000Z' };
 
 describe('SMTP credentials and TLS (probe 46 F6)', () => {
   it('a relay without STARTTLS never receives the password; the send fails instead', async () => {

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, headerText, mailEmailConfirmation, mailInvitation, reasonOf, refusedForGood, smtpTransportUrl } from './mailer';
 
-const mail: InvitationMail = { to: 'ada@acme.test', workspaceName: 'Support', inviteUrl: 'https://console.test/invite?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
+const mail: InvitationMail = {
+  to: 'ada@acme.test',
+  organizationName: 'Acme',
+  workspaceName: 'Support',
+  inviterName: 'Grace',
+  access: 'as agent',
+  inviteUrl: 'https://console.test/invite?token=t',
+  expiresAt: '2026-12-04T00:00:00.000Z',
+};
 
 function recording() {
   const sent: (InvitationMail | EmailConfirmationMail)[] = [];
@@ -76,7 +84,7 @@ describe('rule 7: the answer waits until its mail is handed over (probe 28: a cr
 });
 
 describe('rule 12: email confirmations, handed over before the answer', () => {
-  const confirmation: EmailConfirmationMail = { to: 'new@acme.test', confirmUrl: 'https://console.test/confirm-email?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
+  const confirmation: EmailConfirmationMail = { to: 'new@acme.test', organizationName: 'Acme', confirmUrl: 'https://console.test/confirm-email?token=t', expiresAt: '2026-12-04T00:00:00.000Z' };
 
   it('sends when the user was not erased since the change was requested; not when they were, or when the check fails', async () => {
     const kept = recording();

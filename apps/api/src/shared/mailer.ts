@@ -5,20 +5,17 @@ import { createTransport, type Transporter } from 'nodemailer';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { type ConfirmationMailFacts, type InvitationMailFacts, confirmationMailText, invitationMailText } from './mail-text';
 import { settledWithin } from './settled-within';
 
-export interface InvitationMail {
+/** An invitation's link (docs/rules.md#rule-7), mailed to the invited address; its words: mail-text.ts. */
+export interface InvitationMail extends InvitationMailFacts {
   to: string;
-  workspaceName: string;
-  inviteUrl: string;
-  expiresAt: string;
 }
 
 /** The link that confirms a new email address (docs/rules.md#rule-10), mailed to that address. */
-export interface EmailConfirmationMail {
+export interface EmailConfirmationMail extends ConfirmationMailFacts {
   to: string;
-  confirmUrl: string;
-  expiresAt: string;
 }
 
 /** Sends the invitation and email-confirmation emails. */
@@ -39,12 +36,13 @@ export class OutboxMailer implements InvitationMailer {
   constructor(private readonly dataDir: string) {}
 
   async send(mail: InvitationMail): Promise<void> {
-    await this.write({ kind: 'invitation', ...mail });
+    // the mail as data, and as the SMTP mailer would word it (a local user reads what an invitee would)
+    await this.write({ kind: 'invitation', ...mail, ...invitationMailText(mail) });
     this.logger.log({ outbox: this.file, workspace: mail.workspaceName, expiresAt: mail.expiresAt }, 'invitation email written to the outbox');
   }
 
   async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
-    await this.write({ kind: 'email-confirmation', ...mail });
+    await this.write({ kind: 'email-confirmation', ...mail, ...confirmationMailText(mail) });
     this.logger.log({ outbox: this.file, expiresAt: mail.expiresAt }, 'email confirmation written to the outbox');
   }
 
@@ -235,24 +233,14 @@ export class SmtpMailer implements InvitationMailer {
 
   async send(mail: InvitationMail): Promise<void> {
     await this.checkInternationalized(mail.to);
-    await this.transport.sendMail({
-      from: this.from,
-      to: mail.to,
-      subject: headerText(`You are invited to ${mail.workspaceName}`),
-      headers: AUTOMATIC,
-      text: `You have been invited to join ${mail.workspaceName}.\n\nAccept the invitation: ${mail.inviteUrl}\n\nThe link is valid until ${mail.expiresAt}.`,
-    });
+    const { subject, text } = invitationMailText(mail);
+    await this.transport.sendMail({ from: this.from, to: mail.to, subject: headerText(subject), headers: AUTOMATIC, text });
   }
 
   async sendEmailConfirmation(mail: EmailConfirmationMail): Promise<void> {
     await this.checkInternationalized(mail.to);
-    await this.transport.sendMail({
-      from: this.from,
-      to: mail.to,
-      subject: 'Confirm your new email address',
-      headers: AUTOMATIC,
-      text: `Someone asked to make this your email address.\n\nConfirm it: ${mail.confirmUrl}\n\nThe link is valid until ${mail.expiresAt}. If it was not you, ignore this email: nothing changes.`,
-    });
+    const { subject, text } = confirmationMailText(mail);
+    await this.transport.sendMail({ from: this.from, to: mail.to, subject: headerText(subject), headers: AUTOMATIC, text });
   }
 }
 

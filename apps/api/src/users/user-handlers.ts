@@ -102,7 +102,12 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,
-        { to: requested.data.email, confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }), expiresAt: requested.data.expiresAt },
+        {
+          to: requested.data.email,
+          organizationName: done.context.org.name,
+          confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }),
+          expiresAt: requested.data.expiresAt,
+        },
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
         async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
         undefined,
