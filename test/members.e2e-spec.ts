@@ -1,5 +1,7 @@
 import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 import { mailTo } from './support/outbox';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -174,5 +176,61 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     const confirmation = (await mailTo(app, 'nina.next@acme.test', 'email-confirmation')) as unknown as { subject: string; text: string };
     expect(confirmation.subject).toBe('\u2068Acme\u2069: confirm your new email address');
     expect(confirmation.text).toMatch(/^Someone asked to make this the email address of your account in \u2068Acme\u2069\.\n/);
+  });
+});
+
+describe('rules 7–8 (probe 65 F10): the invite page previews what a link offers, with the token alone, and changes nothing', () => {
+  const preview = (token: string) => app.api.request('POST', '/v1/invitations/preview', { body: { token } });
+
+  it('names the organization, the workspace, the access and the masked address; says whether accepting would be taken, and if not the code and sentence it would answer; whether to ask for a name', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'preview.person@acme.test', roles: ['manager'] } });
+    const token = tokenOf(inv.body.inviteUrl);
+    const first = await preview(token);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      organization: { id: o.organizationId, name: 'Acme' },
+      workspace: { id: o.workspaceId, name: 'Support' },
+      access: { roles: ['manager'], grants: [], restrictions: {}, inWords: 'as manager' },
+      address: 'p***@acme.test',
+      expiresAt: inv.body.expiresAt,
+      acceptable: true,
+      takesDisplayName: true,
+    });
+    // a read: the link still works, once
+    expect((await preview(token)).body.acceptable).toBe(true);
+    // replaced by a resend: the old link says so, the new one works
+    const resent = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/resend`, { key: o.key, actor: o.admin });
+    const old = await preview(token);
+    expect(old.body).toMatchObject({ acceptable: false, refusal: { status: 410, code: 'INVITATION_LINK_SUPERSEDED', detail: 'This link was replaced by a newer one; use the link from the latest email.' } });
+    const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token } });
+    expect({ status: accepted.status, code: accepted.body.code, detail: accepted.body.detail }).toEqual({ status: old.body.refusal.status, code: old.body.refusal.code, detail: old.body.refusal.detail });
+    const newToken = tokenOf(resent.body.inviteUrl);
+    expect((await preview(newToken)).body.acceptable).toBe(true);
+    expect((await api.request('POST', '/v1/invitations/accept', { body: { token: newToken, displayName: 'Pat' } })).status).toBe(200);
+    // accepted: the link is used up; the person is a user now, so a second workspace's invitation takes no name
+    expect((await preview(newToken)).body).toMatchObject({ acceptable: false, refusal: { code: 'INVITATION_NOT_PENDING' } });
+    const sales = await api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { key: o.key, actor: o.admin, body: { name: 'Sales' } });
+    const second = await api.request('POST', `/v1/workspaces/${sales.body.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'preview.person@acme.test' } });
+    expect((await preview(tokenOf(second.body.inviteUrl))).body).toMatchObject({ workspace: { name: 'Sales' }, acceptable: true, takesDisplayName: false });
+    // cancelled
+    const cancelledInv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'preview.gone@acme.test' } });
+    await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/invitations/${cancelledInv.body.invitationId}`, { key: o.key, actor: o.admin });
+    expect((await preview(tokenOf(cancelledInv.body.inviteUrl))).body).toMatchObject({ acceptable: false, refusal: { code: 'INVITATION_NOT_PENDING' } });
+  });
+
+  it('a token that is not a link\'s is a 400 naming the token, as the acceptance answers; over TCP the same read (invitations.preview)', async () => {
+    expectProblem(await preview('not-a-token'), 400, 'VALIDATION_FAILED');
+    const o = await app.api.organization();
+    const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'preview.tcp@acme.test' } });
+    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });
+    await client.connect();
+    try {
+      expect(await lastValueFrom(client.send('invitations.preview', { token: tokenOf(inv.body.inviteUrl) }))).toEqual((await preview(tokenOf(inv.body.inviteUrl))).body);
+      await expect(lastValueFrom(client.send('invitations.preview', { token: 'not-a-token' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    } finally {
+      client.close();
+    }
   });
 });

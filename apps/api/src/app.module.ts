@@ -24,6 +24,7 @@ import {
   ResendInvitationHandler,
 } from './invitations/invitation-handlers';
 import { AcceptInvitationController, InvitationsController } from './invitations/invitations.controller';
+import { InvitationPreviewController } from './invitations/invitation-preview';
 import { ChangeAccessHandler, RevokeAccessHandler } from './members/member-handlers';
 import { MemberCommandsController } from './members/members.controller';
 import { ConfirmEmailChangeHandler, DeleteUserHandler, UpdateProfileHandler } from './users/user-handlers';
@@ -154,6 +155,7 @@ export class AppModule {
         OrganizationQueriesController,
         InvitationsController,
         AcceptInvitationController,
+        InvitationPreviewController,
         MemberCommandsController,
         UsersController,
         AddressErasuresController,

@@ -223,7 +223,7 @@ export class AcceptInvitationCommand {
   constructor(readonly ctx: CommandContext, readonly token: string, readonly displayName?: string) {}
 }
 
-const invalidToken = () =>
+export const invalidToken = () =>
   new DomainException(
     domainError('VALIDATION_FAILED', 'The invitation link is not valid; open the link from the latest invitation email.', [
       { field: 'token', message: 'is not a valid invitation token' },

@@ -20,6 +20,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
   'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',
   'invitations.accept': 'POST /v1/invitations/accept',
+  'invitations.preview': 'POST /v1/invitations/preview',
   'members.changeAccess': 'PATCH /v1/workspaces/{ws}/members/{userId}/access',
   'members.revoke': 'DELETE /v1/workspaces/{ws}/members/{userId}',
   'users.updateProfile': 'PATCH /v1/organizations/{org}/users/{userId}',
