@@ -236,6 +236,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/invitations/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What an invitation link offers, and whether accepting it would be taken now; authenticated by the token of the link alone. Changes nothing.
+     * @description For the console page the mailed link opens: the organization, the workspace, the access, the masked address, until when the link works, whether `POST /v1/invitations/accept` would be taken now (else the code and sentence it would answer: expired, replaced by a resend, already accepted, cancelled), and whether to ask for a name. A POST so that the token stays out of URLs and access logs.
+     */
+    post: operations['invitationsPreview'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/workspaces/{ws}/members/{userId}/access': {
     parameters: {
       query?: never;
@@ -1388,6 +1408,71 @@ export interface components {
       organizationId: string;
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
+    };
+    NamedRef: {
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      id: string;
+      /** @example Acme */
+      name: string;
+    };
+    PreviewAccess: {
+      /**
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /** @example [] */
+      grants: string[];
+      /** @example {} */
+      restrictions: {
+        [key: string]: unknown;
+      };
+      /**
+       * @description the access in words, as the invitation mail says it
+       * @example as agent
+       */
+      inWords: string;
+    };
+    PreviewRefusal: {
+      /**
+       * @description the code an acceptance would be refused with now
+       * @example INVITATION_EXPIRED
+       */
+      code: string;
+      /** @example 409 */
+      status: number;
+      /**
+       * @description the sentence an acceptance would answer
+       * @example This invitation link has expired (links are valid for 48 hours); ask for it to be resent.
+       */
+      detail: string;
+    };
+    InvitationPreview: {
+      organization: components['schemas']['NamedRef'];
+      workspace: components['schemas']['NamedRef'];
+      /** @description the access the invitation gives */
+      access: components['schemas']['PreviewAccess'];
+      /**
+       * @description the invited address, masked (its first character and its domain); null when it was erased
+       * @example j***@acme.test
+       */
+      address: string | null;
+      /**
+       * Format: date-time
+       * @description when this link stops working (rule 7)
+       */
+      expiresAt: string;
+      /** @description whether `POST /v1/invitations/accept` with this token would be taken now */
+      acceptable: boolean;
+      /** @description why not, when it would not: the code, status and sentence the acceptance would answer */
+      refusal?: components['schemas']['PreviewRefusal'];
+      /** @description whether the acceptance takes a `displayName`: false when the address already belongs to a user of the organization, who keeps their name (rule 8) */
+      takesDisplayName: boolean;
+    };
+    PreviewInvitationDto: {
+      /** @description the token of the invitation link (as for `POST /v1/invitations/accept`) */
+      token: string;
     };
     AccessDto: {
       /**
@@ -6416,6 +6501,147 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  invitationsPreview: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PreviewInvitationDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationPreview'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'INVITATION_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
           };
         };
       };
