@@ -18,7 +18,6 @@ import { Problem, STATUS_OF, problem } from './problem';
 
 /** Problem codes raised outside the domain (transport, authentication, infrastructure), with their statuses. */
 export const HTTP_STATUS_OF = {
-  BAD_REQUEST: 400,
   MALFORMED_JSON: 400,
   JSON_TOO_DEEP: 400,
   UNAUTHENTICATED: 401,
@@ -36,7 +35,6 @@ export const HTTP_STATUS_OF = {
   READ_MODEL_BEHIND: 503,
   UNHEALTHY: 503,
   SHUTTING_DOWN: 503,
-  QUOTA_EXCEEDED: "This workspace has 1,000 teams, and this service allows at most 1,000; delete those it no longer uses, or ask the service's operator to raise the limit.",
   STREAMS_AT_CAPACITY: 503,
   WRITTEN_BY_LATER_VERSION: 503,
 } as const;
@@ -66,37 +64,92 @@ export const WRITE_PROBLEMS: ProblemCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOT
 /** What a read adds: bad query, read models behind `X-Min-Position`, the caller's organization written by a later version. */
 export const READ_PROBLEMS: ProblemCode[] = ['VALIDATION_FAILED', 'READ_MODEL_BEHIND', 'WRITTEN_BY_LATER_VERSION'];
 
-/** One sentence per code for the examples; a code without one gets a generic sentence. */
-const EXAMPLE_DETAIL: Partial<Record<ProblemCode, string>> = {
+// example ids and values, those of the resources' own examples
+const WORKSPACE = '7c9e6679-7425-5de3-944b-e07fc1f90ae7';
+const USER = 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b';
+const ORGANIZATION = '1b671a64-40d5-591e-99b1-2c3b3a4f2d10';
+const INVITATION = 'a3bb189e-8bf9-5888-9912-ace4e6543002';
+const TEAM = '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a';
+
+/**
+ * One sentence per code for the examples: one the server answers with (found where the code is raised), example ids and
+ * values filled in. Every code has one (probe 65 F8: a code without one was shown as "Refused: invitation expired." while
+ * the server says what to do); a new code does not compile until it has its sentence.
+ */
+export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
+  // transport, authentication, infrastructure (shared/problem.ts, json-body.ts, client-errors.ts, auth.ts, ...)
   VALIDATION_FAILED: `The request is not valid: restrictions ${SHAPE_MESSAGES.restrictions}.`,
-  BAD_REQUEST: 'The request is malformed.',
   MALFORMED_JSON: 'The request body is not valid JSON (error at character 12).',
   JSON_TOO_DEEP: 'The request body nests objects or arrays more than 32 levels deep.',
   UNAUTHENTICATED: 'Send your API key as `Authorization: Bearer <api key>`.',
-  INSUFFICIENT_AUTHORITY: 'You need the users permission in this workspace.',
-  CANNOT_MODIFY_SELF: 'You cannot change your own access.',
   NOT_FOUND: 'There is no such resource; see /docs for the API.',
-  CONCURRENCY_CONFLICT: 'The workspace kept changing; retry with the same Idempotency-Key.',
+  CONCURRENCY_CONFLICT: `Too many concurrent changes to workspace-${WORKSPACE}; retry the request.`,
   REQUEST_TIMEOUT: 'The request was not received in time (its headers within 60 s, all of it within 300 s); nothing of it was done: send it again.',
   PAYLOAD_TOO_LARGE: 'The request body is too large.',
-  UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
-  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used for another request.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the request body as JSON with Content-Type application/json (not "text/plain").',
+  HEADERS_TOO_LARGE: 'The request line and headers are too large (16 KiB at most): send long searches in fewer characters.',
+  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used with a different request; use a new key for a new request.',
   IDEMPOTENCY_KEY_ERASED: 'The request sent under this Idempotency-Key was about a user since deleted or an address since erased: it is no longer replayed nor compared; use a new key.',
-  EVENT_STORE_UNAVAILABLE: 'The event store is unavailable; retry with the same Idempotency-Key.',
+  EVENT_STORE_UNAVAILABLE: `The event store did not confirm the change to workspace-${WORKSPACE}; retry the request with the same Idempotency-Key.`,
   READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
   TOO_MANY_HEAVY_READS: 'Your organization runs 2 downloads or point-in-time reads on this server already, its limit: retry once one has ended.',
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',
   STREAMS_AT_CAPACITY: 'This server holds 10000 presence streams open, its limit: retry later, or on another replica.',
-  INVALID_RESTRICTION: 'Unknown restriction channelz; use the restrictions of the workspace access model.',
-  WRITTEN_BY_LATER_VERSION:
-    'This server runs an earlier version of Rollcall than the one that wrote workspace-7c9e6679\'s latest events (TeamArchived, schema version 1); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.',
+  UNHEALTHY: 'Not ready: eventStore down.',
+  SHUTTING_DOWN: 'This process is stopping: send requests to another replica.',
+  WRITTEN_BY_LATER_VERSION: `This server runs an earlier version of Rollcall than the one that wrote workspace-${WORKSPACE}'s latest events (TeamArchived, schema version 1); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.`,
+  // the domain's refusals (libs/domain/src; a few raised by the API's reads)
+  INSUFFICIENT_AUTHORITY: 'Managing members needs the users permission, which you do not hold.',
+  CANNOT_MODIFY_SELF: 'You cannot edit or revoke your own access; ask another member with the authority to do it.',
+  LAST_OWNER: 'This is the last owner of the workspace; make another member owner first.',
+  LAST_API_KEY: "This is the organization's last API key: issue another first, then revoke this one.",
+  QUOTA_EXCEEDED: "This workspace has 1,000 teams, and this service allows at most 1,000; delete those it no longer uses, or ask the service's operator to raise the limit.",
+  API_KEY_NOT_FOUND: 'The organization has no API key 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a (it never had, or it was revoked).',
+  ALREADY_MEMBER: 'jane.doe@acme.test is already an active member of this workspace.',
+  ALREADY_INVITED: 'jane.doe@acme.test already has a pending invitation; resend it instead of inviting again.',
+  INVITATION_EXPIRED: 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.',
+  INVITATION_NOT_PENDING: 'This invitation has already been accepted; the link works only once.',
+  INVITATION_NOT_FOUND: `Invitation ${INVITATION} does not exist in this workspace.`,
+  INVITATION_LINK_SUPERSEDED: 'This link was replaced by a newer one; use the link from the latest email.',
+  INVITATION_ADDRESSEE_ERASED: 'The person this invitation was sent to was deleted; ask for a new invitation.',
+  INVALID_RESTRICTION: "Unknown restriction channelz; use the restrictions of the workspace's access model.",
+  INVALID_ROLE: 'Unknown role supervisor in access model levels; choose from owner, manager, agent.',
+  INVALID_GRANT: 'Cannot grant billing; grantable permissions are reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user.',
+  INVALID_REASSIGNMENT: 'Contacts can only be reassigned to another active member of this workspace.',
+  PLAN_REQUIRED: 'Restriction mask_contact_info is available only on the advanced and enterprise plans; this workspace is on standard.',
+  PLAN_IN_USE: `The standard plan does not accept mask_contact_info, which 1 member(s) or invitation(s) carry (member ${USER}); lift it from them first.`,
+  NOT_A_MEMBER: `User ${USER} is not a member of this workspace.`,
+  USER_NOT_FOUND: `User ${USER} is not a user of this organization.`,
+  ADDRESS_NOT_FOUND: 'No invitation of this organization holds this address (never invited here, or erased already).',
+  ADDRESS_IS_A_USERS: "This address is (or was) a user's: delete that user instead, which erases it with them.",
+  EMAIL_TAKEN: 'Another user of this organization already uses jane.doe@acme.test.',
+  EMAIL_PENDING_INVITATION:
+    "jane.doe@acme.test has a pending invitation for someone else; it cannot become another user's address until that invitation is accepted or cancelled.",
+  EMAIL_CHANGE_NOT_PENDING: 'This confirmation link was replaced or already used; request the email change again.',
+  EMAIL_CHANGE_EXPIRED: 'This confirmation link has expired; request the email change again.',
+  ORGANIZATION_NOT_FOUND: `Organization ${ORGANIZATION} does not exist.`,
+  ORGANIZATION_EXISTS: `Organization ${ORGANIZATION} already exists.`,
+  WORKSPACE_NOT_FOUND: `Workspace ${WORKSPACE} does not exist.`,
+  WORKSPACE_EXISTS: `Workspace ${WORKSPACE} already exists.`,
+  TEAM_NOT_FOUND: `Team ${TEAM} does not exist in this workspace.`,
+  TEAM_EXISTS: `Team ${TEAM} already exists.`,
+  TEAM_NAME_TAKEN: 'A team named "Night shift" already exists in this workspace (names ignore case).',
+  MEMBER_NOT_ACTIVE: `User ${USER} is invited but has not accepted yet; only active members can be in a team.`,
+  FORCED_OFFLINE:
+    'A member manager set you offline in this workspace at 2026-03-01T09:00:00.000Z; you stay offline until you choose to be online again (a heartbeat with "resume": true).',
+  ALREADY_NETWORKED: `Workspaces ${WORKSPACE} and 9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e are already networked.`,
+  NOT_NETWORKED: `Workspaces ${WORKSPACE} and 9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e are not networked.`,
+  AUDIT_ENTRY_NOT_FOUND: 'There is no log entry at position 1042 that this key may see.',
+  AUDIT_TREE_SIZE: 'The tree has 1042 leaves; to=2048 is beyond it.',
+  AUDIT_BEHIND: 'The notary has not reached position 1042 yet. Retry in a second.',
+  AUDIT_LOG_ALTERED:
+    "The notary's tree holds an entry at position 1042, but the event log no longer has it: the log was altered after it was notarized. The operator should run `rollcall-audit verify` on the data dir and restore it from a backup.",
 };
 
-const exampleOf = (code: ProblemCode): Problem => {
-  const status = statusOf(code);
-  const detail = EXAMPLE_DETAIL[code] ?? `Refused: ${code.toLowerCase().replaceAll('_', ' ')}.`;
+/** The documented example of a code's problem: its status (statusOf), its code and its sentence (EXAMPLE_DETAIL). */
+export const exampleOf = (code: ProblemCode): Problem => {
   const fields = code === 'VALIDATION_FAILED' ? [{ field: 'restrictions', message: SHAPE_MESSAGES.restrictions }] : undefined;
-  return problem(status, code, detail, fields);
+  return problem(statusOf(code), code, EXAMPLE_DETAIL[code], fields);
 };
 
 const PROBLEM_CODES = 'rollcall:openapi:problem-codes';
