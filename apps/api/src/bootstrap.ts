@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import type { Config } from './config';
+import { type Config, publicUrlWarning } from './config';
 import { ConfigError } from './settings';
 import { natsConnectionOptions } from './infrastructure/nats-options';
 import { EVENT_STORE } from './shared/tokens';
@@ -130,6 +130,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const filesLimit = openFilesLimit();
   const fewFiles = streamLimitWarning(config, filesLimit);
   if (fewFiles) log.warn(fewFiles);
+  const linksNowhere = publicUrlWarning(config);
+  if (linksNowhere) log.warn(linksNowhere);
   const connections = httpConnectionsLimit(filesLimit);
   if (connections !== undefined) (app.getHttpServer() as Server).maxConnections = connections;
 

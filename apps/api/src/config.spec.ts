@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from './config';
+import { loadConfig, publicUrlWarning } from './config';
 import { ConfigError } from './settings';
 
 describe('configuration from the environment', () => {
@@ -217,5 +217,12 @@ describe('configuration of the notary (docs/rules.md#verifiable-history)', () =>
     expect(() => loadConfig({ ROLLCALL_AUDIT_CHECKPOINT_MS: '0' })).toThrow(/ROLLCALL_AUDIT_CHECKPOINT_MS must be an integer between 50 and 3600000/);
     expect(() => loadConfig({ ROLLCALL_AUDIT_SIGNING_KEY: 'not-a-key' })).toThrow(/ROLLCALL_AUDIT_SIGNING_KEY: .*32 bytes/);
     expect(() => loadConfig({ ROLLCALL_AUDIT_ORIGIN: 'two words' })).toThrow(/ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces/);
+  });
+
+  it('probe 65 F9: without ROLLCALL_PUBLIC_URL the start warns that the mailed links lead to no page; with it, nothing', () => {
+    expect(publicUrlWarning(loadConfig({ PORT: '7200' }))).toBe(
+      "ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links are http://localhost:7200/invite?token=… and http://localhost:7200/confirm-email?token=…, which this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out",
+    );
+    expect(publicUrlWarning(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test' }))).toBeUndefined();
   });
 });

@@ -14,6 +14,8 @@ export interface Config {
   /** if unset, one is generated on first start, stored (hashed) in the data dir and printed once */
   systemApiKey?: string;
   publicUrl: string;
+  /** false: ROLLCALL_PUBLIC_URL was not set, and the links point at this API, which serves no invite page (start warns) */
+  publicUrlGiven: boolean;
   invitationTtlSeconds: number;
   /**
    * ROLLCALL_MAIL_RETRY_AFTER_SECONDS (default 60; 0: off): a link decided this long ago whose mail the log does not
@@ -214,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.ROLLCALL_DATA_DIR?.trim() || './data'),
     systemApiKey,
     publicUrl,
+    publicUrlGiven: Boolean(env.ROLLCALL_PUBLIC_URL?.trim()),
     invitationTtlSeconds: readInt(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: readInt(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
     presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
@@ -296,3 +299,12 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
   }
   return { checkpointMs: readInt(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin, originConfigured };
 }
+
+/**
+ * The start's warning when the mailed links lead nowhere (probe 65 F9: a person opening an invitation got the API's
+ * developer 404, and nothing had said so before real invitations went out).
+ */
+export const publicUrlWarning = (config: Pick<Config, 'publicUrl' | 'publicUrlGiven'>): string | undefined =>
+  config.publicUrlGiven
+    ? undefined
+    : `ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links are ${config.publicUrl}/invite?token=… and ${config.publicUrl}/confirm-email?token=…, which this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out`;
