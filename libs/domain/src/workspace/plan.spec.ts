@@ -40,10 +40,22 @@ describe("a workspace's plan changes (probe 39b F12)", () => {
     const refused = change(s, 'standard');
     expectError(refused, 'PLAN_IN_USE');
     expect(!refused.ok && refused.error.message).toContain(`member agent, invitation ${inv}`);
+    // what to do, for each: an invitation's access cannot be changed (probe 65 F4)
+    expect(!refused.ok && refused.error.message).toMatch(/; lift it from the members, and cancel the invitations and invite again without it \(an invitation's access cannot be changed\), first\.$/);
     // advanced accepts masking too: no refusal
     expect(change(s, 'advanced').ok).toBe(true);
     s.given({ type: 'ChangeAccess', workspaceId: WS, actorId: ADMIN, now: T0, userId: 'agent', restrictions: {} });
     s.given({ type: 'CancelInvitation', workspaceId: WS, actorId: ADMIN, now: T0, invitationId: inv });
     expect(change(s, 'standard').ok).toBe(true);
+  });
+
+  it('probe 65 F4: held by members alone, the refusal says to lift it; by invitations alone, to cancel them and invite again', () => {
+    const members = new Scenario('levels', 'enterprise').member('agent', { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const byMembers = change(members, 'standard');
+    expect(!byMembers.ok && byMembers.error.message).toMatch(/\(member agent\); lift it from them first\.$/);
+    const invited = new Scenario('levels', 'enterprise');
+    invited.invited('masked@acme.test', { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const byInvitations = change(invited, 'standard');
+    expect(!byInvitations.ok && byInvitations.error.message).toMatch(/; cancel the invitations and invite again without it \(an invitation's access cannot be changed\), first\.$/);
   });
 });

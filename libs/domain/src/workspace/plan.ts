@@ -45,10 +45,16 @@ export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<Wor
   for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending') note(`invitation ${inv.invitationId}`, inv.access.restrictions);
   if (holders.length > 0) {
     const shown = [...new Set(holders)];
+    // an invitation's access cannot be changed (probe 65 F4: "lift it" sent an admin to an edit that answers NOT_A_MEMBER)
+    const invitations = shown.some((who) => who.startsWith('invitation '));
+    const members = shown.some((who) => who.startsWith('member '));
+    const what = invitations
+      ? `${members ? 'lift it from the members, and ' : ''}cancel the invitations and invite again without it (an invitation's access cannot be changed), first`
+      : 'lift it from them first';
     return reject(
       domainError(
         'PLAN_IN_USE',
-        `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${shown.length} member(s) or invitation(s) carry (${shown.slice(0, 5).join(', ')}${shown.length > 5 ? ', …' : ''}); lift it from them first.`,
+        `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${shown.length} member(s) or invitation(s) carry (${shown.slice(0, 5).join(', ')}${shown.length > 5 ? ', …' : ''}); ${what}.`,
       ),
     );
   }
