@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from './events';
-import { checkEmail, checkText, checkUrl, normalizeEmail } from './validation';
+import { checkEmail, checkText, checkUrl, nameProblem, normalizeEmail } from './validation';
 import { decideOrganization } from '../organization/decider';
 import { initialOrganizationState } from '../organization/state';
 import { ADMIN, HOURS_48, ORG, Scenario, T0, by, expectError, expectEvents } from '../testing/fixture';
@@ -192,6 +192,15 @@ describe('rule 6: the email rule answers the same when asked again (its latest a
       // more addresses than the memory keeps: answers stay right after it is dropped
       for (let i = 0; i < 600; i++) expect(normalizeEmail(`User${i}@Example.COM`)).toBe(`user${i}@example.com`);
     }
+  });
+});
+
+describe('names people type: no accent on nothing (probe 65 F5)', () => {
+  it('rule 6: a name that starts with a combining mark is refused, as an address\'s part is; one with a mark on a letter is a name', () => {
+    expect(nameProblem('\u0301abc')).toBe('must not start with a combining mark (an accent on nothing)');
+    expect(nameProblem('\u20DDJane')).toBe('must not start with a combining mark (an accent on nothing)');
+    expect(nameProblem('Jose\u0301')).toBeUndefined();
+    expect(nameProblem('\u0915\u094D\u0937')).toBeUndefined(); // क्ष: a virama after a letter
   });
 });
 

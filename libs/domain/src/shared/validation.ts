@@ -132,6 +132,8 @@ const CONTROL_OR_OVERRIDE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 /** half of a UTF-16 surrogate pair alone: no character at all, which a strict JSON reader refuses and a CSV writes as U+FFFD */
 const LONE_SURROGATE = /\p{Cs}/u;
 const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
+/** a name that starts with a combining mark (`\u0301abc`) */
+const MARK_FIRST_IN_NAME = /^\p{M}/u;
 /** a character that shows something: not a space, a format or combining character (variation selectors are), a blank filler */
 const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u2800\u3164\uFFA0]/u;
 
@@ -147,6 +149,9 @@ export function nameProblem(name: string): string | undefined {
   if (CONTROL_OR_OVERRIDE.test(name)) return 'must not contain control characters or direction overrides';
   if (hidesSomething(name)) return 'must not contain invisible characters such as zero-width spaces';
   if (name.length > 0 && !VISIBLE.test(name)) return 'must contain a visible character';
+  // an accent on nothing, which a console draws onto whatever precedes the name (a quote, a bullet, an avatar's
+  // initial): refused as in an address's part (probe 65 F5)
+  if (MARK_FIRST_IN_NAME.test(name)) return 'must not start with a combining mark (an accent on nothing)';
   return undefined;
 }
 
