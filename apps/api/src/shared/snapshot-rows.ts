@@ -16,7 +16,7 @@ import { type Access, type Invitation, type Member, type OrganizationState, type
  */
 
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
-export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
+export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion', 'confirmedEmailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
 export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
 export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey'] as const satisfies readonly (keyof Invitation)[];
 
@@ -122,7 +122,7 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
     const org = state as OrganizationState;
     const ids = c[U.userId]!, emails = c[U.email]!, names = c[U.displayName]!, aliases = c[U.alias]!, avatars = c[U.avatarUrl]!;
     const admins = c[U.orgAdmin]!, deleted = c[U.deleted]!, joined = c[U.joinedAt]!, known = c[U.knownEmails]!, pending = c[U.pendingEmail]!;
-    const versions = c[U.emailChangeVersion]!;
+    const versions = c[U.emailChangeVersion]!, confirmed = c[U.confirmedEmailChangeVersion]!;
     for (let i = 0; i < ids.length; i++) {
       const email = emails[i] as string;
       const user: UserProfile = {
@@ -138,6 +138,8 @@ export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsC
         pendingEmail: pending[i] as UserProfile['pendingEmail'],
         emailChangeVersion: versions[i] as number,
       };
+      // as the fold holds it: absent until a change is confirmed
+      if (typeof confirmed[i] === 'number') user.confirmedEmailChangeVersion = confirmed[i] as number;
       org.users.set(user.userId, user);
       // as evolveOrganization keeps it: the email of every user not deleted
       if (!user.deleted && typeof email === 'string') indexAddress(org.byEmail, org.byEmailShared, emailKey(email), user.userId, holdsAddress, org);

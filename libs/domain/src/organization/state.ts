@@ -122,7 +122,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       const user = state.users.get(event.data.userId);
       if (!user) return state;
       const email = event.data.email;
-      const next = { ...user, pendingEmail: null };
+      const next = { ...user, pendingEmail: null, confirmedEmailChangeVersion: event.data.version };
       if (typeof email === 'string') {
         unindexAddress(state.byEmail, state.byEmailShared, emailKey(user.email), user.userId);
         indexAddress(state.byEmail, state.byEmailShared, emailKey(email), user.userId, holdsAddress, state);

@@ -42,6 +42,24 @@ describe('rule 10: an email change takes effect only once the new address is con
     expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 3, now: s.now }), 'EMAIL_CHANGE_NOT_PENDING');
   });
 
+  it('rule 10 (probe 65 F6): the confirmed link used again says that it worked; a replaced one says to request again', () => {
+    const s = new Scenario().member('jane');
+    const request = (email: string) =>
+      s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email }, confirmationTtlSeconds: HOUR });
+    const confirm = (version: number) => s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version, now: s.now });
+    request('one@new.test');
+    request('two@new.test');
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 2, now: s.now });
+    const again = confirm(2);
+    expectError(again, 'EMAIL_CHANGE_NOT_PENDING');
+    expect(!again.ok && again.error.message).toBe('This confirmation link was already used: the new email address is confirmed, nothing more to do.');
+    const replaced = confirm(1);
+    expect(!replaced.ok && replaced.error.message).toBe('This confirmation link was replaced or already used; request the email change again.');
+    // a later request pending: the confirmed link still says it worked
+    request('three@new.test');
+    expect(!confirm(2).ok && (confirm(2) as { error: { message: string } }).error.message).toMatch(/^This confirmation link was already used: the new email address is confirmed/);
+  });
+
   it('rule 10: asking again for the address pending mails a new link (after expiry too); the earlier link no longer works', () => {
     const s = new Scenario().member('jane');
     const request = () =>

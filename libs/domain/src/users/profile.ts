@@ -20,6 +20,8 @@ export interface UserProfile {
   pendingEmail: PendingEmail | null;
   /** how many email changes were requested: numbers the confirmation links, so only the latest works */
   emailChangeVersion: number;
+  /** the version of the latest email change confirmed (its link used): a second use says so (probe 65 F6); absent: none since session 51 */
+  confirmedEmailChangeVersion?: number;
 }
 
 export interface PendingEmail {
@@ -168,6 +170,9 @@ export function decideConfirmEmailChange(command: ConfirmEmailChange, ctx: Profi
   if (!user || user.deleted)
     return reject(domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link is no longer valid: the user does not exist.'));
   const pending = user.pendingEmail;
+  // the link of the change confirmed last, used again (a double click, a mail scanner's replay): it worked (probe 65 F6)
+  if ((!pending || pending.version !== command.version) && user.confirmedEmailChangeVersion === command.version)
+    return reject(domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link was already used: the new email address is confirmed, nothing more to do.'));
   if (!pending || pending.version !== command.version)
     return reject(
       domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link was replaced or already used; request the email change again.'),
