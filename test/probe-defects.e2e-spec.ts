@@ -8,12 +8,16 @@ import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from '
 import { mailTo, outbox } from './support/outbox';
 import { keyTableOf } from '../libs/event-store/src/testing/stored-keys';
 
+// one app, with the default settings, for items 1, 4, 6 and 9 (it was started twice, once per describe): each test makes
+// its own organizations, addresses and idempotency keys and reads only those (item 6 scans the data dir for its own
+// key's secret: other tests' data does not hide it); item 3 starts and restarts apps of its own
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
 describe('item 1: an invitation cannot be taken over by changing one\'s email', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp();
-  });
-  afterAll(() => app.stop());
 
   it('an agent cannot claim the address of a pending owner invitation; the real invitee becomes owner, not the agent', async () => {
     const o = await app.api.organization();
@@ -158,11 +162,6 @@ describe('item 3: a retry after a lost answer answers the first answer, exactly 
 });
 
 describe('items 4, 6 and 9: erased data is not served from memory, secrets do not rest on disk, idempotency keys are scoped', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp();
-  });
-  afterAll(() => app.stop());
 
   it('item 4: after deleting a user, copy link and resend of their pending invitations no longer reach their address', async () => {
     const o = await app.api.organization();
