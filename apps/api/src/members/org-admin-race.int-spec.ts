@@ -206,7 +206,8 @@ describe('rule 13: a heartbeat decided before its member was revoked or deleted 
       await memberEndings[ending as keyof typeof memberEndings](s);
       ended = true;
     };
-    await expect(s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), to))).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
+    // set offline by the creator, the member resumes (docs/adr/0032): decided on their membership, as any change is
+    await expect(s.a.heartbeat.execute(new HeartbeatCommand(s.w, ctx(s.member), to, from === 'offline'))).rejects.toMatchObject({ error: { code: 'INSUFFICIENT_AUTHORITY' } });
     expect(ended).toBe(true);
     // the setup's transitions, the ending's marker, and nothing after it (the feed's offline reaction runs in the app)
     const setup = from === 'offline' ? ['PresenceChanged:online', 'PresenceChanged:offline'] : ['PresenceChanged:online'];
