@@ -1,7 +1,6 @@
 import { DataDirProblem } from '@rollcall/event-store';
 import { type Config, loadConfig } from './config';
 import { ConfigError, portProblem } from './settings';
-import { startApp } from './bootstrap';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
 import { DATA_FORMAT, claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
@@ -29,6 +28,10 @@ async function main() {
     console.log(
       `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start`,
     );
+  // the app's module graph (Nest, Fastify, every feature: ~2 s of CPU to load) only once the configuration and the data
+  // dir were found usable: a start refused above answers at once (the start-problem tests start dozens of them)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startApp } = require('./bootstrap') as typeof import('./bootstrap');
   const running = await startApp(config, undefined, secrets);
   // alone on the data dir, the embedded store's reads need not look at other processes' commits (data-format.ts)
   const store = running.app.get<EventStore>(EVENT_STORE);
