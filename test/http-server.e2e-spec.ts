@@ -204,3 +204,29 @@ describe('a compressed request body (Content-Encoding)', () => {
     expect((await send(Buffer.from(JSON.stringify({ email: 'identity@acme.test' })), 'identity')).status).toBe(201);
   });
 });
+
+describe('a stop and the connections that never sent a request', () => {
+  it("closes at once a connection that never sent a byte (a client's pre-connection: it held the stop until the client dropped it, up to the 10 s drain), and still answers a request that has begun", async () => {
+    const own = await startTestApp();
+    const port = Number(new URL(own.url).port);
+    const silent = connect(port, '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const silentClosed = new Promise((resolve) => silent.once('close', resolve));
+    // a request under way: its headers sent, its body not yet
+    const begun = connect(port, '127.0.0.1');
+    await new Promise((resolve) => begun.once('connect', resolve));
+    let answer = '';
+    begun.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const body = JSON.stringify({ name: 'Late' });
+    begun.write(`POST /v1/organizations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    const stopped = own.stop();
+    await silentClosed;
+    // the silent one went at the start of the stop, long before the drain's 10 s (a bound, not a figure)
+    expect(performance.now() - started).toBeLessThan(5_000);
+    begun.end(body);
+    await stopped;
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+  });
+});

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { type Config, publicUrlWarning } from './config';
@@ -39,18 +40,36 @@ const DRAIN_MS = 10_000;
  * Stops taking connections and waits for the requests in flight to be answered: closed by Nest's hooks first, they
  * were cut off (ECONNRESET) while the stores they wrote to were closing.
  */
-async function drain(server: Server, streams: PresenceStreams): Promise<void> {
+async function drain(server: Server, streams: PresenceStreams, silent: ReadonlySet<Socket>): Promise<void> {
   streams.closeAll();
   let timer: NodeJS.Timeout | undefined;
-  const drained = await Promise.race([
+  const drained = Promise.race([
     // idle keep-alive connections are closed by close() itself; busy ones once answered
     new Promise<boolean>((resolve) => server.close(() => resolve(true))),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_MS))),
   ]);
+  // and connections that never sent a byte (a client's pre-connection, a pool's spare socket), which close() leaves
+  // open: no request of theirs is in flight, and each held the stop until its client dropped it (4 s for undici's
+  // pool, up to DRAIN_MS for others: the test suite's helper, session 51)
+  for (const socket of silent) if (socket.bytesRead === 0) socket.destroy();
+  await drained;
   clearTimeout(timer);
   // what is still open after the drain is cut: a request that never ends (a body that never comes) held the stop
   // for good, the app's close waiting for it (probe 59: a SIGTERM'd process still running minutes later)
-  if (!drained) server.closeAllConnections();
+  if (!(await drained)) server.closeAllConnections();
+}
+
+/** the server's connections that have not sent a byte yet (drain closes them at once) */
+function silentConnections(server: Server): Set<Socket> {
+  const silent = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (socket.bytesRead > 0) return;
+    silent.add(socket);
+    const forget = () => silent.delete(socket);
+    socket.once('data', forget);
+    socket.once('close', forget);
+  });
+  return silent;
 }
 
 export interface RunningApp {
@@ -126,6 +145,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   const readSide = app.get<ReadSide>(READ_SIDE);
   await readSide.start();
   await app.get(IntegrationEvents).start();
+  const silent = silentConnections(app.getHttpServer() as Server);
   await app.listen(config.port, '0.0.0.0');
   const filesLimit = openFilesLimit();
   const fewFiles = streamLimitWarning(config, filesLimit);
@@ -150,7 +170,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
       for (const [signal, handler] of onSignal) process.off(signal, handler);
       app.get(Stopping).begin();
       if (config.shutdownGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
-      await drain(app.getHttpServer() as Server, app.get(PresenceStreams));
+      await drain(app.getHttpServer() as Server, app.get(PresenceStreams), silent);
       await app.close();
       await readSide.close();
       await eventStore.close();
