@@ -98,7 +98,8 @@ export class PresenceReactions {
       now: iso(nowMs),
       lastSeenAt: lease ? iso(lease.lastSeenAt) : null,
     });
-    if (lease) await this.leases.release(left.workspaceId, left.userId, lease.lastSeenAt);
+    // (nothing decided: already offline, or a member again since, whose lease this is not to end)
+    if (lease && events.length > 0) await this.leases.release(left.workspaceId, left.userId, lease.lastSeenAt);
     return events;
   }
 

@@ -179,9 +179,20 @@ describe('rule 13: an admin sets a user offline', () => {
     expect(e!.data).toMatchObject({ status: 'offline', previous: 'online', reason: 'forced', lastSeenAt: lease, changedAt: p.s.now });
   });
 
-  it('setting an offline member offline decides nothing', () => {
+  it('probe 66 F1: setting offline a member who is offline (never seen, signed out, timed out) holds them: offline → offline, reason forced, once', () => {
     const p = withAgent();
-    expectEvents(p.when(setOffline(p, ADMIN)), []);
+    const [e] = expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+    expect(e!.data).toMatchObject({ status: 'offline', previous: 'offline', reason: 'forced', lastSeenAt: null });
+    p.given(setOffline(p, ADMIN));
+    expectEvents(p.when(setOffline(p, 'boss')), []);
+    expectError(p.when(p.heartbeat('agent', 'online')), 'FORCED_OFFLINE');
+    // signed out, then set offline by the manager: held too
+    const q = withAgent();
+    q.given(q.heartbeat('agent', 'online'));
+    q.given(setOffline(q, 'agent'));
+    expectEvents(q.when(setOffline(q, 'boss')), ['PresenceChanged']);
+    q.given(setOffline(q, 'boss'));
+    expectError(q.when(q.heartbeat('agent', 'online')), 'FORCED_OFFLINE');
   });
 
   it('needs the member-management authority: an agent is refused, an org admin or a manager may', () => {
@@ -316,10 +327,20 @@ describe('rule 13: leaving the workspace makes a user offline', () => {
     expectEvents(p.when(left('revoked')), []);
     p.given(p.heartbeat('agent', 'away'));
     p.s.advance(10);
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
     for (const reason of ['revoked', 'deleted'] as const) {
       const [e] = expectEvents(p.when(left(reason)), ['PresenceChanged']);
       expect(e!.data).toMatchObject({ status: 'offline', previous: 'away', reason, lastSeenAt: p.presence.lastSeenAt });
     }
+  });
+
+  it('probe 66 F3: a revoke seen late does nothing to the membership that came after it (invited again, accepted, online)', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    // invited again and accepted before this replica's feed reached the revoke
+    p.s.accepted(p.s.invited('agent@acme.test', { roles: ['agent'] }), 'agent');
+    expectEvents(p.when({ type: 'MemberLeft', workspaceId: WS, now: p.s.now, userId: 'agent', reason: 'revoked' }), []);
   });
 });
 

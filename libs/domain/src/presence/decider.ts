@@ -167,7 +167,10 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // owner or another manager: probe 37 F2)
       const rank = target ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
       if (rank) return reject(rank);
-      if (current.status === 'offline') return accept([]);
+      if (current.status === 'offline' && current.heldOffline) return accept([]);
+      // a member already offline (signed out, timed out, never seen) is held all the same: the one change of this rule
+      // that is not a change of status, offline → offline, so that the manager's act outlasts a console that only
+      // lost its network for a minute (probe 66 F1); it opens and closes no interval of the report
       return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);
     }
     case 'TimeOut': {
@@ -187,6 +190,9 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
     }
     case 'MemberLeft': {
       if (current.status === 'offline') return accept([]);
+      // a member again (invited again and accepted since the revoke this reacts to, which a replica may see late): that
+      // membership did not end (probe 66 F3: the reaction put a re-joined, online member offline, reason revoked)
+      if (activeMember(ctx, command.userId)) return accept([]);
       return accept([changed(command, ctx, 'offline', command.reason, latest(current.lastSeenAt, command.lastSeenAt))]);
     }
   }

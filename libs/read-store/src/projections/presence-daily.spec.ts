@@ -42,9 +42,10 @@ describe('rule 13: presence_daily', () => {
   it('keeps a deleted user\'s statistics (rule 12): nothing about the deletion touches them', async () => {
     const s = new PresenceLog().member('agent');
     s.at('2026-03-01T10:00:00.000Z').heartbeat('agent', 'online');
-    // deleted while online: the status said online until the deletion (the last heartbeat was 20 s before)
-    s.at('2026-03-01T11:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'agent', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:59:40.000Z' });
-    s.deleteUser('agent');
+    // deleted while online: the status said online until the deletion (the last heartbeat was 20 s before); the
+    // reaction to the deletion follows it
+    s.at('2026-03-01T11:00:00.000Z').deleteUser('agent');
+    s.decide({ type: 'MemberLeft', workspaceId: WS, userId: 'agent', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:59:40.000Z' });
     const m = await daily(s);
     // (online until the last heartbeat, as a timeout would have said: probe 38 F10)
     expect(day(m, '2026-03-01', 'agent')).toMatchObject({ onlineMs: 3_580_000, userId: 'agent' });
@@ -54,9 +55,10 @@ describe('rule 13: presence_daily', () => {
     const s = new PresenceLog().member('a').member('b');
     s.at('2026-03-01T10:00:00.000Z').heartbeat('a', 'online');
     s.at('2026-03-01T10:00:00.000Z').heartbeat('b', 'away');
-    // both silent since 10:10; the revoke of a and the deletion of b come 50 s into the silence
-    s.at('2026-03-01T10:10:50.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'a', reason: 'revoked', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
-    s.at('2026-03-01T10:10:50.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'b', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
+    // both silent since 10:10; the revoke of a and the deletion of b come 50 s into the silence (the reactions after them)
+    s.at('2026-03-01T10:10:50.000Z').revoke('a').deleteUser('b');
+    s.decide({ type: 'MemberLeft', workspaceId: WS, userId: 'a', reason: 'revoked', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
+    s.decide({ type: 'MemberLeft', workspaceId: WS, userId: 'b', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T10:10:00.000Z' });
     const m = await daily(s);
     expect(day(m, '2026-03-01', 'a')).toMatchObject({ onlineMs: 600_000, awayMs: 0 });
     expect(day(m, '2026-03-01', 'b')).toMatchObject({ onlineMs: 0, awayMs: 600_000 });
