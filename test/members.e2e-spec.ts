@@ -204,6 +204,8 @@ describe('rules 7–8 (probe 65 F10): the invite page previews what a link offer
     const resent = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/resend`, { key: o.key, actor: o.admin });
     const old = await preview(token);
     expect(old.body).toMatchObject({ acceptable: false, refusal: { status: 410, code: 'INVITATION_LINK_SUPERSEDED', detail: 'This link was replaced by a newer one; use the link from the latest email.' } });
+    // a replaced link has no expiry left (probe 66 F6)
+    expect(old.body.expiresAt).toBeNull();
     const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token } });
     expect({ status: accepted.status, code: accepted.body.code, detail: accepted.body.detail }).toEqual({ status: old.body.refusal.status, code: old.body.refusal.code, detail: old.body.refusal.detail });
     const newToken = tokenOf(resent.body.inviteUrl);
@@ -228,6 +230,8 @@ describe('rules 7–8 (probe 65 F10): the invite page previews what a link offer
     await client.connect();
     try {
       expect(await lastValueFrom(client.send('invitations.preview', { token: tokenOf(inv.body.inviteUrl) }))).toEqual((await preview(tokenOf(inv.body.inviteUrl))).body);
+      // the envelope's optional fields every message may carry (probe 66 F10: refused as not allowed)
+      expect(await lastValueFrom(client.send('invitations.preview', { token: tokenOf(inv.body.inviteUrl), correlationId: 'corr-1', idempotencyKey: 'k-1' }))).toMatchObject({ acceptable: true });
       await expect(lastValueFrom(client.send('invitations.preview', { token: 'not-a-token' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     } finally {
       client.close();

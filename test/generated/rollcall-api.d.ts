@@ -1436,11 +1436,14 @@ export interface components {
     };
     PreviewRefusal: {
       /**
-       * @description the code an acceptance would be refused with now
+       * @description the code an acceptance would be refused with now: INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED, INVITATION_NOT_PENDING, INVITATION_ADDRESSEE_ERASED, ALREADY_MEMBER, EMAIL_TAKEN, …
        * @example INVITATION_EXPIRED
        */
       code: string;
-      /** @example 409 */
+      /**
+       * @description the status the acceptance would answer
+       * @example 410
+       */
       status: number;
       /**
        * @description the sentence an acceptance would answer
@@ -1460,9 +1463,9 @@ export interface components {
       address: string | null;
       /**
        * Format: date-time
-       * @description when this link stops working (rule 7)
+       * @description when this link stops (or stopped) working (rule 7); null when it works no more for another reason: replaced by a resend, the invitation accepted or cancelled
        */
-      expiresAt: string;
+      expiresAt: string | null;
       /** @description whether `POST /v1/invitations/accept` with this token would be taken now */
       acceptable: boolean;
       /** @description why not, when it would not: the code, status and sentence the acceptance would answer */
@@ -6523,10 +6526,6 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
-          'X-Position'?: string;
-          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
-          'Idempotency-Replayed'?: 'true';
           [name: string]: unknown;
         };
         content: {

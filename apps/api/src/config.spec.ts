@@ -221,7 +221,7 @@ describe('configuration of the notary (docs/rules.md#verifiable-history)', () =>
 
   it('probe 65 F9: without ROLLCALL_PUBLIC_URL the start warns that the mailed links lead to no page; with it, nothing', () => {
     expect(publicUrlWarning(loadConfig({ PORT: '7200' }))).toBe(
-      "ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links are http://localhost:7200/invite?token=… and http://localhost:7200/confirm-email?token=…, which this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out",
+      "ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links lead to http://localhost:7200/invite and http://localhost:7200/confirm-email, pages this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out",
     );
     expect(publicUrlWarning(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test' }))).toBeUndefined();
   });

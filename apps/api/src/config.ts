@@ -307,4 +307,5 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
 export const publicUrlWarning = (config: Pick<Config, 'publicUrl' | 'publicUrlGiven'>): string | undefined =>
   config.publicUrlGiven
     ? undefined
-    : `ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links are ${config.publicUrl}/invite?token=… and ${config.publicUrl}/confirm-email?token=…, which this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out`;
+    : // (no "token=" in it: the log's redaction would take the sentence for a link and cut it: probe 66 F8)
+      `ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links lead to ${config.publicUrl}/invite and ${config.publicUrl}/confirm-email, pages this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out`;

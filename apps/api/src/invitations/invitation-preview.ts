@@ -10,8 +10,9 @@ import { type Access, type DomainError, type WorkspaceEvent, decideOrganization,
 import { Public } from '../shared/auth';
 import { accessInWords } from '../shared/mail-text';
 import { ApiProblems, BODY_PROBLEMS, PublicOperation } from '../shared/openapi';
-import { STATUS_OF } from '../shared/problem';
+import { problemFor } from '../shared/problem';
 import { InvitationLinks } from '../shared/secrets';
+import { Omittable } from '../shared/omittable';
 import { StreamStates } from '../shared/stream-states';
 import { DomainException } from '../shared/stream-handler';
 import { loadWorkspace } from '../shared/targets';
@@ -22,6 +23,12 @@ export class PreviewInvitationDto {
   @IsString()
   @MaxLength(600)
   token!: string;
+}
+
+/** over TCP/NATS: the envelope's optional fields every message may carry (a read: the key is taken and unused) */
+class PreviewMessage extends PreviewInvitationDto {
+  @Omittable() @IsString() @MaxLength(255) idempotencyKey?: string;
+  @Omittable() @IsString() @MaxLength(128) correlationId?: string;
 }
 
 class NamedRef {
@@ -43,9 +50,12 @@ class PreviewAccess {
 }
 
 class PreviewRefusal {
-  @ApiProperty({ description: 'the code an acceptance would be refused with now', example: 'INVITATION_EXPIRED' })
+  @ApiProperty({
+    description: 'the code an acceptance would be refused with now: INVITATION_EXPIRED, INVITATION_LINK_SUPERSEDED, INVITATION_NOT_PENDING, INVITATION_ADDRESSEE_ERASED, ALREADY_MEMBER, EMAIL_TAKEN, …',
+    example: 'INVITATION_EXPIRED',
+  })
   code!: string;
-  @ApiProperty({ example: 409 })
+  @ApiProperty({ type: 'integer', description: 'the status the acceptance would answer', example: 410 })
   status!: number;
   @ApiProperty({ description: 'the sentence an acceptance would answer', example: 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.' })
   detail!: string;
@@ -60,8 +70,13 @@ export class InvitationPreview {
   access!: PreviewAccess;
   @ApiProperty({ type: String, nullable: true, description: 'the invited address, masked (its first character and its domain); null when it was erased', example: 'j***@acme.test' })
   address!: string | null;
-  @ApiProperty({ format: 'date-time', description: 'when this link stops working (rule 7)' })
-  expiresAt!: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when this link stops (or stopped) working (rule 7); null when it works no more for another reason: replaced by a resend, the invitation accepted or cancelled',
+  })
+  expiresAt!: string | null;
   @ApiProperty({ description: 'whether `POST /v1/invitations/accept` with this token would be taken now' })
   acceptable!: boolean;
   @ApiPropertyOptional({ type: PreviewRefusal, description: 'why not, when it would not: the code, status and sentence the acceptance would answer' })
@@ -85,10 +100,14 @@ export async function previewInvitation(states: StreamStates, links: InvitationL
   const ref = links.verify(token);
   if (!ref) throw invalidToken();
   const { context } = await loadWorkspace(states, ref);
-  const inv = context.ws.invitations.get(ref.invitationId);
-  if (!inv) throw new DomainException({ code: 'INVITATION_NOT_FOUND', message: `Invitation ${ref.invitationId} not found in this workspace.` });
   // the acceptance's own decisions, on the states it would be decided on (a user id that is never used: nothing is appended)
   const accepted = decideWorkspace({ type: 'AcceptInvitation', workspaceId: ref.workspaceId, now, invitationId: ref.invitationId, linkVersion: ref.linkVersion, newUserId: 'preview' }, context);
+  const inv = context.ws.invitations.get(ref.invitationId);
+  // an invitation the log does not hold (a restore from before it): the acceptance's own refusal, as a 404
+  if (!inv) {
+    if (!accepted.ok) throw new DomainException(accepted.error);
+    throw new Error(`invitation ${ref.invitationId}: accepted without being in the workspace's state`);
+  }
   const userId = accepted.ok ? (accepted.events[0] as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data.userId : inv.inviteeUserId;
   const joined = accepted.ok ? decideOrganization({ type: 'JoinOrganization', organizationId: ref.organizationId, actorId: userId!, now, newUserId: userId!, email: inv.email }, context.org) : accepted;
   const existingUser = userId !== null && userId !== undefined && context.org.users.get(userId)?.deleted === false;
@@ -98,15 +117,19 @@ export async function previewInvitation(states: StreamStates, links: InvitationL
     workspace: { id: ref.workspaceId, name: context.ws.info.name },
     access: { roles: access.roles, grants: access.grants, restrictions: access.restrictions, inWords: accessInWords(access, context.ws.info.accessModel) },
     address: hasAddress(inv) ? maskedAddress(inv.email) : null,
-    expiresAt: inv.expiresAt,
+    // this link's: a link replaced, or an invitation accepted or cancelled, has none left (probe 66 F6)
+    expiresAt: inv.status === 'pending' && inv.linkVersion === ref.linkVersion ? inv.expiresAt : null,
     acceptable: joined.ok,
     ...(!joined.ok && { refusal: refusalOf(joined.error) }),
     takesDisplayName: !existingUser,
   };
 }
 
-/** as the acceptance's problem would say it (problemFor): its status, code and sentence */
-const refusalOf = (error: DomainError): PreviewRefusal => ({ status: STATUS_OF[error.code] ?? 400, code: error.code, detail: error.message });
+/** as the acceptance's problem would say it: its status, code and sentence (problemFor, as the edge answers it) */
+const refusalOf = (error: DomainError): PreviewRefusal => {
+  const { status, code, detail } = problemFor(new DomainException(error)).problem;
+  return { status, code, detail };
+};
 
 /** Authenticated by the link's token alone, as the acceptance is. */
 @ApiTags('invitations')
@@ -136,7 +159,7 @@ export class InvitationPreviewController {
   @ApiExcludeEndpoint()
   // no API key: the token in the message authenticates it
   @Public()
-  previewMessage(@Payload() m: PreviewInvitationDto): Promise<InvitationPreview> {
+  previewMessage(@Payload() m: PreviewMessage): Promise<InvitationPreview> {
     return previewInvitation(this.states, this.links, m.token, new Date().toISOString());
   }
 }

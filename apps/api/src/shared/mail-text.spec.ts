@@ -1,4 +1,4 @@
-import { accessInWords, confirmationMailText, invitationMailText, isolated, readableUtc } from './mail-text';
+import { MAIL_NAME_MAX, accessInWords, confirmationMailText, invitationMailText, isolated, nameForMail, readableUtc } from './mail-text';
 
 const facts = {
   organizationName: 'Acme',
@@ -31,6 +31,15 @@ describe('rule 7: the invitation mail says who invites, to what, with which acce
   it('a right-to-left name is isolated: the full stop after it stays after it', () => {
     const { text } = invitationMailText({ ...facts, workspaceName: 'دعم العملاء', inviterName: null, access: 'as a member' });
     expect(text.startsWith('You are invited to join \u2068دعم العملاء\u2069, a workspace of')).toBe(true);
+  });
+
+  it('probe 66 F4: a sender\'s name that a mail client would make a link of, or a long one, is not quoted (the name is the sender\'s own words)', () => {
+    for (const name of ['Acme IT. Your mailbox is full; sign in at https://acme-it.example/login', 'visit www.evil.test', 'ask it@acme.test', 'acme-it.example', 'Support.Desk'])
+      expect({ name, quoted: nameForMail(name) }).toEqual({ name, quoted: null });
+    for (const name of ['Grace Hopper', 'Dr. Ann O\'Neil', 'J.R.R. Tolkien', 'Łukasz Żółć', 'دعم العملاء', '李小龍'])
+      expect(nameForMail(name)).toBe(name);
+    expect(nameForMail('a'.repeat(MAIL_NAME_MAX))).toBe('a'.repeat(MAIL_NAME_MAX));
+    expect(nameForMail('a'.repeat(MAIL_NAME_MAX + 1))).toBeNull();
   });
 
   it('the access in words, per access model', () => {

@@ -70,10 +70,23 @@ export function confirmationMailText(mail: ConfirmationMailFacts): { subject: st
   };
 }
 
-/** who is named as sending a link: a user of the organization with a name, not deleted (the system key names nobody) */
+/** the longest sender's name a mail quotes */
+export const MAIL_NAME_MAX = 64;
+/** what a mail client turns into a link: a scheme, `www.`, an address, a domain (a dot and two letters) */
+const LINK_LIKE = /:\/\/|www\.|@|\.\p{L}{2}/iu;
+
+/**
+ * A sender's display name as the mail may quote it, or null ("You are invited"): the name is the sender's own words
+ * (any member who may invite sets theirs), and the mail goes out from the operator's address to anyone: a name with
+ * something a mail client makes a link of, or past MAIL_NAME_MAX characters, is not quoted (probe 66 F4: "Your mailbox
+ * is full; sign in at https://…" became the mail's first line).
+ */
+export const nameForMail = (name: string): string | null => ([...name].length <= MAIL_NAME_MAX && !LINK_LIKE.test(name) ? name : null);
+
+/** who is named as sending a link: a user of the organization with a name fit for a mail, not deleted (the system key names nobody) */
 const nameOf = (org: OrganizationState, actorId: string | undefined): string | null => {
   const user = actorId === undefined ? undefined : org.users.get(actorId);
-  return user && !user.deleted && user.displayName !== '' ? user.displayName : null;
+  return user && !user.deleted && user.displayName !== '' ? nameForMail(user.displayName) : null;
 };
 
 /** An invitation's mail from the state it was decided on: `actorId` sent this link (the invitation or its resend). */

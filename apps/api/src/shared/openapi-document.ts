@@ -58,7 +58,8 @@ export const operationIdOf = (method: string, route: string): string | undefined
 };
 
 /** writes that append no event, so answer no X-Position: a stream ticket is signed, not stored (probe 45 F6) */
-const APPENDS_NOTHING = new Set(['/v1/workspaces/{ws}/presence/stream-tickets']);
+// POSTs that are reads: a ticket, and the invitation preview (probe 66 F5: documented with a write's headers)
+const APPENDS_NOTHING = new Set(['/v1/workspaces/{ws}/presence/stream-tickets', '/v1/invitations/preview']);
 
 /** The tags of the features, in the order the docs show them. */
 const TAGS: [name: string, description: string][] = [

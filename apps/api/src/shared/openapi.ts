@@ -117,7 +117,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   INVALID_GRANT: 'Cannot grant billing; grantable permissions are reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user.',
   INVALID_REASSIGNMENT: 'Contacts can only be reassigned to another active member of this workspace.',
   PLAN_REQUIRED: 'Restriction mask_contact_info is available only on the advanced and enterprise plans; this workspace is on standard.',
-  PLAN_IN_USE: `The standard plan does not accept mask_contact_info, which 1 member(s) or invitation(s) carry (member ${USER}); lift it from them first.`,
+  PLAN_IN_USE: `The standard plan does not accept mask_contact_info, which 1 member (${USER}) carries; lift it from them first.`,
   NOT_A_MEMBER: `User ${USER} is not a member of this workspace.`,
   USER_NOT_FOUND: `User ${USER} is not a user of this organization.`,
   ADDRESS_NOT_FOUND: 'No invitation of this organization holds this address (never invited here, or erased already).',

@@ -39,7 +39,7 @@ describe("a workspace's plan changes (probe 39b F12)", () => {
     const inv = s.invited('masked@acme.test', { roles: ['agent'], restrictions: { mask_contact_info: true } });
     const refused = change(s, 'standard');
     expectError(refused, 'PLAN_IN_USE');
-    expect(!refused.ok && refused.error.message).toContain(`member agent, invitation ${inv}`);
+    expect(!refused.ok && refused.error.message).toContain(`which 1 member (agent) and 1 invitation (${inv}) carry;`);
     // what to do, for each: an invitation's access cannot be changed (probe 65 F4)
     expect(!refused.ok && refused.error.message).toMatch(/; lift it from the members, and cancel the invitations and invite again without it \(an invitation's access cannot be changed\), first\.$/);
     // advanced accepts masking too: no refusal
@@ -52,10 +52,20 @@ describe("a workspace's plan changes (probe 39b F12)", () => {
   it('probe 65 F4: held by members alone, the refusal says to lift it; by invitations alone, to cancel them and invite again', () => {
     const members = new Scenario('levels', 'enterprise').member('agent', { roles: ['agent'], restrictions: { mask_contact_info: true } });
     const byMembers = change(members, 'standard');
-    expect(!byMembers.ok && byMembers.error.message).toMatch(/\(member agent\); lift it from them first\.$/);
+    expect(!byMembers.ok && byMembers.error.message).toMatch(/which 1 member \(agent\) carries; lift it from them first\.$/);
     const invited = new Scenario('levels', 'enterprise');
     invited.invited('masked@acme.test', { roles: ['agent'], restrictions: { mask_contact_info: true } });
     const byInvitations = change(invited, 'standard');
     expect(!byInvitations.ok && byInvitations.error.message).toMatch(/; cancel the invitations and invite again without it \(an invitation's access cannot be changed\), first\.$/);
+  });
+
+  it('probe 66 F7: past five members the invitations are still named, apart', () => {
+    let s = new Scenario('levels', 'enterprise');
+    for (let i = 0; i < 6; i++) s = s.member(`m${i}`, { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const inv = s.invited('masked@acme.test', { roles: ['agent'], restrictions: { mask_contact_info: true } });
+    const refused = change(s, 'standard');
+    expect(!refused.ok && refused.error.message).toBe(
+      `The standard plan does not accept mask_contact_info, which 6 members (m0, m1, m2, m3, m4, …) and 1 invitation (${inv}) carry; lift it from the members, and cancel the invitations and invite again without it (an invitation's access cannot be changed), first.`,
+    );
   });
 });

@@ -45,18 +45,16 @@ export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<Wor
   for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending') note(`invitation ${inv.invitationId}`, inv.access.restrictions);
   if (holders.length > 0) {
     const shown = [...new Set(holders)];
+    // members and invitations named apart, each up to five (probe 66 F7: five members hid the invitation to cancel)
+    const ofKind = (kind: string) => shown.filter((who) => who.startsWith(`${kind} `)).map((who) => who.slice(kind.length + 1));
+    const named = (ids: string[], kind: string) => `${ids.length} ${kind}${ids.length > 1 ? 's' : ''} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`;
+    const [members, invitations] = [ofKind('member'), ofKind('invitation')];
+    const carriers = [...(members.length > 0 ? [named(members, 'member')] : []), ...(invitations.length > 0 ? [named(invitations, 'invitation')] : [])];
     // an invitation's access cannot be changed (probe 65 F4: "lift it" sent an admin to an edit that answers NOT_A_MEMBER)
-    const invitations = shown.some((who) => who.startsWith('invitation '));
-    const members = shown.some((who) => who.startsWith('member '));
-    const what = invitations
-      ? `${members ? 'lift it from the members, and ' : ''}cancel the invitations and invite again without it (an invitation's access cannot be changed), first`
+    const what = invitations.length > 0
+      ? `${members.length > 0 ? 'lift it from the members, and ' : ''}cancel the invitations and invite again without it (an invitation's access cannot be changed), first`
       : 'lift it from them first';
-    return reject(
-      domainError(
-        'PLAN_IN_USE',
-        `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${shown.length} member(s) or invitation(s) carry (${shown.slice(0, 5).join(', ')}${shown.length > 5 ? ', …' : ''}); ${what}.`,
-      ),
-    );
+    return reject(domainError('PLAN_IN_USE', `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${carriers.join(' and ')} ${shown.length === 1 ? 'carries' : 'carry'}; ${what}.`));
   }
   return accept([{ type: 'WorkspacePlanChanged', version: 1, data: { workspaceId: info.workspaceId, organizationId: info.organizationId, before: info.plan, plan: cmd.plan, changedAt: cmd.now } }]);
 }
