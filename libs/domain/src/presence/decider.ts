@@ -122,6 +122,9 @@ const changed = (
   },
 });
 
+/** a heartbeat, or a sign-out, of someone who is no member here */
+const notReportingHere = () => domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.');
+
 /**
  * Rule 13 (docs/rules.md#rule-13): only a change of status is an event. A heartbeat that repeats the current
  * status, a timeout of a lease that was renewed meanwhile, or setting an offline user offline decides nothing.
@@ -133,7 +136,7 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       if (!REPORTED_STATUSES.includes(command.status))
         return reject(validationFailed([{ field: 'status', message: 'must be online or away' }]));
       if (!activeMember(ctx, command.actorId))
-        return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.'));
+        return reject(notReportingHere());
       if (current.status === command.status) return accept([]);
       // set offline by someone else: that holds until the user chooses to be online again, which the console says
       // with `resume` (docs/adr/0032; probe 65 F2: the next heartbeat of a console that could not know undid it)
@@ -152,7 +155,7 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       if (command.userId === command.actorId) {
         // as their heartbeats are: no member here (a revoked one still online may still sign out)
         if (!activeMember(ctx, command.actorId) && current.status === 'offline')
-          return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.'));
+          return reject(notReportingHere());
         if (current.status === 'offline') return accept([]);
         return accept([changed(command, ctx, 'offline', 'self', latest(current.lastSeenAt, command.lastSeenAt))]);
       }
