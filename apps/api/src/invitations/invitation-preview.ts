@@ -108,8 +108,10 @@ export async function previewInvitation(states: StreamStates, links: InvitationL
     if (!accepted.ok) throw new DomainException(accepted.error);
     throw new Error(`invitation ${ref.invitationId}: accepted without being in the workspace's state`);
   }
-  const userId = accepted.ok ? (accepted.events[0] as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data.userId : inv.inviteeUserId;
-  const joined = accepted.ok ? decideOrganization({ type: 'JoinOrganization', organizationId: ref.organizationId, actorId: userId!, now, newUserId: userId!, email: inv.email }, context.org) : accepted;
+  // as the acceptance joins the organization (AcceptInvitationHandler): the user and address the acceptance decided
+  const taken = accepted.ok ? (accepted.events[0] as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data : undefined;
+  const userId = taken ? taken.userId : inv.inviteeUserId;
+  const joined = taken ? decideOrganization({ type: 'JoinOrganization', organizationId: ref.organizationId, actorId: taken.userId, now, newUserId: taken.userId, email: taken.email }, context.org) : accepted;
   const existingUser = userId !== null && userId !== undefined && context.org.users.get(userId)?.deleted === false;
   const access: Access = inv.access;
   return {
