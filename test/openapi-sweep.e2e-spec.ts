@@ -125,16 +125,17 @@ describe('the documented examples', () => {
   it('every answer declares X-Request-Id, a write\'s success X-Position and Idempotency-Replayed, a 503 Retry-After (the headers it sends; probe 31)', async () => {
     const missing: string[] = [];
     const undue: string[] = [];
-    // a 431 is Node's, before the app names the request; a stream ticket appends nothing; the 429 of too many streams says when to retry (probe 45 F6, F8)
-    const ticket = '/v1/workspaces/{ws}/presence/stream-tickets';
+    // a 431 is Node's, before the app names the request; a stream ticket and the invitation preview append nothing
+    // (probe 66 F5); the 429 of too many streams says when to retry (probe 45 F6, F8)
+    const reads = new Set(['/v1/workspaces/{ws}/presence/stream-tickets', '/v1/invitations/preview']);
     for (const { method, path, operation } of operations())
       for (const [status, response] of Object.entries((operation as { responses: Record<string, { headers?: Record<string, unknown> }> }).responses)) {
-        const write = status.startsWith('2') && method !== 'GET' && path !== ticket;
+        const write = status.startsWith('2') && method !== 'GET' && !reads.has(path);
         const retry = status === '503' || (status === '429' && path.endsWith('/presence/stream'));
         const wanted = [...(status !== '431' ? ['X-Request-Id'] : []), ...(write ? ['X-Position', 'Idempotency-Replayed'] : []), ...(retry ? ['Retry-After'] : [])];
         for (const header of wanted) if (!response.headers?.[header]) missing.push(`${method} ${path} ${status}: ${header}`);
         if (status === '431' && response.headers?.['X-Request-Id']) undue.push(`${method} ${path} 431: X-Request-Id`);
-        if (path === ticket && response.headers?.['X-Position']) undue.push(`${method} ${path} ${status}: X-Position`);
+        if (reads.has(path) && response.headers?.['X-Position']) undue.push(`${method} ${path} ${status}: X-Position`);
       }
     expect(missing).toEqual([]);
     expect(undue).toEqual([]);

@@ -120,7 +120,7 @@ describe('PUT /v1/workspaces/{ws}/plan: the system changes a plan (probe 39b F12
 
     const refused = await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'standard' } });
     expectProblem(refused, 409, 'PLAN_IN_USE');
-    expect(refused.body.detail).toContain(`member ${agent}`);
+    expect(refused.body.detail).toContain(`1 member (${agent})`);
     expect((await api.request('PATCH', `${ws}/members/${agent}/access`, { ...as, body: { restrictions: {} } })).status).toBe(200);
     expect((await api.request('PUT', `${ws}/plan`, { key: SYSTEM_KEY, body: { plan: 'standard' } })).body.changed).toBe(true);
 

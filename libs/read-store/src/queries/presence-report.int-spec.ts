@@ -30,10 +30,10 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     s.at('2026-03-02T01:00:00.000Z').heartbeat('agent', 'away');
     s.at('2026-03-02T01:31:00.000Z').timeout('agent', '2026-03-02T01:30:00.000Z');
     // gone: online for an hour less the 10 s of silence before the deletion (it ends the interval at the last
-    // heartbeat, as a timeout does: probe 38 F10), then deleted (rule 12)
+    // heartbeat, as a timeout does: probe 38 F10), then deleted (rule 12), and the reaction to the deletion after it
     s.at('2026-03-01T22:00:00.000Z').heartbeat('gone', 'online');
-    s.at('2026-03-01T23:00:00.000Z').decide({ type: 'MemberLeft', workspaceId: WS, userId: 'gone', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T22:59:50.000Z' });
-    s.deleteUser('gone');
+    s.at('2026-03-01T23:00:00.000Z').deleteUser('gone');
+    s.decide({ type: 'MemberLeft', workspaceId: WS, userId: 'gone', reason: 'deleted', now: s.log.now, lastSeenAt: '2026-03-01T22:59:50.000Z' });
     // other: online since 23:30 and still online when the report is read (00:45 the next day)
     s.at('2026-03-02T23:30:00.000Z').heartbeat('other', 'online');
     await stores.append(s.log.takeAppends());
