@@ -16,11 +16,10 @@ module.exports = {
   // (clean-clone CI installs and builds beside them); tests never assert timings: a timeout only stops a hang, so it
   // is set for two workers sharing two cores (a test runs up to ~2.6x slower than alone)
   testTimeout: 60_000,
-  // three workers, whatever the core count (jest's default on 2 cores is one): many suites wait on real processes,
-  // timers and sockets, and more workers fill those waits. Session 20, the whole suite on the 2-core machine: 400 s of
-  // wall time against 612 s with one worker; session 51, with coverage, quiet, one clean clone: 412 s with three
-  // against 501 s with two (docs/adr/0016-two-jest-workers.md)
-  maxWorkers: 3,
+  // two workers, whatever the core count (jest's default on 2 cores is one): many suites wait on real processes,
+  // timers and sockets, and a second worker fills those waits. Session 20, the whole suite on the 2-core machine:
+  // 400 s of wall time against 612 s with one worker (docs/adr/0016-two-jest-workers.md)
+  maxWorkers: 2,
   // how long a worker may take to exit once the run ends, before jest kills it and says it "failed to exit
   // gracefully" (default 500 ms): a worker that ran ~100 suites holds a heap of a GB or more, and Node frees it at
   // exit (230–460 ms for ~1 GB measured alone on this machine; more beside the other worker). Session 36: no handle
