@@ -137,7 +137,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
   });
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`). Built at
-  // the first request for it, not at every start: ~0.45 s of CPU a start (Swagger's explorer; the test suite starts
+  // the first request for it, not at every start: 0.27–0.45 s of CPU a start (Swagger's explorer; the test suite starts
   // apps hundreds of times), which the first /docs request pays once instead, holding the event loop that long
   let openapi: OpenAPIObject | undefined;
   const openapiDocument = (): OpenAPIObject => (openapi ??= createOpenApiDocument(app));

@@ -33,28 +33,25 @@ export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<Wor
       const def = restrictionOf(model, name);
       return def?.plans !== undefined && !def.plans.includes(cmd.plan);
     });
-  const holders: string[] = [];
+  // who carries a restriction the plan refuses, members and invitations apart (probe 66 F7: named together and cut at
+  // five, members hid the invitation to cancel)
   const names = new Set<string>();
-  const note = (who: string, restrictions: Record<string, unknown>) => {
-    for (const name of refusedBy(restrictions)) {
-      names.add(name);
-      holders.push(who);
-    }
+  const carrying = (restrictions: Record<string, unknown>): boolean => {
+    const refused = refusedBy(restrictions);
+    for (const name of refused) names.add(name);
+    return refused.length > 0;
   };
-  for (const m of ctx.ws.members.values()) if (m.status === 'active') note(`member ${m.userId}`, m.access.restrictions);
-  for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending') note(`invitation ${inv.invitationId}`, inv.access.restrictions);
-  if (holders.length > 0) {
-    const shown = [...new Set(holders)];
-    // members and invitations named apart, each up to five (probe 66 F7: five members hid the invitation to cancel)
-    const ofKind = (kind: string) => shown.filter((who) => who.startsWith(`${kind} `)).map((who) => who.slice(kind.length + 1));
+  const members = [...ctx.ws.members.values()].filter((m) => m.status === 'active' && carrying(m.access.restrictions)).map((m) => m.userId);
+  const invitations = [...ctx.ws.invitations.values()].filter((inv) => inv.status === 'pending' && carrying(inv.access.restrictions)).map((inv) => inv.invitationId);
+  const count = members.length + invitations.length;
+  if (count > 0) {
     const named = (ids: string[], kind: string) => `${ids.length} ${kind}${ids.length > 1 ? 's' : ''} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`;
-    const [members, invitations] = [ofKind('member'), ofKind('invitation')];
     const carriers = [...(members.length > 0 ? [named(members, 'member')] : []), ...(invitations.length > 0 ? [named(invitations, 'invitation')] : [])];
     // an invitation's access cannot be changed (probe 65 F4: "lift it" sent an admin to an edit that answers NOT_A_MEMBER)
     const what = invitations.length > 0
       ? `${members.length > 0 ? 'lift it from the members, and ' : ''}cancel the invitations and invite again without it (an invitation's access cannot be changed), first`
       : 'lift it from them first';
-    return reject(domainError('PLAN_IN_USE', `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${carriers.join(' and ')} ${shown.length === 1 ? 'carries' : 'carry'}; ${what}.`));
+    return reject(domainError('PLAN_IN_USE', `The ${cmd.plan} plan does not accept ${[...names].join(', ')}, which ${carriers.join(' and ')} ${count === 1 ? 'carries' : 'carry'}; ${what}.`));
   }
   return accept([{ type: 'WorkspacePlanChanged', version: 1, data: { workspaceId: info.workspaceId, organizationId: info.organizationId, before: info.plan, plan: cmd.plan, changedAt: cmd.now } }]);
 }
