@@ -1815,6 +1815,12 @@ export interface components {
        */
       presence: 'online' | 'away' | 'offline';
       /**
+       * Format: date-time
+       * @description when a member manager set the member offline in a way that holds (rule 13): their heartbeats are refused `409 FORCED_OFFLINE` until one says `"resume": true`; null when not held
+       * @example null
+       */
+      heldOfflineSince: string | null;
+      /**
        * @description the teams of the workspace the member is in
        * @example []
        */
@@ -1998,6 +2004,12 @@ export interface components {
        * @enum {string}
        */
       presence: 'online' | 'away' | 'offline';
+      /**
+       * Format: date-time
+       * @description when a member manager set the member offline in a way that holds (rule 13): their heartbeats are refused `409 FORCED_OFFLINE` until one says `"resume": true`; null when not held
+       * @example null
+       */
+      heldOfflineSince: string | null;
       /**
        * @description the teams of the workspace the member is in
        * @example []

@@ -37,6 +37,14 @@ export class Member {
   lastSeenAt!: string | null;
   @ApiProperty({ enum: ['online', 'away', 'offline'], example: 'offline' })
   presence!: 'online' | 'away' | 'offline';
+  @ApiProperty({
+    ...nullableString(
+      'when a member manager set the member offline in a way that holds (rule 13): their heartbeats are refused `409 FORCED_OFFLINE` until one says `"resume": true`; null when not held',
+      null,
+    ),
+    format: 'date-time',
+  })
+  heldOfflineSince!: string | null;
   @ApiProperty({ type: [String], example: [], description: 'the teams of the workspace the member is in' })
   teamIds!: string[];
   @ApiProperty({ description: "an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)", example: false })
@@ -79,6 +87,8 @@ export const toMember = (doc: MemberListItem): Member => ({
   revokedAt: doc.revokedAt,
   lastSeenAt: doc.lastSeenAt,
   presence: doc.presence,
+  // a document projected before members version 9 has none (the first start after the upgrade replays them)
+  heldOfflineSince: doc.heldOfflineSince ?? null,
   teamIds: doc.teamIds,
   orgAdmin: doc.orgAdmin === true,
 });

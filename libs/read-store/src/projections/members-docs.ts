@@ -39,6 +39,11 @@ export interface MemberView {
    */
   lastSeenAt: string | null;
   presence: 'online' | 'away' | 'offline';
+  /**
+   * Rule 13 (docs/adr/0032): when a member manager set the member offline in a way that holds (a PresenceChanged with
+   * reason `forced`): their heartbeats are refused until one resumes; null when not held (members version 9)
+   */
+  heldOfflineSince: string | null;
   teamIds: string[];
 }
 

@@ -61,6 +61,7 @@ describe('members projection', () => {
       mailRefusedAt: null,
       lastSeenAt: null,
       presence: 'offline',
+      heldOfflineSince: null,
       teamIds: [],
       sortName: 'bob@example.test',
       searchText: 'bob@example.test',
@@ -180,6 +181,33 @@ describe('members projection', () => {
     // someone never seen still reads null ("never")
     s.member('hal');
     expect(member(await build(s), `${WS}:hal`)).toMatchObject({ presence: 'offline', lastSeenAt: null });
+  });
+
+  it('rule 13 (docs/adr/0032): a member set offline by a manager reads held since then, until they resume or their membership ends', async () => {
+    const s = new LogScenario().member('ivy');
+    const beat = (resume?: boolean) => s.log.presence({ type: 'Heartbeat', workspaceId: WS, actorId: 'ivy', status: 'online', now: s.log.now, ...(resume && { resume }) });
+    const setOffline = () => s.log.presence({ type: 'SetOffline', workspaceId: WS, actorId: ADMIN, userId: 'ivy', now: s.log.now, lastSeenAt: null });
+    expect(beat().ok).toBe(true);
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'online', heldOfflineSince: null });
+    s.advance(60);
+    const heldAt = s.log.now;
+    expect(setOffline().ok).toBe(true);
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'offline', heldOfflineSince: heldAt });
+    // set offline again while held: nothing appended, the hold keeps its first time
+    s.advance(60);
+    setOffline();
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ heldOfflineSince: heldAt });
+    expect(beat().ok).toBe(false);
+    expect(beat(true).ok).toBe(true);
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'online', heldOfflineSince: null });
+    // held, then revoked and invited again: the new membership is not held (MembershipEnded lets go of the hold)
+    s.advance(60);
+    setOffline();
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ heldOfflineSince: s.log.now });
+    s.advance(60).revoke('ivy');
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ status: 'revoked', heldOfflineSince: null });
+    s.advance(60).accept(s.invite('ivy@acme.test'), 'ivy');
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ status: 'active', presence: 'offline', heldOfflineSince: null });
   });
 
   it('shows a profile change in every workspace of the user (rule 10)', async () => {

@@ -43,9 +43,10 @@ const keysOf = (p: { email: string | null; displayName: string | null; alias: st
  * later than that of anyone who timed out. Sorted by the stored time alone, a member online all day came after one
  * who left an hour ago (review, session 26); so ordered, the list is as accurate as the times it shows (rule 13).
  */
-export const presenceFields = (presence: MemberDoc['presence'], lastSeenAt: string | null) => ({
+export const presenceFields = (presence: MemberDoc['presence'], lastSeenAt: string | null, heldOfflineSince: string | null = null) => ({
   presence,
   lastSeenAt,
+  heldOfflineSince,
   seenOrder: `${presence === 'offline' ? 0 : 1}${lastSeenAt ?? ''}`,
 });
 
@@ -295,7 +296,10 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
       if (!member) return [];
-      return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt) })];
+      // a member manager's set-offline holds until the member resumes (docs/rules.md#rule-13, docs/adr/0032): the
+      // presence decider refuses their heartbeats meanwhile, and every later change of their presence ends it (an
+      // offline → offline set-offline of a member held already appends nothing: the hold keeps its first time)
+      return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt, d.reason === 'forced' ? d.changedAt : null) })];
     }
     default:
       return [];
@@ -309,8 +313,9 @@ export const membersProjection: Projection = {
   // docs/adr/0003's "Erasure and sealing race" may hold an invitation's address whose key that race forgot; 5: a
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
-  // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused)
-  version: 8,
+  // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused);
+  // 9: `heldOfflineSince`, a member manager's set-offline that holds (docs/adr/0032)
+  version: 9,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
