@@ -80,8 +80,10 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     const pushed = ofThisOrg.filter((e) => ['UserInvited', 'InvitationAccepted', 'AccessRevoked', 'UserDeletedFromWorkspace', 'UserDeleted'].includes(e.type));
     while (pushed.some((e) => !received.has(e.eventId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const e of pushed) {
-      const { data: pushedData, ...pushedEnvelope } = received.get(e.eventId);
+      const { data: pushedData, previousPosition, ...pushedEnvelope } = received.get(e.eventId);
       const { data, ...envelope } = e;
+      // but the push says which position it follows (probe 67 F1): one before this event's
+      expect(BigInt(previousPosition)).toBeLessThan(BigInt(e.position));
       expect(pushedEnvelope).toEqual(envelope);
       // the same data, but the deleted user's address, which the push carried before the deletion: null in the feed, read after it
       expect(data).toEqual(JSON.parse(JSON.stringify(pushedData).replaceAll('"joe.feed@acme.test"', 'null')));

@@ -648,7 +648,7 @@ export interface paths {
     };
     /**
      * Every organization's integration events after a position, in log order (system key): what a consumer missed while it was away.
-     * @description Keep the `position` of the last event applied; ask `?after=<it>` and apply `items` until fewer than `limit` come back, then follow NATS or TCP, deduplicating by `eventId` (an event may come both ways; the later copy is the current one: a deletion since leaves its personal fields null). Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key's issue comes without the hash of its secret.
+     * @description Keep the `position` of the last event applied (your cursor). Subscribe to the push (NATS or TCP) first, holding what it delivers; then ask `?after=<cursor>` and apply `items` until fewer than `limit` come back; then apply the pushed events whose `position` is past the cursor, skipping the others (duplicates, re-sends, copies read before a deletion), and read the feed again from the cursor when a pushed event's `previousPosition` is past it. Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key's issue comes without the hash of its secret. An event this version of Rollcall cannot read (a later version wrote it) ends the page before it, `next` staying there; with nothing before it, 503 WRITTEN_BY_LATER_VERSION.
      */
     get: operations['eventsList'];
     put?: never;
@@ -2615,6 +2615,11 @@ export interface components {
       occurredAt?: string;
       /** @description the acting user (or `system`) */
       actorId?: string;
+      /**
+       * @description the schema version of `data`: the newest this version of Rollcall writes for the type (older events are upcast to it); refuse a version you do not know rather than misread it
+       * @example 1
+       */
+      schemaVersion: number;
       /** @description the event's data (docs/rules.md, Events); personal fields of an erased subject are null */
       data: {
         [key: string]: unknown;
@@ -2624,7 +2629,7 @@ export interface components {
       /** @description in log order; fewer than `limit`: the feed is caught up (for now) */
       items: components['schemas']['IntegrationEventItem'][];
       /**
-       * @description ask `after=<next>` for what follows: the last item's position; on a page shorter than `limit` (caught up), the log's head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400)
+       * @description ask `after=<next>` for what follows: the last item's position; on a page shorter than `limit` (caught up), the log's head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400); before an event this version cannot read (a later version wrote it), the position before it
        * @example 1143
        */
       next: string | null;
@@ -12448,6 +12453,24 @@ export interface operations {
             status?: 431;
             /** @enum {string} */
             code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

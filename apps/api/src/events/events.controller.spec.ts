@@ -2,8 +2,8 @@ import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { ProblemException } from '../shared/problem';
 import { EventsController } from './events.controller';
 
-/** a log of `head + 1` events of one type (positions 0 … head) */
-function logOf(head: number): EventStore {
+/** a log of `head + 1` events of one type (positions 0 … head); `changed` replaces some of them */
+function logOf(head: number, changed: Record<number, Partial<RecordedEvent>> = {}): EventStore {
   const events: RecordedEvent[] = Array.from({ length: head + 1 }, (_, i) => ({
     id: `e${i}`,
     stream: 'organization-o',
@@ -13,6 +13,7 @@ function logOf(head: number): EventStore {
     data: { organizationId: 'o', name: 'Acme', createdAt: '2026-03-01T09:00:00.000Z' },
     metadata: { actorId: 'system', occurredAt: '2026-03-01T09:00:00.000Z' },
     created: new Date('2026-03-01T09:00:00.000Z'),
+    ...changed[i],
   }));
   return {
     headPosition: async () => BigInt(head),
@@ -39,3 +40,27 @@ describe('GET /v1/events: an after past the head (probe 47 F4)', () => {
     expect((await controller.list({ after: '3' })).items.map((e) => e.position)).toEqual(['4']);
   });
 });
+
+describe('GET /v1/events: an event a later version of Rollcall wrote (probe 67 F4, docs/adr/0020 point 4)', () => {
+  const later = { type: 'MemberSuspended' };
+  const newerSchema = { type: 'OrganizationCreated', metadata: { actorId: 'system', occurredAt: '2026-03-01T09:00:00.000Z', schemaVersion: 2 } };
+
+  it.each([['a type it does not know', later], ['a schema version newer than it reads', newerSchema]])(
+    'with %s: the page ends before it and next stays there; with nothing before it, the read is refused (503 WRITTEN_BY_LATER_VERSION)',
+    async (_, event) => {
+      const controller = new EventsController(logOf(4, { 2: event }));
+      const page = await controller.list({});
+      expect(page.items.map((e) => e.position)).toEqual(['0', '1']);
+      expect(page.next).toBe('1');
+      await expect(controller.list({ after: '1' })).rejects.toMatchObject({ name: 'EventFromLaterVersion', code: 'WRITTEN_BY_LATER_VERSION' });
+      // past it (an upgraded process read it): the rest as usual
+      expect((await controller.list({ after: '2' })).items.map((e) => e.position)).toEqual(['3', '4']);
+    },
+  );
+
+  it('every item says the schema version of its data', async () => {
+    const page = await new EventsController(logOf(1)).list({});
+    expect(page.items.map((e) => e.schemaVersion)).toEqual([1, 1]);
+  });
+});
+

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
+import { DOMAIN_STREAM_PREFIXES, EventFromLaterVersion, checkReadable } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { toIntegrationEvent } from '../infrastructure/integration-events';
 import { SystemOnly } from '../shared/auth';
@@ -32,10 +32,10 @@ export class EventsController {
   @ApiOperation({
     summary: "Every organization's integration events after a position, in log order (system key): what a consumer missed while it was away.",
     description:
-      'Keep the `position` of the last event applied; ask `?after=<it>` and apply `items` until fewer than `limit` come back, then follow NATS or TCP, deduplicating by `eventId` (an event may come both ways; the later copy is the current one: a deletion since leaves its personal fields null). Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key\'s issue comes without the hash of its secret.',
+      'Keep the `position` of the last event applied (your cursor). Subscribe to the push (NATS or TCP) first, holding what it delivers; then ask `?after=<cursor>` and apply `items` until fewer than `limit` come back; then apply the pushed events whose `position` is past the cursor, skipping the others (duplicates, re-sends, copies read before a deletion), and read the feed again from the cursor when a pushed event\'s `previousPosition` is past it. Not the log: the records the log keeps for itself (PersonalDataErased) are left out, and an API key\'s issue comes without the hash of its secret. An event this version of Rollcall cannot read (a later version wrote it) ends the page before it, `next` staying there; with nothing before it, 503 WRITTEN_BY_LATER_VERSION.',
   })
   @ApiResponse({ status: 200, type: EventPage, description: 'EventPage' })
-  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', ...NO_BODY_PROBLEMS)
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'WRITTEN_BY_LATER_VERSION', ...NO_BODY_PROBLEMS)
   list(@Query() query: EventsQuery): Promise<EventPage> {
     return this.page(query);
   }
@@ -65,15 +65,35 @@ export class EventsController {
         ]),
       );
     let read = 0;
-    for await (const recorded of this.store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { eventTypes: [...DOMAIN_EVENT_TYPES] }, maxCount: limit })) {
+    // every event of the domain's streams, also of a type this version does not know (not only the types it knows:
+    // the feed skipped those, and `next` went past them for good: probe 67 F4); the log's own records are elsewhere
+    let laterVersion: EventFromLaterVersion | undefined;
+    for await (const recorded of this.store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { streamPrefixes: [...DOMAIN_STREAM_PREFIXES] }, maxCount: limit })) {
       read++;
+      laterVersion = laterVersionOf(recorded);
+      if (laterVersion) break;
       const event = toIntegrationEvent(recorded);
       if (event) items.push(event);
     }
+    // an event a later version of Rollcall wrote (docs/adr/0020 point 4): the page ends before it, and `next` stays
+    // there, as the projector stops there; with nothing before it to give, the feed answers what a read that meets
+    // one answers (503 WRITTEN_BY_LATER_VERSION: this process must be upgraded)
+    if (laterVersion && items.length === 0) throw laterVersion;
     let next = items.at(-1)?.position ?? query.after ?? null;
     // caught up: past the log's own records too (PersonalDataErased, never published), so that `next` reaches `head`
     // on a quiet log (probe 45 F9: it stayed one below after every deletion)
-    if (read < limit && headBefore > 0n && (next === null || headBefore > BigInt(next))) next = headBefore.toString();
+    if (!laterVersion && read < limit && headBefore > 0n && (next === null || headBefore > BigInt(next))) next = headBefore.toString();
     return { items, next, head: (await this.store.headPosition()).toString() };
+  }
+}
+
+/** the EventFromLaterVersion an event of the domain's streams is (docs/adr/0020 point 4), or undefined */
+function laterVersionOf(recorded: Parameters<typeof checkReadable>[0]): EventFromLaterVersion | undefined {
+  try {
+    checkReadable(recorded);
+    return undefined;
+  } catch (error) {
+    if (error instanceof EventFromLaterVersion) return error;
+    throw error;
   }
 }

@@ -18,6 +18,12 @@ export class IntegrationEventItem implements IntegrationEvent {
   occurredAt?: string;
   @ApiProperty({ required: false, description: 'the acting user (or `system`)' })
   actorId?: string;
+  @ApiProperty({
+    minimum: 1,
+    example: 1,
+    description: "the schema version of `data`: the newest this version of Rollcall writes for the type (older events are upcast to it); refuse a version you do not know rather than misread it",
+  })
+  schemaVersion!: number;
   @ApiProperty({ type: 'object', additionalProperties: true, description: "the event's data (docs/rules.md, Events); personal fields of an erased subject are null" })
   data!: unknown;
 }
@@ -25,7 +31,7 @@ export class IntegrationEventItem implements IntegrationEvent {
 export class EventPage {
   @ApiProperty({ type: [IntegrationEventItem], description: 'in log order; fewer than `limit`: the feed is caught up (for now)' })
   items!: IntegrationEventItem[];
-  @ApiProperty({ type: String, nullable: true, description: 'ask `after=<next>` for what follows: the last item\'s position; on a page shorter than `limit` (caught up), the log\'s head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400)', example: '1143' })
+  @ApiProperty({ type: String, nullable: true, description: 'ask `after=<next>` for what follows: the last item\'s position; on a page shorter than `limit` (caught up), the log\'s head as it was read, past records the feed leaves out, so that `next` reaches `head` on a quiet log (an `after` past `head` is refused: 400); before an event this version cannot read (a later version wrote it), the position before it', example: '1143' })
   next!: string | null;
   @ApiProperty({ description: "the log's last position when the page was read", example: '52001' })
   head!: string;

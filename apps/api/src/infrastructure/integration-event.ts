@@ -9,6 +9,17 @@ export interface IntegrationEvent {
   position: string;
   occurredAt?: string;
   actorId?: string;
+  /**
+   * the schema version of `data` (docs/rules.md, "Schema versions and upcasting"): the newest this version of Rollcall
+   * writes, older events upcast to it; a consumer refuses a version it does not know rather than misread it (probe 67 F4)
+   */
+  schemaVersion: number;
+  /**
+   * the push only (NATS, TCP): the position of the event this publisher handed over before this one, or of the
+   * checkpoint it started from (null: the log's start); a consumer whose last applied position is below it may have
+   * missed events in between, and reads the feed from its own position first (probe 67 F1)
+   */
+  previousPosition?: string | null;
   data: unknown;
 }
 
@@ -22,6 +33,7 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
     position: e.position.toString(),
     occurredAt: e.metadata.occurredAt as string | undefined,
     actorId: e.metadata.actorId as string | undefined,
+    schemaVersion: event.version,
     data: publishedData(event),
   };
 };

@@ -160,6 +160,42 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     await p.onApplicationShutdown();
   });
 
+  it('probe 67 F1: each pushed event names the position it follows (the one sent before it, or the checkpoint started from), and its schema version', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const events: { position: string; previousPosition?: string | null; schemaVersion: number }[] = [];
+    transport.emit.mockImplementation((_: string, event: (typeof events)[number]) => {
+      events.push(event);
+      return of(undefined);
+    });
+    const subscriptions = [scripted([recorded(6n), recorded(9n), new Error('connection reset')], false), scripted([recorded(12n)], true)];
+    let calls = 0;
+    const p = publisher({ subscribe: () => subscriptions[calls++]!, headPosition: async () => 12n, readStream: async function* () {} });
+    await p.start();
+    await waitUntil(() => events.length === 3);
+    expect(events.map((e) => [e.position, e.previousPosition, e.schemaVersion])).toEqual([
+      ['6', '5', 1],
+      ['9', '6', 1],
+      // subscribed again from its checkpoint (9): what it sent before the failure is not what this one follows
+      ['12', '9', 1],
+    ]);
+    await p.onApplicationShutdown();
+  });
+
+  it('probe 67 F4: stops before an event a later version of Rollcall wrote (retrying, its checkpoint before it), as the projector does', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const later = { ...recorded(7n), type: 'MemberSuspended' };
+    const subscribe = jest.fn((_options: SubscribeOptions) => scripted([recorded(6n), later, recorded(8n)], true));
+    const p = publisher({ subscribe, headPosition: async () => 8n, readStream: async function* () {} });
+    await p.start();
+    await waitUntil(() => p.status().state === 'retrying');
+    expect(emitted.map((e) => e.position)).toEqual(['6']);
+    expect(p.status()).toMatchObject({ checkpoint: '6', lastError: expect.stringContaining('cannot read (MemberSuspended, schema version 1): a later version wrote it') });
+    expect(checkpoint()).toBe('6');
+    // it reads every event of the domain's streams, not only the types it knows (it skipped the others for good)
+    expect(subscribe.mock.calls[0]![0].filter).toEqual({ streamPrefixes: ['organization-', 'workspace-', 'presence-', 'mail-'] });
+    await p.onApplicationShutdown();
+  });
+
   it('probe 38 F3: a TCP consumer down holds only the TCP transport; NATS goes on, each with its own checkpoint', async () => {
     writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
     const tcp = { emit: jest.fn(() => throwError(() => new Error('ECONNREFUSED'))), close: jest.fn() };

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
+import { DOMAIN_STREAM_PREFIXES, checkReadable } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
 import type { Metrics } from './metrics';
 import { LEASE_RENEW_MS } from './lease';
@@ -174,7 +174,9 @@ export class TransportPublisher {
         const from = this.position;
         subscription = store.subscribe({
           ...(from >= 0n && { fromPosition: from }),
-          filter: { eventTypes: [...DOMAIN_EVENT_TYPES] },
+          // every event of the domain's streams, also of a type this version does not know: it stops before one
+          // (publishAll), where it skipped it and moved past it for good (probe 67 F4)
+          filter: { streamPrefixes: [...DOMAIN_STREAM_PREFIXES] },
         });
         this.subscription = subscription;
         this.subscribedAt = elapsedMs();
@@ -212,6 +214,10 @@ export class TransportPublisher {
 
   private async publishAll(subscription: Subscription): Promise<void> {
     let count = 0;
+    // what each event says it follows (`previousPosition`): the event handed over before it on this subscription, or
+    // the checkpoint the subscription started from (everything up to it was taken before); a consumer whose last
+    // applied position is below it may have missed events in between, and reads the feed first (probe 67 F1)
+    let previous = this.position ?? -1n;
     // a transport confirmed apart from the send (NATS): the checkpoint follows its confirmations (ConfirmedCheckpoint)
     const confirmed =
       this.o.confirm &&
@@ -228,15 +234,24 @@ export class TransportPublisher {
           this.restart = true;
           return await confirmed?.abandon();
         }
+        // an event a later version of Rollcall wrote (docs/adr/0020 point 4): this process stops before it, as its
+        // projector does, and retries from its checkpoint until an upgraded one publishes it (throws: `retrying`)
+        checkReadable(recorded);
         const integration = toIntegrationEvent(recorded);
         if (integration) {
+          const follows = { previousPosition: previous < 0n ? null : previous.toString() };
           this.publishing = true;
           try {
             // shutting down before the transport took it: the checkpoint stays before this event
-            if (!(await this.publish(integration, () => this.readAgain(recorded)))) return await confirmed?.abandon();
+            const handed = await this.publish({ ...integration, ...follows }, async () => {
+              const again = await this.readAgain(recorded);
+              return again && { ...again, ...follows };
+            });
+            if (!handed) return await confirmed?.abandon();
           } finally {
             this.publishing = false;
           }
+          previous = recorded.position;
           this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
         }
         if (confirmed) confirmed.handed(recorded.position);
@@ -303,7 +318,7 @@ export class TransportPublisher {
     if (head <= this.position) return 0;
     // only the log's own records (PersonalDataErased after a deletion) past it: nothing left to publish (probe 45 F9:
     // `behind: 1` after every deletion until the next write, an alert on a quiet system)
-    for await (const _next of this.o.store.readAll({ fromPosition: this.position, filter: { eventTypes: [...DOMAIN_EVENT_TYPES] }, maxCount: 1 })) return Number(head - this.position);
+    for await (const _next of this.o.store.readAll({ fromPosition: this.position, filter: { streamPrefixes: [...DOMAIN_STREAM_PREFIXES] }, maxCount: 1 })) return Number(head - this.position);
     return 0;
   }
 

@@ -1,4 +1,5 @@
 import EVENT_DATA_SCHEMAS from './generated/event-data-schemas.json';
+import { withEventNotes } from './asyncapi-event-notes';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
@@ -64,8 +65,8 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     description:
       'Every domain event (the types below), once written to the log, is handed to each transport at least once, in log order; one process publishes at a time. ' +
       'A consumer gets what is sent while it is connected: core NATS drops what finds no subscriber, and a TCP consumer that dies may lose what was in its socket buffers. ' +
-      'What a consumer missed is in the feed `GET /v1/events?after=<position>` (OpenAPI; system key), the same envelopes in log order: keep the last `position` applied, ask the feed after a restart, then follow the push. ' +
-      'Deduplicate by `eventId`, and let a later copy replace an earlier one (read after a deletion, its personal fields are null); order by `position` (across a publisher takeover two connections may interleave). ' +
+      'What a consumer missed is in the feed `GET /v1/events?after=<position>` (OpenAPI; system key), the same envelopes in log order. A consumer keeps the last `position` it applied (its cursor) and: subscribes FIRST, holding what arrives, then reads the feed from its cursor until a short page, then applies what it held and what follows (subscribed after the feed, it loses for good what is appended in between); applies a pushed event only if its `position` is past the cursor, skipping the others (duplicates, re-sends, a copy read before a deletion that a stalled server delivers late, two connections interleaved after a publisher takeover); reads the feed from its cursor first when an event\'s `previousPosition` is past it (events in between never arrived); refuses a `schemaVersion` it does not know. ' +
+      'Erase downstream on `UserDeleted` (the profile), `UserDeletedFromWorkspace.invitationIds` (the invitations whose address the deletion erased, in every workspace it is appended to, possibly more than `UserDeleted.workspaceIds`) and `InvitationAddressErased.invitationIds`; a copy read after an erasure has those fields null and never brings one back. The README\'s "A consumer that mirrors Rollcall" says it step by step. ' +
       "The log's internal records (`PersonalDataErased`, which says a deletion's keys are gone) are not published, and `ApiKeyIssued` goes without the hash of the key's secret. `UserDeletedFromWorkspace` says `contacts: {mode: 'unassigned'}` (rule 12), as `AccessRevoked` says what became of the member's contacts.",
     parameters: { type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
     messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
@@ -204,7 +205,7 @@ const OWN_SCHEMAS: Json = {
   },
   IntegrationEvent: {
     type: 'object',
-    required: ['eventId', 'type', 'stream', 'position', 'occurredAt', 'data'],
+    required: ['eventId', 'type', 'stream', 'position', 'occurredAt', 'schemaVersion', 'data'],
     properties: {
       eventId: { type: 'string', format: 'uuid', description: 'the same on every delivery: dedupe by it' },
       type: { type: 'string', enum: [...DOMAIN_EVENT_TYPES] },
@@ -212,6 +213,17 @@ const OWN_SCHEMAS: Json = {
       position: { type: 'string', description: 'the global position in the log (a decimal integer)' },
       occurredAt: { type: 'string', format: 'date-time' },
       actorId: { type: ['string', 'null'] },
+      schemaVersion: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          "the schema version of `data`: the newest this version of Rollcall writes for the type (older events are upcast to it); a consumer refuses a version it does not know rather than misread the data. A log holding an event this version cannot read (a later version's, over one shared EventStoreDB) is not published past: the publisher and the feed stop before it",
+      },
+      previousPosition: {
+        type: ['string', 'null'],
+        description:
+          'the push only (the feed has no gaps to tell): the position of the event this publisher sent before this one, or of the checkpoint it started from (null: the log\'s start). When it is past the last position a consumer applied, events in between may have been missed (a reconnect, a slow consumer dropped by NATS): read the feed from that position before applying this one',
+      },
       data: {
         type: 'object',
         description:
@@ -221,7 +233,7 @@ const OWN_SCHEMAS: Json = {
     // each type's data (probe 38 F8: any object was valid)
     oneOf: Object.keys(EVENT_DATA_SCHEMAS).map((type) => ({ properties: { type: { const: type }, data: { $ref: `#/components/schemas/${type}Data` } } })),
   },
-  ...Object.fromEntries(Object.entries(EVENT_DATA_SCHEMAS).map(([type, schema]) => [`${type}Data`, schema])),
+  ...Object.fromEntries(Object.entries(EVENT_DATA_SCHEMAS).map(([type, schema]) => [`${type}Data`, withEventNotes(type, schema)])),
 };
 
 /** OpenAPI 3.0's schemas as JSON Schema */
