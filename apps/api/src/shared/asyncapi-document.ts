@@ -222,7 +222,7 @@ const OWN_SCHEMAS: Json = {
       previousPosition: {
         type: ['string', 'null'],
         description:
-          'the push only (the feed has no gaps to tell): the position of the event this publisher sent before this one, or of the checkpoint it started from (null: the log\'s start). When it is past the last position a consumer applied, events in between may have been missed (a reconnect, a slow consumer dropped by NATS): read the feed from that position before applying this one',
+          'the push only (the feed has no gaps to tell): the position of the event this publisher sent before this one, or of the checkpoint it started from (null: the log\'s start). When it is past the last position a consumer applied (its cursor), events in between may have been missed (a reconnect, a slow consumer dropped by NATS): read the feed from the cursor (not from previousPosition) before applying this one',
       },
       data: {
         type: 'object',

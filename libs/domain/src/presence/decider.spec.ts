@@ -257,11 +257,20 @@ describe('rule 13: an admin sets a user offline', () => {
     expectError(d.when(setOffline(d, ADMIN, 'gone')), 'NOT_A_MEMBER');
   });
 
-  it('a revoked member still online (their departure not yet a transition) may be set offline', () => {
+  it('rule 13: a revoked member still online (their departure not yet a transition) may be set offline, for that reason and not held (probe 68 F2)', () => {
     const p = withAgent();
     p.given(p.heartbeat('agent', 'online'));
     p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
-    expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+    const [e] = expectEvents(p.when(setOffline(p, ADMIN)), ['PresenceChanged']);
+    expect(e!.data).toMatchObject({ status: 'offline', previous: 'online', reason: 'revoked' });
+    // a set-offline that raced the revoke holds nothing: the member's next membership is not held
+    p.given(setOffline(p, ADMIN));
+    expect(p.presence.heldOffline).toBeFalsy();
+    const d = new PresenceScenario(new Scenario('levels').member('gone'));
+    d.given(d.heartbeat('gone', 'online'));
+    d.s.applyOrg(expectEvents(d.s.whenDelete('gone'), ['UserDeletedFromWorkspace', 'UserDeleted']));
+    const [deleted] = expectEvents(d.when(setOffline(d, ADMIN, 'gone')), ['PresenceChanged']);
+    expect(deleted!.data).toMatchObject({ status: 'offline', reason: 'deleted' });
   });
 });
 

@@ -2,6 +2,7 @@ import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { authorizeMemberManagement, checkAssignment, isActor } from '../workspace/authority';
+import { activeUser } from '../organization/state';
 import { activeMember, type WorkspaceContext } from '../workspace/state';
 import { type PresenceChanged, type PresenceReason, type PresenceStatus, REPORTED_STATUSES, type ReportedStatus } from './events';
 
@@ -171,6 +172,10 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       const rank = target ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
       if (rank) return reject(rank);
       if (current.status === 'offline' && current.heldOffline) return accept([]);
+      // one whose membership ended (a revoke or a deletion decided just before this): offline for that reason, and not
+      // held — no membership is left to hold, and their next one must not be (probe 68 F2: a set-offline sent with the
+      // revoke was appended after its MembershipEnded, and the member invited again was refused FORCED_OFFLINE)
+      if (!target) return accept([changed(command, ctx, 'offline', activeUser(ctx.org, command.userId) ? 'revoked' : 'deleted', latest(current.lastSeenAt, command.lastSeenAt))]);
       // a member already offline (signed out, timed out, never seen) is held all the same: the one change of this rule
       // that is not a change of status, offline → offline, so that the manager's act outlasts a console that only
       // lost its network for a minute (probe 66 F1); it opens and closes no interval of the report
