@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // polls the log for the API's appends every 200 ms (embedded); commits each batch at once (no linger)
   const projectors = leasedProjections({ eventStore, readStore }, { ...config, pollIntervalMs: 200 }, logger);
   // the projector leading now (none while standing by)
-  registerProjectorMetrics({ status: () => projectors.current?.status() ?? [] }, registry);
+  registerProjectorMetrics({ status: () => projectors.status() }, registry);
   await projectors.start();
   log.info({ projections: PROJECTIONS.map((p) => p.name), leading: projectors.current !== undefined }, 'projector started');
 
@@ -56,11 +56,12 @@ async function main(): Promise<void> {
         if (refused) res.writeHead(refused.status, { 'content-type': 'application/problem+json' }).end(JSON.stringify(refused));
         else res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       } else if (req.url === '/health') {
-        // standing by (another process holds the lease): healthy, nothing of its own to report
-        const status = projectors.current?.status() ?? [];
+        // standing by (another process holds the lease): healthy, nothing of its own to report — but projections
+        // stopped before a later version's event, the lease let go for an upgraded process (LeasedProjector.handOver)
+        const status = projectors.status();
         const ok = status.every((s) => s.state === 'running');
         const body = status.map((s) => ({ ...s, checkpoint: s.checkpoint?.toString() ?? null, lag: s.lag.toString() }));
-        const state = !projectors.current ? 'standby' : ok ? 'ok' : 'degraded';
+        const state = status.length === 0 ? 'standby' : ok ? 'ok' : 'degraded';
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: state, projections: body }));
       } else {
         res.writeHead(404).end();

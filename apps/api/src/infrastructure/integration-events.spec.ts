@@ -6,6 +6,7 @@ import { of, throwError } from 'rxjs';
 import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { Metrics } from '../infrastructure/metrics';
+import { Lease } from './lease';
 import { IntegrationEvents, toIntegrationEvent } from './integration-events';
 import { recorded, scripted, waitUntil } from './testing/integration-events-fakes';
 
@@ -187,13 +188,23 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const subscribe = jest.fn((_options: SubscribeOptions) => scripted([recorded(6n), later, recorded(8n)], true));
     const p = publisher({ subscribe, headPosition: async () => 8n, readStream: async function* () {} });
     await p.start();
-    await waitUntil(() => p.status().state === 'retrying');
-    expect(emitted.map((e) => e.position)).toEqual(['6']);
-    expect(p.status()).toMatchObject({ checkpoint: '6', lastError: expect.stringContaining('cannot read (MemberSuspended, schema version 1): a later version wrote it') });
-    expect(checkpoint()).toBe('6');
-    // it reads every event of the domain's streams, not only the types it knows (it skipped the others for good)
-    expect(subscribe.mock.calls[0]![0].filter).toEqual({ streamPrefixes: ['organization-', 'workspace-', 'presence-', 'mail-'] });
-    await p.onApplicationShutdown();
+    try {
+      await waitUntil(() => p.status().state === 'retrying');
+      expect(emitted.map((e) => e.position)).toEqual(['6']);
+      expect(p.status()).toMatchObject({ checkpoint: '6', lastError: expect.stringContaining('cannot read (MemberSuspended, schema version 1): a later version wrote it') });
+      expect(checkpoint()).toBe('6');
+      // it reads every event of the domain's streams, not only the types it knows (it skipped the others for good)
+      expect(subscribe.mock.calls[0]![0].filter).toEqual({ streamPrefixes: ['organization-', 'workspace-', 'presence-', 'mail-'] });
+      // probe 68 F5: and lets the data dir's publisher lease go, for an upgraded process standing by to take
+      const standby = new Lease(dir, 'publisher');
+      try {
+        await waitUntil(() => standby.tryAcquire());
+      } finally {
+        standby.close();
+      }
+    } finally {
+      await p.onApplicationShutdown();
+    }
   });
 
   it('probe 38 F3: a TCP consumer down holds only the TCP transport; NATS goes on, each with its own checkpoint', async () => {

@@ -84,6 +84,25 @@ describe('Lease (one projector, one notary per data dir)', () => {
     expect(two.leads()).toBe(true);
   });
 
+  it('probe 68 F5: a LeaseLeader that stands down lets the lease go and does not ask for it within the quiet time, so that a standby takes it', () => {
+    const [a, b] = [lease(), lease()];
+    let now = 1_000_000;
+    const clocks = { wall: () => now, elapsed: () => now };
+    const [old, upgraded] = [new LeaseLeader(a, { taken: () => undefined, lost: () => undefined }, clocks), new LeaseLeader(b, { taken: () => undefined, lost: () => undefined }, clocks)];
+    expect([old.leads(), upgraded.leads()]).toEqual([true, false]);
+    old.standDown(5_000);
+    // the old one asks first, each period, and is not given it back: the standby's next ask takes it
+    for (let i = 1; i <= 3; i++) {
+      now += LEASE_RENEW_MS;
+      expect(old.leads()).toBe(false);
+    }
+    expect(upgraded.leads()).toBe(true);
+    // with no one else there, it takes the lease again once the quiet time is over
+    upgraded.release();
+    now += 5_000;
+    expect(old.leads()).toBe(true);
+  });
+
   it('LeaseLeader asks at its first call, however soon after its thread started (the elapsed clock starts near 0 there)', () => {
     const leader = new LeaseLeader(lease(), { taken: () => undefined, lost: () => undefined }, { wall: () => Date.now(), elapsed: () => 3 });
     expect(leader.leads()).toBe(true);

@@ -126,6 +126,7 @@ export class LeaseLeader {
 
   leads(): boolean {
     const elapsed = this.clocks.elapsed();
+    if (elapsed < this.quietUntil) return false;
     if (this.checkedAt !== undefined && elapsed - this.checkedAt < LEASE_RENEW_MS) return this.leading;
     this.checkedAt = elapsed;
     const held = this.lease.tryAcquire(this.clocks.wall());
@@ -145,6 +146,13 @@ export class LeaseLeader {
     if (this.leading) this.lease.release();
     this.leading = false;
   }
+
+  /** lets the lease go, and asks for it again only after `quietMs` (another process takes it meanwhile) */
+  standDown(quietMs: number): void {
+    this.release();
+    this.quietUntil = this.clocks.elapsed() + quietMs;
+  }
+  private quietUntil = Number.NEGATIVE_INFINITY;
 }
 
 /** Lapsed: past its expiry, and its holder is gone (same host, no such process) or has not renewed for long. */

@@ -1,6 +1,6 @@
 import type { EventStore } from '@rollcall/event-store';
-import { PROJECTIONS, Projector, type ReadStore } from '@rollcall/read-store';
-import { LEASE_RENEW_MS, Lease } from './lease';
+import { PROJECTIONS, type ProjectionStatus, Projector, type ReadStore } from '@rollcall/read-store';
+import { LEASE_RENEW_MS, LEASE_TTL_MS, Lease } from './lease';
 import { MongoJobLease } from './mongo-job-lease';
 
 /** how often a projector under MongoDB's lease looks whether it still holds it (no I/O: what the renewals learned) */
@@ -18,6 +18,13 @@ const SHARED_TURN_MS = 250;
 export class LeasedProjector {
   /** the running projector, while this process leads */
   current: Projector | undefined;
+  /**
+   * what its projections said when this process let the lease go, stopped before an event a later version of Rollcall
+   * wrote (handOver): reported meanwhile (it cannot project that log), until a projector of its own runs again
+   */
+  stoppedBefore: ProjectionStatus[] | undefined;
+  /** after a hand-over, no try for the data dir's lease before this time (MongoDB's lease keeps its own) */
+  private quietUntil = 0;
   /** the data dir's lease (its `want`/`wanted` carry a standby's readers' positions to the leader) */
   readonly lease: Lease | undefined;
   /** MongoDB's lease, over a MongoDB read store */
@@ -69,14 +76,36 @@ export class LeasedProjector {
     await this.shared?.close();
   }
 
+  /** what the projections say: the running projector's, or what they said when they stopped before a later version's event */
+  status(): ProjectionStatus[] {
+    return this.current?.status() ?? this.stoppedBefore ?? [];
+  }
+
   /** whether this process holds the lease now: the data dir's taken or renewed now, MongoDB's as last renewed */
   private async holds(): Promise<boolean> {
-    if (this.lease) return this.lease.tryAcquire();
+    if (this.lease) return performance.now() >= this.quietUntil && this.lease.tryAcquire();
     return this.shared!.leads();
+  }
+
+  /**
+   * Its projections stopped before an event a later version of Rollcall wrote (docs/adr/0020 point 4): this process
+   * cannot project past it, an upgraded one can. It lets the lease go and asks again only after LEASE_TTL_MS, so that
+   * one standing by takes it (probe 68 F5: the old process kept it while it stood stopped, and the read models waited
+   * for the end of the upgrade). With none there, this one takes it back and stops at the same event again.
+   */
+  private async handOver(projector: Projector): Promise<void> {
+    this.stoppedBefore = projector.status();
+    this.current = undefined;
+    this.logger.error('projector: stopped before an event a later version of Rollcall wrote; the lease goes to another process for an upgraded one to project it');
+    await projector.stop();
+    this.quietUntil = performance.now() + LEASE_TTL_MS;
+    this.lease?.release();
+    await this.shared?.standDown();
   }
 
   private async lead(): Promise<void> {
     const held = await this.holds();
+    if (held && this.current?.status().some((s) => s.laterVersion)) return this.handOver(this.current);
     if (held && !this.current) {
       const projector = this.newProjector();
       try {
@@ -89,6 +118,7 @@ export class LeasedProjector {
         throw error;
       }
       this.current = projector;
+      this.stoppedBefore = undefined;
       this.logger.info(`projector: this process projects the ${this.lease ? 'embedded' : 'MongoDB'} read store (lease taken)`);
     } else if (!held && this.current) {
       this.logger.error('projector: the lease passed to another process; this one stands by');

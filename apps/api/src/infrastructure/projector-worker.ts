@@ -48,8 +48,9 @@ async function run(): Promise<void> {
   const report = () =>
     send({
       type: 'status',
-      // a standby reports nothing: the leader's projections are the ones that run
-      status: (projectors.current?.status() ?? []).map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
+      // a standby reports nothing (the leader's projections are the ones that run), but what stopped its own before a
+      // later version's event, having let the lease go for an upgraded process (LeasedProjector.handOver)
+      status: projectors.status().map((s) => ({ ...s, checkpoint: s.checkpoint === undefined ? null : s.checkpoint.toString(), lag: s.lag.toString() })),
     });
   const timer = setInterval(report, 250);
   // what the standbys' readers wait for, while this thread leads and lingers (commit-linger.ts): a small read per

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lease, type LeaseJob, LeaseLeader } from './lease';
+import { LEASE_TTL_MS, Lease, type LeaseJob, LeaseLeader } from './lease';
 
 /**
  * Where the integration-event publisher (and, as the `mail` job, the mail dispatcher) keeps what the processes that may publish share: which one publishes (a
@@ -19,6 +19,8 @@ export interface PublisherCoordination {
   writeCheckpoint(position: bigint): Promise<void>;
   /** writes what is pending and lets the lease go (a standby takes it at its next try) */
   release(): Promise<void>;
+  /** lets the lease go and asks for it again only after LEASE_TTL_MS (another process, an upgraded one, takes it) */
+  standDown(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,10 @@ export class DataDirPublisherCoordination implements PublisherCoordination {
 
   async release(): Promise<void> {
     this.leader?.release();
+  }
+
+  async standDown(): Promise<void> {
+    this.leader?.standDown(LEASE_TTL_MS);
   }
 
   async close(): Promise<void> {

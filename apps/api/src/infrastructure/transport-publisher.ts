@@ -1,10 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { DOMAIN_STREAM_PREFIXES, checkReadable } from '@rollcall/domain';
+import { DOMAIN_STREAM_PREFIXES, EventFromLaterVersion, checkReadable } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
 import type { Metrics } from './metrics';
-import { LEASE_RENEW_MS } from './lease';
+import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 import { ConfirmedCheckpoint } from './confirmed-checkpoint';
@@ -200,7 +200,13 @@ export class TransportPublisher {
         this.failures = subscription && stable ? 1 : this.failures + 1;
         this.lastError = error instanceof Error ? error.message : String(error);
         this.state = 'retrying';
-        const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
+        let delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
+        // stopped before an event a later version of Rollcall wrote: an upgraded process publishes it, so the lease goes
+        // to one standing by, asked for again only after LEASE_TTL_MS (probe 68 F5: this one kept it while it stood stopped)
+        if (error instanceof EventFromLaterVersion) {
+          await coordination.standDown().catch(() => undefined);
+          delay = Math.max(delay, LEASE_TTL_MS);
+        }
         logger.error(
           { transport: this.transport, reason: this.lastError, retryInMs: delay, failuresInARow: this.failures },
           `integration events (${this.transport}): ${this.lastError}; re-subscribing from the checkpoint in ${delay} ms (failure ${this.failures} in a row)`,

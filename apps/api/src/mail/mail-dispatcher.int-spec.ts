@@ -85,6 +85,7 @@ function memoryCoordination(shared: { checkpoint?: bigint } = {}): PublisherCoor
     readCheckpoint: async () => shared.checkpoint,
     writeCheckpoint: async (position) => void (shared.checkpoint = position),
     release: async () => undefined,
+    standDown: async () => undefined,
     close: async () => undefined,
   };
 }

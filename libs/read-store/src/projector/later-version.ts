@@ -5,6 +5,8 @@ import type { RecordedEvent } from '@rollcall/event-store';
 export interface Stoppable {
   projection: { name: string };
   error?: string;
+  /** stopped before an event a later version wrote (an upgraded process projects it: leased-projector.ts hands over) */
+  laterVersion?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export function stopBeforeLaterVersion<S extends Stoppable>(recorded: RecordedEv
   } catch (error) {
     if (!(error instanceof EventFromLaterVersion)) throw error;
     const stopped = slots.filter((slot) => slot.error === undefined && behind(slot));
-    for (const slot of stopped) slot.error = `${recorded.id} at ${recorded.position}: ${error.message}; upgrade this process`;
+    for (const slot of stopped) Object.assign(slot, { error: `${recorded.id} at ${recorded.position}: ${error.message}; upgrade this process`, laterVersion: true });
     if (stopped.length > 0)
       logError(`projector: ${error.message} (event ${recorded.id}, position ${recorded.position}); ${stopped.map((s) => s.projection.name).join(', ')} stopped before it: upgrade this process`);
     return true;

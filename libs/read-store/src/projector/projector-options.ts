@@ -57,6 +57,8 @@ export interface ProjectionStatus {
   state: 'running' | 'degraded' | 'failed' | 'stopped';
   /** why the projection stopped: `${eventId} at ${position}: ${message}` */
   error?: string;
+  /** it stopped before an event a later version of Rollcall wrote (docs/adr/0020 point 4): an upgraded process must project it */
+  laterVersion?: true;
   /** consecutive failed commits (present when the last commit failed) */
   commitFailures?: number;
   /** the last failed commit's error (present with commitFailures) */

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@rollcall/event-store';
 import { type CollectionSpec, type Projection, RETIRED_COLLECTIONS, checkpointKey } from '../projections/projection';
 import { ProjectionBatch, toProjectedEvent } from './batch';
-import { stopBeforeLaterVersion } from './later-version';
+import { type Stoppable, stopBeforeLaterVersion } from './later-version';
 import { StoreSource } from './store-source';
 import { ErasurePurge } from './erasure-purge';
 import { CommitLinger, firstOf } from './commit-linger';
@@ -16,12 +16,11 @@ const eventsOf = (batches: readonly ProjectionBatch[]): number => Math.max(0, ..
 export type { ProjectionStatus, ProjectorLogger, ProjectorOptions } from './projector-options';
 export { resetProjection } from './reset';
 
-interface Slot {
+interface Slot extends Stoppable {
   projection: Projection;
   types: ReadonlySet<string>;
   checkpoint: bigint | undefined;
   processed: number;
-  error?: string;
   commitFailures: number;
   commitError?: string;
 }
@@ -144,7 +143,7 @@ export class Projector {
       lag: this.head > (s.checkpoint ?? 0n) ? this.head - (s.checkpoint ?? 0n) : 0n,
       processed: s.processed,
       state: s.error !== undefined ? 'failed' : !this.running ? 'stopped' : s.commitFailures >= this.degradedAfter ? 'degraded' : 'running',
-      ...(s.error !== undefined && { error: s.error }), ...(this.purge.purgingAtStart && { purging: true as const }),
+      ...(s.error !== undefined && { error: s.error }), ...(s.laterVersion && { laterVersion: true }), ...(this.purge.purgingAtStart && { purging: true as const }),
       ...(s.commitFailures > 0 && { commitFailures: s.commitFailures, commitError: s.commitError }),
     }));
   }
