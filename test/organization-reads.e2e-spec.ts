@@ -7,6 +7,18 @@ import { appOverTcpForEachFile } from './support/tcp-app';
 const app = appOverTcpForEachFile();
 
 describe("an organization's users and workspaces (org admins)", () => {
+  it("probe 69 F4: a membership's whole access, so that under the permissions model (every role `member`) the grants tell an owner apart", async () => {
+    const { api } = app.running.app;
+    const o = await api.organization({ accessModel: 'permissions' });
+    const org = `/v1/organizations/${o.organizationId}`;
+    const as = { key: o.key, actor: o.admin };
+    const rita = await api.member({ ...as, workspaceId: o.workspaceId }, 'rita.org@acme.test', { grants: ['users', 'reporting'] });
+    const sam = await api.member({ ...as, workspaceId: o.workspaceId }, 'sam.org@acme.test', {});
+    const detail = async (userId: string) => (await api.request('GET', `${org}/users/${userId}`, as)).body.workspaces;
+    expect(await detail(rita)).toEqual([expect.objectContaining({ workspaceId: o.workspaceId, status: 'active', roles: ['member'], grants: ['reporting', 'users'], restrictions: {} })]);
+    expect(await detail(sam)).toEqual([expect.objectContaining({ roles: ['member'], grants: [], restrictions: {} })]);
+  });
+
   it('lists every user in join order, pages them, shows memberships, a pending email change and deletions', async () => {
     const { api } = app.running.app;
     const o = await api.organization();
@@ -45,11 +57,11 @@ describe("an organization's users and workspaces (org admins)", () => {
 
     // bob: found although he is in no workspace any more; joe: in both
     const bobDetail = await api.request('GET', `${org}/users/${bob}`, as);
-    expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], joinedAt: expect.any(String) }]);
+    expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], restrictions: {}, grants: [], joinedAt: expect.any(String) }]);
     expect(bobDetail.body.workspacesNext).toBeNull();
     // zed, deleted: his membership reads deleted, with no roles, as the access at T says (probe 44 F7: "revoked", roles)
     const zedDetail = await api.request('GET', `${org}/users/${zed}`, as);
-    expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual([[billing, 'deleted', []]]);
+    expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles, w.restrictions, w.grants])).toEqual([[billing, 'deleted', [], {}, []]]);
     const joeDetail = await api.request('GET', `${org}/users/${joe}`, as);
     expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
       expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),

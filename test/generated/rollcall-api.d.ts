@@ -1196,6 +1196,21 @@ export interface components {
        *     ]
        */
       roles: string[];
+      /**
+       * @description the restrictions of the membership (rule 1); none once deleted
+       * @example {
+       *       "contact_visibility": "self_only",
+       *       "mask_contact_info": true
+       *     }
+       */
+      restrictions: {
+        [key: string]: true | string;
+      };
+      /**
+       * @description the grants of the membership: under the `permissions` model every member's role reads `member`, and the grants say what they may do (`users`: an owner, rule 4); none once deleted
+       * @example []
+       */
+      grants: string[];
       /** Format: date-time */
       joinedAt: string;
     };
@@ -2036,7 +2051,7 @@ export interface components {
       /** @example 12 */
       eventsReplayed: number;
       /**
-       * @description the position of the last event folded, for the auditor to cite
+       * @description the position of the last event folded: what this answer rests on (the workspace's last event by then, not the change behind one member's access: the permission history names those)
        * @example 1042
        */
       lastPosition: string | null;
@@ -2339,6 +2354,16 @@ export interface components {
        * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
        */
       actorId: string | null;
+      /**
+       * @description the request that made the change: its `X-Request-Id` (or the id the server gave it, echoed in the answer's `X-Request-Id`), the same on every entry of one request (so one edit's several entries are told apart from separate changes); null on entries recorded before session 52's version of the read model replayed them
+       * @example req-bob-reporting-s02
+       */
+      correlationId: string | null;
+      /**
+       * @description the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys`); null for the system key, an invitation link, or a change made before session 52
+       * @example k_2f9c1d7e
+       */
+      apiKeyId: string | null;
       /** @description the access before (null: none) */
       before: components['schemas']['Access'] | (never | null);
       /** @description the access after (null: none, e.g. revoked) */
@@ -8946,6 +8971,8 @@ export interface operations {
         /** @description the member's entries, the invitations they accepted included */
         userId?: string;
         actorId?: string;
+        /** @description one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`) */
+        correlationId?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
@@ -8980,7 +9007,7 @@ export interface operations {
         content: {
           'application/json': components['schemas']['HistoryPage'];
           /**
-           * @example at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position
+           * @example at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position,workspace_id,correlation_id,api_key_id
            *     2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042
            */
           'text/csv': string;

@@ -2,10 +2,16 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
+import { SANE_REQUEST_ID } from '../shared/request-id';
 
 export class HistoryQuery {
   @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @ApiPropertyOptional({ description: "one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`)", pattern: SANE_REQUEST_ID.source })
+  @IsOptional()
+  @IsString()
+  @Matches(SANE_REQUEST_ID)
+  correlationId?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() to?: string;
   @ApiPropertyOptional({

@@ -58,6 +58,15 @@ export class HistoryEntry {
   email!: string | null;
   @ApiProperty(nullableString('who made the change (null when the system did)', 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b'))
   actorId!: string | null;
+  @ApiProperty(
+    nullableString(
+      "the request that made the change: its `X-Request-Id` (or the id the server gave it, echoed in the answer's `X-Request-Id`), the same on every entry of one request (so one edit's several entries are told apart from separate changes); null on entries recorded before session 52's version of the read model replayed them",
+      'req-bob-reporting-s02',
+    ),
+  )
+  correlationId!: string | null;
+  @ApiProperty(nullableString('the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys`); null for the system key, an invitation link, or a change made before session 52', 'k_2f9c1d7e'))
+  apiKeyId!: string | null;
   @ApiProperty({ type: Access, nullable: true, description: 'the access before (null: none)' })
   before!: Access | null;
   @ApiProperty({ type: Access, nullable: true, description: 'the access after (null: none, e.g. revoked)' })
@@ -84,6 +93,9 @@ export const toHistoryEntry = (doc: HistoryEntryDoc): HistoryEntry => ({
   invitationId: doc.invitationId,
   email: doc.email,
   actorId: doc.actorId,
+  // documents projected before version 7 have neither (the first start after the upgrade replays them)
+  correlationId: doc.correlationId ?? null,
+  apiKeyId: doc.apiKeyId ?? null,
   before: doc.before,
   after: doc.after,
   details: publicDetails(doc.details) as HistoryDetails | null,

@@ -136,7 +136,7 @@ export class AccessRevoked extends WriteAnswer {
 export class ReplayBasis {
   @ApiProperty({ type: 'integer', example: 12 })
   eventsReplayed!: number;
-  @ApiProperty({ ...nullableString('the position of the last event folded, for the auditor to cite', '1042') })
+  @ApiProperty({ ...nullableString("the position of the last event folded: what this answer rests on (the workspace's last event by then, not the change behind one member's access: the permission history names those)", '1042') })
   lastPosition!: string | null;
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DEFAULT_QUOTAS, type OrganizationState, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
+import { DEFAULT_QUOTAS, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
@@ -28,6 +28,9 @@ export interface OrgUserWorkspaceView {
   /** `deleted`: the user was deleted (rule 12); their memberships hold no roles since (probe 44 F7: "revoked", with roles) */
   status: 'active' | 'revoked' | 'deleted';
   roles: string[];
+  /** the rest of the access, as the member list has it: under `permissions` the grants are what tells an owner from a chat-only member (probe 69 F4) */
+  restrictions: Restrictions;
+  grants: string[];
   joinedAt: string;
 }
 
@@ -117,8 +120,16 @@ export class OrganizationReads {
       const info = all[i]!;
       const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
       if (!member) continue;
-      const [status, roles] = user.deleted ? (['deleted', []] as const) : [member.status, member.access.roles];
-      workspaces.push({ workspaceId: info.workspaceId, name: info.name, status, roles: [...roles], joinedAt: member.joinedAt });
+      const deleted = user.deleted;
+      workspaces.push({
+        workspaceId: info.workspaceId,
+        name: info.name,
+        status: deleted ? 'deleted' : member.status,
+        roles: deleted ? [] : [...member.access.roles],
+        restrictions: deleted ? {} : { ...member.access.restrictions },
+        grants: deleted ? [] : [...member.access.grants],
+        joinedAt: member.joinedAt,
+      });
     }
     return { ...userView(user), workspaces, workspacesNext: null };
   }

@@ -2,7 +2,8 @@ import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
-import { ADDRESS_FORMAT } from '../shared/resources';
+import type { Restrictions } from '@rollcall/domain';
+import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA } from '../shared/resources';
 
 export class OrganizationCreated extends WriteAnswer {
   @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
@@ -61,6 +62,10 @@ class OrgUserWorkspace implements OrgUserWorkspaceView {
   status!: 'active' | 'revoked' | 'deleted';
   @ApiProperty({ type: [String], example: ['agent'] })
   roles!: string[];
+  @ApiProperty({ ...RESTRICTIONS_SCHEMA, description: 'the restrictions of the membership (rule 1); none once deleted' })
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [], description: "the grants of the membership: under the `permissions` model every member's role reads `member`, and the grants say what they may do (`users`: an owner, rule 4); none once deleted" })
+  grants!: string[];
   @ApiProperty({ format: 'date-time' })
   joinedAt!: string;
 }

@@ -45,6 +45,8 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
     causationId: ctx.recordedKey,
     idempotencyKey: ctx.recordedKey,
     occurredAt: ctx.now,
+    // which key: a change made with a second key in someone's name is told apart from their own (probe 69 F10)
+    ...(ctx.apiKey !== undefined && { apiKeyId: ctx.apiKey.keyId }),
     ...(ctx.requestHash !== undefined && { requestHash: ctx.requestHash }),
     ...(typeof options.metadata === 'function' ? options.metadata(events) : options.metadata),
   };

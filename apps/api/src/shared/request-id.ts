@@ -7,6 +7,6 @@
  * new UUID, as an id too long or not visible ASCII always was. Other personal data a client puts there is theirs to
  * keep out (docs/security.md).
  */
-const SANE_REQUEST_ID = /^[\x21-\x3f\x41-\x7e]{1,128}$/;
+export const SANE_REQUEST_ID = /^[\x21-\x3f\x41-\x7e]{1,128}$/;
 
 export const isSaneRequestId = (given: unknown): given is string => typeof given === 'string' && SANE_REQUEST_ID.test(given);

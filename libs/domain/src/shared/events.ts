@@ -16,6 +16,8 @@ export interface EventMetadata {
   idempotencyKey: string;
   /** ISO-8601 */
   occurredAt: string;
+  /** the organization API key the command came with (its id, not its secret); absent with the system key or an invitation's token */
+  apiKeyId?: string;
 }
 
 export const SYSTEM_ACTOR = 'system';

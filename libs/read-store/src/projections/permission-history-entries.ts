@@ -38,6 +38,13 @@ export interface HistoryEntryDoc extends Doc {
    */
   details: Record<string, unknown> | null;
   actorId: string | null;
+  /**
+   * metadata.correlationId: the request's id (its X-Request-Id, or the one made for it), the same on every entry of
+   * one request — how "which request?" and "which entries were one edit?" are answered (probe 69 F2; version 7)
+   */
+  correlationId: string | null;
+  /** metadata.apiKeyId: the organization API key the request was made with; null with the system key, an invitation's token, or before session 52 (probe 69 F10) */
+  apiKeyId: string | null;
   /** metadata.occurredAt (ISO) */
   at: string;
   eventId: string;
@@ -65,6 +72,8 @@ export function entry(e: ProjectedEvent, at: string, fields: EntryFields): Histo
     after: fields.after,
     details: fields.details ?? null,
     actorId: typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null,
+    correlationId: typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null,
+    apiKeyId: typeof e.metadata.apiKeyId === 'string' ? e.metadata.apiKeyId : null,
     at: occurredAt(e, at),
     eventId: e.eventId,
     position: Number(e.position),

@@ -1,4 +1,5 @@
 import { PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, type HistoryEntryDoc, permissionHistoryProjection } from './permission-history';
+import { entry } from './permission-history-entries';
 import { MemoryModel } from './testing/memory-model';
 import { shredded } from './testing/shredding';
 import { LogScenario, WS } from './testing/scenario';
@@ -172,5 +173,15 @@ describe('permission_history projection (rule 17)', () => {
       ['ws-1', 'deleted', null],
       ['ws-bob', 'org_admin_revoked', { reason: 'deletion' }],
     ]);
+  });
+});
+
+describe('rule 17: which request, which key (probe 69 F2, F10)', () => {
+  it("an entry carries its event's correlationId (the request id) and apiKeyId; null where the metadata has none", () => {
+    const base = { event: { type: 'GrantsChanged' } as never, eventId: 'e1', stream: `workspace-${WS}`, position: 7n };
+    const fields = { workspaceId: WS, organizationId: 'org-1', change: 'grants_changed' as const, before: null, after: null };
+    const made = entry({ ...base, metadata: { actorId: 'bob', occurredAt: '2026-03-01T09:00:00.000Z', correlationId: 'req-bob-reporting', apiKeyId: 'k-2' } }, '', fields);
+    expect(made).toMatchObject({ actorId: 'bob', correlationId: 'req-bob-reporting', apiKeyId: 'k-2' });
+    expect(entry({ ...base, metadata: {} }, '2026-03-01T09:00:00.000Z', fields)).toMatchObject({ correlationId: null, apiKeyId: null });
   });
 });

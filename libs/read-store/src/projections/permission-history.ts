@@ -299,12 +299,13 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 7: each entry's request (`correlationId`) and API key (`apiKeyId`), from the event's metadata (probe 69 F2, F10);
   // 6: a deletion names the user in the entries of the invitations it names as theirs (probe 33 F10); a workspace's
   // creation has an `org_admin_granted` entry (reason workspace_created) per org admin then (F9); 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 6,
+  version: 7,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId or actorId) and sorts by position or atPosition

@@ -9,6 +9,8 @@ export interface HistoryFilters {
   userId?: string;
   /** entries caused by this actor */
   actorId?: string;
+  /** the entries of one request (its correlationId: X-Request-Id) */
+  correlationId?: string;
   /** ISO time, inclusive */
   from?: string;
   /** ISO time, inclusive */
@@ -32,6 +34,7 @@ function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, Fi
   const where: Record<string, FieldValue> = { workspaceId };
   if (f.userId !== undefined) where.userId = f.userId;
   if (f.actorId !== undefined) where.actorId = f.actorId;
+  if (f.correlationId !== undefined) where.correlationId = f.correlationId;
   return where;
 }
 
@@ -129,6 +132,10 @@ export const HISTORY_CSV_COLUMNS = [
   'details',
   'event_id',
   'position',
+  // added last, so that the columns before keep their places (probe 69 F2, F5, F10)
+  'workspace_id',
+  'correlation_id',
+  'api_key_id',
 ] as const;
 
 const accessCells = (access: Access | null): string[] =>
@@ -153,6 +160,9 @@ export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters:
         e.details ? JSON.stringify(publicDetails(e.details)) : '',
         e.eventId,
         String(e.position),
+        e.workspaceId,
+        e.correlationId ?? '',
+        e.apiKeyId ?? '',
       ];
     }
   }

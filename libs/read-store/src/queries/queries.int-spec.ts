@@ -168,7 +168,7 @@ describe('read-model queries', () => {
   it('exports the permission history as CSV', async () => {
     const lines = (await text(exportHistoryCsv(read, WS, { userId: 'amy' }))).trim().split('\n');
     expect(lines[0]).toBe(
-      'at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position',
+      'at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position,workspace_id,correlation_id,api_key_id',
     );
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual([
       '2026-03-01T10:00:00.000Z,invited',

@@ -1,0 +1,53 @@
+// Rule 17 over real HTTP: which request and which API key made each change of the permission history (probe 69 F2,
+// F10) — the entries' correlationId (the request's X-Request-Id) and apiKeyId, the filter by request, the CSV's columns.
+import { parse } from 'csv-parse/sync';
+import { type TestApp, startTestApp } from './support/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.stop());
+
+describe('rule 17: the permission history names the request and the key of each change', () => {
+  it('an entry carries its request id and the API key it was made with; one request\'s entries are found by it; the CSV has them last', async () => {
+    const o = await app.api.organization();
+    const keys = await app.api.request('GET', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin });
+    const firstKeyId = keys.body.items.find((k: { current: boolean }) => k.current).keyId as string;
+    const issued = await app.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin, body: { label: 'second' } });
+    expect(issued.status).toBe(201);
+    const bob = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, `bob-${Math.random()}@acme.test`, { roles: ['agent'] });
+    // one edit of three entries (restrictions, then level) sent with the second key and a request id of the caller's
+    const edit = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${bob}/access`, {
+      key: issued.body.apiKey,
+      actor: o.admin,
+      body: { roles: ['manager'], restrictions: { data_export: true } },
+      headers: { 'x-request-id': 'req-promote-bob' },
+    });
+    expect(edit.status).toBe(200);
+    const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?userId=${bob}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': edit.body.position } });
+    expect(history.status).toBe(200);
+    const byRequest = (id: string) => history.body.items.filter((e: { correlationId: string }) => e.correlationId === id);
+    const edited = byRequest('req-promote-bob');
+    expect(edited.map((e: { change: string }) => e.change)).toEqual(['roles_changed', 'restrictions_changed']);
+    expect(edited.map((e: { apiKeyId: string }) => e.apiKeyId)).toEqual([issued.body.keyId, issued.body.keyId]);
+    // the invitation, made with the organization's first key, and its acceptance, made with the link (no key)
+    const invited = history.body.items.find((e: { change: string }) => e.change === 'invited');
+    expect(invited).toMatchObject({ apiKeyId: firstKeyId, correlationId: expect.any(String) });
+    expect(history.body.items.find((e: { change: string }) => e.change === 'joined')).toMatchObject({ apiKeyId: null });
+    // the filter: that request's entries only
+    const filtered = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?correlationId=req-promote-bob`, { key: o.key, actor: o.admin });
+    expect(filtered.body.items.map((e: { position: string }) => e.position)).toEqual(edited.map((e: { position: string }) => e.position));
+    const refused = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?correlationId=${encodeURIComponent('jane@acme.test')}`, { key: o.key, actor: o.admin });
+    expect({ status: refused.status, code: refused.body.code, field: refused.body.errors?.[0]?.field }).toEqual({ status: 400, code: 'VALIDATION_FAILED', field: 'correlationId' });
+    // the CSV: the columns before keep their places, the new ones come last
+    const csv = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?format=csv&userId=${bob}`, { key: o.key, actor: o.admin });
+    const [header, ...rows] = parse(csv.body as string) as string[][];
+    expect(header!.slice(-5)).toEqual(['event_id', 'position', 'workspace_id', 'correlation_id', 'api_key_id']);
+    const promoted = rows.filter((r) => r[header!.indexOf('correlation_id')] === 'req-promote-bob');
+    expect(promoted.map((r) => [r[header!.indexOf('workspace_id')], r[header!.indexOf('api_key_id')]])).toEqual([
+      [o.workspaceId, issued.body.keyId],
+      [o.workspaceId, issued.body.keyId],
+    ]);
+  });
+});
