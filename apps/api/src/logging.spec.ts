@@ -22,7 +22,7 @@ async function serve(level: LogLevel, handle: (req: IncomingMessage & { log: Log
     await new Promise((r) => setTimeout(r, 20)); // the line is written when the response finishes
     return reply;
   };
-  return { lines: out.lines, send, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { lines: out.lines, send, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 describe('requestLogging', () => {
@@ -45,6 +45,26 @@ describe('requestLogging', () => {
       const { time: _t2, ...theirs } = reference.lines[0]!;
       expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
       expect(line).toMatchObject({ level: 'info', requestId: 'req-1', method: 'POST', route: null, url: '/v1/things?token=[Redacted]', status: 201, durationMs: expect.any(Number), msg: 'POST /v1/things?token=[Redacted] 201' });
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('probe 69 F9: the request line names who made it — the organization, the key, the acting user (not an id holding an @)', async () => {
+    const http = await serve('info', (req, res) => {
+      // as the API key check leaves it on Node's request (shared/auth.ts)
+      (req as IncomingMessage & { principal?: unknown }).principal = req.url === '/system' ? { kind: 'system' } : { kind: 'organization', organizationId: 'org-1', keyId: 'k-2' };
+      res.end('ok');
+    });
+    try {
+      for (const [path, actor] of [['/export', 'user-7'], ['/export', 'jane@acme.test'], ['/system', 'user-7']]) await (await fetch(`${http.url}${path}`, { headers: { 'x-actor-id': actor! } })).text();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(http.lines.map(({ organizationId, keyId, actorId }) => ({ organizationId, keyId, actorId }))).toEqual([
+        { organizationId: 'org-1', keyId: 'k-2', actorId: 'user-7' },
+        { organizationId: 'org-1', keyId: 'k-2', actorId: undefined },
+        { organizationId: undefined, keyId: 'system', actorId: 'user-7' },
+      ]);
+      expect(JSON.stringify(http.lines)).not.toContain('jane@acme.test');
     } finally {
       await http.close();
     }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { isSaneRequestId } from './shared/request-id';
+import type { Principal } from './shared/auth';
 import { RefusalLogSampler } from './logging-refusals';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -136,14 +137,14 @@ export function createLogger(name: string, settings: LogSettings, destination?: 
   return destination ? pino(options, destination) : pino(options);
 }
 
-const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'durationMs', 'aborted'];
+const REQUEST_LINE_FIELDS = ['requestId', 'method', 'route', 'url', 'status', 'durationMs', 'aborted', 'organizationId', 'keyId', 'actorId'];
 
 /**
  * What the request logging sees: Node's request and response, as Fastify's middleware (middie) hands them over. `route`
  * is set by the app's preHandler hook (http-app.ts) once a route matched and the body passed the JSON checks; `locals`
  * by markExpectedAnswer.
  */
-type Request = IncomingMessage & { originalUrl?: string; route?: { path?: string } };
+type Request = IncomingMessage & { originalUrl?: string; route?: { path?: string }; principal?: Principal };
 type Response = ServerResponse & { locals?: Record<string, unknown> };
 
 /** `[context] message`, a request line as `GET /v1/... 200 3 ms (route)`, and the request id of any line logged in a request. */
@@ -172,6 +173,23 @@ export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
   return typeof path === 'string' && !path.includes('*') ? path : null;
 };
 
+/**
+ * Who made the request, as the API key check found it (the guard sets it on Node's request: shared/auth.ts): the
+ * organization and the key's id (`system` for the system key), and the acting user's id unless it holds an `@` (what an
+ * address cannot do without: the log keeps what it is given, docs/security.md). Probe 69 F9: "who exported our user
+ * list?" had no answer, not even in the operator's logs.
+ */
+const whoOf = (req: Request) => {
+  const principal = req.principal;
+  if (!principal || principal.kind === 'anonymous') return {};
+  const actor = req.headers['x-actor-id'];
+  return {
+    ...(principal.kind === 'organization' ? { organizationId: principal.organizationId, keyId: principal.keyId } : { keyId: 'system' }),
+    ...(typeof actor === 'string' && LOGGED_ACTOR.test(actor) && { actorId: actor }),
+  };
+};
+const LOGGED_ACTOR = /^[\w.:-]{1,128}$/;
+
 /** What the request line says. */
 const requestLine = (req: Request, res: Response) => ({
   method: req.method,
@@ -179,6 +197,7 @@ const requestLine = (req: Request, res: Response) => ({
   url: redactUrl(req.originalUrl ?? req.url ?? ''),
   status: res.statusCode,
   ...(res.writableEnded ? {} : { aborted: true }),
+  ...whoOf(req),
 });
 const summary = (req: Request, res: Response) => {
   const line = requestLine(req, res);
