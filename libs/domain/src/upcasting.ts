@@ -84,12 +84,20 @@ export class EventFromLaterVersion extends Error {
 
 const versionOf = (metadata: Record<string, unknown>): number => (typeof metadata.schemaVersion === 'number' ? metadata.schemaVersion : 1);
 
-/** Throws EventFromLaterVersion for an event of the domain's streams that this version cannot read (above). */
-export function checkReadable(recorded: { stream: string; type: string; metadata: Record<string, unknown> }): void {
-  if (!DOMAIN_STREAM_PREFIXES.some((prefix) => recorded.stream.startsWith(prefix))) return;
+type Recorded = { stream: string; type: string; metadata: Record<string, unknown> };
+
+/** The EventFromLaterVersion an event of the domain's streams is (above), or undefined when this version reads it. */
+export function laterVersionOf(recorded: Recorded): EventFromLaterVersion | undefined {
+  if (!DOMAIN_STREAM_PREFIXES.some((prefix) => recorded.stream.startsWith(prefix))) return undefined;
   const version = versionOf(recorded.metadata);
-  if (!KNOWN_TYPES.has(recorded.type) || version > (NEWEST_VERSION[recorded.type] ?? 1))
-    throw new EventFromLaterVersion(recorded.stream, recorded.type, version);
+  if (!KNOWN_TYPES.has(recorded.type) || version > (NEWEST_VERSION[recorded.type] ?? 1)) return new EventFromLaterVersion(recorded.stream, recorded.type, version);
+  return undefined;
+}
+
+/** Throws EventFromLaterVersion for an event of the domain's streams that this version cannot read (above). */
+export function checkReadable(recorded: Recorded): void {
+  const later = laterVersionOf(recorded);
+  if (later) throw later;
 }
 
 /** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { DOMAIN_STREAM_PREFIXES, EventFromLaterVersion, checkReadable } from '@rollcall/domain';
+import { DOMAIN_STREAM_PREFIXES, type EventFromLaterVersion, laterVersionOf } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { toIntegrationEvent } from '../infrastructure/integration-events';
 import { SystemOnly } from '../shared/auth';
@@ -84,16 +84,5 @@ export class EventsController {
     // on a quiet log (probe 45 F9: it stayed one below after every deletion)
     if (!laterVersion && read < limit && headBefore > 0n && (next === null || headBefore > BigInt(next))) next = headBefore.toString();
     return { items, next, head: (await this.store.headPosition()).toString() };
-  }
-}
-
-/** the EventFromLaterVersion an event of the domain's streams is (docs/adr/0020 point 4), or undefined */
-function laterVersionOf(recorded: Parameters<typeof checkReadable>[0]): EventFromLaterVersion | undefined {
-  try {
-    checkReadable(recorded);
-    return undefined;
-  } catch (error) {
-    if (error instanceof EventFromLaterVersion) return error;
-    throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { EventFromLaterVersion, checkReadable } from '@rollcall/domain';
+import { laterVersionOf } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 
 /** what stopping a projection needs of the projector's slot: its name, and where its error goes */
@@ -17,15 +17,11 @@ export interface Stoppable {
  * (then nothing is to be applied).
  */
 export function stopBeforeLaterVersion<S extends Stoppable>(recorded: RecordedEvent, slots: readonly S[], behind: (slot: S) => boolean, logError: (message: string) => void): boolean {
-  try {
-    checkReadable(recorded);
-    return false;
-  } catch (error) {
-    if (!(error instanceof EventFromLaterVersion)) throw error;
-    const stopped = slots.filter((slot) => slot.error === undefined && behind(slot));
-    for (const slot of stopped) Object.assign(slot, { error: `${recorded.id} at ${recorded.position}: ${error.message}; upgrade this process`, laterVersion: true });
-    if (stopped.length > 0)
-      logError(`projector: ${error.message} (event ${recorded.id}, position ${recorded.position}); ${stopped.map((s) => s.projection.name).join(', ')} stopped before it: upgrade this process`);
-    return true;
-  }
+  const error = laterVersionOf(recorded);
+  if (!error) return false;
+  const stopped = slots.filter((slot) => slot.error === undefined && behind(slot));
+  for (const slot of stopped) Object.assign(slot, { error: `${recorded.id} at ${recorded.position}: ${error.message}; upgrade this process`, laterVersion: true });
+  if (stopped.length > 0)
+    logError(`projector: ${error.message} (event ${recorded.id}, position ${recorded.position}); ${stopped.map((s) => s.projection.name).join(', ')} stopped before it: upgrade this process`);
+  return true;
 }
