@@ -117,6 +117,8 @@ export class LeaseLeader {
   private leading = false;
   /** when it last asked, on the elapsed clock (none yet: a thread's elapsed clock starts near 0) */
   private checkedAt: number | undefined;
+  /** after standDown, no ask before this time on the elapsed clock */
+  private quietUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly lease: Lease,
@@ -152,7 +154,6 @@ export class LeaseLeader {
     this.release();
     this.quietUntil = this.clocks.elapsed() + quietMs;
   }
-  private quietUntil = Number.NEGATIVE_INFINITY;
 }
 
 /** Lapsed: past its expiry, and its holder is gone (same host, no such process) or has not renewed for long. */
