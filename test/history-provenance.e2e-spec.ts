@@ -45,6 +45,13 @@ describe('rule 17: the permission history names the request and the key of each 
     const [header, ...rows] = parse(csv.body as string) as string[][];
     expect(header!.slice(-5)).toEqual(['event_id', 'position', 'workspace_id', 'correlation_id', 'api_key_id']);
     const promoted = rows.filter((r) => r[header!.indexOf('correlation_id')] === 'req-promote-bob');
+    // a request id is the client's, an invitee's too: a cell a spreadsheet would run is defused (probe 70 F1)
+    const amy = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: `amy-${Math.random()}@acme.test` } });
+    const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: new URL(amy.body.inviteUrl).searchParams.get('token') }, headers: { 'x-request-id': '+SUM(1;2)' } });
+    expect(accepted.status).toBe(200);
+    const all = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?format=csv`, { key: o.key, actor: o.admin, headers: { 'x-min-position': accepted.body.position } });
+    expect(all.body).toContain(",'+SUM(1;2),");
+    expect(all.body).not.toMatch(/,\+SUM/);
     expect(promoted.map((r) => [r[header!.indexOf('workspace_id')], r[header!.indexOf('api_key_id')]])).toEqual([
       [o.workspaceId, issued.body.keyId],
       [o.workspaceId, issued.body.keyId],

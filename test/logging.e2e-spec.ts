@@ -98,6 +98,8 @@ describe('structured logs (JSON lines through pino)', () => {
 
     // the route is the matched pattern, the url the path asked for
     const { organizationId, apiKey, adminUserId } = org.body;
+    // who made it: the system key (probe 69 F9)
+    expect(lines[0]).toMatchObject({ keyId: 'system' });
     const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key: apiKey, actor: adminUserId, body: { name: 'Support' } });
     const members = await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: apiKey, actor: adminUserId });
     expect(members.status).toBe(200);
@@ -248,7 +250,7 @@ describe('structured logs (JSON lines through pino)', () => {
       });
       const lines = await linesOf('logging-msg-org');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ level: 'info', requestId: 'logging-msg-org', status: 200, msg: 'message organizations.create ok' });
+      expect(lines[0]).toMatchObject({ level: 'info', requestId: 'logging-msg-org', status: 200, msg: 'message organizations.create ok', keyId: 'system' });
       expect(lines[0]!.durationMs).toEqual(expect.any(Number));
       for (const e of await eventsOf(`organization-${org.organizationId}`)) expect(e.metadata.correlationId).toBe('logging-msg-org');
 
@@ -258,8 +260,10 @@ describe('structured logs (JSON lines through pino)', () => {
       const [created] = streams.filter((e) => e.type === 'WorkspaceCreated');
       const generated = created!.metadata.correlationId as string;
       expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+      // who sent it, as an HTTP request's line says (probe 70 F2): the organization, the key's id, the acting user
+      const keys = await send<{ items: { keyId: string }[] }>('apiKeys.list', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId });
       expect(await linesOf(generated)).toEqual([
-        expect.objectContaining({ level: 'info', status: 200, msg: 'message workspaces.create ok' }),
+        expect.objectContaining({ level: 'info', status: 200, msg: 'message workspaces.create ok', organizationId: org.organizationId, keyId: keys.items[0]!.keyId, actorId: org.adminUserId }),
       ]);
 
       // a correlationId longer than 128 characters is replaced by a new UUID, as X-Request-Id is (it was refused)

@@ -2360,7 +2360,7 @@ export interface components {
        */
       correlationId: string | null;
       /**
-       * @description the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys`); null for the system key, an invitation link, or a change made before session 52
+       * @description the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys` lists the keys not revoked: a revoked key leaves that list, its id stays here); null for the system key, an invitation link, or a change made before session 52
        * @example k_2f9c1d7e
        */
       apiKeyId: string | null;

@@ -9,6 +9,8 @@ import { type ExecutionContext, Logger } from '@nestjs/common';
 import { type MicroserviceParams, getRpcInfo } from 'nestjs-pino';
 import { problemFor } from './shared/problem';
 import { isSaneRequestId } from './shared/request-id';
+import { CALLER, callerFields } from './shared/caller';
+import type { Principal } from './shared/auth';
 import { RefusalLogSampler } from './logging-refusals';
 
 /** The message's `correlationId` when sane, else a new UUID. */
@@ -18,6 +20,12 @@ export const messageRequestIdOf = (context: ExecutionContext): string => {
 };
 
 const patternOf = (context: ExecutionContext): string => String(getRpcInfo(context).pattern);
+
+/** who sent the message, as the API key check found it (shared/auth.ts leaves it on the payload), as HTTP's lines say */
+const callerOf = (context: ExecutionContext) => {
+  const payload = context.switchToRpc().getData() as ({ actorId?: unknown } & Record<symbol, unknown>) | undefined;
+  return typeof payload === 'object' && payload !== null ? callerFields(payload[CALLER] as Principal | undefined, payload.actorId) : {};
+};
 
 /**
  * 401 answers to message patterns, sampled as HTTP's (logging-refusals.ts; probe 63 F3: a wrong-key loop over TCP wrote
@@ -45,11 +53,11 @@ export const MESSAGE_LOGGING: MicroserviceParams = {
     const { problem } = problemFor(error);
     return `message ${patternOf(context)} ${problem.status} ${problem.code}`;
   },
-  customSuccessObject: (_context, _result, value) => ({ ...value, status: 200 }),
-  customErrorObject: (_context, error, value) => {
+  customSuccessObject: (context, _result, value) => ({ ...value, status: 200, ...callerOf(context) }),
+  customErrorObject: (context, error, value) => {
     const { problem, fault } = problemFor(error);
     // a refusal is the caller's (no stack, as an HTTP 4xx line); a fault keeps the error
     const { err: _error, ...line } = value as Record<string, unknown>;
-    return { ...(fault ? value : line), status: problem.status, code: problem.code };
+    return { ...(fault ? value : line), status: problem.status, code: problem.code, ...callerOf(context) };
   },
 };

@@ -8,6 +8,7 @@ import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSeria
 import { build as prettyStream } from 'pino-pretty';
 import { isSaneRequestId } from './shared/request-id';
 import type { Principal } from './shared/auth';
+import { callerFields } from './shared/caller';
 import { RefusalLogSampler } from './logging-refusals';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -173,23 +174,6 @@ export const routeOf = (req: { route?: { path?: unknown } }): string | null => {
   return typeof path === 'string' && !path.includes('*') ? path : null;
 };
 
-/**
- * Who made the request, as the API key check found it (the guard sets it on Node's request: shared/auth.ts): the
- * organization and the key's id (`system` for the system key), and the acting user's id unless it holds an `@` (what an
- * address cannot do without: the log keeps what it is given, docs/security.md). Probe 69 F9: "who exported our user
- * list?" had no answer, not even in the operator's logs.
- */
-const whoOf = (req: Request) => {
-  const principal = req.principal;
-  if (!principal || principal.kind === 'anonymous') return {};
-  const actor = req.headers['x-actor-id'];
-  return {
-    ...(principal.kind === 'organization' ? { organizationId: principal.organizationId, keyId: principal.keyId } : { keyId: 'system' }),
-    ...(typeof actor === 'string' && LOGGED_ACTOR.test(actor) && { actorId: actor }),
-  };
-};
-const LOGGED_ACTOR = /^[\w.:-]{1,128}$/;
-
 /** What the request line says. */
 const requestLine = (req: Request, res: Response) => ({
   method: req.method,
@@ -197,7 +181,8 @@ const requestLine = (req: Request, res: Response) => ({
   url: redactUrl(req.originalUrl ?? req.url ?? ''),
   status: res.statusCode,
   ...(res.writableEnded ? {} : { aborted: true }),
-  ...whoOf(req),
+  // who, as the API key check found it (the guard leaves the principal on Node's request: shared/auth.ts)
+  ...callerFields(req.principal, req.headers['x-actor-id']),
 });
 const summary = (req: Request, res: Response) => {
   const line = requestLine(req, res);

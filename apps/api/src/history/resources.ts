@@ -65,7 +65,7 @@ export class HistoryEntry {
     ),
   )
   correlationId!: string | null;
-  @ApiProperty(nullableString('the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys`); null for the system key, an invitation link, or a change made before session 52', 'k_2f9c1d7e'))
+  @ApiProperty(nullableString('the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys` lists the keys not revoked: a revoked key leaves that list, its id stays here); null for the system key, an invitation link, or a change made before session 52', 'k_2f9c1d7e'))
   apiKeyId!: string | null;
   @ApiProperty({ type: Access, nullable: true, description: 'the access before (null: none)' })
   before!: Access | null;

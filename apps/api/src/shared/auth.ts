@@ -7,6 +7,7 @@ import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
 import { timesSent } from './headers';
+import { CALLER } from './caller';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
 
@@ -148,7 +149,10 @@ export class ApiKeyGuard implements CanActivate {
       // no key, or something that cannot be one (a number, an array): 401 before any field is named to the caller, as
       // over HTTP (probe 14: `apiKey: 123` answered 400 listing the message's invalid fields)
       if (!key || typeof key !== 'string') throw unauthorized("Send your API key in the message's `apiKey` field.");
-      this.checkKind(await this.auth.identify(key), marks);
+      const principal = await this.auth.identify(key);
+      // for the message's log line (logging-messages.ts), as an HTTP request's principal is left for its line below
+      (payload as Record<symbol, unknown>)[CALLER] = principal;
+      this.checkKind(principal, marks);
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthedRequest>();

@@ -161,7 +161,9 @@ export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters:
         e.eventId,
         String(e.position),
         e.workspaceId,
-        e.correlationId ?? '',
+        // the request id is the client's (even an invitee's: their acceptance's X-Request-Id): defused as an address is
+        // (probe 70 F1: `+SUM(1;2)` reached the auditor's spreadsheet as a formula)
+        safeCell(e.correlationId),
         e.apiKeyId ?? '',
       ];
     }
