@@ -165,13 +165,13 @@ describe('rule 13: an admin sets a user offline', () => {
     expect(refused.body.detail).toMatch(/^A member manager set you offline in this workspace at .+; you stay offline until you choose to be online again \(a heartbeat with "resume": true\)\.$/);
     // the hold shows wherever the member does: the detail and the user list (members version 9)
     const held = (await member(o, o.agent, forced.body.position)).body;
-    expect(held).toMatchObject({ presence: 'offline', heldOfflineSince: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(held).toMatchObject({ presence: 'offline', heldOfflineSince: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), heldOfflineBy: o.manager });
     const listed = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?presence=offline`, { key: o.key, actor: o.admin });
     expect(listed.body.items.find((m: { userId: string }) => m.userId === o.agent)).toMatchObject({ heldOfflineSince: held.heldOfflineSince });
     expect(listed.body.items.find((m: { userId: string }) => m.userId === o.manager)).toMatchObject({ heldOfflineSince: null });
     const resumed = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { key: o.key, actor: o.agent, body: { status: 'online', resume: true } });
     expect(resumed.body).toMatchObject({ status: 'online', previous: 'offline', changed: true });
-    expect((await member(o, o.agent, resumed.body.position)).body).toMatchObject({ presence: 'online', heldOfflineSince: null });
+    expect((await member(o, o.agent, resumed.body.position)).body).toMatchObject({ presence: 'online', heldOfflineSince: null, heldOfflineBy: null });
     const signedOut = await offline(o.agent);
     expect(signedOut.status).toBe(200);
     expect(signedOut.body).toMatchObject({ status: 'offline', previous: 'online', changed: true });

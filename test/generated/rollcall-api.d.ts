@@ -1836,6 +1836,11 @@ export interface components {
        */
       heldOfflineSince: string | null;
       /**
+       * @description who set the member offline so (a user id: the member manager, or an org admin); null when not held
+       * @example null
+       */
+      heldOfflineBy: string | null;
+      /**
        * @description the teams of the workspace the member is in
        * @example []
        */
@@ -2025,6 +2030,11 @@ export interface components {
        * @example null
        */
       heldOfflineSince: string | null;
+      /**
+       * @description who set the member offline so (a user id: the member manager, or an org admin); null when not held
+       * @example null
+       */
+      heldOfflineBy: string | null;
       /**
        * @description the teams of the workspace the member is in
        * @example []

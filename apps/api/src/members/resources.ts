@@ -45,6 +45,8 @@ export class Member {
     format: 'date-time',
   })
   heldOfflineSince!: string | null;
+  @ApiProperty(nullableString('who set the member offline so (a user id: the member manager, or an org admin); null when not held', null))
+  heldOfflineBy!: string | null;
   @ApiProperty({ type: [String], example: [], description: 'the teams of the workspace the member is in' })
   teamIds!: string[];
   @ApiProperty({ description: "an org admin: an owner's authority in every workspace of the organization besides the access above (rule 5)", example: false })
@@ -89,6 +91,7 @@ export const toMember = (doc: MemberListItem): Member => ({
   presence: doc.presence,
   // a document projected before members version 9 has none (the first start after the upgrade replays them)
   heldOfflineSince: doc.heldOfflineSince ?? null,
+  heldOfflineBy: doc.heldOfflineBy ?? null,
   teamIds: doc.teamIds,
   orgAdmin: doc.orgAdmin === true,
 });

@@ -44,6 +44,8 @@ export interface MemberView {
    * reason `forced`): their heartbeats are refused until one resumes; null when not held (members version 9)
    */
   heldOfflineSince: string | null;
+  /** who set them offline so (the transition's actor); null when not held */
+  heldOfflineBy: string | null;
   teamIds: string[];
 }
 

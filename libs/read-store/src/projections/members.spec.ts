@@ -62,6 +62,7 @@ describe('members projection', () => {
       lastSeenAt: null,
       presence: 'offline',
       heldOfflineSince: null,
+      heldOfflineBy: null,
       teamIds: [],
       sortName: 'bob@example.test',
       searchText: 'bob@example.test',
@@ -192,14 +193,14 @@ describe('members projection', () => {
     s.advance(60);
     const heldAt = s.log.now;
     expect(setOffline().ok).toBe(true);
-    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'offline', heldOfflineSince: heldAt });
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'offline', heldOfflineSince: heldAt, heldOfflineBy: ADMIN });
     // set offline again while held: nothing appended, the hold keeps its first time
     s.advance(60);
     setOffline();
     expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ heldOfflineSince: heldAt });
     expect(beat().ok).toBe(false);
     expect(beat(true).ok).toBe(true);
-    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'online', heldOfflineSince: null });
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'online', heldOfflineSince: null, heldOfflineBy: null });
     // held, then revoked and invited again: the new membership is not held (MembershipEnded lets go of the hold)
     s.advance(60);
     setOffline();

@@ -43,10 +43,11 @@ const keysOf = (p: { email: string | null; displayName: string | null; alias: st
  * later than that of anyone who timed out. Sorted by the stored time alone, a member online all day came after one
  * who left an hour ago (review, session 26); so ordered, the list is as accurate as the times it shows (rule 13).
  */
-export const presenceFields = (presence: MemberDoc['presence'], lastSeenAt: string | null, heldOfflineSince: string | null = null) => ({
+export const presenceFields = (presence: MemberDoc['presence'], lastSeenAt: string | null, held: { since: string; by: string | null } | null = null) => ({
   presence,
   lastSeenAt,
-  heldOfflineSince,
+  heldOfflineSince: held?.since ?? null,
+  heldOfflineBy: held?.by ?? null,
   seenOrder: `${presence === 'offline' ? 0 : 1}${lastSeenAt ?? ''}`,
 });
 
@@ -299,7 +300,9 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       // a member manager's set-offline holds until the member resumes (docs/rules.md#rule-13, docs/adr/0032): the
       // presence decider refuses their heartbeats meanwhile, and every later change of their presence ends it (an
       // offline → offline set-offline of a member held already appends nothing: the hold keeps its first time)
-      return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt, d.reason === 'forced' ? d.changedAt : null) })];
+      // (who: the command's actor, from the event's metadata — probe 69 F6 asked who forced someone offline)
+      const held = d.reason === 'forced' ? { since: d.changedAt, by: typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null } : null;
+      return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt, held) })];
     }
     default:
       return [];
@@ -314,7 +317,7 @@ export const membersProjection: Projection = {
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
   // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused);
-  // 9: `heldOfflineSince`, a member manager's set-offline that holds (docs/adr/0032)
+  // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032)
   version: 9,
   collections: {
     [MEMBERS]: {
