@@ -124,6 +124,8 @@ export const MEMBER_CSV_COLUMNS = [
   // last, so that the columns before keep their places: the keys the presence report and the history use (probe 38 F11)
   'user_id',
   'invitation_id',
+  // where the row came from, so that exports of several workspaces put together keep it (probe 69 F5)
+  'workspace_id',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -154,6 +156,7 @@ export function exportMembersCsv(
     m.kind === 'member' ? String(admins.has(m.userId!)) : '',
     m.kind === 'member' ? m.userId! : '',
     m.kind === 'invitation' ? (m.invitationId ?? '') : '',
+    m.workspaceId,
   ];
   const rowsOf = async (chunk: MemberDoc[]) => {
     const members = await overlay(chunk);
