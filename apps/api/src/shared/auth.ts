@@ -163,7 +163,7 @@ export class ApiKeyGuard implements CanActivate {
     const key = bearerKey(req);
     if (!key) throw unauthorized('Send your API key as `Authorization: Bearer <api key>`.');
     req.principal = await this.auth.identify(key);
-    // on Node's request too: the request's log line names who made it (logging.ts whoOf; probe 69 F9)
+    // on Node's request too: the request's log line names who made it (shared/caller.ts callerFields; probe 69 F9)
     if (req.raw) (req.raw as typeof req.raw & { principal?: Principal }).principal = req.principal;
     this.checkKind(req.principal, marks);
     return true;
