@@ -57,4 +57,25 @@ describe('rule 17: the permission history names the request and the key of each 
       [o.workspaceId, issued.body.keyId],
     ]);
   });
+
+  it('the history by kind of change: several kinds comma-separated, over JSON and CSV; an unknown kind is refused naming the field and the kinds', async () => {
+    const o = await app.api.organization();
+    const bob = await app.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, `bob-${Math.random()}@acme.test`, { roles: ['agent'] });
+    const promoted = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${bob}/access`, { key: o.key, actor: o.admin, body: { roles: ['manager'] } });
+    const granted = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${bob}/access`, { key: o.key, actor: o.admin, body: { restrictions: { data_export: true } } });
+    expect([promoted.status, granted.status]).toEqual([200, 200]);
+    const read = { key: o.key, actor: o.admin, headers: { 'x-min-position': granted.body.position } };
+    const changes = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?change=restrictions_changed,roles_changed&direction=desc`, read);
+    expect(changes.status).toBe(200);
+    expect(changes.body.items.map((e: { change: string; userId: string }) => [e.change, e.userId])).toEqual([
+      ['restrictions_changed', bob],
+      ['roles_changed', bob],
+    ]);
+    const csv = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?format=csv&change=restrictions_changed`, read);
+    const [header, ...rows] = parse(csv.body as string) as string[][];
+    expect(rows.map((r) => r[header!.indexOf('change')])).toEqual(['restrictions_changed']);
+    const refused = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?change=roles_changed,promoted`, read);
+    expect({ status: refused.status, code: refused.body.code, field: refused.body.errors?.[0]?.field }).toEqual({ status: 400, code: 'VALIDATION_FAILED', field: 'change' });
+    expect(refused.body.errors[0].message).toContain('grants_changed');
+  });
 });

@@ -8983,6 +8983,22 @@ export interface operations {
         actorId?: string;
         /** @description one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`) */
         correlationId?: string;
+        /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked */
+        change?: (
+          | 'invited'
+          | 'invitation_resent'
+          | 'invitation_cancelled'
+          | 'joined'
+          | 'roles_changed'
+          | 'restrictions_changed'
+          | 'grants_changed'
+          | 'revoked'
+          | 'deleted'
+          | 'added_to_team'
+          | 'removed_from_team'
+          | 'org_admin_granted'
+          | 'org_admin_revoked'
+        )[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */

@@ -1,23 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails } from '@rollcall/read-store';
+import { HISTORY_CHANGES, type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails } from '@rollcall/read-store';
 import { Access, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { ReassignedContacts } from '../members/resources';
-
-const CHANGES = [
-  'invited',
-  'invitation_resent',
-  'invitation_cancelled',
-  'joined',
-  'roles_changed',
-  'restrictions_changed',
-  'grants_changed',
-  'revoked',
-  'deleted',
-  'added_to_team',
-  'removed_from_team',
-  'org_admin_granted',
-  'org_admin_revoked',
-];
 
 /** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes. */
 export class HistoryDetails {
@@ -46,7 +30,7 @@ export class HistoryEntry {
   eventId!: string;
   @ApiProperty({ format: 'date-time', description: 'when it happened', example: '2026-03-01T09:05:00.000Z' })
   at!: string;
-  @ApiProperty({ enum: CHANGES, example: 'roles_changed' })
+  @ApiProperty({ enum: HISTORY_CHANGES, example: 'roles_changed' })
   change!: string;
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   workspaceId!: string;

@@ -5,21 +5,25 @@ import { type Doc, type ProjectedEvent, occurredAt } from './projection';
 export const PERMISSION_HISTORY = 'permission_history';
 export const PERMISSION_HISTORY_STATE = 'permission_history_state';
 
-export type HistoryChange =
-  | 'invited'
-  | 'invitation_resent'
-  | 'invitation_cancelled'
-  | 'joined'
-  | 'roles_changed'
-  | 'restrictions_changed'
-  | 'grants_changed'
-  | 'revoked'
-  | 'deleted'
-  | 'added_to_team'
-  | 'removed_from_team'
+/** every kind of change an entry records (the API's enum and its `?change=` filter take this list) */
+export const HISTORY_CHANGES = [
+  'invited',
+  'invitation_resent',
+  'invitation_cancelled',
+  'joined',
+  'roles_changed',
+  'restrictions_changed',
+  'grants_changed',
+  'revoked',
+  'deleted',
+  'added_to_team',
+  'removed_from_team',
   /** rule 5: an owner's authority in every workspace, given or taken (an entry in each workspace of the organization) */
-  | 'org_admin_granted'
-  | 'org_admin_revoked';
+  'org_admin_granted',
+  'org_admin_revoked',
+] as const;
+
+export type HistoryChange = (typeof HISTORY_CHANGES)[number];
 
 export interface HistoryEntryDoc extends Doc {
   workspaceId: string;

@@ -28,7 +28,7 @@ import {
   withOrgAdmin,
 } from './permission-history-state';
 
-export { atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE } from './permission-history-entries';
+export { HISTORY_CHANGES, atPositionKey, type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE } from './permission-history-entries';
 
 
 /**
@@ -318,6 +318,8 @@ export const permissionHistoryProjection: Projection = {
         ['workspaceId', 'userId', 'position'],
         ['workspaceId', 'actorId', 'position'],
         ['workspaceId', 'correlationId', 'position'],
+        // one kind of change (or a few) across a workspace's whole history: rare kinds would scan it otherwise
+        ['workspaceId', 'change', 'position'],
       ],
     },
     // an invitation's state by the address it was sent to (rule 12)

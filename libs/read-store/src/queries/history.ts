@@ -1,6 +1,6 @@
 import type { Access } from '@rollcall/domain';
 import { DAY_MS, type FieldValue, InvalidQueryError, type Query, type ReadStore } from '../port';
-import { PERMISSION_HISTORY, type HistoryEntryDoc, atPositionKey } from '../projections/permission-history';
+import { PERMISSION_HISTORY, type HistoryChange, type HistoryEntryDoc, atPositionKey } from '../projections/permission-history';
 import { encodeCursor } from '../store/query-common';
 import { csvStream, list, restrictionsCell, safeCell } from './csv';
 
@@ -11,6 +11,8 @@ export interface HistoryFilters {
   actorId?: string;
   /** the entries of one request (its correlationId: X-Request-Id) */
   correlationId?: string;
+  /** entries of these kinds of change (any of them; probe 69 F3: "who changed grants this month?") */
+  change?: readonly HistoryChange[];
   /** ISO time, inclusive */
   from?: string;
   /** ISO time, inclusive */
@@ -30,11 +32,12 @@ export interface HistoryPage {
   nextCursor?: string;
 }
 
-function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, FieldValue> {
-  const where: Record<string, FieldValue> = { workspaceId };
+function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, FieldValue | FieldValue[]> {
+  const where: Record<string, FieldValue | FieldValue[]> = { workspaceId };
   if (f.userId !== undefined) where.userId = f.userId;
   if (f.actorId !== undefined) where.actorId = f.actorId;
   if (f.correlationId !== undefined) where.correlationId = f.correlationId;
+  if (f.change !== undefined) where.change = f.change.length === 1 ? f.change[0]! : [...new Set(f.change)].sort();
   return where;
 }
 

@@ -135,6 +135,24 @@ describe('read-model queries', () => {
     expect((await listHistory(read, WS, { limit: 2, cursor: (await listHistory(read, WS, { limit: 2 })).nextCursor })).items).toHaveLength(2);
   });
 
+  it('rule 17: the history by kind of change, one or several, with the other filters, a time range and cursors of that filter only', async () => {
+    const kinds = (items: { change: string }[]) => items.map((e) => e.change);
+    expect(kinds((await listHistory(read, WS, { change: ['restrictions_changed'] })).items)).toEqual(['restrictions_changed']);
+    const accessChanges = await listHistory(read, WS, { change: ['revoked', 'restrictions_changed'] });
+    expect(accessChanges.items.map((e) => [e.change, e.userId])).toEqual([['restrictions_changed', 'bo'], ['revoked', 'amy']]);
+    expect(kinds((await listHistory(read, WS, { change: ['joined'], userId: 'bo' })).items)).toEqual(['joined']);
+    expect((await listHistory(read, WS, { change: ['joined'], direction: 'desc' })).items.map((e) => e.userId)).toEqual(['bo', 'amy', 'zed', 'admin']);
+    expect(kinds((await listHistory(read, WS, { change: ['joined', 'invited'], from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T12:00:00.000Z' })).items)).toEqual(['invited', 'joined', 'invited', 'joined']);
+    expect((await listHistory(read, WS, { change: ['deleted'] })).items).toEqual([]);
+    const first = await listHistory(read, WS, { change: ['joined'], limit: 2 });
+    const second = await listHistory(read, WS, { change: ['joined'], limit: 2, cursor: first.nextCursor });
+    expect([...first.items, ...second.items].map((e) => e.userId)).toEqual(['admin', 'zed', 'amy', 'bo']);
+    // a cursor of another filter's list would answer entries of another kind from a place in this one
+    await expect(listHistory(read, WS, { change: ['invited'], limit: 2, cursor: first.nextCursor })).rejects.toThrow(/cursor/);
+    const csv = (await text(exportHistoryCsv(read, WS, { change: ['revoked'] }))).trim().split('\n');
+    expect(csv.slice(1).map((l) => l.split(',').slice(1, 3).join(','))).toEqual(['revoked,amy']);
+  });
+
   it('rule 17: a date as the end of a range includes that whole day (both bounds inclusive)', async () => {
     const day = await listHistory(read, WS, { from: '2026-03-01', to: '2026-03-01' });
     expect(day.items.length).toBeGreaterThan(0);
