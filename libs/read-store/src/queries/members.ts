@@ -126,6 +126,9 @@ export const MEMBER_CSV_COLUMNS = [
   'invitation_id',
   // where the row came from, so that exports of several workspaces put together keep it (probe 69 F5)
   'workspace_id',
+  // what an active member may do here (the member detail's effectivePermissions): "who can export?" is a filter of
+  // this column, not a call per member (probe 69 F5); an org admin holds an owner's authority whatever it says (rule 5)
+  'permissions',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -141,7 +144,7 @@ export function exportMembersCsv(
   filters: MemberFilters = {},
   overlay: (members: MemberDoc[]) => Promise<MemberDoc[]> = async (members) => members,
 ) {
-  const row = (m: MemberDoc, admins: Set<string>): string[] => [
+  const row = (m: MemberDoc, admins: Set<string>, permissionsOf: (m: MemberDoc) => string): string[] => [
     safeCell(m.email),
     safeCell(m.displayName),
     safeCell(m.alias),
@@ -157,11 +160,18 @@ export function exportMembersCsv(
     m.kind === 'member' ? m.userId! : '',
     m.kind === 'invitation' ? (m.invitationId ?? '') : '',
     m.workspaceId,
+    permissionsOf(m),
   ];
+  // the workspace's model and plan as the export starts (a plan changed during a long download applies from the next)
+  const workspace = store.get<WorkspaceDoc>(WORKSPACES, workspaceId);
   const rowsOf = async (chunk: MemberDoc[]) => {
-    const members = await overlay(chunk);
+    const [members, ws] = await Promise.all([overlay(chunk), workspace]);
     const admins = await orgAdminsAmong(store, members);
-    return members.map((m) => row(m, admins));
+    const model = ws && accessModel(ws.doc.accessModel);
+    // empty for pending invitations and revoked members: they hold nothing here
+    const permissionsOf = (m: MemberDoc): string =>
+      m.status === 'active' && ws && model ? list(effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, model, ws.doc.plan).permissions) : '';
+    return members.map((m) => row(m, admins, permissionsOf));
   };
   async function* rows(): AsyncIterable<string[]> {
     let chunk: MemberDoc[] = [];
