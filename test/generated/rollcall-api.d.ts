@@ -151,6 +151,23 @@ export interface paths {
     patch: operations['usersUpdateProfile'];
     trace?: never;
   };
+  '/v1/organizations/{org}/changes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins). Access in a workspace is that workspace's permission history. */
+    get: operations['organizationsChanges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/workspaces/{ws}/invitations': {
     parameters: {
       query?: never;
@@ -1260,6 +1277,70 @@ export interface components {
       next: string | null;
       /** @description the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION) */
       quota: components['schemas']['QuotaUse'];
+    };
+    OrgChange: {
+      /**
+       * @example api_key_revoked
+       * @enum {string}
+       */
+      change:
+        | 'organization_created'
+        | 'user_joined'
+        | 'workspace_created'
+        | 'profile_updated'
+        | 'email_change_requested'
+        | 'email_change_confirmed'
+        | 'email_change_withdrawn'
+        | 'org_admin_granted'
+        | 'org_admin_revoked'
+        | 'user_deleted'
+        | 'address_erased'
+        | 'api_key_issued'
+        | 'api_key_revoked';
+      /**
+       * Format: date-time
+       * @description when the change was decided
+       */
+      at: string;
+      /**
+       * @description who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); null where nobody is named
+       * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
+       */
+      actorId: string | null;
+      /**
+       * @description the organization API key of its request; null: the system key, an invitation or email-change link, or a change made before session 52
+       * @example k_2f9c1d7e
+       */
+      apiKeyId: string | null;
+      /** @description its request: the X-Request-Id (or the id the server gave it), as the permission history has it */
+      correlationId: string | null;
+      /** @description the user it is about: user_joined, profile_updated, email_change_*, org_admin_*, user_deleted */
+      userId: string | null;
+      /** @description workspace_created: the workspace */
+      workspaceId: string | null;
+      /** @description api_key_issued, api_key_revoked: the key (as the key list names it; a revoked key leaves that list, not this one) */
+      keyId: string | null;
+      /** @description organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; null otherwise. Nothing personal: names and addresses are the user's profile (GET …/users/{userId}), erased with them */
+      details: {
+        [key: string]: unknown;
+      } | null;
+      eventId: string;
+      /**
+       * @description the event's position in the log: GET /v1/audit/proofs/inclusion?position= proves it
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description its revision in the organization's stream
+       * @example 17
+       */
+      revision: string;
+    };
+    OrgChangeList: {
+      /** @description in the order of the organization's stream (`direction`) */
+      items: components['schemas']['OrgChange'][];
+      /** @description send it as `after` for the next page; null: none left as of this read. With `change`, a page looks through at most 5,000 changes: it may hold fewer items than `limit`, or none, and a `next` */
+      next: string | null;
     };
     InviteDto: {
       /**
@@ -5479,6 +5560,201 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  organizationsChanges: {
+    parameters: {
+      query?: {
+        /** @description the `next` of the previous page (in the same direction, with the same `change`) */
+        after?: string;
+        limit?: number;
+        /** @description asc (default): oldest first; desc: the latest first */
+        direction?: 'asc' | 'desc';
+        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked */
+        change?: (
+          | 'organization_created'
+          | 'user_joined'
+          | 'workspace_created'
+          | 'profile_updated'
+          | 'email_change_requested'
+          | 'email_change_confirmed'
+          | 'email_change_withdrawn'
+          | 'org_admin_granted'
+          | 'org_admin_revoked'
+          | 'user_deleted'
+          | 'address_erased'
+          | 'api_key_issued'
+          | 'api_key_revoked'
+        )[];
+      };
+      header: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OrgChangeList */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrgChangeList'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

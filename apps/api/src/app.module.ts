@@ -16,6 +16,7 @@ import { PlanController } from './workspaces/plan.controller';
 import { ChangePlanHandler } from './workspaces/change-plan';
 import { OrganizationQueriesController } from './organizations/organization-queries.controller';
 import { OrganizationReads } from './organizations/organization-reads';
+import { OrganizationChanges } from './organizations/organization-changes';
 import {
   AcceptInvitationHandler,
   CancelInvitationHandler,
@@ -293,6 +294,7 @@ export class AppModule {
         NetworkCommandHandler,
         TeamReads,
         OrganizationReads,
+        OrganizationChanges,
         ApiKeyReads,
         ApiKeyRevocations,
         WorkspaceDirectory,

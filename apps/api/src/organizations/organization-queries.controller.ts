@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, Inject, Param, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN, PageLimit, WholeNumber } from '../shared/dtos';
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
@@ -11,7 +12,8 @@ import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '.
 import { EVENT_STORE } from '../shared/tokens';
 import type { EventStore } from '@rollcall/event-store';
 import { OrganizationReads } from './organization-reads';
-import { OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
+import { ORG_CHANGES, OrganizationChanges, type OrgChangeKind } from './organization-changes';
+import { OrgChangeList, OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
 
 export class OrgUsersQuery {
   @ApiPropertyOptional({ description: 'the `next` of the previous page: the users who joined after that one' })
@@ -55,6 +57,39 @@ export class OrgUserQuery {
   limit?: number;
 }
 
+/** `GET …/changes`: the organization's own changes, in pages (organization-changes.ts) */
+export class OrgChangesQuery {
+  @ApiPropertyOptional({ description: 'the `next` of the previous page (in the same direction, with the same `change`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,19}$/, { message: 'after must be the next of a previous page' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @WholeNumber()
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], description: 'asc (default): oldest first; desc: the latest first' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  direction?: 'asc' | 'desc';
+
+  @ApiPropertyOptional({ description: `comma-separated kinds of change, any of them: ${ORG_CHANGES.join(', ')}`, example: 'api_key_issued,api_key_revoked' })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @ArrayMaxSize(ORG_CHANGES.length)
+  @IsIn(ORG_CHANGES, { each: true, message: `each must be a kind of change: ${ORG_CHANGES.join(', ')}` })
+  change?: OrgChangeKind[];
+}
+
+class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
 }
@@ -78,6 +113,7 @@ class OrgUserMessage extends withEnvelope(OrgUserQuery) {
 export class OrganizationQueriesController {
   constructor(
     @Inject(OrganizationReads) private readonly reads: OrganizationReads,
+    @Inject(OrganizationChanges) private readonly changes: OrganizationChanges,
     @Inject(Authenticator) private readonly auth: Authenticator,
     @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
@@ -131,6 +167,33 @@ export class OrganizationQueriesController {
     return principal.kind === 'system' ? this.reads.workspaces(org, undefined, query) : this.reads.workspaces(ownOrganization(principal, org), actorIdOf(req), query);
   }
 
+  @Get('changes')
+  @ApiOperation({
+    summary:
+      "The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins). Access in a workspace is that workspace's permission history.",
+  })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(OrgChangeList, { fromLog: true })
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  async changeList(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Query() query: OrgChangesQuery,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<OrgChangeList> {
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
+    return this.changes.list(ownOrganization(principal, org), actorId, changesQuery(query));
+  }
+
+  @MessagePattern('organizations.changes')
+  @ApiExcludeEndpoint()
+  async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
+    const principal = await this.auth.identify(m.apiKey);
+    return this.changes.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), changesQuery(m));
+  }
+
   @MessagePattern('users.list')
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
@@ -162,4 +225,12 @@ export class OrganizationQueriesController {
 const pageOf = ({ after, limit }: { after?: string | null; limit?: number | null }): { after?: string; limit?: number } => ({
   ...(after !== undefined && after !== null && { after }),
   ...(limit !== undefined && limit !== null && { limit }),
+});
+
+/** the query as the reads take it (a message's nulls left out, as pageOf does) */
+const changesQuery = (q: OrgChangesQuery): Parameters<OrganizationChanges['list']>[2] => ({
+  limit: q.limit ?? 50,
+  ...(q.after !== undefined && q.after !== null && { after: q.after }),
+  ...(q.direction !== undefined && q.direction !== null && { direction: q.direction }),
+  ...(q.change !== undefined && q.change !== null && { change: q.change }),
 });

@@ -76,6 +76,16 @@ export class OrganizationReads {
     return org;
   }
 
+  /**
+   * Checks that `actorId` may read the organization as its org admin; answers the revision of the organization's stream
+   * the check read (its changes up to there: organization-changes.ts).
+   */
+  async orgAdminReading(organizationId: string, actorId: string): Promise<bigint> {
+    await this.asOrgAdmin(organizationId, actorId);
+    const { expected } = await this.states.organization(organizationId);
+    return typeof expected === 'bigint' ? expected : -1n;
+  }
+
   /** Users in the order they joined the organization; a page after `after` (a user id of the previous page). */
   async users(organizationId: string, actorId: string, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);

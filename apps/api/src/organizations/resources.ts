@@ -2,6 +2,7 @@ import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
+import { ORG_CHANGES, type OrgChangeKind, type OrgChangeView } from './organization-changes';
 import type { Restrictions } from '@rollcall/domain';
 import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA } from '../shared/resources';
 
@@ -97,4 +98,49 @@ export class OrgWorkspaceList {
   next!: string | null;
   @ApiProperty({ type: QuotaUse, description: "the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION)" })
   quota!: QuotaUse;
+}
+
+/** One change of the organization's own stream (docs/rules.md "The organization's changes"). */
+class OrgChange implements OrgChangeView {
+  @ApiProperty({ enum: ORG_CHANGES, example: 'api_key_revoked' })
+  change!: OrgChangeKind;
+  @ApiProperty({ format: 'date-time', description: 'when the change was decided' })
+  at!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); null where nobody is named', example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
+  actorId!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "the organization API key of its request; null: the system key, an invitation or email-change link, or a change made before session 52", example: 'k_2f9c1d7e' })
+  apiKeyId!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'its request: the X-Request-Id (or the id the server gave it), as the permission history has it' })
+  correlationId!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'the user it is about: user_joined, profile_updated, email_change_*, org_admin_*, user_deleted' })
+  userId!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'workspace_created: the workspace' })
+  workspaceId!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'api_key_issued, api_key_revoked: the key (as the key list names it; a revoked key leaves that list, not this one)' })
+  keyId!: string | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
+  })
+  details!: Record<string, unknown> | null;
+  @ApiProperty()
+  eventId!: string;
+  @ApiProperty({ type: String, description: "the event's position in the log: GET /v1/audit/proofs/inclusion?position= proves it", example: '1042' })
+  position!: string;
+  @ApiProperty({ type: String, description: "its revision in the organization's stream", example: '17' })
+  revision!: string;
+}
+
+export class OrgChangeList {
+  @ApiProperty({ type: [OrgChange], description: 'in the order of the organization\'s stream (`direction`)' })
+  items!: OrgChange[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'send it as `after` for the next page; null: none left as of this read. With `change`, a page looks through at most 5,000 changes: it may hold fewer items than `limit`, or none, and a `next`',
+  })
+  next!: string | null;
 }

@@ -16,6 +16,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'workspaces.list': 'GET /v1/organizations/{org}/workspaces',
   'users.list': 'GET /v1/organizations/{org}/users',
   'users.get': 'GET /v1/organizations/{org}/users/{userId}',
+  'organizations.changes': 'GET /v1/organizations/{org}/changes',
   'members.invite': 'POST /v1/workspaces/{ws}/invitations',
   'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
   'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',

@@ -1,0 +1,71 @@
+// The organization's changes over a long stream: a filter of a rare kind looks through a bounded part of it per page
+// (organization-changes.ts SCAN_PER_PAGE) and says where to go on, in both directions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '@rollcall/event-store';
+import { OrganizationChanges } from './organization-changes';
+import type { OrganizationReads } from './organization-reads';
+
+const ORG = 'org-1';
+const JOINS = 6000;
+
+describe("the organization's changes over a long stream", () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let changes: OrganizationChanges;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'org-changes-'));
+    store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
+    const at = '2026-03-01T09:00:00.000Z';
+    const meta = { actorId: 'ada', occurredAt: at };
+    await store.append(`organization-${ORG}`, [{ id: crypto.randomUUID(), type: 'ApiKeyIssued', data: { organizationId: ORG, keyId: 'k-1', secretHash: 'x', issuedAt: at }, metadata: meta }], 'no_stream');
+    for (let i = 0; i < JOINS; i += 500)
+      await store.append(
+        `organization-${ORG}`,
+        Array.from({ length: 500 }, (_, j) => ({
+          id: crypto.randomUUID(),
+          type: 'UserJoinedOrganization',
+          data: { organizationId: ORG, userId: `u-${i + j}`, email: `u${i + j}@acme.test`, displayName: 'U', orgAdmin: false, joinedAt: at },
+          metadata: meta,
+        })),
+        'any',
+      );
+    await store.append(`organization-${ORG}`, [{ id: crypto.randomUUID(), type: 'ApiKeyRevoked', data: { organizationId: ORG, keyId: 'k-1', revokedAt: at }, metadata: meta }], 'any');
+    // the org admin check stands in for the organization's state: the stream's last revision
+    const reads = { orgAdminReading: async () => BigInt(JOINS + 1) } as unknown as OrganizationReads;
+    changes = new OrganizationChanges(reads, store);
+  });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a rare kind: a page looks through 5,000 changes at most, answers what it found and where to go on; the next page finds the rest', async () => {
+    const first = await changes.list(ORG, 'ada', { limit: 50, change: ['api_key_revoked'] });
+    expect(first.items).toEqual([]);
+    expect(first.next).toBe('4999');
+    const second = await changes.list(ORG, 'ada', { limit: 50, change: ['api_key_revoked'], after: first.next! });
+    expect(second.items.map((c) => [c.change, c.keyId, c.revision])).toEqual([['api_key_revoked', 'k-1', String(JOINS + 1)]]);
+    expect(second.next).toBeNull();
+  });
+
+  it('latest first: the same bound, and the cursor goes on backwards to the stream\'s start', async () => {
+    const first = await changes.list(ORG, 'ada', { limit: 50, change: ['api_key_issued', 'api_key_revoked'], direction: 'desc' });
+    expect(first.items.map((c) => c.change)).toEqual(['api_key_revoked']);
+    expect(first.next).toBe(String(JOINS + 2 - 5000));
+    const second = await changes.list(ORG, 'ada', { limit: 50, change: ['api_key_issued', 'api_key_revoked'], direction: 'desc', after: first.next! });
+    expect(second.items.map((c) => [c.change, c.revision])).toEqual([['api_key_issued', '0']]);
+    expect(second.next).toBeNull();
+  });
+
+  it('without a filter, pages of `limit` in order, the last one with no next', async () => {
+    const page = await changes.list(ORG, 'ada', { limit: 500, after: String(JOINS - 400) });
+    expect(page.items.map((c) => Number(c.revision))).toEqual(Array.from({ length: 401 }, (_, i) => JOINS - 399 + i));
+    expect(page.items.at(-1)!.change).toBe('api_key_revoked');
+    expect(page.next).toBeNull();
+    // nothing personal: joins name the user, not their address
+    expect(JSON.stringify(page.items)).not.toContain('@acme.test');
+  });
+});
