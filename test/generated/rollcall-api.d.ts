@@ -1099,10 +1099,10 @@ export interface components {
         permission?: string;
       };
       /**
-       * @description rule 2: `rank` (levels) or `no-escalation` (a member gives only permissions they hold)
+       * @description rule 2: `rank` (levels); `no-escalation` (a member gives only permissions they hold: permissions); `owner-gives-any` (an owner — see `owner` — gives any role of the preset, anyone else only what they hold: studio)
        * @enum {string}
        */
-      authority: 'rank' | 'no-escalation';
+      authority: 'rank' | 'no-escalation' | 'owner-gives-any';
       /** @description grants that are answered with a warning when given without another */
       grantAdvice: components['schemas']['GrantAdvice'][];
     };

@@ -6,9 +6,10 @@
 // access: `invite manager` invites an address as a manager, `demote owner` changes an owner to the preset's base access.
 //
 // Decisions the rules leave to reading (docs/rules.md, ADR 0002):
-// - Under `permissions` and `studio`, a change is refused when it adds a permission the actor lacks (rule 2), so
-//   even a demotion to the base access is refused when the base access holds something the actor does not
-//   (an environment manager cannot make anyone an operator: live_support, inbox).
+// - Under `permissions`, a change is refused when it adds a permission the actor lacks (rule 2), so even a demotion to
+//   the base access is refused when the base access holds something the actor does not. Under `studio` an
+//   environment manager (the preset's owner) gives any role, operator included, which it need not hold (ADR 0034:
+//   the bot studio's page has them invite the colleagues who attend the inbox).
 // - Resending and copying an invitation's link count as giving the invited access, in every preset (ADR 0002 says so
 //   for `levels`; the same reading for the others: whoever could not send the invitation cannot hand it out again).
 //   Cancelling takes it away, as revoking does (rule 2): under `levels` the same rank check, under `permissions` and
@@ -212,22 +213,22 @@ export const AUTHORITY: Record<Preset, PresetTable> = {
     base: 'operator',
     rows: {
       //                                   all em  e+d pro op  adm out
-      'invite operator':                  'Y   N   N   N   N   Y   N',
+      'invite operator':                  'Y   Y   Y   N   N   Y   N',
       'invite environment_manager':       'Y   Y   Y   N   N   Y   N',
-      'invite developer':                 'Y   N   Y   N   N   Y   N',
-      'resend operator':                  'Y   N   N   N   N   Y   N',
+      'invite developer':                 'Y   Y   Y   N   N   Y   N',
+      'resend operator':                  'Y   Y   Y   N   N   Y   N',
       'resend environment_manager':       'Y   Y   Y   N   N   Y   N',
-      'resend developer':                 'Y   N   Y   N   N   Y   N',
+      'resend developer':                 'Y   Y   Y   N   N   Y   N',
       'cancel operator':                  'Y   Y   Y   N   N   Y   N',
       'cancel environment_manager':       'Y   Y   Y   N   N   Y   N',
       'cancel developer':                 'Y   Y   Y   N   N   Y   N',
-      'copy-link operator':               'Y   N   N   N   N   Y   N',
+      'copy-link operator':               'Y   Y   Y   N   N   Y   N',
       'copy-link environment_manager':    'Y   Y   Y   N   N   Y   N',
-      'copy-link developer':              'Y   N   Y   N   N   Y   N',
+      'copy-link developer':              'Y   Y   Y   N   N   Y   N',
       'promote environment_manager':      'Y   Y   Y   N   N   Y   N',
-      'promote developer':                'Y   N   Y   N   N   Y   N',
-      'demote environment_manager':       'Y   N   N   N   N   Y   N',
-      'demote developer':                 'Y   N   N   N   N   Y   N',
+      'promote developer':                'Y   Y   Y   N   N   Y   N',
+      'demote environment_manager':       'Y   Y   Y   N   N   Y   N',
+      'demote developer':                 'Y   Y   Y   N   N   Y   N',
       'revoke operator':                  'Y   Y   Y   N   N   Y   N',
       'revoke environment_manager':       'Y   Y   Y   N   N   Y   N',
       'revoke developer':                 'Y   Y   Y   N   N   Y   N',

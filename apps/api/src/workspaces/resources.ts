@@ -71,8 +71,8 @@ class Catalog implements CatalogView {
     description: 'rule 4: who counts as an owner: `{role}` (a role) or `{permission}` (a permission)',
   })
   owner!: { role: string } | { permission: string };
-  @ApiProperty({ enum: ['rank', 'no-escalation'], description: 'rule 2: `rank` (levels) or `no-escalation` (a member gives only permissions they hold)' })
-  authority!: 'rank' | 'no-escalation';
+  @ApiProperty({ enum: ['rank', 'no-escalation', 'owner-gives-any'], description: 'rule 2: `rank` (levels); `no-escalation` (a member gives only permissions they hold: permissions); `owner-gives-any` (an owner — see `owner` — gives any role of the preset, anyone else only what they hold: studio)' })
+  authority!: 'rank' | 'no-escalation' | 'owner-gives-any';
   @ApiProperty({ type: [GrantAdvice], description: 'grants that are answered with a warning when given without another' })
   grantAdvice!: GrantAdvice[];
 }

@@ -41,8 +41,8 @@ export interface CatalogView {
   reportsPermission: string;
   /** rule 4: who counts as an owner */
   owner: { role: string } | { permission: string };
-  /** rule 2: `rank` (levels) or `no-escalation` (a member gives only what they hold) */
-  authority: 'rank' | 'no-escalation';
+  /** rule 2: `rank` (levels), `no-escalation` (a member gives only what they hold) or `owner-gives-any` (studio) */
+  authority: 'rank' | 'no-escalation' | 'owner-gives-any';
   /** grants that warn when given without another */
   grantAdvice: { grant: string; needs: string; warning: string }[];
 }

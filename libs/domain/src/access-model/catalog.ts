@@ -42,8 +42,12 @@ export interface AccessModel {
   ownerAccess: { roles: string[]; grants: string[] };
   /** who counts as an owner for last-owner protection (rule 4): a role, or a permission */
   owner: { role: string } | { permission: string };
-  /** rank rules (levels) or no-escalation rules (other presets) for rule 2 */
-  authority: 'rank' | 'no-escalation';
+  /**
+   * rule 2: rank rules (levels); no-escalation (a member gives only permissions they hold: permissions); or
+   * owner-gives-any (an owner, as `owner` says, gives any access of the preset; anyone else no-escalation: studio, whose
+   * page has the first customer user, an environment manager, invite their colleagues — operators first — themself)
+   */
+  authority: 'rank' | 'no-escalation' | 'owner-gives-any';
   /** pairs of grants where the first needs the second to be useful: a warning, not an error */
   grantAdvice: { grant: string; needs: string; warning: string }[];
 }
@@ -165,7 +169,7 @@ export const STUDIO: AccessModel = {
     grants: [],
   },
   owner: { role: 'environment_manager' },
-  authority: 'no-escalation',
+  authority: 'owner-gives-any',
   grantAdvice: [],
 };
 

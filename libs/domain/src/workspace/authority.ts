@@ -1,4 +1,4 @@
-import { type Access, type AccessModel, type Plan, effectivePermissions, liftedRestrictions, rankOf, roleOf } from '../access-model';
+import { type Access, type AccessModel, type Plan, effectivePermissions, isOwner, liftedRestrictions, rankOf, roleOf } from '../access-model';
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
 import { isOrgAdmin } from '../organization/state';
@@ -89,11 +89,15 @@ const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access 
   return refused(`You can only give access you hold yourself: you do not hold ${what}. Ask someone who does, or an org admin.`);
 };
 
-/** Rule 2 for both kinds of access model: may `actor` move a target from `current` to `next` access? */
-export const checkAssignment = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check =>
-  modelOf(ctx).authority === 'rank'
-    ? checkRank(ctx, actor, current, next)
-    : checkNoEscalation(ctx, actor, current, next);
+/** Rule 2 for every kind of access model: may `actor` move a target from `current` to `next` access? */
+export const checkAssignment = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check => {
+  const model = modelOf(ctx);
+  if (model.authority === 'rank') return checkRank(ctx, actor, current, next);
+  // studio: the environment manager is the one the page sends to invite the customer's colleagues (operators first,
+  // a role it does not hold): an owner gives any role of the preset, as an owner under levels (ADR 0034; probe 71 F1)
+  if (model.authority === 'owner-gives-any' && actor.kind === 'member' && isOwner(actor.access, model, planOf(ctx))) return undefined;
+  return checkNoEscalation(ctx, actor, current, next);
+};
 
 /** Rule 3: nobody can edit or revoke their own access, whatever their rank. */
 export const checkNotSelf = (actorId: string, targetUserId: string): Check =>
