@@ -3,7 +3,7 @@ import { type DomainError, type FieldError, domainError, validationFailed } from
 import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { characterCount, cleanName, nameProblem } from '../shared/validation';
-import { type Actor, holds, resolveActor } from '../workspace/authority';
+import { ASK_FOR_IT, type Actor, holds, resolveActor } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
 import { type Team, teamNameKey } from './state';
@@ -87,7 +87,7 @@ export function authorizeTeamManagement(ctx: WorkspaceContext, actorId: string):
   const actor = resolveActor(ctx, actorId);
   if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace, so you cannot manage its teams.');
   const needed = teamPermission(modelOf(ctx));
-  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs the ${needed} permission, which you do not hold.`);
+  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs the ${needed} permission, which you do not hold. ${ASK_FOR_IT}`);
   return actor;
 }
 

@@ -36,13 +36,19 @@ export const holds = (actor: Actor, permission: string): boolean =>
 
 const refused = (message: string) => domainError('INSUFFICIENT_AUTHORITY', message);
 
+/**
+ * what a refusal for a missing permission tells the person to do (the Giosg page: "contact one of your colleagues that
+ * is managing your users right now. They can then give you access"; probe 71 F4)
+ */
+export const ASK_FOR_IT = "Ask a colleague who manages this workspace's users, or an org admin, to give it to you.";
+
 /** Rule 1: managing members needs settings.users (levels), users (permissions) or environment_manager (studio). */
 export function authorizeMemberManagement(ctx: WorkspaceContext, actorId: string): Actor | Check {
   const actor = resolveActor(ctx, actorId);
   if (!actor) return refused('You are not an active member of this workspace, so you cannot manage its members.');
   const model = modelOf(ctx);
   if (!holds(actor, model.manageMembers))
-    return refused(`Managing members needs the ${model.manageMembers} permission, which you do not hold.`);
+    return refused(`Managing members needs the ${model.manageMembers} permission, which you do not hold. ${ASK_FOR_IT}`);
   return actor;
 }
 
@@ -128,5 +134,5 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
   const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
   const missing = needed.find((permission) => !holds(actor, permission));
-  return missing === undefined ? undefined : refused(`This needs the ${missing} permission, which you do not hold.`);
+  return missing === undefined ? undefined : refused(`This needs the ${missing} permission, which you do not hold. ${ASK_FOR_IT}`);
 }

@@ -108,6 +108,17 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expectError(change(s, ADMIN, 'a', { roles: ['manager'] }), 'NOT_A_MEMBER');
     expectError(change(s, ADMIN, 'ghost', { roles: ['manager'] }), 'NOT_A_MEMBER');
   });
+  it('NOT_A_MEMBER says what became of them, a sentence a console user acts on: revoked already, deleted, or never a member (probe 71 F4)', () => {
+    const s = new Scenario('levels').member('a').member('b');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'a' });
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    expect(message(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'a' }))).toBe("This member's access to the workspace was already revoked.");
+    expect(message(change(s, ADMIN, 'ghost', { roles: ['manager'] }))).toBe('User ghost is not a member of this workspace.');
+    const deleted = s.whenDelete('b');
+    expect(deleted.ok).toBe(true);
+    if (deleted.ok) s.applyOrg(deleted.events);
+    expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toBe('This user was deleted from the organization: they are no longer a member.');
+  });
   it('the profile is changed by the user themself or an org admin, and validated', () => {
     const s = new Scenario().member('jane').member('joe');
     const upd = (actorId: string, changes: Record<string, unknown>, userId = 'jane') =>

@@ -18,6 +18,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
+import { addresseeErased, invitationNotFound, notAMember, notPending } from './refusals';
 import { activeMember, addressKeyFields, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -75,22 +76,6 @@ export type WorkspaceCommand =
   | AcceptInvitation
   | ChangeAccess
   | RevokeAccess;
-
-const invitationNotFound = (id: string) =>
-  domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`);
-const notPending = (inv: Invitation) =>
-  domainError(
-    'INVITATION_NOT_PENDING',
-    inv.status === 'accepted'
-      ? 'This invitation has already been accepted; the link works only once.'
-      : 'This invitation was cancelled; ask for a new one.',
-  );
-const notAMember = (userId: string) =>
-  domainError('NOT_A_MEMBER', `User ${userId} is not an active member of this workspace.`);
-
-/** Who may see, resend or cancel an invitation: a member manager allowed to give the invited access (rules 1, 2). */
-const addresseeErased = () =>
-  domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.');
 
 /** rule 3: no one gives themself access, by an invitation to their own address either */
 const selfInvitation = () => domainError('CANNOT_MODIFY_SELF', 'You cannot invite yourself; ask another member with the authority to do it.');
@@ -302,7 +287,7 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   const actor = authorizeMemberManagement(ctx, cmd.actorId);
   if (!isActor(actor)) return reject(actor!);
   const member = activeMember(ctx, cmd.userId);
-  if (!member) return reject(notAMember(cmd.userId));
+  if (!member) return reject(notAMember(ctx, cmd.userId));
   const model = modelOf(ctx);
   const current = member.access;
   const roles = cmd.roles ?? current.roles;
@@ -347,7 +332,7 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
   const actor = authorizeMemberManagement(ctx, cmd.actorId);
   if (!isActor(actor)) return reject(actor!);
   const member = activeMember(ctx, cmd.userId);
-  if (!member) return reject(notAMember(cmd.userId));
+  if (!member) return reject(notAMember(ctx, cmd.userId));
   const authority = checkAssignment(ctx, actor, member.access, undefined);
   if (authority) return reject(authority);
   if (isLastOwner(ctx, cmd.userId))
