@@ -2370,15 +2370,40 @@ export interface components {
       /** @description revoked: where the member's contacts went */
       contacts?: components['schemas']['ReassignedContacts'];
       /**
-       * @description added_to_team, removed_from_team: the team
+       * @description added_to_team, removed_from_team, team_*, partner_team_shown, partner_team_hidden: the team
        * @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a
        */
       teamId?: string;
       /**
-       * @description added_to_team, removed_from_team: the team's name then
+       * @description added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)
        * @example Tier 1
        */
       teamName?: string | null;
+      /**
+       * @description team_renamed: the name before
+       * @example Tier one
+       */
+      previousName?: string;
+      /**
+       * @description partner_linked, partner_unlinked, partner_team_shown, partner_team_hidden: the partner workspace
+       * @example 9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d
+       */
+      partnerWorkspaceId?: string;
+      /**
+       * @description partner_linked, partner_unlinked: the partner workspace's organization
+       * @example 3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a
+       */
+      partnerOrganizationId?: string;
+      /**
+       * @description plan_changed: the plan before
+       * @enum {string}
+       */
+      before?: 'standard' | 'advanced' | 'enterprise';
+      /**
+       * @description plan_changed: the plan since
+       * @enum {string}
+       */
+      plan?: 'standard' | 'advanced' | 'enterprise';
       /**
        * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created
        * @example command
@@ -2405,6 +2430,7 @@ export interface components {
        */
       at: string;
       /**
+       * @description a member's access (invited … org_admin_revoked), or the workspace's own changes, which name no member: team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed (since permission_history version 8)
        * @example roles_changed
        * @enum {string}
        */
@@ -2421,11 +2447,21 @@ export interface components {
         | 'added_to_team'
         | 'removed_from_team'
         | 'org_admin_granted'
-        | 'org_admin_revoked';
+        | 'org_admin_revoked'
+        | 'team_created'
+        | 'team_renamed'
+        | 'team_deleted'
+        | 'team_shared'
+        | 'team_unshared'
+        | 'partner_team_shown'
+        | 'partner_team_hidden'
+        | 'partner_linked'
+        | 'partner_unlinked'
+        | 'plan_changed';
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       workspaceId: string;
       /**
-       * @description the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who)
+       * @description the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who); null on the workspace's own changes (team_*, partner_*, plan_changed)
        * @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b
        */
       userId: string | null;
@@ -9259,7 +9295,7 @@ export interface operations {
         actorId?: string;
         /** @description one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`) */
         correlationId?: string;
-        /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked */
+        /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked, team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed */
         change?: (
           | 'invited'
           | 'invitation_resent'
@@ -9274,6 +9310,16 @@ export interface operations {
           | 'removed_from_team'
           | 'org_admin_granted'
           | 'org_admin_revoked'
+          | 'team_created'
+          | 'team_renamed'
+          | 'team_deleted'
+          | 'team_shared'
+          | 'team_unshared'
+          | 'partner_team_shown'
+          | 'partner_team_hidden'
+          | 'partner_linked'
+          | 'partner_unlinked'
+          | 'plan_changed'
         )[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;

@@ -3,16 +3,26 @@ import { HISTORY_CHANGES, type HistoryEntryDoc, type HistoryPage as HistoryDocPa
 import { Access, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { ReassignedContacts } from '../members/resources';
 
-/** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes. */
+/** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes, the partner, the plan. */
 export class HistoryDetails {
   @ApiPropertyOptional({ format: 'date-time', description: 'invited, invitation_resent: when that link expires', example: '2026-03-03T09:00:00.000Z' })
   expiresAt?: string;
   @ApiPropertyOptional({ type: ReassignedContacts, description: 'revoked: where the member\'s contacts went' })
   contacts?: ReassignedContacts;
-  @ApiPropertyOptional({ description: 'added_to_team, removed_from_team: the team', example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
+  @ApiPropertyOptional({ description: 'added_to_team, removed_from_team, team_*, partner_team_shown, partner_team_hidden: the team', example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
   teamId?: string;
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'added_to_team, removed_from_team: the team\'s name then', example: 'Tier 1' })
+  @ApiPropertyOptional({ type: String, nullable: true, description: "added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)", example: 'Tier 1' })
   teamName?: string | null;
+  @ApiPropertyOptional({ description: 'team_renamed: the name before', example: 'Tier one' })
+  previousName?: string;
+  @ApiPropertyOptional({ description: 'partner_linked, partner_unlinked, partner_team_shown, partner_team_hidden: the partner workspace', example: '9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d' })
+  partnerWorkspaceId?: string;
+  @ApiPropertyOptional({ description: "partner_linked, partner_unlinked: the partner workspace's organization", example: '3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a' })
+  partnerOrganizationId?: string;
+  @ApiPropertyOptional({ enum: ['standard', 'advanced', 'enterprise'], description: 'plan_changed: the plan before' })
+  before?: string;
+  @ApiPropertyOptional({ enum: ['standard', 'advanced', 'enterprise'], description: 'plan_changed: the plan since' })
+  plan?: string;
   @ApiPropertyOptional({
     enum: ['command', 'revoke', 'deletion', 'team_deleted', 'workspace_created'],
     description:
@@ -22,7 +32,7 @@ export class HistoryDetails {
   reason?: string;
 }
 
-/** One access change of the permission history (docs/rules.md#rule-17): who, what before and after, by whom, when. */
+/** One change of the permission history (docs/rules.md#rule-17): who, what before and after, by whom, when. */
 export class HistoryEntry {
   @ApiProperty({ description: 'the position of the event in the global log (log order; usable as X-Min-Position)', example: '1042' })
   position!: string;
@@ -30,11 +40,15 @@ export class HistoryEntry {
   eventId!: string;
   @ApiProperty({ format: 'date-time', description: 'when it happened', example: '2026-03-01T09:05:00.000Z' })
   at!: string;
-  @ApiProperty({ enum: HISTORY_CHANGES, example: 'roles_changed' })
+  @ApiProperty({
+    enum: HISTORY_CHANGES,
+    example: 'roles_changed',
+    description: "a member's access (invited … org_admin_revoked), or the workspace's own changes, which name no member: team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed (since permission_history version 8)",
+  })
   change!: string;
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   workspaceId!: string;
-  @ApiProperty(nullableString('the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who)', 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b'))
+  @ApiProperty(nullableString('the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who); null on the workspace\'s own changes (team_*, partner_*, plan_changed)', 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b'))
   userId!: string | null;
   @ApiProperty(nullableString('the invitation, on invitation entries and on the join it led to', null))
   invitationId!: string | null;

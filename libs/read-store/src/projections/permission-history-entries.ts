@@ -21,6 +21,17 @@ export const HISTORY_CHANGES = [
   /** rule 5: an owner's authority in every workspace, given or taken (an entry in each workspace of the organization) */
   'org_admin_granted',
   'org_admin_revoked',
+  // the workspace's own changes besides its members' access (version 8; permission-history-workspace.ts)
+  'team_created',
+  'team_renamed',
+  'team_deleted',
+  'team_shared',
+  'team_unshared',
+  'partner_team_shown',
+  'partner_team_hidden',
+  'partner_linked',
+  'partner_unlinked',
+  'plan_changed',
 ] as const;
 
 export type HistoryChange = (typeof HISTORY_CHANGES)[number];

@@ -10,6 +10,7 @@ import {
 } from './projection';
 import { erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { type HistoryChange, type HistoryEntryDoc, PERMISSION_HISTORY, PERMISSION_HISTORY_STATE, entry } from './permission-history-entries';
+import { WORKSPACE_CHANGE_TYPES, workspaceChangeEntries } from './permission-history-workspace';
 import {
   type InvitationState,
   type MemberState,
@@ -223,11 +224,6 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       if (member) writes.push(remove(S, member._id));
       return writes;
     }
-    case 'TeamCreated':
-    case 'TeamRenamed':
-      return [upsert(S, { _id: teamKey(event.data.teamId), name: event.data.name } satisfies TeamName)];
-    case 'TeamDeleted':
-      return [remove(S, teamKey(event.data.teamId))];
     // rule 14: team membership is access; revokes, deletions and deleted teams say so in `reason`
     case 'TeamMemberAdded':
     case 'TeamMemberRemoved': {
@@ -293,19 +289,22 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       return [...writes, ...members.map((m) => remove(S, m._id)), ...(await eraseEmails(read, e))];
     }
     default:
-      return [];
+      // the workspace's changes besides its members' access: teams, sharing, partner links, plan
+      return workspaceChangeEntries(e, read);
   }
 }
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 8: the workspace's changes besides its members' access — teams created, renamed, deleted, shared; partner teams
+  // shown or hidden; partner links; plan changes (probe 69 F6; permission-history-workspace.ts);
   // 7: each entry's request (`correlationId`) and API key (`apiKeyId`), from the event's metadata (probe 69 F2, F10);
   // 6: a deletion names the user in the entries of the invitations it names as theirs (probe 33 F10); a workspace's
   // creation has an `org_admin_granted` entry (reason workspace_created) per org admin then (F9); 5: the organization's workspaces and its org admins in the state, for the entries of a change of org admin and of
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 7,
+  version: 8,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId, actorId or correlationId) and sorts by position or atPosition
@@ -341,11 +340,9 @@ export const permissionHistoryProjection: Projection = {
     'RestrictionsChanged',
     'GrantsChanged',
     'AccessRevoked',
-    'TeamCreated',
-    'TeamRenamed',
-    'TeamDeleted',
     'TeamMemberAdded',
     'TeamMemberRemoved',
+    ...WORKSPACE_CHANGE_TYPES,
   ],
   apply: applyHistory,
 };

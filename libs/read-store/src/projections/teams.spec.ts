@@ -156,3 +156,52 @@ describe('permission history: team membership is access (rule 14, rule 17)', () 
     ]);
   });
 });
+
+describe("permission history: the workspace's own changes besides access (rule 17; probe 69 F6)", () => {
+  it('records teams created, renamed, shared and deleted, partner links on both sides, a partner team shown or hidden, and a plan change — naming no member', async () => {
+    const s = new TeamLog(['ws-1']);
+    s.log.createOrganization('org-2', { userId: 'admin-2', email: 'ada@other.test', displayName: 'Other Admin' });
+    s.log.createWorkspace('org-2', 'ws-b', 'admin-2');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-b'));
+    const sales = s.team('Sales');
+    s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Deals' });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: sales, shared: true });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: sales, shared: false });
+    const experts = s.team('Experts', [], 'ws-b', 'admin-2');
+    s.command({ type: 'SetTeamSharing', ...at(s, 'ws-b', 'admin-2'), teamId: experts, shared: true });
+    s.command({ type: 'SetPartnerTeamVisibility', ...at(s), teamId: experts, visible: true });
+    s.command({ type: 'SetPartnerTeamVisibility', ...at(s), teamId: experts, visible: false });
+    s.command({ type: 'DeleteTeam', ...at(s), teamId: sales });
+    must(s.log.plan(WS, 'enterprise'));
+    must(s.log.network('UnnetworkWorkspaces', 'ws-b', WS));
+    const m = await build(s, permissionHistoryProjection);
+    const of = (ws: string) =>
+      m
+        .all<HistoryEntryDoc>(PERMISSION_HISTORY)
+        .filter((e) => e.workspaceId === ws && e.userId === null && e.invitationId === null)
+        .sort((a, b) => a.position - b.position)
+        .map((e) => [e.change, e.details]);
+    expect(of(WS)).toEqual([
+      ['partner_linked', { partnerWorkspaceId: 'ws-b', partnerOrganizationId: 'org-2' }],
+      ['team_created', { teamId: sales, teamName: 'Sales' }],
+      ['team_renamed', { teamId: sales, teamName: 'Deals', previousName: 'Sales' }],
+      ['team_shared', { teamId: sales, teamName: 'Deals' }],
+      ['team_unshared', { teamId: sales, teamName: 'Deals' }],
+      ['partner_team_shown', { teamId: experts, partnerWorkspaceId: 'ws-b' }],
+      ['partner_team_hidden', { teamId: experts, partnerWorkspaceId: 'ws-b' }],
+      ['team_deleted', { teamId: sales, teamName: 'Deals' }],
+      ['plan_changed', { before: 'advanced', plan: 'enterprise' }],
+      ['partner_unlinked', { partnerWorkspaceId: 'ws-b', partnerOrganizationId: 'org-2' }],
+    ]);
+    // the partner's side: its own link, its own team; none of the viewer's choices
+    expect(of('ws-b')).toEqual([
+      ['partner_linked', { partnerWorkspaceId: WS, partnerOrganizationId: 'org-1' }],
+      ['team_created', { teamId: experts, teamName: 'Experts' }],
+      ['team_shared', { teamId: experts, teamName: 'Experts' }],
+      ['partner_unlinked', { partnerWorkspaceId: WS, partnerOrganizationId: 'org-1' }],
+    ]);
+    // who did it: the workspace's admin for its teams and choices, the system for the link and the plan
+    const actors = m.all<HistoryEntryDoc>(PERMISSION_HISTORY).filter((e) => e.workspaceId === WS && e.change.startsWith('team_')).map((e) => e.actorId);
+    expect(new Set(actors)).toEqual(new Set([ADMIN]));
+  });
+});
