@@ -96,6 +96,16 @@ describe("the organization's changes", () => {
     try {
       const answer = await firstValueFrom(client.send('organizations.changes', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, change: ['user_deleted'] }));
       expect(answer.items.map((c: Change) => [c.change, c.userId])).toEqual([['user_deleted', bob]]);
+      // no kind at all is refused as over HTTP, not a filter that matches nothing (probe 72 F6)
+      const none = await firstValueFrom(client.send('organizations.changes', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, change: [] })).catch((error: unknown) => error);
+      expect(none).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      // minPosition, as the AsyncAPI document offers it for every read (probe 72 F5): checked as X-Min-Position is
+      const waited = await firstValueFrom(client.send('organizations.changes', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, minPosition: items.at(-1)!.position, limit: 1 }));
+      expect(waited.items).toHaveLength(1);
+      const users = await firstValueFrom(client.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, minPosition: items.at(-1)!.position }));
+      expect(users.items.length).toBeGreaterThan(0);
+      const malformed = await firstValueFrom(client.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, minPosition: 'soon' })).catch((error: unknown) => error);
+      expect(malformed).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'minPosition' }] });
     } finally {
       client.close();
     }
@@ -124,6 +134,8 @@ describe("the organization's changes", () => {
       ['change=api_key_stolen', 'change'],
       ['after=-1', 'after'],
       ['after=abc', 'after'],
+      ['after=9999999999999999999', 'after'],
+      ['change=', 'change'],
       ['direction=up', 'direction'],
       ['limit=0', 'limit'],
     ]) {

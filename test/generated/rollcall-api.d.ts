@@ -1303,7 +1303,7 @@ export interface components {
        */
       at: string;
       /**
-       * @description who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); null where nobody is named
+       * @description who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); `system` for a change made with the system key (the organization's creation, its first key); null where nobody is named
        * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
        */
       actorId: string | null;
@@ -8944,7 +8944,7 @@ export interface operations {
         content: {
           /**
            * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions
-           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile
+           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts
            */
           'text/csv': string;
         };

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { HISTORY_CHANGES, type HistoryChange } from '@rollcall/read-store';
-import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { SANE_REQUEST_ID } from '../shared/request-id';
@@ -20,6 +20,7 @@ export class HistoryQuery {
   })
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @ArrayMinSize(1, { message: 'change must name at least one kind of change' })
   @ArrayMaxSize(HISTORY_CHANGES.length)
   @IsIn(HISTORY_CHANGES, { each: true, message: `each must be a kind of change: ${HISTORY_CHANGES.join(', ')}` })
   change?: HistoryChange[];

@@ -60,6 +60,16 @@ describe("the organization's changes over a long stream", () => {
     expect(second.next).toBeNull();
   });
 
+  it('latest first from past the stream\'s end starts at its last change, and goes on (probe 72 F2: it answered nothing and the same cursor, for ever)', async () => {
+    const page = await changes.list(ORG, 'ada', { limit: 2, direction: 'desc', after: String(JOINS + 10_000) });
+    expect(page.items.map((c) => c.revision)).toEqual([String(JOINS + 1), String(JOINS)]);
+    expect(page.next).toBe(String(JOINS));
+  });
+
+  it('a cursor past what a revision holds is refused naming the field, not a failure of the store (probe 72 F1)', async () => {
+    await expect(changes.list(ORG, 'ada', { limit: 2, direction: 'desc', after: '9999999999999999999' })).rejects.toMatchObject({ problem: { code: 'VALIDATION_FAILED', errors: [{ field: 'after' }] } });
+  });
+
   it('without a filter, pages of `limit` in order, the last one with no next', async () => {
     const page = await changes.list(ORG, 'ada', { limit: 500, after: String(JOINS - 400) });
     expect(page.items.map((c) => Number(c.revision))).toEqual(Array.from({ length: 401 }, (_, i) => JOINS - 399 + i));

@@ -123,10 +123,15 @@ const entry = (recorded: RecordedEvent, event: OrganizationEvent): OrgChangeView
   }
 };
 
+const MAX_REVISION = 2n ** 63n - 1n;
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 /** the revision a cursor names: the `next` of an earlier page, a whole number */
 function cursorRevision(after: string | undefined): bigint | undefined {
   if (after === undefined) return undefined;
-  if (!/^\d{1,19}$/.test(after))
+  // a revision is a 64-bit integer in both stores (probe 72 F1: a larger one was a 500 from SQLite's bind)
+  if (!/^\d{1,19}$/.test(after) || BigInt(after) > MAX_REVISION)
     throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'after must be the next of a previous page (a revision).', [{ field: 'after', message: 'must be the next of a previous page' }]));
   return BigInt(after);
 }
@@ -150,7 +155,9 @@ export class OrganizationChanges {
     const items: OrgChangeView[] = [];
     let scanned = 0;
     // asc: the revisions after `after`; desc: those before it (or from the stream's last, as this read finds it)
-    let next = query.direction === 'desc' ? (after ?? revision + 1n) - 1n : (after ?? -1n) + 1n;
+    // desc from past the stream's end starts at its last (probe 72 F2: the window read nothing there, and `next` named
+    // the same place again, for ever)
+    let next = query.direction === 'desc' ? min((after ?? revision + 1n) - 1n, revision) : (after ?? -1n) + 1n;
     const more = () => (query.direction === 'desc' ? next >= 0n : next <= revision);
     while (items.length < query.limit && scanned < SCAN_PER_PAGE && more()) {
       const from = query.direction === 'desc' ? (next - BigInt(WINDOW) + 1n > 0n ? next - BigInt(WINDOW) + 1n : 0n) : next;

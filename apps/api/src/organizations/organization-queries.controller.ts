@@ -2,13 +2,14 @@ import { Controller, Get, Headers, Inject, Param, Query, Req } from '@nestjs/com
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN, PageLimit, WholeNumber } from '../shared/dtos';
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '../shared/read-access';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog, messageMinPosition } from '../shared/read-access';
+import { Omittable } from '../shared/omittable';
 import { EVENT_STORE } from '../shared/tokens';
 import type { EventStore } from '@rollcall/event-store';
 import { OrganizationReads } from './organization-reads';
@@ -81,6 +82,7 @@ export class OrgChangesQuery {
   @ApiPropertyOptional({ description: `comma-separated kinds of change, any of them: ${ORG_CHANGES.join(', ')}`, example: 'api_key_issued,api_key_revoked' })
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @ArrayMinSize(1, { message: 'change must name at least one kind of change' })
   @ArrayMaxSize(ORG_CHANGES.length)
   @IsIn(ORG_CHANGES, { each: true, message: `each must be a kind of change: ${ORG_CHANGES.join(', ')}` })
   change?: OrgChangeKind[];
@@ -88,16 +90,24 @@ export class OrgChangesQuery {
 
 class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class OrgWorkspacesMessage extends withEnvelope(OrgWorkspacesQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class OrgUserMessage extends withEnvelope(OrgUserQuery) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
+  @Omittable() @IsString() @MaxLength(20) minPosition?: string;
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
 
@@ -187,10 +197,20 @@ export class OrganizationQueriesController {
     return this.changes.list(ownOrganization(principal, org), actorId, changesQuery(query));
   }
 
+  /**
+   * a message's `minPosition`: these reads answer from the decision states, current at once, so it is only checked as
+   * the header is (a malformed one, or one past the log's end, is a 400 naming the field)
+   */
+  private async minPositionOf(m: { minPosition?: string | null }): Promise<void> {
+    const position = messageMinPosition(m.minPosition ?? undefined);
+    if (position !== undefined) await checkMinPositionInLog(position, this.events);
+  }
+
   @MessagePattern('organizations.changes')
   @ApiExcludeEndpoint()
   async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
     const principal = await this.auth.identify(m.apiKey);
+    await this.minPositionOf(m);
     return this.changes.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), changesQuery(m));
   }
 
@@ -198,6 +218,7 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
     const principal = await this.auth.identify(m.apiKey);
+    await this.minPositionOf(m);
     return this.reads.users(ownOrganization(principal, m.organizationId), messageActor(m.actorId), { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50 });
   }
 
@@ -205,6 +226,7 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async userMessage(@Payload() m: OrgUserMessage): Promise<OrgUserDetail> {
     const principal = await this.auth.identify(m.apiKey);
+    await this.minPositionOf(m);
     return this.reads.user(ownOrganization(principal, m.organizationId), messageActor(m.actorId), m.userId, pageOf(m));
   }
 
@@ -213,6 +235,7 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async workspacesMessage(@Payload() m: OrgWorkspacesMessage): Promise<OrgWorkspaceList> {
     const principal = await this.auth.identify(m.apiKey);
+    await this.minPositionOf(m);
     if (principal.kind === 'system') return this.reads.workspaces(m.organizationId, undefined, pageOf(m));
     return this.reads.workspaces(ownOrganization(principal, m.organizationId), messageActor(m.actorId), pageOf(m));
   }

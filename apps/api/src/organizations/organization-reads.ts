@@ -72,7 +72,7 @@ export class OrganizationReads {
   private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
     const org = (await this.states.organization(organizationId)).state;
     if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
-    if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users and workspaces."));
+    if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users, workspaces and changes."));
     return org;
   }
 

@@ -106,7 +106,7 @@ class OrgChange implements OrgChangeView {
   change!: OrgChangeKind;
   @ApiProperty({ format: 'date-time', description: 'when the change was decided' })
   at!: string;
-  @ApiProperty({ type: String, nullable: true, description: 'who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); null where nobody is named', example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
+  @ApiProperty({ type: String, nullable: true, description: 'who made it: the X-Actor-Id of its request (an invitee accepting, the user themselves); `system` for a change made with the system key (the organization\'s creation, its first key); null where nobody is named', example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
   actorId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: "the organization API key of its request; null: the system key, an invitation or email-change link, or a change made before session 52", example: 'k_2f9c1d7e' })
   apiKeyId!: string | null;

@@ -3,6 +3,7 @@ import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { authorizeMemberManagement, checkAssignment, isActor } from '../workspace/authority';
 import { activeUser } from '../organization/state';
+import { notAMember } from '../workspace/refusals';
 import { activeMember, type WorkspaceContext } from '../workspace/state';
 import { type PresenceChanged, type PresenceReason, type PresenceStatus, REPORTED_STATUSES, type ReportedStatus } from './events';
 
@@ -166,7 +167,7 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // a revoked or deleted member is kept in the state but is no member any more; one still online (the feed has
       // not yet turned their departure into a transition) may be set offline
       if (!target && current.status === 'offline')
-        return reject(domainError('NOT_A_MEMBER', `User ${command.userId} is not a member of this workspace.`));
+        return reject(notAMember(ctx, command.userId));
       // an act on that member: rule 2 applies as to a revoke (under levels a manager makes agents offline, never an
       // owner or another manager: probe 37 F2)
       const rank = target ? checkAssignment(ctx, actor, target.access, undefined) : undefined;

@@ -3,7 +3,7 @@ import { type DomainError, type FieldError, domainError, validationFailed } from
 import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { characterCount, cleanName, nameProblem } from '../shared/validation';
-import { ASK_FOR_IT, type Actor, holds, resolveActor } from '../workspace/authority';
+import { ASK_FOR_IT, type Actor, holds, permissionWords, resolveActor } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
 import { type Team, teamNameKey } from './state';
@@ -86,8 +86,9 @@ export const teamPermission = (model: AccessModel): string =>
 export function authorizeTeamManagement(ctx: WorkspaceContext, actorId: string): Actor | DomainError {
   const actor = resolveActor(ctx, actorId);
   if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace, so you cannot manage its teams.');
-  const needed = teamPermission(modelOf(ctx));
-  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs the ${needed} permission, which you do not hold. ${ASK_FOR_IT}`);
+  const model = modelOf(ctx);
+  const needed = teamPermission(model);
+  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs ${permissionWords(model, needed)}, which you do not hold. ${ASK_FOR_IT}`);
   return actor;
 }
 

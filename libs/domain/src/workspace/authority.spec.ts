@@ -158,6 +158,19 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     );
   });
 
+  it('rule 1: a refusal for a missing permission names the roles that give it, and to ask an owner or an org admin (probe 71 F4, probe 72 F3)', () => {
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    const studio = new Scenario('studio').member('op', { roles: ['operator'] });
+    expect(message(invite(studio, 'op', 'n@acme.test', {}))).toBe(
+      'Managing members needs the users permission (given by the environment_manager role), which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.',
+    );
+    const levels = new Scenario('levels').member('agent', { roles: ['agent'] });
+    expect(message(invite(levels, 'agent', 'n@acme.test', {}))).toContain('needs the settings.users permission (given by the owner or manager role)');
+    // a grant is named as the console shows it, by its name alone
+    const giosg = new Scenario('permissions').member('chat', {});
+    expect(message(invite(giosg, 'chat', 'n@acme.test', {}))).toBe('Managing members needs the users permission, which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.');
+  });
+
   describe('rule 2: a name from Object.prototype is no role, whoever gives it', () => {
     const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'];
     it.each(PROTO_NAMES)('a manager (or an owner, or an org admin) inviting with role %s gets INVALID_ROLE', (role) => {

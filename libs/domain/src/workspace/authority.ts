@@ -38,9 +38,22 @@ const refused = (message: string) => domainError('INSUFFICIENT_AUTHORITY', messa
 
 /**
  * what a refusal for a missing permission tells the person to do (the Giosg page: "contact one of your colleagues that
- * is managing your users right now. They can then give you access"; probe 71 F4)
+ * is managing your users right now. They can then give you access"; probe 71 F4): an owner (rule 4's, per preset) is
+ * the one who can give any permission of it — under `levels` a manager cannot give a manager's (probe 72 F3)
  */
-export const ASK_FOR_IT = "Ask a colleague who manages this workspace's users, or an org admin, to give it to you.";
+export const ASK_FOR_IT = 'Ask an owner of this workspace, or an org admin, to give it to you.';
+
+/**
+ * a permission as a console shows it: a grant by its name; one that roles carry, with those roles (under `studio` no
+ * screen names `users`: the environment_manager role gives it; probe 72 F3)
+ */
+export const permissionWords = (model: AccessModel, permission: string): string => {
+  const roles = Object.entries(model.roles)
+    .filter(([, role]) => role.permissions.includes(permission))
+    .map(([name]) => name);
+  if (model.grantable.includes(permission) || roles.length === 0) return `the ${permission} permission`;
+  return `the ${permission} permission (given by the ${roles.join(' or ')} role)`;
+};
 
 /** Rule 1: managing members needs settings.users (levels), users (permissions) or environment_manager (studio). */
 export function authorizeMemberManagement(ctx: WorkspaceContext, actorId: string): Actor | Check {
@@ -48,7 +61,7 @@ export function authorizeMemberManagement(ctx: WorkspaceContext, actorId: string
   if (!actor) return refused('You are not an active member of this workspace, so you cannot manage its members.');
   const model = modelOf(ctx);
   if (!holds(actor, model.manageMembers))
-    return refused(`Managing members needs the ${model.manageMembers} permission, which you do not hold. ${ASK_FOR_IT}`);
+    return refused(`Managing members needs ${permissionWords(model, model.manageMembers)}, which you do not hold. ${ASK_FOR_IT}`);
   return actor;
 }
 
@@ -134,5 +147,5 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
   const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
   const missing = needed.find((permission) => !holds(actor, permission));
-  return missing === undefined ? undefined : refused(`This needs the ${missing} permission, which you do not hold. ${ASK_FOR_IT}`);
+  return missing === undefined ? undefined : refused(`This needs ${permissionWords(model, missing)}, which you do not hold. ${ASK_FOR_IT}`);
 }

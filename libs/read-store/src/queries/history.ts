@@ -37,7 +37,12 @@ function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, Fi
   if (f.userId !== undefined) where.userId = f.userId;
   if (f.actorId !== undefined) where.actorId = f.actorId;
   if (f.correlationId !== undefined) where.correlationId = f.correlationId;
-  if (f.change !== undefined) where.change = f.change.length === 1 ? f.change[0]! : [...new Set(f.change)].sort();
+  if (f.change !== undefined) {
+    // one list however it is written (`joined,joined` is `joined`; the order of the kinds does not matter): its cursors
+    // are the same list's (probe 72 F8)
+    const kinds = [...new Set(f.change)].sort();
+    where.change = kinds.length === 1 ? kinds[0]! : kinds;
+  }
   return where;
 }
 

@@ -106,6 +106,31 @@ describe('SqliteReadStore specifics', () => {
       }
     });
 
+    it('a few values of a compound\'s middle field: when they match few, seeks that compound for each and sorts them; when many, walks the shorter compound (probe 72 F7: two rare kinds of change read a workspace\'s whole history)', async () => {
+      const file = newFile();
+      const kinds = new SqliteReadStore({ path: file });
+      await kinds.init({ people: { ...SPEC.people!, compound: [['orgId', 'name'], ['orgId', 'age', 'name']] } });
+      await kinds.commit('p', people(5000).map((doc, i) => upsert(doc, i + 1)), 5000n);
+      try {
+        // ages 3 and 4 among `big`: ~110 documents
+        const rare = { where: { orgId: 'big', age: [3, 4] }, sort: { field: 'name', direction: 'asc' as const } };
+        expect(kinds.explainFind('people', rare).join(' | ')).toMatch(/rs_idx_people__orgId\+age\+name/);
+        const page = await kinds.find('people', { ...rare, limit: 500 });
+        const expected = people(5000).filter((d) => d.orgId === 'big' && (d.age === 3 || d.age === 4)).map((d) => [d.name, d._id] as [string, string]);
+        expected.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : 1));
+        expect(page.items.map((d) => d._id)).toEqual(expected.map(([, id]) => id));
+        // pages through cursors give the same
+        const first = await kinds.find('people', { ...rare, limit: 40 });
+        const second = await kinds.find('people', { ...rare, limit: 40, cursor: first.nextCursor });
+        expect([...first.items, ...second.items].map((d) => d._id)).toEqual(expected.slice(0, 80).map(([, id]) => id));
+        // most ages: the page fills walking (orgId, name)
+        const dense = { where: { orgId: 'big', age: Array.from({ length: 80 }, (_, i) => i) }, sort: { field: 'name', direction: 'asc' as const } };
+        expect(kinds.explainFind('people', dense).join(' | ')).toMatch(/rs_idx_people__orgId\+name/);
+      } finally {
+        await kinds.close();
+      }
+    });
+
     it('walks the sort index when the filter is broad, and uses the filter index when it is narrow', () => {
       expect(plan({ where: { orgId: 'big' }, sort: { field: 'age', direction: 'asc' } })).toMatch(
         /SCAN t USING INDEX rs_idx_people__age/,

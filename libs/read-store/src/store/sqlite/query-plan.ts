@@ -45,14 +45,24 @@ export function selectParts(
   // SQLite's planner prefers an index on a `where` field and then sorts all its matches, even when they are
   // tens of thousands and walking the sort index would fill the page after a few hundred rows: decide here.
   const index = sortIndex(c, query, sort.field);
+  // a few values of a compound's field before the sort field (the history by kinds of change): when they match few
+  // documents, that compound seeks each value and the matches are sorted, rather than a shorter compound walked
+  // through every document of the pinned fields (probe 72 F7: two rare kinds read a workspace's whole history a page)
+  const fewOf = !hints.fewSearchMatches && inListCompound(c, query, sort.field);
+  const fewMatches = fewOf !== undefined && fewOf !== false && countUpTo(state, c, query) < BROAD_FILTER;
   const bySort =
     index !== undefined &&
     !hints.fewSearchMatches &&
+    !fewMatches &&
     (index.compound ||
       (hints.sparseSearchMatches
         ? filterBreadth(state, c, query) !== 'narrow'
         : filterBreadth(state, c, query) === 'broad'));
-  const from = bySort ? `${c.table} AS t INDEXED BY ${quote(index.name)}` : `${c.table} AS t`;
+  const from = bySort
+    ? `${c.table} AS t INDEXED BY ${quote(index.name)}`
+    : fewMatches && fewOf
+      ? `${c.table} AS t INDEXED BY ${quote(fewOf)}`
+      : `${c.table} AS t`;
   const parts: KeysetPart[] =
     sort.field === '_id'
       ? [
@@ -94,6 +104,29 @@ function sortIndex(
   if (compound) return { name: compound.name, compound: true };
   if (field === '_id') return { name: `sqlite_autoindex_rs_doc_${c.name}_1`, compound: false };
   return c.indexes.includes(field) ? { name: `rs_idx_${c.name}__${field}`, compound: false } : undefined;
+}
+
+/**
+ * A compound index ending with the sort field whose other fields are all in `where`: single values but one, which
+ * holds several (an IN list); undefined when there is none.
+ */
+function inListCompound(c: Collection, query: Omit<Query, 'limit' | 'cursor'>, field: string): string | undefined {
+  if (!c.ready) return undefined;
+  const where = query.where ?? {};
+  const inList = (name: string) => name in where && Array.isArray(where[name]) && !arrayAware(c, name);
+  const pinned = (name: string) => name in where && !Array.isArray(where[name]) && !arrayAware(c, name);
+  return c.indexSpecs.find((index) => {
+    const leading = index.fields.slice(0, -1);
+    return index.fields.length > 2 && index.fields.at(-1) === field && leading.filter(inList).length === 1 && leading.every((f) => pinned(f) || inList(f));
+  })?.name;
+}
+
+/** the documents matching the whole `where` of the query (and its search), counted up to BROAD_FILTER */
+function countUpTo(state: StoreState, c: Collection, query: Omit<Query, 'limit' | 'cursor'>): number {
+  const sql = new SqlBuilder();
+  const where = conditions(state, c, query, sql, {});
+  const counted = state.conn.stmt(`SELECT count(*) AS n FROM (SELECT 1 FROM ${c.table} AS t WHERE ${where} LIMIT ${BROAD_FILTER})`).get(...sql.params);
+  return Number(counted?.n);
 }
 
 /**
