@@ -329,6 +329,27 @@ describe('rule 13: a forced offline holds until the user resumes; anyone sets th
   });
 });
 
+describe('rule 13: a hold is its membership\'s (docs/adr/0032 point 2)', () => {
+  it('a set-offline that crossed a revoke and landed after its MembershipEnded does not hold the user invited again (sessions 51–52\'s race)', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(5);
+    // the manager's set-offline decided on a state from before the revoke: it lands on the presence stream after
+    p.given({ type: 'SetOffline', ...by(p.s, 'boss'), userId: 'agent' });
+    p.s.given({ type: 'RevokeAccess', ...by(p.s, ADMIN), userId: 'agent' });
+    expect(p.presence.heldOffline).toBe(true);
+    p.s.advance(60);
+    const inv = p.s.invited('agent@acme.test', { roles: ['agent'] });
+    p.s.accepted(inv, 'agent');
+    expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
+    // a hold set in the current membership still holds
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(5);
+    p.given({ type: 'SetOffline', ...by(p.s, 'boss'), userId: 'agent' });
+    expectError(p.when(p.heartbeat('agent', 'online')), 'FORCED_OFFLINE');
+  });
+});
+
 describe('rule 13: leaving the workspace makes a user offline', () => {
   it('revoked or deleted, with the reason; nothing when already offline', () => {
     const p = withAgent();

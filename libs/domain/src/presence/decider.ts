@@ -137,12 +137,15 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
     case 'Heartbeat': {
       if (!REPORTED_STATUSES.includes(command.status))
         return reject(validationFailed([{ field: 'status', message: 'must be online or away' }]));
-      if (!activeMember(ctx, command.actorId))
-        return reject(notReportingHere());
+      const member = activeMember(ctx, command.actorId);
+      if (!member) return reject(notReportingHere());
       if (current.status === command.status) return accept([]);
       // set offline by someone else: that holds until the user chooses to be online again, which the console says
-      // with `resume` (docs/adr/0032; probe 65 F2: the next heartbeat of a console that could not know undid it)
-      if (current.status === 'offline' && current.heldOffline && command.resume !== true)
+      // with `resume` (docs/adr/0032; probe 65 F2: the next heartbeat of a console that could not know undid it) — in
+      // that membership: a hold dated before the member's latest join is an earlier membership's (a set-offline that
+      // crossed a revoke landed after its MembershipEnded: sessions 51–52 saw it hold the member invited again)
+      const heldThisMembership = current.since === null || current.since >= member.joinedAt;
+      if (current.status === 'offline' && current.heldOffline && heldThisMembership && command.resume !== true)
         return reject(
           domainError(
             'FORCED_OFFLINE',
