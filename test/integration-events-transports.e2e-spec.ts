@@ -15,9 +15,10 @@ const waitFor = async (what: string, condition: () => boolean | Promise<boolean>
   }
 };
 
-/** a TCP consumer: the event ids of the frames it read */
-function tcpConsumer(port: number): Promise<{ ids: string[]; server: Server }> {
+/** a TCP consumer: the event ids of the frames it read, and each frame's position and previousPosition */
+function tcpConsumer(port: number): Promise<{ ids: string[]; chain: [position: string, previous: string | null][]; server: Server }> {
   const ids: string[] = [];
+  const chain: [string, string | null][] = [];
   const server = createServer((socket) => {
     let buffer = '';
     socket.setEncoding('utf8');
@@ -26,13 +27,14 @@ function tcpConsumer(port: number): Promise<{ ids: string[]; server: Server }> {
       for (let hash = buffer.indexOf('#'); hash > 0; hash = buffer.indexOf('#')) {
         const length = Number(buffer.slice(0, hash));
         if (buffer.length < hash + 1 + length) break;
-        const message = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { data: { eventId: string } };
+        const message = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { data: { eventId: string; position: string; previousPosition: string | null } };
         ids.push(message.data.eventId);
+        chain.push([message.data.position, message.data.previousPosition]);
         buffer = buffer.slice(hash + 1 + length);
       }
     });
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ ids, server })));
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ ids, chain, server })));
 }
 
 if (natsBinary) {
@@ -41,7 +43,7 @@ if (natsBinary) {
     let url: string;
     let tcpPort: number;
     let app: TestApp;
-    let consumer: { ids: string[]; server: Server } | undefined;
+    let consumer: Awaited<ReturnType<typeof tcpConsumer>> | undefined;
 
     beforeAll(async () => {
       ({ url, process: nats } = await startNats());
@@ -87,6 +89,9 @@ if (natsBinary) {
       consumer = await tcpConsumer(tcpPort);
       await waitFor('every event over TCP', () => published.every((id) => consumer!.ids.includes(id)), 15_000);
       expect(consumer.ids.filter((id) => published.includes(id))).toEqual(published);
+      // each frame names the one this transport sent before it (its start: nothing, on this fresh log), as over NATS
+      // (README "A consumer that mirrors Rollcall": a gap shows at the next event)
+      expect(consumer.chain.map(([, previous]) => previous)).toEqual([null, ...consumer.chain.slice(0, -1).map(([position]) => position)]);
       await waitFor('the TCP transport caught up', async () => (await health()).transports.tcp.behind === 0);
       expect((await health()).transports.tcp).toEqual({ state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: head.head, behind: 0 });
       await nc.close();
