@@ -1,8 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { HISTORY_CHANGES, type HistoryChange } from '@rollcall/read-store';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { SANE_REQUEST_ID } from '../shared/request-id';
 
@@ -18,11 +17,7 @@ export class HistoryQuery {
     description: `comma-separated kinds of change, any of them (the entries' \`change\`): ${HISTORY_CHANGES.join(', ')}`,
     example: 'roles_changed,grants_changed',
   })
-  @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
-  @ArrayMinSize(1, { message: 'change must name at least one kind of change' })
-  @ArrayMaxSize(HISTORY_CHANGES.length)
-  @IsIn(HISTORY_CHANGES, { each: true, message: `each must be a kind of change: ${HISTORY_CHANGES.join(', ')}` })
+  @KindsOfChange(HISTORY_CHANGES)
   change?: HistoryChange[];
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() to?: string;

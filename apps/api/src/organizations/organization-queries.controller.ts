@@ -1,10 +1,9 @@
 import { Controller, Get, Headers, Inject, Param, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { ID_PATTERN, PageLimit, WholeNumber } from '../shared/dtos';
+import { ID_PATTERN, KindsOfChange, PageLimit, WholeNumber } from '../shared/dtos';
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -67,11 +66,7 @@ export class OrgChangesQuery {
   after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @WholeNumber()
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit(500)
   limit?: number;
 
   @ApiPropertyOptional({ enum: ['asc', 'desc'], description: 'asc (default): oldest first; desc: the latest first' })
@@ -80,11 +75,7 @@ export class OrgChangesQuery {
   direction?: 'asc' | 'desc';
 
   @ApiPropertyOptional({ description: `comma-separated kinds of change, any of them: ${ORG_CHANGES.join(', ')}`, example: 'api_key_issued,api_key_revoked' })
-  @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
-  @ArrayMinSize(1, { message: 'change must name at least one kind of change' })
-  @ArrayMaxSize(ORG_CHANGES.length)
-  @IsIn(ORG_CHANGES, { each: true, message: `each must be a kind of change: ${ORG_CHANGES.join(', ')}` })
+  @KindsOfChange(ORG_CHANGES)
   change?: OrgChangeKind[];
 }
 

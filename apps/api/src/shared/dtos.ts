@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { applyDecorators } from '@nestjs/common';
-import { ArrayMaxSize, IsArray, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateBy } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { checkEmail, type Restrictions } from '@rollcall/domain';
 // class-validator's metadata lookups remembered (once per class, not per request): see validation-metadata.ts
 import './validation-metadata';
@@ -46,6 +46,19 @@ export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (t
 
 /** A page's `limit` in a query string: optional, digits only, 1 to `max`. */
 export const PageLimit = (max: number) => applyDecorators(IsOptional(), WholeNumber(), IsInt(), Min(1), Max(max));
+
+/**
+ * A filter by kinds of change (the history's, the organization's): optional, comma-separated in a query string, an
+ * array in a message; at least one (probe 72 F6: an empty list over TCP matched nothing), each one of `kinds`.
+ */
+export const KindsOfChange = (kinds: readonly string[]) =>
+  applyDecorators(
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((kind) => kind.trim()) : value)),
+    ArrayMinSize(1, { message: 'change must name at least one kind of change' }),
+    ArrayMaxSize(kinds.length),
+    IsIn(kinds, { each: true, message: `each must be a kind of change: ${kinds.join(', ')}` }),
+  );
 
 const RESTRICTIONS_DOC =
   'Restrictions of the member\'s role: switches are `true`, scopes carry their value, e.g. `{"data_export": true}` (manager) or `{"contact_visibility": "self_only", "mask_contact_info": true}` (agent). ' +
