@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from './events';
-import { checkEmail, checkText, checkUrl, nameProblem, normalizeEmail } from './validation';
+import { caseFold, checkEmail, checkText, checkUrl, emailKey, nameProblem, normalizeEmail } from './validation';
 import { decideOrganization } from '../organization/decider';
 import { initialOrganizationState } from '../organization/state';
 import { ADMIN, HOURS_48, ORG, Scenario, T0, by, expectError, expectEvents } from '../testing/fixture';
@@ -105,7 +105,7 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
     });
 
     it('refuses exactly the addresses whose normalized form is longer than 254 characters', () => {
-      // local parts whose lower case is longer (İ: 1 character, 2 lower-cased) or as long, domains that IDNA lengthens
+      // local parts lower-cased to other letters of the same length (İ: taken as i) or as they are, domains that IDNA lengthens
       // (ü → xn--…) or keeps: every length around the limit, on both sides
       const lengths = new Set<number>();
       for (const local of ['a'.repeat(64), 'İ'.repeat(32), ' Jane.Doe', 'ü'.repeat(30)])
@@ -134,6 +134,16 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
       expect(normalizeEmail('jane.doe+x@acme.test')).toBe('jane.doe+x@acme.test');
     });
 
+    it('rule 6: the Turkish capital İ (Caps Lock on a Turkish keyboard) is the i it stands for, not an i with a dot above (probe 73 F1)', () => {
+      expect(normalizeEmail('İSMAİL@acme.test')).toBe('ismail@acme.test');
+      expect(normalizeEmail('I\u0307smail@acme.test')).toBe('ismail@acme.test');
+      // an address stored so before: compared as the same person
+      expect(emailKey('i\u0307smai\u0307l@acme.test')).toBe('ismail@acme.test');
+      expect(caseFold('İstanbul')).toBe('istanbul');
+      // the dotless ı stays a letter of its own
+      expect(normalizeEmail('ISMAıL@acme.test')).toBe('ismaıl@acme.test');
+    });
+
     it('composes the local part (NFC): the same letters typed two ways are one address', () => {
       expect(normalizeEmail('ju\u0308rgen@acme.test')).toBe(normalizeEmail('j\u00fcrgen@acme.test'));
     });
@@ -158,6 +168,11 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
       const d = createOrganization(email);
       expect(d.ok).toBe(false);
       expect(!d.ok && d.error.fields).toEqual([{ field: 'admin.email', message: expect.any(String) }]);
+    });
+
+    it('rule 6: inviting İSMAİL@ while ismail@ is a member is ALREADY_MEMBER (probe 73 F1: a second user of the same person)', () => {
+      const s = new Scenario().member('ismail');
+      expectError(s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'i1', email: 'İSMAİL@acme.test', ttlSeconds: HOURS_48 }), 'ALREADY_MEMBER');
     });
 
     it('an IDN address and its punycode are one person: a second invitation is ALREADY_INVITED', () => {

@@ -56,16 +56,24 @@ export function emailKey(email: string): string {
 function normalizeOnce(raw: string): string {
   const email = raw.replace(EDGE_SPACE, '').normalize('NFC');
   const parts = splitAt(email);
-  if (!parts) return email.toLowerCase();
+  if (!parts) return dottedI(email.toLowerCase());
   const [local, domain] = parts;
-  return `${local.toLowerCase()}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
+  return `${dottedI(local.toLowerCase())}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
 }
+
+/**
+ * The Turkish capital `İ` lower-cased: `i` and a combining dot above, which nobody types in an address; Caps Lock on a
+ * Turkish keyboard writes `İSMAİL` for `ismail` (probe 73 F1: it made a second user of the same person, addressed as
+ * `i̇smai̇l`). Taken as the `i` it stands for, as a Turkish lower-casing and the search's folding do.
+ */
+const dottedI = (text: string): string => (text.includes('i\u0307') ? text.replaceAll('i\u0307', 'i') : text);
 
 const ASCII = /^\p{ASCII}*$/u;
 /**
  * Unicode case folding, one character at a time: upper-cased then lower-cased (the runtime's Unicode data), then
  * composed. It matches CaseFolding.txt's full folding (`ς`→`σ`, `ſ`→`s`, `µ`→`μ`, `ϐ`→`β`, `ß`→`ss`, `ᾳ`→`αι`)
- * except for the dotless `ı`, which folding keeps apart from `i` (so does this). Per character, not per word: the
+ * except for the dotless `ı`, which folding keeps apart from `i` (so does this), and the dotted `İ`, which it folds to
+ * `i` and a combining dot, and this to `i` (as the search does: probe 73 F1). Per character, not per word: the
  * word-final `Σ` → `ς` of lower-casing a whole text is the one context it must not see. (The npm packages for this
  * ship tables of Unicode 7 and are unmaintained; the runtime's own mappings follow its Unicode version.)
  */
@@ -74,8 +82,8 @@ export function caseFold(text: string): string {
   // Nearly every text is folded already (a lower-cased local part): two native calls tell it (~0.2 µs, where the
   // per-character walk costs ~8: review, session 27). Whole-text lower-casing differs from the per-character one only
   // by a word-final ς, which a text without ς gets only if it differs from the text.
-  if (!text.includes('ς') && text.toUpperCase().toLowerCase() === text) return text;
-  return Array.from(text, (c) => (c === 'ı' ? c : c.toUpperCase().toLowerCase())).join('').normalize('NFC');
+  if (!text.includes('ς') && !text.includes('i\u0307') && text.toUpperCase().toLowerCase() === text) return text;
+  return dottedI(Array.from(text, (c) => (c === 'ı' ? c : c.toUpperCase().toLowerCase())).join('').normalize('NFC'));
 }
 
 /**
@@ -120,7 +128,7 @@ function emailProblem(raw: string): string | null {
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
   // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
   // domain IDNA maps), without mapping the domain a second time
-  return local.toLowerCase().length + 1 + ascii.length > 254 ? INVALID : null;
+  return dottedI(local.toLowerCase()).length + 1 + ascii.length > 254 ? INVALID : null;
 }
 
 /**
