@@ -8920,6 +8920,8 @@ export interface operations {
         sort?: 'name' | 'email' | 'lastSeen' | 'joined';
         /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
         direction?: 'asc' | 'desc';
+        /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
+        bom?: 'true' | 'false';
       };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
@@ -9331,6 +9333,8 @@ export interface operations {
         /** @description nextCursor of the previous page, with the same filters (another list's is 400 on the field cursor) */
         cursor?: string;
         format?: 'json' | 'csv';
+        /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
+        bom?: 'true' | 'false';
       };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
@@ -13789,6 +13793,8 @@ export interface operations {
         /** @description last UTC day, inclusive: the report covers at most 366 days, `from` and `to` included (so `to` is at most 365 days after `from`) */
         to: string;
         format?: 'json' | 'csv';
+        /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
+        bom?: 'true' | 'false';
         /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with `nextCursor` while days are left. Without it the whole range, refused (400, field `limit`) past 100000 rows. Not with format=csv (the CSV holds the whole range). */
         limit?: number;
         /** @description nextCursor of the previous page of this workspace's report, with the same from and to (not with format=csv); another workspace's or range's is 400 on the field cursor */

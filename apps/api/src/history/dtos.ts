@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { HISTORY_CHANGES, type HistoryChange } from '@rollcall/read-store';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
+import { CsvBom, ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { SANE_REQUEST_ID } from '../shared/request-id';
 
@@ -38,4 +38,5 @@ export class HistoryQuery {
   limit?: number;
   @ApiPropertyOptional({ description: 'nextCursor of the previous page, with the same filters (another list\'s is 400 on the field cursor)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
   @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' }) @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
+  @CsvBom() bom?: 'true' | 'false';
 }

@@ -3,6 +3,7 @@ import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
+import { csvOptions } from '../shared/dtos';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
@@ -48,7 +49,7 @@ export class HistoryController {
     @Query() query: HistoryQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    const { format, limit, cursor, ...filters } = query;
+    const { format, limit, cursor, bom, ...filters } = query;
     // the CSV is a download of members' addresses: the export permission too, as for the user list (rule 18)
     await this.access.prepare(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
     if (format === 'csv') {
@@ -60,12 +61,14 @@ export class HistoryController {
         );
       let csv;
       try {
-        csv = exportHistoryCsv(this.store, ws, filters);
+        csv = exportHistoryCsv(this.store, ws, filters, csvOptions({ bom }));
       } catch (error) {
         return badQuery(error);
       }
       return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
     }
+    if (bom !== undefined)
+      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'bom applies to format=csv only: leave it out of JSON pages.', [{ field: 'bom', message: 'only with format=csv' }]));
     return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));
   }
 }

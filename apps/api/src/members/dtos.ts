@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
-import { ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { CsvBom, ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant, STATUSES } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 
@@ -60,7 +60,9 @@ export class ListMembersQuery extends MemberFilterQuery {
 }
 
 /** the CSV export: the list's filters and order, all of it (the export of a team, of who is online…) */
-export class ExportMembersQuery extends MemberFilterQuery {}
+export class ExportMembersQuery extends MemberFilterQuery {
+  @CsvBom() bom?: 'true' | 'false';
+}
 
 export class AsOfQuery {
   @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now)", example: '2026-03-01T09:00:00Z', pattern: INSTANT_PATTERN })

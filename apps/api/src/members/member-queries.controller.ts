@@ -6,6 +6,7 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTa
 import { domainError } from '@rollcall/domain';
 import { MEMBER_CSV_COLUMNS, type ReadStore, exportMembersCsv, getMember, listMembers } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
+import { csvOptions } from '../shared/dtos';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { DomainException } from '../shared/stream-handler';
@@ -73,7 +74,8 @@ export class MemberQueriesController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'export', minPosition);
-    return new StreamableFile(exportMembersCsv(this.store, ws, query, (docs) => this.withLiveLastSeen(ws, docs)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
+    const { bom: _bom, ...filters } = query;
+    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, docs), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
   }
 
   @Get(':userId')

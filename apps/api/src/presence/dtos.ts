@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { REPORT_PAGE_MAX, REPORT_WHOLE_MAX } from '@rollcall/read-store';
-import { WholeNumber } from '../shared/dtos';
+import { CsvBom, WholeNumber } from '../shared/dtos';
 
 export class HeartbeatDto {
   @ApiProperty({ enum: ['online', 'away'], description: 'the status the user reports; silence makes them offline' })
@@ -34,6 +34,8 @@ export class PresenceReportQuery {
   @IsOptional()
   @IsIn(['json', 'csv'])
   format?: 'json' | 'csv';
+
+  @CsvBom() bom?: 'true' | 'false';
 
   @ApiPropertyOptional({
     minimum: 1,

@@ -122,3 +122,22 @@ export class AccessDto {
   @MaxLength(64, { each: true })
   grants?: string[];
 }
+
+/**
+ * `bom=true` on a CSV download: a UTF-8 byte order mark first, which Excel needs to read the file as UTF-8 (without it,
+ * Excel on Windows reads names in other scripts as the system's code page: probe 73 F2, "Strauß" as "Strauﾃ�"). Off by
+ * default: scripts and most CSV readers take the mark as part of the first column's name.
+ */
+export const CsvBom = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      enum: ['true', 'false'],
+      default: 'false',
+      description: 'CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off',
+    }),
+    IsOptional(),
+    IsIn(['true', 'false']),
+  );
+
+/** the CSV options a download's query asks for */
+export const csvOptions = (query: { bom?: 'true' | 'false' }) => ({ bom: query.bom === 'true' });

@@ -23,8 +23,13 @@ export const restrictionsCell = (restrictions: Record<string, true | string> | n
  * CSV with a header row, streamed: rows are pulled from `rows` as the consumer reads (backpressure), so memory
  * stays bounded whatever the number of rows. An error of the source destroys the returned stream with it.
  */
-export function csvStream(columns: readonly string[], rows: AsyncIterable<string[]>): Readable {
-  return pipeline(Readable.from(rows, { objectMode: true, highWaterMark: 256 }), stringify({ header: true, columns: [...columns] }), () => {
+/** how a CSV download is written: `bom`, a UTF-8 byte order mark first, which Excel needs to read it as UTF-8 (probe 73 F2) */
+export interface CsvOptions {
+  bom?: boolean;
+}
+
+export function csvStream(columns: readonly string[], rows: AsyncIterable<string[]>, options: CsvOptions = {}): Readable {
+  return pipeline(Readable.from(rows, { objectMode: true, highWaterMark: 256 }), stringify({ header: true, columns: [...columns], bom: options.bom === true }), () => {
     // errors reach the consumer through the returned stream
   });
 }

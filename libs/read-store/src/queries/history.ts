@@ -2,7 +2,7 @@ import type { Access } from '@rollcall/domain';
 import { DAY_MS, type FieldValue, InvalidQueryError, type Query, type ReadStore } from '../port';
 import { PERMISSION_HISTORY, type HistoryChange, type HistoryEntryDoc, atPositionKey } from '../projections/permission-history';
 import { encodeCursor } from '../store/query-common';
-import { csvStream, list, restrictionsCell, safeCell } from './csv';
+import { type CsvOptions, csvStream, list, restrictionsCell, safeCell } from './csv';
 
 export interface HistoryFilters {
   /** entries about this member */
@@ -150,7 +150,7 @@ const accessCells = (access: Access | null): string[] =>
   access ? [list(access.roles), restrictionsCell(access.restrictions), list(access.grants)] : ['', '', ''];
 
 /** The permission history as CSV, streamed in bounded memory (same filters as listHistory, log order). */
-export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters: HistoryFilters = {}) {
+export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters: HistoryFilters = {}, csv: CsvOptions = {}) {
   const f = { ...filters, ...range(filters.from, filters.to) };
   const query: Omit<Query, 'limit' | 'cursor'> = { where: historyWhere(workspaceId, f), sort: { field: 'position', direction: f.direction ?? 'asc' } };
   async function* rows(): AsyncIterable<string[]> {
@@ -176,7 +176,7 @@ export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters:
       ];
     }
   }
-  return csvStream(HISTORY_CSV_COLUMNS, rows());
+  return csvStream(HISTORY_CSV_COLUMNS, rows(), csv);
 }
 
 export { atPositionKey };

@@ -4,7 +4,7 @@ import { MEMBERS, type MemberDoc, type MemberStatus, type MemberView, memberId }
 import { WORKSPACES, type WorkspaceDoc } from '../projections/workspaces';
 import { ORG_USERS, type OrgUserDoc, orgUserId } from '../projections/org-users';
 import { searchKey } from '../projections/sort-key';
-import { csvStream, list, restrictionsCell, safeCell } from './csv';
+import { type CsvOptions, csvStream, list, restrictionsCell, safeCell } from './csv';
 
 export type MemberSort = 'name' | 'email' | 'lastSeen' | 'joined';
 
@@ -143,6 +143,7 @@ export function exportMembersCsv(
   workspaceId: string,
   filters: MemberFilters = {},
   overlay: (members: MemberDoc[]) => Promise<MemberDoc[]> = async (members) => members,
+  csv: CsvOptions = {},
 ) {
   const row = (m: MemberDoc, admins: Set<string>, permissionsOf: (m: MemberDoc) => string): string[] => [
     safeCell(m.email),
@@ -185,5 +186,5 @@ export function exportMembersCsv(
     }
     if (chunk.length > 0) yield* await rowsOf(chunk);
   }
-  return csvStream(MEMBER_CSV_COLUMNS, rows());
+  return csvStream(MEMBER_CSV_COLUMNS, rows(), csv);
 }

@@ -1,7 +1,7 @@
 import { DAY_MS, InvalidQueryError, type ReadStore } from '../port';
 import { ORG_USERS, type OrgUserDoc, orgUserId } from '../projections/org-users';
 import { PRESENCE_DAILY, PRESENCE_OPEN, type PresenceDayDoc, type PresenceOpenDoc, splitByUtcDay } from '../projections/presence-daily';
-import { csvStream, safeCell } from './csv';
+import { type CsvOptions, csvStream, safeCell } from './csv';
 
 /** One user's day in the presence report (docs/rules.md#rule-13). */
 export interface PresenceReportRow {
@@ -205,10 +205,10 @@ async function reportOfDays(store: ReadStore, workspaceId: string, days: readonl
 export const PRESENCE_REPORT_CSV_COLUMNS = ['date', 'user_id', 'email', 'display_name', 'deleted', 'online_seconds', 'away_seconds'] as const;
 
 /** The report's rows as CSV (personal fields of deleted users empty), streamed as they come (presenceReportDays). */
-export function presenceReportCsv(items: AsyncIterable<PresenceReportRow> | Iterable<PresenceReportRow>) {
+export function presenceReportCsv(items: AsyncIterable<PresenceReportRow> | Iterable<PresenceReportRow>, csv: CsvOptions = {}) {
   async function* rows(): AsyncIterable<string[]> {
     for await (const r of items)
       yield [r.date, r.userId, safeCell(r.email), safeCell(r.displayName), String(r.deleted), String(r.onlineSeconds), String(r.awaySeconds)];
   }
-  return csvStream(PRESENCE_REPORT_CSV_COLUMNS, rows());
+  return csvStream(PRESENCE_REPORT_CSV_COLUMNS, rows(), csv);
 }
