@@ -133,7 +133,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   WORKSPACE_EXISTS: `Workspace ${WORKSPACE} already exists.`,
   TEAM_NOT_FOUND: `Team ${TEAM} does not exist in this workspace.`,
   TEAM_EXISTS: `Team ${TEAM} already exists.`,
-  TEAM_NAME_TAKEN: 'A team named "Night shift" already exists in this workspace (names ignore case).',
+  TEAM_NAME_TAKEN: 'A team named "Night shift" already exists in this workspace (names ignore case, width and spacing).',
   MEMBER_NOT_ACTIVE: `User ${USER} is invited but has not accepted yet; only active members can be in a team.`,
   FORCED_OFFLINE:
     'A member manager set you offline in this workspace at 2026-03-01T09:00:00.000Z; you stay offline until you choose to be online again (a heartbeat with "resume": true).',

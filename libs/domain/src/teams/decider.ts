@@ -112,7 +112,8 @@ const partnerTeamNotFound = (teamId: string, own: boolean) =>
       ? `Team ${teamId} is this workspace's own team, not a partner's: its visibility here is not a choice; share it with partners instead.`
       : `Team ${teamId} is not a team a partner workspace shares with this one.`,
   );
-const nameTaken = (name: string) => domainError('TEAM_NAME_TAKEN', `A team named "${name}" already exists in this workspace (names ignore case).`);
+/** the team that holds the name, by the name the list shows (probe 73 F3: "STRASSE" was quoted where the list read "Straße") */
+const nameTaken = (existing: string) => domainError('TEAM_NAME_TAKEN', `A team named "${existing}" already exists in this workspace (names ignore case, width and spacing).`);
 
 /** Rule 14: only an active member can join a team; the error says why someone is not one. */
 function whyNotActive(ctx: WorkspaceContext, userId: string): DomainError {
@@ -130,7 +131,8 @@ function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
   const checked = checkTeamName(cmd.name);
   if ('error' in checked) return reject(validationFailed([checked.error]));
   if (ctx.ws.teams.teams.has(cmd.teamId)) return reject(domainError('TEAM_EXISTS', `Team ${cmd.teamId} already exists.`));
-  if (ctx.ws.teams.byName.has(teamNameKey(checked.name))) return reject(nameTaken(checked.name));
+  const holder = ctx.ws.teams.byName.get(teamNameKey(checked.name));
+  if (holder !== undefined) return reject(nameTaken(ctx.ws.teams.teams.get(holder)?.name ?? checked.name));
   const maxTeams = cmd.maxTeams ?? DEFAULT_QUOTAS.teamsPerWorkspace;
   if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('This workspace', ctx.ws.teams.teams.size, maxTeams, 'teams', 'delete those it no longer uses'));
   return accept([{ type: 'TeamCreated', version: 1, data: { workspaceId: cmd.workspaceId, teamId: cmd.teamId, name: checked.name, createdAt: cmd.now } }]);
@@ -142,7 +144,7 @@ const renameTeam: Decide<RenameTeam> = (cmd, ctx, team) => {
   if ('error' in checked) return reject(validationFailed([checked.error]));
   if (checked.name === team.name) return accept([]);
   const holder = ctx.ws.teams.byName.get(teamNameKey(checked.name));
-  if (holder !== undefined && holder !== team.teamId) return reject(nameTaken(checked.name));
+  if (holder !== undefined && holder !== team.teamId) return reject(nameTaken(ctx.ws.teams.teams.get(holder)?.name ?? checked.name));
   return accept([
     { type: 'TeamRenamed', version: 1, data: { workspaceId: cmd.workspaceId, teamId: team.teamId, before: team.name, name: checked.name, renamedAt: cmd.now } },
   ]);

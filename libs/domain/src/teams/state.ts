@@ -36,13 +36,17 @@ export const initialTeamsState = (): TeamsState => ({
 });
 
 /**
- * Who a team's name is, to keep names unique in a workspace: composed (NFC) and case-folded as addresses are
+ * Who a team's name is, to keep names unique in a workspace: compatibility-composed (NFKC), its spaces as one, and
+ * case-folded as addresses are
  * (shared/validation.ts caseFold: "Straße" and "STRASSE", "ſam" and "sam", "ﬁle" and "FILE" are one name). Lower-casing
  * alone kept those apart while the refusal said names ignore case (probe 34 F5; ADR 0009, session 34). Two teams whose
  * names fold alike from before keep both, and the name stays taken while either has it (evolveTeams). Part of the
  * snapshots' version (snapshots.ts FOLD_CODE): a state snapshotted with another key function is replayed instead.
  */
-export const teamNameKey = (name: string): string => caseFold(name.normalize('NFC'));
+export const teamNameKey = (name: string): string =>
+  // NFKC and spaces as one: names that read alike are one name — full-width `ＳＡＬＥＳ`, half-width `ｻﾎﾟｰﾄ`, `Ⅳ` and
+  // `IV`, a no-break or ideographic space, two spaces, an Arabic elongation (tatweel) (probe 73 F3)
+  caseFold(name.normalize('NFKC').replace(/\u0640/g, '').replace(/\s+/gu, ' ')).normalize('NFKC');
 
 /**
  * A team renamed or deleted lets go of its name's key, unless another team's name folds to it as well (two such teams

@@ -72,6 +72,16 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
       ['ſam', 'sam'],
       ['ﬁle team', 'FILE team'],
       ['Café', 'CAFE\u0301'],
+      // names that read alike (probe 73 F3): width, compatibility forms, spaces, tatweel, the Turkish İ
+      ['サポート', 'ｻﾎﾟｰﾄ'],
+      ['Sales EU', 'ＳＡＬＥＳ ＥＵ'],
+      ['Team 1', 'Team １'],
+      ['Sales EU', 'Sales\u00a0EU'],
+      ['Sales EU', 'Sales\u3000EU'],
+      ['Sales EU', 'Sales  EU'],
+      ['Tier IV', 'Tier Ⅳ'],
+      ['سالم', 'سـالم'],
+      ['İstanbul', 'istanbul'],
     ];
     for (const [first, second] of pairs) {
       const w = new World();
@@ -83,6 +93,13 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
     const w = new World();
     w.team(WS, 'Bıg');
     expectEvents(create(w, 'Big'), ['TeamCreated']);
+  });
+
+  it('rule 14: TEAM_NAME_TAKEN quotes the name as the team list shows it, not as sent (probe 73 F3)', () => {
+    const w = new World();
+    w.team(WS, 'Straße');
+    const d = create(w, 'STRASSE');
+    expect(!d.ok && d.error.message).toBe('A team named "Straße" already exists in this workspace (names ignore case, width and spacing).');
   });
 
   it('rule 14: two teams whose names fold alike from before keep the name taken while either has it, renamed or deleted', () => {
