@@ -34,9 +34,10 @@ describe('rule 7: the invitation mail says who invites, to what, with which acce
   });
 
   it('probe 66 F4: a sender\'s name that a mail client would make a link of, or a long one, is not quoted (the name is the sender\'s own words)', () => {
-    for (const name of ['Acme IT. Your mailbox is full; sign in at https://acme-it.example/login', 'visit www.evil.test', 'ask it@acme.test', 'acme-it.example', 'Support.Desk'])
+    // and as a browser reads a host: full-width letters and dots, the ideographic and other dots IDNA takes as `.` (probe 73 F6)
+    for (const name of ['Acme IT. Your mailbox is full; sign in at https://acme-it.example/login', 'visit www.evil.test', 'ask it@acme.test', 'acme-it.example', 'Support.Desk', 'ｗｗｗ．ｅｖｉｌ．ｃｏｍ', 'evil。com', 'evil．com', 'evil․com', 'evil｡com'])
       expect({ name, quoted: nameForMail(name) }).toEqual({ name, quoted: null });
-    for (const name of ['Grace Hopper', 'Dr. Ann O\'Neil', 'J.R.R. Tolkien', 'Łukasz Żółć', 'دعم العملاء', '李小龍'])
+    for (const name of ['Grace Hopper', 'Dr. Ann O\'Neil', 'J.R.R. Tolkien', 'Łukasz Żółć', 'دعم العملاء', '李小龍', '山田 太郎', 'ＡＢＣ Support'])
       expect(nameForMail(name)).toBe(name);
     expect(nameForMail('a'.repeat(MAIL_NAME_MAX))).toBe('a'.repeat(MAIL_NAME_MAX));
     expect(nameForMail('a'.repeat(MAIL_NAME_MAX + 1))).toBeNull();

@@ -81,7 +81,13 @@ const LINK_LIKE = /:\/\/|www\.|@|\.\p{L}{2}/iu;
  * something a mail client makes a link of, or past MAIL_NAME_MAX characters, is not quoted (probe 66 F4: "Your mailbox
  * is full; sign in at https://…" became the mail's first line).
  */
-export const nameForMail = (name: string): string | null => ([...name].length <= MAIL_NAME_MAX && !LINK_LIKE.test(name) ? name : null);
+export const nameForMail = (name: string): string | null => ([...name].length <= MAIL_NAME_MAX && !LINK_LIKE.test(asBrowsersRead(name)) ? name : null);
+
+/**
+ * a name as a browser or mail client reads a host in it: compatibility forms composed (full-width `ｗｗｗ．ｅｖｉｌ．ｃｏｍ`
+ * is `www.evil.com`) and the dots IDNA takes as one (`。` `｡` `．` `․`) as `.` (probe 73 F6: such a name was quoted)
+ */
+const asBrowsersRead = (name: string): string => name.normalize('NFKC').replace(/[\u3002\uFF61\uFF0E\u2024]/g, '.');
 
 /** who is named as sending a link: a user of the organization with a name fit for a mail, not deleted (the system key names nobody) */
 const nameOf = (org: OrganizationState, actorId: string | undefined): string | null => {
