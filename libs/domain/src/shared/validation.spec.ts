@@ -217,6 +217,17 @@ describe('names people type: no accent on nothing (probe 65 F5)', () => {
     expect(nameProblem('Jose\u0301')).toBeUndefined();
     expect(nameProblem('\u0915\u094D\u0937')).toBeUndefined(); // क्ष: a virama after a letter
   });
+
+  it('rule 6: a letter under a pile of marks, an accent after a space, a replacement character: refused (probe 73 F4)', () => {
+    expect(nameProblem(`Z${'\u0336'.repeat(100)}`)).toBe('must not stack more than 6 combining marks on one letter');
+    expect(nameProblem(`x${'\u0301'.repeat(7)}`)).toBe('must not stack more than 6 combining marks on one letter');
+    expect(nameProblem('Jane \u0301Doe')).toBe('must not put a combining mark after a space (an accent on nothing)');
+    expect(nameProblem('\uFFFD\uFFFD')).toBe('must not contain U+FFFD or U+FFFC (what a broken encoding or a pasted object leaves)');
+    expect(nameProblem('Ann\uFFFC')).toBe('must not contain U+FFFD or U+FFFC (what a broken encoding or a pasted object leaves)');
+    // what real names carry: Vietnamese typed decomposed, pointed Hebrew, Tibetan stacks, a Hindi conjunct
+    for (const name of ['Nguye\u0302\u0303n Thi\u0323 Ngo\u0323c A\u0301nh', 'שָׁלוֹם', 'בְּרֵאשִׁית', 'བསྒྲུབས', 'क्षत्रिय', 'Zoë'])
+      expect({ name, problem: nameProblem(name) }).toEqual({ name, problem: undefined });
+  });
 });
 
 describe('names people type: their length is counted in characters (probe 31)', () => {

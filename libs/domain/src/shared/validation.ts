@@ -160,8 +160,22 @@ export function nameProblem(name: string): string | undefined {
   // an accent on nothing, which a console draws onto whatever precedes the name (a quote, a bullet, an avatar's
   // initial): refused as in an address's part (probe 65 F5)
   if (MARK_FIRST_IN_NAME.test(name)) return 'must not start with a combining mark (an accent on nothing)';
+  // probe 73 F4: "Z" under 100 strike-throughs drew over the rows around it in a list; an accent after a space sat on
+  // nothing; U+FFFD and U+FFFC are what a broken encoding or a pasted object leave, no one's name
+  if (MARK_AFTER_SPACE.test(name)) return 'must not put a combining mark after a space (an accent on nothing)';
+  if (MARK_STACK.test(name.normalize('NFC'))) return `must not stack more than ${MARKS_PER_LETTER} combining marks on one letter`;
+  if (REPLACEMENT.test(name)) return 'must not contain U+FFFD or U+FFFC (what a broken encoding or a pasted object leaves)';
   return undefined;
 }
+
+/**
+ * combining marks one letter may carry, composed: Vietnamese needs two, pointed Hebrew and Tibetan stacks up to four;
+ * Unicode's stream-safe limit (UAX #15) is thirty, where a name is long drawn over its neighbours
+ */
+const MARKS_PER_LETTER = 6;
+const MARK_STACK = new RegExp(`\\p{M}{${MARKS_PER_LETTER + 1},}`, 'u');
+const MARK_AFTER_SPACE = /\s\p{M}/u;
+const REPLACEMENT = /[\uFFFC\uFFFD]/u;
 
 /**
  * A name as stored: trimmed, and in Unicode's composed form (NFC), so that "José" typed with a combining accent is
