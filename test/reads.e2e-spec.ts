@@ -61,6 +61,8 @@ describe('the user list over HTTP', () => {
       ['muhammad@acme.test', 'مُحَمَّد'],
       ['isik@acme.test', 'Işık Yılmaz'],
       ['soren@acme.test', 'Søren Łukasz'],
+      ['salem@acme.test', 'سـالم'],
+      ['hiroshi@acme.test', 'ヒロシ'],
     ];
     let last = '0';
     for (const [email, displayName] of people) {
@@ -88,6 +90,9 @@ describe('the user list over HTTP', () => {
       ['yilmaz', 'Işık Yılmaz'],
       ['soren', 'Søren Łukasz'],
       ['lukasz', 'Søren Łukasz'],
+      // the Arabic elongation left out, hiragana read as katakana (probe 73 F7)
+      ['سالم', 'سـالم'],
+      ['ひろし', 'ヒロシ'],
     ])
       expect({ q, found: await found(q) }).toEqual({ q, found: [name] });
     // only accents go: an Indic vowel sign or a kana's voicing mark is part of its letter (review)

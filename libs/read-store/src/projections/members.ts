@@ -317,8 +317,9 @@ export const membersProjection: Projection = {
   // deletion erases the addresses it erased (erasedSubjects), not every address the user had (probe 23), and
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
   // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused);
-  // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032)
-  version: 9,
+  // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032); 10: `searchText`
+  // without the Arabic tatweel and with hiragana as katakana (probe 73 F7)
+  version: 10,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all

@@ -37,15 +37,29 @@ export const sortKey = (text: string): string => fold(text).toLowerCase();
  * folding (case, accents, compatibility forms: `emile` finds `Émile`, `ince` finds `İnce`), lower-cased letter by
  * letter (an all-caps Greek word's last `Σ` is `σ`, not the final `ς` a whole-word lower-casing writes), without the
  * characters that show nothing (Persian "علیرضا" typed without its ZWNJ finds "علی‌رضا"), and a few letters folded:
- * `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`), and those of SEARCH_LETTERS.
+ * `ς` → `σ`, `ß` → `ss` (`STRASSE` finds `Straße`), and those of SEARCH_LETTERS; the Arabic tatweel left out, hiragana
+ * read as katakana (members version 10).
  */
 export const searchKey = (text: string): string => {
   const lower = fold(text).toLowerCase();
   if (PLAIN_ASCII.test(lower)) return lower;
   // lower-casing a whole text writes a word-final Σ as ς, its only context-dependent mapping: every ς is σ here anyway,
   // so this equals lower-casing letter by letter
-  return lower.replace(IGNORABLE, '').replace(SEARCH_LETTER, (c) => SEARCH_LETTERS[c]!);
+  return lower
+    .replace(IGNORABLE, '')
+    .replace(SEARCH_LETTER, (c) => SEARCH_LETTERS[c]!)
+    .replace(TATWEEL, '')
+    .replace(HIRAGANA, (c) => String.fromCharCode(c.charCodeAt(0) + KANA_OFFSET));
 };
+
+/** the Arabic elongation, which only draws a word longer: "سالم" finds "سـالم" (probe 73 F7) */
+const TATWEEL = /\u0640/g;
+/**
+ * hiragana as katakana, the same syllables in the other script (ひろし / ヒロシ, a name written either way: probe 73 F7);
+ * the voicing marks are part of the letter and stay
+ */
+const HIRAGANA = /[\u3041-\u3096\u309D\u309E]/g;
+const KANA_OFFSET = 0x60;
 
 /** separates a document's searched values in its `searchText`: a control character, which no query holds */
 export const SEARCH_SEPARATOR = '\u0001';
