@@ -3,6 +3,7 @@
 // the audit proves — for org admins only, nothing personal in them.
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import type { OrgChangeView } from '../apps/api/src/organizations/organization-changes';
 import { type TestApp, startTestApp } from './support/app';
 
 let app: TestApp;
@@ -11,18 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.stop());
 
-interface Change {
-  change: string;
-  actorId: string | null;
-  apiKeyId: string | null;
-  correlationId: string | null;
-  userId: string | null;
-  workspaceId: string | null;
-  keyId: string | null;
-  details: Record<string, unknown> | null;
-  position: string;
-  revision: string;
-}
+/** an entry as the API answers it (positions and revisions as strings) */
+type Change = OrgChangeView;
 
 describe("the organization's changes", () => {
   it('lists what an org admin did to keys, admins, profiles, emails, users and workspaces, with who, key and request; pages both ways; filters by kind', async () => {
