@@ -50,6 +50,20 @@ describe('upcasting', () => {
   });
 });
 
+describe('addresses stored before rule 6 took the Turkish İ as i (probe 74 F1)', () => {
+  it('rule 6: an address stored as i and a dot above is read as the address it is now, in every event that carries one; others pass as they are', () => {
+    const read = (type: string, data: object) => fromStored({ type, data, metadata: {} })!.data as Record<string, unknown>;
+    expect(read('UserInvited', { email: 'i\u0307layda@acme.test', access: { roles: ['agent'], restrictions: {}, grants: [] } }).email).toBe('ilayda@acme.test');
+    expect(read('UserInvited', { email: 'role@acme.test', role: 'agent' }).email).toBe('role@acme.test');
+    expect(upcast({ type: 'UserInvited', version: 1, data: { email: 'i\u0307pek@acme.test', role: 'agent' } })!.data).toMatchObject({ email: 'ipek@acme.test' });
+    for (const type of ['UserJoinedOrganization', 'EmailChangeRequested', 'EmailChangeConfirmed']) expect(read(type, { email: 'i\u0307rem@acme.test' }).email).toBe('irem@acme.test');
+    expect(read('UserProfileUpdated', { changes: { email: 'i\u0307nce@acme.test', displayName: 'İnce' } }).changes).toEqual({ email: 'ince@acme.test', displayName: 'İnce' });
+    // a sealed field (ciphertext) and a name are left alone
+    expect(read('UserInvited', { email: 'enc:v1:abc' }).email).toBe('enc:v1:abc');
+    expect(read('UserJoinedOrganization', { email: 'ada@acme.test', displayName: 'i\u0307' }).displayName).toBe('i\u0307');
+  });
+});
+
 describe('stored shape', () => {
   it('round-trips an event with its schema version in the metadata, and upcasts old stored versions', () => {
     const e = { type: 'InvitationCancelled' as const, version: 1 as const, data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0 } };

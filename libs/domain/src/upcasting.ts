@@ -3,6 +3,7 @@ import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/eve
 import type { PresenceEvent } from './presence/events';
 import { MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
 import { TEAM_EVENT_TYPES } from './teams/events';
+import { withoutDottedI } from './shared/validation';
 
 export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent;
 
@@ -100,8 +101,31 @@ export function checkReadable(recorded: Recorded): void {
   if (later) throw later;
 }
 
+/**
+ * An address stored before session 53 with a Turkish `İ` lower-cased as `i` and a dot above (`i̇rem@…`, which nobody
+ * types): read as rule 6 normalizes it now (`irem@…`), so that it is compared, listed, mailed and corrected as that
+ * address (probe 74 F1: it could not be changed to `irem@`, and a resend still mailed `i̇layda@`). Same schema version:
+ * only the normalization moved. Personal fields read sealed (ciphertext) hold no dot and pass as they are.
+ */
+const ADDRESS_FIELDS: Readonly<Partial<Record<string, 'email' | 'changes.email'>>> = {
+  UserInvited: 'email',
+  UserJoinedOrganization: 'email',
+  EmailChangeRequested: 'email',
+  EmailChangeConfirmed: 'email',
+  UserProfileUpdated: 'changes.email',
+};
+const dotted = (value: unknown): value is string => typeof value === 'string' && value.includes('\u0307');
+function upcastDottedAddress<E extends { type: string; data: unknown }>(event: E): E {
+  const field = ADDRESS_FIELDS[event.type];
+  if (!field) return event;
+  const data = event.data as Record<string, unknown>;
+  if (field === 'email') return dotted(data.email) ? { ...event, data: { ...data, email: withoutDottedI(data.email) } } : event;
+  const changes = data.changes as Record<string, unknown> | undefined;
+  return changes && dotted(changes.email) ? { ...event, data: { ...data, changes: { ...changes, email: withoutDottedI(changes.email) } } } : event;
+}
+
 /** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */
-export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvitedV1];
+export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvitedV1, upcastDottedAddress, withoutDottedI];
 
 /**
  * The one place where old event versions become current ones. Events are never rewritten in the store;
@@ -111,8 +135,8 @@ export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvi
 export function upcast(event: { type: string; version?: number; data: unknown }): DomainEvent | undefined {
   if (!KNOWN_TYPES.has(event.type)) return undefined;
   const version = event.version ?? 1;
-  if (event.type === 'UserInvited' && version === 1) return upcastUserInvitedV1(event as UserInvitedV1);
-  return { ...event, version } as DomainEvent;
+  if (event.type === 'UserInvited' && version === 1) return upcastDottedAddress(upcastUserInvitedV1(event as UserInvitedV1));
+  return upcastDottedAddress({ ...event, version }) as DomainEvent;
 }
 
 /** How a domain event is stored: type and data as they are, the schema version in the metadata. */

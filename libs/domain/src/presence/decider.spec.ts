@@ -342,6 +342,9 @@ describe('rule 13: a hold is its membership\'s (docs/adr/0032 point 2)', () => {
     const inv = p.s.invited('agent@acme.test', { roles: ['agent'] });
     p.s.accepted(inv, 'agent');
     expectEvents(p.when(p.heartbeat('agent', 'online')), ['PresenceChanged']);
+    // a manager's set-offline in the new membership holds again, not "held already" (probe 74 F3: it appended nothing)
+    const [again] = expectEvents(p.when({ type: 'SetOffline', ...by(p.s, 'boss'), userId: 'agent' }), ['PresenceChanged']);
+    expect(again!.data).toMatchObject({ status: 'offline', reason: 'forced' });
     // a hold set in the current membership still holds
     p.given(p.heartbeat('agent', 'online'));
     p.s.advance(5);

@@ -124,6 +124,15 @@ const changed = (
   },
 });
 
+/**
+ * Held offline in `member`'s membership (docs/adr/0032): a forced offline dated at or after their latest join. One dated
+ * before it is an earlier membership's — a set-offline decided on a state from before a revoke can land on the
+ * presence stream after its MembershipEnded (sessions 51–52) — and holds nothing, for their heartbeats as for a
+ * manager's next set-offline (probe 74 F3: that one appended nothing and was lost).
+ */
+const heldIn = (current: PresenceState, member: { joinedAt: string }): boolean =>
+  current.status === 'offline' && current.heldOffline === true && (current.since === null || isAtOrAfter(current.since, member.joinedAt));
+
 /** a heartbeat, or a sign-out, of someone who is no member here */
 const notReportingHere = () => domainError('INSUFFICIENT_AUTHORITY', 'Only an active member of this workspace can report presence here.');
 
@@ -144,8 +153,7 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // with `resume` (docs/adr/0032; probe 65 F2: the next heartbeat of a console that could not know undid it) — in
       // that membership: a hold dated before the member's latest join is an earlier membership's (a set-offline that
       // crossed a revoke landed after its MembershipEnded: sessions 51–52 saw it hold the member invited again)
-      const heldThisMembership = current.since === null || current.since >= member.joinedAt;
-      if (current.status === 'offline' && current.heldOffline && heldThisMembership && command.resume !== true)
+      if (heldIn(current, member) && command.resume !== true)
         return reject(
           domainError(
             'FORCED_OFFLINE',
@@ -175,7 +183,8 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // owner or another manager: probe 37 F2)
       const rank = target ? checkAssignment(ctx, actor, target.access, undefined) : undefined;
       if (rank) return reject(rank);
-      if (current.status === 'offline' && current.heldOffline) return accept([]);
+      // held already in this membership: nothing to add (a hold of an earlier one is none: held again, probe 74 F3)
+      if (target ? heldIn(current, target) : current.status === 'offline' && current.heldOffline) return accept([]);
       // one whose membership ended (a revoke or a deletion decided just before this): offline for that reason, and not
       // held — no membership is left to hold, and their next one must not be (probe 68 F2: a set-offline sent with the
       // revoke was appended after its MembershipEnded, and the member invited again was refused FORCED_OFFLINE)

@@ -142,6 +142,9 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
       expect(caseFold('İstanbul')).toBe('istanbul');
       // the dotless ı stays a letter of its own
       expect(normalizeEmail('ISMAıL@acme.test')).toBe('ismaıl@acme.test');
+      // İ under another accent is one letter with it, as typed precomposed (probe 74 F2); under a dot below too
+      expect(normalizeEmail('\u0130\u0301PEK@acme.test')).toBe(normalizeEmail('\u00edpek@acme.test'));
+      expect(normalizeEmail('\u0130\u0323PEK@acme.test')).toBe('\u1ecbpek@acme.test');
     });
 
     it('composes the local part (NFC): the same letters typed two ways are one address', () => {
