@@ -140,6 +140,8 @@ function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
 
 const renameTeam: Decide<RenameTeam> = (cmd, ctx, team) => {
   if (!team) return reject(teamNotFound(cmd.teamId));
+  // its own name again is no change, also one stored before a rule that refuses it now (probe 74 F4)
+  if (typeof cmd.name === 'string' && cleanName(cmd.name) === team.name) return accept([]);
   const checked = checkTeamName(cmd.name);
   if ('error' in checked) return reject(validationFailed([checked.error]));
   if (checked.name === team.name) return accept([]);

@@ -95,6 +95,15 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
     expectEvents(create(w, 'Big'), ['TeamCreated']);
   });
 
+  it('rule 14: renaming a team to its own name is no change, also a name stored before a rule that refuses it now (probe 74 F4)', () => {
+    const w = new World();
+    const zalgo = `Zalgo${'\u0336'.repeat(10)}`;
+    // created before names were limited to six marks on a letter, folded in as the log holds it
+    evolveWorkspace(w.state(WS), { type: 'TeamCreated', version: 1, data: { workspaceId: WS, teamId: 'old', name: zalgo, createdAt: w.now } });
+    expectEvents(w.teams({ type: 'RenameTeam', ...at(w), teamId: 'old', name: ` ${zalgo} ` }), []);
+    expectError(w.teams({ type: 'RenameTeam', ...at(w), teamId: 'old', name: `${zalgo}!` }), 'VALIDATION_FAILED');
+  });
+
   it('rule 14: TEAM_NAME_TAKEN quotes the name as the team list shows it, not as sent (probe 73 F3)', () => {
     const w = new World();
     w.team(WS, 'Straße');

@@ -119,6 +119,17 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     if (deleted.ok) s.applyOrg(deleted.events);
     expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toBe('This user was deleted from the organization: they are no longer a member.');
   });
+  it('rule 10: a name sent back as it is stored is no change, not checked again: one stored before a rule that refuses it now does not block saving the rest of the form (probe 74 F4)', () => {
+    const s = new Scenario().member('jane');
+    const zalgo = `Z${'\u0336'.repeat(20)}`;
+    // stored before names were limited to six marks on a letter
+    s.applyOrg([{ type: 'UserProfileUpdated', version: 1, data: { organizationId: ORG, userId: 'jane', changes: { displayName: zalgo }, updatedAt: s.now } }]);
+    const d = s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { displayName: zalgo, alias: 'JJ' } });
+    const [updated] = expectEvents(d, ['UserProfileUpdated']);
+    expect(updated!.data.changes).toEqual({ alias: 'JJ' });
+    expectError(s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { displayName: `${zalgo}!` } }), 'VALIDATION_FAILED');
+  });
+
   it('the profile is changed by the user themself or an org admin, and validated', () => {
     const s = new Scenario().member('jane').member('joe');
     const upd = (actorId: string, changes: Record<string, unknown>, userId = 'jane') =>
