@@ -104,6 +104,17 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
     expectError(w.teams({ type: 'RenameTeam', ...at(w), teamId: 'old', name: `${zalgo}!` }), 'VALIDATION_FAILED');
   });
 
+  it('rule 14: of two teams whose names fold alike from before, either may respell its own name (probe 74 F5)', () => {
+    const w = new World();
+    const earlier = w.team(WS, 'Istanbul');
+    evolveWorkspace(w.state(WS), { type: 'TeamCreated', version: 1, data: { workspaceId: WS, teamId: 'later', name: 'ISTANBUL', createdAt: w.now } });
+    expectEvents(w.teams({ type: 'RenameTeam', ...at(w), teamId: earlier, name: 'istanbul' }), ['TeamRenamed']);
+    expectEvents(w.teams({ type: 'RenameTeam', ...at(w), teamId: 'later', name: 'IsTanbul' }), ['TeamRenamed']);
+    // another team still may not take it
+    const other = w.team(WS, 'Ankara');
+    expectError(w.teams({ type: 'RenameTeam', ...at(w), teamId: other, name: 'istanbul' }), 'TEAM_NAME_TAKEN');
+  });
+
   it('rule 14: TEAM_NAME_TAKEN quotes the name as the team list shows it, not as sent (probe 73 F3)', () => {
     const w = new World();
     w.team(WS, 'Straße');
