@@ -129,6 +129,10 @@ export const MEMBER_CSV_COLUMNS = [
   // what an active member may do here (the member detail's effectivePermissions): "who can export?" is a filter of
   // this column, not a call per member (probe 69 F5); an org admin holds an owner's authority whatever it says (rule 5)
   'permissions',
+  // when a pending invitation's current link stops working (a resend moves it: invited_at + 48 h is the first link's)
+  // and when a member was revoked: what an access review files (probe 75 F5)
+  'expires_at',
+  'revoked_at',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -162,6 +166,8 @@ export function exportMembersCsv(
     m.kind === 'invitation' ? (m.invitationId ?? '') : '',
     m.workspaceId,
     permissionsOf(m),
+    m.kind === 'invitation' ? (m.expiresAt ?? '') : '',
+    m.revokedAt ?? '',
   ];
   // the workspace's model and plan as the export starts (a plan changed during a long download applies from the next)
   const workspace = store.get<WorkspaceDoc>(WORKSPACES, workspaceId);
