@@ -75,6 +75,11 @@ describe("the organization's changes", () => {
     const latest = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes?limit=3&direction=desc`, admin);
     const before = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes?limit=3&direction=desc&after=${latest.body.next}`, admin);
     expect([...latest.body.items, ...before.body.items].map((c: Change) => c.change)).toEqual(items.slice(-6).map((c) => c.change).reverse());
+    // a time range: from the key's issue on (its own instant, inclusive)
+    const issuedAt = items.findLast((c) => c.change === 'api_key_issued')!.at;
+    const since = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes?from=${encodeURIComponent(issuedAt)}`, admin);
+    expect(since.body.items.map((c: Change) => c.change)).toEqual(items.filter((c) => c.at >= issuedAt).map((c) => c.change));
+    expect(since.body.items[0].change).not.toBe('organization_created');
     const keyChanges = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes?change=api_key_revoked,api_key_issued&direction=desc`, admin);
     expect(keyChanges.body.items.map((c: Change) => [c.change, c.keyId])).toEqual([
       ['api_key_revoked', issued.body.keyId],
@@ -127,6 +132,8 @@ describe("the organization's changes", () => {
       ['after=abc', 'after'],
       ['after=9999999999999999999', 'after'],
       ['change=', 'change'],
+      ['from=yesterday', 'from'],
+      ['from=2026-03-04&to=2026-03-02', 'from'],
       ['direction=up', 'direction'],
       ['limit=0', 'limit'],
     ]) {

@@ -5625,6 +5625,10 @@ export interface operations {
           | 'api_key_issued'
           | 'api_key_revoked'
         )[];
+        /** @description ISO-8601 date or date-time with a time zone, inclusive */
+        from?: string;
+        /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
+        to?: string;
       };
       header: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */

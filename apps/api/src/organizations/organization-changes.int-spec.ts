@@ -9,6 +9,7 @@ import type { OrganizationReads } from './organization-reads';
 
 const ORG = 'org-1';
 const JOINS = 6000;
+const DAYS = 'org-days';
 
 describe("the organization's changes over a long stream", () => {
   let dir: string;
@@ -34,7 +35,14 @@ describe("the organization's changes over a long stream", () => {
       );
     await store.append(`organization-${ORG}`, [{ id: crypto.randomUUID(), type: 'ApiKeyRevoked', data: { organizationId: ORG, keyId: 'k-1', revokedAt: at }, metadata: meta }], 'any');
     // the org admin check stands in for the organization's state: the stream's last revision
-    const reads = { orgAdminReading: async () => BigInt(JOINS + 1) } as unknown as OrganizationReads;
+    // a second organization whose five changes are a day apart each (the range test below)
+    for (let day = 1; day <= 5; day++)
+      await store.append(
+        `organization-${DAYS}`,
+        [{ id: crypto.randomUUID(), type: 'OrgAdminChanged', data: { organizationId: DAYS, userId: `u-${day}`, orgAdmin: true, changedAt: `2026-03-0${day}T12:00:00.000Z` }, metadata: { actorId: 'ada', occurredAt: `2026-03-0${day}T12:00:00.000Z` } }],
+        'any',
+      );
+    const reads = { orgAdminReading: async (org: string) => (org === ORG ? BigInt(JOINS + 1) : 4n) } as unknown as OrganizationReads;
     changes = new OrganizationChanges(reads, store);
   });
   afterAll(async () => {
@@ -68,6 +76,17 @@ describe("the organization's changes over a long stream", () => {
 
   it('a cursor past what a revision holds is refused naming the field, not a failure of the store (probe 72 F1)', async () => {
     await expect(changes.list(ORG, 'ada', { limit: 2, direction: 'desc', after: '9999999999999999999' })).rejects.toMatchObject({ problem: { code: 'VALIDATION_FAILED', errors: [{ field: 'after' }] } });
+  });
+
+  it('a time range, both ends inclusive, a date as `to` through its end; the walk stops past the far end (probe 75 F6)', async () => {
+    const users = (page: { items: { userId: string | null }[] }) => page.items.map((c) => c.userId);
+    const asc = await changes.list(DAYS, 'ada', { limit: 50, from: '2026-03-02T12:00:00.000Z', to: '2026-03-04' });
+    expect([users(asc), asc.next]).toEqual([['u-2', 'u-3', 'u-4'], null]);
+    const desc = await changes.list(DAYS, 'ada', { limit: 50, direction: 'desc', from: '2026-03-03' });
+    expect([users(desc), desc.next]).toEqual([['u-5', 'u-4', 'u-3'], null]);
+    const paged = await changes.list(DAYS, 'ada', { limit: 1, from: '2026-03-02' });
+    expect([users(paged), paged.next]).toEqual([['u-2'], '1']);
+    await expect(changes.list(DAYS, 'ada', { limit: 5, from: '2026-03-04', to: '2026-03-02' })).rejects.toThrow('from must not be after to');
   });
 
   it('without a filter, pages of `limit` in order, the last one with no next', async () => {

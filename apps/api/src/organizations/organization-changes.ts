@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type OrganizationEvent, checkReadable, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
+import { instantRange } from '@rollcall/read-store';
 import { ProblemException, problem } from '../shared/problem';
 import { organizationStream } from '../shared/stream-states';
 import { EVENT_STORE } from '../shared/tokens';
@@ -62,6 +63,9 @@ export interface OrgChangesQuery {
   limit: number;
   direction?: 'asc' | 'desc';
   change?: readonly OrgChangeKind[];
+  /** ISO instants, inclusive, as the history's (a date as `to`: through that day's end, UTC) */
+  from?: string;
+  to?: string;
 }
 
 /**
@@ -151,6 +155,9 @@ export class OrganizationChanges {
   async list(organizationId: string, actorId: string, query: OrgChangesQuery): Promise<OrgChangesPage> {
     const revision = await this.reads.orgAdminReading(organizationId, actorId);
     const after = cursorRevision(query.after);
+    // a stream's times never go back (rule 17): past the range's far end, nothing later in this direction is in it
+    const { from: since, to: until } = instantRange(query.from, query.to);
+    let pastRange = false;
     const wanted = query.change && new Set<string>(query.change);
     const items: OrgChangeView[] = [];
     let scanned = 0;
@@ -158,7 +165,7 @@ export class OrganizationChanges {
     // desc from past the stream's end starts at its last (probe 72 F2: the window read nothing there, and `next` named
     // the same place again, for ever)
     let next = query.direction === 'desc' ? min((after ?? revision + 1n) - 1n, revision) : (after ?? -1n) + 1n;
-    const more = () => (query.direction === 'desc' ? next >= 0n : next <= revision);
+    const more = () => !pastRange && (query.direction === 'desc' ? next >= 0n : next <= revision);
     while (items.length < query.limit && scanned < SCAN_PER_PAGE && more()) {
       const from = query.direction === 'desc' ? (next - BigInt(WINDOW) + 1n > 0n ? next - BigInt(WINDOW) + 1n : 0n) : next;
       const window: RecordedEvent[] = [];
@@ -176,7 +183,12 @@ export class OrganizationChanges {
         const event = fromStored(recorded) as OrganizationEvent | undefined;
         if (!event) continue;
         const change = entry(recorded, event);
-        if (!wanted || wanted.has(change.change)) items.push(change);
+        if ((query.direction === 'desc' && since !== undefined && change.at < since) || (query.direction !== 'desc' && until !== undefined && change.at > until)) {
+          pastRange = true;
+          break;
+        }
+        const inRange = (since === undefined || change.at >= since) && (until === undefined || change.at <= until);
+        if (inRange && (!wanted || wanted.has(change.change))) items.push(change);
         if (items.length === query.limit || scanned === SCAN_PER_PAGE) break;
       }
     }

@@ -7,7 +7,8 @@ import { ID_PATTERN, KindsOfChange, PageLimit, WholeNumber } from '../shared/dto
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog, messageMinPosition } from '../shared/read-access';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, badQuery, checkMinPositionInLog, messageMinPosition } from '../shared/read-access';
+import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 import { EVENT_STORE } from '../shared/tokens';
 import type { EventStore } from '@rollcall/event-store';
@@ -77,6 +78,10 @@ export class OrgChangesQuery {
   @ApiPropertyOptional({ description: `comma-separated kinds of change, any of them: ${ORG_CHANGES.join(', ')}`, example: 'api_key_issued,api_key_revoked' })
   @KindsOfChange(ORG_CHANGES)
   change?: OrgChangeKind[];
+
+  // "since the last review" (probe 75 F6), as the history's range: both ends inclusive, a date as `to` through its end
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() from?: string;
+  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() to?: string;
 }
 
 class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
@@ -185,7 +190,7 @@ export class OrganizationQueriesController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<OrgChangeList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
-    return this.changes.list(ownOrganization(principal, org), actorId, changesQuery(query));
+    return this.changes.list(ownOrganization(principal, org), actorId, changesQuery(query)).catch(badQuery);
   }
 
   /**
@@ -202,7 +207,7 @@ export class OrganizationQueriesController {
   async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
     const principal = await this.auth.identify(m.apiKey);
     await this.minPositionOf(m);
-    return this.changes.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), changesQuery(m));
+    return this.changes.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), changesQuery(m)).catch(badQuery);
   }
 
   @MessagePattern('users.list')
@@ -247,4 +252,6 @@ const changesQuery = (q: OrgChangesQuery): Parameters<OrganizationChanges['list'
   ...(q.after !== undefined && q.after !== null && { after: q.after }),
   ...(q.direction !== undefined && q.direction !== null && { direction: q.direction }),
   ...(q.change !== undefined && q.change !== null && { change: q.change }),
+  ...(q.from !== undefined && q.from !== null && { from: q.from }),
+  ...(q.to !== undefined && q.to !== null && { to: q.to }),
 });

@@ -74,11 +74,11 @@ const exactly = (value: string, name: 'from' | 'to'): [ms: number, ns: number] =
 };
 
 /**
- * Both bounds as ISO text. A range that ends before it starts, as given, is refused (as the presence report's), not
+ * Both bounds as ISO text (the history's; the organization's changes take the same). A range that ends before it starts, as given, is refused (as the presence report's), not
  * answered empty; one that holds no whole millisecond (`from` = `to` = …57.388999Z, which `iso` rounds apart) is
  * answered empty (session 22's probe: it was refused).
  */
-const range = (from: string | undefined, to: string | undefined): { from?: string; to?: string } => {
+export const instantRange = (from: string | undefined, to: string | undefined): { from?: string; to?: string } => {
   const bounds = { from: iso(from, 'from'), to: iso(to, 'to') };
   if (from !== undefined && to !== undefined) {
     const [a, b] = [exactly(from, 'from'), exactly(to, 'to')];
@@ -94,7 +94,7 @@ const range = (from: string | undefined, to: string | undefined): { from?: strin
  * when descending) makes its index seek there; entries past the other end end the list.
  */
 export async function listHistory(store: ReadStore, workspaceId: string, options: ListHistoryOptions = {}): Promise<HistoryPage> {
-  const f = { ...options, ...range(options.from, options.to) };
+  const f = { ...options, ...instantRange(options.from, options.to) };
   const direction = f.direction ?? 'asc';
   const where = historyWhere(workspaceId, f);
   if (f.from === undefined && f.to === undefined) {
@@ -151,7 +151,7 @@ const accessCells = (access: Access | null): string[] =>
 
 /** The permission history as CSV, streamed in bounded memory (same filters as listHistory, log order). */
 export function exportHistoryCsv(store: ReadStore, workspaceId: string, filters: HistoryFilters = {}, csv: CsvOptions = {}) {
-  const f = { ...filters, ...range(filters.from, filters.to) };
+  const f = { ...filters, ...instantRange(filters.from, filters.to) };
   const query: Omit<Query, 'limit' | 'cursor'> = { where: historyWhere(workspaceId, f), sort: { field: 'position', direction: f.direction ?? 'asc' } };
   async function* rows(): AsyncIterable<string[]> {
     for await (const e of store.stream<HistoryEntryDoc>(PERMISSION_HISTORY, query)) {
