@@ -3,7 +3,7 @@ import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
-import { csvOptions } from '../shared/dtos';
+import { csvOptions, refuseBomOnJson } from '../shared/dtos';
 import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
@@ -67,8 +67,7 @@ export class HistoryController {
       }
       return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
     }
-    if (bom !== undefined)
-      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'bom applies to format=csv only: leave it out of JSON pages.', [{ field: 'bom', message: 'only with format=csv' }]));
+    refuseBomOnJson({ bom });
     return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));
   }
 }

@@ -9,7 +9,7 @@ import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type PresenceReportRow, type ReadStore, presenceReport, presenceReportCsv, presenceReportDays } from '@rollcall/read-store';
 import { ActorId, Authenticator, actorIdFromHeader, bearerKey, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
-import { ID_PATTERN, csvOptions } from '../shared/dtos';
+import { ID_PATTERN, csvOptions, refuseBomOnJson } from '../shared/dtos';
 import { ACTOR_HEADER, ACTOR_ID_SCHEMA, IDEMPOTENCY_HEADER, POSITION_HEADER_SCHEMA } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, STREAM_TICKET_SCHEME, ApiProblems, ApiWrite } from '../shared/openapi';
@@ -204,8 +204,7 @@ export class PresenceController {
       }
       return new StreamableFile(presenceReportCsv(rows(), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });
     }
-    if (query.bom !== undefined)
-      throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'bom applies to format=csv only: leave it out of JSON pages.', [{ field: 'bom', message: 'only with format=csv' }]));
+    refuseBomOnJson(query);
     const report = await presenceReport(this.readStore, ws, range, { limit: query.limit, cursor: query.cursor }).catch(badQuery);
     return { ...report, items: report.items.map(shown) };
   }

@@ -6,6 +6,7 @@ import { checkEmail, type Restrictions } from '@rollcall/domain';
 // class-validator's metadata lookups remembered (once per class, not per request): see validation-metadata.ts
 import './validation-metadata';
 import { Omittable } from './omittable';
+import { ProblemException, problem } from './problem';
 
 const ID = /^[\w.:@-]{1,128}$/;
 
@@ -141,3 +142,9 @@ export const CsvBom = () =>
 
 /** the CSV options a download's query asks for */
 export const csvOptions = (query: { bom?: 'true' | 'false' }) => ({ bom: query.bom === 'true' });
+
+/** a read that answers JSON pages or a CSV, answering JSON: `bom` is the CSV's, refused rather than ignored */
+export function refuseBomOnJson(query: { bom?: 'true' | 'false' }): void {
+  if (query.bom !== undefined)
+    throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'bom applies to format=csv only: leave it out of JSON pages.', [{ field: 'bom', message: 'only with format=csv' }]));
+}
