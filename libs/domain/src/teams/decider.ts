@@ -144,7 +144,6 @@ const renameTeam: Decide<RenameTeam> = (cmd, ctx, team) => {
   if (typeof cmd.name === 'string' && cleanName(cmd.name) === team.name) return accept([]);
   const checked = checkTeamName(cmd.name);
   if ('error' in checked) return reject(validationFailed([checked.error]));
-  if (checked.name === team.name) return accept([]);
   const key = teamNameKey(checked.name);
   const holder = ctx.ws.teams.byName.get(key);
   // a new spelling of its own name is its own (of two teams whose names fold alike from before, either may respell
