@@ -70,19 +70,16 @@ export class OrganizationReads {
 
   /** actorId undefined: the system key (the operator), which may read the workspaces */
   private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
-    const org = (await this.states.organization(organizationId)).state;
-    if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
-    if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users, workspaces and changes."));
-    return org;
+    return checkedOrgAdmin((await this.states.organization(organizationId)).state, organizationId, actorId);
   }
 
   /**
    * Checks that `actorId` may read the organization as its org admin; answers the revision of the organization's stream
-   * the check read (its changes up to there: organization-changes.ts).
+   * the check read (its changes up to there: organization-changes.ts), from the one load the check made.
    */
   async orgAdminReading(organizationId: string, actorId: string): Promise<bigint> {
-    await this.asOrgAdmin(organizationId, actorId);
-    const { expected } = await this.states.organization(organizationId);
+    const { state, expected } = await this.states.organization(organizationId);
+    checkedOrgAdmin(state, organizationId, actorId);
     return typeof expected === 'bigint' ? expected : -1n;
   }
 
@@ -185,4 +182,11 @@ function startAfter(all: readonly WorkspaceInfo[], after: string | undefined): n
       problem(400, 'VALIDATION_FAILED', 'after names no workspace of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no workspace of this organization' }]),
     );
   return start;
+}
+
+/** the organization as `actorId` may read it: it exists, and they are its org admin (undefined: the system key) */
+function checkedOrgAdmin(org: OrganizationState, organizationId: string, actorId: string | undefined): OrganizationState {
+  if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
+  if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users, workspaces and changes."));
+  return org;
 }
