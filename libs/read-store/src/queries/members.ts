@@ -93,6 +93,10 @@ async function orgAdminsAmong(store: ReadStore, members: readonly MemberDoc[]): 
   return new Set([...users.values()].filter((u) => u.doc.orgAdmin === true).map((u) => u.doc.userId));
 }
 
+/** an active member's effective permissions in their workspace (its model and plan); null for anyone else */
+const permissionsIn = (m: MemberDoc, workspace: WorkspaceDoc): EffectivePermissions | null =>
+  m.status === 'active' ? effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, accessModel(workspace.accessModel), workspace.plan) : null;
+
 /** One member (any status) with their effective permissions; undefined when the user never was a member. */
 export async function getMember(store: ReadStore, workspaceId: string, userId: string): Promise<MemberWithPermissions | undefined> {
   const [member, workspace] = await Promise.all([
@@ -102,10 +106,7 @@ export async function getMember(store: ReadStore, workspaceId: string, userId: s
   if (!member) return undefined;
   const m = member.doc;
   const user = await store.get<OrgUserDoc>(ORG_USERS, orgUserId(m.organizationId, userId));
-  const permissions =
-    m.status === 'active' && workspace
-      ? effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, accessModel(workspace.doc.accessModel), workspace.doc.plan)
-      : null;
+  const permissions = workspace ? permissionsIn(m, workspace.doc) : null;
   return { ...toView(m), effectivePermissions: permissions, orgAdmin: user?.doc.orgAdmin === true };
 }
 
@@ -169,15 +170,14 @@ export function exportMembersCsv(
     m.kind === 'invitation' ? (m.expiresAt ?? '') : '',
     m.revokedAt ?? '',
   ];
-  // the workspace's model and plan as the export starts (a plan changed during a long download applies from the next)
-  const workspace = store.get<WorkspaceDoc>(WORKSPACES, workspaceId);
+  // the workspace's model and plan as the first rows are written (a plan changed during a long download applies from
+  // the next), read once
+  let workspace: Promise<{ doc: WorkspaceDoc } | undefined> | undefined;
   const rowsOf = async (chunk: MemberDoc[]) => {
-    const [members, ws] = await Promise.all([overlay(chunk), workspace]);
+    const [members, ws] = await Promise.all([overlay(chunk), (workspace ??= store.get<WorkspaceDoc>(WORKSPACES, workspaceId))]);
     const admins = await orgAdminsAmong(store, members);
-    const model = ws && accessModel(ws.doc.accessModel);
     // empty for pending invitations and revoked members: they hold nothing here
-    const permissionsOf = (m: MemberDoc): string =>
-      m.status === 'active' && ws && model ? list(effectivePermissions({ roles: m.roles, restrictions: m.restrictions, grants: m.grants }, model, ws.doc.plan).permissions) : '';
+    const permissionsOf = (m: MemberDoc): string => list((ws && permissionsIn(m, ws.doc)?.permissions) || []);
     return members.map((m) => row(m, admins, permissionsOf));
   };
   async function* rows(): AsyncIterable<string[]> {
