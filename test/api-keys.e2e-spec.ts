@@ -50,8 +50,8 @@ describe('API keys (probe 37 F9)', () => {
     // oldest first: the organization's first key (no label), then the new one, each with its issue time
     const listed = await api.request('GET', keys, { key: newKey, actor: o.admin });
     expect(listed.body.items).toEqual([
-      { keyId: keyIdOf(o.key), label: null, issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), current: false },
-      { keyId: issued.body.keyId, label: 'Zendesk sync', issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), current: true },
+      { keyId: keyIdOf(o.key), label: null, issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), issuedBy: 'system', current: false, revokedAt: null, revokedBy: null },
+      { keyId: issued.body.keyId, label: 'Zendesk sync', issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), issuedBy: o.admin, current: true, revokedAt: null, revokedBy: null },
     ]);
     expect(listed.body.items[0].issuedAt <= listed.body.items[1].issuedAt).toBe(true);
     // the secret: what follows `rk_<org>_<keyId>_` (base64url, itself holding `_` now and then)
@@ -64,6 +64,50 @@ describe('API keys (probe 37 F9)', () => {
     await expect(send('apiKeys.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId })).rejects.toMatchObject({ status: 401 });
     expectProblem(await api.request('DELETE', `${keys}/${issued.body.keyId}`, { key: newKey, actor: o.admin }), 409, 'LAST_API_KEY');
     expectProblem(await api.request('DELETE', `${keys}/${keyIdOf(o.key)}`, { key: newKey, actor: o.admin }), 404, 'API_KEY_NOT_FOUND');
+  });
+
+  it('probe 75 F4: who issued and revoked each key, the revoked keys on request, a key labelled again (HTTP and TCP)', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const keys = `/v1/organizations/${o.organizationId}/api-keys`;
+    const second = (await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'ETL' } })).body;
+    const first = keyIdOf(o.key);
+
+    // the first key has no label: an org admin gives it one; the same again is no change (no event: the same position)
+    const labelled = await api.request('PATCH', `${keys}/${first}`, { key: o.key, actor: o.admin, body: { label: ' Console backend ' } });
+    expect(labelled.status).toBe(200);
+    expect(labelled.body).toEqual({ keyId: first, label: 'Console backend', position: expect.any(String) });
+    const same = await api.request('PATCH', `${keys}/${first}`, { key: o.key, actor: o.admin, body: { label: 'Console backend' } });
+    expect(same.body.position).toBe(labelled.body.position);
+    for (const bad of [{ label: ' ' }, { label: 'x'.repeat(101) }, {}, { label: 3 }])
+      expectProblem(await api.request('PATCH', `${keys}/${first}`, { key: o.key, actor: o.admin, body: bad }), 400, 'VALIDATION_FAILED');
+    expectProblem(await api.request('PATCH', `${keys}/no-such-key`, { key: o.key, actor: o.admin, body: { label: 'x' } }), 404, 'API_KEY_NOT_FOUND');
+    // over TCP too, and with the system key (the operator)
+    expect(await send('apiKeys.label', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, keyId: second.keyId, label: 'Nightly ETL' })).toMatchObject({ keyId: second.keyId, label: 'Nightly ETL' });
+    expect((await api.request('PATCH', `${keys}/${second.keyId}`, { key: SYSTEM_KEY, body: { label: 'Nightly ETL (ops)' } })).status).toBe(200);
+
+    // revoked: out of the list, and in it with include=revoked, saying when and by whom (never a secret's hash)
+    await api.request('DELETE', `${keys}/${second.keyId}`, { key: o.key, actor: o.admin });
+    const live = await api.request('GET', keys, { key: o.key, actor: o.admin });
+    expect(live.body.items.map((k: { keyId: string }) => k.keyId)).toEqual([first]);
+    const all = await api.request('GET', `${keys}?include=revoked`, { key: o.key, actor: o.admin });
+    expect(all.body.items).toEqual([
+      { keyId: first, label: 'Console backend', issuedAt: expect.any(String), issuedBy: 'system', current: true, revokedAt: null, revokedBy: null },
+      { keyId: second.keyId, label: 'Nightly ETL (ops)', issuedAt: expect.any(String), issuedBy: o.admin, current: false, revokedAt: expect.stringMatching(/^\d{4}-/), revokedBy: o.admin },
+    ]);
+    expect(JSON.stringify(all.body)).not.toContain('secretHash');
+    expect((await send('apiKeys.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, include: 'revoked' })).items).toEqual(all.body.items);
+    expectProblem(await api.request('GET', `${keys}?include=everything`, { key: o.key, actor: o.admin }), 400, 'VALIDATION_FAILED');
+    // a revoked key is labelled no more
+    expectProblem(await api.request('PATCH', `${keys}/${second.keyId}`, { key: o.key, actor: o.admin, body: { label: 'x' } }), 404, 'API_KEY_NOT_FOUND');
+
+    // the organization's changes list the labels (who, from what to what)
+    const changes = await api.request('GET', `/v1/organizations/${o.organizationId}/changes?change=api_key_label_changed`, { key: o.key, actor: o.admin });
+    expect(changes.body.items.map((c: { keyId: string; actorId: string; details: object }) => [c.keyId, c.actorId, c.details])).toEqual([
+      [first, o.admin, { label: 'Console backend', previousLabel: null }],
+      [second.keyId, o.admin, { label: 'Nightly ETL', previousLabel: 'ETL' }],
+      [second.keyId, 'system', { label: 'Nightly ETL (ops)', previousLabel: 'Nightly ETL' }],
+    ]);
   });
 
   it('probe 39 F1: what a key asks while it is being revoked and is decided after the revocation is refused: no key minted with it, no invitation, lands after it', async () => {
@@ -121,7 +165,7 @@ describe('API keys (probe 37 F9)', () => {
     expect((await send('apiKeys.list', base)).items).toHaveLength(2);
     expect(await send('apiKeys.revoke', { ...base, apiKey: issued.apiKey, keyId: keyIdOf(o.key) })).toMatchObject({ revoked: true });
     await expect(send('apiKeys.list', base)).rejects.toMatchObject({ status: 401 });
-    expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, label: 'Warehouse export', issuedAt: expect.any(String), current: true }]);
+    expect((await send('apiKeys.list', { ...base, apiKey: issued.apiKey })).items).toEqual([{ keyId: issued.keyId, label: 'Warehouse export', issuedAt: expect.any(String), issuedBy: o.admin, current: true, revokedAt: null, revokedBy: null }]);
   });
 });
 

@@ -29,7 +29,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request. */
+    /** The organization's API keys, oldest first: id, label, when and by whom issued, never their secrets (org admins); `current` marks the key of this request; `include=revoked` lists the revoked keys too, with when and by whom. */
     get: operations['apiKeysList'];
     put?: never;
     /**
@@ -57,7 +57,8 @@ export interface paths {
     delete: operations['apiKeysRevoke'];
     options?: never;
     head?: never;
-    patch?: never;
+    /** Label one of the organization's API keys again (org admins, or the system key): what it is for, as the list of keys shows it. The same label again changes nothing. */
+    patch: operations['apiKeysLabel'];
     trace?: never;
   };
   '/v1/organizations/{org}/workspaces': {
@@ -917,10 +918,22 @@ export interface components {
        */
       issuedAt: string;
       /**
+       * @description who issued it: an org admin's user id, or `system` (the operator's system key; every organization's first key); null for a key issued before session 54 (`GET …/changes?change=api_key_issued` names its issuer)
+       * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
+       */
+      issuedBy: string | null;
+      /**
        * @description the key this request was made with
        * @example true
        */
       current: boolean;
+      /**
+       * Format: date-time
+       * @description when it was revoked (listed with `include=revoked` only); null: not revoked
+       */
+      revokedAt: string | null;
+      /** @description who revoked it (an org admin, or `system`); null: not revoked, or revoked before session 54 */
+      revokedBy: string | null;
     };
     QuotaUse: {
       /**
@@ -938,6 +951,29 @@ export interface components {
       items: components['schemas']['ApiKeyItem'][];
       /** @description the organization's keys not revoked and their quota (ROLLCALL_MAX_API_KEYS_PER_ORGANIZATION) */
       quota: components['schemas']['QuotaUse'];
+    };
+    LabelApiKeyDto: {
+      /**
+       * @description what the key is for, shown in the list of keys: trimmed, 1 to 100 characters
+       * @example Zendesk sync
+       */
+      label: string;
+    };
+    ApiKeyLabelledAnswer: {
+      /**
+       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @example 1042
+       */
+      position: string;
+      /**
+       * @description non-blocking remarks of the rules (e.g. a restriction with no effect)
+       * @example []
+       */
+      warnings?: string[];
+      /** @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a */
+      keyId: string;
+      /** @example Zendesk sync */
+      label: string;
     };
     ApiKeyRevokedAnswer: {
       /**
@@ -1296,7 +1332,8 @@ export interface components {
         | 'user_deleted'
         | 'address_erased'
         | 'api_key_issued'
-        | 'api_key_revoked';
+        | 'api_key_revoked'
+        | 'api_key_label_changed';
       /**
        * Format: date-time
        * @description when the change was decided
@@ -1318,9 +1355,9 @@ export interface components {
       userId: string | null;
       /** @description workspace_created: the workspace */
       workspaceId: string | null;
-      /** @description api_key_issued, api_key_revoked: the key (as the key list names it; a revoked key leaves that list, not this one) */
+      /** @description api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`) */
       keyId: string | null;
-      /** @description organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; null otherwise. Nothing personal: names and addresses are the user's profile (GET …/users/{userId}), erased with them */
+      /** @description organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; null otherwise. Nothing personal: names and addresses are the user's profile (GET …/users/{userId}), erased with them */
       details: {
         [key: string]: unknown;
       } | null;
@@ -3346,7 +3383,10 @@ export interface operations {
   };
   apiKeysList: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description revoked: list the revoked keys too, with when and by whom */
+        include?: 'revoked';
+      };
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
@@ -3873,6 +3913,238 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'LAST_API_KEY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  apiKeysLabel: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
+        'Idempotency-Key'?: string;
+        /** @description the org admin acting, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
+      };
+      path: {
+        org: string;
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LabelApiKeyDto'];
+      };
+    };
+    responses: {
+      /** @description ApiKeyLabelledAnswer; `X-Position` repeats `position` */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiKeyLabelledAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): API_KEY_NOT_FOUND, NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'API_KEY_NOT_FOUND' | 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT';
           };
         };
       };
@@ -5609,7 +5881,7 @@ export interface operations {
         limit?: number;
         /** @description asc (default): oldest first; desc: the latest first */
         direction?: 'asc' | 'desc';
-        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked */
+        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed */
         change?: (
           | 'organization_created'
           | 'user_joined'
@@ -5624,6 +5896,7 @@ export interface operations {
           | 'address_erased'
           | 'api_key_issued'
           | 'api_key_revoked'
+          | 'api_key_label_changed'
         )[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;

@@ -8,7 +8,7 @@ import type { Config } from './config';
 import { CreateOrganizationHandler } from './organizations/create-organization';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { ApiKeysController } from './organizations/api-keys.controller';
-import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
+import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
@@ -115,6 +115,7 @@ const COMMAND_HANDLERS = [
   UpdateProfileHandler,
   ChangeOrgAdminHandler,
   IssueApiKeyHandler,
+  LabelApiKeyHandler,
   RevokeApiKeyHandler,
   ConfirmEmailChangeHandler,
   DeleteUserHandler,

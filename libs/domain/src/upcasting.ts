@@ -11,6 +11,7 @@ export const ORGANIZATION_EVENT_TYPES = [
   'OrganizationCreated',
   'ApiKeyIssued',
   'ApiKeyRevoked',
+  'ApiKeyLabelChanged',
   'UserJoinedOrganization',
   'WorkspaceCreated',
   'UserProfileUpdated',

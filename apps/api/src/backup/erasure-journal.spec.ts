@@ -54,7 +54,7 @@ describe('the erasure journal (ADR 0031)', () => {
     org.users.set('still-deleted', user('still-deleted', true));
     org.users.set('also-back', user('also-back', false));
     org.users.set('admin', { ...(user('admin', false) as object), orgAdmin: true } as never);
-    org.apiKeys.set('leaked', { secretHash: 'h', issuedAt: at, label: null });
+    org.apiKeys.set('leaked', { secretHash: 'h', issuedAt: at, label: null, issuedBy: null });
     const states = { organizationCached: async (id: string) => (id === 'o1' ? org : initialOrganizationState()) } as unknown as StreamStates;
     const deleted: string[] = [];
     const handlers = {

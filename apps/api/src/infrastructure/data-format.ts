@@ -20,10 +20,11 @@ import { type LeaseJob, lapsed } from './lease';
  * snapshots sealed under a key of its own epoch (docs/adr/0013), which an earlier version's deletion does not forget:
  * the snapshots of the workspaces it reached would stay readable. 5 (session 46): `InvitationMailRefused` and
  * `EmailConfirmationMailRefused` (the mail stream, a relay's refusal for good recorded), which an earlier version's mail dispatcher ignores: it mailed the refused
- * link again (probe 48 F1), and its projector stopped at it. Each format's event types and schema versions are pinned
+ * link again (probe 48 F1), and its projector stopped at it. 6 (session 54): `ApiKeyLabelChanged` (a key named again: probe 75 F4),
+ * which an earlier version ignores — its list of keys would show the old label. Each format's event types and schema versions are pinned
  * by data-format.spec.ts, which fails when one is added without a new format.
  */
-export const DATA_FORMAT = 5;
+export const DATA_FORMAT = 6;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

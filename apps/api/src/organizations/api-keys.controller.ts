@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -21,11 +21,29 @@ import {
   IssueApiKeyCommand,
   IssueApiKeyDto,
   IssueApiKeyHandler,
+  LabelApiKeyCommand,
+  LabelApiKeyDto,
+  ApiKeyLabelledAnswer,
   RevokeApiKeyCommand,
 } from './api-keys';
 
+/** `GET …/api-keys?include=revoked`: the revoked keys too (probe 75 F4: they were in `…/changes` only) */
+export class ApiKeysQuery {
+  @ApiPropertyOptional({ enum: ['revoked'], description: 'revoked: list the revoked keys too, with when and by whom' })
+  @IsOptional()
+  @IsIn(['revoked'])
+  include?: 'revoked';
+}
+
 class ApiKeysMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class ListApiKeysMessage extends withEnvelope(ApiKeysQuery) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
+class LabelApiKeyMessage extends withEnvelope(LabelApiKeyDto) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) keyId!: string;
 }
 class IssueApiKeyMessage extends withEnvelope(IssueApiKeyDto) {
   @IsString() @Matches(ID_PATTERN) organizationId!: string;
@@ -79,12 +97,29 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The organization's API keys, oldest first: id, label and issue time, never their secrets (org admins); `current` marks the key of this request." })
+  @ApiOperation({
+    summary:
+      "The organization's API keys, oldest first: id, label, when and by whom issued, never their secrets (org admins); `current` marks the key of this request; `include=revoked` lists the revoked keys too, with when and by whom.",
+  })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiRead(ApiKeyList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  list(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string): Promise<ApiKeyList> {
-    return this.reads.list(ownOrganization(principal, org), actorId, principal.kind === 'organization' ? principal.keyId : undefined);
+  list(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: ApiKeysQuery): Promise<ApiKeyList> {
+    return this.reads.list(ownOrganization(principal, org), actorId, principal.kind === 'organization' ? principal.keyId : undefined, query.include === 'revoked');
+  }
+
+  @Patch(':keyId')
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({ summary: "Label one of the organization's API keys again (org admins, or the system key): what it is for, as the list of keys shows it. The same label again changes nothing." })
+  @ApiHeader({ ...ACTOR_HEADER, required: false, description: 'the org admin acting, with the organization\'s key; not with the system key' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiWrite(200, ApiKeyLabelledAnswer)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND')
+  label(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string, @Body() dto: LabelApiKeyDto) {
+    const organizationId = keysOf(req.principal, org);
+    const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);
+    return httpWrite(this.pipeline, { req, res, actorId }, { status: 200 }, (ctx) => this.commands.execute(new LabelApiKeyCommand(organizationId, ctx, keyId, dto.label)));
   }
 
   @Delete(':keyId')
@@ -117,10 +152,17 @@ export class ApiKeysController {
     return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(keysOf(p, m.organizationId), ctx, m.keyId)));
   }
 
+  @MessagePattern('apiKeys.label')
+  @SystemOrOrganization()
+  @ApiExcludeEndpoint()
+  labelMessage(@Payload() m: LabelApiKeyMessage) {
+    return this.messages.run('apiKeys.label', m, (ctx, p) => this.commands.execute(new LabelApiKeyCommand(keysOf(p, m.organizationId), ctx, m.keyId, m.label)));
+  }
+
   @MessagePattern('apiKeys.list')
   @ApiExcludeEndpoint()
-  async listMessage(@Payload() m: ApiKeysMessage): Promise<ApiKeyList> {
+  async listMessage(@Payload() m: ListApiKeysMessage): Promise<ApiKeyList> {
     const principal = await this.auth.identify(m.apiKey);
-    return this.reads.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), principal.kind === 'organization' ? principal.keyId : undefined);
+    return this.reads.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), principal.kind === 'organization' ? principal.keyId : undefined, m.include === 'revoked');
   }
 }

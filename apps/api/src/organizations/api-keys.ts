@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { API_KEY_LABEL_MAX, DEFAULT_QUOTAS, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
+import { API_KEY_LABEL_MAX, DEFAULT_QUOTAS, cleanName, decideOrganization, domainError, isOrgAdmin } from '@rollcall/domain';
 import { QuotaUse } from '../shared/quota-use';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { Authenticator } from '../shared/auth';
@@ -46,8 +46,19 @@ export class ApiKeyItem {
   label!: string | null;
   @ApiProperty({ format: 'date-time', example: '2026-12-04T17:30:00.000Z' })
   issuedAt!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "who issued it: an org admin's user id, or `system` (the operator's system key; every organization's first key); null for a key issued before session 54 (`GET …/changes?change=api_key_issued` names its issuer)",
+    example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b',
+  })
+  issuedBy!: string | null;
   @ApiProperty({ description: 'the key this request was made with', example: true })
   current!: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when it was revoked (listed with `include=revoked` only); null: not revoked' })
+  revokedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'who revoked it (an org admin, or `system`); null: not revoked, or revoked before session 54' })
+  revokedBy!: string | null;
 }
 
 export class ApiKeyList {
@@ -67,12 +78,44 @@ export class IssueApiKeyDto {
   label?: string;
 }
 
+/** A key's label set again (PATCH): required. */
+export class LabelApiKeyDto {
+  @ApiProperty({ description: 'what the key is for, shown in the list of keys: trimmed, 1 to 100 characters', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
+  @IsString()
+  @MaxLength(1000, { message: `label must be at most ${API_KEY_LABEL_MAX} characters (after trimming)` })
+  label!: string;
+}
+
+export class ApiKeyLabelledAnswer extends WriteAnswer {
+  @ApiProperty({ example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
+  keyId!: string;
+  @ApiProperty({ example: 'Zendesk sync' })
+  label!: string;
+}
+
 export class IssueApiKeyCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly label?: string) {}
 }
 
 export class RevokeApiKeyCommand {
   constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly keyId: string) {}
+}
+
+export class LabelApiKeyCommand {
+  constructor(readonly organizationId: string, readonly ctx: CommandContext, readonly keyId: string, readonly label: string) {}
+}
+
+/** An org admin (or the operator) names a key again: the first key has no label, and what a key is for may change. */
+@CommandHandler(LabelApiKeyCommand)
+export class LabelApiKeyHandler implements ICommandHandler<LabelApiKeyCommand, ApiKeyLabelledAnswer> {
+  constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
+
+  async execute({ organizationId, ctx, keyId, label }: LabelApiKeyCommand): Promise<ApiKeyLabelledAnswer> {
+    const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
+      decideOrganization({ type: 'LabelApiKey', organizationId, actorId: ctx.actorId, now: ctx.now, keyId, label }, org),
+    );
+    return { keyId, label: cleanName(label), position: done.position };
+  }
 }
 
 /** An org admin issues another key of the organization (docs/rules.md, "API keys"); its id and secret derive from the idempotency key. */
@@ -127,7 +170,7 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
   }
 }
 
-/** The organization's keys, oldest first (never a secret): org admins only. */
+/** The organization's keys, oldest first (never a secret), the revoked ones too on request: org admins only. */
 @Injectable()
 export class ApiKeyReads {
   constructor(
@@ -135,14 +178,14 @@ export class ApiKeyReads {
     @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
   ) {}
 
-  async list(organizationId: string, actorId: string, currentKeyId: string | undefined): Promise<ApiKeyList> {
+  async list(organizationId: string, actorId: string, currentKeyId: string | undefined, includeRevoked = false): Promise<ApiKeyList> {
     const org = (await this.states.organization(organizationId)).state;
     if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
     if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can list the organization's API keys."));
+    const live = [...org.apiKeys].map(([keyId, { label, issuedAt, issuedBy }]): ApiKeyItem => ({ keyId, label, issuedAt, issuedBy, current: keyId === currentKeyId, revokedAt: null, revokedBy: null }));
+    const revoked = includeRevoked ? [...org.revokedApiKeys].map(([keyId, key]): ApiKeyItem => ({ keyId, ...key, current: false })) : [];
     return {
-      items: [...org.apiKeys]
-        .map(([keyId, key]) => ({ keyId, label: key.label, issuedAt: key.issuedAt, current: keyId === currentKeyId }))
-        .sort((a, b) => (a.issuedAt === b.issuedAt ? (a.keyId < b.keyId ? -1 : 1) : a.issuedAt < b.issuedAt ? -1 : 1)),
+      items: [...live, ...revoked].sort((a, b) => (a.issuedAt === b.issuedAt ? (a.keyId < b.keyId ? -1 : 1) : a.issuedAt < b.issuedAt ? -1 : 1)),
       quota: { used: org.apiKeys.size, limit: this.config?.quotas.apiKeysPerOrganization ?? DEFAULT_QUOTAS.apiKeysPerOrganization },
     };
   }

@@ -26,6 +26,7 @@ export const ORG_CHANGES = [
   'address_erased',
   'api_key_issued',
   'api_key_revoked',
+  'api_key_label_changed',
 ] as const;
 export type OrgChangeKind = (typeof ORG_CHANGES)[number];
 
@@ -121,6 +122,8 @@ const entry = (recorded: RecordedEvent, event: OrganizationEvent): OrgChangeView
       return { ...base, change: 'api_key_issued', keyId: event.data.keyId, details: { label: event.data.label ?? null } };
     case 'ApiKeyRevoked':
       return { ...base, change: 'api_key_revoked', keyId: event.data.keyId };
+    case 'ApiKeyLabelChanged':
+      return { ...base, change: 'api_key_label_changed', keyId: event.data.keyId, details: { label: event.data.label, previousLabel: event.data.previousLabel } };
     default:
       // every organization event is listed above: one added later fails here, in its tests, until it is
       throw new Error(`an organization stream holds ${recorded.type}, which the organization's changes do not list`);

@@ -116,14 +116,14 @@ class OrgChange implements OrgChangeView {
   userId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'workspace_created: the workspace' })
   workspaceId!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'api_key_issued, api_key_revoked: the key (as the key list names it; a revoked key leaves that list, not this one)' })
+  @ApiProperty({ type: String, nullable: true, description: 'api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`)' })
   keyId!: string | null;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
     nullable: true,
     description:
-      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
+      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
   })
   details!: Record<string, unknown> | null;
   @ApiProperty()

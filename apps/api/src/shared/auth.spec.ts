@@ -21,7 +21,7 @@ function states(apiKeys: OrganizationState['apiKeys']) {
 
 describe('API keys (Authenticator)', () => {
   it('an organization key that matched is known afterwards: identified again without the organization state', async () => {
-    const { repo, reads } = states(new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null }]]));
+    const { repo, reads } = states(new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null, issuedBy: null }]]));
     const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) });
     const principal = { kind: 'organization', organizationId: ORG, keyId: KEY_ID };
     expect(await auth.identify(ORG_KEY)).toEqual(principal);
@@ -33,7 +33,7 @@ describe('API keys (Authenticator)', () => {
   });
 
   it('a known key is checked against the organization again once another process committed (othersEpoch moved): refused once revoked there (probe 40b F1)', async () => {
-    const apiKeys: OrganizationState['apiKeys'] = new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null }]]);
+    const apiKeys: OrganizationState['apiKeys'] = new Map([[KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null, issuedBy: null }]]);
     const { repo, reads } = states(apiKeys);
     let epoch = 0;
     const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) }, { othersEpoch: () => epoch });
@@ -57,7 +57,7 @@ describe('API keys (Authenticator)', () => {
     const auth = new Authenticator(repo, { systemKeyHash: sha256(SYSTEM_KEY) });
     await expect(auth.identify(ORG_KEY)).rejects.toMatchObject({ problem: { status: 401, code: 'UNAUTHENTICATED' } });
     await expect(auth.identify(`${ORG_KEY.slice(0, -1)}B`)).rejects.toMatchObject({ problem: { status: 401 } });
-    apiKeys.set(KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null });
+    apiKeys.set(KEY_ID, { secretHash: sha256(SECRET), issuedAt: '2026-12-04T00:00:00.000Z', label: null, issuedBy: null });
     expect(await auth.identify(ORG_KEY)).toMatchObject({ kind: 'organization', organizationId: ORG });
     await expect(auth.identify(`${ORG_KEY.slice(0, -1)}B`)).rejects.toMatchObject({ problem: { status: 401 } });
   });

@@ -32,6 +32,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'users.confirmEmail': 'POST /v1/users/email-confirmations',
   'apiKeys.issue': 'POST /v1/organizations/{org}/api-keys',
   'apiKeys.revoke': 'DELETE /v1/organizations/{org}/api-keys/{keyId}',
+  'apiKeys.label': 'PATCH /v1/organizations/{org}/api-keys/{keyId}',
   'apiKeys.list': 'GET /v1/organizations/{org}/api-keys',
   'teams.create': 'POST /v1/workspaces/{ws}/teams',
   'teams.rename': 'PATCH /v1/workspaces/{ws}/teams/{teamId}',

@@ -45,7 +45,7 @@ export type { Restored } from './snapshot-codec';
  * changed evolve or a new row field invalidates every snapshot by itself: a snapshot of another version is ignored and
  * the stream replayed.
  */
-export const STATE_SHAPE_VERSION = 8; // 8: UserProfile.confirmedEmailChangeVersion (probe 65 F6); 7: WorkspaceState.erasures (its snapshots' epoch, docs/adr/0013 "Session 43"); 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
+export const STATE_SHAPE_VERSION = 9; // 9: OrganizationState.revokedApiKeys, ApiKeyOnFile.issuedBy (probe 75 F4); 8: UserProfile.confirmedEmailChangeVersion (probe 65 F6); 7: WorkspaceState.erasures (its snapshots' epoch, docs/adr/0013 "Session 43"); 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
 /** 5: rows as columns, access values listed once per chunk (snapshot-rows.ts); 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
 export const SNAPSHOT_FORMAT = 5;
 

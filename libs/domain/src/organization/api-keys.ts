@@ -3,7 +3,7 @@ import { SYSTEM_ACTOR } from '../shared/events';
 import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { checkText, cleanName } from '../shared/validation';
-import type { ApiKeyIssued, ApiKeyRevoked } from './events';
+import type { ApiKeyIssued, ApiKeyLabelChanged, ApiKeyRevoked } from './events';
 import { isOrgAdmin, type OrganizationState } from './state';
 
 /**
@@ -34,7 +34,17 @@ export interface RevokeApiKey {
   keyId: string;
 }
 
-const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin (or the system key) can issue or revoke the organization's API keys.");
+/** Names a key again (probe 75 F4): the organization's first key has no label, and a key's purpose may change. */
+export interface LabelApiKey {
+  type: 'LabelApiKey';
+  organizationId: string;
+  actorId: string;
+  now: string;
+  keyId: string;
+  label: string;
+}
+
+const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin (or the system key) can issue, label or revoke the organization's API keys.");
 /** an org admin, or the operator with the system key (an organization whose only key leaked or was lost) */
 const mayManageKeys = (state: OrganizationState, actorId: string) => actorId === SYSTEM_ACTOR || isOrgAdmin(state, actorId);
 
@@ -55,7 +65,7 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
   const maxApiKeys = command.maxApiKeys ?? DEFAULT_QUOTAS.apiKeysPerOrganization;
   if (state.apiKeys.size >= maxApiKeys) return reject(quotaExceeded('This organization', state.apiKeys.size, maxApiKeys, 'API keys not revoked', 'revoke those it no longer uses'));
   const label = command.label === undefined ? {} : { label: cleanName(command.label) };
-  return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label } }]);
+  return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label, issuedBy: command.actorId } }]);
 }
 
 export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationState): Decision<ApiKeyRevoked> {
@@ -63,5 +73,17 @@ export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationSta
   if (!state.apiKeys.has(command.keyId)) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
   if (state.apiKeys.size === 1)
     return reject(domainError('LAST_API_KEY', "This is the organization's last API key: issue another first, then revoke this one."));
-  return accept([{ type: 'ApiKeyRevoked', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, revokedAt: command.now } }]);
+  return accept([{ type: 'ApiKeyRevoked', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, revokedAt: command.now, revokedBy: command.actorId } }]);
+}
+
+/** The label a key's list shows, set again: the same label is no change (a retry, or a form saved whole). */
+export function decideLabelApiKey(command: LabelApiKey, state: OrganizationState): Decision<ApiKeyLabelChanged> {
+  if (!mayManageKeys(state, command.actorId)) return reject(onlyOrgAdmins());
+  const problem = checkText('label', command.label, API_KEY_LABEL_MAX);
+  if (problem) return reject(validationFailed([problem]));
+  const key = state.apiKeys.get(command.keyId);
+  if (!key) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
+  const label = cleanName(command.label);
+  if (key.label === label) return accept([]);
+  return accept([{ type: 'ApiKeyLabelChanged', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, label, previousLabel: key.label, changedAt: command.now } }]);
 }

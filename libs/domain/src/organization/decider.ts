@@ -7,7 +7,7 @@ import { checkEmail, checkText, cleanName, emailKey, normalizeEmail } from '../s
 import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange, decideUpdateProfile, type UpdateProfile } from '../users/profile';
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { type ChangeOrgAdmin, decideChangeOrgAdmin } from '../users/org-admin';
-import { type IssueApiKey, type RevokeApiKey, decideIssueApiKey, decideRevokeApiKey } from './api-keys';
+import { type IssueApiKey, type LabelApiKey, type RevokeApiKey, decideIssueApiKey, decideLabelApiKey, decideRevokeApiKey } from './api-keys';
 import { activeUser, isOrgAdmin, type OrganizationState } from './state';
 
 export interface CreateOrganization {
@@ -46,7 +46,7 @@ export interface JoinOrganization {
   displayName?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey;
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey | LabelApiKey;
 
 /**
  * What the profile decider needs beside the organization: the pending invitations of its workspaces, by email
@@ -105,7 +105,8 @@ export function decideOrganization(
         {
           type: 'ApiKeyIssued',
           version: 1,
-          data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now },
+          // the organization's first key: the operator's, who creates organizations with the system key
+          data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, issuedBy: SYSTEM_ACTOR },
         },
         {
           type: 'UserJoinedOrganization',
@@ -192,8 +193,9 @@ export function decideOrganization(
       return decideChangeOrgAdmin(command, state);
     case 'IssueApiKey':
     case 'RevokeApiKey':
+    case 'LabelApiKey':
       if (!state.exists) return reject(notFound(command.organizationId));
-      return command.type === 'IssueApiKey' ? decideIssueApiKey(command, state) : decideRevokeApiKey(command, state);
+      return command.type === 'IssueApiKey' ? decideIssueApiKey(command, state) : command.type === 'RevokeApiKey' ? decideRevokeApiKey(command, state) : decideLabelApiKey(command, state);
   }
 }
 

@@ -94,17 +94,32 @@ export type AddressErased = Event<'AddressErased', { organizationId: string; era
  */
 export type ApiKeyIssued = Event<
   'ApiKeyIssued',
-  // label: what the key is for, named by its issuer (probe 37's "which key is which"); absent: none (and before session 38)
-  { organizationId: string; keyId: string; secretHash: string; issuedAt: string; label?: string }
+  // label: what the key is for, named by its issuer (probe 37's "which key is which"); absent: none (and before session 38).
+  // issuedBy: the org admin who issued it, or `system` (the operator, and every organization's first key); absent before
+  // session 54 (probe 75 F4), where the event's metadata still names the actor (`…/changes`)
+  { organizationId: string; keyId: string; secretHash: string; issuedAt: string; label?: string; issuedBy?: string }
 >;
 
-/** An organization API key withdrawn (a leaked one, or the old one of a rotation): it authenticates nothing from then on. */
-export type ApiKeyRevoked = Event<'ApiKeyRevoked', { organizationId: string; keyId: string; revokedAt: string }>;
+/**
+ * An organization API key withdrawn (a leaked one, or the old one of a rotation): it authenticates nothing from then on.
+ * `revokedBy`: the org admin, or `system`; absent before session 54 (the metadata names the actor).
+ */
+export type ApiKeyRevoked = Event<'ApiKeyRevoked', { organizationId: string; keyId: string; revokedAt: string; revokedBy?: string }>;
+
+/**
+ * A key's label set again (probe 75 F4: the first key had none, and no key's could be changed): what it is for, as an
+ * org admin now names it; `previousLabel` null when it had none.
+ */
+export type ApiKeyLabelChanged = Event<
+  'ApiKeyLabelChanged',
+  { organizationId: string; keyId: string; label: string; previousLabel: string | null; changedAt: string }
+>;
 
 export type OrganizationEvent =
   | OrganizationCreated
   | ApiKeyIssued
   | ApiKeyRevoked
+  | ApiKeyLabelChanged
   | UserJoinedOrganization
   | WorkspaceCreated
   | UserProfileUpdated

@@ -27,6 +27,8 @@ export interface OrganizationState {
   workspaces: Map<string, WorkspaceInfo>;
   /** keyId → the key as the log has it (never its secret) */
   apiKeys: Map<string, ApiKeyOnFile>;
+  /** keyId → a key revoked since, for the list of keys with `include=revoked` (probe 75 F4); its secret's hash dropped */
+  revokedApiKeys: Map<string, RevokedApiKey>;
   /**
    * how many addresses were erased alone (AddressErased): with the deleted users, the epoch of the organization's
    * snapshots' key (each erasure forgets the key of the epoch it ends); absent in snapshots written before (none then)
@@ -38,8 +40,17 @@ export interface OrganizationState {
 export interface ApiKeyOnFile {
   secretHash: string;
   issuedAt: string;
-  /** what the key is for, as its issuer named it (keys issued without one, and every key of before session 38: null) */
+  /** what the key is for, as its issuer or an org admin since named it (keys issued without one, and every key of before session 38: null) */
   label: string | null;
+  /** the org admin who issued it, or `system`; null for keys issued before session 54 (their ApiKeyIssued's metadata names the actor) */
+  issuedBy: string | null;
+}
+
+/** A key revoked: what the list of keys says of it (never its secret's hash: it authenticates nothing). */
+export interface RevokedApiKey extends Omit<ApiKeyOnFile, 'secretHash'> {
+  revokedAt: string;
+  /** the org admin who revoked it, or `system`; null for revocations before session 54 */
+  revokedBy: string | null;
 }
 
 export const initialOrganizationState = (): OrganizationState => ({
@@ -51,6 +62,7 @@ export const initialOrganizationState = (): OrganizationState => ({
   byEmailShared: new Map(),
   workspaces: new Map(),
   apiKeys: new Map(),
+  revokedApiKeys: new Map(),
 });
 
 /**
@@ -64,12 +76,25 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       state.organizationId = event.data.organizationId;
       state.name = event.data.name;
       return state;
-    case 'ApiKeyIssued':
-      state.apiKeys.set(event.data.keyId, { secretHash: event.data.secretHash, issuedAt: event.data.issuedAt, label: event.data.label ?? null });
+    case 'ApiKeyIssued': {
+      const { keyId, secretHash, issuedAt, label, issuedBy } = event.data;
+      state.apiKeys.set(keyId, { secretHash, issuedAt, label: label ?? null, issuedBy: issuedBy ?? null });
       return state;
-    case 'ApiKeyRevoked':
+    }
+    case 'ApiKeyLabelChanged': {
+      const key = state.apiKeys.get(event.data.keyId);
+      if (key) state.apiKeys.set(event.data.keyId, { ...key, label: event.data.label });
+      return state;
+    }
+    case 'ApiKeyRevoked': {
+      const key = state.apiKeys.get(event.data.keyId);
       state.apiKeys.delete(event.data.keyId);
+      if (key) {
+        const { secretHash: _dropped, ...kept } = key;
+        state.revokedApiKeys.set(event.data.keyId, { ...kept, revokedAt: event.data.revokedAt, revokedBy: event.data.revokedBy ?? null });
+      }
       return state;
+    }
     case 'UserJoinedOrganization': {
       const d = event.data;
       state.users.set(d.userId, {
