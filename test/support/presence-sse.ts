@@ -1,6 +1,8 @@
 /** A minimal server-sent-events client over fetch, for the presence stream tests (what EventSource does, by hand). */
 export interface SseMessage {
   id?: string;
+  /** the `event:` line's name (`resync`); absent for the transitions */
+  event?: string;
   data: any;
 }
 
@@ -54,13 +56,15 @@ export class SseClient {
 
   private frame(text: string): void {
     let id: string | undefined;
+    let event: string | undefined;
     const data: string[] = [];
     for (const line of text.split('\n')) {
       if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
       else if (line.startsWith('id: ')) id = line.slice(4);
+      else if (line.startsWith('event: ')) event = line.slice(7);
       else if (line.startsWith('data: ')) data.push(line.slice(6));
     }
-    if (data.length > 0) this.messages.push({ id, data: JSON.parse(data.join('\n')) });
+    if (data.length > 0) this.messages.push({ id, ...(event !== undefined && { event }), data: JSON.parse(data.join('\n')) });
     this.notify();
   }
 

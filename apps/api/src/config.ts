@@ -26,6 +26,8 @@ export interface Config {
   mailDispatchEveryMs: number;
   /** ROLLCALL_PRESENCE_TIMEOUT_SECONDS (default 60): a user not heard from for this long is offline (docs/rules.md#rule-13) */
   presenceTimeoutSeconds: number;
+  /** ROLLCALL_PRESENCE_REPLAY_SECONDS (default 3600): how far back a presence stream resumed with Last-Event-ID replays transitions (probe 76 F4) */
+  presenceReplaySeconds: number;
   /**
    * ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION (default 2,000) and ROLLCALL_PRESENCE_STREAMS_MAX (default 10,000): the
    * presence streams one organization, and all of them, may hold open in this process (each a socket held for as long
@@ -219,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrlGiven: Boolean(env.ROLLCALL_PUBLIC_URL?.trim()),
     invitationTtlSeconds: readInt(env, 'ROLLCALL_INVITATION_TTL_SECONDS', 172_800, problems, 1, 365 * 24 * 3600),
     presenceTimeoutSeconds: readInt(env, 'ROLLCALL_PRESENCE_TIMEOUT_SECONDS', 60, problems, 1, 24 * 3600),
+    presenceReplaySeconds: readInt(env, 'ROLLCALL_PRESENCE_REPLAY_SECONDS', 3600, problems, 0, 7 * 24 * 3600),
     presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
     heavyReadsPerOrganization: readInt(env, 'ROLLCALL_HEAVY_READS_PER_ORGANIZATION', 2, problems, 1, 1000),
     presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),

@@ -79,7 +79,7 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
     {
       provide: PresenceStreams,
       useFactory: (feed: PresenceFeed, store: EventStore) =>
-        new PresenceStreams(feed, store, options.keepAliveMs, { perOrganization: config.presenceStreamsPerOrganization, max: config.presenceStreamsMax }),
+        new PresenceStreams(feed, store, options.keepAliveMs, { perOrganization: config.presenceStreamsPerOrganization, max: config.presenceStreamsMax }, config.presenceReplaySeconds * 1000),
       inject: [PresenceFeed, EVENT_STORE],
     },
     { provide: StreamTickets, useValue: new StreamTickets(secrets.invitationSecret) },

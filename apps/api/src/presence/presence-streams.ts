@@ -3,7 +3,7 @@ import type { EventStore } from '@rollcall/event-store';
 import { DomainException } from '../shared/stream-handler';
 import { ProblemException, problem } from '../shared/problem';
 import type { AuthorityChangeSeen, PresenceFeed } from './feed';
-import { PresenceStreamSession } from './sse';
+import { DEFAULT_REPLAY_SECONDS, PresenceStreamSession } from './sse';
 
 /** Who reads a stream; `authorize` throws the refusal (a DomainException) when they may not (rule 1: the user list's permission). */
 export interface StreamReader {
@@ -48,6 +48,8 @@ export class PresenceStreams {
     private readonly store: EventStore,
     private readonly keepAliveMs: number,
     private readonly limits: StreamLimits = { perOrganization: Number.POSITIVE_INFINITY, max: Number.POSITIVE_INFINITY },
+    /** how far back a resumed stream replays transitions (ROLLCALL_PRESENCE_REPLAY_SECONDS) */
+    private readonly replayWindowMs = DEFAULT_REPLAY_SECONDS * 1000,
   ) {
     feed.onAuthorityChanged = (change) => void this.checkReaders(change);
   }
@@ -65,7 +67,7 @@ export class PresenceStreams {
       return;
     }
     this.refuseBeyondLimits(reader.organizationId);
-    const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs);
+    const session = new PresenceStreamSession(res, this.feed, this.store, reader.workspaceId, lastEventId, this.keepAliveMs, this.replayWindowMs);
     const entry = { session, reader };
     this.list(entry);
     res.on('close', () => this.unlist(entry));

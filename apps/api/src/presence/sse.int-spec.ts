@@ -24,8 +24,12 @@ describe('rule 13: the presence stream session', () => {
     store = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
     feed = new PresenceFeed(store, new StreamStates(store));
     await feed.start();
-    streams = new PresenceStreams(feed, store, 50);
-    server = createServer((req, res) => void streams.start(res, { organizationId: 'org-1', workspaceId: 'ws-1', authorize: async () => undefined }, undefined));
+    // a replay window of an hour, as by default
+    streams = new PresenceStreams(feed, store, 50, undefined, 3600_000);
+    server = createServer((req, res) => {
+      const resume = new URL(req.url ?? '/', 'http://x').searchParams.get('lastEventId');
+      void streams.start(res, { organizationId: 'org-1', workspaceId: 'ws-1', authorize: async () => undefined }, resume === null ? undefined : BigInt(resume));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   });
@@ -66,6 +70,50 @@ describe('rule 13: the presence stream session', () => {
       for (const c of clients) c.close();
     }
   }, 20_000);
+
+  it('probe 76 F4: a resumed stream replays the last hour only (a resync event first when older ones are left out), and nothing of a user deleted since', async () => {
+    const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const changed = (userId: string, changedAt: string): PresenceChanged => ({
+      type: 'PresenceChanged',
+      version: 1,
+      data: { workspaceId: 'ws-1', organizationId: 'org-1', userId, status: 'online', previous: 'offline', reason: 'heartbeat', lastSeenAt: null, changedAt },
+    });
+    const head = await store.headPosition();
+    let n = 0;
+    const append = (stream: string, event: Parameters<typeof toStored>[0]) =>
+      store.append(stream, [{ id: `00000000-0000-4000-8000-1000000000${String(n++).padStart(2, '0')}`, ...toStored(event, {}) }], 'any');
+    await append('presence-ws-1-old', changed('old', at(2 * 3600_000)));
+    await append('presence-ws-1-kept', changed('kept', at(60_000)));
+    await append('presence-ws-1-gone', changed('gone', at(30_000)));
+    await append('presence-ws-1-gone', { type: 'MembershipEnded', version: 1, data: { workspaceId: 'ws-1', organizationId: 'org-1', userId: 'gone', reason: 'deleted', endedAt: at(10_000) } });
+    const ended = changed('gone', at(10_000));
+    await append('presence-ws-1-gone', { ...ended, data: { ...ended.data, status: 'offline', previous: 'online', reason: 'deleted' } });
+    const last = await store.headPosition();
+
+    const resumed = await SseClient.open(`${url}?lastEventId=${head}`);
+    try {
+      await resumed.until((c) => c.messages.length >= 3);
+      await resumed.until((c) => c.comments.includes('keep-alive'));
+      // the deleted user's trail is left out; their last transition (gone: reason deleted) says they left
+      expect(resumed.messages.map((m) => [m.event ?? m.data.reason, m.data.userId ?? m.data.reason])).toEqual([
+        ['resync', expect.stringMatching(/^transitions older than the replay window/)],
+        ['heartbeat', 'kept'],
+        ['deleted', 'gone'],
+      ]);
+      // the resync carries the last position read, so a client resuming later starts from there
+      expect(resumed.messages[0]!.id).toBe(String(last));
+    } finally {
+      resumed.close();
+    }
+    // resumed within the window: no resync
+    const recent = await SseClient.open(`${url}?lastEventId=${last - 4n}`);
+    try {
+      await recent.until((c) => c.comments.includes('keep-alive'));
+      expect(recent.messages.map((m) => m.event ?? m.data.userId)).toEqual(['kept', 'gone']);
+    } finally {
+      recent.close();
+    }
+  });
 
   it('ends every open stream on shutdown (closeAll), so the HTTP server can close', async () => {
     const client = await SseClient.open(url);

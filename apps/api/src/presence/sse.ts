@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { PRESENCE_EVENT_TYPES, presenceStreamPrefix } from '@rollcall/domain';
+import { PRESENCE_EVENT_TYPES, fromStored, presenceStreamPrefix } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { type PresenceBatch, type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
 
@@ -7,12 +7,24 @@ import { type PresenceBatch, type PresenceFeed, type PresenceMessage, presenceMe
 export const KEEP_ALIVE_MS = 15_000;
 /** A subscriber that reads slower than this much is dropped; it resumes with Last-Event-ID and loses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
+/** How far back a resumed stream replays transitions by default (ROLLCALL_PRESENCE_REPLAY_SECONDS): an hour. */
+export const DEFAULT_REPLAY_SECONDS = 3600;
+
+/**
+ * Sent first on a resumed stream when transitions it would replay are older than the replay window: the console reads
+ * the member list again (the statuses as they are), then applies the transitions that follow. Its `id` is the last
+ * position the catch-up read, so that the client resumes from there, not from the same old id again.
+ */
+const resyncFrame = (id: bigint | undefined): string =>
+  `event: resync\n${id === undefined ? '' : `id: ${id}\n`}data: {"reason":"transitions older than the replay window are not sent again: read the member list for the statuses as they are"}\n\n`;
 
 /**
  * One `text/event-stream` response of a workspace's presence transitions. Without `lastEventId`, transitions from
- * now on. With it, first every transition of the workspace after that position read from the log, then the live
- * ones: the live ones are collected from before the log is read, and each position is sent once, in order, so a
- * reconnecting client loses nothing and sees nothing twice.
+ * now on. With it, first the workspace's transitions after that position read from the log, then the live ones: the
+ * live ones are collected from before the log is read, and each position is sent once, in order, so a client that
+ * reconnects within the replay window loses nothing and sees nothing twice. Older transitions are not replayed (a
+ * `resync` event says so), nor those of a user deleted since but the last (offline, reason `deleted`) (probe 76 F4: `lastEventId=1` replayed every transition
+ * since the workspace began, a deleted user's second-by-second trail among them — rule 12 keeps daily sums only).
  */
 export class PresenceStreamSession {
   private sent: bigint;
@@ -27,6 +39,7 @@ export class PresenceStreamSession {
     private readonly workspaceId: string,
     private readonly lastEventId: bigint | undefined,
     private readonly keepAliveMs = KEEP_ALIVE_MS,
+    private readonly replayWindowMs = DEFAULT_REPLAY_SECONDS * 1000,
   ) {
     this.sent = lastEventId ?? -1n;
   }
@@ -55,21 +68,45 @@ export class PresenceStreamSession {
     let live = false;
     this.unlisten = this.feed.listen(this.workspaceId, (batch) => (live ? this.sendBatch(batch) : pending.push(...batch.messages)));
     if (this.lastEventId !== undefined) {
-      const missed = this.store.readAll({
-        fromPosition: this.lastEventId,
-        filter: { eventTypes: [...PRESENCE_EVENT_TYPES], streamPrefixes: [presenceStreamPrefix(this.workspaceId)] },
-      });
-      for await (const recorded of missed) {
-        if (this.closed) return;
-        const message = presenceMessage(recorded, this.workspaceId);
-        if (message) this.send(message);
-      }
+      const missed = await this.catchUp(this.lastEventId);
+      if (!missed) return;
+      if (missed.tooOld) this.write(resyncFrame(missed.lastRead));
+      for (const m of missed.messages) this.send(m);
+      if (missed.lastRead !== undefined && missed.lastRead > this.sent) this.sent = missed.lastRead;
     }
     for (const m of pending) this.send(m);
     live = true;
     // closed meanwhile (the client left, its reader lost authority, the process stops): no timer to leak
     if (this.closed) return;
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.keepAliveMs);
+  }
+
+  /**
+   * The workspace's transitions after `after`, within the replay window and of users not deleted since; undefined when
+   * the stream closed meanwhile. Held until the read ends (the window bounds them): a deletion read later drops its
+   * user's earlier transitions.
+   */
+  private async catchUp(after: bigint): Promise<{ messages: PresenceMessage[]; tooOld: boolean; lastRead: bigint | undefined } | undefined> {
+    const since = new Date(Date.now() - this.replayWindowMs).toISOString();
+    const kept: { userId: string; message: PresenceMessage; final: boolean }[] = [];
+    const deleted = new Set<string>();
+    let tooOld = false;
+    let lastRead: bigint | undefined;
+    const missed = this.store.readAll({ fromPosition: after, filter: { eventTypes: [...PRESENCE_EVENT_TYPES], streamPrefixes: [presenceStreamPrefix(this.workspaceId)] } });
+    for await (const recorded of missed) {
+      if (this.closed) return undefined;
+      lastRead = recorded.position;
+      const event = fromStored(recorded);
+      if (event?.type === 'MembershipEnded' && event.data.reason === 'deleted') deleted.add(event.data.userId);
+      if (event?.type !== 'PresenceChanged') continue;
+      if (event.data.changedAt < since) tooOld = true;
+      else {
+        const message = presenceMessage(recorded, this.workspaceId);
+        // a deleted user's last transition (offline, reason `deleted`) tells the console they are gone: kept
+        if (message) kept.push({ userId: event.data.userId, message, final: event.data.reason === 'deleted' });
+      }
+    }
+    return { messages: kept.filter((k) => k.final || !deleted.has(k.userId)).map((k) => k.message), tooOld, lastRead };
   }
 
   close(): void {
