@@ -22,6 +22,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/organizations/{org}/close': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Close an organization whose contract ended (system key): every API key revoked, every user deleted (rule 12), every address only invited erased, for good. 200 once closed; 202 with what is left when a call's 10 s were spent: call again.
+     * @description Cannot be undone. The body names the organization as it stands (`confirmName`). From the first call on, the organization decides nothing more (410 ORGANIZATION_CLOSED) and its keys are refused; the log keeps what rule 12 keeps of a deletion (ids, times, statistics) and the names that are no person's (the organization, its workspaces and teams, key labels). A call repeated, or beside another, does each step once. docs/adr/0035.
+     */
+    post: operations['organizationsClose'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations/{org}/api-keys': {
     parameters: {
       query?: never;
@@ -873,6 +893,56 @@ export interface components {
        */
       apiKey: string;
     };
+    CloseOrganizationDto: {
+      /**
+       * @description the organization's name as it stands: a closing cannot be undone, and an id pasted by mistake asks for a name it does not have
+       * @example Acme
+       */
+      confirmName: string;
+    };
+    Left: {
+      /**
+       * @description users not deleted yet
+       * @example 0
+       */
+      users: number;
+      /**
+       * @description invited addresses (of no user) not erased yet
+       * @example 0
+       */
+      addresses: number;
+    };
+    OrganizationClosingAnswer: {
+      /** @example 1b671a64-40d5-591e-99b1-2c3b3a4f2d10 */
+      organizationId: string;
+      /**
+       * @description true: closed for good (200); false: call again, with the same body, to go on (202)
+       * @example true
+       */
+      closed: boolean;
+      /**
+       * Format: date-time
+       * @description when the closing began (its API keys were revoked then)
+       */
+      closingSince: string;
+      /**
+       * Format: date-time
+       * @description when it was closed; null while it is being closed
+       */
+      closedAt: string | null;
+      /**
+       * @description users this call deleted
+       * @example 12
+       */
+      usersDeleted: number;
+      /**
+       * @description invited addresses this call erased
+       * @example 3
+       */
+      addressesErased: number;
+      /** @description what is left to do: both 0 once closed */
+      left: components['schemas']['Left'];
+    };
     IssueApiKeyDto: {
       /**
        * @description what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters
@@ -1333,7 +1403,9 @@ export interface components {
         | 'address_erased'
         | 'api_key_issued'
         | 'api_key_revoked'
-        | 'api_key_label_changed';
+        | 'api_key_label_changed'
+        | 'organization_closing'
+        | 'organization_closed';
       /**
        * Format: date-time
        * @description when the change was decided
@@ -3280,6 +3352,247 @@ export interface operations {
             status?: 409;
             /** @enum {string} */
             code?: 'CONCURRENCY_CONFLICT' | 'ORGANIZATION_EXISTS';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  organizationsClose: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CloseOrganizationDto'];
+      };
+    };
+    responses: {
+      /** @description OrganizationClosingAnswer; `X-Position` repeats `position` */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrganizationClosingAnswer'];
+        };
+      };
+      /** @description being closed: call again */
+      202: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrganizationClosingAnswer'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT';
           };
         };
       };
@@ -5881,7 +6194,7 @@ export interface operations {
         limit?: number;
         /** @description asc (default): oldest first; desc: the latest first */
         direction?: 'asc' | 'desc';
-        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed */
+        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed, organization_closing, organization_closed */
         change?: (
           | 'organization_created'
           | 'user_joined'
@@ -5897,6 +6210,8 @@ export interface operations {
           | 'api_key_issued'
           | 'api_key_revoked'
           | 'api_key_label_changed'
+          | 'organization_closing'
+          | 'organization_closed'
         )[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;

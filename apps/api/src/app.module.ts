@@ -9,6 +9,7 @@ import { CreateOrganizationHandler } from './organizations/create-organization';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { ApiKeysController } from './organizations/api-keys.controller';
 import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
+import { OrganizationClosings } from './organizations/close-organization';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
@@ -297,6 +298,7 @@ export class AppModule {
         OrganizationReads,
         OrganizationChanges,
         ApiKeyReads,
+        OrganizationClosings,
         ApiKeyRevocations,
         WorkspaceDirectory,
         ...presenceProviders(config, secrets),

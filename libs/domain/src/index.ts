@@ -9,6 +9,7 @@ export * from './organization/events';
 export * from './organization/state';
 export * from './organization/decider';
 export * from './organization/api-keys';
+export * from './organization/close';
 export * from './users/profile';
 export * from './users/delete-user';
 export * from './users/erase-address';

@@ -21,6 +21,8 @@ export const ORGANIZATION_EVENT_TYPES = [
   'OrgAdminChanged',
   'UserDeleted',
   'AddressErased',
+  'OrganizationClosing',
+  'OrganizationClosed',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [
   'UserInvited',

@@ -21,7 +21,7 @@ const ADDED_BY_FORMAT: Readonly<Record<number, readonly string[]>> = {
     'PresenceChanged', 'MembershipEnded', 'InvitationMailed', 'EmailConfirmationMailed',
   ],
   5: ['InvitationMailRefused', 'EmailConfirmationMailRefused'],
-  6: ['ApiKeyLabelChanged'],
+  6: ['ApiKeyLabelChanged', 'OrganizationClosing', 'OrganizationClosed'],
 };
 
 /** `Type` for schema version 1, `Type@N` past it */

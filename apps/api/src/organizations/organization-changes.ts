@@ -27,6 +27,8 @@ export const ORG_CHANGES = [
   'api_key_issued',
   'api_key_revoked',
   'api_key_label_changed',
+  'organization_closing',
+  'organization_closed',
 ] as const;
 export type OrgChangeKind = (typeof ORG_CHANGES)[number];
 
@@ -122,6 +124,10 @@ const entry = (recorded: RecordedEvent, event: OrganizationEvent): OrgChangeView
       return { ...base, change: 'api_key_issued', keyId: event.data.keyId, details: { label: event.data.label ?? null } };
     case 'ApiKeyRevoked':
       return { ...base, change: 'api_key_revoked', keyId: event.data.keyId };
+    case 'OrganizationClosing':
+      return { ...base, change: 'organization_closing' };
+    case 'OrganizationClosed':
+      return { ...base, change: 'organization_closed' };
     case 'ApiKeyLabelChanged':
       return { ...base, change: 'api_key_label_changed', keyId: event.data.keyId, details: { label: event.data.label, previousLabel: event.data.previousLabel } };
     default:

@@ -1,19 +1,26 @@
-import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { IsString, Matches } from 'class-validator';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
+import { ID_PATTERN } from '../shared/dtos';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
 import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, withEnvelope } from '../shared/messages';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, httpWrite, loggedRequestId } from '../shared/write-pipeline';
+import { IdPipe } from '../shared/path-params';
+import { CloseOrganizationDto, OrganizationClosingAnswer, OrganizationClosings } from './close-organization';
 import { CreateOrganizationCommand, CreateOrganizationHandler, type OrganizationCreated } from './create-organization';
 
 class CreateOrganizationMessage extends withEnvelope(CreateOrganizationDto) {}
+class CloseOrganizationMessage extends withEnvelope(CloseOrganizationDto) {
+  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+}
 
 @ApiTags('organizations')
 @Controller('v1/organizations')
@@ -23,6 +30,7 @@ export class OrganizationsController {
     @Inject(WritePipeline) private readonly pipeline: WritePipeline,
     @Inject(MessageWrites) private readonly messages: MessageWrites,
     @Inject(CreateOrganizationHandler) private readonly handler: CreateOrganizationHandler,
+    @Inject(OrganizationClosings) private readonly closings: OrganizationClosings,
   ) {}
 
   @Post()
@@ -33,6 +41,30 @@ export class OrganizationsController {
   @ApiProblems('ORGANIZATION_EXISTS')
   create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Body() dto: CreateOrganizationDto) {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 201 }, (ctx) => this.execute(new CreateOrganizationCommand(ctx, dto.name, dto.admin)), this.handler.storage);
+  }
+
+  @Post(':org/close')
+  @SystemKeyOperation()
+  @ApiOperation({
+    summary: "Close an organization whose contract ended (system key): every API key revoked, every user deleted (rule 12), every address only invited erased, for good. 200 once closed; 202 with what is left when a call's 10 s were spent: call again.",
+    description:
+      'Cannot be undone. The body names the organization as it stands (`confirmName`). From the first call on, the organization decides nothing more (410 ORGANIZATION_CLOSED) and its keys are refused; ' +
+      'the log keeps what rule 12 keeps of a deletion (ids, times, statistics) and the names that are no person\'s (the organization, its workspaces and teams, key labels). A call repeated, or beside another, does each step once. docs/adr/0035.',
+  })
+  @ApiWrite(200, OrganizationClosingAnswer)
+  @ApiResponse({ status: 202, type: OrganizationClosingAnswer, description: 'being closed: call again' })
+  @ApiProblems('ORGANIZATION_NOT_FOUND')
+  async close(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Body() dto: CloseOrganizationDto): Promise<OrganizationClosingAnswer> {
+    const answer = await this.closings.close(org, dto.confirmName, loggedRequestId(req));
+    res.status(answer.closed ? 200 : 202);
+    return answer;
+  }
+
+  @MessagePattern('organizations.close')
+  @SystemOnly()
+  @ApiExcludeEndpoint()
+  closeMessage(@Payload() m: CloseOrganizationMessage): Promise<OrganizationClosingAnswer> {
+    return this.closings.close(m.organizationId, m.confirmName, m.correlationId);
   }
 
   @MessagePattern('organizations.create')

@@ -30,6 +30,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'users.grantOrgAdmin': 'PUT /v1/organizations/{org}/users/{userId}/org-admin',
   'users.revokeOrgAdmin': 'DELETE /v1/organizations/{org}/users/{userId}/org-admin',
   'users.confirmEmail': 'POST /v1/users/email-confirmations',
+  'organizations.close': 'POST /v1/organizations/{org}/close',
   'apiKeys.issue': 'POST /v1/organizations/{org}/api-keys',
   'apiKeys.revoke': 'DELETE /v1/organizations/{org}/api-keys/{keyId}',
   'apiKeys.label': 'PATCH /v1/organizations/{org}/api-keys/{keyId}',

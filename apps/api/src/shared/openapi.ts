@@ -129,6 +129,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   EMAIL_CHANGE_EXPIRED: 'This confirmation link has expired; request the email change again.',
   ORGANIZATION_NOT_FOUND: `Organization ${ORGANIZATION} does not exist.`,
   ORGANIZATION_EXISTS: `Organization ${ORGANIZATION} already exists.`,
+  ORGANIZATION_CLOSED: `Organization ${ORGANIZATION} is being closed (since 2026-12-06T12:00:00.000Z): nothing more is decided in it.`,
   WORKSPACE_NOT_FOUND: `Workspace ${WORKSPACE} does not exist.`,
   WORKSPACE_EXISTS: `Workspace ${WORKSPACE} already exists.`,
   TEAM_NOT_FOUND: `Team ${TEAM} does not exist in this workspace.`,

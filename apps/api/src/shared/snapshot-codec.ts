@@ -16,7 +16,7 @@ import type { AppliedCommand } from './stream-states';
 export { INVITATION_FIELDS, MEMBER_FIELDS, USER_FIELDS } from './snapshot-rows';
 
 /** The state's fields stored in the head, in rows, or derived on load (rebuilt, never stored). A spec checks them. */
-export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys', 'revokedApiKeys', 'addressErasures'] as const;
+export const ORGANIZATION_HEAD = ['exists', 'organizationId', 'name', 'workspaces', 'apiKeys', 'revokedApiKeys', 'addressErasures', 'closingSince', 'closedAt'] as const;
 export const WORKSPACE_HEAD = ['info', 'teams', 'erasures'] as const;
 export const ORGANIZATION_ROWS = ['users'] as const;
 export const WORKSPACE_ROWS = ['members', 'invitations'] as const;

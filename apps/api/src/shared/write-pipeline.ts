@@ -130,7 +130,7 @@ export const ActingWrite = createParamDecorator((_: unknown, ctx: ExecutionConte
 });
 
 /** the request id logging.ts gave the request, on Node's request (`raw`; Fastify's own `req.id` is another) */
-const loggedRequestId = (req: AuthedRequest): string | undefined => {
+export const loggedRequestId = (req: AuthedRequest): string | undefined => {
   const id = (req.raw as { id?: unknown }).id;
   return typeof id === 'string' ? id : undefined;
 };

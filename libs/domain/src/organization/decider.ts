@@ -8,7 +8,8 @@ import { type ConfirmEmailChange, type ProfileContext, decideConfirmEmailChange,
 import type { OrganizationEvent, UserJoinedOrganization } from './events';
 import { type ChangeOrgAdmin, decideChangeOrgAdmin } from '../users/org-admin';
 import { type IssueApiKey, type LabelApiKey, type RevokeApiKey, decideIssueApiKey, decideLabelApiKey, decideRevokeApiKey } from './api-keys';
-import { activeUser, isOrgAdmin, type OrganizationState } from './state';
+import { type FinishClosingOrganization, type StartClosingOrganization, decideFinishClosing, decideStartClosing } from './close';
+import { activeUser, isOrgAdmin, organizationClosed, type OrganizationState } from './state';
 
 export interface CreateOrganization {
   type: 'CreateOrganization';
@@ -46,7 +47,7 @@ export interface JoinOrganization {
   displayName?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey | LabelApiKey;
+export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey | LabelApiKey | StartClosingOrganization | FinishClosingOrganization;
 
 /**
  * What the profile decider needs beside the organization: the pending invitations of its workspaces, by email
@@ -84,7 +85,15 @@ export function decideOrganization(
   state: OrganizationState,
   extra: PendingInvitations = {},
 ): Decision<OrganizationEvent> {
+  // an organization being closed decides nothing but its closing (its users' deletions and its addresses' erasures are
+  // decided apart: users/delete-user.ts, users/erase-address.ts)
+  if (state.closingSince !== undefined && command.type !== 'CreateOrganization' && command.type !== 'StartClosingOrganization' && command.type !== 'FinishClosingOrganization')
+    return reject(organizationClosed(state));
   switch (command.type) {
+    case 'StartClosingOrganization':
+      return decideStartClosing(command, state);
+    case 'FinishClosingOrganization':
+      return decideFinishClosing(command, state);
     case 'CreateOrganization': {
       if (state.exists)
         return reject(domainError('ORGANIZATION_EXISTS', `Organization ${command.organizationId} already exists.`));

@@ -115,6 +115,16 @@ export type ApiKeyLabelChanged = Event<
   { organizationId: string; keyId: string; label: string; previousLabel: string | null; changedAt: string }
 >;
 
+/**
+ * The operator began closing the organization (the customer's contract ended: docs/adr/0035): from here on nothing is
+ * decided in it but the deletions of its users and the erasures of its invited addresses that close it; every API key
+ * is revoked in the same append.
+ */
+export type OrganizationClosing = Event<'OrganizationClosing', { organizationId: string; startedAt: string }>;
+
+/** Every user of the organization deleted and every invited address erased: the organization is closed for good. */
+export type OrganizationClosed = Event<'OrganizationClosed', { organizationId: string; closedAt: string }>;
+
 export type OrganizationEvent =
   | OrganizationCreated
   | ApiKeyIssued
@@ -128,4 +138,6 @@ export type OrganizationEvent =
   | EmailChangeWithdrawn
   | OrgAdminChanged
   | UserDeleted
-  | AddressErased;
+  | AddressErased
+  | OrganizationClosing
+  | OrganizationClosed;

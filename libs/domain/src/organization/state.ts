@@ -3,6 +3,7 @@ import { indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
 import { evolveProfile, type UserProfile } from '../users/profile';
 import type { OrganizationEvent } from './events';
+import { type DomainError, domainError } from '../shared/errors';
 
 export interface WorkspaceInfo {
   workspaceId: string;
@@ -34,6 +35,10 @@ export interface OrganizationState {
    * snapshots' key (each erasure forgets the key of the epoch it ends); absent in snapshots written before (none then)
    */
   addressErasures?: number;
+  /** when the operator began closing the organization (OrganizationClosing: docs/adr/0035); absent: open */
+  closingSince?: string;
+  /** when it was closed: every user deleted, every invited address erased */
+  closedAt?: string;
 }
 
 /** An organization API key not revoked: the SHA-256 of its secret, when it was issued, and the label it was given. */
@@ -186,8 +191,23 @@ export function evolveOrganization(state: OrganizationState, event: Organization
       // the invitations it erased are the workspaces' (InvitationAddressErased): the organization only counts it
       state.addressErasures = (state.addressErasures ?? 0) + 1;
       return state;
+    case 'OrganizationClosing':
+      state.closingSince = event.data.startedAt;
+      return state;
+    case 'OrganizationClosed':
+      state.closedAt = event.data.closedAt;
+      return state;
   }
 }
+
+/** The refusal of anything but the closing's own deletions and erasures in an organization being closed or closed. */
+export const organizationClosed = (state: OrganizationState): DomainError =>
+  domainError(
+    'ORGANIZATION_CLOSED',
+    state.closedAt
+      ? `Organization ${state.organizationId} was closed on ${state.closedAt}: its users were deleted and nothing more is decided in it.`
+      : `Organization ${state.organizationId} is being closed (since ${state.closingSince}): nothing more is decided in it.`,
+  );
 
 /** An active (not deleted) org user. */
 export const activeUser = (state: OrganizationState, userId: string): UserProfile | undefined => {

@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'INVITATION_ADDRESSEE_ERASED'
   | 'ORGANIZATION_NOT_FOUND'
   | 'ORGANIZATION_EXISTS'
+  /** the organization was closed, or is being closed, by the operator: nothing more is decided in it (docs/adr/0035) */
+  | 'ORGANIZATION_CLOSED'
   | 'WORKSPACE_NOT_FOUND'
   | 'WORKSPACE_EXISTS'
   | 'TEAM_NOT_FOUND'

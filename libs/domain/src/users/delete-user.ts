@@ -47,7 +47,8 @@ export function decideDeleteUser(
   const addresses = addressesErasedWith(org, ctx.workspaces, user.userId);
   for (const ws of ctx.workspaces) {
     const wsCtx = { org, ws };
-    if (isLastOwner(wsCtx, user.userId))
+    // closing the organization deletes every user: its workspaces are left without owners, and go with it (docs/adr/0035)
+    if (org.closingSince === undefined && isLastOwner(wsCtx, user.userId))
       return reject(
         domainError(
           'LAST_OWNER',

@@ -12,6 +12,7 @@ import {
 import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
+import { organizationClosed } from '../organization/state';
 import { checkEmail, emailKey, normalizeEmail } from '../shared/validation';
 import { userIdForEmail } from '../organization/decider';
 import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } from './authority';
@@ -368,6 +369,8 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
 }
 
 export function decideWorkspace(command: WorkspaceCommand, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
+  // an organization being closed decides nothing in its workspaces (an invitation accepted by its link among them)
+  if (ctx.org.closingSince !== undefined) return reject(organizationClosed(ctx.org));
   switch (command.type) {
     case 'InviteMember':
       return invite(command, ctx);

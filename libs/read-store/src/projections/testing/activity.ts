@@ -1,4 +1,4 @@
-import { ACCESS_MODELS, PLANS, type AccessModelName, type Restrictions, activeMember, presenceStream } from '@rollcall/domain';
+import { ACCESS_MODELS, PLANS, type AccessModelName, type Restrictions, activeMember, hasAddress, presenceStream } from '@rollcall/domain';
 import { EventLog, HOURS_48 } from './event-log';
 
 /** One step of simulated console activity; numbers choose among what exists (modulo), so any values are valid. */
@@ -62,7 +62,11 @@ export class Activity {
 
   constructor(
     log: EventLog,
-    private readonly options: { emailsPerOrg: number; maxWorkspaces?: number; longPauses?: boolean } = { emailsPerOrg: 12 },
+    /**
+     * `closings`: now and then an organization made for it is closed (docs/adr/0035) — off for the benchmarks, whose
+     * logs keep the workload they measured
+     */
+    private readonly options: { emailsPerOrg: number; maxWorkspaces?: number; longPauses?: boolean; closings?: boolean } = { emailsPerOrg: 12 },
   ) {
     this.log = log;
   }
@@ -150,7 +154,8 @@ export class Activity {
         // now and then an API key issued, or one of two revoked: no projection reads them, the log holds them all the same
         if (c % 13 === 12) {
           const keys = [...(this.log.orgs.get(ws.organizationId)?.apiKeys.keys() ?? [])];
-          if (keys.length > 1) this.log.organization({ type: 'RevokeApiKey', organizationId: ws.organizationId, actorId: admin, now, keyId: keys[0]! });
+          if (c % 26 === 25 && keys.length > 0) this.log.organization({ type: 'LabelApiKey', organizationId: ws.organizationId, actorId: admin, now, keyId: keys[0]!, label: `Key ${b % 5}` });
+          else if (keys.length > 1) this.log.organization({ type: 'RevokeApiKey', organizationId: ws.organizationId, actorId: admin, now, keyId: keys[0]! });
           else this.log.organization({ type: 'IssueApiKey', organizationId: ws.organizationId, actorId: admin, now, apiKey: { keyId: `key-${b}-${c}`, secretHash: 'e'.repeat(64) } });
           break;
         }
@@ -190,6 +195,13 @@ export class Activity {
           const organizationId = pick(this.orgIds, c)!;
           this.addWorkspace(organizationId, `ws-${++this.seq}`, ACCESS_MODELS[c % ACCESS_MODELS.length]!);
         }
+        // an organization made to be closed later, and the latest such one closed (never the world's first two)
+        if (this.options.closings && c % 11 === 3 && this.tracks.length < (this.options.maxWorkspaces ?? 64)) {
+          const organizationId = `org-x${++this.seq}`;
+          this.addOrganization(organizationId);
+          this.addWorkspace(organizationId, `ws-${++this.seq}`, ACCESS_MODELS[c % ACCESS_MODELS.length]!);
+        }
+        if (this.options.closings && c % 11 === 5 && this.orgIds.length > 2) this.closeOrganization(this.orgIds.at(-1)!);
         break;
       }
       case 19:
@@ -204,6 +216,19 @@ export class Activity {
     }
     this.log.advance(1);
     return this.log.position !== before;
+  }
+
+  /** docs/adr/0035: as the API closes one — begun, every user deleted, every address only invited erased, closed */
+  private closeOrganization(organizationId: string): void {
+    const system = 'system';
+    const now = this.log.now;
+    if (!this.log.organization({ type: 'StartClosingOrganization', organizationId, actorId: system, now, confirmName: this.log.orgs.get(organizationId)!.name }).ok) return;
+    for (const [userId, user] of this.log.orgs.get(organizationId)!.users) if (!user.deleted) this.log.deleteUser(organizationId, system, userId);
+    for (const { state } of this.log.workspaces.values())
+      if (state.info.organizationId === organizationId)
+        for (const inv of state.invitations.values()) if (inv.inviteeUserId === null && hasAddress(inv)) this.log.eraseAddress(organizationId, system, inv.email);
+    this.log.organization({ type: 'FinishClosingOrganization', organizationId, actorId: system, now });
+    this.orgIds.splice(this.orgIds.indexOf(organizationId), 1);
   }
 
   /** rule 13, op 19: a heartbeat, a lapse, a forced offline, or the offline that follows a revoke or a deletion */
@@ -300,7 +325,7 @@ export const randomStep = (next: () => number, workspaces: number): Step => ({
  * `advanced` and a `studio` one, org-b with a `permissions` one (addresses from 8 per organization).
  */
 export function smallWorld(): Activity {
-  const activity = new Activity(new EventLog(), { emailsPerOrg: 8 });
+  const activity = new Activity(new EventLog(), { emailsPerOrg: 8, closings: true });
   activity.addOrganization('org-a');
   activity.addOrganization('org-b');
   activity.addWorkspace('org-a', 'ws-a1', 'levels', 'advanced');
