@@ -1004,6 +1004,12 @@ export interface components {
       revokedAt: string | null;
       /** @description who revoked it (an org admin, or `system`); null: not revoked, or revoked before session 54 */
       revokedBy: string | null;
+      /**
+       * Format: date
+       * @description the last day (UTC) the key authenticated a request, over HTTP or a message pattern, whatever its answer; null: never since session 54. Kept to the day, beside the log (docs/adr/0036)
+       * @example 2026-12-06
+       */
+      lastUsedOn: string | null;
     };
     QuotaUse: {
       /**
@@ -1296,6 +1302,12 @@ export interface components {
       joinedAt: string;
       /** @description an email change requested and not confirmed yet (rule 10) */
       pendingEmail: components['schemas']['PendingEmailChange'] | (never | null);
+      /**
+       * Format: date
+       * @description the last day (UTC) a request made in their name (X-Actor-Id, or a message's actorId, with an organization key) succeeded — any read or write, over HTTP or a message pattern; an org admin with no membership and a user acting only through the API too. null: never since session 54. Kept to the day, beside the log (docs/adr/0036); chat presence is the member list's `lastSeenAt`
+       * @example 2026-12-06
+       */
+      lastActiveOn: string | null;
     };
     OrgUserList: {
       /** @description in the order they joined the organization */
@@ -1359,6 +1371,12 @@ export interface components {
       joinedAt: string;
       /** @description an email change requested and not confirmed yet (rule 10) */
       pendingEmail: components['schemas']['PendingEmailChange'] | (never | null);
+      /**
+       * Format: date
+       * @description the last day (UTC) a request made in their name (X-Actor-Id, or a message's actorId, with an organization key) succeeded — any read or write, over HTTP or a message pattern; an org admin with no membership and a user acting only through the API too. null: never since session 54. Kept to the day, beside the log (docs/adr/0036); chat presence is the member list's `lastSeenAt`
+       * @example 2026-12-06
+       */
+      lastActiveOn: string | null;
       /** @description each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships */
       workspaces: components['schemas']['OrgUserWorkspace'][];
       /** @description with `limit`: when the page is full and workspaces of the organization are left to look through, send it as `after` for the next page (which may be empty); null: none are left (always null without `limit`) */

@@ -1,6 +1,9 @@
 import { type DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { HeavyReads } from './shared/heavy-reads';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ACTIVITY_STORE, type ActivityStore, SqliteActivityStore } from './activity/activity-store';
+import { MongoActivityStore } from './activity/mongo-activity-store';
+import { ActivityInterceptor, ActivityRecorder } from './activity/activity-recorder';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import type { EventStore } from '@rollcall/event-store';
@@ -273,6 +276,10 @@ export class AppModule {
           },
           inject: [IDEMPOTENCY_STORE, EVENT_STORE, STORES],
         },
+        // the last day a key was used, a user acted: beside the log (docs/adr/0036)
+        { provide: ACTIVITY_STORE, useFactory: (): ActivityStore => (config.mongoUrl ? new MongoActivityStore(config.mongoUrl) : new SqliteActivityStore(config.dataDir)) },
+        ActivityRecorder,
+        { provide: APP_INTERCEPTOR, useClass: ActivityInterceptor },
         { provide: Metrics, useValue: new Metrics() },
         // deletions and key revocations journaled outside the data dir, decided again after a restore (ADR 0031)
         { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal, new Logger('ErasureJournal')) : undefined },

@@ -13,6 +13,7 @@ import { StreamStates } from '../shared/stream-states';
 import { organization } from '../shared/targets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { PresenceFeed } from '../presence/feed';
+import { ActivityRecorder } from '../activity/activity-recorder';
 import { APP_CONFIG } from '../shared/tokens';
 import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import type { Config } from '../config';
@@ -59,6 +60,14 @@ export class ApiKeyItem {
   revokedAt!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'who revoked it (an org admin, or `system`); null: not revoked, or revoked before session 54' })
   revokedBy!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date',
+    nullable: true,
+    description: 'the last day (UTC) the key authenticated a request, over HTTP or a message pattern, whatever its answer; null: never since session 54. Kept to the day, beside the log (docs/adr/0036)',
+    example: '2026-12-06',
+  })
+  lastUsedOn!: string | null;
 }
 
 export class ApiKeyList {
@@ -176,14 +185,18 @@ export class ApiKeyReads {
   constructor(
     @Inject(StreamStates) private readonly states: StreamStates,
     @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
+    /** the days keys were last used (absent in tests that build the reads alone: null for every key) */
+    @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
 
   async list(organizationId: string, actorId: string, currentKeyId: string | undefined, includeRevoked = false): Promise<ApiKeyList> {
     const org = (await this.states.organization(organizationId)).state;
     if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
     if (!isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can list the organization's API keys."));
-    const live = [...org.apiKeys].map(([keyId, { label, issuedAt, issuedBy }]): ApiKeyItem => ({ keyId, label, issuedAt, issuedBy, current: keyId === currentKeyId, revokedAt: null, revokedBy: null }));
-    const revoked = includeRevoked ? [...org.revokedApiKeys].map(([keyId, key]): ApiKeyItem => ({ keyId, ...key, current: false })) : [];
+    const used = (await this.activity?.lastOn(organizationId, 'key', [...org.apiKeys.keys(), ...(includeRevoked ? org.revokedApiKeys.keys() : [])])) ?? new Map<string, string>();
+    const lastUsedOn = (keyId: string) => used.get(keyId) ?? null;
+    const live = [...org.apiKeys].map(([keyId, { label, issuedAt, issuedBy }]): ApiKeyItem => ({ keyId, label, issuedAt, issuedBy, current: keyId === currentKeyId, revokedAt: null, revokedBy: null, lastUsedOn: lastUsedOn(keyId) }));
+    const revoked = includeRevoked ? [...org.revokedApiKeys].map(([keyId, key]): ApiKeyItem => ({ keyId, ...key, current: false, lastUsedOn: lastUsedOn(keyId) })) : [];
     return {
       items: [...live, ...revoked].sort((a, b) => (a.issuedAt === b.issuedAt ? (a.keyId < b.keyId ? -1 : 1) : a.issuedAt < b.issuedAt ? -1 : 1)),
       quota: { used: org.apiKeys.size, limit: this.config?.quotas.apiKeysPerOrganization ?? DEFAULT_QUOTAS.apiKeysPerOrganization },

@@ -6,6 +6,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { aTurnOfTheLoop } from '../members/stream-fold';
+import { ActivityRecorder } from '../activity/activity-recorder';
 
 /** An organization's user as an org admin sees them; a deleted user keeps only their pseudonymous id and dates (rule 12). */
 export interface OrgUserView {
@@ -19,6 +20,8 @@ export interface OrgUserView {
   joinedAt: string;
   /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
   pendingEmail: { email: string; expiresAt: string } | null;
+  /** the last day (UTC) a request made in their name succeeded (docs/adr/0036); null: never since session 54 */
+  lastActiveOn: string | null;
 }
 
 /** One user's standing in each workspace of the organization they were ever a member of. */
@@ -42,7 +45,7 @@ export interface OrgWorkspaceView {
   createdAt: string;
 }
 
-const userView = (u: UserProfile): OrgUserView => ({
+const userView = (u: UserProfile, lastActiveOn: string | null): OrgUserView => ({
   userId: u.userId,
   email: u.deleted ? null : u.email,
   displayName: u.deleted ? null : u.displayName,
@@ -52,6 +55,7 @@ const userView = (u: UserProfile): OrgUserView => ({
   deleted: u.deleted,
   joinedAt: u.joinedAt,
   pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt },
+  lastActiveOn,
 });
 
 /**
@@ -66,7 +70,13 @@ export class OrganizationReads {
     @Inject(StreamStates) private readonly states: StreamStates,
     /** the quotas (absent in tests that build the reads alone: the domain's defaults) */
     @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
+    /** the days users last acted (absent in tests that build the reads alone: null for everyone) */
+    @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
+
+  private async lastActive(organizationId: string, userIds: string[]): Promise<Map<string, string>> {
+    return (await this.activity?.lastOn(organizationId, 'user', userIds)) ?? new Map();
+  }
 
   /** actorId undefined: the system key (the operator), which may read the workspaces */
   private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
@@ -86,7 +96,7 @@ export class OrganizationReads {
   /** Users in the order they joined the organization; a page after `after` (a user id of the previous page). */
   async users(organizationId: string, actorId: string, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
-    const items: OrgUserView[] = [];
+    const items: UserProfile[] = [];
     // a Map keeps the order users were added in: the order they joined (O(users) to find `after`: an org's users are in memory)
     let started = page.after === undefined;
     let more = false;
@@ -99,13 +109,14 @@ export class OrganizationReads {
         more = true;
         break;
       }
-      items.push(userView(user));
+      items.push(user);
     }
     if (!started)
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', 'after names no user of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no user of this organization' }]),
       );
-    return { items, next: more ? items.at(-1)!.userId : null };
+    const active = await this.lastActive(organizationId, items.map((u) => u.userId));
+    return { items: items.map((u) => userView(u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
   }
 
   /** One user, with each workspace of the organization they are or were a member of (not pending invitations). */
@@ -121,9 +132,10 @@ export class OrganizationReads {
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
+    const view = userView(user, (await this.lastActive(organizationId, [userId])).get(userId) ?? null);
     const workspaces: OrgUserWorkspaceView[] = [];
     for (let i = startAfter(all, page.after); i < all.length; i++) {
-      if (page.limit !== undefined && workspaces.length === page.limit) return { ...userView(user), workspaces, workspacesNext: workspaces.at(-1)!.workspaceId };
+      if (page.limit !== undefined && workspaces.length === page.limit) return { ...view, workspaces, workspacesNext: workspaces.at(-1)!.workspaceId };
       const info = all[i]!;
       const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
       if (!member) continue;
@@ -138,7 +150,7 @@ export class OrganizationReads {
         joinedAt: member.joinedAt,
       });
     }
-    return { ...userView(user), workspaces, workspacesNext: null };
+    return { ...view, workspaces, workspacesNext: null };
   }
 
   /**

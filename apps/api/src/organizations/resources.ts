@@ -45,6 +45,15 @@ export class OrgUser implements OrgUserView {
   joinedAt!: string;
   @ApiProperty({ type: PendingEmailChange, nullable: true, description: 'an email change requested and not confirmed yet (rule 10)' })
   pendingEmail!: PendingEmailChange | null;
+  @ApiProperty({
+    type: String,
+    format: 'date',
+    nullable: true,
+    description:
+      'the last day (UTC) a request made in their name (X-Actor-Id, or a message\'s actorId, with an organization key) succeeded — any read or write, over HTTP or a message pattern; an org admin with no membership and a user acting only through the API too. null: never since session 54. Kept to the day, beside the log (docs/adr/0036); chat presence is the member list\'s `lastSeenAt`',
+    example: '2026-12-06',
+  })
+  lastActiveOn!: string | null;
 }
 
 export class OrgUserList {

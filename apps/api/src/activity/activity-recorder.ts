@@ -1,0 +1,111 @@
+import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, type OnApplicationShutdown } from '@nestjs/common';
+import { activeUser } from '@rollcall/domain';
+import { type Observable, tap } from 'rxjs';
+import type { AuthedRequest, Principal } from '../shared/auth';
+import { CALLER } from '../shared/caller';
+import { StreamStates } from '../shared/stream-states';
+import { ACTIVITY_STORE, type ActivityKind, type ActivityMark, type ActivityStore } from './activity-store';
+
+/** how often the marks of new days are written (a process that dies loses at most these: the next request marks again) */
+const FLUSH_EVERY_MS = 2_000;
+/** an acting user's id as a request names it: an id, never an address (as the request log takes it: shared/caller.ts) */
+const ACTOR_ID = /^[\w.:-]{1,128}$/;
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+
+/**
+ * Marks the day a key was used and the day a user acted (activity-store.ts, docs/adr/0036): once per key or user per
+ * day and process — a Map lookup on every request, a write on the first of each day, gathered every 2 s. A user's
+ * mark is kept only for a request that succeeded and a user of the key's organization (a made-up X-Actor-Id marks
+ * nobody).
+ */
+@Injectable()
+export class ActivityRecorder implements OnApplicationShutdown {
+  private readonly logger = new Logger('ActivityRecorder');
+  /** `kind:org:id` → the day marked by this process */
+  private readonly marked = new Map<string, string>();
+  private pending: ActivityMark[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    @Inject(ACTIVITY_STORE) private readonly store: ActivityStore,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  keyUsed(organizationId: string, keyId: string): void {
+    this.mark({ organizationId, kind: 'key', id: keyId, on: today() });
+  }
+
+  userActed(organizationId: string, userId: string): void {
+    if (ACTOR_ID.test(userId)) this.mark({ organizationId, kind: 'user', id: userId, on: today() });
+  }
+
+  /** the last day of each of `ids` (none: never, or not since session 54) */
+  lastOn(organizationId: string, kind: ActivityKind, ids: readonly string[]): Promise<Map<string, string>> {
+    return this.store.lastOn(organizationId, kind, ids);
+  }
+
+  /** writes the marks gathered so far (tests, shutdown) */
+  async flush(): Promise<void> {
+    await this.flushing;
+    const marks = this.pending;
+    this.pending = [];
+    if (marks.length === 0) return;
+    this.flushing = this.write(marks);
+    await this.flushing;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.flush();
+    await this.store.close();
+  }
+
+  private mark(mark: ActivityMark): void {
+    const key = `${mark.kind}:${mark.organizationId}:${mark.id}`;
+    if (this.marked.get(key) === mark.on) return;
+    this.marked.set(key, mark.on);
+    this.pending.push(mark);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, FLUSH_EVERY_MS).unref();
+  }
+
+  private async write(marks: ActivityMark[]): Promise<void> {
+    try {
+      const kept: ActivityMark[] = [];
+      for (const m of marks) if (m.kind === 'key' || activeUser(await this.states.organizationCached(m.organizationId), m.id)) kept.push(m);
+      await this.store.record(kept);
+    } catch (error) {
+      // marked again by the next request of each (a store unreachable for a moment loses no day for good)
+      for (const m of marks) this.marked.delete(`${m.kind}:${m.organizationId}:${m.id}`);
+      this.logger.warn(`activity marks not written (${(error as Error).message}): the next request of each marks its day again`);
+    }
+  }
+}
+
+/** who made a request or a message, as the API key check left it, and the user it names */
+function callerOf(context: ExecutionContext): { principal: Principal | undefined; actor: unknown } {
+  if (context.getType() === 'http') {
+    const req = context.switchToHttp().getRequest<AuthedRequest>();
+    return { principal: req.principal, actor: req.headers['x-actor-id'] };
+  }
+  const payload = context.switchToRpc().getData<({ actorId?: unknown } & Record<symbol, unknown>) | undefined>();
+  return typeof payload === 'object' && payload !== null ? { principal: payload[CALLER] as Principal | undefined, actor: payload.actorId } : { principal: undefined, actor: undefined };
+}
+
+/** Every request and message past the API key check: its key marked used; its acting user marked once it succeeded. */
+@Injectable()
+export class ActivityInterceptor implements NestInterceptor {
+  constructor(@Inject(ActivityRecorder) private readonly recorder: ActivityRecorder) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const { principal, actor } = callerOf(context);
+    if (principal?.kind !== 'organization') return next.handle();
+    this.recorder.keyUsed(principal.organizationId, principal.keyId);
+    if (typeof actor !== 'string') return next.handle();
+    return next.handle().pipe(tap({ next: () => this.recorder.userActed(principal.organizationId, actor) }));
+  }
+}
