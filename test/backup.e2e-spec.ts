@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDataDir } from '../apps/api/src/infrastructure/log-not-behind';
 import { BackupProblem, backupDataDir } from '../apps/api/src/backup/backup-data-dir';
-import { type TestApp, startTestApp, tokenOf } from './support/app';
+import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
 import { auditCli, runScript } from './support/audit-cli';
 import { type ServerProcess, startServer } from './support/server-process';
 
@@ -167,6 +167,32 @@ describe('backup of a live data dir (ADR 0031)', () => {
       // metadata for good (probe 64 F1: it named the address)
       const dir = join(root, 'journaled-backup');
       expect(readdirSync(dir).filter((f) => f !== 'outbox.jsonl' && readFileSync(join(dir, f)).toString('latin1').includes('only.invited'))).toEqual([]);
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
+  it('restore: a closing since the backup is done again, whole — the last org admin and last owner too (probe 77 F5: her deletion alone was refused LAST_OWNER)', async () => {
+    const live = join(root, 'closing-host');
+    const journal = join(root, 'elsewhere-closing', 'erasures.jsonl');
+    let app = await startTestApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
+    const o = await app.api.organization();
+    await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'closing.invited@example.org' } });
+    await backupDataDir(live, join(root, 'closing-backup'), (copy) => checkDataDir({ dataDir: copy }));
+    const closed = await app.api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
+    expect(closed.body).toMatchObject({ closed: true, usersDeleted: 1, addressesErased: 1 });
+    expect(readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).kind)).toEqual(['OrganizationClosing', 'ApiKeyRevoked', 'UserDeleted', 'AddressErased']);
+    await app.stop();
+
+    app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'closing-backup'), ROLLCALL_ERASURE_JOURNAL: journal });
+    try {
+      expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin })).status).toBe(401);
+      const again = await app.api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
+      expect(again.body).toMatchObject({ closed: true, usersDeleted: 0, addressesErased: 0 });
+      const dir = join(root, 'closing-backup');
+      const feed = JSON.stringify((await app.api.request('GET', '/v1/events?limit=1000', { key: SYSTEM_KEY })).body.items);
+      for (const personal of [o.adminEmail, 'closing.invited@example.org', 'Ada Admin']) expect(feed).not.toContain(personal);
+      expect(readdirSync(dir).length).toBeGreaterThan(0);
     } finally {
       await app.stop();
     }

@@ -73,10 +73,23 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     expect(begun).toMatchObject({ closed: false, closedAt: null, usersDeleted: 0, addressesErased: 0, left: { users: 2, addresses: 1 } });
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, { key: o.key, actor: o.admin }), 401, 'UNAUTHENTICATED');
     expectProblem(await api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: SYSTEM_KEY, body: {} }), 410, 'ORGANIZATION_CLOSED');
-    // begun: the name asked for is not asked again (the operator goes on with the call the answer named)
+    // begun: the name is asked again (probe 77 F4: a wrong one went on)
+    expectProblem(await api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Wrong' } }), 400, 'VALIDATION_FAILED');
     const rest = await api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
     expect(rest.status).toBe(200);
     expect(rest.body).toMatchObject({ closed: true, closingSince: begun.closingSince, usersDeleted: 2, addressesErased: 1, left: { users: 0, addresses: 0 } });
+  });
+
+  it('probe 77 F1: two calls at once (two replicas, or a retry beside the first) both answer; each step is done once and counted once', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    for (let i = 0; i < 6; i++) await api.member({ ...o, actor: o.admin }, `both.${i}@acme.test`);
+    for (let i = 0; i < 3; i++) await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: `both.invited.${i}@elsewhere.test` } });
+    const call = () => api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
+    const answers = await Promise.all([call(), call(), call()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers.reduce((n, a) => n + (a.body.usersDeleted as number), 0)).toBe(7);
+    expect(answers.reduce((n, a) => n + (a.body.addressesErased as number), 0)).toBe(3);
   });
 
   it('over TCP too (organizations.close): the system key only, the name asked for', async () => {

@@ -8,6 +8,8 @@ export interface SseMessage {
 
 export class SseClient {
   readonly messages: SseMessage[] = [];
+  /** the last `id:` received, with or without data (as EventSource's lastEventId) */
+  lastEventId: string | undefined;
   readonly comments: string[] = [];
   private ended = false;
   private readonly waiters = new Set<() => void>();
@@ -60,7 +62,7 @@ export class SseClient {
     const data: string[] = [];
     for (const line of text.split('\n')) {
       if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
-      else if (line.startsWith('id: ')) id = line.slice(4);
+      else if (line.startsWith('id: ')) id = this.lastEventId = line.slice(4);
       else if (line.startsWith('event: ')) event = line.slice(7);
       else if (line.startsWith('data: ')) data.push(line.slice(6));
     }

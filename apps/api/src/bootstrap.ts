@@ -28,6 +28,7 @@ import { createLogger } from './logging';
 import { createHttpApp } from './http-app';
 import { DeleteUserHandler } from './users/user-handlers';
 import { RevokeApiKeyHandler } from './organizations/api-keys';
+import { OrganizationClosings } from './organizations/close-organization';
 import { EraseAddressHandler } from './address-erasures/erase-address';
 import { ERASURE_JOURNAL, type ErasureJournal } from './backup/erasure-journal';
 import { reapplyJournal } from './backup/reapply-journal';
@@ -138,7 +139,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await app.get(MailDispatcher).noteStart();
   // a restore must not bring back what was deleted or revoked since its backup: decided again before any request
   const journal = app.get<ErasureJournal | undefined>(ERASURE_JOURNAL);
-  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler) }, log, config.dataDir);
+  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler), closeOrganization: app.get(OrganizationClosings) }, log, config.dataDir);
   await tcp.listen();
   if (natsServer) await listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 

@@ -5,6 +5,7 @@ import { SqliteEventStore } from '@rollcall/event-store';
 import { StreamStates } from '../shared/stream-states';
 import { ActivityRecorder } from './activity-recorder';
 import { type ActivityMark, type ActivityStore, SqliteActivityStore } from './activity-store';
+import { activityStoreContract } from './activity-store.contract';
 
 // docs/adr/0036 (probe 75 F3, F4): the last day a key was used and a user acted, beside the log
 describe('activity: the last day a key was used, a user acted', () => {
@@ -12,23 +13,9 @@ describe('activity: the last day a key was used, a user acted', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rollcall-activity-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the embedded store keeps the later day of each key or user, per organization and kind, shared by the processes of a data dir', async () => {
+  activityStoreContract('the embedded store (two processes of a data dir)', () => {
     const one = new SqliteActivityStore(dir);
-    const other = new SqliteActivityStore(dir);
-    const mark = (organizationId: string, kind: 'key' | 'user', id: string, on: string): ActivityMark => ({ organizationId, kind, id, on });
-    await one.record([mark('o1', 'key', 'k1', '2026-12-05'), mark('o1', 'user', 'k1', '2026-11-01'), mark('o2', 'key', 'k1', '2026-10-01')]);
-    // another process, a day behind (its clock, or a mark written late): the later day stays
-    await other.record([mark('o1', 'key', 'k1', '2026-12-04'), mark('o1', 'user', 'u2', '2026-12-06')]);
-    await one.record([mark('o1', 'user', 'k1', '2026-12-06')]);
-    expect(await one.lastOn('o1', 'key', ['k1', 'nobody'])).toEqual(new Map([['k1', '2026-12-05']]));
-    expect(await other.lastOn('o1', 'user', ['k1', 'u2'])).toEqual(new Map([['k1', '2026-12-06'], ['u2', '2026-12-06']]));
-    expect(await one.lastOn('o2', 'key', ['k1'])).toEqual(new Map([['k1', '2026-10-01']]));
-    // a page of more ids than one lookup binds
-    const many = Array.from({ length: 1200 }, (_, i) => `u${i}`);
-    await one.record(many.map((id) => mark('o3', 'user', id, '2026-12-01')));
-    expect((await other.lastOn('o3', 'user', many)).size).toBe(1200);
-    await one.close();
-    await other.close();
+    return { one, other: new SqliteActivityStore(dir) };
   });
 
   it('the recorder writes a key or user once a day per process, keeps only users of the organization, and marks again after a failed write', async () => {

@@ -19,7 +19,12 @@ export type JournalEntry =
    * an address erased alone: the invitations it blanked, never the address (a restore finds the address again in
    * those of them its log holds, and erases it again)
    */
-  | { kind: 'AddressErased'; at: string; organizationId: string; erasureId: string; actorId: string; invitations: { workspaceId: string; invitationId: string }[]; position: string };
+  | { kind: 'AddressErased'; at: string; organizationId: string; erasureId: string; actorId: string; invitations: { workspaceId: string; invitationId: string }[]; position: string }
+  /**
+   * the organization's closing began (docs/adr/0035): a restore closes it again, whole — its deletions alone would be
+   * refused the last owner (probe 77 F5)
+   */
+  | { kind: 'OrganizationClosing'; at: string; organizationId: string; position: string };
 
 export const ERASURE_JOURNAL = Symbol('ErasureJournal');
 
@@ -154,6 +159,7 @@ function parse(line: string): JournalEntry | undefined {
   if (!v || typeof v !== 'object' || !isId(v.organizationId) || !isId(v.at) || !isId(v.position)) return undefined;
   if (v.kind === 'UserDeleted' && isId(v.userId) && isId(v.actorId)) return v as JournalEntry;
   if (v.kind === 'ApiKeyRevoked' && isId(v.keyId)) return v as JournalEntry;
+  if (v.kind === 'OrganizationClosing') return v as JournalEntry;
   if (v.kind === 'AddressErased' && isId(v.erasureId) && isId(v.actorId) && Array.isArray(v.invitations) && v.invitations.every((i: { workspaceId?: unknown; invitationId?: unknown }) => isId(i?.workspaceId) && isId(i?.invitationId)))
     return v as JournalEntry;
   return undefined;

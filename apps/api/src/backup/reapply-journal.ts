@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
+import type { OrganizationClosings } from '../organizations/close-organization';
 import { type ErasureJournal, type JournalEntry, failureOf } from './erasure-journal';
 
 export interface Reapplied {
@@ -25,7 +26,12 @@ export interface JournalHandlers {
   deleteUser: Pick<DeleteUserHandler, 'execute'>;
   revokeApiKey: Pick<RevokeApiKeyHandler, 'execute'>;
   eraseAddress: Pick<EraseAddressHandler, 'execute'>;
+  /** absent: a journal of no closing (tests that build the handlers alone) */
+  closeOrganization?: Pick<OrganizationClosings, 'close'>;
 }
+
+/** a closing done again after a restore works until it is done, however long (nothing is served meanwhile) */
+const CLOSE_AGAIN_BUDGET_MS = 24 * 3600_000;
 
 /**
  * At start, before any request (bootstrap.ts): every journaled deletion, address erasure and revocation that the log
@@ -53,10 +59,18 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
     if (!org.exists) continue; // an organization the restored log does not hold: nothing of it to erase or revoke
     // an address erased: the addresses its invitations still hold in the restored log (one, but for forms told apart before ADR 0017)
     const addresses = entry.kind === 'AddressErased' ? await addressesStillHeld(states, org, entry.invitations) : [];
-    const missing = entry.kind === 'UserDeleted' ? org.users.get(entry.userId)?.deleted === false : entry.kind === 'ApiKeyRevoked' ? org.apiKeys.has(entry.keyId) : addresses.length > 0;
+    const missing =
+      entry.kind === 'UserDeleted'
+        ? org.users.get(entry.userId)?.deleted === false
+        : entry.kind === 'ApiKeyRevoked'
+          ? org.apiKeys.has(entry.keyId)
+          : entry.kind === 'OrganizationClosing'
+            ? org.closedAt === undefined
+            : addresses.length > 0;
     if (!missing) continue;
     try {
-      if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry, org));
+      if (entry.kind === 'OrganizationClosing') await handlers.closeOrganization?.close(entry.organizationId, org.name, keyOf(entry), CLOSE_AGAIN_BUDGET_MS);
+      else if (entry.kind === 'UserDeleted') await handlers.deleteUser.execute(deletionOf(entry, org));
       else if (entry.kind === 'ApiKeyRevoked') await handlers.revokeApiKey.execute(revocationOf(entry));
       else for (const [i, email] of addresses.entries()) await handlers.eraseAddress.execute(erasureOf(entry, email, i, org));
       result.reapplied++;
@@ -94,7 +108,9 @@ function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): 
   if (!existsSync(marker)) writeFileSync(marker, `${journal.file}\n`, { mode: 0o600 });
 }
 
-const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${entry.kind === 'UserDeleted' ? entry.userId : entry.kind === 'ApiKeyRevoked' ? entry.keyId : entry.erasureId}`;
+const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${subjectOf(entry)}`;
+const subjectOf = (entry: JournalEntry): string =>
+  entry.kind === 'UserDeleted' ? entry.userId : entry.kind === 'ApiKeyRevoked' ? entry.keyId : entry.kind === 'OrganizationClosing' ? entry.at : entry.erasureId;
 
 /**
  * who decides a deletion or an erasure again: the admin who made it, while the restored state has them as one; else the
@@ -125,14 +141,18 @@ async function addressesStillHeld(states: StreamStates, org: OrganizationState, 
 }
 
 const describe = (entry: JournalEntry) =>
-  entry.kind === 'UserDeleted'
+  entry.kind === 'OrganizationClosing'
+    ? `the closing of organization ${entry.organizationId} (begun at ${entry.at})`
+    : entry.kind === 'UserDeleted'
     ? `the deletion of user ${entry.userId} of organization ${entry.organizationId} (at ${entry.at})`
     : entry.kind === 'ApiKeyRevoked'
       ? `the revocation of API key ${entry.keyId} of organization ${entry.organizationId} (at ${entry.at})`
       : `the erasure ${entry.erasureId} of an address of organization ${entry.organizationId} (at ${entry.at})`;
 
 const remedy = (entry: JournalEntry) =>
-  entry.kind === 'UserDeleted'
+  entry.kind === 'OrganizationClosing'
+    ? 'the organization is open again: close it again with the system key (POST /v1/organizations/{org}/close)'
+    : entry.kind === 'UserDeleted'
     ? 'the user is readable again: have an org admin delete them once what refused it is resolved'
     : entry.kind === 'ApiKeyRevoked'
       ? "the key authenticates again: issue another key with the system key (POST /v1/organizations/{org}/api-keys), then revoke this one"

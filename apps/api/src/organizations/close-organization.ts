@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { type OrganizationState, SYSTEM_ACTOR, activeUser, decideOrganization, emailKey, hasAddress } from '@rollcall/domain';
+import { type OrganizationState, SYSTEM_ACTOR, activeUser, confirmationRefused, decideOrganization, emailKey, hasAddress } from '@rollcall/domain';
 import { EraseAddressCommand, EraseAddressHandler } from '../address-erasures/erase-address';
 import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import { Authenticator } from '../shared/auth';
-import { newCommandContext } from '../shared/command-context';
+import { type CommandContext, newCommandContext } from '../shared/command-context';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { IdempotencyKeyErasedError } from '../shared/idempotency';
 import { organization } from '../shared/targets';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 
@@ -45,6 +46,22 @@ export class OrganizationClosingAnswer {
 }
 
 /**
+ * Runs one step; false when a call beside this one did it first (probe 77 F1: two replicas closing at once) — the
+ * user or address gone (`gone`), or the step's own events found in the log naming what its deletion erased (a replay
+ * of an erasure is refused as IdempotencyKeyErasedError, as any retry about an erased person is).
+ */
+async function doneMeanwhile(ctx: CommandContext, run: (ctx: CommandContext) => Promise<unknown>, gone: 'USER_NOT_FOUND' | 'ADDRESS_NOT_FOUND'): Promise<boolean> {
+  try {
+    await run(ctx);
+    // answered from the log: its events were there, written by the call beside this one
+    return ctx.answeredFromLog !== true;
+  } catch (error) {
+    if (error instanceof IdempotencyKeyErasedError || (error instanceof DomainException && error.error.code === gone)) return false;
+    throw error;
+  }
+}
+
+/**
  * Closing an organization whose contract ended (docs/adr/0035; probe 76 F1): the operator's call, with the system key.
  * One call begins it (OrganizationClosing, every API key revoked), deletes its users (rule 12, as an org admin's
  * deletion does: keys forgotten, journaled, read models erased), erases the addresses only invited, and closes it
@@ -67,10 +84,17 @@ export class OrganizationClosings {
   async close(organizationId: string, confirmName: string, correlationId: string | undefined, budgetMs = CLOSE_BUDGET_MS): Promise<OrganizationClosingAnswer> {
     const until = Date.now() + budgetMs;
     const step = (key: string) => newCommandContext({ actorId: SYSTEM_ACTOR, idempotencyKey: `close-organization:${organizationId}:${key}`, correlationId });
+    // the name before any step: a step found done in the log answers without deciding again
+    const known = await this.state(organizationId);
+    const wrongName = known.closingSince !== undefined ? confirmationRefused(known, confirmName) : undefined;
+    if (wrongName) throw new DomainException(wrongName);
     const begun = await this.streams.handle(organization(organizationId), step('begin'), (org) =>
       decideOrganization({ type: 'StartClosingOrganization', organizationId, actorId: SYSTEM_ACTOR, now: new Date().toISOString(), confirmName }, org),
     );
-    for (const event of begun.events)
+    // journaled first: a restore from a backup taken before it closes the organization again, whole (probe 77 F5)
+    if (!begun.replayed && begun.events.length > 0) await this.journal?.record({ kind: 'OrganizationClosing', at: new Date().toISOString(), organizationId, position: begun.position });
+    // (a call after the first finds its step in the log: its revocations were journaled then — probe 77 F7)
+    for (const event of begun.replayed ? [] : begun.events)
       if (event.type === 'ApiKeyRevoked') {
         this.auth.forget(organizationId, event.data.keyId);
         // a restore from a backup taken before it revokes them again, but the last (LAST_API_KEY): close it again then
@@ -81,18 +105,11 @@ export class OrganizationClosings {
     let addressesErased = 0;
     for (const userId of await this.usersLeft(organizationId)) {
       if (Date.now() > until) break;
-      await this.deletions.execute(new DeleteUserCommand(organizationId, step(`user:${userId}`), userId));
-      usersDeleted++;
+      if (await doneMeanwhile(step(`user:${userId}`), (ctx) => this.deletions.execute(new DeleteUserCommand(organizationId, ctx, userId)), 'USER_NOT_FOUND')) usersDeleted++;
     }
     for (const { invitationId, email } of Date.now() > until ? [] : await this.addressesLeft(organizationId)) {
       if (Date.now() > until) break;
-      try {
-        await this.erasures.execute(new EraseAddressCommand(organizationId, step(`invitation:${invitationId}`), email));
-        addressesErased++;
-      } catch (error) {
-        // erased meanwhile (a call beside this one): nothing left to do for it
-        if (!(error instanceof DomainException && error.error.code === 'ADDRESS_NOT_FOUND')) throw error;
-      }
+      if (await doneMeanwhile(step(`invitation:${invitationId}`), (ctx) => this.erasures.execute(new EraseAddressCommand(organizationId, ctx, email)), 'ADDRESS_NOT_FOUND')) addressesErased++;
     }
 
     const left = { users: (await this.usersLeft(organizationId)).length, addresses: (await this.addressesLeft(organizationId)).length };

@@ -12,11 +12,14 @@ export const DEFAULT_REPLAY_SECONDS = 3600;
 
 /**
  * Sent first on a resumed stream when transitions it would replay are older than the replay window: the console reads
- * the member list again (the statuses as they are), then applies the transitions that follow. Its `id` is the last
- * position the catch-up read, so that the client resumes from there, not from the same old id again.
+ * the member list again (the statuses as they are), then applies the transitions that follow. No `id`: the client's
+ * last id moves with the transitions after it, then to the last position the catch-up read (`idFrame`) — an id ahead
+ * of them would lose them to a connection cut between (probe 77 F6).
  */
-const resyncFrame = (id: bigint | undefined): string =>
-  `event: resync\n${id === undefined ? '' : `id: ${id}\n`}data: {"reason":"transitions older than the replay window are not sent again: read the member list for the statuses as they are"}\n\n`;
+const RESYNC_FRAME =
+  'event: resync\ndata: {"reason":"transitions older than the replay window are not sent again: read the member list for the statuses as they are"}\n\n';
+/** a frame of an id alone: EventSource takes it as its last event id and dispatches nothing (the HTML standard's "dispatch the event") */
+const idFrame = (id: bigint): string => `id: ${id}\n\n`;
 
 /**
  * One `text/event-stream` response of a workspace's presence transitions. Without `lastEventId`, transitions from
@@ -70,9 +73,13 @@ export class PresenceStreamSession {
     if (this.lastEventId !== undefined) {
       const missed = await this.catchUp(this.lastEventId);
       if (!missed) return;
-      if (missed.tooOld) this.write(resyncFrame(missed.lastRead));
+      if (missed.tooOld) this.write(RESYNC_FRAME);
       for (const m of missed.messages) this.send(m);
-      if (missed.lastRead !== undefined && missed.lastRead > this.sent) this.sent = missed.lastRead;
+      // past what the catch-up left out: a later resume starts there, not from the same old id again
+      if (missed.lastRead !== undefined && missed.lastRead > this.sent) {
+        this.sent = missed.lastRead;
+        this.write(idFrame(missed.lastRead));
+      }
     }
     for (const m of pending) this.send(m);
     live = true;

@@ -1,6 +1,8 @@
 import { ADMIN, ORG, Scenario, WS, expectError, expectEvents } from '../testing/fixture';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { decideOrganization } from './decider';
+import { decidePlan } from '../workspace/plan';
+import { decideNetwork } from '../teams/network';
 
 // docs/adr/0035 (probe 76 F1): the operator closes an organization whose contract ended
 describe('closing an organization', () => {
@@ -18,6 +20,8 @@ describe('closing an organization', () => {
     expect(s.org.closingSince).toBe(s.now);
     expect(s.org.apiKeys.size).toBe(0);
     expectEvents(start(s), []);
+    // the name is asked at every call, begun or not (probe 77 F4)
+    expectError(start(s, SYSTEM_ACTOR, 'Wrong'), 'VALIDATION_FAILED');
   });
 
   it('an organization being closed decides nothing else: its own commands and its workspaces\' are ORGANIZATION_CLOSED', () => {
@@ -29,6 +33,13 @@ describe('closing an organization', () => {
     // an invitation accepted by its link (no key), a revoke
     expectError(s.when({ type: 'AcceptInvitation', workspaceId: WS, now: s.now, invitationId: invitation, linkVersion: 1, newUserId: 'u-new' }), 'ORGANIZATION_CLOSED');
     expectError(s.when({ type: 'RevokeAccess', workspaceId: WS, actorId: ADMIN, now: s.now, userId: 'jane' }), 'ORGANIZATION_CLOSED');
+    // the operator's plan change, and a link to a partner workspace either way (probe 77 F2, F3); unlinking still goes
+    expectError(decidePlan({ type: 'ChangePlan', actorId: SYSTEM_ACTOR, now: s.now, workspaceId: WS, plan: 'enterprise' }, s.ctx), 'ORGANIZATION_CLOSED');
+    const partner = new Scenario();
+    partner.ctx.ws.info = { ...partner.ctx.ws.info, workspaceId: 'ws-partner' };
+    const link = (a: Scenario, b: Scenario) => decideNetwork({ type: 'NetworkWorkspaces', actorId: SYSTEM_ACTOR, now: s.now, workspaceId: a.ctx.ws.info.workspaceId, partnerWorkspaceId: b.ctx.ws.info.workspaceId }, { ws: a.ctx, partner: b.ctx });
+    expectError(link(s, partner), 'ORGANIZATION_CLOSED');
+    expectError(link(partner, s), 'ORGANIZATION_CLOSED');
   });
 
   it('rule 4 gives way while it is closed: the last owner of a workspace is deleted with everyone else', () => {

@@ -1,4 +1,4 @@
-import { domainError, validationFailed } from '../shared/errors';
+import { type DomainError, domainError, validationFailed } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import type { ApiKeyRevoked, OrganizationClosed, OrganizationClosing } from './events';
@@ -25,6 +25,15 @@ export interface FinishClosingOrganization {
   now: string;
 }
 
+/**
+ * The refusal of a closing asked under another name than the organization's as it stands: asked at every call, begun
+ * or not (probe 77 F4: a wrong name went on with a closing begun, its first step found done in the log)
+ */
+export const confirmationRefused = (state: OrganizationState, confirmName: string): DomainError | undefined =>
+  confirmName.trim().normalize('NFC') === state.name
+    ? undefined
+    : validationFailed([{ field: 'confirmName', message: "must be the organization's name as it stands (closing cannot be undone)" }]);
+
 const operatorOnly = () => domainError('INSUFFICIENT_AUTHORITY', 'Only the operator (the system key) can close an organization.');
 
 /**
@@ -34,9 +43,9 @@ const operatorOnly = () => domainError('INSUFFICIENT_AUTHORITY', 'Only the opera
 export function decideStartClosing(command: StartClosingOrganization, state: OrganizationState): Decision<OrganizationClosing | ApiKeyRevoked> {
   if (!state.exists) return reject(domainError('ORGANIZATION_NOT_FOUND', `Organization ${command.organizationId} does not exist.`));
   if (command.actorId !== SYSTEM_ACTOR) return reject(operatorOnly());
+  const wrongName = confirmationRefused(state, command.confirmName);
+  if (wrongName) return reject(wrongName);
   if (state.closingSince !== undefined) return accept([]);
-  if (command.confirmName.trim().normalize('NFC') !== state.name)
-    return reject(validationFailed([{ field: 'confirmName', message: "must be the organization's name as it stands (closing cannot be undone)" }]));
   const { organizationId, now } = command;
   return accept([
     { type: 'OrganizationClosing', version: 1, data: { organizationId, startedAt: now } },

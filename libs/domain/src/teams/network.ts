@@ -2,6 +2,7 @@ import { domainError, validationFailed } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import type { WorkspaceContext } from '../workspace/state';
+import { organizationClosed } from '../organization/state';
 import type { WorkspacesNetworked, WorkspacesUnnetworked } from './events';
 
 interface NetworkBase {
@@ -42,6 +43,8 @@ export function decideNetwork(cmd: NetworkCommand, ctx: NetworkContext): Decisio
     { workspaceId: b.workspaceId, organizationId: ctx.partner.org.organizationId, partnerWorkspaceId: a.workspaceId, partnerOrganizationId: ctx.ws.org.organizationId },
   ];
   if (cmd.type === 'NetworkWorkspaces') {
+    // a closed organization's workspace is linked to no one again (docs/adr/0035); unlinking it still is allowed
+    for (const { org } of [ctx.ws, ctx.partner]) if (org.closingSince !== undefined) return reject(organizationClosed(org));
     if (linked) return reject(domainError('ALREADY_NETWORKED', `Workspaces ${a.workspaceId} and ${b.workspaceId} are already networked.`));
     return accept(sides.map((side): NetworkEvent => ({ type: 'WorkspacesNetworked', version: 1, data: { ...side, networkedAt: cmd.now } })));
   }

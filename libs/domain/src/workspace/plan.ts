@@ -3,6 +3,7 @@ import { domainError, validationFailed } from '../shared/errors';
 import { type Event, SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { type WorkspaceContext, modelOf } from './state';
+import { organizationClosed } from '../organization/state';
 
 /** A workspace's plan changed (an upgrade or a downgrade), by the system: what the customer pays for is not a member's to change. */
 export type WorkspacePlanChanged = Event<'WorkspacePlanChanged', { workspaceId: string; organizationId: string; before: Plan; plan: Plan; changedAt: string }>;
@@ -25,6 +26,8 @@ export interface ChangePlan {
 export function decidePlan(cmd: ChangePlan, ctx: WorkspaceContext): Decision<WorkspacePlanChanged> {
   if (cmd.actorId !== SYSTEM_ACTOR) return reject(domainError('INSUFFICIENT_AUTHORITY', "Only a system admin can change a workspace's plan."));
   if (!PLANS.includes(cmd.plan)) return reject(validationFailed([{ field: 'plan', message: `must be one of ${PLANS.join(', ')}` }]));
+  // nothing more is decided in a closed organization (docs/adr/0035; probe 77 F2)
+  if (ctx.org.closingSince !== undefined) return reject(organizationClosed(ctx.org));
   const { info } = ctx.ws;
   if (info.plan === cmd.plan) return accept([]);
   const model = modelOf(ctx);
