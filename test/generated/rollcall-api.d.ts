@@ -81,6 +81,26 @@ export interface paths {
     patch: operations['apiKeysLabel'];
     trace?: never;
   };
+  '/v1/organizations/{org}/users/{userId}/personal-data': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One user's personal data as one JSON file, for a data subject's access request (org admins): profile, memberships, the history about and by them in every workspace, the organization's changes about and by them, the keys they issued or revoked, their presence of the last 31 days.
+     * @description A download (`Content-Disposition: attachment`). At most 20000 history entries and as many organization changes (`truncated` says when more were left). What a deletion erased is erased here too. docs/personal-data.md.
+     */
+    get: operations['usersPersonalData'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations/{org}/workspaces': {
     parameters: {
       query?: never;
@@ -1070,6 +1090,204 @@ export interface components {
        */
       revoked: boolean;
     };
+    Access: {
+      /**
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /**
+       * @description restrictions of the role: switches are `true`, scopes carry their value
+       * @example {
+       *       "contact_visibility": "self_only",
+       *       "mask_contact_info": true
+       *     }
+       */
+      restrictions: {
+        [key: string]: true | string;
+      };
+      /**
+       * @description permissions granted on top of the roles
+       * @example []
+       */
+      grants: string[];
+    };
+    ReassignedContacts: {
+      /**
+       * @example reassigned
+       * @enum {string}
+       */
+      mode: 'unassigned' | 'reassigned';
+      /**
+       * @description with `reassigned`: who received the contacts
+       * @example c8e4b2a0-3d5f-5a6b-8c9d-0e1f2a3b4c5d
+       */
+      toUserId?: string;
+    };
+    HistoryDetails: {
+      /**
+       * Format: date-time
+       * @description invited, invitation_resent: when that link expires
+       * @example 2026-03-03T09:00:00.000Z
+       */
+      expiresAt?: string;
+      /** @description revoked: where the member's contacts went */
+      contacts?: components['schemas']['ReassignedContacts'];
+      /**
+       * @description added_to_team, removed_from_team, team_*, partner_team_shown, partner_team_hidden: the team
+       * @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a
+       */
+      teamId?: string;
+      /**
+       * @description added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)
+       * @example Tier 1
+       */
+      teamName?: string | null;
+      /**
+       * @description team_renamed: the name before
+       * @example Tier one
+       */
+      previousName?: string;
+      /**
+       * @description partner_linked, partner_unlinked, partner_team_shown, partner_team_hidden: the partner workspace
+       * @example 9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d
+       */
+      partnerWorkspaceId?: string;
+      /**
+       * @description partner_linked, partner_unlinked: the partner workspace's organization
+       * @example 3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a
+       */
+      partnerOrganizationId?: string;
+      /**
+       * @description plan_changed: the plan before
+       * @enum {string}
+       */
+      before?: 'standard' | 'advanced' | 'enterprise';
+      /**
+       * @description plan_changed: the plan since
+       * @enum {string}
+       */
+      plan?: 'standard' | 'advanced' | 'enterprise';
+      /**
+       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created
+       * @example command
+       * @enum {string}
+       */
+      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created';
+    };
+    HistoryEntry: {
+      /**
+       * @description the position of the event in the global log (log order; usable as X-Min-Position)
+       * @example 1042
+       */
+      position: string;
+      /**
+       * Format: uuid
+       * @description the event recorded
+       * @example 0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69
+       */
+      eventId: string;
+      /**
+       * Format: date-time
+       * @description when it happened
+       * @example 2026-03-01T09:05:00.000Z
+       */
+      at: string;
+      /**
+       * @description a member's access (invited … org_admin_revoked), or the workspace's own changes, which name no member: team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed (since permission_history version 8)
+       * @example roles_changed
+       * @enum {string}
+       */
+      change:
+        | 'invited'
+        | 'invitation_resent'
+        | 'invitation_cancelled'
+        | 'joined'
+        | 'roles_changed'
+        | 'restrictions_changed'
+        | 'grants_changed'
+        | 'revoked'
+        | 'deleted'
+        | 'added_to_team'
+        | 'removed_from_team'
+        | 'org_admin_granted'
+        | 'org_admin_revoked'
+        | 'team_created'
+        | 'team_renamed'
+        | 'team_deleted'
+        | 'team_shared'
+        | 'team_unshared'
+        | 'partner_team_shown'
+        | 'partner_team_hidden'
+        | 'partner_linked'
+        | 'partner_unlinked'
+        | 'plan_changed';
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /**
+       * @description the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who); null on the workspace's own changes (team_*, partner_*, plan_changed)
+       * @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b
+       */
+      userId: string | null;
+      /**
+       * @description the invitation, on invitation entries and on the join it led to
+       * @example null
+       */
+      invitationId: string | null;
+      /**
+       * Format: idn-email
+       * @description the invited address, on invitation entries only; erased (null) when that user is deleted
+       * @example null
+       */
+      email: string | null;
+      /**
+       * @description who made the change (null when the system did)
+       * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
+       */
+      actorId: string | null;
+      /**
+       * @description the request that made the change: its `X-Request-Id` (or the id the server gave it, echoed in the answer's `X-Request-Id`), the same on every entry of one request (so one edit's several entries are told apart from separate changes); null on entries recorded before session 52's version of the read model replayed them
+       * @example req-bob-reporting-s02
+       */
+      correlationId: string | null;
+      /**
+       * @description the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys` lists the keys not revoked: a revoked key leaves that list, its id stays here); null for the system key, an invitation link, or a change made before session 52
+       * @example k_2f9c1d7e
+       */
+      apiKeyId: string | null;
+      /** @description the access before (null: none) */
+      before: components['schemas']['Access'] | (never | null);
+      /** @description the access after (null: none, e.g. revoked) */
+      after: components['schemas']['Access'] | (never | null);
+      details: components['schemas']['HistoryDetails'] | (never | null);
+    };
+    PersonalDataExport: {
+      /** Format: date-time */
+      exportedAt: string;
+      /** @description the user as the organization's users list them (profile, org admin, last active), with each workspace they are or were a member of */
+      user: {
+        [key: string]: unknown;
+      };
+      /** @description the member detail in each workspace they are or were a member of (access, effective permissions, teams, invitation, last seen), as `GET …/members/{userId}` gives it */
+      memberships: {
+        [key: string]: unknown;
+      }[];
+      /** @description every permission history entry about them (`userId`) or made by them (`actorId`), in every workspace of the organization, in log order per workspace */
+      history: components['schemas']['HistoryEntry'][];
+      /** @description the organization's changes about them or made by them (`GET …/changes`' entries) */
+      organizationChanges: {
+        [key: string]: unknown;
+      }[];
+      /** @description the API keys they issued or revoked (revoked ones included) */
+      apiKeys: components['schemas']['ApiKeyItem'][];
+      /** @description their seconds online and away per workspace and UTC day, the last 31 days (the presence report gives more) */
+      presence: {
+        [key: string]: unknown;
+      }[];
+      /** @description true when the history or the organization's changes held more than 20000 entries: the first ones are here, the rest in those lists' own pages */
+      truncated: boolean;
+    };
     CreateWorkspaceDto: {
       /** @example Support */
       name: string;
@@ -1723,29 +1941,6 @@ export interface components {
        */
       grants?: string[];
     };
-    Access: {
-      /**
-       * @example [
-       *       "agent"
-       *     ]
-       */
-      roles: string[];
-      /**
-       * @description restrictions of the role: switches are `true`, scopes carry their value
-       * @example {
-       *       "contact_visibility": "self_only",
-       *       "mask_contact_info": true
-       *     }
-       */
-      restrictions: {
-        [key: string]: true | string;
-      };
-      /**
-       * @description permissions granted on top of the roles
-       * @example []
-       */
-      grants: string[];
-    };
     AccessChanged: {
       /**
        * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
@@ -1771,18 +1966,6 @@ export interface components {
     RevokeDto: {
       /** @description an active member to receive the revoked member's contacts; by default they are unassigned */
       reassignContactsTo?: string;
-    };
-    ReassignedContacts: {
-      /**
-       * @example reassigned
-       * @enum {string}
-       */
-      mode: 'unassigned' | 'reassigned';
-      /**
-       * @description with `reassigned`: who received the contacts
-       * @example c8e4b2a0-3d5f-5a6b-8c9d-0e1f2a3b4c5d
-       */
-      toUserId?: string;
     };
     AccessRevoked: {
       /**
@@ -2486,143 +2669,6 @@ export interface components {
       partnerTeams: components['schemas']['PartnerTeamAsOf'][];
       /** @description the events folded of this workspace's and its organization's streams (the partners' streams, replayed to the same T for `partnerTeams`, are not counted: their activity is theirs) */
       basedOn: components['schemas']['ReplayBasis'];
-    };
-    HistoryDetails: {
-      /**
-       * Format: date-time
-       * @description invited, invitation_resent: when that link expires
-       * @example 2026-03-03T09:00:00.000Z
-       */
-      expiresAt?: string;
-      /** @description revoked: where the member's contacts went */
-      contacts?: components['schemas']['ReassignedContacts'];
-      /**
-       * @description added_to_team, removed_from_team, team_*, partner_team_shown, partner_team_hidden: the team
-       * @example 5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a
-       */
-      teamId?: string;
-      /**
-       * @description added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)
-       * @example Tier 1
-       */
-      teamName?: string | null;
-      /**
-       * @description team_renamed: the name before
-       * @example Tier one
-       */
-      previousName?: string;
-      /**
-       * @description partner_linked, partner_unlinked, partner_team_shown, partner_team_hidden: the partner workspace
-       * @example 9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d
-       */
-      partnerWorkspaceId?: string;
-      /**
-       * @description partner_linked, partner_unlinked: the partner workspace's organization
-       * @example 3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a
-       */
-      partnerOrganizationId?: string;
-      /**
-       * @description plan_changed: the plan before
-       * @enum {string}
-       */
-      before?: 'standard' | 'advanced' | 'enterprise';
-      /**
-       * @description plan_changed: the plan since
-       * @enum {string}
-       */
-      plan?: 'standard' | 'advanced' | 'enterprise';
-      /**
-       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created
-       * @example command
-       * @enum {string}
-       */
-      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created';
-    };
-    HistoryEntry: {
-      /**
-       * @description the position of the event in the global log (log order; usable as X-Min-Position)
-       * @example 1042
-       */
-      position: string;
-      /**
-       * Format: uuid
-       * @description the event recorded
-       * @example 0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69
-       */
-      eventId: string;
-      /**
-       * Format: date-time
-       * @description when it happened
-       * @example 2026-03-01T09:05:00.000Z
-       */
-      at: string;
-      /**
-       * @description a member's access (invited … org_admin_revoked), or the workspace's own changes, which name no member: team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed (since permission_history version 8)
-       * @example roles_changed
-       * @enum {string}
-       */
-      change:
-        | 'invited'
-        | 'invitation_resent'
-        | 'invitation_cancelled'
-        | 'joined'
-        | 'roles_changed'
-        | 'restrictions_changed'
-        | 'grants_changed'
-        | 'revoked'
-        | 'deleted'
-        | 'added_to_team'
-        | 'removed_from_team'
-        | 'org_admin_granted'
-        | 'org_admin_revoked'
-        | 'team_created'
-        | 'team_renamed'
-        | 'team_deleted'
-        | 'team_shared'
-        | 'team_unshared'
-        | 'partner_team_shown'
-        | 'partner_team_hidden'
-        | 'partner_linked'
-        | 'partner_unlinked'
-        | 'plan_changed';
-      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
-      workspaceId: string;
-      /**
-       * @description the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who); null on the workspace's own changes (team_*, partner_*, plan_changed)
-       * @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b
-       */
-      userId: string | null;
-      /**
-       * @description the invitation, on invitation entries and on the join it led to
-       * @example null
-       */
-      invitationId: string | null;
-      /**
-       * Format: idn-email
-       * @description the invited address, on invitation entries only; erased (null) when that user is deleted
-       * @example null
-       */
-      email: string | null;
-      /**
-       * @description who made the change (null when the system did)
-       * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
-       */
-      actorId: string | null;
-      /**
-       * @description the request that made the change: its `X-Request-Id` (or the id the server gave it, echoed in the answer's `X-Request-Id`), the same on every entry of one request (so one edit's several entries are told apart from separate changes); null on entries recorded before session 52's version of the read model replayed them
-       * @example req-bob-reporting-s02
-       */
-      correlationId: string | null;
-      /**
-       * @description the id of the organization API key the request was made with (`GET /v1/organizations/{org}/api-keys` lists the keys not revoked: a revoked key leaves that list, its id stays here); null for the system key, an invitation link, or a change made before session 52
-       * @example k_2f9c1d7e
-       */
-      apiKeyId: string | null;
-      /** @description the access before (null: none) */
-      before: components['schemas']['Access'] | (never | null);
-      /** @description the access after (null: none, e.g. revoked) */
-      after: components['schemas']['Access'] | (never | null);
-      details: components['schemas']['HistoryDetails'] | (never | null);
     };
     HistoryPage: {
       items: components['schemas']['HistoryEntry'][];
@@ -4572,6 +4618,198 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  usersPersonalData: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+        userId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description PersonalDataExport */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PersonalDataExport'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND, USER_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND' | 'USER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): TOO_MANY_HEAVY_READS */
+      429: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 429;
+            /** @enum {string} */
+            code?: 'TOO_MANY_HEAVY_READS';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

@@ -13,6 +13,8 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { ApiKeysController } from './organizations/api-keys.controller';
 import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
 import { OrganizationClosings } from './organizations/close-organization';
+import { PersonalDataExports } from './users/personal-data';
+import { PersonalDataController } from './users/personal-data.controller';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
 import { WorkspaceQueriesController } from './workspaces/workspace-queries.controller';
@@ -155,6 +157,7 @@ export class AppModule {
       controllers: [
         OrganizationsController,
         ApiKeysController,
+        PersonalDataController,
         WorkspacesController,
         WorkspaceQueriesController,
         PlanController,
@@ -306,6 +309,7 @@ export class AppModule {
         OrganizationChanges,
         ApiKeyReads,
         OrganizationClosings,
+        PersonalDataExports,
         ApiKeyRevocations,
         WorkspaceDirectory,
         ...presenceProviders(config, secrets),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { activityStoreContract } from './activity-store.contract';
+import { activityStoreContract } from './testing/activity-store.contract';
 import { MongoActivityStore } from './mongo-activity-store';
 
 // The contract against a MongoDB server: runs when MONGO_URL is set (none can be installed here; the wire fixture's

@@ -5,7 +5,7 @@ import { SqliteEventStore } from '@rollcall/event-store';
 import { StreamStates } from '../shared/stream-states';
 import { ActivityRecorder } from './activity-recorder';
 import { type ActivityMark, type ActivityStore, SqliteActivityStore } from './activity-store';
-import { activityStoreContract } from './activity-store.contract';
+import { activityStoreContract } from './testing/activity-store.contract';
 
 // docs/adr/0036 (probe 75 F3, F4): the last day a key was used and a user acted, beside the log
 describe('activity: the last day a key was used, a user acted', () => {

@@ -50,6 +50,7 @@ const OPERATION_IDS: Record<string, string> = {
   'POST /v1/workspaces/{ws}/presence/stream-tickets': 'presenceStreamTicket',
   'GET /v1/workspaces/{ws}/presence/stream': 'presenceStream',
   'GET /v1/workspaces/{ws}/reports/presence': 'presenceReport',
+  'GET /v1/organizations/{org}/users/{userId}/personal-data': 'usersPersonalData',
 };
 const TWIN_OF = new Map(Object.entries(MESSAGE_TWINS).map(([pattern, twin]) => [twin, pattern.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())]));
 export const operationIdOf = (method: string, route: string): string | undefined => {

@@ -1,4 +1,4 @@
-import type { ActivityMark, ActivityStore } from './activity-store';
+import type { ActivityMark, ActivityStore } from '../activity-store';
 
 /**
  * What every ActivityStore does (the embedded one in activity-store.spec.ts; MongoDB's in

@@ -1,0 +1,48 @@
+import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { EventStore } from '@rollcall/event-store';
+import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
+import { HeavyRead } from '../shared/heavy-reads';
+import { ownOrganization } from '../shared/messages';
+import { ApiProblems, ApiRead } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '../shared/read-access';
+import { EVENT_STORE } from '../shared/tokens';
+import { EXPORT_MAX_ENTRIES, PersonalDataExport, PersonalDataExports } from './personal-data';
+
+/** A data subject's access request (GDPR Art. 15): one user's personal data as one JSON file (personal-data.ts). */
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org/users/:userId/personal-data')
+export class PersonalDataController {
+  constructor(
+    @Inject(PersonalDataExports) private readonly exports: PersonalDataExports,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+  ) {}
+
+  @Get()
+  @HeavyRead()
+  @ApiOperation({
+    summary:
+      "One user's personal data as one JSON file, for a data subject's access request (org admins): profile, memberships, the history about and by them in every workspace, the organization's changes about and by them, the keys they issued or revoked, their presence of the last 31 days.",
+    description: `A download (\`Content-Disposition: attachment\`). At most ${EXPORT_MAX_ENTRIES} history entries and as many organization changes (\`truncated\` says when more were left). What a deletion erased is erased here too. docs/personal-data.md.`,
+  })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(MIN_POSITION_HEADER)
+  @ApiRead(PersonalDataExport)
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
+  async export(
+    @CurrentPrincipal() principal: Principal,
+    @ActorId() actorId: string,
+    @Param('org', IdPipe) org: string,
+    @Param('userId', IdPipe) userId: string,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
+  ): Promise<PersonalDataExport> {
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
+    const answer = await this.exports.export(ownOrganization(principal, org), actorId, userId);
+    void res.header('content-disposition', `attachment; filename="personal-data-${userId}.json"`);
+    return answer;
+  }
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { type HistoryEntryDoc, type PresenceReportRow, type ReadStore, getMember, listHistory, presenceReportDays } from '@rollcall/read-store';
+import type { Config } from '../config';
+import { HistoryEntry, toHistoryEntry } from '../history/resources';
+import { toMemberDetail } from '../members/resources';
+import { ApiKeyItem, ApiKeyReads } from '../organizations/api-keys';
+import { OrganizationChanges, type OrgChangeView } from '../organizations/organization-changes';
+import { OrganizationReads } from '../organizations/organization-reads';
+import { APP_CONFIG, READ_STORE } from '../shared/tokens';
+
+/** how many history entries and organization changes one export holds at most (`truncated` past them) */
+export const EXPORT_MAX_ENTRIES = 20_000;
+/** the days of presence sums an export holds (the report, `GET …/reports/presence`, gives 366 a call) */
+export const EXPORT_PRESENCE_DAYS = 31;
+
+export class PersonalDataExport {
+  @ApiProperty({ format: 'date-time' })
+  exportedAt!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "the user as the organization's users list them (profile, org admin, last active), with each workspace they are or were a member of" })
+  user!: Record<string, unknown>;
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the member detail in each workspace they are or were a member of (access, effective permissions, teams, invitation, last seen), as `GET …/members/{userId}` gives it" })
+  memberships!: Record<string, unknown>[];
+  @ApiProperty({ type: [HistoryEntry], description: 'every permission history entry about them (`userId`) or made by them (`actorId`), in every workspace of the organization, in log order per workspace' })
+  history!: HistoryEntry[];
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the organization's changes about them or made by them (`GET …/changes`' entries)" })
+  organizationChanges!: OrgChangeView[];
+  @ApiProperty({ type: [ApiKeyItem], description: 'the API keys they issued or revoked (revoked ones included)' })
+  apiKeys!: ApiKeyItem[];
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: `their seconds online and away per workspace and UTC day, the last ${EXPORT_PRESENCE_DAYS} days (the presence report gives more)` })
+  presence!: (PresenceReportRow & { workspaceId: string })[];
+  @ApiProperty({ description: `true when the history or the organization's changes held more than ${EXPORT_MAX_ENTRIES} entries: the first ones are here, the rest in those lists' own pages` })
+  truncated!: boolean;
+}
+
+/**
+ * A data subject's access request (GDPR Art. 15; probe 76 F3: 19+ calls for two workspaces, and no file): everything
+ * the organization's reads hold about one user, in one JSON document an org admin hands over — their profile, their
+ * memberships, the history about and by them, the organization's changes about and by them, the keys they issued or
+ * revoked, their recent presence. Read from the read models and the organization's decision state, as each of those
+ * reads is; what a deletion erased is erased here too (a deleted user's export is their pseudonymous remains).
+ */
+@Injectable()
+export class PersonalDataExports {
+  constructor(
+    @Inject(OrganizationReads) private readonly reads: OrganizationReads,
+    @Inject(OrganizationChanges) private readonly changes: OrganizationChanges,
+    @Inject(ApiKeyReads) private readonly keys: ApiKeyReads,
+    @Inject(READ_STORE) private readonly store: ReadStore,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'presenceTimeoutSeconds'>,
+  ) {}
+
+  async export(organizationId: string, actorId: string, userId: string): Promise<PersonalDataExport> {
+    // the org-admin check and the user (404 when none), with every membership
+    const { workspaces, ...user } = await this.reads.user(organizationId, actorId, userId);
+    const memberships: Record<string, unknown>[] = [];
+    for (const { workspaceId } of workspaces) {
+      const member = await getMember(this.store, workspaceId, userId);
+      if (member) memberships.push({ ...toMemberDetail(member) });
+    }
+    let truncated = false;
+    const history: HistoryEntry[] = [];
+    for (const { workspaceId } of await this.allWorkspaces(organizationId, actorId)) {
+      const seen = new Set<string>();
+      for (const filter of [{ userId }, { actorId: userId }] as const)
+        for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+          const page = await listHistory(this.store, workspaceId, { ...filter, limit: 500, cursor });
+          for (const doc of page.items as HistoryEntryDoc[])
+            if (!seen.has(doc._id)) {
+              seen.add(doc._id);
+              history.push(toHistoryEntry(doc));
+            }
+          cursor = history.length >= EXPORT_MAX_ENTRIES ? undefined : page.nextCursor;
+          if (history.length >= EXPORT_MAX_ENTRIES) truncated = true;
+        }
+    }
+    const organizationChanges: OrgChangeView[] = [];
+    for (let after: string | undefined, first = true; first || after !== undefined; first = false) {
+      const page = await this.changes.list(organizationId, actorId, { limit: 500, after });
+      organizationChanges.push(...page.items.filter((c) => c.userId === userId || c.actorId === userId));
+      after = organizationChanges.length >= EXPORT_MAX_ENTRIES ? undefined : (page.next ?? undefined);
+      if (organizationChanges.length >= EXPORT_MAX_ENTRIES) truncated = true;
+    }
+    const apiKeys = (await this.keys.list(organizationId, actorId, undefined, true)).items.filter((k) => k.issuedBy === userId || k.revokedBy === userId);
+    return { exportedAt: new Date().toISOString(), user, memberships, history: history.slice(0, EXPORT_MAX_ENTRIES), organizationChanges: organizationChanges.slice(0, EXPORT_MAX_ENTRIES), apiKeys, presence: await this.presence(workspaces, userId), truncated };
+  }
+
+  private async allWorkspaces(organizationId: string, actorId: string) {
+    const all: { workspaceId: string }[] = [];
+    for (let after: string | undefined, first = true; first || after !== undefined; first = false) {
+      const page = await this.reads.workspaces(organizationId, actorId, { after, limit: 1000 });
+      all.push(...page.items);
+      after = page.next ?? undefined;
+    }
+    return all;
+  }
+
+  private async presence(workspaces: { workspaceId: string }[], userId: string): Promise<(PresenceReportRow & { workspaceId: string })[]> {
+    const day = 24 * 3600_000;
+    const range = {
+      from: new Date(Date.now() - (EXPORT_PRESENCE_DAYS - 1) * day).toISOString().slice(0, 10),
+      to: new Date().toISOString().slice(0, 10),
+      nowMs: Date.now(),
+      timeoutMs: (this.config?.presenceTimeoutSeconds ?? 60) * 1000,
+    };
+    const rows: (PresenceReportRow & { workspaceId: string })[] = [];
+    for (const { workspaceId } of workspaces)
+      for await (const { items } of presenceReportDays(this.store, workspaceId, range)) for (const row of items) if (row.userId === userId) rows.push({ workspaceId, ...row });
+    return rows;
+  }
+}
