@@ -23,6 +23,9 @@ describe('personal data export (Art. 15)', () => {
     // what she did herself: a key, an invitation
     const key = (await api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: marta, body: { label: 'Her sync' } })).body;
     const last = await api.request('POST', `/v1/workspaces/${second}/invitations`, { key: o.key, actor: marta, body: { email: 'someone.else@acme.test' } });
+    // someone else revoked, their contacts reassigned to her: an entry about him that names her in its details only
+    const joe = await api.member({ ...o, actor: o.admin }, 'joe.leaving@acme.test');
+    await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, body: { reassignContactsTo: marta } });
     const url = `/v1/organizations/${o.organizationId}/users/${marta}/personal-data`;
     const read = (actor: string) => api.request('GET', url, { key: o.key, actor, headers: { 'x-min-position': last.body.position } });
 
@@ -41,8 +44,10 @@ describe('personal data export (Art. 15)', () => {
         ['support', 'org_admin_granted', 'about'],
         ['sales', 'joined', 'about'],
         ['sales', 'invited', 'by'],
+        ['support', 'revoked', 'by'],
       ]),
     );
+    expect((file.history as { change: string; userId: string }[]).find((e) => e.change === 'revoked')).toMatchObject({ userId: joe, details: { contacts: { mode: 'reassigned', toUserId: marta } } });
     expect(file.organizationChanges.map((c: { change: string }) => c.change)).toEqual(expect.arrayContaining(['user_joined', 'org_admin_granted', 'api_key_issued']));
     expect(file.apiKeys.map((k: { keyId: string; issuedBy: string }) => [k.keyId, k.issuedBy])).toEqual([[key.keyId, marta]]);
     expect(Array.isArray(file.presence)).toBe(true);

@@ -21,7 +21,7 @@ export class PersonalDataExport {
   user!: Record<string, unknown>;
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the member detail in each workspace they are or were a member of (access, effective permissions, teams, invitation, last seen), as `GET …/members/{userId}` gives it" })
   memberships!: Record<string, unknown>[];
-  @ApiProperty({ type: [HistoryEntry], description: 'every permission history entry about them (`userId`) or made by them (`actorId`), in every workspace of the organization, in log order per workspace' })
+  @ApiProperty({ type: [HistoryEntry], description: "every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization" })
   history!: HistoryEntry[];
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the organization's changes about them or made by them (`GET …/changes`' entries)" })
   organizationChanges!: OrgChangeView[];
@@ -32,6 +32,12 @@ export class PersonalDataExport {
   @ApiProperty({ description: `true when the history or the organization's changes held more than ${EXPORT_MAX_ENTRIES} entries: the first ones are here, the rest in those lists' own pages` })
   truncated!: boolean;
 }
+
+/** the user a revoke reassigned the member's contacts to, if any */
+const reassignedTo = (doc: HistoryEntryDoc): string | undefined => {
+  const contacts = (doc.details as { contacts?: { mode?: string; toUserId?: string } } | null)?.contacts;
+  return contacts?.mode === 'reassigned' ? contacts.toUserId : undefined;
+};
 
 /**
  * A data subject's access request (GDPR Art. 15; probe 76 F3: 19+ calls for two workspaces, and no file): everything
@@ -62,11 +68,12 @@ export class PersonalDataExports {
     const history: HistoryEntry[] = [];
     for (const { workspaceId } of await this.allWorkspaces(organizationId, actorId)) {
       const seen = new Set<string>();
-      for (const filter of [{ userId }, { actorId: userId }] as const)
+      // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only)
+      for (const filter of [{ userId }, { actorId: userId }, { change: ['revoked'] }] as const)
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await listHistory(this.store, workspaceId, { ...filter, limit: 500, cursor });
           for (const doc of page.items as HistoryEntryDoc[])
-            if (!seen.has(doc._id)) {
+            if (!seen.has(doc._id) && ('change' in filter ? reassignedTo(doc) === userId : true)) {
               seen.add(doc._id);
               history.push(toHistoryEntry(doc));
             }
