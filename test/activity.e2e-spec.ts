@@ -52,6 +52,15 @@ describe('activity: keys last used, users last active (to the day)', () => {
     expect(people.some((u) => u.userId === 'made-up-user')).toBe(false);
     expect((await api.request('GET', `${users}/${jane}`, { key: o.key, actor: o.admin })).body.lastActiveOn).toBe(today());
 
+    // a key used only to open the presence stream (a wall display): used (probe 78 F1, the route is public)
+    const wall = (await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'Wall display' } })).body;
+    const stream = await fetch(`${app.url}/v1/workspaces/${o.workspaceId}/presence/stream`, { headers: { authorization: `Bearer ${wall.apiKey}`, 'x-actor-id': o.admin } });
+    expect(stream.status).toBe(200);
+    await stream.body?.cancel();
+    await app.app.get(ActivityRecorder).flush();
+    const afterWall = (await api.request('GET', keys, { key: o.key, actor: o.admin })).body.items as { keyId: string; lastUsedOn: string | null }[];
+    expect(afterWall.find((k) => k.keyId === wall.keyId)!.lastUsedOn).toBe(today());
+
     // a revoked key keeps its last day, listed with include=revoked
     await api.request('DELETE', `${keys}/${bi.keyId}`, { key: o.key, actor: o.admin });
     const all = (await api.request('GET', `${keys}?include=revoked`, { key: o.key, actor: o.admin })).body.items as { keyId: string; lastUsedOn: string | null }[];

@@ -22,12 +22,16 @@ describe('personal data export (Art. 15)', () => {
     await api.request('PUT', `/v1/organizations/${o.organizationId}/users/${marta}/org-admin`, as);
     // what she did herself: a key, an invitation
     const key = (await api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: marta, body: { label: 'Her sync' } })).body;
-    const last = await api.request('POST', `/v1/workspaces/${second}/invitations`, { key: o.key, actor: marta, body: { email: 'someone.else@acme.test' } });
+    expect((await api.request('POST', `/v1/workspaces/${second}/invitations`, { key: o.key, actor: marta, body: { email: 'someone.else@acme.test' } })).status).toBe(201);
     // someone else revoked, their contacts reassigned to her: an entry about him that names her in its details only
     const joe = await api.member({ ...o, actor: o.admin }, 'joe.leaving@acme.test');
-    await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, body: { reassignContactsTo: marta } });
+    const revoked = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, body: { reassignContactsTo: marta } });
+    expect(revoked.body).toMatchObject({ position: expect.any(String) });
+    // an invitation to her address in a third workspace, never accepted: hers, though it names no user yet (probe 78 F3)
+    const third = (await api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: 'Billing' } })).body.workspaceId as string;
+    const lastWrite = await api.request('POST', `/v1/workspaces/${third}/invitations`, { ...as, body: { email: 'marta.subject@acme.test' } });
     const url = `/v1/organizations/${o.organizationId}/users/${marta}/personal-data`;
-    const read = (actor: string) => api.request('GET', url, { key: o.key, actor, headers: { 'x-min-position': last.body.position } });
+    const read = (actor: string) => api.request('GET', url, { key: o.key, actor, headers: { 'x-min-position': lastWrite.body.position } });
 
     const answer = await read(o.admin);
     expect(answer.status).toBe(200);
@@ -48,6 +52,13 @@ describe('personal data export (Art. 15)', () => {
       ]),
     );
     expect((file.history as { change: string; userId: string }[]).find((e) => e.change === 'revoked')).toMatchObject({ userId: joe, details: { contacts: { mode: 'reassigned', toUserId: marta } } });
+    expect((file.history as { workspaceId: string; change: string; email: string | null; userId: string | null }[]).filter((e) => e.workspaceId === third && e.change === 'invited')).toEqual([
+      expect.objectContaining({ change: 'invited', userId: null, email: 'marta.subject@acme.test' }),
+    ]);
+    // what she did to others names them by id, not by address: theirs to ask for (probe 78 F2)
+    expect(JSON.stringify(file)).not.toContain('someone.else@acme.test');
+    expect(JSON.stringify(file)).not.toContain('joe.leaving@acme.test');
+    expect(file.user.formerAddresses).toEqual([]);
     expect(file.organizationChanges.map((c: { change: string }) => c.change)).toEqual(expect.arrayContaining(['user_joined', 'org_admin_granted', 'api_key_issued']));
     expect(file.apiKeys.map((k: { keyId: string; issuedBy: string }) => [k.keyId, k.issuedBy])).toEqual([[key.keyId, marta]]);
     expect(Array.isArray(file.presence)).toBe(true);

@@ -1265,7 +1265,7 @@ export interface components {
     PersonalDataExport: {
       /** Format: date-time */
       exportedAt: string;
-      /** @description the user as the organization's users list them (profile, org admin, last active), with each workspace they are or were a member of */
+      /** @description the user as the organization's users list them (profile, org admin, last active), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log) */
       user: {
         [key: string]: unknown;
       };
@@ -1273,7 +1273,7 @@ export interface components {
       memberships: {
         [key: string]: unknown;
       }[];
-      /** @description every permission history entry about them (`userId`) or made by them (`actorId`), in every workspace of the organization, in log order per workspace */
+      /** @description every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or an invitation to one of their addresses never accepted, in every workspace of the organization; an entry about someone else keeps that person's id, not their address */
       history: components['schemas']['HistoryEntry'][];
       /** @description the organization's changes about them or made by them (`GET …/changes`' entries) */
       organizationChanges: {

@@ -91,8 +91,10 @@ export class OrganizationClosings {
     const begun = await this.streams.handle(organization(organizationId), step('begin'), (org) =>
       decideOrganization({ type: 'StartClosingOrganization', organizationId, actorId: SYSTEM_ACTOR, now: new Date().toISOString(), confirmName }, org),
     );
-    // journaled first: a restore from a backup taken before it closes the organization again, whole (probe 77 F5)
-    if (!begun.replayed && begun.events.length > 0) await this.journal?.record({ kind: 'OrganizationClosing', at: new Date().toISOString(), organizationId, position: begun.position });
+    // journaled first: a restore from a backup taken before it closes the organization again, whole (probe 77 F5); by
+    // every call until it is closed, not the first alone (probe 78: a process dying between the first step and its
+    // line would leave none — a line more is harmless, a restore finding it closed does nothing)
+    if (known.closedAt === undefined) await this.journal?.record({ kind: 'OrganizationClosing', at: new Date().toISOString(), organizationId, position: begun.position });
     // (a call after the first finds its step in the log: its revocations were journaled then — probe 77 F7)
     for (const event of begun.replayed ? [] : begun.events)
       if (event.type === 'ApiKeyRevoked') {

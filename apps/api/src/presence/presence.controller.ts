@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Optional, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
@@ -27,6 +27,7 @@ import { HeartbeatCommand, PRESENCE_OPTIONS, type PresenceOptions, SetOfflineCom
 import { PresenceStreams } from './presence-streams';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
 import { StreamTickets } from './tickets';
+import { ActivityRecorder } from '../activity/activity-recorder';
 
 class HeartbeatMessage extends withEnvelope(HeartbeatDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -60,6 +61,8 @@ export class PresenceController {
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
     @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    /** the days keys were used and users acted (ADR 0036; absent in tests that build the controller alone) */
+    @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
 
   @Post('presence/heartbeat')
@@ -139,6 +142,13 @@ export class PresenceController {
   ): Promise<void> {
     const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
     const ref = await this.access.prepare(principal, ws, actorId, 'members');
+    // a public route (a ticket or the key): the activity interceptor never saw who opened it (probe 78 F1: a key used
+    // only for a wall display's stream looked unused)
+    if (principal.kind === 'organization') {
+      // (a ticket names no key: its key was marked when the ticket was taken)
+      if (query.ticket === undefined) this.activity?.keyUsed(principal.organizationId, principal.keyId);
+      this.activity?.userActed(principal.organizationId, actorId);
+    }
     const raw = lastEventHeader ?? query.lastEventId;
     let lastEventId: bigint | undefined;
     if (raw !== undefined) {

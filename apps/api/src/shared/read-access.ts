@@ -90,12 +90,15 @@ export class ReadAccess {
     const { context } = await loadWorkspace(this.states, ref);
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
-    if (minPosition !== undefined) {
-      const [position] = await checkMinPositionInLog(minPosition, this.events);
-      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS)))
-        throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet; retry shortly.`));
-    }
+    if (minPosition !== undefined) await this.caughtUp(minPosition);
     return ref;
+  }
+
+  /** read-your-writes for a read of the read models: waits (5 s at most) until they include `minPosition` */
+  async caughtUp(minPosition: MinPosition): Promise<void> {
+    const [position] = await checkMinPositionInLog(minPosition, this.events);
+    if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS)))
+      throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet; retry shortly.`));
   }
 
   /**

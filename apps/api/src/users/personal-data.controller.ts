@@ -1,14 +1,12 @@
 import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { EventStore } from '@rollcall/event-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { HeavyRead } from '../shared/heavy-reads';
 import { ownOrganization } from '../shared/messages';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, checkMinPositionInLog } from '../shared/read-access';
-import { EVENT_STORE } from '../shared/tokens';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
 import { EXPORT_MAX_ENTRIES, PersonalDataExport, PersonalDataExports } from './personal-data';
 
 /** A data subject's access request (GDPR Art. 15): one user's personal data as one JSON file (personal-data.ts). */
@@ -18,7 +16,7 @@ import { EXPORT_MAX_ENTRIES, PersonalDataExport, PersonalDataExports } from './p
 export class PersonalDataController {
   constructor(
     @Inject(PersonalDataExports) private readonly exports: PersonalDataExports,
-    @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(ReadAccess) private readonly access: ReadAccess,
   ) {}
 
   @Get()
@@ -40,7 +38,8 @@ export class PersonalDataController {
     @Res({ passthrough: true }) res: FastifyReply,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<PersonalDataExport> {
-    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
+    // the history, the member details and the presence are the read models': read-your-writes as for any of their reads
+    if (minPosition !== undefined) await this.access.caughtUp(minPosition);
     const answer = await this.exports.export(ownOrganization(principal, org), actorId, userId);
     void res.header('content-disposition', `attachment; filename="personal-data-${userId}.json"`);
     return answer;

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { type HistoryEntryDoc, type PresenceReportRow, type ReadStore, getMember, listHistory, presenceReportDays } from '@rollcall/read-store';
+import { emailKey } from '@rollcall/domain';
+import { type HistoryChange, type HistoryEntryDoc, type PresenceReportRow, type ReadStore, getMember, listHistory, presenceReportDays } from '@rollcall/read-store';
+import { StreamStates } from '../shared/stream-states';
 import type { Config } from '../config';
 import { HistoryEntry, toHistoryEntry } from '../history/resources';
 import { toMemberDetail } from '../members/resources';
@@ -17,11 +19,19 @@ export const EXPORT_PRESENCE_DAYS = 31;
 export class PersonalDataExport {
   @ApiProperty({ format: 'date-time' })
   exportedAt!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: "the user as the organization's users list them (profile, org admin, last active), with each workspace they are or were a member of" })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: "the user as the organization's users list them (profile, org admin, last active), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log)",
+  })
   user!: Record<string, unknown>;
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the member detail in each workspace they are or were a member of (access, effective permissions, teams, invitation, last seen), as `GET …/members/{userId}` gives it" })
   memberships!: Record<string, unknown>[];
-  @ApiProperty({ type: [HistoryEntry], description: "every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization" })
+  @ApiProperty({
+    type: [HistoryEntry],
+    description:
+      "every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or an invitation to one of their addresses never accepted, in every workspace of the organization; an entry about someone else keeps that person's id, not their address",
+  })
   history!: HistoryEntry[];
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the organization's changes about them or made by them (`GET …/changes`' entries)" })
   organizationChanges!: OrgChangeView[];
@@ -32,6 +42,15 @@ export class PersonalDataExport {
   @ApiProperty({ description: `true when the history or the organization's changes held more than ${EXPORT_MAX_ENTRIES} entries: the first ones are here, the rest in those lists' own pages` })
   truncated!: boolean;
 }
+
+const INVITATION_CHANGES: readonly HistoryChange[] = ['invited', 'invitation_resent', 'invitation_cancelled'];
+
+/**
+ * An entry as the subject gets it: another person's address left out (probe 78 F2: an org admin's export held the
+ * address of everyone they invited — that person's data, not the subject's; GDPR Art. 15(4)); ids stay.
+ */
+const aboutThemOnly = (entry: HistoryEntry, userId: string, theirs: ReadonlySet<string>): HistoryEntry =>
+  entry.userId === userId || (typeof entry.email === 'string' && theirs.has(emailKey(entry.email))) ? entry : { ...entry, email: null };
 
 /** the user a revoke reassigned the member's contacts to, if any */
 const reassignedTo = (doc: HistoryEntryDoc): string | undefined => {
@@ -53,12 +72,17 @@ export class PersonalDataExports {
     @Inject(OrganizationChanges) private readonly changes: OrganizationChanges,
     @Inject(ApiKeyReads) private readonly keys: ApiKeyReads,
     @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(StreamStates) private readonly states: StreamStates,
     @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'presenceTimeoutSeconds'>,
   ) {}
 
   async export(organizationId: string, actorId: string, userId: string): Promise<PersonalDataExport> {
     // the org-admin check and the user (404 when none), with every membership
-    const { workspaces, ...user } = await this.reads.user(organizationId, actorId, userId);
+    const { workspaces, ...profile } = await this.reads.user(organizationId, actorId, userId);
+    // every address they held (the first is the current one): a deleted user's are gone
+    const addresses = (await this.states.organization(organizationId)).state.users.get(userId)?.knownEmails ?? [];
+    const user = { ...profile, formerAddresses: addresses.filter((a) => a !== profile.email) };
+    const theirs = new Set(addresses.map(emailKey));
     const memberships: Record<string, unknown>[] = [];
     for (const { workspaceId } of workspaces) {
       const member = await getMember(this.store, workspaceId, userId);
@@ -68,14 +92,21 @@ export class PersonalDataExports {
     const history: HistoryEntry[] = [];
     for (const { workspaceId } of await this.allWorkspaces(organizationId, actorId)) {
       const seen = new Set<string>();
-      // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only)
-      for (const filter of [{ userId }, { actorId: userId }, { change: ['revoked'] }] as const)
+      // about them, by them, the revokes that reassigned someone's contacts to them (named in `details` only), and the
+      // invitations to their addresses never accepted (no user named yet: probe 78 F3)
+      const filters = [
+        { userId },
+        { actorId: userId },
+        { change: ['revoked'] as const, keep: (doc: HistoryEntryDoc) => reassignedTo(doc) === userId },
+        { change: INVITATION_CHANGES, keep: (doc: HistoryEntryDoc) => doc.userId === null && typeof doc.email === 'string' && theirs.has(emailKey(doc.email)) },
+      ];
+      for (const { keep, ...filter } of filters as { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; change?: readonly HistoryChange[] }[])
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await listHistory(this.store, workspaceId, { ...filter, limit: 500, cursor });
           for (const doc of page.items as HistoryEntryDoc[])
-            if (!seen.has(doc._id) && ('change' in filter ? reassignedTo(doc) === userId : true)) {
+            if (!seen.has(doc._id) && (keep?.(doc) ?? true)) {
               seen.add(doc._id);
-              history.push(toHistoryEntry(doc));
+              history.push(aboutThemOnly(toHistoryEntry(doc), userId, theirs));
             }
           cursor = history.length >= EXPORT_MAX_ENTRIES ? undefined : page.nextCursor;
           if (history.length >= EXPORT_MAX_ENTRIES) truncated = true;
