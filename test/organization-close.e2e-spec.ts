@@ -29,6 +29,8 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     expectProblem(await api.request('POST', `/v1/organizations/00000000-0000-4000-8000-000000000000/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } }), 404, 'ORGANIZATION_NOT_FOUND');
     expect((await api.request('GET', members, { key: o.key, actor: o.admin })).status).toBe(200);
 
+    // a stream ticket taken before the closing
+    const ticket = (await api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/stream-tickets`, { key: o.key, actor: o.admin })).body.ticket as string;
     const closed = await api.request('POST', close, { key: SYSTEM_KEY, body: { confirmName: ' Acme ' } });
     expect(closed.status).toBe(200);
     expect(closed.body).toEqual({
@@ -48,6 +50,8 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(pending.body.inviteUrl) } });
     expect([410]).toContain(accepted.status);
     expectProblem(await api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: SYSTEM_KEY, body: {} }), 410, 'ORGANIZATION_CLOSED');
+    // the ticket is refused as what it is (probe 77 F8: 403 "not an active member")
+    expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/presence/stream?ticket=${encodeURIComponent(ticket)}`, {}), 410, 'ORGANIZATION_CLOSED');
 
     // called again: closed already, nothing more done
     const again = await api.request('POST', close, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });

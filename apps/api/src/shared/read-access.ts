@@ -1,6 +1,6 @@
 import { ACTOR_ID_SCHEMA, POSITION_HEADER_SCHEMA } from './headers';
 import { Inject, Injectable } from '@nestjs/common';
-import { type ReadScope, activeMember, checkRead } from '@rollcall/domain';
+import { type ReadScope, activeMember, checkRead, organizationClosed } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
@@ -88,6 +88,8 @@ export class ReadAccess {
   async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<WorkspaceRef> {
     const ref = await resolveWorkspace(this.states, principal, ws);
     const { context } = await loadWorkspace(this.states, ref);
+    // a closed organization's keys are revoked; a stream ticket taken before is refused as what it is (probe 77 F8)
+    if (context.org.closingSince !== undefined) throw new DomainException(organizationClosed(context.org));
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) await this.caughtUp(minPosition);
