@@ -170,6 +170,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/organizations/{org}/users/export.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, and the workspaces each is an active or a revoked member of — org admins who are no member of any workspace, and users revoked from every workspace, included. */
+    get: operations['usersExport'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations/{org}/users/{userId}': {
     parameters: {
       query?: never;
@@ -5798,6 +5815,180 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  usersExport: {
+    parameters: {
+      query?: {
+        /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
+        bom?: 'true' | 'false';
+      };
+      header: {
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, active_workspaces, revoked_workspaces); workspaces `;`-separated */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): TOO_MANY_HEAVY_READS */
+      429: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 429;
+            /** @enum {string} */
+            code?: 'TOO_MANY_HEAVY_READS';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
           };
         };
       };

@@ -14,6 +14,7 @@ import { ApiKeysController } from './organizations/api-keys.controller';
 import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler, RevokeApiKeyHandler } from './organizations/api-keys';
 import { OrganizationClosings } from './organizations/close-organization';
 import { PersonalDataExports } from './users/personal-data';
+import { OrgUsersCsv } from './organizations/org-users-csv';
 import { PersonalDataController } from './users/personal-data.controller';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
@@ -310,6 +311,7 @@ export class AppModule {
         ApiKeyReads,
         OrganizationClosings,
         PersonalDataExports,
+        OrgUsersCsv,
         ApiKeyRevocations,
         WorkspaceDirectory,
         ...presenceProviders(config, secrets),

@@ -1,11 +1,13 @@
-import { Controller, Get, Headers, Inject, Param, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Inject, Param, Query, Req, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiProduces, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { ID_PATTERN, KindsOfChange, PageLimit, WholeNumber } from '../shared/dtos';
+import { CsvBom, ID_PATTERN, KindsOfChange, PageLimit, WholeNumber, csvOptions } from '../shared/dtos';
+import { HeavyRead } from '../shared/heavy-reads';
+import { ORG_USERS_CSV_COLUMNS, OrgUsersCsv } from './org-users-csv';
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
-import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
+import { AUTH_PROBLEMS, ApiProblems, ApiRead, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, badQuery, checkMinPositionInLog, messageMinPosition } from '../shared/read-access';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
@@ -56,6 +58,11 @@ export class OrgUserQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: "at most this many of the user's workspaces, with `workspacesNext` while the page is full; left out, all of them (`workspacesNext` null)" })
   @PageLimit(1000)
   limit?: number;
+}
+
+/** `GET …/users/export.csv`: the CSV's one option */
+export class OrgUsersCsvQuery {
+  @CsvBom() bom?: 'true' | 'false';
 }
 
 /** `GET …/changes`: the organization's own changes, in pages (organization-changes.ts) */
@@ -122,6 +129,7 @@ export class OrganizationQueriesController {
     @Inject(OrganizationChanges) private readonly changes: OrganizationChanges,
     @Inject(Authenticator) private readonly auth: Authenticator,
     @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(OrgUsersCsv) private readonly csv: OrgUsersCsv,
   ) {}
 
   @Get('users')
@@ -139,6 +147,21 @@ export class OrganizationQueriesController {
   ): Promise<OrgUserList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     return this.reads.users(ownOrganization(principal, org), actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
+  }
+
+  @Get('users/export.csv')
+  @HeavyRead()
+  @ApiOperation({
+    summary:
+      "The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, and the workspaces each is an active or a revoked member of — org admins who are no member of any workspace, and users revoked from every workspace, included.",
+  })
+  @ApiProduces('text/csv')
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiResponse({ status: 200, description: `CSV with a header row (${ORG_USERS_CSV_COLUMNS.join(', ')}); workspaces \`;\`-separated`, content: { 'text/csv': { schema: { type: 'string' } } } })
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'ORGANIZATION_NOT_FOUND')
+  async usersCsv(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersCsvQuery): Promise<StreamableFile> {
+    const csv = await this.csv.export(ownOrganization(principal, org), actorId, csvOptions(query));
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="users.csv"' });
   }
 
   @Get('users/:userId')
