@@ -120,7 +120,8 @@ export class OrganizationClosings {
         decideOrganization({ type: 'FinishClosingOrganization', organizationId, actorId: SYSTEM_ACTOR, now: new Date().toISOString() }, org),
       );
     const org = await this.state(organizationId);
-    if (org.closedAt) this.logger.log({ organizationId, closedAt: org.closedAt }, 'organization closed: every user deleted, every invited address erased');
+    // said once, by the call that closed it (one after finds it closed)
+    if (org.closedAt && !known.closedAt) this.logger.log({ organizationId, closedAt: org.closedAt }, 'organization closed: every user deleted, every invited address erased');
     return { organizationId, closed: org.closedAt !== undefined, closingSince: org.closingSince!, closedAt: org.closedAt ?? null, usersDeleted, addressesErased, left };
   }
 
