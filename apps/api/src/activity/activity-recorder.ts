@@ -24,6 +24,8 @@ export class ActivityRecorder implements OnApplicationShutdown {
   private readonly logger = new Logger('ActivityRecorder');
   /** `kind:org:id` → the day marked by this process */
   private readonly marked = new Map<string, string>();
+  /** the day `marked` is of */
+  private day = '';
   private pending: ActivityMark[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -63,6 +65,11 @@ export class ActivityRecorder implements OnApplicationShutdown {
   }
 
   private mark(mark: ActivityMark): void {
+    // a new day: yesterday's marks are no use (and the Map holds one day's keys and users, not every one ever seen)
+    if (mark.on !== this.day) {
+      this.marked.clear();
+      this.day = mark.on;
+    }
     const key = `${mark.kind}:${mark.organizationId}:${mark.id}`;
     if (this.marked.get(key) === mark.on) return;
     this.marked.set(key, mark.on);
