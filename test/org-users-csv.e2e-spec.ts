@@ -30,10 +30,23 @@ describe("the organization's users as CSV", () => {
     expect(rows[0]).toMatchObject({ org_admin: 'true', active_workspaces: o.workspaceId, last_active_on: expect.stringMatching(/^(\d{4}-\d\d-\d\d)?$/) });
     expect(rows[1]).toMatchObject({ email: 'jane.csv@acme.test', display_name: "'=cmd|calc", avatar_url: 'https://img.acme.test/jane.png', active_workspaces: o.workspaceId, revoked_workspaces: '' });
     expect(rows[2]).toMatchObject({ active_workspaces: '', revoked_workspaces: o.workspaceId, deleted: 'false' });
-    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true' });
-    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'active_workspaces', 'revoked_workspaces']);
+    // deleted: no personal data, and no membership either way (the detail says `deleted`: probe 79 F2)
+    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '' });
+    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces']);
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
+
+    // every download of personal data is in the organization's changes: who, which key, which request (probe 69 F9);
+    // a refused one is not
+    await api.request('GET', `/v1/workspaces/${o.workspaceId}/members/export.csv`, { ...as, headers: { 'x-request-id': 'AUDIT-42' } });
+    await api.request('GET', `/v1/workspaces/${o.workspaceId}/history?format=csv`, as);
+    const exported = await api.request('GET', `/v1/organizations/${o.organizationId}/changes?change=data_exported`, as);
+    expect(exported.body.items.map((c: { details: { what: string }; workspaceId: string | null; actorId: string; apiKeyId: string; correlationId: string }) => [c.details.what, c.workspaceId, c.actorId, c.apiKeyId])).toEqual([
+      ['org_users', null, o.admin, o.key.split('_')[2]],
+      ['members', o.workspaceId, o.admin, o.key.split('_')[2]],
+      ['history', o.workspaceId, o.admin, o.key.split('_')[2]],
+    ]);
+    expect(exported.body.items[1].correlationId).toBe('AUDIT-42');
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv?bom=yes`, as), 400, 'VALIDATION_FAILED');
   });
 });

@@ -1290,7 +1290,7 @@ export interface components {
       memberships: {
         [key: string]: unknown;
       }[];
-      /** @description every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or an invitation to one of their addresses never accepted, in every workspace of the organization; an entry about someone else keeps that person's id, not their address */
+      /** @description every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address */
       history: components['schemas']['HistoryEntry'][];
       /** @description the organization's changes about them or made by them (`GET …/changes`' entries) */
       organizationChanges: {
@@ -1658,7 +1658,8 @@ export interface components {
         | 'api_key_revoked'
         | 'api_key_label_changed'
         | 'organization_closing'
-        | 'organization_closed';
+        | 'organization_closed'
+        | 'data_exported';
       /**
        * Format: date-time
        * @description when the change was decided
@@ -1682,7 +1683,7 @@ export interface components {
       workspaceId: string | null;
       /** @description api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`) */
       keyId: string | null;
-      /** @description organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; null otherwise. Nothing personal: names and addresses are the user's profile (GET …/users/{userId}), erased with them */
+      /** @description organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; data_exported {what: members, history, presence, org_users or personal_data} (with workspaceId or userId); null otherwise. Nothing personal: names and addresses are the user's profile (GET …/users/{userId}), erased with them */
       details: {
         [key: string]: unknown;
       } | null;
@@ -5837,7 +5838,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, active_workspaces, revoked_workspaces); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6641,7 +6642,7 @@ export interface operations {
         limit?: number;
         /** @description asc (default): oldest first; desc: the latest first */
         direction?: 'asc' | 'desc';
-        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed, organization_closing, organization_closed */
+        /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed, organization_closing, organization_closed, data_exported */
         change?: (
           | 'organization_created'
           | 'user_joined'
@@ -6659,6 +6660,7 @@ export interface operations {
           | 'api_key_label_changed'
           | 'organization_closing'
           | 'organization_closed'
+          | 'data_exported'
         )[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;

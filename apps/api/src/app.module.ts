@@ -15,6 +15,7 @@ import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler,
 import { OrganizationClosings } from './organizations/close-organization';
 import { PersonalDataExports } from './users/personal-data';
 import { OrgUsersCsv } from './organizations/org-users-csv';
+import { ExportLedger } from './shared/export-ledger';
 import { PersonalDataController } from './users/personal-data.controller';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
 import { WorkspacesController } from './workspaces/workspaces.controller';
@@ -312,6 +313,7 @@ export class AppModule {
         OrganizationClosings,
         PersonalDataExports,
         OrgUsersCsv,
+        ExportLedger,
         ApiKeyRevocations,
         WorkspaceDirectory,
         ...presenceProviders(config, secrets),

@@ -23,6 +23,7 @@ export const ORGANIZATION_EVENT_TYPES = [
   'AddressErased',
   'OrganizationClosing',
   'OrganizationClosed',
+  'DataExported',
 ] as const;
 export const WORKSPACE_EVENT_TYPES = [
   'UserInvited',

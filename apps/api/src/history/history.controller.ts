@@ -8,6 +8,7 @@ import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { READ_STORE } from '../shared/tokens';
+import { ExportLedger, RequestId } from '../shared/export-ledger';
 import { HistoryQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems } from '../shared/openapi';
 import { HistoryPage, toHistoryPage } from './resources';
@@ -24,6 +25,7 @@ export class HistoryController {
   constructor(
     @Inject(ReadAccess) private readonly access: ReadAccess,
     @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(ExportLedger) private readonly exports: ExportLedger,
   ) {}
 
   @Get()
@@ -47,6 +49,7 @@ export class HistoryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: HistoryQuery,
+    @RequestId() requestId: string | undefined,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     const { format, limit, cursor, bom, ...filters } = query;
@@ -65,6 +68,11 @@ export class HistoryController {
       } catch (error) {
         return badQuery(error);
       }
+      // recorded once the query is known good, before the first byte (probe 69 F9)
+      await this.exports.record(principal, actorId, 'history', { workspaceId: ws }, requestId).catch((error: unknown) => {
+        csv.destroy();
+        throw error;
+      });
       return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
     }
     refuseBomOnJson({ bom });

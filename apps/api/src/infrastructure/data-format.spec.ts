@@ -21,7 +21,7 @@ const ADDED_BY_FORMAT: Readonly<Record<number, readonly string[]>> = {
     'PresenceChanged', 'MembershipEnded', 'InvitationMailed', 'EmailConfirmationMailed',
   ],
   5: ['InvitationMailRefused', 'EmailConfirmationMailRefused'],
-  6: ['ApiKeyLabelChanged', 'OrganizationClosing', 'OrganizationClosed'],
+  6: ['ApiKeyLabelChanged', 'OrganizationClosing', 'OrganizationClosed', 'DataExported'],
 };
 
 /** `Type` for schema version 1, `Type@N` past it */

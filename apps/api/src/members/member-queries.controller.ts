@@ -18,6 +18,7 @@ import { rosterJson } from './roster-json';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
 import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
+import { ExportLedger, RequestId } from '../shared/export-ledger';
 
 // the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
 const CSV_CONTENT = {
@@ -34,6 +35,7 @@ export class MemberQueriesController {
     @Inject(READ_STORE) private readonly store: ReadStore,
     @Inject(QueryBus) private readonly queries: QueryBus,
     @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
+    @Inject(ExportLedger) private readonly exports: ExportLedger,
   ) {}
 
   private withLiveLastSeen<T extends object>(workspaceId: string, items: T[]): Promise<T[]> {
@@ -71,9 +73,12 @@ export class MemberQueriesController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: ExportMembersQuery,
+    @RequestId() requestId: string | undefined,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'export', minPosition);
+    // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
+    await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, requestId);
     const { bom: _bom, ...filters } = query;
     return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, docs), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
   }

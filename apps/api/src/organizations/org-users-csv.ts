@@ -17,6 +17,7 @@ export const ORG_USERS_CSV_COLUMNS = [
   'joined_at',
   'last_active_on',
   'pending_email',
+  'pending_email_expires_at',
   'active_workspaces',
   'revoked_workspaces',
 ] as const;
@@ -70,8 +71,10 @@ export class OrgUsersCsv {
             u.joinedAt,
             days.get(u.userId) ?? '',
             gone || !u.pendingEmail ? '' : safeCell(u.pendingEmail.email),
-            list(active.get(u.userId)),
-            list(revoked.get(u.userId)),
+            gone || !u.pendingEmail ? '' : u.pendingEmail.expiresAt,
+            // a deleted user's memberships are neither (`deleted` says it: probe 79 F2, as the user detail's status)
+            gone ? '' : list(active.get(u.userId)),
+            gone ? '' : list(revoked.get(u.userId)),
           ];
         }
       }

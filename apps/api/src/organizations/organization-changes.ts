@@ -29,6 +29,7 @@ export const ORG_CHANGES = [
   'api_key_label_changed',
   'organization_closing',
   'organization_closed',
+  'data_exported',
 ] as const;
 export type OrgChangeKind = (typeof ORG_CHANGES)[number];
 
@@ -126,6 +127,8 @@ const entry = (recorded: RecordedEvent, event: OrganizationEvent): OrgChangeView
       return { ...base, change: 'api_key_revoked', keyId: event.data.keyId };
     case 'OrganizationClosing':
       return { ...base, change: 'organization_closing' };
+    case 'DataExported':
+      return { ...base, change: 'data_exported', workspaceId: event.data.workspaceId ?? null, userId: event.data.userId ?? null, details: { what: event.data.what } };
     case 'OrganizationClosed':
       return { ...base, change: 'organization_closed' };
     case 'ApiKeyLabelChanged':

@@ -132,7 +132,7 @@ class OrgChange implements OrgChangeView {
     additionalProperties: true,
     nullable: true,
     description:
-      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
+      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; data_exported {what: members, history, presence, org_users or personal_data} (with workspaceId or userId); null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
   })
   details!: Record<string, unknown> | null;
   @ApiProperty()

@@ -28,6 +28,7 @@ import { PresenceStreams } from './presence-streams';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
 import { StreamTickets } from './tickets';
 import { ActivityRecorder } from '../activity/activity-recorder';
+import { ExportLedger, RequestId } from '../shared/export-ledger';
 
 class HeartbeatMessage extends withEnvelope(HeartbeatDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -61,6 +62,7 @@ export class PresenceController {
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(PRESENCE_OPTIONS) private readonly options: PresenceOptions,
     @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    @Inject(ExportLedger) private readonly exports: ExportLedger,
     /** the days keys were used and users acted (ADR 0036; absent in tests that build the controller alone) */
     @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
@@ -141,14 +143,12 @@ export class PresenceController {
     @Headers('Last-Event-ID') lastEventHeader?: string,
   ): Promise<void> {
     const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
-    const ref = await this.access.prepare(principal, ws, actorId, 'members');
     // a public route (a ticket or the key): the activity interceptor never saw who opened it (probe 78 F1: a key used
-    // only for a wall display's stream looked unused)
-    if (principal.kind === 'organization') {
-      // (a ticket names no key: its key was marked when the ticket was taken)
-      if (query.ticket === undefined) this.activity?.keyUsed(principal.organizationId, principal.keyId);
-      this.activity?.userActed(principal.organizationId, actorId);
-    }
+    // only for a wall display's stream looked unused). The key is marked whatever the answer, as on every route (probe
+    // 79 F4); a ticket names no key (its key was marked when the ticket was taken)
+    if (principal.kind === 'organization' && query.ticket === undefined) this.activity?.keyUsed(principal.organizationId, principal.keyId);
+    const ref = await this.access.prepare(principal, ws, actorId, 'members');
+    if (principal.kind === 'organization') this.activity?.userActed(principal.organizationId, actorId);
     const raw = lastEventHeader ?? query.lastEventId;
     let lastEventId: bigint | undefined;
     if (raw !== undefined) {
@@ -186,6 +186,7 @@ export class PresenceController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: PresenceReportQuery,
+    @RequestId() requestId: string | undefined,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     // a member may always read themself: this resolves the workspace and waits for X-Min-Position; then the permission
@@ -207,6 +208,8 @@ export class PresenceController {
       // a day at a time as the answer is written (a year of 5,000 users: ~1.8 million rows)
       const days = presenceReportDays(this.readStore, ws, range);
       const first = await days.next().catch(badQuery);
+      // recorded once the range is known good, before the first byte (probe 69 F9)
+      await this.exports.record(principal, actorId, 'presence', { workspaceId: ws }, requestId);
       async function* rows(): AsyncIterable<PresenceReportRow> {
         if (first.done) return;
         yield* first.value.items.map(shown);

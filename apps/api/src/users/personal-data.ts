@@ -30,7 +30,7 @@ export class PersonalDataExport {
   @ApiProperty({
     type: [HistoryEntry],
     description:
-      "every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or an invitation to one of their addresses never accepted, in every workspace of the organization; an entry about someone else keeps that person's id, not their address",
+      "every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address",
   })
   history!: HistoryEntry[];
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the organization's changes about them or made by them (`GET …/changes`' entries)" })
@@ -42,8 +42,6 @@ export class PersonalDataExport {
   @ApiProperty({ description: `true when the history or the organization's changes held more than ${EXPORT_MAX_ENTRIES} entries: the first ones are here, the rest in those lists' own pages` })
   truncated!: boolean;
 }
-
-const INVITATION_CHANGES: readonly HistoryChange[] = ['invited', 'invitation_resent', 'invitation_cancelled'];
 
 /**
  * An entry as the subject gets it: another person's address left out (probe 78 F2: an org admin's export held the
@@ -92,14 +90,10 @@ export class PersonalDataExports {
     const history: HistoryEntry[] = [];
     for (const { workspaceId } of await this.allWorkspaces(organizationId, actorId)) {
       const seen = new Set<string>();
-      // about them, by them, the revokes that reassigned someone's contacts to them (named in `details` only), and the
-      // invitations to their addresses never accepted (no user named yet: probe 78 F3)
-      const filters = [
-        { userId },
-        { actorId: userId },
-        { change: ['revoked'] as const, keep: (doc: HistoryEntryDoc) => reassignedTo(doc) === userId },
-        { change: INVITATION_CHANGES, keep: (doc: HistoryEntryDoc) => doc.userId === null && typeof doc.email === 'string' && theirs.has(emailKey(doc.email)) },
-      ];
+      // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only). Not
+      // the invitations to an address of theirs never accepted: they name no one, and an address passes from one person
+      // to another (probe 79 F1: a newcomer's invitation to Margaret's former address was in Margaret's file)
+      const filters = [{ userId }, { actorId: userId }, { change: ['revoked'] as const, keep: (doc: HistoryEntryDoc) => reassignedTo(doc) === userId }];
       for (const { keep, ...filter } of filters as { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; change?: readonly HistoryChange[] }[])
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await listHistory(this.store, workspaceId, { ...filter, limit: 500, cursor });

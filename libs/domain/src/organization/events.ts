@@ -125,6 +125,20 @@ export type OrganizationClosing = Event<'OrganizationClosing', { organizationId:
 /** Every user of the organization deleted and every invited address erased: the organization is closed for good. */
 export type OrganizationClosed = Event<'OrganizationClosed', { organizationId: string; closedAt: string }>;
 
+/** what a download held (probe 69 F9: "who downloaded our user list?" had no answer the customer could read) */
+export type ExportedData = 'members' | 'history' | 'presence' | 'org_users' | 'personal_data';
+
+/**
+ * A download of personal data was handed out: a workspace's user list, history or presence report as CSV, the
+ * organization's users as CSV, or one user's personal data file. Not a decision: a record appended with no expected
+ * revision before the download's first byte (none is handed out unrecorded), listed by the organization's changes with
+ * who (metadata) and which workspace or user it held. Nothing personal: ids only.
+ */
+export type DataExported = Event<
+  'DataExported',
+  { organizationId: string; what: ExportedData; workspaceId?: string; userId?: string; exportedAt: string }
+>;
+
 export type OrganizationEvent =
   | OrganizationCreated
   | ApiKeyIssued
@@ -140,4 +154,5 @@ export type OrganizationEvent =
   | UserDeleted
   | AddressErased
   | OrganizationClosing
-  | OrganizationClosed;
+  | OrganizationClosed
+  | DataExported;

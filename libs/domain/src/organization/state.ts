@@ -197,6 +197,9 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'OrganizationClosed':
       state.closedAt = event.data.closedAt;
       return state;
+    case 'DataExported':
+      // a record of a download: nothing decided depends on it
+      return state;
   }
 }
 

@@ -202,6 +202,8 @@ export class Activity {
           this.addWorkspace(organizationId, `ws-${++this.seq}`, ACCESS_MODELS[c % ACCESS_MODELS.length]!);
         }
         if (this.options.closings && c % 11 === 5 && this.orgIds.length > 2) this.closeOrganization(this.orgIds.at(-1)!);
+        // now and then the user list downloaded (a record no projection reads)
+        if (c % 13 === 7) this.log.exported(ws.organizationId, actor, ws.workspaceId);
         break;
       }
       case 19:

@@ -1,5 +1,6 @@
 import { subjectId } from './shredding';
 import {
+  type DataExported,
   addressFormsErased,
   addressesSealedUnder,
   addressSubjectsErased,
@@ -246,6 +247,13 @@ export class EventLog {
     ].map(subjectId);
     this.recordErasure(organizationId, decision.events, actorId, erasedSubjects);
     return decision;
+  }
+
+  /** a download recorded (DataExported), appended as the API appends it: a record on the organization's stream */
+  exported(organizationId: string, actorId: string, workspaceId: string): void {
+    const event: DataExported = { type: 'DataExported', version: 1, data: { organizationId, what: 'members', workspaceId, exportedAt: this.now } };
+    evolveOrganization(this.org(organizationId), event);
+    this.record(`organization-${organizationId}`, [event], actorId);
   }
 
   /** the MembershipEnded markers among a decision's events, each on its member's presence stream */
