@@ -78,7 +78,8 @@ export class PersonalDataExports {
     // the org-admin check and the user (404 when none), with every membership
     const { workspaces, ...profile } = await this.reads.user(organizationId, actorId, userId);
     // every address they held (the first is the current one): a deleted user's are gone
-    const addresses = (await this.states.organization(organizationId)).state.users.get(userId)?.knownEmails ?? [];
+    const org = (await this.states.organization(organizationId)).state;
+    const addresses = org.users.get(userId)?.knownEmails ?? [];
     const user = { ...profile, formerAddresses: addresses.filter((a) => a !== profile.email) };
     const theirs = new Set(addresses.map(emailKey));
     const memberships: Record<string, unknown>[] = [];
@@ -88,7 +89,7 @@ export class PersonalDataExports {
     }
     let truncated = false;
     const history: HistoryEntry[] = [];
-    for (const { workspaceId } of await this.allWorkspaces(organizationId, actorId)) {
+    for (const workspaceId of org.workspaces.keys()) {
       const seen = new Set<string>();
       // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only). Not
       // the invitations to an address of theirs never accepted: they name no one, and an address passes from one person
@@ -115,16 +116,6 @@ export class PersonalDataExports {
     }
     const apiKeys = (await this.keys.list(organizationId, actorId, undefined, true)).items.filter((k) => k.issuedBy === userId || k.revokedBy === userId);
     return { exportedAt: new Date().toISOString(), user, memberships, history: history.slice(0, EXPORT_MAX_ENTRIES), organizationChanges: organizationChanges.slice(0, EXPORT_MAX_ENTRIES), apiKeys, presence: await this.presence(workspaces, userId), truncated };
-  }
-
-  private async allWorkspaces(organizationId: string, actorId: string) {
-    const all: { workspaceId: string }[] = [];
-    for (let after: string | undefined, first = true; first || after !== undefined; first = false) {
-      const page = await this.reads.workspaces(organizationId, actorId, { after, limit: 1000 });
-      all.push(...page.items);
-      after = page.next ?? undefined;
-    }
-    return all;
   }
 
   private async presence(workspaces: { workspaceId: string }[], userId: string): Promise<(PresenceReportRow & { workspaceId: string })[]> {
