@@ -53,6 +53,9 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     // the ticket is refused as what it is (probe 77 F8: 403 "not an active member")
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/presence/stream?ticket=${encodeURIComponent(ticket)}`, {}), 410, 'ORGANIZATION_CLOSED');
 
+    // the operator sees it closed in the organization's workspace list (probes 77 F10, 79 F7)
+    expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, { key: SYSTEM_KEY })).body).toMatchObject({ closingSince: closed.body.closingSince, closedAt: closed.body.closedAt });
+
     // called again: closed already, nothing more done
     const again = await api.request('POST', close, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
     expect(again.body).toMatchObject({ closed: true, closedAt: closed.body.closedAt, usersDeleted: 0, addressesErased: 0 });

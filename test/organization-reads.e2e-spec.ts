@@ -89,9 +89,9 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(workspaces.body.next).toBeNull();
     // in pages (probe 53 F3: 7,500 workspaces were one answer, past NATS's max_payload): `limit`, then `after` = `next`
     const first = await api.request('GET', `${org}/workspaces?limit=1`, as);
-    expect(first.body).toEqual({ items: [workspaces.body.items[0]], next: o.workspaceId, quota: { used: 2, limit: 1000 } });
-    expect((await api.request('GET', `${org}/workspaces?limit=1&after=${first.body.next}`, as)).body).toEqual({ items: [workspaces.body.items[1]], next: null, quota: { used: 2, limit: 1000 } });
-    expect(await app.running.send('workspaces.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, limit: 1, after: o.workspaceId })).toEqual({ items: [workspaces.body.items[1]], next: null, quota: { used: 2, limit: 1000 } });
+    expect(first.body).toEqual({ items: [workspaces.body.items[0]], next: o.workspaceId, quota: { used: 2, limit: 1000 }, closingSince: null, closedAt: null });
+    expect((await api.request('GET', `${org}/workspaces?limit=1&after=${first.body.next}`, as)).body).toEqual({ items: [workspaces.body.items[1]], next: null, quota: { used: 2, limit: 1000 }, closingSince: null, closedAt: null });
+    expect(await app.running.send('workspaces.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, limit: 1, after: o.workspaceId })).toEqual({ items: [workspaces.body.items[1]], next: null, quota: { used: 2, limit: 1000 }, closingSince: null, closedAt: null });
     for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['after=nope', 'after'], ['after=a%20b', 'after']]) {
       const refused = await api.request('GET', `${org}/workspaces?${query}`, as);
       expect({ query, ...refused.body }).toMatchObject({ query, code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ field })] });

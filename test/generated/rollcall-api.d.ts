@@ -1636,6 +1636,16 @@ export interface components {
       next: string | null;
       /** @description the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION) */
       quota: components['schemas']['QuotaUse'];
+      /**
+       * Format: date-time
+       * @description when the operator began closing the organization (docs/rules.md "Closing an organization"); null: open
+       */
+      closingSince: string | null;
+      /**
+       * Format: date-time
+       * @description when it was closed; null: open, or being closed
+       */
+      closedAt: string | null;
     };
     OrgChange: {
       /**

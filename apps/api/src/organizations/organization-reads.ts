@@ -158,7 +158,11 @@ export class OrganizationReads {
    * (the `next` of the page before), and only the page's workspaces are loaded (their plan: probe 53 F3, 7,500 in one
    * answer loaded every one).
    */
-  async workspaces(organizationId: string, actorId: string | undefined, page: { after?: string; limit?: number } = {}): Promise<{ items: OrgWorkspaceView[]; next: string | null; quota: { used: number; limit: number } }> {
+  async workspaces(
+    organizationId: string,
+    actorId: string | undefined,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<{ items: OrgWorkspaceView[]; next: string | null; quota: { used: number; limit: number }; closingSince: string | null; closedAt: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const all = inCreationOrder(org);
     const start = startAfter(all, page.after);
@@ -174,7 +178,8 @@ export class OrganizationReads {
       items.push({ workspaceId, name, plan: (await this.states.workspace(org, workspaceId))?.state.info.plan ?? plan, accessModel, createdAt });
     }
     const quota = { used: org.workspaces.size, limit: this.config?.quotas.workspacesPerOrganization ?? DEFAULT_QUOTAS.workspacesPerOrganization };
-    return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null, quota };
+    // the operator's way to tell a closed organization (probes 77 F10, 79 F7: nothing said it)
+    return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null, quota, closingSince: org.closingSince ?? null, closedAt: org.closedAt ?? null };
   }
 }
 

@@ -107,6 +107,10 @@ export class OrgWorkspaceList {
   next!: string | null;
   @ApiProperty({ type: QuotaUse, description: "the organization's workspaces and their quota (ROLLCALL_MAX_WORKSPACES_PER_ORGANIZATION)" })
   quota!: QuotaUse;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when the operator began closing the organization (docs/rules.md "Closing an organization"); null: open' })
+  closingSince!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when it was closed; null: open, or being closed' })
+  closedAt!: string | null;
 }
 
 /** One change of the organization's own stream (docs/rules.md "The organization's changes"). */
