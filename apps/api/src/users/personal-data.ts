@@ -94,8 +94,12 @@ export class PersonalDataExports {
       // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only). Not
       // the invitations to an address of theirs never accepted: they name no one, and an address passes from one person
       // to another (probe 79 F1: a newcomer's invitation to Margaret's former address was in Margaret's file)
-      const filters = [{ userId }, { actorId: userId }, { change: ['revoked'] as const, keep: (doc: HistoryEntryDoc) => reassignedTo(doc) === userId }];
-      for (const { keep, ...filter } of filters as { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; change?: readonly HistoryChange[] }[])
+      const filters: { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; change?: readonly HistoryChange[] }[] = [
+        { userId },
+        { actorId: userId },
+        { change: ['revoked'], keep: (doc) => reassignedTo(doc) === userId },
+      ];
+      for (const { keep, ...filter } of filters)
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await listHistory(this.store, workspaceId, { ...filter, limit: 500, cursor });
           for (const doc of page.items as HistoryEntryDoc[])

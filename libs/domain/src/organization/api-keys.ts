@@ -44,6 +44,7 @@ export interface LabelApiKey {
   label: string;
 }
 
+const keyNotFound = (keyId: string) => domainError('API_KEY_NOT_FOUND', `The organization has no API key ${keyId} (it never had, or it was revoked).`);
 const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin (or the system key) can issue, label or revoke the organization's API keys.");
 /** an org admin, or the operator with the system key (an organization whose only key leaked or was lost) */
 const mayManageKeys = (state: OrganizationState, actorId: string) => actorId === SYSTEM_ACTOR || isOrgAdmin(state, actorId);
@@ -70,7 +71,7 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
 
 export function decideRevokeApiKey(command: RevokeApiKey, state: OrganizationState): Decision<ApiKeyRevoked> {
   if (!mayManageKeys(state, command.actorId)) return reject(onlyOrgAdmins());
-  if (!state.apiKeys.has(command.keyId)) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
+  if (!state.apiKeys.has(command.keyId)) return reject(keyNotFound(command.keyId));
   if (state.apiKeys.size === 1)
     return reject(domainError('LAST_API_KEY', "This is the organization's last API key: issue another first, then revoke this one."));
   return accept([{ type: 'ApiKeyRevoked', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, revokedAt: command.now, revokedBy: command.actorId } }]);
@@ -82,7 +83,7 @@ export function decideLabelApiKey(command: LabelApiKey, state: OrganizationState
   const problem = checkText('label', command.label, API_KEY_LABEL_MAX);
   if (problem) return reject(validationFailed([problem]));
   const key = state.apiKeys.get(command.keyId);
-  if (!key) return reject(domainError('API_KEY_NOT_FOUND', `The organization has no API key ${command.keyId} (it never had, or it was revoked).`));
+  if (!key) return reject(keyNotFound(command.keyId));
   const label = cleanName(command.label);
   if (key.label === label) return accept([]);
   return accept([{ type: 'ApiKeyLabelChanged', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, label, previousLabel: key.label, changedAt: command.now } }]);
