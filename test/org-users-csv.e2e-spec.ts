@@ -18,6 +18,8 @@ describe("the organization's users as CSV", () => {
     const joe = await api.member({ ...o, actor: o.admin }, 'joe.csv@acme.test');
     const zed = await api.member({ ...o, actor: o.admin }, 'zed.csv@acme.test');
     await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, as);
+    // invited back: a pending invitation of an existing user is no membership, and is listed as one (probe 79 F3)
+    expect((await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'Joe.CSV@acme.test' } })).status).toBe(201);
     await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${zed}`, as);
     await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { ...as, body: { displayName: '=cmd|calc', avatarUrl: 'https://img.acme.test/jane.png' } });
     const csv = await fetch(`${app.url}/v1/organizations/${o.organizationId}/users/export.csv?bom=true`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin } });
@@ -29,10 +31,11 @@ describe("the organization's users as CSV", () => {
     expect(rows.map((r) => r.user_id)).toEqual([o.admin, jane, joe, zed]);
     expect(rows[0]).toMatchObject({ org_admin: 'true', active_workspaces: o.workspaceId, last_active_on: expect.stringMatching(/^(\d{4}-\d\d-\d\d)?$/) });
     expect(rows[1]).toMatchObject({ email: 'jane.csv@acme.test', display_name: "'=cmd|calc", avatar_url: 'https://img.acme.test/jane.png', active_workspaces: o.workspaceId, revoked_workspaces: '' });
-    expect(rows[2]).toMatchObject({ active_workspaces: '', revoked_workspaces: o.workspaceId, deleted: 'false' });
+    expect(rows[2]).toMatchObject({ active_workspaces: '', revoked_workspaces: o.workspaceId, invited_workspaces: o.workspaceId, deleted: 'false' });
+    expect(rows[1]).toMatchObject({ invited_workspaces: '' });
     // deleted: no personal data, and no membership either way (the detail says `deleted`: probe 79 F2)
-    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '' });
-    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces']);
+    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '', invited_workspaces: '' });
+    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces']);
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
 

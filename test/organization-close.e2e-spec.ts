@@ -55,6 +55,11 @@ describe('closing an organization (the operator, at the end of a contract)', () 
 
     // the operator sees it closed in the organization's workspace list (probes 77 F10, 79 F7)
     expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, { key: SYSTEM_KEY })).body).toMatchObject({ closingSince: closed.body.closingSince, closedAt: closed.body.closedAt });
+    // and in a workspace's own read (probe 79: the system key's GET /v1/workspaces/{ws} did not say it)
+    expect((await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: SYSTEM_KEY })).body).toMatchObject({
+      organizationClosingSince: closed.body.closingSince,
+      organizationClosedAt: closed.body.closedAt,
+    });
 
     // called again: closed already, nothing more done
     const again = await api.request('POST', close, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });

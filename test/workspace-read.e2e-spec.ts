@@ -14,7 +14,7 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
     const agent = await api.member(as, 'agent.read@acme.test', { roles: ['agent'] });
     const read = await api.request('GET', `/v1/workspaces/${o.workspaceId}`, { key: o.key, actor: agent });
     expect(read.status).toBe(200);
-    expect(read.body).toMatchObject({ workspaceId: o.workspaceId, organizationId: o.organizationId, plan: 'advanced', accessModel: 'levels', partners: [] });
+    expect(read.body).toMatchObject({ workspaceId: o.workspaceId, organizationId: o.organizationId, plan: 'advanced', accessModel: 'levels', partners: [], organizationClosingSince: null, organizationClosedAt: null });
     const { catalog } = read.body;
     expect(catalog.roles.map((r: any) => [r.name, r.rank])).toEqual([['owner', 3], ['manager', 2], ['agent', 1]]);
     expect(catalog).toMatchObject({ cardinality: 'one', defaultRoles: ['agent'], grantable: [], memberManagementPermission: 'settings.users', exportPermission: 'data.export', reportsPermission: 'reports', owner: { role: 'owner' }, authority: 'rank' });

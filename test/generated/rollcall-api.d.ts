@@ -1476,6 +1476,16 @@ export interface components {
       catalog: components['schemas']['Catalog'];
       /** @description the workspaces linked to this one (rule 16), of this organization or another */
       partners: components['schemas']['NetworkPartner'][];
+      /**
+       * Format: date-time
+       * @description when the workspace's organization began closing (docs/adr/0035): its keys are revoked, so only the system key reads it then; null while it is open
+       */
+      organizationClosingSince: string | null;
+      /**
+       * Format: date-time
+       * @description when the workspace's organization was closed; null until then
+       */
+      organizationClosedAt: string | null;
     };
     ChangePlanDto: {
       /**
@@ -5848,7 +5858,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */

@@ -20,6 +20,7 @@ export const ORG_USERS_CSV_COLUMNS = [
   'pending_email_expires_at',
   'active_workspaces',
   'revoked_workspaces',
+  'invited_workspaces',
 ] as const;
 
 /** users whose last-active days one lookup asks for */
@@ -45,12 +46,15 @@ export class OrgUsersCsv {
     const org = (await this.states.organization(organizationId)).state;
     const active = new Map<string, string[]>();
     const revoked = new Map<string, string[]>();
+    // an existing user's pending invitations to a workspace they are no active member of (probe 79 F3: an access
+    // review saw nothing of them); a link past its 48 hours is listed too: it can be resent, or cancelled
+    const invited = new Map<string, string[]>();
+    const add = (into: Map<string, string[]>, userId: string, workspaceId: string) => into.set(userId, [...(into.get(userId) ?? []), workspaceId]);
     for (const workspaceId of org.workspaces.keys()) {
       const ws = (await this.states.workspace(org, workspaceId))?.state;
-      for (const member of ws?.members.values() ?? []) {
-        const into = member.status === 'active' ? active : revoked;
-        into.set(member.userId, [...(into.get(member.userId) ?? []), workspaceId]);
-      }
+      for (const member of ws?.members.values() ?? []) add(member.status === 'active' ? active : revoked, member.userId, workspaceId);
+      for (const inv of ws?.invitations.values() ?? [])
+        if (inv.status === 'pending' && inv.inviteeUserId !== null && ws?.members.get(inv.inviteeUserId)?.status !== 'active') add(invited, inv.inviteeUserId, workspaceId);
     }
     const users = [...org.users.values()];
     const activity = this.activity;
@@ -75,6 +79,7 @@ export class OrgUsersCsv {
             // a deleted user's memberships are neither (`deleted` says it: probe 79 F2, as the user detail's status)
             gone ? '' : list(active.get(u.userId)),
             gone ? '' : list(revoked.get(u.userId)),
+            gone ? '' : list(invited.get(u.userId)),
           ];
         }
       }

@@ -103,6 +103,15 @@ export class Workspace implements WorkspaceView {
   catalog!: Catalog;
   @ApiProperty({ type: [NetworkPartner], description: 'the workspaces linked to this one (rule 16), of this organization or another' })
   partners!: NetworkPartner[];
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "when the workspace's organization began closing (docs/adr/0035): its keys are revoked, so only the system key reads it then; null while it is open",
+  })
+  organizationClosingSince!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "when the workspace's organization was closed; null until then" })
+  organizationClosedAt!: string | null;
 }
 
 export class PlanChangedAnswer extends WriteAnswer {

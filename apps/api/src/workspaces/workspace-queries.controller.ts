@@ -66,6 +66,6 @@ export class WorkspaceQueriesController {
     // the system key (the operator): no actor, every workspace (probe 39c F1: it changed plans it could not read)
     const ref = actorId === undefined ? await this.directory.resolve(ws) : await this.access.prepare(principal, ws, actorId, 'workspace', minPosition);
     const { context } = await loadWorkspace(this.states, ref);
-    return workspaceView(context.ws, await loadPartners(this.states, context.ws));
+    return workspaceView(context.ws, await loadPartners(this.states, context.ws), context.org);
   }
 }

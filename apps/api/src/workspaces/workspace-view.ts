@@ -1,4 +1,4 @@
-import { type AccessModel, type Plan, type WorkspaceState, accessModel } from '@rollcall/domain';
+import { type AccessModel, type OrganizationState, type Plan, type WorkspaceState, accessModel } from '@rollcall/domain';
 
 /** A role of the catalog: its permissions, and its rank under `levels` (higher outranks lower). */
 export interface CatalogRoleView {
@@ -57,6 +57,9 @@ export interface WorkspaceView {
   catalog: CatalogView;
   /** the workspaces linked to this one (rule 16), of this organization or another */
   partners: { workspaceId: string; name: string }[];
+  /** when its organization began closing, and was closed (ADR 0035): only the system key reads a closing one */
+  organizationClosingSince: string | null;
+  organizationClosedAt: string | null;
 }
 
 /** The catalog of a preset, for a plan: the data the engine decides with (docs/rules.md "Access model"), never hard-coded in a console. */
@@ -84,7 +87,7 @@ export function catalogView(model: AccessModel, plan: Plan): CatalogView {
 }
 
 /** The workspace as its decision state says now, with its partners' names (their states, loaded by the caller). */
-export function workspaceView(ws: WorkspaceState, partners: readonly WorkspaceState[]): WorkspaceView {
+export function workspaceView(ws: WorkspaceState, partners: readonly WorkspaceState[], org: Pick<OrganizationState, 'closingSince' | 'closedAt'>): WorkspaceView {
   const { workspaceId, organizationId, name, plan, accessModel: model, createdAt } = ws.info;
   return {
     workspaceId,
@@ -95,5 +98,7 @@ export function workspaceView(ws: WorkspaceState, partners: readonly WorkspaceSt
     createdAt,
     catalog: catalogView(accessModel(model), plan),
     partners: partners.map((p) => ({ workspaceId: p.info.workspaceId, name: p.info.name })).sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
+    organizationClosingSince: org.closingSince ?? null,
+    organizationClosedAt: org.closedAt ?? null,
   };
 }

@@ -12,4 +12,10 @@ describe('rule 18: CSV cells a spreadsheet would run as formulas', () => {
     for (const v of values) expect(safeCell(v)).not.toMatch(/^[=+\-@\t\r]/);
     expect([safeCell(null), safeCell(undefined)]).toEqual(['', '']);
   });
+
+  it('and so are their full-width forms and a leading NUL, which some spreadsheets read as the ASCII ones (probe 79)', () => {
+    const values = ['\uFF1D1+1', '\uFF0BSUM(1)', '\uFF0D5', '\uFF20SUM(1)', '\u0000=1+1', 'Ｊａｎｅ'];
+    expect(values.map(safeCell)).toEqual(["'\uFF1D1+1", "'\uFF0BSUM(1)", "'\uFF0D5", "'\uFF20SUM(1)", "'\u0000=1+1", 'Ｊａｎｅ']);
+    expect(values.map((v) => read(safeCell(v)))).toEqual(values);
+  });
 });

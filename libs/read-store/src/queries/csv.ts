@@ -5,11 +5,12 @@ import { stringify } from 'csv-stringify';
  * A cell a spreadsheet would run as a formula (`= + - @`, a tab or a carriage return first) is prefixed with an
  * apostrophe (CSV injection, OWASP's advice), and so is one that begins with an apostrophe itself: a reader takes one
  * leading apostrophe off any cell that has one and gets the value back. Before, `=1+1` and `'=1+1` were both written
- * `'=1+1` (probe 37 F5).
+ * `'=1+1` (probe 37 F5). Their full-width forms (`＝ ＋ － ＠`, which spreadsheets in East Asian locales may take as
+ * the ASCII ones) and a NUL first (OWASP ASVS 1.2.10) are prefixed too (probe 79).
  */
 export const safeCell = (value: string | null | undefined): string => {
   if (value === null || value === undefined) return '';
-  return /^[=+\-@\t\r']/.test(value) ? `'${value}` : value;
+  return /^[=+\-@\t\r'\0\uFF1D\uFF0B\uFF0D\uFF20]/.test(value) ? `'${value}` : value;
 };
 
 export const list = (values: readonly string[] | null | undefined): string => (values ?? []).join(';');
