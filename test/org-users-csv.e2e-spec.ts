@@ -52,4 +52,47 @@ describe("the organization's users as CSV", () => {
     expect(exported.body.items[1].correlationId).toBe('AUDIT-42');
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv?bom=yes`, as), 400, 'VALIDATION_FAILED');
   });
+
+  it("every workspace's user list in one CSV, a workspace's columns and rows one workspace after another, each row naming its workspace (probe 79 F6); org admins only; recorded", async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const second = (await api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: 'Second' } })).body.workspaceId as string;
+    const jane = await api.member({ ...o, actor: o.admin }, 'jane.all@acme.test');
+    const joe = await api.member({ ...o, actor: o.admin, workspaceId: second }, 'joe.all@acme.test');
+    await api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'pending.all@acme.test' } });
+    const revoked = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, as);
+    // from the read models, as a workspace's download: read after the last write
+    const headers = { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'x-min-position': revoked.headers.get('x-position')! };
+    const read = async (query = '') => {
+      const reply = await fetch(`${app.url}/v1/organizations/${o.organizationId}/members/export.csv${query}`, { headers });
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('content-disposition')).toBe('attachment; filename="organization-members.csv"');
+      return parse(await reply.text(), { columns: true }) as Record<string, string>[];
+    };
+    const one = await fetch(`${app.url}/v1/workspaces/${second}/members/export.csv`, { headers });
+    const rows = await read('?status=active,pending,revoked');
+    // the same columns as a workspace's download
+    expect(Object.keys(rows[0]!).join(',')).toBe((await one.text()).split('\n')[0]);
+    expect(rows.map((r) => [r.workspace_id, r.user_id || r.email, r.status])).toEqual([
+      [o.workspaceId, o.admin, 'active'],
+      [o.workspaceId, jane, 'revoked'],
+      [second, o.admin, 'active'],
+      [second, joe, 'active'],
+      [second, 'pending.all@acme.test', 'pending'],
+    ]);
+    expect(rows[3]).toMatchObject({ email: 'joe.all@acme.test', permissions: expect.stringMatching(/./) });
+    // the filters of a workspace's download, in each workspace
+    expect((await read('?status=revoked')).map((r) => [r.workspace_id, r.user_id])).toEqual([[o.workspaceId, jane]]);
+
+    expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/members/export.csv`, { key: o.key, actor: joe }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/members/export.csv?status=gone`, as), 400, 'VALIDATION_FAILED');
+    // recorded as the user lists' download of no one workspace
+    const exported = await api.request('GET', `/v1/organizations/${o.organizationId}/changes?change=data_exported`, as);
+    expect(exported.body.items.map((c: { details: { what: string }; workspaceId: string | null }) => [c.details.what, c.workspaceId])).toEqual([
+      ['members', second],
+      ['members', null],
+      ['members', null],
+    ]);
+  });
 });

@@ -55,6 +55,8 @@ describe('item 5: deep JSON and invalid dates are a 400, never a 500', () => {
       .map(([path]) => path)
       .sort();
     expect(heavy).toEqual([
+      // every workspace's user list in one download (probe 79 F6)
+      '/v1/organizations/{org}/members/export.csv',
       // the organization's users with every workspace's memberships (probe 76 F5)
       '/v1/organizations/{org}/users/export.csv',
       // a data subject's access request: every workspace's history of one user (probe 76 F3)

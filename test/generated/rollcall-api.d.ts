@@ -226,6 +226,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/organizations/{org}/members/export.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every workspace's user list in one CSV (org admins), one workspace after another in the order they were created: the columns of a workspace's members/export.csv, one row per membership or pending invitation with its workspace_id, roles, restrictions, grants and effective permissions — an access review of the organization in one download. The same filters as a workspace's (applied in each). */
+    get: operations['organizationMembersExport'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/workspaces/{ws}/invitations': {
     parameters: {
       query?: never;
@@ -6852,6 +6869,222 @@ export interface operations {
             status?: 503;
             /** @enum {string} */
             code?: 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  organizationMembersExport: {
+    parameters: {
+      query?: {
+        /** @description search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds */
+        q?: string;
+        /** @description comma-separated: pending, active, revoked (default pending,active) */
+        status?: ('pending' | 'active' | 'revoked')[];
+        /** @description members holding this role (the workspace's preset names which exist there) */
+        role?:
+          | 'agent'
+          | 'analyst'
+          | 'content_manager'
+          | 'developer'
+          | 'environment_manager'
+          | 'manager'
+          | 'member'
+          | 'operator'
+          | 'owner'
+          | 'producer';
+        team?: string;
+        /** @description members with this presence (pending invitations have none: left out) */
+        presence?: 'online' | 'away' | 'offline';
+        sort?: 'name' | 'email' | 'lastSeen' | 'joined';
+        /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
+        direction?: 'asc' | 'desc';
+        /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
+        bom?: 'true' | 'false';
+      };
+      header: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
+        'X-Min-Position'?: string;
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        org: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at); lists are `;`-separated */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): NOT_FOUND, ORGANIZATION_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'NOT_FOUND' | 'ORGANIZATION_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): TOO_MANY_HEAVY_READS */
+      429: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 429;
+            /** @enum {string} */
+            code?: 'TOO_MANY_HEAVY_READS';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

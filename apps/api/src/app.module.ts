@@ -15,6 +15,8 @@ import { ApiKeyReads, ApiKeyRevocations, IssueApiKeyHandler, LabelApiKeyHandler,
 import { OrganizationClosings } from './organizations/close-organization';
 import { PersonalDataExports } from './users/personal-data';
 import { OrgUsersCsv } from './organizations/org-users-csv';
+import { OrgMembersCsv } from './organizations/org-members-csv';
+import { OrgMembersCsvController } from './organizations/org-members-csv.controller';
 import { ExportLedger } from './shared/export-ledger';
 import { PersonalDataController } from './users/personal-data.controller';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
@@ -164,6 +166,7 @@ export class AppModule {
         WorkspaceQueriesController,
         PlanController,
         OrganizationQueriesController,
+        OrgMembersCsvController,
         InvitationsController,
         AcceptInvitationController,
         InvitationPreviewController,
@@ -313,6 +316,7 @@ export class AppModule {
         OrganizationClosings,
         PersonalDataExports,
         OrgUsersCsv,
+        OrgMembersCsv,
         ExportLedger,
         ApiKeyRevocations,
         WorkspaceDirectory,

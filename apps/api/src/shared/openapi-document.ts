@@ -52,6 +52,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/workspaces/{ws}/reports/presence': 'presenceReport',
   'GET /v1/organizations/{org}/users/{userId}/personal-data': 'usersPersonalData',
   'GET /v1/organizations/{org}/users/export.csv': 'usersExport',
+  'GET /v1/organizations/{org}/members/export.csv': 'organizationMembersExport',
 };
 const TWIN_OF = new Map(Object.entries(MESSAGE_TWINS).map(([pattern, twin]) => [twin, pattern.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())]));
 export const operationIdOf = (method: string, route: string): string | undefined => {

@@ -139,17 +139,31 @@ export const MEMBER_CSV_COLUMNS = [
 /** members streamed into the export per overlay call */
 const EXPORT_CHUNK = 500;
 
+/** replaces members of each chunk before they are written (the API sets live last-seen times) */
+export type MemberOverlay = (members: MemberDoc[]) => Promise<MemberDoc[]>;
+
 /**
  * The user list as CSV (rule 18), streamed from the read store in bounded memory. Lists: `;`-separated.
  * `overlay` may replace members of each chunk before they are written (the API sets live last-seen times).
  */
-export function exportMembersCsv(
-  store: ReadStore,
-  workspaceId: string,
-  filters: MemberFilters = {},
-  overlay: (members: MemberDoc[]) => Promise<MemberDoc[]> = async (members) => members,
-  csv: CsvOptions = {},
-) {
+export function exportMembersCsv(store: ReadStore, workspaceId: string, filters: MemberFilters = {}, overlay: MemberOverlay = async (members) => members, csv: CsvOptions = {}) {
+  return csvStream(MEMBER_CSV_COLUMNS, memberCsvRows(store, workspaceId, filters, overlay), csv);
+}
+
+/**
+ * The user lists of several workspaces as one CSV, one after the other in the order given, with the same columns as
+ * one workspace's (its `workspace_id` says where each row is from): an organization's access review in one download,
+ * one row per membership or pending invitation (probe 79 F6: the users CSV's `;`-separated workspaces outgrew a
+ * spreadsheet's cell past ~880 workspaces; probe 75 F1: access across the organization took a download per workspace).
+ */
+export function exportWorkspacesMembersCsv(store: ReadStore, workspaceIds: readonly string[], filters: MemberFilters, overlayOf: (workspaceId: string) => MemberOverlay, csv: CsvOptions = {}) {
+  async function* rows(): AsyncIterable<string[]> {
+    for (const workspaceId of workspaceIds) yield* memberCsvRows(store, workspaceId, filters, overlayOf(workspaceId));
+  }
+  return csvStream(MEMBER_CSV_COLUMNS, rows(), csv);
+}
+
+async function* memberCsvRows(store: ReadStore, workspaceId: string, filters: MemberFilters, overlay: MemberOverlay): AsyncIterable<string[]> {
   const row = (m: MemberDoc, admins: Set<string>, permissionsOf: (m: MemberDoc) => string): string[] => [
     safeCell(m.email),
     safeCell(m.displayName),
@@ -180,17 +194,14 @@ export function exportMembersCsv(
     const permissionsOf = (m: MemberDoc): string => list((ws && permissionsIn(m, ws.doc)?.permissions) || []);
     return members.map((m) => row(m, admins, permissionsOf));
   };
-  async function* rows(): AsyncIterable<string[]> {
-    let chunk: MemberDoc[] = [];
-    const members = statusesOf(filters).length === 0 ? [] : store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters));
-    for await (const m of members) {
-      chunk.push(m);
-      if (chunk.length >= EXPORT_CHUNK) {
-        yield* await rowsOf(chunk);
-        chunk = [];
-      }
+  let chunk: MemberDoc[] = [];
+  const members = statusesOf(filters).length === 0 ? [] : store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters));
+  for await (const m of members) {
+    chunk.push(m);
+    if (chunk.length >= EXPORT_CHUNK) {
+      yield* await rowsOf(chunk);
+      chunk = [];
     }
-    if (chunk.length > 0) yield* await rowsOf(chunk);
   }
-  return csvStream(MEMBER_CSV_COLUMNS, rows(), csv);
+  if (chunk.length > 0) yield* await rowsOf(chunk);
 }
