@@ -28,18 +28,17 @@ export interface ActivityStore {
 }
 export const ACTIVITY_STORE = Symbol('ActivityStore');
 
-/** how many ids one lookup binds (SQLite's limit on variables is far above; a page of users is at most 1,000) */
-const LOOKUP_CHUNK = 500;
-
 /** Embedded: a table in `${dataDir}/api.sqlite` (beside the kept answers; WAL: replicas on the data dir share it). */
 export class SqliteActivityStore implements ActivityStore {
   private readonly db: DatabaseSync;
   private readonly upsert;
+  private readonly select;
 
   constructor(dataDir: string) {
     this.db = openDatabase(join(dataDir, 'api.sqlite'), {
       setUp: `CREATE TABLE IF NOT EXISTS activity (organization_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, last_on TEXT NOT NULL, PRIMARY KEY (organization_id, kind, id)) WITHOUT ROWID`,
     });
+    this.select = this.db.prepare('SELECT id, last_on FROM activity WHERE organization_id = ?2 AND kind = ?3 AND id IN (SELECT value FROM json_each(?1))');
     // a day as text orders as the day
     this.upsert = this.db.prepare(
       'INSERT INTO activity (organization_id, kind, id, last_on) VALUES (?, ?, ?, ?) ON CONFLICT (organization_id, kind, id) DO UPDATE SET last_on = max(last_on, excluded.last_on)',
@@ -60,13 +59,10 @@ export class SqliteActivityStore implements ActivityStore {
 
   async lastOn(organizationId: string, kind: ActivityKind, ids: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-      const rows = this.db
-        .prepare(`SELECT id, last_on FROM activity WHERE organization_id = ? AND kind = ? AND id IN (${chunk.map(() => '?').join(',')})`)
-        .all(organizationId, kind, ...chunk) as { id: string; last_on: string }[];
-      for (const row of rows) found.set(row.id, row.last_on);
-    }
+    if (ids.length === 0) return found;
+    // the ids as one JSON array bound to one statement prepared once: an `IN (?, ?, …)` of a page's length prepared on
+    // every call took ~0.8 ms for 200 users, ~0.25 ms so (probe 78 F5: the users list ~1 ms slower with lastActiveOn)
+    for (const row of this.select.all(JSON.stringify(ids), organizationId, kind) as { id: string; last_on: string }[]) found.set(row.id, row.last_on);
     return found;
   }
 
