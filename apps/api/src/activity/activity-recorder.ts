@@ -11,7 +11,14 @@ const FLUSH_EVERY_MS = 2_000;
 /** an acting user's id as a request names it: an id, never an address (as the request log takes it: shared/caller.ts) */
 const ACTOR_ID = /^[\w.:-]{1,128}$/;
 
-const today = (): string => new Date().toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+let day = { on: '', endsAt: 0 };
+/** the UTC day, its text made once a day (every request asks: a Date and its ISO text each time showed in profiles) */
+const today = (): string => {
+  const now = Date.now();
+  if (now >= day.endsAt || now < day.endsAt - DAY_MS) day = { on: new Date(now).toISOString().slice(0, 10), endsAt: (Math.floor(now / DAY_MS) + 1) * DAY_MS };
+  return day.on;
+};
 
 /**
  * Marks the day a key was used and the day a user acted (activity-store.ts, docs/adr/0036): once per key or user per
@@ -36,11 +43,11 @@ export class ActivityRecorder implements OnApplicationShutdown {
   ) {}
 
   keyUsed(organizationId: string, keyId: string): void {
-    this.mark({ organizationId, kind: 'key', id: keyId, on: today() });
+    this.mark('key', organizationId, keyId);
   }
 
   userActed(organizationId: string, userId: string): void {
-    if (ACTOR_ID.test(userId)) this.mark({ organizationId, kind: 'user', id: userId, on: today() });
+    if (ACTOR_ID.test(userId)) this.mark('user', organizationId, userId);
   }
 
   /** the last day of each of `ids` (none: never, or not since session 54) */
@@ -64,16 +71,17 @@ export class ActivityRecorder implements OnApplicationShutdown {
     await this.store.close();
   }
 
-  private mark(mark: ActivityMark): void {
+  private mark(kind: ActivityKind, organizationId: string, id: string): void {
+    const on = today();
     // a new day: yesterday's marks are no use (and the Map holds one day's keys and users, not every one ever seen)
-    if (mark.on !== this.day) {
+    if (on !== this.day) {
       this.marked.clear();
-      this.day = mark.on;
+      this.day = on;
     }
-    const key = `${mark.kind}:${mark.organizationId}:${mark.id}`;
-    if (this.marked.get(key) === mark.on) return;
-    this.marked.set(key, mark.on);
-    this.pending.push(mark);
+    const key = `${kind}:${organizationId}:${id}`;
+    if (this.marked.get(key) === on) return;
+    this.marked.set(key, on);
+    this.pending.push({ organizationId, kind, id, on });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();
