@@ -19,6 +19,37 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(await detail(sam)).toEqual([expect.objectContaining({ roles: ['member'], grants: [], restrictions: {} })]);
   });
 
+  it("rule 5: the operator's way back when every org admin has left: the system key reads the users and the changes, and makes an org admin as `system`, not in a departed admin's name (probe 80 F1)", async () => {
+    const { api } = app.running.app;
+    const o = await api.organization();
+    const org = `/v1/organizations/${o.organizationId}`;
+    const bob = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'bob.support@acme.test', { roles: ['agent'] });
+    const system = { key: SYSTEM_KEY };
+    const users = await api.request('GET', `${org}/users`, system);
+    expect(users.status).toBe(200);
+    expect(users.body.items.map((u: { userId: string; orgAdmin: boolean }) => [u.userId, u.orgAdmin])).toEqual([
+      [o.admin, true],
+      [bob, false],
+    ]);
+    expect((await api.request('GET', `${org}/users/${bob}`, system)).body).toMatchObject({ userId: bob, email: 'bob.support@acme.test' });
+    expect(await app.running.send('users.list', { apiKey: SYSTEM_KEY, organizationId: o.organizationId })).toEqual(users.body);
+
+    const made = await api.request('PUT', `${org}/users/${bob}/org-admin`, system);
+    expect(made.status).toBe(200);
+    expect(made.body).toMatchObject({ userId: bob, orgAdmin: true, changed: true });
+    // recorded as the operator's, in the organization's changes and the workspace's history
+    const changes = await api.request('GET', `${org}/changes?change=org_admin_granted`, system);
+    expect(changes.body.items).toEqual([expect.objectContaining({ change: 'org_admin_granted', actorId: 'system', userId: bob })]);
+    const history = await api.request('GET', `/v1/workspaces/${o.workspaceId}/history?userId=${bob}`, { key: o.key, actor: bob, headers: { 'x-min-position': made.body.position } });
+    expect(history.body.items.at(-1)).toMatchObject({ actorId: 'system' });
+    // the operator takes it from nobody; the org admin it made does, from the one who left
+    expectProblem(await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, system), 403, 'INSUFFICIENT_AUTHORITY');
+    expect((await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, { key: o.key, actor: bob })).body).toMatchObject({ orgAdmin: false, changed: true });
+    // and over TCP
+    const carol = await api.member({ key: o.key, actor: bob, workspaceId: o.workspaceId }, 'carol.support@acme.test', { roles: ['agent'] });
+    expect(await app.running.send('users.grantOrgAdmin', { apiKey: SYSTEM_KEY, organizationId: o.organizationId, userId: carol })).toMatchObject({ userId: carol, orgAdmin: true, changed: true });
+  });
+
   it('lists every user in join order, pages them, shows memberships, a pending email change and deletions', async () => {
     const { api } = app.running.app;
     const o = await api.organization();
@@ -120,10 +151,11 @@ describe("an organization's users and workspaces (org admins)", () => {
     expectProblem(await api.request('GET', `${org}/users`, { key: other.key, actor: other.admin }), 404, 'ORGANIZATION_NOT_FOUND');
     for (const path of ['users', `users/${o.admin}`, 'workspaces'])
       expectProblem(await api.request('GET', `${org}/${path}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': 'abc' } }), 400, 'VALIDATION_FAILED');
-    // the system key lists the workspaces (the operator who changes plans: probe 39c F1), not the users
+    // the system key lists the workspaces (the operator who changes plans: probe 39c F1), and since probe 80 F1 the users
     const workspaces = await api.request('GET', `${org}/workspaces`, { key: SYSTEM_KEY });
     expect(workspaces.body.items.map((w: any) => w.workspaceId)).toEqual([o.workspaceId]);
     expectProblem(await api.request('GET', `/v1/organizations/no-such-org/workspaces`, { key: SYSTEM_KEY }), 404, 'ORGANIZATION_NOT_FOUND');
-    expect((await api.request('GET', `${org}/users`, { key: SYSTEM_KEY })).status).toBe(403);
+    expect((await api.request('GET', `${org}/users`, { key: SYSTEM_KEY })).status).toBe(200);
+    expectProblem(await api.request('GET', `/v1/organizations/no-such-org/users`, { key: SYSTEM_KEY }), 404, 'ORGANIZATION_NOT_FOUND');
   });
 });

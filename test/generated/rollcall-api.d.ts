@@ -160,7 +160,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins). */
+    /** The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins; the system key too, without X-Actor-Id: the operator finding an org admin, or one to make one, when the last has left). */
     get: operations['usersList'];
     put?: never;
     post?: never;
@@ -194,7 +194,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins). */
+    /** One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins; the system key too, without X-Actor-Id). */
     get: operations['usersGet'];
     put?: never;
     post?: never;
@@ -216,7 +216,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins). Access in a workspace is that workspace's permission history. */
+    /** The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history. */
     get: operations['organizationsChanges'];
     put?: never;
     post?: never;
@@ -392,7 +392,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself. */
+    /** Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself; or the system key (no X-Actor-Id), the operator's way back into an organization whose org admins have all left, recorded as done by `system`. */
     put: operations['usersGrantOrgAdmin'];
     post?: never;
     /** Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself. */
@@ -5688,11 +5688,11 @@ export interface operations {
         after?: string;
         limit?: number;
       };
-      header: {
+      header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
-        /** @description the user on whose behalf the console reads */
-        'X-Actor-Id': string;
+        /** @description the org admin reading, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;
@@ -6040,11 +6040,11 @@ export interface operations {
         /** @description at most this many of the user's workspaces, with `workspacesNext` while the page is full; left out, all of them (`workspacesNext` null) */
         limit?: number;
       };
-      header: {
+      header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
-        /** @description the user on whose behalf the console reads */
-        'X-Actor-Id': string;
+        /** @description the org admin reading, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;
@@ -6704,11 +6704,11 @@ export interface operations {
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
         to?: string;
       };
-      header: {
+      header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
         'X-Min-Position'?: string;
-        /** @description the user on whose behalf the console reads */
-        'X-Actor-Id': string;
+        /** @description the org admin reading, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;
@@ -9127,11 +9127,11 @@ export interface operations {
   usersGrantOrgAdmin: {
     parameters: {
       query?: never;
-      header: {
+      header?: {
         /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
         'Idempotency-Key'?: string;
-        /** @description the user on whose behalf the console acts */
-        'X-Actor-Id': string;
+        /** @description the org admin acting, with the organization's key; not with the system key */
+        'X-Actor-Id'?: string;
       };
       path: {
         org: string;

@@ -164,7 +164,7 @@ export class OrganizationChanges {
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  async list(organizationId: string, actorId: string, query: OrgChangesQuery): Promise<OrgChangesPage> {
+  async list(organizationId: string, actorId: string | undefined, query: OrgChangesQuery): Promise<OrgChangesPage> {
     const revision = await this.reads.orgAdminReading(organizationId, actorId);
     const after = cursorRevision(query.after);
     // a stream's times never go back (rule 17): past the range's far end, nothing later in this direction is in it

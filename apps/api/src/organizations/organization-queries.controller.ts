@@ -115,6 +115,17 @@ class OrgUserMessage extends withEnvelope(OrgUserQuery) {
   @IsString() @Matches(ID_PATTERN) userId!: string;
 }
 
+/** the organization read and by whom: the system key (the operator) reads any organization, as no one (no actor) */
+interface Reader {
+  organizationId: string;
+  actorId: string | undefined;
+}
+const readerOf = (req: AuthedRequest, org: string): Reader =>
+  req.principal.kind === 'system' ? { organizationId: org, actorId: undefined } : { organizationId: ownOrganization(req.principal, org), actorId: actorIdOf(req) };
+
+/** X-Actor-Id on the reads the system key may make too */
+const OPERATOR_READ_ACTOR_HEADER = { ...READ_ACTOR_HEADER, required: false, description: "the org admin reading, with the organization's key; not with the system key" };
+
 /**
  * The organization as a whole, for its org admins (rule 5; probe 39b F5): its users (a user revoked from every
  * workspace is found here, to delete them), one user with their workspaces and a pending email change, its
@@ -135,20 +146,20 @@ export class OrganizationQueriesController {
   ) {}
 
   @Get('users')
-  @ApiOperation({ summary: "The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins)." })
-  @ApiHeader(READ_ACTOR_HEADER)
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({
+    summary:
+      "The organization's users in the order they joined, deleted ones kept under their id with every personal field null (org admins; the system key too, without X-Actor-Id: the operator finding an org admin, or one to make one, when the last has left).",
+  })
+  @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  async users(
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
-    @Param('org', IdPipe) org: string,
-    @Query() query: OrgUsersQuery,
-    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
-  ): Promise<OrgUserList> {
+  async users(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Query() query: OrgUsersQuery, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgUserList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
-    return this.reads.users(ownOrganization(principal, org), actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
+    const reader = readerOf(req, org);
+    return this.reads.users(reader.organizationId, reader.actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
   }
 
   @Get('users/export.csv')
@@ -172,21 +183,23 @@ export class OrganizationQueriesController {
   }
 
   @Get('users/:userId')
-  @ApiOperation({ summary: 'One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins).' })
-  @ApiHeader(READ_ACTOR_HEADER)
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({ summary: 'One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins; the system key too, without X-Actor-Id).' })
+  @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgUserDetail, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND')
   async user(
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
+    @Req() req: AuthedRequest,
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
     @Query() query: OrgUserQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<OrgUserDetail> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
-    return this.reads.user(ownOrganization(principal, org), actorId, userId, pageOf(query));
+    const reader = readerOf(req, org);
+    return this.reads.user(reader.organizationId, reader.actorId, userId, pageOf(query));
   }
 
   @Get('workspaces')
@@ -204,23 +217,20 @@ export class OrganizationQueriesController {
   }
 
   @Get('changes')
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
     summary:
-      "The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins). Access in a workspace is that workspace's permission history.",
+      "The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history.",
   })
-  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OrgChangeList, { fromLog: true })
   @ApiProblems('ORGANIZATION_NOT_FOUND')
-  async changeList(
-    @CurrentPrincipal() principal: Principal,
-    @ActorId() actorId: string,
-    @Param('org', IdPipe) org: string,
-    @Query() query: OrgChangesQuery,
-    @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
-  ): Promise<OrgChangeList> {
+  async changeList(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Query() query: OrgChangesQuery, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgChangeList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
-    return this.changes.list(ownOrganization(principal, org), actorId, changesQuery(query)).catch(badQuery);
+    const reader = readerOf(req, org);
+    return this.changes.list(reader.organizationId, reader.actorId, changesQuery(query)).catch(badQuery);
   }
 
   /**
@@ -233,27 +243,34 @@ export class OrganizationQueriesController {
   }
 
   @MessagePattern('organizations.changes')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
-    const principal = await this.auth.identify(m.apiKey);
-    await this.minPositionOf(m);
-    return this.changes.list(ownOrganization(principal, m.organizationId), messageActor(m.actorId), changesQuery(m)).catch(badQuery);
+    const reader = await this.messageReader(m);
+    return this.changes.list(reader.organizationId, reader.actorId, changesQuery(m)).catch(badQuery);
   }
 
   @MessagePattern('users.list')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
-    const principal = await this.auth.identify(m.apiKey);
-    await this.minPositionOf(m);
-    return this.reads.users(ownOrganization(principal, m.organizationId), messageActor(m.actorId), { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50 });
+    const reader = await this.messageReader(m);
+    return this.reads.users(reader.organizationId, reader.actorId, { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50 });
   }
 
   @MessagePattern('users.get')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async userMessage(@Payload() m: OrgUserMessage): Promise<OrgUserDetail> {
+    const reader = await this.messageReader(m);
+    return this.reads.user(reader.organizationId, reader.actorId, m.userId, pageOf(m));
+  }
+
+  /** who reads, as readerOf says, for a message (its key and actorId), once its minPosition is checked */
+  private async messageReader(m: { apiKey: string; organizationId: string; actorId?: string | null; minPosition?: string | null }): Promise<Reader> {
     const principal = await this.auth.identify(m.apiKey);
     await this.minPositionOf(m);
-    return this.reads.user(ownOrganization(principal, m.organizationId), messageActor(m.actorId), m.userId, pageOf(m));
+    return principal.kind === 'system' ? { organizationId: m.organizationId, actorId: undefined } : { organizationId: ownOrganization(principal, m.organizationId), actorId: messageActor(m.actorId ?? undefined) };
   }
 
   @MessagePattern('workspaces.list')

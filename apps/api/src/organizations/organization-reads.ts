@@ -84,17 +84,17 @@ export class OrganizationReads {
   }
 
   /**
-   * Checks that `actorId` may read the organization as its org admin; answers the revision of the organization's stream
+   * Checks that `actorId` may read the organization as its org admin (undefined: the system key, any organization); answers the revision of the organization's stream
    * the check read (its changes up to there: organization-changes.ts), from the one load the check made.
    */
-  async orgAdminReading(organizationId: string, actorId: string): Promise<bigint> {
+  async orgAdminReading(organizationId: string, actorId: string | undefined): Promise<bigint> {
     const { state, expected } = await this.states.organization(organizationId);
     checkedOrgAdmin(state, organizationId, actorId);
     return typeof expected === 'bigint' ? expected : -1n;
   }
 
   /** Users in the order they joined the organization; a page after `after` (a user id of the previous page). */
-  async users(organizationId: string, actorId: string, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
+  async users(organizationId: string, actorId: string | undefined, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const items: UserProfile[] = [];
     // a Map keeps the order users were added in: the order they joined (O(users) to find `after`: an org's users are in memory)
@@ -127,7 +127,7 @@ export class OrganizationReads {
    * is the last one listed when the page is full and workspaces are left to look through (the next page may then be
    * empty), null once none are left.
    */
-  async user(organizationId: string, actorId: string, userId: string, page: { after?: string; limit?: number } = {}): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null }> {
+  async user(organizationId: string, actorId: string | undefined, userId: string, page: { after?: string; limit?: number } = {}): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));

@@ -1,4 +1,5 @@
 import { type ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
+import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { ProblemException, problem } from '../shared/problem';
 import { type AuthedRequest, type Principal, actorIdOf } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
@@ -127,6 +128,15 @@ export interface ActingWriteCall extends HttpWriteCall {
 export const ActingWrite = createParamDecorator((_: unknown, ctx: ExecutionContext): ActingWriteCall => {
   const req = ctx.switchToHttp().getRequest<AuthedRequest>();
   return { req, res: ctx.switchToHttp().getResponse<WriteResponse>(), principal: req.principal, actorId: actorIdOf(req) };
+});
+
+/**
+ * `@OperatorOrActingWrite() call: ActingWriteCall` on a route that also takes the system key (`@SystemOrOrganization`):
+ * the operator acts as `system` (no X-Actor-Id), an organization's key as the user its X-Actor-Id names.
+ */
+export const OperatorOrActingWrite = createParamDecorator((_: unknown, ctx: ExecutionContext): ActingWriteCall => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  return { req, res: ctx.switchToHttp().getResponse<WriteResponse>(), principal: req.principal, actorId: req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req) };
 });
 
 /** the request id logging.ts gave the request, on Node's request (`raw`; Fastify's own `req.id` is another) */

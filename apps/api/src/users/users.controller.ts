@@ -4,8 +4,8 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } f
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import { type AuthedRequest, Public } from '../shared/auth';
-import { ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
+import { type AuthedRequest, type Principal, Public, SystemOrOrganization } from '../shared/auth';
+import { ApiProblems, ApiWrite, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { EmailChangeConfirmed, OrgAdminSet, ProfileUpdated, UserDeleted } from './resources';
 import { ChangeOrgAdminCommand } from './org-admin';
 import { ID_PATTERN } from '../shared/dtos';
@@ -13,7 +13,7 @@ import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
-import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import { WritePipeline, type ActingWriteCall, ActingWrite, OperatorOrActingWrite, httpWrite } from '../shared/write-pipeline';
 import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, UpdateProfileCommand } from './user-handlers';
 import { Omittable } from '../shared/omittable';
 
@@ -83,14 +83,16 @@ export class UsersController {
   }
 
   @Put(':userId/org-admin')
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
-    summary: "Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself.",
+    summary: "Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself; or the system key (no X-Actor-Id), the operator's way back into an organization whose org admins have all left, recorded as done by `system`.",
   })
-  @ApiHeader(ACTOR_HEADER)
+  @ApiHeader({ ...ACTOR_HEADER, required: false, description: "the org admin acting, with the organization's key; not with the system key" })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, OrgAdminSet)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF')
-  grantOrgAdmin(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
+  grantOrgAdmin(@OperatorOrActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
     return this.orgAdmin(call, org, userId, true);
   }
 
@@ -105,14 +107,17 @@ export class UsersController {
   }
 
   private orgAdmin(call: ActingWriteCall, org: string, userId: string, orgAdmin: boolean) {
-    const organizationId = ownOrganization(call.principal, org);
+    // the system key names the organization in the path; an organization's key, its own
+    const organizationId = call.principal.kind === 'system' ? org : ownOrganization(call.principal, org);
     return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ChangeOrgAdminCommand(organizationId, ctx, userId, orgAdmin)));
   }
 
   @MessagePattern('users.grantOrgAdmin')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   grantOrgAdminMessage(@Payload() m: OrgAdminMessage) {
-    return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(ownOrganization(p, m.organizationId), ctx, m.userId, true)));
+    const organizationOf = (p: Principal) => (p.kind === 'system' ? m.organizationId : ownOrganization(p, m.organizationId));
+    return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationOf(p), ctx, m.userId, true)));
   }
 
   @MessagePattern('users.revokeOrgAdmin')

@@ -1,4 +1,5 @@
 import { ADMIN, ORG, Scenario, by, expectError, expectEvents } from '../testing/fixture';
+import { SYSTEM_ACTOR } from '../shared/events';
 import { resolveActor } from '../workspace/authority';
 
 const change = (s: Scenario, actorId: string, userId: string, orgAdmin: boolean) =>
@@ -16,6 +17,19 @@ describe('rule 5: org admins make other users org admins, and take it away', () 
     expectEvents(s.when({ type: 'RevokeAccess', ...by(s, 'out'), userId: 'jane' }), ['AccessRevoked']);
     // and may now do what only org admins do: create a workspace, delete a user
     expectEvents(s.whenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: 'out', now: s.now, workspaceId: 'ws-out', name: 'Out' }), ['WorkspaceCreated']);
+  });
+
+  it('rule 5: the operator (the system key) makes an org admin — its way back when every org admin has left — but takes it from nobody (probe 80 F1)', () => {
+    const s = new Scenario().member('bob', { roles: ['agent'] });
+    const [made] = expectEvents(change(s, SYSTEM_ACTOR, 'bob', true), ['OrgAdminChanged']);
+    expect(made!.data).toMatchObject({ userId: 'bob', orgAdmin: true });
+    s.applyOrg([made!]);
+    expect(resolveActor(s.ctx, 'bob')).toEqual({ kind: 'org_admin', userId: 'bob' });
+    expectError(change(s, SYSTEM_ACTOR, 'bob', false), 'INSUFFICIENT_AUTHORITY');
+    expectError(change(s, SYSTEM_ACTOR, ADMIN, false), 'INSUFFICIENT_AUTHORITY');
+    expectError(change(s, SYSTEM_ACTOR, 'ghost', true), 'USER_NOT_FOUND');
+    // the org admin it made takes it from the one who left
+    expectEvents(change(s, 'bob', ADMIN, false), ['OrgAdminChanged']);
   });
 
   it('taken away, the user keeps their memberships and their own access there, and no more', () => {
