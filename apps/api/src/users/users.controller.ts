@@ -67,7 +67,8 @@ export class UsersController {
   @Delete(':userId')
   @ApiOperation({
     summary: 'Delete a user from the organization and every workspace; personal data is erased, statistics are kept.',
-    description: "Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING); invitations to their address in other organizations answer 410 INVITATION_ADDRESSEE_ERASED.",
+    description:
+      "Cannot be undone: the user's name and addresses are erased (their statistics and history entries are kept under their id); inviting the address again makes a new user. Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING). Invitations to their address in other organizations are untouched (another organization's data), but for those sent before session 24, sealed under a key every organization shared: they answer 410 INVITATION_ADDRESSEE_ERASED (docs/rules.md rule 12).",
   })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
