@@ -46,7 +46,10 @@ describe('authority over HTTP', () => {
     expect((await app.api.request('DELETE', `${s.ws}/members/${s.admin}`, { key: s.key, actor: s.owner, body: {} })).status).toBe(200);
     expectProblem(await app.api.request('PATCH', `${s.ws}/members/${s.owner}/access`, { key: s.key, actor: s.admin, body: { roles: ['manager'] } }), 409, 'LAST_OWNER');
     expectProblem(await app.api.request('DELETE', `${s.ws}/members/${s.owner}`, { key: s.key, actor: s.admin, body: {} }), 409, 'LAST_OWNER');
-    expectProblem(await app.api.request('DELETE', `/v1/organizations/${s.organizationId}/users/${s.owner}`, { key: s.key, actor: s.admin }), 409, 'LAST_OWNER');
+    const deletion = await app.api.request('DELETE', `/v1/organizations/${s.organizationId}/users/${s.owner}`, { key: s.key, actor: s.admin });
+    expectProblem(deletion, 409, 'LAST_OWNER');
+    // every workspace it would leave ownerless, by id (probe 80 F6)
+    expect(deletion.body.workspaceIds).toEqual([s.ws.split('/').at(-1)]);
   });
 
   it('rule 5: an org admin keeps owner authority without a membership', async () => {

@@ -32,6 +32,8 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
 
     const again = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'jane.doe@acme.test', ...invited } });
     expectProblem(again, 409, 'ALREADY_INVITED');
+    // the invitation to resend, in a field (probe 80 F9)
+    expect(again.body.invitationId).toBe(inv.body.invitationId);
 
     const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl), displayName: 'Jane' } });
     expect(accepted.status).toBe(200);

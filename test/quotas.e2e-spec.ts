@@ -29,7 +29,13 @@ describe('quotas, as the operator set them', () => {
     const refused = await api.request('POST', workspaces, { key: o.key, actor: o.admin, body: { name: 'Billing' } });
     expectProblem(refused, 409, 'QUOTA_EXCEEDED');
     expect(refused.body.detail).toBe("This organization has 2 workspaces, and this service allows at most 2; ask the service's operator to raise the limit.");
-    await expect(send('workspaces.create', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, name: 'Billing' })).rejects.toMatchObject({ status: 409, code: 'QUOTA_EXCEEDED' });
+    // which quota, in fields (probe 80 F15)
+    expect(refused.body.quota).toEqual({ name: 'workspacesPerOrganization', used: 2, limit: 2 });
+    await expect(send('workspaces.create', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, name: 'Billing' })).rejects.toMatchObject({
+      status: 409,
+      code: 'QUOTA_EXCEEDED',
+      quota: { name: 'workspacesPerOrganization', used: 2, limit: 2 },
+    });
     // a retry of the second (its answer lost) is the same workspace, not a refusal
     const retried = await api.request('POST', workspaces, { key: o.key, actor: o.admin, body: { name: 'Sales' }, headers: { 'idempotency-key': 'ws-2' } });
     expect({ status: retried.status, workspaceId: retried.body.workspaceId }).toEqual({ status: 201, workspaceId: second.body.workspaceId });

@@ -200,7 +200,7 @@ export interface paths {
     post?: never;
     /**
      * Delete a user from the organization and every workspace; personal data is erased, statistics are kept.
-     * @description Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING); invitations to their address in other organizations answer 410 INVITATION_ADDRESSEE_ERASED.
+     * @description Cannot be undone: the user's name and addresses are erased (their statistics and history entries are kept under their id); inviting the address again makes a new user. Appends, at once, the user's removal from every workspace where they were a member and the cancellation of their pending invitations in this organization (they then answer 409 INVITATION_NOT_PENDING). Invitations to their address in other organizations are untouched (another organization's data), but for those sent before session 24, sealed under a key every organization shared: they answer 410 INVITATION_ADDRESSEE_ERASED (docs/rules.md rule 12).
      */
     delete: operations['usersDelete'];
     options?: never;
@@ -881,6 +881,17 @@ export interface components {
        */
       message: string;
     };
+    QuotaProblem: {
+      /**
+       * @description which quota (ROLLCALL_MAX_* on the server)
+       * @enum {string}
+       */
+      name: 'workspacesPerOrganization' | 'teamsPerWorkspace' | 'apiKeysPerOrganization';
+      /** @example 1000 */
+      used: number;
+      /** @example 1000 */
+      limit: number;
+    };
     Problem: {
       /**
        * Format: uri
@@ -908,6 +919,14 @@ export interface components {
       instance?: string;
       /** @description one entry per invalid field */
       errors?: components['schemas']['FieldProblem'][];
+      /** @description the workspace the refusal is about (EMAIL_PENDING_INVITATION: where the invitation is pending) */
+      workspaceId?: string;
+      /** @description LAST_OWNER on a user's deletion: every workspace they are the last owner of */
+      workspaceIds?: string[];
+      /** @description ALREADY_INVITED, EMAIL_PENDING_INVITATION: the pending invitation (to resend, or cancel) */
+      invitationId?: string;
+      /** @description QUOTA_EXCEEDED: which quota, how many are held and how many allowed */
+      quota?: components['schemas']['QuotaProblem'];
     };
     AdminDto: {
       /**

@@ -106,7 +106,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   QUOTA_EXCEEDED: "This workspace has 1,000 teams, and this service allows at most 1,000; delete those it no longer uses, or ask the service's operator to raise the limit.",
   API_KEY_NOT_FOUND: 'The organization has no API key 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a (it never had, or it was revoked).',
   ALREADY_MEMBER: 'jane.doe@acme.test is already an active member of this workspace.',
-  ALREADY_INVITED: 'jane.doe@acme.test already has a pending invitation; resend it instead of inviting again.',
+  ALREADY_INVITED: 'jane.doe@acme.test already has a pending invitation (0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d); resend it instead of inviting again.',
   INVITATION_EXPIRED: 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.',
   INVITATION_NOT_PENDING: 'This invitation has already been accepted; the link works only once.',
   INVITATION_NOT_FOUND: `Invitation ${INVITATION} does not exist in this workspace.`,

@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { type Observable, throwError } from 'rxjs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, EventFromLaterVersion, type FieldError } from '@rollcall/domain';
+import { type ErrorCode, EventFromLaterVersion, type FieldError, type QuotaName } from '@rollcall/domain';
 import { ConcurrencyExhaustedError, DomainException, EventStoreUnavailableError } from '../shared/stream-handler';
 import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../shared/idempotency';
 import { StorageFaults } from '../health/storage-faults';
@@ -66,6 +66,15 @@ class FieldProblem implements FieldError {
   message!: string;
 }
 
+class QuotaProblem {
+  @ApiProperty({ enum: ['workspacesPerOrganization', 'teamsPerWorkspace', 'apiKeysPerOrganization'], description: 'which quota (ROLLCALL_MAX_* on the server)' })
+  name!: QuotaName;
+  @ApiProperty({ type: 'integer', example: 1000 })
+  used!: number;
+  @ApiProperty({ type: 'integer', example: 1000 })
+  limit!: number;
+}
+
 /** An RFC 9457 problem with Rollcall's stable `code` (a class: it is also the OpenAPI schema `Problem`). */
 export class Problem implements ProblemBody {
   @ApiProperty({ format: 'uri', example: 'https://rollcall.dev/problems/validation-failed' })
@@ -82,6 +91,15 @@ export class Problem implements ProblemBody {
   instance?: string;
   @ApiPropertyOptional({ type: [FieldProblem], description: 'one entry per invalid field' })
   errors?: FieldError[];
+  // what a refusal is about (extension members, RFC 9457 §3.2), for a client to act on without reading `detail`
+  @ApiPropertyOptional({ description: 'the workspace the refusal is about (EMAIL_PENDING_INVITATION: where the invitation is pending)' })
+  workspaceId?: string;
+  @ApiPropertyOptional({ type: [String], description: "LAST_OWNER on a user's deletion: every workspace they are the last owner of" })
+  workspaceIds?: string[];
+  @ApiPropertyOptional({ description: 'ALREADY_INVITED, EMAIL_PENDING_INVITATION: the pending invitation (to resend, or cancel)' })
+  invitationId?: string;
+  @ApiPropertyOptional({ type: QuotaProblem, description: 'QUOTA_EXCEEDED: which quota, how many are held and how many allowed' })
+  quota?: { name: QuotaName; used: number; limit: number };
 }
 
 import { type ProblemBody, problem } from './problem-body';
@@ -212,7 +230,7 @@ export class ProblemFilter implements ExceptionFilter {
  * `dataDir`: where the embedded stores are, asked whether an I/O error is its file system gone read-only.
  */
 export function problemFor(error: unknown, dataDir?: string): { problem: Problem; fault?: string; storage?: StorageFault } {
-  if (error instanceof DomainException) return { problem: problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields) };
+  if (error instanceof DomainException) return { problem: { ...problem(STATUS_OF[error.error.code] ?? 400, error.error.code, error.error.message, error.error.fields), ...error.error.facts } };
   if (error instanceof ProblemException) return { problem: { ...error.problem } };
   if (error instanceof IdempotencyKeyReusedError) return { problem: problem(422, error.code, error.message) };
   if (error instanceof IdempotencyKeyErasedError) return { problem: problem(410, error.code, error.message) };

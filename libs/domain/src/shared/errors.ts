@@ -54,15 +54,33 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * What a refusal is about, for a client to act on without parsing its sentence (probe 80 F6, F9, F15: the workspaces a
+ * last owner must hand over, the invitation to resend, the quota reached); the API puts them beside the problem's code.
+ */
+export interface ErrorFacts {
+  workspaceId?: string;
+  workspaceIds?: string[];
+  invitationId?: string;
+  quota?: { name: QuotaName; used: number; limit: number };
+}
+
+/** the quotas a refusal may name (shared/quotas.ts) */
+export type QuotaName = 'workspacesPerOrganization' | 'teamsPerWorkspace' | 'apiKeysPerOrganization';
+
 /** An error is a value: a stable code and a sentence a console user can act on. */
 export interface DomainError {
   code: ErrorCode;
   message: string;
   fields?: FieldError[];
+  facts?: ErrorFacts;
 }
 
 export const domainError = (code: ErrorCode, message: string, fields?: FieldError[]): DomainError =>
   fields ? { code, message, fields } : { code, message };
+
+/** the error with what it is about (ErrorFacts) */
+export const withFacts = (error: DomainError, facts: ErrorFacts): DomainError => ({ ...error, facts });
 
 export const validationFailed = (fields: FieldError[]): DomainError =>
   domainError(

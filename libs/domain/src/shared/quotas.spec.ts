@@ -2,6 +2,7 @@ import { decideOrganization } from '../organization/decider';
 import { World } from '../teams/testing/world';
 import { ADMIN, ORG, Scenario, expectError, expectEvents } from '../testing/fixture';
 import { DEFAULT_QUOTAS } from './quotas';
+import { SYSTEM_ACTOR } from './events';
 
 /** docs/rules.md "Quotas" (docs/adr/0030): what a tenant creates at will is bounded, each bound the operator's to raise. */
 describe('quotas: workspaces per organization, teams per workspace, API keys per organization', () => {
@@ -11,6 +12,8 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
       decideOrganization({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId, name: workspaceId, maxWorkspaces }, s.org);
     s.givenOrg({ type: 'CreateWorkspace', organizationId: ORG, actorId: ADMIN, now: s.now, workspaceId: 'ws-2', name: 'Sales', maxWorkspaces: 2 });
     const refused = expectError(create('ws-3', 2), 'QUOTA_EXCEEDED');
+    // which quota, as fields beside the sentence (probe 80 F15: one code for three quotas, a sentence only)
+    expect(refused.facts).toEqual({ quota: { name: 'workspacesPerOrganization', used: 2, limit: 2 } });
     expect(refused.message).toBe("This organization has 2 workspaces, and this service allows at most 2; ask the service's operator to raise the limit.");
     // a quota lowered below what the organization holds: the sentence says what it holds (probe 63 F4)
     expect(expectError(create('ws-3', 1), 'QUOTA_EXCEEDED').message).toBe("This organization has 2 workspaces, and this service allows at most 1; ask the service's operator to raise the limit.");
@@ -36,8 +39,11 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
     expect(expectError(issue('key-3'), 'QUOTA_EXCEEDED').message).toBe(
       "This organization has 2 API keys not revoked, and this service allows at most 2; revoke those it no longer uses, or ask the service's operator to raise the limit.",
     );
+    expect(expectError(issue('key-3'), 'QUOTA_EXCEEDED').facts).toEqual({ quota: { name: 'apiKeysPerOrganization', used: 2, limit: 2 } });
     // the same key again (its idempotency key's retry) is answered as issued, not refused
     expectEvents(issue('key-2'), []);
+    // the operator's key is its way back, whatever the customer's count (probe 80 F15)
+    expectEvents(decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: SYSTEM_ACTOR, now: s.now, apiKey: { keyId: 'key-op', secretHash: 'b'.repeat(64) }, maxApiKeys: 2 }, s.org), ['ApiKeyIssued']);
     s.givenOrg({ type: 'RevokeApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, keyId: 'key-1' });
     expectEvents(issue('key-3'), ['ApiKeyIssued']);
   });
@@ -47,6 +53,7 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
     const create = (teamId: string, name: string) => w.teams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId, name, maxTeams: 2 });
     w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't1', name: 'One', maxTeams: 2 });
     w.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't2', name: 'Two', maxTeams: 2 });
+    expect(expectError(create('t3', 'Three'), 'QUOTA_EXCEEDED').facts).toEqual({ quota: { name: 'teamsPerWorkspace', used: 2, limit: 2 } });
     expect(expectError(create('t3', 'Three'), 'QUOTA_EXCEEDED').message).toBe(
       "This workspace has 2 teams, and this service allows at most 2; delete those it no longer uses, or ask the service's operator to raise the limit.",
     );

@@ -1,4 +1,4 @@
-import { type DomainError, domainError } from './errors';
+import { type DomainError, type QuotaName, domainError, withFacts } from './errors';
 
 /**
  * How many of the things a tenant creates at will one organization or workspace may hold (docs/rules.md "Quotas",
@@ -28,8 +28,11 @@ export const DEFAULT_QUOTAS: Quotas = {
  * service allows `limit` (fewer than it holds when the operator lowered the quota: probe 63 F4), and what frees a place,
  * if anything does.
  */
-export const quotaExceeded = (holder: string, used: number, limit: number, things: string, freeing?: string): DomainError =>
-  domainError(
-    'QUOTA_EXCEEDED',
-    `${holder} has ${used.toLocaleString('en-US')} ${things}, and this service allows at most ${limit.toLocaleString('en-US')}; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
+export const quotaExceeded = (name: QuotaName, holder: string, used: number, limit: number, things: string, freeing?: string): DomainError =>
+  withFacts(
+    domainError(
+      'QUOTA_EXCEEDED',
+      `${holder} has ${used.toLocaleString('en-US')} ${things}, and this service allows at most ${limit.toLocaleString('en-US')}; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
+    ),
+    { quota: { name, used, limit } },
   );

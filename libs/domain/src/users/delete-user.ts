@@ -1,4 +1,4 @@
-import { domainError } from '../shared/errors';
+import { domainError, withFacts } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { emailKey } from '../shared/validation';
 import { type Decision, accept, reject } from '../shared/result';
@@ -45,16 +45,24 @@ export function decideDeleteUser(
   const memberOf: string[] = [];
   const inWorkspaces: DeletionEvent[] = [];
   const addresses = addressesErasedWith(org, ctx.workspaces, user.userId);
-  for (const ws of ctx.workspaces) {
-    const wsCtx = { org, ws };
-    // closing the organization deletes every user: its workspaces are left without owners, and go with it (docs/adr/0035)
-    if (org.closingSince === undefined && isLastOwner(wsCtx, user.userId))
-      return reject(
+  // every workspace they are the last owner of, named in one refusal (probe 80 F6: one a call, by a name that need not
+  // be unique); closing the organization deletes every user: its workspaces go with it (docs/adr/0035)
+  const ownerless = org.closingSince === undefined ? ctx.workspaces.filter((ws) => isLastOwner({ org, ws }, user.userId)) : [];
+  if (ownerless.length > 0) {
+    const named = ownerless.map((ws) => `${ws.info.name} (${ws.info.workspaceId})`);
+    return reject(
+      withFacts(
         domainError(
           'LAST_OWNER',
-          `This user is the last owner of workspace ${ws.info.name}; make another member owner there first.`,
+          ownerless.length === 1
+            ? `This user is the last owner of workspace ${named[0]}; make another member owner there first.`
+            : `This user is the last owner of ${ownerless.length} workspaces: ${named.join(', ')}; make another member owner in each first.`,
         ),
-      );
+        { workspaceIds: ownerless.map((ws) => ws.info.workspaceId) },
+      ),
+    );
+  }
+  for (const ws of ctx.workspaces) {
     const workspaceId = ws.info.workspaceId;
     const member = ws.members.get(user.userId)?.status === 'active';
     if (member) memberOf.push(workspaceId);

@@ -1,4 +1,5 @@
-import { ADMIN, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+import { ADMIN, ORG, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
+import { decideDeleteUser } from '../users/delete-user';
 import { invitationLink } from './decider';
 
 const invite = (s: Scenario, actorId: string, email: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> } = {}) =>
@@ -299,6 +300,14 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
   });
   it.each(['levels', 'studio', 'permissions'] as const)('preset %s: deleting the last owner is refused', (model) => {
     expectError(lastOwner(model).whenDelete('owner'), 'LAST_OWNER');
+  });
+  it('rule 4: deleting the last owner of several workspaces is refused once, naming every one with its id (probe 80 F6: one a call, by a name that need not be unique)', () => {
+    const sc = lastOwner('levels');
+    const second = structuredClone(sc.ctx.ws);
+    second.info = { ...second.info, workspaceId: 'ws-2', name: 'Sales' };
+    const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, second] }), 'LAST_OWNER');
+    expect(refused.facts).toEqual({ workspaceIds: [WS, 'ws-2'] });
+    expect(refused.message).toBe(`This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first.`);
   });
   it('an owner who is not the last one can be demoted, revoked and deleted', () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });

@@ -9,7 +9,7 @@ import {
   sameRestrictions,
   validateAccess,
 } from '../access-model';
-import { domainError, validationFailed } from '../shared/errors';
+import { domainError, validationFailed, withFacts } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { organizationClosed } from '../organization/state';
@@ -154,16 +154,24 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
     return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
   if (existingUser === cmd.actorId) return reject(selfInvitation());
-  if (ctx.ws.pendingByEmail.has(emailKey(email)))
+  const pendingId = ctx.ws.pendingByEmail.get(emailKey(email));
+  if (pendingId !== undefined)
     return reject(
-      domainError('ALREADY_INVITED', `${email} already has a pending invitation; resend it instead of inviting again.`),
+      withFacts(domainError('ALREADY_INVITED', `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`), { invitationId: pendingId }),
     );
   // rule 6, for the person: the user an invitation to this address would link may hold a pending one here, sent to an
   // address they held before; two would make them a member by one and leave the other pending (review, session 26)
   const pendingForUser = existingUser && pendingInvitationOfUser(ctx, existingUser);
+  // a resend mails the address it was sent to, which they no longer hold (probe 80 F5: "resend" sent it there again)
   if (pendingForUser)
     return reject(
-      domainError('ALREADY_INVITED', `The user at ${email} already has a pending invitation here, sent to an address they held before; resend or cancel that one.`),
+      withFacts(
+        domainError(
+          'ALREADY_INVITED',
+          `The user at ${email} already has a pending invitation here (${pendingForUser}), sent to an address they held before: cancel it and invite ${email}, or copy its link to them; a resend mails the address it was sent to.`,
+        ),
+        { invitationId: pendingForUser },
+      ),
     );
   if (ctx.ws.invitations.has(cmd.invitationId))
     return reject(domainError('ALREADY_INVITED', `Invitation ${cmd.invitationId} already exists.`));
