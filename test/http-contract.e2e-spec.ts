@@ -274,6 +274,18 @@ describe('Idempotency-Key', () => {
     expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'b@acme.test' }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('rule 6: the same key with the same address written otherwise (case, spaces) is the same request, replayed (probe 80 F10: 422)', async () => {
+    const o = await app.api.organization();
+    const path = `/v1/workspaces/${o.workspaceId}/invitations`;
+    const headers = { 'idempotency-key': 'reinvite-tom-1' };
+    const first = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: '  TOM@Acme.Test ', roles: ['agent'] }, headers });
+    expect(first.status).toBe(201);
+    const again = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { roles: ['agent'], email: 'tom@acme.test' }, headers });
+    expect({ status: again.status, replayed: again.headers.get('idempotency-replayed'), invitationId: again.body.invitationId }).toEqual({ status: 201, replayed: 'true', invitationId: first.body.invitationId });
+    // another address is another request still
+    expectProblem(await app.api.request('POST', path, { key: o.key, actor: o.admin, body: { email: 'tom2@acme.test', roles: ['agent'] }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
   it('an empty, spaced or over-long key is a 400 naming the header, and nothing is written (probe 9)', async () => {
     const o = await app.api.organization();
     // a write that changes nothing reports the head of the log

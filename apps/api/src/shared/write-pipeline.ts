@@ -1,5 +1,5 @@
 import { type ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
-import { SYSTEM_ACTOR } from '@rollcall/domain';
+import { SYSTEM_ACTOR, emailKey, normalizeEmail } from '@rollcall/domain';
 import { ProblemException, problem } from '../shared/problem';
 import { type AuthedRequest, type Principal, actorIdOf } from '../shared/auth';
 import { type CommandContext, newCommandContext } from './command-context';
@@ -53,10 +53,20 @@ export interface AnswerStorage<T> {
 export const scopeOf = (principal: Principal): string =>
   principal.kind === 'organization' ? `org:${principal.organizationId}` : principal.kind;
 
-/** JSON with object keys sorted at every level: the same request with fields in another order is the same request. */
+/**
+ * JSON with object keys sorted at every level: the same request with fields in another order is the same request. An
+ * address (a field `email`) is taken as the command takes it — normalized, compared case-folded (rule 6) — so a retry
+ * that cleaned it up (`  TOM@Acme.Test ` sent again as `tom@acme.test`) is the same request (probe 80 F10: 422). A
+ * retry across this change of an answer kept before it, with an address written otherwise, is refused as another
+ * request (422, nothing written): answers are kept 7 days.
+ */
 export const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value ?? null, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  JSON.stringify(value ?? null, (key, v: unknown) =>
+    key === 'email' && typeof v === 'string'
+      ? emailKey(normalizeEmail(v))
+      : v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
   );
 
 const isEmptyObject = (value: unknown): boolean =>
