@@ -84,7 +84,9 @@ describe('rule 17: every member\'s access at a time T, by replay', () => {
 
   it('an id that names no user of the organization is 404 USER_NOT_FOUND; a user before they joined is `status: none` (probe 36 F4)', async () => {
     const at = (userId: string, asOf = '') => app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${userId}/access${asOf && `?asOf=${encodeURIComponent(asOf)}`}`, { key: org.key, actor: org.admin });
-    for (const id of ['nope-123', bob.toUpperCase()]) expectProblem(await at(id), 404, 'USER_NOT_FOUND');
+    expectProblem(await at('nope-123'), 404, 'USER_NOT_FOUND');
+    // the user's UUID in capitals is theirs (probe 80 F11)
+    expect((await at(bob.toUpperCase())).body.userId).toBe(bob);
     const before = await at(bob, times.beforeBob);
     expect({ status: before.status, memberStatus: before.body.status }).toEqual({ status: 200, memberStatus: 'none' });
   });

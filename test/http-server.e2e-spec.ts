@@ -16,14 +16,20 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 
 describe('routing', () => {
-  it("a route's words match in any case, as on Express; the path's ids are passed on as sent (ids are case-sensitive)", async () => {
+  it("a route's words match in any case, as on Express; a UUID in capitals is the one this service wrote, in a path, X-Actor-Id and the history's filters (probe 80 F11: it matched nothing)", async () => {
     const as = { key: o.key, actor: o.admin };
     const members = await app.api.request('GET', `/V1/Workspaces/${o.workspaceId}/MEMBERS`, as);
     expect(members.status).toBe(200);
     expect(members.body.items).toEqual(expect.any(Array));
-    // the same workspace id in capitals is another id: not this workspace (the router did not lowercase it)
     expect(o.workspaceId).not.toBe(o.workspaceId.toUpperCase());
-    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId.toUpperCase()}/members`, as), 404, 'WORKSPACE_NOT_FOUND');
+    const shouted = await app.api.request('GET', `/v1/organizations/${o.organizationId.toUpperCase()}/users/${o.admin.toUpperCase()}`, { key: o.key, actor: o.admin.toUpperCase() });
+    expect({ status: shouted.status, userId: shouted.body.userId }).toEqual({ status: 200, userId: o.admin });
+    expect((await app.api.request('GET', `/v1/workspaces/${o.workspaceId.toUpperCase()}`, { key: o.key, actor: o.admin.toUpperCase() })).body.workspaceId).toBe(o.workspaceId);
+    const written = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'shouted.ids@acme.test' } });
+    const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?actorId=${o.admin.toUpperCase()}&change=invited`, { ...as, headers: { 'x-min-position': written.body.position } });
+    expect(history.body.items.map((e: { actorId: string }) => e.actorId)).toEqual([o.admin]);
+    // an id that is no UUID is case-sensitive still: another id
+    expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/NOT-A-UUID`, as), 404, 'NOT_A_MEMBER');
     // and a write under a route in capitals reaches its handler with its ids and body as sent
     const invited = await app.api.request('POST', `/V1/WORKSPACES/${o.workspaceId}/INVITATIONS`, { ...as, body: { email: 'Capital.Case@acme.test' } });
     expect(invited.status).toBe(201);

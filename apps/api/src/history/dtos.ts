@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { HISTORY_CHANGES, type HistoryChange } from '@rollcall/read-store';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { CsvBom, ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
+import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { SANE_REQUEST_ID } from '../shared/request-id';
 
 export class HistoryQuery {
-  @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) userId?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() actorId?: string;
   @ApiPropertyOptional({ description: "one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`)", pattern: SANE_REQUEST_ID.source })
   @IsOptional()
   @IsString()

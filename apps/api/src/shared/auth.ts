@@ -7,6 +7,7 @@ import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
 import { timesSent } from './headers';
+import { foldIdCase } from './dtos';
 import { CALLER } from './caller';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
@@ -215,7 +216,8 @@ export function actorIdFromHeader(raw: string | string[] | undefined): string {
         { field: 'X-Actor-Id', message: 'is not a user id' },
       ]),
     );
-  return actor;
+  // a user id pasted in upper case is the one this service wrote (probe 80 F11: 403 "not an active member")
+  return foldIdCase(actor);
 }
 
 /** The acting user (`X-Actor-Id`) of an HTTP request: see actorIdFromHeader. */

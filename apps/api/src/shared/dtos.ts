@@ -22,6 +22,19 @@ export const IsEmailAddress = () =>
 
 export const ID_PATTERN = ID;
 
+/** a UUID, in either case: the ids this service makes (users, workspaces, invitations, teams, organizations) */
+const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An id as this service wrote it: the ids it makes are lower-case UUIDs, and one pasted in upper case (Excel, .NET
+ * tools) matched nothing — an empty history, a 404, a 403 "not an active member" (probe 80 F11). Any other id is kept
+ * as given.
+ */
+export const foldIdCase = (value: string): string => (UUID_ANY_CASE.test(value) ? value.toLowerCase() : value);
+
+/** `@FoldsIdCase()` on a DTO's id field: foldIdCase before it is validated and used */
+export const FoldsIdCase = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? foldIdCase(value) : value));
+
 /** the largest log position a store can hold (SQLite's and EventStoreDB's 64-bit signed integers) */
 export const LOG_POSITION_MAX = 2n ** 63n - 1n;
 /**

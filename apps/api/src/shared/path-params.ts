@@ -1,8 +1,8 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import { ProblemException, problem } from './problem';
-import { ID_PATTERN } from './dtos';
+import { ID_PATTERN, foldIdCase } from './dtos';
 
-/** Path ids are plain tokens: anything else is a 400, never a lookup. */
+/** Path ids are plain tokens: anything else is a 400, never a lookup; a UUID in upper case is the one in lower case (foldIdCase). */
 @Injectable()
 export class IdPipe implements PipeTransform<string, string> {
   transform(value: string, meta: ArgumentMetadata): string {
@@ -10,6 +10,6 @@ export class IdPipe implements PipeTransform<string, string> {
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', `The path parameter ${meta.data} is not a valid id.`, [{ field: meta.data ?? 'id', message: 'must be an id' }]),
       );
-    return value;
+    return foldIdCase(value);
   }
 }
