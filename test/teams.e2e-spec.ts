@@ -218,7 +218,10 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     // access as of T includes the teams at T
     const asOf = await api.request('GET', `${A}/members/${leaver}/access?asOf=${encodeURIComponent(beforeRevoke)}`, asA);
     expect(asOf.body.teams).toEqual([{ teamId: nightId, name: 'Night shift' }]);
-    expect((await api.request('GET', `${A}/members/${leaver}/access`, asA)).body.teams).toEqual([]);
+    expect(asOf.body.scopes).toEqual({ contact_visibility: 'all', mask_contact_info: false });
+    const now = (await api.request('GET', `${A}/members/${leaver}/access`, asA)).body;
+    // revoked now: no teams, no permissions, and no data scope (probe 80 F12: "sees all contacts, unmasked")
+    expect({ status: now.status, teams: now.teams, permissions: now.permissions, scopes: now.scopes }).toEqual({ status: 'revoked', teams: [], permissions: [], scopes: null });
 
     // rename and delete
     expect((await api.request('PATCH', `${A}/teams/${day}`, { ...asA, body: { name: 'Early' } })).body).toMatchObject({ teamId: day, name: 'Early', changed: true });

@@ -2641,7 +2641,8 @@ export interface components {
        *     ]
        */
       permissions: string[];
-      scopes: components['schemas']['Scopes'];
+      /** @description the data scopes of an active member; null for one who held no access then (revoked, deleted, none) */
+      scopes: components['schemas']['Scopes'] | (never | null);
       /** @description the teams the user was in at that time (team membership is access too, rule 14) */
       teams: components['schemas']['TeamAtTheTime'][];
       basedOn: components['schemas']['ReplayBasis'];
@@ -2690,7 +2691,8 @@ export interface components {
        *     ]
        */
       permissions: string[];
-      scopes: components['schemas']['Scopes'];
+      /** @description the data scopes of an active member; null for one who held no access then (revoked, deleted, none) */
+      scopes: components['schemas']['Scopes'] | (never | null);
       /** @description the teams the user was in at that time (team membership is access too, rule 14) */
       teams: components['schemas']['TeamAtTheTime'][];
       basedOn: components['schemas']['ReplayBasis'];

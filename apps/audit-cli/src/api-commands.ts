@@ -111,7 +111,8 @@ interface AccessAtT {
   roles: string[];
   grants: string[];
   restrictions: Record<string, true | string>;
-  scopes: Record<string, unknown>;
+  /** null for a user who held no access then */
+  scopes: Record<string, unknown> | null;
   teams: { teamId: string; name: string }[];
   permissions: string[];
 }
@@ -123,7 +124,7 @@ const restrictionsText = (r: AccessAtT['restrictions']): string =>
     .join(', ') || '-';
 /** the data scopes in effect (each may be a value, or the value with the restriction that set it) */
 const scopesText = (s: AccessAtT['scopes']): string =>
-  Object.entries(s)
+  Object.entries(s ?? {})
     .map(([name, v]) => `${name}=${typeof v === 'object' && v !== null && 'value' in v ? String((v as { value: unknown }).value) : String(v)}`)
     .join(', ') || '-';
 

@@ -240,7 +240,8 @@ function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, ex
     restrictions: access.restrictions,
     grants: access.grants,
     permissions: eff.permissions,
-    scopes: eff.scopes,
+    // a user who held no access then saw no contact at all: not "every contact, unmasked" (probe 80 F12)
+    scopes: active ? eff.scopes : null,
     teams: teamsOf(ws.teams, userId).map((t) => ({ teamId: t.teamId, name: t.name })),
     basedOn,
     ...(explain && { explanation: explainPermissions(access, model, ws.info.plan) }),

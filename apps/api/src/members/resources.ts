@@ -170,8 +170,8 @@ export class AccessAsOf {
   grants!: string[];
   @ApiProperty({ type: [String], example: ['messages', 'profile'] })
   permissions!: string[];
-  @ApiProperty({ type: Scopes })
-  scopes!: Scopes;
+  @ApiProperty({ type: Scopes, nullable: true, description: 'the data scopes of an active member; null for one who held no access then (revoked, deleted, none)' })
+  scopes!: Scopes | null;
   @ApiProperty({ type: [TeamAtTheTime], description: 'the teams the user was in at that time (team membership is access too, rule 14)' })
   teams!: TeamAtTheTime[];
   @ApiProperty({ type: ReplayBasis })
