@@ -1,7 +1,7 @@
 import type { AccessModelName, Plan } from '../access-model';
 import { indexAddress, unindexAddress } from '../shared/address-index';
 import { emailKey } from '../shared/validation';
-import { evolveProfile, type UserProfile } from '../users/profile';
+import { evolveProfile, noLivingUser, type UserProfile } from '../users/profile';
 import type { OrganizationEvent } from './events';
 import { type DomainError, domainError } from '../shared/errors';
 
@@ -217,6 +217,9 @@ export const activeUser = (state: OrganizationState, userId: string): UserProfil
   const user = state.users.get(userId);
   return user && !user.deleted ? user : undefined;
 };
+
+/** USER_NOT_FOUND for `userId`, saying whether they were deleted (noLivingUser) */
+export const userNotFound = (state: Pick<OrganizationState, 'users'>, userId: string): DomainError => noLivingUser(userId, state.users.get(userId)?.deleted === true);
 
 /** Rule 5: org admins may do everything an owner may, in every workspace of their organization. */
 export const isOrgAdmin = (state: OrganizationState, userId: string): boolean =>

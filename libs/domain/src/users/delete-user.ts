@@ -6,7 +6,7 @@ import type { UserDeleted } from '../organization/events';
 import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace/events';
 import type { TeamMemberRemoved } from '../teams/events';
 import { removalsFromTeams } from '../teams/state';
-import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
+import { activeUser, isOrgAdmin, type OrganizationState, userNotFound } from '../organization/state';
 import { hasAddress, isLastOwner, type WorkspaceState } from '../workspace/state';
 
 export interface DeleteUser {
@@ -38,7 +38,7 @@ export function decideDeleteUser(
   if (command.actorId !== SYSTEM_ACTOR && !isOrgAdmin(org, command.actorId))
     return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can delete users.'));
   const user = activeUser(org, command.userId);
-  if (!user) return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
+  if (!user) return reject(userNotFound(org, command.userId));
   // (so the organization keeps an org admin: the one deleting)
   if (command.userId === command.actorId)
     return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot delete yourself; ask another organization admin.'));

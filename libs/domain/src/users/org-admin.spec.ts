@@ -55,6 +55,11 @@ describe('rule 5: org admins make other users org admins, and take it away', () 
     expectEvents(change(s, 'jane', ADMIN, false), ['OrgAdminChanged']);
     const d = s.whenDelete('owner');
     s.applyOrg(d.ok ? d.events : []);
-    expectError(change(s, ADMIN, 'owner', true), 'USER_NOT_FOUND');
+    // said to be deleted, for good, not "not a user" (probe 80 F7), as is a second deletion
+    expect(expectError(change(s, ADMIN, 'owner', true), 'USER_NOT_FOUND').message).toBe(
+      'User owner was deleted from this organization; a deletion cannot be undone, and nothing more is decided about them.',
+    );
+    expect(expectError(s.whenDelete('owner'), 'USER_NOT_FOUND').message).toContain('was deleted');
+    expect(expectError(change(s, ADMIN, 'ghost', true), 'USER_NOT_FOUND').message).toBe('User ghost is not a user of this organization.');
   });
 });

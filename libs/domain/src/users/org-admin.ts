@@ -2,7 +2,7 @@ import { domainError } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import type { OrganizationEvent } from '../organization/events';
-import { activeUser, isOrgAdmin, type OrganizationState } from '../organization/state';
+import { activeUser, isOrgAdmin, type OrganizationState, userNotFound } from '../organization/state';
 
 /** Rule 5 (docs/rules.md#rule-5): an org admin makes another user of the organization an org admin, or no longer one. */
 export interface ChangeOrgAdmin {
@@ -28,7 +28,7 @@ export function decideChangeOrgAdmin(command: ChangeOrgAdmin, state: Organizatio
   if (command.actorId !== SYSTEM_ACTOR && !isOrgAdmin(state, command.actorId))
     return reject(domainError('INSUFFICIENT_AUTHORITY', 'Only an organization admin can make users organization admins or take that away.'));
   const user = activeUser(state, command.userId);
-  if (!user) return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
+  if (!user) return reject(userNotFound(state, command.userId));
   if (command.userId === command.actorId)
     return reject(domainError('CANNOT_MODIFY_SELF', 'You cannot change your own organization-level access; ask another organization admin.'));
   if (user.orgAdmin === command.orgAdmin) return accept([]);

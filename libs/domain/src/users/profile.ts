@@ -1,7 +1,7 @@
 import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, ProfileChanges, UserProfileUpdated } from '../organization/events';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { domainError, validationFailed, type FieldError } from '../shared/errors';
+import { type DomainError, domainError, validationFailed, type FieldError } from '../shared/errors';
 import { checkEmail, checkText, checkUrl, cleanName, emailKey, normalizeEmail, normalizeUrl } from '../shared/validation';
 
 /** A user's profile lives at the organization level and shows in every workspace (rule 10). */
@@ -89,11 +89,20 @@ export const evolveProfile = (profile: UserProfile, changes: ProfileChanges): Us
 
 export type ProfileEvent = UserProfileUpdated | EmailChangeRequested | EmailChangeConfirmed | EmailChangeWithdrawn;
 
+/**
+ * The refusal of a command on no living user: one deleted says so, and that it is for good (probe 80 F7: a retried
+ * deletion without its key read "not a user of this organization", while the user's detail said `deleted`).
+ */
+export const noLivingUser = (userId: string, deleted: boolean): DomainError =>
+  deleted
+    ? domainError('USER_NOT_FOUND', `User ${userId} was deleted from this organization; a deletion cannot be undone, and nothing more is decided about them.`)
+    : domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`);
+
 /** The user profile decider: the user themself or an org admin edits display name, alias, avatar URL and email. */
 export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext): Decision<ProfileEvent> {
   const { user, actor } = ctx;
   if (!user || user.deleted)
-    return reject(domainError('USER_NOT_FOUND', `User ${command.userId} is not a user of this organization.`));
+    return reject(noLivingUser(command.userId, user !== undefined));
   const actorMayEdit = actor && !actor.deleted && (actor.userId === user.userId || actor.orgAdmin);
   if (!actorMayEdit)
     return reject(
