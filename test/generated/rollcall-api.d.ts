@@ -286,7 +286,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Send a new link; the validity period starts again and older links stop working. */
+    /** Send a new link; the validity period starts again and older links stop working. An invitation bound to a user who has changed their address since it was sent is not resent (409 INVITEE_ADDRESS_CHANGED): cancel it and invite their current address. */
     post: operations['invitationsResend'];
     delete?: never;
     options?: never;
@@ -7645,7 +7645,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING, INVITEE_ADDRESS_CHANGED */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7659,7 +7659,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'INVITATION_NOT_PENDING';
+            code?: 'CONCURRENCY_CONFLICT' | 'INVITATION_NOT_PENDING' | 'INVITEE_ADDRESS_CHANGED';
           };
         };
       };

@@ -85,11 +85,14 @@ export class InvitationsController {
 
   @Post(':id/resend')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Send a new link; the validity period starts again and older links stop working.' })
+  @ApiOperation({
+    summary:
+      'Send a new link; the validity period starts again and older links stop working. An invitation bound to a user who has changed their address since it was sent is not resent (409 INVITEE_ADDRESS_CHANGED): cancel it and invite their current address.',
+  })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, InvitationResent)
-  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'INVITEE_ADDRESS_CHANGED', 'CANNOT_MODIFY_SELF')
   async resend(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,

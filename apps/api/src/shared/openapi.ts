@@ -109,6 +109,8 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   ALREADY_INVITED: 'jane.doe@acme.test already has a pending invitation (0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d); resend it instead of inviting again.',
   INVITATION_EXPIRED: 'This invitation link has expired (links are valid for 48 hours); ask for it to be resent.',
   INVITATION_NOT_PENDING: 'This invitation has already been accepted; the link works only once.',
+  INVITEE_ADDRESS_CHANGED:
+    'This invitation is bound to a user who has changed their address since it was sent to jane.doe@acme.test: a resend would mail the address they gave up. Cancel it and invite their current address, or copy its link to them.',
   INVITATION_NOT_FOUND: `Invitation ${INVITATION} does not exist in this workspace.`,
   INVITATION_LINK_SUPERSEDED: 'This link was replaced by a newer one; use the link from the latest email.',
   INVITATION_ADDRESSEE_ERASED: 'The person this invitation was sent to was deleted; ask for a new invitation.',

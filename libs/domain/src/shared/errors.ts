@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'EMAIL_CHANGE_NOT_PENDING'
   | 'EMAIL_CHANGE_EXPIRED'
   | 'INVITATION_ADDRESSEE_ERASED'
+  /** a resend of an invitation bound to a user who changed their address since (refusals.ts) */
+  | 'INVITEE_ADDRESS_CHANGED'
   | 'ORGANIZATION_NOT_FOUND'
   | 'ORGANIZATION_EXISTS'
   /** the organization was closed, or is being closed, by the operator: nothing more is decided in it (docs/adr/0035) */

@@ -19,7 +19,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
-import { addresseeErased, invitationNotFound, notAMember, notPending } from './refusals';
+import { addresseeErased, invitationNotFound, inviteeAddressChanged, notAMember, notPending } from './refusals';
 import { activeMember, addressKeyFields, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -202,6 +202,9 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
 function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
   if (!inv) return reject(error!);
+  // bound to a user (rule 8) who holds another address now: not mailed to the one they gave up
+  const invitee = inv.inviteeUserId === null ? undefined : ctx.org.users.get(inv.inviteeUserId);
+  if (invitee && !invitee.deleted && hasAddress(inv) && emailKey(invitee.email) !== emailKey(inv.email)) return reject(inviteeAddressChanged(inv));
   return accept([
     {
       type: 'InvitationResent',

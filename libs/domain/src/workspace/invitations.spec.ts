@@ -74,7 +74,11 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     expect(s.ctx.ws.invitations.get(first)?.inviteeUserId).toBe('jane');
     s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' }, confirmationTtlSeconds: HOURS_48 });
     s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
-    expectError(s.when(inviteCmd(s, 'Jane@New.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    const refused = expectError(s.when(inviteCmd(s, 'Jane@New.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    expect(refused.facts).toEqual({ invitationId: first });
+    // and not resent to the address they gave up (probe 80 F5): the refusal says to cancel it and invite the new one
+    const resend = s.when({ type: 'ResendInvitation', ...by(s, ADMIN), invitationId: first, ttlSeconds: HOURS_48 });
+    expect(expectError(resend, 'INVITEE_ADDRESS_CHANGED').facts).toEqual({ invitationId: first });
     // the earlier one cancelled, the new address is invited
     s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: first });
     expectEvents(s.when(inviteCmd(s, 'jane@new.test', { invitationId: 'inv-new' })), ['UserInvited']);

@@ -1,6 +1,6 @@
 // The workspace decider's refusals that name what became of an invitation or a member: sentences a console user can
 // act on (README "Errors").
-import { domainError } from '../shared/errors';
+import { domainError, withFacts } from '../shared/errors';
 import type { Invitation, WorkspaceContext } from './state';
 
 export const invitationNotFound = (id: string) =>
@@ -10,7 +10,21 @@ export const notPending = (inv: Invitation) =>
     'INVITATION_NOT_PENDING',
     inv.status === 'accepted'
       ? 'This invitation has already been accepted; the link works only once.'
-      : 'This invitation was cancelled; ask for a new one.',
+      : 'This invitation was cancelled: its link no longer works, and only a new invitation can be sent.',
+  );
+
+/**
+ * A resend of an invitation bound to a user (rule 8) who no longer holds the address it was sent to: the mail would go
+ * to the address they gave up (probe 80 F5: "resend" mailed it there again). Their current address is not named: the
+ * one resending may manage this workspace only, and the user may be no member of it.
+ */
+export const inviteeAddressChanged = (inv: Invitation) =>
+  withFacts(
+    domainError(
+      'INVITEE_ADDRESS_CHANGED',
+      `This invitation is bound to a user who has changed their address since it was sent to ${inv.email}: a resend would mail the address they gave up. Cancel it and invite their current address, or copy its link to them.`,
+    ),
+    { invitationId: inv.invitationId },
   );
 /** a sentence a console user can act on: what became of the member, not only their id (probe 71 F4) */
 export const notAMember = (ctx: WorkspaceContext, userId: string) => {
