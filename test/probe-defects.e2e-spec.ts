@@ -33,6 +33,11 @@ describe('item 1: an invitation cannot be taken over by changing one\'s email', 
 
     const claim = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${agent}`, { key: o.key, actor: agent, body: { email: 'boss@partner.test' } });
     expectProblem(claim, 409, 'EMAIL_PENDING_INVITATION');
+    // the user is not told where that invitation is; an org admin is, to cancel it (probe 80 F2)
+    expect([claim.body.invitationId, claim.body.workspaceId]).toEqual([undefined, undefined]);
+    const asAdmin = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${agent}`, { key: o.key, actor: o.admin, body: { email: 'boss@partner.test' } });
+    expectProblem(asAdmin, 409, 'EMAIL_PENDING_INVITATION');
+    expect([asAdmin.body.invitationId, asAdmin.body.workspaceId]).toEqual([invite.body.invitationId, other.body.workspaceId]);
 
     const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(invite.body.inviteUrl) } });
     expect(accepted.status).toBe(200);

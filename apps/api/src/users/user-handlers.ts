@@ -3,6 +3,7 @@ import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal'
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   type EmailChangeRequested,
+  type PendingInvitations,
   type ProfileChanges,
   type UserProfileUpdated,
   type WorkspaceState,
@@ -36,11 +37,16 @@ import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import type { AnswerStorage } from '../shared/write-pipeline';
 
 /** The pending invitations of an organization's workspaces: address (emailKey) → the invited user's id, or null for a new address. */
-const pendingInvitations = (workspaces: WorkspaceState[]): Map<string, string | null> => {
+const pendingInvitations = (workspaces: WorkspaceState[]): Required<Pick<PendingInvitations, 'pendingInvitations' | 'pendingInvitationsWhere'>> => {
   const pending = new Map<string, string | null>();
+  const where = new Map<string, { workspaceId: string; invitationId: string }>();
   for (const ws of workspaces)
-    for (const inv of ws.invitations.values()) if (inv.status === 'pending' && inv.email) pending.set(emailKey(inv.email), inv.inviteeUserId);
-  return pending;
+    for (const inv of ws.invitations.values())
+      if (inv.status === 'pending' && inv.email) {
+        pending.set(emailKey(inv.email), inv.inviteeUserId);
+        where.set(emailKey(inv.email), { workspaceId: ws.info.workspaceId, invitationId: inv.invitationId });
+      }
+  return { pendingInvitations: pending, pendingInvitationsWhere: where };
 };
 
 /** What a profile change answers (users/resources.ts ProfileUpdated) */
@@ -85,7 +91,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
           { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
           c.org,
           {
-            pendingInvitations: pendingInvitations(c.workspaces),
+            ...pendingInvitations(c.workspaces),
             ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
           },
         ),
@@ -163,9 +169,7 @@ export class ConfirmEmailChangeHandler implements ICommandHandler<ConfirmEmailCh
       organizationWide(ref.organizationId),
       { ...ctx, actorId: ref.userId },
       (c) =>
-        decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
-          pendingInvitations: pendingInvitations(c.workspaces),
-        }),
+        decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, pendingInvitations(c.workspaces)),
       // an invitation to the address committed after the workspaces were read sends it back: refused then (session
       // 22's probe: both succeeded, and the invitation's acceptance linked the user who had claimed the address)
       { checkLoaded: true },

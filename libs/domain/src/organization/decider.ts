@@ -56,6 +56,8 @@ export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrg
  */
 export interface PendingInvitations {
   pendingInvitations?: ReadonlyMap<string, string | null>;
+  /** where each of them is (the same keys): a refusal names the invitation to cancel (probe 80 F2) */
+  pendingInvitationsWhere?: ReadonlyMap<string, { workspaceId: string; invitationId: string }>;
   /**
    * whether a user is an active member of a workspace of the organization (workspace streams hold memberships, so the
    * caller answers it from the workspaces it loaded); absent: not known, not asked
@@ -68,6 +70,7 @@ const profileContext = (state: OrganizationState, userId: string, actorId: strin
   actor: activeUser(state, actorId),
   emailOwner: (email) => state.byEmail.get(emailKey(email)),
   pendingInvitee: (email) => extra.pendingInvitations?.get(emailKey(email)),
+  pendingInvitationWhere: (email) => extra.pendingInvitationsWhere?.get(emailKey(email)),
   activeMemberSomewhere: extra.activeMemberSomewhere,
 });
 

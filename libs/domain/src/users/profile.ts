@@ -1,7 +1,7 @@
 import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, ProfileChanges, UserProfileUpdated } from '../organization/events';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
-import { type DomainError, domainError, validationFailed, type FieldError } from '../shared/errors';
+import { type DomainError, domainError, validationFailed, withFacts, type FieldError } from '../shared/errors';
 import { checkEmail, checkText, checkUrl, cleanName, emailKey, normalizeEmail, normalizeUrl } from '../shared/validation';
 
 /** A user's profile lives at the organization level and shows in every workspace (rule 10). */
@@ -60,6 +60,8 @@ export interface ProfileContext {
    * id, null for an address that was new to the organization, undefined when no invitation is pending.
    */
   pendingInvitee: (email: string) => string | null | undefined;
+  /** where that pending invitation is; absent or undefined: not known */
+  pendingInvitationWhere?: (email: string) => { workspaceId: string; invitationId: string } | undefined;
   /** whether a user is an active member of a workspace of the organization; absent: not known (not checked) */
   activeMemberSomewhere?: (userId: string) => boolean;
 }
@@ -70,11 +72,15 @@ const claimError = (ctx: ProfileContext, user: UserProfile, email: string) => {
   if (owner && owner !== user.userId)
     return domainError('EMAIL_TAKEN', `Another user of this organization already uses ${email}.`);
   const invitee = ctx.pendingInvitee(email);
-  if (invitee !== undefined && invitee !== user.userId)
-    return domainError(
+  if (invitee !== undefined && invitee !== user.userId) {
+    // named to an org admin, who may cancel it; not to a user changing their own address (another workspace's invitation)
+    const where = ctx.actor?.orgAdmin ? ctx.pendingInvitationWhere?.(email) : undefined;
+    const refusal = domainError(
       'EMAIL_PENDING_INVITATION',
-      `${email} has a pending invitation for someone else; it cannot become another user's address until that invitation is accepted or cancelled.`,
+      `${email} has a pending invitation for someone else${where ? ` (${where.invitationId}, in workspace ${where.workspaceId})` : ''}; it cannot become another user's address until that invitation is accepted or cancelled.`,
     );
+    return where ? withFacts(refusal, where) : refusal;
+  }
   return undefined;
 };
 
