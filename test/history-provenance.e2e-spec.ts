@@ -38,6 +38,19 @@ describe('rule 17: the permission history names the request and the key of each 
     // the filter: that request's entries only
     const filtered = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?correlationId=req-promote-bob`, { key: o.key, actor: o.admin });
     expect(filtered.body.items.map((e: { position: string }) => e.position)).toEqual(edited.map((e: { position: string }) => e.position));
+    // by the key (probe 80 F13: "what did your support key do?"), in the history and the organization's changes
+    const byKey = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?apiKeyId=${issued.body.keyId}`, { key: o.key, actor: o.admin });
+    expect(byKey.body.items.map((e: { position: string }) => e.position)).toEqual(edited.map((e: { position: string }) => e.position));
+    const changesByKey = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes?apiKeyId=${firstKeyId}`, { key: o.key, actor: o.admin });
+    const changes = await app.api.request('GET', `/v1/organizations/${o.organizationId}/changes`, { key: o.key, actor: o.admin });
+    const firstKeys = changes.body.items.filter((c: { apiKeyId: string | null }) => c.apiKeyId === firstKeyId);
+    expect(changesByKey.body.items).toEqual(firstKeys);
+    expect(firstKeys.map((c: { change: string }) => c.change)).toContain('api_key_issued');
+    expect(firstKeys.length).toBeLessThan(changes.body.items.length);
+    // by the invitation: its whole life, sent and accepted (probe 80 F3)
+    const invitationId = invited.invitationId as string;
+    const ofInvitation = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?invitationId=${invitationId}`, { key: o.key, actor: o.admin });
+    expect(ofInvitation.body.items.map((e: { change: string }) => e.change)).toEqual(['invited', 'joined']);
     const refused = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?correlationId=${encodeURIComponent('jane@acme.test')}`, { key: o.key, actor: o.admin });
     expect({ status: refused.status, code: refused.body.code, field: refused.body.errors?.[0]?.field }).toEqual({ status: 400, code: 'VALIDATION_FAILED', field: 'correlationId' });
     // the CSV: the columns before keep their places, the new ones come last

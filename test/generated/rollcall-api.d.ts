@@ -6724,6 +6724,8 @@ export interface operations {
         from?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
         to?: string;
+        /** @description the changes written with one of the organization's API keys (their `apiKeyId`) */
+        apiKeyId?: string;
       };
       header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */
@@ -10610,6 +10612,10 @@ export interface operations {
         /** @description the member's entries, the invitations they accepted included */
         userId?: string;
         actorId?: string;
+        /** @description one invitation's entries: sent, resent, cancelled (with why), accepted */
+        invitationId?: string;
+        /** @description the entries written with one of the organization's API keys (the entries' `apiKeyId`: the part of the key after the organization id) */
+        apiKeyId?: string;
         /** @description one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`) */
         correlationId?: string;
         /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked, team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed */

@@ -8,6 +8,18 @@ import { SANE_REQUEST_ID } from '../shared/request-id';
 export class HistoryQuery {
   @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() actorId?: string;
+  @ApiPropertyOptional({ description: "one invitation's entries: sent, resent, cancelled (with why), accepted" })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN)
+  @FoldsIdCase()
+  invitationId?: string;
+  @ApiPropertyOptional({ description: "the entries written with one of the organization's API keys (the entries' `apiKeyId`: the part of the key after the organization id)" })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN)
+  @FoldsIdCase()
+  apiKeyId?: string;
   @ApiPropertyOptional({ description: "one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`)", pattern: SANE_REQUEST_ID.source })
   @IsOptional()
   @IsString()

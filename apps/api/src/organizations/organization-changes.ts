@@ -70,6 +70,8 @@ export interface OrgChangesQuery {
   /** ISO instants, inclusive, as the history's (a date as `to`: through that day's end, UTC) */
   from?: string;
   to?: string;
+  /** the changes written with this API key (their `apiKeyId`; probe 80 F13: "what did your support key do?") */
+  apiKeyId?: string;
 }
 
 /**
@@ -200,7 +202,7 @@ export class OrganizationChanges {
           break;
         }
         const inRange = (since === undefined || change.at >= since) && (until === undefined || change.at <= until);
-        if (inRange && (!wanted || wanted.has(change.change))) items.push(change);
+        if (inRange && (!wanted || wanted.has(change.change)) && (query.apiKeyId === undefined || change.apiKeyId === query.apiKeyId)) items.push(change);
         if (items.length === query.limit || scanned === SCAN_PER_PAGE) break;
       }
     }

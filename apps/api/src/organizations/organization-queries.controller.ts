@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiProduces
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { CsvBom, ID_PATTERN, KindsOfChange, PageLimit, WholeNumber, csvOptions } from '../shared/dtos';
+import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, PageLimit, WholeNumber, csvOptions } from '../shared/dtos';
 import { HeavyRead } from '../shared/heavy-reads';
 import { ORG_USERS_CSV_COLUMNS, OrgUsersCsv } from './org-users-csv';
 import { ExportLedger, RequestId } from '../shared/export-ledger';
@@ -90,6 +90,13 @@ export class OrgChangesQuery {
   // "since the last review" (probe 75 F6), as the history's range: both ends inclusive, a date as `to` through its end
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC)', pattern: INSTANT_PATTERN }) @IsOptional() @IsInstant() to?: string;
+
+  @ApiPropertyOptional({ description: "the changes written with one of the organization's API keys (their `apiKeyId`)" })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN)
+  @FoldsIdCase()
+  apiKeyId?: string;
 }
 
 class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
@@ -301,4 +308,5 @@ const changesQuery = (q: OrgChangesQuery): Parameters<OrganizationChanges['list'
   ...(q.change !== undefined && q.change !== null && { change: q.change }),
   ...(q.from !== undefined && q.from !== null && { from: q.from }),
   ...(q.to !== undefined && q.to !== null && { to: q.to }),
+  ...(q.apiKeyId !== undefined && q.apiKeyId !== null && { apiKeyId: q.apiKeyId }),
 });

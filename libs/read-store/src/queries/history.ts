@@ -11,6 +11,13 @@ export interface HistoryFilters {
   actorId?: string;
   /** the entries of one request (its correlationId: X-Request-Id) */
   correlationId?: string;
+  /**
+   * the entries of one invitation (sent, resent, cancelled, accepted), and of one API key (probe 80 F3, F13: "what
+   * became of Maria's invitation?", "what did your support key do?"). Rare questions: no index of their own, the
+   * workspace's history in log order is scanned for them (~1 µs an entry here)
+   */
+  invitationId?: string;
+  apiKeyId?: string;
   /** entries of these kinds of change (any of them; probe 69 F3: "who changed grants this month?") */
   change?: readonly HistoryChange[];
   /** ISO time, inclusive */
@@ -37,6 +44,8 @@ function historyWhere(workspaceId: string, f: HistoryFilters): Record<string, Fi
   if (f.userId !== undefined) where.userId = f.userId;
   if (f.actorId !== undefined) where.actorId = f.actorId;
   if (f.correlationId !== undefined) where.correlationId = f.correlationId;
+  if (f.invitationId !== undefined) where.invitationId = f.invitationId;
+  if (f.apiKeyId !== undefined) where.apiKeyId = f.apiKeyId;
   if (f.change !== undefined) {
     // one list however it is written (`joined,joined` is `joined`; the order of the kinds does not matter): its cursors
     // are the same list's (probe 72 F8)
