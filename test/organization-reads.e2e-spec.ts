@@ -50,6 +50,24 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(await app.running.send('users.grantOrgAdmin', { apiKey: SYSTEM_KEY, organizationId: o.organizationId, userId: carol })).toMatchObject({ userId: carol, orgAdmin: true, changed: true });
   });
 
+  it("probe 80 F2: the organization's users found by address, name or alias (q: part of one, case and accents aside), over HTTP and TCP", async () => {
+    const { api } = app.running.app;
+    const o = await api.organization();
+    const org = `/v1/organizations/${o.organizationId}`;
+    const as = { key: o.key, actor: o.admin };
+    const maria = await api.member({ ...as, workspaceId: o.workspaceId }, 'maria.lopez@acme.test', { roles: ['agent'] });
+    const tom = await api.member({ ...as, workspaceId: o.workspaceId }, 'tom@acme.test', { roles: ['agent'] });
+    await api.request('PATCH', `${org}/users/${tom}`, { ...as, body: { displayName: 'Tomás Márquez', alias: 'tm' } });
+    const found = async (q: string) => (await api.request('GET', `${org}/users?q=${encodeURIComponent(q)}`, as)).body.items.map((u: { userId: string }) => u.userId);
+    expect(await found('MARIA.lopez')).toEqual([maria]);
+    expect(await found('  marquez ')).toEqual([tom]);
+    expect(await found('@ACME.test')).toEqual(expect.arrayContaining([maria, tom]));
+    expect(await found('nobody-here')).toEqual([]);
+    const page = await api.request('GET', `${org}/users?q=acme.test&limit=1&after=${maria}`, as);
+    expect(page.body.items.map((u: { userId: string }) => u.userId)).toEqual([tom]);
+    expect((await app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, q: 'lopez' })).items.map((u: { userId: string }) => u.userId)).toEqual([maria]);
+  });
+
   it('lists every user in join order, pages them, shows memberships, a pending email change and deletions', async () => {
     const { api } = app.running.app;
     const o = await api.organization();

@@ -5708,6 +5708,8 @@ export interface operations {
         /** @description the `next` of the previous page: the users who joined after that one */
         after?: string;
         limit?: number;
+        /** @description users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search); deleted users never match */
+        q?: string;
       };
       header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */

@@ -33,6 +33,12 @@ export class OrgUsersQuery {
   @Min(1)
   @Max(200)
   limit?: number;
+
+  @ApiPropertyOptional({ description: "users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search); deleted users never match", maxLength: 200, example: 'maria' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
 }
 
 /** `GET …/workspaces` in pages (probe 53 F3: 7,500 workspaces were one answer, past a NATS server's max_payload) */
@@ -166,7 +172,7 @@ export class OrganizationQueriesController {
   async users(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Query() query: OrgUsersQuery, @Headers(MIN_POSITION_HEADER.name) minPosition?: string): Promise<OrgUserList> {
     if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
     const reader = readerOf(req, org);
-    return this.reads.users(reader.organizationId, reader.actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50 });
+    return this.reads.users(reader.organizationId, reader.actorId, { ...(query.after !== undefined && { after: query.after }), limit: query.limit ?? 50, ...(query.q !== undefined && { q: query.q }) });
   }
 
   @Get('users/export.csv')
@@ -262,7 +268,7 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
     const reader = await this.messageReader(m);
-    return this.reads.users(reader.organizationId, reader.actorId, { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50 });
+    return this.reads.users(reader.organizationId, reader.actorId, { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50, ...(m.q !== undefined && m.q !== null && { q: m.q }) });
   }
 
   @MessagePattern('users.get')

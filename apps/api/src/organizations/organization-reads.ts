@@ -6,6 +6,7 @@ import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { aTurnOfTheLoop } from '../members/stream-fold';
+import { searchKey } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
 
 /** An organization's user as an org admin sees them; a deleted user keeps only their pseudonymous id and dates (rule 12). */
@@ -94,9 +95,13 @@ export class OrganizationReads {
   }
 
   /** Users in the order they joined the organization; a page after `after` (a user id of the previous page). */
-  async users(organizationId: string, actorId: string | undefined, page: { after?: string; limit: number }): Promise<{ items: OrgUserView[]; next: string | null }> {
+  async users(organizationId: string, actorId: string | undefined, page: { after?: string; limit: number; q?: string }): Promise<{ items: OrgUserView[]; next: string | null }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const items: UserProfile[] = [];
+    // `q`: an address, a name or an alias, or part of one, folded as the user list's search (probe 80 F2: support had
+    // no way from an address to a user but a page-by-page read); deleted users have none of them
+    const needle = page.q === undefined ? undefined : searchKey(page.q.trim());
+    const matches = (user: UserProfile) => needle === undefined || (!user.deleted && [user.email, user.displayName, user.alias].some((text) => text && searchKey(text).includes(needle)));
     // a Map keeps the order users were added in: the order they joined (O(users) to find `after`: an org's users are in memory)
     let started = page.after === undefined;
     let more = false;
@@ -105,6 +110,7 @@ export class OrganizationReads {
         started = user.userId === page.after;
         continue;
       }
+      if (!matches(user)) continue;
       if (items.length === page.limit) {
         more = true;
         break;

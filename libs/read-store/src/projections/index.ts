@@ -5,6 +5,8 @@ export * from './permission-history';
 export * from './workspaces';
 export * from './presence-daily';
 export * from './teams';
+// the user list's folding of a search, for a search over the decision state's users too (the organization's users)
+export { searchKey } from './sort-key';
 
 import { membersProjection } from './members';
 import { orgUsersProjection } from './org-users';
