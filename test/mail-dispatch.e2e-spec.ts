@@ -33,6 +33,8 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     const o = await app.api.organization();
     const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });
     expect(inv.status).toBe(201);
+    // the answer says the mail has not gone out yet (probe 80 F4)
+    expect(inv.body.mail).toBe('pending');
     expect(sink.refused()).toBe(1);
     expect(received).toEqual([]);
     // the console sees that its mail has not gone out (probe 46 F4)
@@ -72,6 +74,8 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     const before = sink.refused();
     const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'unknown.user@acme.test' } });
     expect(inv.status).toBe(201);
+    // refused for good, said in the answer (probe 80 F4: 201 and nothing more, the admin saw success)
+    expect(inv.body.mail).toBe('refused');
     expect(sink.refused()).toBe(before + 1);
     const pending = async () =>
       ((await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': inv.body.position } })).body.items as { invitationId: string; mailedAt: string | null; mailRefusedAt: string | null }[]).find(

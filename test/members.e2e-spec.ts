@@ -21,9 +21,10 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
 
     const inv = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: '  Jane.Doe@Acme.TEST ', ...invited } });
     expect(inv.status).toBe(201);
-    expect(inv.body).toEqual({ invitationId: expect.any(String), inviteUrl: expect.stringMatching(/^https:\/\/console\.acme\.test\/invite\?token=/), expiresAt: expect.any(String), position: expect.stringMatching(/^\d+$/) });
+    expect(inv.body).toEqual({ invitationId: expect.any(String), inviteUrl: expect.stringMatching(/^https:\/\/console\.acme\.test\/invite\?token=/), expiresAt: expect.any(String), position: expect.stringMatching(/^\d+$/), mail: 'handed_over' });
     expect(Date.parse(inv.body.expiresAt) - Date.now()).toBeGreaterThan(47.9 * 3600_000);
     expect(inv.headers.get('x-position')).toBe(inv.body.position);
+    // (mail: handed to the mail relay, here the development outbox, before the answer: probe 80 F4)
 
     // the console can fetch the current link again while the invitation is pending
     const link = await api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${inv.body.invitationId}/link`, as);

@@ -1817,6 +1817,12 @@ export interface components {
        * @example 2026-03-03T09:00:00.000Z
        */
       expiresAt: string;
+      /**
+       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. Absent on a replay whose link was replaced since (not mailed again).
+       * @example handed_over
+       * @enum {string}
+       */
+      mail?: 'handed_over' | 'refused' | 'pending' | 'not_sent';
     };
     InvitationLink: {
       /**
@@ -1876,6 +1882,12 @@ export interface components {
        * @example 2026-03-03T09:00:00.000Z
        */
       expiresAt: string;
+      /**
+       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. Absent on a replay whose link was replaced since (not mailed again).
+       * @example handed_over
+       * @enum {string}
+       */
+      mail?: 'handed_over' | 'refused' | 'pending' | 'not_sent';
     };
     InvitationCancelled: {
       /**

@@ -110,14 +110,15 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
     // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless
-    if (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now()))
-      await mailInvitation(
+    const mail =
+      (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now())) &&
+      (await mailInvitation(
         this.mailer,
         invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
         (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
-      );
+      ));
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
     return {
@@ -125,6 +126,8 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       inviteUrl,
       expiresAt: invited.data.expiresAt,
       position: done.position,
+      // what became of its mail by now; absent on a replay whose link a resend replaced since (not mailed again)
+      ...(mail && { mail }),
       ...(warnings.length > 0 && { warnings }),
     };
   }
@@ -158,15 +161,18 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
     // a replay mails again while its link is the current one (as an invitation's: probe 28)
-    if (inv && hasAddress(inv) && (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())))
-      await mailInvitation(
+    const mail =
+      inv &&
+      hasAddress(inv) &&
+      (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())) &&
+      (await mailInvitation(
         this.mailer,
         invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
         (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),
-      );
-    return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position };
+      ));
+    return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }
 }
 

@@ -1,8 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { MemberView } from '@rollcall/read-store';
 import type { Restrictions } from '@rollcall/domain';
 import { RESTRICTIONS_SCHEMA, nullableString, ADDRESS_FORMAT } from '../shared/resources';
 import { WriteAnswer } from '../shared/openapi';
+import type { MailStatus } from '../shared/mailer';
 
 const INVITATION_ID = { description: 'the invitation (resend, cancel, copy link)', example: 'a3bb189e-8bf9-5888-9912-ace4e6543002' };
 const INVITE_URL = { format: 'uri', description: 'the registration link; its token authenticates POST /v1/invitations/accept', example: 'https://console.acme.test/invite?token=MWI2NzFhNjQ6N2M5ZTY2Nzk6YTNiYjE4OWU6MQ.Xq3v0N8cQm1yVt7kLw2sZr5pHb9gFd4jUa6eTi0oYxE' };
@@ -72,6 +73,13 @@ export class InvitationCreated extends WriteAnswer {
   inviteUrl!: string;
   @ApiProperty(EXPIRES_AT)
   expiresAt!: string;
+  @ApiPropertyOptional({
+    enum: ['handed_over', 'refused', 'pending', 'not_sent'],
+    description:
+      "what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. Absent on a replay whose link was replaced since (not mailed again).",
+    example: 'handed_over',
+  })
+  mail?: MailStatus;
 }
 
 export class InvitationResent extends InvitationCreated {}

@@ -135,11 +135,21 @@ export function handOver(what: string, context: object, send: () => Promise<void
  * time (the ledger's record of a mail taken or refused for good, which tells the dispatcher it went, or that it is not
  * to be tried again). Never rejects.
  */
-function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, recorded?: HandOffRecord): Promise<void> {
+/**
+ * What became of a mail by the time the write answers (probe 80 F4: an invitation answered 201 though the relay had
+ * refused its mail for good): `handed_over` to the relay; `refused` by it for good (a 5xx: the address is wrong, a
+ * resend will not help); `pending`: not handed over yet (the relay is slow, deferred it or is unreachable): the mail
+ * dispatcher tries again (docs/adr/0018); `not_sent`: the address was erased meanwhile.
+ */
+export type MailStatus = 'handed_over' | 'refused' | 'pending' | 'not_sent';
+const MAIL_STATUS: Record<HandOff, MailStatus> = { sent: 'handed_over', refused: 'refused', failed: 'pending', erased: 'not_sent' };
+
+function sendWaiting(what: string, context: object, send: () => Promise<void>, erasedSince: () => Promise<boolean>, logger: Logger, recorded?: HandOffRecord): Promise<MailStatus> {
   const handing = handOver(what, context, send, erasedSince, logger).then(async (outcome) => {
     await recorded?.(outcome);
+    return MAIL_STATUS[outcome];
   });
-  return settledWithin(MAIL_HANDOFF_WAIT_MS, handing, () => undefined);
+  return settledWithin(MAIL_HANDOFF_WAIT_MS, handing, (): MailStatus => 'pending');
 }
 
 /** what a hand-off leaves behind (mail/mail-ledger.ts: a record of the mail taken or refused for good; every outcome counted) */
@@ -152,7 +162,7 @@ export const mailInvitation = (
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
   recorded?: HandOffRecord,
-): Promise<void> => sendWaiting('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger, recorded);
+): Promise<MailStatus> => sendWaiting('invitation email', { workspace: mail.workspaceName }, () => mailer.send(mail), erasedSince, logger, recorded);
 
 export const mailEmailConfirmation = (
   mailer: InvitationMailer,
@@ -161,7 +171,7 @@ export const mailEmailConfirmation = (
   erasedSince: () => Promise<boolean> = async () => false,
   logger = new Logger('InvitationMailer'),
   recorded?: HandOffRecord,
-): Promise<void> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, recorded);
+): Promise<MailStatus> => sendWaiting('email confirmation', {}, () => mailer.sendEmailConfirmation(mail), erasedSince, logger, recorded);
 
 /**
  * A header's text as the reader is to see it. nodemailer leaves text that already looks like an RFC 2047 encoded-word
