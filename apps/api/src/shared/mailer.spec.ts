@@ -54,12 +54,17 @@ describe('rule 7: the answer waits until its mail is handed over (probe 28: a cr
     let take!: () => void;
     const mailer = { send: () => new Promise<void>((r) => (take = r)) } as unknown as InvitationMailer;
     let handed = false;
-    const waiting = mailInvitation(mailer, mail, async () => false, recording().logger).then(() => (handed = true));
+    const waiting = mailInvitation(mailer, mail, async () => false, recording().logger).then((status) => {
+      handed = true;
+      return status;
+    });
     await settled();
     expect(handed).toBe(false);
     take();
-    await waiting;
+    expect(await waiting).toBe('handed_over');
     expect(handed).toBe(true);
+    // an address erased meanwhile: not sent, and said so
+    expect(await mailInvitation(mailer, mail, async () => true, recording().logger)).toBe('not_sent');
   });
 
   it('a transport that fails or hangs does not fail or hold the answer past MAIL_HANDOFF_WAIT_MS (the failure is logged)', async () => {
