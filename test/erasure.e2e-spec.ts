@@ -217,3 +217,17 @@ describe('rule 12: an invitation in another organization to the deleted user\'s 
     expect(member.body).toMatchObject({ email: 'both.orgs@acme.test', status: 'active' });
   });
 });
+
+describe("rule 12: what a deletion answers (probe 80 F7)", () => {
+  it('the pending invitations it cancelled, by workspace; a second deletion is told the user was deleted, for good', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const jane = await app.api.member({ ...as, workspaceId: o.workspaceId }, 'jane.answered@acme.test', { roles: ['agent'] });
+    const second = (await app.api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: 'Second' } })).body.workspaceId as string;
+    const invited = await app.api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'jane.answered@acme.test' } });
+    const deleted = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${jane}`, as);
+    expect(deleted.body).toMatchObject({ userId: jane, workspaceIds: [o.workspaceId], cancelledInvitations: [{ workspaceId: second, invitationId: invited.body.invitationId }] });
+    const again = await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${jane}`, as);
+    expect([again.status, again.body.code, again.body.detail]).toEqual([404, 'USER_NOT_FOUND', `User ${jane} was deleted from this organization; a deletion cannot be undone, and nothing more is decided about them.`]);
+  });
+});

@@ -2125,6 +2125,12 @@ export interface components {
       changed: ('displayName' | 'alias' | 'avatarUrl' | 'email')[];
       emailChange?: components['schemas']['EmailChangeOutcome'];
     };
+    CancelledInvitation: {
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /** @example 0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d */
+      invitationId: string;
+    };
     UserDeleted: {
       /**
        * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
@@ -2139,12 +2145,14 @@ export interface components {
       /** @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b */
       userId: string;
       /**
-       * @description the workspaces the user was removed from
+       * @description the workspaces the user was removed from: those they were an active member of (a revoked membership had ended already)
        * @example [
        *       "7c9e6679-7425-5de3-944b-e07fc1f90ae7"
        *     ]
        */
       workspaceIds: string[];
+      /** @description the pending invitations to them cancelled with the deletion */
+      cancelledInvitations: components['schemas']['CancelledInvitation'][];
     };
     OrgAdminSet: {
       /**

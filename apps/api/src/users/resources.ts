@@ -47,9 +47,18 @@ export class OrgAdminSet extends WriteAnswer {
 }
 
 /** Deleting a user (rule 12): gone from the organization and these workspaces; personal data erased. */
+class CancelledInvitation {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d' })
+  invitationId!: string;
+}
+
 export class UserDeleted extends WriteAnswer {
   @ApiProperty(USER_ID)
   userId!: string;
-  @ApiProperty({ type: [String], description: 'the workspaces the user was removed from', example: ['7c9e6679-7425-5de3-944b-e07fc1f90ae7'] })
+  @ApiProperty({ type: [String], description: 'the workspaces the user was removed from: those they were an active member of (a revoked membership had ended already)', example: ['7c9e6679-7425-5de3-944b-e07fc1f90ae7'] })
   workspaceIds!: string[];
+  @ApiProperty({ type: [CancelledInvitation], description: 'the pending invitations to them cancelled with the deletion' })
+  cancelledInvitations!: CancelledInvitation[];
 }

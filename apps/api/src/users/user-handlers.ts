@@ -253,6 +253,8 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
     // journaled before the answer: a restore from a backup taken before it deletes the user again (ADR 0031)
     await this.journal?.record({ kind: 'UserDeleted', at: ctx.now, organizationId, userId, actorId: ctx.actorId, position: done.position });
     const deleted = done.events.find((e) => e.type === 'UserDeleted');
-    return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], position: done.position };
+    // the pending invitations it cancelled with them, by workspace (probe 80 F7: seen only in each workspace's history)
+    const cancelledInvitations = done.events.flatMap((e) => (e.type === 'InvitationCancelled' ? [{ workspaceId: e.data.workspaceId, invitationId: e.data.invitationId }] : []));
+    return { userId, workspaceIds: deleted?.type === 'UserDeleted' ? deleted.data.workspaceIds : [], cancelledInvitations, position: done.position };
   }
 }
