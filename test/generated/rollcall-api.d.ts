@@ -243,6 +243,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/workspaces/{ws}/invitations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One invitation, pending, accepted or cancelled: its address, access, current link's version and expiry, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=. */
+    get: operations['invitationsGet'];
+    put?: never;
+    post?: never;
+    /** Cancel a pending invitation. */
+    delete: operations['invitationsCancel'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/workspaces/{ws}/invitations': {
     parameters: {
       query?: never;
@@ -289,23 +307,6 @@ export interface paths {
     /** Send a new link; the validity period starts again and older links stop working. An invitation bound to a user who has changed their address since it was sent is not resent (409 INVITEE_ADDRESS_CHANGED): cancel it and invite their current address. */
     post: operations['invitationsResend'];
     delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workspaces/{ws}/invitations/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Cancel a pending invitation. */
-    delete: operations['invitationsCancel'];
     options?: never;
     head?: never;
     patch?: never;
@@ -1760,6 +1761,59 @@ export interface components {
       items: components['schemas']['OrgChange'][];
       /** @description send it as `after` for the next page; null: none left as of this read. With `change`, a page looks through at most 5,000 changes: it may hold fewer items than `limit`, or none, and a `next` */
       next: string | null;
+    };
+    InvitationDetail: {
+      /** @example 0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d */
+      invitationId: string;
+      /**
+       * @description a pending one may have expired (`expired`)
+       * @enum {string}
+       */
+      status: 'pending' | 'accepted' | 'cancelled';
+      /**
+       * Format: idn-email
+       * @description the address it was sent to (null: erased with its person's deletion)
+       * @example jane@acme.test
+       */
+      email: string | null;
+      /**
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /**
+       * @example {
+       *       "contact_visibility": "self_only",
+       *       "mask_contact_info": true
+       *     }
+       */
+      restrictions: {
+        [key: string]: true | string;
+      };
+      /** @example [] */
+      grants: string[];
+      /** Format: date-time */
+      invitedAt: string;
+      /**
+       * @description which link is current: 1 for the first mail, one more per resend (older links answer INVITATION_LINK_SUPERSEDED)
+       * @example 1
+       */
+      linkVersion: number;
+      /**
+       * Format: date-time
+       * @description when the current link was sent (the invitation, or its latest resend)
+       */
+      linkSentAt: string;
+      /**
+       * Format: date-time
+       * @description when the current link stops working
+       */
+      expiresAt: string;
+      /** @description pending, and its current link past expiresAt: resend it, or cancel it */
+      expired: boolean;
+      /** @description the user it is bound to (an existing user of the organization invited: rule 8) or who accepted it; null for a new address not accepted */
+      userId?: string | null;
     };
     InviteDto: {
       /**
@@ -7135,6 +7189,406 @@ export interface operations {
       };
     };
   };
+  invitationsGet: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description the user on whose behalf the console reads */
+        'X-Actor-Id': string;
+      };
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description InvitationDetail */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationDetail'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
+  invitationsCancel: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
+        'Idempotency-Key'?: string;
+        /** @description the user on whose behalf the console acts */
+        'X-Actor-Id': string;
+      };
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description InvitationCancelled; `X-Position` repeats `position` */
+      200: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          'X-Position'?: string;
+          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
+          'Idempotency-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationCancelled'];
+        };
+      };
+      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
+      400: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 400;
+            /** @enum {string} */
+            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNAUTHENTICATED */
+      401: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 401;
+            /** @enum {string} */
+            code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
+      404: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 404;
+            /** @enum {string} */
+            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
+      408: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 408;
+            /** @enum {string} */
+            code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
+      409: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 409;
+            /** @enum {string} */
+            code?: 'CONCURRENCY_CONFLICT' | 'INVITATION_NOT_PENDING';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_ERASED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 413;
+            /** @enum {string} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 415;
+            /** @enum {string} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 422;
+            /** @enum {string} */
+            code?: 'IDEMPOTENCY_KEY_REUSED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 431;
+            /** @enum {string} */
+            code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
+          };
+        };
+      };
+    };
+  };
   membersInvite: {
     parameters: {
       query?: never;
@@ -7700,234 +8154,6 @@ export interface operations {
             status?: 410;
             /** @enum {string} */
             code?: 'IDEMPOTENCY_KEY_ERASED' | 'INVITATION_ADDRESSEE_ERASED';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
-      413: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 413;
-            /** @enum {string} */
-            code?: 'PAYLOAD_TOO_LARGE';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): UNSUPPORTED_MEDIA_TYPE */
-      415: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 415;
-            /** @enum {string} */
-            code?: 'UNSUPPORTED_MEDIA_TYPE';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_REUSED */
-      422: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 422;
-            /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_REUSED';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): HEADERS_TOO_LARGE */
-      431: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 431;
-            /** @enum {string} */
-            code?: 'HEADERS_TOO_LARGE';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
-      503: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
-          'Retry-After'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 503;
-            /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
-          };
-        };
-      };
-    };
-  };
-  invitationsCancel: {
-    parameters: {
-      query?: never;
-      header: {
-        /** @description retrying with the same key returns the first answer and appends nothing; every id the write creates derives from it. 1 to 255 visible ASCII characters (no space, no letter outside ASCII: derive keys from ids, not from addresses or names) */
-        'Idempotency-Key'?: string;
-        /** @description the user on whose behalf the console acts */
-        'X-Actor-Id': string;
-      };
-      path: {
-        ws: string;
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description InvitationCancelled; `X-Position` repeats `position` */
-      200: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
-          'X-Position'?: string;
-          /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
-          'Idempotency-Replayed'?: 'true';
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['InvitationCancelled'];
-        };
-      };
-      /** @description Problem (RFC 9457): JSON_TOO_DEEP, MALFORMED_JSON, VALIDATION_FAILED */
-      400: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 400;
-            /** @enum {string} */
-            code?: 'JSON_TOO_DEEP' | 'MALFORMED_JSON' | 'VALIDATION_FAILED';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): UNAUTHENTICATED */
-      401: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 401;
-            /** @enum {string} */
-            code?: 'UNAUTHENTICATED';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
-      403: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 403;
-            /** @enum {string} */
-            code?: 'INSUFFICIENT_AUTHORITY';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): INVITATION_NOT_FOUND, NOT_FOUND, WORKSPACE_NOT_FOUND */
-      404: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 404;
-            /** @enum {string} */
-            code?: 'INVITATION_NOT_FOUND' | 'NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): REQUEST_TIMEOUT */
-      408: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 408;
-            /** @enum {string} */
-            code?: 'REQUEST_TIMEOUT';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, INVITATION_NOT_PENDING */
-      409: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
-          'Retry-After'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 409;
-            /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'INVITATION_NOT_PENDING';
-          };
-        };
-      };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
-      410: {
-        headers: {
-          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
-          'X-Request-Id'?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @enum {integer} */
-            status?: 410;
-            /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
           };
         };
       };

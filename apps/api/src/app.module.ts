@@ -17,6 +17,7 @@ import { PersonalDataExports } from './users/personal-data';
 import { OrgUsersCsv } from './organizations/org-users-csv';
 import { OrgMembersCsv } from './organizations/org-members-csv';
 import { OrgMembersCsvController } from './organizations/org-members-csv.controller';
+import { InvitationReadController } from './invitations/invitation-read.controller';
 import { ExportLedger } from './shared/export-ledger';
 import { PersonalDataController } from './users/personal-data.controller';
 import { CreateWorkspaceHandler } from './workspaces/create-workspace';
@@ -167,6 +168,7 @@ export class AppModule {
         PlanController,
         OrganizationQueriesController,
         OrgMembersCsvController,
+        InvitationReadController,
         InvitationsController,
         AcceptInvitationController,
         InvitationPreviewController,

@@ -35,6 +35,7 @@ const WRITE_HEADERS = {
  */
 const OPERATION_IDS: Record<string, string> = {
   'GET /v1/workspaces/{ws}/invitations/{id}/link': 'invitationsLink',
+  'GET /v1/workspaces/{ws}/invitations/{id}': 'invitationsGet',
   'GET /v1/workspaces/{ws}/members/{userId}/access': 'membersAccessAsOf',
   'GET /v1/workspaces/{ws}/members/{userId}': 'membersGet',
   'GET /v1/workspaces/{ws}/members': 'membersList',

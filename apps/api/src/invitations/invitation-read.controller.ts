@@ -1,0 +1,86 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { domainError, type Invitation, type Restrictions } from '@rollcall/domain';
+import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
+import { ApiProblems, ApiRead } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
+import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
+import { DomainException } from '../shared/stream-handler';
+import { StreamStates } from '../shared/stream-states';
+import { loadWorkspace } from '../shared/targets';
+
+export class InvitationDetail {
+  @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d' })
+  invitationId!: string;
+  @ApiProperty({ enum: ['pending', 'accepted', 'cancelled'], description: 'a pending one may have expired (`expired`)' })
+  status!: Invitation['status'];
+  @ApiProperty(nullableString("the address it was sent to (null: erased with its person's deletion)", 'jane@acme.test', ADDRESS_FORMAT))
+  email!: string | null;
+  @ApiProperty({ type: [String], example: ['agent'] })
+  roles!: string[];
+  @ApiProperty(RESTRICTIONS_SCHEMA)
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [] })
+  grants!: string[];
+  @ApiProperty({ format: 'date-time' })
+  invitedAt!: string;
+  @ApiProperty({ description: 'which link is current: 1 for the first mail, one more per resend (older links answer INVITATION_LINK_SUPERSEDED)', example: 1 })
+  linkVersion!: number;
+  @ApiProperty({ format: 'date-time', description: 'when the current link was sent (the invitation, or its latest resend)' })
+  linkSentAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'when the current link stops working' })
+  expiresAt!: string;
+  @ApiProperty({ description: 'pending, and its current link past expiresAt: resend it, or cancel it' })
+  expired!: boolean;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'the user it is bound to (an existing user of the organization invited: rule 8) or who accepted it; null for a new address not accepted',
+  })
+  userId!: string | null;
+}
+
+/**
+ * One invitation, whatever became of it (probe 80 F3: an accepted or cancelled invitation left the user list and had
+ * no read of its own — "sent? when? to which address? resent? accepted?" took a scan of the history). From the
+ * workspace's decision state: current at once. Its events, with who and which request: `GET …/history?invitationId=`;
+ * its current link's mail: the user list's `mailedAt` / `mailRefusedAt` while it is pending.
+ */
+@ApiTags('invitations')
+@ApiBearerAuth()
+@Controller('v1/workspaces/:ws/invitations')
+export class InvitationReadController {
+  constructor(
+    @Inject(ReadAccess) private readonly access: ReadAccess,
+    @Inject(StreamStates) private readonly states: StreamStates,
+  ) {}
+
+  @Get(':id')
+  @ApiOperation({
+    summary:
+      "One invitation, pending, accepted or cancelled: its address, access, current link's version and expiry, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=.",
+  })
+  @ApiHeader(READ_ACTOR_HEADER)
+  @ApiRead(InvitationDetail)
+  @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND')
+  async one(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string): Promise<InvitationDetail> {
+    const ref = await this.access.prepare(principal, ws, actorId, 'members');
+    const inv = (await loadWorkspace(this.states, ref)).context.ws.invitations.get(id);
+    if (!inv) throw new DomainException(domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`));
+    return {
+      invitationId: inv.invitationId,
+      status: inv.status,
+      email: typeof inv.email === 'string' && inv.email !== '' ? inv.email : null,
+      roles: inv.access.roles,
+      restrictions: inv.access.restrictions,
+      grants: inv.access.grants,
+      invitedAt: inv.invitedAt,
+      linkVersion: inv.linkVersion,
+      linkSentAt: inv.linkSentAt ?? inv.invitedAt,
+      expiresAt: inv.expiresAt,
+      expired: inv.status === 'pending' && Date.now() >= Date.parse(inv.expiresAt),
+      userId: inv.inviteeUserId,
+    };
+  }
+}
