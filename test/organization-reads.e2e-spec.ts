@@ -45,6 +45,21 @@ describe("an organization's users and workspaces (org admins)", () => {
     // the operator takes it from nobody; the org admin it made does, from the one who left
     expectProblem(await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, system), 403, 'INSUFFICIENT_AUTHORITY');
     expect((await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, { key: o.key, actor: bob })).body).toMatchObject({ orgAdmin: false, changed: true });
+    // an organization's key never acts as the operator (probe 81 F1: `X-Actor-Id: system` granted org admin, issued keys
+    // past the quota, deleted the last org admin, each recorded as the operator's)
+    const dave = await api.member({ key: o.key, actor: bob, workspaceId: o.workspaceId }, 'dave.support@acme.test', { roles: ['agent'] });
+    for (const [method, path] of [
+      ['PUT', `${org}/users/${dave}/org-admin`],
+      ['DELETE', `${org}/users/${bob}`],
+      ['POST', `${org}/api-keys`],
+      ['GET', `${org}/users`],
+    ] as const) {
+      const forged = await api.request(method, path, { key: o.key, actor: 'system', ...(method === 'POST' && { body: {} }) });
+      expectProblem(forged, 400, 'VALIDATION_FAILED');
+      expect(forged.body.errors).toEqual([{ field: 'X-Actor-Id', message: 'is reserved: "system" is the operator' }]);
+    }
+    await expect(app.running.send('users.delete', { apiKey: o.key, actorId: 'system', organizationId: o.organizationId, userId: bob })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await api.request('GET', `${org}/users/${dave}`, system)).body.orgAdmin).toBe(false);
     // and over TCP
     const carol = await api.member({ key: o.key, actor: bob, workspaceId: o.workspaceId }, 'carol.support@acme.test', { roles: ['agent'] });
     expect(await app.running.send('users.grantOrgAdmin', { apiKey: SYSTEM_KEY, organizationId: o.organizationId, userId: carol })).toMatchObject({ userId: carol, orgAdmin: true, changed: true });

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional, 
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { EventStore } from '@rollcall/event-store';
+import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { StreamStates } from '../shared/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
@@ -204,6 +205,21 @@ const ACTOR_ID = /^[\w.:@-]{1,128}$/;
  * missing, or holds something that is no user id (a header sent but malformed was told "name the acting user", as if
  * missing: probe 34 F4).
  */
+/**
+ * `system` is the operator's name (SYSTEM_ACTOR: the system key, and the erasure journal's replays): an organization's
+ * key acts as one of its users, never as it (probe 81 F1: `X-Actor-Id: system` with an organization's key granted org
+ * admin, issued keys past the quota, deleted the last org admin and erased addresses, each recorded as the operator's).
+ * Refused wherever an actor is named: the header, a message's `actorId`.
+ */
+export function refuseOperatorName(actor: string, field: string): void {
+  if (actor === SYSTEM_ACTOR)
+    throw new ProblemException(
+      problem(400, 'VALIDATION_FAILED', `${field} names a user of the organization; "${SYSTEM_ACTOR}" is the operator's name, which only the system key acts as.`, [
+        { field, message: `is reserved: "${SYSTEM_ACTOR}" is the operator` },
+      ]),
+    );
+}
+
 export function actorIdFromHeader(raw: string | string[] | undefined): string {
   const actor = Array.isArray(raw) ? raw[0] : raw;
   if (!actor)
@@ -216,6 +232,7 @@ export function actorIdFromHeader(raw: string | string[] | undefined): string {
         { field: 'X-Actor-Id', message: 'is not a user id' },
       ]),
     );
+  refuseOperatorName(actor, 'X-Actor-Id');
   // a user id pasted in upper case is the one this service wrote (probe 80 F11: 403 "not an active member")
   return foldIdCase(actor);
 }

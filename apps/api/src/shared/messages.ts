@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { PinoLogger } from 'nestjs-pino';
-import { Authenticator, type Principal, organizationOf } from '../shared/auth';
+import { Authenticator, type Principal, organizationOf, refuseOperatorName } from '../shared/auth';
 import { ID_PATTERN, foldIdCase } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
@@ -45,6 +45,7 @@ export const bodyOf = <T extends object>(message: T): Record<string, unknown> =>
 /** The acting user a message names (`actorId`), required of an organization's key: 400 without one. */
 export const messageActor = (actorId: string | undefined): string => {
   if (!actorId) throw new ProblemException(problem(400, 'VALIDATION_FAILED', 'Name the acting user in actorId.', [{ field: 'actorId', message: 'is required' }]));
+  refuseOperatorName(actorId, 'actorId');
   return foldIdCase(actorId);
 };
 
