@@ -219,7 +219,9 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     const asOf = await api.request('GET', `${A}/members/${leaver}/access?asOf=${encodeURIComponent(beforeRevoke)}`, asA);
     expect(asOf.body.teams).toEqual([{ teamId: nightId, name: 'Night shift' }]);
     expect(asOf.body.scopes).toEqual({ contact_visibility: 'all', mask_contact_info: false });
-    const now = (await api.request('GET', `${A}/members/${leaver}/access`, asA)).body;
+    const now = (await api.request('GET', `${A}/members/${leaver}/access?explain=true`, asA)).body;
+    // the explanation says so too (probe 81 F2)
+    expect(now.explanation.scopes).toBeNull();
     // revoked now: no teams, no permissions, and no data scope (probe 80 F12: "sees all contacts, unmasked")
     expect({ status: now.status, teams: now.teams, permissions: now.permissions, scopes: now.scopes }).toEqual({ status: 'revoked', teams: [], permissions: [], scopes: null });
 

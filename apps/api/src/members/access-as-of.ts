@@ -94,8 +94,12 @@ class Explained {
   missing!: AccessExplanation['missing'];
   @ApiProperty({ type: 'array', items: IGNORED, description: 'restrictions held without effect: not valid for the roles held, or not offered on the plan', example: [] })
   ignored!: AccessExplanation['ignored'];
-  @ApiProperty({ description: 'the data scopes and the restriction that set each', example: { contact_visibility: { value: 'all', by: null }, mask_contact_info: { value: false, by: null } } })
-  scopes!: AccessExplanation['scopes'];
+  @ApiProperty({
+    nullable: true,
+    description: 'the data scopes and the restriction that set each; null for a user who held no access then (revoked, deleted, none)',
+    example: { contact_visibility: { value: 'all', by: null }, mask_contact_info: { value: false, by: null } },
+  })
+  scopes!: AccessExplanation['scopes'] | null;
 }
 
 /** The access at a time T; with `explain=true`, the reasons too. */
@@ -244,7 +248,8 @@ function accessOf({ org, ws, info, asOf, basedOn }: Replayed, userId: string, ex
     scopes: active ? eff.scopes : null,
     teams: teamsOf(ws.teams, userId).map((t) => ({ teamId: t.teamId, name: t.name })),
     basedOn,
-    ...(explain && { explanation: explainPermissions(access, model, ws.info.plan) }),
+    // (its scopes too: null for a user who held no access then, as the answer's: probe 81 F2)
+    ...(explain && { explanation: { ...explainPermissions(access, model, ws.info.plan), ...(!active && { scopes: null }) } }),
   };
 }
 
