@@ -155,10 +155,23 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
   if (existingUser === cmd.actorId) return reject(selfInvitation());
   const pendingId = ctx.ws.pendingByEmail.get(emailKey(email));
-  if (pendingId !== undefined)
+  if (pendingId !== undefined) {
+    // bound to a user who holds another address now: a resend is refused (INVITEE_ADDRESS_CHANGED), so not advised
+    // (probe 81 F4: "resend it", then the resend's 409)
+    const pending = ctx.ws.invitations.get(pendingId);
+    const movedOn = pending !== undefined && movedAddress(ctx, pending);
     return reject(
-      withFacts(domainError('ALREADY_INVITED', `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`), { invitationId: pendingId }),
+      withFacts(
+        domainError(
+          'ALREADY_INVITED',
+          movedOn
+            ? `${email} already has a pending invitation (${pendingId}), bound to a user who has changed their address since: cancel it and invite their current address, or copy its link to them.`
+            : `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`,
+        ),
+        { invitationId: pendingId },
+      ),
     );
+  }
   // rule 6, for the person: the user an invitation to this address would link may hold a pending one here, sent to an
   // address they held before; two would make them a member by one and leave the other pending (review, session 26)
   const pendingForUser = existingUser && pendingInvitationOfUser(ctx, existingUser);
@@ -199,12 +212,17 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   );
 }
 
+/** whether the invitation is bound to a living user (rule 8) who holds another address than the one it was sent to */
+const movedAddress = (ctx: WorkspaceContext, inv: Invitation): boolean => {
+  const invitee = inv.inviteeUserId === null ? undefined : ctx.org.users.get(inv.inviteeUserId);
+  return invitee !== undefined && !invitee.deleted && hasAddress(inv) && emailKey(invitee.email) !== emailKey(inv.email);
+};
+
 function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
   if (!inv) return reject(error!);
   // bound to a user (rule 8) who holds another address now: not mailed to the one they gave up
-  const invitee = inv.inviteeUserId === null ? undefined : ctx.org.users.get(inv.inviteeUserId);
-  if (invitee && !invitee.deleted && hasAddress(inv) && emailKey(invitee.email) !== emailKey(inv.email)) return reject(inviteeAddressChanged(inv));
+  if (movedAddress(ctx, inv)) return reject(inviteeAddressChanged(inv));
   return accept([
     {
       type: 'InvitationResent',

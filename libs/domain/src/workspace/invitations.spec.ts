@@ -79,6 +79,10 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     // and not resent to the address they gave up (probe 80 F5): the refusal says to cancel it and invite the new one
     const resend = s.when({ type: 'ResendInvitation', ...by(s, ADMIN), invitationId: first, ttlSeconds: HOURS_48 });
     expect(expectError(resend, 'INVITEE_ADDRESS_CHANGED').facts).toEqual({ invitationId: first });
+    // nor advised at the old address (probe 81 F4: "resend it", then the resend's 409)
+    const atOld = expectError(s.when(inviteCmd(s, 'jane@acme.test', { invitationId: 'inv-old' })), 'ALREADY_INVITED');
+    expect(atOld.message).toContain('bound to a user who has changed their address since: cancel it');
+    expect(atOld.facts).toEqual({ invitationId: first });
     // the earlier one cancelled, the new address is invited
     s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: first });
     expectEvents(s.when(inviteCmd(s, 'jane@new.test', { invitationId: 'inv-new' })), ['UserInvited']);
