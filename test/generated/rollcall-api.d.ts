@@ -2659,7 +2659,7 @@ export interface components {
         detail: string;
       }[];
       /**
-       * @description the data scopes and the restriction that set each
+       * @description the data scopes and the restriction that set each; null for a user who held no access then (revoked, deleted, none)
        * @example {
        *       "contact_visibility": {
        *         "value": "all",
@@ -2671,7 +2671,7 @@ export interface components {
        *       }
        *     }
        */
-      scopes: Record<string, never>;
+      scopes: Record<string, never> | null;
     };
     ExplainedAccessAsOf: {
       /** @example b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b */
@@ -5782,7 +5782,7 @@ export interface operations {
         /** @description the `next` of the previous page: the users who joined after that one */
         after?: string;
         limit?: number;
-        /** @description users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search); deleted users never match */
+        /** @description users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search; no control characters); a pending new address is not searched; deleted users never match */
         q?: string;
       };
       header?: {

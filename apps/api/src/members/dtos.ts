@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
@@ -19,14 +20,23 @@ export class RevokeDto {
 const ROLE_NAMES = [...new Set(Object.values(ACCESS_MODEL_PRESETS).flatMap((model) => Object.keys(model.roles)))].sort();
 
 /** The user list's filters and order: the list (paged) and its CSV export (the whole of it) take the same. */
+/**
+ * A search's text (`q`): at most 200 characters, no control characters — a NUL cut the search short in the embedded
+ * store (a leading one matched everyone); names and addresses hold none. The organization's user search too (probe
+ * 81 F6: a newline matched every user there).
+ */
+export const SearchText = () =>
+  applyDecorators(
+    IsOptional(),
+    IsString(),
+    MaxLength(200),
+    // eslint-disable-next-line no-control-regex
+    Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'must not contain control characters' }),
+  );
+
 export class MemberFilterQuery {
   @ApiPropertyOptional({ description: 'search email, display name and alias: text anywhere in one of them, case and accents set aside ("emile" finds "Émile", "strasse" "Straße", "bücher" an address at bücher.example); no control characters, which no name or address holds' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  // a NUL cut the search short in the embedded store (a leading one matched everyone); names and addresses hold none
-  // eslint-disable-next-line no-control-regex
-  @Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: 'must not contain control characters' })
+  @SearchText()
   q?: string;
 
   @ApiPropertyOptional({ description: 'comma-separated: pending, active, revoked (default pending,active)', example: 'pending,active' })

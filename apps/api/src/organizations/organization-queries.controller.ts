@@ -16,6 +16,7 @@ import { Omittable } from '../shared/omittable';
 import { EVENT_STORE } from '../shared/tokens';
 import type { EventStore } from '@rollcall/event-store';
 import { OrganizationReads } from './organization-reads';
+import { SearchText } from '../members/dtos';
 import { ORG_CHANGES, OrganizationChanges, type OrgChangeKind } from './organization-changes';
 import { OrgChangeList, OrgUserDetail, OrgUserList, OrgWorkspaceList } from './resources';
 
@@ -34,10 +35,12 @@ export class OrgUsersQuery {
   @Max(200)
   limit?: number;
 
-  @ApiPropertyOptional({ description: "users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search); deleted users never match", maxLength: 200, example: 'maria' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @ApiPropertyOptional({
+    description:
+      "users whose address, display name or alias holds this text (case, accents and spaces around it aside, as the user list's search; no control characters); a pending new address is not searched; deleted users never match",
+    example: 'maria',
+  })
+  @SearchText()
   q?: string;
 }
 
