@@ -87,6 +87,9 @@ describe("the organization's users as CSV", () => {
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/members/export.csv`, { key: o.key, actor: joe }), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/members/export.csv?status=gone`, as), 400, 'VALIDATION_FAILED');
+    // a HEAD sends no byte of the file: not recorded (probe 81 F5)
+    const head = await fetch(`${app.url}/v1/organizations/${o.organizationId}/members/export.csv`, { method: 'HEAD', headers });
+    expect(head.status).toBe(200);
     // recorded as the user lists' download of no one workspace
     const exported = await api.request('GET', `/v1/organizations/${o.organizationId}/changes?change=data_exported`, as);
     expect(exported.body.items.map((c: { details: { what: string }; workspaceId: string | null }) => [c.details.what, c.workspaceId])).toEqual([

@@ -8,7 +8,7 @@ import { IdPipe } from '../shared/path-params';
 import { ProblemException, problem } from '../shared/problem';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
 import { READ_STORE } from '../shared/tokens';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 import { HistoryQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems } from '../shared/openapi';
 import { HistoryPage, toHistoryPage } from './resources';
@@ -49,7 +49,7 @@ export class HistoryController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: HistoryQuery,
-    @RequestId() requestId: string | undefined,
+    @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     const { format, limit, cursor, bom, ...filters } = query;
@@ -69,7 +69,7 @@ export class HistoryController {
         return badQuery(error);
       }
       // recorded once the query is known good, before the first byte (probe 69 F9)
-      await this.exports.record(principal, actorId, 'history', { workspaceId: ws }, requestId).catch((error: unknown) => {
+      await this.exports.record(principal, actorId, 'history', { workspaceId: ws }, download).catch((error: unknown) => {
         csv.destroy();
         throw error;
       });

@@ -18,7 +18,7 @@ import { rosterJson } from './roster-json';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
 import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 
 // the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
 const CSV_CONTENT = {
@@ -73,12 +73,12 @@ export class MemberQueriesController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: ExportMembersQuery,
-    @RequestId() requestId: string | undefined,
+    @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     await this.access.prepare(principal, ws, actorId, 'export', minPosition);
     // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
-    await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, requestId);
+    await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, download);
     const { bom: _bom, ...filters } = query;
     return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, docs), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
   }

@@ -4,7 +4,7 @@ import { MEMBER_CSV_COLUMNS } from '@rollcall/read-store';
 import { ExportMembersQuery } from '../members/dtos';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { csvOptions } from '../shared/dtos';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 import { HeavyRead } from '../shared/heavy-reads';
 import { ownOrganization } from '../shared/messages';
 import { AUTH_PROBLEMS, ApiProblems, NO_BODY_PROBLEMS, READ_PROBLEMS } from '../shared/openapi';
@@ -38,14 +38,14 @@ export class OrgMembersCsvController {
     @ActorId() actorId: string,
     @Param('org', IdPipe) org: string,
     @Query() query: ExportMembersQuery,
-    @RequestId() requestId: string | undefined,
+    @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<StreamableFile> {
     const { bom: _bom, ...filters } = query;
     const csv = await this.csv.export(ownOrganization(principal, org), actorId, filters, minPosition, csvOptions(query));
     // recorded once the org-admin check passed, before the first byte (probe 69 F9): the user lists' download, of no
     // one workspace (`workspaceId` absent: every workspace of the organization)
-    await this.exports.record(principal, actorId, 'members', {}, requestId).catch((error: unknown) => {
+    await this.exports.record(principal, actorId, 'members', {}, download).catch((error: unknown) => {
       csv.destroy();
       throw error;
     });

@@ -6,7 +6,7 @@ import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Prin
 import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, PageLimit, WholeNumber, csvOptions } from '../shared/dtos';
 import { HeavyRead } from '../shared/heavy-reads';
 import { ORG_USERS_CSV_COLUMNS, OrgUsersCsv } from './org-users-csv';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -188,10 +188,10 @@ export class OrganizationQueriesController {
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, description: `CSV with a header row (${ORG_USERS_CSV_COLUMNS.join(', ')}); workspaces \`;\`-separated`, content: { 'text/csv': { schema: { type: 'string' } } } })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'ORGANIZATION_NOT_FOUND')
-  async usersCsv(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersCsvQuery, @RequestId() requestId: string | undefined): Promise<StreamableFile> {
+  async usersCsv(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersCsvQuery, @Download() download: DownloadRequest): Promise<StreamableFile> {
     const csv = await this.csv.export(ownOrganization(principal, org), actorId, csvOptions(query));
     // recorded once the org-admin check passed, before the first byte (probe 69 F9)
-    await this.exports.record(principal, actorId, 'org_users', {}, requestId).catch((error: unknown) => {
+    await this.exports.record(principal, actorId, 'org_users', {}, download).catch((error: unknown) => {
       csv.destroy();
       throw error;
     });

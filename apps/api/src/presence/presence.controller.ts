@@ -28,7 +28,7 @@ import { PresenceStreams } from './presence-streams';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
 import { StreamTickets } from './tickets';
 import { ActivityRecorder } from '../activity/activity-recorder';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 
 class HeartbeatMessage extends withEnvelope(HeartbeatDto) {
   @IsString() @Matches(ID_PATTERN) workspaceId!: string;
@@ -186,7 +186,7 @@ export class PresenceController {
     @ActorId() actorId: string,
     @Param('ws', IdPipe) ws: string,
     @Query() query: PresenceReportQuery,
-    @RequestId() requestId: string | undefined,
+    @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
     // a member may always read themself: this resolves the workspace and waits for X-Min-Position; then the permission
@@ -209,7 +209,7 @@ export class PresenceController {
       const days = presenceReportDays(this.readStore, ws, range);
       const first = await days.next().catch(badQuery);
       // recorded once the range is known good, before the first byte (probe 69 F9)
-      await this.exports.record(principal, actorId, 'presence', { workspaceId: ws }, requestId);
+      await this.exports.record(principal, actorId, 'presence', { workspaceId: ws }, download);
       async function* rows(): AsyncIterable<PresenceReportRow> {
         if (first.done) return;
         yield* first.value.items.map(shown);

@@ -17,9 +17,11 @@ import { EVENT_STORE } from './tokens';
 export class ExportLedger {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async record(principal: Principal, actorId: string, what: ExportedData, about: { workspaceId?: string; userId?: string }, correlationId: string | undefined): Promise<void> {
-    // the system key downloads none of these (they are an organization's reads)
-    if (principal.kind !== 'organization') return;
+  async record(principal: Principal, actorId: string, what: ExportedData, about: { workspaceId?: string; userId?: string }, download: DownloadRequest): Promise<void> {
+    // the system key downloads none of these (they are an organization's reads); a HEAD sends no byte of the file
+    // (probe 81 F5: a link checker's HEADs read as downloads in "who downloaded our user list?")
+    if (principal.kind !== 'organization' || download.head) return;
+    const correlationId = download.requestId;
     const id = newEventId();
     const exportedAt = new Date().toISOString();
     const event: DataExported = { type: 'DataExported', version: 1, data: { organizationId: principal.organizationId, what, ...about, exportedAt } };
@@ -28,5 +30,14 @@ export class ExportLedger {
   }
 }
 
-/** `@RequestId() requestId`: the request's id (its log line's; X-Request-Id), for the record's correlationId */
-export const RequestId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => loggedRequestId(ctx.switchToHttp().getRequest<AuthedRequest>()));
+/** a download's request: its id (its log line's; X-Request-Id), for the record's correlationId, and whether it is a HEAD */
+export interface DownloadRequest {
+  requestId: string | undefined;
+  head: boolean;
+}
+
+/** `@Download() download: DownloadRequest` */
+export const Download = createParamDecorator((_: unknown, ctx: ExecutionContext): DownloadRequest => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  return { requestId: loggedRequestId(req), head: req.method === 'HEAD' };
+});

@@ -8,7 +8,7 @@ import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
 import { EXPORT_MAX_ENTRIES, PersonalDataExport, PersonalDataExports } from './personal-data';
-import { ExportLedger, RequestId } from '../shared/export-ledger';
+import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 
 /** A data subject's access request (GDPR Art. 15): one user's personal data as one JSON file (personal-data.ts). */
 @ApiTags('users')
@@ -38,14 +38,14 @@ export class PersonalDataController {
     @Param('org', IdPipe) org: string,
     @Param('userId', IdPipe) userId: string,
     @Res({ passthrough: true }) res: FastifyReply,
-    @RequestId() requestId: string | undefined,
+    @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<PersonalDataExport> {
     // the history, the member details and the presence are the read models': read-your-writes as for any of their reads
     if (minPosition !== undefined) await this.access.caughtUp(minPosition);
     const answer = await this.exports.export(ownOrganization(principal, org), actorId, userId);
     // recorded once gathered, before it is handed out (probe 69 F9)
-    await this.ledger.record(principal, actorId, 'personal_data', { userId }, requestId);
+    await this.ledger.record(principal, actorId, 'personal_data', { userId }, download);
     void res.header('content-disposition', `attachment; filename="personal-data-${userId}.json"`);
     return answer;
   }
