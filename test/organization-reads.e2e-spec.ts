@@ -43,7 +43,9 @@ describe("an organization's users and workspaces (org admins)", () => {
     const history = await api.request('GET', `/v1/workspaces/${o.workspaceId}/history?userId=${bob}`, { key: o.key, actor: bob, headers: { 'x-min-position': made.body.position } });
     expect(history.body.items.at(-1)).toMatchObject({ actorId: 'system' });
     // the operator takes it from nobody; the org admin it made does, from the one who left
-    expectProblem(await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, system), 403, 'INSUFFICIENT_AUTHORITY');
+    const taken = await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, system);
+    expectProblem(taken, 403, 'INSUFFICIENT_AUTHORITY');
+    expect(taken.body.detail).toContain('The operator makes organization admins');
     expect((await api.request('DELETE', `${org}/users/${o.admin}/org-admin`, { key: o.key, actor: bob })).body).toMatchObject({ orgAdmin: false, changed: true });
     // an organization's key never acts as the operator (probe 81 F1: `X-Actor-Id: system` granted org admin, issued keys
     // past the quota, deleted the last org admin, each recorded as the operator's)

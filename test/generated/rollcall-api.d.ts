@@ -396,7 +396,7 @@ export interface paths {
     /** Make a user an org admin: an owner's authority in every workspace of the organization (rule 5). Org admins only, not for oneself; or the system key (no X-Actor-Id), the operator's way back into an organization whose org admins have all left, recorded as done by `system`. */
     put: operations['usersGrantOrgAdmin'];
     post?: never;
-    /** Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself. */
+    /** Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself (the system key is refused: the operator makes org admins, and takes it from nobody). */
     delete: operations['usersRevokeOrgAdmin'];
     options?: never;
     head?: never;

@@ -35,6 +35,9 @@ class ConfirmEmailMessage extends ConfirmEmailDto {
 }
 
 /** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */
+/** the organization a call names: any, for the system key (the operator); its own, for an organization's key */
+const organizationNamed = (principal: Principal, organizationId: string): string => (principal.kind === 'system' ? organizationId : ownOrganization(principal, organizationId));
+
 @ApiTags('users')
 @ApiBearerAuth()
 @Controller('v1/organizations/:org/users')
@@ -98,18 +101,20 @@ export class UsersController {
   }
 
   @Delete(':userId/org-admin')
-  @ApiOperation({ summary: 'Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself.' })
+  // the system key reaches the domain's refusal, which says what the operator may do (probe 81 F7: "use the
+  // organization's API key", which needs an org admin there may not be)
+  @SystemOrOrganization()
+  @ApiOperation({ summary: 'Take org admin away from a user; their memberships and their access in them stay. Org admins only, not for oneself (the system key is refused: the operator makes org admins, and takes it from nobody).' })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, OrgAdminSet)
   @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'CANNOT_MODIFY_SELF')
-  revokeOrgAdmin(@ActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
+  revokeOrgAdmin(@OperatorOrActingWrite() call: ActingWriteCall, @Param('org', IdPipe) org: string, @Param('userId', IdPipe) userId: string) {
     return this.orgAdmin(call, org, userId, false);
   }
 
   private orgAdmin(call: ActingWriteCall, org: string, userId: string, orgAdmin: boolean) {
-    // the system key names the organization in the path; an organization's key, its own
-    const organizationId = call.principal.kind === 'system' ? org : ownOrganization(call.principal, org);
+    const organizationId = organizationNamed(call.principal, org);
     return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ChangeOrgAdminCommand(organizationId, ctx, userId, orgAdmin)));
   }
 
@@ -117,14 +122,14 @@ export class UsersController {
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   grantOrgAdminMessage(@Payload() m: OrgAdminMessage) {
-    const organizationOf = (p: Principal) => (p.kind === 'system' ? m.organizationId : ownOrganization(p, m.organizationId));
-    return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationOf(p), ctx, m.userId, true)));
+    return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationNamed(p, m.organizationId), ctx, m.userId, true)));
   }
 
   @MessagePattern('users.revokeOrgAdmin')
+  @SystemOrOrganization()
   @ApiExcludeEndpoint()
   revokeOrgAdminMessage(@Payload() m: OrgAdminMessage) {
-    return this.messages.run('users.revokeOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(ownOrganization(p, m.organizationId), ctx, m.userId, false)));
+    return this.messages.run('users.revokeOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationNamed(p, m.organizationId), ctx, m.userId, false)));
   }
 
   @MessagePattern('users.updateProfile')
