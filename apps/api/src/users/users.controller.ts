@@ -34,10 +34,10 @@ class ConfirmEmailMessage extends ConfirmEmailDto {
   @Omittable() @IsString() @MaxLength(128) correlationId?: string;
 }
 
-/** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */
 /** the organization a call names: any, for the system key (the operator); its own, for an organization's key */
 const organizationNamed = (principal: Principal, organizationId: string): string => (principal.kind === 'system' ? organizationId : ownOrganization(principal, organizationId));
 
+/** Rules 10 and 12 (docs/rules.md#rule-10, #rule-12): profiles (with confirmed email changes) and deleting users. */
 @ApiTags('users')
 @ApiBearerAuth()
 @Controller('v1/organizations/:org/users')
