@@ -40,6 +40,10 @@ describe("an organization's users and workspaces (org admins)", () => {
     // recorded as the operator's, in the organization's changes and the workspace's history
     const changes = await api.request('GET', `${org}/changes?change=org_admin_granted`, system);
     expect(changes.body.items).toEqual([expect.objectContaining({ change: 'org_admin_granted', actorId: 'system', userId: bob })]);
+    // what the operator did in the organization, found by its actor (probe 81 F8)
+    const byOperator = await api.request('GET', `${org}/changes?actorId=system`, { key: o.key, actor: o.admin });
+    // (the organization's creation, its first key and admin were the operator's too)
+    expect(byOperator.body.items.map((c: { change: string }) => c.change)).toEqual(['organization_created', 'api_key_issued', 'user_joined', 'org_admin_granted']);
     const history = await api.request('GET', `/v1/workspaces/${o.workspaceId}/history?userId=${bob}`, { key: o.key, actor: bob, headers: { 'x-min-position': made.body.position } });
     expect(history.body.items.at(-1)).toMatchObject({ actorId: 'system' });
     // the operator takes it from nobody; the org admin it made does, from the one who left

@@ -53,7 +53,7 @@ export interface paths {
     get: operations['apiKeysList'];
     put?: never;
     /**
-     * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED).
+     * Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED); the system key's issuance is not held to it (the operator's way back).
      * @description To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.
      */
     post: operations['apiKeysIssue'];
@@ -177,7 +177,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, and the workspaces each is an active or a revoked member of — org admins who are no member of any workspace, and users revoked from every workspace, included. */
+    /** The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in — org admins who are no member of any workspace, and users revoked from every workspace, included. */
     get: operations['usersExport'];
     put?: never;
     post?: never;
@@ -924,7 +924,7 @@ export interface components {
       workspaceId?: string;
       /** @description LAST_OWNER on a user's deletion: every workspace they are the last owner of */
       workspaceIds?: string[];
-      /** @description ALREADY_INVITED, EMAIL_PENDING_INVITATION: the pending invitation (to resend, or cancel) */
+      /** @description ALREADY_INVITED, INVITEE_ADDRESS_CHANGED, EMAIL_PENDING_INVITATION (to an org admin): the pending invitation (to resend, or cancel) */
       invitationId?: string;
       /** @description QUOTA_EXCEEDED: which quota, how many are held and how many allowed */
       quota?: components['schemas']['QuotaProblem'];
@@ -6777,31 +6777,15 @@ export interface operations {
         /** @description asc (default): oldest first; desc: the latest first */
         direction?: 'asc' | 'desc';
         /** @description comma-separated kinds of change, any of them: organization_created, user_joined, workspace_created, profile_updated, email_change_requested, email_change_confirmed, email_change_withdrawn, org_admin_granted, org_admin_revoked, user_deleted, address_erased, api_key_issued, api_key_revoked, api_key_label_changed, organization_closing, organization_closed, data_exported */
-        change?: (
-          | 'organization_created'
-          | 'user_joined'
-          | 'workspace_created'
-          | 'profile_updated'
-          | 'email_change_requested'
-          | 'email_change_confirmed'
-          | 'email_change_withdrawn'
-          | 'org_admin_granted'
-          | 'org_admin_revoked'
-          | 'user_deleted'
-          | 'address_erased'
-          | 'api_key_issued'
-          | 'api_key_revoked'
-          | 'api_key_label_changed'
-          | 'organization_closing'
-          | 'organization_closed'
-          | 'data_exported'
-        )[];
+        change?: string[];
         /** @description ISO-8601 date or date-time with a time zone, inclusive */
         from?: string;
         /** @description ISO-8601 date or date-time with a time zone, inclusive (a date: through the end of that day, UTC) */
         to?: string;
         /** @description the changes written with one of the organization's API keys (their `apiKeyId`) */
         apiKeyId?: string;
+        /** @description the changes one user made (their `actorId`), or the operator (`system`: what the system key did in the organization) */
+        actorId?: string;
       };
       header?: {
         /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once */

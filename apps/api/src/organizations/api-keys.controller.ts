@@ -79,7 +79,7 @@ export class ApiKeysController {
   @SystemOrOrganization()
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
-    summary: 'Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED).',
+    summary: 'Issue another API key of the organization (org admins, or the system key). The key is returned once; the others keep working until revoked. An organization holds at most 100 keys not revoked unless the operator set another quota (QUOTA_EXCEEDED); the system key\'s issuance is not held to it (the operator\'s way back).',
     description:
       'To rotate a key: issue a new one, move the clients to it, then revoke the old one (its id is the part of the key after the organization id). ' +
       'With the system key (no X-Actor-Id): the operator issues a key to an organization whose only key leaked or was lost.',

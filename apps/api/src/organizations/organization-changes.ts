@@ -72,6 +72,8 @@ export interface OrgChangesQuery {
   to?: string;
   /** the changes written with this API key (their `apiKeyId`; probe 80 F13: "what did your support key do?") */
   apiKeyId?: string;
+  /** the changes this user made, or the operator (`system`; probe 81 F8: "what did your support do in our organization?") */
+  actorId?: string;
 }
 
 /**
@@ -202,7 +204,7 @@ export class OrganizationChanges {
           break;
         }
         const inRange = (since === undefined || change.at >= since) && (until === undefined || change.at <= until);
-        if (inRange && (!wanted || wanted.has(change.change)) && (query.apiKeyId === undefined || change.apiKeyId === query.apiKeyId)) items.push(change);
+        if (inRange && (!wanted || wanted.has(change.change)) && (query.apiKeyId === undefined || change.apiKeyId === query.apiKeyId) && (query.actorId === undefined || change.actorId === query.actorId)) items.push(change);
         if (items.length === query.limit || scanned === SCAN_PER_PAGE) break;
       }
     }

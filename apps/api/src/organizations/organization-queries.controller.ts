@@ -106,6 +106,13 @@ export class OrgChangesQuery {
   @Matches(ID_PATTERN)
   @FoldsIdCase()
   apiKeyId?: string;
+
+  @ApiPropertyOptional({ description: 'the changes one user made (their `actorId`), or the operator (`system`: what the system key did in the organization)' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN)
+  @FoldsIdCase()
+  actorId?: string;
 }
 
 class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
@@ -182,7 +189,7 @@ export class OrganizationQueriesController {
   @HeavyRead()
   @ApiOperation({
     summary:
-      "The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, and the workspaces each is an active or a revoked member of — org admins who are no member of any workspace, and users revoked from every workspace, included.",
+      "The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in — org admins who are no member of any workspace, and users revoked from every workspace, included.",
   })
   @ApiProduces('text/csv')
   @ApiHeader(READ_ACTOR_HEADER)
@@ -318,4 +325,5 @@ const changesQuery = (q: OrgChangesQuery): Parameters<OrganizationChanges['list'
   ...(q.from !== undefined && q.from !== null && { from: q.from }),
   ...(q.to !== undefined && q.to !== null && { to: q.to }),
   ...(q.apiKeyId !== undefined && q.apiKeyId !== null && { apiKeyId: q.apiKeyId }),
+  ...(q.actorId !== undefined && q.actorId !== null && { actorId: q.actorId }),
 });

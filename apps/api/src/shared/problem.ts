@@ -97,7 +97,7 @@ export class Problem implements ProblemBody {
   workspaceId?: string;
   @ApiPropertyOptional({ type: [String], description: "LAST_OWNER on a user's deletion: every workspace they are the last owner of" })
   workspaceIds?: string[];
-  @ApiPropertyOptional({ description: 'ALREADY_INVITED, EMAIL_PENDING_INVITATION: the pending invitation (to resend, or cancel)' })
+  @ApiPropertyOptional({ description: 'ALREADY_INVITED, INVITEE_ADDRESS_CHANGED, EMAIL_PENDING_INVITATION (to an org admin): the pending invitation (to resend, or cancel)' })
   invitationId?: string;
   @ApiPropertyOptional({ type: QuotaProblem, description: 'QUOTA_EXCEEDED: which quota, how many are held and how many allowed' })
   quota?: { name: QuotaName; used: number; limit: number };
