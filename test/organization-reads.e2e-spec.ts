@@ -33,6 +33,8 @@ describe("an organization's users and workspaces (org admins)", () => {
     ]);
     expect((await api.request('GET', `${org}/users/${bob}`, system)).body).toMatchObject({ userId: bob, email: 'bob.support@acme.test' });
     expect(await app.running.send('users.list', { apiKey: SYSTEM_KEY, organizationId: o.organizationId })).toEqual(users.body);
+    // a message's ids in capitals are read as this service wrote them, as a path's are (probe 81 F3)
+    expect(await app.running.send('users.get', { apiKey: SYSTEM_KEY, organizationId: o.organizationId.toUpperCase(), userId: bob.toUpperCase() })).toMatchObject({ userId: bob });
 
     const made = await api.request('PUT', `${org}/users/${bob}/org-admin`, system);
     expect(made.status).toBe(200);

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
@@ -13,7 +13,7 @@ import { AddressErasedAnswer, EraseAddressDto } from './dtos';
 import { EraseAddressCommand } from './erase-address';
 
 class EraseAddressMessage extends withEnvelope(EraseAddressDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 
 /** Rule 12 for a person who was only invited (docs/rules.md#rule-12, "An address only invited"): org admins erase their address. */

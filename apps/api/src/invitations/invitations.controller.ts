@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
 import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { AcceptInvitationDto, InviteDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { newCommandContext } from '../shared/command-context';
@@ -29,11 +29,11 @@ import {
 import { Omittable } from '../shared/omittable';
 
 class InviteMessage extends withEnvelope(InviteDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 class InvitationMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
-  @IsString() @Matches(ID_PATTERN) invitationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() invitationId!: string;
 }
 class AcceptMessage extends AcceptInvitationDto {
   @Omittable() @IsString() @MaxLength(255) idempotencyKey?: string;

@@ -3,7 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
-import { CsvBom, ID_PATTERN, WholeNumber } from '../shared/dtos';
+import { CsvBom, FoldsIdCase, ID_PATTERN, WholeNumber } from '../shared/dtos';
 import { INSTANT_PATTERN, IsInstant, STATUSES } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 
@@ -51,7 +51,7 @@ export class MemberFilterQuery {
   @IsOptional()
   @IsIn(ROLE_NAMES, { message: `must be a role: ${ROLE_NAMES.join(', ')}` })
   role?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) team?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() team?: string;
   @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';
   @ApiPropertyOptional({ enum: ['asc', 'desc'], description: 'default: asc for name and email, desc for lastSeen and joined (the latest first)' }) @IsOptional() @IsIn(['asc', 'desc']) direction?: 'asc' | 'desc';

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import { AccessDto, ID_PATTERN } from '../shared/dtos';
+import { AccessDto, FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { RevokeDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -16,12 +16,12 @@ import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { AccessChanged, AccessRevoked } from './resources';
 
 class ChangeAccessMessage extends withEnvelope(AccessDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 class RevokeMessage extends withEnvelope(RevokeDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 
 /** Rules 10 and 11 (docs/rules.md#changes-and-removal): edit a member's access, revoke it. */

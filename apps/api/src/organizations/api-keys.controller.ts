@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/openapi';
@@ -36,20 +36,20 @@ export class ApiKeysQuery {
 }
 
 class ApiKeysMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 class ListApiKeysMessage extends withEnvelope(ApiKeysQuery) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 class LabelApiKeyMessage extends withEnvelope(LabelApiKeyDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
-  @IsString() @Matches(ID_PATTERN) keyId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() keyId!: string;
 }
 class IssueApiKeyMessage extends withEnvelope(IssueApiKeyDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 class RevokeApiKeyMessage extends ApiKeysMessage {
-  @IsString() @Matches(ID_PATTERN) keyId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() keyId!: string;
 }
 
 /**

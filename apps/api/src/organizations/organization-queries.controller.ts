@@ -116,26 +116,26 @@ export class OrgChangesQuery {
 }
 
 class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
   // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
   // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class OrgWorkspacesMessage extends withEnvelope(OrgWorkspacesQuery) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
   // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class OrgUserMessage extends withEnvelope(OrgUserQuery) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
   // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 
 /** the organization read and by whom: the system key (the operator) reads any organization, as no one (no actor) */

@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { IsString, Matches } from 'class-validator';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
 import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
@@ -19,7 +19,7 @@ import { CreateOrganizationCommand, CreateOrganizationHandler, type Organization
 
 class CreateOrganizationMessage extends withEnvelope(CreateOrganizationDto) {}
 class CloseOrganizationMessage extends withEnvelope(CloseOrganizationDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 
 @ApiTags('organizations')

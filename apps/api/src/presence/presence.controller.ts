@@ -9,7 +9,7 @@ import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
 import { type EventStore } from '@rollcall/event-store';
 import { PRESENCE_REPORT_CSV_COLUMNS, type PresenceReportRow, type ReadStore, presenceReport, presenceReportCsv, presenceReportDays } from '@rollcall/read-store';
 import { ActorId, Authenticator, actorIdFromHeader, bearerKey, CurrentPrincipal, Public, type Principal, systemKeyRefused } from '../shared/auth';
-import { ID_PATTERN, csvOptions, refuseBomOnJson } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN, csvOptions, refuseBomOnJson } from '../shared/dtos';
 import { ACTOR_HEADER, ACTOR_ID_SCHEMA, IDEMPOTENCY_HEADER, POSITION_HEADER_SCHEMA } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, STREAM_TICKET_SCHEME, ApiProblems, ApiWrite } from '../shared/openapi';
@@ -31,11 +31,11 @@ import { ActivityRecorder } from '../activity/activity-recorder';
 import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 
 class HeartbeatMessage extends withEnvelope(HeartbeatDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 class SetOfflineMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 
 const unauthenticated = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));

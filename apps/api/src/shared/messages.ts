@@ -3,7 +3,7 @@ import { IsString, Matches, MaxLength } from 'class-validator';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { PinoLogger } from 'nestjs-pino';
 import { Authenticator, type Principal, organizationOf, refuseOperatorName } from '../shared/auth';
-import { ID_PATTERN, foldIdCase } from './dtos';
+import { FoldsIdCase, ID_PATTERN, foldIdCase } from './dtos';
 import { ProblemException, problem } from '../shared/problem';
 import type { CommandContext } from './command-context';
 import { sha256 } from './secrets';
@@ -18,7 +18,7 @@ export const SANE_CORRELATION_ID_LENGTH = 128;
 /** Every message carries its credentials and, for organization keys, the acting user. */
 export class Envelope {
   @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
-  @Omittable() @IsString() @Matches(ID_PATTERN) actorId?: string;
+  @Omittable() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() actorId?: string;
   @Omittable() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
   /** the request id of the message's log line and of its events' metadata (as X-Request-Id over HTTP) */
   @Omittable() @IsString() correlationId?: string;
@@ -29,7 +29,7 @@ export class Envelope {
 export const withEnvelope = <T extends new (...args: any[]) => object>(Base: T) => {
   class Enveloped extends Base {
     @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.apiKey) apiKey!: string;
-    @Omittable() @IsString() @Matches(ID_PATTERN) actorId?: string;
+    @Omittable() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() actorId?: string;
     @Omittable() @IsString() @MaxLength(ENVELOPE_MAX_LENGTH.idempotencyKey) idempotencyKey?: string;
     @Omittable() @IsString() correlationId?: string;
   }

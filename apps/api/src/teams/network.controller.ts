@@ -6,7 +6,7 @@ import { IsString, Matches } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
@@ -18,7 +18,7 @@ import { type NetworkAnswer, NetworkCommandRequest } from './team-handlers';
 import { WorkspaceDirectory } from './workspace-directory';
 
 class NetworkMessage extends withEnvelope(NetworkDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 
 /**

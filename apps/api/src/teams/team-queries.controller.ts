@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } f
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { Envelope, messageActor } from '../shared/messages';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -15,7 +15,7 @@ import { InviteesQuery, TeamsQuery } from './dtos';
 import { Omittable } from '../shared/omittable';
 
 class TeamsReadMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 class TeamListMessage extends TeamsReadMessage {
@@ -24,7 +24,7 @@ class TeamListMessage extends TeamsReadMessage {
   @Omittable() @IsString() @MaxLength(1000) cursor?: string;
 }
 class InviteesReadMessage extends TeamsReadMessage {
-  @IsString() @Matches(ID_PATTERN) teamId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() teamId!: string;
   // in pages (probe 42 F5): a team of some 5,000 members is past NATS's 1 MiB in one answer
   @Omittable() @IsInt() @Min(1) @Max(1000) limit?: number;
   @Omittable() @IsString() @MaxLength(1000) cursor?: string;

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsBoolean, IsString, Matches } from 'class-validator';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiWrite } from '../shared/openapi';
@@ -16,19 +16,19 @@ import { TeamChanged, TeamCreated } from './resources';
 import { type TeamAction, type TeamAnswer, TeamCommandRequest } from './team-handlers';
 
 class WorkspaceMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 class TeamMessage extends WorkspaceMessage {
-  @IsString() @Matches(ID_PATTERN) teamId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() teamId!: string;
 }
 class CreateTeamMessage extends withEnvelope(TeamNameDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 class RenameTeamMessage extends CreateTeamMessage {
-  @IsString() @Matches(ID_PATTERN) teamId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() teamId!: string;
 }
 class TeamMemberMessage extends TeamMessage {
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 class TeamSharingMessage extends TeamMessage {
   @IsBoolean() shared!: boolean;

@@ -8,7 +8,7 @@ import { type AuthedRequest, type Principal, Public, SystemOrOrganization } from
 import { ApiProblems, ApiWrite, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { EmailChangeConfirmed, OrgAdminSet, ProfileUpdated, UserDeleted } from './resources';
 import { ChangeOrgAdminCommand } from './org-admin';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -18,16 +18,16 @@ import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, U
 import { Omittable } from '../shared/omittable';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 class DeleteUserMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 class OrgAdminMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
-  @IsString() @Matches(ID_PATTERN) userId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 class ConfirmEmailMessage extends ConfirmEmailDto {
   @Omittable() @IsString() @MaxLength(255) idempotencyKey?: string;

@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
 import type { CommandContext } from '../shared/command-context';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { IDEMPOTENCY_HEADER } from '../shared/headers';
 import { MessageWrites, withEnvelope } from '../shared/messages';
 import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
@@ -19,7 +19,7 @@ import { ChangePlanDto } from './dtos';
 import { PlanChangedAnswer } from './resources';
 
 class ChangePlanMessage extends withEnvelope(ChangePlanDto) {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
 }
 
 /**

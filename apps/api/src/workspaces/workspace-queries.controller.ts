@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } f
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { type AuthedRequest, Authenticator, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { Envelope, messageActor } from '../shared/messages';
 import { ApiProblems, ApiRead, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -17,7 +17,7 @@ import { Workspace } from './resources';
 import { type WorkspaceView, workspaceView } from './workspace-view';
 
 class WorkspaceReadMessage extends Envelope {
-  @IsString() @Matches(ID_PATTERN) workspaceId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
 }
 

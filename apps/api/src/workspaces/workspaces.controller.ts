@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IsString, Matches } from 'class-validator';
-import { ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { CreateWorkspaceDto } from './dtos';
 import { IdPipe } from '../shared/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -14,7 +14,7 @@ import { ApiProblems, ApiWrite } from '../shared/openapi';
 import { WorkspaceCreated } from './resources';
 
 class CreateWorkspaceMessage extends withEnvelope(CreateWorkspaceDto) {
-  @IsString() @Matches(ID_PATTERN) organizationId!: string;
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
 }
 
 @ApiTags('workspaces')
