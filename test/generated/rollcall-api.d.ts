@@ -1763,6 +1763,27 @@ export interface components {
       next: string | null;
     };
     InvitationDetail: {
+      /**
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /**
+       * @description restrictions of the role: switches are `true`, scopes carry their value
+       * @example {
+       *       "contact_visibility": "self_only",
+       *       "mask_contact_info": true
+       *     }
+       */
+      restrictions: {
+        [key: string]: true | string;
+      };
+      /**
+       * @description permissions granted on top of the roles
+       * @example []
+       */
+      grants: string[];
       /** @example 0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d */
       invitationId: string;
       /**
@@ -1776,23 +1797,6 @@ export interface components {
        * @example jane@acme.test
        */
       email: string | null;
-      /**
-       * @example [
-       *       "agent"
-       *     ]
-       */
-      roles: string[];
-      /**
-       * @example {
-       *       "contact_visibility": "self_only",
-       *       "mask_contact_info": true
-       *     }
-       */
-      restrictions: {
-        [key: string]: true | string;
-      };
-      /** @example [] */
-      grants: string[];
       /** Format: date-time */
       invitedAt: string;
       /**

@@ -1,28 +1,22 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { domainError, type Invitation, type Restrictions } from '@rollcall/domain';
+import { domainError, type Invitation } from '@rollcall/domain';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
 import { READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
-import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
+import { ADDRESS_FORMAT, Access, nullableString } from '../shared/resources';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates } from '../shared/stream-states';
 import { loadWorkspace } from '../shared/targets';
 
-export class InvitationDetail {
+export class InvitationDetail extends Access {
   @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d' })
   invitationId!: string;
   @ApiProperty({ enum: ['pending', 'accepted', 'cancelled'], description: 'a pending one may have expired (`expired`)' })
   status!: Invitation['status'];
   @ApiProperty(nullableString("the address it was sent to (null: erased with its person's deletion)", 'jane@acme.test', ADDRESS_FORMAT))
   email!: string | null;
-  @ApiProperty({ type: [String], example: ['agent'] })
-  roles!: string[];
-  @ApiProperty(RESTRICTIONS_SCHEMA)
-  restrictions!: Restrictions;
-  @ApiProperty({ type: [String], example: [] })
-  grants!: string[];
   @ApiProperty({ format: 'date-time' })
   invitedAt!: string;
   @ApiProperty({ description: 'which link is current: 1 for the first mail, one more per resend (older links answer INVITATION_LINK_SUPERSEDED)', example: 1 })
