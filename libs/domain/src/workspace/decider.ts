@@ -9,7 +9,7 @@ import {
   sameRestrictions,
   validateAccess,
 } from '../access-model';
-import { domainError, validationFailed, withFacts } from '../shared/errors';
+import { domainError, validationFailed } from '../shared/errors';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
 import { organizationClosed } from '../organization/state';
@@ -19,7 +19,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
-import { addresseeErased, invitationNotFound, inviteeAddressChanged, notAMember, notPending } from './refusals';
+import { addresseeErased, alreadyInvited, alreadyInvitedElsewhere, invitationNotFound, inviteeAddressChanged, movedAddress, notAMember, notPending } from './refusals';
 import { activeMember, addressKeyFields, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -155,37 +155,11 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
   if (existingUser === cmd.actorId) return reject(selfInvitation());
   const pendingId = ctx.ws.pendingByEmail.get(emailKey(email));
-  if (pendingId !== undefined) {
-    // bound to a user who holds another address now: a resend is refused (INVITEE_ADDRESS_CHANGED), so not advised
-    // (probe 81 F4: "resend it", then the resend's 409)
-    const pending = ctx.ws.invitations.get(pendingId);
-    const movedOn = pending !== undefined && movedAddress(ctx, pending);
-    return reject(
-      withFacts(
-        domainError(
-          'ALREADY_INVITED',
-          movedOn
-            ? `${email} already has a pending invitation (${pendingId}), bound to a user who has changed their address since: cancel it and invite their current address, or copy its link to them.`
-            : `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`,
-        ),
-        { invitationId: pendingId },
-      ),
-    );
-  }
+  if (pendingId !== undefined) return reject(alreadyInvited(ctx, email, pendingId));
   // rule 6, for the person: the user an invitation to this address would link may hold a pending one here, sent to an
   // address they held before; two would make them a member by one and leave the other pending (review, session 26)
   const pendingForUser = existingUser && pendingInvitationOfUser(ctx, existingUser);
-  // a resend mails the address it was sent to, which they no longer hold (probe 80 F5: "resend" sent it there again)
-  if (pendingForUser)
-    return reject(
-      withFacts(
-        domainError(
-          'ALREADY_INVITED',
-          `The user at ${email} already has a pending invitation here (${pendingForUser}), sent to an address they held before: cancel it and invite ${email}, or copy its link to them; a resend mails the address it was sent to.`,
-        ),
-        { invitationId: pendingForUser },
-      ),
-    );
+  if (pendingForUser) return reject(alreadyInvitedElsewhere(email, pendingForUser));
   if (ctx.ws.invitations.has(cmd.invitationId))
     return reject(domainError('ALREADY_INVITED', `Invitation ${cmd.invitationId} already exists.`));
   return accept(
@@ -211,12 +185,6 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
     grantWarnings(access, model),
   );
 }
-
-/** whether the invitation is bound to a living user (rule 8) who holds another address than the one it was sent to */
-const movedAddress = (ctx: WorkspaceContext, inv: Invitation): boolean => {
-  const invitee = inv.inviteeUserId === null ? undefined : ctx.org.users.get(inv.inviteeUserId);
-  return invitee !== undefined && !invitee.deleted && hasAddress(inv) && emailKey(invitee.email) !== emailKey(inv.email);
-};
 
 function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<WorkspaceEvent> {
   const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);

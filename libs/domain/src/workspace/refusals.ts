@@ -1,7 +1,8 @@
 // The workspace decider's refusals that name what became of an invitation or a member: sentences a console user can
 // act on (README "Errors").
 import { domainError, withFacts } from '../shared/errors';
-import type { Invitation, WorkspaceContext } from './state';
+import { hasAddress, type Invitation, type WorkspaceContext } from './state';
+import { emailKey } from '../shared/validation';
 
 export const invitationNotFound = (id: string) =>
   domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`);
@@ -36,3 +37,39 @@ export const notAMember = (ctx: WorkspaceContext, userId: string) => {
 
 export const addresseeErased = () =>
   domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.');
+
+/** whether the invitation is bound to a living user (rule 8) who holds another address than the one it was sent to */
+export const movedAddress = (ctx: WorkspaceContext, inv: Invitation): boolean => {
+  const invitee = inv.inviteeUserId === null ? undefined : ctx.org.users.get(inv.inviteeUserId);
+  return invitee !== undefined && !invitee.deleted && hasAddress(inv) && emailKey(invitee.email) !== emailKey(inv.email);
+};
+
+/**
+ * ALREADY_INVITED for an address with a pending invitation (rule 6), with its id (probe 80 F9); one bound to a user who
+ * holds another address now is not to be resent (INVITEE_ADDRESS_CHANGED), so not advised (probe 81 F4)
+ */
+export const alreadyInvited = (ctx: WorkspaceContext, email: string, pendingId: string) => {
+  const pending = ctx.ws.invitations.get(pendingId);
+  return withFacts(
+    domainError(
+      'ALREADY_INVITED',
+      pending !== undefined && movedAddress(ctx, pending)
+        ? `${email} already has a pending invitation (${pendingId}), bound to a user who has changed their address since: cancel it and invite their current address, or copy its link to them.`
+        : `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`,
+    ),
+    { invitationId: pendingId },
+  );
+};
+
+/**
+ * ALREADY_INVITED for the user at `email`, who holds a pending invitation here sent to an address they held before: a
+ * resend mails that address, which they no longer hold (probe 80 F5: "resend" sent it there again)
+ */
+export const alreadyInvitedElsewhere = (email: string, pendingId: string) =>
+  withFacts(
+    domainError(
+      'ALREADY_INVITED',
+      `The user at ${email} already has a pending invitation here (${pendingId}), sent to an address they held before: cancel it and invite ${email}, or copy its link to them; a resend mails the address it was sent to.`,
+    ),
+    { invitationId: pendingId },
+  );
