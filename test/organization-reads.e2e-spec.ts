@@ -46,6 +46,10 @@ describe("an organization's users and workspaces (org admins)", () => {
     const byOperator = await api.request('GET', `${org}/changes?actorId=system`, { key: o.key, actor: o.admin });
     // (the organization's creation, its first key and admin were the operator's too)
     expect(byOperator.body.items.map((c: { change: string }) => c.change)).toEqual(['organization_created', 'api_key_issued', 'user_joined', 'org_admin_granted']);
+    // over TCP the acting user is the message's actorId: the filter is `changesBy`
+    const all = await api.request('GET', `${org}/changes`, { key: o.key, actor: o.admin });
+    expect((await app.running.send('organizations.changes', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId })).items).toEqual(all.body.items);
+    expect((await app.running.send('organizations.changes', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, changesBy: 'system' })).items).toEqual(byOperator.body.items);
     const history = await api.request('GET', `/v1/workspaces/${o.workspaceId}/history?userId=${bob}`, { key: o.key, actor: bob, headers: { 'x-min-position': made.body.position } });
     expect(history.body.items.at(-1)).toMatchObject({ actorId: 'system' });
     // the operator takes it from nobody; the org admin it made does, from the one who left

@@ -119,6 +119,8 @@ class OrgChangesMessage extends withEnvelope(OrgChangesQuery) {
   @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
   // as X-Min-Position (the AsyncAPI document offers it, as for every read: probe 72 F5)
   @Omittable() @IsString() @MaxLength(20) minPosition?: string;
+  // the query's `actorId` filter: a message's `actorId` is its acting user (the envelope's), as X-Actor-Id is over HTTP
+  @Omittable() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() changesBy?: string;
 }
 
 class OrgUsersMessage extends withEnvelope(OrgUsersQuery) {
@@ -270,7 +272,8 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
     const reader = await this.messageReader(m);
-    return this.changes.list(reader.organizationId, reader.actorId, changesQuery(m)).catch(badQuery);
+    const { actorId: _actor, changesBy, ...query } = m;
+    return this.changes.list(reader.organizationId, reader.actorId, changesQuery({ ...query, ...(changesBy !== undefined && changesBy !== null && { actorId: changesBy }) })).catch(badQuery);
   }
 
   @MessagePattern('users.list')
