@@ -28,6 +28,10 @@ describe('routing', () => {
     const written = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'shouted.ids@acme.test' } });
     const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?actorId=${o.admin.toUpperCase()}&change=invited`, { ...as, headers: { 'x-min-position': written.body.position } });
     expect(history.body.items.map((e: { actorId: string }) => e.actorId)).toEqual([o.admin]);
+    // in a body's ids too: the contacts of a revoked member reassigned to an id in capitals (probe 82 F4)
+    const leaving = await app.api.member({ ...as, workspaceId: o.workspaceId }, 'leaving.shouted@acme.test', { roles: ['agent'] });
+    const revoked = await app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${leaving}`, { ...as, body: { reassignContactsTo: o.admin.toUpperCase() } });
+    expect(revoked.status).toBe(200);
     // an id that is no UUID is case-sensitive still: another id
     expectProblem(await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/NOT-A-UUID`, as), 404, 'NOT_A_MEMBER');
     // and a write under a route in capitals reaches its handler with its ids and body as sent

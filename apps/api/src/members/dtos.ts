@@ -13,6 +13,7 @@ export class RevokeDto {
   @Omittable()
   @IsString()
   @Matches(ID_PATTERN, { message: 'must be a user id' })
+  @FoldsIdCase()
   reassignContactsTo?: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { ID_PATTERN, PageLimit } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN, PageLimit } from '../shared/dtos';
 
 /** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
 export class TeamNameDto {
@@ -28,6 +28,7 @@ export class NetworkDto {
   @ApiProperty({ description: 'the workspace to link with; it may belong to another organization', example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   @IsString()
   @Matches(ID_PATTERN, { message: 'must be a workspace id' })
+  @FoldsIdCase()
   partnerWorkspaceId!: string;
 }
 
