@@ -131,6 +131,8 @@ describe("the organization's changes", () => {
       ['after=-1', 'after'],
       ['after=abc', 'after'],
       ['after=9999999999999999999', 'after'],
+      // a log position past the stream's last revision is no page's (probe 82 F3: it answered "nothing changed")
+      ['after=99999', 'after'],
       ['change=', 'change'],
       ['from=yesterday', 'from'],
       ['from=2026-03-04&to=2026-03-02', 'from'],

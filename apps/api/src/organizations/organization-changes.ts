@@ -171,6 +171,15 @@ export class OrganizationChanges {
   async list(organizationId: string, actorId: string | undefined, query: OrgChangesQuery): Promise<OrgChangesPage> {
     const revision = await this.reads.orgAdminReading(organizationId, actorId);
     const after = cursorRevision(query.after);
+    // a `next` names a revision this stream has: one past its end is no page's (probe 82 F3: a log position given as
+    // `after` answered an empty page, a false "nothing changed since"), as the feed refuses a position past the log's
+    // (desc from past the end starts at the last: probe 72 F2)
+    if (after !== undefined && query.direction !== 'desc' && after > revision + 1n)
+      throw new ProblemException(
+        problem(400, 'VALIDATION_FAILED', `after must be the next of a previous page: a revision of this organization's changes (they end at ${revision}), not a log position.`, [
+          { field: 'after', message: 'is past the last revision' },
+        ]),
+      );
     // a stream's times never go back (rule 17): past the range's far end, nothing later in this direction is in it
     const { from: since, to: until } = instantRange(query.from, query.to);
     let pastRange = false;
