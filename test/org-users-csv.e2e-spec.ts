@@ -82,6 +82,14 @@ describe("the organization's users as CSV", () => {
       [second, 'pending.all@acme.test', 'pending'],
     ]);
     expect(rows[3]).toMatchObject({ email: 'joe.all@acme.test', permissions: expect.stringMatching(/./) });
+    // the review's questions from the file alone, whatever the preset (probe 82 F2)
+    expect(rows.map((r) => [r.workspace_name, r.export_permission, r.owner_authority, r.expired])).toEqual([
+      ['Support', 'true', 'true', ''],
+      ['Support', '', 'false', ''],
+      ['Second', 'true', 'true', ''],
+      ['Second', 'false', 'false', ''],
+      ['Second', '', '', 'false'],
+    ]);
     // the filters of a workspace's download, in each workspace
     expect((await read('?status=revoked')).map((r) => [r.workspace_id, r.user_id])).toEqual([[o.workspaceId, jane]]);
 

@@ -134,6 +134,15 @@ export const MEMBER_CSV_COLUMNS = [
   // and when a member was revoked: what an access review files (probe 75 F5)
   'expires_at',
   'revoked_at',
+  // an access review from the download alone, whatever the workspace's preset (probe 82 F2): the workspace's name, a
+  // pending invitation's link expired or not, the member's teams, whether they hold the preset's export permission
+  // (`data.export` under levels, `users` otherwise: downloading the list also needs to read it, rule 18) and an
+  // owner's authority (the preset's owner role or permission, or org admin: rule 5)
+  'workspace_name',
+  'expired',
+  'team_ids',
+  'export_permission',
+  'owner_authority',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -163,8 +172,14 @@ export function exportWorkspacesMembersCsv(store: ReadStore, workspaceIds: reado
   return csvStream(MEMBER_CSV_COLUMNS, rows(), csv);
 }
 
-async function* memberCsvRows(store: ReadStore, workspaceId: string, filters: MemberFilters, overlay: MemberOverlay): AsyncIterable<string[]> {
-  const row = (m: MemberDoc, admins: Set<string>, permissionsOf: (m: MemberDoc) => string): string[] => [
+/** One row of the user list's CSV: `ws`, the workspace's document (its model and plan), when the read store has it */
+function memberCsvRow(m: MemberDoc, admins: Set<string>, ws: WorkspaceDoc | undefined, nowMs: number): string[] {
+  // empty for pending invitations and revoked members: they hold nothing here
+  const effective = ws && permissionsIn(m, ws);
+  const model = ws && accessModel(ws.accessModel);
+  const active = m.kind === 'member' && m.status === 'active';
+  const owner = active && model !== undefined && ('role' in model.owner ? m.roles.includes(model.owner.role) : (effective?.permissions.includes(model.owner.permission) ?? false));
+  return [
     safeCell(m.email),
     safeCell(m.displayName),
     safeCell(m.alias),
@@ -180,19 +195,27 @@ async function* memberCsvRows(store: ReadStore, workspaceId: string, filters: Me
     m.kind === 'member' ? m.userId! : '',
     m.kind === 'invitation' ? (m.invitationId ?? '') : '',
     m.workspaceId,
-    permissionsOf(m),
+    list(effective?.permissions ?? []),
     m.kind === 'invitation' ? (m.expiresAt ?? '') : '',
     m.revokedAt ?? '',
+    safeCell(ws?.name),
+    m.kind === 'invitation' && m.expiresAt ? String(nowMs >= Date.parse(m.expiresAt)) : '',
+    list(m.teamIds),
+    active && model ? String(effective?.permissions.includes(model.exportMembers) ?? false) : '',
+    // an org admin holds an owner's authority whatever their own access (rule 5), a revoked membership included
+    m.kind === 'member' ? String(owner || admins.has(m.userId!)) : '',
   ];
+}
+
+async function* memberCsvRows(store: ReadStore, workspaceId: string, filters: MemberFilters, overlay: MemberOverlay): AsyncIterable<string[]> {
   // the workspace's model and plan as the first rows are written (a plan changed during a long download applies from
   // the next), read once
   let workspace: Promise<{ doc: WorkspaceDoc } | undefined> | undefined;
   const rowsOf = async (chunk: MemberDoc[]) => {
     const [members, ws] = await Promise.all([overlay(chunk), (workspace ??= store.get<WorkspaceDoc>(WORKSPACES, workspaceId))]);
     const admins = await orgAdminsAmong(store, members);
-    // empty for pending invitations and revoked members: they hold nothing here
-    const permissionsOf = (m: MemberDoc): string => list((ws && permissionsIn(m, ws.doc)?.permissions) || []);
-    return members.map((m) => row(m, admins, permissionsOf));
+    const nowMs = Date.now();
+    return members.map((m) => memberCsvRow(m, admins, ws?.doc, nowMs));
   };
   let chunk: MemberDoc[] = [];
   const members = statusesOf(filters).length === 0 ? [] : store.stream<MemberDoc>(MEMBERS, memberQuery(workspaceId, filters));
