@@ -92,6 +92,8 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect(await found('nobody-here')).toEqual([]);
     // no control characters, as the user list's search (probe 81 F6: a newline matched every user)
     expectProblem(await api.request('GET', `${org}/users?q=%0A`, as), 400, 'VALIDATION_FAILED');
+    // characters that show nothing match nobody, as in the user list (probe 82 F6: every user)
+    expect(await found('\u200b\u202e')).toEqual([]);
     const page = await api.request('GET', `${org}/users?q=acme.test&limit=1&after=${maria}`, as);
     expect(page.body.items.map((u: { userId: string }) => u.userId)).toEqual([tom]);
     expect((await app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, q: 'lopez' })).items.map((u: { userId: string }) => u.userId)).toEqual([maria]);

@@ -101,7 +101,9 @@ export class OrganizationReads {
     // `q`: an address, a name or an alias, or part of one, folded as the user list's search (probe 80 F2: support had
     // no way from an address to a user but a page-by-page read); deleted users have none of them
     const needle = page.q === undefined || page.q.trim() === '' ? undefined : searchKey(page.q.trim());
-    const matches = (user: UserProfile) => needle === undefined || (!user.deleted && [user.email, user.displayName, user.alias].some((text) => text && searchKey(text).includes(needle)));
+    // (a text of characters that show nothing folds to nothing, and matches nobody, as the user list's: probe 82 F6)
+    const matches = (user: UserProfile) =>
+      needle === undefined || (needle !== '' && !user.deleted && [user.email, user.displayName, user.alias].some((text) => text && searchKey(text).includes(needle)));
     // a Map keeps the order users were added in: the order they joined (O(users) to find `after`: an org's users are in memory)
     let started = page.after === undefined;
     let more = false;
