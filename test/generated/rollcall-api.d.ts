@@ -216,7 +216,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history. */
+    /** The organization's own changes, read from its stream in the log: API keys issued, labelled and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created, downloads of personal data (data_exported), the organization's closing — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history. */
     get: operations['organizationsChanges'];
     put?: never;
     post?: never;

@@ -249,7 +249,7 @@ export class OrganizationQueriesController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
     summary:
-      "The organization's own changes, read from its stream in the log: API keys issued and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history.",
+      "The organization's own changes, read from its stream in the log: API keys issued, labelled and revoked, org admins granted and revoked, users joined, profiles edited (which fields), email changes, deletions, erasures, workspaces created, downloads of personal data (data_exported), the organization's closing — each with who, which key, which request and its log position (org admins; the system key too, without X-Actor-Id). Access in a workspace is that workspace's permission history.",
   })
   @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
