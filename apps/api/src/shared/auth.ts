@@ -201,11 +201,6 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 const ACTOR_ID = /^[\w.:@-]{1,128}$/;
 
 /**
- * The acting user named by an `X-Actor-Id` header, required with organization keys: 400 VALIDATION_FAILED when it is
- * missing, or holds something that is no user id (a header sent but malformed was told "name the acting user", as if
- * missing: probe 34 F4).
- */
-/**
  * `system` is the operator's name (SYSTEM_ACTOR: the system key, and the erasure journal's replays): an organization's
  * key acts as one of its users, never as it (probe 81 F1: `X-Actor-Id: system` with an organization's key granted org
  * admin, issued keys past the quota, deleted the last org admin and erased addresses, each recorded as the operator's).
@@ -220,6 +215,11 @@ export function refuseOperatorName(actor: string, field: string): void {
     );
 }
 
+/**
+ * The acting user named by an `X-Actor-Id` header, required with organization keys: 400 VALIDATION_FAILED when it is
+ * missing, or holds something that is no user id (a header sent but malformed was told "name the acting user", as if
+ * missing: probe 34 F4).
+ */
 export function actorIdFromHeader(raw: string | string[] | undefined): string {
   const actor = Array.isArray(raw) ? raw[0] : raw;
   if (!actor)
