@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { domainError, type Invitation } from '@rollcall/domain';
+import { type Invitation, hasAddress, invitationNotFound } from '@rollcall/domain';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { ApiProblems, ApiRead } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
@@ -61,11 +61,11 @@ export class InvitationReadController {
   async one(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string): Promise<InvitationDetail> {
     const ref = await this.access.prepare(principal, ws, actorId, 'members');
     const inv = (await loadWorkspace(this.states, ref)).context.ws.invitations.get(id);
-    if (!inv) throw new DomainException(domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`));
+    if (!inv) throw new DomainException(invitationNotFound(id));
     return {
       invitationId: inv.invitationId,
       status: inv.status,
-      email: typeof inv.email === 'string' && inv.email !== '' ? inv.email : null,
+      email: hasAddress(inv) ? inv.email : null,
       roles: inv.access.roles,
       restrictions: inv.access.restrictions,
       grants: inv.access.grants,

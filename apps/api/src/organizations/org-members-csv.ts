@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import { type CsvOptions, type MemberFilters, type ReadStore, exportWorkspacesMembersCsv } from '@rollcall/read-store';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
 import { type MinPosition, ReadAccess } from '../shared/read-access';
-import { StreamStates } from '../shared/stream-states';
 import { READ_STORE } from '../shared/tokens';
 import { OrganizationReads } from './organization-reads';
 
@@ -18,7 +17,6 @@ import { OrganizationReads } from './organization-reads';
 export class OrgMembersCsv {
   constructor(
     @Inject(OrganizationReads) private readonly reads: OrganizationReads,
-    @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(ReadAccess) private readonly access: ReadAccess,
     @Inject(READ_STORE) private readonly store: ReadStore,
     @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
@@ -26,9 +24,9 @@ export class OrgMembersCsv {
 
   async export(organizationId: string, actorId: string, filters: MemberFilters, minPosition: MinPosition | undefined, csv: CsvOptions): Promise<Readable> {
     // the org-admin check (403 / 404 before any row): an org admin holds an owner's authority in every workspace (rule 5)
-    await this.reads.orgAdminReading(organizationId, actorId);
+    const org = await this.reads.asOrgAdmin(organizationId, actorId);
     if (minPosition !== undefined) await this.access.caughtUp(minPosition);
-    const workspaceIds = [...(await this.states.organization(organizationId)).state.workspaces.keys()];
+    const workspaceIds = [...org.workspaces.keys()];
     return exportWorkspacesMembersCsv(this.store, workspaceIds, filters, (workspaceId) => (docs) => withLiveLastSeen(this.lastSeen, workspaceId, docs), csv);
   }
 }

@@ -42,8 +42,7 @@ export class OrgUsersCsv {
 
   async export(organizationId: string, actorId: string, csv: CsvOptions): Promise<Readable> {
     // the org-admin check (403 / 404 before any row), and the workspaces' memberships by user
-    await this.reads.orgAdminReading(organizationId, actorId);
-    const org = (await this.states.organization(organizationId)).state;
+    const org = await this.reads.asOrgAdmin(organizationId, actorId);
     const active = new Map<string, string[]>();
     const revoked = new Map<string, string[]>();
     // an existing user's pending invitations to a workspace they are no active member of (probe 79 F3: an access

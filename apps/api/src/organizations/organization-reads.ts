@@ -79,14 +79,15 @@ export class OrganizationReads {
     return (await this.activity?.lastOn(organizationId, 'user', userIds)) ?? new Map();
   }
 
-  /** actorId undefined: the system key (the operator), which may read the workspaces */
-  private async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
+  /** The organization's state once `actorId` may read it as its org admin (undefined: the system key, the operator). */
+  async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
     return checkedOrgAdmin((await this.states.organization(organizationId)).state, organizationId, actorId);
   }
 
   /**
-   * Checks that `actorId` may read the organization as its org admin (undefined: the system key, any organization); answers the revision of the organization's stream
-   * the check read (its changes up to there: organization-changes.ts), from the one load the check made.
+   * Checks that `actorId` may read the organization as its org admin (undefined: the system key, any organization);
+   * answers the revision of the organization's stream the check read (its changes up to there: organization-changes.ts),
+   * from the one load the check made.
    */
   async orgAdminReading(organizationId: string, actorId: string | undefined): Promise<bigint> {
     const { state, expected } = await this.states.organization(organizationId);
