@@ -106,4 +106,32 @@ describe("the organization's users as CSV", () => {
       ['members', null],
     ]);
   });
+
+  it('rule 8: a pending invitation bound to an existing user names them: `user_id` in both CSVs, `userId` in the user list (probe 82 F5); an address no user holds has none', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const second = (await api.request('POST', `/v1/organizations/${o.organizationId}/workspaces`, { ...as, body: { name: 'Second' } })).body.workspaceId as string;
+    const jane = await api.member({ ...o, actor: o.admin }, 'jane.bound@acme.test');
+    const bound = await api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'Jane.Bound@acme.test' } });
+    const fresh = await api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'new.bound@acme.test' } });
+    expect([bound.status, fresh.status]).toEqual([201, 201]);
+    const headers = { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, 'x-min-position': fresh.headers.get('x-position')! };
+    const csvRows = async (path: string) => {
+      const reply = await fetch(`${app.url}${path}?status=pending`, { headers });
+      expect(reply.status).toBe(200);
+      return (parse(await reply.text(), { columns: true }) as Record<string, string>[]).map((r) => [r.invitation_id, r.user_id]);
+    };
+    const expected = [
+      [bound.body.invitationId, jane],
+      [fresh.body.invitationId, ''],
+    ];
+    expect(await csvRows(`/v1/workspaces/${second}/members/export.csv`)).toEqual(expected);
+    expect(await csvRows(`/v1/organizations/${o.organizationId}/members/export.csv`)).toEqual(expected);
+    const list = await api.request('GET', `/v1/workspaces/${second}/members?status=pending`, { ...as, headers: { 'x-min-position': fresh.headers.get('x-position')! } });
+    expect(list.body.items.map((i: { invitationId: string; userId: string | null }) => [i.invitationId, i.userId])).toEqual([
+      [bound.body.invitationId, jane],
+      [fresh.body.invitationId, null],
+    ]);
+  });
 });

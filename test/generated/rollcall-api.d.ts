@@ -2414,6 +2414,11 @@ export interface components {
        */
       status: 'pending';
       /**
+       * @description the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held
+       * @example null
+       */
+      userId: string | null;
+      /**
        * @example [
        *       "agent"
        *     ]

@@ -19,6 +19,13 @@ export class Invitation {
   email!: string | null;
   @ApiProperty({ enum: ['pending'], description: 'an invitation in the list is always pending (accepted ones are members, cancelled ones are gone)' })
   status!: 'pending';
+  @ApiProperty(
+    nullableString(
+      "the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held",
+      null,
+    ),
+  )
+  userId!: string | null;
   @ApiProperty({ type: [String], example: ['agent'] })
   roles!: string[];
   @ApiProperty(RESTRICTIONS_SCHEMA)
@@ -56,6 +63,8 @@ export const toInvitation = (doc: MemberView, now = Date.now()): Invitation => (
   workspaceId: doc.workspaceId,
   email: doc.email,
   status: 'pending',
+  // a document projected before members version 11 has none (the first start after the upgrade replays them)
+  userId: doc.inviteeUserId ?? null,
   roles: doc.roles,
   restrictions: doc.restrictions,
   grants: doc.grants,

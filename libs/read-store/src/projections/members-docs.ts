@@ -15,6 +15,12 @@ export interface MemberView {
   userId: string | null;
   /** the invitation that made the member (null for the workspace's creator) */
   invitationId: string | null;
+  /**
+   * Invitations only: the org user the address belonged to when it was sent (UserInvited's `inviteeUserId`): acceptance
+   * binds to them (docs/rules.md#rule-8); null for an address no user holds. Absent on documents projected before
+   * members version 11.
+   */
+  inviteeUserId?: string | null;
   email: string | null;
   displayName: string | null;
   alias: string | null;

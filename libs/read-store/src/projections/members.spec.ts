@@ -44,6 +44,8 @@ describe('members projection', () => {
       kind: 'invitation',
       userId: null,
       invitationId: inv,
+      // an address no org user held: bound to nobody (rule 8)
+      inviteeUserId: null,
       email: 'bob@example.test',
       displayName: null,
       alias: null,

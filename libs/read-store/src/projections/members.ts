@@ -198,6 +198,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         kind: 'invitation',
         userId: null,
         invitationId: d.invitationId,
+        inviteeUserId: d.inviteeUserId ?? null,
         email: d.email,
         displayName: null,
         alias: null,
@@ -318,8 +319,9 @@ export const membersProjection: Projection = {
   // `member_users` keeps no list of addresses; 6: `seenOrder`, `sort=lastSeen` with online and away members first; 7:
   // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused);
   // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032); 10: `searchText`
-  // without the Arabic tatweel and with hiragana as katakana (probe 73 F7)
-  version: 10,
+  // without the Arabic tatweel and with hiragana as katakana (probe 73 F7); 11: an invitation's `inviteeUserId`, the
+  // user it is bound to (probe 82 F5: the members CSV's `user_id` was empty on such a row)
+  version: 11,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all

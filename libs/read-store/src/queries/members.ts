@@ -192,7 +192,8 @@ function memberCsvRow(m: MemberDoc, admins: Set<string>, ws: WorkspaceDoc | unde
     m.lastSeenAt ?? '',
     // empty for a pending invitation (no user yet)
     m.kind === 'member' ? String(admins.has(m.userId!)) : '',
-    m.kind === 'member' ? m.userId! : '',
+    // an invitation's: the user it is bound to (rule 8), empty for an address no user held (probe 82 F5)
+    m.kind === 'member' ? m.userId! : (m.inviteeUserId ?? ''),
     m.kind === 'invitation' ? (m.invitationId ?? '') : '',
     m.workspaceId,
     list(effective?.permissions ?? []),
