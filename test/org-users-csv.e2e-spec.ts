@@ -134,4 +134,27 @@ describe("the organization's users as CSV", () => {
       [fresh.body.invitationId, null],
     ]);
   });
+
+  it('rule 11: a revoked member says who revoked them: `revokedBy` in the member detail and the list, `revoked_by` in the CSV (probe 80 F14)', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const jane = await api.member({ ...o, actor: o.admin }, 'jane.revoked@acme.test');
+    const joe = await api.member({ ...o, actor: o.admin }, 'joe.active@acme.test');
+    const revoked = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${jane}`, as);
+    expect(revoked.status).toBe(200);
+    const after = { 'x-min-position': revoked.headers.get('x-position')! };
+    const detail = await api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { ...as, headers: after });
+    expect(detail.body).toMatchObject({ status: 'revoked', revokedAt: expect.stringMatching(/^\d{4}-/), revokedBy: o.admin });
+    expect((await api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, headers: after })).body).toMatchObject({ status: 'active', revokedBy: null });
+    const list = await api.request('GET', `/v1/workspaces/${o.workspaceId}/members?status=revoked`, { ...as, headers: after });
+    expect(list.body.items.map((m: { userId: string; revokedBy: string }) => [m.userId, m.revokedBy])).toEqual([[jane, o.admin]]);
+    const csv = await fetch(`${app.url}/v1/workspaces/${o.workspaceId}/members/export.csv?status=active,revoked`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin, ...after } });
+    const rows = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.user_id, r.status, r.revoked_by])).toEqual([
+      [o.admin, 'active', ''],
+      [jane, 'revoked', o.admin],
+      [joe, 'active', ''],
+    ]);
+  });
 });

@@ -2362,6 +2362,11 @@ export interface components {
        */
       revokedAt: string | null;
       /**
+       * @description who revoked it: a user id, or `system` (the operator); null while active
+       * @example null
+       */
+      revokedBy: string | null;
+      /**
        * Format: date-time
        * @description when the user was last seen (presence)
        * @example null
@@ -2561,6 +2566,11 @@ export interface components {
        * @example null
        */
       revokedAt: string | null;
+      /**
+       * @description who revoked it: a user id, or `system` (the operator); null while active
+       * @example null
+       */
+      revokedBy: string | null;
       /**
        * Format: date-time
        * @description when the user was last seen (presence)
@@ -7007,7 +7017,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10494,7 +10504,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10503,7 +10513,7 @@ export interface operations {
         };
         content: {
           /**
-           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority
+           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by
            *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false
            */
           'text/csv': string;

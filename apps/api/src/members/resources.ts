@@ -33,6 +33,8 @@ export class Member {
   joinedAt!: string;
   @ApiProperty({ ...nullableString('when access was revoked', null), format: 'date-time' })
   revokedAt!: string | null;
+  @ApiProperty(nullableString('who revoked it: a user id, or `system` (the operator); null while active', null))
+  revokedBy!: string | null;
   @ApiProperty({ ...nullableString('when the user was last seen (presence)', null), format: 'date-time' })
   lastSeenAt!: string | null;
   @ApiProperty({ enum: ['online', 'away', 'offline'], example: 'offline' })
@@ -87,6 +89,8 @@ export const toMember = (doc: MemberListItem): Member => ({
   invitedAt: doc.invitedAt,
   joinedAt: doc.joinedAt!,
   revokedAt: doc.revokedAt,
+  // a document projected before members version 11 has none (the first start after the upgrade replays them)
+  revokedBy: doc.revokedBy ?? null,
   lastSeenAt: doc.lastSeenAt,
   presence: doc.presence,
   // a document projected before members version 9 has none (the first start after the upgrade replays them)

@@ -32,6 +32,8 @@ export interface MemberView {
   invitedAt: string | null;
   joinedAt: string | null;
   revokedAt: string | null;
+  /** who revoked it: AccessRevoked's actor (its metadata: a user id, or `system`); absent before members version 11 */
+  revokedBy?: string | null;
   /** invitations only: when the current link expires, its version, and when its mail was handed over (null: not yet) */
   expiresAt: string | null;
   linkVersion: number | null;

@@ -1,5 +1,5 @@
 import { accessModel, type Access, type DomainEvent, profileChangeOf } from '@rollcall/domain';
-import { type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, remove, upsert } from './projection';
+import { type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, actorOf, remove, upsert } from './projection';
 import { type ErasedAddress, erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { searchTextOf, sortKey } from './sort-key';
 import type { MemberDoc, MemberUserDoc } from './members-docs';
@@ -283,7 +283,8 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
       if (!member) return [];
-      return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, teamIds: [], ...presenceFields('offline', member.lastSeenAt) })];
+      // who revoked it from the event's metadata, as heldOfflineBy below (probe 80 F14: only the history said it)
+            return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, revokedBy: actorOf(e), teamIds: [], ...presenceFields('offline', member.lastSeenAt) })];
     }
     // rule 14: the member's teams (`?team=` filters by them); revokes and deletions decide their own removals
     case 'TeamMemberAdded':
@@ -302,7 +303,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       // presence decider refuses their heartbeats meanwhile, and every later change of their presence ends it (an
       // offline → offline set-offline of a member held already appends nothing: the hold keeps its first time)
       // (who: the command's actor, from the event's metadata — probe 69 F6 asked who forced someone offline)
-      const held = d.reason === 'forced' ? { since: d.changedAt, by: typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null } : null;
+      const held = d.reason === 'forced' ? { since: d.changedAt, by: actorOf(e) } : null;
       return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt, held) })];
     }
     default:
@@ -320,7 +321,8 @@ export const membersProjection: Projection = {
   // a member who joins again keeps their last seen (probe 34 F3); 8: an invitation's `mailedAt` and `mailRefusedAt` (InvitationMailed, InvitationMailRefused);
   // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032); 10: `searchText`
   // without the Arabic tatweel and with hiragana as katakana (probe 73 F7); 11: an invitation's `inviteeUserId`, the
-  // user it is bound to (probe 82 F5: the members CSV's `user_id` was empty on such a row)
+  // user it is bound to (probe 82 F5: the members CSV's `user_id` was empty on such a row), and a revoked member's
+  // `revokedBy` (probe 80 F14)
   version: 11,
   collections: {
     [MEMBERS]: {

@@ -101,6 +101,9 @@ export function documentProjection<D extends Doc, T extends DomainEvent['type']>
 export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
   typeof e.metadata.occurredAt === 'string' ? e.metadata.occurredAt : fallback;
 
+/** metadata.actorId: who the command's caller acted as (a user id, or `system`); null when the metadata lacks it */
+export const actorOf = (e: ProjectedEvent): string | null => (typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null);
+
 export type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc };
 
 /**

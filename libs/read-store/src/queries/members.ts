@@ -143,6 +143,8 @@ export const MEMBER_CSV_COLUMNS = [
   'team_ids',
   'export_permission',
   'owner_authority',
+  // who revoked a revoked member: a user id, or `system` (probe 80 F14)
+  'revoked_by',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -205,6 +207,7 @@ function memberCsvRow(m: MemberDoc, admins: Set<string>, ws: WorkspaceDoc | unde
     active && model ? String(effective?.permissions.includes(model.exportMembers) ?? false) : '',
     // an org admin holds an owner's authority whatever their own access (rule 5), a revoked membership included
     m.kind === 'member' ? String(owner || admins.has(m.userId!)) : '',
+    m.revokedBy ?? '',
   ];
 }
 
