@@ -192,7 +192,8 @@ describe('rule 13: stream tickets for EventSource', () => {
     const [payload, signature] = ticket.split('.') as [string, string];
     const forgedPayload = Buffer.from(Buffer.from(payload, 'base64url').toString().replace(o.workspaceId, other.workspaceId)).toString('base64url');
     const flipped = `${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
-    const expired = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin }, Date.now() - 61_000).ticket;
+    const keyId = o.key.split('_')[2]!;
+    const expired = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin, keyId }, Date.now() - 61_000).ticket;
     const cases: [string, string][] = [
       [o.workspaceId, `${forgedPayload}.${signature}`], // another workspace written into the payload
       [o.workspaceId, flipped], // a signature that is not the server's
@@ -204,7 +205,30 @@ describe('rule 13: stream tickets for EventSource', () => {
       const refused = await connect(streamUrl({ workspaceId: ws }, `?ticket=${encodeURIComponent(t)}`));
       expect([refused.status, refused.problem?.code]).toEqual([401, 'UNAUTHENTICATED']);
     }
-    const fresh = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin }, Date.now()).ticket;
+    const fresh = new StreamTickets(SECRET).issue({ organizationId: o.organizationId, workspaceId: o.workspaceId, actorId: o.admin, keyId }, Date.now()).ticket;
     expect((await connect(streamUrl(o, `?ticket=${encodeURIComponent(fresh)}`))).status).toBe(200);
+  });
+
+  it("rule 13: a revoked API key's streams end, and a ticket taken with it opens none (probe 83 F2); the organization's other keys' streams go on", async () => {
+    const o = await workspaceWithMembers(1);
+    const issued = await app.api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: o.key, actor: o.admin, body: { label: 'Temp console' } });
+    expect(issued.status).toBe(201);
+    const temp: Ws = { ...o, key: issued.body.apiKey };
+    const ticket = (await ticketFor(temp, o.admin)).body.ticket as string;
+    const [byKey, byTicket, other] = await Promise.all([
+      connect(streamUrl(o), asAdmin(temp)),
+      connect(streamUrl(o, `?ticket=${encodeURIComponent((await ticketFor(temp, o.admin)).body.ticket)}`)),
+      connect(streamUrl(o), asAdmin(o)),
+    ]);
+    expect([byKey.status, byTicket.status, other.status]).toEqual([200, 200, 200]);
+    expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/api-keys/${issued.body.keyId}`, { key: o.key, actor: o.admin })).status).toBe(200);
+    await Promise.all([byKey.whenEnded(), byTicket.whenEnded()]);
+    // a ticket taken before the revocation, within its 60 seconds
+    const late = await connect(streamUrl(o, `?ticket=${encodeURIComponent(ticket)}`));
+    expect([late.status, late.problem?.code]).toEqual([401, 'UNAUTHENTICATED']);
+    // the organization's first key: its stream still delivers
+    await heartbeat(o, o.members[0]!, 'online');
+    await other.until((c) => c.messages.length === 1);
+    expect(other.hasEnded).toBe(false);
   });
 });

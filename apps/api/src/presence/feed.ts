@@ -205,6 +205,8 @@ export class PresenceFeed {
       this.onAuthorityChanged({ organizationId: event.data.organizationId });
     } else if (event?.type === 'ApiKeyRevoked') {
       this.onApiKeyRevoked(event.data.organizationId, event.data.keyId);
+      // the streams opened with it, or with its tickets, end (probe 83 F2): every stream of the organization checks its key
+      this.onAuthorityChanged({ organizationId: event.data.organizationId });
     } else if (event && ACCESS_CHANGES.includes(event.type)) {
       this.onAuthorityChanged({ workspaceId: (event.data as { workspaceId: string }).workspaceId });
     }

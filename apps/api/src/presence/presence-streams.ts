@@ -5,18 +5,21 @@ import { ProblemException, problem } from '../shared/problem';
 import type { AuthorityChangeSeen, PresenceFeed } from './feed';
 import { DEFAULT_REPLAY_SECONDS, PresenceStreamSession } from './sse';
 
-/** Who reads a stream; `authorize` throws the refusal (a DomainException) when they may not (rule 1: the user list's permission). */
+/** Who reads a stream; `authorize` throws the refusal (a DomainException, or a 401 for a revoked key) when they may not (rule 1: the user list's permission). */
 export interface StreamReader {
   organizationId: string;
   workspaceId: string;
   authorize(): Promise<void>;
 }
 
-/** false only when the reader is refused now: another failure (a store unreachable) is no reason to end a stream */
+/**
+ * false only when the reader is refused now (a domain refusal, or their key revoked: a 401): another failure (a store
+ * unreachable) is no reason to end a stream
+ */
 const mayStillRead = (reader: StreamReader): Promise<boolean> =>
   reader.authorize().then(
     () => true,
-    (error: unknown) => !(error instanceof DomainException),
+    (error: unknown) => !(error instanceof DomainException || (error instanceof ProblemException && error.problem.status === 401)),
   );
 
 interface Open {

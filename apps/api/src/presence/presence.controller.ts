@@ -114,7 +114,8 @@ export class PresenceController {
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND')
   async streamTicket(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string): Promise<StreamTicket> {
     const ref = await this.access.prepare(principal, ws, actorId, 'members');
-    return this.tickets.issue({ organizationId: ref.organizationId, workspaceId: ws, actorId }, Date.now());
+    if (principal.kind !== 'organization') throw systemKeyRefused();
+    return this.tickets.issue({ organizationId: ref.organizationId, workspaceId: ws, actorId, keyId: principal.keyId }, Date.now());
   }
 
   @Get('presence/stream')
@@ -158,8 +159,13 @@ export class PresenceController {
         );
       lastEventId = BigInt(raw);
     }
-    // checked again whenever access in the workspace or a user of the organization changes (presence-streams.ts)
-    const authorize = async () => void (await this.access.prepare(principal, ws, actorId, 'members'));
+    // checked again whenever access in the workspace or a user of the organization changes, or a key of the
+    // organization is revoked (presence-streams.ts): the stream's key too (probe 83 F2: a revoked key's stream went on)
+    const authorize = async () => {
+      await this.keyOnFile(principal);
+      await this.access.prepare(principal, ws, actorId, 'members');
+    };
+    await this.keyOnFile(principal);
     // the stream writes Node's response (`raw`) itself: Fastify is told so (hijack) once nothing can be refused any more,
     // so that a refusal before that is still answered by the problem filter. What the hooks set on Fastify's reply
     // (X-Request-Id, nosniff) is put on Node's response, under the stream's own headers (probe 38b F1: the stream had no
@@ -238,12 +244,23 @@ export class PresenceController {
     );
   }
 
+  /**
+   * The key the stream was opened with, or its ticket taken with, is still the organization's (rules.md "API keys": a
+   * revoked key authenticates nothing): at the open (a ticket outlives a revocation by up to 60 s) and at every later
+   * check of the reader. A 401, which ends an open stream as a refusal of the reader does.
+   */
+  private async keyOnFile(principal: Principal): Promise<void> {
+    if (principal.kind !== 'organization') return;
+    const org = await this.states.organization(principal.organizationId);
+    if (!org.state.apiKeys.has(principal.keyId)) throw unauthenticated('The API key this stream was opened with, or its ticket taken with, has been revoked; open it with a key in use.');
+  }
+
   /** the stream's caller: a ticket for this workspace, or the API key with X-Actor-Id */
   private async streamCaller(req: FastifyRequest, ws: string, ticket: string | undefined): Promise<{ principal: Principal; actorId: string }> {
     if (ticket !== undefined) {
       const holder = this.tickets.verify(ticket, ws, Date.now());
       if (!holder) throw unauthenticated('The stream ticket is not valid for this workspace or has expired; ask for a new one.');
-      return { principal: { kind: 'organization', organizationId: holder.organizationId, keyId: 'stream-ticket' }, actorId: holder.actorId };
+      return { principal: { kind: 'organization', organizationId: holder.organizationId, keyId: holder.keyId }, actorId: holder.actorId };
     }
     const key = bearerKey(req);
     if (!key) throw unauthenticated('Send your API key as `Authorization: Bearer <api key>`, or a stream ticket as `?ticket=`.');

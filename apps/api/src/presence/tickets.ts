@@ -8,13 +8,17 @@ export interface TicketHolder {
   organizationId: string;
   workspaceId: string;
   actorId: string;
+  /** the API key the ticket was taken with: a stream it opens ends, and it opens none, once that key is revoked */
+  keyId: string;
 }
 
 /**
  * Stream tickets for browsers, whose `EventSource` cannot send headers: `<payload>.<signature>`, payload =
- * base64url of organization, workspace, actor and expiry (epoch ms), signature = HMAC-SHA256 of the server secret
- * over "presence-stream-ticket:" + payload. Nothing is stored: any replica with the same secret verifies it. A
- * ticket names its workspace and actor; a forged, expired or another workspace's ticket is refused.
+ * base64url of organization, workspace, actor, expiry (epoch ms) and the API key's id, signature = HMAC-SHA256 of the
+ * server secret over "presence-stream-ticket:" + payload. Nothing is stored: any replica with the same secret verifies
+ * it. A ticket names its workspace, actor and key; a forged, expired or another workspace's ticket is refused, and one
+ * of a key revoked since by the stream (probe 83 F2: a ticket outlived its key). A ticket of the four fields written
+ * before is refused too (it names no key): it was good for 60 seconds, and the console asks for another.
  */
 export class StreamTickets {
   constructor(
@@ -24,7 +28,7 @@ export class StreamTickets {
 
   issue(holder: TicketHolder, nowMs: number): { ticket: string; expiresAt: string } {
     const expires = nowMs + this.ttlSeconds * 1000;
-    const payload = Buffer.from([holder.organizationId, holder.workspaceId, holder.actorId, String(expires)].join('\n')).toString('base64url');
+    const payload = Buffer.from([holder.organizationId, holder.workspaceId, holder.actorId, String(expires), holder.keyId].join('\n')).toString('base64url');
     return { ticket: `${payload}.${this.sign(payload)}`, expiresAt: new Date(expires).toISOString() };
   }
 
@@ -33,10 +37,10 @@ export class StreamTickets {
     const m = /^([A-Za-z0-9_-]{1,600})\.([A-Za-z0-9_-]{43})$/.exec(ticket);
     if (!m || !safeEqual(this.sign(m[1]!), m[2]!)) return undefined;
     const parts = Buffer.from(m[1]!, 'base64url').toString().split('\n');
-    if (parts.length !== 4 || !/^\d{1,16}$/.test(parts[3]!)) return undefined;
-    const [organizationId, ticketWorkspace, actorId, expires] = parts as [string, string, string, string];
+    if (parts.length !== 5 || !/^\d{1,16}$/.test(parts[3]!) || parts[4] === '') return undefined;
+    const [organizationId, ticketWorkspace, actorId, expires, keyId] = parts as [string, string, string, string, string];
     if (ticketWorkspace !== workspaceId || Number(expires) <= nowMs) return undefined;
-    return { organizationId, workspaceId, actorId };
+    return { organizationId, workspaceId, actorId, keyId };
   }
 
   private sign(payload: string): string {
