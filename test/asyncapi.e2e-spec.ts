@@ -111,6 +111,25 @@ describe('the AsyncAPI document of the message patterns', () => {
     expect(invitedReply(invited) ? [] : invitedReply.errors).toEqual([]);
   });
 
+  it("a twin's query filter named as an envelope field has a field of its own: the changes' `actorId` filter is `changesBy` (probe 83 F8: documented as `actorId`, which filtered nothing)", async () => {
+    const send = (pattern: string, data: object) => lastValueFrom(client.send(pattern, data));
+    const payload = doc.components.messages.organizations_changes_request!.payload as { properties: Record<string, { description?: string }> };
+    const envelope = doc.components.schemas.Envelope as { properties: Record<string, { description?: string }> };
+    expect(payload.properties.actorId).toEqual(envelope.properties.actorId);
+    expect(payload.properties.changesBy?.description).toMatch(/the changes one user made/);
+    const created = (await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } })) as { organizationId: string; adminUserId: string; apiKey: string };
+    // the organization's creation is the operator's; a workspace, Ada's
+    await send('workspaces.create', { apiKey: created.apiKey, actorId: created.adminUserId, organizationId: created.organizationId, name: 'By Ada' });
+    const request = payloadValidator('organizations_changes_request');
+    const message = { apiKey: SYSTEM_KEY, organizationId: created.organizationId, changesBy: created.adminUserId };
+    expect(request(message) ? [] : request.errors).toEqual([]);
+    const filtered = (await send('organizations.changes', message)) as { items: { actorId: string | null }[] };
+    const all = (await send('organizations.changes', { apiKey: SYSTEM_KEY, organizationId: created.organizationId })) as { items: { actorId: string | null }[] };
+    expect(all.items.some((c) => c.actorId !== created.adminUserId)).toBe(true);
+    expect(filtered.items.length).toBeGreaterThan(0);
+    expect(filtered.items.every((c) => c.actorId === created.adminUserId)).toBe(true);
+  });
+
   it("every integration event's data matches its type's schema, a deleted user's too; a wrong shape does not (probe 38 F8: any object did)", async () => {
     const { api } = app;
     const start = (await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head as string;

@@ -4,7 +4,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { DOMAIN_EVENT_TYPES } from '@rollcall/domain';
 import { ID_PATTERN } from './dtos';
 import { IDEMPOTENCY_HEADER } from './headers';
-import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from './message-twins';
+import { MESSAGE_TWINS, PATH_PARAM_FIELDS, QUERY_PARAM_FIELDS } from './message-twins';
 import { MIN_POSITION_HEADER } from './read-access';
 import { ENVELOPE_MAX_LENGTH, SANE_CORRELATION_ID_LENGTH } from './messages';
 
@@ -34,7 +34,7 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     const op = (openapi.paths[path] as Record<string, OpenApiOperation> | undefined)?.[method.toLowerCase()];
     if (!op) throw new Error(`the HTTP twin of ${pattern}, ${twin}, is not in the OpenAPI document`);
     const id = pattern.replace(/\./g, '_');
-    messages[`${id}_request`] = { name: `${pattern} request`, title: `${pattern}`, summary: op.summary, payload: requestPayload(path, op, openapi) };
+    messages[`${id}_request`] = { name: `${pattern} request`, title: `${pattern}`, summary: op.summary, payload: requestPayload(pattern, path, op, openapi) };
     messages[`${id}_reply`] = { name: `${pattern} reply`, summary: `What ${twin} answers with a 2xx status.`, payload: replyPayload(op) };
     messages[`${id}_problem`] = {
       name: `${pattern} problem`,
@@ -125,9 +125,15 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
 }
 
 /** The envelope, the twin's path ids (and `minPosition`), its query parameters (a read's: fields of the message), and its body. */
-function requestPayload(path: string, op: OpenApiOperation, openapi: OpenAPIObject): Json {
+function requestPayload(pattern: string, path: string, op: OpenApiOperation, openapi: OpenAPIObject): Json {
   const ids = [...path.matchAll(/\{(\w+)\}/g)].map((m) => PATH_PARAM_FIELDS[m[1]!] ?? m[1]!);
-  const query = (op.parameters ?? []).filter((p) => p.in === 'query');
+  const renamed = QUERY_PARAM_FIELDS[pattern] ?? {};
+  const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ ...p, name: renamed[p.name] ?? p.name }));
+  // a twin without an API key (accepting an invitation, confirming an email) is authenticated by its token
+  const envelope = (op.security?.length === 0 ? OWN_SCHEMAS.PublicEnvelope : OWN_SCHEMAS.Envelope) as Json;
+  // a query parameter named as an envelope field would stand for it in the document: it needs its own field
+  const clash = query.find((p) => Object.hasOwn(envelope.properties as Json, p.name));
+  if (clash) throw new Error(`${pattern}: the query parameter ${clash.name} is an envelope field; name its message field in QUERY_PARAM_FIELDS`);
   const own: Json = {
     type: 'object',
     required: ids,
@@ -139,8 +145,6 @@ function requestPayload(path: string, op: OpenApiOperation, openapi: OpenAPIObje
   if (op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === MIN_POSITION_HEADER.name.toLowerCase()))
     (own.properties as Json).minPosition = { type: 'string', maxLength: 20, description: 'as X-Min-Position: the read waits until the read models include that position' };
   const body = op.requestBody?.content?.['application/json']?.schema;
-  // a twin without an API key (accepting an invitation, confirming an email) is authenticated by its token
-  const envelope = (op.security?.length === 0 ? OWN_SCHEMAS.PublicEnvelope : OWN_SCHEMAS.Envelope) as Json;
   const bodySchema = body ? bodyOf(body, openapi) : undefined;
   // one object, closed: the server refuses a field the message does not declare (probe 45b F5), which an `allOf` of
   // the envelope, the ids and the body could not say (each part would refuse the others' fields)

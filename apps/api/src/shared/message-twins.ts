@@ -61,3 +61,12 @@ export const PATH_PARAM_FIELDS: Readonly<Record<string, string>> = {
   partnerWorkspaceId: 'partnerWorkspaceId',
   keyId: 'keyId',
 };
+
+/**
+ * A twin's query parameter whose name is an envelope field, and the message's field for it: a message's `actorId` is
+ * its acting user (X-Actor-Id over HTTP), so the changes' `actorId` filter is `changesBy` (probe 82 F1; probe 83 F8:
+ * the AsyncAPI document listed the filter as `actorId`, and a client following it got every change, unfiltered).
+ */
+export const QUERY_PARAM_FIELDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'organizations.changes': { actorId: 'changesBy' },
+};
