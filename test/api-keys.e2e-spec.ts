@@ -84,6 +84,11 @@ describe('API keys (probe 37 F9)', () => {
     for (const bad of [{ label: ' ' }, { label: 'x'.repeat(101) }, {}, { label: 3 }])
       expectProblem(await api.request('PATCH', `${keys}/${first}`, { key: o.key, actor: o.admin, body: bad }), 400, 'VALIDATION_FAILED');
     expectProblem(await api.request('PATCH', `${keys}/no-such-key`, { key: o.key, actor: o.admin, body: { label: 'x' } }), 404, 'API_KEY_NOT_FOUND');
+    // another key's label, whatever its case or width: refused, naming the key that has it (probe 83 F6)
+    const taken = await api.request('PATCH', `${keys}/${second.keyId}`, { key: o.key, actor: o.admin, body: { label: 'CONSOLE  backend' } });
+    expectProblem(taken, 409, 'API_KEY_LABEL_TAKEN');
+    expect(taken.body.keyId).toBe(first);
+    expectProblem(await api.request('POST', keys, { key: o.key, actor: o.admin, body: { label: 'ｅｔｌ' } }), 409, 'API_KEY_LABEL_TAKEN');
     // over TCP too, and with the system key (the operator)
     expect(await send('apiKeys.label', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, keyId: second.keyId, label: 'Nightly ETL' })).toMatchObject({ keyId: second.keyId, label: 'Nightly ETL' });
     expect((await api.request('PATCH', `${keys}/${second.keyId}`, { key: SYSTEM_KEY, body: { label: 'Nightly ETL (ops)' } })).status).toBe(200);
@@ -125,8 +130,9 @@ describe('API keys (probe 37 F9)', () => {
       const clients = Array.from({ length: 12 }, async (_, c) => {
         for (let i = 0; !stop; i++) {
           const mint = c % 2 === 0;
+          // each its own label: labels are unique among the keys not revoked (probe 83 F6)
           const reply = mint
-            ? await api.request('POST', keys, { key: k, actor: o.admin, body: { label: 'minted' } })
+            ? await api.request('POST', keys, { key: k, actor: o.admin, body: { label: `minted r${round}-c${c}-${i}` } })
             : await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: k, actor: o.admin, body: { email: `r${round}-c${c}-${i}@acme.test` } });
           answered.push({ what: mint ? 'mint' : 'invite', status: reply.status, position: reply.body?.position, minted: reply.body?.apiKey });
         }

@@ -926,6 +926,8 @@ export interface components {
       workspaceIds?: string[];
       /** @description ALREADY_INVITED, INVITEE_ADDRESS_CHANGED, EMAIL_PENDING_INVITATION (to an org admin): the pending invitation (to resend, or cancel) */
       invitationId?: string;
+      /** @description API_KEY_LABEL_TAKEN: the key of the organization that carries the label */
+      keyId?: string;
       /** @description QUOTA_EXCEEDED: which quota, how many are held and how many allowed */
       quota?: components['schemas']['QuotaProblem'];
     };
@@ -1019,7 +1021,7 @@ export interface components {
     };
     IssueApiKeyDto: {
       /**
-       * @description what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters
+       * @description what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters, not the label of another key not revoked (API_KEY_LABEL_TAKEN; ignoring case, width and spacing). A name, not a scope: every key acts with its actor's authority
        * @example Zendesk sync
        */
       label?: string;
@@ -1104,7 +1106,7 @@ export interface components {
     };
     LabelApiKeyDto: {
       /**
-       * @description what the key is for, shown in the list of keys: trimmed, 1 to 100 characters
+       * @description what the key is for, shown in the list of keys: trimmed, 1 to 100 characters, not the label of another key not revoked (API_KEY_LABEL_TAKEN; ignoring case, width and spacing)
        * @example Zendesk sync
        */
       label: string;
@@ -4216,7 +4218,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT, QUOTA_EXCEEDED */
+      /** @description Problem (RFC 9457): API_KEY_LABEL_TAKEN, CONCURRENCY_CONFLICT, QUOTA_EXCEEDED */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4230,7 +4232,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT' | 'QUOTA_EXCEEDED';
+            code?: 'API_KEY_LABEL_TAKEN' | 'CONCURRENCY_CONFLICT' | 'QUOTA_EXCEEDED';
           };
         };
       };
@@ -4676,7 +4678,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): CONCURRENCY_CONFLICT */
+      /** @description Problem (RFC 9457): API_KEY_LABEL_TAKEN, CONCURRENCY_CONFLICT */
       409: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4690,7 +4692,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 409;
             /** @enum {string} */
-            code?: 'CONCURRENCY_CONFLICT';
+            code?: 'API_KEY_LABEL_TAKEN' | 'CONCURRENCY_CONFLICT';
           };
         };
       };

@@ -89,7 +89,7 @@ export class ApiKeysController {
   // the body (a label) may be left out: POST with none issues a key without a label (probe 45 F5)
   @ApiBody({ type: IssueApiKeyDto, required: false })
   @ApiWrite(201, ApiKeyIssuedAnswer)
-  @ApiProblems('ORGANIZATION_NOT_FOUND', 'QUOTA_EXCEEDED')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'QUOTA_EXCEEDED', 'API_KEY_LABEL_TAKEN')
   issue(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Body() dto: IssueApiKeyDto) {
     const organizationId = keysOf(req.principal, org);
     const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);
@@ -115,7 +115,7 @@ export class ApiKeysController {
   @ApiHeader({ ...ACTOR_HEADER, required: false, description: 'the org admin acting, with the organization\'s key; not with the system key' })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, ApiKeyLabelledAnswer)
-  @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'API_KEY_NOT_FOUND', 'API_KEY_LABEL_TAKEN')
   label(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: FastifyReply, @Param('org', IdPipe) org: string, @Param('keyId', IdPipe) keyId: string, @Body() dto: LabelApiKeyDto) {
     const organizationId = keysOf(req.principal, org);
     const actorId = req.principal.kind === 'system' ? SYSTEM_ACTOR : actorIdOf(req);

@@ -79,7 +79,7 @@ export class ApiKeyList {
 
 /** The request's body: optional (no body, or `{}`, issues a key without a label). */
 export class IssueApiKeyDto {
-  @ApiPropertyOptional({ description: 'what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
+  @ApiPropertyOptional({ description: 'what the key is for, shown in the list of keys ("Zendesk sync"): trimmed, 1 to 100 characters, not the label of another key not revoked (API_KEY_LABEL_TAKEN; ignoring case, width and spacing). A name, not a scope: every key acts with its actor\'s authority', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
   @IsOptional()
   @IsString()
   // a bound before the domain's check (100 after trimming), which it names
@@ -89,7 +89,7 @@ export class IssueApiKeyDto {
 
 /** A key's label set again (PATCH): required. */
 export class LabelApiKeyDto {
-  @ApiProperty({ description: 'what the key is for, shown in the list of keys: trimmed, 1 to 100 characters', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
+  @ApiProperty({ description: 'what the key is for, shown in the list of keys: trimmed, 1 to 100 characters, not the label of another key not revoked (API_KEY_LABEL_TAKEN; ignoring case, width and spacing)', example: 'Zendesk sync', minLength: 1, maxLength: API_KEY_LABEL_MAX })
   @IsString()
   @MaxLength(1000, { message: `label must be at most ${API_KEY_LABEL_MAX} characters (after trimming)` })
   label!: string;

@@ -103,6 +103,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   CANNOT_MODIFY_SELF: 'You cannot edit or revoke your own access; ask another member with the authority to do it.',
   LAST_OWNER: 'This is the last owner of the workspace; make another member owner first.',
   LAST_API_KEY: "This is the organization's last API key: issue another first, then revoke this one.",
+  API_KEY_LABEL_TAKEN: 'Another API key of this organization (5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a) is labelled "Zendesk sync" (labels ignore case, width and spacing); choose another label.',
   QUOTA_EXCEEDED: "This workspace has 1,000 teams, and this service allows at most 1,000; delete those it no longer uses, or ask the service's operator to raise the limit.",
   API_KEY_NOT_FOUND: 'The organization has no API key 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a (it never had, or it was revoked).',
   ALREADY_MEMBER: 'jane.doe@acme.test is already an active member of this workspace.',

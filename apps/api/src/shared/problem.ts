@@ -18,6 +18,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   INSUFFICIENT_AUTHORITY: 403,
   LAST_OWNER: 409,
   LAST_API_KEY: 409,
+  API_KEY_LABEL_TAKEN: 409,
   QUOTA_EXCEEDED: 409,
   API_KEY_NOT_FOUND: 404,
   ALREADY_MEMBER: 409,
@@ -99,6 +100,8 @@ export class Problem implements ProblemBody {
   workspaceIds?: string[];
   @ApiPropertyOptional({ description: 'ALREADY_INVITED, INVITEE_ADDRESS_CHANGED, EMAIL_PENDING_INVITATION (to an org admin): the pending invitation (to resend, or cancel)' })
   invitationId?: string;
+  @ApiPropertyOptional({ description: 'API_KEY_LABEL_TAKEN: the key of the organization that carries the label' })
+  keyId?: string;
   @ApiPropertyOptional({ type: QuotaProblem, description: 'QUOTA_EXCEEDED: which quota, how many are held and how many allowed' })
   quota?: { name: QuotaName; used: number; limit: number };
 }

@@ -62,4 +62,22 @@ describe('API keys: an org admin issues and revokes them, never the last one (pr
     expectError(label(ADMIN, 'no-such-key', 'x'), 'API_KEY_NOT_FOUND');
     for (const bad of ['   ', 'x'.repeat(101), 'a\u0007b']) expectError(label(ADMIN, 'key-1', bad), 'VALIDATION_FAILED');
   });
+
+  it('API keys: a label is unique among the keys not revoked, ignoring case, width and spacing (probe 83 F6); a revoked key lets go of its label', () => {
+    const s = new Scenario();
+    const issueLabelled = (keyId: string, label: string) =>
+      decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, apiKey: { keyId, secretHash: 'c'.repeat(64) }, label }, s.org);
+    const label = (keyId: string, text: string) => decideOrganization({ type: 'LabelApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, keyId, label: text }, s.org);
+    s.applyOrg(expectEvents(issueLabelled('key-2', 'Zendesk sync'), ['ApiKeyIssued']));
+    for (const alike of ['zendesk SYNC', 'Ｚｅｎｄｅｓｋ  sync', 'Zendesk\u00a0sync'])
+      expect(issueLabelled('key-3', alike)).toEqual({ ok: false, error: expect.objectContaining({ code: 'API_KEY_LABEL_TAKEN', facts: { keyId: 'key-2' } }) });
+    // the first key cannot be labelled as the second; the second keeps its own label, or changes its case
+    expect(label('key-1', 'ZENDESK SYNC')).toMatchObject({ ok: false, error: { code: 'API_KEY_LABEL_TAKEN' } });
+    expectEvents(label('key-2', 'Zendesk sync'), []);
+    expectEvents(label('key-2', 'ZENDESK sync'), ['ApiKeyLabelChanged']);
+    // rotated: once the old key is revoked, its label is free for the new one
+    s.applyOrg(expectEvents(issueLabelled('key-3', 'Zendesk sync (new)'), ['ApiKeyIssued']));
+    s.applyOrg(expectEvents(decideOrganization({ type: 'RevokeApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, keyId: 'key-2' }, s.org), ['ApiKeyRevoked']));
+    expectEvents(label('key-3', 'Zendesk sync'), ['ApiKeyLabelChanged']);
+  });
 });

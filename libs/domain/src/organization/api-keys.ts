@@ -1,8 +1,8 @@
-import { domainError, validationFailed } from '../shared/errors';
+import { domainError, validationFailed, withFacts } from '../shared/errors';
 import { SYSTEM_ACTOR } from '../shared/events';
 import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
-import { checkText, cleanName } from '../shared/validation';
+import { checkText, cleanName, nameKey } from '../shared/validation';
 import type { ApiKeyIssued, ApiKeyLabelChanged, ApiKeyRevoked } from './events';
 import { isOrgAdmin, type OrganizationState } from './state';
 
@@ -44,6 +44,19 @@ export interface LabelApiKey {
   label: string;
 }
 
+/**
+ * Labels are unique among the organization's keys not revoked, as team names are in a workspace (ignoring case, width
+ * and spacing): a key could be labelled as another to pass for it in the list an admin revokes from (probe 83 F6). A
+ * revoked key's label may be given again (a rotation's new key takes the old one's name once it is revoked).
+ */
+function labelTaken(state: OrganizationState, label: string, keyId: string) {
+  const key = nameKey(label);
+  for (const [otherId, other] of state.apiKeys)
+    if (otherId !== keyId && other.label !== null && other.label !== undefined && nameKey(other.label) === key)
+      return withFacts(domainError('API_KEY_LABEL_TAKEN', `Another API key of this organization (${otherId}) is labelled "${other.label}" (labels ignore case, width and spacing); choose another label.`), { keyId: otherId });
+  return undefined;
+}
+
 const keyNotFound = (keyId: string) => domainError('API_KEY_NOT_FOUND', `The organization has no API key ${keyId} (it never had, or it was revoked).`);
 const onlyOrgAdmins = () => domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin (or the system key) can issue, label or revoke the organization's API keys.");
 /** an org admin, or the operator with the system key (an organization whose only key leaked or was lost) */
@@ -69,6 +82,8 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
   if (command.actorId !== SYSTEM_ACTOR && state.apiKeys.size >= maxApiKeys)
     return reject(quotaExceeded('apiKeysPerOrganization', 'This organization', state.apiKeys.size, maxApiKeys, 'API keys not revoked', 'revoke those it no longer uses'));
   const label = command.label === undefined ? {} : { label: cleanName(command.label) };
+  const taken = label.label === undefined ? undefined : labelTaken(state, label.label, command.apiKey.keyId);
+  if (taken) return reject(taken);
   return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label, issuedBy: command.actorId } }]);
 }
 
@@ -89,5 +104,7 @@ export function decideLabelApiKey(command: LabelApiKey, state: OrganizationState
   if (!key) return reject(keyNotFound(command.keyId));
   const label = cleanName(command.label);
   if (key.label === label) return accept([]);
+  const taken = labelTaken(state, label, command.keyId);
+  if (taken) return reject(taken);
   return accept([{ type: 'ApiKeyLabelChanged', version: 1, data: { organizationId: command.organizationId, keyId: command.keyId, label, previousLabel: key.label, changedAt: command.now } }]);
 }

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'INSUFFICIENT_AUTHORITY'
   | 'LAST_OWNER'
   | 'LAST_API_KEY'
+  | 'API_KEY_LABEL_TAKEN'
   | 'API_KEY_NOT_FOUND'
   | 'ALREADY_MEMBER'
   | 'ALREADY_INVITED'
@@ -64,6 +65,8 @@ export interface ErrorFacts {
   workspaceId?: string;
   workspaceIds?: string[];
   invitationId?: string;
+  /** API_KEY_LABEL_TAKEN: the key that carries the label */
+  keyId?: string;
   quota?: { name: QuotaName; used: number; limit: number };
 }
 

@@ -95,6 +95,13 @@ export function caseFold(text: string): string {
 }
 
 /**
+ * What makes two names one name, where names are unique (teams in a workspace, API key labels in an organization):
+ * NFKC and spaces as one, so names that read alike are one name — full-width `ＳＡＬＥＳ`, half-width `ｻﾎﾟｰﾄ`, `Ⅳ` and
+ * `IV`, a no-break or ideographic space, two spaces, an Arabic elongation (tatweel) (probe 73 F3) — then case-folded.
+ */
+export const nameKey = (name: string): string => caseFold(name.normalize('NFKC').replace(/\u0640/g, '').replace(/\s+/gu, ' ')).normalize('NFKC');
+
+/**
  * The answers for the latest addresses seen: a command checks and normalizes its address 3–4 times (the DTO, the
  * decider, the organization's index, the data key's subject), each an IDNA mapping (bench:http's profile, session 18:
  * ~2 % of the main thread). Both functions are pure; the memory is dropped whole when full.

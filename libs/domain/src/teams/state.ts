@@ -1,5 +1,5 @@
 import type { TeamEvent, TeamMemberRemovalReason, TeamMemberRemoved } from './events';
-import { caseFold } from '../shared/validation';
+import { nameKey } from '../shared/validation';
 
 export interface Team {
   teamId: string;
@@ -43,10 +43,8 @@ export const initialTeamsState = (): TeamsState => ({
  * names fold alike from before keep both, and the name stays taken while either has it (evolveTeams). Part of the
  * snapshots' version (snapshots.ts FOLD_CODE): a state snapshotted with another key function is replayed instead.
  */
-export const teamNameKey = (name: string): string =>
-  // NFKC and spaces as one: names that read alike are one name — full-width `ＳＡＬＥＳ`, half-width `ｻﾎﾟｰﾄ`, `Ⅳ` and
-  // `IV`, a no-break or ideographic space, two spaces, an Arabic elongation (tatweel) (probe 73 F3)
-  caseFold(name.normalize('NFKC').replace(/\u0640/g, '').replace(/\s+/gu, ' ')).normalize('NFKC');
+/** a team's name as its workspace's names are told apart (shared/validation.ts nameKey) */
+export const teamNameKey = nameKey;
 
 /**
  * A team renamed or deleted lets go of its name's key, unless another team's name folds to it as well (two such teams
