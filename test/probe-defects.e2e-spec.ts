@@ -31,10 +31,15 @@ describe('item 1: an invitation cannot be taken over by changing one\'s email', 
     });
     expect(invite.status).toBe(201);
 
+    // the agent is not told that the address is invited (probe 83 F1: an oracle of other workspaces' invitations): the
+    // link goes to the address, and its confirmation is refused, naming no invitation
     const claim = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${agent}`, { key: o.key, actor: agent, body: { email: 'boss@partner.test' } });
-    expectProblem(claim, 409, 'EMAIL_PENDING_INVITATION');
-    // the user is not told where that invitation is; an org admin is, to cancel it (probe 80 F2)
-    expect([claim.body.invitationId, claim.body.workspaceId]).toEqual([undefined, undefined]);
+    expect([claim.status, claim.body.emailChange?.status]).toEqual([200, 'pending_confirmation']);
+    const link = await mailTo(app, 'boss@partner.test', 'email-confirmation');
+    const confirmed = await app.api.request('POST', '/v1/users/email-confirmations', { body: { token: new URL(link.confirmUrl!).searchParams.get('token')! } });
+    expectProblem(confirmed, 409, 'EMAIL_PENDING_INVITATION');
+    expect([confirmed.body.invitationId, confirmed.body.workspaceId]).toEqual([undefined, undefined]);
+    // an org admin is told at once, and where, to cancel it (probe 80 F2)
     const asAdmin = await app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${agent}`, { key: o.key, actor: o.admin, body: { email: 'boss@partner.test' } });
     expectProblem(asAdmin, 409, 'EMAIL_PENDING_INVITATION');
     expect([asAdmin.body.invitationId, asAdmin.body.workspaceId]).toEqual([invite.body.invitationId, other.body.workspaceId]);

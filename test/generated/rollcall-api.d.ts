@@ -205,7 +205,7 @@ export interface paths {
     delete: operations['usersDelete'];
     options?: never;
     head?: never;
-    /** Update a profile (display name, alias, avatar URL, email): the user themself (while an active member of a workspace of the organization) or an org admin. A new email takes effect once the link mailed to it is opened. */
+    /** Update a profile (display name, alias, avatar URL, email): the user themself (while an active member of a workspace of the organization) or an org admin. A new email takes effect once the link mailed to it is opened. An address another user holds (EMAIL_TAKEN) or one with a pending invitation for someone else (EMAIL_PENDING_INVITATION) is refused here to an org admin; to a user changing their own address, when the link is opened (its answer does not tell them whose address it is). */
     patch: operations['usersUpdateProfile'];
     trace?: never;
   };

@@ -94,24 +94,37 @@ describe('rule 10: an email change takes effect only once the new address is con
     expect(next!.data.version).toBe(3);
   });
 
-  it('an address with a pending invitation for someone else cannot be claimed, neither requested nor confirmed', () => {
+  it('an address with a pending invitation for someone else cannot be claimed: an org admin is refused at the request, a user changing their own at the confirmation (probe 83 F1)', () => {
     const s = new Scenario().member('agent');
     s.invited('boss@other.test', { roles: ['owner'] });
     const pending = new Map([['boss@other.test', null]]);
     expectError(
-      s.whenOrgWith(
-        { type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: s.now, userId: 'agent', changes: { email: 'boss@other.test' } },
-        pending,
-      ),
+      s.whenOrgWith({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: 'agent', changes: { email: 'boss@other.test' } }, pending),
       'EMAIL_PENDING_INVITATION',
     );
-    // requested before the invitation was sent: the confirmation is refused too
+    // the user themself is not told (an agent would learn the invitations of workspaces they cannot see): the link is
+    // mailed, and its confirmation is refused
     const t = new Scenario().member('agent');
+    expectEvents(
+      t.whenOrgWith({ type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: t.now, userId: 'agent', changes: { email: 'boss@other.test' } }, pending),
+      ['EmailChangeRequested'],
+    );
     t.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'agent', now: t.now, userId: 'agent', changes: { email: 'boss@other.test' } });
     expectError(
       t.whenOrgWith({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'agent', version: 1, now: t.now }, pending),
       'EMAIL_PENDING_INVITATION',
     );
+  });
+
+  it("rule 10: a user asking for another user's address is not told it is taken (probe 83 F1): the confirmation is refused EMAIL_TAKEN; an org admin is refused at once", () => {
+    const s = new Scenario().member('jane').member('joe');
+    expectEvents(
+      s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'JOE@acme.test' } }),
+      ['EmailChangeRequested'],
+    );
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'JOE@acme.test' } });
+    expectError(s.whenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now }), 'EMAIL_TAKEN');
+    expectError(s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: 'jane', changes: { email: 'joe@acme.test' } }), 'EMAIL_TAKEN');
   });
 
   it('an address another user holds is EMAIL_TAKEN; other profile fields change at once', () => {

@@ -165,7 +165,12 @@ export function decideUpdateProfile(command: UpdateProfile, ctx: ProfileContext)
     });
   if (c.email !== undefined && emailKey(normalizeEmail(c.email)) !== emailKey(user.email)) {
     const email = normalizeEmail(c.email);
-    const error = claimError(ctx, user, email);
+    // An org admin, who reads every user's address anyway, is told at once that the address is taken or invited. A user
+    // changing their own address is not: refusing them would tell any member which addresses are the organization's
+    // users, and which are invited to workspaces they cannot see (probe 83 F1: an agent's address oracle, leaving no
+    // trace). Their link is mailed, and its confirmation refuses the address then (decideConfirmEmailChange), to the
+    // holder of the mailbox, who proves the address is theirs.
+    const error = actor.orgAdmin ? claimError(ctx, user, email) : undefined;
     if (error) return reject(error);
     events.push({
       type: 'EmailChangeRequested',

@@ -105,8 +105,9 @@ describe('rule 6: addresses are compared case-folded, stored and mailed as typed
   it('rule 10: another user cannot take that address under another case (EMAIL_TAKEN); its holder asking for it changes nothing', () => {
     const s = new Scenario().member('bo');
     s.accepted(s.invited('ΟΔΥΣΣΕΥΣ@acme.test'), 'odysseus');
-    const update = (userId: string, email: string) => s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: userId, now: s.now, userId, changes: { email } });
-    expectError(update('bo', 'οδυσσευσ@acme.test'), 'EMAIL_TAKEN');
+    const update = (userId: string, email: string, actorId = userId) => s.whenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId, now: s.now, userId, changes: { email } });
+    // as an org admin asks it (bo asking himself is told at the confirmation: probe 83 F1)
+    expectError(update('bo', 'οδυσσευσ@acme.test', ADMIN), 'EMAIL_TAKEN');
     const own = update('odysseus', 'Οδυσσευσ@acme.test');
     expect(own.ok && own.events).toEqual([]);
   });
