@@ -121,6 +121,18 @@ describe('verifiable history: the notary over HTTP', () => {
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`), 401, 'UNAUTHENTICATED');
   });
 
+  it("with X-Actor-Id, an inclusion proof is an org admin's: an agent or an id naming nobody is 403, `system` 400; the key alone still proves (probe 83 F7)", async () => {
+    const proof = (actor?: string) => app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: org.key, ...(actor !== undefined && { actor }) });
+    expect((await proof()).status).toBe(200);
+    expect((await proof(org.admin)).status).toBe(200);
+    expect((await proof(org.admin.toUpperCase())).status).toBe(200);
+    expectProblem(await proof(agent), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await proof('00000000-0000-4000-8000-0000000000ff'), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await proof('system'), 400, 'VALIDATION_FAILED');
+    // the system key names nobody: its X-Actor-Id changes nothing
+    expect((await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: SYSTEM_KEY, actor: agent })).status).toBe(200);
+  });
+
   it("an organization's key proves the entries of its erasures' record, its mail ledger and its members' presence streams too (session 22's probe and probe 29b: 404)", async () => {
     const own = await app.api.organization();
     const as = { key: own.key, actor: own.admin, workspaceId: own.workspaceId };

@@ -705,7 +705,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream. */
+    /** That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream: its key alone (no X-Actor-Id), or an org admin named by X-Actor-Id (another user is 403: an entry may be any workspace's event). */
     get: operations['auditInclusionProof'];
     put?: never;
     post?: never;
@@ -13943,7 +13943,10 @@ export interface operations {
         /** @description the tree size to prove against; default: the latest signed checkpoint */
         treeSize?: number;
       };
-      header?: never;
+      header?: {
+        /** @description with an organization key: an org admin, or leave it out (the key's holder asks) */
+        'X-Actor-Id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -13988,6 +13991,22 @@ export interface operations {
             status?: 401;
             /** @enum {string} */
             code?: 'UNAUTHENTICATED';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): INSUFFICIENT_AUTHORITY */
+      403: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 403;
+            /** @enum {string} */
+            code?: 'INSUFFICIENT_AUTHORITY';
           };
         };
       };

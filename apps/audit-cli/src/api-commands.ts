@@ -232,7 +232,9 @@ export async function proveCommand(api: ApiOptions, o: { position?: string; tree
   const position = need(o.position, '--position');
   if (!/^[1-9]\d*$/.test(position)) throw new UsageError('--position is a log position (a positive integer)');
   const verifierKey = (await get({ url: api.url }, '/v1/audit/public-key', 'text/plain')).text.trim();
-  const proof = await getJson<ProofBundle['proof'] & { checkpoint?: string }>(api, `/v1/audit/proofs/inclusion?position=${position}${o.treeSize ? `&treeSize=${o.treeSize}` : ''}`);
+  // asked with the key alone: --actor is who reads workspaces (a history reader, say), and the API answers an inclusion
+  // proof to a named actor only if they are an org admin (probe 83 F7), where the key's holder may always ask
+  const proof = await getJson<ProofBundle['proof'] & { checkpoint?: string }>({ ...api, actor: undefined }, `/v1/audit/proofs/inclusion?position=${position}${o.treeSize ? `&treeSize=${o.treeSize}` : ''}`);
   if (!proof.checkpoint) throw new ApiError(`no checkpoint was signed at tree size ${proof.treeSize}: omit --tree-size to use the latest`);
   const { checkpoint, ...rest } = proof;
   const bundle: ProofBundle = {

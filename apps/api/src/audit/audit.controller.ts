@@ -1,9 +1,10 @@
 import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ProofUnavailableError } from '@rollcall/audit';
-import { domainError, mailStream, presenceStream } from '@rollcall/domain';
-import { type AuthedRequest, Authenticator, Public, type Principal, bearerKey } from '../shared/auth';
+import { domainError, isOrgAdmin, mailStream, presenceStream } from '@rollcall/domain';
+import { type AuthedRequest, Authenticator, Public, type Principal, actorIdFromHeader, bearerKey } from '../shared/auth';
 import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
+import { ACTOR_ID_SCHEMA } from '../shared/headers';
 import { ProblemException, problem } from '../shared/problem';
 import { DomainException } from '../shared/stream-handler';
 import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
@@ -79,11 +80,16 @@ export class AuditController {
   @Public() // authenticated here: the system key, or the key of the organization that owns the event's stream
   @ApiBearerAuth()
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
-  @ApiOperation({ summary: "That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream." })
+  @ApiOperation({
+    summary:
+      "That the event at a log position is in the signed tree: its entry's bytes and audit path. System key, or the organization owning the event's stream: its key alone (no X-Actor-Id), or an org admin named by X-Actor-Id (another user is 403: an entry may be any workspace's event).",
+  })
+  @ApiHeader({ name: 'X-Actor-Id', required: false, description: 'with an organization key: an org admin, or leave it out (the key\'s holder asks)', schema: ACTOR_ID_SCHEMA })
   @ApiOkResponse({ type: InclusionProof })
-  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', 'AUDIT_LOG_ALTERED', ...NO_BODY_PROBLEMS)
+  @ApiProblems('UNAUTHENTICATED', 'VALIDATION_FAILED', 'INSUFFICIENT_AUTHORITY', 'AUDIT_ENTRY_NOT_FOUND', 'AUDIT_TREE_SIZE', 'AUDIT_BEHIND', 'AUDIT_LOG_ALTERED', ...NO_BODY_PROBLEMS)
   async inclusion(@Req() req: AuthedRequest, @Query() query: InclusionQuery): Promise<InclusionProof> {
     const principal = await this.identify(req);
+    await this.actorMayProve(principal, req.headers['x-actor-id']);
     const position = BigInt(query.position);
     const record = await this.audit.recordAt(position);
     // a leaf without its event: the log lost an entry it had when it was notarized. Said as such, whoever asks: as
@@ -149,6 +155,24 @@ export class AuditController {
     const key = bearerKey(req);
     if (!key) throw new ProblemException(problem(401, 'UNAUTHENTICATED', 'Send your API key as `Authorization: Bearer <api key>`.'));
     return this.auth.identify(key);
+  }
+
+  /**
+   * An entry is one of the organization's events, of any of its workspaces: the key's own to read (its holder, the
+   * customer's backend or auditor, asks with no X-Actor-Id), or an org admin's when the request names who it acts for.
+   * A console that forwards its users' requests with their X-Actor-Id, as on every other route, so does not open the
+   * log to an agent, a revoked or deleted user, or an id naming nobody (probe 83 F7: each read every entry).
+   */
+  private async actorMayProve(principal: Principal, header: string | string[] | undefined): Promise<void> {
+    if (principal.kind !== 'organization' || header === undefined) return;
+    const actorId = actorIdFromHeader(header);
+    if (!isOrgAdmin((await this.states.organization(principal.organizationId)).state, actorId))
+      throw new DomainException(
+        domainError(
+          'INSUFFICIENT_AUTHORITY',
+          "An inclusion proof shows one of the organization's events, of any of its workspaces: with X-Actor-Id, only an org admin may ask for one (or ask with the organization's key alone, without X-Actor-Id).",
+        ),
+      );
   }
 
   /**
