@@ -91,4 +91,35 @@ describe('rule 17: the permission history names the request and the key of each 
     expect({ status: refused.status, code: refused.body.code, field: refused.body.errors?.[0]?.field }).toEqual({ status: 400, code: 'VALIDATION_FAILED', field: 'change' });
     expect(refused.body.errors[0].message).toContain('grants_changed');
   });
+
+  it('rule 17: a copied invitation link is recorded, naming who copied it, with which key and request; the acceptance through it follows it (probe 83 F4); a refused copy or a HEAD records nothing', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin, workspaceId: o.workspaceId };
+    const mia = await app.api.member(as, `mia-${Math.random()}@acme.test`, { roles: ['manager'] });
+    const agent = await app.api.member(as, `agent-${Math.random()}@acme.test`, { roles: ['agent'] });
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: `sam-${Math.random()}@acme.test` } });
+    const link = `/v1/workspaces/${o.workspaceId}/invitations/${invited.body.invitationId}/link`;
+    expect((await app.api.request('GET', link, { key: o.key, actor: agent })).status).toBe(403);
+    const head = await fetch(`${app.url}${link}`, { method: 'HEAD', headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': mia } });
+    expect(head.status).toBe(200);
+    const copied = await app.api.request('GET', link, { key: o.key, actor: mia, headers: { 'x-request-id': 'mia-copied-it' } });
+    expect(copied.status).toBe(200);
+    const accepted = await app.api.request('POST', '/v1/invitations/accept', { body: { token: new URL(copied.body.inviteUrl).searchParams.get('token')! } });
+    expect(accepted.status).toBe(200);
+    const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?invitationId=${invited.body.invitationId}`, {
+      key: o.key,
+      actor: o.admin,
+      headers: { 'x-min-position': accepted.body.position },
+    });
+    const keyId = o.key.split('_')[2];
+    expect(history.body.items.map((e: { change: string; actorId: string; apiKeyId: string | null; correlationId: string }) => [e.change, e.actorId, e.apiKeyId, e.correlationId])).toEqual([
+      ['invited', o.admin, keyId, expect.any(String)],
+      ['invitation_link_copied', mia, keyId, 'mia-copied-it'],
+      ['joined', accepted.body.userId, null, expect.any(String)],
+    ]);
+    expect(history.body.items[1].details).toEqual({ expiresAt: invited.body.expiresAt });
+    // the kind is a filter of its own: "who handed links out?"
+    const copies = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?change=invitation_link_copied`, { key: o.key, actor: o.admin });
+    expect(copies.body.items.map((e: { actorId: string }) => e.actorId)).toEqual([mia]);
+  });
 });

@@ -285,7 +285,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The current link of a pending invitation ("copy invitation link"). */
+    /** The current link of a pending invitation ("copy invitation link"). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request. */
     get: operations['invitationsLink'];
     put?: never;
     post?: never;
@@ -1184,7 +1184,7 @@ export interface components {
     HistoryDetails: {
       /**
        * Format: date-time
-       * @description invited, invitation_resent: when that link expires
+       * @description invited, invitation_resent, invitation_link_copied: when that link expires
        * @example 2026-03-03T09:00:00.000Z
        */
       expiresAt?: string;
@@ -1258,6 +1258,7 @@ export interface components {
       change:
         | 'invited'
         | 'invitation_resent'
+        | 'invitation_link_copied'
         | 'invitation_cancelled'
         | 'joined'
         | 'roles_changed'
@@ -10871,10 +10872,11 @@ export interface operations {
         apiKeyId?: string;
         /** @description one request's entries: its request id (`X-Request-Id`, the entries' `correlationId`) */
         correlationId?: string;
-        /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked, team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed */
+        /** @description comma-separated kinds of change, any of them (the entries' `change`): invited, invitation_resent, invitation_link_copied, invitation_cancelled, joined, roles_changed, restrictions_changed, grants_changed, revoked, deleted, added_to_team, removed_from_team, org_admin_granted, org_admin_revoked, team_created, team_renamed, team_deleted, team_shared, team_unshared, partner_team_shown, partner_team_hidden, partner_linked, partner_unlinked, plan_changed */
         change?: (
           | 'invited'
           | 'invitation_resent'
+          | 'invitation_link_copied'
           | 'invitation_cancelled'
           | 'joined'
           | 'roles_changed'

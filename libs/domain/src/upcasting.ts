@@ -1,11 +1,11 @@
 import type { OrganizationEvent } from './organization/events';
 import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/events';
 import type { PresenceEvent } from './presence/events';
-import { MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
+import { type InvitationLinkCopied, LINK_RECORD_TYPES, MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
 import { TEAM_EVENT_TYPES } from './teams/events';
 import { withoutDottedI } from './shared/validation';
 
-export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent;
+export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent | InvitationLinkCopied;
 
 export const ORGANIZATION_EVENT_TYPES = [
   'OrganizationCreated',
@@ -42,7 +42,7 @@ export const WORKSPACE_EVENT_TYPES = [
 ] as const;
 /** one presence stream per user and workspace (docs/rules.md#presence-details) */
 export const PRESENCE_EVENT_TYPES = ['PresenceChanged', 'MembershipEnded'] as const;
-export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES, ...MAIL_EVENT_TYPES];
+export const DOMAIN_EVENT_TYPES: readonly string[] = [...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, ...PRESENCE_EVENT_TYPES, ...MAIL_EVENT_TYPES, ...LINK_RECORD_TYPES];
 /** the same, to look up (every event read passes through it) */
 const KNOWN_TYPES: ReadonlySet<string> = new Set(DOMAIN_EVENT_TYPES);
 

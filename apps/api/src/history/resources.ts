@@ -5,7 +5,7 @@ import { ReassignedContacts } from '../members/resources';
 
 /** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes, the partner, the plan. */
 export class HistoryDetails {
-  @ApiPropertyOptional({ format: 'date-time', description: 'invited, invitation_resent: when that link expires', example: '2026-03-03T09:00:00.000Z' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'invited, invitation_resent, invitation_link_copied: when that link expires', example: '2026-03-03T09:00:00.000Z' })
   expiresAt?: string;
   @ApiPropertyOptional({ type: ReassignedContacts, description: 'revoked: where the member\'s contacts went' })
   contacts?: ReassignedContacts;

@@ -22,6 +22,7 @@ const ADDED_BY_FORMAT: Readonly<Record<number, readonly string[]>> = {
   ],
   5: ['InvitationMailRefused', 'EmailConfirmationMailRefused'],
   6: ['ApiKeyLabelChanged', 'OrganizationClosing', 'OrganizationClosed', 'DataExported'],
+  7: ['InvitationLinkCopied'],
 };
 
 /** `Type` for schema version 1, `Type@N` past it */

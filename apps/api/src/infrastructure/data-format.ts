@@ -23,10 +23,12 @@ import { type LeaseJob, lapsed } from './lease';
  * link again (probe 48 F1), and its projector stopped at it. 6 (session 54): `ApiKeyLabelChanged` (a key named again: probe 75 F4),
  * which an earlier version ignores — its list of keys would show the old label —, and `OrganizationClosing`,
  * `OrganizationClosed` (docs/adr/0035), past which an earlier version would still decide in a closed organization,
- * and `DataExported` (a download recorded), whose organization's changes an earlier version could not list. Each format's event types and schema versions are pinned
+ * and `DataExported` (a download recorded), whose organization's changes an earlier version could not list. 7 (session 56):
+`InvitationLinkCopied` (a copied link recorded on the mail stream: probe 83 F4), at which an earlier version's projector
+would stop. Each format's event types and schema versions are pinned
  * by data-format.spec.ts, which fails when one is added without a new format.
  */
-export const DATA_FORMAT = 6;
+export const DATA_FORMAT = 7;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

@@ -64,7 +64,7 @@ async function apiProcess(heard: () => bigint, beforeMailCheck: () => Promise<vo
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
     invite: new InviteMemberHandler(streams, links, new OutboxMailer(dir), config, erasure),
-    link: new GetInvitationLinkHandler(streams, links, erasure),
+    link: new GetInvitationLinkHandler(streams, links, stores.store, erasure),
     accept: new AcceptInvitationHandler(streams, links),
     profile: new UpdateProfileHandler(streams, new EmailConfirmationLinks(SECRET, 'https://console.test'), new OutboxMailer(dir), config, erasure),
     del: new DeleteUserHandler(streams, { ...stores.personalData, forgetAfterDeletion: async (ids) => { await stores.personalData.forgetAfterDeletion(ids); await erasure.erased(ids); } }, stores.store),

@@ -18,7 +18,9 @@ import {
   modelOf,
   normalizeEmail,
 } from '@rollcall/domain';
-import { APP_CONFIG } from '../shared/tokens';
+import type { EventStore } from '@rollcall/event-store';
+import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
+import { recordLinkCopied } from './link-copies';
 import type { Config } from '../config';
 import { type CommandContext, createdId } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../shared/mailer';
@@ -192,9 +194,12 @@ export class CancelInvitationHandler implements ICommandHandler<CancelInvitation
   }
 }
 
-/** "Copy invitation link" (rule 7): not a write, but decided by the domain's authority rules. */
+/**
+ * "Copy invitation link" (rule 7): decided by the domain's authority rules; no decision, but recorded (link-copies.ts)
+ * unless `recorded` is false (a HEAD, which hands no link out).
+ */
 export class GetInvitationLinkCommand {
-  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly invitationId: string) {}
+  constructor(readonly ref: WorkspaceRef, readonly ctx: CommandContext, readonly invitationId: string, readonly recorded = true) {}
 }
 
 @CommandHandler(GetInvitationLinkCommand)
@@ -202,10 +207,11 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(InvitationLinks) private readonly links: InvitationLinks,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
   ) {}
 
-  async execute({ ref, ctx, invitationId }: GetInvitationLinkCommand) {
+  async execute({ ref, ctx, invitationId, recorded }: GetInvitationLinkCommand) {
     const linkNow = async () => {
       const { context } = await loadWorkspace(this.streams.states, ref);
       const link = invitationLink(context, ctx.actorId, invitationId);
@@ -215,6 +221,7 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
     let { inv, address } = await linkNow();
     // an address another process's deletion erased a moment ago: heard now, and the answer is the log's (410)
     if (await this.erasure?.hearNow([address])) ({ inv, address } = await linkNow());
+    if (recorded) await recordLinkCopied(this.store, ctx, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: inv.linkVersion, expiresAt: inv.expiresAt });
     return {
       invitationId,
       email: inv.email,

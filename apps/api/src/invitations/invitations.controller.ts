@@ -17,6 +17,7 @@ import { StreamStates } from '../shared/stream-states';
 import { resolveWorkspace } from '../shared/targets';
 import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, httpWrite } from '../shared/write-pipeline';
 import { InvitationLinks } from '../shared/secrets';
+import { Download, type DownloadRequest } from '../shared/export-ledger';
 import {
   AcceptInvitationCommand,
   CancelInvitationCommand,
@@ -74,13 +75,15 @@ export class InvitationsController {
   }
 
   @Get(':id/link')
-  @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link").' })
+  @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link"). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
-  async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string) {
+  async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string, @Download() request: DownloadRequest) {
     const ref = await resolveWorkspace(this.states, principal, ws);
-    return this.commands.execute(new GetInvitationLinkCommand(ref, newCommandContext({ actorId }), id));
+    // recorded with who copied it, the key and the request (probe 83 F4); a HEAD hands no link out
+    const ctx = newCommandContext({ actorId, ...(request.requestId !== undefined && { correlationId: request.requestId }), ...(principal.kind === 'organization' && { apiKey: { organizationId: principal.organizationId, keyId: principal.keyId } }) });
+    return this.commands.execute(new GetInvitationLinkCommand(ref, ctx, id, !request.head));
   }
 
   @Post(':id/resend')

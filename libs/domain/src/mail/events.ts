@@ -33,6 +33,21 @@ export type EmailConfirmationMailRefused = Event<
   { organizationId: string; userId: string; version: number; refusedAt: string }
 >;
 
+/**
+ * A pending invitation's current link was copied ("copy invitation link", rule 2) by a member manager or an org admin:
+ * a link handed out by hand, beside the mails (probe 83 F4: an acceptance through a copied link named only the invitee,
+ * and nothing the one who handed it out). A record, not a decision: appended on the organization's mail stream, the
+ * ledger of how its links reach people, with no expected revision; its metadata names who copied it, with which key
+ * and request. The permission history lists it (`invitation_link_copied`).
+ */
+export type InvitationLinkCopied = Event<
+  'InvitationLinkCopied',
+  { organizationId: string; workspaceId: string; invitationId: string; linkVersion: number; expiresAt: string; copiedAt: string }
+>;
+
+/** the mail stream's records that are no mail (mail-dispatcher.ts does not read them) */
+export const LINK_RECORD_TYPES = ['InvitationLinkCopied'] as const;
+
 export type MailEvent = InvitationMailed | EmailConfirmationMailed | InvitationMailRefused | EmailConfirmationMailRefused;
 
 export const MAIL_EVENT_TYPES = ['InvitationMailed', 'EmailConfirmationMailed', 'InvitationMailRefused', 'EmailConfirmationMailRefused'] as const;

@@ -9,6 +9,8 @@ export const PERMISSION_HISTORY_STATE = 'permission_history_state';
 export const HISTORY_CHANGES = [
   'invited',
   'invitation_resent',
+  /** a member manager copied the invitation's current link (InvitationLinkCopied: probe 83 F4) */
+  'invitation_link_copied',
   'invitation_cancelled',
   'joined',
   'roles_changed',

@@ -150,6 +150,25 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
       return writes;
     }
+    case 'InvitationLinkCopied': {
+      // a link handed out by hand, recorded on the mail stream: who copied it, with which key and request (probe 83 F4)
+      const d = event.data;
+      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
+      const doc = entry(e, d.copiedAt, {
+        workspaceId: d.workspaceId,
+        organizationId: d.organizationId,
+        invitationId: d.invitationId,
+        email: inv?.email ?? null,
+        change: 'invitation_link_copied',
+        before: null,
+        after: null,
+        details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
+      });
+      const writes = [upsert(PERMISSION_HISTORY, doc)];
+      // its entry's address is erased with the invitation's, as the other entries of the invitation are
+      if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
+      return writes;
+    }
     case 'InvitationCancelled': {
       const d = event.data;
       const key = invitationKey(d.workspaceId, d.invitationId);
@@ -334,6 +353,7 @@ export const permissionHistoryProjection: Projection = {
     'WorkspaceCreated',
     'UserInvited',
     'InvitationResent',
+    'InvitationLinkCopied',
     'InvitationCancelled',
     'InvitationAccepted',
     'AccessLevelChanged',
