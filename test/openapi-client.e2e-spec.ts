@@ -54,7 +54,8 @@ describe('main flows through the typed client', () => {
     expect(flow.janeNow).toMatchObject({ displayName: 'Jane Doe', roles: ['manager'], effectivePermissions: { permissions: expect.arrayContaining(['settings.users']) } });
     expect(flow.janeNow.effectivePermissions?.permissions).not.toContain('data.export');
     // agent with mask_contact_info → manager with data_export: the agent's restriction goes, the level, the manager's comes (rule 17)
-    expect(flow.history.items.map((e) => e.change)).toEqual(['invited', 'joined', 'restrictions_changed', 'roles_changed', 'restrictions_changed']);
+    // the flow copies jane's link before she accepts: recorded (probe 83 F4)
+    expect(flow.history.items.map((e) => e.change)).toEqual(['invited', 'invitation_link_copied', 'joined', 'restrictions_changed', 'roles_changed', 'restrictions_changed']);
     const invited = flow.fullHistory.items.find((e) => e.change === 'invited' && e.invitationId === flow.janeInvited.invitationId)!;
     expect(flow.fullHistory.items.map((e) => Number(e.position))).toEqual(flow.fullHistory.items.map((e) => Number(e.position)).sort((a, b) => b - a));
     // the link version stays inside; the position is a string like every other position of the API

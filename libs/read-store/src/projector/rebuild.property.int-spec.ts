@@ -52,6 +52,7 @@ describe('read models: incremental == rebuilt == every event applied twice == re
     const next = prng(7);
     const steps = Array.from({ length: 3000 }, () => randomStep(next, 3));
     const types = new Set(activityOf(steps).log.events.map((e) => e.type));
+    // (a copied link's record is on the mail stream too, and the permission history reads it)
     const ledger: readonly string[] = MAIL_EVENT_TYPES;
     expect([...types].sort()).toEqual(DOMAIN_EVENT_TYPES.filter((t) => !ledger.includes(t)).sort());
   });

@@ -128,6 +128,8 @@ export class Activity {
       case 4: {
         const invitationId = pickRecent(ws.pending, b);
         if (invitationId) this.log.workspace({ type: 'ResendInvitation', ...base, invitationId, ttlSeconds: HOURS_48 });
+        // now and then its link copied too (a record on the mail stream, which the permission history reads)
+        if (invitationId && c % 7 === 3) this.log.linkCopied(ws.workspaceId, invitationId, actor);
         break;
       }
       case 5: {

@@ -1,6 +1,9 @@
 import { subjectId } from './shredding';
 import {
   type DataExported,
+  type InvitationLinkCopied,
+  invitationLink,
+  mailStream,
   addressFormsErased,
   addressesSealedUnder,
   addressSubjectsErased,
@@ -254,6 +257,21 @@ export class EventLog {
     const event: DataExported = { type: 'DataExported', version: 1, data: { organizationId, what: 'members', workspaceId, exportedAt: this.now } };
     evolveOrganization(this.org(organizationId), event);
     this.record(`organization-${organizationId}`, [event], actorId);
+  }
+
+  /**
+   * a copy of a pending invitation's link recorded (InvitationLinkCopied), as the API appends it on the organization's
+   * mail stream, when the actor may copy it (the domain's invitationLink); returns whether it was recorded
+   */
+  linkCopied(workspaceId: string, invitationId: string, actorId: string): boolean {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) throw new Error(`unknown workspace ${workspaceId}`);
+    const link = invitationLink({ org: this.org(ws.organizationId), ws: ws.state }, actorId, invitationId);
+    if (!link.ok) return false;
+    const { linkVersion, expiresAt } = link.invitation;
+    const event: InvitationLinkCopied = { type: 'InvitationLinkCopied', version: 1, data: { organizationId: ws.organizationId, workspaceId, invitationId, linkVersion, expiresAt, copiedAt: this.now } };
+    this.record(mailStream(ws.organizationId), [event], actorId);
+    return true;
   }
 
   /** the MembershipEnded markers among a decision's events, each on its member's presence stream */
