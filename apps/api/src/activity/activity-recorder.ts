@@ -3,6 +3,7 @@ import { activeUser } from '@rollcall/domain';
 import { type Observable, tap } from 'rxjs';
 import type { AuthedRequest, Principal } from '../shared/auth';
 import { CALLER } from '../shared/caller';
+import { foldIdCase } from '../shared/dtos';
 import { StreamStates } from '../shared/stream-states';
 import { ACTIVITY_STORE, type ActivityKind, type ActivityMark, type ActivityStore } from './activity-store';
 
@@ -126,6 +127,9 @@ export class ActivityInterceptor implements NestInterceptor {
     if (principal?.kind !== 'organization') return next.handle();
     this.recorder.keyUsed(principal.organizationId, principal.keyId);
     if (typeof actor !== 'string') return next.handle();
-    return next.handle().pipe(tap({ next: () => this.recorder.userActed(principal.organizationId, actor) }));
+    // the user as the request was authorized: an id in capitals is the lower-case one (probe 84 F1: a console sending
+    // ids in capitals acted, and its users were never marked active)
+    const userId = foldIdCase(actor);
+    return next.handle().pipe(tap({ next: () => this.recorder.userActed(principal.organizationId, userId) }));
   }
 }
