@@ -107,7 +107,7 @@ describe("the organization's users as CSV", () => {
     ]);
   });
 
-  it('rule 8: a pending invitation bound to an existing user names them: `user_id` in both CSVs, `userId` in the user list (probe 82 F5); an address no user holds has none', async () => {
+  it('rule 8: a pending invitation bound to an existing user names them to org admins: `user_id` in both CSVs, `userId` in the user list (probe 82 F5); an address no user holds has none; a member manager sees none (probe 84 F2)', async () => {
     const { api } = app;
     const o = await api.organization();
     const as = { key: o.key, actor: o.admin };
@@ -133,6 +133,16 @@ describe("the organization's users as CSV", () => {
       [bound.body.invitationId, jane],
       [fresh.body.invitationId, null],
     ]);
+    // to a member manager who is no org admin, the organization's users are not known: null (probe 84 F2)
+    const manager = await api.member({ ...o, actor: o.admin, workspaceId: second }, 'mgr.bound@acme.test', { roles: ['owner'] });
+    const asManager = { key: o.key, actor: manager, headers: { 'x-min-position': fresh.headers.get('x-position')! } };
+    const managerList = await api.request('GET', `/v1/workspaces/${second}/members?status=pending`, asManager);
+    const ours = (id: string) => id === bound.body.invitationId || id === fresh.body.invitationId;
+    expect(managerList.body.items.filter((i: { invitationId: string }) => ours(i.invitationId)).map((i: { userId: string | null }) => i.userId)).toEqual([null, null]);
+    const managerCsv = await fetch(`${app.url}/v1/workspaces/${second}/members/export.csv?status=pending`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': manager } });
+    expect((parse(await managerCsv.text(), { columns: true }) as Record<string, string>[]).filter((r) => ours(r.invitation_id!)).map((r) => r.user_id)).toEqual(['', '']);
+    expect((await api.request('GET', `/v1/workspaces/${second}/invitations/${bound.body.invitationId}`, asManager)).body.userId).toBeNull();
+    expect((await api.request('GET', `/v1/workspaces/${second}/invitations/${bound.body.invitationId}`, as)).body.userId).toBe(jane);
   });
 
   it('rule 11: a revoked member says who revoked them: `revokedBy` in the member detail and the list, `revoked_by` in the CSV (probe 80 F14)', async () => {

@@ -1819,7 +1819,7 @@ export interface components {
       expiresAt: string;
       /** @description pending, and its current link past expiresAt: resend it, or cancel it */
       expired: boolean;
-      /** @description the user it is bound to (an existing user of the organization invited: rule 8) or who accepted it; null for a new address not accepted */
+      /** @description the user it is bound to (an existing user of the organization invited: rule 8; shown to org admins only) or who accepted it; null for a new address not accepted, and for a bound one to a reader who is no org admin */
       userId?: string | null;
     };
     InviteDto: {
@@ -2422,7 +2422,7 @@ export interface components {
        */
       status: 'pending';
       /**
-       * @description the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held
+       * @description the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held, and to a reader who is no org admin (the organization's users are theirs to know)
        * @example null
        */
       userId: string | null;

@@ -30,7 +30,8 @@ export class InvitationDetail extends Access {
   @ApiPropertyOptional({
     type: String,
     nullable: true,
-    description: 'the user it is bound to (an existing user of the organization invited: rule 8) or who accepted it; null for a new address not accepted',
+    description:
+      'the user it is bound to (an existing user of the organization invited: rule 8; shown to org admins only) or who accepted it; null for a new address not accepted, and for a bound one to a reader who is no org admin',
   })
   userId!: string | null;
 }
@@ -74,7 +75,9 @@ export class InvitationReadController {
       linkSentAt: inv.linkSentAt ?? inv.invitedAt,
       expiresAt: inv.expiresAt,
       expired: inv.status === 'pending' && Date.now() >= Date.parse(inv.expiresAt),
-      userId: inv.inviteeUserId,
+      // who a pending or cancelled invitation is bound to is an org admin's to know (probe 84 F2); who accepted one is a
+      // member of the workspace
+      userId: inv.status === 'accepted' || (await this.access.readerIsOrgAdmin(ref, actorId)) ? inv.inviteeUserId : null,
     };
   }
 }

@@ -21,7 +21,7 @@ export class Invitation {
   status!: 'pending';
   @ApiProperty(
     nullableString(
-      "the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held",
+      "the organization's user the address belonged to when it was sent: accepting binds to them, whoever holds the address later (rule 8); null for an address no user held, and to a reader who is no org admin (the organization's users are theirs to know)",
       null,
     ),
   )

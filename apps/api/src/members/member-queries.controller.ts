@@ -17,7 +17,7 @@ import { AccessAsOfParams, AccessAsOfQuery, ExplainedAccessAsOf, type ReplayedRo
 import { rosterJson } from './roster-json';
 import { AsOfQuery, ExportMembersQuery, ListMembersQuery } from './dtos';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems, ApiRead } from '../shared/openapi';
-import { MemberDetail, MemberPage, toMemberDetail, toMemberPage } from './resources';
+import { MemberDetail, MemberPage, toMemberDetail, toMemberPage, withoutInvitee, withoutInviteeDoc } from './resources';
 import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 
 // the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
@@ -55,9 +55,10 @@ export class MemberQueriesController {
     @Query() query: ListMembersQuery,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    await this.access.prepare(principal, ws, actorId, 'members', minPosition);
+    const ref = await this.access.prepare(principal, ws, actorId, 'members', minPosition);
     const page = toMemberPage(await listMembers(this.store, ws, query).catch(badQuery));
-    return { ...page, items: await this.withLiveLastSeen(ws, page.items) };
+    const items = (await this.access.readerIsOrgAdmin(ref, actorId)) ? page.items : page.items.map(withoutInvitee);
+    return { ...page, items: await this.withLiveLastSeen(ws, items) };
   }
 
   @Get('export.csv')
@@ -76,11 +77,12 @@ export class MemberQueriesController {
     @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    await this.access.prepare(principal, ws, actorId, 'export', minPosition);
+    const ref = await this.access.prepare(principal, ws, actorId, 'export', minPosition);
     // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
     await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, download);
     const { bom: _bom, ...filters } = query;
-    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, docs), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
+    const admin = await this.access.readerIsOrgAdmin(ref, actorId);
+    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, admin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
   }
 
   @Get(':userId')

@@ -103,6 +103,16 @@ export const toMember = (doc: MemberListItem): Member => ({
 /** A read-model document of the user list as its public resource (no storage key, kind, link version or sort key). */
 export const toListItem = (doc: MemberListItem): Member | Invitation => (doc.kind === 'invitation' ? toInvitation(doc) : toMember(doc));
 
+/**
+ * Who a pending invitation is bound to is the organization's to know (its users are the org admins' to read: rule 5,
+ * ADR 0023): to another reader (a member manager) it is null, as for an address no user held (probe 84 F2: a manager
+ * learned from the list which addresses are the organization's users, and their ids, by inviting them). A member's
+ * own row keeps its id: the member is the workspace's.
+ */
+export const withoutInvitee = (item: Member | Invitation): Member | Invitation => (item.status === 'pending' ? { ...item, userId: null } : item);
+/** the same for the read model's documents (the CSV's rows) */
+export const withoutInviteeDoc = <T extends { inviteeUserId?: string | null }>(doc: T): T => (doc.inviteeUserId ? { ...doc, inviteeUserId: null } : doc);
+
 export const toMemberPage = (page: MemberDocPage): MemberPage => ({
   items: page.items.map(toListItem),
   ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),

@@ -1,6 +1,6 @@
 import { ACTOR_ID_SCHEMA, POSITION_HEADER_SCHEMA } from './headers';
 import { Inject, Injectable } from '@nestjs/common';
-import { type ReadScope, activeMember, checkRead, organizationClosed } from '@rollcall/domain';
+import { type ReadScope, activeMember, checkRead, isOrgAdmin, organizationClosed } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
@@ -111,6 +111,16 @@ export class ReadAccess {
   async activeMemberNow(ref: WorkspaceRef, userId: string): Promise<boolean> {
     const { context } = await loadWorkspace(this.states, ref);
     return activeMember(context, userId) !== undefined;
+  }
+
+  /**
+   * Whether the reader is an org admin, to whom the organization's users are known (rule 5, ADR 0023): who an invitation
+   * still pending is bound to is theirs to read, not a member manager's (probe 84 F2: a manager learned from the user
+   * list which addresses are the organization's users, and their ids, by inviting them).
+   */
+  async readerIsOrgAdmin(ref: WorkspaceRef, actorId: string): Promise<boolean> {
+    const { context } = await loadWorkspace(this.states, ref);
+    return isOrgAdmin(context.org, actorId);
   }
 
   /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */
