@@ -122,4 +122,27 @@ describe('rule 17: the permission history names the request and the key of each 
     const copies = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?change=invitation_link_copied`, { key: o.key, actor: o.admin });
     expect(copies.body.items.map((e: { actorId: string }) => e.actorId)).toEqual([mia]);
   });
+
+  it('rule 7: a copy racing the acceptance or the cancel of its invitation is recorded before its end, or refused unrecorded (probe 84 F4: 200 and recorded after it)', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    for (let round = 0; round < 12; round++) {
+      const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: `race-${round}-${Math.random()}@acme.test` } });
+      const id = invited.body.invitationId as string;
+      const end =
+        round % 2 === 0
+          ? app.api.request('POST', '/v1/invitations/accept', { body: { token: new URL(invited.body.inviteUrl).searchParams.get('token')! } })
+          : app.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/invitations/${id}`, as);
+      const [copy, ended] = await Promise.all([app.api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${id}/link`, as), end]);
+      expect(ended.status).toBe(200);
+      const history = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history?invitationId=${id}`, { ...as, headers: { 'x-min-position': ended.body.position } });
+      const changes = history.body.items.map((e: { change: string }) => e.change) as string[];
+      const last = round % 2 === 0 ? 'joined' : 'invitation_cancelled';
+      if (copy.status === 200) expect(changes).toEqual(['invited', 'invitation_link_copied', last]);
+      else {
+        expect([copy.status, copy.body.code]).toEqual([409, 'INVITATION_NOT_PENDING']);
+        expect(changes).toEqual(['invited', last]);
+      }
+    }
+  });
 });

@@ -18,7 +18,7 @@ import {
   modelOf,
   normalizeEmail,
 } from '@rollcall/domain';
-import type { EventStore } from '@rollcall/event-store';
+import { type EventStore, WrongExpectedRevisionError } from '@rollcall/event-store';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { recordLinkCopied } from './link-copies';
 import type { Config } from '../config';
@@ -30,7 +30,7 @@ import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
 import { MailLedger } from '../mail/mail-ledger';
-import { DomainException, StreamHandler } from '../shared/stream-handler';
+import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/targets';
 
@@ -194,6 +194,9 @@ export class CancelInvitationHandler implements ICommandHandler<CancelInvitation
   }
 }
 
+/** how often a copy is decided again when the workspace moved between its decision and its record */
+const COPY_ATTEMPTS = 5;
+
 /**
  * "Copy invitation link" (rule 7): decided by the domain's authority rules; no decision, but recorded (link-copies.ts)
  * unless `recorded` is false (a HEAD, which hands no link out).
@@ -213,15 +216,24 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
 
   async execute({ ref, ctx, invitationId, recorded }: GetInvitationLinkCommand) {
     const linkNow = async () => {
-      const { context } = await loadWorkspace(this.streams.states, ref);
+      const { context, ws } = await loadWorkspace(this.streams.states, ref);
       const link = invitationLink(context, ctx.actorId, invitationId);
       if (!link.ok) throw new DomainException(link.error);
-      return { inv: link.invitation, address: invitationSubject(context.ws, link.invitation) };
+      return { inv: link.invitation, address: invitationSubject(context.ws, link.invitation), decidedOn: { stream: ws.stream, expected: ws.expected } };
     };
-    let { inv, address } = await linkNow();
+    let { inv, address, decidedOn } = await linkNow();
     // an address another process's deletion erased a moment ago: heard now, and the answer is the log's (410)
-    if (await this.erasure?.hearNow([address])) ({ inv, address } = await linkNow());
-    if (recorded) await recordLinkCopied(this.store, ctx, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: inv.linkVersion, expiresAt: inv.expiresAt });
+    if (await this.erasure?.hearNow([address])) ({ inv, address, decidedOn } = await linkNow());
+    // recorded at the workspace's revision it was decided on: a change committed meanwhile decides it again
+    for (let attempt = 1; recorded; attempt++)
+      try {
+        await recordLinkCopied(this.store, ctx, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: inv.linkVersion, expiresAt: inv.expiresAt }, decidedOn);
+        break;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (attempt >= COPY_ATTEMPTS) throw new ConcurrencyExhaustedError(decidedOn.stream);
+        ({ inv, decidedOn } = await linkNow());
+      }
     return {
       invitationId,
       email: inv.email,

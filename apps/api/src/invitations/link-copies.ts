@@ -1,5 +1,5 @@
 import { type EventMetadata, type InvitationLinkCopied, mailStream, toStored } from '@rollcall/domain';
-import { type EventStore, newEventId } from '@rollcall/event-store';
+import { type EventStore, type ExpectedRevision, newEventId } from '@rollcall/event-store';
 import type { CommandContext } from '../shared/command-context';
 
 /**
@@ -7,13 +7,17 @@ import type { CommandContext } from '../shared/command-context';
  * ledger of how its links reach people (probe 83 F4: a link copied by a manager and accepted left only the invitee's
  * own act in the history). Before the link is answered, as a download's record is (shared/export-ledger.ts): a copy
  * whose record could not be written is refused (the store's fault, a 503), none is handed out unrecorded. Appended with
- * no expected revision: a record decides nothing. The permission history lists it (`invitation_link_copied`), with who
+ * no expected revision, but with the workspace's stream checked at the revision the copy was decided on (`decidedOn`):
+ * an acceptance or a cancel committed meanwhile fails the append (WrongExpectedRevisionError), and the copy is decided
+ * again — refused then, as the invitation is no longer pending (probe 84 F4: a copy racing them answered a live link
+ * and was recorded after the invitation's end). The permission history lists it (`invitation_link_copied`), with who
  * copied it, with which key and which request.
  */
 export async function recordLinkCopied(
   store: EventStore,
   ctx: CommandContext,
   link: Omit<InvitationLinkCopied['data'], 'copiedAt'>,
+  decidedOn: { stream: string; expected: ExpectedRevision },
 ): Promise<void> {
   const id = newEventId();
   const copiedAt = new Date().toISOString();
@@ -26,5 +30,8 @@ export async function recordLinkCopied(
     occurredAt: copiedAt,
     ...(ctx.apiKey && { apiKeyId: ctx.apiKey.keyId }),
   };
-  await store.append(mailStream(link.organizationId), [{ id, ...toStored(event, metadata) }], 'any');
+  await store.appendMany([
+    { stream: mailStream(link.organizationId), events: [{ id, ...toStored(event, metadata) }], expected: 'any' },
+    { ...decidedOn, events: [] },
+  ]);
 }
