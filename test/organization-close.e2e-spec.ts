@@ -52,6 +52,10 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     expectProblem(await api.request('POST', `/v1/organizations/${o.organizationId}/api-keys`, { key: SYSTEM_KEY, body: {} }), 410, 'ORGANIZATION_CLOSED');
     // the ticket is refused as what it is (probe 77 F8: 403 "not an active member")
     expectProblem(await api.request('GET', `/v1/workspaces/${o.workspaceId}/presence/stream?ticket=${encodeURIComponent(ticket)}`, {}), 410, 'ORGANIZATION_CLOSED');
+    // documented on both operations, as on every authenticated one (probe 84 F5: listed nowhere)
+    const doc = (await api.request('GET', '/docs/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+    for (const [path, method] of [['/v1/organizations/{org}/api-keys', 'post'], ['/v1/workspaces/{ws}/presence/stream', 'get']] as const)
+      expect(JSON.stringify(doc.paths[path]![method]!.responses['410'])).toContain('ORGANIZATION_CLOSED');
 
     // the operator sees it closed in the organization's workspace list (probes 77 F10, 79 F7)
     expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, { key: SYSTEM_KEY })).body).toMatchObject({ closingSince: closed.body.closingSince, closedAt: closed.body.closedAt });

@@ -2365,7 +2365,7 @@ export interface components {
        */
       revokedAt: string | null;
       /**
-       * @description who revoked it: a user id, or `system` (the operator); null while active
+       * @description who revoked it (a member manager or an org admin: their user id); null while active
        * @example null
        */
       revokedBy: string | null;
@@ -2570,7 +2570,7 @@ export interface components {
        */
       revokedAt: string | null;
       /**
-       * @description who revoked it: a user id, or `system` (the operator); null while active
+       * @description who revoked it (a member manager or an org admin: their user id); null while active
        * @example null
        */
       revokedBy: string | null;
@@ -3591,7 +3591,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3603,7 +3603,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -3832,7 +3832,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -3844,7 +3844,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -4035,6 +4035,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -4237,7 +4253,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4249,7 +4265,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -4465,7 +4481,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4477,7 +4493,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -4697,7 +4713,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4709,7 +4725,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -4900,6 +4916,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -5096,6 +5128,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -5298,7 +5346,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5310,7 +5358,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -5500,6 +5548,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -5700,7 +5764,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5712,7 +5776,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -5911,6 +5975,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -6082,6 +6162,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -6261,6 +6357,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -6460,7 +6572,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6472,7 +6584,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -6692,7 +6804,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6704,7 +6816,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -6913,6 +7025,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -7111,6 +7239,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -7298,6 +7442,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -7497,7 +7657,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7509,7 +7669,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -7728,7 +7888,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7740,7 +7900,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -7953,7 +8113,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED */
+      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7965,7 +8125,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'INVITATION_ADDRESSEE_ERASED';
+            code?: 'INVITATION_ADDRESSEE_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -8147,7 +8307,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, INVITATION_ADDRESSEE_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, INVITATION_ADDRESSEE_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8159,7 +8319,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED' | 'INVITATION_ADDRESSEE_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'INVITATION_ADDRESSEE_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -8692,6 +8852,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -8892,7 +9068,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8904,7 +9080,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -9100,6 +9276,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -9303,7 +9495,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9315,7 +9507,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -9531,7 +9723,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9543,7 +9735,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -9759,7 +9951,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9771,7 +9963,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -9990,7 +10182,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10002,7 +10194,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -10400,6 +10592,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -10602,6 +10810,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -10791,6 +11015,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -11021,6 +11261,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -11214,6 +11470,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -11416,7 +11688,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11428,7 +11700,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -11644,7 +11916,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11656,7 +11928,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -11876,7 +12148,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11888,7 +12160,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -12105,7 +12377,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -12117,7 +12389,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -12334,7 +12606,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -12346,7 +12618,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -12566,7 +12838,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -12578,7 +12850,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -12798,7 +13070,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -12810,7 +13082,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -13009,6 +13281,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -13179,6 +13467,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -13379,7 +13683,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -13391,7 +13695,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -13605,7 +13909,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -13617,7 +13921,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -14384,6 +14688,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -14701,7 +15021,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -14713,7 +15033,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -14929,7 +15249,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED */
+      /** @description Problem (RFC 9457): IDEMPOTENCY_KEY_ERASED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -14941,7 +15261,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'IDEMPOTENCY_KEY_ERASED';
+            code?: 'IDEMPOTENCY_KEY_ERASED' | 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -15132,6 +15452,22 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
+          };
+        };
+      };
       /** @description Problem (RFC 9457): PAYLOAD_TOO_LARGE */
       413: {
         headers: {
@@ -15293,6 +15629,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };
@@ -15501,6 +15853,22 @@ export interface operations {
             status?: 408;
             /** @enum {string} */
             code?: 'REQUEST_TIMEOUT';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): ORGANIZATION_CLOSED */
+      410: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 410;
+            /** @enum {string} */
+            code?: 'ORGANIZATION_CLOSED';
           };
         };
       };

@@ -33,7 +33,7 @@ export class Member {
   joinedAt!: string;
   @ApiProperty({ ...nullableString('when access was revoked', null), format: 'date-time' })
   revokedAt!: string | null;
-  @ApiProperty(nullableString('who revoked it: a user id, or `system` (the operator); null while active', null))
+  @ApiProperty(nullableString('who revoked it (a member manager or an org admin: their user id); null while active', null))
   revokedBy!: string | null;
   @ApiProperty({ ...nullableString('when the user was last seen (presence)', null), format: 'date-time' })
   lastSeenAt!: string | null;

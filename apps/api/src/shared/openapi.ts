@@ -43,8 +43,11 @@ export type ProblemCode = ErrorCode | keyof typeof HTTP_STATUS_OF;
 
 export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<string, number>)[code] ?? HTTP_STATUS_OF[code as keyof typeof HTTP_STATUS_OF];
 
-/** What every authenticated request can be refused with. */
-export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY'];
+/**
+ * What every authenticated request can be refused with: 410 ORGANIZATION_CLOSED once its organization is being closed
+ * (docs/adr/0035: the system key's requests about it, a stream ticket taken before; probe 84 F5: listed nowhere).
+ */
+export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'ORGANIZATION_CLOSED'];
 /**
  * What a request with a JSON body can be refused with before any rule runs (431: the request line and headers past
  * 16 KiB; 408: the request not received within the server's timeouts; both answered by the HTTP server itself, on every

@@ -143,7 +143,7 @@ export const MEMBER_CSV_COLUMNS = [
   'team_ids',
   'export_permission',
   'owner_authority',
-  // who revoked a revoked member: a user id, or `system` (probe 80 F14)
+  // who revoked a revoked member: their user id (probe 80 F14)
   'revoked_by',
 ] as const;
 
