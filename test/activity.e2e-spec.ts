@@ -69,4 +69,13 @@ describe('activity: keys last used, users last active (to the day)', () => {
     // the system key marks nothing of an organization
     expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, { key: SYSTEM_KEY })).status).toBe(200);
   });
+
+  it("an org admin's first request of the day, a read of the users, counts in its own answer (probe 84 F3: null until the next)", async () => {
+    const { api } = app;
+    // made by the system key: the admin has sent no request yet
+    const made = await api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Fresh', admin: { email: `fresh-${Math.random()}@acme.test`, displayName: 'Fresh Admin' } } });
+    const { apiKey: key, adminUserId: admin, organizationId } = made.body as { apiKey: string; adminUserId: string; organizationId: string };
+    const first = await api.request('GET', `/v1/organizations/${organizationId}/users`, { key, actor: admin });
+    expect(first.body.items.map((u: { userId: string; lastActiveOn: string | null }) => [u.userId, u.lastActiveOn])).toEqual([[admin, today()]]);
+  });
 });

@@ -52,10 +52,14 @@ export class ActivityRecorder implements OnApplicationShutdown {
   }
 
   /**
-   * the last day of each of `ids` (none: never, or not since session 54). The marks not written yet are written first: an org admin who acted, then lists the users, sees their own day, not null for up to 2 s (a list
+   * the last day of each of `ids` (none: never, or not since session 54); `reader`: the user whose authorized request
+   * reads it. The marks not written yet are written first: an org admin who acted, then lists the users, sees their own day, not null for up to 2 s (a list
    * over HTTP and the same over TCP a moment later disagreed: CI127)
    */
-  async lastOn(organizationId: string, kind: ActivityKind, ids: readonly string[]): Promise<Map<string, string>> {
+  async lastOn(organizationId: string, kind: ActivityKind, ids: readonly string[], reader?: string): Promise<Map<string, string>> {
+    // the read's own reader, authorized by now: their request counts in its own answer (probe 84 F3: an org admin's
+    // first read of the users showed them not active that day, their mark made only once the read had answered)
+    if (reader !== undefined) this.userActed(organizationId, reader);
     // (a microtask when nothing is gathered; one in flight is waited for)
     await this.flush();
     return this.store.lastOn(organizationId, kind, ids);

@@ -60,7 +60,7 @@ export class OrgUsersCsv {
     async function* rows(): AsyncGenerator<string[]> {
       for (let i = 0; i < users.length; i += CHUNK) {
         const chunk = users.slice(i, i + CHUNK);
-        const days = (await activity?.lastOn(organizationId, 'user', chunk.map((u) => u.userId))) ?? new Map<string, string>();
+        const days = (await activity?.lastOn(organizationId, 'user', chunk.map((u) => u.userId), actorId)) ?? new Map<string, string>();
         for (const u of chunk) {
           const gone = u.deleted;
           yield [

@@ -75,8 +75,9 @@ export class OrganizationReads {
     @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
 
-  private async lastActive(organizationId: string, userIds: string[]): Promise<Map<string, string>> {
-    return (await this.activity?.lastOn(organizationId, 'user', userIds)) ?? new Map();
+  /** `reader`: the org admin reading (undefined: the operator, who marks nobody) */
+  private async lastActive(organizationId: string, userIds: string[], reader: string | undefined): Promise<Map<string, string>> {
+    return (await this.activity?.lastOn(organizationId, 'user', userIds, reader)) ?? new Map();
   }
 
   /** The organization's state once `actorId` may read it as its org admin (undefined: the system key, the operator). */
@@ -124,7 +125,7 @@ export class OrganizationReads {
       throw new ProblemException(
         problem(400, 'VALIDATION_FAILED', 'after names no user of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no user of this organization' }]),
       );
-    const active = await this.lastActive(organizationId, items.map((u) => u.userId));
+    const active = await this.lastActive(organizationId, items.map((u) => u.userId), actorId);
     return { items: items.map((u) => userView(u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
   }
 
@@ -141,7 +142,7 @@ export class OrganizationReads {
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
-    const view = userView(user, (await this.lastActive(organizationId, [userId])).get(userId) ?? null);
+    const view = userView(user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
     const workspaces: OrgUserWorkspaceView[] = [];
     for (let i = startAfter(all, page.after); i < all.length; i++) {
       if (page.limit !== undefined && workspaces.length === page.limit) return { ...view, workspaces, workspacesNext: workspaces.at(-1)!.workspaceId };
