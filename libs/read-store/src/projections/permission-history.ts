@@ -62,6 +62,33 @@ async function eraseInvitation(read: ProjectionReader, inv: InvitationState, use
 }
 
 /** The entries and state writes of one event (the documents: permission-history-state.ts). */
+/**
+ * An invitation's link handed out again, mailed (a resend) or copied: an entry naming the invitation, its address and
+ * the link's expiry, listed among the invitation's entries so that its address is erased with theirs.
+ */
+async function linkEntry(
+  e: ProjectedEvent,
+  read: ProjectionReader,
+  d: { workspaceId: string; invitationId: string; linkVersion: number; expiresAt: string },
+  at: string,
+  change: 'invitation_resent' | 'invitation_link_copied',
+): Promise<ProjectionWrite[]> {
+  const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
+  const doc = entry(e, at, {
+    workspaceId: d.workspaceId,
+    organizationId: inv?.organizationId ?? null,
+    invitationId: d.invitationId,
+    email: inv?.email ?? null,
+    change,
+    before: null,
+    after: null,
+    details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
+  });
+  const writes: ProjectionWrite[] = [upsert(PERMISSION_HISTORY, doc)];
+  if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
+  return writes;
+}
+
 async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<ProjectionWrite[]> {
   const event: DomainEvent = e.event;
   switch (event.type) {
@@ -133,42 +160,11 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc), ...(await rememberAddress(read, S, e, 'email', d.email))];
     }
-    case 'InvitationResent': {
-      const d = event.data;
-      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
-      const doc = entry(e, d.resentAt, {
-        workspaceId: d.workspaceId,
-        organizationId: inv?.organizationId ?? null,
-        invitationId: d.invitationId,
-        email: inv?.email ?? null,
-        change: 'invitation_resent',
-        before: null,
-        after: null,
-        details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
-      });
-      const writes = [upsert(PERMISSION_HISTORY, doc)];
-      if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
-      return writes;
-    }
-    case 'InvitationLinkCopied': {
-      // a link handed out by hand, recorded on the mail stream: who copied it, with which key and request (probe 83 F4)
-      const d = event.data;
-      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
-      const doc = entry(e, d.copiedAt, {
-        workspaceId: d.workspaceId,
-        organizationId: d.organizationId,
-        invitationId: d.invitationId,
-        email: inv?.email ?? null,
-        change: 'invitation_link_copied',
-        before: null,
-        after: null,
-        details: { linkVersion: d.linkVersion, expiresAt: d.expiresAt },
-      });
-      const writes = [upsert(PERMISSION_HISTORY, doc)];
-      // its entry's address is erased with the invitation's, as the other entries of the invitation are
-      if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
-      return writes;
-    }
+    case 'InvitationResent':
+      return linkEntry(e, read, event.data, event.data.resentAt, 'invitation_resent');
+    // a link handed out by hand, recorded on the mail stream: who copied it, with which key and request (probe 83 F4)
+    case 'InvitationLinkCopied':
+      return linkEntry(e, read, event.data, event.data.copiedAt, 'invitation_link_copied');
     case 'InvitationCancelled': {
       const d = event.data;
       const key = invitationKey(d.workspaceId, d.invitationId);
