@@ -5,7 +5,7 @@ import type { ReadStore } from '../port';
 const ERASING_EVENTS = ['UserDeleted', 'AddressErased'];
 /** how soon a purge that readers prevented is tried again */
 const RETRY_MS = 200;
-/** the purge at start, when no deletion is left to vacuum (the search indexes merged still) */
+/** no deletion found after the last one purged for (nothing to purge at start) */
 const AT_START = -1n;
 
 export interface ErasurePurgeOptions {
@@ -54,7 +54,7 @@ export class ErasurePurge {
   private readonly now: () => number;
   /**
    * atStart rewrites the store for a deletion it found left undone (the projections wait for it: ProjectionStatus
-   * .purging, named by the API's /health). Not while it only merges the search indexes, as every start does (probe
+   * .purging, named by the API's /health). Not otherwise (probe
    * 43 F2: /health said a deletion's rewrite was being redone at each restart after deletions, long done).
    */
   purgingAtStart = false;
@@ -94,8 +94,8 @@ export class ErasurePurge {
   /**
    * Once as the projector starts, before it projects: a deletion projected before a crash (or a stop) may not have
    * been purged — the purge it waited for lived in this memory only — and its users' trigrams would stay in the search
-   * indexes until the next deletion's purge. Cheap when nothing is left to drop (~0.1 ms); a merge of the search
-   * indexes when ordinary changes left segments since the last one (~0.5 s at 100,000 members; docs/adr/0003). When
+   * indexes until the next deletion's purge. Nothing when the log holds no deletion after the last one purged for
+   * (until session 56 the search indexes were merged at every start all the same: ~0.5 s at 100,000 members). When
    * the log holds a deletion after the last one the store vacuumed for (its vacuum did not run, or the store was
    * written before vacuums were: a store left by an earlier version vacuums once), that deletion's position is passed
    * on: the store vacuums (copies of moved rows, ReadStore.purgeOldVersions). `checkpoints`: the projections' (none
@@ -133,7 +133,11 @@ export class ErasurePurge {
     // no deletion since: the next start reads on from the head (not the whole log again)
     if (last === AT_START && !unprojected && head > through) await this.store.noteErasuresPurgedThrough?.(head);
     this.rewriteFor = last === AT_START ? undefined : last;
-    this.oldVersionsLeft = true;
+    // nothing erased since the last purge: nothing to drop. The search indexes' merge that every start ran regardless
+    // (~0.5 s of the projector's thread at 100,000 members) ran beside a restarted server's first commands on two
+    // cores: the cold load of a 100,000-member workspace waited for a core (bench:http, session 56: its thread busy
+    // ~770 ms of the load's ~1.5 s; in-process the load takes ~0.5 s)
+    this.oldVersionsLeft = last !== AT_START;
     // (a deletion found is one after `through`: the log is read from there)
     this.purgingAtStart = last !== AT_START;
     await this.step();
