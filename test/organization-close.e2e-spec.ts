@@ -56,6 +56,9 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     const doc = (await api.request('GET', '/docs/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
     for (const [path, method] of [['/v1/organizations/{org}/api-keys', 'post'], ['/v1/workspaces/{ws}/presence/stream', 'get']] as const)
       expect(JSON.stringify(doc.paths[path]![method]!.responses['410'])).toContain('ORGANIZATION_CLOSED');
+    // and a read that records itself (a link's copy, a download) can meet a data file it cannot write: 503 (probe 84 F5)
+    for (const path of ['/v1/workspaces/{ws}/invitations/{id}/link', '/v1/workspaces/{ws}/members/export.csv'])
+      expect(JSON.stringify(doc.paths[path]!.get!.responses['503'])).toContain('EVENT_STORE_UNAVAILABLE');
 
     // the operator sees it closed in the organization's workspace list (probes 77 F10, 79 F7)
     expect((await api.request('GET', `/v1/organizations/${o.organizationId}/workspaces`, { key: SYSTEM_KEY })).body).toMatchObject({ closingSince: closed.body.closingSince, closedAt: closed.body.closedAt });

@@ -4100,7 +4100,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -4114,7 +4114,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -4999,7 +4999,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5013,7 +5013,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5193,7 +5193,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5207,7 +5207,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -5613,7 +5613,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5627,7 +5627,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6037,7 +6037,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6051,7 +6051,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -6245,6 +6245,24 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
+          };
+        };
+      };
     };
   };
   usersGet: {
@@ -6422,7 +6440,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -6436,7 +6454,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7087,7 +7105,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7101,7 +7119,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7319,7 +7337,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7333,7 +7351,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -7507,7 +7525,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -7521,7 +7539,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -8172,6 +8190,24 @@ export interface operations {
             status?: 431;
             /** @enum {string} */
             code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
           };
         };
       };
@@ -8932,6 +8968,24 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
+          };
+        };
+      };
     };
   };
   membersChangeAccess: {
@@ -9341,7 +9395,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9355,7 +9409,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -10654,7 +10708,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10668,7 +10722,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -10890,7 +10944,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10904,7 +10958,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -11095,6 +11149,24 @@ export interface operations {
             status?: 431;
             /** @enum {string} */
             code?: 'HEADERS_TOO_LARGE';
+          };
+        };
+      };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
           };
         };
       };
@@ -11341,7 +11413,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11355,7 +11427,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -11535,7 +11607,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11549,7 +11621,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -13343,7 +13415,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -13357,7 +13429,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -13532,7 +13604,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -13546,7 +13618,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -14750,7 +14822,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -14764,7 +14836,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };
@@ -15514,6 +15586,24 @@ export interface operations {
           };
         };
       };
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE */
+      503: {
+        headers: {
+          /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
+          'X-Request-Id'?: string;
+          /** @description seconds to wait before trying again: 1 for CONCURRENCY_CONFLICT, 1 for READ_MODEL_BEHIND, 1 for AUDIT_BEHIND, 5 for EVENT_STORE_UNAVAILABLE, 30 for TOO_MANY_STREAMS, 2 for TOO_MANY_HEAVY_READS, 30 for STREAMS_AT_CAPACITY, 30 for WRITTEN_BY_LATER_VERSION */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @enum {integer} */
+            status?: 503;
+            /** @enum {string} */
+            code?: 'EVENT_STORE_UNAVAILABLE';
+          };
+        };
+      };
     };
   };
   presenceStream: {
@@ -15712,7 +15802,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): STREAMS_AT_CAPACITY */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, STREAMS_AT_CAPACITY */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -15726,7 +15816,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'STREAMS_AT_CAPACITY';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'STREAMS_AT_CAPACITY';
           };
         };
       };
@@ -15936,7 +16026,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -15950,7 +16040,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

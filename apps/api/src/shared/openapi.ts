@@ -45,9 +45,11 @@ export const statusOf = (code: ProblemCode): number => (STATUS_OF as Record<stri
 
 /**
  * What every authenticated request can be refused with: 410 ORGANIZATION_CLOSED once its organization is being closed
- * (docs/adr/0035: the system key's requests about it, a stream ticket taken before; probe 84 F5: listed nowhere).
+ * (docs/adr/0035: the system key's requests about it, a stream ticket taken before), and 503 EVENT_STORE_UNAVAILABLE
+ * when a data file cannot be read or written (storage-fault.ts: the key's check reads the store; the reads that record
+ * themselves — a download, a link's copy — append) (probe 84 F5: both listed nowhere but on writes).
  */
-export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'ORGANIZATION_CLOSED'];
+export const AUTH_PROBLEMS: ProblemCode[] = ['UNAUTHENTICATED', 'INSUFFICIENT_AUTHORITY', 'ORGANIZATION_CLOSED', 'EVENT_STORE_UNAVAILABLE'];
 /**
  * What a request with a JSON body can be refused with before any rule runs (431: the request line and headers past
  * 16 KiB; 408: the request not received within the server's timeouts; both answered by the HTTP server itself, on every
