@@ -60,7 +60,7 @@ export class InvitationReadController {
   @ApiRead(InvitationDetail)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND')
   async one(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string): Promise<InvitationDetail> {
-    const ref = await this.access.prepare(principal, ws, actorId, 'members');
+    const { ref, orgAdmin } = await this.access.prepareAs(principal, ws, actorId, 'members');
     const inv = (await loadWorkspace(this.states, ref)).context.ws.invitations.get(id);
     if (!inv) throw new DomainException(invitationNotFound(id));
     return {
@@ -77,7 +77,7 @@ export class InvitationReadController {
       expired: inv.status === 'pending' && Date.now() >= Date.parse(inv.expiresAt),
       // who a pending or cancelled invitation is bound to is an org admin's to know (probe 84 F2); who accepted one is a
       // member of the workspace
-      userId: inv.status === 'accepted' || (await this.access.readerIsOrgAdmin(ref, actorId)) ? inv.inviteeUserId : null,
+      userId: inv.status === 'accepted' || orgAdmin ? inv.inviteeUserId : null,
     };
   }
 }

@@ -86,6 +86,16 @@ export class ReadAccess {
   ) {}
 
   async prepare(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<WorkspaceRef> {
+    return (await this.prepareAs(principal, ws, actorId, scope, minPosition, target)).ref;
+  }
+
+  /**
+   * prepare, and whether the reader is an org admin, to whom the organization's users are known (rule 5, ADR 0023): who
+   * an invitation still pending is bound to is theirs to read, not a member manager's (probe 84 F2: a manager learned
+   * from the user list which addresses are the organization's users, and their ids, by inviting them). From the states
+   * the check loaded: no second load.
+   */
+  async prepareAs(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<{ ref: WorkspaceRef; orgAdmin: boolean }> {
     const ref = await resolveWorkspace(this.states, principal, ws);
     const { context } = await loadWorkspace(this.states, ref);
     // a closed organization's keys are revoked; a stream ticket taken before is refused as what it is (probe 77 F8)
@@ -93,7 +103,7 @@ export class ReadAccess {
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) await this.caughtUp(minPosition);
-    return ref;
+    return { ref, orgAdmin: isOrgAdmin(context.org, actorId) };
   }
 
   /** read-your-writes for a read of the read models: waits (5 s at most) until they include `minPosition` */
@@ -111,16 +121,6 @@ export class ReadAccess {
   async activeMemberNow(ref: WorkspaceRef, userId: string): Promise<boolean> {
     const { context } = await loadWorkspace(this.states, ref);
     return activeMember(context, userId) !== undefined;
-  }
-
-  /**
-   * Whether the reader is an org admin, to whom the organization's users are known (rule 5, ADR 0023): who an invitation
-   * still pending is bound to is theirs to read, not a member manager's (probe 84 F2: a manager learned from the user
-   * list which addresses are the organization's users, and their ids, by inviting them).
-   */
-  async readerIsOrgAdmin(ref: WorkspaceRef, actorId: string): Promise<boolean> {
-    const { context } = await loadWorkspace(this.states, ref);
-    return isOrgAdmin(context.org, actorId);
   }
 
   /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */
