@@ -1,7 +1,7 @@
 // The organization as a whole, for its org admins (probe 39b F5, F11): its users in the order they joined (a user
 // revoked from every workspace among them, a deleted one kept under their id), one user with their workspaces and a
 // pending email change, its workspaces; over HTTP and as message patterns (users.list, users.get, workspaces.list).
-import { SYSTEM_KEY, expectProblem } from './support/app';
+import { SYSTEM_KEY, expectProblem, tokenOf } from './support/app';
 import { appOverTcpForEachFile } from './support/tcp-app';
 
 const app = appOverTcpForEachFile();
@@ -185,6 +185,38 @@ describe("an organization's users and workspaces (org admins)", () => {
     // a message's null is a field left out (probe 58 F6: `"limit": null` was a 500)
     expect(await app.running.send('workspaces.list', { ...msg, limit: null, after: null })).toEqual(workspaces.body);
     expect(await app.running.send('users.get', { ...msg, userId: bob, limit: null, after: null })).toEqual(bobDetail.body);
+  });
+
+  it('rule 8: the invitations pending for a user (bound to them when their address was invited) in the workspaces they are no active member of, over HTTP and TCP, paged with their memberships (probes 82 F5, 84 F7)', async () => {
+    const { api } = app.running.app;
+    const o = await api.organization();
+    const org = `/v1/organizations/${o.organizationId}`;
+    const as = { key: o.key, actor: o.admin };
+    const workspace = async (name: string) => (await api.request('POST', `${org}/workspaces`, { ...as, body: { name } })).body.workspaceId as string;
+    const [second, third] = [await workspace('Second'), await workspace('Third')];
+    const kim = await api.member({ ...as, workspaceId: o.workspaceId }, 'kim.pending@acme.test', { roles: ['agent'] });
+    // invited in capitals: the invitation is bound to kim (rule 8); one to an address nobody holds is no one's
+    const toKim = await api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'KIM.pending@acme.test', roles: ['manager'] } });
+    expect(toKim.status).toBe(201);
+    expect((await api.request('POST', `/v1/workspaces/${second}/invitations`, { ...as, body: { email: 'nobody.pending@acme.test' } })).status).toBe(201);
+    const toKimToo = await api.request('POST', `/v1/workspaces/${third}/invitations`, { ...as, body: { email: 'kim.pending@acme.test' } });
+    const detail = await api.request('GET', `${org}/users/${kim}`, as);
+    expect(detail.body.workspaces.map((w: { workspaceId: string }) => w.workspaceId)).toEqual([o.workspaceId]);
+    expect(detail.body.invitations).toEqual([
+      { workspaceId: second, name: 'Second', invitationId: toKim.body.invitationId, roles: ['manager'], restrictions: {}, grants: [], invitedAt: expect.any(String), expiresAt: toKim.body.expiresAt, expired: false },
+      expect.objectContaining({ workspaceId: third, invitationId: toKimToo.body.invitationId, roles: ['agent'] }),
+    ]);
+    expect(await app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: kim })).toEqual(detail.body);
+    // a page of one membership looked through its workspaces only; the last page, every workspace after it
+    const first = await api.request('GET', `${org}/users/${kim}?limit=1`, as);
+    expect([first.body.workspacesNext, first.body.invitations]).toEqual([o.workspaceId, []]);
+    const rest = await api.request('GET', `${org}/users/${kim}?limit=1&after=${o.workspaceId}`, as);
+    expect([rest.body.workspacesNext, rest.body.invitations.map((i: { invitationId: string }) => i.invitationId)]).toEqual([null, [toKim.body.invitationId, toKimToo.body.invitationId]]);
+    // accepted: a membership, no longer an invitation; cancelled: gone
+    expect((await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(toKim.body.inviteUrl) } })).status).toBe(200);
+    expect((await api.request('DELETE', `/v1/workspaces/${third}/invitations/${toKimToo.body.invitationId}`, as)).status).toBe(200);
+    const after = await api.request('GET', `${org}/users/${kim}`, as);
+    expect([after.body.workspaces.map((w: { workspaceId: string }) => w.workspaceId), after.body.invitations]).toEqual([[o.workspaceId, second], []]);
   });
 
   it('org admins only; bad paging is 400; an unknown user 404; another organization 404', async () => {

@@ -1634,6 +1634,45 @@ export interface components {
       /** Format: date-time */
       joinedAt: string;
     };
+    OrgUserInvitation: {
+      /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
+      workspaceId: string;
+      /** @example Sales */
+      name: string;
+      /**
+       * @description GET /v1/workspaces/{workspaceId}/invitations/{invitationId} reads it; its history: …/history?invitationId=
+       * @example 0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d
+       */
+      invitationId: string;
+      /**
+       * @description the access they get by accepting it
+       * @example [
+       *       "agent"
+       *     ]
+       */
+      roles: string[];
+      /**
+       * @description the restrictions they get by accepting it
+       * @example {
+       *       "contact_visibility": "self_only",
+       *       "mask_contact_info": true
+       *     }
+       */
+      restrictions: {
+        [key: string]: true | string;
+      };
+      /** @example [] */
+      grants: string[];
+      /** Format: date-time */
+      invitedAt: string;
+      /**
+       * Format: date-time
+       * @description when its current link stops working
+       */
+      expiresAt: string;
+      /** @description its current link is past expiresAt: resend it, or cancel it */
+      expired: boolean;
+    };
     OrgUserDetail: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
       userId: string;
@@ -1662,10 +1701,12 @@ export interface components {
        * @example 2026-12-06
        */
       lastActiveOn: string | null;
-      /** @description each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships */
+      /** @description each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships (`invitations`) */
       workspaces: components['schemas']['OrgUserWorkspace'][];
       /** @description with `limit`: when the page is full and workspaces of the organization are left to look through, send it as `after` for the next page (which may be empty); null: none are left (always null without `limit`) */
       workspacesNext: string | null;
+      /** @description the invitations pending for them (expired ones included) in workspaces they are no active member of: an invitation to an existing user's address is bound to them (rule 8), whatever address they hold since. With `limit`, those of the workspaces this page looked through (up to its last membership; to the end on the last page); none for a deleted user (their deletion cancelled them) */
+      invitations: components['schemas']['OrgUserInvitation'][];
     };
     OrgWorkspace: {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */

@@ -38,6 +38,24 @@ export interface OrgUserWorkspaceView {
   joinedAt: string;
 }
 
+/**
+ * An invitation pending for them in a workspace they are no active member of: an existing user's address invited is
+ * bound to them (rule 8). Probes 82 F5 and 84 F7: the users CSV's `invited_workspaces` listed them, this read did not.
+ */
+export interface OrgUserInvitationView {
+  workspaceId: string;
+  name: string;
+  invitationId: string;
+  roles: string[];
+  restrictions: Restrictions;
+  grants: string[];
+  invitedAt: string;
+  /** when its current link stops working */
+  expiresAt: string;
+  /** its current link is past expiresAt: it can be resent, or cancelled */
+  expired: boolean;
+}
+
 export interface OrgWorkspaceView {
   workspaceId: string;
   name: string;
@@ -129,25 +147,49 @@ export class OrganizationReads {
     return { items: items.map((u) => userView(u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
   }
 
-  /** One user, with each workspace of the organization they are or were a member of (not pending invitations). */
   /**
-   * One user with the workspaces they are or were a member of, in the organization's order (oldest workspace first);
-   * with `limit`, a page of them after workspace `after` (probe 53 F3: a user in ~7,000 workspaces was one answer, past
-   * a NATS server's max_payload). A page loads the states of the workspaces it passes over, not all of them: `next`
-   * is the last one listed when the page is full and workspaces are left to look through (the next page may then be
-   * empty), null once none are left.
+   * One user with the workspaces they are or were a member of, in the organization's order (oldest workspace first),
+   * and the invitations pending for them in the others; with `limit`, a page of memberships after workspace `after`
+   * (probe 53 F3: a user in ~7,000 workspaces was one answer, past a NATS server's max_payload). A page loads the states
+   * of the workspaces it passes over, not all of them: `next` is the last one listed when the page is full and
+   * workspaces are left to look through (the next page may then be empty), null once none are left. The invitations
+   * are those of the workspaces the page looked through: up to its last membership, or to the end on the last page.
    */
-  async user(organizationId: string, actorId: string | undefined, userId: string, page: { after?: string; limit?: number } = {}): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null }> {
+  async user(
+    organizationId: string,
+    actorId: string | undefined,
+    userId: string,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null; invitations: OrgUserInvitationView[] }> {
     const org = await this.asOrgAdmin(organizationId, actorId);
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
     const view = userView(user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
     const workspaces: OrgUserWorkspaceView[] = [];
+    const invitations: OrgUserInvitationView[] = [];
+    const now = Date.now();
     for (let i = startAfter(all, page.after); i < all.length; i++) {
-      if (page.limit !== undefined && workspaces.length === page.limit) return { ...view, workspaces, workspacesNext: workspaces.at(-1)!.workspaceId };
+      if (page.limit !== undefined && workspaces.length === page.limit) return { ...view, workspaces, workspacesNext: workspaces.at(-1)!.workspaceId, invitations };
       const info = all[i]!;
-      const member = (await this.states.workspace(org, info.workspaceId))?.state.members.get(userId);
+      const ws = (await this.states.workspace(org, info.workspaceId))?.state;
+      const member = ws?.members.get(userId);
+      // as the users CSV's `invited_workspaces`: pending (expired included), bound to them, where they are not active; a
+      // deleted user has none (the deletion cancelled them)
+      if (ws && !user.deleted && member?.status !== 'active')
+        for (const inv of ws.invitations.values())
+          if (inv.status === 'pending' && inv.inviteeUserId === userId)
+            invitations.push({
+              workspaceId: info.workspaceId,
+              name: info.name,
+              invitationId: inv.invitationId,
+              roles: [...inv.access.roles],
+              restrictions: { ...inv.access.restrictions },
+              grants: [...inv.access.grants],
+              invitedAt: inv.invitedAt,
+              expiresAt: inv.expiresAt,
+              expired: now >= Date.parse(inv.expiresAt),
+            });
       if (!member) continue;
       const deleted = user.deleted;
       workspaces.push({
@@ -160,7 +202,7 @@ export class OrganizationReads {
         joinedAt: member.joinedAt,
       });
     }
-    return { ...view, workspaces, workspacesNext: null };
+    return { ...view, workspaces, workspacesNext: null, invitations };
   }
 
   /**

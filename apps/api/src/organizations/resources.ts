@@ -1,7 +1,7 @@
 import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
-import type { OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
+import type { OrgUserInvitationView, OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
 import { ORG_CHANGES, type OrgChangeKind, type OrgChangeView } from './organization-changes';
 import type { Restrictions } from '@rollcall/domain';
 import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA } from '../shared/resources';
@@ -80,11 +80,38 @@ class OrgUserWorkspace implements OrgUserWorkspaceView {
   joinedAt!: string;
 }
 
+class OrgUserInvitation implements OrgUserInvitationView {
+  @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
+  @ApiProperty({ example: 'Sales' })
+  name!: string;
+  @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d', description: 'GET /v1/workspaces/{workspaceId}/invitations/{invitationId} reads it; its history: …/history?invitationId=' })
+  invitationId!: string;
+  @ApiProperty({ type: [String], example: ['agent'], description: 'the access they get by accepting it' })
+  roles!: string[];
+  @ApiProperty({ ...RESTRICTIONS_SCHEMA, description: 'the restrictions they get by accepting it' })
+  restrictions!: Restrictions;
+  @ApiProperty({ type: [String], example: [] })
+  grants!: string[];
+  @ApiProperty({ format: 'date-time' })
+  invitedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'when its current link stops working' })
+  expiresAt!: string;
+  @ApiProperty({ description: 'its current link is past expiresAt: resend it, or cancel it' })
+  expired!: boolean;
+}
+
 export class OrgUserDetail extends OrgUser {
-  @ApiProperty({ type: [OrgUserWorkspace], description: 'each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships' })
+  @ApiProperty({ type: [OrgUserWorkspace], description: 'each workspace they are (active) or were (revoked) a member of; pending invitations are not memberships (`invitations`)' })
   workspaces!: OrgUserWorkspace[];
   @ApiProperty({ type: String, nullable: true, description: 'with `limit`: when the page is full and workspaces of the organization are left to look through, send it as `after` for the next page (which may be empty); null: none are left (always null without `limit`)' })
   workspacesNext!: string | null;
+  @ApiProperty({
+    type: [OrgUserInvitation],
+    description:
+      "the invitations pending for them (expired ones included) in workspaces they are no active member of: an invitation to an existing user's address is bound to them (rule 8), whatever address they hold since. With `limit`, those of the workspaces this page looked through (up to its last membership; to the end on the last page); none for a deleted user (their deletion cancelled them)",
+  })
+  invitations!: OrgUserInvitation[];
 }
 
 class OrgWorkspace implements OrgWorkspaceView {
