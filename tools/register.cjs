@@ -13,7 +13,6 @@ const Module = require('node:module');
 const { createHash } = require('node:crypto');
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
-const swc = require('@swc/core');
 
 const root = resolve(__dirname, '..');
 const { paths } = JSON.parse(readFileSync(resolve(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
@@ -26,8 +25,11 @@ Module._resolveFilename = function resolveAlias(request, ...rest) {
 
 const cacheDir = join(root, 'node_modules', '.cache', 'rollcall-register');
 Module.enableCompileCache?.(join(cacheDir, 'v8'));
-// what else decides the output: this file (its options) and swc's version
-const salt = createHash('sha256').update(readFileSync(__filename)).update(swc.version ?? '').digest('hex');
+// @swc/core is loaded on a cache miss only: loading it (its native binding) took ~40 ms of every process's and every
+// worker thread's start, most of which compile nothing. What else decides the output is this file (its options) and
+// swc's version, read from its package.json without loading it.
+const swcVersion = JSON.parse(readFileSync(require.resolve('@swc/core/package.json'), 'utf8')).version;
+const salt = createHash('sha256').update(readFileSync(__filename)).update(swcVersion ?? '').digest('hex');
 
 function compiled(source, filename) {
   const key = createHash('sha256').update(salt).update(filename).update(source).digest('hex');
@@ -37,7 +39,7 @@ function compiled(source, filename) {
   } catch {
     // not compiled yet (or the cache cannot be read): compile, and keep it when the folder takes it
   }
-  const { code } = swc.transformSync(source, {
+  const { code } = require('@swc/core').transformSync(source, {
     filename,
     jsc: {
       target: 'es2023',

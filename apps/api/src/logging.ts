@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
 import { isSaneRequestId } from './shared/request-id';
 import type { Principal } from './shared/auth';
 import { callerFields } from './shared/caller';
@@ -123,7 +122,9 @@ export function createLogger(name: string, settings: LogSettings, destination?: 
       },
     },
   };
-  if (settings.format === 'pretty')
+  if (settings.format === 'pretty') {
+    // loaded only for this format: its ~30 modules were in every process's start (and every jest file's), which logs JSON
+    const { build: prettyStream } = require('pino-pretty') as typeof import('pino-pretty');
     return pino(
       options,
       prettyStream({
@@ -135,6 +136,7 @@ export function createLogger(name: string, settings: LogSettings, destination?: 
         messageFormat: prettyMessage,
       }),
     );
+  }
   return destination ? pino(options, destination) : pino(options);
 }
 
