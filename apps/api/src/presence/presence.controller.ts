@@ -39,7 +39,7 @@ class SetOfflineMessage extends Envelope {
 }
 
 const unauthenticated = (detail: string) => new ProblemException(problem(401, 'UNAUTHENTICATED', detail));
-const CSV_EXAMPLE = `${PRESENCE_REPORT_CSV_COLUMNS.join(',')}\n2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800\n`;
+const CSV_EXAMPLE = `${PRESENCE_REPORT_CSV_COLUMNS.join(',')}\n2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800,7c9e6679-7425-5de3-944b-e07fc1f90ae7\n`;
 
 /**
  * Rule 13 (docs/rules.md#rule-13, #presence-details): heartbeats, forced offline, the SSE stream of transitions

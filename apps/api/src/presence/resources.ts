@@ -60,6 +60,8 @@ export class PresenceReportRow {
   onlineSeconds!: number;
   @ApiProperty({ type: 'integer', example: 1800 })
   awaySeconds!: number;
+  @ApiProperty({ description: "the report's workspace: reports of several workspaces put together keep where each row came from (probe 85 F1)", example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
+  workspaceId!: string;
 }
 
 /** Seconds online and away per user per UTC day; intervals still open count up to now less the presence timeout. */

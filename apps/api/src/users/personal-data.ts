@@ -38,7 +38,7 @@ export class PersonalDataExport {
   @ApiProperty({ type: [ApiKeyItem], description: 'the API keys they issued or revoked (revoked ones included)' })
   apiKeys!: ApiKeyItem[];
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: `their seconds online and away per workspace and UTC day, the last ${EXPORT_PRESENCE_DAYS} days (the presence report gives more)` })
-  presence!: (PresenceReportRow & { workspaceId: string })[];
+  presence!: PresenceReportRow[];
   @ApiProperty({ description: `true when the history or the organization's changes held more than ${EXPORT_MAX_ENTRIES} entries: the first ones are here, the rest in those lists' own pages` })
   truncated!: boolean;
 }
@@ -122,7 +122,7 @@ export class PersonalDataExports {
     return { exportedAt: new Date().toISOString(), user, memberships, history: history.slice(0, EXPORT_MAX_ENTRIES), organizationChanges: organizationChanges.slice(0, EXPORT_MAX_ENTRIES), apiKeys, presence: await this.presence(workspaces, userId), truncated };
   }
 
-  private async presence(workspaces: { workspaceId: string }[], userId: string): Promise<(PresenceReportRow & { workspaceId: string })[]> {
+  private async presence(workspaces: { workspaceId: string }[], userId: string): Promise<PresenceReportRow[]> {
     const day = 24 * 3600_000;
     const range = {
       from: new Date(Date.now() - (EXPORT_PRESENCE_DAYS - 1) * day).toISOString().slice(0, 10),
@@ -130,9 +130,10 @@ export class PersonalDataExports {
       nowMs: Date.now(),
       timeoutMs: (this.config?.presenceTimeoutSeconds ?? 60) * 1000,
     };
-    const rows: (PresenceReportRow & { workspaceId: string })[] = [];
+    const rows: PresenceReportRow[] = [];
+    // (each row names its workspace, as the report's own rows do)
     for (const { workspaceId } of workspaces)
-      for await (const { items } of presenceReportDays(this.store, workspaceId, range)) for (const row of items) if (row.userId === userId) rows.push({ workspaceId, ...row });
+      for await (const { items } of presenceReportDays(this.store, workspaceId, range)) for (const row of items) if (row.userId === userId) rows.push(row);
     return rows;
   }
 }

@@ -47,11 +47,11 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     // heartbeat, so counted up to now the figure could go down later)
     const report = await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 60_000 });
     expect(report.items).toEqual([
-      { date: '2026-03-01', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 0 },
-      { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3590, awaySeconds: 0 },
-      { date: '2026-03-02', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 1800 },
-      { date: '2026-03-02', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 1800, awaySeconds: 0 },
-      { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2640, awaySeconds: 0 },
+      { date: '2026-03-01', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 0, workspaceId: WS },
+      { date: '2026-03-01', userId: 'gone', email: null, displayName: null, deleted: true, onlineSeconds: 3590, awaySeconds: 0, workspaceId: WS },
+      { date: '2026-03-02', userId: 'agent', email: 'agent@acme.test', displayName: 'Agent A', deleted: false, onlineSeconds: 3600, awaySeconds: 1800, workspaceId: WS },
+      { date: '2026-03-02', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 1800, awaySeconds: 0, workspaceId: WS },
+      { date: '2026-03-03', userId: 'other', email: 'other@acme.test', displayName: 'Other O', deleted: false, onlineSeconds: 2640, awaySeconds: 0, workspaceId: WS },
     ]);
   });
 
@@ -80,12 +80,12 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect((await presenceReport(read, 'ws-other', { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 })).items).toEqual([]);
   });
 
-  it('as CSV: personal fields of a deleted user are empty', async () => {
+  it('as CSV: personal fields of a deleted user are empty; each row names its workspace, last (probe 85 F1)', async () => {
     const csv = await text(presenceReportCsv((await presenceReport(read, WS, { from: '2026-03-01', to: '2026-03-01', nowMs: NOW, timeoutMs: 0 })).items));
     expect(csv).toBe(
-      'date,user_id,email,display_name,deleted,online_seconds,away_seconds\n' +
-        '2026-03-01,agent,agent@acme.test,Agent A,false,3600,0\n' +
-        '2026-03-01,gone,,,true,3590,0\n',
+      'date,user_id,email,display_name,deleted,online_seconds,away_seconds,workspace_id\n' +
+        `2026-03-01,agent,agent@acme.test,Agent A,false,3600,0,${WS}\n` +
+        `2026-03-01,gone,,,true,3590,0,${WS}\n`,
     );
   });
 

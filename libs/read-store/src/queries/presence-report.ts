@@ -14,6 +14,8 @@ export interface PresenceReportRow {
   deleted: boolean;
   onlineSeconds: number;
   awaySeconds: number;
+  /** the workspace the report is of: reports of several workspaces put together keep where each row came from (probe 85 F1) */
+  workspaceId: string;
 }
 
 export interface PresenceReport {
@@ -193,6 +195,7 @@ async function reportOfDays(store: ReadStore, workspaceId: string, days: readonl
       deleted: user?.deleted ?? false,
       onlineSeconds: Math.round(r.onlineMs / 1000),
       awaySeconds: Math.round(r.awayMs / 1000),
+      workspaceId,
     };
     const day = byDay.get(r.date);
     if (day) day.push(row);
@@ -202,13 +205,14 @@ async function reportOfDays(store: ReadStore, workspaceId: string, days: readonl
   return byDay;
 }
 
-export const PRESENCE_REPORT_CSV_COLUMNS = ['date', 'user_id', 'email', 'display_name', 'deleted', 'online_seconds', 'away_seconds'] as const;
+// workspace_id last (probe 85 F1): the columns before it kept their places for the readers of before
+export const PRESENCE_REPORT_CSV_COLUMNS = ['date', 'user_id', 'email', 'display_name', 'deleted', 'online_seconds', 'away_seconds', 'workspace_id'] as const;
 
 /** The report's rows as CSV (personal fields of deleted users empty), streamed as they come (presenceReportDays). */
 export function presenceReportCsv(items: AsyncIterable<PresenceReportRow> | Iterable<PresenceReportRow>, csv: CsvOptions = {}) {
   async function* rows(): AsyncIterable<string[]> {
     for await (const r of items)
-      yield [r.date, r.userId, safeCell(r.email), safeCell(r.displayName), String(r.deleted), String(r.onlineSeconds), String(r.awaySeconds)];
+      yield [r.date, r.userId, safeCell(r.email), safeCell(r.displayName), String(r.deleted), String(r.onlineSeconds), String(r.awaySeconds), r.workspaceId];
   }
   return csvStream(PRESENCE_REPORT_CSV_COLUMNS, rows(), csv);
 }
