@@ -3499,6 +3499,11 @@ export interface components {
       onlineSeconds: number;
       /** @example 1800 */
       awaySeconds: number;
+      /**
+       * @description the report's workspace: reports of several workspaces put together keep where each row came from (probe 85 F1)
+       * @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7
+       */
+      workspaceId: string;
     };
     PresenceReport: {
       /** @example 2026-03-01 */
@@ -15901,8 +15906,8 @@ export interface operations {
         content: {
           'application/json': components['schemas']['PresenceReport'];
           /**
-           * @example date,user_id,email,display_name,deleted,online_seconds,away_seconds
-           *     2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800
+           * @example date,user_id,email,display_name,deleted,online_seconds,away_seconds,workspace_id
+           *     2026-03-01,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,jane@acme.test,Jane Doe,false,27000,1800,7c9e6679-7425-5de3-944b-e07fc1f90ae7
            */
           'text/csv': string;
         };
