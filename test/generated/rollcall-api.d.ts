@@ -1780,7 +1780,7 @@ export interface components {
       correlationId: string | null;
       /** @description the user it is about: user_joined, profile_updated, email_change_*, org_admin_*, user_deleted */
       userId: string | null;
-      /** @description workspace_created: the workspace */
+      /** @description the workspace it is about: workspace_created, and data_exported of a workspace's download (its user list, history or presence report); null otherwise (an organization's download: its users, its members) */
       workspaceId: string | null;
       /** @description api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`) */
       keyId: string | null;
@@ -10825,7 +10825,7 @@ export interface operations {
         content: {
           /**
            * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by
-           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false
+           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,
            */
           'text/csv': string;
         };
@@ -11294,7 +11294,7 @@ export interface operations {
           'application/json': components['schemas']['HistoryPage'];
           /**
            * @example at,change,user_id,invitation_id,email,actor_id,before_roles,before_restrictions,before_grants,after_roles,after_restrictions,after_grants,details,event_id,position,workspace_id,correlation_id,api_key_id
-           *     2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042
+           *     2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042,7c9e6679-7425-5de3-944b-e07fc1f90ae7,TICKET-77,5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a
            */
           'text/csv': string;
         };

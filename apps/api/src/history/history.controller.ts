@@ -15,7 +15,7 @@ import { HistoryPage, toHistoryPage } from './resources';
 
 const CSV_EXAMPLE =
   `${HISTORY_CSV_COLUMNS.join(',')}\n` +
-  '2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042\n';
+  '2026-03-01T09:05:00.000Z,roles_changed,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,,e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b,agent,,,manager,,,,0195a1c2-7d4e-7c1a-9b1e-3f1d2c4b5a69,1042,7c9e6679-7425-5de3-944b-e07fc1f90ae7,TICKET-77,5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a\n';
 
 /** Rule 17 (docs/rules.md#rule-17): the permission history, by member, actor and time range, as JSON or CSV. */
 @ApiTags('history')

@@ -86,7 +86,7 @@ export class OrgChangesQuery {
   @Matches(/^\d{1,19}$/, { message: 'after must be the next of a previous page' })
   after?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
   @PageLimit(500)
   limit?: number;
 

@@ -154,7 +154,7 @@ class OrgChange implements OrgChangeView {
   correlationId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'the user it is about: user_joined, profile_updated, email_change_*, org_admin_*, user_deleted' })
   userId!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'workspace_created: the workspace' })
+  @ApiProperty({ type: String, nullable: true, description: 'the workspace it is about: workspace_created, and data_exported of a workspace\'s download (its user list, history or presence report); null otherwise (an organization\'s download: its users, its members)' })
   workspaceId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`)' })
   keyId!: string | null;

@@ -57,3 +57,36 @@ describe('OpenAPI problem examples', () => {
     expect([...byDetail.values()].filter((codes) => codes.length > 1)).toEqual([]);
   });
 });
+
+describe('OpenAPI CSV examples', () => {
+  it('probe 85 F4: every text/csv example has as many fields in each row as its header names (parsed with csv-parse, as a client would)', async () => {
+    const { parse } = await import('csv-parse/sync');
+    const document = await buildOpenApiDocument();
+    const examples: { at: string; csv: string }[] = [];
+    for (const [path, item] of Object.entries(document.paths))
+      for (const [method, operation] of Object.entries(item as Record<string, { responses?: Record<string, { content?: Record<string, { example?: unknown }> }> }>))
+        for (const response of Object.values(operation.responses ?? {})) {
+          const example = response.content?.['text/csv']?.example;
+          if (typeof example === 'string') examples.push({ at: `${method.toUpperCase()} ${path}`, csv: example });
+        }
+    // (the organization's CSVs document their columns in their descriptions, without an example)
+    expect(examples.map((e) => e.at).sort()).toEqual(['GET /v1/workspaces/{ws}/history', 'GET /v1/workspaces/{ws}/members/export.csv', 'GET /v1/workspaces/{ws}/reports/presence']);
+    const short = examples.flatMap(({ at, csv }) => {
+      const [header, ...rows] = parse(csv, { relaxColumnCount: true }) as string[][];
+      return rows.filter((row) => row.length !== header!.length).map((row) => `${at}: ${row.length} fields under ${header!.length} columns`);
+    });
+    expect(short).toEqual([]);
+  });
+});
+
+describe('OpenAPI query parameters', () => {
+  it('probe 85 F7: every page limit is an integer, as the server validates it (a client typed from the document sent fractions)', async () => {
+    const document = await buildOpenApiDocument();
+    const limits: string[] = [];
+    for (const [path, item] of Object.entries(document.paths))
+      for (const [method, operation] of Object.entries(item as Record<string, { parameters?: { name: string; in: string; schema?: { type?: string } }[] }>))
+        for (const parameter of operation.parameters ?? []) if (parameter.in === 'query' && parameter.name === 'limit') limits.push(`${method.toUpperCase()} ${path}: ${parameter.schema?.type}`);
+    expect(limits.length).toBeGreaterThanOrEqual(10);
+    expect(limits.filter((l) => !l.endsWith(': integer'))).toEqual([]);
+  });
+});
