@@ -10585,7 +10585,7 @@ export interface operations {
         /** @description default: asc for name and email, desc for lastSeen and joined (the latest first) */
         direction?: 'asc' | 'desc';
         limit?: number;
-        /** @description nextCursor of the previous page of this list, with the same filters and search (another workspace's, or another filter's, is 400 on the field cursor) */
+        /** @description nextCursor of the previous page of this list, with the same filters and search (another workspace's, or another filter's, is 400 on the field cursor). Each page is read when it is asked for: a member whose sort key changed since the page before (a rename, a status change under lastSeen) may be on both pages or on neither; the CSV download is the whole list at one point of the log */
         cursor?: string;
       };
       header: {

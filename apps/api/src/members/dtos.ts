@@ -67,7 +67,7 @@ export class ListMembersQuery extends MemberFilterQuery {
   @Max(500)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page of this list, with the same filters and search (another workspace\'s, or another filter\'s, is 400 on the field cursor)' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page of this list, with the same filters and search (another workspace\'s, or another filter\'s, is 400 on the field cursor). Each page is read when it is asked for: a member whose sort key changed since the page before (a rename, a status change under lastSeen) may be on both pages or on neither; the CSV download is the whole list at one point of the log' }) @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 }
 
 /** the CSV export: the list's filters and order, all of it (the export of a team, of who is online…) */
