@@ -34,8 +34,10 @@ describe("the organization's users as CSV", () => {
     expect(rows[2]).toMatchObject({ active_workspaces: '', revoked_workspaces: o.workspaceId, invited_workspaces: o.workspaceId, deleted: 'false' });
     expect(rows[1]).toMatchObject({ invited_workspaces: '' });
     // deleted: no personal data, and no membership either way (the detail says `deleted`: probe 79 F2)
-    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '', invited_workspaces: '' });
-    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces']);
+    // …but the workspaces they were in are theirs still, as the user detail's (status `deleted`) (probe 85 F6)
+    expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '', invited_workspaces: '', deleted_workspaces: o.workspaceId });
+    expect(rows.slice(0, 3).map((r) => r.deleted_workspaces)).toEqual(['', '', '']);
+    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces', 'deleted_workspaces']);
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
 

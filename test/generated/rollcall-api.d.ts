@@ -177,7 +177,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in — org admins who are no member of any workspace, and users revoked from every workspace, included. */
+    /** The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in (a deleted user: the workspaces they were a member of, last) — org admins who are no member of any workspace, and users revoked from every workspace, included. */
     get: operations['usersExport'];
     put?: never;
     post?: never;
@@ -6120,7 +6120,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */

@@ -21,6 +21,9 @@ export const ORG_USERS_CSV_COLUMNS = [
   'active_workspaces',
   'revoked_workspaces',
   'invited_workspaces',
+  // a deleted user's: the workspaces they were a member of when deleted, as the user detail lists them with the status
+  // `deleted` (probe 85 F6: the presence report and the history keep their rows per workspace, and the file said none)
+  'deleted_workspaces',
 ] as const;
 
 /** users whose last-active days one lookup asks for */
@@ -48,10 +51,15 @@ export class OrgUsersCsv {
     // an existing user's pending invitations to a workspace they are no active member of (probe 79 F3: an access
     // review saw nothing of them); a link past its 48 hours is listed too: it can be resent, or cancelled
     const invited = new Map<string, string[]>();
+    // every membership, active or revoked, in the workspaces' order: a deleted user's `deleted_workspaces`
+    const member = new Map<string, string[]>();
     const add = (into: Map<string, string[]>, userId: string, workspaceId: string) => into.set(userId, [...(into.get(userId) ?? []), workspaceId]);
     for (const workspaceId of org.workspaces.keys()) {
       const ws = (await this.states.workspace(org, workspaceId))?.state;
-      for (const member of ws?.members.values() ?? []) add(member.status === 'active' ? active : revoked, member.userId, workspaceId);
+      for (const m of ws?.members.values() ?? []) {
+        add(m.status === 'active' ? active : revoked, m.userId, workspaceId);
+        add(member, m.userId, workspaceId);
+      }
       for (const inv of ws?.invitations.values() ?? [])
         if (inv.status === 'pending' && inv.inviteeUserId !== null && ws?.members.get(inv.inviteeUserId)?.status !== 'active') add(invited, inv.inviteeUserId, workspaceId);
     }
@@ -79,6 +87,7 @@ export class OrgUsersCsv {
             gone ? '' : list(active.get(u.userId)),
             gone ? '' : list(revoked.get(u.userId)),
             gone ? '' : list(invited.get(u.userId)),
+            gone ? list(member.get(u.userId)) : '',
           ];
         }
       }

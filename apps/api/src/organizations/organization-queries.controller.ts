@@ -194,7 +194,7 @@ export class OrganizationQueriesController {
   @HeavyRead()
   @ApiOperation({
     summary:
-      "The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in — org admins who are no member of any workspace, and users revoked from every workspace, included.",
+      "The organization's users as CSV, in the order they joined (org admins): profile, org admin, deleted, last active, a pending email change, the workspaces each is an active or a revoked member of, and those an invitation to them is pending in (a deleted user: the workspaces they were a member of, last) — org admins who are no member of any workspace, and users revoked from every workspace, included.",
   })
   @ApiProduces('text/csv')
   @ApiHeader(READ_ACTOR_HEADER)
