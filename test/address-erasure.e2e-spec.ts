@@ -33,10 +33,15 @@ describe('rule 12: an address only invited is erased on an org admin\'s request'
       expectProblem(await erase(o, address, { 'idempotency-key': 'erase-candidate' }), 410, 'IDEMPOTENCY_KEY_ERASED');
 
     const read = { ...as, headers: { 'x-min-position': erased.body.position } };
-    const history = (await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history`, read)).body.items as { invitationId?: string; email: string | null }[];
+    const history = (await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/history`, read)).body.items as { invitationId?: string; email: string | null; change: string; details: unknown }[];
     const theirs = history.filter((h) => h.invitationId === first.body.invitationId || h.invitationId === pending.body.invitationId);
     expect(theirs.length).toBeGreaterThanOrEqual(3); // two invitations, two cancellations
     expect(theirs.map((h) => h.email)).toEqual(theirs.map(() => null));
+    // each cancel says why: the first by hand, the pending one by the erasure (probe 85 F3)
+    expect(theirs.filter((h) => h.change === 'invitation_cancelled').map((h) => [h.invitationId, h.details])).toEqual([
+      [first.body.invitationId, { reason: 'command' }],
+      [pending.body.invitationId, { reason: 'address_erased' }],
+    ]);
     expect(history.some((h) => h.email === 'someone.else@example.org')).toBe(true);
     const members = (await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/members`, read)).body.items as { email: string | null }[];
     expect(members.map((m) => m.email)).not.toContain('candidate.zq@example.org');

@@ -217,6 +217,16 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect((await api.request('DELETE', `/v1/workspaces/${third}/invitations/${toKimToo.body.invitationId}`, as)).status).toBe(200);
     const after = await api.request('GET', `${org}/users/${kim}`, as);
     expect([after.body.workspaces.map((w: { workspaceId: string }) => w.workspaceId), after.body.invitations]).toEqual([[o.workspaceId, second], []]);
+    // invited to Third again, then deleted: none listed; the history says which cancel was whose (probe 85 F3)
+    const again = await api.request('POST', `/v1/workspaces/${third}/invitations`, { ...as, body: { email: 'kim.pending@acme.test' } });
+    const deleted = await api.request('DELETE', `${org}/users/${kim}`, as);
+    expect(deleted.status).toBe(200);
+    expect((await api.request('GET', `${org}/users/${kim}`, as)).body.invitations).toEqual([]);
+    const cancels = await api.request('GET', `/v1/workspaces/${third}/history?change=invitation_cancelled`, { ...as, headers: { 'x-min-position': deleted.body.position } });
+    expect(cancels.body.items.map((h: { invitationId: string; details: unknown }) => [h.invitationId, h.details])).toEqual([
+      [toKimToo.body.invitationId, { reason: 'command' }],
+      [again.body.invitationId, { reason: 'deletion' }],
+    ]);
   });
 
   it('org admins only; bad paging is 400; an unknown user 404; another organization 404', async () => {

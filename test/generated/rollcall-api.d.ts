@@ -1226,11 +1226,11 @@ export interface components {
        */
       plan?: 'standard' | 'advanced' | 'enterprise';
       /**
-       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created
+       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9
        * @example command
        * @enum {string}
        */
-      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created';
+      reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created' | 'address_erased';
     };
     HistoryEntry: {
       /**
@@ -11224,7 +11224,7 @@ export interface operations {
         /** @description the member's entries, the invitations they accepted included */
         userId?: string;
         actorId?: string;
-        /** @description one invitation's entries: sent, resent, cancelled (with why), accepted */
+        /** @description one invitation's entries: sent, resent, its link copied, cancelled (`details.reason`: by a command, a deletion or an address's erasure), accepted */
         invitationId?: string;
         /** @description the entries written with one of the organization's API keys (the entries' `apiKeyId`: the part of the key after the organization id) */
         apiKeyId?: string;

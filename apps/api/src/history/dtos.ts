@@ -8,7 +8,7 @@ import { SANE_REQUEST_ID } from '../shared/request-id';
 export class HistoryQuery {
   @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() actorId?: string;
-  @ApiPropertyOptional({ description: "one invitation's entries: sent, resent, cancelled (with why), accepted" })
+  @ApiPropertyOptional({ description: "one invitation's entries: sent, resent, its link copied, cancelled (`details.reason`: by a command, a deletion or an address's erasure), accepted" })
   @IsOptional()
   @IsString()
   @Matches(ID_PATTERN)

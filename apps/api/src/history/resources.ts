@@ -24,9 +24,9 @@ export class HistoryDetails {
   @ApiPropertyOptional({ enum: ['standard', 'advanced', 'enterprise'], description: 'plan_changed: the plan since' })
   plan?: string;
   @ApiPropertyOptional({
-    enum: ['command', 'revoke', 'deletion', 'team_deleted', 'workspace_created'],
+    enum: ['command', 'revoke', 'deletion', 'team_deleted', 'workspace_created', 'address_erased'],
     description:
-      'added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created',
+      "added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9",
     example: 'command',
   })
   reason?: string;

@@ -1,5 +1,5 @@
 import type { Access } from '@rollcall/domain';
-import { type Doc, type ProjectedEvent, actorOf, occurredAt } from './projection';
+import { type Doc, type ProjectedEvent, actorOf, correlationOf, occurredAt } from './projection';
 
 /** The permission history's entries (rule 17) and how one is made from an event: see permission-history.ts. */
 export const PERMISSION_HISTORY = 'permission_history';
@@ -89,7 +89,7 @@ export function entry(e: ProjectedEvent, at: string, fields: EntryFields): Histo
     after: fields.after,
     details: fields.details ?? null,
     actorId: actorOf(e),
-    correlationId: typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null,
+    correlationId: correlationOf(e),
     apiKeyId: typeof e.metadata.apiKeyId === 'string' ? e.metadata.apiKeyId : null,
     at: occurredAt(e, at),
     eventId: e.eventId,

@@ -90,6 +90,25 @@ describe('permission_history projection (rule 17)', () => {
     expect(deleted.map((e) => [e.workspaceId, e.before?.roles])).toEqual([['ws-1', ['manager']]]);
   });
 
+  it("rule 17: an invitation's cancel says why (details.reason): a command, a deletion of the user it was bound to, an erasure of its address (probes 80 F3, 85 F3)", async () => {
+    const s = new LogScenario(['ws-1', 'ws-2']).member('kim', {}, 'ws-1');
+    const byHand = s.invite('hand@acme.test', {}, 'ws-2');
+    s.cancel(byHand, 'ws-2');
+    const boundToKim = s.invite('kim@acme.test', {}, 'ws-2');
+    const typo = s.invite('typo@acme.tset', {}, 'ws-2');
+    // a cancel by hand of an invitation whose address is erased later keeps its reason: it was a command
+    const laterErased = s.invite('later@acme.test', {}, 'ws-1');
+    s.cancel(laterErased, 'ws-1');
+    s.advance(60).deleteUser('kim').advance(60).eraseAddress('typo@acme.tset').eraseAddress('later@acme.test');
+    const cancels = entries(await build(s)).filter((e) => e.change === 'invitation_cancelled');
+    expect(cancels.map((e) => [e.invitationId, e.details])).toEqual([
+      [byHand, { reason: 'command' }],
+      [laterErased, { reason: 'command' }],
+      [boundToKim, { reason: 'deletion' }],
+      [typo, { reason: 'address_erased' }],
+    ]);
+  });
+
   it('rule 12: erases the address of every invitation the deletion names, also when the join was read after the deletion shredded it (a projector behind the log)', async () => {
     const s = new LogScenario().member('zoe', {}, WS);
     s.invite('zoe.other@acme.test'); // someone else's address: kept

@@ -5,6 +5,8 @@ import {
   type Projection,
   type ProjectionReader,
   type ProjectionWrite,
+  correlationOf,
+  occurredAt,
   remove,
   upsert,
 } from './projection';
@@ -48,15 +50,21 @@ async function eraseEmails(read: ProjectionReader, e: ProjectedEvent): Promise<P
 /**
  * An invitation's address erased, from its state and from every entry that carries it. `userId`: the deleted user the
  * deletion names the invitation as theirs (bound to them, rule 8): its entries that named nobody name them now, as an
- * accepted invitation's do, so `?userId=` still finds them once the address is gone (probe 33 F10).
+ * accepted invitation's do, so `?userId=` still finds them once the address is gone (probe 33 F10). `cause`: the
+ * deletion or the erasure whose own append cancelled the invitation just before this event — its `invitation_cancelled`
+ * entry (the same time and request) says so in `details.reason`, where it read `command` (probes 80 F3, 85 F3).
  */
-async function eraseInvitation(read: ProjectionReader, inv: InvitationState, userId?: string): Promise<ProjectionWrite[]> {
+async function eraseInvitation(read: ProjectionReader, inv: InvitationState, userId?: string, cause?: { e: ProjectedEvent; at: string; reason: 'deletion' | 'address_erased' }): Promise<ProjectionWrite[]> {
   const writes: ProjectionWrite[] = [];
   if (inv.email !== null) writes.push(upsert(S, { ...inv, email: null }));
+  // the cancel of the same command: its time and request are this event's (one command's events share their metadata)
+  const sameCommand = (doc: HistoryEntryDoc) => cause !== undefined && doc.at === occurredAt(cause.e, cause.at) && doc.correlationId === correlationOf(cause.e);
   for (const id of inv.entryIds) {
     const doc = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
-    const named = userId !== undefined && doc?.userId === null;
-    if (doc && (doc.email !== null || named)) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null, ...(named && { userId }) }));
+    if (!doc) continue;
+    const named = userId !== undefined && doc.userId === null;
+    const why = cause !== undefined && doc.change === 'invitation_cancelled' && doc.details?.reason !== cause.reason && sameCommand(doc);
+    if (doc.email !== null || named || why) writes.push(upsert(PERMISSION_HISTORY, { ...doc, email: null, ...(named && { userId }), ...(why && { details: { reason: cause!.reason } }) }));
   }
   return writes;
 }
@@ -177,6 +185,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         change: 'invitation_cancelled',
         before: inv?.access ?? null,
         after: null,
+        // a member manager's cancel; a deletion's or an address erasure's says so once its next event is read (eraseInvitation)
+        details: { reason: 'command' },
       });
       const writes = [upsert(PERMISSION_HISTORY, doc)];
       if (inv) writes.push(upsert(S, { ...inv, entryIds: [...inv.entryIds, doc._id] }));
@@ -265,9 +275,10 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const userId = event.type === 'UserDeletedFromWorkspace' ? event.data.userId : undefined;
       const writes: ProjectionWrite[] = [];
+      const cause = event.type === 'UserDeletedFromWorkspace' ? { e, at: event.data.deletedAt, reason: 'deletion' as const } : { e, at: event.data.erasedAt, reason: 'address_erased' as const };
       for (const invitationId of d.invitationIds) {
         const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, invitationId));
-        if (inv) writes.push(...(await eraseInvitation(read, inv, userId)));
+        if (inv) writes.push(...(await eraseInvitation(read, inv, userId, cause)));
       }
       return writes;
     }
@@ -311,6 +322,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 9: an invitation's cancel says why in `details.reason`: `command`, or `deletion` / `address_erased` when a user's
+  // deletion or an address's erasure cancelled it (probes 80 F3, 85 F3);
   // 8: the workspace's changes besides its members' access — teams created, renamed, deleted, shared; partner teams
   // shown or hidden; partner links; plan changes (probe 69 F6; permission-history-workspace.ts);
   // 7: each entry's request (`correlationId`) and API key (`apiKeyId`), from the event's metadata (probe 69 F2, F10);
@@ -319,7 +332,7 @@ export const permissionHistoryProjection: Projection = {
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 8,
+  version: 9,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId, actorId or correlationId) and sorts by position or atPosition

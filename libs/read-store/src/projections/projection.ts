@@ -104,6 +104,9 @@ export const occurredAt = (e: ProjectedEvent, fallback: string): string =>
 /** metadata.actorId: who the command's caller acted as (a user id, or `system`); null when the metadata lacks it */
 export const actorOf = (e: ProjectedEvent): string | null => (typeof e.metadata.actorId === 'string' ? e.metadata.actorId : null);
 
+/** metadata.correlationId: the request's id (its X-Request-Id, or the one made for it); null when the metadata lacks it */
+export const correlationOf = (e: ProjectedEvent): string | null => (typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null);
+
 export type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc };
 
 /**

@@ -226,14 +226,16 @@ export class EventLog {
    * MembershipEnded), then UserDeleted or AddressErased on the organization's stream, naming the subjects it forgot.
    */
   private recordErasure(organizationId: string, events: DomainEvent[], actorId: string, erasedSubjects: string[]): void {
+    // one command: every event of the append carries its metadata (its request, its time), as the API's do
+    const n = ++this.commands;
     for (const e of events)
-      if (e.type === 'MembershipEnded') this.recordMembershipsEnded([e], actorId);
+      if (e.type === 'MembershipEnded') this.recordMembershipsEnded([e], actorId, n);
       else if (e.type === 'UserDeleted' || e.type === 'AddressErased') {
         evolveOrganization(this.org(organizationId), e);
-        this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects });
+        this.record(`organization-${organizationId}`, [e], actorId, { erasedSubjects }, n);
       } else {
         evolveWorkspace(this.workspaces.get((e.data as { workspaceId: string }).workspaceId)!.state, e as WorkspaceEvent);
-        this.record(`workspace-${(e.data as { workspaceId: string }).workspaceId}`, [e], actorId);
+        this.record(`workspace-${(e.data as { workspaceId: string }).workspaceId}`, [e], actorId, {}, n);
       }
   }
 
@@ -275,16 +277,19 @@ export class EventLog {
   }
 
   /** the MembershipEnded markers among a decision's events, each on its member's presence stream */
-  private recordMembershipsEnded(events: DomainEvent[], actorId: string): void {
-    for (const e of events) if (e.type === 'MembershipEnded') this.record(presenceStream(e.data.workspaceId, e.data.userId), [e], actorId);
+  private recordMembershipsEnded(events: DomainEvent[], actorId: string, n?: number): void {
+    for (const e of events) if (e.type === 'MembershipEnded') this.record(presenceStream(e.data.workspaceId, e.data.userId), [e], actorId, {}, n);
   }
 
-  /** appends one decision's events with metadata, as the command side stores them */
-  private record(stream: string, events: DomainEvent[], actorId: string, more: Record<string, unknown> = {}): void {
+  /** appends one decision's events with metadata, as the command side stores them (`n`: the command's number, given when one command appends to several streams) */
+  private record(stream: string, events: DomainEvent[], actorId: string, more: Record<string, unknown> = {}, n = ++this.commands): void {
     if (events.length === 0) return;
-    const n = ++this.commands;
     const metadata = { actorId, correlationId: `corr-${n}`, causationId: `corr-${n}`, idempotencyKey: `cmd-${n}`, occurredAt: this.now, ...more };
-    const batch: NewEvent[] = events.map((e, i) => ({ id: `evt-${n}-${i}`, ...toStored(e, metadata) }));
+    // ids unique within the command too, whose streams are recorded one call each
+    const from = n === this.lastCommand ? this.commandEvents : 0;
+    this.lastCommand = n;
+    this.commandEvents = from + events.length;
+    const batch: NewEvent[] = events.map((e, i) => ({ id: `evt-${n}-${from + i}`, ...toStored(e, metadata) }));
     this.appends.push({ stream, events: batch });
     let revision = this.revisions.get(stream) ?? -1n;
     for (const e of batch) {
@@ -298,6 +303,9 @@ export class EventLog {
 
   /** position of the last event recorded */
   position = 0n;
+  /** the command the last events recorded were of, and how many it has recorded (their ids) */
+  private lastCommand = 0;
+  private commandEvents = 0;
 
   /** the appends recorded since the last call (a long generator hands them to the store chunk by chunk) */
   takeAppends(): LoggedAppend[] {

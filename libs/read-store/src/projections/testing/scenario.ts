@@ -83,6 +83,11 @@ export class LogScenario {
     return this;
   }
 
+  eraseAddress(email: string): this {
+    must(this.log.eraseAddress(ORG, ADMIN, email));
+    return this;
+  }
+
   advance(seconds: number): this {
     this.log.advance(seconds);
     return this;
