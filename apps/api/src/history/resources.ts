@@ -48,7 +48,7 @@ export class HistoryEntry {
   change!: string;
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   workspaceId!: string;
-  @ApiProperty(nullableString('the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who); null on the workspace\'s own changes (team_*, partner_*, plan_changed)', 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b'))
+  @ApiProperty(nullableString('the member; on invitation entries the user who accepted the invitation, null while none did (then invitationId and email say who) — but once the user an invitation was bound to (rule 8: their address when it was sent) is deleted, them: its address is erased with them, and their id is what finds it (probe 33 F10); null on the workspace\'s own changes (team_*, partner_*, plan_changed)', 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b'))
   userId!: string | null;
   @ApiProperty(nullableString('the invitation, on invitation entries and on the join it led to', null))
   invitationId!: string | null;

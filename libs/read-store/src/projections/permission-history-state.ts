@@ -40,6 +40,8 @@ export interface InvitationState extends Doc {
   access: Access;
   /** the entries that carry the email */
   entryIds: string[];
+  /** the user it is bound to (rule 8: their address when it was sent), absent when none: their deletion names them on its entries */
+  inviteeUserId?: string;
 }
 export interface RevokedIn extends Doc {
   workspaceIds: string[];

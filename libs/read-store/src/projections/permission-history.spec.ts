@@ -109,6 +109,25 @@ describe('permission_history projection (rule 17)', () => {
     ]);
   });
 
+  it('rule 12: a deletion names the user on the entries of the invitations bound to them (rule 8), not on one to an address they had given up, which it erases all the same (probe 86 F1)', async () => {
+    const s = new LogScenario(['ws-1', 'ws-2']).member('jane', {}, 'ws-1');
+    const bound = s.invite('jane@acme.test', {}, 'ws-2');
+    s.profile('jane', { email: 'jane.new@acme.test' });
+    // her former address, invited after she gave it up: to whoever holds it now, nobody (rule 6)
+    const former = s.invite('jane@acme.test', {}, 'ws-1');
+    s.advance(60).deleteUser('jane');
+    const list = entries(await build(s));
+    const of = (invitationId: string) => list.filter((e) => e.invitationId === invitationId).map((e) => [e.change, e.userId, e.email]);
+    expect(of(bound)).toEqual([
+      ['invited', 'jane', null],
+      ['invitation_cancelled', 'jane', null],
+    ]);
+    expect(of(former)).toEqual([
+      ['invited', null, null],
+      ['invitation_cancelled', null, null],
+    ]);
+  });
+
   it('rule 12: erases the address of every invitation the deletion names, also when the join was read after the deletion shredded it (a projector behind the log)', async () => {
     const s = new LogScenario().member('zoe', {}, WS);
     s.invite('zoe.other@acme.test'); // someone else's address: kept

@@ -165,6 +165,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         access: d.access,
         entryIds: [doc._id],
         ...((d.addressKey === 'organization' || d.addressKey === 'invitation') && { addressKey: d.addressKey }),
+        ...(typeof d.inviteeUserId === 'string' && { inviteeUserId: d.inviteeUserId }),
       };
       return [upsert(S, state), upsert(PERMISSION_HISTORY, doc), ...(await rememberAddress(read, S, e, 'email', d.email))];
     }
@@ -278,7 +279,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
       const cause = event.type === 'UserDeletedFromWorkspace' ? { e, at: event.data.deletedAt, reason: 'deletion' as const } : { e, at: event.data.erasedAt, reason: 'address_erased' as const };
       for (const invitationId of d.invitationIds) {
         const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, invitationId));
-        if (inv) writes.push(...(await eraseInvitation(read, inv, userId, cause)));
+        // named: the invitations bound to them (rule 8), not one to an address of theirs that admits nobody yet — one
+        // sent after they gave the address up was to whoever held it then (probe 86 F1)
+        if (inv) writes.push(...(await eraseInvitation(read, inv, inv.inviteeUserId === userId ? userId : undefined, cause)));
       }
       return writes;
     }
@@ -322,6 +325,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 10: a user's deletion names them on the entries of the invitations bound to them only, not on those to an address
+  // of theirs that admitted nobody (probe 86 F1);
   // 9: an invitation's cancel says why in `details.reason`: `command`, or `deletion` / `address_erased` when a user's
   // deletion or an address's erasure cancelled it (probes 80 F3, 85 F3);
   // 8: the workspace's changes besides its members' access — teams created, renamed, deleted, shared; partner teams
@@ -332,7 +337,7 @@ export const permissionHistoryProjection: Projection = {
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 9,
+  version: 10,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId, actorId or correlationId) and sorts by position or atPosition
