@@ -52,9 +52,12 @@ describe('personal data export (Art. 15)', () => {
       ]),
     );
     expect((file.history as { change: string; userId: string }[]).find((e) => e.change === 'revoked')).toMatchObject({ userId: joe, details: { contacts: { mode: 'reassigned', toUserId: marta } } });
-    // an invitation to her address never accepted names no one: not hers to be handed (an address passes from one
-    // person to another: probe 79 F1)
-    expect((file.history as { workspaceId: string; change: string }[]).filter((e) => e.workspaceId === third && e.change === 'invited')).toEqual([]);
+    // an invitation to her address never accepted, sent while she held it: bound to her (rule 8), hers — listed, and its
+    // entries in her file (probe 86 F2); one to an address she had given up would be no one's, and not listed (rule 6;
+    // probe 79 F1)
+    expect(file.user.invitations.map((i: { workspaceId: string; invitationId: string }) => [i.workspaceId, i.invitationId])).toEqual([[third, lastWrite.body.invitationId]]);
+    expect(file.user).not.toHaveProperty('workspacesNext');
+    expect((file.history as { workspaceId: string; change: string; invitationId: string | null }[]).filter((e) => e.workspaceId === third && e.invitationId !== null).map((e) => [e.change, e.invitationId])).toEqual([['invited', lastWrite.body.invitationId]]);
     // what she did to others names them by id, not by address: theirs to ask for (probe 78 F2)
     expect(JSON.stringify(file)).not.toContain('someone.else@acme.test');
     expect(JSON.stringify(file)).not.toContain('joe.leaving@acme.test');

@@ -194,7 +194,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One user of the organization: profile, org admin or not, a pending email change, and each workspace they are or were a member of (org admins; the system key too, without X-Actor-Id). */
+    /** One user of the organization: profile, org admin or not, a pending email change, each workspace they are or were a member of, and the invitations pending for them (bound to them, rule 8) in the others (org admins; the system key too, without X-Actor-Id). */
     get: operations['usersGet'];
     put?: never;
     post?: never;
@@ -1322,7 +1322,7 @@ export interface components {
     PersonalDataExport: {
       /** Format: date-time */
       exportedAt: string;
-      /** @description the user as the organization's users list them (profile, org admin, last active), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log) */
+      /** @description the user as the organization's user detail has them (profile, org admin, last active, `invitations`: those pending for them, bound to them — rule 8 — in workspaces they are no member of), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log) */
       user: {
         [key: string]: unknown;
       };
@@ -1330,7 +1330,7 @@ export interface components {
       memberships: {
         [key: string]: unknown;
       }[];
-      /** @description every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address */
+      /** @description every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or of an invitation pending for them (`user.invitations`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address */
       history: components['schemas']['HistoryEntry'][];
       /** @description the organization's changes about them or made by them (`GET …/changes`' entries) */
       organizationChanges: {

@@ -22,7 +22,8 @@ export class PersonalDataExport {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description: "the user as the organization's users list them (profile, org admin, last active), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log)",
+    description:
+      "the user as the organization's user detail has them (profile, org admin, last active, `invitations`: those pending for them, bound to them — rule 8 — in workspaces they are no member of), and `formerAddresses`: the addresses they held before their current one (earlier display names are not kept but in the log)",
   })
   user!: Record<string, unknown>;
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the member detail in each workspace they are or were a member of (access, effective permissions, teams, invitation, last seen), as `GET …/members/{userId}` gives it" })
@@ -30,7 +31,7 @@ export class PersonalDataExport {
   @ApiProperty({
     type: [HistoryEntry],
     description:
-      "every permission history entry about them (`userId`), made by them (`actorId`), or reassigning someone's contacts to them (a revoke's `details`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address",
+      "every permission history entry about them (`userId`), made by them (`actorId`), reassigning someone's contacts to them (a revoke's `details`), or of an invitation pending for them (`user.invitations`), in every workspace of the organization; an entry about someone else keeps that person's id, not their address",
   })
   history!: HistoryEntry[];
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the organization's changes about them or made by them (`GET …/changes`' entries)" })
@@ -76,7 +77,8 @@ export class PersonalDataExports {
 
   async export(organizationId: string, actorId: string, userId: string): Promise<PersonalDataExport> {
     // the org-admin check and the user (404 when none), with every membership
-    const { workspaces, ...profile } = await this.reads.user(organizationId, actorId, userId);
+    // (`workspacesNext`: the detail's paging, nothing of theirs: probe 86 F2)
+    const { workspaces, workspacesNext: _paging, ...profile } = await this.reads.user(organizationId, actorId, userId);
     // every address they held (the first is the current one): a deleted user's are gone
     const org = (await this.states.organization(organizationId)).state;
     const addresses = org.users.get(userId)?.knownEmails ?? [];
@@ -93,11 +95,15 @@ export class PersonalDataExports {
       const seen = new Set<string>();
       // about them, by them, and the revokes that reassigned someone's contacts to them (named in `details` only). Not
       // the invitations to an address of theirs never accepted: they name no one, and an address passes from one person
-      // to another (probe 79 F1: a newcomer's invitation to Margaret's former address was in Margaret's file)
-      const filters: { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; change?: readonly HistoryChange[] }[] = [
+      // to another (probe 79 F1: a newcomer's invitation to Margaret's former address was in Margaret's file). The
+      // invitations pending for them, bound to them (rule 8: the detail's `invitations`), are theirs: their entries too
+      // (probe 86 F2)
+      const bound = profile.invitations.filter((i) => i.workspaceId === workspaceId).map((i) => ({ invitationId: i.invitationId }));
+      const filters: { keep?: (doc: HistoryEntryDoc) => boolean; userId?: string; actorId?: string; invitationId?: string; change?: readonly HistoryChange[] }[] = [
         { userId },
         { actorId: userId },
         { change: ['revoked'], keep: (doc) => reassignedTo(doc) === userId },
+        ...bound,
       ];
       for (const { keep, ...filter } of filters)
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
