@@ -156,6 +156,9 @@ describe("an organization's users and workspaces (org admins)", () => {
     expect([joeSecond.body.workspaces, joeSecond.body.workspacesNext]).toEqual([[joeDetail.body.workspaces[1]], null]); // billing is the last workspace
     expect((await api.request('GET', `${org}/users/${joe}?limit=1&after=${billing}`, as)).body).toMatchObject({ workspaces: [], workspacesNext: null });
     expect(await app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: joe, limit: 1, after: o.workspaceId })).toEqual(joeSecond.body);
+    // a message is JSON: its limit is a number, as the AsyncAPI document says; digits in a string are refused (probe 86 F4)
+    await expect(app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: joe, limit: '1' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, limit: '2' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     expect((await api.request('GET', `${org}/users/${bob}?limit=5&after=${o.workspaceId}`, as)).body).toMatchObject({ userId: bob, workspaces: [], workspacesNext: null });
     for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['after=nope', 'after'], ['after=a%20b', 'after']]) {
       const refused = await api.request('GET', `${org}/users/${joe}?${query}`, as);

@@ -52,11 +52,16 @@ export const WithinLogPositions = () =>
 
 /**
  * A query's whole number, as the document's `integer`: digits only ("50"), or a minus and digits, which the bounds
- * then name ("-1": "must not be less than 1", not "must be an integer number": probe 37 F6); a message payload's
- * number stays one. `@Type(() => Number)` took JavaScript's number syntax, `0x10`, `0b11`, `1e1`, ` 5` (probe 36b #8);
- * anything else stays as it came and `@IsInt` names it ("must be an integer number").
+ * then name ("-1": "must not be less than 1", not "must be an integer number": probe 37 F6). A message's payload
+ * (its envelope names an `apiKey`) is JSON: its number is one, and a string stays a string, refused by `@IsInt` as the
+ * AsyncAPI document's `integer` says (probe 86 F4: `"limit": "1"` was taken). `@Type(() => Number)` took JavaScript's
+ * number syntax, `0x10`, `0b11`, `1e1`, ` 5` (probe 36b #8); anything else stays as it came and `@IsInt` names it
+ * ("must be an integer number").
  */
-export const WholeNumber = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+export const WholeNumber = () =>
+  Transform(({ value, obj }: { value: unknown; obj: Record<string, unknown> }) =>
+    typeof value === 'string' && !Object.hasOwn(obj, 'apiKey') && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+  );
 
 /** A page's `limit` in a query string: optional, digits only, 1 to `max`. */
 export const PageLimit = (max: number) => applyDecorators(IsOptional(), WholeNumber(), IsInt(), Min(1), Max(max));
