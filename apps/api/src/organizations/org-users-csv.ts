@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { type CsvOptions, csvStream, list, safeCell } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
 import { StreamStates } from '../shared/stream-states';
-import { OrganizationReads } from './organization-reads';
+import { OrganizationReads, pendingForNonMember } from './organization-reads';
 
 /** The organization's users as CSV: one row per user, their memberships as `;`-separated workspace ids. */
 export const ORG_USERS_CSV_COLUMNS = [
@@ -60,8 +60,7 @@ export class OrgUsersCsv {
         add(m.status === 'active' ? active : revoked, m.userId, workspaceId);
         add(member, m.userId, workspaceId);
       }
-      for (const inv of ws?.invitations.values() ?? [])
-        if (inv.status === 'pending' && inv.inviteeUserId !== null && ws?.members.get(inv.inviteeUserId)?.status !== 'active') add(invited, inv.inviteeUserId, workspaceId);
+      for (const inv of ws?.invitations.values() ?? []) if (ws && pendingForNonMember(ws, inv)) add(invited, inv.inviteeUserId, workspaceId);
     }
     const users = [...org.users.values()];
     const activity = this.activity;

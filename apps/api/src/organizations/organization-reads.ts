@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DEFAULT_QUOTAS, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, domainError, isOrgAdmin } from '@rollcall/domain';
+import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, domainError, isOrgAdmin } from '@rollcall/domain';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
@@ -174,11 +174,10 @@ export class OrganizationReads {
       const info = all[i]!;
       const ws = (await this.states.workspace(org, info.workspaceId))?.state;
       const member = ws?.members.get(userId);
-      // as the users CSV's `invited_workspaces`: pending (expired included), bound to them, where they are not active; a
-      // deleted user has none (the deletion cancelled them)
-      if (ws && !user.deleted && member?.status !== 'active')
+      // as the users CSV's `invited_workspaces`; a deleted user has none (the deletion cancelled them)
+      if (ws && !user.deleted)
         for (const inv of ws.invitations.values())
-          if (inv.status === 'pending' && inv.inviteeUserId === userId)
+          if (inv.inviteeUserId === userId && pendingForNonMember(ws, inv))
             invitations.push({
               workspaceId: info.workspaceId,
               name: info.name,
@@ -234,6 +233,13 @@ export class OrganizationReads {
     return { items, next: start + slice.length < all.length ? slice.at(-1)!.workspaceId : null, quota, closingSince: org.closingSince ?? null, closedAt: org.closedAt ?? null };
   }
 }
+
+/**
+ * An invitation pending (expired included: it can be resent or cancelled) for an existing user (rule 8: bound to them)
+ * in a workspace they are no active member of: the user detail's `invitations`, the users CSV's `invited_workspaces`.
+ */
+export const pendingForNonMember = (ws: WorkspaceState, inv: Invitation): inv is Invitation & { inviteeUserId: string } =>
+  inv.status === 'pending' && inv.inviteeUserId !== null && ws.members.get(inv.inviteeUserId)?.status !== 'active';
 
 /** the most workspaces a page of the organization's list holds, and its size when no limit is asked */
 const WORKSPACES_PAGE_MAX = 1000;
