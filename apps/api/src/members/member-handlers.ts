@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type Restrictions, type WorkspaceContext, type WorkspaceEvent, activeMember, decideWorkspace, grantWarnings, modelOf, withMembershipsEnded } from '@rollcall/domain';
+import { type Access, type Restrictions, type WorkspaceContext, type WorkspaceEvent, activeMember, decideWorkspace, grantWarnings, modelOf, withMembershipsEnded } from '@rollcall/domain';
 import type { CommandContext } from '../shared/command-context';
 import { StreamHandler } from '../shared/stream-handler';
 import { workspaceStream } from '../shared/stream-states';
@@ -21,10 +21,18 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, userId, body }: ChangeAccessCommand) {
-    const decide = (c: WorkspaceContext) => decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c);
+    // the access the last decision was made on: the state (shared) may take later commands' changes before the answer,
+    // and a "nothing changed" answered with those was a state the log never held at its position (probe 87 F1); an
+    // access value is replaced by a change, never edited, so the reference is that state's
+    let decidedOn: Access | undefined;
+    const decide = (c: WorkspaceContext) => {
+      decidedOn = c.ws.members.get(userId)?.access;
+      return decideWorkspace({ type: 'ChangeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...body }, c);
+    };
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
     const done = await this.streams.handle(workspace(ref, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
-    const access = { ...done.context.ws.members.get(userId)!.access };
+    // (a replay answers the access its events left, from the state now, as before)
+    const access = { ...(done.replayed || !decidedOn ? done.context.ws.members.get(userId)!.access : decidedOn) };
     for (const e of done.events) {
       if (e.type === 'AccessLevelChanged') access.roles = e.data.after;
       if (e.type === 'RestrictionsChanged') access.restrictions = e.data.after;

@@ -82,3 +82,23 @@ function spansOf(events: readonly RecordedEvent[]): EventSpan[] {
   }
   return [...spans].map(([stream, { from, count }]) => ({ stream, fromRevision: from.toString(), count }));
 }
+
+/** Where a decision with no events stood: each stream it loaded, at the revision its state had then. */
+export type DecidedAt = { stream: string; revision: bigint }[];
+
+/** the revisions of the states a decision was made on (read at the decision: later commands may fold into them) */
+export const decidedAt = (streams: Loaded<unknown>[]): DecidedAt => streams.map((s) => ({ stream: s.stream, revision: s.revision() }));
+
+/**
+ * The log's position of the states a decision with no events was made on: the latest of their last events' positions,
+ * read once those are committed (a state may hold events in flight). Probe 87 F1: a no-op answered the head of the log
+ * read when it was answered, beside an access other commands had changed since — a state the log never held there.
+ */
+export async function positionOfState(store: EventStore, at: DecidedAt): Promise<string> {
+  let position = -1n;
+  for (const { stream, revision } of at) {
+    if (revision < 0n) continue;
+    for await (const e of store.readStream(stream, { fromRevision: revision, maxCount: 1, personalData: 'sealed' })) if (e.position > position) position = e.position;
+  }
+  return (position >= 0n ? position : await store.headPosition()).toString();
+}

@@ -63,6 +63,11 @@ export interface Loaded<S> {
    */
   since(): Promise<boolean>[] | 'forgotten';
   /**
+   * The revision of the last event folded into the state now: the load's, or later once another lock's events in flight
+   * were folded in (`since`). A decision with no events answers the log's position of this revision (probe 87 F1).
+   */
+  revision(): bigint;
+  /**
    * The cached entry the state is (identity only). A command's events in flight are folded (`speculate`) only into
    * the entry it was decided on: one loaded again after a forget may stand at the same revision with other events.
    */
@@ -104,6 +109,7 @@ export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation
     ...(entry.lastAt !== undefined && { lastAt: entry.lastAt }),
     entry,
     ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
+    revision: () => entry.revision,
     since: () => {
       if (states.cached(stream) !== entry) return 'forgotten';
       const now = states.speculation(stream);

@@ -8,7 +8,7 @@ import { type HandleOptions, idempotencyOf, ownEventsOf, partsOf } from './comma
 import type { OwnCommand } from './stream-entries';
 import type { StreamStates } from './stream-states';
 import type { Target, Written } from './command-target';
-import { appliedOf, readBack } from './replay';
+import { appliedOf, decidedAt, positionOfState, readBack } from './replay';
 import { appendResending } from './append-resending';
 import { keyStillOnFile } from './key-still-on-file';
 
@@ -187,7 +187,7 @@ export class StreamHandler {
         const decision = decide(context);
         if (!decision.ok) throw new DomainException(decision.error);
         const { events, warnings } = decision;
-        if (events.length === 0) return { events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false };
+        if (events.length === 0) return { events, warnings, position: await positionOfState(this.store, decidedAt(streams)), context, replayed: false };
 
         const parts = partsOf(streams, events, ctx, options);
         // asks the store whether it checks APPEND_AFTER (no id: no precondition)
@@ -308,8 +308,8 @@ export class StreamHandler {
     const decision = decide(context);
     if (!decision.ok) return { after, answer: () => Promise.reject(new DomainException(decision.error)) };
     const { events, warnings } = decision;
-    if (events.length === 0)
-      return { after, answer: async () => ({ events, warnings, position: (await this.store.headPosition()).toString(), context, replayed: false }) };
+    const noop = events.length === 0 ? decidedAt(streams) : undefined;
+    if (noop) return { after, answer: async () => ({ events, warnings, position: await positionOfState(this.store, noop), context, replayed: false }) };
     const parts = partsOf(streams, events, ctx, options);
     // each part follows the uncommitted events its stream's state holds; a command whose events the decision saw but
     // no part follows must be committed before this append is sent
