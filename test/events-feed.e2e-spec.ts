@@ -38,10 +38,22 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     const accept = async (inviteUrl: string) => (await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inviteUrl) } })).body.userId as string;
     const jane = await accept((await invite('jane.feed@acme.test')).inviteUrl);
     const joe = await accept((await invite('joe.feed@acme.test')).inviteUrl);
-    const revoked = await api.request('DELETE', `${ws}/members/${jane}`, { key: o.key, actor: o.admin, body: { reassignContactsTo: joe } });
+    const revoked = await api.request('DELETE', `${ws}/members/${jane}`, { key: o.key, actor: o.admin, body: { reassignContactsTo: joe }, headers: { 'x-request-id': 'TICKET-REVOKE-1' } });
     expect(revoked.status).toBe(200);
     const deleted = await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${joe}`, { key: o.key, actor: o.admin });
     expect(deleted.status).toBe(200);
+
+    // the events of one request name it, and the key it came with (probe 87 F3): the revoke's (its membership's end, its
+    // AccessRevoked) — and no other event of the story
+    const revokeEvents = (await feed(`?${start === '-1' ? '' : `after=${start}&`}limit=1000`)).body.items.filter((e: { correlationId?: string }) => e.correlationId === 'TICKET-REVOKE-1');
+    expect(revokeEvents.map((e: { type: string; apiKeyId?: string }) => [e.type, e.apiKeyId])).toEqual(
+      expect.arrayContaining([
+        ['AccessRevoked', o.key.split('_')[2]],
+        ['MembershipEnded', o.key.split('_')[2]],
+      ]),
+    );
+    expect(new Set(revokeEvents.map((e: { position: string }) => e.position)).size).toBe(revokeEvents.length);
+    expect(revokeEvents.every((e: { type: string }) => ['AccessRevoked', 'MembershipEnded', 'TeamMemberRemoved'].includes(e.type))).toBe(true);
 
     // the whole story, in pages of 3
     const pages: any[] = [];

@@ -3154,6 +3154,16 @@ export interface components {
       /** @description the acting user (or `system`) */
       actorId?: string;
       /**
+       * @description the request that appended it (its X-Request-Id, or the id made for it): the same on every event one request appended — group them by it, or know your own request's echo (probe 87 F3)
+       * @example TICKET-77
+       */
+      correlationId?: string;
+      /**
+       * @description the organization API key's id the request came with; absent for the system key and an invitation's link
+       * @example 5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a
+       */
+      apiKeyId?: string;
+      /**
        * @description the schema version of `data`: the newest this version of Rollcall writes for the type (older events are upcast to it); refuse a version you do not know rather than misread it
        * @example 1
        */

@@ -10,6 +10,13 @@ export interface IntegrationEvent {
   occurredAt?: string;
   actorId?: string;
   /**
+   * the request that appended it (its X-Request-Id, or the id made for it: docs/rules.md rule 17), the same on every
+   * event that request appended — a consumer groups them, or knows the echo of its own request (probe 87 F3)
+   */
+  correlationId?: string;
+  /** the organization API key the request came with (its id); absent for the system key and an invitation's link */
+  apiKeyId?: string;
+  /**
    * the schema version of `data` (docs/rules.md, "Schema versions and upcasting"): the newest this version of Rollcall
    * writes, older events upcast to it; a consumer refuses a version it does not know rather than misread it (probe 67 F4)
    */
@@ -33,6 +40,8 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
     position: e.position.toString(),
     occurredAt: e.metadata.occurredAt as string | undefined,
     actorId: e.metadata.actorId as string | undefined,
+    ...(typeof e.metadata.correlationId === 'string' && { correlationId: e.metadata.correlationId }),
+    ...(typeof e.metadata.apiKeyId === 'string' && { apiKeyId: e.metadata.apiKeyId }),
     schemaVersion: event.version,
     data: publishedData(event),
   };

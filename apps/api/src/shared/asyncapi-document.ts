@@ -217,6 +217,8 @@ const OWN_SCHEMAS: Json = {
       position: { type: 'string', description: 'the global position in the log (a decimal integer)' },
       occurredAt: { type: 'string', format: 'date-time' },
       actorId: { type: ['string', 'null'] },
+      correlationId: { type: 'string', description: "the request that appended it (its X-Request-Id, or the id made for it): the same on every event one request appended — group them by it, or know your own request's echo" },
+      apiKeyId: { type: 'string', description: "the organization API key's id the request came with; absent for the system key and an invitation's link" },
       schemaVersion: {
         type: 'integer',
         minimum: 1,
