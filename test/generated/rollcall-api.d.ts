@@ -3149,9 +3149,12 @@ export interface components {
        * @example 1043
        */
       position: string;
-      /** Format: date-time */
-      occurredAt?: string;
-      /** @description the acting user (or `system`) */
+      /**
+       * Format: date-time
+       * @description when the change was decided (every event the API appends has it; the AsyncAPI document requires it too: probe 87 F5)
+       */
+      occurredAt: string;
+      /** @description the acting user (or `system`); absent where the log names none */
       actorId?: string;
       /**
        * @description the request that appended it (its X-Request-Id, or the id made for it): the same on every event one request appended — group them by it, or know your own request's echo (probe 87 F3)

@@ -14,15 +14,16 @@ export class IntegrationEventItem implements IntegrationEvent {
   stream!: string;
   @ApiProperty({ description: "the event's global position in the log (decimal)", example: '1043' })
   position!: string;
-  @ApiProperty({ required: false, format: 'date-time' })
+  @ApiProperty({ format: 'date-time', description: 'when the change was decided (every event the API appends has it; the AsyncAPI document requires it too: probe 87 F5)' })
   occurredAt?: string;
-  @ApiProperty({ required: false, description: 'the acting user (or `system`)' })
+  @ApiProperty({ required: false, description: 'the acting user (or `system`); absent where the log names none' })
   actorId?: string;
   @ApiProperty({ required: false, description: "the request that appended it (its X-Request-Id, or the id made for it): the same on every event one request appended — group them by it, or know your own request's echo (probe 87 F3)", example: 'TICKET-77' })
   correlationId?: string;
   @ApiProperty({ required: false, description: "the organization API key's id the request came with; absent for the system key and an invitation's link", example: '5d0e2f7a-1c3b-5e4d-8f6a-9b0c1d2e3f4a' })
   apiKeyId?: string;
   @ApiProperty({
+    type: 'integer',
     minimum: 1,
     example: 1,
     description: "the schema version of `data`: the newest this version of Rollcall writes for the type (older events are upcast to it); refuse a version you do not know rather than misread it",
