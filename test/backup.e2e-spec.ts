@@ -221,9 +221,12 @@ describe('backup of a live data dir (ADR 0031)', () => {
       // the journal's disk back: the entry kept is written within a second or two, without any request (an address
       // erasure's retry is answered 410: probe 64 F9), and /health says so
       rmSync(journal, { recursive: true });
-      for (let i = 0; i < 50 && !existsSync(journal); i++) await new Promise((r) => setTimeout(r, 100));
+      // (the line is in the file once appended, and the journal is healthy again once it is synced to the disk just
+      // after: ci136 read /health between the two)
+      const journalState = async () => (await app.api.request('GET', '/health', {})).body.info.erasureJournal;
+      for (let i = 0; i < 50 && (!existsSync(journal) || (await journalState()).failing !== false); i++) await new Promise((r) => setTimeout(r, 100));
       expect(readFileSync(journal, 'utf8')).toContain(`"userId":"${uma}"`);
-      expect((await app.api.request('GET', '/health', {})).body.info.erasureJournal).toEqual({ status: 'up', failing: false });
+      expect(await journalState()).toEqual({ status: 'up', failing: false });
       // a retry with the key is answered from the log
       expect((await app.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${uma}`, deletion)).status).toBe(200);
     } finally {
